@@ -1,0 +1,79 @@
+# hwcloud -- build, test, demo, bench.
+# `make` builds the C core for Lua 5.4; `make LUA=luajit` builds it for LuaJIT.
+
+LUA        ?= 5.4
+CC         ?= cc
+PKG_CONFIG ?= pkg-config
+
+ifeq ($(LUA),luajit)
+  LUA_INC  ?= $(shell $(PKG_CONFIG) --cflags luajit 2>/dev/null || echo -I/usr/include/luajit-2.1)
+  BUILD    := build/luajit
+else
+  LUA_INC  ?= $(shell $(PKG_CONFIG) --cflags lua$(LUA) 2>/dev/null || echo -I/usr/include/lua$(LUA))
+  BUILD    := build/$(LUA)
+endif
+
+CURL_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags libcurl)
+CURL_LIBS   ?= $(shell $(PKG_CONFIG) --libs libcurl)
+SSL_CFLAGS  ?= $(shell $(PKG_CONFIG) --cflags libcrypto)
+SSL_LIBS    ?= $(shell $(PKG_CONFIG) --libs libcrypto)
+
+WARN    = -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes -pedantic
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(WARN) $(CFLAGS) $(LUA_INC) $(CURL_CFLAGS) $(SSL_CFLAGS)
+LIBFLAG ?= -shared
+
+SRCS = $(wildcard src/*.c)
+OBJS = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
+CORE = $(BUILD)/hwcloud/core.so
+
+.PHONY: all luajit deps test demo bench memcheck emulator install rock clean
+
+all: $(CORE)
+
+$(CORE): $(OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBFLAG) -o $@ $(OBJS) $(CURL_LIBS) $(SSL_LIBS) $(LDFLAGS)
+
+$(BUILD)/obj/%.o: src/%.c src/hwcloud.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+luajit:
+	$(MAKE) LUA=luajit
+
+# Installs the Debian packages the build, the tests and the demo need
+# (only what is missing; needs root).
+deps:
+	@sh tools/deps.sh
+
+test: deps
+	$(MAKE) all
+	$(MAKE) LUA=luajit
+	@sh tools/test.sh
+
+demo: deps
+	$(MAKE) all
+	@sh tools/demo.sh
+
+bench: deps
+	$(MAKE) all
+	@sh tools/bench.sh
+
+# The C core under valgrind: signing, marshaling and the transport against
+# the emulator; fails on any error or leak.
+memcheck: deps
+	$(MAKE) all
+	@sh tools/memcheck.sh
+
+emulator:
+	bin/hwcloud-emulator --port 8080
+
+# Installs the rock with Debian's luarocks (see README).
+install: deps
+	luarocks --lua-version=5.4 make --deps-mode=none \
+	  CURL_INCDIR=$(patsubst -I%,%,$(firstword $(CURL_CFLAGS) -I/usr/include)) \
+	  CURL_LIBDIR=$$($(PKG_CONFIG) --variable=libdir libcurl)
+
+clean:
+	rm -rf build

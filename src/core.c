@@ -1,0 +1,48 @@
+/*
+** core.c -- module glue for hwcloud.core: registers what the other files
+** provide. No state lives here; libcurl's global init runs once per load.
+*/
+#include <curl/curl.h>
+
+#include "hwcloud.h"
+
+int luaopen_hwcloud_core(lua_State *L);
+
+#if LUA_VERSION_NUM < 502
+void hwc_compat_setfuncs(lua_State *L, const luaL_Reg *l, int nup) {
+  luaL_checkstack(L, nup, "too many upvalues");
+  for (; l->name != NULL; l++) {
+    int i;
+    for (i = 0; i < nup; i++) lua_pushvalue(L, -nup);
+    lua_pushcclosure(L, l->func, nup);
+    lua_setfield(L, -(nup + 2), l->name);
+  }
+  lua_pop(L, nup);
+}
+#endif
+
+int hwc_isinteger(lua_State *L, int idx) {
+#if LUA_VERSION_NUM >= 503
+  return lua_isinteger(L, idx);
+#else
+  lua_Number n;
+  if (lua_type(L, idx) != LUA_TNUMBER) return 0;
+  n = lua_tonumber(L, idx);
+  return n == (lua_Number)(long long)n && n >= -9007199254740992.0 &&
+         n <= 9007199254740992.0;
+#endif
+}
+
+int luaopen_hwcloud_core(lua_State *L) {
+  /* curl_global_init is reference-counted since 7.84 and thread-safe;
+  ** calling it per load keeps no state of our own. */
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    return luaL_error(L, "hwcloud.core: curl_global_init failed");
+  lua_newtable(L);
+  lua_pushliteral(L, HWC_VERSION);
+  lua_setfield(L, -2, "version");
+  hwc_open_sign(L);
+  hwc_open_marshal(L);
+  hwc_open_http(L);
+  return 1;
+}
