@@ -2,6 +2,9 @@
 ** core.c -- module glue for hwcloud.core: registers what the other files
 ** provide. No state lives here; libcurl's global init runs once per load.
 */
+#include <time.h>
+#include <unistd.h>
+
 #include <curl/curl.h>
 
 #include "hwcloud.h"
@@ -33,6 +36,22 @@ int hwc_isinteger(lua_State *L, int idx) {
 #endif
 }
 
+/* core.now(): monotonic seconds, for deadlines and backoff that must not
+** jump with the wall clock. */
+static int core_now(lua_State *L) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+    return luaL_error(L, "hwcloud.core: clock_gettime failed");
+  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+  return 1;
+}
+
+/* core.isatty(fd): whether progress may redraw a line in place. */
+static int core_isatty(lua_State *L) {
+  lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)) == 1);
+  return 1;
+}
+
 int luaopen_hwcloud_core(lua_State *L) {
   /* curl_global_init is reference-counted since 7.84 and thread-safe;
   ** calling it per load keeps no state of our own. */
@@ -41,6 +60,10 @@ int luaopen_hwcloud_core(lua_State *L) {
   lua_newtable(L);
   lua_pushliteral(L, HWC_VERSION);
   lua_setfield(L, -2, "version");
+  lua_pushcfunction(L, core_now);
+  lua_setfield(L, -2, "now");
+  lua_pushcfunction(L, core_isatty);
+  lua_setfield(L, -2, "isatty");
   hwc_open_sign(L);
   hwc_open_marshal(L);
   hwc_open_http(L);

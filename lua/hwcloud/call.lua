@@ -1,0 +1,141 @@
+-- hwcloud.call: one operation, start to end, inside an engine task:
+-- build (validate + marshal, C) -> authenticate (sign, C) -> send -> decode,
+-- with the retry policy of every hwcloud call.
+--
+-- Retry policy:
+--   * a request that never left (connect, DNS, TLS handshake failures) is
+--     always tried again;
+--   * 429 and 503 are tried again whatever the method: the server says it
+--     did not take the request; Retry-After is honoured;
+--   * 502, 504, timeouts, dropped connections and unreadable bodies are
+--     tried again only when repeating is safe: GET/HEAD, operations marked
+--     idempotent, or when the caller sets retry_unsafe = true;
+--   * 401/403 and other 4xx are never tried again (the gateway locks an AK
+--     after repeated signature failures).
+-- Each try is signed afresh (a new X-Sdk-Date). Backoff is exponential
+-- with equal jitter, capped by retry_max_delay.
+
+local type, tonumber, tostring, pairs, random = type, tonumber, tostring, pairs, math.random
+local errors = require "hwcloud.errors"
+
+local _M = {}
+
+local SAFE_METHOD = { GET = true, HEAD = true }
+
+local function retry_after(headers)
+  local v = headers and headers["retry-after"]
+  if not v then return nil end
+  local secs = tonumber(v)
+  if secs and secs >= 0 then return secs end
+  return nil -- an HTTP date: fall back to our own backoff
+end
+
+-- Equal jitter: half the exponential step, plus a random part of the other
+-- half, so many clients retrying at once spread out.
+local function backoff(base, cap, attempt)
+  local d = base * 2 ^ (attempt - 1)
+  if d > cap then d = cap end
+  return d / 2 + random() * d / 2
+end
+_M.backoff = backoff
+
+-- decode(env, op, c, ctx) -> result | nil, err for a completed HTTP exchange
+local function decode(env, op, c, ctx)
+  local body = c.body
+  local doc, derr
+  if body ~= nil and body ~= "" then
+    doc, derr = env.json_decode(body)
+  end
+  if c.status >= 400 then
+    return nil, errors.http(c.status, c.headers, doc, body, ctx)
+  end
+  if c.status >= 300 then
+    -- redirects are never followed: a moved endpoint is a configuration error
+    local e = errors.http(c.status, c.headers, doc, body, ctx)
+    e.message = "unexpected redirect (" .. (c.headers.location or "no location") .. ")"
+    return nil, e
+  end
+  if body ~= nil and body ~= "" and doc == nil then
+    return nil, errors.decode("response is not valid JSON: " .. tostring(derr), c.status,
+      c.headers, ctx)
+  end
+  if doc == nil then doc = {} end
+  if type(doc) == "table" and op.response then doc = env.conform(op.response, doc) end
+  local f = op.failure
+  if f and type(doc) == "table" and doc[f.field] == f.equals then
+    local e = errors.http(c.status, c.headers, nil, nil, ctx)
+    local m = doc[f.message]
+    e.message = (type(m) == "string" and m ~= "") and m
+      or ("the service answered " .. f.field .. "=" .. tostring(f.equals))
+    e.code = type(m) == "string" and nil or e.code
+    return nil, e
+  end
+  if op.response_headers and type(doc) == "table" then
+    for h, field in pairs(op.response_headers) do
+      if c.headers[h] then doc[field] = c.headers[h] end
+    end
+  end
+  return doc
+end
+
+-- invoke(env, engine, svc, op, req, opts) -> result | nil, err
+-- env: the client's private parts (cfg, auth, endpoint(), build, conform,
+-- json_decode, now). Runs inside an engine task.
+function _M.invoke(env, engine, svc, op, req, opts)
+  local cfg = env.cfg
+  local ctx = { service = svc.name, operation = op.name }
+
+  local path, body_or_field, msg = env.build(op, req, cfg.project_id)
+  if not path then
+    return nil, errors.validation(body_or_field, msg, svc.name, op.name)
+  end
+  local body = body_or_field
+  local base, eerr = env.endpoint(svc)
+  if not base then
+    eerr.service, eerr.operation = svc.name, op.name
+    return nil, eerr
+  end
+  local url = base .. path
+  local method = op.method
+  local retries = opts.retries or cfg.retries
+  local unsafe_ok = opts.retry_unsafe
+  if unsafe_ok == nil then unsafe_ok = cfg.retry_unsafe end
+  ctx.safe = SAFE_METHOD[method] or op.idempotent or unsafe_ok or false
+  local content_type = body and (svc.content_type or "application/json") or nil
+  local topts = {
+    timeout = opts.timeout or cfg.timeout,
+    connect_timeout = opts.connect_timeout or cfg.connect_timeout,
+  }
+
+  local attempt = 0
+  while true do
+    attempt = attempt + 1
+    local headers
+    if op.unauthenticated then
+      headers = env.auth:plain(content_type)
+    else
+      headers = env.auth:headers(method, url, content_type, body)
+    end
+    local c = engine:send { method = method, url = url, headers = headers, body = body,
+                            opts = topts }
+    local result, err
+    if c.status then
+      result, err = decode(env, op, c, ctx)
+    else
+      err = errors.transport(c, ctx)
+    end
+    if result ~= nil then return result end
+    err.attempts = attempt
+    if not err.retryable or attempt > retries then return nil, err end
+    local delay = backoff(cfg.retry_base, cfg.retry_max_delay, attempt)
+    local ra = c.status and retry_after(c.headers)
+    if ra then
+      if ra > cfg.retry_max_delay then return nil, err end -- the server asks for longer than we wait
+      if ra > delay then delay = ra end
+    end
+    if env.on_retry then env.on_retry(ctx, attempt, err, delay) end
+    engine:sleep(delay)
+  end
+end
+
+return _M

@@ -1,0 +1,288 @@
+-- hwcloud.client: the object scripts hold.
+--   client.<service>:<operation>(request [, opts]) -> result | nil, err
+--   client:wait(job, opts), client:wait_all(jobs, opts)
+--   client:parallel(calls, opts)
+-- The client table holds no secrets: credentials live in the auth closure,
+-- the rest of the private state in a weak table keyed by the client.
+
+local type, pairs, ipairs, tostring, setmetatable, rawget, rawset, require, error =
+  type, pairs, ipairs, tostring, setmetatable, rawget, rawset, require, error
+local format = string.format
+
+local core = require "hwcloud.core"
+local errors = require "hwcloud.errors"
+local services = require "hwcloud.services"
+local config = require "hwcloud.config"
+local auth = require "hwcloud.auth"
+local call = require "hwcloud.call"
+local jobs = require "hwcloud.jobs"
+local engine_mod = require "hwcloud.engine"
+local progress = require "hwcloud.progress"
+
+local _M = {}
+
+local private = setmetatable({}, { __mode = "k" })
+
+local Client = {}
+local Proxy = {}
+
+-- Levenshtein distance, for "did you mean" on misspelt names.
+local function distance(a, b)
+  a, b = a:lower(), b:lower()
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    for j = 1, #b do
+      local cost = a:byte(i) == b:byte(j) and 0 or 1
+      local v = prev[j] + 1
+      if cur[j - 1] + 1 < v then v = cur[j - 1] + 1 end
+      if prev[j - 1] + cost < v then v = prev[j - 1] + cost end
+      cur[j] = v
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+local function suggest(name, candidates)
+  local best, bestd = nil, nil
+  for _, c in ipairs(candidates) do
+    local d = distance(name, c)
+    if not bestd or d < bestd then best, bestd = c, d end
+  end
+  if best and bestd <= math.max(2, math.floor(#name / 3)) then
+    return format(" (did you mean '%s'?)", best)
+  end
+  return ""
+end
+
+local CALL_OPTIONS = services.prepare { type = "object", fields = {
+  timeout = { type = "number" }, connect_timeout = { type = "number" },
+  retries = { type = "integer" }, retry_unsafe = { type = "boolean" },
+} }
+
+local function check_call_opts(opts, svc, op)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    return nil, errors.validation("opts", "expected a table, got " .. type(opts), svc, op)
+  end
+  local field, msg = core.validate(CALL_OPTIONS, opts)
+  if field then return nil, errors.validation("opts." .. field, msg, svc, op) end
+  return opts
+end
+
+-- The engine for this run: the ngx one inside nginx phases that allow
+-- cosockets (unless the client forces curl), the curl one otherwise.
+local function engine_for(env)
+  local want = env.cfg.transport
+  if want == "ngx" or (want == nil and env.ngx_ok and env.ngx_ok()) then
+    if not env.ngx_engine then
+      env.ngx_engine = require("hwcloud.transport.ngx").engine(env)
+    end
+    return env.ngx_engine
+  end
+  if not env.curl_engine then
+    local t = core.transport {
+      connect_timeout = env.cfg.connect_timeout, timeout = env.cfg.timeout,
+      ca_file = env.cfg.ca_file, verify_tls = env.cfg.verify_tls, proxy = env.cfg.proxy,
+      max_response = env.cfg.max_response, user_agent = env.user_agent, http2 = env.cfg.http2,
+    }
+    env.transport = t
+    env.curl_engine = engine_mod.new(t, core.now)
+  end
+  return env.curl_engine
+end
+
+local function op_of(env, service, operation)
+  local svc = services.load(service)
+  if not svc then return nil end
+  return svc, svc.operations[operation]
+end
+
+-- Runs one operation within the current task of `engine`.
+local function invoke(env, engine, svc, op, req, opts)
+  if req == nil then req = {} end
+  if type(req) ~= "table" then
+    return nil, errors.validation("request", "expected a table, got " .. type(req),
+      svc.name, op.name)
+  end
+  local o, oerr = check_call_opts(opts, svc.name, op.name)
+  if not o then return nil, oerr end
+  local res, err = call.invoke(env, engine, svc, op, req, o)
+  if res ~= nil and op.job then jobs.mark(res, op.job) end
+  return res, err
+end
+
+-- Service proxies: client.workspaceapp:reinstall_server{...}
+Proxy.__index = function(self, opname)
+  local svc = rawget(self, "_svc")
+  local op = svc.operations[opname]
+  if not op then
+    local names = {}
+    for n in pairs(svc.operations) do names[#names + 1] = n end
+    table.sort(names)
+    error(format("hwcloud: %s has no operation '%s'%s", svc.name, tostring(opname),
+      type(opname) == "string" and suggest(opname, names) or ""), 2)
+  end
+  local client = rawget(self, "_client")
+  local fn = function(_, req, opts)
+    local env = private[client]
+    local engine = engine_for(env)
+    return engine:call(function(e) return invoke(env, e, svc, op, req, opts) end)
+  end
+  rawset(self, opname, fn)
+  return fn
+end
+Proxy.__tostring = function(self) return "hwcloud service " .. rawget(self, "_svc").name end
+
+Client.__index = function(self, key)
+  local m = Client[key]
+  if m ~= nil then return m end
+  if type(key) == "string" then
+    local svc = services.load(key)
+    if svc then
+      local p = setmetatable({ _svc = svc, _client = self }, Proxy)
+      rawset(self, key, p)
+      return p
+    end
+  end
+  local names = services.names()
+  for _, n in ipairs { "wait", "wait_all", "parallel", "close" } do names[#names + 1] = n end
+  error(format("hwcloud: client has no service or method '%s'%s", tostring(key),
+    type(key) == "string" and suggest(key, names) or ""), 2)
+end
+
+Client.__tostring = function(self)
+  local env = private[self]
+  return format("hwcloud.client{region=%s, project_id=%s, auth=%s}",
+    tostring(env.cfg.region), tostring(env.cfg.project_id), env.auth.describe())
+end
+
+Client.__name = "hwcloud.client"
+
+-- wait(job, opts) -> final job table | nil, err
+function Client.wait(self, job, opts)
+  local env = private[self]
+  local engine = engine_for(env)
+  return engine:call(function(e)
+    return jobs.wait(function(service, operation, req)
+      local svc, op = op_of(env, service, operation)
+      return invoke(env, e, svc, op, req)
+    end, e, job, opts, env.now)
+  end)
+end
+
+local function label_of(opts, default)
+  return (opts and opts.label) or default
+end
+
+-- Runs fns on the engine with a concurrency bound and optional progress.
+local function fan_out(env, fns, opts, default_label)
+  local engine = engine_for(env)
+  local mode = opts.progress
+  if mode == nil then mode = env.cfg.progress end
+  if mode == nil then mode = "auto" end
+  local p = progress.new(mode, label_of(opts, default_label), #fns, env.now, core.isatty)
+  local wrapped = fns
+  if p then
+    wrapped = {}
+    for i, fn in ipairs(fns) do
+      wrapped[i] = function(e)
+        local r, err = fn(e)
+        p:step(err ~= nil)
+        return r, err
+      end
+    end
+  end
+  if engine:inside() then
+    error("hwcloud: parallel and wait_all cannot run inside another client call", 3)
+  end
+  local results = engine:run(wrapped, opts.concurrency or 16)
+  if p then p:finish() end
+  return results
+end
+
+-- parallel(calls, opts) -> list of {result, err} in the order of calls.
+-- A call is {service, operation, request[, opts]} or the same with names.
+function Client.parallel(self, calls, opts)
+  local env = private[self]
+  opts = opts or {}
+  if type(calls) ~= "table" then
+    error("hwcloud: parallel expects a list of calls, got " .. type(calls), 2)
+  end
+  local fns = {}
+  for i, c in ipairs(calls) do
+    local service = c.service or c[1]
+    local operation = c.operation or c[2]
+    local req = c.request or c[3]
+    local copts = c.opts or c[4]
+    local svc, op = nil, nil
+    if type(service) == "string" then svc, op = op_of(env, service, operation) end
+    if not svc or not op then
+      local bad = not svc and "service" or "operation"
+      local e = errors.validation(format("calls[%d].%s", i, bad),
+        format("unknown %s '%s'", bad, tostring(not svc and service or operation)),
+        type(service) == "string" and service or nil, operation)
+      fns[i] = function() return nil, e end
+    else
+      fns[i] = function(e) return invoke(env, e, svc, op, req, copts) end
+    end
+  end
+  return fan_out(env, fns, opts, "parallel")
+end
+
+-- wait_all(jobs, opts) -> list of {result, err} in the order of jobs.
+function Client.wait_all(self, list, opts)
+  local env = private[self]
+  opts = opts or {}
+  local fns = {}
+  for i, job in ipairs(list) do
+    fns[i] = function(e)
+      return jobs.wait(function(service, operation, req)
+        local svc, op = op_of(env, service, operation)
+        return invoke(env, e, svc, op, req)
+      end, e, job, opts, env.now)
+    end
+  end
+  local o = {}
+  for k, v in pairs(opts) do o[k] = v end
+  o.concurrency = opts.concurrency or 64
+  return fan_out(env, fns, o, "wait")
+end
+
+function Client.close(self)
+  local env = private[self]
+  if env and env.transport then
+    env.transport:close()
+    env.transport, env.curl_engine = nil, nil
+  end
+end
+
+-- new(opts) -> client | nil, err
+function _M.new(opts)
+  local cfg, err = config.new(opts, core)
+  if not cfg then return nil, err end
+  local user_agent = "hwcloud/" .. core.version .. " (" .. _VERSION .. ")"
+  if cfg.user_agent then user_agent = user_agent .. " " .. cfg.user_agent end
+  local creds = cfg.credentials
+  cfg.credentials = nil
+  local env = {
+    cfg = cfg,
+    user_agent = user_agent,
+    auth = auth.new(creds, cfg.project_id, user_agent, core.sign),
+    build = core.build,
+    conform = core.conform,
+    json_decode = require("cjson.safe").decode,
+    now = core.now,
+  }
+  env.endpoint = function(svc) return config.endpoint(cfg, svc) end
+  if type(ngx) == "table" and ngx.get_phase then
+    env.ngx_ok = function() return require("hwcloud.transport.ngx").usable() end
+  end
+  local client = setmetatable({}, Client)
+  private[client] = env
+  return client
+end
+
+return _M

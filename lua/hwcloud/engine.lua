@@ -1,0 +1,159 @@
+-- hwcloud.engine: runs tasks over one transport with one event loop.
+--
+-- A task is a function(engine) run as a coroutine. It calls engine:send(req)
+-- to make a request and engine:sleep(seconds) to wait; both yield to the
+-- loop, which submits requests to the transport (libcurl's multi interface
+-- in the C core), polls it once for all tasks, and resumes each task when
+-- its completion arrives or its timer is due. No task ever blocks the
+-- others: one call is a run of one task, a fan-out a run of many.
+
+local coroutine, setmetatable, error, tostring = coroutine, setmetatable, error, tostring
+local create, resume, yield, status, running =
+  coroutine.create, coroutine.resume, coroutine.yield, coroutine.status, coroutine.running
+local floor, huge = math.floor, math.huge
+local traceback = debug.traceback
+
+local _M = {}
+
+local Engine = {}
+Engine.__index = Engine
+
+-- new(transport, now) -> engine. transport has submit/poll/pending; now()
+-- is a monotonic clock in seconds.
+function _M.new(transport, now)
+  return setmetatable({
+    transport = transport, now = now,
+    waiting = {},     -- request id -> task record
+    timers = {},      -- array of {at, task}
+    tasks = {},       -- coroutine -> true, for inside()
+    next_id = 0,
+    running = false,
+  }, Engine)
+end
+
+-- True when the caller runs inside one of this engine's tasks.
+function Engine:inside()
+  local co = running()
+  return co ~= nil and self.tasks[co] == true
+end
+
+-- send(req) -> completion. req = {method, url, headers, body, opts}.
+function Engine:send(req)
+  return yield("send", req)
+end
+
+function Engine:sleep(seconds)
+  if seconds and seconds > 0 then yield("sleep", seconds) end
+end
+
+-- Resumes a task and handles what it yields next. Returns nothing; a task
+-- that finishes stores its two results and calls on_done.
+local function step(self, rec, ...)
+  local ok, what, arg = resume(rec.co, ...)
+  if not ok then
+    -- a bug in hwcloud or in a user callback: not a cloud failure, so raise
+    -- (after the loop has been left in a clean state by the caller)
+    self.failure = traceback(rec.co, tostring(what))
+    return
+  end
+  if status(rec.co) == "dead" then
+    self.tasks[rec.co] = nil
+    self.active = self.active - 1
+    local res, err = what, arg
+    self.results[rec.index] = { res, err, result = res, err = err }
+    return
+  end
+  if what == "send" then
+    local id = self.next_id + 1
+    self.next_id = id
+    local r = arg
+    local sent, msg = self.transport:submit(id, r.method, r.url, r.headers, r.body, r.opts)
+    if not sent then
+      return step(self, rec, { id = id, error = "transport", message = msg, sent = false })
+    end
+    self.waiting[id] = rec
+  elseif what == "sleep" then
+    local timers = self.timers
+    timers[#timers + 1] = { at = self.now() + arg, rec = rec }
+  else
+    self.failure = "hwcloud.engine: a task yielded outside engine:send/sleep"
+  end
+end
+
+local function fire_timers(self)
+  local timers, now = self.timers, self.now()
+  local due, keep = {}, {}
+  for i = 1, #timers do
+    local t = timers[i]
+    if t.at <= now then due[#due + 1] = t else keep[#keep + 1] = t end
+  end
+  self.timers = keep
+  for i = 1, #due do step(self, due[i].rec) end
+end
+
+local function next_wait_ms(self)
+  local soonest = huge
+  for i = 1, #self.timers do
+    if self.timers[i].at < soonest then soonest = self.timers[i].at end
+  end
+  if soonest == huge then return 1000 end
+  local ms = floor((soonest - self.now()) * 1000 + 0.5)
+  if ms < 0 then return 0 end
+  if ms > 1000 then return 1000 end
+  return ms
+end
+
+-- run(fns, concurrency) -> results, each {result, err} (also [1], [2]) in
+-- the order of fns. At most `concurrency` tasks are in flight.
+function Engine:run(fns, concurrency)
+  if self.running then
+    error("hwcloud: a client's calls cannot be nested outside its own tasks", 2)
+  end
+  local n = #fns
+  concurrency = concurrency or n
+  if concurrency < 1 then concurrency = 1 end
+  self.running, self.results, self.active, self.failure = true, {}, 0, nil
+  local nexti = 1
+  while true do
+    while self.active < concurrency and nexti <= n and not self.failure do
+      local co = create(fns[nexti])
+      local rec = { co = co, index = nexti }
+      nexti = nexti + 1
+      self.tasks[co] = true
+      self.active = self.active + 1
+      step(self, rec, self)
+    end
+    if self.active == 0 or self.failure then break end
+    fire_timers(self)
+    if self.failure then break end
+    local done = self.transport:poll(next_wait_ms(self))
+    for i = 1, #done do
+      local c = done[i]
+      local rec = self.waiting[c.id]
+      if rec then
+        self.waiting[c.id] = nil
+        step(self, rec, c)
+        if self.failure then break end
+      end
+    end
+  end
+  local results, failure = self.results, self.failure
+  self.running, self.results, self.failure = false, nil, nil
+  if failure then
+    -- forget the abandoned tasks; their transfers finish unseen
+    self.waiting, self.timers, self.tasks = {}, {}, {}
+    error(failure, 0)
+  end
+  return results
+end
+
+-- call(fn) -> fn's two results, running fn as a task: inline when already
+-- inside one of this engine's tasks (a callback calling the client), else
+-- as a run of one.
+function Engine:call(fn)
+  if self:inside() then return fn(self) end
+  local r = self:run({ fn }, 1)[1]
+  return r[1], r[2]
+end
+
+return _M

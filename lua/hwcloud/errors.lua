@@ -1,0 +1,175 @@
+-- hwcloud.errors: the one error type of hwcloud, built here for every layer.
+--
+-- An error is a table with `kind` ("validation", "transport", "timeout",
+-- "http", "decode", "job_failed"), and when known `status`, `code`,
+-- `message`, `request_id`, `service`, `operation`, `field`, `retryable`.
+-- tostring(err) gives one readable line. Nothing secret is ever stored in
+-- an error: no request headers, no credentials, no request body.
+
+local type, tostring, pairs, ipairs, setmetatable, getmetatable =
+  type, tostring, pairs, ipairs, setmetatable, getmetatable
+local concat, format = table.concat, string.format
+
+local _M = {}
+
+local Error = {}
+Error.__index = Error
+
+local KINDS = {
+  validation = true, transport = true, timeout = true,
+  http = true, decode = true, job_failed = true,
+}
+
+function Error.__tostring(e)
+  local parts = { "hwcloud" }
+  if e.service then
+    parts[#parts + 1] = e.operation and (e.service .. "." .. e.operation) or e.service
+  end
+  local head = e.kind
+  if e.status then head = head .. " " .. tostring(e.status) end
+  if e.code and tostring(e.code) ~= tostring(e.status) then
+    head = head .. " " .. tostring(e.code)
+  end
+  parts[#parts + 1] = head
+  local line = concat(parts, ": ")
+  if e.field then line = line .. ": field '" .. e.field .. "'" end
+  if e.message and e.message ~= "" then line = line .. ": " .. e.message end
+  if e.request_id then line = line .. " (request id " .. e.request_id .. ")" end
+  return line
+end
+
+function _M.is(v)
+  return type(v) == "table" and getmetatable(v) == Error
+end
+
+-- new(kind, fields): fields is copied, so callers cannot leak extra data by
+-- passing a table they keep using.
+function _M.new(kind, fields)
+  assert(KINDS[kind], "unknown error kind")
+  local e = { kind = kind }
+  if fields then
+    for k, v in pairs(fields) do e[k] = v end
+  end
+  if e.retryable == nil then e.retryable = false end
+  return setmetatable(e, Error)
+end
+
+function _M.validation(field, message, service, operation)
+  return _M.new("validation", {
+    field = field, message = message, service = service, operation = operation,
+  })
+end
+
+-- Keeps a short, single-line excerpt of a non-JSON body (an HTML 502 page):
+-- tags dropped, white space folded, at most 200 bytes.
+local function excerpt(body)
+  if type(body) ~= "string" or body == "" then return nil end
+  local text = body:gsub("<[^>]*>", " "):gsub("%s+", " "):gsub("^ ", ""):gsub(" $", "")
+  if #text > 200 then text = text:sub(1, 197) .. "..." end
+  if text == "" then return nil end
+  return text
+end
+
+local function str(v)
+  local t = type(v)
+  if t == "string" and v ~= "" then return v end
+  if t == "number" then return tostring(v) end
+  return nil
+end
+
+local CODE_KEYS = { "error_code", "errorCode", "code" }
+local MSG_KEYS = { "error_msg", "errorMsg", "errorMessage", "message", "msg", "explanation" }
+
+-- Finds code and message in any of the shapes the services use:
+-- {error_code,error_msg}, {errorCode,errorMsg|errorMessage}, {code,message},
+-- Heat's {code=400, error={message,type}}, {"error": "text"}, a top-level
+-- array of those, or nested objects. A numeric code equal to the HTTP
+-- status says nothing new, so a nested one is preferred.
+local function find(doc, status, depth)
+  if type(doc) ~= "table" or depth > 4 then return nil, nil end
+  if doc[1] ~= nil and type(doc[1]) == "table" then
+    return find(doc[1], status, depth + 1)
+  end
+  local code, msg
+  for _, k in ipairs(CODE_KEYS) do
+    local v = str(doc[k])
+    if v and not (type(doc[k]) == "number" and doc[k] == status) then
+      code = v
+      break
+    end
+  end
+  for _, k in ipairs(MSG_KEYS) do
+    msg = str(doc[k])
+    if msg then break end
+  end
+  local nested = doc.error
+  if type(nested) == "string" and nested ~= "" then
+    msg = msg or nested
+  elseif type(nested) == "table" then
+    local ncode, nmsg = find(nested, status, depth + 1)
+    code = code or ncode or str(nested.type)
+    msg = msg or nmsg
+  end
+  if not code or not msg then
+    for k, v in pairs(doc) do
+      if k ~= "error" and type(v) == "table" then
+        local ncode, nmsg = find(v, status, depth + 1)
+        code = code or ncode
+        msg = msg or nmsg
+        if code and msg then break end
+      end
+    end
+  end
+  return code, msg
+end
+
+-- Statuses worth another try whatever the method: the server says it did
+-- not take the request (throttled, or unavailable).
+local RETRY_ANY = { [429] = true, [503] = true }
+-- Worth another try only when repeating the request is safe.
+local RETRY_SAFE = { [502] = true, [504] = true }
+
+function _M.retryable_status(status, safe)
+  return RETRY_ANY[status] or (safe and RETRY_SAFE[status]) or false
+end
+
+-- from_response(status, headers, doc, body, ctx): doc is the decoded JSON
+-- (or nil when the body was not JSON).
+function _M.http(status, headers, doc, body, ctx)
+  local code, msg = find(doc, status, 0)
+  if not msg and doc == nil then msg = excerpt(body) end
+  return _M.new("http", {
+    status = status,
+    code = code,
+    message = msg or ("HTTP " .. tostring(status)),
+    request_id = headers and headers["x-request-id"] or nil,
+    service = ctx and ctx.service, operation = ctx and ctx.operation,
+    retryable = _M.retryable_status(status, ctx and ctx.safe),
+  })
+end
+
+-- A transport completion {error=, message=, code=, sent=} from the core.
+function _M.transport(c, ctx)
+  local kind = c.error == "timeout" and "timeout" or "transport"
+  local safe = ctx and ctx.safe
+  return _M.new(kind, {
+    message = c.message,
+    code = c.code and format("CURLE_%d", c.code) or nil,
+    service = ctx and ctx.service, operation = ctx and ctx.operation,
+    -- never sent: always safe to try again; sent: only when repeating is safe
+    retryable = (c.sent == false) or (safe and true) or false,
+    sent = c.sent,
+  })
+end
+
+function _M.decode(message, status, headers, ctx)
+  return _M.new("decode", {
+    status = status, message = message,
+    request_id = headers and headers["x-request-id"] or nil,
+    service = ctx and ctx.service, operation = ctx and ctx.operation,
+    retryable = (ctx and ctx.safe) or false,
+  })
+end
+
+_M.Error = Error
+return _M

@@ -1,0 +1,192 @@
+-- hwcloud.jobs: what "done" means for each kind of asynchronous work, and
+-- the polling loop that waits for it.
+--
+--   servicestage  show_job{job_id}                  job.EXECUTION_STATUS (any case)
+--   workspaceapp  show_job{job_id}                  status
+--   rts           show_software_deployment{id}      software_deployment.status
+
+local type, pairs, tostring, getmetatable, setmetatable, random =
+  type, pairs, tostring, getmetatable, setmetatable, math.random
+local errors = require "hwcloud.errors"
+
+local _M = {}
+
+-- Field lookup that ignores case: ServiceStage documents upper-case job
+-- fields while deployed services have answered in lower case.
+local function ci(t, name)
+  if type(t) ~= "table" then return nil end
+  local v = t[name]
+  if v ~= nil then return v end
+  local lname = name:lower()
+  for k, val in pairs(t) do
+    if type(k) == "string" and k:lower() == lname then return val end
+  end
+  return nil
+end
+_M.ci = ci
+
+local function set(list)
+  local s = {}
+  for _, v in pairs(list) do s[v] = true end
+  return s
+end
+
+local KINDS = {
+  servicestage = {
+    show = "show_job", id_key = "job_id",
+    id = function(r) return ci(r, "job_id") end,
+    status = function(r) return ci(ci(r, "job"), "execution_status") end,
+    success = set { "SUCCEEDED" },
+    failure = set { "FAILED", "CANCELLED", "PARTIALLY_FAILED", "ROLLBACKED", "UNKNOWN" },
+    reason = function(r)
+      local tasks = ci(r, "tasks")
+      if type(tasks) ~= "table" then return nil end
+      for i = 1, #tasks do
+        local st = ci(tasks[i], "task_status")
+        if st == "FAILED" then
+          local m = ci(tasks[i], "messages")
+          return (ci(tasks[i], "task_name") or ("task " .. i)) .. " failed"
+            .. (type(m) == "string" and (": " .. m) or "")
+        end
+      end
+      return nil
+    end,
+  },
+  workspaceapp = {
+    show = "show_job", id_key = "job_id",
+    id = function(r) return r.job_id or r.id end,
+    status = function(r) return r.status end,
+    success = set { "SUCCESS" },
+    failure = set { "FAILED" },
+    reason = function(r)
+      local subs = r.sub_jobs
+      if type(subs) ~= "table" then return nil end
+      for i = 1, #subs do
+        local s = subs[i]
+        if type(s) == "table" and s.status ~= "SUCCESS" and s.error_message then
+          return tostring(s.error_code or s.status) .. ": " .. tostring(s.error_message)
+        end
+      end
+      return nil
+    end,
+  },
+  rts = {
+    show = "show_software_deployment", id_key = "deployment_id",
+    id = function(r)
+      local d = type(r.software_deployment) == "table" and r.software_deployment or r
+      return d.id or r.deployment_id
+    end,
+    status = function(r)
+      local d = r.software_deployment
+      return type(d) == "table" and d.status or nil
+    end,
+    success = set { "COMPLETE" },
+    failure = set { "FAILED" },
+    reason = function(r)
+      local d = r.software_deployment
+      return type(d) == "table" and d.status_reason or nil
+    end,
+  },
+}
+_M.KINDS = KINDS
+
+-- Results of job-starting operations carry their kind in a metatable, so
+-- client:wait(result) needs nothing else and the table stays plain data.
+local MARKS = {}
+for kind in pairs(KINDS) do MARKS[kind] = { __hwcloud_job = kind } end
+
+function _M.mark(result, kind)
+  if type(result) == "table" and getmetatable(result) == nil and MARKS[kind] then
+    setmetatable(result, MARKS[kind])
+  end
+  return result
+end
+
+-- resolve(job) -> kind, id | nil, err
+function _M.resolve(job)
+  if type(job) ~= "table" then
+    return nil, errors.validation("job", "expected the result of a job-starting operation "
+      .. "or {service=..., job_id=...}, got " .. type(job))
+  end
+  local mt = getmetatable(job)
+  local kind = (mt and mt.__hwcloud_job) or job.service
+  if kind == nil then
+    return nil, errors.validation("job.service", "is required (servicestage, workspaceapp or rts)")
+  end
+  local k = KINDS[kind]
+  if not k then
+    return nil, errors.validation("job.service", "no jobs to wait for in '" .. tostring(kind)
+      .. "' (servicestage, workspaceapp or rts)")
+  end
+  local id = k.id(job)
+  if type(id) ~= "string" or id == "" then
+    return nil, errors.validation("job." .. k.id_key, "is required")
+  end
+  return kind, id
+end
+
+-- wait(invoke, engine, job, opts, now) -> final | nil, err
+-- invoke(service, operation, request) runs one operation in this task.
+function _M.wait(invoke, engine, job, opts, now)
+  local kind, id = _M.resolve(job)
+  if not kind then return nil, id end
+  local k = KINDS[kind]
+  opts = opts or {}
+  local interval = opts.interval or 1
+  local max_interval = opts.max_interval or 30
+  if max_interval < interval then max_interval = interval end
+  local timeout = opts.timeout or 1800
+  local start = now()
+  local deadline = start + timeout
+  local delay, polls, last, failures = interval, 0, nil, 0
+
+  while true do
+    local res, err = invoke(kind, k.show, { [k.id_key] = id })
+    polls = polls + 1
+    if res then
+      failures = 0
+      last = res
+      local st = k.status(res)
+      local state = { service = kind, id = id, status = st, polls = polls,
+                      elapsed = now() - start, job = res }
+      if k.success[st] then
+        state.done = true
+        if opts.on_progress then opts.on_progress(state) end
+        return res
+      end
+      if k.failure[st] then
+        state.done = true
+        if opts.on_progress then opts.on_progress(state) end
+        local why = k.reason(res)
+        return nil, errors.new("job_failed", {
+          service = kind, operation = k.show, code = st, job = res,
+          message = kind .. " job " .. id .. " ended " .. tostring(st)
+            .. (why and (": " .. why) or ""),
+        })
+      end
+      if opts.on_progress then opts.on_progress(state) end
+    elseif err.retryable and failures < 5 then
+      -- the call already retried; keep polling through a passing outage
+      failures = failures + 1
+    else
+      return nil, err
+    end
+    local left = deadline - now()
+    if left <= 0 then
+      local st = last and k.status(last)
+      return nil, errors.new("timeout", {
+        service = kind, operation = k.show, job = last,
+        message = kind .. " job " .. id .. " still " .. tostring(st or "unknown")
+          .. " after " .. tostring(timeout) .. " s",
+      })
+    end
+    -- jitter of +-20% so a fleet of waits does not poll in lockstep
+    local d = delay * (0.8 + 0.4 * random())
+    if d > left then d = left end
+    engine:sleep(d)
+    delay = delay * 2
+    if delay > max_interval then delay = max_interval end
+  end
+end
+
+return _M

@@ -1,0 +1,72 @@
+-- hwcloud.progress: what a person watching a workflow step sees.
+--   "live"   one line redrawn in place (a terminal)
+--   "plain"  a line now and then, for logs and pipes
+--   "auto"   live on a terminal, plain otherwise
+--   false    nothing
+--   function called with {label, done, failed, total, elapsed, finished}
+
+local type, format, floor = type, string.format, math.floor
+
+local _M = {}
+
+local P = {}
+P.__index = P
+
+-- new(mode, label, total, now, isatty, out) -> progress | nil (silent)
+function _M.new(mode, label, total, now, isatty, out)
+  if mode == false or mode == nil or total == 0 then return nil end
+  out = out or io.stderr
+  if mode == "auto" then mode = isatty(2) and "live" or "plain" end
+  local self = setmetatable({
+    mode = mode, label = label or "hwcloud", total = total, done = 0, failed = 0,
+    now = now, start = now(), out = out, last_draw = -1, last_pct = -1,
+  }, P)
+  if mode == "plain" then
+    out:write(format("%s: %d to do\n", self.label, total))
+  end
+  return self
+end
+
+function P:line()
+  return format("%s: %d/%d done, %d failed, %.1f s", self.label, self.done, self.total,
+    self.failed, self.now() - self.start)
+end
+
+function P:state(finished)
+  return { label = self.label, done = self.done, failed = self.failed, total = self.total,
+           elapsed = self.now() - self.start, finished = finished }
+end
+
+function P:step(failed)
+  self.done = self.done + 1
+  if failed then self.failed = self.failed + 1 end
+  local mode = self.mode
+  if type(mode) == "function" then
+    mode(self:state(self.done == self.total))
+  elseif mode == "live" then
+    local t = self.now()
+    if t - self.last_draw >= 0.1 or self.done == self.total then
+      self.last_draw = t
+      self.out:write("\r\27[K" .. self:line())
+      self.out:flush()
+    end
+  else
+    -- plain: every 10% and the end, so logs stay short
+    local pct = floor(self.done * 10 / self.total)
+    if pct ~= self.last_pct and self.done < self.total then
+      self.last_pct = pct
+      self.out:write(self:line() .. "\n")
+    end
+  end
+end
+
+function P:finish()
+  if self.mode == "live" then
+    self.out:write("\r\27[K" .. self:line() .. "\n")
+  elseif self.mode ~= "live" and type(self.mode) ~= "function" then
+    self.out:write(self:line() .. "\n")
+  end
+  if self.out.flush then self.out:flush() end
+end
+
+return _M
