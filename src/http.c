@@ -1,4 +1,835 @@
-/* http.c -- placeholder until its implementation lands. */
+/*
+** http.c -- core.transport: a libcurl multi handle and a pool of easy
+** handles, owned by one userdata.
+**
+** Ownership rule: every C resource (easy handle, header list, buffers) is
+** always reachable from the userdata -- on the idle list, the active list
+** or the done list -- so a Lua error (bad argument, out of memory) raised
+** at any point leaves nothing behind that __gc cannot free. libcurl never
+** calls into Lua: the write and header callbacks only fill C buffers.
+*/
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
 #include "hwcloud.h"
 
-void hwc_open_http(lua_State *L) { (void)L; }
+#define DEFAULT_CONNECT_TIMEOUT_MS 10000L
+#define DEFAULT_TIMEOUT_MS 30000L
+#define DEFAULT_MAX_RESPONSE ((curl_off_t)64 * 1024 * 1024)
+/* idle easy handles kept for reuse; more are cleaned up on release */
+#define POOL_MAX 64
+/* response buffers larger than this are freed, not kept in the pool */
+#define KEEP_BUF_MAX (64 * 1024)
+
+typedef struct hwc_req {
+  struct hwc_req *prev, *next; /* on exactly one list of the transport */
+  CURL *easy;
+  lua_Integer id;
+  struct curl_slist *headers;
+  hwc_buf body;      /* copy of the request body (POSTFIELDS points here) */
+  hwc_buf resp;      /* response body */
+  hwc_buf hdrs;      /* final response's headers: "name\0value\0"... */
+  curl_off_t max_response;
+  CURLcode result;   /* set when the transfer is done */
+  int too_big;       /* write callback refused: body over max_response */
+  int oom;           /* a callback ran out of memory */
+  char errbuf[CURL_ERROR_SIZE];
+} hwc_req;
+
+typedef struct hwc_list {
+  hwc_req *head;
+  size_t n;
+} hwc_list;
+
+typedef struct hwc_transport {
+  CURLM *multi;      /* NULL once closed */
+  hwc_list idle;     /* pooled easy handles, ready for reuse */
+  hwc_list active;   /* added to the multi handle */
+  hwc_list done;     /* finished, not yet handed to Lua */
+  long connect_timeout_ms;
+  long timeout_ms;
+  curl_off_t max_response;
+  int verify_tls;
+  int http2;
+  char *ca_file;     /* malloc'd copies; NULL when unset */
+  char *proxy;
+  char *user_agent;
+  hwc_buf scratch;   /* header line rewriting in submit */
+} hwc_transport;
+
+/* ---------------------------------------------------------------- lists */
+
+static void list_push(hwc_list *l, hwc_req *r) {
+  r->prev = NULL;
+  r->next = l->head;
+  if (l->head) l->head->prev = r;
+  l->head = r;
+  l->n++;
+}
+
+static void list_unlink(hwc_list *l, hwc_req *r) {
+  if (r->prev) r->prev->next = r->next;
+  else l->head = r->next;
+  if (r->next) r->next->prev = r->prev;
+  r->prev = r->next = NULL;
+  l->n--;
+}
+
+/* ------------------------------------------------------------ requests */
+
+static void req_free(hwc_req *r) {
+  if (r->easy) curl_easy_cleanup(r->easy);
+  curl_slist_free_all(r->headers);
+  hwc_buf_free(&r->body);
+  hwc_buf_free(&r->resp);
+  hwc_buf_free(&r->hdrs);
+  free(r);
+}
+
+/* Forget everything about the last request but keep the easy handle and
+** small buffers, so the next request allocates nothing. */
+static void req_clear(hwc_req *r) {
+  curl_slist_free_all(r->headers);
+  r->headers = NULL;
+  if (r->body.cap > KEEP_BUF_MAX) hwc_buf_free(&r->body);
+  if (r->resp.cap > KEEP_BUF_MAX) hwc_buf_free(&r->resp);
+  if (r->hdrs.cap > KEEP_BUF_MAX) hwc_buf_free(&r->hdrs);
+  hwc_buf_reset(&r->body);
+  hwc_buf_reset(&r->resp);
+  hwc_buf_reset(&r->hdrs);
+  r->result = CURLE_OK;
+  r->too_big = 0;
+  r->oom = 0;
+  r->errbuf[0] = '\0';
+}
+
+/* A finished request goes back to the pool (or away when the pool is full). */
+static void req_release(hwc_transport *t, hwc_req *r) {
+  if (t->idle.n >= POOL_MAX) {
+    req_free(r);
+    return;
+  }
+  req_clear(r);
+  list_push(&t->idle, r);
+}
+
+/* ----------------------------------------------------- libcurl callbacks */
+
+static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
+  hwc_req *r = ud;
+  size_t n = size * nmemb;
+  if ((curl_off_t)n > r->max_response - (curl_off_t)r->resp.len) {
+    r->too_big = 1;
+    return 0; /* any short count aborts with CURLE_WRITE_ERROR */
+  }
+  if (r->resp.cap == 0) {
+    /* first chunk: size the buffer from Content-Length when it is sane */
+    curl_off_t cl = -1;
+    if (curl_easy_getinfo(r->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) ==
+            CURLE_OK &&
+        cl > 0 && cl <= r->max_response && (size_t)cl > n)
+      (void)hwc_buf_reserve(&r->resp, (size_t)cl); /* a hint only */
+  }
+  if (hwc_buf_add(&r->resp, p, n) != 0) {
+    r->oom = 1;
+    return 0;
+  }
+  return n;
+}
+
+static int is_ows(char c) { return c == ' ' || c == '\t'; }
+
+/* Header lines arrive one at a time, CRLF included. A status line starts
+** a new response (1xx, proxy CONNECT, the final one), so it discards what
+** was collected; only the final response's headers survive. */
+static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
+  hwc_req *r = ud;
+  size_t n = size * nmemb, len = n, i, colon;
+  const char *v, *end;
+  while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == '\n')) len--;
+  if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+    hwc_buf_reset(&r->hdrs);
+    return n;
+  }
+  if (len == 0) return n; /* the blank line ending a header block */
+  if (is_ows(p[0])) {
+    /* obsolete line folding: continue the previous value */
+    if (r->hdrs.len == 0) return n;
+    v = p;
+    end = p + len;
+    while (v < end && is_ows(*v)) v++;
+    while (end > v && is_ows(end[-1])) end--;
+    r->hdrs.len--; /* drop the previous value's terminator */
+    if (hwc_buf_addc(&r->hdrs, ' ') != 0 ||
+        hwc_buf_add(&r->hdrs, v, (size_t)(end - v)) != 0 ||
+        hwc_buf_addc(&r->hdrs, '\0') != 0)
+      goto oom;
+    return n;
+  }
+  for (colon = 0; colon < len && p[colon] != ':'; colon++) {}
+  if (colon == len || colon == 0) return n; /* not a header; ignore it */
+  if (hwc_buf_reserve(&r->hdrs, len + 2) != 0) goto oom;
+  for (i = 0; i < colon && !is_ows(p[i]); i++) {
+    char c = p[i];
+    if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+    r->hdrs.data[r->hdrs.len++] = c;
+  }
+  r->hdrs.data[r->hdrs.len++] = '\0';
+  v = p + colon + 1;
+  end = p + len;
+  while (v < end && is_ows(*v)) v++;
+  while (end > v && is_ows(end[-1])) end--;
+  memcpy(r->hdrs.data + r->hdrs.len, v, (size_t)(end - v));
+  r->hdrs.len += (size_t)(end - v);
+  r->hdrs.data[r->hdrs.len++] = '\0';
+  return n;
+oom:
+  r->oom = 1;
+  return 0;
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static hwc_transport *check_transport(lua_State *L) {
+  return luaL_checkudata(L, 1, HWC_TRANSPORT_MT);
+}
+
+/* Seconds (a Lua number) to milliseconds for libcurl: positive and
+** finite; at least 1 ms because 0 would mean "no timeout" to libcurl. */
+static long opt_seconds(lua_State *L, int idx, const char *name, long dflt) {
+  int ty = hwc_getfield(L, idx, name);
+  lua_Number s, ms;
+  if (ty == LUA_TNIL) {
+    lua_pop(L, 1);
+    return dflt;
+  }
+  if (ty != LUA_TNUMBER)
+    luaL_error(L, "hwcloud.transport: option '%s' must be a number (seconds), "
+                  "got %s", name, luaL_typename(L, -1));
+  s = lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  if (!(s > 0) || s != s || s == HUGE_VAL)
+    luaL_error(L, "hwcloud.transport: option '%s' must be a positive, finite "
+                  "number of seconds", name);
+  ms = s * 1000;
+  if (ms < 1) ms = 1;
+  if (ms > (lua_Number)INT_MAX) ms = (lua_Number)INT_MAX; /* ~24 days */
+  return (long)ms;
+}
+
+/* An optional string option, copied into malloc'd memory at *dst. */
+static void opt_string(lua_State *L, int idx, const char *name, char **dst) {
+  int ty = hwc_getfield(L, idx, name);
+  size_t len;
+  const char *s;
+  if (ty == LUA_TNIL) {
+    lua_pop(L, 1);
+    return;
+  }
+  if (ty != LUA_TSTRING)
+    luaL_error(L, "hwcloud.transport: option '%s' must be a string, got %s",
+               name, luaL_typename(L, -1));
+  s = lua_tolstring(L, -1, &len);
+  if (strlen(s) != len)
+    luaL_error(L, "hwcloud.transport: option '%s' contains a NUL byte", name);
+  *dst = malloc(len + 1);
+  if (*dst == NULL) luaL_error(L, "hwcloud.transport: out of memory");
+  memcpy(*dst, s, len + 1);
+  lua_pop(L, 1);
+}
+
+static int opt_boolean(lua_State *L, int idx, const char *name, int dflt) {
+  int ty = hwc_getfield(L, idx, name), b;
+  if (ty == LUA_TNIL) {
+    lua_pop(L, 1);
+    return dflt;
+  }
+  if (ty != LUA_TBOOLEAN)
+    luaL_error(L, "hwcloud.transport: option '%s' must be a boolean, got %s",
+               name, luaL_typename(L, -1));
+  b = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return b;
+}
+
+static int ascii_ieq(const char *a, const char *b, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = (char)(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = (char)(y - 'A' + 'a');
+    if (x != y) return 0;
+  }
+  return 1;
+}
+
+/* RFC 9110 token characters: what a method or a header name may hold. */
+static int is_tchar(unsigned char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+      (c >= '0' && c <= '9'))
+    return 1;
+  return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* ------------------------------------------------------------- close */
+
+/* Frees everything the userdata owns. Each step is idempotent, so it also
+** serves a half-built transport whose constructor raised. */
+static void transport_close(hwc_transport *t) {
+  hwc_req *r;
+  while ((r = t->active.head) != NULL) {
+    /* ignoring the result: the handle is destroyed right after anyway */
+    (void)curl_multi_remove_handle(t->multi, r->easy);
+    list_unlink(&t->active, r);
+    req_free(r);
+  }
+  while ((r = t->done.head) != NULL) {
+    list_unlink(&t->done, r);
+    req_free(r);
+  }
+  while ((r = t->idle.head) != NULL) {
+    list_unlink(&t->idle, r);
+    req_free(r);
+  }
+  if (t->multi != NULL) (void)curl_multi_cleanup(t->multi);
+  t->multi = NULL;
+  free(t->ca_file);
+  free(t->proxy);
+  free(t->user_agent);
+  t->ca_file = t->proxy = t->user_agent = NULL;
+  hwc_buf_free(&t->scratch);
+}
+
+static int l_close(lua_State *L) {
+  transport_close(check_transport(L));
+  return 0;
+}
+
+/* ---------------------------------------------------------- constructor */
+
+static int l_transport(lua_State *L) {
+  hwc_transport *t;
+  CURLMcode mc;
+  if (lua_isnoneornil(L, 1)) {
+    lua_settop(L, 0);
+    lua_newtable(L);
+  }
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  /* The userdata exists, zeroed and with its __gc, before anything is
+  ** allocated, so an error in option parsing cannot leak. */
+  t = lua_newuserdatauv(L, sizeof *t, 0);
+  memset(t, 0, sizeof *t);
+  hwc_buf_init(&t->scratch);
+  luaL_getmetatable(L, HWC_TRANSPORT_MT);
+  lua_setmetatable(L, -2);
+
+  t->connect_timeout_ms =
+      opt_seconds(L, 1, "connect_timeout", DEFAULT_CONNECT_TIMEOUT_MS);
+  t->timeout_ms = opt_seconds(L, 1, "timeout", DEFAULT_TIMEOUT_MS);
+  t->verify_tls = opt_boolean(L, 1, "verify_tls", 1);
+  t->http2 = opt_boolean(L, 1, "http2", 1);
+  t->max_response = DEFAULT_MAX_RESPONSE;
+  if (hwc_getfield(L, 1, "max_response") != LUA_TNIL) {
+    lua_Number n;
+    if (lua_type(L, -1) != LUA_TNUMBER)
+      return luaL_error(L, "hwcloud.transport: option 'max_response' must be "
+                           "a number (bytes), got %s", luaL_typename(L, -1));
+    n = lua_tonumber(L, -1);
+    if (!(n >= 0) || n > 9.0e15)
+      return luaL_error(L, "hwcloud.transport: option 'max_response' must be "
+                           "a non-negative number of bytes");
+    t->max_response = (curl_off_t)n;
+  }
+  lua_pop(L, 1);
+  opt_string(L, 1, "ca_file", &t->ca_file);
+  opt_string(L, 1, "proxy", &t->proxy);
+  opt_string(L, 1, "user_agent", &t->user_agent);
+
+  t->multi = curl_multi_init();
+  if (t->multi == NULL)
+    return luaL_error(L, "hwcloud.transport: curl_multi_init failed");
+  /* HTTP/2 multiplexing lets many requests to one host share a connection */
+  mc = curl_multi_setopt(t->multi, CURLMOPT_PIPELINING,
+                         (long)(t->http2 ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING));
+  if (mc != CURLM_OK)
+    return luaL_error(L, "hwcloud.transport: CURLMOPT_PIPELINING: %s",
+                      curl_multi_strerror(mc));
+  return 1;
+}
+
+/* -------------------------------------------------------------- submit */
+
+/* Checks one "Name: value" header and appends it to r->headers. An empty
+** value becomes "Name;", libcurl's spelling for "send it empty" ("Name:"
+** would remove the header instead). Returns NULL or an error message that
+** never quotes the header (it may carry a secret). */
+static const char *add_header(hwc_transport *t, hwc_req *r, const char *s,
+                              size_t len, int *has_ctype) {
+  size_t i, colon, v;
+  struct curl_slist *l;
+  for (colon = 0; colon < len && is_tchar((unsigned char)s[colon]); colon++) {}
+  if (colon == 0 || colon == len || s[colon] != ':')
+    return "is not a \"Name: value\" line";
+  for (i = colon; i < len; i++)
+    if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0')
+      return "contains CR, LF or NUL";
+  if (colon == 12 && ascii_ieq(s, "content-type", 12)) *has_ctype = 1;
+  for (v = colon + 1; v < len && is_ows(s[v]); v++) {}
+  if (v == len) {
+    hwc_buf_reset(&t->scratch);
+    if (hwc_buf_add(&t->scratch, s, colon) != 0 ||
+        hwc_buf_addc(&t->scratch, ';') != 0 || hwc_buf_cstr(&t->scratch) != 0)
+      return "out of memory";
+    s = t->scratch.data;
+  }
+  l = curl_slist_append(r->headers, s);
+  if (l == NULL) return "out of memory";
+  r->headers = l;
+  return NULL;
+}
+
+#define SETOPT(opt, val)                                     \
+  do {                                                       \
+    CURLcode rc_ = curl_easy_setopt(e, opt, val);            \
+    if (rc_ != CURLE_OK) {                                   \
+      lua_pushnil(L);                                        \
+      lua_pushfstring(L, "hwcloud.transport: %s: %s", #opt,  \
+                      curl_easy_strerror(rc_));              \
+      return 2;                                              \
+    }                                                        \
+  } while (0)
+
+/* Sets every option of one request on r's (freshly reset) easy handle.
+** Returns 0 when ready, or 2 with nil, message pushed. */
+static int prepare(lua_State *L, hwc_transport *t, hwc_req *r,
+                   const char *method, size_t mlen, const char *url,
+                   int body_idx, long connect_ms, long total_ms) {
+  CURL *e = r->easy;
+  size_t i, n = lua_rawlen(L, 4);
+  int has_ctype = 0, is_head = 0, is_get = 0, is_post = 0, wants_body = 0;
+  const char *why;
+
+  for (i = 1; i <= n; i++) {
+    size_t hlen;
+    const char *h;
+    lua_rawgeti(L, 4, (lua_Integer)i);
+    if (lua_type(L, -1) != LUA_TSTRING) {
+      lua_pushnil(L);
+      lua_pushfstring(L, "hwcloud.transport: header #%d is a %s, not a string",
+                      (int)i, luaL_typename(L, -2));
+      return 2;
+    }
+    h = lua_tolstring(L, -1, &hlen);
+    why = add_header(t, r, h, hlen, &has_ctype);
+    lua_pop(L, 1);
+    if (why != NULL) {
+      lua_pushnil(L);
+      lua_pushfstring(L, "hwcloud.transport: header #%d %s", (int)i, why);
+      return 2;
+    }
+  }
+
+  if (mlen == 4 && memcmp(method, "HEAD", 4) == 0) is_head = 1;
+  else if (mlen == 3 && memcmp(method, "GET", 3) == 0) is_get = 1;
+  else if (mlen == 4 && memcmp(method, "POST", 4) == 0) is_post = 1;
+  /* these carry a body even when empty: Content-Length: 0 must be sent */
+  wants_body = is_post || (mlen == 3 && memcmp(method, "PUT", 3) == 0) ||
+               (mlen == 5 && memcmp(method, "PATCH", 5) == 0);
+  if (!is_head && !lua_isnil(L, body_idx)) wants_body = 1;
+
+  /* libcurl adds these on its own; an empty "Name:" suppresses them */
+  why = NULL;
+  {
+    struct curl_slist *l = curl_slist_append(r->headers, "Expect:");
+    if (l == NULL) why = "out of memory";
+    else r->headers = l;
+    if (why == NULL && wants_body && !has_ctype) {
+      l = curl_slist_append(r->headers, "Content-Type:");
+      if (l == NULL) why = "out of memory";
+      else r->headers = l;
+    }
+  }
+  if (why != NULL) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "hwcloud.transport: %s", why);
+    return 2;
+  }
+
+  SETOPT(CURLOPT_PRIVATE, (void *)r);
+  SETOPT(CURLOPT_URL, url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+  SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+  SETOPT(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+  SETOPT(CURLOPT_NOSIGNAL, 1L);     /* no SIGALRM: we may share a process */
+  SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+  SETOPT(CURLOPT_PATH_AS_IS, 1L);   /* the signature covers the raw path */
+  SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+  SETOPT(CURLOPT_ERRORBUFFER, r->errbuf);
+  SETOPT(CURLOPT_WRITEFUNCTION, on_body);
+  SETOPT(CURLOPT_WRITEDATA, (void *)r);
+  SETOPT(CURLOPT_HEADERFUNCTION, on_header);
+  SETOPT(CURLOPT_HEADERDATA, (void *)r);
+  SETOPT(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+  SETOPT(CURLOPT_TIMEOUT_MS, total_ms);
+  if (t->http2) {
+    /* HTTP/2 only when TLS negotiates it; 1.1 otherwise. Without nghttp2
+    ** libcurl refuses the option, which simply means HTTP/1.1. */
+    if (curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+                         (long)CURL_HTTP_VERSION_2TLS) != CURLE_OK)
+      SETOPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    /* over TLS, wait for a connection that may multiplex rather than
+    ** open many; plain http never multiplexes, so waiting would only delay */
+    if (strlen(url) > 8 && ascii_ieq(url, "https://", 8))
+      SETOPT(CURLOPT_PIPEWAIT, 1L);
+  } else {
+    SETOPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+  }
+  if (!t->verify_tls) {
+    SETOPT(CURLOPT_SSL_VERIFYPEER, 0L);
+    SETOPT(CURLOPT_SSL_VERIFYHOST, 0L);
+    SETOPT(CURLOPT_PROXY_SSL_VERIFYPEER, 0L);
+    SETOPT(CURLOPT_PROXY_SSL_VERIFYHOST, 0L);
+  }
+  if (t->ca_file) SETOPT(CURLOPT_CAINFO, t->ca_file);
+  /* without the option libcurl honours the *_proxy environment variables */
+  if (t->proxy) SETOPT(CURLOPT_PROXY, t->proxy);
+  if (t->user_agent) SETOPT(CURLOPT_USERAGENT, t->user_agent);
+  else SETOPT(CURLOPT_USERAGENT, "hwcloud/" HWC_VERSION);
+
+  if (is_head) {
+    SETOPT(CURLOPT_NOBODY, 1L);
+  } else if (wants_body) {
+    size_t blen = 0;
+    const char *b = lua_isnil(L, body_idx) ? ""
+                                           : lua_tolstring(L, body_idx, &blen);
+    /* our own copy: the Lua string may be collected before the transfer
+    ** ends; a reused buffer makes the copy allocation-free most times */
+    if (hwc_buf_add(&r->body, b, blen) != 0 || hwc_buf_cstr(&r->body) != 0) {
+      lua_pushnil(L);
+      lua_pushliteral(L, "hwcloud.transport: out of memory");
+      return 2;
+    }
+    SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
+    SETOPT(CURLOPT_POSTFIELDS, r->body.data);
+    if (!is_post) SETOPT(CURLOPT_CUSTOMREQUEST, method);
+  } else if (is_get) {
+    SETOPT(CURLOPT_HTTPGET, 1L);
+  } else {
+    SETOPT(CURLOPT_CUSTOMREQUEST, method);
+  }
+  SETOPT(CURLOPT_HTTPHEADER, r->headers);
+  return 0;
+}
+
+static int l_submit(lua_State *L) {
+  hwc_transport *t = check_transport(L);
+  lua_Integer id;
+  size_t mlen, ulen, i;
+  const char *method, *url;
+  long connect_ms, total_ms;
+  hwc_req *r;
+  CURLMcode mc;
+  int nret;
+
+  if (!hwc_isinteger(L, 2)) luaL_argerror(L, 2, "integer id expected");
+  id = lua_tointeger(L, 2);
+  method = luaL_checklstring(L, 3, &mlen);
+  url = luaL_checklstring(L, 4, &ulen);
+  /* the headers array moves to index 4 below; check it now */
+  luaL_checktype(L, 5, LUA_TTABLE);
+  if (!lua_isnoneornil(L, 6) && lua_type(L, 6) != LUA_TSTRING)
+    luaL_argerror(L, 6, "string or nil expected");
+  if (!lua_isnoneornil(L, 7)) luaL_checktype(L, 7, LUA_TTABLE);
+  lua_settop(L, 7);
+  connect_ms = t->connect_timeout_ms;
+  total_ms = t->timeout_ms;
+  if (!lua_isnil(L, 7)) {
+    connect_ms = opt_seconds(L, 7, "connect_timeout", connect_ms);
+    total_ms = opt_seconds(L, 7, "timeout", total_ms);
+  }
+  if (t->multi == NULL) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "hwcloud.transport: closed");
+    return 2;
+  }
+  if (mlen == 0 || mlen > 32) goto bad_method;
+  for (i = 0; i < mlen; i++)
+    if (!is_tchar((unsigned char)method[i])) goto bad_method;
+  if (strlen(url) != ulen) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "hwcloud.transport: URL contains a NUL byte");
+    return 2;
+  }
+
+  /* Take a pooled handle, or make one. It stays on the idle list while it
+  ** is being prepared, so an error below leaves it owned by the pool. */
+  r = t->idle.head;
+  if (r == NULL) {
+    r = calloc(1, sizeof *r);
+    if (r == NULL) goto oom;
+    hwc_buf_init(&r->body);
+    hwc_buf_init(&r->resp);
+    hwc_buf_init(&r->hdrs);
+    list_push(&t->idle, r);
+    r->easy = curl_easy_init();
+    if (r->easy == NULL) goto oom;
+  } else {
+    req_clear(r);
+    curl_easy_reset(r->easy);
+  }
+  r->id = id;
+  r->max_response = t->max_response;
+
+  lua_remove(L, 1); /* prepare() reads headers at 4 and the body at 5 */
+  nret = prepare(L, t, r, method, mlen, url, 5, connect_ms, total_ms);
+  if (nret != 0) {
+    req_clear(r);
+    return nret;
+  }
+  mc = curl_multi_add_handle(t->multi, r->easy);
+  if (mc != CURLM_OK) {
+    req_clear(r);
+    lua_pushnil(L);
+    lua_pushfstring(L, "hwcloud.transport: curl_multi_add_handle: %s",
+                    curl_multi_strerror(mc));
+    return 2;
+  }
+  list_unlink(&t->idle, r);
+  list_push(&t->active, r);
+  lua_pushboolean(L, 1);
+  return 1;
+
+bad_method:
+  lua_pushnil(L);
+  lua_pushliteral(L, "hwcloud.transport: method must be an HTTP token");
+  return 2;
+oom:
+  lua_pushnil(L);
+  lua_pushliteral(L, "hwcloud.transport: out of memory");
+  return 2;
+}
+
+/* ---------------------------------------------------------------- poll */
+
+/* Moves every finished transfer from the multi handle to the done list.
+** Plain C, no Lua: nothing here can raise. */
+static void collect(hwc_transport *t) {
+  CURLMsg *m;
+  int left;
+  while ((m = curl_multi_info_read(t->multi, &left)) != NULL) {
+    hwc_req *r;
+    char *priv = NULL;
+    if (m->msg != CURLMSG_DONE) continue;
+    if (curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv) !=
+            CURLE_OK ||
+        priv == NULL)
+      continue; /* cannot happen: every handle we add carries PRIVATE */
+    r = (hwc_req *)(void *)priv;
+    r->result = m->data.result;
+    /* done with it either way; m is invalid after remove_handle */
+    (void)curl_multi_remove_handle(t->multi, r->easy);
+    list_unlink(&t->active, r);
+    list_push(&t->done, r);
+  }
+}
+
+static const char *drive(hwc_transport *t) {
+  int running;
+  CURLMcode mc = curl_multi_perform(t->multi, &running);
+  if (mc != CURLM_OK) return curl_multi_strerror(mc);
+  collect(t);
+  return NULL;
+}
+
+/* false only when no byte of the request can have reached the server */
+static int maybe_sent(CURLcode rc, CURL *e) {
+  long reqsize = 0;
+  switch (rc) {
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+#if LIBCURL_VERSION_NUM >= 0x074900
+    case CURLE_PROXY:
+#endif
+      return 0;
+    default:
+      break;
+  }
+  if (curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &reqsize) != CURLE_OK)
+    return 1; /* unknown: assume the worst for retries */
+  return reqsize != 0;
+}
+
+/* Pushes the completion table of a done request. May raise (memory):
+** the request is still on the done list then, and comes back next poll. */
+static void push_completion(lua_State *L, hwc_req *r) {
+  double total = 0;
+  if (curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME, &total) != CURLE_OK)
+    total = 0;
+  lua_createtable(L, 0, 6);
+  lua_pushinteger(L, r->id);
+  lua_setfield(L, -2, "id");
+  lua_pushnumber(L, (lua_Number)total);
+  lua_setfield(L, -2, "time");
+  if (r->result == CURLE_OK) {
+    long status = 0;
+    size_t off = 0;
+    if (curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status) !=
+        CURLE_OK)
+      status = 0;
+    lua_pushinteger(L, (lua_Integer)status);
+    lua_setfield(L, -2, "status");
+    lua_pushlstring(L, r->resp.data ? r->resp.data : "", r->resp.len);
+    lua_setfield(L, -2, "body");
+    lua_newtable(L);
+    while (off < r->hdrs.len) {
+      const char *name = r->hdrs.data + off;
+      size_t nlen = strlen(name);
+      const char *value = name + nlen + 1;
+      size_t vlen = strlen(value);
+      off += nlen + vlen + 2;
+      lua_pushlstring(L, name, nlen);
+      lua_pushvalue(L, -1);
+      lua_rawget(L, -3);
+      if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushlstring(L, value, vlen);
+      } else {
+        /* a repeated header: join the values as a list */
+        lua_pushliteral(L, ", ");
+        lua_pushlstring(L, value, vlen);
+        lua_concat(L, 3);
+      }
+      lua_rawset(L, -3);
+    }
+    lua_setfield(L, -2, "headers");
+    return;
+  }
+  lua_pushstring(L, r->result == CURLE_OPERATION_TIMEDOUT ? "timeout"
+                                                          : "transport");
+  lua_setfield(L, -2, "error");
+  if (r->too_big) {
+    lua_pushfstring(L, "response larger than max_response (%f bytes)",
+                    (lua_Number)r->max_response);
+  } else if (r->oom) {
+    lua_pushliteral(L, "out of memory while receiving the response");
+  } else if (r->errbuf[0] != '\0') {
+    lua_pushstring(L, r->errbuf);
+  } else {
+    lua_pushstring(L, curl_easy_strerror(r->result));
+  }
+  lua_setfield(L, -2, "message");
+  lua_pushinteger(L, (lua_Integer)r->result);
+  lua_setfield(L, -2, "code");
+  lua_pushboolean(L, r->too_big || maybe_sent(r->result, r->easy));
+  lua_setfield(L, -2, "sent");
+}
+
+static double now_ms(void) {
+  struct timespec ts;
+  if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return 0;
+  return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1.0e6;
+}
+
+static int l_poll(lua_State *L) {
+  hwc_transport *t = check_transport(L);
+  lua_Number w = luaL_optnumber(L, 2, 0);
+  const char *err;
+  lua_Integer k = 0;
+  hwc_req *r;
+  if (t->multi == NULL) return luaL_error(L, "hwcloud.transport: closed");
+  if (!(w > 0)) w = 0;
+  if (w > (lua_Number)INT_MAX) w = (lua_Number)INT_MAX;
+
+  err = drive(t);
+  if (err == NULL && t->done.n == 0 && w > 0) {
+    /* wait until something completes or wait_ms is spent; with nothing
+    ** in flight curl_multi_poll simply sleeps the whole time */
+    double deadline = now_ms() + (double)w, left = (double)w;
+    while (err == NULL && t->done.n == 0 && left >= 1) {
+      CURLMcode mc = curl_multi_poll(t->multi, NULL, 0, (int)left, NULL);
+      if (mc != CURLM_OK) {
+        err = curl_multi_strerror(mc);
+        break;
+      }
+      err = drive(t);
+      left = deadline - now_ms();
+    }
+  }
+  if (err != NULL) return luaL_error(L, "hwcloud.transport: %s", err);
+
+  /* Build the whole array first and release afterwards: if memory runs
+  ** out half-way, every completion is still on the done list for the next
+  ** poll and none is lost. */
+  lua_createtable(L, (int)(t->done.n < INT_MAX ? t->done.n : 0), 0);
+  for (r = t->done.head; r != NULL; r = r->next) {
+    push_completion(L, r);
+    lua_rawseti(L, -2, ++k);
+  }
+  while ((r = t->done.head) != NULL) {
+    list_unlink(&t->done, r);
+    req_release(t, r);
+  }
+  return 1;
+}
+
+static int l_pending(lua_State *L) {
+  hwc_transport *t = check_transport(L);
+  lua_pushinteger(L, (lua_Integer)(t->active.n + t->done.n));
+  return 1;
+}
+
+static int l_tostring(lua_State *L) {
+  hwc_transport *t = check_transport(L);
+  if (t->multi == NULL) lua_pushliteral(L, "hwcloud.transport (closed)");
+  else lua_pushfstring(L, "hwcloud.transport (%d pending)",
+                       (int)(t->active.n + t->done.n));
+  return 1;
+}
+
+void hwc_open_http(lua_State *L) {
+  static const luaL_Reg methods[] = {
+      {"submit", l_submit},
+      {"poll", l_poll},
+      {"pending", l_pending},
+      {"close", l_close},
+      {NULL, NULL}};
+  static const luaL_Reg meta[] = {
+      {"__gc", l_close},
+#if LUA_VERSION_NUM >= 504
+      {"__close", l_close},
+#endif
+      {"__tostring", l_tostring},
+      {NULL, NULL}};
+  if (luaL_newmetatable(L, HWC_TRANSPORT_MT)) {
+    luaL_setfuncs(L, meta, 0);
+    lua_newtable(L);
+    luaL_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "__index");
+  }
+  lua_pop(L, 1);
+  lua_pushcfunction(L, l_transport);
+  lua_setfield(L, -2, "transport");
+}
