@@ -1,4 +1,1130 @@
-/* marshal.c -- placeholder until its implementation lands. */
+/*
+** marshal.c -- core.build: validate a request against its operation schema,
+** then produce "path?query" and the JSON body; core.conform: give back the
+** integers that lua-cjson decoded as floats.
+**
+** Memory: build's output buffers live in a userdata held as its upvalue.
+** An error raised anywhere (out of memory, a malformed schema) therefore
+** cannot leak them, and a warm call allocates nothing on the C heap. build
+** reads tables with raw accesses only, so it never re-enters Lua and one set
+** of buffers per module instance is enough (no global state: each lua_State
+** that loads the module gets its own).
+**
+** Errors: a request that breaks the schema returns nil, field, message;
+** only the library's own misuse (op not a table, malformed schema) raises.
+*/
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "hwcloud.h"
 
-void hwc_open_marshal(lua_State *L) { (void)L; }
+#define MARSHAL_STATE_MT "hwcloud.marshal.state"
+
+/* tables nested deeper than this are refused; also stops cycles */
+#define MAX_DEPTH 64
+/* a buffer that grew beyond this is released after the call, so one huge
+** body does not pin memory for the life of the process */
+#define KEEP_CAP (64 * 1024)
+/* names longer than this get no "did you mean" (bounds the work) */
+#define SUGGEST_MAX 64
+
+typedef struct mstate {
+  hwc_buf path, query, body; /* outputs */
+  hwc_buf field, msg;        /* the error, when there is one */
+} mstate;
+
+/* schema types */
+enum { K_STRING, K_INTEGER, K_NUMBER, K_BOOLEAN, K_ARRAY, K_OBJECT, K_FREE,
+       K_ANY };
+/* field locations */
+enum { LOC_BODY, LOC_QUERY, LOC_PATH };
+/* shapes of a Lua table seen as JSON */
+enum { TC_EMPTY, TC_ARRAY, TC_OBJECT, TC_MIXED };
+
+/* one step of the field path: a key, or a 1-based index when key is NULL */
+typedef struct seg {
+  const char *key;
+  size_t len;
+  long long idx;
+} seg;
+
+typedef struct ctx {
+  lua_State *L;
+  mstate *st;
+  int nbody; /* body fields written so far */
+  int nseg;
+  seg segs[MAX_DEPTH + 2];
+} ctx;
+
+/* ---------------------------------------------------------------- helpers */
+
+static void need(lua_State *L, int rc) {
+  if (rc != 0) luaL_error(L, "hwcloud.core: not enough memory");
+}
+
+static void put(ctx *c, hwc_buf *b, const char *p, size_t n) {
+  need(c->L, hwc_buf_add(b, p, n));
+}
+
+static void putc_(ctx *c, hwc_buf *b, char ch) {
+  need(c->L, hwc_buf_addc(b, ch));
+}
+
+static void puts_(ctx *c, hwc_buf *b, const char *s) {
+  need(c->L, hwc_buf_adds(b, s));
+}
+
+static void put_urlenc(ctx *c, hwc_buf *b, const char *s, size_t n) {
+  need(c->L, hwc_buf_add_urlenc(b, s, n));
+}
+
+/* pushes t[k] for a C-string key without metamethods; returns its type.
+** t must be an absolute index. */
+static int rawgetstr(lua_State *L, int t, const char *k) {
+  lua_pushstring(L, k);
+  lua_rawget(L, t);
+  return lua_type(L, -1);
+}
+
+static int is_null(lua_State *L, int idx) {
+  return lua_type(L, idx) == LUA_TLIGHTUSERDATA &&
+         lua_touserdata(L, idx) == NULL;
+}
+
+/* an integer, or a float with an integral value that fits in 64 bits */
+static int as_integer(lua_State *L, int idx, long long *out) {
+  lua_Number d;
+  if (lua_type(L, idx) != LUA_TNUMBER) return 0;
+#if LUA_VERSION_NUM >= 503
+  if (lua_isinteger(L, idx)) {
+    *out = (long long)lua_tointeger(L, idx);
+    return 1;
+  }
+#endif
+  d = lua_tonumber(L, idx);
+  /* the comparisons also turn NaN away; the cast is defined in range */
+  if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) return 0;
+  if ((lua_Number)(long long)d != d) return 0;
+  *out = (long long)d;
+  return 1;
+}
+
+/* decimal without snprintf: this runs for every integer emitted */
+static size_t fmt_int(long long v, char *out /* >= 21 */) {
+  char tmp[24];
+  size_t n = 0, i;
+  unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
+                               : (unsigned long long)v;
+  do {
+    tmp[n++] = (char)('0' + (int)(u % 10));
+    u /= 10;
+  } while (u != 0);
+  i = 0;
+  if (v < 0) out[i++] = '-';
+  while (n > 0) out[i++] = tmp[--n];
+  return i;
+}
+
+/* shortest of %.15g/%.16g/%.17g that reads back as d; then undo a locale
+** decimal comma (os.setlocale may have changed LC_NUMERIC) so the result is
+** valid JSON. d must be finite. */
+static size_t fmt_double(double d, char *out /* >= 40 */) {
+  char tmp[40];
+  int prec, len = 0;
+  size_t i, n = 0;
+  for (prec = 15; prec <= 17; prec++) {
+    len = snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+    if (len > 0 && len < (int)sizeof tmp && strtod(tmp, NULL) == d) break;
+  }
+  if (len <= 0 || len >= (int)sizeof tmp) len = 0;
+  for (i = 0; i < (size_t)len; i++) {
+    char ch = tmp[i];
+    if ((ch >= '0' && ch <= '9') || ch == '-' || ch == '+' || ch == 'e' ||
+        ch == 'E') {
+      out[n++] = ch;
+    } else if (n == 0 || out[n - 1] != '.') {
+      out[n++] = '.'; /* one dot for a (possibly multi-byte) separator */
+    }
+  }
+  out[n] = '\0';
+  return n;
+}
+
+/* strict UTF-8: no overlongs, no surrogates, nothing above U+10FFFF */
+static int utf8_valid(const char *str, size_t n) {
+  const unsigned char *s = (const unsigned char *)str;
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c0 = s[i];
+    size_t need_n;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c0 < 0x80) {
+      i++;
+      continue;
+    }
+    if (c0 >= 0xC2 && c0 <= 0xDF) {
+      need_n = 1;
+    } else if (c0 >= 0xE0 && c0 <= 0xEF) {
+      need_n = 2;
+      if (c0 == 0xE0) lo = 0xA0;
+      if (c0 == 0xED) hi = 0x9F;
+    } else if (c0 >= 0xF0 && c0 <= 0xF4) {
+      need_n = 3;
+      if (c0 == 0xF0) lo = 0x90;
+      if (c0 == 0xF4) hi = 0x8F;
+    } else {
+      return 0;
+    }
+    if (n - i - 1 < need_n) return 0;
+    if (s[i + 1] < lo || s[i + 1] > hi) return 0;
+    if (need_n >= 2 && (s[i + 2] & 0xC0) != 0x80) return 0;
+    if (need_n >= 3 && (s[i + 3] & 0xC0) != 0x80) return 0;
+    i += need_n + 1;
+  }
+  return 1;
+}
+
+/* RFC 8259 string: escapes '"', '\' and control characters only; '/' and
+** non-ASCII UTF-8 go through unchanged */
+static void json_string(ctx *c, hwc_buf *b, const char *s, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  size_t i, start = 0;
+  need(c->L, hwc_buf_reserve(b, n + 2));
+  b->data[b->len++] = '"';
+  for (i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    char esc[6];
+    size_t elen = 2;
+    if (ch >= 0x20 && ch != '"' && ch != '\\') continue;
+    put(c, b, s + start, i - start);
+    start = i + 1;
+    esc[0] = '\\';
+    switch (ch) {
+      case '"': esc[1] = '"'; break;
+      case '\\': esc[1] = '\\'; break;
+      case '\b': esc[1] = 'b'; break;
+      case '\f': esc[1] = 'f'; break;
+      case '\n': esc[1] = 'n'; break;
+      case '\r': esc[1] = 'r'; break;
+      case '\t': esc[1] = 't'; break;
+      default:
+        esc[1] = 'u';
+        esc[2] = '0';
+        esc[3] = '0';
+        esc[4] = hex[ch >> 4];
+        esc[5] = hex[ch & 15];
+        elen = 6;
+    }
+    put(c, b, esc, elen);
+  }
+  put(c, b, s + start, n - start);
+  putc_(c, b, '"');
+}
+
+static void put_int(ctx *c, hwc_buf *b, long long v) {
+  char tmp[24];
+  put(c, b, tmp, fmt_int(v, tmp));
+}
+
+static void put_double(ctx *c, hwc_buf *b, double d) {
+  char tmp[40];
+  put(c, b, tmp, fmt_double(d, tmp));
+}
+
+/* ----------------------------------------------------------------- schema */
+
+/* the schema's type; strict raises on a malformed schema (build), lenient
+** returns -1 (conform must never raise on shapes) */
+static int kind_of(lua_State *L, int s, int strict) {
+  const char *t;
+  int k = -1;
+  if (lua_type(L, s) != LUA_TTABLE) {
+    if (strict) luaL_argerror(L, 1, "schema is not a table");
+    return -1;
+  }
+  if (rawgetstr(L, s, "type") == LUA_TSTRING) {
+    t = lua_tostring(L, -1);
+    if (strcmp(t, "string") == 0) k = K_STRING;
+    else if (strcmp(t, "integer") == 0) k = K_INTEGER;
+    else if (strcmp(t, "number") == 0) k = K_NUMBER;
+    else if (strcmp(t, "boolean") == 0) k = K_BOOLEAN;
+    else if (strcmp(t, "array") == 0) k = K_ARRAY;
+    else if (strcmp(t, "any") == 0) k = K_ANY;
+    else if (strcmp(t, "object") == 0) k = K_FREE;
+  }
+  lua_pop(L, 1);
+  if (k == K_FREE) {
+    if (rawgetstr(L, s, "fields") == LUA_TTABLE) k = K_OBJECT;
+    lua_pop(L, 1);
+  }
+  if (k < 0 && strict) luaL_argerror(L, 1, "schema has a missing or unknown type");
+  return k;
+}
+
+static int location_of(lua_State *L, int fs) {
+  int loc = LOC_BODY;
+  if (rawgetstr(L, fs, "location") == LUA_TSTRING) {
+    const char *s = lua_tostring(L, -1);
+    if (strcmp(s, "path") == 0) loc = LOC_PATH;
+    else if (strcmp(s, "query") == 0) loc = LOC_QUERY;
+    else if (strcmp(s, "body") != 0)
+      luaL_argerror(L, 1, "field location must be path, query or body");
+  }
+  lua_pop(L, 1);
+  return loc;
+}
+
+static int is_required(lua_State *L, int fs) {
+  int r;
+  rawgetstr(L, fs, "required");
+  r = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return r;
+}
+
+/* ----------------------------------------------------------------- errors */
+
+static void seg_push_key(ctx *c, const char *key, size_t len) {
+  seg *g = &c->segs[c->nseg++];
+  g->key = key;
+  g->len = len;
+  g->idx = 0;
+}
+
+static void seg_push_idx(ctx *c, long long idx) {
+  seg *g = &c->segs[c->nseg++];
+  g->key = NULL;
+  g->len = 0;
+  g->idx = idx;
+}
+
+/* records the current path as the error's field; the message is whatever
+** was written to st->msg. Always returns -1 so callers can `return fail(c)`. */
+static int fail(ctx *c) {
+  hwc_buf *f = &c->st->field;
+  int i;
+  hwc_buf_reset(f);
+  if (c->nseg == 0) puts_(c, f, "request");
+  for (i = 0; i < c->nseg; i++) {
+    const seg *g = &c->segs[i];
+    if (g->key != NULL) {
+      if (i > 0) putc_(c, f, '.');
+      put(c, f, g->key, g->len);
+    } else {
+      putc_(c, f, '[');
+      put_int(c, f, g->idx);
+      putc_(c, f, ']');
+    }
+  }
+  return -1;
+}
+
+static int fail_msg(ctx *c, const char *msg) {
+  hwc_buf_reset(&c->st->msg);
+  puts_(c, &c->st->msg, msg);
+  return fail(c);
+}
+
+/* a table's JSON shape: keys exactly 1..n is an array, all-string keys an
+** object, anything else mixed */
+static int table_class(lua_State *L, int t) {
+  size_t len = (size_t)lua_rawlen(L, t), nint = 0;
+  int str = 0, other = 0;
+  lua_pushnil(L);
+  while (lua_next(L, t) != 0) {
+    long long k;
+    lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TSTRING) str = 1;
+    else if (hwc_isinteger(L, -1) && as_integer(L, -1, &k) && k >= 1 &&
+             (size_t)k <= len)
+      nint++;
+    else other = 1;
+  }
+  if (!str && !other && nint == 0) return TC_EMPTY;
+  if (!other && nint == 0) return TC_OBJECT;
+  if (!str && !other && nint == len) return TC_ARRAY;
+  return TC_MIXED;
+}
+
+/* "got ..." for a type error; integer checks show the offending number */
+static int type_error(ctx *c, const char *expected, int v) {
+  lua_State *L = c->L;
+  hwc_buf *m = &c->st->msg;
+  const char *got;
+  hwc_buf_reset(m);
+  puts_(c, m, "expected ");
+  puts_(c, m, expected);
+  puts_(c, m, ", got ");
+  switch (lua_type(L, v)) {
+    case LUA_TNUMBER:
+      puts_(c, m, "number");
+      if (strcmp(expected, "integer") == 0) {
+        double d = (double)lua_tonumber(L, v);
+        putc_(c, m, ' ');
+        if (isnan(d)) puts_(c, m, "nan");
+        else if (isinf(d)) puts_(c, m, d < 0 ? "-inf" : "inf");
+        else put_double(c, m, d);
+      }
+      return fail(c);
+    case LUA_TTABLE:
+      switch (table_class(L, v)) {
+        case TC_EMPTY: got = "table"; break;
+        case TC_ARRAY: got = "array"; break;
+        default: got = "object"; break;
+      }
+      break;
+    case LUA_TLIGHTUSERDATA:
+      got = is_null(L, v) ? "null" : "userdata";
+      break;
+    default:
+      got = lua_typename(L, lua_type(L, v));
+  }
+  puts_(c, m, got);
+  return fail(c);
+}
+
+static int check_enum(ctx *c, int s, const char *str, size_t n) {
+  lua_State *L = c->L;
+  int e, i, len;
+  hwc_buf *m;
+  if (rawgetstr(L, s, "enum") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  e = lua_gettop(L);
+  len = (int)lua_rawlen(L, e);
+  for (i = 1; i <= len; i++) {
+    size_t en;
+    const char *es;
+    lua_rawgeti(L, e, i);
+    es = lua_tolstring(L, -1, &en);
+    if (es != NULL && lua_type(L, -1) == LUA_TSTRING && en == n &&
+        memcmp(es, str, n) == 0) {
+      lua_pop(L, 2);
+      return 0;
+    }
+    lua_pop(L, 1);
+  }
+  m = &c->st->msg;
+  hwc_buf_reset(m);
+  puts_(c, m, "must be one of ");
+  for (i = 1; i <= len; i++) {
+    size_t en;
+    const char *es;
+    lua_rawgeti(L, e, i);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      es = lua_tolstring(L, -1, &en);
+      if (i > 1) puts_(c, m, ", ");
+      putc_(c, m, '"');
+      put(c, m, es, en);
+      putc_(c, m, '"');
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return fail(c);
+}
+
+static unsigned char ascii_lower(unsigned char ch) {
+  return (ch >= 'A' && ch <= 'Z') ? (unsigned char)(ch + 32) : ch;
+}
+
+/* Levenshtein distance, case-insensitive; both lengths <= SUGGEST_MAX */
+static size_t edit_distance(const char *a, size_t na, const char *b,
+                            size_t nb) {
+  size_t row[SUGGEST_MAX + 1];
+  size_t i, j;
+  for (j = 0; j <= nb; j++) row[j] = j;
+  for (i = 1; i <= na; i++) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (j = 1; j <= nb; j++) {
+      size_t up = row[j];
+      size_t best = diag + (ascii_lower((unsigned char)a[i - 1]) !=
+                            ascii_lower((unsigned char)b[j - 1]));
+      if (up + 1 < best) best = up + 1;
+      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+      row[j] = best;
+      diag = up;
+    }
+  }
+  return row[nb];
+}
+
+/* "unknown field", with the closest known name when it is close enough */
+static int unknown_field(ctx *c, int order, const char *key, size_t klen) {
+  lua_State *L = c->L;
+  hwc_buf *m = &c->st->msg;
+  size_t limit = klen / 3 > 2 ? klen / 3 : 2, bestd = (size_t)-1;
+  int i, n = (int)lua_rawlen(L, order), best = 0;
+  if (klen <= SUGGEST_MAX) {
+    for (i = 1; i <= n; i++) {
+      size_t nlen;
+      const char *name;
+      lua_rawgeti(L, order, i);
+      name = lua_tolstring(L, -1, &nlen);
+      if (name != NULL && nlen <= SUGGEST_MAX) {
+        size_t d = edit_distance(key, klen, name, nlen);
+        if (d < bestd) {
+          bestd = d;
+          best = i;
+        }
+      }
+      lua_pop(L, 1);
+    }
+  }
+  hwc_buf_reset(m);
+  puts_(c, m, "unknown field");
+  if (best > 0 && bestd <= limit) {
+    size_t nlen;
+    const char *name;
+    lua_rawgeti(L, order, best);
+    name = lua_tolstring(L, -1, &nlen);
+    puts_(c, m, " (did you mean \"");
+    put(c, m, name, nlen);
+    puts_(c, m, "\"?)");
+    lua_pop(L, 1);
+  }
+  seg_push_key(c, key, klen);
+  return fail(c);
+}
+
+/* every key of a closed object must be a declared field. Runs before the
+** fields are checked: a misspelt key explains a missing field better than
+** "is required". Of several unknown keys the smallest is reported, so the
+** answer does not depend on table iteration order. */
+static int check_keys(ctx *c, int fields, int order, int v) {
+  lua_State *L = c->L;
+  int best;
+  lua_pushnil(L); /* slot for the smallest unknown key */
+  best = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, v) != 0) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING) {
+      lua_pop(L, 2);
+      return fail_msg(c, "keys must be strings");
+    }
+    lua_pushvalue(L, -1);
+    lua_rawget(L, fields);
+    if (lua_isnil(L, -1)) {
+      size_t kl, bl;
+      const char *k = lua_tolstring(L, -2, &kl), *b;
+      int smaller = 1;
+      if (lua_type(L, best) == LUA_TSTRING) {
+        int cmp;
+        b = lua_tolstring(L, best, &bl);
+        cmp = memcmp(k, b, kl < bl ? kl : bl);
+        smaller = cmp < 0 || (cmp == 0 && kl < bl);
+      }
+      if (smaller) {
+        lua_pushvalue(L, -2);
+        lua_replace(L, best);
+      }
+    }
+    lua_pop(L, 1);
+  }
+  if (lua_type(L, best) == LUA_TSTRING) {
+    size_t kl;
+    const char *k = lua_tolstring(L, best, &kl);
+    /* the key stays on the stack while the error is formatted */
+    int rc = unknown_field(c, order, k, kl);
+    c->nseg--;
+    lua_pop(L, 1);
+    return rc;
+  }
+  lua_pop(L, 1);
+  return 0;
+}
+
+/* ---------------------------------------------------------- validate+emit */
+
+static int emit_kind(ctx *c, int s, int kind, int v, hwc_buf *out);
+
+/* any JSON value; used by free-form objects and `any`. A non-empty sequence
+** is an array, an empty table {} (the schema said nothing more). */
+static int emit_any(ctx *c, int v, hwc_buf *out) {
+  lua_State *L = c->L;
+  switch (lua_type(L, v)) {
+    case LUA_TSTRING: {
+      size_t n;
+      const char *s = lua_tolstring(L, v, &n);
+      if (!utf8_valid(s, n)) return fail_msg(c, "must be valid UTF-8");
+      if (out) json_string(c, out, s, n);
+      return 0;
+    }
+    case LUA_TBOOLEAN:
+      if (out) puts_(c, out, lua_toboolean(L, v) ? "true" : "false");
+      return 0;
+    case LUA_TNUMBER: {
+      long long i;
+      double d;
+      if (hwc_isinteger(L, v) && as_integer(L, v, &i)) {
+        if (out) put_int(c, out, i);
+        return 0;
+      }
+      d = (double)lua_tonumber(L, v);
+      if (!isfinite(d)) return fail_msg(c, "must be a finite number");
+      if (out) put_double(c, out, d);
+      return 0;
+    }
+    case LUA_TLIGHTUSERDATA:
+      if (is_null(L, v)) {
+        if (out) puts_(c, out, "null");
+        return 0;
+      }
+      break;
+    case LUA_TTABLE: {
+      int cls, rc = 0;
+      if (c->nseg > MAX_DEPTH) return fail_msg(c, "nested too deep");
+      luaL_checkstack(L, 8, "hwcloud.core.build: nesting");
+      /* no array part means no sequence: skip the classifying pass */
+      cls = lua_rawlen(L, v) > 0 ? table_class(L, v) : TC_OBJECT;
+      if (cls == TC_MIXED) return fail_msg(c, "keys must be strings");
+      if (cls == TC_ARRAY) {
+        int i, n = (int)lua_rawlen(L, v);
+        if (out) putc_(c, out, '[');
+        for (i = 1; i <= n && rc == 0; i++) {
+          if (out && i > 1) putc_(c, out, ',');
+          lua_rawgeti(L, v, i);
+          seg_push_idx(c, i);
+          rc = emit_any(c, lua_gettop(L), out);
+          c->nseg--;
+          lua_pop(L, 1);
+        }
+        if (rc == 0 && out) putc_(c, out, ']');
+        return rc;
+      }
+      if (out) putc_(c, out, '{');
+      lua_pushnil(L);
+      while (lua_next(L, v) != 0) {
+        size_t kl;
+        const char *k;
+        if (lua_type(L, -2) != LUA_TSTRING) {
+          lua_pop(L, 2);
+          return fail_msg(c, "keys must be strings");
+        }
+        k = lua_tolstring(L, -2, &kl);
+        if (!utf8_valid(k, kl)) {
+          lua_pop(L, 2);
+          return fail_msg(c, "keys must be valid UTF-8");
+        }
+        if (out) {
+          if (rc++ > 0) putc_(c, out, ',');
+          json_string(c, out, k, kl);
+          putc_(c, out, ':');
+        }
+        seg_push_key(c, k, kl);
+        if (emit_any(c, lua_gettop(L), out) != 0) {
+          lua_pop(L, 2);
+          return -1;
+        }
+        c->nseg--;
+        lua_pop(L, 1);
+      }
+      if (out) putc_(c, out, '}');
+      return 0;
+    }
+    default:
+      break;
+  }
+  return type_error(c, "JSON value", v);
+}
+
+static int emit_array(ctx *c, int s, int v, hwc_buf *out) {
+  lua_State *L = c->L;
+  int i, n, items, ikind = K_ANY, rc = 0, cls;
+  if (lua_type(L, v) != LUA_TTABLE) return type_error(c, "array", v);
+  if (c->nseg > MAX_DEPTH) return fail_msg(c, "nested too deep");
+  luaL_checkstack(L, 8, "hwcloud.core.build: nesting");
+  cls = table_class(L, v);
+  if (cls != TC_EMPTY && cls != TC_ARRAY)
+    return fail_msg(c, "expected array, got object");
+  rawgetstr(L, s, "items");
+  items = lua_gettop(L);
+  if (!lua_isnil(L, items)) ikind = kind_of(L, items, 1);
+  n = (int)lua_rawlen(L, v);
+  if (cls == TC_EMPTY) n = 0;
+  if (out) putc_(c, out, '[');
+  for (i = 1; i <= n && rc == 0; i++) {
+    if (out && i > 1) putc_(c, out, ',');
+    lua_rawgeti(L, v, i);
+    seg_push_idx(c, i);
+    rc = emit_kind(c, items, ikind, lua_gettop(L), out);
+    c->nseg--;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  if (rc == 0 && out) putc_(c, out, ']');
+  return rc;
+}
+
+/* writes "name": into the top-level body, opening it on the first field */
+static void body_key(ctx *c, const char *name, size_t n) {
+  hwc_buf *b = &c->st->body;
+  putc_(c, b, c->nbody++ == 0 ? '{' : ',');
+  json_string(c, b, name, n);
+  putc_(c, b, ':');
+}
+
+/* a path parameter: a non-empty string that is not . or .., or an integer */
+static int check_path_value(ctx *c, int fs, int kind, int v) {
+  lua_State *L = c->L;
+  long long i;
+  if (kind != K_STRING && kind != K_INTEGER)
+    luaL_argerror(L, 1, "path parameters must be of type string or integer");
+  if (lua_type(L, v) == LUA_TSTRING) {
+    size_t n;
+    const char *s = lua_tolstring(L, v, &n);
+    if (kind == K_INTEGER) return type_error(c, "integer", v);
+    if (!utf8_valid(s, n)) return fail_msg(c, "must be valid UTF-8");
+    if (n == 0) return fail_msg(c, "must not be empty");
+    if (s[0] == '.' && (n == 1 || (n == 2 && s[1] == '.')))
+      return fail_msg(c, "must not be '.' or '..'");
+    return check_enum(c, fs, s, n);
+  }
+  if (as_integer(L, v, &i)) return 0;
+  return type_error(c, kind == K_INTEGER ? "integer" : "string", v);
+}
+
+/* one k=v pair of the query string; the value is already validated */
+static void query_pair(ctx *c, const char *name, size_t nlen, int kind,
+                       int v) {
+  lua_State *L = c->L;
+  hwc_buf *q = &c->st->query;
+  long long i;
+  if (is_null(L, v)) return;
+  putc_(c, q, q->len == 0 ? '?' : '&');
+  put_urlenc(c, q, name, nlen);
+  putc_(c, q, '=');
+  switch (lua_type(L, v)) {
+    case LUA_TSTRING: {
+      size_t n;
+      const char *s = lua_tolstring(L, v, &n);
+      put_urlenc(c, q, s, n);
+      return;
+    }
+    case LUA_TBOOLEAN:
+      puts_(c, q, lua_toboolean(L, v) ? "true" : "false");
+      return;
+    case LUA_TNUMBER: {
+      char tmp[40];
+      if ((kind == K_INTEGER || hwc_isinteger(L, v)) && as_integer(L, v, &i))
+        put(c, q, tmp, fmt_int(i, tmp));
+      else
+        put_urlenc(c, q, tmp, fmt_double((double)lua_tonumber(L, v), tmp));
+      return;
+    }
+    default:
+      luaL_argerror(L, 1, "query parameters must be scalars or arrays of scalars");
+  }
+}
+
+static int query_field(ctx *c, int fs, int kind, int v, const char *name,
+                       size_t nlen) {
+  lua_State *L = c->L;
+  int i, n, ikind = K_ANY;
+  if (emit_kind(c, fs, kind, v, NULL) != 0) return -1;
+  if (kind != K_ARRAY) {
+    query_pair(c, name, nlen, kind, v);
+    return 0;
+  }
+  if (rawgetstr(L, fs, "items") == LUA_TTABLE)
+    ikind = kind_of(L, lua_gettop(L), 1);
+  lua_pop(L, 1);
+  n = table_class(L, v) == TC_ARRAY ? (int)lua_rawlen(L, v) : 0;
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, v, i);
+    query_pair(c, name, nlen, ikind, lua_gettop(L));
+    lua_pop(L, 1);
+  }
+  return 0;
+}
+
+/* a closed object: keys checked, then each field in `order`. At the top
+** level (top != 0) fields go to the path, the query or the body by their
+** location; nested objects always write to `out`. */
+static int emit_object(ctx *c, int s, int v, hwc_buf *out, int top) {
+  lua_State *L = c->L;
+  int fields, order, i, n, count = 0;
+  if (lua_type(L, v) != LUA_TTABLE) return type_error(c, "object", v);
+  if (c->nseg > MAX_DEPTH) return fail_msg(c, "nested too deep");
+  luaL_checkstack(L, 12, "hwcloud.core.build: nesting");
+  if (lua_rawlen(L, v) > 0 && table_class(L, v) == TC_ARRAY)
+    return fail_msg(c, "expected object, got array");
+  rawgetstr(L, s, "fields");
+  fields = lua_gettop(L);
+  if (rawgetstr(L, s, "order") != LUA_TTABLE)
+    luaL_argerror(L, 1, "object schema without `order` (not prepared)");
+  order = lua_gettop(L);
+  if (check_keys(c, fields, order, v) != 0) {
+    lua_pop(L, 2);
+    return -1;
+  }
+  if (!top && out) putc_(c, out, '{');
+  n = (int)lua_rawlen(L, order);
+  for (i = 1; i <= n; i++) {
+    size_t nlen;
+    const char *name;
+    int fs, val, vt, rc = 0;
+    lua_rawgeti(L, order, i);
+    if (lua_type(L, -1) != LUA_TSTRING)
+      luaL_argerror(L, 1, "`order` holds a non-string");
+    name = lua_tolstring(L, -1, &nlen);
+    lua_pushvalue(L, -1);
+    lua_rawget(L, fields);
+    fs = lua_gettop(L);
+    if (lua_type(L, fs) != LUA_TTABLE)
+      luaL_argerror(L, 1, "`order` names a field that is not in `fields`");
+    lua_pushvalue(L, fs - 1);
+    lua_rawget(L, v);
+    val = fs + 1;
+    vt = lua_type(L, val);
+    seg_push_key(c, name, nlen);
+    if (vt == LUA_TNIL || is_null(L, val)) {
+      int loc = top ? location_of(L, fs) : LOC_BODY;
+      if (loc == LOC_PATH || is_required(L, fs)) {
+        rc = fail_msg(c, "is required");
+      } else if (vt != LUA_TNIL && loc == LOC_BODY) {
+        if (top) {
+          body_key(c, name, nlen);
+          puts_(c, &c->st->body, "null");
+        } else if (out) {
+          if (count++ > 0) putc_(c, out, ',');
+          json_string(c, out, name, nlen);
+          puts_(c, out, ":null");
+        }
+      }
+    } else if (top) {
+      int loc = location_of(L, fs), kind = kind_of(L, fs, 1);
+      if (loc == LOC_PATH)
+        rc = check_path_value(c, fs, kind, val);
+      else if (loc == LOC_QUERY)
+        rc = query_field(c, fs, kind, val, name, nlen);
+      else {
+        body_key(c, name, nlen);
+        rc = emit_kind(c, fs, kind, val, &c->st->body);
+      }
+    } else {
+      if (out) {
+        if (count++ > 0) putc_(c, out, ',');
+        json_string(c, out, name, nlen);
+        putc_(c, out, ':');
+      }
+      rc = emit_kind(c, fs, kind_of(L, fs, 1), val, out);
+    }
+    if (rc != 0) return -1; /* the caller's stack is reset on return */
+    c->nseg--;
+    lua_pop(L, 3);
+  }
+  lua_pop(L, 2);
+  if (!top && out) putc_(c, out, '}');
+  return 0;
+}
+
+/* validates v against schema s (of the given kind) and, when out is not
+** NULL, appends its JSON */
+static int emit_kind(ctx *c, int s, int kind, int v, hwc_buf *out) {
+  lua_State *L = c->L;
+  switch (kind) {
+    case K_STRING: {
+      size_t n;
+      const char *str;
+      if (lua_type(L, v) != LUA_TSTRING) return type_error(c, "string", v);
+      str = lua_tolstring(L, v, &n);
+      if (!utf8_valid(str, n)) return fail_msg(c, "must be valid UTF-8");
+      if (check_enum(c, s, str, n) != 0) return -1;
+      if (out) json_string(c, out, str, n);
+      return 0;
+    }
+    case K_INTEGER: {
+      long long i;
+      if (!as_integer(L, v, &i)) return type_error(c, "integer", v);
+      if (out) put_int(c, out, i);
+      return 0;
+    }
+    case K_NUMBER:
+      if (lua_type(L, v) != LUA_TNUMBER) return type_error(c, "number", v);
+      return emit_any(c, v, out);
+    case K_BOOLEAN:
+      if (lua_type(L, v) != LUA_TBOOLEAN) return type_error(c, "boolean", v);
+      if (out) puts_(c, out, lua_toboolean(L, v) ? "true" : "false");
+      return 0;
+    case K_ARRAY:
+      return emit_array(c, s, v, out);
+    case K_OBJECT: {
+      int top = lua_gettop(L), rc = emit_object(c, s, v, out, 0);
+      lua_settop(L, top);
+      return rc;
+    }
+    case K_FREE:
+      if (lua_type(L, v) != LUA_TTABLE) return type_error(c, "object", v);
+      if (lua_rawlen(L, v) > 0 && table_class(L, v) == TC_ARRAY)
+        return fail_msg(c, "expected object, got array");
+      return emit_any(c, v, out);
+    default:
+      return emit_any(c, v, out);
+  }
+}
+
+/* ------------------------------------------------------------------ build */
+
+static int method_has_no_body(const char *m) {
+  static const char *const names[] = {"GET", "HEAD", "DELETE"};
+  size_t i, j;
+  for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+    const char *n = names[i];
+    for (j = 0; n[j] != '\0' && ascii_lower((unsigned char)m[j]) ==
+                                     ascii_lower((unsigned char)n[j]);
+         j++) {
+    }
+    if (n[j] == '\0' && m[j] == '\0') return 1;
+  }
+  return 0;
+}
+
+/* op.path with {project_id} and each {name} filled in, percent-encoded;
+** then the query. Fields were validated by then. */
+static int fill_path(ctx *c, const char *p, int fields, int req) {
+  lua_State *L = c->L;
+  hwc_buf *out = &c->st->path;
+  for (;;) {
+    const char *open = strchr(p, '{'), *close, *name;
+    size_t nlen;
+    if (open == NULL) {
+      puts_(c, out, p);
+      break;
+    }
+    put(c, out, p, (size_t)(open - p));
+    name = open + 1;
+    close = strchr(name, '}');
+    if (close == NULL) luaL_argerror(L, 1, "op.path has an unclosed '{'");
+    nlen = (size_t)(close - name);
+    p = close + 1;
+    if (nlen == 10 && memcmp(name, "project_id", 10) == 0) {
+      size_t n = 0;
+      const char *pid = lua_tolstring(L, 3, &n);
+      if (pid == NULL || n == 0) {
+        seg_push_key(c, "project_id", 10);
+        return fail_msg(c, "is required (set project_id on the client or "
+                           "HUAWEICLOUD_SDK_PROJECT_ID)");
+      }
+      put_urlenc(c, out, pid, n);
+      continue;
+    }
+    lua_pushlstring(L, name, nlen);
+    lua_pushvalue(L, -1);
+    lua_rawget(L, fields);
+    if (lua_type(L, -1) != LUA_TTABLE ||
+        location_of(L, lua_gettop(L)) != LOC_PATH)
+      luaL_argerror(L, 1, "op.path names a parameter that op.request does "
+                          "not declare with location = \"path\"");
+    lua_pop(L, 1);
+    lua_rawget(L, req);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      size_t n;
+      const char *s = lua_tolstring(L, -1, &n);
+      put_urlenc(c, out, s, n);
+    } else {
+      long long i = 0;
+      char tmp[24];
+      (void)as_integer(L, -1, &i); /* validated: an integer */
+      put(c, out, tmp, fmt_int(i, tmp));
+    }
+    lua_pop(L, 1);
+  }
+  put(c, out, c->st->query.data, c->st->query.len);
+  return 0;
+}
+
+/* stack: 1 op, 2 req, 3 project_id */
+static int build(ctx *c) {
+  lua_State *L = c->L;
+  int schema, fields;
+  const char *method, *path;
+  if (rawgetstr(L, 1, "method") != LUA_TSTRING)
+    luaL_argerror(L, 1, "op.method must be a string");
+  method = lua_tostring(L, 4);
+  if (rawgetstr(L, 1, "path") != LUA_TSTRING)
+    luaL_argerror(L, 1, "op.path must be a string");
+  path = lua_tostring(L, 5);
+  if (rawgetstr(L, 1, "request") == LUA_TNIL) {
+    /* an operation without parameters: an empty closed object */
+    lua_pop(L, 1);
+    lua_createtable(L, 0, 3);
+    lua_pushliteral(L, "object");
+    lua_setfield(L, -2, "type");
+    lua_newtable(L);
+    lua_setfield(L, -2, "fields");
+    lua_newtable(L);
+    lua_setfield(L, -2, "order");
+  }
+  schema = 6;
+  if (kind_of(L, schema, 1) != K_OBJECT)
+    luaL_argerror(L, 1, "op.request must be an object schema with fields");
+  if (lua_isnil(L, 2)) {
+    lua_newtable(L);
+    lua_replace(L, 2);
+  }
+  if (lua_type(L, 2) != LUA_TTABLE) return type_error(c, "object", 2);
+  if (emit_object(c, schema, 2, NULL, 1) != 0) return -1;
+  rawgetstr(L, schema, "fields");
+  fields = lua_gettop(L);
+  if (fill_path(c, path, fields, 2) != 0) return -1;
+  if (c->nbody > 0) {
+    putc_(c, &c->st->body, '}');
+  } else if (!method_has_no_body(method)) {
+    puts_(c, &c->st->body, "{}");
+  } else {
+    return 1; /* no body */
+  }
+  return 0;
+}
+
+static void trim(mstate *st) {
+  hwc_buf *all[5];
+  size_t i;
+  all[0] = &st->path;
+  all[1] = &st->query;
+  all[2] = &st->body;
+  all[3] = &st->field;
+  all[4] = &st->msg;
+  for (i = 0; i < 5; i++) {
+    if (all[i]->cap > KEEP_CAP) hwc_buf_free(all[i]);
+    else hwc_buf_reset(all[i]);
+  }
+}
+
+static int l_build(lua_State *L) {
+  mstate *st = (mstate *)lua_touserdata(L, lua_upvalueindex(1));
+  ctx c;
+  int rc, t3;
+  lua_settop(L, 3);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  t3 = lua_type(L, 3);
+  if (t3 != LUA_TNIL && t3 != LUA_TSTRING)
+    luaL_argerror(L, 3, "project_id must be a string or nil");
+  c.L = L;
+  c.st = st;
+  c.nbody = 0;
+  c.nseg = 0;
+  trim(st); /* a previous call may have raised with data still here */
+  rc = build(&c);
+  if (rc < 0) {
+    lua_pushnil(L);
+    lua_pushlstring(L, st->field.data ? st->field.data : "", st->field.len);
+    lua_pushlstring(L, st->msg.data ? st->msg.data : "", st->msg.len);
+    trim(st);
+    return 3;
+  }
+  lua_pushlstring(L, st->path.data ? st->path.data : "", st->path.len);
+  if (rc == 0)
+    lua_pushlstring(L, st->body.data, st->body.len);
+  else
+    lua_pushnil(L);
+  trim(st);
+  return 2;
+}
+
+static int state_gc(lua_State *L) {
+  mstate *st = (mstate *)luaL_checkudata(L, 1, MARSHAL_STATE_MT);
+  /* hwc_buf_free leaves an empty buffer: a second call is harmless */
+  hwc_buf_free(&st->path);
+  hwc_buf_free(&st->query);
+  hwc_buf_free(&st->body);
+  hwc_buf_free(&st->field);
+  hwc_buf_free(&st->msg);
+  return 0;
+}
+
+/* ---------------------------------------------------------------- conform */
+
+#if LUA_VERSION_NUM >= 503
+/* if the value on top is an integral float and s says integer, replaces
+** it by an integer; returns 1 when it did */
+static int conform_number(lua_State *L, int s) {
+  long long i;
+  if (lua_type(L, -1) != LUA_TNUMBER || lua_isinteger(L, -1)) return 0;
+  if (kind_of(L, s, 0) != K_INTEGER || !as_integer(L, -1, &i)) return 0;
+  lua_pop(L, 1);
+  lua_pushinteger(L, (lua_Integer)i);
+  return 1;
+}
+
+static void conform_table(lua_State *L, int s, int v, int depth) {
+  int sub;
+  if (depth > MAX_DEPTH || lua_type(L, s) != LUA_TTABLE ||
+      lua_type(L, v) != LUA_TTABLE)
+    return;
+  luaL_checkstack(L, 8, "hwcloud.core.conform: nesting");
+  if (rawgetstr(L, s, "fields") == LUA_TTABLE) {
+    int fields = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, fields) != 0) {
+      sub = lua_gettop(L);
+      if (lua_type(L, -2) == LUA_TSTRING) {
+        lua_pushvalue(L, -2);
+        lua_rawget(L, v);
+        if (conform_number(L, sub)) {
+          lua_pushvalue(L, sub - 1);
+          lua_insert(L, -2);
+          lua_rawset(L, v);
+        } else {
+          conform_table(L, sub, lua_gettop(L), depth + 1);
+          lua_pop(L, 1);
+        }
+      }
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+  if (rawgetstr(L, s, "items") == LUA_TTABLE) {
+    int i, n = (int)lua_rawlen(L, v);
+    sub = lua_gettop(L);
+    for (i = 1; i <= n; i++) {
+      lua_rawgeti(L, v, i);
+      if (conform_number(L, sub)) {
+        lua_rawseti(L, v, i);
+      } else {
+        conform_table(L, sub, lua_gettop(L), depth + 1);
+        lua_pop(L, 1);
+      }
+    }
+  }
+  lua_pop(L, 1);
+}
+#endif
+
+static int l_conform(lua_State *L) {
+  lua_settop(L, 2);
+#if LUA_VERSION_NUM >= 503
+  /* LuaJIT has no integer subtype: nothing to restore there */
+  if (lua_type(L, 1) == LUA_TTABLE) {
+    lua_pushvalue(L, 2);
+    if (conform_number(L, 1)) return 1;
+    lua_pop(L, 1);
+    conform_table(L, 1, 2, 0);
+  }
+#endif
+  return 1;
+}
+
+void hwc_open_marshal(lua_State *L) {
+  mstate *st = (mstate *)lua_newuserdatauv(L, sizeof *st, 0);
+  hwc_buf_init(&st->path);
+  hwc_buf_init(&st->query);
+  hwc_buf_init(&st->body);
+  hwc_buf_init(&st->field);
+  hwc_buf_init(&st->msg);
+  if (luaL_newmetatable(L, MARSHAL_STATE_MT)) {
+    lua_pushcfunction(L, state_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  lua_pushcclosure(L, l_build, 1);
+  lua_setfield(L, -2, "build");
+  lua_pushcfunction(L, l_conform);
+  lua_setfield(L, -2, "conform");
+}
