@@ -1,0 +1,8 @@
+#!/bin/sh
+# Runs every spec under Lua 5.4 from the checkout (make test builds first).
+# The last line of the output is "N passed, N failed".
+set -eu
+cd "$(dirname "$0")/.."
+export LUA_PATH="lua/?.lua;lua/?/init.lua;spec/?.lua;;"
+export LUA_CPATH="build/5.4/?.so;;"
+exec lua5.4 /usr/bin/busted "$@"
