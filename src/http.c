@@ -10,6 +10,7 @@
 */
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -731,8 +732,11 @@ static void push_completion(lua_State *L, hwc_req *r) {
                                                           : "transport");
   lua_setfield(L, -2, "error");
   if (r->too_big) {
-    lua_pushfstring(L, "response larger than max_response (%f bytes)",
-                    (lua_Number)r->max_response);
+    char msg[80]; /* formatted here: lua_pushfstring has no 64-bit %d */
+    snprintf(msg, sizeof msg,
+             "response larger than max_response (%" CURL_FORMAT_CURL_OFF_T
+             " bytes)", r->max_response);
+    lua_pushstring(L, msg);
   } else if (r->oom) {
     lua_pushliteral(L, "out of memory while receiving the response");
   } else if (r->errbuf[0] != '\0') {
