@@ -1,0 +1,160 @@
+-- hwcloud.emulator.admin: the /_emulator/ API that tests use to steer the
+-- emulator. It needs no authentication: the emulator is for local testing
+-- only and listens on 127.0.0.1.
+--
+--   POST /_emulator/reset    forget all state, faults, failures and counts
+--   POST /_emulator/faults   {operation, count, status?, body?, headers?,
+--                             delay_ms?, drop?, truncate?, malformed?}
+--   GET  /_emulator/faults   the faults still pending
+--   POST /_emulator/fail     {ids = [...]}
+--   GET  /_emulator/counts   {"<service>.<operation>": n, ...}
+--   GET  /_emulator/health   {"status":"ok"}
+
+local util = require "hwcloud.emulator.util"
+local state = require "hwcloud.emulator.state"
+local router = require "hwcloud.emulator.router"
+local validate = require "hwcloud.emulator.validate"
+
+local ngx = ngx
+local type, pairs, sort, concat, tostring = type, pairs, table.sort, table.concat, tostring
+local json_type = validate.json_type
+local send = util.send
+
+local _M = {}
+
+local function fail(status, msg)
+  return send(status, { error_code = "EMULATOR." .. status, error_msg = msg })
+end
+
+local function read_json()
+  ngx.req.read_body()
+  local raw = ngx.req.get_body_data()
+  if not raw then
+    local file = ngx.req.get_body_file()
+    if file then
+      local f = io.open(file, "rb")
+      if f then raw = f:read("*a") f:close() end
+    end
+  end
+  if raw == nil or raw == "" then return {} end
+  local v = util.decode(raw)
+  local t = json_type(v)
+  if t ~= "object" and t ~= "empty" then return nil end
+  return v
+end
+
+local function known_operations()
+  local names = {}
+  for name in pairs(router.operations) do names[#names + 1] = name end
+  sort(names)
+  return names
+end
+
+-- Checks a fault description; returns the fault or nil, message.
+local function parse_fault(b)
+  local op = b.operation
+  if type(op) ~= "string" or (op ~= "*" and not router.operations[op]) then
+    return nil, "operation must be \"*\" or one of: " .. concat(known_operations(), ", ")
+  end
+  local count = b.count
+  if count == nil then count = 1 end
+  if json_type(count) ~= "integer" or count < 1 then
+    return nil, "count must be a positive integer"
+  end
+  local f = { operation = op, count = count }
+  if b.status ~= nil then
+    if json_type(b.status) ~= "integer" or b.status < 100 or b.status > 599 then
+      return nil, "status must be an integer HTTP status (100-599)"
+    end
+    f.status = b.status
+  end
+  if b.body ~= nil and b.body ~= util.null then
+    if type(b.body) == "string" then
+      f.body = b.body
+    elseif type(b.body) == "table" then
+      f.body = util.encode(b.body)
+    else
+      return nil, "body must be a string (sent as is) or a JSON object/array"
+    end
+  end
+  if b.headers ~= nil then
+    local t = json_type(b.headers)
+    if t ~= "object" and t ~= "empty" then return nil, "headers must be an object" end
+    local h = {}
+    for k, v in pairs(b.headers) do
+      if type(v) ~= "string" and type(v) ~= "number" then
+        return nil, "headers." .. tostring(k) .. " must be a string or a number"
+      end
+      h[k] = tostring(v)
+    end
+    f.headers = h
+  end
+  if b.delay_ms ~= nil then
+    if type(b.delay_ms) ~= "number" or b.delay_ms < 0 then
+      return nil, "delay_ms must be a number >= 0"
+    end
+    f.delay_ms = b.delay_ms
+  end
+  for _, flag in pairs({ "drop", "truncate", "malformed" }) do
+    local v = b[flag]
+    if v ~= nil then
+      if type(v) ~= "boolean" then return nil, flag .. " must be a boolean" end
+      f[flag] = v or nil
+    end
+  end
+  if not (f.status or f.delay_ms or f.drop or f.truncate or f.malformed) then
+    return nil, "a fault needs at least one of status, delay_ms, drop, truncate, malformed"
+  end
+  return f
+end
+
+local routes = {
+  ["/_emulator/health"] = { GET = function() return send(200, { status = "ok" }) end },
+  ["/_emulator/reset"] = { POST = function()
+    state.reset()
+    return send(200, { status = "ok" })
+  end },
+  ["/_emulator/counts"] = { GET = function() return send(200, state.counts()) end },
+  ["/_emulator/faults"] = {
+    POST = function()
+      local b = read_json()
+      if not b then return fail(400, "the body must be a JSON object") end
+      local f, msg = parse_fault(b)
+      if not f then return fail(400, msg) end
+      state.add_fault(f.operation, f)
+      return send(200, { status = "ok", operation = f.operation, count = f.count })
+    end,
+    GET = function()
+      return send(200, { faults = util.array(state.pending_faults()) })
+    end,
+  },
+  ["/_emulator/fail"] = { POST = function()
+    local b = read_json()
+    if not b then return fail(400, "the body must be a JSON object") end
+    local ids = b.ids
+    local t = json_type(ids)
+    if t ~= "array" and t ~= "empty" then return fail(400, "ids must be an array of strings") end
+    for i = 1, #ids do
+      if type(ids[i]) ~= "string" then return fail(400, "ids must be an array of strings") end
+    end
+    state.add_fail_ids(ids)
+    return send(200, { status = "ok" })
+  end },
+}
+
+function _M.handle(method, path)
+  if path ~= "/_emulator/" and path:sub(-1) == "/" then path = path:sub(1, -2) end
+  local r = routes[path]
+  if not r then return fail(404, "no such emulator admin API: " .. path) end
+  local h = r[method]
+  if not h then
+    local allowed = {}
+    for m in pairs(r) do allowed[#allowed + 1] = m end
+    sort(allowed)
+    ngx.header["Allow"] = concat(allowed, ", ")
+    return fail(405, "method " .. method .. " is not allowed on " .. path)
+  end
+  return h()
+end
+
+return _M

@@ -1,0 +1,203 @@
+-- hwcloud.emulator.auth: checks AK/SK signatures (SDK-HMAC-SHA256) and the
+-- IAM tokens this emulator issued.
+--
+-- The signature check is its own implementation of the algorithm (canonical
+-- request from the request as received), independent of the client's signer.
+
+local crypto = require "hwcloud.emulator.crypto"
+local state = require "hwcloud.emulator.state"
+local util = require "hwcloud.emulator.util"
+
+local ngx = ngx
+local type, tonumber, sort, concat = type, tonumber, table.sort, table.concat
+local byte, char, find, gsub, gmatch, sub, lower, match, format =
+  string.byte, string.char, string.find, string.gsub, string.gmatch, string.sub,
+  string.lower, string.match, string.format
+local abs = math.abs
+local sha256_hex, hmac_sha256_hex, ct_equal = crypto.sha256_hex, crypto.hmac_sha256_hex, crypto.equal
+
+local _M = {}
+
+local ALGORITHM = "SDK-HMAC-SHA256"
+local AUTH_PATTERN = "^SDK%-HMAC%-SHA256%s+(.*)$"
+local MAX_SKEW = 15 * 60
+local EMPTY_HASH = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+local function hex_byte(h) return char(tonumber(h, 16)) end
+local function enc_byte(c) return format("%%%02X", byte(c)) end
+
+-- Percent-decodes once ('+' stays '+'); a '%' without two hex digits stays.
+local function decode(s)
+  if not find(s, "%", 1, true) then return s end
+  return (gsub(s, "%%(%x%x)", hex_byte))
+end
+
+-- Keeps A-Z a-z 0-9 - _ . ~, everything else as %XY (upper-case hex).
+local function encode(s)
+  return (gsub(s, "[^%w%-_%.~]", enc_byte))
+end
+
+_M.decode, _M.encode = decode, encode
+
+function _M.canonical_uri(path)
+  if path == "" then return "/" end
+  local parts, n = {}, 0
+  for seg in gmatch(path .. "/", "([^/]*)/") do
+    n = n + 1
+    parts[n] = encode(decode(seg))
+  end
+  local uri = concat(parts, "/", 1, n)
+  if sub(uri, -1) ~= "/" then uri = uri .. "/" end
+  return uri
+end
+
+local function pair_less(a, b)
+  if a[1] ~= b[1] then return a[1] < b[1] end
+  return a[2] < b[2]
+end
+
+function _M.canonical_query(query)
+  if query == nil or query == "" then return "" end
+  local pairs_, n = {}, 0
+  for piece in gmatch(query, "[^&]+") do
+    local eq = find(piece, "=", 1, true)
+    local k, v
+    if eq then
+      k, v = sub(piece, 1, eq - 1), sub(piece, eq + 1)
+    else
+      k, v = piece, ""
+    end
+    n = n + 1
+    pairs_[n] = { decode(k), decode(v) }
+  end
+  sort(pairs_, pair_less)
+  local out = {}
+  for i = 1, n do
+    out[i] = encode(pairs_[i][1]) .. "=" .. encode(pairs_[i][2])
+  end
+  return concat(out, "&")
+end
+
+local function trim(s)
+  return (match(s, "^%s*(.-)%s*$"))
+end
+
+-- Parses "SDK-HMAC-SHA256 Access=AK, SignedHeaders=a;b, Signature=hex".
+function _M.parse_authorization(value)
+  local rest = match(value, AUTH_PATTERN)
+  if not rest then return nil end
+  local ak = match(rest, "Access=([^,%s]+)")
+  local signed = match(rest, "SignedHeaders=([^,%s]+)")
+  local sig = match(rest, "Signature=(%x+)")
+  if not (ak and signed and sig) then return nil end
+  return ak, signed, lower(sig)
+end
+
+local function header_value(headers, name)
+  local v = headers[name]
+  if type(v) == "table" then v = concat(v, ",") end
+  return v
+end
+
+local function fail(msg)
+  return nil, 401, "Incorrect IAM authentication information: " .. msg
+end
+
+-- Verifies the AK/SK signature of the current request. `path` and `query` are
+-- the raw request-target parts, `body` the exact body bytes.
+-- Returns the access key, or nil, status, message.
+function _M.verify_signature(method, path, query, headers, body, authorization)
+  local ak, signed, sig = _M.parse_authorization(authorization)
+  if not ak then
+    return fail("Authorization is not a valid " .. ALGORITHM .. " header")
+  end
+  local cfg = state.config
+  if not ct_equal(ak, cfg.ak) then
+    return fail("the access key " .. ak .. " is unknown")
+  end
+
+  local names, has_host, has_date = {}, false, false
+  for name in gmatch(signed, "[^;]+") do
+    if name ~= lower(name) then return fail("SignedHeaders must be lower case") end
+    names[#names + 1] = name
+    if name == "host" then has_host = true elseif name == "x-sdk-date" then has_date = true end
+  end
+  if not has_host or not has_date then
+    return fail("SignedHeaders must include host and x-sdk-date")
+  end
+
+  local date = header_value(headers, "x-sdk-date")
+  if not date then return fail("X-Sdk-Date header is missing") end
+  local t = util.parse_sdk_date(date)
+  if not t then return fail("X-Sdk-Date '" .. date .. "' is not YYYYMMDDTHHMMSSZ") end
+  if abs(ngx.time() - t) > MAX_SKEW then
+    return fail("X-Sdk-Date " .. date .. " is more than 15 minutes from the server time")
+  end
+
+  local lines = {}
+  for i = 1, #names do
+    local v = header_value(headers, names[i])
+    if v == nil then
+      return fail("signed header '" .. names[i] .. "' is missing from the request")
+    end
+    lines[i] = names[i] .. ":" .. trim(v) .. "\n"
+  end
+
+  local payload = header_value(headers, "x-sdk-content-sha256")
+  if not payload then
+    payload = (body == nil or body == "") and EMPTY_HASH or sha256_hex(body)
+  end
+
+  local canonical = method .. "\n" .. _M.canonical_uri(path) .. "\n"
+    .. _M.canonical_query(query) .. "\n" .. concat(lines) .. "\n"
+    .. signed .. "\n" .. payload
+  local to_sign = ALGORITHM .. "\n" .. date .. "\n" .. sha256_hex(canonical)
+  local expected = hmac_sha256_hex(cfg.sk, to_sign)
+  if not ct_equal(expected, sig) then
+    return fail("verify aksk signature fail")
+  end
+  return ak
+end
+
+-- Checks the credentials of a service request. `path_project` is the
+-- {project_id} of the path, when the operation has one.
+-- Returns the project id the request acts for, or nil, status, message.
+function _M.check(method, path, query, headers, body, path_project)
+  local token = header_value(headers, "x-auth-token")
+  if token then
+    local info = state.token(token)
+    if not info then
+      return nil, 401, "Incorrect IAM authentication information: decrypt token fail"
+    end
+    if info.expires <= ngx.now() then
+      return nil, 401, "Incorrect IAM authentication information: the token has expired"
+    end
+    if path_project and path_project ~= info.project_id then
+      return nil, 403, "The token is scoped to project " .. info.project_id
+        .. ", not to project " .. path_project .. " of the request path"
+    end
+    return info.project_id
+  end
+
+  local authorization = header_value(headers, "authorization")
+  if not authorization then
+    return nil, 401, "Incorrect IAM authentication information: the request has neither "
+      .. "an AK/SK signature (Authorization) nor an X-Auth-Token"
+  end
+  local ok, status, msg = _M.verify_signature(method, path, query, headers, body, authorization)
+  if not ok then return nil, status, msg end
+
+  local project = header_value(headers, "x-project-id")
+  if not project or project == "" then
+    return nil, 401, "Incorrect IAM authentication information: X-Project-Id header is "
+      .. "required with AK/SK authentication"
+  end
+  if path_project and path_project ~= project then
+    return nil, 403, "X-Project-Id " .. project .. " does not match project "
+      .. path_project .. " of the request path"
+  end
+  return project
+end
+
+_M.header_value = header_value
+return _M

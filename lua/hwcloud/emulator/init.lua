@@ -1,0 +1,206 @@
+-- hwcloud.emulator: a local Huawei Cloud emulator for the deployment APIs,
+-- hosted by nginx with its Lua module (see bin/hwcloud-emulator).
+--
+-- It checks AK/SK signatures and IAM tokens, validates request bodies against
+-- the API documents, keeps per-project state (jobs, deployments, workshops),
+-- moves jobs along over --job-seconds, and lets tests inject faults through
+-- the admin API under /_emulator/ (hwcloud.emulator.admin).
+--
+-- It does not use any part of the hwcloud client, so each checks the other.
+
+local util = require "hwcloud.emulator.util"
+local state = require "hwcloud.emulator.state"
+local errors = require "hwcloud.emulator.errors"
+local router = require "hwcloud.emulator.router"
+local auth = require "hwcloud.emulator.auth"
+local validate = require "hwcloud.emulator.validate"
+local admin = require "hwcloud.emulator.admin"
+
+local ngx = ngx
+local pairs, tonumber, tostring, xpcall, traceback = pairs, tonumber, tostring, xpcall, debug.traceback
+local find, sub, concat, floor, max = string.find, string.sub, table.concat, math.floor, math.max
+local io_open = io.open
+local json_type = validate.json_type
+local send = util.send
+
+local _M = { _VERSION = "0.1.0" }
+
+-- Reads settings from the environment (set by bin/hwcloud-emulator):
+-- HWCLOUD_EMULATOR_AK, _SK, _JOB_SECONDS, _LATENCY_MS. `opts` overrides them.
+function _M.configure(opts)
+  opts = opts or {}
+  local cfg = state.config
+  local getenv = os.getenv
+  cfg.ak = opts.ak or getenv("HWCLOUD_EMULATOR_AK") or cfg.ak
+  cfg.sk = opts.sk or getenv("HWCLOUD_EMULATOR_SK") or cfg.sk
+  cfg.job_seconds = tonumber(opts.job_seconds or getenv("HWCLOUD_EMULATOR_JOB_SECONDS"))
+    or cfg.job_seconds
+  cfg.latency_ms = tonumber(opts.latency_ms or getenv("HWCLOUD_EMULATOR_LATENCY_MS"))
+    or cfg.latency_ms
+  return cfg
+end
+
+local function request_body()
+  ngx.req.read_body()
+  local body = ngx.req.get_body_data()
+  if body then return body end
+  local file = ngx.req.get_body_file()
+  if file then
+    local f = io_open(file, "rb")
+    if f then
+      body = f:read("*a")
+      f:close()
+      return body
+    end
+  end
+  return ""
+end
+
+local MALFORMED = '{"job_id": "this body is cut short on purpose'
+
+-- Answers with an injected fault. Returns "close" when the connection must be
+-- closed without (or in the middle of) a response, true when answered, or
+-- nil when the request goes on normally (a delay-only fault).
+local function apply_fault(f, route, rid)
+  if f.delay_ms and f.delay_ms > 0 then ngx.sleep(f.delay_ms / 1000) end
+  if f.drop then return "close" end
+  if not (f.status or f.truncate or f.malformed) then return nil end
+  local h = ngx.header
+  if f.headers then
+    for k, v in pairs(f.headers) do h[k] = v end
+  end
+  if f.truncate then
+    local body = f.body or util.encode(errors.body(route.service, f.status or 200,
+      "this body is cut short on purpose"))
+    ngx.status = f.status or 200
+    h["Content-Length"] = #body
+    ngx.print(sub(body, 1, max(0, floor(#body / 2))))
+    ngx.flush(true)
+    return "close"
+  end
+  if f.malformed then
+    return send(f.status or 200, f.body or MALFORMED) or true
+  end
+  local status = f.status
+  local body = f.body
+  if not body then
+    if status >= 400 then
+      body = util.encode(errors.body(route.service, status,
+        "Injected fault: HTTP " .. status, nil, rid))
+    else
+      body = "{}"
+    end
+  end
+  send(status, body)
+  return true
+end
+
+local function bad_request(route, msg)
+  return send(400, errors.body(route.service, 400, msg))
+end
+
+local function serve(method, path, query, rid)
+  if sub(path, 1, 11) == "/_emulator/" or path == "/_emulator" then
+    return admin.handle(method, path)
+  end
+
+  local route, params = router.match(method, path)
+  if not route then
+    local other = params
+    if other then
+      ngx.header["Allow"] = concat(other.methods, ", ")
+      return send(405, errors.body(other.service, 405,
+        "The method " .. method .. " is not allowed for " .. path))
+    end
+    return send(404, errors.body("apig", 404,
+      "The API does not exist or has not been published in the environment", "APIG.0101", rid))
+  end
+
+  state.count(route.name)
+  local fault = state.take_fault(route.name)
+  if fault then
+    local done = apply_fault(fault, route, rid)
+    if done then return done end
+  end
+
+  local body = request_body()
+  local headers = ngx.req.get_headers(200)
+  local project, signed
+  if route.auth == "iam" then
+    local authorization = auth.header_value(headers, "authorization")
+    if authorization then
+      local ok, status, msg = auth.verify_signature(method, path, query, headers, body,
+                                                    authorization)
+      if not ok then return errors.auth(status, msg, rid) end
+      signed = true
+    end
+  else
+    local status, msg
+    project, status, msg = auth.check(method, path, query, headers, body, params.project_id)
+    if not project then return errors.auth(status, msg, rid) end
+  end
+
+  local decoded = {}
+  if route.body then
+    if body ~= "" then
+      local v = util.decode(body)
+      if v == nil then return bad_request(route, "The request body is not valid JSON") end
+      local t = json_type(v)
+      if t ~= "object" and t ~= "empty" then
+        return bad_request(route, "The request body must be a JSON object")
+      end
+      decoded = v
+    end
+    local field, msg = validate.check(route.body, decoded)
+    if field then
+      return bad_request(route, "Invalid parameter " .. field .. ": " .. msg)
+    end
+  end
+
+  local latency = state.config.latency_ms
+  if latency and latency > 0 then ngx.sleep(latency / 1000) end
+
+  local ctx = {
+    method = method,
+    params = params,
+    args = ngx.req.get_uri_args(100),
+    body = decoded,
+    project_id = project,
+    store = project and state.project(project) or nil,
+    signed = signed,
+    now = ngx.now(),
+    request_id = rid,
+  }
+  local status, out, extra = route.handler(ctx)
+  return send(status, out, extra)
+end
+
+local function on_error(err)
+  return traceback(tostring(err), 2)
+end
+
+-- The content handler: `content_by_lua_block { require("hwcloud.emulator").handle() }`.
+function _M.handle()
+  local rid = util.request_id()
+  local h = ngx.header
+  h["X-Request-Id"] = rid
+  h["Content-Type"] = "application/json"
+
+  local uri = ngx.var.request_uri
+  local q = find(uri, "?", 1, true)
+  local path, query = uri, ""
+  if q then path, query = sub(uri, 1, q - 1), sub(uri, q + 1) end
+  local method = ngx.req.get_method()
+
+  local ok, res = xpcall(serve, on_error, method, path, query, rid)
+  if not ok then
+    ngx.log(ngx.ERR, "hwcloud emulator: ", res)
+    if not ngx.headers_sent then
+      send(500, { error_code = "EMULATOR.500", error_msg = "internal emulator error" })
+    end
+    return
+  end
+  if res == "close" then return ngx.exit(444) end
+end
+
+return _M

@@ -1,0 +1,98 @@
+-- hwcloud.emulator.state: everything the emulator remembers. It lives in this
+-- module's tables, so the nginx host runs a single worker process.
+
+local pairs, type = pairs, type
+
+local _M = {}
+
+-- Settings, filled by hwcloud.emulator.configure().
+_M.config = {
+  ak = "HWCLOUDEMULATORAK001",
+  sk = "hwcloud-emulator-secret",
+  job_seconds = 3,
+  latency_ms = 0,
+}
+
+local projects, tokens, faults, fail_ids, counts
+
+function _M.reset()
+  projects = {}
+  tokens = {}
+  faults = {}      -- operation name or "*" -> FIFO list of { fault, remaining }
+  fail_ids = {}
+  counts = {}
+end
+_M.reset()
+
+-- Per-project resources, created on first use.
+function _M.project(id)
+  local p = projects[id]
+  if not p then
+    p = {
+      servicestage_jobs = {},
+      workspace_jobs = {},
+      deployments = {}, deployment_list = {},
+      meshes = {},          -- mesh id -> { list = {...}, by_name = {...} }
+      notices = {},         -- build job id -> { notice_type -> config }
+    }
+    projects[id] = p
+  end
+  return p
+end
+
+-- IAM tokens issued by this emulator.
+function _M.add_token(token, info) tokens[token] = info end
+function _M.token(token) return tokens[token] end
+
+-- Request counts per operation.
+function _M.count(op)
+  counts[op] = (counts[op] or 0) + 1
+end
+function _M.counts() return counts end
+
+-- Faults.
+function _M.add_fault(op, fault)
+  local q = faults[op]
+  if not q then q = {} faults[op] = q end
+  q[#q + 1] = { fault = fault, remaining = fault.count }
+end
+
+local function take(op)
+  local q = faults[op]
+  if not q then return nil end
+  local head = q[1]
+  if not head then return nil end
+  head.remaining = head.remaining - 1
+  if head.remaining <= 0 then table.remove(q, 1) end
+  return head.fault
+end
+
+-- The fault for this request of `op`, if any (its own first, then "*").
+function _M.take_fault(op)
+  return take(op) or take("*")
+end
+
+function _M.pending_faults()
+  local out = {}
+  for op, q in pairs(faults) do
+    for i = 1, #q do
+      out[#out + 1] = { operation = op, remaining = q[i].remaining }
+    end
+  end
+  return out
+end
+
+-- Ids whose jobs and deployments end FAILED.
+function _M.add_fail_ids(ids)
+  for i = 1, #ids do
+    if type(ids[i]) == "string" then fail_ids[ids[i]] = true end
+  end
+end
+
+-- True when any of the given ids is on the fail list.
+function _M.should_fail(a, b, c, d)
+  return (a ~= nil and fail_ids[a]) or (b ~= nil and fail_ids[b])
+      or (c ~= nil and fail_ids[c]) or (d ~= nil and fail_ids[d]) or false
+end
+
+return _M

@@ -1,0 +1,129 @@
+-- hwcloud.emulator.util: JSON, time, identifiers and the response helpers
+-- shared by the emulator's handlers.
+
+local cjson = require "cjson.safe"
+local crypto = require "hwcloud.emulator.crypto"
+
+local ngx = ngx
+local type, pairs, tostring, floor = type, pairs, tostring, math.floor
+local find, gsub, sub, format, byte = string.find, string.gsub, string.sub, string.format, string.byte
+local os_date = os.date
+local random_hex = crypto.random_hex
+
+local _M = {}
+
+_M.null = cjson.null
+
+-- lua-cjson 2.1.0 encodes an empty table as {}; arrays that may be empty
+-- hold this marker instead, turned into [] after encoding.
+local EMPTY_ARRAY_MARK = "\1hwcloudemulatoremptyarray\1"
+local EMPTY_ARRAY_JSON = cjson.encode(EMPTY_ARRAY_MARK)
+local EMPTY_ARRAY_PATTERN = gsub(EMPTY_ARRAY_JSON, "%p", "%%%0")
+_M.EMPTY_ARRAY = EMPTY_ARRAY_MARK
+
+-- Returns `list`, or the empty-array marker when it has no element.
+function _M.array(list)
+  if list[1] == nil then return EMPTY_ARRAY_MARK end
+  return list
+end
+
+function _M.encode(value)
+  local s = cjson.encode(value)
+  if s and find(s, EMPTY_ARRAY_JSON, 1, true) then
+    s = gsub(s, EMPTY_ARRAY_PATTERN, "[]")
+  end
+  return s
+end
+
+_M.decode = cjson.decode
+
+-- Deep copy of a decoded JSON value (so stored state never aliases a request).
+local function copy(v)
+  if type(v) ~= "table" then return v end
+  local out = {}
+  for k, x in pairs(v) do out[k] = copy(x) end
+  return out
+end
+_M.copy = copy
+
+-- Time ---------------------------------------------------------------------
+
+_M.now = ngx.now
+
+-- "2024-05-01T10:20:30Z"
+function _M.iso8601(t)
+  return os_date("!%Y-%m-%dT%H:%M:%SZ", floor(t))
+end
+
+-- "2024-05-01T10:20:30.123000Z" (IAM style, microseconds)
+function _M.iso8601_micro(t)
+  local secs = floor(t)
+  local micros = floor((t - secs) * 1000000 + 0.5)
+  if micros > 999999 then micros = 999999 end
+  return os_date("!%Y-%m-%dT%H:%M:%S", secs) .. format(".%06dZ", micros)
+end
+
+-- Days since 1970-01-01 of a proleptic Gregorian date.
+local function days_from_civil(y, m, d)
+  if m <= 2 then y = y - 1 end
+  local era = floor(y / 400)
+  local yoe = y - era * 400
+  local mp = (m + 9) % 12
+  local doy = floor((153 * mp + 2) / 5) + d - 1
+  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
+  return era * 146097 + doe - 719468
+end
+
+-- Parses X-Sdk-Date (YYYYMMDDTHHMMSSZ, UTC) into epoch seconds.
+function _M.parse_sdk_date(s)
+  if type(s) ~= "string" or #s ~= 16 then return nil end
+  local y, mo, d, h, mi, se = s:match("^(%d%d%d%d)(%d%d)(%d%d)T(%d%d)(%d%d)(%d%d)Z$")
+  if not y then return nil end
+  y, mo, d, h, mi, se = y + 0, mo + 0, d + 0, h + 0, mi + 0, se + 0
+  if mo < 1 or mo > 12 or d < 1 or d > 31 or h > 23 or mi > 59 or se > 60 then return nil end
+  return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se
+end
+
+-- Identifiers --------------------------------------------------------------
+
+function _M.request_id()
+  return random_hex(16)
+end
+
+function _M.uuid4()
+  local h = random_hex(16)
+  local variant = ({ "8", "9", "a", "b" })[(byte(h, 17) % 4) + 1]
+  return sub(h, 1, 8) .. "-" .. sub(h, 9, 12) .. "-4" .. sub(h, 14, 16) .. "-"
+    .. variant .. sub(h, 18, 20) .. "-" .. sub(h, 21, 32)
+end
+
+-- A decimal string of `n` digits that does not start with 0.
+function _M.digits(n)
+  local raw = crypto.random_bytes(n)
+  local out = { tostring(byte(raw, 1) % 9 + 1) }
+  for i = 2, n do out[i] = tostring(byte(raw, i) % 10) end
+  return table.concat(out)
+end
+
+_M.random_hex = random_hex
+
+-- Responses ----------------------------------------------------------------
+
+-- Sends a complete response and ends the request. `body` is a table (encoded
+-- as JSON), a string (sent as is) or nil (no body).
+function _M.send(status, body, headers)
+  ngx.status = status
+  if headers then
+    for k, v in pairs(headers) do ngx.header[k] = v end
+  end
+  if body ~= nil then
+    if type(body) ~= "string" then body = _M.encode(body) end
+    ngx.header["Content-Length"] = #body
+    ngx.print(body)
+  elseif status ~= 204 and status ~= 304 then
+    ngx.header["Content-Length"] = 0
+  end
+  return ngx.exit(ngx.OK)
+end
+
+return _M

@@ -1,0 +1,94 @@
+-- hwcloud.emulator.validate: checks a decoded JSON request body against the
+-- mandatory fields and types of an API document.
+--
+-- Schema: { type = "object", fields = { name = { type =, required =, enum =,
+-- fields =, items = } } } with types string, integer, number, boolean, array,
+-- object (with `fields`: checked; without: any JSON object). Unknown fields are
+-- ignored, as the cloud services do. JSON null counts as absent.
+
+local util = require "hwcloud.emulator.util"
+
+local type, pairs, next, floor, huge = type, pairs, next, math.floor, math.huge
+local concat = table.concat
+
+local null = util.null
+
+local _M = {}
+
+local function json_type(v)
+  local t = type(v)
+  if t == "string" then return "string" end
+  if t == "boolean" then return "boolean" end
+  if t == "number" then
+    if v == floor(v) and v > -huge and v < huge then return "integer" end
+    return "number"
+  end
+  if v == null then return "null" end
+  if t == "table" then
+    if next(v) == nil then return "empty" end
+    if v[1] ~= nil then
+      local n = 0
+      for _ in pairs(v) do n = n + 1 end
+      if n == #v then return "array" end
+    end
+    return "object"
+  end
+  return t
+end
+_M.json_type = json_type
+
+local function matches(want, got)
+  if want == got then return true end
+  if want == "number" and got == "integer" then return true end
+  if got == "empty" and (want == "array" or want == "object") then return true end
+  return false
+end
+
+local check
+
+local function join(prefix, name)
+  if prefix == "" then return name end
+  return prefix .. "." .. name
+end
+
+check = function(schema, value, path)
+  local got = json_type(value)
+  if not matches(schema.type, got) then
+    return path, "expected " .. schema.type .. ", got " .. (got == "empty" and "object" or got)
+  end
+  if schema.enum then
+    local ok = false
+    for i = 1, #schema.enum do
+      if schema.enum[i] == value then ok = true break end
+    end
+    if not ok then
+      return path, "must be one of " .. concat(schema.enum, ", ")
+    end
+  end
+  if schema.type == "object" and schema.fields then
+    for name, sub in pairs(schema.fields) do
+      local v = value[name]
+      local p = join(path, name)
+      if v == nil or v == null then
+        if sub.required then return p, "is required" end
+      else
+        local field, msg = check(sub, v, p)
+        if field then return field, msg end
+      end
+    end
+  elseif schema.type == "array" and schema.items then
+    for i = 1, #value do
+      local field, msg = check(schema.items, value[i], path .. "[" .. i .. "]")
+      if field then return field, msg end
+    end
+  end
+  return nil
+end
+
+-- Returns nil when `value` fits `schema`, else the dotted field path and the
+-- broken rule.
+function _M.check(schema, value)
+  return check(schema, value, "")
+end
+
+return _M
