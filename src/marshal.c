@@ -80,10 +80,19 @@ static void put_urlenc(ctx *c, hwc_buf *b, const char *s, size_t n) {
   need(c->L, hwc_buf_add_urlenc(b, s, n));
 }
 
-/* pushes t[k] for a C-string key without metamethods; returns its type.
-** t must be an absolute index. */
-static int rawgetstr(lua_State *L, int t, const char *k) {
-  lua_pushstring(L, k);
+/* Schema keys, kept as upvalues 2.. of build and conform: pushing an
+** upvalue is cheaper than interning the C string again on every lookup
+** (LuaJIT hashes it each time). Upvalue 1 is build's buffers. */
+enum { KEY_TYPE, KEY_FIELDS, KEY_ORDER, KEY_LOCATION, KEY_REQUIRED, KEY_ENUM,
+       KEY_ITEMS, KEY_METHOD, KEY_PATH, KEY_REQUEST, KEY_COUNT };
+static const char *const key_names[KEY_COUNT] = {
+    "type", "fields", "order", "location", "required", "enum", "items",
+    "method", "path", "request"};
+
+/* pushes t[key] without metamethods; returns its type. t must be an
+** absolute index. */
+static int rawgetk(lua_State *L, int t, int key) {
+  lua_pushvalue(L, lua_upvalueindex(2 + key));
   lua_rawget(L, t);
   return lua_type(L, -1);
 }
@@ -244,7 +253,7 @@ static int kind_of(lua_State *L, int s, int strict) {
     if (strict) luaL_argerror(L, 1, "schema is not a table");
     return -1;
   }
-  if (rawgetstr(L, s, "type") == LUA_TSTRING) {
+  if (rawgetk(L, s, KEY_TYPE) == LUA_TSTRING) {
     t = lua_tostring(L, -1);
     if (strcmp(t, "string") == 0) k = K_STRING;
     else if (strcmp(t, "integer") == 0) k = K_INTEGER;
@@ -256,7 +265,7 @@ static int kind_of(lua_State *L, int s, int strict) {
   }
   lua_pop(L, 1);
   if (k == K_FREE) {
-    if (rawgetstr(L, s, "fields") == LUA_TTABLE) k = K_OBJECT;
+    if (rawgetk(L, s, KEY_FIELDS) == LUA_TTABLE) k = K_OBJECT;
     lua_pop(L, 1);
   }
   if (k < 0 && strict) luaL_argerror(L, 1, "schema has a missing or unknown type");
@@ -265,7 +274,7 @@ static int kind_of(lua_State *L, int s, int strict) {
 
 static int location_of(lua_State *L, int fs) {
   int loc = LOC_BODY;
-  if (rawgetstr(L, fs, "location") == LUA_TSTRING) {
+  if (rawgetk(L, fs, KEY_LOCATION) == LUA_TSTRING) {
     const char *s = lua_tostring(L, -1);
     if (strcmp(s, "path") == 0) loc = LOC_PATH;
     else if (strcmp(s, "query") == 0) loc = LOC_QUERY;
@@ -278,7 +287,7 @@ static int location_of(lua_State *L, int fs) {
 
 static int is_required(lua_State *L, int fs) {
   int r;
-  rawgetstr(L, fs, "required");
+  rawgetk(L, fs, KEY_REQUIRED);
   r = lua_toboolean(L, -1);
   lua_pop(L, 1);
   return r;
@@ -389,7 +398,7 @@ static int check_enum(ctx *c, int s, const char *str, size_t n) {
   lua_State *L = c->L;
   int e, i, len;
   hwc_buf *m;
-  if (rawgetstr(L, s, "enum") != LUA_TTABLE) {
+  if (rawgetk(L, s, KEY_ENUM) != LUA_TTABLE) {
     lua_pop(L, 1);
     return 0;
   }
@@ -642,7 +651,7 @@ static int emit_array(ctx *c, int s, int v, hwc_buf *out) {
   cls = table_class(L, v);
   if (cls != TC_EMPTY && cls != TC_ARRAY)
     return fail_msg(c, "expected array, got object");
-  rawgetstr(L, s, "items");
+  rawgetk(L, s, KEY_ITEMS);
   items = lua_gettop(L);
   if (!lua_isnil(L, items)) ikind = kind_of(L, items, 1);
   n = (int)lua_rawlen(L, v);
@@ -731,7 +740,7 @@ static int query_field(ctx *c, int fs, int kind, int v, const char *name,
     query_pair(c, name, nlen, kind, v);
     return 0;
   }
-  if (rawgetstr(L, fs, "items") == LUA_TTABLE)
+  if (rawgetk(L, fs, KEY_ITEMS) == LUA_TTABLE)
     ikind = kind_of(L, lua_gettop(L), 1);
   lua_pop(L, 1);
   n = table_class(L, v) == TC_ARRAY ? (int)lua_rawlen(L, v) : 0;
@@ -754,9 +763,9 @@ static int emit_object(ctx *c, int s, int v, hwc_buf *out, int top) {
   luaL_checkstack(L, 12, "hwcloud.core.build: nesting");
   if (lua_rawlen(L, v) > 0 && table_class(L, v) == TC_ARRAY)
     return fail_msg(c, "expected object, got array");
-  rawgetstr(L, s, "fields");
+  rawgetk(L, s, KEY_FIELDS);
   fields = lua_gettop(L);
-  if (rawgetstr(L, s, "order") != LUA_TTABLE)
+  if (rawgetk(L, s, KEY_ORDER) != LUA_TTABLE)
     luaL_argerror(L, 1, "object schema without `order` (not prepared)");
   order = lua_gettop(L);
   if (check_keys(c, fields, order, v) != 0) {
@@ -944,13 +953,13 @@ static int build(ctx *c) {
   lua_State *L = c->L;
   int schema, fields;
   const char *method, *path;
-  if (rawgetstr(L, 1, "method") != LUA_TSTRING)
+  if (rawgetk(L, 1, KEY_METHOD) != LUA_TSTRING)
     luaL_argerror(L, 1, "op.method must be a string");
   method = lua_tostring(L, 4);
-  if (rawgetstr(L, 1, "path") != LUA_TSTRING)
+  if (rawgetk(L, 1, KEY_PATH) != LUA_TSTRING)
     luaL_argerror(L, 1, "op.path must be a string");
   path = lua_tostring(L, 5);
-  if (rawgetstr(L, 1, "request") == LUA_TNIL) {
+  if (rawgetk(L, 1, KEY_REQUEST) == LUA_TNIL) {
     /* an operation without parameters: an empty closed object */
     lua_pop(L, 1);
     lua_createtable(L, 0, 3);
@@ -970,7 +979,7 @@ static int build(ctx *c) {
   }
   if (lua_type(L, 2) != LUA_TTABLE) return type_error(c, "object", 2);
   if (emit_object(c, schema, 2, NULL, 1) != 0) return -1;
-  rawgetstr(L, schema, "fields");
+  rawgetk(L, schema, KEY_FIELDS);
   fields = lua_gettop(L);
   if (fill_path(c, path, fields, 2) != 0) return -1;
   if (c->nbody > 0) {
@@ -1059,7 +1068,7 @@ static void conform_table(lua_State *L, int s, int v, int depth) {
       lua_type(L, v) != LUA_TTABLE)
     return;
   luaL_checkstack(L, 8, "hwcloud.core.conform: nesting");
-  if (rawgetstr(L, s, "fields") == LUA_TTABLE) {
+  if (rawgetk(L, s, KEY_FIELDS) == LUA_TTABLE) {
     int fields = lua_gettop(L);
     lua_pushnil(L);
     while (lua_next(L, fields) != 0) {
@@ -1080,7 +1089,7 @@ static void conform_table(lua_State *L, int s, int v, int depth) {
     }
   }
   lua_pop(L, 1);
-  if (rawgetstr(L, s, "items") == LUA_TTABLE) {
+  if (rawgetk(L, s, KEY_ITEMS) == LUA_TTABLE) {
     int i, n = (int)lua_rawlen(L, v);
     sub = lua_gettop(L);
     for (i = 1; i <= n; i++) {
@@ -1112,6 +1121,7 @@ static int l_conform(lua_State *L) {
 }
 
 void hwc_open_marshal(lua_State *L) {
+  int i;
   mstate *st = (mstate *)lua_newuserdatauv(L, sizeof *st, 0);
   hwc_buf_init(&st->path);
   hwc_buf_init(&st->query);
@@ -1123,8 +1133,12 @@ void hwc_open_marshal(lua_State *L) {
     lua_setfield(L, -2, "__gc");
   }
   lua_setmetatable(L, -2);
-  lua_pushcclosure(L, l_build, 1);
+  for (i = 0; i < KEY_COUNT; i++) lua_pushstring(L, key_names[i]);
+  lua_pushcclosure(L, l_build, 1 + KEY_COUNT);
   lua_setfield(L, -2, "build");
-  lua_pushcfunction(L, l_conform);
+  /* conform shares the layout; its upvalue 1 is unused */
+  lua_pushboolean(L, 0);
+  for (i = 0; i < KEY_COUNT; i++) lua_pushstring(L, key_names[i]);
+  lua_pushcclosure(L, l_conform, 1 + KEY_COUNT);
   lua_setfield(L, -2, "conform");
 }
