@@ -273,6 +273,19 @@ describe("core.transport", function()
       assert.is_false(c.sent)
     end)
 
+    it("sends through the proxy, with its credentials", function()
+      -- nginx answers absolute-form requests itself: a plain-HTTP proxy
+      t:close()
+      t = core.transport{ proxy = "http://user:pa%3Ass@127.0.0.1:" .. srv.port }
+      local c = request(t, "GET", "http://api.example.invalid/echo?q=1", {})
+      assert.is_nil(c.error, c.message)
+      local e = cjson.decode(c.body)
+      assert.equal("api.example.invalid", e.headers["host"])
+      assert.matches("^GET http://api%.example%.invalid/echo%?q=1 HTTP/1%.1\r\n", e.raw_header)
+      -- base64("user:pa:ss")
+      assert.equal("Basic dXNlcjpwYTpzcw==", e.headers["proxy-authorization"])
+    end)
+
     it("keeps proxy credentials out of error messages", function()
       t:close()
       t = core.transport{ proxy = "http://user:pr0xy-s3cret@127.0.0.1:" .. closed_port() }

@@ -9,7 +9,8 @@
 -- `http` is the content of the http{} block. These placeholders are filled
 -- in: ${port}, ${tls_port}, ${prefix}, ${cert}, ${key}, ${fixtures}
 -- (spec/fixtures). With tls = true a self-signed certificate for 127.0.0.1
--- and localhost is made with the openssl CLI.
+-- and localhost is made with the openssl CLI. The prefix is removed on
+-- stop (and on a failed start) unless HWCLOUD_KEEP_WORK is set.
 
 local M = {}
 
@@ -173,9 +174,11 @@ function M.start(opts)
     end
     local log = read(prefix .. "/error.log") or ""
     if not log:find("Address already in use", 1, true) then
+      if not os.getenv("HWCLOUD_KEEP_WORK") then sh("rm -rf " .. quote(prefix)) end
       error("nginx did not start:\n" .. log, 0)
     end
   end
+  if not os.getenv("HWCLOUD_KEEP_WORK") then sh("rm -rf " .. quote(prefix)) end
   error("nginx: no free port pair found", 0)
 end
 
