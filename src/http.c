@@ -799,6 +799,8 @@ static int l_poll(lua_State *L) {
   return 1;
 }
 
+/* In flight, plus finished ones a failed poll could not hand over yet:
+** the caller keeps polling while this is non-zero and loses nothing. */
 static int l_pending(lua_State *L) {
   hwc_transport *t = check_transport(L);
   lua_pushinteger(L, (lua_Integer)(t->active.n + t->done.n));
