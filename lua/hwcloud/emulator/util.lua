@@ -117,7 +117,11 @@ function _M.send(status, body, headers)
     for k, v in pairs(headers) do ngx.header[k] = v end
   end
   if body ~= nil then
-    if type(body) ~= "string" then body = _M.encode(body) end
+    if body == EMPTY_ARRAY_MARK then
+      body = "[]"
+    elseif type(body) ~= "string" then
+      body = _M.encode(body)
+    end
     ngx.header["Content-Length"] = #body
     ngx.print(body)
   elseif status ~= 204 and status ~= 304 then
