@@ -236,6 +236,11 @@ describe("emulator: AK/SK requests signed by the official Node.js SDK", function
     res = node(emu, { method = "POST", raw_body = '{"action": "restart"}',
       path = "/v3/" .. PID .. "/cas/environments/e/addons/a/action" })
     assert.are.equal(200, res.status)
+    -- ServiceStage's documented content type makes the SDK send UNSIGNED-PAYLOAD
+    res = node(emu, { method = "POST", body = { action = "restart" },
+      headers = { ["Content-Type"] = "application/json;charset=utf8" },
+      path = "/v3/" .. PID .. "/cas/environments/e/addons/a/action" })
+    assert.are.equal(200, res.status)
   end)
 end)
 

@@ -1,6 +1,7 @@
 -- RTS: software deployments (Heat compatible). A deployment created or set
 -- IN_PROGRESS becomes COMPLETE (or FAILED, for ids on the fail list) after
--- --job-seconds.
+-- --job-seconds. A deployment created without a status starts IN_PROGRESS; an
+-- update that sets a status stops (or, with IN_PROGRESS, restarts) that clock.
 
 local util = require "hwcloud.emulator.util"
 local errors = require "hwcloud.emulator.errors"
