@@ -17,6 +17,7 @@ local validate = require "hwcloud.emulator.validate"
 
 local ngx = ngx
 local type, pairs, sort, concat, tostring = type, pairs, table.sort, table.concat, tostring
+local sub = string.sub
 local json_type = validate.json_type
 local send = util.send
 
@@ -27,16 +28,8 @@ local function fail(status, msg)
 end
 
 local function read_json()
-  ngx.req.read_body()
-  local raw = ngx.req.get_body_data()
-  if not raw then
-    local file = ngx.req.get_body_file()
-    if file then
-      local f = io.open(file, "rb")
-      if f then raw = f:read("*a") f:close() end
-    end
-  end
-  if raw == nil or raw == "" then return {} end
+  local raw = util.request_body()
+  if raw == "" then return {} end
   local v = util.decode(raw)
   local t = json_type(v)
   if t ~= "object" and t ~= "empty" then return nil end
@@ -143,7 +136,7 @@ local routes = {
 }
 
 function _M.handle(method, path)
-  if path ~= "/_emulator/" and path:sub(-1) == "/" then path = path:sub(1, -2) end
+  if path ~= "/_emulator/" and sub(path, -1) == "/" then path = sub(path, 1, -2) end
   local r = routes[path]
   if not r then return fail(404, "no such emulator admin API: " .. path) end
   local h = r[method]

@@ -19,7 +19,6 @@ local admin = require "hwcloud.emulator.admin"
 local ngx = ngx
 local pairs, tonumber, tostring, xpcall, traceback = pairs, tonumber, tostring, xpcall, debug.traceback
 local find, sub, concat, floor, max = string.find, string.sub, table.concat, math.floor, math.max
-local io_open = io.open
 local json_type = validate.json_type
 local send = util.send
 
@@ -40,22 +39,6 @@ function _M.configure(opts)
   return cfg
 end
 
-local function request_body()
-  ngx.req.read_body()
-  local body = ngx.req.get_body_data()
-  if body then return body end
-  local file = ngx.req.get_body_file()
-  if file then
-    local f = io_open(file, "rb")
-    if f then
-      body = f:read("*a")
-      f:close()
-      return body
-    end
-  end
-  return ""
-end
-
 local MALFORMED = '{"job_id": "this body is cut short on purpose'
 
 -- Answers with an injected fault. Returns "close" when the connection must be
@@ -70,8 +53,13 @@ local function apply_fault(f, route, rid)
     for k, v in pairs(f.headers) do h[k] = v end
   end
   if f.truncate then
-    local body = f.body or util.encode(errors.body(route.service, f.status or 200,
-      "this body is cut short on purpose"))
+    local body = f.body
+    if not body then
+      body = (f.status or 200) >= 400
+        and util.encode(errors.body(route.service, f.status, "Injected fault: HTTP " .. f.status,
+                                    nil, rid))
+        or '{"message":"this body is cut short on purpose"}'
+    end
     ngx.status = f.status or 200
     h["Content-Length"] = #body
     ngx.print(sub(body, 1, max(0, floor(#body / 2))))
@@ -123,7 +111,7 @@ local function serve(method, path, query, rid)
     if done then return done end
   end
 
-  local body = request_body()
+  local body = util.request_body()
   local headers = ngx.req.get_headers(200)
   local project, signed
   if route.auth == "iam" then

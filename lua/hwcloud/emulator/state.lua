@@ -1,7 +1,7 @@
 -- hwcloud.emulator.state: everything the emulator remembers. It lives in this
 -- module's tables, so the nginx host runs a single worker process.
 
-local pairs, type = pairs, type
+local pairs, type, remove = pairs, type, table.remove
 
 local _M = {}
 
@@ -63,7 +63,7 @@ local function take(op)
   local head = q[1]
   if not head then return nil end
   head.remaining = head.remaining - 1
-  if head.remaining <= 0 then table.remove(q, 1) end
+  if head.remaining <= 0 then remove(q, 1) end
   return head.fault
 end
 

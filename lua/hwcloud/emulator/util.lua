@@ -6,8 +6,10 @@ local crypto = require "hwcloud.emulator.crypto"
 
 local ngx = ngx
 local type, pairs, tostring, floor = type, pairs, tostring, math.floor
-local find, gsub, sub, format, byte = string.find, string.gsub, string.sub, string.format, string.byte
-local os_date = os.date
+local find, gsub, sub, format, byte, match =
+  string.find, string.gsub, string.sub, string.format, string.byte, string.match
+local os_date, io_open = os.date, io.open
+local concat = table.concat
 local random_hex = crypto.random_hex
 
 local _M = {}
@@ -77,7 +79,7 @@ end
 -- Parses X-Sdk-Date (YYYYMMDDTHHMMSSZ, UTC) into epoch seconds.
 function _M.parse_sdk_date(s)
   if type(s) ~= "string" or #s ~= 16 then return nil end
-  local y, mo, d, h, mi, se = s:match("^(%d%d%d%d)(%d%d)(%d%d)T(%d%d)(%d%d)(%d%d)Z$")
+  local y, mo, d, h, mi, se = match(s, "^(%d%d%d%d)(%d%d)(%d%d)T(%d%d)(%d%d)(%d%d)Z$")
   if not y then return nil end
   y, mo, d, h, mi, se = y + 0, mo + 0, d + 0, h + 0, mi + 0, se + 0
   if mo < 1 or mo > 12 or d < 1 or d > 31 or h > 23 or mi > 59 or se > 60 then return nil end
@@ -102,10 +104,27 @@ function _M.digits(n)
   local raw = crypto.random_bytes(n)
   local out = { tostring(byte(raw, 1) % 9 + 1) }
   for i = 2, n do out[i] = tostring(byte(raw, i) % 10) end
-  return table.concat(out)
+  return concat(out)
 end
 
 _M.random_hex = random_hex
+
+-- The exact request body bytes ("" when there is none).
+function _M.request_body()
+  ngx.req.read_body()
+  local body = ngx.req.get_body_data()
+  if body then return body end
+  local file = ngx.req.get_body_file()
+  if file then
+    local f = io_open(file, "rb")
+    if f then
+      body = f:read("*a")
+      f:close()
+      return body
+    end
+  end
+  return ""
+end
 
 -- Responses ----------------------------------------------------------------
 

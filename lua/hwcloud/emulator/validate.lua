@@ -9,7 +9,7 @@
 local util = require "hwcloud.emulator.util"
 
 local type, pairs, next, floor, huge = type, pairs, next, math.floor, math.huge
-local concat = table.concat
+local concat, sort = table.concat, table.sort
 
 local null = util.null
 
@@ -66,7 +66,17 @@ check = function(schema, value, path)
     end
   end
   if schema.type == "object" and schema.fields then
-    for name, sub in pairs(schema.fields) do
+    local order = schema.order
+    if not order then
+      -- Fields are checked in name order so the reported field is stable.
+      order = {}
+      for name in pairs(schema.fields) do order[#order + 1] = name end
+      sort(order)
+      schema.order = order
+    end
+    for i = 1, #order do
+      local name = order[i]
+      local sub = schema.fields[name]
       local v = value[name]
       local p = join(path, name)
       if v == nil or v == null then

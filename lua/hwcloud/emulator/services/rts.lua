@@ -8,7 +8,7 @@ local errors = require "hwcloud.emulator.errors"
 local state = require "hwcloud.emulator.state"
 
 local null, copy = util.null, util.copy
-local type = type
+local type, remove = type, table.remove
 
 local _M = { name = "rts" }
 
@@ -116,7 +116,7 @@ local function delete(ctx)
   store.deployments[dep.id] = nil
   local list = store.deployment_list
   for i = 1, #list do
-    if list[i] == dep then table.remove(list, i) break end
+    if list[i] == dep then remove(list, i) break end
   end
   return 204, nil
 end
