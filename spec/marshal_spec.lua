@@ -494,6 +494,36 @@ describe("core.build", function()
       assert.are.equal(good_body, body)
     end)
 
+    it("stays correct when a finalizer calls build in the middle of a build", function()
+      local in_outer, nested, inner_ok = false, 0, true
+      local mt = { __gc = function()
+        if in_outer then nested = nested + 1 end
+        local p, b = build(NOTICE, { job_id = "inner", notice_type = "t", enabled_event_type_names = { "e" } })
+        inner_ok = inner_ok and p == "/v3/jobs/notice/inner/update"
+          and b == '{"enabled_event_type_names":["e"],"notice_type":"t"}'
+      end }
+      -- a path longer than Lua's short strings, so that pushing it allocates
+      local req = workshop()
+      req.mesh_id = ("m"):rep(64)
+      local want_path, want_body = build(WORKSHOP, req)
+      -- incremental, never pausing: finalizers run in the middle of allocations
+      local mode = collectgarbage("incremental")
+      local pause = collectgarbage("setpause", 0)
+      for _ = 1, 2000 do
+        setmetatable({}, mt)
+        in_outer = true
+        local p, b = build(WORKSHOP, req)
+        in_outer = false
+        assert.are.equal(want_path, p)
+        assert.are.equal(want_body, b)
+      end
+      collectgarbage("setpause", pause)
+      collectgarbage(mode)
+      collectgarbage()
+      assert.is_true(inner_ok)
+      assert.is_true(nested > 0, "no finalizer ran inside build; the test proved nothing")
+    end)
+
     it("handles bodies larger than the kept buffer", function()
       local big = ("x"):rep(200 * 1024)
       local _, body = build(KINDS, { s = big })

@@ -6,9 +6,9 @@
 ** Memory: build's output buffers live in a userdata held as its upvalue.
 ** An error raised anywhere (out of memory, a malformed schema) therefore
 ** cannot leak them, and a warm call allocates nothing on the C heap. build
-** reads tables with raw accesses only, so it never re-enters Lua and one set
-** of buffers per module instance is enough (no global state: each lua_State
-** that loads the module gets its own).
+** reads tables with raw accesses only; the one way back into Lua is a
+** finalizer run by an allocation, which l_build handles (see there). No
+** global state: each lua_State that loads the module gets its own buffers.
 **
 ** Errors: a request that breaks the schema returns nil, field, message;
 ** only the library's own misuse (op not a table, malformed schema) raises.
@@ -33,6 +33,7 @@
 typedef struct mstate {
   hwc_buf path, query, body; /* outputs */
   hwc_buf field, msg;        /* the error, when there is one */
+  int busy;                  /* a build is using these buffers */
 } mstate;
 
 /* schema types */
@@ -64,6 +65,12 @@ static void need(lua_State *L, int rc) {
   if (rc != 0) luaL_error(L, "hwcloud.core: not enough memory");
 }
 
+/* a malformed schema or op: the library's own bug, so raise. Not
+** luaL_argerror: the body runs under lua_pcall, where it cannot name us. */
+static void misuse(lua_State *L, const char *msg) {
+  luaL_error(L, "bad argument #1 to 'build' (%s)", msg);
+}
+
 static void put(ctx *c, hwc_buf *b, const char *p, size_t n) {
   need(c->L, hwc_buf_add(b, p, n));
 }
@@ -80,9 +87,9 @@ static void put_urlenc(ctx *c, hwc_buf *b, const char *s, size_t n) {
   need(c->L, hwc_buf_add_urlenc(b, s, n));
 }
 
-/* Schema keys, kept as upvalues 2.. of build and conform: pushing an
-** upvalue is cheaper than interning the C string again on every lookup
-** (LuaJIT hashes it each time). Upvalue 1 is build's buffers. */
+/* Schema keys, kept as upvalues 2.. of build's body and of conform:
+** pushing an upvalue is cheaper than interning the C string again on every
+** lookup (LuaJIT hashes it each time). */
 enum { KEY_TYPE, KEY_FIELDS, KEY_ORDER, KEY_LOCATION, KEY_REQUIRED, KEY_ENUM,
        KEY_ITEMS, KEY_METHOD, KEY_PATH, KEY_REQUEST, KEY_COUNT };
 static const char *const key_names[KEY_COUNT] = {
@@ -250,7 +257,7 @@ static int kind_of(lua_State *L, int s, int strict) {
   const char *t;
   int k = -1;
   if (lua_type(L, s) != LUA_TTABLE) {
-    if (strict) luaL_argerror(L, 1, "schema is not a table");
+    if (strict) misuse(L, "schema is not a table");
     return -1;
   }
   if (rawgetk(L, s, KEY_TYPE) == LUA_TSTRING) {
@@ -268,7 +275,7 @@ static int kind_of(lua_State *L, int s, int strict) {
     if (rawgetk(L, s, KEY_FIELDS) == LUA_TTABLE) k = K_OBJECT;
     lua_pop(L, 1);
   }
-  if (k < 0 && strict) luaL_argerror(L, 1, "schema has a missing or unknown type");
+  if (k < 0 && strict) misuse(L, "schema has a missing or unknown type");
   return k;
 }
 
@@ -279,7 +286,7 @@ static int location_of(lua_State *L, int fs) {
     if (strcmp(s, "path") == 0) loc = LOC_PATH;
     else if (strcmp(s, "query") == 0) loc = LOC_QUERY;
     else if (strcmp(s, "body") != 0)
-      luaL_argerror(L, 1, "field location must be path, query or body");
+      misuse(L, "field location must be path, query or body");
   }
   lua_pop(L, 1);
   return loc;
@@ -683,7 +690,7 @@ static int check_path_value(ctx *c, int fs, int kind, int v) {
   lua_State *L = c->L;
   long long i;
   if (kind != K_STRING && kind != K_INTEGER)
-    luaL_argerror(L, 1, "path parameters must be of type string or integer");
+    misuse(L, "path parameters must be of type string or integer");
   if (lua_type(L, v) == LUA_TSTRING) {
     size_t n;
     const char *s = lua_tolstring(L, v, &n);
@@ -727,7 +734,7 @@ static void query_pair(ctx *c, const char *name, size_t nlen, int kind,
       return;
     }
     default:
-      luaL_argerror(L, 1, "query parameters must be scalars or arrays of scalars");
+      misuse(L, "query parameters must be scalars or arrays of scalars");
   }
 }
 
@@ -766,7 +773,7 @@ static int emit_object(ctx *c, int s, int v, hwc_buf *out, int top) {
   rawgetk(L, s, KEY_FIELDS);
   fields = lua_gettop(L);
   if (rawgetk(L, s, KEY_ORDER) != LUA_TTABLE)
-    luaL_argerror(L, 1, "object schema without `order` (not prepared)");
+    misuse(L, "object schema without `order` (not prepared)");
   order = lua_gettop(L);
   if (check_keys(c, fields, order, v) != 0) {
     lua_pop(L, 2);
@@ -780,13 +787,13 @@ static int emit_object(ctx *c, int s, int v, hwc_buf *out, int top) {
     int fs, val, vt, rc = 0;
     lua_rawgeti(L, order, i);
     if (lua_type(L, -1) != LUA_TSTRING)
-      luaL_argerror(L, 1, "`order` holds a non-string");
+      misuse(L, "`order` holds a non-string");
     name = lua_tolstring(L, -1, &nlen);
     lua_pushvalue(L, -1);
     lua_rawget(L, fields);
     fs = lua_gettop(L);
     if (lua_type(L, fs) != LUA_TTABLE)
-      luaL_argerror(L, 1, "`order` names a field that is not in `fields`");
+      misuse(L, "`order` names a field that is not in `fields`");
     lua_pushvalue(L, fs - 1);
     lua_rawget(L, v);
     val = fs + 1;
@@ -909,7 +916,7 @@ static int fill_path(ctx *c, const char *p, int fields, int req) {
     put(c, out, p, (size_t)(open - p));
     name = open + 1;
     close = strchr(name, '}');
-    if (close == NULL) luaL_argerror(L, 1, "op.path has an unclosed '{'");
+    if (close == NULL) misuse(L, "op.path has an unclosed '{'");
     nlen = (size_t)(close - name);
     p = close + 1;
     if (nlen == 10 && memcmp(name, "project_id", 10) == 0) {
@@ -928,7 +935,7 @@ static int fill_path(ctx *c, const char *p, int fields, int req) {
     lua_rawget(L, fields);
     if (lua_type(L, -1) != LUA_TTABLE ||
         location_of(L, lua_gettop(L)) != LOC_PATH)
-      luaL_argerror(L, 1, "op.path names a parameter that op.request does "
+      misuse(L, "op.path names a parameter that op.request does "
                           "not declare with location = \"path\"");
     lua_pop(L, 1);
     lua_rawget(L, req);
@@ -948,17 +955,18 @@ static int fill_path(ctx *c, const char *p, int fields, int req) {
   return 0;
 }
 
-/* stack: 1 op, 2 req, 3 project_id */
+/* stack: 1 op, 2 req, 3 project_id, 4 state */
 static int build(ctx *c) {
   lua_State *L = c->L;
   int schema, fields;
   const char *method, *path;
+  int base = lua_gettop(L);
   if (rawgetk(L, 1, KEY_METHOD) != LUA_TSTRING)
-    luaL_argerror(L, 1, "op.method must be a string");
-  method = lua_tostring(L, 4);
+    misuse(L, "op.method must be a string");
+  method = lua_tostring(L, base + 1);
   if (rawgetk(L, 1, KEY_PATH) != LUA_TSTRING)
-    luaL_argerror(L, 1, "op.path must be a string");
-  path = lua_tostring(L, 5);
+    misuse(L, "op.path must be a string");
+  path = lua_tostring(L, base + 2);
   if (rawgetk(L, 1, KEY_REQUEST) == LUA_TNIL) {
     /* an operation without parameters: an empty closed object */
     lua_pop(L, 1);
@@ -970,9 +978,9 @@ static int build(ctx *c) {
     lua_newtable(L);
     lua_setfield(L, -2, "order");
   }
-  schema = 6;
+  schema = base + 3;
   if (kind_of(L, schema, 1) != K_OBJECT)
-    luaL_argerror(L, 1, "op.request must be an object schema with fields");
+    misuse(L, "op.request must be an object schema with fields");
   if (lua_isnil(L, 2)) {
     lua_newtable(L);
     lua_replace(L, 2);
@@ -1006,15 +1014,12 @@ static void trim(mstate *st) {
   }
 }
 
-static int l_build(lua_State *L) {
-  mstate *st = (mstate *)lua_touserdata(L, lua_upvalueindex(1));
+/* the body of build, run under lua_pcall by l_build: 1 op, 2 req,
+** 3 project_id, 4 the state whose buffers to use */
+static int l_build_body(lua_State *L) {
+  mstate *st = (mstate *)lua_touserdata(L, 4);
   ctx c;
-  int rc, t3;
-  lua_settop(L, 3);
-  luaL_checktype(L, 1, LUA_TTABLE);
-  t3 = lua_type(L, 3);
-  if (t3 != LUA_TNIL && t3 != LUA_TSTRING)
-    luaL_argerror(L, 3, "project_id must be a string or nil");
+  int rc;
   c.L = L;
   c.st = st;
   c.nbody = 0;
@@ -1025,7 +1030,6 @@ static int l_build(lua_State *L) {
     lua_pushnil(L);
     lua_pushlstring(L, st->field.data ? st->field.data : "", st->field.len);
     lua_pushlstring(L, st->msg.data ? st->msg.data : "", st->msg.len);
-    trim(st);
     return 3;
   }
   lua_pushlstring(L, st->path.data ? st->path.data : "", st->path.len);
@@ -1033,18 +1037,65 @@ static int l_build(lua_State *L) {
     lua_pushlstring(L, st->body.data, st->body.len);
   else
     lua_pushnil(L);
-  trim(st);
   return 2;
 }
 
-static int state_gc(lua_State *L) {
-  mstate *st = (mstate *)luaL_checkudata(L, 1, MARSHAL_STATE_MT);
+static void state_init(mstate *st) {
+  hwc_buf_init(&st->path);
+  hwc_buf_init(&st->query);
+  hwc_buf_init(&st->body);
+  hwc_buf_init(&st->field);
+  hwc_buf_init(&st->msg);
+  st->busy = 0;
+}
+
+static void state_free(mstate *st) {
   /* hwc_buf_free leaves an empty buffer: a second call is harmless */
   hwc_buf_free(&st->path);
   hwc_buf_free(&st->query);
   hwc_buf_free(&st->body);
   hwc_buf_free(&st->field);
   hwc_buf_free(&st->msg);
+}
+
+/* core.build. Any allocation may run a finalizer, and a finalizer may call
+** build again: the shared buffers are then busy and the inner call gets
+** private ones. The body runs under lua_pcall so that `busy` is cleared
+** whatever happens, and an error is re-raised only after that. */
+static int l_build(lua_State *L) {
+  mstate *st = (mstate *)lua_touserdata(L, lua_upvalueindex(1));
+  int base, rc, t3, shared;
+  lua_settop(L, 3);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  t3 = lua_type(L, 3);
+  if (t3 != LUA_TNIL && t3 != LUA_TSTRING)
+    luaL_argerror(L, 3, "project_id must be a string or nil");
+  shared = !st->busy;
+  if (shared) {
+    lua_pushvalue(L, lua_upvalueindex(1));
+  } else {
+    st = (mstate *)lua_newuserdatauv(L, sizeof *st, 0);
+    state_init(st);
+    luaL_getmetatable(L, MARSHAL_STATE_MT);
+    lua_setmetatable(L, -2);
+  }
+  st->busy = 1;
+  base = lua_gettop(L);
+  lua_pushvalue(L, lua_upvalueindex(2));
+  lua_pushvalue(L, 1);
+  lua_pushvalue(L, 2);
+  lua_pushvalue(L, 3);
+  lua_pushvalue(L, base);
+  rc = lua_pcall(L, 4, LUA_MULTRET, 0);
+  st->busy = 0;
+  if (shared) trim(st);
+  else state_free(st);
+  if (rc != 0) return lua_error(L);
+  return lua_gettop(L) - base;
+}
+
+static int state_gc(lua_State *L) {
+  state_free((mstate *)luaL_checkudata(L, 1, MARSHAL_STATE_MT));
   return 0;
 }
 
@@ -1123,18 +1174,17 @@ static int l_conform(lua_State *L) {
 void hwc_open_marshal(lua_State *L) {
   int i;
   mstate *st = (mstate *)lua_newuserdatauv(L, sizeof *st, 0);
-  hwc_buf_init(&st->path);
-  hwc_buf_init(&st->query);
-  hwc_buf_init(&st->body);
-  hwc_buf_init(&st->field);
-  hwc_buf_init(&st->msg);
+  state_init(st);
   if (luaL_newmetatable(L, MARSHAL_STATE_MT)) {
     lua_pushcfunction(L, state_gc);
     lua_setfield(L, -2, "__gc");
   }
   lua_setmetatable(L, -2);
+  /* the body: upvalue 1 unused, keys from 2 */
+  lua_pushboolean(L, 0);
   for (i = 0; i < KEY_COUNT; i++) lua_pushstring(L, key_names[i]);
-  lua_pushcclosure(L, l_build, 1 + KEY_COUNT);
+  lua_pushcclosure(L, l_build_body, 1 + KEY_COUNT);
+  lua_pushcclosure(L, l_build, 2); /* upvalues: the state, the body */
   lua_setfield(L, -2, "build");
   /* conform shares the layout; its upvalue 1 is unused */
   lua_pushboolean(L, 0);
