@@ -1040,6 +1040,25 @@ static int l_build_body(lua_State *L) {
   return 2;
 }
 
+/* core.validate(schema, value) -> nothing | field, message: the checks of
+** build for any closed object (client options, per-call options), with no
+** output. Stack as l_build_body: 1 schema, 2 value, 3 nil, 4 state. */
+static int l_validate_body(lua_State *L) {
+  mstate *st = (mstate *)lua_touserdata(L, 4);
+  ctx c;
+  c.L = L;
+  c.st = st;
+  c.nbody = 0;
+  c.nseg = 0;
+  trim(st);
+  if (kind_of(L, 1, 1) != K_OBJECT)
+    misuse(L, "validate needs an object schema with fields");
+  if (emit_object(&c, 1, 2, NULL, 0) == 0) return 0;
+  lua_pushlstring(L, st->field.data ? st->field.data : "", st->field.len);
+  lua_pushlstring(L, st->msg.data ? st->msg.data : "", st->msg.len);
+  return 2;
+}
+
 static void state_init(mstate *st) {
   hwc_buf_init(&st->path);
   hwc_buf_init(&st->query);
@@ -1181,11 +1200,18 @@ void hwc_open_marshal(lua_State *L) {
   }
   lua_setmetatable(L, -2);
   /* the body: upvalue 1 unused, keys from 2 */
+  lua_pushvalue(L, -1);
   lua_pushboolean(L, 0);
   for (i = 0; i < KEY_COUNT; i++) lua_pushstring(L, key_names[i]);
   lua_pushcclosure(L, l_build_body, 1 + KEY_COUNT);
   lua_pushcclosure(L, l_build, 2); /* upvalues: the state, the body */
-  lua_setfield(L, -2, "build");
+  lua_setfield(L, -3, "build");
+  /* validate runs through the same protected wrapper as build */
+  lua_pushboolean(L, 0);
+  for (i = 0; i < KEY_COUNT; i++) lua_pushstring(L, key_names[i]);
+  lua_pushcclosure(L, l_validate_body, 1 + KEY_COUNT);
+  lua_pushcclosure(L, l_build, 2);
+  lua_setfield(L, -2, "validate");
   /* conform shares the layout; its upvalue 1 is unused */
   lua_pushboolean(L, 0);
   for (i = 0; i < KEY_COUNT; i++) lua_pushstring(L, key_names[i]);
