@@ -4,7 +4,7 @@
 -- HUAWEICLOUD_SDK_CREDENTIALS_FILE). Credentials travel as one group: an AK
 -- from one source is never paired with an SK from another.
 
-local type, pairs, tostring, require = type, pairs, tostring, require
+local type, pairs, ipairs, tostring, require = type, pairs, ipairs, tostring, require
 local getenv, open = os.getenv, io.open
 local errors = require "hwcloud.errors"
 local services = require "hwcloud.services"
@@ -143,6 +143,16 @@ function _M.new(opts, core)
         .. "HUAWEICLOUD_SDK_SK, or add them to ~/.huaweicloud/credentials")
     end
     if not nonempty(creds.sk) then return bad("sk", "is required with ak") end
+  end
+  -- values that travel in headers: a CR or LF would let one forge headers
+  for _, k in ipairs { "ak", "sk", "security_token", "token" } do
+    if creds[k] and creds[k]:find("[%c]") then return bad(k, "must not contain control characters") end
+  end
+  if cfg.project_id and cfg.project_id:find("[%c]") then
+    return bad("project_id", "must not contain control characters")
+  end
+  if cfg.user_agent and cfg.user_agent:find("[%c]") then
+    return bad("user_agent", "must not contain control characters")
   end
   cfg.ak, cfg.sk, cfg.security_token, cfg.token = nil, nil, nil, nil
   cfg.credentials = creds

@@ -19,11 +19,8 @@ function _M.new(mode, label, total, now, isatty, out)
   if mode == "auto" then mode = isatty(2) and "live" or "plain" end
   local self = setmetatable({
     mode = mode, label = label or "hwcloud", total = total, done = 0, failed = 0,
-    now = now, start = now(), out = out, last_draw = -1, last_pct = -1,
+    now = now, start = now(), out = out, last_draw = now(), last_pct = -1,
   }, P)
-  if mode == "plain" then
-    out:write(format("%s: %d to do\n", self.label, total))
-  end
   return self
 end
 
@@ -51,10 +48,12 @@ function P:step(failed)
       self.out:flush()
     end
   else
-    -- plain: every 10% and the end, so logs stay short
+    -- plain: at most a line a second and one per 10%, so logs stay short;
+    -- finish() writes the last one
     local pct = floor(self.done * 10 / self.total)
-    if pct ~= self.last_pct and self.done < self.total then
-      self.last_pct = pct
+    local t = self.now()
+    if pct ~= self.last_pct and self.done < self.total and t - self.last_draw >= 1 then
+      self.last_pct, self.last_draw = pct, t
       self.out:write(self:line() .. "\n")
     end
   end
