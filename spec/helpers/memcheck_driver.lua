@@ -1,0 +1,109 @@
+-- Drives every path of the C core once or more, for valgrind to watch:
+-- signing (good and misused), marshaling and validation (good and bad),
+-- conform, and the transport against the emulator (answers, service
+-- errors, refused connections, timeouts, dropped and truncated answers,
+-- oversized bodies, a fan-out, and transports collected or closed with
+-- requests still in flight).
+--   lua5.4 spec/helpers/memcheck_driver.lua <emulator url> <ak> <sk>
+
+local url, ak, sk = arg[1], arg[2], arg[3]
+assert(url and ak and sk, "usage: memcheck_driver.lua URL AK SK")
+
+local core = require "hwcloud.core"
+local hwcloud = require "hwcloud"
+local services = require "hwcloud.services"
+
+local function admin(path, body)
+  local cmd = string.format("curl -fsS -X POST -H 'Content-Type: application/json' -d '%s' %s%s",
+    body or "{}", url, path)
+  local p = assert(io.popen(cmd))
+  p:read("a")
+  p:close()
+end
+
+-- signing, including every misuse path (errors raised from C)
+for i = 1, 50 do
+  core.sign("POST", "https://h.example.com:8443/v1/p/x%20y/?b=2&a=1&a=&c", {
+    ["Content-Type"] = "application/json", ["X-Project-Id"] = "p" .. i,
+  }, string.rep("x", i * 10), "AK", "SK")
+end
+assert(not pcall(core.sign, "GET", "no-host", {}, nil, "AK", "SK"))
+assert(not pcall(core.sign, "GET", "https://h/", { ["X-A"] = {} }, nil, "AK", "SK"))
+assert(not pcall(core.sign, "GET", "https://h/", { ["X-A"] = "1", ["x-a"] = "2" }, nil, "AK", "SK"))
+assert(core.sha256_hex("abc") and core.hmac_sha256_hex(string.rep("k", 200), "m"))
+
+-- marshaling: good and bad requests for every operation's shape
+local asm = services.load("asm")
+local ws = asm.operations.create_workshop
+local good = { mesh_id = "m/1", description = "d\"\n\1é", metadata = { name = "n" },
+               spec = { primaryCluster = "c", ingress = { elbId = "e", elbIp = "i", port = 80 } } }
+for _ = 1, 50 do assert(core.build(ws, good, "p")) end
+local bads = {
+  { mesh_id = "m" },
+  { mesh_id = "", metadata = { name = "n" }, spec = good.spec },
+  { mesh_id = "m", metadata = { name = "n" }, spec = { primaryCluster = "c",
+    ingress = { elbId = "e", elbIp = "i", port = 1.5 } } },
+  { mesh_id = "m", metdata = {} },
+  { mesh_id = "..", metadata = { name = "n" }, spec = good.spec },
+}
+for _, b in ipairs(bads) do assert(core.build(ws, b, "p") == nil) end
+local deep = {}
+local t = deep
+for _ = 1, 100 do t.x = {} t = t.x end
+local rts = services.load("rts").operations.create_software_deployment
+assert(core.build(rts, { config_id = "c", server_id = "s", input_values = deep }, "p") == nil)
+assert(core.build(rts, { config_id = "c", server_id = "s",
+  input_values = { a = { 1, 2, { b = hwcloud.null } }, s = "\xff" } }, "p") == nil)
+assert(not pcall(core.build, "not a table", {}, "p"))
+assert(core.validate(require("hwcloud.config").OPTIONS, { timout = 1 }))
+local resp = core.conform(ws.response, { spec = { ingress = { port = 80.0 } } })
+assert(math.type(resp.spec.ingress.port) == "integer")
+
+-- the transport through the client
+local c = assert(hwcloud.client { endpoint = url, ak = ak, sk = sk, project_id = "p1",
+                                  progress = false, timeout = 2, retries = 1, retry_base = 0 })
+local job = assert(c.workspaceapp:reinstall_server { server_id = "s1" })
+assert(c.workspaceapp:show_job { job_id = job.job_id })
+assert(c.asm:create_workshop(good) or true)
+assert(c.asm:list_workshops { mesh_id = "m/1" })
+assert(c.workspaceapp:show_job { job_id = "missing" } == nil)                -- 404
+admin("/_emulator/faults", '{"operation":"workspaceapp.show_job","count":1,"drop":true}')
+assert(c.workspaceapp:show_job { job_id = job.job_id })                     -- retried
+admin("/_emulator/faults", '{"operation":"workspaceapp.reinstall_server","count":1,"truncate":true}')
+assert(c.workspaceapp:reinstall_server { server_id = "s2" } == nil)
+admin("/_emulator/faults", '{"operation":"workspaceapp.reinstall_server","count":1,"malformed":true}')
+assert(c.workspaceapp:reinstall_server { server_id = "s3" } == nil)
+admin("/_emulator/faults", '{"operation":"workspaceapp.reinstall_server","count":1,"delay_ms":3000}')
+local _, terr = c.workspaceapp:reinstall_server { server_id = "s4" }
+assert(terr and terr.kind == "timeout", tostring(terr))
+local calls = {}
+for i = 1, 100 do calls[i] = { "workspaceapp", "reinstall_server", { server_id = "f" .. i } } end
+for _, r in ipairs(c:parallel(calls, { concurrency = 16 })) do assert(r.result, tostring(r.err)) end
+
+local small = assert(hwcloud.client { endpoint = url, ak = ak, sk = sk, project_id = "p1",
+                                      max_response = 16, retries = 0 })
+assert(small.asm:list_workshops { mesh_id = "m/1" } == nil)
+local refused = assert(hwcloud.client { endpoint = "http://127.0.0.1:1", ak = ak, sk = sk,
+                                        project_id = "p1", retries = 0 })
+assert(refused.workspaceapp:show_job { job_id = "x" } == nil)
+
+-- transports torn down with requests in flight: explicit close and GC
+for _, close in ipairs { true, false } do
+  local tr = core.transport { timeout = 5 }
+  for i = 1, 8 do
+    assert(tr:submit(i, "POST", url .. "/v1/p1/app-servers/s/actions/reinstall",
+      { "Content-Type: application/json" }, "{}"))
+  end
+  tr:poll(1)
+  if close then
+    tr:close()
+    tr:close()
+  end
+  tr = nil -- luacheck: ignore
+  collectgarbage()
+end
+c:close()
+small, refused, c = nil, nil, nil
+collectgarbage()
+collectgarbage()
+io.write("memcheck driver: done\n")

@@ -1,0 +1,40 @@
+-- The C core under valgrind: signing, marshaling, validation and the
+-- transport (against the emulator, with its faults) leak nothing and make
+-- no invalid memory access.
+
+local emulator = require "spec.helpers.emulator"
+
+local function valgrind_present()
+  local p = io.popen("command -v valgrind")
+  local out = p:read("a")
+  p:close()
+  return out ~= ""
+end
+
+describe("the C core under valgrind", function()
+  local emu
+  setup(function() emu = emulator.start { job_seconds = 1 } end)
+  teardown(function() if emu then emu:stop() end end)
+
+  it("has no memory errors and no leaks on any path", function()
+    assert.is_true(valgrind_present(), "valgrind is required (make deps installs it)")
+    local log = os.tmpname()
+    local cmd = table.concat({
+      "valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect",
+      "--show-leak-kinds=definite,indirect --error-exitcode=99 --log-file=" .. log,
+      "lua5.4 spec/helpers/memcheck_driver.lua", emu.url, emu.ak, emu.sk, "2>&1",
+    }, " ")
+    local p = io.popen(cmd)
+    local out = p:read("a")
+    local ok, _, code = p:close()
+    local f = io.open(log)
+    local report = f and f:read("a") or ""
+    if f then f:close() end
+    os.remove(log)
+    assert.is_truthy(out:find("memcheck driver: done", 1, true), out .. report)
+    assert.is_true(ok, "valgrind exit " .. tostring(code) .. "\n" .. report)
+    assert.is_truthy(report:find("ERROR SUMMARY: 0 errors", 1, true), report)
+    assert.is_falsy(report:find("definitely lost: [1-9]"), report)
+    assert.is_falsy(report:find("indirectly lost: [1-9]"), report)
+  end)
+end)
