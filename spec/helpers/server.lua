@@ -11,6 +11,12 @@
 -- (spec/fixtures). With tls = true a self-signed certificate for 127.0.0.1
 -- and localhost is made with the openssl CLI. The prefix is removed on
 -- stop (and on a failed start) unless HWCLOUD_KEEP_WORK is set.
+--
+-- With `conf` instead of `http`, the text is a whole nginx.conf (main
+-- context: env directives, lua_package_path of its own) and is used as is
+-- after the same filling, plus ${root} (the checkout), ${load_modules} (the
+-- load_module lines Debian enables) and ${user} ("user root;" when run as
+-- root, else empty). It must write its pid to ${prefix}/nginx.pid.
 
 local M = {}
 
@@ -145,15 +151,20 @@ function M.start(opts)
   local work = root .. "/spec/.work"
   local prefix = work .. "/" .. (opts.name or "nginx") .. "-" .. math.random(1e8)
   assert(sh("mkdir -p " .. quote(prefix)), "cannot create " .. prefix)
-  local vars = { prefix = prefix, fixtures = root .. "/spec/fixtures" }
+  local vars = { prefix = prefix, fixtures = root .. "/spec/fixtures", root = root }
   for k, v in pairs(opts.vars or {}) do vars[k] = v end
   if opts.tls then vars.cert, vars.key = make_cert(prefix) end
   local as_root = capture("id -u") == "0"
+  if opts.conf then
+    vars.load_modules = load_modules()
+    vars.user = as_root and "user root;" or ""
+  end
 
   for _ = 1, 20 do
     vars.port = math.random(20000, 59999)
     vars.tls_port = vars.port + 1
-    write(prefix .. "/nginx.conf", config(prefix, opts.http or "", vars, as_root))
+    write(prefix .. "/nginx.conf", opts.conf and fill(opts.conf, vars)
+      or config(prefix, opts.http or "", vars, as_root))
     os.remove(prefix .. "/error.log")
     -- daemon mode: nginx returns once the config is loaded and the ports
     -- are bound, with a failure status when a port was taken
