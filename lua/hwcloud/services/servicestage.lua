@@ -3,6 +3,7 @@
 -- ServiceStage job API (EXECUTION_STATUS may come back in either case).
 
 local S = { type = "string" }
+local I = { type = "integer" }
 
 return {
   name = "servicestage",
@@ -30,11 +31,17 @@ return {
         offset = { type = "integer", location = "query" },
         desc = { type = "boolean", location = "query" },
       } },
+      -- the service documents upper-case names inside job and tasks and has
+      -- answered in lower case too: both spellings are listed so that their
+      -- integers come back as integers (unlisted fields pass through as is)
       response = { type = "object", fields = {
         task_count = { type = "integer" },
-        job = { type = "object" },
+        job = { type = "object", fields = {
+          CREATED_AT = I, UPDATED_AT = I, created_at = I, updated_at = I,
+        } },
         tasks = { type = "array", items = { type = "object", fields = {
-          task_index = { type = "integer" },
+          TASK_INDEX = I, CREATED_AT = I, UPDATED_AT = I,
+          task_index = I, created_at = I, updated_at = I,
         } } },
       } },
     },
