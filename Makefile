@@ -69,9 +69,11 @@ memcheck: deps
 emulator:
 	bin/hwcloud-emulator --port 8080
 
-# Installs the rock with Debian's luarocks (see README).
+# Installs the rock with Debian's luarocks (see README). Debian keeps
+# curl/curl.h under the multiarch include folder, hence CURL_INCDIR.
+ROCKSPEC = hwcloud-0.1.0-1.rockspec
 install: deps
-	luarocks --lua-version=5.4 make --deps-mode=none \
+	luarocks --lua-version=5.4 make --deps-mode=none $(ROCKSPEC) \
 	  CURL_INCDIR=$(patsubst -I%,%,$(firstword $(CURL_CFLAGS) -I/usr/include)) \
 	  CURL_LIBDIR=$$($(PKG_CONFIG) --variable=libdir libcurl)
 
