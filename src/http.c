@@ -538,7 +538,7 @@ static int l_submit(lua_State *L) {
   long connect_ms, total_ms;
   hwc_req *r;
   CURLMcode mc;
-  int nret;
+  int nret, fresh = 0;
 
   if (!hwc_isinteger(L, 2)) luaL_argerror(L, 2, "integer id expected");
   id = lua_tointeger(L, 2);
@@ -555,6 +555,7 @@ static int l_submit(lua_State *L) {
   if (!lua_isnil(L, 7)) {
     connect_ms = opt_seconds(L, 7, "connect_timeout", connect_ms);
     total_ms = opt_seconds(L, 7, "timeout", total_ms);
+    fresh = opt_boolean(L, 7, "fresh_connect", 0);
   }
   if (t->multi == NULL) {
     lua_pushnil(L);
@@ -594,6 +595,16 @@ static int l_submit(lua_State *L) {
   if (nret != 0) {
     req_clear(r);
     return nret;
+  }
+  /* libcurl sends a request again, on its own, when a reused connection
+  ** closes before any answer; a fresh connection is never retried that
+  ** way, so a request that must not be repeated gets one */
+  if (fresh &&
+      curl_easy_setopt(r->easy, CURLOPT_FRESH_CONNECT, 1L) != CURLE_OK) {
+    req_clear(r);
+    lua_pushnil(L);
+    lua_pushliteral(L, "hwcloud.transport: CURLOPT_FRESH_CONNECT failed");
+    return 2;
   }
   mc = curl_multi_add_handle(t->multi, r->easy);
   if (mc != CURLM_OK) {

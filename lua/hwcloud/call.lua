@@ -13,7 +13,9 @@
 --   * 401/403 and other 4xx are never tried again (the gateway locks an AK
 --     after repeated signature failures).
 -- Each try is signed afresh (a new X-Sdk-Date). Backoff is exponential
--- with equal jitter, capped by retry_max_delay.
+-- with equal jitter, capped by retry_max_delay. A request that is not safe
+-- to repeat is sent on a new connection: libcurl would otherwise send it
+-- again on its own when a kept-alive connection closes before answering.
 
 local type, tonumber, tostring, pairs, random = type, tonumber, tostring, pairs, math.random
 local errors = require "hwcloud.errors"
@@ -105,6 +107,9 @@ function _M.invoke(env, engine, svc, op, req, opts)
   local topts = {
     timeout = opts.timeout or cfg.timeout,
     connect_timeout = opts.connect_timeout or cfg.connect_timeout,
+    -- libcurl itself resends a request whose kept-alive connection closed
+    -- before any answer; a request not safe to repeat goes on a new one
+    fresh_connect = not ctx.safe,
   }
 
   local attempt = 0
