@@ -65,11 +65,15 @@ local function decode(env, op, c, ctx)
   if type(doc) == "table" and op.response then doc = env.conform(op.response, doc) end
   local f = op.failure
   if f and type(doc) == "table" and doc[f.field] == f.equals then
-    local e = errors.http(c.status, c.headers, nil, nil, ctx)
+    -- the message field is text or an object in any error shape
+    -- (CodeArts Build: {error_code, error_msg})
     local m = doc[f.message]
-    e.message = (type(m) == "string" and m ~= "") and m
-      or ("the service answered " .. f.field .. "=" .. tostring(f.equals))
-    e.code = type(m) == "string" and nil or e.code
+    local e = errors.http(c.status, c.headers, type(m) == "table" and m or nil, nil, ctx)
+    if type(m) == "string" and m ~= "" then
+      e.message = m
+    elseif type(m) ~= "table" or e.message == "HTTP " .. tostring(c.status) then
+      e.message = "the service answered " .. f.field .. "=" .. tostring(f.equals)
+    end
     return nil, e
   end
   if op.response_headers and type(doc) == "table" then
