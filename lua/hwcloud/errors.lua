@@ -78,7 +78,7 @@ local function str(v)
 end
 
 local CODE_KEYS = { "error_code", "errorCode", "code" }
-local MSG_KEYS = { "error_msg", "errorMsg", "errorMessage", "message", "msg", "explanation" }
+local MSG_KEYS = { "error_msg", "errorMsg", "errorMessage", "message", "msg" }
 
 -- Finds code and message in any of the shapes the services use:
 -- {error_code,error_msg}, {errorCode,errorMsg|errorMessage}, {code,message},
@@ -110,6 +110,8 @@ local function find(doc, status, depth)
     code = code or ncode or str(nested.type)
     msg = msg or nmsg
   end
+  -- Heat's top-level explanation is generic; error.message has the detail
+  msg = msg or str(doc.explanation)
   if not code or not msg then
     for k, v in pairs(doc) do
       if k ~= "error" and type(v) == "table" then
