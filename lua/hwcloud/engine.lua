@@ -10,6 +10,14 @@
 local coroutine, setmetatable, error, tostring = coroutine, setmetatable, error, tostring
 local create, resume, yield, status, running =
   coroutine.create, coroutine.resume, coroutine.yield, coroutine.status, coroutine.running
+-- Inside nginx the Lua module wraps the coroutine API and disables it in
+-- the phases without cosockets (init_worker, set, log), which are exactly
+-- where this engine serves. Its tasks yield only to its own loop, so Lua's
+-- own functions, which the module keeps as coroutine._create etc., fit.
+if coroutine._create and coroutine._resume and coroutine._yield and coroutine._status then
+  create, resume, yield, status =
+    coroutine._create, coroutine._resume, coroutine._yield, coroutine._status
+end
 local floor, huge = math.floor, math.huge
 local traceback = debug.traceback
 
