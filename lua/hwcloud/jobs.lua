@@ -5,8 +5,8 @@
 --   workspaceapp  show_job{job_id}                  status
 --   rts           show_software_deployment{id}      software_deployment.status
 
-local type, pairs, tostring, getmetatable, setmetatable, random =
-  type, pairs, tostring, getmetatable, setmetatable, math.random
+local type, pairs, ipairs, tostring, getmetatable, setmetatable, random, huge =
+  type, pairs, ipairs, tostring, getmetatable, setmetatable, math.random, math.huge
 local errors = require "hwcloud.errors"
 
 local _M = {}
@@ -125,13 +125,36 @@ function _M.resolve(job)
   return kind, id
 end
 
+-- check_opts(opts) -> opts | nil, err: interval, max_interval and timeout
+-- are seconds (numbers above 0), on_progress a function.
+local function check_opts(opts)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    return nil, errors.validation("opts", "expected a table, got " .. type(opts))
+  end
+  for _, name in ipairs { "interval", "max_interval", "timeout" } do
+    local v = opts[name]
+    if v ~= nil and (type(v) ~= "number" or not (v > 0) or v == huge) then
+      return nil, errors.validation("opts." .. name,
+        "expected a number of seconds above 0, got " .. tostring(v))
+    end
+  end
+  local f = opts.on_progress
+  if f ~= nil and type(f) ~= "function" then
+    return nil, errors.validation("opts.on_progress", "expected a function, got " .. type(f))
+  end
+  return opts
+end
+
 -- wait(invoke, engine, job, opts, now) -> final | nil, err
 -- invoke(service, operation, request) runs one operation in this task.
 function _M.wait(invoke, engine, job, opts, now)
   local kind, id = _M.resolve(job)
   if not kind then return nil, id end
   local k = KINDS[kind]
-  opts = opts or {}
+  local oerr
+  opts, oerr = check_opts(opts)
+  if not opts then return nil, oerr end
   local interval = opts.interval or 1
   local max_interval = opts.max_interval or 30
   if max_interval < interval then max_interval = interval end
