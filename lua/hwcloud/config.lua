@@ -4,7 +4,8 @@
 -- HUAWEICLOUD_SDK_CREDENTIALS_FILE). Credentials travel as one group: an AK
 -- from one source is never paired with an SK from another.
 
-local type, pairs, ipairs, tostring, require = type, pairs, ipairs, tostring, require
+local type, pairs, ipairs, tostring, tonumber, select, require =
+  type, pairs, ipairs, tostring, tonumber, select, require
 local getenv, open = os.getenv, io.open
 local errors = require "hwcloud.errors"
 local services = require "hwcloud.services"
@@ -96,7 +97,17 @@ local function normalise_url(field, url)
   if scheme ~= "http" and scheme ~= "https" then
     return nil, field, "must be an http:// or https:// URL"
   end
-  if not url:match("^%a+://[^/?#]+") then return nil, field, "must name a host" end
+  if url:find("[%s%c]") then return nil, field, "must not contain spaces or control characters" end
+  -- [user:pass@]host[:port], the host a name or a bracketed IPv6 address
+  local authority = url:match("^%a[%w+.-]*://([^/?#]*)")
+  local hostport = authority:match("@([^@]*)$") or authority
+  local host, port = hostport:match("^(%[[%x:.]+%])(.*)$")
+  if not host then host, port = hostport:match("^([%w._-]+)(.*)$") end
+  if not host then return nil, field, "must name a host" end
+  if port ~= "" then
+    local n = tonumber(port:match("^:(%d+)$"))
+    if not n or n < 1 or n > 65535 then return nil, field, "has an invalid port" end
+  end
   return (url:gsub("/+$", ""))
 end
 
@@ -164,9 +175,14 @@ function _M.new(opts, core)
   if cfg.retry_base < 0 then return bad("retry_base", "must not be negative") end
   if cfg.retry_max_delay < 0 then return bad("retry_max_delay", "must not be negative") end
   if cfg.ca_file then
+    -- opening a directory succeeds; reading it does not
     local f = open(cfg.ca_file, "r")
-    if not f then return bad("ca_file", "cannot be read: " .. cfg.ca_file) end
-    f:close()
+    local rerr
+    if f then
+      rerr = select(2, f:read(0))
+      f:close()
+    end
+    if not f or rerr then return bad("ca_file", "cannot be read: " .. cfg.ca_file) end
   end
   if cfg.proxy then
     local ok, f2, m2 = normalise_url("proxy", cfg.proxy)
