@@ -25,6 +25,13 @@ local function ci(t, name)
 end
 _M.ci = ci
 
+-- A non-empty string, or nil: JSON null decodes to a truthy sentinel, so a
+-- field is only a reason when it really holds text.
+local function str(v)
+  if type(v) == "string" and v ~= "" then return v end
+  return nil
+end
+
 local function set(list)
   local s = {}
   for _, v in pairs(list) do s[v] = true end
@@ -44,9 +51,9 @@ local KINDS = {
       for i = 1, #tasks do
         local st = ci(tasks[i], "task_status")
         if st == "FAILED" then
-          local m = ci(tasks[i], "messages")
-          return (ci(tasks[i], "task_name") or ("task " .. i)) .. " failed"
-            .. (type(m) == "string" and (": " .. m) or "")
+          local m = str(ci(tasks[i], "messages"))
+          return (str(ci(tasks[i], "task_name")) or ("task " .. i)) .. " failed"
+            .. (m and (": " .. m) or "")
         end
       end
       return nil
@@ -63,8 +70,8 @@ local KINDS = {
       if type(subs) ~= "table" then return nil end
       for i = 1, #subs do
         local s = subs[i]
-        if type(s) == "table" and s.status ~= "SUCCESS" and s.error_message then
-          return tostring(s.error_code or s.status) .. ": " .. tostring(s.error_message)
+        if type(s) == "table" and s.status ~= "SUCCESS" and str(s.error_message) then
+          return (str(s.error_code) or tostring(s.status)) .. ": " .. s.error_message
         end
       end
       return nil
@@ -84,7 +91,7 @@ local KINDS = {
     failure = set { "FAILED" },
     reason = function(r)
       local d = r.software_deployment
-      return type(d) == "table" and d.status_reason or nil
+      return type(d) == "table" and str(d.status_reason) or nil
     end,
   },
 }
