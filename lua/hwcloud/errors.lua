@@ -150,16 +150,35 @@ function _M.http(status, headers, doc, body, ctx)
   })
 end
 
+-- libcurl results that the same request would meet again: the response
+-- was over max_response (the write callback refused it, CURLE_WRITE_ERROR)
+-- or the server's certificate cannot be trusted with this configuration.
+local HOPELESS = {
+  [23] = true,   -- CURLE_WRITE_ERROR
+  [58] = true,   -- CURLE_SSL_CERTPROBLEM
+  [60] = true,   -- CURLE_PEER_FAILED_VERIFICATION
+  [77] = true,   -- CURLE_SSL_CACERT_BADFILE
+  [83] = true,   -- CURLE_SSL_ISSUER_ERROR
+  [90] = true,   -- CURLE_SSL_PINNEDPUBKEYNOTMATCH
+  [91] = true,   -- CURLE_SSL_INVALIDCERTSTATUS
+}
+
 -- A transport completion {error=, message=, code=, sent=} from the core.
 function _M.transport(c, ctx)
   local kind = c.error == "timeout" and "timeout" or "transport"
   local safe = ctx and ctx.safe
+  local retryable
+  if kind == "transport" and HOPELESS[c.code] then
+    retryable = false
+  else
+    -- never sent: always safe to try again; sent: only when repeating is safe
+    retryable = (c.sent == false) or (safe and true) or false
+  end
   return _M.new(kind, {
     message = c.message,
     code = c.code and format("CURLE_%d", c.code) or nil,
     service = ctx and ctx.service, operation = ctx and ctx.operation,
-    -- never sent: always safe to try again; sent: only when repeating is safe
-    retryable = (c.sent == false) or (safe and true) or false,
+    retryable = retryable,
     sent = c.sent,
   })
 end
