@@ -36,8 +36,15 @@ function _M.sign(req, creds)
   if type(req.method) ~= "string" or req.method == "" then
     return nil, errors.validation("method", "expected a non-empty string")
   end
-  if type(req.url) ~= "string" or not req.url:match("^[%a][%w+.-]*://[^/?#]+") then
+  -- scheme://[user@]host[:port][/path][?query]: the host must not be empty,
+  -- and nothing in the URL may break the request line
+  local url = req.url
+  local authority = type(url) == "string" and url:match("^[%a][%w+.-]*://([^/?#]*)")
+  if not authority or not authority:gsub("^[^@]*@", ""):match("^[^:]") then
     return nil, errors.validation("url", "expected an absolute URL with a host")
+  end
+  if url:find("[%s%c]") then
+    return nil, errors.validation("url", "must not contain spaces or control characters")
   end
   if req.headers ~= nil and type(req.headers) ~= "table" then
     return nil, errors.validation("headers", "expected a table")
@@ -49,17 +56,26 @@ function _M.sign(req, creds)
     if type(creds[k]) ~= "string" or creds[k] == "" then
       return nil, errors.validation(k, "is required")
     end
+    if creds[k]:find("%c") then
+      return nil, errors.validation(k, "must not contain control characters")
+    end
   end
   local headers = {}
   for k, v in pairs(req.headers or {}) do
     if type(k) ~= "string" or (type(v) ~= "string" and type(v) ~= "number") then
       return nil, errors.validation("headers", "names and values must be strings")
     end
+    if k:find("[%c%s:]") or k == "" or tostring(v):find("[\r\n%z]") then
+      return nil, errors.validation("headers", "bad header name or value for '" .. k .. "'")
+    end
     headers[k] = tostring(v)
   end
   if creds.security_token ~= nil then
     if type(creds.security_token) ~= "string" then
       return nil, errors.validation("security_token", "expected a string")
+    end
+    if creds.security_token:find("%c") then
+      return nil, errors.validation("security_token", "must not contain control characters")
     end
     headers["X-Security-Token"] = creds.security_token
   end
