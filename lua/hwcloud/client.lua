@@ -203,6 +203,37 @@ local function fan_out(env, fns, opts, default_label)
   return results
 end
 
+-- The task of calls[i]: the operation, or a task that answers its
+-- validation error in place (not a table, unknown service or operation).
+local function call_task(env, i, c)
+  local function fail(field, message, service, operation)
+    local e = errors.validation(format("calls[%d]%s", i, field), message, service, operation)
+    return function() return nil, e end
+  end
+  if type(c) ~= "table" then
+    return fail("", "expected a table {service, operation, request[, opts]}, got " .. type(c))
+  end
+  local service = c.service or c[1]
+  local operation = c.operation or c[2]
+  local req = c.request or c[3]
+  local copts = c.opts or c[4]
+  local svc, op = nil, nil
+  if type(service) == "string" then svc, op = op_of(env, service, operation) end
+  if not svc then
+    return fail(".service", format("unknown service '%s'%s", tostring(service),
+      type(service) == "string" and suggest(service, services.names()) or ""))
+  end
+  if not op then
+    local names = {}
+    for n in pairs(svc.operations) do names[#names + 1] = n end
+    table.sort(names)
+    return fail(".operation", format("unknown operation '%s'%s", tostring(operation),
+      type(operation) == "string" and suggest(operation, names) or ""), service,
+      type(operation) == "string" and operation or nil)
+  end
+  return function(e) return invoke(env, e, svc, op, req, copts) end
+end
+
 -- parallel(calls, opts) -> list of {result, err} in the order of calls.
 -- A call is {service, operation, request[, opts]} or the same with names.
 function Client.parallel(self, calls, opts)
@@ -211,24 +242,11 @@ function Client.parallel(self, calls, opts)
   if type(calls) ~= "table" then
     error("hwcloud: parallel expects a list of calls, got " .. type(calls), 2)
   end
-  local fns = {}
-  for i, c in ipairs(calls) do
-    local service = c.service or c[1]
-    local operation = c.operation or c[2]
-    local req = c.request or c[3]
-    local copts = c.opts or c[4]
-    local svc, op = nil, nil
-    if type(service) == "string" then svc, op = op_of(env, service, operation) end
-    if not svc or not op then
-      local bad = not svc and "service" or "operation"
-      local e = errors.validation(format("calls[%d].%s", i, bad),
-        format("unknown %s '%s'", bad, tostring(not svc and service or operation)),
-        type(service) == "string" and service or nil, operation)
-      fns[i] = function() return nil, e end
-    else
-      fns[i] = function(e) return invoke(env, e, svc, op, req, copts) end
-    end
+  if type(opts) ~= "table" or (opts.concurrency ~= nil and type(opts.concurrency) ~= "number") then
+    error("hwcloud: parallel expects opts {concurrency = n, progress = ..., label = ...}", 2)
   end
+  local fns = {}
+  for i, c in ipairs(calls) do fns[i] = call_task(env, i, c) end
   return fan_out(env, fns, opts, "parallel")
 end
 
