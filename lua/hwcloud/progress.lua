@@ -1,5 +1,5 @@
 -- hwcloud.progress: what a person watching a workflow step sees.
---   "live"   one line redrawn in place (a terminal)
+--   "live"   one line redrawn in place (a terminal), from the start
 --   "plain"  a line now and then, for logs and pipes
 --   "auto"   live on a terminal, plain otherwise
 --   false    nothing
@@ -21,7 +21,16 @@ function _M.new(mode, label, total, now, isatty, out)
     mode = mode, label = label or "hwcloud", total = total, done = 0, failed = 0,
     now = now, start = now(), out = out, last_draw = now(), last_pct = -1,
   }, P)
+  -- on a terminal the line is there from the start: a step whose first
+  -- result takes minutes still shows what it is waiting for
+  if mode == "live" then self:draw() end
   return self
+end
+
+-- Redraws the live line in place.
+function P:draw()
+  self.out:write("\r\27[K" .. self:line())
+  if self.out.flush then self.out:flush() end
 end
 
 function P:line()
@@ -44,8 +53,7 @@ function P:step(failed)
     local t = self.now()
     if t - self.last_draw >= 0.1 or self.done == self.total then
       self.last_draw = t
-      self.out:write("\r\27[K" .. self:line())
-      self.out:flush()
+      self:draw()
     end
   else
     -- plain: at most a line a second and one per 10%, so logs stay short;
@@ -60,9 +68,10 @@ function P:step(failed)
 end
 
 function P:finish()
+  if type(self.mode) == "function" then return end -- its last state said finished
   if self.mode == "live" then
     self.out:write("\r\27[K" .. self:line() .. "\n")
-  elseif self.mode ~= "live" and type(self.mode) ~= "function" then
+  else
     self.out:write(self:line() .. "\n")
   end
   if self.out.flush then self.out:flush() end
