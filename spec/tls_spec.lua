@@ -1,0 +1,98 @@
+-- TLS and response limits: the client checks the server's certificate by
+-- default, trusts a CA bundle given as ca_file, skips the check only when
+-- told to (verify_tls = false), and refuses responses over max_response.
+--
+-- Run: LUA_PATH="lua/?.lua;lua/?/init.lua;spec/?.lua;;" LUA_CPATH="build/5.4/?.so;;" \
+--        lua5.4 /usr/bin/busted spec/tls_spec.lua
+
+package.path = "./?.lua;" .. package.path
+
+local hwcloud = require "hwcloud"
+local emulator = require "spec.helpers.emulator"
+
+local q = emulator.quote
+local PID = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+
+-- A self-signed certificate for 127.0.0.1, made with the openssl CLI.
+local function make_cert()
+  local dir = emulator.work .. "/tls-client"
+  local cert, key = dir .. "/cert.pem", dir .. "/key.pem"
+  if emulator.read_file(cert) and emulator.read_file(key) then return cert, key end
+  assert(os.execute("mkdir -p " .. q(dir) .. " && openssl req -x509 -newkey rsa:2048 -nodes"
+    .. " -days 30 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1"
+    .. " -keyout " .. q(key) .. " -out " .. q(cert) .. " >/dev/null 2>&1"),
+    "openssl could not make a certificate")
+  return cert, key
+end
+
+local emu, cert
+
+local function new_client(extra)
+  local opts = { endpoint = emu.url, ak = emu.ak, sk = emu.sk, project_id = PID }
+  for k, v in pairs(extra or {}) do opts[k] = v end
+  return assert(hwcloud.client(opts))
+end
+
+setup(function()
+  local key
+  cert, key = make_cert()
+  emu = emulator.start{ tls = { cert = cert, key = key } }
+  assert(emu.url:match("^https://127%.0%.0%.1:%d+$"), emu.url)
+end)
+
+teardown(function()
+  if emu then emu:stop() end
+end)
+
+before_each(function() emu:reset() end)
+
+describe("tls", function()
+  it("rejects a certificate it cannot verify, by default", function()
+    local client = new_client()
+    local res, err = client.workspaceapp:reinstall_server{ server_id = "s" }
+    assert.is_nil(res)
+    assert.are.equal("transport", err.kind)
+    assert.are.equal("workspaceapp", err.service)
+    assert.are.equal("reinstall_server", err.operation)
+    assert.is_truthy(err.message:lower():find("certificate", 1, true), err.message)
+    assert.is_nil(err.status)
+    -- trying again cannot help, so it was tried once
+    assert.is_false(err.retryable)
+    assert.are.equal(1, err.attempts)
+    -- the handshake failed: no request reached the emulator
+    assert.are.same({}, emu:counts())
+    client:close()
+  end)
+
+  it("accepts the certificate given as ca_file", function()
+    local client = new_client{ ca_file = cert }
+    local job = assert(client.workspaceapp:reinstall_server{ server_id = "s" })
+    assert(client.workspaceapp:show_job{ job_id = job.job_id })
+    assert.are.same({ ["workspaceapp.reinstall_server"] = 1, ["workspaceapp.show_job"] = 1 },
+      emu:counts())
+    client:close()
+  end)
+
+  it("accepts any certificate with verify_tls = false", function()
+    local client = new_client{ verify_tls = false }
+    assert(client.workspaceapp:reinstall_server{ server_id = "s" })
+    assert.are.same({ ["workspaceapp.reinstall_server"] = 1 }, emu:counts())
+    client:close()
+  end)
+end)
+
+describe("max_response", function()
+  it("turns a response larger than max_response into a transport error", function()
+    local client = new_client{ verify_tls = false, max_response = 64 }
+    local job = assert(client.workspaceapp:reinstall_server{ server_id = "s" })   -- small
+    local res, err = client.workspaceapp:show_job{ job_id = job.job_id }          -- large
+    assert.is_nil(res)
+    assert.are.equal("transport", err.kind)
+    assert.is_truthy(err.message:find("max_response", 1, true), err.message)
+    -- the same answer would be too large again: not worth another try
+    assert.is_false(err.retryable)
+    assert.are.same({ ["workspaceapp.reinstall_server"] = 1, ["workspaceapp.show_job"] = 1 },
+      emu:counts())
+    client:close()
+  end)
+end)
