@@ -7,15 +7,29 @@
 -- Validation, marshaling and signing still come from the C core.
 --
 -- TLS trust inside nginx comes from the `lua_ssl_trusted_certificate`
--- directive (cosockets take no per-request CA file); `verify_tls = false`
--- is honoured per client.
+-- directive (cosockets take no per-request CA file, so the client's
+-- `ca_file` is not used here); `verify_tls = false` is honoured per client.
+-- Host names are resolved by nginx's `resolver` directive, not
+-- /etc/hosts: without one only IP addresses can be reached.
+--
+-- Timeouts: `connect_timeout` bounds the TCP connect (and the TLS
+-- handshake), `timeout` the whole exchange after it: every send and
+-- receive gets what is left of it.
 
 local ngx = ngx
-local type, tonumber, tostring, concat, pairs = type, tonumber, tostring, table.concat, pairs
-local lower, find, sub, format = string.lower, string.find, string.sub, string.format
-local spawn, wait = ngx.thread.spawn, ngx.thread.wait
+local type, tonumber, tostring, pairs, error, setmetatable, pcall =
+  type, tonumber, tostring, pairs, error, setmetatable, pcall
+local concat = table.concat
+local lower, find, sub, format, match, gsub =
+  string.lower, string.find, string.sub, string.format, string.match, string.gsub
 
-local _M = {}
+local _M = {
+  -- exchanges made by this module in this Lua VM (one per nginx worker);
+  -- the specs read it to see which engine served a call
+  -- (sends: calls of engine:send; requests: requests written; connects:
+  -- new connections)
+  stats = { sends = 0, requests = 0, connects = 0 },
+}
 
 -- Phases in which cosockets work (lua-nginx-module: "Cosockets Not
 -- Available Everywhere"); elsewhere the client falls back to libcurl.
@@ -24,19 +38,25 @@ local COSOCKET_PHASES = {
   ssl_cert = true, ssl_session_fetch = true, ssl_client_hello = true,
 }
 
-function _M.usable()
-  return COSOCKET_PHASES[ngx.get_phase()] == true
+local function usable()
+  return type(ngx) == "table" and ngx.get_phase ~= nil
+    and COSOCKET_PHASES[ngx.get_phase()] == true
 end
+_M.usable = usable
 
 local function parse_url(url)
-  local scheme, authority, path = url:match("^(%a[%w+.-]*)://([^/?#]+)(.*)$")
+  local scheme, authority, path = match(url, "^(%a[%w+.-]*)://([^/?#]+)(.*)$")
   if not scheme then return nil end
   scheme = lower(scheme)
-  local host, port = authority:match("^%[(.-)%]:?(%d*)$")
-  if not host then host, port = authority:match("^([^:]+):?(%d*)$") end
+  -- user:password@ is not part of where to connect
+  authority = gsub(authority, "^.*@", "")
+  local host, port = match(authority, "^%[(.-)%]:?(%d*)$")
+  if not host then host, port = match(authority, "^([^:]+):?(%d*)$") end
   if not host then return nil end
   port = tonumber(port) or (scheme == "https" and 443 or 80)
   if path == "" then path = "/" end
+  -- the fragment never goes on the wire
+  path = gsub(path, "#.*$", "")
   return { scheme = scheme, host = host, port = port, path = path, authority = authority }
 end
 _M.parse_url = parse_url
@@ -49,13 +69,30 @@ local function classify(err)
   return (err == "timeout") and "timeout" or "transport"
 end
 
+-- A monotonic-enough clock in seconds (ngx.now is cached per event loop
+-- iteration; update it so deadlines are honest).
+local function clock()
+  ngx.update_time()
+  return ngx.now()
+end
+
+-- Sets the socket's send/read timeouts to what is left before `deadline`.
+-- Returns false when nothing is left.
+local function remaining(sock, deadline)
+  local left = (deadline - clock()) * 1000
+  if left < 1 then return false end
+  sock:settimeouts(left, left, left)
+  return true
+end
+
 -- Reads a chunked body, stopping past `cap` bytes.
-local function read_chunked(sock, cap)
+local function read_chunked(sock, cap, deadline)
   local parts, total = {}, 0
   while true do
+    if not remaining(sock, deadline) then return nil, "timeout" end
     local line, err = sock:receive("*l")
     if not line then return nil, err end
-    local size = tonumber(line:match("^%s*(%x+)"), 16)
+    local size = tonumber(match(line, "^%s*(%x+)"), 16)
     if not size then return nil, "bad chunk size" end
     if size == 0 then
       -- trailers end with an empty line
@@ -70,18 +107,34 @@ local function read_chunked(sock, cap)
     local data, derr = sock:receive(size)
     if not data then return nil, derr end
     parts[#parts + 1] = data
-    local _, cerr = sock:receive(2) -- CRLF after each chunk
-    if cerr then return nil, cerr end
+    local crlf, cerr = sock:receive(2) -- CRLF after each chunk
+    if not crlf then return nil, cerr end
+  end
+end
+
+-- Reads a header block up to its empty line into a map of lower-case
+-- names (repeated headers joined with ", ").
+local function read_headers(sock)
+  local headers = {}
+  while true do
+    local line, err = sock:receive("*l")
+    if not line then return nil, err end
+    if line == "" then return headers end
+    local name, value = match(line, "^([^:]+):%s*(.-)%s*$")
+    if name then
+      name = lower(name)
+      local prev = headers[name]
+      headers[name] = prev and (prev .. ", " .. value) or value
+    end
   end
 end
 
 -- Opens (or reuses) a connection, tunnelling through an HTTP proxy for
--- https when one is configured.
+-- https when one is configured. Returns sock, reused | nil, completion.
 local function connect(cfg, u, pool)
   local sock = ngx.socket.tcp()
   local cms = cfg.connect_timeout * 1000
-  local tms = cfg.timeout * 1000
-  sock:settimeouts(cms, tms, tms)
+  sock:settimeouts(cms, cms, cms)
   local proxy = cfg.proxy_url
   local ok, err
   if proxy then
@@ -89,50 +142,83 @@ local function connect(cfg, u, pool)
   else
     ok, err = sock:connect(u.host, u.port, { pool = pool })
   end
-  if not ok then return nil, fail(classify(err), "connect to " .. u.authority .. ": " .. err, false) end
-  if sock:getreusedtimes() == 0 then
+  if not ok then
+    return nil, fail(classify(err), "connect to " .. (proxy and proxy.authority or u.authority)
+      .. ": " .. tostring(err), false)
+  end
+  local reused = (sock:getreusedtimes() or 0) > 0
+  if not reused then
+    _M.stats.connects = _M.stats.connects + 1
     if proxy and u.scheme == "https" then
-      local req = { "CONNECT ", u.host, ":", u.port, " HTTP/1.1\r\nHost: ", u.host, ":", u.port, "\r\n" }
-      if cfg.proxy_auth then req[#req + 1] = "Proxy-Authorization: Basic " .. cfg.proxy_auth .. "\r\n" end
+      local hp = u.host .. ":" .. u.port
+      if find(u.host, ":", 1, true) then hp = "[" .. u.host .. "]:" .. u.port end
+      local req = { "CONNECT ", hp, " HTTP/1.1\r\nHost: ", hp, "\r\n" }
+      if cfg.proxy_auth then
+        req[#req + 1] = "Proxy-Authorization: Basic " .. cfg.proxy_auth .. "\r\n"
+      end
       req[#req + 1] = "\r\n"
       local _, serr = sock:send(concat(req))
-      if serr then sock:close() return nil, fail(classify(serr), "proxy: " .. serr, false) end
-      local status = sock:receive("*l")
-      if not status or not status:match("^HTTP/%d%.%d 2%d%d") then
+      if serr then
         sock:close()
-        return nil, fail("transport", "proxy refused the tunnel: " .. tostring(status), false)
+        return nil, fail(classify(serr), "proxy: " .. serr, false)
       end
-      repeat
-        local line = sock:receive("*l")
-      until not line or line == ""
+      local status, rerr = sock:receive("*l")
+      if not status then
+        sock:close()
+        return nil, fail(classify(rerr), "proxy: " .. tostring(rerr), false)
+      end
+      if not match(status, "^HTTP/%d%.%d 2%d%d") then
+        sock:close()
+        return nil, fail("transport", "proxy refused the tunnel: " .. status, false)
+      end
+      local _, herr = read_headers(sock)
+      if herr then
+        sock:close()
+        return nil, fail(classify(herr), "proxy: " .. tostring(herr), false)
+      end
     end
     if u.scheme == "https" then
-      local sess, herr = sock:sslhandshake(nil, u.host, cfg.verify_tls)
+      -- reused_session must stay nil: `false` makes some lua-resty-core
+      -- releases skip the certificate host check. Those releases also
+      -- raise ("assertion failed!") instead of returning an error when
+      -- the check fails on a handshake that completed at once, so the
+      -- call is protected and a raise counts as a failed verification.
+      local pok, sess, herr = pcall(sock.sslhandshake, sock, nil, u.host, cfg.verify_tls)
+      if not pok then
+        herr = "certificate verification failed (" .. tostring(sess) .. ")"
+        sess = nil
+      end
       if not sess then
         sock:close()
-        return nil, fail(classify(herr), "TLS handshake with " .. u.authority .. ": " .. herr, false)
+        return nil, fail(classify(herr), "TLS handshake with " .. u.authority .. ": "
+          .. tostring(herr), false)
       end
     end
   end
-  return sock
+  return sock, reused
 end
 
--- One HTTP/1.1 exchange. Returns a completion shaped like the C core's.
-local function exchange(cfg, req)
-  local u = parse_url(req.url)
-  if not u then return fail("transport", "bad URL", false) end
-  local pool = format("hwcloud:%s:%s:%d:%s", u.scheme, u.host, u.port, cfg.verify_tls and "v" or "n")
-  local sock, cerr = connect(cfg, u, pool)
-  if not sock then return cerr end
-  local reused = sock:getreusedtimes() > 0
+-- One HTTP/1.1 exchange. Returns a completion shaped like the C core's, or
+-- {retry_fresh = true} when a pooled connection turned out to be dead
+-- before any answer came back.
+local function exchange(cfg, req, u)
+  local pool = format("hwcloud:%s:%s:%s:%s:%s", u.scheme, u.host, tostring(u.port),
+    cfg.verify_tls and "v" or "n", cfg.proxy_url and cfg.proxy_url.authority or "")
+  local sock, reused = connect(cfg, u, pool)
+  if not sock then return reused end
+  local deadline = clock() + cfg.timeout
 
   local target = u.path
-  if cfg.proxy_url and u.scheme == "http" then target = req.url end
+  if cfg.proxy_url and u.scheme == "http" then
+    -- absolute form towards a plain HTTP proxy, without any user info
+    target = u.scheme .. "://" .. u.authority .. u.path
+  end
   local body = req.body or ""
   local lines = { req.method, " ", target, " HTTP/1.1\r\n" }
   local has_host = false
-  for i = 1, #req.headers do
-    local h = req.headers[i]
+  local headers = req.headers
+  for i = 1, #headers do
+    local h = headers[i]
     if lower(sub(h, 1, 5)) == "host:" then has_host = true end
     lines[#lines + 1] = h
     lines[#lines + 1] = "\r\n"
@@ -141,77 +227,129 @@ local function exchange(cfg, req)
   if cfg.proxy_auth and cfg.proxy_url and u.scheme == "http" then
     lines[#lines + 1] = "Proxy-Authorization: Basic " .. cfg.proxy_auth .. "\r\n"
   end
-  if req.body or req.method == "POST" or req.method == "PUT" or req.method == "PATCH" then
+  local m = req.method
+  if req.body or m == "POST" or m == "PUT" or m == "PATCH" then
     lines[#lines + 1] = "Content-Length: " .. #body .. "\r\n"
   end
   lines[#lines + 1] = "\r\n"
   lines[#lines + 1] = body
+  _M.stats.requests = _M.stats.requests + 1
 
+  if not remaining(sock, deadline) then
+    sock:close()
+    return fail("timeout", "timed out before sending", false)
+  end
   local _, serr = sock:send(concat(lines))
   if serr then
     sock:close()
-    -- a stale pooled connection: try once on a fresh one
+    -- a stale pooled connection: try again on another one
     if reused then return { retry_fresh = true } end
     return fail(classify(serr), "send: " .. serr, true)
   end
-  local status_line, rerr = sock:receive("*l")
-  if not status_line then
-    sock:close()
-    -- a pooled connection the server had already closed: nothing was
-    -- read, so the request never reached a live peer
-    if reused and rerr == "closed" then return { retry_fresh = true } end
-    return fail(classify(rerr), "receive: " .. rerr, true)
-  end
-  local status = tonumber(status_line:match("^HTTP/%d%.%d (%d%d%d)"))
-  if not status then
-    sock:close()
-    return fail("transport", "bad status line from " .. u.authority, true)
-  end
-  local headers = {}
-  while true do
-    local line, herr = sock:receive("*l")
-    if not line then sock:close() return fail(classify(herr), "headers: " .. herr, true) end
-    if line == "" then break end
-    local name, value = line:match("^([^:]+):%s*(.-)%s*$")
-    if name then
-      name = lower(name)
-      headers[name] = headers[name] and (headers[name] .. ", " .. value) or value
+
+  local status, version, resp_headers
+  repeat
+    if not remaining(sock, deadline) then
+      sock:close()
+      return fail("timeout", "no answer within " .. cfg.timeout .. " s", true)
     end
-  end
+    local status_line, rerr = sock:receive("*l")
+    if not status_line then
+      sock:close()
+      -- a pooled connection the server had already closed: nothing came
+      -- back, so (as libcurl does) the request is sent again on a fresh one
+      if reused and rerr == "closed" and status == nil then return { retry_fresh = true } end
+      return fail(classify(rerr), "receive: " .. tostring(rerr), true)
+    end
+    version, status = match(status_line, "^HTTP/(%d%.%d) (%d%d%d)")
+    status = tonumber(status)
+    if not status then
+      sock:close()
+      return fail("transport", "bad status line from " .. u.authority, true)
+    end
+    local herr
+    resp_headers, herr = read_headers(sock)
+    if not resp_headers then
+      sock:close()
+      return fail(classify(herr), "headers: " .. tostring(herr), true)
+    end
+    -- 1xx interim answers (100 Continue, 103 Early Hints) are skipped
+  until status >= 200 or status == 101
+
   local cap = cfg.max_response
   local data = ""
-  local keep = not (headers.connection and find(lower(headers.connection), "close", 1, true))
-  if req.method ~= "HEAD" and status ~= 204 and status ~= 304 and status >= 200 then
-    local te = headers["transfer-encoding"]
+  local conn = resp_headers.connection and lower(resp_headers.connection) or ""
+  local keep
+  if version == "1.0" then
+    keep = find(conn, "keep-alive", 1, true) ~= nil
+  else
+    keep = find(conn, "close", 1, true) == nil
+  end
+  if m ~= "HEAD" and status ~= 204 and status ~= 304 and status ~= 101 then
+    local te = resp_headers["transfer-encoding"]
     local err
     if te and find(lower(te), "chunked", 1, true) then
-      data, err = read_chunked(sock, cap)
-    elseif headers["content-length"] then
-      local n = tonumber(headers["content-length"])
-      if not n then sock:close() return fail("transport", "bad Content-Length", true) end
+      data, err = read_chunked(sock, cap, deadline)
+    elseif resp_headers["content-length"] then
+      local n = tonumber(resp_headers["content-length"])
+      if not n or n < 0 then
+        sock:close()
+        return fail("transport", "bad Content-Length from " .. u.authority, true)
+      end
       if n > cap then
         err = "cap"
       elseif n > 0 then
-        data, err = sock:receive(n)
+        if remaining(sock, deadline) then
+          data, err = sock:receive(n)
+        else
+          err = "timeout"
+        end
       end
     else
       keep = false
-      data, err = sock:receive("*a")
+      if remaining(sock, deadline) then
+        data, err = sock:receive("*a")
+        if data and #data > cap then err = "cap" end
+      else
+        err = "timeout"
+      end
     end
     if err then
       sock:close()
       if err == "cap" then
-        return fail("transport", format("response larger than max_response (%d bytes)", cap), true)
+        return fail("transport", format("response larger than max_response (%.0f bytes)", cap),
+          true)
       end
-      return fail(classify(err), "body: " .. err, true)
+      return fail(classify(err), "body: " .. tostring(err), true)
     end
   end
-  if keep then
+  if keep and status ~= 101 then
     sock:setkeepalive(cfg.keepalive_ms, cfg.pool_size)
   else
     sock:close()
   end
-  return { status = status, headers = headers, body = data or "" }
+  return { status = status, headers = resp_headers, body = data or "" }
+end
+
+-- A log line once per worker for an option cosockets cannot honour.
+local warned = {}
+local function warn_once(what, message)
+  if warned[what] then return end
+  warned[what] = true
+  ngx.log(ngx.WARN, "hwcloud: ", message)
+end
+
+local Engine = {}
+Engine.__index = Engine
+
+-- An engine for a place where cosockets do not work: every send fails
+-- with a clear message instead of raising inside nginx.
+local function unusable_message()
+  if type(ngx) ~= "table" or not ngx.get_phase then
+    return "transport 'ngx' needs nginx's Lua module (the ngx API); use transport = 'curl'"
+  end
+  return "transport 'ngx' cannot run in nginx's " .. tostring(ngx.get_phase())
+    .. " phase (no cosockets there); leave transport unset to fall back to libcurl"
 end
 
 -- engine(env) -> engine with the hwcloud.engine interface
@@ -222,64 +360,103 @@ function _M.engine(env)
     max_response = c.max_response, keepalive_ms = 60000, pool_size = 64,
   }
   if c.proxy then
-    local p = parse_url(c.proxy)
-    cfg.proxy_url = p
-    local userinfo = c.proxy:match("^%a[%w+.-]*://([^@/]+)@")
-    if userinfo then
-      cfg.proxy_url = parse_url(c.proxy:gsub("//[^@/]+@", "//", 1))
+    local proxy = c.proxy
+    if not match(proxy, "^%a[%w+.-]*://") then proxy = "http://" .. proxy end
+    local userinfo = match(proxy, "^%a[%w+.-]*://([^@/]+)@")
+    cfg.proxy_url = parse_url(proxy)
+    if userinfo and type(ngx) == "table" then
       cfg.proxy_auth = ngx.encode_base64(ngx.unescape_uri(userinfo))
     end
   end
-
-  local E = {}
-
-  function E.inside() return false end
-
-  function E.send(_, req)
-    local o = req.opts or {}
-    local rc = cfg
-    if o.timeout or o.connect_timeout then
-      rc = {}
-      for k, v in pairs(cfg) do rc[k] = v end
-      rc.timeout = o.timeout or cfg.timeout
-      rc.connect_timeout = o.connect_timeout or cfg.connect_timeout
-    end
-    local r = exchange(rc, req)
-    if r.retry_fresh then r = exchange(rc, req) end
-    if r.retry_fresh then return fail("transport", "connection closed by peer", true) end
-    return r
+  if c.ca_file and type(ngx) == "table" then
+    warn_once("ca_file", "ca_file is not used by the ngx transport; nginx trusts the "
+      .. "certificates of the lua_ssl_trusted_certificate directive")
   end
+  return setmetatable({ cfg = cfg }, Engine)
+end
 
-  function E.sleep(_, seconds)
-    if seconds and seconds > 0 then ngx.sleep(seconds) end
+-- Light threads share nothing that needs guarding: a task never runs
+-- inside another in a way the loop must know about.
+function Engine.inside() return false end
+
+-- send(req) -> completion. req = {method, url, headers, body, opts}.
+function Engine:send(req)
+  _M.stats.sends = _M.stats.sends + 1
+  if not usable() then return fail("transport", unusable_message(), nil) end
+  local cfg = self.cfg
+  local o = req.opts
+  if o and ((o.timeout and o.timeout ~= cfg.timeout)
+      or (o.connect_timeout and o.connect_timeout ~= cfg.connect_timeout)) then
+    local rc = {}
+    for k, v in pairs(cfg) do rc[k] = v end
+    rc.timeout = o.timeout or cfg.timeout
+    rc.connect_timeout = o.connect_timeout or cfg.connect_timeout
+    cfg = rc
   end
+  local u = parse_url(req.url)
+  if not u then return fail("transport", "bad URL", false) end
+  if u.scheme ~= "http" and u.scheme ~= "https" then
+    return fail("transport", "unsupported scheme " .. u.scheme, false)
+  end
+  -- a dead pooled connection is replaced by the next one, at most once
+  -- per pooled connection and then by a fresh one
+  for _ = 1, cfg.pool_size + 1 do
+    local r = exchange(cfg, req, u)
+    if not r.retry_fresh then return r end
+  end
+  return fail("transport", "connection closed by peer", true)
+end
 
-  -- A pool of `concurrency` light threads pulling tasks in order.
-  function E.run(self, fns, concurrency)
-    local n = #fns
-    concurrency = concurrency or n
-    if concurrency > n then concurrency = n end
-    local results, nexti = {}, 1
-    local function worker()
-      while nexti <= n do
-        local i = nexti
-        nexti = i + 1
-        local res, err = fns[i](self)
-        results[i] = { res, err, result = res, err = err }
-      end
+-- sleep(seconds): ngx.sleep, which yields to nginx's event loop. Where it
+-- is disabled there is nothing non-blocking to wait with: return at once.
+function Engine:sleep(seconds)
+  if seconds and seconds > 0 and usable() then ngx.sleep(seconds) end
+end
+
+-- run(fns, concurrency) -> results, each {result, err} (also [1], [2]) in
+-- the order of fns: a pool of `concurrency` light threads pulling tasks in
+-- order. An error raised by a task (a bug, not a cloud failure) stops the
+-- others and is raised again here.
+function Engine:run(fns, concurrency)
+  local n = #fns
+  concurrency = concurrency or n
+  if concurrency > n then concurrency = n end
+  if concurrency < 1 then concurrency = (n > 0) and 1 or 0 end
+  local results, nexti = {}, 1
+  local failed = false
+  local function worker()
+    while nexti <= n and not failed do
+      local i = nexti
+      nexti = i + 1
+      local res, err = fns[i](self)
+      results[i] = { res, err, result = res, err = err }
     end
-    local threads = {}
-    for k = 1, concurrency do threads[k] = spawn(worker) end
-    for k = 1, #threads do
-      local ok, err = wait(threads[k])
-      if not ok then error(err, 0) end
-    end
+  end
+  if concurrency == 1 then
+    -- no thread needed: run in the caller's coroutine
+    worker()
     return results
   end
+  local spawn, wait, kill = ngx.thread.spawn, ngx.thread.wait, ngx.thread.kill
+  local threads = {}
+  for k = 1, concurrency do threads[k] = spawn(worker) end
+  local failure
+  for k = 1, #threads do
+    local ok, err = wait(threads[k])
+    if not ok and not failure then
+      failure = err
+      failed = true
+      for j = k + 1, #threads do kill(threads[j]) end
+      break
+    end
+  end
+  if failure then error(failure, 0) end
+  return results
+end
 
-  function E.call(self, fn) return fn(self) end
-
-  return E
+-- call(fn) -> fn's two results, in the caller's coroutine.
+function Engine:call(fn)
+  return fn(self)
 end
 
 return _M
