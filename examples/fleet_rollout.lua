@@ -1,0 +1,131 @@
+-- A fleet rollout: reinstall N Workspace app servers at once, wait for every
+-- reinstall job, push the application's software deployment to the servers
+-- that came back, wait for those, and report the servers that failed and
+-- why. A rollout with some failed servers still ran: the exit status is 0
+-- unless the rollout itself could not run (no client, or nothing answered).
+--
+-- Against the bundled emulator (`make demo` shows how to start one):
+--   HWCLOUD_ENDPOINT=http://127.0.0.1:PORT lua5.4 examples/fleet_rollout.lua
+-- Against Huawei Cloud: unset HWCLOUD_ENDPOINT and set HUAWEICLOUD_SDK_AK,
+-- HUAWEICLOUD_SDK_SK, HUAWEICLOUD_SDK_PROJECT_ID and HUAWEICLOUD_SDK_REGION,
+-- and name the servers in HWCLOUD_SERVERS (comma separated) and the software
+-- config in HWCLOUD_CONFIG_ID.
+--
+-- HWCLOUD_FLEET_SIZE (default 20) sets how many servers the emulator run
+-- uses (fleet-001, fleet-002, ...); HWCLOUD_CONCURRENCY (default 16) how many
+-- requests are in flight at once.
+
+local hwcloud = require "hwcloud"
+
+local env = os.getenv
+local format = string.format
+
+local endpoint = env("HWCLOUD_ENDPOINT")
+local client, cerr = hwcloud.client {
+  endpoint = endpoint,
+  region = env("HUAWEICLOUD_SDK_REGION") or "cn-north-4",
+  -- the emulator's default key pair and any project id, when aimed at it
+  ak = endpoint and (env("HUAWEICLOUD_SDK_AK") or "HWCLOUDEMULATORAK001") or nil,
+  sk = endpoint and (env("HUAWEICLOUD_SDK_SK") or "hwcloud-emulator-secret") or nil,
+  project_id = env("HUAWEICLOUD_SDK_PROJECT_ID") or (endpoint and "0b7d4b9c1f2e4d6a8e3f5a7c9d1b3e5f"),
+  ca_file = env("HWCLOUD_CA_FILE"),
+}
+if not client then
+  io.stderr:write("fleet rollout: ", tostring(cerr), "\n")
+  os.exit(2)
+end
+
+local function say(fmt, ...)
+  io.stdout:write(format(fmt, ...), "\n")
+  io.stdout:flush() -- progress goes to stderr: keep the two in order
+end
+
+-- The fleet: named servers, or fleet-001 .. fleet-N against the emulator.
+local servers = {}
+local named = env("HWCLOUD_SERVERS")
+if named then
+  for id in named:gmatch("[^,%s]+") do servers[#servers + 1] = id end
+else
+  local n = math.tointeger(tonumber(env("HWCLOUD_FLEET_SIZE") or "20")) or 20
+  for i = 1, n do servers[i] = format("fleet-%03d", i) end
+end
+local concurrency = math.tointeger(tonumber(env("HWCLOUD_CONCURRENCY") or "16")) or 16
+local config_id = env("HWCLOUD_CONFIG_ID") or "8da95794-2ad9-4979-8ae5-739ce314c5cd"
+local release = env("HWCLOUD_RELEASE") or "2026.11"
+local waiting = { interval = 0.5, max_interval = 5, timeout = 1800, concurrency = concurrency }
+
+local t0 = os.time()
+local failures = {}  -- server -> "step: reason"
+local function failed(server, step, err)
+  failures[#failures + 1] = { server = server, step = step,
+                              reason = err.message or tostring(err) }
+end
+
+-- Runs one step: for each server in `list`, start(server) gives a call; the
+-- calls run at once, and servers whose call failed are reported.
+-- Returns the servers that started and their results, in order.
+local function fan_out(step, list, start, label)
+  local calls = {}
+  for i, server in ipairs(list) do calls[i] = start(server) end
+  local results = client:parallel(calls, { concurrency = concurrency, label = label })
+  local ok, out = {}, {}
+  for i, r in ipairs(results) do
+    if r.err then failed(list[i], step, r.err) else
+      ok[#ok + 1] = list[i]
+      out[#out + 1] = r.result
+    end
+  end
+  return ok, out
+end
+
+-- Waits for the jobs of `list` (same order); returns the servers whose job
+-- ended well.
+local function wait_for(step, list, jobs, label)
+  local opts = {}
+  for k, v in pairs(waiting) do opts[k] = v end
+  opts.label = label
+  local done = {}
+  for i, r in ipairs(client:wait_all(jobs, opts)) do
+    if r.err then failed(list[i], step, r.err) else done[#done + 1] = list[i] end
+  end
+  return done
+end
+
+-- 1. Reinstall the whole fleet at once; each answer is a job.
+say("fleet rollout of release %s to %d servers", release, #servers)
+say("1. reinstalling %d servers (%d at a time)", #servers, concurrency)
+local started, reinstall_jobs = fan_out("reinstall not started", servers, function(id)
+  return { "workspaceapp", "reinstall_server", { server_id = id, update_access_agent = true } }
+end, "   reinstall requests")
+
+-- 2. Wait for every reinstall job.
+say("2. waiting for %d reinstall jobs", #started)
+local reinstalled = wait_for("reinstall", started, reinstall_jobs, "   reinstall jobs")
+
+-- 3. Deploy the release to every server that came back, and wait for it.
+say("3. deploying release %s to %d servers", release, #reinstalled)
+local deploying, deployments = fan_out("deployment not started", reinstalled, function(id)
+  return { "rts", "create_software_deployment", {
+    config_id = config_id, server_id = id, action = "CREATE", status = "IN_PROGRESS",
+    status_reason = "fleet rollout", input_values = { release = release },
+  } }
+end, "   deployment requests")
+local deployed = wait_for("deployment", deploying, deployments, "   deployments")
+
+-- 4. The report.
+say("")
+say("rollout report (%d s)", os.time() - t0)
+say("  servers:     %d", #servers)
+say("  reinstalled: %d/%d", #reinstalled, #servers)
+say("  deployed:    %d/%d", #deployed, #servers)
+say("  failed:      %d", #failures)
+table.sort(failures, function(a, b) return a.server < b.server end)
+for _, f in ipairs(failures) do
+  say("  ! %s: %s: %s", f.server, f.step, f.reason)
+end
+if #failures == 0 then say("  every server runs release %s", release) end
+client:close()
+
+-- Nothing answered at all: the rollout did not run (wrong endpoint, no
+-- credentials); say so with a failing status.
+if #servers > 0 and #started == 0 then os.exit(1) end
