@@ -277,6 +277,52 @@ describe("hwcloud inside nginx", function()
     assert.is_string(err.request_id)
   end)
 
+  it("turns faults into the same errors and retries as libcurl does", function()
+    local cases = {
+      { fault = { status = 503 }, client = { retries = 1, retry_base = 0.01 } },
+      { fault = { drop = true } },
+      { fault = { drop = true }, op = "show_job" },
+      { fault = { truncate = true } },
+      { fault = { malformed = true } },
+      { fault = { delay_ms = 1500 }, client = { timeout = 0.5 } },
+      { fault = { status = 502, body = "<html>bad gateway</html>" } },
+    }
+    for _, c in ipairs(cases) do
+      local opname = c.op or "reinstall_server"
+      local req = opname == "show_job" and { job_id = "no-job" } or { server_id = "f-1" }
+      local copts = { retries = 0 }
+      for k, v in pairs(c.client or {}) do copts[k] = v end
+      local seen = {}
+      for _, side in ipairs { "lua", "ngx" } do
+        local run
+        if side == "lua" then
+          local o = { endpoint = emu.url, ak = emu.ak, sk = emu.sk, project_id = PID }
+          for k, v in pairs(copts) do o[k] = v end
+          local client = assert(hwcloud.client(o))
+          run = function()
+            local res, err = client.workspaceapp[opname](client.workspaceapp, copy(req))
+            return res, err and { kind = err.kind, status = err.status, sent = err.sent,
+                                  retryable = err.retryable, attempts = err.attempts }
+          end
+        else
+          run = function()
+            local res, err = op("workspaceapp", opname, req, { client = copts })
+            return res, err and { kind = err.kind, status = err.status, sent = err.sent,
+                                  retryable = err.retryable, attempts = err.attempts }
+          end
+        end
+        run() -- a pooled connection for the fault to meet
+        emu:reset()
+        local spec = { operation = "workspaceapp." .. opname, count = 1 }
+        for k, v in pairs(c.fault) do spec[k] = v end
+        emu:fault(spec)
+        local res, err = run()
+        seen[side] = { ok = res ~= nil, err = err or "none", counts = emu:counts() }
+      end
+      assert.are.same(seen.lua, seen.ngx, cjson.encode(c.fault))
+    end
+  end)
+
   it("uses the ngx engine in content and timer phases, libcurl when forced or without cosockets",
     function()
       assert.are.same({ engine = "ngx", phase = "content", ok = true }, get("/engine"))
@@ -423,6 +469,26 @@ describe("hwcloud inside nginx", function()
       print(format("\n  curl forced: 4 requests at 500 ms latency took %.2f s", took))
       assert.is_true(took >= 1.8, "4 blocking requests took only " .. took .. " s")
     end)
+  it("runs the Lua layer under plain LuaJIT too (libcurl engine)", function()
+    local script = work .. "/luajit_check.lua"
+    emulator.write_file(script, [[
+      local hwcloud = require "hwcloud"
+      local c = assert(hwcloud.client{ endpoint = arg[1], ak = arg[2], sk = arg[3],
+                                       project_id = "p-jit", progress = false })
+      local job = assert(c.servicestage:deliver_addon_job{
+        environment_id = "e", addon_id = "a", action = "redeploy" })
+      local rs = c:parallel({ { "workspaceapp", "reinstall_server", { server_id = "s1" } },
+                              { "asm", "list_workshops", { mesh_id = "m" } } })
+      assert(rs[1].result.job_id and rs[2].result and not rs[2].err)
+      local final = assert(c:wait(job, { interval = 0.2 }))
+      local _, err = c.asm:create_workshop{ mesh_id = "m" }
+      io.write(_VERSION, " ", final.job.EXECUTION_STATUS, " ", err.kind, " ", err.field)
+    ]])
+    local out = capture("LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/luajit/?.so;;' "
+      .. "luajit " .. q(script) .. " " .. q(emu.url) .. " " .. q(emu.ak) .. " " .. q(emu.sk)
+      .. " 2>&1")
+    assert.are.equal("Lua 5.1 SUCCEEDED validation metadata", out)
+  end)
 end)
 
 describe("examples/nginx.conf", function()

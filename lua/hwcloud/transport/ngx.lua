@@ -257,9 +257,16 @@ local function exchange(cfg, req, u)
     if not status_line then
       sock:close()
       -- a pooled connection the server had already closed: nothing came
-      -- back, so (as libcurl does) the request is sent again on a fresh one
-      if reused and rerr == "closed" and status == nil then return { retry_fresh = true } end
-      return fail(classify(rerr), "receive: " .. tostring(rerr), true)
+      -- back, so (as libcurl does) a request without a body is sent again
+      -- on a fresh connection; one with a body may have been acted on, so
+      -- it fails as sent and the retry policy decides
+      if reused and rerr == "closed" and status == nil and req.body == nil then
+        return { retry_fresh = true }
+      end
+      if rerr == "closed" then
+        return fail("transport", "empty reply from " .. u.authority .. " (connection closed)", true)
+      end
+      return fail(classify(rerr), "no answer from " .. u.authority .. ": " .. tostring(rerr), true)
     end
     version, status = match(status_line, "^HTTP/(%d%.%d) (%d%d%d)")
     status = tonumber(status)
