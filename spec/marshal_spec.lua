@@ -495,33 +495,52 @@ describe("core.build", function()
     end)
 
     it("stays correct when a finalizer calls build in the middle of a build", function()
-      local in_outer, nested, inner_ok = false, 0, true
-      local mt = { __gc = function()
-        if in_outer then nested = nested + 1 end
-        local p, b = build(NOTICE, { job_id = "inner", notice_type = "t", enabled_event_type_names = { "e" } })
-        inner_ok = inner_ok and p == "/v3/jobs/notice/inner/update"
-          and b == '{"enabled_event_type_names":["e"],"notice_type":"t"}'
-      end }
-      -- a path longer than Lua's short strings, so that pushing it allocates
-      local req = workshop()
-      req.mesh_id = ("m"):rep(64)
-      local want_path, want_body = build(WORKSHOP, req)
-      -- incremental, never pausing: finalizers run in the middle of allocations
-      local mode = collectgarbage("incremental")
-      local pause = collectgarbage("setpause", 0)
-      for _ = 1, 2000 do
-        setmetatable({}, mt)
-        in_outer = true
-        local p, b = build(WORKSHOP, req)
-        in_outer = false
-        assert.are.equal(want_path, p)
-        assert.are.equal(want_body, b)
-      end
-      collectgarbage("setpause", pause)
-      collectgarbage(mode)
-      collectgarbage()
-      assert.is_true(inner_ok)
-      assert.is_true(nested > 0, "no finalizer ran inside build; the test proved nothing")
+      -- Run in a fresh interpreter: with a small heap, GC cycles end (and
+      -- finalizers run) inside build's allocations within a few thousand
+      -- calls; inside busted's large heap that would be left to chance.
+      local script = [==[
+        local core = require "hwcloud.core"
+        local services = require "hwcloud.services"
+        local ws = services.load("asm").operations.create_workshop
+        local notice = services.load("codeartsbuild").operations.update_notice
+        local in_outer, nested, inner_ok = false, 0, true
+        local mt = { __gc = function()
+          if in_outer then nested = nested + 1 end
+          local p, b = core.build(notice, { job_id = "inner", notice_type = "t",
+                                            enabled_event_type_names = { "e" } })
+          inner_ok = inner_ok and p == "/v3/jobs/notice/inner/update"
+            and b == '{"enabled_event_type_names":["e"],"notice_type":"t"}'
+        end }
+        -- a path longer than Lua's short strings, so that pushing it allocates
+        local req = { mesh_id = ("m"):rep(64), metadata = { name = "n" },
+          spec = { primaryCluster = "c", ingress = { elbId = "e", elbIp = "i", port = 80 } } }
+        local want_path, want_body = core.build(ws, req)
+        collectgarbage("incremental")
+        collectgarbage("setpause", 0)
+        local wrong = 0
+        for _ = 1, 5000 do
+          setmetatable({}, mt)
+          in_outer = true
+          local p, b = core.build(ws, req)
+          in_outer = false
+          if p ~= want_path or b ~= want_body then wrong = wrong + 1 end
+        end
+        collectgarbage()
+        io.write(string.format("nested=%d wrong=%d inner_ok=%s", nested, wrong, tostring(inner_ok)))
+      ]==]
+      local path = os.tmpname()
+      local f = assert(io.open(path, "w"))
+      f:write(script)
+      f:close()
+      local p = io.popen("lua5.4 " .. path .. " 2>&1")
+      local out = p:read("a")
+      p:close()
+      os.remove(path)
+      local nested, wrong, ok = out:match("^nested=(%d+) wrong=(%d+) inner_ok=(%a+)$")
+      assert.is_truthy(nested, out)
+      assert.are.equal("0", wrong, "outer builds corrupted: " .. out)
+      assert.are.equal("true", ok, "inner builds wrong: " .. out)
+      assert.is_true(tonumber(nested) > 0, "no finalizer ran inside build; the test proved nothing")
     end)
 
     it("handles bodies larger than the kept buffer", function()
