@@ -210,8 +210,11 @@ function _M.wait(invoke, engine, job, opts, now)
           .. " after " .. tostring(timeout) .. " s",
       })
     end
-    -- jitter of +-20% so a fleet of waits does not poll in lockstep
+    -- jitter of +-20% so a fleet of waits does not poll in lockstep, kept
+    -- within [interval, max_interval] as documented
     local d = delay * (0.8 + 0.4 * random())
+    if d < interval then d = interval end
+    if d > max_interval then d = max_interval end
     if d > left then d = left end
     engine:sleep(d)
     delay = delay * 2
