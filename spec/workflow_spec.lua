@@ -134,6 +134,15 @@ describe("workflows", function()
       assert.is_true(elapsed >= 0.25, "gave up after " .. elapsed .. " s")
     end)
 
+    it("never polls sooner than opts.interval", function()
+      -- polls 0.4 s apart within 0.7 s: at 0, 0.4 and, the last, at 0.7
+      local job = reinstall("srv-wf-interval")
+      local _, err = client:wait(job, { interval = 0.4, max_interval = 0.4, timeout = 0.7 })
+      assert.equal("timeout", err.kind)
+      local polls = emu:counts()["workspaceapp.show_job"]
+      assert.is_true(polls >= 2 and polls <= 3, polls .. " polls")
+    end)
+
     it("calls on_progress with each state seen, the last one done", function()
       local job = reinstall("srv-wf-progress")
       local states = {}
