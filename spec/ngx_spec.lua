@@ -277,6 +277,22 @@ describe("hwcloud inside nginx", function()
     assert.is_string(err.request_id)
   end)
 
+  it("goes through an HTTP proxy with credentials", function()
+    local proxy = "http://user:pa%3Ass@127.0.0.1:" .. srv.tls_port
+    local res, err, doc = op("workspaceapp", "reinstall_server", { server_id = "via-proxy" },
+      { client = { proxy = proxy } })
+    assert.is_nil(err, err and err.text)
+    assert.are.equal("ngx", doc.engine)
+    assert.is_string(res.job_id)
+    assert.are.equal(1, emu:counts()["workspaceapp.reinstall_server"])
+    local _, err2 = op("workspaceapp", "reinstall_server", { server_id = "via-proxy" },
+      { client = { proxy = "http://user:wrong@127.0.0.1:" .. srv.tls_port } })
+    assert.are.equal("http", err2.kind)
+    assert.are.equal(407, err2.status)
+    assert.is_nil(err2.text:find("wrong", 1, true))
+    assert.are.equal(1, emu:counts()["workspaceapp.reinstall_server"])
+  end)
+
   it("turns faults into the same errors and retries as libcurl does", function()
     local cases = {
       { fault = { status = 503 }, client = { retries = 1, retry_base = 0.01 } },
