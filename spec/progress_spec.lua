@@ -217,4 +217,27 @@ io.stdout:write("seen ", table.concat(seen, ","), "\n")
     assert.equal(0, code, out)
     assert.equal("seen 1/2,2/2\n", out)
   end)
+
+  it("refuses an unknown mode on the client and on a call; true means auto", function()
+    local out, code = child(", progress = true", [[
+local bad, err = require("hwcloud").client { ak = "a", sk = "b", endpoint = "http://x", progress = "loud" }
+io.stdout:write(tostring(bad), " ", err.field, " ", err.message, "\n")
+local ok, msg = pcall(client.parallel, client, {}, { progress = 3 })
+io.stdout:write(tostring(ok), " ", msg:match("progress .*"), "\n")
+]])
+    assert.equal(0, code, out)
+    assert.equal('nil progress must be "auto", "live", "plain", false or a function\n'
+      .. 'false progress must be "auto", "live", "plain", false or a function\n', out)
+  end)
+
+  it("ends its line when a task raises (a callback's error)", function()
+    local out, code = child("", [[
+local ok, msg = pcall(client.wait_all, client,
+  { assert(client.workspaceapp:reinstall_server { server_id = "srv-raise" }) },
+  { interval = 0.1, on_progress = function() error("callback broke") end, label = "w" })
+io.stdout:write(tostring(ok), " ", tostring(msg):match("callback broke") or msg, "\n")
+]])
+    assert.equal(0, code, out)
+    assert.truthy(out:find("w: 0/1 done, 0 failed, %d+%.%d s\nfalse callback broke\n"), out)
+  end)
 end)

@@ -183,6 +183,8 @@ local function fan_out(env, fns, opts, default_label)
   local mode = opts.progress
   if mode == nil then mode = env.cfg.progress end
   if mode == nil then mode = "auto" end
+  local bad = progress.check(mode)
+  if bad then error("hwcloud: progress " .. bad, 3) end
   local p = progress.new(mode, label_of(opts, default_label), #fns, env.now, core.isatty)
   local wrapped = fns
   if p then
@@ -198,8 +200,10 @@ local function fan_out(env, fns, opts, default_label)
   if engine:inside() then
     error("hwcloud: parallel and wait_all cannot run inside another client call", 3)
   end
-  local results = engine:run(wrapped, opts.concurrency or 16)
+  -- a task that raises (a bug, or a callback's error) still ends the line
+  local ok, results = pcall(engine.run, engine, wrapped, opts.concurrency or 16)
   if p then p:finish() end
+  if not ok then error(results, 0) end
   return results
 end
 

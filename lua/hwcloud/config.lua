@@ -168,6 +168,8 @@ function _M.new(opts, core)
   cfg.ak, cfg.sk, cfg.security_token, cfg.token = nil, nil, nil, nil
   cfg.credentials = creds
 
+  local pbad = require("hwcloud.progress").check(opts.progress)
+  if pbad then return bad("progress", pbad) end
   if cfg.timeout <= 0 then return bad("timeout", "must be greater than 0") end
   if cfg.connect_timeout <= 0 then return bad("connect_timeout", "must be greater than 0") end
   if cfg.retries < 0 or cfg.retries > 10 then return bad("retries", "must be between 0 and 10") end

@@ -12,9 +12,22 @@ local _M = {}
 local P = {}
 P.__index = P
 
+local MODES = { auto = true, live = true, plain = true }
+
+-- check(mode) -> nothing when mode is one of the above (or true, meaning
+-- "auto"), else a message saying what is allowed
+function _M.check(mode)
+  if mode == nil or mode == false or mode == true or type(mode) == "function"
+     or MODES[mode] then
+    return nil
+  end
+  return 'must be "auto", "live", "plain", false or a function'
+end
+
 -- new(mode, label, total, now, isatty, out) -> progress | nil (silent)
 function _M.new(mode, label, total, now, isatty, out)
   if mode == false or mode == nil or total == 0 then return nil end
+  if mode == true then mode = "auto" end
   out = out or io.stderr
   if mode == "auto" then mode = isatty(2) and "live" or "plain" end
   local self = setmetatable({
