@@ -107,7 +107,9 @@ local emu, token
 
 setup(function()
   ensure_node_sdk()
-  emu = emulator.start{ job_seconds = 1 }
+  -- jobs take 3 s: their first state lasts 1 s, long enough to be seen
+  -- first even when spawning the signing process is slow on a busy machine
+  emu = emulator.start{ job_seconds = 3 }
   token = password_token(emu)
   assert.is_string(token)
 end)
@@ -495,7 +497,7 @@ describe("emulator: jobs over --job-seconds 1", function()
 
   local function watch(path, pick)
     local seen, order = {}, {}
-    for _ = 1, 40 do
+    for _ = 1, 80 do
       local st = pick(call("GET", path).json)
       if not seen[st] then seen[st] = true order[#order + 1] = st end
       if st ~= "SUBMITTED" and st ~= "WAITING" and st ~= "RUNNING" and st ~= "IN_PROGRESS" then
@@ -542,7 +544,7 @@ describe("emulator: jobs over --job-seconds 1", function()
     local late = call("POST", "/v3/" .. PID .. "/cas/environments/e/addons/addon-ok/action",
       '{"action":"restart"}').json.job_id
     emu:fail{ late }
-    sleep(1.2)
+    sleep(3.3)
     assert.are.equal("FAILED", call("GET", "/v3/" .. PID .. "/cas/jobs/" .. ss).json.job.EXECUTION_STATUS)
     assert.are.equal("FAILED", call("GET", "/v3/" .. PID .. "/cas/jobs/" .. late).json.job.EXECUTION_STATUS)
     local j = call("GET", "/v2/" .. PID .. "/job/" .. ws).json
