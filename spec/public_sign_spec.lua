@@ -7,41 +7,9 @@
 --        lua5.4 /usr/bin/busted spec/public_sign_spec.lua
 
 local hwcloud = require "hwcloud"
-local cjson = require "cjson"
 
-local FIXTURE = "spec/fixtures/signing.jsonl"
-
-local function enc(s)
-  return (tostring(s):gsub("[^A-Za-z0-9%-_%.~]", function(c)
-    return string.format("%%%02X", c:byte())
-  end))
-end
-
--- the vector's URL: query keys sorted, array values repeat the key
-local function url_of(v)
-  local keys, parts = {}, {}
-  for k in pairs(v.query) do keys[#keys + 1] = k end
-  table.sort(keys)
-  for _, k in ipairs(keys) do
-    local val = v.query[k]
-    if type(val) == "table" then
-      for _, item in ipairs(val) do parts[#parts + 1] = enc(k) .. "=" .. enc(item) end
-    else
-      parts[#parts + 1] = enc(k) .. "=" .. enc(val)
-    end
-  end
-  local url = v.endpoint .. v.path
-  if #parts > 0 then url = url .. "?" .. table.concat(parts, "&") end
-  return url
-end
-
-local function vectors()
-  local list = {}
-  for line in io.lines(FIXTURE) do
-    if line:match("%S") then list[#list + 1] = cjson.decode(line) end
-  end
-  return list
-end
+local V = require "spec.helpers.vectors"
+local url_of, vectors = V.url, V.load
 
 local function header(h, name)
   for k, v in pairs(h) do

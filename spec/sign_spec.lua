@@ -2,48 +2,9 @@
 -- vectors (the signing guide's published example and requests signed by the
 -- official SDK core), plus the rules the vectors do not reach.
 local core = require "hwcloud.core"
-local cjson = require "cjson"
 
-local FIXTURE = "spec/fixtures/signing.jsonl"
-
--- percent-encoding for building request URLs in the tests
-local function enc(s)
-  return (tostring(s):gsub("[^A-Za-z0-9%-_%.~]", function(c)
-    return string.format("%%%02X", c:byte())
-  end))
-end
-
--- query object -> "k=v&k=v"; keys sorted for a stable URL, array values
--- repeat the key
-local function encode_query(q)
-  local keys, parts = {}, {}
-  for k in pairs(q) do keys[#keys + 1] = k end
-  table.sort(keys)
-  for _, k in ipairs(keys) do
-    local v = q[k]
-    if type(v) == "table" then
-      for _, item in ipairs(v) do parts[#parts + 1] = enc(k) .. "=" .. enc(item) end
-    else
-      parts[#parts + 1] = enc(k) .. "=" .. enc(v)
-    end
-  end
-  return table.concat(parts, "&")
-end
-
-local function vector_url(v)
-  local url = v.endpoint .. v.path
-  local q = encode_query(v.query)
-  if q ~= "" then url = url .. "?" .. q end
-  return url
-end
-
-local function load_vectors()
-  local list = {}
-  for line in io.lines(FIXTURE) do
-    if line:match("%S") then list[#list + 1] = cjson.decode(line) end
-  end
-  return list
-end
+local V = require "spec.helpers.vectors"
+local vector_url, load_vectors = V.url, V.load
 
 local function copy(t)
   local c = {}
