@@ -15,9 +15,7 @@ local PID = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 local emu, client
 
 local function new_client(extra)
-  local opts = { endpoint = emu.url, ak = emu.ak, sk = emu.sk, project_id = PID }
-  for k, v in pairs(extra or {}) do opts[k] = v end
-  return assert(hwcloud.client(opts))
+  return emu:client(PID, extra)
 end
 
 local WORKSHOP = {
@@ -43,16 +41,9 @@ local function password_auth()
            scope = { project = { id = PID } } }
 end
 
-setup(function()
-  emu = emulator.start{ job_seconds = 1 }
-  client = new_client()
-end)
-
-teardown(function()
-  if client then client:close() end
-  if emu then emu:stop() end
-end)
-
+local session = emulator.session({ job_seconds = 1 }, PID)
+setup(function() emu, client = session.start() end)
+teardown(function() session.stop() end)
 before_each(function() emu:reset() end)
 
 describe("client operations", function()

@@ -23,9 +23,7 @@ local HTML_502 = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body
 local emu, client
 
 local function new_client(extra)
-  local opts = { endpoint = emu.url, ak = AK, sk = SK, project_id = PID }
-  for k, v in pairs(extra or {}) do opts[k] = v end
-  return assert(hwcloud.client(opts))
+  return emu:client(PID, extra)
 end
 
 -- the checks every error must pass
@@ -43,16 +41,9 @@ local function is_error(err, kind, svc, op)
   return line
 end
 
-setup(function()
-  emu = emulator.start{ job_seconds = 1, ak = AK, sk = SK }
-  client = new_client()
-end)
-
-teardown(function()
-  if client then client:close() end
-  if emu then emu:stop() end
-end)
-
+local session = emulator.session({ job_seconds = 1, ak = AK, sk = SK }, PID)
+setup(function() emu, client = session.start() end)
+teardown(function() session.stop() end)
 before_each(function() emu:reset() end)
 
 describe("errors: each service's error shape", function()

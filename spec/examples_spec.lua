@@ -13,18 +13,10 @@ local q = emulator.quote
 
 describe("examples", function()
   local emu
-
-  setup(function()
-    emu = emulator.start { job_seconds = 1 }
-  end)
-
-  teardown(function()
-    if emu then emu:stop() end
-  end)
-
-  before_each(function()
-    emu:reset()
-  end)
+  local session = emulator.session({ job_seconds = 1 }, nil, false)
+  setup(function() emu = session.start() end)
+  teardown(function() session.stop() end)
+  before_each(function() emu:reset() end)
 
   -- Runs an example with the environment `vars`; stdout and stderr are
   -- kept apart. Returns stdout, stderr, exit code.

@@ -21,18 +21,10 @@ local POST_OP = "workspaceapp.reinstall_server"
 
 describe("retries", function()
   local emu
-
-  setup(function()
-    emu = emulator.start { job_seconds = 1 }
-  end)
-
-  teardown(function()
-    if emu then emu:stop() end
-  end)
-
-  before_each(function()
-    emu:reset()
-  end)
+  local session = emulator.session({ job_seconds = 1 }, nil, false)
+  setup(function() emu = session.start() end)
+  teardown(function() session.stop() end)
+  before_each(function() emu:reset() end)
 
   -- A new client for each test: a fresh connection pool, so one test's
   -- kept-alive connections never change another's counts.

@@ -24,23 +24,11 @@ end
 
 describe("workflows", function()
   local emu, client
-
-  setup(function()
-    emu = emulator.start { job_seconds = 1 }
-    client = assert(hwcloud.client {
-      endpoint = emu.url, ak = emu.ak, sk = emu.sk, region = "cn-north-4",
-      project_id = PID, retry_base = 0.01, progress = false,
-    })
-  end)
-
-  teardown(function()
-    if client then client:close() end
-    if emu then emu:stop() end
-  end)
-
-  before_each(function()
-    emu:reset()
-  end)
+  local session = emulator.session({ job_seconds = 1 }, PID,
+                                   { region = "cn-north-4", retry_base = 0.01 })
+  setup(function() emu, client = session.start() end)
+  teardown(function() session.stop() end)
+  before_each(function() emu:reset() end)
 
   local function reinstall(server)
     return assert(client.workspaceapp:reinstall_server { server_id = server })

@@ -225,4 +225,33 @@ function _M.start(opts)
   error("could not start the emulator: " .. tostring(last_err))
 end
 
+-- A client for an emulator: its endpoint and key pair, the given project,
+-- no progress output; `extra` adds or overrides options.
+function Emulator:client(project_id, extra)
+  local opts = { endpoint = self.url, ak = self.ak, sk = self.sk, project_id = project_id,
+                 progress = false }
+  for k, v in pairs(extra or {}) do opts[k] = v end
+  return assert(require("hwcloud").client(opts))
+end
+
+-- A spec file's emulator and, when client_opts is not false, a client for it.
+-- busted's hooks are not visible from here, so the spec wires them:
+--   local session = emulator.session({ job_seconds = 1 }, PID, { retry_base = 0.01 })
+--   setup(function() emu, client = session.start() end)
+--   teardown(function() session.stop() end)
+--   before_each(function() emu:reset() end)
+function _M.session(opts, project_id, client_opts)
+  local s = {}
+  function s.start()
+    s.emu = _M.start(opts)
+    if client_opts ~= false then s.client = s.emu:client(project_id, client_opts) end
+    return s.emu, s.client
+  end
+  function s.stop()
+    if s.client then s.client:close() end
+    if s.emu then s.emu:stop() end
+  end
+  return s
+end
+
 return _M
