@@ -73,6 +73,7 @@ typedef struct slice {
 typedef struct header {
   slice name;
   slice value;
+  size_t lower_at; /* where the lower-cased name sits in the canonical request */
 } header;
 
 /* a query parameter, percent-decoded */
@@ -123,17 +124,69 @@ static const unsigned char unreserved[256] = {
     ['y'] = 1, ['z'] = 1,
 };
 
+/* path bytes kept as they are when a path has nothing to decode: the
+** unreserved set and the segment separator '/' */
+static const unsigned char path_keep[256] = {
+    ['/'] = 1, ['-'] = 1, ['.'] = 1, ['_'] = 1, ['~'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+    ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+    ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+    ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1,
+};
+
+/* bytes that end a URL's authority */
+static const unsigned char authority_end[256] = {
+    ['/'] = 1, ['?'] = 1, ['#'] = 1,
+};
+
+/*
+** Byte scans eight bytes at a time (every signature scans the URL, the
+** keys and each header): a byte below `below`, or equal to c1 or c2 (-1:
+** none). The word tests are exact for existence, which is all we ask.
+*/
+#define ONES ((uint64_t)0x0101010101010101u)
+#define HIGHS (ONES * 0x80u)
+
+static uint64_t word_has_below(uint64_t x, unsigned below) {
+  return (x - ONES * below) & ~x & HIGHS; /* below <= 128 */
+}
+
+static uint64_t word_has(uint64_t x, int c) {
+  uint64_t y;
+  if (c < 0) return 0;
+  y = x ^ (ONES * (unsigned)c);
+  return (y - ONES) & ~y & HIGHS;
+}
+
+static int scan(const char *p, size_t n, unsigned below, int c1, int c2) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x;
+    memcpy(&x, p + i, 8);
+    if (word_has_below(x, below) | word_has(x, c1) | word_has(x, c2))
+      return 1;
+  }
+  for (; i < n; i++) {
+    unsigned char c = (unsigned char)p[i];
+    if (c < below || c == c1 || c == c2) return 1;
+  }
+  return 0;
+}
+
 /* control characters as Lua's %c sees them (C locale) */
-static int is_ctl(unsigned char c) { return c < 0x20 || c == 0x7f; }
+static int has_ctl(const char *p, size_t n) { return scan(p, n, 0x20, 0x7f, -1); }
 
 /* %c or %s: anything that could split a request line */
-static int is_ctl_or_space(unsigned char c) { return c <= 0x20 || c == 0x7f; }
-
-static int has_ctl(const char *p, size_t n) {
-  size_t i;
-  for (i = 0; i < n; i++)
-    if (is_ctl((unsigned char)p[i])) return 1;
-  return 0;
+static int has_ctl_or_space(const char *p, size_t n) {
+  return scan(p, n, 0x21, 0x7f, -1);
 }
 
 /* ---- state ---------------------------------------------------------- */
@@ -487,7 +540,7 @@ static int parse_url(const char *u, size_t n, url_parts *out) {
     return -1;
   a = i + 3;
   e = a;
-  while (e < n && u[e] != '/' && u[e] != '?' && u[e] != '#') e++;
+  while (e < n && !authority_end[(unsigned char)u[e]]) e++;
   /* userinfo ends at the last '@' of the authority */
   h = a;
   for (i = a; i < e; i++)
@@ -497,17 +550,25 @@ static int parse_url(const char *u, size_t n, url_parts *out) {
   /* "host:" names no port */
   if (out->host.n > 0 && out->host.p[out->host.n - 1] == ':') out->host.n--;
   if (out->host.n == 0 || out->host.p[0] == ':') return -1;
-  i = e;
-  while (i < n && u[i] != '?' && u[i] != '#') i++;
+  /* the path ends at the first '?' or '#' (memchr: the path is most of
+  ** a URL) */
+  i = n;
+  {
+    const char *q = (const char *)memchr(u + e, '?', n - e);
+    const char *f;
+    if (q != NULL) i = (size_t)(q - u);
+    f = (const char *)memchr(u + e, '#', i - e);
+    if (f != NULL) i = (size_t)(f - u);
+  }
   out->path.p = u + e;
   out->path.n = i - e;
   out->query.p = u + i;
   out->query.n = 0;
   if (i < n && u[i] == '?') {
-    size_t q = ++i;
-    while (i < n && u[i] != '#') i++;
-    out->query.p = u + q;
-    out->query.n = i - q;
+    const char *f = (const char *)memchr(u + i + 1, '#', n - i - 1);
+    size_t end = f != NULL ? (size_t)(f - u) : n;
+    out->query.p = u + i + 1;
+    out->query.n = end - i - 1;
   }
   return 0;
 }
@@ -534,7 +595,7 @@ static int url_shape_ok(const char *u, size_t n) {
   if (n - i < 3 || memcmp(u + i, "://", 3) != 0) return 0;
   i += 3;
   e = i;
-  while (e < n && u[e] != '/' && u[e] != '?' && u[e] != '#') e++;
+  while (e < n && !authority_end[(unsigned char)u[e]]) e++;
   at = (const char *)memchr(u + i, '@', e - i);
   if (at != NULL) i = (size_t)(at - u) + 1;
   return i < e && u[i] != ':';
@@ -547,6 +608,19 @@ static char *put_canonical_uri(sign_state *st, char *o, slice path) {
   const char *first = o;
   if (path.n == 0) {
     *o++ = '/';
+    return o;
+  }
+  if (memchr(path.p, '%', path.n) == NULL) {
+    /* nothing to decode: encoding each segment and joining them with '/'
+    ** is encoding the whole path with '/' kept */
+    for (i = 0; i < path.n; i++) {
+      unsigned char c = (unsigned char)path.p[i];
+      if (path_keep[c])
+        *o++ = (char)c;
+      else
+        o = put_urlenc(o, path.p + i, 1);
+    }
+    if (o[-1] != '/') *o++ = '/';
     return o;
   }
   for (i = 0; i <= path.n; i++) {
@@ -671,21 +745,12 @@ typedef struct header_info {
 /* a header name the public API refuses: empty, or with a control
 ** character, a space or ':' */
 static int bad_name(const char *p, size_t n) {
-  size_t i;
-  if (n == 0) return 1;
-  for (i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)p[i];
-    if (is_ctl_or_space(c) || c == ':') return 1;
-  }
-  return 0;
+  return n == 0 || scan(p, n, 0x21, 0x7f, ':');
 }
 
 /* a header value the public API refuses: CR, LF or NUL in it */
 static int bad_value(const char *p, size_t n) {
-  size_t i;
-  for (i = 0; i < n; i++)
-    if (p[i] == '\r' || p[i] == '\n' || p[i] == '\0') return 1;
-  return 0;
+  return scan(p, n, 1, '\r', '\n');
 }
 
 /* checked mode: nil, field, message on the stack; returns 3 results */
@@ -699,6 +764,7 @@ static int input_error(lua_State *L, const char *field, const char *msg) {
 /* checked mode: the message naming a bad header (the name may hold any
 ** byte, so it is concatenated, not formatted) */
 static void bad_header_error(lua_State *L, int key) {
+  key = lua_absindex(L, key);
   lua_pushnil(L);
   lua_pushliteral(L, "headers");
   lua_pushliteral(L, "bad header name or value for '");
@@ -845,7 +911,8 @@ static int build_canonical(sign_state *st, slice method, int upper,
   if ((o = put_canonical_query(st, o, u->query)) == NULL) return -1;
   *o++ = '\n';
   for (k = 0; k < info->count; k++) {
-    const header *h = &st->hdrs[k];
+    header *h = &st->hdrs[k];
+    h->lower_at = (size_t)(o - b->data);
     o = put_lower(o, h->name);
     *o++ = ':';
     o = put(o, h->value.p, h->value.n);
@@ -855,7 +922,7 @@ static int build_canonical(sign_state *st, slice method, int upper,
   off = (size_t)(o - b->data);
   for (k = 0; k < info->count; k++) {
     if (k > 0) *o++ = ';';
-    o = put_lower(o, st->hdrs[k].name);
+    o = put(o, b->data + st->hdrs[k].lower_at, st->hdrs[k].name.n);
   }
   *signed_len = (size_t)(o - b->data) - off;
   *o++ = '\n';
@@ -909,10 +976,9 @@ static int do_sign(lua_State *L, int checked) {
     url.p = lua_tolstring(L, 2, &url.n);
     if (!url_shape_ok(url.p, url.n))
       return input_error(L, "url", "expected an absolute URL with a host");
-    for (k = 0; k < url.n; k++)
-      if (is_ctl_or_space((unsigned char)url.p[k]))
-        return input_error(L, "url",
-                           "must not contain spaces or control characters");
+    if (has_ctl_or_space(url.p, url.n))
+      return input_error(L, "url",
+                         "must not contain spaces or control characters");
     if (!lua_isnil(L, 3) && !lua_istable(L, 3))
       return input_error(L, "headers", "expected a table");
     if (!lua_isnil(L, 4) && lua_type(L, 4) != LUA_TSTRING)
