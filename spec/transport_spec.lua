@@ -8,6 +8,7 @@ local core = require "hwcloud.core"
 local cjson = require "cjson"
 local socket = require "socket"
 local server = require "spec.helpers.server"
+local emulator = require "spec.helpers.emulator"
 
 local now = socket.gettime
 
@@ -197,6 +198,7 @@ describe("core.transport", function()
       assert.has_error(function() t:submit(1, "GET", srv:url("/"), "X-A: 1", nil) end)
       assert.has_error(function() t:submit(1, "GET", srv:url("/"), {}, 42) end)
       assert.has_error(function() t:submit(1, "GET", srv:url("/"), {}, nil, { timeout = "1" }) end)
+      assert.has_error(function() t:submit(1, "GET", srv:url("/"), {}, nil, { once = 1 }) end)
     end)
   end)
 
@@ -346,6 +348,129 @@ describe("core.transport", function()
       while #got == 0 do got = t:poll(5000) end
       assert.equal(7, got[1].id)
       assert.is_true(now() - t0 < 2)
+    end)
+  end)
+
+  describe("once (a request that must not be sent twice)", function()
+    it("sends the same bytes, and Content-Length: 0 for an empty or absent body", function()
+      local body = '{"k":"v","bin":"a\0b"}'
+      for _, m in ipairs{ "POST", "PUT", "PATCH", "DELETE" } do
+        local c = request(t, m, srv:url("/echo"), { "X-A: 1" }, body, { once = true })
+        assert.is_nil(c.error, c.message)
+        local e = cjson.decode(c.body)
+        assert.equal(m, e.method)
+        assert.equal(body, e.body)
+        assert.equal(tostring(#body), e.headers["content-length"])
+        assert.is_nil(e.headers["transfer-encoding"])
+        assert.is_nil(e.headers["expect"])
+        assert.is_nil(e.headers["content-type"])
+        local plain = cjson.decode(request(t, m, srv:url("/echo"), { "X-A: 1" }, body).body)
+        assert.equal(plain.raw_header, e.raw_header)
+      end
+      for _, m in ipairs{ "POST", "PUT", "PATCH" } do
+        for _, b in ipairs{ "", false } do
+          local e = cjson.decode(request(t, m, srv:url("/echo"), {}, b or nil, { once = true }).body)
+          assert.equal("0", e.headers["content-length"])
+          assert.equal("", e.body)
+        end
+      end
+      local e = cjson.decode(request(t, "DELETE", srv:url("/echo"), {}, nil, { once = true }).body)
+      assert.is_nil(e.headers["content-length"])
+    end)
+
+    it("sends a large body intact", function()
+      local body = string.rep("0123456789abcdef", 128 * 1024) -- 2 MiB
+      local c = request(t, "POST", srv:url("/echo"), {}, body, { once = true })
+      assert.equal(body, cjson.decode(c.body).body)
+    end)
+
+    it("keeps one connection for sequential requests", function()
+      local conn, last
+      for i = 1, 20 do
+        local c = request(t, "POST", srv:url("/echo"), {}, "b" .. i, { once = true })
+        assert.is_nil(c.error, c.message)
+        local e = cjson.decode(c.body)
+        assert.equal("b" .. i, e.body)
+        conn = conn or e.connection
+        assert.equal(conn, e.connection)
+        if last then assert.equal(last + 1, e.connection_requests) end
+        last = e.connection_requests
+      end
+    end)
+
+    it("keeps one HTTP/2 connection for sequential requests", function()
+      t:close()
+      t = core.transport{ ca_file = srv.cert }
+      local conn
+      for i = 1, 5 do
+        local c = request(t, "POST", srv:tls_url("/echo"), {}, "h2-" .. i, { once = true })
+        assert.is_nil(c.error, c.message)
+        local e = cjson.decode(c.body)
+        assert.equal(2, e.http_version)
+        assert.equal("h2-" .. i, e.body)
+        conn = conn or e.connection
+        assert.equal(conn, e.connection)
+      end
+    end)
+
+    describe("on a kept-alive connection the server closes without answering", function()
+      -- The emulator counts every request of an operation, faults included,
+      -- and applies a fault before checking the signature: unsigned requests
+      -- are enough here.
+      local PID = "5d2c1b0a99887766554433221100ffee"
+      local POST_OP, POST_PATH = "workspaceapp.reinstall_server",
+        "/v1/" .. PID .. "/app-servers/srv-once/actions/reinstall"
+      local DELETE_OP, DELETE_PATH = "rts.delete_software_deployment",
+        "/v1/" .. PID .. "/software_deployments/dep-once"
+      local emu
+
+      setup(function() emu = emulator.start{} end)
+      teardown(function() if emu then emu:stop() end end)
+      before_each(function() emu:reset() end)
+
+      -- The connection is warmed by a first request, then the operation is
+      -- dropped (up to 3 times: enough to see any resend).
+      local function dropped(method, path, op, body, opts)
+        local warm = request(t, "GET", emu.url .. "/_emulator/health", {})
+        assert.equal(200, warm.status)
+        emu:fault{ operation = op, count = 3, drop = true }
+        local c = request(t, method, emu.url .. path, {}, body, opts)
+        return c, emu:counts()[op]
+      end
+
+      it("is resent by libcurl itself without once (what once prevents)", function()
+        local c, n = dropped("POST", POST_PATH, POST_OP, '{"update_access_agent":false}')
+        assert.equal("transport", c.error)
+        assert.equal(2, n)
+      end)
+
+      it("is not resent with once, and is reported as sent", function()
+        local c, n = dropped("POST", POST_PATH, POST_OP, '{"update_access_agent":false}',
+                             { once = true })
+        assert.equal("transport", c.error)
+        assert.is_true(c.sent)
+        assert.equal(65, c.code) -- CURLE_SEND_FAIL_REWIND: the body cannot be rewound
+        assert.matches("not sent again", c.message)
+        assert.equal(1, n)
+      end)
+
+      it("is not resent with once when there is no body to rewind", function()
+        for _, case in ipairs{ { "DELETE", DELETE_PATH, DELETE_OP, nil },
+                               { "POST", POST_PATH, POST_OP, "" } } do
+          emu:reset()
+          local c, n = dropped(case[1], case[2], case[3], case[4], { once = true })
+          assert.equal("transport", c.error)
+          assert.is_true(c.sent)
+          assert.equal(42, c.code) -- CURLE_ABORTED_BY_CALLBACK: the second start refused
+          assert.equal(1, n)
+        end
+      end)
+
+      it("leaves the transport usable for the next request", function()
+        dropped("POST", POST_PATH, POST_OP, "{}", { once = true })
+        local c = request(t, "GET", emu.url .. "/_emulator/health", {}, nil, { once = true })
+        assert.equal(200, c.status)
+      end)
     end)
   end)
 

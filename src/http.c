@@ -24,6 +24,13 @@
 #define DEFAULT_MAX_RESPONSE ((curl_off_t)64 * 1024 * 1024)
 /* idle easy handles kept for reuse; more are cleaned up on release */
 #define POOL_MAX 64
+/* Connections the multi handle keeps open, over all hosts. libcurl's
+** default is four per easy handle in the multi, so a burst of N requests
+** may leave 4N idle sockets behind. One per pooled easy handle is what a
+** fan-out the size of the pool (and client:parallel's default concurrency,
+** 64) needs to find a connection ready for every request on its next
+** round; beyond it libcurl closes the oldest idle one. */
+#define MAX_IDLE_CONNECTIONS ((long)POOL_MAX)
 /* response buffers larger than this are freed, not kept in the pool */
 #define KEEP_BUF_MAX (64 * 1024)
 
@@ -32,13 +39,18 @@ typedef struct hwc_req {
   CURL *easy;
   lua_Integer id;
   struct curl_slist *headers;
-  hwc_buf body;      /* copy of the request body (POSTFIELDS points here) */
+  hwc_buf body;      /* copy of the request body (POSTFIELDS points here,
+                        or on_read reads it) */
+  size_t body_off;   /* how much of body on_read has handed out */
   hwc_buf resp;      /* response body */
   hwc_buf hdrs;      /* final response's headers: "name\0value\0"... */
   curl_off_t max_response;
   CURLcode result;   /* set when the transfer is done */
   int too_big;       /* write callback refused: body over max_response */
   int oom;           /* a callback ran out of memory */
+  int once;          /* must not be sent twice: no libcurl resend */
+  int starts;        /* times libcurl began sending it (on_prereq) */
+  int resend_refused; /* libcurl wanted to send it again and was stopped */
   char errbuf[CURL_ERROR_SIZE];
 } hwc_req;
 
@@ -103,9 +115,13 @@ static void req_clear(hwc_req *r) {
   hwc_buf_reset(&r->body);
   hwc_buf_reset(&r->resp);
   hwc_buf_reset(&r->hdrs);
+  r->body_off = 0;
   r->result = CURLE_OK;
   r->too_big = 0;
   r->oom = 0;
+  r->once = 0;
+  r->starts = 0;
+  r->resend_refused = 0;
   r->errbuf[0] = '\0';
 }
 
@@ -142,6 +158,48 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
   }
   return n;
 }
+
+/* The body of a request that must not be sent twice goes through here
+** rather than POSTFIELDS: libcurl can then resend it only after seeking
+** back, and on_seek refuses. */
+static size_t on_read(char *p, size_t size, size_t nmemb, void *ud) {
+  hwc_req *r = ud;
+  size_t n = size * nmemb, left = r->body.len - r->body_off;
+  if (n > left) n = left;
+  if (n > 0) memcpy(p, r->body.data + r->body_off, n);
+  r->body_off += n;
+  return n;
+}
+
+/* libcurl rewinds the body only to send the request again: after a reused
+** connection closed with no answer (lib/transfer.c, Curl_retry_request),
+** or an HTTP/2 stream the server refused. The server may have acted on
+** what it got, so the transfer fails instead (CURLE_SEND_FAIL_REWIND). */
+static int on_seek(void *ud, curl_off_t offset, int origin) {
+  hwc_req *r = ud;
+  (void)offset;
+  (void)origin;
+  r->resend_refused = 1;
+  return CURL_SEEKFUNC_CANTSEEK;
+}
+
+#if LIBCURL_VERSION_NUM >= 0x075000
+/* Called each time libcurl is about to send the request on a connection.
+** The same resend has nothing to rewind when nothing of the body was
+** written yet (no body, an empty one, or the close seen before the body
+** went out); the second start is refused (CURLE_ABORTED_BY_CALLBACK). */
+static int on_prereq(void *ud, char *remote_ip, char *local_ip,
+                     int remote_port, int local_port) {
+  hwc_req *r = ud;
+  (void)remote_ip;
+  (void)local_ip;
+  (void)remote_port;
+  (void)local_port;
+  if (r->starts++ == 0) return CURL_PREREQFUNC_OK;
+  r->resend_refused = 1;
+  return CURL_PREREQFUNC_ABORT;
+}
+#endif
 
 static int is_ows(char c) { return c == ' ' || c == '\t'; }
 
@@ -361,6 +419,10 @@ static int l_transport(lua_State *L) {
   if (mc != CURLM_OK)
     return luaL_error(L, "hwcloud.transport: CURLMOPT_PIPELINING: %s",
                       curl_multi_strerror(mc));
+  mc = curl_multi_setopt(t->multi, CURLMOPT_MAXCONNECTS, MAX_IDLE_CONNECTIONS);
+  if (mc != CURLM_OK)
+    return luaL_error(L, "hwcloud.transport: CURLMOPT_MAXCONNECTS: %s",
+                      curl_multi_strerror(mc));
   return 1;
 }
 
@@ -519,7 +581,19 @@ static int prepare(lua_State *L, hwc_transport *t, hwc_req *r,
       return 2;
     }
     SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
-    SETOPT(CURLOPT_POSTFIELDS, r->body.data);
+    if (r->once) {
+      /* the same POST request with a known length, so the bytes on the wire
+      ** (Content-Length, no chunking) match POSTFIELDS; only the body comes
+      ** from on_read, which libcurl cannot rewind (after a reset the read
+      ** function is fread on stdin, the one it would fseek itself) */
+      SETOPT(CURLOPT_POST, 1L);
+      SETOPT(CURLOPT_READFUNCTION, on_read);
+      SETOPT(CURLOPT_READDATA, (void *)r);
+      SETOPT(CURLOPT_SEEKFUNCTION, on_seek);
+      SETOPT(CURLOPT_SEEKDATA, (void *)r);
+    } else {
+      SETOPT(CURLOPT_POSTFIELDS, r->body.data);
+    }
     if (!is_post) SETOPT(CURLOPT_CUSTOMREQUEST, method);
   } else if (is_get) {
     SETOPT(CURLOPT_HTTPGET, 1L);
@@ -527,6 +601,12 @@ static int prepare(lua_State *L, hwc_transport *t, hwc_req *r,
     SETOPT(CURLOPT_CUSTOMREQUEST, method);
   }
   SETOPT(CURLOPT_HTTPHEADER, r->headers);
+#if LIBCURL_VERSION_NUM >= 0x075000
+  if (r->once) {
+    SETOPT(CURLOPT_PREREQFUNCTION, on_prereq);
+    SETOPT(CURLOPT_PREREQDATA, (void *)r);
+  }
+#endif
   return 0;
 }
 
@@ -538,7 +618,7 @@ static int l_submit(lua_State *L) {
   long connect_ms, total_ms;
   hwc_req *r;
   CURLMcode mc;
-  int nret, fresh = 0;
+  int nret, once = 0;
 
   if (!hwc_isinteger(L, 2)) luaL_argerror(L, 2, "integer id expected");
   id = lua_tointeger(L, 2);
@@ -555,7 +635,7 @@ static int l_submit(lua_State *L) {
   if (!lua_isnil(L, 7)) {
     connect_ms = opt_seconds(L, 7, "connect_timeout", connect_ms);
     total_ms = opt_seconds(L, 7, "timeout", total_ms);
-    fresh = opt_boolean(L, 7, "fresh_connect", 0);
+    once = opt_boolean(L, 7, "once", 0);
   }
   if (t->multi == NULL) {
     lua_pushnil(L);
@@ -589,22 +669,13 @@ static int l_submit(lua_State *L) {
   }
   r->id = id;
   r->max_response = t->max_response;
+  r->once = once;
 
   lua_remove(L, 1); /* prepare() reads headers at 4 and the body at 5 */
   nret = prepare(L, t, r, method, mlen, url, 5, connect_ms, total_ms);
   if (nret != 0) {
     req_clear(r);
     return nret;
-  }
-  /* libcurl sends a request again, on its own, when a reused connection
-  ** closes before any answer; a fresh connection is never retried that
-  ** way, so a request that must not be repeated gets one */
-  if (fresh &&
-      curl_easy_setopt(r->easy, CURLOPT_FRESH_CONNECT, 1L) != CURLE_OK) {
-    req_clear(r);
-    lua_pushnil(L);
-    lua_pushliteral(L, "hwcloud.transport: CURLOPT_FRESH_CONNECT failed");
-    return 2;
   }
   mc = curl_multi_add_handle(t->multi, r->easy);
   if (mc != CURLM_OK) {
@@ -750,6 +821,10 @@ static void push_completion(lua_State *L, hwc_req *r) {
     lua_pushstring(L, msg);
   } else if (r->oom) {
     lua_pushliteral(L, "out of memory while receiving the response");
+  } else if (r->resend_refused) {
+    lua_pushliteral(L, "the connection closed before any answer; the request "
+                       "may have reached the server, so it was not sent "
+                       "again");
   } else if (r->errbuf[0] != '\0') {
     lua_pushstring(L, r->errbuf);
   } else {
@@ -758,7 +833,9 @@ static void push_completion(lua_State *L, hwc_req *r) {
   lua_setfield(L, -2, "message");
   lua_pushinteger(L, (lua_Integer)r->result);
   lua_setfield(L, -2, "code");
-  lua_pushboolean(L, r->too_big || maybe_sent(r->result, r->easy));
+  /* a refused resend follows a first try that may have arrived */
+  lua_pushboolean(L, r->too_big || r->resend_refused ||
+                         maybe_sent(r->result, r->easy));
   lua_setfield(L, -2, "sent");
 }
 

@@ -14,8 +14,9 @@
 --     after repeated signature failures).
 -- Each try is signed afresh (a new X-Sdk-Date). Backoff is exponential
 -- with equal jitter, capped by retry_max_delay. A request that is not safe
--- to repeat is sent on a new connection: libcurl would otherwise send it
--- again on its own when a kept-alive connection closes before answering.
+-- to repeat is submitted with `once`: libcurl would otherwise send it again
+-- on its own when a kept-alive connection closes before answering; with it
+-- that try fails as sent, and this policy decides.
 
 local type, tonumber, tostring, pairs, random = type, tonumber, tostring, pairs, math.random
 local errors = require "hwcloud.errors"
@@ -112,8 +113,8 @@ function _M.invoke(env, engine, svc, op, req, opts)
     timeout = opts.timeout or cfg.timeout,
     connect_timeout = opts.connect_timeout or cfg.connect_timeout,
     -- libcurl itself resends a request whose kept-alive connection closed
-    -- before any answer; a request not safe to repeat goes on a new one
-    fresh_connect = not ctx.safe,
+    -- before any answer; one not safe to repeat must go out only once
+    once = not ctx.safe,
   }
 
   local attempt = 0
