@@ -535,6 +535,12 @@ static int prepare(lua_State *L, hwc_transport *t, hwc_req *r,
   SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
   SETOPT(CURLOPT_PATH_AS_IS, 1L);   /* the signature covers the raw path */
   SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+#if LIBCURL_VERSION_NUM >= 0x074100
+  /* gateways commonly close idle connections after 60 s; reusing an older
+  ** one (libcurl's default allows 118 s) invites a request on a connection
+  ** the server is closing, which a `once` request must then give up */
+  SETOPT(CURLOPT_MAXAGE_CONN, 50L);
+#endif
   SETOPT(CURLOPT_ERRORBUFFER, r->errbuf);
   SETOPT(CURLOPT_WRITEFUNCTION, on_body);
   SETOPT(CURLOPT_WRITEDATA, (void *)r);

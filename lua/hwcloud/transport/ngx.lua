@@ -257,10 +257,12 @@ local function exchange(cfg, req, u)
     if not status_line then
       sock:close()
       -- a pooled connection the server had already closed: nothing came
-      -- back, so (as libcurl does) a request without a body is sent again
-      -- on a fresh connection; one with a body may have been acted on, so
-      -- it fails as sent and the retry policy decides
-      if reused and rerr == "closed" and status == nil and req.body == nil then
+      -- back, so a request without a body is sent again on a fresh
+      -- connection, unless it must go out only once (`once`, as with the
+      -- curl transport); one with a body may have been acted on, so it
+      -- fails as sent and the retry policy decides
+      if reused and rerr == "closed" and status == nil and req.body == nil
+         and not (req.opts and req.opts.once) then
         return { retry_fresh = true }
       end
       if rerr == "closed" then
