@@ -39,9 +39,7 @@ typedef struct hwc_req {
   CURL *easy;
   lua_Integer id;
   struct curl_slist *headers;
-  hwc_buf body;      /* copy of the request body (POSTFIELDS points here,
-                        or on_read reads it) */
-  size_t body_off;   /* how much of body on_read has handed out */
+  hwc_buf body;      /* copy of the request body (POSTFIELDS points here) */
   hwc_buf resp;      /* response body */
   hwc_buf hdrs;      /* final response's headers: "name\0value\0"... */
   curl_off_t max_response;
@@ -115,7 +113,6 @@ static void req_clear(hwc_req *r) {
   hwc_buf_reset(&r->body);
   hwc_buf_reset(&r->resp);
   hwc_buf_reset(&r->hdrs);
-  r->body_off = 0;
   r->result = CURLE_OK;
   r->too_big = 0;
   r->oom = 0;
@@ -159,35 +156,13 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
   return n;
 }
 
-/* The body of a request that must not be sent twice goes through here
-** rather than POSTFIELDS: libcurl can then resend it only after seeking
-** back, and on_seek refuses. */
-static size_t on_read(char *p, size_t size, size_t nmemb, void *ud) {
-  hwc_req *r = ud;
-  size_t n = size * nmemb, left = r->body.len - r->body_off;
-  if (n > left) n = left;
-  if (n > 0) memcpy(p, r->body.data + r->body_off, n);
-  r->body_off += n;
-  return n;
-}
-
-/* libcurl rewinds the body only to send the request again: after a reused
-** connection closed with no answer (lib/transfer.c, Curl_retry_request),
-** or an HTTP/2 stream the server refused. The server may have acted on
-** what it got, so the transfer fails instead (CURLE_SEND_FAIL_REWIND). */
-static int on_seek(void *ud, curl_off_t offset, int origin) {
-  hwc_req *r = ud;
-  (void)offset;
-  (void)origin;
-  r->resend_refused = 1;
-  return CURL_SEEKFUNC_CANTSEEK;
-}
-
 #if LIBCURL_VERSION_NUM >= 0x075000
 /* Called each time libcurl is about to send the request on a connection.
-** The same resend has nothing to rewind when nothing of the body was
-** written yet (no body, an empty one, or the close seen before the body
-** went out); the second start is refused (CURLE_ABORTED_BY_CALLBACK). */
+** libcurl starts a request again on its own when a reused connection
+** closed before any answer (lib/transfer.c, Curl_retry_request) or an
+** HTTP/2 stream was refused; the server may have acted on the first one,
+** so for a `once` request the second start is refused and the transfer
+** fails (CURLE_ABORTED_BY_CALLBACK) as sent. */
 static int on_prereq(void *ud, char *remote_ip, char *local_ip,
                      int remote_port, int local_port) {
   hwc_req *r = ud;
@@ -587,19 +562,8 @@ static int prepare(lua_State *L, hwc_transport *t, hwc_req *r,
       return 2;
     }
     SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
-    if (r->once) {
-      /* the same POST request with a known length, so the bytes on the wire
-      ** (Content-Length, no chunking) match POSTFIELDS; only the body comes
-      ** from on_read, which libcurl cannot rewind (after a reset the read
-      ** function is fread on stdin, the one it would fseek itself) */
-      SETOPT(CURLOPT_POST, 1L);
-      SETOPT(CURLOPT_READFUNCTION, on_read);
-      SETOPT(CURLOPT_READDATA, (void *)r);
-      SETOPT(CURLOPT_SEEKFUNCTION, on_seek);
-      SETOPT(CURLOPT_SEEKDATA, (void *)r);
-    } else {
-      SETOPT(CURLOPT_POSTFIELDS, r->body.data);
-    }
+    /* one buffer: headers and a small body leave in one send() */
+    SETOPT(CURLOPT_POSTFIELDS, r->body.data);
     if (!is_post) SETOPT(CURLOPT_CUSTOMREQUEST, method);
   } else if (is_get) {
     SETOPT(CURLOPT_HTTPGET, 1L);
@@ -607,12 +571,15 @@ static int prepare(lua_State *L, hwc_transport *t, hwc_req *r,
     SETOPT(CURLOPT_CUSTOMREQUEST, method);
   }
   SETOPT(CURLOPT_HTTPHEADER, r->headers);
-#if LIBCURL_VERSION_NUM >= 0x075000
   if (r->once) {
+#if LIBCURL_VERSION_NUM >= 0x075000
     SETOPT(CURLOPT_PREREQFUNCTION, on_prereq);
     SETOPT(CURLOPT_PREREQDATA, (void *)r);
-  }
+#else
+    /* no way to refuse a restart: never reuse a connection for it */
+    SETOPT(CURLOPT_FRESH_CONNECT, 1L);
 #endif
+  }
   return 0;
 }
 
