@@ -285,7 +285,8 @@ end
 function _M.new(opts)
   local cfg, err = config.new(opts, core)
   if not cfg then return nil, err end
-  local user_agent = "hwcloud/" .. core.version .. " (" .. _VERSION .. ")"
+  local runtime = type(jit) == "table" and jit.version or _VERSION
+  local user_agent = "hwcloud/" .. core.version .. " (" .. runtime .. ")"
   if cfg.user_agent then user_agent = user_agent .. " " .. cfg.user_agent end
   local creds = cfg.credentials
   cfg.credentials = nil
