@@ -279,12 +279,28 @@ describe("core.build", function()
     end)
 
     it("writes numbers with a '.' whatever the C locale", function()
-      local old = os.setlocale(nil, "numeric")
-      local ok = os.setlocale("de_DE.UTF-8", "numeric") or os.setlocale("fr_FR.UTF-8", "numeric")
-      local _, body = build(KINDS, { n = 2.5 })
-      os.setlocale(old, "numeric")
-      assert.are.equal('{"n":2.5}', body)
-      if not ok then pending("no comma locale installed; checked in the C locale only") end
+      -- a comma-decimal locale, made in a scratch folder when the system has
+      -- none, and a child interpreter that switches LC_NUMERIC to it
+      local dir = "spec/.work/locale"
+      os.execute("mkdir -p " .. dir .. " && { [ -d " .. dir .. "/de_DE.UTF-8 ] || "
+        .. "localedef -i de_DE -f UTF-8 " .. dir .. "/de_DE.UTF-8; } >/dev/null 2>&1")
+      local script = os.tmpname()
+      local f = assert(io.open(script, "w"))
+      f:write([[
+        assert(os.setlocale("de_DE.UTF-8", "numeric"), "no comma locale")
+        assert(string.format("%.1f", 2.5) == "2,5", "the locale does not use a comma")
+        local core = require "hwcloud.core"
+        local op = require("hwcloud.services").prepare { type = "object",
+          fields = { n = { type = "number" } } }
+        local _, body = core.build({ method = "POST", path = "/x", request = op }, { n = 2.5 })
+        io.write(body)
+      ]])
+      f:close()
+      local p = io.popen("LOCPATH=" .. dir .. " lua5.4 " .. script .. " 2>&1")
+      local out = p:read("a")
+      p:close()
+      os.remove(script)
+      assert.are.equal('{"n":2.5}', out)
     end)
 
     it("writes booleans and null", function()
