@@ -164,6 +164,8 @@ function Emulator:stop()
     local rc = read_file(self.dir .. "/rc")
     if rc and rc:match("%d") then
       self.exit_status = tonumber(rc:match("%d+"))
+      -- its output and exit status, kept for debugging only on request
+      if not os.getenv("HWCLOUD_KEEP_WORK") then os_execute("rm -rf " .. q(self.dir)) end
       return self.exit_status
     end
     sleep(0.05)
