@@ -3,9 +3,9 @@
 --   lua5.4 bench/call.lua rate ENDPOINT SECONDS
 --       -> call_rate=..., calls=...
 --   lua5.4 bench/call.lua rate-keepalive ENDPOINT SECONDS
---       the same with the call option retry_unsafe = true: the POST is then
---       sent on the kept-alive connection (a client's default sends a
---       request that is not safe to repeat on a new connection)
+--       the same with the call option retry_unsafe = true: libcurl may then
+--       restart the POST on its own (by default a request that is not safe
+--       to repeat goes out as `once`), to show what that guard costs
 --   lua5.4 bench/call.lua memory ENDPOINT WARMUP FIRST TOTAL
 --       -> rss_warm_kb, rss_first_kb (after FIRST calls), rss_total_kb (after
 --          TOTAL calls), each read from /proc/self/status after a full
