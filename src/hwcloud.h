@@ -44,6 +44,14 @@ static inline int hwc_getfield(lua_State *L, int idx, const char *k) {
 #endif
 }
 
+/* for helpers that always raise (luaL_error does not return): tells the
+** compiler and static analysers what follows them is unreachable */
+#if defined(__GNUC__)
+#define HWC_NORETURN __attribute__((noreturn))
+#else
+#define HWC_NORETURN
+#endif
+
 /* integer test that works on 5.1 (no integer subtype there) */
 int hwc_isinteger(lua_State *L, int idx);
 

@@ -67,8 +67,9 @@ static void need(lua_State *L, int rc) {
 
 /* a malformed schema or op: the library's own bug, so raise. Not
 ** luaL_argerror: the body runs under lua_pcall, where it cannot name us. */
-static void misuse(lua_State *L, const char *msg) {
+static HWC_NORETURN void misuse(lua_State *L, const char *msg) {
   luaL_error(L, "bad argument #1 to 'build' (%s)", msg);
+  abort(); /* not reached: luaL_error raises */
 }
 
 static void put(ctx *c, hwc_buf *b, const char *p, size_t n) {
