@@ -7,10 +7,10 @@ PKG_CONFIG ?= pkg-config
 
 ifeq ($(LUA),luajit)
   LUA_INC  ?= $(shell $(PKG_CONFIG) --cflags luajit 2>/dev/null || echo -I/usr/include/luajit-2.1)
-  BUILD    := build/luajit
+  BUILD    ?= build/luajit
 else
   LUA_INC  ?= $(shell $(PKG_CONFIG) --cflags lua$(LUA) 2>/dev/null || echo -I/usr/include/lua$(LUA))
-  BUILD    := build/$(LUA)
+  BUILD    ?= build/$(LUA)
 endif
 
 CURL_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags libcurl)
@@ -27,7 +27,7 @@ SRCS = $(wildcard src/*.c)
 OBJS = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
 CORE = $(BUILD)/hwcloud/core.so
 
-.PHONY: all luajit deps test demo bench memcheck emulator install rock clean
+.PHONY: all luajit deps test demo bench memcheck ubsan emulator install clean
 
 all: $(CORE)
 
@@ -65,6 +65,14 @@ bench: deps
 memcheck: deps
 	$(MAKE) all
 	@sh tools/memcheck.sh
+
+# The specs that drive the C core, against a build with UBSan that stops
+# at the first undefined behaviour.
+UBSAN = -fsanitize=undefined -fno-sanitize-recover=all
+ubsan: deps
+	$(MAKE) BUILD=build/ubsan CFLAGS="-O1 -g $(UBSAN)" LDFLAGS="$(UBSAN)"
+	HWCLOUD_CPATH=build/ubsan sh tools/test.sh spec/sign_spec.lua spec/public_sign_spec.lua \
+	  spec/marshal_spec.lua spec/transport_spec.lua spec/client_spec.lua spec/retry_spec.lua
 
 emulator:
 	bin/hwcloud-emulator --port 8080

@@ -4,5 +4,6 @@
 set -eu
 cd "$(dirname "$0")/.."
 export LUA_PATH="lua/?.lua;lua/?/init.lua;spec/?.lua;;"
-export LUA_CPATH="build/5.4/?.so;;"
+# HWCLOUD_CPATH: another build of the core (make ubsan uses build/ubsan)
+export LUA_CPATH="${HWCLOUD_CPATH:-build/5.4}/?.so;;"
 exec lua5.4 /usr/bin/busted "$@"
