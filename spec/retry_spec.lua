@@ -84,6 +84,26 @@ describe("retries", function()
       assert.equal(3, count(POST_OP))
       c:close()
     end)
+
+    it("tells on_retry about each try that will be made again", function()
+      local seen = {}
+      local c = new_client { on_retry = function(info) seen[#seen + 1] = info end }
+      emu:fault { operation = POST_OP, count = 2, status = 503 }
+      assert(post(c))
+      assert.equal(2, #seen)
+      for i, info in ipairs(seen) do
+        assert.equal("workspaceapp", info.service)
+        assert.equal("reinstall_server", info.operation)
+        assert.equal(i, info.attempt)
+        assert.equal(503, info.err.status)
+        assert.is_true(info.delay >= 0)
+      end
+      c:close()
+      local bad, err = hwcloud.client { endpoint = emu.url, ak = emu.ak, sk = emu.sk,
+                                        on_retry = "log" }
+      assert.is_nil(bad)
+      assert.equal("on_retry", err.field)
+    end)
   end)
 
   describe("502 and 504 (the request may have been acted on)", function()

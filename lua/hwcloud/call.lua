@@ -143,7 +143,11 @@ function _M.invoke(env, engine, svc, op, req, opts)
       if ra > cfg.retry_max_delay then return nil, err end -- the server asks for longer than we wait
       if ra > delay then delay = ra end
     end
-    if env.on_retry then env.on_retry(ctx, attempt, err, delay) end
+    if cfg.on_retry then
+      -- for the caller's logs: what failed and when the next try goes out
+      cfg.on_retry { service = svc.name, operation = op.name, attempt = attempt,
+                     err = err, delay = delay }
+    end
     engine:sleep(delay)
   end
 end

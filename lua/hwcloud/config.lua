@@ -27,6 +27,7 @@ local OPTIONS = services.prepare { type = "object", fields = {
   retries = I, retry_unsafe = B, retry_base = N, retry_max_delay = N,
   transport = { type = "string", enum = { "curl", "ngx" } },
   progress = { type = "any" },
+  on_retry = { type = "any" },
 } }
 _M.OPTIONS = OPTIONS
 
@@ -168,6 +169,9 @@ function _M.new(opts, core)
   cfg.ak, cfg.sk, cfg.security_token, cfg.token = nil, nil, nil, nil
   cfg.credentials = creds
 
+  if opts.on_retry ~= nil and type(opts.on_retry) ~= "function" then
+    return bad("on_retry", "expected function, got " .. type(opts.on_retry))
+  end
   local pbad = require("hwcloud.progress").check(opts.progress)
   if pbad then return bad("progress", pbad) end
   if cfg.timeout <= 0 then return bad("timeout", "must be greater than 0") end
