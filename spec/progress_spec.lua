@@ -218,6 +218,14 @@ io.stdout:write("seen ", table.concat(seen, ","), "\n")
     assert.equal("seen 1/2,2/2\n", out)
   end)
 
+  it("takes a function on the client too", function()
+    local out, code = child(", progress = function(s) io.stdout:write(s.done, '/', s.total, ' ') end", [[
+client:parallel({ { "rts", "list_software_deployments", {} } })
+]])
+    assert.equal(0, code, out)
+    assert.equal("1/1 ", out)
+  end)
+
   it("refuses an unknown mode on the client and on a call; true means auto", function()
     local out, code = child(", progress = true", [[
 local bad, err = require("hwcloud").client { ak = "a", sk = "b", endpoint = "http://x", progress = "loud" }

@@ -26,9 +26,12 @@ local OPTIONS = services.prepare { type = "object", fields = {
   max_response = I, user_agent = S,
   retries = I, retry_unsafe = B, retry_base = N, retry_max_delay = N,
   transport = { type = "string", enum = { "curl", "ngx" } },
-  progress = { type = "any" },
-  on_retry = { type = "any" },
+  -- named here for "did you mean"; their values may be Lua functions,
+  -- which the validator (JSON types) does not know, so they are checked
+  -- below instead
+  progress = { type = "any" }, on_retry = { type = "any" },
 } }
+local CALLBACKS = { progress = true, on_retry = true }
 _M.OPTIONS = OPTIONS
 
 local DEFAULTS = {
@@ -126,7 +129,11 @@ function _M.new(opts, core)
   opts = opts or {}
   if type(opts) ~= "table" then return bad("options", "expected a table of options") end
   -- core.validate returns nothing when the value fits the schema
-  local bad_field, msg = core.validate(OPTIONS, opts)
+  local plain = {}
+  for k, v in pairs(opts) do
+    if not CALLBACKS[k] then plain[k] = v end
+  end
+  local bad_field, msg = core.validate(OPTIONS, plain)
   if bad_field then return bad(bad_field, msg) end
 
   local function env(name) return nonempty(getenv("HUAWEICLOUD_SDK_" .. name)) end
