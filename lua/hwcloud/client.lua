@@ -94,10 +94,17 @@ local function engine_for(env)
   return env.curl_engine
 end
 
-local function op_of(env, service, operation)
+local function op_of(service, operation)
   local svc = services.load(service)
   if not svc then return nil end
   return svc, svc.operations[operation]
+end
+
+local function operation_names(svc)
+  local names = {}
+  for n in pairs(svc.operations) do names[#names + 1] = n end
+  table.sort(names)
+  return names
 end
 
 -- Runs one operation within the current task of `engine`.
@@ -119,11 +126,8 @@ Proxy.__index = function(self, opname)
   local svc = rawget(self, "_svc")
   local op = svc.operations[opname]
   if not op then
-    local names = {}
-    for n in pairs(svc.operations) do names[#names + 1] = n end
-    table.sort(names)
     error(format("hwcloud: %s has no operation '%s'%s", svc.name, tostring(opname),
-      type(opname) == "string" and suggest(opname, names) or ""), 2)
+      type(opname) == "string" and suggest(opname, operation_names(svc)) or ""), 2)
   end
   local client = rawget(self, "_client")
   local fn = function(_, req, opts)
@@ -162,15 +166,19 @@ end
 Client.__name = "hwcloud.client"
 
 -- wait(job, opts) -> final job table | nil, err
-function Client.wait(self, job, opts)
-  local env = private[self]
-  local engine = engine_for(env)
-  return engine:call(function(e)
+-- wait_task(env, job, opts) -> a task that polls `job` to its end
+local function wait_task(env, job, opts)
+  return function(e)
     return jobs.wait(function(service, operation, req)
-      local svc, op = op_of(env, service, operation)
+      local svc, op = op_of(service, operation)
       return invoke(env, e, svc, op, req)
     end, e, job, opts, env.now)
-  end)
+  end
+end
+
+function Client.wait(self, job, opts)
+  local env = private[self]
+  return engine_for(env):call(wait_task(env, job, opts))
 end
 
 local function label_of(opts, default)
@@ -222,17 +230,14 @@ local function call_task(env, i, c)
   local req = c.request or c[3]
   local copts = c.opts or c[4]
   local svc, op = nil, nil
-  if type(service) == "string" then svc, op = op_of(env, service, operation) end
+  if type(service) == "string" then svc, op = op_of(service, operation) end
   if not svc then
     return fail(".service", format("unknown service '%s'%s", tostring(service),
       type(service) == "string" and suggest(service, services.names()) or ""))
   end
   if not op then
-    local names = {}
-    for n in pairs(svc.operations) do names[#names + 1] = n end
-    table.sort(names)
     return fail(".operation", format("unknown operation '%s'%s", tostring(operation),
-      type(operation) == "string" and suggest(operation, names) or ""), service,
+      type(operation) == "string" and suggest(operation, operation_names(svc)) or ""), service,
       type(operation) == "string" and operation or nil)
   end
   return function(e) return invoke(env, e, svc, op, req, copts) end
@@ -259,14 +264,7 @@ function Client.wait_all(self, list, opts)
   local env = private[self]
   opts = opts or {}
   local fns = {}
-  for i, job in ipairs(list) do
-    fns[i] = function(e)
-      return jobs.wait(function(service, operation, req)
-        local svc, op = op_of(env, service, operation)
-        return invoke(env, e, svc, op, req)
-      end, e, job, opts, env.now)
-    end
-  end
+  for i, job in ipairs(list) do fns[i] = wait_task(env, job, opts) end
   local o = {}
   for k, v in pairs(opts) do o[k] = v end
   o.concurrency = opts.concurrency or 64
