@@ -413,7 +413,8 @@ describe("core.build", function()
     end)
 
     it("requires valid UTF-8 in every string", function()
-      for _, bad in ipairs { "\xff", "a\x80", "\xc0\xaf", "\xed\xa0\x80", "\xe2\x82", "\xf4\x90\x80\x80", "\xf8\x88\x80\x80\x80" } do
+      for _, bad in ipairs { "\xff", "a\x80", "\xc0\xaf", "\xed\xa0\x80", "\xe2\x82",
+                             "\xf4\x90\x80\x80", "\xf8\x88\x80\x80\x80" } do
         refuses(KINDS, { s = bad }, "s", "must be valid UTF-8")
       end
       refuses(NOTICE, { job_id = "j", notice_type = "t", enabled_event_type_names = { "\xc3" } },
@@ -575,8 +576,12 @@ describe("core.build", function()
       end, "bad argument #1 to 'build' (object schema without `order` (not prepared))")
       assert.has_error(function() core.build(op("POST", "/x", { a = { type = "str" } }), { a = 1 }) end)
       assert.has_error(function() core.build(op("POST", "/x/{b}", { a = S }), {}) end)
-      assert.has_error(function() core.build({ path = "/x", request = prepare { type = "object", fields = {} } }, {}) end)
-      assert.has_error(function() core.build(op("POST", "/x", { a = { type = "string", location = "header" } }), { a = "1" }) end)
+      assert.has_error(function()
+        core.build({ path = "/x", request = prepare { type = "object", fields = {} } }, {})
+      end)
+      assert.has_error(function()
+        core.build(op("POST", "/x", { a = { type = "string", location = "header" } }), { a = "1" })
+      end)
       assert.has_error(function()
         core.build(op("GET", "/x", { q = { type = "object", location = "query" } }), { q = { a = 1 } })
       end)

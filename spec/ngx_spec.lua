@@ -12,9 +12,9 @@ local hwcloud = require "hwcloud"
 local cjson = require "cjson"
 local socket = require "socket"
 
-local type, pairs, ipairs, tostring, tonumber, assert, error =
-  type, pairs, ipairs, tostring, tonumber, assert, error
-local format, concat, sort = string.format, table.concat, table.sort
+local type, pairs, ipairs, tostring, tonumber, assert =
+  type, pairs, ipairs, tostring, tonumber, assert
+local format, concat = string.format, table.concat
 local now = socket.gettime
 local q, read_file, sleep = emulator.quote, emulator.read_file, emulator.sleep
 

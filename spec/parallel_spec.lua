@@ -9,7 +9,6 @@
 package.path = "./?.lua;" .. package.path
 
 local emulator = require "spec.helpers.emulator"
-local hwcloud = require "hwcloud"
 local core = require "hwcloud.core"
 
 local PID = "3c4d5e6f708192a3b4c5d6e7f8091a2b"

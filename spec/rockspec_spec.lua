@@ -69,7 +69,9 @@ describe("the rockspec", function()
       local h = require "hwcloud"
       local core = package.searchpath("hwcloud.core", package.cpath)
       assert(core:find("/tree/", 1, true), core)
-      local hs = assert(h.sign({ method = "GET", url = "https://service.region.example.com/v1/77b6a44cba5143ab91d13ab9a8ff44fd/vpcs?limit=2&marker=13551d6b-755d-4757-b956-536f674975c0",
+      local hs = assert(h.sign({ method = "GET",
+        url = "https://service.region.example.com/v1/77b6a44cba5143ab91d13ab9a8ff44fd/vpcs"
+          .. "?limit=2&marker=13551d6b-755d-4757-b956-536f674975c0",
         headers = { ["content-type"] = "application/json", ["X-Sdk-Date"] = "20191115T033655Z" } },
         { ak = "QTWAOYTTINDUT2QVKYUC", sk = "MFyfvK41ba2giqM7Uio6PznpdUKGpownRZlmVmHc" }))
       io.write(hs.Authorization)']])

@@ -3,7 +3,7 @@
 # need, but only those missing. Quiet when everything is there.
 set -eu
 PKGS="build-essential pkg-config lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev
-libcurl4-openssl-dev libssl-dev openssl curl lua-cjson lua-busted luarocks
+libcurl4-openssl-dev libssl-dev openssl curl lua-cjson lua-busted lua-socket lua-check luarocks cppcheck
 nginx libnginx-mod-http-lua wrk valgrind"
 missing=""
 for p in $PKGS; do

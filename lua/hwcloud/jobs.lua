@@ -141,7 +141,8 @@ local function check_opts(opts)
   end
   for _, name in ipairs { "interval", "max_interval", "timeout" } do
     local v = opts[name]
-    if v ~= nil and (type(v) ~= "number" or not (v > 0) or v == huge) then
+    -- not (v > 0) also refuses NaN
+    if v ~= nil and (type(v) ~= "number" or not (v > 0) or v == huge) then -- luacheck: ignore 581
       return nil, errors.validation("opts." .. name,
         "expected a number of seconds above 0, got " .. tostring(v))
     end

@@ -449,7 +449,7 @@ function Engine:run(fns, concurrency)
   local spawn, wait, kill = ngx.thread.spawn, ngx.thread.wait, ngx.thread.kill
   local threads = {}
   for k = 1, concurrency do threads[k] = spawn(worker) end
-  local failure
+  local failure = nil
   for k = 1, #threads do
     local ok, err = wait(threads[k])
     if not ok and not failure then

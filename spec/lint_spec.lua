@@ -1,0 +1,24 @@
+-- Static checks of the whole tree: luacheck (.luacheckrc: no accidental
+-- globals, no unused values) and cppcheck on the C core.
+
+local function run(cmd)
+  local p = io.popen("{ " .. cmd .. "; } 2>&1")
+  local out = p:read("a")
+  local ok = p:close()
+  return ok, out
+end
+
+describe("static checks", function()
+  it("luacheck finds nothing in the Lua code", function()
+    local ok, out = run("luacheck --no-color --formatter plain .")
+    assert.is_true(ok, out)
+    assert.are.equal("", out)
+  end)
+
+  it("cppcheck finds nothing in the C core", function()
+    local ok, out = run("cppcheck --enable=warning,performance,portability --std=c99 --quiet "
+      .. "--error-exitcode=1 --suppress=missingIncludeSystem -I src src/*.c")
+    assert.is_true(ok, out)
+    assert.are.equal("", out)
+  end)
+end)
