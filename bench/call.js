@@ -8,19 +8,14 @@
 //   node bench/call.js ENDPOINT SECONDS    -> call_rate=..., calls=...
 'use strict';
 
-const path = require('path');
 const http = require('http');
+const sdk = require('./sdk');
 
-const sdkRoot = path.resolve(
-  process.env.HWCLOUD_NODE_SDK || path.join(__dirname, '.work', 'node', 'node_modules'),
-  '@huaweicloud', 'huaweicloud-sdk-core');
-const { BasicCredentials } = require(sdkRoot);
-const { HcClient } = require(path.join(sdkRoot, 'HcClient'));
-const { DefaultHttpClient } = require(path.join(sdkRoot, 'http', 'DefaultHttpClient'));
+const { BasicCredentials } = sdk.load();
+const { HcClient } = sdk.load('HcClient');
+const { DefaultHttpClient } = sdk.load('http/DefaultHttpClient');
 
-const PROJECT_ID = '0123456789abcdef0123456789abcdef';
-const AK = process.env.BENCH_AK || 'HWCLOUDEMULATORAK001';
-const SK = process.env.BENCH_SK || 'hwcloud-emulator-secret';
+const { PROJECT_ID, AK, SK } = sdk;
 const endpoint = process.argv[2];
 const seconds = Number(process.argv[3] || 3);
 

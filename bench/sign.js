@@ -6,18 +6,13 @@
 // The SDK is looked up in HWCLOUD_NODE_SDK (a node_modules folder).
 'use strict';
 
-const path = require('path');
+const sdk = require('./sdk');
 
-const sdkRoot = path.resolve(
-  process.env.HWCLOUD_NODE_SDK || path.join(__dirname, '.work', 'node', 'node_modules'),
-  '@huaweicloud', 'huaweicloud-sdk-core');
-const { BasicCredentials } = require(sdkRoot);
-const { AKSKSigner } = require(path.join(sdkRoot, 'auth', 'AKSKSigner'));
-const { HttpRequestBuilder } = require(path.join(sdkRoot, 'http', 'IHttpRequestBuilder'));
+const { BasicCredentials } = sdk.load();
+const { AKSKSigner } = sdk.load('auth/AKSKSigner');
+const { HttpRequestBuilder } = sdk.load('http/IHttpRequestBuilder');
 
-const PROJECT_ID = '0123456789abcdef0123456789abcdef';
-const AK = process.env.BENCH_AK || 'HWCLOUDEMULATORAK001';
-const SK = process.env.BENCH_SK || 'hwcloud-emulator-secret';
+const { PROJECT_ID, AK, SK } = sdk;
 const endpoint = 'https://appstream.cn-north-4.myhuaweicloud.com';
 const url = `/v1/${PROJECT_ID}/app-servers/srv-bench-0001/actions/reinstall`;
 
