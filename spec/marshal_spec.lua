@@ -580,7 +580,7 @@ describe("core.build", function()
         core.build({ path = "/x", request = prepare { type = "object", fields = {} } }, {})
       end)
       assert.has_error(function()
-        core.build(op("POST", "/x", { a = { type = "string", location = "header" } }), { a = "1" })
+        core.build(op("POST", "/x", { a = { type = "string", location = "cookie" } }), { a = "1" })
       end)
       assert.has_error(function()
         core.build(op("GET", "/x", { q = { type = "object", location = "query" } }), { q = { a = 1 } })
@@ -644,5 +644,73 @@ describe("core.conform", function()
     CYC.fields.job = CYC
     core.conform(CYC, cyc)
     assert.are.equal("integer", math.type(cyc.count))
+  end)
+end)
+
+describe("core.build: what generated descriptions add", function()
+  it("checks header fields and leaves them out of path, query and body", function()
+    local o = op("POST", "/x", { ["X-Language"] = { type = "string", location = "header" },
+                                 a = S })
+    local path, body = core.build(o, { ["X-Language"] = "en-us", a = "1" }, "p")
+    assert.are.equal("/x", path)
+    assert.are.equal('{"a":"1"}', body)
+    local _, field, msg = core.build(o, { ["X-Language"] = "en\r\nX-Evil: 1" }, "p")
+    assert.are.equal("X-Language", field)
+    assert.are.equal("must not contain CR, LF or NUL", msg)
+    _, field, msg = core.build(o, { ["X-Language"] = { "x" } }, "p")
+    assert.are.equal("X-Language", field)
+    assert.matches("expected string", msg)
+  end)
+
+  it("sends a whole_body field as the body itself", function()
+    local o = op("POST", "/v1/{project_id}/batch", {
+      body = { type = "array", required = true, location = "whole_body",
+               items = { type = "object", fields = { id = { type = "string", required = true } } } },
+    })
+    local path, body = core.build(o, { body = { { id = "a" }, { id = "b" } } }, "p1")
+    assert.are.equal("/v1/p1/batch", path)
+    assert.are.equal('[{"id":"a"},{"id":"b"}]', body)
+    local _, field, msg = core.build(o, { body = { { name = "a" } } }, "p1")
+    assert.are.equal("body[1].name", field)
+    assert.are.equal("unknown field", msg)
+    _, field, msg = core.build(o, {}, "p1")
+    assert.are.equal("body", field)
+    assert.are.equal("is required", msg)
+  end)
+
+  it("validates maps value by value, keeping integers", function()
+    local o = op("POST", "/x", { tags = { type = "map", values = { type = "integer" } } })
+    local _, body = core.build(o, { tags = { a = 1 } }, "p")
+    assert.are.equal('{"tags":{"a":1}}', body)
+    _, body = core.build(o, { tags = {} }, "p")
+    assert.are.equal('{"tags":{}}', body)
+    local _, field, msg = core.build(o, { tags = { a = "x" } }, "p")
+    assert.are.equal("tags.a", field)
+    assert.are.equal("expected integer, got string", msg)
+    _, field, msg = core.build(o, { tags = { 1, 2 } }, "p")
+    assert.are.equal("tags", field)
+    assert.are.equal("expected object, got array", msg)
+  end)
+
+  it("takes {project_id} from the request when the operation declares it", function()
+    local o = op("GET", "/v3/{project_id}/jobs", {
+      project_id = { type = "string", required = true, location = "path" },
+    })
+    assert.are.equal("/v3/codearts-project/jobs",
+      (core.build(o, { project_id = "codearts-project" }, "client-project")))
+    local _, field, msg = core.build(o, {}, "client-project")
+    assert.are.equal("project_id", field)
+    assert.are.equal("is required", msg)
+  end)
+
+  it("gives integers back inside maps of a response", function()
+    local s = prepare { type = "object", fields = {
+      counts = { type = "map", values = { type = "integer" } } } }
+    local r = core.conform(s, { counts = { a = 1.0, b = 2.0 } })
+    if math.type then
+      assert.are.equal("integer", math.type(r.counts.a))
+      assert.are.equal("integer", math.type(r.counts.b))
+    end
+    assert.are.equal(2, r.counts.b)
   end)
 end)

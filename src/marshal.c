@@ -38,9 +38,10 @@ typedef struct mstate {
 
 /* schema types */
 enum { K_STRING, K_INTEGER, K_NUMBER, K_BOOLEAN, K_ARRAY, K_OBJECT, K_FREE,
-       K_ANY };
-/* field locations */
-enum { LOC_BODY, LOC_QUERY, LOC_PATH };
+       K_MAP, K_ANY };
+/* field locations: a body field, the query, the path, a request header
+** (validated here, sent by the caller), or the whole body itself */
+enum { LOC_BODY, LOC_QUERY, LOC_PATH, LOC_HEADER, LOC_WHOLE };
 /* shapes of a Lua table seen as JSON */
 enum { TC_EMPTY, TC_ARRAY, TC_OBJECT, TC_MIXED };
 
@@ -55,6 +56,7 @@ typedef struct ctx {
   lua_State *L;
   mstate *st;
   int nbody; /* body fields written so far */
+  int whole; /* the body was given whole (location "whole_body") */
   int nseg;
   seg segs[MAX_DEPTH + 2];
 } ctx;
@@ -92,10 +94,10 @@ static void put_urlenc(ctx *c, hwc_buf *b, const char *s, size_t n) {
 ** pushing an upvalue is cheaper than interning the C string again on every
 ** lookup (LuaJIT hashes it each time). */
 enum { KEY_TYPE, KEY_FIELDS, KEY_ORDER, KEY_LOCATION, KEY_REQUIRED, KEY_ENUM,
-       KEY_ITEMS, KEY_METHOD, KEY_PATH, KEY_REQUEST, KEY_COUNT };
+       KEY_ITEMS, KEY_VALUES, KEY_METHOD, KEY_PATH, KEY_REQUEST, KEY_COUNT };
 static const char *const key_names[KEY_COUNT] = {
     "type", "fields", "order", "location", "required", "enum", "items",
-    "method", "path", "request"};
+    "values", "method", "path", "request"};
 
 /* pushes t[key] without metamethods; returns its type. t must be an
 ** absolute index. */
@@ -269,6 +271,7 @@ static int kind_of(lua_State *L, int s, int strict) {
     else if (strcmp(t, "boolean") == 0) k = K_BOOLEAN;
     else if (strcmp(t, "array") == 0) k = K_ARRAY;
     else if (strcmp(t, "any") == 0) k = K_ANY;
+    else if (strcmp(t, "map") == 0) k = K_MAP;
     else if (strcmp(t, "object") == 0) k = K_FREE;
   }
   lua_pop(L, 1);
@@ -286,8 +289,11 @@ static int location_of(lua_State *L, int fs) {
     const char *s = lua_tostring(L, -1);
     if (strcmp(s, "path") == 0) loc = LOC_PATH;
     else if (strcmp(s, "query") == 0) loc = LOC_QUERY;
+    else if (strcmp(s, "header") == 0) loc = LOC_HEADER;
+    else if (strcmp(s, "whole_body") == 0) loc = LOC_WHOLE;
     else if (strcmp(s, "body") != 0)
-      misuse(L, "field location must be path, query or body");
+      misuse(L, "field location must be path, query, header, whole_body "
+                "or body");
   }
   lua_pop(L, 1);
   return loc;
@@ -650,6 +656,51 @@ static int emit_any(ctx *c, int v, hwc_buf *out) {
   return type_error(c, "JSON value", v);
 }
 
+/* a map: string keys, each value checked against `values` (any when the
+** schema names none); an empty table is {} */
+static int emit_map(ctx *c, int s, int v, hwc_buf *out) {
+  lua_State *L = c->L;
+  int values, vkind = K_ANY, count = 0;
+  if (lua_type(L, v) != LUA_TTABLE) return type_error(c, "object", v);
+  if (c->nseg > MAX_DEPTH) return fail_msg(c, "nested too deep");
+  luaL_checkstack(L, 8, "hwcloud.core.build: nesting");
+  if (lua_rawlen(L, v) > 0 && table_class(L, v) == TC_ARRAY)
+    return fail_msg(c, "expected object, got array");
+  rawgetk(L, s, KEY_VALUES);
+  values = lua_gettop(L);
+  if (!lua_isnil(L, values)) vkind = kind_of(L, values, 1);
+  if (out) putc_(c, out, '{');
+  lua_pushnil(L);
+  while (lua_next(L, v) != 0) {
+    size_t kl;
+    const char *k;
+    if (lua_type(L, -2) != LUA_TSTRING) {
+      lua_settop(L, values - 1);
+      return fail_msg(c, "keys must be strings");
+    }
+    k = lua_tolstring(L, -2, &kl);
+    seg_push_key(c, k, kl);
+    if (!utf8_valid(k, kl)) {
+      lua_settop(L, values - 1);
+      return fail_msg(c, "keys must be valid UTF-8");
+    }
+    if (out) {
+      if (count++ > 0) putc_(c, out, ',');
+      json_string(c, out, k, kl);
+      putc_(c, out, ':');
+    }
+    if (emit_kind(c, values, vkind, lua_gettop(L), out) != 0) {
+      lua_settop(L, values - 1);
+      return -1;
+    }
+    c->nseg--;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  if (out) putc_(c, out, '}');
+  return 0;
+}
+
 static int emit_array(ctx *c, int s, int v, hwc_buf *out) {
   lua_State *L = c->L;
   int i, n, items, ikind = K_ANY, rc = 0, cls;
@@ -704,6 +755,24 @@ static int check_path_value(ctx *c, int fs, int kind, int v) {
   }
   if (as_integer(L, v, &i)) return 0;
   return type_error(c, kind == K_INTEGER ? "integer" : "string", v);
+}
+
+/* a request header: a scalar without CR or LF (the caller sends it) */
+static int header_field(ctx *c, int fs, int kind, int v) {
+  lua_State *L = c->L;
+  if (kind != K_STRING && kind != K_INTEGER && kind != K_NUMBER &&
+      kind != K_BOOLEAN && kind != K_ANY)
+    misuse(L, "header parameters must be scalars");
+  if (lua_type(L, v) == LUA_TTABLE) return type_error(c, "string", v);
+  if (emit_kind(c, fs, kind, v, NULL) != 0) return -1;
+  if (lua_type(L, v) == LUA_TSTRING) {
+    size_t n, i;
+    const char *s = lua_tolstring(L, v, &n);
+    for (i = 0; i < n; i++)
+      if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0')
+        return fail_msg(c, "must not contain CR, LF or NUL");
+  }
+  return 0;
 }
 
 /* one k=v pair of the query string; the value is already validated */
@@ -820,7 +889,14 @@ static int emit_object(ctx *c, int s, int v, hwc_buf *out, int top) {
         rc = check_path_value(c, fs, kind, val);
       else if (loc == LOC_QUERY)
         rc = query_field(c, fs, kind, val, name, nlen);
-      else {
+      else if (loc == LOC_HEADER)
+        rc = header_field(c, fs, kind, val);
+      else if (loc == LOC_WHOLE) {
+        if (c->nbody > 0) misuse(L, "a whole_body field beside body fields");
+        c->whole = 1;
+        rc = emit_kind(c, fs, kind, val, &c->st->body);
+      } else {
+        if (c->whole) misuse(L, "a whole_body field beside body fields");
         body_key(c, name, nlen);
         rc = emit_kind(c, fs, kind, val, &c->st->body);
       }
@@ -871,6 +947,8 @@ static int emit_kind(ctx *c, int s, int kind, int v, hwc_buf *out) {
       return 0;
     case K_ARRAY:
       return emit_array(c, s, v, out);
+    case K_MAP:
+      return emit_map(c, s, v, out);
     case K_OBJECT: {
       int top = lua_gettop(L), rc = emit_object(c, s, v, out, 0);
       lua_settop(L, top);
@@ -902,6 +980,15 @@ static int method_has_no_body(const char *m) {
   return 0;
 }
 
+static int declares_path_field(lua_State *L, int fields, const char *name) {
+  int r;
+  lua_pushstring(L, name);
+  lua_rawget(L, fields);
+  r = lua_type(L, -1) == LUA_TTABLE && location_of(L, lua_gettop(L)) == LOC_PATH;
+  lua_pop(L, 1);
+  return r;
+}
+
 /* op.path with {project_id} and each {name} filled in, percent-encoded;
 ** then the query. Fields were validated by then. */
 static int fill_path(ctx *c, const char *p, int fields, int req) {
@@ -920,7 +1007,10 @@ static int fill_path(ctx *c, const char *p, int fields, int req) {
     if (close == NULL) misuse(L, "op.path has an unclosed '{'");
     nlen = (size_t)(close - name);
     p = close + 1;
-    if (nlen == 10 && memcmp(name, "project_id", 10) == 0) {
+    /* {project_id} is the client's, unless the operation declares a
+    ** project_id of its own (CodeArts Build's project, say) */
+    if (nlen == 10 && memcmp(name, "project_id", 10) == 0 &&
+        !declares_path_field(L, fields, "project_id")) {
       size_t n = 0;
       const char *pid = lua_tolstring(L, 3, &n);
       if (pid == NULL || n == 0) {
@@ -991,7 +1081,9 @@ static int build(ctx *c) {
   rawgetk(L, schema, KEY_FIELDS);
   fields = lua_gettop(L);
   if (fill_path(c, path, fields, 2) != 0) return -1;
-  if (c->nbody > 0) {
+  if (c->whole) {
+    /* the body was written whole */
+  } else if (c->nbody > 0) {
     putc_(c, &c->st->body, '}');
   } else if (!method_has_no_body(method)) {
     puts_(c, &c->st->body, "{}");
@@ -1024,6 +1116,7 @@ static int l_build_body(lua_State *L) {
   c.L = L;
   c.st = st;
   c.nbody = 0;
+  c.whole = 0;
   c.nseg = 0;
   trim(st); /* a previous call may have raised with data still here */
   rc = build(&c);
@@ -1050,6 +1143,7 @@ static int l_validate_body(lua_State *L) {
   c.L = L;
   c.st = st;
   c.nbody = 0;
+  c.whole = 0;
   c.nseg = 0;
   trim(st);
   if (kind_of(L, 1, 1) != K_OBJECT)
@@ -1157,6 +1251,21 @@ static void conform_table(lua_State *L, int s, int v, int depth) {
         }
       }
       lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+  if (rawgetk(L, s, KEY_VALUES) == LUA_TTABLE) {
+    sub = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, v) != 0) {
+      if (conform_number(L, sub)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, v); /* assigning an existing key keeps next valid */
+      } else {
+        conform_table(L, sub, lua_gettop(L), depth + 1);
+        lua_pop(L, 1);
+      }
     }
   }
   lua_pop(L, 1);
