@@ -27,7 +27,7 @@ SRCS = $(wildcard src/*.c)
 OBJS = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
 CORE = $(BUILD)/hwcloud/core.so
 
-.PHONY: all luajit deps test demo bench memcheck ubsan emulator install clean
+.PHONY: all luajit deps test demo bench memcheck ubsan emulator install clean services services-check
 
 all: $(CORE)
 
@@ -84,6 +84,21 @@ install: deps
 	luarocks --lua-version=5.4 make --deps-mode=none $(ROCKSPEC) \
 	  CURL_INCDIR=$(patsubst -I%,%,$(firstword $(CURL_CFLAGS) -I/usr/include)) \
 	  CURL_LIBDIR=$$($(PKG_CONFIG) --variable=libdir libcurl)
+
+# Generated service descriptions (lua/hwcloud/services/gen/) from the
+# official SDKs: a checkout or a bare git mirror of each.
+# `make services` writes them, `make services-check` fails when they are stale.
+SDK_MIRRORS = /work/.mirror
+SDK_GO     ?= $(wildcard $(SDK_MIRRORS)/huaweicloud+huaweicloud-sdk-go-v3/repo)
+SDK_PYTHON ?= $(wildcard $(SDK_MIRRORS)/huaweicloud+huaweicloud-sdk-python-v3/repo)
+PYTHON3    ?= /usr/bin/python3
+
+services services-check:
+	@if [ -z "$(SDK_GO)" ] || [ -z "$(SDK_PYTHON)" ]; then \
+	  echo "make $@: set SDK_GO=<huaweicloud-sdk-go-v3 checkout or mirror>" \
+	    "and SDK_PYTHON=<huaweicloud-sdk-python-v3 checkout or mirror>" >&2; exit 2; fi
+	$(PYTHON3) tools/gen_services.py --go "$(SDK_GO)" --python "$(SDK_PYTHON)" \
+	  $(if $(filter services-check,$@),--check)
 
 clean:
 	rm -rf build
