@@ -58,9 +58,10 @@ describe("client operations", function()
     assert.are.equal("integer", math.type(res.task_count))
     assert.are.equal(1, res.task_count)
     assert.are.equal(1, #res.tasks)
-    -- the service answers in upper case; its integer fields are still integers
-    assert.are.equal("integer", math.type(res.tasks[1].TASK_INDEX))
-    assert.are.equal("integer", math.type(res.job.CREATED_AT))
+    -- the service answers in upper case; the timestamps are strings, as the
+    -- official model has them (tasks name theirs UPDATE_AT)
+    assert.is_string(res.job.CREATED_AT)
+    assert.is_string(res.tasks[1].UPDATE_AT)
     assert.are.same({ ["servicestage.deliver_addon_job"] = 1, ["servicestage.show_job"] = 1 },
       emu:counts())
   end)
@@ -141,7 +142,7 @@ describe("client operations", function()
     local job = assert(client.workspaceapp:reinstall_server{
       server_id = server, update_access_agent = false })
     assert.is_truthy(job.job_id:match("^%d+$"))
-    local res = assert(client.workspaceapp:show_job{ job_id = job.job_id })
+    local res = assert(client.workspaceapp:show_job_detail{ job_id = job.job_id })
     assert.are.equal(job.job_id, res.id)
     assert.are.equal("REINSTALL_OS", res.job_type)
     assert.are.equal("WAITING", res.status)
@@ -149,7 +150,7 @@ describe("client operations", function()
     assert.are.equal("integer", math.type(res.sub_jobs_total))
     assert.are.equal(1, res.sub_jobs_total)
     assert.are.equal(server, res.sub_jobs[1].job_resource_info.resource_id)
-    assert.are.same({ ["workspaceapp.reinstall_server"] = 1, ["workspaceapp.show_job"] = 1 },
+    assert.are.same({ ["workspaceapp.reinstall_server"] = 1, ["workspaceapp.show_job_detail"] = 1 },
       emu:counts())
   end)
 
@@ -180,13 +181,13 @@ describe("client authentication", function()
 
   it("gives http 401 APIG.0301 for a wrong SK, and does not try again", function()
     local wrong = new_client{ sk = "not-the-secret" }
-    local res, err = wrong.workspaceapp:show_job{ job_id = "1" }
+    local res, err = wrong.workspaceapp:show_job_detail{ job_id = "1" }
     assert.is_nil(res)
     assert.are.equal("http", err.kind)
     assert.are.equal(401, err.status)
     assert.are.equal("APIG.0301", err.code)
     assert.is_false(err.retryable)
-    assert.are.same({ ["workspaceapp.show_job"] = 1 }, emu:counts())
+    assert.are.same({ ["workspaceapp.show_job_detail"] = 1 }, emu:counts())
     -- not even a POST the caller allows to repeat
     emu:reset()
     local _, err2 = wrong.workspaceapp:reinstall_server({ server_id = "s" },
@@ -198,7 +199,7 @@ describe("client authentication", function()
   it("accepts temporary credentials (security_token)", function()
     local temp = new_client{ security_token = "temporary-security-token-0001" }
     local job = assert(temp.workspaceapp:reinstall_server{ server_id = "s-1" })
-    assert(temp.workspaceapp:show_job{ job_id = job.job_id })
+    assert(temp.workspaceapp:show_job_detail{ job_id = job.job_id })
   end)
 
   it("uses an IAM token from create_token instead of signing", function()
@@ -208,7 +209,7 @@ describe("client authentication", function()
     assert.are.equal("hwcloud.client{region=nil, project_id=" .. PID .. ", auth=token}",
       tostring(by_token))
     local job = assert(by_token.workspaceapp:reinstall_server{ server_id = "s-2" })
-    local res = assert(by_token.workspaceapp:show_job{ job_id = job.job_id })
+    local res = assert(by_token.workspaceapp:show_job_detail{ job_id = job.job_id })
     assert.are.equal("s-2", res.sub_jobs[1].job_resource_info.resource_id)
     by_token:close()
   end)
@@ -216,13 +217,13 @@ describe("client authentication", function()
   it("gives http 401 for a token the cloud did not issue", function()
     local bogus = assert(hwcloud.client{ endpoint = emu.url, token = "MIIEnot-a-real-token",
                                          project_id = PID })
-    local res, err = bogus.workspaceapp:show_job{ job_id = "1" }
+    local res, err = bogus.workspaceapp:show_job_detail{ job_id = "1" }
     assert.is_nil(res)
     assert.are.equal("http", err.kind)
     assert.are.equal(401, err.status)
     assert.are.equal("APIG.0301", err.code)
     assert.is_false(err.retryable)
-    assert.are.same({ ["workspaceapp.show_job"] = 1 }, emu:counts())
+    assert.are.same({ ["workspaceapp.show_job_detail"] = 1 }, emu:counts())
   end)
 end)
 
@@ -253,7 +254,7 @@ describe("client validation: nothing is sent for a bad request", function()
   it("a missing mandatory field", function()
     refuses("servicestage", "deliver_addon_job", { environment_id = "e", addon_id = "a" },
       "action", "is required")
-    refuses("workspaceapp", "show_job", {}, "job_id", "is required")
+    refuses("workspaceapp", "show_job_detail", {}, "job_id", "is required")
     refuses("rts", "create_software_deployment", { config_id = "c" }, "server_id", "is required")
     refuses("iam", "create_token", {}, "auth", "is required")
     local req = copy(WORKSHOP)
@@ -291,7 +292,7 @@ describe("client validation: nothing is sent for a bad request", function()
     local req = copy(WORKSHOP)
     req.spec.ingress.port = 1.5
     refuses("asm", "create_workshop", req, "spec.ingress.port", "expected integer, got number 1.5")
-    refuses("rts", "list_software_deployments", { limit = 1.5 }, "limit",
+    refuses("rts", "list_software_configs", { limit = 1.5 }, "limit",
       "expected integer, got number 1.5")
   end)
 
@@ -305,11 +306,11 @@ describe("client validation: nothing is sent for a bad request", function()
   end)
 
   it("an empty path parameter, '.' and '..'", function()
-    refuses("workspaceapp", "show_job", { job_id = "" }, "job_id", "must not be empty")
+    refuses("workspaceapp", "show_job_detail", { job_id = "" }, "job_id", "must not be empty")
     refuses("servicestage", "deliver_addon_job",
       { environment_id = "", addon_id = "a", action = "restart" }, "environment_id",
       "must not be empty")
-    refuses("workspaceapp", "show_job", { job_id = "." }, "job_id", "must not be '.' or '..'")
+    refuses("workspaceapp", "show_job_detail", { job_id = "." }, "job_id", "must not be '.' or '..'")
     refuses("rts", "delete_software_deployment", { deployment_id = ".." }, "deployment_id",
       "must not be '.' or '..'")
   end)
@@ -322,18 +323,18 @@ describe("client validation: nothing is sent for a bad request", function()
   end)
 
   it("a request that is not a table", function()
-    refuses("workspaceapp", "show_job", "123", "request", "expected a table, got string")
-    refuses("workspaceapp", "show_job", 123, "request", "expected a table, got number")
+    refuses("workspaceapp", "show_job_detail", "123", "request", "expected a table, got string")
+    refuses("workspaceapp", "show_job_detail", 123, "request", "expected a table, got number")
   end)
 
   it("bad per-call options", function()
     local req = { job_id = "1" }
-    refuses("workspaceapp", "show_job", req, "opts", "expected a table, got number", 5)
-    refuses("workspaceapp", "show_job", req, "opts.timeout", "expected number, got string",
+    refuses("workspaceapp", "show_job_detail", req, "opts", "expected a table, got number", 5)
+    refuses("workspaceapp", "show_job_detail", req, "opts.timeout", "expected number, got string",
       { timeout = "10" })
-    refuses("workspaceapp", "show_job", req, "opts.tmeout",
+    refuses("workspaceapp", "show_job_detail", req, "opts.tmeout",
       'unknown field (did you mean "timeout"?)', { tmeout = 1 })
-    refuses("workspaceapp", "show_job", req, "opts.retries", "expected integer, got number 1.5",
+    refuses("workspaceapp", "show_job_detail", req, "opts.retries", "expected integer, got number 1.5",
       { retries = 1.5 })
   end)
 end)
@@ -341,7 +342,7 @@ end)
 describe("client path parameters", function()
   it("percent-encodes hostile values so the path keeps its shape", function()
     for _, id in ipairs { "a/b?c#d", "%2F", "../x", "a b" } do
-      local res, err = client.workspaceapp:show_job{ job_id = id }
+      local res, err = client.workspaceapp:show_job_detail{ job_id = id }
       assert.is_nil(res, id)
       assert.are.equal("http", err.kind, id)
       assert.are.equal(404, err.status, id)
@@ -349,6 +350,6 @@ describe("client path parameters", function()
       assert.are.equal("WKS.00010404", err.code, id)
       assert.are.equal("The job " .. id .. " does not exist", err.message, id)
     end
-    assert.are.same({ ["workspaceapp.show_job"] = 4 }, emu:counts())
+    assert.are.same({ ["workspaceapp.show_job_detail"] = 4 }, emu:counts())
   end)
 end)

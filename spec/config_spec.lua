@@ -296,6 +296,7 @@ describe("config: endpoints", function()
   it("defaults to https://<host>.<region>.myhuaweicloud.com per service", function()
     assert.are.same({
       servicestage = "https://servicestage.cn-north-4.myhuaweicloud.com",
+      servicestage_v2 = "https://servicestage.cn-north-4.myhuaweicloud.com",
       codeartsbuild = "https://cloudbuild-ext.cn-north-4.myhuaweicloud.com",
       asm = "https://asm.cn-north-4.myhuaweicloud.com",
       rts = "https://rts.cn-north-4.myhuaweicloud.com",

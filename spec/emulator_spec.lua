@@ -578,7 +578,7 @@ describe("emulator: faults", function()
   end
 
   it("answers a status with body and headers for the next `count` requests", function()
-    emu:fault{ operation = "workspaceapp.show_job", count = 2, status = 503,
+    emu:fault{ operation = "workspaceapp.show_job_detail", count = 2, status = 503,
                headers = { ["Retry-After"] = "3" },
                body = { error_code = "WKS.00010503", error_msg = "busy" } }
     for _ = 1, 2 do
@@ -598,13 +598,13 @@ describe("emulator: faults", function()
   end)
 
   it("applies before authentication", function()
-    emu:fault{ operation = "workspaceapp.show_job", status = 429 }
+    emu:fault{ operation = "workspaceapp.show_job_detail", status = 429 }
     local res = curl("GET", emu.url .. path)
     assert.are.equal(429, res.status)
   end)
 
   it("delays the answer by delay_ms", function()
-    emu:fault{ operation = "workspaceapp.show_job", delay_ms = 400 }
+    emu:fault{ operation = "workspaceapp.show_job_detail", delay_ms = 400 }
     local res = get()
     assert.are.equal(404, res.status)
     assert.is_true(res.time >= 0.4)
@@ -612,7 +612,7 @@ describe("emulator: faults", function()
   end)
 
   it("drops the connection without a response", function()
-    emu:fault{ operation = "workspaceapp.show_job", drop = true }
+    emu:fault{ operation = "workspaceapp.show_job_detail", drop = true }
     local res = get()
     assert.are.equal(0, res.status)
     assert.are.equal(52, res.curl_exit)     -- empty reply from server
@@ -620,14 +620,14 @@ describe("emulator: faults", function()
   end)
 
   it("truncates the body below its Content-Length", function()
-    emu:fault{ operation = "workspaceapp.show_job", truncate = true }
+    emu:fault{ operation = "workspaceapp.show_job_detail", truncate = true }
     local res = get()
     assert.are.equal(18, res.curl_exit)     -- partial file
     assert.is_true(#res.body < tonumber(res.headers["content-length"]))
   end)
 
   it("sends a malformed (non-JSON) 200 body", function()
-    emu:fault{ operation = "workspaceapp.show_job", malformed = true }
+    emu:fault{ operation = "workspaceapp.show_job_detail", malformed = true }
     local res = get()
     assert.are.equal(200, res.status)
     assert.is_nil(res.json)
@@ -636,7 +636,7 @@ describe("emulator: faults", function()
 
   it("matches every operation with \"*\", after operation-specific faults", function()
     emu:fault{ operation = "*", count = 2, status = 502 }
-    emu:fault{ operation = "workspaceapp.show_job", status = 504 }
+    emu:fault{ operation = "workspaceapp.show_job_detail", status = 504 }
     assert.are.equal(504, get().status)
     assert.are.equal(502, get().status)
     assert.are.equal(502, curl("GET", emu.url .. "/v2/meshes/m/workshops").status)
@@ -670,7 +670,7 @@ describe("emulator: counts, reset and health", function()
     local tok = password_token(emu)
     local id = curl("POST", emu.url .. "/v1/" .. PID .. "/app-servers/s/actions/reinstall",
       { headers = with_token(tok), body = "{}" }).json.job_id
-    emu:fault{ operation = "workspaceapp.show_job", status = 500, count = 5 }
+    emu:fault{ operation = "workspaceapp.show_job_detail", status = 500, count = 5 }
     emu:fail{ "s" }
     emu:reset()
     assert.are.same({}, emu:counts())

@@ -166,7 +166,9 @@ describe("errors: each service's error shape", function()
   it("iam in Keystone's shape {error: {code, message, title}}", function()
     emu:fault{ operation = "iam.create_token", status = 401, body = { error = {
       code = 401, message = "The username or password is wrong.", title = "Unauthorized" } } }
-    local _, err = client.iam:create_token{ auth = { identity = { methods = { "password" } } } }
+    local _, err = client.iam:create_token{ auth = { identity = { methods = { "password" },
+      password = { user = { name = "u", password = "wrong", domain = { name = "d" } } } },
+      scope = { project = { name = "cn-north-4" } } } }
     is_error(err, "http", "iam", "create_token")
     assert.are.equal(401, err.status)
     assert.are.equal("The username or password is wrong.", err.message)
@@ -174,10 +176,10 @@ describe("errors: each service's error shape", function()
   end)
 
   it("takes request_id from the X-Request-Id header", function()
-    emu:fault{ operation = "workspaceapp.show_job", status = 404,
+    emu:fault{ operation = "workspaceapp.show_job_detail", status = 404,
                headers = { ["X-Request-Id"] = "rid-0123456789abcdef" },
                body = { error_code = "WKS.00010404", error_msg = "gone" } }
-    local _, err = client.workspaceapp:show_job{ job_id = "1" }
+    local _, err = client.workspaceapp:show_job_detail{ job_id = "1" }
     assert.are.equal("rid-0123456789abcdef", err.request_id)
     assert.is_truthy(tostring(err):find("(request id rid-0123456789abcdef)", 1, true))
   end)
@@ -200,13 +202,13 @@ describe("errors: bodies that are not what they should be", function()
   end)
 
   it("a 502 on a GET is retryable, and is retried", function()
-    emu:fault{ operation = "workspaceapp.show_job", status = 502, body = HTML_502, count = 3 }
-    local _, err = client.workspaceapp:show_job({ job_id = "1" }, { retries = 2 })
-    is_error(err, "http", "workspaceapp", "show_job")
+    emu:fault{ operation = "workspaceapp.show_job_detail", status = 502, body = HTML_502, count = 3 }
+    local _, err = client.workspaceapp:show_job_detail({ job_id = "1" }, { retries = 2 })
+    is_error(err, "http", "workspaceapp", "show_job_detail")
     assert.are.equal(502, err.status)
     assert.is_true(err.retryable)
     assert.are.equal(3, err.attempts)
-    assert.are.same({ ["workspaceapp.show_job"] = 3 }, emu:counts())
+    assert.are.same({ ["workspaceapp.show_job_detail"] = 3 }, emu:counts())
   end)
 
   it("a malformed 200 body is kind decode", function()
@@ -246,9 +248,9 @@ describe("errors: the network", function()
   end)
 
   it("a per-call timeout overrides the client's", function()
-    emu:fault{ operation = "workspaceapp.show_job", delay_ms = 1500 }
-    local _, err = client.workspaceapp:show_job({ job_id = "1" }, { timeout = 0.5, retries = 0 })
-    is_error(err, "timeout", "workspaceapp", "show_job")
+    emu:fault{ operation = "workspaceapp.show_job_detail", delay_ms = 1500 }
+    local _, err = client.workspaceapp:show_job_detail({ job_id = "1" }, { timeout = 0.5, retries = 0 })
+    is_error(err, "timeout", "workspaceapp", "show_job_detail")
     assert.is_true(err.retryable)
   end)
 end)
@@ -291,7 +293,9 @@ describe("errors: secrets never appear", function()
       methods = { "password" }, password = { user = { name = "u", password = "p",
                                                       domain = { name = "d" } } } },
       scope = { project = { id = PID } } } }).subject_token
-    local secrets = { SK, STS, token, "Authorization" }
+    -- a signature header's value, not the word: service descriptions name
+    -- models such as AddAppGroupAuthorizationResponse
+    local secrets = { SK, STS, token, "SDK-HMAC-SHA256 Access=" }
 
     local signed = new_client{ security_token = STS }
     local by_token = assert(hwcloud.client{ endpoint = emu.url, token = token, project_id = PID })
@@ -310,9 +314,9 @@ describe("errors: secrets never appear", function()
       errs[#errs + 1] = err
     end
     for _, c in ipairs { signed, by_token } do
-      keep("validation", c.workspaceapp:show_job{})
-      keep("validation", c.workspaceapp:show_job({ job_id = "1" }, { tmeout = 1 }))
-      keep("http", c.workspaceapp:show_job{ job_id = "1" })
+      keep("validation", c.workspaceapp:show_job_detail{})
+      keep("validation", c.workspaceapp:show_job_detail({ job_id = "1" }, { tmeout = 1 }))
+      keep("http", c.workspaceapp:show_job_detail{ job_id = "1" })
       emu:fault{ operation = "workspaceapp.reinstall_server", status = 502, body = HTML_502 }
       keep("http", c.workspaceapp:reinstall_server{ server_id = "s" })
       emu:fault{ operation = "workspaceapp.reinstall_server", malformed = true }
@@ -322,8 +326,8 @@ describe("errors: secrets never appear", function()
       keep("http", c.codeartsbuild:update_notice{ job_id = "j", notice_type = "MAIL",
                                                   enabled_event_type_names = { "a" } })
     end
-    keep("http", wrong.workspaceapp:show_job{ job_id = "1" })
-    keep("transport", refused.workspaceapp:show_job({ job_id = "1" }, { retries = 0 }))
+    keep("http", wrong.workspaceapp:show_job_detail{ job_id = "1" })
+    keep("transport", refused.workspaceapp:show_job_detail({ job_id = "1" }, { retries = 0 }))
     emu:fault{ operation = "workspaceapp.reinstall_server", delay_ms = 1500 }
     keep("timeout", quick.workspaceapp:reinstall_server{ server_id = "s" })
     emu:fail { "server-doomed" }

@@ -117,7 +117,7 @@ local function every_operation(run, tag)
   step("rts", "delete_software_deployment", { deployment_id = id })
   local started = step("workspaceapp", "reinstall_server",
     { server_id = "srv-" .. tag, update_access_agent = false })
-  step("workspaceapp", "show_job", { job_id = started.job_id })
+  step("workspaceapp", "show_job_detail", { job_id = started.job_id })
   return out
 end
 
@@ -214,8 +214,8 @@ describe("hwcloud inside nginx", function()
     assert.are.equal("success", by["codeartsbuild.update_notice"].status)
     assert.are.equal("COMPLETE", by["rts.update_software_deployment"].software_deployment.status)
     assert.are.equal(1, #by["rts.list_software_deployments"].software_deployments)
-    assert.are.equal("REINSTALL_OS", by["workspaceapp.show_job"].job_type)
-    assert.are.equal("srv-ngx", by["workspaceapp.show_job"].sub_jobs[1].job_resource_info.resource_id)
+    assert.are.equal("REINSTALL_OS", by["workspaceapp.show_job_detail"].job_type)
+    assert.are.equal("srv-ngx", by["workspaceapp.show_job_detail"].sub_jobs[1].job_resource_info.resource_id)
     -- each operation reached the emulator once from each side
     local counts = emu:counts()
     for _, s in ipairs(inside) do
@@ -266,8 +266,8 @@ describe("hwcloud inside nginx", function()
   end)
 
   it("returns the emulator's HTTP errors with the same fields as under Lua 5.4", function()
-    local res, err = op("workspaceapp", "show_job", { job_id = "no-such-job" })
-    local _, nerr = native.workspaceapp:show_job{ job_id = "no-such-job" }
+    local res, err = op("workspaceapp", "show_job_detail", { job_id = "no-such-job" })
+    local _, nerr = native.workspaceapp:show_job_detail{ job_id = "no-such-job" }
     assert.is_nil(res)
     for _, k in ipairs { "kind", "status", "code", "message", "service", "operation",
                          "retryable" } do
@@ -297,7 +297,7 @@ describe("hwcloud inside nginx", function()
     local cases = {
       { fault = { status = 503 }, client = { retries = 1, retry_base = 0.01 } },
       { fault = { drop = true } },
-      { fault = { drop = true }, op = "show_job" },
+      { fault = { drop = true }, op = "show_job_detail" },
       { fault = { truncate = true } },
       { fault = { malformed = true } },
       { fault = { delay_ms = 1500 }, client = { timeout = 0.5 } },
@@ -305,7 +305,7 @@ describe("hwcloud inside nginx", function()
     }
     for _, c in ipairs(cases) do
       local opname = c.op or "reinstall_server"
-      local req = opname == "show_job" and { job_id = "no-job" } or { server_id = "f-1" }
+      local req = opname == "show_job_detail" and { job_id = "no-job" } or { server_id = "f-1" }
       local copts = { retries = 0 }
       for k, v in pairs(c.client or {}) do copts[k] = v end
       local seen = {}
@@ -347,7 +347,7 @@ describe("hwcloud inside nginx", function()
       assert.are.same({ engine = "curl", phase = "content", ok = true }, get("/curl"))
       assert.are.same({ engine = "ngx", phase = "timer", ok = true }, get("/timer"))
       assert.are.same({ engine = "curl", phase = "set", ok = true }, get("/set"))
-      assert.are.equal(5, emu:counts()["workspaceapp.show_job"])
+      assert.are.equal(5, emu:counts()["workspaceapp.show_job_detail"])
     end)
 
   it("runs client:parallel on light threads: 10 calls at 300 ms take about one latency",
@@ -368,7 +368,7 @@ describe("hwcloud inside nginx", function()
       local shows = {}
       for i, r in ipairs(doc.results) do
         assert.are.equal(cjson.null, r.err)
-        shows[i] = { "workspaceapp", "show_job", { job_id = r.result.job_id } }
+        shows[i] = { "workspaceapp", "show_job_detail", { job_id = r.result.job_id } }
       end
       for i, r in ipairs(checker:parallel(shows, { progress = false })) do
         assert.is_nil(r.err)
@@ -421,7 +421,7 @@ describe("hwcloud inside nginx", function()
       assert.is_nil(err, err and err.text)
       assert.are.equal("ngx", doc.engine)
       assert.is_string(res.job_id)
-      local res2, err2 = op("workspaceapp", "show_job", { job_id = res.job_id },
+      local res2, err2 = op("workspaceapp", "show_job_detail", { job_id = res.job_id },
         { target = "tls" })
       assert.is_nil(err2)
       assert.are.equal("tls-1", res2.sub_jobs[1].job_resource_info.resource_id)

@@ -133,7 +133,7 @@ describe("client:parallel", function()
   it("reports cloud errors in place too", function()
     emu:fail {}
     local results = client:parallel {
-      { "workspaceapp", "show_job", { job_id = "missing" } },
+      { "workspaceapp", "show_job_detail", { job_id = "missing" } },
       { "rts", "list_software_deployments", {} },
     }
     assert.equal(404, results[1].err.status)

@@ -181,7 +181,7 @@ describe("progress through the client", function()
   local RUN = [[
 local calls = {}
 for i = 1, 3 do calls[i] = { "rts", "list_software_deployments", {} } end
-calls[4] = { "workspaceapp", "show_job", { job_id = "missing" } }
+calls[4] = { "workspaceapp", "show_job_detail", { job_id = "missing" } }
 client:parallel(calls)
 local jobs = {
   assert(client.workspaceapp:reinstall_server { server_id = "srv-p-1" }),

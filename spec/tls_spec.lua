@@ -67,8 +67,8 @@ describe("tls", function()
   it("accepts the certificate given as ca_file", function()
     local client = new_client{ ca_file = cert }
     local job = assert(client.workspaceapp:reinstall_server{ server_id = "s" })
-    assert(client.workspaceapp:show_job{ job_id = job.job_id })
-    assert.are.same({ ["workspaceapp.reinstall_server"] = 1, ["workspaceapp.show_job"] = 1 },
+    assert(client.workspaceapp:show_job_detail{ job_id = job.job_id })
+    assert.are.same({ ["workspaceapp.reinstall_server"] = 1, ["workspaceapp.show_job_detail"] = 1 },
       emu:counts())
     client:close()
   end)
@@ -85,13 +85,13 @@ describe("max_response", function()
   it("turns a response larger than max_response into a transport error", function()
     local client = new_client{ verify_tls = false, max_response = 64 }
     local job = assert(client.workspaceapp:reinstall_server{ server_id = "s" })   -- small
-    local res, err = client.workspaceapp:show_job{ job_id = job.job_id }          -- large
+    local res, err = client.workspaceapp:show_job_detail{ job_id = job.job_id }          -- large
     assert.is_nil(res)
     assert.are.equal("transport", err.kind)
     assert.is_truthy(err.message:find("max_response", 1, true), err.message)
     -- the same answer would be too large again: not worth another try
     assert.is_false(err.retryable)
-    assert.are.same({ ["workspaceapp.reinstall_server"] = 1, ["workspaceapp.show_job"] = 1 },
+    assert.are.same({ ["workspaceapp.reinstall_server"] = 1, ["workspaceapp.show_job_detail"] = 1 },
       emu:counts())
     client:close()
   end)

@@ -134,7 +134,7 @@ describe("workflows", function()
       local t0 = core.now()
       local _, err = c:wait(job, { interval = 0.4, max_interval = 0.4, timeout = 1.3 })
       local elapsed = core.now() - t0
-      local polls = slow:counts()["workspaceapp.show_job"]
+      local polls = slow:counts()["workspaceapp.show_job_detail"]
       c:close()
       slow:stop()
       assert.equal("timeout", err.kind)
@@ -203,12 +203,12 @@ describe("workflows", function()
       assert.is_nil(final)
       assert.equal("http", err.kind)
       assert.equal(404, err.status)
-      assert.equal(1, emu:counts()["workspaceapp.show_job"])
+      assert.equal(1, emu:counts()["workspaceapp.show_job_detail"])
     end)
 
     it("polls on through a passing outage of the show operation", function()
       local job = reinstall("srv-wf-outage")
-      emu:fault { operation = "workspaceapp.show_job", count = 2, status = 503 }
+      emu:fault { operation = "workspaceapp.show_job_detail", count = 2, status = 503 }
       local final, err = client:wait(job, FAST)
       assert.is_nil(err)
       assert.equal("SUCCESS", final.status)

@@ -20,6 +20,7 @@
 
 local type, tonumber, tostring, pairs, random = type, tonumber, tostring, pairs, math.random
 local errors = require "hwcloud.errors"
+local null = require("cjson").null
 
 local _M = {}
 
@@ -41,6 +42,27 @@ local function backoff(base, cap, attempt)
   return d / 2 + random() * d / 2
 end
 _M.backoff = backoff
+
+-- The request's header fields (location "header", checked by build) as
+-- "Name: value" lines; they are sent as given, unsigned.
+local function header_fields(op, req)
+  local list = {}
+  local names = op.header_names
+  if names == nil then
+    names = {}
+    local fields = op.request and op.request.fields or {}
+    for name, f in pairs(fields) do
+      if f.location == "header" then names[#names + 1] = name end
+    end
+    table.sort(names)
+    op.header_names = names
+  end
+  for i = 1, #names do
+    local v = req[names[i]]
+    if v ~= nil and v ~= null then list[#list + 1] = names[i] .. ": " .. tostring(v) end
+  end
+  return list
+end
 
 -- decode(env, op, c, ctx) -> result | nil, err for a completed HTTP exchange
 local function decode(env, op, c, ctx)
@@ -79,7 +101,14 @@ local function decode(env, op, c, ctx)
   end
   if op.response_headers and type(doc) == "table" then
     for h, field in pairs(op.response_headers) do
-      if c.headers[h] then doc[field] = c.headers[h] end
+      local v = c.headers[h]
+      if v then
+        if type(field) == "table" then
+          for i = 1, #field do doc[field[i]] = v end
+        else
+          doc[field] = v
+        end
+      end
     end
   end
   return doc
@@ -97,6 +126,7 @@ function _M.invoke(env, engine, svc, op, req, opts)
     return nil, errors.validation(body_or_field, msg, svc.name, op.name)
   end
   local body = body_or_field
+  if op.raw_body then body = op.raw_body end -- the generic call's string body
   local base, eerr = env.endpoint(svc)
   if not base then
     eerr.service, eerr.operation = svc.name, op.name
@@ -108,7 +138,10 @@ function _M.invoke(env, engine, svc, op, req, opts)
   local unsafe_ok = opts.retry_unsafe
   if unsafe_ok == nil then unsafe_ok = cfg.retry_unsafe end
   ctx.safe = SAFE_METHOD[method] or op.idempotent or unsafe_ok or false
-  local content_type = body and (svc.content_type or "application/json") or nil
+  -- the official SDKs send the operation's Content-Type on every request,
+  -- bodiless ones included
+  local content_type = op.content_type or svc.content_type or "application/json"
+  local extra = header_fields(op, req)
   local topts = {
     timeout = opts.timeout or cfg.timeout,
     connect_timeout = opts.connect_timeout or cfg.connect_timeout,
@@ -126,6 +159,7 @@ function _M.invoke(env, engine, svc, op, req, opts)
     else
       headers = env.auth:headers(method, url, content_type, body)
     end
+    for i = 1, #extra do headers[#headers + 1] = extra[i] end
     local c = engine:send { method = method, url = url, headers = headers, body = body,
                             opts = topts }
     local result, err

@@ -18,6 +18,8 @@ local call = require "hwcloud.call"
 local jobs = require "hwcloud.jobs"
 local engine_mod = require "hwcloud.engine"
 local progress = require "hwcloud.progress"
+local generic = require "hwcloud.generic"
+local pager = require "hwcloud.pager"
 
 local _M = {}
 
@@ -26,36 +28,7 @@ local private = setmetatable({}, { __mode = "k" })
 local Client = {}
 local Proxy = {}
 
--- Levenshtein distance, for "did you mean" on misspelt names.
-local function distance(a, b)
-  a, b = a:lower(), b:lower()
-  local prev = {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    local cur = { [0] = i }
-    for j = 1, #b do
-      local cost = a:byte(i) == b:byte(j) and 0 or 1
-      local v = prev[j] + 1
-      if cur[j - 1] + 1 < v then v = cur[j - 1] + 1 end
-      if prev[j - 1] + cost < v then v = prev[j - 1] + cost end
-      cur[j] = v
-    end
-    prev = cur
-  end
-  return prev[#b]
-end
-
-local function suggest(name, candidates)
-  local best, bestd = nil, nil
-  for _, c in ipairs(candidates) do
-    local d = distance(name, c)
-    if not bestd or d < bestd then best, bestd = c, d end
-  end
-  if best and bestd <= math.max(2, math.floor(#name / 3)) then
-    return format(" (did you mean '%s'?)", best)
-  end
-  return ""
-end
+local suggest = require("hwcloud.suggest").hint
 
 local CALL_OPTIONS = services.prepare { type = "object", fields = {
   timeout = { type = "number" }, connect_timeout = { type = "number" },
@@ -94,18 +67,31 @@ local function engine_for(env)
   return env.curl_engine
 end
 
-local function op_of(service, operation)
-  local svc = services.load(service)
-  if not svc then return nil end
-  return svc, svc.operations[operation]
+-- An operation by its name or an alias; called by an alias, errors name
+-- the alias (a shallow copy: the C core reads the op with raw access).
+local function find_op(svc, opname)
+  local op = services.operation(svc, opname)
+  if op and op.name ~= opname then
+    svc.alias_ops = svc.alias_ops or {}
+    local a = svc.alias_ops[opname]
+    if not a then
+      a = {}
+      for k, v in pairs(op) do a[k] = v end
+      a.name = opname
+      svc.alias_ops[opname] = a
+    end
+    op = a
+  end
+  return op
 end
 
-local function operation_names(svc)
-  local names = {}
-  for n in pairs(svc.operations) do names[#names + 1] = n end
-  table.sort(names)
-  return names
+local function op_of(service, operation)
+  local svc = services.known(service) and services.load(service)
+  if not svc then return nil end
+  return svc, type(operation) == "string" and find_op(svc, operation) or nil
 end
+
+local operation_names = services.operation_names
 
 -- Runs one operation within the current task of `engine`.
 local function invoke(env, engine, svc, op, req, opts)
@@ -124,13 +110,18 @@ end
 -- Service proxies: client.workspaceapp:reinstall_server{...}
 Proxy.__index = function(self, opname)
   local svc = rawget(self, "_svc")
-  local op = svc.operations[opname]
+  local op = type(opname) == "string" and find_op(svc, opname) or nil
   if not op then
-    error(format("hwcloud: %s has no operation '%s'%s", svc.name, tostring(opname),
-      type(opname) == "string" and suggest(opname, operation_names(svc)) or ""), 2)
+    error(format("hwcloud: %s has no operation '%s'%s (hwcloud.services lists them; "
+      .. "see doc/api/%s.md)", svc.name, tostring(opname),
+      type(opname) == "string" and suggest(opname, operation_names(svc)) or "", svc.name), 2)
   end
   local client = rawget(self, "_client")
-  local fn = function(_, req, opts)
+  local fn = function(this, req, opts)
+    if this ~= self then
+      -- client.svc.op{...} instead of client.svc:op{...}
+      error(format("hwcloud: call %s:%s(...) with a colon, not a dot", svc.name, opname), 2)
+    end
     local env = private[client]
     local engine = engine_for(env)
     return engine:call(function(e) return invoke(env, e, svc, op, req, opts) end)
@@ -143,7 +134,7 @@ Proxy.__tostring = function(self) return "hwcloud service " .. rawget(self, "_sv
 Client.__index = function(self, key)
   local m = Client[key]
   if m ~= nil then return m end
-  if type(key) == "string" then
+  if type(key) == "string" and services.known(key) then
     local svc = services.load(key)
     if svc then
       local p = setmetatable({ _svc = svc, _client = self }, Proxy)
@@ -152,7 +143,9 @@ Client.__index = function(self, key)
     end
   end
   local names = services.names()
-  for _, n in ipairs { "wait", "wait_all", "parallel", "close" } do names[#names + 1] = n end
+  for _, n in ipairs { "wait", "wait_all", "parallel", "request", "pages", "each", "close" } do
+    names[#names + 1] = n
+  end
   error(format("hwcloud: client has no service or method '%s'%s", tostring(key),
     type(key) == "string" and suggest(key, names) or ""), 2)
 end
@@ -269,6 +262,42 @@ function Client.wait_all(self, list, opts)
   for k, v in pairs(opts) do o[k] = v end
   o.concurrency = opts.concurrency or 64
   return fan_out(env, fns, o, "wait")
+end
+
+-- request{service, method, path, query, body, headers} -> result | nil, err
+-- The generic call, for an API hwcloud has no description of: signed with
+-- the client's credentials, sent to that service's endpoint, with the same
+-- errors and retry policy as every operation.
+function Client.request(self, r)
+  local env = private[self]
+  local op, svc = generic.op(r)
+  if not op then return nil, svc end
+  local req = generic.request(r)
+  return engine_for(env):call(function(e)
+    local res, err = call.invoke(env, e, svc, op, req, {})
+    return res, err
+  end)
+end
+
+-- pages(service, operation, request[, opts]) -> iterator of page, err
+-- each(service, operation, request[, opts]) -> iterator of item, err
+-- over any list operation: offset/limit, marker/limit, page/page_size.
+function Client.pages(self, service, operation, req, opts)
+  local svc, op = op_of(service, operation)
+  if not svc or not op then
+    local why = not svc and format("unknown service '%s'", tostring(service))
+      or format("%s has no operation '%s'", tostring(service), tostring(operation))
+    return pager.failed(errors.validation(not svc and "service" or "operation", why))
+  end
+  local env = private[self]
+  return pager.pages(op, req, function(r)
+    return engine_for(env):call(function(e) return invoke(env, e, svc, op, r, opts) end)
+  end)
+end
+
+function Client.each(self, service, operation, req, opts)
+  local _, op = op_of(service, operation)
+  return pager.each(Client.pages(self, service, operation, req, opts), op)
 end
 
 function Client.close(self)

@@ -9,6 +9,7 @@ local type, pairs, ipairs, tostring, tonumber, select, require =
 local getenv, open = os.getenv, io.open
 local errors = require "hwcloud.errors"
 local services = require "hwcloud.services"
+local suggest = require("hwcloud.suggest").closest
 
 local _M = {}
 
@@ -115,6 +116,68 @@ local function normalise_url(field, url)
   return (url:gsub("/+$", ""))
 end
 
+-- The region file of the official SDKs (HUAWEICLOUD_SDK_REGIONS_FILE or
+-- ~/.huaweicloud/regions.yaml): service names (any case) as top-level keys,
+-- each a list of {id, endpoint | endpoints: [...]}. Only that shape is read.
+local function read_regions(path)
+  local f = path and open(path, "r")
+  if not f then return nil end
+  local out, svc, item, in_list = {}, nil, nil, false
+  local function unquote(v)
+    v = v:gsub("%s+#.*$", ""):gsub("^%s+", ""):gsub("%s+$", "")
+    return (v:gsub('^"(.*)"$', "%1"):gsub("^'(.*)'$", "%1"))
+  end
+  for line in f:lines() do
+    if not line:match("^%s*#") and line:match("%S") then
+      local top = line:match("^([%w_-]+):%s*$")
+      local indent, rest = line:match("^(%s*)%-%s*(.*)$")
+      if top then
+        svc = {}
+        out[top:lower()] = svc
+        item, in_list = nil, false
+      elseif indent and svc then
+        local k, v = rest:match("^([%w_]+):%s*(.*)$")
+        if k then
+          item = {}
+          svc[#svc + 1] = item
+          in_list = false
+          if k == "endpoints" and v == "" then in_list = true
+          elseif v ~= "" then item[k] = unquote(v) end
+        elseif in_list and item then
+          item.endpoints = item.endpoints or {}
+          item.endpoints[#item.endpoints + 1] = unquote(rest)
+        end
+      elseif svc and item then
+        local k, v = line:match("^%s+([%w_]+):%s*(.*)$")
+        if k == "endpoints" and v == "" then
+          in_list = true
+        elseif k and v ~= "" then
+          item[k] = unquote(v)
+          in_list = false
+        end
+      end
+    end
+  end
+  f:close()
+  return out
+end
+
+local function regions_file()
+  local p = nonempty(getenv("HUAWEICLOUD_SDK_REGIONS_FILE"))
+  if p then return p end
+  local home = nonempty(getenv("HOME"))
+  return home and (home .. "/.huaweicloud/regions.yaml") or nil
+end
+
+local function split_list(v)
+  local list = {}
+  for item in v:gmatch("[^,]+") do
+    item = item:gsub("^%s+", ""):gsub("%s+$", "")
+    if item ~= "" then list[#list + 1] = item end
+  end
+  return list
+end
+
 -- Region part of the default host name: mainland-China regions and the
 -- rest share myhuaweicloud.com; eu-west-101 has its own domain.
 local function default_endpoint(svc, region)
@@ -204,6 +267,7 @@ function _M.new(opts, core)
 
   -- endpoints: per-service URL > one URL for all > env override > default
   cfg.endpoint_for = {}
+  cfg.alternates = {}
   local all
   if opts.endpoint then
     local url, f, m = normalise_url("endpoint", opts.endpoint)
@@ -213,8 +277,16 @@ function _M.new(opts, core)
   local given = opts.endpoints or {}
   for name, url in pairs(given) do
     local field = "endpoints." .. tostring(name)
-    if type(name) ~= "string" or not services.load(name) then
-      return bad(field, "unknown service (known: " .. table.concat(services.names(), ", ") .. ")")
+    -- a service hwcloud does not describe may be named (for client:request),
+    -- but not one that looks like a misspelt described one
+    if type(name) ~= "string" or not name:match("^[a-z][a-z0-9_-]*$") then
+      return bad(field, "must be a service name ([a-z0-9_-])")
+    end
+    if not services.known(name) then
+      local hint = suggest(name, services.names())
+      if hint then
+        return bad(field, "unknown service (did you mean '" .. hint .. "'?)")
+      end
     end
     if type(url) ~= "string" then return bad(field, "expected string, got " .. type(url)) end
     local u, f, m = normalise_url(field, url)
@@ -226,29 +298,56 @@ function _M.new(opts, core)
   return cfg
 end
 
--- endpoint(cfg, svc) -> url | nil, err (resolved lazily: a client that only
--- talks to the emulator needs no region).
+-- endpoint(cfg, svc) -> url, alternates | nil, err (resolved lazily: a
+-- client that only talks to the emulator needs no region). In order: the
+-- client's endpoints.<service>, its endpoint, then for the region
+-- HUAWEICLOUD_SDK_REGION_<SERVICE>_<REGION> (a comma-separated failover
+-- list), the regions file, the official region data, and the host rule.
 function _M.endpoint(cfg, svc)
   local url = cfg.endpoint_for[svc.name] or cfg.endpoint
-  if url then return url end
+  if url then return url, cfg.alternates[svc.name] end
   local region = cfg.region
   if not region then
     return nil, errors.validation("region", "is required to reach " .. svc.name
       .. " (set region, endpoint or endpoints." .. svc.name .. ")")
   end
-  local var = "HUAWEICLOUD_SDK_REGION_" .. svc.name:upper() .. "_"
+  local sdk_name = svc.sdk_name or svc.name
+  local var = "HUAWEICLOUD_SDK_REGION_" .. sdk_name:upper() .. "_"
     .. region:upper():gsub("-", "_")
+  local list, field = nil, var
   local from_env = nonempty(getenv(var))
   if from_env then
-    local first = from_env:match("^%s*([^,%s]+)")
-    local u, f, m = normalise_url(var, first or "")
-    if not u then return nil, errors.validation(f, m) end
-    url = u
+    list = split_list(from_env)
   else
-    url = default_endpoint(svc, region)
+    if cfg.regions_file == nil then cfg.regions_file = read_regions(regions_file()) or false end
+    local entries = cfg.regions_file and cfg.regions_file[sdk_name:lower()]
+    for _, e in ipairs(entries or {}) do
+      if e.id == region then
+        list = e.endpoints or { e.endpoint }
+        field = "regions file: " .. sdk_name .. "." .. region
+        break
+      end
+    end
+    if not list then
+      list = svc.regions and svc.regions[region]
+      if not list then list = { default_endpoint(svc, region) } end
+    end
   end
+  local urls = {}
+  for i, u in ipairs(list) do
+    local n, f, m = normalise_url(field, u)
+    if not n then return nil, errors.validation(f, m) end
+    urls[i] = n
+  end
+  if #urls == 0 then return nil, errors.validation(field, "names no endpoint") end
+  url = urls[1]
   cfg.endpoint_for[svc.name] = url
-  return url
+  if #urls > 1 then
+    local rest = {}
+    for i = 2, #urls do rest[#rest + 1] = urls[i] end
+    cfg.alternates[svc.name] = rest
+  end
+  return url, cfg.alternates[svc.name]
 end
 
 return _M

@@ -1,13 +1,13 @@
 -- hwcloud.jobs: what "done" means for each kind of asynchronous work, and
--- the polling loop that waits for it.
---
---   servicestage  show_job{job_id}                  job.EXECUTION_STATUS (any case)
---   workspaceapp  show_job{job_id}                  status
---   rts           show_software_deployment{id}      software_deployment.status
+-- the polling loop that waits for it. A service that has jobs says so in its
+-- description (`jobs`: the operation that polls, the id field, where the
+-- status is, the terminal states, where a failure's reason is); the reasons
+-- are read by the named strategies below.
 
 local type, pairs, ipairs, tostring, getmetatable, setmetatable, random, huge =
   type, pairs, ipairs, tostring, getmetatable, setmetatable, math.random, math.huge
 local errors = require "hwcloud.errors"
+local services = require "hwcloud.services"
 
 local _M = {}
 
@@ -38,72 +38,97 @@ local function set(list)
   return s
 end
 
-local KINDS = {
-  servicestage = {
-    show = "show_job", id_key = "job_id",
-    id = function(r) return ci(r, "job_id") end,
-    status = function(r) return ci(ci(r, "job"), "execution_status") end,
-    success = set { "SUCCEEDED" },
-    failure = set { "FAILED", "CANCELLED", "PARTIALLY_FAILED", "ROLLBACKED", "UNKNOWN" },
-    reason = function(r)
-      local tasks = ci(r, "tasks")
-      if type(tasks) ~= "table" then return nil end
-      for i = 1, #tasks do
-        local st = ci(tasks[i], "task_status")
-        if st == "FAILED" then
-          local m = str(ci(tasks[i], "messages"))
-          return (str(ci(tasks[i], "task_name")) or ("task " .. i)) .. " failed"
-            .. (m and (": " .. m) or "")
-        end
+-- t at a list of keys (or a dotted string), case-insensitively
+local function dig(t, path)
+  if type(path) == "string" then
+    local list = {}
+    for k in path:gmatch("[^.]+") do list[#list + 1] = k end
+    path = list
+  end
+  for _, k in ipairs(path) do t = ci(t, k) end
+  return t
+end
+
+-- Where a failed job says why.
+local REASONS = {
+  -- ServiceStage: the first failed task
+  tasks = function(r)
+    local tasks = ci(r, "tasks")
+    if type(tasks) ~= "table" then return nil end
+    for i = 1, #tasks do
+      local st = ci(tasks[i], "task_status")
+      if st == "FAILED" then
+        local m = str(ci(tasks[i], "messages"))
+        return (str(ci(tasks[i], "task_name")) or ("task " .. i)) .. " failed"
+          .. (m and (": " .. m) or "")
       end
-      return nil
-    end,
-  },
-  workspaceapp = {
-    show = "show_job", id_key = "job_id",
-    id = function(r) return r.job_id or r.id end,
-    status = function(r) return r.status end,
-    success = set { "SUCCESS" },
-    failure = set { "FAILED" },
-    reason = function(r)
-      local subs = r.sub_jobs
-      if type(subs) ~= "table" then return nil end
-      for i = 1, #subs do
-        local s = subs[i]
-        if type(s) == "table" and s.status ~= "SUCCESS" and str(s.error_message) then
-          return (str(s.error_code) or tostring(s.status)) .. ": " .. s.error_message
-        end
+    end
+    return nil
+  end,
+  -- Workspace: the first sub-job that did not succeed and says why
+  sub_jobs = function(r)
+    local subs = r.sub_jobs
+    if type(subs) ~= "table" then return nil end
+    for i = 1, #subs do
+      local s = subs[i]
+      if type(s) == "table" and s.status ~= "SUCCESS" and str(s.error_message) then
+        return (str(s.error_code) or tostring(s.status)) .. ": " .. s.error_message
       end
-      return nil
-    end,
-  },
-  rts = {
-    show = "show_software_deployment", id_key = "deployment_id",
-    id = function(r)
-      local d = type(r.software_deployment) == "table" and r.software_deployment or r
-      return d.id or r.deployment_id
-    end,
-    status = function(r)
-      local d = r.software_deployment
-      return type(d) == "table" and d.status or nil
-    end,
-    success = set { "COMPLETE" },
-    failure = set { "FAILED" },
-    reason = function(r)
-      local d = r.software_deployment
-      return type(d) == "table" and str(d.status_reason) or nil
-    end,
-  },
+    end
+    return nil
+  end,
+  -- RTS: the deployment's status_reason
+  status_reason = function(r)
+    local d = r.software_deployment
+    return type(d) == "table" and str(d.status_reason) or nil
+  end,
 }
+
+-- the job kinds, built from the descriptions on first use
+local KINDS = setmetatable({}, { __index = function(kinds, name)
+  if not services.known(name) then return nil end
+  local svc = services.load(name)
+  local j = svc.jobs
+  if not j then return nil end
+  local id_keys = j.id_keys or { j.id_field }
+  local k = {
+    show = j.poll, id_key = j.id_field,
+    id = function(r)
+      for _, key in ipairs(id_keys) do
+        local v = dig(r, key)
+        if v ~= nil then return v end
+      end
+      return nil
+    end,
+    status = function(r) return dig(r, j.status) end,
+    success = set(j.success),
+    failure = set(j.failure),
+    reason = REASONS[j.reason] or function() return nil end,
+  }
+  kinds[name] = k
+  return k
+end })
 _M.KINDS = KINDS
+
+-- the services whose descriptions have jobs, for messages
+local function job_services()
+  local list = {}
+  for _, n in ipairs(services.names()) do
+    if services.load(n).jobs then list[#list + 1] = n end
+  end
+  return table.concat(list, ", ")
+end
 
 -- Results of job-starting operations carry their kind in a metatable, so
 -- client:wait(result) needs nothing else and the table stays plain data.
-local MARKS = {}
-for kind in pairs(KINDS) do MARKS[kind] = { __hwcloud_job = kind } end
+local MARKS = setmetatable({}, { __index = function(marks, kind)
+  local m = { __hwcloud_job = kind }
+  marks[kind] = m
+  return m
+end })
 
 function _M.mark(result, kind)
-  if type(result) == "table" and getmetatable(result) == nil and MARKS[kind] then
+  if type(result) == "table" and getmetatable(result) == nil and KINDS[kind] then
     setmetatable(result, MARKS[kind])
   end
   return result
@@ -118,12 +143,12 @@ function _M.resolve(job)
   local mt = getmetatable(job)
   local kind = (mt and mt.__hwcloud_job) or job.service
   if kind == nil then
-    return nil, errors.validation("job.service", "is required (servicestage, workspaceapp or rts)")
+    return nil, errors.validation("job.service", "is required (" .. job_services() .. ")")
   end
   local k = KINDS[kind]
   if not k then
     return nil, errors.validation("job.service", "no jobs to wait for in '" .. tostring(kind)
-      .. "' (servicestage, workspaceapp or rts)")
+      .. "' (" .. job_services() .. ")")
   end
   local id = k.id(job)
   if type(id) ~= "string" or id == "" then

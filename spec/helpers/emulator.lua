@@ -3,7 +3,7 @@
 --   local emulator = require "spec.helpers.emulator"
 --   local emu = emulator.start{ job_seconds = 1, latency_ms = 0, tls = { cert = c, key = k } }
 --   emu.url, emu.port, emu.ak, emu.sk
---   emu:reset()  emu:fault{ operation = "workspaceapp.show_job", status = 503 }
+--   emu:reset()  emu:fault{ operation = "workspaceapp.show_job_detail", status = 503 }
 --   emu:fail{ "server-1" }  emu:counts()  emu:stop()  --> exit status of the emulator
 --
 -- Everything goes through the curl command line, so these helpers do not

@@ -63,12 +63,12 @@ assert(math.type(resp.spec.ingress.port) == "integer")
 local c = assert(hwcloud.client { endpoint = url, ak = ak, sk = sk, project_id = "p1",
                                   progress = false, timeout = 2, retries = 1, retry_base = 0 })
 local job = assert(c.workspaceapp:reinstall_server { server_id = "s1" })
-assert(c.workspaceapp:show_job { job_id = job.job_id })
+assert(c.workspaceapp:show_job_detail { job_id = job.job_id })
 assert(c.asm:create_workshop(good) or true)
 assert(c.asm:list_workshops { mesh_id = "m/1" })
-assert(c.workspaceapp:show_job { job_id = "missing" } == nil)                -- 404
-admin("/_emulator/faults", '{"operation":"workspaceapp.show_job","count":1,"drop":true}')
-assert(c.workspaceapp:show_job { job_id = job.job_id })                     -- retried
+assert(c.workspaceapp:show_job_detail { job_id = "missing" } == nil)                -- 404
+admin("/_emulator/faults", '{"operation":"workspaceapp.show_job_detail","count":1,"drop":true}')
+assert(c.workspaceapp:show_job_detail { job_id = job.job_id })                     -- retried
 admin("/_emulator/faults", '{"operation":"workspaceapp.reinstall_server","count":1,"truncate":true}')
 assert(c.workspaceapp:reinstall_server { server_id = "s2" } == nil)
 admin("/_emulator/faults", '{"operation":"workspaceapp.reinstall_server","count":1,"malformed":true}')
@@ -85,7 +85,7 @@ local small = assert(hwcloud.client { endpoint = url, ak = ak, sk = sk, project_
 assert(small.asm:list_workshops { mesh_id = "m/1" } == nil)
 local refused = assert(hwcloud.client { endpoint = "http://127.0.0.1:1", ak = ak, sk = sk,
                                         project_id = "p1", retries = 0 })
-assert(refused.workspaceapp:show_job { job_id = "x" } == nil)
+assert(refused.workspaceapp:show_job_detail { job_id = "x" } == nil)
 
 -- transports torn down with requests in flight: explicit close and GC
 for _, close in ipairs { true, false } do

@@ -1,6 +1,8 @@
--- Application Service Mesh: one-click experience tasks ("workshops").
--- Seed: "Creating a One-Click Experience Task". Errors are camelCase
--- (errorCode/errorMsg, codes like ASM.01010002).
+-- Application Service Mesh v1: the mesh operations of the official SDKs
+-- (generated), plus the one-click experience tasks ("workshops") that no SDK
+-- has, from the seed "Creating a One-Click Experience Task" and the ASM API
+-- reference. Errors are camelCase (errorCode/errorMsg, codes like
+-- ASM.01010002). Paths carry no {project_id}: X-Project-Id says it.
 
 local S = { type = "string" }
 
@@ -29,8 +31,10 @@ end
 
 return {
   name = "asm",
+  title = "Application Service Mesh",
+  generated = "asm",
   host = "asm",
-  content_type = "application/json",
+  error_shape = "errorCode/errorMsg",
   operations = {
     create_workshop = {
       method = "POST",

@@ -1,28 +1,13 @@
--- CodeArts Build (cloudbuild-ext): notice settings of a build task.
--- Seed: "Sending Asynchronous Notifications When Updating Resource Types".
--- A 200 answer can still say status "fail": `failure` makes that an error.
+-- CodeArts Build v3: the operations of the official SDKs (generated). Some
+-- answer 200 with {result, error, status = "fail"}: that is a failure.
+-- Paths without {project_id} are signed with X-Project-Id; some paths carry
+-- a CodeArts project id of their own, which the request gives.
 
 return {
   name = "codeartsbuild",
+  title = "CodeArts Build",
+  generated = "codeartsbuild",
   host = "cloudbuild-ext",
-  content_type = "application/json",
-  operations = {
-    update_notice = {
-      method = "POST",
-      path = "/v3/jobs/notice/{job_id}/update",
-      request = { type = "object", fields = {
-        job_id = { type = "string", required = true, location = "path" },
-        notice_type = { type = "string", required = true },
-        enabled_event_type_names = { type = "array", required = true,
-                                     items = { type = "string" } },
-        param_config = { type = "string" },
-      } },
-      response = { type = "object", fields = {
-        result = { type = "any" },
-        error = { type = "any" },
-        status = { type = "string" },
-      } },
-      failure = { field = "status", equals = "fail", message = "error" },
-    },
-  },
+  error_shape = "error_code/error_msg",
+  failure = { field = "status", equals = "fail", message = "error" },
 }

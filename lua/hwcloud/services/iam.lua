@@ -1,21 +1,20 @@
--- IAM: project-scoped tokens (POST /v3/auth/tokens). The token itself comes
--- back in the X-Subject-Token header, surfaced as `subject_token`.
+-- IAM v3: the operations of the official SDKs (generated). A global
+-- service: signed with X-Domain-Id rather than X-Project-Id. Password tokens
+-- need no signature; the token comes back in X-Subject-Token.
 
 return {
   name = "iam",
+  title = "Identity and Access Management (v3)",
+  generated = "iam",
   host = "iam",
-  content_type = "application/json;charset=utf8",
+  global = true,
+  error_shape = "error_code/error_msg or error{code,message}",
+  aliases = { create_token = "keystone_create_user_token_by_password" },
   operations = {
-    create_token = {
-      method = "POST",
-      path = "/v3/auth/tokens",
-      request = { type = "object", fields = {
-        auth = { type = "object", required = true },
-        nocatalog = { type = "boolean", location = "query" },
-      } },
-      response = { type = "object", fields = { token = { type = "object" } } },
-      response_headers = { ["x-subject-token"] = "subject_token" },
-      unauthenticated = true,   -- password auth needs no signature
+    keystone_create_user_token_by_password = {
+      unauthenticated = true,
+      -- the SDK's name, and the seed's (create_token) name for it
+      response_headers = { ["x-subject-token"] = { "X-Subject-Token", "subject_token" } },
     },
   },
 }

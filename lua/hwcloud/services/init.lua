@@ -1,55 +1,252 @@
--- hwcloud.services: loads a service's schema lazily and prepares it once.
--- Schemas are data (lua/hwcloud/services/<name>.lua); see doc/internals.md.
+-- hwcloud.services: the registry of service descriptions.
+--
+-- A service is one description, lua/hwcloud/services/<name>.lua: what no SDK
+-- says (hosts for unlisted regions, jobs, idempotency, the error shape,
+-- operations no SDK has, aliases), on top of the operations generated from
+-- the official SDKs (lua/hwcloud/services/gen/<name>.lua, named by
+-- `generated`). index.lua, generated from the folder, lists the services, so
+-- adding one is a regeneration. Everything loads lazily: requiring this
+-- module reads no file. A loaded service is prepared once: model references
+-- resolved (shared, never copied), every object given its field `order`.
 
-local pairs, type, require, sort = pairs, type, require, table.sort
+local pairs, ipairs, type, require, pcall, tostring, next, setmetatable =
+  pairs, ipairs, type, require, pcall, tostring, next, setmetatable
+local sort, concat = table.sort, table.concat
+local format = string.format
 
 local _M = {}
 
-local known = {
-  servicestage = true, codeartsbuild = true, asm = true, rts = true,
-  workspaceapp = true, iam = true,
-}
-
 local cache = {}
+local index -- hwcloud.services.index, once asked for
+
+local function get_index()
+  if not index then index = require "hwcloud.services.index" end
+  return index
+end
 
 -- Adds `order` (sorted field names) to every object schema that has fields,
 -- so the C marshaller emits JSON in a stable order without sorting per call.
-local function prepare(schema)
+-- Shared and recursive schemas are visited once.
+local function prepare(schema, seen)
   if type(schema) ~= "table" then return schema end
+  seen = seen or {}
+  if seen[schema] then return schema end
+  seen[schema] = true
   if schema.fields then
     local order = {}
     for name, sub in pairs(schema.fields) do
       order[#order + 1] = name
-      prepare(sub)
+      prepare(sub, seen)
     end
     sort(order)
     schema.order = order
   end
-  if schema.items then prepare(schema.items) end
+  if schema.items then prepare(schema.items, seen) end
+  if schema.values then prepare(schema.values, seen) end
   return schema
 end
 _M.prepare = prepare
 
+-- Replaces every {ref = "Model"} node by the model's own table, so models
+-- are shared by reference. A node that adds keys to its ref (required,
+-- location) becomes a shallow copy that shares the model's fields.
+local function resolver(models, where)
+  local done = {}
+  local resolve
+
+  local function node(n)
+    if type(n) ~= "table" then return n end
+    local ref = n.ref
+    if ref == nil then
+      resolve(n)
+      return n
+    end
+    local m = models[ref]
+    if not m then error(format("hwcloud: %s refers to unknown model '%s'", where, tostring(ref)), 0) end
+    resolve(m)
+    if next(n, nil) == "ref" and next(n, "ref") == nil then return m end
+    local copy = {}
+    for k, v in pairs(m) do copy[k] = v end
+    for k, v in pairs(n) do if k ~= "ref" then copy[k] = v end end
+    return copy
+  end
+
+  function resolve(n)
+    if done[n] then return end
+    done[n] = true
+    local fields = n.fields
+    if fields then
+      for name, sub in pairs(fields) do fields[name] = node(sub) end
+    end
+    if n.items then n.items = node(n.items) end
+    if n.values then n.values = node(n.values) end
+  end
+
+  return node
+end
+
+-- the names of every described service, sorted
 function _M.names()
   local list = {}
-  for name in pairs(known) do list[#list + 1] = name end
-  sort(list)
+  for i, n in ipairs(get_index().services) do list[i] = n end
   return list
 end
 
-function _M.load(name)
-  local svc = cache[name]
-  if svc then return svc end
-  if not known[name] then return nil, "unknown service '" .. tostring(name) .. "'" end
-  svc = require("hwcloud.services." .. name)
-  for opname, op in pairs(svc.operations) do
-    op.name = opname
-    op.service = svc.name
-    prepare(op.request)
-    prepare(op.response)
+function _M.known(name)
+  return type(name) == "string" and get_index().set[name] == true
+end
+
+local function copy(t)
+  local c = {}
+  for k, v in pairs(t) do c[k] = v end
+  return c
+end
+
+-- An overlay entry for an operation the generated part has: its keys win,
+-- and `fields` adds to (or replaces single) request fields.
+local function patch(op, p)
+  op = copy(op)
+  for k, v in pairs(p) do
+    if k == "fields" then
+      local req = copy(op.request or { type = "object", fields = {} })
+      local fields = copy(req.fields or {})
+      for fname, f in pairs(v) do
+        if f == false then fields[fname] = nil else fields[fname] = f end
+      end
+      req.fields = fields
+      op.request = req
+    else
+      op[k] = v
+    end
   end
-  cache[name] = svc
+  return op
+end
+
+local function has_fields(schema, a, b)
+  local fields = type(schema) == "table" and schema.fields
+  return fields and fields[a] ~= nil and (b == nil or fields[b] ~= nil) or false
+end
+
+local function build(name)
+  local desc = require("hwcloud.services." .. name)
+  local gen = desc.generated and require("hwcloud.services.gen." .. desc.generated) or {}
+  local models = {}
+  for k, v in pairs(gen.models or {}) do models[k] = v end
+  for k, v in pairs(desc.models or {}) do models[k] = v end
+
+  local svc = {
+    name = name,
+    title = desc.title or name,
+    api_version = desc.api_version or gen.api_version,
+    sdk_name = desc.sdk_name or name,
+    host = desc.host or name,
+    host_intl = desc.host_intl,
+    global = desc.global or false,
+    content_type = desc.content_type or "application/json",
+    error_shape = desc.error_shape,
+    regions = {},
+    source = gen.source,
+    jobs = desc.jobs,
+    aliases = desc.aliases or {},
+    models = models,
+    operations = {},
+  }
+  for region, urls in pairs(gen.regions or {}) do svc.regions[region] = urls end
+  for region, urls in pairs(desc.regions or {}) do svc.regions[region] = urls end
+
+  local ops = svc.operations
+  for opname, op in pairs(gen.operations or {}) do ops[opname] = copy(op) end
+  for opname, p in pairs(desc.operations or {}) do
+    if ops[opname] then
+      ops[opname] = patch(ops[opname], p)
+    else
+      if not (p.method and p.path) then
+        error(format("hwcloud: %s.%s patches an operation the SDK does not have", name, opname), 0)
+      end
+      ops[opname] = copy(p)
+    end
+  end
+
+  for opname, op in pairs(ops) do
+    op.name = opname
+    op.service = name
+    if not op.content_type then op.content_type = svc.content_type end
+  end
+  -- schemas are resolved and prepared per operation, on first use: loading
+  -- a service with hundreds of operations then costs little more than
+  -- reading its file
+  local node = resolver(models, name)
+  local seen = {}
+  svc.ready = function(op)
+    if op.request then op.request = prepare(node(op.request), seen) end
+    if op.response then op.response = prepare(node(op.response), seen) end
+    -- a service-wide rule (CodeArts Build's 200 with status "fail") for
+    -- the operations whose answer has the fields it reads
+    local f = desc.failure
+    if f and op.failure == nil and has_fields(op.response, f.field, f.message) then
+      op.failure = f
+    end
+    -- the operations whose answer names a job of this service start one
+    local j = svc.jobs
+    if j and j.started_field and op.job == nil and op.method ~= "GET"
+      and has_fields(op.response, j.started_field) then
+      op.job = name
+    end
+    op.ready = true
+    return op
+  end
+  -- svc.operations[name] is always ready for use; listing goes through
+  -- operation_names (the raw table holds every operation)
+  svc.all = ops
+  svc.operations = setmetatable({}, { __index = function(t, k)
+    local op = ops[k]
+    if op == nil then return nil end
+    if not op.ready then svc.ready(op) end
+    rawset(t, k, op)
+    return op
+  end })
+  for alias, target in pairs(svc.aliases) do
+    if ops[alias] then
+      error(format("hwcloud: %s alias '%s' hides an operation", name, alias), 0)
+    end
+    if not ops[target] then
+      error(format("hwcloud: %s alias '%s' names no operation '%s'", name, alias, target), 0)
+    end
+  end
   return svc
 end
 
-return _M
+-- load(name) -> service | nil, message
+function _M.load(name)
+  local svc = cache[name]
+  if svc then return svc end
+  if not _M.known(name) then return nil, "unknown service '" .. tostring(name) .. "'" end
+  local ok, res = pcall(build, name)
+  if not ok then error(res, 2) end
+  cache[name] = res
+  return res
+end
+
+-- operation(svc, name) -> op | nil: an operation by its name or an alias,
+-- its schemas resolved (model references replaced by the shared models)
+-- and prepared
+function _M.operation(svc, name)
+  if type(name) ~= "string" then return nil end
+  local op = svc.operations[name]
+  if op then return op end
+  local target = svc.aliases[name]
+  return target and svc.operations[target] or nil
+end
+
+-- the operation names of a service and its aliases, sorted
+function _M.operation_names(svc)
+  local names = {}
+  for n in pairs(svc.all) do names[#names + 1] = n end
+  for n in pairs(svc.aliases) do names[#names + 1] = n end
+  sort(names)
+  return names
+end
+
+_M.list = function() return concat(_M.names(), ", ") end
+
+return setmetatable(_M, { __name = "hwcloud.services" })

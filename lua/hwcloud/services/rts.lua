@@ -1,31 +1,56 @@
--- Resource Template Service (Heat-compatible) software deployments.
--- Seed: "Creating One or More Software Deployments"; show/update/delete/list
--- follow the same API family. Errors may come Heat-style:
--- {"code":400,"error":{"message":...,"type":...}}.
+-- Resource Template Service v1 (Heat-compatible software configuration):
+-- in no official SDK, so wholly described here, from the seed "Creating a
+-- Software Deployment" and the RTS API reference. Heat honours only
+-- `server_id` when listing deployments. Errors may come Heat-style:
+-- {"code":..., "error":{"message":...}}.
 
 local S = { type = "string" }
 local STATUS = { type = "string", enum = { "COMPLETE", "IN_PROGRESS", "FAILED" } }
 local FREE = { type = "object" }
 
-local function deployment()
-  return { type = "object", fields = {
-    id = S, action = S, config_id = S, server_id = S,
-    creation_time = S, updated_time = S,
-    input_values = FREE, output_values = FREE,
-    status = S, status_reason = S, stack_user_project_id = S,
-  } }
-end
+local DEPLOYMENT = { type = "object", fields = {
+  id = S, action = S, config_id = S, server_id = S,
+  creation_time = S, updated_time = S,
+  input_values = FREE, output_values = FREE,
+  status = S, status_reason = S, stack_user_project_id = S,
+} }
 
-local function path_id()
-  return { type = "string", required = true, location = "path" }
-end
+local IO = { type = "object", fields = {
+  name = { type = "string", required = true },
+  type = S, description = S, default = { type = "any" },
+  error_output = { type = "boolean" },
+} }
 
-local one = { type = "object", fields = { software_deployment = deployment() } }
+local IO_OUT = { type = "object", fields = {
+  name = S, type = S, description = S, default = { type = "any" },
+  error_output = { type = "boolean" },
+} }
+
+local CONFIG = { type = "object", fields = {
+  id = S, name = S, group = S, config = S, creation_time = S, updated_time = S,
+  options = FREE, inputs = { type = "array", items = IO_OUT },
+  outputs = { type = "array", items = IO_OUT },
+} }
+
+local function path_id() return { type = "string", required = true, location = "path" } end
+
+local one = { type = "object", fields = { software_deployment = DEPLOYMENT } }
+local one_config = { type = "object", fields = { software_config = CONFIG } }
 
 return {
   name = "rts",
+  title = "Resource Template Service",
   host = "rts",
-  content_type = "application/json",
+  api_version = "v1",
+  error_shape = "code/error{message} (Heat) or error_code/error_msg",
+  jobs = {
+    poll = "show_software_deployment", id_field = "deployment_id",
+    id_keys = { "software_deployment.id", "deployment_id" },
+    status = { "software_deployment", "status" },
+    success = { "COMPLETE" },
+    failure = { "FAILED" },
+    reason = "status_reason",
+  },
   operations = {
     create_software_deployment = {
       method = "POST",
@@ -76,11 +101,45 @@ return {
       path = "/v1/{project_id}/software_deployments",
       request = { type = "object", fields = {
         server_id = { type = "string", location = "query" },
+      } },
+      response = { type = "object", fields = {
+        software_deployments = { type = "array", items = DEPLOYMENT },
+      } },
+    },
+    create_software_config = {
+      method = "POST",
+      path = "/v1/{project_id}/software_configs",
+      request = { type = "object", fields = {
+        name = { type = "string", required = true },
+        group = S,
+        config = S,
+        options = FREE,
+        inputs = { type = "array", items = IO },
+        outputs = { type = "array", items = IO },
+      } },
+      response = one_config,
+    },
+    show_software_config = {
+      method = "GET",
+      path = "/v1/{project_id}/software_configs/{config_id}",
+      request = { type = "object", fields = { config_id = path_id() } },
+      response = one_config,
+    },
+    delete_software_config = {
+      method = "DELETE",
+      path = "/v1/{project_id}/software_configs/{config_id}",
+      request = { type = "object", fields = { config_id = path_id() } },
+      response = { type = "any" },
+    },
+    list_software_configs = {
+      method = "GET",
+      path = "/v1/{project_id}/software_configs",
+      request = { type = "object", fields = {
         limit = { type = "integer", location = "query" },
         marker = { type = "string", location = "query" },
       } },
       response = { type = "object", fields = {
-        software_deployments = { type = "array", items = deployment() },
+        software_configs = { type = "array", items = CONFIG },
       } },
     },
   },

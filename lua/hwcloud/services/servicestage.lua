@@ -1,49 +1,55 @@
--- ServiceStage (v3): add-on actions and the jobs they start.
--- Seed: "Delivering an Add-on Job Based on the Add-on ID"; job shape from the
--- ServiceStage job API (EXECUTION_STATUS may come back in either case).
+-- ServiceStage v3: the operations of the official SDKs (generated), plus the
+-- add-on operations that no SDK has, from the ServiceStage API reference
+-- (the seed "Delivering an Add-on Job Based on the Add-on ID", add-on list
+-- and detail), and what a job is. Job fields may come back in either case.
 
 local S = { type = "string" }
-local I = { type = "integer" }
+
+local function path_id() return { type = "string", required = true, location = "path" } end
+
+local ADDON = { type = "object", fields = {
+  id = S, name = S, version = S, cce_id = S, cse_id = S, job_id = S,
+  environment_id = S, status = S,
+} }
 
 return {
   name = "servicestage",
+  title = "ServiceStage (v3)",
+  generated = "servicestage",
   host = "servicestage",
-  -- the documented default of this service
+  error_shape = "error_code/error_msg",
+  -- the documented default of this service, for the hand-written operations
   content_type = "application/json;charset=utf8",
+  aliases = { show_job = "show_job_info" },
+  jobs = {
+    poll = "show_job_info", id_field = "job_id", started_field = "job_id",
+    status = { "job", "execution_status" },
+    success = { "SUCCEEDED" },
+    failure = { "FAILED", "CANCELLED", "PARTIALLY_FAILED", "ROLLBACKED", "UNKNOWN" },
+    reason = "tasks",
+  },
   operations = {
     deliver_addon_job = {
       method = "POST",
       path = "/v3/{project_id}/cas/environments/{environment_id}/addons/{addon_id}/action",
       request = { type = "object", fields = {
-        environment_id = { type = "string", required = true, location = "path" },
-        addon_id = { type = "string", required = true, location = "path" },
-        action = { type = "string", required = true },      -- e.g. "redeploy", "restart"
+        environment_id = path_id(),
+        addon_id = path_id(),
+        action = { type = "string", required = true, enum = { "restart", "redeploy" } },
       } },
       response = { type = "object", fields = { job_id = S } },
-      job = "servicestage",
     },
-    show_job = {
+    list_addons = {
       method = "GET",
-      path = "/v3/{project_id}/cas/jobs/{job_id}",
-      request = { type = "object", fields = {
-        job_id = { type = "string", required = true, location = "path" },
-        limit = { type = "integer", location = "query" },
-        offset = { type = "integer", location = "query" },
-        desc = { type = "boolean", location = "query" },
-      } },
-      -- the service documents upper-case names inside job and tasks and has
-      -- answered in lower case too: both spellings are listed so that their
-      -- integers come back as integers (unlisted fields pass through as is)
-      response = { type = "object", fields = {
-        task_count = { type = "integer" },
-        job = { type = "object", fields = {
-          CREATED_AT = I, UPDATED_AT = I, created_at = I, updated_at = I,
-        } },
-        tasks = { type = "array", items = { type = "object", fields = {
-          TASK_INDEX = I, CREATED_AT = I, UPDATED_AT = I,
-          task_index = I, created_at = I, updated_at = I,
-        } } },
-      } },
+      path = "/v3/{project_id}/cas/environments/{environment_id}/addons",
+      request = { type = "object", fields = { environment_id = path_id() } },
+      response = { type = "object", fields = { addons = { type = "array", items = ADDON } } },
+    },
+    show_addon = {
+      method = "GET",
+      path = "/v3/{project_id}/cas/environments/{environment_id}/addons/{addon_id}",
+      request = { type = "object", fields = { environment_id = path_id(), addon_id = path_id() } },
+      response = ADDON,
     },
   },
 }

@@ -4,7 +4,7 @@ local util = require "hwcloud.emulator.util"
 local jobs = require "hwcloud.emulator.jobs"
 local errors = require "hwcloud.emulator.errors"
 
-local floor = math.floor
+local floor, tostring = math.floor, tostring
 
 local _M = { name = "servicestage" }
 
@@ -41,8 +41,9 @@ local function show_job(ctx)
       status, message = "SUCCEEDED", "Add-on " .. job.action .. " succeeded"
     end
   end
-  local created_ms = floor(job.created * 1000)
-  local updated_ms = floor(now * 1000)
+  -- the official model has the timestamps as strings of milliseconds
+  local created_ms = tostring(floor(job.created * 1000))
+  local updated_ms = tostring(floor(now * 1000))
   return 200, {
     job = {
       JOB_ID = job.id,
@@ -65,6 +66,7 @@ local function show_job(ctx)
         TASK_STATUS = status,
         JOB_ID = job.id,
         CREATED_AT = created_ms,
+        UPDATE_AT = updated_ms,
         MESSAGES = message,
       },
     },

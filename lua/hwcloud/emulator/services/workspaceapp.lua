@@ -82,7 +82,7 @@ _M.routes = {
     handler = reinstall_server,
   },
   {
-    op = "show_job", method = "GET",
+    op = "show_job_detail", method = "GET",
     path = "/v2/{project_id}/job/{job_id}",
     handler = show_job,
   },

@@ -1,0 +1,138 @@
+-- hwcloud.generic: the generic call, client:request{...}, for an API hwcloud
+-- has no description of. It becomes a one-off operation that runs through
+-- the same pipeline as every described one (build, sign, send, decode,
+-- retry), so it gets the same errors, endpoints and policy.
+
+local type, pairs, ipairs, tostring, next = type, pairs, ipairs, tostring, next
+local format = string.format
+local errors = require "hwcloud.errors"
+local services = require "hwcloud.services"
+
+local _M = {}
+
+local METHODS = { GET = true, HEAD = true, POST = true, PUT = true, PATCH = true, DELETE = true }
+
+-- headers the client sets itself; a caller's value would break the signature
+local RESERVED = {
+  authorization = true, host = true, ["x-sdk-date"] = true, ["x-auth-token"] = true,
+  ["x-security-token"] = true, ["x-project-id"] = true, ["x-domain-id"] = true,
+  ["content-length"] = true, ["transfer-encoding"] = true, ["user-agent"] = true,
+}
+
+local function bad(field, message) return nil, errors.validation(field, message, nil, "request") end
+
+local function is_scalar(v)
+  local t = type(v)
+  return t == "string" or t == "number" or t == "boolean"
+end
+
+-- a service that is not described: its host is its name
+local function undescribed(name)
+  return { name = name, host = name, content_type = "application/json", regions = {},
+           operations = {}, aliases = {}, sdk_name = name }
+end
+
+-- op(r) -> op, svc | nil, err
+function _M.op(r)
+  if type(r) ~= "table" then return bad("request", "expected a table {service, method, path, ...}") end
+  for k in pairs(r) do
+    if not (k == "service" or k == "method" or k == "path" or k == "query" or k == "body"
+            or k == "headers") then
+      return bad("request." .. tostring(k), "unknown field (service, method, path, query, body, "
+        .. "headers)")
+    end
+  end
+  local service, method, path = r.service, r.method, r.path
+  if type(service) ~= "string" or not service:match("^[a-z][a-z0-9_-]*$") then
+    return bad("service", "must be a service name such as \"ecs\" ([a-z0-9_-])")
+  end
+  if type(method) ~= "string" or not METHODS[method:upper()] then
+    return bad("method", "must be one of GET, HEAD, POST, PUT, PATCH, DELETE")
+  end
+  method = method:upper()
+  if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
+    return bad("path", "must be a string starting with /")
+  end
+  if path:find("[%s%c?#]") then
+    return bad("path", "must not contain spaces, control characters, ? or # (use query)")
+  end
+  for seg in path:gmatch("[^/]+") do
+    if seg == "." or seg == ".." then return bad("path", "must not contain . or .. segments") end
+  end
+  local rest = path:gsub("{project_id}", "")
+  if rest:find("[{}]") then
+    return bad("path", "only {project_id} is filled in; put other values in the path itself")
+  end
+
+  local fields = {}
+  local query = r.query
+  if query ~= nil then
+    if type(query) ~= "table" then return bad("query", "expected a table, got " .. type(query)) end
+    for k, v in pairs(query) do
+      if type(k) ~= "string" or k == "" then return bad("query", "keys must be non-empty strings") end
+      if type(v) == "table" then
+        for i, item in ipairs(v) do
+          if not is_scalar(item) then
+            return bad(format("query.%s[%d]", k, i), "expected a string, number or boolean")
+          end
+        end
+        if next(v) ~= nil and #v == 0 then return bad("query." .. k, "expected an array of scalars") end
+        fields[k] = { type = "array", location = "query" }
+      elseif is_scalar(v) then
+        fields[k] = { type = "any", location = "query" }
+      else
+        return bad("query." .. k, "expected a string, number, boolean or an array of them")
+      end
+    end
+  end
+
+  local content_type = "application/json"
+  local headers = r.headers
+  if headers ~= nil then
+    if type(headers) ~= "table" then return bad("headers", "expected a table, got " .. type(headers)) end
+    for k, v in pairs(headers) do
+      if type(k) ~= "string" or not k:match("^[%w!#$%%&'*+.^_`|~-]+$") then
+        return bad("headers", "names must be HTTP tokens")
+      end
+      local lk = k:lower()
+      if RESERVED[lk] then return bad("headers." .. k, "is set by the client") end
+      if type(v) ~= "string" then return bad("headers." .. k, "expected string, got " .. type(v)) end
+      if lk == "content-type" then
+        content_type = v
+      else
+        fields[k] = { type = "string", location = "header" }
+      end
+    end
+  end
+
+  local body = r.body
+  local raw
+  if type(body) == "table" then
+    fields.body = { type = "any", location = "whole_body" }
+  elseif type(body) == "string" then
+    raw = body
+  elseif body ~= nil then
+    return bad("body", "expected a table (sent as JSON) or a string, got " .. type(body))
+  end
+
+  local svc = services.known(service) and services.load(service) or undescribed(service)
+  local op = {
+    name = "request", service = service, method = method, path = path,
+    content_type = content_type, raw_body = raw,
+    request = services.prepare { type = "object", fields = fields },
+  }
+  return op, svc
+end
+
+-- request(r) -> the flat request table build() reads for that op
+function _M.request(r)
+  local req = {}
+  for k, v in pairs(r.query or {}) do req[k] = v end
+  for k, v in pairs(r.headers or {}) do
+    if k:lower() ~= "content-type" then req[k] = v end
+  end
+  if type(r.body) == "table" then req.body = r.body end
+  return req
+end
+
+return _M

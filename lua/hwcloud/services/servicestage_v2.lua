@@ -1,0 +1,18 @@
+-- ServiceStage v2: the operations of the official SDKs (generated) and what
+-- a job is (the v2 job API).
+
+return {
+  name = "servicestage_v2",
+  title = "ServiceStage (v2)",
+  generated = "servicestage_v2",
+  sdk_name = "servicestage",
+  host = "servicestage",
+  error_shape = "error_code/error_msg",
+  jobs = {
+    poll = "show_job_detail", id_field = "job_id", started_field = "job_id",
+    status = { "job", "execution_status" },
+    success = { "SUCCEEDED" },
+    failure = { "FAILED", "CANCELLED", "PARTIALLY_FAILED", "ROLLBACKED", "UNKNOWN" },
+    reason = "tasks",
+  },
+}
