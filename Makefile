@@ -27,7 +27,7 @@ SRCS = $(wildcard src/*.c)
 OBJS = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
 CORE = $(BUILD)/hwcloud/core.so
 
-.PHONY: all luajit deps test demo bench memcheck ubsan emulator install clean
+.PHONY: all luajit deps test demo bench memcheck ubsan emulator install wire-fixtures clean
 
 all: $(CORE)
 
@@ -84,6 +84,14 @@ install: deps
 	luarocks --lua-version=5.4 make --deps-mode=none $(ROCKSPEC) \
 	  CURL_INCDIR=$(patsubst -I%,%,$(firstword $(CURL_CFLAGS) -I/usr/include)) \
 	  CURL_LIBDIR=$$($(PKG_CONFIG) --variable=libdir libcurl)
+
+# Rebuilds spec/fixtures/wire/*.json: what the official Python SDK puts on
+# the wire for every operation of a few services (see its README). Needs
+# Debian's python3 with the packages listed there; CI does not run it.
+SDK_PYTHON ?= $(wildcard /work/.mirror/huaweicloud+huaweicloud-sdk-python-v3/repo)
+wire-fixtures:
+	@test -n "$(SDK_PYTHON)" || { echo "wire-fixtures: set SDK_PYTHON=<git mirror of huaweicloud-sdk-python-v3>" >&2; exit 1; }
+	/usr/bin/python3 tools/capture_wire.py --sdk $(SDK_PYTHON)
 
 clean:
 	rm -rf build
