@@ -53,6 +53,9 @@ class SkipOperation(Exception):
 
 class Recorder(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out in two writes; without this each answer waits
+    # for the client's delayed ACK
+    disable_nagle_algorithm = True
 
     def _read_body(self):
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
@@ -238,7 +241,7 @@ def parse_body(raw):
 
 
 def capture_service(field, sdk_commit, server):
-    folder, modname, client_name, is_global = SERVICES[field]
+    _, modname, client_name, is_global = SERVICES[field]
     mod = importlib.import_module(modname)
     core_client = importlib.import_module("huaweicloudsdkcore.client")
     http_utils = importlib.import_module("huaweicloudsdkcore.utils.http_utils")
