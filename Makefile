@@ -27,7 +27,8 @@ SRCS = $(wildcard src/*.c)
 OBJS = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
 CORE = $(BUILD)/hwcloud/core.so
 
-.PHONY: all luajit deps test demo bench memcheck ubsan emulator install clean services services-check
+.PHONY: all luajit deps test demo bench memcheck ubsan emulator install clean services \
+  services-check wire-fixtures
 
 all: $(CORE)
 
@@ -88,10 +89,7 @@ install: deps
 # Generated service descriptions (lua/hwcloud/services/gen/) from the
 # official SDKs: a checkout or a bare git mirror of each.
 # `make services` writes them, `make services-check` fails when they are stale.
-SDK_MIRRORS = /work/.mirror
-SDK_GO     ?= $(wildcard $(SDK_MIRRORS)/huaweicloud+huaweicloud-sdk-go-v3/repo)
-SDK_PYTHON ?= $(wildcard $(SDK_MIRRORS)/huaweicloud+huaweicloud-sdk-python-v3/repo)
-PYTHON3    ?= /usr/bin/python3
+PYTHON3 ?= /usr/bin/python3
 
 services services-check:
 	@if [ -z "$(SDK_GO)" ] || [ -z "$(SDK_PYTHON)" ]; then \
@@ -99,6 +97,13 @@ services services-check:
 	    "and SDK_PYTHON=<huaweicloud-sdk-python-v3 checkout or mirror>" >&2; exit 2; fi
 	$(PYTHON3) tools/gen_services.py --go "$(SDK_GO)" --python "$(SDK_PYTHON)" \
 	  $(if $(filter services-check,$@),--check)
+
+# Rebuilds spec/fixtures/wire/*.json: what the official Python SDK puts on
+# the wire for every operation of these services (see its README). Needs
+# Debian's python3 with the packages listed there; CI does not run it.
+wire-fixtures:
+	@test -n "$(SDK_PYTHON)" || { echo "make wire-fixtures: set SDK_PYTHON=<huaweicloud-sdk-python-v3 checkout or mirror>" >&2; exit 2; }
+	$(PYTHON3) tools/capture_wire.py --sdk "$(SDK_PYTHON)"
 
 clean:
 	rm -rf build
