@@ -178,10 +178,10 @@ function _M.new(opts, core)
   -- profile's iam_endpoint) > endpoint > the region's IAM host
   local iam = cfg.endpoint_for.iam
   if not iam then
-    local given, field = env("IAM_ENDPOINT"), "HUAWEICLOUD_SDK_IAM_ENDPOINT"
-    if not given and creds.iam_endpoint then given, field = creds.iam_endpoint, "iam_endpoint" end
-    if given then
-      local u, f, m = normalise_url(field, given)
+    local named, field = env("IAM_ENDPOINT"), "HUAWEICLOUD_SDK_IAM_ENDPOINT"
+    if not named and creds.iam_endpoint then named, field = creds.iam_endpoint, "iam_endpoint" end
+    if named then
+      local u, f, m = normalise_url(field, named)
       if not u then return bad(f, m) end
       iam = u
     end
