@@ -210,6 +210,9 @@ function _M.new(group, d)
     end
     if not c then return no_source(base, (tostring(e.message):gsub("^[^:]*: ", ""))) end
     if c.status == 404 then return no_source(base, "HTTP 404: not an ECS instance, or no agency") end
+    if c.status == 401 and (c.body or ""):find(AGENCY_MISSING, 1, true) then
+      return no_source(base, "HTTP 401: " .. AGENCY_MISSING)
+    end
     if c.status ~= 200 then return http_fail(c, "ECS metadata security key") end
     local doc = json.decode(c.body or "")
     local cr = type(doc) == "table" and doc.credential
@@ -297,11 +300,13 @@ function _M.new(group, d)
     return true
   end
 
-  -- ensure(engine) -> true | nil, err: keys or a token good for a while.
-  local function ensure(engine)
+  -- ensure(engine, strict) -> true | nil, err: keys or a token good for a
+  -- while (strict: before a call), or not expired yet (between its tries).
+  local function ensure(engine, strict)
     if kind == "aksk" or kind == "token" then return true end
     local old = keyed and keys or token
     if fresh(old) then return true end
+    if not strict and old and old.expires > wall() then return true end
     local ok, e = shared(engine, "credentials", function() return fresh(keyed and keys or token) end,
       function()
         if kind == "metadata" then return fetch_metadata(engine) end
@@ -385,7 +390,7 @@ function _M.new(group, d)
   -- id (regional services) or domain id (global ones with keys), fetched or
   -- looked up when not known yet.
   function self.prepare(_, engine, svc)
-    local ok, e = ensure(engine)
+    local ok, e = ensure(engine, true)
     if not ok then return nil, e end
     if is_global(svc) then
       if keyed and not domain_id then
