@@ -403,6 +403,16 @@ describe("credentials: password tokens", function()
     end
   end)
 
+  it("needs a region or a project id to scope the token, and all three names", function()
+    local c, err = hwcloud.client{ endpoint = emu.url, user_name = "u", password = "p",
+                                   domain_name = "d" }
+    assert.is_nil(c)
+    assert.are.equal("region", err.field)
+    c, err = hwcloud.client{ endpoint = emu.url, user_name = "u", password = "p", region = REGION }
+    assert.is_nil(c)
+    assert.are.equal("domain_name", err.field)
+  end)
+
   it("answers a wrong password as a clean nil, err with no secret in it", function()
     local c = client{ password = "wrong password 123" }
     local res, err = c.workspaceapp:reinstall_server{ server_id = "s" }
@@ -509,6 +519,102 @@ describe("credentials: a credentials function", function()
     assert.is_nil(bad)
     assert.are.equal("credentials", berr.field)
     assert.are.same({}, emu:counts())
+  end)
+end)
+
+describe("the emulator's identity side", function()
+  local function keys()
+    local t = emulator.curl("PUT", emu.url .. "/meta-data/latest/api/token",
+      { headers = { ["X-Metadata-Token-Ttl-Seconds"] = "600" } })
+    assert.are.equal(200, t.status)
+    local r = emulator.curl("GET", emu.url .. "/openstack/latest/securitykey",
+      { headers = { ["X-Metadata-Token"] = t.body } })
+    assert.are.equal(200, r.status)
+    return r.json.credential
+  end
+
+  -- A signed reinstall with the given key pair; `after` adds headers once
+  -- it is signed.
+  local function reinstall(ak, sk, stoken, after)
+    local url = emu.url .. "/v1/" .. PROJECT .. "/app-servers/s-1/actions/reinstall"
+    local h = { ["Content-Type"] = "application/json", ["X-Project-Id"] = PROJECT }
+    local signed = assert(hwcloud.sign({ method = "POST", url = url, headers = h, body = "{}" },
+      { ak = ak, sk = sk, security_token = stoken }))
+    return emulator.curl("POST", url, { headers = plus(signed, after), body = "{}" })
+  end
+
+  it("hands out temporary keys behind a session token", function()
+    local r = emulator.curl("GET", emu.url .. "/openstack/latest/securitykey")
+    assert.are.equal(401, r.status)
+    local cr = keys()
+    assert.is_string(cr.access)
+    assert.is_string(cr.secret)
+    assert.is_string(cr.securitytoken)
+    assert.is_truthy(cr.expires_at:match("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ$"))
+    local bad = emulator.curl("PUT", emu.url .. "/meta-data/latest/api/token",
+      { headers = { ["X-Metadata-Token-Ttl-Seconds"] = "99999" } })
+    assert.are.equal(400, bad.status)
+  end)
+
+  it("accepts temporary keys only with their own signed X-Security-Token, until they expire", function()
+    local cr = keys()
+    assert.are.equal(200, reinstall(cr.access, cr.secret, cr.securitytoken).status)
+    assert.are.equal(401, reinstall(cr.access, cr.secret).status)
+    assert.are.equal(401, reinstall(cr.access, cr.secret, "sts-not-the-one").status)
+    -- sent, but left out of SignedHeaders
+    local unsigned = reinstall(cr.access, cr.secret, nil,
+      { ["X-Security-Token"] = cr.securitytoken })
+    assert.are.equal(401, unsigned.status)
+    assert.is_truthy(unsigned.json.error_msg:find("must be signed", 1, true))
+    emu:identity{ expire_issued = true }
+    local expired = reinstall(cr.access, cr.secret, cr.securitytoken)
+    assert.are.equal(401, expired.status)
+    assert.is_truthy(expired.json.error_msg:find("must be updated", 1, true))
+  end)
+
+  it("answers a registered user's wrong password with 401 in IAM's error shape", function()
+    emu:identity{ users = { deployer = "right" } }
+    local function token(password)
+      return emulator.curl("POST", emu.url .. "/v3/auth/tokens", {
+        headers = { ["Content-Type"] = "application/json" },
+        body = cjson.encode { auth = {
+          identity = { methods = { "password" }, password = { user = {
+            name = "deployer", password = password, domain = { name = "acme" } } } },
+          scope = { project = { name = REGION } } } } })
+    end
+    local wrong = token("wrong")
+    assert.are.equal(401, wrong.status)
+    assert.are.equal(401, wrong.json.error.code)
+    assert.is_string(wrong.json.error.message)
+    local right = token("right")
+    assert.are.equal(201, right.status)
+    assert.are.equal(PROJECT, right.json.token.project.id)
+    assert.is_string(right.headers["x-subject-token"])
+  end)
+
+  it("refuses an X-Domain-Id that is not the account's", function()
+    local url = emu.url .. "/v3/auth/domains"
+    local function get(domain)
+      local signed = assert(hwcloud.sign({ method = "GET", url = url,
+        headers = { ["X-Domain-Id"] = domain } }, { ak = emu.ak, sk = emu.sk }))
+      return emulator.curl("GET", url, { headers = signed })
+    end
+    assert.are.equal(DOMAIN, get(DOMAIN).json.domains[1].id)
+    assert.are.equal(403, get("0123456789abcdef0123456789abcdef").status)
+    assert.are.equal(401, emulator.curl("GET", url).status)
+  end)
+end)
+
+describe("credentials: expiry times", function()
+  local parse = require("hwcloud.credentials").parse_time
+  it("reads seconds, and ISO-8601 UTC times with fractions or offsets", function()
+    assert.are.equal(1764583200, parse("2025-12-01T10:00:00Z"))
+    assert.are.equal(1764583200, parse("2025-12-01T10:00:00.701000Z"))
+    assert.are.equal(1764583200, parse("2025-12-01T12:00:00+02:00"))
+    assert.are.equal(951782400, parse("2000-02-29T00:00:00Z"))
+    assert.are.equal(42, parse(42))
+    assert.is_nil(parse("tomorrow"))
+    assert.is_nil(parse("2025-12-01T10:00:00 CET"))
   end)
 end)
 

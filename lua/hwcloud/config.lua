@@ -103,6 +103,10 @@ function _M.new(opts, core)
   creds.domain_id = nonempty(opts.domain_id) or creds.domain_id
   cfg.region = nonempty(opts.region) or env("REGION") or credentials.profile_region(getenv)
   cfg.project_id, cfg.domain_id = creds.project_id, creds.domain_id
+  if creds.kind == "password" and not cfg.region and not cfg.project_id then
+    return bad("region", "is required for a password token (the token's project scope), "
+      .. "or set project_id")
+  end
 
   -- values that travel in headers: a CR or LF would let one forge headers
   for _, k in ipairs { "ak", "sk", "security_token", "token", "user_name", "domain_name" } do
