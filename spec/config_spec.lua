@@ -166,10 +166,17 @@ describe("config: constructor options", function()
     assert.is_table(hwcloud.client(with { endpoint = "http://[::1]:8080/" }))
   end)
 
-  it("requires credentials: an AK with its SK, or a token", function()
-    local child_err = child({}, {}).err
-    assert.are.equal("validation", child_err.kind)
-    assert.are.equal("ak", child_err.field)
+  it("requires an AK with its SK; with no source at all, the first call names each one tried", function()
+    -- no credentials anywhere: the client is made (the metadata service is
+    -- only asked at the first call), and that call says what was tried
+    local none = child({ HWCLOUD_METADATA_ENDPOINT = "http://127.0.0.1:1" }, {}, true)
+    assert.is_nil(none.err)
+    assert.is_truthy(none.call:find("validation: field 'credentials': no credentials found: "
+      .. "tried the constructor", 1, true), none.call)
+    for _, what in ipairs { "the environment", "the profile file",
+                            "the ECS metadata service at http://127.0.0.1:1" } do
+      assert.is_truthy(none.call:find(what, 1, true), none.call)
+    end
     assert.are.equal("sk", child({}, { ak = "AK" }).err.field)
     assert.are.equal("ak", child({}, { sk = "SK" }).err.field)
     assert.are.equal("TOK", child({}, { token = "TOK" }).token)
@@ -265,10 +272,12 @@ describe("config: environment and profile file", function()
     }
     -- no constructor options at all
     assert.are.equal("ok", child(vars, {}, true).call)
-    -- a wrong SK in the environment loses to the right pair in the constructor
+    -- a wrong SK in the environment loses to the right pair in the
+    -- constructor (with its own project id: the environment's goes only
+    -- with the environment's keys)
     local wrong = plus(vars, { HUAWEICLOUD_SDK_SK = "wrong" })
     assert.is_truthy(child(wrong, {}, true).call:find("http 401 APIG.0301", 1, true))
-    assert.are.equal("ok", child(wrong, { ak = emu.ak, sk = emu.sk }, true).call)
+    assert.are.equal("ok", child(wrong, { ak = emu.ak, sk = emu.sk, project_id = PID }, true).call)
     assert.are.same({ ["workspaceapp.reinstall_server"] = 3 }, emu:counts())
   end)
 

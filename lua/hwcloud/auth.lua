@@ -1,38 +1,424 @@
--- hwcloud.auth: the headers that authenticate a request. Credentials live
--- only in this closure, so no table a user can print or dump holds them.
+-- hwcloud.auth: a client's identity at run time, and the headers that
+-- authenticate its requests.
+--
+-- The source (hwcloud.credentials) is chosen when the client is made; every
+-- request that source needs (ECS metadata keys, an IAM password token, the
+-- project and domain look-ups) is made here at the first call that needs
+-- it, through engine:send of whichever engine runs that call (libcurl, or
+-- cosockets inside nginx). A fetch in flight is shared: other tasks of the
+-- client wait for it instead of fetching again.
+--
+-- Secrets live only in this closure: no table a user can print or dump,
+-- and no error, holds them.
 
-local pairs = pairs
+local type, pairs, ipairs, tostring, pcall, error, setmetatable, require =
+  type, pairs, ipairs, tostring, pcall, error, setmetatable, require
+local wall = os.time
+local errors = require "hwcloud.errors"
+local credentials = require "hwcloud.credentials"
 
 local _M = {}
 
--- new(creds, project_id, user_agent, sign) -> auth
--- sign is core.sign. Returns an object whose :headers(method, url,
--- content_type, body) gives the transport's "Name: value" list.
-function _M.new(creds, project_id, user_agent, sign)
-  local ak, sk, stoken, token = creds.ak, creds.sk, creds.security_token, creds.token
-  local ua = "User-Agent: " .. user_agent
-  local accept = "Accept: application/json"
-  local self = { mode = token and "token" or "aksk" }
+-- Temporary keys are refreshed when less than this is left (as the
+-- official SDKs do for metadata and federated keys).
+local MARGIN = 40 * 60
+local METADATA_TIMEOUT = 3
+local AGENCY_MISSING = "Please configure Cloud Service Agency first"
+-- while one task fetches, the others poll at this interval, up to the
+-- client's timeout
+local WAIT_STEP = 0.005
 
-  if token then
-    local tok = "X-Auth-Token: " .. token
-    function self.headers(_, _, _, content_type)
-      local list = { tok, ua, accept }
-      if content_type then list[#list + 1] = "Content-Type: " .. content_type end
-      return list
+-- Errors raised by the identity requests themselves: a refresh does not
+-- help them.
+local identity_errors = setmetatable({}, { __mode = "k" })
+
+-- A 401 that says the keys or the token are no longer good.
+local function says_stale(err)
+  if type(err) ~= "table" or err.status ~= 401 or identity_errors[err] then return false end
+  local m = (tostring(err.message or "") .. " " .. tostring(err.code or "")):lower()
+  return m:find("must be updated", 1, true) ~= nil or m:find("expired", 1, true) ~= nil
+end
+
+-- A service signed for a domain, not a project: flagged in its
+-- description, and IAM until the descriptions carry the flag.
+local function is_global(svc)
+  if svc.global ~= nil then return svc.global == true end
+  return svc.name == "iam"
+end
+_M.is_global = is_global
+
+local function encode(s)
+  return (s:gsub("[^%w%-_%.~]", function(c) return ("%%%02X"):format(c:byte()) end))
+end
+
+local function nonempty_string(v)
+  return type(v) == "string" and v ~= "" and not v:find("[%c]")
+end
+
+-- The refresh margin of keys or a token valid until `expires`: 40 minutes,
+-- or half the life of one issued for less than 80.
+local function margin_for(expires, fixed)
+  if not expires then return 0 end
+  if fixed then return MARGIN end
+  local life = expires - wall()
+  if life < 2 * MARGIN then return life / 2 end
+  return MARGIN
+end
+
+-- new(group, d) -> auth. group: the source from hwcloud.credentials;
+-- d: cfg, user_agent, sign (core.sign), iam_endpoint() -> url | nil, err.
+function _M.new(group, d)
+  local cfg, sign = d.cfg, d.sign
+  local json = require "cjson.safe"
+  local kind = group.kind
+  local ua = "User-Agent: " .. d.user_agent
+  local accept = "Accept: application/json"
+  local region = cfg.region
+  local project_id, domain_id = group.project_id, group.domain_id
+
+  local keys, token -- {ak, sk, security_token, expires, margin}; {value, expires, margin}
+  if kind == "aksk" then
+    keys = { ak = group.ak, sk = group.sk, security_token = group.security_token }
+  elseif kind == "token" then
+    token = { value = group.token }
+  end
+  local keyed = kind ~= "token" and kind ~= "password"
+  local generation = 0
+  local metadata_token -- nil: not asked yet; false: the service has none
+  local busy = {}
+
+  local self = { mode = keyed and "aksk" or "token" }
+
+  local function fail(e, what)
+    if what then e.message = what .. ": " .. tostring(e.message) end
+    identity_errors[e] = true
+    return nil, e
+  end
+
+  local function invalid(field, message)
+    return fail(errors.validation(field, message))
+  end
+
+  -- One identity request. Returns the completion, or nil, err when it
+  -- never got an answer.
+  local function exchange(engine, what, method, url, headers, body, timeout)
+    timeout = timeout or cfg.timeout
+    local ct = cfg.connect_timeout < timeout and cfg.connect_timeout or timeout
+    local c = engine:send { method = method, url = url, headers = headers, body = body,
+                            opts = { timeout = timeout, connect_timeout = ct,
+                                     once = method ~= "GET" } }
+    if not c.status then return fail(errors.transport(c), what) end
+    return c
+  end
+
+  local function http_fail(c, what)
+    local doc = json.decode(c.body or "")
+    -- no body excerpt: an identity answer is not echoed anywhere
+    local e = errors.http(c.status, c.headers, type(doc) == "table" and doc or nil, nil)
+    return fail(e, what)
+  end
+
+  local function fresh(v)
+    return v ~= nil and (v.expires == nil or v.expires - wall() > v.margin)
+  end
+
+  -- Runs fetch() unless another task is already at it; then waits for
+  -- that one and looks again.
+  local function shared(engine, what, ready, fetch)
+    local waited = 0
+    while busy[what] and waited < cfg.timeout do
+      engine:sleep(WAIT_STEP)
+      waited = waited + WAIT_STEP
     end
-  else
-    function self.headers(_, method, url, content_type, body)
-      -- only headers that nothing downstream rewrites are signed
-      local h = {}
-      if content_type then h["Content-Type"] = content_type end
-      if project_id then h["X-Project-Id"] = project_id end
-      if stoken then h["X-Security-Token"] = stoken end
-      local signed = sign(method, url, h, body, ak, sk)
-      local list = { ua, accept }
-      for k, v in pairs(signed) do list[#list + 1] = k .. ": " .. v end
-      return list
+    if ready() then return true end
+    busy[what] = true
+    local ok, r, e = pcall(fetch)
+    busy[what] = nil
+    if not ok then error(r, 0) end
+    return r, e
+  end
+
+  local function key_headers(k, method, url, content_type, body, extra)
+    local h = {}
+    if content_type then h["Content-Type"] = content_type end
+    if extra then for n, v in pairs(extra) do h[n] = v end end
+    if k.security_token then h["X-Security-Token"] = k.security_token end
+    local signed = sign(method, url, h, body, k.ak, k.sk)
+    local list = { ua, accept }
+    for n, v in pairs(signed) do list[#list + 1] = n .. ": " .. v end
+    return list
+  end
+
+  local function token_headers(value, content_type, extra)
+    local list = { "X-Auth-Token: " .. value, ua, accept }
+    if content_type then list[#list + 1] = "Content-Type: " .. content_type end
+    if extra then for n, v in pairs(extra) do list[#list + 1] = n .. ": " .. v end end
+    return list
+  end
+
+  ---------------------------------------------------------------- sources
+
+  local function metadata_base_token(engine, base)
+    local c, e = exchange(engine, "ECS metadata token", "PUT",
+      base .. "/meta-data/latest/api/token",
+      { ua, "X-Metadata-Token-Ttl-Seconds: 21600" }, "", METADATA_TIMEOUT)
+    if not c then return nil, e end
+    -- 404/405: this metadata service has no session tokens; go on without
+    if c.status == 404 or c.status == 405 then return false end
+    if c.status >= 300 then return http_fail(c, "ECS metadata token") end
+    local t = (c.body or ""):match("^%s*(.-)%s*$")
+    if t == "" or t:find("[%c]") then return false end
+    return t
+  end
+
+  local function no_source(base, why)
+    local tried = group.tried or {}
+    local list = ""
+    for i = 1, #tried do list = list .. tried[i] .. ", " end
+    return invalid("credentials", "no credentials found: tried " .. list
+      .. "and the ECS metadata service at " .. base .. " (" .. why .. ")")
+  end
+
+  local function fetch_metadata(engine)
+    local base = group.endpoint
+    local function ask_token()
+      local t, e = metadata_base_token(engine, base)
+      if t == nil then return nil, e end
+      metadata_token = t
+      return true
     end
+    if metadata_token == nil then
+      local ok, e = ask_token()
+      if not ok then
+        if e.kind ~= "http" then return no_source(base, (tostring(e.message):gsub("^[^:]*: ", ""))) end
+        return nil, e
+      end
+    end
+    local function get()
+      local h = { ua, accept }
+      if metadata_token then h[#h + 1] = "X-Metadata-Token: " .. metadata_token end
+      return exchange(engine, "ECS metadata", "GET", base .. "/openstack/latest/securitykey",
+        h, nil, METADATA_TIMEOUT)
+    end
+    local c, e = get()
+    -- an expired session token: ask for a new one, once (a missing agency
+    -- is not that)
+    if c and c.status == 401 and metadata_token and not (c.body or ""):find(AGENCY_MISSING, 1, true) then
+      local ok, terr = ask_token()
+      if not ok then return nil, terr end
+      c, e = get()
+    end
+    if not c then return no_source(base, (tostring(e.message):gsub("^[^:]*: ", ""))) end
+    if c.status == 404 then return no_source(base, "HTTP 404: not an ECS instance, or no agency") end
+    if c.status == 401 and (c.body or ""):find(AGENCY_MISSING, 1, true) then
+      return no_source(base, "HTTP 401: " .. AGENCY_MISSING)
+    end
+    if c.status ~= 200 then return http_fail(c, "ECS metadata security key") end
+    local doc = json.decode(c.body or "")
+    local cr = type(doc) == "table" and doc.credential
+    if type(cr) ~= "table" or not nonempty_string(cr.access) or not nonempty_string(cr.secret)
+        or not nonempty_string(cr.securitytoken) then
+      return fail(errors.decode("the answer has no credential {access, secret, securitytoken}",
+        c.status, c.headers), "ECS metadata security key")
+    end
+    local expires = credentials.parse_time(cr.expires_at)
+    keys = { ak = cr.access, sk = cr.secret, security_token = cr.securitytoken,
+             expires = expires, margin = margin_for(expires, true) }
+    generation = generation + 1
+    return true
+  end
+
+  local function fetch_function()
+    local ok, r = pcall(group.fn)
+    if not ok then
+      local m = tostring(r)
+      if #m > 200 then m = m:sub(1, 197) .. "..." end
+      return invalid("credentials", "the credentials function failed: " .. m)
+    end
+    if type(r) ~= "table" then
+      return invalid("credentials", "the function must return a table {ak, sk, security_token?, "
+        .. "expires_at?}, got " .. type(r))
+    end
+    for _, k in ipairs { "ak", "sk" } do
+      if not nonempty_string(r[k]) then
+        return invalid("credentials." .. k, "must be a non-empty string without control characters")
+      end
+    end
+    if r.security_token ~= nil and not nonempty_string(r.security_token) then
+      return invalid("credentials.security_token", "must be a non-empty string without control characters")
+    end
+    local expires
+    if r.expires_at ~= nil then
+      expires = credentials.parse_time(r.expires_at)
+      if not expires then
+        return invalid("credentials.expires_at", "must be seconds since the epoch or an "
+          .. "ISO-8601 UTC time (2026-12-01T10:00:00Z)")
+      end
+    end
+    keys = { ak = r.ak, sk = r.sk, security_token = r.security_token, expires = expires,
+             margin = margin_for(expires) }
+    generation = generation + 1
+    return true
+  end
+
+  local function fetch_password(engine)
+    local base, berr = d.iam_endpoint()
+    if not base then return fail(berr) end
+    local scope
+    if project_id then
+      scope = { project = { id = project_id } }
+    elseif region then
+      scope = { project = { name = region } }
+    else
+      return invalid("region", "is required for a password token (or set project_id)")
+    end
+    local body = json.encode { auth = {
+      identity = { methods = { "password" }, password = { user = {
+        name = group.user_name, password = group.password,
+        domain = { name = group.domain_name } } } },
+      scope = scope,
+    } }
+    local what = "IAM password token"
+    local c, e = exchange(engine, what, "POST", base .. "/v3/auth/tokens?nocatalog=true",
+      { ua, accept, "Content-Type: application/json;charset=utf8" }, body)
+    if not c then return nil, e end
+    if c.status ~= 201 and c.status ~= 200 then return http_fail(c, what) end
+    local value = c.headers["x-subject-token"]
+    local doc = json.decode(c.body or "")
+    local t = type(doc) == "table" and doc.token
+    if not nonempty_string(value) or type(t) ~= "table" then
+      return fail(errors.decode("no X-Subject-Token header or token object in the answer",
+        c.status, c.headers), what)
+    end
+    local expires = credentials.parse_time(t.expires_at)
+    token = { value = value, expires = expires, margin = margin_for(expires) }
+    generation = generation + 1
+    -- the token is scoped to its project: that is the client's project
+    if type(t.project) == "table" and nonempty_string(t.project.id) then
+      project_id = project_id or t.project.id
+    end
+    return true
+  end
+
+  -- ensure(engine, strict) -> true | nil, err: keys or a token good for a
+  -- while (strict: before a call), or not expired yet (between its tries).
+  local function ensure(engine, strict)
+    if kind == "aksk" or kind == "token" then return true end
+    local old = keyed and keys or token
+    if fresh(old) then return true end
+    if not strict and old and old.expires > wall() then return true end
+    local ok, e = shared(engine, "credentials", function() return fresh(keyed and keys or token) end,
+      function()
+        if kind == "metadata" then return fetch_metadata(engine) end
+        if kind == "function" then return fetch_function() end
+        return fetch_password(engine)
+      end)
+    if ok then return true end
+    -- a failed refresh of what still works for a while is no failure yet
+    if old and old.expires and old.expires > wall() + 60 then
+      if keyed then keys = old else token = old end
+      return true
+    end
+    return nil, e
+  end
+
+  -- Headers of an identity look-up made with the client's own credentials.
+  local function lookup_headers(method, url)
+    if keyed then return key_headers(keys, method, url) end
+    return token_headers(token.value)
+  end
+
+  local function lookup(engine, what, path)
+    local base, berr = d.iam_endpoint()
+    if not base then return fail(berr) end
+    local url = base .. path
+    local c, e = exchange(engine, what, "GET", url, lookup_headers("GET", url))
+    if not c then return nil, e end
+    if c.status ~= 200 then return http_fail(c, what) end
+    local doc = json.decode(c.body or "")
+    if type(doc) ~= "table" then
+      return fail(errors.decode("the answer is not a JSON object", c.status, c.headers), what)
+    end
+    return doc
+  end
+
+  local function discover_project(engine)
+    if not region then
+      return invalid("project_id", "is required: set project_id, or region to look it up")
+    end
+    local what = "IAM project look-up"
+    local doc, e = lookup(engine, what, "/v3/projects?name=" .. encode(region))
+    if not doc then return nil, e end
+    local list = type(doc.projects) == "table" and doc.projects or {}
+    local found
+    for i = 1, #list do
+      local p = list[i]
+      if type(p) == "table" and p.name == region and nonempty_string(p.id) then found = p.id end
+    end
+    if not found and #list == 1 and type(list[1]) == "table" and nonempty_string(list[1].id) then
+      found = list[1].id
+    end
+    if not found then
+      return invalid("project_id", "IAM lists no project named " .. region
+        .. " for these credentials: set project_id")
+    end
+    project_id = found
+    return true
+  end
+
+  local function discover_domain(engine)
+    local what = "IAM domain look-up"
+    local doc, e = lookup(engine, what, "/v3/auth/domains")
+    if not doc then return nil, e end
+    local list = type(doc.domains) == "table" and doc.domains or {}
+    local first = list[1]
+    if type(first) ~= "table" or not nonempty_string(first.id) then
+      return invalid("domain_id", "IAM lists no domain for these credentials: set domain_id")
+    end
+    domain_id = first.id
+    return true
+  end
+
+  ------------------------------------------------------------- interface
+
+  -- The project id known so far (given, from a token, or looked up).
+  function self.project()
+    return project_id
+  end
+
+  -- prepare(engine, svc) -> true | nil, err: credentials, and the project
+  -- id (regional services) or domain id (global ones with keys), fetched or
+  -- looked up when not known yet.
+  function self.prepare(_, engine, svc)
+    local ok, e = ensure(engine, true)
+    if not ok then return nil, e end
+    if is_global(svc) then
+      if keyed and not domain_id then
+        return shared(engine, "domain", function() return domain_id ~= nil end,
+          function() return discover_domain(engine) end)
+      end
+      return true
+    end
+    if not project_id then
+      return shared(engine, "project", function() return project_id ~= nil end,
+        function() return discover_project(engine) end)
+    end
+    return true
+  end
+
+  -- headers(engine, svc, method, url, content_type, body) -> list | nil, err
+  -- The transport's "Name: value" list for one try of a call.
+  function self.headers(_, engine, svc, method, url, content_type, body)
+    local ok, e = ensure(engine)
+    if not ok then return nil, e end
+    local extra
+    if is_global(svc) then
+      if keyed and domain_id then extra = { ["X-Domain-Id"] = domain_id } end
+    elseif project_id then
+      extra = { ["X-Project-Id"] = project_id }
+    end
+    if keyed then return key_headers(keys, method, url, content_type, body, extra) end
+    return token_headers(token.value, content_type, extra)
   end
 
   -- unauthenticated requests (IAM password tokens) still name the client
@@ -42,9 +428,25 @@ function _M.new(creds, project_id, user_agent, sign)
     return list
   end
 
+  -- generation() -> n: changes whenever credentials are fetched anew.
+  function self.generation()
+    return generation
+  end
+
+  -- refresh_on(err, gen) -> true when err is a 401 that fetching the
+  -- credentials again may cure; they are then fetched at the next call
+  -- (once, however many tasks saw the 401 with generation `gen`).
+  function self.refresh_on(_, err, gen)
+    if kind == "aksk" or kind == "token" or not says_stale(err) then return false end
+    if gen == generation then
+      if keyed then keys = nil else token = nil end
+    end
+    return true
+  end
+
   function self.describe()
-    if token then return "token" end
-    return "aksk(" .. ak:sub(1, 4) .. "****)"
+    if kind == "aksk" then return "aksk(" .. keys.ak:sub(1, 4) .. "****)" end
+    return kind
   end
 
   return self

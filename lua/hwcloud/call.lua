@@ -25,6 +25,8 @@ local null = require("cjson").null
 local _M = {}
 
 local SAFE_METHOD = { GET = true, HEAD = true }
+-- fills {project_id} while only the request is being checked
+local PROJECT_STANDIN = "00000000000000000000000000000000"
 
 local function retry_after(headers)
   local v = headers and headers["retry-after"]
@@ -116,14 +118,32 @@ end
 
 -- invoke(env, engine, svc, op, req, opts) -> result | nil, err
 -- env: the client's private parts (cfg, auth, endpoint(), build, conform,
--- json_decode, now). Runs inside an engine task.
+-- json_decode, now). Runs inside an engine task; the identity requests the
+-- call needs (hwcloud.auth) go out through the same engine.
 function _M.invoke(env, engine, svc, op, req, opts)
   local cfg = env.cfg
   local ctx = { service = svc.name, operation = op.name }
 
-  local path, body_or_field, msg = env.build(op, req, cfg.project_id)
+  -- the request is checked before any identity request goes out; while
+  -- the project id is still to be looked up, with a stand-in
+  local auth = env.auth
+  local pid = auth.project()
+  local path, body_or_field, msg = env.build(op, req, pid or PROJECT_STANDIN)
   if not path then
     return nil, errors.validation(body_or_field, msg, svc.name, op.name)
+  end
+  if not op.unauthenticated then
+    local ok, aerr = auth:prepare(engine, svc)
+    if not ok then
+      aerr.service, aerr.operation = svc.name, op.name
+      return nil, aerr
+    end
+  end
+  if pid == nil then
+    path, body_or_field, msg = env.build(op, req, auth.project())
+    if not path then
+      return nil, errors.validation(body_or_field, msg, svc.name, op.name)
+    end
   end
   local body = body_or_field
   if op.raw_body then body = op.raw_body end -- the generic call's string body
@@ -153,11 +173,15 @@ function _M.invoke(env, engine, svc, op, req, opts)
   local attempt = 0
   while true do
     attempt = attempt + 1
-    local headers
+    local headers, aerr
     if op.unauthenticated then
-      headers = env.auth:plain(content_type)
+      headers = auth:plain(content_type)
     else
-      headers = env.auth:headers(method, url, content_type, body)
+      headers, aerr = auth:headers(engine, svc, method, url, content_type, body)
+      if not headers then
+        aerr.service, aerr.operation, aerr.attempts = svc.name, op.name, attempt
+        return nil, aerr
+      end
     end
     for i = 1, #extra do headers[#headers + 1] = extra[i] end
     local c = engine:send { method = method, url = url, headers = headers, body = body,

@@ -102,7 +102,13 @@ local function invoke(env, engine, svc, op, req, opts)
   end
   local o, oerr = check_call_opts(opts, svc.name, op.name)
   if not o then return nil, oerr end
+  local gen = env.auth.generation()
   local res, err = call.invoke(env, engine, svc, op, req, o)
+  -- temporary keys or a token the cloud says must be updated: fetch them
+  -- again and try once more (the 401 means the call was not taken)
+  if res == nil and env.auth:refresh_on(err, gen) then
+    res, err = call.invoke(env, engine, svc, op, req, o)
+  end
   if res ~= nil and op.job then jobs.mark(res, op.job) end
   return res, err
 end
@@ -153,7 +159,7 @@ end
 Client.__tostring = function(self)
   local env = private[self]
   return format("hwcloud.client{region=%s, project_id=%s, auth=%s}",
-    tostring(env.cfg.region), tostring(env.cfg.project_id), env.auth.describe())
+    tostring(env.cfg.region), tostring(env.auth.project()), env.auth.describe())
 end
 
 Client.__name = "hwcloud.client"
@@ -320,7 +326,8 @@ function _M.new(opts)
   local env = {
     cfg = cfg,
     user_agent = user_agent,
-    auth = auth.new(creds, cfg.project_id, user_agent, core.sign),
+    auth = auth.new(creds, { cfg = cfg, user_agent = user_agent, sign = core.sign,
+                             iam_endpoint = function() return config.iam_endpoint(cfg) end }),
     build = core.build,
     conform = core.conform,
     json_decode = require("cjson.safe").decode,

@@ -1,8 +1,8 @@
 -- hwcloud.config: turns hwcloud.client{...} options into a checked
--- configuration. Sources, first wins: the constructor, the environment
--- (HUAWEICLOUD_SDK_*), the profile file (~/.huaweicloud/credentials or
--- HUAWEICLOUD_SDK_CREDENTIALS_FILE). Credentials travel as one group: an AK
--- from one source is never paired with an SK from another.
+-- configuration. Settings come from the constructor, then the environment
+-- (HUAWEICLOUD_SDK_*, HWCLOUD_ENDPOINT), then the profile file; the
+-- credentials' source chain is hwcloud.credentials. Nothing here does I/O
+-- beyond reading the profile file and the CA file.
 
 local type, pairs, ipairs, tostring, tonumber, select, require =
   type, pairs, ipairs, tostring, tonumber, select, require
@@ -10,6 +10,7 @@ local getenv, open = os.getenv, io.open
 local errors = require "hwcloud.errors"
 local services = require "hwcloud.services"
 local suggest = require("hwcloud.suggest").closest
+local credentials = require "hwcloud.credentials"
 
 local _M = {}
 
@@ -21,6 +22,7 @@ local S, N, B, I = { type = "string" }, { type = "number" }, { type = "boolean" 
 local OPTIONS = services.prepare { type = "object", fields = {
   region = S, project_id = S, domain_id = S,
   ak = S, sk = S, security_token = S, token = S,
+  user_name = S, password = S, domain_name = S, metadata_endpoint = S,
   endpoint = S, endpoints = { type = "object" },
   timeout = N, connect_timeout = N,
   ca_file = S, verify_tls = B, proxy = S, http2 = B,
@@ -30,9 +32,9 @@ local OPTIONS = services.prepare { type = "object", fields = {
   -- named here for "did you mean"; their values may be Lua functions,
   -- which the validator (JSON types) does not know, so they are checked
   -- below instead
-  progress = { type = "any" }, on_retry = { type = "any" },
+  progress = { type = "any" }, on_retry = { type = "any" }, credentials = { type = "any" },
 } }
-local CALLBACKS = { progress = true, on_retry = true }
+local CALLBACKS = { progress = true, on_retry = true, credentials = true }
 _M.OPTIONS = OPTIONS
 
 local DEFAULTS = {
@@ -45,56 +47,7 @@ local function bad(field, message)
   return nil, errors.validation(field, message)
 end
 
-local function nonempty(v)
-  if v == nil or v == "" then return nil end
-  return v
-end
-
--- Minimal INI reader for the official SDKs' credentials file.
-local function read_profile(path)
-  local f = open(path, "r")
-  if not f then return nil end
-  local sections, current = {}, nil
-  for line in f:lines() do
-    line = line:gsub("^%s+", ""):gsub("%s+$", "")
-    if line ~= "" and not line:match("^[#;]") then
-      local sec = line:match("^%[(.-)%]$")
-      if sec then
-        current = {}
-        sections[sec:lower()] = current
-      elseif current then
-        local k, v = line:match("^([^=]-)%s*=%s*(.*)$")
-        if k then current[k:lower()] = v end
-      end
-    end
-  end
-  f:close()
-  return sections.basic or sections.global
-end
-
-local function profile_path()
-  local p = nonempty(getenv("HUAWEICLOUD_SDK_CREDENTIALS_FILE"))
-  if p then return p end
-  local home = nonempty(getenv("HOME"))
-  return home and (home .. "/.huaweicloud/credentials") or nil
-end
-
--- Picks the first source that has credentials and takes them as a group.
-local function credentials(opts, env, profile)
-  if opts.token then return { token = opts.token } end
-  if opts.ak or opts.sk then
-    return { ak = opts.ak, sk = opts.sk, security_token = opts.security_token }
-  end
-  if env("AK") or env("SK") then
-    return { ak = env("AK"), sk = env("SK"), security_token = env("SECURITY_TOKEN") }
-  end
-  local p = profile()
-  if p and (nonempty(p.ak) or nonempty(p.sk)) then
-    return { ak = nonempty(p.ak), sk = nonempty(p.sk),
-             security_token = nonempty(p.security_token) }
-  end
-  return {}
-end
+local nonempty = credentials.nonempty
 
 local function normalise_url(field, url)
   if not url:match("^%a[%w+.-]*://") then url = "https://" .. url end
@@ -200,43 +153,38 @@ function _M.new(opts, core)
   if bad_field then return bad(bad_field, msg) end
 
   local function env(name) return nonempty(getenv("HUAWEICLOUD_SDK_" .. name)) end
-  local prof_cache = false
-  local function profile()
-    if prof_cache == false then
-      local path = profile_path()
-      prof_cache = path and read_profile(path) or nil
-    end
-    return prof_cache
-  end
 
   local cfg = {}
   for k, v in pairs(DEFAULTS) do cfg[k] = v end
   for k, v in pairs(opts) do cfg[k] = v end
 
-  cfg.region = nonempty(opts.region) or env("REGION")
-  cfg.project_id = nonempty(opts.project_id) or env("PROJECT_ID")
-    or (profile() and nonempty(profile().project_id))
-  cfg.domain_id = nonempty(opts.domain_id) or env("DOMAIN_ID")
-
-  local creds = credentials(opts, env, profile)
-  if not creds.token then
-    if not nonempty(creds.ak) then
-      return bad("ak", "is required (or token): pass ak/sk, set HUAWEICLOUD_SDK_AK and "
-        .. "HUAWEICLOUD_SDK_SK, or add them to ~/.huaweicloud/credentials")
-    end
-    if not nonempty(creds.sk) then return bad("sk", "is required with ak") end
+  local creds, cerr = credentials.select(opts, getenv)
+  if not creds then return nil, cerr end
+  -- the constructor's ids are explicit and go with any source's keys;
+  -- otherwise only the ids of the source that gave the keys count
+  creds.project_id = nonempty(opts.project_id) or creds.project_id
+  creds.domain_id = nonempty(opts.domain_id) or creds.domain_id
+  cfg.region = nonempty(opts.region) or env("REGION") or credentials.profile_region(getenv)
+  cfg.project_id, cfg.domain_id = creds.project_id, creds.domain_id
+  if creds.kind == "password" and not cfg.region and not cfg.project_id then
+    return bad("region", "is required for a password token (the token's project scope), "
+      .. "or set project_id")
   end
+
   -- values that travel in headers: a CR or LF would let one forge headers
-  for _, k in ipairs { "ak", "sk", "security_token", "token" } do
+  for _, k in ipairs { "ak", "sk", "security_token", "token", "user_name", "domain_name" } do
     if creds[k] and creds[k]:find("[%c]") then return bad(k, "must not contain control characters") end
   end
-  if cfg.project_id and cfg.project_id:find("[%c]") then
-    return bad("project_id", "must not contain control characters")
+  for _, k in ipairs { "project_id", "domain_id", "region" } do
+    if cfg[k] and cfg[k]:find("[%c]") then return bad(k, "must not contain control characters") end
   end
   if cfg.user_agent and cfg.user_agent:find("[%c]") then
     return bad("user_agent", "must not contain control characters")
   end
-  cfg.ak, cfg.sk, cfg.security_token, cfg.token = nil, nil, nil, nil
+  for _, k in ipairs { "ak", "sk", "security_token", "token", "user_name", "password",
+                       "domain_name" } do
+    cfg[k] = nil
+  end
   cfg.credentials = creds
 
   if opts.on_retry ~= nil and type(opts.on_retry) ~= "function" then
@@ -269,8 +217,14 @@ function _M.new(opts, core)
   cfg.endpoint_for = {}
   cfg.alternates = {}
   local all
-  if opts.endpoint then
-    local url, f, m = normalise_url("endpoint", opts.endpoint)
+  -- HWCLOUD_ENDPOINT: a script aimed at the emulator through its
+  -- environment must never reach the real cloud
+  local one, one_field = opts.endpoint, "endpoint"
+  if one == nil and nonempty(getenv("HWCLOUD_ENDPOINT")) then
+    one, one_field = getenv("HWCLOUD_ENDPOINT"), "HWCLOUD_ENDPOINT"
+  end
+  if one then
+    local url, f, m = normalise_url(one_field, one)
     if not url then return bad(f, m) end
     all = url
   end
@@ -295,7 +249,41 @@ function _M.new(opts, core)
   end
   cfg.endpoints = nil
   cfg.endpoint = all
+
+  -- identity: {iam} = endpoints.iam > HUAWEICLOUD_SDK_IAM_ENDPOINT (or the
+  -- profile's iam_endpoint) > endpoint > the region's IAM host
+  local iam = cfg.endpoint_for.iam
+  if not iam then
+    local named, field = env("IAM_ENDPOINT"), "HUAWEICLOUD_SDK_IAM_ENDPOINT"
+    if not named and creds.iam_endpoint then named, field = creds.iam_endpoint, "iam_endpoint" end
+    if named then
+      local u, f, m = normalise_url(field, named)
+      if not u then return bad(f, m) end
+      iam = u
+    end
+  end
+  cfg.iam_endpoint = iam
+  if creds.kind == "metadata" then
+    local md, field = opts.metadata_endpoint, "metadata_endpoint"
+    if md == nil and nonempty(getenv("HWCLOUD_METADATA_ENDPOINT")) then
+      md, field = getenv("HWCLOUD_METADATA_ENDPOINT"), "HWCLOUD_METADATA_ENDPOINT"
+    end
+    local u, f, m = normalise_url(field, md or credentials.DEFAULT_METADATA)
+    if not u then return bad(f, m) end
+    creds.endpoint = u
+  elseif opts.metadata_endpoint then
+    local u, f, m = normalise_url("metadata_endpoint", opts.metadata_endpoint)
+    if not u then return bad(f, m) end
+  end
   return cfg
+end
+
+-- iam_endpoint(cfg) -> url | nil, err: where identity requests go.
+function _M.iam_endpoint(cfg)
+  if cfg.iam_endpoint then return cfg.iam_endpoint end
+  local url, err = _M.endpoint(cfg, services.load("iam"))
+  if url then return url end
+  return nil, err
 end
 
 -- endpoint(cfg, svc) -> url, alternates | nil, err (resolved lazily: a

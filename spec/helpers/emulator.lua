@@ -5,6 +5,7 @@
 --   emu.url, emu.port, emu.ak, emu.sk
 --   emu:reset()  emu:fault{ operation = "workspaceapp.show_job_detail", status = 503 }
 --   emu:fail{ "server-1" }  emu:counts()  emu:stop()  --> exit status of the emulator
+--   emu:identity{ key_seconds = 600 }  emu:identity_log()
 --
 -- Everything goes through the curl command line, so these helpers do not
 -- depend on the client under test.
@@ -146,6 +147,20 @@ end
 
 function Emulator:counts()
   return (self:admin("GET", "/_emulator/counts"))
+end
+
+-- identity{ key_seconds =, token_seconds =, metadata_tokens =, agency =,
+--           users = { name = password }, expire_issued = true }
+function Emulator:identity(settings)
+  local body, status = self:admin("POST", "/_emulator/identity", settings)
+  assert(status == 200, "identity settings not accepted: " .. cjson.encode(body or {}))
+  return body
+end
+
+-- The identity headers the emulator received: a list of {operation,
+-- project_id, domain_id, access_key, security_token, auth_token}.
+function Emulator:identity_log()
+  return (self:admin("GET", "/_emulator/identity")).log
 end
 
 function Emulator:health()

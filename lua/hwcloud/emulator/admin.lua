@@ -8,6 +8,11 @@
 --   GET  /_emulator/faults   the faults still pending
 --   POST /_emulator/fail     {ids = [...]}
 --   GET  /_emulator/counts   {"<service>.<operation>": n, ...}
+--   POST /_emulator/identity {key_seconds?, token_seconds?, metadata_tokens?,
+--                             agency?, users? = {name = password},
+--                             expire_issued? = true}: the metadata service and
+--                             IAM (see hwcloud.emulator.services.metadata)
+--   GET  /_emulator/identity {settings, log}: the identity headers received
 --   GET  /_emulator/health   {"status":"ok"}
 
 local util = require "hwcloud.emulator.util"
@@ -16,7 +21,8 @@ local router = require "hwcloud.emulator.router"
 local validate = require "hwcloud.emulator.validate"
 
 local ngx = ngx
-local type, pairs, sort, concat, tostring = type, pairs, table.sort, table.concat, tostring
+local type, pairs, ipairs, sort, concat, tostring =
+  type, pairs, ipairs, table.sort, table.concat, tostring
 local sub = string.sub
 local json_type = validate.json_type
 local send = util.send
@@ -101,7 +107,49 @@ local function parse_fault(b)
   return f
 end
 
+-- Applies POST /_emulator/identity; returns nil or a message.
+local function set_identity(b)
+  local id = state.identity()
+  for _, k in ipairs { "key_seconds", "token_seconds" } do
+    if b[k] ~= nil then
+      if type(b[k]) ~= "number" or b[k] < 0 then return k .. " must be a number >= 0" end
+      id[k] = b[k]
+    end
+  end
+  for _, k in ipairs { "metadata_tokens", "agency", "expire_issued" } do
+    if b[k] ~= nil and type(b[k]) ~= "boolean" then return k .. " must be a boolean" end
+  end
+  if b.metadata_tokens ~= nil then id.metadata_tokens = b.metadata_tokens end
+  if b.agency ~= nil then id.agency = b.agency end
+  if b.users ~= nil then
+    if type(b.users) ~= "table" then return "users must be an object {name: password}" end
+    for name, password in pairs(b.users) do
+      if type(password) ~= "string" then return "users." .. tostring(name) .. " must be a string" end
+      id.users[name] = password
+    end
+  end
+  if b.expire_issued then state.expire_issued(ngx.now()) end
+  return nil
+end
+
 local routes = {
+  ["/_emulator/identity"] = {
+    POST = function()
+      local b = read_json()
+      if not b then return fail(400, "the body must be a JSON object") end
+      local msg = set_identity(b)
+      if msg then return fail(400, msg) end
+      return send(200, { status = "ok" })
+    end,
+    GET = function()
+      local id = state.identity()
+      return send(200, {
+        settings = { key_seconds = id.key_seconds, token_seconds = id.token_seconds,
+                     metadata_tokens = id.metadata_tokens, agency = id.agency },
+        log = util.array(state.identity_log()),
+      })
+    end,
+  },
   ["/_emulator/health"] = { GET = function() return send(200, { status = "ok" }) end },
   ["/_emulator/reset"] = { POST = function()
     state.reset()

@@ -112,8 +112,19 @@ function _M.verify_signature(method, path, query, headers, body, authorization)
     return fail("Authorization is not a valid " .. ALGORITHM .. " header")
   end
   local cfg = state.config
+  local sk, temp = cfg.sk, nil
   if not ct_equal(ak, cfg.ak) then
-    return fail("the access key " .. ak .. " is unknown")
+    -- temporary keys of the metadata service travel with their own token
+    temp = state.temp_key(ak)
+    if not temp then return fail("the access key " .. ak .. " is unknown") end
+    sk = temp.secret
+    local st = header_value(headers, "x-security-token")
+    if not st or not ct_equal(st, temp.security_token) then
+      return fail("the temporary access key " .. ak .. " needs the X-Security-Token it came with")
+    end
+    if not find(";" .. signed .. ";", ";x-security-token;", 1, true) then
+      return fail("X-Security-Token must be signed")
+    end
   end
 
   local names, has_host, has_date = {}, false, false
@@ -152,9 +163,12 @@ function _M.verify_signature(method, path, query, headers, body, authorization)
     .. _M.canonical_query(query) .. "\n" .. concat(lines) .. "\n"
     .. signed .. "\n" .. payload
   local to_sign = ALGORITHM .. "\n" .. date .. "\n" .. sha256_hex(canonical)
-  local expected = hmac_sha256_hex(cfg.sk, to_sign)
+  local expected = hmac_sha256_hex(sk, to_sign)
   if not ct_equal(expected, sig) then
     return fail("verify aksk signature fail")
+  end
+  if temp and temp.expires <= ngx.now() then
+    return fail("the security token has expired and must be updated")
   end
   return ak
 end
@@ -197,6 +211,35 @@ function _M.check(method, path, query, headers, body, path_project)
       .. path_project .. " of the request path"
   end
   return project
+end
+
+-- Checks the credentials of a request to a global service (IAM's
+-- look-ups): an IAM token, or a signature without X-Project-Id; an
+-- X-Domain-Id, when sent, must be the account's.
+function _M.check_global(method, path, query, headers, body, domain_id)
+  local token = header_value(headers, "x-auth-token")
+  if token then
+    local info = state.token(token)
+    if not info then
+      return nil, 401, "Incorrect IAM authentication information: decrypt token fail"
+    end
+    if info.expires <= ngx.now() then
+      return nil, 401, "Incorrect IAM authentication information: the token has expired"
+    end
+    return true
+  end
+  local authorization = header_value(headers, "authorization")
+  if not authorization then
+    return nil, 401, "Incorrect IAM authentication information: the request has neither "
+      .. "an AK/SK signature (Authorization) nor an X-Auth-Token"
+  end
+  local ok, status, msg = _M.verify_signature(method, path, query, headers, body, authorization)
+  if not ok then return nil, status, msg end
+  local domain = header_value(headers, "x-domain-id")
+  if domain and domain ~= domain_id then
+    return nil, 403, "X-Domain-Id " .. domain .. " is not the domain of these credentials"
+  end
+  return true
 end
 
 _M.header_value = header_value

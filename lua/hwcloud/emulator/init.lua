@@ -15,6 +15,7 @@ local router = require "hwcloud.emulator.router"
 local auth = require "hwcloud.emulator.auth"
 local validate = require "hwcloud.emulator.validate"
 local admin = require "hwcloud.emulator.admin"
+local iam_service = require "hwcloud.emulator.services.iam"
 
 local ngx = ngx
 local pairs, tonumber, tostring, xpcall, traceback = pairs, tonumber, tostring, xpcall, debug.traceback
@@ -87,6 +88,21 @@ local function bad_request(route, msg)
   return send(400, errors.body(route.service, 400, msg))
 end
 
+-- What the identity log keeps of a request: ids and which credentials came
+-- with it, never a secret.
+local function identity_entry(route, headers)
+  local h = auth.header_value
+  local authorization = h(headers, "authorization")
+  return {
+    operation = route.name,
+    project_id = h(headers, "x-project-id"),
+    domain_id = h(headers, "x-domain-id"),
+    access_key = authorization and auth.parse_authorization(authorization) or nil,
+    security_token = h(headers, "x-security-token") ~= nil,
+    auth_token = h(headers, "x-auth-token") ~= nil,
+  }
+end
+
 local function serve(method, path, query, rid)
   if sub(path, 1, 11) == "/_emulator/" or path == "/_emulator" then
     return admin.handle(method, path)
@@ -114,7 +130,15 @@ local function serve(method, path, query, rid)
   local body = util.request_body()
   local headers = ngx.req.get_headers(200)
   local project, signed
-  if route.auth == "iam" then
+  state.log_identity(identity_entry(route, headers))
+  if route.auth == "none" then
+    signed = false
+  elseif route.auth == "global" then
+    local ok, status, msg = auth.check_global(method, path, query, headers, body,
+                                              iam_service.DOMAIN_ID)
+    if not ok then return errors.auth(status, msg, rid) end
+    signed = true
+  elseif route.auth == "iam" then
     local authorization = auth.header_value(headers, "authorization")
     if authorization then
       local ok, status, msg = auth.verify_signature(method, path, query, headers, body,
@@ -156,6 +180,7 @@ local function serve(method, path, query, rid)
     project_id = project,
     store = project and state.project(project) or nil,
     signed = signed,
+    headers = headers,
     now = ngx.now(),
     request_id = rid,
   }

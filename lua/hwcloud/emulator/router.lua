@@ -5,7 +5,8 @@ local gsub, char, tonumber = string.gsub, string.char, tonumber
 
 local _M = {}
 
-local SERVICES = { "iam", "servicestage", "codeartsbuild", "asm", "rts", "workspaceapp" }
+local SERVICES = { "iam", "servicestage", "codeartsbuild", "asm", "rts", "workspaceapp",
+                   "metadata" }
 
 local by_length = {}     -- segment count -> list of compiled routes
 local operations = {}    -- "<service>.<operation>" -> route

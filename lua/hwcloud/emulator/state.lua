@@ -13,7 +13,19 @@ _M.config = {
   latency_ms = 0,
 }
 
-local projects, tokens, faults, fail_ids, counts
+local projects, tokens, faults, fail_ids, counts, temp_keys, identity, identity_log
+
+-- The identity side's settings (see hwcloud.emulator.identity), as after
+-- a reset.
+local function identity_defaults()
+  return {
+    key_seconds = 6 * 3600,     -- life of the metadata service's temporary keys
+    token_seconds = 24 * 3600,  -- life of IAM tokens
+    metadata_tokens = true,     -- PUT /meta-data/latest/api/token is offered
+    agency = true,              -- the instance has an agency (else no keys)
+    users = {},                 -- user name -> password; others take any password
+  }
+end
 
 function _M.reset()
   projects = {}
@@ -21,6 +33,9 @@ function _M.reset()
   faults = {}      -- operation name or "*" -> FIFO list of { fault, remaining }
   fail_ids = {}
   counts = {}
+  temp_keys = {}   -- access key -> { secret, security_token, expires }
+  identity = identity_defaults()
+  identity_log = {}
 end
 _M.reset()
 
@@ -43,6 +58,25 @@ end
 -- IAM tokens issued by this emulator.
 function _M.add_token(token, info) tokens[token] = info end
 function _M.token(token) return tokens[token] end
+
+-- Temporary keys issued by the metadata service.
+function _M.add_temp_key(ak, info) temp_keys[ak] = info end
+function _M.temp_key(ak) return temp_keys[ak] end
+-- Makes every temporary key and IAM token issued so far expire now.
+function _M.expire_issued(now)
+  for _, info in pairs(temp_keys) do info.expires = now end
+  for _, info in pairs(tokens) do info.expires = now end
+end
+
+function _M.identity() return identity end
+
+-- The identity headers of the requests received (ids and whether a token
+-- was there; never a secret), oldest first, the last 200.
+function _M.log_identity(entry)
+  identity_log[#identity_log + 1] = entry
+  if #identity_log > 200 then remove(identity_log, 1) end
+end
+function _M.identity_log() return identity_log end
 
 -- Request counts per operation.
 function _M.count(op)

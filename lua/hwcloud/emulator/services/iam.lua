@@ -1,17 +1,28 @@
--- IAM: project-scoped tokens (POST /v3/auth/tokens). Any user name and
--- password are accepted, as is an AK/SK-signed request with the emulator's
--- key pair. The token is returned in the X-Subject-Token header.
+-- IAM: project-scoped tokens (POST /v3/auth/tokens), and the look-ups a
+-- client makes when it was given no project or domain id:
+-- GET /v3/projects?name=<region> and GET /v3/auth/domains.
+--
+-- A user registered through POST /_emulator/identity {users = {name =
+-- password}} must give that password (else 401 in IAM's error shape); any
+-- other user name is accepted with any password, as is an AK/SK-signed
+-- request. The token is returned in the X-Subject-Token header.
 
 local util = require "hwcloud.emulator.util"
 local errors = require "hwcloud.emulator.errors"
 local state = require "hwcloud.emulator.state"
 local crypto = require "hwcloud.emulator.crypto"
 
-local type, sub = type, string.sub
+local type, sub, match = type, string.sub, string.match
 
 local _M = { name = "iam" }
 
-local TOKEN_SECONDS = 24 * 3600
+-- The project of a region name is always the same id; so is the domain of
+-- the emulator's one account.
+local function project_id_of(name)
+  return sub(crypto.sha256_hex("project:" .. name), 1, 32)
+end
+_M.project_id_of = project_id_of
+_M.DOMAIN_ID = sub(crypto.sha256_hex("domain:emulator-account"), 1, 32)
 
 local function has(list, value)
   for i = 1, #list do if list[i] == value then return true end end
@@ -44,6 +55,10 @@ local function create_token(ctx)
       return bad("auth.identity.password.user.password is required")
     end
     user_name = user.name or user.id
+    local want = state.identity().users[user_name]
+    if want ~= nil and want ~= user.password then
+      return 401, errors.body("iam", 401, "The username or password is wrong.")
+    end
   end
 
   local scope = auth.scope
@@ -56,12 +71,12 @@ local function create_token(ctx)
   local project_name = project.name
   if type(project_id) ~= "string" then
     -- The same project name always maps to the same id.
-    project_id = sub(crypto.sha256_hex("project:" .. project_name), 1, 32)
+    project_id = project_id_of(project_name)
   end
   if type(project_name) ~= "string" then project_name = project_id end
 
   local now = ctx.now
-  local expires = now + TOKEN_SECONDS
+  local expires = now + state.identity().token_seconds
   local token = "MIIE" .. crypto.random_hex(48)
   state.add_token(token, { project_id = project_id, project_name = project_name,
                            expires = expires, user = user_name })
@@ -81,7 +96,33 @@ local function create_token(ctx)
   }, { ["X-Subject-Token"] = token }
 end
 
+-- Region-like names have a project; others none.
+local function list_projects(ctx)
+  local name = ctx.args.name
+  if type(name) == "table" then name = name[1] end
+  local names = { "cn-north-4", "cn-east-3", "ap-southeast-1" }
+  if type(name) == "string" then
+    names = match(name, "^%l%l%-%l+%-%d+$") and { name } or {}
+  end
+  local list = {}
+  for i = 1, #names do
+    list[i] = { id = project_id_of(names[i]), name = names[i], domain_id = _M.DOMAIN_ID,
+                enabled = true, is_domain = false, parent_id = _M.DOMAIN_ID, description = "" }
+  end
+  return 200, { projects = util.array(list), links = { self = "/v3/projects" } }
+end
+
+local function list_auth_domains()
+  return 200, { domains = { { id = _M.DOMAIN_ID, name = "emulator-domain", enabled = true,
+                              description = "" } },
+                links = { self = "/v3/auth/domains" } }
+end
+
 _M.routes = {
+  { op = "keystone_list_projects", method = "GET", path = "/v3/projects", auth = "global",
+    handler = list_projects },
+  { op = "keystone_list_auth_domains", method = "GET", path = "/v3/auth/domains",
+    auth = "global", handler = list_auth_domains },
   {
     op = "create_token", method = "POST",
     path = "/v3/auth/tokens",
