@@ -780,8 +780,9 @@ local function method_of(client, name)
   return ok and type(m) == "function" and m or nil
 end
 
+-- The error's one line (it names hwcloud already).
 local function fail(ctx, err)
-  ctx.err(PROG .. ": " .. tostring(err) .. "\n")
+  ctx.err(tostring(err) .. "\n")
   return exit_for(err)
 end
 
@@ -968,7 +969,7 @@ function C.wait(ctx, pos)
       out[id] = res
     else
       out[id] = err.job or null
-      ctx.err(PROG .. ": " .. tostring(err) .. "\n")
+      ctx.err(tostring(err) .. "\n")
       local c = exit_for(err)
       if c > code then code = c end
     end
@@ -1114,36 +1115,42 @@ function _M.complete(words)
     end
     return out
   end
-  local names = {}
+  -- a nested object's name ends in "." (its fields come next), the others in "="
   for _, l in ipairs(field_lines(op.request, "", {}, {})) do
-    if not l[1]:find("[%[%*…]") then names[#names + 1] = l[1] end
+    local name = l[1]
+    if not name:find("[%[%*…]") and name:sub(1, #cur) == cur then
+      local nested = l[2]:match("^object") and not l[2]:find("free-form", 1, true)
+      out[#out + 1] = name .. (nested and "." or "=")
+    end
   end
-  add(names, "=")
   return out
 end
 
 local BASH = [=[
-# bash completion for hwcloud: services, operations, fields and options.
+# bash completion for hwcloud: commands, options, services, operations,
+# fields (spec.ingress.port=) and the values of enum and boolean fields.
 # Load it with:  eval "$(hwcloud completion bash)"
 _hwcloud() {
-  local cur words cword
-  if declare -F _get_comp_words_by_ref >/dev/null 2>&1; then
-    _get_comp_words_by_ref -n =: cur words cword
-  else
-    cur=${COMP_WORDS[COMP_CWORD]}
-    words=("${COMP_WORDS[@]}")
-    cword=$COMP_CWORD
-  fi
+  # the words as typed, split on blanks only (bash would also split at "=")
+  local line=${COMP_LINE:0:COMP_POINT}
+  local -a words
+  read -ra words <<<"$line"
+  [[ $line == *[[:blank:]] ]] && words+=("")
+  local cur=${words[${#words[@]}-1]}
   local IFS=$'\n'
   local list
-  list=$("${words[0]}" completion --words "${words[@]:1:cword}" 2>/dev/null) || return 0
+  list=$("${words[0]}" completion --words "${words[@]:1}" 2>/dev/null) || return 0
   COMPREPLY=($(compgen -W "$list" -- "$cur"))
-  if [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *= ]]; then
+  # bash replaces only the part of the word after its last "=" or ":"
+  local cut=${cur%"${cur##*[=:]}"}
+  if [[ -n $cut ]]; then
+    local i
+    for i in "${!COMPREPLY[@]}"; do COMPREPLY[i]=${COMPREPLY[i]#"$cut"}; done
+  fi
+  if [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *[=.] ]]; then
     compopt -o nospace 2>/dev/null
   fi
-  if declare -F __ltrim_colon_completions >/dev/null 2>&1; then
-    __ltrim_colon_completions "$cur"
-  fi
+  return 0
 }
 complete -F _hwcloud hwcloud
 ]=]
@@ -1219,7 +1226,7 @@ function _M.main(args, sys)
       -- before anything else, and the secrets are known to the writers
       local cfg, cerr = require("hwcloud.config").new(copts, core)
       if not cfg then
-        ctx.err(PROG .. ": " .. tostring(cerr) .. "\n")
+        ctx.err(tostring(cerr) .. "\n")
         return 2
       end
       for _, k in ipairs { "sk", "security_token", "token" } do
