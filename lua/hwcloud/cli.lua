@@ -404,8 +404,11 @@ local function child(node, key)
   return nil
 end
 
--- assign(req, schema, "a.b.c=v" | "a.b:=json")
-local function assign(req, schema, pair)
+-- assign(req, schema, "a.b.c=v" | "a.b:=json", given): `given` holds the
+-- keys set so far on the command line, which may override --json but not
+-- each other (but for arrays, where a repeat adds an element).
+local function assign(req, schema, pair, given)
+  given = given or {}
   local key, raw = pair:match("^([^=]-):=(.*)$")
   local as_json = key ~= nil
   if not key then key, raw = pair:match("^([^=]+)=(.*)$") end
@@ -444,18 +447,18 @@ local function assign(req, schema, pair)
   if not as_json and type(node) == "table" and node.type == "array" then
     -- repeated field=value: one element each
     local list = t[last]
-    if list == nil then
+    if not given[key] or type(list) ~= "table" then
       list = {}
       t[last] = list
-    elseif type(list) ~= "table" then
-      usage("field '%s' is set twice", key)
     end
+    given[key] = true
     list[#list + 1] = typed(node.items, raw)
     return
   end
-  if t[last] ~= nil and not (type(t[last]) == "table" and type(value) == "table") then
+  if given[key] then
     usage("field '%s' is set twice (repeat a field only for arrays)", key)
   end
+  given[key] = true
   if value == nil then value = typed(node, raw) end
   t[last] = value
 end
@@ -463,8 +466,8 @@ _M.assign = assign
 
 -- request_of(op, pairs, json) -> the flat request table
 local function request_of(op, list, json)
-  local req = json or {}
-  for _, p in ipairs(list) do assign(req, op.request, p) end
+  local req, given = json or {}, {}
+  for _, p in ipairs(list) do assign(req, op.request, p, given) end
   return req
 end
 _M.request_of = request_of
@@ -693,17 +696,22 @@ local function mask_body(v, hit, depth)
 end
 
 -- Prints what would be sent, signed exactly as a call would sign it.
-local function dry_run(ctx, method, url, content_type, body)
+local function dry_run(ctx, method, url, content_type, body, unauthenticated)
   local creds = ctx.cfg.credentials
   local h = {}
   if content_type then h["Content-Type"] = content_type end
-  if ctx.cfg.project_id then h["X-Project-Id"] = ctx.cfg.project_id end
   local signed
-  if creds.token then
+  if unauthenticated then
+    -- sent as is, like the client sends it (IAM password tokens)
+    signed = h
+    signed.Host = url:match("^%a+://([^/?#]+)")
+  elseif creds.token then
+    if ctx.cfg.project_id then h["X-Project-Id"] = ctx.cfg.project_id end
     signed = h
     signed["X-Auth-Token"] = "****"
     signed.Host = url:match("^%a+://([^/?#]+)")
   else
+    if ctx.cfg.project_id then h["X-Project-Id"] = ctx.cfg.project_id end
     if creds.security_token then h["X-Security-Token"] = creds.security_token end
     local err
     signed, err = require("hwcloud").sign({ method = method, url = url, headers = h, body = body },
@@ -916,7 +924,7 @@ function C.call(ctx, pos)
     local base, eerr = require("hwcloud.config").endpoint(ctx.cfg, svc)
     if not base then return fail(ctx, eerr) end
     local ok, err = dry_run(ctx, op.method, base .. path,
-      body and (svc.content_type or "application/json") or nil, body)
+      body and (svc.content_type or "application/json") or nil, body, op.unauthenticated)
     if not ok then return fail(ctx, err) end
     return 0
   end
