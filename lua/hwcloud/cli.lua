@@ -384,10 +384,9 @@ local function typed(node, raw)
       if v then return v end
     end
   elseif t == "number" then
-    if raw:match("^[+-]?%d*%.?%d+[eE]?[+-]?%d*$") or raw:match("^[+-]?%d+%.$") then
-      local v = tonumber(raw)
-      if v then return v end
-    end
+    -- decimal only: not 0x10, inf or nan
+    local v = tonumber(raw)
+    if v and not raw:find("[xXnN]") then return v end
   elseif t == "any" or t == "map" or (t == "object" and not node.fields) then
     -- free-form: JSON when it reads as JSON, else text
     local v = json_decode(raw)
@@ -745,10 +744,15 @@ local function print_json(ctx, v, schema)
 end
 
 -- One progress line for jobs: redrawn on a terminal, a new line per change
--- otherwise.
+-- otherwise. Returns the on_progress callback and a function that ends the
+-- line.
 local function job_progress(ctx, total)
-  if ctx.quiet then return function() end end
-  local states, order, last = {}, {}, nil
+  if ctx.quiet then return function() end, function() end end
+  local states, order, last, open = {}, {}, nil, false
+  local function finish()
+    if open then ctx.err("\n") end
+    open = false
+  end
   return function(st)
     if not states[st.id] then order[#order + 1] = st.id end
     states[st.id] = tostring(st.status or "?")
@@ -769,16 +773,19 @@ local function job_progress(ctx, total)
     end
     local key = line:gsub("%(%d+%.%d s%)$", "")
     if ctx.err_tty then
-      ctx.err("\r\27[K" .. line .. (st.done and total == 1 and "\n" or ""))
+      ctx.err("\r\27[K" .. line)
+      open = true
     elseif key ~= last then
       ctx.err(line .. "\n")
     end
     last = key
-  end
+  end, finish
 end
 
 local function wait_opts(ctx, on_progress)
-  return { timeout = number_opt(ctx.opts, "wait-timeout"), on_progress = on_progress }
+  local t = number_opt(ctx.opts, "wait-timeout")
+  if t == 0 then usage("option --wait-timeout: expected a number of seconds above 0") end
+  return { timeout = t, on_progress = on_progress }
 end
 
 -- client.name when the client has that method: a client raises on names
@@ -942,7 +949,9 @@ function C.call(ctx, pos)
     print_json(ctx, res, op.response)
     return 0
   end
-  local final, werr = client:wait(res, wait_opts(ctx, job_progress(ctx, 1)))
+  local on_progress, finish = job_progress(ctx, 1)
+  local final, werr = client:wait(res, wait_opts(ctx, on_progress))
+  finish()
   if final == nil then
     if werr.job then print_json(ctx, werr.job) end
     return fail(ctx, werr)
@@ -964,11 +973,11 @@ function C.wait(ctx, pos)
   for i = 2, #pos do
     list[#list + 1] = { service = svc.name, [JOB_ID_KEY[svc.name] or "job_id"] = pos[i] }
   end
-  local client = ctx.client_factory()
-  local o = wait_opts(ctx, job_progress(ctx, #list))
+  local on_progress, finish = job_progress(ctx, #list)
+  local o = wait_opts(ctx, on_progress)
   o.progress = false
-  local results = client:wait_all(list, o)
-  if ctx.err_tty and not ctx.quiet and #list > 1 then ctx.err("\n") end
+  local results = ctx.client_factory():wait_all(list, o)
+  finish()
   local out, code = {}, 0
   for i, r in ipairs(results) do
     local id = pos[i + 1]
