@@ -424,6 +424,8 @@ describe("the hwcloud command", function()
       end
       local text = table.concat(all, "\n")
       assert.truthy(text:find("X-Security-Token: ****", 1, true), text)
+      -- a secret given as a value is masked where it shows
+      assert.truthy(text:find("/v2/meshes/****/workshops", 1, true), text)
       assert.truthy(text:find('"password":"****"', 1, true), text)
       assert.truthy(text:find("http 500 ASM.0500", 1, true), text)
       assert.truthy(text:find('"status":"SUCCESS"', 1, true), text)

@@ -541,7 +541,8 @@ end
 local function writer(fh, secrets)
   return function(s)
     for _, sec in ipairs(secrets) do
-      s = s:gsub(sec:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0"), "****")
+      local pattern = sec:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0")
+      s = s:gsub(pattern, "****")
     end
     fh:write(s)
     if fh.flush then fh:flush() end
