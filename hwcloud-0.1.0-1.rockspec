@@ -42,6 +42,7 @@ build = {
     },
     ["hwcloud.auth"] = "lua/hwcloud/auth.lua",
     ["hwcloud.call"] = "lua/hwcloud/call.lua",
+    ["hwcloud.cli"] = "lua/hwcloud/cli.lua",
     ["hwcloud.client"] = "lua/hwcloud/client.lua",
     ["hwcloud.config"] = "lua/hwcloud/config.lua",
     ["hwcloud.credentials"] = "lua/hwcloud/credentials.lua",
@@ -88,7 +89,7 @@ build = {
     ["hwcloud.transport.ngx"] = "lua/hwcloud/transport/ngx.lua",
   },
   install = {
-    bin = { ["hwcloud-emulator"] = "bin/hwcloud-emulator" },
+    bin = { ["hwcloud"] = "bin/hwcloud", ["hwcloud-emulator"] = "bin/hwcloud-emulator" },
   },
   copy_directories = { "doc", "examples" },
 }

@@ -1,0 +1,1277 @@
+-- hwcloud.cli: the `hwcloud` command (bin/hwcloud) as a module, so that its
+-- parsing, typing and printing can be tested and reused.
+--
+--   local code = require("hwcloud.cli").main(arg)   -- 0, 1 or 2
+--
+-- main(args, sys) reads nothing global but through `sys` (stdout, stderr,
+-- getenv, isatty, client); every output goes through one writer that masks
+-- the configured secrets, whatever printed them.
+
+local type, pairs, ipairs, tostring, tonumber, pcall, error, require, setmetatable, getmetatable =
+  type, pairs, ipairs, tostring, tonumber, pcall, error, require, setmetatable, getmetatable
+local concat, sort = table.concat, table.sort
+local format, rep = string.format, string.rep
+local tointeger = math.tointeger
+
+local errors = require "hwcloud.errors"
+local services = require "hwcloud.services"
+
+local _M = {}
+
+local PROG = "hwcloud"
+
+-- Usage and validation problems travel as this, caught in main (exit 2).
+local Usage = {}
+Usage.__index = Usage
+Usage.__tostring = function(u) return u.message end
+
+local function usage(fmt, ...)
+  error(setmetatable({ message = format(fmt, ...) }, Usage), 0)
+end
+
+------------------------------------------------------------------ help
+
+local GLOBAL_HELP = [[
+Options (every command):
+  --region REGION       region (default: HUAWEICLOUD_SDK_REGION)
+  --endpoint URL        one base URL for every service (default: HWCLOUD_ENDPOINT)
+  --profile NAME        a [NAME] section of ~/.huaweicloud/credentials
+                        (HUAWEICLOUD_SDK_CREDENTIALS_FILE names another file)
+  --project-id ID       project id (default: HUAWEICLOUD_SDK_PROJECT_ID)
+  --timeout SECONDS     per request (default 30)
+  --retries N           tries after the first for a failed request (default 2)
+  --quiet               no progress on stderr
+  -h, --help            this help, or a command's
+Credentials: --profile, else HUAWEICLOUD_SDK_AK/_SK[/_SECURITY_TOKEN], else the
+[basic] section of the credentials file.
+Exit status: 0 success, 1 the cloud or the network refused, 2 usage or validation.]]
+
+local HELP = {
+  main = [=[
+usage: hwcloud COMMAND [ARGS] [OPTIONS]
+
+Commands:
+  ops [SERVICE]                       the services, or a service's operations
+  describe SERVICE OPERATION          an operation's method, path and fields
+  call SERVICE OPERATION [field=value ...] [--json JSON|@FILE]
+       [--wait] [--all] [--dry-run]   call an operation, print its answer as JSON
+  wait SERVICE JOB_ID ...             wait for jobs to end
+  request METHOD PATH --service S [--query k=v ...] [--json JSON|@FILE] [--dry-run]
+                                      a request to any path of a service
+  run SCRIPT.lua [ARGS ...]           run a workflow script with a ready client
+  completion bash                     print the bash completion script
+
+`hwcloud COMMAND --help` says more about each.]=],
+  ops = [=[
+usage: hwcloud ops [SERVICE]
+
+Without SERVICE: the services, one a line. With SERVICE: its operations, one
+a line, with method and path; aliases as "alias -> operation".]=],
+  describe = [=[
+usage: hwcloud describe SERVICE OPERATION
+
+The method, the path and every request and response field, by the dotted name
+`call` takes (spec.ingress.port), with its type, `required`, where it goes
+(path, query, header, body) and its allowed values.]=],
+  call = [=[
+usage: hwcloud call SERVICE OPERATION [field=value ...] [--json JSON|@FILE]
+                    [--wait [--wait-timeout S]] [--all] [--dry-run]
+
+Fields are typed from the operation's description:
+  update_access_agent=false   a boolean (true or false)
+  limit=10                    an integer; number fields take 1.5
+  spec.ingress.port=80        a field of a nested object
+  names=a names=b             an array: repeat the field, one element each
+  input_values:='{"k":1}'     `:=` takes the value as JSON, whatever the type
+Anything else is a string. --json gives the request as one JSON object (or
+@FILE to read it from a file); field=value pairs are set on top of it.
+The request is validated before it is sent, with the library's errors.
+
+  --wait          when the operation starts a job, wait for it to end (progress
+                  on stderr) and print the job's final state
+  --wait-timeout  seconds to wait (default 1800)
+  --all           follow the pages of a list operation and print every item
+  --dry-run       print the request (method, URL, headers, body) with the
+                  signature and secrets masked, and send nothing]=],
+  wait = [=[
+usage: hwcloud wait SERVICE JOB_ID ... [--wait-timeout S]
+
+Waits for jobs of servicestage, workspaceapp (job ids) or rts (deployment
+ids) to end, with one progress line on stderr; prints {"<id>": final job, ...}.
+Exit 0 when every job succeeded, 1 when one failed or timed out.]=],
+  request = [=[
+usage: hwcloud request METHOD PATH --service SERVICE [--query k=v ...]
+                       [--json JSON|@FILE] [--dry-run]
+
+Sends a signed request to PATH of SERVICE's endpoint ({project_id} in PATH is
+the project id) and prints the answer as JSON.]=],
+  run = [=[
+usage: hwcloud run SCRIPT.lua [ARGS ...]
+
+Runs SCRIPT.lua with a client made from the same options. The script gets
+the client and its arguments as its varargs, with no global:
+
+  local client, server_id = ...
+  local job = assert(client.workspaceapp:reinstall_server{ server_id = server_id })
+  assert(client:wait(job))
+
+(`arg` is set as lua5.4 sets it.) A script that raises exits 1; one that
+returns an integer exits with it; otherwise 0. Options go before SCRIPT.]=],
+  completion = [=[
+usage: hwcloud completion bash
+
+Prints the bash completion script (services, operations, fields, options):
+  eval "$(hwcloud completion bash)"               # in ~/.bashrc, or
+  hwcloud completion bash > ~/.local/share/bash-completion/completions/hwcloud]=],
+}
+
+------------------------------------------------------------------ options
+
+-- name -> { arg = takes a value, multi = may repeat, commands = where allowed }
+local OPTS = {
+  region = { arg = true }, endpoint = { arg = true }, profile = { arg = true },
+  ["project-id"] = { arg = true }, timeout = { arg = true }, retries = { arg = true },
+  quiet = {}, help = {},
+  json = { arg = true, commands = { call = true, request = true } },
+  wait = { commands = { call = true } },
+  ["wait-timeout"] = { arg = true, commands = { call = true, wait = true } },
+  all = { commands = { call = true } },
+  ["dry-run"] = { commands = { call = true, request = true } },
+  service = { arg = true, commands = { request = true } },
+  query = { arg = true, multi = true, commands = { request = true } },
+}
+_M.OPTIONS = OPTS
+
+local COMMANDS = { "ops", "describe", "call", "wait", "request", "run", "completion" }
+local IS_COMMAND = {}
+for _, c in ipairs(COMMANDS) do IS_COMMAND[c] = true end
+
+-- Levenshtein distance, for "did you mean" on misspelt names.
+local function distance(a, b)
+  a, b = a:lower(), b:lower()
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    for j = 1, #b do
+      local cost = a:byte(i) == b:byte(j) and 0 or 1
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+local function suggest(name, candidates)
+  local best, bestd
+  for _, c in ipairs(candidates) do
+    local d = distance(name, c)
+    if not bestd or d < bestd then best, bestd = c, d end
+  end
+  if best and bestd <= math.max(2, #name // 3) then
+    return format(" (did you mean '%s'?)", best)
+  end
+  return ""
+end
+
+-- parse(args) -> { command, positional = {...}, opts = {...} }.
+-- Options may come anywhere; `--` ends them; for `run`, everything after the
+-- script belongs to the script.
+local function parse(args)
+  local r = { positional = {}, opts = {} }
+  local i, n = 1, #args
+  local only_positional = false
+  while i <= n do
+    local a = args[i]
+    if only_positional or a == "-" or a:sub(1, 1) ~= "-" then
+      local p = r.positional
+      if not r.command then
+        r.command = a
+      else
+        p[#p + 1] = a
+      end
+      if r.command == "run" and #p >= 1 then
+        -- the script's own arguments, options included
+        for j = i + 1, n do p[#p + 1] = args[j] end
+        break
+      end
+    elseif a == "--" then
+      only_positional = true
+    elseif a == "-h" then
+      r.opts.help = true
+    else
+      local name, value = a:match("^%-%-([^=]+)=(.*)$")
+      if not name then name = a:match("^%-%-(.+)$") end
+      local spec = name and OPTS[name]
+      if not spec then
+        local names = {}
+        for k in pairs(OPTS) do names[#names + 1] = "--" .. k end
+        sort(names)
+        usage("unknown option '%s'%s", a, suggest(a, names))
+      end
+      if spec.arg then
+        if value == nil then
+          i = i + 1
+          value = args[i]
+          if value == nil then usage("option --%s needs a value", name) end
+        end
+      elseif value ~= nil then
+        usage("option --%s takes no value", name)
+      else
+        value = true
+      end
+      if spec.multi then
+        local list = r.opts[name] or {}
+        list[#list + 1] = value
+        r.opts[name] = list
+      elseif r.opts[name] ~= nil then
+        usage("option --%s given twice", name)
+      else
+        r.opts[name] = value
+      end
+    end
+    i = i + 1
+  end
+  return r
+end
+_M.parse = parse
+
+------------------------------------------------------------------ JSON
+
+local null = require("cjson").null
+local json_decode = require("cjson.safe").decode
+
+local function is_array(t)
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  if n == 0 then return false end
+  for k = 1, n do
+    if t[k] == nil then return false end
+  end
+  return true
+end
+
+local ESC = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
+              ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+
+local function quote(s)
+  return '"' .. s:gsub('[%c"\\]', function(c)
+    return ESC[c] or format("\\u%04x", c:byte())
+  end) .. '"'
+end
+
+local function number(v)
+  if tointeger(v) and math.type(v) == "integer" then return format("%d", v) end
+  if v ~= v or v == math.huge or v == -math.huge then return "null" end
+  if v == math.floor(v) and math.abs(v) < 2 ^ 53 then return format("%d", tointeger(v)) end
+  local s = format("%.14g", v)
+  if tonumber(s) ~= v then s = format("%.17g", v) end
+  return s
+end
+
+-- The schema node under `key` of `schema`, to tell an empty array from an
+-- empty object (a decoded [] and {} are both an empty table).
+local function sub(schema, key)
+  if type(schema) ~= "table" then return nil end
+  if schema.type == "array" then return schema.items end
+  if schema.fields and type(key) == "string" then return schema.fields[key] end
+  if schema.type == "map" then return schema.values end
+  return nil
+end
+
+-- encode(value, indent, schema) -> JSON text; keys sorted, so output is stable.
+local function encode(v, indent, schema, depth, seen)
+  depth = depth or 0
+  local t = type(v)
+  if v == null or v == nil then return "null" end
+  if t == "boolean" then return tostring(v) end
+  if t == "number" then return number(v) end
+  if t == "string" then return quote(v) end
+  if t ~= "table" then return quote(tostring(v)) end
+  seen = seen or {}
+  if seen[v] then return '"(cycle)"' end
+  seen[v] = true
+  local nl, pad, pad_in, colon = "", "", "", ":"
+  if indent then
+    nl, pad, pad_in, colon = "\n", rep("  ", depth), rep("  ", depth + 1), ": "
+  end
+  local out
+  if next(v) == nil then
+    out = (type(schema) == "table" and schema.type == "array") and "[]" or "{}"
+  elseif is_array(v) then
+    local parts = {}
+    for i = 1, #v do parts[i] = pad_in .. encode(v[i], indent, sub(schema, i), depth + 1, seen) end
+    out = "[" .. nl .. concat(parts, "," .. nl) .. nl .. pad .. "]"
+  else
+    local keys = {}
+    for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+    sort(keys)
+    local parts = {}
+    for i, k in ipairs(keys) do
+      local val = v[k]
+      if val == nil then val = v[tonumber(k)] end
+      parts[i] = pad_in .. quote(k) .. colon .. encode(val, indent, sub(schema, k), depth + 1, seen)
+    end
+    out = "{" .. nl .. concat(parts, "," .. nl) .. nl .. pad .. "}"
+  end
+  seen[v] = nil
+  return out
+end
+_M.encode = encode
+
+-- Reads --json: inline text, or @FILE.
+local function read_json_arg(text, what)
+  what = what or "--json"
+  if text:sub(1, 1) == "@" then
+    local path = text:sub(2)
+    local f, ferr = io.open(path, "rb")
+    if not f then usage("%s: cannot read %s: %s", what, path, tostring(ferr)) end
+    text = f:read("a")
+    f:close()
+  end
+  local v, derr = json_decode(text)
+  if v == nil then usage("%s: not valid JSON: %s", what, tostring(derr)) end
+  if type(v) ~= "table" or (next(v) ~= nil and is_array(v)) then
+    usage("%s: expected a JSON object", what)
+  end
+  return v
+end
+
+------------------------------------------------------------------ services
+
+local function load_service(name)
+  local svc = name and services.load(name)
+  if not svc then
+    if name == nil then usage("a service is needed (hwcloud ops lists them)") end
+    usage("unknown service '%s'%s", name, suggest(name, services.names()))
+  end
+  return svc
+end
+
+local function operation_names(svc)
+  local names = {}
+  for n in pairs(svc.operations) do names[#names + 1] = n end
+  for n in pairs(svc.aliases or {}) do names[#names + 1] = n end
+  sort(names)
+  return names
+end
+
+-- The operation called `name` in svc, through its aliases too.
+local function find_op(svc, name)
+  if name == nil then usage("an operation of %s is needed (hwcloud ops %s lists them)",
+    svc.name, svc.name) end
+  local op = svc.operations[name]
+  if op then return op end
+  local target = svc.aliases and svc.aliases[name]
+  op = target and svc.operations[target]
+  if op then return op, target end
+  usage("%s has no operation '%s'%s", svc.name, name, suggest(name, operation_names(svc)))
+end
+
+------------------------------------------------------------------ typing
+
+-- value(node, raw) -> the Lua value of `raw` for a field of schema `node`.
+-- A string that does not fit the type is kept as is: the library's
+-- validation then names the field and the rule.
+local function typed(node, raw)
+  local t = type(node) == "table" and node.type or nil
+  if t == "boolean" then
+    if raw == "true" then return true end
+    if raw == "false" then return false end
+  elseif t == "integer" then
+    if raw:match("^[+-]?%d+$") then
+      local v = tointeger(tonumber(raw))
+      if v then return v end
+    end
+  elseif t == "number" then
+    -- decimal only: not 0x10, inf or nan
+    local v = tonumber(raw)
+    if v and not raw:find("[xXnN]") then return v end
+  elseif t == "any" or t == "map" or (t == "object" and not node.fields) then
+    -- free-form: JSON when it reads as JSON, else text
+    local v = json_decode(raw)
+    if v ~= nil and raw:match("^%s*[%[{\"%d%-tfn]") then return v end
+  end
+  return raw
+end
+_M.typed = typed
+
+local function child(node, key)
+  if type(node) ~= "table" then return nil end
+  if node.fields then return node.fields[key] end
+  if node.type == "map" then return node.values end
+  return nil
+end
+
+-- assign(req, schema, "a.b.c=v" | "a.b:=json", given): `given` holds the
+-- keys set so far on the command line, which may override --json but not
+-- each other (but for arrays, where a repeat adds an element).
+local function assign(req, schema, pair, given)
+  given = given or {}
+  local key, raw = pair:match("^([^=]-):=(.*)$")
+  local as_json = key ~= nil
+  if not key then key, raw = pair:match("^([^=]+)=(.*)$") end
+  if not key or key == "" then
+    usage("expected field=value, got '%s'", pair)
+  end
+  local segs = {}
+  for seg in (key .. "."):gmatch("([^.]*)%.") do
+    if seg == "" then usage("field '%s': empty name between dots", key) end
+    segs[#segs + 1] = seg
+  end
+  local node, t = schema, req
+  for i = 1, #segs - 1 do
+    node = child(node, segs[i])
+    if type(node) == "table" and node.type == "array" then
+      usage("field '%s': '%s' is an array of objects; give it with --json or %s:=[...]",
+        key, concat(segs, ".", 1, i), concat(segs, ".", 1, i))
+    end
+    local nxt = t[segs[i]]
+    if nxt == nil then
+      nxt = {}
+      t[segs[i]] = nxt
+    elseif type(nxt) ~= "table" then
+      usage("field '%s': '%s' is already set to a value", key, concat(segs, ".", 1, i))
+    end
+    t = nxt
+  end
+  local last = segs[#segs]
+  node = child(node, last)
+  local value
+  if as_json then
+    local v, derr = json_decode(raw)
+    if v == nil then usage("field '%s': not valid JSON after ':=': %s", key, tostring(derr)) end
+    value = v
+  end
+  if not as_json and type(node) == "table" and node.type == "array" then
+    -- repeated field=value: one element each
+    local list = t[last]
+    if not given[key] or type(list) ~= "table" then
+      list = {}
+      t[last] = list
+    end
+    given[key] = true
+    list[#list + 1] = typed(node.items, raw)
+    return
+  end
+  if given[key] then
+    usage("field '%s' is set twice (repeat a field only for arrays)", key)
+  end
+  given[key] = true
+  if value == nil then value = typed(node, raw) end
+  t[last] = value
+end
+_M.assign = assign
+
+-- request_of(op, pairs, json) -> the flat request table
+local function request_of(op, list, json)
+  local req, given = json or {}, {}
+  for _, p in ipairs(list) do assign(req, op.request, p, given) end
+  return req
+end
+_M.request_of = request_of
+
+------------------------------------------------------------------ describe
+
+local LOC = { path = "path", query = "query", header = "header", whole_body = "whole body" }
+
+local function type_name(node)
+  if type(node) ~= "table" then return "any" end
+  local t = node.type or "any"
+  if t == "array" then return "array of " .. type_name(node.items) end
+  if t == "map" then return "map of " .. type_name(node.values) end
+  if t == "object" and not node.fields then return "object (free-form)" end
+  return t
+end
+
+-- Lines "name  type  required  location  enum" for every field under node,
+-- by dotted name; `stack` holds the nodes being printed, so a recursive
+-- model is printed once and then named.
+local function field_lines(node, prefix, lines, stack)
+  if type(node) ~= "table" then return lines end
+  local container = node
+  while container.type == "array" or container.type == "map" do
+    local inner = container.type == "array" and container.items or container.values
+    if type(inner) ~= "table" then return lines end
+    prefix = prefix .. (container.type == "array" and "[]" or ".*")
+    container = inner
+  end
+  if not container.fields then return lines end
+  if stack[container] then
+    lines[#lines + 1] = { prefix .. ".…", "(recursive: as " .. stack[container] .. ")" }
+    return lines
+  end
+  stack[container] = prefix ~= "" and prefix or "the top"
+  local names = {}
+  for k in pairs(container.fields) do names[#names + 1] = k end
+  sort(names)
+  for _, k in ipairs(names) do
+    local f = container.fields[k]
+    local name = prefix == "" and k or (prefix .. "." .. k)
+    local extra = {}
+    if type(f) == "table" then
+      if f.required then extra[#extra + 1] = "required" end
+      if f.location and LOC[f.location] then extra[#extra + 1] = LOC[f.location] end
+      local e = f.enum or (f.type == "array" and type(f.items) == "table" and f.items.enum)
+      if e then
+        local vals = {}
+        for i, v in ipairs(e) do vals[i] = tostring(v) end
+        extra[#extra + 1] = "one of: " .. concat(vals, ", ")
+      end
+    end
+    lines[#lines + 1] = { name, type_name(f) .. (#extra > 0 and ("  " .. concat(extra, "  ")) or "") }
+    field_lines(f, name, lines, stack)
+  end
+  stack[container] = nil
+  return lines
+end
+_M.field_lines = field_lines
+
+local function table_text(lines, indent)
+  local w = 0
+  for _, l in ipairs(lines) do if #l[1] > w then w = #l[1] end end
+  local out = {}
+  for i, l in ipairs(lines) do out[i] = indent .. l[1] .. rep(" ", w - #l[1] + 2) .. l[2] end
+  return concat(out, "\n")
+end
+
+------------------------------------------------------------------ output
+
+-- A writer that masks every configured secret in whatever it writes.
+local function writer(fh, secrets)
+  return function(s)
+    for _, sec in ipairs(secrets) do
+      local pattern = sec:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0")
+      s = s:gsub(pattern, "****")
+    end
+    fh:write(s)
+    if fh.flush then fh:flush() end
+  end
+end
+
+------------------------------------------------------------------ context
+
+-- The section `name` of the official SDKs' credentials file.
+local function read_profile(getenv, name)
+  local path = getenv("HUAWEICLOUD_SDK_CREDENTIALS_FILE")
+  if not path or path == "" then
+    local home = getenv("HOME")
+    path = (home or "") .. "/.huaweicloud/credentials"
+  end
+  local f = io.open(path, "r")
+  if not f then usage("--profile %s: cannot read %s", name, path) end
+  local want, current, found = name:lower(), nil, nil
+  for line in f:lines() do
+    line = line:gsub("^%s+", ""):gsub("%s+$", "")
+    local sec = line:match("^%[(.-)%]$")
+    if sec then
+      current = sec:lower() == want
+      if current then found = found or {} end
+    elseif current and not line:match("^[#;]") then
+      local k, v = line:match("^([^=]-)%s*=%s*(.*)$")
+      if k and v ~= "" then found[k:lower()] = v end
+    end
+  end
+  f:close()
+  if not found then usage("--profile %s: no [%s] section in %s", name, name, path) end
+  if not found.ak or not found.sk then
+    usage("--profile %s: the section needs ak and sk", name)
+  end
+  return found
+end
+
+local function number_opt(opts, name, integer)
+  local v = opts[name]
+  if v == nil then return nil end
+  local n = tonumber(v)
+  if integer then n = n and tointeger(n) end
+  if not n or n < 0 then
+    usage("option --%s: expected %s, got '%s'", name,
+      integer and "a whole number >= 0" or "a number of seconds", v)
+  end
+  return n
+end
+
+-- client options from the command line, the environment and the profile
+local function client_options(opts, getenv)
+  local o = {
+    region = opts.region,
+    endpoint = opts.endpoint or getenv("HWCLOUD_ENDPOINT"),
+    project_id = opts["project-id"],
+    timeout = number_opt(opts, "timeout"),
+    retries = number_opt(opts, "retries", true),
+    progress = false,
+  }
+  if o.endpoint == "" then o.endpoint = nil end
+  if opts.profile then
+    local p = read_profile(getenv, opts.profile)
+    o.ak, o.sk, o.security_token = p.ak, p.sk, p.security_token
+    o.project_id = o.project_id or p.project_id
+    o.region = o.region or p.region
+  end
+  return o
+end
+
+local function exit_for(err)
+  if errors.is(err) and err.kind == "validation" then return 2 end
+  return 1
+end
+
+------------------------------------------------------------------ commands
+
+local C = {}
+
+function C.ops(ctx, pos)
+  if #pos > 1 then usage("ops takes at most one service") end
+  if #pos == 0 then
+    ctx.out(concat(services.names(), "\n") .. "\n")
+    return 0
+  end
+  local svc = load_service(pos[1])
+  local lines = {}
+  local names = {}
+  for n in pairs(svc.operations) do names[#names + 1] = n end
+  sort(names)
+  for _, n in ipairs(names) do
+    local op = svc.operations[n]
+    lines[#lines + 1] = { n, tostring(op.method) .. " " .. tostring(op.path) }
+  end
+  local aliases = {}
+  for a in pairs(svc.aliases or {}) do aliases[#aliases + 1] = a end
+  sort(aliases)
+  for _, a in ipairs(aliases) do
+    lines[#lines + 1] = { a, "-> " .. tostring(svc.aliases[a]) }
+  end
+  ctx.out(table_text(lines, "") .. "\n")
+  return 0
+end
+
+function C.describe(ctx, pos)
+  if #pos > 2 then usage("describe takes a service and an operation") end
+  local svc = load_service(pos[1])
+  local op, target = find_op(svc, pos[2])
+  local head = svc.name .. "." .. op.name
+  if target then head = head .. " (alias " .. pos[2] .. ")" end
+  local text = { head, tostring(op.method) .. " " .. tostring(op.path) }
+  if op.job then text[#text + 1] = "starts a job: call --wait waits for it" end
+  local req = field_lines(op.request, "", {}, {})
+  text[#text + 1] = ""
+  text[#text + 1] = "request:" .. (#req == 0 and " (no fields)" or "")
+  if #req > 0 then text[#text + 1] = table_text(req, "  ") end
+  local res = field_lines(op.response, "", {}, {})
+  text[#text + 1] = ""
+  text[#text + 1] = "response: " .. type_name(op.response)
+  if #res > 0 then text[#text + 1] = table_text(res, "  ") end
+  ctx.out(concat(text, "\n") .. "\n")
+  return 0
+end
+
+-- The Authorization value with its signature and most of the AK hidden.
+local function mask_authorization(v)
+  v = v:gsub("Signature=%x+", "Signature=****")
+  v = v:gsub("Access=([^,%s]+)", function(ak) return "Access=" .. ak:sub(1, 4) .. "****" end)
+  return v
+end
+
+local SECRET_KEY = { "password", "secret", "token", "credential" }
+
+-- A copy of a request body with secret-looking fields masked; `hit.any`
+-- says whether one was.
+local function mask_body(v, hit, depth)
+  depth = depth or 0
+  if type(v) ~= "table" or depth > 32 then return v end
+  local out = {}
+  for k, x in pairs(v) do
+    local masked = false
+    if type(k) == "string" and type(x) == "string" then
+      local lk = k:lower()
+      for _, s in ipairs(SECRET_KEY) do
+        if lk:find(s, 1, true) or lk == "sk" then masked = true break end
+      end
+    end
+    if masked then hit.any = true end
+    out[k] = masked and "****" or mask_body(x, hit, depth + 1)
+  end
+  return out
+end
+
+-- Prints what would be sent, signed exactly as a call would sign it.
+local function dry_run(ctx, method, url, content_type, body, unauthenticated)
+  local creds = ctx.cfg.credentials
+  local h = {}
+  if content_type then h["Content-Type"] = content_type end
+  local signed
+  if unauthenticated then
+    -- sent as is, like the client sends it (IAM password tokens)
+    signed = h
+    signed.Host = url:match("^%a+://([^/?#]+)")
+  elseif creds.token then
+    if ctx.cfg.project_id then h["X-Project-Id"] = ctx.cfg.project_id end
+    signed = h
+    signed["X-Auth-Token"] = "****"
+    signed.Host = url:match("^%a+://([^/?#]+)")
+  else
+    if ctx.cfg.project_id then h["X-Project-Id"] = ctx.cfg.project_id end
+    if creds.security_token then h["X-Security-Token"] = creds.security_token end
+    local err
+    signed, err = require("hwcloud").sign({ method = method, url = url, headers = h, body = body },
+      creds)
+    if not signed then return nil, err end
+  end
+  local names = {}
+  for k in pairs(signed) do names[#names + 1] = k end
+  sort(names)
+  local text = { method .. " " .. url }
+  for _, k in ipairs(names) do
+    local v = signed[k]
+    local lk = k:lower()
+    if lk == "authorization" then v = mask_authorization(v)
+    elseif lk == "x-security-token" or lk == "x-auth-token" then v = "****" end
+    text[#text + 1] = k .. ": " .. v
+  end
+  if body then
+    -- the body as sent, unless a field of it had to be masked
+    local doc, hit = json_decode(body), {}
+    local masked = type(doc) == "table" and mask_body(doc, hit)
+    text[#text + 1] = ""
+    text[#text + 1] = hit.any and encode(masked, false) or body
+  end
+  ctx.out(concat(text, "\n") .. "\n")
+  return true
+end
+
+local function print_json(ctx, v, schema)
+  ctx.out(encode(v, ctx.indent, schema) .. "\n")
+end
+
+-- One progress line for jobs: redrawn on a terminal, a new line per change
+-- otherwise. Returns the on_progress callback and a function that ends the
+-- line.
+local function job_progress(ctx, total)
+  if ctx.quiet then return function() end, function() end end
+  local states, order, last, open = {}, {}, nil, false
+  local function finish()
+    if open then ctx.err("\n") end
+    open = false
+  end
+  return function(st)
+    if not states[st.id] then order[#order + 1] = st.id end
+    states[st.id] = tostring(st.status or "?")
+    local line
+    if total == 1 then
+      line = format("%s job %s: %s (%.1f s)", st.service, st.id, states[st.id], st.elapsed or 0)
+    else
+      local counts, names = {}, {}
+      for _, id in ipairs(order) do
+        local s = states[id]
+        if not counts[s] then names[#names + 1] = s counts[s] = 0 end
+        counts[s] = counts[s] + 1
+      end
+      local parts = {}
+      for i, s in ipairs(names) do parts[i] = counts[s] .. " " .. s end
+      line = format("%s: %d jobs: %s (%.1f s)", st.service, total, concat(parts, ", "),
+        st.elapsed or 0)
+    end
+    local key = line:gsub("%(%d+%.%d s%)$", "")
+    if ctx.err_tty then
+      ctx.err("\r\27[K" .. line)
+      open = true
+    elseif key ~= last then
+      ctx.err(line .. "\n")
+    end
+    last = key
+  end, finish
+end
+
+local function wait_opts(ctx, on_progress)
+  local t = number_opt(ctx.opts, "wait-timeout")
+  if t == 0 then usage("option --wait-timeout: expected a number of seconds above 0") end
+  return { timeout = t, on_progress = on_progress }
+end
+
+-- client.name when the client has that method: a client raises on names
+-- it does not know (they may be services), so ask with pcall.
+local function method_of(client, name)
+  local ok, m = pcall(function() return client[name] end)
+  return ok and type(m) == "function" and m or nil
+end
+
+-- The error's one line (it names hwcloud already).
+local function fail(ctx, err)
+  ctx.err(tostring(err) .. "\n")
+  return exit_for(err)
+end
+
+-- The list of items in a page: the response itself when it is an array,
+-- else its one array field (by the schema, else by the value).
+local function items_key(schema, page)
+  if type(page) ~= "table" then return nil end
+  if is_array(page) then return false end
+  local found
+  if type(schema) == "table" and schema.fields then
+    for k, f in pairs(schema.fields) do
+      if type(f) == "table" and f.type == "array" then
+        if found then return nil end
+        found = k
+      end
+    end
+    return found
+  end
+  for k, v in pairs(page) do
+    if type(v) == "table" and is_array(v) then
+      if found then return nil end
+      found = k
+    end
+  end
+  return found
+end
+
+-- How an operation pages, from its request fields: offset/limit,
+-- marker/limit or page/page_size.
+local function pager_of(op)
+  local f = type(op.request) == "table" and op.request.fields or {}
+  if f.limit and f.offset then return "offset" end
+  if f.limit and f.marker then return "marker" end
+  if f.page and (f.page_size or f.limit) then return "page" end
+  return nil
+end
+
+-- pages(ctx, client, svc, op, req) -> list of pages | nil, err
+local function all_pages(ctx, svc, op, req)
+  local client = ctx.client
+  local list = {}
+  if method_of(client, "pages") then
+    local f, s, c = client:pages(svc.name, op.name, req)
+    while true do
+      local page, err = f(s, c)
+      if page == nil then
+        if err then return nil, err end
+        return list
+      end
+      if errors.is(page) then return nil, page end
+      list[#list + 1] = page
+      c = page
+    end
+  end
+  local kind = pager_of(op)
+  local limit_key = (kind == "page" and op.request.fields.page_size) and "page_size" or "limit"
+  local r = {}
+  for k, v in pairs(req) do r[k] = v end
+  r[limit_key] = r[limit_key] or 100
+  if kind == "offset" then r.offset = r.offset or 0 end
+  if kind == "page" then r.page = r.page or 1 end
+  local seen = {}
+  for _ = 1, 10000 do
+    local page, err = client[svc.name][op.name](client[svc.name], r)
+    if not page then return nil, err end
+    local key = items_key(op.response, page)
+    local items = key == false and page or (key and page[key]) or {}
+    -- a page of items seen already: the service ignored the position
+    local new = 0
+    for _, it in ipairs(items) do
+      local id = type(it) == "table" and (it.id or it.ID) or nil
+      if id == nil or not seen[id] then new = new + 1 end
+      if id ~= nil then seen[id] = true end
+    end
+    if #list > 0 and new == 0 then return list end
+    list[#list + 1] = page
+    if #items < r[limit_key] or #items == 0 then return list end
+    if kind == "offset" then
+      r.offset = r.offset + #items
+    elseif kind == "marker" then
+      local lastit = items[#items]
+      local id = type(lastit) == "table" and lastit.id
+      if id == nil then return list end
+      r.marker = id
+    else
+      r.page = r.page + 1
+    end
+  end
+  return list
+end
+
+-- The pages as one answer: the first page with its items list holding the
+-- items of every page.
+local function merge_pages(op, list)
+  if #list == 0 then return {} end
+  local first = list[1]
+  local key = items_key(op.response, first)
+  if key == nil then return first end
+  local all = {}
+  for _, page in ipairs(list) do
+    local items = key == false and page or page[key] or {}
+    for _, it in ipairs(items) do all[#all + 1] = it end
+  end
+  if key == false then return all end
+  local merged = {}
+  for k, v in pairs(first) do merged[k] = v end
+  merged[key] = all
+  return merged
+end
+
+function C.call(ctx, pos)
+  local svc = load_service(pos[1])
+  local op = find_op(svc, pos[2])
+  local opts = ctx.opts
+  local json = opts.json and read_json_arg(opts.json) or nil
+  local fields = {}
+  for i = 3, #pos do fields[#fields + 1] = pos[i] end
+  local req = request_of(op, fields, json)
+  if opts.wait and not op.job then
+    usage("%s.%s does not start a job: --wait needs one that does", svc.name, op.name)
+  end
+  if opts.all then
+    if opts.wait then usage("--all and --wait do not go together") end
+    if not method_of(ctx.client_factory(), "pages") and not pager_of(op) then
+      usage("%s.%s has no pages to follow (no offset, marker or page field)", svc.name, op.name)
+    end
+  end
+  if opts["dry-run"] then
+    local path, body, msg = require("hwcloud.core").build(op, req, ctx.cfg.project_id)
+    if not path then return fail(ctx, errors.validation(body, msg, svc.name, op.name)) end
+    local base, eerr = require("hwcloud.config").endpoint(ctx.cfg, svc)
+    if not base then return fail(ctx, eerr) end
+    local ok, err = dry_run(ctx, op.method, base .. path,
+      body and (svc.content_type or "application/json") or nil, body, op.unauthenticated)
+    if not ok then return fail(ctx, err) end
+    return 0
+  end
+  local client = ctx.client_factory()
+  if opts.all then
+    local list, err = all_pages(ctx, svc, op, req)
+    if not list then return fail(ctx, err) end
+    print_json(ctx, merge_pages(op, list), op.response)
+    return 0
+  end
+  local proxy = client[svc.name]
+  local res, err = proxy[op.name](proxy, req)
+  if res == nil then return fail(ctx, err) end
+  if not opts.wait then
+    print_json(ctx, res, op.response)
+    return 0
+  end
+  local on_progress, finish = job_progress(ctx, 1)
+  local final, werr = client:wait(res, wait_opts(ctx, on_progress))
+  finish()
+  if final == nil then
+    if werr.job then print_json(ctx, werr.job) end
+    return fail(ctx, werr)
+  end
+  print_json(ctx, final)
+  return 0
+end
+
+local JOB_ID_KEY = { rts = "deployment_id" }
+
+function C.wait(ctx, pos)
+  local name = pos[1]
+  local svc = load_service(name)
+  if not require("hwcloud.jobs").KINDS[svc.name] then
+    usage("%s has no jobs to wait for (servicestage, workspaceapp or rts)", svc.name)
+  end
+  if #pos < 2 then usage("wait needs at least one job id") end
+  local list = {}
+  for i = 2, #pos do
+    list[#list + 1] = { service = svc.name, [JOB_ID_KEY[svc.name] or "job_id"] = pos[i] }
+  end
+  local on_progress, finish = job_progress(ctx, #list)
+  local o = wait_opts(ctx, on_progress)
+  o.progress = false
+  local results = ctx.client_factory():wait_all(list, o)
+  finish()
+  local out, code = {}, 0
+  for i, r in ipairs(results) do
+    local id = pos[i + 1]
+    local res, err = r.result or r[1], r.err or r[2]
+    if res then
+      out[id] = res
+    else
+      out[id] = err.job or null
+      ctx.err(tostring(err) .. "\n")
+      local c = exit_for(err)
+      if c > code then code = c end
+    end
+  end
+  print_json(ctx, out)
+  return code
+end
+
+local function urlencode(s)
+  return (tostring(s):gsub("[^%w%-%._~]", function(c) return format("%%%02X", c:byte()) end))
+end
+
+function C.request(ctx, pos)
+  local method, path = pos[1], pos[2]
+  if not method or not path or #pos > 2 then usage("request takes METHOD and PATH") end
+  method = method:upper()
+  if not method:match("^%u+$") then usage("request: '%s' is not an HTTP method", pos[1]) end
+  if path:sub(1, 1) ~= "/" then usage("request: PATH must start with '/'") end
+  local opts = ctx.opts
+  if not opts.service then usage("request needs --service SERVICE") end
+  local svc = load_service(opts.service)
+  local query = {}
+  for _, q in ipairs(opts.query or {}) do
+    local k, v = q:match("^([^=]+)=(.*)$")
+    if not k then usage("--query: expected k=v, got '%s'", q) end
+    local cur = query[k]
+    if cur == nil then query[k] = v
+    elseif type(cur) == "table" then cur[#cur + 1] = v
+    else query[k] = { cur, v } end
+  end
+  local body = opts.json and read_json_arg(opts.json) or nil
+  if opts["dry-run"] then
+    local pid = ctx.cfg.project_id
+    if path:find("{project_id}", 1, true) and not pid then
+      return fail(ctx, errors.validation("project_id", "is required by the path"))
+    end
+    local p = path:gsub("{project_id}", function() return urlencode(pid) end)
+    local keys, qs = {}, {}
+    for k in pairs(query) do keys[#keys + 1] = k end
+    sort(keys)
+    for _, k in ipairs(keys) do
+      local v = query[k]
+      for _, x in ipairs(type(v) == "table" and v or { v }) do
+        qs[#qs + 1] = urlencode(k) .. "=" .. urlencode(x)
+      end
+    end
+    local base, eerr = require("hwcloud.config").endpoint(ctx.cfg, svc)
+    if not base then return fail(ctx, eerr) end
+    local text = body and encode(body, false) or nil
+    local ok, err = dry_run(ctx, method, base .. p .. (#qs > 0 and ("?" .. concat(qs, "&")) or ""),
+      text and (svc.content_type or "application/json") or nil, text)
+    if not ok then return fail(ctx, err) end
+    return 0
+  end
+  local client = ctx.client_factory()
+  if not method_of(client, "request") then
+    usage("request: this hwcloud library has no client:request yet")
+  end
+  local res, err = client:request { service = svc.name, method = method, path = path,
+                                    query = next(query) and query or nil, body = body }
+  if res == nil then return fail(ctx, err) end
+  print_json(ctx, res)
+  return 0
+end
+
+function C.run(ctx, pos)
+  local script = pos[1]
+  if not script then usage("run needs a script") end
+  local chunk, lerr = loadfile(script)
+  if not chunk then usage("run: %s", tostring(lerr)) end
+  local client = ctx.client_factory()
+  local args = { [0] = script }
+  for i = 2, #pos do args[i - 1] = pos[i] end
+  -- as the lua5.4 command sets it for a script
+  _G.arg = args
+  local res = table.pack(xpcall(chunk, debug.traceback, client, table.unpack(args, 1, #args)))
+  if not res[1] then
+    ctx.err(PROG .. ": " .. script .. ": " .. tostring(res[2]) .. "\n")
+    return 1
+  end
+  local code = res[2]
+  if math.type(code) == "integer" then return code end
+  return 0
+end
+
+------------------------------------------------------------------ completion
+
+-- complete(words) -> candidates for the last word, given the words before
+-- it (without the command name itself). Used by the bash script.
+function _M.complete(words)
+  local cur = words[#words] or ""
+  local prev = words[#words - 1]
+  local out = {}
+  local function add(list, suffix)
+    for _, w in ipairs(list) do
+      if w:sub(1, #cur) == cur then out[#out + 1] = w .. (suffix or "") end
+    end
+  end
+  if cur:sub(1, 2) == "--" then
+    local names = {}
+    for k in pairs(OPTS) do names[#names + 1] = "--" .. k end
+    sort(names)
+    add(names)
+    return out
+  end
+  if prev and prev:sub(1, 2) == "--" and OPTS[prev:sub(3)] and OPTS[prev:sub(3)].arg then
+    if prev == "--service" then add(services.names()) end
+    return out
+  end
+  local pos = {}
+  for i = 1, #words - 1 do
+    local w = words[i]
+    if w:sub(1, 1) == "-" then
+      local spec = OPTS[w:match("^%-%-([^=]+)") or ""]
+      if spec and spec.arg and not w:find("=", 1, true) then words[i + 1] = "-" end
+    else
+      pos[#pos + 1] = w
+    end
+  end
+  local cmd = pos[1]
+  if not cmd then add(COMMANDS) return out end
+  if cmd == "completion" and #pos == 1 then add { "bash" } return out end
+  if not (cmd == "ops" or cmd == "describe" or cmd == "call" or cmd == "wait") then return out end
+  if #pos == 1 then add(services.names()) return out end
+  if cmd == "ops" or cmd == "wait" then return out end
+  local svc = services.load(pos[2])
+  if not svc then return out end
+  if #pos == 2 then add(operation_names(svc)) return out end
+  if cmd ~= "call" or #pos < 3 then return out end
+  local ok, op = pcall(find_op, svc, pos[3])
+  if not ok then return out end
+  local key = cur:match("^([^=]*)=")
+  if key then
+    -- values of an enum or a boolean field
+    local node = op.request
+    for seg in key:gmatch("[^.]+") do node = child(node, seg) end
+    if type(node) == "table" and node.type == "array" then node = node.items end
+    if type(node) == "table" then
+      local vals = node.enum or (node.type == "boolean" and { "true", "false" }) or {}
+      local list = {}
+      for i, v in ipairs(vals) do list[i] = key .. "=" .. tostring(v) end
+      add(list)
+    end
+    return out
+  end
+  -- a nested object's name ends in "." (its fields come next), the others in "="
+  for _, l in ipairs(field_lines(op.request, "", {}, {})) do
+    local name = l[1]
+    if not name:find("[%[%*…]") and name:sub(1, #cur) == cur then
+      local nested = l[2]:match("^object") and not l[2]:find("free-form", 1, true)
+      out[#out + 1] = name .. (nested and "." or "=")
+    end
+  end
+  return out
+end
+
+local BASH = [=[
+# bash completion for hwcloud: commands, options, services, operations,
+# fields (spec.ingress.port=) and the values of enum and boolean fields.
+# Load it with:  eval "$(hwcloud completion bash)"
+_hwcloud() {
+  # the words as typed, split on blanks only (bash would also split at "=")
+  local line=${COMP_LINE:0:COMP_POINT}
+  local -a words
+  read -ra words <<<"$line"
+  [[ $line == *[[:blank:]] ]] && words+=("")
+  local cur=${words[${#words[@]}-1]}
+  local IFS=$'\n'
+  local list
+  list=$("${words[0]}" completion --words "${words[@]:1}" 2>/dev/null) || return 0
+  COMPREPLY=($(compgen -W "$list" -- "$cur"))
+  # bash replaces only the part of the word after its last "=" or ":"
+  local cut=${cur%"${cur##*[=:]}"}
+  if [[ -n $cut ]]; then
+    local i
+    for i in "${!COMPREPLY[@]}"; do COMPREPLY[i]=${COMPREPLY[i]#"$cut"}; done
+  fi
+  if [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *[=.] ]]; then
+    compopt -o nospace 2>/dev/null
+  fi
+  return 0
+}
+complete -F _hwcloud hwcloud
+]=]
+_M.BASH_COMPLETION = BASH
+
+function C.completion(ctx, pos, raw)
+  if raw[1] == "--words" then
+    local words = {}
+    for i = 2, #raw do words[#words + 1] = raw[i] end
+    if #words == 0 then words[1] = "" end
+    local list = _M.complete(words)
+    if #list > 0 then ctx.out(concat(list, "\n") .. "\n") end
+    return 0
+  end
+  if pos[1] ~= "bash" or #pos > 1 then usage("completion takes one argument: bash") end
+  ctx.out(BASH)
+  return 0
+end
+
+------------------------------------------------------------------ main
+
+local function help_text(cmd)
+  return (HELP[cmd] or HELP.main) .. "\n\n" .. GLOBAL_HELP .. "\n"
+end
+
+-- main(args, sys) -> exit status. sys (all optional): stdout, stderr,
+-- getenv, isatty(fd), new_client(opts) (default hwcloud.client).
+function _M.main(args, sys)
+  sys = sys or {}
+  local stdout, stderr = sys.stdout or io.stdout, sys.stderr or io.stderr
+  local getenv = sys.getenv or os.getenv
+  local secrets = {}
+  local ctx = { err = writer(stderr, secrets), out = writer(stdout, secrets) }
+
+  -- the hidden word list of the completion script: no option parsing
+  if args[1] == "completion" and args[2] == "--words" then
+    local raw = {}
+    for i = 2, #args do raw[#raw + 1] = args[i] end
+    return C.completion(ctx, {}, raw)
+  end
+
+  local ok, code = pcall(function()
+    local r = parse(args)
+    ctx.opts = r.opts
+    ctx.quiet = r.opts.quiet
+    if r.opts.help or r.command == "help" then
+      local cmd = r.command == "help" and r.positional[1] or r.command
+      ctx.out(help_text(cmd))
+      return 0
+    end
+    if not r.command then
+      ctx.err(help_text())
+      return 2
+    end
+    if not IS_COMMAND[r.command] then
+      usage("unknown command '%s'%s", r.command, suggest(r.command, COMMANDS))
+    end
+    for name in pairs(r.opts) do
+      local allowed = OPTS[name].commands
+      if allowed and not allowed[r.command] then
+        usage("option --%s does not apply to %s", name, r.command)
+      end
+    end
+    local core = require "hwcloud.core"
+    local isatty = sys.isatty or core.isatty
+    ctx.indent = isatty(1)
+    ctx.err_tty = isatty(2)
+    local needs_client = r.command == "call" or r.command == "wait" or r.command == "request"
+      or r.command == "run"
+    if needs_client then
+      local copts = client_options(r.opts, getenv)
+      -- checked here once: a bad option or missing credentials is exit 2
+      -- before anything else, and the secrets are known to the writers
+      local cfg, cerr = require("hwcloud.config").new(copts, core)
+      if not cfg then
+        ctx.err(tostring(cerr) .. "\n")
+        return 2
+      end
+      for _, k in ipairs { "sk", "security_token", "token" } do
+        local v = cfg.credentials[k]
+        if type(v) == "string" and v ~= "" then secrets[#secrets + 1] = v end
+      end
+      ctx.cfg = cfg
+      local new_client = sys.new_client or require("hwcloud").client
+      ctx.client_factory = function()
+        if not ctx.client then
+          local c, err = new_client(copts)
+          if not c then usage("%s", tostring(err)) end
+          ctx.client = c
+        end
+        return ctx.client
+      end
+    end
+    return C[r.command](ctx, r.positional, r.opts)
+  end)
+  if ctx.client and ctx.client.close then ctx.client:close() end
+  if ok then return code end
+  if getmetatable(code) == Usage then
+    ctx.err(PROG .. ": " .. code.message .. "\n")
+    return 2
+  end
+  ctx.err(PROG .. ": internal error: " .. tostring(code) .. "\n")
+  return 1
+end
+
+return _M
