@@ -87,8 +87,11 @@ describe("the hwcloud command", function()
       out = hw("describe rts create_software_deployment")
       assert.truthy(out:find("status%s+string%s+one of: COMPLETE, IN_PROGRESS, FAILED"), out)
       out = hw("describe servicestage show_job")
+      assert.truthy(out:find("show_job_info (alias show_job)", 1, true), out)
+      assert.truthy(out:find("limit%s+string%s+query"), out)
+      assert.truthy(out:find("tasks%[%]%.task_status%s+string"), out)
+      out = hw("describe workspaceapp list_servers")
       assert.truthy(out:find("limit%s+integer%s+query"), out)
-      assert.truthy(out:find("tasks%[%]%.task_index%s+integer"), out)
     end)
 
     it("describe prints a recursive model once and names it, and ops lists aliases", function()
@@ -101,19 +104,20 @@ describe("the hwcloud command", function()
       assert.are.same({ "tree object", "tree.children array of object",
                         "tree.children[].… (recursive: as tree)", "tree.name string" }, text)
       local svc = require("hwcloud.services").load("servicestage")
-      svc.aliases = { show_job_alias = "show_job" }
+      local saved = svc.aliases
+      svc.aliases = { show_job_alias = "show_job_info" }
       local buf = {}
       local sink = { write = function(_, s) buf[#buf + 1] = s end }
       local ok, code = pcall(cli.main, { "ops", "servicestage" }, { stdout = sink, stderr = sink })
       local code2 = ok and cli.main({ "describe", "servicestage", "show_job_alias" },
         { stdout = sink, stderr = sink })
-      svc.aliases = nil
+      svc.aliases = saved
       assert.is_true(ok, tostring(code))
       assert.equal(0, code)
       assert.equal(0, code2)
       local out = table.concat(buf)
-      assert.truthy(out:find("show_job_alias%s+%-> show_job"), out)
-      assert.truthy(out:find("servicestage.show_job (alias show_job_alias)", 1, true), out)
+      assert.truthy(out:find("show_job_alias%s+%-> show_job_info"), out)
+      assert.truthy(out:find("servicestage.show_job_info (alias show_job_alias)", 1, true), out)
     end)
   end)
 
@@ -123,9 +127,9 @@ describe("the hwcloud command", function()
         .. "update_access_agent=false --dry-run")
       assert.equal(0, code, err)
       assert.truthy(out:find('\n{"update_access_agent":false}\n', 1, true), out)
-      out, err, code = hw("call rts list_software_deployments limit=10 server_id=007 --dry-run")
+      out, err, code = hw("call workspaceapp list_servers limit=10 server_name=007 --dry-run")
       assert.equal(0, code, err)
-      assert.truthy(out:find("?limit=10&server_id=007", 1, true), out)
+      assert.truthy(out:find("?limit=10&server_name=007", 1, true), out)
       out, err, code = hw("call asm create_workshop " .. WORKSHOP)
       assert.equal(0, code, err)
       local w = json(out)
@@ -223,7 +227,7 @@ describe("the hwcloud command", function()
       assert.equal(1, code, err)
       assert.equal("FAILED", json(out).status)
       assert.truthy(err:find("workspaceapp job %d+: FAILED"), err)
-      assert.truthy(err:find("hwcloud: workspaceapp.show_job: job_failed FAILED: workspaceapp job %d+ "
+      assert.truthy(err:find("hwcloud: workspaceapp.show_job_detail: job_failed FAILED: workspaceapp job %d+ "
         .. "ended FAILED: WKS.00010500: Reinstalling server srv%-bad failed"), err)
     end)
 
@@ -235,19 +239,18 @@ describe("the hwcloud command", function()
     end)
 
     it("--all follows the pages and prints each item once", function()
-      for i = 1, 3 do
-        assert.equal(0, select(3, hw(("call rts create_software_deployment config_id=c%d "
-          .. "server_id=s%d"):format(i, i))))
-      end
-      local out, err, code = hw("call rts list_software_deployments --all limit=2")
+      -- the emulator's inventory has more servers than one page of 2
+      local out, err, code = hw("call workspaceapp list_servers --all limit=2")
       assert.equal(0, code, err)
-      local list = json(out).software_deployments
-      assert.equal(3, #list)
-      local ids = {}
-      for _, d in ipairs(list) do ids[d.id] = true end
-      assert.equal(3, #(function() local t = {} for k in pairs(ids) do t[#t + 1] = k end return t end)())
-      -- a full first page (3 >= limit 2) means another page was asked for
-      assert.is_true(count("rts.list_software_deployments") >= 2)
+      local list = json(out).items
+      assert.is_true(#list > 2, out)
+      local ids, n = {}, 0
+      for _, d in ipairs(list) do
+        if not ids[d.id] then n = n + 1 end
+        ids[d.id] = true
+      end
+      assert.equal(#list, n)
+      assert.is_true(count("workspaceapp.list_servers") >= 2)
       local _, err2, code2 = hw("call asm list_workshops mesh_id=m1 --all")
       assert.equal(2, code2)
       assert.truthy(err2:find("has no pages to follow", 1, true), err2)
@@ -377,10 +380,13 @@ describe("the hwcloud command", function()
         assert.equal("", out, c[1])
         assert.truthy(err:find(c[2], 1, true), c[1] .. ": " .. err)
       end
+      -- no credentials anywhere: the chain ends at a metadata service that
+      -- is not there, and the error names every source tried
       local _, err, code = hw("call asm list_workshops mesh_id=m1",
-        { HUAWEICLOUD_SDK_AK = false, HUAWEICLOUD_SDK_SK = false })
+        { HUAWEICLOUD_SDK_AK = false, HUAWEICLOUD_SDK_SK = false, HOME = "/nonexistent",
+          HWCLOUD_METADATA_ENDPOINT = "http://127.0.0.1:9" })
       assert.equal(2, code)
-      assert.truthy(err:find("field 'ak': is required", 1, true), err)
+      assert.truthy(err:find("field 'credentials': no credentials found", 1, true), err)
       sent_nothing()
     end)
 
@@ -411,7 +417,8 @@ describe("the hwcloud command", function()
         "call workspaceapp reinstall_server server_id=s1 --dry-run --profile emu",
         "call iam create_token --json " .. q(cjson.encode { auth = { identity = {
           methods = { "password" }, password = { user = { name = "u", password = "hunter2-pass",
-          domain = { name = "d" } } } } } }) .. " --dry-run --profile emu",
+          domain = { name = "d" } } } }, scope = { project = { name = "cn-north-4" } } } })
+          .. " --dry-run --profile emu",
         "call asm list_workshops mesh_id=" .. q(emu.sk) .. " --profile emu --retries 0",
         "call workspaceapp reinstall_server server_id=s1 --wait --profile emu",
         "call asm list_workshops mesh_id=" .. q(SECURITY_TOKEN) .. " --dry-run --profile emu",
@@ -471,7 +478,7 @@ describe("the hwcloud command", function()
       emulator.write_file(script, out .. [[
         t() { COMP_LINE=$1; COMP_POINT=${#1}; _hwcloud; printf '%s,' "${COMPREPLY[@]}"; echo; }
         t 'hwcloud des'
-        t 'hwcloud call asm cr'
+        t 'hwcloud call asm create_w'
         t 'hwcloud call asm create_workshop spec.ingress.e'
         t 'hwcloud call rts create_software_deployment status=IN'
         t 'hwcloud call --reg'

@@ -350,7 +350,7 @@ end
 
 local function operation_names(svc)
   local names = {}
-  for n in pairs(svc.operations) do names[#names + 1] = n end
+  for n in pairs(svc.all) do names[#names + 1] = n end
   for n in pairs(svc.aliases or {}) do names[#names + 1] = n end
   sort(names)
   return names
@@ -630,7 +630,7 @@ function C.ops(ctx, pos)
   local svc = load_service(pos[1])
   local lines = {}
   local names = {}
-  for n in pairs(svc.operations) do names[#names + 1] = n end
+  for n in pairs(svc.all) do names[#names + 1] = n end
   sort(names)
   for _, n in ipairs(names) do
     local op = svc.operations[n]
