@@ -966,20 +966,6 @@ static int emit_kind(ctx *c, int s, int kind, int v, hwc_buf *out) {
 
 /* ------------------------------------------------------------------ build */
 
-static int method_has_no_body(const char *m) {
-  static const char *const names[] = {"GET", "HEAD", "DELETE"};
-  size_t i, j;
-  for (i = 0; i < sizeof names / sizeof names[0]; i++) {
-    const char *n = names[i];
-    for (j = 0; n[j] != '\0' && ascii_lower((unsigned char)m[j]) ==
-                                     ascii_lower((unsigned char)n[j]);
-         j++) {
-    }
-    if (n[j] == '\0' && m[j] == '\0') return 1;
-  }
-  return 0;
-}
-
 static int declares_path_field(lua_State *L, int fields, const char *name) {
   int r;
   lua_pushstring(L, name);
@@ -1050,11 +1036,10 @@ static int fill_path(ctx *c, const char *p, int fields, int req) {
 static int build(ctx *c) {
   lua_State *L = c->L;
   int schema, fields;
-  const char *method, *path;
+  const char *path;
   int base = lua_gettop(L);
   if (rawgetk(L, 1, KEY_METHOD) != LUA_TSTRING)
     misuse(L, "op.method must be a string");
-  method = lua_tostring(L, base + 1);
   if (rawgetk(L, 1, KEY_PATH) != LUA_TSTRING)
     misuse(L, "op.path must be a string");
   path = lua_tostring(L, base + 2);
@@ -1085,10 +1070,8 @@ static int build(ctx *c) {
     /* the body was written whole */
   } else if (c->nbody > 0) {
     putc_(c, &c->st->body, '}');
-  } else if (!method_has_no_body(method)) {
-    puts_(c, &c->st->body, "{}");
   } else {
-    return 1; /* no body */
+    return 1; /* no body fields given: no body, as the official SDKs */
   }
   return 0;
 }

@@ -31,7 +31,7 @@ AK = "WIREAK"
 SK = "wire-secret"
 PROJECT_ID = "wireproject0001"
 DOMAIN_ID = "wiredomain0001"
-MAX_DEPTH = 5
+MAX_DEPTH = 10
 
 # field -> (SDK folder, module, client class or None for the only one, global)
 SERVICES = {

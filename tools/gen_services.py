@@ -402,6 +402,7 @@ PY_PRIMITIVES = {"str": "string", "int": "integer", "float": "number", "bool": "
 class PyPackage:
     def __init__(self, src, path):
         self.classes = {}   # name -> (openapi_types, attribute_map, required attrs)
+        self.enums = {}     # name -> allowed string values (models with no attributes)
         for f in src.list(path + "/model"):
             if not f.endswith(".py") or f.endswith("__init__.py"):
                 continue
@@ -409,6 +410,20 @@ class PyPackage:
             for cls in tree.body:
                 if isinstance(cls, ast.ClassDef):
                     self.classes[cls.name] = self._read_class(cls, f)
+                    values = self._enum_values(cls)
+                    if values and not self.classes[cls.name][0]:
+                        self.enums[cls.name] = values
+
+    @staticmethod
+    def _enum_values(cls):
+        # an enum model: upper-case class constants holding its values
+        values = []
+        for stmt in cls.body:
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and \
+                    isinstance(stmt.targets[0], ast.Name) and stmt.targets[0].id.isupper() and \
+                    isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str):
+                values.append(stmt.value.value)
+        return values
 
     @staticmethod
     def _read_class(cls, f):
@@ -444,6 +459,8 @@ def py_schema(pkg, builder, typ, where):
         return {"type": "map", "values": py_schema(pkg, builder, m.group(1), where)}
     if typ in PY_PRIMITIVES:
         return {"type": PY_PRIMITIVES[typ]}
+    if typ in pkg.enums:
+        return {"type": "string", "enum": list(pkg.enums[typ])}
     if typ in pkg.classes:
         return builder.ref(typ)
     raise GenError("%s: unknown Python type %s" % (where, typ))

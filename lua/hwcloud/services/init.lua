@@ -178,7 +178,12 @@ local function build(name)
   local node = resolver(models, name)
   local seen = {}
   svc.ready = function(op)
-    if op.request then op.request = prepare(node(op.request), seen) end
+    local req = op.request
+    -- an operation without parameters is an empty closed object
+    if req == nil or (req.fields == nil and req.ref == nil) then
+      req = { type = "object", fields = {} }
+    end
+    op.request = prepare(node(req), seen)
     if op.response then op.response = prepare(node(op.response), seen) end
     -- a service-wide rule (CodeArts Build's 200 with status "fail") for
     -- the operations whose answer has the fields it reads

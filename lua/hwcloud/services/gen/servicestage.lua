@@ -95,7 +95,7 @@ return {
       node_label_selector = { type = "map", values = { type = "string" } },
     } },
     ComponentAction = { type = "object", fields = {
-      action = { ref = "ComponentActionType", required = true },
+      action = { type = "string", required = true, enum = { "start", "stop", "restart", "scale", "rollback", "continue_deploy", "check_gray_release", "modify_gray_rule", "rollback_current" } },
       parameters = { ref = "ComponentActionParameters" },
     } },
     ComponentActionParameters = { type = "object", fields = {
@@ -103,7 +103,6 @@ return {
       replica = { type = "integer" },
       version = { type = "string" },
     } },
-    ComponentActionType = { type = "object" },
     ComponentAffinity = { type = "object", fields = {
       az = { type = "array", items = { type = "string" } },
       component = { type = "array", items = { ref = "ComponentAffinityAppInnerParameters" } },
@@ -166,7 +165,6 @@ return {
       optional = { type = "boolean" },
       reference_type = { type = "string", required = true },
     } },
-    ComponentFailDetail = { type = "object" },
     ComponentInfoCustomMetric = { type = "object", fields = {
       dimensions = { type = "string" },
       path = { type = "string" },
@@ -272,14 +270,13 @@ return {
       status = { type = "string" },
       version = { type = "string" },
     } },
-    ComponentStatusType = { type = "object" },
     ComponentStatusView = { type = "object", fields = {
       artifact = { ref = "ComponentArtifact" },
       available_replica = { type = "integer" },
-      component_status = { ref = "ComponentStatusType" },
+      component_status = { type = "string", enum = { "INITIALIZING", "UPGRADING", "FAILED", "RUNNING", "DOWN", "DELETING", "DELETED", "RESERVED", "STARTING", "STOPPING", "STOPPED", "RESTARTING", "PENDING", "UNKNOWN", "PARTIALLY_FAILED" } },
       create_time = { type = "integer" },
       creator = { type = "string" },
-      fail_detail = { ref = "ComponentFailDetail" },
+      fail_detail = { type = "string", enum = { "cluster_deleted", "cluster_unavailable", "cluster_inaccessible", "namespace_deleted", "namespace_unavailable", "namespace_inaccessible", "resource_deleted", "create_failed", "delete_failed" } },
       last_job_id = { type = "string" },
       replica = { type = "integer" },
       update_time = { type = "integer" },
@@ -461,7 +458,7 @@ return {
     ReferResourceCreate = { type = "object", fields = {
       id = { type = "string", required = true },
       parameters = { ref = "ReferResourceCreateParameters" },
-      type = { ref = "ResourceType", required = true },
+      type = { type = "string", required = true, enum = { "vpc", "eip", "elb", "cce", "ecs", "as", "cse", "dcs", "rds" } },
     } },
     ReferResourceCreateParameters = { type = "object", fields = {
       namespace = { type = "string" },
@@ -469,9 +466,8 @@ return {
     Resource = { type = "object", fields = {
       id = { type = "string", required = true },
       name = { type = "string" },
-      type = { ref = "ResourceType", required = true },
+      type = { type = "string", required = true, enum = { "vpc", "eip", "elb", "cce", "ecs", "as", "cse", "dcs", "rds" } },
     } },
-    ResourceType = { type = "object" },
     RuntimeStack = { type = "object", fields = {
       deploy_mode = { type = "string", required = true },
       name = { type = "string", required = true },
@@ -580,10 +576,9 @@ return {
     ShowRuntimeStacksResponse = { type = "object", fields = {
       runtimestacks = { type = "array", items = { ref = "RuntimeStackView" } },
     } },
-    SourceKind = { type = "object" },
     SourceObject = { type = "object", fields = {
       auth = { type = "string" },
-      kind = { ref = "SourceKind", required = true },
+      kind = { type = "string", required = true, enum = { "code", "package", "image" } },
       repo_auth = { type = "string" },
       repo_namespace = { type = "string" },
       repo_ref = { type = "string" },
@@ -976,7 +971,7 @@ return {
       content_type = "application/json",
       body_model = "ComponentAction",
       request = { type = "object", fields = {
-        action = { ref = "ComponentActionType", required = true },
+        action = { type = "string", required = true, enum = { "start", "stop", "restart", "scale", "rollback", "continue_deploy", "check_gray_release", "modify_gray_rule", "rollback_current" } },
         application_id = { type = "string", required = true, location = "path" },
         component_id = { type = "string", required = true, location = "path" },
         parameters = { ref = "ComponentActionParameters" },
