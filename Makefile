@@ -28,7 +28,7 @@ OBJS = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
 CORE = $(BUILD)/hwcloud/core.so
 
 .PHONY: all luajit deps test demo bench memcheck ubsan emulator install clean services \
-  services-check wire-fixtures
+  services-check wire-fixtures docs docs-check
 
 all: $(CORE)
 
@@ -107,3 +107,13 @@ wire-fixtures:
 
 clean:
 	rm -rf build
+
+# What is generated from the service descriptions: the registry's index, the
+# API reference (doc/api/) and the LuaLS definitions (types/).
+# `make docs` writes them; `make docs-check` (run by `make test`) fails when
+# they are stale.
+docs: all
+	LUA_CPATH="$(BUILD)/?.so;;" lua5.4 tools/gen_docs.lua
+
+docs-check: all
+	LUA_CPATH="$(BUILD)/?.so;;" lua5.4 tools/gen_docs.lua --check

@@ -357,4 +357,55 @@ describe("config: endpoints", function()
     r = child(vars, { endpoint = "http://one.example" })
     assert.are.equal("http://one.example", r.endpoints.servicestage)
   end)
+
+  it("takes the host of each region from the official region data", function()
+    local vars = { HUAWEICLOUD_SDK_AK = "A", HUAWEICLOUD_SDK_SK = "S" }
+    -- Workspace is `workspace` in cn-east-5 and cn-north-11, `appstream` in cn-north-4
+    local r = child(vars, { region = "cn-east-5" })
+    assert.are.equal("https://workspace.cn-east-5.myhuaweicloud.com", r.endpoints.workspaceapp)
+    r = child(vars, { region = "cn-north-11" })
+    assert.are.equal("https://workspace.cn-north-11.myhuaweicloud.com", r.endpoints.workspaceapp)
+    r = child(vars, { region = "cn-north-4" })
+    assert.are.equal("https://appstream.cn-north-4.myhuaweicloud.com", r.endpoints.workspaceapp)
+    -- IAM in eu-west-101 has its own domain
+    r = child(vars, { region = "eu-west-101" })
+    assert.are.equal("https://iam.eu-west-101.myhuaweicloud.eu", r.endpoints.iam)
+    -- a region the data does not list: the host rule
+    r = child(vars, { region = "xx-test-9" })
+    assert.are.equal("https://servicestage.xx-test-9.myhuaweicloud.com", r.endpoints.servicestage)
+  end)
+
+  it("reads regions.yaml (HUAWEICLOUD_SDK_REGIONS_FILE) below the environment, above the data", function()
+    local path = WORK .. "/regions.yaml"
+    emulator.write_file(path, table.concat({
+      "# private cloud",
+      "SERVICESTAGE:",
+      "  - id: cn-north-4",
+      "    endpoint: https://ss.regions-file.example",
+      "workspaceapp:",
+      "  - id: cn-north-4",
+      "    endpoints:",
+      "      - https://ws-a.regions-file.example",
+      "      - https://ws-b.regions-file.example",
+      "",
+    }, "\n"))
+    local vars = { HUAWEICLOUD_SDK_AK = "A", HUAWEICLOUD_SDK_SK = "S",
+                   HUAWEICLOUD_SDK_REGIONS_FILE = abs(path) }
+    local r = child(vars, { region = "cn-north-4" })
+    assert.are.equal("https://ss.regions-file.example", r.endpoints.servicestage)
+    assert.are.equal("https://ws-a.regions-file.example", r.endpoints.workspaceapp)
+    assert.are.equal("https://cloudbuild-ext.cn-north-4.myhuaweicloud.com", r.endpoints.codeartsbuild)
+    vars.HUAWEICLOUD_SDK_REGION_SERVICESTAGE_CN_NORTH_4 = "https://ss.env.example"
+    r = child(vars, { region = "cn-north-4" })
+    assert.are.equal("https://ss.env.example", r.endpoints.servicestage)
+  end)
+
+  it("fails over along a comma-separated endpoint list when one is not reached", function()
+    local vars = { HUAWEICLOUD_SDK_AK = emu.ak, HUAWEICLOUD_SDK_SK = emu.sk,
+                   HUAWEICLOUD_SDK_PROJECT_ID = PID, HUAWEICLOUD_SDK_REGION = "cn-north-4",
+                   HUAWEICLOUD_SDK_REGION_WORKSPACEAPP_CN_NORTH_4 = "http://127.0.0.1:1, " .. emu.url }
+    local r = child(vars, { retry_base = 0.01 }, true)
+    assert.are.equal("http://127.0.0.1:1", r.endpoints.workspaceapp)
+    assert.are.equal("ok", r.call)
+  end)
 end)

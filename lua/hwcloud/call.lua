@@ -148,6 +148,7 @@ function _M.invoke(env, engine, svc, op, req, opts)
   local body = body_or_field
   if op.raw_body then body = op.raw_body end -- the generic call's string body
   local base, eerr = env.endpoint(svc)
+  local alternates = base and eerr or nil -- the failover list of the region
   if not base then
     eerr.service, eerr.operation = svc.name, op.name
     return nil, eerr
@@ -193,6 +194,10 @@ function _M.invoke(env, engine, svc, op, req, opts)
       err = errors.transport(c, ctx)
     end
     if result ~= nil then return result end
+    -- an endpoint never reached: the next try goes to the next one of the
+    -- region's failover list (as the official SDKs fail over)
+    local nxt = alternates and c.sent == false and alternates[attempt]
+    if nxt then url = nxt .. path end
     err.attempts = attempt
     if not err.retryable or attempt > retries then return nil, err end
     local delay = backoff(cfg.retry_base, cfg.retry_max_delay, attempt)

@@ -88,17 +88,18 @@ local function read_regions(path)
         svc = {}
         out[top:lower()] = svc
         item, in_list = nil, false
+      elseif indent and svc and in_list and item and #indent > (item.indent or 0) then
+        item.endpoints = item.endpoints or {}
+        item.endpoints[#item.endpoints + 1] = unquote(rest)
       elseif indent and svc then
-        local k, v = rest:match("^([%w_]+):%s*(.*)$")
+        local k, v = rest:match("^([%w_]+):%s+(.*)$")
+        if not k then k, v = rest:match("^([%w_]+):()$"), "" end
         if k then
-          item = {}
+          item = { indent = #indent }
           svc[#svc + 1] = item
           in_list = false
           if k == "endpoints" and v == "" then in_list = true
           elseif v ~= "" then item[k] = unquote(v) end
-        elseif in_list and item then
-          item.endpoints = item.endpoints or {}
-          item.endpoints[#item.endpoints + 1] = unquote(rest)
         end
       elseif svc and item then
         local k, v = line:match("^%s+([%w_]+):%s*(.*)$")

@@ -205,7 +205,11 @@ local function build(name)
   svc.all = ops
   svc.operations = setmetatable({}, { __index = function(t, k)
     local op = ops[k]
-    if op == nil then return nil end
+    if op == nil then
+      -- an alias finds its operation
+      op = svc.aliases[k] and ops[svc.aliases[k]]
+      if op == nil then return nil end
+    end
     if not op.ready then svc.ready(op) end
     rawset(t, k, op)
     return op
