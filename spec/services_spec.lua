@@ -197,3 +197,15 @@ describe("client:pages, client:each and client:request against the emulator", fu
     assert.are.same({}, emu:counts())
   end)
 end)
+
+describe("operations the library does not encode", function()
+  it("refuses a multipart upload before sending, pointing to client:request", function()
+    local client = assert(hwcloud.client{ endpoint = "http://127.0.0.1:9", ak = "a", sk = "b",
+                                          project_id = "p" })
+    local res, err = client.workspaceapp:upload_app_icon{}
+    assert.is_nil(res)
+    assert.are.equal("validation", err.kind)
+    assert.truthy(err.message:find("multipart/form-data", 1, true), err.message)
+    assert.truthy(err.message:find("client:request", 1, true), err.message)
+  end)
+end)

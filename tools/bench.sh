@@ -268,3 +268,8 @@ c_0=$(cg --toggle-collect=l_build --toggle-collect=l_sign)
 awk -v a="$all_n" -v b="$all_0" -v c="$c_n" -v d="$c_0" 'BEGIN {
   printf "bench: core-instructions build+sign-C=%dIr/call whole-lua-loop=%dIr/call ratio=ours/peer=%.2f\n",
     (c - d) / 1000, (a - b) / 1000, (c - d) / (a - b) }'
+
+# ---- loading a service description ------------------------------------------
+# services.load in a fresh interpreter vs lua-cjson decoding the same data,
+# the ratio taken within each round; the median and its spread
+lua5.4 bench/load.lua "${BENCH_ROUNDS:-5}" || die "the load benchmark failed"

@@ -74,7 +74,22 @@ local function check_file(path)
     if desc[k] == nil then problems[#problems + 1] = path .. ": missing " .. k end
   end
   if #problems > 0 then return problems end
-  local models, nops, nmodels = desc.models, 0, 0
+  local models, nops, nmodels = {}, 0, 0
+  for name, node in pairs(desc.models) do models[name] = node end
+  -- the models only answers use live in a companion file beside this one
+  if desc.response_models ~= nil then
+    local cpath = path:gsub("[^/]*%.lua$", "") .. desc.response_models .. ".lua"
+    local cok, extra = pcall(dofile, cpath)
+    if not cok or type(extra) ~= "table" or type(extra.models) ~= "table" then
+      return { path .. ": response_models " .. tostring(desc.response_models) .. " does not load" }
+    end
+    for name, node in pairs(extra.models) do
+      if models[name] ~= nil then
+        problems[#problems + 1] = cpath .. ": model " .. name .. " is in both files"
+      end
+      models[name] = node
+    end
+  end
   for name, node in pairs(models) do
     nmodels = nmodels + 1
     check_node(node, path .. ": models." .. name, models, problems)
@@ -127,9 +142,12 @@ if #files == 0 then
 end
 local failed = false
 for _, path in ipairs(files) do
+  -- a companion of models is checked with the description that names it
+  if path:find("_responses%.lua$") then goto next_file end
   for _, msg in ipairs(check_file(path)) do
     io.stderr:write(msg, "\n")
     failed = true
   end
+  ::next_file::
 end
 os.exit(failed and 1 or 0)

@@ -97,7 +97,7 @@ local services = require "hwcloud.services"
 -- the name of each shared model table, for references
 local function model_names(svc)
   local by = {}
-  for name, m in pairs(svc.models) do by[m] = name end
+  for name, m in pairs(services.models(svc)) do by[m] = name end
   return by
 end
 
@@ -295,7 +295,7 @@ for _, name in ipairs(names) do
     field_lines(out, op.request, models, prefix)
     out[#out + 1] = ""
   end
-  for m in pairs(svc.models) do ordered[#ordered + 1] = m end
+  for m in pairs(services.models(svc)) do ordered[#ordered + 1] = m end
   sort(ordered)
   for _, m in ipairs(ordered) do
     local s = svc.models[m]

@@ -126,6 +126,11 @@ function _M.invoke(env, engine, svc, op, req, opts)
 
   -- the request is checked before any identity request goes out; while
   -- the project id is still to be looked up, with a stand-in
+  local ct = op.content_type
+  if ct and not op.generic and (ct:find("^multipart/") or ct:find("^application/x%-www%-form%-urlencoded")) then
+    return nil, errors.validation("request", "is sent as " .. ct .. ", which this library "
+      .. "does not encode: use client:request with a prepared string body", svc.name, op.name)
+  end
   local auth = env.auth
   local pid = auth.project()
   local path, body_or_field, msg = env.build(op, req, pid or PROJECT_STANDIN)

@@ -360,11 +360,11 @@ end
 local function find_op(svc, name)
   if name == nil then usage("an operation of %s is needed (hwcloud ops %s lists them)",
     svc.name, svc.name) end
-  local op = svc.operations[name]
-  if op then return op end
   local target = svc.aliases and svc.aliases[name]
-  op = target and svc.operations[target]
+  local op = target and svc.operations[target]
   if op then return op, target end
+  op = svc.operations[name]
+  if op then return op end
   usage("%s has no operation '%s'%s", svc.name, name, suggest(name, operation_names(svc)))
 end
 

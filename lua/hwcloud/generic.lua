@@ -117,7 +117,7 @@ function _M.op(r)
 
   local svc = services.known(service) and services.load(service) or undescribed(service)
   local op = {
-    name = "request", service = service, method = method, path = path,
+    name = "request", service = service, method = method, path = path, generic = true,
     content_type = content_type, raw_body = raw,
     request = services.prepare { type = "object", fields = fields },
   }

@@ -130,9 +130,20 @@ end
 local function build(name)
   local desc = require("hwcloud.services." .. name)
   local gen = desc.generated and require("hwcloud.services.gen." .. desc.generated) or {}
+  -- the models only answers use are in a companion file, read when an
+  -- answer's schema first needs one of them
   local models = {}
-  for k, v in pairs(gen.models or {}) do models[k] = v end
-  for k, v in pairs(desc.models or {}) do models[k] = v end
+  local function add(list) for k, v in pairs(list or {}) do models[k] = v end end
+  add(gen.models)
+  add(desc.models)
+  if gen.response_models then
+    local companion = "hwcloud.services.gen." .. gen.response_models
+    setmetatable(models, { __index = function(_, k)
+      setmetatable(models, nil)
+      add(require(companion).models)
+      return rawget(models, k)
+    end })
+  end
 
   local svc = {
     name = name,
@@ -155,7 +166,8 @@ local function build(name)
   for region, urls in pairs(desc.regions or {}) do svc.regions[region] = urls end
 
   local ops = svc.operations
-  for opname, op in pairs(gen.operations or {}) do ops[opname] = copy(op) end
+  -- the generated tables are this service's own (a module loaded once)
+  for opname, op in pairs(gen.operations or {}) do ops[opname] = op end
   for opname, p in pairs(desc.operations or {}) do
     if ops[opname] then
       ops[opname] = patch(ops[opname], p)
@@ -234,6 +246,12 @@ function _M.load(name)
   if not ok then error(res, 2) end
   cache[name] = res
   return res
+end
+
+-- every model of a service, the ones only answers use included
+function _M.models(svc)
+  local _ = svc.models[false] -- reads the companion, if there is one
+  return svc.models
 end
 
 -- operation(svc, name) -> op | nil: an operation by its name or an alias,

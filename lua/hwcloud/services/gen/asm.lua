@@ -7,6 +7,7 @@ return {
   service = "asm",
   api_version = "v1",
   source = { sdk = "huaweicloud-sdk-go-v3", commit = "1cd70eb6f730ea721771a6ec8d96352bbb801787", path = "services/asm/v1" },
+  response_models = "asm_responses",
   regions = {
     ["cn-north-4"] = { "https://asm.cn-north-4.myhuaweicloud.com" },
   },
@@ -16,20 +17,6 @@ return {
     } },
     Aom = { type = "object", fields = {
       instanceID = { type = "string", required = true },
-    } },
-    CreateMeshResponse = { type = "object", fields = {
-      apiVersion = { type = "string" },
-      kind = { type = "string" },
-      metadata = { ref = "MeshMetadata" },
-      spec = { ref = "MeshSpec" },
-      status = { ref = "MeshStatus" },
-    } },
-    DeleteMeshResponse = { type = "object", fields = {
-      apiVersion = { type = "string" },
-      kind = { type = "string" },
-      metadata = { ref = "MeshMetadata" },
-      spec = { ref = "MeshSpec" },
-      status = { ref = "MeshStatus" },
     } },
     FieldSelector = { type = "object", fields = {
       key = { type = "string", required = true },
@@ -42,21 +29,9 @@ return {
     InstallationConfig = { type = "object", fields = {
       nodes = { ref = "Selector", required = true },
     } },
-    ListMeshesResponse = { type = "object", fields = {
-      apiVersion = { type = "string" },
-      items = { type = "array", items = { ref = "Mesh" } },
-      kind = { type = "string" },
-    } },
     LtsConfig = { type = "object", fields = {
       logGroupID = { type = "string" },
       logStreamID = { type = "string" },
-    } },
-    Mesh = { type = "object", fields = {
-      apiVersion = { type = "string", required = true },
-      kind = { type = "string", required = true },
-      metadata = { ref = "MeshMetadata", required = true },
-      spec = { ref = "MeshSpec", required = true },
-      status = { ref = "MeshStatus" },
     } },
     MeshCluster = { type = "object", fields = {
       clusterID = { type = "string", required = true },
@@ -106,13 +81,6 @@ return {
     } },
     Selector = { type = "object", fields = {
       fieldSelector = { ref = "FieldSelector", required = true },
-    } },
-    ShowMeshResponse = { type = "object", fields = {
-      apiVersion = { type = "string" },
-      kind = { type = "string" },
-      metadata = { ref = "MeshMetadata" },
-      spec = { ref = "MeshSpec" },
-      status = { ref = "MeshStatus" },
     } },
     TelemetryConfig = { type = "object", fields = {
       accessLogging = { ref = "AccessLogging" },

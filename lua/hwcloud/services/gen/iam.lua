@@ -7,6 +7,7 @@ return {
   service = "iam",
   api_version = "v3",
   source = { sdk = "huaweicloud-sdk-go-v3", commit = "1cd70eb6f730ea721771a6ec8d96352bbb801787", path = "services/iam/v3" },
+  response_models = "iam_responses",
   regions = {
     ["ae-ad-1"] = { "https://iam.ae-ad-1.myhuaweicloud.com" },
     ["af-south-1"] = { "https://iam.af-south-1.myhuaweicloud.com" },
@@ -43,29 +44,6 @@ return {
       allow_ip_ranges = { type = "array", items = { ref = "AllowIpRangesOption" } },
       allow_vpc_endpoints = { type = "array", items = { ref = "AllowVpcEndpointsOption" } },
     } },
-    AclPolicyResult = { type = "object", fields = {
-      allow_address_netmasks = { type = "array", items = { ref = "AllowAddressNetmasksResult" } },
-      allow_ip_ranges = { type = "array", items = { ref = "AllowIpRangesResult" } },
-      allow_vpc_endpoints = { type = "array", items = { ref = "AllowVpcEndpointsResult" } },
-    } },
-    AgencyAllProjectRole = { type = "object", fields = {
-      id = { type = "string", required = true },
-      links = { ref = "LinksSelf", required = true },
-      name = { type = "string", required = true },
-    } },
-    AgencyAssumedby = { type = "object", fields = {
-      user = { ref = "AgencyAssumedbyUser", required = true },
-    } },
-    AgencyAssumedbyUser = { type = "object", fields = {
-      domain = { ref = "AgencyAssumedbyUserDomain", required = true },
-      id = { type = "string", required = true },
-      name = { type = "string", required = true },
-      password_expires_at = { type = "string", required = true },
-    } },
-    AgencyAssumedbyUserDomain = { type = "object", fields = {
-      id = { type = "string", required = true },
-      name = { type = "string", required = true },
-    } },
     AgencyAuth = { type = "object", fields = {
       identity = { ref = "AgencyAuthIdentity", required = true },
     } },
@@ -73,28 +51,6 @@ return {
       assume_role = { ref = "IdentityAssumerole", required = true },
       methods = { type = "array", required = true, items = { type = "string", enum = { "assume_role" } } },
       policy = { ref = "ServicePolicy" },
-    } },
-    AgencyCreateResult = { type = "object", fields = {
-      create_time = { type = "string", required = true },
-      description = { type = "string", required = true },
-      domain_id = { type = "string" },
-      duration = { type = "string", required = true },
-      expire_time = { type = "string", required = true },
-      id = { type = "string", required = true },
-      name = { type = "string", required = true },
-      trust_domain_id = { type = "string" },
-    } },
-    AgencyListResult = { type = "object", fields = {
-      agency_urn = { type = "string" },
-      create_time = { type = "string", required = true },
-      description = { type = "string", required = true },
-      domain_id = { type = "string" },
-      duration = { type = "string", required = true },
-      expire_time = { type = "string", required = true },
-      id = { type = "string", required = true },
-      name = { type = "string", required = true },
-      trust_domain_id = { type = "string" },
-      trust_domain_name = { type = "string" },
     } },
     AgencyPolicy = { type = "object", fields = {
       Statement = { type = "array", required = true, items = { ref = "AgencyPolicyStatement" } },
@@ -110,36 +66,10 @@ return {
       policy = { ref = "AgencyPolicy", required = true },
       type = { type = "string", required = true },
     } },
-    AgencyPolicyRoleResult = { type = "object", fields = {
-      catalog = { type = "string", required = true },
-      created_time = { type = "string" },
-      description = { type = "string", required = true },
-      description_cn = { type = "string" },
-      display_name = { type = "string", required = true },
-      domain_id = { type = "string", required = true },
-      id = { type = "string", required = true },
-      links = { ref = "LinksSelf", required = true },
-      name = { type = "string", required = true },
-      policy = { ref = "AgencyPolicy", required = true },
-      type = { type = "string", required = true },
-      updated_time = { type = "string" },
-    } },
     AgencyPolicyStatement = { type = "object", fields = {
       Action = { type = "array", required = true, items = { type = "string", enum = { "iam:agencies:assume" } } },
       Effect = { type = "string", required = true, enum = { "Allow", "Deny" } },
       Resource = { ref = "AgencyPolicyResource" },
-    } },
-    AgencyShowResult = { type = "object", fields = {
-      agency_urn = { type = "string" },
-      create_time = { type = "string", required = true },
-      description = { type = "string", required = true },
-      domain_id = { type = "string" },
-      duration = { type = "string", required = true },
-      expire_time = { type = "string", required = true },
-      id = { type = "string", required = true },
-      name = { type = "string", required = true },
-      trust_domain_id = { type = "string" },
-      trust_domain_name = { type = "string" },
     } },
     AgencyTokenAssumerole = { type = "object", fields = {
       agency_name = { type = "string", required = true },
@@ -150,33 +80,9 @@ return {
       identity = { ref = "AgencyTokenIdentity", required = true },
       scope = { ref = "AgencyTokenScope", required = true },
     } },
-    AgencyTokenDomain = { type = "object", fields = {
-      id = { type = "string", required = true },
-      name = { type = "string", required = true },
-    } },
     AgencyTokenIdentity = { type = "object", fields = {
       assume_role = { ref = "AgencyTokenAssumerole", required = true },
       methods = { type = "array", required = true, items = { type = "string", enum = { "assume_role" } } },
-    } },
-    AgencyTokenProject = { type = "object", fields = {
-      domain = { ref = "AgencyTokenProjectDomain", required = true },
-      id = { type = "string", required = true },
-      name = { type = "string", required = true },
-    } },
-    AgencyTokenProjectDomain = { type = "object", fields = {
-      id = { type = "string", required = true },
-      name = { type = "string", required = true },
-    } },
-    AgencyTokenResult = { type = "object", fields = {
-      assumed_by = { ref = "AgencyAssumedby", required = true },
-      catalog = { type = "array", items = { ref = "TokenCatalog" } },
-      domain = { ref = "AgencyTokenDomain" },
-      expires_at = { type = "string", required = true },
-      issued_at = { type = "string", required = true },
-      methods = { type = "array", required = true, items = { type = "string" } },
-      project = { ref = "AgencyTokenProject" },
-      roles = { type = "array", required = true, items = { ref = "TokenRole" } },
-      user = { ref = "AgencyTokenUser", required = true },
     } },
     AgencyTokenScope = { type = "object", fields = {
       domain = { ref = "AgencyTokenScopeDomain" },
@@ -190,25 +96,6 @@ return {
       id = { type = "string" },
       name = { type = "string" },
     } },
-    AgencyTokenUser = { type = "object", fields = {
-      domain = { ref = "AgencyTokenUserDomain", required = true },
-      id = { type = "string", required = true },
-      name = { type = "string", required = true },
-    } },
-    AgencyTokenUserDomain = { type = "object", fields = {
-      id = { type = "string", required = true },
-      name = { type = "string", required = true },
-    } },
-    AgencyUpdateResult = { type = "object", fields = {
-      create_time = { type = "string", required = true },
-      description = { type = "string", required = true },
-      domain_id = { type = "string" },
-      duration = { type = "string", required = true },
-      expire_time = { type = "string", required = true },
-      id = { type = "string", required = true },
-      name = { type = "string", required = true },
-      trust_domain_id = { type = "string" },
-    } },
     AllowAddressNetmasksOption = { type = "object", fields = {
       address_netmask = { type = "string", required = true },
       description = { type = "string" },
@@ -217,27 +104,11 @@ return {
       address_netmask = { type = "string", required = true },
       description = { type = "string" },
     } },
-    AllowAddressNetmasksResult = { type = "object", fields = {
-      address_netmask = { type = "string", required = true },
-      description = { type = "string", required = true },
-    } },
-    AllowAddressNetmasksResultIPv6 = { type = "object", fields = {
-      address_netmask = { type = "string", required = true },
-      description = { type = "string" },
-    } },
     AllowIpRangesOption = { type = "object", fields = {
       description = { type = "string" },
       ip_range = { type = "string", required = true },
     } },
     AllowIpRangesOptionIPv6 = { type = "object", fields = {
-      description = { type = "string" },
-      ip_range = { type = "string", required = true },
-    } },
-    AllowIpRangesResult = { type = "object", fields = {
-      description = { type = "string", required = true },
-      ip_range = { type = "string", required = true },
-    } },
-    AllowIpRangesResultIPv6 = { type = "object", fields = {
       description = { type = "string" },
       ip_range = { type = "string", required = true },
     } },
@@ -251,27 +122,8 @@ return {
       description = { type = "string" },
       vpc_endpoint_id = { type = "string", required = true },
     } },
-    AllowVpcEndpointsResult = { type = "object", fields = {
-      description = { type = "string", required = true },
-      vpc_endpoint_id = { type = "string", required = true },
-    } },
-    AssociateAgencyWithAllProjectsPermissionResponse = { type = "object" },
-    AssociateAgencyWithDomainPermissionResponse = { type = "object" },
-    AssociateAgencyWithProjectPermissionResponse = { type = "object" },
-    AssociateRoleToGroupOnEnterpriseProjectResponse = { type = "object" },
-    AssociateRoleToUserOnEnterpriseProjectResponse = { type = "object" },
     AssumeroleSessionuser = { type = "object", fields = {
       name = { type = "string" },
-    } },
-    AuthProjectResult = { type = "object", fields = {
-      description = { type = "string", required = true },
-      domain_id = { type = "string", required = true },
-      enabled = { type = "boolean", required = true },
-      id = { type = "string", required = true },
-      is_domain = { type = "boolean", required = true },
-      links = { ref = "LinksSelf", required = true },
-      name = { type = "string", required = true },
-      parent_id = { type = "string", required = true },
     } },
     AuthScope = { type = "object", fields = {
       domain = { ref = "AuthScopeDomain" },
@@ -285,55 +137,11 @@ return {
       id = { type = "string" },
       name = { type = "string" },
     } },
-    BindMfaDevice = { type = "object", fields = {
-      authentication_code_first = { type = "string", required = true },
-      authentication_code_second = { type = "string", required = true },
-      serial_number = { type = "string", required = true },
-      user_id = { type = "string", required = true },
-    } },
-    Catalog = { type = "object", fields = {
-      endpoints = { type = "array", required = true, items = { ref = "CatalogEndpoints" } },
-      id = { type = "string", required = true },
-      name = { type = "string", required = true },
-      type = { type = "string", required = true },
-    } },
-    CatalogEndpoints = { type = "object", fields = {
-      id = { type = "string", required = true },
-      interface = { type = "string", required = true },
-      region = { type = "string", required = true },
-      region_id = { type = "string", required = true },
-      url = { type = "string", required = true },
-    } },
-    CheckAllProjectsPermissionForAgencyResponse = { type = "object" },
-    CheckDomainPermissionForAgencyResponse = { type = "object" },
-    CheckProjectPermissionForAgencyResponse = { type = "object" },
-    Config = { type = "object", fields = {
-      security_compliance = { ref = "SecurityCompliance", required = true },
-    } },
-    ConfigByOption = { type = "object", fields = {
-      password_regex = { type = "string" },
-      password_regex_description = { type = "string" },
-    } },
     ConsoleAclPolicyOption = { type = "object", fields = {
       allow_address_netmasks = { type = "array", items = { ref = "AllowAddressNetmasksOption" } },
       allow_address_netmasks_ipv6 = { type = "array", items = { ref = "AllowAddressNetmasksOptionIPv6" } },
       allow_ip_ranges = { type = "array", items = { ref = "AllowIpRangesOption" } },
       allow_ip_ranges_ipv6 = { type = "array", items = { ref = "AllowIpRangesOptionIPv6" } },
-    } },
-    ConsoleAclPolicyResult = { type = "object", fields = {
-      allow_address_netmasks = { type = "array", items = { ref = "AllowAddressNetmasksResult" } },
-      allow_address_netmasks_ipv6 = { type = "array", items = { ref = "AllowAddressNetmasksResultIPv6" } },
-      allow_ip_ranges = { type = "array", items = { ref = "AllowIpRangesResult" } },
-      allow_ip_ranges_ipv6 = { type = "array", items = { ref = "AllowIpRangesResultIPv6" } },
-    } },
-    CreateAgencyCustomPolicyRequestBody = { type = "object", fields = {
-      role = { ref = "AgencyPolicyRoleOption", required = true },
-    } },
-    CreateAgencyCustomPolicyResponse = { type = "object", fields = {
-      role = { ref = "AgencyPolicyRoleResult" },
-    } },
-    CreateAgencyEpPolicyAssignmentReqBody = { type = "object", fields = {
-      role_assignments = { type = "array", required = true, items = { ref = "CreateAgencyEpPolicyAssignmentReqBodyRoleAssignments" } },
     } },
     CreateAgencyEpPolicyAssignmentReqBodyRoleAssignments = { type = "object", fields = {
       agency_id = { type = "string", required = true },
@@ -348,58 +156,13 @@ return {
       trust_domain_id = { type = "string" },
       trust_domain_name = { type = "string" },
     } },
-    CreateAgencyRequestBody = { type = "object", fields = {
-      agency = { ref = "CreateAgencyOption", required = true },
-    } },
-    CreateAgencyResponse = { type = "object", fields = {
-      agency = { ref = "AgencyCreateResult" },
-    } },
-    CreateBindingDeviceResponse = { type = "object" },
-    CreateCloudServiceCustomPolicyRequestBody = { type = "object", fields = {
-      role = { ref = "ServicePolicyRoleOption", required = true },
-    } },
-    CreateCloudServiceCustomPolicyResponse = { type = "object", fields = {
-      role = { ref = "ServicePolicyRoleResult" },
-    } },
     CreateCredentialOption = { type = "object", fields = {
       description = { type = "string" },
       user_id = { type = "string", required = true },
     } },
-    CreateCredentialResult = { type = "object", fields = {
-      access = { type = "string", required = true },
-      create_time = { type = "string", required = true },
-      description = { type = "string", required = true },
-      secret = { type = "string", required = true },
-      status = { type = "string", required = true },
-      user_id = { type = "string", required = true },
-    } },
-    CreateLoginTokenRequestBody = { type = "object", fields = {
-      auth = { ref = "LoginTokenAuth", required = true },
-    } },
-    CreateLoginTokenResponse = { type = "object", fields = {
-      logintoken = { ref = "LoginToken" },
-    } },
-    CreateMetadataRequestBody = { type = "object", fields = {
-      domain_id = { type = "string", required = true },
-      metadata = { type = "string", required = true },
-      xaccount_type = { type = "string", required = true },
-    } },
-    CreateMetadataResponse = { type = "object", fields = {
-      message = { type = "string" },
-    } },
     CreateMfaDevice = { type = "object", fields = {
       name = { type = "string", required = true },
       user_id = { type = "string", required = true },
-    } },
-    CreateMfaDeviceReq = { type = "object", fields = {
-      virtual_mfa_device = { ref = "CreateMfaDevice", required = true },
-    } },
-    CreateMfaDeviceRespon = { type = "object", fields = {
-      base32_string_seed = { type = "string", required = true },
-      serial_number = { type = "string", required = true },
-    } },
-    CreateMfaDeviceResponse = { type = "object", fields = {
-      virtual_mfa_device = { ref = "CreateMfaDeviceRespon" },
     } },
     CreateOpenIdConnectConfig = { type = "object", fields = {
       access_mode = { type = "string", required = true },
@@ -410,45 +173,6 @@ return {
       response_type = { type = "string", enum = { "id_token" } },
       scope = { type = "string" },
       signing_key = { type = "string", required = true },
-    } },
-    CreateOpenIdConnectConfigRequestBody = { type = "object", fields = {
-      openid_connect_config = { ref = "CreateOpenIdConnectConfig", required = true },
-    } },
-    CreateOpenIdConnectConfigResponse = { type = "object", fields = {
-      openid_connect_config = { ref = "CreateOpenIdConnectConfig" },
-    } },
-    CreateOrDelAgencyEpPolicyAssignmentReqBody = { type = "object", fields = {
-      role_assignments = { type = "array", required = true, items = { ref = "CreateAgencyEpPolicyAssignmentReqBodyRoleAssignments" } },
-    } },
-    CreatePermanentAccessKeyRequestBody = { type = "object", fields = {
-      credential = { ref = "CreateCredentialOption", required = true },
-    } },
-    CreatePermanentAccessKeyResponse = { type = "object", fields = {
-      credential = { ref = "CreateCredentialResult" },
-    } },
-    CreateTemporaryAccessKeyByAgencyRequestBody = { type = "object", fields = {
-      auth = { ref = "AgencyAuth", required = true },
-    } },
-    CreateTemporaryAccessKeyByAgencyResponse = { type = "object", fields = {
-      credential = { ref = "Credential" },
-    } },
-    CreateTemporaryAccessKeyByTokenRequestBody = { type = "object", fields = {
-      auth = { ref = "TokenAuth", required = true },
-    } },
-    CreateTemporaryAccessKeyByTokenResponse = { type = "object", fields = {
-      credential = { ref = "Credential" },
-    } },
-    CreateTokenWithIdTokenResponse = { type = "object", fields = {
-      token = { ref = "ScopedTokenInfo" },
-    } },
-    CreateUnscopeTokenByIdpInitiatedRequestBody = { type = "object", fields = {
-      SAMLResponse = { type = "string", required = true },
-    } },
-    CreateUnscopeTokenByIdpInitiatedResponse = { type = "object", fields = {
-      token = { ref = "IdpToken" },
-    } },
-    CreateUnscopedTokenWithIdTokenResponse = { type = "object", fields = {
-      token = { ref = "UnscopedTokenInfo" },
     } },
     CreateUserOption = { type = "object", fields = {
       access_mode = { type = "string" },
@@ -464,91 +188,6 @@ return {
       xuser_id = { type = "string" },
       xuser_type = { type = "string" },
     } },
-    CreateUserRequestBody = { type = "object", fields = {
-      user = { ref = "CreateUserOption", required = true },
-    } },
-    CreateUserResponse = { type = "object", fields = {
-      user = { ref = "CreateUserResult" },
-    } },
-    CreateUserResult = { type = "object", fields = {
-      access_mode = { type = "string" },
-      areacode = { type = "string" },
-      create_time = { type = "string" },
-      default_project_id = { type = "string" },
-      description = { type = "string" },
-      domain_id = { type = "string", required = true },
-      email = { type = "string" },
-      enabled = { type = "boolean", required = true },
-      id = { type = "string", required = true },
-      is_domain_owner = { type = "boolean" },
-      name = { type = "string", required = true },
-      password_expires_at = { type = "string" },
-      phone = { type = "string" },
-      pwd_status = { type = "boolean" },
-      status = { type = "integer" },
-      xdomain_id = { type = "string" },
-      xdomain_type = { type = "string" },
-      xuser_id = { type = "string" },
-      xuser_type = { type = "string" },
-    } },
-    Credential = { type = "object", fields = {
-      access = { type = "string", required = true },
-      expires_at = { type = "string", required = true },
-      secret = { type = "string", required = true },
-      securitytoken = { type = "string", required = true },
-    } },
-    Credentials = { type = "object", fields = {
-      access = { type = "string", required = true },
-      create_time = { type = "string", required = true },
-      description = { type = "string", required = true },
-      status = { type = "string", required = true },
-      user_id = { type = "string", required = true },
-    } },
-    CustomPolicy = { type = "object", fields = {
-      Statement = { type = "array", required = true, items = { ref = "CustomStatement" } },
-      Version = { type = "string", required = true },
-    } },
-    CustomStatement = { type = "object", fields = {
-      Action = { type = "array", required = true, items = { type = "string" } },
-      Condition = { type = "map", values = { type = "map", values = { type = "array", items = { type = "string" } } } },
-      Effect = { type = "string", required = true, enum = { "Allow", "Deny" } },
-      Resource = { type = "any" },
-    } },
-    DeleteAgencyResponse = { type = "object" },
-    DeleteBindingDeviceResponse = { type = "object" },
-    DeleteCustomPolicyResponse = { type = "object", fields = {
-      message = { type = "string" },
-    } },
-    DeleteDomainGroupInheritedRoleResponse = { type = "object" },
-    DeleteMfaDeviceResponse = { type = "object" },
-    DeletePermanentAccessKeyResponse = { type = "object" },
-    DomainInfo = { type = "object", fields = {
-      id = { type = "string" },
-      name = { type = "string", required = true },
-    } },
-    Domains = { type = "object", fields = {
-      description = { type = "string", required = true },
-      enabled = { type = "boolean", required = true },
-      id = { type = "string", required = true },
-      links = { ref = "LinksSelf", required = true },
-      name = { type = "string", required = true },
-    } },
-    Endpoint = { type = "object", fields = {
-      enabled = { type = "boolean", required = true },
-      id = { type = "string", required = true },
-      interface = { type = "string", required = true },
-      links = { ref = "Links", required = true },
-      region = { type = "string", required = true },
-      region_id = { type = "string", required = true },
-      service_id = { type = "string", required = true },
-      url = { type = "string", required = true },
-    } },
-    FederationUserBody = { type = "object", fields = {
-      ["OS-FEDERATION"] = { ref = "OsFederationInfo", required = true },
-      domain = { ref = "DomainInfo", required = true },
-      id = { type = "string" },
-      name = { type = "string" },
-    } },
     GetIdTokenAuthParams = { type = "object", fields = {
       id_token = { ref = "GetIdTokenIdTokenBody", required = true },
       scope = { ref = "GetIdTokenIdScopeBody" },
@@ -559,9 +198,6 @@ return {
     } },
     GetIdTokenIdTokenBody = { type = "object", fields = {
       id = { type = "string", required = true },
-    } },
-    GetIdTokenRequestBody = { type = "object", fields = {
-      auth = { ref = "GetIdTokenAuthParams", required = true },
     } },
     GetIdTokenScopeDomainOrProjectBody = { type = "object", fields = {
       id = { type = "string" },
@@ -583,100 +219,16 @@ return {
       enabled = { type = "boolean" },
       sso_type = { type = "string" },
     } },
-    IdentityprovidersLinks = { type = "object", fields = {
-      protocols = { type = "string", required = true },
-      self = { type = "string", required = true },
-    } },
-    IdentityprovidersResult = { type = "object", fields = {
-      description = { type = "string", required = true },
-      enabled = { type = "boolean", required = true },
-      id = { type = "string", required = true },
-      links = { ref = "IdentityprovidersLinks", required = true },
-      remote_ids = { type = "array", required = true, items = { type = "string" } },
-      sso_type = { type = "string", required = true },
-    } },
-    IdpIdInfo = { type = "object", fields = {
-      id = { type = "string", required = true },
-    } },
-    IdpToken = { type = "object", fields = {
-      expires_at = { type = "string", required = true },
-      issued_at = { type = "string", required = true },
-      methods = { type = "array", required = true, items = { type = "string" } },
-      user = { ref = "UnscopedTokenUser", required = true },
-    } },
-    InheritedRoleResult = { type = "object", fields = {
-      catalog = { type = "string" },
-      created_time = { type = "string" },
-      description = { type = "string" },
-      description_cn = { type = "string" },
-      display_name = { type = "string" },
-      flag = { type = "string" },
-      id = { type = "string", required = true },
-      links = { ref = "Links" },
-      name = { type = "string", required = true },
-      policy = { ref = "RolePolicy", required = true },
-      type = { type = "string", required = true },
-      updated_time = { type = "string" },
-    } },
-    KeystoneAddUserToGroupResponse = { type = "object" },
-    KeystoneAssociateGroupWithDomainPermissionResponse = { type = "object" },
-    KeystoneAssociateGroupWithProjectPermissionResponse = { type = "object" },
-    KeystoneCheckDomainPermissionForGroupResponse = { type = "object" },
-    KeystoneCheckProjectPermissionForGroupResponse = { type = "object" },
-    KeystoneCheckUserInGroupResponse = { type = "object" },
-    KeystoneCheckroleForGroupResponse = { type = "object" },
-    KeystoneCreateAgencyTokenRequestBody = { type = "object", fields = {
-      auth = { ref = "AgencyTokenAuth", required = true },
-    } },
-    KeystoneCreateAgencyTokenResponse = { type = "object", fields = {
-      token = { ref = "AgencyTokenResult" },
-    } },
     KeystoneCreateGroupOption = { type = "object", fields = {
       description = { type = "string" },
       domain_id = { type = "string" },
       name = { type = "string", required = true },
-    } },
-    KeystoneCreateGroupRequestBody = { type = "object", fields = {
-      group = { ref = "KeystoneCreateGroupOption", required = true },
-    } },
-    KeystoneCreateGroupResponse = { type = "object", fields = {
-      group = { ref = "KeystoneGroupResultWithLinksSelf" },
-    } },
-    KeystoneCreateIdentityProviderRequestBody = { type = "object", fields = {
-      identity_provider = { ref = "IdentityproviderOption", required = true },
-    } },
-    KeystoneCreateIdentityProviderResponse = { type = "object", fields = {
-      identity_provider = { ref = "IdentityprovidersResult" },
-    } },
-    KeystoneCreateMappingRequestBody = { type = "object", fields = {
-      mapping = { ref = "MappingOption", required = true },
-    } },
-    KeystoneCreateMappingResponse = { type = "object", fields = {
-      mapping = { ref = "MappingResult" },
     } },
     KeystoneCreateProjectOption = { type = "object", fields = {
       description = { type = "string" },
       domain_id = { type = "string" },
       name = { type = "string", required = true },
       parent_id = { type = "string", required = true },
-    } },
-    KeystoneCreateProjectRequestBody = { type = "object", fields = {
-      project = { ref = "KeystoneCreateProjectOption", required = true },
-    } },
-    KeystoneCreateProjectResponse = { type = "object", fields = {
-      project = { ref = "AuthProjectResult" },
-    } },
-    KeystoneCreateProtocolRequestBody = { type = "object", fields = {
-      protocol = { ref = "ProtocolOption", required = true },
-    } },
-    KeystoneCreateProtocolResponse = { type = "object", fields = {
-      protocol = { ref = "ProtocolResult" },
-    } },
-    KeystoneCreateScopedTokenRequestBody = { type = "object", fields = {
-      auth = { ref = "ScopedTokenAuth", required = true },
-    } },
-    KeystoneCreateScopedTokenResponse = { type = "object", fields = {
-      token = { ref = "ScopeTokenResult" },
     } },
     KeystoneCreateUserOption = { type = "object", fields = {
       description = { type = "string" },
@@ -685,232 +237,10 @@ return {
       name = { type = "string", required = true },
       password = { type = "string" },
     } },
-    KeystoneCreateUserRequestBody = { type = "object", fields = {
-      user = { ref = "KeystoneCreateUserOption", required = true },
-    } },
-    KeystoneCreateUserResponse = { type = "object", fields = {
-      user = { ref = "KeystoneCreateUserResult" },
-    } },
-    KeystoneCreateUserResult = { type = "object", fields = {
-      description = { type = "string" },
-      domain_id = { type = "string", required = true },
-      enabled = { type = "boolean", required = true },
-      id = { type = "string", required = true },
-      links = { ref = "LinksSelf", required = true },
-      name = { type = "string", required = true },
-      password_expires_at = { type = "string", required = true },
-      pwd_status = { type = "boolean" },
-    } },
-    KeystoneCreateUserTokenByPasswordAndMfaRequestBody = { type = "object", fields = {
-      auth = { ref = "MfaAuth", required = true },
-    } },
-    KeystoneCreateUserTokenByPasswordAndMfaResponse = { type = "object", fields = {
-      token = { ref = "TokenResult" },
-    } },
-    KeystoneCreateUserTokenByPasswordRequestBody = { type = "object", fields = {
-      auth = { ref = "PwdAuth", required = true },
-    } },
-    KeystoneCreateUserTokenByPasswordResponse = { type = "object", fields = {
-      token = { ref = "TokenResult" },
-    } },
-    KeystoneDeleteGroupResponse = { type = "object" },
-    KeystoneDeleteIdentityProviderResponse = { type = "object" },
-    KeystoneDeleteMappingResponse = { type = "object" },
-    KeystoneDeleteProtocolResponse = { type = "object" },
-    KeystoneDeleteUserResponse = { type = "object" },
-    KeystoneGroupResult = { type = "object", fields = {
-      create_time = { type = "integer", required = true },
-      description = { type = "string", required = true },
-      domain_id = { type = "string", required = true },
-      id = { type = "string", required = true },
-      links = { ref = "Links", required = true },
-      name = { type = "string", required = true },
-    } },
-    KeystoneGroupResultWithLinksSelf = { type = "object", fields = {
-      create_time = { type = "integer", required = true },
-      description = { type = "string", required = true },
-      domain_id = { type = "string", required = true },
-      id = { type = "string", required = true },
-      links = { ref = "LinksSelf", required = true },
-      name = { type = "string", required = true },
-    } },
-    KeystoneListAllProjectPermissionsForGroupResponse = { type = "object", fields = {
-      links = { ref = "Links" },
-      roles = { type = "array", items = { ref = "InheritedRoleResult" } },
-    } },
-    KeystoneListAuthDomainsResponse = { type = "object", fields = {
-      domains = { type = "array", items = { ref = "Domains" } },
-      links = { ref = "LinksSelf" },
-    } },
-    KeystoneListAuthProjectsResponse = { type = "object", fields = {
-      links = { ref = "LinksSelf" },
-      projects = { type = "array", items = { ref = "AuthProjectResult" } },
-    } },
-    KeystoneListDomainPermissionsForGroupResponse = { type = "object", fields = {
-      links = { ref = "Links" },
-      roles = { type = "array", items = { ref = "RoleResult" } },
-    } },
-    KeystoneListEndpointsResponse = { type = "object", fields = {
-      endpoints = { type = "array", items = { ref = "Endpoint" } },
-      links = { ref = "Links" },
-    } },
-    KeystoneListFederationDomainsResponse = { type = "object", fields = {
-      domains = { type = "array", items = { ref = "Domains" } },
-      links = { ref = "LinksSelf" },
-    } },
-    KeystoneListFederationProjectsResponse = { type = "object", fields = {
-      links = { ref = "LinksSelf" },
-      projects = { type = "array", items = { ref = "AuthProjectResult" } },
-    } },
-    KeystoneListGroupsForUserResponse = { type = "object", fields = {
-      groups = { type = "array", items = { ref = "KeystoneGroupResult" } },
-      links = { ref = "Links" },
-    } },
-    KeystoneListGroupsResponse = { type = "object", fields = {
-      groups = { type = "array", items = { ref = "KeystoneGroupResult" } },
-      links = { ref = "Links" },
-    } },
-    KeystoneListIdentityProvidersResponse = { type = "object", fields = {
-      identity_providers = { type = "array", items = { ref = "IdentityprovidersResult" } },
-      links = { ref = "Links" },
-    } },
-    KeystoneListMappingsResponse = { type = "object", fields = {
-      links = { ref = "Links" },
-      mappings = { type = "array", items = { ref = "MappingResult" } },
-    } },
-    KeystoneListPermissionsResponse = { type = "object", fields = {
-      links = { ref = "Links" },
-      roles = { type = "array", items = { ref = "RoleResult" } },
-      total_number = { type = "integer" },
-    } },
-    KeystoneListProjectPermissionsForGroupResponse = { type = "object", fields = {
-      links = { ref = "Links" },
-      roles = { type = "array", items = { ref = "RoleResult" } },
-    } },
-    KeystoneListProjectsForUserResponse = { type = "object", fields = {
-      links = { ref = "Links" },
-      projects = { type = "array", items = { ref = "ProjectResult" } },
-    } },
-    KeystoneListProjectsResponse = { type = "object", fields = {
-      links = { ref = "Links" },
-      projects = { type = "array", items = { ref = "ProjectResult" } },
-    } },
-    KeystoneListProtocolsResponse = { type = "object", fields = {
-      links = { ref = "Links" },
-      protocols = { type = "array", items = { ref = "ProtocolResult" } },
-    } },
-    KeystoneListRegionsResponse = { type = "object", fields = {
-      links = { ref = "Links" },
-      regions = { type = "array", items = { ref = "Region" } },
-    } },
-    KeystoneListServicesResponse = { type = "object", fields = {
-      links = { ref = "Links" },
-      services = { type = "array", items = { ref = "Service" } },
-    } },
-    KeystoneListUsersForGroupByAdminResponse = { type = "object", fields = {
-      links = { ref = "Links" },
-      users = { type = "array", items = { ref = "KeystoneUserResult" } },
-    } },
-    KeystoneListUsersResponse = { type = "object", fields = {
-      links = { ref = "Links" },
-      users = { type = "array", items = { ref = "KeystoneListUsersResult" } },
-    } },
-    KeystoneListUsersResult = { type = "object", fields = {
-      access_mode = { type = "string" },
-      description = { type = "string" },
-      domain_id = { type = "string", required = true },
-      enabled = { type = "boolean", required = true },
-      id = { type = "string", required = true },
-      last_project_id = { type = "string" },
-      links = { ref = "Links", required = true },
-      name = { type = "string", required = true },
-      password_expires_at = { type = "string", required = true },
-      pwd_status = { type = "boolean" },
-      pwd_strength = { type = "string" },
-    } },
-    KeystoneListVersionsResponse = { type = "object", fields = {
-      versions = { ref = "Versions" },
-    } },
-    KeystoneRemoveDomainPermissionFromGroupResponse = { type = "object" },
-    KeystoneRemoveProjectPermissionFromGroupResponse = { type = "object" },
-    KeystoneRemoveUserFromGroupResponse = { type = "object" },
-    KeystoneShowCatalogResponse = { type = "object", fields = {
-      catalog = { type = "array", items = { ref = "Catalog" } },
-      links = { ref = "LinksSelf" },
-    } },
-    KeystoneShowEndpointResponse = { type = "object", fields = {
-      endpoint = { ref = "Endpoint" },
-    } },
-    KeystoneShowGroupResponse = { type = "object", fields = {
-      group = { ref = "KeystoneGroupResult" },
-    } },
-    KeystoneShowIdentityProviderResponse = { type = "object", fields = {
-      identity_provider = { ref = "IdentityprovidersResult" },
-    } },
-    KeystoneShowMappingResponse = { type = "object", fields = {
-      mapping = { ref = "MappingResult" },
-    } },
-    KeystoneShowPermissionResponse = { type = "object", fields = {
-      role = { ref = "RoleResult" },
-    } },
-    KeystoneShowProjectResponse = { type = "object", fields = {
-      project = { ref = "ProjectResult" },
-    } },
-    KeystoneShowProtocolResponse = { type = "object", fields = {
-      protocol = { ref = "ProtocolResult" },
-    } },
-    KeystoneShowRegionResponse = { type = "object", fields = {
-      region = { ref = "Region" },
-    } },
-    KeystoneShowSecurityComplianceByOptionResponse = { type = "object", fields = {
-      config = { ref = "ConfigByOption" },
-    } },
-    KeystoneShowSecurityComplianceResponse = { type = "object", fields = {
-      config = { ref = "Config" },
-    } },
-    KeystoneShowServiceResponse = { type = "object", fields = {
-      service = { ref = "Service" },
-    } },
-    KeystoneShowUserResponse = { type = "object", fields = {
-      user = { ref = "KeystoneShowUserResult" },
-    } },
-    KeystoneShowUserResult = { type = "object", fields = {
-      access_mode = { type = "string" },
-      description = { type = "string" },
-      domain_id = { type = "string", required = true },
-      enabled = { type = "boolean", required = true },
-      id = { type = "string", required = true },
-      last_project_id = { type = "string" },
-      links = { ref = "Links", required = true },
-      name = { type = "string", required = true },
-      password_expires_at = { type = "string", required = true },
-      pwd_status = { type = "boolean" },
-    } },
-    KeystoneShowVersionResponse = { type = "object", fields = {
-      version = { ref = "Version" },
-    } },
     KeystoneUpdateGroupOption = { type = "object", fields = {
       description = { type = "string" },
       domain_id = { type = "string" },
       name = { type = "string" },
-    } },
-    KeystoneUpdateGroupRequestBody = { type = "object", fields = {
-      group = { ref = "KeystoneUpdateGroupOption", required = true },
-    } },
-    KeystoneUpdateGroupResponse = { type = "object", fields = {
-      group = { ref = "KeystoneGroupResultWithLinksSelf" },
-    } },
-    KeystoneUpdateIdentityProviderRequestBody = { type = "object", fields = {
-      identity_provider = { ref = "UpdateIdentityproviderOption", required = true },
-    } },
-    KeystoneUpdateIdentityProviderResponse = { type = "object", fields = {
-      identity_provider = { ref = "IdentityprovidersResult" },
-    } },
-    KeystoneUpdateMappingRequestBody = { type = "object", fields = {
-      mapping = { ref = "MappingOption", required = true },
-    } },
-    KeystoneUpdateMappingResponse = { type = "object", fields = {
-      mapping = { ref = "MappingResult" },
     } },
     KeystoneUpdatePasswordOption = { type = "object", fields = {
       original_password = { type = "string", required = true },
@@ -920,46 +250,6 @@ return {
       description = { type = "string" },
       name = { type = "string" },
     } },
-    KeystoneUpdateProjectRequestBody = { type = "object", fields = {
-      project = { ref = "KeystoneUpdateProjectOption", required = true },
-    } },
-    KeystoneUpdateProjectResponse = { type = "object", fields = {
-      project = { ref = "KeystoneUpdateProjectResult" },
-    } },
-    KeystoneUpdateProjectResult = { type = "object", fields = {
-      description = { type = "string", required = true },
-      domain_id = { type = "string", required = true },
-      enabled = { type = "boolean", required = true },
-      extra = { type = "any" },
-      id = { type = "string", required = true },
-      is_domain = { type = "boolean", required = true },
-      links = { ref = "LinksSelf", required = true },
-      name = { type = "string", required = true },
-      parent_id = { type = "string", required = true },
-    } },
-    KeystoneUpdateProtocolRequestBody = { type = "object", fields = {
-      protocol = { ref = "ProtocolOption", required = true },
-    } },
-    KeystoneUpdateProtocolResponse = { type = "object", fields = {
-      protocol = { ref = "ProtocolResult" },
-    } },
-    KeystoneUpdateUserByAdminRequestBody = { type = "object", fields = {
-      user = { ref = "KeystoneUpdateUserOption", required = true },
-    } },
-    KeystoneUpdateUserByAdminResponse = { type = "object", fields = {
-      user = { ref = "KeystoneUpdateUserByAdminResult" },
-    } },
-    KeystoneUpdateUserByAdminResult = { type = "object", fields = {
-      description = { type = "string" },
-      domain_id = { type = "string", required = true },
-      enabled = { type = "boolean", required = true },
-      id = { type = "string", required = true },
-      last_project_id = { type = "string" },
-      links = { ref = "LinksSelf", required = true },
-      name = { type = "string", required = true },
-      password_expires_at = { type = "string", required = true },
-      pwd_status = { type = "boolean" },
-    } },
     KeystoneUpdateUserOption = { type = "object", fields = {
       description = { type = "string" },
       domain_id = { type = "string" },
@@ -967,112 +257,6 @@ return {
       name = { type = "string" },
       password = { type = "string" },
       pwd_status = { type = "boolean" },
-    } },
-    KeystoneUpdateUserPasswordRequestBody = { type = "object", fields = {
-      user = { ref = "KeystoneUpdatePasswordOption", required = true },
-    } },
-    KeystoneUpdateUserPasswordResponse = { type = "object" },
-    KeystoneUserResult = { type = "object", fields = {
-      access_mode = { type = "string" },
-      description = { type = "string" },
-      domain_id = { type = "string", required = true },
-      enabled = { type = "boolean", required = true },
-      id = { type = "string", required = true },
-      last_project_id = { type = "string" },
-      links = { ref = "Links", required = true },
-      name = { type = "string", required = true },
-      password_expires_at = { type = "string", required = true },
-      pwd_status = { type = "boolean" },
-      pwd_strength = { type = "string" },
-    } },
-    KeystoneValidateTokenResponse = { type = "object", fields = {
-      token = { ref = "TokenResult" },
-    } },
-    Links = { type = "object", fields = {
-      next = { type = "string", required = true },
-      previous = { type = "string", required = true },
-      self = { type = "string", required = true },
-    } },
-    LinksSelf = { type = "object", fields = {
-      self = { type = "string", required = true },
-    } },
-    ListAgenciesResponse = { type = "object", fields = {
-      agencies = { type = "array", items = { ref = "AgencyListResult" } },
-    } },
-    ListAllProjectsPermissionsForAgencyResponse = { type = "object", fields = {
-      links = { ref = "LinksSelf" },
-      roles = { type = "array", items = { ref = "AgencyAllProjectRole" } },
-    } },
-    ListCustomPoliciesResponse = { type = "object", fields = {
-      links = { ref = "Links" },
-      roles = { type = "array", items = { ref = "ListPolicyRoleResult" } },
-      total_number = { type = "integer" },
-    } },
-    ListDomainPermissionsForAgencyResponse = { type = "object", fields = {
-      roles = { type = "array", items = { ref = "RoleResult" } },
-    } },
-    ListEnterpriseProjectsForGroupResponse = { type = "object", fields = {
-      ["enterprise-projects"] = { type = "array", items = { ref = "ListEnterpriseProjectsResDetail" } },
-    } },
-    ListEnterpriseProjectsForUserResponse = { type = "object", fields = {
-      ["enterprise-projects"] = { type = "array", items = { ref = "ListEnterpriseProjectsResDetail" } },
-    } },
-    ListEnterpriseProjectsResDetail = { type = "object", fields = {
-      projectId = { type = "string", required = true },
-    } },
-    ListGroupsForEnterpriseProjectResDetail = { type = "object", fields = {
-      createTime = { type = "integer", required = true },
-      description = { type = "string", required = true },
-      domainId = { type = "string", required = true },
-      id = { type = "string", required = true },
-      name = { type = "string", required = true },
-    } },
-    ListGroupsForEnterpriseProjectResponse = { type = "object", fields = {
-      groups = { type = "array", items = { ref = "ListGroupsForEnterpriseProjectResDetail" } },
-    } },
-    ListPermanentAccessKeysResponse = { type = "object", fields = {
-      credentials = { type = "array", items = { ref = "Credentials" } },
-    } },
-    ListPolicyRoleResult = { type = "object", fields = {
-      catalog = { type = "string", required = true },
-      created_time = { type = "string" },
-      description = { type = "string", required = true },
-      description_cn = { type = "string" },
-      display_name = { type = "string", required = true },
-      domain_id = { type = "string", required = true },
-      id = { type = "string", required = true },
-      links = { ref = "LinksSelf", required = true },
-      name = { type = "string", required = true },
-      policy = { ref = "CustomPolicy", required = true },
-      type = { type = "string", required = true },
-      updated_time = { type = "string" },
-    } },
-    ListProjectPermissionsForAgencyResponse = { type = "object", fields = {
-      roles = { type = "array", items = { ref = "RoleResult" } },
-    } },
-    ListRolesForGroupOnEnterpriseProjectResponse = { type = "object", fields = {
-      roles = { type = "array", items = { ref = "RolesItem" } },
-    } },
-    ListRolesForUserOnEnterpriseProjectResponse = { type = "object", fields = {
-      roles = { type = "array", items = { ref = "RolesItem" } },
-    } },
-    ListUserLoginProtectsResponse = { type = "object", fields = {
-      login_protects = { type = "array", items = { ref = "LoginProtectResult" } },
-    } },
-    ListUserMfaDevicesResponse = { type = "object", fields = {
-      virtual_mfa_devices = { type = "array", items = { ref = "MfaDeviceResult" } },
-    } },
-    ListUsersForEnterpriseProjectResUsers = { type = "object", fields = {
-      description = { type = "string", required = true },
-      domain_id = { type = "string", required = true },
-      enabled = { type = "boolean", required = true },
-      id = { type = "string", required = true },
-      lastest_policy_time = { type = "integer", required = true },
-      name = { type = "string", required = true },
-      policy_num = { type = "integer", required = true },
-    } },
-    ListUsersForEnterpriseProjectResponse = { type = "object", fields = {
-      users = { type = "array", items = { ref = "ListUsersForEnterpriseProjectResUsers" } },
     } },
     LoginPolicyOption = { type = "object", fields = {
       account_validity_period = { type = "integer" },
@@ -1083,40 +267,8 @@ return {
       session_timeout = { type = "integer" },
       show_recent_login_info = { type = "boolean" },
     } },
-    LoginPolicyResult = { type = "object", fields = {
-      account_validity_period = { type = "integer", required = true },
-      custom_info_for_login = { type = "string", required = true },
-      lockout_duration = { type = "integer", required = true },
-      login_failed_times = { type = "integer", required = true },
-      period_with_login_failures = { type = "integer", required = true },
-      session_timeout = { type = "integer", required = true },
-      show_recent_login_info = { type = "boolean", required = true },
-    } },
-    LoginProtectResult = { type = "object", fields = {
-      enabled = { type = "boolean", required = true },
-      user_id = { type = "string", required = true },
-      verification_method = { type = "string", required = true },
-    } },
-    LoginToken = { type = "object", fields = {
-      assumed_by = { ref = "LoginTokenAssumedBy" },
-      domain_id = { type = "string", required = true },
-      expires_at = { type = "string", required = true },
-      method = { type = "string", required = true },
-      session_id = { type = "string", required = true },
-      session_name = { type = "string" },
-      session_user_id = { type = "string" },
-      user_id = { type = "string", required = true },
-      user_name = { type = "string", required = true },
-    } },
-    LoginTokenAssumedBy = { type = "object", fields = {
-      user = { ref = "LoginTokenUser" },
-    } },
     LoginTokenAuth = { type = "object", fields = {
       securitytoken = { ref = "LoginTokenSecurityToken", required = true },
-    } },
-    LoginTokenDomain = { type = "object", fields = {
-      id = { type = "string" },
-      name = { type = "string" },
     } },
     LoginTokenSecurityToken = { type = "object", fields = {
       access = { type = "string", required = true },
@@ -1124,18 +276,7 @@ return {
       id = { type = "string", required = true },
       secret = { type = "string", required = true },
     } },
-    LoginTokenUser = { type = "object", fields = {
-      domain = { ref = "LoginTokenDomain" },
-      id = { type = "string" },
-      name = { type = "string" },
-      password_expires_at = { type = "string" },
-    } },
     MappingOption = { type = "object", fields = {
-      rules = { type = "array", required = true, items = { ref = "MappingRules" } },
-    } },
-    MappingResult = { type = "object", fields = {
-      id = { type = "string", required = true },
-      links = { ref = "LinksSelf", required = true },
       rules = { type = "array", required = true, items = { ref = "MappingRules" } },
     } },
     MappingRules = { type = "object", fields = {
@@ -1145,10 +286,6 @@ return {
     MfaAuth = { type = "object", fields = {
       identity = { ref = "MfaIdentity", required = true },
       scope = { ref = "AuthScope", required = true },
-    } },
-    MfaDeviceResult = { type = "object", fields = {
-      serial_number = { type = "string", required = true },
-      user_id = { type = "string", required = true },
     } },
     MfaIdentity = { type = "object", fields = {
       methods = { type = "array", required = true, items = { type = "string", enum = { "password", " totp" } } },
@@ -1162,31 +299,6 @@ return {
       id = { type = "string", required = true },
       passcode = { type = "string", required = true },
     } },
-    OpenIdConnectConfig = { type = "object", fields = {
-      access_mode = { type = "string", required = true },
-      authorization_endpoint = { type = "string", required = true },
-      client_id = { type = "string", required = true },
-      idp_url = { type = "string", required = true },
-      response_mode = { type = "string", required = true, enum = { "fragment", "form_post" } },
-      response_type = { type = "string", required = true, enum = { "id_token" } },
-      scope = { type = "string", required = true },
-      signing_key = { type = "string", required = true },
-    } },
-    OsFederationInfo = { type = "object", fields = {
-      groups = { type = "array", required = true, items = { type = "any" } },
-      identity_provider = { ref = "IdpIdInfo", required = true },
-      protocol = { ref = "ProtocolIdInfo", required = true },
-    } },
-    OsfederationGroups = { type = "object", fields = {
-      id = { type = "string", required = true },
-      name = { type = "string", required = true },
-    } },
-    OsfederationIdentityprovider = { type = "object", fields = {
-      id = { type = "string", required = true },
-    } },
-    OsfederationProtocol = { type = "object", fields = {
-      id = { type = "string", required = true },
-    } },
     PasswordPolicyOption = { type = "object", fields = {
       maximum_consecutive_identical_chars = { type = "integer" },
       minimum_password_age = { type = "integer" },
@@ -1196,52 +308,6 @@ return {
       password_not_username_or_invert = { type = "boolean" },
       password_validity_period = { type = "integer" },
     } },
-    PasswordPolicyResult = { type = "object", fields = {
-      maximum_consecutive_identical_chars = { type = "integer", required = true },
-      maximum_password_length = { type = "integer", required = true },
-      minimum_password_age = { type = "integer", required = true },
-      minimum_password_length = { type = "integer", required = true },
-      number_of_recent_passwords_disallowed = { type = "integer", required = true },
-      password_char_combination = { type = "integer", required = true },
-      password_not_username_or_invert = { type = "boolean", required = true },
-      password_requirements = { type = "string", required = true },
-      password_validity_period = { type = "integer", required = true },
-    } },
-    PolicyDepends = { type = "object", fields = {
-      catalog = { type = "string", required = true },
-      display_name = { type = "string", required = true },
-    } },
-    PolicyStatement = { type = "object", fields = {
-      Action = { type = "array", required = true, items = { type = "string" } },
-      Condition = { type = "any" },
-      Effect = { type = "string", required = true, enum = { "Allow", "Deny" } },
-      Resource = { type = "any" },
-    } },
-    ProjectDetailsAndStatusResult = { type = "object", fields = {
-      description = { type = "string", required = true },
-      domain_id = { type = "string", required = true },
-      enabled = { type = "boolean", required = true },
-      id = { type = "string", required = true },
-      is_domain = { type = "boolean", required = true },
-      name = { type = "string", required = true },
-      parent_id = { type = "string", required = true },
-      status = { type = "string", required = true },
-    } },
-    ProjectInfo = { type = "object", fields = {
-      domain = { ref = "DomainInfo" },
-      id = { type = "string" },
-      name = { type = "string", required = true },
-    } },
-    ProjectResult = { type = "object", fields = {
-      description = { type = "string", required = true },
-      domain_id = { type = "string", required = true },
-      enabled = { type = "boolean", required = true },
-      id = { type = "string", required = true },
-      is_domain = { type = "boolean", required = true },
-      links = { ref = "Links", required = true },
-      name = { type = "string", required = true },
-      parent_id = { type = "string", required = true },
-    } },
     ProtectPolicyOption = { type = "object", fields = {
       admin_check = { type = "string" },
       allow_user = { ref = "AllowUserBody" },
@@ -1250,20 +316,8 @@ return {
       operation_protection = { type = "boolean", required = true },
       scene = { type = "string" },
     } },
-    ProtocolIdInfo = { type = "object", fields = {
-      id = { type = "string", required = true },
-    } },
-    ProtocolLinks = { type = "object", fields = {
-      identity_provider = { type = "string", required = true },
-      self = { type = "string", required = true },
-    } },
     ProtocolOption = { type = "object", fields = {
       mapping_id = { type = "string" },
-    } },
-    ProtocolResult = { type = "object", fields = {
-      id = { type = "string", required = true },
-      links = { ref = "ProtocolLinks", required = true },
-      mapping_id = { type = "string", required = true },
     } },
     PwdAuth = { type = "object", fields = {
       identity = { ref = "PwdIdentity", required = true },
@@ -1283,102 +337,6 @@ return {
     } },
     PwdPasswordUserDomain = { type = "object", fields = {
       name = { type = "string", required = true },
-    } },
-    QuotaResult = { type = "object", fields = {
-      resources = { type = "array", items = { ref = "Resources" } },
-    } },
-    Region = { type = "object", fields = {
-      description = { type = "string", required = true },
-      id = { type = "string", required = true },
-      links = { ref = "LinksSelf", required = true },
-      locales = { ref = "RegionLocales", required = true },
-      parent_region_id = { type = "string", required = true },
-      type = { type = "string", required = true },
-    } },
-    RegionLocales = { type = "object", fields = {
-      ["en-us"] = { type = "string", required = true },
-      ["es-es"] = { type = "string" },
-      ["es-us"] = { type = "string" },
-      ["pt-br"] = { type = "string" },
-      ["zh-cn"] = { type = "string", required = true },
-    } },
-    RemoveAllProjectsPermissionFromAgencyResponse = { type = "object" },
-    RemoveDomainPermissionFromAgencyResponse = { type = "object" },
-    RemoveProjectPermissionFromAgencyResponse = { type = "object" },
-    Resources = { type = "object", fields = {
-      max = { type = "integer" },
-      min = { type = "integer" },
-      quota = { type = "integer" },
-      type = { type = "string" },
-      used = { type = "integer" },
-    } },
-    RevokeRoleFromGroupOnEnterpriseProjectResponse = { type = "object" },
-    RevokeRoleFromUserOnEnterpriseProjectResponse = { type = "object" },
-    RoleAgencyAssignmentId = { type = "object", fields = {
-      id = { type = "string" },
-    } },
-    RoleAssignmentBody = { type = "object", fields = {
-      agency = { ref = "RoleAgencyAssignmentId" },
-      group = { ref = "RoleGroupAssignmentId" },
-      is_inherited = { type = "boolean" },
-      role = { ref = "RoleAssignmentId" },
-      scope = { ref = "RoleAssignmentScope" },
-      user = { ref = "RoleUserAssignmentId" },
-    } },
-    RoleAssignmentId = { type = "object", fields = {
-      id = { type = "string" },
-    } },
-    RoleAssignmentScope = { type = "object", fields = {
-      domain = { ref = "RoleDomainAssignmentId" },
-      enterprise_project = { ref = "RoleEnterpriseProjectAssignmentId" },
-      project = { ref = "RoleProjectAssignmentId" },
-    } },
-    RoleDomainAssignmentId = { type = "object", fields = {
-      id = { type = "string" },
-    } },
-    RoleEnterpriseProjectAssignmentId = { type = "object", fields = {
-      id = { type = "string" },
-    } },
-    RoleGroupAssignmentId = { type = "object", fields = {
-      id = { type = "string" },
-    } },
-    RolePolicy = { type = "object", fields = {
-      Depends = { type = "array", items = { ref = "PolicyDepends" } },
-      Statement = { type = "array", required = true, items = { ref = "PolicyStatement" } },
-      Version = { type = "string", required = true },
-    } },
-    RoleProjectAssignmentId = { type = "object", fields = {
-      id = { type = "string" },
-    } },
-    RoleResult = { type = "object", fields = {
-      catalog = { type = "string" },
-      created_time = { type = "string" },
-      description = { type = "string" },
-      description_cn = { type = "string" },
-      display_name = { type = "string" },
-      domain_id = { type = "string" },
-      flag = { type = "string" },
-      id = { type = "string", required = true },
-      links = { ref = "Links" },
-      name = { type = "string", required = true },
-      policy = { ref = "RolePolicy", required = true },
-      type = { type = "string", required = true },
-      updated_time = { type = "string" },
-    } },
-    RoleUserAssignmentId = { type = "object", fields = {
-      id = { type = "string" },
-    } },
-    RolesItem = { type = "object", fields = {
-      catalog = { type = "string", required = true },
-      description = { type = "string", required = true },
-      description_cn = { type = "string", required = true },
-      display_name = { type = "string", required = true },
-      domain_id = { type = "string", required = true },
-      flag = { type = "string", required = true },
-      id = { type = "string", required = true },
-      name = { type = "string", required = true },
-      policy = { ref = "RolePolicy", required = true },
-      type = { type = "string", required = true },
     } },
     RulesLocal = { type = "object", fields = {
       group = { ref = "RulesLocalGroup" },
@@ -1405,16 +363,6 @@ return {
       id = { type = "string" },
       name = { type = "string" },
     } },
-    ScopeTokenResult = { type = "object", fields = {
-      catalog = { type = "array", items = { ref = "TokenCatalog" } },
-      domain = { ref = "TokenDomainResult", required = true },
-      expires_at = { type = "string", required = true },
-      issued_at = { type = "string", required = true },
-      methods = { type = "array", required = true, items = { type = "string" } },
-      project = { ref = "TokenProjectResult", required = true },
-      roles = { type = "array", required = true, items = { ref = "TokenRole" } },
-      user = { ref = "ScopedTokenUser", required = true },
-    } },
     ScopedToken = { type = "object", fields = {
       id = { type = "string", required = true },
     } },
@@ -1425,39 +373,6 @@ return {
     ScopedTokenIdentity = { type = "object", fields = {
       methods = { type = "array", required = true, items = { type = "string" } },
       token = { ref = "ScopedToken", required = true },
-    } },
-    ScopedTokenInfo = { type = "object", fields = {
-      catalog = { type = "array", required = true, items = { ref = "UnscopedTokenInfoEndpoints" } },
-      domain = { ref = "DomainInfo" },
-      expires_at = { type = "string", required = true },
-      issued_at = { type = "string", required = true },
-      methods = { type = "array", required = true, items = { type = "string" } },
-      project = { ref = "ProjectInfo" },
-      roles = { type = "array", required = true, items = { ref = "ScopedTokenInfoRoles" } },
-      user = { ref = "FederationUserBody", required = true },
-    } },
-    ScopedTokenInfoRoles = { type = "object", fields = {
-      id = { type = "string" },
-      name = { type = "string" },
-    } },
-    ScopedTokenUser = { type = "object", fields = {
-      ["OS-FEDERATION"] = { ref = "TokenUserOsfederation", required = true },
-      domain = { ref = "TokenDomainResult", required = true },
-      id = { type = "string", required = true },
-      name = { type = "string", required = true },
-      password_expires_at = { type = "string", required = true },
-    } },
-    SecurityCompliance = { type = "object", fields = {
-      password_regex = { type = "string", required = true },
-      password_regex_description = { type = "string", required = true },
-    } },
-    Service = { type = "object", fields = {
-      description = { type = "string" },
-      enabled = { type = "boolean", required = true },
-      id = { type = "string", required = true },
-      links = { ref = "Links", required = true },
-      name = { type = "string", required = true },
-      type = { type = "string", required = true },
     } },
     ServicePolicy = { type = "object", fields = {
       Statement = { type = "array", required = true, items = { ref = "ServiceStatement" } },
@@ -1470,138 +385,11 @@ return {
       policy = { ref = "ServicePolicy", required = true },
       type = { type = "string", required = true },
     } },
-    ServicePolicyRoleResult = { type = "object", fields = {
-      catalog = { type = "string", required = true },
-      created_time = { type = "string" },
-      description = { type = "string", required = true },
-      description_cn = { type = "string" },
-      display_name = { type = "string", required = true },
-      domain_id = { type = "string", required = true },
-      id = { type = "string", required = true },
-      links = { ref = "LinksSelf", required = true },
-      name = { type = "string", required = true },
-      policy = { ref = "ServicePolicy", required = true },
-      type = { type = "string", required = true },
-      updated_time = { type = "string" },
-    } },
     ServiceStatement = { type = "object", fields = {
       Action = { type = "array", required = true, items = { type = "string" } },
       Condition = { type = "map", values = { type = "map", values = { type = "array", items = { type = "string" } } } },
       Effect = { type = "string", required = true, enum = { "Allow", "Deny" } },
       Resource = { type = "array", items = { type = "string" } },
-    } },
-    ShowAgencyResponse = { type = "object", fields = {
-      agency = { ref = "AgencyShowResult" },
-    } },
-    ShowCredential = { type = "object", fields = {
-      access = { type = "string", required = true },
-      create_time = { type = "string", required = true },
-      description = { type = "string", required = true },
-      last_use_time = { type = "string", required = true },
-      status = { type = "string", required = true },
-      user_id = { type = "string", required = true },
-    } },
-    ShowCustomPolicyResponse = { type = "object", fields = {
-      role = { ref = "ShowPolicyRoleResult" },
-    } },
-    ShowDomainApiAclPolicyResponse = { type = "object", fields = {
-      api_acl_policy = { ref = "AclPolicyResult" },
-    } },
-    ShowDomainConsoleAclPolicyResponse = { type = "object", fields = {
-      console_acl_policy = { ref = "ConsoleAclPolicyResult" },
-    } },
-    ShowDomainLoginPolicyResponse = { type = "object", fields = {
-      login_policy = { ref = "LoginPolicyResult" },
-    } },
-    ShowDomainPasswordPolicyResponse = { type = "object", fields = {
-      password_policy = { ref = "PasswordPolicyResult" },
-    } },
-    ShowDomainProtectPolicyResponse = { type = "object", fields = {
-      protect_policy = { ref = "ShowDomainProtectPolicyResponseBodyProtectPolicy" },
-    } },
-    ShowDomainProtectPolicyResponseBodyProtectPolicy = { type = "object", fields = {
-      admin_check = { type = "string", required = true },
-      allow_user = { ref = "AllowUserBody", required = true },
-      email = { type = "string", required = true },
-      mobile = { type = "string", required = true },
-      operation_protection = { type = "boolean", required = true },
-      scene = { type = "string", required = true },
-    } },
-    ShowDomainQuotaResponse = { type = "object", fields = {
-      quotas = { ref = "QuotaResult" },
-    } },
-    ShowDomainRoleAssignmentsResponse = { type = "object", fields = {
-      role_assignments = { type = "array", items = { ref = "RoleAssignmentBody" } },
-      total_num = { type = "integer" },
-    } },
-    ShowMetadataResponse = { type = "object", fields = {
-      data = { type = "string" },
-      domain_id = { type = "string" },
-      entity_id = { type = "string" },
-      id = { type = "string" },
-      idp_id = { type = "string" },
-      protocol_id = { type = "string" },
-      update_time = { type = "string" },
-      xaccount_type = { type = "string" },
-    } },
-    ShowOpenIdConnectConfigResponse = { type = "object", fields = {
-      openid_connect_config = { ref = "OpenIdConnectConfig" },
-    } },
-    ShowPermanentAccessKeyResponse = { type = "object", fields = {
-      credential = { ref = "ShowCredential" },
-    } },
-    ShowPolicyRoleResult = { type = "object", fields = {
-      catalog = { type = "string", required = true },
-      created_time = { type = "string" },
-      description = { type = "string", required = true },
-      description_cn = { type = "string" },
-      display_name = { type = "string", required = true },
-      domain_id = { type = "string", required = true },
-      id = { type = "string", required = true },
-      links = { ref = "LinksSelf", required = true },
-      name = { type = "string", required = true },
-      policy = { ref = "CustomPolicy", required = true },
-      references = { type = "integer" },
-      type = { type = "string", required = true },
-      updated_time = { type = "string" },
-    } },
-    ShowProjectDetailsAndStatusResponse = { type = "object", fields = {
-      project = { ref = "ProjectDetailsAndStatusResult" },
-    } },
-    ShowProjectQuotaResponse = { type = "object", fields = {
-      quotas = { ref = "QuotaResult" },
-    } },
-    ShowUserLoginProtectResponse = { type = "object", fields = {
-      login_protect = { ref = "LoginProtectResult" },
-    } },
-    ShowUserMfaDeviceResponse = { type = "object", fields = {
-      virtual_mfa_device = { ref = "MfaDeviceResult" },
-    } },
-    ShowUserResponse = { type = "object", fields = {
-      user = { ref = "ShowUserResult" },
-    } },
-    ShowUserResult = { type = "object", fields = {
-      access_mode = { type = "string", required = true },
-      areacode = { type = "string" },
-      create_time = { type = "string" },
-      description = { type = "string", required = true },
-      domain_id = { type = "string", required = true },
-      email = { type = "string" },
-      enabled = { type = "boolean", required = true },
-      id = { type = "string", required = true },
-      is_domain_owner = { type = "boolean", required = true },
-      last_login_time = { type = "string" },
-      last_pwd_auth_time = { type = "string" },
-      links = { ref = "Links", required = true },
-      modify_pwd_time = { type = "string" },
-      name = { type = "string", required = true },
-      phone = { type = "string" },
-      pwd_create_time = { type = "string" },
-      pwd_status = { type = "boolean" },
-      pwd_strength = { type = "string" },
-      update_time = { type = "string" },
-      xuser_id = { type = "string" },
-      xuser_type = { type = "string" },
     } },
     TokenAuth = { type = "object", fields = {
       identity = { ref = "TokenAuthIdentity", required = true },
@@ -1611,106 +399,9 @@ return {
       policy = { ref = "ServicePolicy" },
       token = { ref = "IdentityToken" },
     } },
-    TokenCatalog = { type = "object", fields = {
-      endpoints = { type = "array", required = true, items = { ref = "TokenCatalogEndpoint" } },
-      id = { type = "string", required = true },
-      name = { type = "string", required = true },
-      type = { type = "string", required = true },
-    } },
-    TokenCatalogEndpoint = { type = "object", fields = {
-      id = { type = "string", required = true },
-      interface = { type = "string", required = true },
-      region = { type = "string", required = true },
-      region_id = { type = "string", required = true },
-      url = { type = "string", required = true },
-    } },
-    TokenDomainResult = { type = "object", fields = {
-      id = { type = "string", required = true },
-      name = { type = "string", required = true },
-    } },
-    TokenProjectDomainResult = { type = "object", fields = {
-      id = { type = "string", required = true },
-      name = { type = "string", required = true },
-    } },
-    TokenProjectResult = { type = "object", fields = {
-      domain = { ref = "TokenProjectDomainResult", required = true },
-      id = { type = "string", required = true },
-      name = { type = "string", required = true },
-    } },
-    TokenResult = { type = "object", fields = {
-      catalog = { type = "array", required = true, items = { ref = "TokenCatalog" } },
-      domain = { ref = "TokenDomainResult" },
-      expires_at = { type = "string", required = true },
-      issued_at = { type = "string", required = true },
-      methods = { type = "array", required = true, items = { type = "string" } },
-      project = { ref = "TokenProjectResult" },
-      roles = { type = "array", required = true, items = { ref = "TokenRole" } },
-      user = { ref = "TokenUserResult", required = true },
-    } },
-    TokenRole = { type = "object", fields = {
-      id = { type = "string", required = true },
-      name = { type = "string", required = true },
-    } },
     TokenSocpeOption = { type = "object", fields = {
       domain = { ref = "ScopeDomainOption" },
       project = { ref = "ScopeProjectOption" },
-    } },
-    TokenUserDomainResult = { type = "object", fields = {
-      id = { type = "string", required = true },
-      name = { type = "string", required = true },
-    } },
-    TokenUserOsfederation = { type = "object", fields = {
-      groups = { type = "array", required = true, items = { ref = "OsfederationGroups" } },
-      identity_provider = { ref = "OsfederationIdentityprovider", required = true },
-      protocol = { ref = "OsfederationProtocol", required = true },
-    } },
-    TokenUserResult = { type = "object", fields = {
-      domain = { ref = "TokenUserDomainResult", required = true },
-      id = { type = "string", required = true },
-      name = { type = "string", required = true },
-      password_expires_at = { type = "string", required = true },
-    } },
-    UnbindMfaDevice = { type = "object", fields = {
-      authentication_code = { type = "string", required = true },
-      serial_number = { type = "string", required = true },
-      user_id = { type = "string", required = true },
-    } },
-    UnscopedTokenInfo = { type = "object", fields = {
-      catalog = { type = "array", items = { ref = "UnscopedTokenInfoCatalog" } },
-      expires_at = { type = "string", required = true },
-      issued_at = { type = "string", required = true },
-      methods = { type = "array", required = true, items = { type = "string" } },
-      roles = { type = "array", items = { ref = "UnscopedTokenInfoRoles" } },
-      user = { ref = "FederationUserBody", required = true },
-    } },
-    UnscopedTokenInfoCatalog = { type = "object", fields = {
-      endpoints = { type = "array", items = { ref = "UnscopedTokenInfoEndpoints" } },
-      id = { type = "string" },
-      name = { type = "string" },
-      type = { type = "string" },
-    } },
-    UnscopedTokenInfoEndpoints = { type = "object", fields = {
-      id = { type = "string" },
-      interface = { type = "string" },
-      region = { type = "string" },
-      region_id = { type = "string" },
-      url = { type = "string" },
-    } },
-    UnscopedTokenInfoRoles = { type = "object", fields = {
-      id = { type = "string" },
-      name = { type = "string" },
-    } },
-    UnscopedTokenUser = { type = "object", fields = {
-      ["OS-FEDERATION"] = { ref = "TokenUserOsfederation", required = true },
-      domain = { ref = "TokenDomainResult", required = true },
-      id = { type = "string", required = true },
-      name = { type = "string", required = true },
-    } },
-    UpdateAgencyCustomPolicyRequestBody = { type = "object", fields = {
-      role = { ref = "AgencyPolicyRoleOption", required = true },
-    } },
-    UpdateAgencyCustomPolicyResponse = { type = "object", fields = {
-      role = { ref = "AgencyPolicyRoleResult" },
     } },
     UpdateAgencyOption = { type = "object", fields = {
       description = { type = "string" },
@@ -1718,65 +409,9 @@ return {
       trust_domain_id = { type = "string" },
       trust_domain_name = { type = "string" },
     } },
-    UpdateAgencyRequestBody = { type = "object", fields = {
-      agency = { ref = "UpdateAgencyOption", required = true },
-    } },
-    UpdateAgencyResponse = { type = "object", fields = {
-      agency = { ref = "AgencyUpdateResult" },
-    } },
-    UpdateCloudServiceCustomPolicyRequestBody = { type = "object", fields = {
-      role = { ref = "ServicePolicyRoleOption", required = true },
-    } },
-    UpdateCloudServiceCustomPolicyResponse = { type = "object", fields = {
-      role = { ref = "ServicePolicyRoleResult" },
-    } },
     UpdateCredentialOption = { type = "object", fields = {
       description = { type = "string" },
       status = { type = "string", enum = { "active", "inactive" } },
-    } },
-    UpdateCredentialResult = { type = "object", fields = {
-      access = { type = "string", required = true },
-      create_time = { type = "string", required = true },
-      description = { type = "string", required = true },
-      status = { type = "string", required = true },
-      user_id = { type = "string", required = true },
-    } },
-    UpdateDomainApiAclPolicyRequestBody = { type = "object", fields = {
-      api_acl_policy = { ref = "AclPolicyOption", required = true },
-    } },
-    UpdateDomainApiAclPolicyResponse = { type = "object", fields = {
-      api_acl_policy = { ref = "AclPolicyResult" },
-    } },
-    UpdateDomainConsoleAclPolicyRequestBody = { type = "object", fields = {
-      console_acl_policy = { ref = "ConsoleAclPolicyOption", required = true },
-    } },
-    UpdateDomainConsoleAclPolicyResponse = { type = "object", fields = {
-      console_acl_policy = { ref = "ConsoleAclPolicyResult" },
-    } },
-    UpdateDomainGroupInheritRoleResponse = { type = "object" },
-    UpdateDomainLoginPolicyRequestBody = { type = "object", fields = {
-      login_policy = { ref = "LoginPolicyOption", required = true },
-    } },
-    UpdateDomainLoginPolicyResponse = { type = "object", fields = {
-      login_policy = { ref = "LoginPolicyResult" },
-    } },
-    UpdateDomainPasswordPolicyRequestBody = { type = "object", fields = {
-      password_policy = { ref = "PasswordPolicyOption", required = true },
-    } },
-    UpdateDomainPasswordPolicyResponse = { type = "object", fields = {
-      password_policy = { ref = "PasswordPolicyResult" },
-    } },
-    UpdateDomainProtectPolicyRequestBody = { type = "object", fields = {
-      protect_policy = { ref = "ProtectPolicyOption", required = true },
-    } },
-    UpdateDomainProtectPolicyResponse = { type = "object", fields = {
-      protect_policy = { ref = "UpdateDomainProtectPolicyResponseBodyProtectPolicy" },
-    } },
-    UpdateDomainProtectPolicyResponseBodyProtectPolicy = { type = "object", fields = {
-      admin_check = { type = "string", required = true },
-      allow_user = { ref = "AllowUserBody", required = true },
-      operation_protection = { type = "boolean", required = true },
-      scene = { type = "string", required = true },
     } },
     UpdateIdentityproviderOption = { type = "object", fields = {
       description = { type = "string" },
@@ -1785,17 +420,6 @@ return {
     UpdateLoginProject = { type = "object", fields = {
       enabled = { type = "boolean", required = true },
       verification_method = { type = "string", required = true },
-    } },
-    UpdateLoginProjectReq = { type = "object", fields = {
-      login_protect = { ref = "UpdateLoginProject", required = true },
-    } },
-    UpdateLoginProtectRespon = { type = "object", fields = {
-      enabled = { type = "boolean", required = true },
-      user_id = { type = "string", required = true },
-      verification_method = { type = "string", required = true },
-    } },
-    UpdateLoginProtectResponse = { type = "object", fields = {
-      login_protect = { ref = "UpdateLoginProtectRespon" },
     } },
     UpdateOpenIdConnectConfig = { type = "object", fields = {
       access_mode = { type = "string" },
@@ -1807,33 +431,13 @@ return {
       scope = { type = "string" },
       signing_key = { type = "string" },
     } },
-    UpdateOpenIdConnectConfigRequestBody = { type = "object", fields = {
-      openid_connect_config = { ref = "UpdateOpenIdConnectConfig", required = true },
-    } },
-    UpdateOpenIdConnectConfigResponse = { type = "object", fields = {
-      openid_connect_config = { ref = "OpenIdConnectConfig" },
-    } },
-    UpdatePermanentAccessKeyRequestBody = { type = "object", fields = {
-      credential = { ref = "UpdateCredentialOption", required = true },
-    } },
-    UpdatePermanentAccessKeyResponse = { type = "object", fields = {
-      credential = { ref = "UpdateCredentialResult" },
-    } },
     UpdateProjectOption = { type = "object", fields = {
       status = { type = "string", required = true, enum = { "suspended", "normal" } },
     } },
-    UpdateProjectStatusRequestBody = { type = "object", fields = {
-      project = { ref = "UpdateProjectOption", required = true },
-    } },
-    UpdateProjectStatusResponse = { type = "object" },
     UpdateUserInformationOption = { type = "object", fields = {
       email = { type = "string" },
       mobile = { type = "string" },
     } },
-    UpdateUserInformationRequestBody = { type = "object", fields = {
-      user = { ref = "UpdateUserInformationOption", required = true },
-    } },
-    UpdateUserInformationResponse = { type = "object" },
     UpdateUserOption = { type = "object", fields = {
       access_mode = { type = "string" },
       areacode = { type = "string" },
@@ -1846,50 +450,6 @@ return {
       pwd_status = { type = "boolean" },
       xuser_id = { type = "string" },
       xuser_type = { type = "string" },
-    } },
-    UpdateUserRequestBody = { type = "object", fields = {
-      user = { ref = "UpdateUserOption", required = true },
-    } },
-    UpdateUserResponse = { type = "object", fields = {
-      user = { ref = "UpdateUserResult" },
-    } },
-    UpdateUserResult = { type = "object", fields = {
-      access_mode = { type = "string" },
-      areacode = { type = "string" },
-      create_time = { type = "string" },
-      description = { type = "string" },
-      domain_id = { type = "string", required = true },
-      email = { type = "string" },
-      enabled = { type = "boolean", required = true },
-      id = { type = "string", required = true },
-      is_domain_owner = { type = "boolean" },
-      links = { ref = "LinksSelf", required = true },
-      name = { type = "string", required = true },
-      password_expires_at = { type = "string" },
-      phone = { type = "string" },
-      pwd_status = { type = "boolean" },
-      xdomain_id = { type = "string" },
-      xdomain_type = { type = "string" },
-      xuser_id = { type = "string" },
-      xuser_type = { type = "string" },
-    } },
-    Version = { type = "object", fields = {
-      id = { type = "string", required = true },
-      links = { type = "array", required = true, items = { ref = "VersionLinks" } },
-      ["media-types"] = { type = "array", required = true, items = { ref = "VersionMediatypes" } },
-      status = { type = "string", required = true },
-      updated = { type = "string", required = true },
-    } },
-    VersionLinks = { type = "object", fields = {
-      href = { type = "string", required = true },
-      rel = { type = "string", required = true },
-    } },
-    VersionMediatypes = { type = "object", fields = {
-      base = { type = "string", required = true },
-      type = { type = "string", required = true },
-    } },
-    Versions = { type = "object", fields = {
-      values = { type = "array", required = true, items = { ref = "Version" } },
     } },
   },
   operations = {

@@ -1,0 +1,96 @@
+-- The cost of loading a service description (services.load: its file, the
+-- models requests use, the overlay), side by side with decoding the same
+-- data from JSON with lua-cjson (what a description kept as a data file
+-- would cost), and what the first call then adds. Each measurement runs in a fresh interpreter; rounds
+-- interleave the sides and the ratio is taken within each round.
+--
+--   lua5.4 bench/load.lua [rounds]             -> bench: lines
+--   lua5.4 bench/load.lua one ours|peer NAME   -> ms=... kb=... (one child)
+
+local mode = arg[1]
+
+local function child(side, name)
+  local cjson = require "cjson"
+  collectgarbage()
+  collectgarbage()
+  local k0 = collectgarbage("count")
+  local clock = os.clock
+  local t0, t1
+  if side == "ours" then
+    local services = require "hwcloud.services"
+    t0 = clock()
+    local svc = services.load(name)
+    t1 = clock()
+    -- what a first call adds: its operation made ready (which reads the
+    -- models only answers use)
+    local first
+    for n in pairs(svc.all) do first = first or n end
+    local t2 = clock()
+    local _ = svc.operations[first]
+    io.write(string.format("first_ms=%.3f ", (clock() - t2) * 1000))
+  else
+    local f = assert(io.open(os.getenv("BENCH_JSON"), "rb"))
+    local text = f:read("*a")
+    f:close()
+    t0 = clock()
+    local _ = cjson.decode(text)
+    t1 = clock()
+    text = nil -- luacheck: ignore 311
+  end
+  collectgarbage()
+  collectgarbage()
+  io.write(string.format("ms=%.3f kb=%.0f\n", (t1 - t0) * 1000, collectgarbage("count") - k0))
+end
+
+if mode == "one" then
+  child(arg[2], arg[3])
+  return
+end
+
+-- the description as JSON, for the peer: the generated data itself
+local function to_json(name)
+  local cjson = require "cjson"
+  local data = dofile("lua/hwcloud/services/gen/" .. name .. ".lua")
+  local path = os.tmpname()
+  local f = assert(io.open(path, "wb"))
+  f:write(cjson.encode(data))
+  f:close()
+  return path
+end
+
+local function run(side, name, json)
+  local p = io.popen(("BENCH_JSON=%s lua5.4 bench/load.lua one %s %s"):format(json, side, name))
+  local out = p:read("*a")
+  p:close()
+  local ms, kb = out:match(" ?ms=([%d.]+) kb=(%d+)")
+  return assert(tonumber(ms), out), tonumber(kb), tonumber(out:match("first_ms=([%d.]+)"))
+end
+
+local function median(t)
+  table.sort(t)
+  local n = #t
+  if n % 2 == 1 then return t[(n + 1) / 2] end
+  return (t[n / 2] + t[n / 2 + 1]) / 2
+end
+
+local rounds = tonumber(mode) or 5
+for _, name in ipairs { "workspaceapp", "iam", "codeartsbuild" } do
+  local json = to_json(name)
+  local ratios, ours_ms, ours_kb, peer_ms, first = {}, {}, {}, {}, {}
+  for _ = 1, rounds do
+    local om, ok, fm = run("ours", name, json)
+    first[#first + 1] = fm
+    local pm = run("peer", name, json)
+    ours_ms[#ours_ms + 1], ours_kb[#ours_kb + 1], peer_ms[#peer_ms + 1] = om, ok, pm
+    ratios[#ratios + 1] = om / pm
+  end
+  os.remove(json)
+  local r = {}
+  for i, v in ipairs(ratios) do r[i] = v end
+  table.sort(r)
+  local med_ms, med_kb = median(ours_ms), median(ours_kb)
+  print(("bench: load-%s ours=%.2fms,%dKB peer(cjson.decode)=%.2fms ratio=ours/peer median=%.2f "
+    .. "spread=%.2f..%.2f goal<=5ms,<=1024KB %s; first operation +%.2fms"):format(name, med_ms,
+    med_kb, median(peer_ms), median(ratios), r[1], r[#r],
+    (med_ms <= 5 and med_kb <= 1024) and "met" or "MISSED", median(first)))
+end
