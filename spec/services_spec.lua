@@ -209,3 +209,37 @@ describe("operations the library does not encode", function()
     assert.truthy(err.message:find("client:request", 1, true), err.message)
   end)
 end)
+
+describe("validation from the description, before anything is sent", function()
+  local client = assert(hwcloud.client{ endpoint = "http://127.0.0.1:9", ak = "a", sk = "b",
+                                        project_id = "p" })
+  local function refused(res, err, field, message)
+    assert.is_nil(res)
+    assert.are.equal("validation", err.kind)
+    assert.are.equal(field, err.field)
+    assert.truthy(err.message:find(message, 1, true), err.message)
+  end
+
+  it("enforces enums, in hand-written and generated operations alike", function()
+    refused(nil, select(2, client.servicestage:deliver_addon_job{ environment_id = "e",
+      addon_id = "a", action = "reboot" }), "action", 'must be one of "restart", "redeploy"')
+    refused(nil, select(2, client.workspaceapp:batch_reboot_server{ items = { "s1" },
+      type = "GENTLE" }), "type", 'must be one of "SOFT", "HARD"')
+  end)
+
+  it("checks nested models, arrays of models and required fields inside them", function()
+    refused(nil, select(2, client.workspaceapp:batch_reinstall_server{ server_ids = { 1 } }),
+      "server_ids[1]", "expected string")
+    refused(nil, select(2, client.iam:create_token{ auth = { identity = { methods = { "password" },
+      password = { user = { name = "u", password = "p" } } }, scope = {} } }),
+      "auth.identity.password.user.domain", "is required")
+  end)
+
+  it("suggests the nearest field and the nearest operation", function()
+    refused(nil, select(2, client.workspaceapp:list_servers{ server_group = "g" }),
+      "server_group", 'did you mean "server_group_id"')
+    local ok, msg = pcall(function() return client.workspaceapp.list_server end)
+    assert.is_false(ok)
+    assert.truthy(msg:find("did you mean 'list_servers'", 1, true), msg)
+  end)
+end)
