@@ -176,6 +176,15 @@ describe("client:pages, client:each and client:request against the emulator", fu
     assert.are.equal("request", err.operation)
   end)
 
+  it("retries a generic request by the same policy: a GET again after a 503", function()
+    emu:fault{ operation = "workspaceapp.show_job_detail", status = 503, count = 1 }
+    local _, err = client:request{ service = "workspaceapp", method = "GET",
+      path = "/v2/{project_id}/job/no-such-job" }
+    assert.are.equal(404, err.status)
+    assert.are.equal(2, err.attempts)
+    assert.are.equal(2, emu:counts()["workspaceapp.show_job_detail"])
+  end)
+
   it("refuses a bad generic request before sending, naming the field", function()
     local cases = {
       { { service = "Bad!", method = "GET", path = "/x" }, "service" },
