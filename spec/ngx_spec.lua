@@ -27,7 +27,7 @@ end
 
 local function capture(cmd)
   local p = assert(io.popen(cmd))
-  local s = p:read("a")
+  local s = p:read("*a")
   p:close()
   return s
 end

@@ -8,7 +8,7 @@ local ROCKSPEC = "hwcloud-0.1.0-1.rockspec"
 
 local function sh(cmd)
   local p = io.popen("{ " .. cmd .. "; } 2>&1")
-  local out = p:read("a")
+  local out = p:read("*a")
   local ok = p:close()
   return ok, out
 end
