@@ -162,8 +162,14 @@ describe("config: constructor options", function()
     refuses(with { endpoint = "https://example.com:port" }, "endpoint")
     refuses(with { endpoints = { asm = "https://as m.example" } }, "endpoints.asm")
     refuses(with { endpoints = { servicestag = "https://x" } }, "endpoints.servicestag")
-    -- a bare host name means https
-    assert.is_table(hwcloud.client(with { endpoint = "example.com:8443" }))
+    -- a bare host name is refused, not assumed to mean https; the message
+    -- does not repeat the value (a proxy URL may carry a password)
+    local err = refuses(with { endpoint = "example.com:8443" }, "endpoint",
+      "must start with http:// or https://")
+    assert.is_nil(err.message:find("example.com", 1, true))
+    err = refuses(with { proxy = "user:s3cret@proxy:3128" }, "proxy",
+      "must start with http:// or https://")
+    assert.is_nil(tostring(err):find("s3cret", 1, true))
     assert.is_table(hwcloud.client(with { endpoint = "http://[::1]:8080/" }))
   end)
 

@@ -50,7 +50,12 @@ end
 local nonempty = credentials.nonempty
 
 local function normalise_url(field, url)
-  if not url:match("^%a[%w+.-]*://") then url = "https://" .. url end
+  -- no scheme is refused, not assumed: a host meant for http:// (the
+  -- emulator, a proxy) would otherwise get a TLS handshake it cannot answer;
+  -- the value is not repeated (a proxy URL may carry a password)
+  if not url:match("^%a[%w+.-]*://") then
+    return nil, field, "must start with http:// or https://"
+  end
   local scheme = url:match("^(%a[%w+.-]*)://"):lower()
   if scheme ~= "http" and scheme ~= "https" then
     return nil, field, "must be an http:// or https:// URL"
