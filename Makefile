@@ -27,8 +27,8 @@ SRCS = $(wildcard src/*.c)
 OBJS = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
 CORE = $(BUILD)/hwcloud/core.so
 
-.PHONY: all luajit deps test demo bench memcheck ubsan emulator install clean services \
-  services-check wire-fixtures docs docs-check
+.PHONY: all luajit deps test matrix rock demo bench memcheck ubsan emulator install clean \
+  services services-check wire-fixtures docs docs-check
 
 all: $(CORE)
 
@@ -52,6 +52,19 @@ test: deps
 	$(MAKE) all
 	$(MAKE) LUA=luajit
 	@sh tools/test.sh
+
+# The client specs under Lua 5.1, 5.3 and LuaJIT (make test covers 5.4
+# and nginx), each against its own build of the core.
+matrix: deps
+	$(MAKE) LUA=5.1
+	$(MAKE) LUA=5.3
+	$(MAKE) LUA=luajit
+	@sh tools/matrix.sh
+
+# A source rock of the checkout, offline: build/rock/hwcloud-0.1.0-1.src.rock
+# (`luarocks install --deps-mode=none` it with the CURL_* variables of install).
+rock:
+	@sh tools/rock.sh $(ROCKSPEC)
 
 demo: deps
 	$(MAKE) all

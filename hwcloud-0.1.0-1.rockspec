@@ -6,7 +6,7 @@ rockspec_format = "3.0"
 package = "hwcloud"
 version = "0.1.0-1"
 source = {
-  url = "git+file://.",
+  url = "git+https://github.com/hwcloud-lua/hwcloud.git",
   tag = "v0.1.0",
 }
 description = {
@@ -19,7 +19,8 @@ description = {
     nginx the same client runs on cosockets. Includes job waiting, fan-out,
     safe retries and a local cloud emulator for offline testing.
   ]],
-  license = "MIT",
+  license = "Apache-2.0",
+  homepage = "https://github.com/hwcloud-lua/hwcloud",
   labels = { "cloud", "huaweicloud", "sdk", "openresty" },
 }
 dependencies = {
@@ -97,7 +98,12 @@ build = {
   install = {
     bin = { ["hwcloud"] = "bin/hwcloud", ["hwcloud-emulator"] = "bin/hwcloud-emulator" },
   },
-  copy_directories = { "doc", "examples" },
+  -- none: luarocks then installs README.md, LICENSE and the other *.md
+  -- files of the top folder as the rock's doc (luarocks doc hwcloud);
+  -- naming a folder here would replace them
+  copy_directories = {},
 }
-test_dependencies = { "busted" }
-test = { type = "busted" }
+-- Debian's busted is not a rock: the suite runs through its own script
+-- (after building the core for Lua 5.4 and LuaJIT), which runs Debian's
+-- /usr/bin/busted; extra arguments name spec files.
+test = { type = "command", command = "make all luajit && sh tools/test.sh" }

@@ -38,7 +38,7 @@ describe("the hwcloud command", function()
     for k, v in pairs(env) do parts[#parts + 1] = k .. "=" .. q(v) end
     parts[#parts + 1] = "bin/hwcloud " .. args .. " 2>" .. q(errfile) .. " </dev/null"
     local p = io.popen(table.concat(parts, " "))
-    local out = p:read("a")
+    local out = p:read("*a")
     local _, _, code = p:close()
     local err = emulator.read_file(errfile) or ""
     os.remove(errfile)
@@ -485,7 +485,7 @@ describe("the hwcloud command", function()
       ]])
       local p = io.popen("cd " .. q(emulator.root) .. " && PATH=\"$PWD/bin:$PATH\" bash "
         .. q(script) .. " 2>&1")
-      local res = p:read("a")
+      local res = p:read("*a")
       p:close()
       os.remove(script)
       assert.equal("describe,\ncreate_workshop,\nspec.ingress.elbId=,spec.ingress.elbIp=,\n"

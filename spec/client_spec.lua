@@ -9,6 +9,8 @@ package.path = "./?.lua;" .. package.path
 
 local hwcloud = require "hwcloud"
 local emulator = require "spec.helpers.emulator"
+local compat = require "spec.helpers.compat"
+local math_type = compat.math_type
 
 local PID = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 
@@ -55,7 +57,7 @@ describe("client operations", function()
     local res = assert(client.servicestage:show_job{ job_id = job.job_id })
     assert.are.equal(job.job_id, res.job.JOB_ID)
     assert.are.equal("SUBMITTED", res.job.EXECUTION_STATUS)
-    assert.are.equal("integer", math.type(res.task_count))
+    assert.are.equal("integer", math_type(res.task_count))
     assert.are.equal(1, res.task_count)
     assert.are.equal(1, #res.tasks)
     -- the service answers in upper case; the timestamps are strings, as the
@@ -84,13 +86,13 @@ describe("client operations", function()
     assert.is_truthy(ws.metadata.creationTimestamp:match("^%d+%-%d+%-%d+T%d+:%d+:%d+Z$"))
     assert.are.equal("cce-1", ws.spec.primaryCluster)
     assert.are.equal(8080, ws.spec.ingress.port)
-    assert.are.equal("integer", math.type(ws.spec.ingress.port))
+    assert.are.equal("integer", math_type(ws.spec.ingress.port))
     assert.is_string(ws.status.updateTime)
 
     local list = assert(client.asm:list_workshops{ mesh_id = "mesh-1" })
     assert.are.equal(1, #list)
     assert.are.equal("ws-1", list[1].workshop.metadata.name)
-    assert.are.equal("integer", math.type(list[1].workshop.spec.ingress.port))
+    assert.are.equal("integer", math_type(list[1].workshop.spec.ingress.port))
     local empty = assert(client.asm:list_workshops{ mesh_id = "empty-mesh" })
     assert.are.same({}, empty)
     assert.are.same({ ["asm.create_workshop"] = 1, ["asm.list_workshops"] = 2 }, emu:counts())
@@ -147,7 +149,7 @@ describe("client operations", function()
     assert.are.equal("REINSTALL_OS", res.job_type)
     assert.are.equal("WAITING", res.status)
     assert.are.equal(hwcloud.null, res.end_time)
-    assert.are.equal("integer", math.type(res.sub_jobs_total))
+    assert.are.equal("integer", math_type(res.sub_jobs_total))
     assert.are.equal(1, res.sub_jobs_total)
     assert.are.equal(server, res.sub_jobs[1].job_resource_info.resource_id)
     assert.are.same({ ["workspaceapp.reinstall_server"] = 1, ["workspaceapp.show_job_detail"] = 1 },

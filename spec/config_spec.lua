@@ -14,6 +14,7 @@ package.path = "./?.lua;" .. package.path
 local cjson = require "cjson"
 local hwcloud = require "hwcloud"
 local config = require "hwcloud.config"
+local compat = require "spec.helpers.compat"
 local services = require "hwcloud.services"
 local core = require "hwcloud.core"
 local emulator = require "spec.helpers.emulator"
@@ -59,7 +60,7 @@ io.write(cjson.encode(out))
 local function abs(path)
   if path:sub(1, 1) == "/" then return path end
   local p = io.popen("pwd")
-  local cwd = p:read("l")
+  local cwd = p:read("*l")
   p:close()
   return cwd .. "/" .. path
 end
@@ -73,13 +74,13 @@ local function child(vars, opts, call)
   local parts = { "env", "-i", q("PATH=" .. (os.getenv("PATH") or "/usr/bin:/bin")),
     q("HOME=" .. HOME),
     q("LUA_PATH=" .. ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;;"),
-    q("LUA_CPATH=" .. ROOT .. "/build/5.4/?.so;;"),
+    q("LUA_CPATH=" .. ROOT .. "/" .. compat.cpath .. "/?.so;;"),
     q("HWTEST_OPTS=" .. cjson.encode(opts or {})) }
   if call then parts[#parts + 1] = "HWTEST_CALL=1" end
   for k, v in pairs(vars or {}) do parts[#parts + 1] = q(k .. "=" .. v) end
-  parts[#parts + 1] = "lua5.4 -e " .. q(CHILD) .. " 2>&1"
+  parts[#parts + 1] = compat.lua .. " -e " .. q(CHILD) .. " 2>&1"
   local p = io.popen(table.concat(parts, " "))
-  local out = p:read("a")
+  local out = p:read("*a")
   p:close()
   local ok, res = pcall(cjson.decode, out)
   assert(ok and type(res) == "table", "child failed: " .. out)
@@ -161,8 +162,14 @@ describe("config: constructor options", function()
     refuses(with { endpoint = "https://example.com:port" }, "endpoint")
     refuses(with { endpoints = { asm = "https://as m.example" } }, "endpoints.asm")
     refuses(with { endpoints = { servicestag = "https://x" } }, "endpoints.servicestag")
-    -- a bare host name means https
-    assert.is_table(hwcloud.client(with { endpoint = "example.com:8443" }))
+    -- a bare host name is refused, not assumed to mean https; the message
+    -- does not repeat the value (a proxy URL may carry a password)
+    local err = refuses(with { endpoint = "example.com:8443" }, "endpoint",
+      "must start with http:// or https://")
+    assert.is_nil(err.message:find("example.com", 1, true))
+    err = refuses(with { proxy = "user:s3cret@proxy:3128" }, "proxy",
+      "must start with http:// or https://")
+    assert.is_nil(tostring(err):find("s3cret", 1, true))
     assert.is_table(hwcloud.client(with { endpoint = "http://[::1]:8080/" }))
   end)
 

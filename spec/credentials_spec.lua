@@ -10,6 +10,7 @@
 local cjson = require "cjson"
 local hwcloud = require "hwcloud"
 local services = require "hwcloud.services"
+local compat = require "spec.helpers.compat"
 local emulator = require "spec.helpers.emulator"
 
 local q = emulator.quote
@@ -18,7 +19,7 @@ local REGION = "cn-north-4"
 
 local function capture(cmd)
   local p = assert(io.popen(cmd))
-  local s = p:read("a")
+  local s = p:read("*a")
   p:close()
   return s
 end
@@ -45,13 +46,13 @@ local function child(vars, code)
   local parts = { "env", "-i", q("PATH=" .. (os.getenv("PATH") or "/usr/bin:/bin")),
     q("HOME=" .. HOME),
     q("LUA_PATH=" .. ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;;"),
-    q("LUA_CPATH=" .. ROOT .. "/build/5.4/?.so;;") }
+    q("LUA_CPATH=" .. ROOT .. "/" .. compat.cpath .. "/?.so;;") }
   for k, v in pairs(vars or {}) do parts[#parts + 1] = q(k .. "=" .. v) end
   local script = "local cjson = require 'cjson'; local hwcloud = require 'hwcloud';"
     .. " local EMU = " .. string.format("%q", vars.HWTEST_EMU or "") .. ";"
     .. " local out = (function() " .. code .. " end)();"
     .. " io.write(cjson.encode(out))"
-  parts[#parts + 1] = "lua5.4 -e " .. q(script) .. " 2>&1"
+  parts[#parts + 1] = compat.lua .. " -e " .. q(script) .. " 2>&1"
   local out = capture(table.concat(parts, " "))
   local ok, res = pcall(cjson.decode, out)
   assert(ok and type(res) == "table", "child failed: " .. out)

@@ -30,7 +30,7 @@ describe("examples", function()
     for k, v in pairs(vars) do parts[#parts + 1] = k .. "=" .. q(v) end
     parts[#parts + 1] = "lua5.4 " .. q(example) .. " 2>" .. q(errfile)
     local p = io.popen(table.concat(parts, " "))
-    local out = p:read("a")
+    local out = p:read("*a")
     local _, _, code = p:close()
     local err = emulator.read_file(errfile) or ""
     os.remove(errfile)

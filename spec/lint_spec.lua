@@ -3,7 +3,7 @@
 
 local function run(cmd)
   local p = io.popen("{ " .. cmd .. "; } 2>&1")
-  local out = p:read("a")
+  local out = p:read("*a")
   local ok = p:close()
   return ok, out
 end

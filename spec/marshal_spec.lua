@@ -6,6 +6,11 @@ local core = require "hwcloud.core"
 local prepare = require("hwcloud.services").prepare
 local cjson = require "cjson"
 local null = cjson.null
+local compat = require "spec.helpers.compat"
+-- tests of the integer/float distinction, which Lua 5.1 and LuaJIT do not have
+local it_int = compat.integers and it or pending
+-- __gc on tables: Lua 5.2 on, not 5.1 or LuaJIT
+local it_gc = compat.table_gc and it or pending
 
 local function op(method, path, fields)
   return { method = method, path = path,
@@ -146,7 +151,7 @@ describe("core.build", function()
       refuses(REINSTALL, { server_id = null }, "server_id", "is required", "p")
       refuses(REINSTALL, { server_id = true }, "server_id", "expected string, got boolean", "p")
       refuses(REINSTALL, { server_id = 1.5 }, "server_id", "expected string, got number", "p")
-      refuses(REINSTALL, { server_id = "\xff" }, "server_id", "must be valid UTF-8", "p")
+      refuses(REINSTALL, { server_id = "\255" }, "server_id", "must be valid UTF-8", "p")
       assert.truthy(build(REINSTALL, { server_id = "..." }, "p"))
     end)
 
@@ -256,7 +261,7 @@ describe("core.build", function()
       assert.are.equal(s, cjson.decode(body).s)
     end)
 
-    it("writes integers as integers", function()
+    it_int("writes integers as integers", function()
       local _, body = build(KINDS, { i = 80.0, a = { 1, -2.0, 9007199254740993 } })
       assert.are.equal('{"a":[1,-2,9007199254740993],"i":80}', body)
       _, body = build(KINDS, { i = math.mininteger })
@@ -284,7 +289,8 @@ describe("core.build", function()
       local f = assert(io.open(script, "w"))
       f:write([[
         assert(os.setlocale("de_DE.UTF-8", "numeric"), "no comma locale")
-        assert(string.format("%.1f", 2.5) == "2,5", "the locale does not use a comma")
+        -- (LuaJIT formats numbers itself, whatever the locale; the C core does not)
+        assert(jit or string.format("%.1f", 2.5) == "2,5", "the locale does not use a comma")
         local core = require "hwcloud.core"
         local op = require("hwcloud.services").prepare { type = "object",
           fields = { n = { type = "number" } } }
@@ -292,8 +298,8 @@ describe("core.build", function()
         io.write(body)
       ]])
       f:close()
-      local p = io.popen("LOCPATH=" .. dir .. " lua5.4 " .. script .. " 2>&1")
-      local out = p:read("a")
+      local p = io.popen("LOCPATH=" .. dir .. " " .. compat.lua .. " " .. script .. " 2>&1")
+      local out = p:read("*a")
       p:close()
       os.remove(script)
       assert.are.equal('{"n":2.5}', out)
@@ -395,7 +401,7 @@ describe("core.build", function()
       refuses(KINDS, { f = { [true] = 1 } }, "f", "keys must be strings")
       refuses(KINDS, { f = { 1, 2, x = 3 } }, "f", "keys must be strings")
       refuses(KINDS, { y = { [2] = "x" } }, "y", "keys must be strings")
-      refuses(KINDS, { f = { ["\xff"] = 1 } }, "f", "keys must be valid UTF-8")
+      refuses(KINDS, { f = { ["\255"] = 1 } }, "f", "keys must be valid UTF-8")
       refuses(KINDS, { [2] = "x" }, "request", "keys must be strings")
     end)
 
@@ -409,16 +415,16 @@ describe("core.build", function()
     end)
 
     it("requires valid UTF-8 in every string", function()
-      for _, bad in ipairs { "\xff", "a\x80", "\xc0\xaf", "\xed\xa0\x80", "\xe2\x82",
-                             "\xf4\x90\x80\x80", "\xf8\x88\x80\x80\x80" } do
+      for _, bad in ipairs { "\255", "a\128", "\192\175", "\237\160\128", "\226\130",
+                             "\244\144\128\128", "\248\136\128\128\128" } do
         refuses(KINDS, { s = bad }, "s", "must be valid UTF-8")
       end
-      refuses(NOTICE, { job_id = "j", notice_type = "t", enabled_event_type_names = { "\xc3" } },
+      refuses(NOTICE, { job_id = "j", notice_type = "t", enabled_event_type_names = { "\195" } },
               "enabled_event_type_names[1]", "must be valid UTF-8")
-      refuses(DEPLOY, { config_id = "c", server_id = "s", input_values = { k = "\xff" } },
+      refuses(DEPLOY, { config_id = "c", server_id = "s", input_values = { k = "\255" } },
               "input_values.k", "must be valid UTF-8", "p")
-      refuses(LIST, { server_id = "\xff" }, "server_id", "must be valid UTF-8", "p")
-      assert.truthy(build(KINDS, { s = "\xf0\x9f\x98\x80\xef\xbf\xbf\xed\x9f\xbf\xf4\x8f\xbf\xbf" }))
+      refuses(LIST, { server_id = "\255" }, "server_id", "must be valid UTF-8", "p")
+      assert.truthy(build(KINDS, { s = "\240\159\152\128\239\191\191\237\159\191\244\143\191\191" }))
     end)
 
     it("checks enums", function()
@@ -507,7 +513,7 @@ describe("core.build", function()
       assert.are.equal(good_body, body)
     end)
 
-    it("stays correct when a finalizer calls build in the middle of a build", function()
+    it_gc("stays correct when a finalizer calls build in the middle of a build", function()
       -- Run in a fresh interpreter: with a small heap, GC cycles end (and
       -- finalizers run) inside build's allocations within a few thousand
       -- calls; inside busted's large heap that would be left to chance.
@@ -528,7 +534,7 @@ describe("core.build", function()
         local req = { mesh_id = ("m"):rep(64), metadata = { name = "n" },
           spec = { primaryCluster = "c", ingress = { elbId = "e", elbIp = "i", port = 80 } } }
         local want_path, want_body = core.build(ws, req)
-        collectgarbage("incremental")
+        if _VERSION == "Lua 5.4" then collectgarbage("incremental") end -- the default elsewhere
         collectgarbage("setpause", 0)
         local wrong = 0
         for _ = 1, 5000 do
@@ -545,8 +551,8 @@ describe("core.build", function()
       local f = assert(io.open(path, "w"))
       f:write(script)
       f:close()
-      local p = io.popen("lua5.4 " .. path .. " 2>&1")
-      local out = p:read("a")
+      local p = io.popen(compat.lua .. " " .. path .. " 2>&1")
+      local out = p:read("*a")
       p:close()
       os.remove(path)
       local nested, wrong, ok = out:match("^nested=(%d+) wrong=(%d+) inner_ok=(%a+)$")
@@ -597,7 +603,7 @@ describe("core.conform", function()
     },
   }
 
-  it("turns integral floats into integers where the schema says integer", function()
+  it_int("turns integral floats into integers where the schema says integer", function()
     local v = cjson.decode('{"count":3,"ratio":2,"job":{"progress":50,"name":"x"},'
       .. '"items":[{"size":1},{"size":2.5},{"other":4}],"codes":[200,404],'
       .. '"extra":{"n":7},"unknown":9}')
@@ -616,14 +622,14 @@ describe("core.conform", function()
     assert.are.equal(3, v.count)
   end)
 
-  it("converts a bare integer and an array response", function()
+  it_int("converts a bare integer and an array response", function()
     assert.are.equal("integer", math.type(core.conform({ type = "integer" }, 5.0)))
     assert.are.equal("float", math.type(core.conform({ type = "integer" }, 5.5)))
     local arr = core.conform(prepare { type = "array", items = { type = "integer" } }, cjson.decode("[1,2]"))
     assert.are.equal("integer", math.type(arr[2]))
   end)
 
-  it("skips shapes that do not match, without raising", function()
+  it_int("skips shapes that do not match, without raising", function()
     local v = cjson.decode('{"count":"3","job":[1],"items":{"size":1},"codes":[null,"x",1e300]}')
     assert.are.equal(v, core.conform(RESPONSE, v))
     assert.are.equal("3", v.count)

@@ -6,7 +6,7 @@ local emulator = require "spec.helpers.emulator"
 
 local function valgrind_present()
   local p = io.popen("command -v valgrind")
-  local out = p:read("a")
+  local out = p:read("*a")
   p:close()
   return out ~= ""
 end
@@ -25,10 +25,10 @@ describe("the C core under valgrind", function()
       "lua5.4 spec/helpers/memcheck_driver.lua", emu.url, emu.ak, emu.sk, "2>&1",
     }, " ")
     local p = io.popen(cmd)
-    local out = p:read("a")
+    local out = p:read("*a")
     local ok, _, code = p:close()
     local f = io.open(log)
-    local report = f and f:read("a") or ""
+    local report = f and f:read("*a") or ""
     if f then f:close() end
     os.remove(log)
     assert.is_truthy(out:find("memcheck driver: done", 1, true), out .. report)

@@ -27,7 +27,7 @@ end
 
 local function capture(cmd)
   local p = assert(io.popen(cmd))
-  local s = p:read("a")
+  local s = p:read("*a")
   p:close()
   return s
 end
@@ -523,7 +523,7 @@ describe("examples/nginx.conf", function()
     sub("/opt/hwcloud", "${root}")
     sub("pid [^;]+;", "pid ${prefix}/nginx.pid;")
     sub("error_log [^;]+;", "error_log ${prefix}/error.log info;")
-    sub("listen 8080;", "listen 127.0.0.1:${port};")
+    sub("listen 8081;", "listen 127.0.0.1:${port};")
     sub("env HUAWEICLOUD_SDK_AK;", "env HUAWEICLOUD_SDK_AK=" .. emu.ak .. ";")
     sub("env HUAWEICLOUD_SDK_SK;", "env HUAWEICLOUD_SDK_SK=" .. emu.sk .. ";")
     sub("env HUAWEICLOUD_SDK_PROJECT_ID;", "env HUAWEICLOUD_SDK_PROJECT_ID=" .. PID .. ";")

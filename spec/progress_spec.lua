@@ -10,6 +10,7 @@ package.path = "./?.lua;" .. package.path
 
 local progress = require "hwcloud.progress"
 local emulator = require "spec.helpers.emulator"
+local compat = require "spec.helpers.compat"
 
 -- A clock that only moves when told to.
 local function clock()
@@ -158,7 +159,7 @@ describe("progress through the client", function()
     local script = os.tmpname()
     emulator.write_file(script, table.concat({
       'package.path = "lua/?.lua;lua/?/init.lua;" .. package.path',
-      'package.cpath = "build/5.4/?.so;" .. package.cpath',
+      'package.cpath = "' .. compat.cpath .. '/?.so;" .. package.cpath',
       'local hwcloud = require "hwcloud"',
       ("local client = assert(hwcloud.client { endpoint = %q, ak = %q, sk = %q, "
         .. "region = 'cn-north-4', project_id = %q, retry_base = 0.01 %s })")
@@ -166,10 +167,8 @@ describe("progress through the client", function()
       body,
       "client:close()",
     }, "\n"))
-    local p = io.popen("cd " .. emulator.quote(emulator.root) .. " && lua5.4 "
-      .. emulator.quote(script) .. " 2>&1")
-    local out = p:read("a")
-    local _, _, code = p:close()
+    local out, code = compat.run("cd " .. emulator.quote(emulator.root) .. " && " .. compat.lua
+      .. " " .. emulator.quote(script) .. " 2>&1")
     os.remove(script)
     return out, code
   end

@@ -8,7 +8,7 @@ local ROCKSPEC = "hwcloud-0.1.0-1.rockspec"
 
 local function sh(cmd)
   local p = io.popen("{ " .. cmd .. "; } 2>&1")
-  local out = p:read("a")
+  local out = p:read("*a")
   local ok = p:close()
   return ok, out
 end
@@ -85,6 +85,85 @@ describe("the rockspec", function()
       .. "kill %%1; wait"):format(work, port, port))
     assert.is_truthy(out3:find('"status":"ok"', 1, true), out3)
     assert.is_truthy(ok3 ~= nil)
+    sh("rm -rf " .. work)
+  end)
+end)
+
+describe("the packaging", function()
+  local function load(path)
+    local env = {}
+    assert(loadfile(path, "t", env))()
+    return env
+  end
+
+  local function same(a, b, where)
+    assert.are.equal(type(a), type(b), where)
+    if type(a) ~= "table" then return assert.are.equal(a, b, where) end
+    for k, v in pairs(a) do same(v, b[k], where .. "." .. tostring(k)) end
+    for k in pairs(b) do assert.is_not_nil(a[k], where .. "." .. tostring(k) .. " only in scm") end
+  end
+
+  it("keeps the scm rockspec's build, dependencies and test equal to the release's", function()
+    local rel, scm = load(ROCKSPEC), load("hwcloud-scm-1.rockspec")
+    assert.are.equal("scm-1", scm.version)
+    for _, k in ipairs { "build", "dependencies", "external_dependencies", "test", "description" } do
+      same(rel[k], scm[k], k)
+    end
+    assert.are.equal("v" .. rel.version:match("^(.-)%-%d+$"), rel.source.tag)
+    assert.matches("^git%+https://", rel.source.url)
+    assert.are.equal(rel.source.url, scm.source.url)
+    assert.matches("^https://", rel.description.homepage)
+    -- the test section runs Debian's busted, no busted rock
+    assert.is_nil(rel.test_dependencies)
+    assert.are.equal("command", rel.test.type)
+  end)
+
+  it("ships the license the rockspec names, and a changelog", function()
+    local f = assert(io.open("LICENSE"))
+    local text = f:read("*a")
+    f:close()
+    assert.are.equal("Apache-2.0", load(ROCKSPEC).description.license)
+    assert.truthy(text:find("Apache License", 1, true) and text:find("Version 2.0, January 2004", 1, true))
+    f = assert(io.open("CHANGELOG.md"))
+    assert.matches("## " .. load(ROCKSPEC).version:match("^(.-)%-%d+$"), f:read("*a"))
+    f:close()
+  end)
+
+  it("make rock packs the checkout offline; the source rock installs into a fresh tree, with README as doc", function()
+    local ok, out = sh("make -s rock")
+    assert.is_true(ok, out)
+    local rock = out:match("(build/rock/[^\n]+%.src%.rock)")
+    assert.is_truthy(rock, out)
+    local work = emulator.work .. "/srcrock-" .. tostring(os.time()) .. "-" .. math.random(1e6)
+    local cwd = select(2, sh("pwd")):gsub("%s+$", "")
+    if work:sub(1, 1) ~= "/" then work = cwd .. "/" .. work end
+    local multi = select(2, sh("dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch"))
+      :gsub("%s+$", "")
+    -- no network: an unreachable proxy makes any fetch fail
+    local ok2, out2 = sh(("http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 "
+      .. "luarocks --lua-version=5.4 --tree=%s install --deps-mode=none %s "
+      .. "CURL_INCDIR=/usr/include/%s CURL_LIBDIR=/usr/lib/%s"):format(work, rock, multi, multi))
+    assert.is_true(ok2, out2)
+    local doc = work .. "/lib/luarocks/rocks-5.4/hwcloud/" .. load(ROCKSPEC).version .. "/doc/"
+    for _, name in ipairs { "README.md", "LICENSE", "CHANGELOG.md" } do
+      assert.is_true(sh("test -s " .. doc .. name), name .. " not in the rock's doc")
+    end
+    local ok3, out3 = sh(("env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 LUA_PATH='%s/share/lua/5.4/?.lua;"
+      .. "%s/share/lua/5.4/?/init.lua;;' LUA_CPATH='%s/lib/lua/5.4/?.so;;' lua5.4 -e "
+      .. "'local h = require \"hwcloud\"; io.write(package.searchpath(\"hwcloud.core\", package.cpath))'")
+      :format(work, work, work))
+    assert.is_true(ok3, out3)
+    assert.are.equal(work .. "/lib/lua/5.4/hwcloud/core.so", out3)
+    sh("rm -rf " .. work)
+  end)
+
+  it("luarocks test passes on a clean copy of the checkout with Debian's busted", function()
+    local work = emulator.work .. "/clean-" .. tostring(os.time()) .. "-" .. math.random(1e6)
+    assert(sh("mkdir -p " .. work .. " && git ls-files -z | tar --null -T - -cf - | tar -x -C " .. work))
+    local ok, out = sh(("cd %s && luarocks --lua-version=5.4 test %s spec/errors_spec.lua")
+      :format(work, ROCKSPEC))
+    assert.is_true(ok, out)
+    assert.matches("\n%d+ passed, 0 failed", out)
     sh("rm -rf " .. work)
   end)
 end)

@@ -27,6 +27,8 @@ local AGENCY_MISSING = "Please configure Cloud Service Agency first"
 -- while one task fetches, the others poll at this interval, up to the
 -- client's timeout
 local WAIT_STEP = 0.005
+-- pcall can be yielded across from Lua 5.2 on, and in LuaJIT
+local YIELDING_PCALL = _VERSION ~= "Lua 5.1" or rawget(_G, "jit") ~= nil
 
 -- Errors raised by the identity requests themselves: a refresh does not
 -- help them.
@@ -132,7 +134,11 @@ function _M.new(group, d)
     end
     if ready() then return true end
     busy[what] = true
-    local ok, r, e = pcall(fetch)
+    -- fetch waits on the engine (yields): Lua 5.1's pcall cannot be
+    -- yielded across, so there a raise leaves `busy` set (others then wait
+    -- up to the timeout) rather than breaking every fetch
+    local ok, r, e
+    if YIELDING_PCALL then ok, r, e = pcall(fetch) else ok, r, e = true, fetch() end
     busy[what] = nil
     if not ok then error(r, 0) end
     return r, e

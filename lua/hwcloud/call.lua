@@ -66,6 +66,27 @@ local function header_fields(op, req)
   return list
 end
 
+-- The URL as hooks see it: no user:password@, and the values of query
+-- parameters that look like secrets masked.
+local SECRET_PARAM = { "token", "secret", "password", "passwd", "signature", "sk", "key",
+                       "credential" }
+local function loggable_url(url)
+  url = url:gsub("^(%a[%w+.-]*://)[^/?#@]*@", "%1")
+  return (url:gsub("([?&])([^=&#]*)=([^&#]*)", function(sep, name, value)
+    local n = name:lower()
+    for i = 1, #SECRET_PARAM do
+      if n:find(SECRET_PARAM[i], 1, true) then return sep .. name .. "=***" end
+    end
+    return sep .. name .. "=" .. value
+  end))
+end
+_M.loggable_url = loggable_url
+
+-- A hook runs through pcall: a failing log line must not break the call.
+local function run_hook(hook, info)
+  if hook then pcall(hook, info) end
+end
+
 -- decode(env, op, c, ctx) -> result | nil, err for a completed HTTP exchange
 local function decode(env, op, c, ctx)
   local body = c.body
@@ -190,8 +211,18 @@ function _M.invoke(env, engine, svc, op, req, opts)
       end
     end
     for i = 1, #extra do headers[#headers + 1] = extra[i] end
+    local hook_url = (cfg.on_request or cfg.on_response) and loggable_url(url)
+    run_hook(cfg.on_request, { service = svc.name, operation = op.name, method = method,
+                               url = hook_url, attempt = attempt })
+    local started = cfg.on_response and env.now()
     local c = engine:send { method = method, url = url, headers = headers, body = body,
                             opts = topts }
+    if cfg.on_response then
+      run_hook(cfg.on_response, { service = svc.name, operation = op.name, method = method,
+        url = hook_url, attempt = attempt, status = c.status,
+        request_id = c.headers and c.headers["x-request-id"] or nil,
+        duration = env.now() - started, error = (not c.status) and c.message or nil })
+    end
     local result, err
     if c.status then
       result, err = decode(env, op, c, ctx)

@@ -26,6 +26,16 @@ local _M = {}
 local private = setmetatable({}, { __mode = "k" })
 
 local Client = {}
+
+-- private[self] of a method's self; c.wait(job) (a dot for a colon) passes
+-- the job as self, which gets a message that says so
+local function env_of(self, name)
+  local env = private[self]
+  if env == nil then
+    error(format("hwcloud: call client:%s(...) with a colon, not a dot", name), 3)
+  end
+  return env
+end
 local Proxy = {}
 
 local suggest = require("hwcloud.suggest").hint
@@ -176,7 +186,7 @@ local function wait_task(env, job, opts)
 end
 
 function Client.wait(self, job, opts)
-  local env = private[self]
+  local env = env_of(self, "wait")
   return engine_for(env):call(wait_task(env, job, opts))
 end
 
@@ -245,7 +255,7 @@ end
 -- parallel(calls, opts) -> list of {result, err} in the order of calls.
 -- A call is {service, operation, request[, opts]} or the same with names.
 function Client.parallel(self, calls, opts)
-  local env = private[self]
+  local env = env_of(self, "parallel")
   opts = opts or {}
   if type(calls) ~= "table" then
     error("hwcloud: parallel expects a list of calls, got " .. type(calls), 2)
@@ -260,7 +270,7 @@ end
 
 -- wait_all(jobs, opts) -> list of {result, err} in the order of jobs.
 function Client.wait_all(self, list, opts)
-  local env = private[self]
+  local env = env_of(self, "wait_all")
   opts = opts or {}
   local fns = {}
   for i, job in ipairs(list) do fns[i] = wait_task(env, job, opts) end
@@ -275,7 +285,7 @@ end
 -- the client's credentials, sent to that service's endpoint, with the same
 -- errors and retry policy as every operation.
 function Client.request(self, r)
-  local env = private[self]
+  local env = env_of(self, "request")
   local op, svc = generic.op(r)
   if not op then return nil, svc end
   local req = generic.request(r)
@@ -289,13 +299,13 @@ end
 -- each(service, operation, request[, opts]) -> iterator of item, err
 -- over any list operation: offset/limit, marker/limit, page/page_size.
 function Client.pages(self, service, operation, req, opts)
+  local env = env_of(self, "pages")
   local svc, op = op_of(service, operation)
   if not svc or not op then
     local why = not svc and format("unknown service '%s'", tostring(service))
       or format("%s has no operation '%s'", tostring(service), tostring(operation))
     return pager.failed(errors.validation(not svc and "service" or "operation", why))
   end
-  local env = private[self]
   return pager.pages(op, req, function(r)
     return engine_for(env):call(function(e) return invoke(env, e, svc, op, r, opts) end)
   end)
@@ -307,7 +317,7 @@ function Client.each(self, service, operation, req, opts)
 end
 
 function Client.close(self)
-  local env = private[self]
+  local env = env_of(self, "close")
   if env and env.transport then
     env.transport:close()
     env.transport, env.curl_engine = nil, nil

@@ -33,8 +33,10 @@ local OPTIONS = services.prepare { type = "object", fields = {
   -- which the validator (JSON types) does not know, so they are checked
   -- below instead
   progress = { type = "any" }, on_retry = { type = "any" }, credentials = { type = "any" },
+  on_request = { type = "any" }, on_response = { type = "any" },
 } }
-local CALLBACKS = { progress = true, on_retry = true, credentials = true }
+local CALLBACKS = { progress = true, on_retry = true, credentials = true,
+  on_request = true, on_response = true }
 _M.OPTIONS = OPTIONS
 
 local DEFAULTS = {
@@ -50,7 +52,12 @@ end
 local nonempty = credentials.nonempty
 
 local function normalise_url(field, url)
-  if not url:match("^%a[%w+.-]*://") then url = "https://" .. url end
+  -- no scheme is refused, not assumed: a host meant for http:// (the
+  -- emulator, a proxy) would otherwise get a TLS handshake it cannot answer;
+  -- the value is not repeated (a proxy URL may carry a password)
+  if not url:match("^%a[%w+.-]*://") then
+    return nil, field, "must start with http:// or https://"
+  end
   local scheme = url:match("^(%a[%w+.-]*)://"):lower()
   if scheme ~= "http" and scheme ~= "https" then
     return nil, field, "must be an http:// or https:// URL"
@@ -188,8 +195,10 @@ function _M.new(opts, core)
   end
   cfg.credentials = creds
 
-  if opts.on_retry ~= nil and type(opts.on_retry) ~= "function" then
-    return bad("on_retry", "expected function, got " .. type(opts.on_retry))
+  for _, k in ipairs { "on_retry", "on_request", "on_response" } do
+    if opts[k] ~= nil and type(opts[k]) ~= "function" then
+      return bad(k, "expected function, got " .. type(opts[k]))
+    end
   end
   local pbad = require("hwcloud.progress").check(opts.progress)
   if pbad then return bad("progress", pbad) end

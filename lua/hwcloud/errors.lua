@@ -35,6 +35,13 @@ function Error.__tostring(e)
   if e.field then line = line .. ": field '" .. e.field .. "'" end
   if e.message and e.message ~= "" then line = line .. ": " .. e.message end
   if e.request_id then line = line .. " (request id " .. e.request_id .. ")" end
+  if e.attempts and e.attempts > 1 then
+    line = line .. " (after " .. tostring(e.attempts) .. " attempts)"
+  elseif e.unsafe then
+    -- a failure a safe request would have been tried again for
+    line = line .. " (1 attempt: not repeated, the request may have been taken and is not "
+      .. "safe to repeat; retry_unsafe = true allows it)"
+  end
   return line
 end
 
@@ -147,6 +154,7 @@ function _M.http(status, headers, doc, body, ctx)
     request_id = headers and headers["x-request-id"] or nil,
     service = ctx and ctx.service, operation = ctx and ctx.operation,
     retryable = _M.retryable_status(status, ctx and ctx.safe),
+    unsafe = (ctx and not ctx.safe and RETRY_SAFE[status]) or nil,
   })
 end
 
@@ -179,6 +187,7 @@ function _M.transport(c, ctx)
     code = c.code and format("CURLE_%d", c.code) or nil,
     service = ctx and ctx.service, operation = ctx and ctx.operation,
     retryable = retryable,
+    unsafe = (ctx and not safe and not retryable and not HOPELESS[c.code]) or nil,
     sent = c.sent,
   })
 end
@@ -189,6 +198,7 @@ function _M.decode(message, status, headers, ctx)
     request_id = headers and headers["x-request-id"] or nil,
     service = ctx and ctx.service, operation = ctx and ctx.operation,
     retryable = (ctx and ctx.safe) or false,
+    unsafe = (ctx and not ctx.safe) or nil,
   })
 end
 

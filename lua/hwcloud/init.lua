@@ -8,7 +8,8 @@
 -- Requiring hwcloud does no I/O and reads no environment: that happens when
 -- a client is made. The C core loads on first use.
 
-local type, require, setmetatable = type, require, setmetatable
+local type, require, setmetatable, pcall, error, tostring =
+  type, require, setmetatable, pcall, error, tostring
 
 local _M = {
   _VERSION = "hwcloud 0.1.0",
@@ -18,7 +19,25 @@ local _M = {
 -- JSON null in responses (and, in free-form request values, null to send)
 _M.null = require("cjson").null
 
+-- The C core, loaded once. A core.so built for another Lua (a 5.4 build
+-- under LuaJIT, say) fails in the dynamic loader with "undefined symbol:
+-- lua_..."; that becomes one line saying what is wrong and what to do.
+local function load_core()
+  local ok, core = pcall(require, "hwcloud.core")
+  if ok then return core end
+  local msg = tostring(core)
+  if msg:find("undefined symbol: lua", 1, true) then
+    local file = msg:match("from file '([^']+)'") or "hwcloud/core.so"
+    local running = rawget(_G, "jit") and rawget(_G, "jit").version or _VERSION
+    error("hwcloud: " .. file .. " was built for another Lua than this " .. running
+      .. "; build the core for it (make LUA=luajit, LUA=5.1, 5.3 or 5.4) or fix LUA_CPATH", 0)
+  end
+  error(core, 0)
+end
+_M.load_core = load_core
+
 function _M.client(opts)
+  load_core()
   return require("hwcloud.client").new(opts)
 end
 
@@ -41,7 +60,7 @@ function _M.sign(req, creds)
   if type(creds) ~= "table" then return invalid("credentials", "expected a table") end
   local sc = sign_checked
   if not sc then
-    sc = require("hwcloud.core").sign_checked
+    sc = load_core().sign_checked
     sign_checked = sc
   end
   local h, field, message = sc(req.method, req.url, req.headers, req.body,

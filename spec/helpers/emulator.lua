@@ -14,8 +14,8 @@ local cjson = require "cjson"
 
 local format, concat = string.format, table.concat
 local tostring, tonumber, pairs = tostring, tonumber, pairs
-local io_open, io_popen, os_execute, os_remove, os_tmpname =
-  io.open, io.popen, os.execute, os.remove, os.tmpname
+local io_open, os_execute, os_remove, os_tmpname =
+  io.open, os.execute, os.remove, os.tmpname
 
 local _M = {}
 
@@ -40,7 +40,7 @@ _M.quote = q
 local function read_file(path)
   local f = io_open(path, "rb")
   if not f then return nil end
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return s
 end
@@ -96,9 +96,7 @@ function _M.curl(method, url, opts)
     args[#args + 1] = q("@" .. dfile)
   end
   args[#args + 1] = q(url)
-  local p = io_popen(concat(args, " ") .. " 2>/dev/null")
-  local out = p:read("a")
-  local _, _, code = p:close()
+  local out, code = require("spec.helpers.compat").run(concat(args, " ") .. " 2>/dev/null")
   local status, time = out:match("^(%d+) ([%d%.]+)")
   local res = {
     status = tonumber(status) or 0,

@@ -17,7 +17,7 @@ local function admin(path, body)
   local cmd = string.format("curl -fsS -X POST -H 'Content-Type: application/json' -d '%s' %s%s",
     body or "{}", url, path)
   local p = assert(io.popen(cmd))
-  p:read("a")
+  p:read("*a")
   p:close()
 end
 

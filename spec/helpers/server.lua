@@ -28,7 +28,7 @@ end
 local function read(path)
   local f = io.open(path, "rb")
   if not f then return nil end
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return s
 end
@@ -41,7 +41,7 @@ end
 
 local function capture(cmd)
   local p = assert(io.popen(cmd))
-  local s = p:read("a")
+  local s = p:read("*a")
   p:close()
   return (s:gsub("%s+$", ""))
 end
@@ -59,7 +59,7 @@ end
 local function load_modules()
   local out = {}
   local p = io.popen("cat /etc/nginx/modules-enabled/*.conf 2>/dev/null")
-  local text = p and p:read("a") or ""
+  local text = p and p:read("*a") or ""
   if p then p:close() end
   for path in text:gmatch("load_module%s+([^;%s]+)%s*;") do
     if path:sub(1, 1) ~= "/" then path = "/usr/share/nginx/" .. path end

@@ -1,0 +1,105 @@
+-- hwcloud (development version, the main branch): Huawei Cloud deployment
+-- APIs from Lua, with a C core. Its build section is the release's
+-- (spec/rockspec_spec.lua keeps the two equal).
+-- Build from a checkout with Debian's luarocks (see README):
+--   luarocks --lua-version=5.4 make --deps-mode=none \
+--     CURL_INCDIR=/usr/include/x86_64-linux-gnu CURL_LIBDIR=/usr/lib/x86_64-linux-gnu
+rockspec_format = "3.0"
+package = "hwcloud"
+version = "scm-1"
+source = {
+  url = "git+https://github.com/hwcloud-lua/hwcloud.git",
+  branch = "main",
+}
+description = {
+  summary = "Huawei Cloud deployment APIs from Lua: signed, validated, concurrent",
+  detailed = [[
+    Lua tables mirror the request and response objects of Huawei Cloud's
+    deployment APIs (ServiceStage, CodeArts Build, ASM, RTS, Workspace).
+    A C core validates and marshals requests by schema, signs them
+    (SDK-HMAC-SHA256 or IAM tokens) and sends them with libcurl; inside
+    nginx the same client runs on cosockets. Includes job waiting, fan-out,
+    safe retries and a local cloud emulator for offline testing.
+  ]],
+  license = "Apache-2.0",
+  homepage = "https://github.com/hwcloud-lua/hwcloud",
+  labels = { "cloud", "huaweicloud", "sdk", "openresty" },
+}
+dependencies = {
+  "lua >= 5.1",
+  "lua-cjson >= 2.1.0",
+}
+external_dependencies = {
+  CURL = { header = "curl/curl.h", library = "curl" },
+  OPENSSL = { header = "openssl/evp.h", library = "crypto" },
+}
+build = {
+  type = "builtin",
+  modules = {
+    ["hwcloud.core"] = {
+      sources = { "src/buf.c", "src/core.c", "src/http.c", "src/marshal.c", "src/sign.c" },
+      defines = { "_POSIX_C_SOURCE=200809L" },
+      libraries = { "curl", "crypto" },
+      incdirs = { "src", "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
+    },
+    ["hwcloud.auth"] = "lua/hwcloud/auth.lua",
+    ["hwcloud.call"] = "lua/hwcloud/call.lua",
+    ["hwcloud.cli"] = "lua/hwcloud/cli.lua",
+    ["hwcloud.client"] = "lua/hwcloud/client.lua",
+    ["hwcloud.config"] = "lua/hwcloud/config.lua",
+    ["hwcloud.credentials"] = "lua/hwcloud/credentials.lua",
+    ["hwcloud.emulator.admin"] = "lua/hwcloud/emulator/admin.lua",
+    ["hwcloud.emulator.auth"] = "lua/hwcloud/emulator/auth.lua",
+    ["hwcloud.emulator.crypto"] = "lua/hwcloud/emulator/crypto.lua",
+    ["hwcloud.emulator.errors"] = "lua/hwcloud/emulator/errors.lua",
+    ["hwcloud.emulator"] = "lua/hwcloud/emulator/init.lua",
+    ["hwcloud.emulator.jobs"] = "lua/hwcloud/emulator/jobs.lua",
+    ["hwcloud.emulator.router"] = "lua/hwcloud/emulator/router.lua",
+    ["hwcloud.emulator.services.asm"] = "lua/hwcloud/emulator/services/asm.lua",
+    ["hwcloud.emulator.services.codeartsbuild"] = "lua/hwcloud/emulator/services/codeartsbuild.lua",
+    ["hwcloud.emulator.services.iam"] = "lua/hwcloud/emulator/services/iam.lua",
+    ["hwcloud.emulator.services.metadata"] = "lua/hwcloud/emulator/services/metadata.lua",
+    ["hwcloud.emulator.services.rts"] = "lua/hwcloud/emulator/services/rts.lua",
+    ["hwcloud.emulator.services.servicestage"] = "lua/hwcloud/emulator/services/servicestage.lua",
+    ["hwcloud.emulator.services.workspaceapp"] = "lua/hwcloud/emulator/services/workspaceapp.lua",
+    ["hwcloud.emulator.state"] = "lua/hwcloud/emulator/state.lua",
+    ["hwcloud.emulator.util"] = "lua/hwcloud/emulator/util.lua",
+    ["hwcloud.emulator.validate"] = "lua/hwcloud/emulator/validate.lua",
+    ["hwcloud.engine"] = "lua/hwcloud/engine.lua",
+    ["hwcloud.errors"] = "lua/hwcloud/errors.lua",
+    ["hwcloud.generic"] = "lua/hwcloud/generic.lua",
+    ["hwcloud"] = "lua/hwcloud/init.lua",
+    ["hwcloud.jobs"] = "lua/hwcloud/jobs.lua",
+    ["hwcloud.pager"] = "lua/hwcloud/pager.lua",
+    ["hwcloud.progress"] = "lua/hwcloud/progress.lua",
+    ["hwcloud.services.asm"] = "lua/hwcloud/services/asm.lua",
+    ["hwcloud.services.codeartsbuild"] = "lua/hwcloud/services/codeartsbuild.lua",
+    ["hwcloud.services.gen.asm"] = "lua/hwcloud/services/gen/asm.lua",
+    ["hwcloud.services.gen.codeartsbuild"] = "lua/hwcloud/services/gen/codeartsbuild.lua",
+    ["hwcloud.services.gen.iam"] = "lua/hwcloud/services/gen/iam.lua",
+    ["hwcloud.services.gen.servicestage"] = "lua/hwcloud/services/gen/servicestage.lua",
+    ["hwcloud.services.gen.servicestage_v2"] = "lua/hwcloud/services/gen/servicestage_v2.lua",
+    ["hwcloud.services.gen.workspaceapp"] = "lua/hwcloud/services/gen/workspaceapp.lua",
+    ["hwcloud.services.iam"] = "lua/hwcloud/services/iam.lua",
+    ["hwcloud.services.index"] = "lua/hwcloud/services/index.lua",
+    ["hwcloud.services"] = "lua/hwcloud/services/init.lua",
+    ["hwcloud.services.rts"] = "lua/hwcloud/services/rts.lua",
+    ["hwcloud.services.servicestage"] = "lua/hwcloud/services/servicestage.lua",
+    ["hwcloud.services.servicestage_v2"] = "lua/hwcloud/services/servicestage_v2.lua",
+    ["hwcloud.services.workspaceapp"] = "lua/hwcloud/services/workspaceapp.lua",
+    ["hwcloud.suggest"] = "lua/hwcloud/suggest.lua",
+    ["hwcloud.transport.ngx"] = "lua/hwcloud/transport/ngx.lua",
+  },
+  install = {
+    bin = { ["hwcloud"] = "bin/hwcloud", ["hwcloud-emulator"] = "bin/hwcloud-emulator" },
+  },
+  -- none: luarocks then installs README.md, LICENSE and the other *.md
+  -- files of the top folder as the rock's doc (luarocks doc hwcloud);
+  -- naming a folder here would replace them
+  copy_directories = {},
+}
+-- Debian's busted is not a rock: the suite runs through its own script
+-- (after building the core for Lua 5.4 and LuaJIT), which runs Debian's
+-- /usr/bin/busted; extra arguments name spec files.
+test = { type = "command", command = "make all luajit && sh tools/test.sh" }
