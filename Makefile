@@ -127,6 +127,7 @@ clean:
 # they are stale.
 docs: all
 	LUA_CPATH="$(BUILD)/?.so;;" lua5.4 tools/gen_docs.lua
+	lua5.4 tools/sync_modules.lua
 
 docs-check: all
 	LUA_CPATH="$(BUILD)/?.so;;" lua5.4 tools/gen_docs.lua --check

@@ -24,6 +24,11 @@ describe("generated files", function()
     assert.truthy(out:find("up to date", 1, true), out)
   end)
 
+  it("every rockspec lists exactly the Lua modules of the tree", function()
+    local ok, out = run("lua5.4 tools/sync_modules.lua --check")
+    assert.is_true(ok, out)
+  end)
+
   it("every generated file says so and names its source and commit", function()
     local _, list = run("ls lua/hwcloud/services/gen/*.lua doc/api/*.md types/hwcloud/*.lua")
     local n = 0
