@@ -65,6 +65,7 @@ build = {
     ["hwcloud"] = "lua/hwcloud/init.lua",
     ["hwcloud.jobs"] = "lua/hwcloud/jobs.lua",
     ["hwcloud.progress"] = "lua/hwcloud/progress.lua",
+    ["hwcloud.retry"] = "lua/hwcloud/retry.lua",
     ["hwcloud.services.asm"] = "lua/hwcloud/services/asm.lua",
     ["hwcloud.services.codeartsbuild"] = "lua/hwcloud/services/codeartsbuild.lua",
     ["hwcloud.services.iam"] = "lua/hwcloud/services/iam.lua",

@@ -157,12 +157,15 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
 }
 
 #if LIBCURL_VERSION_NUM >= 0x075000
-/* Called each time libcurl is about to send the request on a connection.
-** libcurl starts a request again on its own when a reused connection
-** closed before any answer (lib/transfer.c, Curl_retry_request) or an
-** HTTP/2 stream was refused; the server may have acted on the first one,
-** so for a `once` request the second start is refused and the transfer
-** fails (CURLE_ABORTED_BY_CALLBACK) as sent. */
+/* Called each time libcurl is about to send the request on a connection
+** (after connect, TLS and proxy set-up). Counting the starts tells a
+** request that may have reached a server from one that never left, even
+** when a later step fails with a connect error: libcurl starts a request
+** again on its own when a reused connection closed before any answer
+** (lib/transfer.c, Curl_retry_request) or an HTTP/2 stream was refused,
+** and that second connect may be refused. The server may have acted on
+** the first one, so for a `once` request the second start is refused and
+** the transfer fails (CURLE_ABORTED_BY_CALLBACK) as sent. */
 static int on_prereq(void *ud, char *remote_ip, char *local_ip,
                      int remote_port, int local_port) {
   hwc_req *r = ud;
@@ -170,7 +173,7 @@ static int on_prereq(void *ud, char *remote_ip, char *local_ip,
   (void)local_ip;
   (void)remote_port;
   (void)local_port;
-  if (r->starts++ == 0) return CURL_PREREQFUNC_OK;
+  if (r->starts++ == 0 || !r->once) return CURL_PREREQFUNC_OK;
   r->resend_refused = 1;
   return CURL_PREREQFUNC_ABORT;
 }
@@ -571,15 +574,13 @@ static int prepare(lua_State *L, hwc_transport *t, hwc_req *r,
     SETOPT(CURLOPT_CUSTOMREQUEST, method);
   }
   SETOPT(CURLOPT_HTTPHEADER, r->headers);
-  if (r->once) {
 #if LIBCURL_VERSION_NUM >= 0x075000
-    SETOPT(CURLOPT_PREREQFUNCTION, on_prereq);
-    SETOPT(CURLOPT_PREREQDATA, (void *)r);
+  SETOPT(CURLOPT_PREREQFUNCTION, on_prereq);
+  SETOPT(CURLOPT_PREREQDATA, (void *)r);
 #else
-    /* no way to refuse a restart: never reuse a connection for it */
-    SETOPT(CURLOPT_FRESH_CONNECT, 1L);
+  /* no way to refuse a restart: never reuse a connection for it */
+  if (r->once) SETOPT(CURLOPT_FRESH_CONNECT, 1L);
 #endif
-  }
   return 0;
 }
 
@@ -705,11 +706,16 @@ static const char *drive(hwc_transport *t) {
   return NULL;
 }
 
-/* false only when no byte of the request can have reached the server */
-static int maybe_sent(CURLcode rc, CURL *e) {
+/* false only when no byte of the request can have reached the server.
+** A request libcurl began to send (starts > 0) may have, whatever the
+** final code says: its own reconnect after a dropped kept-alive
+** connection can fail to connect. CURLE_UNSUPPORTED_PROTOCOL is not on
+** the list: it also reports an answer without a status line (HTTP/0.9)
+** or with a status libcurl cannot read, which come after the request. */
+static int maybe_sent(CURLcode rc, const hwc_req *r) {
   long reqsize = 0;
+  if (r->starts > 0) return 1;
   switch (rc) {
-    case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_COULDNT_RESOLVE_HOST:
@@ -733,7 +739,7 @@ static int maybe_sent(CURLcode rc, CURL *e) {
     default:
       break;
   }
-  if (curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &reqsize) != CURLE_OK)
+  if (curl_easy_getinfo(r->easy, CURLINFO_REQUEST_SIZE, &reqsize) != CURLE_OK)
     return 1; /* unknown: assume the worst for retries */
   return reqsize != 0;
 }
@@ -808,8 +814,13 @@ static void push_completion(lua_State *L, hwc_req *r) {
   lua_setfield(L, -2, "code");
   /* a refused resend follows a first try that may have arrived */
   lua_pushboolean(L, r->too_big || r->resend_refused ||
-                         maybe_sent(r->result, r->easy));
+                         maybe_sent(r->result, r));
   lua_setfield(L, -2, "sent");
+  if (r->too_big) {
+    /* the same request would meet the same answer: never worth a retry */
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "too_big");
+  }
 }
 
 static double now_ms(void) {
