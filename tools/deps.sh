@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential pkg-config lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev
 libcurl4-openssl-dev libssl-dev openssl curl lua-cjson lua-busted lua-socket lua-check luarocks cppcheck
-nginx libnginx-mod-http-lua wrk valgrind"
+nginx libnginx-mod-http-lua wrk valgrind clang libclang-rt-dev"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
