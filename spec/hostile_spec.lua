@@ -156,6 +156,21 @@ describe("hostile servers", function()
     return out, elapsed, growth
   end
 
+  it("the curl transport joins a repeated header's values in order", function()
+    control("modes?m=repeated")
+    local core = require "hwcloud.core"
+    local t = core.transport { timeout = 10 }
+    assert(t:submit(1, "GET", base .. "/x", {}))
+    local c
+    local deadline = now() + 10
+    while not c and now() < deadline do c = t:poll(100)[1] end
+    t:close()
+    assert.equal(200, c.status)
+    local want = {}
+    for i = 1, 400 do want[i] = tostring(i) end
+    assert.equal(table.concat(want, ", "), c.headers["x-rep"])
+  end)
+
   for _, tr in ipairs { "curl", "ngx" } do
     local run = RUN[tr]
     local function one(op, mode, call_opts, extra)
@@ -243,7 +258,14 @@ describe("hostile servers", function()
           local res, err, elapsed = one("get", "flood", { retries = 0 })
           assert.is_nil(res)
           assert.is_table(err)
+          assert.truthy(tostring(err.message):find("header", 1, true), err.text)
           assert.is_true(elapsed < 20, "took " .. elapsed .. " s")
+        end)
+
+        it("takes 400 lines of one header name", function()
+          local res, err = one("get", "repeated", { retries = 0 })
+          assert.is_nil(err)
+          assert.is_table(res)
         end)
 
         it("a header line of 4 MiB fails", function()

@@ -23,8 +23,10 @@ local function fake_transport(answer)
     t.pending_ids[#t.pending_ids + 1] = id
     return true
   end
-  function t.poll()
+  function t.poll(_, wait_ms)
     if t.closed then error("hwcloud.transport: closed", 0) end
+    -- wait as a real transport would, so timers come due together
+    if #t.pending_ids == 0 and wait_ms and wait_ms > 0 then socket.sleep(wait_ms / 1000) end
     local out = {}
     for _, id in ipairs(t.pending_ids) do out[#out + 1] = answer(id) end
     t.pending_ids = {}

@@ -31,6 +31,10 @@
 ** 64) needs to find a connection ready for every request on its next
 ** round; beyond it libcurl closes the oldest idle one. */
 #define MAX_IDLE_CONNECTIONS ((long)POOL_MAX)
+/* Bounds on one response's header block (the ngx transport has the
+** same): beyond them the transfer fails rather than collect without end. */
+#define MAX_HEADER_LINES 500
+#define MAX_HEADER_BYTES (256 * 1024)
 /* response buffers larger than this are freed, not kept in the pool */
 #define KEEP_BUF_MAX (64 * 1024)
 
@@ -49,6 +53,8 @@ typedef struct hwc_req {
   int once;          /* must not be sent twice: no libcurl resend */
   int starts;        /* times libcurl began sending it (on_prereq) */
   int resend_refused; /* libcurl wanted to send it again and was stopped */
+  int hdr_lines;     /* header lines of the current response */
+  int hdr_too_big;   /* header callback refused: over the limits below */
   char errbuf[CURL_ERROR_SIZE];
 } hwc_req;
 
@@ -119,6 +125,8 @@ static void req_clear(hwc_req *r) {
   r->once = 0;
   r->starts = 0;
   r->resend_refused = 0;
+  r->hdr_lines = 0;
+  r->hdr_too_big = 0;
   r->errbuf[0] = '\0';
 }
 
@@ -191,9 +199,15 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
   while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == '\n')) len--;
   if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
     hwc_buf_reset(&r->hdrs);
+    r->hdr_lines = 0;
     return n;
   }
   if (len == 0) return n; /* the blank line ending a header block */
+  if (++r->hdr_lines > MAX_HEADER_LINES ||
+      r->hdrs.len + len > (size_t)MAX_HEADER_BYTES) {
+    r->hdr_too_big = 1;
+    return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+  }
   if (is_ows(p[0])) {
     /* obsolete line folding: continue the previous value */
     if (r->hdrs.len == 0) return n;
@@ -744,6 +758,60 @@ static int maybe_sent(CURLcode rc, const hwc_req *r) {
   return reqsize != 0;
 }
 
+/* Fills the table on top with the final response's headers. A repeated
+** name first collects its values in a list, joined with ", " once at the
+** end: joining as they come would copy the growing value each time. */
+static void push_headers(lua_State *L, const hwc_req *r) {
+  int tbl = lua_gettop(L), repeated = 0;
+  size_t off = 0;
+  while (off < r->hdrs.len) {
+    const char *name = r->hdrs.data + off;
+    size_t nlen = strlen(name);
+    const char *value = name + nlen + 1;
+    size_t vlen = strlen(value);
+    off += nlen + vlen + 2;
+    lua_pushlstring(L, name, nlen);
+    lua_pushvalue(L, -1);
+    lua_rawget(L, tbl);
+    if (lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+      lua_pushlstring(L, value, vlen);
+    } else if (lua_type(L, -1) == LUA_TSTRING) {
+      lua_createtable(L, 4, 0);
+      lua_insert(L, -2);
+      lua_rawseti(L, -2, 1);
+      lua_pushlstring(L, value, vlen);
+      lua_rawseti(L, -2, 2);
+      repeated = 1;
+    } else {
+      lua_pushlstring(L, value, vlen);
+      lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+    }
+    lua_rawset(L, tbl);
+  }
+  if (!repeated) return;
+  lua_pushnil(L);
+  while (lua_next(L, tbl) != 0) {
+    if (lua_type(L, -1) == LUA_TTABLE) {
+      luaL_Buffer b;
+      size_t i, k = lua_rawlen(L, -1);
+      int list = lua_gettop(L);
+      luaL_buffinit(L, &b);
+      for (i = 1; i <= k; i++) {
+        if (i > 1) luaL_addstring(&b, ", ");
+        lua_rawgeti(L, list, (lua_Integer)i);
+        luaL_addvalue(&b);
+      }
+      luaL_pushresult(&b);
+      /* key, list, joined: replace the list under the same key */
+      lua_pushvalue(L, -3);
+      lua_insert(L, -2);
+      lua_rawset(L, tbl);
+    }
+    lua_pop(L, 1);
+  }
+}
+
 /* Pushes the completion table of a done request. May raise (memory):
 ** the request is still on the done list then, and comes back next poll. */
 static void push_completion(lua_State *L, hwc_req *r) {
@@ -757,7 +825,6 @@ static void push_completion(lua_State *L, hwc_req *r) {
   lua_setfield(L, -2, "time");
   if (r->result == CURLE_OK) {
     long status = 0;
-    size_t off = 0;
     if (curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status) !=
         CURLE_OK)
       status = 0;
@@ -766,26 +833,7 @@ static void push_completion(lua_State *L, hwc_req *r) {
     lua_pushlstring(L, r->resp.data ? r->resp.data : "", r->resp.len);
     lua_setfield(L, -2, "body");
     lua_newtable(L);
-    while (off < r->hdrs.len) {
-      const char *name = r->hdrs.data + off;
-      size_t nlen = strlen(name);
-      const char *value = name + nlen + 1;
-      size_t vlen = strlen(value);
-      off += nlen + vlen + 2;
-      lua_pushlstring(L, name, nlen);
-      lua_pushvalue(L, -1);
-      lua_rawget(L, -3);
-      if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        lua_pushlstring(L, value, vlen);
-      } else {
-        /* a repeated header: join the values as a list */
-        lua_pushliteral(L, ", ");
-        lua_pushlstring(L, value, vlen);
-        lua_concat(L, 3);
-      }
-      lua_rawset(L, -3);
-    }
+    push_headers(L, r);
     lua_setfield(L, -2, "headers");
     return;
   }
@@ -798,6 +846,8 @@ static void push_completion(lua_State *L, hwc_req *r) {
              "response larger than max_response (%" CURL_FORMAT_CURL_OFF_T
              " bytes)", r->max_response);
     lua_pushstring(L, msg);
+  } else if (r->hdr_too_big) {
+    lua_pushliteral(L, "response headers too large (over 500 lines or 256 KiB)");
   } else if (r->oom) {
     lua_pushliteral(L, "out of memory while receiving the response");
   } else if (r->resend_refused) {

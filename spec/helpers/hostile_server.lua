@@ -24,6 +24,7 @@
 --   driphead    one header line each 0.5 s, for ever
 --   nolength    200 without Content-Length or chunking, an endless body
 --   flood       200000 header lines of one name, then a small body
+--   repeated    400 header lines "X-Rep: <n>", then a small body
 --   longline    one header line of 4 MiB
 --   badchunk    chunked, with a chunk-size line that is not hex
 --   hugechunk   chunked, with a chunk size of 2^72
@@ -193,6 +194,13 @@ end
 function MODES.flood(sock, m)
   local lines = { "HTTP/1.1 200 OK\r\n" }
   for i = 2, 200001 do lines[i] = "X-Flood: a\r\n" end
+  lines[#lines + 1] = "Content-Length: 2\r\nConnection: close\r\n\r\n{}"
+  send(sock, table.concat(lines), m)
+  return false
+end
+function MODES.repeated(sock, m)
+  local lines = { "HTTP/1.1 200 OK\r\n" }
+  for i = 1, 400 do lines[#lines + 1] = "X-Rep: " .. i .. "\r\n" end
   lines[#lines + 1] = "Content-Length: 2\r\nConnection: close\r\n\r\n{}"
   send(sock, table.concat(lines), m)
   return false
