@@ -72,7 +72,8 @@ UBSAN = -fsanitize=undefined -fno-sanitize-recover=all
 ubsan: deps
 	$(MAKE) BUILD=build/ubsan CFLAGS="-O1 -g $(UBSAN)" LDFLAGS="$(UBSAN)"
 	HWCLOUD_CPATH=build/ubsan sh tools/test.sh spec/sign_spec.lua spec/public_sign_spec.lua \
-	  spec/marshal_spec.lua spec/transport_spec.lua spec/client_spec.lua spec/retry_spec.lua
+	  spec/marshal_spec.lua spec/transport_spec.lua spec/client_spec.lua spec/retry_spec.lua \
+	  spec/robust_spec.lua spec/fuzz_spec.lua
 
 # The same specs against a core built with AddressSanitizer, run by a
 # small interpreter built with it too (tools/asan_lua.c), so no child

@@ -171,6 +171,26 @@ describe("hostile servers", function()
     assert.equal(table.concat(want, ", "), c.headers["x-rep"])
   end)
 
+  it("inside nginx, a run that failed sends nothing more", function()
+    -- both calls meet a 503; the second one's callback raises, while the
+    -- first waits to try again: that try must never go out
+    control("modes?m=s503,s503,ok")
+    local body = {
+      client = client_opts { retry_base = 0.6 },
+      calls = { { "rts", "show_software_deployment", { deployment_id = "d-1" } },
+                { "rts", "list_software_deployments", {} } },
+      raise_on_retry_of = "list_software_deployments",
+    }
+    local r = emulator.curl("POST", ngx_srv:url("/op"), {
+      body = cjson.encode(body), headers = { ["Content-Type"] = "application/json" },
+      timeout = 60,
+    })
+    assert.equal(200, r.status)
+    assert.truthy(tostring(r.json.raised):find("on_retry raised", 1, true))
+    sleep(1.5) -- past any backoff the first call could still be in
+    assert.equal(2, #received())
+  end)
+
   for _, tr in ipairs { "curl", "ngx" } do
     local run = RUN[tr]
     local function one(op, mode, call_opts, extra)
