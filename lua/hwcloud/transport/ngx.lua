@@ -93,6 +93,7 @@ end
 local MAX_HEADER_BYTES = 256 * 1024
 local MAX_HEADER_LINES = 500
 local READ_SIZE = 65536
+local SEND_PIECE = 65536
 
 -- A buffered reader over a cosocket that honours a deadline. A cosocket's
 -- timeout only bounds one idle wait, so a server sending a byte a second
@@ -363,16 +364,24 @@ local function exchange(cfg, req, u)
   lines[#lines + 1] = body
   _M.stats.requests = _M.stats.requests + 1
 
-  if not remaining(sock, deadline) then
-    sock:close()
-    return fail("timeout", "timed out before sending", false)
-  end
-  local _, serr = sock:send(concat(lines))
-  if serr then
-    sock:close()
-    -- a stale pooled connection: try again on another one
-    if reused and retry.resend_fresh(req.opts, false) then return { retry_fresh = true } end
-    return fail(classify(serr), "send: " .. serr, true)
+  -- sent in pieces with the deadline checked before each: a server that
+  -- reads a byte at a time would otherwise hold one large send for ever
+  local wire = concat(lines)
+  for i = 1, #wire, SEND_PIECE do
+    if not remaining(sock, deadline) then
+      sock:close()
+      if i == 1 then return fail("timeout", "timed out before sending", false) end
+      return fail("timeout", "send: timed out after " .. cfg.timeout .. " s", true)
+    end
+    local _, serr = sock:send(sub(wire, i, i + SEND_PIECE - 1))
+    if serr then
+      sock:close()
+      -- a stale pooled connection: try again on another one
+      if i == 1 and reused and retry.resend_fresh(req.opts, false) then
+        return { retry_fresh = true }
+      end
+      return fail(classify(serr), "send: " .. serr, true)
+    end
   end
 
   local status, version, resp_headers
