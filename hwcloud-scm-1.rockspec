@@ -73,6 +73,7 @@ build = {
     ["hwcloud.jobs"] = "lua/hwcloud/jobs.lua",
     ["hwcloud.pager"] = "lua/hwcloud/pager.lua",
     ["hwcloud.progress"] = "lua/hwcloud/progress.lua",
+    ["hwcloud.retry"] = "lua/hwcloud/retry.lua",
     ["hwcloud.services.asm"] = "lua/hwcloud/services/asm.lua",
     ["hwcloud.services.codeartsbuild"] = "lua/hwcloud/services/codeartsbuild.lua",
     ["hwcloud.services.gen.asm"] = "lua/hwcloud/services/gen/asm.lua",

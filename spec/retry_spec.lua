@@ -49,7 +49,7 @@ describe("retries", function()
     return c.workspaceapp:reinstall_server({ server_id = server or "srv-retry-01" }, opts)
   end
 
-  describe("429 and 503 (the server did not take the request)", function()
+  describe("429 (throttled before any backend) and 503", function()
     for _, status in ipairs { 429, 503 } do
       it(status .. " is retried for a GET", function()
         local c = new_client()
@@ -60,25 +60,46 @@ describe("retries", function()
         assert.equal(3, count(GET_OP))
         c:close()
       end)
-
-      it(status .. " is retried for a POST action", function()
-        local c = new_client()
-        emu:fault { operation = POST_OP, count = 2, status = status }
-        local res, err = post(c)
-        assert.is_nil(err)
-        assert.is_string(res.job_id)
-        assert.equal(3, count(POST_OP))
-        c:close()
-      end)
     end
+
+    it("429 is retried for a POST action", function()
+      local c = new_client()
+      emu:fault { operation = POST_OP, count = 2, status = 429 }
+      local res, err = post(c)
+      assert.is_nil(err)
+      assert.is_string(res.job_id)
+      assert.equal(3, count(POST_OP))
+      c:close()
+    end)
+
+    -- a 503 may come from a backend that had already acted on the request
+    it("503 is not retried for a POST action", function()
+      local c = new_client()
+      emu:fault { operation = POST_OP, count = 2, status = 503 }
+      local res, err = post(c)
+      assert.is_nil(res)
+      assert.equal(503, err.status)
+      assert.is_false(err.retryable)
+      assert.equal(1, err.attempts)
+      assert.equal(1, count(POST_OP))
+      c:close()
+    end)
+
+    it("503 is retried for a POST when the caller sets retry_unsafe", function()
+      local c = new_client { retry_unsafe = true }
+      emu:fault { operation = POST_OP, count = 2, status = 503 }
+      assert(post(c))
+      assert.equal(3, count(POST_OP))
+      c:close()
+    end)
 
     it("stops after `retries` more tries and says how many were made", function()
       local c = new_client()
-      emu:fault { operation = POST_OP, count = 10, status = 503 }
+      emu:fault { operation = POST_OP, count = 10, status = 429 }
       local res, err = post(c)
       assert.is_nil(res)
       assert.equal("http", err.kind)
-      assert.equal(503, err.status)
+      assert.equal(429, err.status)
       assert.is_true(err.retryable)
       assert.equal(3, err.attempts) -- the default retries = 2
       assert.equal(3, count(POST_OP))
@@ -88,14 +109,14 @@ describe("retries", function()
     it("tells on_retry about each try that will be made again", function()
       local seen = {}
       local c = new_client { on_retry = function(info) seen[#seen + 1] = info end }
-      emu:fault { operation = POST_OP, count = 2, status = 503 }
+      emu:fault { operation = POST_OP, count = 2, status = 429 }
       assert(post(c))
       assert.equal(2, #seen)
       for i, info in ipairs(seen) do
         assert.equal("workspaceapp", info.service)
         assert.equal("reinstall_server", info.operation)
         assert.equal(i, info.attempt)
-        assert.equal(503, info.err.status)
+        assert.equal(429, info.err.status)
         assert.is_true(info.delay >= 0)
       end
       c:close()

@@ -31,6 +31,10 @@
 ** 64) needs to find a connection ready for every request on its next
 ** round; beyond it libcurl closes the oldest idle one. */
 #define MAX_IDLE_CONNECTIONS ((long)POOL_MAX)
+/* Bounds on one response's header block (the ngx transport has the
+** same): beyond them the transfer fails rather than collect without end. */
+#define MAX_HEADER_LINES 500
+#define MAX_HEADER_BYTES (256 * 1024)
 /* response buffers larger than this are freed, not kept in the pool */
 #define KEEP_BUF_MAX (64 * 1024)
 
@@ -49,6 +53,8 @@ typedef struct hwc_req {
   int once;          /* must not be sent twice: no libcurl resend */
   int starts;        /* times libcurl began sending it (on_prereq) */
   int resend_refused; /* libcurl wanted to send it again and was stopped */
+  int hdr_lines;     /* header lines of the current response */
+  int hdr_too_big;   /* header callback refused: over the limits below */
   char errbuf[CURL_ERROR_SIZE];
 } hwc_req;
 
@@ -119,6 +125,8 @@ static void req_clear(hwc_req *r) {
   r->once = 0;
   r->starts = 0;
   r->resend_refused = 0;
+  r->hdr_lines = 0;
+  r->hdr_too_big = 0;
   r->errbuf[0] = '\0';
 }
 
@@ -157,12 +165,15 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
 }
 
 #if LIBCURL_VERSION_NUM >= 0x075000
-/* Called each time libcurl is about to send the request on a connection.
-** libcurl starts a request again on its own when a reused connection
-** closed before any answer (lib/transfer.c, Curl_retry_request) or an
-** HTTP/2 stream was refused; the server may have acted on the first one,
-** so for a `once` request the second start is refused and the transfer
-** fails (CURLE_ABORTED_BY_CALLBACK) as sent. */
+/* Called each time libcurl is about to send the request on a connection
+** (after connect, TLS and proxy set-up). Counting the starts tells a
+** request that may have reached a server from one that never left, even
+** when a later step fails with a connect error: libcurl starts a request
+** again on its own when a reused connection closed before any answer
+** (lib/transfer.c, Curl_retry_request) or an HTTP/2 stream was refused,
+** and that second connect may be refused. The server may have acted on
+** the first one, so for a `once` request the second start is refused and
+** the transfer fails (CURLE_ABORTED_BY_CALLBACK) as sent. */
 static int on_prereq(void *ud, char *remote_ip, char *local_ip,
                      int remote_port, int local_port) {
   hwc_req *r = ud;
@@ -170,7 +181,7 @@ static int on_prereq(void *ud, char *remote_ip, char *local_ip,
   (void)local_ip;
   (void)remote_port;
   (void)local_port;
-  if (r->starts++ == 0) return CURL_PREREQFUNC_OK;
+  if (r->starts++ == 0 || !r->once) return CURL_PREREQFUNC_OK;
   r->resend_refused = 1;
   return CURL_PREREQFUNC_ABORT;
 }
@@ -188,9 +199,15 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
   while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == '\n')) len--;
   if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
     hwc_buf_reset(&r->hdrs);
+    r->hdr_lines = 0;
     return n;
   }
   if (len == 0) return n; /* the blank line ending a header block */
+  if (++r->hdr_lines > MAX_HEADER_LINES ||
+      r->hdrs.len + len > (size_t)MAX_HEADER_BYTES) {
+    r->hdr_too_big = 1;
+    return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+  }
   if (is_ows(p[0])) {
     /* obsolete line folding: continue the previous value */
     if (r->hdrs.len == 0) return n;
@@ -571,15 +588,13 @@ static int prepare(lua_State *L, hwc_transport *t, hwc_req *r,
     SETOPT(CURLOPT_CUSTOMREQUEST, method);
   }
   SETOPT(CURLOPT_HTTPHEADER, r->headers);
-  if (r->once) {
 #if LIBCURL_VERSION_NUM >= 0x075000
-    SETOPT(CURLOPT_PREREQFUNCTION, on_prereq);
-    SETOPT(CURLOPT_PREREQDATA, (void *)r);
+  SETOPT(CURLOPT_PREREQFUNCTION, on_prereq);
+  SETOPT(CURLOPT_PREREQDATA, (void *)r);
 #else
-    /* no way to refuse a restart: never reuse a connection for it */
-    SETOPT(CURLOPT_FRESH_CONNECT, 1L);
+  /* no way to refuse a restart: never reuse a connection for it */
+  if (r->once) SETOPT(CURLOPT_FRESH_CONNECT, 1L);
 #endif
-  }
   return 0;
 }
 
@@ -705,11 +720,16 @@ static const char *drive(hwc_transport *t) {
   return NULL;
 }
 
-/* false only when no byte of the request can have reached the server */
-static int maybe_sent(CURLcode rc, CURL *e) {
+/* false only when no byte of the request can have reached the server.
+** A request libcurl began to send (starts > 0) may have, whatever the
+** final code says: its own reconnect after a dropped kept-alive
+** connection can fail to connect. CURLE_UNSUPPORTED_PROTOCOL is not on
+** the list: it also reports an answer without a status line (HTTP/0.9)
+** or with a status libcurl cannot read, which come after the request. */
+static int maybe_sent(CURLcode rc, const hwc_req *r) {
   long reqsize = 0;
+  if (r->starts > 0) return 1;
   switch (rc) {
-    case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_COULDNT_RESOLVE_HOST:
@@ -733,9 +753,63 @@ static int maybe_sent(CURLcode rc, CURL *e) {
     default:
       break;
   }
-  if (curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &reqsize) != CURLE_OK)
+  if (curl_easy_getinfo(r->easy, CURLINFO_REQUEST_SIZE, &reqsize) != CURLE_OK)
     return 1; /* unknown: assume the worst for retries */
   return reqsize != 0;
+}
+
+/* Fills the table on top with the final response's headers. A repeated
+** name first collects its values in a list, joined with ", " once at the
+** end: joining as they come would copy the growing value each time. */
+static void push_headers(lua_State *L, const hwc_req *r) {
+  int tbl = lua_gettop(L), repeated = 0;
+  size_t off = 0;
+  while (off < r->hdrs.len) {
+    const char *name = r->hdrs.data + off;
+    size_t nlen = strlen(name);
+    const char *value = name + nlen + 1;
+    size_t vlen = strlen(value);
+    off += nlen + vlen + 2;
+    lua_pushlstring(L, name, nlen);
+    lua_pushvalue(L, -1);
+    lua_rawget(L, tbl);
+    if (lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+      lua_pushlstring(L, value, vlen);
+    } else if (lua_type(L, -1) == LUA_TSTRING) {
+      lua_createtable(L, 4, 0);
+      lua_insert(L, -2);
+      lua_rawseti(L, -2, 1);
+      lua_pushlstring(L, value, vlen);
+      lua_rawseti(L, -2, 2);
+      repeated = 1;
+    } else {
+      lua_pushlstring(L, value, vlen);
+      lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+    }
+    lua_rawset(L, tbl);
+  }
+  if (!repeated) return;
+  lua_pushnil(L);
+  while (lua_next(L, tbl) != 0) {
+    if (lua_type(L, -1) == LUA_TTABLE) {
+      luaL_Buffer b;
+      size_t i, k = lua_rawlen(L, -1);
+      int list = lua_gettop(L);
+      luaL_buffinit(L, &b);
+      for (i = 1; i <= k; i++) {
+        if (i > 1) luaL_addstring(&b, ", ");
+        lua_rawgeti(L, list, (lua_Integer)i);
+        luaL_addvalue(&b);
+      }
+      luaL_pushresult(&b);
+      /* key, list, joined: replace the list under the same key */
+      lua_pushvalue(L, -3);
+      lua_insert(L, -2);
+      lua_rawset(L, tbl);
+    }
+    lua_pop(L, 1);
+  }
 }
 
 /* Pushes the completion table of a done request. May raise (memory):
@@ -751,7 +825,6 @@ static void push_completion(lua_State *L, hwc_req *r) {
   lua_setfield(L, -2, "time");
   if (r->result == CURLE_OK) {
     long status = 0;
-    size_t off = 0;
     if (curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status) !=
         CURLE_OK)
       status = 0;
@@ -760,26 +833,7 @@ static void push_completion(lua_State *L, hwc_req *r) {
     lua_pushlstring(L, r->resp.data ? r->resp.data : "", r->resp.len);
     lua_setfield(L, -2, "body");
     lua_newtable(L);
-    while (off < r->hdrs.len) {
-      const char *name = r->hdrs.data + off;
-      size_t nlen = strlen(name);
-      const char *value = name + nlen + 1;
-      size_t vlen = strlen(value);
-      off += nlen + vlen + 2;
-      lua_pushlstring(L, name, nlen);
-      lua_pushvalue(L, -1);
-      lua_rawget(L, -3);
-      if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        lua_pushlstring(L, value, vlen);
-      } else {
-        /* a repeated header: join the values as a list */
-        lua_pushliteral(L, ", ");
-        lua_pushlstring(L, value, vlen);
-        lua_concat(L, 3);
-      }
-      lua_rawset(L, -3);
-    }
+    push_headers(L, r);
     lua_setfield(L, -2, "headers");
     return;
   }
@@ -792,6 +846,8 @@ static void push_completion(lua_State *L, hwc_req *r) {
              "response larger than max_response (%" CURL_FORMAT_CURL_OFF_T
              " bytes)", r->max_response);
     lua_pushstring(L, msg);
+  } else if (r->hdr_too_big) {
+    lua_pushliteral(L, "response headers too large (over 500 lines or 256 KiB)");
   } else if (r->oom) {
     lua_pushliteral(L, "out of memory while receiving the response");
   } else if (r->resend_refused) {
@@ -808,8 +864,13 @@ static void push_completion(lua_State *L, hwc_req *r) {
   lua_setfield(L, -2, "code");
   /* a refused resend follows a first try that may have arrived */
   lua_pushboolean(L, r->too_big || r->resend_refused ||
-                         maybe_sent(r->result, r->easy));
+                         maybe_sent(r->result, r));
   lua_setfield(L, -2, "sent");
+  if (r->too_big) {
+    /* the same request would meet the same answer: never worth a retry */
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "too_big");
+  }
 }
 
 static double now_ms(void) {

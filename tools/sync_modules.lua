@@ -40,9 +40,9 @@ for spec in r:lines() do
     if check then
       io.stderr:write(spec .. ": module list is stale (run lua5.4 tools/sync_modules.lua)\n")
     else
-      local out = assert(io.open(spec, "wb"))
-      out:write(new)
-      out:close()
+      local fh = assert(io.open(spec, "wb"))
+      fh:write(new)
+      fh:close()
       print("updated " .. spec)
     end
   end

@@ -6,4 +6,8 @@ cd "$(dirname "$0")/.."
 export LUA_PATH="lua/?.lua;lua/?/init.lua;spec/?.lua;;"
 # HWCLOUD_CPATH: another build of the core (make ubsan uses build/ubsan)
 export LUA_CPATH="${HWCLOUD_CPATH:-build/5.4}/?.so;;"
+# HWCLOUD_LUA: another interpreter (make asan's, built with ASan)
+if [ -n "${HWCLOUD_LUA:-}" ]; then
+  exec "$HWCLOUD_LUA" /usr/bin/busted --lua="$HWCLOUD_LUA" "$@"
+fi
 exec lua5.4 /usr/bin/busted "$@"

@@ -2,25 +2,17 @@
 -- build (validate + marshal, C) -> authenticate (sign, C) -> send -> decode,
 -- with the retry policy of every hwcloud call.
 --
--- Retry policy:
---   * a request that never left (connect, DNS, TLS handshake failures) is
---     always tried again;
---   * 429 and 503 are tried again whatever the method: the server says it
---     did not take the request; Retry-After is honoured;
---   * 502, 504, timeouts, dropped connections and unreadable bodies are
---     tried again only when repeating is safe: GET/HEAD, operations marked
---     idempotent, or when the caller sets retry_unsafe = true;
---   * 401/403 and other 4xx are never tried again (the gateway locks an AK
---     after repeated signature failures).
--- Each try is signed afresh (a new X-Sdk-Date). Backoff is exponential
--- with equal jitter, capped by retry_max_delay. A request that is not safe
--- to repeat is submitted with `once`: libcurl would otherwise send it again
--- on its own when a kept-alive connection closes before answering; with it
--- that try fails as sent, and this policy decides.
+-- The retry policy is hwcloud.retry's: this loop only asks it, after each
+-- try, how long to wait or whether to stop. Each try is signed afresh (a
+-- new X-Sdk-Date). A request that is not safe to repeat is submitted with
+-- `once`: a transport would otherwise send it again on its own when a
+-- kept-alive connection closes before answering; with it that try fails
+-- as sent, and the policy decides.
 
-local type, tonumber, tostring, pairs, random = type, tonumber, tostring, pairs, math.random
+local type, tostring, pairs = type, tostring, pairs
 local errors = require "hwcloud.errors"
 local null = require("cjson").null
+local retry = require "hwcloud.retry"
 
 local _M = {}
 
@@ -28,22 +20,7 @@ local SAFE_METHOD = { GET = true, HEAD = true }
 -- fills {project_id} while only the request is being checked
 local PROJECT_STANDIN = "00000000000000000000000000000000"
 
-local function retry_after(headers)
-  local v = headers and headers["retry-after"]
-  if not v then return nil end
-  local secs = tonumber(v)
-  if secs and secs >= 0 then return secs end
-  return nil -- an HTTP date: fall back to our own backoff
-end
-
--- Equal jitter: half the exponential step, plus a random part of the other
--- half, so many clients retrying at once spread out.
-local function backoff(base, cap, attempt)
-  local d = base * 2 ^ (attempt - 1)
-  if d > cap then d = cap end
-  return d / 2 + random() * d / 2
-end
-_M.backoff = backoff
+_M.backoff = retry.backoff
 
 -- The request's header fields (location "header", checked by build) as
 -- "Name: value" lines; they are sent as given, unsigned.
@@ -144,6 +121,8 @@ end
 function _M.invoke(env, engine, svc, op, req, opts)
   local cfg = env.cfg
   local ctx = { service = svc.name, operation = op.name }
+  local bad, why = retry.check(opts)
+  if bad then return nil, errors.validation("opts." .. bad, why, svc.name, op.name) end
 
   -- the request is checked before any identity request goes out; while
   -- the project id is still to be looked up, with a stand-in
@@ -194,8 +173,10 @@ function _M.invoke(env, engine, svc, op, req, opts)
     connect_timeout = opts.connect_timeout or cfg.connect_timeout,
     -- libcurl itself resends a request whose kept-alive connection closed
     -- before any answer; one not safe to repeat must go out only once
-    once = not ctx.safe,
+    once = retry.once(ctx.safe),
   }
+  local policy = { retries = retries, retry_base = cfg.retry_base,
+                   retry_max_delay = cfg.retry_max_delay }
 
   local attempt = 0
   while true do
@@ -235,13 +216,8 @@ function _M.invoke(env, engine, svc, op, req, opts)
     local nxt = alternates and c.sent == false and alternates[attempt]
     if nxt then url = nxt .. path end
     err.attempts = attempt
-    if not err.retryable or attempt > retries then return nil, err end
-    local delay = backoff(cfg.retry_base, cfg.retry_max_delay, attempt)
-    local ra = c.status and retry_after(c.headers)
-    if ra then
-      if ra > cfg.retry_max_delay then return nil, err end -- the server asks for longer than we wait
-      if ra > delay then delay = ra end
-    end
+    local delay = retry.decide(err, ctx.safe, attempt, policy)
+    if not delay then return nil, err end
     if cfg.on_retry then
       -- for the caller's logs: what failed and when the next try goes out
       cfg.on_retry { service = svc.name, operation = op.name, attempt = attempt,

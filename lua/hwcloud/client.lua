@@ -252,6 +252,12 @@ local function call_task(env, i, c)
   return function(e) return invoke(env, e, svc, op, req, copts) end
 end
 
+-- concurrency: nil, or a whole number >= 1 (NaN would run nothing)
+local function concurrency_ok(n)
+  if n == nil then return true end
+  return type(n) == "number" and n >= 1 and n < math.huge and n == math.floor(n)
+end
+
 -- parallel(calls, opts) -> list of {result, err} in the order of calls.
 -- A call is {service, operation, request[, opts]} or the same with names.
 function Client.parallel(self, calls, opts)
@@ -260,8 +266,9 @@ function Client.parallel(self, calls, opts)
   if type(calls) ~= "table" then
     error("hwcloud: parallel expects a list of calls, got " .. type(calls), 2)
   end
-  if type(opts) ~= "table" or (opts.concurrency ~= nil and type(opts.concurrency) ~= "number") then
-    error("hwcloud: parallel expects opts {concurrency = n, progress = ..., label = ...}", 2)
+  if type(opts) ~= "table" or not concurrency_ok(opts.concurrency) then
+    error("hwcloud: parallel expects opts {concurrency = n, progress = ..., label = ...} "
+      .. "(concurrency a whole number of 1 or more)", 2)
   end
   local fns = {}
   for i, c in ipairs(calls) do fns[i] = call_task(env, i, c) end
@@ -272,6 +279,10 @@ end
 function Client.wait_all(self, list, opts)
   local env = env_of(self, "wait_all")
   opts = opts or {}
+  if type(opts) ~= "table" or not concurrency_ok(opts.concurrency) then
+    error("hwcloud: wait_all expects opts {concurrency = n, ...} (concurrency a whole "
+      .. "number of 1 or more)", 2)
+  end
   local fns = {}
   for i, job in ipairs(list) do fns[i] = wait_task(env, job, opts) end
   local o = {}
@@ -318,6 +329,13 @@ end
 
 function Client.close(self)
   local env = env_of(self, "close")
+  if env and env.transport and env.curl_engine and env.curl_engine:busy() then
+    -- called from a callback inside a run: the run ends first, then the
+    -- transport closes; the next call starts afresh
+    env.curl_engine:close_when_idle()
+    env.transport, env.curl_engine = nil, nil
+    return
+  end
   if env and env.transport then
     env.transport:close()
     env.transport, env.curl_engine = nil, nil

@@ -186,6 +186,16 @@ function _M.new(opts, core)
   for _, k in ipairs { "project_id", "domain_id", "region" } do
     if cfg[k] and cfg[k]:find("[%c]") then return bad(k, "must not contain control characters") end
   end
+  -- both become part of URLs: a region is pasted into the host name, a
+  -- project id into the path, so neither may change their shape
+  if cfg.project_id and (cfg.project_id == "." or cfg.project_id == ".."
+      or cfg.project_id:find("/", 1, true)) then
+    return bad("project_id", "must not be '.' or '..' or contain '/'")
+  end
+  if cfg.region and not cfg.region:match("^[a-z0-9-]+$") then
+    return bad("region", "must be a region name: lower-case letters, digits and '-' "
+      .. "(e.g. cn-north-4)")
+  end
   if cfg.user_agent and cfg.user_agent:find("[%c]") then
     return bad("user_agent", "must not contain control characters")
   end

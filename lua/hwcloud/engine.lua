@@ -7,7 +7,7 @@
 -- its completion arrives or its timer is due. No task ever blocks the
 -- others: one call is a run of one task, a fan-out a run of many.
 
-local coroutine, setmetatable, error, tostring = coroutine, setmetatable, error, tostring
+local coroutine, setmetatable, error, tostring, pcall = coroutine, setmetatable, error, tostring, pcall
 local create, resume, yield, status, running =
   coroutine.create, coroutine.resume, coroutine.yield, coroutine.status, coroutine.running
 -- Inside nginx the Lua module wraps the coroutine API and disables it in
@@ -75,7 +75,13 @@ local function step(self, rec, ...)
     local id = self.next_id + 1
     self.next_id = id
     local r = arg
-    local sent, msg = self.transport:submit(id, r.method, r.url, r.headers, r.body, r.opts)
+    -- a raise from the transport (a bad option) ends the run, cleanly
+    local sok, sent, msg = pcall(self.transport.submit, self.transport, id, r.method, r.url,
+      r.headers, r.body, r.opts)
+    if not sok then
+      self.failure = tostring(sent)
+      return
+    end
     if not sent then
       return step(self, rec, { id = id, error = "transport", message = msg, sent = false })
     end
@@ -96,7 +102,11 @@ local function fire_timers(self)
     if t.at <= now then due[#due + 1] = t else keep[#keep + 1] = t end
   end
   self.timers = keep
-  for i = 1, #due do step(self, due[i].rec) end
+  for i = 1, #due do
+    -- after a failure no task may go on (and send another request)
+    if self.failure then return end
+    step(self, due[i].rec)
+  end
 end
 
 local function next_wait_ms(self)
@@ -111,16 +121,10 @@ local function next_wait_ms(self)
   return ms
 end
 
--- run(fns, concurrency) -> results, each {result, err} (also [1], [2]) in
--- the order of fns. At most `concurrency` tasks are in flight.
-function Engine:run(fns, concurrency)
-  if self.running then
-    error("hwcloud: a client's calls cannot be nested outside its own tasks", 2)
-  end
-  local n = #fns
-  concurrency = concurrency or n
-  if concurrency < 1 then concurrency = 1 end
-  self.running, self.results, self.active, self.failure = true, {}, 0, nil
+-- The loop of one run: starts tasks up to `concurrency`, fires timers,
+-- polls the transport, resumes tasks. Leaves when every task is done or
+-- one failed.
+local function loop(self, fns, n, concurrency)
   local nexti = 1
   while true do
     while self.active < concurrency and nexti <= n and not self.failure do
@@ -131,9 +135,9 @@ function Engine:run(fns, concurrency)
       self.active = self.active + 1
       step(self, rec, self)
     end
-    if self.active == 0 or self.failure then break end
+    if self.active == 0 or self.failure then return end
     fire_timers(self)
-    if self.failure then break end
+    if self.failure then return end
     local done = self.transport:poll(next_wait_ms(self))
     for i = 1, #done do
       local c = done[i]
@@ -141,18 +145,52 @@ function Engine:run(fns, concurrency)
       if rec then
         self.waiting[c.id] = nil
         step(self, rec, c)
-        if self.failure then break end
+        if self.failure then return end
       end
     end
   end
+end
+
+-- run(fns, concurrency) -> results, each {result, err} (also [1], [2]) in
+-- the order of fns. At most `concurrency` tasks are in flight. Whatever
+-- raises inside (a task, a callback, the transport), the engine is left
+-- ready for the next run and the error is raised again here.
+function Engine:run(fns, concurrency)
+  if self.running then
+    error("hwcloud: a client's calls cannot be nested outside its own tasks", 2)
+  end
+  local n = #fns
+  concurrency = concurrency or n
+  -- not (>= 1) also catches NaN, which would otherwise run nothing
+  if not (concurrency >= 1) then concurrency = 1 end -- luacheck: ignore 581
+  self.running, self.results, self.active, self.failure = true, {}, 0, nil
+  local ok, perr = pcall(loop, self, fns, n, concurrency)
+  if not ok and not self.failure then self.failure = tostring(perr) end
   local results, failure = self.results, self.failure
   self.running, self.results, self.failure = false, nil, nil
   if failure then
     -- forget the abandoned tasks; their transfers finish unseen
     self.waiting, self.timers, self.tasks = {}, {}, {}
-    error(failure, 0)
   end
+  if self.closing then
+    -- client:close() was called from inside this run: done now
+    self.closing = nil
+    pcall(self.transport.close, self.transport)
+  end
+  if failure then error(failure, 0) end
   return results
+end
+
+-- True while a run is in progress.
+function Engine:busy()
+  return self.running
+end
+
+-- close_when_idle(): closes the transport when the current run ends (a
+-- callback inside the run closing the client must not pull the transport
+-- from under the loop).
+function Engine:close_when_idle()
+  self.closing = true
 end
 
 -- call(fn) -> fn's two results, running fn as a task: inline when already

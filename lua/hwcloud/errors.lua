@@ -8,7 +8,9 @@
 
 local type, tostring, pairs, ipairs, setmetatable, getmetatable =
   type, tostring, pairs, ipairs, setmetatable, getmetatable
+local tonumber, huge = tonumber, math.huge
 local concat, format = table.concat, string.format
+local retry = require "hwcloud.retry"
 
 local _M = {}
 
@@ -69,9 +71,14 @@ end
 
 -- Keeps a short, single-line excerpt of a non-JSON body (an HTML 502 page):
 -- tags dropped, white space folded, at most 200 bytes.
+-- Only a prefix is read, and a tag ends at the next '<' too, so the work
+-- is linear in a bounded length whatever the page holds (a run of '<'
+-- without '>' made the old pattern quadratic).
+local EXCERPT_SCAN = 4096
 local function excerpt(body)
   if type(body) ~= "string" or body == "" then return nil end
-  local text = body:gsub("<[^>]*>", " "):gsub("%s+", " "):gsub("^ ", ""):gsub(" $", "")
+  local text = body:sub(1, EXCERPT_SCAN):gsub("<[^<>]*>", " "):gsub("%s+", " ")
+  text = text:gsub("^ ", ""):gsub(" $", "")
   if #text > 200 then text = text:sub(1, 197) .. "..." end
   if text == "" then return nil end
   return text
@@ -132,14 +139,24 @@ local function find(doc, status, depth)
   return code, msg
 end
 
--- Statuses worth another try whatever the method: the server says it did
--- not take the request (throttled, or unavailable).
-local RETRY_ANY = { [429] = true, [503] = true }
--- Worth another try only when repeating the request is safe.
-local RETRY_SAFE = { [502] = true, [504] = true }
-
+-- Kept for callers of 0.1: the policy itself lives in hwcloud.retry.
 function _M.retryable_status(status, safe)
-  return RETRY_ANY[status] or (safe and RETRY_SAFE[status]) or false
+  return retry.repeatable({ kind = "http", status = status }, safe)
+end
+
+-- whether the policy would repeat this error for a safe request but not
+-- for this one (tostring then says why it was not repeated)
+local function unsafe_only(e, ctx)
+  return ctx ~= nil and not ctx.safe and retry.repeatable(e, true)
+    and not retry.repeatable(e, false)
+end
+
+-- Retry-After in seconds; an HTTP date falls back to our own backoff.
+local function retry_after(headers)
+  local v = headers and headers["retry-after"]
+  local secs = v and tonumber(v)
+  if secs and secs >= 0 and secs < huge then return secs end
+  return nil
 end
 
 -- from_response(status, headers, doc, body, ctx): doc is the decoded JSON
@@ -153,42 +170,27 @@ function _M.http(status, headers, doc, body, ctx)
     message = msg or ("HTTP " .. tostring(status)),
     request_id = headers and headers["x-request-id"] or nil,
     service = ctx and ctx.service, operation = ctx and ctx.operation,
-    retryable = _M.retryable_status(status, ctx and ctx.safe),
-    unsafe = (ctx and not ctx.safe and RETRY_SAFE[status]) or nil,
+    retryable = retry.repeatable({ kind = "http", status = status }, ctx and ctx.safe),
+    retry_after = retry_after(headers),
+    unsafe = unsafe_only({ kind = "http", status = status }, ctx) or nil,
   })
 end
 
--- libcurl results that the same request would meet again: the response
--- was over max_response (the write callback refused it, CURLE_WRITE_ERROR)
--- or the server's certificate cannot be trusted with this configuration.
-local HOPELESS = {
-  [23] = true,   -- CURLE_WRITE_ERROR
-  [58] = true,   -- CURLE_SSL_CERTPROBLEM
-  [60] = true,   -- CURLE_PEER_FAILED_VERIFICATION
-  [77] = true,   -- CURLE_SSL_CACERT_BADFILE
-  [83] = true,   -- CURLE_SSL_ISSUER_ERROR
-  [90] = true,   -- CURLE_SSL_PINNEDPUBKEYNOTMATCH
-  [91] = true,   -- CURLE_SSL_INVALIDCERTSTATUS
-}
-
--- A transport completion {error=, message=, code=, sent=} from the core.
+-- A transport completion {error=, message=, code=, sent=, too_big=} from
+-- either transport.
 function _M.transport(c, ctx)
   local kind = c.error == "timeout" and "timeout" or "transport"
-  local safe = ctx and ctx.safe
-  local retryable
-  if kind == "transport" and HOPELESS[c.code] then
-    retryable = false
-  else
-    -- never sent: always safe to try again; sent: only when repeating is safe
-    retryable = (c.sent == false) or (safe and true) or false
-  end
+  local e = {
+    kind = kind, code = c.code, sent = c.sent, too_big = c.too_big or nil,
+  }
   return _M.new(kind, {
     message = c.message,
     code = c.code and format("CURLE_%d", c.code) or nil,
     service = ctx and ctx.service, operation = ctx and ctx.operation,
-    retryable = retryable,
-    unsafe = (ctx and not safe and not retryable and not HOPELESS[c.code]) or nil,
+    retryable = retry.repeatable(e, ctx and ctx.safe),
+    unsafe = unsafe_only(e, ctx) or nil,
     sent = c.sent,
+    too_big = e.too_big,
   })
 end
 
@@ -197,8 +199,8 @@ function _M.decode(message, status, headers, ctx)
     status = status, message = message,
     request_id = headers and headers["x-request-id"] or nil,
     service = ctx and ctx.service, operation = ctx and ctx.operation,
-    retryable = (ctx and ctx.safe) or false,
-    unsafe = (ctx and not ctx.safe) or nil,
+    retryable = retry.repeatable({ kind = "decode" }, ctx and ctx.safe),
+    unsafe = unsafe_only({ kind = "decode" }, ctx) or nil,
   })
 end
 

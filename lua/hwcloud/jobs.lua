@@ -8,6 +8,7 @@ local type, pairs, ipairs, tostring, getmetatable, setmetatable, random, huge =
   type, pairs, ipairs, tostring, getmetatable, setmetatable, math.random, math.huge
 local errors = require "hwcloud.errors"
 local services = require "hwcloud.services"
+local retry = require "hwcloud.retry"
 
 local _M = {}
 
@@ -179,6 +180,9 @@ local function check_opts(opts)
   return opts
 end
 
+-- Failed polls in a row that a wait lives through.
+local POLL_POLICY = { retries = 5, retry_base = 0, retry_max_delay = huge }
+
 -- wait(invoke, engine, job, opts, now) -> final | nil, err
 -- invoke(service, operation, request) runs one operation in this task.
 function _M.wait(invoke, engine, job, opts, now)
@@ -221,8 +225,10 @@ function _M.wait(invoke, engine, job, opts, now)
         })
       end
       if opts.on_progress then opts.on_progress(state) end
-    elseif err.retryable and failures < 5 then
+    elseif retry.decide(err, true, failures + 1, POLL_POLICY) then
       -- the call already retried; keep polling through a passing outage
+      -- (a status poll is a GET, safe to repeat; the poll's own interval
+      -- is the wait)
       failures = failures + 1
     else
       return nil, err

@@ -33,10 +33,11 @@ local function fail(status, msg)
   return send(status, { error_code = "EMULATOR." .. status, error_msg = msg })
 end
 
-local function read_json()
+-- keep_arrays: empty arrays stay arrays (the marker), for canned bodies
+local function read_json(keep_arrays)
   local raw = util.request_body()
   if raw == "" then return {} end
-  local v = util.decode(raw)
+  local v = keep_arrays and util.decode_keep_arrays(raw) or util.decode(raw)
   local t = json_type(v)
   if t ~= "object" and t ~= "empty" then return nil end
   return v
@@ -62,13 +63,17 @@ local function parse_fault(b)
   end
   local f = { operation = op, count = count }
   if b.status ~= nil then
-    if json_type(b.status) ~= "integer" or b.status < 100 or b.status > 599 then
-      return nil, "status must be an integer HTTP status (100-599)"
+    -- a 1xx is not a final answer: nginx cannot send one, and truncate
+    -- or a body would make no sense with it
+    if json_type(b.status) ~= "integer" or b.status < 200 or b.status > 599 then
+      return nil, "status must be an integer final HTTP status (200-599)"
     end
     f.status = b.status
   end
   if b.body ~= nil and b.body ~= util.null then
-    if type(b.body) == "string" then
+    if b.body == util.EMPTY_ARRAY then
+      f.body = "[]"
+    elseif type(b.body) == "string" then
       f.body = b.body
     elseif type(b.body) == "table" then
       f.body = util.encode(b.body)
@@ -89,8 +94,9 @@ local function parse_fault(b)
     f.headers = h
   end
   if b.delay_ms ~= nil then
-    if type(b.delay_ms) ~= "number" or b.delay_ms < 0 then
-      return nil, "delay_ms must be a number >= 0"
+    -- not (x <= max) also refuses NaN and infinity
+    if type(b.delay_ms) ~= "number" or b.delay_ms < 0 or not (b.delay_ms <= 600000) then -- luacheck: ignore 581
+      return nil, "delay_ms must be a number of milliseconds from 0 to 600000"
     end
     f.delay_ms = b.delay_ms
   end
@@ -158,7 +164,7 @@ local routes = {
   ["/_emulator/counts"] = { GET = function() return send(200, state.counts()) end },
   ["/_emulator/faults"] = {
     POST = function()
-      local b = read_json()
+      local b = read_json(true)
       if not b then return fail(400, "the body must be a JSON object") end
       local f, msg = parse_fault(b)
       if not f then return fail(400, msg) end

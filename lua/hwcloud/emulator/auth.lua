@@ -78,9 +78,14 @@ function _M.canonical_query(query)
   return concat(out, "&")
 end
 
+-- Linear: "^%s*(.-)%s*$" retries the tail at every inner space, which is
+-- quadratic in a value full of them.
 local function trim(s)
-  return (match(s, "^%s*(.-)%s*$"))
+  return match(s, "^%s*(.*%S)") or ""
 end
+
+-- Bounds on SignedHeaders, checked before any other work.
+local MAX_SIGNED_HEADERS, MAX_SIGNED_LEN = 64, 2048
 
 -- Parses "SDK-HMAC-SHA256 Access=AK, SignedHeaders=a;b, Signature=hex".
 function _M.parse_authorization(value)
@@ -127,9 +132,13 @@ function _M.verify_signature(method, path, query, headers, body, authorization)
     end
   end
 
-  local names, has_host, has_date = {}, false, false
+  if #signed > MAX_SIGNED_LEN then return fail("SignedHeaders is too long") end
+  local names, seen, has_host, has_date = {}, {}, false, false
   for name in gmatch(signed, "[^;]+") do
     if name ~= lower(name) then return fail("SignedHeaders must be lower case") end
+    if seen[name] then return fail("SignedHeaders names '" .. name .. "' twice") end
+    seen[name] = true
+    if #names >= MAX_SIGNED_HEADERS then return fail("SignedHeaders names too many headers") end
     names[#names + 1] = name
     if name == "host" then has_host = true elseif name == "x-sdk-date" then has_date = true end
   end

@@ -37,7 +37,70 @@ function _M.encode(value)
   return s
 end
 
-_M.decode = cjson.decode
+-- A decoder that refuses NaN, Infinity and hex numbers; numbers that
+-- overflow to infinity (1e999) are refused after decoding. What is stored
+-- must encode back: one non-finite number would make every later listing
+-- of the project fail.
+local strict = cjson.new()
+strict.decode_invalid_numbers(false)
+local huge = math.huge
+
+local function finite(v, depth)
+  local t = type(v)
+  if t == "number" then return v == v and v ~= huge and v ~= -huge end
+  if t ~= "table" then return true end
+  if depth > 1000 then return false end
+  for k, x in pairs(v) do
+    if not finite(k, depth + 1) or not finite(x, depth + 1) then return false end
+  end
+  return true
+end
+
+-- decode(text) -> value | nil
+function _M.decode(text)
+  local v = strict.decode(text)
+  if v == nil or not finite(v, 0) then return nil end
+  return v
+end
+
+-- decode_keep_arrays(text) -> value | nil: as decode, but every empty
+-- array becomes the empty-array marker, so a canned body given as JSON
+-- comes back from encode() with its [] (lua-cjson would make them {}).
+-- One linear pass over the text, outside strings only.
+function _M.decode_keep_arrays(text)
+  local out, n, i, len = {}, 0, 1, #text
+  local start = 1
+  while i <= len do
+    local c = byte(text, i)
+    if c == 34 then -- a string: skip to its closing quote
+      i = i + 1
+      while i <= len do
+        local d = byte(text, i)
+        if d == 92 then i = i + 2
+        elseif d == 34 then break
+        else i = i + 1 end
+      end
+      i = i + 1
+    elseif c == 91 then -- '[': empty when only white space precedes ']'
+      local j = find(text, "[^ \t\r\n]", i + 1)
+      if j and byte(text, j) == 93 then
+        n = n + 1
+        out[n] = sub(text, start, i - 1)
+        n = n + 1
+        out[n] = EMPTY_ARRAY_JSON
+        start = j + 1
+        i = j + 1
+      else
+        i = i + 1
+      end
+    else
+      i = i + 1
+    end
+  end
+  n = n + 1
+  out[n] = sub(text, start)
+  return _M.decode(concat(out))
+end
 
 -- Deep copy of a decoded JSON value (so stored state never aliases a request).
 local function copy(v)

@@ -17,8 +17,9 @@
 -- receive gets what is left of it.
 
 local ngx = ngx
-local type, tonumber, tostring, pairs, error, setmetatable, pcall =
-  type, tonumber, tostring, pairs, error, setmetatable, pcall
+local type, tonumber, tostring, pairs, error, setmetatable, pcall, rawget =
+  type, tonumber, tostring, pairs, error, setmetatable, pcall, rawget
+local retry = require "hwcloud.retry"
 local concat = table.concat
 local lower, find, sub, format, match, gsub =
   string.lower, string.find, string.sub, string.format, string.match, string.gsub
@@ -54,9 +55,10 @@ local function parse_url(url)
   if not host then host, port = match(authority, "^([^:]+):?(%d*)$") end
   if not host then return nil end
   port = tonumber(port) or (scheme == "https" and 443 or 80)
-  if path == "" then path = "/" end
-  -- the fragment never goes on the wire
+  -- the fragment never goes on the wire; what is left must still be an
+  -- origin-form target ("/..."), even for "#x" or "?q"
   path = gsub(path, "#.*$", "")
+  if sub(path, 1, 1) ~= "/" then path = "/" .. path end
   return { scheme = scheme, host = host, port = port, path = path, authority = authority }
 end
 _M.parse_url = parse_url
@@ -85,48 +87,174 @@ local function remaining(sock, deadline)
   return true
 end
 
--- Reads a chunked body, stopping past `cap` bytes.
-local function read_chunked(sock, cap, deadline)
+-- Limits on what a server may send before the body: a header block is at
+-- most MAX_HEADER_BYTES over at most MAX_HEADER_LINES lines (libcurl's own
+-- bound is of the same order).
+local MAX_HEADER_BYTES = 256 * 1024
+local MAX_HEADER_LINES = 500
+local READ_SIZE = 65536
+local SEND_PIECE = 65536
+
+-- A buffered reader over a cosocket that honours a deadline. A cosocket's
+-- timeout only bounds one idle wait, so a server sending a byte a second
+-- would hold a plain receive() for ever; here every read is receiveany(),
+-- which returns what has arrived, and the deadline is checked before each.
+local Reader = {}
+Reader.__index = Reader
+
+local function reader(sock, deadline)
+  return setmetatable({ sock = sock, deadline = deadline, buf = "", pos = 1 }, Reader)
+end
+
+-- Reads more into the buffer. Returns true, or nil and "timeout" / the
+-- socket's error.
+function Reader:fill(want)
+  if not remaining(self.sock, self.deadline) then return nil, "timeout" end
+  local data, err = self.sock:receiveany(want or READ_SIZE)
+  if not data then return nil, err end
+  if self.pos > 1 then
+    self.buf, self.pos = sub(self.buf, self.pos), 1
+  end
+  self.buf = self.buf .. data
+  return true
+end
+
+-- One line without its CRLF; at most `max` bytes long.
+function Reader:line(max)
+  local scanned = 0
+  while true do
+    local i = find(self.buf, "\n", self.pos + scanned, true)
+    if i then
+      local l = sub(self.buf, self.pos, i - 1)
+      self.pos = i + 1
+      if sub(l, -1) == "\r" then l = sub(l, 1, -2) end
+      if #l > max then return nil, "line too long" end
+      return l
+    end
+    scanned = #self.buf - self.pos + 1
+    if scanned > max + 1 then return nil, "line too long" end
+    local ok, err = self:fill()
+    if not ok then return nil, err end
+  end
+end
+
+-- Exactly n bytes (n within the response cap).
+function Reader:bytes(n)
+  local have = #self.buf - self.pos + 1
+  if have >= n then
+    local s = sub(self.buf, self.pos, self.pos + n - 1)
+    self.pos = self.pos + n
+    return s
+  end
+  local parts = { sub(self.buf, self.pos) }
+  self.buf, self.pos = "", 1
+  local got = have
+  while got < n do
+    if not remaining(self.sock, self.deadline) then return nil, "timeout" end
+    local want = n - got
+    if want > READ_SIZE then want = READ_SIZE end
+    local data, err = self.sock:receiveany(want)
+    if not data then return nil, err end
+    parts[#parts + 1] = data
+    got = got + #data
+  end
+  local s = concat(parts)
+  if #s > n then
+    self.buf = sub(s, n + 1)
+    s = sub(s, 1, n)
+  end
+  return s
+end
+
+-- Everything up to the server's close, stopping past `cap` bytes.
+function Reader:rest(cap)
+  local parts, got = { sub(self.buf, self.pos) }, #self.buf - self.pos + 1
+  self.buf, self.pos = "", 1
+  if got > cap then return nil, "cap" end
+  while true do
+    if not remaining(self.sock, self.deadline) then return nil, "timeout" end
+    local data, err = self.sock:receiveany(READ_SIZE)
+    if not data then
+      if err == "closed" then return concat(parts) end
+      return nil, err
+    end
+    got = got + #data
+    if got > cap then return nil, "cap" end
+    parts[#parts + 1] = data
+  end
+end
+
+-- Reads a chunked body, stopping past `cap` bytes. Every malformed piece
+-- is an error returned, never raised.
+local function read_chunked(r, cap)
   local parts, total = {}, 0
   while true do
-    if not remaining(sock, deadline) then return nil, "timeout" end
-    local line, err = sock:receive("*l")
+    local line, err = r:line(1024)
     if not line then return nil, err end
-    local size = tonumber(match(line, "^%s*(%x+)"), 16)
+    local hex = match(line, "^%s*(%x+)%s*[;]?")
+    if not hex or #hex > 15 then return nil, "bad chunk size" end
+    local size = tonumber(hex, 16)
     if not size then return nil, "bad chunk size" end
     if size == 0 then
       -- trailers end with an empty line
+      local n = 0
       repeat
-        line, err = sock:receive("*l")
+        line, err = r:line(MAX_HEADER_BYTES)
         if not line then return nil, err end
+        n = n + 1
+        if n > MAX_HEADER_LINES then return nil, "too many trailer lines" end
       until line == ""
       return concat(parts)
     end
     total = total + size
     if total > cap then return nil, "cap" end
-    local data, derr = sock:receive(size)
+    local data, derr = r:bytes(size)
     if not data then return nil, derr end
     parts[#parts + 1] = data
-    local crlf, cerr = sock:receive(2) -- CRLF after each chunk
+    local crlf, cerr = r:line(2) -- CRLF after each chunk
     if not crlf then return nil, cerr end
+    if crlf ~= "" then return nil, "bad chunk end" end
   end
 end
 
 -- Reads a header block up to its empty line into a map of lower-case
--- names (repeated headers joined with ", ").
-local function read_headers(sock)
-  local headers = {}
+-- names; repeated headers are joined with ", " once at the end, so the
+-- work stays linear however many there are.
+local function read_headers(r)
+  local headers, lists = {}, nil
+  local bytes, lines = 0, 0
   while true do
-    local line, err = sock:receive("*l")
-    if not line then return nil, err end
-    if line == "" then return headers end
+    local line, err = r:line(MAX_HEADER_BYTES - bytes)
+    if not line then
+      if err == "line too long" then return nil, "response headers too large" end
+      return nil, err
+    end
+    if line == "" then break end
+    lines = lines + 1
+    bytes = bytes + #line + 2
+    if lines > MAX_HEADER_LINES then return nil, "too many response header lines" end
+    if bytes > MAX_HEADER_BYTES then return nil, "response headers too large" end
     local name, value = match(line, "^([^:]+):%s*(.-)%s*$")
     if name then
       name = lower(name)
       local prev = headers[name]
-      headers[name] = prev and (prev .. ", " .. value) or value
+      if prev == nil then
+        headers[name] = value
+      else
+        lists = lists or {}
+        local l = lists[name]
+        if not l then
+          l = { prev }
+          lists[name] = l
+        end
+        l[#l + 1] = value
+      end
     end
   end
+  if lists then
+    for name, l in pairs(lists) do headers[name] = concat(l, ", ") end
+  end
+  return headers
 end
 
 -- Opens (or reuses) a connection, tunnelling through an HTTP proxy for
@@ -162,7 +290,8 @@ local function connect(cfg, u, pool)
         sock:close()
         return nil, fail(classify(serr), "proxy: " .. serr, false)
       end
-      local status, rerr = sock:receive("*l")
+      local pr = reader(sock, clock() + cfg.connect_timeout)
+      local status, rerr = pr:line(8192)
       if not status then
         sock:close()
         return nil, fail(classify(rerr), "proxy: " .. tostring(rerr), false)
@@ -171,7 +300,7 @@ local function connect(cfg, u, pool)
         sock:close()
         return nil, fail("transport", "proxy refused the tunnel: " .. status, false)
       end
-      local _, herr = read_headers(sock)
+      local _, herr = read_headers(pr)
       if herr then
         sock:close()
         return nil, fail(classify(herr), "proxy: " .. tostring(herr), false)
@@ -235,34 +364,43 @@ local function exchange(cfg, req, u)
   lines[#lines + 1] = body
   _M.stats.requests = _M.stats.requests + 1
 
-  if not remaining(sock, deadline) then
-    sock:close()
-    return fail("timeout", "timed out before sending", false)
-  end
-  local _, serr = sock:send(concat(lines))
-  if serr then
-    sock:close()
-    -- a stale pooled connection: try again on another one
-    if reused then return { retry_fresh = true } end
-    return fail(classify(serr), "send: " .. serr, true)
+  -- sent in pieces with the deadline checked before each: a server that
+  -- reads a byte at a time would otherwise hold one large send for ever
+  local wire = concat(lines)
+  for i = 1, #wire, SEND_PIECE do
+    if not remaining(sock, deadline) then
+      sock:close()
+      if i == 1 then return fail("timeout", "timed out before sending", false) end
+      return fail("timeout", "send: timed out after " .. cfg.timeout .. " s", true)
+    end
+    local _, serr = sock:send(sub(wire, i, i + SEND_PIECE - 1))
+    if serr then
+      sock:close()
+      -- a stale pooled connection: try again on another one
+      if i == 1 and reused and retry.resend_fresh(req.opts, false) then
+        return { retry_fresh = true }
+      end
+      return fail(classify(serr), "send: " .. serr, true)
+    end
   end
 
   local status, version, resp_headers
+  local r = reader(sock, deadline)
+  local interim = 0
   repeat
-    if not remaining(sock, deadline) then
-      sock:close()
-      return fail("timeout", "no answer within " .. cfg.timeout .. " s", true)
-    end
-    local status_line, rerr = sock:receive("*l")
+    local status_line, rerr = r:line(8192)
     if not status_line then
       sock:close()
+      if rerr == "timeout" then
+        return fail("timeout", "no answer within " .. cfg.timeout .. " s", true)
+      end
       -- a pooled connection the server had already closed: nothing came
       -- back, so a request without a body is sent again on a fresh
       -- connection, unless it must go out only once (`once`, as with the
       -- curl transport); one with a body may have been acted on, so it
       -- fails as sent and the retry policy decides
-      if reused and rerr == "closed" and status == nil and req.body == nil
-         and not (req.opts and req.opts.once) then
+      if reused and rerr == "closed" and status == nil and r.pos == 1 and r.buf == ""
+         and req.body == nil and retry.resend_fresh(req.opts, true) then
         return { retry_fresh = true }
       end
       if rerr == "closed" then
@@ -270,14 +408,22 @@ local function exchange(cfg, req, u)
       end
       return fail(classify(rerr), "no answer from " .. u.authority .. ": " .. tostring(rerr), true)
     end
-    version, status = match(status_line, "^HTTP/(%d%.%d) (%d%d%d)")
-    status = tonumber(status)
-    if not status then
+    -- strict: three digits and then a space or the end ("HTTP/1.1 2000"
+    -- is not a 200)
+    local code, rest
+    version, code, rest = match(status_line, "^HTTP/(%d%.%d) ([1-9]%d%d)(.*)$")
+    status = tonumber(code)
+    if not status or (rest ~= "" and sub(rest, 1, 1) ~= " ") then
       sock:close()
       return fail("transport", "bad status line from " .. u.authority, true)
     end
+    interim = interim + 1
+    if interim > 10 then
+      sock:close()
+      return fail("transport", "too many interim answers from " .. u.authority, true)
+    end
     local herr
-    resp_headers, herr = read_headers(sock)
+    resp_headers, herr = read_headers(r)
     if not resp_headers then
       sock:close()
       return fail(classify(herr), "headers: " .. tostring(herr), true)
@@ -298,40 +444,36 @@ local function exchange(cfg, req, u)
     local te = resp_headers["transfer-encoding"]
     local err
     if te and find(lower(te), "chunked", 1, true) then
-      data, err = read_chunked(sock, cap, deadline)
+      data, err = read_chunked(r, cap)
     elseif resp_headers["content-length"] then
-      local n = tonumber(resp_headers["content-length"])
-      if not n or n < 0 then
+      local n = match(resp_headers["content-length"], "^%d+$") and tonumber(resp_headers["content-length"])
+      if not n then
         sock:close()
         return fail("transport", "bad Content-Length from " .. u.authority, true)
       end
       if n > cap then
         err = "cap"
       elseif n > 0 then
-        if remaining(sock, deadline) then
-          data, err = sock:receive(n)
-        else
-          err = "timeout"
-        end
+        data, err = r:bytes(n)
       end
     else
+      -- read to the close, but never past the cap
       keep = false
-      if remaining(sock, deadline) then
-        data, err = sock:receive("*a")
-        if data and #data > cap then err = "cap" end
-      else
-        err = "timeout"
-      end
+      data, err = r:rest(cap)
     end
     if err then
       sock:close()
       if err == "cap" then
-        return fail("transport", format("response larger than max_response (%.0f bytes)", cap),
-          true)
+        local f = fail("transport", format("response larger than max_response (%.0f bytes)",
+          cap), true)
+        f.too_big = true -- as in the curl transport: never worth a retry
+        return f
       end
       return fail(classify(err), "body: " .. tostring(err), true)
     end
   end
+  -- bytes beyond the answer belong to nothing we asked: do not reuse
+  if r.pos <= #r.buf then keep = false end
   if keep and status ~= 101 then
     sock:setkeepalive(cfg.keepalive_ms, cfg.pool_size)
   else
@@ -389,7 +531,13 @@ end
 function Engine.inside() return false end
 
 -- send(req) -> completion. req = {method, url, headers, body, opts}.
+local function abandoned(self)
+  local st = rawget(self, "run_state")
+  if st and st.failure then error("hwcloud: the run was abandoned after a failure", 0) end
+end
+
 function Engine:send(req)
+  abandoned(self)
   _M.stats.sends = _M.stats.sends + 1
   if not usable() then return fail("transport", unusable_message(), nil) end
   local cfg = self.cfg
@@ -419,47 +567,51 @@ end
 -- sleep(seconds): ngx.sleep, which yields to nginx's event loop. Where it
 -- is disabled there is nothing non-blocking to wait with: return at once.
 function Engine:sleep(seconds)
+  abandoned(self)
   if seconds and seconds > 0 and usable() then ngx.sleep(seconds) end
+  abandoned(self)
 end
 
 -- run(fns, concurrency) -> results, each {result, err} (also [1], [2]) in
 -- the order of fns: a pool of `concurrency` light threads pulling tasks in
 -- order. An error raised by a task (a bug, not a cloud failure) stops the
--- others and is raised again here.
+-- others and is raised again here: once it happened, no task of the run
+-- starts, sends or sleeps again (they get a view of the engine that
+-- refuses), so nothing goes out after a run has failed.
 function Engine:run(fns, concurrency)
   local n = #fns
   concurrency = concurrency or n
   if concurrency > n then concurrency = n end
-  if concurrency < 1 then concurrency = (n > 0) and 1 or 0 end
+  -- not (>= 1) also catches NaN, which would otherwise run nothing
+  if not (concurrency >= 1) then concurrency = (n > 0) and 1 or 0 end -- luacheck: ignore 581
   local results, nexti = {}, 1
-  local failed = false
+  local state = { failure = nil }
+  local view = setmetatable({ run_state = state }, { __index = self })
   local function worker()
-    while nexti <= n and not failed do
+    while nexti <= n and not state.failure do
       local i = nexti
       nexti = i + 1
-      local res, err = fns[i](self)
+      local ok, res, err = pcall(fns[i], view)
+      if not ok then
+        state.failure = state.failure or res
+        return
+      end
       results[i] = { res, err, result = res, err = err }
     end
   end
   if concurrency == 1 then
     -- no thread needed: run in the caller's coroutine
     worker()
-    return results
-  end
-  local spawn, wait, kill = ngx.thread.spawn, ngx.thread.wait, ngx.thread.kill
-  local threads = {}
-  for k = 1, concurrency do threads[k] = spawn(worker) end
-  local failure = nil
-  for k = 1, #threads do
-    local ok, err = wait(threads[k])
-    if not ok and not failure then
-      failure = err
-      failed = true
-      for j = k + 1, #threads do kill(threads[j]) end
-      break
+  else
+    local spawn, wait = ngx.thread.spawn, ngx.thread.wait
+    local threads = {}
+    for k = 1, concurrency do threads[k] = spawn(worker) end
+    for k = 1, #threads do
+      local ok, err = wait(threads[k])
+      if not ok and not state.failure then state.failure = err end
     end
   end
-  if failure then error(failure, 0) end
+  if state.failure then error(state.failure, 0) end
   return results
 end
 
