@@ -649,12 +649,14 @@ describe("credentials: nothing sent when a client is made, no secret shown", fun
     local by_pw = assert(hwcloud.client{ endpoint = emu.url, user_name = "deployer",
       password = PASSWORD, domain_name = "acme", region = REGION, on_retry = hook, retries = 1,
       retry_base = 0.01, progress = false })
-    emu:fault{ operation = "workspaceapp.reinstall_server", status = 503, count = 3 }
-    local _, e1 = by_fn.workspaceapp:reinstall_server{ server_id = "s" }   -- 503 twice
-    assert.are.equal(503, e1.status)
-    local _, e2 = by_fn.workspaceapp:reinstall_server{ server_id = "s" }   -- an unknown AK
+    -- 429 is retried even for a reinstall (the server did not take it)
+    emu:fault{ operation = "workspaceapp.reinstall_server", status = 429, count = 3 }
+    local _, e1 = by_fn.workspaceapp:reinstall_server{ server_id = "s" }   -- 429 twice
+    assert.are.equal(429, e1.status)
+    local _, e2 = by_fn.workspaceapp:reinstall_server{ server_id = "s" }   -- 429, an unknown AK
     assert.are.equal(401, e2.status)
-    assert(by_pw.workspaceapp:reinstall_server{ server_id = "s" })         -- 503, then ok
+    emu:fault{ operation = "workspaceapp.reinstall_server", status = 429, count = 1 }
+    assert(by_pw.workspaceapp:reinstall_server{ server_id = "s" })         -- 429, then ok
     local _, e3 = by_pw.workspaceapp:reinstall_server{ server_id = "" }
     local text = dump(seen) .. tostring(by_fn) .. tostring(by_pw) .. dump(e1) .. dump(e2)
       .. dump(e3) .. tostring(e1) .. tostring(e2) .. tostring(e3)
