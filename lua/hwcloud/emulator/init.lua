@@ -17,6 +17,7 @@ local validate = require "hwcloud.emulator.validate"
 local admin = require "hwcloud.emulator.admin"
 local iam_service = require "hwcloud.emulator.services.iam"
 local described = require "hwcloud.emulator.described"
+local inventory = require "hwcloud.emulator.inventory"
 
 local ngx = ngx
 local pairs, tonumber, tostring, xpcall, traceback = pairs, tonumber, tostring, xpcall, debug.traceback
@@ -39,6 +40,11 @@ function _M.configure(opts)
     or cfg.job_seconds
   cfg.latency_ms = tonumber(opts.latency_ms or getenv("HWCLOUD_EMULATOR_LATENCY_MS"))
     or cfg.latency_ms
+  local file = opts.inventory or getenv("HWCLOUD_EMULATOR_INVENTORY")
+  if file and file ~= "" then
+    -- a bad file stops nginx at start, with this message in its error log
+    assert(inventory.load_file(file))
+  end
   return cfg
 end
 

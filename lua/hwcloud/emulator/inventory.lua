@@ -12,43 +12,49 @@
 
 local cjson = require "cjson"
 
-local type, pairs, pcall, tostring, io_open = type, pairs, pcall, tostring, io.open
+local type, pairs, ipairs, pcall, tostring, tonumber, io_open =
+  type, pairs, ipairs, pcall, tostring, tonumber, io.open
 
 local _M = {}
 
 local function default()
-  local servers, groups = {}, {}
-  for g = 1, 2 do
-    local gid = "group-" .. g
-    groups[g] = { id = gid, name = "app-group-" .. g, os_type = "Windows",
-                  server_group_status = "NORMAL", app_type = "SESSION_DESKTOP_APP" }
-    for s = 1, 2 do
-      local n = (g - 1) * 2 + s
-      servers[n] = { id = "server-" .. n, name = "app-server-" .. n, server_group_id = gid,
-                     status = "ACTIVE", maintain_status = false, os_type = "Windows" }
-    end
+  local groups = {
+    { id = "group-web", name = "web", os_type = "Windows", server_group_status = true,
+      app_type = "SESSION_DESKTOP_APP" },
+    { id = "group-api", name = "api", os_type = "Windows", server_group_status = true,
+      app_type = "SESSION_DESKTOP_APP" },
+  }
+  local servers = {}
+  for _, s in ipairs { { "srv-web-01", "group-web" }, { "srv-web-02", "group-web" },
+                       { "srv-web-03", "group-web" }, { "srv-api-01", "group-api" },
+                       { "srv-api-02", "group-api" } } do
+    servers[#servers + 1] = { id = s[1], name = s[1], machine_name = s[1],
+                              server_group_id = s[2], status = "ACTIVE",
+                              maintain_status = false, os_type = "Windows" }
   end
   return {
     workspace = { server_groups = groups, servers = servers },
     servicestage = {
       environments = {
-        { id = "env-prod", name = "prod", description = "production", deploy_mode = "container" },
-        { id = "env-test", name = "test", description = "testing", deploy_mode = "container" },
+        { id = "env-prod-01", name = "prod", description = "production",
+          deploy_mode = "container" },
+        { id = "env-test-01", name = "test", description = "testing",
+          deploy_mode = "container" },
       },
       addons = {
-        { id = "addon-nginx", environment_id = "env-prod", name = "ingress-nginx",
-          addon_type = "nginx", status = "RUNNING" },
-        { id = "addon-logs", environment_id = "env-prod", name = "log-agent",
-          addon_type = "fluent-bit", status = "RUNNING" },
-        { id = "addon-test-nginx", environment_id = "env-test", name = "ingress-nginx",
-          addon_type = "nginx", status = "RUNNING" },
+        { id = "addon-gateway", environment_id = "env-prod-01", name = "gateway",
+          version = "1.0.0", status = "RUNNING" },
+        { id = "addon-logging", environment_id = "env-prod-01", name = "logging",
+          version = "1.0.0", status = "RUNNING" },
+        { id = "addon-test-gateway", environment_id = "env-test-01", name = "gateway",
+          version = "1.0.0", status = "RUNNING" },
       },
     },
     codeartsbuild = {
       jobs = {
-        { id = "build-job-1", job_name = "build-web" },
-        { id = "build-job-2", job_name = "build-api" },
-        { id = "build-job-3", job_name = "build-worker" },
+        { id = "48c66c6002964721be537cdc6ce0297b", job_name = "build-web" },
+        { id = "5d1e0b6c8a3f4e2b9c7d6a5f4e3d2c1b", job_name = "build-api" },
+        { id = "6e2f1c7d9b4a5f3c0d8e7b6a5f4e3d2c", job_name = "build-worker" },
       },
     },
     rts = { software_configs = {} },
@@ -109,5 +115,66 @@ function _M.load_file(path)
 end
 
 function _M.reset_default() current = default() end
+
+local function copy(v)
+  if type(v) ~= "table" then return v end
+  local c = {}
+  for k, x in pairs(v) do c[k] = copy(x) end
+  return c
+end
+
+-- A project's own copy of the inventory, made on first use.
+function _M.of(store)
+  local inv = store.inventory
+  if not inv then
+    inv = copy(current)
+    store.inventory = inv
+  end
+  return inv
+end
+
+-- The item of `list` with this id, or nil.
+function _M.find(list, id)
+  for i = 1, #list do
+    if list[i].id == id then return list[i], i end
+  end
+  return nil
+end
+
+-- A page of `list`: offset/limit (offset from 0), page/page_size or
+-- page_index/page_size (pages from 1), marker/limit (after the item whose
+-- id is the marker). Returns the page and nil, or nil and the broken rule.
+function _M.page(list, args, opts)
+  opts = opts or {}
+  local n = #list
+  local from, count
+  count = n
+  local function num(name)
+    local v = args[name]
+    if v == nil then return nil end
+    return tonumber(v)
+  end
+  local limit = num(opts.limit or "limit")
+  if opts.marker and args.marker then
+    local _, i = _M.find(list, args.marker)
+    if not i then return nil, "marker " .. tostring(args.marker) .. " is not an id" end
+    from = i + 1
+  elseif opts.page then
+    local size = num(opts.page_size or "page_size") or 10
+    local page = num(opts.page) or 1
+    if opts.page_from_zero then page = page + 1 end
+    from = (page - 1) * size + 1
+    limit = size
+  else
+    from = (num("offset") or 0) + 1
+  end
+  if limit then count = limit end
+  local out = {}
+  for i = from, n do
+    if #out >= count then break end
+    out[#out + 1] = list[i]
+  end
+  return out
+end
 
 return _M
