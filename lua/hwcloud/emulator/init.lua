@@ -185,7 +185,18 @@ local function serve(method, path, query, rid)
       return bad_request(route, "Invalid parameter " .. field .. ": " .. msg)
     end
     if type(value) == "table" then decoded = value end
-  elseif route.body then
+  elseif route.body or route.params_request then
+    if route.params_request then
+      local field, msg = described.check(route.params_request, {
+        params = params, args = args,
+        header = function(name) return auth.header_value(headers, name) end,
+      }, true)
+      if field then
+        return bad_request(route, "Invalid parameter " .. field .. ": " .. msg)
+      end
+    end
+  end
+  if route.body then
     if body ~= "" then
       local v = util.decode(body)
       if v == nil then return bad_request(route, "The request body is not valid JSON") end

@@ -90,7 +90,13 @@ for alias, target in pairs(aliases) do
 end
 for i = 1, #described_routes do
   local r = described_routes[i]
-  if not operations[r.name] then add(r) end
+  local own = operations[r.name]
+  if not own then
+    add(r)
+  elseif not own.described and not own.params_request then
+    -- an own handler still checks the query and headers the description has
+    own.params_request = r.request
+  end
 end
 for _, list in pairs(by_length) do
   sort(list, function(a, b)
