@@ -5,6 +5,8 @@
 --                               count? = 1}: the next `count` requests of the
 --                               operation (after their checks) get this answer
 --   GET  /_emulator/responses  the canned answers still pending
+--   GET  /_emulator/counts?operation=NAME  {operation, count}, NAME an alias
+--                               or the official name
 --   GET  /_emulator/log        {requests = [{time, method, path, query,
 --                               operation, status, request_id}]}
 --   GET  /_emulator/state      every project's resources and the counts
@@ -17,6 +19,7 @@ local router = require "hwcloud.emulator.router"
 local validate = require "hwcloud.emulator.validate"
 local inventory = require "hwcloud.emulator.inventory"
 
+local ngx = ngx
 local type, pairs, tostring = type, pairs, tostring
 local json_type = validate.json_type
 local send = util.send
@@ -87,6 +90,17 @@ _M.routes = {
     end,
     GET = function()
       return send(200, { responses = util.array(state.pending_canned()) })
+    end,
+  },
+  -- GET /_emulator/counts as in hwcloud.emulator.admin, plus ?operation=NAME
+  -- (an alias or the official name): {operation, count}
+  ["/_emulator/counts"] = {
+    GET = function()
+      local op = ngx.req.get_uri_args(10).operation
+      if op == nil then return send(200, state.counts()) end
+      local route = type(op) == "string" and router.operations[op]
+      if not route then return fail(400, "operation must name a described operation") end
+      return send(200, { operation = route.name, count = state.counts()[route.name] or 0 })
     end,
   },
   ["/_emulator/log"] = {

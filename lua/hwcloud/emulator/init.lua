@@ -130,12 +130,9 @@ local function serve(method, path, query, rid)
 
   local req_ctx = ngx.ctx
   req_ctx.hwcloud_operation = route.name -- luacheck: ignore 122 (per-request table)
-  local names = route.names
-  if names then
-    for i = 1, #names do state.count(names[i]) end
-  else
-    state.count(route.name)
-  end
+  -- under the route's own name; GET /_emulator/counts?operation= takes
+  -- an alias or the official name
+  state.count(route.name)
   local fault = state.take_fault(route.name)
   if fault then
     local done = apply_fault(fault, route, rid)
