@@ -1,7 +1,9 @@
--- A deployment workflow: reinstall a handful of Workspace app servers, wait
--- for their jobs, push a software deployment to each server that came back,
--- redeploy a ServiceStage add-on and wait for it, open an ASM experience
--- task, and switch on the CodeArts Build notices -- then print a summary.
+-- A deployment workflow: find the Workspace app servers by listing them,
+-- reinstall each server group with one batch call and wait for the jobs,
+-- create a software config and push a deployment of it to each server that
+-- came back, find the ServiceStage add-on by listing and redeploy it, open
+-- an ASM experience task, and switch on the CodeArts Build notices -- then
+-- print a summary.
 --
 -- Runs against the bundled emulator by default (`make demo` starts one).
 -- Against Huawei Cloud: unset HWCLOUD_ENDPOINT and set HUAWEICLOUD_SDK_AK,
@@ -28,8 +30,6 @@ local client = assert(hwcloud.client {
   ca_file = env("HWCLOUD_CA_FILE"),
 })
 
-local servers = list(env("HWCLOUD_SERVERS"),
-  "srv-web-01,srv-web-02,srv-web-03,srv-api-01,srv-api-02")
 local function say(fmt, ...)
   io.stdout:write(string.format(fmt, ...), "\n")
   io.stdout:flush() -- progress goes to stderr: keep the two in order
@@ -37,21 +37,49 @@ end
 local t0 = os.time()
 local summary = {}
 
--- 1. Reinstall every server at once; each answer is a job.
-say("1. reinstalling %d app servers", #servers)
-local calls = {}
-for i, id in ipairs(servers) do
-  calls[i] = { "workspaceapp", "reinstall_server", { server_id = id, update_access_agent = true } }
+-- 0. Find the servers: every app server, a page at a time, by server group
+-- (HWCLOUD_SERVERS names them instead).
+local servers, group_servers, group_order = {}, {}, {}
+local function add_server(id, group)
+  servers[#servers + 1] = id
+  if not group_servers[group] then
+    group_servers[group] = {}
+    group_order[#group_order + 1] = group
+  end
+  local g = group_servers[group]
+  g[#g + 1] = id
 end
-local started = client:parallel(calls, { concurrency = 8, label = "   reinstall" })
+if env("HWCLOUD_SERVERS") then
+  for _, id in ipairs(list(env("HWCLOUD_SERVERS"))) do add_server(id, "given") end
+else
+  local offset = 0
+  repeat
+    local page = assert(client.workspaceapp:list_servers { offset = offset, limit = 2 })
+    for _, s in ipairs(page.items or {}) do add_server(s.id, s.server_group_id or "none") end
+    offset = offset + #(page.items or {})
+  until #(page.items or {}) == 0 or offset >= (page.count or 0)
+end
 
+-- 1. Reinstall each server group at once; each server gets a job.
+say("1. reinstalling %d app servers", #servers)
 local jobs, job_server = {}, {}
-for i, r in ipairs(started) do
-  if r.err then
-    say("   %s: not started: %s", servers[i], tostring(r.err))
+for _, group in ipairs(group_order) do
+  local res, rerr = client.workspaceapp:batch_reinstall_server {
+    server_ids = group_servers[group], update_access_agent = true,
+  }
+  if not res then
+    for _, id in ipairs(group_servers[group]) do
+      say("   %s: not started: %s", id, tostring(rerr))
+    end
   else
-    jobs[#jobs + 1] = r.result
-    job_server[#jobs] = servers[i]
+    for _, item in ipairs(res.items or {}) do
+      if item.job_id then
+        jobs[#jobs + 1] = { service = "workspaceapp", job_id = item.job_id }
+        job_server[#jobs] = item.server_id
+      else
+        say("   %s: not started: %s", tostring(item.server_id), tostring(item.error_message))
+      end
+    end
   end
 end
 
@@ -70,8 +98,18 @@ summary[#summary + 1] = string.format("reinstalled %d/%d servers", #healthy, #se
 
 -- 3. A software deployment per healthy server, then wait for them.
 say("2. deploying the application config to %d servers", #healthy)
-local config_id = env("HWCLOUD_CONFIG_ID") or "8da95794-2ad9-4979-8ae5-739ce314c5cd"
-calls = {}
+-- the software config the deployments run: given, or created here
+local config_id = env("HWCLOUD_CONFIG_ID")
+if not config_id then
+  local made = assert(client.rts:create_software_config {
+    name = "app-config-2026.11", group = "script",
+    config = "#!/bin/sh\necho deploying release $release\n",
+    inputs = { { name = "release", type = "String" } },
+  })
+  config_id = made.software_config.id
+  say("   created software config %s", config_id)
+end
+local calls = {}
 for i, id in ipairs(healthy) do
   calls[i] = { "rts", "create_software_deployment", {
     config_id = config_id, server_id = id, action = "CREATE", status = "IN_PROGRESS",
@@ -92,11 +130,28 @@ summary[#summary + 1] = string.format("software deployments complete on %d/%d se
 
 -- 4. Redeploy the add-on and follow its job.
 say("3. redeploying the ServiceStage add-on")
-local addon_job, err = client.servicestage:deliver_addon_job {
-  environment_id = env("HWCLOUD_ENV_ID") or "env-prod-01",
-  addon_id = env("HWCLOUD_ADDON_ID") or "addon-gateway",
-  action = "redeploy",
-}
+-- the environment named "prod" and its add-on named "gateway", by listing
+-- (HWCLOUD_ENV_ID and HWCLOUD_ADDON_ID name them instead)
+local env_id, addon_id = env("HWCLOUD_ENV_ID"), env("HWCLOUD_ADDON_ID")
+if not env_id then
+  local envs = assert(client.servicestage:show_environments { name = "prod", limit = 10 })
+  env_id = envs.environments and envs.environments[1] and envs.environments[1].id
+end
+if env_id and not addon_id then
+  local addons = assert(client.servicestage:list_addons { environment_id = env_id })
+  for _, a in ipairs(addons.addons or {}) do
+    if a.name == "gateway" then addon_id = a.id end
+  end
+end
+local addon_job, err
+if env_id and addon_id then
+  say("   add-on %s in environment %s", addon_id, env_id)
+  addon_job, err = client.servicestage:deliver_addon_job {
+    environment_id = env_id, addon_id = addon_id, action = "redeploy",
+  }
+else
+  err = "no environment \"prod\" with an add-on \"gateway\""
+end
 if not addon_job then
   summary[#summary + 1] = "add-on redeploy not started: " .. tostring(err)
 else

@@ -61,7 +61,8 @@ local function parse_fault(b)
   if json_type(count) ~= "integer" or count < 1 then
     return nil, "count must be a positive integer"
   end
-  local f = { operation = op, count = count }
+  -- an alias and the official name are one operation
+  local f = { operation = op == "*" and op or router.operations[op].name, count = count }
   if b.status ~= nil then
     -- a 1xx is not a final answer: nginx cannot send one, and truncate
     -- or a body would make no sense with it
@@ -188,6 +189,9 @@ local routes = {
     return send(200, { status = "ok" })
   end },
 }
+
+-- canned answers, log, state, inventory (hwcloud.emulator.control)
+for path, r in pairs(require("hwcloud.emulator.control").routes) do routes[path] = r end
 
 function _M.handle(method, path)
   if path ~= "/_emulator/" and sub(path, -1) == "/" then path = sub(path, 1, -2) end

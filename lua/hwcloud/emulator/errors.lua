@@ -17,14 +17,15 @@ local _M = {}
 local titles = {
   [400] = "Bad Request", [401] = "Unauthorized", [403] = "Forbidden",
   [404] = "Not Found", [405] = "Method Not Allowed", [409] = "Conflict",
-  [429] = "Too Many Requests", [500] = "Internal Server Error",
+  [429] = "Too Many Requests", [500] = "Internal Server Error", [501] = "Not Implemented",
   [502] = "Bad Gateway", [503] = "Service Unavailable", [504] = "Gateway Timeout",
 }
 _M.titles = titles
 
 local heat_types = {
   [400] = "ValidationError", [404] = "EntityNotFound", [405] = "HTTPMethodNotAllowed",
-  [409] = "Conflict", [500] = "InternalError", [503] = "ServiceUnavailable",
+  [409] = "Conflict", [500] = "InternalError", [501] = "NotImplemented",
+  [503] = "ServiceUnavailable",
 }
 
 -- Default error codes per service and status.

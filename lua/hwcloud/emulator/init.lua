@@ -16,9 +16,12 @@ local auth = require "hwcloud.emulator.auth"
 local validate = require "hwcloud.emulator.validate"
 local admin = require "hwcloud.emulator.admin"
 local iam_service = require "hwcloud.emulator.services.iam"
+local described = require "hwcloud.emulator.described"
+local inventory = require "hwcloud.emulator.inventory"
 
 local ngx = ngx
 local pairs, tonumber, tostring, xpcall, traceback = pairs, tonumber, tostring, xpcall, debug.traceback
+local type = type
 local find, sub, concat, floor, max = string.find, string.sub, table.concat, math.floor, math.max
 local json_type = validate.json_type
 local send = util.send
@@ -37,6 +40,11 @@ function _M.configure(opts)
     or cfg.job_seconds
   cfg.latency_ms = tonumber(opts.latency_ms or getenv("HWCLOUD_EMULATOR_LATENCY_MS"))
     or cfg.latency_ms
+  local file = opts.inventory or getenv("HWCLOUD_EMULATOR_INVENTORY")
+  if file and file ~= "" then
+    -- a bad file stops nginx at start, with this message in its error log
+    assert(inventory.load_file(file))
+  end
   return cfg
 end
 
@@ -120,6 +128,10 @@ local function serve(method, path, query, rid)
       "The API does not exist or has not been published in the environment", "APIG.0101", rid))
   end
 
+  local req_ctx = ngx.ctx
+  req_ctx.hwcloud_operation = route.name -- luacheck: ignore 122 (per-request table)
+  -- under the route's own name; GET /_emulator/counts?operation= takes
+  -- an alias or the official name
   state.count(route.name)
   local fault = state.take_fault(route.name)
   if fault then
@@ -153,6 +165,34 @@ local function serve(method, path, query, rid)
   end
 
   local decoded = {}
+  local args = ngx.req.get_uri_args(100)
+  if route.request then
+    -- a described operation: its body may be any JSON (whole_body arrays)
+    local value
+    if body ~= "" and route.json then
+      value = util.decode(body)
+      if value == nil then return bad_request(route, "The request body is not valid JSON") end
+      if value == util.null then value = nil end
+    end
+    local field, msg = described.check(route.request, {
+      params = params, args = args, body = value,
+      header = function(name) return auth.header_value(headers, name) end,
+    })
+    if field then
+      return bad_request(route, "Invalid parameter " .. field .. ": " .. msg)
+    end
+    if type(value) == "table" then decoded = value end
+  elseif route.body or route.params_request then
+    if route.params_request then
+      local field, msg = described.check(route.params_request, {
+        params = params, args = args,
+        header = function(name) return auth.header_value(headers, name) end,
+      }, true)
+      if field then
+        return bad_request(route, "Invalid parameter " .. field .. ": " .. msg)
+      end
+    end
+  end
   if route.body then
     if body ~= "" then
       local v = util.decode(body)
@@ -175,7 +215,8 @@ local function serve(method, path, query, rid)
   local ctx = {
     method = method,
     params = params,
-    args = ngx.req.get_uri_args(100),
+    args = args,
+    route = route,
     body = decoded,
     project_id = project,
     store = project and state.project(project) or nil,
@@ -184,6 +225,8 @@ local function serve(method, path, query, rid)
     now = ngx.now(),
     request_id = rid,
   }
+  local answer = state.take_canned(route.name)
+  if answer then return send(answer.status, answer.body, answer.headers) end
   local status, out, extra = route.handler(ctx)
   return send(status, out, extra)
 end
@@ -205,6 +248,10 @@ function _M.handle()
   if q then path, query = sub(uri, 1, q - 1), sub(uri, q + 1) end
   local method = ngx.req.get_method()
 
+  if sub(path, 1, 10) ~= "/_emulator" then
+    ngx.ctx.hwcloud_log = { time = ngx.now(), method = method, path = path, query = query,
+                            request_id = rid }
+  end
   local ok, res = xpcall(serve, on_error, method, path, query, rid)
   if not ok then
     ngx.log(ngx.ERR, "hwcloud emulator: ", res)
@@ -214,6 +261,19 @@ function _M.handle()
     return
   end
   if res == "close" then return ngx.exit(444) end
+end
+
+-- The log handler: `log_by_lua_block { require("hwcloud.emulator").log() }`
+-- records the request once its answer is known (send() ends the content
+-- handler, so the content phase cannot).
+function _M.log()
+  local req_ctx = ngx.ctx
+  local entry = req_ctx.hwcloud_log
+  if not entry then return end
+  state.log_request({ time = entry.time, method = entry.method, path = entry.path,
+                      query = entry.query, request_id = entry.request_id,
+                      operation = req_ctx.hwcloud_operation or util.null,
+                      status = ngx.status })
 end
 
 return _M

@@ -1,7 +1,12 @@
--- hwcloud.emulator.router: maps a method and path to an operation.
+-- hwcloud.emulator.router: maps a method and path to an operation: the
+-- emulator's own routes, then every described operation
+-- (hwcloud.emulator.described). The most literal template wins.
 
 local sub, find, gmatch, match = string.sub, string.find, string.gmatch, string.match
 local gsub, char, tonumber = string.gsub, string.char, tonumber
+local concat, sort, pairs = table.concat, table.sort, pairs
+
+local described = require "hwcloud.emulator.described"
 
 local _M = {}
 
@@ -27,24 +32,77 @@ local function decode(s)
   return (gsub(s, "%%(%x%x)", hex_byte))
 end
 
+local by_shape = {}     -- "METHOD /a/{}/b" -> route, to find a described twin
+local order = 0
+
+local function add(r)
+  local segs, n, shape = {}, 0, {}
+  for seg in gmatch(sub(r.path, 2), "[^/]+") do
+    n = n + 1
+    local param = match(seg, "^{(.+)}$")
+    segs[n] = param and { param = param } or { literal = seg }
+    -- literal segments, the earlier the better, outrank parameters
+    shape[n] = param and "{}" or seg
+  end
+  local score = {}
+  for k = 1, n do score[k] = segs[k].literal and "1" or "0" end
+  order = order + 1
+  r.segments, r.score, r.order = segs, concat(score), order
+  local key = r.method .. " /" .. concat(shape, "/")
+  local twin = by_shape[key]
+  if r.described and twin then
+    -- same method and path (IAM's token requests differ by body only):
+    -- the first route answers, faults and canned answers find it by either
+    -- name
+    operations[r.name] = twin
+    return false
+  end
+  by_shape[key] = by_shape[key] or r
+  local list = by_length[n]
+  if not list then list = {} by_length[n] = list end
+  list[#list + 1] = r
+  operations[r.name] = r
+  return true
+end
+
+-- The emulator's own handlers first: they win over the described routes of
+-- the same operation or the same method and path.
 for i = 1, #SERVICES do
   local svc = require("hwcloud.emulator.services." .. SERVICES[i])
   for j = 1, #svc.routes do
     local r = svc.routes[j]
     r.service = svc.name
     r.name = svc.name .. "." .. r.op
-    local segs, n = {}, 0
-    for seg in gmatch(sub(r.path, 2), "[^/]+") do
-      n = n + 1
-      local param = match(seg, "^{(.+)}$")
-      segs[n] = param and { param = param } or { literal = seg }
-    end
-    r.segments = segs
-    local list = by_length[n]
-    if not list then list = {} by_length[n] = list end
-    list[#list + 1] = r
-    operations[r.name] = r
+    add(r)
   end
+end
+
+local described_routes, aliases = described.routes()
+-- an alias of the descriptions (servicestage.show_job for show_job_info)
+-- served by an own handler answers to both names
+for alias, target in pairs(aliases) do
+  local own = operations[alias] or operations[target]
+  if own then
+    operations[alias], operations[target] = own, own
+    own.names = own.names or { own.name }
+    own.names[#own.names + 1] = own.name == alias and target or alias
+  end
+end
+for i = 1, #described_routes do
+  local r = described_routes[i]
+  local own = operations[r.name]
+  if not own then
+    add(r)
+  elseif not own.described and not own.params_request then
+    -- an own handler still checks the query and headers the description has
+    own.params_request = r.request
+  end
+end
+for _, list in pairs(by_length) do
+  sort(list, function(a, b)
+    if a.score ~= b.score then return a.score > b.score end
+    return a.order < b.order
+  end)
 end
 
 _M.operations = operations
@@ -57,6 +115,7 @@ function _M.match(method, path)
   path = sub(path, 2)
   if sub(path, -1) == "/" then path = sub(path, 1, -2) end
   local raw, n = split(path)
+  if path == "" then n = 0 end -- "/" itself
   local list = by_length[n]
   if not list then return nil end
   local segs = {}
@@ -77,8 +136,11 @@ function _M.match(method, path)
     end
     if ok then
       if r.method == method then return r, params end
-      if not other then other = { service = r.service, methods = {} } end
-      other.methods[#other.methods + 1] = r.method
+      if not other then other = { service = r.service, methods = {}, seen = {} } end
+      if not other.seen[r.method] then
+        other.seen[r.method] = true
+        other.methods[#other.methods + 1] = r.method
+      end
     end
   end
   return nil, other

@@ -14,6 +14,7 @@ _M.config = {
 }
 
 local projects, tokens, faults, fail_ids, counts, temp_keys, identity, identity_log
+local canned, request_log
 
 -- The identity side's settings (see hwcloud.emulator.identity), as after
 -- a reset.
@@ -27,6 +28,9 @@ local function identity_defaults()
   }
 end
 
+-- Forgets every project's resources: each starts again from the inventory.
+function _M.reset_projects() projects = {} end
+
 function _M.reset()
   projects = {}
   tokens = {}
@@ -36,8 +40,13 @@ function _M.reset()
   temp_keys = {}   -- access key -> { secret, security_token, expires }
   identity = identity_defaults()
   identity_log = {}
+  canned = {}      -- operation name -> FIFO list of { answer, remaining }
+  request_log = {}
 end
 _M.reset()
+
+-- Every project's resources, for GET /_emulator/state.
+function _M.projects() return projects end
 
 -- Per-project resources, created on first use.
 function _M.project(id)
@@ -83,6 +92,40 @@ function _M.count(op)
   counts[op] = (counts[op] or 0) + 1
 end
 function _M.counts() return counts end
+
+-- Canned answers (POST /_emulator/responses), per operation, in order.
+function _M.add_canned(op, answer)
+  local q = canned[op]
+  if not q then q = {} canned[op] = q end
+  q[#q + 1] = { answer = answer, remaining = answer.count }
+end
+
+function _M.take_canned(op)
+  local q = canned[op]
+  local head = q and q[1]
+  if not head then return nil end
+  head.remaining = head.remaining - 1
+  if head.remaining <= 0 then remove(q, 1) end
+  return head.answer
+end
+
+function _M.pending_canned()
+  local out = {}
+  for op, q in pairs(canned) do
+    for i = 1, #q do
+      out[#out + 1] = { operation = op, status = q[i].answer.status, remaining = q[i].remaining }
+    end
+  end
+  return out
+end
+
+-- The requests received (method, path, operation, status; never a header
+-- or a body), oldest first, the last 1000.
+function _M.log_request(entry)
+  request_log[#request_log + 1] = entry
+  if #request_log > 1000 then remove(request_log, 1) end
+end
+function _M.request_log() return request_log end
 
 -- Faults.
 function _M.add_fault(op, fault)

@@ -4,7 +4,10 @@
 -- Schema: { type = "object", fields = { name = { type =, required =, enum =,
 -- fields =, items = } } } with types string, integer, number, boolean, array,
 -- object (with `fields`: checked; without: any JSON object). Unknown fields are
--- ignored, as the cloud services do. JSON null counts as absent.
+-- ignored, as the cloud services do. JSON null counts as absent. The service
+-- descriptions add "any" (anything), "map" (an object whose members fit
+-- `values`) and `location` (a field not in the body: skipped here, checked by
+-- hwcloud.emulator.described).
 
 local util = require "hwcloud.emulator.util"
 
@@ -38,7 +41,8 @@ end
 _M.json_type = json_type
 
 local function matches(want, got)
-  if want == got then return true end
+  if want == got or want == nil or want == "any" then return true end
+  if want == "map" then return got == "object" or got == "empty" end
   if want == "number" and got == "integer" then return true end
   if got == "empty" and (want == "array" or want == "object") then return true end
   return false
@@ -79,12 +83,22 @@ check = function(schema, value, path)
       local sub = schema.fields[name]
       local v = value[name]
       local p = join(path, name)
-      if v == nil or v == null then
+      if sub.location then -- luacheck: ignore 542
+        -- not a body member
+      elseif v == nil or v == null then
         if sub.required then return p, "is required" end
       else
         local field, msg = check(sub, v, p)
         if field then return field, msg end
       end
+    end
+  elseif schema.type == "map" and schema.values then
+    local keys = {}
+    for k in pairs(value) do keys[#keys + 1] = k end
+    sort(keys)
+    for i = 1, #keys do
+      local field, msg = check(schema.values, value[keys[i]], join(path, keys[i]))
+      if field then return field, msg end
     end
   elseif schema.type == "array" and schema.items then
     for i = 1, #value do

@@ -6,9 +6,10 @@
 local util = require "hwcloud.emulator.util"
 local errors = require "hwcloud.emulator.errors"
 local state = require "hwcloud.emulator.state"
+local inventory = require "hwcloud.emulator.inventory"
 
 local null, copy = util.null, util.copy
-local type, remove = type, table.remove
+local type, remove, ipairs = type, table.remove, ipairs
 
 local _M = { name = "rts" }
 
@@ -135,6 +136,55 @@ local function list(ctx)
   return 200, { software_deployments = util.array(out) }
 end
 
+-- Software configs: kept in the project's inventory (rts.software_configs).
+local function configs(ctx) return inventory.of(ctx.store).rts.software_configs end
+
+local function config_not_found(id)
+  return 404, errors.body("rts", 404, "The Software Config (" .. id .. ") could not be found.",
+                          "NotFound")
+end
+
+local function create_config(ctx)
+  local b, cfgs = ctx.body, configs(ctx)
+  local id
+  repeat id = util.uuid4() until not inventory.find(cfgs, id)
+  local c = {
+    id = id, name = b.name,
+    group = present(b.group) and b.group or "Heat::Ungrouped",
+    config = present(b.config) and b.config or "",
+    options = present(b.options) and copy(b.options) or {},
+    inputs = present(b.inputs) and copy(b.inputs) or util.EMPTY_ARRAY,
+    outputs = present(b.outputs) and copy(b.outputs) or util.EMPTY_ARRAY,
+    creation_time = util.iso8601(ctx.now),
+  }
+  cfgs[#cfgs + 1] = c
+  return 200, { software_config = c }
+end
+
+local function list_configs(ctx)
+  local page, err = inventory.page(configs(ctx), ctx.args, { marker = true })
+  if not page then return 400, errors.body("rts", 400, err) end
+  local out = {}
+  for i, c in ipairs(page) do
+    out[i] = { id = c.id, name = c.name, group = c.group, creation_time = c.creation_time }
+  end
+  return 200, { software_configs = util.array(out) }
+end
+
+local function show_config(ctx)
+  local c = inventory.find(configs(ctx), ctx.params.config_id)
+  if not c then return config_not_found(ctx.params.config_id) end
+  return 200, { software_config = c }
+end
+
+local function delete_config(ctx)
+  local cfgs = configs(ctx)
+  local _, i = inventory.find(cfgs, ctx.params.config_id)
+  if not i then return config_not_found(ctx.params.config_id) end
+  remove(cfgs, i)
+  return 204, nil
+end
+
 local create_body = { type = "object", fields = {
   config_id = { type = "string", required = true },
   server_id = { type = "string", required = true },
@@ -155,6 +205,18 @@ local update_body = { type = "object", fields = {
 } }
 
 _M.routes = {
+  { op = "create_software_config", method = "POST", path = "/v1/{project_id}/software_configs",
+    body = { type = "object", fields = {
+      name = { type = "string", required = true }, group = { type = "string" },
+      config = { type = "string" }, options = { type = "object" },
+      inputs = { type = "array" }, outputs = { type = "array" },
+    } }, handler = create_config },
+  { op = "list_software_configs", method = "GET", path = "/v1/{project_id}/software_configs",
+    handler = list_configs },
+  { op = "show_software_config", method = "GET",
+    path = "/v1/{project_id}/software_configs/{config_id}", handler = show_config },
+  { op = "delete_software_config", method = "DELETE",
+    path = "/v1/{project_id}/software_configs/{config_id}", handler = delete_config },
   { op = "create_software_deployment", method = "POST",
     path = "/v1/{project_id}/software_deployments", body = create_body, handler = create },
   { op = "list_software_deployments", method = "GET",

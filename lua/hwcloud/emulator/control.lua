@@ -1,0 +1,128 @@
+-- hwcloud.emulator.control: the admin calls added to hwcloud.emulator.admin
+-- for canned answers, the request log, the state and the inventory.
+--
+--   POST /_emulator/responses  {operation, status? = 200, body?, headers?,
+--                               count? = 1}: the next `count` requests of the
+--                               operation (after their checks) get this answer
+--   GET  /_emulator/responses  the canned answers still pending
+--   GET  /_emulator/counts?operation=NAME  {operation, count}, NAME an alias
+--                               or the official name
+--   GET  /_emulator/log        {requests = [{time, method, path, query,
+--                               operation, status, request_id}]}
+--   GET  /_emulator/state      every project's resources and the counts
+--   POST /_emulator/inventory  replace the inventory (see
+--                               hwcloud.emulator.inventory); GET shows it
+
+local util = require "hwcloud.emulator.util"
+local state = require "hwcloud.emulator.state"
+local router = require "hwcloud.emulator.router"
+local validate = require "hwcloud.emulator.validate"
+local inventory = require "hwcloud.emulator.inventory"
+
+local ngx = ngx
+local type, pairs, tostring = type, pairs, tostring
+local json_type = validate.json_type
+local send = util.send
+
+local _M = {}
+
+local function fail(status, msg)
+  return send(status, { error_code = "EMULATOR." .. status, error_msg = msg })
+end
+
+local function read_json()
+  local raw = util.request_body()
+  if raw == "" then return {} end
+  local v = util.decode(raw)
+  local t = json_type(v)
+  if t ~= "object" and t ~= "empty" then return nil end
+  return v
+end
+
+-- Checks a canned answer; returns it or nil, message.
+local function parse_answer(b)
+  local route = type(b.operation) == "string" and router.operations[b.operation]
+  if not route then
+    return nil, "operation must name a described operation (\"<service>.<operation>\")"
+  end
+  local count = b.count == nil and 1 or b.count
+  if json_type(count) ~= "integer" or count < 1 then
+    return nil, "count must be a positive integer"
+  end
+  local status = b.status == nil and 200 or b.status
+  if json_type(status) ~= "integer" or status < 100 or status > 599 then
+    return nil, "status must be an integer HTTP status (100-599)"
+  end
+  local a = { operation = route.name, count = count, status = status }
+  if b.body ~= nil and b.body ~= util.null then
+    if type(b.body) == "string" then
+      a.body = b.body
+    elseif type(b.body) == "table" then
+      a.body = util.encode(b.body)
+    else
+      return nil, "body must be a string (sent as is) or a JSON object/array"
+    end
+  end
+  if b.headers ~= nil then
+    local t = json_type(b.headers)
+    if t ~= "object" and t ~= "empty" then return nil, "headers must be an object" end
+    local h = {}
+    for k, v in pairs(b.headers) do
+      if type(v) ~= "string" and type(v) ~= "number" then
+        return nil, "headers." .. tostring(k) .. " must be a string or a number"
+      end
+      h[k] = tostring(v)
+    end
+    a.headers = h
+  end
+  return a
+end
+
+_M.routes = {
+  ["/_emulator/responses"] = {
+    POST = function()
+      local b = read_json()
+      if not b then return fail(400, "the body must be a JSON object") end
+      local a, msg = parse_answer(b)
+      if not a then return fail(400, msg) end
+      state.add_canned(a.operation, a)
+      return send(200, { status = "ok", operation = a.operation, count = a.count })
+    end,
+    GET = function()
+      return send(200, { responses = util.array(state.pending_canned()) })
+    end,
+  },
+  -- GET /_emulator/counts as in hwcloud.emulator.admin, plus ?operation=NAME
+  -- (an alias or the official name): {operation, count}
+  ["/_emulator/counts"] = {
+    GET = function()
+      local op = ngx.req.get_uri_args(10).operation
+      if op == nil then return send(200, state.counts()) end
+      local route = type(op) == "string" and router.operations[op]
+      if not route then return fail(400, "operation must name a described operation") end
+      return send(200, { operation = route.name, count = state.counts()[route.name] or 0 })
+    end,
+  },
+  ["/_emulator/log"] = {
+    GET = function() return send(200, { requests = util.array(state.request_log()) }) end,
+  },
+  ["/_emulator/state"] = {
+    GET = function()
+      return send(200, { projects = state.projects(), counts = state.counts(),
+                         inventory = inventory.current() })
+    end,
+  },
+  ["/_emulator/inventory"] = {
+    POST = function()
+      local b = read_json()
+      if not b then return fail(400, "the body must be a JSON object") end
+      local ok, msg = inventory.replace(b)
+      if not ok then return fail(400, msg) end
+      state.reset_projects()
+      return send(200, { status = "ok" })
+    end,
+    GET = function() return send(200, inventory.current()) end,
+  },
+}
+
+return _M

@@ -1,0 +1,180 @@
+-- hwcloud.emulator.inventory: the resources every project starts with.
+-- bin/hwcloud-emulator --inventory FILE (a JSON file) or POST
+-- /_emulator/inventory replaces the default; each project gets its own copy
+-- on first use (and again after a reset).
+--
+--   { workspace = { server_groups = [{id, name, ...}],
+--                   servers = [{id, name, server_group_id, status, ...}] },
+--     servicestage = { environments = [{id, name, ...}],
+--                      addons = [{id, environment_id, name, addon_type, status, ...}] },
+--     codeartsbuild = { jobs = [{id, job_name, project_id?, ...}] },
+--     rts = { software_configs = [{id, name, group, config, ...}] } }
+
+local cjson = require "cjson"
+
+local type, pairs, ipairs, pcall, tostring, tonumber, io_open =
+  type, pairs, ipairs, pcall, tostring, tonumber, io.open
+
+local _M = {}
+
+local function default()
+  local groups = {
+    { id = "group-web", name = "web", os_type = "Windows", server_group_status = true,
+      app_type = "SESSION_DESKTOP_APP" },
+    { id = "group-api", name = "api", os_type = "Windows", server_group_status = true,
+      app_type = "SESSION_DESKTOP_APP" },
+  }
+  local servers = {}
+  for _, s in ipairs { { "srv-web-01", "group-web" }, { "srv-web-02", "group-web" },
+                       { "srv-web-03", "group-web" }, { "srv-api-01", "group-api" },
+                       { "srv-api-02", "group-api" } } do
+    servers[#servers + 1] = { id = s[1], name = s[1], machine_name = s[1],
+                              server_group_id = s[2], status = "ACTIVE",
+                              maintain_status = false, os_type = "Windows" }
+  end
+  return {
+    workspace = { server_groups = groups, servers = servers },
+    servicestage = {
+      environments = {
+        { id = "env-prod-01", name = "prod", description = "production",
+          deploy_mode = "container" },
+        { id = "env-test-01", name = "test", description = "testing",
+          deploy_mode = "container" },
+      },
+      addons = {
+        { id = "addon-gateway", environment_id = "env-prod-01", name = "gateway",
+          version = "1.0.0", status = "RUNNING" },
+        { id = "addon-logging", environment_id = "env-prod-01", name = "logging",
+          version = "1.0.0", status = "RUNNING" },
+        { id = "addon-test-gateway", environment_id = "env-test-01", name = "gateway",
+          version = "1.0.0", status = "RUNNING" },
+      },
+    },
+    codeartsbuild = {
+      jobs = {
+        { id = "48c66c6002964721be537cdc6ce0297b", job_name = "build-web" },
+        { id = "5d1e0b6c8a3f4e2b9c7d6a5f4e3d2c1b", job_name = "build-api" },
+        { id = "6e2f1c7d9b4a5f3c0d8e7b6a5f4e3d2c", job_name = "build-worker" },
+      },
+    },
+    rts = { software_configs = {} },
+  }
+end
+
+local current = default()
+
+function _M.current() return current end
+
+local SECTIONS = {
+  workspace = { "server_groups", "servers" },
+  servicestage = { "environments", "addons" },
+  codeartsbuild = { "jobs" },
+  rts = { "software_configs" },
+}
+
+-- Replaces the inventory after checking its shape; returns true or nil,
+-- message naming the broken part. Sections left out are empty.
+function _M.replace(inv)
+  if type(inv) ~= "table" then return nil, "the inventory must be a JSON object" end
+  local new = {}
+  for section, lists in pairs(SECTIONS) do
+    local s = inv[section]
+    if s ~= nil and type(s) ~= "table" then return nil, section .. " must be an object" end
+    new[section] = {}
+    for i = 1, #lists do
+      local name = lists[i]
+      local list = s and s[name] or {}
+      if type(list) ~= "table" then return nil, section .. "." .. name .. " must be an array" end
+      for k = 1, #list do
+        local item = list[k]
+        if type(item) ~= "table" or type(item.id) ~= "string" or item.id == "" then
+          return nil, section .. "." .. name .. "[" .. k .. "].id must be a non-empty string"
+        end
+      end
+      new[section][name] = list
+    end
+  end
+  for section in pairs(inv) do
+    if not SECTIONS[section] then return nil, "unknown inventory section: " .. section end
+  end
+  current = new
+  return true
+end
+
+-- Reads a JSON inventory file; returns true or nil, message.
+function _M.load_file(path)
+  local f, err = io_open(path, "rb")
+  if not f then return nil, "cannot read the inventory " .. path .. ": " .. err end
+  local text = f:read("*a")
+  f:close()
+  local ok_json, inv = pcall(cjson.decode, text)
+  if not ok_json then return nil, "the inventory " .. path .. " is not valid JSON: " .. tostring(inv) end
+  local ok, msg = _M.replace(inv)
+  if not ok then return nil, "the inventory " .. path .. ": " .. msg end
+  return true
+end
+
+function _M.reset_default() current = default() end
+
+local function copy(v)
+  if type(v) ~= "table" then return v end
+  local c = {}
+  for k, x in pairs(v) do c[k] = copy(x) end
+  return c
+end
+
+-- A project's own copy of the inventory, made on first use.
+function _M.of(store)
+  local inv = store.inventory
+  if not inv then
+    inv = copy(current)
+    store.inventory = inv
+  end
+  return inv
+end
+
+-- The item of `list` with this id, or nil.
+function _M.find(list, id)
+  for i = 1, #list do
+    if list[i].id == id then return list[i], i end
+  end
+  return nil
+end
+
+-- A page of `list`: offset/limit (offset from 0), page/page_size or
+-- page_index/page_size (pages from 1), marker/limit (after the item whose
+-- id is the marker). Returns the page and nil, or nil and the broken rule.
+function _M.page(list, args, opts)
+  opts = opts or {}
+  local n = #list
+  local from, count
+  count = n
+  local function num(name)
+    local v = args[name]
+    if v == nil then return nil end
+    return tonumber(v)
+  end
+  local limit = num(opts.limit or "limit")
+  if opts.marker and args.marker then
+    local _, i = _M.find(list, args.marker)
+    if not i then return nil, "marker " .. tostring(args.marker) .. " is not an id" end
+    from = i + 1
+  elseif opts.page then
+    local size = num(opts.page_size or "page_size") or 10
+    local page = num(opts.page) or 1
+    if opts.page_from_zero then page = page + 1 end
+    from = (page - 1) * size + 1
+    limit = size
+  else
+    from = (num("offset") or 0) + 1
+  end
+  if limit then count = limit end
+  local out = {}
+  for i = from, n do
+    if #out >= count then break end
+    out[#out + 1] = list[i]
+  end
+  return out
+end
+
+return _M

@@ -1,0 +1,180 @@
+-- Every operation of the service descriptions reaches the emulator and is
+-- routed to itself: none falls through to the API Gateway's 404. Other
+-- operations answer 501 in their service's error shape unless a canned
+-- answer was registered. Requests go with the curl CLI and an IAM token.
+
+package.path = "./?.lua;" .. package.path
+
+local cjson = require "cjson"
+local emulator = require "spec.helpers.emulator"
+local services = require "hwcloud.services"
+
+local curl = emulator.curl
+
+local PID = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+
+local emu, token
+
+local function password_token()
+  local res = curl("POST", emu.url .. "/v3/auth/tokens", {
+    headers = { ["Content-Type"] = "application/json" },
+    body = cjson.encode({ auth = {
+      identity = { methods = { "password" }, password = { user = {
+        name = "deployer", password = "anything", domain = { name = "acme" } } } },
+      scope = { project = { id = PID } },
+    } }),
+  })
+  return res.headers["x-subject-token"]
+end
+
+local function call(method, path, body, extra)
+  local h = { ["X-Auth-Token"] = token, ["Content-Type"] = "application/json" }
+  for k, v in pairs(extra or {}) do h[k] = v end
+  return curl(method, emu.url .. path, { headers = h, body = body })
+end
+
+-- The path of `op` with dummy values for its parameters.
+local function dummy_path(op)
+  return (op.path:gsub("{([^}]+)}", function(name)
+    if name == "project_id" then return PID end
+    return "dummy-" .. name:gsub("_", "-")
+  end))
+end
+
+-- method and path template with parameter names erased
+local function shape(op)
+  return op.method .. " " .. op.path:gsub("{[^}]+}", "{}")
+end
+
+setup(function()
+  emu = emulator.start{ job_seconds = 1 }
+  token = password_token()
+  assert.is_string(token)
+end)
+
+teardown(function()
+  if emu then emu:stop() end
+end)
+
+describe("emulator: routes from the service descriptions", function()
+  it("routes every described operation to itself (or its twin of the same path)", function()
+    local names = services.names()
+    local total, by_shape, ops = 0, {}, {}
+    for _, sname in ipairs(names) do
+      local svc = assert(services.load(sname))
+      for _, opname in ipairs(services.operation_names(svc)) do
+        if svc.all[opname] then
+          local op = svc.all[opname]
+          local full = sname .. "." .. opname
+          ops[#ops + 1] = { name = full, op = op }
+          local k = shape(op)
+          by_shape[k] = by_shape[k] or {}
+          by_shape[k][full] = true
+        end
+      end
+    end
+    local bad = {}
+    for _, o in ipairs(ops) do
+      total = total + 1
+      local body = o.op.method ~= "GET" and o.op.method ~= "DELETE" and "{}" or nil
+      local res = call(o.op.method, dummy_path(o.op), body)
+      if res.status == 404 and type(res.json) == "table" and res.json.error_code == "APIG.0101"
+        or res.status == 405 or res.status == 0 or res.status >= 500 and res.status ~= 501 then
+        bad[#bad + 1] = o.name .. " -> " .. res.status .. " " .. res.body
+      end
+    end
+    assert.are.same({}, bad)
+    -- the request log says which operation each request reached
+    local log = emu:admin("GET", "/_emulator/log").requests
+    assert.is_true(#log >= total)
+    local wrong = {}
+    local first = #log - total
+    -- the emulator's own handlers for operations it knows under the alias
+    local own = { ["servicestage.show_job_info"] = "servicestage.show_job",
+                  ["iam.keystone_create_user_token_by_password"] = "iam.create_token" }
+    for i, o in ipairs(ops) do
+      local got = log[first + i].operation
+      -- operations of one method and path (IAM's token requests) share a route
+      local ok = false
+      for peer in pairs(by_shape[shape(o.op)]) do
+        if got == peer or got == own[peer] then ok = true end
+      end
+      if not ok then wrong[#wrong + 1] = o.name .. " reached " .. tostring(got) end
+    end
+    assert.are.same({}, wrong)
+    assert.is_true(total > 500, "only " .. total .. " operations described")
+  end)
+
+  it("answers 501 in the service's error shape, naming the operation", function()
+    local res = call("POST", "/v1/" .. PID .. "/app-servers/actions/batch-change-image",
+      cjson.encode({ server_ids = { "a" }, image_id = "i", image_type = "gold",
+                     os_type = "Windows" }))
+    assert.are.equal(501, res.status)
+    assert.are.equal("WKS.00010501", res.json.error_code)
+    assert.is_truthy(res.json.error_msg:find("workspaceapp.batch_change_server_image", 1, true))
+    res = call("GET", "/v3/" .. PID .. "/cas/applications/dummy/configuration")
+    assert.are.equal(501, res.status)
+    assert.is_string(res.json.error_msg)
+  end)
+
+  it("checks required fields, types and enums from the descriptions", function()
+    local path = "/v1/" .. PID .. "/app-servers/actions/batch-change-image"
+    local res = call("POST", path, "{}")
+    assert.are.equal(400, res.status)
+    assert.are.equal("WKS.00010001", res.json.error_code)
+    assert.is_truthy(res.json.error_msg:find("image_id: is required", 1, true))
+    res = call("POST", path, cjson.encode({ server_ids = "a", image_id = "i",
+      image_type = "gold", os_type = "Windows" }))
+    assert.are.equal(400, res.status)
+    assert.is_truthy(res.json.error_msg:find("server_ids: expected array", 1, true))
+    res = call("GET", "/v3/" .. PID .. "/cas/environments?limit=many")
+    assert.are.equal(400, res.status)
+    assert.is_truthy(res.json.error_msg:find("limit: expected integer", 1, true))
+    res = call("POST", "/v1/" .. PID .. "/app-servers/actions/batch-change-image",
+      "not json")
+    assert.are.equal(400, res.status)
+  end)
+
+  it("serves a canned answer `count` times, under an alias or the official name", function()
+    local path = "/v1/" .. PID .. "/app-servers/actions/batch-change-image"
+    local body = cjson.encode({ server_ids = { "a" }, image_id = "i", image_type = "gold",
+                                os_type = "Windows" })
+    local ack, status = emu:admin("POST", "/_emulator/responses", {
+      operation = "workspaceapp.batch_change_server_image", status = 202,
+      body = { job_id = "canned-1" }, headers = { ["X-Canned"] = "yes" }, count = 2 })
+    assert.are.equal(200, status, cjson.encode(ack))
+    for _ = 1, 2 do
+      local res = call("POST", path, body)
+      assert.are.equal(202, res.status)
+      assert.are.equal("canned-1", res.json.job_id)
+      assert.are.equal("yes", res.headers["x-canned"])
+    end
+    assert.are.equal(501, call("POST", path, body).status)
+    -- checks still come first
+    emu:admin("POST", "/_emulator/responses", {
+      operation = "workspaceapp.batch_change_server_image", body = {} })
+    assert.are.equal(400, call("POST", path, "{}").status)
+    local _, bad = emu:admin("POST", "/_emulator/responses", { operation = "nope.nothing" })
+    assert.are.equal(400, bad)
+    _, bad = emu:admin("POST", "/_emulator/responses", {
+      operation = "workspaceapp.batch_change_server_image", count = 0 })
+    assert.are.equal(400, bad)
+  end)
+
+  it("counts and faults an alias under either name", function()
+    emu:reset()
+    token = password_token()
+    emu:fault{ operation = "servicestage.show_job_info", status = 503 }
+    local res = call("GET", "/v3/" .. PID .. "/cas/jobs/JOBx")
+    assert.are.equal(503, res.status)
+    res = call("GET", "/v3/" .. PID .. "/cas/jobs/JOBx")
+    assert.are.equal(404, res.status)
+    assert.are.equal(2, emu:counts()["servicestage.show_job"])
+    for _, name in ipairs { "servicestage.show_job", "servicestage.show_job_info" } do
+      local one = emu:admin("GET", "/_emulator/counts?operation=" .. name)
+      assert.are.same({ operation = "servicestage.show_job", count = 2 }, one)
+    end
+    local _, status = emu:admin("GET", "/_emulator/counts?operation=servicestage.nothing")
+    assert.are.equal(400, status)
+  end)
+end)
