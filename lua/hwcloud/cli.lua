@@ -922,7 +922,7 @@ function C.call(ctx, pos)
   end
   if opts.all then
     if opts.wait then usage("--all and --wait do not go together") end
-    if not method_of(ctx.client_factory(), "pages") and not pager_of(op) then
+    if not require("hwcloud.pager").style_of(op) and not pager_of(op) then
       usage("%s.%s has no pages to follow (no offset, marker or page field)", svc.name, op.name)
     end
   end
