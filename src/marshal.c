@@ -27,8 +27,6 @@
 /* a buffer that grew beyond this is released after the call, so one huge
 ** body does not pin memory for the life of the process */
 #define KEEP_CAP (64 * 1024)
-/* names longer than this get no "did you mean" (bounds the work) */
-#define SUGGEST_MAX 64
 
 typedef struct mstate {
   hwc_buf path, query, body; /* outputs */
@@ -450,57 +448,14 @@ static int check_enum(ctx *c, int s, const char *str, size_t n) {
   return fail(c);
 }
 
-static unsigned char ascii_lower(unsigned char ch) {
-  return (ch >= 'A' && ch <= 'Z') ? (unsigned char)(ch + 32) : ch;
-}
-
-/* Levenshtein distance, case-insensitive; both lengths <= SUGGEST_MAX */
-static size_t edit_distance(const char *a, size_t na, const char *b,
-                            size_t nb) {
-  size_t row[SUGGEST_MAX + 1];
-  size_t i, j;
-  for (j = 0; j <= nb; j++) row[j] = j;
-  for (i = 1; i <= na; i++) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (j = 1; j <= nb; j++) {
-      size_t up = row[j];
-      size_t best = diag + (ascii_lower((unsigned char)a[i - 1]) !=
-                            ascii_lower((unsigned char)b[j - 1]));
-      if (up + 1 < best) best = up + 1;
-      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-      row[j] = best;
-      diag = up;
-    }
-  }
-  return row[nb];
-}
-
 /* "unknown field", with the closest known name when it is close enough */
 static int unknown_field(ctx *c, int order, const char *key, size_t klen) {
   lua_State *L = c->L;
   hwc_buf *m = &c->st->msg;
-  size_t limit = klen / 3 > 2 ? klen / 3 : 2, bestd = (size_t)-1;
-  int i, n = (int)lua_rawlen(L, order), best = 0;
-  if (klen <= SUGGEST_MAX) {
-    for (i = 1; i <= n; i++) {
-      size_t nlen;
-      const char *name;
-      lua_rawgeti(L, order, i);
-      name = lua_tolstring(L, -1, &nlen);
-      if (name != NULL && nlen <= SUGGEST_MAX) {
-        size_t d = edit_distance(key, klen, name, nlen);
-        if (d < bestd) {
-          bestd = d;
-          best = i;
-        }
-      }
-      lua_pop(L, 1);
-    }
-  }
+  int best = hwc_closest(L, key, klen, order);
   hwc_buf_reset(m);
   puts_(c, m, "unknown field");
-  if (best > 0 && bestd <= limit) {
+  if (best > 0) {
     size_t nlen;
     const char *name;
     lua_rawgeti(L, order, best);
