@@ -709,4 +709,33 @@ describe("core.build: what generated descriptions add", function()
     end
     assert.are.equal(2, r.counts.b)
   end)
+
+  describe("large string bodies", function()
+    local o = op("POST", "/v1/scripts", { content = { type = "string", required = true } })
+
+    it("round-trip intact through the escaping, whatever the byte at each offset", function()
+      -- every escape and multi-byte character at every position of an
+      -- 8-byte word, and long clean runs between them
+      local parts = {}
+      for i = 0, 300 do
+        parts[#parts + 1] = string.rep("a", i % 17)
+        parts[#parts + 1] = ({ '"', "\\", "\n", "\t", "\1", "\31", "/", "é", "€", "𝄞", "\127" })[i % 11 + 1]
+      end
+      local text = table.concat(parts) .. string.rep("x", 1024 * 1024) .. table.concat(parts)
+      local _, body = assert(core.build(o, { content = text }))
+      assert.are.equal(text, cjson.decode(body).content)
+      assert.is_nil(body:find("[%z\1-\31]"))
+    end)
+
+    it("refuse invalid UTF-8 wherever it sits in a long run", function()
+      for _, at in ipairs({ 0, 1, 7, 8, 9, 4095, 65536 }) do
+        for _, bad in ipairs({ "\255", "\192\175", "\237\160\128", "\244\144\128\128", "\226\130" }) do
+          local text = string.rep("a", at) .. bad .. string.rep("b", 9)
+          local _, field, msg = core.build(o, { content = text })
+          assert.are.equal("content", field, at)
+          assert.are.equal("must be valid UTF-8", msg)
+        end
+      end
+    end)
+  end)
 end)

@@ -123,6 +123,16 @@ int hwc_buf_cstr(hwc_buf *b);
 int hwc_buf_add_urlenc(hwc_buf *b, const char *s, size_t n);
 
 /*
+** JSON writing (json.c): hwc_json_string appends s quoted and escaped
+** (0, or -1 when out of memory); hwc_utf8_valid is the strict check
+** (1 when valid); the formatters write a JSON number and return its length.
+*/
+int hwc_json_string(hwc_buf *b, const char *s, size_t n);
+int hwc_utf8_valid(const char *s, size_t n);
+size_t hwc_fmt_int(long long v, char *out /* >= 21 bytes */);
+size_t hwc_fmt_double(double d, char *out /* >= 40 bytes, finite d */);
+
+/*
 ** URL parsing (url.c): scheme://[userinfo@]host[:port][/path][?query]
 ** [#fragment], host a name or a bracketed IPv6 address. Spans point into
 ** the parsed string. hwc_url_parse returns NULL when the URL is good, else

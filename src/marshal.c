@@ -10,11 +10,12 @@
 ** finalizer run by an allocation, which l_build handles (see there). No
 ** global state: each lua_State that loads the module gets its own buffers.
 **
+** The JSON writer's pieces (escaping, UTF-8, numbers) are in json.c.
+**
 ** Errors: a request that breaks the schema returns nil, field, message;
 ** only the library's own misuse (op not a table, malformed schema) raises.
 */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,126 +129,18 @@ static int as_integer(lua_State *L, int idx, long long *out) {
   return 1;
 }
 
-/* decimal without snprintf: this runs for every integer emitted */
-static size_t fmt_int(long long v, char *out /* >= 21 */) {
-  char tmp[24];
-  size_t n = 0, i;
-  unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
-                               : (unsigned long long)v;
-  do {
-    tmp[n++] = (char)('0' + (int)(u % 10));
-    u /= 10;
-  } while (u != 0);
-  i = 0;
-  if (v < 0) out[i++] = '-';
-  while (n > 0) out[i++] = tmp[--n];
-  return i;
-}
-
-/* shortest of %.15g/%.16g/%.17g that reads back as d; then undo a locale
-** decimal comma (os.setlocale may have changed LC_NUMERIC) so the result is
-** valid JSON. d must be finite. */
-static size_t fmt_double(double d, char *out /* >= 40 */) {
-  char tmp[40];
-  int prec, len = 0;
-  size_t i, n = 0;
-  for (prec = 15; prec <= 17; prec++) {
-    len = snprintf(tmp, sizeof tmp, "%.*g", prec, d);
-    if (len > 0 && len < (int)sizeof tmp && strtod(tmp, NULL) == d) break;
-  }
-  if (len <= 0 || len >= (int)sizeof tmp) len = 0;
-  for (i = 0; i < (size_t)len; i++) {
-    char ch = tmp[i];
-    if ((ch >= '0' && ch <= '9') || ch == '-' || ch == '+' || ch == 'e' ||
-        ch == 'E') {
-      out[n++] = ch;
-    } else if (n == 0 || out[n - 1] != '.') {
-      out[n++] = '.'; /* one dot for a (possibly multi-byte) separator */
-    }
-  }
-  out[n] = '\0';
-  return n;
-}
-
-/* strict UTF-8: no overlongs, no surrogates, nothing above U+10FFFF */
-static int utf8_valid(const char *str, size_t n) {
-  const unsigned char *s = (const unsigned char *)str;
-  size_t i = 0;
-  while (i < n) {
-    unsigned char c0 = s[i];
-    size_t need_n;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c0 < 0x80) {
-      i++;
-      continue;
-    }
-    if (c0 >= 0xC2 && c0 <= 0xDF) {
-      need_n = 1;
-    } else if (c0 >= 0xE0 && c0 <= 0xEF) {
-      need_n = 2;
-      if (c0 == 0xE0) lo = 0xA0;
-      if (c0 == 0xED) hi = 0x9F;
-    } else if (c0 >= 0xF0 && c0 <= 0xF4) {
-      need_n = 3;
-      if (c0 == 0xF0) lo = 0x90;
-      if (c0 == 0xF4) hi = 0x8F;
-    } else {
-      return 0;
-    }
-    if (n - i - 1 < need_n) return 0;
-    if (s[i + 1] < lo || s[i + 1] > hi) return 0;
-    if (need_n >= 2 && (s[i + 2] & 0xC0) != 0x80) return 0;
-    if (need_n >= 3 && (s[i + 3] & 0xC0) != 0x80) return 0;
-    i += need_n + 1;
-  }
-  return 1;
-}
-
-/* RFC 8259 string: escapes '"', '\' and control characters only; '/' and
-** non-ASCII UTF-8 go through unchanged */
 static void json_string(ctx *c, hwc_buf *b, const char *s, size_t n) {
-  static const char hex[] = "0123456789abcdef";
-  size_t i, start = 0;
-  need(c->L, hwc_buf_reserve(b, n + 2));
-  b->data[b->len++] = '"';
-  for (i = 0; i < n; i++) {
-    unsigned char ch = (unsigned char)s[i];
-    char esc[6];
-    size_t elen = 2;
-    if (ch >= 0x20 && ch != '"' && ch != '\\') continue;
-    put(c, b, s + start, i - start);
-    start = i + 1;
-    esc[0] = '\\';
-    switch (ch) {
-      case '"': esc[1] = '"'; break;
-      case '\\': esc[1] = '\\'; break;
-      case '\b': esc[1] = 'b'; break;
-      case '\f': esc[1] = 'f'; break;
-      case '\n': esc[1] = 'n'; break;
-      case '\r': esc[1] = 'r'; break;
-      case '\t': esc[1] = 't'; break;
-      default:
-        esc[1] = 'u';
-        esc[2] = '0';
-        esc[3] = '0';
-        esc[4] = hex[ch >> 4];
-        esc[5] = hex[ch & 15];
-        elen = 6;
-    }
-    put(c, b, esc, elen);
-  }
-  put(c, b, s + start, n - start);
-  putc_(c, b, '"');
+  need(c->L, hwc_json_string(b, s, n));
 }
 
 static void put_int(ctx *c, hwc_buf *b, long long v) {
   char tmp[24];
-  put(c, b, tmp, fmt_int(v, tmp));
+  put(c, b, tmp, hwc_fmt_int(v, tmp));
 }
 
 static void put_double(ctx *c, hwc_buf *b, double d) {
   char tmp[40];
-  put(c, b, tmp, fmt_double(d, tmp));
+  put(c, b, tmp, hwc_fmt_double(d, tmp));
 }
 
 /* ----------------------------------------------------------------- schema */
@@ -529,7 +422,7 @@ static int emit_any(ctx *c, int v, hwc_buf *out) {
     case LUA_TSTRING: {
       size_t n;
       const char *s = lua_tolstring(L, v, &n);
-      if (!utf8_valid(s, n)) return fail_msg(c, "must be valid UTF-8");
+      if (!hwc_utf8_valid(s, n)) return fail_msg(c, "must be valid UTF-8");
       if (out) json_string(c, out, s, n);
       return 0;
     }
@@ -585,7 +478,7 @@ static int emit_any(ctx *c, int v, hwc_buf *out) {
           return fail_msg(c, "keys must be strings");
         }
         k = lua_tolstring(L, -2, &kl);
-        if (!utf8_valid(k, kl)) {
+        if (!hwc_utf8_valid(k, kl)) {
           lua_pop(L, 2);
           return fail_msg(c, "keys must be valid UTF-8");
         }
@@ -635,7 +528,7 @@ static int emit_map(ctx *c, int s, int v, hwc_buf *out) {
     }
     k = lua_tolstring(L, -2, &kl);
     seg_push_key(c, k, kl);
-    if (!utf8_valid(k, kl)) {
+    if (!hwc_utf8_valid(k, kl)) {
       lua_settop(L, values - 1);
       return fail_msg(c, "keys must be valid UTF-8");
     }
@@ -702,7 +595,7 @@ static int check_path_value(ctx *c, int fs, int kind, int v) {
     size_t n;
     const char *s = lua_tolstring(L, v, &n);
     if (kind == K_INTEGER) return type_error(c, "integer", v);
-    if (!utf8_valid(s, n)) return fail_msg(c, "must be valid UTF-8");
+    if (!hwc_utf8_valid(s, n)) return fail_msg(c, "must be valid UTF-8");
     if (n == 0) return fail_msg(c, "must not be empty");
     if (s[0] == '.' && (n == 1 || (n == 2 && s[1] == '.')))
       return fail_msg(c, "must not be '.' or '..'");
@@ -753,9 +646,9 @@ static void query_pair(ctx *c, const char *name, size_t nlen, int kind,
     case LUA_TNUMBER: {
       char tmp[40];
       if ((kind == K_INTEGER || hwc_isinteger(L, v)) && as_integer(L, v, &i))
-        put(c, q, tmp, fmt_int(i, tmp));
+        put(c, q, tmp, hwc_fmt_int(i, tmp));
       else
-        put_urlenc(c, q, tmp, fmt_double((double)lua_tonumber(L, v), tmp));
+        put_urlenc(c, q, tmp, hwc_fmt_double((double)lua_tonumber(L, v), tmp));
       return;
     }
     default:
@@ -882,7 +775,7 @@ static int emit_kind(ctx *c, int s, int kind, int v, hwc_buf *out) {
       const char *str;
       if (lua_type(L, v) != LUA_TSTRING) return type_error(c, "string", v);
       str = lua_tolstring(L, v, &n);
-      if (!utf8_valid(str, n)) return fail_msg(c, "must be valid UTF-8");
+      if (!hwc_utf8_valid(str, n)) return fail_msg(c, "must be valid UTF-8");
       if (check_enum(c, s, str, n) != 0) return -1;
       if (out) json_string(c, out, str, n);
       return 0;
@@ -979,7 +872,7 @@ static int fill_path(ctx *c, const char *p, int fields, int req) {
       long long i = 0;
       char tmp[24];
       (void)as_integer(L, -1, &i); /* validated: an integer */
-      put(c, out, tmp, fmt_int(i, tmp));
+      put(c, out, tmp, hwc_fmt_int(i, tmp));
     }
     lua_pop(L, 1);
   }
