@@ -710,6 +710,50 @@ describe("core.build: what generated descriptions add", function()
     assert.are.equal(2, r.counts.b)
   end)
 
+  describe("an operation's plan", function()
+    it("is made once and gives the same request every time", function()
+      local o = op("GET", "/v1/{project_id}/items/{item_id}/x", {
+        item_id = { type = "string", required = true, location = "path" },
+        limit = { type = "integer", location = "query" },
+      })
+      for _ = 1, 3 do
+        assert.are.equal("/v1/p1/items/a%2Fb/x?limit=5",
+          (core.build(o, { item_id = "a/b", limit = 5 }, "p1")))
+      end
+      -- the client's project is read per call, not kept in the plan
+      assert.are.equal("/v1/p2/items/i/x", (core.build(o, { item_id = "i" }, "p2")))
+      local _, field = core.build(o, { item_id = "i" })
+      assert.are.equal("project_id", field)
+    end)
+
+    it("refuses a malformed operation every time, not only the first", function()
+      local o = op("GET", "/v1/{undeclared}", {})
+      for _ = 1, 2 do
+        local ok, err = pcall(core.build, o, {}, "p")
+        assert.is_false(ok)
+        assert.is_truthy(tostring(err):find("does not declare", 1, true))
+      end
+    end)
+
+    it("goes with its operation (the plans do not pin operations)", function()
+      local function churn(n)
+        for i = 1, n do
+          core.build({ method = "GET", path = "/v1/x/" .. i .. "/{id}",
+                       request = prepare({ type = "object", fields = {
+                         id = { type = "string", required = true, location = "path" } } }) },
+                     { id = "a" })
+        end
+        collectgarbage()
+        collectgarbage()
+        return collectgarbage("count")
+      end
+      churn(2000)
+      local after_few = churn(2000)
+      local after_many = churn(20000)
+      assert.is_true(after_many < after_few + 1024, after_few .. " KB, then " .. after_many .. " KB")
+    end)
+  end)
+
   describe("large string bodies", function()
     local o = op("POST", "/v1/scripts", { content = { type = "string", required = true } })
 

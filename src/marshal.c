@@ -814,28 +814,45 @@ static int emit_kind(ctx *c, int s, int kind, int v, hwc_buf *out) {
 
 /* ------------------------------------------------------------------ build */
 
-static int declares_path_field(lua_State *L, int fields, const char *name) {
+static int declares_path_field(lua_State *L, int fields, const char *name,
+                               size_t n) {
   int r;
-  lua_pushstring(L, name);
+  lua_pushlstring(L, name, n);
   lua_rawget(L, fields);
   r = lua_type(L, -1) == LUA_TTABLE && location_of(L, lua_gettop(L)) == LOC_PATH;
   lua_pop(L, 1);
   return r;
 }
 
-/* op.path with {project_id} and each {name} filled in, percent-encoded;
-** then the query. Fields were validated by then. */
-static int fill_path(ctx *c, const char *p, int fields, int req) {
-  lua_State *L = c->L;
-  hwc_buf *out = &c->st->path;
+/*
+** Plans: what build learns about an operation once, the first time it
+** builds it, kept in a weak-keyed table (build's upvalue) so a plan goes
+** with its operation. An operation is not changed once built. A plan is
+** {request schema, path pieces}, a piece being a literal string, {name}
+** for a {name} the request fills in, or false for the client's
+** {project_id}.
+*/
+enum { PLAN_SCHEMA = 1, PLAN_PIECES = 2 };
+
+/* op.path split into pieces; raises when it names a parameter the request
+** does not declare with location "path" */
+static void compile_path(lua_State *L, const char *p, int fields) {
+  int n = 0;
+  lua_newtable(L);
   for (;;) {
-    const char *open = strchr(p, '{'), *close, *name;
+    const char *open = strchr(p, '{'), *name, *close;
     size_t nlen;
     if (open == NULL) {
-      puts_(c, out, p);
-      break;
+      if (*p != '\0') {
+        lua_pushstring(L, p);
+        lua_rawseti(L, -2, ++n);
+      }
+      return;
     }
-    put(c, out, p, (size_t)(open - p));
+    if (open > p) {
+      lua_pushlstring(L, p, (size_t)(open - p));
+      lua_rawseti(L, -2, ++n);
+    }
     name = open + 1;
     close = strchr(name, '}');
     if (close == NULL) misuse(L, "op.path has an unclosed '{'");
@@ -844,53 +861,34 @@ static int fill_path(ctx *c, const char *p, int fields, int req) {
     /* {project_id} is the client's, unless the operation declares a
     ** project_id of its own (CodeArts Build's project, say) */
     if (nlen == 10 && memcmp(name, "project_id", 10) == 0 &&
-        !declares_path_field(L, fields, "project_id")) {
-      size_t n = 0;
-      const char *pid = lua_tolstring(L, 3, &n);
-      if (pid == NULL || n == 0) {
-        seg_push_key(c, "project_id", 10);
-        return fail_msg(c, "is required (set project_id on the client or "
-                           "HUAWEICLOUD_SDK_PROJECT_ID)");
-      }
-      put_urlenc(c, out, pid, n);
-      continue;
-    }
-    lua_pushlstring(L, name, nlen);
-    lua_pushvalue(L, -1);
-    lua_rawget(L, fields);
-    if (lua_type(L, -1) != LUA_TTABLE ||
-        location_of(L, lua_gettop(L)) != LOC_PATH)
-      misuse(L, "op.path names a parameter that op.request does "
-                          "not declare with location = \"path\"");
-    lua_pop(L, 1);
-    lua_rawget(L, req);
-    if (lua_type(L, -1) == LUA_TSTRING) {
-      size_t n;
-      const char *s = lua_tolstring(L, -1, &n);
-      put_urlenc(c, out, s, n);
+        !declares_path_field(L, fields, name, nlen)) {
+      lua_pushboolean(L, 0);
+    } else if (declares_path_field(L, fields, name, nlen)) {
+      lua_createtable(L, 1, 0);
+      lua_pushlstring(L, name, nlen);
+      lua_rawseti(L, -2, 1);
     } else {
-      long long i = 0;
-      char tmp[24];
-      (void)as_integer(L, -1, &i); /* validated: an integer */
-      put(c, out, tmp, hwc_fmt_int(i, tmp));
+      misuse(L, "op.path names a parameter that op.request does "
+                "not declare with location = \"path\"");
     }
-    lua_pop(L, 1);
+    lua_rawseti(L, -2, ++n);
   }
-  put(c, out, c->st->query.data, c->st->query.len);
-  return 0;
 }
 
-/* stack: 1 op, 2 req, 3 project_id, 4 state */
-static int build(ctx *c) {
+/* pushes the plan of the op at index 1, made and checked on first use */
+static int plan_of(ctx *c) {
   lua_State *L = c->L;
-  int schema, fields;
-  const char *path;
-  int base = lua_gettop(L);
+  int plan;
+  lua_pushvalue(L, 1);
+  lua_rawget(L, lua_upvalueindex(1));
+  if (lua_istable(L, -1)) return lua_gettop(L);
+  lua_pop(L, 1);
+  lua_createtable(L, 2, 0);
+  plan = lua_gettop(L);
   if (rawgetk(L, 1, KEY_METHOD) != LUA_TSTRING)
     misuse(L, "op.method must be a string");
   if (rawgetk(L, 1, KEY_PATH) != LUA_TSTRING)
     misuse(L, "op.path must be a string");
-  path = lua_tostring(L, base + 2);
   if (rawgetk(L, 1, KEY_REQUEST) == LUA_TNIL) {
     /* an operation without parameters: an empty closed object */
     lua_pop(L, 1);
@@ -902,18 +900,78 @@ static int build(ctx *c) {
     lua_newtable(L);
     lua_setfield(L, -2, "order");
   }
-  schema = base + 3;
-  if (kind_of(L, schema, 1) != K_OBJECT)
+  if (kind_of(L, plan + 3, 1) != K_OBJECT)
     misuse(L, "op.request must be an object schema with fields");
+  rawgetk(L, plan + 3, KEY_FIELDS);
+  compile_path(L, lua_tostring(L, plan + 2), plan + 4);
+  lua_rawseti(L, plan, PLAN_PIECES);
+  lua_pop(L, 1);
+  lua_rawseti(L, plan, PLAN_SCHEMA);
+  lua_settop(L, plan);
+  lua_pushvalue(L, 1);
+  lua_pushvalue(L, plan);
+  lua_rawset(L, lua_upvalueindex(1));
+  return plan;
+}
+
+/* the path from the plan's pieces, percent-encoded; then the query.
+** Fields were validated by then. */
+static int fill_path(ctx *c, int pieces, int req) {
+  lua_State *L = c->L;
+  hwc_buf *out = &c->st->path;
+  int i, n = (int)lua_rawlen(L, pieces);
+  for (i = 1; i <= n; i++) {
+    size_t len = 0;
+    const char *s;
+    int t;
+    lua_rawgeti(L, pieces, i);
+    t = lua_type(L, -1);
+    if (t == LUA_TSTRING) {
+      s = lua_tolstring(L, -1, &len);
+      put(c, out, s, len);
+    } else if (t == LUA_TBOOLEAN) {
+      s = lua_tolstring(L, 3, &len);
+      if (s == NULL || len == 0) {
+        seg_push_key(c, "project_id", 10);
+        return fail_msg(c, "is required (set project_id on the client or "
+                           "HUAWEICLOUD_SDK_PROJECT_ID)");
+      }
+      put_urlenc(c, out, s, len);
+    } else {
+      lua_rawgeti(L, -1, 1);
+      lua_rawget(L, req);
+      if (lua_type(L, -1) == LUA_TSTRING) {
+        s = lua_tolstring(L, -1, &len);
+        put_urlenc(c, out, s, len);
+      } else {
+        long long v = 0;
+        char tmp[24];
+        (void)as_integer(L, -1, &v); /* validated: an integer */
+        put(c, out, tmp, hwc_fmt_int(v, tmp));
+      }
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  put(c, out, c->st->query.data, c->st->query.len);
+  return 0;
+}
+
+/* stack: 1 op, 2 req, 3 project_id, 4 state */
+static int build(ctx *c) {
+  lua_State *L = c->L;
+  int plan = plan_of(c), schema, pieces;
+  lua_rawgeti(L, plan, PLAN_SCHEMA);
+  schema = lua_gettop(L);
+  lua_rawgeti(L, plan, PLAN_PIECES);
+  pieces = lua_gettop(L);
   if (lua_isnil(L, 2)) {
     lua_newtable(L);
     lua_replace(L, 2);
   }
   if (lua_type(L, 2) != LUA_TTABLE) return type_error(c, "object", 2);
   if (emit_object(c, schema, 2, NULL, 1) != 0) return -1;
-  rawgetk(L, schema, KEY_FIELDS);
-  fields = lua_gettop(L);
-  if (fill_path(c, path, fields, 2) != 0) return -1;
+  if (fill_path(c, pieces, 2) != 0) return -1;
   if (c->whole) {
     /* the body was written whole */
   } else if (c->nbody > 0) {
@@ -1140,9 +1198,14 @@ void hwc_open_marshal(lua_State *L) {
     lua_setfield(L, -2, "__gc");
   }
   lua_setmetatable(L, -2);
-  /* the body: upvalue 1 unused, keys from 2 */
+  /* the body: upvalue 1 the plans (weak keys: a plan goes with its
+  ** operation), keys from 2 */
   lua_pushvalue(L, -1);
-  lua_pushboolean(L, 0);
+  lua_newtable(L);
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
   for (i = 0; i < KEY_COUNT; i++) lua_pushstring(L, key_names[i]);
   lua_pushcclosure(L, l_build_body, 1 + KEY_COUNT);
   lua_pushcclosure(L, l_build, 2); /* upvalues: the state, the body */
