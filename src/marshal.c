@@ -56,6 +56,7 @@ typedef struct ctx {
   mstate *st;
   int nbody; /* body fields written so far */
   int whole; /* the body was given whole (location "whole_body") */
+  int locs;  /* stack index of the plan's top-level locations */
   int nseg;
   seg segs[MAX_DEPTH + 2];
 } ctx;
@@ -677,6 +678,15 @@ static int query_field(ctx *c, int fs, int kind, int v, const char *name,
   return 0;
 }
 
+/* where the i-th field of the request's `order` goes, from the plan */
+static int top_location(ctx *c, int i) {
+  int loc;
+  lua_rawgeti(c->L, c->locs, i);
+  loc = (int)lua_tointeger(c->L, -1);
+  lua_pop(c->L, 1);
+  return loc;
+}
+
 /* a closed object: keys checked, then each field in `order`. At the top
 ** level (top != 0) fields go to the path, the query or the body by their
 ** location; nested objects always write to `out`. */
@@ -718,7 +728,7 @@ static int emit_object(ctx *c, int s, int v, hwc_buf *out, int top) {
     vt = lua_type(L, val);
     seg_push_key(c, name, nlen);
     if (vt == LUA_TNIL || is_null(L, val)) {
-      int loc = top ? location_of(L, fs) : LOC_BODY;
+      int loc = top ? top_location(c, i) : LOC_BODY;
       if (loc == LOC_PATH || is_required(L, fs)) {
         rc = fail_msg(c, "is required");
       } else if (vt != LUA_TNIL && loc == LOC_BODY) {
@@ -732,7 +742,7 @@ static int emit_object(ctx *c, int s, int v, hwc_buf *out, int top) {
         }
       }
     } else if (top) {
-      int loc = location_of(L, fs), kind = kind_of(L, fs, 1);
+      int loc = top_location(c, i), kind = kind_of(L, fs, 1);
       if (loc == LOC_PATH)
         rc = check_path_value(c, fs, kind, val);
       else if (loc == LOC_QUERY)
@@ -828,11 +838,34 @@ static int declares_path_field(lua_State *L, int fields, const char *name,
 ** Plans: what build learns about an operation once, the first time it
 ** builds it, kept in a weak-keyed table (build's upvalue) so a plan goes
 ** with its operation. An operation is not changed once built. A plan is
-** {request schema, path pieces}, a piece being a literal string, {name}
-** for a {name} the request fills in, or false for the client's
-** {project_id}.
+** {request schema, path pieces, locations}: a piece is a literal string,
+** {name} for a {name} the request fills in, or false for the client's
+** {project_id}; locations[i] is where the i-th field of the request's
+** `order` goes (LOC_*), its location string checked once.
 */
-enum { PLAN_SCHEMA = 1, PLAN_PIECES = 2 };
+enum { PLAN_SCHEMA = 1, PLAN_PIECES = 2, PLAN_LOCS = 3 };
+
+/* the locations of the fields of the object schema at s, in `order` */
+static void compile_locations(lua_State *L, int s) {
+  int i, n, fields, order;
+  lua_newtable(L);
+  rawgetk(L, s, KEY_FIELDS);
+  fields = lua_gettop(L);
+  if (rawgetk(L, s, KEY_ORDER) != LUA_TTABLE)
+    misuse(L, "object schema without `order` (not prepared)");
+  order = lua_gettop(L);
+  n = (int)lua_rawlen(L, order);
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, order, i);
+    lua_rawget(L, fields);
+    if (lua_type(L, -1) != LUA_TTABLE)
+      misuse(L, "`order` names a field that is not in `fields`");
+    lua_pushinteger(L, location_of(L, lua_gettop(L)));
+    lua_rawseti(L, fields - 1, i);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 2);
+}
 
 /* op.path split into pieces; raises when it names a parameter the request
 ** does not declare with location "path" */
@@ -902,6 +935,8 @@ static int plan_of(ctx *c) {
   }
   if (kind_of(L, plan + 3, 1) != K_OBJECT)
     misuse(L, "op.request must be an object schema with fields");
+  compile_locations(L, plan + 3);
+  lua_rawseti(L, plan, PLAN_LOCS);
   rawgetk(L, plan + 3, KEY_FIELDS);
   compile_path(L, lua_tostring(L, plan + 2), plan + 4);
   lua_rawseti(L, plan, PLAN_PIECES);
@@ -965,6 +1000,8 @@ static int build(ctx *c) {
   schema = lua_gettop(L);
   lua_rawgeti(L, plan, PLAN_PIECES);
   pieces = lua_gettop(L);
+  lua_rawgeti(L, plan, PLAN_LOCS);
+  c->locs = lua_gettop(L);
   if (lua_isnil(L, 2)) {
     lua_newtable(L);
     lua_replace(L, 2);
@@ -1006,6 +1043,7 @@ static int l_build_body(lua_State *L) {
   c.st = st;
   c.nbody = 0;
   c.whole = 0;
+  c.locs = 0;
   c.nseg = 0;
   trim(st); /* a previous call may have raised with data still here */
   rc = build(&c);
@@ -1033,6 +1071,7 @@ static int l_validate_body(lua_State *L) {
   c.st = st;
   c.nbody = 0;
   c.whole = 0;
+  c.locs = 0;
   c.nseg = 0;
   trim(st);
   if (kind_of(L, 1, 1) != K_OBJECT)
