@@ -41,7 +41,7 @@ int hwc_buf_reserve(hwc_buf *b, size_t extra) {
   return 0;
 }
 
-int hwc_buf_add(hwc_buf *b, const void *p, size_t n) {
+int hwc_buf_add_slow(hwc_buf *b, const void *p, size_t n) {
   if (n == 0) return 0;
   if (hwc_buf_reserve(b, n) != 0) return -1;
   memcpy(b->data + b->len, p, n);

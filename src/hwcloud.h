@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "lua.h"
 #include "lauxlib.h"
@@ -106,9 +107,17 @@ void hwc_buf_init(hwc_buf *b);
 void hwc_buf_free(hwc_buf *b);
 void hwc_buf_reset(hwc_buf *b);
 int hwc_buf_reserve(hwc_buf *b, size_t extra);
-int hwc_buf_add(hwc_buf *b, const void *p, size_t n);
+int hwc_buf_add_slow(hwc_buf *b, const void *p, size_t n);
 int hwc_buf_addc_slow(hwc_buf *b, char c);
-/* inline: the signer and the JSON writer add single bytes all the time */
+/* inline: the signer and the JSON writer add short pieces all the time */
+static inline int hwc_buf_add(hwc_buf *b, const void *p, size_t n) {
+  if (n == 0) return 0;
+  if (n >= b->cap - b->len) return hwc_buf_add_slow(b, p, n);
+  memcpy(b->data + b->len, p, n);
+  b->len += n;
+  return 0;
+}
+
 static inline int hwc_buf_addc(hwc_buf *b, char c) {
   if (b->len + 1 >= b->cap) return hwc_buf_addc_slow(b, c);
   b->data[b->len++] = c;

@@ -469,24 +469,24 @@ static int input_error(lua_State *L, const char *field, const char *msg) {
   return 3;
 }
 
-/* the message names a bad header; the name may hold any byte, so it is
-** concatenated, not formatted */
-static int bad_header(lua_State *L, int key) {
+/* the message names a bad header: "header 'name" then what is wrong (the
+** name may hold any byte, so it is concatenated, not formatted) */
+static int bad_header(lua_State *L, int key, const char *what) {
   key = lua_absindex(L, key);
   lua_pushnil(L);
   lua_pushliteral(L, "headers");
-  lua_pushliteral(L, "bad header name or value for '");
+  lua_pushliteral(L, "header '");
   lua_pushvalue(L, key);
-  lua_pushliteral(L, "'");
+  lua_pushstring(L, what);
   lua_concat(L, 3);
   return 3;
 }
 
-/* checks the headers table at idx: string names, string or number values,
-** nothing that would break a header line; number values are replaced by
-** a copy of the table with them as tostring gives them (the caller's table
-** is left alone). 0 when good, else 3 (nil, field, message pushed). */
-static int check_headers(lua_State *L, int idx) {
+/* checks the headers table at idx: string names, string values (or, with
+** numbers_ok, numbers, which are replaced by a copy of the table with them
+** as tostring gives them; the caller's table is left alone), nothing that
+** would break a header line. 0 when good, else 3 (nil, field, message). */
+static int check_headers(lua_State *L, int idx, int numbers_ok) {
   int numbers = 0;
   if (lua_isnil(L, idx)) return 0;
   if (!lua_istable(L, idx)) return input_error(L, "headers", "expected a table");
@@ -495,15 +495,16 @@ static int check_headers(lua_State *L, int idx) {
     int vt = lua_type(L, -1);
     size_t kn, vn;
     const char *k, *v;
-    if (lua_type(L, -2) != LUA_TSTRING ||
-        (vt != LUA_TSTRING && vt != LUA_TNUMBER)) {
-      lua_pop(L, 2);
-      return input_error(L, "headers", "names and values must be strings");
-    }
+    if (lua_type(L, -2) != LUA_TSTRING)
+      return input_error(L, "headers", "names must be strings");
+    if (vt != LUA_TSTRING && (vt != LUA_TNUMBER || !numbers_ok))
+      return bad_header(L, -2, numbers_ok ? "' must be a string or a number"
+                                          : "' must be a string");
     numbers |= vt == LUA_TNUMBER;
     k = lua_tolstring(L, -2, &kn);
     v = lua_tolstring(L, -1, &vn); /* converts the stack copy only */
-    if (bad_name(k, kn) || bad_value(v, vn)) return bad_header(L, -2);
+    if (bad_name(k, kn) || bad_value(v, vn))
+      return bad_header(L, -2, "' has a bad name or value");
     lua_pop(L, 1);
   }
   if (numbers) {
@@ -586,8 +587,9 @@ static int check_key(lua_State *L, int idx, const char *field,
 }
 
 /* method, url, headers, body, ak, sk[, security_token]: the arguments
-** checked in the order the public API has always checked them; 0 when
-** good, else 3 (nil, field, message pushed) */
+** checked in the order the public API has always checked them (number
+** header values only in the checked form); 0 when good, else 3 (nil,
+** field, message pushed) */
 static int read_request(lua_State *L, request *r, int url_flags) {
   const char *msg, *url;
   size_t n;
@@ -609,7 +611,7 @@ static int read_request(lua_State *L, request *r, int url_flags) {
   if (!lua_isnil(L, 4)) r->body.p = lua_tolstring(L, 4, &r->body.n);
   if ((rc = check_key(L, 5, "ak", &r->ak)) != 0 ||
       (rc = check_key(L, 6, "sk", &r->sk)) != 0 ||
-      (rc = check_headers(L, 3)) != 0)
+      (rc = check_headers(L, 3, r->upper_method)) != 0)
     return rc;
   if (!lua_isnil(L, 7)) {
     if (lua_type(L, 7) != LUA_TSTRING)
@@ -728,22 +730,11 @@ static int l_sign(lua_State *L) {
     luaL_argerror(L, 4, "string or nil expected");
   luaL_checkstring(L, 5);
   luaL_checkstring(L, 6);
-  lua_pushnil(L);
-  while (lua_next(L, 3) != 0) {
-    if (lua_type(L, -2) != LUA_TSTRING)
-      luaL_argerror(L, 3, lua_pushfstring(L, "header names must be strings, got %s",
-                                          luaL_typename(L, -2)));
-    if (lua_type(L, -1) != LUA_TSTRING)
-      luaL_argerror(L, 3, lua_pushfstring(L, "header '%s' must be a string, got %s",
-                                          lua_tostring(L, -2),
-                                          luaL_typename(L, -1)));
-    lua_pop(L, 1);
-  }
   lua_settop(L, 6);
   if (sign_request(L, 0) == 3) {
     const char *field = lua_tostring(L, -2);
     return luaL_argerror(L, arg_of(field),
-                         lua_pushfstring(L, "%s %s", field, lua_tostring(L, -1)));
+                         lua_pushfstring(L, "%s: %s", field, lua_tostring(L, -1)));
   }
   return 1;
 }
