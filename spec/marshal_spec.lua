@@ -715,4 +715,77 @@ describe("core.build: what generated descriptions add", function()
     end
     assert.are.equal(2, r.counts.b)
   end)
+
+  describe("an operation's plan", function()
+    it("is made once and gives the same request every time", function()
+      local o = op("GET", "/v1/{project_id}/items/{item_id}/x", {
+        item_id = { type = "string", required = true, location = "path" },
+        limit = { type = "integer", location = "query" },
+      })
+      for _ = 1, 3 do
+        assert.are.equal("/v1/p1/items/a%2Fb/x?limit=5",
+          (core.build(o, { item_id = "a/b", limit = 5 }, "p1")))
+      end
+      -- the client's project is read per call, not kept in the plan
+      assert.are.equal("/v1/p2/items/i/x", (core.build(o, { item_id = "i" }, "p2")))
+      local _, field = core.build(o, { item_id = "i" })
+      assert.are.equal("project_id", field)
+    end)
+
+    it("refuses a malformed operation every time, not only the first", function()
+      local o = op("GET", "/v1/{undeclared}", {})
+      for _ = 1, 2 do
+        local ok, err = pcall(core.build, o, {}, "p")
+        assert.is_false(ok)
+        assert.is_truthy(tostring(err):find("does not declare", 1, true))
+      end
+    end)
+
+    it("goes with its operation (the plans do not pin operations)", function()
+      local function churn(n)
+        for i = 1, n do
+          core.build({ method = "GET", path = "/v1/x/" .. i .. "/{id}",
+                       request = prepare({ type = "object", fields = {
+                         id = { type = "string", required = true, location = "path" } } }) },
+                     { id = "a" })
+        end
+        collectgarbage()
+        collectgarbage()
+        return collectgarbage("count")
+      end
+      churn(2000)
+      local after_few = churn(2000)
+      local after_many = churn(20000)
+      assert.is_true(after_many < after_few + 1024, after_few .. " KB, then " .. after_many .. " KB")
+    end)
+  end)
+
+  describe("large string bodies", function()
+    local o = op("POST", "/v1/scripts", { content = { type = "string", required = true } })
+
+    it("round-trip intact through the escaping, whatever the byte at each offset", function()
+      -- every escape and multi-byte character at every position of an
+      -- 8-byte word, and long clean runs between them
+      local parts = {}
+      for i = 0, 300 do
+        parts[#parts + 1] = string.rep("a", i % 17)
+        parts[#parts + 1] = ({ '"', "\\", "\n", "\t", "\1", "\31", "/", "é", "€", "𝄞", "\127" })[i % 11 + 1]
+      end
+      local text = table.concat(parts) .. string.rep("x", 1024 * 1024) .. table.concat(parts)
+      local _, body = assert(core.build(o, { content = text }))
+      assert.are.equal(text, cjson.decode(body).content)
+      assert.is_nil(body:find("[%z\1-\31]"))
+    end)
+
+    it("refuse invalid UTF-8 wherever it sits in a long run", function()
+      for _, at in ipairs({ 0, 1, 7, 8, 9, 4095, 65536 }) do
+        for _, bad in ipairs({ "\255", "\192\175", "\237\160\128", "\244\144\128\128", "\226\130" }) do
+          local text = string.rep("a", at) .. bad .. string.rep("b", 9)
+          local _, field, msg = core.build(o, { content = text })
+          assert.are.equal("content", field, at)
+          assert.are.equal("must be valid UTF-8", msg)
+        end
+      end
+    end)
+  end)
 end)

@@ -24,18 +24,6 @@ void hwc_compat_setfuncs(lua_State *L, const luaL_Reg *l, int nup) {
 }
 #endif
 
-int hwc_isinteger(lua_State *L, int idx) {
-#if LUA_VERSION_NUM >= 503
-  return lua_isinteger(L, idx);
-#else
-  lua_Number n;
-  if (lua_type(L, idx) != LUA_TNUMBER) return 0;
-  n = lua_tonumber(L, idx);
-  return n == (lua_Number)(long long)n && n >= -9007199254740992.0 &&
-         n <= 9007199254740992.0;
-#endif
-}
-
 /* core.now(): monotonic seconds, for deadlines and backoff that must not
 ** jump with the wall clock. */
 static int core_now(lua_State *L) {
@@ -65,6 +53,8 @@ int luaopen_hwcloud_core(lua_State *L) {
   lua_pushcfunction(L, core_isatty);
   lua_setfield(L, -2, "isatty");
   hwc_open_sign(L);
+  hwc_open_url(L);
+  hwc_open_suggest(L);
   hwc_open_marshal(L);
   hwc_open_http(L);
   return 1;

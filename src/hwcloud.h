@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "lua.h"
 #include "lauxlib.h"
@@ -53,7 +54,44 @@ static inline int hwc_getfield(lua_State *L, int idx, const char *k) {
 #endif
 
 /* integer test that works on 5.1 (no integer subtype there) */
-int hwc_isinteger(lua_State *L, int idx);
+static inline int hwc_isinteger(lua_State *L, int idx) {
+#if LUA_VERSION_NUM >= 503
+  return lua_isinteger(L, idx);
+#else
+  lua_Number n;
+  if (lua_type(L, idx) != LUA_TNUMBER) return 0;
+  n = lua_tonumber(L, idx);
+  return n == (lua_Number)(long long)n && n >= -9007199254740992.0 &&
+         n <= 9007199254740992.0;
+#endif
+}
+
+/* a span of bytes inside a string someone else owns */
+typedef struct hwc_slice {
+  const char *p;
+  size_t n;
+} hwc_slice;
+
+/* ASCII case, the one helper for it (the C locale's tolower, without the
+** locale lookup) */
+static inline unsigned char hwc_lower(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+
+static inline unsigned char hwc_upper(unsigned char c) {
+  return (c >= 'a' && c <= 'z') ? (unsigned char)(c - 32) : c;
+}
+
+/* n bytes as 2n lower-case hex digits (digests); no terminator (buf.c) */
+void hwc_hex(const unsigned char *d, size_t n, char *out);
+/* 0-15 for a hex digit of either case, else -1 (buf.c) */
+int hwc_hexval(unsigned char c);
+/* percent-decodes s into dst (room for n bytes); a '%' not followed by two
+** hex digits stays literal, '+' stays '+'. Returns the decoded length. */
+size_t hwc_pct_decode(char *dst, const char *s, size_t n);
+/* whether s holds a control character or DEL (and, with space, ' '):
+** what would split a request or header line */
+int hwc_has_ctl(const char *s, size_t n, int space);
 
 /*
 ** Growable byte buffer (buf.c). Every function returns 0 on success and -1
@@ -69,8 +107,22 @@ void hwc_buf_init(hwc_buf *b);
 void hwc_buf_free(hwc_buf *b);
 void hwc_buf_reset(hwc_buf *b);
 int hwc_buf_reserve(hwc_buf *b, size_t extra);
-int hwc_buf_add(hwc_buf *b, const void *p, size_t n);
-int hwc_buf_addc(hwc_buf *b, char c);
+int hwc_buf_add_slow(hwc_buf *b, const void *p, size_t n);
+int hwc_buf_addc_slow(hwc_buf *b, char c);
+/* inline: the signer and the JSON writer add short pieces all the time */
+static inline int hwc_buf_add(hwc_buf *b, const void *p, size_t n) {
+  if (n == 0) return 0;
+  if (n >= b->cap - b->len) return hwc_buf_add_slow(b, p, n);
+  memcpy(b->data + b->len, p, n);
+  b->len += n;
+  return 0;
+}
+
+static inline int hwc_buf_addc(hwc_buf *b, char c) {
+  if (b->len + 1 >= b->cap) return hwc_buf_addc_slow(b, c);
+  b->data[b->len++] = c;
+  return 0;
+}
 int hwc_buf_adds(hwc_buf *b, const char *s);
 /* NUL-terminates without counting the terminator in len */
 int hwc_buf_cstr(hwc_buf *b);
@@ -80,10 +132,52 @@ int hwc_buf_cstr(hwc_buf *b);
 int hwc_buf_add_urlenc(hwc_buf *b, const char *s, size_t n);
 
 /*
+** JSON writing (json.c): hwc_json_string appends s quoted and escaped
+** (0, or -1 when out of memory); hwc_utf8_valid is the strict check
+** (1 when valid); the formatters write a JSON number and return its length.
+*/
+int hwc_json_string(hwc_buf *b, const char *s, size_t n);
+int hwc_utf8_valid(const char *s, size_t n);
+size_t hwc_fmt_int(long long v, char *out /* >= 21 bytes */);
+size_t hwc_fmt_double(double d, char *out /* >= 40 bytes, finite d */);
+
+/*
+** URL parsing (url.c): scheme://[userinfo@]host[:port][/path][?query]
+** [#fragment], host a name or a bracketed IPv6 address. Spans point into
+** the parsed string. hwc_url_parse returns NULL when the URL is good, else
+** a message naming the rule broken (never the URL: it may hold a password).
+*/
+typedef struct hwc_url {
+  hwc_slice scheme;   /* as written */
+  hwc_slice userinfo; /* p == NULL when absent */
+  hwc_slice host;     /* without the brackets of an IPv6 address */
+  hwc_slice hostport; /* host[:port] as written (brackets kept), for Host */
+  hwc_slice path;     /* may be empty */
+  hwc_slice query;    /* without '?'; p == NULL when there is no '?' */
+  int port;           /* 0 when not named */
+} hwc_url;
+
+/* HWC_URL_LAX lets spaces and control characters through (core.sign: its
+** URLs come from the marshaller, and its specs sign raw spaces) */
+#define HWC_URL_LAX 1
+const char *hwc_url_parse(const char *s, size_t n, int flags, hwc_url *u);
+
+/*
+** "Did you mean" (suggest.c): index (1-based) of the entry of the list at
+** idx closest to name by case-insensitive Levenshtein distance, when that
+** distance is at most max(2, len/3); 0 when none is close enough. Names
+** longer than HWC_SUGGEST_MAX are not compared (bounds the work).
+*/
+#define HWC_SUGGEST_MAX 64
+int hwc_closest(lua_State *L, const char *name, size_t n, int idx);
+
+/*
 ** Registration: each file adds its functions to the module table on top
 ** of the stack. Called once from luaopen_hwcloud_core.
 */
 void hwc_open_sign(lua_State *L);
+void hwc_open_url(lua_State *L);
+void hwc_open_suggest(lua_State *L);
 void hwc_open_marshal(lua_State *L);
 void hwc_open_http(lua_State *L);
 

@@ -10,11 +10,12 @@
 ** finalizer run by an allocation, which l_build handles (see there). No
 ** global state: each lua_State that loads the module gets its own buffers.
 **
+** The JSON writer's pieces (escaping, UTF-8, numbers) are in json.c.
+**
 ** Errors: a request that breaks the schema returns nil, field, message;
 ** only the library's own misuse (op not a table, malformed schema) raises.
 */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,8 +28,6 @@
 /* a buffer that grew beyond this is released after the call, so one huge
 ** body does not pin memory for the life of the process */
 #define KEEP_CAP (64 * 1024)
-/* names longer than this get no "did you mean" (bounds the work) */
-#define SUGGEST_MAX 64
 
 typedef struct mstate {
   hwc_buf path, query, body; /* outputs */
@@ -57,6 +56,7 @@ typedef struct ctx {
   mstate *st;
   int nbody; /* body fields written so far */
   int whole; /* the body was given whole (location "whole_body") */
+  int locs;  /* stack index of the plan's top-level locations */
   int nseg;
   seg segs[MAX_DEPTH + 2];
 } ctx;
@@ -130,126 +130,18 @@ static int as_integer(lua_State *L, int idx, long long *out) {
   return 1;
 }
 
-/* decimal without snprintf: this runs for every integer emitted */
-static size_t fmt_int(long long v, char *out /* >= 21 */) {
-  char tmp[24];
-  size_t n = 0, i;
-  unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
-                               : (unsigned long long)v;
-  do {
-    tmp[n++] = (char)('0' + (int)(u % 10));
-    u /= 10;
-  } while (u != 0);
-  i = 0;
-  if (v < 0) out[i++] = '-';
-  while (n > 0) out[i++] = tmp[--n];
-  return i;
-}
-
-/* shortest of %.15g/%.16g/%.17g that reads back as d; then undo a locale
-** decimal comma (os.setlocale may have changed LC_NUMERIC) so the result is
-** valid JSON. d must be finite. */
-static size_t fmt_double(double d, char *out /* >= 40 */) {
-  char tmp[40];
-  int prec, len = 0;
-  size_t i, n = 0;
-  for (prec = 15; prec <= 17; prec++) {
-    len = snprintf(tmp, sizeof tmp, "%.*g", prec, d);
-    if (len > 0 && len < (int)sizeof tmp && strtod(tmp, NULL) == d) break;
-  }
-  if (len <= 0 || len >= (int)sizeof tmp) len = 0;
-  for (i = 0; i < (size_t)len; i++) {
-    char ch = tmp[i];
-    if ((ch >= '0' && ch <= '9') || ch == '-' || ch == '+' || ch == 'e' ||
-        ch == 'E') {
-      out[n++] = ch;
-    } else if (n == 0 || out[n - 1] != '.') {
-      out[n++] = '.'; /* one dot for a (possibly multi-byte) separator */
-    }
-  }
-  out[n] = '\0';
-  return n;
-}
-
-/* strict UTF-8: no overlongs, no surrogates, nothing above U+10FFFF */
-static int utf8_valid(const char *str, size_t n) {
-  const unsigned char *s = (const unsigned char *)str;
-  size_t i = 0;
-  while (i < n) {
-    unsigned char c0 = s[i];
-    size_t need_n;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c0 < 0x80) {
-      i++;
-      continue;
-    }
-    if (c0 >= 0xC2 && c0 <= 0xDF) {
-      need_n = 1;
-    } else if (c0 >= 0xE0 && c0 <= 0xEF) {
-      need_n = 2;
-      if (c0 == 0xE0) lo = 0xA0;
-      if (c0 == 0xED) hi = 0x9F;
-    } else if (c0 >= 0xF0 && c0 <= 0xF4) {
-      need_n = 3;
-      if (c0 == 0xF0) lo = 0x90;
-      if (c0 == 0xF4) hi = 0x8F;
-    } else {
-      return 0;
-    }
-    if (n - i - 1 < need_n) return 0;
-    if (s[i + 1] < lo || s[i + 1] > hi) return 0;
-    if (need_n >= 2 && (s[i + 2] & 0xC0) != 0x80) return 0;
-    if (need_n >= 3 && (s[i + 3] & 0xC0) != 0x80) return 0;
-    i += need_n + 1;
-  }
-  return 1;
-}
-
-/* RFC 8259 string: escapes '"', '\' and control characters only; '/' and
-** non-ASCII UTF-8 go through unchanged */
 static void json_string(ctx *c, hwc_buf *b, const char *s, size_t n) {
-  static const char hex[] = "0123456789abcdef";
-  size_t i, start = 0;
-  need(c->L, hwc_buf_reserve(b, n + 2));
-  b->data[b->len++] = '"';
-  for (i = 0; i < n; i++) {
-    unsigned char ch = (unsigned char)s[i];
-    char esc[6];
-    size_t elen = 2;
-    if (ch >= 0x20 && ch != '"' && ch != '\\') continue;
-    put(c, b, s + start, i - start);
-    start = i + 1;
-    esc[0] = '\\';
-    switch (ch) {
-      case '"': esc[1] = '"'; break;
-      case '\\': esc[1] = '\\'; break;
-      case '\b': esc[1] = 'b'; break;
-      case '\f': esc[1] = 'f'; break;
-      case '\n': esc[1] = 'n'; break;
-      case '\r': esc[1] = 'r'; break;
-      case '\t': esc[1] = 't'; break;
-      default:
-        esc[1] = 'u';
-        esc[2] = '0';
-        esc[3] = '0';
-        esc[4] = hex[ch >> 4];
-        esc[5] = hex[ch & 15];
-        elen = 6;
-    }
-    put(c, b, esc, elen);
-  }
-  put(c, b, s + start, n - start);
-  putc_(c, b, '"');
+  need(c->L, hwc_json_string(b, s, n));
 }
 
 static void put_int(ctx *c, hwc_buf *b, long long v) {
   char tmp[24];
-  put(c, b, tmp, fmt_int(v, tmp));
+  put(c, b, tmp, hwc_fmt_int(v, tmp));
 }
 
 static void put_double(ctx *c, hwc_buf *b, double d) {
   char tmp[40];
-  put(c, b, tmp, fmt_double(d, tmp));
+  put(c, b, tmp, hwc_fmt_double(d, tmp));
 }
 
 /* ----------------------------------------------------------------- schema */
@@ -450,57 +342,14 @@ static int check_enum(ctx *c, int s, const char *str, size_t n) {
   return fail(c);
 }
 
-static unsigned char ascii_lower(unsigned char ch) {
-  return (ch >= 'A' && ch <= 'Z') ? (unsigned char)(ch + 32) : ch;
-}
-
-/* Levenshtein distance, case-insensitive; both lengths <= SUGGEST_MAX */
-static size_t edit_distance(const char *a, size_t na, const char *b,
-                            size_t nb) {
-  size_t row[SUGGEST_MAX + 1];
-  size_t i, j;
-  for (j = 0; j <= nb; j++) row[j] = j;
-  for (i = 1; i <= na; i++) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (j = 1; j <= nb; j++) {
-      size_t up = row[j];
-      size_t best = diag + (ascii_lower((unsigned char)a[i - 1]) !=
-                            ascii_lower((unsigned char)b[j - 1]));
-      if (up + 1 < best) best = up + 1;
-      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-      row[j] = best;
-      diag = up;
-    }
-  }
-  return row[nb];
-}
-
 /* "unknown field", with the closest known name when it is close enough */
 static int unknown_field(ctx *c, int order, const char *key, size_t klen) {
   lua_State *L = c->L;
   hwc_buf *m = &c->st->msg;
-  size_t limit = klen / 3 > 2 ? klen / 3 : 2, bestd = (size_t)-1;
-  int i, n = (int)lua_rawlen(L, order), best = 0;
-  if (klen <= SUGGEST_MAX) {
-    for (i = 1; i <= n; i++) {
-      size_t nlen;
-      const char *name;
-      lua_rawgeti(L, order, i);
-      name = lua_tolstring(L, -1, &nlen);
-      if (name != NULL && nlen <= SUGGEST_MAX) {
-        size_t d = edit_distance(key, klen, name, nlen);
-        if (d < bestd) {
-          bestd = d;
-          best = i;
-        }
-      }
-      lua_pop(L, 1);
-    }
-  }
+  int best = hwc_closest(L, key, klen, order);
   hwc_buf_reset(m);
   puts_(c, m, "unknown field");
-  if (best > 0 && bestd <= limit) {
+  if (best > 0) {
     size_t nlen;
     const char *name;
     lua_rawgeti(L, order, best);
@@ -574,7 +423,7 @@ static int emit_any(ctx *c, int v, hwc_buf *out) {
     case LUA_TSTRING: {
       size_t n;
       const char *s = lua_tolstring(L, v, &n);
-      if (!utf8_valid(s, n)) return fail_msg(c, "must be valid UTF-8");
+      if (!hwc_utf8_valid(s, n)) return fail_msg(c, "must be valid UTF-8");
       if (out) json_string(c, out, s, n);
       return 0;
     }
@@ -630,7 +479,7 @@ static int emit_any(ctx *c, int v, hwc_buf *out) {
           return fail_msg(c, "keys must be strings");
         }
         k = lua_tolstring(L, -2, &kl);
-        if (!utf8_valid(k, kl)) {
+        if (!hwc_utf8_valid(k, kl)) {
           lua_pop(L, 2);
           return fail_msg(c, "keys must be valid UTF-8");
         }
@@ -680,7 +529,7 @@ static int emit_map(ctx *c, int s, int v, hwc_buf *out) {
     }
     k = lua_tolstring(L, -2, &kl);
     seg_push_key(c, k, kl);
-    if (!utf8_valid(k, kl)) {
+    if (!hwc_utf8_valid(k, kl)) {
       lua_settop(L, values - 1);
       return fail_msg(c, "keys must be valid UTF-8");
     }
@@ -747,7 +596,7 @@ static int check_path_value(ctx *c, int fs, int kind, int v) {
     size_t n;
     const char *s = lua_tolstring(L, v, &n);
     if (kind == K_INTEGER) return type_error(c, "integer", v);
-    if (!utf8_valid(s, n)) return fail_msg(c, "must be valid UTF-8");
+    if (!hwc_utf8_valid(s, n)) return fail_msg(c, "must be valid UTF-8");
     if (n == 0) return fail_msg(c, "must not be empty");
     if (s[0] == '.' && (n == 1 || (n == 2 && s[1] == '.')))
       return fail_msg(c, "must not be '.' or '..'");
@@ -798,9 +647,9 @@ static void query_pair(ctx *c, const char *name, size_t nlen, int kind,
     case LUA_TNUMBER: {
       char tmp[40];
       if ((kind == K_INTEGER || hwc_isinteger(L, v)) && as_integer(L, v, &i))
-        put(c, q, tmp, fmt_int(i, tmp));
+        put(c, q, tmp, hwc_fmt_int(i, tmp));
       else
-        put_urlenc(c, q, tmp, fmt_double((double)lua_tonumber(L, v), tmp));
+        put_urlenc(c, q, tmp, hwc_fmt_double((double)lua_tonumber(L, v), tmp));
       return;
     }
     default:
@@ -827,6 +676,15 @@ static int query_field(ctx *c, int fs, int kind, int v, const char *name,
     lua_pop(L, 1);
   }
   return 0;
+}
+
+/* where the i-th field of the request's `order` goes, from the plan */
+static int top_location(ctx *c, int i) {
+  int loc;
+  lua_rawgeti(c->L, c->locs, i);
+  loc = (int)lua_tointeger(c->L, -1);
+  lua_pop(c->L, 1);
+  return loc;
 }
 
 /* a closed object: keys checked, then each field in `order`. At the top
@@ -870,7 +728,7 @@ static int emit_object(ctx *c, int s, int v, hwc_buf *out, int top) {
     vt = lua_type(L, val);
     seg_push_key(c, name, nlen);
     if (vt == LUA_TNIL || is_null(L, val)) {
-      int loc = top ? location_of(L, fs) : LOC_BODY;
+      int loc = top ? top_location(c, i) : LOC_BODY;
       if (loc == LOC_PATH || is_required(L, fs)) {
         rc = fail_msg(c, "is required");
       } else if (vt != LUA_TNIL && loc == LOC_BODY) {
@@ -884,7 +742,7 @@ static int emit_object(ctx *c, int s, int v, hwc_buf *out, int top) {
         }
       }
     } else if (top) {
-      int loc = location_of(L, fs), kind = kind_of(L, fs, 1);
+      int loc = top_location(c, i), kind = kind_of(L, fs, 1);
       if (loc == LOC_PATH)
         rc = check_path_value(c, fs, kind, val);
       else if (loc == LOC_QUERY)
@@ -927,7 +785,7 @@ static int emit_kind(ctx *c, int s, int kind, int v, hwc_buf *out) {
       const char *str;
       if (lua_type(L, v) != LUA_TSTRING) return type_error(c, "string", v);
       str = lua_tolstring(L, v, &n);
-      if (!utf8_valid(str, n)) return fail_msg(c, "must be valid UTF-8");
+      if (!hwc_utf8_valid(str, n)) return fail_msg(c, "must be valid UTF-8");
       if (check_enum(c, s, str, n) != 0) return -1;
       if (out) json_string(c, out, str, n);
       return 0;
@@ -966,28 +824,68 @@ static int emit_kind(ctx *c, int s, int kind, int v, hwc_buf *out) {
 
 /* ------------------------------------------------------------------ build */
 
-static int declares_path_field(lua_State *L, int fields, const char *name) {
+static int declares_path_field(lua_State *L, int fields, const char *name,
+                               size_t n) {
   int r;
-  lua_pushstring(L, name);
+  lua_pushlstring(L, name, n);
   lua_rawget(L, fields);
   r = lua_type(L, -1) == LUA_TTABLE && location_of(L, lua_gettop(L)) == LOC_PATH;
   lua_pop(L, 1);
   return r;
 }
 
-/* op.path with {project_id} and each {name} filled in, percent-encoded;
-** then the query. Fields were validated by then. */
-static int fill_path(ctx *c, const char *p, int fields, int req) {
-  lua_State *L = c->L;
-  hwc_buf *out = &c->st->path;
+/*
+** Plans: what build learns about an operation once, the first time it
+** builds it, kept in a weak-keyed table (build's upvalue) so a plan goes
+** with its operation. An operation is not changed once built. A plan is
+** {request schema, path pieces, locations}: a piece is a literal string,
+** {name} for a {name} the request fills in, or false for the client's
+** {project_id}; locations[i] is where the i-th field of the request's
+** `order` goes (LOC_*), its location string checked once.
+*/
+enum { PLAN_SCHEMA = 1, PLAN_PIECES = 2, PLAN_LOCS = 3 };
+
+/* the locations of the fields of the object schema at s, in `order` */
+static void compile_locations(lua_State *L, int s) {
+  int i, n, fields, order;
+  lua_newtable(L);
+  rawgetk(L, s, KEY_FIELDS);
+  fields = lua_gettop(L);
+  if (rawgetk(L, s, KEY_ORDER) != LUA_TTABLE)
+    misuse(L, "object schema without `order` (not prepared)");
+  order = lua_gettop(L);
+  n = (int)lua_rawlen(L, order);
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, order, i);
+    lua_rawget(L, fields);
+    if (lua_type(L, -1) != LUA_TTABLE)
+      misuse(L, "`order` names a field that is not in `fields`");
+    lua_pushinteger(L, location_of(L, lua_gettop(L)));
+    lua_rawseti(L, fields - 1, i);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 2);
+}
+
+/* op.path split into pieces; raises when it names a parameter the request
+** does not declare with location "path" */
+static void compile_path(lua_State *L, const char *p, int fields) {
+  int n = 0;
+  lua_newtable(L);
   for (;;) {
-    const char *open = strchr(p, '{'), *close, *name;
+    const char *open = strchr(p, '{'), *name, *close;
     size_t nlen;
     if (open == NULL) {
-      puts_(c, out, p);
-      break;
+      if (*p != '\0') {
+        lua_pushstring(L, p);
+        lua_rawseti(L, -2, ++n);
+      }
+      return;
     }
-    put(c, out, p, (size_t)(open - p));
+    if (open > p) {
+      lua_pushlstring(L, p, (size_t)(open - p));
+      lua_rawseti(L, -2, ++n);
+    }
     name = open + 1;
     close = strchr(name, '}');
     if (close == NULL) misuse(L, "op.path has an unclosed '{'");
@@ -996,53 +894,34 @@ static int fill_path(ctx *c, const char *p, int fields, int req) {
     /* {project_id} is the client's, unless the operation declares a
     ** project_id of its own (CodeArts Build's project, say) */
     if (nlen == 10 && memcmp(name, "project_id", 10) == 0 &&
-        !declares_path_field(L, fields, "project_id")) {
-      size_t n = 0;
-      const char *pid = lua_tolstring(L, 3, &n);
-      if (pid == NULL || n == 0) {
-        seg_push_key(c, "project_id", 10);
-        return fail_msg(c, "is required (set project_id on the client or "
-                           "HUAWEICLOUD_SDK_PROJECT_ID)");
-      }
-      put_urlenc(c, out, pid, n);
-      continue;
-    }
-    lua_pushlstring(L, name, nlen);
-    lua_pushvalue(L, -1);
-    lua_rawget(L, fields);
-    if (lua_type(L, -1) != LUA_TTABLE ||
-        location_of(L, lua_gettop(L)) != LOC_PATH)
-      misuse(L, "op.path names a parameter that op.request does "
-                          "not declare with location = \"path\"");
-    lua_pop(L, 1);
-    lua_rawget(L, req);
-    if (lua_type(L, -1) == LUA_TSTRING) {
-      size_t n;
-      const char *s = lua_tolstring(L, -1, &n);
-      put_urlenc(c, out, s, n);
+        !declares_path_field(L, fields, name, nlen)) {
+      lua_pushboolean(L, 0);
+    } else if (declares_path_field(L, fields, name, nlen)) {
+      lua_createtable(L, 1, 0);
+      lua_pushlstring(L, name, nlen);
+      lua_rawseti(L, -2, 1);
     } else {
-      long long i = 0;
-      char tmp[24];
-      (void)as_integer(L, -1, &i); /* validated: an integer */
-      put(c, out, tmp, fmt_int(i, tmp));
+      misuse(L, "op.path names a parameter that op.request does "
+                "not declare with location = \"path\"");
     }
-    lua_pop(L, 1);
+    lua_rawseti(L, -2, ++n);
   }
-  put(c, out, c->st->query.data, c->st->query.len);
-  return 0;
 }
 
-/* stack: 1 op, 2 req, 3 project_id, 4 state */
-static int build(ctx *c) {
+/* pushes the plan of the op at index 1, made and checked on first use */
+static int plan_of(ctx *c) {
   lua_State *L = c->L;
-  int schema, fields;
-  const char *path;
-  int base = lua_gettop(L);
+  int plan;
+  lua_pushvalue(L, 1);
+  lua_rawget(L, lua_upvalueindex(1));
+  if (lua_istable(L, -1)) return lua_gettop(L);
+  lua_pop(L, 1);
+  lua_createtable(L, 2, 0);
+  plan = lua_gettop(L);
   if (rawgetk(L, 1, KEY_METHOD) != LUA_TSTRING)
     misuse(L, "op.method must be a string");
   if (rawgetk(L, 1, KEY_PATH) != LUA_TSTRING)
     misuse(L, "op.path must be a string");
-  path = lua_tostring(L, base + 2);
   if (rawgetk(L, 1, KEY_REQUEST) == LUA_TNIL) {
     /* an operation without parameters: an empty closed object */
     lua_pop(L, 1);
@@ -1054,18 +933,82 @@ static int build(ctx *c) {
     lua_newtable(L);
     lua_setfield(L, -2, "order");
   }
-  schema = base + 3;
-  if (kind_of(L, schema, 1) != K_OBJECT)
+  if (kind_of(L, plan + 3, 1) != K_OBJECT)
     misuse(L, "op.request must be an object schema with fields");
+  compile_locations(L, plan + 3);
+  lua_rawseti(L, plan, PLAN_LOCS);
+  rawgetk(L, plan + 3, KEY_FIELDS);
+  compile_path(L, lua_tostring(L, plan + 2), plan + 4);
+  lua_rawseti(L, plan, PLAN_PIECES);
+  lua_pop(L, 1);
+  lua_rawseti(L, plan, PLAN_SCHEMA);
+  lua_settop(L, plan);
+  lua_pushvalue(L, 1);
+  lua_pushvalue(L, plan);
+  lua_rawset(L, lua_upvalueindex(1));
+  return plan;
+}
+
+/* the path from the plan's pieces, percent-encoded; then the query.
+** Fields were validated by then. */
+static int fill_path(ctx *c, int pieces, int req) {
+  lua_State *L = c->L;
+  hwc_buf *out = &c->st->path;
+  int i, n = (int)lua_rawlen(L, pieces);
+  for (i = 1; i <= n; i++) {
+    size_t len = 0;
+    const char *s;
+    int t;
+    lua_rawgeti(L, pieces, i);
+    t = lua_type(L, -1);
+    if (t == LUA_TSTRING) {
+      s = lua_tolstring(L, -1, &len);
+      put(c, out, s, len);
+    } else if (t == LUA_TBOOLEAN) {
+      s = lua_tolstring(L, 3, &len);
+      if (s == NULL || len == 0) {
+        seg_push_key(c, "project_id", 10);
+        return fail_msg(c, "is required (set project_id on the client or "
+                           "HUAWEICLOUD_SDK_PROJECT_ID)");
+      }
+      put_urlenc(c, out, s, len);
+    } else {
+      lua_rawgeti(L, -1, 1);
+      lua_rawget(L, req);
+      if (lua_type(L, -1) == LUA_TSTRING) {
+        s = lua_tolstring(L, -1, &len);
+        put_urlenc(c, out, s, len);
+      } else {
+        long long v = 0;
+        char tmp[24];
+        (void)as_integer(L, -1, &v); /* validated: an integer */
+        put(c, out, tmp, hwc_fmt_int(v, tmp));
+      }
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  put(c, out, c->st->query.data, c->st->query.len);
+  return 0;
+}
+
+/* stack: 1 op, 2 req, 3 project_id, 4 state */
+static int build(ctx *c) {
+  lua_State *L = c->L;
+  int plan = plan_of(c), schema, pieces;
+  lua_rawgeti(L, plan, PLAN_SCHEMA);
+  schema = lua_gettop(L);
+  lua_rawgeti(L, plan, PLAN_PIECES);
+  pieces = lua_gettop(L);
+  lua_rawgeti(L, plan, PLAN_LOCS);
+  c->locs = lua_gettop(L);
   if (lua_isnil(L, 2)) {
     lua_newtable(L);
     lua_replace(L, 2);
   }
   if (lua_type(L, 2) != LUA_TTABLE) return type_error(c, "object", 2);
   if (emit_object(c, schema, 2, NULL, 1) != 0) return -1;
-  rawgetk(L, schema, KEY_FIELDS);
-  fields = lua_gettop(L);
-  if (fill_path(c, path, fields, 2) != 0) return -1;
+  if (fill_path(c, pieces, 2) != 0) return -1;
   if (c->whole) {
     /* the body was written whole */
   } else if (c->nbody > 0) {
@@ -1100,6 +1043,7 @@ static int l_build_body(lua_State *L) {
   c.st = st;
   c.nbody = 0;
   c.whole = 0;
+  c.locs = 0;
   c.nseg = 0;
   trim(st); /* a previous call may have raised with data still here */
   rc = build(&c);
@@ -1127,6 +1071,7 @@ static int l_validate_body(lua_State *L) {
   c.st = st;
   c.nbody = 0;
   c.whole = 0;
+  c.locs = 0;
   c.nseg = 0;
   trim(st);
   if (kind_of(L, 1, 1) != K_OBJECT)
@@ -1292,9 +1237,14 @@ void hwc_open_marshal(lua_State *L) {
     lua_setfield(L, -2, "__gc");
   }
   lua_setmetatable(L, -2);
-  /* the body: upvalue 1 unused, keys from 2 */
+  /* the body: upvalue 1 the plans (weak keys: a plan goes with its
+  ** operation), keys from 2 */
   lua_pushvalue(L, -1);
-  lua_pushboolean(L, 0);
+  lua_newtable(L);
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
   for (i = 0; i < KEY_COUNT; i++) lua_pushstring(L, key_names[i]);
   lua_pushcclosure(L, l_build_body, 1 + KEY_COUNT);
   lua_pushcclosure(L, l_build, 2); /* upvalues: the state, the body */

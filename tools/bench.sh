@@ -273,3 +273,8 @@ awk -v a="$all_n" -v b="$all_0" -v c="$c_n" -v d="$c_0" 'BEGIN {
 # services.load in a fresh interpreter vs lua-cjson decoding the same data,
 # the ratio taken within each round; the median and its spread
 lua5.4 bench/load.lua "${BENCH_ROUNDS:-5}" || die "the load benchmark failed"
+
+# ---- a 10 MB request body -----------------------------------------------------
+# core.build of a 10 MB string field vs cjson.encode of the same table, the
+# ratio taken within each round; the median and its spread
+lua5.4 bench/body.lua "${BENCH_ROUNDS:-5}" || die "the body benchmark failed"

@@ -1,39 +1,29 @@
--- hwcloud.suggest: "did you mean" for misspelt names, the one place that
--- measures how close two names are.
+-- hwcloud.suggest: "did you mean" for misspelt names. The measure itself
+-- is the C core's (core.closest), the same one the marshaller uses for
+-- unknown fields, so every suggestion follows one rule.
 
-local ipairs, floor, max, format = ipairs, math.floor, math.max, string.format
+local format, huge = string.format, math.huge
+
+local closest_c -- the C core loads on first use
+
+local function core_closest(...)
+  if not closest_c then closest_c = require("hwcloud.core").closest end
+  return closest_c(...)
+end
 
 local _M = {}
 
--- Levenshtein distance, case-insensitive
+-- Levenshtein distance, case-insensitive (names up to 64 bytes; longer
+-- ones are too far from anything to be a misspelling: math.huge)
 function _M.distance(a, b)
-  a, b = a:lower(), b:lower()
-  local prev = {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    local cur = { [0] = i }
-    for j = 1, #b do
-      local cost = a:byte(i) == b:byte(j) and 0 or 1
-      local v = prev[j] + 1
-      if cur[j - 1] + 1 < v then v = cur[j - 1] + 1 end
-      if prev[j - 1] + cost < v then v = prev[j - 1] + cost end
-      cur[j] = v
-    end
-    prev = cur
-  end
-  return prev[#b]
+  local _, d = core_closest(a, { b }, huge)
+  return d or huge
 end
 
--- the closest candidate when it is close enough, else nil
+-- the closest candidate when it is close enough (distance at most
+-- max(2, #name // 3)), else nil
 function _M.closest(name, candidates)
-  if #name > 64 then return nil end -- bounds the work
-  local best, bestd = nil, nil
-  for _, c in ipairs(candidates) do
-    local d = _M.distance(name, c)
-    if not bestd or d < bestd then best, bestd = c, d end
-  end
-  if best and bestd <= max(2, floor(#name / 3)) then return best end
-  return nil
+  return (core_closest(name, candidates))
 end
 
 -- " (did you mean 'x'?)" or ""

@@ -31,6 +31,19 @@ assert(not pcall(core.sign, "GET", "no-host", {}, nil, "AK", "SK"))
 assert(not pcall(core.sign, "GET", "https://h/", { ["X-A"] = {} }, nil, "AK", "SK"))
 assert(not pcall(core.sign, "GET", "https://h/", { ["X-A"] = "1", ["x-a"] = "2" }, nil, "AK", "SK"))
 assert(core.sha256_hex("abc") and core.hmac_sha256_hex(string.rep("k", 200), "m"))
+local many = {}
+for i = 1, 500 do many["X-H-" .. i] = "v" .. i end
+assert(core.sign("GET", "https://h/?" .. string.rep("a%41=b&", 200), many, nil, "AK", "SK"))
+assert(hwcloud.sign({ method = "get", url = "https://h/x", headers = { ["X-N"] = 1 } },
+  { ak = "AK", sk = "SK", security_token = "t" }))
+assert(not hwcloud.sign({ method = "GET", url = "https://h/a b" }, { ak = "AK", sk = "SK" }))
+
+-- the URL parser and the suggestions
+for _, u in ipairs({ "https://u:p@[::1]:8443/x?y#z", "http://h", "https://h:99999/", "h/x", "https://[zz]/" }) do
+  core.parse_url(u)
+end
+assert(core.closest("regoin", { "region", "project_id", 42 }) == "region")
+assert(core.closest(string.rep("x", 100), { "x" }) == nil)
 
 -- marshaling: good and bad requests for every operation's shape
 local asm = services.load("asm")
