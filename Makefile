@@ -60,6 +60,7 @@ test: deps
 # The client specs under Lua 5.1, 5.3 and LuaJIT (make test covers 5.4
 # and nginx), each against its own build of the core.
 matrix: deps
+	$(MAKE) all
 	$(MAKE) LUA=5.1
 	$(MAKE) LUA=5.3
 	$(MAKE) LUA=luajit
