@@ -70,6 +70,7 @@ local function engine_for(env)
       connect_timeout = env.cfg.connect_timeout, timeout = env.cfg.timeout,
       ca_file = env.cfg.ca_file, verify_tls = env.cfg.verify_tls, proxy = env.cfg.proxy,
       max_response = env.cfg.max_response, user_agent = env.user_agent, http2 = env.cfg.http2,
+      max_connections = env.cfg.max_connections,
     }
     env.transport = t
     env.curl_engine = engine_mod.new(t, core.now)
