@@ -43,6 +43,7 @@ local suggest = require("hwcloud.suggest").hint
 local CALL_OPTIONS = services.prepare { type = "object", fields = {
   timeout = { type = "number" }, connect_timeout = { type = "number" },
   retries = { type = "integer" }, retry_unsafe = { type = "boolean" },
+  rate = { type = "number" },
 } }
 
 local function check_call_opts(opts, svc, op)

@@ -212,4 +212,44 @@ function Engine:call(fn)
   return r[1], r[2]
 end
 
+-- Rate limits, per endpoint and shared by every task of a client (both
+-- engines): `limits` is the client's table, `now` its clock. A token bucket
+-- of one token sends at most `rate` requests a second, evenly spaced: each
+-- send reserves the next free slot, so concurrent tasks queue instead of
+-- all waking at once. A pause (after a 429) holds every send to that
+-- endpoint until it ends, not only the task that met it.
+function _M.limits()
+  return { next_at = {}, paused = {} }
+end
+
+-- gate(limits, engine, now, key, rate): waits (engine:sleep) until a send
+-- to `key` may go out.
+function _M.gate(limits, engine, now, key, rate)
+  while true do
+    local t = now()
+    local until_t = limits.paused[key]
+    if until_t and until_t > t then
+      engine:sleep(until_t - t)
+    else
+      if not rate then return end
+      local at = limits.next_at[key]
+      if at == nil or at < t then at = t end
+      limits.next_at[key] = at + 1 / rate
+      if at <= t then return end
+      engine:sleep(at - t)
+      -- a pause set while this task waited for its slot still holds it
+      local p = limits.paused[key]
+      if not (p and p > now()) then return end
+    end
+  end
+end
+
+-- pause(limits, now, key, seconds): no send to `key` before now + seconds.
+function _M.pause(limits, now, key, seconds)
+  if not (seconds and seconds > 0) then return end
+  local until_t = now() + seconds
+  local p = limits.paused[key]
+  if p == nil or p < until_t then limits.paused[key] = until_t end
+end
+
 return _M
