@@ -210,7 +210,7 @@ function _M.invoke(env, engine, svc, op, req, opts)
                             opts = topts }
     if cfg.on_response then
       run_hook(cfg.on_response, { service = svc.name, operation = op.name, method = method,
-        url = hook_url, attempt = attempt, status = c.status,
+        url = hook_url, attempt = attempt, status = c.status, http_version = c.http_version,
         request_id = c.headers and c.headers["x-request-id"] or nil,
         duration = env.now() - started, error = (not c.status) and c.message or nil })
     end
