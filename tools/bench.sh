@@ -99,7 +99,7 @@ start_emulator() {
   done
 }
 
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
   -keyout "$run/key.pem" -out "$run/cert.pem" >/dev/null 2>&1 || die "openssl could not make a certificate"
 start_emulator fast 0
 start_emulator slow 50
@@ -109,7 +109,7 @@ slow_url=${slow_url:?}
 slowtls_url=${slowtls_url:?}
 
 reset() {
-  curl -fsS -X POST "$1/_emulator/reset" >/dev/null || die "cannot reset the emulator at $1"
+  curl -fsS --cacert "$run/cert.pem" -X POST "$1/_emulator/reset" >/dev/null || die "cannot reset the emulator at $1"
 }
 
 # val FILE KEY: the value of KEY=... in FILE
