@@ -9,6 +9,8 @@ package.path = "./?.lua;" .. package.path
 
 local hwcloud = require "hwcloud"
 local emulator = require "spec.helpers.emulator"
+local core = require "hwcloud.core"
+local engine_mod = require "hwcloud.engine"
 
 local q = emulator.quote
 local PID = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
@@ -78,6 +80,48 @@ describe("tls", function()
     assert(client.workspaceapp:reinstall_server{ server_id = "s" })
     assert.are.same({ ["workspaceapp.reinstall_server"] = 1 }, emu:counts())
     client:close()
+  end)
+end)
+
+describe("http2", function()
+  it("speaks HTTP/2 over the emulator's TLS, and one connection carries a fan-out", function()
+    local seen = {}
+    local client = new_client{ verify_tls = false,
+      on_response = function(info) seen[#seen + 1] = info.http_version end }
+    local calls = {}
+    for i = 1, 40 do calls[i] = { "workspaceapp", "reinstall_server", { server_id = "s" .. i } } end
+    local results = client:parallel(calls, { concurrency = 40, progress = false })
+    for i = 1, 40 do assert.is_nil(results[i][2]) end
+    assert.equal(40, #seen)
+    for i = 1, 40 do assert.equal("2", seen[i]) end
+    client:close()
+  end)
+
+  it("reports HTTP/1.1 with http2 = false", function()
+    local version
+    local client = new_client{ verify_tls = false, http2 = false,
+      on_response = function(info) version = info.http_version end }
+    assert(client.workspaceapp:reinstall_server{ server_id = "s" })
+    assert.equal("1.1", version)
+    client:close()
+  end)
+
+  it("multiplexes a fan-out over few connections", function()
+    local t = core.transport { verify_tls = false, timeout = 30 }
+    local e = engine_mod.new(t, core.now)
+    local fns = {}
+    for i = 1, 200 do
+      fns[i] = function(en)
+        local c = en:send { method = "GET", url = emu.url .. "/_emulator/counts", headers = {} }
+        return c.http_version, c.message
+      end
+    end
+    local r = e:run(fns, 100)
+    for i = 1, 200 do assert.equal("2", r[i][1], r[i][2]) end
+    local opened = t:stats().connects
+    t:close()
+    -- multiplexed: far fewer connections than requests in flight
+    assert.is_true(opened >= 1 and opened < 100, opened .. " connections")
   end)
 end)
 

@@ -22,15 +22,17 @@
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000L
 #define DEFAULT_TIMEOUT_MS 30000L
 #define DEFAULT_MAX_RESPONSE ((curl_off_t)64 * 1024 * 1024)
-/* idle easy handles kept for reuse; more are cleaned up on release */
-#define POOL_MAX 64
-/* Connections the multi handle keeps open, over all hosts. libcurl's
+/* Idle easy handles kept for reuse, and connections the multi handle
+** keeps open over all hosts, until a run asks for more (l_size). libcurl's
 ** default is four per easy handle in the multi, so a burst of N requests
-** may leave 4N idle sockets behind. One per pooled easy handle is what a
-** fan-out the size of the pool (and client:parallel's default concurrency,
-** 64) needs to find a connection ready for every request on its next
-** round; beyond it libcurl closes the oldest idle one. */
-#define MAX_IDLE_CONNECTIONS ((long)POOL_MAX)
+** may leave 4N idle sockets behind. One per request in flight is what a
+** fan-out needs to find a connection ready for every request on its next
+** round; below that libcurl closes each one as it comes back and the next
+** round opens it again. */
+#define POOL_MAX 64
+/* the most a run may ask for: beyond, a fan-out is bounded by file
+** descriptors, not by reuse */
+#define SIZE_MAX_CONNECTIONS 100000
 /* Bounds on one response's header block (the ngx transport has the
 ** same): beyond them the transfer fails rather than collect without end. */
 #define MAX_HEADER_LINES 500
@@ -71,6 +73,10 @@ typedef struct hwc_transport {
   long connect_timeout_ms;
   long timeout_ms;
   curl_off_t max_response;
+  CURLSH *share;     /* TLS sessions shared by every easy handle */
+  long pool_max;     /* idle handles kept, connections kept open */
+  long max_connections; /* the client's cap; 0 when none */
+  lua_Integer connects; /* new connections opened, for benchmarks */
   int verify_tls;
   int http2;
   char *ca_file;     /* malloc'd copies; NULL when unset */
@@ -132,7 +138,7 @@ static void req_clear(hwc_req *r) {
 
 /* A finished request goes back to the pool (or away when the pool is full). */
 static void req_release(hwc_transport *t, hwc_req *r) {
-  if (t->idle.n >= POOL_MAX) {
+  if (t->idle.n >= (size_t)t->pool_max) {
     req_free(r);
     return;
   }
@@ -308,6 +314,25 @@ static int opt_boolean(lua_State *L, int idx, const char *name, int dflt) {
   return b;
 }
 
+/* An optional whole number >= 1 (0 when absent). */
+static long opt_count(lua_State *L, int idx, const char *name) {
+  int ty = hwc_getfield(L, idx, name);
+  lua_Number n;
+  if (ty == LUA_TNIL) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  if (ty != LUA_TNUMBER)
+    luaL_error(L, "hwcloud.transport: option '%s' must be a number, got %s",
+               name, luaL_typename(L, -1));
+  n = lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  if (!(n >= 1) || n > SIZE_MAX_CONNECTIONS || n != floor(n))
+    luaL_error(L, "hwcloud.transport: option '%s' must be a whole number "
+                  "from 1 to %d", name, SIZE_MAX_CONNECTIONS);
+  return (long)n;
+}
+
 static int ascii_ieq(const char *a, const char *b, size_t n) {
   size_t i;
   for (i = 0; i < n; i++) {
@@ -349,6 +374,9 @@ static void transport_close(hwc_transport *t) {
   }
   if (t->multi != NULL) (void)curl_multi_cleanup(t->multi);
   t->multi = NULL;
+  /* after every easy handle that used it */
+  if (t->share != NULL) (void)curl_share_cleanup(t->share);
+  t->share = NULL;
   free(t->ca_file);
   free(t->proxy);
   free(t->user_agent);
@@ -401,6 +429,19 @@ static int l_transport(lua_State *L) {
   opt_string(L, 1, "ca_file", &t->ca_file);
   opt_string(L, 1, "proxy", &t->proxy);
   opt_string(L, 1, "user_agent", &t->user_agent);
+  t->max_connections = opt_count(L, 1, "max_connections");
+  t->pool_max = POOL_MAX;
+  if (t->max_connections > 0 && t->max_connections < t->pool_max)
+    t->pool_max = t->max_connections;
+
+  /* a connection to a host the transport has met resumes its TLS session
+  ** (an abbreviated handshake) instead of a full one */
+  t->share = curl_share_init();
+  if (t->share == NULL)
+    return luaL_error(L, "hwcloud.transport: curl_share_init failed");
+  if (curl_share_setopt(t->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) !=
+      CURLSHE_OK)
+    return luaL_error(L, "hwcloud.transport: cannot share TLS sessions");
 
   t->multi = curl_multi_init();
   if (t->multi == NULL)
@@ -411,10 +452,56 @@ static int l_transport(lua_State *L) {
   if (mc != CURLM_OK)
     return luaL_error(L, "hwcloud.transport: CURLMOPT_PIPELINING: %s",
                       curl_multi_strerror(mc));
-  mc = curl_multi_setopt(t->multi, CURLMOPT_MAXCONNECTS, MAX_IDLE_CONNECTIONS);
+  mc = curl_multi_setopt(t->multi, CURLMOPT_MAXCONNECTS, t->pool_max);
   if (mc != CURLM_OK)
     return luaL_error(L, "hwcloud.transport: CURLMOPT_MAXCONNECTS: %s",
                       curl_multi_strerror(mc));
+  if (t->max_connections > 0) {
+    /* the cap holds per host and in all: beyond it transfers queue inside
+    ** libcurl for a connection rather than open another */
+    mc = curl_multi_setopt(t->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                           t->max_connections);
+    if (mc == CURLM_OK)
+      mc = curl_multi_setopt(t->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+                             t->max_connections);
+    if (mc != CURLM_OK)
+      return luaL_error(L, "hwcloud.transport: connection limits: %s",
+                        curl_multi_strerror(mc));
+  }
+  return 1;
+}
+
+/* t:size(n): the concurrency of the coming run. The pool and the kept
+** connections grow to n (within max_connections) so a fan-out of n reuses
+** its connections round after round; they never shrink, since the next
+** run is likely the same size. Returns the size in effect. */
+static int l_size(lua_State *L) {
+  hwc_transport *t = check_transport(L);
+  lua_Number n = luaL_checknumber(L, 2);
+  long want;
+  if (t->multi == NULL) return luaL_error(L, "hwcloud.transport: closed");
+  if (!(n >= 1)) n = 1;
+  if (n > SIZE_MAX_CONNECTIONS) n = SIZE_MAX_CONNECTIONS;
+  want = (long)n;
+  if (t->max_connections > 0 && want > t->max_connections)
+    want = t->max_connections;
+  if (want > t->pool_max) {
+    CURLMcode mc = curl_multi_setopt(t->multi, CURLMOPT_MAXCONNECTS, want);
+    if (mc != CURLM_OK)
+      return luaL_error(L, "hwcloud.transport: CURLMOPT_MAXCONNECTS: %s",
+                        curl_multi_strerror(mc));
+    t->pool_max = want;
+  }
+  lua_pushinteger(L, (lua_Integer)t->pool_max);
+  return 1;
+}
+
+/* t:stats() -> {connects = new connections opened so far} */
+static int l_stats(lua_State *L) {
+  hwc_transport *t = check_transport(L);
+  lua_createtable(L, 0, 1);
+  lua_pushinteger(L, t->connects);
+  lua_setfield(L, -2, "connects");
   return 1;
 }
 
@@ -517,6 +604,7 @@ static int prepare(lua_State *L, hwc_transport *t, hwc_req *r,
   }
 
   SETOPT(CURLOPT_PRIVATE, (void *)r);
+  SETOPT(CURLOPT_SHARE, t->share);
   SETOPT(CURLOPT_URL, url);
 #if LIBCURL_VERSION_NUM >= 0x075500
   SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
@@ -705,6 +793,12 @@ static void collect(hwc_transport *t) {
       continue; /* cannot happen: every handle we add carries PRIVATE */
     r = (hwc_req *)(void *)priv;
     r->result = m->data.result;
+    {
+      long nc = 0;
+      if (curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &nc) == CURLE_OK &&
+          nc > 0)
+        t->connects += nc;
+    }
     /* done with it either way; m is invalid after remove_handle */
     (void)curl_multi_remove_handle(t->multi, r->easy);
     list_unlink(&t->active, r);
@@ -812,13 +906,31 @@ static void push_headers(lua_State *L, const hwc_req *r) {
   }
 }
 
+/* Sets c.http_version of the completion on top: "1.0", "1.1", "2", "3". */
+static void push_http_version(lua_State *L, const hwc_req *r) {
+  long v = 0;
+  const char *s = NULL;
+  if (curl_easy_getinfo(r->easy, CURLINFO_HTTP_VERSION, &v) != CURLE_OK) return;
+  switch (v) {
+    case CURL_HTTP_VERSION_1_0: s = "1.0"; break;
+    case CURL_HTTP_VERSION_1_1: s = "1.1"; break;
+    case CURL_HTTP_VERSION_2_0: s = "2"; break;
+#if LIBCURL_VERSION_NUM >= 0x074200
+    case CURL_HTTP_VERSION_3: s = "3"; break;
+#endif
+    default: return;
+  }
+  lua_pushstring(L, s);
+  lua_setfield(L, -2, "http_version");
+}
+
 /* Pushes the completion table of a done request. May raise (memory):
 ** the request is still on the done list then, and comes back next poll. */
 static void push_completion(lua_State *L, hwc_req *r) {
   double total = 0;
   if (curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME, &total) != CURLE_OK)
     total = 0;
-  lua_createtable(L, 0, 6);
+  lua_createtable(L, 0, 7);
   lua_pushinteger(L, r->id);
   lua_setfield(L, -2, "id");
   lua_pushnumber(L, (lua_Number)total);
@@ -830,6 +942,7 @@ static void push_completion(lua_State *L, hwc_req *r) {
       status = 0;
     lua_pushinteger(L, (lua_Integer)status);
     lua_setfield(L, -2, "status");
+    push_http_version(L, r);
     lua_pushlstring(L, r->resp.data ? r->resp.data : "", r->resp.len);
     lua_setfield(L, -2, "body");
     lua_newtable(L);
@@ -942,6 +1055,8 @@ void hwc_open_http(lua_State *L) {
       {"submit", l_submit},
       {"poll", l_poll},
       {"pending", l_pending},
+      {"size", l_size},
+      {"stats", l_stats},
       {"close", l_close},
       {NULL, NULL}};
   static const luaL_Reg meta[] = {

@@ -13,6 +13,7 @@ local type, tostring, pairs = type, tostring, pairs
 local errors = require "hwcloud.errors"
 local null = require("cjson").null
 local retry = require "hwcloud.retry"
+local engine_mod = require "hwcloud.engine"
 
 local _M = {}
 
@@ -123,6 +124,14 @@ function _M.invoke(env, engine, svc, op, req, opts)
   local ctx = { service = svc.name, operation = op.name }
   local bad, why = retry.check(opts)
   if bad then return nil, errors.validation("opts." .. bad, why, svc.name, op.name) end
+  local rate = opts.rate or cfg.rate
+  -- not (> 0) also refuses NaN
+  if opts.rate ~= nil and (not (opts.rate > 0) or opts.rate == math.huge) then -- luacheck: ignore 581
+    return nil, errors.validation("opts.rate", "must be a number of requests per second "
+      .. "greater than 0", svc.name, op.name)
+  end
+  env.limits = env.limits or engine_mod.limits()
+  local limits = env.limits
 
   -- the request is checked before any identity request goes out; while
   -- the project id is still to be looked up, with a stand-in
@@ -195,12 +204,13 @@ function _M.invoke(env, engine, svc, op, req, opts)
     local hook_url = (cfg.on_request or cfg.on_response) and loggable_url(url)
     run_hook(cfg.on_request, { service = svc.name, operation = op.name, method = method,
                                url = hook_url, attempt = attempt })
+    engine_mod.gate(limits, engine, env.now, base, rate)
     local started = cfg.on_response and env.now()
     local c = engine:send { method = method, url = url, headers = headers, body = body,
                             opts = topts }
     if cfg.on_response then
       run_hook(cfg.on_response, { service = svc.name, operation = op.name, method = method,
-        url = hook_url, attempt = attempt, status = c.status,
+        url = hook_url, attempt = attempt, status = c.status, http_version = c.http_version,
         request_id = c.headers and c.headers["x-request-id"] or nil,
         duration = env.now() - started, error = (not c.status) and c.message or nil })
     end
@@ -217,6 +227,11 @@ function _M.invoke(env, engine, svc, op, req, opts)
     if nxt then url = nxt .. path end
     err.attempts = attempt
     local delay = retry.decide(err, ctx.safe, attempt, policy)
+    if err.status == 429 then
+      -- the gateway's limit is the endpoint's: every task of the fan-out
+      -- waits, not only this one
+      engine_mod.pause(limits, env.now, base, err.retry_after or delay)
+    end
     if not delay then return nil, err end
     if cfg.on_retry then
       -- for the caller's logs: what failed and when the next try goes out

@@ -43,6 +43,7 @@ local suggest = require("hwcloud.suggest").hint
 local CALL_OPTIONS = services.prepare { type = "object", fields = {
   timeout = { type = "number" }, connect_timeout = { type = "number" },
   retries = { type = "integer" }, retry_unsafe = { type = "boolean" },
+  rate = { type = "number" },
 } }
 
 local function check_call_opts(opts, svc, op)
@@ -70,6 +71,7 @@ local function engine_for(env)
       connect_timeout = env.cfg.connect_timeout, timeout = env.cfg.timeout,
       ca_file = env.cfg.ca_file, verify_tls = env.cfg.verify_tls, proxy = env.cfg.proxy,
       max_response = env.cfg.max_response, user_agent = env.user_agent, http2 = env.cfg.http2,
+      max_connections = env.cfg.max_connections,
     }
     env.transport = t
     env.curl_engine = engine_mod.new(t, core.now)

@@ -26,7 +26,7 @@ local OPTIONS = services.prepare { type = "object", fields = {
   endpoint = S, endpoints = { type = "object" },
   timeout = N, connect_timeout = N,
   ca_file = S, verify_tls = B, proxy = S, http2 = B,
-  max_response = I, user_agent = S,
+  max_response = I, user_agent = S, max_connections = I, rate = N,
   retries = I, retry_unsafe = B, retry_base = N, retry_max_delay = N,
   transport = { type = "string", enum = { "curl", "ngx" } },
   -- named here for "did you mean"; their values may be Lua functions,
@@ -216,6 +216,13 @@ function _M.new(opts, core)
   if cfg.connect_timeout <= 0 then return bad("connect_timeout", "must be greater than 0") end
   if cfg.retries < 0 or cfg.retries > 10 then return bad("retries", "must be between 0 and 10") end
   if cfg.max_response <= 0 then return bad("max_response", "must be greater than 0") end
+  if cfg.max_connections ~= nil and (cfg.max_connections < 1 or cfg.max_connections > 100000) then
+    return bad("max_connections", "must be between 1 and 100000")
+  end
+  -- NaN fails both comparisons: not (> 0) catches it
+  if cfg.rate ~= nil and (not (cfg.rate > 0) or cfg.rate == math.huge) then -- luacheck: ignore 581
+    return bad("rate", "must be a number of requests per second greater than 0")
+  end
   if cfg.retry_base < 0 then return bad("retry_base", "must not be negative") end
   if cfg.retry_max_delay < 0 then return bad("retry_max_delay", "must not be negative") end
   if cfg.ca_file then

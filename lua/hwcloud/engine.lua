@@ -94,6 +94,7 @@ local function step(self, rec, ...)
   end
 end
 
+-- Resumes the tasks whose timers are due; returns how many.
 local function fire_timers(self)
   local timers, now = self.timers, self.now()
   local due, keep = {}, {}
@@ -101,12 +102,14 @@ local function fire_timers(self)
     local t = timers[i]
     if t.at <= now then due[#due + 1] = t else keep[#keep + 1] = t end
   end
+  if #due == 0 then return 0 end
   self.timers = keep
   for i = 1, #due do
     -- after a failure no task may go on (and send another request)
-    if self.failure then return end
+    if self.failure then return i end
     step(self, due[i].rec)
   end
+  return #due
 end
 
 local function next_wait_ms(self)
@@ -136,16 +139,19 @@ local function loop(self, fns, n, concurrency)
       step(self, rec, self)
     end
     if self.active == 0 or self.failure then return end
-    fire_timers(self)
-    if self.failure then return end
-    local done = self.transport:poll(next_wait_ms(self))
-    for i = 1, #done do
-      local c = done[i]
-      local rec = self.waiting[c.id]
-      if rec then
-        self.waiting[c.id] = nil
-        step(self, rec, c)
-        if self.failure then return end
+    -- A task a timer resumed may have ended (freeing a slot, or ending the
+    -- run) or set a new timer: back to the top before waiting, or the poll
+    -- below would wait for nothing.
+    if fire_timers(self) == 0 then
+      local done = self.transport:poll(next_wait_ms(self))
+      for i = 1, #done do
+        local c = done[i]
+        local rec = self.waiting[c.id]
+        if rec then
+          self.waiting[c.id] = nil
+          step(self, rec, c)
+          if self.failure then return end
+        end
       end
     end
   end
@@ -164,6 +170,10 @@ function Engine:run(fns, concurrency)
   -- not (>= 1) also catches NaN, which would otherwise run nothing
   if not (concurrency >= 1) then concurrency = 1 end -- luacheck: ignore 581
   self.running, self.results, self.active, self.failure = true, {}, 0, nil
+  -- the transport keeps as many connections as the run has requests in
+  -- flight, so each round finds the last round's connections open
+  local size = self.transport.size
+  if size and n > 0 then pcall(size, self.transport, concurrency < n and concurrency or n) end
   local ok, perr = pcall(loop, self, fns, n, concurrency)
   if not ok and not self.failure then self.failure = tostring(perr) end
   local results, failure = self.results, self.failure
@@ -200,6 +210,46 @@ function Engine:call(fn)
   if self:inside() then return fn(self) end
   local r = self:run({ fn }, 1)[1]
   return r[1], r[2]
+end
+
+-- Rate limits, per endpoint and shared by every task of a client (both
+-- engines): `limits` is the client's table, `now` its clock. A token bucket
+-- of one token sends at most `rate` requests a second, evenly spaced: each
+-- send reserves the next free slot, so concurrent tasks queue instead of
+-- all waking at once. A pause (after a 429) holds every send to that
+-- endpoint until it ends, not only the task that met it.
+function _M.limits()
+  return { next_at = {}, paused = {} }
+end
+
+-- gate(limits, engine, now, key, rate): waits (engine:sleep) until a send
+-- to `key` may go out.
+function _M.gate(limits, engine, now, key, rate)
+  while true do
+    local t = now()
+    local until_t = limits.paused[key]
+    if until_t and until_t > t then
+      engine:sleep(until_t - t)
+    else
+      if not rate then return end
+      local at = limits.next_at[key]
+      if at == nil or at < t then at = t end
+      limits.next_at[key] = at + 1 / rate
+      if at <= t then return end
+      engine:sleep(at - t)
+      -- a pause set while this task waited for its slot still holds it
+      local p = limits.paused[key]
+      if not (p and p > now()) then return end
+    end
+  end
+end
+
+-- pause(limits, now, key, seconds): no send to `key` before now + seconds.
+function _M.pause(limits, now, key, seconds)
+  if not (seconds and seconds > 0) then return end
+  local until_t = now() + seconds
+  local p = limits.paused[key]
+  if p == nil or p < until_t then limits.paused[key] = until_t end
 end
 
 return _M
