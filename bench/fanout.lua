@@ -16,21 +16,21 @@ local client = B.client(endpoint)
 local function active_opens()
   local f = io.open("/proc/net/snmp", "r")
   if not f then return nil end
-  local names, n
+  local names, vals
   for line in f:lines() do
     if line:find("^Tcp:") then
-      if not names then names = line else n = line end
+      if not names then names = line else vals = line end
     end
   end
   f:close()
-  if not names or not n then return nil end
+  if not names or not vals then return nil end
   local i, col = 0, nil
   for w in names:gmatch("%S+") do
     if w == "ActiveOpens" then col = i end
     i = i + 1
   end
   i = 0
-  for w in n:gmatch("%S+") do
+  for w in vals:gmatch("%S+") do
     if i == col then return tonumber(w) end
     i = i + 1
   end
