@@ -19,6 +19,7 @@ local util = require "hwcloud.emulator.util"
 local state = require "hwcloud.emulator.state"
 local router = require "hwcloud.emulator.router"
 local validate = require "hwcloud.emulator.validate"
+local control = require "hwcloud.emulator.control"
 
 local ngx = ngx
 local type, pairs, ipairs, sort, concat, tostring =
@@ -71,29 +72,8 @@ local function parse_fault(b)
     end
     f.status = b.status
   end
-  if b.body ~= nil and b.body ~= util.null then
-    if b.body == util.EMPTY_ARRAY then
-      f.body = "[]"
-    elseif type(b.body) == "string" then
-      f.body = b.body
-    elseif type(b.body) == "table" then
-      f.body = util.encode(b.body)
-    else
-      return nil, "body must be a string (sent as is) or a JSON object/array"
-    end
-  end
-  if b.headers ~= nil then
-    local t = json_type(b.headers)
-    if t ~= "object" and t ~= "empty" then return nil, "headers must be an object" end
-    local h = {}
-    for k, v in pairs(b.headers) do
-      if type(v) ~= "string" and type(v) ~= "number" then
-        return nil, "headers." .. tostring(k) .. " must be a string or a number"
-      end
-      h[k] = tostring(v)
-    end
-    f.headers = h
-  end
+  local ok, why = control.body_and_headers(b, f)
+  if not ok then return nil, why end
   if b.delay_ms ~= nil then
     -- not (x <= max) also refuses NaN and infinity
     if type(b.delay_ms) ~= "number" or b.delay_ms < 0 or not (b.delay_ms <= 600000) then -- luacheck: ignore 581
@@ -191,7 +171,7 @@ local routes = {
 }
 
 -- canned answers, log, state, inventory (hwcloud.emulator.control)
-for path, r in pairs(require("hwcloud.emulator.control").routes) do routes[path] = r end
+for path, r in pairs(control.routes) do routes[path] = r end
 
 function _M.handle(method, path)
   if path ~= "/_emulator/" and sub(path, -1) == "/" then path = sub(path, 1, -2) end

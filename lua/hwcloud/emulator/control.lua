@@ -40,25 +40,16 @@ local function read_json()
 end
 
 -- Checks a canned answer; returns it or nil, message.
-local function parse_answer(b)
-  local route = type(b.operation) == "string" and router.operations[b.operation]
-  if not route then
-    return nil, "operation must name a described operation (\"<service>.<operation>\")"
-  end
-  local count = b.count == nil and 1 or b.count
-  if json_type(count) ~= "integer" or count < 1 then
-    return nil, "count must be a positive integer"
-  end
-  local status = b.status == nil and 200 or b.status
-  if json_type(status) ~= "integer" or status < 100 or status > 599 then
-    return nil, "status must be an integer HTTP status (100-599)"
-  end
-  local a = { operation = route.name, count = count, status = status }
+-- body_and_headers(b, into) -> into | nil, message: the body (a string
+-- sent as is, or JSON, `[]` kept) and headers of a fault or canned answer
+function _M.body_and_headers(b, into)
   if b.body ~= nil and b.body ~= util.null then
-    if type(b.body) == "string" then
-      a.body = b.body
+    if b.body == util.EMPTY_ARRAY then
+      into.body = "[]"
+    elseif type(b.body) == "string" then
+      into.body = b.body
     elseif type(b.body) == "table" then
-      a.body = util.encode(b.body)
+      into.body = util.encode(b.body)
     else
       return nil, "body must be a string (sent as is) or a JSON object/array"
     end
@@ -73,9 +64,25 @@ local function parse_answer(b)
       end
       h[k] = tostring(v)
     end
-    a.headers = h
+    into.headers = h
   end
-  return a
+  return into
+end
+
+local function parse_answer(b)
+  local route = type(b.operation) == "string" and router.operations[b.operation]
+  if not route then
+    return nil, "operation must name a described operation (\"<service>.<operation>\")"
+  end
+  local count = b.count == nil and 1 or b.count
+  if json_type(count) ~= "integer" or count < 1 then
+    return nil, "count must be a positive integer"
+  end
+  local status = b.status == nil and 200 or b.status
+  if json_type(status) ~= "integer" or status < 100 or status > 599 then
+    return nil, "status must be an integer HTTP status (100-599)"
+  end
+  return _M.body_and_headers(b, { operation = route.name, count = count, status = status })
 end
 
 _M.routes = {
