@@ -146,33 +146,8 @@ local COMMANDS = { "ops", "describe", "call", "wait", "request", "run", "complet
 local IS_COMMAND = {}
 for _, c in ipairs(COMMANDS) do IS_COMMAND[c] = true end
 
--- Levenshtein distance, for "did you mean" on misspelt names.
-local function distance(a, b)
-  a, b = a:lower(), b:lower()
-  local prev = {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    local cur = { [0] = i }
-    for j = 1, #b do
-      local cost = a:byte(i) == b:byte(j) and 0 or 1
-      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-    end
-    prev = cur
-  end
-  return prev[#b]
-end
-
-local function suggest(name, candidates)
-  local best, bestd
-  for _, c in ipairs(candidates) do
-    local d = distance(name, c)
-    if not bestd or d < bestd then best, bestd = c, d end
-  end
-  if best and bestd <= math.max(2, #name // 3) then
-    return format(" (did you mean '%s'?)", best)
-  end
-  return ""
-end
+-- " (did you mean 'x'?)" or "": the library's one rule for suggestions
+local suggest = require("hwcloud.suggest").hint
 
 -- parse(args) -> { command, positional = {...}, opts = {...} }.
 -- Options may come anywhere; `--` ends them; for `run`, everything after the

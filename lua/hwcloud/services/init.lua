@@ -11,7 +11,7 @@
 
 local pairs, ipairs, type, require, pcall, tostring, next, setmetatable =
   pairs, ipairs, type, require, pcall, tostring, next, setmetatable
-local sort, concat = table.sort, table.concat
+local sort = table.sort
 local format = string.format
 
 local _M = {}
@@ -273,7 +273,5 @@ function _M.operation_names(svc)
   sort(names)
   return names
 end
-
-_M.list = function() return concat(_M.names(), ", ") end
 
 return setmetatable(_M, { __name = "hwcloud.services" })
