@@ -35,7 +35,7 @@ build = {
   type = "builtin",
   modules = {
     ["hwcloud.core"] = {
-      sources = { "src/buf.c", "src/core.c", "src/http.c", "src/marshal.c", "src/sign.c",
+      sources = { "src/buf.c", "src/core.c", "src/http.c", "src/marshal.c", "src/sign.c", "src/sign_lua.c",
                   "src/json.c", "src/suggest.c", "src/url.c" },
       defines = { "_POSIX_C_SOURCE=200809L" },
       libraries = { "curl", "crypto" },

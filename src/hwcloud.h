@@ -163,6 +163,69 @@ typedef struct hwc_url {
 const char *hwc_url_parse(const char *s, size_t n, int flags, hwc_url *u);
 
 /*
+** The signer (sign.c): SDK-HMAC-SHA256 over spans, no Lua. Its state
+** (digest contexts, the HMAC pads of the last key, scratch buffers, the
+** header and parameter arrays) is reused from call to call; sign_lua.c
+** keeps one in a userdata and reads the Lua arguments into it.
+*/
+typedef struct hwc_header {
+  hwc_slice name;  /* as given; lower-cased on output */
+  hwc_slice value; /* trimmed */
+} hwc_header;
+
+typedef struct hwc_param { /* a query parameter, percent-decoded */
+  hwc_slice key;
+  hwc_slice value;
+} hwc_param;
+
+typedef struct hwc_signer {
+  /* OpenSSL's own struct tags, so this header need not include it. SHA-256
+  ** is fetched once and the context reused: OpenSSL 3's one-shot calls
+  ** fetch and allocate each time. hinner/houter: the HMAC contexts after
+  ** the key pads of the last key (a client signs with one SK). */
+  struct evp_md_st *md;
+  struct evp_md_ctx_st *ctx, *hinner, *houter;
+  unsigned char *hkey; /* the key of the pads, to recognise it; wiped */
+  size_t hkey_len, hkey_cap;
+  int hkey_ok;
+  hwc_buf canon;   /* the canonical request */
+  hwc_buf scratch; /* decoded path and query, then Authorization */
+  hwc_header *hdrs; /* the headers to sign, hwc_signer_add appends */
+  size_t nhdrs, hdr_cap;
+  hwc_param *params;
+  size_t param_cap;
+} hwc_signer;
+
+/* one request: spans into strings the caller keeps alive */
+typedef struct hwc_sign_req {
+  hwc_slice method, body, ak, sk;
+  hwc_slice path, query;  /* from the URL */
+  hwc_slice date;         /* X-Sdk-Date, also among the headers */
+  hwc_slice content_hash; /* X-Sdk-Content-Sha256 when given, p == NULL if not */
+  int upper_method;
+} hwc_sign_req;
+
+/* 0, or -1 when OpenSSL could not be set up (hwc_signer_free still
+** frees what was); free is idempotent and wipes the key copy */
+int hwc_signer_init(hwc_signer *s);
+void hwc_signer_free(hwc_signer *s);
+int hwc_signer_ready(const hwc_signer *s);
+/* appends a header to sign (-1 when out of memory) */
+int hwc_signer_add(hwc_signer *s, hwc_slice name, hwc_slice value);
+/* signs the headers added since the last call: 0 with the Authorization
+** value in *auth (valid until hwc_signer_done), HWC_SIGN_TWICE with the
+** index of a header named twice in *dup, -1 on a memory or digest error */
+#define HWC_SIGN_TWICE 1
+int hwc_sign(hwc_signer *s, const hwc_sign_req *r, hwc_slice *auth,
+             size_t *dup);
+/* ends a call: forgets the headers, releases outsized scratch buffers */
+void hwc_signer_done(hwc_signer *s);
+/* SHA-256 and HMAC-SHA256 with the reused contexts (0 or -1) */
+int hwc_sha256(hwc_signer *s, const char *p, size_t n, unsigned char out[32]);
+int hwc_hmac_sha256(hwc_signer *s, hwc_slice key, const char *msg, size_t n,
+                    unsigned char out[32]);
+
+/*
 ** "Did you mean" (suggest.c): index (1-based) of the entry of the list at
 ** idx closest to name by case-insensitive Levenshtein distance, when that
 ** distance is at most max(2, len/3); 0 when none is close enough. Names

@@ -1,0 +1,406 @@
+/*
+** sign_lua.c -- the signer's Lua face: core.sign_checked, core.sign,
+** core.sha256_hex, core.hmac_sha256_hex. Reads and checks the arguments,
+** hands spans of them to sign.c, pushes the signed headers.
+**
+** Ownership: the signer lives in one userdata shared by the functions as
+** an upvalue, so a Lua error raised at any point leaks nothing. Spans
+** point into the Lua argument strings, which stay on the stack for the
+** whole call. Between collecting the headers and pushing the results no
+** Lua allocation happens, so no finalizer can re-enter the signer while
+** its buffers are in use.
+*/
+#include <string.h>
+#include <time.h>
+
+#include "hwcloud.h"
+
+#define SIGNER_MT "hwcloud.signer"
+#define DATE_LEN 16 /* YYYYMMDDTHHMMSSZ */
+#define TOKEN_HEADER "X-Security-Token"
+
+/* one call: the request for sign.c and what only this side needs */
+typedef struct call {
+  hwc_sign_req req;
+  hwc_url url;
+  hwc_slice token; /* p == NULL: none */
+  int has_host, date_generated;
+  char date_buf[DATE_LEN + 1];
+} call;
+
+static int signer_gc(lua_State *L) {
+  hwc_signer *s = (hwc_signer *)lua_touserdata(L, 1);
+  if (s != NULL) hwc_signer_free(s);
+  return 0;
+}
+
+static hwc_signer *signer_of(lua_State *L) {
+  hwc_signer *s = (hwc_signer *)lua_touserdata(L, lua_upvalueindex(1));
+  /* a finalizer run at lua_close may call us after our own __gc */
+  if (s == NULL || !hwc_signer_ready(s))
+    luaL_error(L, "hwcloud.core: signer state is closed");
+  return s;
+}
+
+/* ---- checking the arguments ----------------------------------------- */
+
+static int input_error(lua_State *L, const char *field, const char *msg) {
+  lua_pushnil(L);
+  lua_pushstring(L, field);
+  lua_pushstring(L, msg);
+  return 3;
+}
+
+/* the message names a bad header: "header 'name" then what is wrong (the
+** name may hold any byte, so it is concatenated, not formatted) */
+static int bad_header(lua_State *L, int key, const char *what) {
+  key = lua_absindex(L, key);
+  lua_pushnil(L);
+  lua_pushliteral(L, "headers");
+  lua_pushliteral(L, "header '");
+  lua_pushvalue(L, key);
+  lua_pushstring(L, what);
+  lua_concat(L, 3);
+  return 3;
+}
+
+/* a header name the API refuses: empty, or with a control character, a
+** space or ':'; a value: with CR, LF or NUL */
+static int bad_line(const char *k, size_t kn, const char *v, size_t vn) {
+  return kn == 0 || hwc_has_ctl(k, kn, 1) || memchr(k, ':', kn) != NULL ||
+         memchr(v, '\r', vn) || memchr(v, '\n', vn) || memchr(v, '\0', vn);
+}
+
+/* the number values of the headers table at idx as strings, in a copy
+** that replaces it (the caller's table is left alone) */
+static void numbers_to_strings(lua_State *L, int idx) {
+  lua_newtable(L);
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    if (lua_type(L, -1) == LUA_TNUMBER) lua_tolstring(L, -1, NULL);
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, -4);
+  }
+  lua_replace(L, idx);
+}
+
+/* the headers table at idx: string names, string values (or, with
+** numbers_ok, numbers, signed as tostring gives them), nothing that would
+** break a header line. 0 when good, else 3 (nil, field, message). */
+static int check_headers(lua_State *L, int idx, int numbers_ok) {
+  int numbers = 0;
+  if (lua_isnil(L, idx)) return 0;
+  if (!lua_istable(L, idx)) return input_error(L, "headers", "expected a table");
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    int vt = lua_type(L, -1);
+    size_t kn, vn;
+    const char *k, *v;
+    if (lua_type(L, -2) != LUA_TSTRING)
+      return input_error(L, "headers", "names must be strings");
+    if (vt != LUA_TSTRING && (vt != LUA_TNUMBER || !numbers_ok))
+      return bad_header(L, -2, numbers_ok ? "' must be a string or a number"
+                                          : "' must be a string");
+    numbers |= vt == LUA_TNUMBER;
+    k = lua_tolstring(L, -2, &kn);
+    v = lua_tolstring(L, -1, &vn); /* converts the stack copy only */
+    if (bad_line(k, kn, v, vn))
+      return bad_header(L, -2, "' has a bad name or value");
+    lua_pop(L, 1);
+  }
+  if (numbers) numbers_to_strings(L, idx);
+  return 0;
+}
+
+/* ak or sk at idx: a non-empty string without control characters */
+static int check_key(lua_State *L, int idx, const char *field,
+                     hwc_slice *out) {
+  if (lua_type(L, idx) != LUA_TSTRING || lua_rawlen(L, idx) == 0)
+    return input_error(L, field, "is required");
+  out->p = lua_tolstring(L, idx, &out->n);
+  if (hwc_has_ctl(out->p, out->n, 0))
+    return input_error(L, field, "must not contain control characters");
+  return 0;
+}
+
+/* method, url, headers, body, ak, sk[, security_token]: checked in the
+** order the public API has always checked them (number header values
+** only in the checked form); 0 when good, else 3 (nil, field, message) */
+static int read_call(lua_State *L, call *c, int url_flags) {
+  hwc_sign_req *r = &c->req;
+  const char *msg, *url;
+  size_t n;
+  int rc;
+  if (lua_type(L, 1) != LUA_TSTRING || lua_rawlen(L, 1) == 0)
+    return input_error(L, "method", "expected a non-empty string");
+  r->method.p = lua_tolstring(L, 1, &r->method.n);
+  if (lua_type(L, 2) != LUA_TSTRING)
+    return input_error(L, "url", "must be an absolute URL with a host");
+  url = lua_tolstring(L, 2, &n);
+  /* the message names the rule only: a URL may carry a password */
+  if ((msg = hwc_url_parse(url, n, url_flags, &c->url)) != NULL)
+    return input_error(L, "url", msg);
+  r->path = c->url.path;
+  r->query = c->url.query;
+  if (!lua_isnil(L, 3) && !lua_istable(L, 3))
+    return input_error(L, "headers", "expected a table");
+  if (!lua_isnil(L, 4) && lua_type(L, 4) != LUA_TSTRING)
+    return input_error(L, "body", "expected a string");
+  r->body.p = "";
+  if (!lua_isnil(L, 4)) r->body.p = lua_tolstring(L, 4, &r->body.n);
+  if ((rc = check_key(L, 5, "ak", &r->ak)) != 0 ||
+      (rc = check_key(L, 6, "sk", &r->sk)) != 0 ||
+      (rc = check_headers(L, 3, r->upper_method)) != 0)
+    return rc;
+  if (!lua_isnil(L, 7)) {
+    if (lua_type(L, 7) != LUA_TSTRING)
+      return input_error(L, "security_token", "expected a string");
+    c->token.p = lua_tolstring(L, 7, &c->token.n);
+    if (hwc_has_ctl(c->token.p, c->token.n, 0))
+      return input_error(L, "security_token",
+                         "must not contain control characters");
+  }
+  return 0;
+}
+
+/* ---- the headers to sign -------------------------------------------- */
+
+static int is_space(unsigned char ch) {
+  return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == '\v' ||
+         ch == '\f';
+}
+
+static hwc_slice trim(const char *p, size_t n) {
+  hwc_slice s;
+  while (n > 0 && is_space((unsigned char)p[0])) p++, n--;
+  while (n > 0 && is_space((unsigned char)p[n - 1])) n--;
+  s.p = p;
+  s.n = n;
+  return s;
+}
+
+static int name_is(hwc_slice name, const char *lower_lit) {
+  size_t i, n = strlen(lower_lit);
+  if (name.n != n) return 0;
+  for (i = 0; i < n; i++)
+    if (hwc_lower((unsigned char)name.p[i]) != (unsigned char)lower_lit[i])
+      return 0;
+  return 1;
+}
+
+static hwc_slice lit(const char *s) {
+  hwc_slice x;
+  x.p = s;
+  x.n = strlen(s);
+  return x;
+}
+
+/* UTC now as YYYYMMDDTHHMMSSZ */
+static int utc_now(char out[DATE_LEN + 1]) {
+  struct tm tm;
+  time_t t = time(NULL);
+  if (t == (time_t)-1 || gmtime_r(&t, &tm) == NULL) return -1;
+  return strftime(out, DATE_LEN + 1, "%Y%m%dT%H%M%SZ", &tm) == DATE_LEN ? 0
+                                                                         : -1;
+}
+
+/* the caller's headers (already checked), noting Host, X-Sdk-Date and
+** X-Sdk-Content-Sha256; with a security token, an X-Security-Token entry
+** is left out (the token replaces it) */
+static int collect_headers(lua_State *L, hwc_signer *s, int idx, call *c) {
+  if (lua_isnil(L, idx)) return 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    hwc_slice name, value;
+    name.p = lua_tolstring(L, -2, &name.n);
+    value.p = lua_tolstring(L, -1, &value.n);
+    lua_pop(L, 1);
+    if (c->token.p != NULL && name.n == sizeof(TOKEN_HEADER) - 1 &&
+        memcmp(name.p, TOKEN_HEADER, name.n) == 0)
+      continue;
+    value = trim(value.p, value.n);
+    if (hwc_signer_add(s, name, value) != 0) {
+      lua_pop(L, 1);
+      return -1;
+    }
+    if (name_is(name, "host")) c->has_host = 1;
+    else if (name_is(name, "x-sdk-date")) c->req.date = value;
+    else if (name_is(name, "x-sdk-content-sha256")) c->req.content_hash = value;
+  }
+  return 0;
+}
+
+/* Host, X-Sdk-Date and X-Security-Token when the caller did not give them
+** (-1 when out of memory, -2 when the clock cannot be read) */
+static int add_own_headers(hwc_signer *s, call *c) {
+  if (c->token.p != NULL &&
+      hwc_signer_add(s, lit(TOKEN_HEADER), trim(c->token.p, c->token.n)) != 0)
+    return -1;
+  if (!c->has_host && hwc_signer_add(s, lit("host"), c->url.hostport) != 0)
+    return -1;
+  if (c->req.date.p == NULL) {
+    if (utc_now(c->date_buf) != 0) return -2;
+    c->req.date.p = c->date_buf;
+    c->req.date.n = DATE_LEN;
+    c->date_generated = 1;
+    if (hwc_signer_add(s, lit("x-sdk-date"), c->req.date) != 0) return -1;
+  }
+  return 0;
+}
+
+/* ---- the result ----------------------------------------------------- */
+
+/* a copy of the headers with Host, X-Sdk-Date (when made here),
+** X-Security-Token and Authorization added; the Authorization value is
+** on top of the stack */
+static void push_result(lua_State *L, const call *c) {
+  int auth = lua_gettop(L), out;
+  lua_createtable(L, 0, 8);
+  out = lua_gettop(L);
+  if (!lua_isnil(L, 3)) {
+    lua_pushnil(L);
+    while (lua_next(L, 3) != 0) {
+      lua_pushvalue(L, -2);
+      lua_insert(L, -2);
+      lua_rawset(L, out);
+    }
+  }
+  if (!c->has_host) {
+    lua_pushlstring(L, c->url.hostport.p, c->url.hostport.n);
+    lua_setfield(L, out, "Host");
+  }
+  if (c->date_generated) {
+    lua_pushlstring(L, c->req.date.p, c->req.date.n);
+    lua_setfield(L, out, "X-Sdk-Date");
+  }
+  if (c->token.p != NULL) {
+    lua_pushvalue(L, 7);
+    lua_setfield(L, out, TOKEN_HEADER);
+  }
+  lua_pushvalue(L, auth);
+  lua_setfield(L, out, "Authorization");
+}
+
+/* the one entry point: signed headers, or nil, field, message. checked
+** (hwcloud.sign's form) upper-cases the method and refuses spaces and
+** control characters in the URL. */
+static int sign_request(lua_State *L, int checked) {
+  hwc_signer *s = signer_of(L);
+  call c;
+  hwc_slice auth;
+  size_t dup = 0;
+  int rc;
+  memset(&c, 0, sizeof c);
+  c.req.upper_method = checked;
+  s->nhdrs = 0; /* a call cut short by an error left nothing to reuse */
+  lua_settop(L, 7);
+  if ((rc = read_call(L, &c, checked ? 0 : HWC_URL_LAX)) != 0) return rc;
+  /* from here to the pushes below no Lua allocation happens */
+  rc = collect_headers(L, s, 3, &c);
+  if (rc == 0) rc = add_own_headers(s, &c);
+  if (rc == 0) rc = hwc_sign(s, &c.req, &auth, &dup);
+  if (rc == HWC_SIGN_TWICE) {
+    hwc_slice name = s->hdrs[dup].name;
+    hwc_signer_done(s);
+    lua_pushnil(L);
+    lua_pushliteral(L, "headers");
+    lua_pushfstring(L, "header '%s' given twice (names are case-insensitive)",
+                    name.p);
+    return 3;
+  }
+  if (rc == 0) lua_pushlstring(L, auth.p, auth.n);
+  hwc_signer_done(s);
+  if (rc == -2) return luaL_error(L, "hwcloud.core: cannot read the UTC time");
+  if (rc != 0)
+    return luaL_error(L, "hwcloud.core: signing failed (out of memory or "
+                         "digest error)");
+  push_result(L, &c);
+  return 1;
+}
+
+/* core.sign_checked (behind hwcloud.sign): headers may be nil, number
+** values are signed as tostring gives them, the method is upper-cased */
+static int l_sign_checked(lua_State *L) { return sign_request(L, 1); }
+
+static int arg_of(const char *field) {
+  static const char *const fields[] = {"method", "url", "headers", "body",
+                                       "ak", "sk"};
+  int i;
+  for (i = 0; i < 6; i++)
+    if (strcmp(field, fields[i]) == 0) return i + 1;
+  return 3;
+}
+
+/* core.sign(method, url, headers, body, ak, sk): the transport's form,
+** stricter about types (a headers table of strings), the method and the
+** URL as given, raising on bad input */
+static int l_sign(lua_State *L) {
+  luaL_checkstring(L, 1);
+  luaL_checkstring(L, 2);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  if (!lua_isnil(L, 4) && lua_type(L, 4) != LUA_TSTRING)
+    luaL_argerror(L, 4, "string or nil expected");
+  luaL_checkstring(L, 5);
+  luaL_checkstring(L, 6);
+  lua_settop(L, 6);
+  if (sign_request(L, 0) == 3) {
+    const char *field = lua_tostring(L, -2);
+    return luaL_argerror(L, arg_of(field),
+                         lua_pushfstring(L, "%s: %s", field, lua_tostring(L, -1)));
+  }
+  return 1;
+}
+
+/* ---- digest helpers ------------------------------------------------- */
+
+static void push_hex(lua_State *L, const unsigned char d[32]) {
+  char hex[64];
+  hwc_hex(d, 32, hex);
+  lua_pushlstring(L, hex, 64);
+}
+
+static int l_sha256_hex(lua_State *L) {
+  hwc_signer *s = signer_of(L);
+  unsigned char d[32];
+  size_t n;
+  const char *p = luaL_checklstring(L, 1, &n);
+  if (hwc_sha256(s, p, n, d) != 0)
+    return luaL_error(L, "hwcloud.core: SHA-256 failed");
+  push_hex(L, d);
+  return 1;
+}
+
+static int l_hmac_sha256_hex(lua_State *L) {
+  hwc_signer *s = signer_of(L);
+  unsigned char d[32];
+  hwc_slice key;
+  size_t n;
+  const char *msg;
+  key.p = luaL_checklstring(L, 1, &key.n);
+  msg = luaL_checklstring(L, 2, &n);
+  if (hwc_hmac_sha256(s, key, msg, n, d) != 0)
+    return luaL_error(L, "hwcloud.core: HMAC-SHA256 failed");
+  push_hex(L, d);
+  return 1;
+}
+
+void hwc_open_sign(lua_State *L) {
+  static const luaL_Reg funcs[] = {{"sign", l_sign},
+                                   {"sign_checked", l_sign_checked},
+                                   {"sha256_hex", l_sha256_hex},
+                                   {"hmac_sha256_hex", l_hmac_sha256_hex},
+                                   {NULL, NULL}};
+  hwc_signer *s = (hwc_signer *)lua_newuserdatauv(L, sizeof *s, 0);
+  memset(s, 0, sizeof *s);
+  /* the metatable goes on before anything is allocated, so __gc frees
+  ** whatever part of the set-up succeeded */
+  if (luaL_newmetatable(L, SIGNER_MT)) {
+    lua_pushcfunction(L, signer_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  if (hwc_signer_init(s) != 0)
+    luaL_error(L, "hwcloud.core: cannot set up SHA-256");
+  luaL_setfuncs(L, funcs, 1);
+}
