@@ -18,9 +18,10 @@ describe("examples", function()
   teardown(function() session.stop() end)
   before_each(function() emu:reset() end)
 
-  -- Runs an example with the environment `vars`; stdout and stderr are
-  -- kept apart. Returns stdout, stderr, exit code.
-  local function run(example, vars)
+  -- Runs an example with the environment `vars` and the arguments `args`
+  -- (shell words, quoted by the caller); stdout and stderr are kept apart.
+  -- Returns stdout, stderr, exit code.
+  local function run(example, vars, args)
     local errfile = os.tmpname()
     local parts = { "cd " .. q(emulator.root) .. " &&",
                     "env -u HWCLOUD_SERVERS -u HUAWEICLOUD_SDK_AK -u HUAWEICLOUD_SDK_SK",
@@ -28,7 +29,7 @@ describe("examples", function()
                     "LUA_PATH=" .. q("lua/?.lua;lua/?/init.lua;;"),
                     "LUA_CPATH=" .. q("build/5.4/?.so;;") }
     for k, v in pairs(vars) do parts[#parts + 1] = k .. "=" .. q(v) end
-    parts[#parts + 1] = "lua5.4 " .. q(example) .. " 2>" .. q(errfile)
+    parts[#parts + 1] = "lua5.4 " .. q(example) .. " " .. (args or "") .. " 2>" .. q(errfile)
     local p = io.popen(table.concat(parts, " "))
     local out = p:read("*a")
     local _, _, code = p:close()
@@ -101,5 +102,97 @@ describe("examples", function()
     assert.equal(1, code, out .. err)
     assert.truthy(out:find("reinstalled: 0/2", 1, true), out)
     assert.truthy(out:find("reinstall not started", 1, true), out)
+  end)
+
+  it("reinstall_group finds the group, reinstalls its servers and waits for them", function()
+    local out, err, code = run("examples/reinstall_group.lua", { HWCLOUD_ENDPOINT = emu.url })
+    assert.equal(0, code, out .. err)
+    assert.truthy(out:find("group web (group-web): 3 servers", 1, true), out)
+    assert.truthy(out:find("reinstalled 3/3 servers", 1, true), out)
+    assert.is_nil(out:find("!", 1, true), out)
+    -- one batch call for the group, no server of another group touched
+    local counts = emu:counts()
+    assert.equal(1, counts["workspaceapp.batch_reinstall_server"])
+    assert.truthy(err:find("reinstall web: 3/3 done, 0 failed", 1, true), err)
+  end)
+
+  it("reinstall_group names the server that failed and exits 1", function()
+    emu:fail { "srv-api-02" }
+    local out, err, code = run("examples/reinstall_group.lua", { HWCLOUD_ENDPOINT = emu.url }, "api")
+    assert.equal(1, code, out .. err)
+    assert.truthy(out:find("group api (group-api): 2 servers", 1, true), out)
+    assert.truthy(out:find("reinstalled 1/2 servers", 1, true), out)
+    assert.truthy(out:find("! srv%-api%-02: workspaceapp job %d+ ended FAILED"), out)
+    assert.is_nil(out:find("srv-api-01:", 1, true), out)
+  end)
+
+  it("reinstall_group refuses a group that does not exist", function()
+    local out, err, code = run("examples/reinstall_group.lua", { HWCLOUD_ENDPOINT = emu.url }, "nosuch")
+    assert.equal(1, code, out .. err)
+    assert.truthy(err:find('no server group named "nosuch"', 1, true), err)
+    assert.is_nil(emu:counts()["workspaceapp.batch_reinstall_server"])
+  end)
+
+  it("build_and_wait runs the build and waits until it finished", function()
+    local out, err, code = run("examples/build_and_wait.lua", { HWCLOUD_ENDPOINT = emu.url })
+    assert.equal(0, code, out .. err)
+    assert.truthy(out:find("build build-web #1 started", 1, true), out)
+    assert.truthy(out:find("build build-web #1 finished: success", 1, true), out)
+    local counts = emu:counts()
+    assert.equal(1, counts["codeartsbuild.run_job"])
+    -- polled while running (the emulator's builds take job_seconds = 1)
+    local polls = counts["codeartsbuild.show_job_status"]
+    assert.truthy(polls >= 2, tostring(polls))
+  end)
+
+  it("build_and_wait gives up at its deadline, exit 1", function()
+    local out, err, code = run("examples/build_and_wait.lua", {
+      HWCLOUD_ENDPOINT = emu.url, HWCLOUD_BUILD_TIMEOUT = "0.1" }, "build-api")
+    assert.equal(1, code, out .. err)
+    assert.truthy(out:find("build build-api #1 started", 1, true), out)
+    assert.truthy(err:find("build build-api #1 still running after 0.1 s", 1, true), err)
+  end)
+
+  it("build_and_wait refuses a job name that does not exist", function()
+    local out, err, code = run("examples/build_and_wait.lua", { HWCLOUD_ENDPOINT = emu.url }, "nosuch")
+    assert.equal(1, code, out .. err)
+    assert.truthy(err:find('no build job named "nosuch"', 1, true), err)
+    assert.is_nil(emu:counts()["codeartsbuild.run_job"])
+  end)
+
+  it("list_all follows every page and every item", function()
+    local out, err, code = run("examples/list_all.lua", { HWCLOUD_ENDPOINT = emu.url }, "2")
+    assert.equal(0, code, out .. err)
+    assert.truthy(out:find("page 1: srv-web-01, srv-web-02\n", 1, true), out)
+    assert.truthy(out:find("page 2: srv-web-03, srv-api-01\n", 1, true), out)
+    assert.truthy(out:find("page 3: srv-api-02\n", 1, true), out)
+    assert.truthy(out:find("5 servers in 3 pages", 1, true), out)
+    assert.truthy(out:find("group group-web: web", 1, true), out)
+    assert.truthy(out:find("group group-api: api", 1, true), out)
+    assert.truthy(out:find("2 server groups", 1, true), out)
+  end)
+
+  it("list_all reports a failing page once and exits 1", function()
+    emu:fault { operation = "workspaceapp.list_servers", count = 3, status = 500 }
+    local out, err, code = run("examples/list_all.lua", { HWCLOUD_ENDPOINT = emu.url })
+    assert.equal(1, code, out .. err)
+    assert.truthy(err:find("list_servers: hwcloud: workspaceapp.list_servers: http 500", 1, true), err)
+  end)
+
+  it("generic_request sends a signed call by path and prints the answer", function()
+    local out, err, code = run("examples/generic_request.lua", { HWCLOUD_ENDPOINT = emu.url })
+    assert.equal(0, code, out .. err)
+    assert.truthy(out:find("GET workspaceapp /v1/{project_id}/app-servers: 2 fields", 1, true), out)
+    assert.truthy(out:find("  count: 5\n", 1, true), out)
+    assert.truthy(out:find("  items: 2 items\n", 1, true), out)
+    assert.equal(1, emu:counts()["workspaceapp.list_servers"])
+  end)
+
+  it("generic_request to a service the emulator does not serve prints the gateway's 404", function()
+    local out, err, code = run("examples/generic_request.lua", { HWCLOUD_ENDPOINT = emu.url },
+      "ecs GET " .. q("/v1/{project_id}/cloudservers/detail") .. " limit=10")
+    assert.equal(1, code, out .. err)
+    assert.equal("", out)
+    assert.truthy(err:find("hwcloud: ecs.request: http 404 APIG.0101", 1, true), err)
   end)
 end)
