@@ -25,7 +25,8 @@ end
 local function lists_tree(path, dir, at_least)
   local spec = load_rockspec(path)
   local listed = {}
-  for name, src in pairs(spec.build.modules) do
+  -- the emulator's rock installs its modules without a build step
+  for name, src in pairs(spec.build.modules or spec.build.install.lua) do
     if type(src) == "string" then listed[src] = name end
   end
   local _, files = sh("find " .. dir .. " -name '*.lua' | sort")
@@ -52,6 +53,7 @@ describe("the rockspec", function()
 
   it("of the emulator lists every module of emulator/lua, its launcher, and needs hwcloud", function()
     local spec = lists_tree(EMULATOR_ROCKSPEC, "emulator/lua", 15)
+    assert.are.equal("none", spec.build.type)
     assert.are.equal("hwcloud-emulator", spec.package)
     assert.are.equal("emulator/bin/hwcloud-emulator", spec.build.install.bin["hwcloud-emulator"])
     local needs = {}
@@ -89,6 +91,11 @@ describe("the rockspec", function()
     ok, out = sh(("cd %s/src && luarocks --lua-version=5.4 make --deps-mode=none --tree=%s/tree %s")
       :format(work, work, EMULATOR_ROCKSPEC))
     assert.is_true(ok, out)
+    -- it installs only its own modules: none of the client's clash with it
+    -- (luarocks would keep a clashing copy under a versioned name)
+    local _, listing = sh(("cd %s/tree/share/lua/5.4 && find . -name '*.lua' | sort"):format(work))
+    assert.is_falsy(listing:find("hwcloud_emulator", 1, true), listing)
+    assert.is_truthy(listing:find("./hwcloud/emulator/admin.lua", 1, true), listing)
     -- a fresh interpreter that sees only the installed tree (and system cjson)
     local env = ("env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 LUA_PATH='%s/tree/share/lua/5.4/?.lua;"
       .. "%s/tree/share/lua/5.4/?/init.lua;;' LUA_CPATH='%s/tree/lib/lua/5.4/?.so;;' ")

@@ -7,13 +7,14 @@
 
 local check = arg[1] == "--check"
 
--- The module list of the Lua files under dir (a folder ending in "lua").
-local function module_block(dir)
+-- The module list of the Lua files under dir (a folder ending in "lua"),
+-- each line indented by indent.
+local function module_block(dir, indent)
   local p = assert(io.popen("find " .. dir .. " -name '*.lua' | LC_ALL=C sort"))
   local lines = {}
   for path in p:lines() do
     local mod = path:sub(#dir + 2, -5):gsub("/", "."):gsub("%.init$", "")
-    lines[#lines + 1] = ('    ["%s"] = "%s",'):format(mod, path)
+    lines[#lines + 1] = ('%s["%s"] = "%s",'):format(indent, mod, path)
   end
   p:close()
   return table.concat(lines, "\n")
@@ -22,16 +23,16 @@ end
 local stale = false
 local r = assert(io.popen("ls *.rockspec emulator/*.rockspec"))
 for spec in r:lines() do
-  local block = module_block(spec:match("^emulator/") and "emulator/lua" or "lua")
   local f = assert(io.open(spec, "rb"))
   local text = f:read("*a")
   f:close()
   -- every `["mod"] = "lua/..."` line is the list: replaced where it starts
   local out, placed = {}, false
   for line in (text .. "\n"):gmatch("(.-)\n") do
-    if line:match('^    %["[%w._]+"%] = "[%w/]-lua/[^"]+",$') then
+    local indent = line:match('^( +)%["[%w._]+"%] = "[%w/]-lua/[^"]+",$')
+    if indent then
       if not placed then
-        out[#out + 1] = block
+        out[#out + 1] = module_block(spec:match("^emulator/") and "emulator/lua" or "lua", indent)
         placed = true
       end
     else
