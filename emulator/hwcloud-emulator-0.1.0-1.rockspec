@@ -54,6 +54,7 @@ build = {
       ["hwcloud.emulator.services.servicestage"] = "emulator/lua/hwcloud/emulator/services/servicestage.lua",
       ["hwcloud.emulator.services.workspaceapp"] = "emulator/lua/hwcloud/emulator/services/workspaceapp.lua",
       ["hwcloud.emulator.state"] = "emulator/lua/hwcloud/emulator/state.lua",
+      ["hwcloud.emulator.testing"] = "emulator/lua/hwcloud/emulator/testing.lua",
       ["hwcloud.emulator.util"] = "emulator/lua/hwcloud/emulator/util.lua",
       ["hwcloud.emulator.validate"] = "emulator/lua/hwcloud/emulator/validate.lua",
     },

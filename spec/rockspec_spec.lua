@@ -56,6 +56,7 @@ describe("the rockspec", function()
     assert.are.equal("none", spec.build.type)
     assert.are.equal("hwcloud-emulator", spec.package)
     assert.are.equal("emulator/bin/hwcloud-emulator", spec.build.install.bin["hwcloud-emulator"])
+    assert.are.equal("emulator/lua/hwcloud/emulator/testing.lua", spec.build.install.lua["hwcloud.emulator.testing"])
     local needs = {}
     for _, d in ipairs(spec.dependencies) do needs[d:match("^(%S+)")] = true end
     assert.is_true(needs.hwcloud and needs["lua-cjson"])
