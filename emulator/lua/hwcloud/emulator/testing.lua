@@ -90,6 +90,19 @@ local function parse_headers(dump)
   return headers
 end
 
+-- cjson gives every number as a float on Lua 5.3 and 5.4: whole ones
+-- become integers again, so counts print as 2, not 2.0 (5.1 and LuaJIT
+-- have one number type and no math.tointeger)
+local tointeger = math.tointeger
+local function whole_numbers(v)
+  if type(v) == "table" then
+    for k, x in pairs(v) do v[k] = whole_numbers(x) end
+  elseif tointeger and type(v) == "number" then
+    return tointeger(v) or v
+  end
+  return v
+end
+
 -- One HTTP request with the curl CLI. opts: headers (map), body (string),
 -- timeout (seconds). Returns { status, headers, body, json, time,
 -- curl_exit } (status 0 when no response arrived).
@@ -120,7 +133,7 @@ function _M.curl(method, url, opts)
     body = read_file(bfile) or "",
   }
   local ok, decoded = pcall(cjson.decode, res.body)
-  if ok then res.json = decoded end
+  if ok then res.json = whole_numbers(decoded) end
   os_remove(hfile)
   os_remove(bfile)
   if dfile then os_remove(dfile) end
@@ -322,6 +335,13 @@ end
 -- respond{ operation =, status =, body =, headers =, count = }: a canned
 -- answer for an operation the emulator does not emulate (or does).
 function Emulator:respond(spec) return call(self, "POST", "/_emulator/responses", spec) end
+
+-- The canned answers not used up yet.
+function Emulator:responses()
+  local body, err = call(self, "GET", "/_emulator/responses")
+  if not body then return nil, err end
+  return body.responses
+end
 
 -- fail{ "id", ... } or fail{ ids = { ... } }: jobs and deployments made
 -- for these ids end FAILED.
