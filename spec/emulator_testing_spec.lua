@@ -114,7 +114,8 @@ describe("emu:env()", function()
     assert(emu:respond { operation = "rts.list_software_deployments", status = 200,
                          body = { software_deployments = { { id = "canned-1" } } } })
     local out, code = emu:run("cd " .. q(root)
-      .. " && LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/5.4/?.so;;' lua5.4 -e 'local c = assert(require(\"hwcloud\").client{ progress = false })\n"
+      .. " && LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/5.4/?.so;;' lua5.4 -e '"
+      .. "local c = assert(require(\"hwcloud\").client{ progress = false })\n"
       .. "local r = assert(c.rts:list_software_deployments{})\n"
       .. "io.write(r.software_deployments[1].id)'")
     emu:stop()
