@@ -31,7 +31,7 @@ SRCS = $(wildcard src/*.c)
 OBJS = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
 CORE = $(BUILD)/hwcloud/core.so
 
-.PHONY: all luajit deps test matrix rock demo bench memcheck ubsan asan fuzz emulator install \
+.PHONY: all luajit deps test matrix rock rock-emulator demo bench memcheck ubsan asan fuzz emulator install \
   clean services services-check wire-fixtures docs docs-check
 
 all: $(CORE)
@@ -70,6 +70,10 @@ matrix: deps
 # (`luarocks install --deps-mode=none` it with the CURL_* variables of install).
 rock:
 	@sh tools/rock.sh $(ROCKSPEC)
+
+# The emulator's source rock: build/rock/hwcloud-emulator-0.1.0-1.src.rock
+rock-emulator:
+	@sh tools/rock.sh emulator/hwcloud-emulator-0.1.0-1.rockspec
 
 demo: deps
 	$(MAKE) all

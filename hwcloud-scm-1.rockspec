@@ -18,8 +18,9 @@ description = {
     deployment APIs (ServiceStage, CodeArts Build, ASM, RTS, Workspace).
     A C core validates and marshals requests by schema, signs them
     (SDK-HMAC-SHA256 or IAM tokens) and sends them with libcurl; inside
-    nginx the same client runs on cosockets. Includes job waiting, fan-out,
-    safe retries and a local cloud emulator for offline testing.
+    nginx the same client runs on cosockets. Includes job waiting, fan-out
+    and safe retries; the local cloud emulator for offline testing is a
+    rock of its own (hwcloud-emulator).
   ]],
   license = "Apache-2.0",
   homepage = "https://github.com/hwcloud-lua/hwcloud",
@@ -50,26 +51,6 @@ build = {
     ["hwcloud.client"] = "lua/hwcloud/client.lua",
     ["hwcloud.config"] = "lua/hwcloud/config.lua",
     ["hwcloud.credentials"] = "lua/hwcloud/credentials.lua",
-    ["hwcloud.emulator.admin"] = "lua/hwcloud/emulator/admin.lua",
-    ["hwcloud.emulator.auth"] = "lua/hwcloud/emulator/auth.lua",
-    ["hwcloud.emulator.control"] = "lua/hwcloud/emulator/control.lua",
-    ["hwcloud.emulator.crypto"] = "lua/hwcloud/emulator/crypto.lua",
-    ["hwcloud.emulator.described"] = "lua/hwcloud/emulator/described.lua",
-    ["hwcloud.emulator.errors"] = "lua/hwcloud/emulator/errors.lua",
-    ["hwcloud.emulator"] = "lua/hwcloud/emulator/init.lua",
-    ["hwcloud.emulator.inventory"] = "lua/hwcloud/emulator/inventory.lua",
-    ["hwcloud.emulator.jobs"] = "lua/hwcloud/emulator/jobs.lua",
-    ["hwcloud.emulator.router"] = "lua/hwcloud/emulator/router.lua",
-    ["hwcloud.emulator.services.asm"] = "lua/hwcloud/emulator/services/asm.lua",
-    ["hwcloud.emulator.services.codeartsbuild"] = "lua/hwcloud/emulator/services/codeartsbuild.lua",
-    ["hwcloud.emulator.services.iam"] = "lua/hwcloud/emulator/services/iam.lua",
-    ["hwcloud.emulator.services.metadata"] = "lua/hwcloud/emulator/services/metadata.lua",
-    ["hwcloud.emulator.services.rts"] = "lua/hwcloud/emulator/services/rts.lua",
-    ["hwcloud.emulator.services.servicestage"] = "lua/hwcloud/emulator/services/servicestage.lua",
-    ["hwcloud.emulator.services.workspaceapp"] = "lua/hwcloud/emulator/services/workspaceapp.lua",
-    ["hwcloud.emulator.state"] = "lua/hwcloud/emulator/state.lua",
-    ["hwcloud.emulator.util"] = "lua/hwcloud/emulator/util.lua",
-    ["hwcloud.emulator.validate"] = "lua/hwcloud/emulator/validate.lua",
     ["hwcloud.engine"] = "lua/hwcloud/engine.lua",
     ["hwcloud.errors"] = "lua/hwcloud/errors.lua",
     ["hwcloud.generic"] = "lua/hwcloud/generic.lua",
@@ -103,7 +84,7 @@ build = {
     ["hwcloud.transport.ngx"] = "lua/hwcloud/transport/ngx.lua",
   },
   install = {
-    bin = { ["hwcloud"] = "bin/hwcloud", ["hwcloud-emulator"] = "bin/hwcloud-emulator" },
+    bin = { ["hwcloud"] = "bin/hwcloud" },
   },
   -- none: luarocks then installs README.md, LICENSE and the other *.md
   -- files of the top folder as the rock's doc (luarocks doc hwcloud);

@@ -1,10 +1,12 @@
--- The rockspec installs hwcloud with Debian's luarocks: every Lua module of
--- the tree is listed, and a real `luarocks make` into a scratch tree gives a
+-- The rockspecs install hwcloud and, apart, its emulator with Debian's
+-- luarocks: every Lua module of each tree is listed in its own rockspec
+-- only, and a real `luarocks make` of both into a scratch tree gives a
 -- module that loads, signs, and an emulator that starts.
 
 local emulator = require "spec.helpers.emulator"
 
 local ROCKSPEC = "hwcloud-0.1.0-1.rockspec"
+local EMULATOR_ROCKSPEC = "emulator/hwcloud-emulator-0.1.0-1.rockspec"
 
 local function sh(cmd)
   local p = io.popen("{ " .. cmd .. "; } 2>&1")
@@ -13,29 +15,52 @@ local function sh(cmd)
   return ok, out
 end
 
-local function load_rockspec()
+local function load_rockspec(path)
   local env = {}
-  assert(loadfile(ROCKSPEC, "t", env))()
+  assert(loadfile(path or ROCKSPEC, "t", env))()
   return env
+end
+
+-- Checks that the rockspec lists exactly the Lua files under dir.
+local function lists_tree(path, dir, at_least)
+  local spec = load_rockspec(path)
+  local listed = {}
+  -- the emulator's rock installs its modules without a build step
+  for name, src in pairs(spec.build.modules or spec.build.install.lua) do
+    if type(src) == "string" then listed[src] = name end
+  end
+  local _, files = sh("find " .. dir .. " -name '*.lua' | sort")
+  local count = 0
+  for file in files:gmatch("[^\n]+") do
+    count = count + 1
+    local want = file:sub(#dir + 2, -5):gsub("/", "."):gsub("%.init$", "")
+    assert.are.equal(want, listed[file], file .. " is not listed as " .. want)
+    listed[file] = nil
+  end
+  assert.is_nil(next(listed), "listed but missing: " .. tostring(next(listed)))
+  assert.is_true(count > at_least)
+  return spec
 end
 
 describe("the rockspec", function()
   it("lists every Lua module of the tree, and only those", function()
-    local spec = load_rockspec()
-    local listed = {}
-    for name, src in pairs(spec.build.modules) do
-      if type(src) == "string" then listed[src] = name end
+    local spec = lists_tree(ROCKSPEC, "lua", 20)
+    for name in pairs(spec.build.modules) do
+      assert.is_nil(name:match("^hwcloud%.emulator"), name .. " belongs to the emulator's rock")
     end
-    local _, files = sh("find lua -name '*.lua' | sort")
-    local count = 0
-    for path in files:gmatch("[^\n]+") do
-      count = count + 1
-      local want = path:sub(5, -5):gsub("/", "."):gsub("%.init$", "")
-      assert.are.equal(want, listed[path], path .. " is not listed as " .. want)
-      listed[path] = nil
-    end
-    assert.is_nil(next(listed), "listed but missing: " .. tostring(next(listed)))
-    assert.is_true(count > 20)
+    assert.is_nil(spec.build.install.bin["hwcloud-emulator"])
+  end)
+
+  it("of the emulator lists every module of emulator/lua, its launcher, and needs hwcloud", function()
+    local spec = lists_tree(EMULATOR_ROCKSPEC, "emulator/lua", 15)
+    assert.are.equal("none", spec.build.type)
+    assert.are.equal("hwcloud-emulator", spec.package)
+    assert.are.equal("emulator/bin/hwcloud-emulator", spec.build.install.bin["hwcloud-emulator"])
+    assert.are.equal("emulator/lua/hwcloud/emulator/testing.lua", spec.build.install.lua["hwcloud.emulator.testing"])
+    local needs = {}
+    for _, d in ipairs(spec.dependencies) do needs[d:match("^(%S+)")] = true end
+    assert.is_true(needs.hwcloud and needs["lua-cjson"])
+    assert.are.equal(load_rockspec().version, spec.version)
   end)
 
   it("builds the C core from every file in src/", function()
@@ -53,7 +78,7 @@ describe("the rockspec", function()
     local base = emulator.work:sub(1, 1) == "/" and emulator.work or (cwd .. "/" .. emulator.work)
     local work = base .. "/rock-" .. tostring(os.time()) .. "-" .. math.random(1e6)
     assert(sh("mkdir -p " .. work .. "/src " .. work .. "/tree"))
-    assert(sh("cp -r lua src bin doc examples " .. ROCKSPEC .. " " .. work .. "/src/"))
+    assert(sh("cp -r lua src bin doc examples emulator " .. ROCKSPEC .. " " .. work .. "/src/"))
     local inc = select(2, sh("pkg-config --variable=includedir libcurl")):gsub("%s+$", "")
     local multi = select(2, sh("dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch"))
       :gsub("%s+$", "")
@@ -61,6 +86,17 @@ describe("the rockspec", function()
       .. "CURL_INCDIR=%s CURL_LIBDIR=/usr/lib/%s %s"):format(work, work,
       inc ~= "/usr/include" and inc or ("/usr/include/" .. multi), multi, ROCKSPEC))
     assert.is_true(ok, out)
+    -- the client's rock brings no emulator
+    assert.is_falsy(sh(("test -e %s/tree/bin/hwcloud-emulator"):format(work)))
+    assert.is_falsy(sh(("test -e %s/tree/share/lua/5.4/hwcloud/emulator"):format(work)))
+    ok, out = sh(("cd %s/src && luarocks --lua-version=5.4 make --deps-mode=none --tree=%s/tree %s")
+      :format(work, work, EMULATOR_ROCKSPEC))
+    assert.is_true(ok, out)
+    -- it installs only its own modules: none of the client's clash with it
+    -- (luarocks would keep a clashing copy under a versioned name)
+    local _, listing = sh(("cd %s/tree/share/lua/5.4 && find . -name '*.lua' | sort"):format(work))
+    assert.is_falsy(listing:find("hwcloud_emulator", 1, true), listing)
+    assert.is_truthy(listing:find("./hwcloud/emulator/admin.lua", 1, true), listing)
     -- a fresh interpreter that sees only the installed tree (and system cjson)
     local env = ("env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 LUA_PATH='%s/tree/share/lua/5.4/?.lua;"
       .. "%s/tree/share/lua/5.4/?/init.lua;;' LUA_CPATH='%s/tree/lib/lua/5.4/?.so;;' ")
@@ -102,6 +138,14 @@ describe("the packaging", function()
     for k, v in pairs(a) do same(v, b[k], where .. "." .. tostring(k)) end
     for k in pairs(b) do assert.is_not_nil(a[k], where .. "." .. tostring(k) .. " only in scm") end
   end
+
+  it("keeps the emulator's scm rockspec's build and dependencies equal to the release's", function()
+    local rel, scm = load(EMULATOR_ROCKSPEC), load("emulator/hwcloud-emulator-scm-1.rockspec")
+    assert.are.equal("scm-1", scm.version)
+    for _, k in ipairs { "build", "dependencies", "description" } do same(rel[k], scm[k], k) end
+    assert.are.equal(rel.source.url, scm.source.url)
+    assert.are.equal(load(ROCKSPEC).source.tag, rel.source.tag)
+  end)
 
   it("keeps the scm rockspec's build, dependencies and test equal to the release's", function()
     local rel, scm = load(ROCKSPEC), load("hwcloud-scm-1.rockspec")

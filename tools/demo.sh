@@ -3,7 +3,7 @@
 # workflow example against it, stop the emulator.
 set -eu
 cd "$(dirname "$0")/.."
-export LUA_PATH="lua/?.lua;lua/?/init.lua;;"
+export LUA_PATH="lua/?.lua;lua/?/init.lua;emulator/lua/?.lua;emulator/lua/?/init.lua;;"
 export LUA_CPATH="build/5.4/?.so;;"
 work=$(mktemp -d)
 pid=""

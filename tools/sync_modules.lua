@@ -1,30 +1,38 @@
 -- tools/sync_modules.lua: writes the Lua module list of every rockspec from
--- the tree (lua/**/*.lua), so a module added or a service generated needs no
--- hand edit. `--check` writes nothing and exits 1 when a list is stale.
+-- the tree, so a module added or a service generated needs no hand edit:
+-- the client's rockspecs (./*.rockspec) list lua/**/*.lua, the emulator's
+-- (emulator/*.rockspec) list emulator/lua/**/*.lua. `--check` writes
+-- nothing and exits 1 when a list is stale.
 --   lua5.4 tools/sync_modules.lua [--check]
 
 local check = arg[1] == "--check"
-local p = assert(io.popen("find lua -name '*.lua' | LC_ALL=C sort"))
-local lines = {}
-for path in p:lines() do
-  local mod = path:sub(5, -5):gsub("/", "."):gsub("%.init$", "")
-  lines[#lines + 1] = ('    ["%s"] = "%s",'):format(mod, path)
+
+-- The module list of the Lua files under dir (a folder ending in "lua"),
+-- each line indented by indent.
+local function module_block(dir, indent)
+  local p = assert(io.popen("find " .. dir .. " -name '*.lua' | LC_ALL=C sort"))
+  local lines = {}
+  for path in p:lines() do
+    local mod = path:sub(#dir + 2, -5):gsub("/", "."):gsub("%.init$", "")
+    lines[#lines + 1] = ('%s["%s"] = "%s",'):format(indent, mod, path)
+  end
+  p:close()
+  return table.concat(lines, "\n")
 end
-p:close()
-local block = table.concat(lines, "\n")
 
 local stale = false
-local r = assert(io.popen("ls *.rockspec"))
+local r = assert(io.popen("ls *.rockspec emulator/*.rockspec"))
 for spec in r:lines() do
   local f = assert(io.open(spec, "rb"))
-  local text = f:read("a")
+  local text = f:read("*a")
   f:close()
   -- every `["mod"] = "lua/..."` line is the list: replaced where it starts
   local out, placed = {}, false
   for line in (text .. "\n"):gmatch("(.-)\n") do
-    if line:match('^    %["[%w._]+"%] = "lua/[^"]+",$') then
+    local indent = line:match('^( +)%["[%w._]+"%] = "[%w/]-lua/[^"]+",$')
+    if indent then
       if not placed then
-        out[#out + 1] = block
+        out[#out + 1] = module_block(spec:match("^emulator/") and "emulator/lua" or "lua", indent)
         placed = true
       end
     else

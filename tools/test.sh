@@ -3,7 +3,7 @@
 # The last line of the output is "N passed, N failed".
 set -eu
 cd "$(dirname "$0")/.."
-export LUA_PATH="lua/?.lua;lua/?/init.lua;spec/?.lua;;"
+export LUA_PATH="lua/?.lua;lua/?/init.lua;emulator/lua/?.lua;emulator/lua/?/init.lua;spec/?.lua;;"
 # HWCLOUD_CPATH: another build of the core (make ubsan uses build/ubsan)
 export LUA_CPATH="${HWCLOUD_CPATH:-build/5.4}/?.so;;"
 # HWCLOUD_LUA: another interpreter (make asan's, built with ASan)

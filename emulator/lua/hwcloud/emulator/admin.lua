@@ -5,7 +5,10 @@
 --   POST /_emulator/reset    forget all state, faults, failures and counts
 --   POST /_emulator/faults   {operation, count, status?, body?, headers?,
 --                             delay_ms?, drop?, truncate?, malformed?}
---   GET  /_emulator/faults   the faults still pending
+--   GET  /_emulator/faults   the faults still pending, each with what it does:
+--                            {operation, remaining, count, effect, status?,
+--                             delay_ms?, drop?, truncate?, malformed?,
+--                             body?, headers? (names)}
 --   POST /_emulator/fail     {ids = [...]}
 --   GET  /_emulator/counts   {"<service>.<operation>": n, ...}
 --   POST /_emulator/identity {key_seconds?, token_seconds?, metadata_tokens?,
@@ -24,7 +27,7 @@ local control = require "hwcloud.emulator.control"
 local ngx = ngx
 local type, pairs, ipairs, sort, concat, tostring =
   type, pairs, ipairs, table.sort, table.concat, tostring
-local sub = string.sub
+local sub, format = string.sub, string.format
 local json_type = validate.json_type
 local send = util.send
 
@@ -94,6 +97,68 @@ local function parse_fault(b)
   return f
 end
 
+-- The faults this API accepted, per operation, oldest first. The state
+-- keeps only what is left of them: it takes a fault from the front of its
+-- operation's queue when used up and drops every queue on reset, so the
+-- pending ones are always the last of those accepted (see pending()).
+local accepted = {}
+
+-- What a fault does to the request it meets, in words.
+local function effect(f)
+  local words = {}
+  if f.delay_ms then words[#words + 1] = format("waits %g ms", f.delay_ms) end
+  if f.drop then
+    words[#words + 1] = "drops the connection"
+  elseif f.truncate then
+    words[#words + 1] = format("answers %d with its body cut short, then closes", f.status or 200)
+  elseif f.malformed then
+    words[#words + 1] = format("answers %d with a malformed body", f.status or 200)
+  elseif f.status then
+    words[#words + 1] = format("answers %d%s", f.status, f.body and " with the given body" or "")
+  else
+    words[#words + 1] = "answers normally"
+  end
+  return concat(words, ", then ")
+end
+
+local function describe(f, remaining)
+  local d = { operation = f.operation, count = f.count, remaining = remaining,
+              effect = effect(f), status = f.status, delay_ms = f.delay_ms,
+              drop = f.drop, truncate = f.truncate, malformed = f.malformed }
+  if f.body then d.body = true end
+  if f.headers then
+    local names = {}
+    for name in pairs(f.headers) do names[#names + 1] = name end
+    sort(names)
+    d.headers = util.array(names)
+  end
+  return d
+end
+
+-- The pending faults, described, by operation then in the order they
+-- apply; forgets those used up or reset.
+local function pending()
+  local left = {}  -- operation -> list of remaining counts, in queue order
+  for _, p in ipairs(state.pending_faults()) do
+    local l = left[p.operation]
+    if not l then l = {} left[p.operation] = l end
+    l[#l + 1] = p.remaining
+  end
+  local ops, out = {}, {}
+  for op in pairs(accepted) do ops[#ops + 1] = op end
+  sort(ops)
+  for _, op in ipairs(ops) do
+    local list, l = accepted[op], left[op] or {}
+    local keep = {}
+    for i = #list - #l + 1, #list do
+      if i >= 1 then keep[#keep + 1] = list[i] end
+    end
+    accepted[op] = #keep > 0 and keep or nil
+    for i = 1, #keep do out[#out + 1] = describe(keep[i], l[i]) end
+  end
+  return out
+end
+
 -- Applies POST /_emulator/identity; returns nil or a message.
 local function set_identity(b)
   local id = state.identity()
@@ -149,11 +214,16 @@ local routes = {
       if not b then return fail(400, "the body must be a JSON object") end
       local f, msg = parse_fault(b)
       if not f then return fail(400, msg) end
+      pending()  -- forget the used-up ones first: the list stays short
       state.add_fault(f.operation, f)
-      return send(200, { status = "ok", operation = f.operation, count = f.count })
+      local list = accepted[f.operation]
+      if not list then list = {} accepted[f.operation] = list end
+      list[#list + 1] = f
+      return send(200, { status = "ok", operation = f.operation, count = f.count,
+                         effect = effect(f) })
     end,
     GET = function()
-      return send(200, { faults = util.array(state.pending_faults()) })
+      return send(200, { faults = util.array(pending()) })
     end,
   },
   ["/_emulator/fail"] = { POST = function()

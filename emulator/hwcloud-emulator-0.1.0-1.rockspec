@@ -1,0 +1,64 @@
+-- hwcloud-emulator: a local Huawei Cloud for testing deployment scripts
+-- offline, hosted by nginx with its Lua module. Install from a checkout
+-- (the top folder), after the hwcloud rock:
+--   luarocks --lua-version=5.4 make --deps-mode=none emulator/hwcloud-emulator-0.1.0-1.rockspec
+rockspec_format = "3.0"
+package = "hwcloud-emulator"
+version = "0.1.0-1"
+source = {
+  url = "git+https://github.com/hwcloud-lua/hwcloud.git",
+  tag = "v0.1.0",
+}
+description = {
+  summary = "A local emulator of Huawei Cloud's deployment APIs, for offline tests",
+  detailed = [[
+    Serves the operations the hwcloud client describes (ServiceStage,
+    CodeArts Build, ASM, RTS, Workspace, IAM, the ECS metadata service) on
+    127.0.0.1 from nginx with its Lua module: it checks AK/SK signatures
+    and requests, keeps state for deployment work, and takes faults and
+    canned answers from tests. hwcloud.emulator.testing starts and steers
+    it from busted or a plain Lua script.
+  ]],
+  license = "Apache-2.0",
+  homepage = "https://github.com/hwcloud-lua/hwcloud",
+  labels = { "cloud", "huaweicloud", "emulator", "testing", "openresty" },
+}
+dependencies = {
+  "lua >= 5.1",
+  "lua-cjson >= 2.1.0",
+  -- the emulator routes and validates by the client's service descriptions
+  "hwcloud >= 0.1.0",
+}
+build = {
+  -- no build step: the builtin type would also install every module of
+  -- the lua/ folder next to the rockspec's working folder (the client's,
+  -- when made from the top folder)
+  type = "none",
+  install = {
+    lua = {
+      ["hwcloud.emulator.admin"] = "emulator/lua/hwcloud/emulator/admin.lua",
+      ["hwcloud.emulator.auth"] = "emulator/lua/hwcloud/emulator/auth.lua",
+      ["hwcloud.emulator.control"] = "emulator/lua/hwcloud/emulator/control.lua",
+      ["hwcloud.emulator.crypto"] = "emulator/lua/hwcloud/emulator/crypto.lua",
+      ["hwcloud.emulator.described"] = "emulator/lua/hwcloud/emulator/described.lua",
+      ["hwcloud.emulator.errors"] = "emulator/lua/hwcloud/emulator/errors.lua",
+      ["hwcloud.emulator"] = "emulator/lua/hwcloud/emulator/init.lua",
+      ["hwcloud.emulator.inventory"] = "emulator/lua/hwcloud/emulator/inventory.lua",
+      ["hwcloud.emulator.jobs"] = "emulator/lua/hwcloud/emulator/jobs.lua",
+      ["hwcloud.emulator.router"] = "emulator/lua/hwcloud/emulator/router.lua",
+      ["hwcloud.emulator.services.asm"] = "emulator/lua/hwcloud/emulator/services/asm.lua",
+      ["hwcloud.emulator.services.codeartsbuild"] = "emulator/lua/hwcloud/emulator/services/codeartsbuild.lua",
+      ["hwcloud.emulator.services.iam"] = "emulator/lua/hwcloud/emulator/services/iam.lua",
+      ["hwcloud.emulator.services.metadata"] = "emulator/lua/hwcloud/emulator/services/metadata.lua",
+      ["hwcloud.emulator.services.rts"] = "emulator/lua/hwcloud/emulator/services/rts.lua",
+      ["hwcloud.emulator.services.servicestage"] = "emulator/lua/hwcloud/emulator/services/servicestage.lua",
+      ["hwcloud.emulator.services.workspaceapp"] = "emulator/lua/hwcloud/emulator/services/workspaceapp.lua",
+      ["hwcloud.emulator.state"] = "emulator/lua/hwcloud/emulator/state.lua",
+      ["hwcloud.emulator.testing"] = "emulator/lua/hwcloud/emulator/testing.lua",
+      ["hwcloud.emulator.util"] = "emulator/lua/hwcloud/emulator/util.lua",
+      ["hwcloud.emulator.validate"] = "emulator/lua/hwcloud/emulator/validate.lua",
+    },
+    bin = { ["hwcloud-emulator"] = "emulator/bin/hwcloud-emulator" },
+  },
+  copy_directories = {},
+}
