@@ -10,6 +10,8 @@ read_globals = {
 }
 ignore = { "212/self" }   -- methods need not use self
 max_line_length = 120
+-- scratch trees the specs and benchmarks make (copies of this one)
+exclude_files = { "spec/.work/**", "bench/.work/**", "build/**" }
 
 -- nginx disables coroutine.create in some phases; its originals stay as
 -- coroutine._create etc., which the engine uses when present
