@@ -48,6 +48,7 @@ local function default()
                               maintain_status = false, os_type = "Windows" }
   end
   return {
+    strict = false,
     workspace = { server_groups = groups, servers = servers },
     servicestage = {
       environments = {

@@ -48,14 +48,16 @@ local function builds_of(ctx, job_id)
   for _, b in ipairs(section(ctx).builds) do
     if b.job_id == job_id then out[#out + 1] = b end
   end
-  sort(out, function(a, b) return a.build_number > b.build_number end)
+  sort(out, function(a, b)
+    return (tonumber(a.build_number) or 0) > (tonumber(b.build_number) or 0)
+  end)
   return out
 end
 
 local function find_build(ctx, job_id, number)
   local n = tonumber(number)
   for _, b in ipairs(section(ctx).builds) do
-    if b.job_id == job_id and b.build_number == n then return b end
+    if b.job_id == job_id and tonumber(b.build_number) == n then return b end
   end
   return nil
 end
@@ -80,7 +82,7 @@ local function run_job(ctx)
   local job = build_job(ctx, id)
   if not job then return not_found(tostring(id)) end
   local last = builds_of(ctx, id)[1]
-  local number = (last and last.build_number or 0) + 1
+  local number = (last and tonumber(last.build_number) or 0) + 1
   local params = {}
   for _, p in ipairs(ctx.body.parameter or {}) do
     if type(p) == "table" and p.name ~= nil then params[tostring(p.name)] = p.value end
