@@ -159,6 +159,24 @@ describe("emulator Workspace App", function()
     assert.is_truthy(err.message:find("items", 1, true))
   end)
 
+  it("lists and counts sub-jobs by job, type and status, with offset/limit", function()
+    local stop = assert(client.workspaceapp:batch_stop_server {
+      items = { "srv-web-01", "srv-web-02", "srv-web-03" }, type = "SOFT" })
+    assert(client.workspaceapp:batch_start_server { items = { "srv-api-01" } })
+    local page = assert(client.workspaceapp:list_sub_jobs {
+      job_type = "STOP_SERVER", offset = 1, limit = 1 })
+    assert.are.equal(3, page.count)
+    assert.are.same({ "srv-web-02" }, ids(page.items))
+    assert.are.equal(stop.job_id, page.items[1].job_id)
+    page = assert(client.workspaceapp:list_sub_jobs { job_type = "START_SERVER" })
+    assert.are.same({ "srv-api-01" }, ids(page.items))
+    assert(client:wait(job_of(stop), FAST))
+    assert.are.equal(3, assert(client.workspaceapp:count_sub_jobs {
+      job_id = stop.job_id, status = "SUCCESS" }).count)
+    assert.are.equal(0, assert(client.workspaceapp:count_sub_jobs {
+      job_id = stop.job_id, status = "RUNNING" }).count)
+  end)
+
   it("pages servers and server groups with offset/limit and their count", function()
     local page = assert(client.workspaceapp:list_servers { offset = 2, limit = 2 })
     assert.are.equal(5, page.count)

@@ -10,7 +10,7 @@ local state = require "hwcloud.emulator.state"
 local inventory = require "hwcloud.emulator.inventory"
 
 local null = util.null
-local pairs, ipairs, type, tostring = pairs, ipairs, type, tostring
+local pairs, ipairs, type, tostring, sort = pairs, ipairs, type, tostring, table.sort
 
 local _M = { name = "workspaceapp" }
 
@@ -199,13 +199,10 @@ local function batch_action(action)
   end
 end
 
-local function show_job(ctx)
-  local id = ctx.params.job_id
-  local job = ctx.store.workspace_jobs[id]
-  if not job then return not_found("job", id) end
-  local now = ctx.now
-  settle(ctx.store, job, now)
-  local phase = jobs.phase(job.created, now)
+-- A job's sub-jobs as the API shows them, and whether any failed.
+local function sub_views(ctx, job)
+  settle(ctx.store, job, ctx.now)
+  local phase = jobs.phase(job.created, ctx.now)
   local a = ACTIONS[job.action]
   local begin_time = util.iso8601(job.created)
   local end_time = phase == "done" and util.iso8601(job.created + state.config.job_seconds)
@@ -230,12 +227,51 @@ local function show_job(ctx)
       job_resource_info = { resource_id = sub.server_id, resource_name = sub.server_id },
     }
   end
+  return subs, any_failed, phase, begin_time, end_time
+end
+
+local function show_job(ctx)
+  local id = ctx.params.job_id
+  local job = ctx.store.workspace_jobs[id]
+  if not job then return not_found("job", id) end
+  local subs, any_failed, phase, begin_time, end_time = sub_views(ctx, job)
   local status = status_of[phase]
   if phase == "done" then status = any_failed and "FAILED" or "SUCCESS" end
   return 200, {
-    id = job.id, job_type = a.job_type, begin_time = begin_time, end_time = end_time,
-    status = status, sub_jobs_total = #subs, sub_jobs = subs,
+    id = job.id, job_type = ACTIONS[job.action].job_type, begin_time = begin_time,
+    end_time = end_time, status = status, sub_jobs_total = #subs, sub_jobs = subs,
   }
+end
+
+-- Every sub-job of the project that fits the query's job_id, job_type and
+-- status, oldest job first.
+local function matching_subs(ctx)
+  local args, list = ctx.args, {}
+  for _, job in pairs(ctx.store.workspace_jobs) do list[#list + 1] = job end
+  sort(list, function(x, y)
+    if x.created ~= y.created then return x.created < y.created end
+    return x.id < y.id
+  end)
+  local out = {}
+  for _, job in ipairs(list) do
+    if args.job_id == nil or args.job_id == job.id then
+      for _, v in ipairs((sub_views(ctx, job))) do
+        if (args.job_type == nil or args.job_type == v.job_type)
+          and (args.status == nil or args.status == v.status) then
+          out[#out + 1] = v
+        end
+      end
+    end
+  end
+  return out
+end
+
+local function list_sub_jobs(ctx)
+  return listing(ctx, matching_subs(ctx), {})
+end
+
+local function count_sub_jobs(ctx)
+  return 200, { count = #matching_subs(ctx) }
 end
 
 local items_body = { type = "object", fields = {
@@ -281,6 +317,10 @@ _M.routes = {
   { op = "batch_reboot_server", method = "PATCH",
     path = "/v1/{project_id}/app-servers/actions/batch-reboot", body = typed_items_body,
     handler = batch_action("reboot") },
+  { op = "list_sub_jobs", method = "GET", path = "/v1/{project_id}/app-server-sub-jobs",
+    handler = list_sub_jobs },
+  { op = "count_sub_jobs", method = "GET", path = "/v1/{project_id}/app-server-sub-jobs/actions/count",
+    handler = count_sub_jobs },
   {
     op = "show_job_detail", method = "GET",
     path = "/v2/{project_id}/job/{job_id}",
