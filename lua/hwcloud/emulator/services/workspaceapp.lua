@@ -19,10 +19,14 @@ local status_of = { waiting = "WAITING", running = "RUNNING" }
 -- Per action: the job type, the vm_status and task_status while it runs,
 -- and the vm_status it leaves.
 local ACTIONS = {
-  reinstall = { job_type = "REINSTALL_OS", vm = "REBUILD", task = "rebuilding", final = "ACTIVE" },
-  start = { job_type = "START_SERVER", task = "powering-on", final = "ACTIVE" },
-  stop = { job_type = "STOP_SERVER", task = "powering-off", final = "SHUTOFF" },
-  reboot = { job_type = "REBOOT_SERVER", vm = "REBOOT", task = "rebooting", final = "ACTIVE" },
+  reinstall = { verb = "Reinstalling", job_type = "REINSTALL_OS", vm = "REBUILD",
+                task = "rebuilding", final = "ACTIVE" },
+  start = { verb = "Starting", job_type = "START_SERVER", task = "powering-on",
+            final = "ACTIVE" },
+  stop = { verb = "Stopping", job_type = "STOP_SERVER", task = "powering-off",
+           final = "SHUTOFF" },
+  reboot = { verb = "Rebooting", job_type = "REBOOT_SERVER", vm = "REBOOT",
+             task = "rebooting", final = "ACTIVE" },
 }
 
 local function not_found(what, id)
@@ -214,8 +218,7 @@ local function sub_views(ctx, job)
       if sub.failed then
         any_failed = true
         status, error_code = "FAILED", "WKS.00010500"
-        error_message = "The " .. job.action .. " of server " .. sub.server_id
-                        .. " failed (injected failure)"
+        error_message = a.verb .. " server " .. sub.server_id .. " failed (injected failure)"
       else
         status = "SUCCESS"
       end
