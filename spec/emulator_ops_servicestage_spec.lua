@@ -32,6 +32,20 @@ local function ids(list)
   return out
 end
 
+-- A request past the client's own checks, with an IAM password token.
+local function raw(method, path, body)
+  local cjson = require "cjson"
+  local tok = emulator.curl("POST", emu.url .. "/v3/auth/tokens", {
+    headers = { ["Content-Type"] = "application/json" },
+    body = cjson.encode({ auth = {
+      identity = { methods = { "password" }, password = { user = {
+        name = "tester", password = "any", domain = { name = "acme" } } } },
+      scope = { project = { id = PID } } } }) }).headers["x-subject-token"]
+  return emulator.curl(method, emu.url .. path, { headers = {
+    ["X-Auth-Token"] = tok, ["Content-Type"] = "application/json", ["X-Project-Id"] = PID,
+  }, body = cjson.encode(body) })
+end
+
 local function job_of(res)
   return { service = "servicestage", job_id = res.job_id }
 end
@@ -186,6 +200,24 @@ describe("emulator ServiceStage", function()
       component_in("app-gone"))
     assert.is_nil(res)
     assert.are.equal(404, err.status)
+  end)
+
+  it("enforces the component and add-on action enums in ServiceStage's 400 shape", function()
+    local res = raw("POST", "/v3/" .. PID .. "/cas/applications/app-shop/components/"
+                    .. "comp-shop-web/action", { action = "explode" })
+    assert.are.equal(400, res.status)
+    assert.are.equal("SVCSTG.00100400", res.json.error_code)
+    assert.is_truthy(res.json.error_msg:find("action", 1, true))
+    assert.is_truthy(res.json.error_msg:find("restart", 1, true))
+    res = raw("POST", "/v3/" .. PID .. "/cas/environments/env-prod-01/addons/addon-gateway/action",
+              { action = "stop" })
+    assert.are.equal(400, res.status)
+    assert.are.equal("SVCSTG.00100400", res.json.error_code)
+    assert.is_truthy(res.json.error_msg:find("restart, redeploy", 1, true))
+    -- nothing was started
+    local c = assert(client.servicestage:show_component_info {
+      application_id = "app-shop", component_id = "comp-shop-web" })
+    assert.are.equal("RUNNING", c.status.component_status)
   end)
 
   it("refuses a scale without a replica count in ServiceStage's 400 shape", function()
