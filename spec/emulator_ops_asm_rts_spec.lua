@@ -1,6 +1,6 @@
 -- The emulator's ASM and RTS state, through the client: the inventory's
 -- mesh (list, show), workshops only in known meshes, software deployments
--- tied to the project's software configs (create, list by server, show,
+-- tied to the project's configs and servers (create, list by server, show,
 -- update, delete), their end over --job-seconds, failures and 404s.
 
 package.path = "./?.lua;" .. package.path
@@ -77,13 +77,13 @@ describe("emulator RTS software deployments", function()
   it("creates deployments of a config, lists them by server, follows one to COMPLETE", function()
     local cfg = config("install")
     local started = assert(client.rts:create_software_deployment {
-      config_id = cfg, server_id = "ecs-1", action = "CREATE" })
+      config_id = cfg, server_id = "srv-web-01", action = "CREATE" })
     local a = started.software_deployment
     assert(client.rts:create_software_deployment {
-      config_id = cfg, server_id = "ecs-2", action = "CREATE" })
+      config_id = cfg, server_id = "srv-web-02", action = "CREATE" })
     assert.are.equal("IN_PROGRESS", a.status)
     assert.are.equal(2, #assert(client.rts:list_software_deployments {}).software_deployments)
-    local mine = assert(client.rts:list_software_deployments { server_id = "ecs-1" })
+    local mine = assert(client.rts:list_software_deployments { server_id = "srv-web-01" })
     assert.are.equal(1, #mine.software_deployments)
     assert.are.equal(a.id, mine.software_deployments[1].id)
     local final, err = client:wait(started, FAST)
@@ -92,9 +92,9 @@ describe("emulator RTS software deployments", function()
   end)
 
   it("ends a deployment FAILED for a server on the fail list", function()
-    emu:fail { "ecs-bad" }
+    emu:fail { "srv-api-02" }
     local started = assert(client.rts:create_software_deployment {
-      config_id = config("bad"), server_id = "ecs-bad" })
+      config_id = config("bad"), server_id = "srv-api-02" })
     local final, err = client:wait(started, FAST)
     assert.is_nil(final)
     assert.are.equal("job_failed", err.kind)
@@ -103,7 +103,7 @@ describe("emulator RTS software deployments", function()
   it("updates and deletes a deployment; unknown deployments and configs are 404", function()
     local cfg = config("update")
     local d = assert(client.rts:create_software_deployment {
-      config_id = cfg, server_id = "ecs-1", status = "COMPLETE" }).software_deployment
+      config_id = cfg, server_id = "srv-web-01", status = "COMPLETE" }).software_deployment
     local other = config("other")
     local up = assert(client.rts:update_software_deployment {
       deployment_id = d.id, config_id = other, status = "COMPLETE",
@@ -114,9 +114,14 @@ describe("emulator RTS software deployments", function()
     assert.is_nil(res)
     assert.are.equal(404, err.status)
     assert.is_truthy(err.message:find("cfg-gone", 1, true))
-    res, err = client.rts:create_software_deployment { config_id = "cfg-gone", server_id = "e" }
+    res, err = client.rts:create_software_deployment { config_id = "cfg-gone",
+                                                       server_id = "srv-web-01" }
     assert.is_nil(res)
     assert.are.equal(404, err.status)
+    res, err = client.rts:create_software_deployment { config_id = cfg, server_id = "srv-gone" }
+    assert.is_nil(res)
+    assert.are.equal(404, err.status)
+    assert.is_truthy(err.message:find("srv-gone", 1, true))
     assert(client.rts:delete_software_deployment { deployment_id = d.id })
     for _, op in ipairs { "show_software_deployment", "delete_software_deployment" } do
       res, err = client.rts[op](client.rts, { deployment_id = d.id })
@@ -131,7 +136,7 @@ describe("emulator RTS software deployments", function()
     default_inventory.strict = false
     emu:admin("POST", "/_emulator/inventory", default_inventory)
     local d = assert(client.rts:create_software_deployment {
-      config_id = "cfg-anything", server_id = "ecs-1" })
+      config_id = "cfg-anything", server_id = "anywhere" })
     assert.is_string(d.software_deployment.id)
   end)
 end)

@@ -18,11 +18,13 @@
 --     rts = { software_configs = [{id, name, group, config, ...}] } }
 --
 -- Every look-up by id answers 404 for an id the inventory does not have.
--- Three operations that start work take any id unless `strict` is true:
+-- A few operations take any id unless `strict` is true:
 -- reinstall_server (the server), deliver_addon_job (the environment and
--- add-on) and create_software_deployment (the config); with `strict`, those
--- 404 too. The default inventory is not strict, so scripts written against
--- made-up ids keep working; an --inventory file can set it.
+-- add-on), create_software_deployment (the config and the server: one of
+-- the Workspace servers), create_workshop and list_workshops (the mesh) and
+-- update_notice (the build job); with `strict`, those 404 too. The default
+-- inventory is not strict, so scripts written against made-up ids keep
+-- working; an --inventory file or the admin call can set it.
 
 local cjson = require "cjson"
 

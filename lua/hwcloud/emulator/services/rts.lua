@@ -67,15 +67,26 @@ end
 local config_not_found
 
 -- In a strict inventory (see hwcloud.emulator.inventory) a deployment's
--- config must be one of the project's software configs.
+-- config must be one of the project's software configs,
 local function unknown_config(ctx, id)
   return inventory.strict(ctx.store)
     and not inventory.find(inventory.of(ctx.store).rts.software_configs, id)
 end
 
+-- and its server one of the inventory's servers (the Workspace servers the
+-- deployment work runs on)
+local function unknown_server(ctx, id)
+  return inventory.strict(ctx.store)
+    and not inventory.find(inventory.of(ctx.store).workspace.servers, id)
+end
+
 local function create(ctx)
   local b, store = ctx.body, ctx.store
   if unknown_config(ctx, b.config_id) then return config_not_found(b.config_id) end
+  if unknown_server(ctx, b.server_id) then
+    return 404, errors.body("rts", 404, "The server (" .. b.server_id .. ") could not be found.",
+                            "NotFound")
+  end
   local id
   repeat id = util.uuid4() until not store.deployments[id]
   local status = present(b.status) and b.status or "IN_PROGRESS"
