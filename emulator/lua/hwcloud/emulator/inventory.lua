@@ -3,12 +3,28 @@
 -- /_emulator/inventory replaces the default; each project gets its own copy
 -- on first use (and again after a reset).
 --
---   { workspace = { server_groups = [{id, name, ...}],
---                   servers = [{id, name, server_group_id, status, ...}] },
+--   { strict = false,
+--     workspace = { server_groups = [{id, name, ...}],
+--                   servers = [{id, name, server_group_id, status, vm_status, ...}] },
 --     servicestage = { environments = [{id, name, ...}],
---                      addons = [{id, environment_id, name, addon_type, status, ...}] },
---     codeartsbuild = { jobs = [{id, job_name, project_id?, ...}] },
+--                      addons = [{id, environment_id, name, addon_type, status, ...}],
+--                      applications = [{id, name, description, ...}],
+--                      components = [{id, application_id, environment_id, name,
+--                                     version, status = {component_status, ...}, ...}] },
+--     codeartsbuild = { jobs = [{id, job_name, project_id?, ...}],
+--                       builds = [{id, job_id, build_number, result, start_time,
+--                                  end_time, parameters?}] },
+--     asm = { meshes = [{id, name, version, type, ...}] },
 --     rts = { software_configs = [{id, name, group, config, ...}] } }
+--
+-- Every look-up by id answers 404 for an id the inventory does not have.
+-- A few operations take any id unless `strict` is true:
+-- reinstall_server (the server), deliver_addon_job (the environment and
+-- add-on), create_software_deployment (the config and the server: one of
+-- the Workspace servers), create_workshop and list_workshops (the mesh) and
+-- update_notice (the build job); with `strict`, those 404 too. The default
+-- inventory is not strict, so scripts written against made-up ids keep
+-- working; an --inventory file or the admin call can set it.
 
 local cjson = require "cjson"
 
@@ -29,10 +45,12 @@ local function default()
                        { "srv-web-03", "group-web" }, { "srv-api-01", "group-api" },
                        { "srv-api-02", "group-api" } } do
     servers[#servers + 1] = { id = s[1], name = s[1], machine_name = s[1],
-                              server_group_id = s[2], status = "ACTIVE",
+                              server_group_id = s[2], status = "REGISTERED",
+                              vm_status = "ACTIVE",
                               maintain_status = false, os_type = "Windows" }
   end
   return {
+    strict = false,
     workspace = { server_groups = groups, servers = servers },
     servicestage = {
       environments = {
@@ -49,12 +67,45 @@ local function default()
         { id = "addon-test-gateway", environment_id = "env-test-01", name = "gateway",
           version = "1.0.0", status = "RUNNING" },
       },
+      applications = {
+        { id = "app-shop", name = "shop", description = "the web shop" },
+        { id = "app-tools", name = "tools", description = "internal tools" },
+      },
+      components = {
+        { id = "comp-shop-web", application_id = "app-shop", environment_id = "env-prod-01",
+          name = "web", version = "1.0.0", runtime_stack = { name = "Nodejs", type = "Nodejs",
+          version = "18", deploy_mode = "container" }, source = { kind = "image",
+          url = "swr.example/shop/web:1.0.0" }, replica = 2 },
+        { id = "comp-shop-api", application_id = "app-shop", environment_id = "env-prod-01",
+          name = "api", version = "1.0.0", runtime_stack = { name = "Java8", type = "Java",
+          version = "8", deploy_mode = "container" }, source = { kind = "image",
+          url = "swr.example/shop/api:1.0.0" }, replica = 2 },
+        { id = "comp-tools-cron", application_id = "app-tools", environment_id = "env-test-01",
+          name = "cron", version = "0.1.0", runtime_stack = { name = "Python3", type = "Python",
+          version = "3", deploy_mode = "container" }, source = { kind = "image",
+          url = "swr.example/tools/cron:0.1.0" }, replica = 1 },
+      },
     },
     codeartsbuild = {
       jobs = {
         { id = "48c66c6002964721be537cdc6ce0297b", job_name = "build-web" },
         { id = "5d1e0b6c8a3f4e2b9c7d6a5f4e3d2c1b", job_name = "build-api" },
         { id = "6e2f1c7d9b4a5f3c0d8e7b6a5f4e3d2c", job_name = "build-worker" },
+      },
+      -- past builds of build-web: the history a job starts with
+      builds = {
+        { id = "rec-web-1", job_id = "48c66c6002964721be537cdc6ce0297b", build_number = 1,
+          result = "success", start_time = "2026-11-30T08:00:00Z",
+          end_time = "2026-11-30T08:03:10Z" },
+        { id = "rec-web-2", job_id = "48c66c6002964721be537cdc6ce0297b", build_number = 2,
+          result = "failed", start_time = "2026-11-30T09:00:00Z",
+          end_time = "2026-11-30T09:01:42Z" },
+      },
+    },
+    asm = {
+      meshes = {
+        { id = "mesh-prod-01", name = "prod-mesh", version = "1.15.5-r1", type = "InCluster",
+          clusters = { "cce-prod-01" } },
       },
     },
     rts = { software_configs = {} },
@@ -67,8 +118,9 @@ function _M.current() return current end
 
 local SECTIONS = {
   workspace = { "server_groups", "servers" },
-  servicestage = { "environments", "addons" },
-  codeartsbuild = { "jobs" },
+  servicestage = { "environments", "addons", "applications", "components" },
+  codeartsbuild = { "jobs", "builds" },
+  asm = { "meshes" },
   rts = { "software_configs" },
 }
 
@@ -76,7 +128,10 @@ local SECTIONS = {
 -- message naming the broken part. Sections left out are empty.
 function _M.replace(inv)
   if type(inv) ~= "table" then return nil, "the inventory must be a JSON object" end
-  local new = {}
+  if inv.strict ~= nil and type(inv.strict) ~= "boolean" then
+    return nil, "strict must be true or false"
+  end
+  local new = { strict = inv.strict == true }
   for section, lists in pairs(SECTIONS) do
     local s = inv[section]
     if s ~= nil and type(s) ~= "table" then return nil, section .. " must be an object" end
@@ -95,7 +150,7 @@ function _M.replace(inv)
     end
   end
   for section in pairs(inv) do
-    if not SECTIONS[section] then return nil, "unknown inventory section: " .. section end
+    if section ~= "strict" and not SECTIONS[section] then return nil, "unknown inventory section: " .. section end
   end
   current = new
   return true
@@ -133,6 +188,9 @@ function _M.of(store)
   return inv
 end
 
+-- True when the project's inventory 404s every unknown id (see above).
+function _M.strict(store) return _M.of(store).strict == true end
+
 -- The item of `list` with this id, or nil.
 function _M.find(list, id)
   for i = 1, #list do
@@ -155,18 +213,29 @@ function _M.page(list, args, opts)
     return tonumber(v)
   end
   local limit = num(opts.limit or "limit")
+  if limit and (limit < 0 or limit % 1 ~= 0) then
+    return nil, (opts.limit or "limit") .. " must be a whole number from 0"
+  end
   if opts.marker and args.marker then
     local _, i = _M.find(list, args.marker)
     if not i then return nil, "marker " .. tostring(args.marker) .. " is not an id" end
     from = i + 1
   elseif opts.page then
     local size = num(opts.page_size or "page_size") or 10
-    local page = num(opts.page) or 1
+    local page = num(opts.page) or (opts.page_from_zero and 0 or 1)
     if opts.page_from_zero then page = page + 1 end
+    if size < 1 or page < 1 or size % 1 ~= 0 or page % 1 ~= 0 then
+      return nil, (opts.page_size or "page_size") .. " and " .. opts.page
+        .. " must be whole numbers from " .. (opts.page_from_zero and "1 and 0" or "1")
+    end
     from = (page - 1) * size + 1
     limit = size
   else
-    from = (num("offset") or 0) + 1
+    local offset = num(opts.offset or "offset") or 0
+    if offset < 0 or offset % 1 ~= 0 then
+      return nil, (opts.offset or "offset") .. " must be a whole number from 0"
+    end
+    from = offset + 1
   end
   if limit then count = limit end
   local out = {}

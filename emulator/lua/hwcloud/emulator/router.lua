@@ -93,6 +93,9 @@ for i = 1, #described_routes do
   local own = operations[r.name]
   if not own then
     add(r)
+  elseif own.full_request and not own.request then
+    -- an own handler that takes the description's checks of its whole request
+    own.request, own.json = r.request, r.json
   elseif not own.described and not own.params_request then
     -- an own handler still checks the query and headers the description has
     own.params_request = r.request

@@ -1,7 +1,13 @@
--- ASM: one-click experience tasks ("workshops") of a mesh.
+-- ASM: the meshes of the inventory (list, show) and their one-click
+-- experience tasks ("workshops"). In a strict inventory (see
+-- hwcloud.emulator.inventory) workshops exist only in its meshes; else in
+-- any mesh id.
 
 local util = require "hwcloud.emulator.util"
 local errors = require "hwcloud.emulator.errors"
+local inventory = require "hwcloud.emulator.inventory"
+
+local ipairs = ipairs
 
 local null = util.null
 
@@ -21,7 +27,49 @@ local function or_null(v)
   return v
 end
 
+local function meshes(ctx) return inventory.of(ctx.store).asm.meshes end
+
+local function mesh_not_found(id)
+  return 404, errors.body("asm", 404, "The mesh " .. id .. " does not exist", "ASM.01010002")
+end
+
+-- The inventory's mesh item as the API shows it.
+local function mesh_view(m)
+  local clusters = {}
+  for i, c in ipairs(m.clusters or {}) do
+    clusters[i] = { clusterID = c, installation = { nodes = { fieldSelector = {
+      key = "UID", operator = "In", values = util.array({}) } } } }
+  end
+  local stamp = m.creationTimestamp or "2026-11-01T00:00:00Z"
+  return {
+    apiVersion = "v1", kind = "Mesh",
+    metadata = { name = m.name or m.id, uid = m.id, creationTimestamp = stamp,
+                 annotations = {}, labels = {} },
+    spec = { type = m.type or "InCluster", version = m.version or "1.15.5-r1",
+             ipv6Enable = false, extendParams = { clusters = util.array(clusters) },
+             tags = util.array({}) },
+    status = { phase = m.phase or "Running", updateTimestamp = stamp },
+  }
+end
+
+local function list_meshes(ctx)
+  local out = {}
+  for i, m in ipairs(meshes(ctx)) do out[i] = mesh_view(m) end
+  return 200, { apiVersion = "v1", kind = "List", items = util.array(out) }
+end
+
+local function show_mesh(ctx)
+  local m = inventory.find(meshes(ctx), ctx.params.mesh_id)
+  if not m then return mesh_not_found(ctx.params.mesh_id) end
+  return 200, mesh_view(m)
+end
+
+local function unknown_mesh(ctx)
+  return inventory.strict(ctx.store) and not inventory.find(meshes(ctx), ctx.params.mesh_id)
+end
+
 local function create_workshop(ctx)
+  if unknown_mesh(ctx) then return mesh_not_found(ctx.params.mesh_id) end
   local body = ctx.body
   local m = mesh(ctx.store, ctx.params.mesh_id)
   local name = body.metadata.name
@@ -51,6 +99,7 @@ local function create_workshop(ctx)
 end
 
 local function list_workshops(ctx)
+  if unknown_mesh(ctx) then return mesh_not_found(ctx.params.mesh_id) end
   local m = ctx.store.meshes[ctx.params.mesh_id]
   local out = {}
   if m then
@@ -60,6 +109,9 @@ local function list_workshops(ctx)
 end
 
 _M.routes = {
+  { op = "list_meshes", method = "GET", path = "/v1/{project_id}/meshes", handler = list_meshes },
+  { op = "show_mesh", method = "GET", path = "/v1/{project_id}/meshes/{mesh_id}",
+    handler = show_mesh },
   {
     op = "create_workshop", method = "POST",
     path = "/v2/meshes/{mesh_id}/workshops",

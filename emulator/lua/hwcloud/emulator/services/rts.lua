@@ -64,8 +64,29 @@ local function lookup(ctx)
   return dep
 end
 
+local config_not_found
+
+-- In a strict inventory (see hwcloud.emulator.inventory) a deployment's
+-- config must be one of the project's software configs,
+local function unknown_config(ctx, id)
+  return inventory.strict(ctx.store)
+    and not inventory.find(inventory.of(ctx.store).rts.software_configs, id)
+end
+
+-- and its server one of the inventory's servers (the Workspace servers the
+-- deployment work runs on)
+local function unknown_server(ctx, id)
+  return inventory.strict(ctx.store)
+    and not inventory.find(inventory.of(ctx.store).workspace.servers, id)
+end
+
 local function create(ctx)
   local b, store = ctx.body, ctx.store
+  if unknown_config(ctx, b.config_id) then return config_not_found(b.config_id) end
+  if unknown_server(ctx, b.server_id) then
+    return 404, errors.body("rts", 404, "The server (" .. b.server_id .. ") could not be found.",
+                            "NotFound")
+  end
   local id
   repeat id = util.uuid4() until not store.deployments[id]
   local status = present(b.status) and b.status or "IN_PROGRESS"
@@ -97,6 +118,9 @@ local function update(ctx)
   local dep, id = lookup(ctx)
   if not dep then return not_found(id) end
   local b = ctx.body
+  if present(b.config_id) and unknown_config(ctx, b.config_id) then
+    return config_not_found(b.config_id)
+  end
   if present(b.action) then dep.action = b.action end
   if present(b.config_id) then dep.config_id = b.config_id end
   if present(b.input_values) then dep.input_values = copy(b.input_values) end
@@ -139,7 +163,7 @@ end
 -- Software configs: kept in the project's inventory (rts.software_configs).
 local function configs(ctx) return inventory.of(ctx.store).rts.software_configs end
 
-local function config_not_found(id)
+function config_not_found(id)
   return 404, errors.body("rts", 404, "The Software Config (" .. id .. ") could not be found.",
                           "NotFound")
 end
