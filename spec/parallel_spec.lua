@@ -161,7 +161,14 @@ describe("client:parallel", function()
 
   it("raises for something that is not a list of calls (a programming error)", function()
     assert.has_error(function() client:parallel("calls") end)
-    assert.has_error(function() client:parallel({}, { concurrency = "many" }) end)
+  end)
+
+  it("answers bad options with nil, err before any call runs", function()
+    local res, err = client:parallel({ deployment("srv-par-opts") }, { concurrency = "many" })
+    assert.is_nil(res)
+    assert.equal("validation", err.kind)
+    assert.equal("opts.concurrency", err.field)
+    assert.same({}, emu:counts())
   end)
 
   it("can be called again after a run, with many calls over the same connections", function()

@@ -11,32 +11,37 @@ local errors = require "hwcloud.errors"
 local services = require "hwcloud.services"
 local suggest = require("hwcloud.suggest").closest
 local credentials = require "hwcloud.credentials"
+local options = require "hwcloud.options"
 
 local _M = {}
 
-local S, N, B, I = { type = "string" }, { type = "number" }, { type = "boolean" },
-  { type = "integer" }
+local o = options
+local positive, whole = o.positive, o.between
 
--- The options hwcloud.client accepts, checked by the same C validator that
--- checks requests (types, unknown names with a "did you mean").
-local OPTIONS = services.prepare { type = "object", fields = {
-  region = S, project_id = S, domain_id = S,
-  ak = S, sk = S, security_token = S, token = S,
-  user_name = S, password = S, domain_name = S, metadata_endpoint = S,
-  endpoint = S, endpoints = { type = "object" },
-  timeout = N, connect_timeout = N,
-  ca_file = S, verify_tls = B, proxy = S, http2 = B,
-  max_response = I, user_agent = S, max_connections = I, rate = N,
-  retries = I, retry_unsafe = B, retry_base = N, retry_max_delay = N,
-  transport = { type = "string", enum = { "curl", "ngx" } },
-  -- named here for "did you mean"; their values may be Lua functions,
-  -- which the validator (JSON types) does not know, so they are checked
-  -- below instead
-  progress = { type = "any" }, on_retry = { type = "any" }, credentials = { type = "any" },
-  on_request = { type = "any" }, on_response = { type = "any" },
-} }
-local CALLBACKS = { progress = true, on_retry = true, credentials = true,
-  on_request = true, on_response = true }
+-- The options hwcloud.client accepts, with their rules (hwcloud.options:
+-- unknown names get a "did you mean"); per-call options reuse these rules.
+local OPTIONS = o.declare {
+  region = o.string, project_id = o.string, domain_id = o.string,
+  ak = o.string, sk = o.string, security_token = o.string, token = o.string,
+  user_name = o.string, password = o.string, domain_name = o.string,
+  metadata_endpoint = o.string, endpoint = o.string, endpoints = o.object,
+  timeout = positive(), connect_timeout = positive(),
+  ca_file = o.string, verify_tls = o.boolean, proxy = o.string, http2 = o.boolean,
+  max_response = positive("integer"), user_agent = o.string,
+  max_connections = whole("integer", 1, 100000),
+  rate = o.rule("number", function(v)
+    if not (v > 0) or v == math.huge then -- luacheck: ignore 581
+      return "must be a number of requests per second greater than 0"
+    end
+  end),
+  retries = whole("integer", 0, 10), retry_unsafe = o.boolean,
+  retry_base = o.non_negative(), retry_max_delay = o.non_negative(),
+  transport = o.one_of("string", { "curl", "ngx" }),
+  progress = o.rule("any", function(v) return require("hwcloud.progress").check(v) end),
+  on_retry = o.func, on_request = o.func, on_response = o.func,
+  -- a source object or function, checked by hwcloud.credentials
+  credentials = o.any,
+}
 _M.OPTIONS = OPTIONS
 
 local DEFAULTS = {
@@ -149,16 +154,11 @@ local function default_endpoint(svc, region)
 end
 
 -- new(opts) -> cfg | nil, err
-function _M.new(opts, core)
+function _M.new(opts)
   opts = opts or {}
   if type(opts) ~= "table" then return bad("options", "expected a table of options") end
-  -- core.validate returns nothing when the value fits the schema
-  local plain = {}
-  for k, v in pairs(opts) do
-    if not CALLBACKS[k] then plain[k] = v end
-  end
-  local bad_field, msg = core.validate(OPTIONS, plain)
-  if bad_field then return bad(bad_field, msg) end
+  local checked, oerr = options.check(OPTIONS, opts)
+  if not checked then return nil, oerr end
 
   local function env(name) return nonempty(getenv("HUAWEICLOUD_SDK_" .. name)) end
 
@@ -205,26 +205,6 @@ function _M.new(opts, core)
   end
   cfg.credentials = creds
 
-  for _, k in ipairs { "on_retry", "on_request", "on_response" } do
-    if opts[k] ~= nil and type(opts[k]) ~= "function" then
-      return bad(k, "expected function, got " .. type(opts[k]))
-    end
-  end
-  local pbad = require("hwcloud.progress").check(opts.progress)
-  if pbad then return bad("progress", pbad) end
-  if cfg.timeout <= 0 then return bad("timeout", "must be greater than 0") end
-  if cfg.connect_timeout <= 0 then return bad("connect_timeout", "must be greater than 0") end
-  if cfg.retries < 0 or cfg.retries > 10 then return bad("retries", "must be between 0 and 10") end
-  if cfg.max_response <= 0 then return bad("max_response", "must be greater than 0") end
-  if cfg.max_connections ~= nil and (cfg.max_connections < 1 or cfg.max_connections > 100000) then
-    return bad("max_connections", "must be between 1 and 100000")
-  end
-  -- NaN fails both comparisons: not (> 0) catches it
-  if cfg.rate ~= nil and (not (cfg.rate > 0) or cfg.rate == math.huge) then -- luacheck: ignore 581
-    return bad("rate", "must be a number of requests per second greater than 0")
-  end
-  if cfg.retry_base < 0 then return bad("retry_base", "must not be negative") end
-  if cfg.retry_max_delay < 0 then return bad("retry_max_delay", "must not be negative") end
   if cfg.ca_file then
     -- opening a directory succeeds; reading it does not
     local f = open(cfg.ca_file, "r")

@@ -9,6 +9,7 @@ local type, pairs, ipairs, tostring, getmetatable, setmetatable, random, huge =
 local errors = require "hwcloud.errors"
 local services = require "hwcloud.services"
 local retry = require "hwcloud.retry"
+local options = require "hwcloud.options"
 
 local _M = {}
 
@@ -158,27 +159,13 @@ function _M.resolve(job)
   return kind, id
 end
 
--- check_opts(opts) -> opts | nil, err: interval, max_interval and timeout
--- are seconds (numbers above 0), on_progress a function.
-local function check_opts(opts)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then
-    return nil, errors.validation("opts", "expected a table, got " .. type(opts))
-  end
-  for _, name in ipairs { "interval", "max_interval", "timeout" } do
-    local v = opts[name]
-    -- not (v > 0) also refuses NaN
-    if v ~= nil and (type(v) ~= "number" or not (v > 0) or v == huge) then -- luacheck: ignore 581
-      return nil, errors.validation("opts." .. name,
-        "expected a number of seconds above 0, got " .. tostring(v))
-    end
-  end
-  local f = opts.on_progress
-  if f ~= nil and type(f) ~= "function" then
-    return nil, errors.validation("opts.on_progress", "expected a function, got " .. type(f))
-  end
-  return opts
-end
+-- wait's options: interval, max_interval and timeout are seconds
+-- (numbers above 0), on_progress a function.
+local OPTIONS = options.declare {
+  interval = options.seconds, max_interval = options.seconds, timeout = options.seconds,
+  on_progress = options.func,
+}
+_M.OPTIONS = OPTIONS
 
 -- Failed polls in a row that a wait lives through.
 local POLL_POLICY = { retries = 5, retry_base = 0, retry_max_delay = huge }
@@ -190,7 +177,7 @@ function _M.wait(invoke, engine, job, opts, now)
   if not kind then return nil, id end
   local k = KINDS[kind]
   local oerr
-  opts, oerr = check_opts(opts)
+  opts, oerr = options.check(OPTIONS, opts, { prefix = "opts.", field = "opts" })
   if not opts then return nil, oerr end
   local interval = opts.interval or 1
   local max_interval = opts.max_interval or 30
