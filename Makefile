@@ -31,7 +31,7 @@ SRCS = $(wildcard src/*.c)
 OBJS = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
 CORE = $(BUILD)/hwcloud/core.so
 
-.PHONY: all luajit deps test matrix rock demo bench memcheck ubsan asan fuzz emulator install \
+.PHONY: all luajit deps check test matrix rock demo bench memcheck ubsan asan fuzz emulator install \
   clean services services-check wire-fixtures docs docs-check
 
 all: $(CORE)
@@ -51,6 +51,11 @@ luajit:
 # (only what is missing; needs root).
 deps:
 	@sh tools/deps.sh
+
+# The fast tier: luacheck and the specs that need no server (a few
+# seconds; describes tagged #server or #slow are left to make test).
+check: all
+	@sh tools/check.sh
 
 test: deps
 	$(MAKE) all

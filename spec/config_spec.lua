@@ -93,18 +93,25 @@ local function write(path, text)
   return path
 end
 
+-- the emulator, started by the first test that needs one (those are
+-- tagged #server: the fast tier runs the rest without it)
 local emu
+
+local function emulator_up()
+  if not emu then
+    emu = emulator.start{ ak = "CONFIGSPECAK00000001", sk = "config-spec-secret" }
+  end
+  emu:reset()
+  return emu
+end
 
 setup(function()
   os.execute("rm -rf " .. q(WORK) .. " && mkdir -p " .. q(HOME))
-  emu = emulator.start{ ak = "CONFIGSPECAK00000001", sk = "config-spec-secret" }
 end)
 
 teardown(function()
   if emu then emu:stop() end
 end)
-
-before_each(function() emu:reset() end)
 
 describe("config: constructor options", function()
   local function refuses(opts, field, message)
@@ -271,7 +278,8 @@ describe("config: environment and profile file", function()
     assert.are.equal("env-project", r.project_id)
   end)
 
-  it("signs with credentials from the environment, end to end", function()
+  it("signs with credentials from the environment, end to end #server", function()
+    emulator_up()
     local vars = {
       HUAWEICLOUD_SDK_AK = emu.ak, HUAWEICLOUD_SDK_SK = emu.sk,
       HUAWEICLOUD_SDK_PROJECT_ID = PID, HUAWEICLOUD_SDK_REGION = "cn-north-4",
@@ -288,7 +296,8 @@ describe("config: environment and profile file", function()
     assert.are.same({ ["workspaceapp.reinstall_server"] = 3 }, emu:counts())
   end)
 
-  it("signs with credentials from the profile file, end to end", function()
+  it("signs with credentials from the profile file, end to end #server", function()
+    emulator_up()
     local file = write(WORK .. "/emulator.ini",
       "[basic]\nak = " .. emu.ak .. "\nsk = " .. emu.sk .. "\nproject_id = " .. PID .. "\n")
     local r = child({ HUAWEICLOUD_SDK_CREDENTIALS_FILE = file }, { endpoint = emu.url }, true)
@@ -407,7 +416,8 @@ describe("config: endpoints", function()
     assert.are.equal("https://ss.env.example", r.endpoints.servicestage)
   end)
 
-  it("fails over along a comma-separated endpoint list when one is not reached", function()
+  it("fails over along a comma-separated endpoint list when one is not reached #server", function()
+    emulator_up()
     local vars = { HUAWEICLOUD_SDK_AK = emu.ak, HUAWEICLOUD_SDK_SK = emu.sk,
                    HUAWEICLOUD_SDK_PROJECT_ID = PID, HUAWEICLOUD_SDK_REGION = "cn-north-4",
                    HUAWEICLOUD_SDK_REGION_WORKSPACEAPP_CN_NORTH_4 = "http://127.0.0.1:1, " .. emu.url }

@@ -35,7 +35,7 @@ local function null_to_nil(v)
   return v
 end
 
-describe("hostile servers", function()
+describe("hostile servers #server", function()
   local work, hostile_pid, base, ngx_srv
 
   setup(function()

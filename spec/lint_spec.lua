@@ -8,7 +8,7 @@ local function run(cmd)
   return ok, out
 end
 
-describe("static checks", function()
+describe("static checks #slow", function()
   it("luacheck finds nothing in the Lua code", function()
     local ok, out = run("luacheck --no-color --formatter plain .")
     assert.is_true(ok, out)

@@ -13,7 +13,7 @@ local core = require "hwcloud.core"
 
 local PID = "3c4d5e6f708192a3b4c5d6e7f8091a2b"
 
-describe("client:parallel", function()
+describe("client:parallel #server", function()
   local emu, client
   local session = emulator.session({ job_seconds = 1 }, PID,
                                    { region = "cn-north-4", retry_base = 0.01 })

@@ -141,7 +141,7 @@ describe("progress modes", function()
   end)
 end)
 
-describe("progress through the client", function()
+describe("progress through the client #server", function()
   local emu
   local PID = "9a8b7c6d5e4f30211203f4e5d6c7b8a9"
 

@@ -92,9 +92,10 @@ describe("the client", function()
     for _, bad in ipairs { 0 / 0, 0, 1.5, math.huge } do
       it(name .. " refuses concurrency = " .. tostring(bad), function()
         local c = client()
-        local ok, err = pcall(c[name], c, {}, { concurrency = bad })
-        assert.is_false(ok)
-        assert.truthy(tostring(err):find("concurrency", 1, true))
+        local res, err = c[name](c, {}, { concurrency = bad })
+        assert.is_nil(res)
+        assert.equal("validation", err.kind)
+        assert.equal("opts.concurrency", err.field)
       end)
     end
   end

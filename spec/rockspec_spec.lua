@@ -48,7 +48,7 @@ describe("the rockspec", function()
     end
   end)
 
-  it("installs with luarocks make into a tree that works", function()
+  it("installs with luarocks make into a tree that works #slow", function()
     local cwd = select(2, sh("pwd")):gsub("%s+$", "")
     local base = emulator.work:sub(1, 1) == "/" and emulator.work or (cwd .. "/" .. emulator.work)
     local work = base .. "/rock-" .. tostring(os.time()) .. "-" .. math.random(1e6)
@@ -89,7 +89,7 @@ describe("the rockspec", function()
   end)
 end)
 
-describe("the packaging", function()
+describe("the packaging #slow", function()
   local function load(path)
     local env = {}
     assert(loadfile(path, "t", env))()
