@@ -122,14 +122,8 @@ end
 function _M.invoke(env, engine, svc, op, req, opts)
   local cfg = env.cfg
   local ctx = { service = svc.name, operation = op.name }
-  local bad, why = retry.check(opts)
-  if bad then return nil, errors.validation("opts." .. bad, why, svc.name, op.name) end
+  -- opts were checked by the client (hwcloud.options, the client's rules)
   local rate = opts.rate or cfg.rate
-  -- not (> 0) also refuses NaN
-  if opts.rate ~= nil and (not (opts.rate > 0) or opts.rate == math.huge) then -- luacheck: ignore 581
-    return nil, errors.validation("opts.rate", "must be a number of requests per second "
-      .. "greater than 0", svc.name, op.name)
-  end
   env.limits = env.limits or engine_mod.limits()
   local limits = env.limits
 

@@ -34,7 +34,7 @@ local OPTIONS = o.declare {
       return "must be a number of requests per second greater than 0"
     end
   end),
-  retries = whole("integer", 0, 10), retry_unsafe = o.boolean,
+  retries = whole("integer", 0, require("hwcloud.retry").MAX_RETRIES), retry_unsafe = o.boolean,
   retry_base = o.non_negative(), retry_max_delay = o.non_negative(),
   transport = o.one_of("string", { "curl", "ngx" }),
   progress = o.rule("any", function(v) return require("hwcloud.progress").check(v) end),
