@@ -71,7 +71,7 @@ matrix: deps
 	$(MAKE) LUA=luajit
 	@sh tools/matrix.sh
 
-# A source rock of the checkout, offline: build/rock/hwcloud-0.1.0-1.src.rock
+# A source rock of the checkout, offline: build/rock/hwcloud-<version>-1.src.rock
 # (`luarocks install --deps-mode=none` it with the CURL_* variables of install).
 rock:
 	@sh tools/rock.sh $(ROCKSPEC)
@@ -139,7 +139,8 @@ emulator:
 
 # Installs the rock with Debian's luarocks (see README). Debian keeps
 # curl/curl.h under the multiarch include folder, hence CURL_INCDIR.
-ROCKSPEC = hwcloud-0.1.0-1.rockspec
+# the release rockspec, whose name carries the version (spec/core_spec.lua)
+ROCKSPEC = $(firstword $(wildcard hwcloud-[0-9]*.rockspec))
 install: deps
 	luarocks --lua-version=5.4 make --deps-mode=none $(ROCKSPEC) \
 	  CURL_INCDIR=$(patsubst -I%,%,$(firstword $(CURL_CFLAGS) -I/usr/include)) \

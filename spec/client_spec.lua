@@ -29,12 +29,7 @@ local WORKSHOP = {
                        imageAddress = "swr.example/demo:1" } },
 }
 
-local function copy(t)
-  if type(t) ~= "table" then return t end
-  local c = {}
-  for k, v in pairs(t) do c[k] = copy(v) end
-  return c
-end
+local copy = require("spec.helpers.util").copy
 
 local function password_auth()
   return { identity = { methods = { "password" },

@@ -18,9 +18,9 @@ local compat = require "spec.helpers.compat"
 local services = require "hwcloud.services"
 local core = require "hwcloud.core"
 local emulator = require "spec.helpers.emulator"
+local util = require "spec.helpers.util"
 
 local q = emulator.quote
-local root = emulator.root
 local PID = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 local WORK = emulator.work .. "/config"
 
@@ -57,25 +57,13 @@ end
 io.write(cjson.encode(out))
 ]]
 
-local function abs(path)
-  if path:sub(1, 1) == "/" then return path end
-  local p = io.popen("pwd")
-  local cwd = p:read("*l")
-  p:close()
-  return cwd .. "/" .. path
-end
-
-local ROOT = abs(root)
+local abs = util.abs
 local HOME = abs(WORK .. "/home")
 
 -- child(vars, opts, call) -> decoded output. vars: environment variables
 -- (the child sees only these, PATH, HOME and the Lua paths).
 local function child(vars, opts, call)
-  local parts = { "env", "-i", q("PATH=" .. (os.getenv("PATH") or "/usr/bin:/bin")),
-    q("HOME=" .. HOME),
-    q("LUA_PATH=" .. ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;;"),
-    q("LUA_CPATH=" .. ROOT .. "/" .. compat.cpath .. "/?.so;;"),
-    q("HWTEST_OPTS=" .. cjson.encode(opts or {})) }
+  local parts = { util.clean_env(HOME), q("HWTEST_OPTS=" .. cjson.encode(opts or {})) }
   if call then parts[#parts + 1] = "HWTEST_CALL=1" end
   for k, v in pairs(vars or {}) do parts[#parts + 1] = q(k .. "=" .. v) end
   parts[#parts + 1] = compat.lua .. " -e " .. q(CHILD) .. " 2>&1"
@@ -87,11 +75,7 @@ local function child(vars, opts, call)
   return res
 end
 
-local function write(path, text)
-  os.execute("mkdir -p " .. q(path:match("^(.*)/[^/]*$")))
-  emulator.write_file(path, text)
-  return path
-end
+local function write(path, text) return util.write_file(path, text, true) end
 
 -- the emulator, started by the first test that needs one (those are
 -- tagged #server: the fast tier runs the rest without it)

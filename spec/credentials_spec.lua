@@ -12,25 +12,14 @@ local hwcloud = require "hwcloud"
 local services = require "hwcloud.services"
 local compat = require "spec.helpers.compat"
 local emulator = require "spec.helpers.emulator"
+local util = require "spec.helpers.util"
 
 local q = emulator.quote
 local WORK = emulator.work .. "/credentials"
 local REGION = "cn-north-4"
 
-local function capture(cmd)
-  local p = assert(io.popen(cmd))
-  local s = p:read("*a")
-  p:close()
-  return s
-end
-
-local function abs(path)
-  if path:sub(1, 1) == "/" then return path end
-  return capture("pwd"):gsub("%s+$", "") .. "/" .. path
-end
-
-local ROOT = abs(emulator.root)
-local HOME = abs(WORK .. "/home")
+local capture = util.capture
+local HOME = util.abs(WORK .. "/home")
 
 -- The emulator's ids: a region's project, the account's domain.
 local function sha32(s)
@@ -43,10 +32,7 @@ local DOMAIN = sha32("domain:emulator-account")
 -- only `vars`, PATH, HOME (an empty directory) and the Lua paths; `code`
 -- runs with `hwcloud` and `EMU` (the emulator's URL) in scope.
 local function child(vars, code)
-  local parts = { "env", "-i", q("PATH=" .. (os.getenv("PATH") or "/usr/bin:/bin")),
-    q("HOME=" .. HOME),
-    q("LUA_PATH=" .. ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;;"),
-    q("LUA_CPATH=" .. ROOT .. "/" .. compat.cpath .. "/?.so;;") }
+  local parts = { util.clean_env(HOME) }
   for k, v in pairs(vars or {}) do parts[#parts + 1] = q(k .. "=" .. v) end
   local script = "local cjson = require 'cjson'; local hwcloud = require 'hwcloud';"
     .. " local EMU = " .. string.format("%q", vars.HWTEST_EMU or "") .. ";"
@@ -71,11 +57,7 @@ local function call_in_child(vars, opts)
     .. ")" .. CALL)
 end
 
-local function write(path, text)
-  os.execute("mkdir -p " .. q(path:match("^(.*)/[^/]*$")))
-  emulator.write_file(path, text)
-  return path
-end
+local function write(path, text) return util.write_file(path, text, true) end
 
 local function plus(a, b)
   local o = {}

@@ -4,14 +4,10 @@
 
 local emulator = require "spec.helpers.emulator"
 
-local ROCKSPEC = "hwcloud-0.1.0-1.rockspec"
+-- the release rockspec (its name carries the version)
+local ROCKSPEC = require("spec.helpers.util").capture("ls hwcloud-[0-9]*.rockspec")
 
-local function sh(cmd)
-  local p = io.popen("{ " .. cmd .. "; } 2>&1")
-  local out = p:read("*a")
-  local ok = p:close()
-  return ok, out
-end
+local sh = require("spec.helpers.util").run
 
 local function load_rockspec()
   local env = {}

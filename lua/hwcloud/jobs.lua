@@ -170,6 +170,34 @@ _M.OPTIONS = OPTIONS
 -- Failed polls in a row that a wait lives through.
 local POLL_POLICY = { retries = 5, retry_base = 0, retry_max_delay = huge }
 
+-- settled(kind, id, res, state, on_progress) -> true, final | true, nil, err
+-- when the job has ended, else nothing (on_progress told either way)
+local function settled(kind, id, res, state, on_progress)
+  local k = KINDS[kind]
+  local st = state.status
+  state.done = k.success[st] or k.failure[st] or nil
+  if on_progress then on_progress(state) end
+  if k.success[st] then return true, res end
+  if k.failure[st] then
+    local why = k.reason(res)
+    return true, nil, errors.new("job_failed", {
+      service = kind, operation = k.show, code = st, job = res,
+      message = kind .. " job " .. id .. " ended " .. tostring(st) .. (why and (": " .. why) or ""),
+    })
+  end
+end
+
+-- the next pause: the delay with a jitter of +-20% so a fleet of waits
+-- does not poll in lockstep, kept within [interval, max_interval] as
+-- documented, and never past the deadline
+local function pause(delay, interval, max_interval, left)
+  local d = delay * (0.8 + 0.4 * random())
+  if d < interval then d = interval end
+  if d > max_interval then d = max_interval end
+  if d > left then d = left end
+  return d
+end
+
 -- wait(invoke, engine, job, opts, now) -> final | nil, err
 -- invoke(service, operation, request) runs one operation in this task.
 function _M.wait(invoke, engine, job, opts, now)
@@ -193,25 +221,10 @@ function _M.wait(invoke, engine, job, opts, now)
     if res then
       failures = 0
       last = res
-      local st = k.status(res)
-      local state = { service = kind, id = id, status = st, polls = polls,
-                      elapsed = now() - start, job = res }
-      if k.success[st] then
-        state.done = true
-        if opts.on_progress then opts.on_progress(state) end
-        return res
-      end
-      if k.failure[st] then
-        state.done = true
-        if opts.on_progress then opts.on_progress(state) end
-        local why = k.reason(res)
-        return nil, errors.new("job_failed", {
-          service = kind, operation = k.show, code = st, job = res,
-          message = kind .. " job " .. id .. " ended " .. tostring(st)
-            .. (why and (": " .. why) or ""),
-        })
-      end
-      if opts.on_progress then opts.on_progress(state) end
+      local done, final, ferr = settled(kind, id, res, { service = kind, id = id,
+        status = k.status(res), polls = polls, elapsed = now() - start, job = res },
+        opts.on_progress)
+      if done then return final, ferr end
     elseif retry.decide(err, true, failures + 1, POLL_POLICY) then
       -- the call already retried; keep polling through a passing outage
       -- (a status poll is a GET, safe to repeat; the poll's own interval
@@ -229,13 +242,7 @@ function _M.wait(invoke, engine, job, opts, now)
           .. " after " .. tostring(timeout) .. " s",
       })
     end
-    -- jitter of +-20% so a fleet of waits does not poll in lockstep, kept
-    -- within [interval, max_interval] as documented
-    local d = delay * (0.8 + 0.4 * random())
-    if d < interval then d = interval end
-    if d > max_interval then d = max_interval end
-    if d > left then d = left end
-    engine:sleep(d)
+    engine:sleep(pause(delay, interval, max_interval, left))
     delay = delay * 2
     if delay > max_interval then delay = max_interval end
   end

@@ -1,17 +1,28 @@
 -- spec/helpers/util.lua: the small things many specs need, written once.
 --
 --   local util = require "spec.helpers.util"
+--   util.root                  the checkout
 --   util.quote(s)              a shell word
 --   util.sh(cmd)               true when the command exited 0
 --   util.capture(cmd)          its stdout (trailing white space dropped), exit code
---   util.read_file(path)       contents | nil;  util.write_file(path, data)
+--   util.run(cmd)              ok, stdout and stderr together, exit code
+--   util.read_file(path)       contents | nil
+--   util.write_file(path, data[, mkdir])  (mkdir: make the folder first)
+--   util.clean_env(home)       "env -i PATH=... HOME=home LUA_PATH=... LUA_CPATH=...": a
+--                              child Lua sees this checkout's modules and nothing else
 --   util.abs(path)             absolute, against the current directory
 --   util.tmpdir(name)          a fresh directory under spec/.work/ (util.rmdir removes it)
 --   util.closed_port()         a loopback port nothing listens on (just released)
 --   util.copy(v)               a deep copy of a table
 --   util.sleep(seconds)
 
+local compat = require "spec.helpers.compat"
+
 local M = {}
+
+-- the checkout (from this file's path; "." when run from it)
+M.root = (debug.getinfo(1, "S").source:match("^@(.*)/spec/helpers/[^/]*$") or "")
+if M.root == "" then M.root = "." end
 
 function M.quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
@@ -23,11 +34,15 @@ function M.sh(cmd)
   return ok == true or ok == 0
 end
 
+-- compat.run gives the exit code on every runtime (5.1's close() does not)
 function M.capture(cmd)
-  local p = assert(io.popen(cmd))
-  local s = p:read("*a")
-  local _, _, code = p:close()
-  return (s:gsub("%s+$", "")), code
+  local out, code = compat.run(cmd)
+  return (out:gsub("%s+$", "")), code
+end
+
+function M.run(cmd)
+  local out, code = compat.run("{ " .. cmd .. "\n} 2>&1")
+  return code == 0, out, code
 end
 
 function M.read_file(path)
@@ -38,7 +53,8 @@ function M.read_file(path)
   return s
 end
 
-function M.write_file(path, data)
+function M.write_file(path, data, mkdir)
+  if mkdir then assert(M.sh("mkdir -p " .. quote(path:match("^(.*)/[^/]*$") or "."))) end
   local f = assert(io.open(path, "wb"))
   assert(f:write(data))
   f:close()
@@ -53,7 +69,16 @@ local cwd
 function M.abs(path)
   if path:sub(1, 1) == "/" then return path end
   cwd = cwd or M.capture("pwd")
+  if path == "." then return cwd end
   return cwd .. "/" .. path
+end
+
+function M.clean_env(home)
+  local root = M.abs(M.root)
+  return table.concat({ "env", "-i", quote("PATH=" .. (os.getenv("PATH") or "/usr/bin:/bin")),
+    quote("HOME=" .. home),
+    quote("LUA_PATH=" .. root .. "/lua/?.lua;" .. root .. "/lua/?/init.lua;;"),
+    quote("LUA_CPATH=" .. root .. "/" .. compat.cpath .. "/?.so;;") }, " ")
 end
 
 local seeded = false
@@ -63,7 +88,7 @@ function M.tmpdir(name)
     math.randomseed(os.time(), tonumber(tostring({}):match("0x(%x+)") or "0", 16))
     seeded = true
   end
-  local dir = M.abs("spec/.work/" .. (name or "tmp") .. "-" .. math.random(1e8))
+  local dir = M.abs(M.root .. "/spec/.work/" .. (name or "tmp") .. "-" .. math.random(1e8))
   assert(M.sh("mkdir -p " .. quote(dir)), "cannot create " .. dir)
   return dir
 end
