@@ -31,7 +31,7 @@ SRCS = $(wildcard src/*.c)
 OBJS = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
 CORE = $(BUILD)/hwcloud/core.so
 
-.PHONY: all luajit deps check test matrix rock demo bench memcheck ubsan asan fuzz emulator install \
+.PHONY: all luajit deps check test matrix rock demo bench memcheck sanitize ubsan asan fuzz emulator install \
   clean services services-check wire-fixtures docs docs-check
 
 all: $(CORE)
@@ -90,31 +90,28 @@ memcheck: deps
 	$(MAKE) all
 	@sh tools/memcheck.sh
 
-# The specs that drive the C core, against a build with UBSan that stops
-# at the first undefined behaviour.
-UBSAN = -fsanitize=undefined -fno-sanitize-recover=all
-ubsan: deps
-	$(MAKE) BUILD=build/ubsan CFLAGS="-O1 -g $(UBSAN)" LDFLAGS="$(UBSAN)"
-	HWCLOUD_CPATH=build/ubsan sh tools/test.sh spec/core_spec.lua spec/sign_spec.lua spec/public_sign_spec.lua \
-	  spec/marshal_spec.lua spec/transport_spec.lua spec/client_spec.lua spec/retry_spec.lua \
-	  spec/robust_spec.lua spec/fuzz_spec.lua
-
-# The same specs against a core built with AddressSanitizer, run by a
-# small interpreter built with it too (tools/asan_lua.c), so no child
-# process inherits the sanitizer (specs that start a child lua5.4 on the
-# core get the runtime late: verify_asan_link_order=0). Leaks are
-# memcheck's business.
-ASAN = -fsanitize=address -fno-omit-frame-pointer
+# The specs that drive the C core, once, against a core built with ASan
+# and UBSan together (stopping at the first memory error or undefined
+# behaviour), run by a small interpreter built with them too
+# (tools/asan_lua.c), so no child process inherits the sanitizers (specs
+# that start a child lua5.4 on the core get the runtime late:
+# verify_asan_link_order=0). Leaks are memcheck's business. `make ubsan`
+# and `make asan` are the same run.
+SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN_SPECS = spec/core_spec.lua spec/sign_spec.lua spec/public_sign_spec.lua spec/marshal_spec.lua \
+  spec/transport_spec.lua spec/client_spec.lua spec/retry_spec.lua spec/robust_spec.lua \
+  spec/fuzz_spec.lua
 LUA54_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
 LUA54_LIBS   ?= $(shell $(PKG_CONFIG) --libs lua5.4 2>/dev/null || echo -llua5.4)
-asan: deps
-	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g $(ASAN)" LDFLAGS="$(ASAN)"
-	$(CC) -std=c99 $(WARN) -O1 -g $(ASAN) $(LUA54_CFLAGS) tools/asan_lua.c \
-	  -o build/asan/lua $(LUA54_LIBS)
-	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:verify_asan_link_order=0 HWCLOUD_LUA=build/asan/lua \
-	  HWCLOUD_CPATH=build/asan sh tools/test.sh spec/core_spec.lua spec/sign_spec.lua spec/public_sign_spec.lua \
-	  spec/marshal_spec.lua spec/transport_spec.lua spec/client_spec.lua spec/retry_spec.lua \
-	  spec/robust_spec.lua spec/fuzz_spec.lua
+sanitize: deps
+	$(MAKE) BUILD=build/sanitize CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)"
+	$(CC) -std=c99 $(WARN) -O1 -g $(SAN) $(LUA54_CFLAGS) tools/asan_lua.c \
+	  -o build/sanitize/lua $(LUA54_LIBS)
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:verify_asan_link_order=0 \
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 HWCLOUD_LUA=build/sanitize/lua \
+	  HWCLOUD_CPATH=build/sanitize sh tools/test.sh $(SAN_SPECS)
+
+ubsan asan: sanitize
 
 # libFuzzer on the C core (build, validate, conform, sign, the JSON
 # writer) under ASan and UBSan, with a fixed seed and a time budget:
