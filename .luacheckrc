@@ -1,21 +1,61 @@
 -- luacheck: the Lua of hwcloud, its specs, examples and benchmarks.
+-- One standard per folder: `max` (whatever Lua 5.1-5.4 or LuaJIT has) for
+-- the library, the tools and the benchmarks; `ngx_lua` for the code that
+-- runs inside nginx (the cosocket transport, the emulator, the example
+-- handler, the nginx fixtures); busted's on top for the specs.
 std = "max"
-read_globals = {
-  "jit",
-  -- handlers set the response status and headers through ngx
-  ngx = { other_fields = true, fields = {
-    status = { read_only = false },
-    header = { read_only = false, other_fields = true },
-  } },
-}
 ignore = { "212/self" }   -- methods need not use self
 max_line_length = 120
+-- a function past 20 paths is split, or listed below with its reason
+max_cyclomatic_complexity = 20
 -- scratch trees the specs and benchmarks make (copies of this one)
 exclude_files = { "spec/.work/**", "bench/.work/**", "build/**" }
 
 -- nginx disables coroutine.create in some phases; its originals stay as
 -- coroutine._create etc., which the engine uses when present
 files["lua/hwcloud/engine.lua"] = { ignore = { "143" } }
+-- the client looks for ngx to pick the cosocket engine inside nginx
+files["lua/hwcloud/client.lua"] = { read_globals = { "ngx" } }
+files["lua/hwcloud/transport"] = { std = "ngx_lua" }
+files["emulator/lua/hwcloud/emulator"] = { std = "ngx_lua" }
+files["examples/openresty_handler.lua"] = { std = "ngx_lua" }
 files["spec"] = { std = "max+busted" }
+files["spec/fixtures"] = { std = "ngx_lua" }
 -- wrk's script API is a global table the script fills in
 files["bench/wrk.lua"] = { globals = { "wrk" } }
+
+-- Past the complexity limit today, each with its reason (lower a number
+-- when its function is split; remove the line when the file is clean).
+local function complex(path, n)
+  files[path] = files[path] or {}
+  files[path].max_cyclomatic_complexity = n
+end
+-- being rewritten with their code (the cosocket client in small named
+-- steps; the emulator from the descriptions)
+complex("lua/hwcloud/transport", 63)
+complex("emulator/lua/hwcloud/emulator", 36)
+complex("spec/emulator_routes_spec.lua", 21)
+-- to split: the command's argument parser, completion and page walker
+complex("lua/hwcloud/cli.lua", 45)
+-- to split: the generic call's argument checks (generic.op), one flat
+-- list of checks
+complex("lua/hwcloud/generic.lua", 44)
+-- a small reader of one YAML shape (the regions file), one state machine
+complex("lua/hwcloud/config.lua", 27)
+-- the error-shape finder reads each shape the services use, in one place
+complex("lua/hwcloud/errors.lua", 28)
+-- to split: the schema preparation, the pager's request builder, the
+-- metadata key fetch
+complex("lua/hwcloud/services/init.lua", 27)
+complex("lua/hwcloud/pager.lua", 23)
+complex("lua/hwcloud/auth.lua", 22)
+-- scripts that read top to bottom as the steps they show or check
+complex("examples/deploy_workflow.lua", 56)
+complex("examples/fleet_rollout.lua", 24)
+complex("tools/gen_docs.lua", 42)
+complex("tools/check_services.lua", 31)
+complex("tools/fuzz/driver.lua", 23)
+-- test servers and table-driven specs: one branch per case they serve
+complex("spec/helpers/hostile_server.lua", 24)
+complex("spec/helpers/server.lua", 21)
+complex("spec/wire_spec.lua", 26)

@@ -31,7 +31,7 @@ SRCS = $(wildcard src/*.c)
 OBJS = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
 CORE = $(BUILD)/hwcloud/core.so
 
-.PHONY: all luajit deps test matrix rock rock-emulator demo bench memcheck ubsan asan fuzz emulator install \
+.PHONY: all luajit deps check test matrix rock rock-emulator demo bench memcheck sanitize ubsan asan fuzz emulator install \
   clean services services-check wire-fixtures docs docs-check
 
 all: $(CORE)
@@ -52,6 +52,11 @@ luajit:
 deps:
 	@sh tools/deps.sh
 
+# The fast tier: luacheck and the specs that need no server (a few
+# seconds; describes tagged #server or #slow are left to make test).
+check: all
+	@sh tools/check.sh
+
 test: deps
 	$(MAKE) all
 	$(MAKE) LUA=luajit
@@ -66,7 +71,7 @@ matrix: deps
 	$(MAKE) LUA=luajit
 	@sh tools/matrix.sh
 
-# A source rock of the checkout, offline: build/rock/hwcloud-0.1.0-1.src.rock
+# A source rock of the checkout, offline: build/rock/hwcloud-<version>-1.src.rock
 # (`luarocks install --deps-mode=none` it with the CURL_* variables of install).
 rock:
 	@sh tools/rock.sh $(ROCKSPEC)
@@ -89,31 +94,28 @@ memcheck: deps
 	$(MAKE) all
 	@sh tools/memcheck.sh
 
-# The specs that drive the C core, against a build with UBSan that stops
-# at the first undefined behaviour.
-UBSAN = -fsanitize=undefined -fno-sanitize-recover=all
-ubsan: deps
-	$(MAKE) BUILD=build/ubsan CFLAGS="-O1 -g $(UBSAN)" LDFLAGS="$(UBSAN)"
-	HWCLOUD_CPATH=build/ubsan sh tools/test.sh spec/core_spec.lua spec/sign_spec.lua spec/public_sign_spec.lua \
-	  spec/marshal_spec.lua spec/transport_spec.lua spec/client_spec.lua spec/retry_spec.lua \
-	  spec/robust_spec.lua spec/fuzz_spec.lua
-
-# The same specs against a core built with AddressSanitizer, run by a
-# small interpreter built with it too (tools/asan_lua.c), so no child
-# process inherits the sanitizer (specs that start a child lua5.4 on the
-# core get the runtime late: verify_asan_link_order=0). Leaks are
-# memcheck's business.
-ASAN = -fsanitize=address -fno-omit-frame-pointer
+# The specs that drive the C core, once, against a core built with ASan
+# and UBSan together (stopping at the first memory error or undefined
+# behaviour), run by a small interpreter built with them too
+# (tools/asan_lua.c), so no child process inherits the sanitizers (specs
+# that start a child lua5.4 on the core get the runtime late:
+# verify_asan_link_order=0). Leaks are memcheck's business. `make ubsan`
+# and `make asan` are the same run.
+SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN_SPECS = spec/core_spec.lua spec/sign_spec.lua spec/public_sign_spec.lua spec/marshal_spec.lua \
+  spec/transport_spec.lua spec/client_spec.lua spec/retry_spec.lua spec/robust_spec.lua \
+  spec/fuzz_spec.lua
 LUA54_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
 LUA54_LIBS   ?= $(shell $(PKG_CONFIG) --libs lua5.4 2>/dev/null || echo -llua5.4)
-asan: deps
-	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g $(ASAN)" LDFLAGS="$(ASAN)"
-	$(CC) -std=c99 $(WARN) -O1 -g $(ASAN) $(LUA54_CFLAGS) tools/asan_lua.c \
-	  -o build/asan/lua $(LUA54_LIBS)
-	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:verify_asan_link_order=0 HWCLOUD_LUA=build/asan/lua \
-	  HWCLOUD_CPATH=build/asan sh tools/test.sh spec/core_spec.lua spec/sign_spec.lua spec/public_sign_spec.lua \
-	  spec/marshal_spec.lua spec/transport_spec.lua spec/client_spec.lua spec/retry_spec.lua \
-	  spec/robust_spec.lua spec/fuzz_spec.lua
+sanitize: deps
+	$(MAKE) BUILD=build/sanitize CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)"
+	$(CC) -std=c99 $(WARN) -O1 -g $(SAN) $(LUA54_CFLAGS) tools/asan_lua.c \
+	  -o build/sanitize/lua $(LUA54_LIBS)
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:verify_asan_link_order=0 \
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 HWCLOUD_LUA=build/sanitize/lua \
+	  HWCLOUD_CPATH=build/sanitize sh tools/test.sh $(SAN_SPECS)
+
+ubsan asan: sanitize
 
 # libFuzzer on the C core (build, validate, conform, sign, the JSON
 # writer) under ASan and UBSan, with a fixed seed and a time budget:
@@ -138,7 +140,8 @@ emulator:
 
 # Installs the rock with Debian's luarocks (see README). Debian keeps
 # curl/curl.h under the multiarch include folder, hence CURL_INCDIR.
-ROCKSPEC = hwcloud-0.1.0-1.rockspec
+# the release rockspec, whose name carries the version (spec/core_spec.lua)
+ROCKSPEC = $(firstword $(wildcard hwcloud-[0-9]*.rockspec))
 install: deps
 	luarocks --lua-version=5.4 make --deps-mode=none $(ROCKSPEC) \
 	  CURL_INCDIR=$(patsubst -I%,%,$(firstword $(CURL_CFLAGS) -I/usr/include)) \

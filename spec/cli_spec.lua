@@ -13,7 +13,7 @@ local q = emulator.quote
 local PID = "3f2a1c0e9b8d4e6f8a7b6c5d4e3f2a1b"
 local SECURITY_TOKEN = "cli-spec-security-token-7f3e9a"
 
-describe("the hwcloud command", function()
+describe("the hwcloud command #server", function()
   local emu
   local session = emulator.session({ job_seconds = 0.5 }, nil, false)
   setup(function() emu = session.start() end)

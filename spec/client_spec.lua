@@ -29,12 +29,7 @@ local WORKSHOP = {
                        imageAddress = "swr.example/demo:1" } },
 }
 
-local function copy(t)
-  if type(t) ~= "table" then return t end
-  local c = {}
-  for k, v in pairs(t) do c[k] = copy(v) end
-  return c
-end
+local copy = require("spec.helpers.util").copy
 
 local function password_auth()
   return { identity = { methods = { "password" },
@@ -44,11 +39,11 @@ local function password_auth()
 end
 
 local session = emulator.session({ job_seconds = 1 }, PID)
-setup(function() emu, client = session.start() end)
-teardown(function() session.stop() end)
+lazy_setup(function() emu, client = session.start() end)
+lazy_teardown(function() session.stop() end)
 before_each(function() emu:reset() end)
 
-describe("client operations", function()
+describe("client operations #server", function()
   it("servicestage: deliver_addon_job starts a job that show_job describes", function()
     local job, err = client.servicestage:deliver_addon_job{
       environment_id = "env-1", addon_id = "addon-1", action = "redeploy" }
@@ -176,7 +171,7 @@ describe("client operations", function()
   end)
 end)
 
-describe("client authentication", function()
+describe("client authentication #server", function()
   it("signs with AK/SK; the emulator checks the signature on its own", function()
     assert(client.workspaceapp:reinstall_server{ server_id = "s-1" })
   end)
@@ -229,7 +224,7 @@ describe("client authentication", function()
   end)
 end)
 
-describe("client validation: nothing is sent for a bad request", function()
+describe("client validation: nothing is sent for a bad request #server", function()
   after_each(function()
     assert.are.same({}, emu:counts())
   end)
@@ -341,7 +336,7 @@ describe("client validation: nothing is sent for a bad request", function()
   end)
 end)
 
-describe("client path parameters", function()
+describe("client path parameters #server", function()
   it("percent-encodes hostile values so the path keeps its shape", function()
     for _, id in ipairs { "a/b?c#d", "%2F", "../x", "a b" } do
       local res, err = client.workspaceapp:show_job_detail{ job_id = id }

@@ -18,9 +18,9 @@ local compat = require "spec.helpers.compat"
 local services = require "hwcloud.services"
 local core = require "hwcloud.core"
 local emulator = require "spec.helpers.emulator"
+local util = require "spec.helpers.util"
 
 local q = emulator.quote
-local root = emulator.root
 local PID = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 local WORK = emulator.work .. "/config"
 
@@ -57,25 +57,13 @@ end
 io.write(cjson.encode(out))
 ]]
 
-local function abs(path)
-  if path:sub(1, 1) == "/" then return path end
-  local p = io.popen("pwd")
-  local cwd = p:read("*l")
-  p:close()
-  return cwd .. "/" .. path
-end
-
-local ROOT = abs(root)
+local abs = util.abs
 local HOME = abs(WORK .. "/home")
 
 -- child(vars, opts, call) -> decoded output. vars: environment variables
 -- (the child sees only these, PATH, HOME and the Lua paths).
 local function child(vars, opts, call)
-  local parts = { "env", "-i", q("PATH=" .. (os.getenv("PATH") or "/usr/bin:/bin")),
-    q("HOME=" .. HOME),
-    q("LUA_PATH=" .. ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;;"),
-    q("LUA_CPATH=" .. ROOT .. "/" .. compat.cpath .. "/?.so;;"),
-    q("HWTEST_OPTS=" .. cjson.encode(opts or {})) }
+  local parts = { util.clean_env(HOME), q("HWTEST_OPTS=" .. cjson.encode(opts or {})) }
   if call then parts[#parts + 1] = "HWTEST_CALL=1" end
   for k, v in pairs(vars or {}) do parts[#parts + 1] = q(k .. "=" .. v) end
   parts[#parts + 1] = compat.lua .. " -e " .. q(CHILD) .. " 2>&1"
@@ -87,24 +75,27 @@ local function child(vars, opts, call)
   return res
 end
 
-local function write(path, text)
-  os.execute("mkdir -p " .. q(path:match("^(.*)/[^/]*$")))
-  emulator.write_file(path, text)
-  return path
-end
+local function write(path, text) return util.write_file(path, text, true) end
 
+-- the emulator, started by the first test that needs one (those are
+-- tagged #server: the fast tier runs the rest without it)
 local emu
+
+local function emulator_up()
+  if not emu then
+    emu = emulator.start{ ak = "CONFIGSPECAK00000001", sk = "config-spec-secret" }
+  end
+  emu:reset()
+  return emu
+end
 
 setup(function()
   os.execute("rm -rf " .. q(WORK) .. " && mkdir -p " .. q(HOME))
-  emu = emulator.start{ ak = "CONFIGSPECAK00000001", sk = "config-spec-secret" }
 end)
 
 teardown(function()
   if emu then emu:stop() end
 end)
-
-before_each(function() emu:reset() end)
 
 describe("config: constructor options", function()
   local function refuses(opts, field, message)
@@ -271,7 +262,8 @@ describe("config: environment and profile file", function()
     assert.are.equal("env-project", r.project_id)
   end)
 
-  it("signs with credentials from the environment, end to end", function()
+  it("signs with credentials from the environment, end to end #server", function()
+    emulator_up()
     local vars = {
       HUAWEICLOUD_SDK_AK = emu.ak, HUAWEICLOUD_SDK_SK = emu.sk,
       HUAWEICLOUD_SDK_PROJECT_ID = PID, HUAWEICLOUD_SDK_REGION = "cn-north-4",
@@ -288,7 +280,8 @@ describe("config: environment and profile file", function()
     assert.are.same({ ["workspaceapp.reinstall_server"] = 3 }, emu:counts())
   end)
 
-  it("signs with credentials from the profile file, end to end", function()
+  it("signs with credentials from the profile file, end to end #server", function()
+    emulator_up()
     local file = write(WORK .. "/emulator.ini",
       "[basic]\nak = " .. emu.ak .. "\nsk = " .. emu.sk .. "\nproject_id = " .. PID .. "\n")
     local r = child({ HUAWEICLOUD_SDK_CREDENTIALS_FILE = file }, { endpoint = emu.url }, true)
@@ -407,7 +400,8 @@ describe("config: endpoints", function()
     assert.are.equal("https://ss.env.example", r.endpoints.servicestage)
   end)
 
-  it("fails over along a comma-separated endpoint list when one is not reached", function()
+  it("fails over along a comma-separated endpoint list when one is not reached #server", function()
+    emulator_up()
     local vars = { HUAWEICLOUD_SDK_AK = emu.ak, HUAWEICLOUD_SDK_SK = emu.sk,
                    HUAWEICLOUD_SDK_PROJECT_ID = PID, HUAWEICLOUD_SDK_REGION = "cn-north-4",
                    HUAWEICLOUD_SDK_REGION_WORKSPACEAPP_CN_NORTH_4 = "http://127.0.0.1:1, " .. emu.url }

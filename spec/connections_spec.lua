@@ -21,7 +21,7 @@ server {
 }
 ]]
 
-describe("connections", function()
+describe("connections #server", function()
   local srv
 
   setup(function()

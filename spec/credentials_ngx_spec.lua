@@ -8,7 +8,7 @@ local server = require "spec.helpers.server"
 
 local REGION = "cn-north-4"
 
-describe("credentials inside nginx", function()
+describe("credentials inside nginx #server", function()
   local emu, srv
 
   setup(function()

@@ -12,25 +12,14 @@ local hwcloud = require "hwcloud"
 local services = require "hwcloud.services"
 local compat = require "spec.helpers.compat"
 local emulator = require "spec.helpers.emulator"
+local util = require "spec.helpers.util"
 
 local q = emulator.quote
 local WORK = emulator.work .. "/credentials"
 local REGION = "cn-north-4"
 
-local function capture(cmd)
-  local p = assert(io.popen(cmd))
-  local s = p:read("*a")
-  p:close()
-  return s
-end
-
-local function abs(path)
-  if path:sub(1, 1) == "/" then return path end
-  return capture("pwd"):gsub("%s+$", "") .. "/" .. path
-end
-
-local ROOT = abs(emulator.root)
-local HOME = abs(WORK .. "/home")
+local capture = util.capture
+local HOME = util.abs(WORK .. "/home")
 
 -- The emulator's ids: a region's project, the account's domain.
 local function sha32(s)
@@ -43,10 +32,7 @@ local DOMAIN = sha32("domain:emulator-account")
 -- only `vars`, PATH, HOME (an empty directory) and the Lua paths; `code`
 -- runs with `hwcloud` and `EMU` (the emulator's URL) in scope.
 local function child(vars, code)
-  local parts = { "env", "-i", q("PATH=" .. (os.getenv("PATH") or "/usr/bin:/bin")),
-    q("HOME=" .. HOME),
-    q("LUA_PATH=" .. ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;;"),
-    q("LUA_CPATH=" .. ROOT .. "/" .. compat.cpath .. "/?.so;;") }
+  local parts = { util.clean_env(HOME) }
   for k, v in pairs(vars or {}) do parts[#parts + 1] = q(k .. "=" .. v) end
   local script = "local cjson = require 'cjson'; local hwcloud = require 'hwcloud';"
     .. " local EMU = " .. string.format("%q", vars.HWTEST_EMU or "") .. ";"
@@ -71,11 +57,7 @@ local function call_in_child(vars, opts)
     .. ")" .. CALL)
 end
 
-local function write(path, text)
-  os.execute("mkdir -p " .. q(path:match("^(.*)/[^/]*$")))
-  emulator.write_file(path, text)
-  return path
-end
+local function write(path, text) return util.write_file(path, text, true) end
 
 local function plus(a, b)
   local o = {}
@@ -110,19 +92,19 @@ end
 
 local emu
 
-setup(function()
+lazy_setup(function()
   os.execute("rm -rf " .. q(WORK) .. " && mkdir -p " .. q(HOME))
   emu = emulator.start{}
 end)
 
-teardown(function()
+lazy_teardown(function()
   if emu then emu:stop() end
   if not os.getenv("HWCLOUD_KEEP_WORK") then os.execute("rm -rf " .. q(WORK)) end
 end)
 
 before_each(function() emu:reset() end)
 
-describe("credentials: the source chain", function()
+describe("credentials: the source chain #server", function()
   local base
   before_each(function()
     base = { HWTEST_EMU = emu.url, HWCLOUD_ENDPOINT = emu.url,
@@ -202,7 +184,7 @@ describe("credentials: the source chain", function()
   end)
 end)
 
-describe("credentials: ECS metadata keys", function()
+describe("credentials: ECS metadata keys #server", function()
   -- the metadata service is the source only when the environment and the
   -- profile file have no keys: these cases run in children too
   local function run(vars, code)
@@ -278,7 +260,7 @@ describe("credentials: ECS metadata keys", function()
   end)
 end)
 
-describe("credentials: project and domain look-ups", function()
+describe("credentials: project and domain look-ups #server", function()
   local function client(extra)
     return assert(hwcloud.client(plus({ endpoint = emu.url, ak = emu.ak, sk = emu.sk,
       region = REGION, progress = false, retries = 0 }, extra)))
@@ -380,7 +362,7 @@ describe("credentials: project and domain look-ups", function()
   end)
 end)
 
-describe("credentials: password tokens", function()
+describe("credentials: password tokens #server", function()
   local PASSWORD = "correct horse battery staple"
   local function client(extra)
     return assert(hwcloud.client(plus({ endpoint = emu.url, user_name = "deployer",
@@ -449,7 +431,7 @@ describe("credentials: password tokens", function()
   end)
 end)
 
-describe("credentials: a credentials function", function()
+describe("credentials: a credentials function #server", function()
   local function client(fn, extra)
     return assert(hwcloud.client(plus({ endpoint = emu.url, credentials = fn, project_id = PROJECT,
       progress = false, retries = 0 }, extra)))
@@ -523,7 +505,7 @@ describe("credentials: a credentials function", function()
   end)
 end)
 
-describe("the emulator's identity side", function()
+describe("the emulator's identity side #server", function()
   local function keys()
     local t = emulator.curl("PUT", emu.url .. "/meta-data/latest/api/token",
       { headers = { ["X-Metadata-Token-Ttl-Seconds"] = "600" } })
@@ -606,7 +588,7 @@ describe("the emulator's identity side", function()
   end)
 end)
 
-describe("credentials: expiry times", function()
+describe("credentials: expiry times #server", function()
   local parse = require("hwcloud.credentials").parse_time
   it("reads seconds, and ISO-8601 UTC times with fractions or offsets", function()
     assert.are.equal(1764583200, parse("2025-12-01T10:00:00Z"))
@@ -619,7 +601,7 @@ describe("credentials: expiry times", function()
   end)
 end)
 
-describe("credentials: nothing sent when a client is made, no secret shown", function()
+describe("credentials: nothing sent when a client is made, no secret shown #server", function()
   it("makes no request when a client is made, whatever its source", function()
     local called = false
     local clients = {

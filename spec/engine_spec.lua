@@ -4,48 +4,19 @@
 --
 --   make && sh tools/test.sh spec/engine_spec.lua
 
+package.path = "./?.lua;" .. package.path
+
 local engine_mod = require "hwcloud.engine"
+local fake = require "spec.helpers.fake_transport"
 
 -- A transport whose every request completes `latency` seconds after it is
--- submitted, on a clock that moves only when the loop polls. statuses: a
--- list of statuses to answer in turn (200 after it runs out).
+-- submitted, on a clock that moves only when the loop polls
+-- (spec/helpers/fake_transport.lua). statuses: a list of statuses to
+-- answer in turn (200 after it runs out).
 local function scripted(latency, statuses)
-  local clock = { t = 0 }
-  local tr = { polls = {}, sends = {}, inflight = {} }
-  function clock.now() return clock.t end
-  function tr.submit(_, id, method, url)
-    local n = #tr.sends + 1
-    tr.sends[n] = { at = clock.t, url = url, method = method }
-    tr.inflight[#tr.inflight + 1] = { id = id, due = clock.t + latency,
-                                      status = statuses and statuses[n] or 200 }
-    return true
-  end
-  function tr.pending() return #tr.inflight end
-  function tr.poll(_, ms)
-    tr.polls[#tr.polls + 1] = ms
-    local soonest
-    for _, r in ipairs(tr.inflight) do
-      if not soonest or r.due < soonest then soonest = r.due end
-    end
-    local limit = clock.t + ms / 1000
-    if soonest and soonest <= limit then
-      if soonest > clock.t then clock.t = soonest end
-    else
-      clock.t = limit
-      return {}
-    end
-    local done, keep = {}, {}
-    for _, r in ipairs(tr.inflight) do
-      if r.due <= clock.t then
-        done[#done + 1] = { id = r.id, status = r.status, headers = {}, body = "" }
-      else
-        keep[#keep + 1] = r
-      end
-    end
-    tr.inflight = keep
-    return done
-  end
-  return tr, clock
+  local answers = {}
+  for i, status in ipairs(statuses or {}) do answers[i] = { status = status, body = "" } end
+  return fake.new { latency = latency, answers = answers }
 end
 
 describe("engine", function()

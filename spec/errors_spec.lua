@@ -42,11 +42,11 @@ local function is_error(err, kind, svc, op)
 end
 
 local session = emulator.session({ job_seconds = 1, ak = AK, sk = SK }, PID)
-setup(function() emu, client = session.start() end)
-teardown(function() session.stop() end)
+lazy_setup(function() emu, client = session.start() end)
+lazy_teardown(function() session.stop() end)
 before_each(function() emu:reset() end)
 
-describe("errors: each service's error shape", function()
+describe("errors: each service's error shape #server", function()
   it("servicestage {error_code, error_msg}", function()
     emu:fault{ operation = "servicestage.deliver_addon_job", status = 400,
                body = { error_code = "SVCSTG.00100400", error_msg = "Invalid action" } }
@@ -186,7 +186,7 @@ describe("errors: each service's error shape", function()
   end)
 end)
 
-describe("errors: bodies that are not what they should be", function()
+describe("errors: bodies that are not what they should be #server", function()
   it("a non-JSON (HTML) 502 is a clean http error with a short message", function()
     emu:fault{ operation = "workspaceapp.reinstall_server", status = 502, body = HTML_502 }
     local _, err = client.workspaceapp:reinstall_server{ server_id = "s" }
@@ -224,7 +224,7 @@ describe("errors: bodies that are not what they should be", function()
   end)
 end)
 
-describe("errors: the network", function()
+describe("errors: the network #server", function()
   it("connection refused is kind transport, and retryable (nothing was sent)", function()
     local closed = new_client{ endpoint = "http://127.0.0.1:1" }
     local res, err = closed.workspaceapp:reinstall_server({ server_id = "s" }, { retries = 0 })
@@ -256,7 +256,7 @@ describe("errors: the network", function()
   end)
 end)
 
-describe("errors: secrets never appear", function()
+describe("errors: secrets never appear #server", function()
   -- every string reachable from v through pairs (keys and values) and
   -- metatables, recursively
   local function strings(v, out, seen)

@@ -11,7 +11,7 @@ local emulator = require "spec.helpers.emulator"
 
 local q = emulator.quote
 
-describe("examples", function()
+describe("examples #server", function()
   local emu
   local session = emulator.session({ job_seconds = 1 }, nil, false)
   setup(function() emu = session.start() end)

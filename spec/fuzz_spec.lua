@@ -55,7 +55,7 @@ local function child(mode)
   return out, code
 end
 
-describe("the fuzz driver", function()
+describe("the fuzz driver #slow", function()
   it("holds its invariants over 3000 inputs of a fixed seed", function()
     local out, code = child("seeded")
     assert.are.equal(0, code, out)

@@ -5,12 +5,7 @@
 -- from the official SDKs (`make services-check SDK_GO=... SDK_PYTHON=...`
 -- where those are at hand).
 
-local function run(cmd)
-  local p = io.popen("{ " .. cmd .. "; } 2>&1")
-  local out = p:read("*a")
-  local ok = p:close()
-  return ok, out
-end
+local run = require("spec.helpers.util").run
 
 describe("generated files", function()
   it("the generated service descriptions are well formed and every ref resolves", function()

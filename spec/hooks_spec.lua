@@ -20,7 +20,7 @@ local function strings(v, out)
   return out
 end
 
-describe("hooks", function()
+describe("hooks #server", function()
   local emu
   local session = emulator.session({ job_seconds = 1 }, nil, false)
   setup(function() emu = session.start() end)

@@ -1,14 +1,9 @@
 -- Static checks of the whole tree: luacheck (.luacheckrc: no accidental
 -- globals, no unused values) and cppcheck on the C core.
 
-local function run(cmd)
-  local p = io.popen("{ " .. cmd .. "; } 2>&1")
-  local out = p:read("*a")
-  local ok = p:close()
-  return ok, out
-end
+local run = require("spec.helpers.util").run
 
-describe("static checks", function()
+describe("static checks #slow", function()
   it("luacheck finds nothing in the Lua code", function()
     local ok, out = run("luacheck --no-color --formatter plain .")
     assert.is_true(ok, out)

@@ -11,7 +11,7 @@ local function valgrind_present()
   return out ~= ""
 end
 
-describe("the C core under valgrind", function()
+describe("the C core under valgrind #server", function()
   local emu
   setup(function() emu = emulator.start { job_seconds = 1 } end)
   teardown(function() if emu then emu:stop() end end)

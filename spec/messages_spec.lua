@@ -24,7 +24,7 @@ describe("messages", function()
     assert.is_nil(out:find("\n", 1, true))
   end)
 
-  describe("against the emulator", function()
+  describe("against the emulator #server", function()
     local emu
     local session = emulator.session({ job_seconds = 1 }, nil, false)
     setup(function() emu = session.start() end)

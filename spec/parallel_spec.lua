@@ -13,7 +13,7 @@ local core = require "hwcloud.core"
 
 local PID = "3c4d5e6f708192a3b4c5d6e7f8091a2b"
 
-describe("client:parallel", function()
+describe("client:parallel #server", function()
   local emu, client
   local session = emulator.session({ job_seconds = 1 }, PID,
                                    { region = "cn-north-4", retry_base = 0.01 })
@@ -161,7 +161,14 @@ describe("client:parallel", function()
 
   it("raises for something that is not a list of calls (a programming error)", function()
     assert.has_error(function() client:parallel("calls") end)
-    assert.has_error(function() client:parallel({}, { concurrency = "many" }) end)
+  end)
+
+  it("answers bad options with nil, err before any call runs", function()
+    local res, err = client:parallel({ deployment("srv-par-opts") }, { concurrency = "many" })
+    assert.is_nil(res)
+    assert.equal("validation", err.kind)
+    assert.equal("opts.concurrency", err.field)
+    assert.same({}, emu:counts())
   end)
 
   it("can be called again after a run, with many calls over the same connections", function()

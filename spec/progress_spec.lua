@@ -141,7 +141,7 @@ describe("progress modes", function()
   end)
 end)
 
-describe("progress through the client", function()
+describe("progress through the client #server", function()
   local emu
   local PID = "9a8b7c6d5e4f30211203f4e5d6c7b8a9"
 
@@ -229,12 +229,12 @@ client:parallel({ { "rts", "list_software_deployments", {} } })
     local out, code = child(", progress = true", [[
 local bad, err = require("hwcloud").client { ak = "a", sk = "b", endpoint = "http://x", progress = "loud" }
 io.stdout:write(tostring(bad), " ", err.field, " ", err.message, "\n")
-local ok, msg = pcall(client.parallel, client, {}, { progress = 3 })
-io.stdout:write(tostring(ok), " ", msg:match("progress .*"), "\n")
+local res, perr = client:parallel({}, { progress = 3 })
+io.stdout:write(tostring(res), " ", perr.field, " ", perr.message, "\n")
 ]])
     assert.equal(0, code, out)
     assert.equal('nil progress must be "auto", "live", "plain", false or a function\n'
-      .. 'false progress must be "auto", "live", "plain", false or a function\n', out)
+      .. 'nil opts.progress must be "auto", "live", "plain", false or a function\n', out)
   end)
 
   it("ends its line when a task raises (a callback's error)", function()

@@ -19,7 +19,7 @@ local PID = "5d2c1b0a99887766554433221100ffee"
 local GET_OP = "rts.list_software_deployments"
 local POST_OP = "workspaceapp.reinstall_server"
 
-describe("retries", function()
+describe("retries #server", function()
   local emu
   local session = emulator.session({ job_seconds = 1 }, nil, false)
   setup(function() emu = session.start() end)

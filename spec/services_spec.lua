@@ -148,7 +148,7 @@ describe("pages and each", function()
   end)
 end)
 
-describe("client:pages, client:each and client:request against the emulator", function()
+describe("client:pages, client:each and client:request against the emulator #server", function()
   local session = emulator.session({ job_seconds = 1 }, PID, { retry_base = 0.01 })
   local emu, client
   setup(function() emu, client = session.start() end)

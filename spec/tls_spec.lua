@@ -35,20 +35,20 @@ local function new_client(extra)
   return assert(hwcloud.client(opts))
 end
 
-setup(function()
+lazy_setup(function()
   local key
   cert, key = make_cert()
   emu = emulator.start{ tls = { cert = cert, key = key } }
   assert(emu.url:match("^https://127%.0%.0%.1:%d+$"), emu.url)
 end)
 
-teardown(function()
+lazy_teardown(function()
   if emu then emu:stop() end
 end)
 
 before_each(function() emu:reset() end)
 
-describe("tls", function()
+describe("tls #server", function()
   it("rejects a certificate it cannot verify, by default", function()
     local client = new_client()
     local res, err = client.workspaceapp:reinstall_server{ server_id = "s" }
@@ -83,7 +83,7 @@ describe("tls", function()
   end)
 end)
 
-describe("http2", function()
+describe("http2 #server", function()
   it("speaks HTTP/2 over the emulator's TLS, and one connection carries a fan-out", function()
     local seen = {}
     local client = new_client{ verify_tls = false,
@@ -125,7 +125,7 @@ describe("http2", function()
   end)
 end)
 
-describe("max_response", function()
+describe("max_response #server", function()
   it("turns a response larger than max_response into a transport error", function()
     local client = new_client{ verify_tls = false, max_response = 64 }
     local job = assert(client.workspaceapp:reinstall_server{ server_id = "s" })   -- small

@@ -11,12 +11,9 @@ local services = require "hwcloud.services"
 
 local FIXTURES = { "asm", "codeartsbuild", "iam", "servicestage", "servicestage_v2", "workspaceapp" }
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local util = require "spec.helpers.util"
+
+local function read(path) return (assert(util.read_file(path))) end
 
 -- Enum fields: the Python SDK's models list no values for some fields the
 -- Go SDK (the descriptions' source) has enums for; its token then stands in

@@ -22,7 +22,7 @@ local function with(base, extra)
   return t
 end
 
-describe("workflows", function()
+describe("workflows #server", function()
   local emu, client
   local session = emulator.session({ job_seconds = 1 }, PID,
                                    { region = "cn-north-4", retry_base = 0.01 })

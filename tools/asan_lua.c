@@ -1,5 +1,5 @@
 /*
-** tools/asan_lua.c -- a minimal Lua 5.4 interpreter for `make asan`: built
+** tools/asan_lua.c -- a minimal Lua 5.4 interpreter for `make sanitize`: built
 ** with AddressSanitizer, so the sanitizer runtime lives in this program
 ** and the instrumented core loads into it without LD_PRELOAD (which every
 ** child process -- nginx, the curl CLI -- would inherit, and some hang on).

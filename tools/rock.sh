@@ -6,7 +6,7 @@
 # without fetching anything.
 set -eu
 cd "$(dirname "$0")/.."
-ROCKSPEC=${1:-hwcloud-0.1.0-1.rockspec}
+ROCKSPEC=${1:-$(ls hwcloud-[0-9]*.rockspec | head -n 1)}
 name_version=$(basename "$ROCKSPEC" .rockspec)     # hwcloud-0.1.0-1
 dir_name=${name_version%-*}                         # hwcloud-0.1.0
 out=build/rock

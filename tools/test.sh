@@ -4,9 +4,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 export LUA_PATH="lua/?.lua;lua/?/init.lua;emulator/lua/?.lua;emulator/lua/?/init.lua;spec/?.lua;;"
-# HWCLOUD_CPATH: another build of the core (make ubsan uses build/ubsan)
+# HWCLOUD_CPATH: another build of the core (make sanitize uses build/sanitize)
 export LUA_CPATH="${HWCLOUD_CPATH:-build/5.4}/?.so;;"
-# HWCLOUD_LUA: another interpreter (make asan's, built with ASan)
+# HWCLOUD_LUA: another interpreter (make sanitize's, built with the sanitizers)
 if [ -n "${HWCLOUD_LUA:-}" ]; then
   exec "$HWCLOUD_LUA" /usr/bin/busted --lua="$HWCLOUD_LUA" "$@"
 fi

@@ -65,6 +65,22 @@ local function run_hook(hook, info)
   if hook then pcall(hook, info) end
 end
 
+-- failure_of(f, c, doc, ctx) -> err | nil: a 200 whose body says it failed
+-- (op.failure: {field, equals, message})
+local function failure_of(f, c, doc, ctx)
+  if not (f and doc[f.field] == f.equals) then return nil end
+  -- the message field is text or an object in any error shape
+  -- (CodeArts Build: {error_code, error_msg})
+  local m = doc[f.message]
+  local e = errors.http(c.status, c.headers, type(m) == "table" and m or nil, nil, ctx)
+  if type(m) == "string" and m ~= "" then
+    e.message = m
+  elseif type(m) ~= "table" or e.message == "HTTP " .. tostring(c.status) then
+    e.message = "the service answered " .. f.field .. "=" .. tostring(f.equals)
+  end
+  return e
+end
+
 -- decode(env, op, c, ctx) -> result | nil, err for a completed HTTP exchange
 local function decode(env, op, c, ctx)
   local body = c.body
@@ -86,55 +102,34 @@ local function decode(env, op, c, ctx)
       c.headers, ctx)
   end
   if doc == nil then doc = {} end
-  if type(doc) == "table" and op.response then doc = env.conform(op.response, doc) end
-  local f = op.failure
-  if f and type(doc) == "table" and doc[f.field] == f.equals then
-    -- the message field is text or an object in any error shape
-    -- (CodeArts Build: {error_code, error_msg})
-    local m = doc[f.message]
-    local e = errors.http(c.status, c.headers, type(m) == "table" and m or nil, nil, ctx)
-    if type(m) == "string" and m ~= "" then
-      e.message = m
-    elseif type(m) ~= "table" or e.message == "HTTP " .. tostring(c.status) then
-      e.message = "the service answered " .. f.field .. "=" .. tostring(f.equals)
-    end
-    return nil, e
-  end
-  if op.response_headers and type(doc) == "table" then
-    for h, field in pairs(op.response_headers) do
-      local v = c.headers[h]
-      if v then
-        if type(field) == "table" then
-          for i = 1, #field do doc[field[i]] = v end
-        else
-          doc[field] = v
-        end
+  if type(doc) ~= "table" then return doc end
+  if op.response then doc = env.conform(op.response, doc) end
+  local ferr = failure_of(op.failure, c, doc, ctx)
+  if ferr then return nil, ferr end
+  for h, field in pairs(op.response_headers or {}) do
+    local v = c.headers[h]
+    if v then
+      if type(field) == "table" then
+        for i = 1, #field do doc[field[i]] = v end
+      else
+        doc[field] = v
       end
     end
   end
   return doc
 end
 
--- invoke(env, engine, svc, op, req, opts) -> result | nil, err
--- env: the client's private parts (cfg, auth, endpoint(), build, conform,
--- json_decode, now). Runs inside an engine task; the identity requests the
--- call needs (hwcloud.auth) go out through the same engine.
-function _M.invoke(env, engine, svc, op, req, opts)
-  local cfg = env.cfg
-  local ctx = { service = svc.name, operation = op.name }
-  local bad, why = retry.check(opts)
-  if bad then return nil, errors.validation("opts." .. bad, why, svc.name, op.name) end
-  local rate = opts.rate or cfg.rate
-  -- not (> 0) also refuses NaN
-  if opts.rate ~= nil and (not (opts.rate > 0) or opts.rate == math.huge) then -- luacheck: ignore 581
-    return nil, errors.validation("opts.rate", "must be a number of requests per second "
-      .. "greater than 0", svc.name, op.name)
-  end
-  env.limits = env.limits or engine_mod.limits()
-  local limits = env.limits
+-- outcome(env, op, c, ctx) -> result | nil, err of a completion
+local function outcome(env, op, c, ctx)
+  if c.status then return decode(env, op, c, ctx) end
+  return nil, errors.transport(c, ctx)
+end
 
-  -- the request is checked before any identity request goes out; while
-  -- the project id is still to be looked up, with a stand-in
+-- prepare(env, engine, svc, op, req) -> path, body, base, alternates | nil, err:
+-- the request checked and built, the credentials ready, the endpoint found.
+-- The request is checked before any identity request goes out; while the
+-- project id is still to be looked up, with a stand-in.
+local function prepare(env, engine, svc, op, req)
   local ct = op.content_type
   if ct and not op.generic and (ct:find("^multipart/") or ct:find("^application/x%-www%-form%-urlencoded")) then
     return nil, errors.validation("request", "is sent as " .. ct .. ", which this library "
@@ -162,80 +157,105 @@ function _M.invoke(env, engine, svc, op, req, opts)
   local body = body_or_field
   if op.raw_body then body = op.raw_body end -- the generic call's string body
   local base, eerr = env.endpoint(svc)
-  local alternates = base and eerr or nil -- the failover list of the region
   if not base then
     eerr.service, eerr.operation = svc.name, op.name
     return nil, eerr
   end
-  local url = base .. path
-  local method = op.method
-  local retries = opts.retries or cfg.retries
+  -- with a base, the second value is the failover list of the region
+  return path, body, base, eerr
+end
+
+-- send_once(env, engine, t) -> completion | nil, err: one try, signed
+-- afresh, with the hooks around it. t: svc, op, method, url, base, body,
+-- content_type, extra (header lines), topts, rate, attempt.
+local function send_once(env, engine, t)
+  local cfg, svc, op = env.cfg, t.svc, t.op
+  local headers, aerr
+  if op.unauthenticated then
+    headers = env.auth:plain(t.content_type)
+  else
+    headers, aerr = env.auth:headers(engine, svc, t.method, t.url, t.content_type, t.body)
+    if not headers then
+      aerr.service, aerr.operation, aerr.attempts = svc.name, op.name, t.attempt
+      return nil, aerr
+    end
+  end
+  for i = 1, #t.extra do headers[#headers + 1] = t.extra[i] end
+  local hook_url = (cfg.on_request or cfg.on_response) and loggable_url(t.url)
+  run_hook(cfg.on_request, { service = svc.name, operation = op.name, method = t.method,
+                             url = hook_url, attempt = t.attempt })
+  engine_mod.gate(env.limits, engine, env.now, t.base, t.rate)
+  local started = cfg.on_response and env.now()
+  local c = engine:send { method = t.method, url = t.url, headers = headers, body = t.body,
+                          opts = t.topts }
+  if cfg.on_response then
+    run_hook(cfg.on_response, { service = svc.name, operation = op.name, method = t.method,
+      url = hook_url, attempt = t.attempt, status = c.status, http_version = c.http_version,
+      request_id = c.headers and c.headers["x-request-id"] or nil,
+      duration = env.now() - started, error = (not c.status) and c.message or nil })
+  end
+  return c
+end
+
+-- whether the request may be sent twice: GET/HEAD, an idempotent
+-- operation, or retry_unsafe (the call's, else the client's)
+local function safe_to_repeat(op, opts, cfg)
   local unsafe_ok = opts.retry_unsafe
   if unsafe_ok == nil then unsafe_ok = cfg.retry_unsafe end
-  ctx.safe = SAFE_METHOD[method] or op.idempotent or unsafe_ok or false
-  -- the official SDKs send the operation's Content-Type on every request,
-  -- bodiless ones included
-  local content_type = op.content_type or svc.content_type or "application/json"
-  local extra = header_fields(op, req)
-  local topts = {
-    timeout = opts.timeout or cfg.timeout,
-    connect_timeout = opts.connect_timeout or cfg.connect_timeout,
-    -- libcurl itself resends a request whose kept-alive connection closed
-    -- before any answer; one not safe to repeat must go out only once
-    once = retry.once(ctx.safe),
+  return SAFE_METHOD[op.method] or op.idempotent or unsafe_ok or false
+end
+
+-- invoke(env, engine, svc, op, req, opts) -> result | nil, err
+-- env: the client's private parts (cfg, auth, endpoint(), build, conform,
+-- json_decode, now). Runs inside an engine task; the identity requests the
+-- call needs (hwcloud.auth) go out through the same engine. opts were
+-- checked by the client (hwcloud.options, with the client's rules).
+function _M.invoke(env, engine, svc, op, req, opts)
+  local cfg = env.cfg
+  local ctx = { service = svc.name, operation = op.name }
+  env.limits = env.limits or engine_mod.limits()
+  local path, body, base, alternates = prepare(env, engine, svc, op, req)
+  if not path then return nil, body end
+
+  ctx.safe = safe_to_repeat(op, opts, cfg)
+  local t = {
+    svc = svc, op = op, method = op.method, url = base .. path, base = base, body = body,
+    -- the official SDKs send the operation's Content-Type on every
+    -- request, bodiless ones included
+    content_type = op.content_type or svc.content_type or "application/json",
+    extra = header_fields(op, req), rate = opts.rate or cfg.rate, attempt = 0,
+    topts = {
+      timeout = opts.timeout or cfg.timeout,
+      connect_timeout = opts.connect_timeout or cfg.connect_timeout,
+      -- libcurl itself resends a request whose kept-alive connection closed
+      -- before any answer; one not safe to repeat must go out only once
+      once = retry.once(ctx.safe),
+    },
   }
-  local policy = { retries = retries, retry_base = cfg.retry_base,
+  local policy = { retries = opts.retries or cfg.retries, retry_base = cfg.retry_base,
                    retry_max_delay = cfg.retry_max_delay }
 
-  local attempt = 0
   while true do
-    attempt = attempt + 1
-    local headers, aerr
-    if op.unauthenticated then
-      headers = auth:plain(content_type)
-    else
-      headers, aerr = auth:headers(engine, svc, method, url, content_type, body)
-      if not headers then
-        aerr.service, aerr.operation, aerr.attempts = svc.name, op.name, attempt
-        return nil, aerr
-      end
-    end
-    for i = 1, #extra do headers[#headers + 1] = extra[i] end
-    local hook_url = (cfg.on_request or cfg.on_response) and loggable_url(url)
-    run_hook(cfg.on_request, { service = svc.name, operation = op.name, method = method,
-                               url = hook_url, attempt = attempt })
-    engine_mod.gate(limits, engine, env.now, base, rate)
-    local started = cfg.on_response and env.now()
-    local c = engine:send { method = method, url = url, headers = headers, body = body,
-                            opts = topts }
-    if cfg.on_response then
-      run_hook(cfg.on_response, { service = svc.name, operation = op.name, method = method,
-        url = hook_url, attempt = attempt, status = c.status, http_version = c.http_version,
-        request_id = c.headers and c.headers["x-request-id"] or nil,
-        duration = env.now() - started, error = (not c.status) and c.message or nil })
-    end
-    local result, err
-    if c.status then
-      result, err = decode(env, op, c, ctx)
-    else
-      err = errors.transport(c, ctx)
-    end
+    t.attempt = t.attempt + 1
+    local c, aerr = send_once(env, engine, t)
+    if not c then return nil, aerr end
+    local result, err = outcome(env, op, c, ctx)
     if result ~= nil then return result end
     -- an endpoint never reached: the next try goes to the next one of the
     -- region's failover list (as the official SDKs fail over)
-    local nxt = alternates and c.sent == false and alternates[attempt]
-    if nxt then url = nxt .. path end
-    err.attempts = attempt
-    local delay = retry.decide(err, ctx.safe, attempt, policy)
+    local nxt = alternates and c.sent == false and alternates[t.attempt]
+    if nxt then t.url = nxt .. path end
+    err.attempts = t.attempt
+    local delay = retry.decide(err, ctx.safe, t.attempt, policy)
     if err.status == 429 then
       -- the gateway's limit is the endpoint's: every task of the fan-out
       -- waits, not only this one
-      engine_mod.pause(limits, env.now, base, err.retry_after or delay)
+      engine_mod.pause(env.limits, env.now, base, err.retry_after or delay)
     end
     if not delay then return nil, err end
     if cfg.on_retry then
       -- for the caller's logs: what failed and when the next try goes out
-      cfg.on_retry { service = svc.name, operation = op.name, attempt = attempt,
+      cfg.on_retry { service = svc.name, operation = op.name, attempt = t.attempt,
                      err = err, delay = delay }
     end
     engine:sleep(delay)

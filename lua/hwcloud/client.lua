@@ -20,6 +20,7 @@ local engine_mod = require "hwcloud.engine"
 local progress = require "hwcloud.progress"
 local generic = require "hwcloud.generic"
 local pager = require "hwcloud.pager"
+local options = require "hwcloud.options"
 
 local _M = {}
 
@@ -40,21 +41,26 @@ local Proxy = {}
 
 local suggest = require("hwcloud.suggest").hint
 
-local CALL_OPTIONS = services.prepare { type = "object", fields = {
-  timeout = { type = "number" }, connect_timeout = { type = "number" },
-  retries = { type = "integer" }, retry_unsafe = { type = "boolean" },
-  rate = { type = "number" },
-} }
+-- Options sets (hwcloud.options): a call's are some of the client's, with
+-- the same rules; parallel's and wait_all's are checked whole before
+-- anything runs.
+local client_rules = config.OPTIONS.rules
+local CALL_OPTIONS = options.declare {
+  timeout = client_rules.timeout, connect_timeout = client_rules.connect_timeout,
+  retries = client_rules.retries, retry_unsafe = client_rules.retry_unsafe,
+  rate = client_rules.rate,
+}
+local FAN_OUT_OPTIONS = options.declare {
+  concurrency = options.count, progress = client_rules.progress, label = options.string,
+}
+local WAIT_ALL_OPTIONS = options.merge(FAN_OUT_OPTIONS, jobs.OPTIONS)
 
 local function check_call_opts(opts, svc, op)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then
-    return nil, errors.validation("opts", "expected a table, got " .. type(opts), svc, op)
-  end
-  local field, msg = core.validate(CALL_OPTIONS, opts)
-  if field then return nil, errors.validation("opts." .. field, msg, svc, op) end
-  return opts
+  return options.check(CALL_OPTIONS, opts,
+    { prefix = "opts.", field = "opts", service = svc, operation = op })
 end
+
+local OPTS_AT = { prefix = "opts.", field = "opts" }
 
 -- The engine for this run: the ngx one inside nginx phases that allow
 -- cosockets (unless the client forces curl), the curl one otherwise.
@@ -202,8 +208,6 @@ local function fan_out(env, fns, opts, default_label)
   local mode = opts.progress
   if mode == nil then mode = env.cfg.progress end
   if mode == nil then mode = "auto" end
-  local bad = progress.check(mode)
-  if bad then error("hwcloud: progress " .. bad, 3) end
   local p = progress.new(mode, label_of(opts, default_label), #fns, env.now, core.isatty)
   local wrapped = fns
   if p then
@@ -254,41 +258,33 @@ local function call_task(env, i, c)
   return function(e) return invoke(env, e, svc, op, req, copts) end
 end
 
--- concurrency: nil, or a whole number >= 1 (NaN would run nothing)
-local function concurrency_ok(n)
-  if n == nil then return true end
-  return type(n) == "number" and n >= 1 and n < math.huge and n == math.floor(n)
-end
-
--- parallel(calls, opts) -> list of {result, err} in the order of calls.
+-- parallel(calls, opts) -> list of {result, err} in the order of calls
+-- | nil, err (bad opts: nothing runs).
 -- A call is {service, operation, request[, opts]} or the same with names.
 function Client.parallel(self, calls, opts)
   local env = env_of(self, "parallel")
-  opts = opts or {}
   if type(calls) ~= "table" then
     error("hwcloud: parallel expects a list of calls, got " .. type(calls), 2)
   end
-  if type(opts) ~= "table" or not concurrency_ok(opts.concurrency) then
-    error("hwcloud: parallel expects opts {concurrency = n, progress = ..., label = ...} "
-      .. "(concurrency a whole number of 1 or more)", 2)
-  end
+  local oerr
+  opts, oerr = options.check(FAN_OUT_OPTIONS, opts, OPTS_AT)
+  if not opts then return nil, oerr end
   local fns = {}
   for i, c in ipairs(calls) do fns[i] = call_task(env, i, c) end
   return fan_out(env, fns, opts, "parallel")
 end
 
--- wait_all(jobs, opts) -> list of {result, err} in the order of jobs.
+-- wait_all(jobs, opts) -> list of {result, err} in the order of jobs
+-- | nil, err (bad opts: nothing runs). opts: parallel's and wait's.
 function Client.wait_all(self, list, opts)
   local env = env_of(self, "wait_all")
-  opts = opts or {}
-  if type(opts) ~= "table" or not concurrency_ok(opts.concurrency) then
-    error("hwcloud: wait_all expects opts {concurrency = n, ...} (concurrency a whole "
-      .. "number of 1 or more)", 2)
-  end
+  local oerr
+  opts, oerr = options.check(WAIT_ALL_OPTIONS, opts, OPTS_AT)
+  if not opts then return nil, oerr end
+  local wopts = options.pick(jobs.OPTIONS, opts)
   local fns = {}
-  for i, job in ipairs(list) do fns[i] = wait_task(env, job, opts) end
-  local o = {}
-  for k, v in pairs(opts) do o[k] = v end
+  for i, job in ipairs(list) do fns[i] = wait_task(env, job, wopts) end
+  local o = options.pick(FAN_OUT_OPTIONS, opts)
   o.concurrency = opts.concurrency or 64
   return fan_out(env, fns, o, "wait")
 end
@@ -346,7 +342,7 @@ end
 
 -- new(opts) -> client | nil, err
 function _M.new(opts)
-  local cfg, err = config.new(opts, core)
+  local cfg, err = config.new(opts)
   if not cfg then return nil, err end
   local runtime = type(jit) == "table" and jit.version or _VERSION
   local user_agent = "hwcloud/" .. core.version .. " (" .. runtime .. ")"

@@ -11,32 +11,37 @@ local errors = require "hwcloud.errors"
 local services = require "hwcloud.services"
 local suggest = require("hwcloud.suggest").closest
 local credentials = require "hwcloud.credentials"
+local options = require "hwcloud.options"
 
 local _M = {}
 
-local S, N, B, I = { type = "string" }, { type = "number" }, { type = "boolean" },
-  { type = "integer" }
+local o = options
+local positive, whole = o.positive, o.between
 
--- The options hwcloud.client accepts, checked by the same C validator that
--- checks requests (types, unknown names with a "did you mean").
-local OPTIONS = services.prepare { type = "object", fields = {
-  region = S, project_id = S, domain_id = S,
-  ak = S, sk = S, security_token = S, token = S,
-  user_name = S, password = S, domain_name = S, metadata_endpoint = S,
-  endpoint = S, endpoints = { type = "object" },
-  timeout = N, connect_timeout = N,
-  ca_file = S, verify_tls = B, proxy = S, http2 = B,
-  max_response = I, user_agent = S, max_connections = I, rate = N,
-  retries = I, retry_unsafe = B, retry_base = N, retry_max_delay = N,
-  transport = { type = "string", enum = { "curl", "ngx" } },
-  -- named here for "did you mean"; their values may be Lua functions,
-  -- which the validator (JSON types) does not know, so they are checked
-  -- below instead
-  progress = { type = "any" }, on_retry = { type = "any" }, credentials = { type = "any" },
-  on_request = { type = "any" }, on_response = { type = "any" },
-} }
-local CALLBACKS = { progress = true, on_retry = true, credentials = true,
-  on_request = true, on_response = true }
+-- The options hwcloud.client accepts, with their rules (hwcloud.options:
+-- unknown names get a "did you mean"); per-call options reuse these rules.
+local OPTIONS = o.declare {
+  region = o.string, project_id = o.string, domain_id = o.string,
+  ak = o.string, sk = o.string, security_token = o.string, token = o.string,
+  user_name = o.string, password = o.string, domain_name = o.string,
+  metadata_endpoint = o.string, endpoint = o.string, endpoints = o.object,
+  timeout = positive(), connect_timeout = positive(),
+  ca_file = o.string, verify_tls = o.boolean, proxy = o.string, http2 = o.boolean,
+  max_response = positive("integer"), user_agent = o.string,
+  max_connections = whole("integer", 1, 100000),
+  rate = o.rule("number", function(v)
+    if not (v > 0) or v == math.huge then -- luacheck: ignore 581
+      return "must be a number of requests per second greater than 0"
+    end
+  end),
+  retries = whole("integer", 0, require("hwcloud.retry").MAX_RETRIES), retry_unsafe = o.boolean,
+  retry_base = o.non_negative(), retry_max_delay = o.non_negative(),
+  transport = o.one_of("string", { "curl", "ngx" }),
+  progress = o.rule("any", function(v) return require("hwcloud.progress").check(v) end),
+  on_retry = o.func, on_request = o.func, on_response = o.func,
+  -- a source object or function, checked by hwcloud.credentials
+  credentials = o.any,
+}
 _M.OPTIONS = OPTIONS
 
 local DEFAULTS = {
@@ -45,9 +50,8 @@ local DEFAULTS = {
   retry_base = 0.2, retry_max_delay = 20,
 }
 
-local function bad(field, message)
-  return nil, errors.validation(field, message)
-end
+local function invalid(field, message) return errors.validation(field, message) end
+local function bad(field, message) return nil, invalid(field, message) end
 
 local nonempty = credentials.nonempty
 
@@ -148,26 +152,13 @@ local function default_endpoint(svc, region)
   return "https://" .. host .. "." .. region .. "." .. domain
 end
 
--- new(opts) -> cfg | nil, err
-function _M.new(opts, core)
-  opts = opts or {}
-  if type(opts) ~= "table" then return bad("options", "expected a table of options") end
-  -- core.validate returns nothing when the value fits the schema
-  local plain = {}
-  for k, v in pairs(opts) do
-    if not CALLBACKS[k] then plain[k] = v end
-  end
-  local bad_field, msg = core.validate(OPTIONS, plain)
-  if bad_field then return bad(bad_field, msg) end
+local function env(name) return nonempty(getenv("HUAWEICLOUD_SDK_" .. name)) end
 
-  local function env(name) return nonempty(getenv("HUAWEICLOUD_SDK_" .. name)) end
+-- The steps of new(), each -> nothing | err.
 
-  local cfg = {}
-  for k, v in pairs(DEFAULTS) do cfg[k] = v end
-  for k, v in pairs(opts) do cfg[k] = v end
-
-  local creds, cerr = credentials.select(opts, getenv)
-  if not creds then return nil, cerr end
+-- ids(cfg, opts, creds): region, project and domain ids, and the values
+-- that travel in headers or URLs checked for what would change them
+local function ids(cfg, opts, creds)
   -- the constructor's ids are explicit and go with any source's keys;
   -- otherwise only the ids of the source that gave the keys count
   creds.project_id = nonempty(opts.project_id) or creds.project_id
@@ -175,56 +166,34 @@ function _M.new(opts, core)
   cfg.region = nonempty(opts.region) or env("REGION") or credentials.profile_region(getenv)
   cfg.project_id, cfg.domain_id = creds.project_id, creds.domain_id
   if creds.kind == "password" and not cfg.region and not cfg.project_id then
-    return bad("region", "is required for a password token (the token's project scope), "
-      .. "or set project_id")
+    return invalid("region", "is required for a password token (the token's project "
+      .. "scope), or set project_id")
   end
-
   -- values that travel in headers: a CR or LF would let one forge headers
   for _, k in ipairs { "ak", "sk", "security_token", "token", "user_name", "domain_name" } do
-    if creds[k] and creds[k]:find("[%c]") then return bad(k, "must not contain control characters") end
+    if creds[k] and creds[k]:find("[%c]") then
+      return invalid(k, "must not contain control characters")
+    end
   end
-  for _, k in ipairs { "project_id", "domain_id", "region" } do
-    if cfg[k] and cfg[k]:find("[%c]") then return bad(k, "must not contain control characters") end
+  for _, k in ipairs { "project_id", "domain_id", "region", "user_agent" } do
+    if cfg[k] and cfg[k]:find("[%c]") then
+      return invalid(k, "must not contain control characters")
+    end
   end
   -- both become part of URLs: a region is pasted into the host name, a
   -- project id into the path, so neither may change their shape
   if cfg.project_id and (cfg.project_id == "." or cfg.project_id == ".."
       or cfg.project_id:find("/", 1, true)) then
-    return bad("project_id", "must not be '.' or '..' or contain '/'")
+    return invalid("project_id", "must not be '.' or '..' or contain '/'")
   end
   if cfg.region and not cfg.region:match("^[a-z0-9-]+$") then
-    return bad("region", "must be a region name: lower-case letters, digits and '-' "
+    return invalid("region", "must be a region name: lower-case letters, digits and '-' "
       .. "(e.g. cn-north-4)")
   end
-  if cfg.user_agent and cfg.user_agent:find("[%c]") then
-    return bad("user_agent", "must not contain control characters")
-  end
-  for _, k in ipairs { "ak", "sk", "security_token", "token", "user_name", "password",
-                       "domain_name" } do
-    cfg[k] = nil
-  end
-  cfg.credentials = creds
+end
 
-  for _, k in ipairs { "on_retry", "on_request", "on_response" } do
-    if opts[k] ~= nil and type(opts[k]) ~= "function" then
-      return bad(k, "expected function, got " .. type(opts[k]))
-    end
-  end
-  local pbad = require("hwcloud.progress").check(opts.progress)
-  if pbad then return bad("progress", pbad) end
-  if cfg.timeout <= 0 then return bad("timeout", "must be greater than 0") end
-  if cfg.connect_timeout <= 0 then return bad("connect_timeout", "must be greater than 0") end
-  if cfg.retries < 0 or cfg.retries > 10 then return bad("retries", "must be between 0 and 10") end
-  if cfg.max_response <= 0 then return bad("max_response", "must be greater than 0") end
-  if cfg.max_connections ~= nil and (cfg.max_connections < 1 or cfg.max_connections > 100000) then
-    return bad("max_connections", "must be between 1 and 100000")
-  end
-  -- NaN fails both comparisons: not (> 0) catches it
-  if cfg.rate ~= nil and (not (cfg.rate > 0) or cfg.rate == math.huge) then -- luacheck: ignore 581
-    return bad("rate", "must be a number of requests per second greater than 0")
-  end
-  if cfg.retry_base < 0 then return bad("retry_base", "must not be negative") end
-  if cfg.retry_max_delay < 0 then return bad("retry_max_delay", "must not be negative") end
+-- transport_files(cfg): the CA file readable, the proxy a URL
+local function transport_files(cfg)
   if cfg.ca_file then
     -- opening a directory succeeds; reading it does not
     local f = open(cfg.ca_file, "r")
@@ -233,59 +202,69 @@ function _M.new(opts, core)
       rerr = select(2, f:read(0))
       f:close()
     end
-    if not f or rerr then return bad("ca_file", "cannot be read: " .. cfg.ca_file) end
+    if not f or rerr then return invalid("ca_file", "cannot be read: " .. cfg.ca_file) end
   end
   if cfg.proxy then
     local ok, f2, m2 = normalise_url("proxy", cfg.proxy)
-    if not ok then return bad(f2, m2) end
+    if not ok then return invalid(f2, m2) end
   end
+end
 
-  -- endpoints: per-service URL > one URL for all > env override > default
+-- service_endpoint(name, url) -> normalised url | nil, err: one entry of
+-- the endpoints option
+local function service_endpoint(name, url)
+  local field = "endpoints." .. tostring(name)
+  -- a service hwcloud does not describe may be named (for client:request),
+  -- but not one that looks like a misspelt described one
+  if type(name) ~= "string" or not name:match("^[a-z][a-z0-9_-]*$") then
+    return bad(field, "must be a service name ([a-z0-9_-])")
+  end
+  if not services.known(name) then
+    local hint = suggest(name, services.names())
+    if hint then return bad(field, "unknown service (did you mean '" .. hint .. "'?)") end
+  end
+  if type(url) ~= "string" then return bad(field, "expected string, got " .. type(url)) end
+  local u, f, m = normalise_url(field, url)
+  if not u then return bad(f, m) end
+  return u
+end
+
+-- endpoints(cfg, opts): per-service URL > one URL for all > env override >
+-- default (the last two resolved later, by endpoint())
+local function endpoints(cfg, opts)
   cfg.endpoint_for = {}
   cfg.alternates = {}
-  local all
   -- HWCLOUD_ENDPOINT: a script aimed at the emulator through its
   -- environment must never reach the real cloud
   local one, one_field = opts.endpoint, "endpoint"
   if one == nil and nonempty(getenv("HWCLOUD_ENDPOINT")) then
     one, one_field = getenv("HWCLOUD_ENDPOINT"), "HWCLOUD_ENDPOINT"
   end
+  cfg.endpoint = nil
   if one then
     local url, f, m = normalise_url(one_field, one)
-    if not url then return bad(f, m) end
-    all = url
+    if not url then return invalid(f, m) end
+    cfg.endpoint = url
   end
-  local given = opts.endpoints or {}
-  for name, url in pairs(given) do
-    local field = "endpoints." .. tostring(name)
-    -- a service hwcloud does not describe may be named (for client:request),
-    -- but not one that looks like a misspelt described one
-    if type(name) ~= "string" or not name:match("^[a-z][a-z0-9_-]*$") then
-      return bad(field, "must be a service name ([a-z0-9_-])")
-    end
-    if not services.known(name) then
-      local hint = suggest(name, services.names())
-      if hint then
-        return bad(field, "unknown service (did you mean '" .. hint .. "'?)")
-      end
-    end
-    if type(url) ~= "string" then return bad(field, "expected string, got " .. type(url)) end
-    local u, f, m = normalise_url(field, url)
-    if not u then return bad(f, m) end
+  for name, url in pairs(opts.endpoints or {}) do
+    local u, err = service_endpoint(name, url)
+    if not u then return err end
     cfg.endpoint_for[name] = u
   end
   cfg.endpoints = nil
-  cfg.endpoint = all
+end
 
-  -- identity: {iam} = endpoints.iam > HUAWEICLOUD_SDK_IAM_ENDPOINT (or the
-  -- profile's iam_endpoint) > endpoint > the region's IAM host
+-- identity_endpoints(cfg, opts, creds): {iam} = endpoints.iam >
+-- HUAWEICLOUD_SDK_IAM_ENDPOINT (or the profile's iam_endpoint) > endpoint >
+-- the region's IAM host; the metadata service's URL for metadata keys
+local function identity_endpoints(cfg, opts, creds)
   local iam = cfg.endpoint_for.iam
   if not iam then
     local named, field = env("IAM_ENDPOINT"), "HUAWEICLOUD_SDK_IAM_ENDPOINT"
     if not named and creds.iam_endpoint then named, field = creds.iam_endpoint, "iam_endpoint" end
     if named then
       local u, f, m = normalise_url(field, named)
-      if not u then return bad(f, m) end
+      if not u then return invalid(f, m) end
       iam = u
     end
   end
@@ -296,12 +275,37 @@ function _M.new(opts, core)
       md, field = getenv("HWCLOUD_METADATA_ENDPOINT"), "HWCLOUD_METADATA_ENDPOINT"
     end
     local u, f, m = normalise_url(field, md or credentials.DEFAULT_METADATA)
-    if not u then return bad(f, m) end
+    if not u then return invalid(f, m) end
     creds.endpoint = u
   elseif opts.metadata_endpoint then
     local u, f, m = normalise_url("metadata_endpoint", opts.metadata_endpoint)
-    if not u then return bad(f, m) end
+    if not u then return invalid(f, m) end
   end
+end
+
+local SECRETS = { "ak", "sk", "security_token", "token", "user_name", "password", "domain_name" }
+
+-- new(opts) -> cfg | nil, err
+function _M.new(opts)
+  opts = opts or {}
+  if type(opts) ~= "table" then return bad("options", "expected a table of options") end
+  local checked, oerr = options.check(OPTIONS, opts)
+  if not checked then return nil, oerr end
+
+  local cfg = {}
+  for k, v in pairs(DEFAULTS) do cfg[k] = v end
+  for k, v in pairs(opts) do cfg[k] = v end
+
+  local creds, cerr = credentials.select(opts, getenv)
+  if not creds then return nil, cerr end
+  local err = ids(cfg, opts, creds)
+  if err then return nil, err end
+  -- the credentials live in their own group (the auth closure), not in cfg
+  for _, k in ipairs(SECRETS) do cfg[k] = nil end
+  cfg.credentials = creds
+
+  err = transport_files(cfg) or endpoints(cfg, opts) or identity_endpoints(cfg, opts, creds)
+  if err then return nil, err end
   return cfg
 end
 
@@ -311,6 +315,23 @@ function _M.iam_endpoint(cfg)
   local url, err = _M.endpoint(cfg, services.load("iam"))
   if url then return url end
   return nil, err
+end
+
+-- region_endpoints(cfg, svc, region) -> list of URLs, where they came from
+local function region_endpoints(cfg, svc, region)
+  local sdk_name = svc.sdk_name or svc.name
+  local var = "HUAWEICLOUD_SDK_REGION_" .. sdk_name:upper() .. "_"
+    .. region:upper():gsub("-", "_")
+  local from_env = nonempty(getenv(var))
+  if from_env then return split_list(from_env), var end
+  if cfg.regions_file == nil then cfg.regions_file = read_regions(regions_file()) or false end
+  local entries = cfg.regions_file and cfg.regions_file[sdk_name:lower()]
+  for _, e in ipairs(entries or {}) do
+    if e.id == region then
+      return e.endpoints or { e.endpoint }, "regions file: " .. sdk_name .. "." .. region
+    end
+  end
+  return svc.regions and svc.regions[region] or { default_endpoint(svc, region) }, var
 end
 
 -- endpoint(cfg, svc) -> url, alternates | nil, err (resolved lazily: a
@@ -326,28 +347,7 @@ function _M.endpoint(cfg, svc)
     return nil, errors.validation("region", "is required to reach " .. svc.name
       .. " (set region, endpoint or endpoints." .. svc.name .. ")")
   end
-  local sdk_name = svc.sdk_name or svc.name
-  local var = "HUAWEICLOUD_SDK_REGION_" .. sdk_name:upper() .. "_"
-    .. region:upper():gsub("-", "_")
-  local list, field = nil, var
-  local from_env = nonempty(getenv(var))
-  if from_env then
-    list = split_list(from_env)
-  else
-    if cfg.regions_file == nil then cfg.regions_file = read_regions(regions_file()) or false end
-    local entries = cfg.regions_file and cfg.regions_file[sdk_name:lower()]
-    for _, e in ipairs(entries or {}) do
-      if e.id == region then
-        list = e.endpoints or { e.endpoint }
-        field = "regions file: " .. sdk_name .. "." .. region
-        break
-      end
-    end
-    if not list then
-      list = svc.regions and svc.regions[region]
-      if not list then list = { default_endpoint(svc, region) } end
-    end
-  end
+  local list, field = region_endpoints(cfg, svc, region)
   local urls = {}
   for i, u in ipairs(list) do
     local n, f, m = normalise_url(field, u)

@@ -11,9 +11,14 @@
 local type, require, setmetatable, pcall, error, tostring =
   type, require, setmetatable, pcall, error, tostring
 
+-- the version of src/hwcloud.h (HWC_VERSION, core.version), here too so
+-- that reading it loads no C; spec/core_spec.lua checks that every copy
+-- (this, the core, the rockspec's name and version, the changelog) agrees
+local VERSION = "0.1.0"
+
 local _M = {
-  _VERSION = "hwcloud 0.1.0",
-  version = "0.1.0",
+  _VERSION = "hwcloud " .. VERSION,
+  version = VERSION,
 }
 
 -- JSON null in responses (and, in free-form request values, null to send)

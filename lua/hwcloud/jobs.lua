@@ -9,6 +9,7 @@ local type, pairs, ipairs, tostring, getmetatable, setmetatable, random, huge =
 local errors = require "hwcloud.errors"
 local services = require "hwcloud.services"
 local retry = require "hwcloud.retry"
+local options = require "hwcloud.options"
 
 local _M = {}
 
@@ -158,30 +159,44 @@ function _M.resolve(job)
   return kind, id
 end
 
--- check_opts(opts) -> opts | nil, err: interval, max_interval and timeout
--- are seconds (numbers above 0), on_progress a function.
-local function check_opts(opts)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then
-    return nil, errors.validation("opts", "expected a table, got " .. type(opts))
-  end
-  for _, name in ipairs { "interval", "max_interval", "timeout" } do
-    local v = opts[name]
-    -- not (v > 0) also refuses NaN
-    if v ~= nil and (type(v) ~= "number" or not (v > 0) or v == huge) then -- luacheck: ignore 581
-      return nil, errors.validation("opts." .. name,
-        "expected a number of seconds above 0, got " .. tostring(v))
-    end
-  end
-  local f = opts.on_progress
-  if f ~= nil and type(f) ~= "function" then
-    return nil, errors.validation("opts.on_progress", "expected a function, got " .. type(f))
-  end
-  return opts
-end
+-- wait's options: interval, max_interval and timeout are seconds
+-- (numbers above 0), on_progress a function.
+local OPTIONS = options.declare {
+  interval = options.seconds, max_interval = options.seconds, timeout = options.seconds,
+  on_progress = options.func,
+}
+_M.OPTIONS = OPTIONS
 
 -- Failed polls in a row that a wait lives through.
 local POLL_POLICY = { retries = 5, retry_base = 0, retry_max_delay = huge }
+
+-- settled(kind, id, res, state, on_progress) -> true, final | true, nil, err
+-- when the job has ended, else nothing (on_progress told either way)
+local function settled(kind, id, res, state, on_progress)
+  local k = KINDS[kind]
+  local st = state.status
+  state.done = k.success[st] or k.failure[st] or nil
+  if on_progress then on_progress(state) end
+  if k.success[st] then return true, res end
+  if k.failure[st] then
+    local why = k.reason(res)
+    return true, nil, errors.new("job_failed", {
+      service = kind, operation = k.show, code = st, job = res,
+      message = kind .. " job " .. id .. " ended " .. tostring(st) .. (why and (": " .. why) or ""),
+    })
+  end
+end
+
+-- the next pause: the delay with a jitter of +-20% so a fleet of waits
+-- does not poll in lockstep, kept within [interval, max_interval] as
+-- documented, and never past the deadline
+local function pause(delay, interval, max_interval, left)
+  local d = delay * (0.8 + 0.4 * random())
+  if d < interval then d = interval end
+  if d > max_interval then d = max_interval end
+  if d > left then d = left end
+  return d
+end
 
 -- wait(invoke, engine, job, opts, now) -> final | nil, err
 -- invoke(service, operation, request) runs one operation in this task.
@@ -190,7 +205,7 @@ function _M.wait(invoke, engine, job, opts, now)
   if not kind then return nil, id end
   local k = KINDS[kind]
   local oerr
-  opts, oerr = check_opts(opts)
+  opts, oerr = options.check(OPTIONS, opts, { prefix = "opts.", field = "opts" })
   if not opts then return nil, oerr end
   local interval = opts.interval or 1
   local max_interval = opts.max_interval or 30
@@ -206,25 +221,10 @@ function _M.wait(invoke, engine, job, opts, now)
     if res then
       failures = 0
       last = res
-      local st = k.status(res)
-      local state = { service = kind, id = id, status = st, polls = polls,
-                      elapsed = now() - start, job = res }
-      if k.success[st] then
-        state.done = true
-        if opts.on_progress then opts.on_progress(state) end
-        return res
-      end
-      if k.failure[st] then
-        state.done = true
-        if opts.on_progress then opts.on_progress(state) end
-        local why = k.reason(res)
-        return nil, errors.new("job_failed", {
-          service = kind, operation = k.show, code = st, job = res,
-          message = kind .. " job " .. id .. " ended " .. tostring(st)
-            .. (why and (": " .. why) or ""),
-        })
-      end
-      if opts.on_progress then opts.on_progress(state) end
+      local done, final, ferr = settled(kind, id, res, { service = kind, id = id,
+        status = k.status(res), polls = polls, elapsed = now() - start, job = res },
+        opts.on_progress)
+      if done then return final, ferr end
     elseif retry.decide(err, true, failures + 1, POLL_POLICY) then
       -- the call already retried; keep polling through a passing outage
       -- (a status poll is a GET, safe to repeat; the poll's own interval
@@ -242,13 +242,7 @@ function _M.wait(invoke, engine, job, opts, now)
           .. " after " .. tostring(timeout) .. " s",
       })
     end
-    -- jitter of +-20% so a fleet of waits does not poll in lockstep, kept
-    -- within [interval, max_interval] as documented
-    local d = delay * (0.8 + 0.4 * random())
-    if d < interval then d = interval end
-    if d > max_interval then d = max_interval end
-    if d > left then d = left end
-    engine:sleep(d)
+    engine:sleep(pause(delay, interval, max_interval, left))
     delay = delay * 2
     if delay > max_interval then delay = max_interval end
   end

@@ -17,7 +17,7 @@
 --     4xx, 500, a response over max_response, an untrusted certificate.
 -- This module requires nothing, so errors.lua can use it.
 
-local type, tonumber, ipairs, random, huge = type, tonumber, ipairs, math.random, math.huge
+local type, tonumber, random = type, tonumber, math.random
 
 local _M = {}
 
@@ -106,24 +106,6 @@ end
 function _M.resend_fresh(opts, left)
   if not left then return true end
   return not (opts and opts.once)
-end
-
--- check(opts) -> nil | field, message: per-call options of the retry
--- policy and the transports (a raise deep in a transport would end the
--- whole run instead of this one call).
-function _M.check(opts)
-  local r = opts.retries
-  if r ~= nil and (r < 0 or r > _M.MAX_RETRIES) then
-    return "retries", "must be between 0 and " .. _M.MAX_RETRIES
-  end
-  for _, name in ipairs { "timeout", "connect_timeout" } do
-    local v = opts[name]
-    -- not (v > 0) also refuses NaN
-    if v ~= nil and (not (v > 0) or v == huge) then -- luacheck: ignore 581
-      return name, "must be a number of seconds above 0 and finite"
-    end
-  end
-  return nil
 end
 
 return _M

@@ -68,7 +68,8 @@ assert(core.build(rts, { config_id = "c", server_id = "s", input_values = deep }
 assert(core.build(rts, { config_id = "c", server_id = "s",
   input_values = { a = { 1, 2, { b = hwcloud.null } }, s = "\xff" } }, "p") == nil)
 assert(not pcall(core.build, "not a table", {}, "p"))
-assert(core.validate(require("hwcloud.config").OPTIONS, { timout = 1 }))
+assert(core.validate(services.prepare { type = "object", fields = { timeout = { type = "number" } } },
+  { timout = 1 }))
 local resp = core.conform(ws.response, { spec = { ingress = { port = 80.0 } } })
 assert(math.type(resp.spec.ingress.port) == "integer")
 

@@ -18,41 +18,12 @@
 -- load_module lines Debian enables) and ${user} ("user root;" when run as
 -- root, else empty). It must write its pid to ${prefix}/nginx.pid.
 
+local util = require "spec.helpers.util"
+
 local M = {}
 
-local function sh(cmd)
-  local ok = os.execute(cmd)
-  return ok == true or ok == 0
-end
-
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function write(path, s)
-  local f = assert(io.open(path, "wb"))
-  assert(f:write(s))
-  f:close()
-end
-
-local function capture(cmd)
-  local p = assert(io.popen(cmd))
-  local s = p:read("*a")
-  p:close()
-  return (s:gsub("%s+$", ""))
-end
-
-local function quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
-
-local function sleep(s)
-  sh("sleep " .. s)
-end
+local sh, read, write, capture, quote, sleep =
+  util.sh, util.read_file, util.write_file, util.capture, util.quote, util.sleep
 
 -- The load_module lines Debian enables, with their relative paths made
 -- absolute: nginx resolves them against -p, which is our temporary prefix.
@@ -135,22 +106,14 @@ function Server:stop()
     sleep(0.025)
   end
   if sh("kill -0 " .. pid .. " 2>/dev/null") then sh("kill -KILL " .. pid) end
-  if not os.getenv("HWCLOUD_KEEP_WORK") then sh("rm -rf " .. quote(self.prefix)) end
+  util.rmdir(self.prefix)
 end
-
-local seeded = false
 
 function M.start(opts)
   opts = opts or {}
-  if not seeded then
-    -- distinct ports across concurrent runs: mix time and a fresh address
-    math.randomseed(os.time(), tonumber(tostring({}):match("0x(%x+)") or "0", 16))
-    seeded = true
-  end
-  local root = capture("pwd")
-  local work = root .. "/spec/.work"
-  local prefix = work .. "/" .. (opts.name or "nginx") .. "-" .. math.random(1e8)
-  assert(sh("mkdir -p " .. quote(prefix)), "cannot create " .. prefix)
+  local root = util.abs(util.root)
+  -- tmpdir seeds math.random (distinct ports across concurrent runs too)
+  local prefix = util.tmpdir(opts.name or "nginx")
   local vars = { prefix = prefix, fixtures = root .. "/spec/fixtures", root = root }
   for k, v in pairs(opts.vars or {}) do vars[k] = v end
   if opts.tls then vars.cert, vars.key = make_cert(prefix) end
@@ -185,11 +148,11 @@ function M.start(opts)
     end
     local log = read(prefix .. "/error.log") or ""
     if not log:find("Address already in use", 1, true) then
-      if not os.getenv("HWCLOUD_KEEP_WORK") then sh("rm -rf " .. quote(prefix)) end
+      util.rmdir(prefix)
       error("nginx did not start:\n" .. log, 0)
     end
   end
-  if not os.getenv("HWCLOUD_KEEP_WORK") then sh("rm -rf " .. quote(prefix)) end
+  util.rmdir(prefix)
   error("nginx: no free port pair found", 0)
 end
 
