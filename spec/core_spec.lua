@@ -83,7 +83,12 @@ describe("the version", function()
       assert.are.equal(core.version, latest)
     end
     -- the emulator's own version line
-    local emu = assert(io.open("lua/hwcloud/emulator/init.lua", "r")):read("a")
+    local ef = assert(io.open("emulator/lua/hwcloud/emulator/init.lua", "r"))
+    local emu = ef:read("*a")
+    ef:close()
     assert.are.equal(core.version, emu:match('_VERSION = "([^"]+)"'))
+    -- and the emulator's release rockspec
+    local rs = require("spec.helpers.util").capture("ls emulator/hwcloud-emulator-[0-9]*.rockspec")
+    assert.are.equal("emulator/hwcloud-emulator-" .. core.version .. "-1.rockspec", rs)
   end)
 end)

@@ -125,7 +125,7 @@ describe("README.md", function()
     end
     assert.truthy(block, "no options block (hwcloud.client{ ... transport = ... })")
     local missing = {}
-    for name in pairs(require("hwcloud.config").OPTIONS.fields) do
+    for name in pairs(require("hwcloud.config").OPTIONS.rules) do
       if not block:find("%f[%w_]" .. name .. "%s*=") then missing[#missing + 1] = name end
     end
     table.sort(missing)
@@ -147,7 +147,7 @@ describe("README.md", function()
   end)
 end)
 
-describe("README.md snippets against the emulator", function()
+describe("README.md snippets against the emulator #server", function()
   local emu, default_inventory, servers
   local work = emulator.work .. "/readme"
   local session = emulator.session({ job_seconds = 1 }, nil, false)
