@@ -4,8 +4,8 @@
 -- credentials' source chain is hwcloud.credentials. Nothing here does I/O
 -- beyond reading the profile file and the CA file.
 
-local type, pairs, ipairs, tostring, tonumber, select, require =
-  type, pairs, ipairs, tostring, tonumber, select, require
+local type, pairs, ipairs, tostring, select, require =
+  type, pairs, ipairs, tostring, select, require
 local getenv, open = os.getenv, io.open
 local errors = require "hwcloud.errors"
 local services = require "hwcloud.services"
