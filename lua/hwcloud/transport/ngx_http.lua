@@ -15,6 +15,9 @@ local tonumber, tostring, pairs, setmetatable, pcall =
   tonumber, tostring, pairs, setmetatable, pcall
 local retry = require "hwcloud.retry"
 local concat = table.concat
+-- LuaJIT's preallocating constructor, where there is one
+local ok_new, new_tab = pcall(require, "table.new")
+if not ok_new then new_tab = function() return {} end end
 local lower, find, sub, format, match, byte =
   string.lower, string.find, string.sub, string.format, string.match, string.byte
 
@@ -121,6 +124,11 @@ end
 function Reader:fill()
   local data, err = self:receive(READ_SIZE)
   if not data then return nil, err end
+  if self.pos > #self.buf then
+    -- all read: the new data is the buffer, no copy
+    self.buf, self.pos = data, 1
+    return true
+  end
   if self.pos > 1 then
     self.buf, self.pos = sub(self.buf, self.pos), 1
   end
@@ -369,8 +377,10 @@ end
 -- endpoint adds, Content-Length, the body.
 local function request_bytes(ep, req, target)
   local headers = req.headers
-  local lines = { req.method, " ", ep.target_prefix, target, " HTTP/1.1\r\n" }
-  local n, has_host = #lines, false
+  local lines = new_tab(2 * #headers + 10, 0)
+  lines[1], lines[2], lines[3], lines[4], lines[5] =
+    req.method, " ", ep.target_prefix, target, " HTTP/1.1\r\n"
+  local n, has_host = 5, false
   for i = 1, #headers do
     local h = headers[i]
     local b = byte(h, 1)
