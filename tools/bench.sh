@@ -388,7 +388,7 @@ start_handler
 handler_url=${handler_url:?}
 clk=$(getconf CLK_TCK)
 handler_worker=$(ps -o pid= --ppid "$handler_master" | awk 'NR == 1 { print $1 }')
-[ -n "$handler_worker" ] && [ -r "/proc/$handler_worker/stat" ] || die "no worker of the handler nginx"
+if [ -z "$handler_worker" ] || [ ! -r "/proc/$handler_worker/stat" ]; then die "no worker of the handler nginx"; fi
 reset "$fast_url"
 for f in h.hwcloud h.bare h.hwcloud.wall h.bare.wall; do : >"$run/$f"; done
 r=0
