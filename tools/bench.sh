@@ -390,6 +390,9 @@ clk=$(getconf CLK_TCK)
 handler_worker=$(ps -o pid= --ppid "$handler_master" | awk 'NR == 1 { print $1 }')
 if [ -z "$handler_worker" ] || [ ! -r "/proc/$handler_worker/stat" ]; then die "no worker of the handler nginx"; fi
 reset "$fast_url"
+# warm-up: each handler's code compiled by LuaJIT, its connections pooled
+wrk_at "$handler_url/hwcloud" >/dev/null
+wrk_at "$handler_url/bare" >/dev/null
 for f in h.hwcloud h.bare h.hwcloud.wall h.bare.wall; do : >"$run/$f"; done
 r=0
 while [ $r -lt "$ROUNDS" ]; do
