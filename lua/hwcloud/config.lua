@@ -4,14 +4,15 @@
 -- credentials' source chain is hwcloud.credentials. Nothing here does I/O
 -- beyond reading the profile file and the CA file.
 
-local type, pairs, ipairs, tostring, tonumber, select, require =
-  type, pairs, ipairs, tostring, tonumber, select, require
+local type, pairs, ipairs, tostring, select, require =
+  type, pairs, ipairs, tostring, select, require
 local getenv, open = os.getenv, io.open
 local errors = require "hwcloud.errors"
 local services = require "hwcloud.services"
 local suggest = require("hwcloud.suggest").closest
 local credentials = require "hwcloud.credentials"
 local options = require "hwcloud.options"
+local parse_url = require("hwcloud.core").parse_url
 
 local _M = {}
 
@@ -55,27 +56,21 @@ local function bad(field, message) return nil, invalid(field, message) end
 
 local nonempty = credentials.nonempty
 
+-- The one URL parser (C, shared with the signer and the ngx transport);
+-- its messages name the rule and never the URL, as these must: a proxy URL
+-- may carry a password.
 local function normalise_url(field, url)
-  -- no scheme is refused, not assumed: a host meant for http:// (the
-  -- emulator, a proxy) would otherwise get a TLS handshake it cannot answer;
-  -- the value is not repeated (a proxy URL may carry a password)
-  if not url:match("^%a[%w+.-]*://") then
-    return nil, field, "must start with http:// or https://"
+  local u, err = parse_url(url)
+  if not u then
+    -- no scheme is refused, not assumed: a host meant for http:// (the
+    -- emulator, a proxy) would otherwise get a TLS handshake it cannot answer
+    local sep = url:find("://", 1, true)
+    if not sep or sep == 1 then return nil, field, "must start with http:// or https://" end
+    if err:find("absolute URL", 1, true) then return nil, field, "must name a host" end
+    return nil, field, (err:gsub("^url ", ""))
   end
-  local scheme = url:match("^(%a[%w+.-]*)://"):lower()
-  if scheme ~= "http" and scheme ~= "https" then
+  if u.scheme ~= "http" and u.scheme ~= "https" then
     return nil, field, "must be an http:// or https:// URL"
-  end
-  if url:find("[%s%c]") then return nil, field, "must not contain spaces or control characters" end
-  -- [user:pass@]host[:port], the host a name or a bracketed IPv6 address
-  local authority = url:match("^%a[%w+.-]*://([^/?#]*)")
-  local hostport = authority:match("@([^@]*)$") or authority
-  local host, port = hostport:match("^(%[[%x:.]+%])(.*)$")
-  if not host then host, port = hostport:match("^([%w._-]+)(.*)$") end
-  if not host then return nil, field, "must name a host" end
-  if port ~= "" then
-    local n = tonumber(port:match("^:(%d+)$"))
-    if not n or n < 1 or n > 65535 then return nil, field, "has an invalid port" end
   end
   return (url:gsub("/+$", ""))
 end
