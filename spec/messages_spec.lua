@@ -24,6 +24,24 @@ describe("messages", function()
     assert.is_nil(out:find("\n", 1, true))
   end)
 
+  it("client:pages and client:each suggest the nearest service or operation", function()
+    local c = assert(hwcloud.client { endpoint = "http://127.0.0.1:9", ak = "AK", sk = "SK",
+      region = "cn-north-4", project_id = PID, progress = false })
+    local next_page = c:pages("workspaceapp", "list_server", {})
+    local page, err = next_page()
+    assert.is_false(page)
+    assert.matches("workspaceapp has no operation 'list_server' (did you mean 'list_servers'?)",
+      tostring(err), 1, true)
+    local seen = 0
+    for item, err2 in c:each("workspaceap", "list_servers", {}) do
+      seen = seen + 1
+      assert.is_false(item)
+      assert.matches("unknown service 'workspaceap' (did you mean 'workspaceapp'?)", tostring(err2), 1, true)
+    end
+    assert.are.equal(1, seen)
+    c:close()
+  end)
+
   describe("against the emulator #server", function()
     local emu
     local session = emulator.session({ job_seconds = 1 }, nil, false)

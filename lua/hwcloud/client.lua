@@ -131,6 +131,11 @@ local function invoke(env, engine, svc, op, req, opts)
   return res, err
 end
 
+-- invoke as a task of the engine: invoke(env, engine, ...) reordered
+local function invoke_task(engine, env, svc, op, req, opts)
+  return invoke(env, engine, svc, op, req, opts)
+end
+
 -- Service proxies: client.workspaceapp:reinstall_server{...}
 Proxy.__index = function(self, opname)
   local svc = rawget(self, "_svc")
@@ -148,7 +153,7 @@ Proxy.__index = function(self, opname)
     end
     local env = private[client]
     local engine = engine_for(env)
-    return engine:call(function(e) return invoke(env, e, svc, op, req, opts) end)
+    return engine:call(invoke_task, env, svc, op, req, opts)
   end
   rawset(self, opname, fn)
   return fn
@@ -311,12 +316,14 @@ function Client.pages(self, service, operation, req, opts)
   local env = env_of(self, "pages")
   local svc, op = op_of(service, operation)
   if not svc or not op then
-    local why = not svc and format("unknown service '%s'", tostring(service))
-      or format("%s has no operation '%s'", tostring(service), tostring(operation))
+    local why = not svc and format("unknown service '%s'%s", tostring(service),
+        type(service) == "string" and suggest(service, services.names()) or "")
+      or format("%s has no operation '%s'%s", tostring(service), tostring(operation),
+        type(operation) == "string" and suggest(operation, operation_names(svc)) or "")
     return pager.failed(errors.validation(not svc and "service" or "operation", why))
   end
   return pager.pages(op, req, function(r)
-    return engine_for(env):call(function(e) return invoke(env, e, svc, op, r, opts) end)
+    return engine_for(env):call(invoke_task, env, svc, op, r, opts)
   end)
 end
 

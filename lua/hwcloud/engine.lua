@@ -20,6 +20,7 @@ if coroutine._create and coroutine._resume and coroutine._yield and coroutine._s
 end
 local floor, huge = math.floor, math.huge
 local traceback = debug.traceback
+local select, unpack = select, table.unpack or unpack
 
 local _M = {}
 
@@ -203,12 +204,14 @@ function Engine:close_when_idle()
   self.closing = true
 end
 
--- call(fn) -> fn's two results, running fn as a task: inline when already
--- inside one of this engine's tasks (a callback calling the client), else
--- as a run of one.
-function Engine:call(fn)
-  if self:inside() then return fn(self) end
-  local r = self:run({ fn }, 1)[1]
+-- call(fn, ...) -> fn(engine, ...)'s two results, running fn as a task:
+-- inline when already inside one of this engine's tasks (a callback
+-- calling the client), else as a run of one. The arguments are passed on,
+-- so a caller needs no closure per call.
+function Engine:call(fn, ...)
+  if self:inside() then return fn(self, ...) end
+  local n, args = select("#", ...), { ... }
+  local r = self:run({ function(e) return fn(e, unpack(args, 1, n)) end }, 1)[1]
   return r[1], r[2]
 end
 
