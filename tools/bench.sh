@@ -26,6 +26,14 @@ BODY='{"update_access_agent":false}'
 node_dir=$root/bench/.work/node
 export HWCLOUD_NODE_SDK="$node_dir/node_modules"
 
+# BENCH_ONLY="handler bigbody": only those sections (sign call fanout memory
+# core load body handler bigbody); all when unset
+want() {
+  [ -z "${BENCH_ONLY:-}" ] && return 0
+  case " $BENCH_ONLY " in *" $1 "*) return 0 ;; esac
+  return 1
+}
+
 die() {
   echo "bench: error: $*" >&2
   exit 1
@@ -76,6 +84,7 @@ start_emulator() {
   name=$1 latency=$2 tls=${3:-} tries=0
   while :; do
     port=$(awk -v s="$$$tries$name" 'BEGIN { srand(); srand(srand() + s); print 20000 + int(rand() * 40000) }')
+    : >"$run/$name.out" # before the child opens it, for the grep below
     # shellcheck disable=SC2086 # $tls is empty or "--tls CERT KEY"
     bin/hwcloud-emulator --port "$port" --latency-ms "$latency" --job-seconds 3600 $tls \
       >"$run/$name.out" 2>"$run/$name.err" </dev/null &
@@ -162,6 +171,7 @@ line() {
 }
 
 # ---- 1. signing -------------------------------------------------------------
+if want sign; then
 date_fixed=20240102T030405Z
 a_lua=$(lua5.4 bench/sign.lua check $date_fixed | sed -n 's/^authorization=//p')
 a_node=$(node bench/sign.js check $date_fixed | sed -n 's/^authorization=//p')
@@ -180,8 +190,10 @@ while [ $r -lt "$ROUNDS" ]; do
 done
 rline sign hwcloud.sign "$run/sign.lua" node-sdk-AKSKSigner.sign "$run/sign.node" /s ">=" 20
 rline sign-core core.sign "$run/csign.lua" node-sdk-AKSKSigner.sign "$run/sign.node" /s - -
+fi
 
 # ---- 2. one call end to end -------------------------------------------------
+if want call; then
 url=$fast_url$REQ_PATH
 # curl: one process, many transfers (--next) on one kept-alive connection,
 # every one with the same pre-signed headers (X-Sdk-Date is good for 15 min)
@@ -256,8 +268,10 @@ rline call-keepalive-vs-node hwcloud-keepalive "$run/call_ka" node-sdk "$run/nod
 rline call-keepalive-vs-wrk hwcloud-keepalive "$run/call_ka" wrk-c1 "$run/wrk" /s ">=" 0.8
 rline call-vs-curl-next hwcloud "$run/call" curl-next "$run/cnext" /s - -
 rline call-vs-curl-processes hwcloud "$run/call" curl-processes "$run/cproc" /s - -
+fi
 
 # ---- 3. fan-out -------------------------------------------------------------
+if want fanout; then
 # fanout NAME URL CALLS CONCURRENCY GOAL: time against the ideal (CALLS /
 # CONCURRENCY rounds of the emulator's 50 ms) per run, median and spread,
 # and the TCP connections opened per run (the machine's counter: an upper
@@ -276,8 +290,10 @@ fanout() {
 fanout fanout "$slow_url" 1000 64 1.5
 fanout fanout-256 "$slow_url" 10000 256 1.5
 fanout fanout-256-https "$slowtls_url" 1000 256 1.5
+fi
 
 # ---- 4. memory --------------------------------------------------------------
+if want memory; then
 reset "$fast_url"
 lua5.4 bench/call.lua memory "$fast_url" 2000 10000 100000 >"$run/mem.out"
 rss10=$(val "$run/mem.out" rss_first_kb)
@@ -285,8 +301,10 @@ rss100=$(val "$run/mem.out" rss_total_kb)
 growth=$((rss100 - rss10))
 line memory rss-after-100k "$rss100" rss-after-10k "$rss10" KB - - |
   awk -v g="$growth" '{ print $0 sprintf(" growth=%+dKB goal<=1024KB %s", g, (g <= 1024) ? "met" : "MISSED") }'
+fi
 
 # ---- 5. the C core alone ----------------------------------------------------
+if want core; then
 lua5.4 bench/core.lua rate 2 >"$run/core.out"
 core_us=$(val "$run/core.out" core_us)
 line core-us build+sign "$core_us" whole-call "$(awk -v c="$call" 'BEGIN { print 1e6 / c }')" us - -
@@ -309,18 +327,24 @@ c_0=$(cg --toggle-collect=l_build --toggle-collect=l_sign)
 awk -v a="$all_n" -v b="$all_0" -v c="$c_n" -v d="$c_0" 'BEGIN {
   printf "bench: core-instructions build+sign-C=%dIr/call whole-lua-loop=%dIr/call ratio=ours/peer=%.2f\n",
     (c - d) / 1000, (a - b) / 1000, (c - d) / (a - b) }'
+fi
 
 # ---- loading a service description ------------------------------------------
+if want load; then
 # services.load in a fresh interpreter vs lua-cjson decoding the same data,
 # the ratio taken within each round; the median and its spread
 lua5.4 bench/load.lua "${BENCH_ROUNDS:-5}" || die "the load benchmark failed"
+fi
 
 # ---- a 10 MB request body -----------------------------------------------------
+if want body; then
 # core.build of a 10 MB string field vs cjson.encode of the same table, the
 # ratio taken within each round; the median and its spread
 lua5.4 bench/body.lua "${BENCH_ROUNDS:-5}" || die "the body benchmark failed"
+fi
 
 # ---- the OpenResty handler ------------------------------------------------------
+if want handler; then
 # wrk against a bench-only nginx (bench/ngx/nginx.conf) whose /hwcloud
 # handler makes one reinstall_server call through a hwcloud client (the ngx
 # engine) and whose /bare handler makes the same request with a bare
@@ -402,9 +426,10 @@ done
 rline ngx-handler hwcloud-handler "$run/h.hwcloud" bare-cosocket "$run/h.bare" /cpu-s ">=" 0.9 |
   awk -v a="$(median "$run/h.hwcloud.wall")" -v b="$(median "$run/h.bare.wall")" \
     '{ printf "%s wall-clock hwcloud=%.0f/s bare=%.0f/s\n", $0, a, b }'
-
+fi
 
 # ---- 10 MB bodies over the wire ---------------------------------------------------
+if want bigbody; then
 # A fresh emulator answers RTS create_software_config and
 # list_software_configs from canned answers (client_max_body_size is 12m).
 # Request: a 10 MB software config sent through hwcloud (libcurl) vs curl(1)
@@ -457,3 +482,4 @@ paste "$run/bresp" "$run/bcjson" | awk '{ print $1 / $2 }' >"$run/bound"
 rline body-response-10mb hwcloud "$run/bresp" node-sdk "$run/bnode" ms "<=" 1 |
   awk -v c="$(median "$run/bcjson")" -v b="$(median "$run/bound")" \
     '{ printf "%s bound: cjson.decode=%.3gms ours/cjson.decode median=%.2f\n", $0, c, b }'
+fi
