@@ -388,6 +388,26 @@ describe("core.transport", function()
       assert.equal(body, cjson.decode(c.body).body)
     end)
 
+    it("sends a large body intact when the caller has dropped it (not copied, held)", function()
+      -- built here and referenced nowhere else once submitted: the
+      -- transport must hold the string itself for the whole transfer
+      local function submit_fresh(id)
+        local big = string.rep("fedcba9876543210", 64 * 1024) .. tostring(id) -- 1 MiB and a bit
+        assert(t:submit(id, "POST", srv:url("/echo"), {}, big, { once = true }))
+        return #big
+      end
+      local sizes = { submit_fresh(1), submit_fresh(2) }
+      collectgarbage()
+      collectgarbage()
+      local got = {}
+      for _, c in ipairs(run(t)) do got[c.id] = cjson.decode(c.body).body end
+      for id = 1, 2 do
+        assert.equal(sizes[id], #got[id])
+        assert.equal(string.rep("fedcba9876543210", 64 * 1024) .. tostring(id), got[id])
+      end
+      collectgarbage()
+    end)
+
     it("keeps one connection for sequential requests", function()
       local conn, last
       for i = 1, 20 do

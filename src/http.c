@@ -45,7 +45,9 @@ typedef struct hwc_req {
   CURL *easy;
   lua_Integer id;
   struct curl_slist *headers;
-  hwc_buf body;      /* copy of the request body (POSTFIELDS points here) */
+  hwc_buf body;      /* copy of a small request body (POSTFIELDS points here) */
+  int body_ref;      /* a large body: the Lua string itself, held in the
+                     ** registry until the request is released (LUA_NOREF) */
   hwc_buf resp;      /* response body */
   hwc_buf hdrs;      /* final response's headers: "name\0value\0"... */
   curl_off_t max_response;
@@ -105,7 +107,14 @@ static void list_unlink(hwc_list *l, hwc_req *r) {
 
 /* ------------------------------------------------------------ requests */
 
-static void req_free(hwc_req *r) {
+/* lets go of a large body's string */
+static void req_unref(lua_State *L, hwc_req *r) {
+  if (r->body_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, r->body_ref);
+  r->body_ref = LUA_NOREF;
+}
+
+static void req_free(lua_State *L, hwc_req *r) {
+  req_unref(L, r);
   if (r->easy) curl_easy_cleanup(r->easy);
   curl_slist_free_all(r->headers);
   hwc_buf_free(&r->body);
@@ -116,7 +125,8 @@ static void req_free(hwc_req *r) {
 
 /* Forget everything about the last request but keep the easy handle and
 ** small buffers, so the next request allocates nothing. */
-static void req_clear(hwc_req *r) {
+static void req_clear(lua_State *L, hwc_req *r) {
+  req_unref(L, r);
   curl_slist_free_all(r->headers);
   r->headers = NULL;
   if (r->body.cap > KEEP_BUF_MAX) hwc_buf_free(&r->body);
@@ -137,12 +147,12 @@ static void req_clear(hwc_req *r) {
 }
 
 /* A finished request goes back to the pool (or away when the pool is full). */
-static void req_release(hwc_transport *t, hwc_req *r) {
+static void req_release(lua_State *L, hwc_transport *t, hwc_req *r) {
   if (t->idle.n >= (size_t)t->pool_max) {
-    req_free(r);
+    req_free(L, r);
     return;
   }
-  req_clear(r);
+  req_clear(L, r);
   list_push(&t->idle, r);
 }
 
@@ -356,21 +366,21 @@ static int is_tchar(unsigned char c) {
 
 /* Frees everything the userdata owns. Each step is idempotent, so it also
 ** serves a half-built transport whose constructor raised. */
-static void transport_close(hwc_transport *t) {
+static void transport_close(lua_State *L, hwc_transport *t) {
   hwc_req *r;
   while ((r = t->active.head) != NULL) {
     /* ignoring the result: the handle is destroyed right after anyway */
     (void)curl_multi_remove_handle(t->multi, r->easy);
     list_unlink(&t->active, r);
-    req_free(r);
+    req_free(L, r);
   }
   while ((r = t->done.head) != NULL) {
     list_unlink(&t->done, r);
-    req_free(r);
+    req_free(L, r);
   }
   while ((r = t->idle.head) != NULL) {
     list_unlink(&t->idle, r);
-    req_free(r);
+    req_free(L, r);
   }
   if (t->multi != NULL) (void)curl_multi_cleanup(t->multi);
   t->multi = NULL;
@@ -385,7 +395,7 @@ static void transport_close(hwc_transport *t) {
 }
 
 static int l_close(lua_State *L) {
-  transport_close(check_transport(L));
+  transport_close(L, check_transport(L));
   return 0;
 }
 
@@ -659,16 +669,25 @@ static int prepare(lua_State *L, hwc_transport *t, hwc_req *r,
     size_t blen = 0;
     const char *b = lua_isnil(L, body_idx) ? ""
                                            : lua_tolstring(L, body_idx, &blen);
-    /* our own copy: the Lua string may be collected before the transfer
-    ** ends; a reused buffer makes the copy allocation-free most times */
-    if (hwc_buf_add(&r->body, b, blen) != 0 || hwc_buf_cstr(&r->body) != 0) {
+    if (blen > KEEP_BUF_MAX) {
+      /* a large body is not copied (10 MB would cost a malloc, its page
+      ** faults and a memcpy): the string is held in the registry, so it
+      ** outlives the transfer, and Lua never moves a string */
+      lua_pushvalue(L, body_idx);
+      r->body_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    } else if (hwc_buf_add(&r->body, b, blen) != 0 ||
+               hwc_buf_cstr(&r->body) != 0) {
+      /* a small one is copied into a reused buffer, allocation-free most
+      ** times, and needs no registry traffic */
       lua_pushnil(L);
       lua_pushliteral(L, "hwcloud.transport: out of memory");
       return 2;
+    } else {
+      b = r->body.data;
     }
     SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
     /* one buffer: headers and a small body leave in one send() */
-    SETOPT(CURLOPT_POSTFIELDS, r->body.data);
+    SETOPT(CURLOPT_POSTFIELDS, b);
     if (!is_post) SETOPT(CURLOPT_CUSTOMREQUEST, method);
   } else if (is_get) {
     SETOPT(CURLOPT_HTTPGET, 1L);
@@ -736,11 +755,12 @@ static int l_submit(lua_State *L) {
     hwc_buf_init(&r->body);
     hwc_buf_init(&r->resp);
     hwc_buf_init(&r->hdrs);
+    r->body_ref = LUA_NOREF;
     list_push(&t->idle, r);
     r->easy = curl_easy_init();
     if (r->easy == NULL) goto oom;
   } else {
-    req_clear(r);
+    req_clear(L, r);
     curl_easy_reset(r->easy);
   }
   r->id = id;
@@ -750,12 +770,12 @@ static int l_submit(lua_State *L) {
   lua_remove(L, 1); /* prepare() reads headers at 4 and the body at 5 */
   nret = prepare(L, t, r, method, mlen, url, 5, connect_ms, total_ms);
   if (nret != 0) {
-    req_clear(r);
+    req_clear(L, r);
     return nret;
   }
   mc = curl_multi_add_handle(t->multi, r->easy);
   if (mc != CURLM_OK) {
-    req_clear(r);
+    req_clear(L, r);
     lua_pushnil(L);
     lua_pushfstring(L, "hwcloud.transport: curl_multi_add_handle: %s",
                     curl_multi_strerror(mc));
@@ -1029,7 +1049,7 @@ static int l_poll(lua_State *L) {
   }
   while ((r = t->done.head) != NULL) {
     list_unlink(&t->done, r);
-    req_release(t, r);
+    req_release(L, t, r);
   }
   return 1;
 }

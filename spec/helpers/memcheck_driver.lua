@@ -105,8 +105,10 @@ assert(refused.workspaceapp:show_job_detail { job_id = "x" } == nil)
 for _, close in ipairs { true, false } do
   local tr = core.transport { timeout = 5 }
   for i = 1, 8 do
+    -- every other one with a body large enough to be held, not copied
+    local body = i % 2 == 0 and "{}" or ('{"pad":"' .. string.rep("x", 100 * 1024) .. '"}')
     assert(tr:submit(i, "POST", url .. "/v1/p1/app-servers/s/actions/reinstall",
-      { "Content-Type: application/json" }, "{}"))
+      { "Content-Type: application/json" }, body))
   end
   tr:poll(1)
   if close then
