@@ -97,7 +97,8 @@ local emu
 
 setup(function()
   os.execute("rm -rf " .. q(WORK) .. " && mkdir -p " .. q(HOME))
-  emu = emulator.start{ ak = "CONFIGSPECAK00000001", sk = "config-spec-secret" }
+  emu = emulator.start{ ak = "CONFIGSPECAK00000001", sk = "config-spec-secret",
+                         inventory = require "spec.fixtures.inventory" }
 end)
 
 teardown(function()

@@ -112,7 +112,7 @@ local emu
 
 setup(function()
   os.execute("rm -rf " .. q(WORK) .. " && mkdir -p " .. q(HOME))
-  emu = emulator.start{}
+  emu = emulator.start{ inventory = require "spec.fixtures.inventory" }
 end)
 
 teardown(function()
@@ -368,7 +368,7 @@ describe("credentials: project and domain look-ups", function()
   end)
 
   it("sends the look-ups to endpoints.iam when given", function()
-    local other = emulator.start{}
+    local other = emulator.start{ inventory = require "spec.fixtures.inventory" }
     local ok, err = pcall(function()
       local c = client{ endpoints = { iam = other.url } }
       assert(c.asm:list_workshops{ mesh_id = "m" })
