@@ -169,8 +169,15 @@ end
 
 -- 5. An ASM one-click experience task for the new release.
 say("4. creating the ASM experience task")
+-- the first mesh, by listing (HWCLOUD_MESH_ID names it instead)
+local mesh_id = env("HWCLOUD_MESH_ID")
+if not mesh_id then
+  local meshes = assert(client.asm:list_meshes {})
+  local first = meshes.items and meshes.items[1]
+  mesh_id = first and first.metadata.uid
+end
 local ws, werr2 = client.asm:create_workshop {
-  mesh_id = env("HWCLOUD_MESH_ID") or "mesh-3f2a",
+  mesh_id = mesh_id,
   description = "release 2026.11 preview",
   metadata = { name = "preview-" .. os.date("!%Y%m%d%H%M%S") },
   spec = { primaryCluster = "cce-prod-01",

@@ -15,7 +15,8 @@ local SECURITY_TOKEN = "cli-spec-security-token-7f3e9a"
 
 describe("the hwcloud command #server", function()
   local emu
-  local session = emulator.session({ job_seconds = 0.5 }, nil, false)
+  local session = emulator.session({ job_seconds = 0.5, inventory = require "spec.fixtures.inventory" },
+                                  nil, false)
   setup(function() emu = session.start() end)
   teardown(function() session.stop() end)
   before_each(function() emu:reset() end)
@@ -207,7 +208,7 @@ describe("the hwcloud command #server", function()
     end)
 
     it("--wait waits for the job it started, progress on stderr, exit 0", function()
-      local out, err, code = hw("call servicestage deliver_addon_job environment_id=env1 addon_id=a1 "
+      local out, err, code = hw("call servicestage deliver_addon_job environment_id=e addon_id=a1 "
         .. "action=redeploy --wait")
       assert.equal(0, code, err)
       local job = json(out)

@@ -38,7 +38,7 @@ local function password_auth()
            scope = { project = { id = PID } } }
 end
 
-local session = emulator.session({ job_seconds = 1 }, PID)
+local session = emulator.session({ job_seconds = 1, inventory = require "spec.fixtures.inventory" }, PID)
 lazy_setup(function() emu, client = session.start() end)
 lazy_teardown(function() session.stop() end)
 before_each(function() emu:reset() end)

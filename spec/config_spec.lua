@@ -83,7 +83,8 @@ local emu
 
 local function emulator_up()
   if not emu then
-    emu = emulator.start{ ak = "CONFIGSPECAK00000001", sk = "config-spec-secret" }
+    emu = emulator.start{ ak = "CONFIGSPECAK00000001", sk = "config-spec-secret",
+                           inventory = require "spec.fixtures.inventory" }
   end
   emu:reset()
   return emu

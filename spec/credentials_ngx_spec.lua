@@ -12,7 +12,7 @@ describe("credentials inside nginx #server", function()
   local emu, srv
 
   setup(function()
-    emu = emulator.start{}
+    emu = emulator.start{ inventory = require "spec.fixtures.inventory" }
     srv = server.start{
       name = "ngx-identity",
       conf = emulator.read_file("spec/fixtures/ngx_identity/nginx.conf"),

@@ -94,7 +94,7 @@ local emu
 
 lazy_setup(function()
   os.execute("rm -rf " .. q(WORK) .. " && mkdir -p " .. q(HOME))
-  emu = emulator.start{}
+  emu = emulator.start{ inventory = require "spec.fixtures.inventory" }
 end)
 
 lazy_teardown(function()
@@ -350,7 +350,7 @@ describe("credentials: project and domain look-ups #server", function()
   end)
 
   it("sends the look-ups to endpoints.iam when given", function()
-    local other = emulator.start{}
+    local other = emulator.start{ inventory = require "spec.fixtures.inventory" }
     local ok, err = pcall(function()
       local c = client{ endpoints = { iam = other.url } }
       assert(c.asm:list_workshops{ mesh_id = "m" })

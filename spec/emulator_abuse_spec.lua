@@ -9,7 +9,7 @@ local PID = "1f2e3d4c5b6a79880796a5b4c3d2e1f0"
 
 describe("the emulator under abuse", function()
   local emu, signer
-  local session = emulator.session({}, nil, false)
+  local session = emulator.session({ inventory = require "spec.fixtures.inventory" }, nil, false)
   setup(function()
     emu = session.start()
     -- the headers a signed call carries, as "Name: value" lines

@@ -24,7 +24,7 @@ before_each(function() emu:reset() end)
 
 describe("emulator inventory", function()
   it("has applications with components, build history and a mesh by default", function()
-    assert.is_false(default_inventory.strict)
+    assert.is_true(default_inventory.strict)
     local ss = default_inventory.servicestage
     assert.is_true(#ss.applications >= 1)
     assert.is_true(#ss.components >= 1)

@@ -109,7 +109,7 @@ setup(function()
   ensure_node_sdk()
   -- jobs take 3 s: their first state lasts 1 s, long enough to be seen
   -- first even when spawning the signing process is slow on a busy machine
-  emu = emulator.start{ job_seconds = 3 }
+  emu = emulator.start{ job_seconds = 3, inventory = require "spec.fixtures.inventory" }
   token = password_token(emu)
   assert.is_string(token)
 end)
@@ -705,7 +705,8 @@ describe("emulator: process", function()
 
   it("serves HTTPS with --tls, signed requests included", function()
     local cert, key = ensure_cert()
-    local secure = emulator.start{ tls = { cert = cert, key = key }, ak = "MYAK", sk = "my-secret" }
+    local secure = emulator.start{ tls = { cert = cert, key = key }, ak = "MYAK", sk = "my-secret",
+                                    inventory = require "spec.fixtures.inventory" }
     local ok, err = pcall(function()
       assert.is_truthy(secure.url:match("^https://127%.0%.0%.1:%d+$"))
       local res = curl("GET", secure.url .. "/_emulator/health")

@@ -41,7 +41,8 @@ local function is_error(err, kind, svc, op)
   return line
 end
 
-local session = emulator.session({ job_seconds = 1, ak = AK, sk = SK }, PID)
+local session = emulator.session({ job_seconds = 1, ak = AK, sk = SK,
+                                   inventory = require "spec.fixtures.inventory" }, PID)
 lazy_setup(function() emu, client = session.start() end)
 lazy_teardown(function() session.stop() end)
 before_each(function() emu:reset() end)

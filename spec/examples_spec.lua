@@ -12,11 +12,18 @@ local emulator = require "spec.helpers.emulator"
 local q = emulator.quote
 
 describe("examples #server", function()
-  local emu
+  local emu, default_inventory
   local session = emulator.session({ job_seconds = 1 }, nil, false)
-  setup(function() emu = session.start() end)
+  setup(function()
+    emu = session.start()
+    default_inventory = emu:admin("GET", "/_emulator/inventory")
+  end)
   teardown(function() session.stop() end)
-  before_each(function() emu:reset() end)
+  -- the default inventory; the fleet tests add the servers fleet_rollout names
+  before_each(function()
+    emu:reset()
+    assert(emu:inventory(default_inventory))
+  end)
 
   -- Runs an example with the environment `vars` and the arguments `args`
   -- (shell words, quoted by the caller); stdout and stderr are kept apart.
@@ -58,6 +65,7 @@ describe("examples #server", function()
   end)
 
   it("fleet_rollout reinstalls, deploys and reports the failed servers, exit 0", function()
+    assert(emu:inventory(require "spec.fixtures.inventory"))
     emu:fail { "fleet-003", "fleet-009" }
     -- one deployment cannot be started: the service answers 500
     emu:fault { operation = "rts.create_software_deployment", count = 1, status = 500 }
@@ -86,6 +94,7 @@ describe("examples #server", function()
   end)
 
   it("fleet_rollout with every server healthy says so", function()
+    assert(emu:inventory(require "spec.fixtures.inventory"))
     local out, err, code = run("examples/fleet_rollout.lua", {
       HWCLOUD_ENDPOINT = emu.url, HWCLOUD_FLEET_SIZE = "3",
     })

@@ -13,7 +13,7 @@ end
 
 describe("the C core under valgrind #server", function()
   local emu
-  setup(function() emu = emulator.start { job_seconds = 1 } end)
+  setup(function() emu = emulator.start { job_seconds = 1, inventory = require "spec.fixtures.inventory" } end)
   teardown(function() if emu then emu:stop() end end)
 
   it("has no memory errors and no leaks on any path", function()

@@ -129,11 +129,11 @@ describe("hwcloud inside nginx", function()
     work = capture("pwd"):gsub("%s+$", "") .. "/spec/.work/ngx-certs-" .. math.random(1e8)
     assert(sh("mkdir -p " .. q(work)))
     certs = { good = make_cert(work, "trusted"), bad = make_cert(work, "untrusted") }
-    emu = emulator.start{ job_seconds = 1 }
-    slow300 = emulator.start{ latency_ms = 300 }
-    slow500 = emulator.start{ latency_ms = 500 }
-    tls_emu = emulator.start{ tls = certs.good }
-    untrusted = emulator.start{ tls = certs.bad }
+    emu = emulator.start{ job_seconds = 1, inventory = require "spec.fixtures.inventory" }
+    slow300 = emulator.start{ latency_ms = 300, inventory = require "spec.fixtures.inventory" }
+    slow500 = emulator.start{ latency_ms = 500, inventory = require "spec.fixtures.inventory" }
+    tls_emu = emulator.start{ tls = certs.good, inventory = require "spec.fixtures.inventory" }
+    untrusted = emulator.start{ tls = certs.bad, inventory = require "spec.fixtures.inventory" }
     srv = server.start{
       name = "ngx",
       conf = read_file("spec/fixtures/ngx/nginx.conf"),
@@ -536,7 +536,7 @@ describe("examples/nginx.conf", function()
   end
 
   setup(function()
-    emu = emulator.start{ job_seconds = 1 }
+    emu = emulator.start{ job_seconds = 1, inventory = require "spec.fixtures.inventory" }
     srv = server.start{ name = "ngx-example", conf = example_conf() }
     native = assert(hwcloud.client{ endpoint = emu.url, ak = emu.ak, sk = emu.sk,
                                     project_id = PID })

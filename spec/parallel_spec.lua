@@ -15,7 +15,7 @@ local PID = "3c4d5e6f708192a3b4c5d6e7f8091a2b"
 
 describe("client:parallel #server", function()
   local emu, client
-  local session = emulator.session({ job_seconds = 1 }, PID,
+  local session = emulator.session({ job_seconds = 1, inventory = require "spec.fixtures.inventory" }, PID,
                                    { region = "cn-north-4", retry_base = 0.01 })
   setup(function() emu, client = session.start() end)
   teardown(function() session.stop() end)

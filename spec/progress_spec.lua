@@ -146,7 +146,7 @@ describe("progress through the client #server", function()
   local PID = "9a8b7c6d5e4f30211203f4e5d6c7b8a9"
 
   setup(function()
-    emu = emulator.start { job_seconds = 1 }
+    emu = emulator.start { job_seconds = 1, inventory = require "spec.fixtures.inventory" }
   end)
 
   teardown(function()

@@ -21,7 +21,7 @@ local POST_OP = "workspaceapp.reinstall_server"
 
 describe("retries #server", function()
   local emu
-  local session = emulator.session({ job_seconds = 1 }, nil, false)
+  local session = emulator.session({ job_seconds = 1, inventory = require "spec.fixtures.inventory" }, nil, false)
   setup(function() emu = session.start() end)
   teardown(function() session.stop() end)
   before_each(function() emu:reset() end)

@@ -149,7 +149,8 @@ describe("pages and each", function()
 end)
 
 describe("client:pages, client:each and client:request against the emulator #server", function()
-  local session = emulator.session({ job_seconds = 1 }, PID, { retry_base = 0.01 })
+  local session = emulator.session({ job_seconds = 1, inventory = require "spec.fixtures.inventory" }, PID,
+                                 { retry_base = 0.01 })
   local emu, client
   setup(function() emu, client = session.start() end)
   teardown(function() session.stop() end)

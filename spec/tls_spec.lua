@@ -38,7 +38,7 @@ end
 lazy_setup(function()
   local key
   cert, key = make_cert()
-  emu = emulator.start{ tls = { cert = cert, key = key } }
+  emu = emulator.start{ tls = { cert = cert, key = key }, inventory = require "spec.fixtures.inventory" }
   assert(emu.url:match("^https://127%.0%.0%.1:%d+$"), emu.url)
 end)
 

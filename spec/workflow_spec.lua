@@ -24,7 +24,7 @@ end
 
 describe("workflows #server", function()
   local emu, client
-  local session = emulator.session({ job_seconds = 1 }, PID,
+  local session = emulator.session({ job_seconds = 1, inventory = require "spec.fixtures.inventory" }, PID,
                                    { region = "cn-north-4", retry_base = 0.01 })
   setup(function() emu, client = session.start() end)
   teardown(function() session.stop() end)
@@ -36,7 +36,7 @@ describe("workflows #server", function()
 
   local function redeploy(addon)
     return assert(client.servicestage:deliver_addon_job {
-      environment_id = "env-wf", addon_id = addon, action = "redeploy" })
+      environment_id = "e", addon_id = addon, action = "redeploy" })
   end
 
   local function deploy(server)
@@ -127,7 +127,7 @@ describe("workflows #server", function()
       -- T seconds of waiting, at most 2 + floor(T / 0.4) polls, however slow
       -- the machine makes each one; the job (on an emulator of its own)
       -- outlasts the wait
-      local slow = emulator.start { job_seconds = 60 }
+      local slow = emulator.start { job_seconds = 60, inventory = require "spec.fixtures.inventory" }
       local c = assert(hwcloud.client { endpoint = slow.url, ak = slow.ak, sk = slow.sk,
                                         project_id = PID, progress = false })
       local job = assert(c.workspaceapp:reinstall_server { server_id = "srv-wf-interval" })

@@ -3,7 +3,7 @@
 -- /_emulator/inventory replaces the default; each project gets its own copy
 -- on first use (and again after a reset).
 --
---   { strict = false,
+--   { strict = true,
 --     workspace = { server_groups = [{id, name, ...}],
 --                   servers = [{id, name, server_group_id, status, vm_status, ...}] },
 --     servicestage = { environments = [{id, name, ...}],
@@ -17,14 +17,13 @@
 --     asm = { meshes = [{id, name, version, type, ...}] },
 --     rts = { software_configs = [{id, name, group, config, ...}] } }
 --
--- Every look-up by id answers 404 for an id the inventory does not have.
--- A few operations take any id unless `strict` is true:
--- reinstall_server (the server), deliver_addon_job (the environment and
--- add-on), create_software_deployment (the config and the server: one of
--- the Workspace servers), create_workshop and list_workshops (the mesh) and
--- update_notice (the build job); with `strict`, those 404 too. The default
--- inventory is not strict, so scripts written against made-up ids keep
--- working; an --inventory file or the admin call can set it.
+-- Every call naming an id the inventory does not have answers 404, as the
+-- service would. `"strict": false` (an opt-out for scripts written against
+-- made-up ids) lets a few operations take any id: reinstall_server (the
+-- server), deliver_addon_job (the environment and add-on),
+-- create_software_deployment (the config and the server: one of the
+-- Workspace servers), create_workshop and list_workshops (the mesh) and
+-- update_notice (the build job). Left out, strict is true.
 
 local cjson = require "cjson"
 
@@ -50,7 +49,7 @@ local function default()
                               maintain_status = false, os_type = "Windows" }
   end
   return {
-    strict = false,
+    strict = true,
     workspace = { server_groups = groups, servers = servers },
     servicestage = {
       environments = {
@@ -131,7 +130,7 @@ function _M.replace(inv)
   if inv.strict ~= nil and type(inv.strict) ~= "boolean" then
     return nil, "strict must be true or false"
   end
-  local new = { strict = inv.strict == true }
+  local new = { strict = inv.strict ~= false }
   for section, lists in pairs(SECTIONS) do
     local s = inv[section]
     if s ~= nil and type(s) ~= "table" then return nil, section .. " must be an object" end
@@ -188,8 +187,9 @@ function _M.of(store)
   return inv
 end
 
--- True when the project's inventory 404s every unknown id (see above).
-function _M.strict(store) return _M.of(store).strict == true end
+-- True unless the project's inventory opted out of 404s for the few
+-- operations above.
+function _M.strict(store) return _M.of(store).strict ~= false end
 
 -- The item of `list` with this id, or nil.
 function _M.find(list, id)
