@@ -51,7 +51,7 @@ complex("lua/hwcloud/services/init.lua", 27)
 complex("lua/hwcloud/pager.lua", 23)
 complex("lua/hwcloud/auth.lua", 22)
 -- scripts that read top to bottom as the steps they show or check
-complex("examples/deploy_workflow.lua", 56)
+complex("examples/deploy_workflow.lua", 58)
 complex("examples/fleet_rollout.lua", 24)
 complex("examples/reinstall_group.lua", 28)
 complex("examples/build_and_wait.lua", 22)
