@@ -777,6 +777,38 @@ describe("core.build: what generated descriptions add", function()
       assert.is_nil(body:find("[%z\1-\31]"))
     end)
 
+    it("write exactly the reference escapes across the writer's 4 KB chunks", function()
+      -- a reference escaper, byte by byte, for every ASCII byte
+      local short = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
+                      ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+      local function reference(t)
+        return (t:gsub('[%z\1-\31"\\]', function(c)
+          return short[c] or string.format("\\u%04x", c:byte())
+        end))
+      end
+      local all = {}
+      for b = 0, 127 do all[#all + 1] = string.char(b) end
+      all = table.concat(all)
+      -- the 128 ASCII bytes, then runs that end on each side of the chunk
+      -- boundaries, with a byte to escape at every offset near them
+      local parts, len = { all }, #all
+      for k = 1, 3 do
+        for d = -9, 9 do
+          local pad = k * 4096 + d - len
+          if pad > 0 then
+            parts[#parts + 1] = string.rep("z", pad)
+            len = len + pad
+          end
+          local c = string.char((k * 31 + d) % 32)
+          parts[#parts + 1] = c
+          len = len + 1
+        end
+      end
+      local text = table.concat(parts)
+      local _, body = assert(core.build(o, { content = text }))
+      assert.are.equal('{"content":"' .. reference(text) .. '"}', body)
+    end)
+
     it("refuse invalid UTF-8 wherever it sits in a long run", function()
       for _, at in ipairs({ 0, 1, 7, 8, 9, 4095, 65536 }) do
         for _, bad in ipairs({ "\255", "\192\175", "\237\160\128", "\244\144\128\128", "\226\130" }) do

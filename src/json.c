@@ -2,10 +2,10 @@
 ** json.c -- the JSON writer's pieces: string escaping, the UTF-8 check and
 ** number formatting, used by marshal.c.
 **
-** Strings are scanned in runs: a word of eight bytes at a time is tested
-** for anything that needs attention (a control character, '"', '\', or a
-** byte above 0x7F for the UTF-8 check) and a clean run is copied whole, so
-** a 10 MB body costs about a memcpy rather than ten million branches.
+** Strings are scanned a word of eight bytes at a time, tested for anything
+** that needs attention (a control character, '"', '\', or a byte above
+** 0x7F for the UTF-8 check); a clean word is copied as it is read, so a
+** 10 MB body costs about a memcpy rather than ten million branches.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,20 +24,6 @@ static uint64_t has_below(uint64_t x, unsigned n) {
 /* nonzero when a byte of x equals c */
 static uint64_t has_byte(uint64_t x, unsigned char c) {
   return has_below(x ^ (ONES * c), 1);
-}
-
-static int plain(unsigned char c) { return c >= 0x20 && c != '"' && c != '\\'; }
-
-/* length of the leading run of s that JSON takes as it is */
-static size_t plain_run(const char *s, size_t n) {
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t x;
-    memcpy(&x, s + i, 8);
-    if (has_below(x, 0x20) | has_byte(x, '"') | has_byte(x, '\\')) break;
-  }
-  while (i < n && plain((unsigned char)s[i])) i++;
-  return i;
 }
 
 /* length of the leading ASCII run of s */
@@ -80,35 +66,85 @@ int hwc_utf8_valid(const char *str, size_t n) {
   return 1;
 }
 
-/* RFC 8259 string: escapes '"', '\' and control characters only; '/' and
-** non-ASCII UTF-8 go through unchanged. -1 when out of memory. */
-int hwc_json_string(hwc_buf *b, const char *s, size_t n) {
+/* what follows '\' for a byte JSON does not take as it is: 'u' for
+** \u00XX; 0 for a byte that goes through unchanged */
+static const unsigned char esc_of[256] = {
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'b', 't', 'n', 'u', 'f', 'r',
+    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
+    'u', 'u', 'u', 'u', 0,   0,   '"', ['\\'] = '\\'};
+
+/* one byte, escaped or not, at o (room for 6); the bytes written */
+static size_t put_byte(char *o, unsigned char ch) {
   static const char hex[] = "0123456789abcdef";
+  unsigned char e = esc_of[ch];
+  if (e == 0) {
+    o[0] = (char)ch;
+    return 1;
+  }
+  o[0] = '\\';
+  o[1] = (char)e;
+  if (e != 'u') return 2;
+  o[2] = '0';
+  o[3] = '0';
+  o[4] = hex[ch >> 4];
+  o[5] = hex[ch & 15];
+  return 6;
+}
+
+/* index of the first of the eight bytes at s that needs an escape, given
+** the flags m of the word test (nonzero). The lowest flag is exact (a
+** borrow only spills upwards), so on a little-endian machine it is the
+** lowest set bit; elsewhere the bytes are looked at. */
+static size_t first_flagged(const char *s, uint64_t m) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  (void)s;
+  return (size_t)__builtin_ctzll(m) >> 3;
+#else
+  size_t k = 0;
+  (void)m;
+  while (esc_of[(unsigned char)s[k]] == 0) k++;
+  return k;
+#endif
+}
+
+/* input bytes per reservation of their worst case (all \u00XX) */
+#define CHUNK 4096
+
+/* RFC 8259 string: escapes '"', '\' and control characters only; '/' and
+** non-ASCII UTF-8 go through unchanged. -1 when out of memory.
+** Scanning and copying are one pass over words of eight bytes: each word
+** is stored as it is read; where it holds a byte to escape, the output
+** keeps it only up to that byte, writes the escape, and the scan resumes
+** right after. Room is made a chunk at a time, so the inner loop checks
+** nothing but the bytes. */
+int hwc_json_string(hwc_buf *b, const char *s, size_t n) {
   size_t i = 0;
-  if (hwc_buf_reserve(b, n + 2) != 0) return -1;
+  if (hwc_buf_reserve(b, n + n / 8 + 2) != 0) return -1;
   b->data[b->len++] = '"';
   while (i < n) {
-    size_t run = plain_run(s + i, n - i);
-    unsigned char ch;
-    char esc[6] = {'\\', 'u', '0', '0', 0, 0};
-    size_t elen = 2;
-    if (hwc_buf_add(b, s + i, run) != 0) return -1;
-    if ((i += run) == n) break;
-    ch = (unsigned char)s[i++];
-    switch (ch) {
-      case '"': esc[1] = '"'; break;
-      case '\\': esc[1] = '\\'; break;
-      case '\b': esc[1] = 'b'; break;
-      case '\f': esc[1] = 'f'; break;
-      case '\n': esc[1] = 'n'; break;
-      case '\r': esc[1] = 'r'; break;
-      case '\t': esc[1] = 't'; break;
-      default:
-        esc[4] = hex[ch >> 4];
-        esc[5] = hex[ch & 15];
-        elen = 6;
+    size_t end = n - i > CHUNK ? i + CHUNK : n;
+    char *o;
+    if (hwc_buf_reserve(b, (end - i) * 6 + 8) != 0) return -1;
+    o = b->data + b->len;
+    while (i + 8 <= end) {
+      uint64_t x, m;
+      size_t k;
+      memcpy(&x, s + i, 8);
+      memcpy(o, &x, 8);
+      m = has_below(x, 0x20) | has_byte(x, '"') | has_byte(x, '\\');
+      if (m == 0) {
+        o += 8;
+        i += 8;
+        continue;
+      }
+      k = first_flagged(s + i, m);
+      o += k;
+      i += k;
+      o += put_byte(o, (unsigned char)s[i++]);
     }
-    if (hwc_buf_add(b, esc, elen) != 0) return -1;
+    while (i < end) o += put_byte(o, (unsigned char)s[i++]);
+    b->len = (size_t)(o - b->data);
   }
   return hwc_buf_addc(b, '"');
 }
