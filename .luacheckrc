@@ -48,7 +48,6 @@ complex("lua/hwcloud/errors.lua", 28)
 -- to split: the schema preparation, the pager's request builder, the
 -- metadata key fetch
 complex("lua/hwcloud/services/init.lua", 27)
-complex("lua/hwcloud/auth.lua", 22)
 -- scripts that read top to bottom as the steps they show or check
 complex("examples/deploy_workflow.lua", 58)
 complex("examples/fleet_rollout.lua", 24)
