@@ -43,8 +43,6 @@ complex("lua/hwcloud/cli.lua", 45)
 complex("lua/hwcloud/generic.lua", 44)
 -- a small reader of one YAML shape (the regions file), one state machine
 complex("lua/hwcloud/config.lua", 27)
--- the error-shape finder reads each shape the services use, in one place
-complex("lua/hwcloud/errors.lua", 28)
 -- to split: the schema preparation, the pager's request builder, the
 -- metadata key fetch
 complex("lua/hwcloud/services/init.lua", 27)
