@@ -41,8 +41,6 @@ complex("lua/hwcloud/cli.lua", 45)
 -- to split: the generic call's argument checks (generic.op), one flat
 -- list of checks
 complex("lua/hwcloud/generic.lua", 44)
--- a small reader of one YAML shape (the regions file), one state machine
-complex("lua/hwcloud/config.lua", 27)
 -- to split: the schema preparation, the pager's request builder, the
 -- metadata key fetch
 complex("lua/hwcloud/services/init.lua", 27)
