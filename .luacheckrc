@@ -41,9 +41,6 @@ complex("lua/hwcloud/cli.lua", 45)
 -- to split: the generic call's argument checks (generic.op), one flat
 -- list of checks
 complex("lua/hwcloud/generic.lua", 44)
--- to split: the schema preparation, the pager's request builder, the
--- metadata key fetch
-complex("lua/hwcloud/services/init.lua", 27)
 -- scripts that read top to bottom as the steps they show or check
 complex("examples/deploy_workflow.lua", 58)
 complex("examples/fleet_rollout.lua", 24)
