@@ -149,6 +149,48 @@ for _, c in ipairs(COMMANDS) do IS_COMMAND[c] = true end
 -- " (did you mean 'x'?)" or "": the library's one rule for suggestions
 local suggest = require("hwcloud.suggest").hint
 
+local function unknown_option(a)
+  local names = {}
+  for k in pairs(OPTS) do names[#names + 1] = "--" .. k end
+  sort(names)
+  usage("unknown option '%s'%s", a, suggest(a, names))
+end
+
+local function store_option(opts, name, spec, value)
+  if spec.multi then
+    local list = opts[name] or {}
+    list[#list + 1] = value
+    opts[name] = list
+  elseif opts[name] ~= nil then
+    usage("option --%s given twice", name)
+  else
+    opts[name] = value
+  end
+end
+
+-- the option at args[i] (--name, --name=value or --name value) into r.opts;
+-- -> the index of its last word
+local function parse_option(r, args, i)
+  local a = args[i]
+  local name, value = a:match("^%-%-([^=]+)=(.*)$")
+  if not name then name = a:match("^%-%-(.+)$") end
+  local spec = name and OPTS[name]
+  if not spec then unknown_option(a) end
+  if spec.arg then
+    if value == nil then
+      i = i + 1
+      value = args[i]
+      if value == nil then usage("option --%s needs a value", name) end
+    end
+  elseif value ~= nil then
+    usage("option --%s takes no value", name)
+  else
+    value = true
+  end
+  store_option(r.opts, name, spec, value)
+  return i
+end
+
 -- parse(args) -> { command, positional = {...}, opts = {...} }.
 -- Options may come anywhere; `--` ends them; for `run`, everything after the
 -- script belongs to the script.
@@ -175,35 +217,7 @@ local function parse(args)
     elseif a == "-h" then
       r.opts.help = true
     else
-      local name, value = a:match("^%-%-([^=]+)=(.*)$")
-      if not name then name = a:match("^%-%-(.+)$") end
-      local spec = name and OPTS[name]
-      if not spec then
-        local names = {}
-        for k in pairs(OPTS) do names[#names + 1] = "--" .. k end
-        sort(names)
-        usage("unknown option '%s'%s", a, suggest(a, names))
-      end
-      if spec.arg then
-        if value == nil then
-          i = i + 1
-          value = args[i]
-          if value == nil then usage("option --%s needs a value", name) end
-        end
-      elseif value ~= nil then
-        usage("option --%s takes no value", name)
-      else
-        value = true
-      end
-      if spec.multi then
-        local list = r.opts[name] or {}
-        list[#list + 1] = value
-        r.opts[name] = list
-      elseif r.opts[name] ~= nil then
-        usage("option --%s given twice", name)
-      else
-        r.opts[name] = value
-      end
+      i = parse_option(r, args, i)
     end
     i = i + 1
   end
@@ -378,22 +392,19 @@ local function child(node, key)
   return nil
 end
 
--- assign(req, schema, "a.b.c=v" | "a.b:=json", given): `given` holds the
--- keys set so far on the command line, which may override --json but not
--- each other (but for arrays, where a repeat adds an element).
-local function assign(req, schema, pair, given)
-  given = given or {}
-  local key, raw = pair:match("^([^=]-):=(.*)$")
-  local as_json = key ~= nil
-  if not key then key, raw = pair:match("^([^=]+)=(.*)$") end
-  if not key or key == "" then
-    usage("expected field=value, got '%s'", pair)
-  end
+-- "a.b.c" -> { "a", "b", "c" }
+local function segments(key)
   local segs = {}
   for seg in (key .. "."):gmatch("([^.]*)%.") do
     if seg == "" then usage("field '%s': empty name between dots", key) end
     segs[#segs + 1] = seg
   end
+  return segs
+end
+
+-- down to the table that holds the last segment (made on the way);
+-- -> the schema node and the table of the last segment's parent
+local function walk(req, schema, key, segs)
   local node, t = schema, req
   for i = 1, #segs - 1 do
     node = child(node, segs[i])
@@ -410,6 +421,22 @@ local function assign(req, schema, pair, given)
     end
     t = nxt
   end
+  return node, t
+end
+
+-- assign(req, schema, "a.b.c=v" | "a.b:=json", given): `given` holds the
+-- keys set so far on the command line, which may override --json but not
+-- each other (but for arrays, where a repeat adds an element).
+local function assign(req, schema, pair, given)
+  given = given or {}
+  local key, raw = pair:match("^([^=]-):=(.*)$")
+  local as_json = key ~= nil
+  if not key then key, raw = pair:match("^([^=]+)=(.*)$") end
+  if not key or key == "" then
+    usage("expected field=value, got '%s'", pair)
+  end
+  local segs = segments(key)
+  local node, t = walk(req, schema, key, segs)
   local last = segs[#segs]
   node = child(node, last)
   local value
@@ -459,19 +486,43 @@ local function type_name(node)
   return t
 end
 
+-- through arrays and maps to the object whose fields are listed, the
+-- prefix growing "[]" or ".*" each; -> nil when there is none
+local function fields_holder(node, prefix)
+  local container = node
+  while container.type == "array" or container.type == "map" do
+    local inner = container.type == "array" and container.items or container.values
+    if type(inner) ~= "table" then return nil end
+    prefix = prefix .. (container.type == "array" and "[]" or ".*")
+    container = inner
+  end
+  if not container.fields then return nil end
+  return container, prefix
+end
+
+-- "  required  query  one of: a, b" or ""
+local function field_notes(f)
+  if type(f) ~= "table" then return "" end
+  local extra = {}
+  if f.required then extra[#extra + 1] = "required" end
+  if f.location and LOC[f.location] then extra[#extra + 1] = LOC[f.location] end
+  local e = f.enum or (f.type == "array" and type(f.items) == "table" and f.items.enum)
+  if e then
+    local vals = {}
+    for i, v in ipairs(e) do vals[i] = tostring(v) end
+    extra[#extra + 1] = "one of: " .. concat(vals, ", ")
+  end
+  return #extra > 0 and ("  " .. concat(extra, "  ")) or ""
+end
+
 -- Lines "name  type  required  location  enum" for every field under node,
 -- by dotted name; `stack` holds the nodes being printed, so a recursive
 -- model is printed once and then named.
 local function field_lines(node, prefix, lines, stack)
   if type(node) ~= "table" then return lines end
-  local container = node
-  while container.type == "array" or container.type == "map" do
-    local inner = container.type == "array" and container.items or container.values
-    if type(inner) ~= "table" then return lines end
-    prefix = prefix .. (container.type == "array" and "[]" or ".*")
-    container = inner
-  end
-  if not container.fields then return lines end
+  local container
+  container, prefix = fields_holder(node, prefix)
+  if not container then return lines end
   if stack[container] then
     lines[#lines + 1] = { prefix .. ".…", "(recursive: as " .. stack[container] .. ")" }
     return lines
@@ -483,18 +534,7 @@ local function field_lines(node, prefix, lines, stack)
   for _, k in ipairs(names) do
     local f = container.fields[k]
     local name = prefix == "" and k or (prefix .. "." .. k)
-    local extra = {}
-    if type(f) == "table" then
-      if f.required then extra[#extra + 1] = "required" end
-      if f.location and LOC[f.location] then extra[#extra + 1] = LOC[f.location] end
-      local e = f.enum or (f.type == "array" and type(f.items) == "table" and f.items.enum)
-      if e then
-        local vals = {}
-        for i, v in ipairs(e) do vals[i] = tostring(v) end
-        extra[#extra + 1] = "one of: " .. concat(vals, ", ")
-      end
-    end
-    lines[#lines + 1] = { name, type_name(f) .. (#extra > 0 and ("  " .. concat(extra, "  ")) or "") }
+    lines[#lines + 1] = { name, type_name(f) .. field_notes(f) }
     field_lines(f, name, lines, stack)
   end
   stack[container] = nil
