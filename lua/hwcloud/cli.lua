@@ -851,30 +851,66 @@ local function pager_of(op)
   return nil
 end
 
--- pages(ctx, client, svc, op, req) -> list of pages | nil, err
-local function all_pages(ctx, svc, op, req)
-  local client = ctx.client
+-- the pages through the client's own page walker
+local function library_pages(client, svc, op, req)
   local list = {}
-  if method_of(client, "pages") then
-    local f, s, c = client:pages(svc.name, op.name, req)
-    while true do
-      local page, err = f(s, c)
-      if page == nil then
-        if err then return nil, err end
-        return list
-      end
-      if errors.is(page) then return nil, page end
-      list[#list + 1] = page
-      c = page
+  local f, s, c = client:pages(svc.name, op.name, req)
+  while true do
+    local page, err = f(s, c)
+    if page == nil then
+      if err then return nil, err end
+      return list
     end
+    if errors.is(page) then return nil, page end
+    list[#list + 1] = page
+    c = page
   end
-  local kind = pager_of(op)
+end
+
+-- how many of items were not seen before (an item without an id counts as
+-- new); marks them seen
+local function count_new(items, seen)
+  local new = 0
+  for _, it in ipairs(items) do
+    local id = type(it) == "table" and (it.id or it.ID) or nil
+    if id == nil or not seen[id] then new = new + 1 end
+    if id ~= nil then seen[id] = true end
+  end
+  return new
+end
+
+-- moves r past items; false when there is no position to move to
+local function next_position(kind, r, items)
+  if kind == "offset" then
+    r.offset = r.offset + #items
+  elseif kind == "marker" then
+    local lastit = items[#items]
+    local id = type(lastit) == "table" and lastit.id
+    if id == nil then return false end
+    r.marker = id
+  else
+    r.page = r.page + 1
+  end
+  return true
+end
+
+-- the pages by calling the operation with the position fields itself
+-- a copy of req at the first page, 100 a page unless it says; -> it and
+-- the key of its page size
+local function first_request(kind, op, req)
   local limit_key = (kind == "page" and op.request.fields.page_size) and "page_size" or "limit"
   local r = {}
   for k, v in pairs(req) do r[k] = v end
   r[limit_key] = r[limit_key] or 100
   if kind == "offset" then r.offset = r.offset or 0 end
   if kind == "page" then r.page = r.page or 1 end
+  return r, limit_key
+end
+
+local function walked_pages(client, svc, op, req)
+  local list = {}
+  local kind = pager_of(op)
+  local r, limit_key = first_request(kind, op, req)
   local seen = {}
   for _ = 1, 10000 do
     local page, err = client[svc.name][op.name](client[svc.name], r)
@@ -882,27 +918,19 @@ local function all_pages(ctx, svc, op, req)
     local key = items_key(op.response, page)
     local items = key == false and page or (key and page[key]) or {}
     -- a page of items seen already: the service ignored the position
-    local new = 0
-    for _, it in ipairs(items) do
-      local id = type(it) == "table" and (it.id or it.ID) or nil
-      if id == nil or not seen[id] then new = new + 1 end
-      if id ~= nil then seen[id] = true end
-    end
-    if #list > 0 and new == 0 then return list end
+    if count_new(items, seen) == 0 and #list > 0 then return list end
     list[#list + 1] = page
     if #items < r[limit_key] or #items == 0 then return list end
-    if kind == "offset" then
-      r.offset = r.offset + #items
-    elseif kind == "marker" then
-      local lastit = items[#items]
-      local id = type(lastit) == "table" and lastit.id
-      if id == nil then return list end
-      r.marker = id
-    else
-      r.page = r.page + 1
-    end
+    if not next_position(kind, r, items) then return list end
   end
   return list
+end
+
+-- pages(ctx, svc, op, req) -> list of pages | nil, err
+local function all_pages(ctx, svc, op, req)
+  local client = ctx.client
+  if method_of(client, "pages") then return library_pages(client, svc, op, req) end
+  return walked_pages(client, svc, op, req)
 end
 
 -- The pages as one answer: the first page with its items list holding the
@@ -924,14 +952,8 @@ local function merge_pages(op, list)
   return merged
 end
 
-function C.call(ctx, pos)
-  local svc = load_service(pos[1])
-  local op = find_op(svc, pos[2])
-  local opts = ctx.opts
-  local json = opts.json and read_json_arg(opts.json) or nil
-  local fields = {}
-  for i = 3, #pos do fields[#fields + 1] = pos[i] end
-  local req = request_of(op, fields, json)
+-- --wait needs an operation that starts a job, --all one that pages
+local function check_call_opts(opts, svc, op)
   if opts.wait and not op.job then
     usage("%s.%s does not start a job: --wait needs one that does", svc.name, op.name)
   end
@@ -941,16 +963,43 @@ function C.call(ctx, pos)
       usage("%s.%s has no pages to follow (no offset, marker or page field)", svc.name, op.name)
     end
   end
-  if opts["dry-run"] then
-    local path, body, msg = require("hwcloud.core").build(op, req, ctx.cfg.project_id)
-    if not path then return fail(ctx, errors.validation(body, msg, svc.name, op.name)) end
-    local base, eerr = require("hwcloud.config").endpoint(ctx.cfg, svc)
-    if not base then return fail(ctx, eerr) end
-    local ok, err = dry_run(ctx, op.method, base .. path,
-      body and (svc.content_type or "application/json") or nil, body, op.unauthenticated)
-    if not ok then return fail(ctx, err) end
-    return 0
+end
+
+-- --dry-run: the request built and signed as it would be sent, printed
+local function call_dry_run(ctx, svc, op, req)
+  local path, body, msg = require("hwcloud.core").build(op, req, ctx.cfg.project_id)
+  if not path then return fail(ctx, errors.validation(body, msg, svc.name, op.name)) end
+  local base, eerr = require("hwcloud.config").endpoint(ctx.cfg, svc)
+  if not base then return fail(ctx, eerr) end
+  local ok, err = dry_run(ctx, op.method, base .. path,
+    body and (svc.content_type or "application/json") or nil, body, op.unauthenticated)
+  if not ok then return fail(ctx, err) end
+  return 0
+end
+
+-- the job res started, with one progress line; prints the final job
+local function wait_started(ctx, client, res)
+  local on_progress, finish = job_progress(ctx, 1)
+  local final, werr = client:wait(res, wait_opts(ctx, on_progress))
+  finish()
+  if final == nil then
+    if werr.job then print_json(ctx, werr.job) end
+    return fail(ctx, werr)
   end
+  print_json(ctx, final)
+  return 0
+end
+
+function C.call(ctx, pos)
+  local svc = load_service(pos[1])
+  local op = find_op(svc, pos[2])
+  local opts = ctx.opts
+  local json = opts.json and read_json_arg(opts.json) or nil
+  local fields = {}
+  for i = 3, #pos do fields[#fields + 1] = pos[i] end
+  local req = request_of(op, fields, json)
+  check_call_opts(opts, svc, op)
+  if opts["dry-run"] then return call_dry_run(ctx, svc, op, req) end
   local client = ctx.client_factory()
   if opts.all then
     local list, err = all_pages(ctx, svc, op, req)
@@ -965,15 +1014,7 @@ function C.call(ctx, pos)
     print_json(ctx, res, op.response)
     return 0
   end
-  local on_progress, finish = job_progress(ctx, 1)
-  local final, werr = client:wait(res, wait_opts(ctx, on_progress))
-  finish()
-  if final == nil then
-    if werr.job then print_json(ctx, werr.job) end
-    return fail(ctx, werr)
-  end
-  print_json(ctx, final)
-  return 0
+  return wait_started(ctx, client, res)
 end
 
 local JOB_ID_KEY = { rts = "deployment_id" }
