@@ -36,8 +36,6 @@ end
 -- the emulator's handlers: one branch per request shape they answer
 complex("emulator/lua/hwcloud/emulator", 36)
 complex("spec/emulator_routes_spec.lua", 21)
--- to split: the command's argument parser, completion and page walker
-complex("lua/hwcloud/cli.lua", 45)
 -- scripts that read top to bottom as the steps they show or check
 complex("examples/deploy_workflow.lua", 58)
 complex("examples/fleet_rollout.lua", 24)

@@ -1056,17 +1056,20 @@ local function urlencode(s)
   return (tostring(s):gsub("[^%w%-%._~]", function(c) return format("%%%02X", c:byte()) end))
 end
 
-function C.request(ctx, pos)
+-- METHOD and PATH; -> the method in upper case
+local function request_target(pos)
   local method, path = pos[1], pos[2]
   if not method or not path or #pos > 2 then usage("request takes METHOD and PATH") end
   method = method:upper()
   if not method:match("^%u+$") then usage("request: '%s' is not an HTTP method", pos[1]) end
   if path:sub(1, 1) ~= "/" then usage("request: PATH must start with '/'") end
-  local opts = ctx.opts
-  if not opts.service then usage("request needs --service SERVICE") end
-  local svc = load_service(opts.service)
+  return method, path
+end
+
+-- --query k=v ...: a repeated key is an array
+local function query_of(list)
   local query = {}
-  for _, q in ipairs(opts.query or {}) do
+  for _, q in ipairs(list or {}) do
     local k, v = q:match("^([^=]+)=(.*)$")
     if not k then usage("--query: expected k=v, got '%s'", q) end
     local cur = query[k]
@@ -1074,30 +1077,47 @@ function C.request(ctx, pos)
     elseif type(cur) == "table" then cur[#cur + 1] = v
     else query[k] = { cur, v } end
   end
-  local body = opts.json and read_json_arg(opts.json) or nil
-  if opts["dry-run"] then
-    local pid = ctx.cfg.project_id
-    if path:find("{project_id}", 1, true) and not pid then
-      return fail(ctx, errors.validation("project_id", "is required by the path"))
+  return query
+end
+
+-- "?k=v&..." in key order, or ""
+local function query_string(query)
+  local keys, qs = {}, {}
+  for k in pairs(query) do keys[#keys + 1] = k end
+  sort(keys)
+  for _, k in ipairs(keys) do
+    local v = query[k]
+    for _, x in ipairs(type(v) == "table" and v or { v }) do
+      qs[#qs + 1] = urlencode(k) .. "=" .. urlencode(x)
     end
-    local p = path:gsub("{project_id}", function() return urlencode(pid) end)
-    local keys, qs = {}, {}
-    for k in pairs(query) do keys[#keys + 1] = k end
-    sort(keys)
-    for _, k in ipairs(keys) do
-      local v = query[k]
-      for _, x in ipairs(type(v) == "table" and v or { v }) do
-        qs[#qs + 1] = urlencode(k) .. "=" .. urlencode(x)
-      end
-    end
-    local base, eerr = require("hwcloud.config").endpoint(ctx.cfg, svc)
-    if not base then return fail(ctx, eerr) end
-    local text = body and encode(body, false) or nil
-    local ok, err = dry_run(ctx, method, base .. p .. (#qs > 0 and ("?" .. concat(qs, "&")) or ""),
-      text and (svc.content_type or "application/json") or nil, text)
-    if not ok then return fail(ctx, err) end
-    return 0
   end
+  return #qs > 0 and ("?" .. concat(qs, "&")) or ""
+end
+
+local function request_dry_run(ctx, svc, method, path, query, body)
+  local pid = ctx.cfg.project_id
+  if path:find("{project_id}", 1, true) and not pid then
+    return fail(ctx, errors.validation("project_id", "is required by the path"))
+  end
+  local p = path:gsub("{project_id}", function() return urlencode(pid) end)
+  local qs = query_string(query)
+  local base, eerr = require("hwcloud.config").endpoint(ctx.cfg, svc)
+  if not base then return fail(ctx, eerr) end
+  local text = body and encode(body, false) or nil
+  local ok, err = dry_run(ctx, method, base .. p .. qs,
+    text and (svc.content_type or "application/json") or nil, text)
+  if not ok then return fail(ctx, err) end
+  return 0
+end
+
+function C.request(ctx, pos)
+  local method, path = request_target(pos)
+  local opts = ctx.opts
+  if not opts.service then usage("request needs --service SERVICE") end
+  local svc = load_service(opts.service)
+  local query = query_of(opts.query)
+  local body = opts.json and read_json_arg(opts.json) or nil
+  if opts["dry-run"] then return request_dry_run(ctx, svc, method, path, query, body) end
   local client = ctx.client_factory()
   if not method_of(client, "request") then
     usage("request: this hwcloud library has no client:request yet")
@@ -1131,28 +1151,15 @@ end
 
 ------------------------------------------------------------------ completion
 
--- complete(words) -> candidates for the last word, given the words before
--- it (without the command name itself). Used by the bash script.
-function _M.complete(words)
-  local cur = words[#words] or ""
-  local prev = words[#words - 1]
-  local out = {}
-  local function add(list, suffix)
-    for _, w in ipairs(list) do
-      if w:sub(1, #cur) == cur then out[#out + 1] = w .. (suffix or "") end
-    end
+-- adds the words of list that start with cur to out (each with suffix)
+local function add_matching(out, cur, list, suffix)
+  for _, w in ipairs(list) do
+    if w:sub(1, #cur) == cur then out[#out + 1] = w .. (suffix or "") end
   end
-  if cur:sub(1, 2) == "--" then
-    local names = {}
-    for k in pairs(OPTS) do names[#names + 1] = "--" .. k end
-    sort(names)
-    add(names)
-    return out
-  end
-  if prev and prev:sub(1, 2) == "--" and OPTS[prev:sub(3)] and OPTS[prev:sub(3)].arg then
-    if prev == "--service" then add(services.names()) end
-    return out
-  end
+end
+
+-- the positional words before the last one: options and their values out
+local function positional_words(words)
   local pos = {}
   for i = 1, #words - 1 do
     local w = words[i]
@@ -1163,33 +1170,24 @@ function _M.complete(words)
       pos[#pos + 1] = w
     end
   end
-  local cmd = pos[1]
-  if not cmd then add(COMMANDS) return out end
-  if cmd == "completion" and #pos == 1 then add { "bash" } return out end
-  if not (cmd == "ops" or cmd == "describe" or cmd == "call" or cmd == "wait") then return out end
-  if #pos == 1 then add(services.names()) return out end
-  if cmd == "ops" or cmd == "wait" then return out end
-  local svc = services.load(pos[2])
-  if not svc then return out end
-  if #pos == 2 then add(operation_names(svc)) return out end
-  if cmd ~= "call" or #pos < 3 then return out end
-  local ok, op = pcall(find_op, svc, pos[3])
-  if not ok then return out end
-  local key = cur:match("^([^=]*)=")
-  if key then
-    -- values of an enum or a boolean field
-    local node = op.request
-    for seg in key:gmatch("[^.]+") do node = child(node, seg) end
-    if type(node) == "table" and node.type == "array" then node = node.items end
-    if type(node) == "table" then
-      local vals = node.enum or (node.type == "boolean" and { "true", "false" }) or {}
-      local list = {}
-      for i, v in ipairs(vals) do list[i] = key .. "=" .. tostring(v) end
-      add(list)
-    end
-    return out
+  return pos
+end
+
+-- "key=": the values of an enum or a boolean field
+local function complete_value(out, cur, op, key)
+  local node = op.request
+  for seg in key:gmatch("[^.]+") do node = child(node, seg) end
+  if type(node) == "table" and node.type == "array" then node = node.items end
+  if type(node) == "table" then
+    local vals = node.enum or (node.type == "boolean" and { "true", "false" }) or {}
+    local list = {}
+    for i, v in ipairs(vals) do list[i] = key .. "=" .. tostring(v) end
+    add_matching(out, cur, list)
   end
-  -- a nested object's name ends in "." (its fields come next), the others in "="
+end
+
+-- a nested object's name ends in "." (its fields come next), the others in "="
+local function complete_field(out, cur, op)
   for _, l in ipairs(field_lines(op.request, "", {}, {})) do
     local name = l[1]
     if not name:find("[%[%*…]") and name:sub(1, #cur) == cur then
@@ -1197,6 +1195,53 @@ function _M.complete(words)
       out[#out + 1] = name .. (nested and "." or "=")
     end
   end
+end
+
+-- call SERVICE OPERATION ...: a field, or a field's value
+local function complete_call(out, cur, svc, opname)
+  local ok, op = pcall(find_op, svc, opname)
+  if not ok then return end
+  local key = cur:match("^([^=]*)=")
+  if key then
+    complete_value(out, cur, op, key)
+  else
+    complete_field(out, cur, op)
+  end
+end
+
+-- the word after the command: a service, then an operation, then fields
+local function complete_positional(out, cur, pos)
+  local cmd = pos[1]
+  if not cmd then add_matching(out, cur, COMMANDS) return end
+  if cmd == "completion" and #pos == 1 then add_matching(out, cur, { "bash" }) return end
+  if not (cmd == "ops" or cmd == "describe" or cmd == "call" or cmd == "wait") then return end
+  if #pos == 1 then add_matching(out, cur, services.names()) return end
+  if cmd == "ops" or cmd == "wait" then return end
+  local svc = services.load(pos[2])
+  if not svc then return end
+  if #pos == 2 then add_matching(out, cur, operation_names(svc)) return end
+  if cmd ~= "call" or #pos < 3 then return end
+  complete_call(out, cur, svc, pos[3])
+end
+
+-- complete(words) -> candidates for the last word, given the words before
+-- it (without the command name itself). Used by the bash script.
+function _M.complete(words)
+  local cur = words[#words] or ""
+  local prev = words[#words - 1]
+  local out = {}
+  if cur:sub(1, 2) == "--" then
+    local names = {}
+    for k in pairs(OPTS) do names[#names + 1] = "--" .. k end
+    sort(names)
+    add_matching(out, cur, names)
+    return out
+  end
+  if prev and prev:sub(1, 2) == "--" and OPTS[prev:sub(3)] and OPTS[prev:sub(3)].arg then
+    if prev == "--service" then add_matching(out, cur, services.names()) end
+    return out
+  end
+  complete_positional(out, cur, positional_words(words))
   return out
 end
 
