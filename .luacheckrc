@@ -36,20 +36,6 @@ end
 -- the emulator's handlers: one branch per request shape they answer
 complex("emulator/lua/hwcloud/emulator", 36)
 complex("spec/emulator_routes_spec.lua", 21)
--- to split: the command's argument parser, completion and page walker
-complex("lua/hwcloud/cli.lua", 45)
--- to split: the generic call's argument checks (generic.op), one flat
--- list of checks
-complex("lua/hwcloud/generic.lua", 44)
--- a small reader of one YAML shape (the regions file), one state machine
-complex("lua/hwcloud/config.lua", 27)
--- the error-shape finder reads each shape the services use, in one place
-complex("lua/hwcloud/errors.lua", 28)
--- to split: the schema preparation, the pager's request builder, the
--- metadata key fetch
-complex("lua/hwcloud/services/init.lua", 27)
-complex("lua/hwcloud/pager.lua", 23)
-complex("lua/hwcloud/auth.lua", 22)
 -- scripts that read top to bottom as the steps they show or check
 complex("examples/deploy_workflow.lua", 58)
 complex("examples/fleet_rollout.lua", 24)

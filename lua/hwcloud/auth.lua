@@ -185,6 +185,33 @@ function _M.new(group, d)
       .. "and the ECS metadata service at " .. base .. " (" .. why .. ")")
   end
 
+  -- the security key answer: a failure that means "no credentials here"
+  -- names every source tried; another failure is the service's
+  local function metadata_answer(base, c, e)
+    if not c then return no_source(base, (tostring(e.message):gsub("^[^:]*: ", ""))) end
+    if c.status == 404 then return no_source(base, "HTTP 404: not an ECS instance, or no agency") end
+    if c.status == 401 and (c.body or ""):find(AGENCY_MISSING, 1, true) then
+      return no_source(base, "HTTP 401: " .. AGENCY_MISSING)
+    end
+    if c.status ~= 200 then return http_fail(c, "ECS metadata security key") end
+    return true
+  end
+
+  local function take_metadata_keys(c)
+    local doc = json.decode(c.body or "")
+    local cr = type(doc) == "table" and doc.credential
+    if type(cr) ~= "table" or not nonempty_string(cr.access) or not nonempty_string(cr.secret)
+        or not nonempty_string(cr.securitytoken) then
+      return fail(errors.decode("the answer has no credential {access, secret, securitytoken}",
+        c.status, c.headers), "ECS metadata security key")
+    end
+    local expires = credentials.parse_time(cr.expires_at)
+    keys = { ak = cr.access, sk = cr.secret, security_token = cr.securitytoken,
+             expires = expires, margin = margin_for(expires, true) }
+    generation = generation + 1
+    return true
+  end
+
   local function fetch_metadata(engine)
     local base = group.endpoint
     local function ask_token()
@@ -214,24 +241,9 @@ function _M.new(group, d)
       if not ok then return nil, terr end
       c, e = get()
     end
-    if not c then return no_source(base, (tostring(e.message):gsub("^[^:]*: ", ""))) end
-    if c.status == 404 then return no_source(base, "HTTP 404: not an ECS instance, or no agency") end
-    if c.status == 401 and (c.body or ""):find(AGENCY_MISSING, 1, true) then
-      return no_source(base, "HTTP 401: " .. AGENCY_MISSING)
-    end
-    if c.status ~= 200 then return http_fail(c, "ECS metadata security key") end
-    local doc = json.decode(c.body or "")
-    local cr = type(doc) == "table" and doc.credential
-    if type(cr) ~= "table" or not nonempty_string(cr.access) or not nonempty_string(cr.secret)
-        or not nonempty_string(cr.securitytoken) then
-      return fail(errors.decode("the answer has no credential {access, secret, securitytoken}",
-        c.status, c.headers), "ECS metadata security key")
-    end
-    local expires = credentials.parse_time(cr.expires_at)
-    keys = { ak = cr.access, sk = cr.secret, security_token = cr.securitytoken,
-             expires = expires, margin = margin_for(expires, true) }
-    generation = generation + 1
-    return true
+    local ok, ferr = metadata_answer(base, c, e)
+    if not ok then return nil, ferr end
+    return take_metadata_keys(c)
   end
 
   local function fetch_function()

@@ -149,6 +149,48 @@ for _, c in ipairs(COMMANDS) do IS_COMMAND[c] = true end
 -- " (did you mean 'x'?)" or "": the library's one rule for suggestions
 local suggest = require("hwcloud.suggest").hint
 
+local function unknown_option(a)
+  local names = {}
+  for k in pairs(OPTS) do names[#names + 1] = "--" .. k end
+  sort(names)
+  usage("unknown option '%s'%s", a, suggest(a, names))
+end
+
+local function store_option(opts, name, spec, value)
+  if spec.multi then
+    local list = opts[name] or {}
+    list[#list + 1] = value
+    opts[name] = list
+  elseif opts[name] ~= nil then
+    usage("option --%s given twice", name)
+  else
+    opts[name] = value
+  end
+end
+
+-- the option at args[i] (--name, --name=value or --name value) into r.opts;
+-- -> the index of its last word
+local function parse_option(r, args, i)
+  local a = args[i]
+  local name, value = a:match("^%-%-([^=]+)=(.*)$")
+  if not name then name = a:match("^%-%-(.+)$") end
+  local spec = name and OPTS[name]
+  if not spec then unknown_option(a) end
+  if spec.arg then
+    if value == nil then
+      i = i + 1
+      value = args[i]
+      if value == nil then usage("option --%s needs a value", name) end
+    end
+  elseif value ~= nil then
+    usage("option --%s takes no value", name)
+  else
+    value = true
+  end
+  store_option(r.opts, name, spec, value)
+  return i
+end
+
 -- parse(args) -> { command, positional = {...}, opts = {...} }.
 -- Options may come anywhere; `--` ends them; for `run`, everything after the
 -- script belongs to the script.
@@ -175,35 +217,7 @@ local function parse(args)
     elseif a == "-h" then
       r.opts.help = true
     else
-      local name, value = a:match("^%-%-([^=]+)=(.*)$")
-      if not name then name = a:match("^%-%-(.+)$") end
-      local spec = name and OPTS[name]
-      if not spec then
-        local names = {}
-        for k in pairs(OPTS) do names[#names + 1] = "--" .. k end
-        sort(names)
-        usage("unknown option '%s'%s", a, suggest(a, names))
-      end
-      if spec.arg then
-        if value == nil then
-          i = i + 1
-          value = args[i]
-          if value == nil then usage("option --%s needs a value", name) end
-        end
-      elseif value ~= nil then
-        usage("option --%s takes no value", name)
-      else
-        value = true
-      end
-      if spec.multi then
-        local list = r.opts[name] or {}
-        list[#list + 1] = value
-        r.opts[name] = list
-      elseif r.opts[name] ~= nil then
-        usage("option --%s given twice", name)
-      else
-        r.opts[name] = value
-      end
+      i = parse_option(r, args, i)
     end
     i = i + 1
   end
@@ -378,22 +392,19 @@ local function child(node, key)
   return nil
 end
 
--- assign(req, schema, "a.b.c=v" | "a.b:=json", given): `given` holds the
--- keys set so far on the command line, which may override --json but not
--- each other (but for arrays, where a repeat adds an element).
-local function assign(req, schema, pair, given)
-  given = given or {}
-  local key, raw = pair:match("^([^=]-):=(.*)$")
-  local as_json = key ~= nil
-  if not key then key, raw = pair:match("^([^=]+)=(.*)$") end
-  if not key or key == "" then
-    usage("expected field=value, got '%s'", pair)
-  end
+-- "a.b.c" -> { "a", "b", "c" }
+local function segments(key)
   local segs = {}
   for seg in (key .. "."):gmatch("([^.]*)%.") do
     if seg == "" then usage("field '%s': empty name between dots", key) end
     segs[#segs + 1] = seg
   end
+  return segs
+end
+
+-- down to the table that holds the last segment (made on the way);
+-- -> the schema node and the table of the last segment's parent
+local function walk(req, schema, key, segs)
   local node, t = schema, req
   for i = 1, #segs - 1 do
     node = child(node, segs[i])
@@ -410,6 +421,22 @@ local function assign(req, schema, pair, given)
     end
     t = nxt
   end
+  return node, t
+end
+
+-- assign(req, schema, "a.b.c=v" | "a.b:=json", given): `given` holds the
+-- keys set so far on the command line, which may override --json but not
+-- each other (but for arrays, where a repeat adds an element).
+local function assign(req, schema, pair, given)
+  given = given or {}
+  local key, raw = pair:match("^([^=]-):=(.*)$")
+  local as_json = key ~= nil
+  if not key then key, raw = pair:match("^([^=]+)=(.*)$") end
+  if not key or key == "" then
+    usage("expected field=value, got '%s'", pair)
+  end
+  local segs = segments(key)
+  local node, t = walk(req, schema, key, segs)
   local last = segs[#segs]
   node = child(node, last)
   local value
@@ -459,19 +486,43 @@ local function type_name(node)
   return t
 end
 
+-- through arrays and maps to the object whose fields are listed, the
+-- prefix growing "[]" or ".*" each; -> nil when there is none
+local function fields_holder(node, prefix)
+  local container = node
+  while container.type == "array" or container.type == "map" do
+    local inner = container.type == "array" and container.items or container.values
+    if type(inner) ~= "table" then return nil end
+    prefix = prefix .. (container.type == "array" and "[]" or ".*")
+    container = inner
+  end
+  if not container.fields then return nil end
+  return container, prefix
+end
+
+-- "  required  query  one of: a, b" or ""
+local function field_notes(f)
+  if type(f) ~= "table" then return "" end
+  local extra = {}
+  if f.required then extra[#extra + 1] = "required" end
+  if f.location and LOC[f.location] then extra[#extra + 1] = LOC[f.location] end
+  local e = f.enum or (f.type == "array" and type(f.items) == "table" and f.items.enum)
+  if e then
+    local vals = {}
+    for i, v in ipairs(e) do vals[i] = tostring(v) end
+    extra[#extra + 1] = "one of: " .. concat(vals, ", ")
+  end
+  return #extra > 0 and ("  " .. concat(extra, "  ")) or ""
+end
+
 -- Lines "name  type  required  location  enum" for every field under node,
 -- by dotted name; `stack` holds the nodes being printed, so a recursive
 -- model is printed once and then named.
 local function field_lines(node, prefix, lines, stack)
   if type(node) ~= "table" then return lines end
-  local container = node
-  while container.type == "array" or container.type == "map" do
-    local inner = container.type == "array" and container.items or container.values
-    if type(inner) ~= "table" then return lines end
-    prefix = prefix .. (container.type == "array" and "[]" or ".*")
-    container = inner
-  end
-  if not container.fields then return lines end
+  local container
+  container, prefix = fields_holder(node, prefix)
+  if not container then return lines end
   if stack[container] then
     lines[#lines + 1] = { prefix .. ".…", "(recursive: as " .. stack[container] .. ")" }
     return lines
@@ -483,18 +534,7 @@ local function field_lines(node, prefix, lines, stack)
   for _, k in ipairs(names) do
     local f = container.fields[k]
     local name = prefix == "" and k or (prefix .. "." .. k)
-    local extra = {}
-    if type(f) == "table" then
-      if f.required then extra[#extra + 1] = "required" end
-      if f.location and LOC[f.location] then extra[#extra + 1] = LOC[f.location] end
-      local e = f.enum or (f.type == "array" and type(f.items) == "table" and f.items.enum)
-      if e then
-        local vals = {}
-        for i, v in ipairs(e) do vals[i] = tostring(v) end
-        extra[#extra + 1] = "one of: " .. concat(vals, ", ")
-      end
-    end
-    lines[#lines + 1] = { name, type_name(f) .. (#extra > 0 and ("  " .. concat(extra, "  ")) or "") }
+    lines[#lines + 1] = { name, type_name(f) .. field_notes(f) }
     field_lines(f, name, lines, stack)
   end
   stack[container] = nil
@@ -811,30 +851,66 @@ local function pager_of(op)
   return nil
 end
 
--- pages(ctx, client, svc, op, req) -> list of pages | nil, err
-local function all_pages(ctx, svc, op, req)
-  local client = ctx.client
+-- the pages through the client's own page walker
+local function library_pages(client, svc, op, req)
   local list = {}
-  if method_of(client, "pages") then
-    local f, s, c = client:pages(svc.name, op.name, req)
-    while true do
-      local page, err = f(s, c)
-      if page == nil then
-        if err then return nil, err end
-        return list
-      end
-      if errors.is(page) then return nil, page end
-      list[#list + 1] = page
-      c = page
+  local f, s, c = client:pages(svc.name, op.name, req)
+  while true do
+    local page, err = f(s, c)
+    if page == nil then
+      if err then return nil, err end
+      return list
     end
+    if errors.is(page) then return nil, page end
+    list[#list + 1] = page
+    c = page
   end
-  local kind = pager_of(op)
+end
+
+-- how many of items were not seen before (an item without an id counts as
+-- new); marks them seen
+local function count_new(items, seen)
+  local new = 0
+  for _, it in ipairs(items) do
+    local id = type(it) == "table" and (it.id or it.ID) or nil
+    if id == nil or not seen[id] then new = new + 1 end
+    if id ~= nil then seen[id] = true end
+  end
+  return new
+end
+
+-- moves r past items; false when there is no position to move to
+local function next_position(kind, r, items)
+  if kind == "offset" then
+    r.offset = r.offset + #items
+  elseif kind == "marker" then
+    local lastit = items[#items]
+    local id = type(lastit) == "table" and lastit.id
+    if id == nil then return false end
+    r.marker = id
+  else
+    r.page = r.page + 1
+  end
+  return true
+end
+
+-- the pages by calling the operation with the position fields itself
+-- a copy of req at the first page, 100 a page unless it says; -> it and
+-- the key of its page size
+local function first_request(kind, op, req)
   local limit_key = (kind == "page" and op.request.fields.page_size) and "page_size" or "limit"
   local r = {}
   for k, v in pairs(req) do r[k] = v end
   r[limit_key] = r[limit_key] or 100
   if kind == "offset" then r.offset = r.offset or 0 end
   if kind == "page" then r.page = r.page or 1 end
+  return r, limit_key
+end
+
+local function walked_pages(client, svc, op, req)
+  local list = {}
+  local kind = pager_of(op)
+  local r, limit_key = first_request(kind, op, req)
   local seen = {}
   for _ = 1, 10000 do
     local page, err = client[svc.name][op.name](client[svc.name], r)
@@ -842,27 +918,19 @@ local function all_pages(ctx, svc, op, req)
     local key = items_key(op.response, page)
     local items = key == false and page or (key and page[key]) or {}
     -- a page of items seen already: the service ignored the position
-    local new = 0
-    for _, it in ipairs(items) do
-      local id = type(it) == "table" and (it.id or it.ID) or nil
-      if id == nil or not seen[id] then new = new + 1 end
-      if id ~= nil then seen[id] = true end
-    end
-    if #list > 0 and new == 0 then return list end
+    if count_new(items, seen) == 0 and #list > 0 then return list end
     list[#list + 1] = page
     if #items < r[limit_key] or #items == 0 then return list end
-    if kind == "offset" then
-      r.offset = r.offset + #items
-    elseif kind == "marker" then
-      local lastit = items[#items]
-      local id = type(lastit) == "table" and lastit.id
-      if id == nil then return list end
-      r.marker = id
-    else
-      r.page = r.page + 1
-    end
+    if not next_position(kind, r, items) then return list end
   end
   return list
+end
+
+-- pages(ctx, svc, op, req) -> list of pages | nil, err
+local function all_pages(ctx, svc, op, req)
+  local client = ctx.client
+  if method_of(client, "pages") then return library_pages(client, svc, op, req) end
+  return walked_pages(client, svc, op, req)
 end
 
 -- The pages as one answer: the first page with its items list holding the
@@ -884,14 +952,8 @@ local function merge_pages(op, list)
   return merged
 end
 
-function C.call(ctx, pos)
-  local svc = load_service(pos[1])
-  local op = find_op(svc, pos[2])
-  local opts = ctx.opts
-  local json = opts.json and read_json_arg(opts.json) or nil
-  local fields = {}
-  for i = 3, #pos do fields[#fields + 1] = pos[i] end
-  local req = request_of(op, fields, json)
+-- --wait needs an operation that starts a job, --all one that pages
+local function check_call_opts(opts, svc, op)
   if opts.wait and not op.job then
     usage("%s.%s does not start a job: --wait needs one that does", svc.name, op.name)
   end
@@ -901,16 +963,43 @@ function C.call(ctx, pos)
       usage("%s.%s has no pages to follow (no offset, marker or page field)", svc.name, op.name)
     end
   end
-  if opts["dry-run"] then
-    local path, body, msg = require("hwcloud.core").build(op, req, ctx.cfg.project_id)
-    if not path then return fail(ctx, errors.validation(body, msg, svc.name, op.name)) end
-    local base, eerr = require("hwcloud.config").endpoint(ctx.cfg, svc)
-    if not base then return fail(ctx, eerr) end
-    local ok, err = dry_run(ctx, op.method, base .. path,
-      body and (svc.content_type or "application/json") or nil, body, op.unauthenticated)
-    if not ok then return fail(ctx, err) end
-    return 0
+end
+
+-- --dry-run: the request built and signed as it would be sent, printed
+local function call_dry_run(ctx, svc, op, req)
+  local path, body, msg = require("hwcloud.core").build(op, req, ctx.cfg.project_id)
+  if not path then return fail(ctx, errors.validation(body, msg, svc.name, op.name)) end
+  local base, eerr = require("hwcloud.config").endpoint(ctx.cfg, svc)
+  if not base then return fail(ctx, eerr) end
+  local ok, err = dry_run(ctx, op.method, base .. path,
+    body and (svc.content_type or "application/json") or nil, body, op.unauthenticated)
+  if not ok then return fail(ctx, err) end
+  return 0
+end
+
+-- the job res started, with one progress line; prints the final job
+local function wait_started(ctx, client, res)
+  local on_progress, finish = job_progress(ctx, 1)
+  local final, werr = client:wait(res, wait_opts(ctx, on_progress))
+  finish()
+  if final == nil then
+    if werr.job then print_json(ctx, werr.job) end
+    return fail(ctx, werr)
   end
+  print_json(ctx, final)
+  return 0
+end
+
+function C.call(ctx, pos)
+  local svc = load_service(pos[1])
+  local op = find_op(svc, pos[2])
+  local opts = ctx.opts
+  local json = opts.json and read_json_arg(opts.json) or nil
+  local fields = {}
+  for i = 3, #pos do fields[#fields + 1] = pos[i] end
+  local req = request_of(op, fields, json)
+  check_call_opts(opts, svc, op)
+  if opts["dry-run"] then return call_dry_run(ctx, svc, op, req) end
   local client = ctx.client_factory()
   if opts.all then
     local list, err = all_pages(ctx, svc, op, req)
@@ -925,15 +1014,7 @@ function C.call(ctx, pos)
     print_json(ctx, res, op.response)
     return 0
   end
-  local on_progress, finish = job_progress(ctx, 1)
-  local final, werr = client:wait(res, wait_opts(ctx, on_progress))
-  finish()
-  if final == nil then
-    if werr.job then print_json(ctx, werr.job) end
-    return fail(ctx, werr)
-  end
-  print_json(ctx, final)
-  return 0
+  return wait_started(ctx, client, res)
 end
 
 local JOB_ID_KEY = { rts = "deployment_id" }
@@ -975,17 +1056,20 @@ local function urlencode(s)
   return (tostring(s):gsub("[^%w%-%._~]", function(c) return format("%%%02X", c:byte()) end))
 end
 
-function C.request(ctx, pos)
+-- METHOD and PATH; -> the method in upper case
+local function request_target(pos)
   local method, path = pos[1], pos[2]
   if not method or not path or #pos > 2 then usage("request takes METHOD and PATH") end
   method = method:upper()
   if not method:match("^%u+$") then usage("request: '%s' is not an HTTP method", pos[1]) end
   if path:sub(1, 1) ~= "/" then usage("request: PATH must start with '/'") end
-  local opts = ctx.opts
-  if not opts.service then usage("request needs --service SERVICE") end
-  local svc = load_service(opts.service)
+  return method, path
+end
+
+-- --query k=v ...: a repeated key is an array
+local function query_of(list)
   local query = {}
-  for _, q in ipairs(opts.query or {}) do
+  for _, q in ipairs(list or {}) do
     local k, v = q:match("^([^=]+)=(.*)$")
     if not k then usage("--query: expected k=v, got '%s'", q) end
     local cur = query[k]
@@ -993,30 +1077,47 @@ function C.request(ctx, pos)
     elseif type(cur) == "table" then cur[#cur + 1] = v
     else query[k] = { cur, v } end
   end
-  local body = opts.json and read_json_arg(opts.json) or nil
-  if opts["dry-run"] then
-    local pid = ctx.cfg.project_id
-    if path:find("{project_id}", 1, true) and not pid then
-      return fail(ctx, errors.validation("project_id", "is required by the path"))
+  return query
+end
+
+-- "?k=v&..." in key order, or ""
+local function query_string(query)
+  local keys, qs = {}, {}
+  for k in pairs(query) do keys[#keys + 1] = k end
+  sort(keys)
+  for _, k in ipairs(keys) do
+    local v = query[k]
+    for _, x in ipairs(type(v) == "table" and v or { v }) do
+      qs[#qs + 1] = urlencode(k) .. "=" .. urlencode(x)
     end
-    local p = path:gsub("{project_id}", function() return urlencode(pid) end)
-    local keys, qs = {}, {}
-    for k in pairs(query) do keys[#keys + 1] = k end
-    sort(keys)
-    for _, k in ipairs(keys) do
-      local v = query[k]
-      for _, x in ipairs(type(v) == "table" and v or { v }) do
-        qs[#qs + 1] = urlencode(k) .. "=" .. urlencode(x)
-      end
-    end
-    local base, eerr = require("hwcloud.config").endpoint(ctx.cfg, svc)
-    if not base then return fail(ctx, eerr) end
-    local text = body and encode(body, false) or nil
-    local ok, err = dry_run(ctx, method, base .. p .. (#qs > 0 and ("?" .. concat(qs, "&")) or ""),
-      text and (svc.content_type or "application/json") or nil, text)
-    if not ok then return fail(ctx, err) end
-    return 0
   end
+  return #qs > 0 and ("?" .. concat(qs, "&")) or ""
+end
+
+local function request_dry_run(ctx, svc, method, path, query, body)
+  local pid = ctx.cfg.project_id
+  if path:find("{project_id}", 1, true) and not pid then
+    return fail(ctx, errors.validation("project_id", "is required by the path"))
+  end
+  local p = path:gsub("{project_id}", function() return urlencode(pid) end)
+  local qs = query_string(query)
+  local base, eerr = require("hwcloud.config").endpoint(ctx.cfg, svc)
+  if not base then return fail(ctx, eerr) end
+  local text = body and encode(body, false) or nil
+  local ok, err = dry_run(ctx, method, base .. p .. qs,
+    text and (svc.content_type or "application/json") or nil, text)
+  if not ok then return fail(ctx, err) end
+  return 0
+end
+
+function C.request(ctx, pos)
+  local method, path = request_target(pos)
+  local opts = ctx.opts
+  if not opts.service then usage("request needs --service SERVICE") end
+  local svc = load_service(opts.service)
+  local query = query_of(opts.query)
+  local body = opts.json and read_json_arg(opts.json) or nil
+  if opts["dry-run"] then return request_dry_run(ctx, svc, method, path, query, body) end
   local client = ctx.client_factory()
   if not method_of(client, "request") then
     usage("request: this hwcloud library has no client:request yet")
@@ -1050,28 +1151,15 @@ end
 
 ------------------------------------------------------------------ completion
 
--- complete(words) -> candidates for the last word, given the words before
--- it (without the command name itself). Used by the bash script.
-function _M.complete(words)
-  local cur = words[#words] or ""
-  local prev = words[#words - 1]
-  local out = {}
-  local function add(list, suffix)
-    for _, w in ipairs(list) do
-      if w:sub(1, #cur) == cur then out[#out + 1] = w .. (suffix or "") end
-    end
+-- adds the words of list that start with cur to out (each with suffix)
+local function add_matching(out, cur, list, suffix)
+  for _, w in ipairs(list) do
+    if w:sub(1, #cur) == cur then out[#out + 1] = w .. (suffix or "") end
   end
-  if cur:sub(1, 2) == "--" then
-    local names = {}
-    for k in pairs(OPTS) do names[#names + 1] = "--" .. k end
-    sort(names)
-    add(names)
-    return out
-  end
-  if prev and prev:sub(1, 2) == "--" and OPTS[prev:sub(3)] and OPTS[prev:sub(3)].arg then
-    if prev == "--service" then add(services.names()) end
-    return out
-  end
+end
+
+-- the positional words before the last one: options and their values out
+local function positional_words(words)
   local pos = {}
   for i = 1, #words - 1 do
     local w = words[i]
@@ -1082,33 +1170,24 @@ function _M.complete(words)
       pos[#pos + 1] = w
     end
   end
-  local cmd = pos[1]
-  if not cmd then add(COMMANDS) return out end
-  if cmd == "completion" and #pos == 1 then add { "bash" } return out end
-  if not (cmd == "ops" or cmd == "describe" or cmd == "call" or cmd == "wait") then return out end
-  if #pos == 1 then add(services.names()) return out end
-  if cmd == "ops" or cmd == "wait" then return out end
-  local svc = services.load(pos[2])
-  if not svc then return out end
-  if #pos == 2 then add(operation_names(svc)) return out end
-  if cmd ~= "call" or #pos < 3 then return out end
-  local ok, op = pcall(find_op, svc, pos[3])
-  if not ok then return out end
-  local key = cur:match("^([^=]*)=")
-  if key then
-    -- values of an enum or a boolean field
-    local node = op.request
-    for seg in key:gmatch("[^.]+") do node = child(node, seg) end
-    if type(node) == "table" and node.type == "array" then node = node.items end
-    if type(node) == "table" then
-      local vals = node.enum or (node.type == "boolean" and { "true", "false" }) or {}
-      local list = {}
-      for i, v in ipairs(vals) do list[i] = key .. "=" .. tostring(v) end
-      add(list)
-    end
-    return out
+  return pos
+end
+
+-- "key=": the values of an enum or a boolean field
+local function complete_value(out, cur, op, key)
+  local node = op.request
+  for seg in key:gmatch("[^.]+") do node = child(node, seg) end
+  if type(node) == "table" and node.type == "array" then node = node.items end
+  if type(node) == "table" then
+    local vals = node.enum or (node.type == "boolean" and { "true", "false" }) or {}
+    local list = {}
+    for i, v in ipairs(vals) do list[i] = key .. "=" .. tostring(v) end
+    add_matching(out, cur, list)
   end
-  -- a nested object's name ends in "." (its fields come next), the others in "="
+end
+
+-- a nested object's name ends in "." (its fields come next), the others in "="
+local function complete_field(out, cur, op)
   for _, l in ipairs(field_lines(op.request, "", {}, {})) do
     local name = l[1]
     if not name:find("[%[%*…]") and name:sub(1, #cur) == cur then
@@ -1116,6 +1195,53 @@ function _M.complete(words)
       out[#out + 1] = name .. (nested and "." or "=")
     end
   end
+end
+
+-- call SERVICE OPERATION ...: a field, or a field's value
+local function complete_call(out, cur, svc, opname)
+  local ok, op = pcall(find_op, svc, opname)
+  if not ok then return end
+  local key = cur:match("^([^=]*)=")
+  if key then
+    complete_value(out, cur, op, key)
+  else
+    complete_field(out, cur, op)
+  end
+end
+
+-- the word after the command: a service, then an operation, then fields
+local function complete_positional(out, cur, pos)
+  local cmd = pos[1]
+  if not cmd then add_matching(out, cur, COMMANDS) return end
+  if cmd == "completion" and #pos == 1 then add_matching(out, cur, { "bash" }) return end
+  if not (cmd == "ops" or cmd == "describe" or cmd == "call" or cmd == "wait") then return end
+  if #pos == 1 then add_matching(out, cur, services.names()) return end
+  if cmd == "ops" or cmd == "wait" then return end
+  local svc = services.load(pos[2])
+  if not svc then return end
+  if #pos == 2 then add_matching(out, cur, operation_names(svc)) return end
+  if cmd ~= "call" or #pos < 3 then return end
+  complete_call(out, cur, svc, pos[3])
+end
+
+-- complete(words) -> candidates for the last word, given the words before
+-- it (without the command name itself). Used by the bash script.
+function _M.complete(words)
+  local cur = words[#words] or ""
+  local prev = words[#words - 1]
+  local out = {}
+  if cur:sub(1, 2) == "--" then
+    local names = {}
+    for k in pairs(OPTS) do names[#names + 1] = "--" .. k end
+    sort(names)
+    add_matching(out, cur, names)
+    return out
+  end
+  if prev and prev:sub(1, 2) == "--" and OPTS[prev:sub(3)] and OPTS[prev:sub(3)].arg then
+    if prev == "--service" then add_matching(out, cur, services.names()) end
+    return out
+  end
+  complete_positional(out, cur, positional_words(words))
   return out
 end
 

@@ -78,48 +78,65 @@ end
 -- The region file of the official SDKs (HUAWEICLOUD_SDK_REGIONS_FILE or
 -- ~/.huaweicloud/regions.yaml): service names (any case) as top-level keys,
 -- each a list of {id, endpoint | endpoints: [...]}. Only that shape is read.
+local function unquote(v)
+  v = v:gsub("%s+#.*$", ""):gsub("^%s+", ""):gsub("%s+$", "")
+  return (v:gsub('^"(.*)"$', "%1"):gsub("^'(.*)'$", "%1"))
+end
+
+-- The reader's state, st = {out, svc, item, in_list}: the services read so
+-- far, the current service's list, its current item, and whether the lines
+-- that follow are that item's endpoints list.
+
+-- "- key: value" (or "- key:") starts an item of the current service
+local function start_item(st, indent, rest)
+  local k, v = rest:match("^([%w_]+):%s+(.*)$")
+  if not k then k, v = rest:match("^([%w_]+):()$"), "" end
+  if not k then return end
+  local item = { indent = #indent }
+  st.svc[#st.svc + 1] = item
+  st.item, st.in_list = item, false
+  if k == "endpoints" and v == "" then st.in_list = true
+  elseif v ~= "" then item[k] = unquote(v) end
+end
+
+-- "  key: value" adds to the current item; "  endpoints:" opens its list
+local function item_key(st, line)
+  local k, v = line:match("^%s+([%w_]+):%s*(.*)$")
+  if k == "endpoints" and v == "" then
+    st.in_list = true
+  elseif k and v ~= "" then
+    st.item[k] = unquote(v)
+    st.in_list = false
+  end
+end
+
+local function regions_line(st, line)
+  local top = line:match("^([%w_-]+):%s*$")
+  local indent, rest = line:match("^(%s*)%-%s*(.*)$")
+  local item = st.item
+  if top then
+    st.svc = {}
+    st.out[top:lower()] = st.svc
+    st.item, st.in_list = nil, false
+  elseif indent and st.svc and st.in_list and item and #indent > (item.indent or 0) then
+    item.endpoints = item.endpoints or {}
+    item.endpoints[#item.endpoints + 1] = unquote(rest)
+  elseif indent and st.svc then
+    start_item(st, indent, rest)
+  elseif st.svc and item then
+    item_key(st, line)
+  end
+end
+
 local function read_regions(path)
   local f = path and open(path, "r")
   if not f then return nil end
-  local out, svc, item, in_list = {}, nil, nil, false
-  local function unquote(v)
-    v = v:gsub("%s+#.*$", ""):gsub("^%s+", ""):gsub("%s+$", "")
-    return (v:gsub('^"(.*)"$', "%1"):gsub("^'(.*)'$", "%1"))
-  end
+  local st = { out = {}, svc = nil, item = nil, in_list = false }
   for line in f:lines() do
-    if not line:match("^%s*#") and line:match("%S") then
-      local top = line:match("^([%w_-]+):%s*$")
-      local indent, rest = line:match("^(%s*)%-%s*(.*)$")
-      if top then
-        svc = {}
-        out[top:lower()] = svc
-        item, in_list = nil, false
-      elseif indent and svc and in_list and item and #indent > (item.indent or 0) then
-        item.endpoints = item.endpoints or {}
-        item.endpoints[#item.endpoints + 1] = unquote(rest)
-      elseif indent and svc then
-        local k, v = rest:match("^([%w_]+):%s+(.*)$")
-        if not k then k, v = rest:match("^([%w_]+):()$"), "" end
-        if k then
-          item = { indent = #indent }
-          svc[#svc + 1] = item
-          in_list = false
-          if k == "endpoints" and v == "" then in_list = true
-          elseif v ~= "" then item[k] = unquote(v) end
-        end
-      elseif svc and item then
-        local k, v = line:match("^%s+([%w_]+):%s*(.*)$")
-        if k == "endpoints" and v == "" then
-          in_list = true
-        elseif k and v ~= "" then
-          item[k] = unquote(v)
-          in_list = false
-        end
-      end
-    end
+    if not line:match("^%s*#") and line:match("%S") then regions_line(st, line) end
   end
   f:close()
-  return out
+  return st.out
 end
 
 local function regions_file()

@@ -99,42 +99,60 @@ local MSG_KEYS = { "error_msg", "errorMsg", "errorMessage", "message", "msg" }
 -- Heat's {code=400, error={message,type}}, {"error": "text"}, a top-level
 -- array of those, or nested objects. A numeric code equal to the HTTP
 -- status says nothing new, so a nested one is preferred.
-local function find(doc, status, depth)
+local find
+
+-- the first code key, skipping a number that only repeats the status
+local function own_code(doc, status)
+  for _, k in ipairs(CODE_KEYS) do
+    local v = str(doc[k])
+    if v and not (type(doc[k]) == "number" and doc[k] == status) then return v end
+  end
+  return nil
+end
+
+local function own_message(doc)
+  for _, k in ipairs(MSG_KEYS) do
+    local msg = str(doc[k])
+    if msg then return msg end
+  end
+  return nil
+end
+
+-- doc.error: a message string, or an object of its own
+local function from_error_key(doc, status, depth, code, msg)
+  local nested = doc.error
+  if type(nested) == "string" and nested ~= "" then
+    return code, msg or nested
+  elseif type(nested) == "table" then
+    local ncode, nmsg = find(nested, status, depth + 1)
+    return code or ncode or str(nested.type), msg or nmsg
+  end
+  return code, msg
+end
+
+-- what is still missing, from the other nested objects
+local function from_children(doc, status, depth, code, msg)
+  for k, v in pairs(doc) do
+    if k ~= "error" and type(v) == "table" then
+      local ncode, nmsg = find(v, status, depth + 1)
+      code = code or ncode
+      msg = msg or nmsg
+      if code and msg then break end
+    end
+  end
+  return code, msg
+end
+
+function find(doc, status, depth)
   if type(doc) ~= "table" or depth > 4 then return nil, nil end
   if doc[1] ~= nil and type(doc[1]) == "table" then
     return find(doc[1], status, depth + 1)
   end
-  local code, msg
-  for _, k in ipairs(CODE_KEYS) do
-    local v = str(doc[k])
-    if v and not (type(doc[k]) == "number" and doc[k] == status) then
-      code = v
-      break
-    end
-  end
-  for _, k in ipairs(MSG_KEYS) do
-    msg = str(doc[k])
-    if msg then break end
-  end
-  local nested = doc.error
-  if type(nested) == "string" and nested ~= "" then
-    msg = msg or nested
-  elseif type(nested) == "table" then
-    local ncode, nmsg = find(nested, status, depth + 1)
-    code = code or ncode or str(nested.type)
-    msg = msg or nmsg
-  end
+  local code, msg = from_error_key(doc, status, depth, own_code(doc, status), own_message(doc))
   -- Heat's top-level explanation is generic; error.message has the detail
   msg = msg or str(doc.explanation)
   if not code or not msg then
-    for k, v in pairs(doc) do
-      if k ~= "error" and type(v) == "table" then
-        local ncode, nmsg = find(v, status, depth + 1)
-        code = code or ncode
-        msg = msg or nmsg
-        if code and msg then break end
-      end
-    end
+    code, msg = from_children(doc, status, depth, code, msg)
   end
   return code, msg
 end

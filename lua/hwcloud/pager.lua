@@ -89,12 +89,39 @@ local function next_marker(page, items)
   return nil
 end
 
+-- whether a page of `count` items is the last, before looking for the next
+-- page's position: no paging style, an empty page, or a short one
+local function short_page(style, f, r, count)
+  local size = f and f.size and r[f.size]
+  return not style or count == 0 or (type(size) == "number" and count < size)
+end
+
+-- moves r to the page after `page`; true when that page is known to be past
+-- the end (the total is reached, or the marker does not move)
+local function advance(style, f, r, page, items)
+  local total = type(page) == "table" and number_in(page, TOTAL)
+  if style == "offset" then
+    local seen = (r.offset or 0) + #items
+    r.offset = seen
+    return total and seen >= total or false
+  elseif style == "marker" then
+    local m = next_marker(page, items)
+    local last = not m or m == r.marker
+    r.marker = m
+    return last
+  end
+  local size = f.size and r[f.size]
+  local p = r[f.page] or 1
+  r[f.page] = p + 1
+  return (total and size and p * size >= total) and true or false
+end
+
 -- pages(op, req, run) -> iterator; run(request) performs one call
 function _M.pages(op, req, run)
   local style, f = style_of(op)
   local r = {}
   for k, v in pairs(req or {}) do r[k] = v end
-  local done, n, seen_offset = false, 0, 0
+  local done, n = false, 0
   return function()
     if done then return nil end
     n = n + 1
@@ -105,26 +132,11 @@ function _M.pages(op, req, run)
       return false, err
     end
     local items = items_of(op, page) or {}
-    local count = #items
-    local size = f and f.size and r[f.size]
-    if not style or count == 0 or (type(size) == "number" and count < size) then
+    if short_page(style, f, r, #items) then
       done = true
       return page
     end
-    local total = type(page) == "table" and number_in(page, TOTAL)
-    if style == "offset" then
-      seen_offset = (r.offset or 0) + count
-      if total and seen_offset >= total then done = true end
-      r.offset = seen_offset
-    elseif style == "marker" then
-      local m = next_marker(page, items)
-      if not m or m == r.marker then done = true end
-      r.marker = m
-    else
-      local p = r[f.page] or 1
-      if total and size and p * size >= total then done = true end
-      r[f.page] = p + 1
-    end
+    done = advance(style, f, r, page, items)
     return page
   end
 end

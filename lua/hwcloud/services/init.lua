@@ -127,11 +127,10 @@ local function has_fields(schema, a, b)
   return fields and fields[a] ~= nil and (b == nil or fields[b] ~= nil) or false
 end
 
-local function build(name)
-  local desc = require("hwcloud.services." .. name)
-  local gen = desc.generated and require("hwcloud.services.gen." .. desc.generated) or {}
-  -- the models only answers use are in a companion file, read when an
-  -- answer's schema first needs one of them
+-- the models of a service, the generated ones under its description's;
+-- the models only answers use are in a companion file, read when an
+-- answer's schema first needs one of them
+local function service_models(gen, desc)
   local models = {}
   local function add(list) for k, v in pairs(list or {}) do models[k] = v end end
   add(gen.models)
@@ -144,7 +143,10 @@ local function build(name)
       return rawget(models, k)
     end })
   end
+  return models
+end
 
+local function service_of(name, desc, gen, models)
   local svc = {
     name = name,
     title = desc.title or name,
@@ -164,7 +166,11 @@ local function build(name)
   }
   for region, urls in pairs(gen.regions or {}) do svc.regions[region] = urls end
   for region, urls in pairs(desc.regions or {}) do svc.regions[region] = urls end
+  return svc
+end
 
+-- the generated operations with the description's patches and additions
+local function merge_operations(name, svc, gen, desc)
   local ops = svc.operations
   -- the generated tables are this service's own (a module loaded once)
   for opname, op in pairs(gen.operations or {}) do ops[opname] = op end
@@ -178,18 +184,21 @@ local function build(name)
       ops[opname] = copy(p)
     end
   end
-
   for opname, op in pairs(ops) do
     op.name = opname
     op.service = name
     if not op.content_type then op.content_type = svc.content_type end
   end
-  -- schemas are resolved and prepared per operation, on first use: loading
-  -- a service with hundreds of operations then costs little more than
-  -- reading its file
+  return ops
+end
+
+-- svc.ready(op): resolves and prepares one operation's schemas. They are
+-- prepared per operation, on first use: loading a service with hundreds
+-- of operations then costs little more than reading its file
+local function readier(name, desc, svc, models)
   local node = resolver(models, name)
   local seen = {}
-  svc.ready = function(op)
+  return function(op)
     local req = op.request
     -- an operation without parameters is an empty closed object
     if req == nil or (req.fields == nil and req.ref == nil) then
@@ -212,10 +221,12 @@ local function build(name)
     op.ready = true
     return op
   end
-  -- svc.operations[name] is always ready for use; listing goes through
-  -- operation_names (the raw table holds every operation)
-  svc.all = ops
-  svc.operations = setmetatable({}, { __index = function(t, k)
+end
+
+-- svc.operations[name] is always ready for use; listing goes through
+-- operation_names (the raw table holds every operation)
+local function ready_operations(svc, ops)
+  return setmetatable({}, { __index = function(t, k)
     local op = ops[k]
     if op == nil then
       -- an alias finds its operation
@@ -226,6 +237,9 @@ local function build(name)
     rawset(t, k, op)
     return op
   end })
+end
+
+local function check_aliases(name, svc, ops)
   for alias, target in pairs(svc.aliases) do
     if ops[alias] then
       error(format("hwcloud: %s alias '%s' hides an operation", name, alias), 0)
@@ -234,6 +248,18 @@ local function build(name)
       error(format("hwcloud: %s alias '%s' names no operation '%s'", name, alias, target), 0)
     end
   end
+end
+
+local function build(name)
+  local desc = require("hwcloud.services." .. name)
+  local gen = desc.generated and require("hwcloud.services.gen." .. desc.generated) or {}
+  local models = service_models(gen, desc)
+  local svc = service_of(name, desc, gen, models)
+  local ops = merge_operations(name, svc, gen, desc)
+  svc.ready = readier(name, desc, svc, models)
+  svc.all = ops
+  svc.operations = ready_operations(svc, ops)
+  check_aliases(name, svc, ops)
   return svc
 end
 
