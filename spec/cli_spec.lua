@@ -257,6 +257,15 @@ describe("the hwcloud command #server", function()
       assert.truthy(err2:find("has no pages to follow", 1, true), err2)
     end)
 
+    it("--all stops at a page that fails and exits with its error", function()
+      emu:fault { operation = "workspaceapp.list_servers", status = 400, count = 1,
+                  body = { error_code = "WKS.0001", error_msg = "bad page" } }
+      local out, err, code = hw("call workspaceapp list_servers --all limit=2")
+      assert.are_not.equal(0, code, out)
+      assert.truthy(err:find("WKS.0001", 1, true), err)
+      assert.equal("", out)
+    end)
+
     it("--dry-run prints the signed request with the signature masked and sends nothing", function()
       local out, err, code = hw("call workspaceapp reinstall_server server_id=srv-1 "
         .. "update_access_agent=true --dry-run")

@@ -841,96 +841,26 @@ local function items_key(schema, page)
   return found
 end
 
--- How an operation pages, from its request fields: offset/limit,
--- marker/limit or page/page_size.
-local function pager_of(op)
-  local f = type(op.request) == "table" and op.request.fields or {}
-  if f.limit and f.offset then return "offset" end
-  if f.limit and f.marker then return "marker" end
-  if f.page and (f.page_size or f.limit) then return "page" end
-  return nil
-end
-
 -- the pages through the client's own page walker
 local function library_pages(client, svc, op, req)
   local list = {}
   local f, s, c = client:pages(svc.name, op.name, req)
   while true do
+    -- the walker yields false, err when a page fails, nil at the end
     local page, err = f(s, c)
-    if page == nil then
+    if not page then
       if err then return nil, err end
       return list
     end
-    if errors.is(page) then return nil, page end
     list[#list + 1] = page
     c = page
   end
 end
 
--- how many of items were not seen before (an item without an id counts as
--- new); marks them seen
-local function count_new(items, seen)
-  local new = 0
-  for _, it in ipairs(items) do
-    local id = type(it) == "table" and (it.id or it.ID) or nil
-    if id == nil or not seen[id] then new = new + 1 end
-    if id ~= nil then seen[id] = true end
-  end
-  return new
-end
-
--- moves r past items; false when there is no position to move to
-local function next_position(kind, r, items)
-  if kind == "offset" then
-    r.offset = r.offset + #items
-  elseif kind == "marker" then
-    local lastit = items[#items]
-    local id = type(lastit) == "table" and lastit.id
-    if id == nil then return false end
-    r.marker = id
-  else
-    r.page = r.page + 1
-  end
-  return true
-end
-
--- the pages by calling the operation with the position fields itself
--- a copy of req at the first page, 100 a page unless it says; -> it and
--- the key of its page size
-local function first_request(kind, op, req)
-  local limit_key = (kind == "page" and op.request.fields.page_size) and "page_size" or "limit"
-  local r = {}
-  for k, v in pairs(req) do r[k] = v end
-  r[limit_key] = r[limit_key] or 100
-  if kind == "offset" then r.offset = r.offset or 0 end
-  if kind == "page" then r.page = r.page or 1 end
-  return r, limit_key
-end
-
-local function walked_pages(client, svc, op, req)
-  local list = {}
-  local kind = pager_of(op)
-  local r, limit_key = first_request(kind, op, req)
-  local seen = {}
-  for _ = 1, 10000 do
-    local page, err = client[svc.name][op.name](client[svc.name], r)
-    if not page then return nil, err end
-    local key = items_key(op.response, page)
-    local items = key == false and page or (key and page[key]) or {}
-    -- a page of items seen already: the service ignored the position
-    if count_new(items, seen) == 0 and #list > 0 then return list end
-    list[#list + 1] = page
-    if #items < r[limit_key] or #items == 0 then return list end
-    if not next_position(kind, r, items) then return list end
-  end
-  return list
-end
-
--- pages(ctx, svc, op, req) -> list of pages | nil, err
+-- pages(ctx, svc, op, req) -> list of pages | nil, err: the client's own
+-- page walker (hwcloud.pager), so --all follows pages as client:pages does
 local function all_pages(ctx, svc, op, req)
-  local client = ctx.client
-  if method_of(client, "pages") then return library_pages(client, svc, op, req) end
-  return walked_pages(client, svc, op, req)
+  return library_pages(ctx.client, svc, op, req)
 end
 
 -- The pages as one answer: the first page with its items list holding the
@@ -959,7 +889,7 @@ local function check_call_opts(opts, svc, op)
   end
   if opts.all then
     if opts.wait then usage("--all and --wait do not go together") end
-    if not require("hwcloud.pager").style_of(op) and not pager_of(op) then
+    if not require("hwcloud.pager").style_of(op) then
       usage("%s.%s has no pages to follow (no offset, marker or page field)", svc.name, op.name)
     end
   end
