@@ -46,17 +46,17 @@ local function shape(op)
   return op.method .. " " .. op.path:gsub("{[^}]+}", "{}")
 end
 
-setup(function()
+lazy_setup(function()
   emu = emulator.start{ job_seconds = 1 }
   token = password_token()
   assert.is_string(token)
 end)
 
-teardown(function()
+lazy_teardown(function()
   if emu then emu:stop() end
 end)
 
-describe("emulator: routes from the service descriptions", function()
+describe("emulator: routes from the service descriptions #server", function()
   it("routes every described operation to itself (or its twin of the same path)", function()
     local names = services.names()
     local total, by_shape, ops = 0, {}, {}
