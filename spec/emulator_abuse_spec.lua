@@ -7,7 +7,7 @@ local core = require "hwcloud.core"
 
 local PID = "1f2e3d4c5b6a79880796a5b4c3d2e1f0"
 
-describe("the emulator under abuse", function()
+describe("the emulator under abuse #server", function()
   local emu, signer
   local session = emulator.session({ inventory = require "spec.fixtures.inventory" }, nil, false)
   setup(function()

@@ -9,7 +9,7 @@ local curl = emulator.curl
 
 local PID = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 
-describe("emulator: GET /_emulator/faults", function()
+describe("emulator: GET /_emulator/faults #server", function()
   local emu
   setup(function() emu = emulator.start { job_seconds = 1 } end)
   teardown(function() emu:stop() end)

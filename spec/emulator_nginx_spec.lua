@@ -39,7 +39,7 @@ describe("the launcher's nginx", function()
     return run(env .. " " .. q(emulator.bin) .. " " .. args .. " 2>&1")
   end
 
-  it("runs Debian's nginx with the module snippets of /etc/nginx/modules-enabled", function()
+  it("runs Debian's nginx with the module snippets of /etc/nginx/modules-enabled #server", function()
     local out, code = launcher("", "--which-nginx")
     assert.are.equal(0, code, out)
     assert.matches("^/%S*nginx debian\n$", out)

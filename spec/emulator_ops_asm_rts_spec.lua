@@ -13,11 +13,11 @@ local FAST = { interval = 0.1, max_interval = 0.3, timeout = 20 }
 local emu, client, default_inventory
 local session = emulator.session({ job_seconds = 1 }, PID, { retry_base = 0.01, retries = 0 })
 
-setup(function()
+lazy_setup(function()
   emu, client = session.start()
   default_inventory = emu:admin("GET", "/_emulator/inventory")
 end)
-teardown(function() session.stop() end)
+lazy_teardown(function() session.stop() end)
 
 before_each(function()
   emu:reset()
@@ -30,7 +30,7 @@ local WORKSHOP = { metadata = { name = "bookinfo" },
                    spec = { primaryCluster = "cce-prod-01", ingress = {
                      elbId = "elb-1", elbIp = "192.0.2.10", port = 80 } } }
 
-describe("emulator ASM", function()
+describe("emulator ASM #server", function()
   it("lists and shows the inventory's mesh, 404s an unknown one in ASM's shape", function()
     local list = assert(client.asm:list_meshes {})
     assert.are.equal(1, #list.items)
@@ -67,7 +67,7 @@ describe("emulator ASM", function()
   end)
 end)
 
-describe("emulator RTS software deployments", function()
+describe("emulator RTS software deployments #server", function()
   local function config(name)
     return assert(client.rts:create_software_config { name = name, group = "script",
                                                       config = "echo " .. name })

@@ -13,11 +13,11 @@ local API = "5d1e0b6c8a3f4e2b9c7d6a5f4e3d2c1b"     -- build-api, none
 local emu, client, default_inventory
 local session = emulator.session({ job_seconds = 1 }, PID, { retry_base = 0.01, retries = 0 })
 
-setup(function()
+lazy_setup(function()
   emu, client = session.start()
   default_inventory = emu:admin("GET", "/_emulator/inventory")
 end)
-teardown(function() session.stop() end)
+lazy_teardown(function() session.stop() end)
 
 before_each(function()
   emu:reset()
@@ -46,7 +46,7 @@ local function settle(job)
   error("the build did not end")
 end
 
-describe("emulator CodeArts Build", function()
+describe("emulator CodeArts Build #server", function()
   it("starts with the inventory's history, newest first, with offset/limit and total", function()
     local h = history(WEB)
     assert.are.equal(2, h.total)

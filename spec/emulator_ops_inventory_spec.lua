@@ -12,17 +12,17 @@ local PID = "9a9b9c9d9e9fa0a1a2a3a4a5a6a7a8a9"
 local emu, client, default_inventory
 local session = emulator.session({ job_seconds = 1 }, PID, { retry_base = 0.01, retries = 0 })
 
-setup(function()
+lazy_setup(function()
   emu, client = session.start()
   default_inventory = emu:admin("GET", "/_emulator/inventory")
 end)
-teardown(function()
+lazy_teardown(function()
   if emu then emu:admin("POST", "/_emulator/inventory", default_inventory) end
   session.stop()
 end)
 before_each(function() emu:reset() end)
 
-describe("emulator inventory", function()
+describe("emulator inventory #server", function()
   it("has applications with components, build history and a mesh by default", function()
     assert.is_true(default_inventory.strict)
     local ss = default_inventory.servicestage

@@ -13,11 +13,11 @@ local FAST = { interval = 0.1, max_interval = 0.3, timeout = 20 }
 local emu, client, default_inventory
 local session = emulator.session({ job_seconds = 1 }, PID, { retry_base = 0.01, retries = 0 })
 
-setup(function()
+lazy_setup(function()
   emu, client = session.start()
   default_inventory = emu:admin("GET", "/_emulator/inventory")
 end)
-teardown(function() session.stop() end)
+lazy_teardown(function() session.stop() end)
 
 before_each(function()
   emu:reset()
@@ -63,7 +63,7 @@ local function component_in(application_id)
   return comp
 end
 
-describe("emulator ServiceStage", function()
+describe("emulator ServiceStage #server", function()
   it("lists applications with offset/limit and their count, shows one", function()
     local page = assert(client.servicestage:show_applications { offset = 1, limit = 1 })
     assert.are.equal(2, page.count)

@@ -14,11 +14,11 @@ local emu, client
 local session = emulator.session({ job_seconds = 1 }, PID, { retry_base = 0.01, retries = 0 })
 local default_inventory
 
-setup(function()
+lazy_setup(function()
   emu, client = session.start()
   default_inventory = emu:admin("GET", "/_emulator/inventory")
 end)
-teardown(function() session.stop() end)
+lazy_teardown(function() session.stop() end)
 
 -- each test starts from the default inventory, made strict
 before_each(function()
@@ -58,7 +58,7 @@ local function vm_status(server)
   return assert(client.workspaceapp:show_server { server_id = server }).vm_status
 end
 
-describe("emulator Workspace App", function()
+describe("emulator Workspace App #server", function()
   it("stops a batch of servers: one job, a sub-job each, vm_status SHUTOFF after", function()
     local res = assert(client.workspaceapp:batch_stop_server {
       items = { "srv-web-01", "srv-web-02" }, type = "SOFT" })

@@ -46,40 +46,62 @@ local function shape(op)
   return op.method .. " " .. op.path:gsub("{[^}]+}", "{}")
 end
 
-setup(function()
+lazy_setup(function()
   emu = emulator.start{ job_seconds = 1 }
   token = password_token()
   assert.is_string(token)
 end)
 
-teardown(function()
+lazy_teardown(function()
   if emu then emu:stop() end
 end)
 
-describe("emulator: routes from the service descriptions", function()
-  it("routes every described operation to itself (or its twin of the same path)", function()
-    local names = services.names()
-    local total, by_shape, ops = 0, {}, {}
-    for _, sname in ipairs(names) do
-      local svc = assert(services.load(sname))
-      for _, opname in ipairs(services.operation_names(svc)) do
-        if svc.all[opname] then
-          local op = svc.all[opname]
-          local full = sname .. "." .. opname
-          ops[#ops + 1] = { name = full, op = op }
-          local k = shape(op)
-          by_shape[k] = by_shape[k] or {}
-          by_shape[k][full] = true
-        end
+-- Every described operation as { name = "svc.op", op = op }, and the
+-- names of the operations of each shape (method and path template).
+local function described_ops()
+  local by_shape, ops = {}, {}
+  for _, sname in ipairs(services.names()) do
+    local svc = assert(services.load(sname))
+    for _, opname in ipairs(services.operation_names(svc)) do
+      local op = svc.all[opname]
+      if op then
+        local full = sname .. "." .. opname
+        ops[#ops + 1] = { name = full, op = op }
+        local k = shape(op)
+        by_shape[k] = by_shape[k] or {}
+        by_shape[k][full] = true
       end
     end
+  end
+  return ops, by_shape
+end
+
+-- An answer no route of the emulator gives: the gateway's 404, a 405, no
+-- answer, or a server error other than "not emulated".
+local function unrouted(res)
+  return res.status == 404 and type(res.json) == "table" and res.json.error_code == "APIG.0101"
+    or res.status == 405 or res.status == 0 or res.status >= 500 and res.status ~= 501
+end
+
+-- Whether the logged operation `got` is one of `peers` (or the emulator's
+-- own handler for one of them, in `own`).
+local function reached_peer(got, peers, own)
+  for peer in pairs(peers) do
+    if got == peer or got == own[peer] then return true end
+  end
+  return false
+end
+
+describe("emulator: routes from the service descriptions #server", function()
+  it("routes every described operation to itself (or its twin of the same path)", function()
+    local ops, by_shape = described_ops()
+    local total = 0
     local bad = {}
     for _, o in ipairs(ops) do
       total = total + 1
       local body = o.op.method ~= "GET" and o.op.method ~= "DELETE" and "{}" or nil
       local res = call(o.op.method, dummy_path(o.op), body)
-      if res.status == 404 and type(res.json) == "table" and res.json.error_code == "APIG.0101"
-        or res.status == 405 or res.status == 0 or res.status >= 500 and res.status ~= 501 then
+      if unrouted(res) then
         bad[#bad + 1] = o.name .. " -> " .. res.status .. " " .. res.body
       end
     end
@@ -95,11 +117,9 @@ describe("emulator: routes from the service descriptions", function()
     for i, o in ipairs(ops) do
       local got = log[first + i].operation
       -- operations of one method and path (IAM's token requests) share a route
-      local ok = false
-      for peer in pairs(by_shape[shape(o.op)]) do
-        if got == peer or got == own[peer] then ok = true end
+      if not reached_peer(got, by_shape[shape(o.op)], own) then
+        wrong[#wrong + 1] = o.name .. " reached " .. tostring(got)
       end
-      if not ok then wrong[#wrong + 1] = o.name .. " reached " .. tostring(got) end
     end
     assert.are.same({}, wrong)
     assert.is_true(total > 500, "only " .. total .. " operations described")

@@ -105,7 +105,7 @@ end
 
 local emu, token
 
-setup(function()
+lazy_setup(function()
   ensure_node_sdk()
   -- jobs take 3 s: their first state lasts 1 s, long enough to be seen
   -- first even when spawning the signing process is slow on a busy machine
@@ -114,11 +114,11 @@ setup(function()
   assert.is_string(token)
 end)
 
-teardown(function()
+lazy_teardown(function()
   if emu then emu:stop() end
 end)
 
-describe("emulator: AK/SK requests signed by the official Node.js SDK", function()
+describe("emulator: AK/SK requests signed by the official Node.js SDK #server", function()
   before_each(function() emu:reset() end)
 
   it("accepts every operation with the documented response shapes", function()
@@ -246,7 +246,7 @@ describe("emulator: AK/SK requests signed by the official Node.js SDK", function
   end)
 end)
 
-describe("emulator: rejected signatures", function()
+describe("emulator: rejected signatures #server", function()
   local path = "/v3/" .. PID .. "/cas/environments/env-1/addons/addon-1/action"
   local base = { method = "POST", path = path, body = { action = "redeploy" } }
 
@@ -314,7 +314,7 @@ describe("emulator: rejected signatures", function()
   end)
 end)
 
-describe("emulator: IAM tokens", function()
+describe("emulator: IAM tokens #server", function()
   before_each(function() emu:reset() token = password_token(emu) end)
 
   it("issues a 24 h project-scoped token in X-Subject-Token", function()
@@ -371,7 +371,7 @@ describe("emulator: IAM tokens", function()
   end)
 end)
 
-describe("emulator: documented errors", function()
+describe("emulator: documented errors #server", function()
   before_each(function() emu:reset() token = password_token(emu) end)
 
   local function call(method, path, body)
@@ -488,7 +488,7 @@ describe("emulator: documented errors", function()
   end)
 end)
 
-describe("emulator: jobs over --job-seconds 1", function()
+describe("emulator: jobs over --job-seconds 1 #server", function()
   before_each(function() emu:reset() token = password_token(emu) end)
 
   local function call(method, path, body)
@@ -565,7 +565,7 @@ describe("emulator: jobs over --job-seconds 1", function()
   end)
 end)
 
-describe("emulator: faults", function()
+describe("emulator: faults #server", function()
   local path
   before_each(function()
     emu:reset()
@@ -653,7 +653,7 @@ describe("emulator: faults", function()
   end)
 end)
 
-describe("emulator: counts, reset and health", function()
+describe("emulator: counts, reset and health #server", function()
   it("counts every request per operation, faults and failed auth included", function()
     emu:reset()
     assert.are.same({}, emu:counts())
@@ -690,7 +690,7 @@ describe("emulator: counts, reset and health", function()
   end)
 end)
 
-describe("emulator: process", function()
+describe("emulator: process #server", function()
   it("waits --latency-ms before answering operations", function()
     local slow = emulator.start{ latency_ms = 300 }
     local ok, err = pcall(function()

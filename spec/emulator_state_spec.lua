@@ -38,12 +38,12 @@ local function ids(list)
   return out
 end
 
-setup(function()
+lazy_setup(function()
   emu = emulator.start{ job_seconds = 1 }
   token = password_token()
 end)
 
-teardown(function()
+lazy_teardown(function()
   if emu then emu:stop() end
 end)
 
@@ -52,7 +52,7 @@ before_each(function()
   token = password_token()
 end)
 
-describe("emulator state: Workspace", function()
+describe("emulator state: Workspace #server", function()
   it("lists servers with offset/limit and filters, shows one, 404s unknown ids", function()
     local res = call("GET", "/v1/" .. PID .. "/app-servers?offset=1&limit=2")
     assert.are.equal(200, res.status)
@@ -92,7 +92,7 @@ describe("emulator state: Workspace", function()
   end)
 end)
 
-describe("emulator state: ServiceStage, CodeArts Build, RTS", function()
+describe("emulator state: ServiceStage, CodeArts Build, RTS #server", function()
   it("lists environments and add-ons, 404s unknown ones, enforces the action enum", function()
     local res = call("GET", "/v3/" .. PID .. "/cas/environments?offset=1&limit=5")
     assert.are.equal(2, res.json.count)
@@ -147,7 +147,7 @@ describe("emulator state: ServiceStage, CodeArts Build, RTS", function()
   end)
 end)
 
-describe("emulator state: inventory, log and state", function()
+describe("emulator state: inventory, log and state #server", function()
   it("replaces the inventory through the admin API, checking its shape", function()
     local _, status = emu:admin("POST", "/_emulator/inventory", {
       workspace = { servers = { { id = "only-1", server_group_id = "g" } },
@@ -177,7 +177,7 @@ describe("emulator state: inventory, log and state", function()
   end)
 end)
 
-describe("emulator process: --port 0 and --inventory FILE", function()
+describe("emulator process: --port 0 and --inventory FILE #server", function()
   it("picks a free port, prints it and starts from the inventory file", function()
     local dir = emulator.work .. "/inventory-spec"
     os.execute("mkdir -p " .. q(dir))

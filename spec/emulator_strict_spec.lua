@@ -13,11 +13,11 @@ local PID = "6a6b6c6d6e6f70717273747576777879"
 local emu, client, default_inventory
 local session = emulator.session({ job_seconds = 1 }, PID, { retry_base = 0.01, retries = 0 })
 
-setup(function()
+lazy_setup(function()
   emu, client = session.start()
   default_inventory = emu:admin("GET", "/_emulator/inventory")
 end)
-teardown(function() session.stop() end)
+lazy_teardown(function() session.stop() end)
 before_each(function()
   emu:reset()
   assert(emu:inventory(default_inventory))
@@ -39,7 +39,7 @@ local WORKSHOP = {
            ingress = { elbId = "elb-1", elbIp = "192.0.2.10", port = 8443 } },
 }
 
-describe("emulator: unknown ids by default", function()
+describe("emulator: unknown ids by default #server", function()
   it("has a strict default inventory", function()
     assert.is_true(default_inventory.strict)
   end)

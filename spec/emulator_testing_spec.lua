@@ -21,7 +21,7 @@ local function have(lua)
   return code == 0
 end
 
-describe("hwcloud.emulator.testing from a plain script", function()
+describe("hwcloud.emulator.testing from a plain script #server", function()
   local want = table.concat({
     "url\ttrue",
     "faults\t1\tworkspaceapp.show_job_detail\t2\tanswers 503",
@@ -73,7 +73,7 @@ describe("hwcloud.emulator.testing's errors", function()
     assert.matches("nginx not found: /nonexistent/nginx", err, 1, true)
   end)
 
-  it("says when the port is busy, with the emulator's stderr", function()
+  it("says when the port is busy, with the emulator's stderr #server", function()
     local first = emulator.start {}
     local emu, err = testing.start { bin = emulator.bin, work_dir = work, port = first.port }
     first:stop()
@@ -108,7 +108,7 @@ describe("hwcloud.emulator.testing's errors", function()
   end)
 end)
 
-describe("emu:env()", function()
+describe("emu:env() #server", function()
   it("points the hwcloud client at the emulator, whose canned answer it gets", function()
     local emu = emulator.start {}
     assert(emu:respond { operation = "rts.list_software_deployments", status = 200,
@@ -124,7 +124,7 @@ describe("emu:env()", function()
   end)
 end)
 
-describe("examples/test_with_emulator.lua", function()
+describe("examples/test_with_emulator.lua #server", function()
   it("tests the deployment workflow against the emulator and passes", function()
     local out, code = run("cd " .. q(root) .. " && LUA_PATH='lua/?.lua;lua/?/init.lua;emulator/lua/?.lua;"
       .. "emulator/lua/?/init.lua;;' LUA_CPATH='build/5.4/?.so;;' lua5.4 examples/test_with_emulator.lua 2>&1")

@@ -121,7 +121,7 @@ local function every_operation(run, tag)
   return out
 end
 
-describe("hwcloud inside nginx", function()
+describe("hwcloud inside nginx #server", function()
   local work, certs, emu, slow300, slow500, tls_emu, untrusted, srv, native
 
   setup(function()
@@ -508,7 +508,7 @@ describe("hwcloud inside nginx", function()
   end)
 end)
 
-describe("examples/nginx.conf", function()
+describe("examples/nginx.conf #server", function()
   local emu, srv, native
 
   -- The example as a user would install it, with this checkout's paths,

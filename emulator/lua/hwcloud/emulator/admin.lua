@@ -54,8 +54,9 @@ local function known_operations()
   return names
 end
 
--- Checks a fault description; returns the fault or nil, message.
-local function parse_fault(b)
+-- The operation a fault is for and how many requests it meets; returns the
+-- fault so far or nil, message.
+local function fault_target(b)
   local op = b.operation
   if type(op) ~= "string" or (op ~= "*" and not router.operations[op]) then
     return nil, "operation must be \"*\" or one of: " .. concat(known_operations(), ", ")
@@ -66,30 +67,53 @@ local function parse_fault(b)
     return nil, "count must be a positive integer"
   end
   -- an alias and the official name are one operation
-  local f = { operation = op == "*" and op or router.operations[op].name, count = count }
-  if b.status ~= nil then
-    -- a 1xx is not a final answer: nginx cannot send one, and truncate
-    -- or a body would make no sense with it
-    if json_type(b.status) ~= "integer" or b.status < 200 or b.status > 599 then
-      return nil, "status must be an integer final HTTP status (200-599)"
-    end
-    f.status = b.status
+  return { operation = op == "*" and op or router.operations[op].name, count = count }
+end
+
+-- Each step below copies one part of the description `b` into the fault
+-- `f`; returns true or nil, message.
+local function fault_status(b, f)
+  if b.status == nil then return true end
+  -- a 1xx is not a final answer: nginx cannot send one, and truncate
+  -- or a body would make no sense with it
+  if json_type(b.status) ~= "integer" or b.status < 200 or b.status > 599 then
+    return nil, "status must be an integer final HTTP status (200-599)"
   end
-  local ok, why = control.body_and_headers(b, f)
-  if not ok then return nil, why end
-  if b.delay_ms ~= nil then
-    -- not (x <= max) also refuses NaN and infinity
-    if type(b.delay_ms) ~= "number" or b.delay_ms < 0 or not (b.delay_ms <= 600000) then -- luacheck: ignore 581
-      return nil, "delay_ms must be a number of milliseconds from 0 to 600000"
-    end
-    f.delay_ms = b.delay_ms
+  f.status = b.status
+  return true
+end
+
+local function fault_delay(b, f)
+  if b.delay_ms == nil then return true end
+  -- not (x <= max) also refuses NaN and infinity
+  if type(b.delay_ms) ~= "number" or b.delay_ms < 0 or not (b.delay_ms <= 600000) then -- luacheck: ignore 581
+    return nil, "delay_ms must be a number of milliseconds from 0 to 600000"
   end
+  f.delay_ms = b.delay_ms
+  return true
+end
+
+local function fault_flags(b, f)
   for _, flag in pairs({ "drop", "truncate", "malformed" }) do
     local v = b[flag]
     if v ~= nil then
       if type(v) ~= "boolean" then return nil, flag .. " must be a boolean" end
       f[flag] = v or nil
     end
+  end
+  return true
+end
+
+local FAULT_STEPS = { fault_status, control.body_and_headers, fault_delay, fault_flags }
+
+-- Checks a fault description; returns the fault or nil, message.
+local function parse_fault(b)
+  local f, why = fault_target(b)
+  if not f then return nil, why end
+  for _, step in ipairs(FAULT_STEPS) do
+    local ok
+    ok, why = step(b, f)
+    if not ok then return nil, why end
   end
   if not (f.status or f.delay_ms or f.drop or f.truncate or f.malformed) then
     return nil, "a fault needs at least one of status, delay_ms, drop, truncate, malformed"

@@ -108,30 +108,26 @@ local function fail(msg)
   return nil, 401, "Incorrect IAM authentication information: " .. msg
 end
 
--- Verifies the AK/SK signature of the current request. `path` and `query` are
--- the raw request-target parts, `body` the exact body bytes.
--- Returns the access key, or nil, status, message.
-function _M.verify_signature(method, path, query, headers, body, authorization)
-  local ak, signed, sig = _M.parse_authorization(authorization)
-  if not ak then
-    return fail("Authorization is not a valid " .. ALGORITHM .. " header")
-  end
+-- The secret key of `ak`: the configured one, or a temporary key of the
+-- metadata service, which travels with its own (signed) security token.
+-- Returns the secret and the temporary key, or nil, status, message.
+local function secret_for(ak, signed, headers)
   local cfg = state.config
-  local sk, temp = cfg.sk, nil
-  if not ct_equal(ak, cfg.ak) then
-    -- temporary keys of the metadata service travel with their own token
-    temp = state.temp_key(ak)
-    if not temp then return fail("the access key " .. ak .. " is unknown") end
-    sk = temp.secret
-    local st = header_value(headers, "x-security-token")
-    if not st or not ct_equal(st, temp.security_token) then
-      return fail("the temporary access key " .. ak .. " needs the X-Security-Token it came with")
-    end
-    if not find(";" .. signed .. ";", ";x-security-token;", 1, true) then
-      return fail("X-Security-Token must be signed")
-    end
+  if ct_equal(ak, cfg.ak) then return cfg.sk end
+  local temp = state.temp_key(ak)
+  if not temp then return fail("the access key " .. ak .. " is unknown") end
+  local st = header_value(headers, "x-security-token")
+  if not st or not ct_equal(st, temp.security_token) then
+    return fail("the temporary access key " .. ak .. " needs the X-Security-Token it came with")
   end
+  if not find(";" .. signed .. ";", ";x-security-token;", 1, true) then
+    return fail("X-Security-Token must be signed")
+  end
+  return temp.secret, temp
+end
 
+-- The names of SignedHeaders, in order, or nil, status, message.
+local function signed_names(signed)
   if #signed > MAX_SIGNED_LEN then return fail("SignedHeaders is too long") end
   local names, seen, has_host, has_date = {}, {}, false, false
   for name in gmatch(signed, "[^;]+") do
@@ -145,7 +141,12 @@ function _M.verify_signature(method, path, query, headers, body, authorization)
   if not has_host or not has_date then
     return fail("SignedHeaders must include host and x-sdk-date")
   end
+  return names
+end
 
+-- X-Sdk-Date, well formed and within 15 minutes of the server's time, or
+-- nil, status, message.
+local function sdk_date(headers)
   local date = header_value(headers, "x-sdk-date")
   if not date then return fail("X-Sdk-Date header is missing") end
   local t = util.parse_sdk_date(date)
@@ -153,7 +154,11 @@ function _M.verify_signature(method, path, query, headers, body, authorization)
   if abs(ngx.time() - t) > MAX_SKEW then
     return fail("X-Sdk-Date " .. date .. " is more than 15 minutes from the server time")
   end
+  return date
+end
 
+-- The canonical headers, "name:value\n" each, or nil, status, message.
+local function canonical_headers(names, headers)
   local lines = {}
   for i = 1, #names do
     local v = header_value(headers, names[i])
@@ -162,15 +167,39 @@ function _M.verify_signature(method, path, query, headers, body, authorization)
     end
     lines[i] = names[i] .. ":" .. trim(v) .. "\n"
   end
+  return concat(lines)
+end
 
+-- The payload hash: X-Sdk-Content-Sha256 when given, else the body's.
+local function payload_hash(headers, body)
   local payload = header_value(headers, "x-sdk-content-sha256")
-  if not payload then
-    payload = (body == nil or body == "") and EMPTY_HASH or sha256_hex(body)
+  if payload then return payload end
+  return (body == nil or body == "") and EMPTY_HASH or sha256_hex(body)
+end
+
+-- Verifies the AK/SK signature of the current request. `path` and `query` are
+-- the raw request-target parts, `body` the exact body bytes.
+-- Returns the access key, or nil, status, message.
+function _M.verify_signature(method, path, query, headers, body, authorization)
+  local ak, signed, sig = _M.parse_authorization(authorization)
+  if not ak then
+    return fail("Authorization is not a valid " .. ALGORITHM .. " header")
   end
+  local sk, temp, msg = secret_for(ak, signed, headers)
+  if not sk then return nil, temp, msg end
+  local names, status
+  names, status, msg = signed_names(signed)
+  if not names then return nil, status, msg end
+  local date
+  date, status, msg = sdk_date(headers)
+  if not date then return nil, status, msg end
+  local lines
+  lines, status, msg = canonical_headers(names, headers)
+  if not lines then return nil, status, msg end
 
   local canonical = method .. "\n" .. _M.canonical_uri(path) .. "\n"
-    .. _M.canonical_query(query) .. "\n" .. concat(lines) .. "\n"
-    .. signed .. "\n" .. payload
+    .. _M.canonical_query(query) .. "\n" .. lines .. "\n"
+    .. signed .. "\n" .. payload_hash(headers, body)
   local to_sign = ALGORITHM .. "\n" .. date .. "\n" .. sha256_hex(canonical)
   local expected = hmac_sha256_hex(sk, to_sign)
   if not ct_equal(expected, sig) then

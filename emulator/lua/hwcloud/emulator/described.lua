@@ -56,6 +56,44 @@ local function sorted_names(fields)
   return names
 end
 
+local TEXT_LOCATION = { path = true, query = true, header = true }
+
+-- The value of a path, query or header field as it came.
+local function text_value(r, name, loc)
+  local v
+  if loc == "path" then v = r.params[name]
+  elseif loc == "query" then v = r.args[name]
+  else v = r.header(lower(name)) end
+  if type(v) == "table" then v = v[1] end
+  return v
+end
+
+-- A path, query or header field; returns nil, or the field and the rule.
+local function check_param(f, name, r)
+  local v = text_value(r, name, f.location)
+  if v == nil or v == true then
+    if f.required then return name, "is required" end
+  elseif f.type ~= "array" then
+    local msg = check_text(f, v)
+    if msg then return name, msg end
+  end
+  return nil
+end
+
+-- validate.check names the whole value "": here that is the body
+local function check_json(schema, value)
+  local field, msg = validate.check(schema, value)
+  if field then return field == "" and "body" or field, msg end
+  return nil
+end
+
+-- A field that is the whole body (an array, say).
+local function check_whole_body(f, r)
+  if r.body ~= nil then return check_json(f, r.body) end
+  if f.required then return "body", "is required" end
+  return nil
+end
+
 -- Checks a request against an operation's request schema. `r` has params
 -- (path), args (query), header (a function name -> value), body (decoded
 -- JSON or nil). Returns nil, or the field and the broken rule. With
@@ -68,39 +106,22 @@ function _M.check(schema, r, params_only)
   for i = 1, #names do
     local name = names[i]
     local f = fields[name]
-    local loc = f.location
-    if loc == "path" or loc == "query" or loc == "header" then
-      local v
-      if loc == "path" then v = r.params[name]
-      elseif loc == "query" then v = r.args[name]
-      else v = r.header(lower(name)) end
-      if type(v) == "table" then v = v[1] end
-      if v == nil or v == true then
-        if f.required then return name, "is required" end
-      elseif f.type ~= "array" then
-        local msg = check_text(f, v)
-        if msg then return name, msg end
-      end
+    local field, msg
+    if TEXT_LOCATION[f.location] then
+      field, msg = check_param(f, name, r)
     elseif params_only then -- luacheck: ignore 542
       -- the handler's own body schema
-    elseif loc == "whole_body" then
-      if r.body == nil then
-        if f.required then return "body", "is required" end
-      else
-        local field, msg = validate.check(f, r.body)
-        if field then return field == "" and "body" or field, msg end
-      end
+    elseif f.location == "whole_body" then
+      field, msg = check_whole_body(f, r)
     else
       in_body = true
     end
+    if field then return field, msg end
   end
-  if in_body then
-    local body = r.body
-    if body == nil then body = {} end
-    local field, msg = validate.check({ type = "object", fields = fields, order = names }, body)
-    if field then return field == "" and "body" or field, msg end
-  end
-  return nil
+  if not in_body then return nil end
+  local body = r.body
+  if body == nil then body = {} end
+  return check_json({ type = "object", fields = fields, order = names }, body)
 end
 
 local function not_emulated(ctx)

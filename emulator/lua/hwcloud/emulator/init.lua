@@ -50,6 +50,25 @@ end
 
 local MALFORMED = '{"job_id": "this body is cut short on purpose'
 
+-- The body of an injected 4xx or 5xx, in the service's error shape.
+local function injected_error(route, status, rid)
+  return util.encode(errors.body(route.service, status, "Injected fault: HTTP " .. status, nil, rid))
+end
+
+-- Sends the first half of the body under the whole one's Content-Length.
+local function send_truncated(f, route, rid)
+  local body = f.body
+  if not body then
+    body = (f.status or 200) >= 400 and injected_error(route, f.status, rid)
+      or '{"message":"this body is cut short on purpose"}'
+  end
+  ngx.status = f.status or 200
+  ngx.header["Content-Length"] = #body
+  ngx.print(sub(body, 1, max(0, floor(#body / 2))))
+  ngx.flush(true)
+  return "close"
+end
+
 -- Answers with an injected fault. Returns "close" when the connection must be
 -- closed without (or in the middle of) a response, true when answered, or
 -- nil when the request goes on normally (a delay-only fault).
@@ -61,39 +80,28 @@ local function apply_fault(f, route, rid)
   if f.headers then
     for k, v in pairs(f.headers) do h[k] = v end
   end
-  if f.truncate then
-    local body = f.body
-    if not body then
-      body = (f.status or 200) >= 400
-        and util.encode(errors.body(route.service, f.status, "Injected fault: HTTP " .. f.status,
-                                    nil, rid))
-        or '{"message":"this body is cut short on purpose"}'
-    end
-    ngx.status = f.status or 200
-    h["Content-Length"] = #body
-    ngx.print(sub(body, 1, max(0, floor(#body / 2))))
-    ngx.flush(true)
-    return "close"
-  end
+  if f.truncate then return send_truncated(f, route, rid) end
   if f.malformed then
     return send(f.status or 200, f.body or MALFORMED) or true
   end
   local status = f.status
   local body = f.body
   if not body then
-    if status >= 400 then
-      body = util.encode(errors.body(route.service, status,
-        "Injected fault: HTTP " .. status, nil, rid))
-    else
-      body = "{}"
-    end
+    body = status >= 400 and injected_error(route, status, rid) or "{}"
   end
   send(status, body)
   return true
 end
 
+-- The steps below return a true value once they have answered (send ends
+-- the handler; `or true` keeps a step's answer final even if it returned).
+
 local function bad_request(route, msg)
-  return send(400, errors.body(route.service, 400, msg))
+  return send(400, errors.body(route.service, 400, msg)) or true
+end
+
+local function invalid(route, field, msg)
+  return bad_request(route, "Invalid parameter " .. field .. ": " .. msg)
 end
 
 -- What the identity log keeps of a request: ids and which credentials came
@@ -111,124 +119,166 @@ local function identity_entry(route, headers)
   }
 end
 
-local function serve(method, path, query, rid)
-  if sub(path, 1, 11) == "/_emulator/" or path == "/_emulator" then
-    return admin.handle(method, path)
+-- No operation at the path: 405 naming the methods it takes (`other`), or
+-- the API Gateway's 404.
+local function no_route(req, other)
+  if other then
+    ngx.header["Allow"] = concat(other.methods, ", ")
+    return send(405, errors.body(other.service, 405,
+      "The method " .. req.method .. " is not allowed for " .. req.path)) or true
   end
+  return send(404, errors.body("apig", 404,
+    "The API does not exist or has not been published in the environment", "APIG.0101",
+    req.rid)) or true
+end
 
-  local route, params = router.match(method, path)
-  if not route then
-    local other = params
-    if other then
-      ngx.header["Allow"] = concat(other.methods, ", ")
-      return send(405, errors.body(other.service, 405,
-        "The method " .. method .. " is not allowed for " .. path))
-    end
-    return send(404, errors.body("apig", 404,
-      "The API does not exist or has not been published in the environment", "APIG.0101", rid))
-  end
-
-  local req_ctx = ngx.ctx
-  req_ctx.hwcloud_operation = route.name -- luacheck: ignore 122 (per-request table)
+-- Counts the request and applies a fault pending for its operation.
+local function count_and_fault(route, rid)
+  ngx.ctx.hwcloud_operation = route.name -- luacheck: ignore 122 (per-request table)
   -- under the route's own name; GET /_emulator/counts?operation= takes
   -- an alias or the official name
   state.count(route.name)
   local fault = state.take_fault(route.name)
-  if fault then
-    local done = apply_fault(fault, route, rid)
-    if done then return done end
-  end
+  if fault then return apply_fault(fault, route, rid) end
+  return nil
+end
 
-  local body = util.request_body()
-  local headers = ngx.req.get_headers(200)
-  local project, signed
-  state.log_identity(identity_entry(route, headers))
-  if route.auth == "none" then
-    signed = false
-  elseif route.auth == "global" then
+-- Authenticates by the route's scheme. Returns done (answered), or nil,
+-- the project of a project-scoped request and whether it was signed.
+local function authenticate(route, req)
+  local method, path, query, headers, body = req.method, req.path, req.query, req.headers, req.body
+  if route.auth == "none" then return nil, nil, false end
+  if route.auth == "global" then
     local ok, status, msg = auth.check_global(method, path, query, headers, body,
                                               iam_service.DOMAIN_ID)
-    if not ok then return errors.auth(status, msg, rid) end
-    signed = true
-  elseif route.auth == "iam" then
+    if not ok then return errors.auth(status, msg, req.rid) or true end
+    return nil, nil, true
+  end
+  if route.auth == "iam" then
     local authorization = auth.header_value(headers, "authorization")
-    if authorization then
-      local ok, status, msg = auth.verify_signature(method, path, query, headers, body,
-                                                    authorization)
-      if not ok then return errors.auth(status, msg, rid) end
-      signed = true
-    end
-  else
-    local status, msg
-    project, status, msg = auth.check(method, path, query, headers, body, params.project_id)
-    if not project then return errors.auth(status, msg, rid) end
+    if not authorization then return nil end
+    local ok, status, msg = auth.verify_signature(method, path, query, headers, body,
+                                                  authorization)
+    if not ok then return errors.auth(status, msg, req.rid) or true end
+    return nil, nil, true
   end
+  local project, status, msg = auth.check(method, path, query, headers, body,
+                                          req.params.project_id)
+  if not project then return errors.auth(status, msg, req.rid) or true end
+  return nil, project
+end
 
-  local decoded = {}
-  local args = ngx.req.get_uri_args(100)
+local function header_reader(headers)
+  return function(name) return auth.header_value(headers, name) end
+end
+
+-- A described operation: its body may be any JSON (whole_body arrays).
+-- Returns done, or nil and the body when it is a table.
+local function check_described(route, req)
+  local value
+  if req.body ~= "" and route.json then
+    value = util.decode(req.body)
+    if value == nil then return bad_request(route, "The request body is not valid JSON") end
+    if value == util.null then value = nil end
+  end
+  local field, msg = described.check(route.request, {
+    params = req.params, args = req.args, body = value, header = header_reader(req.headers),
+  })
+  if field then return invalid(route, field, msg) end
+  if type(value) == "table" then return nil, value end
+  return nil
+end
+
+-- The path, query and header parameters of an operation with a body rule.
+local function check_params(route, req)
+  local field, msg = described.check(route.params_request, {
+    params = req.params, args = req.args, header = header_reader(req.headers),
+  }, true)
+  if field then return invalid(route, field, msg) end
+  return nil
+end
+
+-- A JSON object body against the route's body rule (`decoded` when empty).
+local function check_body(route, req, decoded)
+  if req.body ~= "" then
+    local v = util.decode(req.body)
+    if v == nil then return bad_request(route, "The request body is not valid JSON") end
+    local t = json_type(v)
+    if t ~= "object" and t ~= "empty" then
+      return bad_request(route, "The request body must be a JSON object")
+    end
+    decoded = v
+  end
+  local field, msg = validate.check(route.body, decoded)
+  if field then return invalid(route, field, msg) end
+  return nil, decoded
+end
+
+-- Checks the request against the route's rules. Returns done, or nil and
+-- the decoded body the handler gets.
+local function check_request(route, req)
+  local done, decoded
   if route.request then
-    -- a described operation: its body may be any JSON (whole_body arrays)
-    local value
-    if body ~= "" and route.json then
-      value = util.decode(body)
-      if value == nil then return bad_request(route, "The request body is not valid JSON") end
-      if value == util.null then value = nil end
-    end
-    local field, msg = described.check(route.request, {
-      params = params, args = args, body = value,
-      header = function(name) return auth.header_value(headers, name) end,
-    })
-    if field then
-      return bad_request(route, "Invalid parameter " .. field .. ": " .. msg)
-    end
-    if type(value) == "table" then decoded = value end
-  elseif route.body or route.params_request then
-    if route.params_request then
-      local field, msg = described.check(route.params_request, {
-        params = params, args = args,
-        header = function(name) return auth.header_value(headers, name) end,
-      }, true)
-      if field then
-        return bad_request(route, "Invalid parameter " .. field .. ": " .. msg)
-      end
-    end
+    done, decoded = check_described(route, req)
+  elseif route.params_request then
+    done = check_params(route, req)
   end
-  if route.body then
-    if body ~= "" then
-      local v = util.decode(body)
-      if v == nil then return bad_request(route, "The request body is not valid JSON") end
-      local t = json_type(v)
-      if t ~= "object" and t ~= "empty" then
-        return bad_request(route, "The request body must be a JSON object")
-      end
-      decoded = v
-    end
-    local field, msg = validate.check(route.body, decoded)
-    if field then
-      return bad_request(route, "Invalid parameter " .. field .. ": " .. msg)
-    end
-  end
+  if done then return done end
+  decoded = decoded or {}
+  if route.body then return check_body(route, req, decoded) end
+  return nil, decoded
+end
 
+-- A canned answer registered for the operation, or its handler's.
+local function answer(route, req, decoded, project, signed)
   local latency = state.config.latency_ms
   if latency and latency > 0 then ngx.sleep(latency / 1000) end
 
   local ctx = {
-    method = method,
-    params = params,
-    args = args,
+    method = req.method,
+    params = req.params,
+    args = req.args,
     route = route,
     body = decoded,
     project_id = project,
     store = project and state.project(project) or nil,
     signed = signed,
-    headers = headers,
+    headers = req.headers,
     now = ngx.now(),
-    request_id = rid,
+    request_id = req.rid,
   }
-  local answer = state.take_canned(route.name)
-  if answer then return send(answer.status, answer.body, answer.headers) end
+  local canned = state.take_canned(route.name)
+  if canned then return send(canned.status, canned.body, canned.headers) end
   local status, out, extra = route.handler(ctx)
   return send(status, out, extra)
+end
+
+-- One request, step by step: the admin API, routing, faults, identity log,
+-- authentication, request checks, the answer.
+local function serve(method, path, query, rid)
+  if sub(path, 1, 11) == "/_emulator/" or path == "/_emulator" then
+    return admin.handle(method, path)
+  end
+  local req = { method = method, path = path, query = query, rid = rid }
+  local route, params = router.match(method, path)
+  if not route then return no_route(req, params) end
+  req.params = params
+
+  local done = count_and_fault(route, rid)
+  if done then return done end
+
+  req.body = util.request_body()
+  req.headers = ngx.req.get_headers(200)
+  state.log_identity(identity_entry(route, req.headers))
+  local project, signed
+  done, project, signed = authenticate(route, req)
+  if done then return done end
+
+  req.args = ngx.req.get_uri_args(100)
+  local decoded
+  done, decoded = check_request(route, req)
+  if done then return done end
+  return answer(route, req, decoded, project, signed)
 end
 
 local function on_error(err)

@@ -199,47 +199,65 @@ function _M.find(list, id)
   return nil
 end
 
+-- A number argument, or nil when absent (or not a number).
+local function num(args, name)
+  local v = args[name]
+  if v == nil then return nil end
+  return tonumber(v)
+end
+
+-- Where a page starts (index from 1) for each way of paging; each returns
+-- the start and the page's size when the way sets one, or nil, nil and the
+-- broken rule.
+local function after_marker(list, args)
+  local _, i = _M.find(list, args.marker)
+  if not i then return nil, nil, "marker " .. tostring(args.marker) .. " is not an id" end
+  return i + 1
+end
+
+local function numbered_page(args, opts)
+  local size_name = opts.page_size or "page_size"
+  local size = num(args, size_name) or 10
+  local page = num(args, opts.page) or (opts.page_from_zero and 0 or 1)
+  if opts.page_from_zero then page = page + 1 end
+  if size < 1 or page < 1 or size % 1 ~= 0 or page % 1 ~= 0 then
+    return nil, nil, size_name .. " and " .. opts.page
+      .. " must be whole numbers from " .. (opts.page_from_zero and "1 and 0" or "1")
+  end
+  return (page - 1) * size + 1, size
+end
+
+local function at_offset(args, opts)
+  local name = opts.offset or "offset"
+  local offset = num(args, name) or 0
+  if offset < 0 or offset % 1 ~= 0 then
+    return nil, nil, name .. " must be a whole number from 0"
+  end
+  return offset + 1
+end
+
 -- A page of `list`: offset/limit (offset from 0), page/page_size or
 -- page_index/page_size (pages from 1), marker/limit (after the item whose
 -- id is the marker). Returns the page and nil, or nil and the broken rule.
 function _M.page(list, args, opts)
   opts = opts or {}
-  local n = #list
-  local from, count
-  count = n
-  local function num(name)
-    local v = args[name]
-    if v == nil then return nil end
-    return tonumber(v)
-  end
-  local limit = num(opts.limit or "limit")
+  local limit_name = opts.limit or "limit"
+  local limit = num(args, limit_name)
   if limit and (limit < 0 or limit % 1 ~= 0) then
-    return nil, (opts.limit or "limit") .. " must be a whole number from 0"
+    return nil, limit_name .. " must be a whole number from 0"
   end
+  local from, size, why
   if opts.marker and args.marker then
-    local _, i = _M.find(list, args.marker)
-    if not i then return nil, "marker " .. tostring(args.marker) .. " is not an id" end
-    from = i + 1
+    from, size, why = after_marker(list, args)
   elseif opts.page then
-    local size = num(opts.page_size or "page_size") or 10
-    local page = num(opts.page) or (opts.page_from_zero and 0 or 1)
-    if opts.page_from_zero then page = page + 1 end
-    if size < 1 or page < 1 or size % 1 ~= 0 or page % 1 ~= 0 then
-      return nil, (opts.page_size or "page_size") .. " and " .. opts.page
-        .. " must be whole numbers from " .. (opts.page_from_zero and "1 and 0" or "1")
-    end
-    from = (page - 1) * size + 1
-    limit = size
+    from, size, why = numbered_page(args, opts)
   else
-    local offset = num(opts.offset or "offset") or 0
-    if offset < 0 or offset % 1 ~= 0 then
-      return nil, (opts.offset or "offset") .. " must be a whole number from 0"
-    end
-    from = offset + 1
+    from, size, why = at_offset(args, opts)
   end
-  if limit then count = limit end
+  if not from then return nil, why end
+  local count = size or limit or #list
   local out = {}
-  for i = from, n do
+  for i = from, #list do
     if #out >= count then break end
     out[#out + 1] = list[i]
   end

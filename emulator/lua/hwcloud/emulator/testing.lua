@@ -208,9 +208,8 @@ local Emulator = {}
 Emulator.__index = Emulator
 _M.Emulator = Emulator
 
--- Starts the launcher in the background; returns url, pid or nil, kind,
--- message (kind: "busy", "exited", "timeout").
-local function launch(bin, o, dir, port)
+-- The launcher's command line: its environment and its arguments.
+local function command_line(bin, o, port)
   local args = { q(bin), "--port", tostring(port) }
   if o.job_seconds then args[#args + 1] = "--job-seconds " .. q(o.job_seconds) end
   if o.latency_ms then args[#args + 1] = "--latency-ms " .. q(o.latency_ms) end
@@ -220,14 +219,16 @@ local function launch(bin, o, dir, port)
   if o.inventory_file then args[#args + 1] = "--inventory " .. q(o.inventory_file) end
   -- the launcher looks for its Lua code (and the client's service
   -- descriptions) on the Lua path when it is not in a checkout
-  local env = { "LUA_PATH=" .. q((lua_root() and (lua_root() .. "/?.lua;" .. lua_root()
-    .. "/?/init.lua;") or "") .. package.path .. ";;") }
+  local root = lua_root()
+  local env = { "LUA_PATH=" .. q((root and (root .. "/?.lua;" .. root .. "/?/init.lua;") or "")
+    .. package.path .. ";;") }
   if o.nginx then env[#env + 1] = "HWCLOUD_EMULATOR_NGINX=" .. q(o.nginx) end
-  -- a subshell runs it, records its pid and, at the end, its exit status
-  os_execute(format("( %s %s >%s 2>%s </dev/null & echo $! >%s; wait $!; echo $? >%s ) "
-    .. ">/dev/null 2>&1 &", concat(env, " "), concat(args, " "), q(dir .. "/out"),
-    q(dir .. "/err"), q(dir .. "/pid"), q(dir .. "/rc")))
-  local timeout = o.start_timeout or 15
+  return concat(env, " "), concat(args, " ")
+end
+
+-- Waits for the launcher in `dir` to print its URL; returns url, pid or
+-- nil, kind, message (kind: "busy", "exited", "timeout").
+local function wait_listening(dir, timeout)
   local waited = 0
   while true do
     local url = (read_file(dir .. "/out") or ""):match("listening on (%S+)")
@@ -245,6 +246,62 @@ local function launch(bin, o, dir, port)
     sleep(0.025)
     waited = waited + 0.025
   end
+end
+
+-- Starts the launcher in the background; returns url, pid or nil, kind,
+-- message (kind: "busy", "exited", "timeout").
+local function launch(bin, o, dir, port)
+  local env, args = command_line(bin, o, port)
+  -- a subshell runs it, records its pid and, at the end, its exit status
+  os_execute(format("( %s %s >%s 2>%s </dev/null & echo $! >%s; wait $!; echo $? >%s ) "
+    .. ">/dev/null 2>&1 &", env, args, q(dir .. "/out"),
+    q(dir .. "/err"), q(dir .. "/pid"), q(dir .. "/rc")))
+  return wait_listening(dir, o.start_timeout or 15)
+end
+
+-- The inventory the launcher reads: a table is written to `dir` first.
+-- Returns true or nil, message.
+local function inventory_file(o, dir)
+  if type(o.inventory) == "table" then
+    o.inventory_file = dir .. "/inventory.json"
+    local wrote, werr = write_file(o.inventory_file, cjson.encode(o.inventory))
+    if not wrote then return nil, "testing.start: inventory: " .. tostring(werr) end
+  elseif o.inventory then
+    o.inventory_file = o.inventory
+  end
+  return true
+end
+
+-- Why a start failed, for start's message. Returns the message and
+-- whether another port may be tried (only when the port was taken).
+local function start_failure(kind, err, o, port)
+  if kind == "busy" then
+    return format("port %s is busy (another process listens on it): %s", port, tail(err, 5)), true
+  elseif kind == "timeout" then
+    return format("testing.start: the emulator did not start within %g s; its stderr:\n%s",
+      o.start_timeout or 15, tail(err))
+  end
+  return "testing.start: the emulator exited at start:\n" .. tail(err)
+end
+
+-- One start in a fresh folder under `parent`: the handle, or nil, message
+-- and whether to try again.
+local function start_once(bin, o, parent, port)
+  local dir = run("mktemp -d " .. q(parent .. "/hwcloud-emulator.XXXXXX") .. " 2>/dev/null")
+  dir = dir:match("^%s*(.-)%s*$")
+  if dir == "" then return nil, "testing.start: cannot create a folder under " .. parent end
+  local wrote, werr = inventory_file(o, dir)
+  if not wrote then return nil, werr end
+  local url, pid_or_kind, err = launch(bin, o, dir, port)
+  if url then
+    return setmetatable({
+      url = url, port = tonumber(url:match(":(%d+)$")), pid = pid_or_kind, dir = dir,
+      ak = o.ak or _M.DEFAULT_AK, sk = o.sk or _M.DEFAULT_SK,
+      project_id = _M.DEFAULT_PROJECT_ID, ca_file = o.tls and o.tls.cert, keep = o.keep,
+    }, Emulator)
+  end
+  if not o.keep then run("rm -rf " .. q(dir)) end
+  return nil, start_failure(pid_or_kind, err, o, port)
 end
 
 -- start{ port = 0, job_seconds =, latency_ms =, inventory = file or table,
@@ -269,33 +326,10 @@ function _M.start(opts)
   local attempts = port == 0 and 5 or 1
   local last
   for _ = 1, attempts do
-    local dir = run("mktemp -d " .. q(parent .. "/hwcloud-emulator.XXXXXX") .. " 2>/dev/null")
-    dir = dir:match("^%s*(.-)%s*$")
-    if dir == "" then return nil, "testing.start: cannot create a folder under " .. parent end
-    if type(o.inventory) == "table" then
-      o.inventory_file = dir .. "/inventory.json"
-      local wrote, werr = write_file(o.inventory_file, cjson.encode(o.inventory))
-      if not wrote then return nil, "testing.start: inventory: " .. tostring(werr) end
-    elseif o.inventory then
-      o.inventory_file = o.inventory
-    end
-    local url, pid_or_kind, err = launch(bin, o, dir, port)
-    if url then
-      return setmetatable({
-        url = url, port = tonumber(url:match(":(%d+)$")), pid = pid_or_kind, dir = dir,
-        ak = o.ak or _M.DEFAULT_AK, sk = o.sk or _M.DEFAULT_SK,
-        project_id = _M.DEFAULT_PROJECT_ID, ca_file = o.tls and o.tls.cert, keep = o.keep,
-      }, Emulator)
-    end
-    if not o.keep then run("rm -rf " .. q(dir)) end
-    if pid_or_kind == "busy" then
-      last = format("port %s is busy (another process listens on it): %s", port, tail(err, 5))
-    elseif pid_or_kind == "timeout" then
-      return nil, format("testing.start: the emulator did not start within %g s; its stderr:\n%s",
-        o.start_timeout or 15, tail(err))
-    else
-      return nil, "testing.start: the emulator exited at start:\n" .. tail(err)
-    end
+    local emu, msg, again = start_once(bin, o, parent, port)
+    if emu then return emu end
+    if not again then return nil, msg end
+    last = msg
   end
   return nil, "testing.start: " .. last
 end

@@ -55,57 +55,76 @@ local function join(prefix, name)
   return prefix .. "." .. name
 end
 
+local function check_enum(schema, value, path)
+  for i = 1, #schema.enum do
+    if schema.enum[i] == value then return nil end
+  end
+  return path, "must be one of " .. concat(schema.enum, ", ")
+end
+
+-- Fields are checked in name order so the reported field is stable.
+local function field_order(schema)
+  local order = schema.order
+  if not order then
+    order = {}
+    for name in pairs(schema.fields) do order[#order + 1] = name end
+    sort(order)
+    schema.order = order
+  end
+  return order
+end
+
+local function check_fields(schema, value, path)
+  local order = field_order(schema)
+  for i = 1, #order do
+    local name = order[i]
+    local sub = schema.fields[name]
+    local v = value[name]
+    local p = join(path, name)
+    if sub.location then -- luacheck: ignore 542
+      -- not a body member
+    elseif v == nil or v == null then
+      if sub.required then return p, "is required" end
+    else
+      local field, msg = check(sub, v, p)
+      if field then return field, msg end
+    end
+  end
+  return nil
+end
+
+local function check_values(schema, value, path)
+  local keys = {}
+  for k in pairs(value) do keys[#keys + 1] = k end
+  sort(keys)
+  for i = 1, #keys do
+    local field, msg = check(schema.values, value[keys[i]], join(path, keys[i]))
+    if field then return field, msg end
+  end
+  return nil
+end
+
+local function check_items(schema, value, path)
+  for i = 1, #value do
+    local field, msg = check(schema.items, value[i], path .. "[" .. i .. "]")
+    if field then return field, msg end
+  end
+  return nil
+end
+
 check = function(schema, value, path)
   local got = json_type(value)
   if not matches(schema.type, got) then
     return path, "expected " .. schema.type .. ", got " .. (got == "empty" and "object" or got)
   end
   if schema.enum then
-    local ok = false
-    for i = 1, #schema.enum do
-      if schema.enum[i] == value then ok = true break end
-    end
-    if not ok then
-      return path, "must be one of " .. concat(schema.enum, ", ")
-    end
+    local field, msg = check_enum(schema, value, path)
+    if field then return field, msg end
   end
-  if schema.type == "object" and schema.fields then
-    local order = schema.order
-    if not order then
-      -- Fields are checked in name order so the reported field is stable.
-      order = {}
-      for name in pairs(schema.fields) do order[#order + 1] = name end
-      sort(order)
-      schema.order = order
-    end
-    for i = 1, #order do
-      local name = order[i]
-      local sub = schema.fields[name]
-      local v = value[name]
-      local p = join(path, name)
-      if sub.location then -- luacheck: ignore 542
-        -- not a body member
-      elseif v == nil or v == null then
-        if sub.required then return p, "is required" end
-      else
-        local field, msg = check(sub, v, p)
-        if field then return field, msg end
-      end
-    end
-  elseif schema.type == "map" and schema.values then
-    local keys = {}
-    for k in pairs(value) do keys[#keys + 1] = k end
-    sort(keys)
-    for i = 1, #keys do
-      local field, msg = check(schema.values, value[keys[i]], join(path, keys[i]))
-      if field then return field, msg end
-    end
-  elseif schema.type == "array" and schema.items then
-    for i = 1, #value do
-      local field, msg = check(schema.items, value[i], path .. "[" .. i .. "]")
-      if field then return field, msg end
-    end
-  end
+  local t = schema.type
+  if t == "object" and schema.fields then return check_fields(schema, value, path) end
+  if t == "map" and schema.values then return check_values(schema, value, path) end
+  if t == "array" and schema.items then return check_items(schema, value, path) end
   return nil
 end
 
