@@ -10,21 +10,14 @@ local emulator = require "spec.helpers.emulator"
 local PID = "8a8b8c8d8e8f90919293949596979899"
 local FAST = { interval = 0.1, max_interval = 0.3, timeout = 20 }
 
-local emu, client, default_inventory
+local emu, client
 local session = emulator.session({ job_seconds = 1 }, PID, { retry_base = 0.01, retries = 0 })
 
-lazy_setup(function()
-  emu, client = session.start()
-  default_inventory = emu:admin("GET", "/_emulator/inventory")
-end)
+lazy_setup(function() emu, client = session.start() end)
 lazy_teardown(function() session.stop() end)
 
-before_each(function()
-  emu:reset()
-  default_inventory.strict = true
-  local _, status = emu:admin("POST", "/_emulator/inventory", default_inventory)
-  assert.are.equal(200, status)
-end)
+-- each test starts from the default inventory
+before_each(function() session.restore() end)
 
 local WORKSHOP = { metadata = { name = "bookinfo" },
                    spec = { primaryCluster = "cce-prod-01", ingress = {
@@ -133,8 +126,9 @@ describe("emulator RTS software deployments #server", function()
   end)
 
   it("takes a deployment of any config id when the inventory is not strict", function()
-    default_inventory.strict = false
-    emu:admin("POST", "/_emulator/inventory", default_inventory)
+    local lax = session.inventory()
+    lax.strict = false
+    assert(emu:inventory(lax))
     local d = assert(client.rts:create_software_deployment {
       config_id = "cfg-anything", server_id = "anywhere" })
     assert.is_string(d.software_deployment.id)

@@ -10,21 +10,14 @@ local PID = "7a7b7c7d7e7f80818283848586878889"
 local WEB = "48c66c6002964721be537cdc6ce0297b"     -- build-web, with two past builds
 local API = "5d1e0b6c8a3f4e2b9c7d6a5f4e3d2c1b"     -- build-api, none
 
-local emu, client, default_inventory
+local emu, client
 local session = emulator.session({ job_seconds = 1 }, PID, { retry_base = 0.01, retries = 0 })
 
-lazy_setup(function()
-  emu, client = session.start()
-  default_inventory = emu:admin("GET", "/_emulator/inventory")
-end)
+lazy_setup(function() emu, client = session.start() end)
 lazy_teardown(function() session.stop() end)
 
-before_each(function()
-  emu:reset()
-  default_inventory.strict = true
-  local _, status = emu:admin("POST", "/_emulator/inventory", default_inventory)
-  assert.are.equal(200, status)
-end)
+-- each test starts from the default inventory
+before_each(function() session.restore() end)
 
 local function history(job, offset, limit)
   return assert(client.codeartsbuild:show_list_history {

@@ -10,40 +10,19 @@ local emulator = require "spec.helpers.emulator"
 local PID = "6a6b6c6d6e6f70717273747576777879"
 local FAST = { interval = 0.1, max_interval = 0.3, timeout = 20 }
 
-local emu, client, default_inventory
+local emu, client
 local session = emulator.session({ job_seconds = 1 }, PID, { retry_base = 0.01, retries = 0 })
 
-lazy_setup(function()
-  emu, client = session.start()
-  default_inventory = emu:admin("GET", "/_emulator/inventory")
-end)
+lazy_setup(function() emu, client = session.start() end)
 lazy_teardown(function() session.stop() end)
 
-before_each(function()
-  emu:reset()
-  default_inventory.strict = true
-  local _, status = emu:admin("POST", "/_emulator/inventory", default_inventory)
-  assert.are.equal(200, status)
-end)
+-- each test starts from the default inventory
+before_each(function() session.restore() end)
 
 local function ids(list)
   local out = {}
   for i, v in ipairs(list) do out[i] = v.id end
   return out
-end
-
--- A request past the client's own checks, with an IAM password token.
-local function raw(method, path, body)
-  local cjson = require "cjson"
-  local tok = emulator.curl("POST", emu.url .. "/v3/auth/tokens", {
-    headers = { ["Content-Type"] = "application/json" },
-    body = cjson.encode({ auth = {
-      identity = { methods = { "password" }, password = { user = {
-        name = "tester", password = "any", domain = { name = "acme" } } } },
-      scope = { project = { id = PID } } } }) }).headers["x-subject-token"]
-  return emulator.curl(method, emu.url .. path, { headers = {
-    ["X-Auth-Token"] = tok, ["Content-Type"] = "application/json", ["X-Project-Id"] = PID,
-  }, body = cjson.encode(body) })
 end
 
 local function job_of(res)
@@ -203,13 +182,13 @@ describe("emulator ServiceStage #server", function()
   end)
 
   it("enforces the component and add-on action enums in ServiceStage's 400 shape", function()
-    local res = raw("POST", "/v3/" .. PID .. "/cas/applications/app-shop/components/"
+    local res = emu:raw(PID, "POST", "/v3/" .. PID .. "/cas/applications/app-shop/components/"
                     .. "comp-shop-web/action", { action = "explode" })
     assert.are.equal(400, res.status)
     assert.are.equal("SVCSTG.00100400", res.json.error_code)
     assert.is_truthy(res.json.error_msg:find("action", 1, true))
     assert.is_truthy(res.json.error_msg:find("restart", 1, true))
-    res = raw("POST", "/v3/" .. PID .. "/cas/environments/env-prod-01/addons/addon-gateway/action",
+    res = emu:raw(PID, "POST", "/v3/" .. PID .. "/cas/environments/env-prod-01/addons/addon-gateway/action",
               { action = "stop" })
     assert.are.equal(400, res.status)
     assert.are.equal("SVCSTG.00100400", res.json.error_code)

@@ -12,40 +12,17 @@ local FAST = { interval = 0.1, max_interval = 0.3, timeout = 20 }
 
 local emu, client
 local session = emulator.session({ job_seconds = 1 }, PID, { retry_base = 0.01, retries = 0 })
-local default_inventory
 
-lazy_setup(function()
-  emu, client = session.start()
-  default_inventory = emu:admin("GET", "/_emulator/inventory")
-end)
+lazy_setup(function() emu, client = session.start() end)
 lazy_teardown(function() session.stop() end)
 
--- each test starts from the default inventory, made strict
-before_each(function()
-  emu:reset()
-  default_inventory.strict = true
-  local _, status = emu:admin("POST", "/_emulator/inventory", default_inventory)
-  assert.are.equal(200, status)
-end)
+-- each test starts from the default inventory
+before_each(function() session.restore() end)
 
 local function ids(list)
   local out = {}
   for i, v in ipairs(list) do out[i] = v.job_resource_info and v.job_resource_info.resource_id or v.id end
   return out
-end
-
--- A request past the client's own checks, with an IAM password token.
-local function emulator_raw(method, path, body)
-  local cjson = require "cjson"
-  local tok = emulator.curl("POST", emu.url .. "/v3/auth/tokens", {
-    headers = { ["Content-Type"] = "application/json" },
-    body = cjson.encode({ auth = {
-      identity = { methods = { "password" }, password = { user = {
-        name = "tester", password = "any", domain = { name = "acme" } } } },
-      scope = { project = { id = PID } } } }) }).headers["x-subject-token"]
-  return emulator.curl(method, emu.url .. path, { headers = {
-    ["X-Auth-Token"] = tok, ["Content-Type"] = "application/json", ["X-Project-Id"] = PID,
-  }, body = cjson.encode(body) })
 end
 
 -- what client:wait follows: the batch operations' results are not marked
@@ -135,8 +112,9 @@ describe("emulator Workspace App #server", function()
   end)
 
   it("takes reinstall_server on any server id when the inventory is not strict", function()
-    default_inventory.strict = false
-    emu:admin("POST", "/_emulator/inventory", default_inventory)
+    local lax = session.inventory()
+    lax.strict = false
+    assert(emu:inventory(lax))
     local res = assert(client.workspaceapp:reinstall_server { server_id = "made-up" })
     assert.is_string(res.job_id)
   end)
@@ -147,7 +125,7 @@ describe("emulator Workspace App #server", function()
     assert.is_nil(res)
     -- the client checks the enum before sending; the emulator does too
     assert.is_truthy(err.message:find("SOFT", 1, true))
-    local raw = emulator_raw("PATCH", "/v1/" .. PID .. "/app-servers/actions/batch-reboot",
+    local raw = emu:raw(PID, "PATCH", "/v1/" .. PID .. "/app-servers/actions/batch-reboot",
                              { items = { "srv-web-01" }, type = "GENTLE" })
     assert.are.equal(400, raw.status)
     assert.are.equal("WKS.00010001", raw.json.error_code)

@@ -10,18 +10,12 @@ local emulator = require "spec.helpers.emulator"
 
 local PID = "6a6b6c6d6e6f70717273747576777879"
 
-local emu, client, default_inventory
+local emu, client
 local session = emulator.session({ job_seconds = 1 }, PID, { retry_base = 0.01, retries = 0 })
 
-lazy_setup(function()
-  emu, client = session.start()
-  default_inventory = emu:admin("GET", "/_emulator/inventory")
-end)
+lazy_setup(function() emu, client = session.start() end)
 lazy_teardown(function() session.stop() end)
-before_each(function()
-  emu:reset()
-  assert(emu:inventory(default_inventory))
-end)
+before_each(function() session.restore() end)
 
 -- asserts a 404 whose code and message the client read from the service's
 -- own error body
@@ -41,7 +35,7 @@ local WORKSHOP = {
 
 describe("emulator: unknown ids by default #server", function()
   it("has a strict default inventory", function()
-    assert.is_true(default_inventory.strict)
+    assert.is_true(session.inventory().strict)
   end)
 
   it("404s reinstall_server of an unknown server in Workspace's shape", function()

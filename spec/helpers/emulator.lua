@@ -14,6 +14,7 @@
 -- emu:log(), emu:state(), emu:env() and emu:run(cmd) come from
 -- hwcloud.emulator.testing.
 
+local util = require "spec.helpers.util"
 local testing = require "hwcloud.emulator.testing"
 
 local tostring, pairs, setmetatable = tostring, pairs, setmetatable
@@ -96,6 +97,21 @@ function _M.start(opts)
   return setmetatable(emu, Emulator)
 end
 
+-- A request past the client's own checks (to see what the emulator itself
+-- refuses), with an IAM password token for the project: the curl answer.
+function Emulator:raw(project_id, method, path, body)
+  local cjson = require "cjson"
+  local tok = _M.curl("POST", self.url .. "/v3/auth/tokens", {
+    headers = { ["Content-Type"] = "application/json" },
+    body = cjson.encode({ auth = {
+      identity = { methods = { "password" }, password = { user = {
+        name = "tester", password = "any", domain = { name = "acme" } } } },
+      scope = { project = { id = project_id } } } }) }).headers["x-subject-token"]
+  return _M.curl(method, self.url .. path, { headers = {
+    ["X-Auth-Token"] = tok, ["Content-Type"] = "application/json", ["X-Project-Id"] = project_id,
+  }, body = cjson.encode(body) })
+end
+
 -- A client for an emulator: its endpoint and key pair, the given project,
 -- no progress output; `extra` adds or overrides options.
 function Emulator:client(project_id, extra)
@@ -111,12 +127,23 @@ end
 --   setup(function() emu, client = session.start() end)
 --   teardown(function() session.stop() end)
 --   before_each(function() emu:reset() end)
+--
+-- s.start() also keeps the inventory the emulator started with:
+-- s.inventory() is a copy of it to change, and s.restore() resets the
+-- emulator and puts it back, so each test starts from the same resources:
+--   before_each(session.restore)
 function _M.session(opts, project_id, client_opts)
-  local s = {}
+  local s, initial = {}, nil
   function s.start()
     s.emu = _M.start(opts)
+    initial = s.emu:admin("GET", "/_emulator/inventory")
     if client_opts ~= false then s.client = s.emu:client(project_id, client_opts) end
     return s.emu, s.client
+  end
+  function s.inventory() return util.copy(initial) end
+  function s.restore()
+    s.emu:reset()
+    assert(s.emu:inventory(initial))
   end
   function s.stop()
     if s.client then s.client:close() end
