@@ -211,19 +211,27 @@ function _M.verify_signature(method, path, query, headers, body, authorization)
   return ak
 end
 
+-- The token's record, or nil, status, message for one the emulator did not
+-- issue or that has expired.
+local function token_info(token)
+  local info = state.token(token)
+  if not info then
+    return nil, 401, "Incorrect IAM authentication information: decrypt token fail"
+  end
+  if info.expires <= ngx.now() then
+    return nil, 401, "Incorrect IAM authentication information: the token has expired"
+  end
+  return info
+end
+
 -- Checks the credentials of a service request. `path_project` is the
 -- {project_id} of the path, when the operation has one.
 -- Returns the project id the request acts for, or nil, status, message.
 function _M.check(method, path, query, headers, body, path_project)
   local token = header_value(headers, "x-auth-token")
   if token then
-    local info = state.token(token)
-    if not info then
-      return nil, 401, "Incorrect IAM authentication information: decrypt token fail"
-    end
-    if info.expires <= ngx.now() then
-      return nil, 401, "Incorrect IAM authentication information: the token has expired"
-    end
+    local info, status, msg = token_info(token)
+    if not info then return nil, status, msg end
     if path_project and path_project ~= info.project_id then
       return nil, 403, "The token is scoped to project " .. info.project_id
         .. ", not to project " .. path_project .. " of the request path"
@@ -257,13 +265,8 @@ end
 function _M.check_global(method, path, query, headers, body, domain_id)
   local token = header_value(headers, "x-auth-token")
   if token then
-    local info = state.token(token)
-    if not info then
-      return nil, 401, "Incorrect IAM authentication information: decrypt token fail"
-    end
-    if info.expires <= ngx.now() then
-      return nil, 401, "Incorrect IAM authentication information: the token has expired"
-    end
+    local info, status, msg = token_info(token)
+    if not info then return nil, status, msg end
     return true
   end
   local authorization = header_value(headers, "authorization")
