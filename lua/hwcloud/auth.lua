@@ -318,6 +318,19 @@ function _M.new(group, d)
     return true
   end
 
+  -- The refreshes, one per kind of look-up, shared by the tasks that need
+  -- it at once. Their closures live here, not in the per-call functions
+  -- below: a function that makes a closure (or closes over its locals)
+  -- is not compiled by LuaJIT, and those run on every call.
+  local function refresh_credentials(engine)
+    return shared(engine, "credentials", function() return fresh(keyed and keys or token) end,
+      function()
+        if kind == "metadata" then return fetch_metadata(engine) end
+        if kind == "function" then return fetch_function() end
+        return fetch_password(engine)
+      end)
+  end
+
   -- ensure(engine, strict) -> true | nil, err: keys or a token good for a
   -- while (strict: before a call), or not expired yet (between its tries).
   local function ensure(engine, strict)
@@ -325,12 +338,7 @@ function _M.new(group, d)
     local old = keyed and keys or token
     if fresh(old) then return true end
     if not strict and old and old.expires > wall() then return true end
-    local ok, e = shared(engine, "credentials", function() return fresh(keyed and keys or token) end,
-      function()
-        if kind == "metadata" then return fetch_metadata(engine) end
-        if kind == "function" then return fetch_function() end
-        return fetch_password(engine)
-      end)
+    local ok, e = refresh_credentials(engine)
     if ok then return true end
     -- a failed refresh of what still works for a while is no failure yet
     if old and old.expires and old.expires > wall() + 60 then
@@ -397,6 +405,18 @@ function _M.new(group, d)
     return true
   end
 
+  -- the look-ups, shared by the tasks that need them at once (their
+  -- closures here, for the reason refresh_credentials gives)
+  local function look_up_domain(engine)
+    return shared(engine, "domain", function() return domain_id ~= nil end,
+      function() return discover_domain(engine) end)
+  end
+
+  local function look_up_project(engine)
+    return shared(engine, "project", function() return project_id ~= nil end,
+      function() return discover_project(engine) end)
+  end
+
   ------------------------------------------------------------- interface
 
   -- The project id known so far (given, from a token, or looked up).
@@ -411,16 +431,10 @@ function _M.new(group, d)
     local ok, e = ensure(engine, true)
     if not ok then return nil, e end
     if is_global(svc) then
-      if keyed and not domain_id then
-        return shared(engine, "domain", function() return domain_id ~= nil end,
-          function() return discover_domain(engine) end)
-      end
+      if keyed and not domain_id then return look_up_domain(engine) end
       return true
     end
-    if not project_id then
-      return shared(engine, "project", function() return project_id ~= nil end,
-        function() return discover_project(engine) end)
-    end
+    if not project_id then return look_up_project(engine) end
     return true
   end
 
