@@ -8,42 +8,8 @@
 
 package.path = "./?.lua;" .. package.path
 
-local core = require "hwcloud.core"
-local config = require "hwcloud.config"
-local auth = require "hwcloud.auth"
-local call = require "hwcloud.call"
-local services = require "hwcloud.services"
-local engine_mod = require "hwcloud.engine"
-local fake = require "spec.helpers.fake_transport"
-
-local PID = "0123456789abcdef0123456789abcdef"
-local ENDPOINT = "http://api.test"
-
--- pipeline(answers[, client_opts]) -> run(service, operation, req[, opts]), tr, clock
-local function pipeline(answers, extra)
-  local o = { endpoint = ENDPOINT, ak = "CALLSPECAK", sk = "call-spec-secret", project_id = PID,
-              retry_base = 0.1, retry_max_delay = 5, progress = false }
-  for k, v in pairs(extra or {}) do o[k] = v end
-  local cfg = assert(config.new(o))
-  local creds = cfg.credentials
-  cfg.credentials = nil
-  local tr, clock = fake.new { answers = answers, latency = 0.01 }
-  local env = {
-    cfg = cfg, user_agent = "hwcloud-spec",
-    auth = auth.new(creds, { cfg = cfg, user_agent = "hwcloud-spec", sign = core.sign,
-                             iam_endpoint = function() return config.iam_endpoint(cfg) end }),
-    build = core.build, conform = core.conform, json_decode = require("cjson.safe").decode,
-    now = clock.now,
-  }
-  env.endpoint = function(svc) return config.endpoint(cfg, svc) end
-  local engine = engine_mod.new(tr, clock.now)
-  local function run(service, opname, req, opts)
-    local svc = services.load(service)
-    local op = assert(services.operation(svc, opname))
-    return engine:call(function(e) return call.invoke(env, e, svc, op, req, opts or {}) end)
-  end
-  return run, tr, clock
-end
+local helper = require "spec.helpers.pipeline"
+local pipeline, ENDPOINT = helper.new, helper.ENDPOINT
 
 describe("the call pipeline", function()
   it("builds, signs and sends the request, and decodes the answer by the schema", function()

@@ -1,0 +1,48 @@
+-- spec/helpers/pipeline.lua: the call pipeline (hwcloud.call) with the
+-- client's real configuration, auth and C core over the scripted transport
+-- and clock of spec/helpers/fake_transport.lua: no socket, no server.
+--
+--   local run, tr, clock = require("spec.helpers.pipeline").new(answers, client_opts)
+--   local res, err = run("workspaceapp", "reinstall_server", { server_id = "s" }, call_opts)
+--   #tr.sends  -- the tries that went out; clock.t the time they took
+
+local core = require "hwcloud.core"
+local config = require "hwcloud.config"
+local auth = require "hwcloud.auth"
+local call = require "hwcloud.call"
+local services = require "hwcloud.services"
+local engine_mod = require "hwcloud.engine"
+local fake = require "spec.helpers.fake_transport"
+
+local M = {}
+
+M.PID = "0123456789abcdef0123456789abcdef"
+M.ENDPOINT = "http://api.test"
+
+-- new(answers[, client_opts]) -> run(service, operation, req[, opts]), tr, clock
+function M.new(answers, extra)
+  local o = { endpoint = M.ENDPOINT, ak = "CALLSPECAK", sk = "call-spec-secret", project_id = M.PID,
+              retry_base = 0.1, retry_max_delay = 5, progress = false }
+  for k, v in pairs(extra or {}) do o[k] = v end
+  local cfg = assert(config.new(o))
+  local creds = cfg.credentials
+  cfg.credentials = nil
+  local tr, clock = fake.new { answers = answers, latency = 0.01 }
+  local env = {
+    cfg = cfg, user_agent = "hwcloud-spec",
+    auth = auth.new(creds, { cfg = cfg, user_agent = "hwcloud-spec", sign = core.sign,
+                             iam_endpoint = function() return config.iam_endpoint(cfg) end }),
+    build = core.build, conform = core.conform, json_decode = require("cjson.safe").decode,
+    now = clock.now,
+  }
+  env.endpoint = function(svc) return config.endpoint(cfg, svc) end
+  local engine = engine_mod.new(tr, clock.now)
+  local function run(service, opname, req, opts)
+    local svc = services.load(service)
+    local op = assert(services.operation(svc, opname))
+    return engine:call(function(e) return call.invoke(env, e, svc, op, req, opts or {}) end)
+  end
+  return run, tr, clock
+end
+
+return M
