@@ -54,6 +54,28 @@ describe("emulator Workspace App #server", function()
     assert.are.equal("ACTIVE", vm_status("srv-web-03"))
   end)
 
+  it("answers the v1 show_job for the same job: numbers for its status, a sub-job each", function()
+    emu:fail { "srv-web-02" }
+    local res = assert(client.workspaceapp:batch_stop_server {
+      items = { "srv-web-01", "srv-web-02" }, type = "SOFT" })
+    local early = assert(client.workspaceapp:show_job { job_id = res.job_id }).job
+    assert.are.equal(res.job_id, early.job_id)
+    assert.are.equal(1, early.job_type)
+    assert.is_true(early.job_status == 2 or early.job_status == 3, tostring(early.job_status))
+    assert.are.equal(2, #early.sub_jobs)
+    client:wait(job_of(res), FAST)
+    local done = assert(client.workspaceapp:show_job { job_id = res.job_id }).job
+    assert.are.equal(0, done.job_status) -- one server failed
+    assert.are.equal("WKS.00010500", done.execute_code)
+    local by_status = {}
+    for _, sub in ipairs(done.sub_jobs) do by_status[sub.job_status] = sub end
+    assert.is_truthy(by_status[1], "a sub-job that succeeded")
+    assert.are.equal("WKS.00010500", by_status[0].execute_code)
+    assert.matches("srv-web-02", by_status[0].execute_message, 1, true)
+    local _, err = client.workspaceapp:show_job { job_id = "999999999999999999" }
+    assert.are.equal(404, err.status)
+  end)
+
   it("starts stopped servers again and reboots them, REBOOT while the job runs", function()
     assert(client:wait(job_of(assert(client.workspaceapp:batch_stop_server {
       items = { "srv-api-01" }, type = "HARD" })), FAST))

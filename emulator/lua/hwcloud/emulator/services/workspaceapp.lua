@@ -246,6 +246,33 @@ local function show_job(ctx)
   }
 end
 
+-- The v1 ShowJob shape of the same job: job_type is always 1 and
+-- job_status a number (0 failed, 1 succeeded, 2 running, 3 initialising).
+local V1_STATUS = { WAITING = 3, RUNNING = 2, SUCCESS = 1, FAILED = 0 }
+
+local function v1_job(id, status, begin_time, end_time, code, message)
+  return { job_id = id, job_type = 1, job_status = V1_STATUS[status] or 2,
+           begin_time = begin_time, end_time = end_time,
+           execute_code = code, execute_message = message }
+end
+
+local function show_job_v1(ctx)
+  local id = ctx.params.job_id
+  local job = ctx.store.workspace_jobs[id]
+  if not job then return not_found("job", id) end
+  local subs, any_failed, phase, begin_time, end_time = sub_views(ctx, job)
+  local status = status_of[phase]
+  if phase == "done" then status = any_failed and "FAILED" or "SUCCESS" end
+  local out = v1_job(job.id, status, begin_time, end_time,
+                     any_failed and "WKS.00010500" or null, null)
+  out.sub_jobs = {}
+  for i, sub in ipairs(subs) do
+    out.sub_jobs[i] = v1_job(sub.id, sub.status, sub.begin_time, sub.end_time,
+                             sub.error_code, sub.error_message)
+  end
+  return 200, { job = out }
+end
+
 -- Every sub-job of the project that fits the query's job_id, job_type and
 -- status, oldest job first.
 local function matching_subs(ctx)
@@ -329,6 +356,7 @@ _M.routes = {
     path = "/v2/{project_id}/job/{job_id}",
     handler = show_job,
   },
+  { op = "show_job", method = "GET", path = "/v1/{project_id}/job/{job_id}", handler = show_job_v1 },
 }
 
 return _M
