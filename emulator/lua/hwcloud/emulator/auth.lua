@@ -224,6 +224,17 @@ local function token_info(token)
   return info
 end
 
+-- A request without a token must carry a good AK/SK signature: true, or
+-- nil, status, message.
+local function signed(method, path, query, headers, body)
+  local authorization = header_value(headers, "authorization")
+  if not authorization then
+    return nil, 401, "Incorrect IAM authentication information: the request has neither "
+      .. "an AK/SK signature (Authorization) nor an X-Auth-Token"
+  end
+  return _M.verify_signature(method, path, query, headers, body, authorization)
+end
+
 -- Checks the credentials of a service request. `path_project` is the
 -- {project_id} of the path, when the operation has one.
 -- Returns the project id the request acts for, or nil, status, message.
@@ -239,12 +250,7 @@ function _M.check(method, path, query, headers, body, path_project)
     return info.project_id
   end
 
-  local authorization = header_value(headers, "authorization")
-  if not authorization then
-    return nil, 401, "Incorrect IAM authentication information: the request has neither "
-      .. "an AK/SK signature (Authorization) nor an X-Auth-Token"
-  end
-  local ok, status, msg = _M.verify_signature(method, path, query, headers, body, authorization)
+  local ok, status, msg = signed(method, path, query, headers, body)
   if not ok then return nil, status, msg end
 
   local project = header_value(headers, "x-project-id")
@@ -269,12 +275,7 @@ function _M.check_global(method, path, query, headers, body, domain_id)
     if not info then return nil, status, msg end
     return true
   end
-  local authorization = header_value(headers, "authorization")
-  if not authorization then
-    return nil, 401, "Incorrect IAM authentication information: the request has neither "
-      .. "an AK/SK signature (Authorization) nor an X-Auth-Token"
-  end
-  local ok, status, msg = _M.verify_signature(method, path, query, headers, body, authorization)
+  local ok, status, msg = signed(method, path, query, headers, body)
   if not ok then return nil, status, msg end
   local domain = header_value(headers, "x-domain-id")
   if domain and domain ~= domain_id then
