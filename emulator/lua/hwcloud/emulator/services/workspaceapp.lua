@@ -256,17 +256,14 @@ local function v1_job(id, status, begin_time, end_time, code, message)
            execute_code = code, execute_message = message }
 end
 
+-- the v2 view of the job (show_job), told in v1's shape
 local function show_job_v1(ctx)
-  local id = ctx.params.job_id
-  local job = ctx.store.workspace_jobs[id]
-  if not job then return not_found("job", id) end
-  local subs, any_failed, phase, begin_time, end_time = sub_views(ctx, job)
-  local status = status_of[phase]
-  if phase == "done" then status = any_failed and "FAILED" or "SUCCESS" end
-  local out = v1_job(job.id, status, begin_time, end_time,
-                     any_failed and "WKS.00010500" or null, null)
+  local code, v2 = show_job(ctx)
+  if code ~= 200 then return code, v2 end
+  local out = v1_job(v2.id, v2.status, v2.begin_time, v2.end_time,
+                     v2.status == "FAILED" and "WKS.00010500" or null, null)
   out.sub_jobs = {}
-  for i, sub in ipairs(subs) do
+  for i, sub in ipairs(v2.sub_jobs) do
     out.sub_jobs[i] = v1_job(sub.id, sub.status, sub.begin_time, sub.end_time,
                              sub.error_code, sub.error_message)
   end
