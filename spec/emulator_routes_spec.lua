@@ -15,18 +15,6 @@ local PID = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 
 local emu, token
 
-local function password_token()
-  local res = curl("POST", emu.url .. "/v3/auth/tokens", {
-    headers = { ["Content-Type"] = "application/json" },
-    body = cjson.encode({ auth = {
-      identity = { methods = { "password" }, password = { user = {
-        name = "deployer", password = "anything", domain = { name = "acme" } } } },
-      scope = { project = { id = PID } },
-    } }),
-  })
-  return res.headers["x-subject-token"]
-end
-
 local function call(method, path, body, extra)
   local h = { ["X-Auth-Token"] = token, ["Content-Type"] = "application/json" }
   for k, v in pairs(extra or {}) do h[k] = v end
@@ -48,7 +36,7 @@ end
 
 lazy_setup(function()
   emu = emulator.start{ job_seconds = 1 }
-  token = password_token()
+  token = emu:token(PID)
   assert.is_string(token)
 end)
 
@@ -183,7 +171,7 @@ describe("emulator: routes from the service descriptions #server", function()
 
   it("counts and faults an alias under either name", function()
     emu:reset()
-    token = password_token()
+    token = emu:token(PID)
     emu:fault{ operation = "servicestage.show_job_info", status = 503 }
     local res = call("GET", "/v3/" .. PID .. "/cas/jobs/JOBx")
     assert.are.equal(503, res.status)

@@ -14,18 +14,6 @@ local PID = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 
 local emu, token
 
-local function password_token()
-  local res = curl("POST", emu.url .. "/v3/auth/tokens", {
-    headers = { ["Content-Type"] = "application/json" },
-    body = cjson.encode({ auth = {
-      identity = { methods = { "password" }, password = { user = {
-        name = "deployer", password = "anything", domain = { name = "acme" } } } },
-      scope = { project = { id = PID } },
-    } }),
-  })
-  return res.headers["x-subject-token"]
-end
-
 local function call(method, path, body)
   return curl(method, emu.url .. path, { headers = {
     ["X-Auth-Token"] = token, ["Content-Type"] = "application/json", ["X-Project-Id"] = PID,
@@ -40,7 +28,7 @@ end
 
 lazy_setup(function()
   emu = emulator.start{ job_seconds = 1 }
-  token = password_token()
+  token = emu:token(PID)
 end)
 
 lazy_teardown(function()
@@ -49,7 +37,7 @@ end)
 
 before_each(function()
   emu:admin("POST", "/_emulator/reset")
-  token = password_token()
+  token = emu:token(PID)
 end)
 
 describe("emulator state: Workspace #server", function()
@@ -197,7 +185,7 @@ describe("emulator process: --port 0 and --inventory FILE #server", function()
     assert.is_truthy(tonumber(url:match(":(%d+)$")) > 0)
     local saved = emu
     emu = { url = url }
-    token = password_token()
+    token = saved.token(emu, PID) -- the helper's method, for this other emulator
     local res = call("GET", "/v3/" .. PID .. "/jobs?page_index=1&page_size=10")
     emu = saved
     os.execute("kill -TERM " .. (emulator.read_file(dir .. "/pid") or ""):match("%d+"))

@@ -97,19 +97,25 @@ function _M.start(opts)
   return setmetatable(emu, Emulator)
 end
 
--- A request past the client's own checks (to see what the emulator itself
--- refuses), with an IAM password token for the project: the curl answer.
-function Emulator:raw(project_id, method, path, body)
+-- An IAM password token for the project, from the emulator (it takes any
+-- user and password).
+function Emulator:token(project_id)
   local cjson = require "cjson"
-  local tok = _M.curl("POST", self.url .. "/v3/auth/tokens", {
+  return _M.curl("POST", self.url .. "/v3/auth/tokens", {
     headers = { ["Content-Type"] = "application/json" },
     body = cjson.encode({ auth = {
       identity = { methods = { "password" }, password = { user = {
-        name = "tester", password = "any", domain = { name = "acme" } } } },
+        name = "deployer", password = "anything", domain = { name = "acme" } } } },
       scope = { project = { id = project_id } } } }) }).headers["x-subject-token"]
+end
+
+-- A request past the client's own checks (to see what the emulator itself
+-- refuses), with a password token for the project: the curl answer.
+function Emulator:raw(project_id, method, path, body)
   return _M.curl(method, self.url .. path, { headers = {
-    ["X-Auth-Token"] = tok, ["Content-Type"] = "application/json", ["X-Project-Id"] = project_id,
-  }, body = cjson.encode(body) })
+    ["X-Auth-Token"] = self:token(project_id), ["Content-Type"] = "application/json",
+    ["X-Project-Id"] = project_id,
+  }, body = require("cjson").encode(body) })
 end
 
 -- A client for an emulator: its endpoint and key pair, the given project,
