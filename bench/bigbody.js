@@ -1,29 +1,14 @@
 // The response side of body-response-10mb through the official Node.js
 // SDK core: list_software_configs (RTS) answered with the emulator's canned
-// 10 MB list, over an HcClient and a keep-alive agent as bench/call.js
-// wires them; axios receives and decodes the JSON.
+// 10 MB list, over the HcClient of bench/sdk.js; axios receives and decodes the JSON.
 //   node bench/bigbody.js ENDPOINT CALLS    -> response_s=...
 'use strict';
 
-const http = require('http');
 const sdk = require('./sdk');
 
-const { BasicCredentials } = sdk.load();
-const { HcClient } = sdk.load('HcClient');
-const { DefaultHttpClient } = sdk.load('http/DefaultHttpClient');
-
-const { PROJECT_ID, AK, SK } = sdk;
 const endpoint = process.argv[2];
 const calls = Number(process.argv[3] || 3);
-
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-const credentials = new BasicCredentials().withAk(AK).withSk(SK).withProjectId(PROJECT_ID);
-const httpClient = new DefaultHttpClient({
-  disableSslVerification: true,
-  headers: { 'User-Agent': 'huaweicloud-usdk-nodejs/3.0' },
-  axiosRequestConfig: { httpAgent: agent, maxContentLength: Infinity, maxBodyLength: Infinity },
-}, [endpoint]);
-const client = new HcClient(httpClient).withCredential(credentials).withEndpoints([endpoint]);
+const { client, agent } = sdk.client(endpoint, { maxContentLength: Infinity, maxBodyLength: Infinity });
 
 function list() {
   return client.sendRequest({

@@ -1,32 +1,16 @@
 // Sequential reinstall_server calls against the emulator through the
-// official Huawei Cloud Node.js SDK core's own machinery: an HcClient over a
-// DefaultHttpClient (axios) given a keep-alive http.Agent holding one socket,
-// BasicCredentials signing each request (AKSKSigner, X-Project-Id), the JSON
-// response decoded by axios. The two objects are wired as ClientBuilder.build
-// wires them; ClientBuilder itself is not used because in 3.1.211 it needs
-// the package 'uuid', which the SDK core does not declare as a dependency.
+// official Huawei Cloud Node.js SDK core's own machinery (sdk.client: an
+// HcClient over axios with a keep-alive agent, BasicCredentials signing each
+// request), the JSON response decoded by axios.
 //   node bench/call.js ENDPOINT SECONDS    -> call_rate=..., calls=...
 'use strict';
 
-const http = require('http');
 const sdk = require('./sdk');
 
-const { BasicCredentials } = sdk.load();
-const { HcClient } = sdk.load('HcClient');
-const { DefaultHttpClient } = sdk.load('http/DefaultHttpClient');
-
-const { PROJECT_ID, AK, SK } = sdk;
+const { PROJECT_ID } = sdk;
 const endpoint = process.argv[2];
 const seconds = Number(process.argv[3] || 3);
-
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-const credentials = new BasicCredentials().withAk(AK).withSk(SK).withProjectId(PROJECT_ID);
-const httpClient = new DefaultHttpClient({
-  disableSslVerification: true,
-  headers: { 'User-Agent': 'huaweicloud-usdk-nodejs/3.0' },
-  axiosRequestConfig: { httpAgent: agent },
-}, [endpoint]);
-const client = new HcClient(httpClient).withCredential(credentials).withEndpoints([endpoint]);
+const { client, agent } = sdk.client(endpoint);
 
 // what a generated service client passes to HcClient.sendRequest
 function reinstall() {
