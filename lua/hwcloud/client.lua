@@ -55,12 +55,15 @@ local FAN_OUT_OPTIONS = options.declare {
 }
 local WAIT_ALL_OPTIONS = options.merge(FAN_OUT_OPTIONS, jobs.OPTIONS)
 
-local function check_call_opts(opts, svc, op)
-  return options.check(CALL_OPTIONS, opts,
-    { prefix = "opts.", field = "opts", service = svc, operation = op })
-end
-
 local OPTS_AT = { prefix = "opts.", field = "opts" }
+
+-- a call's options; the error names the operation (set on the error, so a
+-- good call allocates nothing for it)
+local function check_call_opts(opts, svc, op)
+  local o, err = options.check(CALL_OPTIONS, opts, OPTS_AT)
+  if not o then err.service, err.operation = svc, op end
+  return o, err
+end
 
 -- The engine for this run: the ngx one inside nginx phases that allow
 -- cosockets (unless the client forces curl), the curl one otherwise.
