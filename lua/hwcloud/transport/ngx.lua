@@ -66,8 +66,9 @@ local function target_of(rest)
   return rest
 end
 
--- parse_url(url) -> {scheme, host, port, path (the target), authority} |
--- nil, message: core.parse_url, the one URL parser, plus what the wire needs.
+-- parse_url(url) -> {scheme, host, port, path (the target), authority,
+-- userinfo} | nil, message: core.parse_url, the one URL parser, plus what
+-- the wire needs.
 local function parse_url(url)
   local origin, rest, s = split_origin(url)
   if not origin then return nil, "url must be an absolute URL with a host" end
@@ -77,7 +78,7 @@ local function parse_url(url)
   -- user:password@ is not part of where to connect
   if u.userinfo then authority = sub(authority, #u.userinfo + 2) end
   return { scheme = u.scheme, host = u.host, port = u.port, path = target_of(rest),
-           authority = authority }
+           authority = authority, userinfo = u.userinfo }
 end
 _M.parse_url = parse_url
 
@@ -112,7 +113,7 @@ function _M.engine(env)
   if c.proxy then
     -- config.lua has checked it is an http(s) URL
     cfg.proxy_url = parse_url(c.proxy)
-    local userinfo = cfg.proxy_url and core_parse_url(c.proxy).userinfo
+    local userinfo = cfg.proxy_url and cfg.proxy_url.userinfo
     if userinfo and type(ngx) == "table" then
       cfg.proxy_auth = ngx.encode_base64(ngx.unescape_uri(userinfo))
     end
