@@ -13,26 +13,13 @@
 
 #include "hwcloud.h"
 
-#define ONES ((uint64_t)0x0101010101010101u)
-#define HIGHS (ONES * 0x80u)
-
-/* nonzero when a byte of x is below n (n <= 0x80) */
-static uint64_t has_below(uint64_t x, unsigned n) {
-  return (x - ONES * n) & ~x & HIGHS;
-}
-
-/* nonzero when a byte of x equals c */
-static uint64_t has_byte(uint64_t x, unsigned char c) {
-  return has_below(x ^ (ONES * c), 1);
-}
-
 /* length of the leading ASCII run of s */
 static size_t ascii_run(const char *s, size_t n) {
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     uint64_t x;
     memcpy(&x, s + i, 8);
-    if (x & HIGHS) break;
+    if (x & HWC_HIGHS) break;
   }
   while (i < n && (unsigned char)s[i] < 0x80) i++;
   return i;
@@ -132,7 +119,7 @@ int hwc_json_string(hwc_buf *b, const char *s, size_t n) {
       size_t k;
       memcpy(&x, s + i, 8);
       memcpy(o, &x, 8);
-      m = has_below(x, 0x20) | has_byte(x, '"') | has_byte(x, '\\');
+      m = hwc_has_below(x, 0x20) | hwc_has_byte(x, '"') | hwc_has_byte(x, '\\');
       if (m == 0) {
         o += 8;
         i += 8;

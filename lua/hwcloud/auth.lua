@@ -68,10 +68,11 @@ local function margin_for(expires, fixed)
 end
 
 -- new(group, d) -> auth. group: the source from hwcloud.credentials;
--- d: cfg, user_agent, sign (core.sign), iam_endpoint() -> url | nil, err.
+-- d: cfg, user_agent, sign (core.sign), decode (core.decode),
+-- iam_endpoint() -> url | nil, err.
 function _M.new(group, d)
-  local cfg, sign = d.cfg, d.sign
-  local json = require "cjson.safe"
+  local cfg, sign, decode = d.cfg, d.sign, d.decode
+  local json_encode = require("cjson.safe").encode
   local kind = group.kind
   local ua = "User-Agent: " .. d.user_agent
   local accept = "Accept: application/json"
@@ -114,7 +115,7 @@ function _M.new(group, d)
   end
 
   local function http_fail(c, what)
-    local doc = json.decode(c.body or "")
+    local doc = decode(c.body or "")
     -- no body excerpt: an identity answer is not echoed anywhere
     local e = errors.http(c.status, c.headers, type(doc) == "table" and doc or nil, nil)
     return fail(e, what)
@@ -198,7 +199,7 @@ function _M.new(group, d)
   end
 
   local function take_metadata_keys(c)
-    local doc = json.decode(c.body or "")
+    local doc = decode(c.body or "")
     local cr = type(doc) == "table" and doc.credential
     if type(cr) ~= "table" or not nonempty_string(cr.access) or not nonempty_string(cr.secret)
         or not nonempty_string(cr.securitytoken) then
@@ -290,7 +291,7 @@ function _M.new(group, d)
     else
       return invalid("region", "is required for a password token (or set project_id)")
     end
-    local body = json.encode { auth = {
+    local body = json_encode { auth = {
       identity = { methods = { "password" }, password = { user = {
         name = group.user_name, password = group.password,
         domain = { name = group.domain_name } } } },
@@ -302,7 +303,7 @@ function _M.new(group, d)
     if not c then return nil, e end
     if c.status ~= 201 and c.status ~= 200 then return http_fail(c, what) end
     local value = c.headers["x-subject-token"]
-    local doc = json.decode(c.body or "")
+    local doc = decode(c.body or "")
     local t = type(doc) == "table" and doc.token
     if not nonempty_string(value) or type(t) ~= "table" then
       return fail(errors.decode("no X-Subject-Token header or token object in the answer",
@@ -361,7 +362,7 @@ function _M.new(group, d)
     local c, e = exchange(engine, what, "GET", url, lookup_headers("GET", url))
     if not c then return nil, e end
     if c.status ~= 200 then return http_fail(c, what) end
-    local doc = json.decode(c.body or "")
+    local doc = decode(c.body or "")
     if type(doc) ~= "table" then
       return fail(errors.decode("the answer is not a JSON object", c.status, c.headers), what)
     end

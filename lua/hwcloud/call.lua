@@ -84,9 +84,9 @@ end
 -- decode(env, op, c, ctx) -> result | nil, err for a completed HTTP exchange
 local function decode(env, op, c, ctx)
   local body = c.body
-  local doc, derr
+  local doc, info -- info: the error, else how many numbers came as whole floats
   if body ~= nil and body ~= "" then
-    doc, derr = env.json_decode(body)
+    doc, info = env.json_decode(body)
   end
   if c.status >= 400 then
     return nil, errors.http(c.status, c.headers, doc, body, ctx)
@@ -98,12 +98,14 @@ local function decode(env, op, c, ctx)
     return nil, e
   end
   if body ~= nil and body ~= "" and doc == nil then
-    return nil, errors.decode("response is not valid JSON: " .. tostring(derr), c.status,
+    return nil, errors.decode("response is not valid JSON: " .. tostring(info), c.status,
       c.headers, ctx)
   end
   if doc == nil then doc = {} end
   if type(doc) ~= "table" then return doc end
-  if op.response then doc = env.conform(op.response, doc) end
+  -- integer literals decode as integers; only a number written like 8080.0
+  -- can be an integer field still a float, so only then is the schema walked
+  if op.response and info and info > 0 then doc = env.conform(op.response, doc) end
   local ferr = failure_of(op.failure, c, doc, ctx)
   if ferr then return nil, ferr end
   for h, field in pairs(op.response_headers or {}) do

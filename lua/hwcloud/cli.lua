@@ -228,7 +228,7 @@ _M.parse = parse
 ------------------------------------------------------------------ JSON
 
 local null = require("cjson").null
-local json_decode = require("cjson.safe").decode
+local json_decode = require("hwcloud.core").decode
 
 local function is_array(t)
   local n = 0

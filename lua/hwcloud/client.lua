@@ -362,11 +362,11 @@ function _M.new(opts)
   local env = {
     cfg = cfg,
     user_agent = user_agent,
-    auth = auth.new(creds, { cfg = cfg, user_agent = user_agent, sign = core.sign,
+    auth = auth.new(creds, { cfg = cfg, user_agent = user_agent, sign = core.sign, decode = core.decode,
                              iam_endpoint = function() return config.iam_endpoint(cfg) end }),
     build = core.build,
     conform = core.conform,
-    json_decode = require("cjson.safe").decode,
+    json_decode = core.decode,
     now = core.now,
   }
   env.endpoint = function(svc) return config.endpoint(cfg, svc) end

@@ -30,9 +30,9 @@ function M.new(answers, extra)
   local tr, clock = fake.new { answers = answers, latency = 0.01 }
   local env = {
     cfg = cfg, user_agent = "hwcloud-spec",
-    auth = auth.new(creds, { cfg = cfg, user_agent = "hwcloud-spec", sign = core.sign,
+    auth = auth.new(creds, { cfg = cfg, user_agent = "hwcloud-spec", sign = core.sign, decode = core.decode,
                              iam_endpoint = function() return config.iam_endpoint(cfg) end }),
-    build = core.build, conform = core.conform, json_decode = require("cjson.safe").decode,
+    build = core.build, conform = core.conform, json_decode = core.decode,
     now = clock.now,
   }
   env.endpoint = function(svc) return config.endpoint(cfg, svc) end

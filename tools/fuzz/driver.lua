@@ -2,10 +2,12 @@
 -- bytes seed a small PRNG that draws a schema, a request that mostly fits
 -- it (and sometimes does not: wrong types, NaN, huge numbers, odd bytes,
 -- deep or self-referencing tables), signing inputs and a GC mode; the core
--- builds, validates, conforms and signs them. An invariant that does not
--- hold raises, and the harness aborts: every body the core accepts must be
--- valid JSON that decodes back to the request's body fields, every path
--- must be a clean origin-form target, signing must be deterministic.
+-- builds, validates, conforms and signs them; the input itself is also
+-- decoded as JSON. An invariant that does not hold raises, and the harness
+-- aborts: every body the core accepts must be valid JSON that decodes back
+-- to the request's body fields, every path must be a clean origin-form
+-- target, signing must be deterministic, and core.decode must agree with
+-- lua-cjson on what both take and read back what it gave, re-encoded.
 --
 -- Returns one(data).
 
@@ -205,6 +207,7 @@ local function build_case(r)
     if next(expect) ~= nil or next(doc) ~= nil then
       check(same(expect, doc, 0) or same(doc, expect, 0), "body does not decode back")
     end
+    check(same(core.decode(body), doc, 0), "core.decode and lua-cjson read the body apart")
     -- conform must accept what came back, whatever it is
     core.conform(op.request, doc)
   end
@@ -238,8 +241,23 @@ local function sign_case(r)
   core.hmac_sha256_hex(gen_string(r), gen_string(r))
 end
 
+-- the input as an answer's text
+local function decode_case(data)
+  local v, info = core.decode(data)
+  if v == nil then
+    check(type(info) == "string" and info:find(" at byte %d+$") ~= nil, "decode error", tostring(info))
+    return
+  end
+  check(math.type(info) == "integer" and info >= 0, "decode count", tostring(info))
+  local theirs = cjson.decode(data)
+  if theirs ~= nil then check(same(v, theirs, 0), "core.decode and lua-cjson differ") end
+  local text = cjson.encode(v)
+  if text then check(same(core.decode(text), v, 0), "core.decode does not read back its value") end
+end
+
 return function(data)
   local r = prng(data)
+  decode_case(data)
   GC_MODES[r(#GC_MODES) + 1]()
   for _ = 1, r(3) + 1 do
     if r(3) == 0 then sign_case(r) else build_case(r) end
