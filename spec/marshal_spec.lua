@@ -816,6 +816,27 @@ describe("core.build: what generated descriptions add", function()
           local _, field, msg = core.build(o, { content = text })
           assert.are.equal("content", field, at)
           assert.are.equal("must be valid UTF-8", msg)
+          -- cut short by the end of the string
+          _, field, msg = core.build(o, { content = string.rep("a", at) .. bad:sub(1, -2) })
+          if #bad > 1 then
+            assert.are.equal("content", field, at)
+            assert.are.equal("must be valid UTF-8", msg, at)
+          end
+        end
+      end
+    end)
+
+    it("check and keep UTF-8 sequences that straddle the writer's words and chunks", function()
+      -- (the check runs while the string is written, a word at a time)
+      for _, at in ipairs({ 4090, 4093, 4094, 4095, 4096, 8189, 8190, 8191, 8192 }) do
+        for _, seq in ipairs({ "é", "€", "𝄞", "\244\143\191\191" }) do
+          local text = string.rep("a", at) .. seq .. string.rep("b", 5) .. seq .. '"'
+          local _, body = assert(core.build(o, { content = text }))
+          assert.are.equal('{"content":"' .. text:sub(1, -2) .. '\\""}', body)
+          local _, field, msg = core.build(o, { content = string.rep("a", at) .. seq:sub(1, 1)
+            .. "x" .. seq:sub(2) })
+          assert.are.equal("content", field, at)
+          assert.are.equal("must be valid UTF-8", msg)
         end
       end
     end)
