@@ -62,6 +62,48 @@ describe("core.sign against the signing vectors", function()
   end
 end)
 
+describe("core.sign_lines", function()
+  -- the lines a map of core.sign would give, sorted, for comparing
+  local function lines_of(map)
+    local out = {}
+    for k, v in pairs(map) do out[#out + 1] = k .. ": " .. v end
+    table.sort(out)
+    return out
+  end
+
+  it("gives every vector's headers as lines, after the list's own", function()
+    for _, v in ipairs(vectors) do
+      local list = { "User-Agent: spec", "Accept: application/json" }
+      local out = core.sign_lines(v.method, vector_url(v), copy(v.headers_in), v.body, v.ak, v.sk, list)
+      assert.are.equal(list, out)
+      assert.are.equal("User-Agent: spec", out[1])
+      assert.are.equal("Accept: application/json", out[2])
+      local rest = {}
+      for i = 3, #out do rest[#rest + 1] = out[i] end
+      table.sort(rest)
+      local map = core.sign(v.method, vector_url(v), copy(v.headers_in), v.body, v.ak, v.sk)
+      assert.are.same(lines_of(map), rest)
+      assert.truthy(table.concat(rest, "\n"):find("Authorization: " .. v.authorization, 1, true))
+    end
+  end)
+
+  it("adds the date it made, and raises on bad input as core.sign does", function()
+    local out = core.sign_lines("GET", "https://example.com/v1/x", {}, nil, AK, SK, {})
+    local date
+    for _, l in ipairs(out) do date = date or l:match("^X%-Sdk%-Date: (%d+T%d+Z)$") end
+    assert.truthy(date)
+    assert.are.equal(3, #out) -- Host, X-Sdk-Date, Authorization
+    assert.has_error(function() core.sign_lines("GET", "https://example.com/", {}, nil, AK, SK) end)
+    assert.has_error(function()
+      core.sign_lines("GET", "not a url", {}, nil, AK, SK, {})
+    end)
+    local ok, err = pcall(core.sign_lines, "GET", "https://example.com/", { a = "1", A = "2" },
+      nil, AK, SK, {})
+    assert.is_false(ok)
+    assert.matches("bad argument #3 to '[^']*' %(headers: header '[aA]' given twice", err)
+  end)
+end)
+
 describe("core.sign", function()
   local v1
   setup(function()

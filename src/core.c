@@ -57,6 +57,7 @@ int luaopen_hwcloud_core(lua_State *L) {
   hwc_open_suggest(L);
   hwc_open_marshal(L);
   hwc_open_decode(L);
+  hwc_open_head(L);
   hwc_open_http(L);
   return 1;
 }

@@ -259,6 +259,7 @@ void hwc_open_url(lua_State *L);
 void hwc_open_suggest(lua_State *L);
 void hwc_open_marshal(lua_State *L);
 void hwc_open_decode(lua_State *L);
+void hwc_open_head(lua_State *L);
 void hwc_open_http(lua_State *L);
 
 #endif

@@ -1,6 +1,6 @@
 /*
 ** sign_lua.c -- the signer's Lua face: core.sign_checked, core.sign,
-** core.sha256_hex, core.hmac_sha256_hex. Reads and checks the arguments,
+** core.sign_lines, core.sha256_hex, core.hmac_sha256_hex. Reads and checks the arguments,
 ** hands spans of them to sign.c, pushes the signed headers.
 **
 ** Ownership: the signer lives in one userdata shared by the functions as
@@ -282,10 +282,49 @@ static void push_result(lua_State *L, const call *c) {
   lua_setfield(L, out, "Authorization");
 }
 
+/* one "Name: value" line appended to the list at list */
+static void add_line(lua_State *L, int list, const char *name, size_t nl,
+                     const char *v, size_t vl) {
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addlstring(&b, name, nl);
+  luaL_addlstring(&b, ": ", 2);
+  luaL_addlstring(&b, v, vl);
+  luaL_pushresult(&b);
+  lua_rawseti(L, list, (int)lua_rawlen(L, list) + 1);
+}
+
+/* the same headers as push_result, as "Name: value" lines appended to the
+** list at list (what the transports send), with no map in between; the
+** Authorization value is on top of the stack */
+static void push_lines(lua_State *L, const call *c, int list) {
+  int auth = lua_gettop(L);
+  size_t n, vn;
+  const char *v;
+  lua_pushnil(L);
+  while (lua_next(L, 3) != 0) {
+    const char *k = lua_tolstring(L, -2, &n);
+    v = lua_tolstring(L, -1, &vn);
+    add_line(L, list, k, n, v, vn);
+    lua_pop(L, 1);
+  }
+  if (!c->has_host)
+    add_line(L, list, "Host", 4, c->url.hostport.p, c->url.hostport.n);
+  if (c->date_generated)
+    add_line(L, list, "X-Sdk-Date", 10, c->req.date.p, c->req.date.n);
+  if (c->token.p != NULL)
+    add_line(L, list, TOKEN_HEADER, sizeof(TOKEN_HEADER) - 1, c->token.p,
+             c->token.n);
+  v = lua_tolstring(L, auth, &vn);
+  add_line(L, list, "Authorization", 13, v, vn);
+  lua_pushvalue(L, list);
+}
+
 /* the one entry point: signed headers, or nil, field, message. checked
 ** (hwcloud.sign's form) upper-cases the method and refuses spaces and
-** control characters in the URL. */
-static int sign_request(lua_State *L, int checked) {
+** control characters in the URL. list: 0 for a map of the headers, else
+** the index of a list to append their lines to (see push_lines). */
+static int sign_request(lua_State *L, int checked, int list) {
   hwc_signer *s = signer_of(L);
   call c;
   hwc_slice auth;
@@ -294,7 +333,7 @@ static int sign_request(lua_State *L, int checked) {
   memset(&c, 0, sizeof c);
   c.req.upper_method = checked;
   s->nhdrs = 0; /* a call cut short by an error left nothing to reuse */
-  lua_settop(L, 7);
+  if (lua_gettop(L) < 7) lua_settop(L, 7);
   if ((rc = read_call(L, &c, checked ? 0 : HWC_URL_LAX)) != 0) return rc;
   /* from here to the pushes below no Lua allocation happens */
   rc = collect_headers(L, s, 3, &c);
@@ -315,13 +354,17 @@ static int sign_request(lua_State *L, int checked) {
   if (rc != 0)
     return luaL_error(L, "hwcloud.core: signing failed (out of memory or "
                          "digest error)");
-  push_result(L, &c);
+  if (list != 0) push_lines(L, &c, list);
+  else push_result(L, &c);
   return 1;
 }
 
 /* core.sign_checked (behind hwcloud.sign): headers may be nil, number
 ** values are signed as tostring gives them, the method is upper-cased */
-static int l_sign_checked(lua_State *L) { return sign_request(L, 1); }
+static int l_sign_checked(lua_State *L) {
+  lua_settop(L, 7);
+  return sign_request(L, 1, 0);
+}
 
 static int arg_of(const char *field) {
   static const char *const fields[] = {"method", "url", "headers", "body",
@@ -332,10 +375,10 @@ static int arg_of(const char *field) {
   return 3;
 }
 
-/* core.sign(method, url, headers, body, ak, sk): the transport's form,
-** stricter about types (a headers table of strings), the method and the
-** URL as given, raising on bad input */
-static int l_sign(lua_State *L) {
+/* the transport's form of the arguments: stricter about types (a headers
+** table of strings), the method and the URL as given, raising on bad
+** input; list as for sign_request */
+static int sign_strict(lua_State *L, int list) {
   luaL_checkstring(L, 1);
   luaL_checkstring(L, 2);
   luaL_checktype(L, 3, LUA_TTABLE);
@@ -343,13 +386,29 @@ static int l_sign(lua_State *L) {
     luaL_argerror(L, 4, "string or nil expected");
   luaL_checkstring(L, 5);
   luaL_checkstring(L, 6);
-  lua_settop(L, 6);
-  if (sign_request(L, 0) == 3) {
+  if (sign_request(L, 0, list) == 3) {
     const char *field = lua_tostring(L, -2);
     return luaL_argerror(L, arg_of(field),
                          lua_pushfstring(L, "%s: %s", field, lua_tostring(L, -1)));
   }
   return 1;
+}
+
+/* core.sign(method, url, headers, body, ak, sk) -> a map of the headers */
+static int l_sign(lua_State *L) {
+  lua_settop(L, 6);
+  return sign_strict(L, 0);
+}
+
+/* core.sign_lines(method, url, headers, body, ak, sk, list) -> list, with
+** the signed headers appended as "Name: value" lines: what a transport
+** sends, made without the map and a Lua loop over it */
+static int l_sign_lines(lua_State *L) {
+  luaL_checktype(L, 7, LUA_TTABLE);
+  lua_settop(L, 7);
+  lua_pushnil(L);
+  lua_insert(L, 7); /* 7: no security token; 8: the list */
+  return sign_strict(L, 8);
 }
 
 /* ---- digest helpers ------------------------------------------------- */
@@ -387,6 +446,7 @@ static int l_hmac_sha256_hex(lua_State *L) {
 
 void hwc_open_sign(lua_State *L) {
   static const luaL_Reg funcs[] = {{"sign", l_sign},
+                                   {"sign_lines", l_sign_lines},
                                    {"sign_checked", l_sign_checked},
                                    {"sha256_hex", l_sha256_hex},
                                    {"hmac_sha256_hex", l_hmac_sha256_hex},

@@ -68,10 +68,10 @@ local function margin_for(expires, fixed)
 end
 
 -- new(group, d) -> auth. group: the source from hwcloud.credentials;
--- d: cfg, user_agent, sign (core.sign), decode (core.decode),
+-- d: cfg, user_agent, sign_lines (core.sign_lines), decode (core.decode),
 -- iam_endpoint() -> url | nil, err.
 function _M.new(group, d)
-  local cfg, sign, decode = d.cfg, d.sign, d.decode
+  local cfg, sign_lines, decode = d.cfg, d.sign_lines, d.decode
   local json_encode = require("cjson.safe").encode
   local kind = group.kind
   local ua = "User-Agent: " .. d.user_agent
@@ -145,15 +145,23 @@ function _M.new(group, d)
     return r, e
   end
 
+  -- {name = id}, made once per id rather than per call (read only)
+  local id_headers = {}
+  local function id_header(name, id)
+    local h = id_headers[name]
+    if not h or h[name] ~= id then
+      h = { [name] = id }
+      id_headers[name] = h
+    end
+    return h
+  end
+
   local function key_headers(k, method, url, content_type, body, extra)
     local h = {}
     if content_type then h["Content-Type"] = content_type end
     if extra then for n, v in pairs(extra) do h[n] = v end end
     if k.security_token then h["X-Security-Token"] = k.security_token end
-    local signed = sign(method, url, h, body, k.ak, k.sk)
-    local list = { ua, accept }
-    for n, v in pairs(signed) do list[#list + 1] = n .. ": " .. v end
-    return list
+    return sign_lines(method, url, h, body, k.ak, k.sk, { ua, accept })
   end
 
   local function token_headers(value, content_type, extra)
@@ -446,9 +454,9 @@ function _M.new(group, d)
     if not ok then return nil, e end
     local extra
     if is_global(svc) then
-      if keyed and domain_id then extra = { ["X-Domain-Id"] = domain_id } end
+      if keyed and domain_id then extra = id_header("X-Domain-Id", domain_id) end
     elseif project_id then
-      extra = { ["X-Project-Id"] = project_id }
+      extra = id_header("X-Project-Id", project_id)
     end
     if keyed then return key_headers(keys, method, url, content_type, body, extra) end
     return token_headers(token.value, content_type, extra)

@@ -9,7 +9,7 @@
 -- kept-alive connection closes before answering; with it that try fails
 -- as sent, and the policy decides.
 
-local type, tostring, pairs = type, tostring, pairs
+local type, tostring, pairs, setmetatable, error = type, tostring, pairs, setmetatable, error
 local errors = require "hwcloud.errors"
 local null = require("cjson").null
 local retry = require "hwcloud.retry"
@@ -25,8 +25,9 @@ _M.backoff = retry.backoff
 
 -- The request's header fields (location "header", checked by build) as
 -- "Name: value" lines; they are sent as given, unsigned.
+local NO_LINES = setmetatable({}, { __newindex = function() error("read-only", 2) end })
+
 local function header_fields(op, req)
-  local list = {}
   local names = op.header_names
   if names == nil then
     names = {}
@@ -37,6 +38,9 @@ local function header_fields(op, req)
     table.sort(names)
     op.header_names = names
   end
+  -- most operations have no header fields: no table for them per call
+  if #names == 0 then return NO_LINES end
+  local list = {}
   for i = 1, #names do
     local v = req[names[i]]
     if v ~= nil and v ~= null then list[#list + 1] = names[i] .. ": " .. tostring(v) end
@@ -184,8 +188,10 @@ local function send_once(env, engine, t)
   end
   for i = 1, #t.extra do headers[#headers + 1] = t.extra[i] end
   local hook_url = (cfg.on_request or cfg.on_response) and loggable_url(t.url)
-  run_hook(cfg.on_request, { service = svc.name, operation = op.name, method = t.method,
-                             url = hook_url, attempt = t.attempt })
+  if cfg.on_request then
+    run_hook(cfg.on_request, { service = svc.name, operation = op.name, method = t.method,
+                               url = hook_url, attempt = t.attempt })
+  end
   engine_mod.gate(env.limits, engine, env.now, t.base, t.rate)
   local started = cfg.on_response and env.now()
   local c = engine:send { method = t.method, url = t.url, headers = headers, body = t.body,

@@ -1,9 +1,10 @@
 /*
 ** tools/fuzz/fuzz_core.c -- libFuzzer entry for the C core: one Lua 5.4
 ** state with hwcloud.core preloaded runs tools/fuzz/driver.lua on every
-** input (build, validate, conform, sign, the JSON writer and reader). A broken
-** invariant raises in the driver and aborts here, so libFuzzer keeps the
-** input; ASan and UBSan catch the rest.
+** input (build, validate, conform, sign, the JSON writer and reader, the
+** response head parser). A broken invariant raises in the driver and
+** aborts here, so libFuzzer keeps the input; ASan and UBSan catch the
+** rest.
 **
 ** The state is the harness's own, made once (libFuzzer calls in one
 ** thread); the core itself keeps no state of its own.

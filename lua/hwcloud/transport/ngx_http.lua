@@ -1,8 +1,8 @@
 -- hwcloud.transport.ngx_http: the HTTP/1.1 client of the ngx engine, over
 -- nginx cosockets, in the steps of one exchange: open (connect, proxy
 -- tunnel, TLS handshake with verification and SNI), write the request, read
--- the status line, read the headers, read the body (by length, chunked, or
--- until the close), then keep the connection alive or close it.
+-- the head (core.parse_head), read the body (by length, chunked, or until
+-- the close), then keep the connection alive or close it.
 --
 -- What an endpoint needs on every request (pool name, Host line, proxy
 -- lines) is built once per endpoint by endpoint(); an exchange only adds
@@ -11,9 +11,9 @@
 -- socket already closed.
 
 local ngx = ngx
-local tonumber, tostring, pairs, setmetatable, pcall =
-  tonumber, tostring, pairs, setmetatable, pcall
+local tonumber, tostring, setmetatable, pcall = tonumber, tostring, setmetatable, pcall
 local retry = require "hwcloud.retry"
+local core_parse_head = require("hwcloud.core").parse_head
 local concat = table.concat
 -- LuaJIT's preallocating constructor, where there is one
 local ok_new, new_tab = pcall(require, "table.new")
@@ -220,60 +220,59 @@ function Reader:send(wire)
   return nil
 end
 
--- ---- header blocks -----------------------------------------------------------
+-- ---- the response head -------------------------------------------------------
 
-local function is_space(b)
-  return b == 32 or b == 9 or b == 11 or b == 12 or b == 13
+-- parse_head(text, init) -> status, version, headers, next | nil (no empty
+-- line yet) | false, message: the one parser of a head (core.parse_head),
+-- with this client's limits
+local function parse_head(text, init)
+  return core_parse_head(text, init, MAX_STATUS_LINE, MAX_HEADER_BYTES, MAX_HEADER_LINES)
 end
 
--- "Name: value" -> lower-case name, value without surrounding blanks; nil
--- for a line without a name
-local function split_header(line)
-  local colon = find(line, ":", 1, true)
-  if not colon or colon == 1 then return nil end
-  local i, j = colon + 1, #line
-  while i <= j and is_space(byte(line, i)) do i = i + 1 end
-  while j >= i and is_space(byte(line, j)) do j = j - 1 end
-  return lower(sub(line, 1, colon - 1)), sub(line, i, j)
-end
-
--- Reads a header block up to its empty line into a map of lower-case
--- names; repeated headers are joined with ", " once at the end, so the
--- work stays linear however many there are.
-local function read_headers(r)
-  local headers, lists = {}, nil
-  local bytes, lines = 0, 0
+-- The head's lines read one at a time, within the limits, then parsed at
+-- once: for a head that did not come in one read (a slow or hostile
+-- server), without copying the buffer again for every read.
+-- status, version, headers | nil, err, stage ("status" or "headers")
+local function gather_head(r)
+  local first, err = r:line(MAX_STATUS_LINE)
+  if not first then return nil, err, "status" end
+  -- a bad status line is told at once, not after the headers
+  if parse_head(first .. "\r\n\r\n", 1) == false then return nil, "bad status line", "status" end
+  local lines, bytes = { first }, 0
   while true do
-    local line, err = r:line(MAX_HEADER_BYTES - bytes)
+    local line, lerr = r:line(MAX_HEADER_BYTES - bytes)
     if not line then
-      if err == "line too long" then return nil, "response headers too large" end
-      return nil, err
+      if lerr == "line too long" then lerr = "response headers too large" end
+      return nil, lerr, "headers"
     end
     if line == "" then break end
-    lines = lines + 1
     bytes = bytes + #line + 2
-    if lines > MAX_HEADER_LINES then return nil, "too many response header lines" end
-    if bytes > MAX_HEADER_BYTES then return nil, "response headers too large" end
-    local name, value = split_header(line)
-    if name then
-      local prev = headers[name]
-      if prev == nil then
-        headers[name] = value
-      else
-        lists = lists or {}
-        local l = lists[name]
-        if not l then
-          l = { prev }
-          lists[name] = l
-        end
-        l[#l + 1] = value
-      end
-    end
+    if #lines > MAX_HEADER_LINES then return nil, "too many response header lines", "headers" end
+    if bytes > MAX_HEADER_BYTES then return nil, "response headers too large", "headers" end
+    lines[#lines + 1] = line
   end
-  if lists then
-    for name, l in pairs(lists) do headers[name] = concat(l, ", ") end
+  lines[#lines + 1] = "\r\n"
+  local status, version, headers = parse_head(concat(lines, "\r\n"), 1)
+  if not status then return nil, version or "bad head", "headers" end
+  return status, version, headers
+end
+
+-- Reads one head: status, version, headers | nil, err, stage. The usual
+-- answer's head is whole in the first read and parsed where it lies.
+local function read_one_head(r)
+  if r.pos > #r.buf then
+    local ok, err = r:fill()
+    if not ok then return nil, err, "status" end
   end
-  return headers
+  local status, version, headers, nextpos = parse_head(r.buf, r.pos)
+  if status then
+    r.pos = nextpos
+    return status, version, headers
+  end
+  if status == false then
+    return nil, version, version == "bad status line" and "status" or "headers"
+  end
+  return gather_head(r)
 end
 
 local function is_digit(b)
@@ -290,20 +289,6 @@ local function digits(s)
   return tonumber(s)
 end
 
--- "HTTP/x.y NNN[ reason]" -> status, version; strict: three digits and
--- then a space or the end ("HTTP/1.1 2000" is not a 200).
-local function parse_status(l)
-  if sub(l, 1, 5) ~= "HTTP/" or byte(l, 7) ~= 46 or byte(l, 9) ~= 32 then return nil end
-  local b = byte(l, 13)
-  if b ~= nil and b ~= 32 then return nil end
-  local d = byte(l, 10)
-  if not (is_digit(byte(l, 6)) and is_digit(byte(l, 8)) and d and d >= 49 and d <= 57
-          and is_digit(byte(l, 11)) and is_digit(byte(l, 12))) then
-    return nil
-  end
-  return tonumber(sub(l, 10, 12)), sub(l, 6, 8)
-end
-
 -- ---- the steps of an exchange ------------------------------------------------
 
 -- Asks an HTTP proxy for a tunnel to the endpoint on a new connection.
@@ -311,14 +296,11 @@ local function tunnel(sock, cfg, ep)
   local pr = reader(sock, ngx.now() + cfg.connect_timeout, nil)
   local failed, serr = pr:send(ep.tunnel)
   if failed then return nil, fail(classify(serr), "proxy: " .. serr, false) end
-  local status, rerr = pr:line(MAX_STATUS_LINE)
-  if not status then return nil, fail(classify(rerr), "proxy: " .. tostring(rerr), false) end
-  local code = parse_status(status)
-  if not code or code < 200 or code > 299 then
-    return nil, fail("transport", "proxy refused the tunnel: " .. status, false)
+  local code, herr = read_one_head(pr)
+  if not code then return nil, fail(classify(herr), "proxy: " .. tostring(herr), false) end
+  if code < 200 or code > 299 then
+    return nil, fail("transport", "proxy refused the tunnel: " .. code, false)
   end
-  local _, herr = read_headers(pr)
-  if herr then return nil, fail(classify(herr), "proxy: " .. tostring(herr), false) end
   return true
 end
 
@@ -433,23 +415,19 @@ local function no_answer(r, ep, req, err, first, reused, cfg)
   return fail(classify(err), "no answer from " .. ep.authority .. ": " .. tostring(err), true)
 end
 
--- Reads the status line: status, version | nil, completion.
-local function read_status(r, ep, req, first, reused, cfg)
-  local line, err = r:line(MAX_STATUS_LINE)
-  if not line then return nil, no_answer(r, ep, req, err, first, reused, cfg) end
-  local status, version = parse_status(line)
-  if not status then return nil, fail("transport", "bad status line from " .. ep.authority, true) end
-  return status, version
-end
-
 -- Reads status and headers, skipping 1xx interim answers (100 Continue,
 -- 103 Early Hints): status, version, headers | nil, completion.
 local function read_head(r, ep, req, reused, cfg)
   for interim = 1, MAX_INTERIM do
-    local status, version = read_status(r, ep, req, interim == 1, reused, cfg)
-    if not status then return nil, version end
-    local headers, herr = read_headers(r)
-    if not headers then return nil, fail(classify(herr), "headers: " .. tostring(herr), true) end
+    local status, version, headers = read_one_head(r)
+    if not status then
+      if headers == "headers" then
+        return nil, fail(classify(version), "headers: " .. tostring(version), true)
+      elseif version == "bad status line" then
+        return nil, fail("transport", "bad status line from " .. ep.authority, true)
+      end
+      return nil, no_answer(r, ep, req, version, interim == 1, reused, cfg)
+    end
     if status >= 200 or status == 101 then return status, version, headers end
   end
   return nil, fail("transport", "too many interim answers from " .. ep.authority, true)
