@@ -240,8 +240,7 @@ function _M.invoke(env, engine, svc, op, req, opts)
       once = retry.once(ctx.safe),
     },
   }
-  local policy = { retries = opts.retries or cfg.retries, retry_base = cfg.retry_base,
-                   retry_max_delay = cfg.retry_max_delay }
+  local policy -- made at the first failure: most calls never need it
 
   while true do
     t.attempt = t.attempt + 1
@@ -254,6 +253,8 @@ function _M.invoke(env, engine, svc, op, req, opts)
     local nxt = alternates and c.sent == false and alternates[t.attempt]
     if nxt then t.url = nxt .. path end
     err.attempts = t.attempt
+    policy = policy or { retries = opts.retries or cfg.retries, retry_base = cfg.retry_base,
+                         retry_max_delay = cfg.retry_max_delay }
     local delay = retry.decide(err, ctx.safe, t.attempt, policy)
     if err.status == 429 then
       -- the gateway's limit is the endpoint's: every task of the fan-out

@@ -57,9 +57,14 @@ local WAIT_ALL_OPTIONS = options.merge(FAN_OUT_OPTIONS, jobs.OPTIONS)
 
 local OPTS_AT = { prefix = "opts.", field = "opts" }
 
+-- no options given: one shared table, read only (nothing writes a call's
+-- options), rather than a new one per call
+local NO_OPTS = setmetatable({}, { __newindex = function() error("read-only", 2) end })
+
 -- a call's options; the error names the operation (set on the error, so a
 -- good call allocates nothing for it)
 local function check_call_opts(opts, svc, op)
+  if opts == nil then return NO_OPTS end
   local o, err = options.check(CALL_OPTIONS, opts, OPTS_AT)
   if not o then err.service, err.operation = svc, op end
   return o, err
