@@ -25,6 +25,7 @@ typedef struct call {
   hwc_url url;
   hwc_slice token; /* p == NULL: none */
   int has_host, date_generated;
+  int nheaders; /* the caller's, as signed */
   char date_buf[DATE_LEN + 1];
 } call;
 
@@ -220,6 +221,7 @@ static int collect_headers(lua_State *L, hwc_signer *s, int idx, call *c) {
         memcmp(name.p, TOKEN_HEADER, name.n) == 0)
       continue;
     value = trim(value.p, value.n);
+    c->nheaders++;
     if (hwc_signer_add(s, name, value) != 0) {
       lua_pop(L, 1);
       return -1;
@@ -282,42 +284,58 @@ static void push_result(lua_State *L, const call *c) {
   lua_setfield(L, out, "Authorization");
 }
 
-/* one "Name: value" line appended to the list at list */
-static void add_line(lua_State *L, int list, const char *name, size_t nl,
-                     const char *v, size_t vl) {
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  luaL_addlstring(&b, name, nl);
-  luaL_addlstring(&b, ": ", 2);
-  luaL_addlstring(&b, v, vl);
-  luaL_pushresult(&b);
-  lua_rawseti(L, list, (int)lua_rawlen(L, list) + 1);
+/* one "Name: value" line as entry *n + 1 of the list at out (short lines,
+** most of them, are put together on the C stack) */
+static void add_line(lua_State *L, int out, int *n, const char *name,
+                     size_t nl, const char *v, size_t vl) {
+  char tmp[256];
+  if (nl + vl + 2 <= sizeof tmp) {
+    memcpy(tmp, name, nl);
+    tmp[nl] = ':';
+    tmp[nl + 1] = ' ';
+    memcpy(tmp + nl + 2, v, vl);
+    lua_pushlstring(L, tmp, nl + 2 + vl);
+  } else {
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addlstring(&b, name, nl);
+    luaL_addlstring(&b, ": ", 2);
+    luaL_addlstring(&b, v, vl);
+    luaL_pushresult(&b);
+  }
+  lua_rawseti(L, out, ++*n);
 }
 
-/* the same headers as push_result, as "Name: value" lines appended to the
-** list at list (what the transports send), with no map in between; the
-** Authorization value is on top of the stack */
-static void push_lines(lua_State *L, const call *c, int list) {
-  int auth = lua_gettop(L);
-  size_t n, vn;
+/* the same headers as push_result, as "Name: value" lines in a new list
+** that starts with the entries of the list at prefix (what the transports
+** send), made at its size, with no map in between; the Authorization value
+** is on top of the stack */
+static void push_lines(lua_State *L, const call *c, int prefix) {
+  int auth = lua_gettop(L), out, n = 0, i, np = (int)lua_rawlen(L, prefix);
+  size_t kn, vn;
   const char *v;
+  lua_createtable(L, np + (int)c->nheaders + 4, 0);
+  out = lua_gettop(L);
+  for (i = 1; i <= np; i++) {
+    lua_rawgeti(L, prefix, i);
+    lua_rawseti(L, out, ++n);
+  }
   lua_pushnil(L);
   while (lua_next(L, 3) != 0) {
-    const char *k = lua_tolstring(L, -2, &n);
+    const char *k = lua_tolstring(L, -2, &kn);
     v = lua_tolstring(L, -1, &vn);
-    add_line(L, list, k, n, v, vn);
+    add_line(L, out, &n, k, kn, v, vn);
     lua_pop(L, 1);
   }
   if (!c->has_host)
-    add_line(L, list, "Host", 4, c->url.hostport.p, c->url.hostport.n);
+    add_line(L, out, &n, "Host", 4, c->url.hostport.p, c->url.hostport.n);
   if (c->date_generated)
-    add_line(L, list, "X-Sdk-Date", 10, c->req.date.p, c->req.date.n);
+    add_line(L, out, &n, "X-Sdk-Date", 10, c->req.date.p, c->req.date.n);
   if (c->token.p != NULL)
-    add_line(L, list, TOKEN_HEADER, sizeof(TOKEN_HEADER) - 1, c->token.p,
+    add_line(L, out, &n, TOKEN_HEADER, sizeof(TOKEN_HEADER) - 1, c->token.p,
              c->token.n);
   v = lua_tolstring(L, auth, &vn);
-  add_line(L, list, "Authorization", 13, v, vn);
-  lua_pushvalue(L, list);
+  add_line(L, out, &n, "Authorization", 13, v, vn);
 }
 
 /* the one entry point: signed headers, or nil, field, message. checked
@@ -400,9 +418,9 @@ static int l_sign(lua_State *L) {
   return sign_strict(L, 0);
 }
 
-/* core.sign_lines(method, url, headers, body, ak, sk, list) -> list, with
-** the signed headers appended as "Name: value" lines: what a transport
-** sends, made without the map and a Lua loop over it */
+/* core.sign_lines(method, url, headers, body, ak, sk, prefix) -> a new
+** list: prefix's entries, then the signed headers as "Name: value" lines;
+** what a transport sends, made without the map and a Lua loop over it */
 static int l_sign_lines(lua_State *L) {
   luaL_checktype(L, 7, LUA_TTABLE);
   lua_settop(L, 7);

@@ -11,8 +11,8 @@
 -- Secrets live only in this closure: no table a user can print or dump,
 -- and no error, holds them.
 
-local type, pairs, ipairs, tostring, pcall, error, setmetatable, require =
-  type, pairs, ipairs, tostring, pcall, error, setmetatable, require
+local type, ipairs, tostring, pcall, error, setmetatable, require =
+  type, ipairs, tostring, pcall, error, setmetatable, require
 local wall = os.time
 local errors = require "hwcloud.errors"
 local credentials = require "hwcloud.credentials"
@@ -76,6 +76,8 @@ function _M.new(group, d)
   local kind = group.kind
   local ua = "User-Agent: " .. d.user_agent
   local accept = "Accept: application/json"
+  -- the lines every signed request starts with (sign_lines copies them)
+  local common = { ua, accept }
   local region = cfg.region
   local project_id, domain_id = group.project_id, group.domain_id
 
@@ -145,29 +147,21 @@ function _M.new(group, d)
     return r, e
   end
 
-  -- {name = id}, made once per id rather than per call (read only)
-  local id_headers = {}
-  local function id_header(name, id)
-    local h = id_headers[name]
-    if not h or h[name] ~= id then
-      h = { [name] = id }
-      id_headers[name] = h
-    end
-    return h
-  end
-
-  local function key_headers(k, method, url, content_type, body, extra)
+  -- (xname, xvalue: the one id header, X-Project-Id or X-Domain-Id, as two
+  -- values: no table for it, and no pairs loop, which LuaJIT 2.1 does not
+  -- compile, on every call)
+  local function key_headers(k, method, url, content_type, body, xname, xvalue)
     local h = {}
     if content_type then h["Content-Type"] = content_type end
-    if extra then for n, v in pairs(extra) do h[n] = v end end
+    if xname then h[xname] = xvalue end
     if k.security_token then h["X-Security-Token"] = k.security_token end
-    return sign_lines(method, url, h, body, k.ak, k.sk, { ua, accept })
+    return sign_lines(method, url, h, body, k.ak, k.sk, common)
   end
 
-  local function token_headers(value, content_type, extra)
+  local function token_headers(value, content_type, xname, xvalue)
     local list = { "X-Auth-Token: " .. value, ua, accept }
     if content_type then list[#list + 1] = "Content-Type: " .. content_type end
-    if extra then for n, v in pairs(extra) do list[#list + 1] = n .. ": " .. v end end
+    if xname then list[#list + 1] = xname .. ": " .. xvalue end
     return list
   end
 
@@ -452,14 +446,14 @@ function _M.new(group, d)
   function self.headers(_, engine, svc, method, url, content_type, body)
     local ok, e = ensure(engine)
     if not ok then return nil, e end
-    local extra
+    local xname, xvalue
     if is_global(svc) then
-      if keyed and domain_id then extra = id_header("X-Domain-Id", domain_id) end
+      if keyed and domain_id then xname, xvalue = "X-Domain-Id", domain_id end
     elseif project_id then
-      extra = id_header("X-Project-Id", project_id)
+      xname, xvalue = "X-Project-Id", project_id
     end
-    if keyed then return key_headers(keys, method, url, content_type, body, extra) end
-    return token_headers(token.value, content_type, extra)
+    if keyed then return key_headers(keys, method, url, content_type, body, xname, xvalue) end
+    return token_headers(token.value, content_type, xname, xvalue)
   end
 
   -- unauthenticated requests (IAM password tokens) still name the client

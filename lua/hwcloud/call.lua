@@ -135,9 +135,17 @@ end
 -- the request checked and built, the credentials ready, the endpoint found.
 -- The request is checked before any identity request goes out; while the
 -- project id is still to be looked up, with a stand-in.
+-- content types this library cannot encode a table as, by type (the
+-- descriptions name a handful: looked at once each, not on every call)
+local UNENCODABLE = setmetatable({}, { __index = function(t, ct)
+  local no = ct:find("^multipart/") ~= nil or ct:find("^application/x%-www%-form%-urlencoded") ~= nil
+  t[ct] = no
+  return no
+end })
+
 local function prepare(env, engine, svc, op, req)
   local ct = op.content_type
-  if ct and not op.generic and (ct:find("^multipart/") or ct:find("^application/x%-www%-form%-urlencoded")) then
+  if ct and not op.generic and UNENCODABLE[ct] then
     return nil, errors.validation("request", "is sent as " .. ct .. ", which this library "
       .. "does not encode: use client:request with a prepared string body", svc.name, op.name)
   end
