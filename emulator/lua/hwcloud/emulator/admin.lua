@@ -33,19 +33,7 @@ local send = util.send
 
 local _M = {}
 
-local function fail(status, msg)
-  return send(status, { error_code = "EMULATOR." .. status, error_msg = msg })
-end
-
--- keep_arrays: empty arrays stay arrays (the marker), for canned bodies
-local function read_json(keep_arrays)
-  local raw = util.request_body()
-  if raw == "" then return {} end
-  local v = keep_arrays and util.decode_keep_arrays(raw) or util.decode(raw)
-  local t = json_type(v)
-  if t ~= "object" and t ~= "empty" then return nil end
-  return v
-end
+local fail, read_json = control.fail, control.read_json
 
 local function known_operations()
   local names = {}

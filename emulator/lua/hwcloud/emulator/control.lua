@@ -26,18 +26,23 @@ local send = util.send
 
 local _M = {}
 
+-- An admin API's error answer (here and in hwcloud.emulator.admin).
 local function fail(status, msg)
   return send(status, { error_code = "EMULATOR." .. status, error_msg = msg })
 end
+_M.fail = fail
 
-local function read_json()
+-- The request's JSON object ({} for no body), or nil when it is not one.
+-- keep_arrays: empty arrays stay arrays (the marker), for canned bodies.
+local function read_json(keep_arrays)
   local raw = util.request_body()
   if raw == "" then return {} end
-  local v = util.decode(raw)
+  local v = keep_arrays and util.decode_keep_arrays(raw) or util.decode(raw)
   local t = json_type(v)
   if t ~= "object" and t ~= "empty" then return nil end
   return v
 end
+_M.read_json = read_json
 
 -- Checks a canned answer; returns it or nil, message.
 -- body_and_headers(b, into) -> into | nil, message: the body (a string
