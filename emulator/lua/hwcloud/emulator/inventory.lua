@@ -170,12 +170,16 @@ end
 
 function _M.reset_default() current = default() end
 
+-- A deep copy (of an inventory, or a part of one). Its own, not
+-- hwcloud.emulator.util's: this module also loads outside nginx (specs'
+-- fixtures), where util's crypto (LuaJIT's ffi) does not.
 local function copy(v)
   if type(v) ~= "table" then return v end
   local c = {}
   for k, x in pairs(v) do c[k] = copy(x) end
   return c
 end
+_M.copy = copy
 
 -- A project's own copy of the inventory, made on first use.
 function _M.of(store)
