@@ -23,8 +23,6 @@ static int is_blank(unsigned char c) {
   return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r';
 }
 
-static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-
 /* the end of the head: the index just past its empty line, or 0 when the
 ** bytes from p on do not hold one yet */
 static size_t head_end(const char *s, size_t p, size_t n) {
@@ -43,9 +41,9 @@ static size_t head_end(const char *s, size_t p, size_t n) {
 /* "HTTP/x.y NNN[ reason]" (the line without its line end): the status, or
 ** 0 when it is not a status line */
 static int status_of(const unsigned char *l, size_t n) {
-  if (n < 12 || memcmp(l, "HTTP/", 5) != 0 || !is_digit(l[5]) || l[6] != '.' ||
-      !is_digit(l[7]) || l[8] != ' ' || l[9] < '1' || l[9] > '9' ||
-      !is_digit(l[10]) || !is_digit(l[11]) || (n > 12 && l[12] != ' '))
+  if (n < 12 || memcmp(l, "HTTP/", 5) != 0 || !hwc_is_digit(l[5]) || l[6] != '.' ||
+      !hwc_is_digit(l[7]) || l[8] != ' ' || l[9] < '1' || l[9] > '9' ||
+      !hwc_is_digit(l[10]) || !hwc_is_digit(l[11]) || (n > 12 && l[12] != ' '))
     return 0;
   return (l[9] - '0') * 100 + (l[10] - '0') * 10 + (l[11] - '0');
 }

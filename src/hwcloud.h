@@ -98,6 +98,9 @@ static inline unsigned char hwc_upper(unsigned char c) {
   return (c >= 'a' && c <= 'z') ? (unsigned char)(c - 32) : c;
 }
 
+/* an ASCII digit (the C locale's isdigit, without the locale) */
+static inline int hwc_is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+
 /* n bytes as 2n lower-case hex digits (digests); no terminator (buf.c) */
 void hwc_hex(const unsigned char *d, size_t n, char *out);
 /* 0-15 for a hex digit of either case, else -1 (buf.c) */

@@ -181,8 +181,6 @@ static const char *string(reader *r, const char *p) {
   return fail(r, p, "control character in string");
 }
 
-static int is_digit(char c) { return c >= '0' && c <= '9'; }
-
 static const char *floating(reader *r, const char *s, const char *p) {
   char tmp[64];
   size_t n = (size_t)(p - s), i;
@@ -214,25 +212,25 @@ static const char *number(reader *r, const char *p) {
   }
   if (*p == '0') {
     p++;
-    if (is_digit(*p)) return fail(r, p, "leading zero in number");
+    if (hwc_is_digit((unsigned char)*p)) return fail(r, p, "leading zero in number");
     digits = 1;
-  } else if (is_digit(*p)) {
-    for (; is_digit(*p); p++, digits++)
+  } else if (hwc_is_digit((unsigned char)*p)) {
+    for (; hwc_is_digit((unsigned char)*p); p++, digits++)
       if (digits < 19) m = m * 10 + (unsigned)(*p - '0');
   } else {
     return fail(r, p, "expected a digit");
   }
   if (*p == '.') {
     frac = 1;
-    if (!is_digit(*++p)) return fail(r, p, "expected a digit after '.'");
-    while (is_digit(*p)) p++;
+    if (!hwc_is_digit((unsigned char)*++p)) return fail(r, p, "expected a digit after '.'");
+    while (hwc_is_digit((unsigned char)*p)) p++;
   }
   if (*p == 'e' || *p == 'E') {
     frac = 1;
     p++;
     if (*p == '+' || *p == '-') p++;
-    if (!is_digit(*p)) return fail(r, p, "expected a digit in the exponent");
-    while (is_digit(*p)) p++;
+    if (!hwc_is_digit((unsigned char)*p)) return fail(r, p, "expected a digit in the exponent");
+    while (hwc_is_digit((unsigned char)*p)) p++;
   }
   /* an integer is exact when it fits 64 bits: 19 digits at most */
   if (frac || digits > 19 || m > (neg ? 9223372036854775808ULL
