@@ -826,6 +826,82 @@ describe("core.build: what generated descriptions add", function()
       end
     end)
 
+    -- strings of 1 MB and more are hashed on a helper thread while they are
+    -- written (src/hash_pipe.c): build gives the body's SHA-256 as well
+    describe("hashed while written", function()
+      local MB = 1024 * 1024
+      local two = op("POST", "/v1/scripts", {
+        name = { type = "string", required = true },
+        content = { type = "string", required = true },
+        extra = { type = "object", fields = {
+          notes = { type = "array", items = { type = "string" } },
+          size = { type = "integer" } } },
+        count = { type = "integer", required = true },
+      })
+
+      it("give the SHA-256 of exactly the body they return, from 1 MB on", function()
+        local _, _, none = assert(core.build(o, { content = string.rep("x", MB - 1) }))
+        assert.is_nil(none)
+        local _, body, digest = assert(core.build(o, { content = string.rep("x", MB) }))
+        assert.are.equal(core.sha256_hex(body), digest)
+        -- two large strings, small fields between and after them
+        local req = { name = "n", content = string.rep('a"é\n', MB / 2), count = 3,
+                      extra = { notes = { "short", string.rep("€b", MB), "end" }, size = 7 } }
+        _, body, digest = assert(core.build(two, req))
+        assert.are.equal(core.sha256_hex(body), digest)
+        local back = cjson.decode(body)
+        assert.are.equal(req.content, back.content)
+        assert.are.equal(req.extra.notes[2], back.extra.notes[2])
+        assert.are.equal(3, back.count)
+      end)
+
+      it("stay right when the text escapes to more than the room made first", function()
+        -- control bytes write six each: the buffer must grow under the thread
+        local text = string.rep("\1\2\"\\", MB / 2)
+        local _, body, digest = assert(core.build(o, { content = text }))
+        assert.are.equal(core.sha256_hex(body), digest)
+        assert.are.equal(text, cjson.decode(body).content)
+        assert.is_true(#body > 3 * #text)
+      end)
+
+      it("keep UTF-8 sequences that straddle the 64 KB slices", function()
+        for _, at in ipairs({ 65533, 65534, 65535, 65536, 131071, 131072 }) do
+          for _, seq in ipairs({ "é", "€", "𝄞" }) do
+            local text = string.rep("a", at) .. seq .. string.rep("b", MB)
+            local _, body, digest = assert(core.build(o, { content = text }))
+            assert.are.equal('{"content":"' .. text .. '"}', body, at)
+            assert.are.equal(core.sha256_hex(body), digest)
+          end
+        end
+      end)
+
+      it("refuse bad UTF-8 anywhere, then build the next body as if nothing happened", function()
+        for _, at in ipairs({ 0, 65535, 65536, MB + 5 }) do
+          for _, bad in ipairs({ "\255", "\226\130", "\128\128\128\128", "\237\160\128" }) do
+            local text = string.rep("a", at) .. bad .. string.rep("b", MB)
+            local _, field, msg = core.build(o, { content = text })
+            assert.are.equal("content", field, at)
+            assert.are.equal("must be valid UTF-8", msg)
+          end
+        end
+        local _, body, digest = assert(core.build(o, { content = string.rep("c", MB) }))
+        assert.are.equal(core.sha256_hex(body), digest)
+        _, body, digest = assert(core.build(o, { content = "small" }))
+        assert.are.equal('{"content":"small"}', body)
+        assert.is_nil(digest)
+      end)
+
+      it("recover from a request refused after its large string was written", function()
+        local _, field, msg = core.build(two, { name = "n", content = string.rep("z", 2 * MB),
+                                                count = "three" })
+        assert.are.equal("count", field)
+        assert.truthy(msg)
+        local _, body, digest = assert(core.build(two, { name = "n", content = string.rep("y", 2 * MB),
+                                                         count = 1 }))
+        assert.are.equal(core.sha256_hex(body), digest)
+      end)
+    end)
+
     it("check and keep UTF-8 sequences that straddle the writer's words and chunks", function()
       -- (the check runs while the string is written, a word at a time)
       for _, at in ipairs({ 4090, 4093, 4094, 4095, 4096, 8189, 8190, 8191, 8192 }) do

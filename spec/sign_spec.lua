@@ -111,6 +111,33 @@ describe("core.sign_lines", function()
   end)
 end)
 
+describe("core.sign_lines with the body's digest", function()
+  it("signs as it would hashing the body itself, and refuses a digest that is not one", function()
+    local body = string.rep('{"k":"v"}', 1000)
+    local digest = core.sha256_hex(body)
+    local function auth(lines)
+      for _, l in ipairs(lines) do
+        local a = l:match("^Authorization: (.*)$")
+        if a then return a end
+      end
+    end
+    -- the same second for both (the date is signed)
+    local a, b
+    repeat
+      local t = os.time()
+      a = auth(core.sign_lines("POST", "https://example.com/v1/x", {}, body, AK, SK, {}))
+      b = auth(core.sign_lines("POST", "https://example.com/v1/x", {}, body, AK, SK, {}, digest))
+    until os.time() == t
+    assert.are.equal(a, b)
+    local c = auth(core.sign_lines("POST", "https://example.com/v1/x", {}, body, AK, SK, {},
+                                   core.sha256_hex("other")))
+    assert.are_not.equal(a, c)
+    local ok, err = pcall(core.sign_lines, "POST", "https://example.com/", {}, body, AK, SK, {}, "abc")
+    assert.is_false(ok)
+    assert.matches("bad argument #8 .*SHA%-256 in hex", err)
+  end)
+end)
+
 describe("core.sign", function()
   local v1
   setup(function()

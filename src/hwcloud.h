@@ -152,11 +152,34 @@ int hwc_buf_add_urlenc(hwc_buf *b, const char *s, size_t n);
 
 /*
 ** JSON writing (json.c): hwc_json_string appends s quoted and escaped
-** (0, or -1 when out of memory); hwc_utf8_valid is the strict check
+** after the strict UTF-8 check (0; -1 when out of memory; -2 when s is not
+** UTF-8, leaving part of it written); hwc_utf8_valid is the same check
 ** (1 when valid); the formatters write a JSON number and return its length.
 */
 int hwc_json_string(hwc_buf *b, const char *s, size_t n);
 int hwc_utf8_valid(const char *s, size_t n);
+
+/*
+** A large body's SHA-256, taken on a helper thread while it is written
+** (hash_pipe.c). begin starts a digest; run lets a thread hash
+** data[hashed, ready) and whatever `more` publishes after, as long as data
+** does not move; pause returns once everything published is hashed (data
+** may move after it); end hashes data[hashed, len) itself and gives the
+** hex digest (0, or -1 on a digest error). new returns NULL when out of
+** memory. hwc_json_string_hashed is hwc_json_string with the pipe running
+** beside it (json.c), and still running when it returns 0.
+*/
+typedef struct hwc_hashpipe hwc_hashpipe;
+hwc_hashpipe *hwc_hashpipe_new(void);
+void hwc_hashpipe_free(hwc_hashpipe *h);
+int hwc_hashpipe_begin(hwc_hashpipe *h);
+void hwc_hashpipe_run(hwc_hashpipe *h, const char *data, size_t ready);
+void hwc_hashpipe_more(hwc_hashpipe *h, size_t ready);
+void hwc_hashpipe_pause(hwc_hashpipe *h, size_t ready);
+int hwc_hashpipe_end(hwc_hashpipe *h, const char *data, size_t len,
+                     char hex[64]);
+int hwc_json_string_hashed(hwc_buf *b, const char *s, size_t n,
+                           hwc_hashpipe *h);
 size_t hwc_fmt_int(long long v, char *out /* >= 21 bytes */);
 size_t hwc_fmt_double(double d, char *out /* >= 40 bytes, finite d */);
 
@@ -221,6 +244,7 @@ typedef struct hwc_sign_req {
   hwc_slice path, query;  /* from the URL */
   hwc_slice date;         /* X-Sdk-Date, also among the headers */
   hwc_slice content_hash; /* X-Sdk-Content-Sha256 when given, p == NULL if not */
+  hwc_slice body_hash;    /* hex SHA-256 of body when already known, or p == NULL */
   int upper_method;
 } hwc_sign_req;
 

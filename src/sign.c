@@ -340,6 +340,9 @@ static int canonical_request(hwc_signer *s, const hwc_sign_req *r,
   if (r->content_hash.p != NULL) {
     payload = r->content_hash.p;
     payload_n = r->content_hash.n;
+  } else if (r->body_hash.p != NULL && r->body.n > 0) {
+    payload = r->body_hash.p; /* taken while the body was written */
+    payload_n = r->body_hash.n;
   } else if (r->body.n > 0) {
     unsigned char d[DIGEST_LEN];
     if (hwc_sha256(s, r->body.p, r->body.n, d) != 0) return -1;

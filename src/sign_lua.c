@@ -342,7 +342,8 @@ static void push_lines(lua_State *L, const call *c, int prefix) {
 ** (hwcloud.sign's form) upper-cases the method and refuses spaces and
 ** control characters in the URL. list: 0 for a map of the headers, else
 ** the index of a list to append their lines to (see push_lines). */
-static int sign_request(lua_State *L, int checked, int list) {
+static int sign_request(lua_State *L, int checked, int list,
+                        const hwc_slice *body_hash) {
   hwc_signer *s = signer_of(L);
   call c;
   hwc_slice auth;
@@ -353,6 +354,7 @@ static int sign_request(lua_State *L, int checked, int list) {
   s->nhdrs = 0; /* a call cut short by an error left nothing to reuse */
   if (lua_gettop(L) < 7) lua_settop(L, 7);
   if ((rc = read_call(L, &c, checked ? 0 : HWC_URL_LAX)) != 0) return rc;
+  if (body_hash != NULL) c.req.body_hash = *body_hash;
   /* from here to the pushes below no Lua allocation happens */
   rc = collect_headers(L, s, 3, &c);
   if (rc == 0) rc = add_own_headers(s, &c);
@@ -381,7 +383,7 @@ static int sign_request(lua_State *L, int checked, int list) {
 ** values are signed as tostring gives them, the method is upper-cased */
 static int l_sign_checked(lua_State *L) {
   lua_settop(L, 7);
-  return sign_request(L, 1, 0);
+  return sign_request(L, 1, 0, NULL);
 }
 
 static int arg_of(const char *field) {
@@ -396,7 +398,7 @@ static int arg_of(const char *field) {
 /* the transport's form of the arguments: stricter about types (a headers
 ** table of strings), the method and the URL as given, raising on bad
 ** input; list as for sign_request */
-static int sign_strict(lua_State *L, int list) {
+static int sign_strict(lua_State *L, int list, const hwc_slice *body_hash) {
   luaL_checkstring(L, 1);
   luaL_checkstring(L, 2);
   luaL_checktype(L, 3, LUA_TTABLE);
@@ -404,7 +406,7 @@ static int sign_strict(lua_State *L, int list) {
     luaL_argerror(L, 4, "string or nil expected");
   luaL_checkstring(L, 5);
   luaL_checkstring(L, 6);
-  if (sign_request(L, 0, list) == 3) {
+  if (sign_request(L, 0, list, body_hash) == 3) {
     const char *field = lua_tostring(L, -2);
     return luaL_argerror(L, arg_of(field),
                          lua_pushfstring(L, "%s: %s", field, lua_tostring(L, -1)));
@@ -415,18 +417,27 @@ static int sign_strict(lua_State *L, int list) {
 /* core.sign(method, url, headers, body, ak, sk) -> a map of the headers */
 static int l_sign(lua_State *L) {
   lua_settop(L, 6);
-  return sign_strict(L, 0);
+  return sign_strict(L, 0, NULL);
 }
 
-/* core.sign_lines(method, url, headers, body, ak, sk, prefix) -> a new
-** list: prefix's entries, then the signed headers as "Name: value" lines;
-** what a transport sends, made without the map and a Lua loop over it */
+/* core.sign_lines(method, url, headers, body, ak, sk, prefix[, body_sha256])
+** -> a new list: prefix's entries, then the signed headers as "Name: value"
+** lines; what a transport sends, made without the map and a Lua loop over
+** it. body_sha256: the body's digest in hex when core.build took it while
+** writing the body, so a large body is not read a second time. */
 static int l_sign_lines(lua_State *L) {
+  hwc_slice known;
+  known.p = NULL;
+  known.n = 0;
   luaL_checktype(L, 7, LUA_TTABLE);
-  lua_settop(L, 7);
+  if (!lua_isnoneornil(L, 8)) {
+    known.p = luaL_checklstring(L, 8, &known.n);
+    if (known.n != 64) luaL_argerror(L, 8, "a SHA-256 in hex expected");
+  }
+  lua_settop(L, 8);
   lua_pushnil(L);
-  lua_insert(L, 7); /* 7: no security token; 8: the list */
-  return sign_strict(L, 8);
+  lua_insert(L, 7); /* 7: no security token; 8: the list; 9: the digest */
+  return sign_strict(L, 8, known.p != NULL ? &known : NULL);
 }
 
 /* ---- digest helpers ------------------------------------------------- */

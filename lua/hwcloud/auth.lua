@@ -150,12 +150,12 @@ function _M.new(group, d)
   -- (xname, xvalue: the one id header, X-Project-Id or X-Domain-Id, as two
   -- values: no table for it, and no pairs loop, which LuaJIT 2.1 does not
   -- compile, on every call)
-  local function key_headers(k, method, url, content_type, body, xname, xvalue)
+  local function key_headers(k, method, url, content_type, body, xname, xvalue, digest)
     local h = {}
     if content_type then h["Content-Type"] = content_type end
     if xname then h[xname] = xvalue end
     if k.security_token then h["X-Security-Token"] = k.security_token end
-    return sign_lines(method, url, h, body, k.ak, k.sk, common)
+    return sign_lines(method, url, h, body, k.ak, k.sk, common, digest)
   end
 
   local function token_headers(value, content_type, xname, xvalue)
@@ -441,9 +441,10 @@ function _M.new(group, d)
     return true
   end
 
-  -- headers(engine, svc, method, url, content_type, body) -> list | nil, err
-  -- The transport's "Name: value" list for one try of a call.
-  function self.headers(_, engine, svc, method, url, content_type, body)
+  -- headers(engine, svc, method, url, content_type, body, digest) -> list | nil, err
+  -- The transport's "Name: value" list for one try of a call; digest: the
+  -- body's SHA-256 in hex when it is known already.
+  function self.headers(_, engine, svc, method, url, content_type, body, digest)
     local ok, e = ensure(engine)
     if not ok then return nil, e end
     local xname, xvalue
@@ -452,7 +453,9 @@ function _M.new(group, d)
     elseif project_id then
       xname, xvalue = "X-Project-Id", project_id
     end
-    if keyed then return key_headers(keys, method, url, content_type, body, xname, xvalue) end
+    if keyed then
+      return key_headers(keys, method, url, content_type, body, xname, xvalue, digest)
+    end
     return token_headers(token.value, content_type, xname, xvalue)
   end
 

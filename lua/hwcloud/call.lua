@@ -168,27 +168,30 @@ local function prepare(env, engine, svc, op, req)
       return nil, errors.validation(body_or_field, msg, svc.name, op.name)
     end
   end
-  local body = body_or_field
-  if op.raw_body then body = op.raw_body end -- the generic call's string body
+  -- with a large body, build took its SHA-256 while writing it (msg)
+  local body, digest = body_or_field, msg
+  if op.raw_body then body, digest = op.raw_body, nil end -- the generic call's string body
   local base, eerr = env.endpoint(svc)
   if not base then
     eerr.service, eerr.operation = svc.name, op.name
     return nil, eerr
   end
   -- with a base, the second value is the failover list of the region
-  return path, body, base, eerr
+  return path, body, base, eerr, digest
 end
 
 -- send_once(env, engine, t) -> completion | nil, err: one try, signed
 -- afresh, with the hooks around it. t: svc, op, method, url, base, body,
--- content_type, extra (header lines), topts, rate, attempt.
+-- digest (the body's SHA-256 when build took it), content_type, extra
+-- (header lines), topts, rate, attempt.
 local function send_once(env, engine, t)
   local cfg, svc, op = env.cfg, t.svc, t.op
   local headers, aerr
   if op.unauthenticated then
     headers = env.auth:plain(t.content_type)
   else
-    headers, aerr = env.auth:headers(engine, svc, t.method, t.url, t.content_type, t.body)
+    headers, aerr = env.auth:headers(engine, svc, t.method, t.url, t.content_type, t.body,
+                                     t.digest)
     if not headers then
       aerr.service, aerr.operation, aerr.attempts = svc.name, op.name, t.attempt
       return nil, aerr
@@ -230,12 +233,13 @@ function _M.invoke(env, engine, svc, op, req, opts)
   local cfg = env.cfg
   local ctx = { service = svc.name, operation = op.name }
   env.limits = env.limits or engine_mod.limits()
-  local path, body, base, alternates = prepare(env, engine, svc, op, req)
+  local path, body, base, alternates, digest = prepare(env, engine, svc, op, req)
   if not path then return nil, body end
 
   ctx.safe = safe_to_repeat(op, opts, cfg)
   local t = {
     svc = svc, op = op, method = op.method, url = base .. path, base = base, body = body,
+    digest = digest,
     -- the official SDKs send the operation's Content-Type on every
     -- request, bodiless ones included
     content_type = op.content_type or svc.content_type or "application/json",
