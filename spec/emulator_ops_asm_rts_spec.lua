@@ -67,6 +67,18 @@ describe("emulator RTS software deployments #server", function()
       .software_config.id
   end
 
+  it("takes a config of megabytes as it was written (held body, digest beside)", function()
+    -- over 1 MB: built into the core's buffer, hashed while written, sent
+    -- from where it lies; the emulator checks the signature and keeps it
+    local script = string.rep('\techo "déploiement ${NODE}" >> /var/log/d.log\n', 40000)
+    for round = 1, 2 do -- the second reuses the first's released buffer
+      local made = assert(client.rts:create_software_config { name = "big-" .. round,
+        group = "script", config = script .. round })
+      local shown = assert(client.rts:show_software_config { config_id = made.software_config.id })
+      assert.are.equal(script .. round, shown.software_config.config)
+    end
+  end)
+
   it("creates deployments of a config, lists them by server, follows one to COMPLETE", function()
     local cfg = config("install")
     local started = assert(client.rts:create_software_deployment {

@@ -891,6 +891,52 @@ describe("core.build: what generated descriptions add", function()
         assert.is_nil(digest)
       end)
 
+      it("come back held in the core's buffer when asked, read as the string would be", function()
+        local text = string.rep('held "body" é\n', MB / 8)
+        local _, str, digest = assert(core.build(o, { content = text }))
+        local _, held, hdigest = assert(core.build(o, { content = text }, nil, true))
+        assert.are.equal("userdata", type(held))
+        assert.are.equal(#str, #held)
+        assert.are.equal(str, tostring(held))
+        assert.are.equal(digest, hdigest)
+        -- the signer reads it where it lies: the same signature as the string's
+        local AK, SK = "HPUAEXAMPLEAK00000001", "ExampleSecretKey0000000000000000000000001"
+        local function auth(body)
+          for _, l in ipairs(core.sign_lines("POST", "https://example.com/v1/scripts", {}, body,
+                                             AK, SK, {})) do
+            local a = l:match("^Authorization: (.*)$")
+            if a then return a end
+          end
+        end
+        local a, b
+        repeat
+          local t = os.time()
+          a, b = auth(str), auth(held)
+        until os.time() == t
+        assert.are.equal(a, b)
+        -- a second held body while the first is out: each keeps its bytes
+        local _, other = assert(core.build(o, { content = text .. "2" }, nil, true))
+        assert.are.equal(str, tostring(held))
+        assert.are.equal(#str + 1, #other)
+        held:release()
+        held:release() -- twice is harmless
+        local ok, err = pcall(tostring, held)
+        assert.is_false(ok)
+        assert.matches("the body was released", err)
+        ok, err = pcall(core.sign_lines, "POST", "https://example.com/", {}, held, AK, SK, {})
+        assert.is_false(ok)
+        assert.matches("body: was released", err)
+        -- the released buffer is taken again by the next large body, intact
+        other:release()
+        local _, again, d2 = assert(core.build(o, { content = text }, nil, true))
+        assert.are.equal(str, tostring(again))
+        assert.are.equal(digest, d2)
+        again:release()
+        -- small bodies stay strings, held or not
+        local _, small = assert(core.build(o, { content = "x" }, nil, true))
+        assert.are.equal('{"content":"x"}', small)
+      end)
+
       it("recover from a request refused after its large string was written", function()
         local _, field, msg = core.build(two, { name = "n", content = string.rep("z", 2 * MB),
                                                 count = "three" })

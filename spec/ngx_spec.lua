@@ -234,6 +234,16 @@ describe("hwcloud inside nginx #server", function()
     assert.is_true(first.connects <= 1)
   end)
 
+  it("sends a body of megabytes through the cosocket (held by the core, sent as a string)", function()
+    local script = string.rep('\techo "déploiement ${NODE}" >> /var/log/d.log\n', 25000)
+    local made, err = op("rts", "create_software_config", { name = "big", group = "script",
+                                                           config = script })
+    assert.is_nil(err)
+    local shown, err2 = op("rts", "show_software_config", { config_id = made.software_config.id })
+    assert.is_nil(err2)
+    assert.are.equal(script, shown.software_config.config)
+  end)
+
   it("returns validation errors as nil, err inside nginx too, sending nothing", function()
     local cases = {
       { "servicestage", "deliver_addon_job", { environment_id = "e", addon_id = "a" } },

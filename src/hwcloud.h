@@ -160,6 +160,22 @@ int hwc_json_string(hwc_buf *b, const char *s, size_t n);
 int hwc_utf8_valid(const char *s, size_t n);
 
 /*
+** Held bodies (body.c): a large body stays in the buffer it was written in,
+** as a userdata the signer and the curl transport read directly. A spare
+** slot, shared by the builder and its bodies, takes a released body's
+** buffer back for the next large build. hwc_body_push moves *b (left
+** empty) into a new body on the stack, which takes a reference to home
+** (may be NULL). hwc_body_bytes reads a string or a body at idx: 1 with
+** the bytes, 0 when it is neither, -1 when the body was released.
+*/
+typedef struct hwc_spare hwc_spare;
+hwc_spare *hwc_spare_new(void);
+void hwc_spare_unref(hwc_spare *sp);
+hwc_buf *hwc_spare_buf(hwc_spare *sp);
+int hwc_body_push(lua_State *L, hwc_buf *b, hwc_spare *home);
+int hwc_body_bytes(lua_State *L, int idx, const char **p, size_t *n);
+
+/*
 ** A large body's SHA-256, taken on a helper thread while it is written
 ** (hash_pipe.c). begin starts a digest; run lets a thread hash
 ** data[hashed, ready) and whatever `more` publishes after, as long as data

@@ -39,8 +39,10 @@ typedef struct mstate {
   hwc_buf path, query, body; /* outputs */
   hwc_buf field, msg;        /* the error, when there is one */
   hwc_hashpipe *pipe;        /* the body's digest, made at the first need */
+  hwc_spare *spare;          /* a released held body's buffer (body.c) */
   int hashing;               /* this build's body is being hashed */
   int live;                  /* the pipe's thread is reading body */
+  int big;                   /* this build wrote a string that large */
   int busy;                  /* a build is using these buffers */
 } mstate;
 
@@ -278,11 +280,26 @@ static int fail_msg(ctx *c, const char *msg) {
 /* whether this build's body digest is under way, starting it if not; a
 ** pipe that cannot be made only means the signer hashes the body itself */
 static int hash_pipe(mstate *st) {
+  st->big = 1;
   if (st->hashing) return 1;
   if (st->pipe == NULL && (st->pipe = hwc_hashpipe_new()) == NULL) return 0;
   if (hwc_hashpipe_begin(st->pipe) != 0) return 0;
   st->hashing = 1;
   return 1;
+}
+
+/* before a large string is written to the body: a released body's warm
+** buffer, when it is larger than the body's own, takes the body so far */
+static void take_spare(mstate *st, size_t n) {
+  hwc_buf *sp = st->spare ? hwc_spare_buf(st->spare) : NULL, tmp;
+  if (sp == NULL || sp->cap <= st->body.cap || sp->cap - st->body.len <= n + n / 8)
+    return;
+  memcpy(sp->data, st->body.data, st->body.len); /* the few bytes before */
+  sp->len = st->body.len;
+  tmp = st->body;
+  st->body = *sp;
+  *sp = tmp;
+  hwc_buf_free(sp);
 }
 
 /* a string value: checked as UTF-8 and, with an output, written in the
@@ -295,6 +312,7 @@ static int string_value(ctx *c, hwc_buf *out, const char *s, size_t n) {
   } else if (n >= HASH_BESIDE_MIN && out == &st->body && hash_pipe(st)) {
     /* a second large string: the buffer may grow, then a thread restarts */
     settle(st);
+    take_spare(st, n);
     rc = hwc_json_string_hashed(out, s, n, st->pipe);
     st->live = rc == 0;
   } else {
@@ -1082,6 +1100,8 @@ static void trim(mstate *st) {
   hwc_buf *all[5];
   size_t i;
   settle(st); /* a build cut short may leave the thread reading */
+  /* a spare buffer waits for the next large body, not beyond a small one */
+  if (!st->big && st->spare) hwc_buf_free(hwc_spare_buf(st->spare));
   all[0] = &st->path;
   all[1] = &st->query;
   all[2] = &st->body;
@@ -1095,7 +1115,8 @@ static void trim(mstate *st) {
 }
 
 /* the body of build, run under lua_pcall by l_build: 1 op, 2 req,
-** 3 project_id, 4 the state whose buffers to use */
+** 3 project_id, 4 the state whose buffers to use, 5 hold: a large body
+** comes back held (body.c) rather than as a string */
 static int l_build_body(lua_State *L) {
   mstate *st = (mstate *)lua_touserdata(L, 4);
   ctx c;
@@ -1113,7 +1134,7 @@ static int l_build_body(lua_State *L) {
   hwc_buf_reset(&st->body);
   hwc_buf_reset(&st->field);
   hwc_buf_reset(&st->msg);
-  st->hashing = 0;
+  st->hashing = st->big = 0;
   rc = build(&c);
   if (rc < 0) {
     lua_pushnil(L);
@@ -1125,6 +1146,18 @@ static int l_build_body(lua_State *L) {
   if (rc != 0) {
     lua_pushnil(L);
     return 2;
+  }
+  if (st->hashing && lua_toboolean(L, 5)) {
+    /* held: the buffer itself becomes the body (body.c), no copy */
+    char hex[64];
+    int ok;
+    st->hashing = st->live = 0;
+    ok = hwc_hashpipe_end(st->pipe, st->body.data, st->body.len, hex) == 0;
+    if (st->spare == NULL) st->spare = hwc_spare_new(); /* NULL: not kept */
+    hwc_body_push(L, &st->body, st->spare);
+    if (!ok) return 2;
+    lua_pushlstring(L, hex, 64);
+    return 3;
   }
   /* the string is made while the thread may still be hashing the end */
   lua_pushlstring(L, st->body.data, st->body.len);
@@ -1167,8 +1200,10 @@ static void state_init(mstate *st) {
   hwc_buf_init(&st->field);
   hwc_buf_init(&st->msg);
   st->pipe = NULL;
+  st->spare = NULL;
   st->hashing = 0;
   st->live = 0;
+  st->big = 0;
   st->busy = 0;
 }
 
@@ -1182,16 +1217,22 @@ static void state_free(mstate *st) {
   st->live = 0; /* freeing the pipe joins its thread */
   hwc_hashpipe_free(st->pipe);
   st->pipe = NULL;
+  hwc_spare_unref(st->spare); /* bodies still out keep it until released */
+  st->spare = NULL;
 }
 
-/* core.build. Any allocation may run a finalizer, and a finalizer may call
+/* core.build(op, req, project_id[, hold]) -> path, body[, digest] |
+** nil, field, message. digest: the body's SHA-256 (hex) when a string of
+** 1 MB or more was in it; hold: such a body comes back held, a userdata
+** the signer and the curl transport read as they would the string.
+** Any allocation may run a finalizer, and a finalizer may call
 ** build again: the shared buffers are then busy and the inner call gets
 ** private ones. The body runs under lua_pcall so that `busy` is cleared
 ** whatever happens, and an error is re-raised only after that. */
 static int l_build(lua_State *L) {
   mstate *st = (mstate *)lua_touserdata(L, lua_upvalueindex(1));
   int base, rc, t3, shared;
-  lua_settop(L, 3);
+  lua_settop(L, 4);
   luaL_checktype(L, 1, LUA_TTABLE);
   t3 = lua_type(L, 3);
   if (t3 != LUA_TNIL && t3 != LUA_TSTRING)
@@ -1212,7 +1253,8 @@ static int l_build(lua_State *L) {
   lua_pushvalue(L, 2);
   lua_pushvalue(L, 3);
   lua_pushvalue(L, base);
-  rc = lua_pcall(L, 4, LUA_MULTRET, 0);
+  lua_pushvalue(L, 4);
+  rc = lua_pcall(L, 5, LUA_MULTRET, 0);
   st->busy = 0;
   if (shared) trim(st);
   else state_free(st);

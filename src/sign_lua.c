@@ -146,10 +146,13 @@ static int read_call(lua_State *L, call *c, int url_flags) {
   r->query = c->url.query;
   if (!lua_isnil(L, 3) && !lua_istable(L, 3))
     return input_error(L, "headers", "expected a table");
-  if (!lua_isnil(L, 4) && lua_type(L, 4) != LUA_TSTRING)
-    return input_error(L, "body", "expected a string");
   r->body.p = "";
-  if (!lua_isnil(L, 4)) r->body.p = lua_tolstring(L, 4, &r->body.n);
+  if (!lua_isnil(L, 4)) {
+    /* a string, or a body core.build held (body.c) */
+    int got = hwc_body_bytes(L, 4, &r->body.p, &r->body.n);
+    if (got == 0) return input_error(L, "body", "expected a string");
+    if (got < 0) return input_error(L, "body", "was released");
+  }
   if ((rc = check_key(L, 5, "ak", &r->ak)) != 0 ||
       (rc = check_key(L, 6, "sk", &r->sk)) != 0 ||
       (rc = check_headers(L, 3, r->upper_method)) != 0)
@@ -402,7 +405,8 @@ static int sign_strict(lua_State *L, int list, const hwc_slice *body_hash) {
   luaL_checkstring(L, 1);
   luaL_checkstring(L, 2);
   luaL_checktype(L, 3, LUA_TTABLE);
-  if (!lua_isnil(L, 4) && lua_type(L, 4) != LUA_TSTRING)
+  if (!lua_isnil(L, 4) && lua_type(L, 4) != LUA_TSTRING &&
+      lua_type(L, 4) != LUA_TUSERDATA)
     luaL_argerror(L, 4, "string or nil expected");
   luaL_checkstring(L, 5);
   luaL_checkstring(L, 6);

@@ -143,6 +143,13 @@ local UNENCODABLE = setmetatable({}, { __index = function(t, ct)
   return no
 end })
 
+-- A body core.build held (a userdata over its buffer, src/body.c: a large
+-- body is not copied into a Lua string) goes back to the builder once no
+-- try of the call needs it; its collector would, later.
+local function release(body)
+  if type(body) == "userdata" then body:release() end
+end
+
 local function prepare(env, engine, svc, op, req)
   local ct = op.content_type
   if ct and not op.generic and UNENCODABLE[ct] then
@@ -151,28 +158,34 @@ local function prepare(env, engine, svc, op, req)
   end
   local auth = env.auth
   local pid = auth.project()
-  local path, body_or_field, msg = env.build(op, req, pid or PROJECT_STANDIN)
+  -- hold: a large body stays in the core's buffer (the standin's is dropped)
+  local path, body_or_field, msg = env.build(op, req, pid or PROJECT_STANDIN, pid ~= nil)
   if not path then
     return nil, errors.validation(body_or_field, msg, svc.name, op.name)
   end
   if not op.unauthenticated then
     local ok, aerr = auth:prepare(engine, svc)
     if not ok then
+      release(body_or_field)
       aerr.service, aerr.operation = svc.name, op.name
       return nil, aerr
     end
   end
   if pid == nil then
-    path, body_or_field, msg = env.build(op, req, auth.project())
+    path, body_or_field, msg = env.build(op, req, auth.project(), true)
     if not path then
       return nil, errors.validation(body_or_field, msg, svc.name, op.name)
     end
   end
   -- with a large body, build took its SHA-256 while writing it (msg)
   local body, digest = body_or_field, msg
-  if op.raw_body then body, digest = op.raw_body, nil end -- the generic call's string body
+  if op.raw_body then -- the generic call's string body
+    release(body)
+    body, digest = op.raw_body, nil
+  end
   local base, eerr = env.endpoint(svc)
   if not base then
+    release(body)
     eerr.service, eerr.operation = svc.name, op.name
     return nil, eerr
   end
@@ -257,9 +270,15 @@ function _M.invoke(env, engine, svc, op, req, opts)
   while true do
     t.attempt = t.attempt + 1
     local c, aerr = send_once(env, engine, t)
-    if not c then return nil, aerr end
+    if not c then
+      release(body)
+      return nil, aerr
+    end
     local result, err = outcome(env, op, c, ctx)
-    if result ~= nil then return result end
+    if result ~= nil then
+      release(body)
+      return result
+    end
     -- an endpoint never reached: the next try goes to the next one of the
     -- region's failover list (as the official SDKs fail over)
     local nxt = alternates and c.sent == false and alternates[t.attempt]
@@ -273,7 +292,10 @@ function _M.invoke(env, engine, svc, op, req, opts)
       -- waits, not only this one
       engine_mod.pause(env.limits, env.now, base, err.retry_after or delay)
     end
-    if not delay then return nil, err end
+    if not delay then
+      release(body)
+      return nil, err
+    end
     if cfg.on_retry then
       -- for the caller's logs: what failed and when the next try goes out
       cfg.on_retry { service = svc.name, operation = op.name, attempt = t.attempt,

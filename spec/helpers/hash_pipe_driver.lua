@@ -27,5 +27,18 @@ assert(field == "count")
 -- a state dropped with its pipe made: the collector joins and frees it
 local _, body, digest = assert(core.build(op, { content = string.rep("z", MB) }))
 assert(digest == core.sha256_hex(body))
+-- held bodies (src/body.c): released and reused, dropped unreleased (the
+-- collector releases it), and one still out at exit (lua_close does)
+local _, held = assert(core.build(op, { content = string.rep("h", MB) }, nil, true))
+assert(#held > MB and tostring(held):sub(1, 12) == '{"content":"')
+held:release()
+do -- dropped unreleased
+  local _, dropped = assert(core.build(op, { content = string.rep("i", MB) }, nil, true))
+  assert(#dropped > MB)
+end
+collectgarbage()
+collectgarbage()
+-- a global, so it is out until lua_close
+KEPT = select(2, assert(core.build(op, { content = string.rep("j", MB) }, nil, true))) -- luacheck: ignore
 collectgarbage()
 io.write("hash pipe driver: done\n")
