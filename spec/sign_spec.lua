@@ -4,6 +4,7 @@
 local core = require "hwcloud.core"
 
 local V = require "spec.helpers.vectors"
+local util = require "spec.helpers.util"
 local vector_url, load_vectors = V.url, V.load
 
 local function copy(t)
@@ -115,19 +116,12 @@ describe("core.sign_lines with the body's digest", function()
   it("signs as it would hashing the body itself, and refuses a digest that is not one", function()
     local body = string.rep('{"k":"v"}', 1000)
     local digest = core.sha256_hex(body)
-    local function auth(lines)
-      for _, l in ipairs(lines) do
-        local a = l:match("^Authorization: (.*)$")
-        if a then return a end
-      end
-    end
-    -- the same second for both (the date is signed)
-    local a, b
-    repeat
-      local t = os.time()
-      a = auth(core.sign_lines("POST", "https://example.com/v1/x", {}, body, AK, SK, {}))
-      b = auth(core.sign_lines("POST", "https://example.com/v1/x", {}, body, AK, SK, {}, digest))
-    until os.time() == t
+    local auth = util.authorization
+    local a, b = util.same_second(
+      function() return auth(core.sign_lines("POST", "https://example.com/v1/x", {}, body, AK, SK, {})) end,
+      function()
+        return auth(core.sign_lines("POST", "https://example.com/v1/x", {}, body, AK, SK, {}, digest))
+      end)
     assert.are.equal(a, b)
     local c = auth(core.sign_lines("POST", "https://example.com/v1/x", {}, body, AK, SK, {},
                                    core.sha256_hex("other")))
