@@ -53,6 +53,24 @@ describe("hwcloud.emulator.testing from a plain script #server", function()
   end
 end)
 
+describe("hwcloud.emulator.testing when the script fails #server", function()
+  for _, lua in ipairs { "lua5.1", "lua5.4", "luajit" } do
+    it("stops the emulator of a script that raised before emu:stop(), under " .. lua, function()
+      local out, code = run("cd /tmp && " .. CHILD_PATH .. " " .. lua .. " "
+        .. q(root .. "/spec/fixtures/testing/raises.lua") .. " 2>&1")
+      assert.are_not.equal(0, code, out)
+      assert.matches("the script fails before emu:stop%(%)", out)
+      local pid, dir = out:match("pid\t(%d+)"), out:match("dir\t([^\n]+)")
+      assert.truthy(pid, out)
+      -- gone when the interpreter is: its finalizer waited for the exit
+      local _, alive = run("kill -0 " .. pid .. " 2>/dev/null")
+      assert.are_not.equal(0, alive, "the emulator " .. pid .. " outlived its script")
+      local _, there = run("test -e " .. q(dir))
+      assert.are_not.equal(0, there, "its folder is left: " .. dir)
+    end)
+  end
+end)
+
 describe("hwcloud.emulator.testing's errors", function()
   it("refuses bad options, naming the option and the rule", function()
     local emu, err = testing.start { port = 70000 }

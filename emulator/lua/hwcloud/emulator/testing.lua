@@ -10,13 +10,15 @@
 --   local out, code = emu:run("lua5.4 my_deploy.lua")   -- with emu:env() set
 --   emu:stop()
 --
--- Every function returns nil, message on failure.
+-- Every function returns nil, message on failure. An emulator whose handle
+-- is dropped, or whose script raises before emu:stop(), is stopped by the
+-- collector, at the latest when the interpreter exits.
 
 local cjson = require "cjson"
 
 local format, concat, sort = string.format, table.concat, table.sort
-local tostring, tonumber, type, pairs, ipairs, setmetatable, pcall =
-  tostring, tonumber, type, pairs, ipairs, setmetatable, pcall
+local tostring, tonumber, type, pairs, ipairs, setmetatable, getmetatable, pcall =
+  tostring, tonumber, type, pairs, ipairs, setmetatable, getmetatable, pcall
 local floor = math.floor
 local io_open, io_popen, os_execute, os_remove, os_tmpname, getenv =
   io.open, io.popen, os.execute, os.remove, os.tmpname, os.getenv
@@ -284,6 +286,22 @@ local function start_failure(kind, err, o, port)
   return "testing.start: the emulator exited at start:\n" .. tail(err)
 end
 
+-- A script that raises between start and emu:stop() must not leave its
+-- emulator running: a handle no longer referenced is stopped by the
+-- collector, at the latest when the interpreter closes (lua and luajit
+-- close it after an uncaught error too). Lua 5.2+ finalizes the handle
+-- itself (Emulator.__gc); 5.1 and LuaJIT, whose tables have no __gc, a
+-- userdata the handle holds.
+local newproxy = newproxy -- luacheck: ignore (5.1 and LuaJIT only)
+local function guard(emu)
+  if newproxy then
+    local p = newproxy(true)
+    getmetatable(p).__gc = function() Emulator.__gc(emu) end
+    emu._guard = p
+  end
+  return emu
+end
+
 -- One start in a fresh folder under `parent`: the handle, or nil, message
 -- and whether to try again.
 local function start_once(bin, o, parent, port)
@@ -294,11 +312,11 @@ local function start_once(bin, o, parent, port)
   if not wrote then return nil, werr end
   local url, pid_or_kind, err = launch(bin, o, dir, port)
   if url then
-    return setmetatable({
+    return guard(setmetatable({
       url = url, port = tonumber(url:match(":(%d+)$")), pid = pid_or_kind, dir = dir,
       ak = o.ak or _M.DEFAULT_AK, sk = o.sk or _M.DEFAULT_SK,
       project_id = _M.DEFAULT_PROJECT_ID, ca_file = o.tls and o.tls.cert, keep = o.keep,
-    }, Emulator)
+    }, Emulator))
   end
   if not o.keep then run("rm -rf " .. q(dir)) end
   return nil, start_failure(pid_or_kind, err, o, port)
@@ -453,6 +471,11 @@ function Emulator:stop()
   end
   os_execute("kill -KILL " .. self.pid .. " 2>/dev/null")
   return nil, "the emulator did not stop within 15 s of SIGTERM (killed)"
+end
+
+-- the collector's stop (see guard): errors have nowhere to go from here
+function Emulator.__gc(self)
+  if self.exit_status == nil and self.pid then pcall(Emulator.stop, self) end
 end
 
 return _M
