@@ -84,19 +84,24 @@ static const unsigned char unreserved[256] = {
 int hwc_buf_add_urlenc(hwc_buf *b, const char *s, size_t n) {
   static const char hex[] = "0123456789ABCDEF";
   size_t i;
+  char *o;
   /* worst case every byte triples; reserve once */
   if (n > (SIZE_MAX - 1) / 3) return -1;
   if (hwc_buf_reserve(b, n * 3) != 0) return -1;
+  /* a local cursor: stores through b->data could alias b->len */
+  o = b->data + b->len;
   for (i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
     if (unreserved[c]) {
-      b->data[b->len++] = (char)c;
+      *o++ = (char)c;
     } else {
-      b->data[b->len++] = '%';
-      b->data[b->len++] = hex[c >> 4];
-      b->data[b->len++] = hex[c & 15];
+      o[0] = '%';
+      o[1] = hex[c >> 4];
+      o[2] = hex[c & 15];
+      o += 3;
     }
   }
+  b->len = (size_t)(o - b->data);
   return 0;
 }
 

@@ -233,9 +233,11 @@ static hwc_slice decoded(hwc_buf *scratch, const char *p, size_t n) {
 
 static int add_lower(hwc_buf *b, hwc_slice s) {
   size_t i;
+  char *o;
   if (hwc_buf_reserve(b, s.n) != 0) return -1;
-  for (i = 0; i < s.n; i++)
-    b->data[b->len++] = (char)hwc_lower((unsigned char)s.p[i]);
+  o = b->data + b->len; /* a local cursor: stores could alias b->len */
+  for (i = 0; i < s.n; i++) o[i] = (char)hwc_lower((unsigned char)s.p[i]);
+  b->len += s.n;
   return 0;
 }
 
