@@ -312,7 +312,12 @@ fi
 if want core; then
 lua5.4 bench/core.lua rate 2 >"$run/core.out"
 core_us=$(val "$run/core.out" core_us)
-line core-us build+sign "$core_us" whole-call "$(awk -v c="$call" 'BEGIN { print 1e6 / c }')" us - -
+if [ -n "${call:-}" ]; then
+  line core-us build+sign "$core_us" whole-call "$(awk -v c="$call" 'BEGIN { print 1e6 / c }')" us - -
+else
+  # the whole call is the call section's median: without it, no ratio
+  echo "bench: core-us build+sign=${core_us}us (whole-call: the call section did not run)"
+fi
 
 # instruction counts: 200 warm-up calls then N calls, minus the same with
 # N = 0, divided by N; once for the whole process (Lua included), once
