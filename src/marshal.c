@@ -26,10 +26,11 @@
 /* tables nested deeper than this are refused; also stops cycles */
 #define MAX_DEPTH 64
 /* a buffer that grew beyond this is released after the call, so one huge
-** body does not pin memory for the life of the process; unless the call
-** filled a quarter of it: a run of large bodies then reuses one buffer,
-** where a fresh one would cost its page faults each time (7 ms for 11 MB,
-** against 0.6 ms to write warm pages), and the first small call frees it */
+** body does not pin memory for the life of the process; the body's (and
+** the spare, body.c) wait instead while builds keep writing strings of
+** HASH_BESIDE_MIN: a run of large bodies then reuses one buffer, where a
+** fresh one would cost its page faults each time (7 ms for 11 MB, against
+** 0.6 ms to write warm pages), and the first build without one frees it */
 #define KEEP_CAP (64 * 1024)
 /* a body string this long is hashed while it is written, on a helper
 ** thread: below, the thread would cost more than it saves */
@@ -1100,7 +1101,7 @@ static void trim(mstate *st) {
   hwc_buf *all[5];
   size_t i;
   settle(st); /* a build cut short may leave the thread reading */
-  /* a spare buffer waits for the next large body, not beyond a small one */
+  /* big is the last build's (validate leaves it): see KEEP_CAP */
   if (!st->big && st->spare) hwc_buf_free(hwc_spare_buf(st->spare));
   all[0] = &st->path;
   all[1] = &st->query;
@@ -1108,10 +1109,16 @@ static void trim(mstate *st) {
   all[3] = &st->field;
   all[4] = &st->msg;
   for (i = 0; i < 5; i++) {
-    if (all[i]->cap > KEEP_CAP && all[i]->len < all[i]->cap / 4)
+    if (all[i]->cap > KEEP_CAP && !(all[i] == &st->body && st->big))
       hwc_buf_free(all[i]);
     else hwc_buf_reset(all[i]);
   }
+}
+
+/* the body's digest, once it is all written (1, or 0 on a digest error) */
+static int digest_of(mstate *st, char hex[64]) {
+  st->hashing = st->live = 0;
+  return hwc_hashpipe_end(st->pipe, st->body.data, st->body.len, hex) == 0;
 }
 
 /* the body of build, run under lua_pcall by l_build: 1 op, 2 req,
@@ -1119,6 +1126,7 @@ static void trim(mstate *st) {
 ** comes back held (body.c) rather than as a string */
 static int l_build_body(lua_State *L) {
   mstate *st = (mstate *)lua_touserdata(L, 4);
+  char hex[64];
   ctx c;
   int rc;
   c.L = L;
@@ -1127,13 +1135,7 @@ static int l_build_body(lua_State *L) {
   c.whole = 0;
   c.locs = 0;
   c.nseg = 0;
-  /* l_build trimmed after the last call; a raise left lengths at most */
-  settle(st);
-  hwc_buf_reset(&st->path);
-  hwc_buf_reset(&st->query);
-  hwc_buf_reset(&st->body);
-  hwc_buf_reset(&st->field);
-  hwc_buf_reset(&st->msg);
+  trim(st); /* a previous call may have raised with data still here */
   st->hashing = st->big = 0;
   rc = build(&c);
   if (rc < 0) {
@@ -1147,29 +1149,24 @@ static int l_build_body(lua_State *L) {
     lua_pushnil(L);
     return 2;
   }
-  if (st->hashing && lua_toboolean(L, 5)) {
-    /* held: the buffer itself becomes the body (body.c), no copy */
-    char hex[64];
-    int ok;
-    st->hashing = st->live = 0;
-    ok = hwc_hashpipe_end(st->pipe, st->body.data, st->body.len, hex) == 0;
+  if (!st->hashing) {
+    lua_pushlstring(L, st->body.data, st->body.len);
+    return 2;
+  }
+  if (lua_toboolean(L, 5)) {
+    /* held: the buffer itself becomes the body (body.c), no copy; the
+    ** digest first, since the buffer leaves the state */
+    int ok = digest_of(st, hex);
     if (st->spare == NULL) st->spare = hwc_spare_new(); /* NULL: not kept */
     hwc_body_push(L, &st->body, st->spare);
     if (!ok) return 2;
-    lua_pushlstring(L, hex, 64);
-    return 3;
+  } else {
+    /* the string is made while the thread may still be hashing the end */
+    lua_pushlstring(L, st->body.data, st->body.len);
+    if (!digest_of(st, hex)) return 2;
   }
-  /* the string is made while the thread may still be hashing the end */
-  lua_pushlstring(L, st->body.data, st->body.len);
-  if (st->hashing) {
-    char hex[64];
-    st->hashing = st->live = 0;
-    if (hwc_hashpipe_end(st->pipe, st->body.data, st->body.len, hex) == 0) {
-      lua_pushlstring(L, hex, 64);
-      return 3;
-    }
-  }
-  return 2;
+  lua_pushlstring(L, hex, 64);
+  return 3;
 }
 
 /* core.validate(schema, value) -> nothing | field, message: the checks of
