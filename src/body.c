@@ -85,13 +85,12 @@ int hwc_body_push(lua_State *L, hwc_buf *b, hwc_spare *home) {
   hwc_buf_init(&bd->buf);
   bd->home = NULL;
   if (luaL_newmetatable(L, BODY_MT)) {
+    static const luaL_Reg meta[] = {{"__gc", body_release},
+                                    {"__len", body_len},
+                                    {"__tostring", body_tostring},
+                                    {NULL, NULL}};
     static const luaL_Reg methods[] = {{"release", body_release}, {NULL, NULL}};
-    lua_pushcfunction(L, body_release);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, body_len);
-    lua_setfield(L, -2, "__len");
-    lua_pushcfunction(L, body_tostring);
-    lua_setfield(L, -2, "__tostring");
+    luaL_setfuncs(L, meta, 0);
     lua_newtable(L);
     luaL_setfuncs(L, methods, 0);
     lua_setfield(L, -2, "__index");
