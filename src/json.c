@@ -138,10 +138,11 @@ static size_t first_flag(const char *s, flags m) {
 
 /* s as the inside of an RFC 8259 string: escapes '"', '\' and control
 ** characters only; '/' and non-ASCII UTF-8 go through unchanged, after the
-** strict check. 0; -1 out of memory; -2 not UTF-8. One pass: each step's bytes are stored as they are read; where one of
-** them needs attention, the output keeps them only up to it, writes it
-** escaped (or checked, for UTF-8), and the scan resumes right after. Room
-** is made a chunk at a time, so the inner loop checks nothing but bytes. */
+** strict check. 0; -1 out of memory; -2 not UTF-8. One pass: each step's
+** bytes are stored as they are read; where one of them needs attention,
+** the output keeps them only up to it, writes it escaped (or checked, for
+** UTF-8), and the scan resumes right after. Room is made a chunk at a
+** time, so the inner loop checks nothing but bytes. */
 static int escape(hwc_buf *b, const char *s, size_t n) {
   size_t i = 0;
   while (i < n) {
