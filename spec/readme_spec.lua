@@ -18,6 +18,10 @@
 --                                      POST /_emulator/inventory) are added
 --                                      to the emulator's default inventory
 --
+-- Child processes load hwcloud from this checkout only (LUA_INIT runs
+-- spec/helpers/checkout.lua first), and `luarocks` lines install into a
+-- scratch tree under spec/.work, never into the system's.
+--
 -- Run: make && LUA_PATH="lua/?.lua;lua/?/init.lua;spec/?.lua;;" \
 --        LUA_CPATH="build/5.4/?.so;;" lua5.4 /usr/bin/busted spec/readme_spec.lua
 
@@ -69,7 +73,7 @@ local README = assert(emulator.read_file(root .. "/README.md"), "README.md not f
 local SNIPPETS = snippets(README)
 
 -- A shell snippet as run here: emulator start lines dropped, its port ours.
-local function adapt_sh(code, url)
+local function adapt_sh(code, url, tree)
   local hostport = url:match("^https?://([^/]+)")
   local out = {}
   local continued = false
@@ -87,6 +91,8 @@ local function adapt_sh(code, url)
       out[#out + 1] = "# (started by the spec) " .. line
     else
       line = line:gsub("127%.0%.0%.1:8080", hostport):gsub("localhost:8080", hostport)
+      -- an install goes to the spec's scratch tree, never the system's
+      if tree then line = line:gsub("^(%s*luarocks)(%s)", "%1 --tree=" .. tree .. "%2") end
       out[#out + 1] = line
     end
   end
@@ -191,7 +197,9 @@ describe("README.md snippets against the emulator #server", function()
       "HUAWEICLOUD_SDK_PROJECT_ID=" .. PROJECT, "HUAWEICLOUD_SDK_REGION=cn-north-4",
       "HOME=" .. q(work .. "/home"),
       "PATH=" .. q(root .. "/bin:" .. (os.getenv("PATH") or "/usr/bin:/bin")),
-      "LUA_PATH=" .. q(root .. "/lua/?.lua;" .. root .. "/lua/?/init.lua;;"),
+      "LUA_PATH=" .. q(root .. "/lua/?.lua;" .. root .. "/lua/?/init.lua;"
+        .. root .. "/emulator/lua/?.lua;" .. root .. "/emulator/lua/?/init.lua;;"),
+      "LUA_INIT=" .. q("@" .. root .. "/spec/helpers/checkout.lua"),
       "LUA_CPATH=" .. q(root .. "/build/5.4/?.so;;"),
       "timeout 300", cmd, "2>&1",
     }
@@ -223,7 +231,7 @@ local servers = cjson_servers
           emulator.write_file(file, (prelude:gsub("\n", " ")) .. "\n" .. s.code)
           cmd = "lua5.4 " .. q(file)
         else
-          emulator.write_file(file, adapt_sh(s.code, emu.url))
+          emulator.write_file(file, adapt_sh(s.code, emu.url, work .. "/rocks"))
           cmd = "sh -e " .. q(file)
         end
         local out, code = run(cmd)
@@ -252,5 +260,8 @@ local servers = cjson_servers
       .. "# (started by the spec)   --job-seconds 1\n"
       .. "# (started by the spec) X=1 emulator/bin/hwcloud-emulator --port 0 &\n"
       .. "HWCLOUD_ENDPOINT=http://127.0.0.1:4242 lua5.4 x.lua\n", sh)
+    -- an install line goes to the scratch tree it is given
+    assert.equal("luarocks --tree=/tmp/t --lua-version=5.4 make x.rockspec\n",
+      adapt_sh("luarocks --lua-version=5.4 make x.rockspec\n", "http://127.0.0.1:4242", "/tmp/t"))
   end)
 end)

@@ -5,6 +5,7 @@
 -- (builds, valgrind) #slow; the fast tier leaves both to `make test`.
 
 package.path = "./?.lua;" .. package.path
+require "spec.helpers.checkout"
 
 local function refuse()
   error("this spec starts a server but is not tagged #server: add #server to its describe "
