@@ -196,9 +196,28 @@ end
 -- send_once(env, engine, t) -> completion | nil, err: one try, signed
 -- afresh, with the hooks around it. t: svc, op, method, url, base, body,
 -- digest (the body's SHA-256 when build took it), content_type, extra
--- (header lines), topts, rate, attempt.
+-- (header lines), topts, rate, attempt, timeout, asked (when the try was
+-- asked for: its timeout counts from then).
 local function send_once(env, engine, t)
   local cfg, svc, op = env.cfg, t.svc, t.op
+  -- the wait for a pause or a rate slot is part of the try's timeout, and
+  -- comes before signing (a signature ages)
+  local timeout, now = t.timeout, env.now
+  local deadline = t.asked + timeout
+  if not engine_mod.gate(env.limits, engine, now, t.base, t.rate, deadline) then
+    return nil, errors.new("timeout", {
+      message = "not sent: the endpoint is held (a 429's pause or the rate limit) until "
+        .. "after this call's timeout", service = svc.name, operation = op.name,
+      attempts = t.attempt, sent = false })
+  end
+  local left = deadline - now()
+  if left <= 0 then
+    return nil, errors.new("timeout", { message = "not sent: the call's timeout passed before "
+      .. "it could go out", service = svc.name, operation = op.name, attempts = t.attempt,
+      sent = false })
+  end
+  -- most tries wait for nothing: their timeout stays the option's
+  t.topts.timeout = left < timeout - 0.001 and left or timeout
   local headers, aerr
   if op.unauthenticated then
     headers = env.auth:plain(t.content_type)
@@ -209,6 +228,8 @@ local function send_once(env, engine, t)
       aerr.service, aerr.operation, aerr.attempts = svc.name, op.name, t.attempt
       return nil, aerr
     end
+    -- which credentials signed this try: a 401 to them refreshes them once
+    t.gen = env.auth.generation()
   end
   for i = 1, #t.extra do headers[#headers + 1] = t.extra[i] end
   local hook_url = (cfg.on_request or cfg.on_response) and loggable_url(t.url)
@@ -216,7 +237,6 @@ local function send_once(env, engine, t)
     run_hook(cfg.on_request, { service = svc.name, operation = op.name, method = t.method,
                                url = hook_url, attempt = t.attempt })
   end
-  engine_mod.gate(env.limits, engine, env.now, t.base, t.rate)
   local started = cfg.on_response and env.now()
   local c = engine:send { method = t.method, url = t.url, headers = headers, body = t.body,
                           opts = t.topts }
@@ -244,6 +264,7 @@ end
 -- checked by the client (hwcloud.options, with the client's rules).
 function _M.invoke(env, engine, svc, op, req, opts)
   local cfg = env.cfg
+  local asked = env.now()
   local ctx = { service = svc.name, operation = op.name }
   env.limits = env.limits or engine_mod.limits()
   local path, body, base, alternates, digest = prepare(env, engine, svc, op, req)
@@ -257,6 +278,7 @@ function _M.invoke(env, engine, svc, op, req, opts)
     -- request, bodiless ones included
     content_type = op.content_type or svc.content_type or "application/json",
     extra = header_fields(op, req), rate = opts.rate or cfg.rate, attempt = 0,
+    timeout = opts.timeout or cfg.timeout, asked = asked,
     topts = {
       timeout = opts.timeout or cfg.timeout,
       connect_timeout = opts.connect_timeout or cfg.connect_timeout,
@@ -266,6 +288,7 @@ function _M.invoke(env, engine, svc, op, req, opts)
     },
   }
   local policy -- made at the first failure: most calls never need it
+  local refreshed = 0 -- tries made again after a credentials refresh (0 or 1)
 
   while true do
     t.attempt = t.attempt + 1
@@ -286,22 +309,37 @@ function _M.invoke(env, engine, svc, op, req, opts)
     err.attempts = t.attempt
     policy = policy or { retries = opts.retries or cfg.retries, retry_base = cfg.retry_base,
                          retry_max_delay = cfg.retry_max_delay }
-    local delay = retry.decide(err, ctx.safe, t.attempt, policy)
+    local delay
+    local renew = refreshed == 0 and t.gen ~= nil and env.auth:refresh_on(err, t.gen)
+    if renew then
+      -- temporary keys or a token the cloud says must be updated: fetched
+      -- again for the next try, at once and only once per call (the 401
+      -- means the request was not taken); it uses none of the retries
+      refreshed, delay = 1, 0
+    else
+      delay = retry.decide(err, ctx.safe, t.attempt - refreshed, policy)
+    end
     if err.status == 429 then
       -- the gateway's limit is the endpoint's: every task of the fan-out
-      -- waits, not only this one
-      engine_mod.pause(env.limits, env.now, base, err.retry_after or delay)
+      -- waits, not only this one. A Retry-After longer than this client
+      -- waits is this call's error, not a pause for all; no pause is
+      -- longer than retry_max_delay.
+      local ra, cap = err.retry_after, policy.retry_max_delay or retry.MAX_DELAY
+      if ra == nil or ra <= cap then
+        engine_mod.pause(env.limits, env.now, base, ra or delay, cap)
+      end
     end
     if not delay then
       release(body)
       return nil, err
     end
-    if cfg.on_retry then
+    if cfg.on_retry and not renew then
       -- for the caller's logs: what failed and when the next try goes out
-      cfg.on_retry { service = svc.name, operation = op.name, attempt = t.attempt,
-                     err = err, delay = delay }
+      run_hook(cfg.on_retry, { service = svc.name, operation = op.name, attempt = t.attempt,
+                               err = err, delay = delay })
     end
     engine:sleep(delay)
+    t.asked = env.now()
   end
 end
 

@@ -128,13 +128,8 @@ local function invoke(env, engine, svc, op, req, opts)
   end
   local o, oerr = check_call_opts(opts, svc.name, op.name)
   if not o then return nil, oerr end
-  local gen = env.auth.generation()
+  -- (a 401 to stale credentials is the call path's to retry: call.lua)
   local res, err = call.invoke(env, engine, svc, op, req, o)
-  -- temporary keys or a token the cloud says must be updated: fetch them
-  -- again and try once more (the 401 means the call was not taken)
-  if res == nil and env.auth:refresh_on(err, gen) then
-    res, err = call.invoke(env, engine, svc, op, req, o)
-  end
   if res ~= nil and op.job then jobs.mark(res, op.job) end
   return res, err
 end

@@ -23,6 +23,8 @@ local _M = {}
 
 -- Most tries a caller may ask for (the client option has the same bound).
 _M.MAX_RETRIES = 10
+-- The longest wait between tries when retry_max_delay is not given.
+_M.MAX_DELAY = 20
 
 -- Statuses worth another try whatever the method, and only when safe.
 local STATUS_ANY = { [429] = true }
@@ -81,7 +83,7 @@ function _M.decide(err, safe, attempt, cfg)
   local retries = cfg.retries or 0
   if retries > _M.MAX_RETRIES then retries = _M.MAX_RETRIES end
   if attempt > retries then return nil end
-  local cap = cfg.retry_max_delay or 20
+  local cap = cfg.retry_max_delay or _M.MAX_DELAY
   local delay = _M.backoff(cfg.retry_base or 0.2, cap, attempt)
   local ra = err.retry_after
   if ra then
