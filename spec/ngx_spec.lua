@@ -386,6 +386,53 @@ describe("hwcloud inside nginx #server", function()
       assert.are.equal(10, slow300:counts()["workspaceapp.reinstall_server"])
     end)
 
+  -- a 429 never wedges the client (issue 29, H and M; spec/throttle_spec.lua
+  -- over libcurl): upper bounds far above the goal
+  it("a Retry-After past retry_max_delay fails that call only: the next is not held", function()
+    local copts = { retry_max_delay = 20, user_agent = "throttle-h" }
+    emu:fault { operation = "workspaceapp.reinstall_server", count = 1, status = 429,
+                headers = { ["Retry-After"] = "100000" } }
+    local _, err, doc = op("workspaceapp", "reinstall_server", { server_id = "f-1" },
+                          { client = copts })
+    assert.are.equal("ngx", doc.engine)
+    assert.are.equal(429, err.status)
+    assert.is_true(doc.elapsed < 10, "the 429 took " .. doc.elapsed .. " s")
+    local res, err2, doc2 = op("workspaceapp", "reinstall_server", { server_id = "f-1" },
+                               { client = copts })
+    assert.are.equal(cjson.null, err2 or cjson.null)
+    assert.is_string(res.job_id)
+    assert.is_true(doc2.elapsed < 10, "the next call waited " .. doc2.elapsed .. " s")
+  end)
+
+  it("a pause past a call's timeout ends the call at its timeout, nothing sent", function()
+    local copts = { retry_max_delay = 60, user_agent = "throttle-t" }
+    emu:fault { operation = "workspaceapp.reinstall_server", count = 1, status = 429,
+                headers = { ["Retry-After"] = "30" } }
+    local _, err = op("workspaceapp", "reinstall_server", { server_id = "f-1" },
+                      { client = copts })
+    assert.are.equal(429, err.status)
+    local res, err2, doc = op("workspaceapp", "reinstall_server", { server_id = "f-1" },
+                              { client = copts, opts = { timeout = 1 } })
+    assert.is_nil(res)
+    assert.are.equal("timeout", err2.kind)
+    assert.is_false(err2.sent)
+    assert.is_true(doc.elapsed < 10, "waited " .. doc.elapsed .. " s for a 30 s pause")
+    assert.are.equal(1, emu:counts()["workspaceapp.reinstall_server"])
+  end)
+
+  it("lets the tries of a fan-out overlap under 429 with Retry-After and a rate", function()
+    emu:fault { operation = "workspaceapp.reinstall_server", count = 1000, status = 429,
+                headers = { ["Retry-After"] = "1" } }
+    local doc = get("/parallel?n=10&rate=50&retries=2&retry_base=0.01", 60)
+    assert.are.equal("ngx", doc.engine)
+    for i = 1, 10 do
+      assert.are.equal(429, doc.results[i].err.status)
+      assert.are.equal(3, doc.results[i].err.attempts)
+    end
+    assert.are.equal(30, emu:counts()["workspaceapp.reinstall_server"])
+    assert.is_true(doc.elapsed < 12, "10 calls x 3 tries took " .. doc.elapsed .. " s")
+  end)
+
   it("client:wait polls with ngx.sleep: the worker keeps answering meanwhile", function()
     local out, rc = work .. "/wait.json", work .. "/wait.rc"
     os.remove(out)

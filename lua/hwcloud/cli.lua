@@ -40,6 +40,7 @@ Options (every command):
   --project-id ID       project id (default: HUAWEICLOUD_SDK_PROJECT_ID)
   --timeout SECONDS     per request (default 30)
   --retries N           tries after the first for a failed request (default 2)
+  --ca-file PATH        CA certificates to trust (default: HWCLOUD_CA_FILE)
   --quiet               no progress on stderr
   -h, --help            this help, or a command's
 Credentials: --profile, else HUAWEICLOUD_SDK_AK/_SK[/_SECURITY_TOKEN], else the
@@ -131,7 +132,7 @@ Prints the bash completion script (services, operations, fields, options):
 local OPTS = {
   region = { arg = true }, endpoint = { arg = true }, profile = { arg = true },
   ["project-id"] = { arg = true }, timeout = { arg = true }, retries = { arg = true },
-  quiet = {}, help = {},
+  ["ca-file"] = { arg = true }, quiet = {}, help = {},
   json = { arg = true, commands = { call = true, request = true } },
   wait = { commands = { call = true } },
   ["wait-timeout"] = { arg = true, commands = { call = true, wait = true } },
@@ -613,6 +614,8 @@ local function client_options(opts, getenv)
     region = opts.region,
     endpoint = opts.endpoint or getenv("HWCLOUD_ENDPOINT"),
     project_id = opts["project-id"],
+    -- (without it, hwcloud.client reads HWCLOUD_CA_FILE)
+    ca_file = opts["ca-file"],
     timeout = number_opt(opts, "timeout"),
     retries = number_opt(opts, "retries", true),
     progress = false,
@@ -1075,7 +1078,11 @@ function C.run(ctx, pos)
     return 1
   end
   local code = res[2]
-  if math.type(code) == "integer" then return code end
+  -- an exit status is taken mod 256: 256 would read as success
+  if math.type(code) == "integer" then
+    if code >= 0 and code <= 255 then return code end
+    return 1
+  end
   return 0
 end
 

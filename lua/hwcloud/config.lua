@@ -1,6 +1,6 @@
 -- hwcloud.config: turns hwcloud.client{...} options into a checked
 -- configuration. Settings come from the constructor, then the environment
--- (HUAWEICLOUD_SDK_*, HWCLOUD_ENDPOINT), then the profile file; the
+-- (HUAWEICLOUD_SDK_*, HWCLOUD_ENDPOINT, HWCLOUD_CA_FILE), then the profile file; the
 -- credentials' source chain is hwcloud.credentials. Nothing here does I/O
 -- beyond reading the profile file and the CA file.
 
@@ -204,8 +204,14 @@ local function ids(cfg, opts, creds)
   end
 end
 
--- transport_files(cfg): the CA file readable, the proxy a URL
+-- transport_files(cfg): the CA file (ca_file, else HWCLOUD_CA_FILE, as
+-- hwcloud.emulator.testing's env() sets it for a TLS emulator) readable,
+-- the proxy a URL
 local function transport_files(cfg)
+  local ca_field = "ca_file"
+  if cfg.ca_file == nil and nonempty(getenv("HWCLOUD_CA_FILE")) then
+    cfg.ca_file, ca_field = getenv("HWCLOUD_CA_FILE"), "HWCLOUD_CA_FILE"
+  end
   if cfg.ca_file then
     -- opening a directory succeeds; reading it does not
     local f = open(cfg.ca_file, "r")
@@ -214,7 +220,7 @@ local function transport_files(cfg)
       rerr = select(2, f:read(0))
       f:close()
     end
-    if not f or rerr then return invalid("ca_file", "cannot be read: " .. cfg.ca_file) end
+    if not f or rerr then return invalid(ca_field, "cannot be read: " .. cfg.ca_file) end
   end
   if cfg.proxy then
     local ok, f2, m2 = normalise_url("proxy", cfg.proxy)
