@@ -11,8 +11,9 @@
 -- Secrets live only in this closure: no table a user can print or dump,
 -- and no error, holds them.
 
-local type, ipairs, tostring, pcall, error, setmetatable, require =
-  type, ipairs, tostring, pcall, error, setmetatable, require
+local type, ipairs, tostring, pcall, error, setmetatable, require, select, rawget =
+  type, ipairs, tostring, pcall, error, setmetatable, require, select, rawget
+local co_create, co_resume, co_status = coroutine.create, coroutine.resume, coroutine.status
 local wall = os.time
 local errors = require "hwcloud.errors"
 local credentials = require "hwcloud.credentials"
@@ -27,6 +28,12 @@ local AGENCY_MISSING = "Please configure Cloud Service Agency first"
 -- while one task fetches, the others poll at this interval, up to the
 -- client's timeout
 local WAIT_STEP = 0.005
+-- the secrets (keys, tokens) a client remembers to mask
+local HELD_MOST = 64
+-- inside nginx a credentials function may use cosockets (which yield
+-- through nginx's own coroutines); elsewhere nothing may yield to the
+-- engine's loop but the engine itself
+local IN_NGINX = type(rawget(_G, "ngx")) == "table" and rawget(_G, "ngx").get_phase ~= nil
 -- pcall can be yielded across from Lua 5.2 on, and in LuaJIT
 local YIELDING_PCALL = _VERSION ~= "Lua 5.1" or rawget(_G, "jit") ~= nil
 
@@ -94,8 +101,45 @@ function _M.new(group, d)
 
   local self = { mode = keyed and "aksk" or "token" }
 
+  -- Every secret this client has held, current and earlier: masked in the
+  -- text of its identity errors (a credentials function's own error may
+  -- quote a key it returned before). The newest HELD_MOST are kept.
+  local held = {}
+  local function hold(...)
+    for i = 1, select("#", ...) do
+      local v = select(i, ...)
+      if type(v) == "string" and v ~= "" then
+        for j = 1, #held do if held[j] == v then v = nil break end end
+        if v then
+          if #held >= HELD_MOST then table.remove(held, 1) end
+          held[#held + 1] = v
+        end
+      end
+    end
+  end
+  hold(group.ak, group.sk, group.security_token, group.token, group.password)
+  -- mask(text) -> text with every held secret as ****, or nil when one is
+  -- too short to mask without masking everything
+  local function mask(text)
+    for i = 1, #held do
+      local v = held[i]
+      if #v < 4 then return nil end
+      local at = 1
+      while true do
+        local a, b = text:find(v, at, true)
+        if not a then break end
+        text = text:sub(1, a - 1) .. "****" .. text:sub(b + 1)
+        at = a + 4
+      end
+    end
+    return text
+  end
+
   local function fail(e, what)
     if what then e.message = what .. ": " .. tostring(e.message) end
+    if type(e.message) == "string" then
+      e.message = mask(e.message) or (what or "identity") .. ": (the message held a secret)"
+    end
     identity_errors[e] = true
     return nil, e
   end
@@ -209,6 +253,7 @@ function _M.new(group, d)
         c.status, c.headers), "ECS metadata security key")
     end
     local expires = credentials.parse_time(cr.expires_at)
+    hold(cr.access, cr.secret, cr.securitytoken)
     keys = { ak = cr.access, sk = cr.secret, security_token = cr.securitytoken,
              expires = expires, margin = margin_for(expires, true) }
     generation = generation + 1
@@ -249,10 +294,25 @@ function _M.new(group, d)
     return take_metadata_keys(c)
   end
 
+  -- the credentials function's answer: pcall, or (outside nginx) a
+  -- coroutine of its own, so that a yield inside it is its error and does
+  -- not reach the engine's loop
+  local function call_function()
+    if IN_NGINX then return pcall(group.fn) end
+    local co = co_create(group.fn)
+    local ok, r = co_resume(co)
+    if ok and co_status(co) ~= "dead" then
+      return false, "it yielded (a coroutine.yield inside it, or a call that waits on one): "
+        .. "it must return its keys without yielding"
+    end
+    return ok, r
+  end
+
   local function fetch_function()
-    local ok, r = pcall(group.fn)
+    local ok, r = call_function()
     if not ok then
-      local m = tostring(r)
+      -- masked first, then cut: a cut secret would no longer be found
+      local m = mask(tostring(r)) or "(the message held a secret)"
       if #m > 200 then m = m:sub(1, 197) .. "..." end
       return invalid("credentials", "the credentials function failed: " .. m)
     end
@@ -268,12 +328,18 @@ function _M.new(group, d)
     if r.security_token ~= nil and not nonempty_string(r.security_token) then
       return invalid("credentials.security_token", "must be a non-empty string without control characters")
     end
+    hold(r.ak, r.sk, r.security_token)
     local expires
     if r.expires_at ~= nil then
       expires = credentials.parse_time(r.expires_at)
-      if not expires then
+      -- (expires ~= expires: NaN)
+      if not expires or expires ~= expires then
         return invalid("credentials.expires_at", "must be seconds since the epoch or an "
           .. "ISO-8601 UTC time (2026-12-01T10:00:00Z)")
+      end
+      if expires <= wall() then
+        return invalid("credentials.expires_at", "has passed: the function returned keys "
+          .. "that expired " .. tostring(wall() - expires) .. " s ago")
       end
     end
     keys = { ak = r.ak, sk = r.sk, security_token = r.security_token, expires = expires,
@@ -312,6 +378,7 @@ function _M.new(group, d)
         c.status, c.headers), what)
     end
     local expires = credentials.parse_time(t.expires_at)
+    hold(value)
     token = { value = value, expires = expires, margin = margin_for(expires) }
     generation = generation + 1
     -- the token is scoped to its project: that is the client's project

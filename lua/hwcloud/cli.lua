@@ -576,8 +576,13 @@ local function read_profile(getenv, name)
   end
   local f = io.open(path, "r")
   if not f then usage("--profile %s: cannot read %s", name, path) end
+  -- (a folder opens, and fails to read)
+  local data = f:read("*a")
+  f:close()
+  if not data then usage("--profile %s: cannot read %s", name, path) end
+  if data:sub(1, 3) == "\239\187\191" then data = data:sub(4) end -- a UTF-8 BOM
   local want, current, found = name:lower(), nil, nil
-  for line in f:lines() do
+  for line in data:gmatch("[^\n]+") do
     line = line:gsub("^%s+", ""):gsub("%s+$", "")
     local sec = line:match("^%[(.-)%]$")
     if sec then
@@ -588,7 +593,6 @@ local function read_profile(getenv, name)
       if k and v ~= "" then found[k:lower()] = v end
     end
   end
-  f:close()
   if not found then usage("--profile %s: no [%s] section in %s", name, name, path) end
   if not found.ak or not found.sk then
     usage("--profile %s: the section needs ak and sk", name)

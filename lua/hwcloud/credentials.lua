@@ -30,12 +30,18 @@ end
 _M.nonempty = nonempty
 
 -- Minimal INI reader for the official SDKs' credentials file: the [basic]
--- section, else [global]; keys lower-cased.
+-- section, else [global]; keys lower-cased. nil when there is no file;
+-- nil, message when it cannot be read (a folder); a UTF-8 BOM (as some
+-- editors write) is skipped.
 function _M.read_profile(path)
   local f = open(path, "r")
   if not f then return nil end
+  local data, rerr = f:read("*a")
+  f:close()
+  if not data then return nil, "cannot be read: " .. tostring(rerr) end
+  if data:sub(1, 3) == "\239\187\191" then data = data:sub(4) end
   local sections, current = {}, nil
-  for line in f:lines() do
+  for line in data:gmatch("[^\n]+") do
     line = line:gsub("^%s+", ""):gsub("%s+$", "")
     if line ~= "" and not line:match("^[#;]") then
       local sec = line:match("^%[(.-)%]$")
@@ -48,7 +54,6 @@ function _M.read_profile(path)
       end
     end
   end
-  f:close()
   return sections.basic or sections.global
 end
 
@@ -126,7 +131,13 @@ function _M.select(opts, getenv)
   tried[#tried + 1] = "the environment (no HUAWEICLOUD_SDK_AK/_SK)"
 
   local path = _M.profile_path(getenv)
-  local p = path and _M.read_profile(path)
+  local p, perr
+  if path then p, perr = _M.read_profile(path) end
+  if perr then
+    local field = nonempty(getenv("HUAWEICLOUD_SDK_CREDENTIALS_FILE"))
+      and "HUAWEICLOUD_SDK_CREDENTIALS_FILE" or "credentials file"
+    return bad(field, perr .. " (" .. path .. ")")
+  end
   if p and (nonempty(p.ak) or nonempty(p.sk)) then
     g, err = pair("profile", nonempty(p.ak), nonempty(p.sk), nonempty(p.security_token), PROFILE)
     if not g then
@@ -152,7 +163,7 @@ end
 -- constructor name none.
 function _M.profile_region(getenv)
   local path = _M.profile_path(getenv)
-  local p = path and _M.read_profile(path)
+  local p = path and (_M.read_profile(path))
   return p and nonempty(p.region) or nil
 end
 
