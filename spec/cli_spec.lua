@@ -362,6 +362,15 @@ describe("the hwcloud command #server", function()
       os.remove(file)
       assert.equal(1, code)
       assert.truthy(err:find("the script gave up", 1, true), err)
+      -- an exit status is taken mod 256: every non-zero integer exits non-zero
+      for _, status in ipairs { 256, 512, -256 } do
+        emulator.write_file(file, "return " .. status)
+        err, code = select(2, hw("run " .. q(file)))
+        assert.equal(1, code, status .. ": " .. err)
+      end
+      emulator.write_file(file, "return 0")
+      assert.equal(0, select(3, hw("run " .. q(file))))
+      os.remove(file)
       err, code = select(2, hw("run /nonexistent/script.lua"))
       assert.equal(2, code)
       assert.truthy(err:find("/nonexistent/script.lua", 1, true), err)

@@ -172,6 +172,25 @@ describe("credentials: the source chain #server", function()
     assert.are.equal(1, count(emu, "iam.keystone_list_projects"))
   end)
 
+  it("takes a credentials file that starts with a UTF-8 BOM", function()
+    local file = write(WORK .. "/bom.ini", "\239\187\191[basic]\nak = " .. emu.ak
+      .. "\nsk = " .. emu.sk .. "\nproject_id = " .. PROJECT .. "\n")
+    local r = call_in_child(plus(base, { HUAWEICLOUD_SDK_CREDENTIALS_FILE = file }), {})
+    assert.is_true(r.ok, r.err)
+    assert.are.equal(emu.ak, entries(emu, "workspaceapp.reinstall_server")[1].access_key)
+    assert.are.equal(0, count(emu, "metadata.get_security_key"))
+  end)
+
+  it("answers nil, err when the credentials file is a folder", function()
+    local dir = WORK .. "/a-folder"
+    os.execute("mkdir -p " .. q(dir))
+    local r = call_in_child(plus(base, { HUAWEICLOUD_SDK_CREDENTIALS_FILE = dir }), {})
+    assert.is_string(r.made, r.err)
+    assert.is_truthy(r.made:find("HUAWEICLOUD_SDK_CREDENTIALS_FILE", 1, true), r.made)
+    assert.is_truthy(r.made:find("cannot be read", 1, true), r.made)
+    assert.are.same({}, emu:counts())
+  end)
+
   it("ends with an error naming every source tried when the metadata service has no keys", function()
     emu:identity{ agency = false }
     local r = call_in_child(base, {})
@@ -484,6 +503,93 @@ describe("credentials: a credentials function #server", function()
     for _, e in ipairs(entries(emu, "workspaceapp.reinstall_server")) do
       assert.is_true(e.security_token)
     end
+  end)
+
+  it("is called again on a 401 to the very first keys it returned", function()
+    local stale = vault_keys()
+    emu:identity{ expire_issued = true }
+    local n = 0
+    local c = client(function()
+      n = n + 1
+      if n == 1 then return stale end
+      return vault_keys()
+    end)
+    local res, err = c.workspaceapp:reinstall_server{ server_id = "s-1" }
+    assert.is_nil(err)
+    assert.is_string(res.job_id)
+    assert.are.equal(2, n)
+    -- and for the generic call, by the same path
+    n = 0
+    emu:identity{ expire_issued = true }
+    local g = client(function()
+      n = n + 1
+      if n == 1 then return stale end
+      return vault_keys()
+    end)
+    res, err = g:request{ service = "workspaceapp", method = "POST",
+      path = "/v1/{project_id}/app-servers/s-2/actions/reinstall", body = {} }
+    assert.is_nil(err)
+    assert.is_string(res.job_id)
+    assert.are.equal(2, n)
+  end)
+
+  it("refuses keys it returns already expired, or with a NaN expiry, and sends nothing", function()
+    for _, at in ipairs { os.time() - 10, 0 / 0, "2001-01-01T00:00:00Z" } do
+      local n = 0
+      local c = client(function()
+        n = n + 1
+        return { ak = emu.ak, sk = emu.sk, expires_at = at }
+      end)
+      local res, err = c.workspaceapp:reinstall_server{ server_id = "s" }
+      assert.is_nil(res)
+      assert.are.equal("credentials.expires_at", err.field)
+      assert.are.equal(1, n)
+    end
+    assert.are.same({}, emu:counts())
+  end)
+
+  it("masks every key it has returned in its own error text", function()
+    local n = 0
+    local first = vault_keys()
+    local c = client(function()
+      n = n + 1
+      if n == 1 then
+        return { ak = first.ak, sk = first.sk, security_token = first.security_token,
+                 expires_at = os.time() + 1 }
+      end
+      error("vault: lease of " .. first.sk .. " with token " .. first.security_token
+        .. " for " .. first.ak .. " was revoked")
+    end)
+    assert(c.workspaceapp:reinstall_server{ server_id = "s-1" })
+    emulator.sleep(1.1)
+    local res, err = c.workspaceapp:reinstall_server{ server_id = "s-2" }
+    assert.is_nil(res)
+    assert.are.equal("credentials", err.field)
+    for _, text in ipairs { err.message, tostring(err), dump(err) } do
+      for _, secret in ipairs { first.sk, first.security_token, first.ak } do
+        assert.is_nil(text:find(secret, 1, true), text)
+      end
+    end
+    assert.is_truthy(err.message:find("was revoked", 1, true), err.message)
+    assert.is_truthy(err.message:find("****", 1, true), err.message)
+  end)
+
+  it("gets a clear error, not a broken fan-out, when it yields", function()
+    local c = client(function()
+      coroutine.yield()
+      return { ak = emu.ak, sk = emu.sk }
+    end)
+    local ok, results = pcall(c.parallel, c, {
+      { "workspaceapp", "reinstall_server", { server_id = "s-1" } },
+      { "workspaceapp", "reinstall_server", { server_id = "s-2" } },
+    })
+    assert.is_true(ok, tostring(results))
+    for i = 1, 2 do
+      assert.is_nil(results[i].result)
+      assert.are.equal("credentials", results[i].err.field)
+      assert.is_truthy(results[i].err.message:find("yielded", 1, true), results[i].err.message)
+    end
+    assert.are.same({}, emu:counts())
   end)
 
   it("gets a clear error for what it returns wrong, or raises", function()

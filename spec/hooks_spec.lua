@@ -92,6 +92,26 @@ describe("hooks #server", function()
     c:close()
   end)
 
+  it("on_retry cannot break a call or a fan-out by raising either", function()
+    local tries = 0
+    local c = new_client {
+      on_retry = function() tries = tries + 1; error("retry hook failed") end,
+    }
+    emu:fault { operation = "rts.list_software_deployments", count = 2, status = 503 }
+    local ok, results = pcall(c.parallel, c, {
+      { "rts", "list_software_deployments", {} },
+      { "rts", "list_software_deployments", {} },
+      { "rts", "list_software_deployments", {} },
+    })
+    assert.is_true(ok, tostring(results))
+    for i = 1, 3 do
+      assert.is_nil(results[i].err)
+      assert.is_table(results[i].result)
+    end
+    assert.are.equal(2, tries)
+    c:close()
+  end)
+
   it("must be functions", function()
     local c, err = hwcloud.client { endpoint = emu.url, ak = "a", sk = "b", on_request = "log" }
     assert.is_nil(c)

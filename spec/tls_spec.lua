@@ -83,6 +83,40 @@ describe("tls #server", function()
   end)
 end)
 
+-- HWCLOUD_CA_FILE (emu:env() sets it for a TLS emulator) is ca_file's
+-- default, for scripts and the CLI alike; the CLI also takes --ca-file.
+describe("HWCLOUD_CA_FILE #server", function()
+  local hw = q(emulator.root .. "/bin/hwcloud")
+  local CALL = hw .. " call workspaceapp reinstall_server server_id=tls-1"
+
+  it("is the default ca_file of hwcloud.client and of the CLI", function()
+    local out, code = emu:run(CALL)
+    assert.are.equal(0, code, out)
+    local script = emulator.work .. "/tls-client/ca-env.lua"
+    emulator.write_file(script, [[
+      local hwcloud = require "hwcloud"
+      local c = assert(hwcloud.client{})
+      assert(c.workspaceapp:reinstall_server{ server_id = "tls-2" })
+      return 0
+    ]])
+    out, code = emu:run(hw .. " run " .. q(script))
+    assert.are.equal(0, code, out)
+    assert.are.equal(2, emu:counts()["workspaceapp.reinstall_server"])
+  end)
+
+  it("gives way to --ca-file; without either the certificate is refused", function()
+    local out, code = emu:run(CALL .. " --ca-file " .. q(cert), { HWCLOUD_CA_FILE = "" })
+    assert.are.equal(0, code, out)
+    out, code = emu:run(CALL, { HWCLOUD_CA_FILE = "" })
+    assert.are.equal(1, code, out)
+    assert.is_truthy(out:lower():find("certificate", 1, true), out)
+    out, code = emu:run(CALL, { HWCLOUD_CA_FILE = "/nonexistent/ca.pem" })
+    assert.are.equal(2, code, out)
+    assert.is_truthy(out:find("HWCLOUD_CA_FILE", 1, true), out)
+    assert.are.equal(1, emu:counts()["workspaceapp.reinstall_server"])
+  end)
+end)
+
 describe("http2 #server", function()
   it("speaks HTTP/2 over the emulator's TLS, and one connection carries a fan-out", function()
     local seen = {}
