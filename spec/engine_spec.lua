@@ -112,4 +112,53 @@ describe("engine", function()
     -- another endpoint is not held
     assert.is_nil(limits.paused["http://other"])
   end)
+  it("lets a task that holds a rate slot go out although a pause began meanwhile", function()
+    local tr, clock = scripted(0.01, { 429 })
+    local e = engine_mod.new(tr, clock.now)
+    local limits = engine_mod.limits()
+    local fns = {}
+    for i = 1, 4 do
+      fns[i] = function(en)
+        engine_mod.gate(limits, en, clock.now, "http://h", 10)
+        local c = en:send { method = "GET", url = "http://h/" .. i, headers = {} }
+        if c.status == 429 then engine_mod.pause(limits, clock.now, "http://h", 5, 20) end
+        return c.status
+      end
+    end
+    e:run(fns, 4)
+    -- slots at 0, 0.1, 0.2, 0.3: the 429 at 0.01 holds none of them
+    for i = 1, 4 do
+      assert.is_true(tr.sends[i].at < 0.31, "send " .. i .. " at " .. tr.sends[i].at)
+    end
+    -- a task asking after the pause began waits for its end
+    local r = e:run({ function(en)
+      return engine_mod.gate(limits, en, clock.now, "http://h", 10) and clock.now()
+    end }, 1)
+    assert.is_true(r[1][1] >= 5.01 - 1e-9, "went at " .. tostring(r[1][1]))
+  end)
+
+  it("answers nil at once, reserving nothing, when the wait would pass the deadline", function()
+    local tr, clock = scripted(0)
+    local e = engine_mod.new(tr, clock.now)
+    local limits = engine_mod.limits()
+    engine_mod.pause(limits, clock.now, "http://h", 100000, 20)
+    -- the pause is capped at 20 s
+    assert.equal(20, limits.paused["http://h"] - clock.now())
+    local r = e:run({ function(en)
+      local ok, until_t = engine_mod.gate(limits, en, clock.now, "http://h", nil, clock.now() + 1)
+      return { ok = ok, until_t = until_t, at = clock.now() }
+    end }, 1)
+    assert.is_nil(r[1][1].ok)
+    assert.equal(20, r[1][1].until_t)
+    assert.equal(0, r[1][1].at)
+    -- a rate slot too far: nothing is reserved for the refused task
+    limits = engine_mod.limits()
+    r = e:run({ function(en)
+      assert.is_true(engine_mod.gate(limits, en, clock.now, "http://h", 0.1, nil))
+      local ok = engine_mod.gate(limits, en, clock.now, "http://h", 0.1, clock.now() + 1)
+      return { ok = ok, next_at = limits.next_at["http://h"] - clock.now() }
+    end }, 1)
+    assert.is_nil(r[1][1].ok)
+    assert.equal(10, r[1][1].next_at)
+  end)
 end)
