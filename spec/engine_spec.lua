@@ -112,6 +112,7 @@ describe("engine", function()
     -- another endpoint is not held
     assert.is_nil(limits.paused["http://other"])
   end)
+
   it("lets a task that holds a rate slot go out although a pause began meanwhile", function()
     local tr, clock = scripted(0.01, { 429 })
     local e = engine_mod.new(tr, clock.now)
