@@ -257,6 +257,36 @@ local function safe_to_repeat(op, opts, cfg)
   return SAFE_METHOD[op.method] or op.idempotent or unsafe_ok or false
 end
 
+-- after_failure(env, t, err, ctx, opts) -> delay | nil, renew: the wait
+-- before the next try (nil: none), and whether that try is the one after a
+-- credentials refresh. The retry policy's answer, with what a 401 to stale
+-- credentials and a 429 mean beyond it.
+local function after_failure(env, t, err, ctx, opts)
+  local cfg = env.cfg
+  t.policy = t.policy or { retries = opts.retries or cfg.retries, retry_base = cfg.retry_base,
+                           retry_max_delay = cfg.retry_max_delay }
+  local policy = t.policy
+  if t.refreshed == 0 and t.gen ~= nil and env.auth:refresh_on(err, t.gen) then
+    -- temporary keys or a token the cloud says must be updated: fetched
+    -- again for the next try, at once and only once per call (the 401
+    -- means the request was not taken); it uses none of the retries
+    t.refreshed = 1
+    return 0, true
+  end
+  local delay = retry.decide(err, ctx.safe, t.attempt - t.refreshed, policy)
+  if err.status == 429 then
+    -- the gateway's limit is the endpoint's: every task of the fan-out
+    -- waits, not only this one. A Retry-After longer than this client
+    -- waits is this call's error, not a pause for all; no pause is
+    -- longer than retry_max_delay.
+    local ra, cap = err.retry_after, policy.retry_max_delay or retry.MAX_DELAY
+    if ra == nil or ra <= cap then
+      engine_mod.pause(env.limits, env.now, t.base, ra or delay, cap)
+    end
+  end
+  return delay, false
+end
+
 -- invoke(env, engine, svc, op, req, opts) -> result | nil, err
 -- env: the client's private parts (cfg, auth, endpoint(), build, conform,
 -- json_decode, now). Runs inside an engine task; the identity requests the
@@ -279,6 +309,8 @@ function _M.invoke(env, engine, svc, op, req, opts)
     content_type = op.content_type or svc.content_type or "application/json",
     extra = header_fields(op, req), rate = opts.rate or cfg.rate, attempt = 0,
     timeout = opts.timeout or cfg.timeout, asked = asked,
+    refreshed = 0, -- tries made again after a credentials refresh (0 or 1)
+    -- (policy: made at the first failure, as most calls never need it)
     topts = {
       timeout = opts.timeout or cfg.timeout,
       connect_timeout = opts.connect_timeout or cfg.connect_timeout,
@@ -287,8 +319,6 @@ function _M.invoke(env, engine, svc, op, req, opts)
       once = retry.once(ctx.safe),
     },
   }
-  local policy -- made at the first failure: most calls never need it
-  local refreshed = 0 -- tries made again after a credentials refresh (0 or 1)
 
   while true do
     t.attempt = t.attempt + 1
@@ -307,28 +337,7 @@ function _M.invoke(env, engine, svc, op, req, opts)
     local nxt = alternates and c.sent == false and alternates[t.attempt]
     if nxt then t.url = nxt .. path end
     err.attempts = t.attempt
-    policy = policy or { retries = opts.retries or cfg.retries, retry_base = cfg.retry_base,
-                         retry_max_delay = cfg.retry_max_delay }
-    local delay
-    local renew = refreshed == 0 and t.gen ~= nil and env.auth:refresh_on(err, t.gen)
-    if renew then
-      -- temporary keys or a token the cloud says must be updated: fetched
-      -- again for the next try, at once and only once per call (the 401
-      -- means the request was not taken); it uses none of the retries
-      refreshed, delay = 1, 0
-    else
-      delay = retry.decide(err, ctx.safe, t.attempt - refreshed, policy)
-    end
-    if err.status == 429 then
-      -- the gateway's limit is the endpoint's: every task of the fan-out
-      -- waits, not only this one. A Retry-After longer than this client
-      -- waits is this call's error, not a pause for all; no pause is
-      -- longer than retry_max_delay.
-      local ra, cap = err.retry_after, policy.retry_max_delay or retry.MAX_DELAY
-      if ra == nil or ra <= cap then
-        engine_mod.pause(env.limits, env.now, base, ra or delay, cap)
-      end
-    end
+    local delay, renew = after_failure(env, t, err, ctx, opts)
     if not delay then
       release(body)
       return nil, err
