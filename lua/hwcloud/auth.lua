@@ -118,18 +118,16 @@ function _M.new(group, d)
     end
   end
   hold(group.ak, group.sk, group.security_token, group.token, group.password)
-  -- mask(text) -> text with every held secret as ****, or nil when one is
-  -- too short to mask without masking everything
+  -- mask(text) -> text with every held secret as ****, or nil when it
+  -- holds one too short to mask without masking everything
   local function mask(text)
     for i = 1, #held do
       local v = held[i]
-      if #v < 4 then return nil end
-      local at = 1
-      while true do
-        local a, b = text:find(v, at, true)
-        if not a then break end
+      local a, b = text:find(v, 1, true)
+      if a and #v < 4 then return nil end
+      while a do
         text = text:sub(1, a - 1) .. "****" .. text:sub(b + 1)
-        at = a + 4
+        a, b = text:find(v, a + 4, true)
       end
     end
     return text
