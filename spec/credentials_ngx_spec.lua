@@ -62,6 +62,21 @@ describe("credentials inside nginx #server", function()
     assert.are.equal(4, count("workspaceapp.reinstall_server"))
   end)
 
+  it("calls a credentials function again on a 401 to the first keys it returned", function()
+    emu:reset()
+    local t = emulator.curl("PUT", emu.url .. "/meta-data/latest/api/token",
+      { headers = { ["X-Metadata-Token-Ttl-Seconds"] = "60" } }).body
+    local cr = emulator.curl("GET", emu.url .. "/openstack/latest/securitykey",
+      { headers = { ["X-Metadata-Token"] = t } }).json.credential
+    emu:identity{ expire_issued = true }
+    local function enc(v) return (v:gsub("[^%w]", function(ch) return ("%%%02X"):format(ch:byte()) end)) end
+    local doc = get("/stale?ak=" .. enc(cr.access) .. "&sk=" .. enc(cr.secret) .. "&token="
+      .. enc(cr.securitytoken))
+    assert.are.equal("ok", doc.result)
+    assert.are.equal(2, doc.fn_calls)
+    assert.are.equal(2, count("workspaceapp.reinstall_server"))
+  end)
+
   it("calls a credentials function inside the worker, once while its keys last", function()
     local doc = get("/calls?client=function&n=3")
     assert.are.same({ "ok", "ok", "ok" }, doc.results)
