@@ -117,8 +117,7 @@ the client and its arguments as its varargs, with no global:
   assert(client:wait(job))
 
 (`arg` is set as lua5.4 sets it.) A script that raises exits 1; one that
-returns an integer from 0 to 255 exits with it, another non-zero integer 1;
-otherwise 0. Options go before SCRIPT.]=],
+returns an integer exits with it; otherwise 0. Options go before SCRIPT.]=],
   completion = [=[
 usage: hwcloud completion bash
 
