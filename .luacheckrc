@@ -9,7 +9,11 @@ max_line_length = 120
 -- a function past 20 paths is split, or listed below with its reason
 max_cyclomatic_complexity = 20
 -- scratch trees the specs and benchmarks make (copies of this one)
-exclude_files = { "spec/.work/**", "bench/.work/**", "build/**" }
+exclude_files = { "spec/.work/**", "bench/.work/**", "build/**",
+  -- generated data (20 MB): tools/check_services.lua validates it instead
+  "lua/hwcloud/services/gen/**", "lua/hwcloud/services/index.lua",
+  -- built by make docs, not committed
+  "types/**" }
 
 -- nginx disables coroutine.create in some phases; its originals stay as
 -- coroutine._create etc., which the engine uses when present
@@ -38,7 +42,8 @@ complex("examples/deploy_workflow.lua", 58)
 complex("examples/fleet_rollout.lua", 24)
 complex("examples/reinstall_group.lua", 28)
 complex("examples/build_and_wait.lua", 22)
-complex("tools/gen_docs.lua", 42)
+complex("tools/gen_docs.lua", 47)
+complex("tools/gen_catalog.lua", 48)
 complex("tools/check_services.lua", 31)
 complex("tools/fuzz/driver.lua", 23)
 -- test servers and table-driven specs: one branch per case they serve

@@ -33,7 +33,7 @@ OBJS = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
 CORE = $(BUILD)/hwcloud/core.so
 
 .PHONY: all luajit deps check test matrix rock rock-emulator demo bench memcheck sanitize ubsan asan fuzz emulator install \
-  clean services services-check wire-fixtures docs docs-check
+  clean services services-check catalog catalog-check wire-fixtures docs docs-check
 
 all: $(CORE)
 
@@ -150,17 +150,34 @@ install: deps
 	  CURL_INCDIR=$(patsubst -I%,%,$(firstword $(CURL_CFLAGS) -I/usr/include)) \
 	  CURL_LIBDIR=$$($(PKG_CONFIG) --variable=libdir libcurl)
 
-# Generated service descriptions (lua/hwcloud/services/gen/) from the
-# official SDKs: a checkout or a bare git mirror of each.
-# `make services` writes them, `make services-check` fails when they are stale.
+# Generated service descriptions (lua/hwcloud/services/gen/: every service
+# version of the official SDKs) and the catalog (lua/hwcloud/services/index.lua)
+# from plain checkouts (or bare git mirrors, much slower) of each SDK.
+# `make services` writes them; `make services-check` fails when they are
+# stale, and skips with a message when SDK_GO/SDK_PYTHON are not set.
+# `make catalog` rewrites the index alone (from the committed descriptions,
+# the overlays and manifest.lua; no SDK needed) and `make catalog-check`
+# (run by make check) fails when it is stale.
 PYTHON3 ?= /usr/bin/python3
 
-services services-check:
+services:
 	@if [ -z "$(SDK_GO)" ] || [ -z "$(SDK_PYTHON)" ]; then \
 	  echo "make $@: set SDK_GO=<huaweicloud-sdk-go-v3 checkout or mirror>" \
 	    "and SDK_PYTHON=<huaweicloud-sdk-python-v3 checkout or mirror>" >&2; exit 2; fi
-	$(PYTHON3) tools/gen_services.py --go "$(SDK_GO)" --python "$(SDK_PYTHON)" \
-	  $(if $(filter services-check,$@),--check)
+	$(PYTHON3) tools/gen_services.py --go "$(SDK_GO)" --python "$(SDK_PYTHON)"
+	lua5.4 tools/gen_catalog.lua
+
+services-check: catalog-check
+	@if [ -z "$(SDK_GO)" ] || [ -z "$(SDK_PYTHON)" ]; then \
+	  echo "make $@: skipped: set SDK_GO and SDK_PYTHON to check the descriptions against the SDKs"; \
+	else $(PYTHON3) tools/gen_services.py --go "$(SDK_GO)" --python "$(SDK_PYTHON)" --check; fi
+
+catalog:
+	lua5.4 tools/gen_catalog.lua
+	lua5.4 tools/sync_modules.lua
+
+catalog-check:
+	@lua5.4 tools/gen_catalog.lua --check
 
 # Rebuilds spec/fixtures/wire/*.json: what the official Python SDK puts on
 # the wire for every operation of these services (see its README). Needs
@@ -172,13 +189,10 @@ wire-fixtures:
 clean:
 	rm -rf build
 
-# What is generated from the service descriptions: the registry's index, the
-# API reference (doc/api/) and the LuaLS definitions (types/).
-# `make docs` writes them; `make docs-check` (run by `make test`) fails when
-# they are stale.
+# What is built from the catalog, not committed, installed with the rock:
+# the API reference (doc/api/) and the LuaLS definitions (types/).
 docs: all
 	LUA_CPATH="$(BUILD)/?.so;;" lua5.4 tools/gen_docs.lua
-	lua5.4 tools/sync_modules.lua
 
 docs-check: all
 	LUA_CPATH="$(BUILD)/?.so;;" lua5.4 tools/gen_docs.lua --check

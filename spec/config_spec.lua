@@ -297,7 +297,8 @@ describe("config: endpoints", function()
     for k, v in pairs(opts) do o[k] = v end
     local cfg = assert(config.new(o, core))
     local out = {}
-    for _, name in ipairs(services.names()) do
+    for _, name in ipairs { "asm", "codeartsbuild", "iam", "rts", "servicestage", "servicestage_v2",
+                            "workspaceapp" } do
       out[name] = config.endpoint(cfg, services.load(name))
     end
     return out

@@ -15,7 +15,11 @@ local LOCATIONS = { path = true, query = true, header = true, whole_body = true 
 local AUTO_PATH = { project_id = true, domain_id = true }
 local OP_KEYS = {
   name = true, method = true, path = true, content_type = true, body_model = true,
-  request = true, response = true, response_headers = true,
+  request = true, response = true, response_headers = true, paging = true,
+}
+local PAGING_STYLES = {
+  offset = true, offset_page = true, marker = true, page = true, start_number = true,
+  start = true, from = true,
 }
 
 local function check_node(node, where, models, problems)
@@ -65,6 +69,18 @@ local function check_node(node, where, models, problems)
   end
 end
 
+-- paging: {style, location, position[, size]}, position a request field
+local function check_paging(op, where, problems)
+  local pg = op.paging
+  if pg == nil then return end
+  local fields = type(op.request) == "table" and op.request.fields or {}
+  if type(pg) ~= "table" or not PAGING_STYLES[pg.style]
+      or (pg.location ~= "query" and pg.location ~= "body")
+      or type(pg.position) ~= "string" or not fields[pg.position] then
+    problems[#problems + 1] = where .. ": paging must name a style, a location and a request field"
+  end
+end
+
 local function check_file(path)
   local problems = {}
   local ok, desc = pcall(dofile, path)
@@ -111,6 +127,7 @@ local function check_file(path)
     if op.body_model ~= nil and models[op.body_model] == nil then
       problems[#problems + 1] = where .. ": body_model " .. op.body_model .. " is not a model"
     end
+    check_paging(op, where, problems)
     check_node(op.request, where .. ".request", models, problems)
     if op.response ~= nil then check_node(op.response, where .. ".response", models, problems) end
     -- Every {name} of the path must be a path field of the request, but

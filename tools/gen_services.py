@@ -20,6 +20,7 @@ import difflib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,27 +32,16 @@ CHECKER = os.path.join(ROOT, "tools", "check_services.lua")
 GO_SDK = "huaweicloud-sdk-go-v3"
 PY_SDK = "huaweicloud-sdk-python-v3"
 
-# (client field, service, api version, SDK, path in the SDK, Python client
-# module used to check operation names)
-SERVICES = [
-    ("workspaceapp", "workspaceapp", "v1", "go", "services/workspaceapp/v1",
-     "huaweicloud-sdk-workspaceapp/huaweicloudsdkworkspaceapp/v1/workspaceapp_client.py"),
-    ("codeartsbuild", "codeartsbuild", "v3", "go", "services/codeartsbuild/v3",
-     "huaweicloud-sdk-codeartsbuild/huaweicloudsdkcodeartsbuild/v3/codeartsbuild_client.py"),
-    ("servicestage_v2", "servicestage", "v2", "go", "services/servicestage/v2",
-     "huaweicloud-sdk-servicestage/huaweicloudsdkservicestage/v2/servicestage_client.py"),
-    ("asm", "asm", "v1", "go", "services/asm/v1",
-     "huaweicloud-sdk-asm/huaweicloudsdkasm/v1/asm_client.py"),
-    ("iam", "iam", "v3", "go", "services/iam/v3",
-     "huaweicloud-sdk-iam/huaweicloudsdkiam/v3/iam_client.py"),
-    ("servicestage", "servicestage", "v3", "python",
-     "huaweicloud-sdk-servicestage/huaweicloudsdkservicestage/v3",
-     "huaweicloud-sdk-servicestage/huaweicloudsdkservicestage/v3/servicestage_client.py"),
-]
-
-
 class GenError(Exception):
     pass
+
+
+WARNINGS = []
+PY_DOCS = {}   # (file, class) -> wire name -> the property's doc (read once)
+
+
+def warn(msg):
+    WARNINGS.append(msg)
 
 
 # ---------------------------------------------------------------- sources
@@ -133,6 +123,8 @@ PRIMITIVES = {
     # A time is a string on the wire; file and form parts are sent as bytes.
     "sdktime.SdkTime": "string", "def.FilePart": "string", "def.MultiPart": "string",
     "io.ReadCloser": "string",
+    # money fields (shopspring/decimal): numbers on the wire
+    "decimal.Decimal": "number",
 }
 
 
@@ -148,6 +140,7 @@ class GoPackage:
         self.path = path
         self.structs = {}    # name -> list of (go name, type, json name, omitempty)
         self.enums = {}      # name -> (kind, [values])
+        self.docs = {}       # (struct, json name) -> the field's comment
         self._load_models()
 
     def _load_models(self):
@@ -160,18 +153,26 @@ class GoPackage:
                 name, body = m.group(1), m.group(2)
                 fields = []
                 value_kind = None
+                comment = []
                 for line in body.splitlines():
+                    cm = re.match(r"^\s*//\s?(.*)$", line)
+                    if cm:
+                        comment.append(cm.group(1))
+                        continue
                     vm = re.match(r"^\s*value\s+(string|int32|int64)\s*$", line)
                     if vm:
                         value_kind = vm.group(1)
                         continue
                     fm = GO_FIELD.match(line)
+                    doc, comment = " ".join(comment), []
                     if not fm:
                         continue
                     jm = GO_JSON.search(fm.group(3))
                     if not jm:
                         continue
                     parts = jm.group(1).split(",")
+                    if doc:
+                        self.docs[(name, parts[0])] = doc
                     fields.append((fm.group(1), fm.group(2), parts[0], "omitempty" in parts[1:]))
                 if value_kind:
                     self.enums[name] = (value_kind, None)
@@ -317,6 +318,51 @@ def build_request(op_name, loc_fields, body, builder, models_fields):
     return req, body_model
 
 
+# ---------------------------------------------------------------- paging
+
+# An offset whose SDK documentation calls it a page number (页码) counts
+# pages, not rows: the pager must add 1, not the item count.
+PAGE_NUMBER_DOC = re.compile(r"页码|page number", re.I)
+PAGE_NAMES = ("page", "page_no", "pageno", "page_num", "pagenum", "current_page", "cur_page",
+              "curpage", "page_index", "pageindex", "currentpage")
+SIZE_NAMES = ("limit", "page_size", "pagesize", "per_page", "size", "maxitems", "max_items",
+              "page_limit", "rows", "top")
+
+
+def paging_of(opname, request, doc):
+    """The paging style of a list operation, from its request fields:
+    {style, location, position[, size]} or None. doc(wire, location) is the
+    SDK's documentation of a field (only read to tell rows from pages)."""
+    if not (re.match(r"(list|search|query)", opname) or "_list_" in opname):
+        return None
+    fields = request.get("fields", {})
+    for location in ("query", "body"):
+        cand = {w.lower(): w for w, f in fields.items()
+                if f.get("location") == (location if location == "query" else None)}
+        size = next((cand[n] for n in SIZE_NAMES if n in cand), None)
+        style = position = None
+        if "marker" in cand:
+            style, position = "marker", cand["marker"]
+        elif "offset" in cand:
+            position = cand["offset"]
+            style = "offset_page" if PAGE_NUMBER_DOC.search(doc(position, location) or "") else "offset"
+        elif any(n in cand for n in PAGE_NAMES):
+            position = next(cand[n] for n in PAGE_NAMES if n in cand)
+            style = "page"
+        elif "start_number" in cand:
+            style, position = "start_number", cand["start_number"]
+        elif "start" in cand:
+            style, position = "start", cand["start"]
+        elif "from" in cand:
+            style, position = "from", cand["from"]
+        if style:
+            out = {"style": style, "location": location, "position": position}
+            if size:
+                out["size"] = size
+            return out
+    return None
+
+
 def gen_go(src, field, service, version, path):
     pkg = GoPackage(src, path)
     ops_meta = parse_go_meta(src, path)
@@ -333,7 +379,9 @@ def gen_go(src, field, service, version, path):
         body = None
         for gname, tag, loc in op["request_fields"]:
             if gname not in by_go:
-                raise GenError("%s: %s has no field %s" % (path, req_struct, gname))
+                # the SDK itself can never send such a field
+                warn("%s: %s names field %s, which %s lacks: skipped" % (path, name, gname, req_struct))
+                continue
             _g, typ, jname, omit = by_go[gname]
             node = dict(go_schema(pkg, builder, typ, "%s.%s" % (req_struct, gname)))
             if loc == "Body":
@@ -352,6 +400,12 @@ def gen_go(src, field, service, version, path):
 
         request, body_model = build_request(name, loc_fields, body, builder, fields_of)
         entry = {"name": name, "method": op["method"], "path": op["path"], "request": request}
+
+        def doc(wire, location, req_struct=req_struct, body_model=body_model):
+            return pkg.docs.get((req_struct if location == "query" else body_model, wire))
+        paging = paging_of(snake(name), request, doc)
+        if paging:
+            entry["paging"] = paging
         if op["content_type"]:
             entry["content_type"] = op["content_type"]
         if body_model:
@@ -396,6 +450,7 @@ def gen_go(src, field, service, version, path):
 # ---------------------------------------------------------------- Python
 
 PY_PRIMITIVES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean",
+                 "decimal.Decimal": "number",
                  "object": "any", "date": "string", "datetime": "string", "file": "string"}
 
 
@@ -403,6 +458,7 @@ class PyPackage:
     def __init__(self, src, path):
         self.classes = {}   # name -> (openapi_types, attribute_map, required attrs)
         self.enums = {}     # name -> allowed string values (models with no attributes)
+        self.docs = {}      # name -> wire name -> doc
         for f in src.list(path + "/model"):
             if not f.endswith(".py") or f.endswith("__init__.py"):
                 continue
@@ -410,6 +466,7 @@ class PyPackage:
             for cls in tree.body:
                 if isinstance(cls, ast.ClassDef):
                     self.classes[cls.name] = self._read_class(cls, f)
+                    self.docs[cls.name] = PY_DOCS.pop((f, cls.name), {})
                     values = self._enum_values(cls)
                     if values and not self.classes[cls.name][0]:
                         self.enums[cls.name] = values
@@ -427,8 +484,11 @@ class PyPackage:
 
     @staticmethod
     def _read_class(cls, f):
-        types, amap, required = None, None, set()
+        types, amap, required, docs = None, None, set(), {}
         for stmt in cls.body:
+            if isinstance(stmt, ast.FunctionDef) and any(
+                    isinstance(d, ast.Name) and d.id == "property" for d in stmt.decorator_list):
+                docs[stmt.name] = ast.get_docstring(stmt) or ""
             if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and \
                     isinstance(stmt.targets[0], ast.Name):
                 if stmt.targets[0].id == "openapi_types":
@@ -447,6 +507,7 @@ class PyPackage:
                             required.add(t.attr)
         if types is None or amap is None:
             raise GenError("%s: class %s lacks openapi_types or attribute_map" % (f, cls.name))
+        PY_DOCS[(f, cls.name)] = {amap.get(a, a): d for a, d in docs.items()}
         return types, amap, required
 
 
@@ -574,6 +635,11 @@ def gen_python(src, field, service, version, path):
         loc_fields = {}
         for loc in ("path", "query", "header"):
             for wire, attr in op[loc]:
+                if attr not in rtypes:
+                    warn("%s: %s names field %s, which %s lacks: skipped" % (path, name, attr, req_cls))
+                    continue
+                if loc == "header" and wire.lower() == "content-type":
+                    continue  # the operation's content type, not a field
                 node = dict(py_schema(pkg, builder, rtypes[attr], "%s.%s" % (req_cls, attr)))
                 if loc == "path" or attr in rreq:
                     node["required"] = True
@@ -589,6 +655,14 @@ def gen_python(src, field, service, version, path):
         request, body_model = build_request(name, loc_fields, body, builder, fields_of)
         entry = {"name": name, "method": op["method"], "path": op["resource_path"],
                  "request": request}
+
+        def doc(wire, location, req_cls=req_cls, body_model=body_model):
+            if location == "query":
+                return pkg.docs.get(req_cls, {}).get(wire)
+            return pkg.docs.get(body_model, {}).get(wire)
+        paging = paging_of(snake(name), request, doc)
+        if paging:
+            entry["paging"] = paging
         if op["content_type"]:
             entry["content_type"] = op["content_type"]
         if body_model:
@@ -627,19 +701,6 @@ def gen_python(src, field, service, version, path):
     }
 
 
-def py_method_names(src, client_path):
-    tree = ast.parse(src.read(client_path), filename=client_path)
-    names = set()
-    for cls in tree.body:
-        if isinstance(cls, ast.ClassDef):
-            for fn in cls.body:
-                if isinstance(fn, ast.FunctionDef) and not fn.name.startswith("_") and \
-                        [a.arg for a in fn.args.args] == ["self", "request"] and \
-                        not fn.name.endswith("_invoker"):
-                    names.add(fn.name)
-    return names
-
-
 # ---------------------------------------------------------------- Lua output
 
 LUA_KEYWORDS = {
@@ -647,7 +708,7 @@ LUA_KEYWORDS = {
     "in", "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while",
 }
 NODE_ORDER = ["ref", "type", "required", "location", "enum", "items", "values", "fields"]
-OP_ORDER = ["name", "method", "path", "content_type", "body_model", "request", "response",
+OP_ORDER = ["name", "method", "path", "content_type", "body_model", "paging", "request", "response",
             "response_headers"]
 
 
@@ -754,10 +815,19 @@ def split_models(desc):
     return main, rest
 
 
-def header(src):
-    return [
+def header(desc):
+    src = desc["source"]
+    out = [
         "-- Generated by tools/gen_services.py from huaweicloud/%s" % src["sdk"],
         "-- at commit %s (%s)." % (src["commit"], src["path"]),
+    ]
+    newer = desc.get("newer")
+    if newer:
+        out += [
+            "-- Regions and the operation set from huaweicloud/%s" % newer["sdk"],
+            "-- at commit %s (%s)." % (newer["commit"], newer["path"]),
+        ]
+    return out + [
         "-- Do not edit: run `make services` (see tools/gen_services.py). Facts only: names, methods,",
         "-- paths, field locations, types, required flags, enums and region hosts.",
         # Long paths and enum lists stay on one line each.
@@ -766,7 +836,7 @@ def header(src):
 
 
 def lua_models_file(field, desc, models):
-    out = header(desc["source"]) + [
+    out = header(desc) + [
         "-- The models only answers use, for gen/%s.lua: loaded on first need." % field,
         "return {",
         "  models = {",
@@ -782,13 +852,19 @@ def lua_file(desc, models=None, companion=None):
     src = desc["source"]
     if models is None:
         models = desc["models"]
-    out = header(src) + [
+    out = header(desc) + [
         "return {",
         "  service = %s," % lua_str(desc["service"]),
         "  api_version = %s," % lua_str(desc["api_version"]),
         "  source = { sdk = %s, commit = %s, path = %s }," % (
             lua_str(src["sdk"]), lua_str(src["commit"]), lua_str(src["path"])),
     ]
+    newer = desc.get("newer")
+    if desc.get("credentials") == "global":
+        out.append("  global = true,")
+    if newer:
+        out.append("  newer = { sdk = %s, commit = %s, path = %s }," % (
+            lua_str(newer["sdk"]), lua_str(newer["commit"]), lua_str(newer["path"])))
     if companion:
         out.append("  response_models = %s," % lua_str(companion))
     out += [
@@ -814,6 +890,9 @@ def lua_file(desc, models=None, companion=None):
             v = op[k]
             if k in ("request", "response"):
                 out.append("      %s = %s," % (k, lua_node(v, 3)))
+            elif k == "paging":
+                items = ", ".join("%s = %s" % (lua_key(h), lua_str(v[h])) for h in sorted(v))
+                out.append("      paging = { %s }," % items)
             elif k == "response_headers":
                 items = ", ".join("%s = %s" % (lua_key(h), lua_str(v[h])) for h in sorted(v))
                 out.append("      response_headers = { %s }," % items)
@@ -825,44 +904,193 @@ def lua_file(desc, models=None, companion=None):
     return "\n".join(out) + "\n"
 
 
-# ---------------------------------------------------------------- main
+# ---------------------------------------------------------------- versions
 
-def generate(go_dir, py_dir, out_dir):
+MANIFEST = os.path.join(ROOT, "lua", "hwcloud", "services", "manifest.lua")
+
+
+def read_manifest():
+    """The versions the manifest excludes (service/version -> reason): the
+    manifest is Lua, read by lua5.4 itself."""
+    script = ("local m = dofile(%s) " % lua_str(MANIFEST)) + (r'for k, v in pairs(m.excluded or {}) do '
+              r'io.write(k, "\t", v, "\n") end')
+    res = subprocess.run(["lua5.4", "-e", script], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    if res.returncode != 0:
+        raise GenError("%s: %s" % (MANIFEST, res.stderr.decode(errors="replace").strip()))
+    out = {}
+    for line in res.stdout.decode("utf-8").splitlines():
+        k, v = line.split("\t", 1)
+        out[k] = v
+    return out
+
+
+def go_versions(go):
+    """(service, version) -> path of every Go service version with a meta file."""
+    found = {}
+    for f in go.list("services"):
+        m = re.fullmatch(r"services/([a-z0-9]+)/(v\d+)/[^/]*_meta\.go", f)
+        if m:
+            found[(m.group(1), m.group(2))] = "services/%s/%s" % (m.group(1), m.group(2))
+    return found
+
+
+def py_versions(py):
+    found = {}
+    for d in sorted(os.listdir(py.path)) if not py.git else []:
+        m = re.fullmatch(r"huaweicloud-sdk-([a-z0-9]+)", d)
+        if not m or m.group(1) in ("core", "all"):
+            continue
+        svc = m.group(1)
+        base = os.path.join(py.path, d, "huaweicloudsdk" + svc)
+        if not os.path.isdir(base):
+            continue
+        for ver in sorted(os.listdir(base)):
+            if re.fullmatch(r"v\d+", ver) and os.path.isdir(os.path.join(base, ver)):
+                found[(svc, ver)] = "%s/huaweicloudsdk%s/%s" % (d, svc, ver)
+    if py.git:
+        for f in py.list(""):
+            m = re.fullmatch(r"huaweicloud-sdk-([a-z0-9]+)/huaweicloudsdk\1/(v\d+)/[^/]*_client\.py", f)
+            if m and m.group(1) not in ("core", "all"):
+                found[(m.group(1), m.group(2))] = os.path.dirname(f)
+    return found
+
+
+def py_op_names(py, path):
+    clients = [f for f in py.list(path) if re.fullmatch(re.escape(path) + r"/[^/]*_client\.py", f)
+               and not f.endswith("_async_client.py")]
+    if len(clients) != 1:
+        raise GenError("%s: expected one client module, found %s" % (path, clients))
+    return {op["method_name"] for op in parse_py_client(py.read(clients[0]), clients[0])}
+
+
+def reachable(ops, models):
+    want, todo = set(), set()
+    for op in ops.values():
+        _refs(op["request"], todo)
+        if "response" in op:
+            _refs(op["response"], todo)
+        if "body_model" in op:
+            todo.add(op["body_model"])
+    while todo:
+        m = todo.pop()
+        if m in want or m not in models:
+            continue
+        want.add(m)
+        _refs(models[m], todo)
+    return want
+
+
+def newer_ops(go_desc, py_desc):
+    """The Go description with the operation set of the newer Python SDK:
+    operations Python added come from Python (with the models Go lacks),
+    operations Python removed are dropped. Returns (desc, added, dropped,
+    models kept from Go where Python has a model of the same name)."""
+    gops, pops = go_desc["operations"], py_desc["operations"]
+    added = sorted(set(pops) - set(gops))
+    dropped = sorted(set(gops) - set(pops))
+    ops = {n: gops[n] for n in gops if n in pops}
+    for n in added:
+        ops[n] = pops[n]
+    models = dict(go_desc["models"])
+    shared = []
+    need = reachable({n: pops[n] for n in added}, py_desc["models"])
+    for m in sorted(need):
+        if m in models:
+            if models[m] != py_desc["models"][m]:
+                shared.append(m)
+        else:
+            models[m] = py_desc["models"][m]
+    keep = reachable(ops, models)
+    desc = dict(go_desc)
+    desc["operations"] = ops
+    desc["models"] = {m: v for m, v in models.items() if m in keep}
+    desc["regions"] = py_desc["regions"]
+    desc["newer"] = py_desc["source"]
+    return desc, added, dropped, shared
+
+
+def plan(go, py):
+    """Every service version to generate: (service, version, how, go path,
+    python path), and the excluded ones with their reasons."""
+    excluded = read_manifest()
+    gv, pv = go_versions(go), py_versions(py)
+    todo = []
+    for key in sorted(set(gv) | set(pv)):
+        if "%s/%s" % key in excluded:
+            continue
+        how = "both" if key in gv and key in pv else ("go" if key in gv else "python")
+        todo.append((key[0], key[1], how, gv.get(key), pv.get(key)))
+    return todo, excluded
+
+
+def credentials_kind(go, py, gpath, ppath):
+    """"global" when the SDK's client takes a domain's credentials first
+    (GlobalCredentials: signed with X-Domain-Id), else "basic"."""
+    if ppath:
+        f = [x for x in py.list(ppath) if re.fullmatch(re.escape(ppath) + r"/[^/]*_client\.py", x)
+             and not x.endswith("_async_client.py")][0]
+        m = re.search(r'ClientBuilder\(cls(?:, "([^"]*)")?\)', py.read(f))
+    else:
+        f = [x for x in go.list(gpath) if re.fullmatch(re.escape(gpath) + r"/[^/]*_client\.go", x)][0]
+        m = re.search(r'WithCredentialsType\("([^"]*)"\)', go.read(f))
+    if not m:
+        raise GenError("%s: no client builder" % f)
+    first = (m.group(1) or "BasicCredentials").split(",")[0]
+    return "global" if first in ("GlobalCredentials", "global.Credentials") else "basic"
+
+
+def gen_one(go, py, service, version, how, gpath, ppath):
+    note = None
+    if how == "go":
+        desc = gen_go(go, service, service, version, gpath)
+    elif how == "python":
+        desc = gen_python(py, service, service, version, ppath)
+    else:
+        desc = gen_go(go, service, service, version, gpath)
+        pnames = py_op_names(py, ppath)
+        gnames = set(desc["operations"])
+        if pnames - gnames or gnames - pnames:
+            pdesc = gen_python(py, service, service, version, ppath)
+            desc, added, dropped, shared = newer_ops(desc, pdesc)
+            note = (added, dropped, shared)
+        else:
+            desc["regions"] = py_regions(py, ppath)
+            desc["newer"] = {"sdk": PY_SDK, "commit": py.commit, "path": ppath}
+    desc["credentials"] = credentials_kind(go, py, gpath, ppath)
+    return desc, note
+
+
+def write(path, text):
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+
+
+def generate(go_dir, py_dir, out_dir, only=None):
     go = Source(go_dir, "services")
     py = Source(py_dir, "huaweicloud-sdk-core")
+    todo, excluded = plan(go, py)
     summary = []
     written = []
-    for field, service, version, sdk, path, py_client in SERVICES:
-        if sdk == "go":
-            desc = gen_go(go, field, service, version, path)
-        else:
-            desc = gen_python(py, field, service, version, path)
-        names = set(desc["operations"])
-        py_names = py_method_names(py, py_client)
-        missing = sorted(names - py_names)
-        extra = sorted(py_names - names)
-        if missing:
-            print("warning: %s: not methods of the Python client: %s" % (field, ", ".join(missing)),
-                  file=sys.stderr)
-        whole = sorted(n for n, op in desc["operations"].items()
-                       if "body" in op["request"].get("fields", {})
-                       and op["request"]["fields"]["body"].get("location") == "whole_body")
-        forms = sorted("%s (%s)" % (n, op["content_type"]) for n, op in desc["operations"].items()
-                       if op.get("content_type", "").startswith(("multipart/",
-                                                                 "application/x-www-form-urlencoded")))
-        summary.append((field, desc, missing, extra, whole, forms))
+    for service, version, how, gpath, ppath in todo:
+        field = "%s_%s" % (service, version)
+        if only and field not in only and service not in only:
+            continue
+        try:
+            desc, note = gen_one(go, py, service, version, how, gpath, ppath)
+        except GenError as exc:
+            raise GenError("%s: %s" % (field, exc))
+        summary.append((field, how, desc, note))
         main, rest = split_models(desc)
         companion = field + "_responses" if rest else None
         target = os.path.join(out_dir, field + ".lua")
-        with open(target, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(lua_file(desc, main, companion))
+        write(target, lua_file(desc, main, companion))
         written.append(target)
         if companion:
             target = os.path.join(out_dir, companion + ".lua")
-            with open(target, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(lua_models_file(field, desc, rest))
+            write(target, lua_models_file(field, desc, rest))
             written.append(target)
-    return summary, written
+    return summary, written, excluded
 
 
 def run_checker(files):
@@ -873,16 +1101,38 @@ def run_checker(files):
         raise GenError("tools/check_services.lua failed")
 
 
-def print_summary(summary):
-    for field, desc, missing, extra, whole, forms in summary:
-        print("%-16s %s %s: %d operations, %d models, %d regions" % (
-            field, desc["service"], desc["api_version"], len(desc["operations"]),
-            len(desc["models"]), len(desc["regions"])))
-        print("  name mismatches: %s" % (", ".join(missing) or "none"))
-        if extra:
-            print("  only in the Python client: %s" % ", ".join(extra))
-        print("  whole_body (%d): %s" % (len(whole), ", ".join(whole) or "none"))
-        print("  multipart/form-urlencoded (%d): %s" % (len(forms), ", ".join(forms) or "none"))
+def print_summary(summary, excluded):
+    nops = 0
+    for field, how, desc, note in summary:
+        nops += len(desc["operations"])
+        line = "%-28s %-6s %4d operations %5d models %3d regions" % (
+            field, how, len(desc["operations"]), len(desc["models"]), len(desc["regions"]))
+        if note:
+            added, dropped, shared = note
+            line += "  newer SDK: +%d -%d" % (len(added), len(dropped))
+            if shared:
+                line += " (%d models kept from Go: %s)" % (len(shared), ", ".join(shared[:4]))
+        print(line)
+    for k in sorted(excluded):
+        print("%-28s excluded: %s" % (k, excluded[k]))
+    print("%d service versions, %d operations" % (len(summary), nops))
+
+
+def compare(tmp, out):
+    """Stale, missing and extra files of out against a fresh tmp."""
+    stale = []
+    new_names = set(os.listdir(tmp))
+    old_names = {n for n in os.listdir(out) if n.endswith(".lua")} if os.path.isdir(out) else set()
+    for name in sorted(new_names | old_names):
+        committed, fresh = os.path.join(out, name), os.path.join(tmp, name)
+        old = open(committed, encoding="utf-8").read() if name in old_names else None
+        new = open(fresh, encoding="utf-8").read() if name in new_names else None
+        if old != new:
+            stale.append(committed)
+            diff = difflib.unified_diff((old or "").splitlines(True), (new or "").splitlines(True),
+                                        committed, "regenerated", n=1)
+            sys.stdout.writelines(list(diff)[:20])
+    return stale
 
 
 def main(argv):
@@ -892,39 +1142,31 @@ def main(argv):
     ap.add_argument("--check", action="store_true",
                     help="regenerate into a temporary folder and compare with the committed files")
     ap.add_argument("--out", default=OUT_DIR, help="output folder (default: %(default)s)")
+    ap.add_argument("--only", action="append", help="generate only this service or service_vN")
     args = ap.parse_args(argv)
     try:
-        if args.check:
-            with tempfile.TemporaryDirectory() as tmp:
-                summary, written = generate(args.go, args.python, tmp)
-                run_checker(written)
-                stale = []
-                for path in written:
-                    name = os.path.basename(path)
-                    committed = os.path.join(args.out, name)
-                    with open(path, encoding="utf-8") as fh:
-                        new = fh.read()
-                    old = None
-                    if os.path.exists(committed):
-                        with open(committed, encoding="utf-8") as fh:
-                            old = fh.read()
-                    if old != new:
-                        stale.append(committed)
-                        diff = difflib.unified_diff((old or "").splitlines(True),
-                                                    new.splitlines(True),
-                                                    committed, "regenerated", n=1)
-                        sys.stdout.writelines(list(diff)[:40])
+        with tempfile.TemporaryDirectory() as tmp:
+            summary, written, excluded = generate(args.go, args.python, tmp, args.only)
+            run_checker(written)
+            for w in WARNINGS:
+                print("warning: " + w, file=sys.stderr)
+            if args.check:
+                stale = compare(tmp, args.out)
                 if stale:
-                    print("stale: %s (run `make services`)" % ", ".join(
-                        os.path.relpath(p, ROOT) for p in stale), file=sys.stderr)
+                    print("stale: %d files, e.g. %s (run `make services`)" % (
+                        len(stale), os.path.relpath(stale[0], ROOT)), file=sys.stderr)
                     return 1
                 print("services up to date: %d files" % len(written))
                 return 0
-        os.makedirs(args.out, exist_ok=True)
-        summary, written = generate(args.go, args.python, args.out)
-        run_checker(written)
-        print_summary(summary)
-        return 0
+            os.makedirs(args.out, exist_ok=True)
+            if not args.only:
+                for name in os.listdir(args.out):
+                    if name.endswith(".lua") and not os.path.exists(os.path.join(tmp, name)):
+                        os.remove(os.path.join(args.out, name))
+            for path in written:
+                shutil.copyfile(path, os.path.join(args.out, os.path.basename(path)))
+            print_summary(summary, excluded)
+            return 0
     except GenError as exc:
         print("gen_services: %s" % exc, file=sys.stderr)
         return 2

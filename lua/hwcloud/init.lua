@@ -74,6 +74,12 @@ function _M.sign(req, creds)
   return invalid(field, message)
 end
 
+-- hwcloud.services() -> the client's service fields, sorted (from the
+-- catalog: no service description is loaded)
+function _M.services()
+  return require("hwcloud.services").names()
+end
+
 _M.errors = setmetatable({}, { __index = function(_, k) return require("hwcloud.errors")[k] end })
 
 return _M

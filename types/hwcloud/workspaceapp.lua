@@ -981,6 +981,11 @@
 ---@field data? string
 ---@field icon_url? string
 
+---@class hwcloud.workspaceapp.UploadAppIconRawRequest
+---@field app_group_id string
+---@field app_id string
+---@field icon_content string
+
 ---@class hwcloud.workspaceapp.UploadWarehouseAppIconRequest
 ---@field data? string
 
@@ -3376,6 +3381,9 @@
 ---@field ids string[]
 ---@field is_pre_boot boolean
 
+---@class hwcloud.workspaceapp.UpdateRawIconReq
+---@field icon_content string
+
 ---@class hwcloud.workspaceapp.UpdateScheduleTaskReq
 ---@field date_list? string
 ---@field day_interval? integer
@@ -3460,6 +3468,28 @@
 ---@field os_type? "Linux"|"Windows"|"Other"
 ---@field version_id? string
 ---@field version_name? string
+
+---@class hwcloud.workspaceapp.UploadAppIconRawResponse
+---@field app_extended_info? hwcloud.workspaceapp.AppExtendedInfo
+---@field app_group_id? string
+---@field command_param? string
+---@field description? string
+---@field execute_path? string
+---@field icon_index? integer
+---@field icon_path? string
+---@field icon_url? string
+---@field id? string
+---@field is_pre_boot? boolean
+---@field name? string
+---@field publish_at? string
+---@field publishable? boolean
+---@field publisher? string
+---@field sandbox_enable? boolean
+---@field source_type? integer
+---@field state? "NORMAL"|"FORBIDDEN"
+---@field tenant_id? string
+---@field version? string
+---@field work_path? string
 
 ---@class hwcloud.workspaceapp.UploadAppIconRequestBody
 ---@field data? string
@@ -4669,6 +4699,12 @@ function workspaceapp:update_warehouse_app(req, opts) end
 ---@return hwcloud.workspaceapp.UploadAppIconResponse|nil result
 ---@return hwcloud.Error|nil err
 function workspaceapp:upload_app_icon(req, opts) end
+
+---@param req hwcloud.workspaceapp.UploadAppIconRawRequest
+---@param opts? hwcloud.CallOptions
+---@return hwcloud.workspaceapp.UploadAppIconRawResponse|nil result
+---@return hwcloud.Error|nil err
+function workspaceapp:upload_app_icon_raw(req, opts) end
 
 ---@param req hwcloud.workspaceapp.UploadWarehouseAppIconRequest
 ---@param opts? hwcloud.CallOptions

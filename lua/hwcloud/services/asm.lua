@@ -32,7 +32,6 @@ end
 return {
   name = "asm",
   title = "Application Service Mesh",
-  generated = "asm",
   host = "asm",
   error_shape = "errorCode/errorMsg",
   operations = {

@@ -6,7 +6,6 @@
 return {
   name = "codeartsbuild",
   title = "CodeArts Build",
-  generated = "codeartsbuild",
   host = "cloudbuild-ext",
   error_shape = "error_code/error_msg",
   failure = { field = "status", equals = "fail", message = "error" },

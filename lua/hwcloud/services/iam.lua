@@ -5,7 +5,6 @@
 return {
   name = "iam",
   title = "Identity and Access Management (v3)",
-  generated = "iam",
   host = "iam",
   global = true,
   error_shape = "error_code/error_msg or error{code,message}",

@@ -15,7 +15,6 @@ local ADDON = { type = "object", fields = {
 return {
   name = "servicestage",
   title = "ServiceStage (v3)",
-  generated = "servicestage",
   host = "servicestage",
   error_shape = "error_code/error_msg",
   -- the documented default of this service, for the hand-written operations

@@ -4,7 +4,6 @@
 return {
   name = "servicestage_v2",
   title = "ServiceStage (v2)",
-  generated = "servicestage_v2",
   sdk_name = "servicestage",
   host = "servicestage",
   error_shape = "error_code/error_msg",

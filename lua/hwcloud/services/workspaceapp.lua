@@ -6,7 +6,6 @@
 return {
   name = "workspaceapp",
   title = "Workspace App",
-  generated = "workspaceapp",
   sdk_name = "workspaceapp",
   host = "appstream",
   host_intl = "workspace",
