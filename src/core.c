@@ -59,5 +59,6 @@ int luaopen_hwcloud_core(lua_State *L) {
   hwc_open_decode(L);
   hwc_open_head(L);
   hwc_open_http(L);
+  hwc_open_fileio(L);
   return 1;
 }

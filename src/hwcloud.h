@@ -304,5 +304,6 @@ void hwc_open_marshal(lua_State *L);
 void hwc_open_decode(lua_State *L);
 void hwc_open_head(lua_State *L);
 void hwc_open_http(lua_State *L);
+void hwc_open_fileio(lua_State *L);
 
 #endif
