@@ -58,6 +58,7 @@ build = {
     ["hwcloud.generic"] = "lua/hwcloud/generic.lua",
     ["hwcloud"] = "lua/hwcloud/init.lua",
     ["hwcloud.jobs"] = "lua/hwcloud/jobs.lua",
+    ["hwcloud.journal"] = "lua/hwcloud/journal.lua",
     ["hwcloud.options"] = "lua/hwcloud/options.lua",
     ["hwcloud.pager"] = "lua/hwcloud/pager.lua",
     ["hwcloud.progress"] = "lua/hwcloud/progress.lua",

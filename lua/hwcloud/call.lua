@@ -256,6 +256,7 @@ local function safe_to_repeat(op, opts, cfg)
   if unsafe_ok == nil then unsafe_ok = cfg.retry_unsafe end
   return SAFE_METHOD[op.method] or op.idempotent or unsafe_ok or false
 end
+_M.safe_to_repeat = safe_to_repeat
 
 -- after_failure(env, t, err, ctx, opts) -> delay | nil, renew: the wait
 -- before the next try (nil: none), and whether that try is the one after a

@@ -21,6 +21,7 @@ local progress = require "hwcloud.progress"
 local generic = require "hwcloud.generic"
 local pager = require "hwcloud.pager"
 local options = require "hwcloud.options"
+local journal = require "hwcloud.journal"
 
 local _M = {}
 
@@ -52,6 +53,7 @@ local CALL_OPTIONS = options.declare {
 }
 local FAN_OUT_OPTIONS = options.declare {
   concurrency = options.count, progress = client_rules.progress, label = options.string,
+  journal = options.string, journal_sync = options.boolean,
 }
 local WAIT_ALL_OPTIONS = options.merge(FAN_OUT_OPTIONS, jobs.OPTIONS)
 
@@ -263,7 +265,24 @@ local function call_task(env, i, c)
       type(operation) == "string" and suggest(operation, operation_names(svc)) or ""), service,
       type(operation) == "string" and operation or nil)
   end
-  return function(e) return invoke(env, e, svc, op, req, copts) end
+  return function(e) return invoke(env, e, svc, op, req, copts) end, svc, op, req, copts
+end
+
+-- journaled(env, fns, opts, fan, entries, wrap) -> fan_out's results |
+-- nil, err: with opts.journal, each task of `entries` (i -> info, see
+-- hwcloud.journal) goes through the journal (wrap: Journal.call or .wait)
+local function journaled(env, fns, opts, fan, entries, wrap)
+  if not opts.journal then return fan_out(env, fns, opts, fan) end
+  local ok, err = journal.distinct(entries, #fns)
+  if not ok then return nil, err end
+  local j, jerr = journal.open(opts.journal, opts.label or fan, opts.journal_sync)
+  if not j then return nil, jerr end
+  j:plan(entries, #fns)
+  for i, info in pairs(entries) do fns[i] = wrap(j, i, fns[i], info) end
+  local rok, results = pcall(fan_out, env, fns, opts, fan)
+  j:close()
+  if not rok then error(results, 0) end
+  return j:finish(results)
 end
 
 -- parallel(calls, opts) -> list of {result, err} in the order of calls
@@ -277,9 +296,18 @@ function Client.parallel(self, calls, opts)
   local oerr
   opts, oerr = options.check(FAN_OUT_OPTIONS, opts, OPTS_AT)
   if not opts then return nil, oerr end
-  local fns = {}
-  for i, c in ipairs(calls) do fns[i] = call_task(env, i, c) end
-  return fan_out(env, fns, opts, "parallel")
+  local fns, entries = {}, {}
+  for i, c in ipairs(calls) do
+    local fn, svc, op, req, copts = call_task(env, i, c)
+    fns[i] = fn
+    if svc and opts.journal then
+      local info, kerr = journal.entry(i, c, svc, op, req,
+        call.safe_to_repeat(op, type(copts) == "table" and copts or NO_OPTS, env.cfg))
+      if not info then return nil, kerr end
+      entries[i] = info
+    end
+  end
+  return journaled(env, fns, opts, "parallel", entries, journal.Journal.call)
 end
 
 -- wait_all(jobs, opts) -> list of {result, err} in the order of jobs
@@ -290,11 +318,14 @@ function Client.wait_all(self, list, opts)
   opts, oerr = options.check(WAIT_ALL_OPTIONS, opts, OPTS_AT)
   if not opts then return nil, oerr end
   local wopts = options.pick(jobs.OPTIONS, opts)
-  local fns = {}
-  for i, job in ipairs(list) do fns[i] = wait_task(env, job, wopts) end
+  local fns, entries = {}, {}
+  for i, job in ipairs(list) do
+    fns[i] = wait_task(env, job, wopts)
+    if opts.journal then entries[i] = journal.job_entry(i, job) end
+  end
   local o = options.pick(FAN_OUT_OPTIONS, opts)
   o.concurrency = opts.concurrency or 64
-  return fan_out(env, fns, o, "wait")
+  return journaled(env, fns, o, "wait", entries, journal.Journal.wait)
 end
 
 -- request{service, method, path, query, body, headers} -> result | nil, err

@@ -1,7 +1,7 @@
 -- hwcloud.errors: the one error type of hwcloud, built here for every layer.
 --
 -- An error is a table with `kind` ("validation", "transport", "timeout",
--- "http", "decode", "job_failed"), and when known `status`, `code`,
+-- "http", "decode", "job_failed", "unknown_outcome"), and when known `status`, `code`,
 -- `message`, `request_id`, `service`, `operation`, `field`, `retryable`.
 -- tostring(err) gives one readable line. Nothing secret is ever stored in
 -- an error: no request headers, no credentials, no request body.
@@ -20,6 +20,7 @@ Error.__index = Error
 local KINDS = {
   validation = true, transport = true, timeout = true,
   http = true, decode = true, job_failed = true,
+  unknown_outcome = true, -- hwcloud.journal: sent, no answer recorded, not safe to repeat
 }
 
 function Error.__tostring(e)
