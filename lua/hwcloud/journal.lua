@@ -418,12 +418,42 @@ local function unknown_outcome(j, e, info)
   })
 end
 
+-- watched(eng, before) -> an engine that runs before() -> true | nil, err
+-- when the task's first request is about to leave (after the request was
+-- built and checked and the rate limit let it go; identity look-ups the
+-- call needs come first, so they count), and not again once it succeeded.
+-- When before fails, nothing is sent: the try fails as never sent.
+local function watched(eng, before)
+  local pending = true
+  local proxy = {}
+  function proxy.send(_, req)
+    if pending then
+      local ok, err = before()
+      if not ok then
+        return { error = "transport", message = tostring(err.message), sent = false }
+      end
+      pending = false
+    end
+    return eng:send(req)
+  end
+  return setmetatable(proxy, { __index = function(_, k)
+    local v = eng[k]
+    if type(v) ~= "function" then return v end
+    return function(_, ...) return v(eng, ...) end
+  end })
+end
+
 -- call(j, i, fn, info) -> a task: the journaled form of the call's task
 -- fn. info: key, service, operation, method, request, safe, job (the
 -- kind to mark a recorded result with).
 function Journal:call(i, fn, info)
   local key = info.key
   local e = (self.entries[self.fan] or {})[key]
+  local function sent()
+    return self:record("sent", key, {
+      service = info.service, operation = info.operation, method = info.method,
+      request = info.request, safe = info.safe }, false, self.sync and not info.safe)
+  end
   return function(eng)
     if e and e.answer then
       self.replayed[i] = true
@@ -434,11 +464,7 @@ function Journal:call(i, fn, info)
       return res
     end
     if e and e.sent and not info.safe then return nil, unknown_outcome(self, e, info) end
-    local ok, werr = self:record("sent", key, {
-      service = info.service, operation = info.operation, method = info.method,
-      request = info.request, safe = info.safe }, false, self.sync and not info.safe)
-    if not ok then return nil, werr end
-    local res, err = fn(eng)
+    local res, err = fn(watched(eng, sent))
     if res ~= nil then
       self:record("answered", key, { result = res }, true)
     else
