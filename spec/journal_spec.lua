@@ -177,10 +177,12 @@ describe("a journal #server", function()
     run_and_kill(args, "the wait to begin", function()
       return records(J, '"event":"waiting"') >= 6
     end)
-    local per, total = reinstalls()
+    assert.equal(0, records(J, '"event":"answered"', '"fan":"wait"'), "killed before a job ended")
+    local _, total = reinstalls()
     assert.equal(6, total)
     local polls = emu:counts()["workspaceapp.show_job_detail"] or 0
     local list = run(args)
+    local per
     per, total = reinstalls()
     assert.equal(6, total, "no reinstall was sent again")
     for n = 11, 16 do assert.equal(1, per[("fleet-%03d"):format(n)]) end
@@ -198,7 +200,7 @@ describe("a journal #server", function()
     -- a third run: everything from the journal, nothing sent at all
     local third = run(args)
     assert.equal(waited, emu:counts()["workspaceapp.show_job_detail"])
-    per, total = reinstalls()
+    _, total = reinstalls()
     assert.equal(6, total)
     for _, l in ipairs(third) do
       if l.phase ~= "done" then assert.is_true(l.replayed) end
@@ -236,6 +238,55 @@ describe("a journal #server", function()
     for _, l in ipairs(list) do
       if l.phase == "parallel" then assert.is_string(l.job_id) end
     end
+  end)
+
+  describe("hwcloud call and run --journal", function()
+    local function hwcloud(args)
+      local env = emu:env()
+      env.HUAWEICLOUD_SDK_PROJECT_ID = PID
+      local parts = { "env" }
+      for k, v in pairs(env) do parts[#parts + 1] = k .. "=" .. q(v) end
+      parts[#parts + 1] = "bin/hwcloud --quiet " .. args .. " 2>&1"
+      local p = assert(io.popen(table.concat(parts, " ")))
+      local out = p:read("*a")
+      p:close()
+      return out
+    end
+
+    it("sends a call once, and its answer comes back from the journal", function()
+      local J = WORK .. "/cli-call.journal"
+      local cmd = "call workspaceapp reinstall_server server_id=fleet-041 --wait --journal " .. q(J)
+      local first = cjson.decode(hwcloud(cmd))
+      assert.equal("SUCCESS", first.status)
+      local second = cjson.decode(hwcloud(cmd))
+      assert.same(first, second)
+      assert.equal(1, emu:counts()["workspaceapp.reinstall_server"])
+      assert.equal(1, records(J, '"event":"answered"', '"fan":"wait"'))
+    end)
+
+    it("gives a run script's fan-outs the journal", function()
+      local J = WORK .. "/cli-run.journal"
+      local script = util.write_file(WORK .. "/rollout.lua", [[
+        local client = ...
+        local calls = {}
+        for i = 42, 44 do
+          calls[#calls + 1] = { "workspaceapp", "reinstall_server", { server_id = "fleet-0" .. i } }
+        end
+        local res = assert(client:parallel(calls, { progress = false }))
+        local jobs, replayed = {}, 0
+        for i, r in ipairs(res) do
+          jobs[i] = assert(r.result)
+          if r.replayed then replayed = replayed + 1 end
+        end
+        local done = assert(client:wait_all(jobs, { interval = 0.1, progress = false }))
+        for _, d in ipairs(done) do assert(d.result.status == "SUCCESS") end
+        print("replayed " .. replayed)
+      ]])
+      assert.equal("replayed 0\n", hwcloud("run --journal " .. q(J) .. " " .. q(script)))
+      assert.equal("replayed 3\n", hwcloud("run --journal " .. q(J) .. " " .. q(script)))
+      assert.equal(3, emu:counts()["workspaceapp.reinstall_server"])
+      assert.equal(3, records(J, '"event":"answered"', '"fan":"wait"'))
+    end)
   end)
 
   describe("the file", function()

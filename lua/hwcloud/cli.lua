@@ -55,7 +55,8 @@ Commands:
   ops [SERVICE]                       the services, or a service's operations
   describe SERVICE OPERATION          an operation's method, path and fields
   call SERVICE OPERATION [field=value ...] [--json JSON|@FILE]
-       [--wait] [--all] [--dry-run]   call an operation, print its answer as JSON
+       [--wait] [--all] [--dry-run] [--journal PATH]
+                                      call an operation, print its answer as JSON
   wait SERVICE JOB_ID ...             wait for jobs to end
   request METHOD PATH --service S [--query k=v ...] [--json JSON|@FILE] [--dry-run]
                                       a request to any path of a service
@@ -76,7 +77,7 @@ The method, the path and every request and response field, by the dotted name
 (path, query, header, body) and its allowed values.]=],
   call = [=[
 usage: hwcloud call SERVICE OPERATION [field=value ...] [--json JSON|@FILE]
-                    [--wait [--wait-timeout S]] [--all] [--dry-run]
+                    [--wait [--wait-timeout S]] [--all] [--dry-run] [--journal PATH]
 
 Fields are typed from the operation's description:
   update_access_agent=false   a boolean (true or false)
@@ -93,7 +94,11 @@ The request is validated before it is sent, with the library's errors.
   --wait-timeout  seconds to wait (default 1800)
   --all           follow the pages of a list operation and print every item
   --dry-run       print the request (method, URL, headers, body) with the
-                  signature and secrets masked, and send nothing]=],
+                  signature and secrets masked, and send nothing
+  --journal PATH  record the call (and its --wait) in the journal PATH: run
+                  again after a crash, an answered call is not sent again and
+                  one sent without a recorded answer is not repeated when it
+                  is not safe to (see client:parallel's journal)]=],
   wait = [=[
 usage: hwcloud wait SERVICE JOB_ID ... [--wait-timeout S]
 
@@ -107,7 +112,7 @@ usage: hwcloud request METHOD PATH --service SERVICE [--query k=v ...]
 Sends a signed request to PATH of SERVICE's endpoint ({project_id} in PATH is
 the project id) and prints the answer as JSON.]=],
   run = [=[
-usage: hwcloud run SCRIPT.lua [ARGS ...]
+usage: hwcloud run [--journal PATH] SCRIPT.lua [ARGS ...]
 
 Runs SCRIPT.lua with a client made from the same options. The script gets
 the client and its arguments as its varargs, with no global:
@@ -117,7 +122,10 @@ the client and its arguments as its varargs, with no global:
   assert(client:wait(job))
 
 (`arg` is set as lua5.4 sets it.) A script that raises exits 1; one that
-returns an integer exits with it; otherwise 0. Options go before SCRIPT.]=],
+returns an integer exits with it; otherwise 0. Options go before SCRIPT.
+--journal PATH: the script's client:parallel and client:wait_all calls use
+the journal PATH unless they name their own, so the script run again after a
+crash resumes where it was (each fan-out keyed apart by its label).]=],
   completion = [=[
 usage: hwcloud completion bash
 
@@ -138,6 +146,7 @@ local OPTS = {
   ["wait-timeout"] = { arg = true, commands = { call = true, wait = true } },
   all = { commands = { call = true } },
   ["dry-run"] = { commands = { call = true, request = true } },
+  journal = { arg = true, commands = { call = true, run = true } },
   service = { arg = true, commands = { request = true } },
   query = { arg = true, multi = true, commands = { request = true } },
 }
@@ -914,10 +923,29 @@ local function call_dry_run(ctx, svc, op, req)
   return 0
 end
 
+-- --journal: the call as a fan-out of one through the journal (its
+-- warnings on stderr) -> result | nil, err
+local function journaled_call(ctx, client, svc, op, req)
+  if ctx.opts.all then usage("--journal and --all do not go together") end
+  local r, err = client:parallel({ { svc.name, op.name, req } },
+    { journal = ctx.opts.journal, progress = false })
+  if not r then return nil, err end
+  for _, w in ipairs(r.warnings or {}) do ctx.err(PROG .. ": " .. w .. "\n") end
+  return r[1].result, r[1].err
+end
+
 -- the job res started, with one progress line; prints the final job
 local function wait_started(ctx, client, res)
   local on_progress, finish = job_progress(ctx, 1)
-  local final, werr = client:wait(res, wait_opts(ctx, on_progress))
+  local final, werr
+  if ctx.opts.journal then
+    local o = wait_opts(ctx, on_progress)
+    o.journal, o.progress = ctx.opts.journal, false
+    local r, jerr = client:wait_all({ res }, o)
+    if r then final, werr = r[1].result, r[1].err else werr = jerr end
+  else
+    final, werr = client:wait(res, wait_opts(ctx, on_progress))
+  end
   finish()
   if final == nil then
     if werr.job then print_json(ctx, werr.job) end
@@ -944,8 +972,13 @@ function C.call(ctx, pos)
     print_json(ctx, merge_pages(op, list), op.response)
     return 0
   end
-  local proxy = client[svc.name]
-  local res, err = proxy[op.name](proxy, req)
+  local res, err
+  if opts.journal then
+    res, err = journaled_call(ctx, client, svc, op, req)
+  else
+    local proxy = client[svc.name]
+    res, err = proxy[op.name](proxy, req)
+  end
   if res == nil then return fail(ctx, err) end
   if not opts.wait then
     print_json(ctx, res, op.response)
@@ -1066,12 +1099,36 @@ function C.request(ctx, pos)
   return 0
 end
 
+-- run --journal: the script's client, whose parallel and wait_all use the
+-- journal unless given their own; every other method goes to the client
+local function with_journal(client, path)
+  local function fill(opts)
+    if type(opts) ~= "table" and opts ~= nil then return opts end -- the library says why
+    local o = {}
+    for k, v in pairs(opts or {}) do o[k] = v end
+    if o.journal == nil then o.journal = path end
+    return o
+  end
+  local wrapped = {}
+  function wrapped.parallel(_, calls, opts) return client:parallel(calls, fill(opts)) end
+  function wrapped.wait_all(_, list, opts) return client:wait_all(list, fill(opts)) end
+  return setmetatable(wrapped, { __index = function(_, k)
+    local v = client[k]
+    if type(v) ~= "function" then return v end
+    return function(self, ...)
+      if self == wrapped then self = client end
+      return v(self, ...)
+    end
+  end, __tostring = function() return tostring(client) end })
+end
+
 function C.run(ctx, pos)
   local script = pos[1]
   if not script then usage("run needs a script") end
   local chunk, lerr = loadfile(script)
   if not chunk then usage("run: %s", tostring(lerr)) end
   local client = ctx.client_factory()
+  if ctx.opts.journal then client = with_journal(client, ctx.opts.journal) end
   local args = { [0] = script }
   for i = 2, #pos do args[i - 1] = pos[i] end
   -- as the lua5.4 command sets it for a script
