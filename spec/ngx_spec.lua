@@ -360,6 +360,34 @@ describe("hwcloud inside nginx #server", function()
       assert.are.equal(5, emu:counts()["workspaceapp.show_job_detail"])
     end)
 
+  it("resumes client:parallel from a journal, a file of the worker", function()
+    local J = work .. "/ngx.journal"
+    local first = get("/parallel?n=4&journal=" .. J)
+    assert.are.equal(4, #first.results)
+    for _, r in ipairs(first.results) do
+      assert.are.equal(cjson.null, r.err)
+      assert.is_false(r.replayed)
+    end
+    local again = get("/parallel?n=4&journal=" .. J)
+    assert.are.equal(0, again.requests)
+    for i, r in ipairs(again.results) do
+      assert.is_true(r.replayed)
+      assert.are.equal(first.results[i].result.job_id, r.result.job_id)
+    end
+    assert.are.equal(4, emu:counts()["workspaceapp.reinstall_server"])
+    -- a reinstall recorded as sent, with no answer: not sent again
+    local f = assert(io.open(J, "ab"))
+    f:write('{"at":"2026-12-04T00:00:00Z","event":"sent","fan":"parallel","key":'
+      .. '"workspaceapp.reinstall_server {\\"server_id\\":\\"par-5\\",'
+      .. '\\"update_access_agent\\":false}","method":"POST"}\n')
+    f:close()
+    local third = get("/parallel?n=6&journal=" .. J)
+    assert.are.equal("unknown_outcome", third.results[5].err.kind)
+    assert.are.equal(cjson.null, third.results[6].err)
+    assert.are.equal(1, third.requests)
+    assert.are.equal(5, emu:counts()["workspaceapp.reinstall_server"])
+  end)
+
   it("runs client:parallel on light threads: 10 calls at 300 ms are all in flight at once",
     function()
       local doc = get("/parallel?target=slow300&n=10")
