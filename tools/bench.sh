@@ -26,8 +26,8 @@ BODY='{"update_access_agent":false}'
 node_dir=$root/bench/.work/node
 export HWCLOUD_NODE_SDK="$node_dir/node_modules"
 
-# BENCH_ONLY="handler bigbody": only those sections (sign call fanout memory
-# core load body handler bigbody); all when unset
+# BENCH_ONLY="handler bigbody": only those sections (sign call fanout journal
+# memory core load body handler bigbody); all when unset
 want() {
   [ -z "${BENCH_ONLY:-}" ] && return 0
   case " $BENCH_ONLY " in *" $1 "*) return 0 ;; esac
@@ -295,6 +295,19 @@ fanout() {
 fanout fanout "$slow_url" 1000 64 1.5
 fanout fanout-256 "$slow_url" 10000 256 1.5
 fanout fanout-256-https "$slowtls_url" 1000 256 1.5
+fi
+
+# ---- 3b. fan-out with a journal ---------------------------------------------
+if want journal; then
+# the same 1,000-call fan-out without a journal, with one, and with
+# journal_sync = true, in turn each round, against the emulator answering at
+# once (where the journal's writes weigh the most)
+reset "$fast_url"
+lua5.4 bench/journal.lua "$fast_url" 1000 64 "$ROUNDS" "$run" >"$run/journal.out"
+[ "$(val "$run/journal.out" failed)" = 0 ] || die "journal fan-out: some calls failed"
+for k in plain journal sync; do sed -n "s/^${k}_s_[0-9]*=//p" "$run/journal.out" >"$run/j_$k"; done
+rline fanout-journal hwcloud-journal "$run/j_journal" hwcloud-no-journal "$run/j_plain" s "<=" 1.3
+rline fanout-journal-sync hwcloud-journal-sync "$run/j_sync" hwcloud-no-journal "$run/j_plain" s - -
 fi
 
 # ---- 4. memory --------------------------------------------------------------

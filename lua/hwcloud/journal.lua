@@ -32,10 +32,10 @@
 local type, pairs, ipairs, tostring, tonumber, setmetatable, pcall, select =
   type, pairs, ipairs, tostring, tonumber, setmetatable, pcall, select
 local concat, sort = table.concat, table.sort
-local format, byte, lower = string.format, string.byte, string.lower
+local format, byte, lower, find = string.format, string.byte, string.lower, string.find
 local floor, huge = math.floor, math.huge
 local mtype = math.type
-local open, date = io.open, os.date
+local open, date, time = io.open, os.date, os.time
 
 local core = require "hwcloud.core"
 local errors = require "hwcloud.errors"
@@ -65,6 +65,7 @@ local function esc_char(c)
 end
 
 local function quote(s)
+  if not find(s, '[%c"\\]') then return '"' .. s .. '"' end
   return '"' .. s:gsub('[%c"\\]', esc_char) .. '"'
 end
 
@@ -147,8 +148,12 @@ end
 local Journal = {}
 Journal.__index = Journal
 
+-- the time of a record, UTC to the second (made once a second)
+local last_time, last_text
 local function now_text()
-  return date("!%Y-%m-%dT%H:%M:%SZ")
+  local t = time()
+  if t ~= last_time then last_time, last_text = t, date("!%Y-%m-%dT%H:%M:%SZ", t) end
+  return last_text
 end
 
 local function bad(path, message)
@@ -169,11 +174,30 @@ function Journal:write(text, sync)
   return true
 end
 
--- record(j, event, fan, key, fields, mask[, sync]) -> true | nil, err
-function Journal:record(event, key, fields, mask, sync)
-  local r = fields or {}
-  r.at, r.event, r.fan, r.key = now_text(), event, self.fan, key
-  return self:write(to_json(r, mask), sync)
+local ERROR_FIELDS = { "kind", "status", "code", "message", "request_id", "service",
+                       "operation", "field", "retryable", "attempts", "sent", "unsafe", "job",
+                       "jobs", "retry_after" }
+
+local function error_record(err)
+  if type(err) ~= "table" then return { kind = "transport", message = tostring(err) } end
+  local r = {}
+  for _, k in ipairs(ERROR_FIELDS) do r[k] = err[k] end
+  return r
+end
+
+-- put(j, event, qkey, tail[, sync]) -> true | nil, err: a record made
+-- as text: its time first (what a cut line is known by), the event, the
+-- fan-out, the key (quoted: qkey), then `tail`, more fields as JSON
+-- (',"name":value...')
+function Journal:put(event, qkey, tail, sync)
+  return self:write('{"at":"' .. now_text() .. '","event":"' .. event .. '","fan":' .. self.qfan
+    .. (qkey and (',"key":' .. qkey) or "") .. (tail or "") .. "}", sync)
+end
+
+-- the tail of an answer's record: the result, or the error
+local function answer_tail(res, err)
+  if res ~= nil then return ',"result":' .. to_json(res, true) end
+  return ',"error":' .. to_json(error_record(err), true)
 end
 
 local EVENTS = { open = true, sent = true, waiting = true, answered = true, failed = true,
@@ -290,8 +314,8 @@ function _M.open(path, fan, sync)
   end
   fh:seek("set", 0)
   local text = fh:read("*a") or ""
-  local j = setmetatable({ fh = fh, path = path, fan = fan, sync = sync, lines = 0,
-                           replayed = {} }, Journal)
+  local j = setmetatable({ fh = fh, path = path, fan = fan, qfan = quote(fan), sync = sync,
+                           lines = 0, replayed = {} }, Journal)
   local entries, count, torn, has_header = read(text)
   if not entries then
     fh:close()
@@ -304,13 +328,13 @@ function _M.open(path, fan, sync)
     if not ok then werr = select(2, bad(path, "cannot be written: " .. tostring(werr))) end
   elseif torn then
     -- one write: the newline and the record that says the line was cut
-    ok, werr = j:write("\n" .. to_json { at = now_text(), event = "torn", line = torn })
+    ok, werr = j:write('\n{"at":"' .. now_text() .. '","event":"torn","line":' .. torn .. "}")
   end
   if ok and not has_header then
     ok, werr = j:write(HEADER_PREFIX .. VERSION .. ',"at":"' .. now_text()
       .. '","about":"hwcloud fan-out journal: one JSON record a line, appended only"}')
   end
-  if ok then ok, werr = j:record("open", nil, nil, false, sync) end
+  if ok then ok, werr = j:put("open", nil, nil, sync) end
   if not ok then
     fh:close()
     return nil, werr
@@ -326,17 +350,6 @@ function Journal:close()
 end
 
 ------------------------------------------------------------------ entries
-
-local ERROR_FIELDS = { "kind", "status", "code", "message", "request_id", "service",
-                       "operation", "field", "retryable", "attempts", "sent", "unsafe", "job",
-                       "jobs", "retry_after" }
-
-local function error_record(err)
-  if type(err) ~= "table" then return { kind = "transport", message = tostring(err) } end
-  local r = {}
-  for _, k in ipairs(ERROR_FIELDS) do r[k] = err[k] end
-  return r
-end
 
 local function restore_error(r)
   local fields = {}
@@ -387,14 +400,15 @@ end
 function _M.entry(i, c, svc, op, req, safe)
   local key = type(c) == "table" and c.key or nil
   local where = format("calls[%d].", i)
+  local request_json = to_json(req or {})
   if key == nil then
-    key = _M.key_of(svc.name, op.name, req)
+    key = svc.name .. "." .. op.name .. " " .. request_json
   elseif type(key) ~= "string" or key == "" then
     return nil, errors.validation(where .. "key", "expected a non-empty string, got "
       .. (type(key) == "string" and "an empty one" or type(key)), svc.name, op.name)
   end
   return { key = key, where = where, service = svc.name, operation = op.name,
-           method = op.method, request = req, safe = safe, job = op.job }
+           method = op.method, request_json = request_json, safe = safe, job = op.job }
 end
 
 -- job_entry(i, job) -> info | nil (a job that names none: its wait fails
@@ -449,10 +463,12 @@ end
 function Journal:call(i, fn, info)
   local key = info.key
   local e = (self.entries[self.fan] or {})[key]
+  local qkey = quote(key)
   local function sent()
-    return self:record("sent", key, {
-      service = info.service, operation = info.operation, method = info.method,
-      request = info.request, safe = info.safe }, false, self.sync and not info.safe)
+    return self:put("sent", qkey, format(',"service":%s,"operation":%s,"method":%s,"safe":%s,'
+      .. '"request":%s', quote(info.service), quote(info.operation), quote(info.method),
+      info.safe and "true" or "false", info.request_json or to_json(info.request or {})),
+      self.sync and not info.safe)
   end
   return function(eng)
     if e and e.answer then
@@ -465,11 +481,7 @@ function Journal:call(i, fn, info)
     end
     if e and e.sent and not info.safe then return nil, unknown_outcome(self, e, info) end
     local res, err = fn(watched(eng, sent))
-    if res ~= nil then
-      self:record("answered", key, { result = res }, true)
-    else
-      self:record("failed", key, { error = error_record(err) }, true)
-    end
+    self:put(res ~= nil and "answered" or "failed", qkey, answer_tail(res, err))
     -- a record that cannot be written after the answer: the answer still
     -- comes back (a later run will not know it: unsafe, unknown_outcome)
     return res, err
@@ -487,14 +499,13 @@ function Journal:wait(i, fn, info)
       if a.event == "failed" then return nil, restore_error(a.error) end
       return a.result
     end
-    local ok, werr = self:record("waiting", info.key,
-      { service = info.service, job_id = info.job_id }, false)
+    local qkey = quote(info.key)
+    local ok, werr = self:put("waiting", qkey, ',"service":' .. quote(info.service)
+      .. ',"job_id":' .. quote(info.job_id))
     if not ok then return nil, werr end
     local res, err = fn(eng)
-    if res ~= nil then
-      self:record("answered", info.key, { result = res }, true)
-    elseif type(err) == "table" and err.kind == "job_failed" then
-      self:record("failed", info.key, { error = error_record(err) }, true)
+    if res ~= nil or (type(err) == "table" and err.kind == "job_failed") then
+      self:put(res ~= nil and "answered" or "failed", qkey, answer_tail(res, err))
     end
     return res, err
   end
