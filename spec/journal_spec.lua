@@ -20,7 +20,7 @@ local q = util.quote
 
 describe("a journal #server", function()
   local emu, client
-  local session = emulator.session({ job_seconds = 2, inventory = require "spec.fixtures.inventory" },
+  local session = emulator.session({ job_seconds = 3, inventory = require "spec.fixtures.inventory" },
                                    PID, { region = "cn-north-4", retry_base = 0.01 })
   setup(function()
     emu, client = session.start()
@@ -117,8 +117,8 @@ describe("a journal #server", function()
     local J = WORK .. "/outstanding.journal"
     -- two reinstalls held 3 s by the emulator, one slot left for the rest
     emu:fault { operation = "workspaceapp.reinstall_server", count = 2, delay_ms = 3000 }
-    -- ten sends a second: the killed run leaves entries it never sent
-    local args = { J, "1", "10", "3", "rate=10" }
+    -- five sends a second: the killed run leaves entries it never sent
+    local args = { J, "1", "10", "3", "rate=5" }
     run_and_kill(args, "four answers in the journal", function()
       return records(J, '"event":"answered"', '"fan":"parallel"') >= 4
     end)
