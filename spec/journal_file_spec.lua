@@ -39,7 +39,7 @@ describe("hwcloud.journal", function()
       local b = journal.key_of("rts", "create", { c = "q\"\n", a = { x = { 3, 4 }, y = 2.5 }, b = 1 })
       assert.equal(a, b)
       assert.equal('rts.create {"a":{"x":[3,4],"y":2.5},"b":1,"c":"q\\"\\n"}', a)
-      assert.equal('{"n":12345678901234567}', journal.encode { n = 12345678901234567 })
+      assert.equal('{"n":9007199254740991}', journal.encode { n = 9007199254740991 })
     end)
 
     it("masks secret-named fields of answers, and only when asked", function()
@@ -213,6 +213,14 @@ describe("hwcloud.journal", function()
       assert.is_nil(c)
       assert.equal(0, e.sends)
       j:close()
+    end)
+
+    it("journal_sync needs a journal", function()
+      local client = assert(require("hwcloud").client { endpoint = "http://127.0.0.1:9",
+        ak = "AK", sk = "SK", project_id = "p", region = "cn-north-4", progress = false })
+      local res, err = client:parallel({}, { journal_sync = true })
+      assert.is_nil(res)
+      assert.equal("opts.journal_sync", err.field)
     end)
 
     it("refuses one key given twice, naming both entries", function()

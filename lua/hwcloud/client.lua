@@ -272,7 +272,12 @@ end
 -- nil, err: with opts.journal, each task of `entries` (i -> info, see
 -- hwcloud.journal) goes through the journal (wrap: Journal.call or .wait)
 local function journaled(env, fns, opts, fan, entries, wrap)
-  if not opts.journal then return fan_out(env, fns, opts, fan) end
+  if not opts.journal then
+    if opts.journal_sync then
+      return nil, errors.validation("opts.journal_sync", "needs opts.journal (the file to sync)")
+    end
+    return fan_out(env, fns, opts, fan)
+  end
   local ok, err = journal.distinct(entries, #fns)
   if not ok then return nil, err end
   local j, jerr = journal.open(opts.journal, opts.label or fan, opts.journal_sync)
