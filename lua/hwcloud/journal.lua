@@ -453,7 +453,11 @@ local function watched(eng, before)
   return setmetatable(proxy, { __index = function(_, k)
     local v = eng[k]
     if type(v) ~= "function" then return v end
-    return function(_, ...) return v(eng, ...) end
+    -- a method called on the proxy runs on the engine
+    return function(self, ...)
+      if self == proxy then self = eng end
+      return v(self, ...)
+    end
   end })
 end
 
