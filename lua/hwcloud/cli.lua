@@ -923,14 +923,17 @@ local function call_dry_run(ctx, svc, op, req)
   return 0
 end
 
--- --journal: the call as a fan-out of one through the journal (its
--- warnings on stderr) -> result | nil, err
+-- --journal: the call as a fan-out of one through the journal -> result |
+-- nil, err
 local function journaled_call(ctx, client, svc, op, req)
   if ctx.opts.all then usage("--journal and --all do not go together") end
   local r, err = client:parallel({ { svc.name, op.name, req } },
     { journal = ctx.opts.journal, progress = false })
   if not r then return nil, err end
-  for _, w in ipairs(r.warnings or {}) do ctx.err(PROG .. ": " .. w .. "\n") end
+  -- (r.unasked: the journal's other calls; one journal may hold many)
+  if r[1].replayed and not ctx.quiet then
+    ctx.err(PROG .. ": the answer recorded in " .. ctx.opts.journal .. " (not sent again)\n")
+  end
   return r[1].result, r[1].err
 end
 

@@ -305,7 +305,11 @@ local read = _M.read
 -- holding it: err), read, its torn tail ended, an "open" record written.
 function _M.open(path, fan, sync)
   local fh, oerr = open(path, "a+")
-  if not fh then return bad(path, "cannot be opened for writing: " .. tostring(oerr)) end
+  if not fh then
+    oerr = tostring(oerr)
+    if oerr:sub(1, #path + 2) == path .. ": " then oerr = oerr:sub(#path + 3) end
+    return bad(path, "cannot be opened for writing: " .. oerr)
+  end
   local locked, lerr, why = core.lock(fh)
   if not locked then
     fh:close()
