@@ -9,7 +9,7 @@
 ---@field retry_unsafe? boolean
 
 ---@class hwcloud.Error
----@field kind "validation"|"transport"|"timeout"|"http"|"decode"|"job_failed"
+---@field kind "validation"|"transport"|"timeout"|"http"|"decode"|"job_failed"|"unknown_outcome"
 ---@field status? integer
 ---@field code? string
 ---@field message string
