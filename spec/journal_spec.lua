@@ -207,6 +207,31 @@ describe("a journal #server", function()
     end
   end)
 
+  it("completes a rollout killed again and again, each server reinstalled at most once", function()
+    local J = WORK .. "/again.journal"
+    local args = { J, "45", "50", "2", "rate=6" }
+    emu:fault { operation = "workspaceapp.reinstall_server", count = 1, delay_ms = 1500 }
+    for _, after in ipairs { 0.4, 0.5, 0.6, 0.8 } do
+      local t0 = core.now()
+      run_and_kill(args, "the moment to kill", function() return core.now() - t0 >= after end)
+    end
+    util.sleep(1.6)
+    local list = run(args)
+    local per = reinstalls()
+    local got, waits = by(list, "parallel", "server"), by(list, "wait", "job_id")
+    for n = 45, 50 do
+      local server = ("fleet-%03d"):format(n)
+      local l = got[server]
+      assert.is_true((per[server] or 0) <= 1, server .. " reinstalled " .. tostring(per[server]))
+      if l.job_id then
+        assert.equal(1, per[server])
+        assert.equal("SUCCESS", waits[l.job_id].status)
+      else
+        assert.equal("unknown_outcome", l.kind)
+      end
+    end
+  end)
+
   it("without a journal the same kill sends the reinstalls again (the control)", function()
     emu:fault { operation = "workspaceapp.reinstall_server", count = 2, delay_ms = 3000 }
     local args = { "-", "21", "26", "3" }
