@@ -147,8 +147,9 @@ describe("hwcloud.journal", function()
   describe("a journaled call", function()
     -- a task's engine: send() counts, and answers with nothing
     local function engine()
-      local e = { sends = 0 }
+      local e = { sends = 0, sleeps = 0 }
       function e.send() e.sends = e.sends + 1 return { status = 200 } end
+      function e.sleep() e.sleeps = e.sleeps + 1 end
       return e
     end
 
@@ -200,6 +201,19 @@ describe("hwcloud.journal", function()
       local again = j:call(2, call_fn({ job_id = "J2" }), info("lost", true))(e)
       assert.equal("J2", again.job_id)
       assert.equal(1, e.sends)
+      j:close()
+    end)
+
+    it("with journal_sync, an unsafe request leaves once its record is on the disk", function()
+      local path = fresh()
+      local j = assert(journal.open(path, "parallel", true))
+      local e = engine()
+      j:call(1, call_fn({ job_id = "J1" }), info("unsafe", false))(e)
+      -- the wait that lets the other tasks of the turn write theirs first
+      assert.equal(1, e.sleeps)
+      assert.equal(j.lines - 1, j.on_disk) -- the answer's record is written after
+      j:call(2, call_fn({ job_id = "J2" }), info("safe", true))(e)
+      assert.equal(1, e.sleeps)
       j:close()
     end)
 

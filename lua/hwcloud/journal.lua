@@ -194,6 +194,22 @@ function Journal:put(event, qkey, tail, sync)
     .. (qkey and (',"key":' .. qkey) or "") .. (tail or "") .. "}", sync)
 end
 
+-- synced(j, eng, line) -> true | nil, err: once the journal is on the
+-- disk up to `line`. The tasks of one turn of the engine's loop share one
+-- fsync: the first waits a moment (the others write their records
+-- meanwhile), then syncs everything written so far.
+local GROUP_WAIT = 0.0005
+function Journal:synced(eng, line)
+  if (self.on_disk or 0) >= line then return true end
+  eng:sleep(GROUP_WAIT)
+  if (self.on_disk or 0) >= line then return true end
+  local upto = self.lines
+  local ok, err = core.fsync(self.fh)
+  if not ok then return bad(self.path, "cannot be synced: " .. tostring(err)) end
+  if upto > (self.on_disk or 0) then self.on_disk = upto end
+  return true
+end
+
 -- the tail of an answer's record: the result, or the error
 local function answer_tail(res, err)
   if res ~= nil then return ',"result":' .. to_json(res, true) end
@@ -446,7 +462,7 @@ local function watched(eng, before)
   local proxy = {}
   function proxy.send(_, req)
     if pending then
-      local ok, err = before()
+      local ok, err = before(eng)
       if not ok then
         return { error = "transport", message = tostring(err.message), sent = false }
       end
@@ -472,11 +488,13 @@ function Journal:call(i, fn, info)
   local key = info.key
   local e = (self.entries[self.fan] or {})[key]
   local qkey = quote(key)
-  local function sent()
-    return self:put("sent", qkey, format(',"service":%s,"operation":%s,"method":%s,"safe":%s,'
-      .. '"request":%s', quote(info.service), quote(info.operation), quote(info.method),
-      info.safe and "true" or "false", info.request_json or to_json(info.request or {})),
-      self.sync and not info.safe)
+  local function sent(eng)
+    local ok, err = self:put("sent", qkey, format(',"service":%s,"operation":%s,"method":%s,'
+      .. '"safe":%s,"request":%s', quote(info.service), quote(info.operation),
+      quote(info.method), info.safe and "true" or "false",
+      info.request_json or to_json(info.request or {})))
+    if ok and self.sync and not info.safe then ok, err = self:synced(eng, self.lines) end
+    return ok, err
   end
   return function(eng)
     if e and e.answer then
