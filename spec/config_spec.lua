@@ -41,7 +41,8 @@ else
   out.region, out.project_id = cfg.region, cfg.project_id
   out.ak, out.sk, out.security_token, out.token = cr.ak, cr.sk, cr.security_token, cr.token
   out.endpoints = {}
-  for _, name in ipairs(services.names()) do
+  for _, name in ipairs { "asm", "codeartsbuild", "iam", "rts", "servicestage", "servicestage_v2",
+                          "workspaceapp", "ecs", "bss" } do
     out.endpoints[name] = config.endpoint(cfg, services.load(name)) or false
   end
 end
@@ -372,9 +373,15 @@ describe("config: endpoints", function()
     -- IAM in eu-west-101 has its own domain
     r = child(vars, { region = "eu-west-101" })
     assert.are.equal("https://iam.eu-west-101.myhuaweicloud.eu", r.endpoints.iam)
-    -- a region the data does not list: the host rule
+    -- a region other services have but this one's data does not list: the host rule
+    r = child(vars, { region = "sa-peru-1" })
+    assert.are.equal("https://servicestage.sa-peru-1.myhuaweicloud.com", r.endpoints.servicestage)
+    -- a global service's host names no region
+    assert.are.equal("https://bss.myhuaweicloud.com", r.endpoints.bss)
+    -- a region no service has: refused (nil, err with the nearest region)
     r = child(vars, { region = "xx-test-9" })
-    assert.are.equal("https://servicestage.xx-test-9.myhuaweicloud.com", r.endpoints.servicestage)
+    assert.is_false(r.endpoints.servicestage)
+    assert.is_false(r.endpoints.ecs)
   end)
 
   it("reads regions.yaml (HUAWEICLOUD_SDK_REGIONS_FILE) below the environment, above the data", function()

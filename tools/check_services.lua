@@ -76,7 +76,8 @@ local function check_paging(op, where, problems)
   local fields = type(op.request) == "table" and op.request.fields or {}
   if type(pg) ~= "table" or not PAGING_STYLES[pg.style]
       or (pg.location ~= "query" and pg.location ~= "body")
-      or type(pg.position) ~= "string" or not fields[pg.position] then
+      or type(pg.position) ~= "string" or not fields[pg.position]
+      or (pg.offset ~= nil and not (type(pg.offset) == "string" and pg.offset:match(":[pagerow]+$"))) then
     problems[#problems + 1] = where .. ": paging must name a style, a location and a request field"
   end
 end

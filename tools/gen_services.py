@@ -18,6 +18,7 @@ import argparse
 import ast
 import difflib
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -359,6 +360,10 @@ def paging_of(opname, request, doc):
             out = {"style": style, "location": location, "position": position}
             if size:
                 out["size"] = size
+            if style == "marker" and "offset" in cand:
+                # an offset beside the marker, and what it counts
+                unit = "page" if PAGE_NUMBER_DOC.search(doc(cand["offset"], location) or "") else "row"
+                out["offset"] = cand["offset"] + ":" + unit
             return out
     return None
 
@@ -1061,6 +1066,16 @@ def gen_one(go, py, service, version, how, gpath, ppath):
     return desc, note
 
 
+def gen_job(job):
+    go, py, service, version, how, gpath, ppath = job
+    del WARNINGS[:]
+    try:
+        desc, note = gen_one(go, py, service, version, how, gpath, ppath)
+        return desc, note, list(WARNINGS), None
+    except GenError as exc:
+        return None, None, list(WARNINGS), str(exc)
+
+
 def write(path, text):
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
         fh.write(text)
@@ -1072,14 +1087,20 @@ def generate(go_dir, py_dir, out_dir, only=None):
     todo, excluded = plan(go, py)
     summary = []
     written = []
-    for service, version, how, gpath, ppath in todo:
+    todo = [t for t in todo if not only or "%s_%s" % (t[0], t[1]) in only or t[0] in only]
+    # the versions are independent: two processes (the output does not
+    # depend on the order they finish in)
+    jobs = [(go, py) + t for t in todo]
+    if len(jobs) > 4:
+        with multiprocessing.Pool(2) as pool:
+            results = pool.map(gen_job, jobs, chunksize=1)
+    else:
+        results = [gen_job(j) for j in jobs]
+    for (service, version, how, _g, _p), (desc, note, warns, error) in zip(todo, results):
         field = "%s_%s" % (service, version)
-        if only and field not in only and service not in only:
-            continue
-        try:
-            desc, note = gen_one(go, py, service, version, how, gpath, ppath)
-        except GenError as exc:
-            raise GenError("%s: %s" % (field, exc))
+        WARNINGS.extend(warns)
+        if error:
+            raise GenError("%s: %s" % (field, error))
         summary.append((field, how, desc, note))
         main, rest = split_models(desc)
         companion = field + "_responses" if rest else None

@@ -1,11 +1,22 @@
 -- tools/sync_modules.lua: writes the Lua module list of every rockspec from
--- the tree, so a module added or a service generated needs no hand edit:
+-- the tree and the catalog, so a module added or a service generated needs
+-- no hand edit:
 -- the client's rockspecs (./*.rockspec) list lua/**/*.lua, the emulator's
 -- (emulator/*.rockspec) list emulator/lua/**/*.lua. `--check` writes
 -- nothing and exits 1 when a list is stale.
 --   lua5.4 tools/sync_modules.lua [--check]
 
 local check = arg[1] == "--check"
+
+-- The service descriptions the rock carries are the catalog's files (and
+-- their companions): a generated file the index does not name is an error.
+local catalog = dofile("lua/hwcloud/services/index.lua")
+local described = {}
+for _, e in pairs(catalog.fields) do
+  for _, f in ipairs(e.files) do
+    described[f], described[f .. "_responses"] = true, true
+  end
+end
 
 -- The module list of the Lua files under dir (a folder ending in "lua"),
 -- each line indented by indent.
@@ -14,6 +25,11 @@ local function module_block(dir, indent)
   local lines = {}
   for path in p:lines() do
     local mod = path:sub(#dir + 2, -5):gsub("/", "."):gsub("%.init$", "")
+    local gen = mod:match("^hwcloud%.services%.gen%.(.+)$")
+    if gen and not described[gen] then
+      io.stderr:write(path .. ": a description the catalog does not name (run `make catalog`)\n")
+      os.exit(1)
+    end
     lines[#lines + 1] = ('%s["%s"] = "%s",'):format(indent, mod, path)
   end
   p:close()

@@ -342,6 +342,8 @@ local function load_service(name)
   local svc = name and services.load(name)
   if not svc then
     if name == nil then usage("a service is needed (hwcloud ops lists them)") end
+    local why = services.excluded(name)
+    if why then usage("service '%s' is not in the catalog: %s (hwcloud request reaches it)", name, why) end
     usage("unknown service '%s'%s", name, suggest(name, services.names()))
   end
   return svc

@@ -176,12 +176,28 @@ Client.__index = function(self, key)
       return p
     end
   end
+  -- a service of the official SDKs the catalog leaves out (KVS: BSON):
+  -- every operation answers nil, err saying why
+  local why = services.excluded(key)
+  if why then
+    local refuse = function()
+      return nil, errors.validation("service", "'" .. key .. "' is not in hwcloud's catalog: " .. why
+        .. " (client:request sends any request)", key)
+    end
+    local p = setmetatable({}, { __index = function() return refuse end,
+      __tostring = function() return "hwcloud service " .. key .. " (not in the catalog)" end })
+    rawset(self, key, p)
+    return p
+  end
   local names = services.names()
   for _, n in ipairs { "wait", "wait_all", "parallel", "request", "pages", "each", "close" } do
     names[#names + 1] = n
   end
-  error(format("hwcloud: client has no service or method '%s'%s", tostring(key),
-    type(key) == "string" and suggest(key, names) or ""), 2)
+  local hint = type(key) == "string" and suggest(key, names) or ""
+  error(format("hwcloud: client has no service or method '%s'%s%s", tostring(key), hint,
+    hint == "" and type(key) == "string" and key:match("^[%a_][%w_]*$")
+      and " (a service hwcloud's catalog lacks: client:request{service = ..., method = ..., path = ...})"
+      or ""), 2)
 end
 
 Client.__tostring = function(self)

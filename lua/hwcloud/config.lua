@@ -159,6 +159,8 @@ end
 -- rest share myhuaweicloud.com; eu-west-101 has its own domain.
 local function default_endpoint(svc, region)
   local host = svc.host
+  -- a global host (bss.myhuaweicloud.com) names no region
+  if host:find(".", 1, true) then return "https://" .. host end
   if svc.host_intl and not region:match("^cn%-") then host = svc.host_intl end
   local domain = region == "eu-west-101" and "myhuaweicloud.eu" or "myhuaweicloud.com"
   return "https://" .. host .. "." .. region .. "." .. domain
@@ -349,7 +351,20 @@ local function region_endpoints(cfg, svc, region)
       return e.endpoints or { e.endpoint }, "regions file: " .. sdk_name .. "." .. region
     end
   end
-  return svc.regions and svc.regions[region] or { default_endpoint(svc, region) }, var
+  local known = svc.regions and svc.regions[region]
+  if known then return known, var end
+  return { default_endpoint(svc, region) }, var
+end
+
+-- a region no service of the catalog has an endpoint in: nil, err (as the
+-- official SDKs refuse an unknown region), with the nearest one
+local function unknown_region(region)
+  local list = services.regions()
+  for _, r in ipairs(list) do if r == region then return nil end end
+  local hint = suggest(region, list)
+  return errors.validation("region", "'" .. region .. "' is a region no service has an endpoint in"
+    .. (hint and (" (did you mean '" .. hint .. "'?)") or "")
+    .. "; set endpoint or endpoints.<service> to reach it")
 end
 
 -- endpoint(cfg, svc) -> url, alternates | nil, err (resolved lazily: a
@@ -366,6 +381,11 @@ function _M.endpoint(cfg, svc)
       .. " (set region, endpoint or endpoints." .. svc.name .. ")")
   end
   local list, field = region_endpoints(cfg, svc, region)
+  -- the region file or the environment may name a region the catalog lacks
+  if field:match("^HUAWEICLOUD_SDK_REGION_") and not getenv(field) then
+    local err = unknown_region(region)
+    if err then return nil, err end
+  end
   local urls = {}
   for i, u in ipairs(list) do
     local n, f, m = normalise_url(field, u)

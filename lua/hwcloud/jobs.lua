@@ -112,11 +112,12 @@ local KINDS = setmetatable({}, { __index = function(kinds, name)
 end })
 _M.KINDS = KINDS
 
--- the services whose descriptions have jobs, for messages
+-- the services whose descriptions have jobs, for messages (the catalog
+-- says which: no service is loaded)
 local function job_services()
   local list = {}
   for _, n in ipairs(services.names()) do
-    if services.load(n).jobs then list[#list + 1] = n end
+    if services.entry(n).jobs then list[#list + 1] = n end
   end
   return table.concat(list, ", ")
 end

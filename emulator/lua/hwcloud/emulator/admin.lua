@@ -46,7 +46,7 @@ end
 -- fault so far or nil, message.
 local function fault_target(b)
   local op = b.operation
-  if type(op) ~= "string" or (op ~= "*" and not router.operations[op]) then
+  if type(op) ~= "string" or (op ~= "*" and not router.operation(op)) then
     return nil, "operation must be \"*\" or one of: " .. concat(known_operations(), ", ")
   end
   local count = b.count
@@ -55,7 +55,7 @@ local function fault_target(b)
     return nil, "count must be a positive integer"
   end
   -- an alias and the official name are one operation
-  return { operation = op == "*" and op or router.operations[op].name, count = count }
+  return { operation = op == "*" and op or router.operation(op).name, count = count }
 end
 
 -- Each step below copies one part of the description `b` into the fault

@@ -75,7 +75,7 @@ function _M.body_and_headers(b, into)
 end
 
 local function parse_answer(b)
-  local route = type(b.operation) == "string" and router.operations[b.operation]
+  local route = type(b.operation) == "string" and router.operation(b.operation)
   if not route then
     return nil, "operation must name a described operation (\"<service>.<operation>\")"
   end
@@ -110,7 +110,7 @@ _M.routes = {
     GET = function()
       local op = ngx.req.get_uri_args(10).operation
       if op == nil then return send(200, state.counts()) end
-      local route = type(op) == "string" and router.operations[op]
+      local route = type(op) == "string" and router.operation(op)
       if not route then return fail(400, "operation must name a described operation") end
       return send(200, { operation = route.name, count = state.counts()[route.name] or 0 })
     end,

@@ -13,7 +13,7 @@ local services = require "hwcloud.services"
 local validate = require "hwcloud.emulator.validate"
 local errors = require "hwcloud.emulator.errors"
 
-local pairs, type, tostring, tonumber, sort = pairs, type, tostring, tonumber, table.sort
+local pairs, ipairs, type, tostring, tonumber, sort = pairs, ipairs, type, tostring, tonumber, table.sort
 local concat, lower, find, floor = table.concat, string.lower, string.find, math.floor
 
 local _M = {}
@@ -130,12 +130,59 @@ local function not_emulated(ctx)
     .. " is not emulated (register a canned answer with POST /_emulator/responses)")
 end
 
--- Every described operation as a route: { service (error shape), name, op,
--- method, path, auth, request, json, handler, described = true }, and the
--- aliases of each service as { ["svc.alias"] = "svc.target" }.
-function _M.routes()
+-- The catalog's fields the emulator routes before any other: the ones it
+-- keeps state for (the seed's), and their version fields.
+local FIRST = { asm = true, codeartsbuild = true, iam = true, rts = true, servicestage = true,
+                servicestage_v2 = true, workspaceapp = true }
+
+-- the fields of the catalog (hwcloud.services' index) in two lists: the
+-- first ones, and the rest (loaded at the first request the first ones do
+-- not route)
+function _M.fields()
+  local first, rest = {}, {}
+  for _, n in ipairs(services.names()) do
+    local e = services.entry(n)
+    if FIRST[n] then
+      first[#first + 1] = n
+    elseif not FIRST[e.service] and n ~= e.service then
+      -- every version once; a service's own field is its versions' (see
+      -- field_names), so routing the versions routes it
+      rest[#rest + 1] = n
+    end
+  end
+  return first, rest
+end
+
+-- { ["svc.op"] = "svc_vN.op" }: a service field's operation names, each
+-- naming the route of the version it comes from (the first to have it)
+function _M.field_names(versions)
+  local names = {}
+  local routed = {}
+  for _, n in ipairs(versions) do routed[n] = true end
+  for _, n in ipairs(services.names()) do
+    local e = services.entry(n)
+    if n == e.service and not FIRST[n] and #e.files > 0 then
+      for _, file in ipairs(e.files) do
+        local vfield = e.service .. "_" .. file:sub(#e.service + 2)
+        if routed[vfield] then
+          for op in pairs(require("hwcloud.services.gen." .. file).operations) do
+            local k = n .. "." .. op
+            if not names[k] then names[k] = vfield .. "." .. op end
+          end
+        end
+      end
+    end
+  end
+  return names
+end
+
+-- Every operation of the fields `names` (default: the first ones) as a
+-- route: { service (error shape), name, op, method, path, auth, request,
+-- json, handler, described = true }, and their aliases as
+-- { ["svc.alias"] = "svc.target" }.
+function _M.routes(names)
   local out, aliases = {}, {}
-  local names = services.names()
+  names = names or _M.fields()
   for i = 1, #names do
     local sname = names[i]
     local svc = assert(services.load(sname))
@@ -143,7 +190,7 @@ function _M.routes()
     for j = 1, #ops do
       local op = svc.operations[ops[j]]
       out[#out + 1] = {
-        service = SHAPE[sname] or sname,
+        service = SHAPE[sname] or services.entry(sname).service,
         name = sname .. "." .. ops[j],
         op = ops[j],
         method = op.method,

@@ -39,8 +39,21 @@ local function add(r)
   local segs, n, shape = {}, 0, {}
   for seg in gmatch(sub(r.path, 2), "[^/]+") do
     n = n + 1
-    local param = match(seg, "^{(.+)}$")
-    segs[n] = param and { param = param } or { literal = seg }
+    local param = match(seg, "^{([^{}]+)}$")
+    if param then
+      segs[n] = { param = param }
+    elseif find(seg, "{", 1, true) then
+      -- parameters inside a segment (IDME's rdm_{identifier}_app)
+      local names = {}
+      local pattern = gsub(gsub(seg, "[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0"), "{([^{}]+)}", function(p)
+        names[#names + 1] = p
+        return "(.-)"
+      end)
+      segs[n] = { pattern = "^" .. pattern .. "$", names = names }
+      param = true
+    else
+      segs[n] = { literal = seg }
+    end
     -- literal segments, the earlier the better, outrank parameters
     shape[n] = param and "{}" or seg
   end
@@ -77,35 +90,54 @@ for i = 1, #SERVICES do
   end
 end
 
-local described_routes, aliases = described.routes()
--- an alias of the descriptions (servicestage.show_job for show_job_info)
--- served by an own handler answers to both names
-for alias, target in pairs(aliases) do
-  local own = operations[alias] or operations[target]
-  if own then
-    operations[alias], operations[target] = own, own
-    own.names = own.names or { own.name }
-    own.names[#own.names + 1] = own.name == alias and target or alias
+local function add_described(described_routes, aliases)
+  -- an alias of the descriptions (servicestage.show_job for show_job_info)
+  -- served by an own handler answers to both names
+  for alias, target in pairs(aliases) do
+    local own = operations[alias] or operations[target]
+    if own then
+      operations[alias], operations[target] = own, own
+      own.names = own.names or { own.name }
+      own.names[#own.names + 1] = own.name == alias and target or alias
+    end
+  end
+  for i = 1, #described_routes do
+    local r = described_routes[i]
+    local own = operations[r.name]
+    if not own then
+      add(r)
+    elseif own.full_request and not own.request then
+      -- an own handler that takes the description's checks of its whole request
+      own.request, own.json = r.request, r.json
+    elseif not own.described and not own.params_request then
+      -- an own handler still checks the query and headers the description has
+      own.params_request = r.request
+    end
+  end
+  for _, list in pairs(by_length) do
+    sort(list, function(a, b)
+      if a.score ~= b.score then return a.score > b.score end
+      return a.order < b.order
+    end)
   end
 end
-for i = 1, #described_routes do
-  local r = described_routes[i]
-  local own = operations[r.name]
-  if not own then
-    add(r)
-  elseif own.full_request and not own.request then
-    -- an own handler that takes the description's checks of its whole request
-    own.request, own.json = r.request, r.json
-  elseif not own.described and not own.params_request then
-    -- an own handler still checks the query and headers the description has
-    own.params_request = r.request
+
+local first, rest = described.fields()
+add_described(described.routes(first))
+
+-- The rest of the catalog (every other service of the official SDKs) is
+-- routed from the first request the emulated services do not route, or
+-- from load_all(): loading every description takes a second, which a run
+-- that only uses the emulated services never pays.
+local all_loaded = false
+function _M.load_all()
+  if all_loaded then return end
+  all_loaded = true
+  add_described(described.routes(rest))
+  -- ecs.list_servers_details is the route of ecs_v2.list_servers_details
+  for name, target in pairs(described.field_names(rest)) do
+    if not operations[name] then operations[name] = operations[target] end
   end
-end
-for _, list in pairs(by_length) do
-  sort(list, function(a, b)
-    if a.score ~= b.score then return a.score > b.score end
-    return a.order < b.order
-  end)
 end
 
 _M.operations = operations
@@ -113,7 +145,7 @@ _M.operations = operations
 -- Returns route, params for `method` and the raw `path`; or nil, info where
 -- info = { service =, methods = {...} } when the path exists for other
 -- methods (405), or nil when it does not exist at all (404).
-function _M.match(method, path)
+local function find_route(method, path)
   if sub(path, 1, 1) ~= "/" then return nil end
   path = sub(path, 2)
   if sub(path, -1) == "/" then path = sub(path, 1, -2) end
@@ -131,6 +163,10 @@ function _M.match(method, path)
       local want, got = r.segments[k], segs[k]
       if want.literal then
         if want.literal ~= got then ok = false break end
+      elseif want.pattern then
+        local caps = { match(got, want.pattern) }
+        if #caps == 0 then ok = false break end
+        for c = 1, #want.names do params[want.names[c]] = caps[c] end
       elseif got == "" then
         ok = false break
       else
@@ -147,6 +183,20 @@ function _M.match(method, path)
     end
   end
   return nil, other
+end
+
+function _M.match(method, path)
+  local r, info = find_route(method, path)
+  if r or all_loaded then return r, info end
+  _M.load_all()
+  return find_route(method, path)
+end
+
+function _M.operation(name)
+  local r = operations[name]
+  if r or all_loaded then return r end
+  _M.load_all()
+  return operations[name]
 end
 
 return _M

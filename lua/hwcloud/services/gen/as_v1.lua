@@ -672,7 +672,7 @@ return {
       path = "/autoscaling-api/v1/{project_id}/{resource_type}/resource_instances/action",
       content_type = "application/json;charset=UTF-8",
       body_model = "QueryTagsOption",
-      paging = { location = "body", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "body", offset = "offset:page", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         action = { type = "string", required = true, enum = { "filter", "count" } },
         limit = { type = "string" },

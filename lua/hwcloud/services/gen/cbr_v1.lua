@@ -645,7 +645,7 @@ return {
       method = "GET",
       path = "/v3/{project_id}/backups",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         checkpoint_id = { type = "string", location = "query" },
         dec = { type = "boolean", location = "query" },
@@ -782,7 +782,7 @@ return {
       method = "GET",
       path = "/v3/{project_id}/protectables/{protectable_type}/instances",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         id = { type = "string", location = "query" },
         limit = { type = "integer", location = "query" },

@@ -1713,7 +1713,7 @@ return {
       method = "GET",
       path = "/v1/resources",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         agent_state = { type = "string", location = "query" },
         application_id = { type = "string", location = "query" },
@@ -1774,7 +1774,7 @@ return {
       method = "GET",
       path = "/v1/schedule/task",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         approve_status = { type = "string", location = "query", enum = { "PENDING", "REJECTED", "PASSED" } },
         associated_task_type = { type = "string", location = "query", enum = { "CUSTOMIZATION", "COMMUNAL" } },
@@ -1803,7 +1803,7 @@ return {
       method = "GET",
       path = "/v1/schedule/task/history",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         finished_end_time = { type = "integer", location = "query" },
         finished_start_time = { type = "integer", location = "query" },
@@ -1939,7 +1939,7 @@ return {
       method = "GET",
       path = "/v1/vendor-account",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         account_id = { type = "string", location = "query" },
         account_name = { type = "string", location = "query" },

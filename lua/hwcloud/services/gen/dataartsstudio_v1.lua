@@ -5308,7 +5308,7 @@ return {
       method = "GET",
       path = "/v1/{project_id}/security/sensitive-data/result/details",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         database_name = { type = "string", location = "query" },
         find_end_time = { type = "integer", location = "query" },

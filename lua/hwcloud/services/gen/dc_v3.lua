@@ -476,7 +476,7 @@ return {
       method = "GET",
       path = "/v3/{project_id}/dcaas/connect-gateways",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ext_fields = { type = "array", location = "query", items = { type = "string" } },
         fields = { type = "array", location = "query", items = { type = "string" } },
@@ -573,7 +573,7 @@ return {
       method = "GET",
       path = "/v3/{project_id}/dcaas/connect-gateways/{connect_gateway_id}/binding-global-eips",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         connect_gateway_id = { type = "string", required = true, location = "path" },
         ext_fields = { type = "array", location = "query", items = { type = "string" } },
@@ -613,7 +613,7 @@ return {
       method = "GET",
       path = "/v3/{project_id}/dcaas/global-dc-gateways/{global_dc_gateway_id}/peer-links",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ext_fields = { type = "array", location = "query", items = { type = "string" } },
         fields = { type = "array", location = "query", items = { type = "string" } },
@@ -681,7 +681,7 @@ return {
       method = "GET",
       path = "/v3/{project_id}/dcaas/vif-peer-detections",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         limit = { type = "integer", location = "query" },
         marker = { type = "string", location = "query" },

@@ -913,7 +913,7 @@ return {
       method = "GET",
       path = "/v2/zones",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         enterprise_project_id = { type = "string", location = "query" },
         id = { type = "string", location = "query" },
@@ -936,7 +936,7 @@ return {
       method = "GET",
       path = "/v2/reverse/floatingips",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         enterprise_project_id = { type = "string", location = "query" },
         limit = { type = "integer", location = "query" },
@@ -952,7 +952,7 @@ return {
       method = "GET",
       path = "/v2.1/ptrs",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         enterprise_project_id = { type = "string", location = "query" },
         limit = { type = "integer", location = "query" },
@@ -982,7 +982,7 @@ return {
       method = "GET",
       path = "/v2/zones",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         enterprise_project_id = { type = "string", location = "query" },
         id = { type = "string", location = "query" },
@@ -1004,7 +1004,7 @@ return {
       method = "GET",
       path = "/v2/recordsets",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         id = { type = "string", location = "query" },
         limit = { type = "integer", location = "query" },
@@ -1027,7 +1027,7 @@ return {
       method = "GET",
       path = "/v2/zones/{zone_id}/recordsets",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         id = { type = "string", location = "query" },
         limit = { type = "integer", location = "query" },
@@ -1049,7 +1049,7 @@ return {
       method = "GET",
       path = "/v2.1/recordsets",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         health_check_id = { type = "string", location = "query" },
         id = { type = "string", location = "query" },
@@ -1088,7 +1088,7 @@ return {
       method = "GET",
       path = "/v2.1/resolverrules",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         domain_name = { type = "string", location = "query" },
         endpoint_id = { type = "string", location = "query" },

@@ -1240,7 +1240,7 @@ return {
       method = "GET",
       path = "/v1/{project_id}/recycle-bin/cloudservers",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         all_tenants = { type = "string", location = "query" },
         availability_zone = { type = "string", location = "query" },
@@ -1370,7 +1370,7 @@ return {
       method = "GET",
       path = "/v1/{project_id}/cloudservers/detail",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:page", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         enterprise_project_id = { type = "string", location = "query" },
         flavor = { type = "string", location = "query" },

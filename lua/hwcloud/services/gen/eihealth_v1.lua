@@ -1663,7 +1663,7 @@ return {
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/datas",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         eihealth_project_id = { type = "string", required = true, location = "path" },
         limit = { type = "integer", location = "query" },

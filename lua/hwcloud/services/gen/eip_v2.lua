@@ -395,7 +395,7 @@ return {
       method = "GET",
       path = "/v2/{project_id}/bandwidthpkgs",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         limit = { type = "integer", location = "query" },
         marker = { type = "string", location = "query" },

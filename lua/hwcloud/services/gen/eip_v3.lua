@@ -243,7 +243,7 @@ return {
       method = "GET",
       path = "/v3/{project_id}/eip/eip-bandwidth-limits",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         charge_mode = { type = "string", location = "query" },
         fields = { type = "array", location = "query", items = { type = "string", enum = { "id", "charge_mode", "min_size", "max_size", "ext_limit" } } },
@@ -302,7 +302,7 @@ return {
       method = "GET",
       path = "/v3/{project_id}/geip/bindings",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         fields = { type = "array", location = "query", items = { type = "string" } },
         ["gcbandwidth.admin_status"] = { type = "string", location = "query" },
@@ -369,7 +369,7 @@ return {
       method = "GET",
       path = "/v3/{project_id}/eip/publicips",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         alias = { type = "array", location = "query", items = { type = "string" } },
         alias_like = { type = "string", location = "query" },
@@ -420,7 +420,7 @@ return {
       method = "GET",
       path = "/v3/{project_id}/eip/share-bandwidth-types",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         bandwidth_type = { type = "string", location = "query" },
         fields = { type = "array", location = "query", items = { type = "string" } },
@@ -441,7 +441,7 @@ return {
       method = "GET",
       path = "/v3/{project_id}/geip/vpc-igws",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         fields = { type = "array", location = "query", items = { type = "string" } },
         id = { type = "string", location = "query" },

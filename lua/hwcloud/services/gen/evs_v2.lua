@@ -361,7 +361,7 @@ return {
       method = "GET",
       path = "/v2/{project_id}/cloudvolumes/detail",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         availability_zone = { type = "string", location = "query" },
         dedicated_storage_id = { type = "string", location = "query" },

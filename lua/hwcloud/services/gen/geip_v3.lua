@@ -649,7 +649,7 @@ return {
       method = "GET",
       path = "/v3/{domain_id}/geip/access-sites",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         fields = { type = "array", location = "query", items = { type = "string", enum = { "id", "name", "proxy_region", "en_name", "cn_name", "created_at", "updated_at" } } },
         id = { type = "array", location = "query", items = { type = "string" } },
@@ -670,7 +670,7 @@ return {
       method = "GET",
       path = "/v3/{domain_id}/geip/geip-pools",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         access_site = { type = "array", location = "query", items = { type = "string" } },
         fields = { type = "array", location = "query", items = { type = "string", enum = { "id", "name", "isp", "access_site", "type", "ip_version", "en_name", "cn_name", "status", "created_at", "updated_at", "description" } } },
@@ -694,7 +694,7 @@ return {
       method = "GET",
       path = "/v3/{domain_id}/geip/quotas",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         fields = { type = "array", location = "query", items = { type = "string" } },
         limit = { type = "integer", location = "query" },
@@ -783,7 +783,7 @@ return {
       method = "GET",
       path = "/v3/{domain_id}/global-eip-segments",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         access_site = { type = "array", location = "query", items = { type = "string" } },
         ["associate_instance.instance_id"] = { type = "array", location = "query", items = { type = "string" } },
@@ -824,7 +824,7 @@ return {
       method = "GET",
       path = "/v3/{domain_id}/global-eips",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         access_site = { type = "array", location = "query", items = { type = "string" } },
         ["associate_instance_info.instance_id"] = { type = "array", location = "query", items = { type = "string" } },
@@ -918,7 +918,7 @@ return {
       method = "GET",
       path = "/v3/{domain_id}/geip/internet-bandwidths",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         access_site = { type = "array", location = "query", items = { type = "string" } },
         enterprise_project_id = { type = "array", location = "query", items = { type = "string" } },
@@ -946,7 +946,7 @@ return {
       method = "GET",
       path = "/v3/{domain_id}/geip/jobs",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         action = { type = "array", location = "query", items = { type = "string", enum = { "CreateGEIPGraph", "UpdateGEIPGraph", "BindGEIPGraph", "UnBindGEIPGraph", "BatchAttachBandwidthGraph", "BatchDetachBandwidthGraph", "CreateGeipSegmentGraph", "BindGeipSegmentGraph" } } },
         fields = { type = "array", location = "query", items = { type = "string", enum = { "id", "action", "status", "error_task", "error_code", "error_message", "start_time", "end_time" } } },
@@ -967,7 +967,7 @@ return {
       method = "GET",
       path = "/v3/{domain_id}/global-eip-segments/support-masks",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         fields = { type = "array", location = "query", items = { type = "string", enum = { "id", "ip_version", "mask", "created_at", "updated_at" } } },
         id = { type = "array", location = "query", items = { type = "string" } },
@@ -988,7 +988,7 @@ return {
       method = "GET",
       path = "/v3/{domain_id}/geip/support-regions",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         access_site = { type = "array", location = "query", items = { type = "string" } },
         fields = { type = "array", location = "query", items = { type = "string", enum = { "id", "instance_type", "access_site", "region_id", "public_border_group", "remote_endpoint", "status", "created_at", "updated_at" } } },

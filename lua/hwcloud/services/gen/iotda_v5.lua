@@ -1390,7 +1390,7 @@ return {
       method = "GET",
       path = "/v5/iot/{project_id}/devices/{device_id}/async-commands",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ["Instance-Id"] = { type = "string", location = "header" },
         command_name = { type = "string", location = "query" },
@@ -1409,7 +1409,7 @@ return {
       method = "GET",
       path = "/v5/iot/{project_id}/devices/{device_id}/async-commands-history",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ["Instance-Id"] = { type = "string", location = "header" },
         command_name = { type = "string", location = "query" },
@@ -1438,7 +1438,7 @@ return {
       method = "GET",
       path = "/v5/iot/{project_id}/batchtasks",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ["Instance-Id"] = { type = "string", location = "header" },
         app_id = { type = "string", location = "query" },
@@ -1455,7 +1455,7 @@ return {
       method = "GET",
       path = "/v5/iot/{project_id}/bridges",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ["Instance-Id"] = { type = "string", location = "header" },
         limit = { type = "integer", location = "query" },
@@ -1469,7 +1469,7 @@ return {
       method = "GET",
       path = "/v5/iot/{project_id}/certificates",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ["Instance-Id"] = { type = "string", location = "header" },
         ["Sp-Auth-Token"] = { type = "string", location = "header" },
@@ -1486,7 +1486,7 @@ return {
       method = "GET",
       path = "/v5/iot/{project_id}/device-authentication-templates",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ["Instance-Id"] = { type = "string", location = "header" },
         limit = { type = "integer", location = "query" },
@@ -1501,7 +1501,7 @@ return {
       method = "GET",
       path = "/v5/iot/{project_id}/device-authorizers",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ["Instance-Id"] = { type = "string", location = "header" },
         authorizer_name = { type = "string", location = "query" },
@@ -1517,7 +1517,7 @@ return {
       path = "/v5/iot/{project_id}/device-certificates/{certificate_id}/list-device",
       content_type = "application/json",
       body_model = "ListDeviceRequest",
-      paging = { location = "body", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "body", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ["Instance-Id"] = { type = "string", location = "header" },
         certificate_id = { type = "string", required = true, location = "path" },
@@ -1532,7 +1532,7 @@ return {
       method = "GET",
       path = "/v5/iot/{project_id}/device-certificates",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ["Instance-Id"] = { type = "string", location = "header" },
         common_name = { type = "string", location = "query" },
@@ -1548,7 +1548,7 @@ return {
       method = "GET",
       path = "/v5/iot/{project_id}/device-group",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ["Instance-Id"] = { type = "string", location = "header" },
         app_id = { type = "string", location = "query" },
@@ -1588,7 +1588,7 @@ return {
       method = "GET",
       path = "/v5/iot/{project_id}/device-policies",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ["Instance-Id"] = { type = "string", location = "header" },
         app_id = { type = "string", location = "query" },
@@ -1604,7 +1604,7 @@ return {
       method = "GET",
       path = "/v5/iot/{project_id}/device-proxies",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ["Instance-Id"] = { type = "string", location = "header" },
         app_id = { type = "string", location = "query" },
@@ -1631,7 +1631,7 @@ return {
       method = "GET",
       path = "/v5/iot/{project_id}/devices",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ["Instance-Id"] = { type = "string", location = "header" },
         app_id = { type = "string", location = "query" },
@@ -1653,7 +1653,7 @@ return {
       method = "GET",
       path = "/v5/iot/{project_id}/domain-configurations",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ["Instance-Id"] = { type = "string", location = "header" },
         limit = { type = "integer", location = "query" },
@@ -1667,7 +1667,7 @@ return {
       method = "GET",
       path = "/v5/iot/{project_id}/export-tasks",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ["Instance-Id"] = { type = "string", location = "header" },
         app_id = { type = "string", location = "query" },
@@ -1697,7 +1697,7 @@ return {
       method = "GET",
       path = "/v5/iot/{project_id}/harmony-soft-bus",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ["Instance-Id"] = { type = "string", location = "header" },
         app_id = { type = "string", location = "query" },
@@ -1713,7 +1713,7 @@ return {
       method = "GET",
       path = "/v5/iot/{project_id}/ota-upgrades/modules",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ["Instance-Id"] = { type = "string", location = "header" },
         app_id = { type = "string", required = true, location = "query" },
@@ -1729,7 +1729,7 @@ return {
       method = "GET",
       path = "/v5/iot/{project_id}/ota-upgrades/packages",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ["Instance-Id"] = { type = "string", location = "header" },
         app_id = { type = "string", location = "query" },
@@ -1747,7 +1747,7 @@ return {
       method = "GET",
       path = "/v5/iot/{project_id}/products",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ["Instance-Id"] = { type = "string", location = "header" },
         app_id = { type = "string", location = "query" },
@@ -1775,7 +1775,7 @@ return {
       method = "GET",
       path = "/v5/iot/{project_id}/provisioning-templates",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ["Instance-Id"] = { type = "string", location = "header" },
         limit = { type = "integer", location = "query" },
@@ -1791,7 +1791,7 @@ return {
       path = "/v5/iot/{project_id}/tags/query-resources",
       content_type = "application/json",
       body_model = "QueryResourceByTagsDto",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ["Instance-Id"] = { type = "string", location = "header" },
         limit = { type = "integer", location = "query" },
@@ -1807,7 +1807,7 @@ return {
       method = "GET",
       path = "/v5/iot/{project_id}/routing-rule/backlog-policy",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ["Instance-Id"] = { type = "string", location = "header" },
         limit = { type = "integer", location = "query" },
@@ -1822,7 +1822,7 @@ return {
       method = "GET",
       path = "/v5/iot/{project_id}/routing-rule/flowcontrol-policy",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ["Instance-Id"] = { type = "string", location = "header" },
         limit = { type = "integer", location = "query" },
@@ -1839,7 +1839,7 @@ return {
       method = "GET",
       path = "/v5/iot/{project_id}/routing-rule/rules",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ["Instance-Id"] = { type = "string", location = "header" },
         active = { type = "boolean", location = "query" },
@@ -1859,7 +1859,7 @@ return {
       method = "GET",
       path = "/v5/iot/{project_id}/routing-rule/actions",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ["Instance-Id"] = { type = "string", location = "header" },
         app_id = { type = "string", location = "query" },
@@ -1877,7 +1877,7 @@ return {
       method = "GET",
       path = "/v5/iot/{project_id}/rules",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ["Instance-Id"] = { type = "string", location = "header" },
         app_id = { type = "string", location = "query" },
@@ -1893,7 +1893,7 @@ return {
       method = "GET",
       path = "/v5/iot/{project_id}/security-profiles",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ["Instance-Id"] = { type = "string", location = "header" },
         limit = { type = "integer", location = "query" },
@@ -1910,7 +1910,7 @@ return {
       method = "GET",
       path = "/v5/iot/{project_id}/server-certificates",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         ["Instance-Id"] = { type = "string", location = "header" },
         limit = { type = "integer", location = "query" },

@@ -142,7 +142,7 @@ return {
       method = "GET",
       path = "/v5/iot/{project_id}/iotda-instances/flavors",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         instance_type = { type = "string", location = "query" },
         limit = { type = "integer", location = "query" },
@@ -156,7 +156,7 @@ return {
       method = "GET",
       path = "/v5/iot/{project_id}/iotda-instances/{instance_id}/tasks",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         instance_id = { type = "string", required = true, location = "path" },
         limit = { type = "integer", location = "query" },
@@ -170,7 +170,7 @@ return {
       method = "GET",
       path = "/v5/iot/{project_id}/iotda-instances",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         instance_type = { type = "string", location = "query" },
         limit = { type = "integer", location = "query" },

@@ -3848,7 +3848,7 @@ return {
       method = "GET",
       path = "/v2/{project_id}/hosts",
       content_type = "application/json",
-      paging = { location = "query", position = "marker", size = "limit", style = "marker" },
+      paging = { location = "query", offset = "offset:row", position = "marker", size = "limit", style = "marker" },
       request = { type = "object", fields = {
         availability_zone = { type = "string", location = "query" },
         changes_since = { type = "string", location = "query" },
