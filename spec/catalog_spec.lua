@@ -21,20 +21,30 @@ local function vnum(v) return tonumber(v:match("^v(%d+)$")) end
 
 describe("the catalog", function()
   it("loads every field it lists, each with the operation count it states", function()
-    local wrong, fields, versions = {}, 0, 0
-    for _, name in ipairs(index.names) do
-      local e = index.fields[name]
-      local svc = assert(services.load(name))
-      if count(svc) ~= e.operations then
-        wrong[#wrong + 1] = name .. ": " .. count(svc) .. " ~= " .. e.operations
+    -- in a process of its own: every description at once is 100 MB
+    local ok, out = util.run([[lua5.4 -e '
+      package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+      package.cpath = "build/5.4/?.so;" .. package.cpath
+      local services = require "hwcloud.services"
+      local index = require "hwcloud.services.index"
+      local wrong, fields, versions = {}, 0, 0
+      for _, name in ipairs(index.names) do
+        local e = index.fields[name]
+        local svc = assert(services.load(name))
+        local n = 0
+        for _ in pairs(svc.all) do n = n + 1 end
+        if n ~= e.operations or svc.global ~= e.global then
+          wrong[#wrong + 1] = name .. ": " .. n .. " ~= " .. e.operations
+        end
+        fields = fields + 1
+        if name == e.service .. "_" .. (e.versions[1] or "") then versions = versions + 1 end
       end
-      assert.are.equal(e.global, svc.global, name)
-      fields = fields + 1
-      if name == e.service .. "_" .. (e.versions[1] or "") then versions = versions + 1 end
-    end
-    assert.are.same({}, wrong)
-    assert.is_true(fields > 400, fields .. " fields")
-    assert.is_true(versions >= 219, versions .. " service versions")
+      io.write(fields, " ", versions, " [", table.concat(wrong, ", "), "]")']])
+    assert.is_true(ok, out)
+    local fields, versions, wrong = out:match("^(%d+) (%d+) %[(.*)%]$")
+    assert.are.equal("", wrong)
+    assert.is_true(tonumber(fields) > 400, out)
+    assert.is_true(tonumber(versions) >= 219, out)
     assert.are.same(index.names, hwcloud.services())
   end)
 
