@@ -188,8 +188,9 @@ describe("the catalog's global services against the emulator #server", function(
     assert.are.equal(501, err.status)
     local _, err2 = c.ecs:list_servers_details{ limit = 1 }
     assert.are.equal(501, err2.status)
+    -- the emulator names an operation by the version it routes it for
     local by = {}
-    for _, e in ipairs(emu:identity_log()) do by[e.operation] = e end
+    for _, e in ipairs(emu:identity_log()) do by[(e.operation:gsub("^(%w+)_v%d+%.", "%1."))] = e end
     assert.are.equal(DOMAIN, by["bss.list_cities"].domain_id)
     assert.is_nil(by["bss.list_cities"].project_id)
     assert.are.equal(PROJECT, by["ecs.list_servers_details"].project_id)
