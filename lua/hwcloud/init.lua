@@ -10,6 +10,8 @@
 
 local type, require, setmetatable, pcall, error, tostring =
   type, require, setmetatable, pcall, error, tostring
+local pairs, find, sub = pairs, string.find, string.sub
+local TOKEN = "X-Security-Token"
 
 -- the version of src/hwcloud.h (HWC_VERSION, core.version), here too so
 -- that reading it loads no C; spec/core_spec.lua checks that every copy
@@ -52,8 +54,9 @@ end
 -- if given), Authorization and, with a security token, X-Security-Token.
 -- The C core checks the fields (types, CR/LF and other control characters,
 -- the URL's shape) while it reads them and reports bad input as
--- nil, field, message; only the error object is made here.
-local sign_checked, validation -- loaded on first use, then kept
+-- nil, field, message; the map of its lines and the error object are made
+-- here.
+local core_sign, validation -- loaded on first use, then kept
 
 local function invalid(field, message)
   if not validation then validation = require("hwcloud.errors").validation end
@@ -63,15 +66,32 @@ end
 function _M.sign(req, creds)
   if type(req) ~= "table" then return invalid("request", "expected a table") end
   if type(creds) ~= "table" then return invalid("credentials", "expected a table") end
-  local sc = sign_checked
-  if not sc then
-    sc = load_core().sign_checked
-    sign_checked = sc
+  local sign = core_sign
+  if not sign then
+    sign = load_core().sign
+    core_sign = sign
   end
-  local h, field, message = sc(req.method, req.url, req.headers, req.body,
-    creds.ak, creds.sk, creds.security_token)
-  if h then return h end
-  return invalid(field, message)
+  local lines, field, message = sign(req.method, req.url, req.headers, req.body,
+    creds.ak, creds.sk, creds.security_token, nil, true)
+  if not lines then return invalid(field, message) end
+  -- the lines are the caller's headers (less an X-Security-Token the token
+  -- replaces), then those the core added: the caller's are copied as they
+  -- are, only the added ones are read back ("Name: value", a name holds no
+  -- ':')
+  local h, n, given = {}, 0, req.headers
+  if given then
+    for k, v in pairs(given) do
+      h[k] = type(v) == "number" and tostring(v) or v
+      n = n + 1
+    end
+    if creds.security_token and given[TOKEN] then n = n - 1 end
+  end
+  for i = n + 1, #lines do
+    local line = lines[i]
+    local colon = find(line, ":", 1, true)
+    h[sub(line, 1, colon - 1)] = sub(line, colon + 2)
+  end
+  return h
 end
 
 -- hwcloud.services() -> the client's service fields, sorted (from the
