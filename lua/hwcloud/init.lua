@@ -78,7 +78,10 @@ function _M.sign(req, creds)
   -- replaces), then those the core added: the caller's are copied as they
   -- are, only the added ones are read back ("Name: value", a name holds no
   -- ':')
-  local h, n, given = {}, 0, req.headers
+  -- (the constructor sizes the map for the usual entries; nil adds none)
+  local h = { Host = nil, Authorization = nil, ["X-Sdk-Date"] = nil, ["Content-Type"] = nil,
+              ["X-Project-Id"] = nil, ["X-Security-Token"] = nil }
+  local n, given = 0, req.headers
   if given then
     for k, v in pairs(given) do
       h[k] = type(v) == "number" and tostring(v) or v

@@ -92,9 +92,9 @@ assert(core.parse_head("HTTP/1.1 200 OK\r\nA: 1\r\na: 2\r\n" .. string.rep("X" .
 assert(core.parse_head("HTTP/1.1 200 OK\r\nA: 1\r\n", 1, 8192, 65536, 100) == nil)
 assert(core.parse_head("HTTP/1.1 2000 OK\r\n\r\n", 1, 8192, 65536, 100) == false)
 assert(core.parse_head("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\n\r\n", 1, 8192, 65536, 1) == false)
-assert(#core.sign_lines("POST", url .. "/x", { ["Content-Type"] = "application/json" }, "{}",
-  ak, sk, { "Accept: application/json" }) == 5)
-assert(not pcall(core.sign_lines, "POST", url .. "/x", { a = "1", A = "2" }, nil, ak, sk, {}))
+assert(#core.sign("POST", url .. "/x", { ["Content-Type"] = "application/json" }, "{}",
+  ak, sk, nil, { "Accept: application/json" }) == 5)
+assert(core.sign("POST", url .. "/x", { a = "1", A = "2" }, nil, ak, sk, nil, {}) == nil)
 
 -- the transport through the client
 local c = assert(hwcloud.client { endpoint = url, ak = ak, sk = sk, project_id = "p1",
