@@ -125,6 +125,20 @@ describe("core.sign's lines", function()
     assert.matches("header '[aA]' given twice", msg)
   end)
 
+  it("gives, checked, the values of Authorization and of the Host and X-Sdk-Date it added", function()
+    assert.are.equal(1, select("#", core.sign("GET", "https://example.com:8443/x", {}, nil, AK, SK)))
+    local out, auth, date, host = core.sign("GET", "https://example.com:8443/x", {}, nil, AK, SK, nil, nil,
+                                            true)
+    assert.are.equal("Authorization: " .. auth, out[#out])
+    assert.truthy(date:match("^%d+T%d+Z$"))
+    assert.are.equal("example.com:8443", host)
+    local _, auth2, date2, host2 = core.sign("GET", "https://example.com:8443/x",
+                                             { ["X-Sdk-Date"] = DATE, Host = "h" }, nil, AK, SK, nil, nil, true)
+    assert.is_string(auth2)
+    assert.is_nil(date2)
+    assert.is_nil(host2)
+  end)
+
   it("with a security token, sends it once in place of the caller's X-Security-Token", function()
     local out = core.sign("GET", "https://example.com/", { ["X-Security-Token"] = "old", ["X-Sdk-Date"] = DATE },
                           nil, AK, SK, "tok", {})

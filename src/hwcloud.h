@@ -66,22 +66,6 @@ static inline int hwc_isinteger(lua_State *L, int idx) {
 #endif
 }
 
-/* Word-at-a-time byte tests over eight bytes read with memcpy (json.c,
-** json_decode.c). The answer to "any byte?" is exact; which bytes are
-** flagged above the lowest is not (a borrow spills upwards). */
-#define HWC_ONES ((uint64_t)0x0101010101010101u)
-#define HWC_HIGHS (HWC_ONES * 0x80u)
-
-/* nonzero when a byte of x is below n (n <= 0x80) */
-static inline uint64_t hwc_has_below(uint64_t x, unsigned n) {
-  return (x - HWC_ONES * n) & ~x & HWC_HIGHS;
-}
-
-/* nonzero when a byte of x equals c */
-static inline uint64_t hwc_has_byte(uint64_t x, unsigned char c) {
-  return hwc_has_below(x ^ (HWC_ONES * c), 1);
-}
-
 /* a span of bytes inside a string someone else owns */
 typedef struct hwc_slice {
   const char *p;

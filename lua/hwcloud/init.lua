@@ -10,8 +10,7 @@
 
 local type, require, setmetatable, pcall, error, tostring =
   type, require, setmetatable, pcall, error, tostring
-local pairs, find, sub = pairs, string.find, string.sub
-local TOKEN = "X-Security-Token"
+local pairs = pairs
 
 -- the version of src/hwcloud.h (HWC_VERSION, core.version), here too so
 -- that reading it loads no C; spec/core_spec.lua checks that every copy
@@ -54,8 +53,7 @@ end
 -- if given), Authorization and, with a security token, X-Security-Token.
 -- The C core checks the fields (types, CR/LF and other control characters,
 -- the URL's shape) while it reads them and reports bad input as
--- nil, field, message; the map of its lines and the error object are made
--- here.
+-- nil, field, message; the map and the error object are made here.
 local core_sign, validation -- loaded on first use, then kept
 
 local function invalid(field, message)
@@ -71,29 +69,22 @@ function _M.sign(req, creds)
     sign = load_core().sign
     core_sign = sign
   end
-  local lines, field, message = sign(req.method, req.url, req.headers, req.body,
+  local lines, auth, date, host = sign(req.method, req.url, req.headers, req.body,
     creds.ak, creds.sk, creds.security_token, nil, true)
-  if not lines then return invalid(field, message) end
-  -- the lines are the caller's headers (less an X-Security-Token the token
-  -- replaces), then those the core added: the caller's are copied as they
-  -- are, only the added ones are read back ("Name: value", a name holds no
-  -- ':')
-  -- (the constructor sizes the map for the usual entries; nil adds none)
+  if not lines then return invalid(auth, date) end
+  -- the map of the lines: the caller's headers as given (numbers as the
+  -- core signed them), and the values of those the core added. The
+  -- constructor sizes it for the usual entries (a nil adds none).
   local h = { Host = nil, Authorization = nil, ["X-Sdk-Date"] = nil, ["Content-Type"] = nil,
               ["X-Project-Id"] = nil, ["X-Security-Token"] = nil }
-  local n, given = 0, req.headers
+  local given = req.headers
   if given then
-    for k, v in pairs(given) do
-      h[k] = type(v) == "number" and tostring(v) or v
-      n = n + 1
-    end
-    if creds.security_token and given[TOKEN] then n = n - 1 end
+    for k, v in pairs(given) do h[k] = type(v) == "number" and tostring(v) or v end
   end
-  for i = n + 1, #lines do
-    local line = lines[i]
-    local colon = find(line, ":", 1, true)
-    h[sub(line, 1, colon - 1)] = sub(line, colon + 2)
-  end
+  if host then h.Host = host end
+  if date then h["X-Sdk-Date"] = date end
+  if creds.security_token then h["X-Security-Token"] = creds.security_token end
+  h.Authorization = auth
   return h
 end
 
