@@ -23,11 +23,12 @@ end
 
 -- signing, including every misuse path (nil, field, message from C, or
 -- an error raised there)
+local token_of = { [0] = "tok" } -- every other one with a security token
 for i = 1, 50 do
   assert(core.sign("POST", "https://h.example.com:8443/v1/p/x%20y/?b=2&a=1&a=&c", {
     ["Content-Type"] = "application/json", ["X-Project-Id"] = "p" .. i,
     ["X-Security-Token"] = "old",
-  }, string.rep("x", i * 10), "AK", "SK", i % 2 == 0 and "tok" or nil, { "User-Agent: m" }))
+  }, string.rep("x", i * 10), "AK", "SK", token_of[i % 2], { "User-Agent: m" }))
 end
 assert(core.sign("GET", "no-host", {}, nil, "AK", "SK") == nil)
 assert(core.sign("GET", "https://h/", { ["X-A"] = {} }, nil, "AK", "SK") == nil)
