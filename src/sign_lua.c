@@ -320,8 +320,9 @@ static void push_lines(lua_State *L, const call *c, int prefix) {
 ** signed headers as "Name: value" lines: what a transport sends. checked
 ** is hwcloud.sign's form: the method upper-cased, number header values
 ** signed as tostring gives them, spaces and control characters in the URL
-** refused, and after the list the values of Authorization and of the
-** X-Sdk-Date and Host added here (nil when given), for its map. */
+** refused; it gives, for the map hwcloud.sign makes of the caller's
+** headers, the values of Authorization and of the X-Sdk-Date and Host added
+** here (nil when given) instead of the list. */
 static int l_sign(lua_State *L) {
   hwc_signer *s = signer_of(L);
   int checked = lua_toboolean(L, 9);
@@ -354,14 +355,15 @@ static int l_sign(lua_State *L) {
   if (rc != 0)
     return luaL_error(L, "hwcloud.core: signing failed (out of memory or "
                          "digest error)");
-  push_lines(L, &c, lua_isnil(L, 8) ? 0 : 8);
-  if (!checked) return 1;
-  lua_pushvalue(L, -2);
+  if (!checked) {
+    push_lines(L, &c, lua_isnil(L, 8) ? 0 : 8);
+    return 1;
+  }
   if (c.date_generated) lua_pushlstring(L, c.req.date.p, c.req.date.n);
   else lua_pushnil(L);
   if (!c.has_host) lua_pushlstring(L, c.url.hostport.p, c.url.hostport.n);
   else lua_pushnil(L);
-  return 4;
+  return 3;
 }
 
 /* ---- digest helpers ------------------------------------------------- */

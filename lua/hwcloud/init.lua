@@ -69,12 +69,12 @@ function _M.sign(req, creds)
     sign = load_core().sign
     core_sign = sign
   end
-  local lines, auth, date, host = sign(req.method, req.url, req.headers, req.body,
+  local auth, date, host = sign(req.method, req.url, req.headers, req.body,
     creds.ak, creds.sk, creds.security_token, nil, true)
-  if not lines then return invalid(auth, date) end
-  -- the map of the lines: the caller's headers as given (numbers as the
-  -- core signed them), and the values of those the core added. The
-  -- constructor sizes it for the usual entries (a nil adds none).
+  if not auth then return invalid(date, host) end
+  -- the caller's headers as given (numbers as the core signed them), and
+  -- the values of those the core added. The constructor sizes the map for
+  -- the usual entries (a nil adds none).
   local h = { Host = nil, Authorization = nil, ["X-Sdk-Date"] = nil, ["Content-Type"] = nil,
               ["X-Project-Id"] = nil, ["X-Security-Token"] = nil }
   local given = req.headers
