@@ -24,8 +24,7 @@ SSL_LIBS    ?= $(shell $(PKG_CONFIG) --libs libcrypto)
 WERROR ?= -Werror
 WARN    = -Wall -Wextra $(WERROR) -Wshadow -Wmissing-prototypes -Wstrict-prototypes -pedantic
 CFLAGS ?= -O2 -g
-# -pthread: the body's hash is taken on a helper thread (src/hash_pipe.c)
-ALL_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -pthread -fPIC $(WARN) $(CFLAGS) $(LUA_INC) $(CURL_CFLAGS) $(SSL_CFLAGS)
+ALL_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(WARN) $(CFLAGS) $(LUA_INC) $(CURL_CFLAGS) $(SSL_CFLAGS)
 LIBFLAG ?= -shared
 
 SRCS = $(wildcard src/*.c)
@@ -39,7 +38,7 @@ all: $(CORE)
 
 $(CORE): $(OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LIBFLAG) -pthread -o $@ $(OBJS) $(CURL_LIBS) $(SSL_LIBS) $(LDFLAGS)
+	$(CC) $(LIBFLAG) -o $@ $(OBJS) $(CURL_LIBS) $(SSL_LIBS) $(LDFLAGS)
 
 $(BUILD)/obj/%.o: src/%.c src/hwcloud.h
 	@mkdir -p $(dir $@)
@@ -101,9 +100,7 @@ memcheck: deps
 # (tools/asan_lua.c), so no child process inherits the sanitizers (specs
 # that start a child lua5.4 on the core get the runtime late:
 # verify_asan_link_order=0). Leaks are memcheck's business. `make ubsan`
-# and `make asan` are the same run. The JSON writer is built there with its
-# eight-byte word scan (HWC_NO_SSE2), which other machines run; the fuzzer
-# and the other builds run the SSE2 one.
+# and `make asan` are the same run.
 SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 SAN_SPECS = spec/core_spec.lua spec/sign_spec.lua spec/public_sign_spec.lua spec/marshal_spec.lua \
   spec/transport_spec.lua spec/client_spec.lua spec/retry_spec.lua spec/robust_spec.lua \
@@ -111,7 +108,7 @@ SAN_SPECS = spec/core_spec.lua spec/sign_spec.lua spec/public_sign_spec.lua spec
 LUA54_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
 LUA54_LIBS   ?= $(shell $(PKG_CONFIG) --libs lua5.4 2>/dev/null || echo -llua5.4)
 sanitize: deps
-	$(MAKE) BUILD=build/sanitize CFLAGS="-O1 -g $(SAN) -DHWC_NO_SSE2" LDFLAGS="$(SAN)"
+	$(MAKE) BUILD=build/sanitize CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)"
 	$(CC) -std=c99 $(WARN) -O1 -g $(SAN) $(LUA54_CFLAGS) tools/asan_lua.c \
 	  -o build/sanitize/lua $(LUA54_LIBS)
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:verify_asan_link_order=0 \
@@ -120,7 +117,7 @@ sanitize: deps
 
 ubsan asan: sanitize
 
-# libFuzzer on the C core (build, validate, conform, sign, the JSON
+# libFuzzer on the C core (build, conform, sign, the JSON
 # writer) under ASan and UBSan, with a fixed seed and a time budget:
 # tools/fuzz/driver.lua says what each input does and what must hold.
 # Past crashers go to tools/fuzz/corpus/ (and become specs).
@@ -130,7 +127,7 @@ FUZZ_SEED ?= 20261201
 FUZZ_SAN   = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 fuzz: deps
 	@mkdir -p build/fuzz/corpus
-	$(FUZZ_CC) -std=c99 -D_POSIX_C_SOURCE=200809L -pthread $(WARN) -Wno-unused-command-line-argument \
+	$(FUZZ_CC) -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) -Wno-unused-command-line-argument \
 	  -O1 -g $(FUZZ_SAN) -Isrc $(LUA54_CFLAGS) \
 	  $(CURL_CFLAGS) $(SSL_CFLAGS) tools/fuzz/fuzz_core.c $(SRCS) -o build/fuzz/fuzz_core \
 	  $(LUA54_LIBS) $(CURL_LIBS) $(SSL_LIBS)

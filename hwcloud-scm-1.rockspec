@@ -39,11 +39,10 @@ build = {
   modules = {
     ["hwcloud.core"] = {
       sources = { "src/buf.c", "src/core.c", "src/http.c", "src/marshal.c", "src/sign.c", "src/sign_lua.c",
-                  "src/json.c", "src/json_decode.c", "src/hash_pipe.c", "src/body.c", "src/http_head.c",
+                  "src/json.c", "src/json_decode.c", "src/http_head.c",
                   "src/suggest.c", "src/url.c", "src/fileio.c" },
       defines = { "_POSIX_C_SOURCE=200809L" },
-      -- pthread: the body's hash is taken on a helper thread (src/hash_pipe.c)
-      libraries = { "curl", "crypto", "pthread" },
+      libraries = { "curl", "crypto" },
       incdirs = { "src", "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)" },
       libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
     },

@@ -1,8 +1,7 @@
 -- Building a 10 MB request body (core.build: validated against the schema,
--- escaped, UTF-8 checked, and its SHA-256 taken beside) side by side with
--- lua-cjson encoding the same table. The sides alternate in each round and
--- the ratio is taken within the round; the median of the rounds and its
--- spread are printed.
+-- escaped and UTF-8 checked) side by side with lua-cjson encoding the same
+-- table. The sides alternate in each round and the ratio is taken within
+-- the round; the median of the rounds and its spread are printed.
 --
 --   lua5.4 bench/body.lua [rounds]   -> a bench: line
 
@@ -11,8 +10,6 @@ local cjson = require "cjson"
 local prepare = require("hwcloud.services").prepare
 
 local rounds = tonumber(arg[1]) or 5
--- wall time: core.build hashes a body this large on a second thread while
--- it writes it (for the signature), which CPU time would count twice
 local clock = core.now
 
 -- a script-like payload: ASCII lines with quotes, tabs and some UTF-8,

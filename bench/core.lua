@@ -14,10 +14,13 @@ local req = B.request()
 local pid, ak, sk = B.PROJECT_ID, B.AK, B.SK
 local build, sign = core.build, core.sign
 
+-- the lines auth.lua puts first on every signed request
+local common = { "User-Agent: hwcloud-bench", "Accept: application/json" }
+
 local function one()
   local path, body = build(op, req, pid)
   local h = { ["Content-Type"] = "application/json", ["X-Project-Id"] = pid }
-  return sign("POST", base .. path, h, body, ak, sk)
+  return sign("POST", base .. path, h, body, ak, sk, nil, common)
 end
 
 local function calls(count)

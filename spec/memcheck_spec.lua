@@ -1,7 +1,6 @@
 -- The C core under valgrind: signing, marshaling, validation and the
 -- transport (against the emulator, with its faults) leak nothing and make
--- no invalid memory access; the body's hash thread races with nothing
--- (helgrind).
+-- no invalid memory access.
 
 local emulator = require "spec.helpers.emulator"
 
@@ -32,21 +31,6 @@ local function clean_under_valgrind(tool_args, cmd, done)
   assert.is_true(ok, "valgrind exit " .. tostring(code) .. "\n" .. report)
   assert.is_truthy(report:find("ERROR SUMMARY: 0 errors", 1, true), report)
 end
-
-describe("the body's hash thread under valgrind", function()
-  local driver = "lua5.4 spec/helpers/hash_pipe_driver.lua"
-
-  it("leaks nothing and reads only what was written #slow", function()
-    clean_under_valgrind(LEAKS, driver, "hash pipe driver: done")
-  end)
-
-  it("shares nothing with the writer unguarded (helgrind) #slow", function()
-    -- the suppressions: libp11-kit's own exit handlers, loaded through
-    -- libcurl, destroy mutexes helgrind never saw made
-    clean_under_valgrind("--tool=helgrind --suppressions=spec/helpers/helgrind.supp", driver,
-                         "hash pipe driver: done")
-  end)
-end)
 
 describe("the C core under valgrind #server", function()
   local emu

@@ -4,8 +4,21 @@
 local core = require "hwcloud.core"
 
 local V = require "spec.helpers.vectors"
-local util = require "spec.helpers.util"
 local vector_url, load_vectors = V.url, V.load
+
+-- core.sign's "Name: value" lines as a map (as hwcloud.sign makes it), or
+-- nil, field, message
+local function sign(method, url, headers, body, ak, sk)
+  local lines, field, message = core.sign(method, url, headers, body, ak, sk)
+  if not lines then return nil, field, message end
+  local map = {}
+  for _, line in ipairs(lines) do
+    local name, value = line:match("^([^:]*): (.*)$")
+    assert.is_nil(map[name], "one line per header")
+    map[name] = value
+  end
+  return map
+end
 
 local function copy(t)
   local c = {}
@@ -24,7 +37,7 @@ local DATE = "20260115T083000Z"
 local function sig_of(url, headers, body)
   local h = headers or {}
   if h["X-Sdk-Date"] == nil then h["X-Sdk-Date"] = DATE end
-  return signature(core.sign("GET", url, h, body, AK, SK))
+  return signature(sign("GET", url, h, body, AK, SK))
 end
 
 local vectors = load_vectors()
@@ -37,7 +50,7 @@ describe("core.sign against the signing vectors", function()
   for _, v in ipairs(vectors) do
     it("reproduces vector " .. tostring(v.id), function()
       local input = copy(v.headers_in)
-      local out = core.sign(v.method, vector_url(v), input, v.body, v.ak, v.sk)
+      local out = sign(v.method, vector_url(v), input, v.body, v.ak, v.sk)
 
       assert.are.equal(v.authorization, out.Authorization)
       assert.are.equal(v.signed_headers, out.Authorization:match("SignedHeaders=([^,]+),"))
@@ -63,8 +76,8 @@ describe("core.sign against the signing vectors", function()
   end
 end)
 
-describe("core.sign_lines", function()
-  -- the lines a map of core.sign would give, sorted, for comparing
+describe("core.sign's lines", function()
+  -- the lines of a map, sorted, for comparing
   local function lines_of(map)
     local out = {}
     for k, v in pairs(map) do out[#out + 1] = k .. ": " .. v end
@@ -75,7 +88,7 @@ describe("core.sign_lines", function()
   it("gives every vector's headers as lines, after the prefix's, in a new list", function()
     for _, v in ipairs(vectors) do
       local list = { "User-Agent: spec", "Accept: application/json" }
-      local out = core.sign_lines(v.method, vector_url(v), copy(v.headers_in), v.body, v.ak, v.sk, list)
+      local out = core.sign(v.method, vector_url(v), copy(v.headers_in), v.body, v.ak, v.sk, nil, list)
       assert.are_not.equal(list, out)
       assert.are.same({ "User-Agent: spec", "Accept: application/json" }, list)
       assert.are.equal("User-Agent: spec", out[1])
@@ -83,52 +96,55 @@ describe("core.sign_lines", function()
       local rest = {}
       for i = 3, #out do rest[#rest + 1] = out[i] end
       table.sort(rest)
-      local map = core.sign(v.method, vector_url(v), copy(v.headers_in), v.body, v.ak, v.sk)
+      local map = sign(v.method, vector_url(v), copy(v.headers_in), v.body, v.ak, v.sk)
       assert.are.same(lines_of(map), rest)
       assert.truthy(table.concat(rest, "\n"):find("Authorization: " .. v.authorization, 1, true))
     end
   end)
 
-  it("adds the date it made, and raises on bad input as core.sign does", function()
-    local out = core.sign_lines("GET", "https://example.com/v1/x", {}, nil, AK, SK, {})
+  it("adds the date it made, and gives nil, field, message on bad input", function()
+    local out = core.sign("GET", "https://example.com/v1/x", {}, nil, AK, SK, nil, {})
     local date
     for _, l in ipairs(out) do date = date or l:match("^X%-Sdk%-Date: (%d+T%d+Z)$") end
     assert.truthy(date)
     assert.are.equal(3, #out) -- Host, X-Sdk-Date, Authorization
     -- a line longer than the signer puts together on its stack
     local long = string.rep("v", 400)
-    out = core.sign_lines("GET", "https://example.com/v1/x", { ["X-Long"] = long }, nil, AK, SK, {})
+    out = core.sign("GET", "https://example.com/v1/x", { ["X-Long"] = long }, nil, AK, SK, nil, {})
     local found
     for _, l in ipairs(out) do found = found or l == "X-Long: " .. long end
     assert.is_true(found)
-    assert.has_error(function() core.sign_lines("GET", "https://example.com/", {}, nil, AK, SK) end)
-    assert.has_error(function()
-      core.sign_lines("GET", "not a url", {}, nil, AK, SK, {})
-    end)
-    local ok, err = pcall(core.sign_lines, "GET", "https://example.com/", { a = "1", A = "2" },
-      nil, AK, SK, {})
-    assert.is_false(ok)
-    assert.matches("bad argument #3 to '[^']*' %(headers: header '[aA]' given twice", err)
+    assert.has_error(function() core.sign("GET", "https://example.com/", {}, nil, AK, SK, nil, "x") end)
+    local ok, field = core.sign("GET", "not a url", {}, nil, AK, SK, nil, {})
+    assert.is_nil(ok)
+    assert.are.equal("url", field)
+    local msg
+    ok, field, msg = core.sign("GET", "https://example.com/", { a = "1", A = "2" }, nil, AK, SK, nil, {})
+    assert.is_nil(ok)
+    assert.are.equal("headers", field)
+    assert.matches("header '[aA]' given twice", msg)
   end)
-end)
 
-describe("core.sign_lines with the body's digest", function()
-  it("signs as it would hashing the body itself, and refuses a digest that is not one", function()
-    local body = string.rep('{"k":"v"}', 1000)
-    local digest = core.sha256_hex(body)
-    local auth = util.authorization
-    local a, b = util.same_second(
-      function() return auth(core.sign_lines("POST", "https://example.com/v1/x", {}, body, AK, SK, {})) end,
-      function()
-        return auth(core.sign_lines("POST", "https://example.com/v1/x", {}, body, AK, SK, {}, digest))
-      end)
-    assert.are.equal(a, b)
-    local c = auth(core.sign_lines("POST", "https://example.com/v1/x", {}, body, AK, SK, {},
-                                   core.sha256_hex("other")))
-    assert.are_not.equal(a, c)
-    local ok, err = pcall(core.sign_lines, "POST", "https://example.com/", {}, body, AK, SK, {}, "abc")
-    assert.is_false(ok)
-    assert.matches("bad argument #8 .*SHA%-256 in hex", err)
+  it("gives, checked, the values of Authorization and of the Host and X-Sdk-Date it added", function()
+    assert.are.equal(1, select("#", core.sign("GET", "https://example.com:8443/x", {}, nil, AK, SK)))
+    local auth, date, host = core.sign("GET", "https://example.com:8443/x", { ["X-Sdk-Date"] = DATE },
+                                       nil, AK, SK, nil, nil, true)
+    local out = core.sign("GET", "https://example.com:8443/x", { ["X-Sdk-Date"] = DATE }, nil, AK, SK)
+    assert.are.equal("Authorization: " .. auth, out[#out])
+    assert.is_nil(date)
+    assert.are.equal("example.com:8443", host)
+    local _, date2, host2 = core.sign("GET", "https://example.com:8443/x", { Host = "h" }, nil, AK, SK,
+                                      nil, nil, true)
+    assert.truthy(date2:match("^%d+T%d+Z$"))
+    assert.is_nil(host2)
+  end)
+
+  it("with a security token, sends it once in place of the caller's X-Security-Token", function()
+    local out = core.sign("GET", "https://example.com/", { ["X-Security-Token"] = "old", ["X-Sdk-Date"] = DATE },
+                          nil, AK, SK, "tok", {})
+    local tokens = {}
+    for _, l in ipairs(out) do tokens[#tokens + 1] = l:match("^X%-Security%-Token: (.*)$") end
+    assert.are.same({ "tok" }, tokens)
   end)
 end)
 
@@ -142,7 +158,7 @@ describe("core.sign", function()
 
   it("generates X-Sdk-Date (UTC now) when absent and signs with it", function()
     local before = os.time()
-    local out = core.sign("GET", "https://example.com/v1/x", {}, nil, AK, SK)
+    local out = sign("GET", "https://example.com/v1/x", {}, nil, AK, SK)
     local after = os.time()
     local date = out["X-Sdk-Date"]
     assert.is_string(date)
@@ -154,39 +170,39 @@ describe("core.sign", function()
     assert.is_true(near, "date " .. date .. " is not within a few seconds of now")
     assert.is_truthy(out.Authorization:find("SignedHeaders=host;x-sdk-date,", 1, true))
     -- the same date given explicitly gives the same signature
-    local again = core.sign("GET", "https://example.com/v1/x", { ["X-Sdk-Date"] = date }, nil, AK, SK)
+    local again = sign("GET", "https://example.com/v1/x", { ["X-Sdk-Date"] = date }, nil, AK, SK)
     assert.are.equal(out.Authorization, again.Authorization)
   end)
 
   it("uses X-Sdk-Date given in any case and does not add another", function()
-    local out = core.sign("GET", "https://example.com/", { ["x-sdk-date"] = DATE }, nil, AK, SK)
+    local out = sign("GET", "https://example.com/", { ["x-sdk-date"] = DATE }, nil, AK, SK)
     assert.is_nil(out["X-Sdk-Date"])
     assert.are.equal(DATE, out["x-sdk-date"])
     assert.are.equal(sig_of("https://example.com/"), signature(out))
   end)
 
   it("keeps a host header given in the input and signs its value", function()
-    local out = core.sign("GET", "https://10.0.0.1:8443/v1/x",
+    local out = sign("GET", "https://10.0.0.1:8443/v1/x",
       { hOsT = "api.example.com", ["X-Sdk-Date"] = DATE }, nil, AK, SK)
     assert.are.equal("api.example.com", out.hOsT)
     assert.is_nil(out.Host)
-    local same = core.sign("GET", "https://api.example.com/v1/x", { ["X-Sdk-Date"] = DATE }, nil, AK, SK)
+    local same = sign("GET", "https://api.example.com/v1/x", { ["X-Sdk-Date"] = DATE }, nil, AK, SK)
     assert.are.equal(signature(same), signature(out))
   end)
 
   it("takes Host from the URL without userinfo, with the port only when named", function()
     local h = { ["X-Sdk-Date"] = DATE }
-    assert.are.equal("example.com", core.sign("GET", "https://u:p@example.com/x", h, nil, AK, SK).Host)
-    assert.are.equal("example.com", core.sign("GET", "https://example.com?a=1", h, nil, AK, SK).Host)
-    assert.are.equal("example.com:8080", core.sign("GET", "http://example.com:8080", h, nil, AK, SK).Host)
-    assert.are.equal("[::1]:8443", core.sign("GET", "https://[::1]:8443/x", h, nil, AK, SK).Host)
+    assert.are.equal("example.com", sign("GET", "https://u:p@example.com/x", h, nil, AK, SK).Host)
+    assert.are.equal("example.com", sign("GET", "https://example.com?a=1", h, nil, AK, SK).Host)
+    assert.are.equal("example.com:8080", sign("GET", "http://example.com:8080", h, nil, AK, SK).Host)
+    assert.are.equal("[::1]:8443", sign("GET", "https://[::1]:8443/x", h, nil, AK, SK).Host)
   end)
 
   it("gives a different signature when one byte of the body changes", function()
-    local a = core.sign(v1.method, vector_url(v1), copy(v1.headers_in), v1.body, v1.ak, v1.sk)
+    local a = sign(v1.method, vector_url(v1), copy(v1.headers_in), v1.body, v1.ak, v1.sk)
     local body = v1.body:sub(1, -3) .. "X" .. v1.body:sub(-1)
     assert.are.equal(#v1.body, #body)
-    local b = core.sign(v1.method, vector_url(v1), copy(v1.headers_in), body, v1.ak, v1.sk)
+    local b = sign(v1.method, vector_url(v1), copy(v1.headers_in), body, v1.ak, v1.sk)
     assert.are_not.equal(signature(a), signature(b))
   end)
 
@@ -236,50 +252,56 @@ describe("core.sign", function()
       query[#query + 1] = string.format("p%03d=%%41%d", 101 - i, i)
     end
     local url = "https://example.com/" .. string.rep("seg%20", 20000) .. "?" .. table.concat(query, "&")
-    local a = core.sign("GET", url, headers, nil, AK, SK)
+    local a = sign("GET", url, headers, nil, AK, SK)
     assert.is_truthy(a.Authorization:find("SignedHeaders=host;x-h-001;x-h-002;", 1, true))
     -- same request again (buffers reused or re-grown) gives the same signature
-    assert.are.equal(a.Authorization, core.sign("GET", url, headers, nil, AK, SK).Authorization)
+    assert.are.equal(a.Authorization, sign("GET", url, headers, nil, AK, SK).Authorization)
     headers["X-H-050"] = "changed"
-    assert.are_not.equal(a.Authorization, core.sign("GET", url, headers, nil, AK, SK).Authorization)
+    assert.are_not.equal(a.Authorization, sign("GET", url, headers, nil, AK, SK).Authorization)
   end)
 
   it("rejects a URL without scheme://host, without revealing the SK", function()
     local secret = "TOP-SECRET-SK-VALUE-0123456789"
     for _, url in ipairs({ "example.com/v1/x", "https:///v1/x", "://example.com/", "https://", "/v1/x" }) do
-      local ok, err = pcall(core.sign, "GET", url, {}, nil, AK, secret)
-      assert.is_false(ok, url)
+      local ok, field, err = core.sign("GET", url, {}, nil, AK, secret)
+      assert.is_nil(ok, url)
+      assert.are.equal("url", field)
       assert.is_truthy(tostring(err):find("URL", 1, true), err)
       assert.is_falsy(tostring(err):find(secret, 1, true))
     end
   end)
 
-  it("rejects wrong argument types, without revealing the SK", function()
+  it("rejects wrong argument types, naming the field, without revealing the SK", function()
     local secret = "TOP-SECRET-SK-VALUE-0123456789"
     local url = "https://example.com/"
     local cases = {
-      { "GET", url, "not a table", nil, AK, secret },
-      { "GET", url, nil, nil, AK, secret },
-      { "GET", url, { ["X-Count"] = 3 }, nil, AK, secret },
-      { "GET", url, { [1] = "x" }, nil, AK, secret },
-      { "GET", url, { ["X-A"] = "1", ["x-a"] = "2" }, nil, AK, secret },
-      { "GET", url, {}, {}, AK, secret },
-      { "GET", url, {}, nil, nil, secret },
-      { "GET", url, {}, nil, AK, nil },
-      { nil, url, {}, nil, AK, secret },
+      { "headers", "GET", url, "not a table", nil, AK, secret },
+      { "headers", "GET", url, { ["X-Count"] = 3 }, nil, AK, secret },
+      { "headers", "GET", url, { [1] = "x" }, nil, AK, secret },
+      { "headers", "GET", url, { ["X-A"] = "1", ["x-a"] = "2" }, nil, AK, secret },
+      { "body", "GET", url, {}, {}, AK, secret },
+      { "ak", "GET", url, {}, nil, nil, secret },
+      { "sk", "GET", url, {}, nil, AK, nil },
+      { "method", nil, url, {}, nil, AK, secret },
     }
     for i, args in ipairs(cases) do
-      local ok, err = pcall(core.sign, (table.unpack or unpack)(args, 1, 6))
-      assert.is_false(ok, "case " .. i)
-      assert.is_truthy(tostring(err):find("bad argument", 1, true), err)
+      local ok, field, err = core.sign((table.unpack or unpack)(args, 2, 7))
+      assert.is_nil(ok, "case " .. i)
+      assert.are.equal(args[1], field, "case " .. i)
+      assert.is_string(err)
       assert.is_falsy(tostring(err):find(secret, 1, true))
     end
   end)
 
-  it("names the offending header in a type error", function()
-    local ok, err = pcall(core.sign, "GET", "https://example.com/", { ["X-Count"] = 3 }, nil, AK, SK)
-    assert.is_false(ok)
+  it("names the offending header in a type error; the public form signs numbers", function()
+    local ok, field, err = core.sign("GET", "https://example.com/", { ["X-Count"] = 3 }, nil, AK, SK)
+    assert.is_nil(ok)
+    assert.are.equal("headers", field)
     assert.is_truthy(err:find("X-Count", 1, true))
+    local auth = core.sign("get", "https://example.com/", { ["X-Count"] = 3, ["X-Sdk-Date"] = DATE },
+                           nil, AK, SK, nil, nil, true)
+    local h = sign("GET", "https://example.com/", { ["X-Count"] = "3", ["X-Sdk-Date"] = DATE }, nil, AK, SK)
+    assert.are.equal(h.Authorization, auth)
   end)
 end)
 

@@ -430,20 +430,6 @@ describe("core.transport", function()
       collectgarbage()
     end)
 
-    it("sends a body core.build held, intact, and refuses one released", function()
-      local op = { method = "POST", path = "/echo", request = require("hwcloud.services").prepare {
-        type = "object", fields = { data = { type = "string", required = true } } } }
-      local text = string.rep("0123456789abcdef", 64 * 1024 + 3) -- just over 1 MiB
-      local _, held = assert(core.build(op, { data = text }, nil, true))
-      assert.are.equal("userdata", type(held))
-      local c = request(t, "POST", srv:url("/echo"), {}, held, { once = true })
-      assert.equal('{"data":"' .. text .. '"}', cjson.decode(c.body).body)
-      held:release()
-      local ok, err = pcall(t.submit, t, 99, "POST", srv:url("/echo"), {}, held, { once = true })
-      assert.is_false(ok)
-      assert.matches("the body was released", err)
-    end)
-
     it("keeps one connection for sequential requests", function()
       local conn, last
       for i = 1, 20 do

@@ -668,11 +668,11 @@ static int prepare(lua_State *L, hwc_transport *t, hwc_req *r,
   } else if (wants_body) {
     size_t blen = 0;
     const char *b = "";
-    if (!lua_isnil(L, body_idx)) hwc_body_bytes(L, body_idx, &b, &blen);
+    if (!lua_isnil(L, body_idx)) b = lua_tolstring(L, body_idx, &blen);
     if (blen > KEEP_BUF_MAX) {
       /* a large body is not copied (10 MB would cost a malloc, its page
-      ** faults and a memcpy): the string (or held body) is kept in the
-      ** registry, so it outlives the transfer; neither ever moves */
+      ** faults and a memcpy): the string is kept in the registry, so it
+      ** outlives the transfer; it never moves */
       lua_pushvalue(L, body_idx);
       r->body_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     } else if (hwc_buf_add(&r->body, b, blen) != 0 ||
@@ -721,14 +721,7 @@ static int l_submit(lua_State *L) {
   url = luaL_checklstring(L, 4, &ulen);
   /* the headers array moves to index 4 below; check it now */
   luaL_checktype(L, 5, LUA_TTABLE);
-  if (!lua_isnoneornil(L, 6)) {
-    const char *bp;
-    size_t bn;
-    /* a string, or a body core.build held (body.c) */
-    int got = hwc_body_bytes(L, 6, &bp, &bn);
-    if (got == 0) luaL_argerror(L, 6, "string or nil expected");
-    if (got < 0) luaL_argerror(L, 6, "the body was released");
-  }
+  if (!lua_isnoneornil(L, 6)) luaL_checktype(L, 6, LUA_TSTRING);
   if (!lua_isnoneornil(L, 7)) luaL_checktype(L, 7, LUA_TTABLE);
   lua_settop(L, 7);
   connect_ms = t->connect_timeout_ms;

@@ -66,22 +66,6 @@ static inline int hwc_isinteger(lua_State *L, int idx) {
 #endif
 }
 
-/* Word-at-a-time byte tests over eight bytes read with memcpy (json.c,
-** json_decode.c). The answer to "any byte?" is exact; which bytes are
-** flagged above the lowest is not (a borrow spills upwards). */
-#define HWC_ONES ((uint64_t)0x0101010101010101u)
-#define HWC_HIGHS (HWC_ONES * 0x80u)
-
-/* nonzero when a byte of x is below n (n <= 0x80) */
-static inline uint64_t hwc_has_below(uint64_t x, unsigned n) {
-  return (x - HWC_ONES * n) & ~x & HWC_HIGHS;
-}
-
-/* nonzero when a byte of x equals c */
-static inline uint64_t hwc_has_byte(uint64_t x, unsigned char c) {
-  return hwc_has_below(x ^ (HWC_ONES * c), 1);
-}
-
 /* a span of bytes inside a string someone else owns */
 typedef struct hwc_slice {
   const char *p;
@@ -158,44 +142,6 @@ int hwc_buf_add_urlenc(hwc_buf *b, const char *s, size_t n);
 */
 int hwc_json_string(hwc_buf *b, const char *s, size_t n);
 int hwc_utf8_valid(const char *s, size_t n);
-
-/*
-** Held bodies (body.c): a large body stays in the buffer it was written in,
-** as a userdata the signer and the curl transport read directly. A spare
-** slot, shared by the builder and its bodies, takes a released body's
-** buffer back for the next large build. hwc_body_push moves *b (left
-** empty) into a new body on the stack, which takes a reference to home
-** (may be NULL). hwc_body_bytes reads a string or a body at idx: 1 with
-** the bytes, 0 when it is neither, -1 when the body was released.
-*/
-typedef struct hwc_spare hwc_spare;
-hwc_spare *hwc_spare_new(void);
-void hwc_spare_unref(hwc_spare *sp);
-hwc_buf *hwc_spare_buf(hwc_spare *sp);
-int hwc_body_push(lua_State *L, hwc_buf *b, hwc_spare *home);
-int hwc_body_bytes(lua_State *L, int idx, const char **p, size_t *n);
-
-/*
-** A large body's SHA-256, taken on a helper thread while it is written
-** (hash_pipe.c). begin starts a digest; run lets a thread hash
-** data[hashed, ready) and whatever `more` publishes after, as long as data
-** does not move; pause returns once everything published is hashed (data
-** may move after it); end hashes data[hashed, len) itself and gives the
-** hex digest (0, or -1 on a digest error). new returns NULL when out of
-** memory. hwc_json_string_hashed is hwc_json_string with the pipe running
-** beside it (json.c), and still running when it returns 0.
-*/
-typedef struct hwc_hashpipe hwc_hashpipe;
-hwc_hashpipe *hwc_hashpipe_new(void);
-void hwc_hashpipe_free(hwc_hashpipe *h);
-int hwc_hashpipe_begin(hwc_hashpipe *h);
-void hwc_hashpipe_run(hwc_hashpipe *h, const char *data, size_t ready);
-void hwc_hashpipe_more(hwc_hashpipe *h, size_t ready);
-void hwc_hashpipe_pause(hwc_hashpipe *h, size_t ready);
-int hwc_hashpipe_end(hwc_hashpipe *h, const char *data, size_t len,
-                     char hex[64]);
-int hwc_json_string_hashed(hwc_buf *b, const char *s, size_t n,
-                           hwc_hashpipe *h);
 size_t hwc_fmt_int(long long v, char *out /* >= 21 bytes */);
 size_t hwc_fmt_double(double d, char *out /* >= 40 bytes, finite d */);
 
@@ -222,9 +168,9 @@ const char *hwc_url_parse(const char *s, size_t n, int flags, hwc_url *u);
 
 /*
 ** The signer (sign.c): SDK-HMAC-SHA256 over spans, no Lua. Its state
-** (digest contexts, the HMAC pads of the last key, scratch buffers, the
-** header and parameter arrays) is reused from call to call; sign_lua.c
-** keeps one in a userdata and reads the Lua arguments into it.
+** (the digest context, scratch buffers, the header and parameter arrays)
+** is reused from call to call; sign_lua.c keeps one in a userdata and reads
+** the Lua arguments into it.
 */
 typedef struct hwc_header {
   hwc_slice name;  /* as given; lower-cased on output */
@@ -239,13 +185,9 @@ typedef struct hwc_param { /* a query parameter, percent-decoded */
 typedef struct hwc_signer {
   /* OpenSSL's own struct tags, so this header need not include it. SHA-256
   ** is fetched once and the context reused: OpenSSL 3's one-shot calls
-  ** fetch and allocate each time. hinner/houter: the HMAC contexts after
-  ** the key pads of the last key (a client signs with one SK). */
+  ** fetch and allocate each time. */
   struct evp_md_st *md;
-  struct evp_md_ctx_st *ctx, *hinner, *houter;
-  unsigned char *hkey; /* the key of the pads, to recognise it; wiped */
-  size_t hkey_len, hkey_cap;
-  int hkey_ok;
+  struct evp_md_ctx_st *ctx;
   hwc_buf canon;   /* the canonical request */
   hwc_buf scratch; /* decoded path and query, then Authorization */
   hwc_header *hdrs; /* the headers to sign, hwc_signer_add appends */
@@ -260,12 +202,11 @@ typedef struct hwc_sign_req {
   hwc_slice path, query;  /* from the URL */
   hwc_slice date;         /* X-Sdk-Date, also among the headers */
   hwc_slice content_hash; /* X-Sdk-Content-Sha256 when given, p == NULL if not */
-  hwc_slice body_hash;    /* hex SHA-256 of body when already known, or p == NULL */
   int upper_method;
 } hwc_sign_req;
 
 /* 0, or -1 when OpenSSL could not be set up (hwc_signer_free still
-** frees what was); free is idempotent and wipes the key copy */
+** frees what was); free is idempotent */
 int hwc_signer_init(hwc_signer *s);
 void hwc_signer_free(hwc_signer *s);
 int hwc_signer_ready(const hwc_signer *s);

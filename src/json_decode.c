@@ -61,6 +61,11 @@ static const char *ws(const char *p) {
   return p;
 }
 
+/* nonzero when a byte of the eight in x is below n (n <= 0x80): exact as
+** to "any byte?", whatever a borrow does to the flags above the lowest */
+#define ONES ((uint64_t)0x0101010101010101u)
+#define HAS_BELOW(x, n) (((x) - ONES * (n)) & ~(x) & (ONES * 0x80u))
+
 /* the length of the run at p with no '"', '\\' or control byte (the NUL
 ** at end is one) */
 static size_t plain_run(const char *p, const char *end) {
@@ -68,7 +73,8 @@ static size_t plain_run(const char *p, const char *end) {
   while (end - p >= 8) {
     uint64_t x;
     memcpy(&x, p, 8);
-    if (hwc_has_byte(x, '"') | hwc_has_byte(x, '\\') | hwc_has_below(x, 0x20))
+    if (HAS_BELOW(x ^ (ONES * '"'), 1) | HAS_BELOW(x ^ (ONES * '\\'), 1) |
+        HAS_BELOW(x, 0x20))
       break; /* exact: one of these eight bytes stops the run */
     p += 8;
   }

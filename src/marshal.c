@@ -26,24 +26,12 @@
 /* tables nested deeper than this are refused; also stops cycles */
 #define MAX_DEPTH 64
 /* a buffer that grew beyond this is released after the call, so one huge
-** body does not pin memory for the life of the process; the body's (and
-** the spare, body.c) wait instead while builds keep writing strings of
-** HASH_BESIDE_MIN: a run of large bodies then reuses one buffer, where a
-** fresh one would cost its page faults each time (7 ms for 11 MB, against
-** 0.6 ms to write warm pages), and the first build without one frees it */
+** body does not pin memory for the life of the process */
 #define KEEP_CAP (64 * 1024)
-/* a body string this long is hashed while it is written, on a helper
-** thread: below, the thread would cost more than it saves */
-#define HASH_BESIDE_MIN (1024 * 1024)
 
 typedef struct mstate {
   hwc_buf path, query, body; /* outputs */
   hwc_buf field, msg;        /* the error, when there is one */
-  hwc_hashpipe *pipe;        /* the body's digest, made at the first need */
-  hwc_spare *spare;          /* a released held body's buffer (body.c) */
-  int hashing;               /* this build's body is being hashed */
-  int live;                  /* the pipe's thread is reading body */
-  int big;                   /* this build wrote a string that large */
   int busy;                  /* a build is using these buffers */
 } mstate;
 
@@ -86,38 +74,15 @@ static HWC_NORETURN void misuse(lua_State *L, const char *msg) {
   abort(); /* not reached: luaL_error raises */
 }
 
-/* the pipe's thread stops reading the body (everything published is
-** hashed): before the buffer may move or be freed */
-static void settle(mstate *st) {
-  if (st->live) hwc_hashpipe_pause(st->pipe, st->body.len);
-  st->live = 0;
-}
-
-/* before a write of up to `most` bytes to b: while the thread reads the
-** body, one that may move it waits for the thread first */
-static void hold(ctx *c, hwc_buf *b, size_t most) {
-  if (c->st->live && b == &c->st->body && b->cap - b->len <= most + 1)
-    settle(c->st);
-}
-
-/* a string may escape to six times its length */
-static void hold_string(ctx *c, hwc_buf *b, size_t n) {
-  if (c->st->live && b == &c->st->body && (b->cap - b->len) / 6 <= n + 8)
-    settle(c->st);
-}
-
 static void put(ctx *c, hwc_buf *b, const char *p, size_t n) {
-  hold(c, b, n);
   need(c->L, hwc_buf_add(b, p, n));
 }
 
 static void putc_(ctx *c, hwc_buf *b, char ch) {
-  hold(c, b, 1);
   need(c->L, hwc_buf_addc(b, ch));
 }
 
 static void puts_(ctx *c, hwc_buf *b, const char *s) {
-  hold(c, b, strlen(s));
   need(c->L, hwc_buf_adds(b, s));
 }
 
@@ -166,7 +131,6 @@ static int as_integer(lua_State *L, int idx, long long *out) {
 }
 
 static void json_string(ctx *c, hwc_buf *b, const char *s, size_t n) {
-  hold_string(c, b, n);
   need(c->L, hwc_json_string(b, s, n) == -1);
 }
 
@@ -278,48 +242,11 @@ static int fail_msg(ctx *c, const char *msg) {
   return fail(c);
 }
 
-/* whether this build's body digest is under way, starting it if not; a
-** pipe that cannot be made only means the signer hashes the body itself */
-static int hash_pipe(mstate *st) {
-  st->big = 1;
-  if (st->hashing) return 1;
-  if (st->pipe == NULL && (st->pipe = hwc_hashpipe_new()) == NULL) return 0;
-  if (hwc_hashpipe_begin(st->pipe) != 0) return 0;
-  st->hashing = 1;
-  return 1;
-}
-
-/* before a large string is written to the body: a released body's warm
-** buffer, when it is larger than the body's own, takes the body so far */
-static void take_spare(mstate *st, size_t n) {
-  hwc_buf *sp = st->spare ? hwc_spare_buf(st->spare) : NULL, tmp;
-  if (sp == NULL || sp->cap <= st->body.cap || sp->cap - st->body.len <= n + n / 8)
-    return;
-  memcpy(sp->data, st->body.data, st->body.len); /* the few bytes before */
-  sp->len = st->body.len;
-  tmp = st->body;
-  st->body = *sp;
-  *sp = tmp;
-  hwc_buf_free(sp);
-}
-
 /* a string value: checked as UTF-8 and, with an output, written in the
 ** same pass (0 | -1 with the error set) */
 static int string_value(ctx *c, hwc_buf *out, const char *s, size_t n) {
-  mstate *st = c->st;
-  int rc;
-  if (out == NULL) {
-    rc = hwc_utf8_valid(s, n) ? 0 : -2;
-  } else if (n >= HASH_BESIDE_MIN && out == &st->body && hash_pipe(st)) {
-    /* a second large string: the buffer may grow, then a thread restarts */
-    settle(st);
-    take_spare(st, n);
-    rc = hwc_json_string_hashed(out, s, n, st->pipe);
-    st->live = rc == 0;
-  } else {
-    hold_string(c, out, n);
-    rc = hwc_json_string(out, s, n);
-  }
+  int rc = out == NULL ? (hwc_utf8_valid(s, n) ? 0 : -2)
+                       : hwc_json_string(out, s, n);
   need(c->L, rc == -1);
   return rc == 0 ? 0 : fail_msg(c, "must be valid UTF-8");
 }
@@ -1100,33 +1027,21 @@ static int build(ctx *c) {
 static void trim(mstate *st) {
   hwc_buf *all[5];
   size_t i;
-  settle(st); /* a build cut short may leave the thread reading */
-  /* big is the last build's (validate leaves it): see KEEP_CAP */
-  if (!st->big && st->spare) hwc_buf_free(hwc_spare_buf(st->spare));
   all[0] = &st->path;
   all[1] = &st->query;
   all[2] = &st->body;
   all[3] = &st->field;
   all[4] = &st->msg;
   for (i = 0; i < 5; i++) {
-    if (all[i]->cap > KEEP_CAP && !(all[i] == &st->body && st->big))
-      hwc_buf_free(all[i]);
+    if (all[i]->cap > KEEP_CAP) hwc_buf_free(all[i]);
     else hwc_buf_reset(all[i]);
   }
 }
 
-/* the body's digest, once it is all written (1, or 0 on a digest error) */
-static int digest_of(mstate *st, char hex[64]) {
-  st->hashing = st->live = 0;
-  return hwc_hashpipe_end(st->pipe, st->body.data, st->body.len, hex) == 0;
-}
-
 /* the body of build, run under lua_pcall by l_build: 1 op, 2 req,
-** 3 project_id, 4 the state whose buffers to use, 5 hold: a large body
-** comes back held (body.c) rather than as a string */
+** 3 project_id, 4 the state whose buffers to use */
 static int l_build_body(lua_State *L) {
   mstate *st = (mstate *)lua_touserdata(L, 4);
-  char hex[64];
   ctx c;
   int rc;
   c.L = L;
@@ -1136,7 +1051,6 @@ static int l_build_body(lua_State *L) {
   c.locs = 0;
   c.nseg = 0;
   trim(st); /* a previous call may have raised with data still here */
-  st->hashing = st->big = 0;
   rc = build(&c);
   if (rc < 0) {
     lua_pushnil(L);
@@ -1149,44 +1063,7 @@ static int l_build_body(lua_State *L) {
     lua_pushnil(L);
     return 2;
   }
-  if (!st->hashing) {
-    lua_pushlstring(L, st->body.data, st->body.len);
-    return 2;
-  }
-  if (lua_toboolean(L, 5)) {
-    /* held: the buffer itself becomes the body (body.c), no copy; the
-    ** digest first, since the buffer leaves the state */
-    int ok = digest_of(st, hex);
-    if (st->spare == NULL) st->spare = hwc_spare_new(); /* NULL: not kept */
-    hwc_body_push(L, &st->body, st->spare);
-    if (!ok) return 2;
-  } else {
-    /* the string is made while the thread may still be hashing the end */
-    lua_pushlstring(L, st->body.data, st->body.len);
-    if (!digest_of(st, hex)) return 2;
-  }
-  lua_pushlstring(L, hex, 64);
-  return 3;
-}
-
-/* core.validate(schema, value) -> nothing | field, message: the checks of
-** build for any closed object (client options, per-call options), with no
-** output. Stack as l_build_body: 1 schema, 2 value, 3 nil, 4 state. */
-static int l_validate_body(lua_State *L) {
-  mstate *st = (mstate *)lua_touserdata(L, 4);
-  ctx c;
-  c.L = L;
-  c.st = st;
-  c.nbody = 0;
-  c.whole = 0;
-  c.locs = 0;
-  c.nseg = 0;
-  trim(st);
-  if (kind_of(L, 1, 1) != K_OBJECT)
-    misuse(L, "validate needs an object schema with fields");
-  if (emit_object(&c, 1, 2, NULL, 0) == 0) return 0;
-  lua_pushlstring(L, st->field.data ? st->field.data : "", st->field.len);
-  lua_pushlstring(L, st->msg.data ? st->msg.data : "", st->msg.len);
+  lua_pushlstring(L, st->body.data, st->body.len);
   return 2;
 }
 
@@ -1196,11 +1073,6 @@ static void state_init(mstate *st) {
   hwc_buf_init(&st->body);
   hwc_buf_init(&st->field);
   hwc_buf_init(&st->msg);
-  st->pipe = NULL;
-  st->spare = NULL;
-  st->hashing = 0;
-  st->live = 0;
-  st->big = 0;
   st->busy = 0;
 }
 
@@ -1211,17 +1083,9 @@ static void state_free(mstate *st) {
   hwc_buf_free(&st->body);
   hwc_buf_free(&st->field);
   hwc_buf_free(&st->msg);
-  st->live = 0; /* freeing the pipe joins its thread */
-  hwc_hashpipe_free(st->pipe);
-  st->pipe = NULL;
-  hwc_spare_unref(st->spare); /* bodies still out keep it until released */
-  st->spare = NULL;
 }
 
-/* core.build(op, req, project_id[, hold]) -> path, body[, digest] |
-** nil, field, message. digest: the body's SHA-256 (hex) when a string of
-** 1 MB or more was in it; hold: such a body comes back held, a userdata
-** the signer and the curl transport read as they would the string.
+/* core.build(op, req, project_id) -> path, body | nil, field, message.
 ** Any allocation may run a finalizer, and a finalizer may call
 ** build again: the shared buffers are then busy and the inner call gets
 ** private ones. The body runs under lua_pcall so that `busy` is cleared
@@ -1229,7 +1093,7 @@ static void state_free(mstate *st) {
 static int l_build(lua_State *L) {
   mstate *st = (mstate *)lua_touserdata(L, lua_upvalueindex(1));
   int base, rc, t3, shared;
-  lua_settop(L, 4);
+  lua_settop(L, 3);
   luaL_checktype(L, 1, LUA_TTABLE);
   t3 = lua_type(L, 3);
   if (t3 != LUA_TNIL && t3 != LUA_TSTRING)
@@ -1250,8 +1114,7 @@ static int l_build(lua_State *L) {
   lua_pushvalue(L, 2);
   lua_pushvalue(L, 3);
   lua_pushvalue(L, base);
-  lua_pushvalue(L, 4);
-  rc = lua_pcall(L, 5, LUA_MULTRET, 0);
+  rc = lua_pcall(L, 4, LUA_MULTRET, 0);
   st->busy = 0;
   if (shared) trim(st);
   else state_free(st);
@@ -1362,7 +1225,6 @@ void hwc_open_marshal(lua_State *L) {
   lua_setmetatable(L, -2);
   /* the body: upvalue 1 the plans (weak keys: a plan goes with its
   ** operation), keys from 2 */
-  lua_pushvalue(L, -1);
   lua_newtable(L);
   lua_createtable(L, 0, 1);
   lua_pushliteral(L, "k");
@@ -1371,13 +1233,7 @@ void hwc_open_marshal(lua_State *L) {
   for (i = 0; i < KEY_COUNT; i++) lua_pushstring(L, key_names[i]);
   lua_pushcclosure(L, l_build_body, 1 + KEY_COUNT);
   lua_pushcclosure(L, l_build, 2); /* upvalues: the state, the body */
-  lua_setfield(L, -3, "build");
-  /* validate runs through the same protected wrapper as build */
-  lua_pushboolean(L, 0);
-  for (i = 0; i < KEY_COUNT; i++) lua_pushstring(L, key_names[i]);
-  lua_pushcclosure(L, l_validate_body, 1 + KEY_COUNT);
-  lua_pushcclosure(L, l_build, 2);
-  lua_setfield(L, -2, "validate");
+  lua_setfield(L, -2, "build");
   /* conform shares the layout; its upvalue 1 is unused */
   lua_pushboolean(L, 0);
   for (i = 0; i < KEY_COUNT; i++) lua_pushstring(L, key_names[i]);

@@ -4,9 +4,8 @@
 ** No Lua here: sign_lua.c reads the arguments into a request and the
 ** headers into the signer, and pushes the result.
 **
-** Two things are kept from call to call because they pay: the digest
-** contexts (fetched and allocated once) and the HMAC key pads of the last
-** SK (hashed once per key, not per call). Everything else is plain.
+** The digest context is kept from call to call (fetched and allocated
+** once); everything else is plain.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -30,19 +29,11 @@ static const char empty_hex[HEX_LEN + 1] =
 
 /* ---- the signer's state --------------------------------------------- */
 
-static void hkey_forget(hwc_signer *s) {
-  s->hkey_ok = 0;
-  if (s->hkey != NULL) OPENSSL_cleanse(s->hkey, s->hkey_cap);
-  s->hkey_len = 0;
-}
-
 int hwc_signer_init(hwc_signer *s) {
   memset(s, 0, sizeof *s);
   hwc_buf_init(&s->canon);
   hwc_buf_init(&s->scratch);
   s->ctx = EVP_MD_CTX_new();
-  s->hinner = EVP_MD_CTX_new();
-  s->houter = EVP_MD_CTX_new();
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
   s->md = EVP_MD_fetch(NULL, "SHA256", NULL);
 #else
@@ -52,21 +43,14 @@ int hwc_signer_init(hwc_signer *s) {
 }
 
 int hwc_signer_ready(const hwc_signer *s) {
-  return s->ctx != NULL && s->hinner != NULL && s->houter != NULL &&
-         s->md != NULL;
+  return s->ctx != NULL && s->md != NULL;
 }
 
 /* each pointer is cleared as it is freed, so a second call is harmless.
-** Freeing a digest context clears its state, the key's pads included. */
+** Freeing a digest context clears its state. */
 void hwc_signer_free(hwc_signer *s) {
-  hkey_forget(s);
-  free(s->hkey);
-  s->hkey = NULL;
-  s->hkey_cap = 0;
-  EVP_MD_CTX_free(s->hinner);
-  EVP_MD_CTX_free(s->houter);
   EVP_MD_CTX_free(s->ctx);
-  s->hinner = s->houter = s->ctx = NULL;
+  s->ctx = NULL;
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
   EVP_MD_free(s->md);
 #endif
@@ -133,59 +117,33 @@ int hwc_sha256(hwc_signer *s, const char *p, size_t n,
   return final32(s->ctx, out);
 }
 
-/* makes hinner/houter the HMAC pads of key (RFC 2104), unless they already
-** are; the key is compared in constant time since it is secret */
-static int hmac_set_key(hwc_signer *s, const char *key, size_t klen) {
-  unsigned char k[BLOCK_LEN], pad[BLOCK_LEN];
-  size_t i;
-  int rc = -1;
-  if (s->hkey_ok && s->hkey_len == klen &&
-      (klen == 0 || CRYPTO_memcmp(s->hkey, key, klen) == 0))
-    return 0;
-  hkey_forget(s);
-  if (klen > s->hkey_cap) {
-    unsigned char *p = (unsigned char *)malloc(klen);
-    if (p == NULL) return -1;
-    free(s->hkey); /* wiped by hkey_forget */
-    s->hkey = p;
-    s->hkey_cap = klen;
-  }
-  memset(k, 0, sizeof k);
-  if (klen > BLOCK_LEN) { /* long keys are hashed first */
-    if (hwc_sha256(s, key, klen, k) != 0) goto done;
-  } else if (klen > 0) {
-    memcpy(k, key, klen);
-  }
-  for (i = 0; i < BLOCK_LEN; i++) pad[i] = (unsigned char)(k[i] ^ 0x36);
-  if (EVP_DigestInit_ex(s->hinner, s->md, NULL) != 1 ||
-      EVP_DigestUpdate(s->hinner, pad, BLOCK_LEN) != 1)
-    goto done;
-  for (i = 0; i < BLOCK_LEN; i++) pad[i] = (unsigned char)(k[i] ^ 0x5c);
-  if (EVP_DigestInit_ex(s->houter, s->md, NULL) != 1 ||
-      EVP_DigestUpdate(s->houter, pad, BLOCK_LEN) != 1)
-    goto done;
-  if (klen > 0) memcpy(s->hkey, key, klen);
-  s->hkey_len = klen;
-  s->hkey_ok = 1;
-  rc = 0;
-done:
-  OPENSSL_cleanse(k, sizeof k);
-  OPENSSL_cleanse(pad, sizeof pad);
-  return rc;
-}
-
-/* HMAC-SHA256 from copies of the cached pad contexts */
+/* HMAC-SHA256 (RFC 2104): SHA-256((K ^ opad) || SHA-256((K ^ ipad) || msg)),
+** K the key zero-padded to a block (hashed first when longer) */
 int hwc_hmac_sha256(hwc_signer *s, hwc_slice key, const char *msg, size_t n,
                     unsigned char out[DIGEST_LEN]) {
-  unsigned char inner[DIGEST_LEN];
+  unsigned char k[BLOCK_LEN], pad[BLOCK_LEN], inner[DIGEST_LEN];
+  size_t i;
   int rc = -1;
-  if (hmac_set_key(s, key.p, key.n) != 0) return -1;
-  if (EVP_MD_CTX_copy_ex(s->ctx, s->hinner) == 1 &&
-      EVP_DigestUpdate(s->ctx, msg, n) == 1 && final32(s->ctx, inner) == 0 &&
-      EVP_MD_CTX_copy_ex(s->ctx, s->houter) == 1 &&
+  memset(k, 0, sizeof k);
+  if (key.n > BLOCK_LEN) {
+    if (hwc_sha256(s, key.p, key.n, k) != 0) goto done;
+  } else if (key.n > 0) {
+    memcpy(k, key.p, key.n);
+  }
+  for (i = 0; i < BLOCK_LEN; i++) pad[i] = (unsigned char)(k[i] ^ 0x36);
+  if (EVP_DigestInit_ex(s->ctx, s->md, NULL) != 1 ||
+      EVP_DigestUpdate(s->ctx, pad, BLOCK_LEN) != 1 ||
+      EVP_DigestUpdate(s->ctx, msg, n) != 1 || final32(s->ctx, inner) != 0)
+    goto done;
+  for (i = 0; i < BLOCK_LEN; i++) pad[i] = (unsigned char)(k[i] ^ 0x5c);
+  if (EVP_DigestInit_ex(s->ctx, s->md, NULL) == 1 &&
+      EVP_DigestUpdate(s->ctx, pad, BLOCK_LEN) == 1 &&
       EVP_DigestUpdate(s->ctx, inner, DIGEST_LEN) == 1 &&
       final32(s->ctx, out) == 0)
     rc = 0;
+done:
+  OPENSSL_cleanse(k, sizeof k);
+  OPENSSL_cleanse(pad, sizeof pad);
   OPENSSL_cleanse(inner, sizeof inner);
   return rc;
 }
@@ -342,9 +300,6 @@ static int canonical_request(hwc_signer *s, const hwc_sign_req *r,
   if (r->content_hash.p != NULL) {
     payload = r->content_hash.p;
     payload_n = r->content_hash.n;
-  } else if (r->body_hash.p != NULL && r->body.n > 0) {
-    payload = r->body_hash.p; /* taken while the body was written */
-    payload_n = r->body_hash.n;
   } else if (r->body.n > 0) {
     unsigned char d[DIGEST_LEN];
     if (hwc_sha256(s, r->body.p, r->body.n, d) != 0) return -1;

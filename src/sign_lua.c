@@ -1,7 +1,7 @@
 /*
-** sign_lua.c -- the signer's Lua face: core.sign_checked, core.sign,
-** core.sign_lines, core.sha256_hex, core.hmac_sha256_hex. Reads and checks the arguments,
-** hands spans of them to sign.c, pushes the signed headers.
+** sign_lua.c -- the signer's Lua face: core.sign, core.sha256_hex,
+** core.hmac_sha256_hex. Reads and checks the arguments, hands spans of them
+** to sign.c, pushes the signed headers as "Name: value" lines.
 **
 ** Ownership: the signer lives in one userdata shared by the functions as
 ** an upvalue, so a Lua error raised at any point leaks nothing. Spans
@@ -148,10 +148,9 @@ static int read_call(lua_State *L, call *c, int url_flags) {
     return input_error(L, "headers", "expected a table");
   r->body.p = "";
   if (!lua_isnil(L, 4)) {
-    /* a string, or a body core.build held (body.c) */
-    int got = hwc_body_bytes(L, 4, &r->body.p, &r->body.n);
-    if (got == 0) return input_error(L, "body", "expected a string");
-    if (got < 0) return input_error(L, "body", "was released");
+    if (lua_type(L, 4) != LUA_TSTRING)
+      return input_error(L, "body", "expected a string");
+    r->body.p = lua_tolstring(L, 4, &r->body.n);
   }
   if ((rc = check_key(L, 5, "ak", &r->ak)) != 0 ||
       (rc = check_key(L, 6, "sk", &r->sk)) != 0 ||
@@ -256,37 +255,6 @@ static int add_own_headers(hwc_signer *s, call *c) {
 
 /* ---- the result ----------------------------------------------------- */
 
-/* a copy of the headers with Host, X-Sdk-Date (when made here),
-** X-Security-Token and Authorization added; the Authorization value is
-** on top of the stack */
-static void push_result(lua_State *L, const call *c) {
-  int auth = lua_gettop(L), out;
-  lua_createtable(L, 0, 8);
-  out = lua_gettop(L);
-  if (!lua_isnil(L, 3)) {
-    lua_pushnil(L);
-    while (lua_next(L, 3) != 0) {
-      lua_pushvalue(L, -2);
-      lua_insert(L, -2);
-      lua_rawset(L, out);
-    }
-  }
-  if (!c->has_host) {
-    lua_pushlstring(L, c->url.hostport.p, c->url.hostport.n);
-    lua_setfield(L, out, "Host");
-  }
-  if (c->date_generated) {
-    lua_pushlstring(L, c->req.date.p, c->req.date.n);
-    lua_setfield(L, out, "X-Sdk-Date");
-  }
-  if (c->token.p != NULL) {
-    lua_pushvalue(L, 7);
-    lua_setfield(L, out, TOKEN_HEADER);
-  }
-  lua_pushvalue(L, auth);
-  lua_setfield(L, out, "Authorization");
-}
-
 /* one "Name: value" line as entry *n + 1 of the list at out (short lines,
 ** most of them, are put together on the C stack) */
 static void add_line(lua_State *L, int out, int *n, const char *name,
@@ -309,26 +277,31 @@ static void add_line(lua_State *L, int out, int *n, const char *name,
   lua_rawseti(L, out, ++*n);
 }
 
-/* the same headers as push_result, as "Name: value" lines in a new list
-** that starts with the entries of the list at prefix (what the transports
-** send), made at its size, with no map in between; the Authorization value
-** is on top of the stack */
+/* the caller's headers (but an X-Security-Token the token replaces), then
+** Host, X-Sdk-Date (when made here), X-Security-Token and Authorization, as
+** "Name: value" lines in a new list that starts with the entries of the
+** list at prefix (0: none); the Authorization value is on top of the stack */
 static void push_lines(lua_State *L, const call *c, int prefix) {
-  int auth = lua_gettop(L), out, n = 0, i, np = (int)lua_rawlen(L, prefix);
+  int auth = lua_gettop(L), out, n = 0, i;
+  int np = prefix != 0 ? (int)lua_rawlen(L, prefix) : 0;
   size_t kn, vn;
   const char *v;
-  lua_createtable(L, np + (int)c->nheaders + 4, 0);
+  lua_createtable(L, np + c->nheaders + 4, 0);
   out = lua_gettop(L);
   for (i = 1; i <= np; i++) {
     lua_rawgeti(L, prefix, i);
     lua_rawseti(L, out, ++n);
   }
-  lua_pushnil(L);
-  while (lua_next(L, 3) != 0) {
-    const char *k = lua_tolstring(L, -2, &kn);
-    v = lua_tolstring(L, -1, &vn);
-    add_line(L, out, &n, k, kn, v, vn);
-    lua_pop(L, 1);
+  if (!lua_isnil(L, 3)) {
+    lua_pushnil(L);
+    while (lua_next(L, 3) != 0) {
+      const char *k = lua_tolstring(L, -2, &kn);
+      v = lua_tolstring(L, -1, &vn);
+      if (c->token.p == NULL || kn != sizeof(TOKEN_HEADER) - 1 ||
+          memcmp(k, TOKEN_HEADER, kn) != 0)
+        add_line(L, out, &n, k, kn, v, vn);
+      lua_pop(L, 1);
+    }
   }
   if (!c->has_host)
     add_line(L, out, &n, "Host", 4, c->url.hostport.p, c->url.hostport.n);
@@ -341,23 +314,28 @@ static void push_lines(lua_State *L, const call *c, int prefix) {
   add_line(L, out, &n, "Authorization", 13, v, vn);
 }
 
-/* the one entry point: signed headers, or nil, field, message. checked
-** (hwcloud.sign's form) upper-cases the method and refuses spaces and
-** control characters in the URL. list: 0 for a map of the headers, else
-** the index of a list to append their lines to (see push_lines). */
-static int sign_request(lua_State *L, int checked, int list,
-                        const hwc_slice *body_hash) {
+/* core.sign(method, url, headers, body, ak, sk[, security_token[, prefix
+** [, checked]]]) -> list | nil, field, message: the one entry point. The
+** list is prefix's entries (the lines every request starts with), then the
+** signed headers as "Name: value" lines: what a transport sends. checked
+** is hwcloud.sign's form: the method upper-cased, number header values
+** signed as tostring gives them, spaces and control characters in the URL
+** refused; it gives, for the map hwcloud.sign makes of the caller's
+** headers, the values of Authorization and of the X-Sdk-Date and Host added
+** here (nil when given) instead of the list. */
+static int l_sign(lua_State *L) {
   hwc_signer *s = signer_of(L);
+  int checked = lua_toboolean(L, 9);
   call c;
   hwc_slice auth;
   size_t dup = 0;
   int rc;
+  lua_settop(L, 8);
+  if (!lua_isnil(L, 8)) luaL_checktype(L, 8, LUA_TTABLE);
   memset(&c, 0, sizeof c);
   c.req.upper_method = checked;
   s->nhdrs = 0; /* a call cut short by an error left nothing to reuse */
-  if (lua_gettop(L) < 7) lua_settop(L, 7);
   if ((rc = read_call(L, &c, checked ? 0 : HWC_URL_LAX)) != 0) return rc;
-  if (body_hash != NULL) c.req.body_hash = *body_hash;
   /* from here to the pushes below no Lua allocation happens */
   rc = collect_headers(L, s, 3, &c);
   if (rc == 0) rc = add_own_headers(s, &c);
@@ -377,71 +355,15 @@ static int sign_request(lua_State *L, int checked, int list,
   if (rc != 0)
     return luaL_error(L, "hwcloud.core: signing failed (out of memory or "
                          "digest error)");
-  if (list != 0) push_lines(L, &c, list);
-  else push_result(L, &c);
-  return 1;
-}
-
-/* core.sign_checked (behind hwcloud.sign): headers may be nil, number
-** values are signed as tostring gives them, the method is upper-cased */
-static int l_sign_checked(lua_State *L) {
-  lua_settop(L, 7);
-  return sign_request(L, 1, 0, NULL);
-}
-
-static int arg_of(const char *field) {
-  static const char *const fields[] = {"method", "url", "headers", "body",
-                                       "ak", "sk"};
-  int i;
-  for (i = 0; i < 6; i++)
-    if (strcmp(field, fields[i]) == 0) return i + 1;
+  if (!checked) {
+    push_lines(L, &c, lua_isnil(L, 8) ? 0 : 8);
+    return 1;
+  }
+  if (c.date_generated) lua_pushlstring(L, c.req.date.p, c.req.date.n);
+  else lua_pushnil(L);
+  if (!c.has_host) lua_pushlstring(L, c.url.hostport.p, c.url.hostport.n);
+  else lua_pushnil(L);
   return 3;
-}
-
-/* the transport's form of the arguments: stricter about types (a headers
-** table of strings), the method and the URL as given, raising on bad
-** input; list as for sign_request */
-static int sign_strict(lua_State *L, int list, const hwc_slice *body_hash) {
-  luaL_checkstring(L, 1);
-  luaL_checkstring(L, 2);
-  luaL_checktype(L, 3, LUA_TTABLE);
-  if (!lua_isnil(L, 4) && lua_type(L, 4) != LUA_TSTRING &&
-      lua_type(L, 4) != LUA_TUSERDATA)
-    luaL_argerror(L, 4, "string or nil expected");
-  luaL_checkstring(L, 5);
-  luaL_checkstring(L, 6);
-  if (sign_request(L, 0, list, body_hash) == 3) {
-    const char *field = lua_tostring(L, -2);
-    return luaL_argerror(L, arg_of(field),
-                         lua_pushfstring(L, "%s: %s", field, lua_tostring(L, -1)));
-  }
-  return 1;
-}
-
-/* core.sign(method, url, headers, body, ak, sk) -> a map of the headers */
-static int l_sign(lua_State *L) {
-  lua_settop(L, 6);
-  return sign_strict(L, 0, NULL);
-}
-
-/* core.sign_lines(method, url, headers, body, ak, sk, prefix[, body_sha256])
-** -> a new list: prefix's entries, then the signed headers as "Name: value"
-** lines; what a transport sends, made without the map and a Lua loop over
-** it. body_sha256: the body's digest in hex when core.build took it while
-** writing the body, so a large body is not read a second time. */
-static int l_sign_lines(lua_State *L) {
-  hwc_slice known;
-  known.p = NULL;
-  known.n = 0;
-  luaL_checktype(L, 7, LUA_TTABLE);
-  if (!lua_isnoneornil(L, 8)) {
-    known.p = luaL_checklstring(L, 8, &known.n);
-    if (known.n != 64) luaL_argerror(L, 8, "a SHA-256 in hex expected");
-  }
-  lua_settop(L, 8);
-  lua_pushnil(L);
-  lua_insert(L, 7); /* 7: no security token; 8: the list; 9: the digest */
-  return sign_strict(L, 8, known.p != NULL ? &known : NULL);
 }
 
 /* ---- digest helpers ------------------------------------------------- */
@@ -479,8 +401,6 @@ static int l_hmac_sha256_hex(lua_State *L) {
 
 void hwc_open_sign(lua_State *L) {
   static const luaL_Reg funcs[] = {{"sign", l_sign},
-                                   {"sign_lines", l_sign_lines},
-                                   {"sign_checked", l_sign_checked},
                                    {"sha256_hex", l_sha256_hex},
                                    {"hmac_sha256_hex", l_hmac_sha256_hex},
                                    {NULL, NULL}};

@@ -193,7 +193,7 @@ while [ $r -lt "$ROUNDS" ]; do
   val "$run/s.out" sign_rate >>"$run/sign.node"
   r=$((r + 1))
 done
-rline sign hwcloud.sign "$run/sign.lua" node-sdk-AKSKSigner.sign "$run/sign.node" /s ">=" 20
+rline sign hwcloud.sign "$run/sign.lua" node-sdk-AKSKSigner.sign "$run/sign.node" /s ">=" 5
 rline sign-core core.sign "$run/csign.lua" node-sdk-AKSKSigner.sign "$run/sign.node" /s - -
 fi
 
@@ -446,7 +446,7 @@ while [ $r -lt "$ROUNDS" ]; do
   handler_round
   r=$((r + 1))
 done
-rline ngx-handler hwcloud-handler "$run/h.hwcloud" bare-cosocket "$run/h.bare" /cpu-s ">=" 0.9 |
+rline ngx-handler hwcloud-handler "$run/h.hwcloud" bare-cosocket "$run/h.bare" /cpu-s ">=" 0.85 |
   awk -v a="$(median "$run/h.hwcloud.wall")" -v b="$(median "$run/h.bare.wall")" \
     '{ printf "%s wall-clock hwcloud=%.0f/s bare=%.0f/s\n", $0, a, b }'
 # The same two handlers under plain LuaJIT over a scripted socket
@@ -517,7 +517,7 @@ while [ $r -lt "$ROUNDS" ]; do
   val "$run/b.out" response_s | ms >>"$run/bnode"
   r=$((r + 1))
 done
-rline body-request-10mb hwcloud "$run/breq" curl "$run/bcurl" ms "<=" 1.2
+rline body-request-10mb hwcloud "$run/breq" curl "$run/bcurl" ms "<=" 1.5
 paste "$run/bresp" "$run/bcjson" | awk '{ print $1 / $2 }' >"$run/bound"
 rline body-response-10mb hwcloud "$run/bresp" node-sdk "$run/bnode" ms "<=" 1 |
   awk -v c="$(median "$run/bcjson")" -v b="$(median "$run/bound")" \

@@ -38,12 +38,12 @@ end
 
 -- one request's bytes: the request line, the signed headers, the body
 local function request_bytes()
-  local headers = core.sign("POST", URL, {
+  local headers = assert(core.sign("POST", URL, {
     ["Content-Type"] = "application/json", ["X-Project-Id"] = B.PROJECT_ID,
     ["User-Agent"] = USER_AGENT, ["Accept"] = "application/json",
-  }, B.BODY, B.AK, B.SK)
+  }, B.BODY, B.AK, B.SK))
   local lines = { "POST " .. PATH .. " HTTP/1.1\r\n" }
-  for k, v in pairs(headers) do lines[#lines + 1] = k .. ": " .. v .. "\r\n" end
+  for i = 1, #headers do lines[#lines + 1] = headers[i] .. "\r\n" end
   lines[#lines + 1] = "Content-Length: " .. #B.BODY .. "\r\n\r\n" .. B.BODY
   return table.concat(lines)
 end

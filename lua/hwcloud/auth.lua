@@ -75,7 +75,7 @@ local function margin_for(expires, fixed)
 end
 
 -- new(group, d) -> auth. group: the source from hwcloud.credentials;
--- d: cfg, user_agent, sign_lines (core.sign_lines), decode (core.decode),
+-- d: cfg, user_agent, sign_lines (core.sign), decode (core.decode),
 -- iam_endpoint() -> url | nil, err.
 function _M.new(group, d)
   local cfg, sign_lines, decode = d.cfg, d.sign_lines, d.decode
@@ -192,12 +192,14 @@ function _M.new(group, d)
   -- (xname, xvalue: the one id header, X-Project-Id or X-Domain-Id, as two
   -- values: no table for it, and no pairs loop, which LuaJIT 2.1 does not
   -- compile, on every call)
-  local function key_headers(k, method, url, content_type, body, xname, xvalue, digest)
+  local function key_headers(k, method, url, content_type, body, xname, xvalue)
     local h = {}
     if content_type then h["Content-Type"] = content_type end
     if xname then h[xname] = xvalue end
     if k.security_token then h["X-Security-Token"] = k.security_token end
-    return sign_lines(method, url, h, body, k.ak, k.sk, common, digest)
+    local lines, field, message = sign_lines(method, url, h, body, k.ak, k.sk, nil, common)
+    if not lines then return nil, errors.validation(field, message) end
+    return lines
   end
 
   local function token_headers(value, content_type, xname, xvalue)
@@ -506,10 +508,9 @@ function _M.new(group, d)
     return true
   end
 
-  -- headers(engine, svc, method, url, content_type, body, digest) -> list | nil, err
-  -- The transport's "Name: value" list for one try of a call; digest: the
-  -- body's SHA-256 in hex when it is known already.
-  function self.headers(_, engine, svc, method, url, content_type, body, digest)
+  -- headers(engine, svc, method, url, content_type, body) -> list | nil, err
+  -- The transport's "Name: value" list for one try of a call.
+  function self.headers(_, engine, svc, method, url, content_type, body)
     local ok, e = ensure(engine)
     if not ok then return nil, e end
     local xname, xvalue
@@ -519,7 +520,7 @@ function _M.new(group, d)
       xname, xvalue = "X-Project-Id", project_id
     end
     if keyed then
-      return key_headers(keys, method, url, content_type, body, xname, xvalue, digest)
+      return key_headers(keys, method, url, content_type, body, xname, xvalue)
     end
     return token_headers(token.value, content_type, xname, xvalue)
   end

@@ -143,13 +143,6 @@ local UNENCODABLE = setmetatable({}, { __index = function(t, ct)
   return no
 end })
 
--- A body core.build held (a userdata over its buffer, src/body.c: a large
--- body is not copied into a Lua string) goes back to the builder once no
--- try of the call needs it; its collector would, later.
-local function release(body)
-  if type(body) == "userdata" then body:release() end
-end
-
 local function prepare(env, engine, svc, op, req)
   local ct = op.content_type
   if ct and not op.generic and UNENCODABLE[ct] then
@@ -158,46 +151,38 @@ local function prepare(env, engine, svc, op, req)
   end
   local auth = env.auth
   local pid = auth.project()
-  -- hold: a large body stays in the core's buffer (the standin's is dropped)
-  local path, body_or_field, msg = env.build(op, req, pid or PROJECT_STANDIN, pid ~= nil)
+  local path, body_or_field, msg = env.build(op, req, pid or PROJECT_STANDIN)
   if not path then
     return nil, errors.validation(body_or_field, msg, svc.name, op.name)
   end
   if not op.unauthenticated then
     local ok, aerr = auth:prepare(engine, svc)
     if not ok then
-      release(body_or_field)
       aerr.service, aerr.operation = svc.name, op.name
       return nil, aerr
     end
   end
   if pid == nil then
-    path, body_or_field, msg = env.build(op, req, auth.project(), true)
+    path, body_or_field, msg = env.build(op, req, auth.project())
     if not path then
       return nil, errors.validation(body_or_field, msg, svc.name, op.name)
     end
   end
-  -- with a large body, build took its SHA-256 while writing it (msg)
-  local body, digest = body_or_field, msg
-  if op.raw_body then -- the generic call's string body
-    release(body)
-    body, digest = op.raw_body, nil
-  end
+  local body = body_or_field
+  if op.raw_body then body = op.raw_body end -- the generic call's string body
   local base, eerr = env.endpoint(svc)
   if not base then
-    release(body)
     eerr.service, eerr.operation = svc.name, op.name
     return nil, eerr
   end
   -- with a base, the second value is the failover list of the region
-  return path, body, base, eerr, digest
+  return path, body, base, eerr
 end
 
 -- send_once(env, engine, t) -> completion | nil, err: one try, signed
 -- afresh, with the hooks around it. t: svc, op, method, url, base, body,
--- digest (the body's SHA-256 when build took it), content_type, extra
--- (header lines), topts, rate, attempt, timeout, asked (when the try was
--- asked for: its timeout counts from then).
+-- content_type, extra (header lines), topts, rate, attempt, timeout, asked
+-- (when the try was asked for: its timeout counts from then).
 local function send_once(env, engine, t)
   local cfg, svc, op = env.cfg, t.svc, t.op
   -- the wait for a pause or a rate slot is part of the try's timeout, and
@@ -222,8 +207,7 @@ local function send_once(env, engine, t)
   if op.unauthenticated then
     headers = env.auth:plain(t.content_type)
   else
-    headers, aerr = env.auth:headers(engine, svc, t.method, t.url, t.content_type, t.body,
-                                     t.digest)
+    headers, aerr = env.auth:headers(engine, svc, t.method, t.url, t.content_type, t.body)
     if not headers then
       aerr.service, aerr.operation, aerr.attempts = svc.name, op.name, t.attempt
       return nil, aerr
@@ -298,13 +282,12 @@ function _M.invoke(env, engine, svc, op, req, opts)
   local asked = env.now()
   local ctx = { service = svc.name, operation = op.name }
   env.limits = env.limits or engine_mod.limits()
-  local path, body, base, alternates, digest = prepare(env, engine, svc, op, req)
+  local path, body, base, alternates = prepare(env, engine, svc, op, req)
   if not path then return nil, body end
 
   ctx.safe = safe_to_repeat(op, opts, cfg)
   local t = {
     svc = svc, op = op, method = op.method, url = base .. path, base = base, body = body,
-    digest = digest,
     -- the official SDKs send the operation's Content-Type on every
     -- request, bodiless ones included
     content_type = op.content_type or svc.content_type or "application/json",
@@ -325,12 +308,10 @@ function _M.invoke(env, engine, svc, op, req, opts)
     t.attempt = t.attempt + 1
     local c, aerr = send_once(env, engine, t)
     if not c then
-      release(body)
       return nil, aerr
     end
     local result, err = outcome(env, op, c, ctx)
     if result ~= nil then
-      release(body)
       return result
     end
     -- an endpoint never reached: the next try goes to the next one of the
@@ -340,7 +321,6 @@ function _M.invoke(env, engine, svc, op, req, opts)
     err.attempts = t.attempt
     local delay, renew = after_failure(env, t, err, ctx, opts)
     if not delay then
-      release(body)
       return nil, err
     end
     if cfg.on_retry and not renew then

@@ -414,7 +414,7 @@ function _M.new(opts)
   local env = {
     cfg = cfg,
     user_agent = user_agent,
-    auth = auth.new(creds, { cfg = cfg, user_agent = user_agent, sign_lines = core.sign_lines, decode = core.decode,
+    auth = auth.new(creds, { cfg = cfg, user_agent = user_agent, sign_lines = core.sign, decode = core.decode,
                              iam_endpoint = function() return config.iam_endpoint(cfg) end }),
     build = core.build,
     conform = core.conform,

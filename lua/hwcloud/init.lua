@@ -10,6 +10,7 @@
 
 local type, require, setmetatable, pcall, error, tostring =
   type, require, setmetatable, pcall, error, tostring
+local pairs = pairs
 
 -- the version of src/hwcloud.h (HWC_VERSION, core.version), here too so
 -- that reading it loads no C; spec/core_spec.lua checks that every copy
@@ -52,8 +53,8 @@ end
 -- if given), Authorization and, with a security token, X-Security-Token.
 -- The C core checks the fields (types, CR/LF and other control characters,
 -- the URL's shape) while it reads them and reports bad input as
--- nil, field, message; only the error object is made here.
-local sign_checked, validation -- loaded on first use, then kept
+-- nil, field, message; the map and the error object are made here.
+local core_sign, validation -- loaded on first use, then kept
 
 local function invalid(field, message)
   if not validation then validation = require("hwcloud.errors").validation end
@@ -63,15 +64,28 @@ end
 function _M.sign(req, creds)
   if type(req) ~= "table" then return invalid("request", "expected a table") end
   if type(creds) ~= "table" then return invalid("credentials", "expected a table") end
-  local sc = sign_checked
-  if not sc then
-    sc = load_core().sign_checked
-    sign_checked = sc
+  local sign = core_sign
+  if not sign then
+    sign = load_core().sign
+    core_sign = sign
   end
-  local h, field, message = sc(req.method, req.url, req.headers, req.body,
-    creds.ak, creds.sk, creds.security_token)
-  if h then return h end
-  return invalid(field, message)
+  local auth, date, host = sign(req.method, req.url, req.headers, req.body,
+    creds.ak, creds.sk, creds.security_token, nil, true)
+  if not auth then return invalid(date, host) end
+  -- the caller's headers as given (numbers as the core signed them), and
+  -- the values of those the core added. The constructor sizes the map for
+  -- the usual entries (a nil adds none).
+  local h = { Host = nil, Authorization = nil, ["X-Sdk-Date"] = nil, ["Content-Type"] = nil,
+              ["X-Project-Id"] = nil, ["X-Security-Token"] = nil }
+  local given = req.headers
+  if given then
+    for k, v in pairs(given) do h[k] = type(v) == "number" and tostring(v) or v end
+  end
+  if host then h.Host = host end
+  if date then h["X-Sdk-Date"] = date end
+  if creds.security_token then h["X-Security-Token"] = creds.security_token end
+  h.Authorization = auth
+  return h
 end
 
 -- hwcloud.services() -> the client's service fields, sorted (from the

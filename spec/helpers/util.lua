@@ -14,9 +14,6 @@
 --   util.tmpdir(name)          a fresh directory under spec/.work/ (util.rmdir removes it)
 --   util.closed_port()         a loopback port nothing listens on (just released)
 --   util.copy(v)               a deep copy of a table
---   util.authorization(lines)  the Authorization value of core.sign_lines' lines
---   util.same_second(f, g)     f(), g() called within one wall-clock second (a
---                              signature covers the date), their results
 --   util.sleep(seconds)
 
 local compat = require "spec.helpers.compat"
@@ -116,22 +113,6 @@ function M.copy(v)
   local c = {}
   for k, x in pairs(v) do c[k] = M.copy(x) end
   return c
-end
-
-function M.authorization(lines)
-  for _, l in ipairs(lines) do
-    local a = l:match("^Authorization: (.*)$")
-    if a then return a end
-  end
-end
-
-function M.same_second(f, g)
-  local a, b
-  repeat
-    local t = os.time()
-    a, b = f(), g()
-  until os.time() == t
-  return a, b
 end
 
 return M

@@ -1,7 +1,7 @@
 /*
 ** tools/fuzz/fuzz_core.c -- libFuzzer entry for the C core: one Lua 5.4
 ** state with hwcloud.core preloaded runs tools/fuzz/driver.lua on every
-** input (build, validate, conform, sign, the JSON writer and reader, the
+** input (build, conform, sign, the JSON writer and reader, the
 ** response head parser). A broken invariant raises in the driver and
 ** aborts here, so libFuzzer keeps the input; ASan and UBSan catch the
 ** rest.

@@ -33,7 +33,6 @@ return {
   name = "asm",
   title = "Application Service Mesh",
   host = "asm",
-  error_shape = "errorCode/errorMsg",
   operations = {
     create_workshop = {
       method = "POST",

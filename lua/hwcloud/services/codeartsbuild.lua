@@ -7,6 +7,5 @@ return {
   name = "codeartsbuild",
   title = "CodeArts Build",
   host = "cloudbuild-ext",
-  error_shape = "error_code/error_msg",
   failure = { field = "status", equals = "fail", message = "error" },
 }

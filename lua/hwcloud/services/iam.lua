@@ -7,7 +7,6 @@ return {
   title = "Identity and Access Management (v3)",
   host = "iam",
   global = true,
-  error_shape = "error_code/error_msg or error{code,message}",
   aliases = { create_token = "keystone_create_user_token_by_password" },
   operations = {
     keystone_create_user_token_by_password = {

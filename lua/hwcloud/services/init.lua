@@ -176,7 +176,6 @@ local function service_of(name, entry, desc, parts)
     host_intl = desc.host_intl,
     global = entry.global,
     content_type = desc.content_type or "application/json",
-    error_shape = desc.error_shape,
     regions = {},
     source = first.source,
     jobs = desc.jobs,

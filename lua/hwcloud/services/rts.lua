@@ -42,7 +42,6 @@ return {
   title = "Resource Template Service",
   host = "rts",
   api_version = "v1",
-  error_shape = "code/error{message} (Heat) or error_code/error_msg",
   jobs = {
     poll = "show_software_deployment", id_field = "deployment_id",
     id_keys = { "software_deployment.id", "deployment_id" },

@@ -16,7 +16,6 @@ return {
   name = "servicestage",
   title = "ServiceStage (v3)",
   host = "servicestage",
-  error_shape = "error_code/error_msg",
   -- the documented default of this service, for the hand-written operations
   content_type = "application/json;charset=utf8",
   aliases = { show_job = "show_job_info" },

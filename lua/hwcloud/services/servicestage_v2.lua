@@ -6,7 +6,6 @@ return {
   title = "ServiceStage (v2)",
   sdk_name = "servicestage",
   host = "servicestage",
-  error_shape = "error_code/error_msg",
   jobs = {
     poll = "show_job_detail", id_field = "job_id", started_field = "job_id",
     status = { "job", "execution_status" },

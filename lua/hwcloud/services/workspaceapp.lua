@@ -9,7 +9,6 @@ return {
   sdk_name = "workspaceapp",
   host = "appstream",
   host_intl = "workspace",
-  error_shape = "error_code/error_msg",
   jobs = {
     poll = "show_job_detail", id_field = "job_id", started_field = "job_id",
     id_keys = { "job_id", "id" },

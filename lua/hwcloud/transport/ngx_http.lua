@@ -373,8 +373,6 @@ local function request_bytes(ep, req, target)
   if not has_host then n = n + 1; lines[n] = ep.host_line end
   n = n + 1; lines[n] = ep.extra_lines
   local body = req.body or ""
-  -- a body core.build held in its buffer (src/body.c): the socket takes strings
-  if type(body) == "userdata" then body = tostring(body) end
   if has_body(req) then n = n + 1; lines[n] = "Content-Length: " .. #body .. "\r\n" end
   lines[n + 1], lines[n + 2] = "\r\n", body
   return concat(lines)
