@@ -29,6 +29,7 @@ description = {
 dependencies = {
   "lua >= 5.1",
   "lua-cjson >= 2.1.0",
+  "luaexpat >= 1.3",
 }
 external_dependencies = {
   CURL = { header = "curl/curl.h", library = "curl" },
@@ -40,7 +41,7 @@ build = {
     ["hwcloud.core"] = {
       sources = { "src/buf.c", "src/core.c", "src/http.c", "src/marshal.c", "src/sign.c", "src/sign_lua.c",
                   "src/json.c", "src/json_decode.c", "src/hash_pipe.c", "src/body.c", "src/http_head.c",
-                  "src/suggest.c", "src/url.c", "src/fileio.c" },
+                  "src/suggest.c", "src/url.c", "src/fileio.c", "src/digest.c", "src/stream.c" },
       defines = { "_POSIX_C_SOURCE=200809L" },
       -- pthread: the body's hash is taken on a helper thread (src/hash_pipe.c)
       libraries = { "curl", "crypto", "pthread" },

@@ -60,5 +60,6 @@ int luaopen_hwcloud_core(lua_State *L) {
   hwc_open_head(L);
   hwc_open_http(L);
   hwc_open_fileio(L);
+  hwc_open_digest(L);
   return 1;
 }
