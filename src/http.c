@@ -1045,6 +1045,13 @@ static void push_completion(lua_State *L, hwc_req *r) {
       lua_pushstring(L, strerror(r->down.err));
       lua_setfield(L, -2, "file_error");
     }
+    /* the MD5 of what went to or came from the file, hex, for ETags */
+    if (r->down.has_digest || r->up.has_digest) {
+      char hex[32];
+      hwc_hex(r->down.has_digest ? r->down.digest : r->up.digest, 16, hex);
+      lua_pushlstring(L, hex, 32);
+      lua_setfield(L, -2, "file_md5");
+    }
     return;
   }
   lua_pushstring(L, r->result == CURLE_OPERATION_TIMEDOUT ? "timeout"

@@ -310,6 +310,9 @@ typedef struct hwc_stream {
   int64_t left; /* upload: bytes still to send */
   int64_t done; /* bytes moved so far */
   int err;      /* errno of the first failed read or write, else 0 */
+  struct evp_md_ctx_st *md5; /* MD5 of the bytes moved, checked with ETag */
+  unsigned char digest[16];  /* set by close when md5 was running */
+  int has_digest;
 } hwc_stream;
 const char *hwc_stream_open_read(hwc_stream *s, const char *path,
                                  int64_t offset, int64_t length);
@@ -327,5 +330,6 @@ void hwc_open_head(lua_State *L);
 void hwc_open_http(lua_State *L);
 void hwc_open_fileio(lua_State *L);
 void hwc_open_digest(lua_State *L);
+void hwc_open_fileinfo(lua_State *L);
 
 #endif

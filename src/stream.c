@@ -9,8 +9,22 @@
 #include <sys/stat.h>
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
 #include "hwcloud.h"
+
+/* every stream takes the MD5 of what it moves, for the ETag check */
+static const char *start_md5(hwc_stream *s) {
+  s->md5 = EVP_MD_CTX_new();
+  if (s->md5 == NULL || EVP_DigestInit_ex(s->md5, EVP_md5(), NULL) != 1) {
+    EVP_MD_CTX_free(s->md5);
+    s->md5 = NULL;
+    fclose(s->f);
+    s->f = NULL;
+    return "cannot start an MD5 digest";
+  }
+  return NULL;
+}
 
 const char *hwc_stream_open_read(hwc_stream *s, const char *path,
                                  int64_t offset, int64_t length) {
@@ -34,14 +48,14 @@ const char *hwc_stream_open_read(hwc_stream *s, const char *path,
     return strerror(e);
   }
   s->left = length;
-  return NULL;
+  return start_md5(s);
 }
 
 const char *hwc_stream_open_write(hwc_stream *s, const char *path) {
   memset(s, 0, sizeof *s);
   s->f = fopen(path, "wb");
   if (s->f == NULL) return strerror(errno);
-  return NULL;
+  return start_md5(s);
 }
 
 size_t hwc_stream_read(char *p, size_t size, size_t nmemb, void *ud) {
@@ -59,6 +73,10 @@ size_t hwc_stream_read(char *p, size_t size, size_t nmemb, void *ud) {
     s->err = EIO;
     return CURL_READFUNC_ABORT;
   }
+  if (EVP_DigestUpdate(s->md5, p, got) != 1) {
+    s->err = EIO;
+    return CURL_READFUNC_ABORT;
+  }
   s->left -= (int64_t)got;
   s->done += (int64_t)got;
   return got;
@@ -66,7 +84,7 @@ size_t hwc_stream_read(char *p, size_t size, size_t nmemb, void *ud) {
 
 size_t hwc_stream_write(const char *p, size_t n, hwc_stream *s) {
   if (n == 0) return 0;
-  if (fwrite(p, 1, n, s->f) != n) {
+  if (fwrite(p, 1, n, s->f) != n || EVP_DigestUpdate(s->md5, p, n) != 1) {
     s->err = errno ? errno : EIO;
     return 0;
   }
@@ -76,6 +94,12 @@ size_t hwc_stream_write(const char *p, size_t n, hwc_stream *s) {
 
 int hwc_stream_close(hwc_stream *s) {
   int rc = 0;
+  if (s->md5 != NULL) {
+    unsigned int n = 0;
+    s->has_digest = EVP_DigestFinal_ex(s->md5, s->digest, &n) == 1 && n == 16;
+    EVP_MD_CTX_free(s->md5);
+    s->md5 = NULL;
+  }
   if (s->f == NULL) return 0;
   if (fclose(s->f) != 0) {
     if (s->err == 0) s->err = errno ? errno : EIO;
