@@ -76,7 +76,7 @@ local function mismatch(cp, want)
   for _, k in ipairs { "bucket", "key", "file", "size", "part_size" } do
     if cp[k] ~= want[k] then return k end
   end
-  if type(cp.mtime) ~= "number" or math.abs(cp.mtime - want.mtime) > 1e-6 then return "mtime" end
+  if cp.mtime ~= want.mtime then return "mtime" end
   if type(cp.upload_id) ~= "string" or cp.upload_id == "" then return "upload_id" end
   return nil
 end
@@ -166,8 +166,9 @@ function _M.upload_file(s, req, opts)
   local o = obs()
   local info, ps, conc = check(o, req)
   if not info then return nil, ps end
+  -- the modification time as text: a JSON number would round it
   local want = { bucket = req.bucket, key = req.key, file = absolute(req.file), size = info.size,
-                 mtime = info.mtime, part_size = ps }
+                 mtime = string.format("%.6f", info.mtime), part_size = ps }
   local cp
   if req.checkpoint then
     cp = read_checkpoint(req.checkpoint)

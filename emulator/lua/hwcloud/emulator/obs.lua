@@ -712,6 +712,8 @@ end
 function _M.part_sends() return part_sends end
 
 function _M.handle(method, path, query, rid)
+  local latency = state.config.latency_ms
+  if latency and latency > 0 then ngx.sleep(latency / 1000) end
   ngx.header["x-obs-request-id"] = rid
   ngx.header["X-Request-Id"] = nil
   local headers = ngx.req.get_headers(200)
