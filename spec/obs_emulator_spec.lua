@@ -80,6 +80,13 @@ describe("obs against the emulator", function()
           assert.truthy(#page.contents <= 2)
         end
         assert.equal(4, pages)
+        -- pages of common prefixes only are no last page
+        local prefixes = {}
+        for page in c:pages("obs", "list_objects", { bucket = "pkgs", delimiter = "/", max_keys = 1 }) do
+          assert.equal(0, #page.contents)
+          prefixes[#prefixes + 1] = page.common_prefixes[1]
+        end
+        assert.same({ "app/", "other/" }, prefixes)
         local top = assert(c.obs:list_objects{ bucket = "pkgs", delimiter = "/" })
         assert.same({ "app/", "other/" }, top.common_prefixes)
         assert.equal(0, #top.contents)

@@ -61,6 +61,8 @@ Commands:
   request METHOD PATH --service S [--query k=v ...] [--json JSON|@FILE] [--dry-run]
                                       a request to any path of a service
   run SCRIPT.lua [ARGS ...]           run a workflow script with a ready client
+  obs cp SRC DST | obs ls [obs://BUCKET[/PREFIX]]
+                                      copy files to and from object storage, list it
   completion bash                     print the bash completion script
 
 `hwcloud COMMAND --help` says more about each.]=],
@@ -126,6 +128,15 @@ returns an integer exits with it; otherwise 0. Options go before SCRIPT.
 --journal PATH: the script's client:parallel and client:wait_all calls use
 the journal PATH unless they name their own, so the script run again after a
 crash resumes where it was (each fan-out keyed apart by its label).]=],
+returns an integer exits with it; otherwise 0. Options go before SCRIPT.]=],
+  obs = [=[
+usage: hwcloud obs cp FILE obs://BUCKET/KEY      upload (in parts when large)
+       hwcloud obs cp obs://BUCKET/KEY FILE      download
+       hwcloud obs ls [obs://BUCKET[/PREFIX]]    the buckets, or a bucket's keys
+
+Files stream from and to disk; a file over 64 MiB goes up in parts of
+16 MiB, four at a time. ls prints one line per key (size, date, key) and
+one per common prefix ("PRE prefix/"), as far as the next "/".]=],
   completion = [=[
 usage: hwcloud completion bash
 
@@ -152,7 +163,7 @@ local OPTS = {
 }
 _M.OPTIONS = OPTS
 
-local COMMANDS = { "ops", "describe", "call", "wait", "request", "run", "completion" }
+local COMMANDS = { "ops", "describe", "call", "wait", "request", "run", "obs", "completion" }
 local IS_COMMAND = {}
 for _, c in ipairs(COMMANDS) do IS_COMMAND[c] = true end
 
@@ -697,6 +708,79 @@ function C.describe(ctx, pos)
   if #res > 0 then text[#text + 1] = table_text(res, "  ") end
   ctx.out(concat(text, "\n") .. "\n")
   return 0
+end
+
+-- obs cp / obs ls: object storage from the shell (hwcloud.obs).
+local function obs_url(s)
+  local bucket, key = s:match("^obs://([^/]+)/?(.*)$")
+  return bucket, key
+end
+
+local PART_THRESHOLD = 64 * 1024 * 1024
+
+function C.obs(ctx, pos)
+  local sub, a, b = pos[1], pos[2], pos[3]
+  local client = ctx.client_factory()
+  if sub == "cp" then
+    if not a or not b or pos[4] then usage("obs cp takes a source and a destination") end
+    local sb, sk = obs_url(a)
+    local db, dk = obs_url(b)
+    local res, err
+    if sb and not db then
+      if sk == "" then usage("obs cp: %s names no key", a) end
+      res, err = client.obs:download_file{ bucket = sb, key = sk, file = b }
+      if res then ctx.out(format("download: %s -> %s (%.0f bytes)\n", a, b, res.size or 0)) end
+    elseif db and not sb then
+      if dk == "" or dk:sub(-1) == "/" then dk = dk .. (a:match("([^/]+)$") or a) end
+      local info = require("hwcloud.core").file_info(a)
+      if info and info.size > PART_THRESHOLD then
+        res, err = client.obs:upload_file({ bucket = db, key = dk, file = a,
+          part_size = 16 * 1024 * 1024, concurrency = 4 },
+          { progress = (not ctx.quiet) and (ctx.err_tty and "live" or "plain") or false })
+      else
+        res, err = client.obs:put_object{ bucket = db, key = dk, file = a }
+      end
+      if res then
+        ctx.out(format("upload: %s -> obs://%s/%s (%.0f bytes)\n", a, db, dk,
+          info and info.size or 0))
+      end
+    else
+      usage("obs cp: one of the two must be obs://BUCKET/KEY and the other a file")
+    end
+    if not res then
+      ctx.err(tostring(err) .. "\n")
+      return exit_for(err)
+    end
+    return 0
+  elseif sub == "ls" then
+    if b then usage("obs ls takes at most one obs://BUCKET[/PREFIX]") end
+    if not a then
+      local res, err = client.obs:list_buckets{}
+      if not res then
+        ctx.err(tostring(err) .. "\n")
+        return exit_for(err)
+      end
+      for _, bk in ipairs(res.buckets) do
+        ctx.out(format("%s  %s\n", tostring(bk.creation_date), bk.name))
+      end
+      return 0
+    end
+    local bucket, prefix = obs_url(a)
+    if not bucket then usage("obs ls: expected obs://BUCKET[/PREFIX], got '%s'", a) end
+    for page, err in client:pages("obs", "list_objects", { bucket = bucket,
+        prefix = prefix ~= "" and prefix or nil, delimiter = "/" }) do
+      if not page then
+        ctx.err(tostring(err) .. "\n")
+        return exit_for(err)
+      end
+      for _, p in ipairs(page.common_prefixes) do ctx.out(format("%12s  %24s  %s\n", "PRE", "", p)) end
+      for _, o in ipairs(page.contents) do
+        ctx.out(format("%12.0f  %24s  %s\n", o.size or 0, tostring(o.last_modified), o.key))
+      end
+    end
+    return 0
+  end
+  usage("obs: expected cp or ls%s", sub and suggest(sub, { "cp", "ls" }) or "")
 end
 
 -- The Authorization value with its signature and most of the AK hidden.
@@ -1341,7 +1425,7 @@ function _M.main(args, sys)
     ctx.indent = isatty(1)
     ctx.err_tty = isatty(2)
     local needs_client = r.command == "call" or r.command == "wait" or r.command == "request"
-      or r.command == "run"
+      or r.command == "run" or r.command == "obs"
     if needs_client then
       local copts = client_options(r.opts, getenv)
       -- checked here once: a bad option or missing credentials is exit 2

@@ -376,8 +376,7 @@ end
 function Client.pages(self, service, operation, req, opts)
   local env = env_of(self, "pages")
   if service == "obs" and operation == "list_objects" then
-    local o = self.obs
-    return pager.pages(require("hwcloud.obs").PAGER_OP, req, function(r) return o:list_objects(r) end)
+    return require("hwcloud.obs").pages(self.obs, req)
   end
   local svc, op = op_of(service, operation)
   if not svc or not op then

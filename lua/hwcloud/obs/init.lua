@@ -376,7 +376,30 @@ function Obs.list_objects(self, req)
   end, req)
 end
 
--- What client:pages / client:each read: marker paging over `contents`.
+-- pages(obs, req) -> iterator of page | false, err: client:pages over
+-- list_objects, by NextMarker while IsTruncated (a page of only common
+-- prefixes is no last page)
+function _M.pages(o, req)
+  local r = {}
+  for k, v in pairs(req or {}) do r[k] = v end
+  local done = false
+  return function()
+    if done then return nil end
+    local page, err = o:list_objects(r)
+    if not page then
+      done = true
+      return false, err
+    end
+    if not page.is_truncated or not page.next_marker or page.next_marker == r.marker then
+      done = true
+    else
+      r.marker = page.next_marker
+    end
+    return page
+  end
+end
+
+-- What client:each reads: the items are `contents`.
 _M.PAGER_OP = {
   name = "list_objects",
   request = { fields = { marker = { location = "query" }, max_keys = { location = "query" } } },
