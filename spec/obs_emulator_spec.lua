@@ -12,7 +12,7 @@ local function work(name)
   return emulator.work .. "/obs-" .. name
 end
 
-describe("obs against the emulator", function()
+describe("obs against the emulator #server", function()
   setup(function() emu = emulator.start{} end)
   teardown(function() emu:stop() end)
   before_each(function() emu:reset() end)

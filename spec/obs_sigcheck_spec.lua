@@ -27,7 +27,7 @@ local function start(token)
   end
 end
 
-describe("obs signatures against an independent check", function()
+describe("obs signatures against an independent check #server", function()
   for _, keys in ipairs { { name = "permanent keys" }, { name = "temporary keys", token = TOKEN } } do
     describe(keys.name, function()
       local url, stop

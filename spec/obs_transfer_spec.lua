@@ -24,7 +24,7 @@ local function peak_kib(out)
   return tonumber(out:match("VmHWM:(%d+)"))
 end
 
-describe("obs transfers", function()
+describe("obs transfers #server", function()
   setup(function()
     emu = emulator.start{ latency_ms = 0 }
     dir = util.tmpdir("obs-transfer")

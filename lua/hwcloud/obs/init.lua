@@ -13,7 +13,7 @@
 
 local type, tostring, tonumber, pairs, ipairs, setmetatable, error, require =
   type, tostring, tonumber, pairs, ipairs, setmetatable, error, require
-local concat, format, lower, sub, find = table.concat, string.format, string.lower, string.sub, string.find
+local format, lower, sub, find = string.format, string.lower, string.sub, string.find
 local floor = math.floor
 
 local core = require "hwcloud.core"
@@ -128,6 +128,48 @@ end
 
 ------------------------------------------------------------ sending
 
+local function header_lines(env, headers)
+  local lines = { "User-Agent: " .. env.user_agent }
+  for k, v in pairs(headers) do
+    if lower(k) ~= "host" then lines[#lines + 1] = k .. ": " .. tostring(v) end
+  end
+  return lines
+end
+
+-- the transport's options: timeouts, `once`, and the files streamed
+local function transport_opts(cfg, t, safe)
+  local topts = { timeout = t.timeout or cfg.timeout, connect_timeout = cfg.connect_timeout,
+                  once = retry.once(safe) }
+  if t.upload then
+    topts.upload_file, topts.upload_offset, topts.upload_length =
+      t.upload.file, t.upload.offset, t.upload.length
+  end
+  if t.download then topts.download_file = t.download end
+  return topts
+end
+
+-- outcome(c, t, safe) -> completion | nil, err, final (no retry helps)
+local function outcome(c, t, safe)
+  if c.status and c.status < 300 then
+    if c.file_error then
+      return nil, errors.new("transport", { message = "cannot write " .. tostring(t.download)
+        .. ": " .. c.file_error, service = SERVICE, operation = t.op }), true
+    end
+    return c
+  elseif c.status then
+    return nil, http_error(c, t.op, safe, t.bucket_op)
+  end
+  local err = errors.transport(c, { service = SERVICE, operation = t.op, safe = safe })
+  if c.message and (find(c.message, "cannot read", 1, true)
+      or find(c.message, "cannot write", 1, true)) then
+    -- a file the transport could not open, read or write: named, not retried
+    err.message = c.message
+    err.retryable = false
+    return nil, err, true
+  end
+  return nil, err
+end
+
 -- send(self, engine, t) -> completion | nil, err. t: op, method, bucket,
 -- key, query, headers (table), body (string), upload {file, offset,
 -- length}, download (path), bucket_op (a 404 means the bucket).
@@ -153,38 +195,12 @@ local function send(self, engine, t)
       serr.service, serr.operation = SERVICE, t.op
       return nil, serr
     end
-    local lines = { "User-Agent: " .. env.user_agent }
-    for k, v in pairs(headers) do
-      if lower(k) ~= "host" then lines[#lines + 1] = k .. ": " .. tostring(v) end
-    end
-    local topts = { timeout = t.timeout or cfg.timeout, connect_timeout = cfg.connect_timeout,
-                    once = retry.once(safe) }
-    if t.upload then
-      topts.upload_file, topts.upload_offset, topts.upload_length =
-        t.upload.file, t.upload.offset, t.upload.length
-    end
-    if t.download then topts.download_file = t.download end
     local c = engine:send { method = t.method, url = url .. query_string(r.query),
-                            headers = lines, body = t.body, opts = topts }
-    local err
-    if c.status and c.status < 300 then
-      if c.file_error then
-        return nil, errors.new("transport", { message = "cannot write " .. tostring(t.download)
-          .. ": " .. c.file_error, service = SERVICE, operation = t.op })
-      end
-      return c
-    elseif c.status then
-      err = http_error(c, t.op, safe, t.bucket_op)
-    else
-      err = errors.transport(c, { service = SERVICE, operation = t.op, safe = safe })
-      if c.message and (find(c.message, "cannot read", 1, true)
-          or find(c.message, "cannot write", 1, true)) then
-        -- a file the transport could not open or read: naming it
-        err.message = c.message
-        err.retryable = false
-        return nil, err
-      end
-    end
+                            headers = header_lines(env, headers), body = t.body,
+                            opts = transport_opts(cfg, t, safe) }
+    local res, err, final = outcome(c, t, safe)
+    if res then return res end
+    if final then return nil, err end
     err.attempts = attempt
     local delay = retry.decide(err, safe, attempt, policy)
     if not delay then return nil, err end

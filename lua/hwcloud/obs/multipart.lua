@@ -10,7 +10,8 @@
 -- (another file, size, modification time, bucket, key or part size) is
 -- refused, never spliced.
 
-local type, tostring, tonumber, pairs, ipairs, pcall = type, tostring, tonumber, pairs, ipairs, pcall
+local type, tostring, tonumber, pairs, ipairs, pcall, select, error =
+  type, tostring, tonumber, pairs, ipairs, pcall, select, error
 local concat, sort, floor, ceil = table.concat, table.sort, math.floor, math.ceil
 
 local core = require "hwcloud.core"
@@ -28,6 +29,7 @@ local DEFAULT_PART = 9 * 1024 * 1024   -- the official SDKs' default
 local VERSION = 1
 
 local function obs() return require "hwcloud.obs" end
+local send_parts -- defined below upload_file
 
 local function absolute(path)
   if path:sub(1, 1) == "/" then return path end
@@ -136,6 +138,30 @@ local function complete(o, s, e, cp, total)
            request_id = o.request_id(c.headers) }
 end
 
+-- the checkpoint to resume from: cp | nil (none) | nil, err (refused)
+local function resume_from(o, req, want)
+  if not req.checkpoint then return nil end
+  local cp = read_checkpoint(req.checkpoint)
+  if cp == false then
+    return nil, select(2, o.invalid("upload_file", "checkpoint", req.checkpoint .. " is not a "
+      .. "checkpoint of upload_file (refused: it is never overwritten)"))
+  end
+  if not cp then return nil end
+  local why = mismatch(cp, want)
+  if why then
+    return nil, select(2, o.invalid("upload_file", "checkpoint", req.checkpoint .. " belongs to "
+      .. "another upload (its " .. why .. " differs): refused, remove it to start afresh"))
+  end
+  local parts = {}
+  for _, p in ipairs(cp.parts or {}) do
+    if type(p) == "table" and tonumber(p.n) and type(p.etag) == "string" then
+      parts[tonumber(p.n)] = { etag = p.etag }
+    end
+  end
+  cp.parts = parts
+  return cp
+end
+
 local function check(o, req)
   local op = "upload_file"
   local ok, err = o.check_key(op, req)
@@ -169,28 +195,8 @@ function _M.upload_file(s, req, opts)
   -- the modification time as text: a JSON number would round it
   local want = { bucket = req.bucket, key = req.key, file = absolute(req.file), size = info.size,
                  mtime = string.format("%.6f", info.mtime), part_size = ps }
-  local cp
-  if req.checkpoint then
-    cp = read_checkpoint(req.checkpoint)
-    if cp == false then
-      return o.invalid("upload_file", "checkpoint", req.checkpoint .. " is not a checkpoint of "
-        .. "upload_file (refused: it is never overwritten)")
-    end
-    if cp then
-      local why = mismatch(cp, want)
-      if why then
-        return o.invalid("upload_file", "checkpoint", req.checkpoint .. " belongs to another "
-          .. "upload (its " .. why .. " differs): refused, remove it to start afresh")
-      end
-      local parts = {}
-      for _, p in ipairs(cp.parts or {}) do
-        if type(p) == "table" and tonumber(p.n) and type(p.etag) == "string" then
-          parts[tonumber(p.n)] = { etag = p.etag }
-        end
-      end
-      cp.parts = parts
-    end
-  end
+  local cp, cerr = resume_from(o, req, want)
+  if cp == nil and cerr then return nil, cerr end
   local engine = s.engine_for(s.env)
   if engine:inside() then
     return nil, errors.validation("upload_file", "cannot run inside another client call", "obs",
@@ -210,13 +216,24 @@ function _M.upload_file(s, req, opts)
   end
 
   local total = part_count(cp.size, ps)
+  local ok, err = send_parts(o, s, engine, req, cp, total, conc, opts)
+  if not ok then return nil, err end
+  local res
+  res, err = engine:call(function(e) return complete(o, s, e, cp, total) end)
+  if not res then return nil, err end
+  if req.checkpoint then os.remove(req.checkpoint) end
+  return res
+end
+
+-- the parts the checkpoint does not list, `conc` at a time, each recorded
+-- in the checkpoint as OBS acknowledges it: true | nil, err
+function send_parts(o, s, engine, req, cp, total, conc, opts)
   local todo = {}
   for n = 1, total do
     if not cp.parts[n] then todo[#todo + 1] = n end
   end
-  local cfg = s.env.cfg
   local mode = (opts and opts.progress)
-  if mode == nil then mode = cfg.progress end
+  if mode == nil then mode = s.env.cfg.progress end
   if mode == nil then mode = "auto" end
   -- a small file in one part shows no progress line
   local p = total > 1 and progress.new(mode, "upload " .. req.key, #todo, core.now, core.isatty) or nil
@@ -249,10 +266,7 @@ function _M.upload_file(s, req, opts)
   for i = 1, #results do
     if results[i][2] then return nil, first_err or results[i][2] end
   end
-  local res, err = engine:call(function(e) return complete(o, s, e, cp, total) end)
-  if not res then return nil, err end
-  if req.checkpoint then os.remove(req.checkpoint) end
-  return res
+  return true
 end
 
 return _M

@@ -9,7 +9,7 @@
 -- headers = {Name = value}, host, region }; signing adds headers to it.
 -- Secrets go in and only signatures come out.
 
-local type, pairs, tostring, floor = type, pairs, tostring, math.floor
+local pairs, ipairs, tostring, floor = pairs, ipairs, tostring, math.floor
 local concat, sort = table.concat, table.sort
 local byte, format, gsub, lower, sub = string.byte, string.format, string.gsub, string.lower, string.sub
 local core = require "hwcloud.core"

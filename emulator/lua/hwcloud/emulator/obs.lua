@@ -142,6 +142,24 @@ local function query_pairs(query)
   return out
 end
 
+-- the canonical resource: /bucket/key and the sub-resources, sorted
+local function v2_resource(req, prefix)
+  local resource = "/"
+  if req.bucket then
+    resource = "/" .. req.bucket .. "/" .. (req.key and escape(req.key, true) or "")
+  end
+  local subs = {}
+  for _, p in ipairs(query_pairs(req.query)) do
+    local lk = lower(p[1])
+    if SUB[lk] or (sub(lk, 1, #prefix) == prefix) then subs[#subs + 1] = p end
+  end
+  sort(subs, function(a, b) return a[1] < b[1] end)
+  local q = {}
+  for i, p in ipairs(subs) do q[i] = (p[2] and p[2] ~= "") and (p[1] .. "=" .. p[2]) or p[1] end
+  if #q > 0 then resource = resource .. "?" .. concat(q, "&") end
+  return resource
+end
+
 local function v2_canonical(kind, req, date_value)
   local prefix = kind == "OBS" and "x-obs-" or "x-amz-"
   local h = req.headers
@@ -160,26 +178,7 @@ local function v2_canonical(kind, req, date_value)
     if sub(n, 1, #prefix + 5) == prefix .. "meta-" then v = trim(v) end
     xh[#xh + 1] = n .. ":" .. v .. "\n"
   end
-  local resource = "/"
-  if req.bucket then
-    resource = "/" .. req.bucket .. "/" .. (req.key and escape(req.key, true) or "")
-  end
-  local subs = {}
-  for _, p in ipairs(query_pairs(req.query)) do
-    local lk = lower(p[1])
-    if SUB[lk] or (sub(lk, 1, #prefix) == prefix) then subs[#subs + 1] = p end
-  end
-  sort(subs, function(a, b) return a[1] < b[1] end)
-  local q = {}
-  for i, p in ipairs(subs) do q[i] = (p[2] and p[2] ~= "") and (p[1] .. "=" .. p[2]) or p[1] end
-  if #q > 0 then resource = resource .. "?" .. concat(q, "&") end
-  return concat(lines, "\n") .. "\n" .. concat(xh) .. resource
-end
-
-local function parse_http_date(s)
-  if not s then return nil end
-  local t = ngx.parse_http_time(s)
-  return t
+  return concat(lines, "\n") .. "\n" .. concat(xh) .. v2_resource(req, prefix)
 end
 
 local function hmac256(key, msg) return crypto.hmac_sha256(key, msg) end
@@ -218,110 +217,123 @@ local function v4_signature(sk, day, region, amzdate, scope, canonical)
 end
 
 local function denied(code, msg) return nil, 403, code, msg end
+local MISMATCH = "The request signature we calculated does not match the signature you provided"
+local MONTHS = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" }
+
+-- an x-amz-date (YYYYMMDDTHHMMSSZ) as Unix seconds, or nil
+local function amz_time(s)
+  local y, mo, d, hh, mi, ss = match(s or "", "^(%d%d%d%d)(%d%d)(%d%d)T(%d%d)(%d%d)(%d%d)Z$")
+  if not y or not MONTHS[tonumber(mo)] then return nil end
+  return ngx.parse_http_time(format("Mon, %s %s %s %s:%s:%s GMT", d, MONTHS[tonumber(mo)], y, hh,
+    mi, ss))
+end
+
+-- "OBS AK:sig" / "AWS AK:sig"
+local function check_v2_header(req, kind, ak, sig)
+  local h = req.headers
+  local sk, token = secret_of(ak)
+  if not sk then return denied("InvalidAccessKeyId", "The access key does not exist") end
+  local prefix = kind == "OBS" and "x-obs-" or "x-amz-"
+  if token and not crypto.equal(header(h, prefix .. "security-token") or "", token) then
+    return denied("InvalidToken", "The security token is missing or does not match")
+  end
+  local when = ngx.parse_http_time(header(h, prefix .. "date") or header(h, "date") or "")
+  if not when or abs(when - ngx.time()) > MAX_SKEW then
+    return denied("RequestTimeTooSkewed", "The difference between the request time and the "
+      .. "server's time is too large")
+  end
+  local want = ngx.encode_base64(crypto.hmac_sha1(sk, v2_canonical(kind, req)))
+  if not crypto.equal(want, sig) then return denied("SignatureDoesNotMatch", MISMATCH) end
+  return kind
+end
+
+-- "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=..."
+local function check_v4_header(req, auth)
+  local h = req.headers
+  local cred, signed, sig = match(auth,
+    "^AWS4%-HMAC%-SHA256 Credential=([^,]+), ?SignedHeaders=([^,]+), ?Signature=(%x+)$")
+  if not cred then return denied("AccessDenied", "Unrecognised Authorization header") end
+  local ak, day, region = match(cred, "^([^/]+)/(%d+)/([^/]+)/s3/aws4_request$")
+  if not ak then return denied("AuthorizationHeaderMalformed", "Bad credential scope") end
+  local sk, token = secret_of(ak)
+  if not sk then return denied("InvalidAccessKeyId", "The access key does not exist") end
+  local names = ";" .. signed .. ";"
+  if not find(names, ";host;", 1, true) then return denied("AccessDenied", "host must be signed") end
+  if token and (not crypto.equal(header(h, "x-amz-security-token") or "", token)
+      or not find(names, ";x-amz-security-token;", 1, true)) then
+    return denied("InvalidToken", "The security token is missing, unsigned or does not match")
+  end
+  local amzdate = header(h, "x-amz-date") or ""
+  local when = amz_time(amzdate)
+  if not when or sub(amzdate, 1, 8) ~= day or abs(when - ngx.time()) > MAX_SKEW then
+    return denied("RequestTimeTooSkewed", "x-amz-date is missing, disagrees with the scope or "
+      .. "is too far from the server's time")
+  end
+  local payload = header(h, "x-amz-content-sha256")
+  if not payload then return denied("AccessDenied", "x-amz-content-sha256 is required") end
+  local scope = day .. "/" .. region .. "/s3/aws4_request"
+  local want = v4_signature(sk, day, region, amzdate, scope, v4_canonical(req, signed, payload))
+  if not crypto.equal(want, sig) then return denied("SignatureDoesNotMatch", MISMATCH) end
+  return "AWS4"
+end
+
+-- ?AccessKeyId=&Expires=&Signature= (AWSAccessKeyId in V2 form)
+local function check_v2_url(req)
+  local args = req.args
+  local kind = args.AccessKeyId and "OBS" or "AWS"
+  local sk, token = secret_of(tostring(args.AccessKeyId or args.AWSAccessKeyId))
+  if not sk then return denied("InvalidAccessKeyId", "The access key does not exist") end
+  local expires = tonumber(args.Expires)
+  if not expires or expires < ngx.time() then return denied("AccessDenied", "Request has expired") end
+  local prefix = kind == "OBS" and "x-obs-" or "x-amz-"
+  if token and not crypto.equal(tostring(args[prefix .. "security-token"] or ""), token) then
+    return denied("InvalidToken", "The security token is missing or does not match")
+  end
+  local want = ngx.encode_base64(crypto.hmac_sha1(sk, v2_canonical(kind, req, tostring(args.Expires))))
+  if not crypto.equal(want, tostring(args.Signature)) then
+    return denied("SignatureDoesNotMatch", MISMATCH)
+  end
+  return kind
+end
+
+-- ?X-Amz-Algorithm=...&X-Amz-Signature= (SigV4 query form)
+local function check_v4_url(req)
+  local args = req.args
+  local ak, day, region = match(tostring(args["X-Amz-Credential"] or ""),
+    "^([^/]+)/(%d+)/([^/]+)/s3/aws4_request$")
+  if not ak then return denied("AccessDenied", "Bad X-Amz-Credential") end
+  local sk, token = secret_of(ak)
+  if not sk then return denied("InvalidAccessKeyId", "The access key does not exist") end
+  if token and not crypto.equal(tostring(args["X-Amz-Security-Token"] or ""), token) then
+    return denied("InvalidToken", "The security token is missing or does not match")
+  end
+  local amzdate = tostring(args["X-Amz-Date"] or "")
+  local start = amz_time(amzdate)
+  if not start or start + (tonumber(args["X-Amz-Expires"]) or 0) < ngx.time() then
+    return denied("AccessDenied", "Request has expired")
+  end
+  local signed = tostring(args["X-Amz-SignedHeaders"] or "")
+  local scope = day .. "/" .. region .. "/s3/aws4_request"
+  local want = v4_signature(sk, day, region, amzdate, scope,
+    v4_canonical(req, signed, "UNSIGNED-PAYLOAD", "X-Amz-Signature"))
+  if not crypto.equal(want, tostring(args["X-Amz-Signature"])) then
+    return denied("SignatureDoesNotMatch", MISMATCH)
+  end
+  return "AWS4"
+end
 
 -- check(req) -> kind ("OBS", "AWS", "AWS4") | nil, status, code, message
 local function check(req)
-  local h, args = req.headers, req.args
-  local auth = header(h, "authorization")
-  local now = ngx.time()
+  local auth = header(req.headers, "authorization")
+  local args = req.args
   if auth then
     local kind, ak, sig = match(auth, "^(OBS) ([^:]+):(.+)$")
     if not kind then kind, ak, sig = match(auth, "^(AWS) ([^:]+):(.+)$") end
-    if kind then
-      local sk, token = secret_of(ak)
-      if not sk then return denied("InvalidAccessKeyId", "The access key does not exist") end
-      local prefix = kind == "OBS" and "x-obs-" or "x-amz-"
-      if token and not crypto.equal(header(h, prefix .. "security-token") or "", token) then
-        return denied("InvalidToken", "The security token is missing or does not match")
-      end
-      local when = parse_http_date(header(h, prefix .. "date") or header(h, "date"))
-      if not when or abs(when - now) > MAX_SKEW then
-        return denied("RequestTimeTooSkewed", "The difference between the request time and the "
-          .. "server's time is too large")
-      end
-      local want = ngx.encode_base64(crypto.hmac_sha1(sk, v2_canonical(kind, req)))
-      if not crypto.equal(want, sig) then
-        return denied("SignatureDoesNotMatch", "The request signature we calculated does not "
-          .. "match the signature you provided")
-      end
-      return kind
-    end
-    local cred, signed, sig4 = match(auth,
-      "^AWS4%-HMAC%-SHA256 Credential=([^,]+), ?SignedHeaders=([^,]+), ?Signature=(%x+)$")
-    if not cred then return denied("AccessDenied", "Unrecognised Authorization header") end
-    local ak4, day, region = match(cred, "^([^/]+)/(%d+)/([^/]+)/s3/aws4_request$")
-    if not ak4 then return denied("AuthorizationHeaderMalformed", "Bad credential scope") end
-    local sk, token = secret_of(ak4)
-    if not sk then return denied("InvalidAccessKeyId", "The access key does not exist") end
-    if not find(";" .. signed .. ";", ";host;", 1, true) then
-      return denied("AccessDenied", "host must be signed")
-    end
-    if token and (not crypto.equal(header(h, "x-amz-security-token") or "", token)
-        or not find(";" .. signed .. ";", ";x-amz-security-token;", 1, true)) then
-      return denied("InvalidToken", "The security token is missing, unsigned or does not match")
-    end
-    local amzdate = header(h, "x-amz-date") or ""
-    local y, mo, d, hh, mi, ss = match(amzdate, "^(%d%d%d%d)(%d%d)(%d%d)T(%d%d)(%d%d)(%d%d)Z$")
-    if not y or sub(amzdate, 1, 8) ~= day then
-      return denied("AccessDenied", "x-amz-date is missing or disagrees with the scope")
-    end
-    local when = ngx.parse_http_time(format("%s, %s %s %s %s:%s:%s GMT", "Mon", d,
-      ({ "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" })[tonumber(mo)],
-      y, hh, mi, ss))
-    if not when or abs(when - now) > MAX_SKEW then
-      return denied("RequestTimeTooSkewed", "The request time is too far from the server's")
-    end
-    local payload = header(h, "x-amz-content-sha256")
-    if not payload then return denied("AccessDenied", "x-amz-content-sha256 is required") end
-    local scope = day .. "/" .. region .. "/s3/aws4_request"
-    local want = v4_signature(sk, day, region, amzdate, scope, v4_canonical(req, signed, payload))
-    if not crypto.equal(want, sig4) then
-      return denied("SignatureDoesNotMatch", "The request signature we calculated does not match")
-    end
-    return "AWS4"
+    if kind then return check_v2_header(req, kind, ak, sig) end
+    return check_v4_header(req, auth)
   end
-  -- signed URLs
-  if args.Signature and (args.AccessKeyId or args.AWSAccessKeyId) then
-    local kind = args.AccessKeyId and "OBS" or "AWS"
-    local ak = args.AccessKeyId or args.AWSAccessKeyId
-    local sk, token = secret_of(ak)
-    if not sk then return denied("InvalidAccessKeyId", "The access key does not exist") end
-    local expires = tonumber(args.Expires)
-    if not expires or expires < now then return denied("AccessDenied", "Request has expired") end
-    local prefix = kind == "OBS" and "x-obs-" or "x-amz-"
-    if token and not crypto.equal(tostring(args[prefix .. "security-token"] or ""), token) then
-      return denied("InvalidToken", "The security token is missing or does not match")
-    end
-    local want = ngx.encode_base64(crypto.hmac_sha1(sk, v2_canonical(kind, req, tostring(args.Expires))))
-    if not crypto.equal(want, tostring(args.Signature)) then
-      return denied("SignatureDoesNotMatch", "The request signature we calculated does not match")
-    end
-    return kind
-  end
-  if args["X-Amz-Signature"] then
-    local ak4, day, region = match(tostring(args["X-Amz-Credential"] or ""),
-      "^([^/]+)/(%d+)/([^/]+)/s3/aws4_request$")
-    if not ak4 then return denied("AccessDenied", "Bad X-Amz-Credential") end
-    local sk = secret_of(ak4)
-    if not sk then return denied("InvalidAccessKeyId", "The access key does not exist") end
-    local amzdate = tostring(args["X-Amz-Date"] or "")
-    local y, mo, d, hh, mi, ss = match(amzdate, "^(%d%d%d%d)(%d%d)(%d%d)T(%d%d)(%d%d)(%d%d)Z$")
-    if not y then return denied("AccessDenied", "Bad X-Amz-Date") end
-    local start = ngx.parse_http_time(format("Mon, %s %s %s %s:%s:%s GMT", d,
-      ({ "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" })[tonumber(mo)],
-      y, hh, mi, ss))
-    if not start or start + (tonumber(args["X-Amz-Expires"]) or 0) < now then
-      return denied("AccessDenied", "Request has expired")
-    end
-    local signed = tostring(args["X-Amz-SignedHeaders"] or "")
-    local scope = day .. "/" .. region .. "/s3/aws4_request"
-    local want = v4_signature(sk, day, region, amzdate, scope,
-      v4_canonical(req, signed, "UNSIGNED-PAYLOAD", "X-Amz-Signature"))
-    if not crypto.equal(want, tostring(args["X-Amz-Signature"])) then
-      return denied("SignatureDoesNotMatch", "The request signature we calculated does not match")
-    end
-    return "AWS4"
-  end
+  if args.Signature and (args.AccessKeyId or args.AWSAccessKeyId) then return check_v2_url(req) end
+  if args["X-Amz-Signature"] then return check_v4_url(req) end
   return denied("AccessDenied", "Anonymous access is forbidden")
 end
 _M.check = check
@@ -388,9 +400,11 @@ end
 
 local function meta_headers(req, prefix)
   local meta = {}
-  for k, v in pairs(req.headers) do
+  for k in pairs(req.headers) do
     local lk = lower(k)
-    if sub(lk, 1, #prefix + 5) == prefix .. "meta-" then meta[sub(lk, #prefix + 6)] = header(req.headers, k) end
+    if sub(lk, 1, #prefix + 5) == prefix .. "meta-" then
+      meta[sub(lk, #prefix + 6)] = header(req.headers, k)
+    end
   end
   return meta
 end
@@ -416,13 +430,9 @@ local function list_buckets()
   return reply(200, concat(out))
 end
 
-local function list_objects(b, req)
-  local args = req.args
-  local prefix = type(args.prefix) == "string" and args.prefix or ""
-  local marker = type(args.marker) == "string" and args.marker or ""
-  local delim = type(args.delimiter) == "string" and args.delimiter ~= "" and args.delimiter or nil
-  local max = tonumber(args["max-keys"]) or 1000
-  if max < 0 or max > 1000 then max = 1000 end
+-- one page of keys after `marker` under `prefix`, those sharing a part up
+-- to the delimiter folded into one common prefix
+local function page_of(b, prefix, marker, delim, max)
   local keys = {}
   for k in pairs(b.objects) do
     if sub(k, 1, #prefix) == prefix and k > marker then keys[#keys + 1] = k end
@@ -448,6 +458,22 @@ local function list_objects(b, req)
       end
     end
   end
+  return contents, prefixes, truncated, last
+end
+
+local function arg_string(args, name)
+  local v = args[name]
+  return type(v) == "string" and v or ""
+end
+
+local function list_objects(b, req)
+  local args = req.args
+  local prefix, marker = arg_string(args, "prefix"), arg_string(args, "marker")
+  local delim = arg_string(args, "delimiter")
+  if delim == "" then delim = nil end
+  local max = tonumber(args["max-keys"]) or 1000
+  if max < 0 or max > 1000 then max = 1000 end
+  local contents, prefixes, truncated, last = page_of(b, prefix, marker, delim, max)
   local out = { '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>', req.bucket,
     "</Name><Prefix>", xml_escape(prefix), "</Prefix><Marker>", xml_escape(marker),
     "</Marker><MaxKeys>", tostring(max), "</MaxKeys>" }
@@ -587,86 +613,105 @@ local function new_upload_id()
   return crypto.random_hex(16)
 end
 
-local function multipart(method, b, req, prefix)
-  local args = req.args
-  if method == "POST" and args.uploads then
-    state.count("obs.initiate_multipart_upload")
-    local id = new_upload_id()
-    uploads[id] = { bucket = req.bucket, key = req.key, parts = {},
-                    ctype = header(req.headers, "content-type"), meta = meta_headers(req, prefix) }
-    return reply(200, '<?xml version="1.0" encoding="UTF-8"?><InitiateMultipartUploadResult><Bucket>'
-      .. req.bucket .. "</Bucket><Key>" .. xml_escape(req.key) .. "</Key><UploadId>" .. id
-      .. "</UploadId></InitiateMultipartUploadResult>")
+local function initiate(req, prefix)
+  state.count("obs.initiate_multipart_upload")
+  local id = new_upload_id()
+  uploads[id] = { bucket = req.bucket, key = req.key, parts = {},
+                  ctype = header(req.headers, "content-type"), meta = meta_headers(req, prefix) }
+  return reply(200, '<?xml version="1.0" encoding="UTF-8"?><InitiateMultipartUploadResult><Bucket>'
+    .. req.bucket .. "</Bucket><Key>" .. xml_escape(req.key) .. "</Key><UploadId>" .. id
+    .. "</UploadId></InitiateMultipartUploadResult>")
+end
+
+local function upload_part(id, up, req)
+  local n = tonumber(req.args.partNumber)
+  if not n or n < 1 or n > 10000 or n ~= floor(n) then
+    return fail(400, "InvalidArgument", "partNumber must be a whole number from 1 to 10000")
   end
-  local id = args.uploadId
+  state.count("obs.upload_part")
+  local k = id .. "#" .. n
+  part_sends[k] = (part_sends[k] or 0) + 1
+  local obj = store_body()
+  drop(up.parts[n])
+  up.parts[n] = obj
+  return reply(200, nil, { ETag = '"' .. obj.md5 .. '"' })
+end
+
+-- the parts a CompleteMultipartUpload body lists, in order: list | nil, code, message
+local function listed_parts(up, body)
+  local list, prev = {}, 0
+  for part in gmatch(body, "<Part>(.-)</Part>") do
+    local n = tonumber(match(part, "<PartNumber>(%d+)</PartNumber>"))
+    local etag = match(part, "<ETag>(.-)</ETag>")
+    etag = etag and gsub(gsub(etag, "&quot;", '"'), '"', "")
+    if not n or n <= prev then return nil, "InvalidPartOrder", "The parts must be in ascending order" end
+    local p = up.parts[n]
+    if not p or p.md5 ~= etag then
+      return nil, "InvalidPart", "Part " .. tostring(n) .. " was not uploaded or its ETag differs"
+    end
+    list[#list + 1] = p
+    prev = n
+  end
+  if #list == 0 then return nil, "MalformedXML", "No parts listed" end
+  return list
+end
+
+-- the parts joined into one file, streamed: path, size, multipart ETag
+local function join_parts(list)
+  local path = new_path()
+  local out = assert(io_open(path, "wb"))
+  local size, raw = 0, {}
+  for i, p in ipairs(list) do
+    if p.data then
+      out:write(p.data)
+    else
+      local f = assert(io_open(p.path, "rb"))
+      while true do
+        local c = f:read(CHUNK)
+        if not c then break end
+        out:write(c)
+      end
+      f:close()
+    end
+    size = size + p.size
+    raw[i] = (gsub(p.md5, "%x%x", function(x) return char(tonumber(x, 16)) end))
+  end
+  out:close()
+  -- a multipart ETag: the MD5 of the parts' MD5s, then "-<parts>"
+  return path, size, crypto.md5_hex(concat(raw)) .. "-" .. #list
+end
+
+local function complete(id, up, b, req)
+  state.count("obs.complete_multipart_upload")
+  ngx.req.read_body()
+  local list, code, msg = listed_parts(up, ngx.req.get_body_data() or "")
+  if not list then return fail(400, code, msg) end
+  local path, size, etag = join_parts(list)
+  for _, p in pairs(up.parts) do drop(p) end
+  uploads[id] = nil
+  drop(b.objects[req.key])
+  b.objects[req.key] = { path = path, size = size, md5 = etag, mtime = ngx.now(), ctype = up.ctype,
+                         meta = up.meta }
+  return reply(200, '<?xml version="1.0" encoding="UTF-8"?><CompleteMultipartUploadResult><Location>/'
+    .. req.bucket .. "/" .. xml_escape(req.key) .. "</Location><Bucket>" .. req.bucket
+    .. "</Bucket><Key>" .. xml_escape(req.key) .. "</Key><ETag>&quot;" .. etag
+    .. "&quot;</ETag></CompleteMultipartUploadResult>")
+end
+
+local function multipart(method, b, req, prefix)
+  if method == "POST" and req.args.uploads then return initiate(req, prefix) end
+  local id = req.args.uploadId
   local up = type(id) == "string" and uploads[id]
   if not up or up.bucket ~= req.bucket or up.key ~= req.key then
     return fail(404, "NoSuchUpload", "The specified upload does not exist")
   end
-  if method == "PUT" then
-    local n = tonumber(args.partNumber)
-    if not n or n < 1 or n > 10000 or n ~= floor(n) then
-      return fail(400, "InvalidArgument", "partNumber must be a whole number from 1 to 10000")
-    end
-    state.count("obs.upload_part")
-    local k = id .. "#" .. n
-    part_sends[k] = (part_sends[k] or 0) + 1
-    local obj = store_body()
-    drop(up.parts[n])
-    up.parts[n] = obj
-    return reply(200, nil, { ETag = '"' .. obj.md5 .. '"' })
-  elseif method == "DELETE" then
+  if method == "PUT" then return upload_part(id, up, req) end
+  if method == "POST" then return complete(id, up, b, req) end
+  if method == "DELETE" then
     state.count("obs.abort_multipart_upload")
     for _, p in pairs(up.parts) do drop(p) end
     uploads[id] = nil
     return reply(204)
-  elseif method == "POST" then
-    state.count("obs.complete_multipart_upload")
-    ngx.req.read_body()
-    local body = ngx.req.get_body_data() or ""
-    local list, prev = {}, 0
-    for part in gmatch(body, "<Part>(.-)</Part>") do
-      local n = tonumber(match(part, "<PartNumber>(%d+)</PartNumber>"))
-      local etag = match(part, "<ETag>(.-)</ETag>")
-      etag = etag and gsub(gsub(etag, "&quot;", '"'), '"', "")
-      if not n or n <= prev then return fail(400, "InvalidPartOrder", "The parts must be in ascending order") end
-      local p = up.parts[n]
-      if not p or p.md5 ~= etag then return fail(400, "InvalidPart", "Part " .. tostring(n) .. " was not uploaded or its ETag differs") end
-      list[#list + 1] = p
-      prev = n
-    end
-    if #list == 0 then return fail(400, "MalformedXML", "No parts listed") end
-    local path = new_path()
-    local out = assert(io_open(path, "wb"))
-    local size, md5s = 0, {}
-    for _, p in ipairs(list) do
-      if p.data then out:write(p.data)
-      else
-        local i = assert(io_open(p.path, "rb"))
-        while true do
-          local c = i:read(CHUNK)
-          if not c then break end
-          out:write(c)
-        end
-        i:close()
-      end
-      size = size + p.size
-      md5s[#md5s + 1] = p.md5
-    end
-    out:close()
-    for _, p in pairs(up.parts) do drop(p) end
-    uploads[id] = nil
-    -- a multipart ETag: the MD5 of the parts' MD5s, then "-<parts>"
-    local raw = {}
-    for i, h in ipairs(md5s) do raw[i] = (gsub(h, "%x%x", function(x) return char(tonumber(x, 16)) end)) end
-    local etag = crypto.md5_hex(concat(raw)) .. "-" .. #list
-    drop(b.objects[req.key])
-    b.objects[req.key] = { path = path, size = size, md5 = etag, mtime = ngx.now(), ctype = up.ctype,
-                           meta = up.meta }
-    return reply(200, '<?xml version="1.0" encoding="UTF-8"?><CompleteMultipartUploadResult><Location>/'
-      .. req.bucket .. "/" .. xml_escape(req.key) .. "</Location><Bucket>" .. req.bucket
-      .. "</Bucket><Key>" .. xml_escape(req.key) .. "</Key><ETag>&quot;" .. etag
-      .. "&quot;</ETag></CompleteMultipartUploadResult>")
   end
   return fail(405, "MethodNotAllowed", "The specified method is not allowed against this resource")
 end
@@ -707,6 +752,22 @@ function _M.claims(path, headers, query)
   return b ~= nil and buckets[b] ~= nil and "maybe" or nil
 end
 
+local function object_op(method, b, req, prefix)
+  if method == "PUT" then return put_object(b, req, prefix) end
+  local obj = b.objects[req.key]
+  if method == "GET" or method == "HEAD" then
+    state.count(method == "GET" and "obs.get_object" or "obs.get_object_metadata")
+    if not obj then return fail(404, "NoSuchKey", "The specified key does not exist.") end
+    return get_object(obj, req, prefix, method == "HEAD")
+  elseif method == "DELETE" then
+    state.count("obs.delete_object")
+    drop(obj)
+    b.objects[req.key] = nil
+    return reply(204)
+  end
+  return fail(405, "MethodNotAllowed", "The specified method is not allowed against this resource")
+end
+
 -- times each part of each upload was received, for the specs:
 -- { ["<upload id>#<n>"] = count }
 function _M.part_sends() return part_sends end
@@ -734,19 +795,7 @@ function _M.handle(method, path, query, rid)
   local b = buckets[bucket]
   if not b then return fail(404, "NoSuchBucket", "The specified bucket does not exist") end
   if args.uploads or args.uploadId then return multipart(method, b, req, prefix) end
-  if method == "PUT" then return put_object(b, req, prefix) end
-  local obj = b.objects[key]
-  if method == "GET" or method == "HEAD" then
-    state.count(method == "GET" and "obs.get_object" or "obs.get_object_metadata")
-    if not obj then return fail(404, "NoSuchKey", "The specified key does not exist.") end
-    return get_object(obj, req, prefix, method == "HEAD")
-  elseif method == "DELETE" then
-    state.count("obs.delete_object")
-    drop(obj)
-    b.objects[key] = nil
-    return reply(204)
-  end
-  return fail(405, "MethodNotAllowed", "The specified method is not allowed against this resource")
+  return object_op(method, b, req, prefix)
 end
 
 return _M
