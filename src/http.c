@@ -37,6 +37,8 @@
 ** same): beyond them the transfer fails rather than collect without end. */
 #define MAX_HEADER_LINES 500
 #define MAX_HEADER_BYTES (256 * 1024)
+/* libcurl's buffer for a transfer to or from a file (its default is 16 KiB) */
+#define STREAM_BUFFER (512L * 1024L)
 /* response buffers larger than this are freed, not kept in the pool */
 #define KEEP_BUF_MAX (64 * 1024)
 
@@ -717,6 +719,11 @@ static int prepare(lua_State *L, hwc_transport *t, hwc_req *r,
     SETOPT(CURLOPT_CUSTOMREQUEST, method);
   }
   SETOPT(CURLOPT_HTTPHEADER, r->headers);
+  /* a file transfer moves in large pieces: fewer callbacks and writes */
+  if (r->down.f != NULL) SETOPT(CURLOPT_BUFFERSIZE, STREAM_BUFFER);
+#if LIBCURL_VERSION_NUM >= 0x073E00
+  if (r->up.f != NULL) SETOPT(CURLOPT_UPLOAD_BUFFERSIZE, STREAM_BUFFER);
+#endif
 #if LIBCURL_VERSION_NUM >= 0x075000
   SETOPT(CURLOPT_PREREQFUNCTION, on_prereq);
   SETOPT(CURLOPT_PREREQDATA, (void *)r);
