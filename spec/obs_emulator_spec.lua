@@ -105,6 +105,15 @@ describe("obs against the emulator #server", function()
         local dl = assert(c.obs:download_file{ bucket = "pkgs", key = "big", file = dst .. "2" })
         assert.equal(dst .. "2", dl.file)
         assert.equal(data, emulator.read_file(dst .. "2"))
+        -- in ranges side by side, into their places in one file
+        local gets = emu:counts()["obs.get_object"] or 0
+        local parts = assert(c.obs:download_file{ bucket = "pkgs", key = "big", file = dst .. "3",
+          part_size = 1024 * 1024, concurrency = 3 })
+        assert.equal(#data, parts.size)
+        assert.equal(data, emulator.read_file(dst .. "3"))
+        assert.equal(gets + 4, emu:counts()["obs.get_object"])
+        assert.is_nil(emulator.read_file(dst .. "3.part"))
+        os.remove(dst .. "3")
         os.remove(src) os.remove(dst) os.remove(dst .. "2")
       end)
 

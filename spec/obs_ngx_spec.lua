@@ -71,6 +71,11 @@ describe("obs inside nginx #server", function()
                             concurrency = 4 })
     assert.equal(cjson.null, a.err, cjson.encode(a.err))
     assert.equal(8, a.result.parts)
+    a = op("download_file", { bucket = "pkgs", key = "parts", file = big .. ".parts",
+                              part_size = 8388608, concurrency = 4 })
+    assert.equal(cjson.null, a.err, cjson.encode(a.err))
+    assert.truthy(util.sh("cmp -s " .. util.quote(big) .. " " .. util.quote(big .. ".parts")))
+    os.remove(big .. ".parts")
     local m = emulator.curl("GET", srv:url("/vmhwm")).json
     assert.truthy(m.vmhwm_kib < 48 * 1024, "worker peak " .. tostring(m.vmhwm_kib) .. " KiB")
     -- 64 MB went each way (and 64 MB more in parts): the worker grew by far less

@@ -735,7 +735,7 @@ static int prepare(lua_State *L, hwc_transport *t, hwc_req *r,
 }
 
 /* opts.upload_file (with upload_offset, upload_length) and
-** opts.download_file: the files are opened now, so one that cannot be is
+** opts.download_file (with download_offset): the files are opened now, so one that cannot be is
 ** nil, message before anything is sent. Returns 0, or 2 pushed. */
 static int open_streams(lua_State *L, hwc_req *r, int opts) {
   const char *why = NULL, *path = NULL, *what = NULL;
@@ -751,9 +751,12 @@ static int open_streams(lua_State *L, hwc_req *r, int opts) {
   if (why == NULL) {
     lua_pop(L, 1);
     if (hwc_getfield(L, opts, "download_file") == LUA_TSTRING) {
+      lua_Number off = -1;
       path = lua_tostring(L, -1);
+      if (hwc_getfield(L, opts, "download_offset") == LUA_TNUMBER) off = lua_tonumber(L, -1);
+      lua_pop(L, 1);
       what = "cannot write ";
-      why = hwc_stream_open_write(&r->down, path);
+      why = hwc_stream_open_write(&r->down, path, (int64_t)off);
     }
   }
   if (why == NULL) {

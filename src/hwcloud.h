@@ -316,7 +316,9 @@ typedef struct hwc_stream {
 } hwc_stream;
 const char *hwc_stream_open_read(hwc_stream *s, const char *path,
                                  int64_t offset, int64_t length);
-const char *hwc_stream_open_write(hwc_stream *s, const char *path);
+/* offset < 0: the file is made anew; else written from offset on */
+const char *hwc_stream_open_write(hwc_stream *s, const char *path,
+                                  int64_t offset);
 size_t hwc_stream_read(char *p, size_t size, size_t nmemb, void *ud);
 size_t hwc_stream_write(const char *p, size_t n, hwc_stream *s);
 int hwc_stream_close(hwc_stream *s);

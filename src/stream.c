@@ -51,10 +51,18 @@ const char *hwc_stream_open_read(hwc_stream *s, const char *path,
   return start_md5(s);
 }
 
-const char *hwc_stream_open_write(hwc_stream *s, const char *path) {
+const char *hwc_stream_open_write(hwc_stream *s, const char *path,
+                                  int64_t offset) {
   memset(s, 0, sizeof *s);
-  s->f = fopen(path, "wb");
+  /* at an offset: a part of a file written by several transfers */
+  s->f = fopen(path, offset >= 0 ? "r+b" : "wb");
   if (s->f == NULL) return strerror(errno);
+  if (offset > 0 && fseeko(s->f, (off_t)offset, SEEK_SET) != 0) {
+    int e = errno;
+    fclose(s->f);
+    s->f = NULL;
+    return strerror(e);
+  }
   return start_md5(s);
 }
 

@@ -135,8 +135,8 @@ usage: hwcloud obs cp FILE obs://BUCKET/KEY      upload (in parts when large)
        hwcloud obs ls [obs://BUCKET[/PREFIX]]    the buckets, or a bucket's keys
        hwcloud obs mb obs://BUCKET               make a bucket
 
-Files stream from and to disk; a file over 64 MiB goes up in parts of
-16 MiB, four at a time. ls prints one line per key (size, date, key) and
+Files stream from and to disk; a file over 64 MiB goes up, and an object over
+16 MiB comes down, in parts of 16 MiB, four at a time, with progress on stderr. ls prints one line per key (size, date, key) and
 one per common prefix ("PRE prefix/"), as far as the next "/".]=],
   completion = [=[
 usage: hwcloud completion bash
@@ -726,6 +726,12 @@ local function obs_failed(ctx, err)
   return exit_for(err)
 end
 
+-- long transfers show their parts as fan-outs do, unless --quiet
+local function obs_progress(ctx)
+  if ctx.quiet then return false end
+  return ctx.err_tty and "live" or "plain"
+end
+
 local function obs_upload(ctx, client, file, bucket, key)
   if key == "" or key:sub(-1) == "/" then key = key .. (file:match("([^/]+)$") or file) end
   local info = require("hwcloud.core").file_info(file)
@@ -733,7 +739,7 @@ local function obs_upload(ctx, client, file, bucket, key)
   if info and info.size > PART_THRESHOLD then
     res, err = client.obs:upload_file({ bucket = bucket, key = key, file = file,
       part_size = 16 * 1024 * 1024, concurrency = 4 },
-      { progress = (not ctx.quiet) and (ctx.err_tty and "live" or "plain") or false })
+      { progress = obs_progress(ctx) })
   else
     res, err = client.obs:put_object{ bucket = bucket, key = key, file = file }
   end
@@ -751,7 +757,8 @@ local function obs_cp(ctx, client, a, b)
     usage("obs cp: one of the two must be obs://BUCKET/KEY and the other a file")
   end
   if sk == "" then usage("obs cp: %s names no key", a) end
-  local res, err = client.obs:download_file{ bucket = sb, key = sk, file = b }
+  local res, err = client.obs:download_file({ bucket = sb, key = sk, file = b,
+    part_size = 16 * 1024 * 1024, concurrency = 4 }, { progress = obs_progress(ctx) })
   if not res then return obs_failed(ctx, err) end
   ctx.out(format("download: %s -> %s (%.0f bytes)\n", a, b, res.size or 0))
   return 0

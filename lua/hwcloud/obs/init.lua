@@ -144,7 +144,7 @@ local function transport_opts(cfg, t, safe)
     topts.upload_file, topts.upload_offset, topts.upload_length =
       t.upload.file, t.upload.offset, t.upload.length
   end
-  if t.download then topts.download_file = t.download end
+  if t.download then topts.download_file, topts.download_offset = t.download, t.download_offset end
   return topts
 end
 
@@ -621,35 +621,18 @@ function Obs.upload_file(self, req, opts)
   return multipart.upload_file(self, req, opts)
 end
 
--- download_file{bucket, key, file}: to a temporary file beside it, renamed
--- into place once complete and checked
-function Obs.download_file(self, req)
-  req = req or {}
-  local ok, err = check_key("download_file", req)
-  if not ok then return nil, err end
-  ok, err = writable("download_file", "file", req.file)
-  if not ok then return nil, err end
-  local tmp = req.file .. ".part"
-  local res
-  res, err = Obs.get_object(self, { bucket = req.bucket, key = req.key, file = tmp },
-    { op = "download_file" })
-  if not res then
-    os.remove(tmp)
-    return nil, err
-  end
-  local moved, merr = os.rename(tmp, req.file)
-  if not moved then
-    os.remove(tmp)
-    return invalid("download_file", "file", "cannot write " .. tostring(merr))
-  end
-  res.file = req.file
-  return res
+-- download_file{bucket, key, file, part_size?, concurrency?}: in ranges
+-- side by side for a large object, to a temporary file beside `file`,
+-- renamed into place once complete and checked (hwcloud.obs.multipart)
+function Obs.download_file(self, req, opts)
+  return multipart.download_file(self, req, opts)
 end
 
 -- internal: multipart.lua's requests
 _M.send, _M.run, _M.check_key, _M.readable, _M.invalid = send, run, check_key, readable, invalid
 _M.unquote, _M.meta_prefix, _M.put_headers = unquote, meta_prefix, put_headers
 _M.http_error, _M.request_id = http_error, request_id
+_M.writable, _M.etag_matches = writable, etag_matches
 
 Obs.__tostring = function() return "hwcloud service obs" end
 

@@ -269,4 +269,117 @@ function send_parts(o, s, engine, req, cp, total, conc, opts)
   return true
 end
 
+------------------------------------------------------------ download_file
+
+-- the MD5 (hex) of a file, hashed in the core through a fixed buffer
+local function file_md5(path)
+  local d = core.file_digest("md5", path)
+  return d and (d:gsub(".", function(c) return string.format("%02x", c:byte()) end)) or nil
+end
+
+-- one range of the object into its place in `tmp`
+local function get_range(o, s, e, req, tmp, first, last, etag)
+  local c, err = o.send(s, e, { op = "download_file", method = "GET", bucket = req.bucket,
+    key = req.key, download = tmp, download_offset = first,
+    -- a different object under the key by now: 412, never a spliced file
+    headers = { Range = "bytes=" .. first .. "-" .. last, ["If-Match"] = etag and ('"' .. etag .. '"') or nil } })
+  if not c then return nil, err end
+  if c.status ~= 206 or (c.file_bytes or 0) ~= last - first + 1 then
+    return nil, errors.new("decode", { message = string.format("bytes %d-%d: expected %d bytes "
+      .. "(206), got %s (%s)", first, last, last - first + 1, tostring(c.file_bytes),
+      tostring(c.status)), service = "obs", operation = "download_file" })
+  end
+  return true
+end
+
+local function check_download(o, req)
+  local ok, err = o.check_key("download_file", req)
+  if not ok then return nil, err end
+  ok, err = o.writable("download_file", "file", req.file)
+  if not ok then return nil, err end
+  local ps = req.part_size or DEFAULT_PART
+  if type(ps) ~= "number" or ps ~= floor(ps) or ps < MIN_PART then
+    return o.invalid("download_file", "part_size", "must be a whole number of bytes, at least 102400")
+  end
+  local conc = req.concurrency or 1
+  if type(conc) ~= "number" or conc ~= floor(conc) or conc < 1 or conc > 64 then
+    return o.invalid("download_file", "concurrency", "must be a whole number from 1 to 64")
+  end
+  return ps, conc
+end
+
+-- the ranges of `size` bytes, `conc` at a time, with progress
+local function get_ranges(o, s, engine, req, tmp, size, ps, conc, etag, opts)
+  local f, ferr = io.open(tmp, "wb") -- the parts write into it at their offsets
+  if not f then return o.invalid("download_file", "file", "cannot write " .. tostring(ferr)) end
+  f:close()
+  local total = ceil(size / ps)
+  local mode = (opts and opts.progress)
+  if mode == nil then mode = s.env.cfg.progress end
+  if mode == nil then mode = "auto" end
+  local p = progress.new(mode, "download " .. req.key, total, core.now, core.isatty)
+  local first_err
+  local fns = {}
+  for i = 1, total do
+    fns[i] = function(e)
+      if first_err then return nil, first_err end
+      local first = (i - 1) * ps
+      local last = first + ps - 1
+      if last >= size then last = size - 1 end
+      local ok, err = get_range(o, s, e, req, tmp, first, last, etag)
+      if p then p:step(not ok) end
+      if not ok then first_err = first_err or err end
+      return ok, err
+    end
+  end
+  local ok, results = pcall(engine.run, engine, fns, conc)
+  if p then p:finish() end
+  if not ok then error(results, 0) end
+  for i = 1, #results do
+    if results[i][2] then return nil, first_err or results[i][2] end
+  end
+  return true
+end
+
+function _M.download_file(s, req, opts)
+  req = req or {}
+  local o = obs()
+  local ps, conc = check_download(o, req)
+  if not ps then return nil, conc end
+  local engine = s.engine_for(s.env)
+  local tmp = req.file .. ".part"
+  local meta, err = s:get_object_metadata { bucket = req.bucket, key = req.key }
+  if not meta then return nil, err end
+  local size = meta.content_length or 0
+  local res
+  if size <= ps or engine:inside() then
+    res, err = s:get_object({ bucket = req.bucket, key = req.key, file = tmp }, { op = "download_file" })
+    if not res then
+      os.remove(tmp)
+      return nil, err
+    end
+  else
+    local ok
+    ok, err = get_ranges(o, s, engine, req, tmp, size, ps, conc, meta.etag, opts)
+    -- a whole object's MD5 ETag, checked over the file the ranges made
+    if ok and not o.etag_matches(meta.etag, file_md5(tmp)) then
+      ok, err = nil, errors.new("decode", { message = "the downloaded bytes do not match the "
+        .. "object's ETag", service = "obs", operation = "download_file" })
+    end
+    if not ok then
+      os.remove(tmp)
+      return nil, err
+    end
+    res = meta
+    res.size = size
+  end
+  local moved, merr = os.rename(tmp, req.file)
+  if not moved then
+    os.remove(tmp)
+    return o.invalid("download_file", "file", "cannot write " .. tostring(merr))
+  end
+  res.file = req.file
+  return res
+end
+
 return _M

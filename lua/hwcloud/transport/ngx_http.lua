@@ -632,8 +632,10 @@ local function open_files(req)
     local state = { bytes = 0, md5 = md5, since = 0 }
     sink = setmetatable(state, { __call = function(self, data)
       if not self.f then
-        local f, err = io.open(path, "wb")
+        -- at an offset: a part of a file several transfers write
+        local f, err = io.open(path, o.download_offset and "r+b" or "wb")
         if not f then self.why = err return false end
+        if o.download_offset then f:seek("set", o.download_offset) end
         self.f = f
       end
       local ok, err = self.f:write(data)
@@ -669,7 +671,7 @@ function _M.exchange(cfg, ep, req, target)
     if sink.f then
       local closed, cerr = sink.f:close()
       if not closed then c.file_error = tostring(cerr) end
-    elseif c.status and c.status < 300 and req.method ~= "HEAD" then
+    elseif c.status and c.status < 300 and req.method ~= "HEAD" and not req.opts.download_offset then
       -- an empty object: its file still exists afterwards
       local f = io.open(req.opts.download_file, "wb")
       if f then f:close() end

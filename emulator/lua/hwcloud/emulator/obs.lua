@@ -541,6 +541,10 @@ local function range_of(spec, size)
 end
 
 local function get_object(obj, req, prefix, head)
+  local want = header(req.headers, "if-match")
+  if want and gsub(want, '"', "") ~= obj.md5 then
+    return fail(412, "PreconditionFailed", "At least one of the preconditions you specified did not hold")
+  end
   local h = object_headers(obj, prefix)
   local first, last = 0, obj.size - 1
   local status = 200
