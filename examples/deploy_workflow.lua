@@ -39,34 +39,35 @@ local t0 = os.time()
 local summary = {}
 
 -- 0. The release package goes to OBS first; the deployments fetch it from
--- there. Here it is made on the spot (a build would have produced it).
-local bucket = env("HWCLOUD_BUCKET") or "deploy-artifacts"
-local package_key = "releases/2026.11/app.tar"
-local package = os.tmpname()
-do
+-- there. upload_package(key) -> a signed URL of it: made on the spot here
+-- (a build would have produced it), uploaded in parts side by side and
+-- resumable (a rerun after a crash sends only the parts OBS has not
+-- acknowledged)
+local function upload_package(key)
+  local bucket = env("HWCLOUD_BUCKET") or "deploy-artifacts"
+  local package = os.tmpname()
   local f = assert(io.open(package, "wb"))
   for i = 1, 10000 do f:write(string.format("release 2026.11 file %05d\n", i)) end
   f:close()
+  local _, berr = client.obs:head_bucket { bucket = bucket }
+  if berr and berr.code == "NoSuchBucket" then
+    assert(client.obs:create_bucket { bucket = bucket })
+  end
+  local uploaded = assert(client.obs:upload_file {
+    bucket = bucket, key = key, file = package, part_size = 100 * 1024, concurrency = 2,
+    checkpoint = package .. ".checkpoint",
+  })
+  os.remove(package)
+  local meta = assert(client.obs:get_object_metadata { bucket = bucket, key = key })
+  say("0. uploaded the package to obs://%s/%s (%d bytes, %d parts)", bucket, key,
+    meta.content_length, uploaded.parts)
+  summary[#summary + 1] = string.format("package obs://%s/%s uploaded (%d bytes)", bucket, key,
+    meta.content_length)
+  return assert(client.obs:create_signed_url {
+    method = "GET", bucket = bucket, key = key, expires = 3600,
+  })
 end
-local _, berr = client.obs:head_bucket { bucket = bucket }
-if berr and berr.code == "NoSuchBucket" then
-  assert(client.obs:create_bucket { bucket = bucket })
-end
--- in parts (side by side) and resumable: a rerun after a crash sends only
--- the parts OBS has not acknowledged
-local uploaded = assert(client.obs:upload_file {
-  bucket = bucket, key = package_key, file = package, part_size = 100 * 1024, concurrency = 2,
-  checkpoint = package .. ".checkpoint",
-})
-local package_url = assert(client.obs:create_signed_url {
-  method = "GET", bucket = bucket, key = package_key, expires = 3600,
-})
-local meta = assert(client.obs:get_object_metadata { bucket = bucket, key = package_key })
-os.remove(package)
-say("0. uploaded the package to obs://%s/%s (%d bytes, %d parts)", bucket, package_key,
-  meta.content_length, uploaded.parts)
-summary[#summary + 1] = string.format("package obs://%s/%s uploaded (%d bytes)", bucket,
-  package_key, meta.content_length)
+local package_url = upload_package("releases/2026.11/app.tar")
 
 -- 0. Find the servers: every app server, a page at a time, by server group
 -- (HWCLOUD_SERVERS names them instead).

@@ -135,8 +135,9 @@ usage: hwcloud obs cp FILE obs://BUCKET/KEY      upload (in parts when large)
        hwcloud obs ls [obs://BUCKET[/PREFIX]]    the buckets, or a bucket's keys
        hwcloud obs mb obs://BUCKET               make a bucket
 
-Files stream from and to disk; a file over 64 MiB goes up, and an object over
-16 MiB comes down, in parts of 16 MiB, four at a time, with progress on stderr. ls prints one line per key (size, date, key) and
+Files stream from and to disk; a file over 64 MiB goes up, and an object
+over 16 MiB comes down, in parts of 16 MiB, four at a time, with progress
+on stderr. ls prints one line per key (size, date, key) and
 one per common prefix ("PRE prefix/"), as far as the next "/".]=],
   completion = [=[
 usage: hwcloud completion bash
