@@ -196,7 +196,7 @@ Client.__index = function(self, key)
     return p
   end
   local names = services.names()
-  for _, n in ipairs { "wait", "wait_all", "parallel", "request", "pages", "each", "close" } do
+  for _, n in ipairs { "wait", "wait_all", "parallel", "request", "pages", "each", "close", "obs" } do
     names[#names + 1] = n
   end
   local hint = type(key) == "string" and suggest(key, names) or ""
