@@ -27,9 +27,7 @@ node_dir=$root/bench/.work/node
 export HWCLOUD_NODE_SDK="$node_dir/node_modules"
 
 # BENCH_ONLY="handler bigbody": only those sections (sign call fanout journal
-# memory core load body handler bigbody); all when unset
-# BENCH_ONLY="handler bigbody": only those sections (sign call fanout memory
-# core load body handler bigbody obs); all when unset
+# memory core load body handler bigbody obs); all when unset
 want() {
   [ -z "${BENCH_ONLY:-}" ] && return 0
   case " $BENCH_ONLY " in *" $1 "*) return 0 ;; esac

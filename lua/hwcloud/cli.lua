@@ -128,7 +128,6 @@ returns an integer exits with it; otherwise 0. Options go before SCRIPT.
 --journal PATH: the script's client:parallel and client:wait_all calls use
 the journal PATH unless they name their own, so the script run again after a
 crash resumes where it was (each fan-out keyed apart by its label).]=],
-returns an integer exits with it; otherwise 0. Options go before SCRIPT.]=],
   obs = [=[
 usage: hwcloud obs cp FILE obs://BUCKET/KEY      upload (in parts when large)
        hwcloud obs cp obs://BUCKET/KEY FILE      download
