@@ -27,6 +27,7 @@ description = {
 dependencies = {
   "lua >= 5.1",
   "lua-cjson >= 2.1.0",
+  "luaexpat >= 1.3",
 }
 external_dependencies = {
   CURL = { header = "curl/curl.h", library = "curl" },
@@ -38,7 +39,8 @@ build = {
     ["hwcloud.core"] = {
       sources = { "src/buf.c", "src/core.c", "src/http.c", "src/marshal.c", "src/sign.c", "src/sign_lua.c",
                   "src/json.c", "src/json_decode.c", "src/http_head.c",
-                  "src/suggest.c", "src/url.c", "src/fileio.c" },
+                  "src/suggest.c", "src/url.c", "src/fileio.c", "src/digest.c", "src/stream.c",
+                  "src/fileinfo.c" },
       defines = { "_POSIX_C_SOURCE=200809L" },
       libraries = { "curl", "crypto" },
       incdirs = { "src", "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)" },
@@ -56,6 +58,10 @@ build = {
     ["hwcloud"] = "lua/hwcloud/init.lua",
     ["hwcloud.jobs"] = "lua/hwcloud/jobs.lua",
     ["hwcloud.journal"] = "lua/hwcloud/journal.lua",
+    ["hwcloud.obs"] = "lua/hwcloud/obs/init.lua",
+    ["hwcloud.obs.multipart"] = "lua/hwcloud/obs/multipart.lua",
+    ["hwcloud.obs.sign"] = "lua/hwcloud/obs/sign.lua",
+    ["hwcloud.obs.xml"] = "lua/hwcloud/obs/xml.lua",
     ["hwcloud.options"] = "lua/hwcloud/options.lua",
     ["hwcloud.pager"] = "lua/hwcloud/pager.lua",
     ["hwcloud.progress"] = "lua/hwcloud/progress.lua",

@@ -44,6 +44,7 @@ build = {
       ["hwcloud.emulator"] = "emulator/lua/hwcloud/emulator/init.lua",
       ["hwcloud.emulator.inventory"] = "emulator/lua/hwcloud/emulator/inventory.lua",
       ["hwcloud.emulator.jobs"] = "emulator/lua/hwcloud/emulator/jobs.lua",
+      ["hwcloud.emulator.obs"] = "emulator/lua/hwcloud/emulator/obs.lua",
       ["hwcloud.emulator.router"] = "emulator/lua/hwcloud/emulator/router.lua",
       ["hwcloud.emulator.services.asm"] = "emulator/lua/hwcloud/emulator/services/asm.lua",
       ["hwcloud.emulator.services.codeartsbuild"] = "emulator/lua/hwcloud/emulator/services/codeartsbuild.lua",

@@ -1,14 +1,15 @@
--- A deployment workflow: find the Workspace app servers by listing them,
--- reinstall each server group with one batch call and wait for the jobs,
--- create a software config and push a deployment of it to each server that
--- came back, find the ServiceStage add-on by listing and redeploy it, open
+-- A deployment workflow: upload the release package to OBS, find the
+-- Workspace app servers by listing them, reinstall each server group with
+-- one batch call and wait for the jobs, create a software config that
+-- fetches the package (by a signed URL) and push a deployment of it to each
+-- server that came back, find the ServiceStage add-on by listing and redeploy it, open
 -- an ASM experience task, and switch on the CodeArts Build notices -- then
 -- print a summary.
 --
 -- Runs against the bundled emulator by default (`make demo` starts one).
 -- Against Huawei Cloud: unset HWCLOUD_ENDPOINT and set HUAWEICLOUD_SDK_AK,
 -- HUAWEICLOUD_SDK_SK, HUAWEICLOUD_SDK_PROJECT_ID and HUAWEICLOUD_SDK_REGION,
--- plus the ids below (HWCLOUD_SERVERS, HWCLOUD_ENV_ID, ...).
+-- plus the ids below (HWCLOUD_SERVERS, HWCLOUD_ENV_ID, HWCLOUD_BUCKET, ...).
 
 local hwcloud = require "hwcloud"
 
@@ -36,6 +37,37 @@ local function say(fmt, ...)
 end
 local t0 = os.time()
 local summary = {}
+
+-- 0. The release package goes to OBS first; the deployments fetch it from
+-- there. upload_package(key) -> a signed URL of it: made on the spot here
+-- (a build would have produced it), uploaded in parts side by side and
+-- resumable (a rerun after a crash sends only the parts OBS has not
+-- acknowledged)
+local function upload_package(key)
+  local bucket = env("HWCLOUD_BUCKET") or "deploy-artifacts"
+  local package = os.tmpname()
+  local f = assert(io.open(package, "wb"))
+  for i = 1, 10000 do f:write(string.format("release 2026.11 file %05d\n", i)) end
+  f:close()
+  local _, berr = client.obs:head_bucket { bucket = bucket }
+  if berr and berr.code == "NoSuchBucket" then
+    assert(client.obs:create_bucket { bucket = bucket })
+  end
+  local uploaded = assert(client.obs:upload_file {
+    bucket = bucket, key = key, file = package, part_size = 100 * 1024, concurrency = 2,
+    checkpoint = package .. ".checkpoint",
+  })
+  os.remove(package)
+  local meta = assert(client.obs:get_object_metadata { bucket = bucket, key = key })
+  say("0. uploaded the package to obs://%s/%s (%d bytes, %d parts)", bucket, key,
+    meta.content_length, uploaded.parts)
+  summary[#summary + 1] = string.format("package obs://%s/%s uploaded (%d bytes)", bucket, key,
+    meta.content_length)
+  return assert(client.obs:create_signed_url {
+    method = "GET", bucket = bucket, key = key, expires = 3600,
+  })
+end
+local package_url = upload_package("releases/2026.11/app.tar")
 
 -- 0. Find the servers: every app server, a page at a time, by server group
 -- (HWCLOUD_SERVERS names them instead).
@@ -103,8 +135,8 @@ local config_id = env("HWCLOUD_CONFIG_ID")
 if not config_id then
   local made = assert(client.rts:create_software_config {
     name = "app-config-2026.11", group = "script",
-    config = "#!/bin/sh\necho deploying release $release\n",
-    inputs = { { name = "release", type = "String" } },
+    config = "#!/bin/sh\ncurl -fsSL \"$package_url\" -o /opt/app.tar && echo deploying release $release\n",
+    inputs = { { name = "release", type = "String" }, { name = "package_url", type = "String" } },
   })
   config_id = made.software_config.id
   say("   created software config %s", config_id)
@@ -113,7 +145,8 @@ local calls = {}
 for i, id in ipairs(healthy) do
   calls[i] = { "rts", "create_software_deployment", {
     config_id = config_id, server_id = id, action = "CREATE", status = "IN_PROGRESS",
-    status_reason = "rolled out by deploy_workflow", input_values = { release = "2026.11" },
+    status_reason = "rolled out by deploy_workflow",
+    input_values = { release = "2026.11", package_url = package_url },
   } }
 end
 local deployments = {}

@@ -49,6 +49,9 @@ describe("examples #server", function()
     emu:fail { "srv-api-02" }
     local out, err, code = run("examples/deploy_workflow.lua", { HWCLOUD_ENDPOINT = emu.url })
     assert.equal(0, code, out .. err)
+    assert.truthy(out:find("0. uploaded the package to obs://deploy-artifacts/releases/2026.11/app.tar "
+      .. "(270000 bytes, 3 parts)", 1, true), out)
+    assert.truthy(out:find("- package obs://deploy-artifacts/releases/2026.11/app.tar uploaded", 1, true), out)
     assert.truthy(out:find("1. reinstalling 5 app servers", 1, true), out)
     assert.truthy(out:find("summary (", 1, true), out)
     assert.truthy(out:find("- reinstalled 4/5 servers", 1, true), out)

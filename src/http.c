@@ -37,6 +37,8 @@
 ** same): beyond them the transfer fails rather than collect without end. */
 #define MAX_HEADER_LINES 500
 #define MAX_HEADER_BYTES (256 * 1024)
+/* libcurl's buffer for a transfer to or from a file (its default is 16 KiB) */
+#define STREAM_BUFFER (512L * 1024L)
 /* response buffers larger than this are freed, not kept in the pool */
 #define KEEP_BUF_MAX (64 * 1024)
 
@@ -59,6 +61,8 @@ typedef struct hwc_req {
   int resend_refused; /* libcurl wanted to send it again and was stopped */
   int hdr_lines;     /* header lines of the current response */
   int hdr_too_big;   /* header callback refused: over the limits below */
+  hwc_stream up;     /* a body read from a file (opts.upload_file) */
+  hwc_stream down;   /* a 2xx body written to a file (opts.download_file) */
   char errbuf[CURL_ERROR_SIZE];
 } hwc_req;
 
@@ -115,6 +119,8 @@ static void req_unref(lua_State *L, hwc_req *r) {
 
 static void req_free(lua_State *L, hwc_req *r) {
   req_unref(L, r);
+  (void)hwc_stream_close(&r->up);
+  (void)hwc_stream_close(&r->down);
   if (r->easy) curl_easy_cleanup(r->easy);
   curl_slist_free_all(r->headers);
   hwc_buf_free(&r->body);
@@ -127,6 +133,10 @@ static void req_free(lua_State *L, hwc_req *r) {
 ** small buffers, so the next request allocates nothing. */
 static void req_clear(lua_State *L, hwc_req *r) {
   req_unref(L, r);
+  (void)hwc_stream_close(&r->up);
+  (void)hwc_stream_close(&r->down);
+  memset(&r->up, 0, sizeof r->up);
+  memset(&r->down, 0, sizeof r->down);
   curl_slist_free_all(r->headers);
   r->headers = NULL;
   if (r->body.cap > KEEP_BUF_MAX) hwc_buf_free(&r->body);
@@ -161,6 +171,13 @@ static void req_release(lua_State *L, hwc_transport *t, hwc_req *r) {
 static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
   hwc_req *r = ud;
   size_t n = size * nmemb;
+  if (r->down.f != NULL) {
+    /* only a success goes to the file; an error's body is read here */
+    long status = 0;
+    if (curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
+        status >= 200 && status < 300)
+      return hwc_stream_write(p, n, &r->down);
+  }
   if ((curl_off_t)n > r->max_response - (curl_off_t)r->resp.len) {
     r->too_big = 1;
     return 0; /* any short count aborts with CURLE_WRITE_ERROR */
@@ -665,6 +682,13 @@ static int prepare(lua_State *L, hwc_transport *t, hwc_req *r,
 
   if (is_head) {
     SETOPT(CURLOPT_NOBODY, 1L);
+  } else if (r->up.f != NULL) {
+    /* the body streams from the file, read as libcurl sends */
+    SETOPT(CURLOPT_UPLOAD, 1L);
+    SETOPT(CURLOPT_READFUNCTION, hwc_stream_read);
+    SETOPT(CURLOPT_READDATA, (void *)&r->up);
+    SETOPT(CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->up.left);
+    SETOPT(CURLOPT_CUSTOMREQUEST, method);
   } else if (wants_body) {
     size_t blen = 0;
     const char *b = "";
@@ -695,6 +719,11 @@ static int prepare(lua_State *L, hwc_transport *t, hwc_req *r,
     SETOPT(CURLOPT_CUSTOMREQUEST, method);
   }
   SETOPT(CURLOPT_HTTPHEADER, r->headers);
+  /* a file transfer moves in large pieces: fewer callbacks and writes */
+  if (r->down.f != NULL) SETOPT(CURLOPT_BUFFERSIZE, STREAM_BUFFER);
+#if LIBCURL_VERSION_NUM >= 0x073E00
+  if (r->up.f != NULL) SETOPT(CURLOPT_UPLOAD_BUFFERSIZE, STREAM_BUFFER);
+#endif
 #if LIBCURL_VERSION_NUM >= 0x075000
   SETOPT(CURLOPT_PREREQFUNCTION, on_prereq);
   SETOPT(CURLOPT_PREREQDATA, (void *)r);
@@ -703,6 +732,40 @@ static int prepare(lua_State *L, hwc_transport *t, hwc_req *r,
   if (r->once) SETOPT(CURLOPT_FRESH_CONNECT, 1L);
 #endif
   return 0;
+}
+
+/* opts.upload_file (with upload_offset, upload_length) and
+** opts.download_file (with download_offset): the files are opened now, so one that cannot be is
+** nil, message before anything is sent. Returns 0, or 2 pushed. */
+static int open_streams(lua_State *L, hwc_req *r, int opts) {
+  const char *why = NULL, *path = NULL, *what = NULL;
+  if (hwc_getfield(L, opts, "upload_file") == LUA_TSTRING) {
+    lua_Number off = 0, len = -1;
+    path = lua_tostring(L, -1);
+    if (hwc_getfield(L, opts, "upload_offset") == LUA_TNUMBER) off = lua_tonumber(L, -1);
+    if (hwc_getfield(L, opts, "upload_length") == LUA_TNUMBER) len = lua_tonumber(L, -1);
+    lua_pop(L, 2);
+    what = "cannot read ";
+    why = hwc_stream_open_read(&r->up, path, (int64_t)off, (int64_t)len);
+  }
+  if (why == NULL) {
+    lua_pop(L, 1);
+    if (hwc_getfield(L, opts, "download_file") == LUA_TSTRING) {
+      lua_Number off = -1;
+      path = lua_tostring(L, -1);
+      if (hwc_getfield(L, opts, "download_offset") == LUA_TNUMBER) off = lua_tonumber(L, -1);
+      lua_pop(L, 1);
+      what = "cannot write ";
+      why = hwc_stream_open_write(&r->down, path, (int64_t)off);
+    }
+  }
+  if (why == NULL) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  lua_pushnil(L);
+  lua_pushfstring(L, "hwcloud.transport: %s%s: %s", what, path, why);
+  return 2;
 }
 
 static int l_submit(lua_State *L) {
@@ -765,6 +828,13 @@ static int l_submit(lua_State *L) {
   r->id = id;
   r->max_response = t->max_response;
   r->once = once;
+  if (!lua_isnil(L, 7)) {
+    nret = open_streams(L, r, 7);
+    if (nret != 0) {
+      req_clear(L, r);
+      return nret;
+    }
+  }
 
   lua_remove(L, 1); /* prepare() reads headers at 4 and the body at 5 */
   nret = prepare(L, t, r, method, mlen, url, 5, connect_ms, total_ms);
@@ -812,6 +882,9 @@ static void collect(hwc_transport *t) {
       continue; /* cannot happen: every handle we add carries PRIVATE */
     r = (hwc_req *)(void *)priv;
     r->result = m->data.result;
+    /* the file is complete (flushed) before Lua hears of it */
+    (void)hwc_stream_close(&r->down);
+    (void)hwc_stream_close(&r->up);
     {
       long nc = 0;
       if (curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &nc) == CURLE_OK &&
@@ -967,6 +1040,21 @@ static void push_completion(lua_State *L, hwc_req *r) {
     lua_newtable(L);
     push_headers(L, r);
     lua_setfield(L, -2, "headers");
+    if (r->down.done > 0 || r->down.err != 0) {
+      lua_pushnumber(L, (lua_Number)r->down.done);
+      lua_setfield(L, -2, "file_bytes");
+    }
+    if (r->down.err != 0) {
+      lua_pushstring(L, strerror(r->down.err));
+      lua_setfield(L, -2, "file_error");
+    }
+    /* the MD5 of what went to or came from the file, hex, for ETags */
+    if (r->down.has_digest || r->up.has_digest) {
+      char hex[32];
+      hwc_hex(r->down.has_digest ? r->down.digest : r->up.digest, 16, hex);
+      lua_pushlstring(L, hex, 32);
+      lua_setfield(L, -2, "file_md5");
+    }
     return;
   }
   lua_pushstring(L, r->result == CURLE_OPERATION_TIMEDOUT ? "timeout"
@@ -986,6 +1074,9 @@ static void push_completion(lua_State *L, hwc_req *r) {
     lua_pushliteral(L, "the connection closed before any answer; the request "
                        "may have reached the server, so it was not sent "
                        "again");
+  } else if (r->down.err != 0 || r->up.err != 0) {
+    lua_pushfstring(L, "%s the file: %s", r->up.err ? "cannot read" : "cannot write",
+                    strerror(r->up.err ? r->up.err : r->down.err));
   } else if (r->errbuf[0] != '\0') {
     lua_pushstring(L, r->errbuf);
   } else {

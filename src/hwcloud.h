@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lua.h"
@@ -238,6 +239,31 @@ int hwc_closest(lua_State *L, const char *name, size_t n, int idx);
 ** Registration: each file adds its functions to the module table on top
 ** of the stack. Called once from luaopen_hwcloud_core.
 */
+/*
+** File streams of one transfer (stream.c): an upload read from a span of
+** a file, a download written to one, so neither passes through memory
+** whole. open_* return NULL or a message (strerror's); read and write
+** have libcurl's callback shapes (ud: the stream). close returns 0, or -1
+** when the file could not be flushed. A stream with f == NULL is unused.
+*/
+typedef struct hwc_stream {
+  FILE *f;
+  int64_t left; /* upload: bytes still to send */
+  int64_t done; /* bytes moved so far */
+  int err;      /* errno of the first failed read or write, else 0 */
+  struct evp_md_ctx_st *md5; /* MD5 of the bytes moved, checked with ETag */
+  unsigned char digest[16];  /* set by close when md5 was running */
+  int has_digest;
+} hwc_stream;
+const char *hwc_stream_open_read(hwc_stream *s, const char *path,
+                                 int64_t offset, int64_t length);
+/* offset < 0: the file is made anew; else written from offset on */
+const char *hwc_stream_open_write(hwc_stream *s, const char *path,
+                                  int64_t offset);
+size_t hwc_stream_read(char *p, size_t size, size_t nmemb, void *ud);
+size_t hwc_stream_write(const char *p, size_t n, hwc_stream *s);
+int hwc_stream_close(hwc_stream *s);
+
 void hwc_open_sign(lua_State *L);
 void hwc_open_url(lua_State *L);
 void hwc_open_suggest(lua_State *L);
@@ -246,5 +272,7 @@ void hwc_open_decode(lua_State *L);
 void hwc_open_head(lua_State *L);
 void hwc_open_http(lua_State *L);
 void hwc_open_fileio(lua_State *L);
+void hwc_open_digest(lua_State *L);
+void hwc_open_fileinfo(lua_State *L);
 
 #endif

@@ -27,7 +27,7 @@ node_dir=$root/bench/.work/node
 export HWCLOUD_NODE_SDK="$node_dir/node_modules"
 
 # BENCH_ONLY="handler bigbody": only those sections (sign call fanout journal
-# memory core load body handler bigbody); all when unset
+# memory core load body handler bigbody obs); all when unset
 want() {
   [ -z "${BENCH_ONLY:-}" ] && return 0
   case " $BENCH_ONLY " in *" $1 "*) return 0 ;; esac
@@ -522,4 +522,39 @@ paste "$run/bresp" "$run/bcjson" | awk '{ print $1 / $2 }' >"$run/bound"
 rline body-response-10mb hwcloud "$run/bresp" node-sdk "$run/bnode" ms "<=" 1 |
   awk -v c="$(median "$run/bcjson")" -v b="$(median "$run/bound")" \
     '{ printf "%s bound: cjson.decode=%.3gms ours/cjson.decode median=%.2f\n", $0, c, b }'
+fi
+
+# ---- object storage: a large file up and down -----------------------------------
+if want obs; then
+# BENCH_OBS_MB MiB (default 256) put from a file with put_object and got to
+# a file with get_object (each in a fresh process, its peak resident memory
+# taken), vs curl(1) making the same transfers to the same emulator with
+# signed URLs (its time_total). Seconds per transfer.
+start_emulator obs 0
+obs_url=${obs_url:?}
+mb=${BENCH_OBS_MB:-256}
+lua5.4 bench/obs.lua prepare "$obs_url" "$run" "$mb" || die "bench/obs.lua prepare failed"
+for f in oput oget cput cget omem; do : >"$run/$f"; done
+curl_obs() {
+  out=$(curl -sS -H 'Expect:' -w '%{http_code} %{time_total}' "$@") || die "curl could not transfer"
+  [ "${out%% *}" = 200 ] || die "curl: answer ${out%% *} to the object transfer"
+  echo "${out#* }"
+}
+r=0
+while [ $r -lt "$ROUNDS" ]; do
+  lua5.4 bench/obs.lua put "$obs_url" "$run/obs.bin" >"$run/o.out" || die "put_object failed"
+  val "$run/o.out" seconds >>"$run/oput"
+  val "$run/o.out" vmhwm_kib >>"$run/omem"
+  curl_obs -o /dev/null -T "$run/obs.bin" "$(cat "$run/put.url")" >>"$run/cput"
+  lua5.4 bench/obs.lua get "$obs_url" "$run/obs.back" >"$run/o.out" || die "get_object failed"
+  val "$run/o.out" seconds >>"$run/oget"
+  val "$run/o.out" vmhwm_kib >>"$run/omem"
+  curl_obs -o "$run/obs.back" "$(cat "$run/get.url")" >>"$run/cget"
+  rm -f "$run/obs.back"
+  r=$((r + 1))
+done
+rline "obs-put-${mb}mb" hwcloud "$run/oput" curl "$run/cput" s "<=" 1.2
+rline "obs-get-${mb}mb" hwcloud "$run/oget" curl "$run/cget" s "<=" 1.2
+awk -v m="$(best "$run/omem")" 'BEGIN {
+  printf "bench: obs-memory peak-rss=%.1fMiB goal<48MiB %s\n", m / 1024, (m < 48 * 1024) ? "met" : "MISSED" }'
 fi

@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential pkg-config lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev
 lua5.1 liblua5.1-0-dev lua5.3 liblua5.3-dev zip unzip
-libcurl4-openssl-dev libssl-dev openssl curl lua-cjson lua-busted lua-socket lua-check luarocks cppcheck
+libcurl4-openssl-dev libssl-dev openssl curl lua-cjson lua-expat lua-busted lua-socket lua-check luarocks cppcheck
 nginx libnginx-mod-http-lua wrk valgrind clang libclang-rt-dev"
 missing=""
 for p in $PKGS; do

@@ -525,6 +525,19 @@ function _M.new(group, d)
     return token_headers(token.value, content_type, xname, xvalue)
   end
 
+  -- with_keys(engine, fn) -> fn(keys): signs with the keys (fetched when
+  -- temporary) without handing them out; object storage signs its own way
+  -- (hwcloud.obs.sign). Keys only: a token cannot sign.
+  function self.with_keys(_, engine, fn)
+    if not keyed then
+      return nil, errors.validation("credentials", "object storage (OBS) needs an AK/SK "
+        .. "(permanent or temporary), not a token")
+    end
+    local ok, e = ensure(engine)
+    if not ok then return nil, e end
+    return fn(keys)
+  end
+
   -- unauthenticated requests (IAM password tokens) still name the client
   function self.plain(_, content_type)
     local list = { ua, accept }

@@ -61,6 +61,8 @@ Commands:
   request METHOD PATH --service S [--query k=v ...] [--json JSON|@FILE] [--dry-run]
                                       a request to any path of a service
   run SCRIPT.lua [ARGS ...]           run a workflow script with a ready client
+  obs cp SRC DST | obs ls [obs://BUCKET[/PREFIX]] | obs mb obs://BUCKET
+                                      copy files to and from object storage, list it
   completion bash                     print the bash completion script
 
 `hwcloud COMMAND --help` says more about each.]=],
@@ -126,6 +128,16 @@ returns an integer exits with it; otherwise 0. Options go before SCRIPT.
 --journal PATH: the script's client:parallel and client:wait_all calls use
 the journal PATH unless they name their own, so the script run again after a
 crash resumes where it was (each fan-out keyed apart by its label).]=],
+  obs = [=[
+usage: hwcloud obs cp FILE obs://BUCKET/KEY      upload (in parts when large)
+       hwcloud obs cp obs://BUCKET/KEY FILE      download
+       hwcloud obs ls [obs://BUCKET[/PREFIX]]    the buckets, or a bucket's keys
+       hwcloud obs mb obs://BUCKET               make a bucket
+
+Files stream from and to disk; a file over 64 MiB goes up, and an object
+over 16 MiB comes down, in parts of 16 MiB, four at a time, with progress
+on stderr. ls prints one line per key (size, date, key) and
+one per common prefix ("PRE prefix/"), as far as the next "/".]=],
   completion = [=[
 usage: hwcloud completion bash
 
@@ -152,7 +164,9 @@ local OPTS = {
 }
 _M.OPTIONS = OPTS
 
-local COMMANDS = { "ops", "describe", "call", "wait", "request", "run", "completion" }
+local COMMANDS = { "ops", "describe", "call", "wait", "request", "run", "obs", "completion" }
+-- the commands that make a client (and check its options first)
+local NEEDS_CLIENT = { call = true, wait = true, request = true, run = true, obs = true }
 local IS_COMMAND = {}
 for _, c in ipairs(COMMANDS) do IS_COMMAND[c] = true end
 
@@ -697,6 +711,98 @@ function C.describe(ctx, pos)
   if #res > 0 then text[#text + 1] = table_text(res, "  ") end
   ctx.out(concat(text, "\n") .. "\n")
   return 0
+end
+
+-- obs cp / obs ls: object storage from the shell (hwcloud.obs).
+local function obs_url(s)
+  local bucket, key = s:match("^obs://([^/]+)/?(.*)$")
+  return bucket, key
+end
+
+local PART_THRESHOLD = 64 * 1024 * 1024
+
+local function obs_failed(ctx, err)
+  ctx.err(tostring(err) .. "\n")
+  return exit_for(err)
+end
+
+-- long transfers show their parts as fan-outs do, unless --quiet
+local function obs_progress(ctx)
+  if ctx.quiet then return false end
+  return ctx.err_tty and "live" or "plain"
+end
+
+local function obs_upload(ctx, client, file, bucket, key)
+  if key == "" or key:sub(-1) == "/" then key = key .. (file:match("([^/]+)$") or file) end
+  local info = require("hwcloud.core").file_info(file)
+  local res, err
+  if info and info.size > PART_THRESHOLD then
+    res, err = client.obs:upload_file({ bucket = bucket, key = key, file = file,
+      part_size = 16 * 1024 * 1024, concurrency = 4 },
+      { progress = obs_progress(ctx) })
+  else
+    res, err = client.obs:put_object{ bucket = bucket, key = key, file = file }
+  end
+  if not res then return obs_failed(ctx, err) end
+  ctx.out(format("upload: %s -> obs://%s/%s (%.0f bytes)\n", file, bucket, key,
+    info and info.size or 0))
+  return 0
+end
+
+local function obs_cp(ctx, client, a, b)
+  local sb, sk = obs_url(a)
+  local db, dk = obs_url(b)
+  if db and not sb then return obs_upload(ctx, client, a, db, dk) end
+  if not sb or db then
+    usage("obs cp: one of the two must be obs://BUCKET/KEY and the other a file")
+  end
+  if sk == "" then usage("obs cp: %s names no key", a) end
+  local res, err = client.obs:download_file({ bucket = sb, key = sk, file = b,
+    part_size = 16 * 1024 * 1024, concurrency = 4 }, { progress = obs_progress(ctx) })
+  if not res then return obs_failed(ctx, err) end
+  ctx.out(format("download: %s -> %s (%.0f bytes)\n", a, b, res.size or 0))
+  return 0
+end
+
+local function obs_ls(ctx, client, a)
+  if not a then
+    local res, err = client.obs:list_buckets{}
+    if not res then return obs_failed(ctx, err) end
+    for _, bk in ipairs(res.buckets) do
+      ctx.out(format("%s  %s\n", tostring(bk.creation_date), bk.name))
+    end
+    return 0
+  end
+  local bucket, prefix = obs_url(a)
+  if not bucket then usage("obs ls: expected obs://BUCKET[/PREFIX], got '%s'", a) end
+  for page, err in client:pages("obs", "list_objects", { bucket = bucket,
+      prefix = prefix ~= "" and prefix or nil, delimiter = "/" }) do
+    if not page then return obs_failed(ctx, err) end
+    for _, p in ipairs(page.common_prefixes) do ctx.out(format("%12s  %24s  %s\n", "PRE", "", p)) end
+    for _, o in ipairs(page.contents) do
+      ctx.out(format("%12.0f  %24s  %s\n", o.size or 0, tostring(o.last_modified), o.key))
+    end
+  end
+  return 0
+end
+
+function C.obs(ctx, pos)
+  local what, a, b = pos[1], pos[2], pos[3]
+  if what == "cp" then
+    if not a or not b or pos[4] then usage("obs cp takes a source and a destination") end
+    return obs_cp(ctx, ctx.client_factory(), a, b)
+  elseif what == "ls" then
+    if b then usage("obs ls takes at most one obs://BUCKET[/PREFIX]") end
+    return obs_ls(ctx, ctx.client_factory(), a)
+  elseif what == "mb" then
+    local bucket, rest = obs_url(a or "")
+    if not bucket or rest ~= "" or b then usage("obs mb takes one obs://BUCKET") end
+    local res, err = ctx.client_factory().obs:create_bucket{ bucket = bucket }
+    if not res then return obs_failed(ctx, err) end
+    ctx.out("make_bucket: obs://" .. bucket .. "\n")
+    return 0
+  end
+  usage("obs: expected cp, ls or mb%s", what and suggest(what, { "cp", "ls", "mb" }) or "")
 end
 
 -- The Authorization value with its signature and most of the AK hidden.
@@ -1340,9 +1446,7 @@ function _M.main(args, sys)
     local isatty = sys.isatty or core.isatty
     ctx.indent = isatty(1)
     ctx.err_tty = isatty(2)
-    local needs_client = r.command == "call" or r.command == "wait" or r.command == "request"
-      or r.command == "run"
-    if needs_client then
+    if NEEDS_CLIENT[r.command] then
       local copts = client_options(r.opts, getenv)
       -- checked here once: a bad option or missing credentials is exit 2
       -- before anything else, and the secrets are known to the writers

@@ -168,6 +168,12 @@ Proxy.__tostring = function(self) return "hwcloud service " .. rawget(self, "_sv
 Client.__index = function(self, key)
   local m = Client[key]
   if m ~= nil then return m end
+  if key == "obs" then
+    -- object storage: its own XML API and signatures (hwcloud.obs)
+    local o = require("hwcloud.obs").new(private[self], engine_for)
+    rawset(self, key, o)
+    return o
+  end
   if type(key) == "string" and services.known(key) then
     local svc = services.load(key)
     if svc then
@@ -190,7 +196,7 @@ Client.__index = function(self, key)
     return p
   end
   local names = services.names()
-  for _, n in ipairs { "wait", "wait_all", "parallel", "request", "pages", "each", "close" } do
+  for _, n in ipairs { "wait", "wait_all", "parallel", "request", "pages", "each", "close", "obs" } do
     names[#names + 1] = n
   end
   local hint = type(key) == "string" and suggest(key, names) or ""
@@ -369,6 +375,9 @@ end
 -- over any list operation: offset/limit, marker/limit, page/page_size.
 function Client.pages(self, service, operation, req, opts)
   local env = env_of(self, "pages")
+  if service == "obs" and operation == "list_objects" then
+    return require("hwcloud.obs").pages(self.obs, req)
+  end
   local svc, op = op_of(service, operation)
   if not svc or not op then
     local why = not svc and format("unknown service '%s'%s", tostring(service),
@@ -383,6 +392,9 @@ function Client.pages(self, service, operation, req, opts)
 end
 
 function Client.each(self, service, operation, req, opts)
+  if service == "obs" and operation == "list_objects" then
+    return pager.each(Client.pages(self, service, operation, req, opts), require("hwcloud.obs").PAGER_OP)
+  end
   local _, op = op_of(service, operation)
   return pager.each(Client.pages(self, service, operation, req, opts), op)
 end

@@ -38,6 +38,8 @@ local OPTIONS = o.declare {
   retries = whole("integer", 0, require("hwcloud.retry").MAX_RETRIES), retry_unsafe = o.boolean,
   retry_base = o.non_negative(), retry_max_delay = o.non_negative(),
   transport = o.one_of("string", { "curl", "ngx" }),
+  -- object storage's signature (hwcloud.obs)
+  obs_signature = o.one_of("string", { "obs", "v2", "v4" }),
   progress = o.rule("any", function(v) return require("hwcloud.progress").check(v) end),
   on_retry = o.func, on_request = o.func, on_response = o.func,
   -- a source object or function, checked by hwcloud.credentials
@@ -239,7 +241,8 @@ local function service_endpoint(name, url)
   if type(name) ~= "string" or not name:match("^[a-z][a-z0-9_-]*$") then
     return bad(field, "must be a service name ([a-z0-9_-])")
   end
-  if not services.known(name) then
+  -- obs is no described service but hwcloud.obs's own (client.obs)
+  if name ~= "obs" and not services.known(name) then
     local hint = suggest(name, services.names())
     if hint then return bad(field, "unknown service (did you mean '" .. hint .. "'?)") end
   end

@@ -14,6 +14,7 @@ local ngx = ngx
 local tonumber, tostring, setmetatable, pcall = tonumber, tostring, setmetatable, pcall
 local retry = require "hwcloud.retry"
 local core_parse_head = require("hwcloud.core").parse_head
+local core_hasher = require("hwcloud.core").hasher
 local concat = table.concat
 -- LuaJIT's preallocating constructor, where there is one
 local ok_new, new_tab = pcall(require, "table.new")
@@ -38,6 +39,9 @@ local MAX_STATUS_LINE = 8192
 local MAX_INTERIM = 10
 local READ_SIZE = 65536
 local SEND_PIECE = 65536
+-- a streamed file makes a piece of garbage per 64 KiB: the collector is
+-- stepped this often so the heap does not grow with the file
+local GC_EVERY = 1024 * 1024
 
 local function fail(kind, message, sent)
   return { error = kind, message = message, sent = sent }
@@ -181,6 +185,30 @@ function Reader:bytes(n)
     s = sub(s, 1, n)
   end
   return s
+end
+
+-- Exactly n bytes handed to sink(data) piece by piece (a download going to
+-- a file): true | nil, error ("write" when the sink refused).
+function Reader:stream(n, sink)
+  local have = #self.buf - self.pos + 1
+  if have > 0 then
+    local take = have < n and have or n
+    if not sink(sub(self.buf, self.pos, self.pos + take - 1)) then return nil, "write" end
+    self.pos = self.pos + take
+    n = n - take
+  end
+  while n > 0 do
+    local want = n > READ_SIZE and READ_SIZE or n
+    local data, err = self:receive(want)
+    if not data then return nil, err end
+    if #data > n then
+      self.buf, self.pos = sub(data, n + 1), 1
+      data = sub(data, 1, n)
+    end
+    if not sink(data) then return nil, "write" end
+    n = n - #data
+  end
+  return true
 end
 
 -- Everything up to the server's close, stopping past `cap` bytes.
@@ -373,7 +401,13 @@ local function request_bytes(ep, req, target)
   if not has_host then n = n + 1; lines[n] = ep.host_line end
   n = n + 1; lines[n] = ep.extra_lines
   local body = req.body or ""
-  if has_body(req) then n = n + 1; lines[n] = "Content-Length: " .. #body .. "\r\n" end
+  if req.upload then
+    -- the body follows from the file (write_request)
+    n = n + 1; lines[n] = format("Content-Length: %.0f
+", req.upload.length)
+    body = ""
+  elseif has_body(req) then n = n + 1; lines[n] = "Content-Length: " .. #body .. "
+" end
   lines[n + 1], lines[n + 2] = "\r\n", body
   return concat(lines)
 end
@@ -383,6 +417,26 @@ end
 local function write_request(r, ep, req, target, reused, cfg)
   stats.requests = stats.requests + 1
   local failed, err = r:send(request_bytes(ep, req, target))
+  if not failed and req.upload then
+    -- the file's bytes, a piece at a time, hashed as they go
+    local up = req.upload
+    local left = up.length
+    while left > 0 and not failed do
+      local piece = up.f:read(left > SEND_PIECE and SEND_PIECE or left)
+      if not piece then
+        return nil, fail("transport", "cannot read the file: it ended early", true)
+      end
+      up.md5:update(piece)
+      left = left - #piece
+      up.since = up.since + #piece
+      if up.since >= GC_EVERY then
+        up.since = 0
+        collectgarbage("step", 0)
+      end
+      failed, err = r:send(piece)
+      if failed then failed = 2 end -- past the head: the request was under way
+    end
+  end
   if not failed then return true end
   if err == "timeout" then
     if failed == 1 then return nil, fail("timeout", "timed out before sending", false) end
@@ -444,7 +498,7 @@ end
 
 -- Reads a chunked body, stopping past `cap` bytes. Every malformed piece
 -- is an error returned, never raised.
-local function read_chunked(r, cap)
+local function read_chunked(r, cap, sink)
   local parts, total = {}, 0
   while true do
     local line, err = r:line(1024)
@@ -465,10 +519,15 @@ local function read_chunked(r, cap)
       return concat(parts)
     end
     total = total + size
-    if total > cap then return nil, "cap" end
-    local data, derr = r:bytes(size)
-    if not data then return nil, derr end
-    parts[#parts + 1] = data
+    if total > cap and not sink then return nil, "cap" end
+    if sink then
+      local ok, derr = r:stream(size, sink)
+      if not ok then return nil, derr end
+    else
+      local data, derr = r:bytes(size)
+      if not data then return nil, derr end
+      parts[#parts + 1] = data
+    end
     local crlf, cerr = r:line(2) -- CRLF after each chunk
     if not crlf then return nil, cerr end
     if crlf ~= "" then return nil, "bad chunk end" end
@@ -477,16 +536,35 @@ end
 
 -- Reads the body as the headers frame it: body, to_close | nil, error
 -- ("cap" past the response cap; "bad length" for a bad Content-Length).
-local function frame_body(r, headers, cap)
+local function frame_body(r, headers, cap, sink)
   local te = headers["transfer-encoding"]
-  if te and find(lower(te), "chunked", 1, true) then return read_chunked(r, cap) end
+  if te and find(lower(te), "chunked", 1, true) then return read_chunked(r, cap, sink) end
   local cl = headers["content-length"]
   if cl then
     local n = digits(cl)
     if not n then return nil, "bad length" end
+    if sink then
+      local ok, err = r:stream(n, sink)
+      if not ok then return nil, err end
+      return ""
+    end
     if n > cap then return nil, "cap" end
     if n == 0 then return "" end
     return r:bytes(n)
+  end
+  if sink then
+    -- to the close, piece by piece into the file
+    local rest = sub(r.buf, r.pos)
+    r.buf, r.pos = "", 1
+    if rest ~= "" and not sink(rest) then return nil, "write" end
+    while true do
+      local data, err = r:receive(READ_SIZE)
+      if not data then
+        if err == "closed" then return "", true end
+        return nil, err
+      end
+      if not sink(data) then return nil, "write" end
+    end
   end
   -- read to the close, but never past the cap
   local data, err = r:rest(cap)
@@ -494,11 +572,11 @@ local function frame_body(r, headers, cap)
 end
 
 -- Reads the body when the answer has one: body, keep | nil, completion.
-local function read_body(r, ep, req, status, headers, keep, cfg)
+local function read_body(r, ep, req, status, headers, keep, cfg, sink)
   if req.method == "HEAD" or status == 204 or status == 304 or status == 101 then
     return "", keep
   end
-  local data, err = frame_body(r, headers, cfg.max_response)
+  local data, err = frame_body(r, headers, cfg.max_response, sink)
   if data then
     if err == true then keep = false end
     return data, keep
@@ -508,6 +586,9 @@ local function read_body(r, ep, req, status, headers, keep, cfg)
       cfg.max_response), true)
     f.too_big = true -- as in the curl transport: never worth a retry
     return nil, f
+  end
+  if err == "write" then
+    return nil, fail("transport", "cannot write the file: " .. tostring(sink and sink.why), true)
   end
   if err == "bad length" then
     return nil, fail("transport", "bad Content-Length from " .. ep.authority, true)
@@ -528,7 +609,82 @@ end
 -- or {retry_fresh = true} when a pooled connection turned out to be dead
 -- before any answer came back. The clock is read once here (the engine
 -- updated it when the request started).
+-- The files of a streamed transfer (opts.upload_file, upload_offset,
+-- upload_length; opts.download_file), as the C core takes them: opened
+-- before anything is sent. Returns true, upload, sink | false, completion.
+local function open_files(req)
+  local o = req.opts
+  if not o then return true end
+  local up, sink
+  if o.upload_file then
+    local f, err = io.open(o.upload_file, "rb")
+    if not f then return false, fail("transport", "cannot read " .. tostring(err), false) end
+    local size = f:seek("end")
+    local offset = o.upload_offset or 0
+    local length = o.upload_length or (size - offset)
+    if offset + length > size then length = size - offset end
+    f:seek("set", offset)
+    up = { f = f, length = length, md5 = core_hasher("md5"), since = 0 }
+  end
+  if o.download_file then
+    local path = o.download_file
+    local md5 = core_hasher("md5")
+    local state = { bytes = 0, md5 = md5, since = 0 }
+    sink = setmetatable(state, { __call = function(self, data)
+      if not self.f then
+        -- at an offset: a part of a file several transfers write
+        local f, err = io.open(path, o.download_offset and "r+b" or "wb")
+        if not f then self.why = err return false end
+        if o.download_offset then f:seek("set", o.download_offset) end
+        self.f = f
+      end
+      local ok, err = self.f:write(data)
+      if not ok then self.why = err return false end
+      self.md5:update(data)
+      self.bytes = self.bytes + #data
+      self.since = self.since + #data
+      if self.since >= GC_EVERY then
+        self.since = 0
+        collectgarbage("step", 0)
+      end
+      return true
+    end })
+  end
+  return true, up, sink
+end
+
+local function hex(s)
+  return (s:gsub(".", function(c) return format("%02x", byte(c)) end))
+end
+
 function _M.exchange(cfg, ep, req, target)
+  local ok, up, sink = open_files(req)
+  if not ok then return up end
+  req.upload = up
+  local c = _M.exchange_open(cfg, ep, req, target, sink)
+  req.upload = nil
+  if up then
+    up.f:close()
+    if c.status then c.file_md5 = hex(up.md5:final()) end
+  end
+  if sink then
+    if sink.f then
+      local closed, cerr = sink.f:close()
+      if not closed then c.file_error = tostring(cerr) end
+    elseif c.status and c.status < 300 and req.method ~= "HEAD" and not req.opts.download_offset then
+      -- an empty object: its file still exists afterwards
+      local f = io.open(req.opts.download_file, "wb")
+      if f then f:close() end
+    end
+    if c.status and c.status < 300 then
+      c.file_bytes = sink.bytes
+      c.file_md5 = hex(sink.md5:final())
+    end
+  end
+  return c
+end
+
+function _M.exchange_open(cfg, ep, req, target, sink)
   local ms = cfg.timeout * 1000
   local start = ngx.now()
   local sock, reused = open(cfg, ep, ms)
@@ -547,7 +703,10 @@ function _M.exchange(cfg, ep, req, target)
     sock:close()
     return version
   end
-  local body, keep = read_body(r, ep, req, status, headers, keeps_alive(version, headers), cfg)
+  -- only a success goes to the file; an error's body is read to memory
+  local to_file = sink and status >= 200 and status < 300 and sink or nil
+  local body, keep = read_body(r, ep, req, status, headers, keeps_alive(version, headers), cfg,
+    to_file)
   if not body then
     sock:close()
     return keep

@@ -11,6 +11,7 @@
 --                             body?, headers? (names)}
 --   POST /_emulator/fail     {ids = [...]}
 --   GET  /_emulator/counts   {"<service>.<operation>": n, ...}
+--   GET  /_emulator/obs/parts {"<upload id>#<part number>": times received}
 --   POST /_emulator/identity {key_seconds?, token_seconds?, metadata_tokens?,
 --                             agency?, users? = {name = password},
 --                             expire_issued? = true}: the metadata service and
@@ -217,9 +218,14 @@ local routes = {
   ["/_emulator/health"] = { GET = function() return send(200, { status = "ok" }) end },
   ["/_emulator/reset"] = { POST = function()
     state.reset()
+    require("hwcloud.emulator.obs").reset()
     return send(200, { status = "ok" })
   end },
   ["/_emulator/counts"] = { GET = function() return send(200, state.counts()) end },
+  -- object storage: how often each part of each multipart upload arrived
+  ["/_emulator/obs/parts"] = { GET = function()
+    return send(200, require("hwcloud.emulator.obs").part_sends())
+  end },
   ["/_emulator/faults"] = {
     POST = function()
       local b = read_json(true)

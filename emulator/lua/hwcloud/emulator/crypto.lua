@@ -18,6 +18,14 @@ local _M = {}
 local decls = {
   "typedef struct evp_md_st EVP_MD;",
   "const EVP_MD *EVP_sha256(void);",
+  "const EVP_MD *EVP_sha1(void);",
+  "const EVP_MD *EVP_md5(void);",
+  "typedef struct evp_md_ctx_st EVP_MD_CTX;",
+  "EVP_MD_CTX *EVP_MD_CTX_new(void);",
+  "void EVP_MD_CTX_free(EVP_MD_CTX *ctx);",
+  "int EVP_DigestInit_ex(EVP_MD_CTX *ctx, const EVP_MD *type, void *impl);",
+  "int EVP_DigestUpdate(EVP_MD_CTX *ctx, const void *d, size_t cnt);",
+  "int EVP_DigestFinal_ex(EVP_MD_CTX *ctx, unsigned char *md, unsigned int *s);",
   "unsigned char *SHA256(const unsigned char *d, size_t n, unsigned char *md);",
   [[unsigned char *HMAC(const EVP_MD *evp_md, const void *key, int key_len,
                         const unsigned char *d, size_t n, unsigned char *md,
@@ -74,6 +82,36 @@ end
 
 function _M.hmac_sha256_hex(key, msg)
   return to_hex(_M.hmac_sha256(key, msg))
+end
+
+-- HMAC-SHA1 (OBS and AWS V2 signatures), HMAC-SHA256 raw (SigV4's key
+-- chain) and MD5 (ETags), for the object storage emulation
+local sha1_md = lib.EVP_sha1()
+local md5_md = lib.EVP_md5()
+
+function _M.hmac_sha1(key, msg)
+  lib.HMAC(sha1_md, key, #key, msg, #msg, md_buf, md_len)
+  return ffi_string(md_buf, md_len[0])
+end
+
+-- An MD5 taken piece by piece (an object streamed to a file).
+function _M.md5_stream()
+  local ctx = ffi.gc(lib.EVP_MD_CTX_new(), lib.EVP_MD_CTX_free)
+  lib.EVP_DigestInit_ex(ctx, md5_md, nil)
+  return {
+    update = function(s) lib.EVP_DigestUpdate(ctx, s, #s) end,
+    hex = function()
+      local out, n = ffi_new("unsigned char[16]"), ffi_new("unsigned int[1]")
+      lib.EVP_DigestFinal_ex(ctx, out, n)
+      return to_hex(ffi_string(out, 16))
+    end,
+  }
+end
+
+function _M.md5_hex(s)
+  local m = _M.md5_stream()
+  m.update(s)
+  return m.hex()
 end
 
 local rand_buf = ffi_new("unsigned char[64]")

@@ -18,6 +18,7 @@ local admin = require "hwcloud.emulator.admin"
 local iam_service = require "hwcloud.emulator.services.iam"
 local described = require "hwcloud.emulator.described"
 local inventory = require "hwcloud.emulator.inventory"
+local obs = require "hwcloud.emulator.obs"
 
 local ngx = ngx
 local pairs, tonumber, tostring, xpcall, traceback = pairs, tonumber, tostring, xpcall, debug.traceback
@@ -261,6 +262,13 @@ local function serve(method, path, query, rid)
   end
   local req = { method = method, path = path, query = query, rid = rid }
   local route, params = router.match(method, path)
+  -- object storage: a host naming OBS, or a path no described operation
+  -- takes that carries an OBS signature or names a bucket
+  local claim = obs.claims(path, ngx.req.get_headers(200), query)
+  if claim == "sure" or (claim and not route and not params) then
+    ngx.ctx.hwcloud_operation = "obs" -- luacheck: ignore 122 (per-request table)
+    return obs.handle(method, path, query, rid)
+  end
   if not route then return no_route(req, params) end
   req.params = params
 
