@@ -403,11 +403,9 @@ local function request_bytes(ep, req, target)
   local body = req.body or ""
   if req.upload then
     -- the body follows from the file (write_request)
-    n = n + 1; lines[n] = format("Content-Length: %.0f
-", req.upload.length)
+    n = n + 1; lines[n] = format("Content-Length: %.0f\r\n", req.upload.length)
     body = ""
-  elseif has_body(req) then n = n + 1; lines[n] = "Content-Length: " .. #body .. "
-" end
+  elseif has_body(req) then n = n + 1; lines[n] = "Content-Length: " .. #body .. "\r\n" end
   lines[n + 1], lines[n + 2] = "\r\n", body
   return concat(lines)
 end
