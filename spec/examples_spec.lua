@@ -45,6 +45,45 @@ describe("examples #server", function()
     return out, err, code
   end
 
+  -- the environment `bin/hwcloud-emulator --env` prints, for this emulator
+  local function emulator_env()
+    return { HWCLOUD_ENDPOINT = emu.url, HUAWEICLOUD_SDK_AK = emu.ak, HUAWEICLOUD_SDK_SK = emu.sk,
+             HUAWEICLOUD_SDK_PROJECT_ID = "0b7d4b9c1f2e4d6a8e3f5a7c9d1b3e5f",
+             HUAWEICLOUD_SDK_REGION = "cn-north-4" }
+  end
+
+  it("the README's first example runs as written on the default inventory", function()
+    local readme = emulator.read_file(emulator.root .. "/README.md")
+    local code = assert(readme:match("\n## Example\n.-```lua\n(.-)```\n"), "no example")
+    local file = emulator.root .. "/spec/.work/readme-example-" .. math.random(1e8) .. ".lua"
+    emulator.write_file(file, code)
+    finally(function() os.remove(file) end)
+    local out, err, rc = run(file, emulator_env())
+    assert.equal(0, rc, out .. err)
+    -- what the README says it prints
+    local said = assert(readme:match("this prints `([^`]+)`"), "the README says no output")
+    assert.equal(said .. "\n", out)
+    local counts = emu:counts()
+    assert.equal(1, counts["workspaceapp.reinstall_server"])
+    assert.equal(1, counts["rts.create_software_deployment"])
+  end)
+
+  it("test_with_emulator passes under busted, run as its header says (and with --ignore-lua)", function()
+    local text = emulator.read_file(emulator.root .. "/examples/test_with_emulator.lua")
+    local lines = {}
+    for l in text:gmatch("%-%-   ([^\n]+)") do lines[#lines + 1] = l end
+    assert.equal("busted examples/test_with_emulator.lua", lines[#lines])
+    local script = table.concat(lines, "\n")
+    for _, cmd in ipairs { script, (script:gsub("busted ", "busted --ignore-lua ")) } do
+      local p = io.popen("cd " .. q(emulator.root) .. " && env -u LUA_PATH -u LUA_CPATH sh -c "
+        .. q(cmd) .. " 2>&1")
+      local out = p:read("*a")
+      local _, _, code = p:close()
+      assert.equal(0, code, cmd .. "\n" .. out)
+      assert.truthy(out:find("2 passed, 0 failed", 1, true), out)
+    end
+  end)
+
   it("deploy_workflow runs to its summary and names the server that failed", function()
     emu:fail { "srv-api-02" }
     local out, err, code = run("examples/deploy_workflow.lua", { HWCLOUD_ENDPOINT = emu.url })
@@ -64,13 +103,40 @@ describe("examples #server", function()
     assert.is_nil(err:find("\r", 1, true))
   end)
 
+  -- HWCLOUD_SERVERS for fleet-001 .. fleet-n (spec.fixtures.inventory has them)
+  local function fleet(n)
+    local ids = {}
+    for i = 1, n do ids[i] = string.format("fleet-%03d", i) end
+    return table.concat(ids, ",")
+  end
+
+  it("fleet_rollout runs as its header says, on the default inventory", function()
+    -- HWCLOUD_ENDPOINT=http://127.0.0.1:8080 lua5.4 examples/fleet_rollout.lua
+    local header = emulator.read_file(emulator.root .. "/examples/fleet_rollout.lua")
+    assert.truthy(header:find("--   HWCLOUD_ENDPOINT=http://127.0.0.1:8080 lua5.4 "
+      .. "examples/fleet_rollout.lua\n", 1, true))
+    local out, err, code = run("examples/fleet_rollout.lua", { HWCLOUD_ENDPOINT = emu.url })
+    assert.equal(0, code, out .. err)
+    assert.truthy(out:find("fleet rollout of release 2026.11 to 5 servers", 1, true), out)
+    assert.truthy(out:find("reinstalled: 5/5", 1, true), out)
+    assert.truthy(out:find("deployed:    5/5", 1, true), out)
+    assert.truthy(out:find("every server runs release 2026.11", 1, true), out)
+    assert.equal(1, emu:counts()["rts.create_software_config"])
+  end)
+
+  it("fleet_rollout fails when the servers cannot be listed", function()
+    local out, err, code = run("examples/fleet_rollout.lua", { HWCLOUD_ENDPOINT = "http://127.0.0.1:1" })
+    assert.equal(1, code, out .. err)
+    assert.truthy(err:find("cannot list the servers", 1, true), err)
+  end)
+
   it("fleet_rollout reinstalls, deploys and reports the failed servers, exit 0", function()
     assert(emu:inventory(require "spec.fixtures.inventory"))
     emu:fail { "fleet-003", "fleet-009" }
     -- one deployment cannot be started: the service answers 500
     emu:fault { operation = "rts.create_software_deployment", count = 1, status = 500 }
     local out, err, code = run("examples/fleet_rollout.lua", {
-      HWCLOUD_ENDPOINT = emu.url, HWCLOUD_FLEET_SIZE = "12", HWCLOUD_CONCURRENCY = "5",
+      HWCLOUD_ENDPOINT = emu.url, HWCLOUD_SERVERS = fleet(12), HWCLOUD_CONCURRENCY = "5",
     })
     assert.equal(0, code, out .. err)
     assert.truthy(out:find("fleet rollout of release 2026.11 to 12 servers", 1, true), out)
@@ -96,7 +162,7 @@ describe("examples #server", function()
   it("fleet_rollout with every server healthy says so", function()
     assert(emu:inventory(require "spec.fixtures.inventory"))
     local out, err, code = run("examples/fleet_rollout.lua", {
-      HWCLOUD_ENDPOINT = emu.url, HWCLOUD_FLEET_SIZE = "3",
+      HWCLOUD_ENDPOINT = emu.url, HWCLOUD_SERVERS = fleet(3),
     })
     assert.equal(0, code, out .. err)
     assert.truthy(out:find("deployed:    3/3", 1, true), out)
@@ -106,7 +172,7 @@ describe("examples #server", function()
 
   it("fleet_rollout fails when nothing answers", function()
     local out, err, code = run("examples/fleet_rollout.lua", {
-      HWCLOUD_ENDPOINT = "http://127.0.0.1:1", HWCLOUD_FLEET_SIZE = "2",
+      HWCLOUD_ENDPOINT = "http://127.0.0.1:1", HWCLOUD_SERVERS = fleet(2),
     })
     assert.equal(1, code, out .. err)
     assert.truthy(out:find("reinstalled: 0/2", 1, true), out)
