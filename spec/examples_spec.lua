@@ -8,6 +8,7 @@
 package.path = "./?.lua;" .. package.path
 
 local emulator = require "spec.helpers.emulator"
+local compat = require "spec.helpers.compat"
 
 local q = emulator.quote
 
@@ -34,7 +35,8 @@ describe("examples #server", function()
                     "env -u HWCLOUD_SERVERS -u HUAWEICLOUD_SDK_AK -u HUAWEICLOUD_SDK_SK",
                     "-u HUAWEICLOUD_SDK_PROJECT_ID",
                     "LUA_PATH=" .. q("lua/?.lua;lua/?/init.lua;;"),
-                    "LUA_CPATH=" .. q("build/5.4/?.so;;") }
+                    "LUA_CPATH=" .. q("build/5.4/?.so;;"),
+                    "LUA_INIT=" .. q(compat.lua_init) }
     for k, v in pairs(vars) do parts[#parts + 1] = k .. "=" .. q(v) end
     parts[#parts + 1] = "lua5.4 " .. q(example) .. " " .. (args or "") .. " 2>" .. q(errfile)
     local p = io.popen(table.concat(parts, " "))
