@@ -31,7 +31,7 @@ SRCS = $(wildcard src/*.c)
 OBJS = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
 CORE = $(BUILD)/hwcloud/core.so
 
-.PHONY: all luajit deps check test matrix rock rock-emulator demo bench memcheck sanitize ubsan asan fuzz emulator install \
+.PHONY: all luajit deps dev-deps check test matrix rock rock-emulator demo bench memcheck sanitize ubsan asan fuzz emulator install \
   clean services services-check catalog catalog-check wire-fixtures docs docs-check
 
 all: $(CORE)
@@ -47,24 +47,30 @@ $(BUILD)/obj/%.o: src/%.c src/hwcloud.h
 luajit:
 	$(MAKE) LUA=luajit
 
-# Installs the Debian packages the build, the tests and the demo need
-# (only what is missing; needs root).
+# Installs the Debian packages that are missing (needs root): `make deps`
+# what the library and the emulator need (make, make demo, make install);
+# `make dev-deps` that and the developers' tools (busted, luacheck,
+# cppcheck, the other Lua versions, valgrind, clang, wrk, Node.js), which
+# make test, CI and the other development targets install.
 deps:
 	@sh tools/deps.sh
+
+dev-deps:
+	@sh tools/deps.sh dev
 
 # The fast tier: luacheck and the specs that need no server (a few
 # seconds; describes tagged #server or #slow are left to make test).
 check: all
 	@sh tools/check.sh
 
-test: deps
+test: dev-deps
 	$(MAKE) all
 	$(MAKE) LUA=luajit
 	@sh tools/test.sh
 
 # The client specs under Lua 5.1, 5.3 and LuaJIT (make test covers 5.4
 # and nginx), each against its own build of the core.
-matrix: deps
+matrix: dev-deps
 	$(MAKE) all
 	$(MAKE) LUA=5.1
 	$(MAKE) LUA=5.3
@@ -84,13 +90,13 @@ demo: deps
 	$(MAKE) all
 	@sh tools/demo.sh
 
-bench: deps
+bench: dev-deps
 	$(MAKE) all
 	@sh tools/bench.sh
 
 # The C core under valgrind: signing, marshaling and the transport against
 # the emulator; fails on any error or leak.
-memcheck: deps
+memcheck: dev-deps
 	$(MAKE) all
 	@sh tools/memcheck.sh
 
@@ -107,7 +113,7 @@ SAN_SPECS = spec/core_spec.lua spec/sign_spec.lua spec/public_sign_spec.lua spec
   spec/fuzz_spec.lua
 LUA54_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
 LUA54_LIBS   ?= $(shell $(PKG_CONFIG) --libs lua5.4 2>/dev/null || echo -llua5.4)
-sanitize: deps
+sanitize: dev-deps
 	$(MAKE) BUILD=build/sanitize CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)"
 	$(CC) -std=c99 $(WARN) -O1 -g $(SAN) $(LUA54_CFLAGS) tools/asan_lua.c \
 	  -o build/sanitize/lua $(LUA54_LIBS)
@@ -125,7 +131,7 @@ FUZZ_CC   ?= clang
 FUZZ_TIME ?= 60
 FUZZ_SEED ?= 20261201
 FUZZ_SAN   = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-fuzz: deps
+fuzz: dev-deps
 	@mkdir -p build/fuzz/corpus
 	$(FUZZ_CC) -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) -Wno-unused-command-line-argument \
 	  -O1 -g $(FUZZ_SAN) -Isrc $(LUA54_CFLAGS) \
