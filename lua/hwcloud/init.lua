@@ -34,9 +34,13 @@ local function load_core()
   local msg = tostring(core)
   if msg:find("undefined symbol: lua", 1, true) then
     local file = msg:match("from file '([^']+)'") or "hwcloud/core.so"
-    local running = rawget(_G, "jit") and rawget(_G, "jit").version or _VERSION
+    local jit = rawget(_G, "jit")
+    local running = jit and jit.version or _VERSION
+    -- luarocks names LuaJIT's rocks tree 5.1
+    local rocks = jit and "5.1" or _VERSION:match("%d+%.%d+") or "5.4"
     error("hwcloud: " .. file .. " was built for another Lua than this " .. running
-      .. "; build the core for it (make LUA=luajit, LUA=5.1, 5.3 or 5.4) or fix LUA_CPATH", 0)
+      .. "; install hwcloud for it (luarocks --lua-version=" .. rocks .. " install hwcloud; "
+      .. "from a checkout: make LUA=luajit, LUA=5.1, 5.3 or 5.4) or fix LUA_CPATH", 0)
   end
   error(core, 0)
 end
