@@ -31,7 +31,7 @@ SRCS = $(wildcard src/*.c)
 OBJS = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
 CORE = $(BUILD)/hwcloud/core.so
 
-.PHONY: all luajit deps dev-deps check test matrix rock rock-emulator demo bench memcheck sanitize ubsan asan fuzz emulator install \
+.PHONY: all luajit deps dev-deps check test matrix rock rock-emulator release-rockspec demo bench memcheck sanitize ubsan asan fuzz emulator install \
   clean services services-check catalog catalog-check wire-fixtures docs docs-check
 
 all: $(CORE)
@@ -77,14 +77,20 @@ matrix: dev-deps
 	$(MAKE) LUA=luajit
 	@sh tools/matrix.sh
 
-# A source rock of the checkout, offline: build/rock/hwcloud-<version>-1.src.rock
+# A source rock of the checkout, offline: build/rock/hwcloud-scm-1.src.rock
 # (`luarocks install --deps-mode=none` it with the CURL_* variables of install).
 rock:
 	@sh tools/rock.sh $(ROCKSPEC)
 
-# The emulator's source rock: build/rock/hwcloud-emulator-0.1.0-1.src.rock
+# The emulator's source rock: build/rock/hwcloud-emulator-scm-1.src.rock
 rock-emulator:
-	@sh tools/rock.sh emulator/hwcloud-emulator-0.1.0-1.rockspec
+	@sh tools/rock.sh emulator/hwcloud-emulator-scm-1.rockspec
+
+# The release rockspecs of VERSION (build/release/), made from the scm ones
+# at the release commit, which carries VERSION and its tag v$(VERSION)
+# (tools/release_rockspec.sh says what it checks).
+release-rockspec:
+	@sh tools/release_rockspec.sh "$(VERSION)"
 
 demo: deps
 	$(MAKE) all
@@ -146,8 +152,9 @@ emulator:
 
 # Installs the rock with Debian's luarocks (see README). Debian keeps
 # curl/curl.h under the multiarch include folder, hence CURL_INCDIR.
-# the release rockspec, whose name carries the version (spec/core_spec.lua)
-ROCKSPEC = $(firstword $(wildcard hwcloud-[0-9]*.rockspec))
+# A checkout is unreleased code: its rockspec is the scm one (version scm-1;
+# release rockspecs are made at a release, make release-rockspec).
+ROCKSPEC ?= hwcloud-scm-1.rockspec
 install: deps
 	luarocks --lua-version=5.4 make --deps-mode=none $(ROCKSPEC) \
 	  CURL_INCDIR=$(patsubst -I%,%,$(firstword $(CURL_CFLAGS) -I/usr/include)) \

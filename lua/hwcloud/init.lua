@@ -14,8 +14,9 @@ local pairs = pairs
 
 -- the version of src/hwcloud.h (HWC_VERSION, core.version), here too so
 -- that reading it loads no C; spec/core_spec.lua checks that every copy
--- (this, the core, the rockspec's name and version, the changelog) agrees
-local VERSION = "0.1.0"
+-- (this, the core, the emulator; a release also the changelog) agrees;
+-- "-dev": unreleased code, the version the next release will have
+local VERSION = "0.2.0-dev"
 
 local _M = {
   _VERSION = "hwcloud " .. VERSION,
