@@ -275,3 +275,89 @@ describe("examples #server", function()
     assert.truthy(err:find("hwcloud: ecs.request: http 404 APIG.0101", 1, true), err)
   end)
 end)
+
+-- The README's sample output of `make demo` is what it prints: every line
+-- shown there appears in the demo's output, in order, once ids, times, the
+-- port and job numbers are set aside.
+describe("make demo and the README #server #slow", function()
+  local function normal(line)
+    return (line:gsub("JOB[%x%-]+", "JOB<id>")
+      :gsub("%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x", "<uuid>")
+      :gsub("%d+%.%d+ s", "<t> s"):gsub("%(%d+ s%)", "(<t> s)"):gsub("preview%-%d+", "preview-<time>")
+      :gsub("job %d+ ended", "job <n> ended"):gsub("127%.0%.0%.1:%d+", "127.0.0.1:<port>")
+      :gsub("%s+$", ""))
+  end
+
+  it("prints the lines the README shows", function()
+    local readme = emulator.read_file(emulator.root .. "/README.md")
+    local shown = assert(readme:match("`make demo` prints something like:\n\n```\n(.-)```\n"),
+      "the README shows no demo output")
+    local p = io.popen("cd " .. q(emulator.root) .. " && make -s demo 2>&1")
+    local out = p:read("*a")
+    local _, _, code = p:close()
+    assert.equal(0, code, out)
+    local lines = {}
+    for l in out:gmatch("[^\n]*") do lines[#lines + 1] = normal(l) end
+    local at, n = 1, 0
+    for want in shown:gmatch("([^\n]*)\n") do
+      want = normal(want)
+      if want ~= "" then
+        while at <= #lines and lines[at] ~= want do at = at + 1 end
+        assert.truthy(at <= #lines, "not printed by make demo (in this order): " .. want
+          .. "\n--- make demo printed:\n" .. out)
+        n = n + 1
+      end
+    end
+    assert.truthy(n >= 20, n)
+  end)
+end)
+
+-- The inventory format as the README documents it: its example starts an
+-- emulator (--inventory FILE) whose resources are those, and a broken one
+-- is refused with a message naming the part.
+describe("the README's inventory #server", function()
+  local cjson = require "cjson"
+  local readme = emulator.read_file(emulator.root .. "/README.md")
+  local text = assert(readme:match("\n### The inventory\n.-```json\n(.-)```\n"), "no inventory example")
+  local emu, file
+
+  setup(function()
+    file = emulator.root .. "/spec/.work/readme-inventory-" .. math.random(1e8) .. ".json"
+    emulator.write_file(file, text)
+    emu = emulator.start{ job_seconds = 1, inventory = file }
+  end)
+  teardown(function()
+    if emu then emu:stop() end
+    os.remove(file)
+  end)
+
+  it("starts the emulator with the README's example, whose resources the calls see", function()
+    local c = emu:client("0b7d4b9c1f2e4d6a8e3f5a7c9d1b3e5f", { progress = false })
+    local servers = assert(c.workspaceapp:list_servers{})
+    assert.equal(1, #servers.items)
+    assert.equal("srv-web-01", servers.items[1].id)
+    local d = assert(c.rts:create_software_deployment{ config_id = "cfg-app", server_id = "srv-web-01",
+      status = "IN_PROGRESS", action = "CREATE" })
+    assert.truthy(d.software_deployment.id)
+    local _, err = c.rts:create_software_deployment{ config_id = "8da95794-...",
+      server_id = "srv-web-01", status = "IN_PROGRESS", action = "CREATE" }
+    assert.equal(404, err.status) -- strict: an id the inventory lacks
+    assert(c.asm:list_workshops{ mesh_id = "mesh-prod-01" })
+    -- the state shows the example's resources as given
+    local state = emu:admin("GET", "/_emulator/inventory")
+    assert.same(cjson.decode(text), state)
+    c:close()
+  end)
+
+  it("refuses a broken inventory, naming the part", function()
+    local body, status = emu:admin("POST", "/_emulator/inventory",
+      { workspace = { servers = { { name = "no id" } } } })
+    assert.equal(400, status)
+    assert.truthy(cjson.encode(body):find("workspace.servers[1].id must be a non-empty string", 1, true),
+      cjson.encode(body))
+    body, status = emu:admin("POST", "/_emulator/inventory", { ecs = {} })
+    assert.equal(400, status)
+    assert.truthy(cjson.encode(body):find("unknown inventory section: ecs", 1, true))
+  end)
+end)
+
