@@ -42,11 +42,13 @@ end
 
 -- The fleet: the named servers, or the first HWCLOUD_FLEET_SIZE the
 -- account has.
-local servers = {}
-local named = env("HWCLOUD_SERVERS")
-if named then
-  for id in named:gmatch("[^,%s]+") do servers[#servers + 1] = id end
-else
+local function fleet()
+  local servers = {}
+  local named = env("HWCLOUD_SERVERS")
+  if named then
+    for id in named:gmatch("[^,%s]+") do servers[#servers + 1] = id end
+    return servers
+  end
   local n = math.tointeger(tonumber(env("HWCLOUD_FLEET_SIZE") or "20")) or 20
   for server, err in client:each("workspaceapp", "list_servers", { limit = 100 }) do
     if not server then
@@ -56,7 +58,9 @@ else
     if #servers >= n then break end
     servers[#servers + 1] = server.id
   end
+  return servers
 end
+local servers = fleet()
 local concurrency = math.tointeger(tonumber(env("HWCLOUD_CONCURRENCY") or "16")) or 16
 local release = env("HWCLOUD_RELEASE") or "2026.11"
 local config_id = env("HWCLOUD_CONFIG_ID")
@@ -112,8 +116,8 @@ local reinstalled = wait_for("reinstall", started, reinstall_jobs, "   reinstall
 
 -- 3. Deploy the release to every server that came back, and wait for it.
 say("3. deploying release %s to %d servers", release, #reinstalled)
-if not config_id and #reinstalled > 0 then
-  -- the release's software config, made once for every server
+-- the release's software config, made once for every server
+local function release_config()
   local made, merr = client.rts:create_software_config {
     name = "release-" .. release, group = "script",
     config = "#!/bin/sh\necho deploying release $release\n",
@@ -123,8 +127,9 @@ if not config_id and #reinstalled > 0 then
     io.stderr:write("fleet rollout: cannot make the software config: ", tostring(merr), "\n")
     os.exit(1)
   end
-  config_id = made.software_config.id
+  return made.software_config.id
 end
+if not config_id and #reinstalled > 0 then config_id = release_config() end
 local deploying, deployments = fan_out("deployment not started", reinstalled, function(id)
   return { "rts", "create_software_deployment", {
     config_id = config_id, server_id = id, action = "CREATE", status = "IN_PROGRESS",

@@ -78,7 +78,10 @@ describe("the version", function()
     assert.truthy(next_release, core.version)
     local text = assert(util.read_file("CHANGELOG.md"))
     assert.truthy(text:match("\n## ([^\n]+)") == "Unreleased", "CHANGELOG.md: ## Unreleased first")
-    local function parts(v) local a, b, c = v:match("^(%d+)%.(%d+)%.(%d+)$"); return { tonumber(a), tonumber(b), tonumber(c) } end
+    local function parts(v)
+      local a, b, c = v:match("^(%d+)%.(%d+)%.(%d+)$")
+      return { tonumber(a), tonumber(b), tonumber(c) }
+    end
     local mine = parts(next_release)
     for released in text:gmatch("\n## v?(%d+%.%d+%.%d+)") do
       local r = parts(released)
@@ -87,7 +90,8 @@ describe("the version", function()
       assert.is_true(above, next_release .. " is not above the released " .. released)
     end
     -- no release rockspec is kept: the scm ones, versioned scm-1
-    assert.are.equal("", (util.capture("ls hwcloud-[0-9]*.rockspec emulator/hwcloud-emulator-[0-9]*.rockspec 2>/dev/null")))
+    assert.are.equal("", (util.capture("ls hwcloud-[0-9]*.rockspec "
+      .. "emulator/hwcloud-emulator-[0-9]*.rockspec 2>/dev/null")))
     local env = {}
     assert(loadfile("hwcloud-scm-1.rockspec", "t", env))()
     assert.are.equal("scm-1", env.version)
