@@ -108,8 +108,9 @@ describe("make demo and make test with an older hwcloud first on the path #serve
     local out, code = with_old("bin/hwcloud ops")
     assert.equal(0, code, out)
     assert.truthy(out:find("workspaceapp", 1, true), out)
-    out, code = with_old("timeout 20 bin/hwcloud-emulator --port 0 --env > " .. q(old .. "/emu.env")
-      .. " & pid=$!; sleep 3; . " .. q(old .. "/emu.env") .. " && bin/hwcloud call workspaceapp"
+    out, code = with_old("timeout 120 bin/hwcloud-emulator --port 0 --env > " .. q(old .. "/emu.env")
+      .. " & pid=$!; i=0; until grep -q REGION " .. q(old .. "/emu.env") .. " || [ $i -ge 600 ]; do"
+      .. " sleep 0.1; i=$((i + 1)); done; . " .. q(old .. "/emu.env") .. " && bin/hwcloud call workspaceapp"
       .. " list_servers limit=1; rc=$?; kill $pid; wait $pid; (exit $rc)")
     assert.equal(0, code, out)
     assert.truthy(out:find('"items"', 1, true), out)

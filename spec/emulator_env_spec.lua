@@ -16,7 +16,8 @@ local function start(dir, args)
   assert(util.sh("cd " .. q(emulator.root) .. " && { bin/hwcloud-emulator --port 0 --env "
     .. (args or "") .. " >" .. q(out) .. " 2>" .. q(dir .. "/err") .. " & echo $! >" .. q(pid) .. "; }"))
   local text
-  for _ = 1, 200 do
+  -- up to a minute: a busy machine can stretch nginx's start
+  for _ = 1, 1200 do
     text = util.read_file(out) or ""
     if text:find("export HUAWEICLOUD_SDK_REGION", 1, true) then break end
     util.sleep(0.05)

@@ -638,9 +638,10 @@ describe("examples/nginx.conf #server", function()
     assert.truthy(out:find("started", 1, true), out)
     native = assert(hwcloud.client{ endpoint = emu.url, ak = emu.ak, sk = emu.sk,
                                     project_id = PID })
-    -- nginx is a daemon now; wait for its port
+    -- nginx is a daemon now; wait for its port (up to a minute on a busy
+    -- machine)
     local url = "http://127.0.0.1:" .. port
-    for _ = 1, 100 do
+    for _ = 1, 1200 do
       if emulator.curl("GET", url .. "/", { timeout = 1 }).status > 0 then break end
       sleep(0.05)
     end
