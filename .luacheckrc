@@ -27,6 +27,8 @@ files["emulator/lua/hwcloud/emulator/testing.lua"] = { std = "max" }
 files["examples/openresty_handler.lua"] = { std = "ngx_lua" }
 files["bench/ngx"] = { std = "ngx_lua" }
 files["spec"] = { std = "max+busted" }
+-- a busted test of a user's script, as the README offers it
+files["examples/test_with_emulator.lua"] = { std = "max+busted" }
 files["spec/fixtures"] = { std = "ngx_lua" }
 -- wrk's script API is a global table the script fills in
 files["bench/wrk.lua"] = { globals = { "wrk" } }

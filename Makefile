@@ -31,7 +31,7 @@ SRCS = $(wildcard src/*.c)
 OBJS = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
 CORE = $(BUILD)/hwcloud/core.so
 
-.PHONY: all luajit deps check test matrix rock rock-emulator demo bench memcheck sanitize ubsan asan fuzz emulator install \
+.PHONY: all luajit deps dev-deps check test matrix rock rock-emulator release-rockspec demo bench memcheck sanitize ubsan asan fuzz emulator install \
   clean services services-check catalog catalog-check wire-fixtures docs docs-check
 
 all: $(CORE)
@@ -47,50 +47,62 @@ $(BUILD)/obj/%.o: src/%.c src/hwcloud.h
 luajit:
 	$(MAKE) LUA=luajit
 
-# Installs the Debian packages the build, the tests and the demo need
-# (only what is missing; needs root).
+# Installs the Debian packages that are missing (needs root): `make deps`
+# what the library and the emulator need (make, make demo, make install);
+# `make dev-deps` that and the developers' tools (busted, luacheck,
+# cppcheck, the other Lua versions, valgrind, clang, wrk, Node.js), which
+# make test, CI and the other development targets install.
 deps:
 	@sh tools/deps.sh
+
+dev-deps:
+	@sh tools/deps.sh dev
 
 # The fast tier: luacheck and the specs that need no server (a few
 # seconds; describes tagged #server or #slow are left to make test).
 check: all
 	@sh tools/check.sh
 
-test: deps
+test: dev-deps
 	$(MAKE) all
 	$(MAKE) LUA=luajit
 	@sh tools/test.sh
 
 # The client specs under Lua 5.1, 5.3 and LuaJIT (make test covers 5.4
 # and nginx), each against its own build of the core.
-matrix: deps
+matrix: dev-deps
 	$(MAKE) all
 	$(MAKE) LUA=5.1
 	$(MAKE) LUA=5.3
 	$(MAKE) LUA=luajit
 	@sh tools/matrix.sh
 
-# A source rock of the checkout, offline: build/rock/hwcloud-<version>-1.src.rock
+# A source rock of the checkout, offline: build/rock/hwcloud-scm-1.src.rock
 # (`luarocks install --deps-mode=none` it with the CURL_* variables of install).
 rock:
 	@sh tools/rock.sh $(ROCKSPEC)
 
-# The emulator's source rock: build/rock/hwcloud-emulator-0.1.0-1.src.rock
+# The emulator's source rock: build/rock/hwcloud-emulator-scm-1.src.rock
 rock-emulator:
-	@sh tools/rock.sh emulator/hwcloud-emulator-0.1.0-1.rockspec
+	@sh tools/rock.sh emulator/hwcloud-emulator-scm-1.rockspec
+
+# The release rockspecs of VERSION (build/release/), made from the scm ones
+# at the release commit, which carries VERSION and its tag v$(VERSION)
+# (tools/release_rockspec.sh says what it checks).
+release-rockspec:
+	@sh tools/release_rockspec.sh "$(VERSION)"
 
 demo: deps
 	$(MAKE) all
 	@sh tools/demo.sh
 
-bench: deps
+bench: dev-deps
 	$(MAKE) all
 	@sh tools/bench.sh
 
 # The C core under valgrind: signing, marshaling and the transport against
 # the emulator; fails on any error or leak.
-memcheck: deps
+memcheck: dev-deps
 	$(MAKE) all
 	@sh tools/memcheck.sh
 
@@ -107,7 +119,7 @@ SAN_SPECS = spec/core_spec.lua spec/sign_spec.lua spec/public_sign_spec.lua spec
   spec/fuzz_spec.lua
 LUA54_CFLAGS ?= $(shell $(PKG_CONFIG) --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
 LUA54_LIBS   ?= $(shell $(PKG_CONFIG) --libs lua5.4 2>/dev/null || echo -llua5.4)
-sanitize: deps
+sanitize: dev-deps
 	$(MAKE) BUILD=build/sanitize CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)"
 	$(CC) -std=c99 $(WARN) -O1 -g $(SAN) $(LUA54_CFLAGS) tools/asan_lua.c \
 	  -o build/sanitize/lua $(LUA54_LIBS)
@@ -125,7 +137,7 @@ FUZZ_CC   ?= clang
 FUZZ_TIME ?= 60
 FUZZ_SEED ?= 20261201
 FUZZ_SAN   = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-fuzz: deps
+fuzz: dev-deps
 	@mkdir -p build/fuzz/corpus
 	$(FUZZ_CC) -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) -Wno-unused-command-line-argument \
 	  -O1 -g $(FUZZ_SAN) -Isrc $(LUA54_CFLAGS) \
@@ -140,8 +152,9 @@ emulator:
 
 # Installs the rock with Debian's luarocks (see README). Debian keeps
 # curl/curl.h under the multiarch include folder, hence CURL_INCDIR.
-# the release rockspec, whose name carries the version (spec/core_spec.lua)
-ROCKSPEC = $(firstword $(wildcard hwcloud-[0-9]*.rockspec))
+# A checkout is unreleased code: its rockspec is the scm one (version scm-1;
+# release rockspecs are made at a release, make release-rockspec).
+ROCKSPEC ?= hwcloud-scm-1.rockspec
 install: deps
 	luarocks --lua-version=5.4 make --deps-mode=none $(ROCKSPEC) \
 	  CURL_INCDIR=$(patsubst -I%,%,$(firstword $(CURL_CFLAGS) -I/usr/include)) \

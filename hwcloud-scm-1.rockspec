@@ -1,6 +1,6 @@
 -- hwcloud (development version, the main branch): Huawei Cloud deployment
--- APIs from Lua, with a C core. Its build section is the release's
--- (spec/rockspec_spec.lua keeps the two equal).
+-- APIs from Lua, with a C core. A release's rockspec is made from this one
+-- (make release-rockspec VERSION=x.y.z: the version and the tag vx.y.z).
 -- Build from a checkout with Debian's luarocks (see README):
 --   luarocks --lua-version=5.4 make --deps-mode=none \
 --     CURL_INCDIR=/usr/include/x86_64-linux-gnu CURL_LIBDIR=/usr/lib/x86_64-linux-gnu
@@ -522,6 +522,20 @@ build = {
   },
   install = {
     bin = { ["hwcloud"] = "bin/hwcloud" },
+    -- the bash completion script and the examples, in the rock's folder
+    -- (luarocks show --rock-dir hwcloud): conf/contrib/, conf/examples/
+    conf = {
+      ["contrib/hwcloud.bash"] = "contrib/hwcloud.bash",
+      ["examples/build_and_wait.lua"] = "examples/build_and_wait.lua",
+      ["examples/deploy_workflow.lua"] = "examples/deploy_workflow.lua",
+      ["examples/fleet_rollout.lua"] = "examples/fleet_rollout.lua",
+      ["examples/generic_request.lua"] = "examples/generic_request.lua",
+      ["examples/list_all.lua"] = "examples/list_all.lua",
+      ["examples/nginx.conf"] = "examples/nginx.conf",
+      ["examples/openresty_handler.lua"] = "examples/openresty_handler.lua",
+      ["examples/reinstall_group.lua"] = "examples/reinstall_group.lua",
+      ["examples/test_with_emulator.lua"] = "examples/test_with_emulator.lua",
+    },
   },
   -- none: luarocks then installs README.md, LICENSE and the other *.md
   -- files of the top folder as the rock's doc (luarocks doc hwcloud);

@@ -1,6 +1,6 @@
 -- hwcloud-emulator (development version, the main branch): a local Huawei
--- Cloud for testing deployment scripts offline. Its build section is the
--- release's (spec/rockspec_spec.lua keeps the two equal).
+-- Cloud for testing deployment scripts offline. A release's rockspec is
+-- made from this one (make release-rockspec VERSION=x.y.z).
 rockspec_format = "3.0"
 package = "hwcloud-emulator"
 version = "scm-1"

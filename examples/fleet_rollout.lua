@@ -4,16 +4,16 @@
 -- why. A rollout with some failed servers still ran: the exit status is 0
 -- unless the rollout itself could not run (no client, or nothing answered).
 --
--- Against the bundled emulator (`make demo` shows how to start one):
---   HWCLOUD_ENDPOINT=http://127.0.0.1:PORT lua5.4 examples/fleet_rollout.lua
+-- Against the bundled emulator (bin/hwcloud-emulator --port 8080):
+--   HWCLOUD_ENDPOINT=http://127.0.0.1:8080 lua5.4 examples/fleet_rollout.lua
 -- Against Huawei Cloud: unset HWCLOUD_ENDPOINT and set HUAWEICLOUD_SDK_AK,
--- HUAWEICLOUD_SDK_SK, HUAWEICLOUD_SDK_PROJECT_ID and HUAWEICLOUD_SDK_REGION,
--- and name the servers in HWCLOUD_SERVERS (comma separated) and the software
--- config in HWCLOUD_CONFIG_ID.
+-- HUAWEICLOUD_SDK_SK, HUAWEICLOUD_SDK_PROJECT_ID and HUAWEICLOUD_SDK_REGION.
 --
--- HWCLOUD_FLEET_SIZE (default 20) sets how many servers the emulator run
--- uses (fleet-001, fleet-002, ...); HWCLOUD_CONCURRENCY (default 16) how many
--- requests are in flight at once.
+-- The fleet is every app server list_servers returns, at most
+-- HWCLOUD_FLEET_SIZE of them (default 20), or the servers HWCLOUD_SERVERS
+-- names (comma separated). The release is deployed with the software config
+-- HWCLOUD_CONFIG_ID, or with one made for it. HWCLOUD_CONCURRENCY (default
+-- 16) sets how many requests are in flight at once.
 
 local hwcloud = require "hwcloud"
 
@@ -40,18 +40,30 @@ local function say(fmt, ...)
   io.stdout:flush() -- progress goes to stderr: keep the two in order
 end
 
--- The fleet: named servers, or fleet-001 .. fleet-N against the emulator.
-local servers = {}
-local named = env("HWCLOUD_SERVERS")
-if named then
-  for id in named:gmatch("[^,%s]+") do servers[#servers + 1] = id end
-else
+-- The fleet: the named servers, or the first HWCLOUD_FLEET_SIZE the
+-- account has.
+local function fleet()
+  local servers = {}
+  local named = env("HWCLOUD_SERVERS")
+  if named then
+    for id in named:gmatch("[^,%s]+") do servers[#servers + 1] = id end
+    return servers
+  end
   local n = math.tointeger(tonumber(env("HWCLOUD_FLEET_SIZE") or "20")) or 20
-  for i = 1, n do servers[i] = format("fleet-%03d", i) end
+  for server, err in client:each("workspaceapp", "list_servers", { limit = 100 }) do
+    if not server then
+      io.stderr:write("fleet rollout: cannot list the servers: ", tostring(err), "\n")
+      os.exit(1)
+    end
+    if #servers >= n then break end
+    servers[#servers + 1] = server.id
+  end
+  return servers
 end
+local servers = fleet()
 local concurrency = math.tointeger(tonumber(env("HWCLOUD_CONCURRENCY") or "16")) or 16
-local config_id = env("HWCLOUD_CONFIG_ID") or "8da95794-2ad9-4979-8ae5-739ce314c5cd"
 local release = env("HWCLOUD_RELEASE") or "2026.11"
+local config_id = env("HWCLOUD_CONFIG_ID")
 local waiting = { interval = 0.5, max_interval = 5, timeout = 1800, concurrency = concurrency }
 
 local t0 = os.time()
@@ -104,6 +116,20 @@ local reinstalled = wait_for("reinstall", started, reinstall_jobs, "   reinstall
 
 -- 3. Deploy the release to every server that came back, and wait for it.
 say("3. deploying release %s to %d servers", release, #reinstalled)
+-- the release's software config, made once for every server
+local function release_config()
+  local made, merr = client.rts:create_software_config {
+    name = "release-" .. release, group = "script",
+    config = "#!/bin/sh\necho deploying release $release\n",
+    inputs = { { name = "release", type = "String" } },
+  }
+  if not made then
+    io.stderr:write("fleet rollout: cannot make the software config: ", tostring(merr), "\n")
+    os.exit(1)
+  end
+  return made.software_config.id
+end
+if not config_id and #reinstalled > 0 then config_id = release_config() end
 local deploying, deployments = fan_out("deployment not started", reinstalled, function(id)
   return { "rts", "create_software_deployment", {
     config_id = config_id, server_id = id, action = "CREATE", status = "IN_PROGRESS",

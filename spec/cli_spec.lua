@@ -8,6 +8,7 @@ package.path = "./?.lua;" .. package.path
 
 local cjson = require "cjson"
 local emulator = require "spec.helpers.emulator"
+local compat = require "spec.helpers.compat"
 
 local q = emulator.quote
 local PID = "3f2a1c0e9b8d4e6f8a7b6c5d4e3f2a1b"
@@ -35,7 +36,7 @@ describe("the hwcloud command #server", function()
     local parts = { "cd " .. q(emulator.root) .. " && env",
                     "-u HUAWEICLOUD_SDK_AK -u HUAWEICLOUD_SDK_SK -u HUAWEICLOUD_SDK_PROJECT_ID",
                     "-u HUAWEICLOUD_SDK_SECURITY_TOKEN -u HUAWEICLOUD_SDK_REGION -u HWCLOUD_ENDPOINT",
-                    "-u LUA_PATH -u LUA_CPATH" }
+                    "-u LUA_PATH -u LUA_CPATH", "LUA_INIT=" .. q(compat.lua_init) }
     for k, v in pairs(env) do parts[#parts + 1] = k .. "=" .. q(v) end
     parts[#parts + 1] = "bin/hwcloud " .. args .. " 2>" .. q(errfile) .. " </dev/null"
     local p = io.popen(table.concat(parts, " "))

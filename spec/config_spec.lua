@@ -133,6 +133,27 @@ describe("config: constructor options", function()
       "expected string, got number")
   end)
 
+  it("refuses two sources of credentials given together, naming the options", function()
+    local err = refuses({ ak = "AK", sk = "SK", token = "TOK" }, "token")
+    assert.is_truthy(err.message:find("ak, sk and token given together", 1, true), err.message)
+    err = refuses({ token = "TOK", user_name = "u", password = "p", domain_name = "d" }, "user_name")
+    assert.is_truthy(err.message:find("token, user_name, password and domain_name", 1, true))
+    refuses({ ak = "AK", sk = "SK", credentials = function() end }, "credentials")
+    -- the SK and the token are named, never shown
+    assert.is_nil(tostring(refuses({ ak = "AK", sk = "s3cret", token = "t0ken" }, "token"))
+      :find("s3cret", 1, true))
+    -- temporary keys are one source: ak, sk and security_token
+    assert.is_table(hwcloud.client{ ak = "AK", sk = "SK", security_token = "STS" })
+  end)
+
+  it("reports a configuration error without a count of attempts", function()
+    -- an identity error met at a later try (after two 503s) is still the
+    -- configuration's, not the network's
+    local e = require("hwcloud.errors").validation("credentials", "no credentials found")
+    e.attempts = 3
+    assert.is_nil(tostring(e):find("attempt", 1, true), tostring(e))
+  end)
+
   it("rejects timeouts that are not positive", function()
     refuses(with { timeout = 0 }, "timeout", "must be greater than 0")
     refuses(with { timeout = -1 }, "timeout", "must be greater than 0")

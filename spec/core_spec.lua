@@ -65,30 +65,63 @@ describe("core.closest", function()
 end)
 
 describe("the version", function()
-  it("is the same in the C core, the Lua module, the rockspec and the changelog", function()
-    local env = {}
-    -- one release rockspec, named after the version it declares
-    local rockspec = require("spec.helpers.util").capture("ls hwcloud-[0-9]*.rockspec")
-    assert.is_nil(rockspec:find("\n"), "more than one release rockspec: " .. rockspec)
-    assert(loadfile(rockspec, "t", env))()
-    assert.are.equal(core.version, env.version:match("^(.-)%-%d+$"))
-    assert.are.equal("hwcloud-" .. env.version .. ".rockspec", rockspec)
+  it("is the same in the C core, the Lua module and the emulator, and says it is unreleased", function()
+    local util = require "spec.helpers.util"
     assert.are.equal(core.version, require("hwcloud").version)
     assert.are.equal("hwcloud " .. core.version, require("hwcloud")._VERSION)
-    local f = io.open("CHANGELOG.md", "r")
-    if f then
-      local text = f:read("a")
-      f:close()
-      local latest = text:match("\n##%s*%[?v?(%d+%.%d+%.%d+)")
-      assert.are.equal(core.version, latest)
-    end
     -- the emulator's own version line
-    local ef = assert(io.open("emulator/lua/hwcloud/emulator/init.lua", "r"))
-    local emu = ef:read("*a")
-    ef:close()
+    local emu = assert(util.read_file("emulator/lua/hwcloud/emulator/init.lua"))
     assert.are.equal(core.version, emu:match('_VERSION = "([^"]+)"'))
-    -- and the emulator's release rockspec
-    local rs = require("spec.helpers.util").capture("ls emulator/hwcloud-emulator-[0-9]*.rockspec")
-    assert.are.equal("emulator/hwcloud-emulator-" .. core.version .. "-1.rockspec", rs)
+    -- a checkout is the next release in the making: x.y.z-dev, above every
+    -- release of the changelog, whose first section is "Unreleased"
+    local next_release = core.version:match("^(%d+%.%d+%.%d+)%-dev$")
+    assert.truthy(next_release, core.version)
+    local text = assert(util.read_file("CHANGELOG.md"))
+    assert.truthy(text:match("\n## ([^\n]+)") == "Unreleased", "CHANGELOG.md: ## Unreleased first")
+    local function parts(v)
+      local a, b, c = v:match("^(%d+)%.(%d+)%.(%d+)$")
+      return { tonumber(a), tonumber(b), tonumber(c) }
+    end
+    local mine = parts(next_release)
+    for released in text:gmatch("\n## v?(%d+%.%d+%.%d+)") do
+      local r = parts(released)
+      local above = mine[1] > r[1] or (mine[1] == r[1] and (mine[2] > r[2]
+        or (mine[2] == r[2] and mine[3] > r[3])))
+      assert.is_true(above, next_release .. " is not above the released " .. released)
+    end
+    -- no release rockspec is kept: the scm ones, versioned scm-1
+    assert.are.equal("", (util.capture("ls hwcloud-[0-9]*.rockspec "
+      .. "emulator/hwcloud-emulator-[0-9]*.rockspec 2>/dev/null")))
+    local env = {}
+    assert(loadfile("hwcloud-scm-1.rockspec", "t", env))()
+    assert.are.equal("scm-1", env.version)
+  end)
+
+  it("is in the User-Agent of every request #server", function()
+    local util, compat = require "spec.helpers.util", require "spec.helpers.compat"
+    local socket = require "socket"
+    local srv = assert(socket.bind("127.0.0.1", 0))
+    local _, port = srv:getsockname()
+    srv:settimeout(20)
+    local child = io.popen(compat.export_lua_init .. util.clean_env("/nonexistent")
+      .. " lua5.4 -e " .. util.quote("local c = assert(require('hwcloud').client{ endpoint = "
+      .. "'http://127.0.0.1:" .. port .. "', ak = 'AK', sk = 'SK', project_id = 'p', retries = 0 })"
+      .. " io.write(tostring(select(2, c.workspaceapp:list_servers{})))") .. " 2>&1")
+    local conn = assert(srv:accept())
+    conn:settimeout(10)
+    local ua
+    repeat
+      local line = assert(conn:receive("*l"))
+      ua = ua or line:match("^[Uu]ser%-[Aa]gent: (.*)$")
+    until line == ""
+    conn:send("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+      .. "Connection: close\r\n\r\n{}")
+    conn:close()
+    srv:close()
+    child:read("*a")
+    child:close()
+    assert.truthy(ua, "no User-Agent")
+    assert.truthy(ua:find("hwcloud/" .. core.version, 1, true), ua)
+    assert.truthy(ua:find("-dev", 1, true), ua)
   end)
 end)

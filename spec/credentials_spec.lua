@@ -279,6 +279,58 @@ describe("credentials: ECS metadata keys #server", function()
   end)
 end)
 
+describe("credentials: the emulator in one step #server", function()
+  -- HWCLOUD_ENDPOINT alone (no HWCLOUD_METADATA_ENDPOINT): the emulator
+  -- plays the metadata service too, and nothing leaves for 169.254.169.254
+  local function vars()
+    return { HWTEST_EMU = emu.url, HWCLOUD_ENDPOINT = emu.url, HUAWEICLOUD_SDK_REGION = REGION }
+  end
+
+  it("asks HWCLOUD_ENDPOINT for the metadata keys when no metadata endpoint is set", function()
+    local r = call_in_child(vars(), { retries = 0 })
+    assert.is_true(r.ok, r.err)
+    assert.are.equal(1, count(emu, "metadata.get_token"))
+    assert.are.equal(1, count(emu, "metadata.get_security_key"))
+  end)
+
+  it("keeps an explicit metadata endpoint over HWCLOUD_ENDPOINT", function()
+    local r = call_in_child(plus(vars(), { HWCLOUD_METADATA_ENDPOINT = "http://127.0.0.1:1" }),
+                            { retries = 0 })
+    assert.is_false(r.ok)
+    assert.is_truthy(r.err:find("the ECS metadata service at http://127.0.0.1:1", 1, true), r.err)
+    assert.are.equal(0, count(emu, "metadata.get_security_key"))
+  end)
+
+  -- a metadata service that refuses, or answers without keys, is one more
+  -- source tried: the error still names the whole chain
+  local function names_the_chain(err, why)
+    for _, what in ipairs { "no credentials found: tried the constructor", "the environment",
+                            "the profile file", "the ECS metadata service at " .. emu.url, why } do
+      assert.is_truthy(err:find(what, 1, true), err)
+    end
+  end
+
+  it("names every source tried when the metadata token is refused with 403", function()
+    emu:respond { operation = "metadata.get_token", status = 403, body = { error = "Forbidden" } }
+    local r = call_in_child(vars(), { retries = 0 })
+    assert.is_false(r.ok)
+    names_the_chain(r.err, "HTTP 403")
+    assert.are.equal(0, count(emu, "workspaceapp.reinstall_server"))
+  end)
+
+  it("names every source tried when the security key is refused, or is not keys", function()
+    emu:respond { operation = "metadata.get_security_key", status = 403, body = { error = "no" } }
+    local r = call_in_child(vars(), { retries = 0 })
+    assert.is_false(r.ok)
+    names_the_chain(r.err, "HTTP 403")
+    emu:reset()
+    emu:respond { operation = "metadata.get_security_key", status = 200, body = { hello = "x" } }
+    r = call_in_child(vars(), { retries = 0 })
+    assert.is_false(r.ok)
+    names_the_chain(r.err, "no credential {access, secret, securitytoken}")
+  end)
+end)
+
 describe("credentials: project and domain look-ups #server", function()
   local function client(extra)
     return assert(hwcloud.client(plus({ endpoint = emu.url, ak = emu.ak, sk = emu.sk,

@@ -8,6 +8,7 @@
 package.path = "./?.lua;" .. package.path
 
 local emulator = require "spec.helpers.emulator"
+local compat = require "spec.helpers.compat"
 
 local q = emulator.quote
 
@@ -34,7 +35,8 @@ describe("examples #server", function()
                     "env -u HWCLOUD_SERVERS -u HUAWEICLOUD_SDK_AK -u HUAWEICLOUD_SDK_SK",
                     "-u HUAWEICLOUD_SDK_PROJECT_ID",
                     "LUA_PATH=" .. q("lua/?.lua;lua/?/init.lua;;"),
-                    "LUA_CPATH=" .. q("build/5.4/?.so;;") }
+                    "LUA_CPATH=" .. q("build/5.4/?.so;;"),
+                    "LUA_INIT=" .. q(compat.lua_init) }
     for k, v in pairs(vars) do parts[#parts + 1] = k .. "=" .. q(v) end
     parts[#parts + 1] = "lua5.4 " .. q(example) .. " " .. (args or "") .. " 2>" .. q(errfile)
     local p = io.popen(table.concat(parts, " "))
@@ -44,6 +46,45 @@ describe("examples #server", function()
     os.remove(errfile)
     return out, err, code
   end
+
+  -- the environment `bin/hwcloud-emulator --env` prints, for this emulator
+  local function emulator_env()
+    return { HWCLOUD_ENDPOINT = emu.url, HUAWEICLOUD_SDK_AK = emu.ak, HUAWEICLOUD_SDK_SK = emu.sk,
+             HUAWEICLOUD_SDK_PROJECT_ID = "0b7d4b9c1f2e4d6a8e3f5a7c9d1b3e5f",
+             HUAWEICLOUD_SDK_REGION = "cn-north-4" }
+  end
+
+  it("the README's first example runs as written on the default inventory", function()
+    local readme = emulator.read_file(emulator.root .. "/README.md")
+    local code = assert(readme:match("\n## Example\n.-```lua\n(.-)```\n"), "no example")
+    local file = emulator.root .. "/spec/.work/readme-example-" .. math.random(1e8) .. ".lua"
+    emulator.write_file(file, code)
+    finally(function() os.remove(file) end)
+    local out, err, rc = run(file, emulator_env())
+    assert.equal(0, rc, out .. err)
+    -- what the README says it prints
+    local said = assert(readme:match("this prints `([^`]+)`"), "the README says no output")
+    assert.equal(said .. "\n", out)
+    local counts = emu:counts()
+    assert.equal(1, counts["workspaceapp.reinstall_server"])
+    assert.equal(1, counts["rts.create_software_deployment"])
+  end)
+
+  it("test_with_emulator passes under busted, run as its header says (and with --ignore-lua)", function()
+    local text = emulator.read_file(emulator.root .. "/examples/test_with_emulator.lua")
+    local lines = {}
+    for l in text:gmatch("%-%-   ([^\n]+)") do lines[#lines + 1] = l end
+    assert.equal("busted examples/test_with_emulator.lua", lines[#lines])
+    local script = table.concat(lines, "\n")
+    for _, cmd in ipairs { script, (script:gsub("busted ", "busted --ignore-lua ")) } do
+      local p = io.popen("cd " .. q(emulator.root) .. " && env -u LUA_PATH -u LUA_CPATH sh -c "
+        .. q(cmd) .. " 2>&1")
+      local out = p:read("*a")
+      local _, _, code = p:close()
+      assert.equal(0, code, cmd .. "\n" .. out)
+      assert.truthy(out:find("2 passed, 0 failed", 1, true), out)
+    end
+  end)
 
   it("deploy_workflow runs to its summary and names the server that failed", function()
     emu:fail { "srv-api-02" }
@@ -67,13 +108,40 @@ describe("examples #server", function()
     assert.is_nil(err:find("\r", 1, true))
   end)
 
+  -- HWCLOUD_SERVERS for fleet-001 .. fleet-n (spec.fixtures.inventory has them)
+  local function fleet(n)
+    local ids = {}
+    for i = 1, n do ids[i] = string.format("fleet-%03d", i) end
+    return table.concat(ids, ",")
+  end
+
+  it("fleet_rollout runs as its header says, on the default inventory", function()
+    -- HWCLOUD_ENDPOINT=http://127.0.0.1:8080 lua5.4 examples/fleet_rollout.lua
+    local header = emulator.read_file(emulator.root .. "/examples/fleet_rollout.lua")
+    assert.truthy(header:find("--   HWCLOUD_ENDPOINT=http://127.0.0.1:8080 lua5.4 "
+      .. "examples/fleet_rollout.lua\n", 1, true))
+    local out, err, code = run("examples/fleet_rollout.lua", { HWCLOUD_ENDPOINT = emu.url })
+    assert.equal(0, code, out .. err)
+    assert.truthy(out:find("fleet rollout of release 2026.11 to 5 servers", 1, true), out)
+    assert.truthy(out:find("reinstalled: 5/5", 1, true), out)
+    assert.truthy(out:find("deployed:    5/5", 1, true), out)
+    assert.truthy(out:find("every server runs release 2026.11", 1, true), out)
+    assert.equal(1, emu:counts()["rts.create_software_config"])
+  end)
+
+  it("fleet_rollout fails when the servers cannot be listed", function()
+    local out, err, code = run("examples/fleet_rollout.lua", { HWCLOUD_ENDPOINT = "http://127.0.0.1:1" })
+    assert.equal(1, code, out .. err)
+    assert.truthy(err:find("cannot list the servers", 1, true), err)
+  end)
+
   it("fleet_rollout reinstalls, deploys and reports the failed servers, exit 0", function()
     assert(emu:inventory(require "spec.fixtures.inventory"))
     emu:fail { "fleet-003", "fleet-009" }
     -- one deployment cannot be started: the service answers 500
     emu:fault { operation = "rts.create_software_deployment", count = 1, status = 500 }
     local out, err, code = run("examples/fleet_rollout.lua", {
-      HWCLOUD_ENDPOINT = emu.url, HWCLOUD_FLEET_SIZE = "12", HWCLOUD_CONCURRENCY = "5",
+      HWCLOUD_ENDPOINT = emu.url, HWCLOUD_SERVERS = fleet(12), HWCLOUD_CONCURRENCY = "5",
     })
     assert.equal(0, code, out .. err)
     assert.truthy(out:find("fleet rollout of release 2026.11 to 12 servers", 1, true), out)
@@ -99,7 +167,7 @@ describe("examples #server", function()
   it("fleet_rollout with every server healthy says so", function()
     assert(emu:inventory(require "spec.fixtures.inventory"))
     local out, err, code = run("examples/fleet_rollout.lua", {
-      HWCLOUD_ENDPOINT = emu.url, HWCLOUD_FLEET_SIZE = "3",
+      HWCLOUD_ENDPOINT = emu.url, HWCLOUD_SERVERS = fleet(3),
     })
     assert.equal(0, code, out .. err)
     assert.truthy(out:find("deployed:    3/3", 1, true), out)
@@ -109,7 +177,7 @@ describe("examples #server", function()
 
   it("fleet_rollout fails when nothing answers", function()
     local out, err, code = run("examples/fleet_rollout.lua", {
-      HWCLOUD_ENDPOINT = "http://127.0.0.1:1", HWCLOUD_FLEET_SIZE = "2",
+      HWCLOUD_ENDPOINT = "http://127.0.0.1:1", HWCLOUD_SERVERS = fleet(2),
     })
     assert.equal(1, code, out .. err)
     assert.truthy(out:find("reinstalled: 0/2", 1, true), out)
@@ -210,3 +278,89 @@ describe("examples #server", function()
     assert.truthy(err:find("hwcloud: ecs.request: http 404 APIG.0101", 1, true), err)
   end)
 end)
+
+-- The README's sample output of `make demo` is what it prints: every line
+-- shown there appears in the demo's output, in order, once ids, times, the
+-- port and job numbers are set aside.
+describe("make demo and the README #server #slow", function()
+  local function normal(line)
+    return (line:gsub("JOB[%x%-]+", "JOB<id>")
+      :gsub("%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x", "<uuid>")
+      :gsub("%d+%.%d+ s", "<t> s"):gsub("%(%d+ s%)", "(<t> s)"):gsub("preview%-%d+", "preview-<time>")
+      :gsub("job %d+ ended", "job <n> ended"):gsub("127%.0%.0%.1:%d+", "127.0.0.1:<port>")
+      :gsub("%s+$", ""))
+  end
+
+  it("prints the lines the README shows", function()
+    local readme = emulator.read_file(emulator.root .. "/README.md")
+    local shown = assert(readme:match("`make demo` prints something like:\n\n```\n(.-)```\n"),
+      "the README shows no demo output")
+    local p = io.popen("cd " .. q(emulator.root) .. " && make -s demo 2>&1")
+    local out = p:read("*a")
+    local _, _, code = p:close()
+    assert.equal(0, code, out)
+    local lines = {}
+    for l in out:gmatch("[^\n]*") do lines[#lines + 1] = normal(l) end
+    local at, n = 1, 0
+    for want in shown:gmatch("([^\n]*)\n") do
+      want = normal(want)
+      if want ~= "" then
+        while at <= #lines and lines[at] ~= want do at = at + 1 end
+        assert.truthy(at <= #lines, "not printed by make demo (in this order): " .. want
+          .. "\n--- make demo printed:\n" .. out)
+        n = n + 1
+      end
+    end
+    assert.truthy(n >= 20, n)
+  end)
+end)
+
+-- The inventory format as the README documents it: its example starts an
+-- emulator (--inventory FILE) whose resources are those, and a broken one
+-- is refused with a message naming the part.
+describe("the README's inventory #server", function()
+  local cjson = require "cjson"
+  local readme = emulator.read_file(emulator.root .. "/README.md")
+  local text = assert(readme:match("\n### The inventory\n.-```json\n(.-)```\n"), "no inventory example")
+  local emu, file
+
+  setup(function()
+    file = emulator.root .. "/spec/.work/readme-inventory-" .. math.random(1e8) .. ".json"
+    emulator.write_file(file, text)
+    emu = emulator.start{ job_seconds = 1, inventory = file }
+  end)
+  teardown(function()
+    if emu then emu:stop() end
+    os.remove(file)
+  end)
+
+  it("starts the emulator with the README's example, whose resources the calls see", function()
+    local c = emu:client("0b7d4b9c1f2e4d6a8e3f5a7c9d1b3e5f", { progress = false })
+    local servers = assert(c.workspaceapp:list_servers{})
+    assert.equal(1, #servers.items)
+    assert.equal("srv-web-01", servers.items[1].id)
+    local d = assert(c.rts:create_software_deployment{ config_id = "cfg-app", server_id = "srv-web-01",
+      status = "IN_PROGRESS", action = "CREATE" })
+    assert.truthy(d.software_deployment.id)
+    local _, err = c.rts:create_software_deployment{ config_id = "8da95794-...",
+      server_id = "srv-web-01", status = "IN_PROGRESS", action = "CREATE" }
+    assert.equal(404, err.status) -- strict: an id the inventory lacks
+    assert(c.asm:list_workshops{ mesh_id = "mesh-prod-01" })
+    -- the state shows the example's resources as given
+    local state = emu:admin("GET", "/_emulator/inventory")
+    assert.same(cjson.decode(text), state)
+    c:close()
+  end)
+
+  it("refuses a broken inventory, naming the part", function()
+    local body, status = emu:admin("POST", "/_emulator/inventory",
+      { workspace = { servers = { { name = "no id" } } } })
+    assert.equal(400, status)
+    assert.truthy(cjson.encode(body):find("workspace.servers[1].id must be a non-empty string", 1, true),
+      cjson.encode(body))
+    body, status = emu:admin("POST", "/_emulator/inventory", { ecs = {} })
+    assert.equal(400, status)
+    assert.truthy(cjson.encode(body):find("unknown inventory section: ecs", 1, true))
+  end)
+end)
+

@@ -17,7 +17,7 @@ local LEAKS = "--leak-check=full --errors-for-leak-kinds=definite,indirect "
 -- runs cmd under valgrind with `tool_args` and asserts that it printed
 -- `done` and valgrind found nothing (leaks of the kinds asked for count)
 local function clean_under_valgrind(tool_args, cmd, done)
-  assert.is_true(valgrind_present(), "valgrind is required (make deps installs it)")
+  assert.is_true(valgrind_present(), "valgrind is required (make dev-deps installs it)")
   local log = os.tmpname()
   local p = io.popen(table.concat({ "valgrind", tool_args, "--error-exitcode=99",
                                     "--log-file=" .. log, cmd, "2>&1" }, " "))

@@ -21,7 +21,21 @@ describe("messages", function()
     assert.are.equal(0, code, out)
     assert.matches("^hwcloud: " .. other:gsub("%p", "%%%0") .. "/hwcloud/core.so was built for another Lua", out)
     assert.matches("make LUA=luajit", out, 1, true)
+    -- and what an installed user does: the rock for this interpreter
+    local rocks = rawget(_G, "jit") and "5.1" or _VERSION:match("%d+%.%d+")
+    assert.matches("luarocks --lua-version=" .. rocks .. " install hwcloud", out, 1, true)
     assert.is_nil(out:find("\n", 1, true))
+  end)
+
+  it("an unknown operation points at what an installed user has, not at the checkout's files", function()
+    local c = assert(hwcloud.client { endpoint = "http://127.0.0.1:9", ak = "AK", sk = "SK",
+      project_id = PID, progress = false })
+    local ok, err = pcall(function() return c.workspaceapp.list_server end)
+    assert.is_false(ok)
+    assert.matches("workspaceapp has no operation 'list_server' (did you mean 'list_servers'?) "
+      .. "(`hwcloud ops workspaceapp` lists them)", err, 1, true)
+    assert.is_nil(err:find("doc/", 1, true))
+    c:close()
   end)
 
   it("client:pages and client:each suggest the nearest service or operation", function()

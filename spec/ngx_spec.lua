@@ -594,79 +594,104 @@ describe("hwcloud inside nginx #server", function()
 end)
 
 describe("examples/nginx.conf #server", function()
-  local emu, srv, native
+  local emu, native, prefix, srv_url
 
-  -- The example as a user would install it, with this checkout's paths,
-  -- a free port, a temporary prefix and the emulator's key pair.
-  local function example_conf()
-    local conf = read_file("examples/nginx.conf")
-    local function sub(from, to)
-      local n
-      conf, n = conf:gsub(from, function() return to end)
-      assert(n > 0, "examples/nginx.conf has no " .. from)
-    end
-    sub("include /etc/nginx/modules%-enabled/%*%.conf;", "${load_modules}\n${user}")
-    sub("/opt/hwcloud", "${root}")
-    sub("pid [^;]+;", "pid ${prefix}/nginx.pid;")
-    sub("error_log [^;]+;", "error_log ${prefix}/error.log info;")
-    sub("listen 8081;", "listen 127.0.0.1:${port};")
-    sub("env HUAWEICLOUD_SDK_AK;", "env HUAWEICLOUD_SDK_AK=" .. emu.ak .. ";")
-    sub("env HUAWEICLOUD_SDK_SK;", "env HUAWEICLOUD_SDK_SK=" .. emu.sk .. ";")
-    sub("env HUAWEICLOUD_SDK_PROJECT_ID;", "env HUAWEICLOUD_SDK_PROJECT_ID=" .. PID .. ";")
-    sub("env HWCLOUD_ENDPOINT;", "env HWCLOUD_ENDPOINT=" .. emu.url .. ";")
-    sub("http {", "http {\n    client_body_temp_path ${prefix}/tmp_body;\n"
-      .. "    proxy_temp_path ${prefix}/tmp_proxy;\n    fastcgi_temp_path ${prefix}/tmp_fastcgi;\n"
-      .. "    uwsgi_temp_path ${prefix}/tmp_uwsgi;\n    scgi_temp_path ${prefix}/tmp_scgi;\n")
-    return conf
+  -- The example's own start lines (its header, "From the checkout:"), run
+  -- from the checkout as written, with the scratch folder as the prefix
+  -- and, as the one change, a free port instead of 8081 (port.conf).
+  local function header_commands()
+    local text = read_file("examples/nginx.conf")
+    local block = assert(text:match("From the checkout:\n#\n(.-)\n#\n"), "no start lines")
+    local cmds = {}
+    for line in block:gmatch("[^\n]+") do cmds[#cmds + 1] = assert(line:match("^#   (.+)$"), line) end
+    return cmds
   end
 
   setup(function()
-    emu = emulator.start{ job_seconds = 1, inventory = require "spec.fixtures.inventory" }
-    srv = server.start{ name = "ngx-example", conf = example_conf() }
+    emu = emulator.start{ job_seconds = 1 }
+    prefix = capture("pwd"):gsub("%s+$", "") .. "/spec/.work/ngx-example-" .. math.random(1e8)
+    local port = require("spec.helpers.util").closed_port()
+    local cmds = header_commands()
+    assert.are.equal(4, #cmds)
+    local start = cmds[4]
+    local tail = "nginx -p /tmp/hwcloud-nginx -c hwcloud/examples/nginx.conf"
+    assert.are.equal(tail, start:sub(-#tail))
+    -- the example, with only its port changed
+    local conf = read_file("examples/nginx.conf")
+    local changed, n = conf:gsub("listen 8081;", "listen 127.0.0.1:" .. port .. ";")
+    assert.are.equal(1, n)
+    start = start:gsub("hwcloud/examples/nginx%.conf$", "port.conf")
+    cmds[4] = start
+    local script = {}
+    for i, c in ipairs(cmds) do
+      script[#script + 1] = (c:gsub("/tmp/hwcloud%-nginx", prefix))
+      if i == 3 then script[#script + 1] = "cat > " .. q(prefix .. "/port.conf") .. " <<'EOF'\n"
+        .. changed .. "\nEOF" end
+    end
+    -- what the handler reads: the emulator's variables (HWCLOUD_ENDPOINT
+    -- alone would do: the emulator hands out metadata keys too)
+    local vars = "export HWCLOUD_ENDPOINT=" .. q(emu.url) .. " HUAWEICLOUD_SDK_AK=" .. q(emu.ak)
+      .. " HUAWEICLOUD_SDK_SK=" .. q(emu.sk) .. " HUAWEICLOUD_SDK_PROJECT_ID=" .. PID
+      .. " HUAWEICLOUD_SDK_REGION=cn-north-4"
+    local out = capture("cd " .. q(emulator.root) .. " && " .. vars .. " && set -e && "
+      .. table.concat(script, "\n") .. "\n echo started 2>&1")
+    assert.truthy(out:find("started", 1, true), out)
     native = assert(hwcloud.client{ endpoint = emu.url, ak = emu.ak, sk = emu.sk,
                                     project_id = PID })
+    -- nginx is a daemon now; wait for its port (up to a minute on a busy
+    -- machine)
+    local url = "http://127.0.0.1:" .. port
+    for _ = 1, 1200 do
+      if emulator.curl("GET", url .. "/", { timeout = 1 }).status > 0 then break end
+      sleep(0.05)
+    end
+    srv_url = function(path) return url .. path end
   end)
 
   teardown(function()
     if native then native:close() end
-    if srv then srv:stop() end
+    if prefix then
+      sh("nginx -p " .. q(prefix) .. " -c port.conf -s quit 2>/dev/null")
+      sleep(0.3)
+      if not os.getenv("HWCLOUD_KEEP_WORK") then sh("rm -rf " .. q(prefix)) end
+    end
     if emu then emu:stop() end
   end)
 
   before_each(function() emu:reset() end)
 
   local function post(query)
-    return emulator.curl("POST", srv:url("/redeploy" .. query), { timeout = 20 })
+    return emulator.curl("POST", srv_url("/redeploy" .. query), { timeout = 20 })
   end
 
   it("POST /redeploy starts a ServiceStage redeploy and answers its job id", function()
-    local r = post("?environment_id=env-1&addon_id=addon-1")
-    assert.are.equal(200, r.status, r.body .. srv:log():sub(-1500))
+    local r = post("?environment_id=env-prod-01&addon_id=addon-gateway")
+    assert.are.equal(200, r.status, r.body .. (read_file(prefix .. "/logs/error.log") or ""):sub(-1500))
     assert.is_truthy(r.headers["content-type"]:find("application/json", 1, true))
     assert.is_string(r.json.job_id)
     local job = assert(native.servicestage:show_job{ job_id = r.json.job_id })
-    assert.are.equal("env-1", job.job.ENVIRONMENT_ID)
-    assert.are.equal("addon-1", job.job.SOURCE_ID)
+    assert.are.equal("env-prod-01", job.job.ENVIRONMENT_ID)
+    assert.are.equal("addon-gateway", job.job.SOURCE_ID)
     -- the client made for the first request serves the next ones
-    local r2 = post("?environment_id=env-1&addon_id=addon-2")
+    local r2 = post("?environment_id=env-prod-01&addon_id=addon-logging")
     assert.are.equal(200, r2.status)
     assert.are_not.equal(r.json.job_id, r2.json.job_id)
     assert.are.equal(2, emu:counts()["servicestage.deliver_addon_job"])
   end)
 
   it("answers 4xx and 5xx with a JSON error", function()
-    local r = post("?environment_id=env-1")
+    local r = post("?environment_id=env-prod-01")
     assert.are.equal(400, r.status)
     assert.are.equal("addon_id", r.json.error.field)
     assert.is_string(r.json.error.message)
 
-    r = emulator.curl("GET", srv:url("/redeploy?environment_id=e&addon_id=a"))
+    r = emulator.curl("GET", srv_url("/redeploy?environment_id=e&addon_id=a"))
     assert.are.equal(405, r.status)
     assert.is_string(r.json.error.message)
 
     emu:fault{ operation = "servicestage.deliver_addon_job", count = 1, status = 404,
                body = { error_code = "SVCSTG.00100404", error_msg = "add-on not found" } }
-    r = post("?environment_id=env-1&addon_id=gone")
+    r = post("?environment_id=env-prod-01&addon_id=gone")
     assert.are.equal(404, r.status)
     assert.are.equal("SVCSTG.00100404", r.json.error.code)
     assert.are.equal("add-on not found", r.json.error.message)

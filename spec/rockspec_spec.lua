@@ -5,9 +5,10 @@
 
 local emulator = require "spec.helpers.emulator"
 
--- the release rockspec (its name carries the version)
-local ROCKSPEC = require("spec.helpers.util").capture("ls hwcloud-[0-9]*.rockspec")
-local EMULATOR_ROCKSPEC = "emulator/hwcloud-emulator-0.1.0-1.rockspec"
+-- the checkout's rockspecs (a release's are made from them at the release:
+-- make release-rockspec)
+local ROCKSPEC = "hwcloud-scm-1.rockspec"
+local EMULATOR_ROCKSPEC = "emulator/hwcloud-emulator-scm-1.rockspec"
 
 local sh = require("spec.helpers.util").run
 
@@ -47,6 +48,18 @@ describe("the rockspec", function()
     assert.is_nil(spec.build.install.bin["hwcloud-emulator"])
   end)
 
+  it("installs the completion script and every example with the rock", function()
+    local conf = load_rockspec().build.install.conf
+    local _, files = sh("ls contrib/* examples/*")
+    local n = 0
+    for file in files:gmatch("[^\n]+") do
+      assert.are.equal(file, conf[file], file .. " is not installed")
+      n = n + 1
+    end
+    for k in pairs(conf) do assert.is_true(files:find(k, 1, true) ~= nil, k .. " listed, not there") end
+    assert.is_true(n > 5)
+  end)
+
   it("of the emulator lists every module of emulator/lua, its launcher, and needs hwcloud", function()
     local spec = lists_tree(EMULATOR_ROCKSPEC, "emulator/lua", 15)
     assert.are.equal("none", spec.build.type)
@@ -74,7 +87,7 @@ describe("the rockspec", function()
     local base = emulator.work:sub(1, 1) == "/" and emulator.work or (cwd .. "/" .. emulator.work)
     local work = base .. "/rock-" .. tostring(os.time()) .. "-" .. math.random(1e6)
     assert(sh("mkdir -p " .. work .. "/src " .. work .. "/tree"))
-    assert(sh("cp -r lua src bin doc examples emulator " .. ROCKSPEC .. " " .. work .. "/src/"))
+    assert(sh("cp -r lua src bin doc examples contrib emulator " .. ROCKSPEC .. " " .. work .. "/src/"))
     local inc = select(2, sh("pkg-config --variable=includedir libcurl")):gsub("%s+$", "")
     local multi = select(2, sh("dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch"))
       :gsub("%s+$", "")
@@ -93,6 +106,13 @@ describe("the rockspec", function()
     local _, listing = sh(("cd %s/tree/share/lua/5.4 && find . -name '*.lua' | sort"):format(work))
     assert.is_falsy(listing:find("hwcloud_emulator", 1, true), listing)
     assert.is_truthy(listing:find("./hwcloud/emulator/admin.lua", 1, true), listing)
+    -- the completion script and the examples, in the rock's folder
+    local rock_dir = select(2, sh(("luarocks --lua-version=5.4 --tree=%s show --rock-dir hwcloud")
+      :format(work .. "/tree"))):gsub("%s+$", "")
+    for _, f in ipairs { "contrib/hwcloud.bash", "examples/deploy_workflow.lua",
+                         "examples/nginx.conf", "examples/test_with_emulator.lua" } do
+      assert.is_truthy(sh("test -s " .. rock_dir .. "/conf/" .. f), rock_dir .. "/conf/" .. f)
+    end
     -- a fresh interpreter that sees only the installed tree (and system cjson)
     local env = ("env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 LUA_PATH='%s/tree/share/lua/5.4/?.lua;"
       .. "%s/tree/share/lua/5.4/?/init.lua;;' LUA_CPATH='%s/tree/lib/lua/5.4/?.so;;' ")
@@ -137,27 +157,70 @@ describe("the packaging #slow", function()
     for k in pairs(b) do assert.is_not_nil(a[k], where .. "." .. tostring(k) .. " only in scm") end
   end
 
-  it("keeps the emulator's scm rockspec's build and dependencies equal to the release's", function()
-    local rel, scm = load(EMULATOR_ROCKSPEC), load("emulator/hwcloud-emulator-scm-1.rockspec")
-    assert.are.equal("scm-1", scm.version)
-    for _, k in ipairs { "build", "dependencies", "description" } do same(rel[k], scm[k], k) end
-    assert.are.equal(rel.source.url, scm.source.url)
-    assert.are.equal(load(ROCKSPEC).source.tag, rel.source.tag)
+  -- make release-rockspec in a copy of the checkout made a release: its
+  -- version set, a changelog section, a commit and its tag
+  local function released_copy(version, tag)
+    local work = emulator.work .. "/release-" .. tostring(os.time()) .. "-" .. math.random(1e6)
+    assert(sh("mkdir -p " .. work .. " && git ls-files -z | tar --null -T - -cf - | tar -x -C " .. work))
+    local cmds = {
+      "cd " .. work,
+      "sed -i 's/^#define HWC_VERSION .*/#define HWC_VERSION \"" .. version .. "\"/' src/hwcloud.h",
+      "sed -i 's/^local VERSION = .*/local VERSION = \"" .. version .. "\"/' lua/hwcloud/init.lua",
+      "sed -i 's/^local _M = { _VERSION = .*/local _M = { _VERSION = \"" .. version .. "\" }/' "
+        .. "emulator/lua/hwcloud/emulator/init.lua",
+      "sed -i 's/^## Unreleased$/## " .. version .. "/' CHANGELOG.md",
+      "git init -q . && git add -A && git -c user.name=r -c user.email=r@example.com commit -qm release",
+    }
+    if tag then cmds[#cmds + 1] = "git tag v" .. version end
+    assert(sh(table.concat(cmds, " && ")))
+    return work
+  end
+
+  it("make release-rockspec makes the release's rockspecs from the scm ones, naming its tag", function()
+    local work = released_copy("0.2.0", true)
+    local ok, out = sh("cd " .. work .. " && make -s release-rockspec VERSION=0.2.0")
+    assert.is_true(ok, out)
+    local rel = load(work .. "/build/release/hwcloud-0.2.0-1.rockspec")
+    local scm = load(ROCKSPEC)
+    assert.are.equal("0.2.0-1", rel.version)
+    assert.are.equal("v0.2.0", rel.source.tag)
+    assert.is_nil(rel.source.branch)
+    assert.are.equal(scm.source.url, rel.source.url)
+    for _, k in ipairs { "build", "dependencies", "test", "description" } do same(scm[k], rel[k], k) end
+    local erel = load(work .. "/build/release/hwcloud-emulator-0.2.0-1.rockspec")
+    assert.are.equal("0.2.0-1", erel.version)
+    assert.are.equal("v0.2.0", erel.source.tag)
+    same(load(EMULATOR_ROCKSPEC).build, erel.build, "build")
+    -- it says where it comes from, and luarocks takes it
+    local text = emulator.read_file(work .. "/build/release/hwcloud-0.2.0-1.rockspec")
+    assert.matches("^%-%- Made by make release%-rockspec VERSION=0.2.0 from hwcloud%-scm%-1.rockspec", text)
+    ok, out = sh("cd " .. work .. " && luarocks --lua-version=5.4 lint build/release/hwcloud-0.2.0-1.rockspec")
+    assert.is_true(ok, out)
+    sh("rm -rf " .. work)
   end)
 
-  it("keeps the scm rockspec's build, dependencies and test equal to the release's", function()
-    local rel, scm = load(ROCKSPEC), load("hwcloud-scm-1.rockspec")
-    assert.are.equal("scm-1", scm.version)
-    for _, k in ipairs { "build", "dependencies", "external_dependencies", "test", "description" } do
-      same(rel[k], scm[k], k)
-    end
-    assert.are.equal("v" .. rel.version:match("^(.-)%-%d+$"), rel.source.tag)
-    assert.matches("^git%+https://", rel.source.url)
-    assert.are.equal(rel.source.url, scm.source.url)
-    assert.matches("^https://", rel.description.homepage)
-    -- the test section runs Debian's busted, no busted rock
-    assert.is_nil(rel.test_dependencies)
-    assert.are.equal("command", rel.test.type)
+  it("make release-rockspec refuses without the tag, or for a version the checkout does not carry", function()
+    local work = released_copy("0.2.0", false)
+    local ok, out = sh("cd " .. work .. " && make -s release-rockspec VERSION=0.2.0")
+    assert.is_false(ok)
+    assert.truthy(out:find("the tag v0.2.0 does not exist", 1, true), out)
+    ok, out = sh("cd " .. work .. " && git tag v0.3.0 && make -s release-rockspec VERSION=0.3.0")
+    assert.is_false(ok)
+    assert.truthy(out:find("src/hwcloud.h says version '0.2.0', not 0.3.0", 1, true), out)
+    -- and the checkout itself is unreleased
+    ok, out = sh("make -s release-rockspec VERSION=0.2.0")
+    assert.is_false(ok)
+    assert.truthy(out:find("-dev', not 0.2.0", 1, true), out)
+    assert.is_falsy(sh("ls build/release/hwcloud-0.2.0-1.rockspec"))
+    sh("rm -rf " .. work)
+  end)
+
+  it("the test section runs Debian's busted, no busted rock", function()
+    local scm = load(ROCKSPEC)
+    assert.is_nil(scm.test_dependencies)
+    assert.are.equal("command", scm.test.type)
+    assert.matches("^git%+https://", scm.source.url)
+    assert.matches("^https://", scm.description.homepage)
   end)
 
   it("ships the license the rockspec names, and a changelog", function()
@@ -167,7 +230,7 @@ describe("the packaging #slow", function()
     assert.are.equal("Apache-2.0", load(ROCKSPEC).description.license)
     assert.truthy(text:find("Apache License", 1, true) and text:find("Version 2.0, January 2004", 1, true))
     f = assert(io.open("CHANGELOG.md"))
-    assert.matches("## " .. load(ROCKSPEC).version:match("^(.-)%-%d+$"), f:read("*a"))
+    assert.matches("\n## Unreleased\n", f:read("*a"))
     f:close()
   end)
 

@@ -14,7 +14,7 @@
 #include "lua.h"
 #include "lauxlib.h"
 
-#define HWC_VERSION "0.1.0"
+#define HWC_VERSION "0.2.0-dev"
 
 /* metatable names */
 #define HWC_TRANSPORT_MT "hwcloud.transport"

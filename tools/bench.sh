@@ -40,7 +40,7 @@ die() {
 }
 
 for c in lua5.4 node npm curl wrk valgrind awk; do
-  command -v "$c" >/dev/null 2>&1 || die "$c is not installed (make deps installs it)"
+  command -v "$c" >/dev/null 2>&1 || die "$c is not installed (make dev-deps installs it)"
 done
 [ -f build/5.4/hwcloud/core.so ] || die "build/5.4/hwcloud/core.so is missing (run make)"
 

@@ -19,7 +19,9 @@ while :; do
   bin/hwcloud-emulator --port "$port" --job-seconds 2 >"$work/out" 2>"$work/err" &
   pid=$!
   i=0
-  while [ $i -lt 100 ] && kill -0 "$pid" 2>/dev/null && ! grep -q "listening on" "$work/out"; do
+  # up to 60 s: nginx starts in a fraction of a second, but a busy machine
+  # can stretch that
+  while [ $i -lt 600 ] && kill -0 "$pid" 2>/dev/null && ! grep -q "listening on" "$work/out"; do
     sleep 0.1; i=$((i + 1))
   done
   if grep -q "listening on" "$work/out"; then break; fi

@@ -6,9 +6,9 @@
 # without fetching anything.
 set -eu
 cd "$(dirname "$0")/.."
-ROCKSPEC=${1:-$(ls hwcloud-[0-9]*.rockspec | head -n 1)}
-name_version=$(basename "$ROCKSPEC" .rockspec)     # hwcloud-0.1.0-1
-dir_name=${name_version%-*}                         # hwcloud-0.1.0
+ROCKSPEC=${1:-hwcloud-scm-1.rockspec}
+name_version=$(basename "$ROCKSPEC" .rockspec)     # hwcloud-scm-1
+dir_name=${name_version%-*}                         # hwcloud-scm
 out=build/rock
 rm -rf "$out/stage"
 mkdir -p "$out/stage"

@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 export LUA_PATH="lua/?.lua;lua/?/init.lua;emulator/lua/?.lua;emulator/lua/?/init.lua;spec/?.lua;;"
 # HWCLOUD_CPATH: another build of the core (make sanitize uses build/sanitize)
 export LUA_CPATH="${HWCLOUD_CPATH:-build/5.4}/?.so;;"
+# child Lua processes of the specs load hwcloud from this checkout only
+# (spec/helpers/checkout.lua makes one that resolves elsewhere an error)
+export LUA_INIT="@$PWD/spec/helpers/checkout.lua"
 # HWCLOUD_LUA: another interpreter (make sanitize's, built with the sanitizers)
 if [ -n "${HWCLOUD_LUA:-}" ]; then
   exec "$HWCLOUD_LUA" /usr/bin/busted --lua="$HWCLOUD_LUA" "$@"

@@ -240,7 +240,9 @@ function _M.new(group, d)
     if c.status == 401 and (c.body or ""):find(AGENCY_MISSING, 1, true) then
       return no_source(base, "HTTP 401: " .. AGENCY_MISSING)
     end
-    if c.status ~= 200 then return http_fail(c, "ECS metadata security key") end
+    -- any other refusal is one more source that had no keys, named with
+    -- the others (a 403 alone would hide the chain)
+    if c.status ~= 200 then return no_source(base, "HTTP " .. c.status .. " for the security key") end
     return true
   end
 
@@ -249,8 +251,8 @@ function _M.new(group, d)
     local cr = type(doc) == "table" and doc.credential
     if type(cr) ~= "table" or not nonempty_string(cr.access) or not nonempty_string(cr.secret)
         or not nonempty_string(cr.securitytoken) then
-      return fail(errors.decode("the answer has no credential {access, secret, securitytoken}",
-        c.status, c.headers), "ECS metadata security key")
+      return no_source(group.endpoint, "HTTP " .. c.status
+        .. ": the answer has no credential {access, secret, securitytoken}")
     end
     local expires = credentials.parse_time(cr.expires_at)
     hold(cr.access, cr.secret, cr.securitytoken)
@@ -272,7 +274,7 @@ function _M.new(group, d)
       local ok, e = ask_token()
       if not ok then
         if e.kind ~= "http" then return no_source(base, (tostring(e.message):gsub("^[^:]*: ", ""))) end
-        return nil, e
+        return no_source(base, "HTTP " .. tostring(e.status) .. " for a session token")
       end
     end
     local function get()

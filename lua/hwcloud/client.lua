@@ -146,8 +146,8 @@ Proxy.__index = function(self, opname)
   local svc = rawget(self, "_svc")
   local op = type(opname) == "string" and find_op(svc, opname) or nil
   if not op then
-    error(format("hwcloud: %s has no operation '%s'%s (hwcloud.services lists them; "
-      .. "see doc/api/%s.md)", svc.name, tostring(opname),
+    error(format("hwcloud: %s has no operation '%s'%s (`hwcloud ops %s` lists them)",
+      svc.name, tostring(opname),
       type(opname) == "string" and suggest(opname, operation_names(svc)) or "", svc.name), 2)
   end
   local client = rawget(self, "_client")

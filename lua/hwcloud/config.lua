@@ -297,6 +297,12 @@ local function identity_endpoints(cfg, opts, creds)
     if md == nil and nonempty(getenv("HWCLOUD_METADATA_ENDPOINT")) then
       md, field = getenv("HWCLOUD_METADATA_ENDPOINT"), "HWCLOUD_METADATA_ENDPOINT"
     end
+    -- HWCLOUD_ENDPOINT aims the script at the emulator, which also plays
+    -- the metadata service: the probe must not leave for the real one (on
+    -- an ECS host it would fetch the host's keys and send their token on)
+    if md == nil and nonempty(getenv("HWCLOUD_ENDPOINT")) then
+      md, field = getenv("HWCLOUD_ENDPOINT"), "HWCLOUD_ENDPOINT"
+    end
     local u, f, m = normalise_url(field, md or credentials.DEFAULT_METADATA)
     if not u then return invalid(f, m) end
     creds.endpoint = u

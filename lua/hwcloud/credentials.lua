@@ -84,9 +84,35 @@ local CTOR = { ak = "ak", sk = "sk" }
 local ENV = { ak = "HUAWEICLOUD_SDK_AK", sk = "HUAWEICLOUD_SDK_SK" }
 local PROFILE = { ak = "ak", sk = "sk" }
 
+-- The constructor's options name at most one source: keys with a token (or
+-- a password, or a function) would otherwise have one silently win.
+local SOURCES = {
+  { "ak", "sk", "security_token" }, { "token" },
+  { "user_name", "password", "domain_name" }, { "credentials" },
+}
+local function conflict(o)
+  local given, groups, second = {}, 0, nil
+  for _, names in ipairs(SOURCES) do
+    local first = #given + 1
+    for _, k in ipairs(names) do
+      if o[k] ~= nil and o[k] ~= "" then given[#given + 1] = k end
+    end
+    if given[first] then
+      groups = groups + 1
+      if groups == 2 then second = given[first] end
+    end
+  end
+  if groups < 2 then return nil end
+  return bad(second, table.concat(given, ", ", 1, #given - 1) .. " and " .. given[#given]
+    .. " given together: each names a source of credentials; give one of ak/sk[/security_token], "
+    .. "token, user_name/password/domain_name, credentials")
+end
+
 -- From the constructor's options, or nil when they name no credentials.
 local function from_constructor(opts)
   local o = opts
+  local _, cerr = conflict(o)
+  if cerr then return nil, cerr end
   if nonempty(o.token) then return { kind = "token", source = "constructor", token = o.token } end
   if o.user_name or o.password or o.domain_name then
     for _, k in ipairs { "user_name", "password", "domain_name" } do

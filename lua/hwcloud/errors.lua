@@ -38,7 +38,9 @@ function Error.__tostring(e)
   if e.field then line = line .. ": field '" .. e.field .. "'" end
   if e.message and e.message ~= "" then line = line .. ": " .. e.message end
   if e.request_id then line = line .. " (request id " .. e.request_id .. ")" end
-  if e.attempts and e.attempts > 1 then
+  -- a validation error is the configuration's or the request's: how many
+  -- tries were made before it showed says nothing about it
+  if e.attempts and e.attempts > 1 and e.kind ~= "validation" then
     line = line .. " (after " .. tostring(e.attempts) .. " attempts)"
   elseif e.unsafe then
     -- a failure a safe request would have been tried again for

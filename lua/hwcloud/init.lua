@@ -14,8 +14,9 @@ local pairs = pairs
 
 -- the version of src/hwcloud.h (HWC_VERSION, core.version), here too so
 -- that reading it loads no C; spec/core_spec.lua checks that every copy
--- (this, the core, the rockspec's name and version, the changelog) agrees
-local VERSION = "0.1.0"
+-- (this, the core, the emulator; a release also the changelog) agrees;
+-- "-dev": unreleased code, the version the next release will have
+local VERSION = "0.2.0-dev"
 
 local _M = {
   _VERSION = "hwcloud " .. VERSION,
@@ -34,9 +35,13 @@ local function load_core()
   local msg = tostring(core)
   if msg:find("undefined symbol: lua", 1, true) then
     local file = msg:match("from file '([^']+)'") or "hwcloud/core.so"
-    local running = rawget(_G, "jit") and rawget(_G, "jit").version or _VERSION
+    local jit = rawget(_G, "jit")
+    local running = jit and jit.version or _VERSION
+    -- luarocks names LuaJIT's rocks tree 5.1
+    local rocks = jit and "5.1" or _VERSION:match("%d+%.%d+") or "5.4"
     error("hwcloud: " .. file .. " was built for another Lua than this " .. running
-      .. "; build the core for it (make LUA=luajit, LUA=5.1, 5.3 or 5.4) or fix LUA_CPATH", 0)
+      .. "; install hwcloud for it (luarocks --lua-version=" .. rocks .. " install hwcloud; "
+      .. "from a checkout: make LUA=luajit, LUA=5.1, 5.3 or 5.4) or fix LUA_CPATH", 0)
   end
   error(core, 0)
 end

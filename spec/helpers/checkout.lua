@@ -4,7 +4,21 @@
 -- rock earlier on the path would otherwise stand in for the code under test
 -- and hide a missing path.
 
-local searchpath, sub = package.searchpath, string.sub
+local sub = string.sub
+
+-- package.searchpath, which Lua 5.1 lacks (LuaJIT and 5.2+ have it)
+local searchpath = package.searchpath or function(name, path)
+  local file = name:gsub("%.", "/")
+  for template in path:gmatch("[^;]+") do
+    local candidate = template:gsub("%?", file)
+    local f = io.open(candidate, "rb")
+    if f then
+      f:close()
+      return candidate
+    end
+  end
+  return nil
+end
 
 -- absolute(path): the path from the working folder ($PWD), with "." and
 -- ".." steps folded

@@ -48,6 +48,14 @@ end
 local Emulator = setmetatable({}, { __index = testing.Emulator })
 Emulator.__index = Emulator
 
+-- emu:run(cmd, extra): the users' helper, with LUA_INIT set so a child
+-- Lua process loads hwcloud from this checkout only
+function Emulator:run(cmd, extra)
+  local vars = { LUA_INIT = require("spec.helpers.compat").lua_init }
+  for k, v in pairs(extra or {}) do vars[k] = v end
+  return testing.Emulator.run(self, cmd, vars)
+end
+
 function Emulator:fault(spec)
   local body, err = testing.Emulator.fault(self, spec)
   return assert(body, "fault not accepted: " .. tostring(err))

@@ -78,7 +78,8 @@ function M.clean_env(home)
   return table.concat({ "env", "-i", quote("PATH=" .. (os.getenv("PATH") or "/usr/bin:/bin")),
     quote("HOME=" .. home),
     quote("LUA_PATH=" .. root .. "/lua/?.lua;" .. root .. "/lua/?/init.lua;;"),
-    quote("LUA_CPATH=" .. root .. "/" .. compat.cpath .. "/?.so;;") }, " ")
+    quote("LUA_CPATH=" .. root .. "/" .. compat.cpath .. "/?.so;;"),
+    quote("LUA_INIT=" .. compat.lua_init) }, " ")
 end
 
 local seeded = false

@@ -27,7 +27,7 @@ local find, sub, concat, floor, max = string.find, string.sub, table.concat, mat
 local json_type = validate.json_type
 local send = util.send
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = "0.2.0-dev" }
 
 -- Reads settings from the environment (set by bin/hwcloud-emulator):
 -- HWCLOUD_EMULATOR_AK, _SK, _JOB_SECONDS, _LATENCY_MS. `opts` overrides them.
