@@ -6,7 +6,7 @@
 --   make && sh tools/test.sh spec/connections_spec.lua
 
 local core = require "hwcloud.core"
-local engine_mod = require "hwcloud.engine"
+local engine_mod = require "hwcloud.engine.curl"
 local config = require "hwcloud.config"
 local server = require "spec.helpers.server"
 

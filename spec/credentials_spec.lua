@@ -747,7 +747,7 @@ describe("the emulator's identity side #server", function()
 end)
 
 describe("credentials: expiry times #server", function()
-  local parse = require("hwcloud.credentials").parse_time
+  local parse = require("hwcloud.identity.credentials").parse_time
   it("reads seconds, and ISO-8601 UTC times with fractions or offsets", function()
     assert.are.equal(1764583200, parse("2025-12-01T10:00:00Z"))
     assert.are.equal(1764583200, parse("2025-12-01T10:00:00.701000Z"))

@@ -6,7 +6,7 @@
 
 package.path = "./?.lua;" .. package.path
 
-local engine_mod = require "hwcloud.engine"
+local engine_mod = require "hwcloud.engine.curl"
 local fake = require "spec.helpers.fake_transport"
 
 -- A transport whose every request completes `latency` seconds after it is

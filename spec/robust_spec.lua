@@ -4,11 +4,11 @@
 -- and error summaries stay linear. Unit level: the real engine over a
 -- scripted transport, the real client against a closed loopback port.
 
-local engine_mod = require "hwcloud.engine"
+local engine_mod = require "hwcloud.engine.curl"
 local errors = require "hwcloud.errors"
 local retry = require "hwcloud.retry"
 local hwcloud = require "hwcloud"
-local ngx_transport = require "hwcloud.transport.ngx"
+local ngx_transport = require "hwcloud.engine.ngx"
 local socket = require "socket"
 
 local PID = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"

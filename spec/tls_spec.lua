@@ -10,7 +10,7 @@ package.path = "./?.lua;" .. package.path
 local hwcloud = require "hwcloud"
 local emulator = require "spec.helpers.emulator"
 local core = require "hwcloud.core"
-local engine_mod = require "hwcloud.engine"
+local engine_mod = require "hwcloud.engine.curl"
 
 local q = emulator.quote
 local PID = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"

@@ -13,7 +13,7 @@ local type, tostring, pairs, setmetatable, error = type, tostring, pairs, setmet
 local errors = require "hwcloud.errors"
 local null = require("cjson").null
 local retry = require "hwcloud.retry"
-local engine_mod = require "hwcloud.engine"
+local engine_mod = require "hwcloud.engine.curl"
 
 local _M = {}
 
@@ -275,7 +275,7 @@ end
 -- invoke(env, engine, svc, op, req, opts) -> result | nil, err
 -- env: the client's private parts (cfg, auth, endpoint(), build, conform,
 -- json_decode, now). Runs inside an engine task; the identity requests the
--- call needs (hwcloud.auth) go out through the same engine. opts were
+-- call needs (hwcloud.identity.auth) go out through the same engine. opts were
 -- checked by the client (hwcloud.options, with the client's rules).
 function _M.invoke(env, engine, svc, op, req, opts)
   local cfg = env.cfg

@@ -13,10 +13,10 @@ local core = require "hwcloud.core"
 local errors = require "hwcloud.errors"
 local services = require "hwcloud.services"
 local config = require "hwcloud.config"
-local auth = require "hwcloud.auth"
+local auth = require "hwcloud.identity.auth"
 local call = require "hwcloud.call"
 local jobs = require "hwcloud.jobs"
-local engine_mod = require "hwcloud.engine"
+local engine_mod = require "hwcloud.engine.curl"
 local progress = require "hwcloud.progress"
 local generic = require "hwcloud.generic"
 local pager = require "hwcloud.pager"
@@ -78,7 +78,7 @@ local function engine_for(env)
   local want = env.cfg.transport
   if want == "ngx" or (want == nil and env.ngx_ok and env.ngx_ok()) then
     if not env.ngx_engine then
-      env.ngx_engine = require("hwcloud.transport.ngx").engine(env)
+      env.ngx_engine = require("hwcloud.engine.ngx").engine(env)
     end
     return env.ngx_engine
   end
@@ -435,7 +435,7 @@ function _M.new(opts)
   }
   env.endpoint = function(svc) return config.endpoint(cfg, svc) end
   if type(ngx) == "table" and ngx.get_phase then
-    env.ngx_ok = function() return require("hwcloud.transport.ngx").usable() end
+    env.ngx_ok = function() return require("hwcloud.engine.ngx").usable() end
   end
   local client = setmetatable({}, Client)
   private[client] = env

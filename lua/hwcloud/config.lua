@@ -10,7 +10,7 @@ local getenv, open = os.getenv, io.open
 local errors = require "hwcloud.errors"
 local services = require "hwcloud.services"
 local suggest = require("hwcloud.suggest").closest
-local credentials = require "hwcloud.credentials"
+local credentials = require "hwcloud.identity.credentials"
 local options = require "hwcloud.options"
 local parse_url = require("hwcloud.core").parse_url
 

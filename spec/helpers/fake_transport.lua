@@ -4,7 +4,7 @@
 --   local fake = require "spec.helpers.fake_transport"
 --   local tr, clock = fake.new { answers = { {status = 503}, {status = 200, body = "{}"} },
 --                                latency = 0.01 }
---   local engine = require("hwcloud.engine").new(tr, clock.now)
+--   local engine = require("hwcloud.engine.curl").new(tr, clock.now)
 --
 -- Every submitted request is recorded in tr.sends ({at, id, method, url,
 -- headers, body, opts}) and completes `latency` seconds later with the next

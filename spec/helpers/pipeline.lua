@@ -8,10 +8,10 @@
 
 local core = require "hwcloud.core"
 local config = require "hwcloud.config"
-local auth = require "hwcloud.auth"
+local auth = require "hwcloud.identity.auth"
 local call = require "hwcloud.call"
 local services = require "hwcloud.services"
-local engine_mod = require "hwcloud.engine"
+local engine_mod = require "hwcloud.engine.curl"
 local fake = require "spec.helpers.fake_transport"
 
 local M = {}

@@ -1,4 +1,4 @@
--- hwcloud.engine: runs tasks over one transport with one event loop.
+-- hwcloud.engine.curl: runs tasks over one transport with one event loop.
 --
 -- A task is a function(engine) run as a coroutine. It calls engine:send(req)
 -- to make a request and engine:sleep(seconds) to wait; both yield to the

@@ -1,4 +1,4 @@
--- hwcloud.transport.ngx: the engine hwcloud uses inside nginx, where a
+-- hwcloud.engine.ngx: the engine hwcloud uses inside nginx, where a
 -- blocking libcurl call would stall every request of the worker.
 --
 -- Same interface as hwcloud.engine (run, call, send, sleep, inside), but

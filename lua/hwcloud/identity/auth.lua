@@ -1,4 +1,4 @@
--- hwcloud.auth: a client's identity at run time, and the headers that
+-- hwcloud.identity.auth: a client's identity at run time, and the headers that
 -- authenticate its requests.
 --
 -- The source (hwcloud.credentials) is chosen when the client is made; every
@@ -16,7 +16,7 @@ local type, ipairs, tostring, pcall, error, setmetatable, require, select, rawge
 local co_create, co_resume, co_status = coroutine.create, coroutine.resume, coroutine.status
 local wall = os.time
 local errors = require "hwcloud.errors"
-local credentials = require "hwcloud.credentials"
+local credentials = require "hwcloud.identity.credentials"
 
 local _M = {}
 

@@ -1,4 +1,4 @@
--- hwcloud.credentials: the source chain of the client's identity, decided
+-- hwcloud.identity.credentials: the source chain of the client's identity, decided
 -- when a client is made and without any I/O.
 --
 -- Sources, first wins, each taken as one group (keys with their own project
