@@ -7,6 +7,7 @@
 package.path = "./?.lua;" .. package.path
 
 local engine_mod = require "hwcloud.engine.curl"
+local limits_mod = require "hwcloud.engine.limits"
 local fake = require "spec.helpers.fake_transport"
 
 -- A transport whose every request completes `latency` seconds after it is
@@ -48,11 +49,11 @@ describe("engine", function()
   it("spaces the sends of a fan-out by 1/rate", function()
     local tr, clock = scripted(0.001)
     local e = engine_mod.new(tr, clock.now)
-    local limits = engine_mod.limits()
+    local limits = limits_mod.limits()
     local fns = {}
     for i = 1, 5 do
       fns[i] = function(en)
-        engine_mod.gate(limits, en, clock.now, "http://h", 10)
+        limits_mod.gate(limits, en, clock.now, "http://h", 10)
         return en:send { method = "GET", url = "http://h/" .. i, headers = {} }.status
       end
     end
@@ -69,11 +70,11 @@ describe("engine", function()
   it("keeps separate endpoints' buckets apart", function()
     local tr, clock = scripted(0.001)
     local e = engine_mod.new(tr, clock.now)
-    local limits = engine_mod.limits()
+    local limits = limits_mod.limits()
     local fns = {}
     for i = 1, 2 do
       fns[i] = function(en)
-        engine_mod.gate(limits, en, clock.now, "http://h" .. i, 1)
+        limits_mod.gate(limits, en, clock.now, "http://h" .. i, 1)
         return en:send { method = "GET", url = "http://h" .. i, headers = {} }.status
       end
     end
@@ -85,20 +86,20 @@ describe("engine", function()
   it("holds every task of the fan-out after a 429, not only the one that met it", function()
     local tr, clock = scripted(0.05, { 429 })
     local e = engine_mod.new(tr, clock.now)
-    local limits = engine_mod.limits()
+    local limits = limits_mod.limits()
     local fns = {}
     -- the first task meets the 429 and pauses the endpoint for 2 s; the
     -- others start just after it and must not send before the pause ends
     fns[1] = function(en)
-      engine_mod.gate(limits, en, clock.now, "http://h", nil)
+      limits_mod.gate(limits, en, clock.now, "http://h", nil)
       local c = en:send { method = "GET", url = "http://h/1", headers = {} }
-      if c.status == 429 then engine_mod.pause(limits, clock.now, "http://h", 2) end
+      if c.status == 429 then limits_mod.pause(limits, clock.now, "http://h", 2) end
       return c.status
     end
     for i = 2, 4 do
       fns[i] = function(en)
         en:sleep(0.1) -- after the 429 arrived at 0.05
-        engine_mod.gate(limits, en, clock.now, "http://h", nil)
+        limits_mod.gate(limits, en, clock.now, "http://h", nil)
         return en:send { method = "GET", url = "http://h/" .. i, headers = {} }.status
       end
     end
@@ -116,13 +117,13 @@ describe("engine", function()
   it("lets a task that holds a rate slot go out although a pause began meanwhile", function()
     local tr, clock = scripted(0.01, { 429 })
     local e = engine_mod.new(tr, clock.now)
-    local limits = engine_mod.limits()
+    local limits = limits_mod.limits()
     local fns = {}
     for i = 1, 4 do
       fns[i] = function(en)
-        engine_mod.gate(limits, en, clock.now, "http://h", 10)
+        limits_mod.gate(limits, en, clock.now, "http://h", 10)
         local c = en:send { method = "GET", url = "http://h/" .. i, headers = {} }
-        if c.status == 429 then engine_mod.pause(limits, clock.now, "http://h", 5, 20) end
+        if c.status == 429 then limits_mod.pause(limits, clock.now, "http://h", 5, 20) end
         return c.status
       end
     end
@@ -133,7 +134,7 @@ describe("engine", function()
     end
     -- a task asking after the pause began waits for its end
     local r = e:run({ function(en)
-      return engine_mod.gate(limits, en, clock.now, "http://h", 10) and clock.now()
+      return limits_mod.gate(limits, en, clock.now, "http://h", 10) and clock.now()
     end }, 1)
     assert.is_true(r[1][1] >= 5.01 - 1e-9, "went at " .. tostring(r[1][1]))
   end)
@@ -141,22 +142,22 @@ describe("engine", function()
   it("answers nil at once, reserving nothing, when the wait would pass the deadline", function()
     local tr, clock = scripted(0)
     local e = engine_mod.new(tr, clock.now)
-    local limits = engine_mod.limits()
-    engine_mod.pause(limits, clock.now, "http://h", 100000, 20)
+    local limits = limits_mod.limits()
+    limits_mod.pause(limits, clock.now, "http://h", 100000, 20)
     -- the pause is capped at 20 s
     assert.equal(20, limits.paused["http://h"] - clock.now())
     local r = e:run({ function(en)
-      local ok, until_t = engine_mod.gate(limits, en, clock.now, "http://h", nil, clock.now() + 1)
+      local ok, until_t = limits_mod.gate(limits, en, clock.now, "http://h", nil, clock.now() + 1)
       return { ok = ok, until_t = until_t, at = clock.now() }
     end }, 1)
     assert.is_nil(r[1][1].ok)
     assert.equal(20, r[1][1].until_t)
     assert.equal(0, r[1][1].at)
     -- a rate slot too far: nothing is reserved for the refused task
-    limits = engine_mod.limits()
+    limits = limits_mod.limits()
     r = e:run({ function(en)
-      assert.is_true(engine_mod.gate(limits, en, clock.now, "http://h", 0.1, nil))
-      local ok = engine_mod.gate(limits, en, clock.now, "http://h", 0.1, clock.now() + 1)
+      assert.is_true(limits_mod.gate(limits, en, clock.now, "http://h", 0.1, nil))
+      local ok = limits_mod.gate(limits, en, clock.now, "http://h", 0.1, clock.now() + 1)
       return { ok = ok, next_at = limits.next_at["http://h"] - clock.now() }
     end }, 1)
     assert.is_nil(r[1][1].ok)

@@ -13,7 +13,7 @@ local type, tostring, pairs, setmetatable, error = type, tostring, pairs, setmet
 local errors = require "hwcloud.errors"
 local null = require("cjson").null
 local retry = require "hwcloud.retry"
-local engine_mod = require "hwcloud.engine.curl"
+local limits_mod = require "hwcloud.engine.limits"
 
 local _M = {}
 
@@ -189,7 +189,7 @@ local function send_once(env, engine, t)
   -- comes before signing (a signature ages)
   local timeout, now = t.timeout, env.now
   local deadline = t.asked + timeout
-  if not engine_mod.gate(env.limits, engine, now, t.base, t.rate, deadline) then
+  if not limits_mod.gate(env.limits, engine, now, t.base, t.rate, deadline) then
     return nil, errors.new("timeout", {
       message = "not sent: the endpoint is held (a 429's pause or the rate limit) until "
         .. "after this call's timeout", service = svc.name, operation = op.name,
@@ -266,7 +266,7 @@ local function after_failure(env, t, err, ctx, opts)
     -- longer than retry_max_delay.
     local ra, cap = err.retry_after, policy.retry_max_delay or retry.MAX_DELAY
     if ra == nil or ra <= cap then
-      engine_mod.pause(env.limits, env.now, t.base, ra or delay, cap)
+      limits_mod.pause(env.limits, env.now, t.base, ra or delay, cap)
     end
   end
   return delay, false
@@ -281,7 +281,7 @@ function _M.invoke(env, engine, svc, op, req, opts)
   local cfg = env.cfg
   local asked = env.now()
   local ctx = { service = svc.name, operation = op.name }
-  env.limits = env.limits or engine_mod.limits()
+  env.limits = env.limits or limits_mod.limits()
   local path, body, base, alternates = prepare(env, engine, svc, op, req)
   if not path then return nil, body end
 

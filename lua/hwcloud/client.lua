@@ -16,7 +16,7 @@ local config = require "hwcloud.config"
 local auth = require "hwcloud.identity.auth"
 local call = require "hwcloud.call"
 local jobs = require "hwcloud.jobs"
-local engine_mod = require "hwcloud.engine.curl"
+local engine_mod = require "hwcloud.engine"
 local progress = require "hwcloud.progress"
 local generic = require "hwcloud.generic"
 local pager = require "hwcloud.pager"
@@ -72,28 +72,8 @@ local function check_call_opts(opts, svc, op)
   return o, err
 end
 
--- The engine for this run: the ngx one inside nginx phases that allow
--- cosockets (unless the client forces curl), the curl one otherwise.
-local function engine_for(env)
-  local want = env.cfg.transport
-  if want == "ngx" or (want == nil and env.ngx_ok and env.ngx_ok()) then
-    if not env.ngx_engine then
-      env.ngx_engine = require("hwcloud.engine.ngx").engine(env)
-    end
-    return env.ngx_engine
-  end
-  if not env.curl_engine then
-    local t = core.transport {
-      connect_timeout = env.cfg.connect_timeout, timeout = env.cfg.timeout,
-      ca_file = env.cfg.ca_file, verify_tls = env.cfg.verify_tls, proxy = env.cfg.proxy,
-      max_response = env.cfg.max_response, user_agent = env.user_agent, http2 = env.cfg.http2,
-      max_connections = env.cfg.max_connections,
-    }
-    env.transport = t
-    env.curl_engine = engine_mod.new(t, core.now)
-  end
-  return env.curl_engine
-end
+-- The engine for this run (hwcloud.engine: curl, or ngx inside nginx).
+local engine_for = engine_mod.of
 
 -- An operation by its name or an alias; called by an alias, errors name
 -- the alias (a shallow copy: the C core reads the op with raw access).
@@ -434,9 +414,7 @@ function _M.new(opts)
     now = core.now,
   }
   env.endpoint = function(svc) return config.endpoint(cfg, svc) end
-  if type(ngx) == "table" and ngx.get_phase then
-    env.ngx_ok = function() return require("hwcloud.engine.ngx").usable() end
-  end
+  env.ngx_ok = engine_mod.ngx_check()
   local client = setmetatable({}, Client)
   private[client] = env
   return client

@@ -5,9 +5,13 @@
 -- loop, which submits requests to the transport (libcurl's multi interface
 -- in the C core), polls it once for all tasks, and resumes each task when
 -- its completion arrives or its timer is due. No task ever blocks the
--- others: one call is a run of one task, a fan-out a run of many.
+-- others: one call is a run of one task, a fan-out a run of many. The
+-- contract it keeps, with hwcloud.engine.ngx, is written in hwcloud.engine
+-- (engine/init.lua); the transport underneath has submit/poll/pending/close
+-- (doc/internals.md, core.transport).
 
-local coroutine, setmetatable, error, tostring, pcall = coroutine, setmetatable, error, tostring, pcall
+local coroutine, setmetatable, error, tostring, pcall, require =
+  coroutine, setmetatable, error, tostring, pcall, require
 local create, resume, yield, status, running =
   coroutine.create, coroutine.resume, coroutine.yield, coroutine.status, coroutine.running
 -- Inside nginx the Lua module wraps the coroutine API and disables it in
@@ -26,6 +30,20 @@ local _M = {}
 
 local Engine = {}
 Engine.__index = Engine
+
+-- engine(env) -> the curl engine of a client: a core.transport with the
+-- client's options, on the core's monotonic clock.
+function _M.engine(env)
+  local core = require "hwcloud.core"
+  local cfg = env.cfg
+  local t = core.transport {
+    connect_timeout = cfg.connect_timeout, timeout = cfg.timeout,
+    ca_file = cfg.ca_file, verify_tls = cfg.verify_tls, proxy = cfg.proxy,
+    max_response = cfg.max_response, user_agent = env.user_agent, http2 = cfg.http2,
+    max_connections = cfg.max_connections,
+  }
+  return _M.new(t, core.now)
+end
 
 -- new(transport, now) -> engine. transport has submit/poll/pending; now()
 -- is a monotonic clock in seconds.
@@ -213,51 +231,6 @@ function Engine:call(fn, ...)
   local n, args = select("#", ...), { ... }
   local r = self:run({ function(e) return fn(e, unpack(args, 1, n)) end }, 1)[1]
   return r[1], r[2]
-end
-
--- Rate limits, per endpoint and shared by every task of a client (both
--- engines): `limits` is the client's table, `now` its clock. A token bucket
--- of one token sends at most `rate` requests a second, evenly spaced: each
--- send reserves the next free slot, so concurrent tasks queue instead of
--- all waking at once. A pause (after a 429) holds every send to that
--- endpoint that asks while it lasts, not only the task that met it; a task
--- that already holds a slot keeps it, so the tries of a fan-out overlap
--- instead of going one per pause. A wait never passes the caller's
--- deadline: gate answers nil instead, at once.
-function _M.limits()
-  return { next_at = {}, paused = {} }
-end
-
--- gate(limits, engine, now, key, rate, deadline) -> true | nil, until: waits
--- (engine:sleep) until a send to `key` may go out; nil, and the time the
--- wait would end, when that is past `deadline` (nothing is reserved then).
-function _M.gate(limits, engine, now, key, rate, deadline)
-  while true do
-    local t = now()
-    local until_t = limits.paused[key]
-    if until_t and until_t > t then
-      if deadline and until_t > deadline then return nil, until_t end
-      engine:sleep(until_t - t)
-    else
-      if not rate then return true end
-      local at = limits.next_at[key]
-      if at == nil or at < t then at = t end
-      if deadline and at > deadline then return nil, at end
-      limits.next_at[key] = at + 1 / rate
-      if at > t then engine:sleep(at - t) end
-      return true
-    end
-  end
-end
-
--- pause(limits, now, key, seconds, cap): no send to `key` asks before
--- now + seconds; never longer than `cap` seconds.
-function _M.pause(limits, now, key, seconds, cap)
-  if not (seconds and seconds > 0) then return end
-  if cap and seconds > cap then seconds = cap end
-  local until_t = now() + seconds
-  local p = limits.paused[key]
-  if p == nil or p < until_t then limits.paused[key] = until_t end
 end
 
 return _M

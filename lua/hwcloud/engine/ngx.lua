@@ -1,7 +1,8 @@
 -- hwcloud.engine.ngx: the engine hwcloud uses inside nginx, where a
 -- blocking libcurl call would stall every request of the worker.
 --
--- Same interface as hwcloud.engine (run, call, send, sleep, inside), but
+-- The contract of hwcloud.engine (engine/init.lua: run, call, send, sleep,
+-- inside, the completions), as hwcloud.engine.curl keeps it, but
 -- tasks run on ngx.thread light threads and requests go out over
 -- cosockets through hwcloud.transport.ngx_http (HTTP/1.1, TLS through
 -- sslhandshake, keep-alive pools). Validation, marshaling and signing
@@ -103,7 +104,7 @@ local function unusable_message()
     .. " phase (no cosockets there); leave transport unset to fall back to libcurl"
 end
 
--- engine(env) -> engine with the hwcloud.engine interface
+-- engine(env) -> the ngx engine of a client (hwcloud.engine's contract)
 function _M.engine(env)
   local c = env.cfg
   local cfg = {
