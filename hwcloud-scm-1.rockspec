@@ -60,6 +60,7 @@ build = {
     ["hwcloud.generic"] = "lua/hwcloud/generic.lua",
     ["hwcloud.identity.auth"] = "lua/hwcloud/identity/auth.lua",
     ["hwcloud.identity.credentials"] = "lua/hwcloud/identity/credentials.lua",
+    ["hwcloud.identity.metadata"] = "lua/hwcloud/identity/metadata.lua",
     ["hwcloud"] = "lua/hwcloud/init.lua",
     ["hwcloud.jobs"] = "lua/hwcloud/jobs.lua",
     ["hwcloud.journal"] = "lua/hwcloud/journal.lua",

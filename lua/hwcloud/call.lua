@@ -127,8 +127,13 @@ end
 
 -- outcome(env, op, c, ctx) -> result | nil, err of a completion
 local function outcome(env, op, c, ctx)
-  if c.status then return decode(env, op, c, ctx) end
-  return nil, errors.transport(c, ctx)
+  local status = c.status
+  if not status then return nil, errors.transport(c, ctx) end
+  -- an answer that is bytes, not JSON (the metadata service's token)
+  if op.answer == "bytes" and status >= 200 and status < 300 then
+    return { status = status, headers = c.headers, body = c.body or "" }
+  end
+  return decode(env, op, c, ctx)
 end
 
 -- prepare(env, engine, svc, op, req) -> path, body, base, alternates | nil, err:
@@ -143,34 +148,36 @@ local UNENCODABLE = setmetatable({}, { __index = function(t, ct)
   return no
 end })
 
-local function prepare(env, engine, svc, op, req)
+local function prepare(env, engine, svc, op, req, opts)
   local ct = op.content_type
   if ct and not op.generic and UNENCODABLE[ct] then
     return nil, errors.validation("request", "is sent as " .. ct .. ", which this library "
       .. "does not encode: use client:request with a prepared string body", svc.name, op.name)
   end
   local auth = env.auth
-  local pid = auth.project()
+  local pid = auth:project()
   local path, body_or_field, msg = env.build(op, req, pid or PROJECT_STANDIN)
   if not path then
     return nil, errors.validation(body_or_field, msg, svc.name, op.name)
   end
   if not op.unauthenticated then
-    local ok, aerr = auth:prepare(engine, svc)
+    local ok, aerr = auth:prepare(engine, svc, opts.identity)
     if not ok then
       aerr.service, aerr.operation = svc.name, op.name
       return nil, aerr
     end
   end
   if pid == nil then
-    path, body_or_field, msg = env.build(op, req, auth.project())
+    path, body_or_field, msg = env.build(op, req, auth:project())
     if not path then
       return nil, errors.validation(body_or_field, msg, svc.name, op.name)
     end
   end
   local body = body_or_field
   if op.raw_body then body = op.raw_body end -- the generic call's string body
-  local base, eerr = env.endpoint(svc)
+  -- (an identity request names its endpoint: IAM's, or the metadata service)
+  local base, eerr = opts.endpoint, nil
+  if not base then base, eerr = env.endpoint(svc) end
   if not base then
     eerr.service, eerr.operation = svc.name, op.name
     return nil, eerr
@@ -207,13 +214,14 @@ local function send_once(env, engine, t)
   if op.unauthenticated then
     headers = env.auth:plain(t.content_type)
   else
-    headers, aerr = env.auth:headers(engine, svc, t.method, t.url, t.content_type, t.body)
+    headers, aerr = env.auth:headers(engine, svc, t.method, t.url, t.content_type, t.body,
+                                     t.identity)
     if not headers then
       aerr.service, aerr.operation, aerr.attempts = svc.name, op.name, t.attempt
       return nil, aerr
     end
     -- which credentials signed this try: a 401 to them refreshes them once
-    t.gen = env.auth.generation()
+    t.gen = env.auth:generation()
   end
   for i = 1, #t.extra do headers[#headers + 1] = t.extra[i] end
   local hook_url = (cfg.on_request or cfg.on_response) and loggable_url(t.url)
@@ -272,25 +280,35 @@ local function after_failure(env, t, err, ctx, opts)
   return delay, false
 end
 
+-- the official SDKs send the operation's Content-Type on every request,
+-- bodiless ones included; false: none (the metadata service)
+local function content_type_of(op, svc)
+  local ct = op.content_type
+  if ct == nil then ct = svc.content_type or "application/json" end
+  return ct or nil
+end
+
 -- invoke(env, engine, svc, op, req, opts) -> result | nil, err
 -- env: the client's private parts (cfg, auth, endpoint(), build, conform,
 -- json_decode, now). Runs inside an engine task; the identity requests the
--- call needs (hwcloud.identity.auth) go out through the same engine. opts were
--- checked by the client (hwcloud.options, with the client's rules).
+-- call needs (hwcloud.identity.auth) are calls of this same function. opts
+-- were checked by the client (hwcloud.options, with the client's rules), or
+-- are an identity request's: `identity` (signed with the client's keys or
+-- token, without X-Project-Id/X-Domain-Id, needing no project or domain
+-- id) and `endpoint` (where it goes).
 function _M.invoke(env, engine, svc, op, req, opts)
   local cfg = env.cfg
   local asked = env.now()
   local ctx = { service = svc.name, operation = op.name }
   env.limits = env.limits or limits_mod.limits()
-  local path, body, base, alternates = prepare(env, engine, svc, op, req)
+  local path, body, base, alternates = prepare(env, engine, svc, op, req, opts)
   if not path then return nil, body end
 
   ctx.safe = safe_to_repeat(op, opts, cfg)
   local t = {
     svc = svc, op = op, method = op.method, url = base .. path, base = base, body = body,
-    -- the official SDKs send the operation's Content-Type on every
-    -- request, bodiless ones included
-    content_type = op.content_type or svc.content_type or "application/json",
+    content_type = content_type_of(op, svc),
+    identity = opts.identity,
     extra = header_fields(op, req), rate = opts.rate or cfg.rate, attempt = 0,
     timeout = opts.timeout or cfg.timeout, asked = asked,
     refreshed = 0, -- tries made again after a credentials refresh (0 or 1)

@@ -2,7 +2,7 @@
 --   client.<service>:<operation>(request [, opts]) -> result | nil, err
 --   client:wait(job, opts), client:wait_all(jobs, opts)
 --   client:parallel(calls, opts)
--- The client table holds no secrets: credentials live in the auth closure,
+-- The client table holds no secrets: credentials live in hwcloud.identity.auth,
 -- the rest of the private state in a weak table keyed by the client.
 
 local type, pairs, ipairs, tostring, setmetatable, rawget, rawset, require, error =
@@ -189,7 +189,7 @@ end
 Client.__tostring = function(self)
   local env = private[self]
   return format("hwcloud.client{region=%s, project_id=%s, auth=%s}",
-    tostring(env.cfg.region), tostring(env.auth.project()), env.auth.describe())
+    tostring(env.cfg.region), tostring(env.auth:project()), env.auth:describe())
 end
 
 Client.__name = "hwcloud.client"
@@ -406,14 +406,14 @@ function _M.new(opts)
   local env = {
     cfg = cfg,
     user_agent = user_agent,
-    auth = auth.new(creds, { cfg = cfg, user_agent = user_agent, sign_lines = core.sign, decode = core.decode,
-                             iam_endpoint = function() return config.iam_endpoint(cfg) end }),
     build = core.build,
     conform = core.conform,
     json_decode = core.decode,
     now = core.now,
   }
   env.endpoint = function(svc) return config.endpoint(cfg, svc) end
+  -- the identity's requests are calls like any other, with this env
+  env.auth = auth.new(creds, env)
   env.ngx_ok = engine_mod.ngx_check()
   local client = setmetatable({}, Client)
   private[client] = env

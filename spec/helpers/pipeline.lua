@@ -30,12 +30,11 @@ function M.new(answers, extra)
   local tr, clock = fake.new { answers = answers, latency = 0.01 }
   local env = {
     cfg = cfg, user_agent = "hwcloud-spec",
-    auth = auth.new(creds, { cfg = cfg, user_agent = "hwcloud-spec", sign_lines = core.sign, decode = core.decode,
-                             iam_endpoint = function() return config.iam_endpoint(cfg) end }),
     build = core.build, conform = core.conform, json_decode = core.decode,
     now = clock.now,
   }
   env.endpoint = function(svc) return config.endpoint(cfg, svc) end
+  env.auth = auth.new(creds, env)
   local engine = engine_mod.new(tr, clock.now)
   local function run(service, opname, req, opts)
     local svc = services.load(service)
