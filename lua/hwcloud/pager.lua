@@ -1,57 +1,154 @@
 -- hwcloud.pager: client:pages and client:each over any list operation.
--- The style comes from the operation's request fields: offset/limit,
--- marker/limit, or a page number with a page size. The items are the
--- answer's array (the answer itself when it is one).
+-- How an operation pages is its description's `paging` fact (written by
+-- tools/gen_services.py from the SDKs): a style, where its fields are (the
+-- query or the body) and which fields hold the position and the size. An
+-- operation without one is read from its request field names. The items
+-- are the answer's one array field (the answer itself when it is one).
 --
 --   for page, err in client:pages("workspaceapp", "list_servers", { limit = 50 }) do
 --     if not page then error(tostring(err)) end
 --   end
 -- An error ends the iteration after one (false, err).
+--
+-- Styles, and how the next page is asked for:
+--   offset, start_number, from   the position counts rows: + the items seen
+--   offset_page, page            the position counts pages: + 1
+--   marker, start                the answer's next marker (next_marker,
+--                                page_info.next_marker, meta_data.marker,
+--                                links.next), else the last item's id; a
+--                                marker operation whose answer has no marker
+--                                and an offset beside it pages by the offset
+-- The end: an empty page; `truncated` false; no next marker where the
+-- answer has a place for one; `links` without `next`; the Content-Range
+-- end at its total; the total reached; else a page shorter than asked.
+-- A next page whose position or items repeat the last one's is an error,
+-- never a loop.
 
 local type, pairs, ipairs, next, sort = type, pairs, ipairs, next, table.sort
+local tonumber, tostring, format = tonumber, tostring, string.format
 
 local _M = {}
 
 local MAX_PAGES = 100000 -- a server that never stops must not loop forever
 
-local PAGE_NUMBER = { "page", "page_index", "page_no", "page_num", "pageNo", "pageIndex",
-                      "page_number", "current_page" }
-local PAGE_SIZE = { "page_size", "pageSize", "per_page", "limit", "size" }
-local TOTAL = { "total", "count", "total_count", "totalCount", "total_num" }
-local NEXT_MARKER = { "next_marker", "nextMarker", "marker" }
+local PAGE_NUMBER = { "page", "page_index", "page_no", "page_num", "pageNo", "pageNum",
+                      "pageIndex", "page_number", "current_page", "cur_page", "curPage",
+                      "currentPage" }
+local PAGE_SIZE = { "limit", "page_size", "pageSize", "per_page", "size", "maxitems",
+                    "max_items", "page_limit", "rows", "top" }
+local TOTAL = { "total", "count", "total_count", "totalCount", "total_num", "totalNum",
+                "total_number", "totalNumber", "total_size", "totalElements", "total_records" }
+local NEXT_MARKER = { "next_marker", "nextMarker", "next_page_marker" }
+-- where an answer keeps its paging facts beside the items
+local INFO = { "page_info", "pageInfo", "meta_data", "metadata", "metaData", "result", "data" }
 
-local function first(fields, names)
-  for _, n in ipairs(names) do
-    local f = fields[n]
-    if f and f.location == "query" then return n end
-  end
-  return nil
+local function lower_map(fields)
+  local m = {}
+  for name in pairs(fields) do m[name:lower()] = name end
+  return m
 end
 
--- how the operation pages: style, fields
-local function style_of(op)
+-- the request fields that can carry paging: the query's, and the body's
+-- (top-level, or inside the field that is the whole body)
+local function field_sets(op)
   local fields = op.request and op.request.fields or {}
-  if first(fields, { "offset" }) then
-    return "offset", { offset = "offset", size = first(fields, { "limit", "page_size" }) }
+  local sets = { { fields = {}, where = "query" }, { fields = {}, where = "body" } }
+  for name, f in pairs(fields) do
+    if f.location == "query" then
+      sets[1].fields[name] = f
+    elseif f.location == nil then
+      sets[2].fields[name] = f
+    elseif f.location == "whole_body" and type(f.fields) == "table" then
+      sets[3] = { fields = f.fields, where = "body", container = name }
+    end
   end
-  if first(fields, { "marker" }) then
-    return "marker", { marker = "marker", size = first(fields, { "limit", "page_size" }) }
+  return sets
+end
+
+local function pick(map, names)
+  for _, n in ipairs(names) do
+    local v = map[n:lower()]
+    if v then return v end
   end
-  local page = first(fields, PAGE_NUMBER)
-  if page then return "page", { page = page, size = first(fields, PAGE_SIZE) } end
   return nil
 end
-_M.style_of = style_of
 
--- the list in an answer: the answer if it is one, else its one array
--- field (by the response schema when it names one, else by the data)
-local function items_of(op, page)
-  if type(page) ~= "table" then return nil end
-  if #page > 0 then return page end
-  local schema = op.response and op.response.fields
+-- inference from field names, for an operation without a paging fact
+local function infer(op)
+  for _, set in ipairs(field_sets(op)) do
+    local m = lower_map(set.fields)
+    local size = pick(m, PAGE_SIZE)
+    local style, position
+    if m.marker then
+      style, position = "marker", m.marker
+    elseif m.offset then
+      style, position = "offset", m.offset
+    else
+      position = pick(m, PAGE_NUMBER)
+      if position then
+        style = "page"
+      elseif m.start_number then
+        style, position = "start_number", m.start_number
+      elseif m.start then
+        style, position = "start", m.start
+      elseif m["from"] then
+        style, position = "from", m["from"]
+      end
+    end
+    if style then
+      local s = { style = style, position = position, size = size, container = set.container,
+                  fields = set.fields }
+      if style == "marker" and m.offset then s.offset, s.unit = m.offset, "row" end
+      return s
+    end
+  end
+  return nil
+end
+
+local SPEC = setmetatable({}, { __mode = "k" })
+
+-- spec_of(op) -> { style, position, size, offset, unit, container, fields } | nil
+local function spec_of(op)
+  local s = SPEC[op]
+  if s ~= nil then return s or nil end
+  local p = op.paging
+  if type(p) == "table" and type(p.style) == "string" and type(p.position) == "string" then
+    s = { style = p.style, position = p.position, size = p.size }
+    local fields = op.request and op.request.fields or {}
+    if p.location == "body" and not fields[p.position] then
+      -- the body is one request field (a whole_body model)
+      for name, f in pairs(fields) do
+        if f.location == "whole_body" and type(f.fields) == "table" and f.fields[p.position] then
+          s.container, fields = name, f.fields
+          break
+        end
+      end
+    end
+    s.fields = fields
+    if type(p.offset) == "string" then
+      s.offset, s.unit = p.offset:match("^(.-):(%a+)$")
+    end
+  else
+    s = infer(op)
+  end
+  if op.ready then SPEC[op] = s or false end
+  return s
+end
+_M.spec_of = spec_of
+
+-- style_of(op) -> style, spec | nil
+function _M.style_of(op)
+  local s = spec_of(op)
+  if not s then return nil end
+  return s.style, s
+end
+
+-- the array fields of an answer, by its schema, else by its data; the
+-- links beside a list (servers_links) are not its items
+local function arrays(schema, page)
   local names = {}
-  if schema then
-    for name, f in pairs(schema) do
+  if schema and schema.fields then
+    for name, f in pairs(schema.fields) do
       if f.type == "array" then names[#names + 1] = name end
     end
   end
@@ -62,81 +159,313 @@ local function items_of(op, page)
       end
     end
   end
-  sort(names)
-  for _, name in ipairs(names) do
-    if type(page[name]) == "table" then return page[name] end
+  sort(names, function(a, b)
+    local la, lb = a:match("links$") ~= nil, b:match("links$") ~= nil
+    if la ~= lb then return lb end
+    return a < b
+  end)
+  return names
+end
+
+-- the list in an answer: the answer if it is one, else its one array
+-- field (KMS has two: the first that holds something), else the one of
+-- an object field (CodeArts Build's result.endpoints)
+local function items_of(op, page, depth)
+  if type(page) ~= "table" then return nil end
+  if #page > 0 then return page end
+  local schema = op.response
+  if schema and schema.type == "array" then return page end
+  local found
+  for _, name in ipairs(arrays(schema, page)) do
+    local v = page[name]
+    if type(v) == "table" then
+      if #v > 0 then return v end
+      found = found or v
+    end
+  end
+  if found then return found end
+  if (depth or 0) == 0 then
+    for name, v in pairs(page) do
+      if type(v) == "table" and next(v) ~= nil and #v == 0 then
+        local sub = schema and schema.fields and schema.fields[name]
+        local inner = items_of({ response = sub or false }, v, 1)
+        if inner and next(inner) ~= nil then return inner end
+      end
+    end
   end
   return {}
 end
 _M.items_of = items_of
 
-local function number_in(page, names)
-  for _, n in ipairs(names) do
-    local v = page[n]
-    if type(v) == "number" then return v end
+-- the tables an answer keeps paging facts in: itself and its info fields
+local function infos(page)
+  local list = { page }
+  for _, n in ipairs(INFO) do
+    if type(page[n]) == "table" then list[#list + 1] = page[n] end
+  end
+  return list
+end
+
+local function schema_info_has(op, names)
+  local fields = op.response and op.response.fields
+  if not fields then return false end
+  local sets = { fields }
+  for _, n in ipairs(INFO) do
+    if fields[n] and fields[n].fields then sets[#sets + 1] = fields[n].fields end
+  end
+  for _, f in ipairs(sets) do
+    for _, n in ipairs(names) do
+      if f[n] then return true end
+    end
+  end
+  return false
+end
+
+local function total_of(page)
+  for _, t in ipairs(infos(page)) do
+    for _, n in ipairs(TOTAL) do
+      local v = tonumber(t[n])
+      if v then return v end
+    end
   end
   return nil
 end
 
-local function next_marker(page, items)
-  local info = type(page.page_info) == "table" and page.page_info or page
-  for _, n in ipairs(NEXT_MARKER) do
-    local v = info[n]
+-- a query parameter of a URL (links.next)
+local function url_param(url, name)
+  local q = url:match("%?(.*)$")
+  if not q then return nil end
+  for k, v in q:gmatch("([^&=]+)=([^&]*)") do
+    if k == name then
+      return (v:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+    end
+  end
+  return nil
+end
+
+-- the answer's next marker: string | false (the answer says there is none)
+-- | nil (the answer has no place for one)
+local function answer_marker(op, page, position)
+  if type(page.truncated) ~= "nil" then
+    local t = page.truncated
+    if t == false or t == "false" then return false end
+  end
+  local slot = false
+  for _, t in ipairs(infos(page)) do
+    for _, n in ipairs(NEXT_MARKER) do
+      local v = t[n]
+      if type(v) == "string" and v ~= "" then return v end
+      -- FunctionGraph: a row number, the total once past the end
+      if type(v) == "number" then
+        local total = total_of(page)
+        if total and v >= total then return false end
+        return tostring(v)
+      end
+      if v ~= nil then slot = true end
+    end
+    -- CES v1: meta_data.marker is the next start
+    if t ~= page and t.marker ~= nil then
+      if type(t.marker) == "string" and t.marker ~= "" then return t.marker end
+      slot = true
+    end
+  end
+  if type(page.links) == "table" and #page.links == 0 then
+    local n = page.links.next
+    if type(n) == "string" and n ~= "" then
+      local m = url_param(n, position)
+      if m then return m end
+    end
+    return false
+  end
+  if slot or schema_info_has(op, NEXT_MARKER) then return false end
+  return nil
+end
+
+-- "0-9/25", "items 0-9/25": the index of the last row sent and the total
+local function content_range(page)
+  local v = page["Content-Range"] or page["content-range"]
+  if type(v) ~= "string" then return nil end
+  local last, total = v:match("(%d+)%s*/%s*(%d+)")
+  if not last then return nil end
+  return tonumber(last), tonumber(total)
+end
+
+local function get(r, s, name)
+  local t = s.container and r[s.container] or r
+  return type(t) == "table" and t[name] or nil
+end
+
+local function set(r, s, name, v)
+  local f = s.fields and s.fields[name]
+  if f and f.type == "string" and v ~= nil then v = tostring(v) end
+  if f and (f.type == "integer" or f.type == "number") then v = tonumber(v) or v end
+  if s.container then
+    r[s.container] = r[s.container] or {}
+    r[s.container][name] = v
+  else
+    r[name] = v
+  end
+end
+
+-- a page's likeness, to tell a server that sends the same page again
+local function signature(items)
+  local n = #items
+  if n == 0 then return "0" end
+  local function key(it)
+    if type(it) ~= "table" then return tostring(it) end
+    local id = it.id or it.name or it.key_id or it.alarm_id or it.uid
+    if id ~= nil then return tostring(id) end
+    local parts = {}
+    for k, v in pairs(it) do
+      if type(v) ~= "table" then parts[#parts + 1] = tostring(k) .. "=" .. tostring(v) end
+    end
+    sort(parts)
+    return table.concat(parts, ",")
+  end
+  return n .. ":" .. key(items[1]) .. ":" .. key(items[n])
+end
+
+local function last_id(items)
+  local last = items[#items]
+  if type(last) ~= "table" then return nil end
+  for _, k in ipairs({ "id", "alarm_id", "key_id", "name" }) do
+    local v = last[k]
     if type(v) == "string" and v ~= "" then return v end
   end
-  local last = items[#items]
-  if type(last) == "table" and type(last.id) == "string" then return last.id end
   return nil
 end
 
--- whether a page of `count` items is the last, before looking for the next
--- page's position: no paging style, an empty page, or a short one
-local function short_page(style, f, r, count)
-  local size = f and f.size and r[f.size]
-  return not style or count == 0 or (type(size) == "number" and count < size)
+local ROWS = { offset = true, start_number = true, from = true }
+local PAGES = { offset_page = true, page = true }
+
+-- moves r to the page after `page` -> "more" | "end" | nil, why
+local function advance(op, s, r, page, items)
+  local count = #items
+  if count == 0 then return "end" end
+  local size = s.size and tonumber(get(r, s, s.size))
+  local total = total_of(page)
+  local style = s.style
+  if page.truncated == false or page.truncated == "false" then return "end" end
+  local last_row, range_total = content_range(page)
+  if last_row and range_total then
+    if last_row + 1 >= range_total then return "end" end
+  end
+  if style == "marker" or style == "start" then
+    local m = answer_marker(op, page, s.position)
+    if m == false then return "end" end
+    if m == nil and s.offset then
+      -- no marker in the answer: page by the offset beside it
+      local cur = tonumber(get(r, s, s.offset))
+      if s.unit == "page" then
+        if total and size and (cur or 1) * size >= total then return "end" end
+        if size and count < size then return "end" end
+        set(r, s, s.offset, (cur or 1) + 1)
+      else
+        local seen = (cur or 0) + count
+        if total and seen >= total then return "end" end
+        if size and count < size then return "end" end
+        set(r, s, s.offset, seen)
+      end
+      return "more"
+    end
+    if m == nil then
+      if size and count < size then return "end" end
+      if style == "start" and s.fields and s.fields[s.position]
+        and (s.fields[s.position].type == "integer" or s.fields[s.position].type == "number") then
+        local seen = (tonumber(get(r, s, s.position)) or 0) + count
+        if total and seen >= total then return "end" end
+        set(r, s, s.position, seen)
+        return "more"
+      end
+      m = last_id(items)
+      if not m then return "end" end
+    end
+    if m == get(r, s, s.position) then
+      return nil, format("the next page's %s (%s) is the one just read", s.position, m)
+    end
+    set(r, s, s.position, m)
+    return "more"
+  end
+  local links_next
+  if type(page.links) == "table" and #page.links == 0 then
+    -- IAM, DNS: a next link while there is more
+    links_next = page.links.next
+    if type(links_next) ~= "string" or links_next == "" then return "end" end
+  end
+  if PAGES[style] then
+    local cur = tonumber(get(r, s, s.position)) or 1
+    if total and size and cur * size >= total then return "end" end
+    if not links_next and not (total and size) and size and count < size then return "end" end
+    set(r, s, s.position, cur + 1)
+    return "more"
+  end
+  if ROWS[style] then
+    local cur = tonumber(get(r, s, s.position)) or 0
+    local seen = cur + count
+    if range_total then
+      if last_row + 1 <= cur then
+        return nil, format("the Content-Range end (%d) does not move past %s %d",
+          last_row, s.position, cur)
+      end
+      seen = last_row + 1
+    elseif total then
+      if seen >= total then return "end" end
+    elseif size and count < size then
+      return "end"
+    end
+    set(r, s, s.position, seen)
+    return "more"
+  end
+  return "end"
 end
 
--- moves r to the page after `page`; true when that page is known to be past
--- the end (the total is reached, or the marker does not move)
-local function advance(style, f, r, page, items)
-  local total = type(page) == "table" and number_in(page, TOTAL)
-  if style == "offset" then
-    local seen = (r.offset or 0) + #items
-    r.offset = seen
-    return total and seen >= total or false
-  elseif style == "marker" then
-    local m = next_marker(page, items)
-    local last = not m or m == r.marker
-    r.marker = m
-    return last
-  end
-  local size = f.size and r[f.size]
-  local p = r[f.page] or 1
-  r[f.page] = p + 1
-  return (total and size and p * size >= total) and true or false
+local function copy(t)
+  local c = {}
+  for k, v in pairs(t or {}) do c[k] = v end
+  return c
 end
 
 -- pages(op, req, run) -> iterator; run(request) performs one call
 function _M.pages(op, req, run)
-  local style, f = style_of(op)
-  local r = {}
-  for k, v in pairs(req or {}) do r[k] = v end
-  local done, n = false, 0
+  local s = spec_of(op)
+  local r = copy(req)
+  if s and s.container and type(r[s.container]) == "table" then
+    r[s.container] = copy(r[s.container])
+  end
+  local done, n, prev = false, 0, nil
   return function()
     if done then return nil end
     n = n + 1
-    if n > MAX_PAGES then done = true return nil end
+    if n > MAX_PAGES then
+      done = true
+      return false, require("hwcloud.errors").validation("paging",
+        format("%s: more than %d pages", tostring(op.name), MAX_PAGES))
+    end
     local page, err = run(r)
     if page == nil then
       done = true
       return false, err
     end
-    local items = items_of(op, page) or {}
-    if short_page(style, f, r, #items) then
+    if not s or type(page) ~= "table" then
       done = true
       return page
     end
-    done = advance(style, f, r, page, items)
+    local items = items_of(op, page) or {}
+    local sig = signature(items)
+    if prev and #items > 0 and sig == prev then
+      done = true
+      return false, require("hwcloud.errors").validation("paging",
+        format("%s: the server sent the same page again (%d items): stopped, not looping",
+          tostring(op.name), #items))
+    end
+    prev = sig
+    local state, why = advance(op, s, r, page, items)
+    if not state then
+      done = true
+      return false, require("hwcloud.errors").validation("paging",
+        format("%s: %s: stopped, not looping", tostring(op.name), why))
+    end
+    done = state == "end"
     return page
   end
 end
