@@ -170,6 +170,8 @@ end
 -- the list in an answer: the answer if it is one, else its one array
 -- field (KMS has two: the first that holds something), else the one of
 -- an object field (CodeArts Build's result.endpoints)
+local nested_items
+
 local function items_of(op, page, depth)
   if type(page) ~= "table" then return nil end
   if #page > 0 then return page end
@@ -184,18 +186,22 @@ local function items_of(op, page, depth)
     end
   end
   if found then return found end
-  if (depth or 0) == 0 then
-    for name, v in pairs(page) do
-      if type(v) == "table" and next(v) ~= nil and #v == 0 then
-        local sub = schema and schema.fields and schema.fields[name]
-        local inner = items_of({ response = sub or false }, v, 1)
-        if inner and next(inner) ~= nil then return inner end
-      end
-    end
-  end
+  if (depth or 0) == 0 then return nested_items(schema, page) or {} end
   return {}
 end
 _M.items_of = items_of
+
+-- the items inside an object field (CodeArts Build's result.endpoints)
+function nested_items(schema, page)
+  for name, v in pairs(page) do
+    if type(v) == "table" and next(v) ~= nil and #v == 0 then
+      local sub = schema and schema.fields and schema.fields[name]
+      local inner = items_of({ response = sub or false }, v, 1)
+      if inner and next(inner) ~= nil then return inner end
+    end
+  end
+  return nil
+end
 
 -- the tables an answer keeps paging facts in: itself and its info fields
 local function infos(page)
@@ -228,6 +234,13 @@ local function total_of(page)
       if v then return v end
     end
   end
+  -- SMN's topic_count and its kind: the total of that list
+  for k, v in pairs(page) do
+    if type(k) == "string" and type(v) == "number" and k:match("_count$")
+      and not k:match("^current") and not k:match("^page") then
+      return v
+    end
+  end
   return nil
 end
 
@@ -245,37 +258,47 @@ end
 
 -- the answer's next marker: string | false (the answer says there is none)
 -- | nil (the answer has no place for one)
-local function answer_marker(op, page, position)
-  if type(page.truncated) ~= "nil" then
-    local t = page.truncated
-    if t == false or t == "false" then return false end
+-- a marker value -> marker | false (past the end) | nil (no value)
+local function marker_value(page, v)
+  if type(v) == "string" and v ~= "" then return v end
+  -- FunctionGraph: a row number, the total once past the end
+  if type(v) == "number" then
+    local total = total_of(page)
+    if total and v >= total then return false end
+    return tostring(v)
   end
+  return nil
+end
+
+-- the marker in the answer or its info fields -> marker | false | nil,
+-- and whether the answer has a place for one
+local function info_marker(page)
   local slot = false
   for _, t in ipairs(infos(page)) do
     for _, n in ipairs(NEXT_MARKER) do
-      local v = t[n]
-      if type(v) == "string" and v ~= "" then return v end
-      -- FunctionGraph: a row number, the total once past the end
-      if type(v) == "number" then
-        local total = total_of(page)
-        if total and v >= total then return false end
-        return tostring(v)
-      end
-      if v ~= nil then slot = true end
+      local m = marker_value(page, t[n])
+      if m ~= nil then return m end
+      if t[n] ~= nil then slot = true end
     end
     -- CES v1: meta_data.marker is the next start
     if t ~= page and t.marker ~= nil then
-      if type(t.marker) == "string" and t.marker ~= "" then return t.marker end
+      local m = marker_value(page, t.marker)
+      if m ~= nil then return m end
       slot = true
     end
   end
+  return nil, slot
+end
+
+-- the answer's next marker: string | false (the answer says there is none)
+-- | nil (the answer has no place for one)
+local function answer_marker(op, page, position)
+  if page.truncated == false or page.truncated == "false" then return false end
+  local m, slot = info_marker(page)
+  if m ~= nil then return m end
   if type(page.links) == "table" and #page.links == 0 then
     local n = page.links.next
-    if type(n) == "string" and n ~= "" then
-      local m = url_param(n, position)
-      if m then return m end
-    end
-    return false
+    return type(n) == "string" and url_param(n, position) or false
   end
   if slot or schema_info_has(op, NEXT_MARKER) then return false end
   return nil
@@ -338,84 +361,85 @@ end
 local ROWS = { offset = true, start_number = true, from = true }
 local PAGES = { offset_page = true, page = true }
 
+-- The steps to the next page. c: { s, r, page, items, count, size, total,
+-- last_row, range_total, links_next }; each moves c.r -> "more" | "end" |
+-- nil, why
+
+-- a position that counts rows: + the items seen (or the Content-Range end)
+local function by_rows(c, field)
+  local cur = tonumber(get(c.r, c.s, field)) or 0
+  local seen = cur + c.count
+  if c.range_total then
+    if c.last_row + 1 <= cur then
+      return nil, format("the Content-Range end (%d) does not move past %s %d",
+        c.last_row, field, cur)
+    end
+    seen = c.last_row + 1
+  elseif c.total then
+    if seen >= c.total then return "end" end
+  elseif c.size and c.count < c.size then
+    return "end"
+  end
+  set(c.r, c.s, field, seen)
+  return "more"
+end
+
+-- a position that counts pages, from 1: + 1
+local function by_pages(c, field)
+  local cur = tonumber(get(c.r, c.s, field)) or 1
+  local size, total = c.size, c.total
+  if total and size then
+    if cur * size >= total then return "end" end
+  elseif not c.links_next and size and c.count < size then
+    return "end"
+  end
+  set(c.r, c.s, field, cur + 1)
+  return "more"
+end
+
+local function numeric(s, name)
+  local f = s.fields and s.fields[name]
+  return f and (f.type == "integer" or f.type == "number")
+end
+
+-- the answer's marker, else the offset beside it, else a numeric start in
+-- rows, else the last item's id
+local function by_marker(c, op)
+  local s = c.s
+  local m = answer_marker(op, c.page, s.position)
+  if m == false then return "end" end
+  if m == nil and s.offset then
+    return (s.unit == "page" and by_pages or by_rows)(c, s.offset)
+  end
+  if m == nil then
+    if c.size and c.count < c.size then return "end" end
+    if s.style == "start" and numeric(s, s.position) then return by_rows(c, s.position) end
+    m = last_id(c.items)
+    if not m then return "end" end
+  end
+  if m == get(c.r, s, s.position) then
+    return nil, format("the next page's %s (%s) is the one just read", s.position, m)
+  end
+  set(c.r, s, s.position, m)
+  return "more"
+end
+
 -- moves r to the page after `page` -> "more" | "end" | nil, why
 local function advance(op, s, r, page, items)
-  local count = #items
-  if count == 0 then return "end" end
-  local size = s.size and tonumber(get(r, s, s.size))
-  local total = total_of(page)
-  local style = s.style
+  if #items == 0 then return "end" end
   if page.truncated == false or page.truncated == "false" then return "end" end
-  local last_row, range_total = content_range(page)
-  if last_row and range_total then
-    if last_row + 1 >= range_total then return "end" end
-  end
-  if style == "marker" or style == "start" then
-    local m = answer_marker(op, page, s.position)
-    if m == false then return "end" end
-    if m == nil and s.offset then
-      -- no marker in the answer: page by the offset beside it
-      local cur = tonumber(get(r, s, s.offset))
-      if s.unit == "page" then
-        if total and size and (cur or 1) * size >= total then return "end" end
-        if size and count < size then return "end" end
-        set(r, s, s.offset, (cur or 1) + 1)
-      else
-        local seen = (cur or 0) + count
-        if total and seen >= total then return "end" end
-        if size and count < size then return "end" end
-        set(r, s, s.offset, seen)
-      end
-      return "more"
-    end
-    if m == nil then
-      if size and count < size then return "end" end
-      if style == "start" and s.fields and s.fields[s.position]
-        and (s.fields[s.position].type == "integer" or s.fields[s.position].type == "number") then
-        local seen = (tonumber(get(r, s, s.position)) or 0) + count
-        if total and seen >= total then return "end" end
-        set(r, s, s.position, seen)
-        return "more"
-      end
-      m = last_id(items)
-      if not m then return "end" end
-    end
-    if m == get(r, s, s.position) then
-      return nil, format("the next page's %s (%s) is the one just read", s.position, m)
-    end
-    set(r, s, s.position, m)
-    return "more"
-  end
-  local links_next
+  local c = { s = s, r = r, page = page, items = items, count = #items,
+              size = s.size and tonumber(get(r, s, s.size)), total = total_of(page) }
+  c.last_row, c.range_total = content_range(page)
+  if c.range_total and c.last_row + 1 >= c.range_total then return "end" end
+  if s.style == "marker" or s.style == "start" then return by_marker(c, op) end
   if type(page.links) == "table" and #page.links == 0 then
     -- IAM, DNS: a next link while there is more
-    links_next = page.links.next
-    if type(links_next) ~= "string" or links_next == "" then return "end" end
+    c.links_next = page.links.next
+    if type(c.links_next) ~= "string" or c.links_next == "" then return "end" end
   end
-  if PAGES[style] then
-    local cur = tonumber(get(r, s, s.position)) or 1
-    if total and size and cur * size >= total then return "end" end
-    if not links_next and not (total and size) and size and count < size then return "end" end
-    set(r, s, s.position, cur + 1)
-    return "more"
-  end
-  if ROWS[style] then
-    local cur = tonumber(get(r, s, s.position)) or 0
-    local seen = cur + count
-    if range_total then
-      if last_row + 1 <= cur then
-        return nil, format("the Content-Range end (%d) does not move past %s %d",
-          last_row, s.position, cur)
-      end
-      seen = last_row + 1
-    elseif total then
-      if seen >= total then return "end" end
-    elseif size and count < size then
-      return "end"
-    end
-    set(r, s, s.position, seen)
-    return "more"
-  end
+  if PAGES[s.style] then return by_pages(c, s.position) end
+  if ROWS[s.style] then return by_rows(c, s.position) end
   return "end"
 end
 
