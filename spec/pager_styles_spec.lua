@@ -26,7 +26,8 @@ describe("pager styles #server", function()
     srv = server.start{ name = "paging", http = HTTP }
     client = assert(hwcloud.client {
       endpoint = srv:url(""):gsub("/$", ""), ak = "PAGINGTESTAK00000001", sk = "paging-test-secret",
-      project_id = PID, domain_id = "0f1e2d3c4b5a69788796a5b4c3d2e1f0", region = "cn-north-4", retry_base = 0.01, progress = false,
+      project_id = PID, domain_id = "0f1e2d3c4b5a69788796a5b4c3d2e1f0", region = "cn-north-4",
+      retry_base = 0.01, progress = false,
     })
   end)
 
@@ -85,7 +86,8 @@ describe("pager styles #server", function()
       { limit = 3 }, "/cloudservers/detail" },
     { "offset as a page number (CodeArts Build list_end_points)", "codeartsbuild_v3",
       "list_end_points", { limit = 3, project_id = PID }, "/nexus" },
-    { "next_marker (FunctionGraph)", "functiongraph_v2", "list_functions", { maxitems = "3", ["Content-Type"] = "application/json" },
+    { "next_marker (FunctionGraph)", "functiongraph_v2", "list_functions",
+      { maxitems = "3", ["Content-Type"] = "application/json" },
       "/fgs/functions" },
     { "page_info.next_marker (VPC v3)", "vpc_v3", "list_vpcs", { limit = 3 }, "/vpc/vpcs" },
     { "the last item's id (ECS nova)", "ecs_v2", "nova_list_servers_details", { limit = 3 },
