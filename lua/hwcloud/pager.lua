@@ -456,8 +456,13 @@ function _M.pages(op, req, run)
   if s and s.container and type(r[s.container]) == "table" then
     r[s.container] = copy(r[s.container])
   end
-  local done, n, prev = false, 0, nil
+  local done, n, prev, pending = false, 0, nil, nil
   return function()
+    if pending then
+      local err = pending
+      pending, done = nil, true
+      return false, err
+    end
     if done then return nil end
     n = n + 1
     if n > MAX_PAGES then
@@ -485,8 +490,8 @@ function _M.pages(op, req, run)
     prev = sig
     local state, why = advance(op, s, r, page, items)
     if not state then
-      done = true
-      return false, require("hwcloud.errors").validation("paging",
+      -- this page is good; the one it points to is not: the error next
+      pending = require("hwcloud.errors").validation("paging",
         format("%s: %s: stopped, not looping", tostring(op.name), why))
     end
     done = state == "end"
