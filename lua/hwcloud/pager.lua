@@ -84,16 +84,10 @@ local function infer(op)
     elseif m.offset then
       style, position = "offset", m.offset
     else
+      -- (start, from and start_number are times as often as positions:
+      -- only the paging fact says which)
       position = pick(m, PAGE_NUMBER)
-      if position then
-        style = "page"
-      elseif m.start_number then
-        style, position = "start_number", m.start_number
-      elseif m.start then
-        style, position = "start", m.start
-      elseif m["from"] then
-        style, position = "from", m["from"]
-      end
+      if position then style = "page" end
     end
     if style then
       local s = { style = style, position = position, size = size, container = set.container,
