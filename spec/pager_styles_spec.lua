@@ -92,6 +92,8 @@ describe("pager styles #server", function()
     { "page_info.next_marker (VPC v3)", "vpc_v3", "list_vpcs", { limit = 3 }, "/vpc/vpcs" },
     { "the last item's id (ECS nova)", "ecs_v2", "nova_list_servers_details", { limit = 3 },
       "/servers/detail" },
+    { "a top-level next link (IMS Glance)", "ims_v2", "glance_list_images", { limit = 3 },
+      "^/v2/images" },
     { "page/size (CodeArts Deploy)", "codeartsdeploy_v2", "list_deploy_tasks", { project_id = PID, page = 1, size = 3 },
       "/tasks/list" },
     { "links.next with a marker (DNS)", "dns_v2", "list_public_zones", { limit = 3 }, "/v2/zones" },

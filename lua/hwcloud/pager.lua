@@ -15,7 +15,8 @@
 --   offset_page, page            the position counts pages: + 1
 --   marker, start                the answer's next marker (next_marker,
 --                                page_info.next_marker, meta_data.marker,
---                                links.next), else the last item's id; a
+--                                links.next, Glance's next), else the last
+--                                item's id; a
 --                                marker operation whose answer has no marker
 --                                and an offset beside it pages by the offset
 -- The end: an empty page; `truncated` false; no next marker where the
@@ -294,6 +295,13 @@ local function answer_marker(op, page, position)
     local n = page.links.next
     return type(n) == "string" and url_param(n, position) or false
   end
+  -- Glance (IMS glance_*): a top-level next link while there is more
+  local fields = op.response and op.response.fields
+  if type(page.next) == "string" and page.next ~= "" then
+    if page.next:find("[?/]") then return url_param(page.next, position) or false end
+    return page.next
+  end
+  if fields and fields.next and fields.next.type == "string" then return false end
   if slot or schema_info_has(op, NEXT_MARKER) then return false end
   return nil
 end
