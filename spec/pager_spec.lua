@@ -94,6 +94,16 @@ describe("pager", function()
     assert.truthy(tostring(err.message):match("Content%-Range"), tostring(err.message))
   end)
 
+  it("without a size asked for, a page-number walk ends at the total by the server's page size", function()
+    local sent = walk(op("codeartsdeploy_v2", "list_deploy_tasks"), { project_id = "p", page = 1 },
+      function(r)
+        local p = r.page
+        return { result = items((p - 1) * 3, math.min(3, 7 - (p - 1) * 3)), total_num = 7 }
+      end)
+    assert.equal(3, #sent)
+    assert.same({ 1, 2, 3 }, { sent[1].page, sent[2].page, sent[3].page })
+  end)
+
   it("an operation without paging answers one page", function()
     local o = op("cce_v3", "list_clusters")
     assert.is_nil(pager.style_of(o))

@@ -389,7 +389,8 @@ end
 -- a position that counts pages, from 1: + 1
 local function by_pages(c, field)
   local cur = tonumber(get(c.r, c.s, field)) or 1
-  local size, total = c.size, c.total
+  -- without a size asked for, the server's own: the first page's count
+  local size, total = c.size or c.first, c.total
   if total and size then
     if cur * size >= total then return "end" end
   elseif not c.links_next and size and c.count < size then
@@ -427,11 +428,12 @@ local function by_marker(c, op)
 end
 
 -- moves r to the page after `page` -> "more" | "end" | nil, why
-local function advance(op, s, r, page, items)
+local function advance(op, s, r, page, items, first)
   if #items == 0 then return "end" end
   if page.truncated == false or page.truncated == "false" then return "end" end
   local c = { s = s, r = r, page = page, items = items, count = #items,
-              size = s.size and tonumber(get(r, s, s.size)), total = total_of(page) }
+              size = s.size and tonumber(get(r, s, s.size)), total = total_of(page),
+              first = first }
   c.last_row, c.range_total = content_range(page)
   if c.range_total and c.last_row + 1 >= c.range_total then return "end" end
   if s.style == "marker" or s.style == "start" then return by_marker(c, op) end
@@ -458,7 +460,7 @@ function _M.pages(op, req, run)
   if s and s.container and type(r[s.container]) == "table" then
     r[s.container] = copy(r[s.container])
   end
-  local done, n, prev, pending = false, 0, nil, nil
+  local done, n, prev, pending, first = false, 0, nil, nil, nil
   return function()
     if pending then
       local err = pending
@@ -490,7 +492,8 @@ function _M.pages(op, req, run)
           tostring(op.name), #items))
     end
     prev = sig
-    local state, why = advance(op, s, r, page, items)
+    first = first or #items
+    local state, why = advance(op, s, r, page, items, first)
     if not state then
       -- this page is good; the one it points to is not: the error next
       pending = require("hwcloud.errors").validation("paging",
