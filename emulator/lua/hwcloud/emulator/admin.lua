@@ -36,19 +36,13 @@ local _M = {}
 
 local fail, read_json = control.fail, control.read_json
 
-local function known_operations()
-  local names = {}
-  for name in pairs(router.operations) do names[#names + 1] = name end
-  sort(names)
-  return names
-end
-
 -- The operation a fault is for and how many requests it meets; returns the
 -- fault so far or nil, message.
 local function fault_target(b)
   local op = b.operation
-  if type(op) ~= "string" or (op ~= "*" and not router.operation(op)) then
-    return nil, "operation must be \"*\" or one of: " .. concat(known_operations(), ", ")
+  if type(op) ~= "string" or (op ~= "*" and not router.operations[op]) then
+    return nil, "operation must be \"*\" or a described operation (\"<service>.<operation>\", "
+      .. "e.g. \"servicestage.show_job_info\", \"vpc.create_vpc\")"
   end
   local count = b.count
   if count == nil then count = 1 end
@@ -56,7 +50,7 @@ local function fault_target(b)
     return nil, "count must be a positive integer"
   end
   -- an alias and the official name are one operation
-  return { operation = op == "*" and op or router.operation(op).name, count = count }
+  return { operation = op == "*" and op or router.operations[op].name, count = count }
 end
 
 -- Each step below copies one part of the description `b` into the fault

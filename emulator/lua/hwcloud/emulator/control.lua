@@ -4,6 +4,9 @@
 --   POST /_emulator/responses  {operation, status? = 200, body?, headers?,
 --                               count? = 1}: the next `count` requests of the
 --                               operation (after their checks) get this answer
+--   POST /_emulator/responses  {method, path, status?, body?, headers?, count?}:
+--                               the same for a method and path no description
+--                               has (one that has is refused, naming it)
 --   GET  /_emulator/responses  the canned answers still pending
 --   GET  /_emulator/counts?operation=NAME  {operation, count}, NAME an alias
 --                               or the official name
@@ -20,7 +23,8 @@ local validate = require "hwcloud.emulator.validate"
 local inventory = require "hwcloud.emulator.inventory"
 
 local ngx = ngx
-local type, pairs, tostring = type, pairs, tostring
+local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
+local sub, find = string.sub, string.find
 local json_type = validate.json_type
 local send = util.send
 
@@ -74,10 +78,52 @@ function _M.body_and_headers(b, into)
   return into
 end
 
+local METHODS = { GET = true, POST = true, PUT = true, PATCH = true, DELETE = true, HEAD = true,
+                  OPTIONS = true }
+
+-- The target of a stub by method and path: a path no description has.
+local function path_target(b)
+  if type(b.method) ~= "string" or not METHODS[b.method] then
+    return nil, "method must be one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"
+  end
+  if type(b.path) ~= "string" or sub(b.path, 1, 1) ~= "/" or find(b.path, "[?#%s]") then
+    return nil, "path must be an absolute path without a query (\"/v1/...\")"
+  end
+  if sub(b.path, 1, 10) == "/_emulator" then return nil, "path must not be under /_emulator/" end
+  local route = router.match(b.method, b.path)
+  if route then
+    return nil, b.method .. " " .. b.path .. " is already described: it is the operation "
+      .. route.name .. " (register the answer with {\"operation\": \"" .. route.name .. "\"})"
+  end
+  return { method = b.method, path = b.path, key = b.method .. " " .. b.path }
+end
+
+-- count and status of a canned answer into `into`; nil, message if bad
+local function count_status(b, into)
+  local count = b.count == nil and 1 or b.count
+  if json_type(count) ~= "integer" or count < 1 then
+    return nil, "count must be a positive integer"
+  end
+  local status = b.status == nil and 200 or b.status
+  if json_type(status) ~= "integer" or status < 100 or status > 599 then
+    return nil, "status must be an integer HTTP status (100-599)"
+  end
+  into.count, into.status = count, status
+  return into
+end
+
 local function parse_answer(b)
-  local route = type(b.operation) == "string" and router.operation(b.operation)
+  if b.operation == nil and (b.method ~= nil or b.path ~= nil) then
+    local target, why = path_target(b)
+    if not target then return nil, why end
+    target, why = count_status(b, target)
+    if not target then return nil, why end
+    return _M.body_and_headers(b, target)
+  end
+  local route = type(b.operation) == "string" and router.operations[b.operation]
   if not route then
-    return nil, "operation must name a described operation (\"<service>.<operation>\")"
+    return nil, "operation must name a described operation (\"<service>.<operation>\"),"
+      .. " or give method and path for an API the catalog does not describe"
   end
   local count = b.count == nil and 1 or b.count
   if json_type(count) ~= "integer" or count < 1 then
@@ -97,11 +143,20 @@ _M.routes = {
       if not b then return fail(400, "the body must be a JSON object") end
       local a, msg = parse_answer(b)
       if not a then return fail(400, msg) end
+      if a.key then
+        state.add_path_stub(a.key, a)
+        return send(200, { status = "ok", method = a.method, path = a.path, count = a.count })
+      end
       state.add_canned(a.operation, a)
       return send(200, { status = "ok", operation = a.operation, count = a.count })
     end,
     GET = function()
-      return send(200, { responses = util.array(state.pending_canned()) })
+      local list = state.pending_canned()
+      for _, p in ipairs(state.pending_path_stubs()) do
+        list[#list + 1] = { method = p.method, path = p.path, status = p.status,
+                            remaining = p.remaining }
+      end
+      return send(200, { responses = util.array(list) })
     end,
   },
   -- GET /_emulator/counts as in hwcloud.emulator.admin, plus ?operation=NAME
@@ -110,7 +165,7 @@ _M.routes = {
     GET = function()
       local op = ngx.req.get_uri_args(10).operation
       if op == nil then return send(200, state.counts()) end
-      local route = type(op) == "string" and router.operation(op)
+      local route = type(op) == "string" and router.operations[op]
       if not route then return fail(400, "operation must name a described operation") end
       return send(200, { operation = route.name, count = state.counts()[route.name] or 0 })
     end,

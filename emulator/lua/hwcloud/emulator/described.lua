@@ -3,17 +3,16 @@
 -- emulator's own handlers (hwcloud.emulator.services.*) serve the operations
 -- it keeps state for; every other described operation is checked
 -- (signature, then its request: required fields, types, enums, wherever
--- they travel) and answered 501 "not emulated" in the service's error shape,
--- unless a test registered a canned answer (POST /_emulator/responses).
+-- they travel) and answered by hwcloud.emulator.generic, unless a test
+-- registered a canned answer (POST /_emulator/responses).
 --
 -- Only the descriptions are shared with the client; the checks are this
 -- module's own.
 
 local services = require "hwcloud.services"
 local validate = require "hwcloud.emulator.validate"
-local errors = require "hwcloud.emulator.errors"
 
-local pairs, ipairs, type, tostring, tonumber, sort = pairs, ipairs, type, tostring, tonumber, table.sort
+local pairs, type, tostring, tonumber, sort = pairs, type, tostring, tonumber, table.sort
 local concat, lower, find, floor = table.concat, string.lower, string.find, math.floor
 
 local _M = {}
@@ -124,89 +123,33 @@ function _M.check(schema, r, params_only)
   return check_json({ type = "object", fields = fields, order = names }, body)
 end
 
-local function not_emulated(ctx)
-  local route = ctx.route
-  return 501, errors.body(route.service, 501, "The operation " .. route.name
-    .. " is not emulated (register a canned answer with POST /_emulator/responses)")
-end
+_M.is_json = is_json
 
--- The catalog's fields the emulator routes before any other: the ones it
--- keeps state for (the seed's), and their version fields.
-local FIRST = { asm = true, codeartsbuild = true, iam = true, rts = true, servicestage = true,
-                servicestage_v2 = true, workspaceapp = true }
-
--- the fields of the catalog (hwcloud.services' index) in two lists: the
--- first ones, and the rest (loaded at the first request the first ones do
--- not route)
-function _M.fields()
-  local first, rest = {}, {}
-  for _, n in ipairs(services.names()) do
-    local e = services.entry(n)
-    if FIRST[n] then
-      first[#first + 1] = n
-    elseif not FIRST[e.service] and n ~= e.service then
-      -- every version once; a service's own field is its versions' (see
-      -- field_names), so routing the versions routes it
-      rest[#rest + 1] = n
-    end
-  end
-  return first, rest
-end
-
--- { ["svc.op"] = "svc_vN.op" }: a service field's operation names, each
--- naming the route of the version it comes from (the first to have it)
-function _M.field_names(versions)
-  local names = {}
-  local routed = {}
-  for _, n in ipairs(versions) do routed[n] = true end
-  for _, n in ipairs(services.names()) do
-    local e = services.entry(n)
-    if n == e.service and not FIRST[n] and #e.files > 0 then
-      for _, file in ipairs(e.files) do
-        local vfield = e.service .. "_" .. file:sub(#e.service + 2)
-        if routed[vfield] then
-          for op in pairs(require("hwcloud.services.gen." .. file).operations) do
-            local k = n .. "." .. op
-            if not names[k] then names[k] = vfield .. "." .. op end
-          end
-        end
-      end
-    end
-  end
-  return names
-end
-
--- Every operation of the fields `names` (default: the first ones) as a
--- route: { service (error shape), name, op, method, path, auth, request,
--- json, handler, described = true }, and their aliases as
--- { ["svc.alias"] = "svc.target" }.
-function _M.routes(names)
-  local out, aliases = {}, {}
-  names = names or _M.fields()
-  for i = 1, #names do
-    local sname = names[i]
-    local svc = assert(services.load(sname))
-    local ops = sorted_names(svc.all)
-    for j = 1, #ops do
-      local op = svc.operations[ops[j]]
-      out[#out + 1] = {
-        service = SHAPE[sname] or services.entry(sname).service,
-        name = sname .. "." .. ops[j],
-        op = ops[j],
-        method = op.method,
-        path = op.path,
-        auth = svc.global and "global" or nil,
-        request = op.request,
-        json = is_json(op.content_type),
-        handler = not_emulated,
-        described = true,
-      }
-    end
-    for alias, target in pairs(svc.aliases) do
-      aliases[sname .. "." .. alias] = sname .. "." .. target
-    end
-  end
-  return out, aliases
+-- The route of a catalog entry (hwcloud.emulator.catalog): its service's
+-- description loads now, at its first request. { service (error shape),
+-- name, op, method, path, auth, request, json, response, paging, job,
+-- field, described = true }; hwcloud.emulator.generic answers it.
+function _M.route(e)
+  local svc = assert(services.load(e.field))
+  local op = services.operation(svc, e.op)
+  if not op then return nil end
+  return {
+    service = SHAPE[e.field] or SHAPE[e.service] or e.service,
+    sdk_service = e.service,
+    field = e.field,
+    name = e.name,
+    op = e.op,
+    method = op.method,
+    path = op.path,
+    auth = svc.global and "global" or nil,
+    request = op.request,
+    response = op.response,
+    paging = op.paging,
+    job = op.job,
+    jobs = svc.jobs,
+    json = is_json(op.content_type),
+    described = true,
+  }
 end
 
 return _M

@@ -45,7 +45,15 @@ local codes = {
 }
 
 local function default_code(service, status)
-  local c = codes[service] or codes.apig
+  local c = codes[service]
+  if not c then
+    -- a service without its own table (the catalog's): its name, as the
+    -- cloud's codes go ("VPC.0404")
+    if type(service) == "string" and service ~= "" then
+      return string.upper(service) .. ".0" .. status
+    end
+    c = codes.apig
+  end
   return c[status] or ((c.prefix or "EMULATOR.") .. status)
 end
 _M.default_code = default_code

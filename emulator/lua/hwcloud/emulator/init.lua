@@ -18,10 +18,12 @@ local admin = require "hwcloud.emulator.admin"
 local iam_service = require "hwcloud.emulator.services.iam"
 local described = require "hwcloud.emulator.described"
 local inventory = require "hwcloud.emulator.inventory"
+local generic = require "hwcloud.emulator.generic"
 local obs = require "hwcloud.emulator.obs"
 
 local ngx = ngx
-local pairs, tonumber, tostring, xpcall, traceback = pairs, tonumber, tostring, xpcall, debug.traceback
+local pairs, tonumber, tostring, xpcall, pcall, traceback =
+  pairs, tonumber, tostring, xpcall, pcall, debug.traceback
 local type = type
 local find, sub, concat, floor, max = string.find, string.sub, table.concat, math.floor, math.max
 local json_type = validate.json_type
@@ -47,6 +49,14 @@ function _M.configure(opts)
     assert(inventory.load_file(file))
   end
   return cfg
+end
+
+-- In the worker, at once after it starts: where every described operation
+-- lives (no description loads here). nginx already listens, so a port in
+-- use still fails at once; a request that comes first waits for it.
+-- `init_worker_by_lua_block { require("hwcloud.emulator").warm() }`.
+function _M.warm()
+  ngx.timer.at(0, function() require("hwcloud.emulator.catalog").build() end)
 end
 
 local MALFORMED = '{"job_id": "this body is cut short on purpose'
@@ -169,6 +179,8 @@ local function authenticate(route, req)
   return nil, project
 end
 
+local pick_twin
+
 local function header_reader(headers)
   return function(name) return auth.header_value(headers, name) end
 end
@@ -230,6 +242,17 @@ local function check_request(route, req)
   return nil, decoded
 end
 
+-- The ids a stateful handler answered with belong to its service: a
+-- request naming them later is routed there when services share a path.
+local function own_ids(route, out)
+  local svc = route.sdk_service or route.service
+  state.own(out.job_id, svc)
+  state.own(out.id, svc)
+  for _, v in pairs(out) do
+    if type(v) == "table" then state.own(v.id, svc) end
+  end
+end
+
 -- A canned answer registered for the operation, or its handler's.
 local function answer(route, req, decoded, project, signed)
   local latency = state.config.latency_ms
@@ -250,8 +273,36 @@ local function answer(route, req, decoded, project, signed)
   }
   local canned = state.take_canned(route.name)
   if canned then return send(canned.status, canned.body, canned.headers) end
+  if not route.handler then
+    -- a described operation no handler serves: its generic answer; one the
+    -- description cannot give (a schema it does not foresee) is logged and
+    -- answered empty rather than as the emulator's own failure
+    local ok, status, out, extra = pcall(generic.handle, ctx)
+    if not ok then
+      ngx.log(ngx.ERR, "hwcloud emulator: generic answer of ", route.name, ": ", status)
+      return send(200, {})
+    end
+    return send(status, out, extra)
+  end
   local status, out, extra = route.handler(ctx)
+  if type(out) == "table" and status and status < 300 then own_ids(route, out) end
   return send(status, out, extra)
+end
+
+-- Of operations sharing a method and path, the first whose description
+-- the request fits (else the first, to report why it does not).
+function pick_twin(route, params, twins)
+  local body = util.decode(util.request_body())
+  if body == util.null then body = nil end
+  local headers = ngx.req.get_headers(200)
+  local r = { args = ngx.req.get_uri_args(100), body = body, header = header_reader(headers) }
+  local all = { { route = route, params = params } }
+  for i = 1, #twins do all[#all + 1] = twins[i] end
+  for i = 1, #all do
+    r.params = all[i].params
+    if not described.check(all[i].route.request, r) then return all[i].route, all[i].params end
+  end
+  return route, params
 end
 
 -- One request, step by step: the admin API, routing, faults, identity log,
@@ -261,15 +312,25 @@ local function serve(method, path, query, rid)
     return admin.handle(method, path)
   end
   local req = { method = method, path = path, query = query, rid = rid }
-  local route, params = router.match(method, path)
-  -- object storage: a host naming OBS, or a path no described operation
-  -- takes that carries an OBS signature or names a bucket
+  local route, params, twins = router.match(method, path, ngx.var.http_host)
+  -- object storage: a host naming OBS, an OBS signature, or a bucket the
+  -- emulator holds (over a template that starts with a parameter)
   local claim = obs.claims(path, ngx.req.get_headers(200), query)
-  if claim == "sure" or (claim and not route and not params) then
+  if claim == "sure" or (claim and (not route or find(route.path, "^/{"))) then
     ngx.ctx.hwcloud_operation = "obs" -- luacheck: ignore 122 (per-request table)
     return obs.handle(method, path, query, rid)
   end
-  if not route then return no_route(req, params) end
+  if twins then route, params = pick_twin(route, params, twins) end
+  if not route then
+    -- a canned answer for a method and path no description has
+    local stub = state.take_path_stub(method .. " " .. path)
+    if stub then
+      ngx.ctx.hwcloud_operation = "stub " .. method .. " " .. path -- luacheck: ignore 122
+      state.count("stub " .. method .. " " .. path)
+      return send(stub.status, stub.body, stub.headers) or true
+    end
+    return no_route(req, params)
+  end
   req.params = params
 
   local done = count_and_fault(route, rid)

@@ -14,7 +14,7 @@ _M.config = {
 }
 
 local projects, tokens, faults, fail_ids, counts, temp_keys, identity, identity_log
-local canned, request_log
+local canned, request_log, owners, path_stubs
 
 -- The identity side's settings (see hwcloud.emulator.identity), as after
 -- a reset.
@@ -29,7 +29,41 @@ local function identity_defaults()
 end
 
 -- Forgets every project's resources: each starts again from the inventory.
-function _M.reset_projects() projects = {} end
+function _M.reset_projects() projects = {} owners = {} end
+
+-- The service that made a resource id (routes a request naming it when
+-- several services share its path); own(id, nil) forgets it.
+function _M.own(id, service)
+  if type(id) == "string" then owners[id] = service end
+end
+function _M.owner(id) return owners[id] end
+
+-- Canned answers for a method and path the catalog does not describe.
+function _M.add_path_stub(key, answer)
+  local q = path_stubs[key]
+  if not q then q = {} path_stubs[key] = q end
+  q[#q + 1] = { answer = answer, remaining = answer.count }
+end
+
+function _M.take_path_stub(key)
+  local q = path_stubs[key]
+  local head = q and q[1]
+  if not head then return nil end
+  head.remaining = head.remaining - 1
+  if head.remaining <= 0 then remove(q, 1) end
+  return head.answer
+end
+
+function _M.pending_path_stubs()
+  local out = {}
+  for key, q in pairs(path_stubs) do
+    for i = 1, #q do
+      out[#out + 1] = { method = q[i].answer.method, path = q[i].answer.path,
+                        status = q[i].answer.status, remaining = q[i].remaining, key = key }
+    end
+  end
+  return out
+end
 
 function _M.reset()
   projects = {}
@@ -42,6 +76,8 @@ function _M.reset()
   identity_log = {}
   canned = {}      -- operation name -> FIFO list of { answer, remaining }
   request_log = {}
+  owners = {}      -- resource id -> the service (SDK name) that made it
+  path_stubs = {}  -- "METHOD /path" -> FIFO list of { answer, remaining }
 end
 _M.reset()
 
