@@ -23,6 +23,7 @@ local state = require "hwcloud.emulator.state"
 local errors = require "hwcloud.emulator.errors"
 local catalog = require "hwcloud.emulator.catalog"
 local jobs = require "hwcloud.emulator.jobs"
+local inventory = require "hwcloud.emulator.inventory"
 
 local pairs, ipairs, type, tonumber, tostring, next = pairs, ipairs, type, tonumber, tostring, next
 local find, match, upper, format = string.find, string.match, string.upper, string.format
@@ -139,10 +140,27 @@ local function list_place(schema, id_field)
   return first
 end
 
+-- A project's generic items start as the inventory's (its generic part).
+local function from_inventory(p)
+  local g = {}
+  for service, cols in pairs(inventory.of(p).generic or {}) do
+    g[service] = {}
+    for noun, list in pairs(cols) do
+      local items = {}
+      for i, item in ipairs(list) do
+        local id, field = inventory.generic_id(item)
+        items[i] = { id = id, item = item, parents = {}, id_field = field }
+      end
+      g[service][noun] = { items = items }
+    end
+  end
+  return g
+end
+
 local function store_of(ctx, route)
   local p = state.project(ctx.project_id or "global")
   local g = p.generic
-  if not g then g = {} p.generic = g end
+  if not g then g = from_inventory(p) p.generic = g end
   local s = g[route.sdk_service]
   if not s then s = {} g[route.sdk_service] = s end
   return s

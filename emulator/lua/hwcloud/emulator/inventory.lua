@@ -15,7 +15,14 @@
 --                       builds = [{id, job_id, build_number, result, start_time,
 --                                  end_time, parameters?}] },
 --     asm = { meshes = [{id, name, version, type, ...}] },
---     rts = { software_configs = [{id, name, group, config, ...}] } }
+--     rts = { software_configs = [{id, name, group, config, ...}] },
+--     generic = { <service> = { <collection> = [{id, ...}] } } }
+--
+-- generic: the items of the services answered generically (see
+-- hwcloud.emulator.generic), by the SDK's service name and the collection's
+-- last path segment: { vpc = { vpcs = [{id = "vpc-1", name = "prod", cidr =
+-- "10.0.0.0/16"}] }, smn = { topics = [{topic_urn = "urn:...", name = "t"}] } }.
+-- An item's id is its `id`, else its one string field named *_id or *_urn.
 --
 -- Every call naming an id the inventory does not have answers 404, as the
 -- service would. `"strict": false` (an opt-out for scripts written against
@@ -115,6 +122,40 @@ local current = default()
 
 function _M.current() return current end
 
+-- The id of a generic item and the field it is in, or nil.
+function _M.generic_id(item)
+  if type(item.id) == "string" and item.id ~= "" then return item.id, "id" end
+  local found, field
+  for k, v in pairs(item) do
+    if type(k) == "string" and type(v) == "string" and v ~= ""
+      and (k:find("_id$") or k:find("_urn$")) then
+      if found then return nil end
+      found, field = v, k
+    end
+  end
+  return found, field
+end
+
+-- Checks the generic section; returns it ({} when absent) or nil, message.
+function _M.check_generic(g)
+  if g == nil then return {} end
+  if type(g) ~= "table" then return nil, "generic must be an object" end
+  for service, cols in pairs(g) do
+    local where = "generic." .. tostring(service)
+    if type(cols) ~= "table" then return nil, where .. " must be an object" end
+    for noun, list in pairs(cols) do
+      if type(list) ~= "table" then return nil, where .. "." .. tostring(noun) .. " must be an array" end
+      for k = 1, #list do
+        if type(list[k]) ~= "table" or not _M.generic_id(list[k]) then
+          return nil, where .. "." .. tostring(noun) .. "[" .. k
+            .. "] needs an id (a non-empty string id, or one *_id or *_urn field)"
+        end
+      end
+    end
+  end
+  return g
+end
+
 local SECTIONS = {
   workspace = { "server_groups", "servers" },
   servicestage = { "environments", "addons", "applications", "components" },
@@ -148,8 +189,13 @@ function _M.replace(inv)
       new[section][name] = list
     end
   end
+  local generic, why = _M.check_generic(inv.generic)
+  if not generic then return nil, why end
+  new.generic = generic
   for section in pairs(inv) do
-    if section ~= "strict" and not SECTIONS[section] then return nil, "unknown inventory section: " .. section end
+    if section ~= "strict" and section ~= "generic" and not SECTIONS[section] then
+      return nil, "unknown inventory section: " .. section
+    end
   end
   current = new
   return true
