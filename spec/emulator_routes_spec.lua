@@ -22,10 +22,14 @@ local function call(method, path, body, extra)
   return curl(method, emu.url .. path, { headers = h, body = body })
 end
 
--- The path of `op` with dummy values for its parameters.
+-- The path of `op` with dummy values for its parameters (an enum's first
+-- value: a path another service shares goes to the one the request fits).
 local function dummy_path(op)
+  local fields = op.request and op.request.fields or {}
   return (op.path:gsub("{([^}]+)}", function(name)
     if name == "project_id" then return PID end
+    local f = fields[name]
+    if f and f.enum and f.enum[1] ~= nil then return tostring(f.enum[1]) end
     return "dummy-" .. name:gsub("_", "-")
   end))
 end
