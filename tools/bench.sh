@@ -27,7 +27,7 @@ node_dir=$root/bench/.work/node
 export HWCLOUD_NODE_SDK="$node_dir/node_modules"
 
 # BENCH_ONLY="handler bigbody": only those sections (sign call fanout journal
-# memory core load body handler bigbody obs); all when unset
+# memory core emulator load body handler bigbody obs); all when unset
 want() {
   [ -z "${BENCH_ONLY:-}" ] && return 0
   case " $BENCH_ONLY " in *" $1 "*) return 0 ;; esac
@@ -350,6 +350,20 @@ c_0=$(cg --toggle-collect=l_build --toggle-collect=l_sign)
 awk -v a="$all_n" -v b="$all_0" -v c="$c_n" -v d="$c_0" 'BEGIN {
   printf "bench: core-instructions build+sign-C=%dIr/call whole-lua-loop=%dIr/call ratio=ours/peer=%.2f\n",
     (c - d) / 1000, (a - b) / 1000, (c - d) / (a - b) }'
+fi
+
+# ---- the emulator with the whole catalog --------------------------------------
+if want emulator; then
+# a fresh emulator: launch to "listening", to the first answer of a catalog
+# operation (its route index built), the worker's memory then and after a
+# request to every service version (all descriptions loaded)
+sh bench/emulator.sh >"$run/emu.out" || die "the emulator benchmark failed"
+awk -F= '{ v[$1] = $2 } END {
+  printf "bench: emulator-start listening=%.2fs first-catalog-answer=%.2fs goal<=1.5s %s\n",
+    v["start_s"], v["first_s"], (v["first_s"] <= 1.5) ? "met" : "MISSED"
+  printf "bench: emulator-rss index=%dKB all-%d-versions-loaded=%dKB goal<=153600KB %s\n",
+    v["rss_index_kb"], v["versions"], v["rss_all_kb"], (v["rss_all_kb"] <= 153600) ? "met" : "MISSED"
+}' "$run/emu.out"
 fi
 
 # ---- loading a service description ------------------------------------------
