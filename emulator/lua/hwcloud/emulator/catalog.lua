@@ -24,7 +24,9 @@ local io_open = io.open
 local _M = {}
 
 local built = false
-local by_length = {}   -- segment count -> list of entries (most literal first)
+-- "<segment count> <last segment>" (empty for a parameter) -> list of
+-- entries (most literal first): a request looks at two short lists
+local by_length = {}
 local by_shape = {}    -- "METHOD /a/{}/b" -> list of entries, in catalog order
 local by_name = {}     -- "<field>.<op>" -> entry
 local host_names = {}  -- full host name -> { service = true }
@@ -91,8 +93,9 @@ local function add(file, op, method, path)
   local of_file = entries_of_file[file]
   if not of_file then of_file = {} entries_of_file[file] = of_file end
   of_file[#of_file + 1] = e
-  local list = by_length[n]
-  if not list then list = {} by_length[n] = list end
+  local bucket = n .. " " .. (segs[n] or "")
+  local list = by_length[bucket]
+  if not list then list = {} by_length[bucket] = list end
   list[#list + 1] = e
   local key = method .. " " .. shape
   local same = by_shape[key]
@@ -286,10 +289,11 @@ function _M.host_services(host)
   return host_names[host] or host_labels[match(host, "^([^.]+)")]
 end
 
--- The entries of `n` segments, most literal first.
-function _M.candidates(n)
+-- The entries of `n` segments whose last one is `last`, and those whose
+-- last one is a parameter; each most literal first.
+function _M.candidates(n, last)
   _M.build()
-  return by_length[n]
+  return by_length[n .. " " .. (last or "")], by_length[n .. " "]
 end
 
 -- The entries with this method and path template.

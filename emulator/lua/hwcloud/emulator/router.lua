@@ -226,7 +226,11 @@ function _M.match(method, path, host)
   local allowed = catalog.host_services(host)
   local found, other = {}, {}
   collect(own_by_length[n], segs, n, method, allowed, found, other, own_service)
-  collect(catalog.candidates(n), segs, n, method, allowed, found, other, entry_service)
+  local exact, any = catalog.candidates(n, segs[n])
+  if n > 0 then
+    collect(exact, segs, n, method, allowed, found, other, entry_service)
+  end
+  collect(any, segs, n, method, allowed, found, other, entry_service)
   if #found == 0 then
     if #other == 0 then return nil end
     local info = { service = other[1].sdk_service or other[1].service, methods = {} }
@@ -238,6 +242,11 @@ function _M.match(method, path, host)
     return nil, info
   end
   local top = best(found)
+  -- own routes first, then catalog order
+  sort(top, function(a, b)
+    if (a.handler ~= nil) ~= (b.handler ~= nil) then return a.handler ~= nil end
+    return a.order < b.order
+  end)
   local pick, decided = choose(top, segs, n)
   if pick.handler then
     ready_own(pick)
