@@ -93,7 +93,8 @@ local function add(file, op, method, path)
   local of_file = entries_of_file[file]
   if not of_file then of_file = {} entries_of_file[file] = of_file end
   of_file[#of_file + 1] = e
-  local bucket = n .. " " .. (segs[n] or "")
+  local last = segs[n]
+  local bucket = n .. " " .. (type(last) == "string" and last or "")
   local list = by_length[bucket]
   if not list then list = {} by_length[bucket] = list end
   list[#list + 1] = e
