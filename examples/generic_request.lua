@@ -5,13 +5,13 @@
 --
 --   lua5.4 examples/generic_request.lua [SERVICE METHOD PATH [name=value ...]]
 --
--- Against Huawei Cloud, ECS (which hwcloud does not describe):
+-- For example, ECS's server list by its path:
 --   lua5.4 examples/generic_request.lua ecs GET '/v1/{project_id}/cloudservers/detail' limit=10
--- The bundled emulator only serves the services hwcloud describes: for that
--- ECS path it answers as API Gateway does for an API it does not publish
--- (404 APIG.0101), which this script prints as the error, exit status 1.
--- So the default, for the emulator, is a path it does serve, Workspace's
--- server list, called here as if undescribed: the same generic call.
+-- The bundled emulator answers every operation hwcloud describes (ECS's
+-- list from its generic state); for a path no service publishes it answers
+-- as API Gateway does (404 APIG.0101), which this script prints as the
+-- error, exit status 1. The default is Workspace's server list, called here
+-- as if undescribed: the same generic call.
 --
 -- Runs against the bundled emulator by default (HWCLOUD_ENDPOINT). Against
 -- Huawei Cloud: unset HWCLOUD_ENDPOINT and set HUAWEICLOUD_SDK_AK, _SK,

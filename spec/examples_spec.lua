@@ -270,9 +270,17 @@ describe("examples #server", function()
     assert.equal(1, emu:counts()["workspaceapp.list_servers"])
   end)
 
-  it("generic_request to a service the emulator does not serve prints the gateway's 404", function()
+  it("generic_request to ECS, which hwcloud describes, gets the emulator's answer", function()
     local out, err, code = run("examples/generic_request.lua", { HWCLOUD_ENDPOINT = emu.url },
       "ecs GET " .. q("/v1/{project_id}/cloudservers/detail") .. " limit=10")
+    assert.equal(0, code, out .. err)
+    assert.truthy(out:find("GET ecs /v1/{project_id}/cloudservers/detail:", 1, true), out)
+    assert.truthy(out:find("  servers: 0 items\n", 1, true), out)
+  end)
+
+  it("generic_request to a path no service publishes prints the gateway's 404", function()
+    local out, err, code = run("examples/generic_request.lua", { HWCLOUD_ENDPOINT = emu.url },
+      "ecs GET " .. q("/v1/{project_id}/no-such-api") .. " limit=10")
     assert.equal(1, code, out .. err)
     assert.equal("", out)
     assert.truthy(err:find("hwcloud: ecs.request: http 404 APIG.0101", 1, true), err)
@@ -348,6 +356,9 @@ describe("the README's inventory #server", function()
     assert(c.asm:list_workshops{ mesh_id = "mesh-prod-01" })
     -- the state shows the example's resources as given
     local state = emu:admin("GET", "/_emulator/inventory")
+    -- (the generic services' section is there, empty, when the file has none)
+    assert.same({}, state.generic)
+    state.generic = nil
     assert.same(cjson.decode(text), state)
     c:close()
   end)
