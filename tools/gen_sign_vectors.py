@@ -32,7 +32,7 @@ CASES = [
      [("a b", "c/d~e"), ("z", "")], '{"os-stop":{"servers":[{"id":"x"}]}}',
      {"X-Project-Id": "95d02433133a4c0a87ba6967474a2ad3"}, "20240229T235959Z"),
     ("PUT", "swr-api.cn-north-4.myhuaweicloud.com",
-     "/v2/manage/namespaces/ns 1/repos/a%2Fb", [], "{\"x\":1}",
+     "/v2/manage/namespaces/ns 1/repos/a~b(c)", [], "{\"x\":1}",
      {"X-Security-Token": "tmp-token-1", "X-Extra": "  spaced  "},
      "20261122T235959Z"),
     ("DELETE", "obs.example.com", "/", [("k", ["b", "a"])], "", {},
