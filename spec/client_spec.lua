@@ -230,7 +230,8 @@ describe("client signing variants #server", function()
       assert.is_true(public_host(u), u)
     end
     for _, u in ipairs({ "https://abc123.st1.iotda-app.cn-north-4.myhuaweicloud.com/v5",
-                         "https://127.0.0.1:8443/v5", "https://iotda.example.com", "https://IOTDA.cn-north-4.myhuaweicloud.com" }) do
+                         "https://127.0.0.1:8443/v5", "https://iotda.example.com",
+                         "https://IOTDA.cn-north-4.myhuaweicloud.com" }) do
       assert.is_false(public_host(u), u)
     end
   end)

@@ -2,8 +2,10 @@
 """Writes the SM3 and derived (V11) signature vectors of the official Python
 SDK's own signers: spec/fixtures/vectors/sm3.jsonl and derived.jsonl.
 
-Run from the checkout with the SDK's core on the path:
-  PYTHONPATH=/work/sdk/python/huaweicloud-sdk-core python3 tools/gen_sign_vectors.py /work/sdk/python
+Run from the checkout with the SDK's core on the path (`make vectors
+SDK_PYTHON=...` does; `make vectors-check` compares a fresh run with the
+committed files):
+  PYTHONPATH=$SDK/huaweicloud-sdk-core python3 tools/gen_sign_vectors.py $SDK [OUT_DIR]
 The SDK's SM3 is hashlib's (OpenSSL 3's default provider). The first line of
 each file names the SDK commit; the vectors are fixed inputs, so a rerun on
 the same commit writes the same bytes.
@@ -74,6 +76,7 @@ def query_obj(query):
 
 def main():
     sdk = sys.argv[1]
+    out_dir = sys.argv[2] if len(sys.argv) > 2 else "spec/fixtures/vectors"
     commit = subprocess.check_output(["git", "-C", sdk, "rev-parse", "HEAD"],
                                      text=True).strip()
     head = {"generated_by": "tools/gen_sign_vectors.py",
@@ -88,7 +91,7 @@ def main():
                     "method": m, "endpoint": "https://" + host, "path": path,
                     "query": query_obj(q), "body": body, "ak": ak, "sk": sk,
                     "headers_in": hin, "authorization": auth})
-    write("spec/fixtures/vectors/sm3.jsonl", head, out)
+    write(out_dir + "/sm3.jsonl", head, out)
     out = []
     for i, (m, host, path, q, body, hdrs, date, region) in enumerate(DERIVED):
         ak, sk = AKS[i % 2]
@@ -100,7 +103,7 @@ def main():
                     "endpoint": "https://" + host, "path": path,
                     "query": query_obj(q), "body": body, "ak": ak, "sk": sk,
                     "headers_in": hin, "authorization": auth})
-    write("spec/fixtures/vectors/derived.jsonl", head, out)
+    write(out_dir + "/derived.jsonl", head, out)
 
 
 def write(path, head, rows):
