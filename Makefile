@@ -31,8 +31,8 @@ SRCS = $(wildcard src/*.c)
 OBJS = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
 CORE = $(BUILD)/hwcloud/core.so
 
-.PHONY: vectors vectors-check all luajit deps dev-deps check test matrix rock rock-emulator release-rockspec demo bench memcheck sanitize ubsan asan fuzz emulator install \
-  clean services services-check catalog catalog-check wire-fixtures docs docs-check
+.PHONY: all luajit deps dev-deps check test matrix rock rock-emulator release-rockspec demo bench memcheck sanitize ubsan asan fuzz emulator install \
+  clean services services-check catalog catalog-check vectors vectors-check wire-fixtures docs docs-check
 
 all: $(CORE)
 
