@@ -203,7 +203,8 @@ typedef struct hwc_signer {
 #define HWC_ALG_SHA256 0 /* SDK-HMAC-SHA256 */
 #define HWC_ALG_SM3 1    /* SDK-HMAC-SM3 */
 #define HWC_ALG_V11 2    /* V11-HMAC-SHA256: a key derived per day and scope */
-extern const char *const hwc_alg_names[]; /* by HWC_ALG_*, as in Authorization */
+/* by HWC_ALG_*, as Authorization names them */
+extern const char *const hwc_alg_names[];
 #define HWC_SCOPE_MAX 200 /* V11's "region/service", at most */
 
 /* one request: spans into strings the caller keeps alive */

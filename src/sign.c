@@ -315,8 +315,9 @@ static int derive_key(const hwc_sign_req *r, char *info, size_t n,
   k.p = (const char *)prk;
   k.n = DIGEST_LEN;
   info[n] = 1;
-  rc = hmac(md, r->ak, r->sk.p, r->sk.n, prk) | hmac(md, k, info, n + 1, okm);
-  hwc_hex(okm, DIGEST_LEN, key);
+  rc = hmac(md, r->ak, r->sk.p, r->sk.n, prk);
+  if (rc == 0) rc = hmac(md, k, info, n + 1, okm);
+  if (rc == 0) hwc_hex(okm, DIGEST_LEN, key);
   OPENSSL_cleanse(prk, sizeof prk);
   OPENSSL_cleanse(okm, sizeof okm);
   return rc;

@@ -128,21 +128,26 @@ static int check_key(lua_State *L, int idx, const char *field,
 /* the algorithm (10) by its Authorization name, nil for SDK-HMAC-SHA256;
 ** V11-HMAC-SHA256 wants its scope (11), "region/service" */
 static int read_algorithm(lua_State *L, hwc_sign_req *r) {
-  int i;
+  size_t n = 0;
+  const char *a;
   if (lua_isnil(L, 10)) return 0;
-  for (i = 0; i < 3 && lua_type(L, 10) == LUA_TSTRING; i++)
-    if (strcmp(lua_tostring(L, 10), hwc_alg_names[i]) == 0) break;
-  if (i == 3 || lua_type(L, 10) != LUA_TSTRING)
+  a = lua_type(L, 10) == LUA_TSTRING ? lua_tolstring(L, 10, &n) : "";
+  for (r->alg = 0; r->alg < 3; r->alg++)
+    if (n == strlen(hwc_alg_names[r->alg]) &&
+        memcmp(a, hwc_alg_names[r->alg], n) == 0)
+      break;
+  if (r->alg == 3)
     return input_error(L, "sign_algorithm",
                        "must be SDK-HMAC-SHA256, SDK-HMAC-SM3 or "
                        "V11-HMAC-SHA256");
-  r->alg = i;
-  if (i != HWC_ALG_V11) return 0;
-  r->scope.p = lua_type(L, 11) == LUA_TSTRING ? lua_tolstring(L, 11, &r->scope.n) : "";
+  if (r->alg != HWC_ALG_V11) return 0;
+  if (lua_type(L, 11) == LUA_TSTRING)
+    r->scope.p = lua_tolstring(L, 11, &r->scope.n);
   if (r->scope.n == 0 || r->scope.n > HWC_SCOPE_MAX ||
       hwc_has_ctl(r->scope.p, r->scope.n, 1))
-    return input_error(L, "sign_scope", "V11-HMAC-SHA256 needs \"region/service\" "
-                       "(at most 200 bytes, no spaces or control characters)");
+    return input_error(L, "sign_scope",
+                       "V11-HMAC-SHA256 needs \"region/service\" (at most "
+                       "200 bytes, no spaces or control characters)");
   return 0;
 }
 
