@@ -357,6 +357,7 @@ describe("core.sign's other algorithms against the official signers' vectors", f
     assert.are.equal("sign_algorithm", field)
     assert.is_truthy(msg:find("SDK-HMAC-SM3", 1, true))
     assert.is_nil(core.sign("GET", "https://h/", h, nil, "AK", "SK", nil, nil, true, 3))
+    assert.is_nil(core.sign("GET", "https://h/", h, nil, "AK", "SK", nil, nil, true, "SDK-HMAC-SM3\0"))
     for _, scope in ipairs({ false, "", "cn north/iotdm", string.rep("r", 201) }) do
       ok, field, msg = core.sign("GET", "https://h/", h, nil, "AK", "SECRETSK", nil, nil, true,
                                  "V11-HMAC-SHA256", scope or nil)
