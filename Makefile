@@ -32,7 +32,7 @@ OBJS = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
 CORE = $(BUILD)/hwcloud/core.so
 
 .PHONY: all luajit deps dev-deps check test matrix rock rock-emulator release-rockspec demo bench memcheck sanitize ubsan asan fuzz emulator install \
-  clean services services-check catalog catalog-check wire-fixtures docs docs-check
+  clean services services-check catalog catalog-check vectors vectors-check wire-fixtures docs docs-check
 
 all: $(CORE)
 
@@ -181,6 +181,17 @@ services-check: catalog-check
 	@if [ -z "$(SDK_GO)" ] || [ -z "$(SDK_PYTHON)" ]; then \
 	  echo "make $@: skipped: set SDK_GO and SDK_PYTHON to check the descriptions against the SDKs"; \
 	else $(PYTHON3) tools/gen_services.py --go "$(SDK_GO)" --python "$(SDK_PYTHON)" --check; fi
+
+# The SM3 and derived signature vectors (spec/fixtures/vectors/), made by the
+# official Python SDK's own signers; the check skips without SDK_PYTHON.
+vectors:
+	@if [ -z "$(SDK_PYTHON)" ]; then echo "make $@: set SDK_PYTHON=<huaweicloud-sdk-python-v3 checkout>" >&2; exit 2; fi
+	PYTHONPATH="$(SDK_PYTHON)/huaweicloud-sdk-core" $(PYTHON3) tools/gen_sign_vectors.py "$(SDK_PYTHON)"
+
+vectors-check:
+	@if [ -z "$(SDK_PYTHON)" ]; then echo "make $@: skipped: set SDK_PYTHON to check the signature vectors"; \
+	else d=$$(mktemp -d) && PYTHONPATH="$(SDK_PYTHON)/huaweicloud-sdk-core" $(PYTHON3) tools/gen_sign_vectors.py "$(SDK_PYTHON)" $$d \
+	  && diff -r $$d spec/fixtures/vectors && rm -rf $$d; fi
 
 catalog:
 	lua5.4 tools/gen_catalog.lua

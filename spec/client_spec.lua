@@ -7,7 +7,19 @@
 
 package.path = "./?.lua;" .. package.path
 
+-- core.sign with a recorder around it, in place while hwcloud's modules
+-- load (they keep the function they find): which algorithm and scope each
+-- request was signed with, for the signing variants below
+local core = require "hwcloud.core"
+local real_sign, signed_with = core.sign, {}
+core.sign = function(...)
+  local a = { ... }
+  signed_with[#signed_with + 1] = { alg = a[10], scope = a[11] }
+  return real_sign(...)
+end
 local hwcloud = require "hwcloud"
+require "hwcloud.identity.auth"
+core.sign = real_sign
 local emulator = require "spec.helpers.emulator"
 local compat = require "spec.helpers.compat"
 local math_type = compat.math_type
@@ -168,6 +180,68 @@ describe("client operations #server", function()
     ok, msg = pcall(function() return client.rts.show_software_deploymnt end)
     assert.is_false(ok)
     assert.is_truthy(msg:find("did you mean 'show_software_deployment'", 1, true))
+  end)
+end)
+
+describe("client signing variants #server", function()
+  -- which algorithm and scope each request was signed with (the recorder
+  -- around core.sign put in place before hwcloud was loaded, above)
+  local function watched(extra)
+    local c = new_client(extra)
+    for i = #signed_with, 1, -1 do signed_with[i] = nil end
+    return c, signed_with
+  end
+
+  it("signs SDK-HMAC-SM3 when asked, and the emulator checks it", function()
+    local c, seen = watched{ sign_algorithm = "SDK-HMAC-SM3" }
+    local job = assert(c.workspaceapp:reinstall_server{ server_id = "s-1" })
+    assert(c.workspaceapp:show_job_detail{ job_id = job.job_id })
+    assert.is_true(#seen >= 2)
+    for _, s in ipairs(seen) do assert.are.equal("SDK-HMAC-SM3", s.alg) end
+    -- a wrong SK under SM3 is refused as under SHA-256
+    local wrong = new_client{ sign_algorithm = "SDK-HMAC-SM3", sk = "not-the-secret" }
+    local _, err = wrong.workspaceapp:show_job_detail{ job_id = "1" }
+    assert.are.equal(401, err.status)
+  end)
+
+  it("signs IoTDA derived (V11-HMAC-SHA256, iotdm) off the public hosts", function()
+    -- the SDKs need the region for the scope; the emulator is on 127.0.0.1
+    local c, seen = watched{ sign_algorithm = "SDK-HMAC-SM3", region = "cn-north-4" }
+    assert(emu:respond { operation = "iotda_v5.list_products", status = 200,
+                         body = { products = { { product_id = "p-1" } } } })
+    local res = assert(c.iotda:list_products{})
+    assert.are.equal("p-1", res.products[1].product_id)
+    assert.are.equal("V11-HMAC-SHA256", seen[#seen].alg)
+    assert.are.equal("cn-north-4/iotdm", seen[#seen].scope)
+    local _, rerr = new_client().iotda:list_products{}
+    assert.are.equal("region", rerr.field)
+    local wrong = new_client{ sk = "not-the-secret", region = "cn-north-4" }
+    local _, werr = wrong.iotda:list_products{}
+    assert.are.equal(401, werr.status)
+    -- the other services keep the client's algorithm
+    assert(c.workspaceapp:reinstall_server{ server_id = "s-1" })
+    assert.are.equal("SDK-HMAC-SM3", seen[#seen].alg)
+  end)
+
+  it("tells the public hosts from an instance's own, as the SDKs' derived predicate", function()
+    local public_host = require("hwcloud.identity.auth").public_host
+    for _, u in ipairs({ "https://iotda.cn-north-4.myhuaweicloud.com/v5", "https://iam.myhuaweicloud.com",
+                         "https://iotda-app.ap-southeast-1.huaweicloud.com:443/x", "http://ab.myhwclouds.cn" }) do
+      assert.is_true(public_host(u), u)
+    end
+    for _, u in ipairs({ "https://abc123.st1.iotda-app.cn-north-4.myhuaweicloud.com/v5",
+                         "https://127.0.0.1:8443/v5", "https://iotda.example.com",
+                         "https://IOTDA.cn-north-4.myhuaweicloud.com" }) do
+      assert.is_false(public_host(u), u)
+    end
+  end)
+
+  it("refuses an unknown sign_algorithm, naming the option", function()
+    local c, err = hwcloud.client{ region = "cn-north-4", ak = "AK", sk = "SK", project_id = PID,
+                                   sign_algorithm = "SDK-HMAC-MD5" }
+    assert.is_nil(c)
+    assert.are.equal("sign_algorithm", err.field)
+    assert.is_truthy(tostring(err):find("SDK-HMAC-SM3", 1, true))
   end)
 end)
 

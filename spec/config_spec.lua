@@ -154,6 +154,17 @@ describe("config: constructor options", function()
     assert.is_nil(tostring(e):find("attempt", 1, true), tostring(e))
   end)
 
+  it("takes sign_algorithm SDK-HMAC-SHA256 or SDK-HMAC-SM3, and refuses others naming the option", function()
+    for _, alg in ipairs({ "SDK-HMAC-SHA256", "SDK-HMAC-SM3" }) do
+      assert(hwcloud.client(with { region = "cn-north-4", project_id = "p", sign_algorithm = alg }))
+    end
+    refuses(with { sign_algorithm = "SDK-HMAC-MD5" }, "sign_algorithm",
+      'must be one of "SDK-HMAC-SHA256", "SDK-HMAC-SM3"')
+    -- the derived signing is the service's, not a client choice
+    refuses(with { sign_algorithm = "V11-HMAC-SHA256" }, "sign_algorithm")
+    refuses(with { sign_algorithm = 3 }, "sign_algorithm", "expected string, got number")
+  end)
+
   it("rejects timeouts that are not positive", function()
     refuses(with { timeout = 0 }, "timeout", "must be greater than 0")
     refuses(with { timeout = -1 }, "timeout", "must be greater than 0")

@@ -305,18 +305,65 @@ describe("core.sign", function()
   end)
 end)
 
-describe("digest helpers", function()
-  it("sha256_hex", function()
-    assert.are.equal("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", core.sha256_hex(""))
-    assert.are.equal("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", core.sha256_hex("abc"))
+describe("core.sign's other algorithms against the official signers' vectors", function()
+  -- the first line of each file names the SDK commit that made it
+  local function load(path)
+    local cjson, list, first = require "cjson", {}, true
+    for line in io.lines(path) do
+      if not first and line:match("%S") then list[#list + 1] = cjson.decode(line) end
+      first = false
+    end
+    return list
+  end
+  local sets = { load("spec/fixtures/vectors/sm3.jsonl"), load("spec/fixtures/vectors/derived.jsonl") }
+
+  it("has vectors of both", function()
+    assert.is_true(#sets[1] >= 5 and #sets[2] >= 3)
   end)
 
-  it("hmac_sha256_hex matches RFC 4231", function()
-    -- test case 2
-    assert.are.equal("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
-      core.hmac_sha256_hex("Jefe", "what do ya want for nothing?"))
-    -- test case 6: a key longer than the block is hashed first
-    assert.are.equal("60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
-      core.hmac_sha256_hex(string.rep("\170", 131), "Test Using Larger Than Block-Size Key - Hash Key First"))
+  for _, set in ipairs(sets) do
+    for _, v in ipairs(set) do
+      it("reproduces " .. v.id .. " (" .. v.algorithm .. ")", function()
+        local scope = v.region and (v.region .. "/" .. v.service)
+        local url = vector_url(v):gsub(" ", "%%20")
+        local auth = core.sign(v.method, url, v.headers_in, v.body, v.ak, v.sk,
+                               v.headers_in["X-Security-Token"], nil, true, v.algorithm, scope)
+        assert.are.equal(v.authorization, auth)
+        -- the list form ends in the same Authorization line
+        local lines = core.sign(v.method, url, v.headers_in, v.body, v.ak, v.sk,
+                                v.headers_in["X-Security-Token"], nil, nil, v.algorithm, scope)
+        assert.are.equal("Authorization: " .. v.authorization, lines[#lines])
+      end)
+    end
+  end
+
+  it("uses X-Sdk-Content-Sm3 in place of the body hash under SM3 only", function()
+    local h = { ["X-Sdk-Date"] = "20260115T083000Z" }
+    local plain = core.sign("PUT", "https://h/", h, "body", "AK", "SK", nil, nil, true, "SDK-HMAC-SM3")
+    h["X-Sdk-Content-Sm3"] = "UNSIGNED-PAYLOAD"
+    local a1 = core.sign("PUT", "https://h/", h, "body", "AK", "SK", nil, nil, true, "SDK-HMAC-SM3")
+    local a2 = core.sign("PUT", "https://h/", h, "other", "AK", "SK", nil, nil, true, "SDK-HMAC-SM3")
+    assert.are.equal(a1, a2)
+    assert.are_not.equal(plain:match("Signature=(%x+)"), a1:match("Signature=(%x+)"))
+    local s1 = core.sign("PUT", "https://h/", h, "body", "AK", "SK", nil, nil, true)
+    local s2 = core.sign("PUT", "https://h/", h, "other", "AK", "SK", nil, nil, true)
+    assert.are_not.equal(s1, s2)
+  end)
+
+  it("refuses an unknown algorithm and a derived signature without its scope", function()
+    local h = { ["X-Sdk-Date"] = "20260115T083000Z" }
+    local ok, field, msg = core.sign("GET", "https://h/", h, nil, "AK", "SECRETSK", nil, nil, true, "SDK-HMAC-MD5")
+    assert.is_nil(ok)
+    assert.are.equal("sign_algorithm", field)
+    assert.is_truthy(msg:find("SDK-HMAC-SM3", 1, true))
+    assert.is_nil(core.sign("GET", "https://h/", h, nil, "AK", "SK", nil, nil, true, 3))
+    assert.is_nil(core.sign("GET", "https://h/", h, nil, "AK", "SK", nil, nil, true, "SDK-HMAC-SM3\0"))
+    for _, scope in ipairs({ false, "", "cn north/iotdm", string.rep("r", 201) }) do
+      ok, field, msg = core.sign("GET", "https://h/", h, nil, "AK", "SECRETSK", nil, nil, true,
+                                 "V11-HMAC-SHA256", scope or nil)
+      assert.is_nil(ok)
+      assert.are.equal("sign_scope", field)
+      assert.is_falsy(msg:find("SECRETSK", 1, true))
+    end
   end)
 end)

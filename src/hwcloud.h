@@ -168,7 +168,8 @@ typedef struct hwc_url {
 const char *hwc_url_parse(const char *s, size_t n, int flags, hwc_url *u);
 
 /*
-** The signer (sign.c): SDK-HMAC-SHA256 over spans, no Lua. Its state
+** The signer (sign.c): SDK-HMAC-SHA256, SDK-HMAC-SM3 and the derived
+** V11-HMAC-SHA256 over spans, no Lua. Its state
 ** (the digest context, scratch buffers, the header and parameter arrays)
 ** is reused from call to call; sign_lua.c keeps one in a userdata and reads
 ** the Lua arguments into it.
@@ -184,10 +185,11 @@ typedef struct hwc_param { /* a query parameter, percent-decoded */
 } hwc_param;
 
 typedef struct hwc_signer {
-  /* OpenSSL's own struct tags, so this header need not include it. SHA-256
-  ** is fetched once and the context reused: OpenSSL 3's one-shot calls
-  ** fetch and allocate each time. */
-  struct evp_md_st *md;
+  /* OpenSSL's own struct tags, so this header need not include it. The
+  ** digests are fetched once and the context reused: OpenSSL 3's one-shot
+  ** calls fetch and allocate each time. md[HWC_ALG_SM3] is NULL where
+  ** OpenSSL has no SM3. */
+  struct evp_md_st *md[2];
   struct evp_md_ctx_st *ctx;
   hwc_buf canon;   /* the canonical request */
   hwc_buf scratch; /* decoded path and query, then Authorization */
@@ -197,12 +199,22 @@ typedef struct hwc_signer {
   size_t param_cap;
 } hwc_signer;
 
+/* the signing algorithms; the first two index hwc_signer.md */
+#define HWC_ALG_SHA256 0 /* SDK-HMAC-SHA256 */
+#define HWC_ALG_SM3 1    /* SDK-HMAC-SM3 */
+#define HWC_ALG_V11 2    /* V11-HMAC-SHA256: a key derived per day and scope */
+/* by HWC_ALG_*, as Authorization names them */
+extern const char *const hwc_alg_names[];
+#define HWC_SCOPE_MAX 200 /* V11's "region/service", at most */
+
 /* one request: spans into strings the caller keeps alive */
 typedef struct hwc_sign_req {
   hwc_slice method, body, ak, sk;
   hwc_slice path, query;  /* from the URL */
   hwc_slice date;         /* X-Sdk-Date, also among the headers */
-  hwc_slice content_hash; /* X-Sdk-Content-Sha256 when given, p == NULL if not */
+  hwc_slice content_hash; /* X-Sdk-Content-Sha256 (-Sm3) given, else p NULL */
+  hwc_slice scope;        /* V11: "region/service", the date goes before it */
+  int alg;                /* HWC_ALG_* */
   int upper_method;
 } hwc_sign_req;
 
@@ -215,16 +227,13 @@ int hwc_signer_ready(const hwc_signer *s);
 int hwc_signer_add(hwc_signer *s, hwc_slice name, hwc_slice value);
 /* signs the headers added since the last call: 0 with the Authorization
 ** value in *auth (valid until hwc_signer_done), HWC_SIGN_TWICE with the
-** index of a header named twice in *dup, -1 on a memory or digest error */
+** index of a header named twice in *dup, -1 on a memory or digest error
+** (or SM3 asked of an OpenSSL without it) */
 #define HWC_SIGN_TWICE 1
 int hwc_sign(hwc_signer *s, const hwc_sign_req *r, hwc_slice *auth,
              size_t *dup);
 /* ends a call: forgets the headers, releases outsized scratch buffers */
 void hwc_signer_done(hwc_signer *s);
-/* SHA-256 and HMAC-SHA256 with the reused contexts (0 or -1) */
-int hwc_sha256(hwc_signer *s, const char *p, size_t n, unsigned char out[32]);
-int hwc_hmac_sha256(hwc_signer *s, hwc_slice key, const char *msg, size_t n,
-                    unsigned char out[32]);
 
 /*
 ** "Did you mean" (suggest.c): index (1-based) of the entry of the list at

@@ -1,6 +1,9 @@
 /*
-** sign.c -- SDK-HMAC-SHA256, the algorithm: canonical URI, canonical
-** query, canonical headers, canonical request, string to sign, signature.
+** sign.c -- the signing algorithms: canonical URI, canonical query,
+** canonical headers, canonical request, string to sign, signature.
+** SDK-HMAC-SHA256 and SDK-HMAC-SM3 differ in the digest only; the derived
+** V11-HMAC-SHA256 adds a scope to the string to sign and signs with a key
+** derived (HKDF-SHA256) from the AK, SK and that scope.
 ** No Lua here: sign_lua.c reads the arguments into a request and the
 ** headers into the signer, and pushes the result.
 **
@@ -12,10 +15,12 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "hwcloud.h"
 
-#define ALGORITHM "SDK-HMAC-SHA256"
+const char *const hwc_alg_names[] = {"SDK-HMAC-SHA256", "SDK-HMAC-SM3",
+                                       "V11-HMAC-SHA256"};
 #define DIGEST_LEN 32
 #define BLOCK_LEN 64
 #define HEX_LEN 64
@@ -23,9 +28,6 @@
 ** URL does not pin memory for the life of the signer */
 #define SCRATCH_KEEP (64 * 1024)
 
-/* hex SHA-256 of the empty string: spares a digest for bodiless requests */
-static const char empty_hex[HEX_LEN + 1] =
-    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /* ---- the signer's state --------------------------------------------- */
 
@@ -35,15 +37,17 @@ int hwc_signer_init(hwc_signer *s) {
   hwc_buf_init(&s->scratch);
   s->ctx = EVP_MD_CTX_new();
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
-  s->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+  s->md[HWC_ALG_SHA256] = EVP_MD_fetch(NULL, "SHA256", NULL);
+  s->md[HWC_ALG_SM3] = EVP_MD_fetch(NULL, "SM3", NULL);
 #else
-  s->md = (struct evp_md_st *)EVP_sha256();
+  s->md[HWC_ALG_SHA256] = (struct evp_md_st *)EVP_sha256();
+  s->md[HWC_ALG_SM3] = (struct evp_md_st *)EVP_sm3();
 #endif
   return hwc_signer_ready(s) ? 0 : -1;
 }
 
 int hwc_signer_ready(const hwc_signer *s) {
-  return s->ctx != NULL && s->md != NULL;
+  return s->ctx != NULL && s->md[HWC_ALG_SHA256] != NULL;
 }
 
 /* each pointer is cleared as it is freed, so a second call is harmless.
@@ -52,9 +56,10 @@ void hwc_signer_free(hwc_signer *s) {
   EVP_MD_CTX_free(s->ctx);
   s->ctx = NULL;
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
-  EVP_MD_free(s->md);
+  EVP_MD_free(s->md[0]);
+  EVP_MD_free(s->md[1]);
 #endif
-  s->md = NULL;
+  s->md[0] = s->md[1] = NULL;
   hwc_buf_free(&s->canon);
   hwc_buf_free(&s->scratch);
   free(s->hdrs);
@@ -103,49 +108,26 @@ void hwc_signer_done(hwc_signer *s) {
 
 /* ---- digests -------------------------------------------------------- */
 
-static int final32(EVP_MD_CTX *ctx, unsigned char out[DIGEST_LEN]) {
+/* SHA-256 and SM3 both give 32 bytes */
+static int digest(hwc_signer *s, const EVP_MD *md, const char *p, size_t n,
+                  unsigned char out[DIGEST_LEN]) {
   unsigned int len = 0;
-  return EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == DIGEST_LEN ? 0
-                                                                       : -1;
+  return md != NULL && EVP_DigestInit_ex(s->ctx, md, NULL) == 1 &&
+                 EVP_DigestUpdate(s->ctx, p, n) == 1 &&
+                 EVP_DigestFinal_ex(s->ctx, out, &len) == 1 &&
+                 len == DIGEST_LEN
+             ? 0
+             : -1;
 }
 
-int hwc_sha256(hwc_signer *s, const char *p, size_t n,
-               unsigned char out[DIGEST_LEN]) {
-  if (EVP_DigestInit_ex(s->ctx, s->md, NULL) != 1 ||
-      EVP_DigestUpdate(s->ctx, p, n) != 1)
-    return -1;
-  return final32(s->ctx, out);
-}
-
-/* HMAC-SHA256 (RFC 2104): SHA-256((K ^ opad) || SHA-256((K ^ ipad) || msg)),
-** K the key zero-padded to a block (hashed first when longer) */
-int hwc_hmac_sha256(hwc_signer *s, hwc_slice key, const char *msg, size_t n,
-                    unsigned char out[DIGEST_LEN]) {
-  unsigned char k[BLOCK_LEN], pad[BLOCK_LEN], inner[DIGEST_LEN];
-  size_t i;
-  int rc = -1;
-  memset(k, 0, sizeof k);
-  if (key.n > BLOCK_LEN) {
-    if (hwc_sha256(s, key.p, key.n, k) != 0) goto done;
-  } else if (key.n > 0) {
-    memcpy(k, key.p, key.n);
-  }
-  for (i = 0; i < BLOCK_LEN; i++) pad[i] = (unsigned char)(k[i] ^ 0x36);
-  if (EVP_DigestInit_ex(s->ctx, s->md, NULL) != 1 ||
-      EVP_DigestUpdate(s->ctx, pad, BLOCK_LEN) != 1 ||
-      EVP_DigestUpdate(s->ctx, msg, n) != 1 || final32(s->ctx, inner) != 0)
-    goto done;
-  for (i = 0; i < BLOCK_LEN; i++) pad[i] = (unsigned char)(k[i] ^ 0x5c);
-  if (EVP_DigestInit_ex(s->ctx, s->md, NULL) == 1 &&
-      EVP_DigestUpdate(s->ctx, pad, BLOCK_LEN) == 1 &&
-      EVP_DigestUpdate(s->ctx, inner, DIGEST_LEN) == 1 &&
-      final32(s->ctx, out) == 0)
-    rc = 0;
-done:
-  OPENSSL_cleanse(k, sizeof k);
-  OPENSSL_cleanse(pad, sizeof pad);
-  OPENSSL_cleanse(inner, sizeof inner);
-  return rc;
+/* OpenSSL's HMAC wipes its key pads itself */
+static int hmac(const EVP_MD *md, hwc_slice key, const char *msg, size_t n,
+                unsigned char out[DIGEST_LEN]) {
+  unsigned int len = 0;
+  return md != NULL && HMAC(md, key.p, (int)key.n, (const unsigned char *)msg,
+                            n, out, &len) != NULL && len == DIGEST_LEN
+             ? 0
+             : -1;
 }
 
 /* ---- orders and pieces ---------------------------------------------- */
@@ -293,18 +275,18 @@ static int canonical_request(hwc_signer *s, const hwc_sign_req *r,
                              size_t *signed_at, size_t *signed_len) {
   hwc_buf *b = &s->canon;
   char body_hex[HEX_LEN];
-  const char *payload = empty_hex;
+  const char *payload = body_hex;
   size_t payload_n = HEX_LEN;
+  unsigned char d[DIGEST_LEN];
   int rc = 0;
   hwc_buf_reset(b);
   if (r->content_hash.p != NULL) {
     payload = r->content_hash.p;
     payload_n = r->content_hash.n;
-  } else if (r->body.n > 0) {
-    unsigned char d[DIGEST_LEN];
-    if (hwc_sha256(s, r->body.p, r->body.n, d) != 0) return -1;
+  } else {
+    if (digest(s, s->md[r->alg == HWC_ALG_SM3], r->body.p, r->body.n, d) != 0)
+      return -1;
     hwc_hex(d, DIGEST_LEN, body_hex);
-    payload = body_hex;
   }
   rc |= add_method(b, r);
   rc |= hwc_buf_addc(b, '\n');
@@ -321,28 +303,68 @@ static int canonical_request(hwc_signer *s, const hwc_sign_req *r,
 
 /* ---- string to sign, signature, Authorization ----------------------- */
 
-/* SDK-HMAC-SHA256 \n date \n hex(SHA-256(canonical request)), signed with
-** the SK; the Authorization value goes into the scratch buffer */
+/* V11's key: HKDF-SHA256 (RFC 5869, one block) with the AK as salt, the SK
+** as input and the scope as info (info has room for the counter byte);
+** the key is the hex form */
+static int derive_key(const hwc_sign_req *r, char *info, size_t n,
+                      char key[HEX_LEN]) {
+  const EVP_MD *md = EVP_sha256();
+  unsigned char prk[DIGEST_LEN], okm[DIGEST_LEN];
+  hwc_slice k;
+  int rc;
+  k.p = (const char *)prk;
+  k.n = DIGEST_LEN;
+  info[n] = 1;
+  rc = hmac(md, r->ak, r->sk.p, r->sk.n, prk);
+  if (rc == 0) rc = hmac(md, k, info, n + 1, okm);
+  if (rc == 0) hwc_hex(okm, DIGEST_LEN, key);
+  OPENSSL_cleanse(prk, sizeof prk);
+  OPENSSL_cleanse(okm, sizeof okm);
+  return rc;
+}
+
+/* ALGORITHM \n date [\n scope] \n hex(digest(canonical request)), signed
+** with the SK, or for V11 with the key derived for the scope (the date's
+** day, '/', the request's scope); the Authorization value goes into the
+** scratch buffer */
 static int authorization(hwc_signer *s, const hwc_sign_req *r,
                          size_t signed_at, size_t signed_len) {
-  char sig[HEX_LEN];
+  const EVP_MD *md = s->md[r->alg == HWC_ALG_SM3];
+  char sig[HEX_LEN], dkey[HEX_LEN], scope[HWC_SCOPE_MAX + 10];
   unsigned char d[DIGEST_LEN];
   hwc_buf *a = &s->scratch;
+  hwc_slice key = r->sk;
+  size_t sn = 0, day = r->date.n < 8 ? r->date.n : 8;
   int rc = 0;
-  if (hwc_sha256(s, s->canon.data, s->canon.len, d) != 0) return -1;
-  hwc_buf_reset(a);
-  /* the string to sign, built in the scratch buffer first */
-  rc |= hwc_buf_adds(a, ALGORITHM "\n");
+  if (digest(s, md, s->canon.data, s->canon.len, d) != 0) return -1;
+  if (r->alg == HWC_ALG_V11) {
+    if (r->scope.n > HWC_SCOPE_MAX) return -1;
+    memcpy(scope, r->date.p, day);
+    scope[day] = '/';
+    memcpy(scope + day + 1, r->scope.p, r->scope.n);
+    sn = day + 1 + r->scope.n;
+    if (derive_key(r, scope, sn, dkey) != 0) return -1;
+    key.p = dkey;
+    key.n = HEX_LEN;
+  }
+  hwc_buf_reset(a); /* the string to sign, then the Authorization value */
+  rc |= hwc_buf_adds(a, hwc_alg_names[r->alg]);
+  rc |= hwc_buf_addc(a, '\n');
   rc |= hwc_buf_add(a, r->date.p, r->date.n);
   rc |= hwc_buf_addc(a, '\n');
+  if (sn > 0) rc |= hwc_buf_add(a, scope, sn) | hwc_buf_addc(a, '\n');
   if (rc != 0 || hwc_buf_reserve(a, HEX_LEN) != 0) return -1;
   hwc_hex(d, DIGEST_LEN, a->data + a->len);
   a->len += HEX_LEN;
-  if (hwc_hmac_sha256(s, r->sk, a->data, a->len, d) != 0) return -1;
+  rc = hmac(md, key, a->data, a->len, d);
+  OPENSSL_cleanse(dkey, sizeof dkey);
+  if (rc != 0) return -1;
   hwc_hex(d, DIGEST_LEN, sig);
   hwc_buf_reset(a);
-  rc |= hwc_buf_adds(a, ALGORITHM " Access=");
+  rc |= hwc_buf_adds(a, hwc_alg_names[r->alg]);
+  rc |= hwc_buf_adds(a, sn > 0 ? " Credential=" : " Access=");
   rc |= hwc_buf_add(a, r->ak.p, r->ak.n);
+  if (sn > 0) rc |= hwc_buf_addc(a, '/') | hwc_buf_add(a, scope, sn);
   rc |= hwc_buf_adds(a, ", SignedHeaders=");
   rc |= hwc_buf_add(a, s->canon.data + signed_at, signed_len);
   rc |= hwc_buf_adds(a, ", Signature=");

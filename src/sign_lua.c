@@ -1,7 +1,7 @@
 /*
-** sign_lua.c -- the signer's Lua face: core.sign, core.sha256_hex,
-** core.hmac_sha256_hex. Reads and checks the arguments, hands spans of them
-** to sign.c, pushes the signed headers as "Name: value" lines.
+** sign_lua.c -- the signer's Lua face: core.sign. Reads and checks the
+** arguments, hands spans of them to sign.c, pushes the signed headers as
+** "Name: value" lines.
 **
 ** Ownership: the signer lives in one userdata shared by the functions as
 ** an upvalue, so a Lua error raised at any point leaks nothing. Spans
@@ -125,6 +125,32 @@ static int check_key(lua_State *L, int idx, const char *field,
   return 0;
 }
 
+/* the algorithm (10) by its Authorization name, nil for SDK-HMAC-SHA256;
+** V11-HMAC-SHA256 wants its scope (11), "region/service" */
+static int read_algorithm(lua_State *L, hwc_sign_req *r) {
+  size_t n = 0;
+  const char *a;
+  if (lua_isnil(L, 10)) return 0;
+  a = lua_type(L, 10) == LUA_TSTRING ? lua_tolstring(L, 10, &n) : "";
+  for (r->alg = 0; r->alg < 3; r->alg++)
+    if (n == strlen(hwc_alg_names[r->alg]) &&
+        memcmp(a, hwc_alg_names[r->alg], n) == 0)
+      break;
+  if (r->alg == 3)
+    return input_error(L, "sign_algorithm",
+                       "must be SDK-HMAC-SHA256, SDK-HMAC-SM3 or "
+                       "V11-HMAC-SHA256");
+  if (r->alg != HWC_ALG_V11) return 0;
+  if (lua_type(L, 11) == LUA_TSTRING)
+    r->scope.p = lua_tolstring(L, 11, &r->scope.n);
+  if (r->scope.n == 0 || r->scope.n > HWC_SCOPE_MAX ||
+      hwc_has_ctl(r->scope.p, r->scope.n, 1))
+    return input_error(L, "sign_scope",
+                       "V11-HMAC-SHA256 needs \"region/service\" (at most "
+                       "200 bytes, no spaces or control characters)");
+  return 0;
+}
+
 /* method, url, headers, body, ak, sk[, security_token]: checked in the
 ** order the public API has always checked them (number header values
 ** only in the checked form); 0 when good, else 3 (nil, field, message) */
@@ -156,6 +182,7 @@ static int read_call(lua_State *L, call *c, int url_flags) {
       (rc = check_key(L, 6, "sk", &r->sk)) != 0 ||
       (rc = check_headers(L, 3, r->upper_method)) != 0)
     return rc;
+  if ((rc = read_algorithm(L, r)) != 0) return rc;
   if (!lua_isnil(L, 7)) {
     if (lua_type(L, 7) != LUA_TSTRING)
       return input_error(L, "security_token", "expected a string");
@@ -230,7 +257,9 @@ static int collect_headers(lua_State *L, hwc_signer *s, int idx, call *c) {
     }
     if (name_is(name, "host")) c->has_host = 1;
     else if (name_is(name, "x-sdk-date")) c->req.date = value;
-    else if (name_is(name, "x-sdk-content-sha256")) c->req.content_hash = value;
+    else if (name_is(name, c->req.alg == HWC_ALG_SM3 ? "x-sdk-content-sm3"
+                                                      : "x-sdk-content-sha256"))
+      c->req.content_hash = value;
   }
   return 0;
 }
@@ -315,7 +344,8 @@ static void push_lines(lua_State *L, const call *c, int prefix) {
 }
 
 /* core.sign(method, url, headers, body, ak, sk[, security_token[, prefix
-** [, checked]]]) -> list | nil, field, message: the one entry point. The
+** [, checked[, algorithm[, scope]]]]]) -> list | nil, field, message: the
+** one entry point. The
 ** list is prefix's entries (the lines every request starts with), then the
 ** signed headers as "Name: value" lines: what a transport sends. checked
 ** is hwcloud.sign's form: the method upper-cased, number header values
@@ -330,7 +360,7 @@ static int l_sign(lua_State *L) {
   hwc_slice auth;
   size_t dup = 0;
   int rc;
-  lua_settop(L, 8);
+  lua_settop(L, 11);
   if (!lua_isnil(L, 8)) luaL_checktype(L, 8, LUA_TTABLE);
   memset(&c, 0, sizeof c);
   c.req.upper_method = checked;
@@ -366,44 +396,8 @@ static int l_sign(lua_State *L) {
   return 3;
 }
 
-/* ---- digest helpers ------------------------------------------------- */
-
-static void push_hex(lua_State *L, const unsigned char d[32]) {
-  char hex[64];
-  hwc_hex(d, 32, hex);
-  lua_pushlstring(L, hex, 64);
-}
-
-static int l_sha256_hex(lua_State *L) {
-  hwc_signer *s = signer_of(L);
-  unsigned char d[32];
-  size_t n;
-  const char *p = luaL_checklstring(L, 1, &n);
-  if (hwc_sha256(s, p, n, d) != 0)
-    return luaL_error(L, "hwcloud.core: SHA-256 failed");
-  push_hex(L, d);
-  return 1;
-}
-
-static int l_hmac_sha256_hex(lua_State *L) {
-  hwc_signer *s = signer_of(L);
-  unsigned char d[32];
-  hwc_slice key;
-  size_t n;
-  const char *msg;
-  key.p = luaL_checklstring(L, 1, &key.n);
-  msg = luaL_checklstring(L, 2, &n);
-  if (hwc_hmac_sha256(s, key, msg, n, d) != 0)
-    return luaL_error(L, "hwcloud.core: HMAC-SHA256 failed");
-  push_hex(L, d);
-  return 1;
-}
-
 void hwc_open_sign(lua_State *L) {
-  static const luaL_Reg funcs[] = {{"sign", l_sign},
-                                   {"sha256_hex", l_sha256_hex},
-                                   {"hmac_sha256_hex", l_hmac_sha256_hex},
-                                   {NULL, NULL}};
+  static const luaL_Reg funcs[] = {{"sign", l_sign}, {NULL, NULL}};
   hwc_signer *s = (hwc_signer *)lua_newuserdatauv(L, sizeof *s, 0);
   memset(s, 0, sizeof *s);
   /* the metatable goes on before anything is allocated, so __gc frees

@@ -867,6 +867,8 @@ def lua_file(desc, models=None, companion=None):
     newer = desc.get("newer")
     if desc.get("credentials") == "global":
         out.append("  global = true,")
+    if desc.get("derived_auth"):
+        out.append("  derived_auth_service_name = %s," % lua_str(desc["derived_auth"]))
     if newer:
         out.append("  newer = { sdk = %s, commit = %s, path = %s }," % (
             lua_str(newer["sdk"]), lua_str(newer["commit"]), lua_str(newer["path"])))
@@ -1045,6 +1047,20 @@ def credentials_kind(go, py, gpath, ppath):
     return "global" if first in ("GlobalCredentials", "global.Credentials") else "basic"
 
 
+def derived_auth(go, py, gpath, ppath):
+    """The service name the SDK's client signs V11-HMAC-SHA256 (derived)
+    requests under, or None (Python: _with_derived_auth_service_name, Go:
+    WithDerivedAuthServiceName)."""
+    if ppath:
+        f = [x for x in py.list(ppath) if re.fullmatch(re.escape(ppath) + r"/[^/]*_client\.py", x)
+             and not x.endswith("_async_client.py")][0]
+        m = re.search(r'_with_derived_auth_service_name\("([^"]+)"\)', py.read(f))
+    else:
+        f = [x for x in go.list(gpath) if re.fullmatch(re.escape(gpath) + r"/[^/]*_client\.go", x)][0]
+        m = re.search(r'WithDerivedAuthServiceName\("([^"]+)"\)', go.read(f))
+    return m.group(1) if m else None
+
+
 def gen_one(go, py, service, version, how, gpath, ppath):
     note = None
     if how == "go":
@@ -1063,6 +1079,7 @@ def gen_one(go, py, service, version, how, gpath, ppath):
             desc["regions"] = py_regions(py, ppath)
             desc["newer"] = {"sdk": PY_SDK, "commit": py.commit, "path": ppath}
     desc["credentials"] = credentials_kind(go, py, gpath, ppath)
+    desc["derived_auth"] = derived_auth(go, py, gpath, ppath)
     return desc, note
 
 

@@ -38,6 +38,9 @@ local OPTIONS = o.declare {
   retries = whole("integer", 0, require("hwcloud.retry").MAX_RETRIES), retry_unsafe = o.boolean,
   retry_base = o.non_negative(), retry_max_delay = o.non_negative(),
   transport = o.one_of("string", { "curl", "ngx" }),
+  -- the signature of the API (SDK-HMAC-SM3: the SM3 digest in place of
+  -- SHA-256); the services the SDKs sign derived (IoTDA) sign V11 anyway
+  sign_algorithm = o.one_of("string", { "SDK-HMAC-SHA256", "SDK-HMAC-SM3" }),
   -- object storage's signature (hwcloud.obs)
   obs_signature = o.one_of("string", { "obs", "v2", "v4" }),
   progress = o.rule("any", function(v) return require("hwcloud.progress").check(v) end),

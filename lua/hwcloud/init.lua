@@ -53,8 +53,10 @@ function _M.client(opts)
 end
 
 -- sign(request, credentials) -> headers | nil, err
--- request = {method, url, headers?, body?}; credentials = {ak, sk,
--- security_token?}. Returns a new headers table with Host, X-Sdk-Date (kept
+-- request = {method, url, headers?, body?, sign_algorithm?, sign_scope?};
+-- credentials = {ak, sk, security_token?}. sign_algorithm is
+-- "SDK-HMAC-SHA256" (nil), "SDK-HMAC-SM3" or "V11-HMAC-SHA256", which wants
+-- sign_scope = "region/service" (IoTDA's: "cn-north-4/iotdm"). Returns a new headers table with Host, X-Sdk-Date (kept
 -- if given), Authorization and, with a security token, X-Security-Token.
 -- The C core checks the fields (types, CR/LF and other control characters,
 -- the URL's shape) while it reads them and reports bad input as
@@ -75,7 +77,7 @@ function _M.sign(req, creds)
     core_sign = sign
   end
   local auth, date, host = sign(req.method, req.url, req.headers, req.body,
-    creds.ak, creds.sk, creds.security_token, nil, true)
+    creds.ak, creds.sk, creds.security_token, nil, true, req.sign_algorithm, req.sign_scope)
   if not auth then return invalid(date, host) end
   -- the caller's headers as given (numbers as the core signed them), and
   -- the values of those the core added. The constructor sizes the map for

@@ -34,7 +34,9 @@ assert(core.sign("GET", "no-host", {}, nil, "AK", "SK") == nil)
 assert(core.sign("GET", "https://h/", { ["X-A"] = {} }, nil, "AK", "SK") == nil)
 assert(core.sign("GET", "https://h/", { ["X-A"] = "1", ["x-a"] = "2" }, nil, "AK", "SK") == nil)
 assert(not pcall(core.sign, "GET", "https://h/", {}, nil, "AK", "SK", nil, "not a list"))
-assert(core.sha256_hex("abc") and core.hmac_sha256_hex(string.rep("k", 200), "m"))
+assert(core.sign("GET", "https://h/", {}, "b", "AK", "SK", nil, nil, nil, "SDK-HMAC-SM3"))
+assert(core.sign("GET", "https://h/", {}, "b", string.rep("k", 200), "SK", nil, nil, nil, "V11-HMAC-SHA256", "r/s"))
+assert(core.sign("GET", "https://h/", {}, nil, "AK", "SK", nil, nil, nil, "nope") == nil)
 local many = {}
 for i = 1, 500 do many["X-H-" .. i] = "v" .. i end
 assert(core.sign("GET", "https://h/?" .. string.rep("a%41=b&", 200), many, nil, "AK", "SK"))

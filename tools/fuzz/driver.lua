@@ -246,8 +246,9 @@ local function sign_case(r)
       check(type(field) == "string", "a refusal without a field")
     end
   end
-  core.sha256_hex(gen_string(r))
-  core.hmac_sha256_hex(gen_string(r), gen_string(r))
+  -- the other algorithms on fuzzed keys and scope
+  core.sign("GET", "https://h/", nil, gen_string(r), "AK", "SK", nil, nil, nil, "SDK-HMAC-SM3")
+  core.sign("GET", "https://h/", nil, nil, "AK", "SK", nil, nil, nil, "V11-HMAC-SHA256", gen_string(r))
 end
 
 -- the input as an answer's text

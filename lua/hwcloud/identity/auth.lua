@@ -70,6 +70,31 @@ end
 
 -- A service signed for a domain, not a project: flagged in its
 -- description, and IAM until the descriptions carry the flag.
+-- whether the URL's host is a public endpoint of the cloud, as the SDKs'
+-- derived-auth predicate tells: a lower-case label, optionally a region
+-- label (cn-north-4), then .huaweicloud., .myhuaweicloud. or .myhwclouds.
+-- and com or cn. Elsewhere (an instance's own host, an address) a service
+-- with a derived-auth name signs V11-HMAC-SHA256.
+local function public_host(url)
+  local host = url:match("^%a[%w+.-]*://([^/?#]*)") or ""
+  local rest = host:match("^%l[%l%d-]+(.*)$")
+  if not rest then return false end
+  local function tail(s)
+    s = s:match("^%.(.*)$")
+    if not s then return false end
+    for _, w in ipairs({ "huaweicloud", "myhuaweicloud", "myhwclouds" }) do
+      local after = s:sub(1, #w) == w and s:sub(#w + 2)
+      if after and #s > #w and (after:sub(1, 3) == "com" or after:sub(1, 2) == "cn") then
+        return true
+      end
+    end
+    return false
+  end
+  local after_region = rest:match("^%.%l%l+%-%l+%-%d%d?(.*)$")
+  return tail(rest) or (after_region ~= nil and tail(after_region))
+end
+_M.public_host = public_host
+
 local function is_global(svc)
   if svc.global ~= nil then return svc.global == true end
   return svc.name == "iam"
@@ -586,7 +611,18 @@ function State:headers(engine, svc, method, url, content_type, body, identity)
     if content_type then h["Content-Type"] = content_type end
     if xname then h[xname] = xvalue end
     if k.security_token then h["X-Security-Token"] = k.security_token end
-    local lines, field, message = core_sign(method, url, h, body, k.ak, k.sk, nil, self.common)
+    -- the client's algorithm (nil: SDK-HMAC-SHA256), but V11 for a service
+    -- the SDKs sign derived when it goes to an instance's own host
+    local alg, scope = self.cfg.sign_algorithm, nil
+    if svc and svc.derived_auth_service_name and not public_host(url) then
+      if not self.region then
+        return nil, errors.validation("region", "is required to sign " .. tostring(svc.name)
+          .. " requests to an instance's own host (V11-HMAC-SHA256)")
+      end
+      alg, scope = "V11-HMAC-SHA256", self.region .. "/" .. svc.derived_auth_service_name
+    end
+    local lines, field, message = core_sign(method, url, h, body, k.ak, k.sk, nil, self.common,
+                                            nil, alg, scope)
     if not lines then return nil, errors.validation(field, message) end
     return lines
   end

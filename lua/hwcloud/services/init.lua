@@ -175,6 +175,9 @@ local function service_of(name, entry, desc, parts)
     host = entry.host,
     host_intl = desc.host_intl,
     global = entry.global,
+    -- the SDKs sign this service's requests V11-HMAC-SHA256 under this name
+    -- when they go to an instance's own host (IoTDA: "iotdm")
+    derived_auth_service_name = first.derived_auth_service_name or desc.derived_auth_service_name,
     content_type = desc.content_type or "application/json",
     regions = {},
     source = first.source,

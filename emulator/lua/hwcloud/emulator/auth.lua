@@ -1,5 +1,6 @@
--- hwcloud.emulator.auth: checks AK/SK signatures (SDK-HMAC-SHA256) and the
--- IAM tokens this emulator issued.
+-- hwcloud.emulator.auth: checks AK/SK signatures (SDK-HMAC-SHA256,
+-- SDK-HMAC-SM3, and the derived V11-HMAC-SHA256 of IoTDA's instance hosts)
+-- and the IAM tokens this emulator issued.
 --
 -- The signature check is its own implementation of the algorithm (canonical
 -- request from the request as received), independent of the client's signer.
@@ -13,15 +14,21 @@ local type, tonumber, sort, concat = type, tonumber, table.sort, table.concat
 local byte, char, find, gsub, gmatch, sub, lower, match, format =
   string.byte, string.char, string.find, string.gsub, string.gmatch, string.sub,
   string.lower, string.match, string.format
-local abs = math.abs
+local abs, pcall = math.abs, pcall
 local sha256_hex, hmac_sha256_hex, ct_equal = crypto.sha256_hex, crypto.hmac_sha256_hex, crypto.equal
+local hmac_sha256 = crypto.hmac_sha256
 
 local _M = {}
 
-local ALGORITHM = "SDK-HMAC-SHA256"
-local AUTH_PATTERN = "^SDK%-HMAC%-SHA256%s+(.*)$"
+-- per algorithm: the digest, its HMAC, the header that may stand for the
+-- body's hash
+local ALGORITHMS = {
+  ["SDK-HMAC-SHA256"] = { hash = sha256_hex, hmac = hmac_sha256_hex, content = "x-sdk-content-sha256" },
+  ["SDK-HMAC-SM3"] = { hash = crypto.sm3_hex, hmac = crypto.hmac_sm3_hex, content = "x-sdk-content-sm3" },
+  ["V11-HMAC-SHA256"] = { hash = sha256_hex, hmac = hmac_sha256_hex, content = "x-sdk-content-sha256",
+                          derived = true },
+}
 local MAX_SKEW = 15 * 60
-local EMPTY_HASH = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 local function hex_byte(h) return char(tonumber(h, 16)) end
 local function enc_byte(c) return format("%%%02X", byte(c)) end
@@ -87,15 +94,24 @@ end
 -- Bounds on SignedHeaders, checked before any other work.
 local MAX_SIGNED_HEADERS, MAX_SIGNED_LEN = 64, 2048
 
--- Parses "SDK-HMAC-SHA256 Access=AK, SignedHeaders=a;b, Signature=hex".
+-- Parses "SDK-HMAC-SHA256 Access=AK, SignedHeaders=a;b, Signature=hex"
+-- (or SDK-HMAC-SM3), or "V11-HMAC-SHA256 Credential=AK/day/region/service,
+-- SignedHeaders=..., Signature=...": ak, signed, signature, algorithm and
+-- V11's scope (day/region/service).
 function _M.parse_authorization(value)
-  local rest = match(value, AUTH_PATTERN)
-  if not rest then return nil end
-  local ak = match(rest, "Access=([^,%s]+)")
+  local alg, rest = match(value, "^(%S+)%s+(.*)$")
+  local a = alg and ALGORITHMS[alg]
+  if not a then return nil end
+  local ak, scope
+  if a.derived then
+    ak, scope = match(rest, "Credential=([^/,%s]+)/(%d%d%d%d%d%d%d%d/[^/,%s]+/[^/,%s]+)")
+  else
+    ak = match(rest, "Access=([^,%s]+)")
+  end
   local signed = match(rest, "SignedHeaders=([^,%s]+)")
   local sig = match(rest, "Signature=(%x+)")
   if not (ak and signed and sig) then return nil end
-  return ak, signed, lower(sig)
+  return ak, signed, lower(sig), alg, scope
 end
 
 local function header_value(headers, name)
@@ -170,21 +186,30 @@ local function canonical_headers(names, headers)
   return concat(lines)
 end
 
--- The payload hash: X-Sdk-Content-Sha256 when given, else the body's.
-local function payload_hash(headers, body)
-  local payload = header_value(headers, "x-sdk-content-sha256")
+-- The payload hash: X-Sdk-Content-Sha256 (-Sm3 under SM3) when given,
+-- else the body's.
+local function payload_hash(a, headers, body)
+  local payload = header_value(headers, a.content)
   if payload then return payload end
-  return (body == nil or body == "") and EMPTY_HASH or sha256_hex(body)
+  return a.hash(body or "")
+end
+
+-- V11's key: HKDF-SHA256 (RFC 5869), the AK the salt, the SK the input,
+-- the scope the info, one block; used as its hex form
+local function derived_key(ak, sk, scope)
+  local prk = hmac_sha256(ak, sk)
+  return crypto.to_hex(hmac_sha256(prk, scope .. "\1"))
 end
 
 -- Verifies the AK/SK signature of the current request. `path` and `query` are
 -- the raw request-target parts, `body` the exact body bytes.
 -- Returns the access key, or nil, status, message.
 function _M.verify_signature(method, path, query, headers, body, authorization)
-  local ak, signed, sig = _M.parse_authorization(authorization)
+  local ak, signed, sig, alg, scope = _M.parse_authorization(authorization)
   if not ak then
-    return fail("Authorization is not a valid " .. ALGORITHM .. " header")
+    return fail("Authorization is not a valid SDK-HMAC-SHA256, SDK-HMAC-SM3 or V11-HMAC-SHA256 header")
   end
+  local a = ALGORITHMS[alg]
   local sk, temp, msg = secret_for(ak, signed, headers)
   if not sk then return nil, temp, msg end
   local names, status
@@ -197,11 +222,17 @@ function _M.verify_signature(method, path, query, headers, body, authorization)
   lines, status, msg = canonical_headers(names, headers)
   if not lines then return nil, status, msg end
 
+  if scope and sub(scope, 1, 8) ~= sub(date, 1, 8) then
+    return fail("the Credential's day is not the day of X-Sdk-Date")
+  end
+  local ok, hashed = pcall(payload_hash, a, headers, body)
+  if not ok then return fail(alg .. " is not available here") end
+
   local canonical = method .. "\n" .. _M.canonical_uri(path) .. "\n"
     .. _M.canonical_query(query) .. "\n" .. lines .. "\n"
-    .. signed .. "\n" .. payload_hash(headers, body)
-  local to_sign = ALGORITHM .. "\n" .. date .. "\n" .. sha256_hex(canonical)
-  local expected = hmac_sha256_hex(sk, to_sign)
+    .. signed .. "\n" .. hashed
+  local to_sign = alg .. "\n" .. date .. "\n" .. (scope and scope .. "\n" or "") .. a.hash(canonical)
+  local expected = a.hmac(scope and derived_key(ak, sk, scope) or sk, to_sign)
   if not ct_equal(expected, sig) then
     return fail("verify aksk signature fail")
   end

@@ -1,4 +1,4 @@
--- hwcloud.emulator.crypto: SHA-256, HMAC-SHA256 and random bytes from the
+-- hwcloud.emulator.crypto: SHA-256, SM3, their HMACs and random bytes from the
 -- libcrypto that nginx is linked with, through LuaJIT's FFI.
 -- Written independently of the client's C signer so the two check each other.
 
@@ -31,6 +31,9 @@ local decls = {
                         const unsigned char *d, size_t n, unsigned char *md,
                         unsigned int *md_len);]],
   "int RAND_bytes(unsigned char *buf, int num);",
+  "const EVP_MD *EVP_get_digestbyname(const char *name);",
+  [[int EVP_Digest(const void *data, size_t count, unsigned char *md,
+                   unsigned int *size, const EVP_MD *type, void *impl);]],
 }
 for i = 1, #decls do pcall(ffi_cdef, decls[i]) end
 
@@ -82,6 +85,27 @@ end
 
 function _M.hmac_sha256_hex(key, msg)
   return to_hex(_M.hmac_sha256(key, msg))
+end
+
+-- SM3 (SDK-HMAC-SM3); nil where the libcrypto has none
+local sm3_md
+do
+  local ok, md = pcall(function() return lib.EVP_get_digestbyname("SM3") end)
+  if ok and md ~= nil then sm3_md = md end
+end
+
+function _M.sm3_hex(s)
+  if not sm3_md or lib.EVP_Digest(s, #s, md_buf, md_len, sm3_md, nil) ~= 1 then
+    error("hwcloud.emulator: SM3 is not available")
+  end
+  return to_hex(ffi_string(md_buf, md_len[0]))
+end
+
+function _M.hmac_sm3_hex(key, msg)
+  if not sm3_md or lib.HMAC(sm3_md, key, #key, msg, #msg, md_buf, md_len) == nil then
+    error("hwcloud.emulator: SM3 is not available")
+  end
+  return to_hex(ffi_string(md_buf, md_len[0]))
 end
 
 -- HMAC-SHA1 (OBS and AWS V2 signatures), HMAC-SHA256 raw (SigV4's key

@@ -9,6 +9,7 @@ return {
   service = "iotda",
   api_version = "v5",
   source = { sdk = "huaweicloud-sdk-go-v3", commit = "1cd70eb6f730ea721771a6ec8d96352bbb801787", path = "services/iotda/v5" },
+  derived_auth_service_name = "iotdm",
   newer = { sdk = "huaweicloud-sdk-python-v3", commit = "343a486b5c8ab656611159f314df6e575d0f6398", path = "huaweicloud-sdk-iotda/huaweicloudsdkiotda/v5" },
   response_models = "iotda_v5_responses",
   regions = {
