@@ -58,6 +58,15 @@ local function str(v)
   return nil
 end
 
+-- an id as the poll's path wants it: text, or a whole number (CSE's jobId)
+local function idstr(v)
+  if type(v) == "string" and v ~= "" then return v end
+  if type(v) == "number" and v == v and v % 1 == 0 and v >= 0 and v < 2 ^ 53 then
+    return format("%.0f", v)
+  end
+  return nil
+end
+
 local function set(list)
   local s = {}
   for _, v in pairs(list or {}) do s[v] = true end
@@ -347,7 +356,7 @@ local function batch_ids(b, job)
     local list = dig(job, b.ids)
     if type(list) ~= "table" or list[1] == nil then return nil end
     local out = {}
-    for i, id in ipairs(list) do out[i] = { id = id } end
+    for i, id in ipairs(list) do out[i] = { id = idstr(id), error = not idstr(id) and "no job id" or nil } end
     return out
   end
   local items = dig(job, b.list)
@@ -355,7 +364,7 @@ local function batch_ids(b, job)
   local out = {}
   for i, it in ipairs(items) do
     local e = {
-      id = str(dig(it, b.id)),
+      id = idstr(dig(it, b.id)),
       resource = b.resource and str(dig(it, b.resource)) or nil,
     }
     if not e.id then
@@ -399,11 +408,13 @@ function _M.resolve(job)
       .. " (services with jobs: " .. job_services() .. ")")
   end
   local req = marked and mt.__hwcloud_request or nil
+  -- a hand-named job may pick a kind by name (answers have their own `kind`)
+  local want = not marked and type(job.kind) == "string" and job.kind or nil
   for _, k in ipairs(kinds) do
-    if job.kind == nil or job.kind == k.name or job.kind == k.poll_service then
+    if want == nil or want == k.name or want == k.poll_service then
       for _, p in ipairs(k.ids) do
-        local id = dig(job, p)
-        if type(id) == "string" and id ~= "" then
+        local id = idstr(dig(job, p))
+        if id then
           local r, err = poll_request(k, id, job, req)
           if not r then return nil, err end
           return { kind = k, service = service, jobs = { { id = id, poll = r } } }

@@ -6,7 +6,7 @@ return {
   jobs = {
     {
       name = "run", poll = "show_pipeline_run_detail", id_field = "pipeline_run_id",
-      ids = { "pipeline_run_id" }, params = { pipeline_id = "pipeline_id" },
+      ids = { "pipeline_run_id" }, params = { pipeline_id = "pipeline_id", project_id = "project_id" },
       status = "status", success = { "COMPLETED" }, failure = { "FAILED", "CANCELED" },
       reason = { "stages[].jobs[].steps[].message", "stages[].jobs[].message" },
     },
