@@ -182,28 +182,41 @@ local function path_reason(k)
 end
 
 -- a kind from an overlay entry of service `name`
-local function kind_of(name, j, i)
-  local ids, started = {}, {}
+-- a kind's answer paths: ids (what resolves a job; the poll's own id field
+-- last, for a hand-named job), started (what marks a starter's answer: the
+-- older overlays' started_field alone) and batch specs
+local function id_paths(j, id_key)
+  local ids, started, batch = {}, {}, {}
   for _, p in ipairs(as_list(j.ids or j.id_keys)) do ids[#ids + 1] = p end
   if j.started_field then ids[#ids + 1] = j.started_field end
-  -- what marks a starter's answer: the older overlays' started_field alone
   for _, p in ipairs(j.started_field and { j.started_field } or as_list(j.ids)) do
     started[#started + 1] = p
   end
-  local batch = {}
+  local own = false
+  for _, p in ipairs(ids) do if p == id_key then own = true end end
+  if not own then ids[#ids + 1] = id_key end
   for _, b in ipairs(as_list(j.batch)) do
     batch[#batch + 1] = type(b) == "string" and { ids = b } or b
   end
+  return ids, started, batch
+end
+
+local DEFAULT_SUB_REASON = { "fail_reason", "error_message", "error_msg" }
+
+-- a kind from an overlay entry of service `name`
+local function kind_of(name, j, i)
+  local id_key = j.id_field or "job_id"
+  local ids, started, batch = id_paths(j, id_key)
   local k = {
     service = name, index = i, name = j.name or ("job" .. (i > 1 and i or "")),
     poll_service = j.service or name,
-    show = j.poll, id_key = j.id_field or "job_id",
+    show = j.poll, id_key = id_key,
     ids = ids, started = started, batch = batch,
     params = j.params or {},
     status_path = split(j.status or "status"),
     success = set(j.success), failure = set(j.failure),
     sub_jobs = j.sub_jobs, sub_status = split(j.sub_status or "status"),
-    sub_reason = as_list(j.sub_reason or { "fail_reason", "error_message", "error_msg" }),
+    sub_reason = as_list(j.sub_reason or DEFAULT_SUB_REASON),
     reason_paths = as_list(j.reason), code_paths = as_list(j.code),
     failed_count = j.failed_count,
     resource = j.resource,
@@ -211,15 +224,7 @@ local function kind_of(name, j, i)
     marks = j.marks ~= false,
   }
   k.status = function(r) return dig(r, k.status_path) end
-  if type(j.reason) == "string" and REASONS[j.reason] then
-    k.reason = REASONS[j.reason]
-  else
-    k.reason = path_reason(k)
-  end
-  -- a hand-named job may give the poll's own id field
-  local own = false
-  for _, p in ipairs(ids) do if p == k.id_key then own = true end end
-  if not own then ids[#ids + 1] = k.id_key end
+  k.reason = type(j.reason) == "string" and REASONS[j.reason] or path_reason(k)
   return k
 end
 
@@ -384,6 +389,63 @@ local function field_names(t)
   return concat(names, ", ")
 end
 
+-- the plan of the first kind whose id (or batch) `job` holds: nil when
+-- none does; nil, err when its poll lacks a field. `want`: a hand-named
+-- job's kind (answers have a `kind` of their own)
+local function find(kinds, service, job, req, want)
+  -- a number is an id only in an answer whose model says so (CSE's jobId);
+  -- a hand-named job gives text
+  local id_of = req and idstr or str
+  for _, k in ipairs(kinds) do
+    if want == nil or want == k.name or want == k.poll_service then
+      for _, p in ipairs(k.ids) do
+        local id = id_of(dig(job, p))
+        if id then
+          local r, err = poll_request(k, id, job, req)
+          if not r then return nil, err end
+          return { kind = k, service = service, jobs = { { id = id, poll = r } } }
+        end
+      end
+      for _, b in ipairs(k.batch) do
+        local list = batch_ids(b, job)
+        if list then
+          for _, e in ipairs(list) do
+            if e.id then
+              local r, err = poll_request(k, e.id, job, req)
+              if not r then return nil, err end
+              e.poll = r
+            end
+          end
+          return { kind = k, service = service, jobs = list, batch = true }
+        end
+      end
+    end
+  end
+  return nil
+end
+
+-- the error for a table that holds no job of `service`: the answer of
+-- `operation` (marked), or a hand-named job without its id
+local function not_a_job(kinds, service, job, operation)
+  if operation then
+    local looked = {}
+    for _, k in ipairs(kinds) do
+      for _, p in ipairs(k.ids) do looked[#looked + 1] = p end
+      for _, b in ipairs(k.batch) do looked[#looked + 1] = b.ids or (b.list .. "[]." .. b.id) end
+    end
+    return errors.validation("job", format("the answer of %s.%s holds no job (looked for %s;"
+      .. " it has %s); operations that start %s jobs: %s", service, operation,
+      concat(looked, ", "), field_names(job), service, starters(service)), service, operation)
+  end
+  local k = kinds[1]
+  local id = job[k.id_key]
+  if id ~= nil and (type(id) ~= "string" or id == "") then
+    return errors.validation("job." .. k.id_key, "is required (a non-empty string)")
+  end
+  return errors.validation("job." .. k.id_key, "is required: expected the result of one of "
+    .. starters(service) .. ", or {service = '" .. service .. "', " .. k.id_key .. " = ...}")
+end
+
 -- resolve(job) -> plan | nil, err. A plan: {kind, jobs = {{id, poll,
 -- resource, error}...}, batch = true|nil, service}
 function _M.resolve(job)
@@ -407,51 +469,10 @@ function _M.resolve(job)
       .. "'" .. (type(service) == "string" and suggest.hint(service, services.names()) or "")
       .. " (services with jobs: " .. job_services() .. ")")
   end
-  local req = marked and mt.__hwcloud_request or nil
-  -- a hand-named job may pick a kind by name (answers have their own `kind`)
-  local want = not marked and type(job.kind) == "string" and job.kind or nil
-  for _, k in ipairs(kinds) do
-    if want == nil or want == k.name or want == k.poll_service then
-      for _, p in ipairs(k.ids) do
-        local id = idstr(dig(job, p))
-        if id then
-          local r, err = poll_request(k, id, job, req)
-          if not r then return nil, err end
-          return { kind = k, service = service, jobs = { { id = id, poll = r } } }
-        end
-      end
-      for _, b in ipairs(k.batch) do
-        local list = batch_ids(b, job)
-        if list then
-          for _, e in ipairs(list) do
-            if e.id then
-              local r, err = poll_request(k, e.id, job, req)
-              if not r then return nil, err end
-              e.poll = r
-            end
-          end
-          return { kind = k, service = service, jobs = list, batch = true }
-        end
-      end
-    end
-  end
-  if marked then
-    local looked = {}
-    for _, k in ipairs(kinds) do
-      for _, p in ipairs(k.ids) do looked[#looked + 1] = p end
-      for _, b in ipairs(k.batch) do looked[#looked + 1] = b.ids or (b.list .. "[]." .. b.id) end
-    end
-    return nil, errors.validation("job", format("the answer of %s.%s holds no job (looked for %s;"
-      .. " it has %s); operations that start %s jobs: %s", service, tostring(mt.__hwcloud_op),
-      concat(looked, ", "), field_names(job), service, starters(service)), service, mt.__hwcloud_op)
-  end
-  local k = kinds[1]
-  local id = job[k.id_key]
-  if id ~= nil and (type(id) ~= "string" or id == "") then
-    return nil, errors.validation("job." .. k.id_key, "is required (a non-empty string)")
-  end
-  return nil, errors.validation("job." .. k.id_key, "is required: expected the result of one of "
-    .. starters(service) .. ", or {service = '" .. service .. "', " .. k.id_key .. " = ...}")
+  local plan, err = find(kinds, service, job, marked and (mt.__hwcloud_request or {}) or nil,
+    not marked and type(job.kind) == "string" and job.kind or nil)
+  if plan or err then return plan, err end
+  return nil, not_a_job(kinds, service, job, marked and mt.__hwcloud_op or nil)
 end
 
 -- wait's options: interval, max_interval and timeout are seconds
@@ -666,6 +687,29 @@ end
 local WAITER_FIELDS = { operation = "string", path = "string", success = "table",
                         failure = "table", gone = "boolean", reason = "any", absent = "any" }
 
+local WAITER_NAMES = { "operation", "path", "success", "failure", "gone", "reason", "absent" }
+
+-- the fields of a waiter table: nil, or the error
+local function check_waiter(w, service)
+  for key, v in pairs(w) do
+    local want = WAITER_FIELDS[key]
+    if not want then
+      return errors.validation("waiter." .. tostring(key), "is not a waiter field"
+        .. (type(key) == "string" and suggest.hint(key, WAITER_NAMES) or ""), service)
+    end
+    if want ~= "any" and type(v) ~= want then
+      return errors.validation("waiter." .. key, "expected a " .. want .. ", got " .. type(v),
+        service)
+    end
+  end
+  for _, key in ipairs { "operation", "path" } do
+    if w[key] == nil then return errors.validation("waiter." .. key, "is required", service) end
+  end
+  if w.success == nil and not w.gone then
+    return errors.validation("waiter.success", "is required (or gone = true)", service)
+  end
+end
+
 -- waiter(service, w) -> spec | nil, err: a name or a table
 local function waiter_of(service, w)
   if not services.known(service) then
@@ -688,24 +732,8 @@ local function waiter_of(service, w)
     return nil, errors.validation("waiter", "expected a waiter's name or a table {operation, "
       .. "path, success, failure, gone}, got " .. type(w), service)
   end
-  for key, v in pairs(w) do
-    local want = WAITER_FIELDS[key]
-    if not want then
-      return nil, errors.validation("waiter." .. tostring(key), "is not a waiter field"
-        .. (type(key) == "string" and suggest.hint(key, { "operation", "path", "success",
-          "failure", "gone", "reason", "absent" }) or ""), service)
-    end
-    if want ~= "any" and type(v) ~= want then
-      return nil, errors.validation("waiter." .. key, "expected a " .. want .. ", got " .. type(v),
-        service)
-    end
-  end
-  for _, key in ipairs { "operation", "path" } do
-    if w[key] == nil then return nil, errors.validation("waiter." .. key, "is required", service) end
-  end
-  if w.success == nil and not w.gone then
-    return nil, errors.validation("waiter.success", "is required (or gone = true)", service)
-  end
+  local err = check_waiter(w, service)
+  if err then return nil, err end
   local op = services.operation(svc, w.operation)
   if not op then
     return nil, errors.validation("waiter.operation", format("%s has no operation '%s'%s",
