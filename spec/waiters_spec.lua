@@ -70,8 +70,8 @@ describe("waiting across the cloud #server", function()
     pid = tonumber(util.read_file(work .. "/pid"))
     base = "http://127.0.0.1:" .. port
     client = assert(hwcloud.client { endpoint = base, ak = "WAITERSTESTAK0000001",
-      sk = "waiters-test-secret", project_id = PID, domain_id = "d0a1b2c3d4e5f60718293a4b5c6d7e8f", region = "cn-north-4",
-      retry_base = 0.01, progress = false })
+      sk = "waiters-test-secret", project_id = PID, domain_id = "d0a1b2c3d4e5f60718293a4b5c6d7e8f",
+      region = "cn-north-4", retry_base = 0.01, progress = false })
   end)
   teardown(function()
     if client then client:close() end
@@ -518,6 +518,66 @@ describe("waiting across the cloud #server", function()
       local _, err3 = client:wait_for("ecs", { operation = "show_server", path = "x", sucess = {} })
       assert.equal("waiter.sucess", err3.field)
       assert.same({}, requests())
+    end)
+  end)
+
+  describe("the CLI", function()
+    -- bin/hwcloud against the script server; -> stdout, stderr, exit status
+    local function hw(args)
+      local errfile = work .. "/cli.err"
+      local cmd = "cd " .. util.quote(util.root) .. " && env -u LUA_PATH -u LUA_CPATH"
+        .. " -u HUAWEICLOUD_SDK_SECURITY_TOKEN -u HUAWEICLOUD_SDK_REGION"
+        .. " HUAWEICLOUD_SDK_AK=WAITERSTESTAK0000001 HUAWEICLOUD_SDK_SK=waiters-test-secret"
+        .. " HUAWEICLOUD_SDK_PROJECT_ID=" .. PID .. " HWCLOUD_ENDPOINT=" .. base
+        .. " HUAWEICLOUD_SDK_CREDENTIALS_FILE=/nonexistent bin/hwcloud " .. args
+        .. " 2>" .. util.quote(errfile) .. " </dev/null"
+      local p = io.popen(cmd)
+      local out = p:read("*a")
+      local _, _, code = p:close()
+      return out, util.read_file(errfile) or "", code
+    end
+
+    it("wait SERVICE JOB_ID polls any service's jobs, with its poll's other fields", function()
+      control("/_script/set", {
+        ["GET /v1/" .. PID .. "/jobs/j-1"] = answers { { status = "RUNNING" }, { status = "SUCCESS" } },
+        ["GET /v2/" .. PID .. "/enginemgr/engines/eng1/jobs/7"] = answers { { status = "Finished" } },
+      })
+      local out, err, code = hw("wait ecs j-1 --wait-timeout 10")
+      assert.equal(0, code, err)
+      assert.equal("SUCCESS", cjson.decode(out)["j-1"].status)
+      out, err, code = hw("wait cse 7 engine_id=eng1")
+      assert.equal(0, code, err)
+      assert.equal("Finished", cjson.decode(out)["7"].status)
+      local _, err2, code2 = hw("wait kms k1")
+      assert.equal(2, code2)
+      assert.truthy(err2:find("kms has no jobs to wait for (apig", 1, true), err2)
+    end)
+
+    it("call --wait waits on a batch operation's jobs", function()
+      control("/_script/set", {
+        ["POST /v2/" .. PID .. "/batchpublicips"] = answers { { job_ids = { "a", "b" } } },
+        ["DELETE /v2/" .. PID .. "/batchpublicips"] = answers { { job_ids = { "a", "b" } } },
+        ["GET /v1/" .. PID .. "/jobs/a"] = answers { { status = "SUCCESS" } },
+        ["GET /v1/" .. PID .. "/jobs/b"] = answers { { status = "RUNNING" }, { status = "SUCCESS" } },
+      })
+      local out, err, code = hw("call eip batch_delete_public_ip publicip_ids=ip1 publicip_ids=ip2 --wait")
+      assert.equal(0, code, err)
+      local final = cjson.decode(out)
+      assert.same({ "success", "success" }, { final.jobs[1].outcome, final.jobs[2].outcome })
+      assert.equal(1, count("DELETE /v2/" .. PID .. "/batchpublicips"))
+    end)
+
+    it("wait-for SERVICE WAITER field=value polls a named waiter; without WAITER lists them", function()
+      control("/_script/set", { ["GET /api/v3/projects/" .. PID .. "/clusters/c1/nodes/n1"] = answers {
+        { status = { phase = "Installing" } }, { status = { phase = "Active" } } } })
+      local out, err, code = hw("wait-for cce node_active cluster_id=c1 node_id=n1")
+      assert.equal(0, code, err)
+      assert.equal("Active", cjson.decode(out).status.phase)
+      out = hw("wait-for ecs")
+      assert.equal("server_active\nserver_deleted\nserver_shutoff\n", out)
+      local _, err2, code2 = hw("wait-for ecs server_actv server_id=s1")
+      assert.equal(2, code2)
+      assert.truthy(err2:find("did you mean 'server_active'", 1, true), err2)
     end)
   end)
 end)

@@ -261,6 +261,13 @@ _M.KINDS = setmetatable({}, { __index = function(_, name)
   return list or nil
 end })
 
+-- kinds(service) -> the list of its job kinds (each with its poll's id
+-- field, id_key, and the fields it takes from a starting request, params)
+-- | nil when it has none
+function _M.kinds(service)
+  return KINDS[service] or nil
+end
+
 -- whether a response schema has a (dotted, []-walking) path
 local function has_path(schema, path)
   for _, k in ipairs(split(path)) do
@@ -446,6 +453,15 @@ local function not_a_job(kinds, service, job, operation)
     .. starters(service) .. ", or {service = '" .. service .. "', " .. k.id_key .. " = ...}")
 end
 
+-- the error for a table that names no service and is no job's answer
+local function no_service(job)
+  local fields = field_names(job)
+  return errors.validation("job.service", "is required: expected the result of a "
+    .. "job-starting operation or {service=..., job_id=...}, got a table"
+    .. (fields ~= "" and (" with " .. fields) or " without fields")
+    .. " (services with jobs: " .. job_services() .. ")")
+end
+
 -- resolve(job) -> plan | nil, err. A plan: {kind, jobs = {{id, poll,
 -- resource, error}...}, batch = true|nil, service}
 function _M.resolve(job)
@@ -456,13 +472,7 @@ function _M.resolve(job)
   local mt = getmetatable(job)
   local marked = type(mt) == "table" and mt.__hwcloud_job or nil
   local service = marked or job.service
-  if service == nil then
-    local fields = field_names(job)
-    return nil, errors.validation("job.service", "is required: expected the result of a "
-      .. "job-starting operation or {service=..., job_id=...}, got a table"
-      .. (fields ~= "" and (" with " .. fields) or " without fields")
-      .. " (services with jobs: " .. job_services() .. ")")
-  end
+  if service == nil then return nil, no_service(job) end
   local kinds = KINDS[service]
   if not kinds then
     return nil, errors.validation("job.service", "no jobs to wait for in '" .. tostring(service)
