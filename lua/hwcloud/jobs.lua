@@ -215,6 +215,8 @@ local function kind_of(name, j, i)
     params = j.params or {},
     status_path = split(j.status or "status"),
     success = set(j.success), failure = set(j.failure),
+    -- the terminal states in the overlay's order, for documentation
+    states = { success = as_list(j.success), failure = as_list(j.failure) },
     sub_jobs = j.sub_jobs, sub_status = split(j.sub_status or "status"),
     sub_reason = as_list(j.sub_reason or DEFAULT_SUB_REASON),
     reason_paths = as_list(j.reason), code_paths = as_list(j.code),
