@@ -290,9 +290,21 @@ end
 -- starts(name, op) -> whether the operation of service `name` starts a job:
 -- not a GET, and its answer has a kind's id (or batch) field, or the
 -- kind names it. Read by hwcloud.services when it prepares an operation.
+-- the kinds another service's overlay describes (`use`), read from the
+-- overlay alone: marking an operation loads no other service
+local function used_kinds(name)
+  local e = services.entry(name)
+  if not (e and e.overlay) then return {} end
+  local list = {}
+  for i, j in ipairs(specs_of(require("hwcloud.services." .. e.overlay).jobs)) do
+    if not j.use then list[#list + 1] = kind_of(name, j, i) end
+  end
+  return list
+end
+
 function _M.starts(specs, name, op)
   for _, j in ipairs(specs_of(specs)) do
-    local list = j.use and (KINDS[j.use] or {}) or { kind_of(name, j, 1) }
+    local list = j.use and used_kinds(j.use) or { kind_of(name, j, 1) }
     for _, k in ipairs(list) do
       if k.marks or j.use then
         if k.operations then
