@@ -122,6 +122,34 @@ local function sorted_ops(svc)
 end
 
 -- doc/api/<service>.md
+-- a service's job kinds (poll, terminal states) and named waiters
+local function jobs_and_waiters(out, svc)
+  local function listed(list)
+    local l = {}
+    for i, v in ipairs(list) do l[i] = tostring(v) == "" and '""' or tostring(v) end
+    return #l > 0 and concat(l, ", ") or "nothing"
+  end
+  for _, k in ipairs(svc.jobs and require("hwcloud.jobs").kinds(svc.name) or {}) do
+    out[#out + 1] = format("Jobs: `client:wait(result)` polls `%s`%s; done on %s, failed on %s.",
+      k.show, k.poll_service ~= svc.name and (" of " .. k.poll_service) or "",
+      listed(k.states.success), listed(k.states.failure))
+    out[#out + 1] = ""
+  end
+  local waiters = svc.waiters and require("hwcloud.jobs").waiters(svc.name) or {}
+  if #waiters > 0 then
+    local parts = {}
+    for _, n in ipairs(waiters) do
+      local w = svc.waiters[n]
+      local ok = #(w.success or {}) > 0 and format("`%s` in %s", w.path, listed(w.success)) or nil
+      local gone = w.gone and "a 404" or nil
+      parts[#parts + 1] = format("`%s` (`%s`: %s)", n, w.operation,
+        ok and gone and (ok .. ", or " .. gone) or ok or gone)
+    end
+    out[#out + 1] = "Waiters (`client:wait_for`): " .. concat(parts, "; ") .. "."
+    out[#out + 1] = ""
+  end
+end
+
 for _, name in ipairs(names) do
   local svc = services.load(name)
   local models = model_names(svc)
@@ -148,11 +176,7 @@ for _, name in ipairs(names) do
     out[#out + 1] = "Aliases: " .. concat(parts, ", ") .. "."
     out[#out + 1] = ""
   end
-  if svc.jobs then
-    out[#out + 1] = format("Jobs: `client:wait(result)` polls `%s`; done on %s, failed on %s.",
-      svc.jobs.poll, concat(svc.jobs.success, ", "), concat(svc.jobs.failure, ", "))
-    out[#out + 1] = ""
-  end
+  jobs_and_waiters(out, svc)
   out[#out + 1] = "| operation | method | path |"
   out[#out + 1] = "|---|---|---|"
   for _, n in ipairs(ops) do

@@ -57,7 +57,10 @@ Commands:
   call SERVICE OPERATION [field=value ...] [--json JSON|@FILE]
        [--wait] [--all] [--dry-run] [--journal PATH]
                                       call an operation, print its answer as JSON
-  wait SERVICE JOB_ID ...             wait for jobs to end
+  wait SERVICE JOB_ID ... [field=value ...]
+                                      wait for jobs to end
+  wait-for SERVICE WAITER [field=value ...]
+                                      wait for a resource to reach a state
   request METHOD PATH --service S [--query k=v ...] [--json JSON|@FILE] [--dry-run]
                                       a request to any path of a service
   run SCRIPT.lua [ARGS ...]           run a workflow script with a ready client
@@ -102,11 +105,24 @@ The request is validated before it is sent, with the library's errors.
                   one sent without a recorded answer is not repeated when it
                   is not safe to (see client:parallel's journal)]=],
   wait = [=[
-usage: hwcloud wait SERVICE JOB_ID ... [--wait-timeout S]
+usage: hwcloud wait SERVICE JOB_ID ... [field=value ...] [--wait-timeout S]
 
-Waits for jobs of servicestage, workspaceapp (job ids) or rts (deployment
-ids) to end, with one progress line on stderr; prints {"<id>": final job, ...}.
+Waits for jobs of SERVICE to end (any service with jobs: ecs, cce, rds, elb,
+...; the id is the one its job-starting operations answer), with one
+progress line on stderr; prints {"<id>": final job, ...}. field=value pairs
+give what the service's poll needs besides the id (cse engine_id=...,
+codeartspipeline pipeline_id=..., codeartsdeploy task_id=...).
 Exit 0 when every job succeeded, 1 when one failed or timed out.]=],
+  ["wait-for"] = [=[
+usage: hwcloud wait-for SERVICE WAITER [field=value ...] [--json JSON|@FILE]
+                        [--wait-timeout S]
+
+Polls the resource the fields name until it is in the WAITER's state, with
+one progress line on stderr, and prints its last answer (true when a waiter
+that accepts a deleted resource found it gone). Fields are typed as `call`
+types them, from the waiter's operation. Without WAITER: lists SERVICE's
+waiters (ecs: server_active, server_shutoff, server_deleted).
+Exit 0 when the state was reached, 1 when it failed or timed out.]=],
   request = [=[
 usage: hwcloud request METHOD PATH --service SERVICE [--query k=v ...]
                        [--json JSON|@FILE] [--dry-run]
@@ -153,9 +169,9 @@ local OPTS = {
   region = { arg = true }, endpoint = { arg = true }, profile = { arg = true },
   ["project-id"] = { arg = true }, timeout = { arg = true }, retries = { arg = true },
   ["ca-file"] = { arg = true }, quiet = {}, help = {},
-  json = { arg = true, commands = { call = true, request = true } },
+  json = { arg = true, commands = { call = true, request = true, ["wait-for"] = true } },
   wait = { commands = { call = true } },
-  ["wait-timeout"] = { arg = true, commands = { call = true, wait = true } },
+  ["wait-timeout"] = { arg = true, commands = { call = true, wait = true, ["wait-for"] = true } },
   all = { commands = { call = true } },
   ["dry-run"] = { commands = { call = true, request = true } },
   journal = { arg = true, commands = { call = true, run = true } },
@@ -164,9 +180,11 @@ local OPTS = {
 }
 _M.OPTIONS = OPTS
 
-local COMMANDS = { "ops", "describe", "call", "wait", "request", "run", "obs", "completion" }
+local COMMANDS = { "ops", "describe", "call", "wait", "wait-for", "request", "run", "obs",
+                   "completion" }
 -- the commands that make a client (and check its options first)
-local NEEDS_CLIENT = { call = true, wait = true, request = true, run = true, obs = true }
+local NEEDS_CLIENT = { call = true, wait = true, ["wait-for"] = true, request = true, run = true,
+                       obs = true }
 local IS_COMMAND = {}
 for _, c in ipairs(COMMANDS) do IS_COMMAND[c] = true end
 
@@ -1098,19 +1116,38 @@ function C.call(ctx, pos)
   return wait_started(ctx, client, res)
 end
 
-local JOB_ID_KEY = { rts = "deployment_id" }
+-- the services that have jobs, for messages
+local function job_services()
+  local list = {}
+  for _, n in ipairs(services.names()) do
+    local e = services.entry(n)
+    if e and e.jobs and e.service == n and e.jobs[1] then list[#list + 1] = n end
+  end
+  return concat(list, ", ")
+end
 
 function C.wait(ctx, pos)
   local name = pos[1]
   local svc = load_service(name)
-  if not require("hwcloud.jobs").KINDS[svc.name] then
-    usage("%s has no jobs to wait for (servicestage, workspaceapp or rts)", svc.name)
+  local kinds = require("hwcloud.jobs").kinds(svc.name)
+  if not kinds then
+    usage("%s has no jobs to wait for (%s)", svc.name, job_services())
   end
-  if #pos < 2 then usage("wait needs at least one job id") end
-  local list = {}
+  -- JOB_ID ... then field=value pairs for every job (a poll's other fields)
+  local ids, extra = {}, {}
   for i = 2, #pos do
-    list[#list + 1] = { service = svc.name, [JOB_ID_KEY[svc.name] or "job_id"] = pos[i] }
+    local k, v = pos[i]:match("^([%w_]+)=(.*)$")
+    if k then extra[k] = v else ids[#ids + 1] = pos[i] end
   end
+  if #ids == 0 then usage("wait needs at least one job id") end
+  local list = {}
+  for i, id in ipairs(ids) do
+    local job = { service = svc.name, [kinds[1].id_key] = id }
+    for k, v in pairs(extra) do job[k] = v end
+    list[i] = job
+  end
+  pos = { pos[1] }
+  for i, id in ipairs(ids) do pos[i + 1] = id end
   local on_progress, finish = job_progress(ctx, #list)
   local o = wait_opts(ctx, on_progress)
   o.progress = false
@@ -1131,6 +1168,37 @@ function C.wait(ctx, pos)
   end
   print_json(ctx, out)
   return code
+end
+
+-- wait-for SERVICE WAITER field=value ...: a named waiter's resource polled
+-- to its state; without WAITER, the service's waiters
+C["wait-for"] = function(ctx, pos)
+  local svc = load_service(pos[1])
+  local jobs = require "hwcloud.jobs"
+  local names = jobs.waiters(svc.name)
+  if not pos[2] then
+    for _, n in ipairs(names) do ctx.out(n .. "\n") end
+    return 0
+  end
+  local spec = (svc.waiters or {})[pos[2]]
+  if not spec then
+    usage("%s has no waiter '%s'%s (%s)", svc.name, pos[2], suggest(pos[2], names),
+      #names > 0 and ("its waiters: " .. concat(names, ", ")) or "it has no named waiters")
+  end
+  local op = find_op(svc, spec.operation)
+  local fields = {}
+  for i = 3, #pos do fields[#fields + 1] = pos[i] end
+  local req = request_of(op, fields, ctx.opts.json and read_json_arg(ctx.opts.json) or nil)
+  local on_progress, finish = job_progress(ctx, 1)
+  local final, err = ctx.client_factory():wait_for(svc.name, pos[2], req,
+    wait_opts(ctx, on_progress))
+  finish()
+  if final == nil then
+    if err.job then print_json(ctx, err.job) end
+    return fail(ctx, err)
+  end
+  print_json(ctx, final, final ~= true and op.response or nil)
+  return 0
 end
 
 local function urlencode(s)
@@ -1323,9 +1391,14 @@ local function complete_positional(out, cur, pos)
   local cmd = pos[1]
   if not cmd then add_matching(out, cur, COMMANDS) return end
   if cmd == "completion" and #pos == 1 then add_matching(out, cur, { "bash" }) return end
-  if not (cmd == "ops" or cmd == "describe" or cmd == "call" or cmd == "wait") then return end
+  if not (cmd == "ops" or cmd == "describe" or cmd == "call" or cmd == "wait"
+    or cmd == "wait-for") then return end
   if #pos == 1 then add_matching(out, cur, services.names()) return end
   if cmd == "ops" or cmd == "wait" then return end
+  if cmd == "wait-for" then
+    if #pos == 2 then add_matching(out, cur, require("hwcloud.jobs").waiters(pos[2]) or {}) end
+    return
+  end
   local svc = services.load(pos[2])
   if not svc then return end
   if #pos == 2 then add_matching(out, cur, operation_names(svc)) return end

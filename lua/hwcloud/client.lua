@@ -1,6 +1,7 @@
 -- hwcloud.client: the object scripts hold.
 --   client.<service>:<operation>(request [, opts]) -> result | nil, err
 --   client:wait(job, opts), client:wait_all(jobs, opts)
+--   client:wait_for(service, waiter, request, opts)
 --   client:parallel(calls, opts)
 -- The client table holds no secrets: credentials live in hwcloud.identity.auth,
 -- the rest of the private state in a weak table keyed by the client.
@@ -112,7 +113,7 @@ local function invoke(env, engine, svc, op, req, opts)
   if not o then return nil, oerr end
   -- (a 401 to stale credentials is the call path's to retry: call.lua)
   local res, err = call.invoke(env, engine, svc, op, req, o)
-  if res ~= nil and op.job then jobs.mark(res, op.job) end
+  if res ~= nil and op.job then jobs.mark(res, op.job, op.name, req) end
   return res, err
 end
 
@@ -194,12 +195,19 @@ end
 
 Client.__name = "hwcloud.client"
 
+-- a job whose poll operation this version of its service lacks
+local function no_poll(service, operation)
+  return errors.validation("job", format("%s has no operation '%s' to poll with (wait on the "
+    .. "service's field that has it)", tostring(service), tostring(operation)), service, operation)
+end
+
 -- wait(job, opts) -> final job table | nil, err
 -- wait_task(env, job, opts) -> a task that polls `job` to its end
 local function wait_task(env, job, opts)
   return function(e)
     return jobs.wait(function(service, operation, req)
       local svc, op = op_of(service, operation)
+      if not op then return nil, no_poll(service, operation) end
       return invoke(env, e, svc, op, req)
     end, e, job, opts, env.now)
   end
@@ -208,6 +216,20 @@ end
 function Client.wait(self, job, opts)
   local env = env_of(self, "wait")
   return engine_for(env):call(wait_task(env, job, opts))
+end
+
+-- wait_for(service, waiter, request, opts) -> the answer in the wanted
+-- state (true when gone) | nil, err. waiter: a name from
+-- hwcloud.waiters(service) or {operation, path, success, failure, gone}.
+function Client.wait_for(self, service, waiter, req, opts)
+  local env = env_of(self, "wait_for")
+  return engine_for(env):call(function(e)
+    return jobs.wait_for(function(svc_name, operation, r)
+      local svc, op = op_of(svc_name, operation)
+      if not op then return nil, no_poll(svc_name, operation) end
+      return invoke(env, e, svc, op, r)
+    end, e, service, waiter, req, opts, env.now)
+  end)
 end
 
 local function label_of(opts, default)

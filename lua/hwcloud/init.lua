@@ -101,6 +101,12 @@ function _M.services()
   return require("hwcloud.services").names()
 end
 
+-- hwcloud.waiters(service) -> the names of its named waiters, sorted (for
+-- client:wait_for) | nil, message for an unknown service
+function _M.waiters(service)
+  return require("hwcloud.jobs").waiters(service)
+end
+
 _M.errors = setmetatable({}, { __index = function(_, k) return require("hwcloud.errors")[k] end })
 
 return _M

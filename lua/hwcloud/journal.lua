@@ -428,16 +428,22 @@ function _M.entry(i, c, svc, op, req, safe)
       .. (type(key) == "string" and "an empty one" or type(key)), svc.name, op.name)
   end
   return { key = key, where = where, service = svc.name, operation = op.name,
-           method = op.method, request_json = request_json, safe = safe, job = op.job }
+           method = op.method, request_json = request_json, safe = safe, job = op.job,
+           -- a replayed job's poll may need the request's fields (pipeline_id)
+           request = op.job and req or nil }
 end
 
 -- job_entry(i, job) -> info | nil (a job that names none: its wait fails
 -- before polling, with nothing to journal). Key: the job's service and id.
 function _M.job_entry(i, job)
-  local kind, id = jobs.resolve(job)
-  if not kind then return nil end
-  return { key = kind .. " " .. id, where = format("jobs[%d].", i), service = kind,
-           job_id = id }
+  local plan = jobs.resolve(job)
+  if not plan then return nil end
+  -- a batch: its ids together (a job that did not start has none)
+  local ids = {}
+  for k, e in ipairs(plan.jobs) do ids[k] = e.id or "-" end
+  local id = concat(ids, ",")
+  return { key = plan.service .. " " .. id, where = format("jobs[%d].", i),
+           service = plan.service, job_id = id }
 end
 
 local function unknown_outcome(j, e, info)
@@ -502,7 +508,7 @@ function Journal:call(i, fn, info)
       local a = e.answer
       if a.event == "failed" then return nil, restore_error(a.error) end
       local res = a.result
-      if info.job then jobs.mark(res, info.job) end
+      if info.job then jobs.mark(res, info.job, info.operation, info.request) end
       return res
     end
     if e and e.sent and not info.safe then return nil, unknown_outcome(self, e, info) end

@@ -182,6 +182,7 @@ local function service_of(name, entry, desc, parts)
     regions = {},
     source = first.source,
     jobs = desc.jobs,
+    waiters = desc.waiters,
     aliases = desc.aliases or {},
     models = parts[1] and parts[1].models or service_models({}, desc),
     operations = {},
@@ -251,10 +252,9 @@ local function readier(name, desc, svc, parts, part_of)
     if f and op.failure == nil and has_fields(op.response, f.field, f.message) then
       op.failure = f
     end
-    -- the operations whose answer names a job of this service start one
-    local j = svc.jobs
-    if j and j.started_field and op.job == nil and op.method ~= "GET"
-      and has_fields(op.response, j.started_field) then
+    -- the operations whose answer names a job (as the overlay's `jobs`
+    -- say: hwcloud.jobs reads them) start one
+    if svc.jobs and op.job == nil and require("hwcloud.jobs").starts(svc.jobs, name, op) then
       op.job = name
     end
     op.ready = true

@@ -16,5 +16,8 @@ return {
     success = { "SUCCESS" },
     failure = { "FAILED" },
     reason = "sub_jobs",
+    -- batch operations answer one item per server: its job, or why none
+    batch = { { list = "items", id = "job_id", resource = "server_id",
+                error = "error_message", code = "error_code" } },
   },
 }
