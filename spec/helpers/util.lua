@@ -75,11 +75,18 @@ end
 
 function M.clean_env(home)
   local root = M.abs(M.root)
-  return table.concat({ "env", "-i", quote("PATH=" .. (os.getenv("PATH") or "/usr/bin:/bin")),
+  local list = { "env", "-i", quote("PATH=" .. (os.getenv("PATH") or "/usr/bin:/bin")),
     quote("HOME=" .. home),
     quote("LUA_PATH=" .. root .. "/lua/?.lua;" .. root .. "/lua/?/init.lua;;"),
     quote("LUA_CPATH=" .. root .. "/" .. compat.cpath .. "/?.so;;"),
-    quote("LUA_INIT=" .. compat.lua_init) }, " ")
+    quote("LUA_INIT=" .. compat.lua_init) }
+  -- under make sanitize the core is built with ASan: a child that loads it
+  -- needs the run's sanitizer options (the runtime comes late there)
+  for _, name in ipairs { "ASAN_OPTIONS", "UBSAN_OPTIONS" } do
+    local v = os.getenv(name)
+    if v then list[#list + 1] = quote(name .. "=" .. v) end
+  end
+  return table.concat(list, " ")
 end
 
 local seeded = false
