@@ -64,6 +64,19 @@ local function loggable_url(url)
 end
 _M.loggable_url = loggable_url
 
+-- A request header as it may be shown: the Authorization's scheme, AK and
+-- signed header names kept and its signature hidden; tokens hidden.
+function _M.loggable_header(name, value)
+  local n = name:lower()
+  if n == "authorization" then
+    local masked = value:gsub("([Ss]ignature=)[^,%s]+", "%1****")
+    if masked == value then return "****" end
+    return masked
+  end
+  if n == "x-auth-token" or n == "x-security-token" or n == "x-subject-token" then return "****" end
+  return value
+end
+
 -- A hook runs through pcall: a failing log line must not break the call.
 local function run_hook(hook, info)
   if hook then pcall(hook, info) end

@@ -823,13 +823,6 @@ function C.obs(ctx, pos)
   usage("obs: expected cp, ls or mb%s", what and suggest(what, { "cp", "ls", "mb" }) or "")
 end
 
--- The Authorization value with its signature and most of the AK hidden.
-local function mask_authorization(v)
-  v = v:gsub("Signature=%x+", "Signature=****")
-  v = v:gsub("Access=([^,%s]+)", function(ak) return "Access=" .. ak:sub(1, 4) .. "****" end)
-  return v
-end
-
 local SECRET_KEY = { "password", "secret", "token", "credential" }
 
 -- A copy of a request body with secret-looking fields masked; `hit.any`
@@ -852,41 +845,35 @@ local function mask_body(v, hit, depth)
   return out
 end
 
--- Prints what would be sent, signed exactly as a call would sign it.
-local function dry_run(ctx, method, url, content_type, body, unauthenticated)
-  local creds = ctx.cfg.credentials
-  local h = {}
-  if content_type then h["Content-Type"] = content_type end
-  local signed
-  if unauthenticated then
-    -- sent as is, like the client sends it (IAM password tokens)
-    signed = h
-    signed.Host = url:match("^%a+://([^/?#]+)")
-  elseif creds.token then
-    if ctx.cfg.project_id then h["X-Project-Id"] = ctx.cfg.project_id end
-    signed = h
-    signed["X-Auth-Token"] = "****"
-    signed.Host = url:match("^%a+://([^/?#]+)")
-  else
-    if ctx.cfg.project_id then h["X-Project-Id"] = ctx.cfg.project_id end
-    if creds.security_token then h["X-Security-Token"] = creds.security_token end
-    local err
-    signed, err = require("hwcloud").sign({ method = method, url = url, headers = h, body = body },
-      creds)
-    if not signed then return nil, err end
+-- A client like the real one whose transport records each request instead
+-- of sending it: a dry run goes through the library's whole call path.
+local function recording_client(ctx)
+  local c, sends = require("hwcloud.client").recording(ctx.copts)
+  if not c then usage("%s", tostring(c == nil and sends or "")) end
+  return c, sends
+end
+
+-- Prints the request `sends` recorded last: method, URL, headers (as the
+-- transport sends them, secrets masked), body.
+local function print_sent(ctx, sends)
+  local s = sends[#sends]
+  local loggable = require("hwcloud.call").loggable_header
+  local lines, have = {}, {}
+  for _, line in ipairs(s.headers or {}) do
+    local k, v = line:match("^([^:]+):%s*(.*)$")
+    if k then
+      lines[#lines + 1] = k .. ": " .. loggable(k, v)
+      have[k:lower()] = true
+    end
   end
-  local names = {}
-  for k in pairs(signed) do names[#names + 1] = k end
-  sort(names)
-  local text = { method .. " " .. url }
-  for _, k in ipairs(names) do
-    local v = signed[k]
-    local lk = k:lower()
-    if lk == "authorization" then v = mask_authorization(v)
-    elseif lk == "x-security-token" or lk == "x-auth-token" then v = "****" end
-    text[#text + 1] = k .. ": " .. v
-  end
-  if body then
+  -- what libcurl adds to every request
+  if not have.host then lines[#lines + 1] = "Host: " .. (s.url:match("^%a+://([^/?#]+)") or "") end
+  if not have["user-agent"] then lines[#lines + 1] = "User-Agent: " .. s.user_agent end
+  sort(lines)
+  local text = { s.method .. " " .. s.url }
+  for _, l in ipairs(lines) do text[#text + 1] = l end
+  local body = s.body
+  if body and body ~= "" then
     -- the body as sent, unless a field of it had to be masked
     local doc, hit = json_decode(body), {}
     local masked = type(doc) == "table" and mask_body(doc, hit)
@@ -894,7 +881,6 @@ local function dry_run(ctx, method, url, content_type, body, unauthenticated)
     text[#text + 1] = hit.any and encode(masked, false) or body
   end
   ctx.out(concat(text, "\n") .. "\n")
-  return true
 end
 
 local function print_json(ctx, v, schema)
@@ -1037,15 +1023,14 @@ local function check_call_opts(opts, svc, op)
   end
 end
 
--- --dry-run: the request built and signed as it would be sent, printed
+-- --dry-run: the call through the library's call path, recorded instead
+-- of sent, and printed
 local function call_dry_run(ctx, svc, op, req)
-  local path, body, msg = require("hwcloud.core").build(op, req, ctx.cfg.project_id)
-  if not path then return fail(ctx, errors.validation(body, msg, svc.name, op.name)) end
-  local base, eerr = require("hwcloud.config").endpoint(ctx.cfg, svc)
-  if not base then return fail(ctx, eerr) end
-  local ok, err = dry_run(ctx, op.method, base .. path,
-    body and (svc.content_type or "application/json") or nil, body, op.unauthenticated)
-  if not ok then return fail(ctx, err) end
+  local client, sends = recording_client(ctx)
+  local proxy = client[svc.name]
+  local res, err = proxy[op.name](proxy, req)
+  if res == nil and #sends == 0 then return fail(ctx, err) end
+  print_sent(ctx, sends)
   return 0
 end
 
@@ -1201,10 +1186,6 @@ C["wait-for"] = function(ctx, pos)
   return 0
 end
 
-local function urlencode(s)
-  return (tostring(s):gsub("[^%w%-%._~]", function(c) return format("%%%02X", c:byte()) end))
-end
-
 -- METHOD and PATH; -> the method in upper case
 local function request_target(pos)
   local method, path = pos[1], pos[2]
@@ -1229,33 +1210,12 @@ local function query_of(list)
   return query
 end
 
--- "?k=v&..." in key order, or ""
-local function query_string(query)
-  local keys, qs = {}, {}
-  for k in pairs(query) do keys[#keys + 1] = k end
-  sort(keys)
-  for _, k in ipairs(keys) do
-    local v = query[k]
-    for _, x in ipairs(type(v) == "table" and v or { v }) do
-      qs[#qs + 1] = urlencode(k) .. "=" .. urlencode(x)
-    end
-  end
-  return #qs > 0 and ("?" .. concat(qs, "&")) or ""
-end
-
 local function request_dry_run(ctx, svc, method, path, query, body)
-  local pid = ctx.cfg.project_id
-  if path:find("{project_id}", 1, true) and not pid then
-    return fail(ctx, errors.validation("project_id", "is required by the path"))
-  end
-  local p = path:gsub("{project_id}", function() return urlencode(pid) end)
-  local qs = query_string(query)
-  local base, eerr = require("hwcloud.config").endpoint(ctx.cfg, svc)
-  if not base then return fail(ctx, eerr) end
-  local text = body and encode(body, false) or nil
-  local ok, err = dry_run(ctx, method, base .. p .. qs,
-    text and (svc.content_type or "application/json") or nil, text)
-  if not ok then return fail(ctx, err) end
+  local client, sends = recording_client(ctx)
+  local res, err = client:request { service = svc.name, method = method, path = path,
+                                    query = next(query) and query or nil, body = body }
+  if res == nil and #sends == 0 then return fail(ctx, err) end
+  print_sent(ctx, sends)
   return 0
 end
 
@@ -1532,7 +1492,7 @@ function _M.main(args, sys)
         local v = cfg.credentials[k]
         if type(v) == "string" and v ~= "" then secrets[#secrets + 1] = v end
       end
-      ctx.cfg = cfg
+      ctx.cfg, ctx.copts = cfg, copts
       local new_client = sys.new_client or require("hwcloud").client
       ctx.client_factory = function()
         if not ctx.client then

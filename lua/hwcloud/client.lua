@@ -442,4 +442,35 @@ function _M.new(opts)
   return client
 end
 
+-- recording(opts) -> client, sends | nil, err: a client whose calls run the
+-- whole pipeline (configuration, build, auth, signing) on an engine whose
+-- transport records each request instead of sending it and answers 200 with
+-- an empty body. sends[i] = {method, url, headers (lines), body,
+-- user_agent}: what the curl transport would have sent (it adds the
+-- User-Agent itself). For dry runs.
+function _M.recording(opts)
+  local client, err = _M.new(opts)
+  if not client then return nil, err end
+  local env = private[client]
+  local sends, done = {}, {}
+  local t = {}
+  function t.submit(_, id, method, url, headers, body)
+    sends[#sends + 1] = { method = method, url = url, headers = headers, body = body,
+                          user_agent = env.user_agent }
+    done[#done + 1] = { id = id, status = 200, headers = {}, body = "" }
+    return true
+  end
+  function t.pending() return #done end
+  function t.poll()
+    local out = done
+    done = {}
+    return out
+  end
+  function t.close() end
+  env.ngx_ok = nil
+  env.cfg.transport = "curl"
+  env.transport, env.curl_engine = t, require("hwcloud.engine.curl").new(t, core.now)
+  return client, sends
+end
+
 return _M

@@ -11,7 +11,8 @@
 --   GET  /_emulator/counts?operation=NAME  {operation, count}, NAME an alias
 --                               or the official name
 --   GET  /_emulator/log        {requests = [{time, method, path, query,
---                               operation, status, request_id}]}
+--                               operation, status, request_id, headers
+--                               (signature and tokens hidden), body}]}
 --   GET  /_emulator/state      every project's resources and the counts
 --   POST /_emulator/inventory  replace the inventory (see
 --                               hwcloud.emulator.inventory); GET shows it

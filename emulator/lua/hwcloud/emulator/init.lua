@@ -382,6 +382,20 @@ function _M.handle()
   if res == "close" then return ngx.exit(444) end
 end
 
+-- The request's headers as received, names lower-cased, with the
+-- signature and tokens hidden.
+local function logged_headers()
+  local out = {}
+  for k, v in pairs(ngx.req.get_headers(100)) do
+    if type(v) == "table" then v = concat(v, ", ") end
+    local n = k:lower()
+    if n == "authorization" then v = v:gsub("([Ss]ignature=)[^,%s]+", "%1****")
+    elseif n == "x-auth-token" or n == "x-security-token" then v = "****" end
+    out[n] = v
+  end
+  return out
+end
+
 -- The log handler: `log_by_lua_block { require("hwcloud.emulator").log() }`
 -- records the request once its answer is known (send() ends the content
 -- handler, so the content phase cannot).
@@ -392,7 +406,8 @@ function _M.log()
   state.log_request({ time = entry.time, method = entry.method, path = entry.path,
                       query = entry.query, request_id = entry.request_id,
                       operation = req_ctx.hwcloud_operation or util.null,
-                      status = ngx.status })
+                      status = ngx.status, headers = logged_headers(),
+                      body = ngx.req.get_body_data() or util.null })
 end
 
 return _M
