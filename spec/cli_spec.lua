@@ -444,6 +444,25 @@ describe("the hwcloud command #server", function()
   end)
 
   describe("usage", function()
+    it("--version prints the version; help names every source of credentials", function()
+      local out, err, code = hw("--version")
+      assert.equal(0, code, err)
+      assert.equal("hwcloud " .. require("hwcloud.core").version .. "\n", out)
+      out = hw("help")
+      for _, source in ipairs { "--profile", "HUAWEICLOUD_SDK_AK", "[basic]", "metadata service" } do
+        assert.truthy(out:find(source, 1, true), source .. " not in:\n" .. out)
+      end
+    end)
+
+    it("names a bad HWCLOUD_ENDPOINT as that variable, a bad --endpoint as the option", function()
+      local _, err, code = hw("call workspaceapp list_servers --dry-run", { HWCLOUD_ENDPOINT = "emu:1" })
+      assert.equal(2, code)
+      assert.truthy(err:find("field 'HWCLOUD_ENDPOINT'", 1, true), err)
+      _, err, code = hw("call workspaceapp list_servers --dry-run --endpoint emu:1")
+      assert.equal(2, code)
+      assert.truthy(err:find("field 'endpoint'", 1, true), err)
+    end)
+
     it("exits 2 with one line on stderr for every kind of bad command line", function()
       local cases = {
         { "", "usage: hwcloud COMMAND" },

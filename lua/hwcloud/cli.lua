@@ -43,8 +43,13 @@ Options (every command):
   --ca-file PATH        CA certificates to trust (default: HWCLOUD_CA_FILE)
   --quiet               no progress on stderr
   -h, --help            this help, or a command's
-Credentials: --profile, else HUAWEICLOUD_SDK_AK/_SK[/_SECURITY_TOKEN], else the
-[basic] section of the credentials file.
+  --version             the version of hwcloud
+Credentials, the first source that has them:
+  1. --profile NAME (its ak, sk, security_token, project_id, region);
+  2. the environment: HUAWEICLOUD_SDK_AK, _SK[, _SECURITY_TOKEN, _PROJECT_ID,
+     _DOMAIN_ID];
+  3. the credentials file's [basic] (or [global]) section;
+  4. the ECS metadata service (the instance agency's temporary keys).
 Exit status: 0 success, 1 the cloud or the network refused, 2 usage or validation.]]
 
 local HELP = {
@@ -168,7 +173,7 @@ Prints the bash completion script (services, operations, fields, options):
 local OPTS = {
   region = { arg = true }, endpoint = { arg = true }, profile = { arg = true },
   ["project-id"] = { arg = true }, timeout = { arg = true }, retries = { arg = true },
-  ["ca-file"] = { arg = true }, quiet = {}, help = {},
+  ["ca-file"] = { arg = true }, quiet = {}, help = {}, version = {},
   json = { arg = true, commands = { call = true, request = true, ["wait-for"] = true } },
   wait = { commands = { call = true } },
   ["wait-timeout"] = { arg = true, commands = { call = true, wait = true, ["wait-for"] = true } },
@@ -660,6 +665,8 @@ local function client_options(opts, getenv)
   local o = {
     region = opts.region,
     endpoint = opts.endpoint or getenv("HWCLOUD_ENDPOINT"),
+    -- (which of the two the endpoint came from, for its errors)
+    endpoint_from = opts.endpoint and "endpoint" or "HWCLOUD_ENDPOINT",
     project_id = opts["project-id"],
     -- (without it, hwcloud.client reads HWCLOUD_CA_FILE)
     ca_file = opts["ca-file"],
@@ -675,6 +682,16 @@ local function client_options(opts, getenv)
     o.region = o.region or p.region
   end
   return o
+end
+
+-- the client's configuration, checked; a bad endpoint named where it came
+-- from (--endpoint or HWCLOUD_ENDPOINT)
+local function new_config(copts, core)
+  local from = copts.endpoint_from
+  copts.endpoint_from = nil
+  local cfg, cerr = require("hwcloud.config").new(copts, core)
+  if not cfg and errors.is(cerr) and cerr.field == "endpoint" then cerr.field = from end
+  return cfg, cerr
 end
 
 local function exit_for(err)
@@ -1462,6 +1479,10 @@ function _M.main(args, sys)
       ctx.out(help_text(cmd))
       return 0
     end
+    if r.opts.version then
+      ctx.out(PROG .. " " .. require("hwcloud.core").version .. "\n")
+      return 0
+    end
     if not r.command then
       ctx.err(help_text())
       return 2
@@ -1483,7 +1504,7 @@ function _M.main(args, sys)
       local copts = client_options(r.opts, getenv)
       -- checked here once: a bad option or missing credentials is exit 2
       -- before anything else, and the secrets are known to the writers
-      local cfg, cerr = require("hwcloud.config").new(copts, core)
+      local cfg, cerr = new_config(copts, core)
       if not cfg then
         ctx.err(tostring(cerr) .. "\n")
         return 2
