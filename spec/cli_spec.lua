@@ -96,6 +96,19 @@ describe("the hwcloud command #server", function()
       assert.truthy(out:find("limit%s+integer%s+query"), out)
     end)
 
+    it("describe and the API reference link each operation to its official page", function()
+      local explorer = "https://console.huaweicloud.com/apiexplorer/#/openapi/"
+      local out, err, code = hw("describe workspaceapp list_servers")
+      assert.equal(0, code, err)
+      assert.truthy(out:find("\nreference: " .. explorer .. "WORKSPACEAPP/doc?api=ListServers\n", 1, true), out)
+      -- by an alias: the page of the operation it names
+      out = hw("describe servicestage show_job")
+      assert.truthy(out:find(explorer .. "SERVICESTAGE/doc?api=ShowJobInfo\n", 1, true), out)
+      local api = emulator.read_file(emulator.root .. "/doc/api/iam.md")
+      assert.truthy(api:find("## keystone_list_projects\n\n[^#]-" .. (explorer .. "IAM/doc?api=KeystoneListProjects")
+        :gsub("%p", "%%%0")), "no reference link in doc/api/iam.md")
+    end)
+
     it("describe prints a recursive model once and names it, and ops lists aliases", function()
       local cli = require "hwcloud.cli"
       local node = { type = "object", fields = { name = { type = "string" } } }

@@ -192,6 +192,8 @@ for _, name in ipairs(names) do
       op.content_type ~= "application/json" and (" — `" .. op.content_type .. "`") or "",
       op.job and " — starts a job (`client:wait`)" or "")
     out[#out + 1] = ""
+    out[#out + 1] = "Official reference: " .. services.reference_url(svc, op)
+    out[#out + 1] = ""
     local req = rows(op.request, "", {}, models, {}, 0, true)
     if #req > 0 then
       out[#out + 1] = "| request field | type | required | in | one of |"

@@ -736,6 +736,7 @@ function C.describe(ctx, pos)
   if target then head = head .. " (alias " .. pos[2] .. ")" end
   local text = { head, tostring(op.method) .. " " .. tostring(op.path) }
   if op.job then text[#text + 1] = "starts a job: call --wait waits for it" end
+  text[#text + 1] = "reference: " .. services.reference_url(svc, op)
   local req = field_lines(op.request, "", {}, {})
   text[#text + 1] = ""
   text[#text + 1] = "request:" .. (#req == 0 and " (no fields)" or "")

@@ -348,6 +348,19 @@ function _M.operation(svc, name)
   return target and svc.operations[target] or nil
 end
 
+-- reference_url(svc, op) -> the official API reference page of an
+-- operation (API Explorer), made from facts: the service's name in the
+-- official SDKs, upper-cased, and the operation's SDK name in CamelCase
+-- (op.sdk_operation when the catalog records it, else made from the snake
+-- case name, which misses acronyms such as OIDC).
+-- hwcloud carries no description text of its own; this is where to read.
+function _M.reference_url(svc, op)
+  local code = (svc.sdk_name or svc.name):upper()
+  local camel = op.sdk_operation
+    or op.name:gsub("^%l", string.upper):gsub("_(%w)", string.upper)
+  return "https://console.huaweicloud.com/apiexplorer/#/openapi/" .. code .. "/doc?api=" .. camel
+end
+
 -- the operation names of a service and its aliases, sorted
 function _M.operation_names(svc)
   local names = {}
