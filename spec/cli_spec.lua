@@ -398,6 +398,25 @@ describe("the hwcloud command #server", function()
   end)
 
   describe("request", function()
+    it("reaches a service the catalog lacks, and endpoints names where each one is", function()
+      local out, err, code = hw("request GET /v1/{project_id}/things --service nosuchsvc --dry-run")
+      assert.equal(0, code, err)
+      assert.truthy(out:find("^GET " .. emu.url:gsub("%p", "%%%0") .. "/v1/" .. PID .. "/things\n"), out)
+      out, err, code = hw("endpoints ecs nosuchsvc workspaceapp", { HWCLOUD_ENDPOINT = false,
+        HUAWEICLOUD_SDK_REGION = "cn-north-4" })
+      assert.equal(0, code, err)
+      assert.equal("ecs  https://ecs.cn-north-4.myhuaweicloud.com\n"
+        .. "nosuchsvc  https://nosuchsvc.cn-north-4.myhuaweicloud.com\n"
+        .. "workspaceapp  https://appstream.cn-north-4.myhuaweicloud.com\n", out)
+      out, err, code = hw("endpoints nosuchsvc")
+      assert.equal(0, code, err)
+      assert.equal("nosuchsvc  " .. emu.url .. "\n", out)
+      err, code = select(2, hw("endpoints Bad"))
+      assert.equal(2, code)
+      assert.truthy(err:find("'Bad' is not a service name", 1, true), err)
+      sent_nothing()
+    end)
+
     it("--dry-run signs the generic request and sends nothing", function()
       local out, err, code = hw("request get /v1/{project_id}/software_deployments --service rts "
         .. "--query server_id=s1 --query limit=5 --dry-run")

@@ -32,6 +32,12 @@ local function undescribed(name)
            operations = {}, aliases = {}, sdk_name = name }
 end
 
+-- service(name) -> the service a generic request goes to: the catalog's,
+-- or for a name it lacks one whose host is that name
+function _M.service(name)
+  return services.known(name) and services.load(name) or undescribed(name)
+end
+
 -- The checks of op(r), each -> true | nil, err (or its value).
 
 local function check_keys(r)
@@ -153,7 +159,7 @@ function _M.op(r)
   ok, raw = body_field(r.body, fields)
   if not ok then return nil, raw end
 
-  local svc = services.known(service) and services.load(service) or undescribed(service)
+  local svc = _M.service(service)
   local op = {
     name = "request", service = service, method = method, path = path, generic = true,
     content_type = content_type, raw_body = raw,
