@@ -583,6 +583,44 @@ describe("the hwcloud command #server", function()
   end)
 
   describe("output and completion", function()
+    it("--query selects from the answer, --output prints it as json, table or tsv", function()
+      local out, err, code = hw("call workspaceapp list_servers")
+      assert.equal(0, code, err)
+      local all = json(out)
+      assert.truthy(#all.items > 1, out)
+      local ids = {}
+      for i, it in ipairs(all.items) do ids[i] = it.id end
+      out, err, code = hw("call workspaceapp list_servers --query 'items[].id'")
+      assert.equal(0, code, err)
+      assert.are.same(ids, json(out))
+      out = hw("call workspaceapp list_servers --query count")
+      assert.equal(string.format("%d\n", all.count), out)
+      out = hw("call workspaceapp list_servers --query 'items[0].id'")
+      assert.equal('"' .. ids[1] .. '"\n', out)
+      -- an empty list is a list
+      out, err, code = hw("call workspaceapp list_servers --query 'items[].no_such_field'")
+      assert.equal(0, code, err)
+      assert.equal("[]\n", out)
+      out = hw("call workspaceapp list_servers --query 'items[].id' --output tsv")
+      assert.equal(table.concat(ids, "\n") .. "\n", out)
+      out = hw("call workspaceapp list_servers --query 'items[]' --output tsv")
+      local first = select(2, out:gsub("\t", ""))
+      assert.truthy(first > 0, out)
+      out, err, code = hw("call workspaceapp list_servers --query items --output table")
+      assert.equal(0, code, err)
+      local lines = {}
+      for l in out:gmatch("[^\n]+") do lines[#lines + 1] = l end
+      assert.equal(#ids + 2, #lines, out)
+      assert.truthy(lines[1]:find("^id%s+machine_name%s"), lines[1])
+      assert.truthy(lines[2]:find("^%-+  %-+"), lines[2])
+      err, code = select(2, hw("call workspaceapp list_servers --output xml"))
+      assert.equal(2, code)
+      assert.truthy(err:find("--output: expected json, table or tsv", 1, true), err)
+      err, code = select(2, hw("call workspaceapp list_servers --query 'items[x]'"))
+      assert.equal(2, code)
+      assert.truthy(err:find("must be [] or [N]", 1, true), err)
+    end)
+
     it("indents JSON on a terminal and keeps it on one line otherwise", function()
       local cli = require "hwcloud.cli"
       local v = { b = { 1, 2 }, a = "x", e = {} }

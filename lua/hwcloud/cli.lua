@@ -106,6 +106,9 @@ The request is validated before it is sent, with the library's errors.
   --all           follow the pages of a list operation and print every item
   --dry-run       print the request (method, URL, headers, body) with the
                   signature and secrets masked, and send nothing
+  --query PATH    print only this part of the answer: `job_id`, `items[].id`
+                  (every element), `items[0].name` (one element, from 0)
+  --output FMT    json (default), table (columns with a header) or tsv
   --journal PATH  record the call (and its --wait) in the journal PATH: run
                   again after a crash, an answered call is not sent again and
                   one sent without a recorded answer is not repeated when it
@@ -188,7 +191,9 @@ local OPTS = {
   ["dry-run"] = { commands = { call = true, request = true } },
   journal = { arg = true, commands = { call = true, run = true } },
   service = { arg = true, commands = { request = true } },
-  query = { arg = true, multi = true, commands = { request = true } },
+  -- request: the URL's k=v; call and wait: the field selector
+  query = { arg = true, multi = true, commands = { request = true, call = true, wait = true } },
+  output = { arg = true, commands = { call = true, wait = true, request = true } },
 }
 _M.OPTIONS = OPTS
 
@@ -284,6 +289,9 @@ _M.parse = parse
 local null = require("cjson").null
 local json_decode = require("hwcloud.core").decode
 
+-- the metatable of an array this command built (an empty one prints as [])
+local ARRAY = {}
+
 local function is_array(t)
   local n = 0
   for _ in pairs(t) do n = n + 1 end
@@ -322,6 +330,13 @@ local function sub(schema, key)
   return nil
 end
 
+-- an empty table: [] when the schema says array or this command built it
+-- as one, else {}
+local function empty_json(v, schema)
+  if getmetatable(v) == ARRAY then return "[]" end
+  return (type(schema) == "table" and schema.type == "array") and "[]" or "{}"
+end
+
 -- encode(value, indent, schema) -> JSON text; keys sorted, so output is stable.
 local function encode(v, indent, schema, depth, seen)
   depth = depth or 0
@@ -340,7 +355,7 @@ local function encode(v, indent, schema, depth, seen)
   end
   local out
   if next(v) == nil then
-    out = (type(schema) == "table" and schema.type == "array") and "[]" or "{}"
+    out = empty_json(v, schema)
   elseif is_array(v) then
     local parts = {}
     for i = 1, #v do parts[i] = pad_in .. encode(v[i], indent, sub(schema, i), depth + 1, seen) end
@@ -908,8 +923,129 @@ local function print_sent(ctx, sends)
   ctx.out(concat(text, "\n") .. "\n")
 end
 
+-- --query PATH: a small path syntax over the answer. Segments split by
+-- ".": `name` a field, `name[]` every element of an array field (the rest
+-- of the path applies to each), `name[N]` element N (from 0); `[]` alone
+-- or first: the answer itself is the array. -> value | nil
+local function query_tokens(path)
+  local toks = {}
+  for seg in path:gmatch("[^.]+") do
+    local name, rest = seg:match("^([^%[]*)(.*)$")
+    if name ~= "" then toks[#toks + 1] = { key = name } end
+    for inner in rest:gmatch("%[([^%]]*)%]") do
+      if inner == "" then toks[#toks + 1] = { each = true }
+      elseif inner:match("^%d+$") then toks[#toks + 1] = { index = tonumber(inner) + 1 }
+      else usage("--query %s: [%s] must be [] or [N]", path, inner) end
+    end
+    if rest:gsub("%[[^%]]*%]", "") ~= "" then usage("--query %s: cannot read '%s'", path, seg) end
+  end
+  if #toks == 0 then usage("--query: an empty path") end
+  return toks
+end
+
+local function select_path(v, toks, i)
+  i = i or 1
+  local t = toks[i]
+  if t == nil or v == nil or v == null then return v end
+  if type(v) ~= "table" then return nil end
+  if t.key then return select_path(v[t.key], toks, i + 1) end
+  if t.index then return select_path(v[t.index], toks, i + 1) end
+  local out = setmetatable({}, ARRAY)
+  for _, el in ipairs(v) do
+    local r = select_path(el, toks, i + 1)
+    if r ~= nil then out[#out + 1] = r end
+  end
+  return out
+end
+
+-- a scalar as a table cell
+local function cell(v)
+  if v == nil or v == null then return "" end
+  if type(v) == "table" then return encode(v, false) end
+  return (tostring(type(v) == "number" and number(v) or v):gsub("[\t\n]", " "))
+end
+
+-- rows of a value for table and tsv: an array of objects is one row each
+-- (columns: their keys, sorted); an array of scalars one row each; an
+-- object one row of key and value per field. -> header, rows
+local function rows_of(v)
+  if type(v) ~= "table" then return nil, { { cell(v) } } end
+  if is_array(v) or getmetatable(v) == ARRAY then
+    local keys, seen, objects = {}, {}, true
+    for _, el in ipairs(v) do
+      if type(el) ~= "table" or is_array(el) then objects = false break end
+      for k in pairs(el) do
+        if not seen[k] then seen[k] = true keys[#keys + 1] = tostring(k) end
+      end
+    end
+    local rows = {}
+    if objects and #keys > 0 then
+      sort(keys)
+      for i, el in ipairs(v) do
+        local r = {}
+        for j, k in ipairs(keys) do r[j] = cell(el[k]) end
+        rows[i] = r
+      end
+      return keys, rows
+    end
+    for i, el in ipairs(v) do rows[i] = { cell(el) } end
+    return nil, rows
+  end
+  local keys = {}
+  for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+  sort(keys)
+  local rows = {}
+  for i, k in ipairs(keys) do rows[i] = { k, cell(v[k]) } end
+  return nil, rows
+end
+
+local function table_out(header, rows)
+  local all = {}
+  if header then all[1] = header end
+  for _, r in ipairs(rows) do all[#all + 1] = r end
+  local width = {}
+  for _, r in ipairs(all) do
+    for j, c in ipairs(r) do width[j] = math.max(width[j] or 0, #c) end
+  end
+  local lines = {}
+  for i, r in ipairs(all) do
+    local parts = {}
+    for j, c in ipairs(r) do parts[j] = j < #r and c .. rep(" ", width[j] - #c) or c end
+    lines[#lines + 1] = concat(parts, "  ")
+    if header and i == 1 then
+      local dash = {}
+      for j = 1, #r do dash[j] = rep("-", width[j]) end
+      lines[#lines + 1] = concat(dash, "  ")
+    end
+  end
+  return lines
+end
+
+local OUTPUTS = { json = true, table = true, tsv = true }
+
+-- The answer as --query and --output ask (JSON by default).
 local function print_json(ctx, v, schema)
-  ctx.out(encode(v, ctx.indent, schema) .. "\n")
+  local opts = ctx.opts or {}
+  if ctx.select then
+    v = select_path(v, query_tokens(ctx.select))
+    schema = nil
+    if v == nil then v = null end
+  end
+  local out = opts.output or "json"
+  if not OUTPUTS[out] then usage("--output: expected json, table or tsv, got '%s'", out) end
+  if out == "json" then
+    ctx.out(encode(v, ctx.indent, schema) .. "\n")
+    return
+  end
+  local header, rows = rows_of(v)
+  local lines
+  if out == "tsv" then
+    lines = {}
+    for i, r in ipairs(rows) do lines[i] = concat(r, "\t") end
+  else
+    lines = table_out(header, rows)
+  end
+  if #lines > 0 then ctx.out(concat(lines, "\n") .. "\n") end
 end
 
 -- One progress line for jobs: redrawn on a terminal, a new line per change
@@ -1023,7 +1159,7 @@ local function merge_pages(op, list)
   local first = list[1]
   local key = items_key(op.response, first)
   if key == nil then return first end
-  local all = {}
+  local all = setmetatable({}, ARRAY)
   for _, page in ipairs(list) do
     local items = key == false and page or page[key] or {}
     for _, it in ipairs(items) do all[#all + 1] = it end
@@ -1478,6 +1614,15 @@ end
 
 ------------------------------------------------------------------ main
 
+-- call and wait: --query PATH selects from the answer (request: the URL's
+-- k=v parameters)
+local function selector(r)
+  local q = r.opts.query
+  if not q or r.command == "request" then return nil end
+  if #q > 1 then usage("option --query given twice") end
+  return q[1]
+end
+
 local function help_text(cmd)
   return (HELP[cmd] or HELP.main) .. "\n\n" .. GLOBAL_HELP .. "\n"
 end
@@ -1501,6 +1646,7 @@ function _M.main(args, sys)
   local ok, code = pcall(function()
     local r = parse(args)
     ctx.opts = r.opts
+    ctx.select = selector(r)
     ctx.quiet = r.opts.quiet
     if r.opts.help or r.command == "help" then
       local cmd = r.command == "help" and r.positional[1] or r.command
