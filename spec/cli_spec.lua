@@ -645,6 +645,27 @@ describe("the hwcloud command #server", function()
       assert.truthy(out:find('^%[\n  {\n    "workshop": {\n      "description": null,\n'), out)
     end)
 
+    it("completes only the options the command takes", function()
+      local function words(line)
+        local out = hw("completion --words " .. line)
+        local set = {}
+        for w in out:gmatch("[^\n]+") do set[w] = true end
+        return set
+      end
+      local ops = words("ops --")
+      assert.truthy(ops["--region"])
+      for _, o in ipairs { "--dry-run", "--json", "--wait", "--all", "--journal", "--service" } do
+        assert.is_nil(ops[o], o .. " offered to ops")
+      end
+      local call = words("call workspaceapp list_servers --")
+      for _, o in ipairs { "--dry-run", "--json", "--all", "--query", "--output", "--region" } do
+        assert.truthy(call[o], o .. " not offered to call")
+      end
+      assert.is_nil(call["--service"])
+      assert.truthy(words("request GET /x --service")["--service"])
+      assert.are.same({ json = true, table = true, tsv = true }, words("call --output ''"))
+    end)
+
     it("completes commands, operations, fields and enum values in bash", function()
       local out = hw("completion bash")
       assert.equal(emulator.read_file(emulator.root .. "/contrib/hwcloud.bash"), out)

@@ -1554,14 +1554,24 @@ function _M.complete(words)
   local prev = words[#words - 1]
   local out = {}
   if cur:sub(1, 2) == "--" then
+    -- only the options the command takes (every option before one is named)
+    local copy = {}
+    for i = 1, #words do copy[i] = words[i] end
+    local command = positional_words(copy)[1]
+    if command and not IS_COMMAND[command] then command = nil end
     local names = {}
-    for k in pairs(OPTS) do names[#names + 1] = "--" .. k end
+    for k, spec in pairs(OPTS) do
+      if not (command and spec.commands and not spec.commands[command]) then
+        names[#names + 1] = "--" .. k
+      end
+    end
     sort(names)
     add_matching(out, cur, names)
     return out
   end
   if prev and prev:sub(1, 2) == "--" and OPTS[prev:sub(3)] and OPTS[prev:sub(3)].arg then
     if prev == "--service" then add_matching(out, cur, services.names()) end
+    if prev == "--output" then add_matching(out, cur, { "json", "table", "tsv" }) end
     return out
   end
   complete_positional(out, cur, positional_words(words))
