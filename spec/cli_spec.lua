@@ -541,6 +541,15 @@ describe("the hwcloud command #server", function()
   end)
 
   describe("secrets", function()
+    it("a short secret is masked where it stands, not inside every word", function()
+      local out, err, code = hw("call asm list_workshops mesh_id=S --dry-run", { HUAWEICLOUD_SDK_SK = "S" })
+      assert.equal(0, code, err)
+      assert.truthy(out:find("/v2/meshes/****/workshops", 1, true), out)
+      assert.truthy(out:find("\nAuthorization: SDK%-HMAC%-SHA256 Access=" .. emu.ak
+        .. ", SignedHeaders=[%w;-]+, Signature=%*%*%*%*\n"), out)
+      assert.truthy(out:find("\nX-Sdk-Date: ", 1, true), out)
+    end)
+
     it("never appear in any output: dry runs, answers, errors, profiles", function()
       local creds = os.tmpname()
       emulator.write_file(creds, ("[basic]\nak = nope\nsk = nope-secret\n\n[emu]\nak = %s\nsk = %s\n"

@@ -628,6 +628,9 @@ local function writer(fh, secrets)
   return function(s)
     for _, sec in ipairs(secrets) do
       local pattern = sec:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0")
+      -- a secret of a few characters is masked where it stands alone, not
+      -- inside every word that holds those letters ("SDK-HMAC-SHA256")
+      if #sec < 4 then pattern = "%f[%w]" .. pattern .. "%f[%W]" end
       s = s:gsub(pattern, "****")
     end
     fh:write(s)
