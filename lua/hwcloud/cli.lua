@@ -192,8 +192,9 @@ local OPTS = {
   journal = { arg = true, commands = { call = true, run = true } },
   service = { arg = true, commands = { request = true } },
   -- request: the URL's k=v; call and wait: the field selector
-  query = { arg = true, multi = true, commands = { request = true, call = true, wait = true } },
-  output = { arg = true, commands = { call = true, wait = true, request = true } },
+  query = { arg = true, multi = true,
+            commands = { request = true, call = true, wait = true, ["wait-for"] = true } },
+  output = { arg = true, commands = { call = true, wait = true, ["wait-for"] = true, request = true } },
 }
 _M.OPTIONS = OPTS
 
