@@ -183,11 +183,10 @@ describe("the catalog's global services against the emulator #server", function(
     local DOMAIN, PROJECT = sha32("domain:emulator-account"), sha32("project:cn-north-4")
     local c = hwcloud.client{ endpoint = emu.url, ak = emu.ak, sk = emu.sk, region = "cn-north-4",
                               domain_id = DOMAIN, project_id = PROJECT }
-    local _, err = c.bss:list_cities{ province_code = "11" }
-    -- not emulated yet: checked and answered 501, but reached and signed
-    assert.are.equal(501, err.status)
-    local _, err2 = c.ecs:list_servers_details{ limit = 1 }
-    assert.are.equal(501, err2.status)
+    -- the emulator checks the signature and the id headers, then answers
+    -- (generically: no handler of its own serves these)
+    assert(c.bss:list_cities{ province_code = "11" })
+    assert(c.ecs:list_servers_details{ limit = 1 })
     -- the emulator names an operation by the version it routes it for
     local by = {}
     for _, e in ipairs(emu:identity_log()) do by[(e.operation:gsub("^(%w+)_v%d+%.", "%1."))] = e end
