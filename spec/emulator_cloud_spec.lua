@@ -255,6 +255,15 @@ describe("emulator: paths several services share #server", function()
     assert.are.equal("FAIL", assert(client.evs:show_job{ job_id = made.job_id }).status)
   end)
 
+  it("routes a path global and regional services share by the id header (IAM's and CCE's GET /)", function()
+    assert(client.iam_v3:keystone_list_versions{})
+    local log = emu:admin("GET", "/_emulator/log").requests
+    assert.are.equal("iam.keystone_list_versions", log[#log].operation)
+    assert(client.cce:show_version{})
+    log = emu:admin("GET", "/_emulator/log").requests
+    assert.are.equal("cce.show_version", log[#log].operation)
+  end)
+
   it("routes by a Host that names the service", function()
     local path = "/v1/" .. PID .. "/jobs/unknown-job"
     for _, svc in ipairs { "ecs", "evs", "ims" } do

@@ -290,14 +290,26 @@ local function answer(route, req, decoded, project, signed)
 end
 
 -- Of operations sharing a method and path, the first whose description
--- the request fits (else the first, to report why it does not).
+-- the request fits (else the first, to report why it does not). The id
+-- header says which kind the client meant: X-Domain-Id a global service's
+-- operation (IAM's GET /), X-Project-Id a regional one's; those go first.
 function pick_twin(route, params, twins)
   local body = util.decode(util.request_body())
   if body == util.null then body = nil end
   local headers = ngx.req.get_headers(200)
   local r = { args = ngx.req.get_uri_args(100), body = body, header = header_reader(headers) }
-  local all = { { route = route, params = params } }
-  for i = 1, #twins do all[#all + 1] = twins[i] end
+  local global
+  if headers["x-domain-id"] and not headers["x-project-id"] then global = true
+  elseif headers["x-project-id"] then global = false end
+  local first, rest = {}, {}
+  local function add(e)
+    local list = (global == nil or (e.route.auth == "global") == global) and first or rest
+    list[#list + 1] = e
+  end
+  add({ route = route, params = params })
+  for i = 1, #twins do add(twins[i]) end
+  local all = first
+  for i = 1, #rest do all[#all + 1] = rest[i] end
   for i = 1, #all do
     r.params = all[i].params
     if not described.check(all[i].route.request, r) then return all[i].route, all[i].params end
