@@ -16,6 +16,8 @@
 --                                  end_time, parameters?}] },
 --     asm = { meshes = [{id, name, version, type, ...}] },
 --     rts = { software_configs = [{id, name, group, config, ...}] },
+--     ecs = { servers = [{id, name, status, flavor = {id, name},
+--                         addresses = {<vpc id> = [{addr, version}]}, created, ...}] },
 --     generic = { <service> = { <collection> = [{id, ...}] } } }
 --
 -- generic: the items of the services answered generically (see
@@ -115,6 +117,7 @@ local function default()
       },
     },
     rts = { software_configs = {} },
+    ecs = { servers = {} },
   }
 end
 
@@ -162,6 +165,7 @@ local SECTIONS = {
   codeartsbuild = { "jobs", "builds" },
   asm = { "meshes" },
   rts = { "software_configs" },
+  ecs = { "servers" },
 }
 
 -- Replaces the inventory after checking its shape; returns true or nil,

@@ -42,11 +42,12 @@ local pairs, ipairs, type, pcall, select, setmetatable, sort =
 local _M = {}
 
 local SERVICES = { "iam", "servicestage", "codeartsbuild", "asm", "rts", "workspaceapp",
-                   "metadata" }
+                   "metadata", "ecs" }
 _M.SERVICES = SERVICES
 
 local own_by_length = {}  -- segment count -> list of own routes
 local own_by_shape = {}   -- "METHOD /a/{}/b" -> own route
+local own_of_service = {} -- "<sdk service> METHOD /a/{}/b" -> own route
 local own_by_name = {}    -- "<service>.<op>" -> own route
 local built = {}          -- catalog entry -> its route, made at first use
 
@@ -69,6 +70,8 @@ local function add_own(r)
   r.segs, r.pnames, r.score, r.order = segs, names, score, order
   local key = r.method .. " " .. shape
   own_by_shape[key] = own_by_shape[key] or r
+  local skey = r.sdk_service .. " " .. key
+  own_of_service[skey] = own_of_service[skey] or r
   local list = own_by_length[n]
   if not list then list = {} own_by_length[n] = list end
   list[#list + 1] = r
@@ -114,7 +117,10 @@ end
 local function route_of(e)
   local r = built[e]
   if r then return r end
-  local own = own_by_shape[e.method .. " " .. select(2, catalog.parse(e.path))]
+  -- only the service's own handler: a path other services share (ECS,
+  -- EVS and IMS's jobs) stays theirs
+  local own = own_of_service[e.service .. " " .. e.method .. " "
+                             .. select(2, catalog.parse(e.path))]
   if own then
     built[e] = ready_own(own)
     return own
@@ -284,11 +290,12 @@ local function lookup(name)
   local ok, svc = pcall(services.load, field)
   local op = ok and svc and services.operation(svc, opname)
   if not op then return nil end
-  own = own_by_shape[op.method .. " " .. select(2, catalog.parse(op.path))]
+  local entry = services.entry(field)
+  own = own_of_service[entry.service .. " " .. op.method .. " "
+                       .. select(2, catalog.parse(op.path))]
   if own then return ready_own(own) end
   local same = catalog.same_shape(op.method, op.path)
   if not same then return nil end
-  local entry = services.entry(field)
   for i = 1, #same do
     for _, file in ipairs(entry.files) do
       if same[i].file == file and same[i].op == op.name then return route_of(same[i]) end
