@@ -176,3 +176,38 @@ describe("emulator ECS #server", function()
     assert.are.equal("SUCCESS", assert(client:wait(start, FAST)).status)
   end)
 end)
+
+describe("emulator ELB members follow their ECS servers #server", function()
+  local function member_status(pool, id)
+    return assert(client.elb:show_member { pool_id = pool, member_id = id }).member.operating_status
+  end
+
+  it("is ONLINE while its address is an ACTIVE server's, OFFLINE otherwise", function()
+    local made = create(1)
+    local id = made.serverIds[1]
+    local ip = assert(client.ecs:show_server { server_id = id }).server.addresses["vpc-1"][1].addr
+    local pool = "pool-web"
+    local m = assert(client.elb:create_member { pool_id = pool, member = {
+      address = ip, protocol_port = 80, subnet_cidr_id = "subnet-1" } }).member
+    local stray = assert(client.elb:create_member { pool_id = pool, member = {
+      address = "192.0.2.99", protocol_port = 80 } }).member
+    -- BUILD: not healthy yet
+    assert.are.equal("OFFLINE", m.operating_status)
+    local healthy = assert(client:wait_for("elb", "member_healthy",
+                                           { pool_id = pool, member_id = m.id }, FAST))
+    assert.are.equal("ONLINE", healthy.member.operating_status)
+    assert.are.equal("OFFLINE", member_status(pool, stray.id))
+
+    local list = assert(client.elb:list_members { pool_id = pool })
+    assert.are.equal(2, #list.members)
+    assert.are.equal(1, #assert(client.elb:list_members { pool_id = pool, limit = 1 }).members)
+
+    local stop = assert(client.ecs:batch_stop_servers { ["os-stop"] = { servers = refs { id } } })
+    assert(client:wait(stop, FAST))
+    assert.are.equal("OFFLINE", member_status(pool, m.id))
+
+    assert(client.elb:delete_member { pool_id = pool, member_id = stray.id })
+    local _, err = client.elb:show_member { pool_id = pool, member_id = stray.id }
+    assert.are.equal(404, err.status)
+  end)
+end)

@@ -42,7 +42,7 @@ local pairs, ipairs, type, pcall, select, setmetatable, sort =
 local _M = {}
 
 local SERVICES = { "iam", "servicestage", "codeartsbuild", "asm", "rts", "workspaceapp",
-                   "metadata", "ecs" }
+                   "metadata", "ecs", "elb" }
 _M.SERVICES = SERVICES
 
 local own_by_length = {}  -- segment count -> list of own routes

@@ -117,6 +117,23 @@ local function find_server(ctx, id)
   return inventory.find(servers_of(ctx.store), id)
 end
 
+-- The status of the server that has address `ip` now (its job settled
+-- when it ended), or nil when no server has it: what ELB members follow.
+function _M.status_of_address(store, ip, now)
+  settle_all(store, now)
+  for _, s in ipairs(servers_of(store)) do
+    for _, list in pairs(s.addresses or {}) do
+      for _, a in ipairs(list) do
+        if a.addr == ip then
+          local job = s.pending_job and jobs_of(store)[s.pending_job]
+          return job and ACTIONS[job.action].during or s.status or "ACTIVE"
+        end
+      end
+    end
+  end
+  return nil
+end
+
 local function show_server(ctx)
   local s = find_server(ctx, ctx.params.server_id)
   if not s then return server_not_found(ctx.params.server_id) end
