@@ -369,9 +369,9 @@ describe("the README's inventory #server", function()
     assert.equal(400, status)
     assert.truthy(cjson.encode(body):find("workspace.servers[1].id must be a non-empty string", 1, true),
       cjson.encode(body))
-    body, status = emu:admin("POST", "/_emulator/inventory", { ecs = {} })
+    body, status = emu:admin("POST", "/_emulator/inventory", { nosuch = {} })
     assert.equal(400, status)
-    assert.truthy(cjson.encode(body):find("unknown inventory section: ecs", 1, true))
+    assert.truthy(cjson.encode(body):find("unknown inventory section: nosuch", 1, true))
   end)
 end)
 
