@@ -227,6 +227,19 @@ end
 
 -- the parts the checkpoint does not list, `conc` at a time, each recorded
 -- in the checkpoint as OBS acknowledges it: true | nil, err
+-- run_parts(engine, fns, conc, p, first) -> true | nil, err: the part
+-- tasks side by side; the first error a task kept (first()) wins over the
+-- one the engine reports
+local function run_parts(engine, fns, conc, p, first)
+  local ok, results = pcall(engine.run, engine, fns, conc)
+  if p then p:finish() end
+  if not ok then error(results, 0) end
+  for i = 1, #results do
+    if results[i][2] then return nil, first() or results[i][2] end
+  end
+  return true
+end
+
 function send_parts(o, s, engine, req, cp, total, conc, opts)
   local todo = {}
   for n = 1, total do
@@ -260,13 +273,7 @@ function send_parts(o, s, engine, req, cp, total, conc, opts)
       return true
     end
   end
-  local ok, results = pcall(engine.run, engine, fns, conc)
-  if p then p:finish() end
-  if not ok then error(results, 0) end
-  for i = 1, #results do
-    if results[i][2] then return nil, first_err or results[i][2] end
-  end
-  return true
+  return run_parts(engine, fns, conc, p, function() return first_err end)
 end
 
 ------------------------------------------------------------ download_file
@@ -332,13 +339,7 @@ local function get_ranges(o, s, engine, req, tmp, size, ps, conc, etag, opts)
       return ok, err
     end
   end
-  local ok, results = pcall(engine.run, engine, fns, conc)
-  if p then p:finish() end
-  if not ok then error(results, 0) end
-  for i = 1, #results do
-    if results[i][2] then return nil, first_err or results[i][2] end
-  end
-  return true
+  return run_parts(engine, fns, conc, p, function() return first_err end)
 end
 
 function _M.download_file(s, req, opts)
