@@ -14,6 +14,10 @@
 ** userdata NULL, which is cjson.null and hwcloud.null. A lone surrogate
 ** escape becomes U+FFFD. String bytes are passed through as sent.
 **
+** An empty array gets core.empty_array_mt as its metatable (as
+** lua-cjson's empty_array_mt), so an encoder can tell [] from {} when
+** no schema says which: the one shared marker is the decoder's upvalue.
+**
 ** It also counts the numbers written as floats with an integral value
 ** (8080.0): only those can be an integer field core.conform must change.
 **
@@ -285,6 +289,8 @@ static const char *array(reader *r, const char *p, int depth) {
   luaL_checkstack(L, batch + 8, "hwcloud.core.decode: nesting");
   if (*p == ']') {
     lua_createtable(L, 0, 0);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_setmetatable(L, -2);
     return p + 1;
   }
   for (;;) {
@@ -402,6 +408,11 @@ static int l_decode(lua_State *L) {
 }
 
 void hwc_open_decode(lua_State *L) {
-  lua_pushcfunction(L, l_decode);
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "hwcloud.empty_array");
+  lua_setfield(L, -2, "__name");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "empty_array_mt");
+  lua_pushcclosure(L, l_decode, 1);
   lua_setfield(L, -2, "decode");
 }

@@ -29,18 +29,18 @@
 -- results and errors are written with the values of secret-named fields
 -- (tokens, secrets, passwords) masked. No header is ever written.
 
-local type, pairs, ipairs, tostring, tonumber, setmetatable, pcall, select =
-  type, pairs, ipairs, tostring, tonumber, setmetatable, pcall, select
+local type, pairs, ipairs, tostring, setmetatable, pcall, select =
+  type, pairs, ipairs, tostring, setmetatable, pcall, select
 local concat, sort = table.concat, table.sort
-local format, byte, lower, find = string.format, string.byte, string.lower, string.find
-local floor, huge = math.floor, math.huge
-local mtype = math.type
+local format, lower = string.format, string.lower
 local open, date, time = io.open, os.date, os.time
 
 local core = require "hwcloud.core"
 local errors = require "hwcloud.errors"
 local jobs = require "hwcloud.jobs"
 local null = require("cjson").null
+local json = require "hwcloud.json"
+local quote = json.quote
 
 local _M = {}
 
@@ -58,83 +58,14 @@ for _, k in ipairs { "token", "x-subject-token", "x-auth-token", "subject_token"
   SECRET[k] = true
 end
 
-local ESC = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r",
-              ["\t"] = "\\t", ["\b"] = "\\b", ["\f"] = "\\f" }
-local function esc_char(c)
-  return ESC[c] or format("\\u%04x", byte(c))
-end
-
-local function quote(s)
-  if not find(s, '[%c"\\]') then return '"' .. s .. '"' end
-  return '"' .. s:gsub('[%c"\\]', esc_char) .. '"'
-end
-
-local function is_int(v)
-  if mtype then return mtype(v) == "integer" end
-  return v == floor(v) and v > -2 ^ 53 and v < 2 ^ 53
-end
-
--- encode(v, out, mask): JSON with sorted keys (so a request has one text:
--- the default key), integers as integers; mask: secret-named fields of
--- objects are written as "***".
-local encode
-local function encode_table(t, out, mask)
-  local n = #t
-  local count = 0
-  for _ in pairs(t) do count = count + 1 end
-  if n > 0 and count == n then
-    out[#out + 1] = "["
-    for i = 1, n do
-      if i > 1 then out[#out + 1] = "," end
-      encode(t[i], out, mask)
-    end
-    out[#out + 1] = "]"
-    return
-  end
-  local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = tostring(k) end
-  sort(keys)
-  out[#out + 1] = "{"
-  for i, k in ipairs(keys) do
-    if i > 1 then out[#out + 1] = "," end
-    out[#out + 1] = quote(k)
-    out[#out + 1] = ":"
-    local v = t[k]
-    if v == nil then v = t[tonumber(k)] end
-    if mask and SECRET[lower(k)] and v ~= null then
-      out[#out + 1] = '"***"'
-    else
-      encode(v, out, mask)
-    end
-  end
-  out[#out + 1] = "}"
-end
-
-function encode(v, out, mask)
-  local t = type(v)
-  if t == "string" then
-    out[#out + 1] = quote(v)
-  elseif t == "number" then
-    if v ~= v or v == huge or v == -huge then
-      out[#out + 1] = "null"
-    elseif is_int(v) then
-      out[#out + 1] = format("%d", v)
-    else
-      out[#out + 1] = format("%.17g", v)
-    end
-  elseif t == "boolean" then
-    out[#out + 1] = v and "true" or "false"
-  elseif t == "table" then
-    encode_table(v, out, mask)
-  else
-    out[#out + 1] = "null" -- null, and anything JSON cannot hold
-  end
-end
+-- JSON with sorted keys (so a request has one text: the default key),
+-- floats with 17 digits; mask: secret-named fields of objects written as
+-- "***".
+local function secret(k, v) return SECRET[lower(k)] and v ~= null end
+local PLAIN, MASKED = { exact = true }, { exact = true, mask = secret, masked = "***" }
 
 local function to_json(v, mask)
-  local out = {}
-  encode(v, out, mask)
-  return concat(out)
+  return json.encode(v, mask and MASKED or PLAIN)
 end
 _M.encode = to_json
 
