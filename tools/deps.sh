@@ -11,10 +11,11 @@
 #   sh tools/deps.sh list [user|dev]   the set's packages, one a line
 set -eu
 # the library: a C compiler, Lua 5.4 and its headers, libcurl, OpenSSL,
-# lua-cjson, lua-expat (object storage's XML); the emulator: nginx with its Lua module and the curl command
+# lua-cjson, lua-expat (object storage's XML), lua-argparse (the hwcloud
+# command's parser); the emulator: nginx with its Lua module and the curl command
 # (its admin API's client, hwcloud.emulator.testing); make install: luarocks
 USER_PKGS="build-essential pkg-config lua5.4 liblua5.4-dev
-libcurl4-openssl-dev libssl-dev curl lua-cjson lua-expat luarocks
+libcurl4-openssl-dev libssl-dev curl lua-cjson lua-expat lua-argparse luarocks
 nginx libnginx-mod-http-lua"
 # development: LuaJIT (the nginx client path), Lua 5.1 and 5.3 (make
 # matrix), busted, lua-socket (specs), luacheck, cppcheck, openssl (the

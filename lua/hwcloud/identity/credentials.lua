@@ -29,11 +29,11 @@ local function nonempty(v)
 end
 _M.nonempty = nonempty
 
--- Minimal INI reader for the official SDKs' credentials file: the [basic]
--- section, else [global]; keys lower-cased. nil when there is no file;
--- nil, message when it cannot be read (a folder); a UTF-8 BOM (as some
--- editors write) is skipped.
-function _M.read_profile(path)
+-- Minimal INI reader for the official SDKs' credentials file: every
+-- section by its lower-cased name, keys lower-cased. nil when there is no
+-- file; nil, message when it cannot be read (a folder); a UTF-8 BOM (as
+-- some editors write) is skipped.
+function _M.read_sections(path)
   local f = open(path, "r")
   if not f then return nil end
   local data, rerr = f:read("*a")
@@ -54,6 +54,13 @@ function _M.read_profile(path)
       end
     end
   end
+  return sections
+end
+
+-- The profile the chain reads: [basic], else [global].
+function _M.read_profile(path)
+  local sections, err = _M.read_sections(path)
+  if not sections then return nil, err end
   return sections.basic or sections.global
 end
 
