@@ -30,7 +30,7 @@ describe("loading from the checkout", function()
 
   it("this busted run has the guard", function()
     assert.equal(checkout.absolute(root), checkout.root)
-    assert.is_true(checkout.inside(root .. "/bin/../lua/hwcloud/cli.lua"))
+    assert.is_true(checkout.inside(root .. "/bin/../lua/hwcloud/cli/init.lua"))
     assert.is_true(checkout.inside(root .. "/lua/hwcloud/init.lua"))
     assert.is_false(checkout.inside("/usr/local/share/lua/5.4/hwcloud/init.lua"))
     assert.is_false(checkout.inside(checkout.root .. "-old/lua/hwcloud/init.lua"))
