@@ -630,6 +630,20 @@ describe("the hwcloud command #server", function()
       assert.truthy(err:find("must be [] or [N]", 1, true), err)
     end)
 
+    it("prints an empty list as [] where no schema says it is one", function()
+      -- request: the answer has no description
+      local out, err, code = hw("request GET /v1/{project_id}/software_deployments --service rts")
+      assert.equal(0, code, err)
+      assert.equal('{"software_deployments":[]}\n', out)
+      -- --query leaves the operation's schema behind
+      out, err, code = hw("call rts list_software_deployments --query software_deployments")
+      assert.equal(0, code, err)
+      assert.equal("[]\n", out)
+      out, err, code = hw("call rts list_software_deployments --output table")
+      assert.equal(0, code, err)
+      assert.equal("software_deployments  []\n", out)
+    end)
+
     it("indents JSON on a terminal and keeps it on one line otherwise", function()
       local cli = require "hwcloud.cli"
       local v = { b = { 1, 2 }, a = "x", e = {} }

@@ -39,6 +39,20 @@ describe("core.decode", function()
     end
   end)
 
+  it("marks an empty array with core.empty_array_mt, the one shared marker, and nothing else", function()
+    local v = decode('{"a":[],"o":{},"n":[[],{"x":[]}],"f":[1]}')
+    local mt = core.empty_array_mt
+    assert.is_table(mt)
+    assert.equal(mt, getmetatable(v.a))
+    assert.equal(mt, getmetatable(v.n[1]))
+    assert.equal(mt, getmetatable(v.n[2].x))
+    assert.equal(mt, getmetatable((decode("[ ]"))))
+    for _, t in ipairs { v, v.o, v.n, v.n[2], v.f } do assert.is_nil(getmetatable(t)) end
+    -- like lua-cjson's, it marks and does nothing else: the table stays an empty table
+    assert.is_nil(next(v.a))
+    assert.equal(0, #v.a)
+  end)
+
   it_int("keeps integers as integers, exactly, and floats as floats", function()
     local v, whole = decode('[600,-7,0,-0,600.0,1e3,2.5,9007199254740993,'
       .. '9223372036854775807,-9223372036854775808,9223372036854775808,12345678901234567890]')
