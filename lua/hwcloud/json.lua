@@ -128,7 +128,7 @@ function encode(v, o, schema, depth, seen)
 end
 
 function _M.encode(v, opts)
-  local o = opts or {}
+  local o = type(opts) == "table" and opts or {}
   return encode(v, o, o.schema, 0, {})
 end
 
