@@ -324,15 +324,17 @@ function _M.starts(specs, name, op)
   return false
 end
 
--- the services whose descriptions have jobs, for messages
+-- the services whose descriptions have operations that start jobs, for
+-- messages (the hwcloud command's too)
 local function job_services()
   local list = {}
   for _, n in ipairs(services.names()) do
     local e = services.entry(n)
-    if e and e.jobs and e.service == n then list[#list + 1] = n end
+    if e and e.jobs and e.jobs[1] and e.service == n then list[#list + 1] = n end
   end
   return concat(list, ", ")
 end
+_M.job_services = job_services
 
 -- the operations that start jobs of `service`, for messages
 local function starters(service)

@@ -83,12 +83,19 @@ local function sub(schema, key)
   return nil
 end
 
+-- a table's keys as strings, sorted: the order every writer here uses
+local function sorted_keys(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = tostring(k) end
+  sort(keys)
+  return keys
+end
+_M.sorted_keys = sorted_keys
+
 local encode
 
 local function members(v, o, schema, depth, seen, nl, pad_in, colon)
-  local keys = {}
-  for k in pairs(v) do keys[#keys + 1] = tostring(k) end
-  sort(keys)
+  local keys = sorted_keys(v)
   local parts = {}
   for i, k in ipairs(keys) do
     local val = v[k]

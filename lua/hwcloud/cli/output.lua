@@ -118,11 +118,8 @@ local function rows_of(v)
     for i, el in ipairs(v) do rows[i] = { cell(el) } end
     return nil, rows
   end
-  local keys = {}
-  for k in pairs(v) do keys[#keys + 1] = tostring(k) end
-  sort(keys)
   local rows = {}
-  for i, k in ipairs(keys) do rows[i] = { k, cell(v[k]) } end
+  for i, k in ipairs(json.sorted_keys(v)) do rows[i] = { k, cell(v[k]) } end
   return nil, rows
 end
 

@@ -2,9 +2,7 @@
 -- service to end; prints {"<id>": final job, ...}.
 
 local ipairs, pairs, tostring = ipairs, pairs, tostring
-local concat = table.concat
 
-local services = require "hwcloud.services"
 local jobs = require "hwcloud.jobs"
 local common = require "hwcloud.cli.common"
 local output = require "hwcloud.cli.output"
@@ -12,21 +10,11 @@ local progress = require "hwcloud.cli.progress"
 
 local null = require("cjson").null
 
--- the services that have jobs, for messages
-local function job_services()
-  local list = {}
-  for _, n in ipairs(services.names()) do
-    local e = services.entry(n)
-    if e and e.jobs and e.service == n and e.jobs[1] then list[#list + 1] = n end
-  end
-  return concat(list, ", ")
-end
-
 return function(ctx, pos)
   local svc = common.load_service(pos[1])
   local kinds = jobs.kinds(svc.name)
   if not kinds then
-    common.usage("%s has no jobs to wait for (%s)", svc.name, job_services())
+    common.usage("%s has no jobs to wait for (%s)", svc.name, jobs.job_services())
   end
   -- JOB_ID ... then field=value pairs for every job (a poll's other fields)
   local ids, extra = {}, {}
