@@ -407,15 +407,21 @@ local function watched(eng, before)
     end
     return eng:send(req)
   end
-  return setmetatable(proxy, { __index = function(_, k)
-    local v = eng[k]
+  return _M.proxy(eng, proxy)
+end
+
+-- proxy(target, own) -> own, with target's every other field: a method
+-- called on it runs on target (the watched engine; `hwcloud run
+-- --journal`'s client, whose parallel and wait_all name the journal)
+function _M.proxy(target, own)
+  return setmetatable(own, { __index = function(_, k)
+    local v = target[k]
     if type(v) ~= "function" then return v end
-    -- a method called on the proxy runs on the engine
     return function(self, ...)
-      if self == proxy then self = eng end
+      if self == own then self = target end
       return v(self, ...)
     end
-  end })
+  end, __tostring = function() return tostring(target) end })
 end
 
 -- call(j, i, fn, info) -> a task: the journaled form of the call's task

@@ -2,8 +2,7 @@
 -- client and its arguments as varargs; --journal makes its fan-outs
 -- resumable.
 
-local type, pairs, tostring, setmetatable, loadfile, xpcall =
-  type, pairs, tostring, setmetatable, loadfile, xpcall
+local type, pairs, tostring, loadfile, xpcall = type, pairs, tostring, loadfile, xpcall
 local pack, unpack = table.pack, table.unpack
 
 local common = require "hwcloud.cli.common"
@@ -18,17 +17,10 @@ local function with_journal(client, path)
     if o.journal == nil then o.journal = path end
     return o
   end
-  local wrapped = {}
-  function wrapped.parallel(_, calls, opts) return client:parallel(calls, fill(opts)) end
-  function wrapped.wait_all(_, list, opts) return client:wait_all(list, fill(opts)) end
-  return setmetatable(wrapped, { __index = function(_, k)
-    local v = client[k]
-    if type(v) ~= "function" then return v end
-    return function(self, ...)
-      if self == wrapped then self = client end
-      return v(self, ...)
-    end
-  end, __tostring = function() return tostring(client) end })
+  return require("hwcloud.journal").proxy(client, {
+    parallel = function(_, calls, opts) return client:parallel(calls, fill(opts)) end,
+    wait_all = function(_, list, opts) return client:wait_all(list, fill(opts)) end,
+  })
 end
 
 return function(ctx, pos)
