@@ -63,6 +63,7 @@ describe("the hwcloud command line", function()
       { { "--json", "{}", "ops" }, "option --json does not apply to ops" },
       { { "ops", "--regoin", "x" }, "unknown option '--regoin' (did you mean '--region'?)" },
       { { "--bogus" }, "unknown option '--bogus'" },
+      { { "--dry-run" }, "option --dry-run goes with a command: call, request" },
       { { "call", "-x" }, "unknown option '-x'" },
       { { "ops", "--endpoint" }, "option --endpoint needs a value" },
       { { "completion", "tcsh" }, "completion takes one argument: bash, fish, zsh" },

@@ -8,7 +8,7 @@
 -- are raised as usage errors (exit 2) in hwcloud's words.
 
 local ipairs, pairs, type = ipairs, pairs, type
-local sort = table.sort
+local concat, sort = table.concat, table.sort
 
 local argparse = require "argparse"
 local common = require "hwcloud.cli.common"
@@ -146,6 +146,13 @@ local function translate(msg, command)
   local name = msg:match("^unknown option '%-%-?([^']+)'$")
   if name then
     if OPTS[name] and command then usage("option --%s does not apply to %s", name, command) end
+    if OPTS[name] then
+      local list = {}
+      for _, c in ipairs(_M.COMMANDS) do
+        if _M.takes(c, name) then list[#list + 1] = c end
+      end
+      usage("option --%s goes with a command: %s", name, concat(list, ", "))
+    end
     usage("unknown option '%s'%s", msg:match("'(.-)'"), suggest(msg:match("'(.-)'"),
       _M.option_names(command)))
   end
