@@ -56,6 +56,7 @@ build = {
       ["hwcloud.emulator.services.metadata"] = "emulator/lua/hwcloud/emulator/services/metadata.lua",
       ["hwcloud.emulator.services.rts"] = "emulator/lua/hwcloud/emulator/services/rts.lua",
       ["hwcloud.emulator.services.servicestage"] = "emulator/lua/hwcloud/emulator/services/servicestage.lua",
+      ["hwcloud.emulator.services.swr"] = "emulator/lua/hwcloud/emulator/services/swr.lua",
       ["hwcloud.emulator.services.workspaceapp"] = "emulator/lua/hwcloud/emulator/services/workspaceapp.lua",
       ["hwcloud.emulator.state"] = "emulator/lua/hwcloud/emulator/state.lua",
       ["hwcloud.emulator.testing"] = "emulator/lua/hwcloud/emulator/testing.lua",

@@ -18,6 +18,12 @@
 --     rts = { software_configs = [{id, name, group, config, ...}] },
 --     ecs = { servers = [{id, name, status, flavor = {id, name},
 --                         addresses = {<vpc id> = [{addr, version}]}, created, ...}] },
+--     swr = { namespaces = [{id = <name>}], repositories = [{id = "<ns>/<name>",
+--             namespace, name, is_public, tags = ["1.0"]}], instances = [{id, name, ...}] },
+--     functiongraph = { functions = [{id = <urn without version>, func_name, package,
+--                       runtime, handler, versions = [...], aliases = [...]}] },
+--     codeartspipeline = { pipelines = [{id, name}], runs = [{id, pipeline_id, status}] },
+--     codeartsdeploy = { tasks = [{id, name, app_id?}], records = [{id, task_id, state}] },
 --     generic = { <service> = { <collection> = [{id, ...}] } } }
 --
 -- generic: the items of the services answered generically (see
@@ -118,6 +124,10 @@ local function default()
     },
     rts = { software_configs = {} },
     ecs = { servers = {} },
+    swr = { namespaces = {}, repositories = {}, instances = {} },
+    functiongraph = { functions = {} },
+    codeartspipeline = { pipelines = {}, runs = {} },
+    codeartsdeploy = { tasks = {}, records = {} },
   }
 end
 
@@ -166,6 +176,10 @@ local SECTIONS = {
   asm = { "meshes" },
   rts = { "software_configs" },
   ecs = { "servers" },
+  swr = { "namespaces", "repositories", "instances" },
+  functiongraph = { "functions" },
+  codeartspipeline = { "pipelines", "runs" },
+  codeartsdeploy = { "tasks", "records" },
 }
 
 -- Replaces the inventory after checking its shape; returns true or nil,
