@@ -52,6 +52,7 @@ build = {
       ["hwcloud.emulator.services.codeartsbuild"] = "emulator/lua/hwcloud/emulator/services/codeartsbuild.lua",
       ["hwcloud.emulator.services.ecs"] = "emulator/lua/hwcloud/emulator/services/ecs.lua",
       ["hwcloud.emulator.services.elb"] = "emulator/lua/hwcloud/emulator/services/elb.lua",
+      ["hwcloud.emulator.services.functiongraph"] = "emulator/lua/hwcloud/emulator/services/functiongraph.lua",
       ["hwcloud.emulator.services.iam"] = "emulator/lua/hwcloud/emulator/services/iam.lua",
       ["hwcloud.emulator.services.metadata"] = "emulator/lua/hwcloud/emulator/services/metadata.lua",
       ["hwcloud.emulator.services.rts"] = "emulator/lua/hwcloud/emulator/services/rts.lua",
