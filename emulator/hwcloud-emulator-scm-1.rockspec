@@ -50,6 +50,7 @@ build = {
       ["hwcloud.emulator.router"] = "emulator/lua/hwcloud/emulator/router.lua",
       ["hwcloud.emulator.services.asm"] = "emulator/lua/hwcloud/emulator/services/asm.lua",
       ["hwcloud.emulator.services.codeartsbuild"] = "emulator/lua/hwcloud/emulator/services/codeartsbuild.lua",
+      ["hwcloud.emulator.services.codeartsdeploy"] = "emulator/lua/hwcloud/emulator/services/codeartsdeploy.lua",
       ["hwcloud.emulator.services.codeartspipeline"] = "emulator/lua/hwcloud/emulator/services/codeartspipeline.lua",
       ["hwcloud.emulator.services.ecs"] = "emulator/lua/hwcloud/emulator/services/ecs.lua",
       ["hwcloud.emulator.services.elb"] = "emulator/lua/hwcloud/emulator/services/elb.lua",

@@ -43,7 +43,7 @@ local _M = {}
 
 local SERVICES = { "iam", "servicestage", "codeartsbuild", "asm", "rts", "workspaceapp",
                    "metadata", "ecs", "elb",
-                   "swr", "functiongraph", "codeartspipeline" }
+                   "swr", "functiongraph", "codeartspipeline", "codeartsdeploy" }
 _M.SERVICES = SERVICES
 
 local own_by_length = {}  -- segment count -> list of own routes
