@@ -162,7 +162,7 @@ local function repo_row(r)
     internal_path = repo_path(r), created_at = str(r.created, ""),
     updated_at = str(r.updated, str(r.created, "")), domain_name = "emulator",
     namespace = r.namespace, tags = util.array(tags), status = false,
-    total_range = 0,
+    total_range = 0, logo = "",
   }
 end
 
