@@ -33,38 +33,49 @@ local function resolve(svc, s)
   return s
 end
 
-local function check(svc, schema, v, path, depth)
-  schema = resolve(svc, schema)
-  if type(schema) ~= "table" or v == nil or v == cjson.null or depth > 12 then return end
-  local t = schema.type
-  if t == "string" then
-    assert(type(v) == "string", path .. " should be a string, is " .. type(v))
-  elseif t == "integer" then
-    assert(math.type(v) == "integer", path .. " should be an integer, is " .. tostring(v))
-  elseif t == "number" then
-    assert(type(v) == "number", path .. " should be a number")
-  elseif t == "boolean" then
-    assert(type(v) == "boolean", path .. " should be a boolean")
-  elseif t == "array" then
-    assert(type(v) == "table", path .. " should be an array")
+local check
+
+local SCALAR = {
+  string = function(v) return type(v) == "string" end,
+  integer = function(v) return math.type(v) == "integer" end,
+  number = function(v) return type(v) == "number" end,
+  boolean = function(v) return type(v) == "boolean" end,
+}
+
+local WALK = {
+  array = function(svc, schema, v, path, depth)
     for i, x in ipairs(v) do check(svc, schema.items, x, path .. "[" .. i .. "]", depth + 1) end
-  elseif t == "map" then
-    assert(type(v) == "table", path .. " should be an object")
+  end,
+  map = function(svc, schema, v, path, depth)
     for k, x in pairs(v) do check(svc, schema.values, x, path .. "." .. k, depth + 1) end
-  elseif t == "object" then
-    assert(type(v) == "table", path .. " should be an object")
+  end,
+  object = function(svc, schema, v, path, depth)
     for name, f in pairs(schema.fields or {}) do
-      local where = f.location
-      if where == nil or where == "body" then
+      if f.location == nil or f.location == "body" then
         assert(not f.required or v[name] ~= nil, path .. "." .. name .. " is required")
         check(svc, f, v[name], path .. "." .. name, depth + 1)
       end
     end
+  end,
+}
+
+local function in_enum(enum, v)
+  for _, e in ipairs(enum) do if e == v then return true end end
+  return false
+end
+
+check = function(svc, schema, v, path, depth)
+  schema = resolve(svc, schema)
+  if type(schema) ~= "table" or v == nil or v == cjson.null or depth > 12 then return end
+  local t = schema.type
+  if SCALAR[t] then
+    assert(SCALAR[t](v), path .. " should be of type " .. t .. ", is " .. tostring(v))
+  elseif WALK[t] then
+    assert(type(v) == "table", path .. " should be of type " .. t)
+    WALK[t](svc, schema, v, path, depth)
   end
   if schema.enum and type(v) ~= "table" then
-    local ok = false
-    for _, e in ipairs(schema.enum) do if e == v then ok = true end end
-    assert(ok, path .. " = " .. tostring(v) .. " is not one of the enum's values")
+    assert(in_enum(schema.enum, v), path .. " = " .. tostring(v) .. " is not one of its enum")
   end
 end
 

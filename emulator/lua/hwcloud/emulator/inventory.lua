@@ -37,8 +37,9 @@
 -- made-up ids) lets a few operations take any id: reinstall_server (the
 -- server), deliver_addon_job (the environment and add-on),
 -- create_software_deployment (the config and the server: one of the
--- Workspace servers), create_workshop and list_workshops (the mesh) and
--- update_notice (the build job). Left out, strict is true.
+-- Workspace servers), create_workshop and list_workshops (the mesh),
+-- update_notice (the build job), run_pipeline (the pipeline) and
+-- start_workflow_execution (the workflow). Left out, strict is true.
 
 local cjson = require "cjson"
 

@@ -212,10 +212,9 @@ local function list_functions(ctx)
   return 200, { functions = util.array(page), next_marker = next_marker, count = #rows }
 end
 
+-- the function the path's function_urn names (see lookup)
 local function found(ctx)
-  local f, q, v = lookup(ctx, ctx.params.function_urn)
-  if not f then return nil, q, v end
-  return f, q, v
+  return lookup(ctx, ctx.params.function_urn)
 end
 
 local function show_config(ctx)
