@@ -103,7 +103,7 @@ local function swr(operation, req)
   return client.swr[operation](client.swr, req)
 end
 
-describe("emulator SWR #devops", function()
+describe("emulator SWR #server", function()
   it("creates, lists, shows and deletes namespaces", function()
     assert(swr("create_namespace", { namespace = "shop" }))
     assert(swr("create_namespace", { namespace = "tools" }))
@@ -175,7 +175,9 @@ describe("emulator SWR #devops", function()
     inv.swr = {
       namespaces = { { id = "shop" } },
       repositories = { { id = "shop/web", namespace = "shop", name = "web", is_public = true,
-                         tags = { "1.0.0", "1.1.0", "latest" } } },
+                         tags = { "1.0.0", "1.1.0", "latest" } },
+                       -- only its id: its namespace and name come from it
+                       { id = "shop/api" } },
     }
     assert(emu:inventory(inv))
     local page = conforms("swr", "list_repository_tags", assert(swr("list_repository_tags",
@@ -190,7 +192,12 @@ describe("emulator SWR #devops", function()
     assert.are.same({ "1.0.0", "1.1.0", "latest" }, tags)
     local row = assert(swr("list_repos_details", {}))[1]
     assert.are.equal(3, row.num_images)
-    local _, err = swr("list_repository_tags", { namespace = "shop", repository = "api" })
+    local api = conforms("swr", "show_repository",
+                         assert(swr("show_repository", { namespace = "shop", repository = "api" })))
+    assert.are.equal("api", api.name)
+    assert.are.equal(0, #assert(swr("list_repository_tags", { namespace = "shop",
+                                                              repository = "api" })))
+    local _, err = swr("list_repository_tags", { namespace = "shop", repository = "db" })
     assert.are.equal(404, status_of(err))
   end)
 
@@ -260,7 +267,7 @@ local function new_function(name, extra)
   return fgc("create_function", req)
 end
 
-describe("emulator FunctionGraph #devops", function()
+describe("emulator FunctionGraph #server", function()
   it("creates functions, lists them by marker, shows and updates config and code", function()
     local f = new_function("hello")
     assert.truthy(f.func_urn:find(":function:default:hello:latest$"), f.func_urn)
@@ -396,12 +403,17 @@ describe("emulator FunctionGraph #devops", function()
     inv.functiongraph = { functions = { { id = urn, runtime = "Node.js18.15",
       handler = "index.handler", memory_size = 128, timeout = 10,
       versions = { { version = "v7", snapshot = { runtime = "Node.js16.17", memory_size = 128 } } },
-      aliases = { { name = "stable", version = "v7" } } } } }
+      aliases = { { name = "stable", version = "v7" } } },
+      -- only its URN: the rest takes its defaults
+      { id = "urn:fss:cn-north-4:" .. PID .. ":function:default:bare" } } }
     assert(emu:inventory(inv))
+    local bare = "urn:fss:cn-north-4:" .. PID .. ":function:default:bare"
+    assert.are.equal("bare", fgc("show_function_config", { function_urn = bare }).func_name)
+    assert.are.equal(1, fgc("list_function_versions", { function_urn = bare }).count)
     local cfg = fgc("show_function_config", { function_urn = urn .. ":stable" })
     assert.are.equal("Node.js16.17", cfg.runtime)
     assert.are.equal("legacy", cfg.func_name)
-    assert.are.equal(1, fgc("list_functions", {}).count)
+    assert.are.equal(2, fgc("list_functions", {}).count)
   end)
 end)
 
@@ -412,7 +424,7 @@ local function pipeline(name)
     is_publish = false, definition = "{}" }).pipeline_id
 end
 
-describe("emulator CodeArts Pipeline #devops", function()
+describe("emulator CodeArts Pipeline #server", function()
   it("runs a pipeline: RUNNING through its stages, then COMPLETED; client:wait follows it", function()
     local id = pipeline("ship")
     local run = call("codeartspipeline", "run_pipeline", { project_id = PID, pipeline_id = id,
@@ -498,7 +510,7 @@ local function task(name)
     project_name = "shop", task_name = name, template_id = "tpl-1" }).task_id
 end
 
-describe("emulator CodeArts Deploy #devops", function()
+describe("emulator CodeArts Deploy #server", function()
   it("keeps deployment tasks and applications: create, list, show, delete", function()
     local id = task("deploy-web")
     local _, dup = client.codeartsdeploy:create_deploy_task_by_template { project_id = PID,
@@ -602,7 +614,7 @@ describe("emulator CodeArts Deploy #devops", function()
   end)
 end)
 
-describe("emulator delivery state #devops", function()
+describe("emulator delivery state #server", function()
   it("shows every kind in GET /_emulator/state and takes each inventory section", function()
     assert(swr("create_namespace", { namespace = "shop" }))
     new_function("hello")

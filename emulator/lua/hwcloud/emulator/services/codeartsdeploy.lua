@@ -44,13 +44,13 @@ local function time_text(t) return os_date("!%Y-%m-%d %H:%M:%S", floor(t)) end
 -- An execution's state now and when it ended (seconds, nil while it runs);
 -- one from the inventory keeps the state it was given.
 local function record_state(ctx, rec)
-  if rec.created == nil then return str(rec.state, "succeeded") end
-  local phase = jobs.phase(rec.created, ctx.now)
+  if type(rec.began) ~= "number" then return str(rec.state, "succeeded") end
+  local phase = jobs.phase(rec.began, ctx.now)
   if phase == "waiting" then return "pending" end
   if phase == "running" then return "running" end
   local task = inventory.find(section(ctx.store).tasks, rec.task_id)
   local failed = jobs.settle(rec, rec.id, rec.task_id, task and task.app_id)
-  return failed and "failed" or "succeeded", rec.created + state.config.job_seconds
+  return failed and "failed" or "succeeded", rec.began + state.config.job_seconds
 end
 
 local function records_of(ctx, task_id)
@@ -65,18 +65,18 @@ local function records_of(ctx, task_id)
 end
 
 local function started_at(rec)
-  if rec.created then return time_text(rec.created) end
+  if type(rec.began) == "number" then return time_text(rec.began) end
   return str(rec.start_time, "")
 end
 
 local function ended_at(rec, ended)
-  if rec.created then return ended and time_text(ended) or "" end
+  if type(rec.began) == "number" then return ended and time_text(ended) or "" end
   return str(rec.end_time, "")
 end
 
 local function duration(rec, ended)
-  if not (rec.created and ended) then return str(rec.duration, "") end
-  local s = floor(ended - rec.created)
+  if not (type(rec.began) == "number" and ended) then return str(rec.duration, "") end
+  local s = floor(ended - rec.began)
   return format("%02d:%02d:%02d", floor(s / 3600), floor(s / 60) % 60, s % 60)
 end
 
@@ -299,7 +299,7 @@ local function start_task(ctx)
   for _, r in ipairs(records_of(ctx, t.id)) do
     if (tonumber(r.number) or 0) > number then number = tonumber(r.number) end
   end
-  local rec = { id = util.random_hex(16), task_id = t.id, created = ctx.now, number = number + 1,
+  local rec = { id = util.random_hex(16), task_id = t.id, began = ctx.now, number = number + 1,
                 params = util.copy(ctx.body.params), trigger_source = ctx.body.trigger_source }
   local recs = section(ctx.store).records
   recs[#recs + 1] = rec

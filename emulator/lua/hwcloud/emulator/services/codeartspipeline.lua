@@ -62,17 +62,17 @@ local STAGES = { { "Build", "build", "compile" }, { "Deploy", "deploy", "deploy"
 -- ended (seconds; nil while it runs). A run from the inventory keeps the
 -- status it was given.
 local function progress(ctx, run)
-  if run.created == nil then
+  if type(run.began) ~= "number" then
     local s = str(run.status, "COMPLETED")
     return { s, s }, s
   end
-  local finish = run.created + state.config.job_seconds
-  if run.canceled then
-    local phase = jobs.phase(run.created, run.canceled)
+  local finish = run.began + state.config.job_seconds
+  if type(run.canceled) == "number" then
+    local phase = jobs.phase(run.began, run.canceled)
     return phase == "waiting" and { "CANCELED", "INIT" } or { "COMPLETED", "CANCELED" },
       "CANCELED", run.canceled
   end
-  local phase = jobs.phase(run.created, ctx.now)
+  local phase = jobs.phase(run.began, ctx.now)
   if phase == "waiting" then return { "RUNNING", "INIT" }, "RUNNING" end
   if phase == "running" then return { "COMPLETED", "RUNNING" }, "RUNNING" end
   if jobs.settle(run, run.id, run.pipeline_id) then
@@ -82,10 +82,10 @@ local function progress(ctx, run)
 end
 
 local function times(run, ended)
-  if run.created == nil then
+  if type(run.began) ~= "number" then
     return tonumber(run.start_time) or 0, tonumber(run.end_time) or 0
   end
-  return millis(run.created), ended and millis(ended) or 0
+  return millis(run.began), ended and millis(ended) or 0
 end
 
 local function stage_views(ctx, run)
@@ -174,7 +174,7 @@ local function run_pipeline(ctx)
   end
   local b = ctx.body
   local run = { id = util.random_hex(16), pipeline_id = pid, run_number = number + 1,
-                created = ctx.now, description = str(b.description, ""),
+                began = ctx.now, description = str(b.description, ""),
                 sources = util.copy(b.sources), variables = util.copy(b.variables),
                 choose_stages = util.copy(b.choose_stages), choose_jobs = util.copy(b.choose_jobs) }
   local runs = section(ctx.store).runs

@@ -81,6 +81,9 @@ local function lookup(ctx, urn)
   end
   local f = inventory.find(functions_of(ctx.store), base)
   if not f then return nil, 404, "The function " .. base .. " does not exist" end
+  -- an inventory's function may leave these out
+  if type(f.versions) ~= "table" then f.versions = {} end
+  if type(f.aliases) ~= "table" then f.aliases = {} end
   if qualifier == nil or qualifier == "latest" then return f, qualifier end
   local v = find_version(f, qualifier)
   if v then return f, qualifier, v end
@@ -100,7 +103,7 @@ end
 
 -- The fields of a function (or of a published version: its snapshot).
 local function config_of(f, v)
-  local c = v and v.snapshot or f
+  local c = v and type(v.snapshot) == "table" and v.snapshot or f
   local memory = tonumber(c.memory_size) or 128
   local version = v and v.version or "latest"
   local digest = str(c.digest, "")
@@ -124,7 +127,7 @@ local function config_of(f, v)
 end
 
 local function code_of(f, v)
-  local c = v and v.snapshot or f
+  local c = v and type(v.snapshot) == "table" and v.snapshot or f
   local code = type(c.func_code) == "table" and c.func_code or {}
   return {
     func_urn = f.id .. ":" .. (v and v.version or "latest"), func_name = name_of(f),

@@ -27,8 +27,17 @@ local function fail(status, msg)
   return status, errors.body("swr", status, msg)
 end
 
+-- The project's SWR resources; a repository the inventory gave by its id
+-- alone ("shop/web") takes its namespace and name from it.
 local function section(store)
-  return inventory.of(store).swr
+  local s = inventory.of(store).swr
+  for _, r in ipairs(s.repositories) do
+    if type(r.namespace) ~= "string" or type(r.name) ~= "string" then
+      r.namespace, r.name = match(r.id, "^([^/]*)/(.*)$")
+      r.namespace, r.name = r.namespace or "", r.name or r.id
+    end
+  end
+  return s
 end
 
 -- A number for a record's `id` field, handed out at its first showing.
