@@ -136,4 +136,17 @@ describe("the call pipeline", function()
     assert.equal("http", err.kind)
     assert.truthy(err.message:find("unexpected redirect (http://elsewhere/)", 1, true))
   end)
+
+  it("sends a Content-Type field (SWR's) as the one content type, the one signed", function()
+    local run, tr = pipeline { { status = 200, body = '{"namespaces":[]}' } }
+    assert(run("swr", "list_namespaces", { ["Content-Type"] = "application/json;charset=utf-8" }))
+    local n = 0
+    for _, line in ipairs(tr.sends[1].headers) do
+      if line:lower():find("^content%-type:") then n = n + 1 end
+    end
+    assert.equal(1, n)
+    local h = tr.headers(1)
+    assert.equal("application/json;charset=utf-8", h["content-type"])
+    assert.truthy(h.authorization:find("SignedHeaders=content-type;", 1, true))
+  end)
 end)

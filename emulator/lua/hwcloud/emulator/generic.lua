@@ -166,6 +166,19 @@ local function store_of(ctx, route)
   return s
 end
 
+-- The item a project holds generically in a service's collection (made by
+-- its generic create, or from the inventory's generic part), or nil: what
+-- a stateful handler asks of a parent it does not keep itself.
+function _M.item(project_id, service, noun, id)
+  local p = state.project(project_id or "global")
+  if not p.generic then p.generic = from_inventory(p) end
+  local c = p.generic[service] and p.generic[service][noun]
+  for _, rec in ipairs(c and c.items or {}) do
+    if rec.id == id then return rec.item end
+  end
+  return nil
+end
+
 local function collection(store, noun)
   local c = store[noun]
   if not c then c = { items = {} } store[noun] = c end

@@ -18,6 +18,12 @@
 --     rts = { software_configs = [{id, name, group, config, ...}] },
 --     ecs = { servers = [{id, name, status, flavor = {id, name},
 --                         addresses = {<vpc id> = [{addr, version}]}, created, ...}] },
+--     swr = { namespaces = [{id = <name>}], repositories = [{id = "<ns>/<name>",
+--             namespace, name, is_public, tags = ["1.0"]}], instances = [{id, name, ...}] },
+--     functiongraph = { functions = [{id = <urn without version>, func_name, package,
+--                       runtime, handler, versions = [...], aliases = [...]}] },
+--     codeartspipeline = { pipelines = [{id, name}], runs = [{id, pipeline_id, status}] },
+--     codeartsdeploy = { tasks = [{id, name, app_id?}], records = [{id, task_id, state}] },
 --     generic = { <service> = { <collection> = [{id, ...}] } } }
 --
 -- generic: the items of the services answered generically (see
@@ -31,8 +37,9 @@
 -- made-up ids) lets a few operations take any id: reinstall_server (the
 -- server), deliver_addon_job (the environment and add-on),
 -- create_software_deployment (the config and the server: one of the
--- Workspace servers), create_workshop and list_workshops (the mesh) and
--- update_notice (the build job). Left out, strict is true.
+-- Workspace servers), create_workshop and list_workshops (the mesh),
+-- update_notice (the build job), run_pipeline (the pipeline) and
+-- start_workflow_execution (the workflow). Left out, strict is true.
 
 local cjson = require "cjson"
 
@@ -118,6 +125,10 @@ local function default()
     },
     rts = { software_configs = {} },
     ecs = { servers = {} },
+    swr = { namespaces = {}, repositories = {}, instances = {} },
+    functiongraph = { functions = {} },
+    codeartspipeline = { pipelines = {}, runs = {} },
+    codeartsdeploy = { tasks = {}, records = {} },
   }
 end
 
@@ -166,6 +177,10 @@ local SECTIONS = {
   asm = { "meshes" },
   rts = { "software_configs" },
   ecs = { "servers" },
+  swr = { "namespaces", "repositories", "instances" },
+  functiongraph = { "functions" },
+  codeartspipeline = { "pipelines", "runs" },
+  codeartsdeploy = { "tasks", "records" },
 }
 
 -- Replaces the inventory after checking its shape; returns true or nil,

@@ -42,7 +42,8 @@ local pairs, ipairs, type, pcall, select, setmetatable, sort =
 local _M = {}
 
 local SERVICES = { "iam", "servicestage", "codeartsbuild", "asm", "rts", "workspaceapp",
-                   "metadata", "ecs", "elb" }
+                   "metadata", "ecs", "elb",
+                   "swr", "functiongraph", "codeartspipeline", "codeartsdeploy" }
 _M.SERVICES = SERVICES
 
 local own_by_length = {}  -- segment count -> list of own routes
