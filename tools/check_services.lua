@@ -8,14 +8,14 @@ local NODE_KEYS = {
   items = true, values = true, fields = true, ref = true,
 }
 local TYPES = {
-  string = true, integer = true, number = true, boolean = true,
+  string = true, integer = true, number = true, boolean = true, file = true,
   array = true, object = true, map = true, any = true,
 }
 local LOCATIONS = { path = true, query = true, header = true, whole_body = true }
 local AUTO_PATH = { project_id = true, domain_id = true }
 local OP_KEYS = {
   name = true, method = true, path = true, content_type = true, body_model = true,
-  request = true, response = true, response_headers = true, paging = true,
+  request = true, response = true, response_headers = true, paging = true, answer = true,
 }
 local PAGING_STYLES = {
   offset = true, offset_page = true, marker = true, page = true, start_number = true,

@@ -248,6 +248,7 @@ local function lua_type(s, models, prefix)
     return inner .. "[]"
   elseif t == "map" then return "table<string, " .. lua_type(s.values, models, prefix) .. ">"
   elseif t == "object" then return "table"
+  elseif t == "file" then return "{path: string}|{data: string, filename?: string, content_type?: string}"
   end
   return "any"
 end

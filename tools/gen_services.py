@@ -121,8 +121,9 @@ def go_string(lit):
 PRIMITIVES = {
     "string": "string", "int": "integer", "int32": "integer", "int64": "integer",
     "float32": "number", "float64": "number", "bool": "boolean",
-    # A time is a string on the wire; file and form parts are sent as bytes.
-    "sdktime.SdkTime": "string", "def.FilePart": "string", "def.MultiPart": "string",
+    # A time is a string on the wire; a form's text parts are strings, its
+    # file parts (FilePart) files.
+    "sdktime.SdkTime": "string", "def.FilePart": "file", "def.MultiPart": "string",
     "io.ReadCloser": "string",
     # money fields (shopspring/decimal): numbers on the wire
     "decimal.Decimal": "number",
@@ -432,6 +433,7 @@ def gen_go(src, field, service, version, path):
         elif raw and len(rest) == 1:
             # A stream (a log, a file): the raw bytes of the body.
             entry["response"] = {"type": "string"}
+            entry["answer"] = "bytes"
         else:
             response_models[resp] = header_go
             entry["response"] = builder.ref(resp)
@@ -456,7 +458,7 @@ def gen_go(src, field, service, version, path):
 
 PY_PRIMITIVES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean",
                  "decimal.Decimal": "number",
-                 "object": "any", "date": "string", "datetime": "string", "file": "string"}
+                 "object": "any", "date": "string", "datetime": "string", "file": "file"}
 
 
 class PyPackage:
@@ -464,6 +466,7 @@ class PyPackage:
         self.classes = {}   # name -> (openapi_types, attribute_map, required attrs)
         self.enums = {}     # name -> allowed string values (models with no attributes)
         self.docs = {}      # name -> wire name -> doc
+        self.streams = {}   # name -> True for an answer that is a byte stream
         for f in src.list(path + "/model"):
             if not f.endswith(".py") or f.endswith("__init__.py"):
                 continue
@@ -471,6 +474,8 @@ class PyPackage:
             for cls in tree.body:
                 if isinstance(cls, ast.ClassDef):
                     self.classes[cls.name] = self._read_class(cls, f)
+                    self.streams[cls.name] = any(isinstance(b, ast.Name) and b.id == "SdkStreamResponse"
+                                                 for b in cls.bases)
                     self.docs[cls.name] = PY_DOCS.pop((f, cls.name), {})
                     values = self._enum_values(cls)
                     if values and not self.classes[cls.name][0]:
@@ -683,7 +688,11 @@ def gen_python(src, field, service, version, path):
             header_attrs.add(attr)
             headers[h.lower()] = h
         rest = [a for a in stypes if a not in header_attrs]
-        if rest == ["body"] and samap["body"] == "body":
+        if pkg.streams.get(resp):
+            # an SdkStreamResponse: the raw bytes of the body
+            entry["response"] = {"type": "string"}
+            entry["answer"] = "bytes"
+        elif rest == ["body"] and samap["body"] == "body":
             entry["response"] = py_schema(pkg, builder, stypes["body"], resp + ".body")
         else:
             response_models[resp] = header_attrs
@@ -714,7 +723,7 @@ LUA_KEYWORDS = {
 }
 NODE_ORDER = ["ref", "type", "required", "location", "enum", "items", "values", "fields"]
 OP_ORDER = ["name", "method", "path", "content_type", "body_model", "paging", "request", "response",
-            "response_headers"]
+            "answer", "response_headers"]
 
 
 def lua_str(s):

@@ -1217,7 +1217,7 @@ return {
     ImportApiDefinitionsAsyncRequestBody = { type = "object", fields = {
       api_mode = { type = "string" },
       extend_mode = { type = "string" },
-      file_name = { type = "string", required = true },
+      file_name = { type = "file", required = true },
       group_id = { type = "string" },
       is_create_group = { type = "string" },
       mock_mode = { type = "string" },
@@ -1229,7 +1229,7 @@ return {
     ImportApiDefinitionsV2RequestBody = { type = "object", fields = {
       api_mode = { type = "string" },
       extend_mode = { type = "string" },
-      file_name = { type = "string", required = true },
+      file_name = { type = "file", required = true },
       group_id = { type = "string" },
       is_create_group = { type = "string" },
       mock_mode = { type = "string" },

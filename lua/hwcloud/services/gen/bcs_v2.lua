@@ -200,6 +200,7 @@ return {
         user_name = { type = "string", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     create_new_blockchain = {
       name = "CreateNewBlockchain",
@@ -293,6 +294,7 @@ return {
         org_name = { type = "string", required = true, location = "query" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     download_blockchain_sdk_config = {
       name = "DownloadBlockchainSdkConfig",
@@ -311,6 +313,7 @@ return {
         union_info = { type = "map", values = { type = "array", items = { type = "string" } } },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     freeze_cert = {
       name = "FreezeCert",
@@ -320,7 +323,7 @@ return {
       body_model = "FreezeCertRequestBody",
       request = { type = "object", fields = {
         blockchain_id = { type = "string", required = true, location = "path" },
-        file = { type = "string" },
+        file = { type = "file" },
         org_name = { type = "string", required = true, location = "path" },
         user_name = { type = "string", required = true, location = "path" },
       } },
@@ -537,7 +540,7 @@ return {
       body_model = "UnfreezeCertRequestBody",
       request = { type = "object", fields = {
         blockchain_id = { type = "string", required = true, location = "path" },
-        file = { type = "string" },
+        file = { type = "file" },
         org_name = { type = "string", required = true, location = "path" },
         user_name = { type = "string", required = true, location = "path" },
       } },

@@ -197,7 +197,7 @@ return {
       sendBytesRate = { type = "string" },
     } },
     FreezeCertRequestBody = { type = "object", fields = {
-      file = { type = "string" },
+      file = { type = "file" },
     } },
     FreezeCertResponse = { type = "object", fields = {
       result = { type = "string" },
@@ -477,7 +477,7 @@ return {
       substep_name = { type = "string" },
     } },
     UnfreezeCertRequestBody = { type = "object", fields = {
-      file = { type = "string" },
+      file = { type = "file" },
     } },
     UnfreezeCertResponse = { type = "object", fields = {
       result = { type = "string" },

@@ -289,7 +289,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "PostImagesReq",
       request = { type = "object", fields = {
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         name = { type = "string", required = true },
         resolution_type = { type = "string" },
         type = { type = "string", required = true },
@@ -375,7 +375,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "ExecuteUploadImageRequestBody",
       request = { type = "object", fields = {
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         name = { type = "string", required = true, location = "query" },
         video_id = { type = "string", required = true, location = "path" },
       } },
@@ -388,7 +388,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "ExecuteUploadPptRequestBody",
       request = { type = "object", fields = {
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         video_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "ExecuteUploadPptResponse" },

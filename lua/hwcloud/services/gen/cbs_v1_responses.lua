@@ -225,7 +225,7 @@ return {
       video_url = { type = "string" },
     } },
     ExecuteUploadImageRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
     } },
     ExecuteUploadImageResponse = { type = "object", fields = {
       id = { type = "string", required = true },
@@ -233,7 +233,7 @@ return {
       url = { type = "string", required = true },
     } },
     ExecuteUploadPptRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
     } },
     ExecuteUploadPptResponse = { type = "object", fields = {
       list = { type = "array", items = { ref = "ImageUrlResp" } },
@@ -312,7 +312,7 @@ return {
       questions = { type = "array", items = { type = "string" } },
     } },
     PostImagesReq = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
       name = { type = "string", required = true },
       resolution_type = { type = "string" },
       type = { type = "string", required = true },

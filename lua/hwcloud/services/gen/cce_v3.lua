@@ -1691,6 +1691,7 @@ return {
         chart_id = { type = "string", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     download_chart = {
       name = "DownloadChart",
@@ -1701,6 +1702,7 @@ return {
         chart_id = { type = "string", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     get_access_policy = {
       name = "GetAccessPolicy",
@@ -2856,7 +2858,7 @@ return {
       body_model = "UpdateAutopilotChartRequestBody",
       request = { type = "object", fields = {
         chart_id = { type = "string", required = true, location = "path" },
-        content = { type = "string", required = true },
+        content = { type = "file", required = true },
         parameters = { type = "string" },
       } },
       response = { ref = "UpdateAutopilotChartResponse" },
@@ -2940,7 +2942,7 @@ return {
       body_model = "UpdateChartRequestBody",
       request = { type = "object", fields = {
         chart_id = { type = "string", required = true, location = "path" },
-        content = { type = "string", required = true },
+        content = { type = "file", required = true },
         parameters = { type = "string" },
       } },
       response = { ref = "UpdateChartResponse" },
@@ -3174,7 +3176,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "UploadAutopilotChartRequestBody",
       request = { type = "object", fields = {
-        content = { type = "string", required = true },
+        content = { type = "file", required = true },
         parameters = { type = "string" },
       } },
       response = { ref = "UploadAutopilotChartResponse" },
@@ -3186,7 +3188,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "UploadChartRequestBody",
       request = { type = "object", fields = {
-        content = { type = "string", required = true },
+        content = { type = "file", required = true },
         parameters = { type = "string" },
       } },
       response = { ref = "UploadChartResponse" },

@@ -1603,7 +1603,7 @@ return {
       status = { ref = "AddonInstanceStatus" },
     } },
     UpdateAutopilotChartRequestBody = { type = "object", fields = {
-      content = { type = "string", required = true },
+      content = { type = "file", required = true },
       parameters = { type = "string" },
     } },
     UpdateAutopilotChartResponse = { type = "object", fields = {
@@ -1665,7 +1665,7 @@ return {
       status = { ref = "UpgradePlanStatus" },
     } },
     UpdateChartRequestBody = { type = "object", fields = {
-      content = { type = "string", required = true },
+      content = { type = "file", required = true },
       parameters = { type = "string" },
     } },
     UpdateChartResponse = { type = "object", fields = {
@@ -1899,7 +1899,7 @@ return {
       status = { ref = "WorkFlowStatus" },
     } },
     UploadAutopilotChartRequestBody = { type = "object", fields = {
-      content = { type = "string", required = true },
+      content = { type = "file", required = true },
       parameters = { type = "string" },
     } },
     UploadAutopilotChartResponse = { type = "object", fields = {
@@ -1918,7 +1918,7 @@ return {
       version = { type = "string" },
     } },
     UploadChartRequestBody = { type = "object", fields = {
-      content = { type = "string", required = true },
+      content = { type = "file", required = true },
       parameters = { type = "string" },
     } },
     UploadChartResponse = { type = "object", fields = {

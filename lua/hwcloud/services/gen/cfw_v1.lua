@@ -1090,6 +1090,7 @@ return {
         object_id = { type = "string", required = true, location = "query" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     download_import_result = {
       name = "DownloadImportResult",
@@ -1100,6 +1101,7 @@ return {
         object_id = { type = "string", required = true, location = "query" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     download_import_template = {
       name = "DownloadImportTemplate",
@@ -1110,6 +1112,7 @@ return {
         object_id = { type = "string", required = true, location = "query" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     enable_ip_blacklist = {
       name = "EnableIpBlacklist",
@@ -1161,6 +1164,7 @@ return {
         type = { type = "string", required = true, enum = { "attack", "acl", "flow", "url" } },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     export_rule_acl = {
       name = "ExportRuleAcl",
@@ -1194,7 +1198,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "ImportRuleAclRequestBody",
       request = { type = "object", fields = {
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         object_id = { type = "string", required = true, location = "query" },
       } },
       response = { ref = "ImportRuleAclResponse" },

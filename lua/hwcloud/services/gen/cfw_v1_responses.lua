@@ -1163,7 +1163,7 @@ return {
       start_time = { type = "integer" },
     } },
     ImportRuleAclRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
     } },
     ImportRuleAclResponse = { type = "object", fields = {
       data = { ref = "RuleAclResponseData" },

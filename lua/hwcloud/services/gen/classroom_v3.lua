@@ -246,6 +246,7 @@ return {
         file_id = { type = "string", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     show_package_detail = {
       name = "ShowPackageDetail",

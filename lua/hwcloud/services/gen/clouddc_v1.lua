@@ -164,6 +164,7 @@ return {
         id = { type = "string", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
       response_headers = { ["content-disposition"] = "Content-Disposition", ["content-transfer-encoding"] = "Content-Transfer-Encoding", ["content-type"] = "Content-Type" },
     },
     export_server_logs = {

@@ -1108,7 +1108,7 @@ return {
       value = { type = "integer" },
     } },
     ImportAssetRequestBody = { type = "object", fields = {
-      excel_file = { type = "string", required = true },
+      excel_file = { type = "file", required = true },
     } },
     ImportAssetResponse = { type = "object", fields = {
       code = { type = "string" },
@@ -1116,7 +1116,7 @@ return {
       message = { type = "string" },
     } },
     ImportFactorRequestBody = { type = "object", fields = {
-      excel_file = { type = "string", required = true },
+      excel_file = { type = "file", required = true },
     } },
     ImportFactorResponse = { type = "object", fields = {
       code = { type = "string" },
@@ -3989,7 +3989,7 @@ return {
       status = { type = "string" },
     } },
     UploadCacheFileRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
     } },
     UploadCacheFileResponse = { type = "object", fields = {
       error = { ref = "ApiError" },
@@ -4018,7 +4018,7 @@ return {
       update_user = { type = "string" },
     } },
     UploadStepImgRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
     } },
     UploadStepImgResponse = { type = "object", fields = {
       error = { ref = "ApiError" },

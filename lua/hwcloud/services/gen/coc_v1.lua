@@ -576,7 +576,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "CreateAttachmentRequestBody",
       request = { type = "object", fields = {
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         ticket_type = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "CreateAttachmentResponse" },
@@ -670,7 +670,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "CreateExternalCocAttachmentRequestBody",
       request = { type = "object", fields = {
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
       } },
       response = { ref = "CreateExternalCocAttachmentResponse" },
     },
@@ -1233,7 +1233,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "ImportOtherResourceRequestBody",
       request = { type = "object", fields = {
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         region_id = { type = "string", required = true },
         type = { type = "string", required = true },
       } },

@@ -455,7 +455,7 @@ return {
       data = { ref = "BaseIdResponseData" },
     } },
     CreateAttachmentRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
     } },
     CreateAttachmentResponse = { type = "object", fields = {
       code = { type = "string" },
@@ -494,7 +494,7 @@ return {
       data = { type = "string" },
     } },
     CreateExternalCocAttachmentRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
     } },
     CreateExternalCocAttachmentResponse = { type = "object", fields = {
       code = { type = "string" },
@@ -1000,7 +1000,7 @@ return {
       provider_code = { type = "string" },
     } },
     ImportOtherResourceRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
       region_id = { type = "string", required = true },
       type = { type = "string", required = true },
     } },

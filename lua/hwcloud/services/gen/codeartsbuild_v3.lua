@@ -522,6 +522,7 @@ return {
         record_id = { type = "string", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     download_build_log = {
       name = "DownloadBuildLog",
@@ -533,6 +534,7 @@ return {
         record_id = { type = "string", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     download_build_real_time_log = {
       name = "DownloadBuildRealTimeLog",
@@ -560,6 +562,7 @@ return {
         root_id = { type = "string", required = true, location = "query" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     download_keystore = {
       name = "DownloadKeystore",
@@ -571,6 +574,7 @@ return {
         file_name = { type = "string", required = true, location = "query" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     download_keystore_by_name = {
       name = "DownloadKeystoreByName",
@@ -583,6 +587,7 @@ return {
         name = { type = "string", required = true, location = "query" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     download_log_by_record_id = {
       name = "DownloadLogByRecordId",
@@ -593,6 +598,7 @@ return {
         record_id = { type = "string", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     download_real_time_log = {
       name = "DownloadRealTimeLog",
@@ -618,6 +624,7 @@ return {
         task_name = { type = "string", required = true, location = "query" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     enable_build_job = {
       name = "EnableBuildJob",
@@ -1173,6 +1180,7 @@ return {
         image_id = { type = "string", required = true, location = "query" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     show_domain_status = {
       name = "ShowDomainStatus",
@@ -1754,7 +1762,7 @@ return {
       body_model = "UploadKeystoreRequestBody",
       request = { type = "object", fields = {
         description = { type = "string" },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         privacy = { type = "string", required = true },
       } },
       response = { ref = "UploadKeystoreResponse" },

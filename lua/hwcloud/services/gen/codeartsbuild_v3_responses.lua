@@ -1629,7 +1629,7 @@ return {
     } },
     UploadKeystoreRequestBody = { type = "object", fields = {
       description = { type = "string" },
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
       privacy = { type = "string", required = true },
     } },
     UploadKeystoreResponse = { type = "object", fields = {

@@ -24,7 +24,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "CreateSecAppTaskRequestBody",
       request = { type = "object", fields = {
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         personal_info_share_url = { type = "string" },
         privacy_statement_url = { type = "string" },
         version = { type = "string", required = true },

@@ -43,7 +43,7 @@ return {
       version_code = { type = "integer" },
     } },
     CreateSecAppTaskRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
       personal_info_share_url = { type = "string" },
       privacy_statement_url = { type = "string" },
       version = { type = "string", required = true },

@@ -163,6 +163,7 @@ return {
         task_id = { type = "string", required = true, location = "query" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     execute_generate_report = {
       name = "ExecuteGenerateReport",

@@ -1588,7 +1588,7 @@ return {
         business_type = { type = "string", required = true, location = "query" },
         domain_id = { type = "string", required = true, location = "path" },
         plugin_name = { type = "string", required = true, location = "query" },
-        upload_file = { type = "string", required = true },
+        upload_file = { type = "file", required = true },
       } },
       response = { type = "string" },
     },
@@ -1601,7 +1601,7 @@ return {
       request = { type = "object", fields = {
         domain_id = { type = "string", required = true, location = "path" },
         plugin_name = { type = "string", required = true, location = "query" },
-        upload_file = { type = "string", required = true },
+        upload_file = { type = "file", required = true },
       } },
       response = { type = "string" },
     },
@@ -1614,7 +1614,7 @@ return {
       request = { type = "object", fields = {
         domain_id = { type = "string", required = true, location = "path" },
         publisher_en_name = { type = "string", required = true, location = "query" },
-        upload_file = { type = "string", required = true },
+        upload_file = { type = "file", required = true },
       } },
       response = { type = "string" },
     },

@@ -1469,13 +1469,13 @@ return {
       status = { type = "boolean" },
     } },
     UploadBasicPluginRequestBody = { type = "object", fields = {
-      upload_file = { type = "string", required = true },
+      upload_file = { type = "file", required = true },
     } },
     UploadPluginIconRequestBody = { type = "object", fields = {
-      upload_file = { type = "string", required = true },
+      upload_file = { type = "file", required = true },
     } },
     UploadPublisherIconRequestBody = { type = "object", fields = {
-      upload_file = { type = "string", required = true },
+      upload_file = { type = "file", required = true },
     } },
   },
 }

@@ -878,6 +878,7 @@ return {
         sha = { type = "string", required = true, location = "query" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     show_repository_by_uuid = {
       name = "ShowRepositoryByUuid",

@@ -1192,6 +1192,7 @@ return {
         sha = { type = "string", location = "query" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     download_blobs_raw = {
       name = "DownloadBlobsRaw",
@@ -1205,6 +1206,7 @@ return {
         repository_id = { type = "integer", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     execute_repository_statistics = {
       name = "ExecuteRepositoryStatistics",
@@ -1228,6 +1230,7 @@ return {
         repository_ids = { type = "array", items = { type = "integer" } },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     import_merge_request = {
       name = "ImportMergeRequest",
@@ -3170,6 +3173,7 @@ return {
         sha = { type = "string", required = true, location = "query" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     show_file_raw = {
       name = "ShowFileRaw",
@@ -3182,6 +3186,7 @@ return {
         repository_id = { type = "integer", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     show_group = {
       name = "ShowGroup",

@@ -644,7 +644,7 @@ return {
         ["X-Enterprise-Project-ID"] = { type = "string", location = "header" },
         label = { type = "string", location = "query" },
         override = { type = "string", required = true, location = "query", enum = { "force", "abort", "skip" } },
-        upload_file = { type = "string", required = true },
+        upload_file = { type = "file", required = true },
         ["x-engine-id"] = { type = "string", required = true, location = "header" },
       } },
       response = { ref = "UploadKieResponse" },

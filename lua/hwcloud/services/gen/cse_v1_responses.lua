@@ -414,7 +414,7 @@ return {
       name = { type = "string" },
     } },
     UploadKieRequestBody = { type = "object", fields = {
-      upload_file = { type = "string", required = true },
+      upload_file = { type = "file", required = true },
     } },
     UploadKieResponse = { type = "object", fields = {
       failure = { type = "array", items = { ref = "DocFailedOfUpload" } },

@@ -3543,6 +3543,7 @@ return {
         workspace = { type = "string", required = true, location = "header" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     export_data_service_excel_template = {
       name = "ExportDataServiceExcelTemplate",
@@ -3554,6 +3555,7 @@ return {
         workspace = { type = "string", required = true, location = "header" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     export_data_service_zip = {
       name = "ExportDataServiceZip",
@@ -3577,6 +3579,7 @@ return {
         workspace = { type = "string", required = true, location = "header" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     export_design_model_table_ddl = {
       name = "ExportDesignModelTableDdl",
@@ -3636,7 +3639,7 @@ return {
         ["Content-Type"] = { type = "string", location = "header" },
         ["X-Project-Id"] = { type = "string", location = "header" },
         ["action-id"] = { type = "string", required = true, location = "query" },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         ["skip-exist"] = { type = "boolean", location = "query" },
         workspace = { type = "string", required = true, location = "header" },
       } },
@@ -3665,7 +3668,7 @@ return {
       request = { type = "object", fields = {
         ["Content-Type"] = { type = "string", required = true, location = "header" },
         ["Dlm-Type"] = { type = "string", location = "header", enum = { "SHARED", "EXCLUSIVE" } },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         workspace = { type = "string", required = true, location = "header" },
       } },
       response = { ref = "ImportDataServiceExcelResponse" },
@@ -3693,7 +3696,7 @@ return {
         ["X-Project-Id"] = { type = "string", location = "header" },
         ["action-id"] = { type = "string", required = true, location = "query", enum = { "import_relation", "import_dimension", "import_codetable", "import_datastandard", "import_bizmetric", "import_bizcatalog", "import_atomic", "import_derivative", "import_compound", "import_aggregation" } },
         directory_id = { type = "string", location = "query" },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         model_id = { type = "string", location = "query" },
         ["skip-exist"] = { type = "boolean", location = "query" },
         workspace = { type = "string", required = true, location = "header" },

@@ -2161,7 +2161,7 @@ return {
       rule_secrecy_level_list = { type = "array", items = { ref = "ImportRuleSecrecyLevelDto" } },
     } },
     ImportCatalogsRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
     } },
     ImportCatalogsResponse = { type = "object", fields = {
       data = { ref = "ExportDesignModelsResultData" },
@@ -2190,7 +2190,7 @@ return {
       guids = { type = "array", items = { ref = "NodeLineageGuids" } },
     } },
     ImportDataServiceExcelRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
     } },
     ImportDataServiceExcelResponse = { type = "object", fields = {
       job_id = { type = "string" },
@@ -2217,7 +2217,7 @@ return {
       uuid = { type = "string" },
     } },
     ImportModelsRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
     } },
     ImportModelsResponse = { type = "object", fields = {
       data = { ref = "ExportDesignModelsResultData" },

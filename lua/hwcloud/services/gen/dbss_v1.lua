@@ -991,6 +991,7 @@ return {
         instance_id = { type = "string", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     download_audit_report = {
       name = "DownloadAuditReport",
@@ -1003,6 +1004,7 @@ return {
         ["local"] = { type = "string", location = "query" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     list_alarm_topic_config_info = {
       name = "ListAlarmTopicConfigInfo",

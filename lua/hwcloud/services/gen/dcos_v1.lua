@@ -165,7 +165,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "UploadFileRequestBody",
       request = { type = "object", fields = {
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         file_name = { type = "string", required = true },
         scene_code = { type = "string", required = true },
       } },

@@ -172,7 +172,7 @@ return {
       pagination = { ref = "Pagination" },
     } },
     UploadFileRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
       file_name = { type = "string", required = true },
       scene_code = { type = "string", required = true },
     } },

@@ -612,6 +612,7 @@ return {
         task_id = { type = "string", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     download_ssl_cert = {
       name = "DownloadSslCert",

@@ -113,6 +113,7 @@ return {
         job_id = { type = "string", required = true, location = "query" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     list_applications_v6 = {
       name = "ListApplicationsV6",

@@ -802,6 +802,7 @@ return {
         job_id = { type = "string", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     list_available_node_types = {
       name = "ListAvailableNodeTypes",

@@ -429,7 +429,7 @@ return {
       type = { type = "string" },
     } },
     ImportBatchCreateJobsRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
       type = { type = "string" },
     } },
     ImportBatchCreateJobsResponse = { type = "object", fields = {
@@ -1410,7 +1410,7 @@ return {
       driver_type = { type = "string", required = true, enum = { "db2", "informix" } },
     } },
     UploadDbObjectTemplateRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
     } },
     UploadDbObjectTemplateResponse = { type = "object", fields = {
       parsed_success_number = { type = "string" },
@@ -1418,10 +1418,10 @@ return {
       send_success = { type = "boolean" },
     } },
     UploadJdbcDriverRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
     } },
     UploadUserJdbcDriverRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
     } },
     ValidateJobNameResponse = { type = "object", fields = {
       error_code = { type = "string" },

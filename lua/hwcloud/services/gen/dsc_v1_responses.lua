@@ -77,10 +77,10 @@ return {
     CreateDocWatermarkRequestBody = { type = "object", fields = {
       blind_watermark = { type = "string" },
       doc_type = { type = "string", required = true },
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
       file_password = { type = "string" },
       font_size = { type = "string" },
-      image_mark = { type = "string" },
+      image_mark = { type = "file" },
       marked_file_password = { type = "string" },
       opacity = { type = "string" },
       readonly_password = { type = "string" },
@@ -101,8 +101,8 @@ return {
     } },
     CreateImageWatermarkRequestBody = { type = "object", fields = {
       blind_watermark = { type = "string" },
-      file = { type = "string", required = true },
-      image_watermark = { type = "string" },
+      file = { type = "file", required = true },
+      image_watermark = { type = "file" },
     } },
     CreateProductOrderResponse = { type = "object", fields = {
       order_id = { type = "string" },
@@ -363,7 +363,7 @@ return {
     } },
     ShowDocWatermarkRequestBody = { type = "object", fields = {
       doc_type = { type = "string", required = true },
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
       file_password = { type = "string" },
     } },
     ShowDocWatermarkResponse = { type = "object", fields = {
@@ -378,7 +378,7 @@ return {
       watermark = { type = "string" },
     } },
     ShowImageWatermarkRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
       mark_len = { type = "string" },
     } },
     ShowImageWatermarkResponse = { type = "object", fields = {
@@ -394,7 +394,7 @@ return {
       region_id = { type = "string" },
     } },
     ShowImageWatermarkWithImageRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
     } },
     ShowOpenApiCalledRecordsResponse = { type = "object", fields = {
       failed = { type = "integer" },

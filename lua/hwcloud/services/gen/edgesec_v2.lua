@@ -422,6 +422,7 @@ return {
         start_time = { type = "integer", required = true, location = "query" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     reset_http_ignore_rule = {
       name = "ResetHttpIgnoreRule",

@@ -717,6 +717,7 @@ return {
         receptor_file = { ref = "ReceptorDrugFileReq", required = true },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     create_drug_ligand_preview_task = {
       name = "CreateDrugLigandPreviewTask",
@@ -1369,6 +1370,7 @@ return {
         url = { type = "string" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     download_public_data = {
       name = "DownloadPublicData",
@@ -3105,7 +3107,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "UpdateVendorRequestBody",
       request = { type = "object", fields = {
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         name = { type = "string", required = true },
       } },
       response = { ref = "UpdateVendorResponse" },
@@ -3138,7 +3140,7 @@ return {
       body_model = "UploadDataRequestBody",
       request = { type = "object", fields = {
         eihealth_project_id = { type = "string", required = true, location = "path" },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         file_name = { type = "string" },
         md5 = { type = "string" },
         multipart_id = { type = "string" },

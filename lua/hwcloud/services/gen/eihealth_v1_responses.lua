@@ -1949,13 +1949,13 @@ return {
     } },
     UpdateUserSettingResponse = { type = "object" },
     UpdateVendorRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
       name = { type = "string", required = true },
     } },
     UpdateVendorResponse = { type = "object" },
     UpdateWorkflowResponse = { type = "object" },
     UploadDataRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
       file_name = { type = "string" },
       md5 = { type = "string" },
       multipart_id = { type = "string" },

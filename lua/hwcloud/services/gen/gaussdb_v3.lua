@@ -1384,6 +1384,7 @@ return {
         template_type = { type = "string", required = true, location = "query" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     download_realtime_session = {
       name = "DownloadRealtimeSession",
@@ -1396,7 +1397,8 @@ return {
         node_id = { type = "string", required = true, location = "path" },
         request_id = { type = "string", required = true, location = "query" },
       } },
-      response = { ref = "DownloadRealtimeSessionResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     download_slow_log_file = {
       name = "DownloadSlowLogFile",
@@ -4218,7 +4220,7 @@ return {
       body_model = "UploadImportExcelTemplateRequestBody",
       request = { type = "object", fields = {
         ["X-Language"] = { type = "string", location = "header" },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         instance_id = { type = "string", required = true, location = "path" },
         is_instance_level = { type = "string" },
         is_support_regexp = { type = "string" },

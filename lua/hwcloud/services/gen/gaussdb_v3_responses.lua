@@ -828,7 +828,6 @@ return {
     DownloadDdlLogsResponse = { type = "object", fields = {
       download_files = { type = "array", items = { ref = "DownLoadFileInfoItem" } },
     } },
-    DownloadRealtimeSessionResponse = { type = "object" },
     DownloadSlowLogFileItem = { type = "object", fields = {
       create_at = { type = "integer" },
       file_link = { type = "string" },
@@ -3091,7 +3090,7 @@ return {
       job_id = { type = "string" },
     } },
     UploadImportExcelTemplateRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
       is_instance_level = { type = "string" },
       is_support_regexp = { type = "string" },
       selected_dbs = { type = "string", required = true },

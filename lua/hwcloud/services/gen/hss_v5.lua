@@ -4134,6 +4134,7 @@ return {
         region = { type = "string", location = "header" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     list_event_att_ck = {
       name = "ListEventAttCk",
@@ -8738,6 +8739,7 @@ return {
         type = { type = "string", required = true, location = "query", enum = { "agent_batch_install_windows", "agent_single_install_windows", "agent_third_party_cloud_batch_install_windows", "agent_third_party_cloud_single_install_windows", "agent_other_accounts_batch_install_windows", "agent_other_accounts_single_install_windows" } },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     show_security_check_cluster_report = {
       name = "ShowSecurityCheckClusterReport",
@@ -9738,7 +9740,7 @@ return {
       body_model = "UploadReportLogoRequestBody",
       request = { type = "object", fields = {
         enterprise_project_id = { type = "string", location = "query" },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
       } },
       response = { ref = "UploadReportLogoResponse" },
     },

@@ -6971,7 +6971,7 @@ return {
     } },
     UpgradeAgentsResponse = { type = "object" },
     UploadReportLogoRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
     } },
     UploadReportLogoResponse = { type = "object", fields = {
       logo_id = { type = "string" },

@@ -632,6 +632,7 @@ return {
         run_id = { type = "string", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     import_data = {
       name = "ImportData",

@@ -2769,7 +2769,7 @@ return {
       body_model = "UploadBatchTaskFileRequestBody",
       request = { type = "object", fields = {
         ["Instance-Id"] = { type = "string", location = "header" },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
       } },
       response = { ref = "UploadBatchTaskFileResponse" },
     },

@@ -1811,7 +1811,7 @@ return {
       security_type = { type = "string" },
     } },
     UploadBatchTaskFileRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
     } },
     UploadBatchTaskFileResponse = { type = "object", fields = {
       file_id = { type = "string" },

@@ -816,7 +816,7 @@ return {
       request = { type = "object", fields = {
         ds_id = { type = "string", required = true, location = "path" },
         edge_node_id = { type = "string", required = true, location = "path" },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         update_type = { type = "string", required = true, location = "query", enum = { "PARTIAL", "COMPLETE" } },
       } },
       response = { type = "string" },
@@ -1095,6 +1095,7 @@ return {
         edge_node_id = { type = "string", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     show_points = {
       name = "ShowPoints",
@@ -1106,6 +1107,7 @@ return {
         edge_node_id = { type = "string", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     show_product_config = {
       name = "ShowProductConfig",

@@ -446,7 +446,7 @@ return {
       specification = { type = "string" },
     } },
     ImportPointsRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
     } },
     ListDevicesResponse = { type = "object", fields = {
       count = { type = "integer" },

@@ -66,7 +66,7 @@ return {
       body_model = "CreateAppVersionRequestBody",
       request = { type = "object", fields = {
         app_id = { type = "string", required = true, location = "path" },
-        chart = { type = "string", required = true },
+        chart = { type = "file", required = true },
         images = { type = "string" },
         version = { type = "string", required = true, location = "query" },
       } },
@@ -150,6 +150,7 @@ return {
         version = { type = "string", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     list_app_image = {
       name = "ListAppImage",

@@ -42,7 +42,7 @@ return {
       update_time = { type = "string" },
     } },
     CreateAppVersionRequestBody = { type = "object", fields = {
-      chart = { type = "string", required = true },
+      chart = { type = "file", required = true },
       images = { type = "string" },
     } },
     CreateAppVersionResponse = { type = "object", fields = {

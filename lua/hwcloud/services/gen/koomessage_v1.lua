@@ -1097,7 +1097,7 @@ return {
       body_model = "UploadAimMsgSignatureFileRequestBody",
       request = { type = "object", fields = {
         ["Content-Type"] = { type = "string", required = true, location = "header" },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         file_desc = { type = "string", location = "query" },
       } },
       response = { ref = "UploadAimMsgSignatureFileResponse" },
@@ -1128,7 +1128,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "UploadMediaRequestBody",
       request = { type = "object", fields = {
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         file_type = { type = "string", required = true },
       } },
       response = { ref = "UploadMediaResponse" },

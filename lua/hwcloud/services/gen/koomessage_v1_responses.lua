@@ -933,7 +933,7 @@ return {
       pub_update_log_id = { type = "string" },
     } },
     UploadAimMsgSignatureFileRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
     } },
     UploadAimMsgSignatureFileResponse = { type = "object", fields = {
       file_id = { type = "string" },
@@ -958,7 +958,7 @@ return {
       material_id = { type = "string" },
     } },
     UploadMediaRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
       file_type = { type = "string", required = true },
     } },
     UploadMediaResponse = { type = "object", fields = {

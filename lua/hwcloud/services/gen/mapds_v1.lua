@@ -83,6 +83,7 @@ return {
         z = { type = "integer", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
       response_headers = { ["content-type"] = "Content-Type" },
     },
   },

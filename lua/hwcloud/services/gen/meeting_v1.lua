@@ -358,7 +358,7 @@ return {
       request = { type = "object", fields = {
         ["Accept-Language"] = { type = "string", location = "header" },
         ["X-Request-Id"] = { type = "string", location = "header" },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
       } },
       response = { ref = "AddMaterialResponse" },
     },
@@ -2283,7 +2283,7 @@ return {
       body_model = "SetProfileImageRequestBody",
       request = { type = "object", fields = {
         ["X-Request-Id"] = { type = "string", location = "header" },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
       } },
       response = { ref = "SetProfileImageResponse" },
     },
@@ -2356,7 +2356,7 @@ return {
       body_model = "SetUserProfileImageRequestBody",
       request = { type = "object", fields = {
         ["X-Request-Id"] = { type = "string", location = "header" },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         user_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "SetUserProfileImageResponse" },
@@ -3258,7 +3258,7 @@ return {
       request = { type = "object", fields = {
         ["Accept-Language"] = { type = "string", location = "header" },
         ["X-Request-Id"] = { type = "string", location = "header" },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
       } },
       response = { ref = "UploadFileResponse" },
     },

@@ -71,7 +71,7 @@ return {
       type = { type = "string" },
     } },
     AddMaterialRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
     } },
     AddMaterialResponse = { type = "object" },
     AddProgramResponse = { type = "object" },
@@ -1562,7 +1562,7 @@ return {
     SetMultiPictureResponse = { type = "object" },
     SetParticipantViewResponse = { type = "object" },
     SetProfileImageRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
     } },
     SetProfileImageResponse = { type = "object" },
     SetQosThresholdReq = { type = "object", fields = {
@@ -1579,7 +1579,7 @@ return {
     SetRoleResponse = { type = "object" },
     SetSsoConfigResponse = { type = "object" },
     SetUserProfileImageRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
     } },
     SetUserProfileImageResponse = { type = "object" },
     SetWebHookConfigResponse = { type = "object" },
@@ -2122,7 +2122,7 @@ return {
     UpdateWebHookConfigStatusResponse = { type = "object" },
     UpdateWebinarResponse = { type = "object" },
     UploadFileRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
     } },
     UploadFileResponse = { type = "object", fields = {
       fileId = { type = "string" },

@@ -1205,7 +1205,7 @@ return {
         ["X-App-UserId"] = { type = "string", location = "header" },
         ["X-Project-Id"] = { type = "string", location = "header" },
         ["X-Sdk-Date"] = { type = "string", location = "header" },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         knowledge_library_id = { type = "string", required = true, location = "query" },
       } },
       response = { ref = "CreateDocumentResponse" },
@@ -1649,7 +1649,7 @@ return {
         ["X-App-UserId"] = { type = "string", location = "header" },
         ["X-Project-Id"] = { type = "string", location = "header" },
         ["X-Sdk-Date"] = { type = "string", location = "header" },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         name = { type = "string", required = true },
         notify_url = { type = "string" },
         style_id = { type = "string", required = true },
@@ -2683,6 +2683,7 @@ return {
         tenant_id = { type = "string", required = true, location = "query" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     download_document = {
       name = "DownloadDocument",
@@ -2697,6 +2698,7 @@ return {
         document_id = { type = "string", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     download_result_file = {
@@ -2711,6 +2713,7 @@ return {
         id = { type = "string", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     download_template = {
       name = "DownloadTemplate",
@@ -2724,6 +2727,7 @@ return {
         resource = { type = "string", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     execute2d_model_training_command_by_user = {
       name = "Execute2dModelTrainingCommandByUser",
@@ -2796,6 +2800,7 @@ return {
         skill_id = { type = "string", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     export_resource = {
@@ -2823,7 +2828,7 @@ return {
         ["X-Project-Id"] = { type = "string", location = "header" },
         ["X-Sdk-Date"] = { type = "string", location = "header" },
         business_id = { type = "string", location = "query" },
-        file = { type = "string" },
+        file = { type = "file" },
         resource = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "ImportResourceResponse" },
@@ -4182,6 +4187,7 @@ return {
         tenant_id = { type = "string", required = true, location = "query" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     show_hot_question = {
       name = "ShowHotQuestion",
@@ -5350,7 +5356,7 @@ return {
         ["X-Project-Id"] = { type = "string", location = "header" },
         ["X-Sdk-Date"] = { type = "string", location = "header" },
         document_id = { type = "string", required = true, location = "path" },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
       } },
       response = { ref = "UpdateDocumentResponse" },
       response_headers = { ["x-request-id"] = "X-Request-Id" },

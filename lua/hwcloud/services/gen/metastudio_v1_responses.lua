@@ -370,7 +370,7 @@ return {
       job_id = { type = "string" },
     } },
     CreateDocumentRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
     } },
     CreateDocumentResponse = { type = "object", fields = {
       chunk_size = { type = "integer" },
@@ -595,7 +595,7 @@ return {
       model_asset_id = { type = "string" },
     } },
     CreatePictureModelingJobRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
       name = { type = "string", required = true },
       notify_url = { type = "string" },
       style_id = { type = "string", required = true },
@@ -1027,7 +1027,7 @@ return {
       vocabulary_id = { type = "string" },
     } },
     ImportResourceRequestBody = { type = "object", fields = {
-      file = { type = "string" },
+      file = { type = "file" },
     } },
     ImportResourceResponse = { type = "object", fields = {
       value = { type = "string" },
@@ -2998,7 +2998,7 @@ return {
       job_id = { type = "string" },
     } },
     UpdateDocumentRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
     } },
     UpdateDocumentResponse = { type = "object" },
     UpdateDocumentSegmentInfoResponse = { type = "object" },

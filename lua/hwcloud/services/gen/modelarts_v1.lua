@@ -2012,7 +2012,8 @@ return {
         name = { type = "string", required = true },
         scope = { type = "string", required = true },
       } },
-      response = { ref = "CreateInferApiKeyResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     create_infer_deployment = {
       name = "CreateInferDeployment",

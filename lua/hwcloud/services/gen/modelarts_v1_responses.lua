@@ -587,7 +587,6 @@ return {
       visibility = { type = "string" },
       workspace_id = { type = "string" },
     } },
-    CreateInferApiKeyResponse = { type = "object" },
     CreateInferDeploymentHpaResponse = { type = "object", fields = {
       hpa_rules = { type = "array", items = { ref = "HpaRule" } },
       id = { type = "string" },

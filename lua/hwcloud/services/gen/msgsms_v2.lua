@@ -317,7 +317,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "UploadSignatureFileRequestBody",
       request = { type = "object", fields = {
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         file_desc = { type = "string", location = "query" },
       } },
       response = { ref = "UploadSignatureFileResponse" },

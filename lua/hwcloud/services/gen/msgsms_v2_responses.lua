@@ -302,7 +302,7 @@ return {
       template_name = { type = "string" },
     } },
     UploadSignatureFileRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
     } },
     UploadSignatureFileResponse = { type = "object", fields = {
       file_id = { type = "string" },

@@ -377,6 +377,7 @@ return {
         group_id = { type = "string", location = "query" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     download_cases = {
       name = "DownloadCases",
@@ -402,6 +403,7 @@ return {
         x_customer_name = { type = "string", location = "query" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     download_images = {
       name = "DownloadImages",
@@ -416,6 +418,7 @@ return {
         group_id = { type = "string", location = "query" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     list_accessory_access_urls = {
       name = "ListAccessoryAccessUrls",
@@ -1278,7 +1281,7 @@ return {
         ["X-Language"] = { type = "string", location = "header" },
         ["X-Site"] = { type = "integer", location = "header" },
         ["X-Time-Zone"] = { type = "string", location = "header" },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         form_data = { type = "string", required = true },
       } },
       response = { ref = "UploadAccessoryResponse" },

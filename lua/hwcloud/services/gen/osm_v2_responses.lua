@@ -791,7 +791,7 @@ return {
       group_id = { type = "string" },
     } },
     UploadAccessoryRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
       form_data = { type = "string", required = true },
     } },
     UploadAccessoryResponse = { type = "object", fields = {

@@ -319,7 +319,7 @@ return {
       status = { type = "string" },
     } },
     CreateIpdProjectIssueAttachmentRequestBody = { type = "object", fields = {
-      attachment = { type = "string", required = true },
+      attachment = { type = "file", required = true },
     } },
     CreateIpdProjectIssueAttachmentResponse = { type = "object", fields = {
       message = { type = "string" },
@@ -2433,7 +2433,7 @@ return {
       nick_name = { type = "string", required = true },
     } },
     UploadAttachmentsRequestBody = { type = "object", fields = {
-      attachment = { type = "string", required = true },
+      attachment = { type = "file", required = true },
     } },
     UploadAttachmentsResponse = { type = "object", fields = {
       disk_filename = { type = "string" },
@@ -2444,7 +2444,7 @@ return {
       size = { type = "string" },
     } },
     UploadIpdImageInIssueRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
     } },
     UploadIpdImageInIssueResponse = { type = "object", fields = {
       message = { type = "string" },
@@ -2452,7 +2452,7 @@ return {
       status = { type = "string" },
     } },
     UploadIssueImgRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
     } },
     UploadIssueImgResponse = { type = "object", fields = {
       img_id = { type = "string" },

@@ -2397,6 +2397,7 @@ return {
         instance_id = { type = "string", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     download_products = {
       name = "DownloadProducts",
@@ -2408,6 +2409,7 @@ return {
         product_ids = { type = "array", location = "query", items = { type = "integer" } },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     export_api_definitions_v2 = {
       name = "ExportApiDefinitionsV2",
@@ -2425,6 +2427,7 @@ return {
         version = { type = "string" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     export_asset = {
       name = "ExportAsset",
@@ -2453,6 +2456,7 @@ return {
         status = { type = "integer" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     export_mqs_instance_topic = {
       name = "ExportMqsInstanceTopic",
@@ -2464,6 +2468,7 @@ return {
         name = { type = "string", location = "query" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     import_api_definitions_v2 = {
       name = "ImportApiDefinitionsV2",
@@ -2475,7 +2480,7 @@ return {
         api_mode = { type = "string" },
         app_id = { type = "string" },
         extend_mode = { type = "string" },
-        file_name = { type = "string", required = true },
+        file_name = { type = "file", required = true },
         group_id = { type = "string" },
         instance_id = { type = "string", required = true, location = "path" },
         is_create_group = { type = "string" },
@@ -2491,7 +2496,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "ImportAssetRequestBody",
       request = { type = "object", fields = {
-        ImportAssetRequestBody = { type = "string", required = true },
+        ImportAssetRequestBody = { type = "file", required = true },
         instance_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "ImportAssetResponse" },
@@ -2505,7 +2510,7 @@ return {
       request = { type = "object", fields = {
         api_mode = { type = "string" },
         extend_mode = { type = "string" },
-        file_name = { type = "string", required = true },
+        file_name = { type = "file", required = true },
         instance_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "ImportLiveDataApiDefinitionsV2Response" },
@@ -2520,7 +2525,7 @@ return {
         instance_id = { type = "string", required = true, location = "path" },
         mode = { type = "string", location = "query", enum = { "AddNew", "Merge" } },
         prefix = { type = "string", location = "query" },
-        upload_file_name = { type = "string", required = true },
+        upload_file_name = { type = "file", required = true },
       } },
       response = { ref = "ImportMqsInstanceTopicResponse" },
     },
@@ -5206,7 +5211,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "UploadProductRequestBody",
       request = { type = "object", fields = {
-        file = { type = "string" },
+        file = { type = "file" },
         instance_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "UploadProductResponse" },

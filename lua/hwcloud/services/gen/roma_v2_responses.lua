@@ -1854,7 +1854,7 @@ return {
       api_mode = { type = "string" },
       app_id = { type = "string" },
       extend_mode = { type = "string" },
-      file_name = { type = "string", required = true },
+      file_name = { type = "file", required = true },
       group_id = { type = "string" },
       is_create_group = { type = "string" },
       mock_mode = { type = "string" },
@@ -1868,7 +1868,7 @@ return {
       swagger = { ref = "Swagger" },
     } },
     ImportAssetRequestBody = { type = "object", fields = {
-      ImportAssetRequestBody = { type = "string", required = true },
+      ImportAssetRequestBody = { type = "file", required = true },
     } },
     ImportAssetResponse = { type = "object", fields = {
       job_id = { type = "string" },
@@ -1876,7 +1876,7 @@ return {
     ImportLiveDataApiDefinitionsV2RequestBody = { type = "object", fields = {
       api_mode = { type = "string" },
       extend_mode = { type = "string" },
-      file_name = { type = "string", required = true },
+      file_name = { type = "file", required = true },
     } },
     ImportLiveDataApiDefinitionsV2Response = { type = "object", fields = {
       failure = { type = "array", items = { ref = "Failure" } },
@@ -1884,7 +1884,7 @@ return {
       swagger = { ref = "Swagger" },
     } },
     ImportMqsInstanceTopicRequestBody = { type = "object", fields = {
-      upload_file_name = { type = "string", required = true },
+      upload_file_name = { type = "file", required = true },
     } },
     ImportMqsInstanceTopicResponse = { type = "object" },
     LastUpdatedUser = { type = "object", fields = {
@@ -4570,7 +4570,7 @@ return {
       type = { type = "integer" },
     } },
     UploadProductRequestBody = { type = "object", fields = {
-      file = { type = "string" },
+      file = { type = "file" },
     } },
     UploadProductResponse = { type = "object", fields = {
       fail_num = { type = "integer" },

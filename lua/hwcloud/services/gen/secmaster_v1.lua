@@ -1878,7 +1878,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "CreateCollectorFilesRequestBody",
       request = { type = "object", fields = {
-        file = { type = "string" },
+        file = { type = "file" },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "CreateCollectorFilesResponse" },
@@ -3111,6 +3111,7 @@ return {
         workspace_id = { type = "string", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     download_vulnerability_template = {
       name = "DownloadVulnerabilityTemplate",
@@ -3121,6 +3122,7 @@ return {
         workspace_id = { type = "string", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     enable_alert_rule = {
       name = "EnableAlertRule",
@@ -3159,7 +3161,7 @@ return {
         action = { type = "string", required = true },
         ["content-type"] = { type = "string", required = true, location = "header" },
         ids = { type = "string" },
-        uploadFile = { type = "string" },
+        uploadFile = { type = "file" },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "ExecuteLayoutResponse" },
@@ -3212,6 +3214,7 @@ return {
         workspace_id = { type = "string", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     export_collector_parser = {
       name = "ExportCollectorParser",
@@ -3224,6 +3227,7 @@ return {
         workspace_id = { type = "string", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     export_dataobjects = {
       name = "ExportDataobjects",
@@ -3298,6 +3302,7 @@ return {
         workspace_id = { type = "string", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     export_vulnerabilities = {
       name = "ExportVulnerabilities",
@@ -3311,6 +3316,7 @@ return {
         workspace_id = { type = "string", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     handle_shipper_authorization = {
       name = "HandleShipperAuthorization",
@@ -3333,7 +3339,7 @@ return {
       body_model = "ImportAlertsRequestBody",
       request = { type = "object", fields = {
         ["content-type"] = { type = "string", required = true, location = "header" },
-        uploadFile = { type = "string", required = true },
+        uploadFile = { type = "file", required = true },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "ImportAlertsResponse" },
@@ -3345,7 +3351,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "ImportAopworkflowRequestBody",
       request = { type = "object", fields = {
-        uploadFile = { type = "string", required = true },
+        uploadFile = { type = "file", required = true },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "ImportAopworkflowResponse" },
@@ -3357,7 +3363,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "ImportCollectorParserRequestBody",
       request = { type = "object", fields = {
-        files = { type = "string", required = true },
+        files = { type = "file", required = true },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "ImportCollectorParserResponse" },
@@ -3371,7 +3377,7 @@ return {
       request = { type = "object", fields = {
         ["content-type"] = { type = "string", required = true, location = "header" },
         dataclass_name = { type = "string", required = true, location = "path" },
-        uploadFile = { type = "string" },
+        uploadFile = { type = "file" },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "ImportDataobjectsResponse" },
@@ -3384,7 +3390,7 @@ return {
       body_model = "ImportIncidentsRequestBody",
       request = { type = "object", fields = {
         ["content-type"] = { type = "string", required = true, location = "header" },
-        uploadFile = { type = "string", required = true },
+        uploadFile = { type = "file", required = true },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "ImportIncidentsResponse" },
@@ -3397,7 +3403,7 @@ return {
       body_model = "ImportIndicatorsRequestBody",
       request = { type = "object", fields = {
         ["content-type"] = { type = "string", required = true, location = "header" },
-        uploadFile = { type = "string", required = true },
+        uploadFile = { type = "file", required = true },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "ImportIndicatorsResponse" },
@@ -3409,7 +3415,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "ImportPlaybookRequestBody",
       request = { type = "object", fields = {
-        uploadFile = { type = "string", required = true },
+        uploadFile = { type = "file", required = true },
         upload_model = { type = "string" },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
@@ -3426,7 +3432,7 @@ return {
         ["content-type"] = { type = "string", required = true, location = "header" },
         provider = { type = "string", required = true, location = "query" },
         type = { type = "string", required = true, location = "query" },
-        uploadFile = { type = "string", required = true },
+        uploadFile = { type = "file", required = true },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "ImportResourceResponse" },
@@ -3438,7 +3444,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "ImportVulnerabilitiesRequestBody",
       request = { type = "object", fields = {
-        uploadFile = { type = "string", required = true },
+        uploadFile = { type = "file", required = true },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "ImportVulnerabilitiesResponse" },
@@ -6163,7 +6169,7 @@ return {
       body_model = "UploadAttachmentRequestBody",
       request = { type = "object", fields = {
         fileType = { type = "string" },
-        uploadFile = { type = "string", required = true },
+        uploadFile = { type = "file", required = true },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "UploadAttachmentResponse" },

@@ -848,7 +848,7 @@ return {
       connection_id = { type = "string" },
     } },
     CreateCollectorFilesRequestBody = { type = "object", fields = {
-      file = { type = "string" },
+      file = { type = "file" },
     } },
     CreateCollectorFilesResponse = { type = "object", fields = {
       field_id = { type = "string" },
@@ -1715,7 +1715,7 @@ return {
     ExecuteLayoutRequestBody = { type = "object", fields = {
       action = { type = "string", required = true },
       ids = { type = "string" },
-      uploadFile = { type = "string" },
+      uploadFile = { type = "file" },
     } },
     ExecuteLayoutResponse = { type = "object", fields = {
       code = { type = "string" },
@@ -1830,7 +1830,7 @@ return {
       ids = { type = "array", items = { type = "string" } },
     } },
     ImportAlertsRequestBody = { type = "object", fields = {
-      uploadFile = { type = "string", required = true },
+      uploadFile = { type = "file", required = true },
     } },
     ImportAlertsResponse = { type = "object", fields = {
       code = { type = "string" },
@@ -1838,7 +1838,7 @@ return {
       message = { type = "string" },
     } },
     ImportAopworkflowRequestBody = { type = "object", fields = {
-      uploadFile = { type = "string", required = true },
+      uploadFile = { type = "file", required = true },
     } },
     ImportAopworkflowResponse = { type = "object", fields = {
       code = { type = "string" },
@@ -1847,7 +1847,7 @@ return {
       success = { type = "boolean" },
     } },
     ImportCollectorParserRequestBody = { type = "object", fields = {
-      files = { type = "string", required = true },
+      files = { type = "file", required = true },
     } },
     ImportCollectorParserResponse = { type = "object", fields = {
       fail = { type = "integer" },
@@ -1855,7 +1855,7 @@ return {
       success = { type = "integer" },
     } },
     ImportDataobjectsRequestBody = { type = "object", fields = {
-      uploadFile = { type = "string" },
+      uploadFile = { type = "file" },
     } },
     ImportDataobjectsResponse = { type = "object", fields = {
       code = { type = "string" },
@@ -1863,7 +1863,7 @@ return {
       message = { type = "string" },
     } },
     ImportIncidentsRequestBody = { type = "object", fields = {
-      uploadFile = { type = "string", required = true },
+      uploadFile = { type = "file", required = true },
     } },
     ImportIncidentsResponse = { type = "object", fields = {
       code = { type = "string" },
@@ -1874,7 +1874,7 @@ return {
       ids = { type = "array", items = { type = "string" } },
     } },
     ImportIndicatorsRequestBody = { type = "object", fields = {
-      uploadFile = { type = "string", required = true },
+      uploadFile = { type = "file", required = true },
     } },
     ImportIndicatorsResponse = { type = "object", fields = {
       code = { type = "string" },
@@ -1890,7 +1890,7 @@ return {
       success = { type = "boolean" },
     } },
     ImportPlaybookRequestBody = { type = "object", fields = {
-      uploadFile = { type = "string", required = true },
+      uploadFile = { type = "file", required = true },
       upload_model = { type = "string" },
     } },
     ImportPlaybookResponse = { type = "object", fields = {
@@ -1898,7 +1898,7 @@ return {
       message = { type = "string" },
     } },
     ImportResourceRequestBody = { type = "object", fields = {
-      uploadFile = { type = "string", required = true },
+      uploadFile = { type = "file", required = true },
     } },
     ImportResourceResponse = { type = "object", fields = {
       code = { type = "string" },
@@ -1909,7 +1909,7 @@ return {
       batch_ids = { type = "array", items = { type = "string" } },
     } },
     ImportVulnerabilitiesRequestBody = { type = "object", fields = {
-      uploadFile = { type = "string", required = true },
+      uploadFile = { type = "file", required = true },
     } },
     ImportVulnerabilitiesResponse = { type = "object", fields = {
       code = { type = "string" },
@@ -4378,7 +4378,7 @@ return {
     } },
     UploadAttachmentRequestBody = { type = "object", fields = {
       fileType = { type = "string" },
-      uploadFile = { type = "string", required = true },
+      uploadFile = { type = "file", required = true },
     } },
     UploadAttachmentResponse = { type = "object", fields = {
       code = { type = "string" },

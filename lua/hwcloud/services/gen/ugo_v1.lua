@@ -142,6 +142,7 @@ return {
         migration_project_id = { type = "string", required = true, location = "path" },
       } },
       response = { type = "string" },
+      answer = "bytes",
     },
     list_api_versions = {
       name = "ListApiVersions",

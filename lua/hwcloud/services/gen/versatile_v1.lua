@@ -126,7 +126,7 @@ return {
       body_model = "UploadAgentFileRequestBody",
       request = { type = "object", fields = {
         expires = { type = "integer", location = "query" },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         is_image = { type = "boolean", location = "query" },
         workspace_id = { type = "string", required = true, location = "query" },
       } },

@@ -111,7 +111,7 @@ return {
       desc = { type = "string", required = true },
     } },
     UploadAgentFileRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
     } },
     UploadAgentFileResponse = { type = "object", fields = {
       file_name = { type = "string" },

@@ -3251,7 +3251,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "ImportIpRequestBody",
       request = { type = "object", fields = {
-        file = { type = "string" },
+        file = { type = "file" },
       } },
       response = { ref = "ImportIpResponse" },
     },
@@ -3262,7 +3262,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "ImportPolicyGroupsRequestBody",
       request = { type = "object", fields = {
-        file = { type = "string" },
+        file = { type = "file" },
       } },
       response = { ref = "ImportPolicyGroupsResponse" },
     },
@@ -3273,7 +3273,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "ImportUserListRequestBody",
       request = { type = "object", fields = {
-        file = { type = "string" },
+        file = { type = "file" },
         subnet_id = { type = "string", location = "query" },
         vpc_id = { type = "string", location = "query" },
       } },

@@ -1447,7 +1447,7 @@ return {
       subnet_mask = { type = "string" },
     } },
     ImportIpRequestBody = { type = "object", fields = {
-      file = { type = "string" },
+      file = { type = "file" },
     } },
     ImportIpResponse = { type = "object", fields = {
       failed_code = { type = "string" },
@@ -1457,7 +1457,7 @@ return {
       total_count = { type = "integer" },
     } },
     ImportPolicyGroupsRequestBody = { type = "object", fields = {
-      file = { type = "string" },
+      file = { type = "file" },
     } },
     ImportPolicyGroupsResponse = { type = "object", fields = {
       encoded_authorization_message = { type = "string" },
@@ -1468,7 +1468,7 @@ return {
       policy_group_name_list = { type = "array", items = { ref = "PolicyGroupNameInfo" } },
     } },
     ImportUserListRequestBody = { type = "object", fields = {
-      file = { type = "string" },
+      file = { type = "file" },
     } },
     ImportUserListResponse = { type = "object", fields = {
       encoded_authorization_message = { type = "string" },

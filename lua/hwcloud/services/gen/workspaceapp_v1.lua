@@ -2940,7 +2940,7 @@ return {
       request = { type = "object", fields = {
         app_group_id = { type = "string", required = true, location = "path" },
         app_id = { type = "string", required = true, location = "path" },
-        data = { type = "string" },
+        data = { type = "file" },
         icon_url = { type = "string" },
       } },
       response = { ref = "UploadAppIconResponse" },
@@ -2965,7 +2965,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "UploadWarehouseAppIconRequestBody",
       request = { type = "object", fields = {
-        data = { type = "string" },
+        data = { type = "file" },
       } },
       response = { ref = "UploadWarehouseAppIconResponse" },
     },

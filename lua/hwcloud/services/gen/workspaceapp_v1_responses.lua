@@ -2000,7 +2000,7 @@ return {
       work_path = { type = "string" },
     } },
     UploadAppIconRequestBody = { type = "object", fields = {
-      data = { type = "string" },
+      data = { type = "file" },
       icon_url = { type = "string" },
     } },
     UploadAppIconResponse = { type = "object", fields = {
@@ -2026,7 +2026,7 @@ return {
       work_path = { type = "string" },
     } },
     UploadWarehouseAppIconRequestBody = { type = "object", fields = {
-      data = { type = "string" },
+      data = { type = "file" },
     } },
     UploadWarehouseAppIconResponse = { type = "object", fields = {
       appicon_store_path = { type = "string" },
