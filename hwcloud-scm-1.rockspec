@@ -49,6 +49,7 @@ build = {
       incdirs = { "src", "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)" },
       libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
     },
+    ["hwcloud.body"] = "lua/hwcloud/body.lua",
     ["hwcloud.call"] = "lua/hwcloud/call.lua",
     ["hwcloud.cli.args"] = "lua/hwcloud/cli/args.lua",
     ["hwcloud.cli.commands.call"] = "lua/hwcloud/cli/commands/call.lua",

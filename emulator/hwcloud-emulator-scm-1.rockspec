@@ -42,6 +42,7 @@ build = {
       ["hwcloud.emulator.crypto"] = "emulator/lua/hwcloud/emulator/crypto.lua",
       ["hwcloud.emulator.described"] = "emulator/lua/hwcloud/emulator/described.lua",
       ["hwcloud.emulator.errors"] = "emulator/lua/hwcloud/emulator/errors.lua",
+      ["hwcloud.emulator.forms"] = "emulator/lua/hwcloud/emulator/forms.lua",
       ["hwcloud.emulator.generic"] = "emulator/lua/hwcloud/emulator/generic.lua",
       ["hwcloud.emulator"] = "emulator/lua/hwcloud/emulator/init.lua",
       ["hwcloud.emulator.inventory"] = "emulator/lua/hwcloud/emulator/inventory.lua",

@@ -682,7 +682,7 @@ static int prepare(lua_State *L, hwc_transport *t, hwc_req *r,
 
   if (is_head) {
     SETOPT(CURLOPT_NOBODY, 1L);
-  } else if (r->up.f != NULL) {
+  } else if (r->up.f != NULL || r->up.pieces != NULL) {
     /* the body streams from the file, read as libcurl sends */
     SETOPT(CURLOPT_UPLOAD, 1L);
     SETOPT(CURLOPT_READFUNCTION, hwc_stream_read);
@@ -722,7 +722,8 @@ static int prepare(lua_State *L, hwc_transport *t, hwc_req *r,
   /* a file transfer moves in large pieces: fewer callbacks and writes */
   if (r->down.f != NULL) SETOPT(CURLOPT_BUFFERSIZE, STREAM_BUFFER);
 #if LIBCURL_VERSION_NUM >= 0x073E00
-  if (r->up.f != NULL) SETOPT(CURLOPT_UPLOAD_BUFFERSIZE, STREAM_BUFFER);
+  if (r->up.f != NULL || r->up.pieces != NULL)
+    SETOPT(CURLOPT_UPLOAD_BUFFERSIZE, STREAM_BUFFER);
 #endif
 #if LIBCURL_VERSION_NUM >= 0x075000
   SETOPT(CURLOPT_PREREQFUNCTION, on_prereq);
@@ -747,6 +748,13 @@ static int open_streams(lua_State *L, hwc_req *r, int opts) {
     lua_pop(L, 2);
     what = "cannot read ";
     why = hwc_stream_open_read(&r->up, path, (int64_t)off, (int64_t)len);
+  } else {
+    /* a body in pieces (a multipart form): strings and spans of files */
+    lua_pop(L, 1);
+    if (hwc_getfield(L, opts, "upload_pieces") == LUA_TTABLE) {
+      what = "cannot read ";
+      why = hwc_pieces_open(L, lua_gettop(L), &r->up, &path);
+    }
   }
   if (why == NULL) {
     lua_pop(L, 1);

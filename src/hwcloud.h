@@ -255,6 +255,14 @@ int hwc_closest(lua_State *L, const char *name, size_t n, int idx);
 ** have libcurl's callback shapes (ud: the stream). close returns 0, or -1
 ** when the file could not be flushed. A stream with f == NULL is unused.
 */
+/* a piece of a body sent in pieces: bytes, or a span of a file */
+typedef struct hwc_piece {
+  char *data;     /* the bytes (malloc'd), or NULL for a span of a file */
+  char *path;     /* the file of a span (malloc'd) */
+  int64_t offset; /* where the span starts in the file */
+  int64_t length; /* bytes of the piece */
+} hwc_piece;
+
 typedef struct hwc_stream {
   FILE *f;
   int64_t left; /* upload: bytes still to send */
@@ -263,12 +271,24 @@ typedef struct hwc_stream {
   struct evp_md_ctx_st *md5; /* MD5 of the bytes moved, checked with ETag */
   unsigned char digest[16];  /* set by close when md5 was running */
   int has_digest;
+  hwc_piece *pieces; /* upload: a body in pieces (owned), else NULL */
+  size_t npieces;
+  size_t at;         /* the piece being read */
+  int64_t pos;       /* bytes of it read so far */
 } hwc_stream;
 const char *hwc_stream_open_read(hwc_stream *s, const char *path,
                                  int64_t offset, int64_t length);
 /* offset < 0: the file is made anew; else written from offset on */
 const char *hwc_stream_open_write(hwc_stream *s, const char *path,
                                   int64_t offset);
+/* takes the n pieces (freed by close, even on failure); *bad: the piece
+** whose file cannot be read */
+const char *hwc_stream_open_pieces(hwc_stream *s, hwc_piece *pieces, size_t n,
+                                   size_t *bad);
+/* upload_pieces of a request's options (the table at idx) opened into s;
+** *path: the file that cannot be read */
+const char *hwc_pieces_open(lua_State *L, int idx, hwc_stream *s,
+                            const char **path);
 size_t hwc_stream_read(char *p, size_t size, size_t nmemb, void *ud);
 size_t hwc_stream_write(const char *p, size_t n, hwc_stream *s);
 int hwc_stream_close(hwc_stream *s);

@@ -1,12 +1,15 @@
 /*
 ** stream.c -- a transfer's file: an upload read from a span of a file
-** (libcurl's read callback) and a download written to a file (called from
+** (libcurl's read callback), or a body in pieces (bytes and spans of
+** files, a multipart form), and a download written to a file (called from
 ** the transport's body callback). Plain C, no Lua: the callbacks only
 ** move bytes and remember the first error.
 */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -66,10 +69,96 @@ const char *hwc_stream_open_write(hwc_stream *s, const char *path,
   return start_md5(s);
 }
 
+const char *hwc_stream_open_pieces(hwc_stream *s, hwc_piece *pieces, size_t n,
+                                   size_t *bad) {
+  size_t i;
+  memset(s, 0, sizeof *s);
+  s->pieces = pieces;
+  s->npieces = n;
+  /* every file is looked at now: one that cannot be read is an error
+  ** before any byte leaves, and the length sent is known */
+  for (i = 0; i < n; i++) {
+    struct stat st;
+    const hwc_piece *pc = &pieces[i];
+    if (pc->data == NULL) {
+      if (stat(pc->path, &st) != 0) {
+        *bad = i;
+        return strerror(errno);
+      }
+      if (!S_ISREG(st.st_mode)) {
+        *bad = i;
+        return S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file";
+      }
+      if (access(pc->path, R_OK) != 0) {
+        *bad = i;
+        return strerror(errno);
+      }
+      if (pc->offset < 0 || pc->length < 0 ||
+          pc->offset + pc->length > (int64_t)st.st_size) {
+        *bad = i;
+        return "shorter than the length given";
+      }
+    }
+    s->left += pc->length;
+  }
+  return NULL;
+}
+
+/* the next bytes of a body in pieces; 0 with s->err set on a failure */
+static size_t pieces_read(char *p, size_t want, hwc_stream *s) {
+  size_t out = 0;
+  while (out < want && s->at < s->npieces) {
+    const hwc_piece *pc = &s->pieces[s->at];
+    int64_t rest = pc->length - s->pos;
+    size_t take = want - out;
+    if ((int64_t)take > rest) take = (size_t)rest;
+    if (take == 0) {
+      /* a file is open only while its piece is read */
+      if (s->f != NULL && fclose(s->f) != 0) s->err = errno ? errno : EIO;
+      s->f = NULL;
+      s->at++;
+      s->pos = 0;
+      if (s->err) return 0;
+      continue;
+    }
+    if (pc->data != NULL) {
+      memcpy(p + out, pc->data + s->pos, take);
+    } else {
+      if (s->f == NULL) {
+        s->f = fopen(pc->path, "rb");
+        if (s->f == NULL || fseeko(s->f, (off_t)pc->offset, SEEK_SET) != 0) {
+          s->err = errno ? errno : EIO;
+          return 0;
+        }
+      }
+      take = fread(p + out, 1, take, s->f);
+      if (take == 0) {
+        /* an error, or the file shrank: the length sent is a promise */
+        s->err = ferror(s->f) && errno ? errno : EIO;
+        return 0;
+      }
+    }
+    s->pos += (int64_t)take;
+    out += take;
+  }
+  return out;
+}
+
 size_t hwc_stream_read(char *p, size_t size, size_t nmemb, void *ud) {
   hwc_stream *s = ud;
   size_t want = size * nmemb, got;
   if (s->left <= 0) return 0;
+  if (s->pieces != NULL) {
+    if ((int64_t)want > s->left) want = (size_t)s->left;
+    got = pieces_read(p, want, s);
+    if (got == 0) {
+      if (s->err == 0) s->err = EIO;
+      return CURL_READFUNC_ABORT;
+    }
+    s->left -= (int64_t)got;
+    s->done += (int64_t)got;
+    return got;
+  }
   if ((int64_t)want > s->left) want = (size_t)s->left;
   got = fread(p, 1, want, s->f);
   if (got < want && ferror(s->f)) {
@@ -102,6 +191,16 @@ size_t hwc_stream_write(const char *p, size_t n, hwc_stream *s) {
 
 int hwc_stream_close(hwc_stream *s) {
   int rc = 0;
+  if (s->pieces != NULL) {
+    size_t i;
+    for (i = 0; i < s->npieces; i++) {
+      free(s->pieces[i].data);
+      free(s->pieces[i].path);
+    }
+    free(s->pieces);
+    s->pieces = NULL;
+    s->npieces = 0;
+  }
   if (s->md5 != NULL) {
     unsigned int n = 0;
     s->has_digest = EVP_DigestFinal_ex(s->md5, s->digest, &n) == 1 && n == 16;

@@ -14,6 +14,7 @@ local errors = require "hwcloud.errors"
 local null = require("cjson").null
 local retry = require "hwcloud.retry"
 local limits_mod = require "hwcloud.engine.limits"
+local body_mod = require "hwcloud.body"
 
 local _M = {}
 
@@ -148,6 +149,13 @@ local function outcome(env, op, c, ctx)
   if not status then return nil, errors.transport(c, ctx) end
   -- an answer that is bytes, not JSON (the metadata service's token)
   if op.answer == "bytes" and status >= 200 and status < 300 then
+    if ctx.output then
+      if c.file_error then
+        return nil, errors.new("transport", { message = "cannot write " .. ctx.output .. ": "
+          .. tostring(c.file_error), service = ctx.service, operation = ctx.operation })
+      end
+      return { status = status, headers = c.headers, path = ctx.output, size = c.file_bytes or 0 }
+    end
     return { status = status, headers = c.headers, body = c.body or "" }
   end
   return decode(env, op, c, ctx)
@@ -157,23 +165,89 @@ end
 -- the request checked and built, the credentials ready, the endpoint found.
 -- The request is checked before any identity request goes out; while the
 -- project id is still to be looked up, with a stand-in.
--- content types this library cannot encode a table as, by type (the
--- descriptions name a handful: looked at once each, not on every call)
-local UNENCODABLE = setmetatable({}, { __index = function(t, ct)
-  local no = ct:find("^multipart/") ~= nil or ct:find("^application/x%-www%-form%-urlencoded") ~= nil
-  t[ct] = no
-  return no
+-- the form a body takes, by content type (the descriptions name a
+-- handful: looked at once each, not on every call): "multipart", "form"
+-- or false (JSON, or a string as it is)
+local FORM_OF = setmetatable({}, { __index = function(t, ct)
+  local k = body_mod.kind(ct) or false
+  t[ct] = k
+  return k
 end })
+
+-- The path names a parameter that is nowhere in the request: no request
+-- can fill it (a description the SDKs left incomplete). -> field | nil
+local AUTO_PARAM = { project_id = true, domain_id = true }
+local function unfillable(op)
+  local u = op.unfillable
+  if u == nil then
+    u = false
+    local fields = op.request and op.request.fields or {}
+    for name in op.path:gmatch("{([^{}]+)}") do
+      if not AUTO_PARAM[name] and not (fields[name] and fields[name].location == "path") then
+        u = name
+        break
+      end
+    end
+    op.unfillable = u
+  end
+  return u or nil
+end
+
+-- a form operation's body: { pieces, length } (multipart) or a string
+local function form_body(env, kind, st, req, pid)
+  if kind == "multipart" then
+    local pieces, length, ct = body_mod.multipart(st, req)
+    return { pieces = pieces, length = length }, ct
+  end
+  local b, field, msg = body_mod.urlencoded(st, req, env.build, pid)
+  if not b then return nil, field, msg end
+  return b
+end
+
+-- writable(path) -> true | nil, why: an output file can be written (a
+-- new one is made and removed again: nothing is left by a call refused)
+local function writable(path)
+  if type(path) ~= "string" or path == "" then return nil, "expected a file name" end
+  local f = io.open(path, "r+b")
+  if f then
+    f:close()
+    return true
+  end
+  local err
+  f, err = io.open(path, "ab")
+  if not f then return nil, "cannot be written: " .. tostring(err) end
+  f:close()
+  os.remove(path)
+  return true
+end
 
 local function prepare(env, engine, svc, op, req, opts)
   local ct = op.content_type
-  if ct and not op.generic and UNENCODABLE[ct] then
-    return nil, errors.validation("request", "is sent as " .. ct .. ", which this library "
-      .. "does not encode: use client:request with a prepared string body", svc.name, op.name)
+  local kind = ct and not op.generic and FORM_OF[ct]
+  local st, bop, breq = nil, op, req
+  if kind then
+    local field, msg
+    st, field, msg = body_mod.prepare(op, req)
+    if not st then return nil, errors.validation(field, msg, svc.name, op.name) end
+    bop, breq = st.check, st.req
+  end
+  local hole = not op.generic and unfillable(op)
+  if hole then
+    return nil, errors.validation(hole, "is in the operation's path (" .. op.path .. ") but not "
+      .. "in its request description, so no request can give it: use client:request",
+      svc.name, op.name)
+  end
+  if opts.output ~= nil then
+    if op.answer ~= "bytes" then
+      return nil, errors.validation("opts.output", "is only for an operation whose answer is "
+        .. "bytes, and " .. op.name .. " answers JSON", svc.name, op.name)
+    end
+    local ok, why = writable(opts.output)
+    if not ok then return nil, errors.validation("opts.output", why, svc.name, op.name) end
   end
   local auth = env.auth
   local pid = auth:project()
-  local path, body_or_field, msg = env.build(op, req, pid or PROJECT_STANDIN)
+  local path, body_or_field, msg = env.build(bop, breq, pid or PROJECT_STANDIN)
   if not path then
     return nil, errors.validation(body_or_field, msg, svc.name, op.name)
   end
@@ -185,13 +259,19 @@ local function prepare(env, engine, svc, op, req, opts)
     end
   end
   if pid == nil then
-    path, body_or_field, msg = env.build(op, req, auth:project())
+    pid = auth:project()
+    path, body_or_field, msg = env.build(bop, breq, pid)
     if not path then
       return nil, errors.validation(body_or_field, msg, svc.name, op.name)
     end
   end
   local body = body_or_field
   if op.raw_body then body = op.raw_body end -- the generic call's string body
+  local form_ct
+  if kind then
+    body, form_ct, msg = form_body(env, kind, st, req, pid)
+    if not body then return nil, errors.validation(form_ct, msg, svc.name, op.name) end
+  end
   -- (an identity request names its endpoint: IAM's, or the metadata service)
   local base, eerr = opts.endpoint, nil
   if not base then base, eerr = env.endpoint(svc) end
@@ -199,8 +279,9 @@ local function prepare(env, engine, svc, op, req, opts)
     eerr.service, eerr.operation = svc.name, op.name
     return nil, eerr
   end
-  -- with a base, the second value is the failover list of the region
-  return path, body, base, eerr
+  -- with a base, the second value is the failover list of the region;
+  -- then a multipart body's content type (with its boundary)
+  return path, body, base, eerr, form_ct
 end
 
 -- send_once(env, engine, t) -> completion | nil, err: one try, signed
@@ -231,8 +312,8 @@ local function send_once(env, engine, t)
   if op.unauthenticated then
     headers = env.auth:plain(t.content_type)
   else
-    headers, aerr = env.auth:headers(engine, svc, t.method, t.url, t.content_type, t.body,
-                                     t.identity)
+    headers, aerr = env.auth:headers(engine, svc, t.method, t.url, t.content_type, t.sign_body,
+                                     t.identity, t.unsigned)
     if not headers then
       aerr.service, aerr.operation, aerr.attempts = svc.name, op.name, t.attempt
       return nil, aerr
@@ -247,7 +328,7 @@ local function send_once(env, engine, t)
                                url = hook_url, attempt = t.attempt })
   end
   local started = cfg.on_response and env.now()
-  local c = engine:send { method = t.method, url = t.url, headers = headers, body = t.body,
+  local c = engine:send { method = t.method, url = t.url, headers = headers, body = t.wire_body,
                           opts = t.topts }
   if cfg.on_response then
     run_hook(cfg.on_response, { service = svc.name, operation = op.name, method = t.method,
@@ -309,6 +390,12 @@ local function content_type_of(op, svc, req)
   return ct or nil
 end
 
+-- JSON and BSON bodies are signed; the official SDKs send every other
+-- body with X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD
+local function is_json_type(ct)
+  return ct == nil or ct:find("^application/json") ~= nil or ct:find("^application/bson") ~= nil
+end
+
 -- invoke(env, engine, svc, op, req, opts) -> result | nil, err
 -- env: the client's private parts (cfg, auth, endpoint(), build, conform,
 -- json_decode, now). Runs inside an engine task; the identity requests the
@@ -322,13 +409,14 @@ function _M.invoke(env, engine, svc, op, req, opts)
   local asked = env.now()
   local ctx = { service = svc.name, operation = op.name }
   env.limits = env.limits or limits_mod.limits()
-  local path, body, base, alternates = prepare(env, engine, svc, op, req, opts)
+  local path, body, base, alternates, form_ct = prepare(env, engine, svc, op, req, opts)
   if not path then return nil, body end
+  ctx.output = opts.output
 
   ctx.safe = safe_to_repeat(op, opts, cfg)
   local t = {
-    svc = svc, op = op, method = op.method, url = base .. path, base = base, body = body,
-    content_type = content_type_of(op, svc, req),
+    svc = svc, op = op, method = op.method, url = base .. path, base = base,
+    content_type = form_ct or content_type_of(op, svc, req),
     identity = opts.identity,
     extra = header_fields(op, req), rate = opts.rate or cfg.rate, attempt = 0,
     timeout = opts.timeout or cfg.timeout, asked = asked,
@@ -340,8 +428,19 @@ function _M.invoke(env, engine, svc, op, req, opts)
       -- libcurl itself resends a request whose kept-alive connection closed
       -- before any answer; one not safe to repeat must go out only once
       once = retry.once(ctx.safe),
+      -- a byte-stream answer written to a file as it arrives
+      download_file = opts.output,
     },
   }
+  if type(body) == "table" then
+    -- a multipart body: sent in pieces, its files read as it goes
+    t.topts.upload_pieces, t.topts.upload_length = body.pieces, body.length
+    t.sign_body = nil
+  else
+    t.sign_body, t.wire_body = body, body
+  end
+  -- the official SDKs sign a body that is not JSON as UNSIGNED-PAYLOAD
+  t.unsigned = body ~= nil and body ~= "" and not is_json_type(t.content_type)
 
   while true do
     t.attempt = t.attempt + 1

@@ -51,6 +51,8 @@ local CALL_OPTIONS = options.declare {
   timeout = client_rules.timeout, connect_timeout = client_rules.connect_timeout,
   retries = client_rules.retries, retry_unsafe = client_rules.retry_unsafe,
   rate = client_rules.rate,
+  -- a byte-stream answer written to this file (hwcloud.call)
+  output = options.string,
 }
 local FAN_OUT_OPTIONS = options.declare {
   concurrency = options.count, progress = client_rules.progress, label = options.string,

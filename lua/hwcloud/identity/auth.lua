@@ -589,12 +589,14 @@ function State:prepare(engine, svc, identity)
   return self:ensure_project(engine)
 end
 
--- headers(engine, svc, method, url, content_type, body, identity)
+-- headers(engine, svc, method, url, content_type, body, identity, unsigned)
 -- -> list | nil, err: the transport's "Name: value" list for one try of a
--- call; identity: no X-Project-Id/X-Domain-Id.
+-- call; identity: no X-Project-Id/X-Domain-Id; unsigned: the body is not
+-- hashed (X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD, as the official SDKs
+-- sign a body that is not JSON).
 -- (xname, xvalue: the one id header as two values: no table for it, and
 -- no pairs loop, which LuaJIT 2.1 does not compile, on every call)
-function State:headers(engine, svc, method, url, content_type, body, identity)
+function State:headers(engine, svc, method, url, content_type, body, identity, unsigned)
   local ok, e = self:ensure_keys(engine)
   if not ok then return nil, e end
   local xname, xvalue
@@ -611,6 +613,10 @@ function State:headers(engine, svc, method, url, content_type, body, identity)
     if content_type then h["Content-Type"] = content_type end
     if xname then h[xname] = xvalue end
     if k.security_token then h["X-Security-Token"] = k.security_token end
+    if unsigned then
+      h[self.cfg.sign_algorithm == "SDK-HMAC-SM3" and "X-Sdk-Content-Sm3" or "X-Sdk-Content-Sha256"] =
+        "UNSIGNED-PAYLOAD"
+    end
     -- the client's algorithm (nil: SDK-HMAC-SHA256), but V11 for a service
     -- the SDKs sign derived when it goes to an instance's own host
     local alg, scope = self.cfg.sign_algorithm, nil

@@ -410,12 +410,57 @@ local function request_bytes(ep, req, target)
   return concat(lines)
 end
 
+-- A body in pieces (opts.upload_pieces: strings and {path, offset,
+-- length} spans of files, a multipart form) after the head: each file
+-- read a piece at a time as it is sent. -> nil | 2, err (past the head)
+-- | "read", why
+local function send_pieces(r, up)
+  local pieces = up.pieces
+  for i = 1, #pieces do
+    local p = pieces[i]
+    if type(p) == "string" then
+      local failed, err = r:send(p)
+      if failed then return 2, err end
+    else
+      local f, oerr = io.open(p.path, "rb")
+      if not f then return "read", oerr end
+      f:seek("set", p.offset or 0)
+      local left = p.length
+      while left > 0 do
+        local piece = f:read(left > SEND_PIECE and SEND_PIECE or left)
+        if not piece then
+          f:close()
+          return "read", p.path .. " ended early"
+        end
+        left = left - #piece
+        up.since = up.since + #piece
+        if up.since >= GC_EVERY then
+          up.since = 0
+          collectgarbage("step", 0)
+        end
+        local failed, err = r:send(piece)
+        if failed then
+          f:close()
+          return 2, err
+        end
+      end
+      f:close()
+    end
+  end
+  return nil
+end
+
 -- Writes the request: true | nil, completion (or {retry_fresh = true} when
 -- a pooled connection was found dead before any byte went out).
 local function write_request(r, ep, req, target, reused, cfg)
   stats.requests = stats.requests + 1
   local failed, err = r:send(request_bytes(ep, req, target))
-  if not failed and req.upload then
+  if not failed and req.upload and req.upload.pieces then
+    failed, err = send_pieces(r, req.upload)
+    if failed == "read" then
+      return nil, fail("transport", "cannot read the file: " .. tostring(err), true)
+    end
+  elseif not failed and req.upload then
     -- the file's bytes, a piece at a time, hashed as they go
     local up = req.upload
     local left = up.length
@@ -623,6 +668,26 @@ local function open_files(req)
     if offset + length > size then length = size - offset end
     f:seek("set", offset)
     up = { f = f, length = length, md5 = core_hasher("md5"), since = 0 }
+  elseif o.upload_pieces then
+    -- a body in pieces: every file looked at before anything is sent
+    local length, pieces = 0, o.upload_pieces
+    for i = 1, #pieces do
+      local p = pieces[i]
+      if type(p) == "string" then
+        length = length + #p
+      else
+        local f, err = io.open(p.path, "rb")
+        if not f then return false, fail("transport", "cannot read " .. tostring(err), false) end
+        local size = f:seek("end")
+        f:close()
+        if not size or (p.offset or 0) + p.length > size then
+          return false, fail("transport", "cannot read " .. p.path .. ": shorter than the "
+            .. "length given", false)
+        end
+        length = length + p.length
+      end
+    end
+    up = { pieces = pieces, length = length, since = 0 }
   end
   if o.download_file then
     local path = o.download_file
@@ -661,7 +726,7 @@ function _M.exchange(cfg, ep, req, target)
   req.upload = up
   local c = _M.exchange_open(cfg, ep, req, target, sink)
   req.upload = nil
-  if up then
+  if up and up.f then
     up.f:close()
     if c.status then c.file_md5 = hex(up.md5:final()) end
   end

@@ -12,6 +12,9 @@
 --   POST /_emulator/fail     {ids = [...]}
 --   GET  /_emulator/counts   {"<service>.<operation>": n, ...}
 --   GET  /_emulator/obs/parts {"<upload id>#<part number>": times received}
+--   GET  /_emulator/forms    {"<service>.<operation>": the last form body it
+--                            received: text fields, file parts as {filename,
+--                            content_type, size, md5}}
 --   POST /_emulator/identity {key_seconds?, token_seconds?, metadata_tokens?,
 --                             agency?, users? = {name = password},
 --                             expire_issued? = true}: the metadata service and
@@ -213,12 +216,17 @@ local routes = {
   ["/_emulator/reset"] = { POST = function()
     state.reset()
     require("hwcloud.emulator.obs").reset()
+    require("hwcloud.emulator.forms").reset()
     return send(200, { status = "ok" })
   end },
   ["/_emulator/counts"] = { GET = function() return send(200, state.counts()) end },
   -- object storage: how often each part of each multipart upload arrived
   ["/_emulator/obs/parts"] = { GET = function()
     return send(200, require("hwcloud.emulator.obs").part_sends())
+  end },
+  -- the last multipart or urlencoded form of each operation
+  ["/_emulator/forms"] = { GET = function()
+    return send(200, require("hwcloud.emulator.forms").received())
   end },
   ["/_emulator/faults"] = {
     POST = function()

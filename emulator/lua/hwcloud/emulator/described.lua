@@ -148,6 +148,8 @@ function _M.route(e)
     job = op.job,
     jobs = svc.jobs,
     json = is_json(op.content_type),
+    content_type = op.content_type,
+    answer = op.answer,
     described = true,
   }
 end

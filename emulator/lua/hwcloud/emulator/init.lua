@@ -20,6 +20,7 @@ local described = require "hwcloud.emulator.described"
 local inventory = require "hwcloud.emulator.inventory"
 local generic = require "hwcloud.emulator.generic"
 local obs = require "hwcloud.emulator.obs"
+local forms = require "hwcloud.emulator.forms"
 
 local ngx = ngx
 local pairs, tonumber, tostring, xpcall, pcall, traceback =
@@ -189,7 +190,20 @@ end
 -- Returns done, or nil and the body when it is a table.
 local function check_described(route, req)
   local value
-  if req.body ~= "" and route.json then
+  local form = forms.kind(route.content_type)
+  if form then
+    -- a form is read as the operation's content type says, from what the
+    -- request's Content-Type names (a multipart boundary)
+    local ct = auth.header_value(req.headers, "content-type")
+    if forms.kind(ct) ~= form then
+      return bad_request(route, "The request must be sent as " .. route.content_type
+        .. ", not " .. tostring(ct))
+    end
+    local why
+    value, why = forms.parse(ct, req.body, route.request and route.request.fields)
+    if not value then return bad_request(route, "The request body is not a valid form: " .. why) end
+    forms.note(route.name, value)
+  elseif req.body ~= "" and route.json then
     value = util.decode(req.body)
     if value == nil then return bad_request(route, "The request body is not valid JSON") end
     if value == util.null then value = nil end
@@ -273,6 +287,11 @@ local function answer(route, req, decoded, project, signed)
   }
   local canned = state.take_canned(route.name)
   if canned then return send(canned.status, canned.body, canned.headers) end
+  if not route.handler and route.answer == "bytes" then
+    -- an answer that is a byte stream (a log, an archive): bytes, not JSON
+    return send(200, "hwcloud emulator: the bytes of " .. route.name .. "\n",
+                { ["Content-Type"] = "application/octet-stream" })
+  end
   if not route.handler then
     -- a described operation no handler serves: its generic answer; one the
     -- description cannot give (a schema it does not foresee) is logged and

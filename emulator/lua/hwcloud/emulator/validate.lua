@@ -7,20 +7,26 @@
 -- ignored, as the cloud services do. JSON null counts as absent. The service
 -- descriptions add "any" (anything), "map" (an object whose members fit
 -- `values`) and `location` (a field not in the body: skipped here, checked by
--- hwcloud.emulator.described).
+-- hwcloud.emulator.described) and "file" (a file part of a multipart body).
 
 local util = require "hwcloud.emulator.util"
 
-local type, pairs, next, floor, huge = type, pairs, next, math.floor, math.huge
+local type, pairs, next, floor, huge, getmetatable, setmetatable =
+  type, pairs, next, math.floor, math.huge, getmetatable, setmetatable
 local concat, sort = table.concat, table.sort
 
 local null = util.null
 
 local _M = {}
 
+-- a file part of a multipart body (hwcloud.emulator.forms)
+local FILE = {}
+function _M.file_part(t) return setmetatable(t, FILE) end
+
 local function json_type(v)
   local t = type(v)
   if t == "string" then return "string" end
+  if t == "table" and getmetatable(v) == FILE then return "file" end
   if t == "boolean" then return "boolean" end
   if t == "number" then
     if v == floor(v) and v > -huge and v < huge then return "integer" end
