@@ -42,7 +42,7 @@ build = {
     ["hwcloud.core"] = {
       sources = { "src/buf.c", "src/core.c", "src/http.c", "src/marshal.c", "src/sign.c", "src/sign_lua.c",
                   "src/json.c", "src/json_decode.c", "src/http_head.c",
-                  "src/suggest.c", "src/url.c", "src/fileio.c", "src/digest.c", "src/stream.c",
+                  "src/suggest.c", "src/url.c", "src/fileio.c", "src/digest.c", "src/stream.c", "src/pieces.c",
                   "src/fileinfo.c" },
       defines = { "_POSIX_C_SOURCE=200809L" },
       libraries = { "curl", "crypto" },

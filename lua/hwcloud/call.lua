@@ -15,6 +15,7 @@ local null = require("cjson").null
 local retry = require "hwcloud.retry"
 local limits_mod = require "hwcloud.engine.limits"
 local body_mod = require "hwcloud.body"
+local services_prepare = require("hwcloud.services").prepare
 
 local _M = {}
 
@@ -177,6 +178,52 @@ end })
 -- The path names a parameter that is nowhere in the request: no request
 -- can fill it (a description the SDKs left incomplete). -> field | nil
 local AUTO_PARAM = { project_id = true, domain_id = true }
+-- fills {domain_id} while only the request is being checked
+local DOMAIN_STANDIN = "00000000000000000000000000000000"
+
+-- An operation whose path names {domain_id} without a request field for
+-- it (738 of them: CC, Config, EC, GEIP, ...): the official SDKs fill it
+-- with the account's domain id, as {project_id} with the project's. The
+-- C core fills only {project_id}: this op is what it builds instead, with
+-- a domain_id path field the call fills. -> op | nil
+-- A path field typed other than string or integer (octopus's "any" id)
+-- is sent as its text, as the SDKs do: the C core takes only those two.
+local PATH_TYPE = { string = true, integer = true }
+local function domain_op(op)
+  local d = op.domain_op
+  if d == nil then
+    d = false
+    local fields = op.request and op.request.fields or {}
+    local odd = false
+    for _, f in pairs(fields) do
+      if f.location == "path" and not PATH_TYPE[f.type] then odd = true end
+    end
+    local domain = op.path:find("{domain_id}", 1, true) and not fields.domain_id
+    if domain or odd then
+      d = {}
+      for k, v in pairs(op) do d[k] = v end
+      local f = {}
+      for k, v in pairs(fields) do
+        if v.location == "path" and not PATH_TYPE[v.type] then
+          v = { type = "string", required = v.required, location = "path" }
+        end
+        f[k] = v
+      end
+      if domain then f.domain_id = { type = "string", required = true, location = "path" } end
+      d.request = services_prepare({ type = "object", fields = f })
+      d.domain_op, d.fills_domain = false, domain
+    end
+    op.domain_op = d
+  end
+  return d or nil
+end
+
+local function with_domain(req, domain)
+  local r = {}
+  for k, v in pairs(req) do r[k] = v end
+  r.domain_id = domain
+  return r
+end
 local function unfillable(op)
   local u = op.unfillable
   if u == nil then
@@ -221,30 +268,51 @@ local function writable(path)
   return true
 end
 
-local function prepare(env, engine, svc, op, req, opts)
+-- what is refused before building: a path parameter no request can
+-- fill, an output the answer cannot go to -> nil | field, rule
+local function refused(op, opts)
+  local hole = not op.generic and unfillable(op)
+  if hole then
+    return hole, "is in the operation's path (" .. op.path .. ") but not in its request "
+      .. "description, so no request can give it: use client:request"
+  end
+  if opts.output ~= nil then
+    if op.answer ~= "bytes" then
+      return "opts.output", "is only for an operation whose answer is bytes, and " .. op.name
+        .. " answers JSON"
+    end
+    local ok, why = writable(opts.output)
+    if not ok then return "opts.output", why end
+  end
+  return nil
+end
+
+-- what the C core builds: the op, or the one with its form's files
+-- checked or its {domain_id} to fill -> kind, form state, op, request,
+-- whether the domain is filled | nil, field, rule
+local function to_build(env, op, req)
   local ct = op.content_type
-  local kind = ct and not op.generic and FORM_OF[ct]
+  local kind = ct and not op.generic and FORM_OF[ct] or false
   local st, bop, breq = nil, op, req
   if kind then
     local field, msg
     st, field, msg = body_mod.prepare(op, req)
-    if not st then return nil, errors.validation(field, msg, svc.name, op.name) end
+    if not st then return nil, field, msg end
     bop, breq = st.check, st.req
   end
-  local hole = not op.generic and unfillable(op)
-  if hole then
-    return nil, errors.validation(hole, "is in the operation's path (" .. op.path .. ") but not "
-      .. "in its request description, so no request can give it: use client:request",
-      svc.name, op.name)
+  local dop = not op.generic and domain_op(bop)
+  if dop then
+    bop = dop
+    if dop.fills_domain then breq = with_domain(breq, env.auth.domain_id or DOMAIN_STANDIN) end
   end
-  if opts.output ~= nil then
-    if op.answer ~= "bytes" then
-      return nil, errors.validation("opts.output", "is only for an operation whose answer is "
-        .. "bytes, and " .. op.name .. " answers JSON", svc.name, op.name)
-    end
-    local ok, why = writable(opts.output)
-    if not ok then return nil, errors.validation("opts.output", why, svc.name, op.name) end
-  end
+  return kind, st, bop, breq, dop and dop.fills_domain
+end
+
+local function prepare(env, engine, svc, op, req, opts)
+  local kind, st, bop, breq, dop = to_build(env, op, req)
+  if kind == nil then return nil, errors.validation(st, bop, svc.name, op.name) end
+  local rfield, rmsg = refused(op, opts)
+  if rfield then return nil, errors.validation(rfield, rmsg, svc.name, op.name) end
   local auth = env.auth
   local pid = auth:project()
   local path, body_or_field, msg = env.build(bop, breq, pid or PROJECT_STANDIN)
@@ -257,6 +325,13 @@ local function prepare(env, engine, svc, op, req, opts)
       aerr.service, aerr.operation = svc.name, op.name
       return nil, aerr
     end
+  end
+  if dop and breq.domain_id == DOMAIN_STANDIN then
+    -- the account's domain id, given or looked up once
+    local ok, derr = auth:ensure_domain(engine)
+    if not ok then return nil, derr end
+    breq.domain_id = auth.domain_id
+    pid = nil -- built again below
   end
   if pid == nil then
     pid = auth:project()

@@ -456,7 +456,11 @@ function _M.recording(opts)
   local env = private[client]
   local sends, done = {}, {}
   local t = {}
-  function t.submit(_, id, method, url, headers, body)
+  function t.submit(_, id, method, url, headers, body, o)
+    -- a multipart body is sent in pieces: recorded whole
+    if body == nil and o and o.upload_pieces then
+      body = require("hwcloud.body").concat(o.upload_pieces)
+    end
     sends[#sends + 1] = { method = method, url = url, headers = headers, body = body,
                           user_agent = env.user_agent }
     done[#done + 1] = { id = id, status = 200, headers = {}, body = "" }
