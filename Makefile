@@ -206,6 +206,8 @@ catalog-check:
 wire-fixtures:
 	@test -n "$(SDK_PYTHON)" || { echo "make wire-fixtures: set SDK_PYTHON=<huaweicloud-sdk-python-v3 checkout or mirror>" >&2; exit 2; }
 	$(PYTHON3) tools/capture_wire.py --sdk "$(SDK_PYTHON)"
+	PYTHONPATH="$(SDK_PYTHON)/huaweicloud-sdk-core:$(SDK_PYTHON)/huaweicloud-sdk-cce:$(SDK_PYTHON)/huaweicloud-sdk-ucs:$(SDK_PYTHON)/huaweicloud-sdk-ims" \
+	  $(PYTHON3) tools/capture_nonjson.py "$(SDK_PYTHON)"
 
 clean:
 	rm -rf build

@@ -22,11 +22,12 @@ nginx libnginx-mod-http-lua"
 # specs' certificates), zip/unzip (make rock), valgrind, clang and its
 # runtime (sanitizers, fuzzer), wrk and Node.js (make bench's peers), zsh
 # and fish (the completion scripts' specs), and what the official Python
-# SDK's core imports (make vectors)
+# SDK's core imports (make vectors, make wire-fixtures)
 DEV_PKGS="luajit2 libluajit2-5.1-dev lua5.1 liblua5.1-0-dev lua5.3 liblua5.3-dev
 openssl zip unzip lua-busted lua-socket lua-check cppcheck valgrind clang libclang-rt-dev wrk
 zsh fish
-python3-requests python3-pyasn1 python3-simplejson python3-dateutil python3-six"
+python3-requests python3-pyasn1 python3-simplejson python3-dateutil python3-six
+python3-requests-toolbelt python3-bson"
 
 # `sh tools/deps.sh list [user|dev]` prints the set, one package a line
 list=

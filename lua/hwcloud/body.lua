@@ -9,12 +9,13 @@
 --                         the body is a list of pieces (strings and spans
 --                         of files) with its length known (Content-Length,
 --                         no chunking). filename defaults to the path's last
---                         part (the field's name for data), content_type to
---                         application/octet-stream.
+--                         part (the field's name for data); a part has a
+--                         Content-Type only when content_type is given (as
+--                         the Python SDK sends it).
 --   application/x-www-form-urlencoded
 --                         name=value pairs joined by "&", percent-encoded by
 --                         the C core's one encoder (the one of paths and
---                         queries).
+--                         queries), a space as "+".
 -- A text field that is a table is sent as its JSON; a boolean as
 -- true/false. The body is not signed: like the official SDKs, such a
 -- request carries X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD (hwcloud.call).
@@ -193,9 +194,11 @@ function _M.multipart(st, req, b)
     local name = l.files[i]
     local spec = st.files[name]
     if spec then
+      -- no Content-Type unless given, as the Python SDK sends a file part
       add("--" .. b .. "\r\nContent-Disposition: form-data; name=" .. quoted(name)
-        .. "; filename=" .. quoted(spec.filename or name) .. "\r\nContent-Type: "
-        .. (spec.content_type or "application/octet-stream") .. "\r\n\r\n")
+        .. "; filename=" .. quoted(spec.filename or name) .. "\r\n"
+        .. (spec.content_type and "Content-Type: " .. spec.content_type .. "\r\n" or "")
+        .. "\r\n")
       if spec.data then
         add(spec.data)
       else
@@ -222,7 +225,8 @@ function _M.urlencoded(st, req, build, pid)
   end
   local path, field, msg = build(l.query, vals, pid)
   if not path then return nil, field, msg end
-  return match(path, "^/%?(.*)$") or ""
+  -- a space is "+" in a form (as the official SDK writes it)
+  return (gsub(match(path, "^/%?(.*)$") or "", "%%20", "+"))
 end
 
 -- concat(pieces) -> the whole body as one string (files read): for a
