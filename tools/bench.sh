@@ -27,7 +27,7 @@ node_dir=$root/bench/.work/node
 export HWCLOUD_NODE_SDK="$node_dir/node_modules"
 
 # BENCH_ONLY="handler bigbody": only those sections (sign call fanout journal
-# memory core emulator load body handler bigbody obs); all when unset
+# memory core emulator load body handler bigbody obs multipart); all when unset
 want() {
   [ -z "${BENCH_ONLY:-}" ] && return 0
   case " $BENCH_ONLY " in *" $1 "*) return 0 ;; esac
@@ -571,4 +571,52 @@ rline "obs-put-${mb}mb" hwcloud "$run/oput" curl "$run/cput" s "<=" 1.2
 rline "obs-get-${mb}mb" hwcloud "$run/oget" curl "$run/cget" s "<=" 1.2
 awk -v m="$(best "$run/omem")" 'BEGIN {
   printf "bench: obs-memory peak-rss=%.1fMiB goal<48MiB %s\n", m / 1024, (m < 48 * 1024) ? "met" : "MISSED" }'
+fi
+
+# ---- a large multipart upload -----------------------------------------------
+if want multipart; then
+# BENCH_MULTIPART_MB MiB (default 100) as the file part of CCE upload_chart,
+# streamed from disk (each call in a fresh process, its peak resident
+# memory taken), vs curl -F sending the same file as a form part to the
+# same loopback sink (bench/sink.conf: nginx reading every byte before it
+# answers). Seconds per upload.
+set -- $(bin/hwcloud-emulator --which-nginx) || die "no nginx with its Lua module"
+sink_nginx=$1
+modules=""
+mkdir -p "$run/sink-body"
+if [ "$2" = debian ]; then
+  # Debian's module snippets load "modules/*.so" relative to the prefix
+  modules="include ${HWCLOUD_EMULATOR_NGINX_MODULES:-/etc/nginx/modules-enabled}/*.conf;"
+  if [ -d /usr/share/nginx/modules ]; then ln -s /usr/share/nginx/modules "$run/modules"
+  else ln -s /usr/lib/nginx/modules "$run/modules"; fi
+fi
+[ "$(id -u)" = 0 ] && modules="$modules user root;"
+sink_port=$(awk -v s="$$" 'BEGIN { srand(); srand(srand() + s); print 20000 + int(rand() * 40000) }')
+sed -e "s|@MODULES@|$modules|" -e "s|@DIR@|$run|g" -e "s|@PORT@|$sink_port|" bench/sink.conf >"$run/sink.conf"
+"$sink_nginx" -p "$run/" -c "$run/sink.conf" -e "$run/sink.err" 2>"$run/sink.start" &
+emu_pids="$emu_pids $!"
+sink_url=http://127.0.0.1:$sink_port
+i=0
+until curl -s -o /dev/null "$sink_url/"; do
+  i=$((i + 1))
+  [ $i -lt 100 ] || { cat "$run/sink.start" "$run/sink.err" >&2; die "the sink did not start"; }
+  sleep 0.05
+done
+mb=${BENCH_MULTIPART_MB:-100}
+head -c $((mb * 1048576)) /dev/urandom >"$run/chart.bin"
+for f in mput cput mmem; do : >"$run/$f"; done
+r=0
+while [ $r -lt "$ROUNDS" ]; do
+  lua5.4 bench/multipart.lua "$sink_url" "$run/chart.bin" >"$run/m.out" || die "upload_chart failed"
+  val "$run/m.out" seconds >>"$run/mput"
+  val "$run/m.out" vmhwm_kib >>"$run/mmem"
+  out=$(curl -sS -H 'Expect:' -w '%{http_code} %{time_total}' -o /dev/null \
+    -F "parameters={}" -F "content=@$run/chart.bin" "$sink_url/v2/charts") || die "curl -F failed"
+  [ "${out%% *}" = 200 ] || die "curl -F: answer ${out%% *}"
+  echo "${out#* }" >>"$run/cput"
+  r=$((r + 1))
+done
+rline "multipart-${mb}mb" hwcloud "$run/mput" curl-F "$run/cput" s "<=" 1.2
+awk -v m="$(best "$run/mmem")" 'BEGIN {
+  printf "bench: multipart-memory peak-rss=%.1fMiB goal<32MiB %s\n", m / 1024, (m < 32 * 1024) ? "met" : "MISSED" }'
 fi

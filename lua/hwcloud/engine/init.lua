@@ -16,7 +16,11 @@
 --     task of this engine, else a run of one.
 --   engine:send(req) -> completion. req = {method, url, headers = list of
 --     "Name: value" lines (signed as they are), body = string | nil,
---     opts = {timeout, connect_timeout, once}}. `once`: the request must not
+--     opts = {timeout, connect_timeout, once, upload_pieces, download_file}}.
+--     upload_pieces: the body as a list of strings and {path, offset,
+--     length} spans of files, sent with its length known, each file read
+--     as it goes (a multipart form); download_file: a 2xx answer's body
+--     written there (the completion has file_bytes). `once`: the request must not
 --     be sent twice (neither engine then resends it on a fresh connection
 --     after a kept-alive one died). Redirects are never followed.
 --   engine:sleep(seconds): waits without holding the other tasks.
