@@ -209,15 +209,19 @@ describe("client:pages, client:each and client:request against the emulator #ser
   end)
 end)
 
-describe("operations the library does not encode", function()
-  it("refuses a multipart upload before sending, pointing to client:request", function()
+describe("multipart operations", function()
+  it("check their fields and file parts before sending (nothing listens at port 9)", function()
     local client = assert(hwcloud.client{ endpoint = "http://127.0.0.1:9", ak = "a", sk = "b",
                                           project_id = "p" })
     local res, err = client.workspaceapp:upload_app_icon{}
     assert.is_nil(res)
     assert.are.equal("validation", err.kind)
-    assert.truthy(err.message:find("multipart/form-data", 1, true), err.message)
-    assert.truthy(err.message:find("client:request", 1, true), err.message)
+    assert.are.equal("app_group_id", err.field)
+    res, err = client.workspaceapp:upload_app_icon{ app_group_id = "g", app_id = "a",
+                                                    data = { path = "/nonexistent/icon.png" } }
+    assert.is_nil(res)
+    assert.are.equal("data", err.field)
+    assert.truthy(err.message:find("/nonexistent/icon.png", 1, true), err.message)
   end)
 end)
 
