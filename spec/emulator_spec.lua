@@ -107,9 +107,9 @@ local emu, token
 
 lazy_setup(function()
   ensure_node_sdk()
-  -- jobs take 3 s: their first state lasts 1 s, long enough to be seen
-  -- first even when spawning the signing process is slow on a busy machine
-  emu = emulator.start{ job_seconds = 3, inventory = require "spec.fixtures.inventory" }
+  -- jobs take 6 s: their first state lasts 2 s, long enough to be seen
+  -- first even when a poll is slow on a busy machine
+  emu = emulator.start{ job_seconds = 6, inventory = require "spec.fixtures.inventory" }
   token = password_token(emu)
   assert.is_string(token)
 end)
@@ -488,7 +488,7 @@ describe("emulator: documented errors #server", function()
   end)
 end)
 
-describe("emulator: jobs over --job-seconds 1 #server", function()
+describe("emulator: jobs over --job-seconds 6 #server", function()
   before_each(function() emu:reset() token = password_token(emu) end)
 
   local function call(method, path, body)
@@ -544,7 +544,7 @@ describe("emulator: jobs over --job-seconds 1 #server", function()
     local late = call("POST", "/v3/" .. PID .. "/cas/environments/e/addons/addon-ok/action",
       '{"action":"restart"}').json.job_id
     emu:fail{ late }
-    sleep(3.3)
+    sleep(6.3)
     assert.are.equal("FAILED", call("GET", "/v3/" .. PID .. "/cas/jobs/" .. ss).json.job.EXECUTION_STATUS)
     assert.are.equal("FAILED", call("GET", "/v3/" .. PID .. "/cas/jobs/" .. late).json.job.EXECUTION_STATUS)
     local j = call("GET", "/v2/" .. PID .. "/job/" .. ws).json
