@@ -31,7 +31,7 @@ SRCS = $(wildcard src/*.c)
 OBJS = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
 CORE = $(BUILD)/hwcloud/core.so
 
-.PHONY: all luajit deps dev-deps check test matrix rock rock-emulator release-rockspec demo bench memcheck sanitize ubsan asan fuzz emulator install \
+.PHONY: all luajit deps dev-deps check test matrix rock rock-emulator rock-build rock-install release-rockspec demo bench memcheck sanitize ubsan asan fuzz emulator install \
   clean services services-check catalog catalog-check vectors vectors-check wire-fixtures docs docs-check
 
 all: $(CORE)
@@ -81,6 +81,24 @@ matrix: dev-deps
 # (`luarocks install --deps-mode=none` it with the CURL_* variables of install).
 rock:
 	@sh tools/rock.sh $(ROCKSPEC)
+
+# The rockspec's two make steps, run by luarocks with its own CC, CFLAGS,
+# LIBFLAG, include and library folders, BUILD and ROCK_LUA (the Lua it
+# installs for): rock-build builds the core, then what gen_docs derives from
+# the committed descriptions (doc/api/, types/); rock-install copies those
+# and doc/internals.md into the rock's folder (ROCK_PREFIX). The lib, Lua
+# modules, bin and conf files are installed by luarocks (build.install).
+ROCK_LUA ?= lua5.4
+rock-build: $(CORE)
+	env -u LUA_PATH_5_4 -u LUA_PATH_5_3 -u LUA_PATH_5_2 -u LUA_CPATH_5_4 -u LUA_CPATH_5_3 -u LUA_CPATH_5_2 \
+	  LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="$(BUILD)/?.so;;" $(ROCK_LUA) tools/gen_docs.lua
+
+rock-install:
+	@test -n "$(ROCK_PREFIX)" || { echo "make rock-install: set ROCK_PREFIX (luarocks does)" >&2; exit 2; }
+	mkdir -p "$(ROCK_PREFIX)/doc/api" "$(ROCK_PREFIX)/types/hwcloud"
+	cp doc/api/*.md "$(ROCK_PREFIX)/doc/api/"
+	cp doc/internals.md "$(ROCK_PREFIX)/doc/"
+	cp types/hwcloud/*.lua "$(ROCK_PREFIX)/types/hwcloud/"
 
 # The emulator's source rock: build/rock/hwcloud-emulator-scm-1.src.rock
 rock-emulator:

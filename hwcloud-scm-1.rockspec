@@ -37,18 +37,24 @@ external_dependencies = {
   OPENSSL = { header = "openssl/evp.h", library = "crypto" },
 }
 build = {
-  type = "builtin",
-  modules = {
-    ["hwcloud.core"] = {
-      sources = { "src/buf.c", "src/core.c", "src/http.c", "src/marshal.c", "src/sign.c", "src/sign_lua.c",
-                  "src/json.c", "src/json_decode.c", "src/http_head.c",
-                  "src/suggest.c", "src/url.c", "src/fileio.c", "src/digest.c", "src/stream.c", "src/pieces.c",
-                  "src/fileinfo.c" },
-      defines = { "_POSIX_C_SOURCE=200809L" },
-      libraries = { "curl", "crypto" },
-      incdirs = { "src", "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)" },
-      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
-    },
+  -- the Makefile's rock-build builds the C core with luarocks' compiler,
+  -- flags and library folders, then the API reference (doc/api/) and the
+  -- LuaLS types (types/) from the committed service descriptions, with the
+  -- Lua it installs for; rock-install puts those two in the rock's folder
+  -- (luarocks show --rock-dir hwcloud). Warnings are not errors here.
+  type = "make",
+  build_target = "rock-build",
+  build_variables = {
+    BUILD = "build/luarocks", CC = "$(CC)", CFLAGS = "$(CFLAGS)", LIBFLAG = "$(LIBFLAG)", WERROR = "",
+    LUA_INC = "-I$(LUA_INCDIR)", ROCK_LUA = "$(LUA)",
+    CURL_CFLAGS = "-I$(CURL_INCDIR)", CURL_LIBS = "-L$(CURL_LIBDIR) -lcurl",
+    SSL_CFLAGS = "-I$(OPENSSL_INCDIR)", SSL_LIBS = "-L$(OPENSSL_LIBDIR) -lcrypto",
+  },
+  install_target = "rock-install",
+  install_variables = { ROCK_PREFIX = "$(PREFIX)" },
+  install = {
+    -- the Lua modules (tools/sync_modules.lua writes this list)
+    lua = {
     ["hwcloud.body"] = "lua/hwcloud/body.lua",
     ["hwcloud.call"] = "lua/hwcloud/call.lua",
     ["hwcloud.cli.args"] = "lua/hwcloud/cli/args.lua",
@@ -561,8 +567,8 @@ build = {
     ["hwcloud.services.workspaceapp"] = "lua/hwcloud/services/workspaceapp.lua",
     ["hwcloud.suggest"] = "lua/hwcloud/suggest.lua",
     ["hwcloud.transport.ngx_http"] = "lua/hwcloud/transport/ngx_http.lua",
-  },
-  install = {
+    },
+    lib = { ["hwcloud.core"] = "build/luarocks/hwcloud/core.so" },
     bin = { ["hwcloud"] = "bin/hwcloud" },
     -- the bash completion script and the examples, in the rock's folder
     -- (luarocks show --rock-dir hwcloud): conf/contrib/, conf/examples/

@@ -60,7 +60,8 @@ trap 'exit 130' INT TERM
 sdk_pkg=$HWCLOUD_NODE_SDK/@huaweicloud/huaweicloud-sdk-core/package.json
 sdk_have=""
 [ -f "$sdk_pkg" ] && sdk_have=$(node -p "require('$sdk_pkg').version" 2>/dev/null || true)
-if [ "$sdk_have" != "$SDK_VERSION" ]; then
+# only the sections that run it need it (BENCH_ONLY=obs runs without npm)
+if [ "$sdk_have" != "$SDK_VERSION" ] && { want sign || want call || want bigbody; }; then
   echo "bench: installing @huaweicloud/huaweicloud-sdk-core@$SDK_VERSION into bench/.work/node"
   mkdir -p "$node_dir"
   npm install --no-audit --no-fund --no-save --prefix "$node_dir" \

@@ -85,9 +85,11 @@ function _M.one_of(t, list)
     shown[i] = '"' .. tostring(v) .. '"'
   end
   local msg = "must be one of " .. concat(shown, ", ")
-  return rule(t, function(v)
+  local r = rule(t, function(v)
     if not set[v] then return msg end
   end)
+  r.one_of = list -- the values, for what is generated from the rules (types)
+  return r
 end
 
 -- seconds: a finite number above 0 (the waits' interval, max_interval and

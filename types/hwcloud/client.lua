@@ -427,3 +427,133 @@
 ---@field workspace_v2 hwcloud.workspace
 ---@field workspaceapp hwcloud.workspaceapp
 ---@field workspaceapp_v1 hwcloud.workspaceapp
+---@field obs hwcloud.Obs
+local Client = {}
+
+---@param job table
+---@param opts? table
+---@return table|nil result
+---@return hwcloud.Error|nil err
+function Client:wait(job, opts) end
+
+---@param service string
+---@param waiter string|table
+---@param req table
+---@param opts? table
+---@return table|true|nil result
+---@return hwcloud.Error|nil err
+function Client:wait_for(service, waiter, req, opts) end
+
+---@param jobs table[]
+---@param opts? table
+---@return table[]|nil results
+---@return hwcloud.Error|nil err
+function Client:wait_all(jobs, opts) end
+
+---@param calls table[]
+---@param opts? table
+---@return table[]|nil results
+---@return hwcloud.Error|nil err
+function Client:parallel(calls, opts) end
+
+---@param r {service: string, method: string, path: string, query?: table, body?: any, headers?: table}
+---@return table|nil result
+---@return hwcloud.Error|nil err
+function Client:request(r) end
+
+---@param service string
+---@param operation string
+---@param req? table
+---@param opts? hwcloud.CallOptions
+---@return fun(): table|nil, hwcloud.Error|nil
+function Client:pages(service, operation, req, opts) end
+
+---@param service string
+---@param operation string
+---@param req? table
+---@param opts? hwcloud.CallOptions
+---@return fun(): any, hwcloud.Error|nil
+function Client:each(service, operation, req, opts) end
+
+function Client:close() end
+
+---@class hwcloud.Obs
+local Obs = {}
+
+---@param req table
+---@param opts? hwcloud.CallOptions
+---@return table|nil result
+---@return hwcloud.Error|nil err
+function Obs:copy_object(req, opts) end
+
+---@param req table
+---@param opts? hwcloud.CallOptions
+---@return table|nil result
+---@return hwcloud.Error|nil err
+function Obs:create_bucket(req, opts) end
+
+---@param req table
+---@param opts? hwcloud.CallOptions
+---@return string|nil url
+---@return hwcloud.Error|nil err
+function Obs:create_signed_url(req, opts) end
+
+---@param req table
+---@param opts? hwcloud.CallOptions
+---@return table|nil result
+---@return hwcloud.Error|nil err
+function Obs:delete_bucket(req, opts) end
+
+---@param req table
+---@param opts? hwcloud.CallOptions
+---@return table|nil result
+---@return hwcloud.Error|nil err
+function Obs:delete_object(req, opts) end
+
+---@param req table
+---@param opts? hwcloud.CallOptions
+---@return table|nil result
+---@return hwcloud.Error|nil err
+function Obs:download_file(req, opts) end
+
+---@param req table
+---@param opts? hwcloud.CallOptions
+---@return table|nil result
+---@return hwcloud.Error|nil err
+function Obs:get_object(req, opts) end
+
+---@param req table
+---@param opts? hwcloud.CallOptions
+---@return table|nil result
+---@return hwcloud.Error|nil err
+function Obs:get_object_metadata(req, opts) end
+
+---@param req table
+---@param opts? hwcloud.CallOptions
+---@return table|nil result
+---@return hwcloud.Error|nil err
+function Obs:head_bucket(req, opts) end
+
+---@param req table
+---@param opts? hwcloud.CallOptions
+---@return table|nil result
+---@return hwcloud.Error|nil err
+function Obs:list_buckets(req, opts) end
+
+---@param req table
+---@param opts? hwcloud.CallOptions
+---@return table|nil result
+---@return hwcloud.Error|nil err
+function Obs:list_objects(req, opts) end
+
+---@param req table
+---@param opts? hwcloud.CallOptions
+---@return table|nil result
+---@return hwcloud.Error|nil err
+function Obs:put_object(req, opts) end
+
+---@param req table
+---@param opts? hwcloud.CallOptions
+---@return table|nil result
+---@return hwcloud.Error|nil err
+function Obs:upload_file(req, opts) end
