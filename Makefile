@@ -44,6 +44,16 @@ $(BUILD)/obj/%.o: src/%.c src/hwcloud.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# The API reference (doc/api/) and the LuaLS types (types/), derived from
+# the descriptions, not committed: built with the default build's core (a
+# LuaJIT or sanitizer core does not load in lua5.4), as make docs does.
+ifeq ($(BUILD),build/5.4)
+all: $(BUILD)/docs.stamp
+endif
+$(BUILD)/docs.stamp: $(CORE) tools/gen_docs.lua $(shell find lua -name '*.lua')
+	LUA_CPATH="$(BUILD)/?.so;;" lua5.4 tools/gen_docs.lua
+	@touch $@
+
 luajit:
 	$(MAKE) LUA=luajit
 
