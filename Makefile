@@ -100,7 +100,8 @@ rock:
 # modules, bin and conf files are installed by luarocks (build.install).
 ROCK_LUA ?= lua5.4
 rock-build: $(CORE)
-	env -u LUA_PATH_5_4 -u LUA_PATH_5_3 -u LUA_PATH_5_2 -u LUA_CPATH_5_4 -u LUA_CPATH_5_3 -u LUA_CPATH_5_2 \
+	env -u LUA_INIT -u LUA_INIT_5_4 -u LUA_INIT_5_3 -u LUA_INIT_5_2 -u LUA_PATH_5_4 -u LUA_PATH_5_3 -u LUA_PATH_5_2 \
+	  -u LUA_CPATH_5_4 -u LUA_CPATH_5_3 -u LUA_CPATH_5_2 \
 	  LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="$(BUILD)/?.so;;" $(ROCK_LUA) tools/gen_docs.lua
 
 rock-install:
