@@ -3,6 +3,9 @@
 # workflow example against it, stop the emulator.
 set -eu
 cd "$(dirname "$0")/.."
+# the checkout's code, whatever the user's environment names: Lua 5.4 reads
+# the versioned variables first, and LUA_INIT could load another copy
+unset LUA_PATH_5_4 LUA_CPATH_5_4 LUA_INIT LUA_INIT_5_4
 export LUA_PATH="lua/?.lua;lua/?/init.lua;emulator/lua/?.lua;emulator/lua/?/init.lua;;"
 export LUA_CPATH="build/5.4/?.so;;"
 work=$(mktemp -d)
