@@ -324,6 +324,54 @@ for _, name in ipairs(names) do
   emit("types/hwcloud/" .. name .. ".lua", concat(out, "\n"))
 end
 
+-- the client's methods and client.obs, after its service fields
+local function client_methods(out)
+  out[#out + 1] = "---@field obs hwcloud.Obs"
+  out[#out + 1] = "local Client = {}"
+  out[#out + 1] = ""
+  -- the methods every client has (hwcloud.client's Client), by hand: their
+  -- arguments are tables the services' descriptions do not give
+  for _, m in ipairs {
+    { "wait", "job, opts", { "job table", "opts? table" }, "table|nil result" },
+    { "wait_for", "service, waiter, req, opts",
+      { "service string", "waiter string|table", "req table", "opts? table" }, "table|true|nil result" },
+    { "wait_all", "jobs, opts", { "jobs table[]", "opts? table" }, "table[]|nil results" },
+    { "parallel", "calls, opts", { "calls table[]", "opts? table" }, "table[]|nil results" },
+    { "request", "r",
+      { "r {service: string, method: string, path: string, query?: table, body?: any, headers?: table}" },
+      "table|nil result" },
+    { "pages", "service, operation, req, opts",
+      { "service string", "operation string", "req? table", "opts? hwcloud.CallOptions" }, nil,
+      "fun(): table|nil, hwcloud.Error|nil" },
+    { "each", "service, operation, req, opts",
+      { "service string", "operation string", "req? table", "opts? hwcloud.CallOptions" }, nil,
+      "fun(): any, hwcloud.Error|nil" },
+  } do
+    for _, p in ipairs(m[3]) do out[#out + 1] = "---@param " .. p end
+    if m[4] then
+      out[#out + 1] = "---@return " .. m[4]
+      out[#out + 1] = "---@return hwcloud.Error|nil err"
+    else
+      out[#out + 1] = "---@return " .. m[5]
+    end
+    out[#out + 1] = format("function Client:%s(%s) end", m[1], m[2])
+    out[#out + 1] = ""
+  end
+  out[#out + 1] = "function Client:close() end"
+  out[#out + 1] = ""
+  out[#out + 1] = "---@class hwcloud.Obs"
+  out[#out + 1] = "local Obs = {}"
+  out[#out + 1] = ""
+  for _, n in ipairs(require("hwcloud.obs").operations()) do
+    out[#out + 1] = "---@param req table"
+    out[#out + 1] = "---@param opts? hwcloud.CallOptions"
+    out[#out + 1] = "---@return " .. (n == "create_signed_url" and "string|nil url" or "table|nil result")
+    out[#out + 1] = "---@return hwcloud.Error|nil err"
+    out[#out + 1] = format("function Obs:%s(req, opts) end", n)
+    out[#out + 1] = ""
+  end
+end
+
 do
   local out = {
     "---@meta",
@@ -352,54 +400,14 @@ do
   for _, name in ipairs(services.names()) do
     out[#out + 1] = format("---@field %s hwcloud.%s", name, same_as[name] or name)
   end
-  out[#out + 1] = "---@field obs hwcloud.Obs"
-  out[#out + 1] = "local Client = {}"
-  out[#out + 1] = ""
-  -- the methods every client has (hwcloud.client's Client), by hand: their
-  -- arguments are tables the services' descriptions do not give
-  for _, m in ipairs {
-    { "wait", "job, opts", { "job table", "opts? table" }, "table|nil result" },
-    { "wait_for", "service, waiter, req, opts",
-      { "service string", "waiter string|table", "req table", "opts? table" }, "table|true|nil result" },
-    { "wait_all", "jobs, opts", { "jobs table[]", "opts? table" }, "table[]|nil results" },
-    { "parallel", "calls, opts", { "calls table[]", "opts? table" }, "table[]|nil results" },
-    { "request", "r", { "r {service: string, method: string, path: string, query?: table, body?: any, headers?: table}" },
-      "table|nil result" },
-    { "pages", "service, operation, req, opts",
-      { "service string", "operation string", "req? table", "opts? hwcloud.CallOptions" }, nil, "fun(): table|nil, hwcloud.Error|nil" },
-    { "each", "service, operation, req, opts",
-      { "service string", "operation string", "req? table", "opts? hwcloud.CallOptions" }, nil, "fun(): any, hwcloud.Error|nil" },
-  } do
-    for _, p in ipairs(m[3]) do out[#out + 1] = "---@param " .. p end
-    if m[4] then
-      out[#out + 1] = "---@return " .. m[4]
-      out[#out + 1] = "---@return hwcloud.Error|nil err"
-    else
-      out[#out + 1] = "---@return " .. m[5]
-    end
-    out[#out + 1] = format("function Client:%s(%s) end", m[1], m[2])
-    out[#out + 1] = ""
-  end
-  out[#out + 1] = "function Client:close() end"
-  out[#out + 1] = ""
-  out[#out + 1] = "---@class hwcloud.Obs"
-  out[#out + 1] = "local Obs = {}"
-  out[#out + 1] = ""
-  for _, n in ipairs(require("hwcloud.obs").operations()) do
-    out[#out + 1] = "---@param req table"
-    out[#out + 1] = "---@param opts? hwcloud.CallOptions"
-    out[#out + 1] = "---@return " .. (n == "create_signed_url" and "string|nil url" or "table|nil result")
-    out[#out + 1] = "---@return hwcloud.Error|nil err"
-    out[#out + 1] = format("function Obs:%s(req, opts) end", n)
-    out[#out + 1] = ""
-  end
+  client_methods(out)
   emit("types/hwcloud/client.lua", concat(out, "\n"))
 end
 
 -- types/hwcloud/init.lua: the module (require "hwcloud") and the options of
 -- hwcloud.client, from hwcloud.config's declared options, so that
 -- `local client = hwcloud.client{...}` is a hwcloud.Client
-do
+local function module_types()
   local LUA_TYPE = { string = "string", number = "number", integer = "integer", boolean = "boolean",
     object = "table", ["function"] = "function", any = "any" }
   local rules = require("hwcloud.config").OPTIONS.rules
@@ -456,6 +464,7 @@ do
   } do out[#out + 1] = l end
   emit("types/hwcloud/init.lua", concat(out, "\n"))
 end
+module_types()
 
 if check then
   if #stale > 0 then
