@@ -8,6 +8,14 @@
 --   lua5.4 bench/obs.lua put ENDPOINT FILE
 --   lua5.4 bench/obs.lua get ENDPOINT FILE
 --       -> seconds=<the transfer> vmhwm_kib=<the process's peak resident memory>
+--   lua5.4 bench/obs.lua prepare-upload ENDPOINT DIR MB PART_MB
+--       writes DIR/big.bin (MB MiB of random bytes) cut into DIR/parts/
+--       (PART_MB MiB each), starts a multipart upload for curl and writes
+--       DIR/parts.curl: a curl(1) config that puts each part to its signed
+--       URL, for `curl --parallel --parallel-max 4 -K DIR/parts.curl`
+--   lua5.4 bench/obs.lua upload ENDPOINT FILE PART_MB CONCURRENCY
+--       upload_file with that part size and concurrency
+--       -> seconds=... vmhwm_kib=...
 local core = require "hwcloud.core"
 local hwcloud = require "hwcloud"
 
@@ -42,6 +50,38 @@ if mode == "prepare" then
     key = KEY, expires = 7200 }))
   -- the object curl gets, put once here
   assert(client.obs:put_object{ bucket = BUCKET, key = KEY, file = file })
+elseif mode == "prepare-upload" then
+  local file, part_mb = a .. "/big.bin", tonumber(arg[5])
+  assert(os.execute(("head -c %d /dev/urandom > '%s' && rm -rf '%s/parts' && mkdir '%s/parts' && "
+    .. "split -b %dM -d -a 5 '%s' '%s/parts/part.'"):format(tonumber(b) * 1048576, file, a, a, part_mb, file, a)))
+  local _, err = client.obs:head_bucket{ bucket = BUCKET }
+  if err then assert(client.obs:create_bucket{ bucket = BUCKET }) end
+  -- the multipart upload curl puts its parts into, started with a signed POST
+  local init = assert(client.obs:create_signed_url{ method = "POST", bucket = BUCKET, key = KEY .. ".parts",
+    query = { uploads = "" }, expires = 7200 })
+  local p = assert(io.popen(("curl -sS -X POST '%s'"):format(init)))
+  local answer = p:read("*a")
+  p:close()
+  local upload_id = assert(answer:match("<UploadId>([^<]+)</UploadId>"), answer)
+  local cfg = {}
+  local ls = assert(io.popen(("ls '%s/parts' | sort"):format(a)))
+  local n = 0
+  for name in ls:lines() do
+    n = n + 1
+    local url = assert(client.obs:create_signed_url{ method = "PUT", bucket = BUCKET, key = KEY .. ".parts",
+      query = { partNumber = tostring(n), uploadId = upload_id }, expires = 7200 })
+    -- each transfer's options: `next` starts the next one afresh
+    cfg[#cfg + 1] = ('upload-file = "%s/parts/%s"\nurl = "%s"\noutput = "/dev/null"\nsilent\nshow-error\n'
+      .. 'header = "Expect:"\nwrite-out = "%%{http_code}\\n"\n'):format(a, name, url)
+  end
+  ls:close()
+  write(a .. "/parts.curl", table.concat(cfg, "next\n"))
+elseif mode == "upload" then
+  local t0 = core.now()
+  assert(client.obs:upload_file{ bucket = BUCKET, key = KEY .. ".multipart", file = a,
+    part_size = tonumber(b) * 1048576, concurrency = tonumber(arg[5]) })
+  print(("seconds=%.6f"):format(core.now() - t0))
+  print(("vmhwm_kib=%d"):format(peak()))
 elseif mode == "put" or mode == "get" then
   local t0 = core.now()
   if mode == "put" then
@@ -52,7 +92,7 @@ elseif mode == "put" or mode == "get" then
   print(("seconds=%.6f"):format(core.now() - t0))
   print(("vmhwm_kib=%d"):format(peak()))
 else
-  io.stderr:write("usage: bench/obs.lua prepare|put|get ENDPOINT ...\n")
+  io.stderr:write("usage: bench/obs.lua prepare|put|get|prepare-upload|upload ENDPOINT ...\n")
   os.exit(2)
 end
 client:close()
