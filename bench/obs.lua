@@ -10,9 +10,12 @@
 --       -> seconds=<the transfer> vmhwm_kib=<the process's peak resident memory>
 --   lua5.4 bench/obs.lua prepare-upload ENDPOINT DIR MB PART_MB
 --       writes DIR/big.bin (MB MiB of random bytes) cut into DIR/parts/
---       (PART_MB MiB each), starts a multipart upload for curl and writes
---       DIR/parts.curl: a curl(1) config that puts each part to its signed
---       URL, for `curl --parallel --parallel-max 4 -K DIR/parts.curl`
+--       (PART_MB MiB each)
+--   lua5.4 bench/obs.lua plan-upload ENDPOINT DIR
+--       starts a multipart upload for curl and writes DIR/parts.curl, a
+--       curl(1) config that puts each part to its signed URL (for `curl
+--       --parallel --parallel-max 4 -K DIR/parts.curl`, printing "N status
+--       etag" a part), and DIR/complete.url, the signed completion
 --   lua5.4 bench/obs.lua upload ENDPOINT FILE PART_MB CONCURRENCY
 --       upload_file with that part size and concurrency
 --       -> seconds=... vmhwm_kib=...
@@ -56,8 +59,11 @@ elseif mode == "prepare-upload" then
     .. "split -b %dM -d -a 5 '%s' '%s/parts/part.'"):format(tonumber(b) * 1048576, file, a, a, part_mb, file, a)))
   local _, err = client.obs:head_bucket{ bucket = BUCKET }
   if err then assert(client.obs:create_bucket{ bucket = BUCKET }) end
-  -- the multipart upload curl puts its parts into, started with a signed POST
-  local init = assert(client.obs:create_signed_url{ method = "POST", bucket = BUCKET, key = KEY .. ".parts",
+elseif mode == "plan-upload" then
+  -- a multipart upload for curl, started with a signed POST; its parts'
+  -- and its completion's signed URLs
+  local key = KEY .. ".parts"
+  local init = assert(client.obs:create_signed_url{ method = "POST", bucket = BUCKET, key = key,
     query = { uploads = "" }, expires = 7200 })
   local p = assert(io.popen(("curl -sS -X POST '%s'"):format(init)))
   local answer = p:read("*a")
@@ -68,14 +74,16 @@ elseif mode == "prepare-upload" then
   local n = 0
   for name in ls:lines() do
     n = n + 1
-    local url = assert(client.obs:create_signed_url{ method = "PUT", bucket = BUCKET, key = KEY .. ".parts",
+    local url = assert(client.obs:create_signed_url{ method = "PUT", bucket = BUCKET, key = key,
       query = { partNumber = tostring(n), uploadId = upload_id }, expires = 7200 })
     -- each transfer's options: `next` starts the next one afresh
     cfg[#cfg + 1] = ('upload-file = "%s/parts/%s"\nurl = "%s"\noutput = "/dev/null"\nsilent\nshow-error\n'
-      .. 'header = "Expect:"\nwrite-out = "%%{http_code}\\n"\n'):format(a, name, url)
+      .. 'header = "Expect:"\nwrite-out = "%d %%{http_code} %%header{etag}\\n"\n'):format(a, name, url, n)
   end
   ls:close()
   write(a .. "/parts.curl", table.concat(cfg, "next\n"))
+  write(a .. "/complete.url", assert(client.obs:create_signed_url{ method = "POST", bucket = BUCKET,
+    key = key, query = { uploadId = upload_id }, content_type = "application/xml", expires = 7200 }))
 elseif mode == "upload" then
   local t0 = core.now()
   assert(client.obs:upload_file{ bucket = BUCKET, key = KEY .. ".multipart", file = a,
@@ -92,7 +100,7 @@ elseif mode == "put" or mode == "get" then
   print(("seconds=%.6f"):format(core.now() - t0))
   print(("vmhwm_kib=%d"):format(peak()))
 else
-  io.stderr:write("usage: bench/obs.lua prepare|put|get|prepare-upload|upload ENDPOINT ...\n")
+  io.stderr:write("usage: bench/obs.lua prepare|put|get|prepare-upload|plan-upload|upload ENDPOINT ...\n")
   os.exit(2)
 end
 client:close()
