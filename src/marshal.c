@@ -593,12 +593,14 @@ static void body_key(ctx *c, const char *name, size_t n) {
   putc_(c, b, ':');
 }
 
-/* a path parameter: a non-empty string that is not . or .., or an integer */
+/* a path parameter: a non-empty string that is not . or .., or an integer
+** (a parameter described as any value takes those too) */
 static int check_path_value(ctx *c, int fs, int kind, int v) {
   lua_State *L = c->L;
   long long i;
+  if (kind == K_ANY) kind = lua_type(L, v) == LUA_TSTRING ? K_STRING : K_INTEGER;
   if (kind != K_STRING && kind != K_INTEGER)
-    misuse(L, "path parameters must be of type string or integer");
+    return fail_msg(c, "cannot be sent in a path (only a string or an integer can)");
   if (lua_type(L, v) == LUA_TSTRING) {
     size_t n;
     const char *s = lua_tolstring(L, v, &n);
@@ -631,13 +633,17 @@ static int header_field(ctx *c, int fs, int kind, int v) {
   return 0;
 }
 
-/* one k=v pair of the query string; the value is already validated */
-static void query_pair(ctx *c, const char *name, size_t nlen, int kind,
-                       int v) {
+/* one k=v pair of the query string; the value is already validated. A
+** table (a parameter described as a map or an object) has no query form:
+** the official SDKs send its Python or Go print-out. */
+static int query_pair(ctx *c, const char *name, size_t nlen, int kind,
+                      int v) {
   lua_State *L = c->L;
   hwc_buf *q = &c->st->query;
   long long i;
-  if (is_null(L, v)) return;
+  if (is_null(L, v)) return 0;
+  if (lua_type(L, v) == LUA_TTABLE)
+    return fail_msg(c, "cannot be sent in a query (only scalars and arrays of scalars can)");
   putc_(c, q, q->len == 0 ? '?' : '&');
   put_urlenc(c, q, name, nlen);
   putc_(c, q, '=');
@@ -646,22 +652,23 @@ static void query_pair(ctx *c, const char *name, size_t nlen, int kind,
       size_t n;
       const char *s = lua_tolstring(L, v, &n);
       put_urlenc(c, q, s, n);
-      return;
+      return 0;
     }
     case LUA_TBOOLEAN:
       puts_(c, q, lua_toboolean(L, v) ? "true" : "false");
-      return;
+      return 0;
     case LUA_TNUMBER: {
       char tmp[40];
       if ((kind == K_INTEGER || hwc_isinteger(L, v)) && as_integer(L, v, &i))
         put(c, q, tmp, hwc_fmt_int(i, tmp));
       else
         put_urlenc(c, q, tmp, hwc_fmt_double((double)lua_tonumber(L, v), tmp));
-      return;
+      return 0;
     }
     default:
       misuse(L, "query parameters must be scalars or arrays of scalars");
   }
+  return 0;
 }
 
 static int query_field(ctx *c, int fs, int kind, int v, const char *name,
@@ -669,18 +676,17 @@ static int query_field(ctx *c, int fs, int kind, int v, const char *name,
   lua_State *L = c->L;
   int i, n, ikind = K_ANY;
   if (emit_kind(c, fs, kind, v, NULL) != 0) return -1;
-  if (kind != K_ARRAY) {
-    query_pair(c, name, nlen, kind, v);
-    return 0;
-  }
+  if (kind != K_ARRAY) return query_pair(c, name, nlen, kind, v);
   if (rawgetk(L, fs, KEY_ITEMS) == LUA_TTABLE)
     ikind = kind_of(L, lua_gettop(L), 1);
   lua_pop(L, 1);
   n = table_class(L, v) == TC_ARRAY ? (int)lua_rawlen(L, v) : 0;
   for (i = 1; i <= n; i++) {
+    int rc;
     lua_rawgeti(L, v, i);
-    query_pair(c, name, nlen, ikind, lua_gettop(L));
+    rc = query_pair(c, name, nlen, ikind, lua_gettop(L));
     lua_pop(L, 1);
+    if (rc != 0) return rc;
   }
   return 0;
 }
