@@ -149,4 +149,26 @@ describe("the call pipeline", function()
     assert.equal("application/json;charset=utf-8", h["content-type"])
     assert.truthy(h.authorization:find("SignedHeaders=content-type;", 1, true))
   end)
+
+  it("sends a header field once: the ids are the credentials', a signing header the field's", function()
+    local run, tr = pipeline {
+      { status = 200, body = "{}" }, { status = 200, body = "{}" },
+    }
+    -- DataArts Studio describes X-Project-Id as a field: the official SDKs'
+    -- credentials overwrite it, so the client's project id goes, once
+    assert.is_nil(select(2, run("dataartsstudio", "list_catalog_tree",
+      { ["X-Project-Id"] = "other", workspace = "ws-1" })))
+    local lines = {}
+    for _, l in ipairs(tr.sends[1].headers) do
+      local k = l:match("^([^:]+):")
+      lines[k:lower()] = (lines[k:lower()] or 0) + 1
+    end
+    assert.equal(1, lines["x-project-id"])
+    assert.equal(helper.PID, tr.headers(1)["x-project-id"])
+    assert.equal("ws-1", tr.headers(1).workspace)
+    -- CloudRTC's own Authorization and X-Sdk-Date fields go as given, as the SDKs send them
+    assert.is_nil(select(2, run("cloudrtc", "list_apps", { Authorization = "app-auth", ["X-Sdk-Date"] = "d" })))
+    assert.equal("app-auth", tr.headers(2).authorization)
+    assert.equal("d", tr.headers(2)["x-sdk-date"])
+  end)
 end)

@@ -54,6 +54,30 @@ local function header_fields(op, req)
   return list
 end
 
+-- Adds the header fields' lines to a try's signed lines. A field named
+-- as a line already there takes its place (the official SDKs send the
+-- request's own Authorization, Accept or X-Sdk-Date), but not the ids and
+-- the content type: the SDKs' credentials and the operation overwrite those.
+local KEEP_OWN = { ["x-project-id"] = true, ["x-domain-id"] = true, ["content-type"] = true }
+local function add_fields(headers, extra)
+  local n = #headers
+  for i = 1, #extra do
+    local line = extra[i]
+    local len = #line:match("^[^:]*")
+    local name = line:sub(1, len):lower()
+    local at
+    for j = 1, n do
+      local h = headers[j]
+      if h:byte(len + 1) == 58 and h:sub(1, len):lower() == name then at = j break end
+    end
+    if not at then
+      headers[#headers + 1] = line
+    elseif not KEEP_OWN[name] then
+      headers[at] = line
+    end
+  end
+end
+
 -- The URL as hooks see it: no user:password@, and the values of query
 -- parameters that look like secrets masked.
 local SECRET_PARAM = { "token", "secret", "password", "passwd", "signature", "sk", "key",
@@ -396,7 +420,7 @@ local function send_once(env, engine, t)
     -- which credentials signed this try: a 401 to them refreshes them once
     t.gen = env.auth:generation()
   end
-  for i = 1, #t.extra do headers[#headers + 1] = t.extra[i] end
+  add_fields(headers, t.extra)
   local hook_url = (cfg.on_request or cfg.on_response) and loggable_url(t.url)
   if cfg.on_request then
     run_hook(cfg.on_request, { service = svc.name, operation = op.name, method = t.method,
