@@ -229,9 +229,10 @@ catalog:
 catalog-check:
 	@lua5.4 tools/gen_catalog.lua --check
 
-# Rebuilds spec/fixtures/wire/*.json: what the official Python SDK puts on
-# the wire for every operation of these services (see its README). Needs
-# Debian's python3 with the packages listed there; CI does not run it.
+# Rebuilds spec/fixtures/wire/*.jsonl: what the official Python SDK puts on
+# the wire for every operation of every service version of the catalog (see
+# its README; two worker processes, a few minutes). Needs Debian's python3
+# with the packages make dev-deps installs; CI does not run it.
 wire-fixtures:
 	@test -n "$(SDK_PYTHON)" || { echo "make wire-fixtures: set SDK_PYTHON=<huaweicloud-sdk-python-v3 checkout or mirror>" >&2; exit 2; }
 	$(PYTHON3) tools/capture_wire.py --sdk "$(SDK_PYTHON)"

@@ -27,7 +27,8 @@ DEV_PKGS="luajit2 libluajit2-5.1-dev lua5.1 liblua5.1-0-dev lua5.3 liblua5.3-dev
 openssl zip unzip lua-busted lua-socket lua-check cppcheck valgrind clang libclang-rt-dev wrk
 zsh fish
 python3-requests python3-pyasn1 python3-simplejson python3-dateutil python3-six
-python3-requests-toolbelt python3-bson"
+python3-yaml python3-certifi python3-defusedxml python3-requests-toolbelt python3-pymongo
+python3-bson"
 
 # `sh tools/deps.sh list [user|dev]` prints the set, one package a line
 list=
