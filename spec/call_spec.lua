@@ -137,16 +137,21 @@ describe("the call pipeline", function()
     assert.truthy(err.message:find("unexpected redirect (http://elsewhere/)", 1, true))
   end)
 
-  it("sends a Content-Type field (SWR's) as the one content type, the one signed", function()
+  it("sends the operation's content type once, signed (SWR's Content-Type is no field)", function()
     local run, tr = pipeline { { status = 200, body = '{"namespaces":[]}' } }
-    assert(run("swr", "list_namespaces", { ["Content-Type"] = "application/json;charset=utf-8" }))
+    -- the Go SDK described a Content-Type header field for SWR; the newer
+    -- Python SDK, which the descriptions follow, has none and sends the
+    -- operation's own
+    local _, err = run("swr", "list_namespaces", { ["Content-Type"] = "application/json;charset=utf-8" })
+    assert.are.same({ "validation", "Content-Type" }, { err.kind, err.field })
+    assert(run("swr", "list_namespaces", {}))
     local n = 0
     for _, line in ipairs(tr.sends[1].headers) do
       if line:lower():find("^content%-type:") then n = n + 1 end
     end
     assert.equal(1, n)
     local h = tr.headers(1)
-    assert.equal("application/json;charset=utf-8", h["content-type"])
+    assert.equal("application/json", h["content-type"])
     assert.truthy(h.authorization:find("SignedHeaders=content-type;", 1, true))
   end)
 

@@ -15,7 +15,6 @@ local cjson = require "cjson"
 
 local PID = "6a6b6c6d6e6f70717273747576777879"
 local FAST = { interval = 0.1, max_interval = 0.3, timeout = 20 }
-local CT = "application/json"
 
 local emu, client
 local session = emulator.session({ job_seconds = 1 }, PID, { retry_base = 0.01, retries = 0 })
@@ -99,7 +98,6 @@ local function status_of(err) return type(err) == "table" and err.status or nil 
 -- SWR ------------------------------------------------------------------------
 
 local function swr(operation, req)
-  req["Content-Type"] = CT
   return client.swr[operation](client.swr, req)
 end
 
@@ -157,7 +155,7 @@ describe("emulator SWR #server", function()
     assert.are.equal("0-1/3", first["Content-Range"])
     local names = {}
     for item, err in client:each("swr", "list_repos_details",
-                                 { limit = "2", ["Content-Type"] = CT }) do
+                                 { limit = "2" }) do
       assert(item, tostring(err))
       names[#names + 1] = item.name
     end
@@ -186,7 +184,7 @@ describe("emulator SWR #server", function()
     assert.are.equal("1-1/3", page["Content-Range"])
     local tags = {}
     for item in client:each("swr", "list_repository_tags", { namespace = "shop",
-        repository = "web", limit = "2", ["Content-Type"] = CT }) do
+        repository = "web", limit = "2" }) do
       tags[#tags + 1] = item.Tag
     end
     assert.are.same({ "1.0.0", "1.1.0", "latest" }, tags)
@@ -250,12 +248,10 @@ end)
 -- FunctionGraph ------------------------------------------------------------
 
 local function fg(operation, req)
-  req["Content-Type"] = CT
   return client.functiongraph[operation](client.functiongraph, req)
 end
 
 local function fgc(operation, req)
-  req["Content-Type"] = CT
   return call("functiongraph", operation, req)
 end
 
@@ -283,7 +279,7 @@ describe("emulator FunctionGraph #server", function()
     assert.are.equal(2, page.next_marker)
     local names = {}
     for item, err in client:each("functiongraph", "list_functions",
-                                 { maxitems = "2", ["Content-Type"] = CT }) do
+                                 { maxitems = "2" }) do
       assert(item, tostring(err))
       names[#names + 1] = item.func_name
     end

@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """Generate lua/hwcloud/services/gen/<field>.lua from the official SDKs.
 
-Reads the Go SDK's <svc>_meta.go, model/*.go and region/region.go (and, for
-ServiceStage v3, which the Go SDK lacks, the Python SDK's client, model and
-region modules) and writes one pure-data Lua table per service API version.
-Only facts are taken: names, methods, paths, field locations, types,
-required flags, enums and region hosts.
+Reads the newer Python SDK's client, model and region modules of every
+service version, with the enums its models lack from the Go SDK's
+model/*.go (a version only the Go SDK has: its <svc>_meta.go, model/*.go and
+region/region.go), and writes one pure-data Lua table per service API
+version. Only facts are taken: names, methods, paths, field locations,
+types, required flags, enums and region hosts.
 
   tools/gen_services.py --go DIR --python DIR          write the files
   tools/gen_services.py --go DIR --python DIR --check  diff against them
@@ -396,6 +397,8 @@ def gen_go(src, field, service, version, path):
             if loc not in ("Path", "Query", "Header"):
                 raise GenError("%s: %s.%s has location %s" % (path, name, gname, loc))
             wire = tag if tag is not None else jname
+            if loc == "Header" and wire.lower() == "content-type":
+                continue  # the operation's content type, not a field
             if loc == "Path" or not omit:
                 node["required"] = True
             node["location"] = loc.lower()
@@ -841,6 +844,12 @@ def header(desc):
             "-- Regions and the operation set from huaweicloud/%s" % newer["sdk"],
             "-- at commit %s (%s)." % (newer["commit"], newer["path"]),
         ]
+    enums = desc.get("enums")
+    if enums:
+        out += [
+            "-- The enums it lacks from huaweicloud/%s" % enums["sdk"],
+            "-- at commit %s (%s)." % (enums["commit"], enums["path"]),
+        ]
     return out + [
         "-- Do not edit: run `make services` (see tools/gen_services.py). Facts only: names, methods,",
         "-- paths, field locations, types, required flags, enums and region hosts.",
@@ -881,6 +890,10 @@ def lua_file(desc, models=None, companion=None):
     if newer:
         out.append("  newer = { sdk = %s, commit = %s, path = %s }," % (
             lua_str(newer["sdk"]), lua_str(newer["commit"]), lua_str(newer["path"])))
+    enums = desc.get("enums")
+    if enums:
+        out.append("  enums = { sdk = %s, commit = %s, path = %s }," % (
+            lua_str(enums["sdk"]), lua_str(enums["commit"]), lua_str(enums["path"])))
     if companion:
         out.append("  response_models = %s," % lua_str(companion))
     out += [
@@ -972,58 +985,39 @@ def py_versions(py):
     return found
 
 
-def py_op_names(py, path):
-    clients = [f for f in py.list(path) if re.fullmatch(re.escape(path) + r"/[^/]*_client\.py", f)
-               and not f.endswith("_async_client.py")]
-    if len(clients) != 1:
-        raise GenError("%s: expected one client module, found %s" % (path, clients))
-    return {op["method_name"] for op in parse_py_client(py.read(clients[0]), clients[0])}
+def enrich(pnode, gnode):
+    """Go's enum on a Python schema node that has none, where both nodes
+    say the same type (the Python SDK lists the values of few enums)."""
+    if not isinstance(pnode, dict) or not isinstance(gnode, dict):
+        return
+    if "ref" in pnode or "ref" in gnode or pnode.get("type") != gnode.get("type"):
+        return
+    if "enum" in gnode and "enum" not in pnode:
+        pnode["enum"] = list(gnode["enum"])
+    for k in ("items", "values"):
+        if k in pnode and k in gnode:
+            enrich(pnode[k], gnode[k])
+    pf, gf = pnode.get("fields") or {}, gnode.get("fields") or {}
+    for name, sub in pf.items():
+        if name in gf:
+            enrich(sub, gf[name])
 
 
-def reachable(ops, models):
-    want, todo = set(), set()
-    for op in ops.values():
-        _refs(op["request"], todo)
-        if "response" in op:
-            _refs(op["response"], todo)
-        if "body_model" in op:
-            todo.add(op["body_model"])
-    while todo:
-        m = todo.pop()
-        if m in want or m not in models:
-            continue
-        want.add(m)
-        _refs(models[m], todo)
-    return want
-
-
-def newer_ops(go_desc, py_desc):
-    """The Go description with the operation set of the newer Python SDK:
-    operations Python added come from Python (with the models Go lacks),
-    operations Python removed are dropped. Returns (desc, added, dropped,
-    models kept from Go where Python has a model of the same name)."""
+def python_with_go_enums(go_desc, py_desc):
+    """A version both SDKs have: the newer Python SDK's facts (operations,
+    fields, types, locations, models), with the enums of the Go SDK's
+    models and request fields of the same names where Python has none.
+    Returns (desc, added, dropped): the operations Python has that Go has
+    not, and the reverse."""
     gops, pops = go_desc["operations"], py_desc["operations"]
-    added = sorted(set(pops) - set(gops))
-    dropped = sorted(set(gops) - set(pops))
-    ops = {n: gops[n] for n in gops if n in pops}
-    for n in added:
-        ops[n] = pops[n]
-    models = dict(go_desc["models"])
-    shared = []
-    need = reachable({n: pops[n] for n in added}, py_desc["models"])
-    for m in sorted(need):
-        if m in models:
-            if models[m] != py_desc["models"][m]:
-                shared.append(m)
-        else:
-            models[m] = py_desc["models"][m]
-    keep = reachable(ops, models)
-    desc = dict(go_desc)
-    desc["operations"] = ops
-    desc["models"] = {m: v for m, v in models.items() if m in keep}
-    desc["regions"] = py_desc["regions"]
-    desc["newer"] = py_desc["source"]
-    return desc, added, dropped, shared
+    for name, model in py_desc["models"].items():
+        enrich(model, go_desc["models"].get(name))
+    for name, op in pops.items():
+        if name in gops:
+            enrich(op["request"], gops[name]["request"])
+    desc = dict(py_desc)
+    desc["enums"] = go_desc["source"]
+    return desc, sorted(set(pops) - set(gops)), sorted(set(gops) - set(pops))
 
 
 def plan(go, py):
@@ -1077,16 +1071,11 @@ def gen_one(go, py, service, version, how, gpath, ppath):
     elif how == "python":
         desc = gen_python(py, service, service, version, ppath)
     else:
-        desc = gen_go(go, service, service, version, gpath)
-        pnames = py_op_names(py, ppath)
-        gnames = set(desc["operations"])
-        if pnames - gnames or gnames - pnames:
-            pdesc = gen_python(py, service, service, version, ppath)
-            desc, added, dropped, shared = newer_ops(desc, pdesc)
-            note = (added, dropped, shared)
-        else:
-            desc["regions"] = py_regions(py, ppath)
-            desc["newer"] = {"sdk": PY_SDK, "commit": py.commit, "path": ppath}
+        gdesc = gen_go(go, service, service, version, gpath)
+        pdesc = gen_python(py, service, service, version, ppath)
+        desc, added, dropped = python_with_go_enums(gdesc, pdesc)
+        if added or dropped:
+            note = (added, dropped, [])
     desc["credentials"] = credentials_kind(go, py, gpath, ppath)
     desc["derived_auth"] = derived_auth(go, py, gpath, ppath)
     return desc, note
