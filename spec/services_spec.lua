@@ -41,6 +41,21 @@ describe("the service registry", function()
     assert.are.equal("hwcloud.services.asm,hwcloud.services.gen.asm_v1,hwcloud.services.index", out)
   end)
 
+  it("links an operation to its official page by the SDK's own name, acronyms kept", function()
+    local explorer = "https://console.huaweicloud.com/apiexplorer/#/openapi/"
+    local iam = services.load("iam")
+    assert.are.equal(explorer .. "IAM/doc?api=AddClientIDToOIDCProviderV5",
+      services.reference_url(iam, iam.operations.add_client_id_to_oidc_provider_v5))
+    assert.are.equal(explorer .. "IAM/doc?api=ListSAMLProvidersV5",
+      services.reference_url(iam, iam.operations.list_saml_providers_v5))
+    -- every generated operation records the name; only the overlays' own
+    -- operations (no SDK has them: RTS) make it from the snake case name
+    for name, op in pairs(iam.all) do assert.truthy(op.sdk_operation, name) end
+    local rts = services.load("rts")
+    assert.are.equal(explorer .. "RTS/doc?api=ListSoftwareDeployments",
+      services.reference_url(rts, rts.operations.list_software_deployments))
+  end)
+
   it("keeps the seed names as aliases of the official operations", function()
     local ss, iam = services.load("servicestage"), services.load("iam")
     assert.are.equal(services.operation(ss, "show_job_info"), services.operation(ss, "show_job"))

@@ -14,7 +14,7 @@ local TYPES = {
 local LOCATIONS = { path = true, query = true, header = true, whole_body = true }
 local AUTO_PATH = { project_id = true, domain_id = true }
 local OP_KEYS = {
-  name = true, method = true, path = true, content_type = true, body_model = true,
+  sdk_operation = true, method = true, path = true, content_type = true, body_model = true,
   request = true, response = true, response_headers = true, paging = true, answer = true,
 }
 local PAGING_STYLES = {

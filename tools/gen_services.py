@@ -408,7 +408,7 @@ def gen_go(src, field, service, version, path):
             return go_object(pkg, Builder(), mname).get("fields") if mname in pkg.structs else None
 
         request, body_model = build_request(name, loc_fields, body, builder, fields_of)
-        entry = {"name": name, "method": op["method"], "path": op["path"], "request": request}
+        entry = {"sdk_operation": name, "method": op["method"], "path": op["path"], "request": request}
 
         def doc(wire, location, req_struct=req_struct, body_model=body_model):
             return pkg.docs.get((req_struct if location == "query" else body_model, wire))
@@ -666,7 +666,7 @@ def gen_python(src, field, service, version, path):
             return py_object(pkg, Builder(), mname).get("fields") if mname in pkg.classes else None
 
         request, body_model = build_request(name, loc_fields, body, builder, fields_of)
-        entry = {"name": name, "method": op["method"], "path": op["resource_path"],
+        entry = {"sdk_operation": name, "method": op["method"], "path": op["resource_path"],
                  "request": request}
 
         def doc(wire, location, req_cls=req_cls, body_model=body_model):
@@ -725,7 +725,9 @@ LUA_KEYWORDS = {
     "in", "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while",
 }
 NODE_ORDER = ["ref", "type", "required", "location", "enum", "items", "values", "fields"]
-OP_ORDER = ["name", "method", "path", "content_type", "body_model", "paging", "request", "response",
+# sdk_operation: the SDK's own name (CamelCase, acronyms kept: AddClientIDToOIDCProviderV5),
+# which its reference pages use; the key is the snake_case client method name
+OP_ORDER = ["sdk_operation", "method", "path", "content_type", "body_model", "paging", "request", "response",
             "answer", "response_headers"]
 
 

@@ -351,8 +351,8 @@ end
 -- reference_url(svc, op) -> the official API reference page of an
 -- operation (API Explorer), made from facts: the service's name in the
 -- official SDKs, upper-cased, and the operation's SDK name in CamelCase
--- (op.sdk_operation when the catalog records it, else made from the snake
--- case name, which misses acronyms such as OIDC).
+-- (op.sdk_operation, which the generated descriptions record; made from the
+-- snake case name only for an overlay's operation no SDK has).
 -- hwcloud carries no description text of its own; this is where to read.
 function _M.reference_url(svc, op)
   local code = (svc.sdk_name or svc.name):upper()

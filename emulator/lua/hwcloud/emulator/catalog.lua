@@ -147,7 +147,7 @@ local function scan(folder, file)
     add_host(url, service)
   end
   for op, method, path in gmatch(text,
-      '\n    ([%w_]+) = {\n      name = "[^"]*",\n      method = "(%u+)",\n      path = "([^"]*)"') do
+      '\n    ([%w_]+) = {\n      sdk_operation = "[^"]*",\n      method = "(%u+)",\n      path = "([^"]*)"') do
     add(file, op, method, path)
   end
 end

@@ -38,7 +38,7 @@ return {
   },
   operations = {
     add_black_white_ip_list = {
-      name = "AddBlackWhiteIpList",
+      sdk_operation = "AddBlackWhiteIpList",
       method = "POST",
       path = "/v1/{project_id}/aad/external/bwlist",
       content_type = "application/json",
@@ -51,7 +51,7 @@ return {
       response = { ref = "AddBlackWhiteIpListResponse" },
     },
     add_policy_black_and_white_ip_list = {
-      name = "AddPolicyBlackAndWhiteIpList",
+      sdk_operation = "AddPolicyBlackAndWhiteIpList",
       method = "POST",
       path = "/v1/cnad/policies/{policy_id}/ip-list/add",
       content_type = "application/json",
@@ -64,7 +64,7 @@ return {
       response = { ref = "AddPolicyBlackAndWhiteIpListResponse" },
     },
     associate_ip_to_policy = {
-      name = "AssociateIpToPolicy",
+      sdk_operation = "AssociateIpToPolicy",
       method = "POST",
       path = "/v1/cnad/policies/{policy_id}/bind",
       content_type = "application/json",
@@ -77,7 +77,7 @@ return {
       response = { ref = "AssociateIpToPolicyResponse" },
     },
     associate_ip_to_policy_and_package = {
-      name = "AssociateIpToPolicyAndPackage",
+      sdk_operation = "AssociateIpToPolicyAndPackage",
       method = "POST",
       path = "/v3/cnad/policies/{policy_id}/bind",
       content_type = "application/json",
@@ -89,7 +89,7 @@ return {
       response = { ref = "AssociateIpToPolicyAndPackageResponse" },
     },
     batch_create_instance_ip_rule = {
-      name = "BatchCreateInstanceIpRule",
+      sdk_operation = "BatchCreateInstanceIpRule",
       method = "POST",
       path = "/v1/aad/instances/{instance_id}/{ip}/rules/batch-create",
       content_type = "application/json",
@@ -102,7 +102,7 @@ return {
       response = { ref = "BatchCreateInstanceIpRuleResponse" },
     },
     batch_delete_instance_ip_rule = {
-      name = "BatchDeleteInstanceIpRule",
+      sdk_operation = "BatchDeleteInstanceIpRule",
       method = "POST",
       path = "/v1/aad/instances/{instance_id}/{ip}/rules/batch-delete",
       content_type = "application/json",
@@ -115,7 +115,7 @@ return {
       response = { ref = "BatchDeleteInstanceIpRuleResponse" },
     },
     create_domain = {
-      name = "CreateDomain",
+      sdk_operation = "CreateDomain",
       method = "POST",
       path = "/v1/{project_id}/aad/external/domains",
       content_type = "application/json",
@@ -132,7 +132,7 @@ return {
       response = { ref = "CreateDomainResponse" },
     },
     create_policy = {
-      name = "CreatePolicy",
+      sdk_operation = "CreatePolicy",
       method = "POST",
       path = "/v1/cnad/policies",
       content_type = "application/json",
@@ -145,7 +145,7 @@ return {
       response = { ref = "CreatePolicyResponse" },
     },
     delete_alarm_config = {
-      name = "DeleteAlarmConfig",
+      sdk_operation = "DeleteAlarmConfig",
       method = "DELETE",
       path = "/v1/cnad/alarm-config",
       content_type = "application/json",
@@ -153,7 +153,7 @@ return {
       response = { ref = "DeleteAlarmConfigResponse" },
     },
     delete_black_white_ip_list = {
-      name = "DeleteBlackWhiteIpList",
+      sdk_operation = "DeleteBlackWhiteIpList",
       method = "DELETE",
       path = "/v1/{project_id}/aad/external/bwlist",
       content_type = "application/json",
@@ -166,7 +166,7 @@ return {
       response = { ref = "DeleteBlackWhiteIpListResponse" },
     },
     delete_policy = {
-      name = "DeletePolicy",
+      sdk_operation = "DeletePolicy",
       method = "DELETE",
       path = "/v1/cnad/policies/{policy_id}",
       content_type = "application/json",
@@ -176,7 +176,7 @@ return {
       response = { ref = "DeletePolicyResponse" },
     },
     delete_policy_black_and_white_ip_list = {
-      name = "DeletePolicyBlackAndWhiteIpList",
+      sdk_operation = "DeletePolicyBlackAndWhiteIpList",
       method = "POST",
       path = "/v1/cnad/policies/{policy_id}/ip-list/delete",
       content_type = "application/json",
@@ -189,7 +189,7 @@ return {
       response = { ref = "DeletePolicyBlackAndWhiteIpListResponse" },
     },
     disassociate_ip_from_policy = {
-      name = "DisassociateIpFromPolicy",
+      sdk_operation = "DisassociateIpFromPolicy",
       method = "POST",
       path = "/v1/cnad/policies/{policy_id}/unbind",
       content_type = "application/json",
@@ -202,7 +202,7 @@ return {
       response = { ref = "DisassociateIpFromPolicyResponse" },
     },
     disassociate_ip_from_policy_and_package = {
-      name = "DisassociateIpFromPolicyAndPackage",
+      sdk_operation = "DisassociateIpFromPolicyAndPackage",
       method = "POST",
       path = "/v3/cnad/policies/{policy_id}/unbind",
       content_type = "application/json",
@@ -214,7 +214,7 @@ return {
       response = { ref = "DisassociateIpFromPolicyAndPackageResponse" },
     },
     execute_unblock_ip = {
-      name = "ExecuteUnblockIp",
+      sdk_operation = "ExecuteUnblockIp",
       method = "POST",
       path = "/v1/unblockservice/{domain_id}/unblock",
       content_type = "application/json",
@@ -227,7 +227,7 @@ return {
       response = { ref = "ExecuteUnblockIpResponse" },
     },
     list_block_ips = {
-      name = "ListBlockIps",
+      sdk_operation = "ListBlockIps",
       method = "GET",
       path = "/v1/unblockservice/{domain_id}/block-list",
       content_type = "application/json",
@@ -237,7 +237,7 @@ return {
       response = { ref = "ListBlockIpsResponse" },
     },
     list_domain = {
-      name = "ListDomain",
+      sdk_operation = "ListDomain",
       method = "GET",
       path = "/v1/aad/protected-domains",
       content_type = "application/json",
@@ -249,7 +249,7 @@ return {
       response = { ref = "ListDomainResponse" },
     },
     list_instance = {
-      name = "ListInstance",
+      sdk_operation = "ListInstance",
       method = "GET",
       path = "/v1/aad/instances",
       content_type = "application/json",
@@ -257,7 +257,7 @@ return {
       response = { ref = "ListInstanceResponse" },
     },
     list_instance_id = {
-      name = "ListInstanceId",
+      sdk_operation = "ListInstanceId",
       method = "GET",
       path = "/v1/aad/protected-domains/{domain_id}",
       content_type = "application/json",
@@ -267,7 +267,7 @@ return {
       response = { ref = "ListInstanceIdResponse" },
     },
     list_instance_ip_rule = {
-      name = "ListInstanceIpRule",
+      sdk_operation = "ListInstanceIpRule",
       method = "GET",
       path = "/v1/aad/instances/{instance_id}/{ip}/rules",
       content_type = "application/json",
@@ -281,7 +281,7 @@ return {
       response = { ref = "ListInstanceIpRuleResponse" },
     },
     list_package = {
-      name = "ListPackage",
+      sdk_operation = "ListPackage",
       method = "GET",
       path = "/v1/cnad/packages",
       content_type = "application/json",
@@ -289,7 +289,7 @@ return {
       response = { ref = "ListPackageResponse" },
     },
     list_peak = {
-      name = "ListPeak",
+      sdk_operation = "ListPeak",
       method = "GET",
       path = "/v1/aad/instances/{instance_id}/{ip}/ddos-statistics",
       content_type = "application/json",
@@ -302,7 +302,7 @@ return {
       response = { ref = "ListPeakResponse" },
     },
     list_policy = {
-      name = "ListPolicy",
+      sdk_operation = "ListPolicy",
       method = "GET",
       path = "/v1/cnad/policies",
       content_type = "application/json",
@@ -315,7 +315,7 @@ return {
       response = { ref = "ListPolicyResponse" },
     },
     list_protected_ip = {
-      name = "ListProtectedIp",
+      sdk_operation = "ListProtectedIp",
       method = "GET",
       path = "/v1/cnad/protected-ips",
       content_type = "application/json",
@@ -331,7 +331,7 @@ return {
       response = { ref = "ListProtectedIpResponse" },
     },
     list_source_ips = {
-      name = "ListSourceIps",
+      sdk_operation = "ListSourceIps",
       method = "GET",
       path = "/v1/{project_id}/aad/external/source-ip",
       content_type = "application/json",
@@ -339,7 +339,7 @@ return {
       response = { ref = "ListSourceIpsResponse" },
     },
     list_unblock_quota_statistics = {
-      name = "ListUnblockQuotaStatistics",
+      sdk_operation = "ListUnblockQuotaStatistics",
       method = "GET",
       path = "/v1/unblockservice/{domain_id}/unblock-quota-statistics",
       content_type = "application/json",
@@ -349,7 +349,7 @@ return {
       response = { ref = "ListUnblockQuotaStatisticsResponse" },
     },
     list_unbound_protected_ip = {
-      name = "ListUnboundProtectedIp",
+      sdk_operation = "ListUnboundProtectedIp",
       method = "GET",
       path = "/v1/cnad/packages/{package_id}/unbound-protected-ips",
       content_type = "application/json",
@@ -362,7 +362,7 @@ return {
       response = { ref = "ListUnboundProtectedIpResponse" },
     },
     modify_domain_web_switch = {
-      name = "ModifyDomainWebSwitch",
+      sdk_operation = "ModifyDomainWebSwitch",
       method = "POST",
       path = "/v1/{project_id}/aad/external/domains/switch",
       content_type = "application/json",
@@ -375,7 +375,7 @@ return {
       response = { ref = "ModifyDomainWebSwitchResponse" },
     },
     set_cert_for_domain = {
-      name = "SetCertForDomain",
+      sdk_operation = "SetCertForDomain",
       method = "POST",
       path = "/v1/{project_id}/aad/external/domains/certificate",
       content_type = "application/json",
@@ -390,7 +390,7 @@ return {
       response = { ref = "SetCertForDomainResponse" },
     },
     show_alarm_config = {
-      name = "ShowAlarmConfig",
+      sdk_operation = "ShowAlarmConfig",
       method = "GET",
       path = "/v1/cnad/alarm-config",
       content_type = "application/json",
@@ -398,7 +398,7 @@ return {
       response = { ref = "ShowAlarmConfigResponse" },
     },
     show_block_statistics = {
-      name = "ShowBlockStatistics",
+      sdk_operation = "ShowBlockStatistics",
       method = "GET",
       path = "/v1/unblockservice/{domain_id}/block-statistics",
       content_type = "application/json",
@@ -408,7 +408,7 @@ return {
       response = { ref = "ShowBlockStatisticsResponse" },
     },
     show_lts_config = {
-      name = "ShowLtsConfig",
+      sdk_operation = "ShowLtsConfig",
       method = "GET",
       path = "/v1/cnad/config/lts",
       content_type = "application/json",
@@ -418,7 +418,7 @@ return {
       response = { ref = "ShowLtsConfigResponse" },
     },
     show_policy = {
-      name = "ShowPolicy",
+      sdk_operation = "ShowPolicy",
       method = "GET",
       path = "/v1/cnad/policies/{policy_id}",
       content_type = "application/json",
@@ -428,7 +428,7 @@ return {
       response = { ref = "ShowPolicyResponse" },
     },
     show_unblock_record = {
-      name = "ShowUnblockRecord",
+      sdk_operation = "ShowUnblockRecord",
       method = "GET",
       path = "/v1/unblockservice/{domain_id}/unblock-record",
       content_type = "application/json",
@@ -440,7 +440,7 @@ return {
       response = { ref = "ShowUnblockRecordResponse" },
     },
     update_alarm_config = {
-      name = "UpdateAlarmConfig",
+      sdk_operation = "UpdateAlarmConfig",
       method = "POST",
       path = "/v1/cnad/alarm-config",
       content_type = "application/json",
@@ -451,7 +451,7 @@ return {
       response = { ref = "UpdateAlarmConfigResponse" },
     },
     update_domain = {
-      name = "UpdateDomain",
+      sdk_operation = "UpdateDomain",
       method = "PUT",
       path = "/v1/aad/protected-domains/{domain_id}",
       content_type = "application/json",
@@ -464,7 +464,7 @@ return {
       response = { ref = "UpdateDomainResponse" },
     },
     update_instance_ip_rule = {
-      name = "UpdateInstanceIpRule",
+      sdk_operation = "UpdateInstanceIpRule",
       method = "PUT",
       path = "/v1/aad/instances/{instance_id}/{ip}/rules/{rule_id}",
       content_type = "application/json",
@@ -481,7 +481,7 @@ return {
       response = { ref = "UpdateInstanceIpRuleResponse" },
     },
     update_lts_config = {
-      name = "UpdateLtsConfig",
+      sdk_operation = "UpdateLtsConfig",
       method = "PUT",
       path = "/v1/cnad/config/lts",
       content_type = "application/json",
@@ -494,7 +494,7 @@ return {
       response = { ref = "UpdateLtsConfigResponse" },
     },
     update_package_ip = {
-      name = "UpdatePackageIp",
+      sdk_operation = "UpdatePackageIp",
       method = "POST",
       path = "/v1/cnad/packages/{package_id}/protected-ips",
       content_type = "application/json",
@@ -506,7 +506,7 @@ return {
       response = { ref = "UpdatePackageIpResponse" },
     },
     update_package_name = {
-      name = "UpdatePackageName",
+      sdk_operation = "UpdatePackageName",
       method = "PUT",
       path = "/v1/cnad/packages/{package_id}/name",
       content_type = "application/json",
@@ -518,7 +518,7 @@ return {
       response = { ref = "UpdatePackageNameResponse" },
     },
     update_policy = {
-      name = "UpdatePolicy",
+      sdk_operation = "UpdatePolicy",
       method = "PUT",
       path = "/v1/cnad/policies/{policy_id}",
       content_type = "application/json",
@@ -542,7 +542,7 @@ return {
       response = { ref = "UpdatePolicyResponse" },
     },
     update_tag_for_protected_ip = {
-      name = "UpdateTagForProtectedIp",
+      sdk_operation = "UpdateTagForProtectedIp",
       method = "PUT",
       path = "/v1/cnad/protected-ips/tags",
       content_type = "application/json",

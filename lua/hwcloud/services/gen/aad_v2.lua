@@ -30,7 +30,7 @@ return {
   },
   operations = {
     add_waf_white_ip_rule = {
-      name = "AddWafWhiteIpRule",
+      sdk_operation = "AddWafWhiteIpRule",
       method = "POST",
       path = "/v2/aad/policies/waf/blackwhite-list",
       content_type = "application/json",
@@ -44,7 +44,7 @@ return {
       response = { type = "string" },
     },
     create_domain = {
-      name = "CreateDomain",
+      sdk_operation = "CreateDomain",
       method = "POST",
       path = "/v2/aad/domains",
       content_type = "application/json",
@@ -64,7 +64,7 @@ return {
       response = { ref = "CreateDomainResponse" },
     },
     delete_domain = {
-      name = "DeleteDomain",
+      sdk_operation = "DeleteDomain",
       method = "DELETE",
       path = "/v2/aad/domains",
       content_type = "application/json",
@@ -75,7 +75,7 @@ return {
       response = { type = "any" },
     },
     delete_waf_white_ip_rule = {
-      name = "DeleteWafWhiteIpRule",
+      sdk_operation = "DeleteWafWhiteIpRule",
       method = "DELETE",
       path = "/v2/aad/policies/waf/blackwhite-list",
       content_type = "application/json",
@@ -88,7 +88,7 @@ return {
       response = { type = "string" },
     },
     list_d_do_s_attack_event = {
-      name = "ListDDoSAttackEvent",
+      sdk_operation = "ListDDoSAttackEvent",
       method = "POST",
       path = "/v2/aad/instances/{instance_id}/ddos-info/attack/events",
       content_type = "application/json",
@@ -108,7 +108,7 @@ return {
       response = { ref = "ListDDoSAttackEventResponse" },
     },
     list_d_do_s_black_hole_event = {
-      name = "ListDDoSBlackHoleEvent",
+      sdk_operation = "ListDDoSBlackHoleEvent",
       method = "GET",
       path = "/v2/aad/instances/ddos-info/attack/blackhole-event",
       content_type = "application/json",
@@ -120,7 +120,7 @@ return {
       response = { ref = "ListDDoSBlackHoleEventResponse" },
     },
     list_d_do_s_connection_number = {
-      name = "ListDDoSConnectionNumber",
+      sdk_operation = "ListDDoSConnectionNumber",
       method = "GET",
       path = "/v2/aad/instances/{instance_id}/ddos-info/flow/connection-numbers",
       content_type = "application/json",
@@ -136,7 +136,7 @@ return {
       response = { ref = "ListDDoSConnectionNumberResponse" },
     },
     list_d_do_s_flow = {
-      name = "ListDDoSFlow",
+      sdk_operation = "ListDDoSFlow",
       method = "GET",
       path = "/v2/aad/instances/{instance_id}/ddos-info/flow",
       content_type = "application/json",
@@ -150,7 +150,7 @@ return {
       response = { ref = "ListDDoSFlowResponse" },
     },
     list_frequency_control_rule = {
-      name = "ListFrequencyControlRule",
+      sdk_operation = "ListFrequencyControlRule",
       method = "GET",
       path = "/v2/aad/policies/waf/frequency-control-rule",
       content_type = "application/json",
@@ -160,7 +160,7 @@ return {
       response = { ref = "ListFrequencyControlRuleResponse" },
     },
     list_global_config = {
-      name = "ListGlobalConfig",
+      sdk_operation = "ListGlobalConfig",
       method = "GET",
       path = "/v2/aad/domains/global-config",
       content_type = "application/json",
@@ -168,7 +168,7 @@ return {
       response = { ref = "ListGlobalConfigResponse" },
     },
     list_instance_domains = {
-      name = "ListInstanceDomains",
+      sdk_operation = "ListInstanceDomains",
       method = "GET",
       path = "/v2/aad/instances/{instance_id}/domains",
       content_type = "application/json",
@@ -181,7 +181,7 @@ return {
       response = { ref = "ListInstanceDomainsResponse" },
     },
     list_source_ip = {
-      name = "ListSourceIp",
+      sdk_operation = "ListSourceIp",
       method = "GET",
       path = "/v2/aad/source-ip",
       content_type = "application/json",
@@ -189,7 +189,7 @@ return {
       response = { ref = "ListSourceIpResponse" },
     },
     list_waf_attack_event = {
-      name = "ListWafAttackEvent",
+      sdk_operation = "ListWafAttackEvent",
       method = "GET",
       path = "/v2/aad/domains/waf-info/attack/event",
       content_type = "application/json",
@@ -207,7 +207,7 @@ return {
       response = { ref = "ListWafAttackEventResponse" },
     },
     list_waf_bandwidth = {
-      name = "ListWafBandwidth",
+      sdk_operation = "ListWafBandwidth",
       method = "GET",
       path = "/v2/aad/domains/waf-info/flow/bandwidth",
       content_type = "application/json",
@@ -222,7 +222,7 @@ return {
       response = { ref = "ListWafBandwidthResponse" },
     },
     list_waf_custom_rule = {
-      name = "ListWafCustomRule",
+      sdk_operation = "ListWafCustomRule",
       method = "GET",
       path = "/v2/aad/policies/waf/custom-rule",
       content_type = "application/json",
@@ -233,7 +233,7 @@ return {
       response = { ref = "ListWafCustomRuleResponse" },
     },
     list_waf_geo_ip_rule = {
-      name = "ListWafGeoIpRule",
+      sdk_operation = "ListWafGeoIpRule",
       method = "GET",
       path = "/v2/aad/policies/waf/geoip-rule",
       content_type = "application/json",
@@ -244,7 +244,7 @@ return {
       response = { ref = "ListWafGeoIpRuleResponse" },
     },
     list_waf_qps = {
-      name = "ListWafQps",
+      sdk_operation = "ListWafQps",
       method = "GET",
       path = "/v2/aad/domains/waf-info/flow/qps",
       content_type = "application/json",
@@ -262,7 +262,7 @@ return {
       response = { ref = "ListWafQpsResponse" },
     },
     list_waf_white_ip_rule = {
-      name = "ListWafWhiteIpRule",
+      sdk_operation = "ListWafWhiteIpRule",
       method = "GET",
       path = "/v2/aad/policies/waf/blackwhite-list",
       content_type = "application/json",
@@ -273,7 +273,7 @@ return {
       response = { ref = "ListWafWhiteIpRuleResponse" },
     },
     list_white_black_ip_rule = {
-      name = "ListWhiteBlackIpRule",
+      sdk_operation = "ListWhiteBlackIpRule",
       method = "GET",
       path = "/v2/aad/policies/ddos/blackwhite-list",
       content_type = "application/json",
@@ -284,7 +284,7 @@ return {
       response = { ref = "ListWhiteBlackIpRuleResponse" },
     },
     show_alarm_config = {
-      name = "ShowAlarmConfig",
+      sdk_operation = "ShowAlarmConfig",
       method = "GET",
       path = "/v2/aad/alarm",
       content_type = "application/json",
@@ -292,7 +292,7 @@ return {
       response = { ref = "ShowAlarmConfigResponse" },
     },
     show_d_do_s_peak = {
-      name = "ShowDDoSPeak",
+      sdk_operation = "ShowDDoSPeak",
       method = "GET",
       path = "/v2/aad/instances/{instance_id}/ddos-info/flow/peak",
       content_type = "application/json",
@@ -305,7 +305,7 @@ return {
       response = { ref = "ShowDDoSPeakResponse" },
     },
     show_domain_certificate = {
-      name = "ShowDomainCertificate",
+      sdk_operation = "ShowDomainCertificate",
       method = "GET",
       path = "/v2/aad/domains/{domain_id}/certificate",
       content_type = "application/json",
@@ -315,7 +315,7 @@ return {
       response = { ref = "ShowDomainCertificateResponse" },
     },
     show_domain_detail = {
-      name = "ShowDomainDetail",
+      sdk_operation = "ShowDomainDetail",
       method = "GET",
       path = "/v2/aad/domains/{domain_id}/detail",
       content_type = "application/json",
@@ -325,7 +325,7 @@ return {
       response = { ref = "ShowDomainDetailResponse" },
     },
     show_domain_name_config = {
-      name = "ShowDomainNameConfig",
+      sdk_operation = "ShowDomainNameConfig",
       method = "GET",
       path = "/v2/aad/domains/{domain_id}/config",
       content_type = "application/json",
@@ -336,7 +336,7 @@ return {
       response = { ref = "ShowDomainNameConfigResponse" },
     },
     show_flow_block = {
-      name = "ShowFlowBlock",
+      sdk_operation = "ShowFlowBlock",
       method = "GET",
       path = "/v2/aad/policies/ddos/flow-block",
       content_type = "application/json",
@@ -346,7 +346,7 @@ return {
       response = { ref = "ShowFlowBlockResponse" },
     },
     show_instance_by_instance_id = {
-      name = "ShowInstanceByInstanceId",
+      sdk_operation = "ShowInstanceByInstanceId",
       method = "GET",
       path = "/v2/aad/instances/{instance_id}",
       content_type = "application/json",
@@ -356,7 +356,7 @@ return {
       response = { ref = "ShowInstanceByInstanceIdResponse" },
     },
     show_waf_policy = {
-      name = "ShowWafPolicy",
+      sdk_operation = "ShowWafPolicy",
       method = "GET",
       path = "/v2/aad/policies/waf",
       content_type = "application/json",
@@ -367,7 +367,7 @@ return {
       response = { ref = "ShowWafPolicyResponse" },
     },
     show_waf_qps = {
-      name = "ShowWafQps",
+      sdk_operation = "ShowWafQps",
       method = "GET",
       path = "/v2/aad/domains/waf-info/flow/request/peak",
       content_type = "application/json",
@@ -381,7 +381,7 @@ return {
       response = { ref = "ShowWafQpsResponse" },
     },
     update_domain_config = {
-      name = "UpdateDomainConfig",
+      sdk_operation = "UpdateDomainConfig",
       method = "PUT",
       path = "/v2/aad/domains/{domain_id}/config",
       content_type = "application/json",
@@ -398,7 +398,7 @@ return {
       response = { type = "any" },
     },
     update_forward_rule = {
-      name = "UpdateForwardRule",
+      sdk_operation = "UpdateForwardRule",
       method = "PUT",
       path = "/v2/aad/forward-rules/{instance_id}/{ip}/{rule_id}",
       content_type = "application/json",
@@ -412,7 +412,7 @@ return {
       response = { type = "any" },
     },
     upgrade_instance_spec = {
-      name = "UpgradeInstanceSpec",
+      sdk_operation = "UpgradeInstanceSpec",
       method = "PUT",
       path = "/v2/aad/instance",
       content_type = "application/json",

@@ -439,7 +439,7 @@ return {
   },
   operations = {
     batch_add_ops_evaluation_task_custom_label_values = {
-      name = "BatchAddOpsEvaluationTaskCustomLabelValues",
+      sdk_operation = "BatchAddOpsEvaluationTaskCustomLabelValues",
       method = "POST",
       path = "/v1/ops/evaluation-tasks/{task_id}/custom-labels-values",
       content_type = "application/json",
@@ -451,7 +451,7 @@ return {
       response = { ref = "BatchAddOpsEvaluationTaskCustomLabelValuesResponse" },
     },
     batch_add_ops_evaluation_task_custom_labels = {
-      name = "BatchAddOpsEvaluationTaskCustomLabels",
+      sdk_operation = "BatchAddOpsEvaluationTaskCustomLabels",
       method = "POST",
       path = "/v1/ops/evaluation-tasks/{task_id}/custom-labels",
       content_type = "application/json",
@@ -463,7 +463,7 @@ return {
       response = { type = "any" },
     },
     batch_create_core_gateway_tags = {
-      name = "BatchCreateCoreGatewayTags",
+      sdk_operation = "BatchCreateCoreGatewayTags",
       method = "POST",
       path = "/v1/gateways/{gateway_id}/tags/create",
       content_type = "application/json",
@@ -475,7 +475,7 @@ return {
       response = { ref = "BatchCreateCoreGatewayTagsResponse" },
     },
     batch_create_ops_dataset_items = {
-      name = "BatchCreateOpsDatasetItems",
+      sdk_operation = "BatchCreateOpsDatasetItems",
       method = "POST",
       path = "/v1/ops/datasets/{dataset_id}/items",
       content_type = "application/json",
@@ -489,7 +489,7 @@ return {
       response = { ref = "BatchCreateOpsDatasetItemsResponse" },
     },
     batch_delete_core_gateway_tags = {
-      name = "BatchDeleteCoreGatewayTags",
+      sdk_operation = "BatchDeleteCoreGatewayTags",
       method = "POST",
       path = "/v1/gateways/{gateway_id}/tags/delete",
       content_type = "application/json",
@@ -501,7 +501,7 @@ return {
       response = { ref = "BatchDeleteCoreGatewayTagsResponse" },
     },
     batch_delete_ops_dataset_items = {
-      name = "BatchDeleteOpsDatasetItems",
+      sdk_operation = "BatchDeleteOpsDatasetItems",
       method = "DELETE",
       path = "/v1/ops/datasets/{dataset_id}/items",
       content_type = "application/json",
@@ -513,7 +513,7 @@ return {
       response = { ref = "BatchDeleteOpsDatasetItemsResponse" },
     },
     batch_delete_ops_datasets = {
-      name = "BatchDeleteOpsDatasets",
+      sdk_operation = "BatchDeleteOpsDatasets",
       method = "DELETE",
       path = "/v1/ops/datasets",
       content_type = "application/json",
@@ -524,7 +524,7 @@ return {
       response = { ref = "BatchDeleteOpsDatasetsResponse" },
     },
     batch_delete_ops_evaluation_tasks = {
-      name = "BatchDeleteOpsEvaluationTasks",
+      sdk_operation = "BatchDeleteOpsEvaluationTasks",
       method = "DELETE",
       path = "/v1/ops/evaluation-tasks",
       content_type = "application/json",
@@ -535,7 +535,7 @@ return {
       response = { type = "any" },
     },
     batch_delete_ops_evaluator = {
-      name = "BatchDeleteOpsEvaluator",
+      sdk_operation = "BatchDeleteOpsEvaluator",
       method = "DELETE",
       path = "/v1/ops/evaluators",
       content_type = "application/json",
@@ -546,7 +546,7 @@ return {
       response = { ref = "BatchDeleteOpsEvaluatorResponse" },
     },
     batch_delete_ops_synthesis_tasks = {
-      name = "BatchDeleteOpsSynthesisTasks",
+      sdk_operation = "BatchDeleteOpsSynthesisTasks",
       method = "DELETE",
       path = "/v1/ops/datasets-synthesis",
       content_type = "application/json",
@@ -557,7 +557,7 @@ return {
       response = { ref = "BatchDeleteOpsSynthesisTasksResponse" },
     },
     batch_update_ops_evaluation_task_custom_label_values = {
-      name = "BatchUpdateOpsEvaluationTaskCustomLabelValues",
+      sdk_operation = "BatchUpdateOpsEvaluationTaskCustomLabelValues",
       method = "PUT",
       path = "/v1/ops/evaluation-tasks/{task_id}/custom-labels-values",
       content_type = "application/json",
@@ -569,7 +569,7 @@ return {
       response = { type = "any" },
     },
     check_ops_evaluation_task_name = {
-      name = "CheckOpsEvaluationTaskName",
+      sdk_operation = "CheckOpsEvaluationTaskName",
       method = "GET",
       path = "/v1/ops/evaluation-tasks/name/check",
       content_type = "application/json",
@@ -579,7 +579,7 @@ return {
       response = { type = "any" },
     },
     create_core_code_interpreter = {
-      name = "CreateCoreCodeInterpreter",
+      sdk_operation = "CreateCoreCodeInterpreter",
       method = "POST",
       path = "/v1/core/code-interpreters",
       content_type = "application/json",
@@ -598,7 +598,7 @@ return {
       response = { ref = "CreateCoreCodeInterpreterResponse" },
     },
     create_core_gateway = {
-      name = "CreateCoreGateway",
+      sdk_operation = "CreateCoreGateway",
       method = "POST",
       path = "/v1/core/gateways",
       content_type = "application/json",
@@ -619,7 +619,7 @@ return {
       response = { ref = "CreateCoreGatewayResponse" },
     },
     create_core_gateway_target = {
-      name = "CreateCoreGatewayTarget",
+      sdk_operation = "CreateCoreGatewayTarget",
       method = "POST",
       path = "/v1/core/gateways/{gateway_id}/targets",
       content_type = "application/json",
@@ -634,7 +634,7 @@ return {
       response = { ref = "CreateCoreGatewayTargetResponse" },
     },
     create_core_ingress = {
-      name = "CreateCoreIngress",
+      sdk_operation = "CreateCoreIngress",
       method = "POST",
       path = "/v1/core/ingresses",
       content_type = "application/json",
@@ -648,7 +648,7 @@ return {
       response = { ref = "CreateCoreIngressResponse" },
     },
     create_core_ingress_network = {
-      name = "CreateCoreIngressNetwork",
+      sdk_operation = "CreateCoreIngressNetwork",
       method = "POST",
       path = "/v1/core/ingresses/{ingress_id}/vpc-networks",
       content_type = "application/json",
@@ -660,7 +660,7 @@ return {
       response = { ref = "CreateCoreIngressNetworkResponse" },
     },
     create_core_runtime = {
-      name = "CreateCoreRuntime",
+      sdk_operation = "CreateCoreRuntime",
       method = "POST",
       path = "/v1/core/runtimes",
       content_type = "application/json",
@@ -683,7 +683,7 @@ return {
       response = { ref = "CreateCoreRuntimeResponse" },
     },
     create_core_runtime_endpoint = {
-      name = "CreateCoreRuntimeEndpoint",
+      sdk_operation = "CreateCoreRuntimeEndpoint",
       method = "POST",
       path = "/v1/core/runtimes/{runtime_id}/endpoints",
       content_type = "application/json",
@@ -699,7 +699,7 @@ return {
       response = { ref = "CreateCoreRuntimeEndpointResponse" },
     },
     create_core_space = {
-      name = "CreateCoreSpace",
+      sdk_operation = "CreateCoreSpace",
       method = "POST",
       path = "/v1/core/spaces",
       content_type = "application/json",
@@ -721,7 +721,7 @@ return {
       response = { ref = "CreateCoreSpaceResponse" },
     },
     create_core_space_api_key = {
-      name = "CreateCoreSpaceApiKey",
+      sdk_operation = "CreateCoreSpaceApiKey",
       method = "POST",
       path = "/v1/core/space-keys",
       content_type = "application/json",
@@ -729,7 +729,7 @@ return {
       response = { ref = "CreateCoreSpaceApiKeyResponse" },
     },
     create_core_space_customized_strategy = {
-      name = "CreateCoreSpaceCustomizedStrategy",
+      sdk_operation = "CreateCoreSpaceCustomizedStrategy",
       method = "POST",
       path = "/v1/core/spaces/{space_id}/strategies/customized",
       content_type = "application/json",
@@ -743,7 +743,7 @@ return {
       response = { ref = "CreateCoreSpaceCustomizedStrategyResponse" },
     },
     create_ops_agent_observation = {
-      name = "CreateOpsAgentObservation",
+      sdk_operation = "CreateOpsAgentObservation",
       method = "POST",
       path = "/v1/ops/observation/agents",
       content_type = "application/json;charset=utf-8",
@@ -770,7 +770,7 @@ return {
       response = { ref = "CreateOpsAgentObservationResponse" },
     },
     create_ops_dataset = {
-      name = "CreateOpsDataset",
+      sdk_operation = "CreateOpsDataset",
       method = "POST",
       path = "/v1/ops/datasets",
       content_type = "application/json",
@@ -783,7 +783,7 @@ return {
       response = { ref = "CreateOpsDatasetResponse" },
     },
     create_ops_evaluation_task = {
-      name = "CreateOpsEvaluationTask",
+      sdk_operation = "CreateOpsEvaluationTask",
       method = "POST",
       path = "/v1/ops/evaluation-tasks",
       content_type = "application/json",
@@ -804,7 +804,7 @@ return {
       response = { type = "any" },
     },
     create_ops_evaluator = {
-      name = "CreateOpsEvaluator",
+      sdk_operation = "CreateOpsEvaluator",
       method = "POST",
       path = "/v1/ops/evaluators",
       content_type = "application/json",
@@ -819,7 +819,7 @@ return {
       response = { type = "any" },
     },
     create_ops_label = {
-      name = "CreateOpsLabel",
+      sdk_operation = "CreateOpsLabel",
       method = "POST",
       path = "/v1/ops/labels",
       content_type = "application/json",
@@ -833,7 +833,7 @@ return {
       response = { ref = "CreateOpsLabelResponse" },
     },
     create_ops_synthesis_task = {
-      name = "CreateOpsSynthesisTask",
+      sdk_operation = "CreateOpsSynthesisTask",
       method = "POST",
       path = "/v1/ops/datasets-synthesis",
       content_type = "application/json",
@@ -851,7 +851,7 @@ return {
       response = { ref = "CreateOpsSynthesisTaskResponse" },
     },
     debug_ops_evaluator = {
-      name = "DebugOpsEvaluator",
+      sdk_operation = "DebugOpsEvaluator",
       method = "POST",
       path = "/v1/ops/evaluators/debug",
       content_type = "application/json",
@@ -864,7 +864,7 @@ return {
       response = { ref = "DebugOpsEvaluatorResponse" },
     },
     delete_core_code_interpreter = {
-      name = "DeleteCoreCodeInterpreter",
+      sdk_operation = "DeleteCoreCodeInterpreter",
       method = "DELETE",
       path = "/v1/core/code-interpreters/{code_interpreter_id}",
       content_type = "application/json",
@@ -874,7 +874,7 @@ return {
       response = { ref = "DeleteCoreCodeInterpreterResponse" },
     },
     delete_core_gateway = {
-      name = "DeleteCoreGateway",
+      sdk_operation = "DeleteCoreGateway",
       method = "DELETE",
       path = "/v1/core/gateways/{gateway_id}",
       content_type = "application/json",
@@ -884,7 +884,7 @@ return {
       response = { ref = "DeleteCoreGatewayResponse" },
     },
     delete_core_gateway_target = {
-      name = "DeleteCoreGatewayTarget",
+      sdk_operation = "DeleteCoreGatewayTarget",
       method = "DELETE",
       path = "/v1/core/gateways/{gateway_id}/targets/{target_id}",
       content_type = "application/json",
@@ -895,7 +895,7 @@ return {
       response = { ref = "DeleteCoreGatewayTargetResponse" },
     },
     delete_core_ingress = {
-      name = "DeleteCoreIngress",
+      sdk_operation = "DeleteCoreIngress",
       method = "DELETE",
       path = "/v1/core/ingresses/{ingress_id}",
       content_type = "application/json",
@@ -905,7 +905,7 @@ return {
       response = { ref = "DeleteCoreIngressResponse" },
     },
     delete_core_ingress_network = {
-      name = "DeleteCoreIngressNetwork",
+      sdk_operation = "DeleteCoreIngressNetwork",
       method = "DELETE",
       path = "/v1/core/ingresses/{ingress_id}/vpc-networks/{vpc_ingress_network_id}",
       content_type = "application/json",
@@ -916,7 +916,7 @@ return {
       response = { ref = "DeleteCoreIngressNetworkResponse" },
     },
     delete_core_runtime = {
-      name = "DeleteCoreRuntime",
+      sdk_operation = "DeleteCoreRuntime",
       method = "DELETE",
       path = "/v1/core/runtimes/{runtime_id}",
       content_type = "application/json",
@@ -926,7 +926,7 @@ return {
       response = { ref = "DeleteCoreRuntimeResponse" },
     },
     delete_core_runtime_endpoint = {
-      name = "DeleteCoreRuntimeEndpoint",
+      sdk_operation = "DeleteCoreRuntimeEndpoint",
       method = "DELETE",
       path = "/v1/core/runtimes/{runtime_id}/endpoints/{endpoint_id}",
       content_type = "application/json",
@@ -937,7 +937,7 @@ return {
       response = { ref = "DeleteCoreRuntimeEndpointResponse" },
     },
     delete_core_space = {
-      name = "DeleteCoreSpace",
+      sdk_operation = "DeleteCoreSpace",
       method = "DELETE",
       path = "/v1/core/spaces/{space_id}",
       content_type = "application/json",
@@ -947,7 +947,7 @@ return {
       response = { ref = "DeleteCoreSpaceResponse" },
     },
     delete_core_space_customized_strategy = {
-      name = "DeleteCoreSpaceCustomizedStrategy",
+      sdk_operation = "DeleteCoreSpaceCustomizedStrategy",
       method = "DELETE",
       path = "/v1/core/spaces/{space_id}/strategies/customized/{strategy_id}",
       content_type = "application/json",
@@ -958,7 +958,7 @@ return {
       response = { ref = "DeleteCoreSpaceCustomizedStrategyResponse" },
     },
     delete_ops_agent_observation = {
-      name = "DeleteOpsAgentObservation",
+      sdk_operation = "DeleteOpsAgentObservation",
       method = "DELETE",
       path = "/v1/ops/observation/agents/{agent_id}",
       content_type = "application/json",
@@ -968,7 +968,7 @@ return {
       response = { ref = "DeleteOpsAgentObservationResponse" },
     },
     delete_ops_dataset = {
-      name = "DeleteOpsDataset",
+      sdk_operation = "DeleteOpsDataset",
       method = "DELETE",
       path = "/v1/ops/datasets/{dataset_id}",
       content_type = "application/json",
@@ -978,7 +978,7 @@ return {
       response = { ref = "DeleteOpsDatasetResponse" },
     },
     delete_ops_dataset_version = {
-      name = "DeleteOpsDatasetVersion",
+      sdk_operation = "DeleteOpsDatasetVersion",
       method = "DELETE",
       path = "/v1/ops/datasets/{dataset_id}/versions/{version_id}",
       content_type = "application/json",
@@ -989,7 +989,7 @@ return {
       response = { ref = "DeleteOpsDatasetVersionResponse" },
     },
     delete_ops_evaluation_task_custom_label_values = {
-      name = "DeleteOpsEvaluationTaskCustomLabelValues",
+      sdk_operation = "DeleteOpsEvaluationTaskCustomLabelValues",
       method = "DELETE",
       path = "/v1/ops/evaluation-tasks/{task_id}/custom-labels-values",
       content_type = "application/json",
@@ -1001,7 +1001,7 @@ return {
       response = { type = "any" },
     },
     delete_ops_evaluation_task_custom_labels = {
-      name = "DeleteOpsEvaluationTaskCustomLabels",
+      sdk_operation = "DeleteOpsEvaluationTaskCustomLabels",
       method = "DELETE",
       path = "/v1/ops/evaluation-tasks/{task_id}/custom-labels/{label_id}",
       content_type = "application/json",
@@ -1012,7 +1012,7 @@ return {
       response = { type = "any" },
     },
     delete_ops_evaluator = {
-      name = "DeleteOpsEvaluator",
+      sdk_operation = "DeleteOpsEvaluator",
       method = "DELETE",
       path = "/v1/ops/evaluators/{evaluator_id}",
       content_type = "application/json",
@@ -1022,7 +1022,7 @@ return {
       response = { ref = "DeleteOpsEvaluatorResponse" },
     },
     delete_ops_evaluator_version = {
-      name = "DeleteOpsEvaluatorVersion",
+      sdk_operation = "DeleteOpsEvaluatorVersion",
       method = "DELETE",
       path = "/v1/ops/evaluators/{evaluator_id}/versions/{version_id}",
       content_type = "application/json",
@@ -1033,7 +1033,7 @@ return {
       response = { ref = "DeleteOpsEvaluatorVersionResponse" },
     },
     delete_ops_synthesis_task = {
-      name = "DeleteOpsSynthesisTask",
+      sdk_operation = "DeleteOpsSynthesisTask",
       method = "DELETE",
       path = "/v1/ops/datasets-synthesis/{synthesis_id}",
       content_type = "application/json",
@@ -1043,7 +1043,7 @@ return {
       response = { ref = "DeleteOpsSynthesisTaskResponse" },
     },
     generate_ops_evaluator_evaluation_steps = {
-      name = "GenerateOpsEvaluatorEvaluationSteps",
+      sdk_operation = "GenerateOpsEvaluatorEvaluationSteps",
       method = "POST",
       path = "/v1/ops/evaluators/evaluation-steps/generate",
       content_type = "application/json",
@@ -1055,7 +1055,7 @@ return {
       response = { ref = "GenerateOpsEvaluatorEvaluationStepsResponse" },
     },
     import_ops_dataset_items = {
-      name = "ImportOpsDatasetItems",
+      sdk_operation = "ImportOpsDatasetItems",
       method = "POST",
       path = "/v1/ops/datasets/{dataset_id}/items/import",
       content_type = "application/json",
@@ -1070,7 +1070,7 @@ return {
       response = { ref = "ImportOpsDatasetItemsResponse" },
     },
     import_ops_results = {
-      name = "ImportOpsResults",
+      sdk_operation = "ImportOpsResults",
       method = "POST",
       path = "/v1/ops/datasets/import",
       content_type = "application/json",
@@ -1089,7 +1089,7 @@ return {
       response = { type = "any" },
     },
     list_all_core_gateway_tags = {
-      name = "ListAllCoreGatewayTags",
+      sdk_operation = "ListAllCoreGatewayTags",
       method = "GET",
       path = "/v1/gateways/tags",
       content_type = "application/json",
@@ -1101,7 +1101,7 @@ return {
       response = { ref = "ListAllCoreGatewayTagsResponse" },
     },
     list_core_code_interpreters = {
-      name = "ListCoreCodeInterpreters",
+      sdk_operation = "ListCoreCodeInterpreters",
       method = "GET",
       path = "/v1/core/code-interpreters",
       content_type = "application/json",
@@ -1120,7 +1120,7 @@ return {
       response = { ref = "ListCoreCodeInterpretersResponse" },
     },
     list_core_gateway_quotas = {
-      name = "ListCoreGatewayQuotas",
+      sdk_operation = "ListCoreGatewayQuotas",
       method = "GET",
       path = "/v1/core/gateway-quotas",
       content_type = "application/json",
@@ -1133,7 +1133,7 @@ return {
       response = { ref = "ListCoreGatewayQuotasResponse" },
     },
     list_core_gateway_tags = {
-      name = "ListCoreGatewayTags",
+      sdk_operation = "ListCoreGatewayTags",
       method = "GET",
       path = "/v1/gateways/{gateway_id}/tags",
       content_type = "application/json",
@@ -1143,7 +1143,7 @@ return {
       response = { ref = "ListCoreGatewayTagsResponse" },
     },
     list_core_gateway_targets = {
-      name = "ListCoreGatewayTargets",
+      sdk_operation = "ListCoreGatewayTargets",
       method = "GET",
       path = "/v1/core/gateways/{gateway_id}/targets",
       content_type = "application/json",
@@ -1156,7 +1156,7 @@ return {
       response = { ref = "ListCoreGatewayTargetsResponse" },
     },
     list_core_gateways = {
-      name = "ListCoreGateways",
+      sdk_operation = "ListCoreGateways",
       method = "GET",
       path = "/v1/core/gateways",
       content_type = "application/json",
@@ -1171,7 +1171,7 @@ return {
       response = { ref = "ListCoreGatewaysResponse" },
     },
     list_core_gateways_by_tags = {
-      name = "ListCoreGatewaysByTags",
+      sdk_operation = "ListCoreGatewaysByTags",
       method = "POST",
       path = "/v1/gateways/resource-instances/filter",
       content_type = "application/json",
@@ -1187,7 +1187,7 @@ return {
       response = { ref = "ListCoreGatewaysByTagsResponse" },
     },
     list_core_ingress_networks = {
-      name = "ListCoreIngressNetworks",
+      sdk_operation = "ListCoreIngressNetworks",
       method = "GET",
       path = "/v1/core/ingresses/{ingress_id}/vpc-networks",
       content_type = "application/json",
@@ -1197,7 +1197,7 @@ return {
       response = { ref = "ListCoreIngressNetworksResponse" },
     },
     list_core_ingresses = {
-      name = "ListCoreIngresses",
+      sdk_operation = "ListCoreIngresses",
       method = "GET",
       path = "/v1/core/ingresses",
       content_type = "application/json",
@@ -1210,7 +1210,7 @@ return {
       response = { ref = "ListCoreIngressesResponse" },
     },
     list_core_runtime_endpoints = {
-      name = "ListCoreRuntimeEndpoints",
+      sdk_operation = "ListCoreRuntimeEndpoints",
       method = "GET",
       path = "/v1/core/runtimes/{runtime_id}/endpoints",
       content_type = "application/json",
@@ -1227,7 +1227,7 @@ return {
       response = { ref = "ListCoreRuntimeEndpointsResponse" },
     },
     list_core_runtime_versions = {
-      name = "ListCoreRuntimeVersions",
+      sdk_operation = "ListCoreRuntimeVersions",
       method = "GET",
       path = "/v1/core/runtimes/{runtime_id}/versions",
       content_type = "application/json",
@@ -1240,7 +1240,7 @@ return {
       response = { ref = "ListCoreRuntimeVersionsResponse" },
     },
     list_core_runtimes = {
-      name = "ListCoreRuntimes",
+      sdk_operation = "ListCoreRuntimes",
       method = "GET",
       path = "/v1/core/runtimes",
       content_type = "application/json",
@@ -1254,7 +1254,7 @@ return {
       response = { ref = "ListCoreRuntimesResponse" },
     },
     list_core_space_builtin_strategies = {
-      name = "ListCoreSpaceBuiltinStrategies",
+      sdk_operation = "ListCoreSpaceBuiltinStrategies",
       method = "GET",
       path = "/v1/core/space-builtin-strategies",
       content_type = "application/json",
@@ -1266,7 +1266,7 @@ return {
       response = { ref = "ListCoreSpaceBuiltinStrategiesResponse" },
     },
     list_core_space_jobs = {
-      name = "ListCoreSpaceJobs",
+      sdk_operation = "ListCoreSpaceJobs",
       method = "GET",
       path = "/v1/core/spaces/{space_id}/jobs",
       content_type = "application/json",
@@ -1281,7 +1281,7 @@ return {
       response = { ref = "ListCoreSpaceJobsResponse" },
     },
     list_core_space_memories = {
-      name = "ListCoreSpaceMemories",
+      sdk_operation = "ListCoreSpaceMemories",
       method = "GET",
       path = "/v1/core/spaces/{space_id}/memories",
       content_type = "application/json",
@@ -1303,7 +1303,7 @@ return {
       response = { ref = "ListCoreSpaceMemoriesResponse" },
     },
     list_core_spaces = {
-      name = "ListCoreSpaces",
+      sdk_operation = "ListCoreSpaces",
       method = "GET",
       path = "/v1/core/spaces",
       content_type = "application/json",
@@ -1319,7 +1319,7 @@ return {
       response = { ref = "ListCoreSpacesResponse" },
     },
     list_ops_agent_log = {
-      name = "ListOpsAgentLog",
+      sdk_operation = "ListOpsAgentLog",
       method = "GET",
       path = "/v1/ops/observation/agent/{agent_id}/log",
       content_type = "application/json",
@@ -1336,7 +1336,7 @@ return {
       response = { ref = "ListOpsAgentLogResponse" },
     },
     list_ops_agent_metric_label_values = {
-      name = "ListOpsAgentMetricLabelValues",
+      sdk_operation = "ListOpsAgentMetricLabelValues",
       method = "POST",
       path = "/v1/ops/observation/agents/metric/label-values",
       content_type = "application/json",
@@ -1353,7 +1353,7 @@ return {
       response = { ref = "ListOpsAgentMetricLabelValuesResponse" },
     },
     list_ops_agent_observation = {
-      name = "ListOpsAgentObservation",
+      sdk_operation = "ListOpsAgentObservation",
       method = "GET",
       path = "/v1/ops/observation/agents",
       content_type = "application/json",
@@ -1368,7 +1368,7 @@ return {
       response = { ref = "ListOpsAgentObservationResponse" },
     },
     list_ops_agent_runt_log = {
-      name = "ListOpsAgentRuntLog",
+      sdk_operation = "ListOpsAgentRuntLog",
       method = "GET",
       path = "/v1/ops/observation/agent-run/{agent_run_id}/log",
       content_type = "application/json",
@@ -1388,7 +1388,7 @@ return {
       response = { ref = "ListOpsAgentRuntLogResponse" },
     },
     list_ops_agent_span_metric = {
-      name = "ListOpsAgentSpanMetric",
+      sdk_operation = "ListOpsAgentSpanMetric",
       method = "GET",
       path = "/v1/ops/observation/agent/{agent_id}/span/{span_name}/metrics",
       content_type = "application/json",
@@ -1400,7 +1400,7 @@ return {
       response = { ref = "ListOpsAgentSpanMetricResponse" },
     },
     list_ops_dataset_items = {
-      name = "ListOpsDatasetItems",
+      sdk_operation = "ListOpsDatasetItems",
       method = "GET",
       path = "/v1/ops/datasets/{dataset_id}/items",
       content_type = "application/json",
@@ -1414,7 +1414,7 @@ return {
       response = { ref = "ListOpsDatasetItemsResponse" },
     },
     list_ops_dataset_items_import_tasks = {
-      name = "ListOpsDatasetItemsImportTasks",
+      sdk_operation = "ListOpsDatasetItemsImportTasks",
       method = "GET",
       path = "/v1/ops/datasets/{dataset_id}/items/import/tasks",
       content_type = "application/json",
@@ -1425,7 +1425,7 @@ return {
       response = { ref = "ListOpsDatasetItemsImportTasksResponse" },
     },
     list_ops_dataset_schemas = {
-      name = "ListOpsDatasetSchemas",
+      sdk_operation = "ListOpsDatasetSchemas",
       method = "GET",
       path = "/v1/ops/datasets/{dataset_id}/schemas",
       content_type = "application/json",
@@ -1435,7 +1435,7 @@ return {
       response = { type = "array", items = { ref = "OpsSchemaInfo" } },
     },
     list_ops_dataset_versions = {
-      name = "ListOpsDatasetVersions",
+      sdk_operation = "ListOpsDatasetVersions",
       method = "GET",
       path = "/v1/ops/datasets/{dataset_id}/versions",
       content_type = "application/json",
@@ -1448,7 +1448,7 @@ return {
       response = { ref = "ListOpsDatasetVersionsResponse" },
     },
     list_ops_datasets = {
-      name = "ListOpsDatasets",
+      sdk_operation = "ListOpsDatasets",
       method = "GET",
       path = "/v1/ops/datasets",
       content_type = "application/json",
@@ -1462,7 +1462,7 @@ return {
       response = { ref = "ListOpsDatasetsResponse" },
     },
     list_ops_evaluation_models = {
-      name = "ListOpsEvaluationModels",
+      sdk_operation = "ListOpsEvaluationModels",
       method = "GET",
       path = "/v1/ops/evaluation-models",
       content_type = "application/json",
@@ -1470,7 +1470,7 @@ return {
       response = { ref = "ListOpsEvaluationModelsResponse" },
     },
     list_ops_evaluation_task_custom_label_values = {
-      name = "ListOpsEvaluationTaskCustomLabelValues",
+      sdk_operation = "ListOpsEvaluationTaskCustomLabelValues",
       method = "GET",
       path = "/v1/ops/evaluation-tasks/{task_id}/custom-labels-values",
       content_type = "application/json",
@@ -1485,7 +1485,7 @@ return {
       response = { type = "any" },
     },
     list_ops_evaluation_task_custom_labels = {
-      name = "ListOpsEvaluationTaskCustomLabels",
+      sdk_operation = "ListOpsEvaluationTaskCustomLabels",
       method = "GET",
       path = "/v1/ops/evaluation-tasks/{task_id}/custom-labels",
       content_type = "application/json",
@@ -1498,7 +1498,7 @@ return {
       response = { type = "any" },
     },
     list_ops_evaluation_task_results = {
-      name = "ListOpsEvaluationTaskResults",
+      sdk_operation = "ListOpsEvaluationTaskResults",
       method = "POST",
       path = "/v1/ops/evaluation-tasks/{task_id}/results",
       content_type = "application/json",
@@ -1513,7 +1513,7 @@ return {
       response = { type = "any" },
     },
     list_ops_evaluation_tasks = {
-      name = "ListOpsEvaluationTasks",
+      sdk_operation = "ListOpsEvaluationTasks",
       method = "POST",
       path = "/v1/ops/evaluation-tasks/list",
       content_type = "application/json",
@@ -1526,7 +1526,7 @@ return {
       response = { type = "any" },
     },
     list_ops_evaluator_filter_options = {
-      name = "ListOpsEvaluatorFilterOptions",
+      sdk_operation = "ListOpsEvaluatorFilterOptions",
       method = "GET",
       path = "/v1/ops/evaluator-filter-options",
       content_type = "application/json",
@@ -1534,7 +1534,7 @@ return {
       response = { ref = "ListOpsEvaluatorFilterOptionsResponse" },
     },
     list_ops_evaluator_templates = {
-      name = "ListOpsEvaluatorTemplates",
+      sdk_operation = "ListOpsEvaluatorTemplates",
       method = "POST",
       path = "/v1/ops/evaluator-templates/list",
       content_type = "application/json",
@@ -1547,7 +1547,7 @@ return {
       response = { ref = "ListOpsEvaluatorTemplatesResponse" },
     },
     list_ops_evaluator_versions = {
-      name = "ListOpsEvaluatorVersions",
+      sdk_operation = "ListOpsEvaluatorVersions",
       method = "GET",
       path = "/v1/ops/evaluators/{evaluator_id}/versions",
       content_type = "application/json",
@@ -1557,7 +1557,7 @@ return {
       response = { ref = "ListOpsEvaluatorVersionsResponse" },
     },
     list_ops_evaluators = {
-      name = "ListOpsEvaluators",
+      sdk_operation = "ListOpsEvaluators",
       method = "POST",
       path = "/v1/ops/evaluators/list",
       content_type = "application/json",
@@ -1571,7 +1571,7 @@ return {
       response = { type = "any" },
     },
     list_ops_labels = {
-      name = "ListOpsLabels",
+      sdk_operation = "ListOpsLabels",
       method = "GET",
       path = "/v1/ops/labels",
       content_type = "application/json",
@@ -1583,7 +1583,7 @@ return {
       response = { ref = "ListOpsLabelsResponse" },
     },
     list_ops_session = {
-      name = "ListOpsSession",
+      sdk_operation = "ListOpsSession",
       method = "POST",
       path = "/v1/ops/observation/sessions",
       content_type = "application/json;charset=utf-8",
@@ -1602,7 +1602,7 @@ return {
       response = { ref = "ListOpsSessionResponse" },
     },
     list_ops_synthesis_items = {
-      name = "ListOpsSynthesisItems",
+      sdk_operation = "ListOpsSynthesisItems",
       method = "GET",
       path = "/v1/ops/datasets-synthesis/{synthesis_id}/items",
       content_type = "application/json",
@@ -1615,7 +1615,7 @@ return {
       response = { ref = "ListOpsSynthesisItemsResponse" },
     },
     list_ops_synthesis_tasks = {
-      name = "ListOpsSynthesisTasks",
+      sdk_operation = "ListOpsSynthesisTasks",
       method = "GET",
       path = "/v1/ops/datasets-synthesis",
       content_type = "application/json",
@@ -1629,7 +1629,7 @@ return {
       response = { ref = "ListOpsSynthesisTasksResponse" },
     },
     list_ops_trace = {
-      name = "ListOpsTrace",
+      sdk_operation = "ListOpsTrace",
       method = "POST",
       path = "/v1/ops/observation/traces",
       content_type = "application/json;charset=utf-8",
@@ -1657,7 +1657,7 @@ return {
       response = { ref = "ListOpsTraceResponse" },
     },
     publish_ops_dataset_version = {
-      name = "PublishOpsDatasetVersion",
+      sdk_operation = "PublishOpsDatasetVersion",
       method = "POST",
       path = "/v1/ops/datasets/{dataset_id}/versions",
       content_type = "application/json",
@@ -1670,7 +1670,7 @@ return {
       response = { ref = "PublishOpsDatasetVersionResponse" },
     },
     publish_ops_evaluator_version = {
-      name = "PublishOpsEvaluatorVersion",
+      sdk_operation = "PublishOpsEvaluatorVersion",
       method = "POST",
       path = "/v1/ops/evaluators/{evaluator_id}/versions",
       content_type = "application/json",
@@ -1686,7 +1686,7 @@ return {
       response = { type = "any" },
     },
     reset_core_space_api_key = {
-      name = "ResetCoreSpaceApiKey",
+      sdk_operation = "ResetCoreSpaceApiKey",
       method = "POST",
       path = "/v1/core/spaces/{space_id}/reset-key",
       content_type = "application/json",
@@ -1696,7 +1696,7 @@ return {
       response = { ref = "ResetCoreSpaceApiKeyResponse" },
     },
     search_core_space_memories = {
-      name = "SearchCoreSpaceMemories",
+      sdk_operation = "SearchCoreSpaceMemories",
       method = "POST",
       path = "/v1/core/spaces/{space_id}/memories/search",
       content_type = "application/json",
@@ -1718,7 +1718,7 @@ return {
       response = { ref = "SearchCoreSpaceMemoriesResponse" },
     },
     show_core_code_interpreter = {
-      name = "ShowCoreCodeInterpreter",
+      sdk_operation = "ShowCoreCodeInterpreter",
       method = "GET",
       path = "/v1/core/code-interpreters/{code_interpreter_id}",
       content_type = "application/json",
@@ -1728,7 +1728,7 @@ return {
       response = { ref = "ShowCoreCodeInterpreterResponse" },
     },
     show_core_gateway = {
-      name = "ShowCoreGateway",
+      sdk_operation = "ShowCoreGateway",
       method = "GET",
       path = "/v1/core/gateways/{gateway_id}",
       content_type = "application/json",
@@ -1738,7 +1738,7 @@ return {
       response = { ref = "ShowCoreGatewayResponse" },
     },
     show_core_gateway_nums_by_tags = {
-      name = "ShowCoreGatewayNumsByTags",
+      sdk_operation = "ShowCoreGatewayNumsByTags",
       method = "POST",
       path = "/v1/gateways/resource-instances/count",
       content_type = "application/json",
@@ -1751,7 +1751,7 @@ return {
       response = { ref = "ShowCoreGatewayNumsByTagsResponse" },
     },
     show_core_gateway_target = {
-      name = "ShowCoreGatewayTarget",
+      sdk_operation = "ShowCoreGatewayTarget",
       method = "GET",
       path = "/v1/core/gateways/{gateway_id}/targets/{target_id}",
       content_type = "application/json",
@@ -1762,7 +1762,7 @@ return {
       response = { ref = "ShowCoreGatewayTargetResponse" },
     },
     show_core_ingress = {
-      name = "ShowCoreIngress",
+      sdk_operation = "ShowCoreIngress",
       method = "GET",
       path = "/v1/core/ingresses/{ingress_id}",
       content_type = "application/json",
@@ -1772,7 +1772,7 @@ return {
       response = { ref = "ShowCoreIngressResponse" },
     },
     show_core_ingress_network = {
-      name = "ShowCoreIngressNetwork",
+      sdk_operation = "ShowCoreIngressNetwork",
       method = "GET",
       path = "/v1/core/ingresses/{ingress_id}/vpc-networks/{vpc_ingress_network_id}",
       content_type = "application/json",
@@ -1783,7 +1783,7 @@ return {
       response = { ref = "ShowCoreIngressNetworkResponse" },
     },
     show_core_runtime = {
-      name = "ShowCoreRuntime",
+      sdk_operation = "ShowCoreRuntime",
       method = "GET",
       path = "/v1/core/runtimes/{runtime_id}",
       content_type = "application/json",
@@ -1794,7 +1794,7 @@ return {
       response = { ref = "ShowCoreRuntimeResponse" },
     },
     show_core_runtime_endpoint = {
-      name = "ShowCoreRuntimeEndpoint",
+      sdk_operation = "ShowCoreRuntimeEndpoint",
       method = "GET",
       path = "/v1/core/runtimes/{runtime_id}/endpoints/{endpoint_id}",
       content_type = "application/json",
@@ -1805,7 +1805,7 @@ return {
       response = { ref = "ShowCoreRuntimeEndpointResponse" },
     },
     show_core_space = {
-      name = "ShowCoreSpace",
+      sdk_operation = "ShowCoreSpace",
       method = "GET",
       path = "/v1/core/spaces/{space_id}",
       content_type = "application/json",
@@ -1815,7 +1815,7 @@ return {
       response = { ref = "ShowCoreSpaceResponse" },
     },
     show_core_space_job = {
-      name = "ShowCoreSpaceJob",
+      sdk_operation = "ShowCoreSpaceJob",
       method = "GET",
       path = "/v1/core/spaces/{space_id}/job/{job_id}",
       content_type = "application/json",
@@ -1826,7 +1826,7 @@ return {
       response = { ref = "ShowCoreSpaceJobResponse" },
     },
     show_ops_agent_metric = {
-      name = "ShowOpsAgentMetric",
+      sdk_operation = "ShowOpsAgentMetric",
       method = "GET",
       path = "/v1/ops/observation/agents/metric",
       content_type = "application/json",
@@ -1837,7 +1837,7 @@ return {
       response = { ref = "ShowOpsAgentMetricResponse" },
     },
     show_ops_agent_metric_gauge = {
-      name = "ShowOpsAgentMetricGauge",
+      sdk_operation = "ShowOpsAgentMetricGauge",
       method = "POST",
       path = "/v1/ops/observation/agents/metric/gauge",
       content_type = "application/json;charset=utf-8",
@@ -1855,7 +1855,7 @@ return {
       response = { ref = "ShowOpsAgentMetricGaugeResponse" },
     },
     show_ops_agent_metric_top_n = {
-      name = "ShowOpsAgentMetricTopN",
+      sdk_operation = "ShowOpsAgentMetricTopN",
       method = "POST",
       path = "/v1/ops/observation/agents/metric/topn",
       content_type = "application/json;charset=utf-8",
@@ -1874,7 +1874,7 @@ return {
       response = { ref = "ShowOpsAgentMetricTopNResponse" },
     },
     show_ops_agent_metric_trend = {
-      name = "ShowOpsAgentMetricTrend",
+      sdk_operation = "ShowOpsAgentMetricTrend",
       method = "POST",
       path = "/v1/ops/observation/agents/metric/trend",
       content_type = "application/json;charset=utf-8",
@@ -1892,7 +1892,7 @@ return {
       response = { ref = "ShowOpsAgentMetricTrendResponse" },
     },
     show_ops_dataset = {
-      name = "ShowOpsDataset",
+      sdk_operation = "ShowOpsDataset",
       method = "GET",
       path = "/v1/ops/datasets/{dataset_id}",
       content_type = "application/json",
@@ -1902,7 +1902,7 @@ return {
       response = { ref = "ShowOpsDatasetResponse" },
     },
     show_ops_dataset_item = {
-      name = "ShowOpsDatasetItem",
+      sdk_operation = "ShowOpsDatasetItem",
       method = "GET",
       path = "/v1/ops/datasets/{dataset_id}/items/{item_id}",
       content_type = "application/json",
@@ -1913,7 +1913,7 @@ return {
       response = { ref = "ShowOpsDatasetItemResponse" },
     },
     show_ops_dataset_version = {
-      name = "ShowOpsDatasetVersion",
+      sdk_operation = "ShowOpsDatasetVersion",
       method = "GET",
       path = "/v1/ops/datasets/{dataset_id}/versions/{version_id}",
       content_type = "application/json",
@@ -1924,7 +1924,7 @@ return {
       response = { ref = "ShowOpsDatasetVersionResponse" },
     },
     show_ops_evaluation_model = {
-      name = "ShowOpsEvaluationModel",
+      sdk_operation = "ShowOpsEvaluationModel",
       method = "GET",
       path = "/v1/ops/evaluation-models/{model_id}",
       content_type = "application/json",
@@ -1934,7 +1934,7 @@ return {
       response = { ref = "ShowOpsEvaluationModelResponse" },
     },
     show_ops_evaluation_task = {
-      name = "ShowOpsEvaluationTask",
+      sdk_operation = "ShowOpsEvaluationTask",
       method = "GET",
       path = "/v1/ops/evaluation-tasks/{task_id}",
       content_type = "application/json",
@@ -1945,7 +1945,7 @@ return {
       response = { type = "any" },
     },
     show_ops_evaluation_task_charts_labels_distribution = {
-      name = "ShowOpsEvaluationTaskChartsLabelsDistribution",
+      sdk_operation = "ShowOpsEvaluationTaskChartsLabelsDistribution",
       method = "GET",
       path = "/v1/ops/evaluation-tasks/{task_id}/charts/tag-distribution",
       content_type = "application/json",
@@ -1955,7 +1955,7 @@ return {
       response = { type = "any" },
     },
     show_ops_evaluation_task_charts_score_distribution = {
-      name = "ShowOpsEvaluationTaskChartsScoreDistribution",
+      sdk_operation = "ShowOpsEvaluationTaskChartsScoreDistribution",
       method = "GET",
       path = "/v1/ops/evaluation-tasks/{task_id}/charts/score-distribution",
       content_type = "application/json",
@@ -1965,7 +1965,7 @@ return {
       response = { ref = "ShowOpsEvaluationTaskChartsScoreDistributionResponse" },
     },
     show_ops_evaluation_task_charts_score_stats = {
-      name = "ShowOpsEvaluationTaskChartsScoreStats",
+      sdk_operation = "ShowOpsEvaluationTaskChartsScoreStats",
       method = "GET",
       path = "/v1/ops/evaluation-tasks/{task_id}/charts/score-stats",
       content_type = "application/json",
@@ -1975,7 +1975,7 @@ return {
       response = { type = "any" },
     },
     show_ops_evaluation_task_charts_status = {
-      name = "ShowOpsEvaluationTaskChartsStatus",
+      sdk_operation = "ShowOpsEvaluationTaskChartsStatus",
       method = "GET",
       path = "/v1/ops/evaluation-tasks/{task_id}/charts/status",
       content_type = "application/json",
@@ -1985,7 +1985,7 @@ return {
       response = { type = "any" },
     },
     show_ops_evaluation_tasks_charts_compare_result = {
-      name = "ShowOpsEvaluationTasksChartsCompareResult",
+      sdk_operation = "ShowOpsEvaluationTasksChartsCompareResult",
       method = "GET",
       path = "/v1/ops/evaluation-tasks/{task_id}/statistic-comparisons",
       content_type = "application/json",
@@ -1996,7 +1996,7 @@ return {
       response = { ref = "ShowOpsEvaluationTasksChartsCompareResultResponse" },
     },
     show_ops_evaluation_tasks_compare_result = {
-      name = "ShowOpsEvaluationTasksCompareResult",
+      sdk_operation = "ShowOpsEvaluationTasksCompareResult",
       method = "GET",
       path = "/v1/ops/evaluation-tasks/{task_id}/result-comparisons",
       content_type = "application/json",
@@ -2009,7 +2009,7 @@ return {
       response = { ref = "ShowOpsEvaluationTasksCompareResultResponse" },
     },
     show_ops_evaluator = {
-      name = "ShowOpsEvaluator",
+      sdk_operation = "ShowOpsEvaluator",
       method = "GET",
       path = "/v1/ops/evaluators/{evaluator_id}",
       content_type = "application/json",
@@ -2019,7 +2019,7 @@ return {
       response = { ref = "ShowOpsEvaluatorResponse" },
     },
     show_ops_evaluator_template = {
-      name = "ShowOpsEvaluatorTemplate",
+      sdk_operation = "ShowOpsEvaluatorTemplate",
       method = "GET",
       path = "/v1/ops/evaluator-templates/{template_id}",
       content_type = "application/json",
@@ -2029,7 +2029,7 @@ return {
       response = { ref = "ShowOpsEvaluatorTemplateResponse" },
     },
     show_ops_evaluator_version = {
-      name = "ShowOpsEvaluatorVersion",
+      sdk_operation = "ShowOpsEvaluatorVersion",
       method = "GET",
       path = "/v1/ops/evaluators/{evaluator_id}/versions/{version_id}",
       content_type = "application/json",
@@ -2040,7 +2040,7 @@ return {
       response = { ref = "ShowOpsEvaluatorVersionResponse" },
     },
     show_ops_label = {
-      name = "ShowOpsLabel",
+      sdk_operation = "ShowOpsLabel",
       method = "GET",
       path = "/v1/ops/labels/{label_id}",
       content_type = "application/json",
@@ -2050,7 +2050,7 @@ return {
       response = { ref = "ShowOpsLabelResponse" },
     },
     show_ops_quota = {
-      name = "ShowOpsQuota",
+      sdk_operation = "ShowOpsQuota",
       method = "GET",
       path = "/v1/ops/quotas",
       content_type = "application/json",
@@ -2060,7 +2060,7 @@ return {
       response = { ref = "ShowOpsQuotaResponse" },
     },
     show_ops_session = {
-      name = "ShowOpsSession",
+      sdk_operation = "ShowOpsSession",
       method = "GET",
       path = "/v1/ops/observation/sessions/{session_id}",
       content_type = "application/json",
@@ -2070,7 +2070,7 @@ return {
       response = { ref = "ShowOpsSessionResponse" },
     },
     show_ops_subscription_aom_info = {
-      name = "ShowOpsSubscriptionAomInfo",
+      sdk_operation = "ShowOpsSubscriptionAomInfo",
       method = "GET",
       path = "/v1/ops/observation/subscription/aom",
       content_type = "application/json",
@@ -2078,7 +2078,7 @@ return {
       response = { ref = "ShowOpsSubscriptionAomInfoResponse" },
     },
     show_ops_subscription_apm_info = {
-      name = "ShowOpsSubscriptionApmInfo",
+      sdk_operation = "ShowOpsSubscriptionApmInfo",
       method = "GET",
       path = "/v1/ops/observation/subscription/apm",
       content_type = "application/json",
@@ -2086,7 +2086,7 @@ return {
       response = { ref = "ShowOpsSubscriptionApmInfoResponse" },
     },
     show_ops_subscription_info = {
-      name = "ShowOpsSubscriptionInfo",
+      sdk_operation = "ShowOpsSubscriptionInfo",
       method = "GET",
       path = "/v1/ops/observation/subscription",
       content_type = "application/json",
@@ -2094,7 +2094,7 @@ return {
       response = { ref = "ShowOpsSubscriptionInfoResponse" },
     },
     show_ops_subscription_lts_info = {
-      name = "ShowOpsSubscriptionLtsInfo",
+      sdk_operation = "ShowOpsSubscriptionLtsInfo",
       method = "GET",
       path = "/v1/ops/observation/agents/{agent_id}/subscription/lts",
       content_type = "application/json",
@@ -2104,7 +2104,7 @@ return {
       response = { ref = "ShowOpsSubscriptionLtsInfoResponse" },
     },
     show_ops_synthesis_task = {
-      name = "ShowOpsSynthesisTask",
+      sdk_operation = "ShowOpsSynthesisTask",
       method = "GET",
       path = "/v1/ops/datasets-synthesis/{synthesis_id}",
       content_type = "application/json",
@@ -2114,7 +2114,7 @@ return {
       response = { ref = "ShowOpsSynthesisTaskResponse" },
     },
     show_ops_trace = {
-      name = "ShowOpsTrace",
+      sdk_operation = "ShowOpsTrace",
       method = "GET",
       path = "/v1/ops/observation/traces/{trace_id}",
       content_type = "application/json",
@@ -2124,7 +2124,7 @@ return {
       response = { ref = "ShowOpsTraceResponse" },
     },
     stop_ops_evaluation_task = {
-      name = "StopOpsEvaluationTask",
+      sdk_operation = "StopOpsEvaluationTask",
       method = "PUT",
       path = "/v1/ops/evaluation-tasks/{task_id}",
       content_type = "application/json",
@@ -2134,7 +2134,7 @@ return {
       response = { type = "any" },
     },
     sync_core_gateway_targets = {
-      name = "SyncCoreGatewayTargets",
+      sdk_operation = "SyncCoreGatewayTargets",
       method = "PUT",
       path = "/v1/core/gateways/{gateway_id}/synchronize-targets",
       content_type = "application/json",
@@ -2146,7 +2146,7 @@ return {
       response = { ref = "SyncCoreGatewayTargetsResponse" },
     },
     tag_ops_trace_label = {
-      name = "TagOpsTraceLabel",
+      sdk_operation = "TagOpsTraceLabel",
       method = "POST",
       path = "/v1/ops/observation/traces/{trace_id}/label",
       content_type = "application/json;charset=utf-8",
@@ -2161,7 +2161,7 @@ return {
       response = { ref = "TagOpsTraceLabelResponse" },
     },
     update_core_code_interpreter = {
-      name = "UpdateCoreCodeInterpreter",
+      sdk_operation = "UpdateCoreCodeInterpreter",
       method = "PUT",
       path = "/v1/core/code-interpreters/{code_interpreter_id}",
       content_type = "application/json",
@@ -2174,7 +2174,7 @@ return {
       response = { ref = "UpdateCoreCodeInterpreterResponse" },
     },
     update_core_gateway = {
-      name = "UpdateCoreGateway",
+      sdk_operation = "UpdateCoreGateway",
       method = "PUT",
       path = "/v1/core/gateways/{gateway_id}",
       content_type = "application/json",
@@ -2189,7 +2189,7 @@ return {
       response = { ref = "UpdateCoreGatewayResponse" },
     },
     update_core_gateway_target = {
-      name = "UpdateCoreGatewayTarget",
+      sdk_operation = "UpdateCoreGatewayTarget",
       method = "PUT",
       path = "/v1/core/gateways/{gateway_id}/targets/{target_id}",
       content_type = "application/json",
@@ -2205,7 +2205,7 @@ return {
       response = { ref = "UpdateCoreGatewayTargetResponse" },
     },
     update_core_ingress = {
-      name = "UpdateCoreIngress",
+      sdk_operation = "UpdateCoreIngress",
       method = "PUT",
       path = "/v1/core/ingresses/{ingress_id}",
       content_type = "application/json",
@@ -2218,7 +2218,7 @@ return {
       response = { ref = "UpdateCoreIngressResponse" },
     },
     update_core_runtime = {
-      name = "UpdateCoreRuntime",
+      sdk_operation = "UpdateCoreRuntime",
       method = "PUT",
       path = "/v1/core/runtimes/{runtime_id}",
       content_type = "application/json",
@@ -2238,7 +2238,7 @@ return {
       response = { ref = "UpdateCoreRuntimeResponse" },
     },
     update_core_runtime_endpoint = {
-      name = "UpdateCoreRuntimeEndpoint",
+      sdk_operation = "UpdateCoreRuntimeEndpoint",
       method = "PUT",
       path = "/v1/core/runtimes/{runtime_id}/endpoints/{endpoint_id}",
       content_type = "application/json",
@@ -2254,7 +2254,7 @@ return {
       response = { ref = "UpdateCoreRuntimeEndpointResponse" },
     },
     update_core_space = {
-      name = "UpdateCoreSpace",
+      sdk_operation = "UpdateCoreSpace",
       method = "PUT",
       path = "/v1/core/spaces/{space_id}",
       content_type = "application/json",
@@ -2274,7 +2274,7 @@ return {
       response = { ref = "UpdateCoreSpaceResponse" },
     },
     update_core_space_customized_strategy = {
-      name = "UpdateCoreSpaceCustomizedStrategy",
+      sdk_operation = "UpdateCoreSpaceCustomizedStrategy",
       method = "PUT",
       path = "/v1/core/spaces/{space_id}/strategies/customized/{strategy_id}",
       content_type = "application/json",
@@ -2288,7 +2288,7 @@ return {
       response = { ref = "UpdateCoreSpaceCustomizedStrategyResponse" },
     },
     update_core_space_network = {
-      name = "UpdateCoreSpaceNetwork",
+      sdk_operation = "UpdateCoreSpaceNetwork",
       method = "PUT",
       path = "/v1/core/spaces/{space_id}/network",
       content_type = "application/json",
@@ -2301,7 +2301,7 @@ return {
       response = { ref = "UpdateCoreSpaceNetworkResponse" },
     },
     update_ops_agent_observation = {
-      name = "UpdateOpsAgentObservation",
+      sdk_operation = "UpdateOpsAgentObservation",
       method = "PUT",
       path = "/v1/ops/observation/agents/{agent_id}",
       content_type = "application/json;charset=utf-8",
@@ -2329,7 +2329,7 @@ return {
       response = { ref = "UpdateOpsAgentObservationResponse" },
     },
     update_ops_dataset = {
-      name = "UpdateOpsDataset",
+      sdk_operation = "UpdateOpsDataset",
       method = "PUT",
       path = "/v1/ops/datasets/{dataset_id}",
       content_type = "application/json",
@@ -2342,7 +2342,7 @@ return {
       response = { ref = "UpdateOpsDatasetResponse" },
     },
     update_ops_dataset_item = {
-      name = "UpdateOpsDatasetItem",
+      sdk_operation = "UpdateOpsDatasetItem",
       method = "PUT",
       path = "/v1/ops/datasets/{dataset_id}/items/{item_id}",
       content_type = "application/json",
@@ -2355,7 +2355,7 @@ return {
       response = { ref = "UpdateOpsDatasetItemResponse" },
     },
     update_ops_dataset_tags = {
-      name = "UpdateOpsDatasetTags",
+      sdk_operation = "UpdateOpsDatasetTags",
       method = "PUT",
       path = "/v1/ops/datasets/{dataset_id}/tags",
       content_type = "application/json",
@@ -2367,7 +2367,7 @@ return {
       response = { ref = "UpdateOpsDatasetTagsResponse" },
     },
     update_ops_evaluation_task_result = {
-      name = "UpdateOpsEvaluationTaskResult",
+      sdk_operation = "UpdateOpsEvaluationTaskResult",
       method = "PUT",
       path = "/v1/ops/evaluation-tasks/{task_id}/results/correction",
       content_type = "application/json",
@@ -2379,7 +2379,7 @@ return {
       response = { type = "any" },
     },
     update_ops_evaluation_task_tags = {
-      name = "UpdateOpsEvaluationTaskTags",
+      sdk_operation = "UpdateOpsEvaluationTaskTags",
       method = "PUT",
       path = "/v1/ops/evaluation-tasks/{task_id}/tags",
       content_type = "application/json",
@@ -2391,7 +2391,7 @@ return {
       response = { type = "any" },
     },
     update_ops_evaluator_tags = {
-      name = "UpdateOpsEvaluatorTags",
+      sdk_operation = "UpdateOpsEvaluatorTags",
       method = "PUT",
       path = "/v1/ops/evaluators/{evaluator_id}/tags",
       content_type = "application/json",
@@ -2403,7 +2403,7 @@ return {
       response = { ref = "UpdateOpsEvaluatorTagsResponse" },
     },
     update_ops_label = {
-      name = "UpdateOpsLabel",
+      sdk_operation = "UpdateOpsLabel",
       method = "PUT",
       path = "/v1/ops/labels/{label_id}",
       content_type = "application/json",
@@ -2418,7 +2418,7 @@ return {
       response = { ref = "UpdateOpsLabelResponse" },
     },
     update_ops_synthesis_task = {
-      name = "UpdateOpsSynthesisTask",
+      sdk_operation = "UpdateOpsSynthesisTask",
       method = "PUT",
       path = "/v1/ops/datasets-synthesis/{synthesis_id}",
       content_type = "application/json",
@@ -2430,7 +2430,7 @@ return {
       response = { type = "any" },
     },
     update_ops_trace_feedback = {
-      name = "UpdateOpsTraceFeedback",
+      sdk_operation = "UpdateOpsTraceFeedback",
       method = "PUT",
       path = "/v1/ops/observation/traces/{trace_id}/feedback",
       content_type = "application/json;charset=utf-8",

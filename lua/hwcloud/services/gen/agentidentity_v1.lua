@@ -93,7 +93,7 @@ return {
   },
   operations = {
     complete_resource_token_auth = {
-      name = "CompleteResourceTokenAuth",
+      sdk_operation = "CompleteResourceTokenAuth",
       method = "POST",
       path = "/v1/resource-token-auth/complete",
       content_type = "application/json",
@@ -105,7 +105,7 @@ return {
       response = { ref = "CompleteResourceTokenAuthResponse" },
     },
     create_api_key_credential_provider = {
-      name = "CreateApiKeyCredentialProvider",
+      sdk_operation = "CreateApiKeyCredentialProvider",
       method = "POST",
       path = "/v1/api-key-credential-providers",
       content_type = "application/json",
@@ -118,7 +118,7 @@ return {
       response = { ref = "CreateApiKeyCredentialProviderResponse" },
     },
     create_oauth2_credential_provider = {
-      name = "CreateOauth2CredentialProvider",
+      sdk_operation = "CreateOauth2CredentialProvider",
       method = "POST",
       path = "/v1/oauth2-credential-providers",
       content_type = "application/json",
@@ -132,7 +132,7 @@ return {
       response = { ref = "CreateOauth2CredentialProviderResponse" },
     },
     create_sts_credential_provider = {
-      name = "CreateStsCredentialProvider",
+      sdk_operation = "CreateStsCredentialProvider",
       method = "POST",
       path = "/v1/sts-credential-providers",
       content_type = "application/json",
@@ -145,7 +145,7 @@ return {
       response = { ref = "CreateStsCredentialProviderResponse" },
     },
     create_workload_access_token = {
-      name = "CreateWorkloadAccessToken",
+      sdk_operation = "CreateWorkloadAccessToken",
       method = "POST",
       path = "/v1/workload-access-token",
       content_type = "application/json",
@@ -156,7 +156,7 @@ return {
       response = { ref = "CreateWorkloadAccessTokenResponse" },
     },
     create_workload_access_token_for_jwt = {
-      name = "CreateWorkloadAccessTokenForJwt",
+      sdk_operation = "CreateWorkloadAccessTokenForJwt",
       method = "POST",
       path = "/v1/workload-access-token-for-jwt",
       content_type = "application/json",
@@ -168,7 +168,7 @@ return {
       response = { ref = "CreateWorkloadAccessTokenForJwtResponse" },
     },
     create_workload_access_token_for_user_id = {
-      name = "CreateWorkloadAccessTokenForUserId",
+      sdk_operation = "CreateWorkloadAccessTokenForUserId",
       method = "POST",
       path = "/v1/workload-access-token-for-user-id",
       content_type = "application/json",
@@ -180,7 +180,7 @@ return {
       response = { ref = "CreateWorkloadAccessTokenForUserIdResponse" },
     },
     create_workload_identity = {
-      name = "CreateWorkloadIdentity",
+      sdk_operation = "CreateWorkloadIdentity",
       method = "POST",
       path = "/v1/workload-identities",
       content_type = "application/json",
@@ -195,7 +195,7 @@ return {
       response = { ref = "CreateWorkloadIdentityResponse" },
     },
     delete_api_key_credential_provider = {
-      name = "DeleteApiKeyCredentialProvider",
+      sdk_operation = "DeleteApiKeyCredentialProvider",
       method = "DELETE",
       path = "/v1/api-key-credential-providers/{credential_provider_name}",
       content_type = "application/json",
@@ -205,7 +205,7 @@ return {
       response = { ref = "DeleteApiKeyCredentialProviderResponse" },
     },
     delete_oauth2_credential_provider = {
-      name = "DeleteOauth2CredentialProvider",
+      sdk_operation = "DeleteOauth2CredentialProvider",
       method = "DELETE",
       path = "/v1/oauth2-credential-providers/{credential_provider_name}",
       content_type = "application/json",
@@ -215,7 +215,7 @@ return {
       response = { ref = "DeleteOauth2CredentialProviderResponse" },
     },
     delete_sts_credential_provider = {
-      name = "DeleteStsCredentialProvider",
+      sdk_operation = "DeleteStsCredentialProvider",
       method = "DELETE",
       path = "/v1/sts-credential-providers/{credential_provider_name}",
       content_type = "application/json",
@@ -225,7 +225,7 @@ return {
       response = { ref = "DeleteStsCredentialProviderResponse" },
     },
     delete_workload_identity = {
-      name = "DeleteWorkloadIdentity",
+      sdk_operation = "DeleteWorkloadIdentity",
       method = "DELETE",
       path = "/v1/workload-identities/{workload_identity_name}",
       content_type = "application/json",
@@ -235,7 +235,7 @@ return {
       response = { ref = "DeleteWorkloadIdentityResponse" },
     },
     get_api_key_credential_provider = {
-      name = "GetApiKeyCredentialProvider",
+      sdk_operation = "GetApiKeyCredentialProvider",
       method = "GET",
       path = "/v1/api-key-credential-providers/{credential_provider_name}",
       content_type = "application/json",
@@ -245,7 +245,7 @@ return {
       response = { ref = "GetApiKeyCredentialProviderResponse" },
     },
     get_oauth2_credential_provider = {
-      name = "GetOauth2CredentialProvider",
+      sdk_operation = "GetOauth2CredentialProvider",
       method = "GET",
       path = "/v1/oauth2-credential-providers/{credential_provider_name}",
       content_type = "application/json",
@@ -255,7 +255,7 @@ return {
       response = { ref = "GetOauth2CredentialProviderResponse" },
     },
     get_resource_api_key = {
-      name = "GetResourceApiKey",
+      sdk_operation = "GetResourceApiKey",
       method = "POST",
       path = "/v1/api-key",
       content_type = "application/json",
@@ -267,7 +267,7 @@ return {
       response = { ref = "GetResourceApiKeyResponse" },
     },
     get_resource_oauth2_token = {
-      name = "GetResourceOauth2Token",
+      sdk_operation = "GetResourceOauth2Token",
       method = "POST",
       path = "/v1/oauth2/token",
       content_type = "application/json",
@@ -286,7 +286,7 @@ return {
       response = { ref = "GetResourceOauth2TokenResponse" },
     },
     get_resource_sts_token = {
-      name = "GetResourceStsToken",
+      sdk_operation = "GetResourceStsToken",
       method = "POST",
       path = "/v1/sts/token",
       content_type = "application/json",
@@ -304,7 +304,7 @@ return {
       response = { ref = "GetResourceStsTokenResponse" },
     },
     get_sts_credential_provider = {
-      name = "GetStsCredentialProvider",
+      sdk_operation = "GetStsCredentialProvider",
       method = "GET",
       path = "/v1/sts-credential-providers/{credential_provider_name}",
       content_type = "application/json",
@@ -314,7 +314,7 @@ return {
       response = { ref = "GetStsCredentialProviderResponse" },
     },
     get_token_vault = {
-      name = "GetTokenVault",
+      sdk_operation = "GetTokenVault",
       method = "GET",
       path = "/v1/token-vaults/{token_vault_id}",
       content_type = "application/json",
@@ -324,7 +324,7 @@ return {
       response = { ref = "GetTokenVaultResponse" },
     },
     get_workload_identity = {
-      name = "GetWorkloadIdentity",
+      sdk_operation = "GetWorkloadIdentity",
       method = "GET",
       path = "/v1/workload-identities/{workload_identity_name}",
       content_type = "application/json",
@@ -334,7 +334,7 @@ return {
       response = { ref = "GetWorkloadIdentityResponse" },
     },
     get_workload_identity_authorizer_configuration = {
-      name = "GetWorkloadIdentityAuthorizerConfiguration",
+      sdk_operation = "GetWorkloadIdentityAuthorizerConfiguration",
       method = "GET",
       path = "/v1/workload-identities/{workload_identity_name}/authorizer-configuration",
       content_type = "application/json",
@@ -344,7 +344,7 @@ return {
       response = { ref = "GetWorkloadIdentityAuthorizerConfigurationResponse" },
     },
     list_api_key_credential_providers = {
-      name = "ListApiKeyCredentialProviders",
+      sdk_operation = "ListApiKeyCredentialProviders",
       method = "GET",
       path = "/v1/api-key-credential-providers",
       content_type = "application/json",
@@ -356,7 +356,7 @@ return {
       response = { ref = "ListApiKeyCredentialProvidersResponse" },
     },
     list_oauth2_credential_providers = {
-      name = "ListOauth2CredentialProviders",
+      sdk_operation = "ListOauth2CredentialProviders",
       method = "GET",
       path = "/v1/oauth2-credential-providers",
       content_type = "application/json",
@@ -368,7 +368,7 @@ return {
       response = { ref = "ListOauth2CredentialProvidersResponse" },
     },
     list_sts_credential_providers = {
-      name = "ListStsCredentialProviders",
+      sdk_operation = "ListStsCredentialProviders",
       method = "GET",
       path = "/v1/sts-credential-providers",
       content_type = "application/json",
@@ -380,7 +380,7 @@ return {
       response = { ref = "ListStsCredentialProvidersResponse" },
     },
     list_workload_identities = {
-      name = "ListWorkloadIdentities",
+      sdk_operation = "ListWorkloadIdentities",
       method = "GET",
       path = "/v1/workload-identities",
       content_type = "application/json",
@@ -392,7 +392,7 @@ return {
       response = { ref = "ListWorkloadIdentitiesResponse" },
     },
     oauth2_authorize = {
-      name = "Oauth2Authorize",
+      sdk_operation = "Oauth2Authorize",
       method = "GET",
       path = "/v1/oauth2/authorize",
       content_type = "application/json",
@@ -402,7 +402,7 @@ return {
       response = { ref = "Oauth2AuthorizeResponse" },
     },
     oauth2_callback = {
-      name = "Oauth2Callback",
+      sdk_operation = "Oauth2Callback",
       method = "GET",
       path = "/v1/oauth2/callback/{credential_provider_id}",
       content_type = "application/json",
@@ -416,7 +416,7 @@ return {
       response = { ref = "Oauth2CallbackResponse" },
     },
     update_api_key_credential_provider = {
-      name = "UpdateApiKeyCredentialProvider",
+      sdk_operation = "UpdateApiKeyCredentialProvider",
       method = "PUT",
       path = "/v1/api-key-credential-providers/{credential_provider_name}",
       content_type = "application/json",
@@ -429,7 +429,7 @@ return {
       response = { ref = "UpdateApiKeyCredentialProviderResponse" },
     },
     update_oauth2_credential_provider = {
-      name = "UpdateOauth2CredentialProvider",
+      sdk_operation = "UpdateOauth2CredentialProvider",
       method = "PUT",
       path = "/v1/oauth2-credential-providers/{credential_provider_name}",
       content_type = "application/json",
@@ -442,7 +442,7 @@ return {
       response = { ref = "UpdateOauth2CredentialProviderResponse" },
     },
     update_sts_credential_provider = {
-      name = "UpdateStsCredentialProvider",
+      sdk_operation = "UpdateStsCredentialProvider",
       method = "PUT",
       path = "/v1/sts-credential-providers/{credential_provider_name}",
       content_type = "application/json",
@@ -455,7 +455,7 @@ return {
       response = { ref = "UpdateStsCredentialProviderResponse" },
     },
     update_workload_identity = {
-      name = "UpdateWorkloadIdentity",
+      sdk_operation = "UpdateWorkloadIdentity",
       method = "PUT",
       path = "/v1/workload-identities/{workload_identity_name}",
       content_type = "application/json",

@@ -72,7 +72,7 @@ return {
   },
   operations = {
     cancel_aura_sql_statement = {
-      name = "CancelAuraSqlStatement",
+      sdk_operation = "CancelAuraSqlStatement",
       method = "POST",
       path = "/v2/workspaces/{workspace_id}/aura-sessions/{session_id}/statements/{statement_id}/cancel",
       content_type = "application/json",
@@ -84,7 +84,7 @@ return {
       response = { ref = "CancelAuraSqlStatementResponse" },
     },
     cancel_spark_job = {
-      name = "CancelSparkJob",
+      sdk_operation = "CancelSparkJob",
       method = "POST",
       path = "/v2/workspaces/{workspace_id}/spark-jobs/{job_id}/cancel",
       content_type = "application/json",
@@ -95,7 +95,7 @@ return {
       response = { type = "string" },
     },
     cancel_spark_sql = {
-      name = "CancelSparkSql",
+      sdk_operation = "CancelSparkSql",
       method = "POST",
       path = "/v2/workspaces/{workspace_id}/spark-sqls/{statement_id}/cancel",
       content_type = "application/json",
@@ -106,7 +106,7 @@ return {
       response = { type = "string" },
     },
     close_aura_sql_session = {
-      name = "CloseAuraSqlSession",
+      sdk_operation = "CloseAuraSqlSession",
       method = "DELETE",
       path = "/v2/workspaces/{workspace_id}/aura-sessions/{session_id}",
       content_type = "application/json",
@@ -117,7 +117,7 @@ return {
       response = { ref = "CloseAuraSqlSessionResponse" },
     },
     create_aura_sql_session = {
-      name = "CreateAuraSqlSession",
+      sdk_operation = "CreateAuraSqlSession",
       method = "POST",
       path = "/v2/workspaces/{workspace_id}/aura-sessions",
       content_type = "application/json",
@@ -132,7 +132,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     execute_aura_sql_statement = {
-      name = "ExecuteAuraSqlStatement",
+      sdk_operation = "ExecuteAuraSqlStatement",
       method = "POST",
       path = "/v2/workspaces/{workspace_id}/aura-sessions/statements",
       content_type = "application/json",
@@ -150,7 +150,7 @@ return {
       response = { type = "string" },
     },
     list_aura_session_statement_records = {
-      name = "ListAuraSessionStatementRecords",
+      sdk_operation = "ListAuraSessionStatementRecords",
       method = "GET",
       path = "/v2/workspaces/{workspace_id}/aura-sessions/{session_id}/statements",
       content_type = "application/json",
@@ -166,7 +166,7 @@ return {
       response = { ref = "ListAuraSessionStatementRecordsResponse" },
     },
     list_aura_sql_sessions = {
-      name = "ListAuraSqlSessions",
+      sdk_operation = "ListAuraSqlSessions",
       method = "GET",
       path = "/v2/workspaces/{workspace_id}/aura-sessions",
       content_type = "application/json",
@@ -185,7 +185,7 @@ return {
       response = { ref = "ListAuraSqlSessionsResponse" },
     },
     list_aura_statement_records = {
-      name = "ListAuraStatementRecords",
+      sdk_operation = "ListAuraStatementRecords",
       method = "GET",
       path = "/v2/workspaces/{workspace_id}/aura-statement-records",
       content_type = "application/json",
@@ -206,7 +206,7 @@ return {
       response = { ref = "ListAuraStatementRecordsResponse" },
     },
     list_spark_jobs = {
-      name = "ListSparkJobs",
+      sdk_operation = "ListSparkJobs",
       method = "GET",
       path = "/v2/workspaces/{workspace_id}/spark-jobs",
       content_type = "application/json",
@@ -230,7 +230,7 @@ return {
       response = { ref = "ListSparkJobsResponse" },
     },
     list_spark_sqls = {
-      name = "ListSparkSqls",
+      sdk_operation = "ListSparkSqls",
       method = "GET",
       path = "/v2/workspaces/{workspace_id}/spark-sqls",
       content_type = "application/json",
@@ -254,7 +254,7 @@ return {
       response = { ref = "ListSparkSqlsResponse" },
     },
     preview_spark_sql_result = {
-      name = "PreviewSparkSqlResult",
+      sdk_operation = "PreviewSparkSqlResult",
       method = "POST",
       path = "/v2/workspaces/{workspace_id}/spark-sqls/{statement_id}/preview",
       content_type = "application/json",
@@ -265,7 +265,7 @@ return {
       response = { ref = "PreviewSparkSqlResultResponse" },
     },
     restart_spark_sql_cluster = {
-      name = "RestartSparkSqlCluster",
+      sdk_operation = "RestartSparkSqlCluster",
       method = "POST",
       path = "/v2/workspaces/{workspace_id}/endpoints/{endpoint_name}/spark-sqls/restart-cluster",
       content_type = "application/json",
@@ -278,7 +278,7 @@ return {
       response = { ref = "RestartSparkSqlClusterResponse" },
     },
     run_spark_job = {
-      name = "RunSparkJob",
+      sdk_operation = "RunSparkJob",
       method = "POST",
       path = "/v2/workspaces/{workspace_id}/spark-jobs",
       content_type = "application/json",
@@ -302,7 +302,7 @@ return {
       response = { ref = "RunSparkJobResponse" },
     },
     run_spark_sql = {
-      name = "RunSparkSql",
+      sdk_operation = "RunSparkSql",
       method = "POST",
       path = "/v2/workspaces/{workspace_id}/spark-sqls",
       content_type = "application/json",
@@ -321,7 +321,7 @@ return {
       response = { ref = "RunSparkSqlResponse" },
     },
     show_aura_sql_session = {
-      name = "ShowAuraSqlSession",
+      sdk_operation = "ShowAuraSqlSession",
       method = "GET",
       path = "/v2/workspaces/{workspace_id}/aura-sessions/{session_id}",
       content_type = "application/json",
@@ -333,7 +333,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_aura_sql_statement_result = {
-      name = "ShowAuraSqlStatementResult",
+      sdk_operation = "ShowAuraSqlStatementResult",
       method = "GET",
       path = "/v2/workspaces/{workspace_id}/aura-sessions/{session_id}/statements/{statement_id}",
       content_type = "application/json",
@@ -347,7 +347,7 @@ return {
       response = { type = "string" },
     },
     show_aura_statement_operator_metrics = {
-      name = "ShowAuraStatementOperatorMetrics",
+      sdk_operation = "ShowAuraStatementOperatorMetrics",
       method = "GET",
       path = "/v2/workspaces/{workspace_id}/aura-sessions/{session_id}/statements/{statement_id}/operator-metrics",
       content_type = "application/json",
@@ -359,7 +359,7 @@ return {
       response = { type = "array", items = { ref = "AuraStatementOperatorMetrics" } },
     },
     show_aura_statement_query_metrics = {
-      name = "ShowAuraStatementQueryMetrics",
+      sdk_operation = "ShowAuraStatementQueryMetrics",
       method = "GET",
       path = "/v2/workspaces/{workspace_id}/aura-sessions/{session_id}/statements/{statement_id}/query-metrics",
       content_type = "application/json",
@@ -371,7 +371,7 @@ return {
       response = { type = "array", items = { ref = "StatementQueryMetrics" } },
     },
     show_spark_job = {
-      name = "ShowSparkJob",
+      sdk_operation = "ShowSparkJob",
       method = "GET",
       path = "/v2/workspaces/{workspace_id}/spark-jobs/{job_id}",
       content_type = "application/json",
@@ -382,7 +382,7 @@ return {
       response = { ref = "ShowSparkJobResponse" },
     },
     show_spark_job_state = {
-      name = "ShowSparkJobState",
+      sdk_operation = "ShowSparkJobState",
       method = "GET",
       path = "/v2/workspaces/{workspace_id}/spark-jobs/{job_id}/state",
       content_type = "application/json",
@@ -393,7 +393,7 @@ return {
       response = { ref = "ShowSparkJobStateResponse" },
     },
     show_spark_operator_state = {
-      name = "ShowSparkOperatorState",
+      sdk_operation = "ShowSparkOperatorState",
       method = "POST",
       path = "/v2/workspaces/{workspace_id}/spark-operators/{operation_id}/show-state",
       content_type = "application/json",
@@ -404,7 +404,7 @@ return {
       response = { ref = "ShowSparkOperatorStateResponse" },
     },
     show_spark_sql = {
-      name = "ShowSparkSql",
+      sdk_operation = "ShowSparkSql",
       method = "GET",
       path = "/v2/workspaces/{workspace_id}/spark-sqls/{statement_id}",
       content_type = "application/json",
@@ -415,7 +415,7 @@ return {
       response = { ref = "ShowSparkSqlResponse" },
     },
     show_spark_sql_state = {
-      name = "ShowSparkSqlState",
+      sdk_operation = "ShowSparkSqlState",
       method = "GET",
       path = "/v2/workspaces/{workspace_id}/spark-sqls/{statement_id}/state",
       content_type = "application/json",

@@ -45,7 +45,7 @@ return {
   },
   operations = {
     create_default_config = {
-      name = "CreateDefaultConfig",
+      sdk_operation = "CreateDefaultConfig",
       method = "POST",
       path = "/v1/{project_id}/antiddos/default-config",
       content_type = "application/json",
@@ -60,7 +60,7 @@ return {
       response = { ref = "CreateDefaultConfigResponse" },
     },
     delete_default_config = {
-      name = "DeleteDefaultConfig",
+      sdk_operation = "DeleteDefaultConfig",
       method = "DELETE",
       path = "/v1/{project_id}/antiddos/default-config",
       content_type = "application/json",
@@ -68,7 +68,7 @@ return {
       response = { ref = "DeleteDefaultConfigResponse" },
     },
     enable_defense_policy = {
-      name = "EnableDefensePolicy",
+      sdk_operation = "EnableDefensePolicy",
       method = "POST",
       path = "/v1/{project_id}/antiddos/{floating_ip_id}",
       content_type = "application/json",
@@ -84,7 +84,7 @@ return {
       response = { ref = "EnableDefensePolicyResponse" },
     },
     list_d_dos_status = {
-      name = "ListDDosStatus",
+      sdk_operation = "ListDDosStatus",
       method = "GET",
       path = "/v1/{project_id}/antiddos",
       content_type = "application/json",
@@ -98,7 +98,7 @@ return {
       response = { ref = "ListDDosStatusResponse" },
     },
     list_daily_log = {
-      name = "ListDailyLog",
+      sdk_operation = "ListDailyLog",
       method = "GET",
       path = "/v1/{project_id}/antiddos/{floating_ip_id}/logs",
       content_type = "application/json",
@@ -113,7 +113,7 @@ return {
       response = { ref = "ListDailyLogResponse" },
     },
     list_daily_report = {
-      name = "ListDailyReport",
+      sdk_operation = "ListDailyReport",
       method = "GET",
       path = "/v1/{project_id}/antiddos/{floating_ip_id}/daily",
       content_type = "application/json",
@@ -124,7 +124,7 @@ return {
       response = { ref = "ListDailyReportResponse" },
     },
     list_quota = {
-      name = "ListQuota",
+      sdk_operation = "ListQuota",
       method = "GET",
       path = "/v1/{project_id}/antiddos/quotas",
       content_type = "application/json",
@@ -132,7 +132,7 @@ return {
       response = { ref = "ListQuotaResponse" },
     },
     list_weekly_reports = {
-      name = "ListWeeklyReports",
+      sdk_operation = "ListWeeklyReports",
       method = "GET",
       path = "/v1/{project_id}/antiddos/weekly",
       content_type = "application/json",
@@ -142,7 +142,7 @@ return {
       response = { ref = "ListWeeklyReportsResponse" },
     },
     show_d_dos = {
-      name = "ShowDDos",
+      sdk_operation = "ShowDDos",
       method = "GET",
       path = "/v1/{project_id}/antiddos/{floating_ip_id}",
       content_type = "application/json",
@@ -153,7 +153,7 @@ return {
       response = { ref = "ShowDDosResponse" },
     },
     show_d_dos_status = {
-      name = "ShowDDosStatus",
+      sdk_operation = "ShowDDosStatus",
       method = "GET",
       path = "/v1/{project_id}/antiddos/{floating_ip_id}/status",
       content_type = "application/json",
@@ -164,7 +164,7 @@ return {
       response = { ref = "ShowDDosStatusResponse" },
     },
     show_default_config = {
-      name = "ShowDefaultConfig",
+      sdk_operation = "ShowDefaultConfig",
       method = "GET",
       path = "/v1/{project_id}/antiddos/default-config",
       content_type = "application/json",
@@ -172,7 +172,7 @@ return {
       response = { ref = "ShowDefaultConfigResponse" },
     },
     show_log_config = {
-      name = "ShowLogConfig",
+      sdk_operation = "ShowLogConfig",
       method = "GET",
       path = "/v1/{project_id}/antiddos/lts-config",
       content_type = "application/json",
@@ -182,7 +182,7 @@ return {
       response = { ref = "ShowLogConfigResponse" },
     },
     update_d_dos = {
-      name = "UpdateDDos",
+      sdk_operation = "UpdateDDos",
       method = "PUT",
       path = "/v1/{project_id}/antiddos/{floating_ip_id}",
       content_type = "application/json",
@@ -199,7 +199,7 @@ return {
       response = { ref = "UpdateDDosResponse" },
     },
     update_log_config = {
-      name = "UpdateLogConfig",
+      sdk_operation = "UpdateLogConfig",
       method = "PUT",
       path = "/v1/{project_id}/antiddos/lts-config",
       content_type = "application/json",

@@ -51,7 +51,7 @@ return {
   },
   operations = {
     list_d_dos_status = {
-      name = "ListDDosStatus",
+      sdk_operation = "ListDDosStatus",
       method = "GET",
       path = "/v2/{project_id}/antiddos",
       content_type = "application/json",
@@ -65,7 +65,7 @@ return {
       response = { ref = "ListDDosStatusResponse" },
     },
     list_new_configs = {
-      name = "ListNewConfigs",
+      sdk_operation = "ListNewConfigs",
       method = "GET",
       path = "/v2/{project_id}/antiddos/query-config-list",
       content_type = "application/json",
@@ -73,7 +73,7 @@ return {
       response = { ref = "ListNewConfigsResponse" },
     },
     show_alert_config = {
-      name = "ShowAlertConfig",
+      sdk_operation = "ShowAlertConfig",
       method = "GET",
       path = "/v2/{project_id}/warnalert/alertconfig/query",
       content_type = "application/json",
@@ -81,7 +81,7 @@ return {
       response = { ref = "ShowAlertConfigResponse" },
     },
     show_new_task_status = {
-      name = "ShowNewTaskStatus",
+      sdk_operation = "ShowNewTaskStatus",
       method = "GET",
       path = "/v2/{project_id}/query-task-status",
       content_type = "application/json",
@@ -91,7 +91,7 @@ return {
       response = { ref = "ShowNewTaskStatusResponse" },
     },
     update_alert_config = {
-      name = "UpdateAlertConfig",
+      sdk_operation = "UpdateAlertConfig",
       method = "POST",
       path = "/v2/{project_id}/warnalert/alertconfig/update",
       content_type = "application/json",

@@ -48,7 +48,7 @@ return {
   },
   operations = {
     create_workflow = {
-      name = "CreateWorkflow",
+      sdk_operation = "CreateWorkflow",
       method = "POST",
       path = "/v1/{project_id}/cms/workflow",
       content_type = "application/json",
@@ -71,7 +71,7 @@ return {
       response = { ref = "CreateWorkflowResponse" },
     },
     execute_workflow = {
-      name = "ExecuteWorkflow",
+      sdk_operation = "ExecuteWorkflow",
       method = "POST",
       path = "/v1/{project_id}/cms/workflow/{workflow_id}/executions",
       content_type = "application/json",
@@ -81,7 +81,7 @@ return {
       response = { ref = "ExecuteWorkflowResponse" },
     },
     list_all_job_by_name = {
-      name = "ListAllJobByName",
+      sdk_operation = "ListAllJobByName",
       method = "POST",
       path = "/v1/{project_id}/cms/job/list",
       content_type = "application/json",
@@ -98,7 +98,7 @@ return {
       response = { ref = "ListAllJobByNameResponse" },
     },
     list_all_script_by_name = {
-      name = "ListAllScriptByName",
+      sdk_operation = "ListAllScriptByName",
       method = "POST",
       path = "/v1/{project_id}/cms/script/list",
       content_type = "application/json",
@@ -119,7 +119,7 @@ return {
       response = { ref = "ListAllScriptByNameResponse" },
     },
     list_all_version_by_version_id = {
-      name = "ListAllVersionByVersionId",
+      sdk_operation = "ListAllVersionByVersionId",
       method = "POST",
       path = "/v1/{project_id}/cms/script-version-list",
       content_type = "application/json",
@@ -140,7 +140,7 @@ return {
       response = { ref = "ListAllVersionByVersionIdResponse" },
     },
     list_template_by_job_id = {
-      name = "ListTemplateByJobId",
+      sdk_operation = "ListTemplateByJobId",
       method = "POST",
       path = "/v1/{project_id}/cms/template-list/{job_id}",
       content_type = "application/json",
@@ -157,7 +157,7 @@ return {
       response = { ref = "ListTemplateByJobIdResponse" },
     },
     list_workflow = {
-      name = "ListWorkflow",
+      sdk_operation = "ListWorkflow",
       method = "POST",
       path = "/v1/{project_id}/cms/workflow-list",
       content_type = "application/json",
@@ -180,7 +180,7 @@ return {
       response = { ref = "ListWorkflowResponse" },
     },
     list_workflow_executions = {
-      name = "ListWorkflowExecutions",
+      sdk_operation = "ListWorkflowExecutions",
       method = "GET",
       path = "/v1/{project_id}/cms/workflow/{workflow_id}/executions",
       content_type = "application/json",
@@ -191,7 +191,7 @@ return {
       response = { type = "array", items = { ref = "WorkflowExecutionBrief" } },
     },
     search_template_by_id = {
-      name = "SearchTemplateById",
+      sdk_operation = "SearchTemplateById",
       method = "GET",
       path = "/v1/{project_id}/cms/template/{template_id}",
       content_type = "application/json",
@@ -202,7 +202,7 @@ return {
       response = { ref = "SearchTemplateByIdResponse" },
     },
     search_workflow_execution_detail = {
-      name = "SearchWorkflowExecutionDetail",
+      sdk_operation = "SearchWorkflowExecutionDetail",
       method = "GET",
       path = "/v1/{project_id}/cms/workflow/{workflow_id}/executions/{execution_id}/status",
       content_type = "application/json",
@@ -213,7 +213,7 @@ return {
       response = { ref = "SearchWorkflowExecutionDetailResponse" },
     },
     start_pausing_workflow_executions = {
-      name = "StartPausingWorkflowExecutions",
+      sdk_operation = "StartPausingWorkflowExecutions",
       method = "POST",
       path = "/v1/{project_id}/cms/workflow/{workflow_id}/executions/{execution_id}/operation",
       content_type = "application/json",
@@ -226,7 +226,7 @@ return {
       response = { ref = "StartPausingWorkflowExecutionsResponse" },
     },
     stop_execution = {
-      name = "StopExecution",
+      sdk_operation = "StopExecution",
       method = "POST",
       path = "/v1/{project_id}/cms/workflow/{workflow_id}/executions/{execution_id}/terminate",
       content_type = "application/json",
@@ -237,7 +237,7 @@ return {
       response = { type = "string" },
     },
     update_workflow_trigger_status = {
-      name = "UpdateWorkflowTriggerStatus",
+      sdk_operation = "UpdateWorkflowTriggerStatus",
       method = "PUT",
       path = "/v1/{project_id}/cms/workflow/{workflow_id}/trigger/action",
       content_type = "application/json",

@@ -331,7 +331,7 @@ return {
   },
   operations = {
     add_action_rule = {
-      name = "AddActionRule",
+      sdk_operation = "AddActionRule",
       method = "POST",
       path = "/v2/{project_id}/alert/action-rules",
       content_type = "application/json",
@@ -351,7 +351,7 @@ return {
       response = { ref = "AddActionRuleResponse" },
     },
     add_alarm_rule = {
-      name = "AddAlarmRule",
+      sdk_operation = "AddAlarmRule",
       method = "POST",
       path = "/v2/{project_id}/alarm-rules",
       content_type = "application/json",
@@ -379,7 +379,7 @@ return {
       response = { ref = "AddAlarmRuleResponse" },
     },
     add_event2alarm_rule = {
-      name = "AddEvent2alarmRule",
+      sdk_operation = "AddEvent2alarmRule",
       method = "POST",
       path = "/v2/{project_id}/event2alarm-rule",
       content_type = "application/json",
@@ -405,7 +405,7 @@ return {
       response = { type = "string" },
     },
     add_metric_data = {
-      name = "AddMetricData",
+      sdk_operation = "AddMetricData",
       method = "POST",
       path = "/v1/{project_id}/ams/report/metricdata",
       content_type = "application/json",
@@ -415,7 +415,7 @@ return {
       response = { ref = "AddMetricDataResponse" },
     },
     add_mute_rules = {
-      name = "AddMuteRules",
+      sdk_operation = "AddMuteRules",
       method = "POST",
       path = "/v2/{project_id}/alert/mute-rules",
       content_type = "application/json",
@@ -433,7 +433,7 @@ return {
       response = { ref = "AddMuteRulesResponse" },
     },
     add_or_update_metric_or_event_alarm_rule = {
-      name = "AddOrUpdateMetricOrEventAlarmRule",
+      sdk_operation = "AddOrUpdateMetricOrEventAlarmRule",
       method = "POST",
       path = "/v4/{project_id}/alarm-rules",
       content_type = "application/json",
@@ -454,7 +454,7 @@ return {
       response = { ref = "AddOrUpdateMetricOrEventAlarmRuleResponse" },
     },
     add_or_update_service_discovery_rules = {
-      name = "AddOrUpdateServiceDiscoveryRules",
+      sdk_operation = "AddOrUpdateServiceDiscoveryRules",
       method = "PUT",
       path = "/v1/{project_id}/inv/servicediscoveryrules",
       content_type = "application/json",
@@ -465,7 +465,7 @@ return {
       response = { ref = "AddOrUpdateServiceDiscoveryRulesResponse" },
     },
     batch_update_alarm_rule = {
-      name = "BatchUpdateAlarmRule",
+      sdk_operation = "BatchUpdateAlarmRule",
       method = "PUT",
       path = "/v4/{project_id}/alarm-rules/batch-update",
       content_type = "application/json",
@@ -480,7 +480,7 @@ return {
       response = { ref = "BatchUpdateAlarmRuleResponse" },
     },
     count_events = {
-      name = "CountEvents",
+      sdk_operation = "CountEvents",
       method = "POST",
       path = "/v2/{project_id}/events/statistic",
       content_type = "application/json",
@@ -496,7 +496,7 @@ return {
       response = { ref = "CountEventsResponse" },
     },
     create_notification_template = {
-      name = "CreateNotificationTemplate",
+      sdk_operation = "CreateNotificationTemplate",
       method = "POST",
       path = "/v2/{project_id}/events/notification/templates",
       content_type = "application/json",
@@ -512,7 +512,7 @@ return {
       response = { ref = "CreateNotificationTemplateResponse" },
     },
     create_prom_instance = {
-      name = "CreatePromInstance",
+      sdk_operation = "CreatePromInstance",
       method = "POST",
       path = "/v1/{project_id}/aom/prometheus",
       content_type = "application/json",
@@ -529,7 +529,7 @@ return {
       response = { ref = "CreatePromInstanceResponse" },
     },
     create_recording_rule = {
-      name = "CreateRecordingRule",
+      sdk_operation = "CreateRecordingRule",
       method = "POST",
       path = "/v1/{project_id}/{prometheus_instance}/aom/api/v1/rules",
       content_type = "application/json",
@@ -541,7 +541,7 @@ return {
       response = { type = "string" },
     },
     delete_action_rule = {
-      name = "DeleteActionRule",
+      sdk_operation = "DeleteActionRule",
       method = "DELETE",
       path = "/v2/{project_id}/alert/action-rules",
       content_type = "application/json",
@@ -551,7 +551,7 @@ return {
       response = { ref = "DeleteActionRuleResponse" },
     },
     delete_alarm_rule = {
-      name = "DeleteAlarmRule",
+      sdk_operation = "DeleteAlarmRule",
       method = "DELETE",
       path = "/v2/{project_id}/alarm-rules/{alarm_rule_id}",
       content_type = "application/json",
@@ -561,7 +561,7 @@ return {
       response = { type = "string" },
     },
     delete_alarm_rule_template = {
-      name = "DeleteAlarmRuleTemplate",
+      sdk_operation = "DeleteAlarmRuleTemplate",
       method = "DELETE",
       path = "/v4/{project_id}/alarm-rules-template",
       content_type = "application/json",
@@ -573,7 +573,7 @@ return {
       response = { ref = "DeleteAlarmRuleTemplateResponse" },
     },
     delete_alarm_rules = {
-      name = "DeleteAlarmRules",
+      sdk_operation = "DeleteAlarmRules",
       method = "POST",
       path = "/v2/{project_id}/alarm-rules/delete",
       content_type = "application/json",
@@ -584,7 +584,7 @@ return {
       response = { type = "string" },
     },
     delete_dashboard = {
-      name = "DeleteDashboard",
+      sdk_operation = "DeleteDashboard",
       method = "DELETE",
       path = "/v2/{project_id}/aom/dashboards/{dashboard_id}",
       content_type = "application/json",
@@ -595,7 +595,7 @@ return {
       response = { ref = "DeleteDashboardResponse" },
     },
     delete_dashboards_folder = {
-      name = "DeleteDashboardsFolder",
+      sdk_operation = "DeleteDashboardsFolder",
       method = "DELETE",
       path = "/v2/{project_id}/aom/dashboards-folder/{folder_id}",
       content_type = "application/json",
@@ -607,7 +607,7 @@ return {
       response = { ref = "DeleteDashboardsFolderResponse" },
     },
     delete_event2alarm_rule = {
-      name = "DeleteEvent2alarmRule",
+      sdk_operation = "DeleteEvent2alarmRule",
       method = "DELETE",
       path = "/v2/{project_id}/event2alarm-rule",
       content_type = "application/json",
@@ -617,7 +617,7 @@ return {
       response = { ref = "DeleteEvent2alarmRuleResponse" },
     },
     delete_metric_or_event_alarm_rule = {
-      name = "DeleteMetricOrEventAlarmRule",
+      sdk_operation = "DeleteMetricOrEventAlarmRule",
       method = "DELETE",
       path = "/v4/{project_id}/alarm-rules",
       content_type = "application/json",
@@ -628,7 +628,7 @@ return {
       response = { ref = "DeleteMetricOrEventAlarmRuleResponse" },
     },
     delete_mute_rules = {
-      name = "DeleteMuteRules",
+      sdk_operation = "DeleteMuteRules",
       method = "DELETE",
       path = "/v2/{project_id}/alert/mute-rules",
       content_type = "application/json",
@@ -638,7 +638,7 @@ return {
       response = { ref = "DeleteMuteRulesResponse" },
     },
     delete_notification_template = {
-      name = "DeleteNotificationTemplate",
+      sdk_operation = "DeleteNotificationTemplate",
       method = "DELETE",
       path = "/v2/{project_id}/events/notification/templates",
       content_type = "application/json",
@@ -650,7 +650,7 @@ return {
       response = { ref = "DeleteNotificationTemplateResponse" },
     },
     delete_prom_instance = {
-      name = "DeletePromInstance",
+      sdk_operation = "DeletePromInstance",
       method = "DELETE",
       path = "/v1/{project_id}/aom/prometheus",
       content_type = "application/json",
@@ -661,7 +661,7 @@ return {
       response = { type = "map", values = { type = "boolean" } },
     },
     deleteservice_discovery_rules = {
-      name = "DeleteserviceDiscoveryRules",
+      sdk_operation = "DeleteserviceDiscoveryRules",
       method = "DELETE",
       path = "/v1/{project_id}/inv/servicediscoveryrules",
       content_type = "application/json",
@@ -671,7 +671,7 @@ return {
       response = { ref = "DeleteserviceDiscoveryRulesResponse" },
     },
     list_access_code = {
-      name = "ListAccessCode",
+      sdk_operation = "ListAccessCode",
       method = "GET",
       path = "/v1/{project_id}/access-code",
       content_type = "application/json",
@@ -679,7 +679,7 @@ return {
       response = { ref = "ListAccessCodeResponse" },
     },
     list_action_rule = {
-      name = "ListActionRule",
+      sdk_operation = "ListActionRule",
       method = "GET",
       path = "/v2/{project_id}/alert/action-rules",
       content_type = "application/json",
@@ -687,7 +687,7 @@ return {
       response = { ref = "ListActionRuleResponse" },
     },
     list_agents = {
-      name = "ListAgents",
+      sdk_operation = "ListAgents",
       method = "GET",
       path = "/v1/{project_id}/{cluster_id}/{namespace}/agents",
       content_type = "application/json",
@@ -698,7 +698,7 @@ return {
       response = { type = "string" },
     },
     list_alarm_rule = {
-      name = "ListAlarmRule",
+      sdk_operation = "ListAlarmRule",
       method = "GET",
       path = "/v2/{project_id}/alarm-rules",
       content_type = "application/json",
@@ -710,7 +710,7 @@ return {
       response = { ref = "ListAlarmRuleResponse" },
     },
     list_alarm_rule_template = {
-      name = "ListAlarmRuleTemplate",
+      sdk_operation = "ListAlarmRuleTemplate",
       method = "GET",
       path = "/v4/{project_id}/alarm-rules-template",
       content_type = "application/json",
@@ -722,7 +722,7 @@ return {
       response = { ref = "ListAlarmRuleTemplateResponse" },
     },
     list_dash_boards = {
-      name = "ListDashBoards",
+      sdk_operation = "ListDashBoards",
       method = "GET",
       path = "/v2/{project_id}/aom/dashboards",
       content_type = "application/json",
@@ -733,7 +733,7 @@ return {
       response = { ref = "ListDashBoardsResponse" },
     },
     list_dashboards_folder = {
-      name = "ListDashboardsFolder",
+      sdk_operation = "ListDashboardsFolder",
       method = "GET",
       path = "/v2/{project_id}/aom/dashboards-folder",
       content_type = "application/json",
@@ -743,7 +743,7 @@ return {
       response = { type = "array", items = { ref = "DashBoardsFolder" } },
     },
     list_event2alarm_rule = {
-      name = "ListEvent2alarmRule",
+      sdk_operation = "ListEvent2alarmRule",
       method = "GET",
       path = "/v2/{project_id}/event2alarm-rule",
       content_type = "application/json",
@@ -751,7 +751,7 @@ return {
       response = { type = "array", items = { ref = "Event2alarmRuleBody" } },
     },
     list_events = {
-      name = "ListEvents",
+      sdk_operation = "ListEvents",
       method = "POST",
       path = "/v2/{project_id}/events",
       content_type = "application/json",
@@ -771,7 +771,7 @@ return {
       response = { ref = "ListEventsResponse" },
     },
     list_instant_query_aom_prom_get = {
-      name = "ListInstantQueryAomPromGet",
+      sdk_operation = "ListInstantQueryAomPromGet",
       method = "GET",
       path = "/v1/{project_id}/aom/api/v1/query",
       content_type = "application/json",
@@ -782,7 +782,7 @@ return {
       response = { ref = "ListInstantQueryAomPromGetResponse" },
     },
     list_instant_query_aom_prom_post = {
-      name = "ListInstantQueryAomPromPost",
+      sdk_operation = "ListInstantQueryAomPromPost",
       method = "POST",
       path = "/v1/{project_id}/aom/api/v1/query",
       content_type = "application/json",
@@ -793,7 +793,7 @@ return {
       response = { ref = "ListInstantQueryAomPromPostResponse" },
     },
     list_label_values_aom_prom_get = {
-      name = "ListLabelValuesAomPromGet",
+      sdk_operation = "ListLabelValuesAomPromGet",
       method = "GET",
       path = "/v1/{project_id}/aom/api/v1/label/{label_name}/values",
       content_type = "application/json",
@@ -803,7 +803,7 @@ return {
       response = { ref = "ListLabelValuesAomPromGetResponse" },
     },
     list_labels_aom_prom_get = {
-      name = "ListLabelsAomPromGet",
+      sdk_operation = "ListLabelsAomPromGet",
       method = "GET",
       path = "/v1/{project_id}/aom/api/v1/labels",
       content_type = "application/json",
@@ -811,7 +811,7 @@ return {
       response = { ref = "ListLabelsAomPromGetResponse" },
     },
     list_labels_aom_prom_post = {
-      name = "ListLabelsAomPromPost",
+      sdk_operation = "ListLabelsAomPromPost",
       method = "POST",
       path = "/v1/{project_id}/aom/api/v1/labels",
       content_type = "application/json",
@@ -819,7 +819,7 @@ return {
       response = { ref = "ListLabelsAomPromPostResponse" },
     },
     list_log_items = {
-      name = "ListLogItems",
+      sdk_operation = "ListLogItems",
       method = "POST",
       path = "/v1/{project_id}/als/action",
       content_type = "application/json",
@@ -831,7 +831,7 @@ return {
       response = { ref = "ListLogItemsResponse" },
     },
     list_metadata_aom_prom_get = {
-      name = "ListMetadataAomPromGet",
+      sdk_operation = "ListMetadataAomPromGet",
       method = "GET",
       path = "/v1/{project_id}/aom/api/v1/metadata",
       content_type = "application/json",
@@ -839,7 +839,7 @@ return {
       response = { ref = "ListMetadataAomPromGetResponse" },
     },
     list_metric_items = {
-      name = "ListMetricItems",
+      sdk_operation = "ListMetricItems",
       method = "POST",
       path = "/v1/{project_id}/ams/metrics",
       content_type = "application/json",
@@ -855,7 +855,7 @@ return {
       response = { ref = "ListMetricItemsResponse" },
     },
     list_metric_or_event_alarm_rule = {
-      name = "ListMetricOrEventAlarmRule",
+      sdk_operation = "ListMetricOrEventAlarmRule",
       method = "GET",
       path = "/v4/{project_id}/alarm-rules",
       content_type = "application/json",
@@ -877,7 +877,7 @@ return {
       response = { ref = "ListMetricOrEventAlarmRuleResponse" },
     },
     list_mute_rule = {
-      name = "ListMuteRule",
+      sdk_operation = "ListMuteRule",
       method = "GET",
       path = "/v2/{project_id}/alert/mute-rules",
       content_type = "application/json",
@@ -885,7 +885,7 @@ return {
       response = { type = "array", items = { ref = "MuteRule" } },
     },
     list_notification_template_by_name = {
-      name = "ListNotificationTemplateByName",
+      sdk_operation = "ListNotificationTemplateByName",
       method = "GET",
       path = "/v2/{project_id}/events/notification/template/{name}",
       content_type = "application/json",
@@ -896,7 +896,7 @@ return {
       response = { ref = "ListNotificationTemplateByNameResponse" },
     },
     list_notification_templates = {
-      name = "ListNotificationTemplates",
+      sdk_operation = "ListNotificationTemplates",
       method = "GET",
       path = "/v2/{project_id}/events/notification/templates",
       content_type = "application/json",
@@ -906,7 +906,7 @@ return {
       response = { type = "array", items = { ref = "NotificationTemplate" } },
     },
     list_notified_histories = {
-      name = "ListNotifiedHistories",
+      sdk_operation = "ListNotifiedHistories",
       method = "GET",
       path = "/v2/{project_id}/alarm-notified-histories",
       content_type = "application/json",
@@ -916,7 +916,7 @@ return {
       response = { ref = "ListNotifiedHistoriesResponse" },
     },
     list_permissions = {
-      name = "ListPermissions",
+      sdk_operation = "ListPermissions",
       method = "GET",
       path = "/v1/{project_id}/aom/auth/grant",
       content_type = "application/json",
@@ -924,7 +924,7 @@ return {
       response = { type = "string" },
     },
     list_prom_instance = {
-      name = "ListPromInstance",
+      sdk_operation = "ListPromInstance",
       method = "GET",
       path = "/v1/{project_id}/aom/prometheus",
       content_type = "application/json",
@@ -938,7 +938,7 @@ return {
       response = { ref = "ListPromInstanceResponse" },
     },
     list_range_query_aom_prom_get = {
-      name = "ListRangeQueryAomPromGet",
+      sdk_operation = "ListRangeQueryAomPromGet",
       method = "GET",
       path = "/v1/{project_id}/aom/api/v1/query_range",
       content_type = "application/json",
@@ -952,7 +952,7 @@ return {
       response = { ref = "ListRangeQueryAomPromGetResponse" },
     },
     list_range_query_aom_prom_post = {
-      name = "ListRangeQueryAomPromPost",
+      sdk_operation = "ListRangeQueryAomPromPost",
       method = "POST",
       path = "/v1/{project_id}/aom/api/v1/query_range",
       content_type = "application/json",
@@ -966,7 +966,7 @@ return {
       response = { ref = "ListRangeQueryAomPromPostResponse" },
     },
     list_sample = {
-      name = "ListSample",
+      sdk_operation = "ListSample",
       method = "POST",
       path = "/v2/{project_id}/samples",
       content_type = "application/json",
@@ -981,7 +981,7 @@ return {
       response = { ref = "ListSampleResponse" },
     },
     list_series = {
-      name = "ListSeries",
+      sdk_operation = "ListSeries",
       method = "POST",
       path = "/v2/{project_id}/series",
       content_type = "application/json",
@@ -995,7 +995,7 @@ return {
       response = { ref = "ListSeriesResponse" },
     },
     list_service_discovery_rules = {
-      name = "ListServiceDiscoveryRules",
+      sdk_operation = "ListServiceDiscoveryRules",
       method = "GET",
       path = "/v1/{project_id}/inv/servicediscoveryrules",
       content_type = "application/json",
@@ -1005,7 +1005,7 @@ return {
       response = { ref = "ListServiceDiscoveryRulesResponse" },
     },
     push_events = {
-      name = "PushEvents",
+      sdk_operation = "PushEvents",
       method = "PUT",
       path = "/v2/{project_id}/push/events",
       content_type = "application/json",
@@ -1018,7 +1018,7 @@ return {
       response = { ref = "PushEventsResponse" },
     },
     show_action_rule = {
-      name = "ShowActionRule",
+      sdk_operation = "ShowActionRule",
       method = "GET",
       path = "/v2/{project_id}/alert/action-rules/{rule_name}",
       content_type = "application/json",
@@ -1028,7 +1028,7 @@ return {
       response = { ref = "ShowActionRuleResponse" },
     },
     show_alarm_rule = {
-      name = "ShowAlarmRule",
+      sdk_operation = "ShowAlarmRule",
       method = "GET",
       path = "/v2/{project_id}/alarm-rules/{alarm_rule_id}",
       content_type = "application/json",
@@ -1038,7 +1038,7 @@ return {
       response = { ref = "ShowAlarmRuleResponse" },
     },
     show_dash_board = {
-      name = "ShowDashBoard",
+      sdk_operation = "ShowDashBoard",
       method = "GET",
       path = "/v2/{project_id}/aom/dashboards/{dashboard_id}",
       content_type = "application/json",
@@ -1050,7 +1050,7 @@ return {
       response = { ref = "ShowDashBoardResponse" },
     },
     show_metrics_data = {
-      name = "ShowMetricsData",
+      sdk_operation = "ShowMetricsData",
       method = "POST",
       path = "/v1/{project_id}/ams/metricdata",
       content_type = "application/json",
@@ -1065,7 +1065,7 @@ return {
       response = { ref = "ShowMetricsDataResponse" },
     },
     update_action_rule = {
-      name = "UpdateActionRule",
+      sdk_operation = "UpdateActionRule",
       method = "PUT",
       path = "/v2/{project_id}/alert/action-rules",
       content_type = "application/json",
@@ -1085,7 +1085,7 @@ return {
       response = { ref = "UpdateActionRuleResponse" },
     },
     update_alarm_rule = {
-      name = "UpdateAlarmRule",
+      sdk_operation = "UpdateAlarmRule",
       method = "PUT",
       path = "/v2/{project_id}/alarm-rules",
       content_type = "application/json",
@@ -1113,7 +1113,7 @@ return {
       response = { ref = "UpdateAlarmRuleResponse" },
     },
     update_event_rule = {
-      name = "UpdateEventRule",
+      sdk_operation = "UpdateEventRule",
       method = "PUT",
       path = "/v2/{project_id}/event2alarm-rule",
       content_type = "application/json",
@@ -1139,7 +1139,7 @@ return {
       response = { type = "string" },
     },
     update_mute_rule = {
-      name = "UpdateMuteRule",
+      sdk_operation = "UpdateMuteRule",
       method = "PUT",
       path = "/v2/{project_id}/alert/mute-rules",
       content_type = "application/json",
@@ -1157,7 +1157,7 @@ return {
       response = { ref = "UpdateMuteRuleResponse" },
     },
     update_notification_template = {
-      name = "UpdateNotificationTemplate",
+      sdk_operation = "UpdateNotificationTemplate",
       method = "PUT",
       path = "/v2/{project_id}/events/notification/templates",
       content_type = "application/json",
@@ -1172,7 +1172,7 @@ return {
       response = { ref = "UpdateNotificationTemplateResponse" },
     },
     update_prom_instance = {
-      name = "UpdatePromInstance",
+      sdk_operation = "UpdatePromInstance",
       method = "PUT",
       path = "/v1/{project_id}/aom/prometheus",
       content_type = "application/json",

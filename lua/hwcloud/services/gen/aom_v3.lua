@@ -48,7 +48,7 @@ return {
   },
   operations = {
     create_app = {
-      name = "CreateApp",
+      sdk_operation = "CreateApp",
       method = "POST",
       path = "/v1/applications",
       content_type = "application/json",
@@ -63,7 +63,7 @@ return {
       response = { type = "string" },
     },
     create_component = {
-      name = "CreateComponent",
+      sdk_operation = "CreateComponent",
       method = "POST",
       path = "/v1/components",
       content_type = "application/json",
@@ -77,7 +77,7 @@ return {
       response = { ref = "CreateComponentResponse" },
     },
     create_env = {
-      name = "CreateEnv",
+      sdk_operation = "CreateEnv",
       method = "POST",
       path = "/v1/environments",
       content_type = "application/json",
@@ -94,7 +94,7 @@ return {
       response = { ref = "CreateEnvResponse" },
     },
     create_sub_app = {
-      name = "CreateSubApp",
+      sdk_operation = "CreateSubApp",
       method = "POST",
       path = "/v1/sub-applications",
       content_type = "application/json",
@@ -109,7 +109,7 @@ return {
       response = { type = "string" },
     },
     delete_app = {
-      name = "DeleteApp",
+      sdk_operation = "DeleteApp",
       method = "DELETE",
       path = "/v1/applications/{application_id}",
       content_type = "application/json",
@@ -119,7 +119,7 @@ return {
       response = { type = "string" },
     },
     delete_component = {
-      name = "DeleteComponent",
+      sdk_operation = "DeleteComponent",
       method = "DELETE",
       path = "/v1/components/{component_id}",
       content_type = "application/json",
@@ -129,7 +129,7 @@ return {
       response = { type = "string" },
     },
     delete_env = {
-      name = "DeleteEnv",
+      sdk_operation = "DeleteEnv",
       method = "DELETE",
       path = "/v1/environments/{environment_id}",
       content_type = "application/json",
@@ -139,7 +139,7 @@ return {
       response = { ref = "DeleteEnvResponse" },
     },
     delete_sub_app = {
-      name = "DeleteSubApp",
+      sdk_operation = "DeleteSubApp",
       method = "DELETE",
       path = "/v1/sub-applications/{sub_app_id}",
       content_type = "application/json",
@@ -149,7 +149,7 @@ return {
       response = { type = "string" },
     },
     list_resource_under_node = {
-      name = "ListResourceUnderNode",
+      sdk_operation = "ListResourceUnderNode",
       method = "POST",
       path = "/v1/resource/{rf_resource_type}/type/{type}/ci-relationships",
       content_type = "application/json",
@@ -170,7 +170,7 @@ return {
       response = { ref = "ListResourceUnderNodeResponse" },
     },
     show_app = {
-      name = "ShowApp",
+      sdk_operation = "ShowApp",
       method = "GET",
       path = "/v1/applications/{application_id}",
       content_type = "application/json",
@@ -180,7 +180,7 @@ return {
       response = { ref = "ShowAppResponse" },
     },
     show_app_by_name = {
-      name = "ShowAppByName",
+      sdk_operation = "ShowAppByName",
       method = "GET",
       path = "/v1/applications",
       content_type = "application/json",
@@ -191,7 +191,7 @@ return {
       response = { ref = "ShowAppByNameResponse" },
     },
     show_component = {
-      name = "ShowComponent",
+      sdk_operation = "ShowComponent",
       method = "GET",
       path = "/v1/components/{component_id}",
       content_type = "application/json",
@@ -201,7 +201,7 @@ return {
       response = { ref = "ShowComponentResponse" },
     },
     show_component_by_name = {
-      name = "ShowComponentByName",
+      sdk_operation = "ShowComponentByName",
       method = "GET",
       path = "/v1/components/application/{application_id}/name/{component_name}",
       content_type = "application/json",
@@ -212,7 +212,7 @@ return {
       response = { ref = "ShowComponentByNameResponse" },
     },
     show_env = {
-      name = "ShowEnv",
+      sdk_operation = "ShowEnv",
       method = "GET",
       path = "/v1/environments/{environment_id}",
       content_type = "application/json",
@@ -222,7 +222,7 @@ return {
       response = { ref = "ShowEnvResponse" },
     },
     show_env_by_name = {
-      name = "ShowEnvByName",
+      sdk_operation = "ShowEnvByName",
       method = "GET",
       path = "/v1/environments/name/{environment_name}",
       content_type = "application/json",
@@ -234,7 +234,7 @@ return {
       response = { ref = "ShowEnvByNameResponse" },
     },
     update_app = {
-      name = "UpdateApp",
+      sdk_operation = "UpdateApp",
       method = "PUT",
       path = "/v1/applications/{application_id}",
       content_type = "application/json",
@@ -250,7 +250,7 @@ return {
       response = { ref = "UpdateAppResponse" },
     },
     update_component = {
-      name = "UpdateComponent",
+      sdk_operation = "UpdateComponent",
       method = "PUT",
       path = "/v1/components/{component_id}",
       content_type = "application/json",
@@ -263,7 +263,7 @@ return {
       response = { ref = "UpdateComponentResponse" },
     },
     update_env = {
-      name = "UpdateEnv",
+      sdk_operation = "UpdateEnv",
       method = "PUT",
       path = "/v1/environments/{environment_id}",
       content_type = "application/json",
@@ -281,7 +281,7 @@ return {
       response = { ref = "UpdateEnvResponse" },
     },
     update_sub_app = {
-      name = "UpdateSubApp",
+      sdk_operation = "UpdateSubApp",
       method = "PUT",
       path = "/v1/sub-applications/{sub_app_id}",
       content_type = "application/json",

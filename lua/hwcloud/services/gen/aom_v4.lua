@@ -67,7 +67,7 @@ return {
   },
   operations = {
     batch_import_agent = {
-      name = "BatchImportAgent",
+      sdk_operation = "BatchImportAgent",
       method = "POST",
       path = "/v1/{project_id}/uniagent-console/mainview/batch-import",
       content_type = "application/json",
@@ -85,7 +85,7 @@ return {
       response = { ref = "BatchImportAgentResponse" },
     },
     batch_update_agent = {
-      name = "BatchUpdateAgent",
+      sdk_operation = "BatchUpdateAgent",
       method = "POST",
       path = "/v1/{project_id}/uniagent-console/upgrade/batch-upgrade",
       content_type = "application/json",
@@ -97,7 +97,7 @@ return {
       response = { ref = "BatchUpdateAgentResponse" },
     },
     show_agent_infos = {
-      name = "ShowAgentInfos",
+      sdk_operation = "ShowAgentInfos",
       method = "POST",
       path = "/v1/uniagent-console/agent-list/all",
       content_type = "application/json",

@@ -87,7 +87,7 @@ return {
   },
   operations = {
     apply_execution_plan = {
-      name = "ApplyExecutionPlan",
+      sdk_operation = "ApplyExecutionPlan",
       method = "POST",
       path = "/v1/{project_id}/stacks/{stack_name}/execution-plans/{execution_plan_name}",
       content_type = "application/json",
@@ -102,7 +102,7 @@ return {
       response = { ref = "ApplyExecutionPlanResponse" },
     },
     continue_deploy_stack = {
-      name = "ContinueDeployStack",
+      sdk_operation = "ContinueDeployStack",
       method = "POST",
       path = "/v1/{project_id}/stacks/{stack_name}/continuations",
       content_type = "application/json",
@@ -115,7 +115,7 @@ return {
       response = { ref = "ContinueDeployStackResponse" },
     },
     continue_rollback_stack = {
-      name = "ContinueRollbackStack",
+      sdk_operation = "ContinueRollbackStack",
       method = "POST",
       path = "/v1/{project_id}/stacks/{stack_name}/rollbacks",
       content_type = "application/json",
@@ -128,7 +128,7 @@ return {
       response = { ref = "ContinueRollbackStackResponse" },
     },
     create_execution_plan = {
-      name = "CreateExecutionPlan",
+      sdk_operation = "CreateExecutionPlan",
       method = "POST",
       path = "/v1/{project_id}/stacks/{stack_name}/execution-plans",
       content_type = "application/json",
@@ -148,7 +148,7 @@ return {
       response = { ref = "CreateExecutionPlanResponse" },
     },
     create_private_hook = {
-      name = "CreatePrivateHook",
+      sdk_operation = "CreatePrivateHook",
       method = "POST",
       path = "/v1/private-hooks",
       content_type = "application/json",
@@ -166,7 +166,7 @@ return {
       response = { ref = "CreatePrivateHookResponse" },
     },
     create_private_hook_version = {
-      name = "CreatePrivateHookVersion",
+      sdk_operation = "CreatePrivateHookVersion",
       method = "POST",
       path = "/v1/private-hooks/{hook_name}/versions",
       content_type = "application/json",
@@ -183,7 +183,7 @@ return {
       response = { ref = "CreatePrivateHookVersionResponse" },
     },
     create_private_module = {
-      name = "CreatePrivateModule",
+      sdk_operation = "CreatePrivateModule",
       method = "POST",
       path = "/v1/private-modules",
       content_type = "application/json",
@@ -199,7 +199,7 @@ return {
       response = { ref = "CreatePrivateModuleResponse" },
     },
     create_private_module_version = {
-      name = "CreatePrivateModuleVersion",
+      sdk_operation = "CreatePrivateModuleVersion",
       method = "POST",
       path = "/v1/private-modules/{module_name}/versions",
       content_type = "application/json",
@@ -215,7 +215,7 @@ return {
       response = { ref = "CreatePrivateModuleVersionResponse" },
     },
     create_private_provider = {
-      name = "CreatePrivateProvider",
+      sdk_operation = "CreatePrivateProvider",
       method = "POST",
       path = "/v1/private-providers",
       content_type = "application/json",
@@ -233,7 +233,7 @@ return {
       response = { ref = "CreatePrivateProviderResponse" },
     },
     create_private_provider_version = {
-      name = "CreatePrivateProviderVersion",
+      sdk_operation = "CreatePrivateProviderVersion",
       method = "POST",
       path = "/v1/private-providers/{provider_name}/versions",
       content_type = "application/json",
@@ -249,7 +249,7 @@ return {
       response = { ref = "CreatePrivateProviderVersionResponse" },
     },
     create_stack = {
-      name = "CreateStack",
+      sdk_operation = "CreateStack",
       method = "POST",
       path = "/v1/{project_id}/stacks",
       content_type = "application/json",
@@ -270,7 +270,7 @@ return {
       response = { ref = "CreateStackResponse" },
     },
     create_stack_instance = {
-      name = "CreateStackInstance",
+      sdk_operation = "CreateStackInstance",
       method = "POST",
       path = "/v1/stack-sets/{stack_set_name}/stack-instances",
       content_type = "application/json",
@@ -287,7 +287,7 @@ return {
       response = { ref = "CreateStackInstanceResponse" },
     },
     create_stack_set = {
-      name = "CreateStackSet",
+      sdk_operation = "CreateStackSet",
       method = "POST",
       path = "/v1/stack-sets",
       content_type = "application/json",
@@ -311,7 +311,7 @@ return {
       response = { ref = "CreateStackSetResponse" },
     },
     create_template = {
-      name = "CreateTemplate",
+      sdk_operation = "CreateTemplate",
       method = "POST",
       path = "/v1/{project_id}/templates",
       content_type = "application/json",
@@ -327,7 +327,7 @@ return {
       response = { ref = "CreateTemplateResponse" },
     },
     create_template_version = {
-      name = "CreateTemplateVersion",
+      sdk_operation = "CreateTemplateVersion",
       method = "POST",
       path = "/v1/{project_id}/templates/{template_name}/versions",
       content_type = "application/json",
@@ -343,7 +343,7 @@ return {
       response = { ref = "CreateTemplateVersionResponse" },
     },
     delete_execution_plan = {
-      name = "DeleteExecutionPlan",
+      sdk_operation = "DeleteExecutionPlan",
       method = "DELETE",
       path = "/v1/{project_id}/stacks/{stack_name}/execution-plans/{execution_plan_name}",
       content_type = "application/json",
@@ -357,7 +357,7 @@ return {
       response = { ref = "DeleteExecutionPlanResponse" },
     },
     delete_private_hook = {
-      name = "DeletePrivateHook",
+      sdk_operation = "DeletePrivateHook",
       method = "DELETE",
       path = "/v1/private-hooks/{hook_name}",
       content_type = "application/json",
@@ -369,7 +369,7 @@ return {
       response = { ref = "DeletePrivateHookResponse" },
     },
     delete_private_hook_version = {
-      name = "DeletePrivateHookVersion",
+      sdk_operation = "DeletePrivateHookVersion",
       method = "DELETE",
       path = "/v1/private-hooks/{hook_name}/versions/{hook_version}",
       content_type = "application/json",
@@ -382,7 +382,7 @@ return {
       response = { ref = "DeletePrivateHookVersionResponse" },
     },
     delete_private_module = {
-      name = "DeletePrivateModule",
+      sdk_operation = "DeletePrivateModule",
       method = "DELETE",
       path = "/v1/private-modules/{module_name}",
       content_type = "application/json",
@@ -394,7 +394,7 @@ return {
       response = { ref = "DeletePrivateModuleResponse" },
     },
     delete_private_module_version = {
-      name = "DeletePrivateModuleVersion",
+      sdk_operation = "DeletePrivateModuleVersion",
       method = "DELETE",
       path = "/v1/private-modules/{module_name}/versions/{module_version}",
       content_type = "application/json",
@@ -407,7 +407,7 @@ return {
       response = { ref = "DeletePrivateModuleVersionResponse" },
     },
     delete_private_provider = {
-      name = "DeletePrivateProvider",
+      sdk_operation = "DeletePrivateProvider",
       method = "DELETE",
       path = "/v1/private-providers/{provider_name}",
       content_type = "application/json",
@@ -419,7 +419,7 @@ return {
       response = { ref = "DeletePrivateProviderResponse" },
     },
     delete_private_provider_version = {
-      name = "DeletePrivateProviderVersion",
+      sdk_operation = "DeletePrivateProviderVersion",
       method = "DELETE",
       path = "/v1/private-providers/{provider_name}/versions/{provider_version}",
       content_type = "application/json",
@@ -432,7 +432,7 @@ return {
       response = { ref = "DeletePrivateProviderVersionResponse" },
     },
     delete_stack = {
-      name = "DeleteStack",
+      sdk_operation = "DeleteStack",
       method = "DELETE",
       path = "/v1/{project_id}/stacks/{stack_name}",
       content_type = "application/json",
@@ -444,7 +444,7 @@ return {
       response = { ref = "DeleteStackResponse" },
     },
     delete_stack_enhanced = {
-      name = "DeleteStackEnhanced",
+      sdk_operation = "DeleteStackEnhanced",
       method = "POST",
       path = "/v1/{project_id}/stacks/{stack_name}/deletion",
       content_type = "application/json",
@@ -458,7 +458,7 @@ return {
       response = { ref = "DeleteStackEnhancedResponse" },
     },
     delete_stack_instance = {
-      name = "DeleteStackInstance",
+      sdk_operation = "DeleteStackInstance",
       method = "POST",
       path = "/v1/stack-sets/{stack_set_name}/stack-instances/deletion",
       content_type = "application/json",
@@ -474,7 +474,7 @@ return {
       response = { ref = "DeleteStackInstanceResponse" },
     },
     delete_stack_instance_deprecated = {
-      name = "DeleteStackInstanceDeprecated",
+      sdk_operation = "DeleteStackInstanceDeprecated",
       method = "DELETE",
       path = "/v1/stack-sets/{stack_set_name}/stack-instances",
       content_type = "application/json",
@@ -490,7 +490,7 @@ return {
       response = { ref = "DeleteStackInstanceDeprecatedResponse" },
     },
     delete_stack_set = {
-      name = "DeleteStackSet",
+      sdk_operation = "DeleteStackSet",
       method = "DELETE",
       path = "/v1/stack-sets/{stack_set_name}",
       content_type = "application/json",
@@ -503,7 +503,7 @@ return {
       response = { ref = "DeleteStackSetResponse" },
     },
     delete_template = {
-      name = "DeleteTemplate",
+      sdk_operation = "DeleteTemplate",
       method = "DELETE",
       path = "/v1/{project_id}/templates/{template_name}",
       content_type = "application/json",
@@ -515,7 +515,7 @@ return {
       response = { ref = "DeleteTemplateResponse" },
     },
     delete_template_version = {
-      name = "DeleteTemplateVersion",
+      sdk_operation = "DeleteTemplateVersion",
       method = "DELETE",
       path = "/v1/{project_id}/templates/{template_name}/versions/{version_id}",
       content_type = "application/json",
@@ -528,7 +528,7 @@ return {
       response = { ref = "DeleteTemplateVersionResponse" },
     },
     deploy_stack = {
-      name = "DeployStack",
+      sdk_operation = "DeployStack",
       method = "POST",
       path = "/v1/{project_id}/stacks/{stack_name}/deployments",
       content_type = "application/json",
@@ -546,7 +546,7 @@ return {
       response = { ref = "DeployStackResponse" },
     },
     deploy_stack_set = {
-      name = "DeployStackSet",
+      sdk_operation = "DeployStackSet",
       method = "POST",
       path = "/v1/stack-sets/{stack_set_name}/deployments",
       content_type = "application/json",
@@ -566,7 +566,7 @@ return {
       response = { ref = "DeployStackSetResponse" },
     },
     estimate_execution_plan_price = {
-      name = "EstimateExecutionPlanPrice",
+      sdk_operation = "EstimateExecutionPlanPrice",
       method = "GET",
       path = "/v1/{project_id}/stacks/{stack_name}/execution-plans/{execution_plan_name}/prices",
       content_type = "application/json",
@@ -580,7 +580,7 @@ return {
       response = { ref = "EstimateExecutionPlanPriceResponse" },
     },
     get_execution_plan = {
-      name = "GetExecutionPlan",
+      sdk_operation = "GetExecutionPlan",
       method = "GET",
       path = "/v1/{project_id}/stacks/{stack_name}/execution-plans/{execution_plan_name}",
       content_type = "application/json",
@@ -594,7 +594,7 @@ return {
       response = { ref = "GetExecutionPlanResponse" },
     },
     get_execution_plan_metadata = {
-      name = "GetExecutionPlanMetadata",
+      sdk_operation = "GetExecutionPlanMetadata",
       method = "GET",
       path = "/v1/{project_id}/stacks/{stack_name}/execution-plans/{execution_plan_name}/metadata",
       content_type = "application/json",
@@ -608,7 +608,7 @@ return {
       response = { ref = "GetExecutionPlanMetadataResponse" },
     },
     get_stack_metadata = {
-      name = "GetStackMetadata",
+      sdk_operation = "GetStackMetadata",
       method = "GET",
       path = "/v1/{project_id}/stacks/{stack_name}/metadata",
       content_type = "application/json",
@@ -620,7 +620,7 @@ return {
       response = { ref = "GetStackMetadataResponse" },
     },
     get_stack_template = {
-      name = "GetStackTemplate",
+      sdk_operation = "GetStackTemplate",
       method = "GET",
       path = "/v1/{project_id}/stacks/{stack_name}/templates",
       content_type = "application/json",
@@ -635,7 +635,7 @@ return {
       response_headers = { location = "Location" },
     },
     list_execution_plans = {
-      name = "ListExecutionPlans",
+      sdk_operation = "ListExecutionPlans",
       method = "GET",
       path = "/v1/{project_id}/stacks/{stack_name}/execution-plans",
       content_type = "application/json",
@@ -650,7 +650,7 @@ return {
       response = { ref = "ListExecutionPlansResponse" },
     },
     list_private_hook_versions = {
-      name = "ListPrivateHookVersions",
+      sdk_operation = "ListPrivateHookVersions",
       method = "GET",
       path = "/v1/private-hooks/{hook_name}/versions",
       content_type = "application/json",
@@ -667,7 +667,7 @@ return {
       response = { ref = "ListPrivateHookVersionsResponse" },
     },
     list_private_hooks = {
-      name = "ListPrivateHooks",
+      sdk_operation = "ListPrivateHooks",
       method = "GET",
       path = "/v1/private-hooks",
       content_type = "application/json",
@@ -682,7 +682,7 @@ return {
       response = { ref = "ListPrivateHooksResponse" },
     },
     list_private_module_versions = {
-      name = "ListPrivateModuleVersions",
+      sdk_operation = "ListPrivateModuleVersions",
       method = "GET",
       path = "/v1/private-modules/{module_name}/versions",
       content_type = "application/json",
@@ -699,7 +699,7 @@ return {
       response = { ref = "ListPrivateModuleVersionsResponse" },
     },
     list_private_modules = {
-      name = "ListPrivateModules",
+      sdk_operation = "ListPrivateModules",
       method = "GET",
       path = "/v1/private-modules",
       content_type = "application/json",
@@ -714,7 +714,7 @@ return {
       response = { ref = "ListPrivateModulesResponse" },
     },
     list_private_provider_versions = {
-      name = "ListPrivateProviderVersions",
+      sdk_operation = "ListPrivateProviderVersions",
       method = "GET",
       path = "/v1/private-providers/{provider_name}/versions",
       content_type = "application/json",
@@ -731,7 +731,7 @@ return {
       response = { ref = "ListPrivateProviderVersionsResponse" },
     },
     list_private_providers = {
-      name = "ListPrivateProviders",
+      sdk_operation = "ListPrivateProviders",
       method = "GET",
       path = "/v1/private-providers",
       content_type = "application/json",
@@ -746,7 +746,7 @@ return {
       response = { ref = "ListPrivateProvidersResponse" },
     },
     list_stack_events = {
-      name = "ListStackEvents",
+      sdk_operation = "ListStackEvents",
       method = "GET",
       path = "/v1/{project_id}/stacks/{stack_name}/events",
       content_type = "application/json",
@@ -764,7 +764,7 @@ return {
       response = { ref = "ListStackEventsResponse" },
     },
     list_stack_instances = {
-      name = "ListStackInstances",
+      sdk_operation = "ListStackInstances",
       method = "GET",
       path = "/v1/stack-sets/{stack_set_name}/stack-instances",
       content_type = "application/json",
@@ -783,7 +783,7 @@ return {
       response = { ref = "ListStackInstancesResponse" },
     },
     list_stack_outputs = {
-      name = "ListStackOutputs",
+      sdk_operation = "ListStackOutputs",
       method = "GET",
       path = "/v1/{project_id}/stacks/{stack_name}/outputs",
       content_type = "application/json",
@@ -798,7 +798,7 @@ return {
       response = { ref = "ListStackOutputsResponse" },
     },
     list_stack_resources = {
-      name = "ListStackResources",
+      sdk_operation = "ListStackResources",
       method = "GET",
       path = "/v1/{project_id}/stacks/{stack_name}/resources",
       content_type = "application/json",
@@ -813,7 +813,7 @@ return {
       response = { ref = "ListStackResourcesResponse" },
     },
     list_stack_set_operations = {
-      name = "ListStackSetOperations",
+      sdk_operation = "ListStackSetOperations",
       method = "GET",
       path = "/v1/stack-sets/{stack_set_name}/operations",
       content_type = "application/json",
@@ -832,7 +832,7 @@ return {
       response = { ref = "ListStackSetOperationsResponse" },
     },
     list_stack_sets = {
-      name = "ListStackSets",
+      sdk_operation = "ListStackSets",
       method = "GET",
       path = "/v1/stack-sets",
       content_type = "application/json",
@@ -849,7 +849,7 @@ return {
       response = { ref = "ListStackSetsResponse" },
     },
     list_stacks = {
-      name = "ListStacks",
+      sdk_operation = "ListStacks",
       method = "GET",
       path = "/v1/{project_id}/stacks",
       content_type = "application/json",
@@ -862,7 +862,7 @@ return {
       response = { ref = "ListStacksResponse" },
     },
     list_template_versions = {
-      name = "ListTemplateVersions",
+      sdk_operation = "ListTemplateVersions",
       method = "GET",
       path = "/v1/{project_id}/templates/{template_name}/versions",
       content_type = "application/json",
@@ -877,7 +877,7 @@ return {
       response = { ref = "ListTemplateVersionsResponse" },
     },
     list_templates = {
-      name = "ListTemplates",
+      sdk_operation = "ListTemplates",
       method = "GET",
       path = "/v1/{project_id}/templates",
       content_type = "application/json",
@@ -890,7 +890,7 @@ return {
       response = { ref = "ListTemplatesResponse" },
     },
     parse_template_variables = {
-      name = "ParseTemplateVariables",
+      sdk_operation = "ParseTemplateVariables",
       method = "POST",
       path = "/v1/{project_id}/template-analyses/variables",
       content_type = "application/json",
@@ -903,7 +903,7 @@ return {
       response = { ref = "ParseTemplateVariablesResponse" },
     },
     show_private_hook_metadata = {
-      name = "ShowPrivateHookMetadata",
+      sdk_operation = "ShowPrivateHookMetadata",
       method = "GET",
       path = "/v1/private-hooks/{hook_name}/metadata",
       content_type = "application/json",
@@ -915,7 +915,7 @@ return {
       response = { ref = "ShowPrivateHookMetadataResponse" },
     },
     show_private_hook_version_metadata = {
-      name = "ShowPrivateHookVersionMetadata",
+      sdk_operation = "ShowPrivateHookVersionMetadata",
       method = "GET",
       path = "/v1/private-hooks/{hook_name}/versions/{hook_version}/metadata",
       content_type = "application/json",
@@ -928,7 +928,7 @@ return {
       response = { ref = "ShowPrivateHookVersionMetadataResponse" },
     },
     show_private_hook_version_policy = {
-      name = "ShowPrivateHookVersionPolicy",
+      sdk_operation = "ShowPrivateHookVersionPolicy",
       method = "GET",
       path = "/v1/private-hooks/{hook_name}/versions/{hook_version}/policies",
       content_type = "application/json",
@@ -942,7 +942,7 @@ return {
       response_headers = { location = "Location" },
     },
     show_private_module_metadata = {
-      name = "ShowPrivateModuleMetadata",
+      sdk_operation = "ShowPrivateModuleMetadata",
       method = "GET",
       path = "/v1/private-modules/{module_name}/metadata",
       content_type = "application/json",
@@ -954,7 +954,7 @@ return {
       response = { ref = "ShowPrivateModuleMetadataResponse" },
     },
     show_private_module_version_content = {
-      name = "ShowPrivateModuleVersionContent",
+      sdk_operation = "ShowPrivateModuleVersionContent",
       method = "GET",
       path = "/v1/private-modules/{module_name}/versions/{module_version}",
       content_type = "application/json",
@@ -968,7 +968,7 @@ return {
       response_headers = { location = "Location" },
     },
     show_private_module_version_metadata = {
-      name = "ShowPrivateModuleVersionMetadata",
+      sdk_operation = "ShowPrivateModuleVersionMetadata",
       method = "GET",
       path = "/v1/private-modules/{module_name}/versions/{module_version}/metadata",
       content_type = "application/json",
@@ -981,7 +981,7 @@ return {
       response = { ref = "ShowPrivateModuleVersionMetadataResponse" },
     },
     show_private_provider_metadata = {
-      name = "ShowPrivateProviderMetadata",
+      sdk_operation = "ShowPrivateProviderMetadata",
       method = "GET",
       path = "/v1/private-providers/{provider_name}/metadata",
       content_type = "application/json",
@@ -993,7 +993,7 @@ return {
       response = { ref = "ShowPrivateProviderMetadataResponse" },
     },
     show_private_provider_version_metadata = {
-      name = "ShowPrivateProviderVersionMetadata",
+      sdk_operation = "ShowPrivateProviderVersionMetadata",
       method = "GET",
       path = "/v1/private-providers/{provider_name}/versions/{provider_version}/metadata",
       content_type = "application/json",
@@ -1006,7 +1006,7 @@ return {
       response = { ref = "ShowPrivateProviderVersionMetadataResponse" },
     },
     show_stack_instance = {
-      name = "ShowStackInstance",
+      sdk_operation = "ShowStackInstance",
       method = "GET",
       path = "/v1/stack-sets/{stack_set_name}/stack-instances/{stack_instance_addr}",
       content_type = "application/json",
@@ -1020,7 +1020,7 @@ return {
       response = { ref = "ShowStackInstanceResponse" },
     },
     show_stack_set_metadata = {
-      name = "ShowStackSetMetadata",
+      sdk_operation = "ShowStackSetMetadata",
       method = "GET",
       path = "/v1/stack-sets/{stack_set_name}/metadata",
       content_type = "application/json",
@@ -1033,7 +1033,7 @@ return {
       response = { ref = "ShowStackSetMetadataResponse" },
     },
     show_stack_set_operation_metadata = {
-      name = "ShowStackSetOperationMetadata",
+      sdk_operation = "ShowStackSetOperationMetadata",
       method = "GET",
       path = "/v1/stack-sets/{stack_set_name}/operations/{stack_set_operation_id}/metadata",
       content_type = "application/json",
@@ -1047,7 +1047,7 @@ return {
       response = { ref = "ShowStackSetOperationMetadataResponse" },
     },
     show_stack_set_template = {
-      name = "ShowStackSetTemplate",
+      sdk_operation = "ShowStackSetTemplate",
       method = "GET",
       path = "/v1/stack-sets/{stack_set_name}/templates",
       content_type = "application/json",
@@ -1063,7 +1063,7 @@ return {
       response_headers = { location = "Location" },
     },
     show_template_metadata = {
-      name = "ShowTemplateMetadata",
+      sdk_operation = "ShowTemplateMetadata",
       method = "GET",
       path = "/v1/{project_id}/templates/{template_name}/metadata",
       content_type = "application/json",
@@ -1075,7 +1075,7 @@ return {
       response = { ref = "ShowTemplateMetadataResponse" },
     },
     show_template_version_content = {
-      name = "ShowTemplateVersionContent",
+      sdk_operation = "ShowTemplateVersionContent",
       method = "GET",
       path = "/v1/{project_id}/templates/{template_name}/versions/{version_id}",
       content_type = "application/json",
@@ -1091,7 +1091,7 @@ return {
       response_headers = { location = "Location" },
     },
     show_template_version_metadata = {
-      name = "ShowTemplateVersionMetadata",
+      sdk_operation = "ShowTemplateVersionMetadata",
       method = "GET",
       path = "/v1/{project_id}/templates/{template_name}/versions/{version_id}/metadata",
       content_type = "application/json",
@@ -1104,7 +1104,7 @@ return {
       response = { ref = "ShowTemplateVersionMetadataResponse" },
     },
     update_private_hook_metadata = {
-      name = "UpdatePrivateHookMetadata",
+      sdk_operation = "UpdatePrivateHookMetadata",
       method = "PATCH",
       path = "/v1/private-hooks/{hook_name}/metadata",
       content_type = "application/json",
@@ -1120,7 +1120,7 @@ return {
       response = { ref = "UpdatePrivateHookMetadataResponse" },
     },
     update_private_module_metadata = {
-      name = "UpdatePrivateModuleMetadata",
+      sdk_operation = "UpdatePrivateModuleMetadata",
       method = "PATCH",
       path = "/v1/private-modules/{module_name}/metadata",
       content_type = "application/json",
@@ -1134,7 +1134,7 @@ return {
       response = { ref = "UpdatePrivateModuleMetadataResponse" },
     },
     update_private_provider_metadata = {
-      name = "UpdatePrivateProviderMetadata",
+      sdk_operation = "UpdatePrivateProviderMetadata",
       method = "PATCH",
       path = "/v1/private-providers/{provider_name}/metadata",
       content_type = "application/json",
@@ -1148,7 +1148,7 @@ return {
       response = { ref = "UpdatePrivateProviderMetadataResponse" },
     },
     update_stack = {
-      name = "UpdateStack",
+      sdk_operation = "UpdateStack",
       method = "PATCH",
       path = "/v1/{project_id}/stacks/{stack_name}",
       content_type = "application/json",
@@ -1165,7 +1165,7 @@ return {
       response = { ref = "UpdateStackResponse" },
     },
     update_stack_instances = {
-      name = "UpdateStackInstances",
+      sdk_operation = "UpdateStackInstances",
       method = "PATCH",
       path = "/v1/stack-sets/{stack_set_name}/stack-instances",
       content_type = "application/json",
@@ -1182,7 +1182,7 @@ return {
       response = { ref = "UpdateStackInstancesResponse" },
     },
     update_stack_set = {
-      name = "UpdateStackSet",
+      sdk_operation = "UpdateStackSet",
       method = "PATCH",
       path = "/v1/stack-sets/{stack_set_name}",
       content_type = "application/json",
@@ -1202,7 +1202,7 @@ return {
       response = { ref = "UpdateStackSetResponse" },
     },
     update_template_metadata = {
-      name = "UpdateTemplateMetadata",
+      sdk_operation = "UpdateTemplateMetadata",
       method = "PATCH",
       path = "/v1/{project_id}/templates/{template_name}/metadata",
       content_type = "application/json",

@@ -360,7 +360,7 @@ return {
   },
   operations = {
     accept_or_reject_endpoint_connections = {
-      name = "AcceptOrRejectEndpointConnections",
+      sdk_operation = "AcceptOrRejectEndpointConnections",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/vpc-endpoint/connections/action",
       content_type = "application/json;charset=UTF-8",
@@ -374,7 +374,7 @@ return {
       response_headers = { ["x-request-id"] = "x-request-id" },
     },
     add_custom_ingress_port = {
-      name = "AddCustomIngressPort",
+      sdk_operation = "AddCustomIngressPort",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/custom-ingress-ports",
       content_type = "application/json;charset=UTF-8",
@@ -387,7 +387,7 @@ return {
       response = { ref = "AddCustomIngressPortResponse" },
     },
     add_eip_v2 = {
-      name = "AddEipV2",
+      sdk_operation = "AddEipV2",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/eip",
       content_type = "application/json;charset=UTF-8",
@@ -399,7 +399,7 @@ return {
       response = { ref = "AddEipV2Response" },
     },
     add_endpoint_permissions = {
-      name = "AddEndpointPermissions",
+      sdk_operation = "AddEndpointPermissions",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/vpc-endpoint/permissions/batch-add",
       content_type = "application/json",
@@ -412,7 +412,7 @@ return {
       response_headers = { ["x-request-id"] = "x-request-id" },
     },
     add_engress_eip_v2 = {
-      name = "AddEngressEipV2",
+      sdk_operation = "AddEngressEipV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/nat-eip",
       content_type = "application/json;charset=UTF-8",
@@ -425,7 +425,7 @@ return {
       response = { ref = "AddEngressEipV2Response" },
     },
     add_ingress_eip_v2 = {
-      name = "AddIngressEipV2",
+      sdk_operation = "AddIngressEipV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/ingress-eip",
       content_type = "application/json;charset=UTF-8",
@@ -438,7 +438,7 @@ return {
       response = { ref = "AddIngressEipV2Response" },
     },
     adding_backend_instances_v2 = {
-      name = "AddingBackendInstancesV2",
+      sdk_operation = "AddingBackendInstancesV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/vpc-channels/{vpc_channel_id}/members",
       content_type = "application/json;charset=UTF-8",
@@ -451,7 +451,7 @@ return {
       response = { ref = "AddingBackendInstancesV2Response" },
     },
     associate_apps_for_app_quota = {
-      name = "AssociateAppsForAppQuota",
+      sdk_operation = "AssociateAppsForAppQuota",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/app-quotas/{app_quota_id}/binding-apps",
       content_type = "application/json;charset=UTF-8",
@@ -464,7 +464,7 @@ return {
       response = { ref = "AssociateAppsForAppQuotaResponse" },
     },
     associate_certificate_v2 = {
-      name = "AssociateCertificateV2",
+      sdk_operation = "AssociateCertificateV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/api-groups/{group_id}/domains/{domain_id}/certificate",
       content_type = "application/json;charset=UTF-8",
@@ -480,7 +480,7 @@ return {
       response = { ref = "AssociateCertificateV2Response" },
     },
     associate_domain_v2 = {
-      name = "AssociateDomainV2",
+      sdk_operation = "AssociateDomainV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/api-groups/{group_id}/domains",
       content_type = "application/json;charset=UTF-8",
@@ -497,7 +497,7 @@ return {
       response = { ref = "AssociateDomainV2Response" },
     },
     associate_request_throttling_policy_v2 = {
-      name = "AssociateRequestThrottlingPolicyV2",
+      sdk_operation = "AssociateRequestThrottlingPolicyV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/throttle-bindings",
       content_type = "application/json;charset=UTF-8",
@@ -510,7 +510,7 @@ return {
       response = { ref = "AssociateRequestThrottlingPolicyV2Response" },
     },
     associate_signature_key_v2 = {
-      name = "AssociateSignatureKeyV2",
+      sdk_operation = "AssociateSignatureKeyV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/sign-bindings",
       content_type = "application/json;charset=UTF-8",
@@ -523,7 +523,7 @@ return {
       response = { ref = "AssociateSignatureKeyV2Response" },
     },
     attach_api_to_plugin = {
-      name = "AttachApiToPlugin",
+      sdk_operation = "AttachApiToPlugin",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/plugins/{plugin_id}/attach",
       content_type = "application/json;charset=UTF-8",
@@ -537,7 +537,7 @@ return {
       response = { ref = "AttachApiToPluginResponse" },
     },
     attach_plugin_to_api = {
-      name = "AttachPluginToApi",
+      sdk_operation = "AttachPluginToApi",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apis/{api_id}/plugins/attach",
       content_type = "application/json;charset=UTF-8",
@@ -551,7 +551,7 @@ return {
       response = { ref = "AttachPluginToApiResponse" },
     },
     batch_associate_certs_v2 = {
-      name = "BatchAssociateCertsV2",
+      sdk_operation = "BatchAssociateCertsV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/api-groups/{group_id}/domains/{domain_id}/certificates/attach",
       content_type = "application/json;charset=UTF-8",
@@ -566,7 +566,7 @@ return {
       response = { ref = "BatchAssociateCertsV2Response" },
     },
     batch_associate_domains_v2 = {
-      name = "BatchAssociateDomainsV2",
+      sdk_operation = "BatchAssociateDomainsV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/certificates/{certificate_id}/domains/attach",
       content_type = "application/json;charset=UTF-8",
@@ -578,7 +578,7 @@ return {
       response = { ref = "BatchAssociateDomainsV2Response" },
     },
     batch_create_or_delete_instance_tags = {
-      name = "BatchCreateOrDeleteInstanceTags",
+      sdk_operation = "BatchCreateOrDeleteInstanceTags",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/instance-tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -591,7 +591,7 @@ return {
       response = { ref = "BatchCreateOrDeleteInstanceTagsResponse" },
     },
     batch_delete_acl_v2 = {
-      name = "BatchDeleteAclV2",
+      sdk_operation = "BatchDeleteAclV2",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/acls",
       content_type = "application/json;charset=UTF-8",
@@ -604,7 +604,7 @@ return {
       response = { ref = "BatchDeleteAclV2Response" },
     },
     batch_delete_api_acl_binding_v2 = {
-      name = "BatchDeleteApiAclBindingV2",
+      sdk_operation = "BatchDeleteApiAclBindingV2",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/acl-bindings",
       content_type = "application/json;charset=UTF-8",
@@ -617,7 +617,7 @@ return {
       response = { ref = "BatchDeleteApiAclBindingV2Response" },
     },
     batch_disable_members = {
-      name = "BatchDisableMembers",
+      sdk_operation = "BatchDisableMembers",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/vpc-channels/{vpc_channel_id}/members/batch-disable",
       content_type = "application/json;charset=UTF-8",
@@ -630,7 +630,7 @@ return {
       response = { ref = "BatchDisableMembersResponse" },
     },
     batch_disassociate_certs_v2 = {
-      name = "BatchDisassociateCertsV2",
+      sdk_operation = "BatchDisassociateCertsV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/api-groups/{group_id}/domains/{domain_id}/certificates/detach",
       content_type = "application/json;charset=UTF-8",
@@ -645,7 +645,7 @@ return {
       response = { ref = "BatchDisassociateCertsV2Response" },
     },
     batch_disassociate_domains_v2 = {
-      name = "BatchDisassociateDomainsV2",
+      sdk_operation = "BatchDisassociateDomainsV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/certificates/{certificate_id}/domains/detach",
       content_type = "application/json;charset=UTF-8",
@@ -657,7 +657,7 @@ return {
       response = { ref = "BatchDisassociateDomainsV2Response" },
     },
     batch_disassociate_throttling_policy_v2 = {
-      name = "BatchDisassociateThrottlingPolicyV2",
+      sdk_operation = "BatchDisassociateThrottlingPolicyV2",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/throttle-bindings",
       content_type = "application/json;charset=UTF-8",
@@ -670,7 +670,7 @@ return {
       response = { ref = "BatchDisassociateThrottlingPolicyV2Response" },
     },
     batch_enable_members = {
-      name = "BatchEnableMembers",
+      sdk_operation = "BatchEnableMembers",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/vpc-channels/{vpc_channel_id}/members/batch-enable",
       content_type = "application/json;charset=UTF-8",
@@ -683,7 +683,7 @@ return {
       response = { ref = "BatchEnableMembersResponse" },
     },
     batch_publish_or_offline_api_v2 = {
-      name = "BatchPublishOrOfflineApiV2",
+      sdk_operation = "BatchPublishOrOfflineApiV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apis/publish",
       content_type = "application/json;charset=UTF-8",
@@ -699,7 +699,7 @@ return {
       response = { ref = "BatchPublishOrOfflineApiV2Response" },
     },
     canceling_authorization_v2 = {
-      name = "CancelingAuthorizationV2",
+      sdk_operation = "CancelingAuthorizationV2",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/app-auths/{app_auth_id}",
       content_type = "application/json",
@@ -710,7 +710,7 @@ return {
       response = { ref = "CancelingAuthorizationV2Response" },
     },
     change_api_version_v2 = {
-      name = "ChangeApiVersionV2",
+      sdk_operation = "ChangeApiVersionV2",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apis/publish/{api_id}",
       content_type = "application/json;charset=UTF-8",
@@ -723,7 +723,7 @@ return {
       response = { ref = "ChangeApiVersionV2Response" },
     },
     check_api_groups_v2 = {
-      name = "CheckApiGroupsV2",
+      sdk_operation = "CheckApiGroupsV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/api-groups/check",
       content_type = "application/json;charset=UTF-8",
@@ -736,7 +736,7 @@ return {
       response = { ref = "CheckApiGroupsV2Response" },
     },
     check_apis_v2 = {
-      name = "CheckApisV2",
+      sdk_operation = "CheckApisV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apis/check",
       content_type = "application/json;charset=UTF-8",
@@ -755,7 +755,7 @@ return {
       response = { ref = "CheckApisV2Response" },
     },
     check_app_v2 = {
-      name = "CheckAppV2",
+      sdk_operation = "CheckAppV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apps/validation/{app_id}",
       content_type = "application/json",
@@ -766,7 +766,7 @@ return {
       response = { ref = "CheckAppV2Response" },
     },
     create_acl_strategy_v2 = {
-      name = "CreateAclStrategyV2",
+      sdk_operation = "CreateAclStrategyV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/acls",
       content_type = "application/json;charset=UTF-8",
@@ -781,7 +781,7 @@ return {
       response = { ref = "CreateAclStrategyV2Response" },
     },
     create_ai_api_key = {
-      name = "CreateAiApiKey",
+      sdk_operation = "CreateAiApiKey",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apps/{app_id}/ai-api-keys",
       content_type = "application/json;charset=UTF-8",
@@ -795,7 +795,7 @@ return {
       response = { ref = "CreateAiApiKeyResponse" },
     },
     create_an_app_v2 = {
-      name = "CreateAnAppV2",
+      sdk_operation = "CreateAnAppV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apps",
       content_type = "application/json;charset=UTF-8",
@@ -812,7 +812,7 @@ return {
       response = { ref = "CreateAnAppV2Response" },
     },
     create_api_acl_binding_v2 = {
-      name = "CreateApiAclBindingV2",
+      sdk_operation = "CreateApiAclBindingV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/acl-bindings",
       content_type = "application/json;charset=UTF-8",
@@ -825,7 +825,7 @@ return {
       response = { ref = "CreateApiAclBindingV2Response" },
     },
     create_api_group_v2 = {
-      name = "CreateApiGroupV2",
+      sdk_operation = "CreateApiGroupV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/api-groups",
       content_type = "application/json;charset=UTF-8",
@@ -840,7 +840,7 @@ return {
       response = { ref = "CreateApiGroupV2Response" },
     },
     create_api_v2 = {
-      name = "CreateApiV2",
+      sdk_operation = "CreateApiV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apis",
       content_type = "application/json;charset=UTF-8",
@@ -886,7 +886,7 @@ return {
       response = { ref = "CreateApiV2Response" },
     },
     create_app_code_auto_v2 = {
-      name = "CreateAppCodeAutoV2",
+      sdk_operation = "CreateAppCodeAutoV2",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apps/{app_id}/app-codes",
       content_type = "application/json",
@@ -897,7 +897,7 @@ return {
       response = { ref = "CreateAppCodeAutoV2Response" },
     },
     create_app_code_v2 = {
-      name = "CreateAppCodeV2",
+      sdk_operation = "CreateAppCodeV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apps/{app_id}/app-codes",
       content_type = "application/json;charset=UTF-8",
@@ -910,7 +910,7 @@ return {
       response = { ref = "CreateAppCodeV2Response" },
     },
     create_app_quota = {
-      name = "CreateAppQuota",
+      sdk_operation = "CreateAppQuota",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/app-quotas",
       content_type = "application/json;charset=UTF-8",
@@ -927,7 +927,7 @@ return {
       response = { ref = "CreateAppQuotaResponse" },
     },
     create_authorizing_apps_v2 = {
-      name = "CreateAuthorizingAppsV2",
+      sdk_operation = "CreateAuthorizingAppsV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/app-auths",
       content_type = "application/json;charset=UTF-8",
@@ -941,7 +941,7 @@ return {
       response = { ref = "CreateAuthorizingAppsV2Response" },
     },
     create_certificate_v2 = {
-      name = "CreateCertificateV2",
+      sdk_operation = "CreateCertificateV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/certificates",
       content_type = "application/json;charset=UTF-8",
@@ -960,7 +960,7 @@ return {
       response = { ref = "CreateCertificateV2Response" },
     },
     create_custom_authorizer_v2 = {
-      name = "CreateCustomAuthorizerV2",
+      sdk_operation = "CreateCustomAuthorizerV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/authorizers",
       content_type = "application/json;charset=UTF-8",
@@ -983,7 +983,7 @@ return {
       response = { ref = "CreateCustomAuthorizerV2Response" },
     },
     create_environment_v2 = {
-      name = "CreateEnvironmentV2",
+      sdk_operation = "CreateEnvironmentV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/envs",
       content_type = "application/json;charset=UTF-8",
@@ -996,7 +996,7 @@ return {
       response = { ref = "CreateEnvironmentV2Response" },
     },
     create_environment_variable_v2 = {
-      name = "CreateEnvironmentVariableV2",
+      sdk_operation = "CreateEnvironmentVariableV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/env-variables",
       content_type = "application/json;charset=UTF-8",
@@ -1011,7 +1011,7 @@ return {
       response = { ref = "CreateEnvironmentVariableV2Response" },
     },
     create_feature_v2 = {
-      name = "CreateFeatureV2",
+      sdk_operation = "CreateFeatureV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/features",
       content_type = "application/json;charset=UTF-8",
@@ -1025,7 +1025,7 @@ return {
       response = { ref = "CreateFeatureV2Response" },
     },
     create_gateway_response_v2 = {
-      name = "CreateGatewayResponseV2",
+      sdk_operation = "CreateGatewayResponseV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/api-groups/{group_id}/gateway-responses",
       content_type = "application/json;charset=UTF-8",
@@ -1039,7 +1039,7 @@ return {
       response = { ref = "CreateGatewayResponseV2Response" },
     },
     create_instance_v2 = {
-      name = "CreateInstanceV2",
+      sdk_operation = "CreateInstanceV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances",
       content_type = "application/json;charset=UTF-8",
@@ -1069,7 +1069,7 @@ return {
       response = { ref = "CreateInstanceV2Response" },
     },
     create_member_group = {
-      name = "CreateMemberGroup",
+      sdk_operation = "CreateMemberGroup",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/vpc-channels/{vpc_channel_id}/member-groups",
       content_type = "application/json;charset=UTF-8",
@@ -1082,7 +1082,7 @@ return {
       response = { ref = "CreateMemberGroupResponse" },
     },
     create_or_delete_publish_record_for_api_v2 = {
-      name = "CreateOrDeletePublishRecordForApiV2",
+      sdk_operation = "CreateOrDeletePublishRecordForApiV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apis/action",
       content_type = "application/json;charset=UTF-8",
@@ -1097,7 +1097,7 @@ return {
       response = { ref = "CreateOrDeletePublishRecordForApiV2Response" },
     },
     create_orchestration = {
-      name = "CreateOrchestration",
+      sdk_operation = "CreateOrchestration",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/orchestrations",
       content_type = "application/json;charset=UTF-8",
@@ -1113,7 +1113,7 @@ return {
       response = { ref = "CreateOrchestrationResponse" },
     },
     create_order = {
-      name = "CreateOrder",
+      sdk_operation = "CreateOrder",
       method = "POST",
       path = "/v2/{project_id}/apigw/prepay-instances",
       content_type = "application/json;charset=UTF-8",
@@ -1134,7 +1134,7 @@ return {
       response = { ref = "CreateOrderResponse" },
     },
     create_plugin = {
-      name = "CreatePlugin",
+      sdk_operation = "CreatePlugin",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/plugins",
       content_type = "application/json;charset=UTF-8",
@@ -1150,7 +1150,7 @@ return {
       response = { ref = "CreatePluginResponse" },
     },
     create_post_pay_resize_order = {
-      name = "CreatePostPayResizeOrder",
+      sdk_operation = "CreatePostPayResizeOrder",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/postpaid-resize",
       content_type = "application/json;charset=UTF-8",
@@ -1162,7 +1162,7 @@ return {
       response = { ref = "CreatePostPayResizeOrderResponse" },
     },
     create_prepay_resize = {
-      name = "CreatePrepayResize",
+      sdk_operation = "CreatePrepayResize",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/prepay-resize",
       content_type = "application/json;charset=UTF-8",
@@ -1174,7 +1174,7 @@ return {
       response = { ref = "CreatePrepayResizeResponse" },
     },
     create_request_throttling_policy_v2 = {
-      name = "CreateRequestThrottlingPolicyV2",
+      sdk_operation = "CreateRequestThrottlingPolicyV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/throttles",
       content_type = "application/json;charset=UTF-8",
@@ -1195,7 +1195,7 @@ return {
       response = { ref = "CreateRequestThrottlingPolicyV2Response" },
     },
     create_signature_key_v2 = {
-      name = "CreateSignatureKeyV2",
+      sdk_operation = "CreateSignatureKeyV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/signs",
       content_type = "application/json;charset=UTF-8",
@@ -1211,7 +1211,7 @@ return {
       response = { ref = "CreateSignatureKeyV2Response" },
     },
     create_special_throttling_configuration_v2 = {
-      name = "CreateSpecialThrottlingConfigurationV2",
+      sdk_operation = "CreateSpecialThrottlingConfigurationV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/throttles/{throttle_id}/throttle-specials",
       content_type = "application/json;charset=UTF-8",
@@ -1226,7 +1226,7 @@ return {
       response = { ref = "CreateSpecialThrottlingConfigurationV2Response" },
     },
     create_vpc_channel_v2 = {
-      name = "CreateVpcChannelV2",
+      sdk_operation = "CreateVpcChannelV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/vpc-channels",
       content_type = "application/json;charset=UTF-8",
@@ -1248,7 +1248,7 @@ return {
       response = { ref = "CreateVpcChannelV2Response" },
     },
     debug_api_v2 = {
-      name = "DebugApiV2",
+      sdk_operation = "DebugApiV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apis/debug/{api_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1271,7 +1271,7 @@ return {
       response = { ref = "DebugApiV2Response" },
     },
     delete_acl_v2 = {
-      name = "DeleteAclV2",
+      sdk_operation = "DeleteAclV2",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/acls/{acl_id}",
       content_type = "application/json",
@@ -1282,7 +1282,7 @@ return {
       response = { ref = "DeleteAclV2Response" },
     },
     delete_ai_api_key = {
-      name = "DeleteAiApiKey",
+      sdk_operation = "DeleteAiApiKey",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apps/{app_id}/ai-api-keys/{ai_api_key_id}",
       content_type = "application/json",
@@ -1294,7 +1294,7 @@ return {
       response = { ref = "DeleteAiApiKeyResponse" },
     },
     delete_api_acl_binding_v2 = {
-      name = "DeleteApiAclBindingV2",
+      sdk_operation = "DeleteApiAclBindingV2",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/acl-bindings/{acl_bindings_id}",
       content_type = "application/json",
@@ -1305,7 +1305,7 @@ return {
       response = { ref = "DeleteApiAclBindingV2Response" },
     },
     delete_api_by_version_id_v2 = {
-      name = "DeleteApiByVersionIdV2",
+      sdk_operation = "DeleteApiByVersionIdV2",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apis/versions/{version_id}",
       content_type = "application/json",
@@ -1316,7 +1316,7 @@ return {
       response = { ref = "DeleteApiByVersionIdV2Response" },
     },
     delete_api_group_v2 = {
-      name = "DeleteApiGroupV2",
+      sdk_operation = "DeleteApiGroupV2",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/api-groups/{group_id}",
       content_type = "application/json",
@@ -1327,7 +1327,7 @@ return {
       response = { ref = "DeleteApiGroupV2Response" },
     },
     delete_api_v2 = {
-      name = "DeleteApiV2",
+      sdk_operation = "DeleteApiV2",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apis/{api_id}",
       content_type = "application/json",
@@ -1338,7 +1338,7 @@ return {
       response = { ref = "DeleteApiV2Response" },
     },
     delete_app_acl = {
-      name = "DeleteAppAcl",
+      sdk_operation = "DeleteAppAcl",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apps/{app_id}/app-acl",
       content_type = "application/json",
@@ -1349,7 +1349,7 @@ return {
       response = { ref = "DeleteAppAclResponse" },
     },
     delete_app_code_v2 = {
-      name = "DeleteAppCodeV2",
+      sdk_operation = "DeleteAppCodeV2",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apps/{app_id}/app-codes/{app_code_id}",
       content_type = "application/json",
@@ -1361,7 +1361,7 @@ return {
       response = { ref = "DeleteAppCodeV2Response" },
     },
     delete_app_quota = {
-      name = "DeleteAppQuota",
+      sdk_operation = "DeleteAppQuota",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/app-quotas/{app_quota_id}",
       content_type = "application/json",
@@ -1372,7 +1372,7 @@ return {
       response = { ref = "DeleteAppQuotaResponse" },
     },
     delete_app_v2 = {
-      name = "DeleteAppV2",
+      sdk_operation = "DeleteAppV2",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apps/{app_id}",
       content_type = "application/json",
@@ -1383,7 +1383,7 @@ return {
       response = { ref = "DeleteAppV2Response" },
     },
     delete_backend_instance_v2 = {
-      name = "DeleteBackendInstanceV2",
+      sdk_operation = "DeleteBackendInstanceV2",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/vpc-channels/{vpc_channel_id}/members/{member_id}",
       content_type = "application/json",
@@ -1395,7 +1395,7 @@ return {
       response = { ref = "DeleteBackendInstanceV2Response" },
     },
     delete_certificate_v2 = {
-      name = "DeleteCertificateV2",
+      sdk_operation = "DeleteCertificateV2",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/certificates/{certificate_id}",
       content_type = "application/json",
@@ -1405,7 +1405,7 @@ return {
       response = { ref = "DeleteCertificateV2Response" },
     },
     delete_custom_authorizer_v2 = {
-      name = "DeleteCustomAuthorizerV2",
+      sdk_operation = "DeleteCustomAuthorizerV2",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/authorizers/{authorizer_id}",
       content_type = "application/json",
@@ -1416,7 +1416,7 @@ return {
       response = { ref = "DeleteCustomAuthorizerV2Response" },
     },
     delete_custom_ingress_port = {
-      name = "DeleteCustomIngressPort",
+      sdk_operation = "DeleteCustomIngressPort",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/custom-ingress-ports/{ingress_port_id}",
       content_type = "application/json",
@@ -1427,7 +1427,7 @@ return {
       response = { ref = "DeleteCustomIngressPortResponse" },
     },
     delete_endpoint_permissions = {
-      name = "DeleteEndpointPermissions",
+      sdk_operation = "DeleteEndpointPermissions",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/vpc-endpoint/permissions/batch-delete",
       content_type = "application/json",
@@ -1440,7 +1440,7 @@ return {
       response_headers = { ["x-request-id"] = "x-request-id" },
     },
     delete_environment_v2 = {
-      name = "DeleteEnvironmentV2",
+      sdk_operation = "DeleteEnvironmentV2",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/envs/{env_id}",
       content_type = "application/json",
@@ -1451,7 +1451,7 @@ return {
       response = { ref = "DeleteEnvironmentV2Response" },
     },
     delete_environment_variable_v2 = {
-      name = "DeleteEnvironmentVariableV2",
+      sdk_operation = "DeleteEnvironmentVariableV2",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/env-variables/{env_variable_id}",
       content_type = "application/json",
@@ -1462,7 +1462,7 @@ return {
       response = { ref = "DeleteEnvironmentVariableV2Response" },
     },
     delete_gateway_response_type_v2 = {
-      name = "DeleteGatewayResponseTypeV2",
+      sdk_operation = "DeleteGatewayResponseTypeV2",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/api-groups/{group_id}/gateway-responses/{response_id}/{response_type}",
       content_type = "application/json",
@@ -1475,7 +1475,7 @@ return {
       response = { ref = "DeleteGatewayResponseTypeV2Response" },
     },
     delete_gateway_response_v2 = {
-      name = "DeleteGatewayResponseV2",
+      sdk_operation = "DeleteGatewayResponseV2",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/api-groups/{group_id}/gateway-responses/{response_id}",
       content_type = "application/json",
@@ -1487,7 +1487,7 @@ return {
       response = { ref = "DeleteGatewayResponseV2Response" },
     },
     delete_instances_v2 = {
-      name = "DeleteInstancesV2",
+      sdk_operation = "DeleteInstancesV2",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}",
       content_type = "application/json",
@@ -1497,7 +1497,7 @@ return {
       response = { ref = "DeleteInstancesV2Response" },
     },
     delete_member_group = {
-      name = "DeleteMemberGroup",
+      sdk_operation = "DeleteMemberGroup",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/vpc-channels/{vpc_channel_id}/member-groups/{member_group_id}",
       content_type = "application/json",
@@ -1509,7 +1509,7 @@ return {
       response = { ref = "DeleteMemberGroupResponse" },
     },
     delete_orchestration = {
-      name = "DeleteOrchestration",
+      sdk_operation = "DeleteOrchestration",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/orchestrations/{orchestration_id}",
       content_type = "application/json",
@@ -1520,7 +1520,7 @@ return {
       response = { ref = "DeleteOrchestrationResponse" },
     },
     delete_plugin = {
-      name = "DeletePlugin",
+      sdk_operation = "DeletePlugin",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/plugins/{plugin_id}",
       content_type = "application/json",
@@ -1531,7 +1531,7 @@ return {
       response = { ref = "DeletePluginResponse" },
     },
     delete_request_throttling_policy_v2 = {
-      name = "DeleteRequestThrottlingPolicyV2",
+      sdk_operation = "DeleteRequestThrottlingPolicyV2",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/throttles/{throttle_id}",
       content_type = "application/json",
@@ -1542,7 +1542,7 @@ return {
       response = { ref = "DeleteRequestThrottlingPolicyV2Response" },
     },
     delete_signature_key_v2 = {
-      name = "DeleteSignatureKeyV2",
+      sdk_operation = "DeleteSignatureKeyV2",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/signs/{sign_id}",
       content_type = "application/json",
@@ -1553,7 +1553,7 @@ return {
       response = { ref = "DeleteSignatureKeyV2Response" },
     },
     delete_special_throttling_configuration_v2 = {
-      name = "DeleteSpecialThrottlingConfigurationV2",
+      sdk_operation = "DeleteSpecialThrottlingConfigurationV2",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/throttles/{throttle_id}/throttle-specials/{strategy_id}",
       content_type = "application/json",
@@ -1565,7 +1565,7 @@ return {
       response = { ref = "DeleteSpecialThrottlingConfigurationV2Response" },
     },
     delete_vpc_channel_v2 = {
-      name = "DeleteVpcChannelV2",
+      sdk_operation = "DeleteVpcChannelV2",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/vpc-channels/{vpc_channel_id}",
       content_type = "application/json",
@@ -1576,7 +1576,7 @@ return {
       response = { ref = "DeleteVpcChannelV2Response" },
     },
     detach_api_from_plugin = {
-      name = "DetachApiFromPlugin",
+      sdk_operation = "DetachApiFromPlugin",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/plugins/{plugin_id}/detach",
       content_type = "application/json;charset=UTF-8",
@@ -1590,7 +1590,7 @@ return {
       response = { ref = "DetachApiFromPluginResponse" },
     },
     detach_plugin_from_api = {
-      name = "DetachPluginFromApi",
+      sdk_operation = "DetachPluginFromApi",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apis/{api_id}/plugins/detach",
       content_type = "application/json;charset=UTF-8",
@@ -1604,7 +1604,7 @@ return {
       response = { ref = "DetachPluginFromApiResponse" },
     },
     disassociate_app_quota_with_app = {
-      name = "DisassociateAppQuotaWithApp",
+      sdk_operation = "DisassociateAppQuotaWithApp",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/app-quotas/{app_quota_id}/bound-apps/{app_id}",
       content_type = "application/json",
@@ -1616,7 +1616,7 @@ return {
       response = { ref = "DisassociateAppQuotaWithAppResponse" },
     },
     disassociate_certificate_v2 = {
-      name = "DisassociateCertificateV2",
+      sdk_operation = "DisassociateCertificateV2",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/api-groups/{group_id}/domains/{domain_id}/certificate/{certificate_id}",
       content_type = "application/json",
@@ -1629,7 +1629,7 @@ return {
       response = { ref = "DisassociateCertificateV2Response" },
     },
     disassociate_domain_v2 = {
-      name = "DisassociateDomainV2",
+      sdk_operation = "DisassociateDomainV2",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/api-groups/{group_id}/domains/{domain_id}",
       content_type = "application/json",
@@ -1641,7 +1641,7 @@ return {
       response = { ref = "DisassociateDomainV2Response" },
     },
     disassociate_request_throttling_policy_v2 = {
-      name = "DisassociateRequestThrottlingPolicyV2",
+      sdk_operation = "DisassociateRequestThrottlingPolicyV2",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/throttle-bindings/{throttle_binding_id}",
       content_type = "application/json",
@@ -1652,7 +1652,7 @@ return {
       response = { ref = "DisassociateRequestThrottlingPolicyV2Response" },
     },
     disassociate_signature_key_v2 = {
-      name = "DisassociateSignatureKeyV2",
+      sdk_operation = "DisassociateSignatureKeyV2",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/sign-bindings/{sign_bindings_id}",
       content_type = "application/json",
@@ -1663,7 +1663,7 @@ return {
       response = { ref = "DisassociateSignatureKeyV2Response" },
     },
     export_api_definitions_async = {
-      name = "ExportApiDefinitionsAsync",
+      sdk_operation = "ExportApiDefinitionsAsync",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/openapi/async-export",
       content_type = "application/json;charset=UTF-8",
@@ -1681,7 +1681,7 @@ return {
       response = { ref = "ExportApiDefinitionsAsyncResponse" },
     },
     export_api_definitions_v2 = {
-      name = "ExportApiDefinitionsV2",
+      sdk_operation = "ExportApiDefinitionsV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/openapi/export",
       content_type = "application/json;charset=UTF-8",
@@ -1699,7 +1699,7 @@ return {
       response = { ref = "ExportApiDefinitionsV2Response" },
     },
     import_api_definitions_async = {
-      name = "ImportApiDefinitionsAsync",
+      sdk_operation = "ImportApiDefinitionsAsync",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/openapi/async-import",
       content_type = "multipart/form-data",
@@ -1717,7 +1717,7 @@ return {
       response = { ref = "ImportApiDefinitionsAsyncResponse" },
     },
     import_api_definitions_v2 = {
-      name = "ImportApiDefinitionsV2",
+      sdk_operation = "ImportApiDefinitionsV2",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/openapi/import",
       content_type = "multipart/form-data",
@@ -1735,7 +1735,7 @@ return {
       response = { ref = "ImportApiDefinitionsV2Response" },
     },
     import_microservice = {
-      name = "ImportMicroservice",
+      sdk_operation = "ImportMicroservice",
       method = "POST",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/microservice/import",
       content_type = "application/json;charset=UTF-8",
@@ -1757,7 +1757,7 @@ return {
       response = { ref = "ImportMicroserviceResponse" },
     },
     list_acl_policy_binded_to_api_v2 = {
-      name = "ListAclPolicyBindedToApiV2",
+      sdk_operation = "ListAclPolicyBindedToApiV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/acl-bindings/binded-acls",
       content_type = "application/json",
@@ -1775,7 +1775,7 @@ return {
       response = { ref = "ListAclPolicyBindedToApiV2Response" },
     },
     list_acl_strategies_v2 = {
-      name = "ListAclStrategiesV2",
+      sdk_operation = "ListAclStrategiesV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/acls",
       content_type = "application/json",
@@ -1793,7 +1793,7 @@ return {
       response = { ref = "ListAclStrategiesV2Response" },
     },
     list_ai_api_keys = {
-      name = "ListAiApiKeys",
+      sdk_operation = "ListAiApiKeys",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apps/{app_id}/ai-api-keys",
       content_type = "application/json",
@@ -1807,7 +1807,7 @@ return {
       response = { ref = "ListAiApiKeysResponse" },
     },
     list_api_attachable_plugins = {
-      name = "ListApiAttachablePlugins",
+      sdk_operation = "ListApiAttachablePlugins",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apis/{api_id}/attachable-plugins",
       content_type = "application/json",
@@ -1825,7 +1825,7 @@ return {
       response = { ref = "ListApiAttachablePluginsResponse" },
     },
     list_api_attached_plugins = {
-      name = "ListApiAttachedPlugins",
+      sdk_operation = "ListApiAttachedPlugins",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apis/{api_id}/attached-plugins",
       content_type = "application/json",
@@ -1844,7 +1844,7 @@ return {
       response = { ref = "ListApiAttachedPluginsResponse" },
     },
     list_api_groups_quantities_v2 = {
-      name = "ListApiGroupsQuantitiesV2",
+      sdk_operation = "ListApiGroupsQuantitiesV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/resources/outline/groups",
       content_type = "application/json",
@@ -1854,7 +1854,7 @@ return {
       response = { ref = "ListApiGroupsQuantitiesV2Response" },
     },
     list_api_groups_v2 = {
-      name = "ListApiGroupsV2",
+      sdk_operation = "ListApiGroupsV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/api-groups",
       content_type = "application/json",
@@ -1870,7 +1870,7 @@ return {
       response = { ref = "ListApiGroupsV2Response" },
     },
     list_api_quantities_v2 = {
-      name = "ListApiQuantitiesV2",
+      sdk_operation = "ListApiQuantitiesV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/resources/outline/apis",
       content_type = "application/json",
@@ -1880,7 +1880,7 @@ return {
       response = { ref = "ListApiQuantitiesV2Response" },
     },
     list_api_runtime_definition_v2 = {
-      name = "ListApiRuntimeDefinitionV2",
+      sdk_operation = "ListApiRuntimeDefinitionV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apis/runtime/{api_id}",
       content_type = "application/json",
@@ -1892,7 +1892,7 @@ return {
       response = { ref = "ListApiRuntimeDefinitionV2Response" },
     },
     list_api_version_detail_v2 = {
-      name = "ListApiVersionDetailV2",
+      sdk_operation = "ListApiVersionDetailV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apis/versions/{version_id}",
       content_type = "application/json",
@@ -1903,7 +1903,7 @@ return {
       response = { ref = "ListApiVersionDetailV2Response" },
     },
     list_api_versions_v2 = {
-      name = "ListApiVersionsV2",
+      sdk_operation = "ListApiVersionsV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apis/publish/{api_id}",
       content_type = "application/json",
@@ -1919,7 +1919,7 @@ return {
       response = { ref = "ListApiVersionsV2Response" },
     },
     list_apis_binded_to_acl_policy_v2 = {
-      name = "ListApisBindedToAclPolicyV2",
+      sdk_operation = "ListApisBindedToAclPolicyV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/acl-bindings/binded-apis",
       content_type = "application/json",
@@ -1938,7 +1938,7 @@ return {
       response = { ref = "ListApisBindedToAclPolicyV2Response" },
     },
     list_apis_binded_to_app_v2 = {
-      name = "ListApisBindedToAppV2",
+      sdk_operation = "ListApisBindedToAppV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/app-auths/binded-apis",
       content_type = "application/json",
@@ -1958,7 +1958,7 @@ return {
       response = { ref = "ListApisBindedToAppV2Response" },
     },
     list_apis_binded_to_request_throttling_policy_v2 = {
-      name = "ListApisBindedToRequestThrottlingPolicyV2",
+      sdk_operation = "ListApisBindedToRequestThrottlingPolicyV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/throttle-bindings/binded-apis",
       content_type = "application/json",
@@ -1976,7 +1976,7 @@ return {
       response = { ref = "ListApisBindedToRequestThrottlingPolicyV2Response" },
     },
     list_apis_binded_to_signature_key_v2 = {
-      name = "ListApisBindedToSignatureKeyV2",
+      sdk_operation = "ListApisBindedToSignatureKeyV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/sign-bindings/binded-apis",
       content_type = "application/json",
@@ -1995,7 +1995,7 @@ return {
       response = { ref = "ListApisBindedToSignatureKeyV2Response" },
     },
     list_apis_not_bound_with_signature_key_v2 = {
-      name = "ListApisNotBoundWithSignatureKeyV2",
+      sdk_operation = "ListApisNotBoundWithSignatureKeyV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/sign-bindings/unbinded-apis",
       content_type = "application/json",
@@ -2014,7 +2014,7 @@ return {
       response = { ref = "ListApisNotBoundWithSignatureKeyV2Response" },
     },
     list_apis_unbinded_to_acl_policy_v2 = {
-      name = "ListApisUnbindedToAclPolicyV2",
+      sdk_operation = "ListApisUnbindedToAclPolicyV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/acl-bindings/unbinded-apis",
       content_type = "application/json",
@@ -2033,7 +2033,7 @@ return {
       response = { ref = "ListApisUnbindedToAclPolicyV2Response" },
     },
     list_apis_unbinded_to_app_v2 = {
-      name = "ListApisUnbindedToAppV2",
+      sdk_operation = "ListApisUnbindedToAppV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/app-auths/unbinded-apis",
       content_type = "application/json",
@@ -2052,7 +2052,7 @@ return {
       response = { ref = "ListApisUnbindedToAppV2Response" },
     },
     list_apis_unbinded_to_request_throttling_policy_v2 = {
-      name = "ListApisUnbindedToRequestThrottlingPolicyV2",
+      sdk_operation = "ListApisUnbindedToRequestThrottlingPolicyV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/throttle-bindings/unbinded-apis",
       content_type = "application/json",
@@ -2071,7 +2071,7 @@ return {
       response = { ref = "ListApisUnbindedToRequestThrottlingPolicyV2Response" },
     },
     list_apis_v2 = {
-      name = "ListApisV2",
+      sdk_operation = "ListApisV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apis",
       content_type = "application/json",
@@ -2097,7 +2097,7 @@ return {
       response = { ref = "ListApisV2Response" },
     },
     list_app_codes_v2 = {
-      name = "ListAppCodesV2",
+      sdk_operation = "ListAppCodesV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apps/{app_id}/app-codes",
       content_type = "application/json",
@@ -2111,7 +2111,7 @@ return {
       response = { ref = "ListAppCodesV2Response" },
     },
     list_app_quantities_v2 = {
-      name = "ListAppQuantitiesV2",
+      sdk_operation = "ListAppQuantitiesV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/resources/outline/apps",
       content_type = "application/json",
@@ -2121,7 +2121,7 @@ return {
       response = { ref = "ListAppQuantitiesV2Response" },
     },
     list_app_quota_bindable_apps = {
-      name = "ListAppQuotaBindableApps",
+      sdk_operation = "ListAppQuotaBindableApps",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/app-quotas/{app_quota_id}/bindable-apps",
       content_type = "application/json",
@@ -2136,7 +2136,7 @@ return {
       response = { ref = "ListAppQuotaBindableAppsResponse" },
     },
     list_app_quota_bound_apps = {
-      name = "ListAppQuotaBoundApps",
+      sdk_operation = "ListAppQuotaBoundApps",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/app-quotas/{app_quota_id}/bound-apps",
       content_type = "application/json",
@@ -2151,7 +2151,7 @@ return {
       response = { ref = "ListAppQuotaBoundAppsResponse" },
     },
     list_app_quotas = {
-      name = "ListAppQuotas",
+      sdk_operation = "ListAppQuotas",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/app-quotas",
       content_type = "application/json",
@@ -2165,7 +2165,7 @@ return {
       response = { ref = "ListAppQuotasResponse" },
     },
     list_apps_binded_to_api_v2 = {
-      name = "ListAppsBindedToApiV2",
+      sdk_operation = "ListAppsBindedToApiV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/app-auths/binded-apps",
       content_type = "application/json",
@@ -2182,7 +2182,7 @@ return {
       response = { ref = "ListAppsBindedToApiV2Response" },
     },
     list_apps_v2 = {
-      name = "ListAppsV2",
+      sdk_operation = "ListAppsV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apps",
       content_type = "application/json",
@@ -2203,7 +2203,7 @@ return {
       response = { ref = "ListAppsV2Response" },
     },
     list_attached_domains_v2 = {
-      name = "ListAttachedDomainsV2",
+      sdk_operation = "ListAttachedDomainsV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/certificates/{certificate_id}/attached-domains",
       content_type = "application/json",
@@ -2217,7 +2217,7 @@ return {
       response = { ref = "ListAttachedDomainsV2Response" },
     },
     list_available_zones_v2 = {
-      name = "ListAvailableZonesV2",
+      sdk_operation = "ListAvailableZonesV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/available-zones",
       content_type = "application/json",
@@ -2225,7 +2225,7 @@ return {
       response = { ref = "ListAvailableZonesV2Response" },
     },
     list_backend_instances_v2 = {
-      name = "ListBackendInstancesV2",
+      sdk_operation = "ListBackendInstancesV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/vpc-channels/{vpc_channel_id}/members",
       content_type = "application/json",
@@ -2243,7 +2243,7 @@ return {
       response = { ref = "ListBackendInstancesV2Response" },
     },
     list_certificates_v2 = {
-      name = "ListCertificatesV2",
+      sdk_operation = "ListCertificatesV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/certificates",
       content_type = "application/json",
@@ -2261,7 +2261,7 @@ return {
       response = { ref = "ListCertificatesV2Response" },
     },
     list_custom_authorizers_v2 = {
-      name = "ListCustomAuthorizersV2",
+      sdk_operation = "ListCustomAuthorizersV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/authorizers",
       content_type = "application/json",
@@ -2277,7 +2277,7 @@ return {
       response = { ref = "ListCustomAuthorizersV2Response" },
     },
     list_custom_ingress_port_domains = {
-      name = "ListCustomIngressPortDomains",
+      sdk_operation = "ListCustomIngressPortDomains",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/custom-ingress-ports/{ingress_port_id}/domains",
       content_type = "application/json",
@@ -2292,7 +2292,7 @@ return {
       response = { ref = "ListCustomIngressPortDomainsResponse" },
     },
     list_custom_ingress_ports = {
-      name = "ListCustomIngressPorts",
+      sdk_operation = "ListCustomIngressPorts",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/custom-ingress-ports",
       content_type = "application/json",
@@ -2307,7 +2307,7 @@ return {
       response = { ref = "ListCustomIngressPortsResponse" },
     },
     list_endpoint_connections = {
-      name = "ListEndpointConnections",
+      sdk_operation = "ListEndpointConnections",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/vpc-endpoint/connections",
       content_type = "application/json",
@@ -2324,7 +2324,7 @@ return {
       response_headers = { ["x-request-id"] = "x-request-id" },
     },
     list_endpoint_permissions = {
-      name = "ListEndpointPermissions",
+      sdk_operation = "ListEndpointPermissions",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/vpc-endpoint/permissions",
       content_type = "application/json",
@@ -2339,7 +2339,7 @@ return {
       response_headers = { ["x-request-id"] = "x-request-id" },
     },
     list_environment_variables_v2 = {
-      name = "ListEnvironmentVariablesV2",
+      sdk_operation = "ListEnvironmentVariablesV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/env-variables",
       content_type = "application/json",
@@ -2356,7 +2356,7 @@ return {
       response = { ref = "ListEnvironmentVariablesV2Response" },
     },
     list_environments_v2 = {
-      name = "ListEnvironmentsV2",
+      sdk_operation = "ListEnvironmentsV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/envs",
       content_type = "application/json",
@@ -2370,7 +2370,7 @@ return {
       response = { ref = "ListEnvironmentsV2Response" },
     },
     list_features_v2 = {
-      name = "ListFeaturesV2",
+      sdk_operation = "ListFeaturesV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/features",
       content_type = "application/json",
@@ -2383,7 +2383,7 @@ return {
       response = { ref = "ListFeaturesV2Response" },
     },
     list_gateway_responses_v2 = {
-      name = "ListGatewayResponsesV2",
+      sdk_operation = "ListGatewayResponsesV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/api-groups/{group_id}/gateway-responses",
       content_type = "application/json",
@@ -2397,7 +2397,7 @@ return {
       response = { ref = "ListGatewayResponsesV2Response" },
     },
     list_instance_configs_v2 = {
-      name = "ListInstanceConfigsV2",
+      sdk_operation = "ListInstanceConfigsV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instance/configs",
       content_type = "application/json",
@@ -2409,7 +2409,7 @@ return {
       response = { ref = "ListInstanceConfigsV2Response" },
     },
     list_instance_features = {
-      name = "ListInstanceFeatures",
+      sdk_operation = "ListInstanceFeatures",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/instance-features",
       content_type = "application/json",
@@ -2422,7 +2422,7 @@ return {
       response = { ref = "ListInstanceFeaturesResponse" },
     },
     list_instance_tags = {
-      name = "ListInstanceTags",
+      sdk_operation = "ListInstanceTags",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/instance-tags",
       content_type = "application/json",
@@ -2432,7 +2432,7 @@ return {
       response = { ref = "ListInstanceTagsResponse" },
     },
     list_instances_by_tags = {
-      name = "ListInstancesByTags",
+      sdk_operation = "ListInstancesByTags",
       method = "POST",
       path = "/v2/{project_id}/apigw/resource-instances/filter",
       content_type = "application/json;charset=UTF-8",
@@ -2449,7 +2449,7 @@ return {
       response = { ref = "ListInstancesByTagsResponse" },
     },
     list_instances_v2 = {
-      name = "ListInstancesV2",
+      sdk_operation = "ListInstancesV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances",
       content_type = "application/json",
@@ -2464,7 +2464,7 @@ return {
       response = { ref = "ListInstancesV2Response" },
     },
     list_lately_api_statistics_v2 = {
-      name = "ListLatelyApiStatisticsV2",
+      sdk_operation = "ListLatelyApiStatisticsV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/statistics/api/latest",
       content_type = "application/json",
@@ -2476,7 +2476,7 @@ return {
       response = { ref = "ListLatelyApiStatisticsV2Response" },
     },
     list_lately_group_statistics_v2 = {
-      name = "ListLatelyGroupStatisticsV2",
+      sdk_operation = "ListLatelyGroupStatisticsV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/statistics/group/latest",
       content_type = "application/json",
@@ -2487,7 +2487,7 @@ return {
       response = { ref = "ListLatelyGroupStatisticsV2Response" },
     },
     list_member_groups = {
-      name = "ListMemberGroups",
+      sdk_operation = "ListMemberGroups",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/vpc-channels/{vpc_channel_id}/member-groups",
       content_type = "application/json",
@@ -2504,7 +2504,7 @@ return {
       response = { ref = "ListMemberGroupsResponse" },
     },
     list_metric_data = {
-      name = "ListMetricData",
+      sdk_operation = "ListMetricData",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/metric-data",
       content_type = "application/json",
@@ -2521,7 +2521,7 @@ return {
       response = { ref = "ListMetricDataResponse" },
     },
     list_orchestration_attached_apis = {
-      name = "ListOrchestrationAttachedApis",
+      sdk_operation = "ListOrchestrationAttachedApis",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/orchestrations/{orchestration_id}/attached-apis",
       content_type = "application/json",
@@ -2537,7 +2537,7 @@ return {
       response = { ref = "ListOrchestrationAttachedApisResponse" },
     },
     list_orchestrations = {
-      name = "ListOrchestrations",
+      sdk_operation = "ListOrchestrations",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/orchestrations",
       content_type = "application/json",
@@ -2553,7 +2553,7 @@ return {
       response = { ref = "ListOrchestrationsResponse" },
     },
     list_plugin_attachable_apis = {
-      name = "ListPluginAttachableApis",
+      sdk_operation = "ListPluginAttachableApis",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/plugins/{plugin_id}/attachable-apis",
       content_type = "application/json",
@@ -2574,7 +2574,7 @@ return {
       response = { ref = "ListPluginAttachableApisResponse" },
     },
     list_plugin_attached_apis = {
-      name = "ListPluginAttachedApis",
+      sdk_operation = "ListPluginAttachedApis",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/plugins/{plugin_id}/attached-apis",
       content_type = "application/json",
@@ -2595,7 +2595,7 @@ return {
       response = { ref = "ListPluginAttachedApisResponse" },
     },
     list_plugins = {
-      name = "ListPlugins",
+      sdk_operation = "ListPlugins",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/plugins",
       content_type = "application/json",
@@ -2613,7 +2613,7 @@ return {
       response = { ref = "ListPluginsResponse" },
     },
     list_project_cofigs_v2 = {
-      name = "ListProjectCofigsV2",
+      sdk_operation = "ListProjectCofigsV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/project/configs",
       content_type = "application/json",
@@ -2626,7 +2626,7 @@ return {
       response = { ref = "ListProjectCofigsV2Response" },
     },
     list_project_instance_tags = {
-      name = "ListProjectInstanceTags",
+      sdk_operation = "ListProjectInstanceTags",
       method = "GET",
       path = "/v2/{project_id}/apigw/instance-tags",
       content_type = "application/json",
@@ -2634,7 +2634,7 @@ return {
       response = { ref = "ListProjectInstanceTagsResponse" },
     },
     list_request_throttling_policies_binded_to_api_v2 = {
-      name = "ListRequestThrottlingPoliciesBindedToApiV2",
+      sdk_operation = "ListRequestThrottlingPoliciesBindedToApiV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/throttle-bindings/binded-throttles",
       content_type = "application/json",
@@ -2651,7 +2651,7 @@ return {
       response = { ref = "ListRequestThrottlingPoliciesBindedToApiV2Response" },
     },
     list_request_throttling_policy_v2 = {
-      name = "ListRequestThrottlingPolicyV2",
+      sdk_operation = "ListRequestThrottlingPolicyV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/throttles",
       content_type = "application/json",
@@ -2667,7 +2667,7 @@ return {
       response = { ref = "ListRequestThrottlingPolicyV2Response" },
     },
     list_signature_keys_binded_to_api_v2 = {
-      name = "ListSignatureKeysBindedToApiV2",
+      sdk_operation = "ListSignatureKeysBindedToApiV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/sign-bindings/binded-signs",
       content_type = "application/json",
@@ -2684,7 +2684,7 @@ return {
       response = { ref = "ListSignatureKeysBindedToApiV2Response" },
     },
     list_signature_keys_v2 = {
-      name = "ListSignatureKeysV2",
+      sdk_operation = "ListSignatureKeysV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/signs",
       content_type = "application/json",
@@ -2700,7 +2700,7 @@ return {
       response = { ref = "ListSignatureKeysV2Response" },
     },
     list_special_throttling_configurations_v2 = {
-      name = "ListSpecialThrottlingConfigurationsV2",
+      sdk_operation = "ListSpecialThrottlingConfigurationsV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/throttles/{throttle_id}/throttle-specials",
       content_type = "application/json",
@@ -2717,7 +2717,7 @@ return {
       response = { ref = "ListSpecialThrottlingConfigurationsV2Response" },
     },
     list_tags_v2 = {
-      name = "ListTagsV2",
+      sdk_operation = "ListTagsV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/tags",
       content_type = "application/json",
@@ -2730,7 +2730,7 @@ return {
       response = { ref = "ListTagsV2Response" },
     },
     list_vpc_channels_v2 = {
-      name = "ListVpcChannelsV2",
+      sdk_operation = "ListVpcChannelsV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/vpc-channels",
       content_type = "application/json",
@@ -2752,7 +2752,7 @@ return {
       response = { ref = "ListVpcChannelsV2Response" },
     },
     remove_eip_v2 = {
-      name = "RemoveEipV2",
+      sdk_operation = "RemoveEipV2",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/eip",
       content_type = "application/json",
@@ -2762,7 +2762,7 @@ return {
       response = { ref = "RemoveEipV2Response" },
     },
     remove_engress_eip_v2 = {
-      name = "RemoveEngressEipV2",
+      sdk_operation = "RemoveEngressEipV2",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/nat-eip",
       content_type = "application/json",
@@ -2772,7 +2772,7 @@ return {
       response = { ref = "RemoveEngressEipV2Response" },
     },
     remove_ingress_eip_v2 = {
-      name = "RemoveIngressEipV2",
+      sdk_operation = "RemoveIngressEipV2",
       method = "DELETE",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/ingress-eip",
       content_type = "application/json",
@@ -2782,7 +2782,7 @@ return {
       response = { ref = "RemoveIngressEipV2Response" },
     },
     resetting_app_secret_v2 = {
-      name = "ResettingAppSecretV2",
+      sdk_operation = "ResettingAppSecretV2",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apps/secret/{app_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2795,7 +2795,7 @@ return {
       response = { ref = "ResettingAppSecretV2Response" },
     },
     show_app_bound_app_quota = {
-      name = "ShowAppBoundAppQuota",
+      sdk_operation = "ShowAppBoundAppQuota",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apps/{app_id}/bound-quota",
       content_type = "application/json",
@@ -2806,7 +2806,7 @@ return {
       response = { ref = "ShowAppBoundAppQuotaResponse" },
     },
     show_app_quota = {
-      name = "ShowAppQuota",
+      sdk_operation = "ShowAppQuota",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/app-quotas/{app_quota_id}",
       content_type = "application/json",
@@ -2817,7 +2817,7 @@ return {
       response = { ref = "ShowAppQuotaResponse" },
     },
     show_async_task_result = {
-      name = "ShowAsyncTaskResult",
+      sdk_operation = "ShowAsyncTaskResult",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/async-tasks/{task_id}",
       content_type = "application/json",
@@ -2828,7 +2828,7 @@ return {
       response = { ref = "ShowAsyncTaskResultResponse" },
     },
     show_details_of_acl_policy_v2 = {
-      name = "ShowDetailsOfAclPolicyV2",
+      sdk_operation = "ShowDetailsOfAclPolicyV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/acls/{acl_id}",
       content_type = "application/json",
@@ -2839,7 +2839,7 @@ return {
       response = { ref = "ShowDetailsOfAclPolicyV2Response" },
     },
     show_details_of_ai_api_key = {
-      name = "ShowDetailsOfAiApiKey",
+      sdk_operation = "ShowDetailsOfAiApiKey",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apps/{app_id}/ai-api-keys/{ai_api_key_id}",
       content_type = "application/json",
@@ -2851,7 +2851,7 @@ return {
       response = { ref = "ShowDetailsOfAiApiKeyResponse" },
     },
     show_details_of_api_group_v2 = {
-      name = "ShowDetailsOfApiGroupV2",
+      sdk_operation = "ShowDetailsOfApiGroupV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/api-groups/{group_id}",
       content_type = "application/json",
@@ -2862,7 +2862,7 @@ return {
       response = { ref = "ShowDetailsOfApiGroupV2Response" },
     },
     show_details_of_api_v2 = {
-      name = "ShowDetailsOfApiV2",
+      sdk_operation = "ShowDetailsOfApiV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apis/{api_id}",
       content_type = "application/json",
@@ -2873,7 +2873,7 @@ return {
       response = { ref = "ShowDetailsOfApiV2Response" },
     },
     show_details_of_app_acl = {
-      name = "ShowDetailsOfAppAcl",
+      sdk_operation = "ShowDetailsOfAppAcl",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apps/{app_id}/app-acl",
       content_type = "application/json",
@@ -2884,7 +2884,7 @@ return {
       response = { ref = "ShowDetailsOfAppAclResponse" },
     },
     show_details_of_app_code_v2 = {
-      name = "ShowDetailsOfAppCodeV2",
+      sdk_operation = "ShowDetailsOfAppCodeV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apps/{app_id}/app-codes/{app_code_id}",
       content_type = "application/json",
@@ -2896,7 +2896,7 @@ return {
       response = { ref = "ShowDetailsOfAppCodeV2Response" },
     },
     show_details_of_app_v2 = {
-      name = "ShowDetailsOfAppV2",
+      sdk_operation = "ShowDetailsOfAppV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apps/{app_id}",
       content_type = "application/json",
@@ -2907,7 +2907,7 @@ return {
       response = { ref = "ShowDetailsOfAppV2Response" },
     },
     show_details_of_certificate_v2 = {
-      name = "ShowDetailsOfCertificateV2",
+      sdk_operation = "ShowDetailsOfCertificateV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/certificates/{certificate_id}",
       content_type = "application/json",
@@ -2917,7 +2917,7 @@ return {
       response = { ref = "ShowDetailsOfCertificateV2Response" },
     },
     show_details_of_custom_authorizers_v2 = {
-      name = "ShowDetailsOfCustomAuthorizersV2",
+      sdk_operation = "ShowDetailsOfCustomAuthorizersV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/authorizers/{authorizer_id}",
       content_type = "application/json",
@@ -2928,7 +2928,7 @@ return {
       response = { ref = "ShowDetailsOfCustomAuthorizersV2Response" },
     },
     show_details_of_domain_name_certificate_v2 = {
-      name = "ShowDetailsOfDomainNameCertificateV2",
+      sdk_operation = "ShowDetailsOfDomainNameCertificateV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/api-groups/{group_id}/domains/{domain_id}/certificate/{certificate_id}",
       content_type = "application/json",
@@ -2941,7 +2941,7 @@ return {
       response = { ref = "ShowDetailsOfDomainNameCertificateV2Response" },
     },
     show_details_of_environment_variable_v2 = {
-      name = "ShowDetailsOfEnvironmentVariableV2",
+      sdk_operation = "ShowDetailsOfEnvironmentVariableV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/env-variables/{env_variable_id}",
       content_type = "application/json",
@@ -2952,7 +2952,7 @@ return {
       response = { ref = "ShowDetailsOfEnvironmentVariableV2Response" },
     },
     show_details_of_gateway_response_type_v2 = {
-      name = "ShowDetailsOfGatewayResponseTypeV2",
+      sdk_operation = "ShowDetailsOfGatewayResponseTypeV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/api-groups/{group_id}/gateway-responses/{response_id}/{response_type}",
       content_type = "application/json",
@@ -2965,7 +2965,7 @@ return {
       response = { type = "map", values = { ref = "ResponseInfoResp" } },
     },
     show_details_of_gateway_response_v2 = {
-      name = "ShowDetailsOfGatewayResponseV2",
+      sdk_operation = "ShowDetailsOfGatewayResponseV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/api-groups/{group_id}/gateway-responses/{response_id}",
       content_type = "application/json",
@@ -2977,7 +2977,7 @@ return {
       response = { ref = "ShowDetailsOfGatewayResponseV2Response" },
     },
     show_details_of_instance_progress_v2 = {
-      name = "ShowDetailsOfInstanceProgressV2",
+      sdk_operation = "ShowDetailsOfInstanceProgressV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/progress",
       content_type = "application/json",
@@ -2987,7 +2987,7 @@ return {
       response = { ref = "ShowDetailsOfInstanceProgressV2Response" },
     },
     show_details_of_instance_v2 = {
-      name = "ShowDetailsOfInstanceV2",
+      sdk_operation = "ShowDetailsOfInstanceV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}",
       content_type = "application/json",
@@ -2997,7 +2997,7 @@ return {
       response = { ref = "ShowDetailsOfInstanceV2Response" },
     },
     show_details_of_member_group = {
-      name = "ShowDetailsOfMemberGroup",
+      sdk_operation = "ShowDetailsOfMemberGroup",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/vpc-channels/{vpc_channel_id}/member-groups/{member_group_id}",
       content_type = "application/json",
@@ -3009,7 +3009,7 @@ return {
       response = { ref = "ShowDetailsOfMemberGroupResponse" },
     },
     show_details_of_orchestration = {
-      name = "ShowDetailsOfOrchestration",
+      sdk_operation = "ShowDetailsOfOrchestration",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/orchestrations/{orchestration_id}",
       content_type = "application/json",
@@ -3020,7 +3020,7 @@ return {
       response = { ref = "ShowDetailsOfOrchestrationResponse" },
     },
     show_details_of_request_throttling_policy_v2 = {
-      name = "ShowDetailsOfRequestThrottlingPolicyV2",
+      sdk_operation = "ShowDetailsOfRequestThrottlingPolicyV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/throttles/{throttle_id}",
       content_type = "application/json",
@@ -3031,7 +3031,7 @@ return {
       response = { ref = "ShowDetailsOfRequestThrottlingPolicyV2Response" },
     },
     show_details_of_vpc_channel_v2 = {
-      name = "ShowDetailsOfVpcChannelV2",
+      sdk_operation = "ShowDetailsOfVpcChannelV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/vpc-channels/{vpc_channel_id}",
       content_type = "application/json",
@@ -3042,7 +3042,7 @@ return {
       response = { ref = "ShowDetailsOfVpcChannelV2Response" },
     },
     show_instances_num_by_tags = {
-      name = "ShowInstancesNumByTags",
+      sdk_operation = "ShowInstancesNumByTags",
       method = "POST",
       path = "/v2/{project_id}/apigw/resource-instances/count",
       content_type = "application/json;charset=UTF-8",
@@ -3056,7 +3056,7 @@ return {
       response = { ref = "ShowInstancesNumByTagsResponse" },
     },
     show_plugin = {
-      name = "ShowPlugin",
+      sdk_operation = "ShowPlugin",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/plugins/{plugin_id}",
       content_type = "application/json",
@@ -3067,7 +3067,7 @@ return {
       response = { ref = "ShowPluginResponse" },
     },
     show_restriction_of_instance_v2 = {
-      name = "ShowRestrictionOfInstanceV2",
+      sdk_operation = "ShowRestrictionOfInstanceV2",
       method = "GET",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/restriction",
       content_type = "application/json",
@@ -3077,7 +3077,7 @@ return {
       response = { ref = "ShowRestrictionOfInstanceV2Response" },
     },
     update_acl_strategy_v2 = {
-      name = "UpdateAclStrategyV2",
+      sdk_operation = "UpdateAclStrategyV2",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/acls/{acl_id}",
       content_type = "application/json;charset=UTF-8",
@@ -3093,7 +3093,7 @@ return {
       response = { ref = "UpdateAclStrategyV2Response" },
     },
     update_api_group_v2 = {
-      name = "UpdateApiGroupV2",
+      sdk_operation = "UpdateApiGroupV2",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/api-groups/{group_id}",
       content_type = "application/json;charset=UTF-8",
@@ -3107,7 +3107,7 @@ return {
       response = { ref = "UpdateApiGroupV2Response" },
     },
     update_api_v2 = {
-      name = "UpdateApiV2",
+      sdk_operation = "UpdateApiV2",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apis/{api_id}",
       content_type = "application/json;charset=UTF-8",
@@ -3154,7 +3154,7 @@ return {
       response = { ref = "UpdateApiV2Response" },
     },
     update_app_acl = {
-      name = "UpdateAppAcl",
+      sdk_operation = "UpdateAppAcl",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apps/{app_id}/app-acl",
       content_type = "application/json;charset=UTF-8",
@@ -3168,7 +3168,7 @@ return {
       response = { ref = "UpdateAppAclResponse" },
     },
     update_app_quota = {
-      name = "UpdateAppQuota",
+      sdk_operation = "UpdateAppQuota",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/app-quotas/{app_quota_id}",
       content_type = "application/json;charset=UTF-8",
@@ -3186,7 +3186,7 @@ return {
       response = { ref = "UpdateAppQuotaResponse" },
     },
     update_app_v2 = {
-      name = "UpdateAppV2",
+      sdk_operation = "UpdateAppV2",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/apps/{app_id}",
       content_type = "application/json;charset=UTF-8",
@@ -3204,7 +3204,7 @@ return {
       response = { ref = "UpdateAppV2Response" },
     },
     update_backend_instances_v2 = {
-      name = "UpdateBackendInstancesV2",
+      sdk_operation = "UpdateBackendInstancesV2",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/vpc-channels/{vpc_channel_id}/members",
       content_type = "application/json;charset=UTF-8",
@@ -3218,7 +3218,7 @@ return {
       response = { ref = "UpdateBackendInstancesV2Response" },
     },
     update_certificate_v2 = {
-      name = "UpdateCertificateV2",
+      sdk_operation = "UpdateCertificateV2",
       method = "PUT",
       path = "/v2/{project_id}/apigw/certificates/{certificate_id}",
       content_type = "application/json;charset=UTF-8",
@@ -3238,7 +3238,7 @@ return {
       response = { ref = "UpdateCertificateV2Response" },
     },
     update_custom_authorizer_v2 = {
-      name = "UpdateCustomAuthorizerV2",
+      sdk_operation = "UpdateCustomAuthorizerV2",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/authorizers/{authorizer_id}",
       content_type = "application/json;charset=UTF-8",
@@ -3262,7 +3262,7 @@ return {
       response = { ref = "UpdateCustomAuthorizerV2Response" },
     },
     update_domain_v2 = {
-      name = "UpdateDomainV2",
+      sdk_operation = "UpdateDomainV2",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/api-groups/{group_id}/domains/{domain_id}",
       content_type = "application/json;charset=UTF-8",
@@ -3280,7 +3280,7 @@ return {
       response = { ref = "UpdateDomainV2Response" },
     },
     update_engress_eip_v2 = {
-      name = "UpdateEngressEipV2",
+      sdk_operation = "UpdateEngressEipV2",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/nat-eip",
       content_type = "application/json;charset=UTF-8",
@@ -3293,7 +3293,7 @@ return {
       response = { ref = "UpdateEngressEipV2Response" },
     },
     update_environment_v2 = {
-      name = "UpdateEnvironmentV2",
+      sdk_operation = "UpdateEnvironmentV2",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/envs/{env_id}",
       content_type = "application/json;charset=UTF-8",
@@ -3307,7 +3307,7 @@ return {
       response = { ref = "UpdateEnvironmentV2Response" },
     },
     update_environment_variable_v2 = {
-      name = "UpdateEnvironmentVariableV2",
+      sdk_operation = "UpdateEnvironmentVariableV2",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/env-variables/{env_variable_id}",
       content_type = "application/json;charset=UTF-8",
@@ -3320,7 +3320,7 @@ return {
       response = { ref = "UpdateEnvironmentVariableV2Response" },
     },
     update_gateway_response_type_v2 = {
-      name = "UpdateGatewayResponseTypeV2",
+      sdk_operation = "UpdateGatewayResponseTypeV2",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/api-groups/{group_id}/gateway-responses/{response_id}/{response_type}",
       content_type = "application/json;charset=UTF-8",
@@ -3337,7 +3337,7 @@ return {
       response = { type = "map", values = { ref = "ResponseInfoResp" } },
     },
     update_gateway_response_v2 = {
-      name = "UpdateGatewayResponseV2",
+      sdk_operation = "UpdateGatewayResponseV2",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/api-groups/{group_id}/gateway-responses/{response_id}",
       content_type = "application/json;charset=UTF-8",
@@ -3352,7 +3352,7 @@ return {
       response = { ref = "UpdateGatewayResponseV2Response" },
     },
     update_health_check = {
-      name = "UpdateHealthCheck",
+      sdk_operation = "UpdateHealthCheck",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/vpc-channels/{vpc_channel_id}/health-config",
       content_type = "application/json;charset=UTF-8",
@@ -3375,7 +3375,7 @@ return {
       response = { ref = "UpdateHealthCheckResponse" },
     },
     update_ingress_eip_v2 = {
-      name = "UpdateIngressEipV2",
+      sdk_operation = "UpdateIngressEipV2",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/ingress-eip",
       content_type = "application/json;charset=UTF-8",
@@ -3388,7 +3388,7 @@ return {
       response = { ref = "UpdateIngressEipV2Response" },
     },
     update_instance_v2 = {
-      name = "UpdateInstanceV2",
+      sdk_operation = "UpdateInstanceV2",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}",
       content_type = "application/json;charset=UTF-8",
@@ -3405,7 +3405,7 @@ return {
       response = { ref = "UpdateInstanceV2Response" },
     },
     update_member_group = {
-      name = "UpdateMemberGroup",
+      sdk_operation = "UpdateMemberGroup",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/vpc-channels/{vpc_channel_id}/member-groups/{member_group_id}",
       content_type = "application/json;charset=UTF-8",
@@ -3426,7 +3426,7 @@ return {
       response = { ref = "UpdateMemberGroupResponse" },
     },
     update_orchestration = {
-      name = "UpdateOrchestration",
+      sdk_operation = "UpdateOrchestration",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/orchestrations/{orchestration_id}",
       content_type = "application/json;charset=UTF-8",
@@ -3443,7 +3443,7 @@ return {
       response = { ref = "UpdateOrchestrationResponse" },
     },
     update_plugin = {
-      name = "UpdatePlugin",
+      sdk_operation = "UpdatePlugin",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/plugins/{plugin_id}",
       content_type = "application/json;charset=UTF-8",
@@ -3460,7 +3460,7 @@ return {
       response = { ref = "UpdatePluginResponse" },
     },
     update_request_throttling_policy_v2 = {
-      name = "UpdateRequestThrottlingPolicyV2",
+      sdk_operation = "UpdateRequestThrottlingPolicyV2",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/throttles/{throttle_id}",
       content_type = "application/json;charset=UTF-8",
@@ -3482,7 +3482,7 @@ return {
       response = { ref = "UpdateRequestThrottlingPolicyV2Response" },
     },
     update_signature_key_v2 = {
-      name = "UpdateSignatureKeyV2",
+      sdk_operation = "UpdateSignatureKeyV2",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/signs/{sign_id}",
       content_type = "application/json;charset=UTF-8",
@@ -3499,7 +3499,7 @@ return {
       response = { ref = "UpdateSignatureKeyV2Response" },
     },
     update_sl_domain_setting_v2 = {
-      name = "UpdateSlDomainSettingV2",
+      sdk_operation = "UpdateSlDomainSettingV2",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/api-groups/{group_id}/sl-domain-access-settings",
       content_type = "application/json;charset=UTF-8",
@@ -3512,7 +3512,7 @@ return {
       response = { ref = "UpdateSlDomainSettingV2Response" },
     },
     update_special_throttling_configuration_v2 = {
-      name = "UpdateSpecialThrottlingConfigurationV2",
+      sdk_operation = "UpdateSpecialThrottlingConfigurationV2",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/throttles/{throttle_id}/throttle-specials/{strategy_id}",
       content_type = "application/json;charset=UTF-8",
@@ -3526,7 +3526,7 @@ return {
       response = { ref = "UpdateSpecialThrottlingConfigurationV2Response" },
     },
     update_vpc_channel_v2 = {
-      name = "UpdateVpcChannelV2",
+      sdk_operation = "UpdateVpcChannelV2",
       method = "PUT",
       path = "/v2/{project_id}/apigw/instances/{instance_id}/vpc-channels/{vpc_channel_id}",
       content_type = "application/json;charset=UTF-8",

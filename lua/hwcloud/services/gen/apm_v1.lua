@@ -79,7 +79,7 @@ return {
   },
   operations = {
     change_agent_status = {
-      name = "ChangeAgentStatus",
+      sdk_operation = "ChangeAgentStatus",
       method = "POST",
       path = "/v1/apm2/openapi/apm-service/agent-mgr/change-status",
       content_type = "application/json",
@@ -94,7 +94,7 @@ return {
       response = { ref = "ChangeAgentStatusResponse" },
     },
     create_ak_sk = {
-      name = "CreateAkSk",
+      sdk_operation = "CreateAkSk",
       method = "POST",
       path = "/v1/apm2/access-keys",
       content_type = "application/json",
@@ -105,7 +105,7 @@ return {
       response = { ref = "CreateAkSkResponse" },
     },
     create_business = {
-      name = "CreateBusiness",
+      sdk_operation = "CreateBusiness",
       method = "POST",
       path = "/v1/apm2/openapi/tracing/business/create",
       content_type = "application/json",
@@ -120,7 +120,7 @@ return {
       response = { ref = "CreateBusinessResponse" },
     },
     delete_agent = {
-      name = "DeleteAgent",
+      sdk_operation = "DeleteAgent",
       method = "POST",
       path = "/v1/apm2/openapi/apm-service/agent-mgr/delete-agent",
       content_type = "application/json",
@@ -134,7 +134,7 @@ return {
       response = { ref = "DeleteAgentResponse" },
     },
     delete_ak_sk = {
-      name = "DeleteAkSk",
+      sdk_operation = "DeleteAkSk",
       method = "DELETE",
       path = "/v1/apm2/access-keys/{ak}",
       content_type = "application/json",
@@ -144,7 +144,7 @@ return {
       response = { ref = "DeleteAkSkResponse" },
     },
     delete_app = {
-      name = "DeleteApp",
+      sdk_operation = "DeleteApp",
       method = "DELETE",
       path = "/v1/apm2/openapi/cmdb/apps/delete-app/{application_id}",
       content_type = "application/json",
@@ -155,7 +155,7 @@ return {
       response = { ref = "DeleteAppResponse" },
     },
     list_ak_sk = {
-      name = "ListAkSk",
+      sdk_operation = "ListAkSk",
       method = "GET",
       path = "/v1/apm2/openapi/systemmng/get-ak-sk-list",
       content_type = "application/json",
@@ -163,7 +163,7 @@ return {
       response = { ref = "ListAkSkResponse" },
     },
     list_alarm_data = {
-      name = "ListAlarmData",
+      sdk_operation = "ListAlarmData",
       method = "POST",
       path = "/v1/apm2/openapi/alarm/data/get-alarm-data-list",
       content_type = "application/json",
@@ -189,7 +189,7 @@ return {
       response = { ref = "ListAlarmDataResponse" },
     },
     list_alarm_notify = {
-      name = "ListAlarmNotify",
+      sdk_operation = "ListAlarmNotify",
       method = "POST",
       path = "/v1/apm2/openapi/alarm/data/get-alarm-notify-list",
       content_type = "application/json",
@@ -205,7 +205,7 @@ return {
       response = { ref = "ListAlarmNotifyResponse" },
     },
     list_app_envs = {
-      name = "ListAppEnvs",
+      sdk_operation = "ListAppEnvs",
       method = "GET",
       path = "/v1/apm2/openapi/cmdb/envs/get-app-envs",
       content_type = "application/json",
@@ -216,7 +216,7 @@ return {
       response = { ref = "ListAppEnvsResponse" },
     },
     list_apps = {
-      name = "ListApps",
+      sdk_operation = "ListApps",
       method = "GET",
       path = "/v1/apm2/openapi/cmdb/apps/get-apps",
       content_type = "application/json",
@@ -227,7 +227,7 @@ return {
       response = { ref = "ListAppsResponse" },
     },
     list_business = {
-      name = "ListBusiness",
+      sdk_operation = "ListBusiness",
       method = "GET",
       path = "/v1/apm2/openapi/cmdb/business/get-business-list",
       content_type = "application/json",
@@ -235,7 +235,7 @@ return {
       response = { ref = "ListBusinessResponse" },
     },
     list_business_env = {
-      name = "ListBusinessEnv",
+      sdk_operation = "ListBusinessEnv",
       method = "POST",
       path = "/v1/apm2/openapi/transaction/business-env",
       content_type = "application/json",
@@ -250,7 +250,7 @@ return {
       response = { ref = "ListBusinessEnvResponse" },
     },
     list_env_instances = {
-      name = "ListEnvInstances",
+      sdk_operation = "ListEnvInstances",
       method = "POST",
       path = "/v1/apm2/openapi/view/mainview/get-env-instance-list",
       content_type = "application/json",
@@ -268,7 +268,7 @@ return {
       response = { ref = "ListEnvInstancesResponse" },
     },
     list_env_monitor_item = {
-      name = "ListEnvMonitorItem",
+      sdk_operation = "ListEnvMonitorItem",
       method = "POST",
       path = "/v1/apm2/openapi/apm-service/monitor-item-mgr/get-env-monitor-item-list",
       content_type = "application/json",
@@ -283,7 +283,7 @@ return {
       response = { ref = "ListEnvMonitorItemResponse" },
     },
     list_env_tags = {
-      name = "ListEnvTags",
+      sdk_operation = "ListEnvTags",
       method = "POST",
       path = "/v1/apm2/openapi/cmdb/tag/get-env-tag-list",
       content_type = "application/json",
@@ -299,7 +299,7 @@ return {
       response = { ref = "ListEnvTagsResponse" },
     },
     list_open_region = {
-      name = "ListOpenRegion",
+      sdk_operation = "ListOpenRegion",
       method = "GET",
       path = "/v1/apm2/openapi/region/get-opened-region",
       content_type = "application/json",
@@ -307,7 +307,7 @@ return {
       response = { ref = "ListOpenRegionResponse" },
     },
     list_supported_region = {
-      name = "ListSupportedRegion",
+      sdk_operation = "ListSupportedRegion",
       method = "GET",
       path = "/v1/apm2/openapi/region/get-all-supported-region",
       content_type = "application/json",
@@ -315,7 +315,7 @@ return {
       response = { ref = "ListSupportedRegionResponse" },
     },
     save_monitor_item_config = {
-      name = "SaveMonitorItemConfig",
+      sdk_operation = "SaveMonitorItemConfig",
       method = "POST",
       path = "/v1/apm2/openapi/apm-service/monitor-item-mgr/save-monitor-item-config",
       content_type = "application/json",
@@ -330,7 +330,7 @@ return {
       response = { ref = "SaveMonitorItemConfigResponse" },
     },
     search_agent = {
-      name = "SearchAgent",
+      sdk_operation = "SearchAgent",
       method = "POST",
       path = "/v1/apm2/openapi/apm-service/agent-mgr/search",
       content_type = "application/json",
@@ -350,7 +350,7 @@ return {
       response = { ref = "SearchAgentResponse" },
     },
     search_application = {
-      name = "SearchApplication",
+      sdk_operation = "SearchApplication",
       method = "POST",
       path = "/v1/apm2/openapi/apm-service/app-mgr/search",
       content_type = "application/json",
@@ -367,7 +367,7 @@ return {
       response = { ref = "SearchApplicationResponse" },
     },
     search_business_topology = {
-      name = "SearchBusinessTopology",
+      sdk_operation = "SearchBusinessTopology",
       method = "POST",
       path = "/v1/apm2/openapi/topology/business-search",
       content_type = "application/json",
@@ -384,7 +384,7 @@ return {
       response = { ref = "SearchBusinessTopologyResponse" },
     },
     search_env_topology = {
-      name = "SearchEnvTopology",
+      sdk_operation = "SearchEnvTopology",
       method = "POST",
       path = "/v1/apm2/openapi/topology/env-search",
       content_type = "application/json",
@@ -400,7 +400,7 @@ return {
       response = { ref = "SearchEnvTopologyResponse" },
     },
     search_transaction = {
-      name = "SearchTransaction",
+      sdk_operation = "SearchTransaction",
       method = "POST",
       path = "/v1/apm2/openapi/transaction/search",
       content_type = "application/json",
@@ -420,7 +420,7 @@ return {
       response = { ref = "SearchTransactionResponse" },
     },
     search_transaction_config = {
-      name = "SearchTransactionConfig",
+      sdk_operation = "SearchTransactionConfig",
       method = "POST",
       path = "/v1/apm2/openapi/transaction/transaction-config-search",
       content_type = "application/json",
@@ -436,7 +436,7 @@ return {
       response = { ref = "SearchTransactionConfigResponse" },
     },
     show_access_point = {
-      name = "ShowAccessPoint",
+      sdk_operation = "ShowAccessPoint",
       method = "POST",
       path = "/v1/apm2/openapi/tracing/access/get-access-point/{business_id}",
       content_type = "application/json",
@@ -449,7 +449,7 @@ return {
       response = { ref = "ShowAccessPointResponse" },
     },
     show_ak_sks = {
-      name = "ShowAkSks",
+      sdk_operation = "ShowAkSks",
       method = "GET",
       path = "/v1/apm2/access-keys",
       content_type = "application/json",
@@ -457,7 +457,7 @@ return {
       response = { ref = "ShowAkSksResponse" },
     },
     show_business_detail = {
-      name = "ShowBusinessDetail",
+      sdk_operation = "ShowBusinessDetail",
       method = "GET",
       path = "/v1/apm2/openapi/cmdb/business/get-business-detail/{business_id}",
       content_type = "application/json",
@@ -468,7 +468,7 @@ return {
       response = { ref = "ShowBusinessDetailResponse" },
     },
     show_clob_detail = {
-      name = "ShowClobDetail",
+      sdk_operation = "ShowClobDetail",
       method = "POST",
       path = "/v1/apm2/openapi/view/metric/get-clob-detail",
       content_type = "application/json",
@@ -481,7 +481,7 @@ return {
       response = { ref = "ShowClobDetailResponse" },
     },
     show_env_monitor_items = {
-      name = "ShowEnvMonitorItems",
+      sdk_operation = "ShowEnvMonitorItems",
       method = "GET",
       path = "/v1/apm2/openapi/view/mainview/get-env-monitor-item-list",
       content_type = "application/json",
@@ -492,7 +492,7 @@ return {
       response = { ref = "ShowEnvMonitorItemsResponse" },
     },
     show_event_detail = {
-      name = "ShowEventDetail",
+      sdk_operation = "ShowEventDetail",
       method = "GET",
       path = "/v1/apm2/openapi/view/trace/get-event-detail",
       content_type = "application/json",
@@ -505,7 +505,7 @@ return {
       response = { ref = "ShowEventDetailResponse" },
     },
     show_flame_line_tree = {
-      name = "ShowFlameLineTree",
+      sdk_operation = "ShowFlameLineTree",
       method = "POST",
       path = "/v1/apm2/openapi/view/profiling/flame-line-tree",
       content_type = "application/json",
@@ -522,7 +522,7 @@ return {
       response = { ref = "ShowFlameLineTreeResponse" },
     },
     show_master_address = {
-      name = "ShowMasterAddress",
+      sdk_operation = "ShowMasterAddress",
       method = "GET",
       path = "/v1/apm2/openapi/systemmng/get-master-address",
       content_type = "application/json",
@@ -532,7 +532,7 @@ return {
       response = { ref = "ShowMasterAddressResponse" },
     },
     show_monitor_item_detail = {
-      name = "ShowMonitorItemDetail",
+      sdk_operation = "ShowMonitorItemDetail",
       method = "GET",
       path = "/v1/apm2/openapi/apm-service/monitor-item-mgr/get-monitor-item-detail",
       content_type = "application/json",
@@ -544,7 +544,7 @@ return {
       response = { ref = "ShowMonitorItemDetailResponse" },
     },
     show_monitor_item_view_config = {
-      name = "ShowMonitorItemViewConfig",
+      sdk_operation = "ShowMonitorItemViewConfig",
       method = "GET",
       path = "/v1/apm2/openapi/view/config/get-monitor-item-view-config",
       content_type = "application/json",
@@ -556,7 +556,7 @@ return {
       response = { ref = "ShowMonitorItemViewConfigResponse" },
     },
     show_raw_table = {
-      name = "ShowRawTable",
+      sdk_operation = "ShowRawTable",
       method = "POST",
       path = "/v1/apm2/openapi/view/metric/raw-table",
       content_type = "application/json",
@@ -578,7 +578,7 @@ return {
       response = { ref = "ShowRawTableResponse" },
     },
     show_span_search = {
-      name = "ShowSpanSearch",
+      sdk_operation = "ShowSpanSearch",
       method = "POST",
       path = "/v1/apm2/openapi/view/trace/span-search",
       content_type = "application/json",
@@ -625,7 +625,7 @@ return {
       response = { ref = "ShowSpanSearchResponse" },
     },
     show_sub_business_detail = {
-      name = "ShowSubBusinessDetail",
+      sdk_operation = "ShowSubBusinessDetail",
       method = "GET",
       path = "/v1/apm2/openapi/cmdb/sub-business/get-sub-business-detail/{sub_business_id}",
       content_type = "application/json",
@@ -636,7 +636,7 @@ return {
       response = { ref = "ShowSubBusinessDetailResponse" },
     },
     show_sum_table = {
-      name = "ShowSumTable",
+      sdk_operation = "ShowSumTable",
       method = "POST",
       path = "/v1/apm2/openapi/view/metric/sum-table",
       content_type = "application/json",
@@ -659,7 +659,7 @@ return {
       response = { ref = "ShowSumTableResponse" },
     },
     show_token = {
-      name = "ShowToken",
+      sdk_operation = "ShowToken",
       method = "GET",
       path = "/v1/apm2/openapi/tracing/business/token/{business_id}",
       content_type = "application/json",
@@ -670,7 +670,7 @@ return {
       response = { ref = "ShowTokenResponse" },
     },
     show_topology = {
-      name = "ShowTopology",
+      sdk_operation = "ShowTopology",
       method = "GET",
       path = "/v1/apm2/openapi/view/trace/topology",
       content_type = "application/json",
@@ -680,7 +680,7 @@ return {
       response = { ref = "ShowTopologyResponse" },
     },
     show_topology_tree = {
-      name = "ShowTopologyTree",
+      sdk_operation = "ShowTopologyTree",
       method = "GET",
       path = "/v1/apm2/openapi/cmdb/topology-trees/get-topology-trees",
       content_type = "application/json",
@@ -694,7 +694,7 @@ return {
       response = { ref = "ShowTopologyTreeResponse" },
     },
     show_trace_events = {
-      name = "ShowTraceEvents",
+      sdk_operation = "ShowTraceEvents",
       method = "GET",
       path = "/v1/apm2/openapi/view/trace/get-trace-events",
       content_type = "application/json",
@@ -704,7 +704,7 @@ return {
       response = { ref = "ShowTraceEventsResponse" },
     },
     show_transaction_detail = {
-      name = "ShowTransactionDetail",
+      sdk_operation = "ShowTransactionDetail",
       method = "POST",
       path = "/v1/apm2/openapi/transaction/detail",
       content_type = "application/json",
@@ -718,7 +718,7 @@ return {
       response = { ref = "ShowTransactionDetailResponse" },
     },
     show_trend = {
-      name = "ShowTrend",
+      sdk_operation = "ShowTrend",
       method = "POST",
       path = "/v1/apm2/openapi/view/metric/trend",
       content_type = "application/json",

@@ -183,7 +183,7 @@ return {
   },
   operations = {
     attach_callback_instance_life_cycle_hook = {
-      name = "AttachCallbackInstanceLifeCycleHook",
+      sdk_operation = "AttachCallbackInstanceLifeCycleHook",
       method = "PUT",
       path = "/autoscaling-api/v1/{project_id}/scaling_instance_hook/{scaling_group_id}/callback",
       content_type = "application/json;charset=UTF-8",
@@ -198,7 +198,7 @@ return {
       response = { ref = "AttachCallbackInstanceLifeCycleHookResponse" },
     },
     batch_add_scaling_instances = {
-      name = "BatchAddScalingInstances",
+      sdk_operation = "BatchAddScalingInstances",
       method = "POST",
       path = "/autoscaling-api/v1/{project_id}/scaling_group_instance/{scaling_group_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -213,7 +213,7 @@ return {
       response = { ref = "BatchAddScalingInstancesResponse" },
     },
     batch_delete_scaling_configs = {
-      name = "BatchDeleteScalingConfigs",
+      sdk_operation = "BatchDeleteScalingConfigs",
       method = "POST",
       path = "/autoscaling-api/v1/{project_id}/scaling_configurations",
       content_type = "application/json;charset=UTF-8",
@@ -224,7 +224,7 @@ return {
       response = { ref = "BatchDeleteScalingConfigsResponse" },
     },
     batch_delete_scaling_policies = {
-      name = "BatchDeleteScalingPolicies",
+      sdk_operation = "BatchDeleteScalingPolicies",
       method = "POST",
       path = "/autoscaling-api/v1/{project_id}/scaling_policies/action",
       content_type = "application/json;charset=UTF-8",
@@ -238,7 +238,7 @@ return {
       response = { ref = "BatchDeleteScalingPoliciesResponse" },
     },
     batch_pause_scaling_policies = {
-      name = "BatchPauseScalingPolicies",
+      sdk_operation = "BatchPauseScalingPolicies",
       method = "POST",
       path = "/autoscaling-api/v1/{project_id}/scaling_policies/action",
       content_type = "application/json;charset=UTF-8",
@@ -252,7 +252,7 @@ return {
       response = { ref = "BatchPauseScalingPoliciesResponse" },
     },
     batch_protect_scaling_instances = {
-      name = "BatchProtectScalingInstances",
+      sdk_operation = "BatchProtectScalingInstances",
       method = "POST",
       path = "/autoscaling-api/v1/{project_id}/scaling_group_instance/{scaling_group_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -267,7 +267,7 @@ return {
       response = { ref = "BatchProtectScalingInstancesResponse" },
     },
     batch_remove_scaling_instances = {
-      name = "BatchRemoveScalingInstances",
+      sdk_operation = "BatchRemoveScalingInstances",
       method = "POST",
       path = "/autoscaling-api/v1/{project_id}/scaling_group_instance/{scaling_group_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -282,7 +282,7 @@ return {
       response = { ref = "BatchRemoveScalingInstancesResponse" },
     },
     batch_resume_scaling_policies = {
-      name = "BatchResumeScalingPolicies",
+      sdk_operation = "BatchResumeScalingPolicies",
       method = "POST",
       path = "/autoscaling-api/v1/{project_id}/scaling_policies/action",
       content_type = "application/json;charset=UTF-8",
@@ -296,7 +296,7 @@ return {
       response = { ref = "BatchResumeScalingPoliciesResponse" },
     },
     batch_set_scaling_instances_standby = {
-      name = "BatchSetScalingInstancesStandby",
+      sdk_operation = "BatchSetScalingInstancesStandby",
       method = "POST",
       path = "/autoscaling-api/v1/{project_id}/scaling_group_instance/{scaling_group_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -311,7 +311,7 @@ return {
       response = { ref = "BatchSetScalingInstancesStandbyResponse" },
     },
     batch_unprotect_scaling_instances = {
-      name = "BatchUnprotectScalingInstances",
+      sdk_operation = "BatchUnprotectScalingInstances",
       method = "POST",
       path = "/autoscaling-api/v1/{project_id}/scaling_group_instance/{scaling_group_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -326,7 +326,7 @@ return {
       response = { ref = "BatchUnprotectScalingInstancesResponse" },
     },
     batch_unset_scaling_instances_stantby = {
-      name = "BatchUnsetScalingInstancesStantby",
+      sdk_operation = "BatchUnsetScalingInstancesStantby",
       method = "POST",
       path = "/autoscaling-api/v1/{project_id}/scaling_group_instance/{scaling_group_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -341,7 +341,7 @@ return {
       response = { ref = "BatchUnsetScalingInstancesStantbyResponse" },
     },
     close_warm_pool = {
-      name = "CloseWarmPool",
+      sdk_operation = "CloseWarmPool",
       method = "DELETE",
       path = "/autoscaling-api/{project_id}/scaling-groups/{scaling_group_id}/warm-pool",
       content_type = "application/json",
@@ -351,7 +351,7 @@ return {
       response = { ref = "CloseWarmPoolResponse" },
     },
     close_warm_pool_new = {
-      name = "CloseWarmPoolNew",
+      sdk_operation = "CloseWarmPoolNew",
       method = "DELETE",
       path = "/v2/{project_id}/scaling-groups/{scaling_group_id}/warm-pool",
       content_type = "application/json",
@@ -361,7 +361,7 @@ return {
       response = { ref = "CloseWarmPoolNewResponse" },
     },
     create_group_scheduled_task = {
-      name = "CreateGroupScheduledTask",
+      sdk_operation = "CreateGroupScheduledTask",
       method = "POST",
       path = "/autoscaling-api/v1/{project_id}/scaling-groups/{scaling_group_id}/scheduled-tasks",
       content_type = "application/json;charset=UTF-8",
@@ -375,7 +375,7 @@ return {
       response = { ref = "CreateGroupScheduledTaskResponse" },
     },
     create_lify_cycle_hook = {
-      name = "CreateLifyCycleHook",
+      sdk_operation = "CreateLifyCycleHook",
       method = "POST",
       path = "/autoscaling-api/v1/{project_id}/scaling_lifecycle_hook/{scaling_group_id}",
       content_type = "application/json;charset=UTF-8",
@@ -392,7 +392,7 @@ return {
       response = { ref = "CreateLifyCycleHookResponse" },
     },
     create_scaling_config = {
-      name = "CreateScalingConfig",
+      sdk_operation = "CreateScalingConfig",
       method = "POST",
       path = "/autoscaling-api/v1/{project_id}/scaling_configuration",
       content_type = "application/json;charset=UTF-8",
@@ -405,7 +405,7 @@ return {
       response = { ref = "CreateScalingConfigResponse" },
     },
     create_scaling_group = {
-      name = "CreateScalingGroup",
+      sdk_operation = "CreateScalingGroup",
       method = "POST",
       path = "/autoscaling-api/v1/{project_id}/scaling_group",
       content_type = "application/json;charset=UTF-8",
@@ -439,7 +439,7 @@ return {
       response = { ref = "CreateScalingGroupResponse" },
     },
     create_scaling_notification = {
-      name = "CreateScalingNotification",
+      sdk_operation = "CreateScalingNotification",
       method = "PUT",
       path = "/autoscaling-api/v1/{project_id}/scaling_notification/{scaling_group_id}",
       content_type = "application/json;charset=UTF-8",
@@ -452,7 +452,7 @@ return {
       response = { ref = "CreateScalingNotificationResponse" },
     },
     create_scaling_policy = {
-      name = "CreateScalingPolicy",
+      sdk_operation = "CreateScalingPolicy",
       method = "POST",
       path = "/autoscaling-api/v1/{project_id}/scaling_policy",
       content_type = "application/json;charset=UTF-8",
@@ -469,7 +469,7 @@ return {
       response = { ref = "CreateScalingPolicyResponse" },
     },
     create_scaling_tag_info = {
-      name = "CreateScalingTagInfo",
+      sdk_operation = "CreateScalingTagInfo",
       method = "POST",
       path = "/autoscaling-api/v1/{project_id}/{resource_type}/{resource_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -483,7 +483,7 @@ return {
       response = { ref = "CreateScalingTagInfoResponse" },
     },
     create_scaling_v2_policy = {
-      name = "CreateScalingV2Policy",
+      sdk_operation = "CreateScalingV2Policy",
       method = "POST",
       path = "/autoscaling-api/v2/{project_id}/scaling_policy",
       content_type = "application/json;charset=UTF-8",
@@ -503,7 +503,7 @@ return {
       response = { ref = "CreateScalingV2PolicyResponse" },
     },
     delete_group_scheduled_task = {
-      name = "DeleteGroupScheduledTask",
+      sdk_operation = "DeleteGroupScheduledTask",
       method = "DELETE",
       path = "/autoscaling-api/v1/{project_id}/scaling-groups/{scaling_group_id}/scheduled-tasks/{scheduled_task_id}",
       content_type = "application/json",
@@ -514,7 +514,7 @@ return {
       response = { ref = "DeleteGroupScheduledTaskResponse" },
     },
     delete_lifecycle_hook = {
-      name = "DeleteLifecycleHook",
+      sdk_operation = "DeleteLifecycleHook",
       method = "DELETE",
       path = "/autoscaling-api/v1/{project_id}/scaling_lifecycle_hook/{scaling_group_id}/{lifecycle_hook_name}",
       content_type = "application/json",
@@ -525,7 +525,7 @@ return {
       response = { ref = "DeleteLifecycleHookResponse" },
     },
     delete_scaling_config = {
-      name = "DeleteScalingConfig",
+      sdk_operation = "DeleteScalingConfig",
       method = "DELETE",
       path = "/autoscaling-api/v1/{project_id}/scaling_configuration/{scaling_configuration_id}",
       content_type = "application/json",
@@ -535,7 +535,7 @@ return {
       response = { ref = "DeleteScalingConfigResponse" },
     },
     delete_scaling_group = {
-      name = "DeleteScalingGroup",
+      sdk_operation = "DeleteScalingGroup",
       method = "DELETE",
       path = "/autoscaling-api/v1/{project_id}/scaling_group/{scaling_group_id}",
       content_type = "application/json",
@@ -546,7 +546,7 @@ return {
       response = { ref = "DeleteScalingGroupResponse" },
     },
     delete_scaling_instance = {
-      name = "DeleteScalingInstance",
+      sdk_operation = "DeleteScalingInstance",
       method = "DELETE",
       path = "/autoscaling-api/v1/{project_id}/scaling_group_instance/{instance_id}",
       content_type = "application/json",
@@ -557,7 +557,7 @@ return {
       response = { ref = "DeleteScalingInstanceResponse" },
     },
     delete_scaling_notification = {
-      name = "DeleteScalingNotification",
+      sdk_operation = "DeleteScalingNotification",
       method = "DELETE",
       path = "/autoscaling-api/v1/{project_id}/scaling_notification/{scaling_group_id}/{topic_urn}",
       content_type = "application/json",
@@ -568,7 +568,7 @@ return {
       response = { ref = "DeleteScalingNotificationResponse" },
     },
     delete_scaling_policy = {
-      name = "DeleteScalingPolicy",
+      sdk_operation = "DeleteScalingPolicy",
       method = "DELETE",
       path = "/autoscaling-api/v1/{project_id}/scaling_policy/{scaling_policy_id}",
       content_type = "application/json",
@@ -578,7 +578,7 @@ return {
       response = { ref = "DeleteScalingPolicyResponse" },
     },
     delete_scaling_tag_info = {
-      name = "DeleteScalingTagInfo",
+      sdk_operation = "DeleteScalingTagInfo",
       method = "POST",
       path = "/autoscaling-api/v1/{project_id}/{resource_type}/{resource_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -592,7 +592,7 @@ return {
       response = { ref = "DeleteScalingTagInfoResponse" },
     },
     execute_scaling_policy = {
-      name = "ExecuteScalingPolicy",
+      sdk_operation = "ExecuteScalingPolicy",
       method = "POST",
       path = "/autoscaling-api/v1/{project_id}/scaling_policy/{scaling_policy_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -604,7 +604,7 @@ return {
       response = { ref = "ExecuteScalingPolicyResponse" },
     },
     list_all_scaling_v2_policies = {
-      name = "ListAllScalingV2Policies",
+      sdk_operation = "ListAllScalingV2Policies",
       method = "GET",
       path = "/autoscaling-api/v2/{project_id}/scaling_policy",
       content_type = "application/json",
@@ -625,7 +625,7 @@ return {
       response = { ref = "ListAllScalingV2PoliciesResponse" },
     },
     list_api_versions = {
-      name = "ListApiVersions",
+      sdk_operation = "ListApiVersions",
       method = "GET",
       path = "/",
       content_type = "application/json",
@@ -633,7 +633,7 @@ return {
       response = { ref = "ListApiVersionsResponse" },
     },
     list_group_scheduled_tasks = {
-      name = "ListGroupScheduledTasks",
+      sdk_operation = "ListGroupScheduledTasks",
       method = "GET",
       path = "/autoscaling-api/v1/{project_id}/scaling-groups/{scaling_group_id}/scheduled-tasks",
       content_type = "application/json",
@@ -646,7 +646,7 @@ return {
       response = { ref = "ListGroupScheduledTasksResponse" },
     },
     list_hook_instances = {
-      name = "ListHookInstances",
+      sdk_operation = "ListHookInstances",
       method = "GET",
       path = "/autoscaling-api/v1/{project_id}/scaling_instance_hook/{scaling_group_id}/list",
       content_type = "application/json",
@@ -657,7 +657,7 @@ return {
       response = { ref = "ListHookInstancesResponse" },
     },
     list_life_cycle_hooks = {
-      name = "ListLifeCycleHooks",
+      sdk_operation = "ListLifeCycleHooks",
       method = "GET",
       path = "/autoscaling-api/v1/{project_id}/scaling_lifecycle_hook/{scaling_group_id}/list",
       content_type = "application/json",
@@ -667,7 +667,7 @@ return {
       response = { ref = "ListLifeCycleHooksResponse" },
     },
     list_resource_instances = {
-      name = "ListResourceInstances",
+      sdk_operation = "ListResourceInstances",
       method = "POST",
       path = "/autoscaling-api/v1/{project_id}/{resource_type}/resource_instances/action",
       content_type = "application/json;charset=UTF-8",
@@ -688,7 +688,7 @@ return {
       response = { ref = "ListResourceInstancesResponse" },
     },
     list_scaling_activity_logs = {
-      name = "ListScalingActivityLogs",
+      sdk_operation = "ListScalingActivityLogs",
       method = "GET",
       path = "/autoscaling-api/v1/{project_id}/scaling_activity_log/{scaling_group_id}",
       content_type = "application/json",
@@ -703,7 +703,7 @@ return {
       response = { ref = "ListScalingActivityLogsResponse" },
     },
     list_scaling_activity_v2_logs = {
-      name = "ListScalingActivityV2Logs",
+      sdk_operation = "ListScalingActivityV2Logs",
       method = "GET",
       path = "/autoscaling-api/v2/{project_id}/scaling_activity_log/{scaling_group_id}",
       content_type = "application/json",
@@ -721,7 +721,7 @@ return {
       response = { ref = "ListScalingActivityV2LogsResponse" },
     },
     list_scaling_configs = {
-      name = "ListScalingConfigs",
+      sdk_operation = "ListScalingConfigs",
       method = "GET",
       path = "/autoscaling-api/v1/{project_id}/scaling_configuration",
       content_type = "application/json",
@@ -735,7 +735,7 @@ return {
       response = { ref = "ListScalingConfigsResponse" },
     },
     list_scaling_groups = {
-      name = "ListScalingGroups",
+      sdk_operation = "ListScalingGroups",
       method = "GET",
       path = "/autoscaling-api/v1/{project_id}/scaling_group",
       content_type = "application/json",
@@ -751,7 +751,7 @@ return {
       response = { ref = "ListScalingGroupsResponse" },
     },
     list_scaling_instances = {
-      name = "ListScalingInstances",
+      sdk_operation = "ListScalingInstances",
       method = "GET",
       path = "/autoscaling-api/v1/{project_id}/scaling_group_instance/{scaling_group_id}/list",
       content_type = "application/json",
@@ -767,7 +767,7 @@ return {
       response = { ref = "ListScalingInstancesResponse" },
     },
     list_scaling_notifications = {
-      name = "ListScalingNotifications",
+      sdk_operation = "ListScalingNotifications",
       method = "GET",
       path = "/autoscaling-api/v1/{project_id}/scaling_notification/{scaling_group_id}",
       content_type = "application/json",
@@ -777,7 +777,7 @@ return {
       response = { ref = "ListScalingNotificationsResponse" },
     },
     list_scaling_policies = {
-      name = "ListScalingPolicies",
+      sdk_operation = "ListScalingPolicies",
       method = "GET",
       path = "/autoscaling-api/v1/{project_id}/scaling_policy/{scaling_group_id}/list",
       content_type = "application/json",
@@ -793,7 +793,7 @@ return {
       response = { ref = "ListScalingPoliciesResponse" },
     },
     list_scaling_policy_execute_logs = {
-      name = "ListScalingPolicyExecuteLogs",
+      sdk_operation = "ListScalingPolicyExecuteLogs",
       method = "GET",
       path = "/autoscaling-api/v1/{project_id}/scaling_policy_execute_log/{scaling_policy_id}",
       content_type = "application/json",
@@ -812,7 +812,7 @@ return {
       response = { ref = "ListScalingPolicyExecuteLogsResponse" },
     },
     list_scaling_tag_infos_by_resource_id = {
-      name = "ListScalingTagInfosByResourceId",
+      sdk_operation = "ListScalingTagInfosByResourceId",
       method = "GET",
       path = "/autoscaling-api/v1/{project_id}/{resource_type}/{resource_id}/tags",
       content_type = "application/json",
@@ -823,7 +823,7 @@ return {
       response = { ref = "ListScalingTagInfosByResourceIdResponse" },
     },
     list_scaling_tag_infos_by_tenant_id = {
-      name = "ListScalingTagInfosByTenantId",
+      sdk_operation = "ListScalingTagInfosByTenantId",
       method = "GET",
       path = "/autoscaling-api/v1/{project_id}/{resource_type}/tags",
       content_type = "application/json",
@@ -833,7 +833,7 @@ return {
       response = { ref = "ListScalingTagInfosByTenantIdResponse" },
     },
     list_scaling_v2_policies = {
-      name = "ListScalingV2Policies",
+      sdk_operation = "ListScalingV2Policies",
       method = "GET",
       path = "/autoscaling-api/v2/{project_id}/scaling_policy/{scaling_resource_id}/list",
       content_type = "application/json",
@@ -849,7 +849,7 @@ return {
       response = { ref = "ListScalingV2PoliciesResponse" },
     },
     list_warm_pool_instances = {
-      name = "ListWarmPoolInstances",
+      sdk_operation = "ListWarmPoolInstances",
       method = "GET",
       path = "/autoscaling-api/{project_id}/scaling-groups/{scaling_group_id}/warm-pool-instances",
       content_type = "application/json",
@@ -862,7 +862,7 @@ return {
       response = { ref = "ListWarmPoolInstancesResponse" },
     },
     list_warm_pool_instances_new = {
-      name = "ListWarmPoolInstancesNew",
+      sdk_operation = "ListWarmPoolInstancesNew",
       method = "GET",
       path = "/v2/{project_id}/scaling-groups/{scaling_group_id}/warm-pool-instances",
       content_type = "application/json",
@@ -875,7 +875,7 @@ return {
       response = { ref = "ListWarmPoolInstancesNewResponse" },
     },
     pause_scaling_group = {
-      name = "PauseScalingGroup",
+      sdk_operation = "PauseScalingGroup",
       method = "POST",
       path = "/autoscaling-api/v1/{project_id}/scaling_group/{scaling_group_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -887,7 +887,7 @@ return {
       response = { ref = "PauseScalingGroupResponse" },
     },
     pause_scaling_policy = {
-      name = "PauseScalingPolicy",
+      sdk_operation = "PauseScalingPolicy",
       method = "POST",
       path = "/autoscaling-api/v1/{project_id}/scaling_policy/{scaling_policy_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -899,7 +899,7 @@ return {
       response = { ref = "PauseScalingPolicyResponse" },
     },
     put_warm_pool = {
-      name = "PutWarmPool",
+      sdk_operation = "PutWarmPool",
       method = "PUT",
       path = "/autoscaling-api/{project_id}/scaling-groups/{scaling_group_id}/warm-pool",
       content_type = "application/json;charset=UTF-8",
@@ -913,7 +913,7 @@ return {
       response = { ref = "PutWarmPoolResponse" },
     },
     put_warm_pool_new = {
-      name = "PutWarmPoolNew",
+      sdk_operation = "PutWarmPoolNew",
       method = "PUT",
       path = "/v2/{project_id}/scaling-groups/{scaling_group_id}/warm-pool",
       content_type = "application/json;charset=UTF-8",
@@ -927,7 +927,7 @@ return {
       response = { ref = "PutWarmPoolNewResponse" },
     },
     resume_scaling_group = {
-      name = "ResumeScalingGroup",
+      sdk_operation = "ResumeScalingGroup",
       method = "POST",
       path = "/autoscaling-api/v1/{project_id}/scaling_group/{scaling_group_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -939,7 +939,7 @@ return {
       response = { ref = "ResumeScalingGroupResponse" },
     },
     resume_scaling_policy = {
-      name = "ResumeScalingPolicy",
+      sdk_operation = "ResumeScalingPolicy",
       method = "POST",
       path = "/autoscaling-api/v1/{project_id}/scaling_policy/{scaling_policy_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -951,7 +951,7 @@ return {
       response = { ref = "ResumeScalingPolicyResponse" },
     },
     show_api_version = {
-      name = "ShowApiVersion",
+      sdk_operation = "ShowApiVersion",
       method = "GET",
       path = "/{api_version}",
       content_type = "application/json",
@@ -961,7 +961,7 @@ return {
       response = { ref = "ShowApiVersionResponse" },
     },
     show_life_cycle_hook = {
-      name = "ShowLifeCycleHook",
+      sdk_operation = "ShowLifeCycleHook",
       method = "GET",
       path = "/autoscaling-api/v1/{project_id}/scaling_lifecycle_hook/{scaling_group_id}/{lifecycle_hook_name}",
       content_type = "application/json",
@@ -972,7 +972,7 @@ return {
       response = { ref = "ShowLifeCycleHookResponse" },
     },
     show_policy_and_instance_quota = {
-      name = "ShowPolicyAndInstanceQuota",
+      sdk_operation = "ShowPolicyAndInstanceQuota",
       method = "GET",
       path = "/autoscaling-api/v1/{project_id}/quotas/{scaling_group_id}",
       content_type = "application/json",
@@ -982,7 +982,7 @@ return {
       response = { ref = "ShowPolicyAndInstanceQuotaResponse" },
     },
     show_resource_quota = {
-      name = "ShowResourceQuota",
+      sdk_operation = "ShowResourceQuota",
       method = "GET",
       path = "/autoscaling-api/v1/{project_id}/quotas",
       content_type = "application/json",
@@ -990,7 +990,7 @@ return {
       response = { ref = "ShowResourceQuotaResponse" },
     },
     show_scaling_config = {
-      name = "ShowScalingConfig",
+      sdk_operation = "ShowScalingConfig",
       method = "GET",
       path = "/autoscaling-api/v1/{project_id}/scaling_configuration/{scaling_configuration_id}",
       content_type = "application/json",
@@ -1000,7 +1000,7 @@ return {
       response = { ref = "ShowScalingConfigResponse" },
     },
     show_scaling_group = {
-      name = "ShowScalingGroup",
+      sdk_operation = "ShowScalingGroup",
       method = "GET",
       path = "/autoscaling-api/v1/{project_id}/scaling_group/{scaling_group_id}",
       content_type = "application/json",
@@ -1010,7 +1010,7 @@ return {
       response = { ref = "ShowScalingGroupResponse" },
     },
     show_scaling_policy = {
-      name = "ShowScalingPolicy",
+      sdk_operation = "ShowScalingPolicy",
       method = "GET",
       path = "/autoscaling-api/v1/{project_id}/scaling_policy/{scaling_policy_id}",
       content_type = "application/json",
@@ -1020,7 +1020,7 @@ return {
       response = { ref = "ShowScalingPolicyResponse" },
     },
     show_scaling_v2_policy = {
-      name = "ShowScalingV2Policy",
+      sdk_operation = "ShowScalingV2Policy",
       method = "GET",
       path = "/autoscaling-api/v2/{project_id}/scaling_policy/{scaling_policy_id}",
       content_type = "application/json",
@@ -1030,7 +1030,7 @@ return {
       response = { ref = "ShowScalingV2PolicyResponse" },
     },
     show_warm_pool = {
-      name = "ShowWarmPool",
+      sdk_operation = "ShowWarmPool",
       method = "GET",
       path = "/autoscaling-api/{project_id}/scaling-groups/{scaling_group_id}/warm-pool",
       content_type = "application/json",
@@ -1040,7 +1040,7 @@ return {
       response = { ref = "ShowWarmPoolResponse" },
     },
     show_warm_pool_new = {
-      name = "ShowWarmPoolNew",
+      sdk_operation = "ShowWarmPoolNew",
       method = "GET",
       path = "/v2/{project_id}/scaling-groups/{scaling_group_id}/warm-pool",
       content_type = "application/json",
@@ -1050,7 +1050,7 @@ return {
       response = { ref = "ShowWarmPoolNewResponse" },
     },
     update_group_scheduled_task = {
-      name = "UpdateGroupScheduledTask",
+      sdk_operation = "UpdateGroupScheduledTask",
       method = "PUT",
       path = "/autoscaling-api/v1/{project_id}/scaling-groups/{scaling_group_id}/scheduled-tasks/{scheduled_task_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1065,7 +1065,7 @@ return {
       response = { ref = "UpdateGroupScheduledTaskResponse" },
     },
     update_life_cycle_hook = {
-      name = "UpdateLifeCycleHook",
+      sdk_operation = "UpdateLifeCycleHook",
       method = "PUT",
       path = "/autoscaling-api/v1/{project_id}/scaling_lifecycle_hook/{scaling_group_id}/{lifecycle_hook_name}",
       content_type = "application/json;charset=UTF-8",
@@ -1082,7 +1082,7 @@ return {
       response = { ref = "UpdateLifeCycleHookResponse" },
     },
     update_scaling_config = {
-      name = "UpdateScalingConfig",
+      sdk_operation = "UpdateScalingConfig",
       method = "PUT",
       path = "/autoscaling-api/v1/{project_id}/scaling_configuration/{scaling_configuration_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1094,7 +1094,7 @@ return {
       response = { ref = "UpdateScalingConfigResponse" },
     },
     update_scaling_group = {
-      name = "UpdateScalingGroup",
+      sdk_operation = "UpdateScalingGroup",
       method = "PUT",
       path = "/autoscaling-api/v1/{project_id}/scaling_group/{scaling_group_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1127,7 +1127,7 @@ return {
       response = { ref = "UpdateScalingGroupResponse" },
     },
     update_scaling_policy = {
-      name = "UpdateScalingPolicy",
+      sdk_operation = "UpdateScalingPolicy",
       method = "PUT",
       path = "/autoscaling-api/v1/{project_id}/scaling_policy/{scaling_policy_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1144,7 +1144,7 @@ return {
       response = { ref = "UpdateScalingPolicyResponse" },
     },
     update_scaling_v2_policy = {
-      name = "UpdateScalingV2Policy",
+      sdk_operation = "UpdateScalingV2Policy",
       method = "PUT",
       path = "/autoscaling-api/v2/{project_id}/scaling_policy/{scaling_policy_id}",
       content_type = "application/json;charset=UTF-8",

@@ -106,7 +106,7 @@ return {
   },
   operations = {
     create_mesh = {
-      name = "CreateMesh",
+      sdk_operation = "CreateMesh",
       method = "POST",
       path = "/v1/{project_id}/meshes",
       content_type = "application/json",
@@ -121,7 +121,7 @@ return {
       response = { ref = "CreateMeshResponse" },
     },
     delete_mesh = {
-      name = "DeleteMesh",
+      sdk_operation = "DeleteMesh",
       method = "DELETE",
       path = "/v1/{project_id}/meshes/{mesh_id}",
       content_type = "application/json",
@@ -131,7 +131,7 @@ return {
       response = { ref = "DeleteMeshResponse" },
     },
     list_meshes = {
-      name = "ListMeshes",
+      sdk_operation = "ListMeshes",
       method = "GET",
       path = "/v1/{project_id}/meshes",
       content_type = "application/json",
@@ -139,7 +139,7 @@ return {
       response = { ref = "ListMeshesResponse" },
     },
     show_mesh = {
-      name = "ShowMesh",
+      sdk_operation = "ShowMesh",
       method = "GET",
       path = "/v1/{project_id}/meshes/{mesh_id}",
       content_type = "application/json",

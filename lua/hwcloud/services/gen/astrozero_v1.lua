@@ -18,7 +18,7 @@ return {
   },
   operations = {
     show_order_status = {
-      name = "ShowOrderStatus",
+      sdk_operation = "ShowOrderStatus",
       method = "POST",
       path = "/rest/astro-zero/v1.0/service/queryTenant",
       content_type = "application/json",

@@ -106,7 +106,7 @@ return {
   },
   operations = {
     bind_resource_level_compliance = {
-      name = "BindResourceLevelCompliance",
+      sdk_operation = "BindResourceLevelCompliance",
       method = "PUT",
       path = "/v1/{domain_id}/resource-levels/{level_id}/compliance",
       content_type = "application/json",
@@ -119,7 +119,7 @@ return {
       response = { ref = "BindResourceLevelComplianceResponse" },
     },
     change_resources_level = {
-      name = "ChangeResourcesLevel",
+      sdk_operation = "ChangeResourcesLevel",
       method = "PUT",
       path = "/v1/{domain_id}/resources/resource-level",
       content_type = "application/json",
@@ -133,7 +133,7 @@ return {
       response = { ref = "ChangeResourcesLevelResponse" },
     },
     create_compliance_rule = {
-      name = "CreateComplianceRule",
+      sdk_operation = "CreateComplianceRule",
       method = "POST",
       path = "/v1/{domain_id}/backup/compliancerules",
       content_type = "application/json",
@@ -154,7 +154,7 @@ return {
       response = { ref = "CreateComplianceRuleResponse" },
     },
     create_policy = {
-      name = "CreatePolicy",
+      sdk_operation = "CreatePolicy",
       method = "POST",
       path = "/v1/{domain_id}/backup/policies",
       content_type = "application/json",
@@ -166,7 +166,7 @@ return {
       response = { ref = "CreatePolicyResponse" },
     },
     create_report_setting = {
-      name = "CreateReportSetting",
+      sdk_operation = "CreateReportSetting",
       method = "POST",
       path = "/v1/{domain_id}/report/settings",
       content_type = "application/json",
@@ -186,7 +186,7 @@ return {
       response = { ref = "CreateReportSettingResponse" },
     },
     create_resources_level = {
-      name = "CreateResourcesLevel",
+      sdk_operation = "CreateResourcesLevel",
       method = "POST",
       path = "/v1/{domain_id}/resource-levels",
       content_type = "application/json",
@@ -204,7 +204,7 @@ return {
       response = { ref = "CreateResourcesLevelResponse" },
     },
     create_template = {
-      name = "CreateTemplate",
+      sdk_operation = "CreateTemplate",
       method = "POST",
       path = "/v1/{domain_id}/templates",
       content_type = "application/json",
@@ -217,7 +217,7 @@ return {
       response = { ref = "CreateTemplateResponse" },
     },
     delete_compliance_rule = {
-      name = "DeleteComplianceRule",
+      sdk_operation = "DeleteComplianceRule",
       method = "DELETE",
       path = "/v1/{domain_id}/backup/compliancerules/{compliance_id}",
       content_type = "application/json",
@@ -228,7 +228,7 @@ return {
       response = { ref = "DeleteComplianceRuleResponse" },
     },
     delete_policy = {
-      name = "DeletePolicy",
+      sdk_operation = "DeletePolicy",
       method = "DELETE",
       path = "/v1/{domain_id}/backup/policies/{policy_id}",
       content_type = "application/json",
@@ -239,7 +239,7 @@ return {
       response = { ref = "DeletePolicyResponse" },
     },
     delete_report = {
-      name = "DeleteReport",
+      sdk_operation = "DeleteReport",
       method = "DELETE",
       path = "/v1/{domain_id}/reports/{report_id}",
       content_type = "application/json",
@@ -250,7 +250,7 @@ return {
       response = { ref = "DeleteReportResponse" },
     },
     delete_report_setting = {
-      name = "DeleteReportSetting",
+      sdk_operation = "DeleteReportSetting",
       method = "DELETE",
       path = "/v1/{domain_id}/report/settings/{setting_id}",
       content_type = "application/json",
@@ -261,7 +261,7 @@ return {
       response = { ref = "DeleteReportSettingResponse" },
     },
     delete_template = {
-      name = "DeleteTemplate",
+      sdk_operation = "DeleteTemplate",
       method = "DELETE",
       path = "/v1/{domain_id}/templates/{template_id}",
       content_type = "application/json",
@@ -272,7 +272,7 @@ return {
       response = { ref = "DeleteTemplateResponse" },
     },
     enable_domain = {
-      name = "EnableDomain",
+      sdk_operation = "EnableDomain",
       method = "POST",
       path = "/v1/{domain_id}/enable",
       content_type = "application/json",
@@ -282,7 +282,7 @@ return {
       response = { ref = "EnableDomainResponse" },
     },
     list_alarm_rules = {
-      name = "ListAlarmRules",
+      sdk_operation = "ListAlarmRules",
       method = "GET",
       path = "/v1/{domain_id}/alarm-rules",
       content_type = "application/json",
@@ -298,7 +298,7 @@ return {
       response = { ref = "ListAlarmRulesResponse" },
     },
     list_alarms = {
-      name = "ListAlarms",
+      sdk_operation = "ListAlarms",
       method = "GET",
       path = "/v1/{domain_id}/alarms",
       content_type = "application/json",
@@ -318,7 +318,7 @@ return {
       response = { ref = "ListAlarmsResponse" },
     },
     list_compliance_rule = {
-      name = "ListComplianceRule",
+      sdk_operation = "ListComplianceRule",
       method = "GET",
       path = "/v1/{domain_id}/backup/compliancerules",
       content_type = "application/json",
@@ -329,7 +329,7 @@ return {
       response = { type = "array", items = { ref = "BackupComplianceRule" } },
     },
     list_events = {
-      name = "ListEvents",
+      sdk_operation = "ListEvents",
       method = "GET",
       path = "/v1/{domain_id}/events",
       content_type = "application/json",
@@ -349,7 +349,7 @@ return {
       response = { ref = "ListEventsResponse" },
     },
     list_metrics = {
-      name = "ListMetrics",
+      sdk_operation = "ListMetrics",
       method = "GET",
       path = "/v1/{domain_id}/metrics",
       content_type = "application/json",
@@ -363,7 +363,7 @@ return {
       response = { ref = "ListMetricsResponse" },
     },
     list_organization_policy = {
-      name = "ListOrganizationPolicy",
+      sdk_operation = "ListOrganizationPolicy",
       method = "GET",
       path = "/v1/{domain_id}/backup/organizationpolicies",
       content_type = "application/json",
@@ -378,7 +378,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_policy = {
-      name = "ListPolicy",
+      sdk_operation = "ListPolicy",
       method = "GET",
       path = "/v1/{domain_id}/backup/policies",
       content_type = "application/json",
@@ -393,7 +393,7 @@ return {
       response = { ref = "ListPolicyResponse" },
     },
     list_report_settings = {
-      name = "ListReportSettings",
+      sdk_operation = "ListReportSettings",
       method = "GET",
       path = "/v1/{domain_id}/report/settings",
       content_type = "application/json",
@@ -407,7 +407,7 @@ return {
       response = { ref = "ListReportSettingsResponse" },
     },
     list_reports = {
-      name = "ListReports",
+      sdk_operation = "ListReports",
       method = "GET",
       path = "/v1/{domain_id}/reports",
       content_type = "application/json",
@@ -423,7 +423,7 @@ return {
       response = { ref = "ListReportsResponse" },
     },
     list_resource_copies = {
-      name = "ListResourceCopies",
+      sdk_operation = "ListResourceCopies",
       method = "GET",
       path = "/v1/{domain_id}/copies",
       content_type = "application/json",
@@ -444,7 +444,7 @@ return {
       response = { ref = "ListResourceCopiesResponse" },
     },
     list_resources = {
-      name = "ListResources",
+      sdk_operation = "ListResources",
       method = "GET",
       path = "/v1/{domain_id}/resources",
       content_type = "application/json",
@@ -470,7 +470,7 @@ return {
       response = { ref = "ListResourcesResponse" },
     },
     list_resources_level = {
-      name = "ListResourcesLevel",
+      sdk_operation = "ListResourcesLevel",
       method = "GET",
       path = "/v1/{domain_id}/resource-levels",
       content_type = "application/json",
@@ -485,7 +485,7 @@ return {
       response = { ref = "ListResourcesLevelResponse" },
     },
     list_resources_level_tags = {
-      name = "ListResourcesLevelTags",
+      sdk_operation = "ListResourcesLevelTags",
       method = "GET",
       path = "/v1/{domain_id}/resource-levels/tags",
       content_type = "application/json",
@@ -495,7 +495,7 @@ return {
       response = { type = "array", items = { ref = "TagsItem" } },
     },
     list_supported_region = {
-      name = "ListSupportedRegion",
+      sdk_operation = "ListSupportedRegion",
       method = "GET",
       path = "/v1/bcc/regions",
       content_type = "application/json",
@@ -503,7 +503,7 @@ return {
       response = { type = "array", items = { type = "string" } },
     },
     list_tasks = {
-      name = "ListTasks",
+      sdk_operation = "ListTasks",
       method = "GET",
       path = "/v1/{domain_id}/tasks",
       content_type = "application/json",
@@ -522,7 +522,7 @@ return {
       response = { ref = "ListTasksResponse" },
     },
     list_templates = {
-      name = "ListTemplates",
+      sdk_operation = "ListTemplates",
       method = "GET",
       path = "/v1/{domain_id}/templates",
       content_type = "application/json",
@@ -536,7 +536,7 @@ return {
       response = { ref = "ListTemplatesResponse" },
     },
     list_vault = {
-      name = "ListVault",
+      sdk_operation = "ListVault",
       method = "GET",
       path = "/v1/{domain_id}/backup/vaults",
       content_type = "application/json",
@@ -557,7 +557,7 @@ return {
       response = { ref = "ListVaultResponse" },
     },
     list_vault_tops = {
-      name = "ListVaultTops",
+      sdk_operation = "ListVaultTops",
       method = "GET",
       path = "/v1/{domain_id}/backup/vault-tops",
       content_type = "application/json",
@@ -570,7 +570,7 @@ return {
       response = { ref = "ListVaultTopsResponse" },
     },
     modify_resource_level = {
-      name = "ModifyResourceLevel",
+      sdk_operation = "ModifyResourceLevel",
       method = "PUT",
       path = "/v1/{domain_id}/resource-levels/{level_id}",
       content_type = "application/json",
@@ -588,7 +588,7 @@ return {
       response = { ref = "ModifyResourceLevelResponse" },
     },
     notify_resource_change = {
-      name = "NotifyResourceChange",
+      sdk_operation = "NotifyResourceChange",
       method = "PUT",
       path = "/v1/{domain_id}/resources/notify",
       content_type = "application/json",
@@ -600,7 +600,7 @@ return {
       response = { ref = "NotifyResourceChangeResponse" },
     },
     remove_resource_level = {
-      name = "RemoveResourceLevel",
+      sdk_operation = "RemoveResourceLevel",
       method = "DELETE",
       path = "/v1/{domain_id}/resource-levels/{level_id}",
       content_type = "application/json",
@@ -611,7 +611,7 @@ return {
       response = { ref = "RemoveResourceLevelResponse" },
     },
     set_protection_configuration = {
-      name = "SetProtectionConfiguration",
+      sdk_operation = "SetProtectionConfiguration",
       method = "POST",
       path = "/v1/{domain_id}/resources-backup/configurations",
       content_type = "application/json",
@@ -628,7 +628,7 @@ return {
       response = { type = "array", items = { ref = "ProtectionConfigurationResponseItem" } },
     },
     show_alarm_summary = {
-      name = "ShowAlarmSummary",
+      sdk_operation = "ShowAlarmSummary",
       method = "GET",
       path = "/v1/{domain_id}/alarm-summary",
       content_type = "application/json",
@@ -643,7 +643,7 @@ return {
       response = { ref = "ShowAlarmSummaryResponse" },
     },
     show_compliance_rule = {
-      name = "ShowComplianceRule",
+      sdk_operation = "ShowComplianceRule",
       method = "GET",
       path = "/v1/{domain_id}/backup/compliancerules/{compliance_id}",
       content_type = "application/json",
@@ -654,7 +654,7 @@ return {
       response = { ref = "ShowComplianceRuleResponse" },
     },
     show_domain = {
-      name = "ShowDomain",
+      sdk_operation = "ShowDomain",
       method = "GET",
       path = "/v1/{domain_id}/status",
       content_type = "application/json",
@@ -664,7 +664,7 @@ return {
       response = { ref = "ShowDomainResponse" },
     },
     show_organization_policy = {
-      name = "ShowOrganizationPolicy",
+      sdk_operation = "ShowOrganizationPolicy",
       method = "GET",
       path = "/v1/{domain_id}/backup/organizationpolicies/{organization_policy_id}",
       content_type = "application/json",
@@ -675,7 +675,7 @@ return {
       response = { ref = "ShowOrganizationPolicyResponse" },
     },
     show_policy = {
-      name = "ShowPolicy",
+      sdk_operation = "ShowPolicy",
       method = "GET",
       path = "/v1/{domain_id}/backup/policies/{policy_id}",
       content_type = "application/json",
@@ -686,7 +686,7 @@ return {
       response = { ref = "ShowPolicyResponse" },
     },
     show_report = {
-      name = "ShowReport",
+      sdk_operation = "ShowReport",
       method = "GET",
       path = "/v1/{domain_id}/reports/{report_id}",
       content_type = "application/json",
@@ -697,7 +697,7 @@ return {
       response = { ref = "ShowReportResponse" },
     },
     show_report_resource_details_data = {
-      name = "ShowReportResourceDetailsData",
+      sdk_operation = "ShowReportResourceDetailsData",
       method = "GET",
       path = "/v1/{domain_id}/reports/{report_id}/resource-details-data",
       content_type = "application/json",
@@ -710,7 +710,7 @@ return {
       response = { ref = "ShowReportResourceDetailsDataResponse" },
     },
     show_report_setting = {
-      name = "ShowReportSetting",
+      sdk_operation = "ShowReportSetting",
       method = "GET",
       path = "/v1/{domain_id}/report/settings/{setting_id}",
       content_type = "application/json",
@@ -721,7 +721,7 @@ return {
       response = { ref = "ShowReportSettingResponse" },
     },
     show_report_summary_data = {
-      name = "ShowReportSummaryData",
+      sdk_operation = "ShowReportSummaryData",
       method = "GET",
       path = "/v1/{domain_id}/reports/{report_id}/summary-data",
       content_type = "application/json",
@@ -733,7 +733,7 @@ return {
       response = { ref = "ShowReportSummaryDataResponse" },
     },
     show_report_task_details_data = {
-      name = "ShowReportTaskDetailsData",
+      sdk_operation = "ShowReportTaskDetailsData",
       method = "GET",
       path = "/v1/{domain_id}/reports/{report_id}/task-details-data",
       content_type = "application/json",
@@ -746,7 +746,7 @@ return {
       response = { ref = "ShowReportTaskDetailsDataResponse" },
     },
     show_resource_copies_summary = {
-      name = "ShowResourceCopiesSummary",
+      sdk_operation = "ShowResourceCopiesSummary",
       method = "GET",
       path = "/v1/{domain_id}/copy-summary",
       content_type = "application/json",
@@ -761,7 +761,7 @@ return {
       response = { ref = "ShowResourceCopiesSummaryResponse" },
     },
     show_resource_detail = {
-      name = "ShowResourceDetail",
+      sdk_operation = "ShowResourceDetail",
       method = "GET",
       path = "/v1/{domain_id}/resources/{resource_id}",
       content_type = "application/json",
@@ -772,7 +772,7 @@ return {
       response = { ref = "ShowResourceDetailResponse" },
     },
     show_resources_summary = {
-      name = "ShowResourcesSummary",
+      sdk_operation = "ShowResourcesSummary",
       method = "GET",
       path = "/v1/{domain_id}/resources-summary",
       content_type = "application/json",
@@ -786,7 +786,7 @@ return {
       response = { ref = "ShowResourcesSummaryResponse" },
     },
     show_task = {
-      name = "ShowTask",
+      sdk_operation = "ShowTask",
       method = "GET",
       path = "/v1/{domain_id}/tasks/{task_id}",
       content_type = "application/json",
@@ -797,7 +797,7 @@ return {
       response = { ref = "ShowTaskResponse" },
     },
     show_task_status_summary = {
-      name = "ShowTaskStatusSummary",
+      sdk_operation = "ShowTaskStatusSummary",
       method = "GET",
       path = "/v1/{domain_id}/task-status-summary",
       content_type = "application/json",
@@ -812,7 +812,7 @@ return {
       response = { ref = "ShowTaskStatusSummaryResponse" },
     },
     show_task_type_summary = {
-      name = "ShowTaskTypeSummary",
+      sdk_operation = "ShowTaskTypeSummary",
       method = "GET",
       path = "/v1/{domain_id}/task-type-summary",
       content_type = "application/json",
@@ -827,7 +827,7 @@ return {
       response = { ref = "ShowTaskTypeSummaryResponse" },
     },
     show_template = {
-      name = "ShowTemplate",
+      sdk_operation = "ShowTemplate",
       method = "GET",
       path = "/v1/{domain_id}/templates/{template_id}",
       content_type = "application/json",
@@ -838,7 +838,7 @@ return {
       response = { ref = "ShowTemplateResponse" },
     },
     show_vault = {
-      name = "ShowVault",
+      sdk_operation = "ShowVault",
       method = "GET",
       path = "/v1/{domain_id}/backup/vaults/{vault_id}",
       content_type = "application/json",
@@ -849,7 +849,7 @@ return {
       response = { ref = "ShowVaultResponse" },
     },
     show_vault_summary = {
-      name = "ShowVaultSummary",
+      sdk_operation = "ShowVaultSummary",
       method = "GET",
       path = "/v1/{domain_id}/backup/vaults-summary",
       content_type = "application/json",
@@ -863,7 +863,7 @@ return {
       response = { ref = "ShowVaultSummaryResponse" },
     },
     unbind_resource_level_compliance = {
-      name = "UnbindResourceLevelCompliance",
+      sdk_operation = "UnbindResourceLevelCompliance",
       method = "DELETE",
       path = "/v1/{domain_id}/resource-levels/{level_id}/compliance",
       content_type = "application/json",
@@ -874,7 +874,7 @@ return {
       response = { ref = "UnbindResourceLevelComplianceResponse" },
     },
     update_compliance_rule = {
-      name = "UpdateComplianceRule",
+      sdk_operation = "UpdateComplianceRule",
       method = "PUT",
       path = "/v1/{domain_id}/backup/compliancerules/{compliance_id}",
       content_type = "application/json",
@@ -895,7 +895,7 @@ return {
       response = { ref = "UpdateComplianceRuleResponse" },
     },
     update_policy = {
-      name = "UpdatePolicy",
+      sdk_operation = "UpdatePolicy",
       method = "PUT",
       path = "/v1/{domain_id}/backup/policies/{policy_id}",
       content_type = "application/json",
@@ -908,7 +908,7 @@ return {
       response = { ref = "UpdatePolicyResponse" },
     },
     update_report_setting = {
-      name = "UpdateReportSetting",
+      sdk_operation = "UpdateReportSetting",
       method = "PUT",
       path = "/v1/{domain_id}/report/settings/{setting_id}",
       content_type = "application/json",
@@ -926,7 +926,7 @@ return {
       response = { type = "string" },
     },
     update_template = {
-      name = "UpdateTemplate",
+      sdk_operation = "UpdateTemplate",
       method = "PUT",
       path = "/v1/{domain_id}/templates/{template_id}",
       content_type = "application/json",

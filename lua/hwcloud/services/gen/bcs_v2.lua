@@ -123,7 +123,7 @@ return {
   },
   operations = {
     batch_add_peers_to_channel = {
-      name = "BatchAddPeersToChannel",
+      sdk_operation = "BatchAddPeersToChannel",
       method = "POST",
       path = "/v2/{project_id}/blockchains/{blockchain_id}/channels/peers",
       content_type = "application/json;charset=UTF-8",
@@ -135,7 +135,7 @@ return {
       response = { ref = "BatchAddPeersToChannelResponse" },
     },
     batch_create_channels = {
-      name = "BatchCreateChannels",
+      sdk_operation = "BatchCreateChannels",
       method = "POST",
       path = "/v2/{project_id}/blockchains/{blockchain_id}/channels",
       content_type = "application/json;charset=UTF-8",
@@ -147,7 +147,7 @@ return {
       response = { ref = "BatchCreateChannelsResponse" },
     },
     batch_invite_members_to_channel = {
-      name = "BatchInviteMembersToChannel",
+      sdk_operation = "BatchInviteMembersToChannel",
       method = "POST",
       path = "/v2/{project_id}/members/invitations",
       content_type = "application/json;charset=UTF-8",
@@ -161,7 +161,7 @@ return {
       response = { ref = "BatchInviteMembersToChannelResponse" },
     },
     batch_remove_orgs_from_channel = {
-      name = "BatchRemoveOrgsFromChannel",
+      sdk_operation = "BatchRemoveOrgsFromChannel",
       method = "PUT",
       path = "/v2/{project_id}/blockchains/{blockchain_id}/{channel_id}/orgs/quit",
       content_type = "application/json;charset=UTF-8",
@@ -174,7 +174,7 @@ return {
       response = { ref = "BatchRemoveOrgsFromChannelResponse" },
     },
     batch_remove_peers_from_channel = {
-      name = "BatchRemovePeersFromChannel",
+      sdk_operation = "BatchRemovePeersFromChannel",
       method = "PUT",
       path = "/v2/{project_id}/blockchains/{blockchain_id}/{channel_id}/peers/quit",
       content_type = "application/json;charset=UTF-8",
@@ -188,7 +188,7 @@ return {
       response = { ref = "BatchRemovePeersFromChannelResponse" },
     },
     create_blockchain_cert_by_user_name = {
-      name = "CreateBlockchainCertByUserName",
+      sdk_operation = "CreateBlockchainCertByUserName",
       method = "POST",
       path = "/v2/{project_id}/blockchains/{blockchain_id}/orgs/{org_name}/usercert/{user_name}",
       content_type = "application/json;charset=UTF-8",
@@ -202,7 +202,7 @@ return {
       response = { ref = "CreateBlockchainCertByUserNameResponse" },
     },
     create_new_blockchain = {
-      name = "CreateNewBlockchain",
+      sdk_operation = "CreateNewBlockchain",
       method = "POST",
       path = "/v2/{project_id}/blockchains",
       content_type = "application/json;charset=UTF-8",
@@ -243,7 +243,7 @@ return {
       response = { ref = "CreateNewBlockchainResponse" },
     },
     delete_blockchain = {
-      name = "DeleteBlockchain",
+      sdk_operation = "DeleteBlockchain",
       method = "DELETE",
       path = "/v2/{project_id}/blockchains/{blockchain_id}",
       content_type = "application/json",
@@ -259,7 +259,7 @@ return {
       response = { ref = "DeleteBlockchainResponse" },
     },
     delete_channel = {
-      name = "DeleteChannel",
+      sdk_operation = "DeleteChannel",
       method = "DELETE",
       path = "/v2/{project_id}/blockchains/{blockchain_id}/channel/{channel_id}",
       content_type = "application/json",
@@ -270,7 +270,7 @@ return {
       response = { ref = "DeleteChannelResponse" },
     },
     delete_member_invite = {
-      name = "DeleteMemberInvite",
+      sdk_operation = "DeleteMemberInvite",
       method = "DELETE",
       path = "/v2/{project_id}/members/invitations",
       content_type = "application/json;charset=UTF-8",
@@ -283,7 +283,7 @@ return {
       response = { ref = "DeleteMemberInviteResponse" },
     },
     download_blockchain_cert = {
-      name = "DownloadBlockchainCert",
+      sdk_operation = "DownloadBlockchainCert",
       method = "GET",
       path = "/v2/{project_id}/blockchains/{blockchain_id}/cert",
       content_type = "application/json",
@@ -295,7 +295,7 @@ return {
       response = { ref = "DownloadBlockchainCertResponse" },
     },
     download_blockchain_sdk_config = {
-      name = "DownloadBlockchainSdkConfig",
+      sdk_operation = "DownloadBlockchainSdkConfig",
       method = "POST",
       path = "/v2/{project_id}/blockchains/{blockchain_id}/sdk-cfg",
       content_type = "application/json;charset=UTF-8",
@@ -313,7 +313,7 @@ return {
       response = { ref = "DownloadBlockchainSdkConfigResponse" },
     },
     freeze_cert = {
-      name = "FreezeCert",
+      sdk_operation = "FreezeCert",
       method = "POST",
       path = "/v2/{project_id}/blockchains/{blockchain_id}/orgs/{org_name}/usercert/{user_name}/freeze",
       content_type = "multipart/form-data",
@@ -327,7 +327,7 @@ return {
       response = { ref = "FreezeCertResponse" },
     },
     handle_notification = {
-      name = "HandleNotification",
+      sdk_operation = "HandleNotification",
       method = "POST",
       path = "/v2/{project_id}/notification/handle",
       content_type = "application/json;charset=UTF-8",
@@ -342,7 +342,7 @@ return {
       response = { ref = "HandleNotificationResponse" },
     },
     handle_union_member_quit_list = {
-      name = "HandleUnionMemberQuitList",
+      sdk_operation = "HandleUnionMemberQuitList",
       method = "PUT",
       path = "/v2/{project_id}/members/quit",
       content_type = "application/json;charset=UTF-8",
@@ -360,7 +360,7 @@ return {
       response = { ref = "HandleUnionMemberQuitListResponse" },
     },
     list_bcs_events = {
-      name = "ListBcsEvents",
+      sdk_operation = "ListBcsEvents",
       method = "POST",
       path = "/v2/{project_id}/blockchains/{blockchain_id}/events",
       content_type = "application/json;charset=UTF-8",
@@ -377,7 +377,7 @@ return {
       response = { ref = "ListBcsEventsResponse" },
     },
     list_bcs_events_statistic = {
-      name = "ListBcsEventsStatistic",
+      sdk_operation = "ListBcsEventsStatistic",
       method = "POST",
       path = "/v2/{project_id}/blockchains/{blockchain_id}/events/statistic",
       content_type = "application/json;charset=UTF-8",
@@ -394,7 +394,7 @@ return {
       response = { ref = "ListBcsEventsStatisticResponse" },
     },
     list_bcs_metric = {
-      name = "ListBcsMetric",
+      sdk_operation = "ListBcsMetric",
       method = "POST",
       path = "/v2/{project_id}/blockchains/{blockchain_id}/metric/list",
       content_type = "application/json;charset=UTF-8",
@@ -406,7 +406,7 @@ return {
       response = { ref = "ListBcsMetricResponse" },
     },
     list_blockchain_channels = {
-      name = "ListBlockchainChannels",
+      sdk_operation = "ListBlockchainChannels",
       method = "GET",
       path = "/v2/{project_id}/blockchains/{blockchain_id}/channels",
       content_type = "application/json",
@@ -416,7 +416,7 @@ return {
       response = { ref = "ListBlockchainChannelsResponse" },
     },
     list_blockchains = {
-      name = "ListBlockchains",
+      sdk_operation = "ListBlockchains",
       method = "GET",
       path = "/v2/{project_id}/blockchains",
       content_type = "application/json",
@@ -424,7 +424,7 @@ return {
       response = { ref = "ListBlockchainsResponse" },
     },
     list_entity_metric = {
-      name = "ListEntityMetric",
+      sdk_operation = "ListEntityMetric",
       method = "POST",
       path = "/v2/{project_id}/blockchains/{blockchain_id}/entity/metric/list",
       content_type = "application/json;charset=UTF-8",
@@ -437,7 +437,7 @@ return {
       response = { ref = "ListEntityMetricResponse" },
     },
     list_instance_metric = {
-      name = "ListInstanceMetric",
+      sdk_operation = "ListInstanceMetric",
       method = "POST",
       path = "/v2/{project_id}/blockchains/{blockchain_id}/entity/instance/metric/list",
       content_type = "application/json;charset=UTF-8",
@@ -451,7 +451,7 @@ return {
       response = { ref = "ListInstanceMetricResponse" },
     },
     list_members = {
-      name = "ListMembers",
+      sdk_operation = "ListMembers",
       method = "GET",
       path = "/v2/{project_id}/members",
       content_type = "application/json",
@@ -459,7 +459,7 @@ return {
       response = { ref = "ListMembersResponse" },
     },
     list_notifications = {
-      name = "ListNotifications",
+      sdk_operation = "ListNotifications",
       method = "GET",
       path = "/v2/{project_id}/notifications",
       content_type = "application/json",
@@ -467,7 +467,7 @@ return {
       response = { ref = "ListNotificationsResponse" },
     },
     list_op_record = {
-      name = "ListOpRecord",
+      sdk_operation = "ListOpRecord",
       method = "GET",
       path = "/v2/{project_id}/operation/record",
       content_type = "application/json",
@@ -481,7 +481,7 @@ return {
       response = { ref = "ListOpRecordResponse" },
     },
     list_quotas = {
-      name = "ListQuotas",
+      sdk_operation = "ListQuotas",
       method = "GET",
       path = "/v2/{project_id}/quotas",
       content_type = "application/json",
@@ -489,7 +489,7 @@ return {
       response = { ref = "ListQuotasResponse" },
     },
     show_blockchain_detail = {
-      name = "ShowBlockchainDetail",
+      sdk_operation = "ShowBlockchainDetail",
       method = "GET",
       path = "/v2/{project_id}/blockchains/{blockchain_id}",
       content_type = "application/json",
@@ -499,7 +499,7 @@ return {
       response = { ref = "ShowBlockchainDetailResponse" },
     },
     show_blockchain_flavors = {
-      name = "ShowBlockchainFlavors",
+      sdk_operation = "ShowBlockchainFlavors",
       method = "GET",
       path = "/v2/{project_id}/blockchains/flavors",
       content_type = "application/json",
@@ -510,7 +510,7 @@ return {
       response = { ref = "ShowBlockchainFlavorsResponse" },
     },
     show_blockchain_nodes = {
-      name = "ShowBlockchainNodes",
+      sdk_operation = "ShowBlockchainNodes",
       method = "GET",
       path = "/v2/{project_id}/blockchains/{blockchain_id}/nodes",
       content_type = "application/json",
@@ -520,7 +520,7 @@ return {
       response = { ref = "ShowBlockchainNodesResponse" },
     },
     show_blockchain_status = {
-      name = "ShowBlockchainStatus",
+      sdk_operation = "ShowBlockchainStatus",
       method = "GET",
       path = "/v2/{project_id}/blockchains/{blockchain_id}/status",
       content_type = "application/json",
@@ -530,7 +530,7 @@ return {
       response = { ref = "ShowBlockchainStatusResponse" },
     },
     unfreeze_cert = {
-      name = "UnfreezeCert",
+      sdk_operation = "UnfreezeCert",
       method = "POST",
       path = "/v2/{project_id}/blockchains/{blockchain_id}/orgs/{org_name}/usercert/{user_name}/unfreeze",
       content_type = "multipart/form-data",
@@ -544,7 +544,7 @@ return {
       response = { ref = "UnfreezeCertResponse" },
     },
     update_instance = {
-      name = "UpdateInstance",
+      sdk_operation = "UpdateInstance",
       method = "PUT",
       path = "/v2/{project_id}/blockchains/{blockchain_id}",
       content_type = "application/json;charset=UTF-8",

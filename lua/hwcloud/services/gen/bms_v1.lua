@@ -216,7 +216,7 @@ return {
   },
   operations = {
     add_server_nics = {
-      name = "AddServerNics",
+      sdk_operation = "AddServerNics",
       method = "POST",
       path = "/v1/{project_id}/baremetalservers/{server_id}/nics",
       content_type = "application/json;charset=UTF-8",
@@ -228,7 +228,7 @@ return {
       response = { ref = "AddServerNicsResponse" },
     },
     attach_baremetal_server_volume = {
-      name = "AttachBaremetalServerVolume",
+      sdk_operation = "AttachBaremetalServerVolume",
       method = "POST",
       path = "/v1/{project_id}/baremetalservers/{server_id}/attachvolume",
       content_type = "application/json;charset=UTF-8",
@@ -240,7 +240,7 @@ return {
       response = { ref = "AttachBaremetalServerVolumeResponse" },
     },
     batch_create_baremetal_server_tags = {
-      name = "BatchCreateBaremetalServerTags",
+      sdk_operation = "BatchCreateBaremetalServerTags",
       method = "POST",
       path = "/v1/{project_id}/baremetalservers/{server_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -253,7 +253,7 @@ return {
       response = { ref = "BatchCreateBaremetalServerTagsResponse" },
     },
     batch_delete_baremetal_server_tags = {
-      name = "BatchDeleteBaremetalServerTags",
+      sdk_operation = "BatchDeleteBaremetalServerTags",
       method = "POST",
       path = "/v1/{project_id}/baremetalservers/{server_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -266,7 +266,7 @@ return {
       response = { ref = "BatchDeleteBaremetalServerTagsResponse" },
     },
     batch_reboot_baremetal_servers = {
-      name = "BatchRebootBaremetalServers",
+      sdk_operation = "BatchRebootBaremetalServers",
       method = "POST",
       path = "/v1/{project_id}/baremetalservers/action",
       content_type = "application/json;charset=UTF-8",
@@ -277,7 +277,7 @@ return {
       response = { ref = "BatchRebootBaremetalServersResponse" },
     },
     batch_start_baremetal_servers = {
-      name = "BatchStartBaremetalServers",
+      sdk_operation = "BatchStartBaremetalServers",
       method = "POST",
       path = "/v1/{project_id}/baremetalservers/action",
       content_type = "application/json;charset=UTF-8",
@@ -288,7 +288,7 @@ return {
       response = { ref = "BatchStartBaremetalServersResponse" },
     },
     batch_stop_baremetal_servers = {
-      name = "BatchStopBaremetalServers",
+      sdk_operation = "BatchStopBaremetalServers",
       method = "POST",
       path = "/v1/{project_id}/baremetalservers/action",
       content_type = "application/json;charset=UTF-8",
@@ -299,7 +299,7 @@ return {
       response = { ref = "BatchStopBaremetalServersResponse" },
     },
     change_baremetal_server_name = {
-      name = "ChangeBaremetalServerName",
+      sdk_operation = "ChangeBaremetalServerName",
       method = "PUT",
       path = "/v1/{project_id}/baremetalservers/{server_id}",
       content_type = "application/json;charset=UTF-8",
@@ -311,7 +311,7 @@ return {
       response = { ref = "ChangeBaremetalServerNameResponse" },
     },
     change_baremetal_server_os = {
-      name = "ChangeBaremetalServerOs",
+      sdk_operation = "ChangeBaremetalServerOs",
       method = "POST",
       path = "/v1/{project_id}/baremetalservers/{server_id}/changeos",
       content_type = "application/json;charset=UTF-8",
@@ -323,7 +323,7 @@ return {
       response = { ref = "ChangeBaremetalServerOsResponse" },
     },
     create_bare_metal_servers = {
-      name = "CreateBareMetalServers",
+      sdk_operation = "CreateBareMetalServers",
       method = "POST",
       path = "/v1/{project_id}/baremetalservers",
       content_type = "application/json;charset=UTF-8",
@@ -334,7 +334,7 @@ return {
       response = { ref = "CreateBareMetalServersResponse" },
     },
     delete_baremetal_server = {
-      name = "DeleteBaremetalServer",
+      sdk_operation = "DeleteBaremetalServer",
       method = "POST",
       path = "/v1/{project_id}/baremetalservers/delete",
       content_type = "application/json;charset=UTF-8",
@@ -347,7 +347,7 @@ return {
       response = { ref = "DeleteBaremetalServerResponse" },
     },
     delete_server_nics = {
-      name = "DeleteServerNics",
+      sdk_operation = "DeleteServerNics",
       method = "POST",
       path = "/v1/{project_id}/baremetalservers/{server_id}/nics/delete",
       content_type = "application/json;charset=UTF-8",
@@ -359,7 +359,7 @@ return {
       response = { ref = "DeleteServerNicsResponse" },
     },
     delete_windows_bare_metal_server_password = {
-      name = "DeleteWindowsBareMetalServerPassword",
+      sdk_operation = "DeleteWindowsBareMetalServerPassword",
       method = "DELETE",
       path = "/v1/{project_id}/baremetalservers/{server_id}/os-server-password",
       content_type = "application/json",
@@ -369,7 +369,7 @@ return {
       response = { ref = "DeleteWindowsBareMetalServerPasswordResponse" },
     },
     detach_baremetal_server_volume = {
-      name = "DetachBaremetalServerVolume",
+      sdk_operation = "DetachBaremetalServerVolume",
       method = "DELETE",
       path = "/v1/{project_id}/baremetalservers/{server_id}/detachvolume/{attachment_id}",
       content_type = "application/json",
@@ -380,7 +380,7 @@ return {
       response = { ref = "DetachBaremetalServerVolumeResponse" },
     },
     list_bare_metal_server_details = {
-      name = "ListBareMetalServerDetails",
+      sdk_operation = "ListBareMetalServerDetails",
       method = "GET",
       path = "/v1/{project_id}/baremetalservers/{server_id}",
       content_type = "application/json",
@@ -390,7 +390,7 @@ return {
       response = { ref = "ListBareMetalServerDetailsResponse" },
     },
     list_bare_metal_servers = {
-      name = "ListBareMetalServers",
+      sdk_operation = "ListBareMetalServers",
       method = "GET",
       path = "/v1/{project_id}/baremetalservers/detail",
       content_type = "application/json",
@@ -409,7 +409,7 @@ return {
       response = { ref = "ListBareMetalServersResponse" },
     },
     list_bare_metal_servers_detail = {
-      name = "ListBareMetalServersDetail",
+      sdk_operation = "ListBareMetalServersDetail",
       method = "GET",
       path = "/v1.1/{project_id}/baremetalservers/detail",
       content_type = "application/json",
@@ -425,7 +425,7 @@ return {
       response = { ref = "ListBareMetalServersDetailResponse" },
     },
     list_baremetal_flavor_detail_extends = {
-      name = "ListBaremetalFlavorDetailExtends",
+      sdk_operation = "ListBaremetalFlavorDetailExtends",
       method = "GET",
       path = "/v1/{project_id}/baremetalservers/flavors",
       content_type = "application/json",
@@ -435,7 +435,7 @@ return {
       response = { ref = "ListBaremetalFlavorDetailExtendsResponse" },
     },
     modify_vm_nic = {
-      name = "ModifyVmNic",
+      sdk_operation = "ModifyVmNic",
       method = "PUT",
       path = "/v1/{project_id}/baremetalservers/nics/{nic_id}",
       content_type = "application/json;charset=UTF-8",
@@ -447,7 +447,7 @@ return {
       response = { ref = "ModifyVmNicResponse" },
     },
     reinstall_baremetal_server_os = {
-      name = "ReinstallBaremetalServerOs",
+      sdk_operation = "ReinstallBaremetalServerOs",
       method = "POST",
       path = "/v1/{project_id}/baremetalservers/{server_id}/reinstallos",
       content_type = "application/json;charset=UTF-8",
@@ -459,7 +459,7 @@ return {
       response = { ref = "ReinstallBaremetalServerOsResponse" },
     },
     reset_pwd_one_click = {
-      name = "ResetPwdOneClick",
+      sdk_operation = "ResetPwdOneClick",
       method = "PUT",
       path = "/v1/{project_id}/baremetalservers/{server_id}/os-reset-password",
       content_type = "application/json;charset=UTF-8",
@@ -471,7 +471,7 @@ return {
       response = { ref = "ResetPwdOneClickResponse" },
     },
     show_available_resource = {
-      name = "ShowAvailableResource",
+      sdk_operation = "ShowAvailableResource",
       method = "GET",
       path = "/v1/{project_id}/baremetalservers/available_resource",
       content_type = "application/json",
@@ -486,7 +486,7 @@ return {
       response = { ref = "ShowAvailableResourceResponse" },
     },
     show_baremetal_server_interface_attachments = {
-      name = "ShowBaremetalServerInterfaceAttachments",
+      sdk_operation = "ShowBaremetalServerInterfaceAttachments",
       method = "GET",
       path = "/v1/{project_id}/baremetalservers/{server_id}/os-interface",
       content_type = "application/json",
@@ -496,7 +496,7 @@ return {
       response = { ref = "ShowBaremetalServerInterfaceAttachmentsResponse" },
     },
     show_baremetal_server_tags = {
-      name = "ShowBaremetalServerTags",
+      sdk_operation = "ShowBaremetalServerTags",
       method = "GET",
       path = "/v1/{project_id}/baremetalservers/{server_id}/tags",
       content_type = "application/json",
@@ -506,7 +506,7 @@ return {
       response = { ref = "ShowBaremetalServerTagsResponse" },
     },
     show_baremetal_server_volume_info = {
-      name = "ShowBaremetalServerVolumeInfo",
+      sdk_operation = "ShowBaremetalServerVolumeInfo",
       method = "GET",
       path = "/v1/{project_id}/baremetalservers/{server_id}/os-volume_attachments",
       content_type = "application/json",
@@ -516,7 +516,7 @@ return {
       response = { ref = "ShowBaremetalServerVolumeInfoResponse" },
     },
     show_job_infos = {
-      name = "ShowJobInfos",
+      sdk_operation = "ShowJobInfos",
       method = "GET",
       path = "/v1/{project_id}/jobs/{job_id}",
       content_type = "application/json",
@@ -526,7 +526,7 @@ return {
       response = { ref = "ShowJobInfosResponse" },
     },
     show_metadata_options = {
-      name = "ShowMetadataOptions",
+      sdk_operation = "ShowMetadataOptions",
       method = "GET",
       path = "/v1/{project_id}/baremetalservers/{server_id}/metadata-options",
       content_type = "application/json",
@@ -536,7 +536,7 @@ return {
       response = { ref = "ShowMetadataOptionsResponse" },
     },
     show_reset_pwd = {
-      name = "ShowResetPwd",
+      sdk_operation = "ShowResetPwd",
       method = "GET",
       path = "/v1/{project_id}/baremetalservers/{server_id}/os-resetpwd-flag",
       content_type = "application/json",
@@ -546,7 +546,7 @@ return {
       response = { ref = "ShowResetPwdResponse" },
     },
     show_server_remote_console = {
-      name = "ShowServerRemoteConsole",
+      sdk_operation = "ShowServerRemoteConsole",
       method = "POST",
       path = "/v1/{project_id}/baremetalservers/{server_id}/remote_console",
       content_type = "application/json;charset=UTF-8",
@@ -558,7 +558,7 @@ return {
       response = { ref = "ShowServerRemoteConsoleResponse" },
     },
     show_specified_version = {
-      name = "ShowSpecifiedVersion",
+      sdk_operation = "ShowSpecifiedVersion",
       method = "GET",
       path = "/{api_version}",
       content_type = "application/json",
@@ -568,7 +568,7 @@ return {
       response = { ref = "ShowSpecifiedVersionResponse" },
     },
     show_tenant_quota = {
-      name = "ShowTenantQuota",
+      sdk_operation = "ShowTenantQuota",
       method = "GET",
       path = "/v1/{project_id}/baremetalservers/limits",
       content_type = "application/json",
@@ -576,7 +576,7 @@ return {
       response = { ref = "ShowTenantQuotaResponse" },
     },
     show_windows_baremetal_server_pwd = {
-      name = "ShowWindowsBaremetalServerPwd",
+      sdk_operation = "ShowWindowsBaremetalServerPwd",
       method = "GET",
       path = "/v1/{project_id}/baremetalservers/{server_id}/os-server-password",
       content_type = "application/json",
@@ -586,7 +586,7 @@ return {
       response = { ref = "ShowWindowsBaremetalServerPwdResponse" },
     },
     update_baremetal_server_interface_attachments = {
-      name = "UpdateBaremetalServerInterfaceAttachments",
+      sdk_operation = "UpdateBaremetalServerInterfaceAttachments",
       method = "PUT",
       path = "/v1/{project_id}/baremetalservers/{server_id}/os-interface/{port_id}",
       content_type = "application/json;charset=UTF-8",
@@ -599,7 +599,7 @@ return {
       response = { ref = "UpdateBaremetalServerInterfaceAttachmentsResponse" },
     },
     update_baremetal_server_metadata = {
-      name = "UpdateBaremetalServerMetadata",
+      sdk_operation = "UpdateBaremetalServerMetadata",
       method = "POST",
       path = "/v1/{project_id}/baremetalservers/{server_id}/metadata",
       content_type = "application/json;charset=UTF-8",
@@ -611,7 +611,7 @@ return {
       response = { ref = "UpdateBaremetalServerMetadataResponse" },
     },
     update_metadata_options = {
-      name = "UpdateMetadataOptions",
+      sdk_operation = "UpdateMetadataOptions",
       method = "PUT",
       path = "/v1/{project_id}/baremetalservers/{server_id}/metadata-options",
       content_type = "application/json;charset=UTF-8",

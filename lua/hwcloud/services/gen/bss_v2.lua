@@ -101,7 +101,7 @@ return {
   },
   operations = {
     auto_renewal_resources = {
-      name = "AutoRenewalResources",
+      sdk_operation = "AutoRenewalResources",
       method = "POST",
       path = "/v2/orders/subscriptions/resources/autorenew/{resource_id}",
       content_type = "application/json",
@@ -114,7 +114,7 @@ return {
       response = { ref = "AutoRenewalResourcesResponse" },
     },
     cancel_auto_renewal_resources = {
-      name = "CancelAutoRenewalResources",
+      sdk_operation = "CancelAutoRenewalResources",
       method = "DELETE",
       path = "/v2/orders/subscriptions/resources/autorenew/{resource_id}",
       content_type = "application/json",
@@ -124,7 +124,7 @@ return {
       response = { ref = "CancelAutoRenewalResourcesResponse" },
     },
     cancel_customer_order = {
-      name = "CancelCustomerOrder",
+      sdk_operation = "CancelCustomerOrder",
       method = "PUT",
       path = "/v2/orders/customer-orders/cancel",
       content_type = "application/json",
@@ -135,7 +135,7 @@ return {
       response = { ref = "CancelCustomerOrderResponse" },
     },
     cancel_resources_subscription = {
-      name = "CancelResourcesSubscription",
+      sdk_operation = "CancelResourcesSubscription",
       method = "POST",
       path = "/v2/orders/subscriptions/resources/unsubscribe",
       content_type = "application/json",
@@ -149,7 +149,7 @@ return {
       response = { ref = "CancelResourcesSubscriptionResponse" },
     },
     change_enterprise_realname_authentication = {
-      name = "ChangeEnterpriseRealnameAuthentication",
+      sdk_operation = "ChangeEnterpriseRealnameAuthentication",
       method = "PUT",
       path = "/v2/customers/realname-auths/enterprise",
       content_type = "application/json",
@@ -170,7 +170,7 @@ return {
       response = { ref = "ChangeEnterpriseRealnameAuthenticationResponse" },
     },
     check_user_identity = {
-      name = "CheckUserIdentity",
+      sdk_operation = "CheckUserIdentity",
       method = "POST",
       path = "/v2/partners/sub-customers/users/check-identity",
       content_type = "application/json",
@@ -182,7 +182,7 @@ return {
       response = { ref = "CheckUserIdentityResponse" },
     },
     claim_enterprise_multi_account_coupon = {
-      name = "ClaimEnterpriseMultiAccountCoupon",
+      sdk_operation = "ClaimEnterpriseMultiAccountCoupon",
       method = "POST",
       path = "/v2/enterprises/multi-accounts/transfer-coupon",
       content_type = "application/json",
@@ -196,7 +196,7 @@ return {
       response = { ref = "ClaimEnterpriseMultiAccountCouponResponse" },
     },
     create_enterprise_project_auth = {
-      name = "CreateEnterpriseProjectAuth",
+      sdk_operation = "CreateEnterpriseProjectAuth",
       method = "POST",
       path = "/v2/enterprises/enterprise-projects/authority",
       content_type = "application/json",
@@ -204,7 +204,7 @@ return {
       response = { ref = "CreateEnterpriseProjectAuthResponse" },
     },
     create_enterprise_realname_authentication = {
-      name = "CreateEnterpriseRealnameAuthentication",
+      sdk_operation = "CreateEnterpriseRealnameAuthentication",
       method = "POST",
       path = "/v2/customers/realname-auths/enterprise",
       content_type = "application/json",
@@ -224,7 +224,7 @@ return {
       response = { ref = "CreateEnterpriseRealnameAuthenticationResponse" },
     },
     create_partner_coupons = {
-      name = "CreatePartnerCoupons",
+      sdk_operation = "CreatePartnerCoupons",
       method = "POST",
       path = "/v2/promotions/benefits/partner-coupons",
       content_type = "application/json",
@@ -243,7 +243,7 @@ return {
       response = { ref = "CreatePartnerCouponsResponse" },
     },
     create_personal_realname_auth = {
-      name = "CreatePersonalRealnameAuth",
+      sdk_operation = "CreatePersonalRealnameAuth",
       method = "POST",
       path = "/v2/customers/realname-auths/individual",
       content_type = "application/json",
@@ -262,7 +262,7 @@ return {
       response = { ref = "CreatePersonalRealnameAuthResponse" },
     },
     create_sub_customer = {
-      name = "CreateSubCustomer",
+      sdk_operation = "CreateSubCustomer",
       method = "POST",
       path = "/v2/partners/sub-customers",
       content_type = "application/json",
@@ -282,7 +282,7 @@ return {
       response = { ref = "CreateSubCustomerResponse" },
     },
     create_sub_enterprise_account = {
-      name = "CreateSubEnterpriseAccount",
+      sdk_operation = "CreateSubEnterpriseAccount",
       method = "POST",
       path = "/v2/enterprises/multi-accounts/sub-customers",
       content_type = "application/json",
@@ -298,7 +298,7 @@ return {
       response = { ref = "CreateSubEnterpriseAccountResponse" },
     },
     list_cities = {
-      name = "ListCities",
+      sdk_operation = "ListCities",
       method = "GET",
       path = "/v2/systems/configs/cities",
       content_type = "application/json",
@@ -312,7 +312,7 @@ return {
       response = { ref = "ListCitiesResponse" },
     },
     list_consume_sub_customers = {
-      name = "ListConsumeSubCustomers",
+      sdk_operation = "ListConsumeSubCustomers",
       method = "POST",
       path = "/v2/bills/subcustomer-bills/res-fee-records/sub-customers/query",
       content_type = "application/json",
@@ -327,7 +327,7 @@ return {
       response = { ref = "ListConsumeSubCustomersResponse" },
     },
     list_conversions = {
-      name = "ListConversions",
+      sdk_operation = "ListConversions",
       method = "GET",
       path = "/v2/bases/conversions",
       content_type = "application/json",
@@ -338,7 +338,7 @@ return {
       response = { ref = "ListConversionsResponse" },
     },
     list_costs = {
-      name = "ListCosts",
+      sdk_operation = "ListCosts",
       method = "POST",
       path = "/v4/costs/cost-analysed-bills/query",
       content_type = "application/json",
@@ -357,7 +357,7 @@ return {
       response = { ref = "ListCostsResponse" },
     },
     list_counties = {
-      name = "ListCounties",
+      sdk_operation = "ListCounties",
       method = "GET",
       path = "/v2/systems/configs/counties",
       content_type = "application/json",
@@ -371,7 +371,7 @@ return {
       response = { ref = "ListCountiesResponse" },
     },
     list_coupon_quotas_records = {
-      name = "ListCouponQuotasRecords",
+      sdk_operation = "ListCouponQuotasRecords",
       method = "GET",
       path = "/v2/partners/coupon-quotas/records",
       content_type = "application/json",
@@ -389,7 +389,7 @@ return {
       response = { ref = "ListCouponQuotasRecordsResponse" },
     },
     list_customer_account_change_records = {
-      name = "ListCustomerAccountChangeRecords",
+      sdk_operation = "ListCustomerAccountChangeRecords",
       method = "GET",
       path = "/v2/accounts/customer-accounts/account-change-records",
       content_type = "application/json",
@@ -409,7 +409,7 @@ return {
       response = { ref = "ListCustomerAccountChangeRecordsResponse" },
     },
     list_customer_bills_fee_records = {
-      name = "ListCustomerBillsFeeRecords",
+      sdk_operation = "ListCustomerBillsFeeRecords",
       method = "GET",
       path = "/v2/bills/customer-bills/fee-records",
       content_type = "application/json",
@@ -437,7 +437,7 @@ return {
       response = { ref = "ListCustomerBillsFeeRecordsResponse" },
     },
     list_customer_bills_monthly_break_down = {
-      name = "ListCustomerBillsMonthlyBreakDown",
+      sdk_operation = "ListCustomerBillsMonthlyBreakDown",
       method = "GET",
       path = "/v2/costs/cost-analysed-bills/monthly-breakdown",
       content_type = "application/json",
@@ -461,7 +461,7 @@ return {
       response = { ref = "ListCustomerBillsMonthlyBreakDownResponse" },
     },
     list_customer_coupon_change_records = {
-      name = "ListCustomerCouponChangeRecords",
+      sdk_operation = "ListCustomerCouponChangeRecords",
       method = "GET",
       path = "/v2/promotions/benefits/account-change-records",
       content_type = "application/json",
@@ -480,7 +480,7 @@ return {
       response = { ref = "ListCustomerCouponChangeRecordsResponse" },
     },
     list_customer_on_demand_resources = {
-      name = "ListCustomerOnDemandResources",
+      sdk_operation = "ListCustomerOnDemandResources",
       method = "POST",
       path = "/v2/partners/sub-customers/on-demand-resources/query",
       content_type = "application/json",
@@ -502,7 +502,7 @@ return {
       response = { ref = "ListCustomerOnDemandResourcesResponse" },
     },
     list_customer_orders = {
-      name = "ListCustomerOrders",
+      sdk_operation = "ListCustomerOrders",
       method = "GET",
       path = "/v2/orders/customer-orders",
       content_type = "application/json",
@@ -526,7 +526,7 @@ return {
       response = { ref = "ListCustomerOrdersResponse" },
     },
     list_customers_balances_detail = {
-      name = "ListCustomersBalancesDetail",
+      sdk_operation = "ListCustomersBalancesDetail",
       method = "POST",
       path = "/v2/accounts/customer-accounts/balances/batch-query",
       content_type = "application/json",
@@ -538,7 +538,7 @@ return {
       response = { ref = "ListCustomersBalancesDetailResponse" },
     },
     list_customerself_resource_record_details = {
-      name = "ListCustomerselfResourceRecordDetails",
+      sdk_operation = "ListCustomerselfResourceRecordDetails",
       method = "POST",
       path = "/v2/bills/customer-bills/res-records/query",
       content_type = "application/json",
@@ -568,7 +568,7 @@ return {
       response = { ref = "ListCustomerselfResourceRecordDetailsResponse" },
     },
     list_customerself_resource_records = {
-      name = "ListCustomerselfResourceRecords",
+      sdk_operation = "ListCustomerselfResourceRecords",
       method = "GET",
       path = "/v2/bills/customer-bills/res-fee-records",
       content_type = "application/json",
@@ -595,7 +595,7 @@ return {
       response = { ref = "ListCustomerselfResourceRecordsResponse" },
     },
     list_enterprise_multi_account = {
-      name = "ListEnterpriseMultiAccount",
+      sdk_operation = "ListEnterpriseMultiAccount",
       method = "GET",
       path = "/v2/enterprises/multi-accounts/retrieve-amount",
       content_type = "application/json",
@@ -609,7 +609,7 @@ return {
       response = { ref = "ListEnterpriseMultiAccountResponse" },
     },
     list_enterprise_organizations = {
-      name = "ListEnterpriseOrganizations",
+      sdk_operation = "ListEnterpriseOrganizations",
       method = "GET",
       path = "/v2/enterprises/multi-accounts/enterprise-organizations",
       content_type = "application/json",
@@ -620,7 +620,7 @@ return {
       response = { ref = "ListEnterpriseOrganizationsResponse" },
     },
     list_enterprise_sub_customers = {
-      name = "ListEnterpriseSubCustomers",
+      sdk_operation = "ListEnterpriseSubCustomers",
       method = "GET",
       path = "/v2/enterprises/multi-accounts/sub-customers",
       content_type = "application/json",
@@ -636,7 +636,7 @@ return {
       response = { ref = "ListEnterpriseSubCustomersResponse" },
     },
     list_free_resource_infos = {
-      name = "ListFreeResourceInfos",
+      sdk_operation = "ListFreeResourceInfos",
       method = "POST",
       path = "/v3/payments/free-resources/query",
       content_type = "application/json",
@@ -657,7 +657,7 @@ return {
       response = { ref = "ListFreeResourceInfosResponse" },
     },
     list_free_resource_usages = {
-      name = "ListFreeResourceUsages",
+      sdk_operation = "ListFreeResourceUsages",
       method = "POST",
       path = "/v2/payments/free-resources/usages/details/query",
       content_type = "application/json",
@@ -669,7 +669,7 @@ return {
       response = { ref = "ListFreeResourceUsagesResponse" },
     },
     list_free_resources_usage_records = {
-      name = "ListFreeResourcesUsageRecords",
+      sdk_operation = "ListFreeResourcesUsageRecords",
       method = "GET",
       path = "/v2/bills/customer-bills/free-resources-usage-records",
       content_type = "application/json",
@@ -686,7 +686,7 @@ return {
       response = { ref = "ListFreeResourcesUsageRecordsResponse" },
     },
     list_incentive_discount_policies = {
-      name = "ListIncentiveDiscountPolicies",
+      sdk_operation = "ListIncentiveDiscountPolicies",
       method = "GET",
       path = "/v2/products/incentive-discount-policies",
       content_type = "application/json",
@@ -700,7 +700,7 @@ return {
       response = { ref = "ListIncentiveDiscountPoliciesResponse" },
     },
     list_indirect_partners = {
-      name = "ListIndirectPartners",
+      sdk_operation = "ListIndirectPartners",
       method = "POST",
       path = "/v2/partners/indirect-partners/query",
       content_type = "application/json",
@@ -717,7 +717,7 @@ return {
       response = { ref = "ListIndirectPartnersResponse" },
     },
     list_issued_coupon_quotas = {
-      name = "ListIssuedCouponQuotas",
+      sdk_operation = "ListIssuedCouponQuotas",
       method = "GET",
       path = "/v2/partners/issued-coupon-quotas",
       content_type = "application/json",
@@ -732,7 +732,7 @@ return {
       response = { ref = "ListIssuedCouponQuotasResponse" },
     },
     list_issued_partner_coupons = {
-      name = "ListIssuedPartnerCoupons",
+      sdk_operation = "ListIssuedPartnerCoupons",
       method = "GET",
       path = "/v2/promotions/benefits/partner-coupons",
       content_type = "application/json",
@@ -756,7 +756,7 @@ return {
       response = { ref = "ListIssuedPartnerCouponsResponse" },
     },
     list_measure_units = {
-      name = "ListMeasureUnits",
+      sdk_operation = "ListMeasureUnits",
       method = "GET",
       path = "/v2/bases/measurements",
       content_type = "application/json",
@@ -766,7 +766,7 @@ return {
       response = { ref = "ListMeasureUnitsResponse" },
     },
     list_multi_account_retrieve_coupons = {
-      name = "ListMultiAccountRetrieveCoupons",
+      sdk_operation = "ListMultiAccountRetrieveCoupons",
       method = "GET",
       path = "/v2/enterprises/multi-accounts/retrieve-coupons",
       content_type = "application/json",
@@ -779,7 +779,7 @@ return {
       response = { ref = "ListMultiAccountRetrieveCouponsResponse" },
     },
     list_multi_account_transfer_coupons = {
-      name = "ListMultiAccountTransferCoupons",
+      sdk_operation = "ListMultiAccountTransferCoupons",
       method = "GET",
       path = "/v2/enterprises/multi-accounts/transfer-coupons",
       content_type = "application/json",
@@ -791,7 +791,7 @@ return {
       response = { ref = "ListMultiAccountTransferCouponsResponse" },
     },
     list_on_demand_resource_ratings = {
-      name = "ListOnDemandResourceRatings",
+      sdk_operation = "ListOnDemandResourceRatings",
       method = "POST",
       path = "/v2/bills/ratings/on-demand-resources",
       content_type = "application/json",
@@ -804,7 +804,7 @@ return {
       response = { ref = "ListOnDemandResourceRatingsResponse" },
     },
     list_order_coupons_by_order_id = {
-      name = "ListOrderCouponsByOrderId",
+      sdk_operation = "ListOrderCouponsByOrderId",
       method = "GET",
       path = "/v2/orders/customer-orders/order-coupons",
       content_type = "application/json",
@@ -814,7 +814,7 @@ return {
       response = { ref = "ListOrderCouponsByOrderIdResponse" },
     },
     list_order_discounts = {
-      name = "ListOrderDiscounts",
+      sdk_operation = "ListOrderDiscounts",
       method = "GET",
       path = "/v2/orders/customer-orders/order-discounts",
       content_type = "application/json",
@@ -824,7 +824,7 @@ return {
       response = { ref = "ListOrderDiscountsResponse" },
     },
     list_partner_account_change_records = {
-      name = "ListPartnerAccountChangeRecords",
+      sdk_operation = "ListPartnerAccountChangeRecords",
       method = "GET",
       path = "/v2/accounts/partner-accounts/account-change-records",
       content_type = "application/json",
@@ -841,7 +841,7 @@ return {
       response = { ref = "ListPartnerAccountChangeRecordsResponse" },
     },
     list_partner_adjust_records = {
-      name = "ListPartnerAdjustRecords",
+      sdk_operation = "ListPartnerAdjustRecords",
       method = "GET",
       path = "/v3/accounts/partner-accounts/adjust-records",
       content_type = "application/json",
@@ -859,7 +859,7 @@ return {
       response = { ref = "ListPartnerAdjustRecordsResponse" },
     },
     list_partner_balances = {
-      name = "ListPartnerBalances",
+      sdk_operation = "ListPartnerBalances",
       method = "GET",
       path = "/v2/accounts/partner-accounts/balances",
       content_type = "application/json",
@@ -869,7 +869,7 @@ return {
       response = { ref = "ListPartnerBalancesResponse" },
     },
     list_partner_coupons_record = {
-      name = "ListPartnerCouponsRecord",
+      sdk_operation = "ListPartnerCouponsRecord",
       method = "GET",
       path = "/v2/promotions/benefits/partner-coupons/records/query",
       content_type = "application/json",
@@ -890,7 +890,7 @@ return {
       response = { ref = "ListPartnerCouponsRecordResponse" },
     },
     list_pay_per_use_customer_resources = {
-      name = "ListPayPerUseCustomerResources",
+      sdk_operation = "ListPayPerUseCustomerResources",
       method = "POST",
       path = "/v2/orders/suscriptions/resources/query",
       content_type = "application/json",
@@ -911,7 +911,7 @@ return {
       response = { ref = "ListPayPerUseCustomerResourcesResponse" },
     },
     list_provinces = {
-      name = "ListProvinces",
+      sdk_operation = "ListProvinces",
       method = "GET",
       path = "/v2/systems/configs/provinces",
       content_type = "application/json",
@@ -924,7 +924,7 @@ return {
       response = { ref = "ListProvincesResponse" },
     },
     list_quota_coupons = {
-      name = "ListQuotaCoupons",
+      sdk_operation = "ListQuotaCoupons",
       method = "POST",
       path = "/v2/partners/coupon-quotas/query",
       content_type = "application/json",
@@ -947,7 +947,7 @@ return {
       response = { ref = "ListQuotaCouponsResponse" },
     },
     list_rate_on_period_detail = {
-      name = "ListRateOnPeriodDetail",
+      sdk_operation = "ListRateOnPeriodDetail",
       method = "POST",
       path = "/v2/bills/ratings/period-resources/subscribe-rate",
       content_type = "application/json",
@@ -959,7 +959,7 @@ return {
       response = { ref = "ListRateOnPeriodDetailResponse" },
     },
     list_renew_rate_on_period = {
-      name = "ListRenewRateOnPeriod",
+      sdk_operation = "ListRenewRateOnPeriod",
       method = "POST",
       path = "/v2/bills/ratings/period-resources/renew-rate",
       content_type = "application/json",
@@ -973,7 +973,7 @@ return {
       response = { ref = "ListRenewRateOnPeriodResponse" },
     },
     list_resource_specs = {
-      name = "ListResourceSpecs",
+      sdk_operation = "ListResourceSpecs",
       method = "POST",
       path = "/v2/products/resource-specs-query",
       content_type = "application/json",
@@ -992,7 +992,7 @@ return {
       response = { ref = "ListResourceSpecsResponse" },
     },
     list_resource_types = {
-      name = "ListResourceTypes",
+      sdk_operation = "ListResourceTypes",
       method = "GET",
       path = "/v2/products/resource-types",
       content_type = "application/json",
@@ -1005,7 +1005,7 @@ return {
       response = { ref = "ListResourceTypesResponse" },
     },
     list_resource_usage = {
-      name = "ListResourceUsage",
+      sdk_operation = "ListResourceUsage",
       method = "GET",
       path = "/v2/bills/customer-bills/resources/usage/details",
       content_type = "application/json",
@@ -1023,7 +1023,7 @@ return {
       response = { ref = "ListResourceUsageResponse" },
     },
     list_resource_usage_summary = {
-      name = "ListResourceUsageSummary",
+      sdk_operation = "ListResourceUsageSummary",
       method = "GET",
       path = "/v2/bills/customer-bills/resources/usage/summary",
       content_type = "application/json",
@@ -1040,7 +1040,7 @@ return {
       response = { ref = "ListResourceUsageSummaryResponse" },
     },
     list_service_resources = {
-      name = "ListServiceResources",
+      sdk_operation = "ListServiceResources",
       method = "GET",
       path = "/v2/products/service-resources",
       content_type = "application/json",
@@ -1054,7 +1054,7 @@ return {
       response = { ref = "ListServiceResourcesResponse" },
     },
     list_service_types = {
-      name = "ListServiceTypes",
+      sdk_operation = "ListServiceTypes",
       method = "GET",
       path = "/v2/products/service-types",
       content_type = "application/json",
@@ -1068,7 +1068,7 @@ return {
       response = { ref = "ListServiceTypesResponse" },
     },
     list_stored_value_cards = {
-      name = "ListStoredValueCards",
+      sdk_operation = "ListStoredValueCards",
       method = "GET",
       path = "/v2/promotions/benefits/stored-value-cards",
       content_type = "application/json",
@@ -1082,7 +1082,7 @@ return {
       response = { ref = "ListStoredValueCardsResponse" },
     },
     list_sub_customer_bill_detail = {
-      name = "ListSubCustomerBillDetail",
+      sdk_operation = "ListSubCustomerBillDetail",
       method = "GET",
       path = "/v2/bills/subcustomer-bills/res-fee-records",
       content_type = "application/json",
@@ -1109,7 +1109,7 @@ return {
       response = { ref = "ListSubCustomerBillDetailResponse" },
     },
     list_sub_customer_coupons = {
-      name = "ListSubCustomerCoupons",
+      sdk_operation = "ListSubCustomerCoupons",
       method = "GET",
       path = "/v2/promotions/benefits/coupons",
       content_type = "application/json",
@@ -1130,7 +1130,7 @@ return {
       response = { ref = "ListSubCustomerCouponsResponse" },
     },
     list_sub_customer_new_tag = {
-      name = "ListSubCustomerNewTag",
+      sdk_operation = "ListSubCustomerNewTag",
       method = "POST",
       path = "/v2/partners/sub-customers/new-customers-tags/batch-query",
       content_type = "application/json",
@@ -1145,7 +1145,7 @@ return {
       response = { ref = "ListSubCustomerNewTagResponse" },
     },
     list_sub_customers = {
-      name = "ListSubCustomers",
+      sdk_operation = "ListSubCustomers",
       method = "POST",
       path = "/v2/partners/sub-customers/query",
       content_type = "application/json",
@@ -1166,7 +1166,7 @@ return {
       response = { ref = "ListSubCustomersResponse" },
     },
     list_subcustomer_monthly_bills = {
-      name = "ListSubcustomerMonthlyBills",
+      sdk_operation = "ListSubcustomerMonthlyBills",
       method = "GET",
       path = "/v2/bills/partner-bills/subcustomer-bills/monthly-sum",
       content_type = "application/json",
@@ -1184,7 +1184,7 @@ return {
       response = { ref = "ListSubcustomerMonthlyBillsResponse" },
     },
     list_usage_types = {
-      name = "ListUsageTypes",
+      sdk_operation = "ListUsageTypes",
       method = "GET",
       path = "/v2/products/usage-types",
       content_type = "application/json",
@@ -1198,7 +1198,7 @@ return {
       response = { ref = "ListUsageTypesResponse" },
     },
     pay_orders = {
-      name = "PayOrders",
+      sdk_operation = "PayOrders",
       method = "POST",
       path = "/v3/orders/customer-orders/pay",
       content_type = "application/json",
@@ -1213,7 +1213,7 @@ return {
       response = { ref = "PayOrdersResponse" },
     },
     reclaim_coupon_quotas = {
-      name = "ReclaimCouponQuotas",
+      sdk_operation = "ReclaimCouponQuotas",
       method = "POST",
       path = "/v2/partners/coupon-quotas/indirect-partner-reclaim",
       content_type = "application/json",
@@ -1225,7 +1225,7 @@ return {
       response = { ref = "ReclaimCouponQuotasResponse" },
     },
     reclaim_enterprise_multi_account_coupon = {
-      name = "ReclaimEnterpriseMultiAccountCoupon",
+      sdk_operation = "ReclaimEnterpriseMultiAccountCoupon",
       method = "POST",
       path = "/v2/enterprises/multi-accounts/retrieve-coupon",
       content_type = "application/json",
@@ -1239,7 +1239,7 @@ return {
       response = { ref = "ReclaimEnterpriseMultiAccountCouponResponse" },
     },
     reclaim_indirect_partner_account = {
-      name = "ReclaimIndirectPartnerAccount",
+      sdk_operation = "ReclaimIndirectPartnerAccount",
       method = "POST",
       path = "/v2/accounts/partner-accounts/indirect-partner-reclaim",
       content_type = "application/json",
@@ -1251,7 +1251,7 @@ return {
       response = { ref = "ReclaimIndirectPartnerAccountResponse" },
     },
     reclaim_partner_coupons = {
-      name = "ReclaimPartnerCoupons",
+      sdk_operation = "ReclaimPartnerCoupons",
       method = "POST",
       path = "/v2/promotions/benefits/partner-coupons/reclaim",
       content_type = "application/json",
@@ -1263,7 +1263,7 @@ return {
       response = { ref = "ReclaimPartnerCouponsResponse" },
     },
     reclaim_sub_enterprise_amount = {
-      name = "ReclaimSubEnterpriseAmount",
+      sdk_operation = "ReclaimSubEnterpriseAmount",
       method = "POST",
       path = "/v2/enterprises/multi-accounts/retrieve-amount",
       content_type = "application/json",
@@ -1278,7 +1278,7 @@ return {
       response = { ref = "ReclaimSubEnterpriseAmountResponse" },
     },
     reclaim_to_partner_account = {
-      name = "ReclaimToPartnerAccount",
+      sdk_operation = "ReclaimToPartnerAccount",
       method = "POST",
       path = "/v2/accounts/partner-accounts/reclaim",
       content_type = "application/json",
@@ -1291,7 +1291,7 @@ return {
       response = { ref = "ReclaimToPartnerAccountResponse" },
     },
     renewal_resources = {
-      name = "RenewalResources",
+      sdk_operation = "RenewalResources",
       method = "POST",
       path = "/v2/orders/subscriptions/resources/renew",
       content_type = "application/json",
@@ -1305,7 +1305,7 @@ return {
       response = { ref = "RenewalResourcesResponse" },
     },
     send_sms_verification_code = {
-      name = "SendSmsVerificationCode",
+      sdk_operation = "SendSmsVerificationCode",
       method = "POST",
       path = "/v2/enterprises/multi-accounts/sm-verification-code",
       content_type = "application/json",
@@ -1319,7 +1319,7 @@ return {
       response = { ref = "SendSmsVerificationCodeResponse" },
     },
     send_verification_message_code = {
-      name = "SendVerificationMessageCode",
+      sdk_operation = "SendVerificationMessageCode",
       method = "POST",
       path = "/v2/bases/verificationcode/send",
       content_type = "application/json",
@@ -1335,7 +1335,7 @@ return {
       response = { ref = "SendVerificationMessageCodeResponse" },
     },
     set_resources_renew_config = {
-      name = "SetResourcesRenewConfig",
+      sdk_operation = "SetResourcesRenewConfig",
       method = "POST",
       path = "/v2/orders/subscriptions/resources/renew/config",
       content_type = "application/json",
@@ -1347,7 +1347,7 @@ return {
       response = { ref = "SetResourcesRenewConfigResponse" },
     },
     show_customer_account_balances = {
-      name = "ShowCustomerAccountBalances",
+      sdk_operation = "ShowCustomerAccountBalances",
       method = "GET",
       path = "/v2/accounts/customer-accounts/balances",
       content_type = "application/json",
@@ -1355,7 +1355,7 @@ return {
       response = { ref = "ShowCustomerAccountBalancesResponse" },
     },
     show_customer_monthly_sum = {
-      name = "ShowCustomerMonthlySum",
+      sdk_operation = "ShowCustomerMonthlySum",
       method = "GET",
       path = "/v2/bills/customer-bills/monthly-sum",
       content_type = "application/json",
@@ -1371,7 +1371,7 @@ return {
       response = { ref = "ShowCustomerMonthlySumResponse" },
     },
     show_customer_order_details = {
-      name = "ShowCustomerOrderDetails",
+      sdk_operation = "ShowCustomerOrderDetails",
       method = "GET",
       path = "/v2/orders/customer-orders/details/{order_id}",
       content_type = "application/json",
@@ -1385,7 +1385,7 @@ return {
       response = { ref = "ShowCustomerOrderDetailsResponse" },
     },
     show_multi_account_transfer_amount = {
-      name = "ShowMultiAccountTransferAmount",
+      sdk_operation = "ShowMultiAccountTransferAmount",
       method = "GET",
       path = "/v2/enterprises/multi-accounts/transfer-amount",
       content_type = "application/json",
@@ -1397,7 +1397,7 @@ return {
       response = { ref = "ShowMultiAccountTransferAmountResponse" },
     },
     show_real_name_auth_qr_code = {
-      name = "ShowRealNameAuthQrCode",
+      sdk_operation = "ShowRealNameAuthQrCode",
       method = "GET",
       path = "/v2/customers/real-name-auth-qrcode",
       content_type = "application/json",
@@ -1405,7 +1405,7 @@ return {
       response = { ref = "ShowRealNameAuthQrCodeResponse" },
     },
     show_real_name_auth_status = {
-      name = "ShowRealNameAuthStatus",
+      sdk_operation = "ShowRealNameAuthStatus",
       method = "GET",
       path = "/v2/customers/real-name-auth-status",
       content_type = "application/json",
@@ -1413,7 +1413,7 @@ return {
       response = { ref = "ShowRealNameAuthStatusResponse" },
     },
     show_realname_authentication_review_result = {
-      name = "ShowRealnameAuthenticationReviewResult",
+      sdk_operation = "ShowRealnameAuthenticationReviewResult",
       method = "GET",
       path = "/v2/customers/realname-auths/result",
       content_type = "application/json",
@@ -1423,7 +1423,7 @@ return {
       response = { ref = "ShowRealnameAuthenticationReviewResultResponse" },
     },
     show_refund_order_details = {
-      name = "ShowRefundOrderDetails",
+      sdk_operation = "ShowRefundOrderDetails",
       method = "GET",
       path = "/v2/orders/customer-orders/refund-orders",
       content_type = "application/json",
@@ -1435,7 +1435,7 @@ return {
       response = { ref = "ShowRefundOrderDetailsResponse" },
     },
     update_coupon_quotas = {
-      name = "UpdateCouponQuotas",
+      sdk_operation = "UpdateCouponQuotas",
       method = "POST",
       path = "/v2/partners/coupon-quotas/indirect-partner-adjust",
       content_type = "application/json",
@@ -1448,7 +1448,7 @@ return {
       response = { ref = "UpdateCouponQuotasResponse" },
     },
     update_customer_account_amount = {
-      name = "UpdateCustomerAccountAmount",
+      sdk_operation = "UpdateCustomerAccountAmount",
       method = "POST",
       path = "/v2/accounts/partner-accounts/adjust-amount",
       content_type = "application/json",
@@ -1461,7 +1461,7 @@ return {
       response = { ref = "UpdateCustomerAccountAmountResponse" },
     },
     update_indirect_partner_account = {
-      name = "UpdateIndirectPartnerAccount",
+      sdk_operation = "UpdateIndirectPartnerAccount",
       method = "POST",
       path = "/v2/accounts/partner-accounts/indirect-partner-adjust",
       content_type = "application/json",
@@ -1473,7 +1473,7 @@ return {
       response = { ref = "UpdateIndirectPartnerAccountResponse" },
     },
     update_period_to_on_demand = {
-      name = "UpdatePeriodToOnDemand",
+      sdk_operation = "UpdatePeriodToOnDemand",
       method = "POST",
       path = "/v2/orders/subscriptions/resources/to-on-demand",
       content_type = "application/json",
@@ -1485,7 +1485,7 @@ return {
       response = { ref = "UpdatePeriodToOnDemandResponse" },
     },
     update_period_to_on_demand_instantly = {
-      name = "UpdatePeriodToOnDemandInstantly",
+      sdk_operation = "UpdatePeriodToOnDemandInstantly",
       method = "POST",
       path = "/v2/orders/subscriptions/resources/to-on-demand/instantly",
       content_type = "application/json",
@@ -1496,7 +1496,7 @@ return {
       response = { ref = "UpdatePeriodToOnDemandInstantlyResponse" },
     },
     update_sub_enterprise_amount = {
-      name = "UpdateSubEnterpriseAmount",
+      sdk_operation = "UpdateSubEnterpriseAmount",
       method = "POST",
       path = "/v2/enterprises/multi-accounts/transfer-amount",
       content_type = "application/json",

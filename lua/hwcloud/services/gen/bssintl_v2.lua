@@ -81,7 +81,7 @@ return {
   },
   operations = {
     auto_renewal_resources = {
-      name = "AutoRenewalResources",
+      sdk_operation = "AutoRenewalResources",
       method = "POST",
       path = "/v2/orders/subscriptions/resources/autorenew/{resource_id}",
       content_type = "application/json",
@@ -94,7 +94,7 @@ return {
       response = { ref = "AutoRenewalResourcesResponse" },
     },
     cancel_auto_renewal_resources = {
-      name = "CancelAutoRenewalResources",
+      sdk_operation = "CancelAutoRenewalResources",
       method = "DELETE",
       path = "/v2/orders/subscriptions/resources/autorenew/{resource_id}",
       content_type = "application/json",
@@ -104,7 +104,7 @@ return {
       response = { ref = "CancelAutoRenewalResourcesResponse" },
     },
     cancel_customer_order = {
-      name = "CancelCustomerOrder",
+      sdk_operation = "CancelCustomerOrder",
       method = "PUT",
       path = "/v2/orders/customer-orders/cancel",
       content_type = "application/json",
@@ -115,7 +115,7 @@ return {
       response = { ref = "CancelCustomerOrderResponse" },
     },
     cancel_resources_subscription = {
-      name = "CancelResourcesSubscription",
+      sdk_operation = "CancelResourcesSubscription",
       method = "POST",
       path = "/v2/orders/subscriptions/resources/unsubscribe",
       content_type = "application/json",
@@ -129,7 +129,7 @@ return {
       response = { ref = "CancelResourcesSubscriptionResponse" },
     },
     change_enterprise_realname_authentication = {
-      name = "ChangeEnterpriseRealnameAuthentication",
+      sdk_operation = "ChangeEnterpriseRealnameAuthentication",
       method = "PUT",
       path = "/v2/customers/realname-auths/enterprise",
       content_type = "application/json",
@@ -150,7 +150,7 @@ return {
       response = { ref = "ChangeEnterpriseRealnameAuthenticationResponse" },
     },
     check_user_identity = {
-      name = "CheckUserIdentity",
+      sdk_operation = "CheckUserIdentity",
       method = "POST",
       path = "/v2/partners/sub-customers/users/check-identity",
       content_type = "application/json",
@@ -162,7 +162,7 @@ return {
       response = { ref = "CheckUserIdentityResponse" },
     },
     create_enterprise_project_auth = {
-      name = "CreateEnterpriseProjectAuth",
+      sdk_operation = "CreateEnterpriseProjectAuth",
       method = "POST",
       path = "/v2/enterprises/enterprise-projects/authority",
       content_type = "application/json",
@@ -170,7 +170,7 @@ return {
       response = { ref = "CreateEnterpriseProjectAuthResponse" },
     },
     create_enterprise_realname_authentication = {
-      name = "CreateEnterpriseRealnameAuthentication",
+      sdk_operation = "CreateEnterpriseRealnameAuthentication",
       method = "POST",
       path = "/v2/customers/realname-auths/enterprise",
       content_type = "application/json",
@@ -190,7 +190,7 @@ return {
       response = { ref = "CreateEnterpriseRealnameAuthenticationResponse" },
     },
     create_personal_realname_auth = {
-      name = "CreatePersonalRealnameAuth",
+      sdk_operation = "CreatePersonalRealnameAuth",
       method = "POST",
       path = "/v2/customers/realname-auths/individual",
       content_type = "application/json",
@@ -208,7 +208,7 @@ return {
       response = { ref = "CreatePersonalRealnameAuthResponse" },
     },
     create_sub_customer = {
-      name = "CreateSubCustomer",
+      sdk_operation = "CreateSubCustomer",
       method = "POST",
       path = "/v2/partners/sub-customers",
       content_type = "application/json",
@@ -228,7 +228,7 @@ return {
       response = { ref = "CreateSubCustomerResponse" },
     },
     freeze_sub_customers = {
-      name = "FreezeSubCustomers",
+      sdk_operation = "FreezeSubCustomers",
       method = "POST",
       path = "/v2/partners/sub-customers/freeze",
       content_type = "application/json",
@@ -242,7 +242,7 @@ return {
       response = { ref = "FreezeSubCustomersResponse" },
     },
     list_conversions = {
-      name = "ListConversions",
+      sdk_operation = "ListConversions",
       method = "GET",
       path = "/v2/bases/conversions",
       content_type = "application/json",
@@ -253,7 +253,7 @@ return {
       response = { ref = "ListConversionsResponse" },
     },
     list_costs = {
-      name = "ListCosts",
+      sdk_operation = "ListCosts",
       method = "POST",
       path = "/v4/costs/cost-analysed-bills/query",
       content_type = "application/json",
@@ -272,7 +272,7 @@ return {
       response = { ref = "ListCostsResponse" },
     },
     list_customer_on_demand_resources = {
-      name = "ListCustomerOnDemandResources",
+      sdk_operation = "ListCustomerOnDemandResources",
       method = "POST",
       path = "/v2/partners/sub-customers/on-demand-resources/query",
       content_type = "application/json",
@@ -294,7 +294,7 @@ return {
       response = { ref = "ListCustomerOnDemandResourcesResponse" },
     },
     list_customer_orders = {
-      name = "ListCustomerOrders",
+      sdk_operation = "ListCustomerOrders",
       method = "GET",
       path = "/v2/orders/customer-orders",
       content_type = "application/json",
@@ -318,7 +318,7 @@ return {
       response = { ref = "ListCustomerOrdersResponse" },
     },
     list_customerself_resource_record_details = {
-      name = "ListCustomerselfResourceRecordDetails",
+      sdk_operation = "ListCustomerselfResourceRecordDetails",
       method = "POST",
       path = "/v2/bills/customer-bills/res-records/query",
       content_type = "application/json",
@@ -348,7 +348,7 @@ return {
       response = { ref = "ListCustomerselfResourceRecordDetailsResponse" },
     },
     list_customerself_resource_records = {
-      name = "ListCustomerselfResourceRecords",
+      sdk_operation = "ListCustomerselfResourceRecords",
       method = "GET",
       path = "/v2/bills/customer-bills/res-fee-records",
       content_type = "application/json",
@@ -375,7 +375,7 @@ return {
       response = { ref = "ListCustomerselfResourceRecordsResponse" },
     },
     list_enterprise_sub_customers = {
-      name = "ListEnterpriseSubCustomers",
+      sdk_operation = "ListEnterpriseSubCustomers",
       method = "GET",
       path = "/v2/enterprises/multi-accounts/sub-customers",
       content_type = "application/json",
@@ -391,7 +391,7 @@ return {
       response = { ref = "ListEnterpriseSubCustomersResponse" },
     },
     list_free_resource_infos = {
-      name = "ListFreeResourceInfos",
+      sdk_operation = "ListFreeResourceInfos",
       method = "POST",
       path = "/v3/payments/free-resources/query",
       content_type = "application/json",
@@ -412,7 +412,7 @@ return {
       response = { ref = "ListFreeResourceInfosResponse" },
     },
     list_free_resource_usages = {
-      name = "ListFreeResourceUsages",
+      sdk_operation = "ListFreeResourceUsages",
       method = "POST",
       path = "/v2/payments/free-resources/usages/details/query",
       content_type = "application/json",
@@ -424,7 +424,7 @@ return {
       response = { ref = "ListFreeResourceUsagesResponse" },
     },
     list_free_resources_usage_records = {
-      name = "ListFreeResourcesUsageRecords",
+      sdk_operation = "ListFreeResourcesUsageRecords",
       method = "GET",
       path = "/v2/bills/customer-bills/free-resources-usage-records",
       content_type = "application/json",
@@ -441,7 +441,7 @@ return {
       response = { ref = "ListFreeResourcesUsageRecordsResponse" },
     },
     list_indirect_partners = {
-      name = "ListIndirectPartners",
+      sdk_operation = "ListIndirectPartners",
       method = "POST",
       path = "/v2/partners/indirect-partners/query",
       content_type = "application/json",
@@ -458,7 +458,7 @@ return {
       response = { ref = "ListIndirectPartnersResponse" },
     },
     list_invoices = {
-      name = "ListInvoices",
+      sdk_operation = "ListInvoices",
       method = "GET",
       path = "/v1.0/{domain_id}/payments/intl-invoices",
       content_type = "application/json",
@@ -472,7 +472,7 @@ return {
       response = { ref = "ListInvoicesResponse" },
     },
     list_measure_units = {
-      name = "ListMeasureUnits",
+      sdk_operation = "ListMeasureUnits",
       method = "GET",
       path = "/v2/bases/measurements",
       content_type = "application/json",
@@ -482,7 +482,7 @@ return {
       response = { ref = "ListMeasureUnitsResponse" },
     },
     list_on_demand_resource_ratings = {
-      name = "ListOnDemandResourceRatings",
+      sdk_operation = "ListOnDemandResourceRatings",
       method = "POST",
       path = "/v2/bills/ratings/on-demand-resources",
       content_type = "application/json",
@@ -495,7 +495,7 @@ return {
       response = { ref = "ListOnDemandResourceRatingsResponse" },
     },
     list_order_discounts = {
-      name = "ListOrderDiscounts",
+      sdk_operation = "ListOrderDiscounts",
       method = "GET",
       path = "/v2/orders/customer-orders/order-discounts",
       content_type = "application/json",
@@ -505,7 +505,7 @@ return {
       response = { ref = "ListOrderDiscountsResponse" },
     },
     list_pay_per_use_customer_resources = {
-      name = "ListPayPerUseCustomerResources",
+      sdk_operation = "ListPayPerUseCustomerResources",
       method = "POST",
       path = "/v2/orders/suscriptions/resources/query",
       content_type = "application/json",
@@ -526,7 +526,7 @@ return {
       response = { ref = "ListPayPerUseCustomerResourcesResponse" },
     },
     list_postpaid_bill_sum = {
-      name = "ListPostpaidBillSum",
+      sdk_operation = "ListPostpaidBillSum",
       method = "GET",
       path = "/v2/bills/partner-bills/postpaid-bill-summary",
       content_type = "application/json",
@@ -536,7 +536,7 @@ return {
       response = { ref = "ListPostpaidBillSumResponse" },
     },
     list_rate_on_period_detail = {
-      name = "ListRateOnPeriodDetail",
+      sdk_operation = "ListRateOnPeriodDetail",
       method = "POST",
       path = "/v2/bills/ratings/period-resources/subscribe-rate",
       content_type = "application/json",
@@ -548,7 +548,7 @@ return {
       response = { ref = "ListRateOnPeriodDetailResponse" },
     },
     list_renew_rate_on_period = {
-      name = "ListRenewRateOnPeriod",
+      sdk_operation = "ListRenewRateOnPeriod",
       method = "POST",
       path = "/v2/bills/ratings/period-resources/renew-rate",
       content_type = "application/json",
@@ -562,7 +562,7 @@ return {
       response = { ref = "ListRenewRateOnPeriodResponse" },
     },
     list_resource_specs = {
-      name = "ListResourceSpecs",
+      sdk_operation = "ListResourceSpecs",
       method = "POST",
       path = "/v2/products/resource-specs-query",
       content_type = "application/json",
@@ -581,7 +581,7 @@ return {
       response = { ref = "ListResourceSpecsResponse" },
     },
     list_resource_types = {
-      name = "ListResourceTypes",
+      sdk_operation = "ListResourceTypes",
       method = "GET",
       path = "/v2/products/resource-types",
       content_type = "application/json",
@@ -594,7 +594,7 @@ return {
       response = { ref = "ListResourceTypesResponse" },
     },
     list_service_resources = {
-      name = "ListServiceResources",
+      sdk_operation = "ListServiceResources",
       method = "GET",
       path = "/v2/products/service-resources",
       content_type = "application/json",
@@ -608,7 +608,7 @@ return {
       response = { ref = "ListServiceResourcesResponse" },
     },
     list_service_types = {
-      name = "ListServiceTypes",
+      sdk_operation = "ListServiceTypes",
       method = "GET",
       path = "/v2/products/service-types",
       content_type = "application/json",
@@ -622,7 +622,7 @@ return {
       response = { ref = "ListServiceTypesResponse" },
     },
     list_sub_customer_budget = {
-      name = "ListSubCustomerBudget",
+      sdk_operation = "ListSubCustomerBudget",
       method = "POST",
       path = "/v2/partners/sub-customers/budget/query",
       content_type = "application/json",
@@ -634,7 +634,7 @@ return {
       response = { ref = "ListSubCustomerBudgetResponse" },
     },
     list_sub_customer_budget_records = {
-      name = "ListSubCustomerBudgetRecords",
+      sdk_operation = "ListSubCustomerBudgetRecords",
       method = "GET",
       path = "/v2/partners/sub-customers/budget/records",
       content_type = "application/json",
@@ -650,7 +650,7 @@ return {
       response = { ref = "ListSubCustomerBudgetRecordsResponse" },
     },
     list_sub_customer_coupons = {
-      name = "ListSubCustomerCoupons",
+      sdk_operation = "ListSubCustomerCoupons",
       method = "GET",
       path = "/v2/promotions/benefits/coupons",
       content_type = "application/json",
@@ -670,7 +670,7 @@ return {
       response = { ref = "ListSubCustomerCouponsResponse" },
     },
     list_sub_customers = {
-      name = "ListSubCustomers",
+      sdk_operation = "ListSubCustomers",
       method = "POST",
       path = "/v2/partners/sub-customers/query",
       content_type = "application/json",
@@ -691,7 +691,7 @@ return {
       response = { ref = "ListSubCustomersResponse" },
     },
     list_usage_types = {
-      name = "ListUsageTypes",
+      sdk_operation = "ListUsageTypes",
       method = "GET",
       path = "/v2/products/usage-types",
       content_type = "application/json",
@@ -705,7 +705,7 @@ return {
       response = { ref = "ListUsageTypesResponse" },
     },
     pay_orders = {
-      name = "PayOrders",
+      sdk_operation = "PayOrders",
       method = "POST",
       path = "/v3/orders/customer-orders/pay",
       content_type = "application/json",
@@ -720,7 +720,7 @@ return {
       response = { ref = "PayOrdersResponse" },
     },
     renewal_resources = {
-      name = "RenewalResources",
+      sdk_operation = "RenewalResources",
       method = "POST",
       path = "/v2/orders/subscriptions/resources/renew",
       content_type = "application/json",
@@ -734,7 +734,7 @@ return {
       response = { ref = "RenewalResourcesResponse" },
     },
     send_verification_message_code = {
-      name = "SendVerificationMessageCode",
+      sdk_operation = "SendVerificationMessageCode",
       method = "POST",
       path = "/v2/bases/verificationcode/send",
       content_type = "application/json",
@@ -748,7 +748,7 @@ return {
       response = { ref = "SendVerificationMessageCodeResponse" },
     },
     set_resources_renew_config = {
-      name = "SetResourcesRenewConfig",
+      sdk_operation = "SetResourcesRenewConfig",
       method = "POST",
       path = "/v2/orders/subscriptions/resources/renew/config",
       content_type = "application/json",
@@ -760,7 +760,7 @@ return {
       response = { ref = "SetResourcesRenewConfigResponse" },
     },
     show_customer_account_balances = {
-      name = "ShowCustomerAccountBalances",
+      sdk_operation = "ShowCustomerAccountBalances",
       method = "GET",
       path = "/v2/accounts/customer-accounts/balances",
       content_type = "application/json",
@@ -768,7 +768,7 @@ return {
       response = { ref = "ShowCustomerAccountBalancesResponse" },
     },
     show_customer_expenditure_quota = {
-      name = "ShowCustomerExpenditureQuota",
+      sdk_operation = "ShowCustomerExpenditureQuota",
       method = "GET",
       path = "/v2/accounts/customer-accounts/expenditure-quota",
       content_type = "application/json",
@@ -776,7 +776,7 @@ return {
       response = { ref = "ShowCustomerExpenditureQuotaResponse" },
     },
     show_customer_monthly_sum = {
-      name = "ShowCustomerMonthlySum",
+      sdk_operation = "ShowCustomerMonthlySum",
       method = "GET",
       path = "/v2/bills/customer-bills/monthly-sum",
       content_type = "application/json",
@@ -792,7 +792,7 @@ return {
       response = { ref = "ShowCustomerMonthlySumResponse" },
     },
     show_customer_order_details = {
-      name = "ShowCustomerOrderDetails",
+      sdk_operation = "ShowCustomerOrderDetails",
       method = "GET",
       path = "/v2/orders/customer-orders/details/{order_id}",
       content_type = "application/json",
@@ -806,7 +806,7 @@ return {
       response = { ref = "ShowCustomerOrderDetailsResponse" },
     },
     show_partner_consumption_quota = {
-      name = "ShowPartnerConsumptionQuota",
+      sdk_operation = "ShowPartnerConsumptionQuota",
       method = "GET",
       path = "/v2/partners/credit/consumption-quota",
       content_type = "application/json",
@@ -814,7 +814,7 @@ return {
       response = { ref = "ShowPartnerConsumptionQuotaResponse" },
     },
     show_realname_authentication_review_result = {
-      name = "ShowRealnameAuthenticationReviewResult",
+      sdk_operation = "ShowRealnameAuthenticationReviewResult",
       method = "GET",
       path = "/v2/customers/realname-auths/result",
       content_type = "application/json",
@@ -824,7 +824,7 @@ return {
       response = { ref = "ShowRealnameAuthenticationReviewResultResponse" },
     },
     show_refund_order_details = {
-      name = "ShowRefundOrderDetails",
+      sdk_operation = "ShowRefundOrderDetails",
       method = "GET",
       path = "/v2/orders/customer-orders/refund-orders",
       content_type = "application/json",
@@ -836,7 +836,7 @@ return {
       response = { ref = "ShowRefundOrderDetailsResponse" },
     },
     show_sub_customer_budget = {
-      name = "ShowSubCustomerBudget",
+      sdk_operation = "ShowSubCustomerBudget",
       method = "GET",
       path = "/v2/partners/sub-customers/budget",
       content_type = "application/json",
@@ -847,7 +847,7 @@ return {
       response = { ref = "ShowSubCustomerBudgetResponse" },
     },
     unfreeze_sub_customers = {
-      name = "UnfreezeSubCustomers",
+      sdk_operation = "UnfreezeSubCustomers",
       method = "POST",
       path = "/v2/partners/sub-customers/unfreeze",
       content_type = "application/json",
@@ -861,7 +861,7 @@ return {
       response = { ref = "UnfreezeSubCustomersResponse" },
     },
     update_period_to_on_demand = {
-      name = "UpdatePeriodToOnDemand",
+      sdk_operation = "UpdatePeriodToOnDemand",
       method = "POST",
       path = "/v2/orders/subscriptions/resources/to-on-demand",
       content_type = "application/json",
@@ -873,7 +873,7 @@ return {
       response = { ref = "UpdatePeriodToOnDemandResponse" },
     },
     update_sub_customer_budget = {
-      name = "UpdateSubCustomerBudget",
+      sdk_operation = "UpdateSubCustomerBudget",
       method = "POST",
       path = "/v2/partners/sub-customers/budget",
       content_type = "application/json",

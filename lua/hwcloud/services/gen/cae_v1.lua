@@ -379,7 +379,7 @@ return {
   },
   operations = {
     create_agency = {
-      name = "CreateAgency",
+      sdk_operation = "CreateAgency",
       method = "POST",
       path = "/v1/{project_id}/cae/agencies",
       content_type = "application/json",
@@ -392,7 +392,7 @@ return {
       response = { ref = "CreateAgencyResponse" },
     },
     create_application = {
-      name = "CreateApplication",
+      sdk_operation = "CreateApplication",
       method = "POST",
       path = "/v1/{project_id}/cae/applications",
       content_type = "application/json",
@@ -407,7 +407,7 @@ return {
       response = { ref = "CreateApplicationResponse" },
     },
     create_certificate = {
-      name = "CreateCertificate",
+      sdk_operation = "CreateCertificate",
       method = "POST",
       path = "/v1/{project_id}/cae/certificates",
       content_type = "application/json",
@@ -423,7 +423,7 @@ return {
       response = { ref = "CreateCertificateResponse" },
     },
     create_component = {
-      name = "CreateComponent",
+      sdk_operation = "CreateComponent",
       method = "POST",
       path = "/v1/{project_id}/cae/applications/{application_id}/components",
       content_type = "application/json",
@@ -440,7 +440,7 @@ return {
       response = { ref = "CreateComponentResponse" },
     },
     create_component_configuration = {
-      name = "CreateComponentConfiguration",
+      sdk_operation = "CreateComponentConfiguration",
       method = "POST",
       path = "/v1/{project_id}/cae/applications/{application_id}/components/{component_id}/configurations",
       content_type = "application/json",
@@ -457,7 +457,7 @@ return {
       response = { ref = "CreateComponentConfigurationResponse" },
     },
     create_component_with_configuration = {
-      name = "CreateComponentWithConfiguration",
+      sdk_operation = "CreateComponentWithConfiguration",
       method = "POST",
       path = "/v1/{project_id}/cae/applications/{application_id}/component-with-configurations",
       content_type = "application/json",
@@ -475,7 +475,7 @@ return {
       response = { ref = "CreateComponentWithConfigurationResponse" },
     },
     create_domain = {
-      name = "CreateDomain",
+      sdk_operation = "CreateDomain",
       method = "POST",
       path = "/v1/{project_id}/cae/domains",
       content_type = "application/json",
@@ -490,7 +490,7 @@ return {
       response = { ref = "CreateDomainResponse" },
     },
     create_environment = {
-      name = "CreateEnvironment",
+      sdk_operation = "CreateEnvironment",
       method = "POST",
       path = "/v1/{project_id}/cae/environments",
       content_type = "application/json",
@@ -504,7 +504,7 @@ return {
       response = { ref = "CreateEnvironmentResponse" },
     },
     create_monitor_system = {
-      name = "CreateMonitorSystem",
+      sdk_operation = "CreateMonitorSystem",
       method = "POST",
       path = "/v1/{project_id}/cae/monitor-system",
       content_type = "application/json",
@@ -519,7 +519,7 @@ return {
       response = { ref = "CreateMonitorSystemResponse" },
     },
     create_notice_rule = {
-      name = "CreateNoticeRule",
+      sdk_operation = "CreateNoticeRule",
       method = "POST",
       path = "/v1/{project_id}/cae/notice-rules",
       content_type = "application/json",
@@ -533,7 +533,7 @@ return {
       response = { ref = "CreateNoticeRuleResponse" },
     },
     create_secret = {
-      name = "CreateSecret",
+      sdk_operation = "CreateSecret",
       method = "POST",
       path = "/v1/{project_id}/cae/dew-secrets",
       content_type = "application/json",
@@ -548,7 +548,7 @@ return {
       response = { ref = "CreateSecretResponse" },
     },
     create_timer_rule = {
-      name = "CreateTimerRule",
+      sdk_operation = "CreateTimerRule",
       method = "POST",
       path = "/v1/{project_id}/cae/timer-rules",
       content_type = "application/json",
@@ -563,7 +563,7 @@ return {
       response = { ref = "CreateTimerRuleResponse" },
     },
     create_volume = {
-      name = "CreateVolume",
+      sdk_operation = "CreateVolume",
       method = "POST",
       path = "/v1/{project_id}/cae/volumes",
       content_type = "application/json",
@@ -578,7 +578,7 @@ return {
       response = { ref = "CreateVolumeResponse" },
     },
     create_vpc_egress = {
-      name = "CreateVpcEgress",
+      sdk_operation = "CreateVpcEgress",
       method = "POST",
       path = "/v1/{project_id}/cae/vpc-egress",
       content_type = "application/json",
@@ -593,7 +593,7 @@ return {
       response = { ref = "CreateVpcEgressResponse" },
     },
     delete_application = {
-      name = "DeleteApplication",
+      sdk_operation = "DeleteApplication",
       method = "DELETE",
       path = "/v1/{project_id}/cae/applications/{application_id}",
       content_type = "application/json",
@@ -605,7 +605,7 @@ return {
       response = { ref = "DeleteApplicationResponse" },
     },
     delete_certificate = {
-      name = "DeleteCertificate",
+      sdk_operation = "DeleteCertificate",
       method = "DELETE",
       path = "/v1/{project_id}/cae/certificates/{certificate_id}",
       content_type = "application/json",
@@ -617,7 +617,7 @@ return {
       response = { ref = "DeleteCertificateResponse" },
     },
     delete_component = {
-      name = "DeleteComponent",
+      sdk_operation = "DeleteComponent",
       method = "DELETE",
       path = "/v1/{project_id}/cae/applications/{application_id}/components/{component_id}",
       content_type = "application/json",
@@ -630,7 +630,7 @@ return {
       response = { ref = "DeleteComponentResponse" },
     },
     delete_component_configuration = {
-      name = "DeleteComponentConfiguration",
+      sdk_operation = "DeleteComponentConfiguration",
       method = "DELETE",
       path = "/v1/{project_id}/cae/applications/{application_id}/components/{component_id}/configurations",
       content_type = "application/json",
@@ -643,7 +643,7 @@ return {
       response = { ref = "DeleteComponentConfigurationResponse" },
     },
     delete_domain = {
-      name = "DeleteDomain",
+      sdk_operation = "DeleteDomain",
       method = "DELETE",
       path = "/v1/{project_id}/cae/domains/{domain_id}",
       content_type = "application/json",
@@ -655,7 +655,7 @@ return {
       response = { ref = "DeleteDomainResponse" },
     },
     delete_environment = {
-      name = "DeleteEnvironment",
+      sdk_operation = "DeleteEnvironment",
       method = "DELETE",
       path = "/v1/{project_id}/cae/environments/{environment_id}",
       content_type = "application/json",
@@ -666,7 +666,7 @@ return {
       response = { ref = "DeleteEnvironmentResponse" },
     },
     delete_notice_rule = {
-      name = "DeleteNoticeRule",
+      sdk_operation = "DeleteNoticeRule",
       method = "DELETE",
       path = "/v1/{project_id}/cae/notice-rules/{rule_id}",
       content_type = "application/json",
@@ -677,7 +677,7 @@ return {
       response = { type = "string" },
     },
     delete_secret = {
-      name = "DeleteSecret",
+      sdk_operation = "DeleteSecret",
       method = "DELETE",
       path = "/v1/{project_id}/cae/dew-secrets/{secret_id}",
       content_type = "application/json",
@@ -688,7 +688,7 @@ return {
       response = { ref = "DeleteSecretResponse" },
     },
     delete_timer_rule = {
-      name = "DeleteTimerRule",
+      sdk_operation = "DeleteTimerRule",
       method = "DELETE",
       path = "/v1/{project_id}/cae/timer-rules/{timer_rule_id}",
       content_type = "application/json",
@@ -700,7 +700,7 @@ return {
       response = { ref = "DeleteTimerRuleResponse" },
     },
     delete_volume = {
-      name = "DeleteVolume",
+      sdk_operation = "DeleteVolume",
       method = "DELETE",
       path = "/v1/{project_id}/cae/volumes/{id}",
       content_type = "application/json",
@@ -712,7 +712,7 @@ return {
       response = { ref = "DeleteVolumeResponse" },
     },
     delete_vpc_egress = {
-      name = "DeleteVpcEgress",
+      sdk_operation = "DeleteVpcEgress",
       method = "DELETE",
       path = "/v1/{project_id}/cae/vpc-egress/{vpc_egress_id}",
       content_type = "application/json",
@@ -724,7 +724,7 @@ return {
       response = { ref = "DeleteVpcEgressResponse" },
     },
     execute_action = {
-      name = "ExecuteAction",
+      sdk_operation = "ExecuteAction",
       method = "POST",
       path = "/v1/{project_id}/cae/applications/{application_id}/components/{component_id}/action",
       content_type = "application/json",
@@ -742,7 +742,7 @@ return {
       response = { ref = "ExecuteActionResponse" },
     },
     list_agencies = {
-      name = "ListAgencies",
+      sdk_operation = "ListAgencies",
       method = "GET",
       path = "/v1/{project_id}/cae/agencies",
       content_type = "application/json",
@@ -750,7 +750,7 @@ return {
       response = { ref = "ListAgenciesResponse" },
     },
     list_applications = {
-      name = "ListApplications",
+      sdk_operation = "ListApplications",
       method = "GET",
       path = "/v1/{project_id}/cae/applications",
       content_type = "application/json",
@@ -761,7 +761,7 @@ return {
       response = { ref = "ListApplicationsResponse" },
     },
     list_certificates = {
-      name = "ListCertificates",
+      sdk_operation = "ListCertificates",
       method = "GET",
       path = "/v1/{project_id}/cae/certificates",
       content_type = "application/json",
@@ -772,7 +772,7 @@ return {
       response = { ref = "ListCertificatesResponse" },
     },
     list_component_configurations = {
-      name = "ListComponentConfigurations",
+      sdk_operation = "ListComponentConfigurations",
       method = "GET",
       path = "/v1/{project_id}/cae/applications/{application_id}/components/{component_id}/configurations",
       content_type = "application/json",
@@ -786,7 +786,7 @@ return {
       response = { ref = "ListComponentConfigurationsResponse" },
     },
     list_component_instances = {
-      name = "ListComponentInstances",
+      sdk_operation = "ListComponentInstances",
       method = "GET",
       path = "/v1/{project_id}/cae/applications/{application_id}/components/{component_id}/instances",
       content_type = "application/json",
@@ -799,7 +799,7 @@ return {
       response = { ref = "ListComponentInstancesResponse" },
     },
     list_component_snapshots = {
-      name = "ListComponentSnapshots",
+      sdk_operation = "ListComponentSnapshots",
       method = "GET",
       path = "/v1/{project_id}/cae/applications/{application_id}/components/{component_id}/snapshots",
       content_type = "application/json",
@@ -812,7 +812,7 @@ return {
       response = { ref = "ListComponentSnapshotsResponse" },
     },
     list_components = {
-      name = "ListComponents",
+      sdk_operation = "ListComponents",
       method = "GET",
       path = "/v1/{project_id}/cae/applications/{application_id}/components",
       content_type = "application/json",
@@ -829,7 +829,7 @@ return {
       response = { ref = "ListComponentsResponse" },
     },
     list_domains = {
-      name = "ListDomains",
+      sdk_operation = "ListDomains",
       method = "GET",
       path = "/v1/{project_id}/cae/domains",
       content_type = "application/json",
@@ -840,7 +840,7 @@ return {
       response = { ref = "ListDomainsResponse" },
     },
     list_effective_components = {
-      name = "ListEffectiveComponents",
+      sdk_operation = "ListEffectiveComponents",
       method = "GET",
       path = "/v1/{project_id}/cae/dew-secrets/{secret_id}/effective-components",
       content_type = "application/json",
@@ -851,7 +851,7 @@ return {
       response = { ref = "ListEffectiveComponentsResponse" },
     },
     list_eips = {
-      name = "ListEips",
+      sdk_operation = "ListEips",
       method = "GET",
       path = "/v1/{project_id}/cae/eips",
       content_type = "application/json",
@@ -862,7 +862,7 @@ return {
       response = { ref = "ListEipsResponse" },
     },
     list_environments = {
-      name = "ListEnvironments",
+      sdk_operation = "ListEnvironments",
       method = "GET",
       path = "/v1/{project_id}/cae/environments",
       content_type = "application/json",
@@ -872,7 +872,7 @@ return {
       response = { ref = "ListEnvironmentsResponse" },
     },
     list_notice_rules = {
-      name = "ListNoticeRules",
+      sdk_operation = "ListNoticeRules",
       method = "GET",
       path = "/v1/{project_id}/cae/notice-rules",
       content_type = "application/json",
@@ -882,7 +882,7 @@ return {
       response = { ref = "ListNoticeRulesResponse" },
     },
     list_secrets = {
-      name = "ListSecrets",
+      sdk_operation = "ListSecrets",
       method = "GET",
       path = "/v1/{project_id}/cae/dew-secrets",
       content_type = "application/json",
@@ -892,7 +892,7 @@ return {
       response = { ref = "ListSecretsResponse" },
     },
     list_timer_rules = {
-      name = "ListTimerRules",
+      sdk_operation = "ListTimerRules",
       method = "GET",
       path = "/v1/{project_id}/cae/timer-rules",
       content_type = "application/json",
@@ -903,7 +903,7 @@ return {
       response = { ref = "ListTimerRulesResponse" },
     },
     list_volumes = {
-      name = "ListVolumes",
+      sdk_operation = "ListVolumes",
       method = "GET",
       path = "/v1/{project_id}/cae/volumes",
       content_type = "application/json",
@@ -915,7 +915,7 @@ return {
       response = { ref = "ListVolumesResponse" },
     },
     list_vpc_egress = {
-      name = "ListVpcEgress",
+      sdk_operation = "ListVpcEgress",
       method = "GET",
       path = "/v1/{project_id}/cae/vpc-egress",
       content_type = "application/json",
@@ -926,7 +926,7 @@ return {
       response = { ref = "ListVpcEgressResponse" },
     },
     retry_job = {
-      name = "RetryJob",
+      sdk_operation = "RetryJob",
       method = "POST",
       path = "/v1/{project_id}/cae/jobs/{job_id}",
       content_type = "application/json",
@@ -938,7 +938,7 @@ return {
       response = { ref = "RetryJobResponse" },
     },
     show_application = {
-      name = "ShowApplication",
+      sdk_operation = "ShowApplication",
       method = "GET",
       path = "/v1/{project_id}/cae/applications/{application_id}",
       content_type = "application/json",
@@ -950,7 +950,7 @@ return {
       response = { ref = "ShowApplicationResponse" },
     },
     show_component = {
-      name = "ShowComponent",
+      sdk_operation = "ShowComponent",
       method = "GET",
       path = "/v1/{project_id}/cae/applications/{application_id}/components/{component_id}",
       content_type = "application/json",
@@ -963,7 +963,7 @@ return {
       response = { ref = "ShowComponentResponse" },
     },
     show_execution_result = {
-      name = "ShowExecutionResult",
+      sdk_operation = "ShowExecutionResult",
       method = "GET",
       path = "/v1/{project_id}/cae/timer-rules/{timer_rule_id}/execution-results",
       content_type = "application/json",
@@ -975,7 +975,7 @@ return {
       response = { ref = "ShowExecutionResultResponse" },
     },
     show_job = {
-      name = "ShowJob",
+      sdk_operation = "ShowJob",
       method = "GET",
       path = "/v1/{project_id}/cae/jobs/{job_id}",
       content_type = "application/json",
@@ -987,7 +987,7 @@ return {
       response = { ref = "ShowJobResponse" },
     },
     show_monitor_system = {
-      name = "ShowMonitorSystem",
+      sdk_operation = "ShowMonitorSystem",
       method = "GET",
       path = "/v1/{project_id}/cae/monitor-system",
       content_type = "application/json",
@@ -998,7 +998,7 @@ return {
       response = { ref = "ShowMonitorSystemResponse" },
     },
     show_notice_rule = {
-      name = "ShowNoticeRule",
+      sdk_operation = "ShowNoticeRule",
       method = "GET",
       path = "/v1/{project_id}/cae/notice-rules/{rule_id}",
       content_type = "application/json",
@@ -1009,7 +1009,7 @@ return {
       response = { ref = "ShowNoticeRuleResponse" },
     },
     update_certificate = {
-      name = "UpdateCertificate",
+      sdk_operation = "UpdateCertificate",
       method = "PUT",
       path = "/v1/{project_id}/cae/certificates/{certificate_id}",
       content_type = "application/json",
@@ -1025,7 +1025,7 @@ return {
       response = { ref = "UpdateCertificateResponse" },
     },
     update_component = {
-      name = "UpdateComponent",
+      sdk_operation = "UpdateComponent",
       method = "PUT",
       path = "/v1/{project_id}/cae/applications/{application_id}/components/{component_id}",
       content_type = "application/json",
@@ -1043,7 +1043,7 @@ return {
       response = { ref = "UpdateComponentResponse" },
     },
     update_eip = {
-      name = "UpdateEip",
+      sdk_operation = "UpdateEip",
       method = "PUT",
       path = "/v1/{project_id}/cae/eips",
       content_type = "application/json",
@@ -1058,7 +1058,7 @@ return {
       response = { ref = "UpdateEipResponse" },
     },
     update_monitor_system = {
-      name = "UpdateMonitorSystem",
+      sdk_operation = "UpdateMonitorSystem",
       method = "PUT",
       path = "/v1/{project_id}/cae/monitor-system/{monitor_system_id}",
       content_type = "application/json",
@@ -1074,7 +1074,7 @@ return {
       response = { ref = "UpdateMonitorSystemResponse" },
     },
     update_notice_rule = {
-      name = "UpdateNoticeRule",
+      sdk_operation = "UpdateNoticeRule",
       method = "PUT",
       path = "/v1/{project_id}/cae/notice-rules/{rule_id}",
       content_type = "application/json",
@@ -1089,7 +1089,7 @@ return {
       response = { ref = "UpdateNoticeRuleResponse" },
     },
     update_secret = {
-      name = "UpdateSecret",
+      sdk_operation = "UpdateSecret",
       method = "PUT",
       path = "/v1/{project_id}/cae/dew-secrets/{secret_id}",
       content_type = "application/json",
@@ -1104,7 +1104,7 @@ return {
       response = { ref = "UpdateSecretResponse" },
     },
     update_timer_rule = {
-      name = "UpdateTimerRule",
+      sdk_operation = "UpdateTimerRule",
       method = "PUT",
       path = "/v1/{project_id}/cae/timer-rules/{timer_rule_id}",
       content_type = "application/json",

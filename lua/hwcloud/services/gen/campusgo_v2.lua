@@ -73,7 +73,7 @@ return {
   },
   operations = {
     create_tasks = {
-      name = "CreateTasks",
+      sdk_operation = "CreateTasks",
       method = "POST",
       path = "/v2/{project_id}/services/{service_name}/tasks",
       content_type = "application/json",
@@ -92,7 +92,7 @@ return {
       response = { type = "array", items = { ref = "CreateResponseBody" } },
     },
     delete_task = {
-      name = "DeleteTask",
+      sdk_operation = "DeleteTask",
       method = "DELETE",
       path = "/v2/{project_id}/services/{service_name}/tasks/{task_id}",
       content_type = "application/json",
@@ -103,7 +103,7 @@ return {
       response = { ref = "DeleteTaskResponse" },
     },
     list_tasks_details = {
-      name = "ListTasksDetails",
+      sdk_operation = "ListTasksDetails",
       method = "GET",
       path = "/v2/{project_id}/services/{service_name}/tasks",
       content_type = "application/json",
@@ -123,7 +123,7 @@ return {
       response = { ref = "ListTasksDetailsResponse" },
     },
     show_task = {
-      name = "ShowTask",
+      sdk_operation = "ShowTask",
       method = "GET",
       path = "/v2/{project_id}/services/{service_name}/tasks/{task_id}",
       content_type = "application/json",

@@ -86,7 +86,7 @@ return {
   },
   operations = {
     change_instance_network = {
-      name = "ChangeInstanceNetwork",
+      sdk_operation = "ChangeInstanceNetwork",
       method = "POST",
       path = "/v1/{project_id}/cbs/{server_id}/network/change",
       content_type = "application/json",
@@ -98,7 +98,7 @@ return {
       response = { ref = "ChangeInstanceNetworkResponse" },
     },
     change_instance_order = {
-      name = "ChangeInstanceOrder",
+      sdk_operation = "ChangeInstanceOrder",
       method = "GET",
       path = "/v1/{project_id}/cbs/{server_id}/alter/{instance_key}",
       content_type = "application/json",
@@ -109,7 +109,7 @@ return {
       response = { ref = "ChangeInstanceOrderResponse" },
     },
     create_cbh = {
-      name = "CreateCbh",
+      sdk_operation = "CreateCbh",
       method = "POST",
       path = "/v1/{project_id}/cbs/instance/create",
       content_type = "application/json",
@@ -120,7 +120,7 @@ return {
       response = { ref = "CreateCbhResponse" },
     },
     create_instance_order = {
-      name = "CreateInstanceOrder",
+      sdk_operation = "CreateInstanceOrder",
       method = "POST",
       path = "/v1/{project_id}/cbs/period/order",
       content_type = "application/json",
@@ -139,7 +139,7 @@ return {
       response = { ref = "CreateInstanceOrderResponse" },
     },
     install_cbh_eip = {
-      name = "InstallCbhEip",
+      sdk_operation = "InstallCbhEip",
       method = "POST",
       path = "/v1/{project_id}/cbs/instance/{server_id}/eip/bind",
       content_type = "application/json",
@@ -152,7 +152,7 @@ return {
       response = { ref = "InstallCbhEipResponse" },
     },
     list_cbh_instance = {
-      name = "ListCbhInstance",
+      sdk_operation = "ListCbhInstance",
       method = "GET",
       path = "/v1/{project_id}/cbs/instance/list",
       content_type = "application/json",
@@ -160,7 +160,7 @@ return {
       response = { ref = "ListCbhInstanceResponse" },
     },
     list_quota_status = {
-      name = "ListQuotaStatus",
+      sdk_operation = "ListQuotaStatus",
       method = "GET",
       path = "/v1/{project_id}/cbs/instance/ecs-quota",
       content_type = "application/json",
@@ -171,7 +171,7 @@ return {
       response = { ref = "ListQuotaStatusResponse" },
     },
     login_cbh = {
-      name = "LoginCbh",
+      sdk_operation = "LoginCbh",
       method = "POST",
       path = "/v1/{project_id}/cbs/instance/login",
       content_type = "application/json",
@@ -182,7 +182,7 @@ return {
       response = { ref = "LoginCbhResponse" },
     },
     reset_login_method = {
-      name = "ResetLoginMethod",
+      sdk_operation = "ResetLoginMethod",
       method = "PUT",
       path = "/v1/{project_id}/cbs/instance/{server_id}/login-method",
       content_type = "application/json",
@@ -192,7 +192,7 @@ return {
       response = { ref = "ResetLoginMethodResponse" },
     },
     reset_password = {
-      name = "ResetPassword",
+      sdk_operation = "ResetPassword",
       method = "PUT",
       path = "/v1/{project_id}/cbs/instance/password",
       content_type = "application/json",
@@ -204,7 +204,7 @@ return {
       response = { ref = "ResetPasswordResponse" },
     },
     restart_cbh_instance = {
-      name = "RestartCbhInstance",
+      sdk_operation = "RestartCbhInstance",
       method = "POST",
       path = "/v1/{project_id}/cbs/instance/reboot",
       content_type = "application/json",
@@ -216,7 +216,7 @@ return {
       response = { ref = "RestartCbhInstanceResponse" },
     },
     search_quota = {
-      name = "SearchQuota",
+      sdk_operation = "SearchQuota",
       method = "GET",
       path = "/v1/{project_id}/cbs/instance/quota",
       content_type = "application/json",
@@ -224,7 +224,7 @@ return {
       response = { ref = "SearchQuotaResponse" },
     },
     show_available_zone_info = {
-      name = "ShowAvailableZoneInfo",
+      sdk_operation = "ShowAvailableZoneInfo",
       method = "GET",
       path = "/v1/{project_id}/cbs/available-zone",
       content_type = "application/json",
@@ -232,7 +232,7 @@ return {
       response = { ref = "ShowAvailableZoneInfoResponse" },
     },
     show_network_configuration = {
-      name = "ShowNetworkConfiguration",
+      sdk_operation = "ShowNetworkConfiguration",
       method = "POST",
       path = "/v1/{project_id}/cbs/network/configuration",
       content_type = "application/json",
@@ -246,7 +246,7 @@ return {
       response = { ref = "ShowNetworkConfigurationResponse" },
     },
     start_cbh_instance = {
-      name = "StartCbhInstance",
+      sdk_operation = "StartCbhInstance",
       method = "POST",
       path = "/v1/{project_id}/cbs/instance/start",
       content_type = "application/json",
@@ -257,7 +257,7 @@ return {
       response = { ref = "StartCbhInstanceResponse" },
     },
     stop_cbh_instance = {
-      name = "StopCbhInstance",
+      sdk_operation = "StopCbhInstance",
       method = "POST",
       path = "/v1/{project_id}/cbs/instance/stop",
       content_type = "application/json",
@@ -268,7 +268,7 @@ return {
       response = { ref = "StopCbhInstanceResponse" },
     },
     uninstall_cbh_eip = {
-      name = "UninstallCbhEip",
+      sdk_operation = "UninstallCbhEip",
       method = "POST",
       path = "/v1/{project_id}/cbs/instance/{server_id}/eip/unbind",
       content_type = "application/json",
@@ -281,7 +281,7 @@ return {
       response = { ref = "UninstallCbhEipResponse" },
     },
     upgrade_cbh_instance = {
-      name = "UpgradeCbhInstance",
+      sdk_operation = "UpgradeCbhInstance",
       method = "POST",
       path = "/v1/{project_id}/cbs/instance/upgrade",
       content_type = "application/json",

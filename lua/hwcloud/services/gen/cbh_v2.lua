@@ -79,7 +79,7 @@ return {
   },
   operations = {
     batch_create_instance_tag = {
-      name = "BatchCreateInstanceTag",
+      sdk_operation = "BatchCreateInstanceTag",
       method = "POST",
       path = "/v2/{project_id}/cbs/instance/{resource_id}/tags/action",
       content_type = "application/json",
@@ -93,7 +93,7 @@ return {
       response = { ref = "BatchCreateInstanceTagResponse" },
     },
     change_instance_type = {
-      name = "ChangeInstanceType",
+      sdk_operation = "ChangeInstanceType",
       method = "PUT",
       path = "/v2/{project_id}/cbs/instance/type",
       content_type = "application/json",
@@ -105,7 +105,7 @@ return {
       response = { ref = "ChangeInstanceTypeResponse" },
     },
     count_instances_by_tag = {
-      name = "CountInstancesByTag",
+      sdk_operation = "CountInstancesByTag",
       method = "POST",
       path = "/v2/{project_id}/cbs/instance/count",
       content_type = "application/json",
@@ -122,7 +122,7 @@ return {
       response = { ref = "CountInstancesByTagResponse" },
     },
     create_instance = {
-      name = "CreateInstance",
+      sdk_operation = "CreateInstance",
       method = "POST",
       path = "/v2/{project_id}/cbs/instance",
       content_type = "application/json",
@@ -148,7 +148,7 @@ return {
       response = { ref = "CreateInstanceResponse" },
     },
     delete_instance = {
-      name = "DeleteInstance",
+      sdk_operation = "DeleteInstance",
       method = "DELETE",
       path = "/v2/{project_id}/cbs/instance",
       content_type = "application/json",
@@ -158,7 +158,7 @@ return {
       response = { ref = "DeleteInstanceResponse" },
     },
     install_instance_eip = {
-      name = "InstallInstanceEip",
+      sdk_operation = "InstallInstanceEip",
       method = "POST",
       path = "/v2/{project_id}/cbs/instance/{server_id}/eip/bind",
       content_type = "application/json",
@@ -170,7 +170,7 @@ return {
       response = { ref = "InstallInstanceEipResponse" },
     },
     list_available_zones = {
-      name = "ListAvailableZones",
+      sdk_operation = "ListAvailableZones",
       method = "GET",
       path = "/v2/{project_id}/cbs/available-zone",
       content_type = "application/json",
@@ -178,7 +178,7 @@ return {
       response = { ref = "ListAvailableZonesResponse" },
     },
     list_instances = {
-      name = "ListInstances",
+      sdk_operation = "ListInstances",
       method = "GET",
       path = "/v2/{project_id}/cbs/instance/list",
       content_type = "application/json",
@@ -191,7 +191,7 @@ return {
       response = { ref = "ListInstancesResponse" },
     },
     list_instances_by_tag = {
-      name = "ListInstancesByTag",
+      sdk_operation = "ListInstancesByTag",
       method = "POST",
       path = "/v2/{project_id}/cbs/instance/filter",
       content_type = "application/json",
@@ -210,7 +210,7 @@ return {
       response = { ref = "ListInstancesByTagResponse" },
     },
     list_specifications = {
-      name = "ListSpecifications",
+      sdk_operation = "ListSpecifications",
       method = "GET",
       path = "/v2/{project_id}/cbs/instance/specification",
       content_type = "application/json",
@@ -221,7 +221,7 @@ return {
       response = { type = "array", items = { ref = "CbsGetSpecInfo" } },
     },
     list_switch_config_info = {
-      name = "ListSwitchConfigInfo",
+      sdk_operation = "ListSwitchConfigInfo",
       method = "GET",
       path = "/v2/{project_id}/cbs/feature/config",
       content_type = "application/json",
@@ -229,7 +229,7 @@ return {
       response = { ref = "ListSwitchConfigInfoResponse" },
     },
     list_tags = {
-      name = "ListTags",
+      sdk_operation = "ListTags",
       method = "GET",
       path = "/v2/{project_id}/cbs/instance/tags",
       content_type = "application/json",
@@ -237,7 +237,7 @@ return {
       response = { ref = "ListTagsResponse" },
     },
     login_instance = {
-      name = "LoginInstance",
+      sdk_operation = "LoginInstance",
       method = "POST",
       path = "/v2/{project_id}/cbs/instance/login",
       content_type = "application/json",
@@ -248,7 +248,7 @@ return {
       response = { ref = "LoginInstanceResponse" },
     },
     login_instance_admin = {
-      name = "LoginInstanceAdmin",
+      sdk_operation = "LoginInstanceAdmin",
       method = "GET",
       path = "/v2/{project_id}/cbs/instances/{server_id}/admin-url",
       content_type = "application/json",
@@ -258,7 +258,7 @@ return {
       response = { ref = "LoginInstanceAdminResponse" },
     },
     reboot_instance = {
-      name = "RebootInstance",
+      sdk_operation = "RebootInstance",
       method = "POST",
       path = "/v2/{project_id}/cbs/instance/reboot",
       content_type = "application/json",
@@ -270,7 +270,7 @@ return {
       response = { ref = "RebootInstanceResponse" },
     },
     register_authorization = {
-      name = "RegisterAuthorization",
+      sdk_operation = "RegisterAuthorization",
       method = "POST",
       path = "/v2/{project_id}/cbs/agency/authorization",
       content_type = "application/json",
@@ -281,7 +281,7 @@ return {
       response = { ref = "RegisterAuthorizationResponse" },
     },
     reset_instance_login_method = {
-      name = "ResetInstanceLoginMethod",
+      sdk_operation = "ResetInstanceLoginMethod",
       method = "PUT",
       path = "/v2/{project_id}/cbs/instance/login-method",
       content_type = "application/json",
@@ -292,7 +292,7 @@ return {
       response = { ref = "ResetInstanceLoginMethodResponse" },
     },
     reset_instance_password = {
-      name = "ResetInstancePassword",
+      sdk_operation = "ResetInstancePassword",
       method = "PUT",
       path = "/v2/{project_id}/cbs/instance/password",
       content_type = "application/json",
@@ -304,7 +304,7 @@ return {
       response = { ref = "ResetInstancePasswordResponse" },
     },
     resize_instance = {
-      name = "ResizeInstance",
+      sdk_operation = "ResizeInstance",
       method = "PUT",
       path = "/v2/{project_id}/cbs/instance",
       content_type = "application/json",
@@ -318,7 +318,7 @@ return {
       response = { ref = "ResizeInstanceResponse" },
     },
     rollback_instance = {
-      name = "RollbackInstance",
+      sdk_operation = "RollbackInstance",
       method = "POST",
       path = "/v2/{project_id}/cbs/instance/rollback",
       content_type = "application/json",
@@ -329,7 +329,7 @@ return {
       response = { ref = "RollbackInstanceResponse" },
     },
     show_authorization = {
-      name = "ShowAuthorization",
+      sdk_operation = "ShowAuthorization",
       method = "GET",
       path = "/v2/{project_id}/cbs/agency/authorization",
       content_type = "application/json",
@@ -337,7 +337,7 @@ return {
       response = { ref = "ShowAuthorizationResponse" },
     },
     show_ecs_quota = {
-      name = "ShowEcsQuota",
+      sdk_operation = "ShowEcsQuota",
       method = "GET",
       path = "/v2/{project_id}/cbs/instance/ecs-quota",
       content_type = "application/json",
@@ -348,7 +348,7 @@ return {
       response = { ref = "ShowEcsQuotaResponse" },
     },
     show_instance_status = {
-      name = "ShowInstanceStatus",
+      sdk_operation = "ShowInstanceStatus",
       method = "GET",
       path = "/v2/{project_id}/cbs/instance/{server_id}/status",
       content_type = "application/json",
@@ -358,7 +358,7 @@ return {
       response = { ref = "ShowInstanceStatusResponse" },
     },
     show_instance_tags = {
-      name = "ShowInstanceTags",
+      sdk_operation = "ShowInstanceTags",
       method = "GET",
       path = "/v2/{project_id}/cbs/instance/{resource_id}/tags",
       content_type = "application/json",
@@ -368,7 +368,7 @@ return {
       response = { ref = "ShowInstanceTagsResponse" },
     },
     show_om_url = {
-      name = "ShowOmUrl",
+      sdk_operation = "ShowOmUrl",
       method = "GET",
       path = "/v2/{project_id}/cbs/instance/get-om-url",
       content_type = "application/json",
@@ -380,7 +380,7 @@ return {
       response = { ref = "ShowOmUrlResponse" },
     },
     show_quota = {
-      name = "ShowQuota",
+      sdk_operation = "ShowQuota",
       method = "GET",
       path = "/v2/{project_id}/cbs/instance/quota",
       content_type = "application/json",
@@ -388,7 +388,7 @@ return {
       response = { ref = "ShowQuotaResponse" },
     },
     start_instance = {
-      name = "StartInstance",
+      sdk_operation = "StartInstance",
       method = "POST",
       path = "/v2/{project_id}/cbs/instance/start",
       content_type = "application/json",
@@ -399,7 +399,7 @@ return {
       response = { ref = "StartInstanceResponse" },
     },
     stop_instance = {
-      name = "StopInstance",
+      sdk_operation = "StopInstance",
       method = "POST",
       path = "/v2/{project_id}/cbs/instance/stop",
       content_type = "application/json",
@@ -410,7 +410,7 @@ return {
       response = { ref = "StopInstanceResponse" },
     },
     switch_instance_vpc = {
-      name = "SwitchInstanceVpc",
+      sdk_operation = "SwitchInstanceVpc",
       method = "PUT",
       path = "/v2/{project_id}/cbs/instance/vpc",
       content_type = "application/json",
@@ -422,7 +422,7 @@ return {
       response = { ref = "SwitchInstanceVpcResponse" },
     },
     uninstall_instance_eip = {
-      name = "UninstallInstanceEip",
+      sdk_operation = "UninstallInstanceEip",
       method = "POST",
       path = "/v2/{project_id}/cbs/instance/{server_id}/eip/unbind",
       content_type = "application/json",
@@ -434,7 +434,7 @@ return {
       response = { ref = "UninstallInstanceEipResponse" },
     },
     update_instance_security_group = {
-      name = "UpdateInstanceSecurityGroup",
+      sdk_operation = "UpdateInstanceSecurityGroup",
       method = "PUT",
       path = "/v2/{project_id}/cbs/instance/{server_id}/security-groups",
       content_type = "application/json",
@@ -446,7 +446,7 @@ return {
       response = { ref = "UpdateInstanceSecurityGroupResponse" },
     },
     upgrade_instance = {
-      name = "UpgradeInstance",
+      sdk_operation = "UpgradeInstance",
       method = "POST",
       path = "/v2/{project_id}/cbs/instance/upgrade",
       content_type = "application/json",

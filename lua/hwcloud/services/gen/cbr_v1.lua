@@ -321,7 +321,7 @@ return {
   },
   operations = {
     add_agent_path = {
-      name = "AddAgentPath",
+      sdk_operation = "AddAgentPath",
       method = "POST",
       path = "/v3/{project_id}/agents/{agent_id}/add-path",
       content_type = "application/json;charset=UTF-8",
@@ -334,7 +334,7 @@ return {
       response = { ref = "AddAgentPathResponse" },
     },
     add_member = {
-      name = "AddMember",
+      sdk_operation = "AddMember",
       method = "POST",
       path = "/v3/{project_id}/backups/{backup_id}/members",
       content_type = "application/json;charset=UTF-8",
@@ -347,7 +347,7 @@ return {
       response = { ref = "AddMemberResponse" },
     },
     add_vault_resource = {
-      name = "AddVaultResource",
+      sdk_operation = "AddVaultResource",
       method = "POST",
       path = "/v3/{project_id}/vaults/{vault_id}/addresources",
       content_type = "application/json;charset=UTF-8",
@@ -359,7 +359,7 @@ return {
       response = { ref = "AddVaultResourceResponse" },
     },
     associate_vault_policy = {
-      name = "AssociateVaultPolicy",
+      sdk_operation = "AssociateVaultPolicy",
       method = "POST",
       path = "/v3/{project_id}/vaults/{vault_id}/associatepolicy",
       content_type = "application/json;charset=UTF-8",
@@ -373,7 +373,7 @@ return {
       response = { ref = "AssociateVaultPolicyResponse" },
     },
     batch_create_and_delete_vault_tags = {
-      name = "BatchCreateAndDeleteVaultTags",
+      sdk_operation = "BatchCreateAndDeleteVaultTags",
       method = "POST",
       path = "/v3/{project_id}/vault/{vault_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -387,7 +387,7 @@ return {
       response = { ref = "BatchCreateAndDeleteVaultTagsResponse" },
     },
     batch_update_vault = {
-      name = "BatchUpdateVault",
+      sdk_operation = "BatchUpdateVault",
       method = "PUT",
       path = "/v3/{project_id}/vaults/batch-update",
       content_type = "application/json;charset=UTF-8",
@@ -398,7 +398,7 @@ return {
       response = { ref = "BatchUpdateVaultResponse" },
     },
     change_order = {
-      name = "ChangeOrder",
+      sdk_operation = "ChangeOrder",
       method = "POST",
       path = "/v3/{project_id}/orders/change",
       content_type = "application/json;charset=UTF-8",
@@ -413,7 +413,7 @@ return {
       response = { ref = "ChangeOrderResponse" },
     },
     change_vault_charge_mode = {
-      name = "ChangeVaultChargeMode",
+      sdk_operation = "ChangeVaultChargeMode",
       method = "POST",
       path = "/v3/{project_id}/vaults/change-charge-mode",
       content_type = "application/json;charset=UTF-8",
@@ -430,7 +430,7 @@ return {
       response = { ref = "ChangeVaultChargeModeResponse" },
     },
     check_agent = {
-      name = "CheckAgent",
+      sdk_operation = "CheckAgent",
       method = "POST",
       path = "/v3/{project_id}/agent/check",
       content_type = "application/json;charset=UTF-8",
@@ -441,7 +441,7 @@ return {
       response = { ref = "CheckAgentResponse" },
     },
     copy_backup = {
-      name = "CopyBackup",
+      sdk_operation = "CopyBackup",
       method = "POST",
       path = "/v3/{project_id}/backups/{backup_id}/replicate",
       content_type = "application/json;charset=UTF-8",
@@ -453,7 +453,7 @@ return {
       response = { ref = "CopyBackupResponse" },
     },
     copy_checkpoint = {
-      name = "CopyCheckpoint",
+      sdk_operation = "CopyCheckpoint",
       method = "POST",
       path = "/v3/{project_id}/checkpoints/replicate",
       content_type = "application/json;charset=UTF-8",
@@ -464,7 +464,7 @@ return {
       response = { ref = "CopyCheckpointResponse" },
     },
     create_checkpoint = {
-      name = "CreateCheckpoint",
+      sdk_operation = "CreateCheckpoint",
       method = "POST",
       path = "/v3/{project_id}/checkpoints",
       content_type = "application/json;charset=UTF-8",
@@ -475,7 +475,7 @@ return {
       response = { ref = "CreateCheckpointResponse" },
     },
     create_organization_policy = {
-      name = "CreateOrganizationPolicy",
+      sdk_operation = "CreateOrganizationPolicy",
       method = "POST",
       path = "/v3/{project_id}/organization-policies",
       content_type = "application/json;charset=UTF-8",
@@ -486,7 +486,7 @@ return {
       response = { ref = "CreateOrganizationPolicyResponse" },
     },
     create_policy = {
-      name = "CreatePolicy",
+      sdk_operation = "CreatePolicy",
       method = "POST",
       path = "/v3/{project_id}/policies",
       content_type = "application/json;charset=UTF-8",
@@ -497,7 +497,7 @@ return {
       response = { ref = "CreatePolicyResponse" },
     },
     create_post_paid_vault = {
-      name = "CreatePostPaidVault",
+      sdk_operation = "CreatePostPaidVault",
       method = "POST",
       path = "/v3/{project_id}/vaults/order",
       content_type = "application/json;charset=UTF-8",
@@ -508,7 +508,7 @@ return {
       response = { ref = "CreatePostPaidVaultResponse" },
     },
     create_vault = {
-      name = "CreateVault",
+      sdk_operation = "CreateVault",
       method = "POST",
       path = "/v3/{project_id}/vaults",
       content_type = "application/json;charset=UTF-8",
@@ -519,7 +519,7 @@ return {
       response = { ref = "CreateVaultResponse" },
     },
     create_vault_tags = {
-      name = "CreateVaultTags",
+      sdk_operation = "CreateVaultTags",
       method = "POST",
       path = "/v3/{project_id}/vault/{vault_id}/tags",
       content_type = "application/json;charset=UTF-8",
@@ -531,7 +531,7 @@ return {
       response = { ref = "CreateVaultTagsResponse" },
     },
     delete_backup = {
-      name = "DeleteBackup",
+      sdk_operation = "DeleteBackup",
       method = "DELETE",
       path = "/v3/{project_id}/backups/{backup_id}",
       content_type = "application/json",
@@ -541,7 +541,7 @@ return {
       response = { ref = "DeleteBackupResponse" },
     },
     delete_member = {
-      name = "DeleteMember",
+      sdk_operation = "DeleteMember",
       method = "DELETE",
       path = "/v3/{project_id}/backups/{backup_id}/members/{member_id}",
       content_type = "application/json",
@@ -552,7 +552,7 @@ return {
       response = { ref = "DeleteMemberResponse" },
     },
     delete_organization_policy = {
-      name = "DeleteOrganizationPolicy",
+      sdk_operation = "DeleteOrganizationPolicy",
       method = "DELETE",
       path = "/v3/{project_id}/organization-policies/{organization_policy_id}",
       content_type = "application/json",
@@ -562,7 +562,7 @@ return {
       response = { ref = "DeleteOrganizationPolicyResponse" },
     },
     delete_policy = {
-      name = "DeletePolicy",
+      sdk_operation = "DeletePolicy",
       method = "DELETE",
       path = "/v3/{project_id}/policies/{policy_id}",
       content_type = "application/json",
@@ -572,7 +572,7 @@ return {
       response = { ref = "DeletePolicyResponse" },
     },
     delete_vault = {
-      name = "DeleteVault",
+      sdk_operation = "DeleteVault",
       method = "DELETE",
       path = "/v3/{project_id}/vaults/{vault_id}",
       content_type = "application/json",
@@ -582,7 +582,7 @@ return {
       response = { ref = "DeleteVaultResponse" },
     },
     delete_vault_tag = {
-      name = "DeleteVaultTag",
+      sdk_operation = "DeleteVaultTag",
       method = "DELETE",
       path = "/v3/{project_id}/vault/{vault_id}/tags/{key}",
       content_type = "application/json",
@@ -593,7 +593,7 @@ return {
       response = { ref = "DeleteVaultTagResponse" },
     },
     disassociate_vault_policy = {
-      name = "DisassociateVaultPolicy",
+      sdk_operation = "DisassociateVaultPolicy",
       method = "POST",
       path = "/v3/{project_id}/vaults/{vault_id}/dissociatepolicy",
       content_type = "application/json;charset=UTF-8",
@@ -605,7 +605,7 @@ return {
       response = { ref = "DisassociateVaultPolicyResponse" },
     },
     import_backup = {
-      name = "ImportBackup",
+      sdk_operation = "ImportBackup",
       method = "POST",
       path = "/v3/{project_id}/backups/sync",
       content_type = "application/json;charset=UTF-8",
@@ -616,7 +616,7 @@ return {
       response = { ref = "ImportBackupResponse" },
     },
     import_checkpoint = {
-      name = "ImportCheckpoint",
+      sdk_operation = "ImportCheckpoint",
       method = "POST",
       path = "/v3/{project_id}/checkpoints/sync",
       content_type = "application/json;charset=UTF-8",
@@ -627,7 +627,7 @@ return {
       response = { ref = "ImportCheckpointResponse" },
     },
     list_agent = {
-      name = "ListAgent",
+      sdk_operation = "ListAgent",
       method = "GET",
       path = "/v3/{project_id}/agents",
       content_type = "application/json",
@@ -641,7 +641,7 @@ return {
       response = { ref = "ListAgentResponse" },
     },
     list_backups = {
-      name = "ListBackups",
+      sdk_operation = "ListBackups",
       method = "GET",
       path = "/v3/{project_id}/backups",
       content_type = "application/json",
@@ -674,7 +674,7 @@ return {
       response = { ref = "ListBackupsResponse" },
     },
     list_domain_projects = {
-      name = "ListDomainProjects",
+      sdk_operation = "ListDomainProjects",
       method = "GET",
       path = "/v3/domain/{domain_name}/projects",
       content_type = "application/json",
@@ -684,7 +684,7 @@ return {
       response = { ref = "ListDomainProjectsResponse" },
     },
     list_external_vault = {
-      name = "ListExternalVault",
+      sdk_operation = "ListExternalVault",
       method = "GET",
       path = "/v3/{project_id}/vaults/external",
       content_type = "application/json",
@@ -702,7 +702,7 @@ return {
       response = { ref = "ListExternalVaultResponse" },
     },
     list_features = {
-      name = "ListFeatures",
+      sdk_operation = "ListFeatures",
       method = "GET",
       path = "/v3/{project_id}/cbr-features",
       content_type = "application/json",
@@ -714,7 +714,7 @@ return {
       response = { type = "map", values = { type = "any" } },
     },
     list_op_logs = {
-      name = "ListOpLogs",
+      sdk_operation = "ListOpLogs",
       method = "GET",
       path = "/v3/{project_id}/operation-logs",
       content_type = "application/json",
@@ -736,7 +736,7 @@ return {
       response = { ref = "ListOpLogsResponse" },
     },
     list_organization_policies = {
-      name = "ListOrganizationPolicies",
+      sdk_operation = "ListOrganizationPolicies",
       method = "GET",
       path = "/v3/{project_id}/organization-policies",
       content_type = "application/json",
@@ -749,7 +749,7 @@ return {
       response = { ref = "ListOrganizationPoliciesResponse" },
     },
     list_organization_policy_detail = {
-      name = "ListOrganizationPolicyDetail",
+      sdk_operation = "ListOrganizationPolicyDetail",
       method = "GET",
       path = "/v3/{project_id}/organization-policies/{organization_policy_id}/policy-detail",
       content_type = "application/json",
@@ -759,7 +759,7 @@ return {
       response = { ref = "ListOrganizationPolicyDetailResponse" },
     },
     list_policies = {
-      name = "ListPolicies",
+      sdk_operation = "ListPolicies",
       method = "GET",
       path = "/v3/{project_id}/policies",
       content_type = "application/json",
@@ -770,7 +770,7 @@ return {
       response = { ref = "ListPoliciesResponse" },
     },
     list_projects = {
-      name = "ListProjects",
+      sdk_operation = "ListProjects",
       method = "GET",
       path = "/v3/region-projects",
       content_type = "application/json",
@@ -778,7 +778,7 @@ return {
       response = { ref = "ListProjectsResponse" },
     },
     list_protectable = {
-      name = "ListProtectable",
+      sdk_operation = "ListProtectable",
       method = "GET",
       path = "/v3/{project_id}/protectables/{protectable_type}/instances",
       content_type = "application/json",
@@ -796,7 +796,7 @@ return {
       response = { ref = "ListProtectableResponse" },
     },
     list_vault = {
-      name = "ListVault",
+      sdk_operation = "ListVault",
       method = "GET",
       path = "/v3/{project_id}/vaults",
       content_type = "application/json",
@@ -817,7 +817,7 @@ return {
       response = { ref = "ListVaultResponse" },
     },
     migrate_domain = {
-      name = "MigrateDomain",
+      sdk_operation = "MigrateDomain",
       method = "POST",
       path = "/v3/migrates",
       content_type = "application/json",
@@ -829,7 +829,7 @@ return {
       response = { type = "map", values = { type = "string" } },
     },
     migrate_vault_resource = {
-      name = "MigrateVaultResource",
+      sdk_operation = "MigrateVaultResource",
       method = "POST",
       path = "/v3/{project_id}/vaults/{vault_id}/migrateresources",
       content_type = "application/json;charset=UTF-8",
@@ -842,7 +842,7 @@ return {
       response = { ref = "MigrateVaultResourceResponse" },
     },
     register_agent = {
-      name = "RegisterAgent",
+      sdk_operation = "RegisterAgent",
       method = "POST",
       path = "/v3/{project_id}/agents",
       content_type = "application/json;charset=UTF-8",
@@ -853,7 +853,7 @@ return {
       response = { ref = "RegisterAgentResponse" },
     },
     remove_agent_path = {
-      name = "RemoveAgentPath",
+      sdk_operation = "RemoveAgentPath",
       method = "POST",
       path = "/v3/{project_id}/agents/{agent_id}/remove-path",
       content_type = "application/json;charset=UTF-8",
@@ -865,7 +865,7 @@ return {
       response = { ref = "RemoveAgentPathResponse" },
     },
     remove_vault_resource = {
-      name = "RemoveVaultResource",
+      sdk_operation = "RemoveVaultResource",
       method = "POST",
       path = "/v3/{project_id}/vaults/{vault_id}/removeresources",
       content_type = "application/json;charset=UTF-8",
@@ -877,7 +877,7 @@ return {
       response = { ref = "RemoveVaultResourceResponse" },
     },
     restore_backup = {
-      name = "RestoreBackup",
+      sdk_operation = "RestoreBackup",
       method = "POST",
       path = "/v3/{project_id}/backups/{backup_id}/restore",
       content_type = "application/json;charset=UTF-8",
@@ -889,7 +889,7 @@ return {
       response = { ref = "RestoreBackupResponse" },
     },
     set_vault_resource = {
-      name = "SetVaultResource",
+      sdk_operation = "SetVaultResource",
       method = "PUT",
       path = "/v3/{project_id}/vaults/{vault_id}/set-resources",
       content_type = "application/json;charset=UTF-8",
@@ -902,7 +902,7 @@ return {
       response = { ref = "SetVaultResourceResponse" },
     },
     show_agent = {
-      name = "ShowAgent",
+      sdk_operation = "ShowAgent",
       method = "GET",
       path = "/v3/{project_id}/agents/{agent_id}",
       content_type = "application/json",
@@ -912,7 +912,7 @@ return {
       response = { ref = "ShowAgentResponse" },
     },
     show_backup = {
-      name = "ShowBackup",
+      sdk_operation = "ShowBackup",
       method = "GET",
       path = "/v3/{project_id}/backups/{backup_id}",
       content_type = "application/json",
@@ -922,7 +922,7 @@ return {
       response = { ref = "ShowBackupResponse" },
     },
     show_checkpoint = {
-      name = "ShowCheckpoint",
+      sdk_operation = "ShowCheckpoint",
       method = "GET",
       path = "/v3/{project_id}/checkpoints/{checkpoint_id}",
       content_type = "application/json",
@@ -932,7 +932,7 @@ return {
       response = { ref = "ShowCheckpointResponse" },
     },
     show_domain = {
-      name = "ShowDomain",
+      sdk_operation = "ShowDomain",
       method = "GET",
       path = "/v3/domain/{source_project_id}",
       content_type = "application/json",
@@ -942,7 +942,7 @@ return {
       response = { ref = "ShowDomainResponse" },
     },
     show_feature = {
-      name = "ShowFeature",
+      sdk_operation = "ShowFeature",
       method = "GET",
       path = "/v3/{project_id}/cbr-features/{feature_key}",
       content_type = "application/json",
@@ -954,7 +954,7 @@ return {
       response = { type = "map", values = { type = "any" } },
     },
     show_member_detail = {
-      name = "ShowMemberDetail",
+      sdk_operation = "ShowMemberDetail",
       method = "GET",
       path = "/v3/{project_id}/backups/{backup_id}/members/{member_id}",
       content_type = "application/json",
@@ -965,7 +965,7 @@ return {
       response = { ref = "ShowMemberDetailResponse" },
     },
     show_members_detail = {
-      name = "ShowMembersDetail",
+      sdk_operation = "ShowMembersDetail",
       method = "GET",
       path = "/v3/{project_id}/backups/{backup_id}/members",
       content_type = "application/json",
@@ -983,7 +983,7 @@ return {
       response = { ref = "ShowMembersDetailResponse" },
     },
     show_metadata = {
-      name = "ShowMetadata",
+      sdk_operation = "ShowMetadata",
       method = "GET",
       path = "/v3/{project_id}/backups/{backup_id}/metadata",
       content_type = "application/json",
@@ -993,7 +993,7 @@ return {
       response = { ref = "ShowMetadataResponse" },
     },
     show_migrate_status = {
-      name = "ShowMigrateStatus",
+      sdk_operation = "ShowMigrateStatus",
       method = "GET",
       path = "/v3/migrates",
       content_type = "application/json",
@@ -1003,7 +1003,7 @@ return {
       response = { ref = "ShowMigrateStatusResponse" },
     },
     show_op_log = {
-      name = "ShowOpLog",
+      sdk_operation = "ShowOpLog",
       method = "GET",
       path = "/v3/{project_id}/operation-logs/{operation_log_id}",
       content_type = "application/json",
@@ -1013,7 +1013,7 @@ return {
       response = { ref = "ShowOpLogResponse" },
     },
     show_organization_policy = {
-      name = "ShowOrganizationPolicy",
+      sdk_operation = "ShowOrganizationPolicy",
       method = "GET",
       path = "/v3/{project_id}/organization-policies/{organization_policy_id}",
       content_type = "application/json",
@@ -1023,7 +1023,7 @@ return {
       response = { ref = "ShowOrganizationPolicyResponse" },
     },
     show_policy = {
-      name = "ShowPolicy",
+      sdk_operation = "ShowPolicy",
       method = "GET",
       path = "/v3/{project_id}/policies/{policy_id}",
       content_type = "application/json",
@@ -1033,7 +1033,7 @@ return {
       response = { ref = "ShowPolicyResponse" },
     },
     show_protectable = {
-      name = "ShowProtectable",
+      sdk_operation = "ShowProtectable",
       method = "GET",
       path = "/v3/{project_id}/protectables/{protectable_type}/instances/{instance_id}",
       content_type = "application/json",
@@ -1044,7 +1044,7 @@ return {
       response = { ref = "ShowProtectableResponse" },
     },
     show_replication_capabilities = {
-      name = "ShowReplicationCapabilities",
+      sdk_operation = "ShowReplicationCapabilities",
       method = "GET",
       path = "/v3/{project_id}/replication-capabilities",
       content_type = "application/json",
@@ -1052,7 +1052,7 @@ return {
       response = { ref = "ShowReplicationCapabilitiesResponse" },
     },
     show_storage_usage = {
-      name = "ShowStorageUsage",
+      sdk_operation = "ShowStorageUsage",
       method = "GET",
       path = "/v3/{project_id}/storage_usage",
       content_type = "application/json",
@@ -1065,7 +1065,7 @@ return {
       response = { ref = "ShowStorageUsageResponse" },
     },
     show_summary = {
-      name = "ShowSummary",
+      sdk_operation = "ShowSummary",
       method = "GET",
       path = "/v3/{project_id}/vaults/summary",
       content_type = "application/json",
@@ -1073,7 +1073,7 @@ return {
       response = { ref = "ShowSummaryResponse" },
     },
     show_vault = {
-      name = "ShowVault",
+      sdk_operation = "ShowVault",
       method = "GET",
       path = "/v3/{project_id}/vaults/{vault_id}",
       content_type = "application/json",
@@ -1083,7 +1083,7 @@ return {
       response = { ref = "ShowVaultResponse" },
     },
     show_vault_project_tag = {
-      name = "ShowVaultProjectTag",
+      sdk_operation = "ShowVaultProjectTag",
       method = "GET",
       path = "/v3/{project_id}/vault/tags",
       content_type = "application/json",
@@ -1091,7 +1091,7 @@ return {
       response = { ref = "ShowVaultProjectTagResponse" },
     },
     show_vault_resource_instances = {
-      name = "ShowVaultResourceInstances",
+      sdk_operation = "ShowVaultResourceInstances",
       method = "POST",
       path = "/v3/{project_id}/vault/resource_instances/action",
       content_type = "application/json;charset=UTF-8",
@@ -1113,7 +1113,7 @@ return {
       response = { ref = "ShowVaultResourceInstancesResponse" },
     },
     show_vault_tag = {
-      name = "ShowVaultTag",
+      sdk_operation = "ShowVaultTag",
       method = "GET",
       path = "/v3/{project_id}/vault/{vault_id}/tags",
       content_type = "application/json",
@@ -1123,7 +1123,7 @@ return {
       response = { ref = "ShowVaultTagResponse" },
     },
     unregister_agent = {
-      name = "UnregisterAgent",
+      sdk_operation = "UnregisterAgent",
       method = "DELETE",
       path = "/v3/{project_id}/agents/{agent_id}",
       content_type = "application/json",
@@ -1133,7 +1133,7 @@ return {
       response = { ref = "UnregisterAgentResponse" },
     },
     update_agent = {
-      name = "UpdateAgent",
+      sdk_operation = "UpdateAgent",
       method = "PUT",
       path = "/v3/{project_id}/agents/{agent_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1145,7 +1145,7 @@ return {
       response = { ref = "UpdateAgentResponse" },
     },
     update_backup = {
-      name = "UpdateBackup",
+      sdk_operation = "UpdateBackup",
       method = "PUT",
       path = "/v3/{project_id}/backups/{backup_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1157,7 +1157,7 @@ return {
       response = { ref = "UpdateBackupResponse" },
     },
     update_member_status = {
-      name = "UpdateMemberStatus",
+      sdk_operation = "UpdateMemberStatus",
       method = "PUT",
       path = "/v3/{project_id}/backups/{backup_id}/members/{member_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1171,7 +1171,7 @@ return {
       response = { ref = "UpdateMemberStatusResponse" },
     },
     update_order = {
-      name = "UpdateOrder",
+      sdk_operation = "UpdateOrder",
       method = "PUT",
       path = "/v3/{project_id}/orders/{order_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1186,7 +1186,7 @@ return {
       response = { ref = "UpdateOrderResponse" },
     },
     update_organization_policy = {
-      name = "UpdateOrganizationPolicy",
+      sdk_operation = "UpdateOrganizationPolicy",
       method = "PUT",
       path = "/v3/{project_id}/organization-policies/{organization_policy_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1198,7 +1198,7 @@ return {
       response = { ref = "UpdateOrganizationPolicyResponse" },
     },
     update_policy = {
-      name = "UpdatePolicy",
+      sdk_operation = "UpdatePolicy",
       method = "PUT",
       path = "/v3/{project_id}/policies/{policy_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1210,7 +1210,7 @@ return {
       response = { ref = "UpdatePolicyResponse" },
     },
     update_vault = {
-      name = "UpdateVault",
+      sdk_operation = "UpdateVault",
       method = "PUT",
       path = "/v3/{project_id}/vaults/{vault_id}",
       content_type = "application/json;charset=UTF-8",

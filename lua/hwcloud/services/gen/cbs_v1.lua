@@ -79,7 +79,7 @@ return {
   },
   operations = {
     collect_hot_questions = {
-      name = "CollectHotQuestions",
+      sdk_operation = "CollectHotQuestions",
       method = "GET",
       path = "/v1/{project_id}/qabots/{qabot_id}/qa-pairs/hots",
       content_type = "application/json",
@@ -95,7 +95,7 @@ return {
       response = { ref = "CollectHotQuestionsResponse" },
     },
     collect_key_words = {
-      name = "CollectKeyWords",
+      sdk_operation = "CollectKeyWords",
       method = "GET",
       path = "/v1/{project_id}/qabots/{qabot_id}/requests/keywords",
       content_type = "application/json",
@@ -108,7 +108,7 @@ return {
       response = { ref = "CollectKeyWordsResponse" },
     },
     collect_reply_rates = {
-      name = "CollectReplyRates",
+      sdk_operation = "CollectReplyRates",
       method = "GET",
       path = "/v1/{project_id}/qabots/{qabot_id}/requests/reply-rates",
       content_type = "application/json",
@@ -123,7 +123,7 @@ return {
       response = { ref = "CollectReplyRatesResponse" },
     },
     collect_session_stats = {
-      name = "CollectSessionStats",
+      sdk_operation = "CollectSessionStats",
       method = "GET",
       path = "/v1/{project_id}/qabots/{qabot_id}/requests/session-stats",
       content_type = "application/json",
@@ -137,7 +137,7 @@ return {
       response = { ref = "CollectSessionStatsResponse" },
     },
     create_session = {
-      name = "CreateSession",
+      sdk_operation = "CreateSession",
       method = "POST",
       path = "/v1/{project_id}/qabots/{qabot_id}/sessions",
       content_type = "application/json",
@@ -147,7 +147,7 @@ return {
       response = { ref = "CreateSessionResponse" },
     },
     delete_session = {
-      name = "DeleteSession",
+      sdk_operation = "DeleteSession",
       method = "DELETE",
       path = "/v1/{project_id}/qabots/{qabot_id}/sessions/{session_id}",
       content_type = "application/json",
@@ -158,7 +158,7 @@ return {
       response = { ref = "DeleteSessionResponse" },
     },
     execute_compose_video = {
-      name = "ExecuteComposeVideo",
+      sdk_operation = "ExecuteComposeVideo",
       method = "POST",
       path = "/v1/{project_id}/digital-human/video/{video_id}/compose",
       content_type = "application/json",
@@ -168,7 +168,7 @@ return {
       response = { ref = "ExecuteComposeVideoResponse" },
     },
     execute_compose_video_ondemand = {
-      name = "ExecuteComposeVideoOndemand",
+      sdk_operation = "ExecuteComposeVideoOndemand",
       method = "POST",
       path = "/v1/{project_id}/digital-human/video/{video_id}/compose/on-demand",
       content_type = "application/json",
@@ -178,7 +178,7 @@ return {
       response = { ref = "ExecuteComposeVideoOndemandResponse" },
     },
     execute_create_video = {
-      name = "ExecuteCreateVideo",
+      sdk_operation = "ExecuteCreateVideo",
       method = "POST",
       path = "/v1/{project_id}/digital-human/video",
       content_type = "application/json",
@@ -189,7 +189,7 @@ return {
       response = { ref = "ExecuteCreateVideoResponse" },
     },
     execute_delete_video_by_id = {
-      name = "ExecuteDeleteVideoById",
+      sdk_operation = "ExecuteDeleteVideoById",
       method = "DELETE",
       path = "/v1/{project_id}/digital-human/video/{video_id}",
       content_type = "application/json",
@@ -199,7 +199,7 @@ return {
       response = { ref = "ExecuteDeleteVideoByIdResponse" },
     },
     execute_deleteimage_by_id = {
-      name = "ExecuteDeleteimageById",
+      sdk_operation = "ExecuteDeleteimageById",
       method = "DELETE",
       path = "/v1/{project_id}/digital-human/images/{image_id}",
       content_type = "application/json",
@@ -209,7 +209,7 @@ return {
       response = { ref = "ExecuteDeleteimageByIdResponse" },
     },
     execute_get_character_info_by_id = {
-      name = "ExecuteGetCharacterInfoById",
+      sdk_operation = "ExecuteGetCharacterInfoById",
       method = "GET",
       path = "/v1/{project_id}/digital-human/characters/{character_id}",
       content_type = "application/json",
@@ -219,7 +219,7 @@ return {
       response = { ref = "ExecuteGetCharacterInfoByIdResponse" },
     },
     execute_get_characters = {
-      name = "ExecuteGetCharacters",
+      sdk_operation = "ExecuteGetCharacters",
       method = "GET",
       path = "/v1/{project_id}/digital-human/characters",
       content_type = "application/json",
@@ -235,7 +235,7 @@ return {
       response = { ref = "ExecuteGetCharactersResponse" },
     },
     execute_get_frams_list_by_images_id = {
-      name = "ExecuteGetFramsListByImagesId",
+      sdk_operation = "ExecuteGetFramsListByImagesId",
       method = "GET",
       path = "/v1/{project_id}/digital-human/image-frames",
       content_type = "application/json",
@@ -248,7 +248,7 @@ return {
       response = { ref = "ExecuteGetFramsListByImagesIdResponse" },
     },
     execute_get_images_list = {
-      name = "ExecuteGetImagesList",
+      sdk_operation = "ExecuteGetImagesList",
       method = "GET",
       path = "/v1/{project_id}/digital-human/images",
       content_type = "application/json",
@@ -261,7 +261,7 @@ return {
       response = { ref = "ExecuteGetImagesListResponse" },
     },
     execute_get_video_info_by_id = {
-      name = "ExecuteGetVideoInfoById",
+      sdk_operation = "ExecuteGetVideoInfoById",
       method = "GET",
       path = "/v1/{project_id}/digital-human/video/{video_id}/info",
       content_type = "application/json",
@@ -271,7 +271,7 @@ return {
       response = { ref = "ExecuteGetVideoInfoByIdResponse" },
     },
     execute_get_videos_list = {
-      name = "ExecuteGetVideosList",
+      sdk_operation = "ExecuteGetVideosList",
       method = "GET",
       path = "/v1/{project_id}/digital-human/video",
       content_type = "application/json",
@@ -283,7 +283,7 @@ return {
       response = { ref = "ExecuteGetVideosListResponse" },
     },
     execute_post_create_images = {
-      name = "ExecutePostCreateImages",
+      sdk_operation = "ExecutePostCreateImages",
       method = "POST",
       path = "/v1/{project_id}/digital-human/images",
       content_type = "multipart/form-data",
@@ -297,7 +297,7 @@ return {
       response = { ref = "ExecutePostCreateImagesResponse" },
     },
     execute_qa_chat = {
-      name = "ExecuteQaChat",
+      sdk_operation = "ExecuteQaChat",
       method = "POST",
       path = "/v1/{project_id}/qabots/{qabot_id}/chat",
       content_type = "application/json",
@@ -314,7 +314,7 @@ return {
       response = { ref = "ExecuteQaChatResponse" },
     },
     execute_session = {
-      name = "ExecuteSession",
+      sdk_operation = "ExecuteSession",
       method = "POST",
       path = "/v1/{project_id}/qabots/{qabot_id}/sessions/{session_id}",
       content_type = "application/json",
@@ -330,7 +330,7 @@ return {
       response = { ref = "ExecuteSessionResponse" },
     },
     execute_update_image_name = {
-      name = "ExecuteUpdateImageName",
+      sdk_operation = "ExecuteUpdateImageName",
       method = "PUT",
       path = "/v1/{project_id}/digital-human/images/{image_id}",
       content_type = "application/json",
@@ -342,7 +342,7 @@ return {
       response = { ref = "ExecuteUpdateImageNameResponse" },
     },
     execute_update_video_by_id = {
-      name = "ExecuteUpdateVideoById",
+      sdk_operation = "ExecuteUpdateVideoById",
       method = "PUT",
       path = "/v1/{project_id}/digital-human/video/{video_id}",
       content_type = "application/json",
@@ -354,7 +354,7 @@ return {
       response = { ref = "ExecuteUpdateVideoByIdResponse" },
     },
     execute_update_video_info_by_id = {
-      name = "ExecuteUpdateVideoInfoById",
+      sdk_operation = "ExecuteUpdateVideoInfoById",
       method = "PUT",
       path = "/v1/{project_id}/digital-human/video/{video_id}/info",
       content_type = "application/json",
@@ -369,7 +369,7 @@ return {
       response = { ref = "ExecuteUpdateVideoInfoByIdResponse" },
     },
     execute_upload_image = {
-      name = "ExecuteUploadImage",
+      sdk_operation = "ExecuteUploadImage",
       method = "POST",
       path = "/v1/{project_id}/digital-human/video/{video_id}/upload/image",
       content_type = "multipart/form-data",
@@ -382,7 +382,7 @@ return {
       response = { ref = "ExecuteUploadImageResponse" },
     },
     execute_upload_ppt = {
-      name = "ExecuteUploadPpt",
+      sdk_operation = "ExecuteUploadPpt",
       method = "POST",
       path = "/v1/{project_id}/digital-human/video/{video_id}/upload/ppt",
       content_type = "multipart/form-data",
@@ -394,7 +394,7 @@ return {
       response = { ref = "ExecuteUploadPptResponse" },
     },
     list_suggestions = {
-      name = "ListSuggestions",
+      sdk_operation = "ListSuggestions",
       method = "POST",
       path = "/v1/{project_id}/qabots/{qabot_id}/suggestions",
       content_type = "application/json",
@@ -407,7 +407,7 @@ return {
       response = { ref = "ListSuggestionsResponse" },
     },
     post_requests = {
-      name = "PostRequests",
+      sdk_operation = "PostRequests",
       method = "POST",
       path = "/v1/{project_id}/qabots/{qabot_id}/requests",
       content_type = "application/json",
@@ -425,7 +425,7 @@ return {
       response = { ref = "PostRequestsResponse" },
     },
     tag_labor = {
-      name = "TagLabor",
+      sdk_operation = "TagLabor",
       method = "POST",
       path = "/v1/{project_id}/qabots/{qabot_id}/requests/{request_id}/labor",
       content_type = "application/json",
@@ -436,7 +436,7 @@ return {
       response = { ref = "TagLaborResponse" },
     },
     tag_satisfaction = {
-      name = "TagSatisfaction",
+      sdk_operation = "TagSatisfaction",
       method = "POST",
       path = "/v1/{project_id}/qabots/{qabot_id}/requests/{request_id}/satisfaction",
       content_type = "application/json",

@@ -27,7 +27,7 @@ return {
   },
   operations = {
     batch_create_delete_tags = {
-      name = "BatchCreateDeleteTags",
+      sdk_operation = "BatchCreateDeleteTags",
       method = "POST",
       path = "/v3/{domain_id}/ccaas/{resource_type}/{resource_id}/tags/action",
       content_type = "application/json",
@@ -41,7 +41,7 @@ return {
       response = { ref = "BatchCreateDeleteTagsResponse" },
     },
     create_tag = {
-      name = "CreateTag",
+      sdk_operation = "CreateTag",
       method = "POST",
       path = "/v3/{domain_id}/ccaas/{resource_type}/{resource_id}/tags",
       content_type = "application/json",
@@ -54,7 +54,7 @@ return {
       response = { ref = "CreateTagResponse" },
     },
     delete_tag = {
-      name = "DeleteTag",
+      sdk_operation = "DeleteTag",
       method = "DELETE",
       path = "/v3/{domain_id}/ccaas/{resource_type}/{resource_id}/tags/{tag_key}",
       content_type = "application/json",
@@ -66,7 +66,7 @@ return {
       response = { ref = "DeleteTagResponse" },
     },
     list_domain_tags = {
-      name = "ListDomainTags",
+      sdk_operation = "ListDomainTags",
       method = "GET",
       path = "/v3/{domain_id}/ccaas/{resource_type}/tags",
       content_type = "application/json",
@@ -76,7 +76,7 @@ return {
       response = { ref = "ListDomainTagsResponse" },
     },
     list_resource_by_filter_tag = {
-      name = "ListResourceByFilterTag",
+      sdk_operation = "ListResourceByFilterTag",
       method = "POST",
       path = "/v3/{domain_id}/ccaas/{resource_type}/resource-instances/action",
       content_type = "application/json",
@@ -93,7 +93,7 @@ return {
       response = { ref = "ListResourceByFilterTagResponse" },
     },
     list_tags = {
-      name = "ListTags",
+      sdk_operation = "ListTags",
       method = "GET",
       path = "/v3/{domain_id}/ccaas/{resource_type}/{resource_id}/tags",
       content_type = "application/json",

@@ -269,7 +269,7 @@ return {
   },
   operations = {
     apply_central_network_policy = {
-      name = "ApplyCentralNetworkPolicy",
+      sdk_operation = "ApplyCentralNetworkPolicy",
       method = "POST",
       path = "/v3/{domain_id}/gcn/central-network/{central_network_id}/policies/{policy_id}/apply",
       content_type = "application/json",
@@ -280,7 +280,7 @@ return {
       response = { ref = "ApplyCentralNetworkPolicyResponse" },
     },
     associate_bandwidth_package = {
-      name = "AssociateBandwidthPackage",
+      sdk_operation = "AssociateBandwidthPackage",
       method = "POST",
       path = "/v3/{domain_id}/ccaas/bandwidth-packages/{id}/associate",
       content_type = "application/json",
@@ -292,7 +292,7 @@ return {
       response = { ref = "AssociateBandwidthPackageResponse" },
     },
     associate_global_connection_bandwidth_instance = {
-      name = "AssociateGlobalConnectionBandwidthInstance",
+      sdk_operation = "AssociateGlobalConnectionBandwidthInstance",
       method = "POST",
       path = "/v3/{domain_id}/gcb/gcbandwidths/{id}/associate-instance",
       content_type = "application/json",
@@ -304,7 +304,7 @@ return {
       response = { ref = "AssociateGlobalConnectionBandwidthInstanceResponse" },
     },
     associate_site_network_bandwidth = {
-      name = "AssociateSiteNetworkBandwidth",
+      sdk_operation = "AssociateSiteNetworkBandwidth",
       method = "POST",
       path = "/v3/{domain_id}/dcaas/site-network/{site_network_id}/connections/{site_connection_id}/associate",
       content_type = "application/json",
@@ -317,7 +317,7 @@ return {
       response = { ref = "AssociateSiteNetworkBandwidthResponse" },
     },
     batch_create_gcb_resource_tags = {
-      name = "BatchCreateGcbResourceTags",
+      sdk_operation = "BatchCreateGcbResourceTags",
       method = "POST",
       path = "/v3/gcb/{resource_id}/tags/create",
       content_type = "application/json",
@@ -329,7 +329,7 @@ return {
       response = { ref = "BatchCreateGcbResourceTagsResponse" },
     },
     batch_delete_gcb_resource_tags = {
-      name = "BatchDeleteGcbResourceTags",
+      sdk_operation = "BatchDeleteGcbResourceTags",
       method = "POST",
       path = "/v3/gcb/{resource_id}/tags/delete",
       content_type = "application/json",
@@ -341,7 +341,7 @@ return {
       response = { ref = "BatchDeleteGcbResourceTagsResponse" },
     },
     count_gcb_resource_by_tag = {
-      name = "CountGcbResourceByTag",
+      sdk_operation = "CountGcbResourceByTag",
       method = "POST",
       path = "/v3/gcb/resource-instances/count",
       content_type = "application/json",
@@ -358,7 +358,7 @@ return {
       response = { ref = "CountGcbResourceByTagResponse" },
     },
     create_authorisation = {
-      name = "CreateAuthorisation",
+      sdk_operation = "CreateAuthorisation",
       method = "POST",
       path = "/v3/{domain_id}/ccaas/authorisations",
       content_type = "application/json",
@@ -369,7 +369,7 @@ return {
       response = { ref = "CreateAuthorisationResponse" },
     },
     create_bandwidth_package = {
-      name = "CreateBandwidthPackage",
+      sdk_operation = "CreateBandwidthPackage",
       method = "POST",
       path = "/v3/{domain_id}/ccaas/bandwidth-packages",
       content_type = "application/json",
@@ -380,7 +380,7 @@ return {
       response = { ref = "CreateBandwidthPackageResponse" },
     },
     create_central_network = {
-      name = "CreateCentralNetwork",
+      sdk_operation = "CreateCentralNetwork",
       method = "POST",
       path = "/v3/{domain_id}/gcn/central-networks",
       content_type = "application/json",
@@ -391,7 +391,7 @@ return {
       response = { ref = "CreateCentralNetworkResponse" },
     },
     create_central_network_er_route_table_attachment = {
-      name = "CreateCentralNetworkErRouteTableAttachment",
+      sdk_operation = "CreateCentralNetworkErRouteTableAttachment",
       method = "POST",
       path = "/v3/{domain_id}/gcn/central-network/{central_network_id}/er-route-table-attachments",
       content_type = "application/json",
@@ -403,7 +403,7 @@ return {
       response = { ref = "CreateCentralNetworkErRouteTableAttachmentResponse" },
     },
     create_central_network_gdgw_attachment = {
-      name = "CreateCentralNetworkGdgwAttachment",
+      sdk_operation = "CreateCentralNetworkGdgwAttachment",
       method = "POST",
       path = "/v3/{domain_id}/gcn/central-network/{central_network_id}/gdgw-attachments",
       content_type = "application/json",
@@ -415,7 +415,7 @@ return {
       response = { ref = "CreateCentralNetworkGdgwAttachmentResponse" },
     },
     create_central_network_policy = {
-      name = "CreateCentralNetworkPolicy",
+      sdk_operation = "CreateCentralNetworkPolicy",
       method = "POST",
       path = "/v3/{domain_id}/gcn/central-network/{central_network_id}/policies",
       content_type = "application/json",
@@ -427,7 +427,7 @@ return {
       response = { ref = "CreateCentralNetworkPolicyResponse" },
     },
     create_cloud_connection = {
-      name = "CreateCloudConnection",
+      sdk_operation = "CreateCloudConnection",
       method = "POST",
       path = "/v3/{domain_id}/ccaas/cloud-connections",
       content_type = "application/json",
@@ -438,7 +438,7 @@ return {
       response = { ref = "CreateCloudConnectionResponse" },
     },
     create_gcb_resource_tag = {
-      name = "CreateGcbResourceTag",
+      sdk_operation = "CreateGcbResourceTag",
       method = "POST",
       path = "/v3/gcb/{resource_id}/tags",
       content_type = "application/json",
@@ -450,7 +450,7 @@ return {
       response = { ref = "CreateGcbResourceTagResponse" },
     },
     create_global_connection_bandwidth = {
-      name = "CreateGlobalConnectionBandwidth",
+      sdk_operation = "CreateGlobalConnectionBandwidth",
       method = "POST",
       path = "/v3/{domain_id}/gcb/gcbandwidths",
       content_type = "application/json",
@@ -461,7 +461,7 @@ return {
       response = { ref = "CreateGlobalConnectionBandwidthResponse" },
     },
     create_inter_region_bandwidth = {
-      name = "CreateInterRegionBandwidth",
+      sdk_operation = "CreateInterRegionBandwidth",
       method = "POST",
       path = "/v3/{domain_id}/ccaas/inter-region-bandwidths",
       content_type = "application/json",
@@ -472,7 +472,7 @@ return {
       response = { ref = "CreateInterRegionBandwidthResponse" },
     },
     create_network_instance = {
-      name = "CreateNetworkInstance",
+      sdk_operation = "CreateNetworkInstance",
       method = "POST",
       path = "/v3/{domain_id}/ccaas/network-instances",
       content_type = "application/json",
@@ -483,7 +483,7 @@ return {
       response = { ref = "CreateNetworkInstanceResponse" },
     },
     create_p2_p_site_network = {
-      name = "CreateP2PSiteNetwork",
+      sdk_operation = "CreateP2PSiteNetwork",
       method = "POST",
       path = "/v3/{domain_id}/dcaas/p2p-site-networks",
       content_type = "application/json",
@@ -494,7 +494,7 @@ return {
       response = { ref = "CreateP2PSiteNetworkResponse" },
     },
     delete_authorisation = {
-      name = "DeleteAuthorisation",
+      sdk_operation = "DeleteAuthorisation",
       method = "DELETE",
       path = "/v3/{domain_id}/ccaas/authorisations/{id}",
       content_type = "application/json",
@@ -504,7 +504,7 @@ return {
       response = { ref = "DeleteAuthorisationResponse" },
     },
     delete_bandwidth_package = {
-      name = "DeleteBandwidthPackage",
+      sdk_operation = "DeleteBandwidthPackage",
       method = "DELETE",
       path = "/v3/{domain_id}/ccaas/bandwidth-packages/{id}",
       content_type = "application/json",
@@ -514,7 +514,7 @@ return {
       response = { ref = "DeleteBandwidthPackageResponse" },
     },
     delete_central_network = {
-      name = "DeleteCentralNetwork",
+      sdk_operation = "DeleteCentralNetwork",
       method = "DELETE",
       path = "/v3/{domain_id}/gcn/central-networks/{central_network_id}",
       content_type = "application/json",
@@ -524,7 +524,7 @@ return {
       response = { ref = "DeleteCentralNetworkResponse" },
     },
     delete_central_network_attachment = {
-      name = "DeleteCentralNetworkAttachment",
+      sdk_operation = "DeleteCentralNetworkAttachment",
       method = "DELETE",
       path = "/v3/{domain_id}/gcn/central-network/{central_network_id}/attachments/{attachment_id}",
       content_type = "application/json",
@@ -535,7 +535,7 @@ return {
       response = { ref = "DeleteCentralNetworkAttachmentResponse" },
     },
     delete_central_network_policy = {
-      name = "DeleteCentralNetworkPolicy",
+      sdk_operation = "DeleteCentralNetworkPolicy",
       method = "DELETE",
       path = "/v3/{domain_id}/gcn/central-network/{central_network_id}/policies/{policy_id}",
       content_type = "application/json",
@@ -547,7 +547,7 @@ return {
       response_headers = { ["x-request-id"] = "x-request-id" },
     },
     delete_cloud_connection = {
-      name = "DeleteCloudConnection",
+      sdk_operation = "DeleteCloudConnection",
       method = "DELETE",
       path = "/v3/{domain_id}/ccaas/cloud-connections/{id}",
       content_type = "application/json",
@@ -558,7 +558,7 @@ return {
       response_headers = { ["x-request-id"] = "x-request-id" },
     },
     delete_gcb_resource_tag = {
-      name = "DeleteGcbResourceTag",
+      sdk_operation = "DeleteGcbResourceTag",
       method = "DELETE",
       path = "/v3/gcb/{resource_id}/tags/{tag_key}",
       content_type = "application/json",
@@ -569,7 +569,7 @@ return {
       response = { ref = "DeleteGcbResourceTagResponse" },
     },
     delete_global_connection_bandwidth = {
-      name = "DeleteGlobalConnectionBandwidth",
+      sdk_operation = "DeleteGlobalConnectionBandwidth",
       method = "DELETE",
       path = "/v3/{domain_id}/gcb/gcbandwidths/{id}",
       content_type = "application/json",
@@ -579,7 +579,7 @@ return {
       response = { ref = "DeleteGlobalConnectionBandwidthResponse" },
     },
     delete_inter_region_bandwidth = {
-      name = "DeleteInterRegionBandwidth",
+      sdk_operation = "DeleteInterRegionBandwidth",
       method = "DELETE",
       path = "/v3/{domain_id}/ccaas/inter-region-bandwidths/{id}",
       content_type = "application/json",
@@ -589,7 +589,7 @@ return {
       response = { ref = "DeleteInterRegionBandwidthResponse" },
     },
     delete_network_instance = {
-      name = "DeleteNetworkInstance",
+      sdk_operation = "DeleteNetworkInstance",
       method = "DELETE",
       path = "/v3/{domain_id}/ccaas/network-instances/{id}",
       content_type = "application/json",
@@ -600,7 +600,7 @@ return {
       response_headers = { ["x-request-id"] = "x-request-id" },
     },
     delete_site_network = {
-      name = "DeleteSiteNetwork",
+      sdk_operation = "DeleteSiteNetwork",
       method = "DELETE",
       path = "/v3/{domain_id}/dcaas/site-networks/{site_network_id}",
       content_type = "application/json",
@@ -610,7 +610,7 @@ return {
       response = { ref = "DeleteSiteNetworkResponse" },
     },
     disassociate_bandwidth_package = {
-      name = "DisassociateBandwidthPackage",
+      sdk_operation = "DisassociateBandwidthPackage",
       method = "POST",
       path = "/v3/{domain_id}/ccaas/bandwidth-packages/{id}/disassociate",
       content_type = "application/json",
@@ -622,7 +622,7 @@ return {
       response = { ref = "DisassociateBandwidthPackageResponse" },
     },
     disassociate_global_connection_bandwidth_instance = {
-      name = "DisassociateGlobalConnectionBandwidthInstance",
+      sdk_operation = "DisassociateGlobalConnectionBandwidthInstance",
       method = "POST",
       path = "/v3/{domain_id}/gcb/gcbandwidths/{id}/disassociate-instance",
       content_type = "application/json",
@@ -634,7 +634,7 @@ return {
       response = { ref = "DisassociateGlobalConnectionBandwidthInstanceResponse" },
     },
     disassociate_site_network_bandwidth = {
-      name = "DisassociateSiteNetworkBandwidth",
+      sdk_operation = "DisassociateSiteNetworkBandwidth",
       method = "POST",
       path = "/v3/{domain_id}/dcaas/site-network/{site_network_id}/connections/{site_connection_id}/disassociate",
       content_type = "application/json",
@@ -645,7 +645,7 @@ return {
       response = { ref = "DisassociateSiteNetworkBandwidthResponse" },
     },
     list_area_bandwidth_package_specifications = {
-      name = "ListAreaBandwidthPackageSpecifications",
+      sdk_operation = "ListAreaBandwidthPackageSpecifications",
       method = "GET",
       path = "/v3/{domain_id}/ccaas/bandwidth-packages/area-specifications",
       content_type = "application/json",
@@ -659,7 +659,7 @@ return {
       response = { ref = "ListAreaBandwidthPackageSpecificationsResponse" },
     },
     list_areas = {
-      name = "ListAreas",
+      sdk_operation = "ListAreas",
       method = "GET",
       path = "/v3/{domain_id}/ccaas/areas",
       content_type = "application/json",
@@ -671,7 +671,7 @@ return {
       response = { ref = "ListAreasResponse" },
     },
     list_authorisations = {
-      name = "ListAuthorisations",
+      sdk_operation = "ListAuthorisations",
       method = "GET",
       path = "/v3/{domain_id}/ccaas/authorisations",
       content_type = "application/json",
@@ -688,7 +688,7 @@ return {
       response = { ref = "ListAuthorisationsResponse" },
     },
     list_bandwidth_package_levels = {
-      name = "ListBandwidthPackageLevels",
+      sdk_operation = "ListBandwidthPackageLevels",
       method = "GET",
       path = "/v3/{domain_id}/ccaas/bandwidth-packages/levels",
       content_type = "application/json",
@@ -702,7 +702,7 @@ return {
       response = { ref = "ListBandwidthPackageLevelsResponse" },
     },
     list_bandwidth_package_lines = {
-      name = "ListBandwidthPackageLines",
+      sdk_operation = "ListBandwidthPackageLines",
       method = "GET",
       path = "/v3/{domain_id}/ccaas/bandwidth-packages/lines",
       content_type = "application/json",
@@ -716,7 +716,7 @@ return {
       response = { ref = "ListBandwidthPackageLinesResponse" },
     },
     list_bandwidth_package_sites = {
-      name = "ListBandwidthPackageSites",
+      sdk_operation = "ListBandwidthPackageSites",
       method = "GET",
       path = "/v3/{domain_id}/ccaas/bandwidth-packages/sites",
       content_type = "application/json",
@@ -731,7 +731,7 @@ return {
       response = { ref = "ListBandwidthPackageSitesResponse" },
     },
     list_bandwidth_package_tags = {
-      name = "ListBandwidthPackageTags",
+      sdk_operation = "ListBandwidthPackageTags",
       method = "GET",
       path = "/v3/{domain_id}/ccaas/bandwidth-packages/tags",
       content_type = "application/json",
@@ -739,7 +739,7 @@ return {
       response = { ref = "ListBandwidthPackageTagsResponse" },
     },
     list_bandwidth_packages = {
-      name = "ListBandwidthPackages",
+      sdk_operation = "ListBandwidthPackages",
       method = "GET",
       path = "/v3/{domain_id}/ccaas/bandwidth-packages",
       content_type = "application/json",
@@ -758,7 +758,7 @@ return {
       response = { ref = "ListBandwidthPackagesResponse" },
     },
     list_bandwidth_packages_by_tags = {
-      name = "ListBandwidthPackagesByTags",
+      sdk_operation = "ListBandwidthPackagesByTags",
       method = "POST",
       path = "/v3/{domain_id}/ccaas/bandwidth-packages/filter",
       content_type = "application/json",
@@ -769,7 +769,7 @@ return {
       response = { ref = "ListBandwidthPackagesByTagsResponse" },
     },
     list_central_network_attachments = {
-      name = "ListCentralNetworkAttachments",
+      sdk_operation = "ListCentralNetworkAttachments",
       method = "GET",
       path = "/v3/{domain_id}/gcn/central-network/{central_network_id}/attachments",
       content_type = "application/json",
@@ -789,7 +789,7 @@ return {
       response = { ref = "ListCentralNetworkAttachmentsResponse" },
     },
     list_central_network_capabilities = {
-      name = "ListCentralNetworkCapabilities",
+      sdk_operation = "ListCentralNetworkCapabilities",
       method = "GET",
       path = "/v3/{domain_id}/gcn/capabilities",
       content_type = "application/json",
@@ -802,7 +802,7 @@ return {
       response = { ref = "ListCentralNetworkCapabilitiesResponse" },
     },
     list_central_network_connections = {
-      name = "ListCentralNetworkConnections",
+      sdk_operation = "ListCentralNetworkConnections",
       method = "GET",
       path = "/v3/{domain_id}/gcn/central-network/{central_network_id}/connections",
       content_type = "application/json",
@@ -824,7 +824,7 @@ return {
       response = { ref = "ListCentralNetworkConnectionsResponse" },
     },
     list_central_network_er_route_table_attachments = {
-      name = "ListCentralNetworkErRouteTableAttachments",
+      sdk_operation = "ListCentralNetworkErRouteTableAttachments",
       method = "GET",
       path = "/v3/{domain_id}/gcn/central-network/{central_network_id}/er-route-table-attachments",
       content_type = "application/json",
@@ -843,7 +843,7 @@ return {
       response = { ref = "ListCentralNetworkErRouteTableAttachmentsResponse" },
     },
     list_central_network_gdgw_attachments = {
-      name = "ListCentralNetworkGdgwAttachments",
+      sdk_operation = "ListCentralNetworkGdgwAttachments",
       method = "GET",
       path = "/v3/{domain_id}/gcn/central-network/{central_network_id}/gdgw-attachments",
       content_type = "application/json",
@@ -862,7 +862,7 @@ return {
       response = { ref = "ListCentralNetworkGdgwAttachmentsResponse" },
     },
     list_central_network_policies = {
-      name = "ListCentralNetworkPolicies",
+      sdk_operation = "ListCentralNetworkPolicies",
       method = "GET",
       path = "/v3/{domain_id}/gcn/central-network/{central_network_id}/policies",
       content_type = "application/json",
@@ -881,7 +881,7 @@ return {
       response = { ref = "ListCentralNetworkPoliciesResponse" },
     },
     list_central_network_policy_change_set = {
-      name = "ListCentralNetworkPolicyChangeSet",
+      sdk_operation = "ListCentralNetworkPolicyChangeSet",
       method = "GET",
       path = "/v3/{domain_id}/gcn/central-network/{central_network_id}/policies/{policy_id}/change-set",
       content_type = "application/json",
@@ -892,7 +892,7 @@ return {
       response = { ref = "ListCentralNetworkPolicyChangeSetResponse" },
     },
     list_central_network_quotas = {
-      name = "ListCentralNetworkQuotas",
+      sdk_operation = "ListCentralNetworkQuotas",
       method = "GET",
       path = "/v3/{domain_id}/gcn/quotas",
       content_type = "application/json",
@@ -905,7 +905,7 @@ return {
       response = { ref = "ListCentralNetworkQuotasResponse" },
     },
     list_central_network_tags = {
-      name = "ListCentralNetworkTags",
+      sdk_operation = "ListCentralNetworkTags",
       method = "GET",
       path = "/v3/{domain_id}/gcn/central-networks/tags",
       content_type = "application/json",
@@ -913,7 +913,7 @@ return {
       response = { ref = "ListCentralNetworkTagsResponse" },
     },
     list_central_networks = {
-      name = "ListCentralNetworks",
+      sdk_operation = "ListCentralNetworks",
       method = "GET",
       path = "/v3/{domain_id}/gcn/central-networks",
       content_type = "application/json",
@@ -935,7 +935,7 @@ return {
       response = { ref = "ListCentralNetworksResponse" },
     },
     list_central_networks_by_tags = {
-      name = "ListCentralNetworksByTags",
+      sdk_operation = "ListCentralNetworksByTags",
       method = "POST",
       path = "/v3/{domain_id}/gcn/central-networks/filter",
       content_type = "application/json",
@@ -949,7 +949,7 @@ return {
       response = { ref = "ListCentralNetworksByTagsResponse" },
     },
     list_cloud_connection_capabilities = {
-      name = "ListCloudConnectionCapabilities",
+      sdk_operation = "ListCloudConnectionCapabilities",
       method = "GET",
       path = "/v3/{domain_id}/ccaas/capabilities",
       content_type = "application/json",
@@ -962,7 +962,7 @@ return {
       response = { ref = "ListCloudConnectionCapabilitiesResponse" },
     },
     list_cloud_connection_quotas = {
-      name = "ListCloudConnectionQuotas",
+      sdk_operation = "ListCloudConnectionQuotas",
       method = "GET",
       path = "/v3/{domain_id}/ccaas/quotas",
       content_type = "application/json",
@@ -977,7 +977,7 @@ return {
       response = { ref = "ListCloudConnectionQuotasResponse" },
     },
     list_cloud_connection_routes = {
-      name = "ListCloudConnectionRoutes",
+      sdk_operation = "ListCloudConnectionRoutes",
       method = "GET",
       path = "/v3/{domain_id}/ccaas/cloud-connection-routes",
       content_type = "application/json",
@@ -993,7 +993,7 @@ return {
       response = { ref = "ListCloudConnectionRoutesResponse" },
     },
     list_cloud_connection_tags = {
-      name = "ListCloudConnectionTags",
+      sdk_operation = "ListCloudConnectionTags",
       method = "GET",
       path = "/v3/{domain_id}/ccaas/cloud-connections/tags",
       content_type = "application/json",
@@ -1001,7 +1001,7 @@ return {
       response = { ref = "ListCloudConnectionTagsResponse" },
     },
     list_cloud_connections = {
-      name = "ListCloudConnections",
+      sdk_operation = "ListCloudConnections",
       method = "GET",
       path = "/v3/{domain_id}/ccaas/cloud-connections",
       content_type = "application/json",
@@ -1020,7 +1020,7 @@ return {
       response = { ref = "ListCloudConnectionsResponse" },
     },
     list_cloud_connections_by_tags = {
-      name = "ListCloudConnectionsByTags",
+      sdk_operation = "ListCloudConnectionsByTags",
       method = "POST",
       path = "/v3/{domain_id}/ccaas/cloud-connections/filter",
       content_type = "application/json",
@@ -1031,7 +1031,7 @@ return {
       response = { ref = "ListCloudConnectionsByTagsResponse" },
     },
     list_gcb_resource_by_tag = {
-      name = "ListGcbResourceByTag",
+      sdk_operation = "ListGcbResourceByTag",
       method = "POST",
       path = "/v3/gcb/resource-instances/filter",
       content_type = "application/json",
@@ -1051,7 +1051,7 @@ return {
       response = { ref = "ListGcbResourceByTagResponse" },
     },
     list_gcb_resource_tags = {
-      name = "ListGcbResourceTags",
+      sdk_operation = "ListGcbResourceTags",
       method = "GET",
       path = "/v3/gcb/{resource_id}/tags",
       content_type = "application/json",
@@ -1061,7 +1061,7 @@ return {
       response = { ref = "ListGcbResourceTagsResponse" },
     },
     list_gcb_tenant_tags = {
-      name = "ListGcbTenantTags",
+      sdk_operation = "ListGcbTenantTags",
       method = "GET",
       path = "/v3/gcb/tags",
       content_type = "application/json",
@@ -1069,7 +1069,7 @@ return {
       response = { ref = "ListGcbTenantTagsResponse" },
     },
     list_global_connection_bandwidth_configs = {
-      name = "ListGlobalConnectionBandwidthConfigs",
+      sdk_operation = "ListGlobalConnectionBandwidthConfigs",
       method = "GET",
       path = "/v3/{domain_id}/gcb/configs",
       content_type = "application/json",
@@ -1077,7 +1077,7 @@ return {
       response = { ref = "ListGlobalConnectionBandwidthConfigsResponse" },
     },
     list_global_connection_bandwidth_line_levels = {
-      name = "ListGlobalConnectionBandwidthLineLevels",
+      sdk_operation = "ListGlobalConnectionBandwidthLineLevels",
       method = "GET",
       path = "/v3/{domain_id}/gcb/line-levels",
       content_type = "application/json",
@@ -1093,7 +1093,7 @@ return {
       response = { ref = "ListGlobalConnectionBandwidthLineLevelsResponse" },
     },
     list_global_connection_bandwidth_sites = {
-      name = "ListGlobalConnectionBandwidthSites",
+      sdk_operation = "ListGlobalConnectionBandwidthSites",
       method = "GET",
       path = "/v3/{domain_id}/gcb/sites",
       content_type = "application/json",
@@ -1110,7 +1110,7 @@ return {
       response = { ref = "ListGlobalConnectionBandwidthSitesResponse" },
     },
     list_global_connection_bandwidth_spec_codes = {
-      name = "ListGlobalConnectionBandwidthSpecCodes",
+      sdk_operation = "ListGlobalConnectionBandwidthSpecCodes",
       method = "GET",
       path = "/v3/{domain_id}/gcb/spec-codes",
       content_type = "application/json",
@@ -1126,7 +1126,7 @@ return {
       response = { ref = "ListGlobalConnectionBandwidthSpecCodesResponse" },
     },
     list_global_connection_bandwidths = {
-      name = "ListGlobalConnectionBandwidths",
+      sdk_operation = "ListGlobalConnectionBandwidths",
       method = "GET",
       path = "/v3/{domain_id}/gcb/gcbandwidths",
       content_type = "application/json",
@@ -1147,7 +1147,7 @@ return {
       response = { ref = "ListGlobalConnectionBandwidthsResponse" },
     },
     list_inter_region_bandwidths = {
-      name = "ListInterRegionBandwidths",
+      sdk_operation = "ListInterRegionBandwidths",
       method = "GET",
       path = "/v3/{domain_id}/ccaas/inter-region-bandwidths",
       content_type = "application/json",
@@ -1163,7 +1163,7 @@ return {
       response = { ref = "ListInterRegionBandwidthsResponse" },
     },
     list_network_instances = {
-      name = "ListNetworkInstances",
+      sdk_operation = "ListNetworkInstances",
       method = "GET",
       path = "/v3/{domain_id}/ccaas/network-instances",
       content_type = "application/json",
@@ -1183,7 +1183,7 @@ return {
       response = { ref = "ListNetworkInstancesResponse" },
     },
     list_permissions = {
-      name = "ListPermissions",
+      sdk_operation = "ListPermissions",
       method = "GET",
       path = "/v3/{domain_id}/ccaas/permissions",
       content_type = "application/json",
@@ -1200,7 +1200,7 @@ return {
       response = { ref = "ListPermissionsResponse" },
     },
     list_region_bandwidth_package_specifications = {
-      name = "ListRegionBandwidthPackageSpecifications",
+      sdk_operation = "ListRegionBandwidthPackageSpecifications",
       method = "GET",
       path = "/v3/{domain_id}/ccaas/bandwidth-packages/region-specifications",
       content_type = "application/json",
@@ -1214,7 +1214,7 @@ return {
       response = { ref = "ListRegionBandwidthPackageSpecificationsResponse" },
     },
     list_regions = {
-      name = "ListRegions",
+      sdk_operation = "ListRegions",
       method = "GET",
       path = "/v3/{domain_id}/ccaas/regions",
       content_type = "application/json",
@@ -1226,7 +1226,7 @@ return {
       response = { ref = "ListRegionsResponse" },
     },
     list_site_network_capabilities = {
-      name = "ListSiteNetworkCapabilities",
+      sdk_operation = "ListSiteNetworkCapabilities",
       method = "GET",
       path = "/v3/{domain_id}/dcaas/site-network/capabilities",
       content_type = "application/json",
@@ -1239,7 +1239,7 @@ return {
       response = { ref = "ListSiteNetworkCapabilitiesResponse" },
     },
     list_site_network_quotas = {
-      name = "ListSiteNetworkQuotas",
+      sdk_operation = "ListSiteNetworkQuotas",
       method = "GET",
       path = "/v3/{domain_id}/dcaas/site-network/quotas",
       content_type = "application/json",
@@ -1252,7 +1252,7 @@ return {
       response = { ref = "ListSiteNetworkQuotasResponse" },
     },
     list_site_networks = {
-      name = "ListSiteNetworks",
+      sdk_operation = "ListSiteNetworks",
       method = "GET",
       path = "/v3/{domain_id}/dcaas/site-networks",
       content_type = "application/json",
@@ -1273,7 +1273,7 @@ return {
       response = { ref = "ListSiteNetworksResponse" },
     },
     list_support_binding_connection_bandwidths = {
-      name = "ListSupportBindingConnectionBandwidths",
+      sdk_operation = "ListSupportBindingConnectionBandwidths",
       method = "GET",
       path = "/v3/{domain_id}/gcb/gcbandwidths/support-bindings",
       content_type = "application/json",
@@ -1289,7 +1289,7 @@ return {
       response = { ref = "ListSupportBindingConnectionBandwidthsResponse" },
     },
     show_bandwidth_package = {
-      name = "ShowBandwidthPackage",
+      sdk_operation = "ShowBandwidthPackage",
       method = "GET",
       path = "/v3/{domain_id}/ccaas/bandwidth-packages/{id}",
       content_type = "application/json",
@@ -1299,7 +1299,7 @@ return {
       response = { ref = "ShowBandwidthPackageResponse" },
     },
     show_central_network = {
-      name = "ShowCentralNetwork",
+      sdk_operation = "ShowCentralNetwork",
       method = "GET",
       path = "/v3/{domain_id}/gcn/central-networks/{central_network_id}",
       content_type = "application/json",
@@ -1309,7 +1309,7 @@ return {
       response = { ref = "ShowCentralNetworkResponse" },
     },
     show_central_network_er_route_table_attachment = {
-      name = "ShowCentralNetworkErRouteTableAttachment",
+      sdk_operation = "ShowCentralNetworkErRouteTableAttachment",
       method = "GET",
       path = "/v3/{domain_id}/gcn/central-network/{central_network_id}/er-route-table-attachments/{er_route_table_attachment_id}",
       content_type = "application/json",
@@ -1320,7 +1320,7 @@ return {
       response = { ref = "ShowCentralNetworkErRouteTableAttachmentResponse" },
     },
     show_central_network_gdgw_attachment = {
-      name = "ShowCentralNetworkGdgwAttachment",
+      sdk_operation = "ShowCentralNetworkGdgwAttachment",
       method = "GET",
       path = "/v3/{domain_id}/gcn/central-network/{central_network_id}/gdgw-attachments/{gdgw_attachment_id}",
       content_type = "application/json",
@@ -1331,7 +1331,7 @@ return {
       response = { ref = "ShowCentralNetworkGdgwAttachmentResponse" },
     },
     show_cloud_connection = {
-      name = "ShowCloudConnection",
+      sdk_operation = "ShowCloudConnection",
       method = "GET",
       path = "/v3/{domain_id}/ccaas/cloud-connections/{id}",
       content_type = "application/json",
@@ -1341,7 +1341,7 @@ return {
       response = { ref = "ShowCloudConnectionResponse" },
     },
     show_cloud_connection_routes = {
-      name = "ShowCloudConnectionRoutes",
+      sdk_operation = "ShowCloudConnectionRoutes",
       method = "GET",
       path = "/v3/{domain_id}/ccaas/cloud-connection-routes/{id}",
       content_type = "application/json",
@@ -1351,7 +1351,7 @@ return {
       response = { ref = "ShowCloudConnectionRoutesResponse" },
     },
     show_global_connection_bandwidth = {
-      name = "ShowGlobalConnectionBandwidth",
+      sdk_operation = "ShowGlobalConnectionBandwidth",
       method = "GET",
       path = "/v3/{domain_id}/gcb/gcbandwidths/{id}",
       content_type = "application/json",
@@ -1361,7 +1361,7 @@ return {
       response = { ref = "ShowGlobalConnectionBandwidthResponse" },
     },
     show_inter_region_bandwidth = {
-      name = "ShowInterRegionBandwidth",
+      sdk_operation = "ShowInterRegionBandwidth",
       method = "GET",
       path = "/v3/{domain_id}/ccaas/inter-region-bandwidths/{id}",
       content_type = "application/json",
@@ -1371,7 +1371,7 @@ return {
       response = { ref = "ShowInterRegionBandwidthResponse" },
     },
     show_network_instance = {
-      name = "ShowNetworkInstance",
+      sdk_operation = "ShowNetworkInstance",
       method = "GET",
       path = "/v3/{domain_id}/ccaas/network-instances/{id}",
       content_type = "application/json",
@@ -1381,7 +1381,7 @@ return {
       response = { ref = "ShowNetworkInstanceResponse" },
     },
     show_site_network = {
-      name = "ShowSiteNetwork",
+      sdk_operation = "ShowSiteNetwork",
       method = "GET",
       path = "/v3/{domain_id}/dcaas/site-networks/{site_network_id}",
       content_type = "application/json",
@@ -1391,7 +1391,7 @@ return {
       response = { ref = "ShowSiteNetworkResponse" },
     },
     tag_bandwidth_package = {
-      name = "TagBandwidthPackage",
+      sdk_operation = "TagBandwidthPackage",
       method = "POST",
       path = "/v3/{domain_id}/ccaas/bandwidth-packages/{id}/tag",
       content_type = "application/json",
@@ -1404,7 +1404,7 @@ return {
       response_headers = { ["x-request-id"] = "x-request-id" },
     },
     tag_central_network = {
-      name = "TagCentralNetwork",
+      sdk_operation = "TagCentralNetwork",
       method = "POST",
       path = "/v3/{domain_id}/gcn/central-networks/{central_network_id}/tag",
       content_type = "application/json",
@@ -1417,7 +1417,7 @@ return {
       response_headers = { ["x-request-id"] = "x-request-id" },
     },
     tag_cloud_connection = {
-      name = "TagCloudConnection",
+      sdk_operation = "TagCloudConnection",
       method = "POST",
       path = "/v3/{domain_id}/ccaas/cloud-connections/{id}/tag",
       content_type = "application/json",
@@ -1430,7 +1430,7 @@ return {
       response_headers = { ["x-request-id"] = "x-request-id" },
     },
     untag_bandwidth_package = {
-      name = "UntagBandwidthPackage",
+      sdk_operation = "UntagBandwidthPackage",
       method = "POST",
       path = "/v3/{domain_id}/ccaas/bandwidth-packages/{id}/untag",
       content_type = "application/json",
@@ -1443,7 +1443,7 @@ return {
       response_headers = { ["x-request-id"] = "x-request-id" },
     },
     untag_central_network = {
-      name = "UntagCentralNetwork",
+      sdk_operation = "UntagCentralNetwork",
       method = "POST",
       path = "/v3/{domain_id}/gcn/central-networks/{central_network_id}/untag",
       content_type = "application/json",
@@ -1456,7 +1456,7 @@ return {
       response_headers = { ["x-request-id"] = "x-request-id" },
     },
     untag_cloud_connection = {
-      name = "UntagCloudConnection",
+      sdk_operation = "UntagCloudConnection",
       method = "POST",
       path = "/v3/{domain_id}/ccaas/cloud-connections/{id}/untag",
       content_type = "application/json",
@@ -1469,7 +1469,7 @@ return {
       response_headers = { ["x-request-id"] = "x-request-id" },
     },
     update_authorisation = {
-      name = "UpdateAuthorisation",
+      sdk_operation = "UpdateAuthorisation",
       method = "PUT",
       path = "/v3/{domain_id}/ccaas/authorisations/{id}",
       content_type = "application/json",
@@ -1481,7 +1481,7 @@ return {
       response = { ref = "UpdateAuthorisationResponse" },
     },
     update_bandwidth_package = {
-      name = "UpdateBandwidthPackage",
+      sdk_operation = "UpdateBandwidthPackage",
       method = "PUT",
       path = "/v3/{domain_id}/ccaas/bandwidth-packages/{id}",
       content_type = "application/json",
@@ -1493,7 +1493,7 @@ return {
       response = { ref = "UpdateBandwidthPackageResponse" },
     },
     update_central_network = {
-      name = "UpdateCentralNetwork",
+      sdk_operation = "UpdateCentralNetwork",
       method = "PUT",
       path = "/v3/{domain_id}/gcn/central-networks/{central_network_id}",
       content_type = "application/json",
@@ -1505,7 +1505,7 @@ return {
       response = { ref = "UpdateCentralNetworkResponse" },
     },
     update_central_network_connection = {
-      name = "UpdateCentralNetworkConnection",
+      sdk_operation = "UpdateCentralNetworkConnection",
       method = "PUT",
       path = "/v3/{domain_id}/gcn/central-network/{central_network_id}/connections/{connection_id}",
       content_type = "application/json",
@@ -1518,7 +1518,7 @@ return {
       response = { ref = "UpdateCentralNetworkConnectionResponse" },
     },
     update_central_network_er_route_table_attachment = {
-      name = "UpdateCentralNetworkErRouteTableAttachment",
+      sdk_operation = "UpdateCentralNetworkErRouteTableAttachment",
       method = "PUT",
       path = "/v3/{domain_id}/gcn/central-network/{central_network_id}/er-route-table-attachments/{er_route_table_attachment_id}",
       content_type = "application/json",
@@ -1531,7 +1531,7 @@ return {
       response = { ref = "UpdateCentralNetworkErRouteTableAttachmentResponse" },
     },
     update_central_network_gdgw_attachment = {
-      name = "UpdateCentralNetworkGdgwAttachment",
+      sdk_operation = "UpdateCentralNetworkGdgwAttachment",
       method = "PUT",
       path = "/v3/{domain_id}/gcn/central-network/{central_network_id}/gdgw-attachments/{gdgw_attachment_id}",
       content_type = "application/json",
@@ -1544,7 +1544,7 @@ return {
       response = { ref = "UpdateCentralNetworkGdgwAttachmentResponse" },
     },
     update_cloud_connection = {
-      name = "UpdateCloudConnection",
+      sdk_operation = "UpdateCloudConnection",
       method = "PUT",
       path = "/v3/{domain_id}/ccaas/cloud-connections/{id}",
       content_type = "application/json",
@@ -1556,7 +1556,7 @@ return {
       response = { ref = "UpdateCloudConnectionResponse" },
     },
     update_global_connection_bandwidth = {
-      name = "UpdateGlobalConnectionBandwidth",
+      sdk_operation = "UpdateGlobalConnectionBandwidth",
       method = "PUT",
       path = "/v3/{domain_id}/gcb/gcbandwidths/{id}",
       content_type = "application/json",
@@ -1568,7 +1568,7 @@ return {
       response = { ref = "UpdateGlobalConnectionBandwidthResponse" },
     },
     update_inter_region_bandwidth = {
-      name = "UpdateInterRegionBandwidth",
+      sdk_operation = "UpdateInterRegionBandwidth",
       method = "PUT",
       path = "/v3/{domain_id}/ccaas/inter-region-bandwidths/{id}",
       content_type = "application/json",
@@ -1580,7 +1580,7 @@ return {
       response = { ref = "UpdateInterRegionBandwidthResponse" },
     },
     update_network_instance = {
-      name = "UpdateNetworkInstance",
+      sdk_operation = "UpdateNetworkInstance",
       method = "PUT",
       path = "/v3/{domain_id}/ccaas/network-instances/{id}",
       content_type = "application/json",
@@ -1592,7 +1592,7 @@ return {
       response = { ref = "UpdateNetworkInstanceResponse" },
     },
     update_site_network = {
-      name = "UpdateSiteNetwork",
+      sdk_operation = "UpdateSiteNetwork",
       method = "PUT",
       path = "/v3/{domain_id}/dcaas/site-networks/{site_network_id}",
       content_type = "application/json",
@@ -1604,7 +1604,7 @@ return {
       response = { ref = "UpdateSiteNetworkResponse" },
     },
     update_site_network_bandwidth = {
-      name = "UpdateSiteNetworkBandwidth",
+      sdk_operation = "UpdateSiteNetworkBandwidth",
       method = "POST",
       path = "/v3/{domain_id}/dcaas/site-network/{site_network_id}/connections/{site_connection_id}/update-bandwidth",
       content_type = "application/json",
@@ -1617,7 +1617,7 @@ return {
       response = { ref = "UpdateSiteNetworkBandwidthResponse" },
     },
     update_site_network_bandwidth_size = {
-      name = "UpdateSiteNetworkBandwidthSize",
+      sdk_operation = "UpdateSiteNetworkBandwidthSize",
       method = "POST",
       path = "/v3/{domain_id}/dcaas/site-network/{site_network_id}/connections/{site_connection_id}/update-bandwidth-size",
       content_type = "application/json",

@@ -1008,7 +1008,7 @@ return {
   },
   operations = {
     add_node = {
-      name = "AddNode",
+      sdk_operation = "AddNode",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/nodes/add",
       content_type = "application/json",
@@ -1022,7 +1022,7 @@ return {
       response = { ref = "AddNodeResponse" },
     },
     add_nodes_to_node_pool = {
-      name = "AddNodesToNodePool",
+      sdk_operation = "AddNodesToNodePool",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/nodepools/{nodepool_id}/nodes/add",
       content_type = "application/json",
@@ -1037,7 +1037,7 @@ return {
       response = { ref = "AddNodesToNodePoolResponse" },
     },
     assume_agency_for_pod_identity = {
-      name = "AssumeAgencyForPodIdentity",
+      sdk_operation = "AssumeAgencyForPodIdentity",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/assume-agency-for-pod-identity",
       content_type = "application/json",
@@ -1049,7 +1049,7 @@ return {
       response = { ref = "AssumeAgencyForPodIdentityResponse" },
     },
     awake_cluster = {
-      name = "AwakeCluster",
+      sdk_operation = "AwakeCluster",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/operation/awake",
       content_type = "application/json",
@@ -1059,7 +1059,7 @@ return {
       response = { ref = "AwakeClusterResponse" },
     },
     batch_change_node_to_period = {
-      name = "BatchChangeNodeToPeriod",
+      sdk_operation = "BatchChangeNodeToPeriod",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/nodes/toperiod",
       content_type = "application/json",
@@ -1075,7 +1075,7 @@ return {
       response = { ref = "BatchChangeNodeToPeriodResponse" },
     },
     batch_create_addon_precheck = {
-      name = "BatchCreateAddonPrecheck",
+      sdk_operation = "BatchCreateAddonPrecheck",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/addons/precheck",
       content_type = "application/json",
@@ -1089,7 +1089,7 @@ return {
       response = { ref = "BatchCreateAddonPrecheckResponse" },
     },
     batch_create_autopilot_cluster_tags = {
-      name = "BatchCreateAutopilotClusterTags",
+      sdk_operation = "BatchCreateAutopilotClusterTags",
       method = "POST",
       path = "/autopilot/v3/projects/{project_id}/clusters/{cluster_id}/tags/create",
       content_type = "application/json",
@@ -1101,7 +1101,7 @@ return {
       response = { ref = "BatchCreateAutopilotClusterTagsResponse" },
     },
     batch_create_cluster_tags = {
-      name = "BatchCreateClusterTags",
+      sdk_operation = "BatchCreateClusterTags",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/tags/create",
       content_type = "application/json",
@@ -1113,7 +1113,7 @@ return {
       response = { ref = "BatchCreateClusterTagsResponse" },
     },
     batch_delete_autopilot_cluster_tags = {
-      name = "BatchDeleteAutopilotClusterTags",
+      sdk_operation = "BatchDeleteAutopilotClusterTags",
       method = "POST",
       path = "/autopilot/v3/projects/{project_id}/clusters/{cluster_id}/tags/delete",
       content_type = "application/json",
@@ -1125,7 +1125,7 @@ return {
       response = { ref = "BatchDeleteAutopilotClusterTagsResponse" },
     },
     batch_delete_cluster_tags = {
-      name = "BatchDeleteClusterTags",
+      sdk_operation = "BatchDeleteClusterTags",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/tags/delete",
       content_type = "application/json",
@@ -1137,7 +1137,7 @@ return {
       response = { ref = "BatchDeleteClusterTagsResponse" },
     },
     batch_sync_nodes = {
-      name = "BatchSyncNodes",
+      sdk_operation = "BatchSyncNodes",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/nodes/sync",
       content_type = "application/json",
@@ -1147,7 +1147,7 @@ return {
       response = { type = "string" },
     },
     continue_upgrade_cluster_task = {
-      name = "ContinueUpgradeClusterTask",
+      sdk_operation = "ContinueUpgradeClusterTask",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/operation/upgrade/continue",
       content_type = "application/json",
@@ -1157,7 +1157,7 @@ return {
       response = { ref = "ContinueUpgradeClusterTaskResponse" },
     },
     create_access_policy = {
-      name = "CreateAccessPolicy",
+      sdk_operation = "CreateAccessPolicy",
       method = "POST",
       path = "/api/v3/access-policies",
       content_type = "application/json",
@@ -1174,7 +1174,7 @@ return {
       response = { ref = "CreateAccessPolicyResponse" },
     },
     create_addon_instance = {
-      name = "CreateAddonInstance",
+      sdk_operation = "CreateAddonInstance",
       method = "POST",
       path = "/api/v3/addons",
       content_type = "application/json",
@@ -1188,7 +1188,7 @@ return {
       response = { ref = "CreateAddonInstanceResponse" },
     },
     create_autopilot_addon_instance = {
-      name = "CreateAutopilotAddonInstance",
+      sdk_operation = "CreateAutopilotAddonInstance",
       method = "POST",
       path = "/autopilot/v3/addons",
       content_type = "application/json",
@@ -1202,7 +1202,7 @@ return {
       response = { ref = "CreateAutopilotAddonInstanceResponse" },
     },
     create_autopilot_cluster = {
-      name = "CreateAutopilotCluster",
+      sdk_operation = "CreateAutopilotCluster",
       method = "POST",
       path = "/autopilot/v3/projects/{project_id}/clusters",
       content_type = "application/json",
@@ -1217,7 +1217,7 @@ return {
       response = { ref = "CreateAutopilotClusterResponse" },
     },
     create_autopilot_cluster_master_snapshot = {
-      name = "CreateAutopilotClusterMasterSnapshot",
+      sdk_operation = "CreateAutopilotClusterMasterSnapshot",
       method = "POST",
       path = "/autopilot/v3.1/projects/{project_id}/clusters/{cluster_id}/operation/snapshot",
       content_type = "application/json",
@@ -1227,7 +1227,7 @@ return {
       response = { ref = "CreateAutopilotClusterMasterSnapshotResponse" },
     },
     create_autopilot_kubernetes_cluster_cert = {
-      name = "CreateAutopilotKubernetesClusterCert",
+      sdk_operation = "CreateAutopilotKubernetesClusterCert",
       method = "POST",
       path = "/autopilot/v3/projects/{project_id}/clusters/{cluster_id}/clustercert",
       content_type = "application/json",
@@ -1240,7 +1240,7 @@ return {
       response_headers = { ["port-id"] = "Port-ID" },
     },
     create_autopilot_maintenance_window = {
-      name = "CreateAutopilotMaintenanceWindow",
+      sdk_operation = "CreateAutopilotMaintenanceWindow",
       method = "POST",
       path = "/autopilot/v3/projects/{project_id}/clusters/{cluster_id}/maintenancewindows",
       content_type = "application/json",
@@ -1255,7 +1255,7 @@ return {
       response = { ref = "CreateAutopilotMaintenanceWindowResponse" },
     },
     create_autopilot_post_check = {
-      name = "CreateAutopilotPostCheck",
+      sdk_operation = "CreateAutopilotPostCheck",
       method = "POST",
       path = "/autopilot/v3/projects/{project_id}/clusters/{cluster_id}/operation/postcheck",
       content_type = "application/json",
@@ -1269,7 +1269,7 @@ return {
       response = { ref = "CreateAutopilotPostCheckResponse" },
     },
     create_autopilot_pre_check = {
-      name = "CreateAutopilotPreCheck",
+      sdk_operation = "CreateAutopilotPreCheck",
       method = "POST",
       path = "/autopilot/v3/projects/{project_id}/clusters/{cluster_id}/operation/precheck",
       content_type = "application/json",
@@ -1283,7 +1283,7 @@ return {
       response = { ref = "CreateAutopilotPreCheckResponse" },
     },
     create_autopilot_release = {
-      name = "CreateAutopilotRelease",
+      sdk_operation = "CreateAutopilotRelease",
       method = "POST",
       path = "/autopilot/cam/v3/clusters/{cluster_id}/releases",
       content_type = "application/json",
@@ -1301,7 +1301,7 @@ return {
       response = { ref = "CreateAutopilotReleaseResponse" },
     },
     create_autopilot_upgrade_work_flow = {
-      name = "CreateAutopilotUpgradeWorkFlow",
+      sdk_operation = "CreateAutopilotUpgradeWorkFlow",
       method = "POST",
       path = "/autopilot/v3/projects/{project_id}/clusters/{cluster_id}/operation/upgradeworkflows",
       content_type = "application/json",
@@ -1315,7 +1315,7 @@ return {
       response = { ref = "CreateAutopilotUpgradeWorkFlowResponse" },
     },
     create_cloud_persistent_volume_claims = {
-      name = "CreateCloudPersistentVolumeClaims",
+      sdk_operation = "CreateCloudPersistentVolumeClaims",
       method = "POST",
       path = "/api/v1/namespaces/{namespace}/cloudpersistentvolumeclaims",
       content_type = "application/json",
@@ -1332,7 +1332,7 @@ return {
       response = { ref = "CreateCloudPersistentVolumeClaimsResponse" },
     },
     create_cluster = {
-      name = "CreateCluster",
+      sdk_operation = "CreateCluster",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters",
       content_type = "application/json",
@@ -1347,7 +1347,7 @@ return {
       response = { ref = "CreateClusterResponse" },
     },
     create_cluster_master_snapshot = {
-      name = "CreateClusterMasterSnapshot",
+      sdk_operation = "CreateClusterMasterSnapshot",
       method = "POST",
       path = "/api/v3.1/projects/{project_id}/clusters/{cluster_id}/operation/snapshot",
       content_type = "application/json",
@@ -1357,7 +1357,7 @@ return {
       response = { ref = "CreateClusterMasterSnapshotResponse" },
     },
     create_kubernetes_cluster_cert = {
-      name = "CreateKubernetesClusterCert",
+      sdk_operation = "CreateKubernetesClusterCert",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/clustercert",
       content_type = "application/json",
@@ -1371,7 +1371,7 @@ return {
       response_headers = { ["port-id"] = "Port-ID" },
     },
     create_node = {
-      name = "CreateNode",
+      sdk_operation = "CreateNode",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/nodes",
       content_type = "application/json",
@@ -1387,7 +1387,7 @@ return {
       response = { ref = "CreateNodeResponse" },
     },
     create_node_pool = {
-      name = "CreateNodePool",
+      sdk_operation = "CreateNodePool",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/nodepools",
       content_type = "application/json",
@@ -1403,7 +1403,7 @@ return {
       response = { ref = "CreateNodePoolResponse" },
     },
     create_partition = {
-      name = "CreatePartition",
+      sdk_operation = "CreatePartition",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/partitions",
       content_type = "application/json",
@@ -1418,7 +1418,7 @@ return {
       response = { ref = "CreatePartitionResponse" },
     },
     create_pod_identity_association = {
-      name = "CreatePodIdentityAssociation",
+      sdk_operation = "CreatePodIdentityAssociation",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/pod-identity-associations",
       content_type = "application/json",
@@ -1433,7 +1433,7 @@ return {
       response = { ref = "CreatePodIdentityAssociationResponse" },
     },
     create_post_check = {
-      name = "CreatePostCheck",
+      sdk_operation = "CreatePostCheck",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/operation/postcheck",
       content_type = "application/json",
@@ -1447,7 +1447,7 @@ return {
       response = { ref = "CreatePostCheckResponse" },
     },
     create_pre_check = {
-      name = "CreatePreCheck",
+      sdk_operation = "CreatePreCheck",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/operation/precheck",
       content_type = "application/json",
@@ -1461,7 +1461,7 @@ return {
       response = { ref = "CreatePreCheckResponse" },
     },
     create_release = {
-      name = "CreateRelease",
+      sdk_operation = "CreateRelease",
       method = "POST",
       path = "/cce/cam/v3/clusters/{cluster_id}/releases",
       content_type = "application/json",
@@ -1479,7 +1479,7 @@ return {
       response = { ref = "CreateReleaseResponse" },
     },
     create_upgrade_work_flow = {
-      name = "CreateUpgradeWorkFlow",
+      sdk_operation = "CreateUpgradeWorkFlow",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/operation/upgradeworkflows",
       content_type = "application/json",
@@ -1493,7 +1493,7 @@ return {
       response = { ref = "CreateUpgradeWorkFlowResponse" },
     },
     delete_access_policy = {
-      name = "DeleteAccessPolicy",
+      sdk_operation = "DeleteAccessPolicy",
       method = "DELETE",
       path = "/api/v3/access-policies/{policy_id}",
       content_type = "application/json",
@@ -1503,7 +1503,7 @@ return {
       response = { ref = "DeleteAccessPolicyResponse" },
     },
     delete_addon_instance = {
-      name = "DeleteAddonInstance",
+      sdk_operation = "DeleteAddonInstance",
       method = "DELETE",
       path = "/api/v3/addons/{id}",
       content_type = "application/json",
@@ -1514,7 +1514,7 @@ return {
       response = { ref = "DeleteAddonInstanceResponse" },
     },
     delete_autopilot_addon_instance = {
-      name = "DeleteAutopilotAddonInstance",
+      sdk_operation = "DeleteAutopilotAddonInstance",
       method = "DELETE",
       path = "/autopilot/v3/addons/{id}",
       content_type = "application/json",
@@ -1525,7 +1525,7 @@ return {
       response = { type = "string" },
     },
     delete_autopilot_chart = {
-      name = "DeleteAutopilotChart",
+      sdk_operation = "DeleteAutopilotChart",
       method = "DELETE",
       path = "/autopilot/v2/charts/{chart_id}",
       content_type = "application/json",
@@ -1535,7 +1535,7 @@ return {
       response = { type = "string" },
     },
     delete_autopilot_cluster = {
-      name = "DeleteAutopilotCluster",
+      sdk_operation = "DeleteAutopilotCluster",
       method = "DELETE",
       path = "/autopilot/v3/projects/{project_id}/clusters/{cluster_id}",
       content_type = "application/json",
@@ -1551,7 +1551,7 @@ return {
       response = { ref = "DeleteAutopilotClusterResponse" },
     },
     delete_autopilot_job = {
-      name = "DeleteAutopilotJob",
+      sdk_operation = "DeleteAutopilotJob",
       method = "DELETE",
       path = "/autopilot/v2/projects/{project_id}/jobs/{job_id}",
       content_type = "application/json",
@@ -1561,7 +1561,7 @@ return {
       response = { ref = "DeleteAutopilotJobResponse" },
     },
     delete_autopilot_maintenance_window = {
-      name = "DeleteAutopilotMaintenanceWindow",
+      sdk_operation = "DeleteAutopilotMaintenanceWindow",
       method = "DELETE",
       path = "/autopilot/v3/projects/{project_id}/clusters/{cluster_id}/maintenancewindows",
       content_type = "application/json",
@@ -1571,7 +1571,7 @@ return {
       response = { ref = "DeleteAutopilotMaintenanceWindowResponse" },
     },
     delete_autopilot_release = {
-      name = "DeleteAutopilotRelease",
+      sdk_operation = "DeleteAutopilotRelease",
       method = "DELETE",
       path = "/autopilot/cam/v3/clusters/{cluster_id}/namespace/{namespace}/releases/{name}",
       content_type = "application/json",
@@ -1584,7 +1584,7 @@ return {
       response = { type = "string" },
     },
     delete_chart = {
-      name = "DeleteChart",
+      sdk_operation = "DeleteChart",
       method = "DELETE",
       path = "/v2/charts/{chart_id}",
       content_type = "application/json",
@@ -1594,7 +1594,7 @@ return {
       response = { ref = "DeleteChartResponse" },
     },
     delete_cloud_persistent_volume_claims = {
-      name = "DeleteCloudPersistentVolumeClaims",
+      sdk_operation = "DeleteCloudPersistentVolumeClaims",
       method = "DELETE",
       path = "/api/v1/namespaces/{namespace}/cloudpersistentvolumeclaims/{name}",
       content_type = "application/json",
@@ -1608,7 +1608,7 @@ return {
       response = { ref = "DeleteCloudPersistentVolumeClaimsResponse" },
     },
     delete_cluster = {
-      name = "DeleteCluster",
+      sdk_operation = "DeleteCluster",
       method = "DELETE",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}",
       content_type = "application/json",
@@ -1629,7 +1629,7 @@ return {
       response = { ref = "DeleteClusterResponse" },
     },
     delete_node = {
-      name = "DeleteNode",
+      sdk_operation = "DeleteNode",
       method = "DELETE",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/nodes/{node_id}",
       content_type = "application/json",
@@ -1641,7 +1641,7 @@ return {
       response = { ref = "DeleteNodeResponse" },
     },
     delete_node_pool = {
-      name = "DeleteNodePool",
+      sdk_operation = "DeleteNodePool",
       method = "DELETE",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/nodepools/{nodepool_id}",
       content_type = "application/json",
@@ -1652,7 +1652,7 @@ return {
       response = { ref = "DeleteNodePoolResponse" },
     },
     delete_pod_identity_association = {
-      name = "DeletePodIdentityAssociation",
+      sdk_operation = "DeletePodIdentityAssociation",
       method = "DELETE",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/pod-identity-associations/{association_id}",
       content_type = "application/json",
@@ -1663,7 +1663,7 @@ return {
       response = { ref = "DeletePodIdentityAssociationResponse" },
     },
     delete_release = {
-      name = "DeleteRelease",
+      sdk_operation = "DeleteRelease",
       method = "DELETE",
       path = "/cce/cam/v3/clusters/{cluster_id}/namespace/{namespace}/releases/{name}",
       content_type = "application/json",
@@ -1676,7 +1676,7 @@ return {
       response = { ref = "DeleteReleaseResponse" },
     },
     download_autopilot_chart = {
-      name = "DownloadAutopilotChart",
+      sdk_operation = "DownloadAutopilotChart",
       method = "GET",
       path = "/autopilot/v2/charts/{chart_id}/archive",
       content_type = "application/json",
@@ -1686,7 +1686,7 @@ return {
       response = { ref = "DownloadAutopilotChartResponse" },
     },
     download_chart = {
-      name = "DownloadChart",
+      sdk_operation = "DownloadChart",
       method = "GET",
       path = "/v2/charts/{chart_id}/archive",
       content_type = "application/json",
@@ -1696,7 +1696,7 @@ return {
       response = { ref = "DownloadChartResponse" },
     },
     get_access_policy = {
-      name = "GetAccessPolicy",
+      sdk_operation = "GetAccessPolicy",
       method = "GET",
       path = "/api/v3/access-policies/{policy_id}",
       content_type = "application/json",
@@ -1706,7 +1706,7 @@ return {
       response = { ref = "GetAccessPolicyResponse" },
     },
     get_autopilot_one_job = {
-      name = "GetAutopilotOneJob",
+      sdk_operation = "GetAutopilotOneJob",
       method = "GET",
       path = "/autopilot/v2/projects/{project_id}/jobs/{job_id}",
       content_type = "application/json",
@@ -1716,7 +1716,7 @@ return {
       response = { ref = "GetAutopilotOneJobResponse" },
     },
     get_avaliable_zone = {
-      name = "GetAvaliableZone",
+      sdk_operation = "GetAvaliableZone",
       method = "GET",
       path = "/api/v2/availabilityZones",
       content_type = "application/json",
@@ -1726,7 +1726,7 @@ return {
       response = { type = "array", items = { ref = "GetAvailableZoneResponseBody" } },
     },
     get_cluster_flavor_specs = {
-      name = "GetClusterFlavorSpecs",
+      sdk_operation = "GetClusterFlavorSpecs",
       method = "GET",
       path = "/api/v2/flavor/specifications",
       content_type = "application/json",
@@ -1736,7 +1736,7 @@ return {
       response = { ref = "GetClusterFlavorSpecsResponse" },
     },
     get_cluster_long_aksk_config = {
-      name = "GetClusterLongAkskConfig",
+      sdk_operation = "GetClusterLongAkskConfig",
       method = "GET",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/longaksk/config",
       content_type = "application/json",
@@ -1746,7 +1746,7 @@ return {
       response = { ref = "GetClusterLongAkskConfigResponse" },
     },
     get_cluster_quota = {
-      name = "GetClusterQuota",
+      sdk_operation = "GetClusterQuota",
       method = "GET",
       path = "/cce/v1/projects/{project_id}/quota",
       content_type = "application/json",
@@ -1754,7 +1754,7 @@ return {
       response = { ref = "GetClusterQuotaResponse" },
     },
     get_customize_tags = {
-      name = "GetCustomizeTags",
+      sdk_operation = "GetCustomizeTags",
       method = "GET",
       path = "/cce/v1/{project_id}/{resource_type}/tags",
       content_type = "application/json",
@@ -1764,7 +1764,7 @@ return {
       response = { ref = "GetCustomizeTagsResponse" },
     },
     get_labels = {
-      name = "GetLabels",
+      sdk_operation = "GetLabels",
       method = "GET",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/labels",
       content_type = "application/json",
@@ -1774,7 +1774,7 @@ return {
       response = { ref = "GetLabelsResponse" },
     },
     get_long_aksk_config = {
-      name = "GetLongAkskConfig",
+      sdk_operation = "GetLongAkskConfig",
       method = "GET",
       path = "/api/v3/projects/{project_id}/longaksk/config",
       content_type = "application/json",
@@ -1782,7 +1782,7 @@ return {
       response = { ref = "GetLongAkskConfigResponse" },
     },
     get_resource_tags = {
-      name = "GetResourceTags",
+      sdk_operation = "GetResourceTags",
       method = "GET",
       path = "/cce/v1/{project_id}/{resource_type}/{resource_id}/tags",
       content_type = "application/json",
@@ -1793,7 +1793,7 @@ return {
       response = { ref = "GetResourceTagsResponse" },
     },
     hibernate_cluster = {
-      name = "HibernateCluster",
+      sdk_operation = "HibernateCluster",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/operation/hibernate",
       content_type = "application/json",
@@ -1803,7 +1803,7 @@ return {
       response = { ref = "HibernateClusterResponse" },
     },
     list_access_policy = {
-      name = "ListAccessPolicy",
+      sdk_operation = "ListAccessPolicy",
       method = "GET",
       path = "/api/v3/access-policies",
       content_type = "application/json",
@@ -1813,7 +1813,7 @@ return {
       response = { ref = "ListAccessPolicyResponse" },
     },
     list_addon_instances = {
-      name = "ListAddonInstances",
+      sdk_operation = "ListAddonInstances",
       method = "GET",
       path = "/api/v3/addons",
       content_type = "application/json",
@@ -1823,7 +1823,7 @@ return {
       response = { ref = "ListAddonInstancesResponse" },
     },
     list_addon_precheck_tasks = {
-      name = "ListAddonPrecheckTasks",
+      sdk_operation = "ListAddonPrecheckTasks",
       method = "GET",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/addons/precheck/tasks",
       content_type = "application/json",
@@ -1836,7 +1836,7 @@ return {
       response = { ref = "ListAddonPrecheckTasksResponse" },
     },
     list_addon_templates = {
-      name = "ListAddonTemplates",
+      sdk_operation = "ListAddonTemplates",
       method = "GET",
       path = "/api/v3/addontemplates",
       content_type = "application/json",
@@ -1846,7 +1846,7 @@ return {
       response = { ref = "ListAddonTemplatesResponse" },
     },
     list_autopilot_addon_instances = {
-      name = "ListAutopilotAddonInstances",
+      sdk_operation = "ListAutopilotAddonInstances",
       method = "GET",
       path = "/autopilot/v3/addons",
       content_type = "application/json",
@@ -1856,7 +1856,7 @@ return {
       response = { ref = "ListAutopilotAddonInstancesResponse" },
     },
     list_autopilot_addon_templates = {
-      name = "ListAutopilotAddonTemplates",
+      sdk_operation = "ListAutopilotAddonTemplates",
       method = "GET",
       path = "/autopilot/v3/addontemplates",
       content_type = "application/json",
@@ -1866,7 +1866,7 @@ return {
       response = { ref = "ListAutopilotAddonTemplatesResponse" },
     },
     list_autopilot_charts = {
-      name = "ListAutopilotCharts",
+      sdk_operation = "ListAutopilotCharts",
       method = "GET",
       path = "/autopilot/v2/charts",
       content_type = "application/json",
@@ -1874,7 +1874,7 @@ return {
       response = { type = "array", items = { ref = "ChartResp" } },
     },
     list_autopilot_cluster_master_snapshot_tasks = {
-      name = "ListAutopilotClusterMasterSnapshotTasks",
+      sdk_operation = "ListAutopilotClusterMasterSnapshotTasks",
       method = "GET",
       path = "/autopilot/v3.1/projects/{project_id}/clusters/{cluster_id}/operation/snapshot/tasks",
       content_type = "application/json",
@@ -1884,7 +1884,7 @@ return {
       response = { ref = "ListAutopilotClusterMasterSnapshotTasksResponse" },
     },
     list_autopilot_cluster_upgrade_feature_gates = {
-      name = "ListAutopilotClusterUpgradeFeatureGates",
+      sdk_operation = "ListAutopilotClusterUpgradeFeatureGates",
       method = "GET",
       path = "/autopilot/v3/clusterupgradefeaturegates",
       content_type = "application/json",
@@ -1892,7 +1892,7 @@ return {
       response = { ref = "ListAutopilotClusterUpgradeFeatureGatesResponse" },
     },
     list_autopilot_cluster_upgrade_paths = {
-      name = "ListAutopilotClusterUpgradePaths",
+      sdk_operation = "ListAutopilotClusterUpgradePaths",
       method = "GET",
       path = "/autopilot/v3/clusterupgradepaths",
       content_type = "application/json",
@@ -1900,7 +1900,7 @@ return {
       response = { ref = "ListAutopilotClusterUpgradePathsResponse" },
     },
     list_autopilot_clusters = {
-      name = "ListAutopilotClusters",
+      sdk_operation = "ListAutopilotClusters",
       method = "GET",
       path = "/autopilot/v3/projects/{project_id}/clusters",
       content_type = "application/json",
@@ -1913,7 +1913,7 @@ return {
       response = { ref = "ListAutopilotClustersResponse" },
     },
     list_autopilot_jobs = {
-      name = "ListAutopilotJobs",
+      sdk_operation = "ListAutopilotJobs",
       method = "GET",
       path = "/autopilot/v2/projects/{project_id}/jobs",
       content_type = "application/json",
@@ -1921,7 +1921,7 @@ return {
       response = { type = "array", items = { ref = "V2Job" } },
     },
     list_autopilot_pre_check_tasks = {
-      name = "ListAutopilotPreCheckTasks",
+      sdk_operation = "ListAutopilotPreCheckTasks",
       method = "GET",
       path = "/autopilot/v3/projects/{project_id}/clusters/{cluster_id}/operation/precheck/tasks",
       content_type = "application/json",
@@ -1931,7 +1931,7 @@ return {
       response = { ref = "ListAutopilotPreCheckTasksResponse" },
     },
     list_autopilot_releases = {
-      name = "ListAutopilotReleases",
+      sdk_operation = "ListAutopilotReleases",
       method = "GET",
       path = "/autopilot/cam/v3/clusters/{cluster_id}/releases",
       content_type = "application/json",
@@ -1943,7 +1943,7 @@ return {
       response = { type = "array", items = { ref = "ReleaseResp" } },
     },
     list_autopilot_upgrade_cluster_tasks = {
-      name = "ListAutopilotUpgradeClusterTasks",
+      sdk_operation = "ListAutopilotUpgradeClusterTasks",
       method = "GET",
       path = "/autopilot/v3/projects/{project_id}/clusters/{cluster_id}/operation/upgrade/tasks",
       content_type = "application/json",
@@ -1953,7 +1953,7 @@ return {
       response = { ref = "ListAutopilotUpgradeClusterTasksResponse" },
     },
     list_autopilot_upgrade_plans = {
-      name = "ListAutopilotUpgradePlans",
+      sdk_operation = "ListAutopilotUpgradePlans",
       method = "GET",
       path = "/autopilot/v3/projects/{project_id}/clusters/{cluster_id}/upgradeplans",
       content_type = "application/json",
@@ -1963,7 +1963,7 @@ return {
       response = { ref = "ListAutopilotUpgradePlansResponse" },
     },
     list_autopilot_upgrade_work_flows = {
-      name = "ListAutopilotUpgradeWorkFlows",
+      sdk_operation = "ListAutopilotUpgradeWorkFlows",
       method = "GET",
       path = "/autopilot/v3/projects/{project_id}/clusters/{cluster_id}/operation/upgradeworkflows",
       content_type = "application/json",
@@ -1973,7 +1973,7 @@ return {
       response = { ref = "ListAutopilotUpgradeWorkFlowsResponse" },
     },
     list_charts = {
-      name = "ListCharts",
+      sdk_operation = "ListCharts",
       method = "GET",
       path = "/v2/charts",
       content_type = "application/json",
@@ -1981,7 +1981,7 @@ return {
       response = { type = "array", items = { ref = "ChartResp" } },
     },
     list_cluster_master_snapshot_tasks = {
-      name = "ListClusterMasterSnapshotTasks",
+      sdk_operation = "ListClusterMasterSnapshotTasks",
       method = "GET",
       path = "/api/v3.1/projects/{project_id}/clusters/{cluster_id}/operation/snapshot/tasks",
       content_type = "application/json",
@@ -1991,7 +1991,7 @@ return {
       response = { ref = "ListClusterMasterSnapshotTasksResponse" },
     },
     list_cluster_upgrade_feature_gates = {
-      name = "ListClusterUpgradeFeatureGates",
+      sdk_operation = "ListClusterUpgradeFeatureGates",
       method = "GET",
       path = "/api/v3/clusterupgradefeaturegates",
       content_type = "application/json",
@@ -1999,7 +1999,7 @@ return {
       response = { ref = "ListClusterUpgradeFeatureGatesResponse" },
     },
     list_cluster_upgrade_paths = {
-      name = "ListClusterUpgradePaths",
+      sdk_operation = "ListClusterUpgradePaths",
       method = "GET",
       path = "/api/v3/clusterupgradepaths",
       content_type = "application/json",
@@ -2007,7 +2007,7 @@ return {
       response = { ref = "ListClusterUpgradePathsResponse" },
     },
     list_clusters = {
-      name = "ListClusters",
+      sdk_operation = "ListClusters",
       method = "GET",
       path = "/api/v3/projects/{project_id}/clusters",
       content_type = "application/json",
@@ -2020,7 +2020,7 @@ return {
       response = { ref = "ListClustersResponse" },
     },
     list_hyper_nodes = {
-      name = "ListHyperNodes",
+      sdk_operation = "ListHyperNodes",
       method = "GET",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/hypernodes",
       content_type = "application/json",
@@ -2033,7 +2033,7 @@ return {
       response = { type = "array", items = { ref = "HyperNode" } },
     },
     list_node_pools = {
-      name = "ListNodePools",
+      sdk_operation = "ListNodePools",
       method = "GET",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/nodepools",
       content_type = "application/json",
@@ -2044,7 +2044,7 @@ return {
       response = { ref = "ListNodePoolsResponse" },
     },
     list_nodes = {
-      name = "ListNodes",
+      sdk_operation = "ListNodes",
       method = "GET",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/nodes",
       content_type = "application/json",
@@ -2057,7 +2057,7 @@ return {
       response = { ref = "ListNodesResponse" },
     },
     list_partitions = {
-      name = "ListPartitions",
+      sdk_operation = "ListPartitions",
       method = "GET",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/partitions",
       content_type = "application/json",
@@ -2067,7 +2067,7 @@ return {
       response = { ref = "ListPartitionsResponse" },
     },
     list_pod_identity_associations = {
-      name = "ListPodIdentityAssociations",
+      sdk_operation = "ListPodIdentityAssociations",
       method = "GET",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/pod-identity-associations",
       content_type = "application/json",
@@ -2077,7 +2077,7 @@ return {
       response = { type = "array", items = { ref = "PodIdentityAssociationResp" } },
     },
     list_pre_check_tasks = {
-      name = "ListPreCheckTasks",
+      sdk_operation = "ListPreCheckTasks",
       method = "GET",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/operation/precheck/tasks",
       content_type = "application/json",
@@ -2087,7 +2087,7 @@ return {
       response = { ref = "ListPreCheckTasksResponse" },
     },
     list_releases = {
-      name = "ListReleases",
+      sdk_operation = "ListReleases",
       method = "GET",
       path = "/cce/cam/v3/clusters/{cluster_id}/releases",
       content_type = "application/json",
@@ -2099,7 +2099,7 @@ return {
       response = { type = "array", items = { ref = "ReleaseResp" } },
     },
     list_upgrade_cluster_tasks = {
-      name = "ListUpgradeClusterTasks",
+      sdk_operation = "ListUpgradeClusterTasks",
       method = "GET",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/operation/upgrade/tasks",
       content_type = "application/json",
@@ -2109,7 +2109,7 @@ return {
       response = { ref = "ListUpgradeClusterTasksResponse" },
     },
     list_upgrade_work_flows = {
-      name = "ListUpgradeWorkFlows",
+      sdk_operation = "ListUpgradeWorkFlows",
       method = "GET",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/operation/upgradeworkflows",
       content_type = "application/json",
@@ -2119,7 +2119,7 @@ return {
       response = { ref = "ListUpgradeWorkFlowsResponse" },
     },
     lock_nodepool_node_scale_down = {
-      name = "LockNodepoolNodeScaleDown",
+      sdk_operation = "LockNodepoolNodeScaleDown",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/nodes/locknodescaledown",
       content_type = "application/json",
@@ -2133,7 +2133,7 @@ return {
       response = { ref = "LockNodepoolNodeScaleDownResponse" },
     },
     migrate_node = {
-      name = "MigrateNode",
+      sdk_operation = "MigrateNode",
       method = "PUT",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/nodes/operation/migrateto/{target_cluster_id}",
       content_type = "application/json",
@@ -2149,7 +2149,7 @@ return {
       response = { ref = "MigrateNodeResponse" },
     },
     migrate_to_node_pool = {
-      name = "MigrateToNodePool",
+      sdk_operation = "MigrateToNodePool",
       method = "PUT",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/nodepools/{nodepool_id}/nodes/migrate",
       content_type = "application/json",
@@ -2164,7 +2164,7 @@ return {
       response = { ref = "MigrateToNodePoolResponse" },
     },
     pause_upgrade_cluster_task = {
-      name = "PauseUpgradeClusterTask",
+      sdk_operation = "PauseUpgradeClusterTask",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/operation/upgrade/pause",
       content_type = "application/json",
@@ -2174,7 +2174,7 @@ return {
       response = { ref = "PauseUpgradeClusterTaskResponse" },
     },
     remove_node = {
-      name = "RemoveNode",
+      sdk_operation = "RemoveNode",
       method = "PUT",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/nodes/operation/remove",
       content_type = "application/json",
@@ -2189,7 +2189,7 @@ return {
       response = { ref = "RemoveNodeResponse" },
     },
     reset_node = {
-      name = "ResetNode",
+      sdk_operation = "ResetNode",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/nodes/reset",
       content_type = "application/json",
@@ -2203,7 +2203,7 @@ return {
       response = { ref = "ResetNodeResponse" },
     },
     resize_cluster = {
-      name = "ResizeCluster",
+      sdk_operation = "ResizeCluster",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/operation/resize",
       content_type = "application/json",
@@ -2217,7 +2217,7 @@ return {
       response = { ref = "ResizeClusterResponse" },
     },
     retry_autopilot_upgrade_cluster_task = {
-      name = "RetryAutopilotUpgradeClusterTask",
+      sdk_operation = "RetryAutopilotUpgradeClusterTask",
       method = "POST",
       path = "/autopilot/v3/projects/{project_id}/clusters/{cluster_id}/operation/upgrade/retry",
       content_type = "application/json",
@@ -2227,7 +2227,7 @@ return {
       response = { ref = "RetryAutopilotUpgradeClusterTaskResponse" },
     },
     retry_upgrade_cluster_task = {
-      name = "RetryUpgradeClusterTask",
+      sdk_operation = "RetryUpgradeClusterTask",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/operation/upgrade/retry",
       content_type = "application/json",
@@ -2237,7 +2237,7 @@ return {
       response = { ref = "RetryUpgradeClusterTaskResponse" },
     },
     revoke_kubernetes_cluster_cert = {
-      name = "RevokeKubernetesClusterCert",
+      sdk_operation = "RevokeKubernetesClusterCert",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/clustercertrevoke",
       content_type = "application/json",
@@ -2250,7 +2250,7 @@ return {
       response = { ref = "RevokeKubernetesClusterCertResponse" },
     },
     rollback_addon_instance = {
-      name = "RollbackAddonInstance",
+      sdk_operation = "RollbackAddonInstance",
       method = "POST",
       path = "/api/v3/addons/{id}/operation/rollback",
       content_type = "application/json",
@@ -2262,7 +2262,7 @@ return {
       response = { ref = "RollbackAddonInstanceResponse" },
     },
     rollback_autopilot_addon_instance = {
-      name = "RollbackAutopilotAddonInstance",
+      sdk_operation = "RollbackAutopilotAddonInstance",
       method = "POST",
       path = "/autopilot/v3/addons/{id}/operation/rollback",
       content_type = "application/json",
@@ -2274,7 +2274,7 @@ return {
       response = { ref = "RollbackAutopilotAddonInstanceResponse" },
     },
     rotate_cluster_credentials = {
-      name = "RotateClusterCredentials",
+      sdk_operation = "RotateClusterCredentials",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/rotatecredentials",
       content_type = "application/json",
@@ -2288,7 +2288,7 @@ return {
       response = { ref = "RotateClusterCredentialsResponse" },
     },
     rotate_node_cert = {
-      name = "RotateNodeCert",
+      sdk_operation = "RotateNodeCert",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/nodes/rotate-cert",
       content_type = "application/json",
@@ -2302,7 +2302,7 @@ return {
       response = { ref = "RotateNodeCertResponse" },
     },
     scale_node_pool = {
-      name = "ScaleNodePool",
+      sdk_operation = "ScaleNodePool",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/nodepools/{nodepool_id}/operation/scale",
       content_type = "application/json",
@@ -2317,7 +2317,7 @@ return {
       response = { ref = "ScaleNodePoolResponse" },
     },
     show_addon_instance = {
-      name = "ShowAddonInstance",
+      sdk_operation = "ShowAddonInstance",
       method = "GET",
       path = "/api/v3/addons/{id}",
       content_type = "application/json",
@@ -2328,7 +2328,7 @@ return {
       response = { ref = "ShowAddonInstanceResponse" },
     },
     show_autopilot_addon_instance = {
-      name = "ShowAutopilotAddonInstance",
+      sdk_operation = "ShowAutopilotAddonInstance",
       method = "GET",
       path = "/autopilot/v3/addons/{id}",
       content_type = "application/json",
@@ -2339,7 +2339,7 @@ return {
       response = { ref = "ShowAutopilotAddonInstanceResponse" },
     },
     show_autopilot_chart = {
-      name = "ShowAutopilotChart",
+      sdk_operation = "ShowAutopilotChart",
       method = "GET",
       path = "/autopilot/v2/charts/{chart_id}",
       content_type = "application/json",
@@ -2349,7 +2349,7 @@ return {
       response = { ref = "ShowAutopilotChartResponse" },
     },
     show_autopilot_chart_values = {
-      name = "ShowAutopilotChartValues",
+      sdk_operation = "ShowAutopilotChartValues",
       method = "GET",
       path = "/autopilot/v2/charts/{chart_id}/values",
       content_type = "application/json",
@@ -2359,7 +2359,7 @@ return {
       response = { ref = "ShowAutopilotChartValuesResponse" },
     },
     show_autopilot_cluster = {
-      name = "ShowAutopilotCluster",
+      sdk_operation = "ShowAutopilotCluster",
       method = "GET",
       path = "/autopilot/v3/projects/{project_id}/clusters/{cluster_id}",
       content_type = "application/json",
@@ -2370,7 +2370,7 @@ return {
       response = { ref = "ShowAutopilotClusterResponse" },
     },
     show_autopilot_cluster_config = {
-      name = "ShowAutopilotClusterConfig",
+      sdk_operation = "ShowAutopilotClusterConfig",
       method = "GET",
       path = "/autopilot/v3/projects/{project_id}/cluster/{cluster_id}/log-configs",
       content_type = "application/json",
@@ -2381,7 +2381,7 @@ return {
       response = { ref = "ShowAutopilotClusterConfigResponse" },
     },
     show_autopilot_cluster_endpoints = {
-      name = "ShowAutopilotClusterEndpoints",
+      sdk_operation = "ShowAutopilotClusterEndpoints",
       method = "GET",
       path = "/autopilot/v3/projects/{project_id}/clusters/{cluster_id}/openapi",
       content_type = "application/json",
@@ -2391,7 +2391,7 @@ return {
       response = { ref = "ShowAutopilotClusterEndpointsResponse" },
     },
     show_autopilot_cluster_upgrade_info = {
-      name = "ShowAutopilotClusterUpgradeInfo",
+      sdk_operation = "ShowAutopilotClusterUpgradeInfo",
       method = "GET",
       path = "/autopilot/v3/projects/{project_id}/clusters/{cluster_id}/upgradeinfo",
       content_type = "application/json",
@@ -2401,7 +2401,7 @@ return {
       response = { ref = "ShowAutopilotClusterUpgradeInfoResponse" },
     },
     show_autopilot_feature_gates = {
-      name = "ShowAutopilotFeatureGates",
+      sdk_operation = "ShowAutopilotFeatureGates",
       method = "GET",
       path = "/autopilot/v3.1/feature-gates",
       content_type = "application/json",
@@ -2409,7 +2409,7 @@ return {
       response = { ref = "ShowAutopilotFeatureGatesResponse" },
     },
     show_autopilot_job = {
-      name = "ShowAutopilotJob",
+      sdk_operation = "ShowAutopilotJob",
       method = "GET",
       path = "/autopilot/v3/projects/{project_id}/jobs/{job_id}",
       content_type = "application/json",
@@ -2419,7 +2419,7 @@ return {
       response = { ref = "ShowAutopilotJobResponse" },
     },
     show_autopilot_maintenance_window = {
-      name = "ShowAutopilotMaintenanceWindow",
+      sdk_operation = "ShowAutopilotMaintenanceWindow",
       method = "GET",
       path = "/autopilot/v3/projects/{project_id}/clusters/{cluster_id}/maintenancewindows",
       content_type = "application/json",
@@ -2429,7 +2429,7 @@ return {
       response = { ref = "ShowAutopilotMaintenanceWindowResponse" },
     },
     show_autopilot_pre_check = {
-      name = "ShowAutopilotPreCheck",
+      sdk_operation = "ShowAutopilotPreCheck",
       method = "GET",
       path = "/autopilot/v3/projects/{project_id}/clusters/{cluster_id}/operation/precheck/tasks/{task_id}",
       content_type = "application/json",
@@ -2440,7 +2440,7 @@ return {
       response = { ref = "ShowAutopilotPreCheckResponse" },
     },
     show_autopilot_quotas = {
-      name = "ShowAutopilotQuotas",
+      sdk_operation = "ShowAutopilotQuotas",
       method = "GET",
       path = "/autopilot/v3/projects/{project_id}/quotas",
       content_type = "application/json",
@@ -2448,7 +2448,7 @@ return {
       response = { ref = "ShowAutopilotQuotasResponse" },
     },
     show_autopilot_release = {
-      name = "ShowAutopilotRelease",
+      sdk_operation = "ShowAutopilotRelease",
       method = "GET",
       path = "/autopilot/cam/v3/clusters/{cluster_id}/namespace/{namespace}/releases/{name}",
       content_type = "application/json",
@@ -2461,7 +2461,7 @@ return {
       response = { ref = "ShowAutopilotReleaseResponse" },
     },
     show_autopilot_release_history = {
-      name = "ShowAutopilotReleaseHistory",
+      sdk_operation = "ShowAutopilotReleaseHistory",
       method = "GET",
       path = "/autopilot/cam/v3/clusters/{cluster_id}/namespace/{namespace}/releases/{name}/history",
       content_type = "application/json",
@@ -2473,7 +2473,7 @@ return {
       response = { type = "array", items = { ref = "ReleaseResp" } },
     },
     show_autopilot_upgrade_cluster_task = {
-      name = "ShowAutopilotUpgradeClusterTask",
+      sdk_operation = "ShowAutopilotUpgradeClusterTask",
       method = "GET",
       path = "/autopilot/v3/projects/{project_id}/clusters/{cluster_id}/operation/upgrade/tasks/{task_id}",
       content_type = "application/json",
@@ -2484,7 +2484,7 @@ return {
       response = { ref = "ShowAutopilotUpgradeClusterTaskResponse" },
     },
     show_autopilot_upgrade_work_flow = {
-      name = "ShowAutopilotUpgradeWorkFlow",
+      sdk_operation = "ShowAutopilotUpgradeWorkFlow",
       method = "GET",
       path = "/autopilot/v3/projects/{project_id}/clusters/{cluster_id}/operation/upgradeworkflows/{upgrade_workflow_id}",
       content_type = "application/json",
@@ -2495,7 +2495,7 @@ return {
       response = { ref = "ShowAutopilotUpgradeWorkFlowResponse" },
     },
     show_autopilot_user_charts_quotas = {
-      name = "ShowAutopilotUserChartsQuotas",
+      sdk_operation = "ShowAutopilotUserChartsQuotas",
       method = "GET",
       path = "/autopilot/v2/charts/{project_id}/quotas",
       content_type = "application/json",
@@ -2503,7 +2503,7 @@ return {
       response = { ref = "ShowAutopilotUserChartsQuotasResponse" },
     },
     show_chart = {
-      name = "ShowChart",
+      sdk_operation = "ShowChart",
       method = "GET",
       path = "/v2/charts/{chart_id}",
       content_type = "application/json",
@@ -2513,7 +2513,7 @@ return {
       response = { ref = "ShowChartResponse" },
     },
     show_chart_values = {
-      name = "ShowChartValues",
+      sdk_operation = "ShowChartValues",
       method = "GET",
       path = "/v2/charts/{chart_id}/values",
       content_type = "application/json",
@@ -2523,7 +2523,7 @@ return {
       response = { ref = "ShowChartValuesResponse" },
     },
     show_cluster = {
-      name = "ShowCluster",
+      sdk_operation = "ShowCluster",
       method = "GET",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}",
       content_type = "application/json",
@@ -2534,7 +2534,7 @@ return {
       response = { ref = "ShowClusterResponse" },
     },
     show_cluster_config = {
-      name = "ShowClusterConfig",
+      sdk_operation = "ShowClusterConfig",
       method = "GET",
       path = "/api/v3/projects/{project_id}/cluster/{cluster_id}/log-configs",
       content_type = "application/json",
@@ -2545,7 +2545,7 @@ return {
       response = { ref = "ShowClusterConfigResponse" },
     },
     show_cluster_configuration_details = {
-      name = "ShowClusterConfigurationDetails",
+      sdk_operation = "ShowClusterConfigurationDetails",
       method = "GET",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/configuration/detail",
       content_type = "application/json",
@@ -2555,7 +2555,7 @@ return {
       response = { type = "map", values = { type = "array", items = { ref = "PackageOptions" } } },
     },
     show_cluster_endpoints = {
-      name = "ShowClusterEndpoints",
+      sdk_operation = "ShowClusterEndpoints",
       method = "GET",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/openapi",
       content_type = "application/json",
@@ -2565,7 +2565,7 @@ return {
       response = { ref = "ShowClusterEndpointsResponse" },
     },
     show_cluster_support_configuration = {
-      name = "ShowClusterSupportConfiguration",
+      sdk_operation = "ShowClusterSupportConfiguration",
       method = "GET",
       path = "/api/v3/clusters/configuration/detail",
       content_type = "application/json",
@@ -2578,7 +2578,7 @@ return {
       response = { type = "map", values = { type = "array", items = { ref = "PackageOptions" } } },
     },
     show_cluster_upgrade_info = {
-      name = "ShowClusterUpgradeInfo",
+      sdk_operation = "ShowClusterUpgradeInfo",
       method = "GET",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/upgradeinfo",
       content_type = "application/json",
@@ -2588,7 +2588,7 @@ return {
       response = { ref = "ShowClusterUpgradeInfoResponse" },
     },
     show_feature_gates = {
-      name = "ShowFeatureGates",
+      sdk_operation = "ShowFeatureGates",
       method = "GET",
       path = "/api/v3.1/feature-gates",
       content_type = "application/json",
@@ -2596,7 +2596,7 @@ return {
       response = { ref = "ShowFeatureGatesResponse" },
     },
     show_job = {
-      name = "ShowJob",
+      sdk_operation = "ShowJob",
       method = "GET",
       path = "/api/v3/projects/{project_id}/jobs/{job_id}",
       content_type = "application/json",
@@ -2606,7 +2606,7 @@ return {
       response = { ref = "ShowJobResponse" },
     },
     show_node = {
-      name = "ShowNode",
+      sdk_operation = "ShowNode",
       method = "GET",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/nodes/{node_id}",
       content_type = "application/json",
@@ -2617,7 +2617,7 @@ return {
       response = { ref = "ShowNodeResponse" },
     },
     show_node_pool = {
-      name = "ShowNodePool",
+      sdk_operation = "ShowNodePool",
       method = "GET",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/nodepools/{nodepool_id}",
       content_type = "application/json",
@@ -2628,7 +2628,7 @@ return {
       response = { ref = "ShowNodePoolResponse" },
     },
     show_node_pool_configuration_details = {
-      name = "ShowNodePoolConfigurationDetails",
+      sdk_operation = "ShowNodePoolConfigurationDetails",
       method = "GET",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/nodepools/{nodepool_id}/configuration/detail",
       content_type = "application/json",
@@ -2639,7 +2639,7 @@ return {
       response = { type = "map", values = { type = "array", items = { ref = "PackageOptions" } } },
     },
     show_node_pool_configurations = {
-      name = "ShowNodePoolConfigurations",
+      sdk_operation = "ShowNodePoolConfigurations",
       method = "GET",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/nodepools/{nodepool_id}/configuration",
       content_type = "application/json",
@@ -2650,7 +2650,7 @@ return {
       response = { ref = "ShowNodePoolConfigurationsResponse" },
     },
     show_partition = {
-      name = "ShowPartition",
+      sdk_operation = "ShowPartition",
       method = "GET",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/partitions/{partition_name}",
       content_type = "application/json",
@@ -2661,7 +2661,7 @@ return {
       response = { ref = "ShowPartitionResponse" },
     },
     show_pod_identity_association = {
-      name = "ShowPodIdentityAssociation",
+      sdk_operation = "ShowPodIdentityAssociation",
       method = "GET",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/pod-identity-associations/{association_id}",
       content_type = "application/json",
@@ -2672,7 +2672,7 @@ return {
       response = { ref = "ShowPodIdentityAssociationResponse" },
     },
     show_pre_check = {
-      name = "ShowPreCheck",
+      sdk_operation = "ShowPreCheck",
       method = "GET",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/operation/precheck/tasks/{task_id}",
       content_type = "application/json",
@@ -2683,7 +2683,7 @@ return {
       response = { ref = "ShowPreCheckResponse" },
     },
     show_quotas = {
-      name = "ShowQuotas",
+      sdk_operation = "ShowQuotas",
       method = "GET",
       path = "/api/v3/projects/{project_id}/quotas",
       content_type = "application/json",
@@ -2691,7 +2691,7 @@ return {
       response = { ref = "ShowQuotasResponse" },
     },
     show_release = {
-      name = "ShowRelease",
+      sdk_operation = "ShowRelease",
       method = "GET",
       path = "/cce/cam/v3/clusters/{cluster_id}/namespace/{namespace}/releases/{name}",
       content_type = "application/json",
@@ -2704,7 +2704,7 @@ return {
       response = { ref = "ShowReleaseResponse" },
     },
     show_release_history = {
-      name = "ShowReleaseHistory",
+      sdk_operation = "ShowReleaseHistory",
       method = "GET",
       path = "/cce/cam/v3/clusters/{cluster_id}/namespace/{namespace}/releases/{name}/history",
       content_type = "application/json",
@@ -2716,7 +2716,7 @@ return {
       response = { type = "array", items = { ref = "ReleaseResp" } },
     },
     show_upgrade_cluster_task = {
-      name = "ShowUpgradeClusterTask",
+      sdk_operation = "ShowUpgradeClusterTask",
       method = "GET",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/operation/upgrade/tasks/{task_id}",
       content_type = "application/json",
@@ -2727,7 +2727,7 @@ return {
       response = { ref = "ShowUpgradeClusterTaskResponse" },
     },
     show_upgrade_work_flow = {
-      name = "ShowUpgradeWorkFlow",
+      sdk_operation = "ShowUpgradeWorkFlow",
       method = "GET",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/operation/upgradeworkflows/{upgrade_workflow_id}",
       content_type = "application/json",
@@ -2738,7 +2738,7 @@ return {
       response = { ref = "ShowUpgradeWorkFlowResponse" },
     },
     show_user_charts_quotas = {
-      name = "ShowUserChartsQuotas",
+      sdk_operation = "ShowUserChartsQuotas",
       method = "GET",
       path = "/v2/charts/{project_id}/quotas",
       content_type = "application/json",
@@ -2746,7 +2746,7 @@ return {
       response = { ref = "ShowUserChartsQuotasResponse" },
     },
     show_version = {
-      name = "ShowVersion",
+      sdk_operation = "ShowVersion",
       method = "GET",
       path = "/",
       content_type = "application/json",
@@ -2754,7 +2754,7 @@ return {
       response = { ref = "ShowVersionResponse" },
     },
     sync_node = {
-      name = "SyncNode",
+      sdk_operation = "SyncNode",
       method = "GET",
       path = "/api/v2/projects/{project_id}/clusters/{cluster_id}/nodes/{node_id}/sync",
       content_type = "application/json",
@@ -2765,7 +2765,7 @@ return {
       response = { type = "string" },
     },
     unlock_nodepool_node_scale_down = {
-      name = "UnlockNodepoolNodeScaleDown",
+      sdk_operation = "UnlockNodepoolNodeScaleDown",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/nodes/unlocknodescaledown",
       content_type = "application/json",
@@ -2779,7 +2779,7 @@ return {
       response = { ref = "UnlockNodepoolNodeScaleDownResponse" },
     },
     update_access_policy = {
-      name = "UpdateAccessPolicy",
+      sdk_operation = "UpdateAccessPolicy",
       method = "PUT",
       path = "/api/v3/access-policies/{policy_id}",
       content_type = "application/json",
@@ -2797,7 +2797,7 @@ return {
       response = { ref = "UpdateAccessPolicyResponse" },
     },
     update_addon_instance = {
-      name = "UpdateAddonInstance",
+      sdk_operation = "UpdateAddonInstance",
       method = "PUT",
       path = "/api/v3/addons/{id}",
       content_type = "application/json",
@@ -2812,7 +2812,7 @@ return {
       response = { ref = "UpdateAddonInstanceResponse" },
     },
     update_autopilot_addon_instance = {
-      name = "UpdateAutopilotAddonInstance",
+      sdk_operation = "UpdateAutopilotAddonInstance",
       method = "PUT",
       path = "/autopilot/v3/addons/{id}",
       content_type = "application/json",
@@ -2827,7 +2827,7 @@ return {
       response = { ref = "UpdateAutopilotAddonInstanceResponse" },
     },
     update_autopilot_chart = {
-      name = "UpdateAutopilotChart",
+      sdk_operation = "UpdateAutopilotChart",
       method = "PUT",
       path = "/autopilot/v2/charts/{chart_id}",
       content_type = "multipart/form-data",
@@ -2840,7 +2840,7 @@ return {
       response = { ref = "UpdateAutopilotChartResponse" },
     },
     update_autopilot_cluster = {
-      name = "UpdateAutopilotCluster",
+      sdk_operation = "UpdateAutopilotCluster",
       method = "PUT",
       path = "/autopilot/v3/projects/{project_id}/clusters/{cluster_id}",
       content_type = "application/json",
@@ -2853,7 +2853,7 @@ return {
       response = { ref = "UpdateAutopilotClusterResponse" },
     },
     update_autopilot_cluster_eip = {
-      name = "UpdateAutopilotClusterEip",
+      sdk_operation = "UpdateAutopilotClusterEip",
       method = "PUT",
       path = "/autopilot/v3/projects/{project_id}/clusters/{cluster_id}/mastereip",
       content_type = "application/json",
@@ -2865,7 +2865,7 @@ return {
       response = { ref = "UpdateAutopilotClusterEipResponse" },
     },
     update_autopilot_maintenance_window = {
-      name = "UpdateAutopilotMaintenanceWindow",
+      sdk_operation = "UpdateAutopilotMaintenanceWindow",
       method = "PUT",
       path = "/autopilot/v3/projects/{project_id}/clusters/{cluster_id}/maintenancewindows",
       content_type = "application/json",
@@ -2880,7 +2880,7 @@ return {
       response = { ref = "UpdateAutopilotMaintenanceWindowResponse" },
     },
     update_autopilot_release = {
-      name = "UpdateAutopilotRelease",
+      sdk_operation = "UpdateAutopilotRelease",
       method = "PUT",
       path = "/autopilot/cam/v3/clusters/{cluster_id}/namespace/{namespace}/releases/{name}",
       content_type = "application/json",
@@ -2898,7 +2898,7 @@ return {
       response = { ref = "UpdateAutopilotReleaseResponse" },
     },
     update_autopilot_upgrade_plan = {
-      name = "UpdateAutopilotUpgradePlan",
+      sdk_operation = "UpdateAutopilotUpgradePlan",
       method = "PUT",
       path = "/autopilot/v3/projects/{project_id}/clusters/{cluster_id}/upgradeplans/{upgrade_plan_id}",
       content_type = "application/json",
@@ -2911,7 +2911,7 @@ return {
       response = { ref = "UpdateAutopilotUpgradePlanResponse" },
     },
     update_chart = {
-      name = "UpdateChart",
+      sdk_operation = "UpdateChart",
       method = "PUT",
       path = "/v2/charts/{chart_id}",
       content_type = "multipart/form-data",
@@ -2924,7 +2924,7 @@ return {
       response = { ref = "UpdateChartResponse" },
     },
     update_cluster = {
-      name = "UpdateCluster",
+      sdk_operation = "UpdateCluster",
       method = "PUT",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}",
       content_type = "application/json",
@@ -2937,7 +2937,7 @@ return {
       response = { ref = "UpdateClusterResponse" },
     },
     update_cluster_eip = {
-      name = "UpdateClusterEip",
+      sdk_operation = "UpdateClusterEip",
       method = "PUT",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/mastereip",
       content_type = "application/json",
@@ -2949,7 +2949,7 @@ return {
       response = { ref = "UpdateClusterEipResponse" },
     },
     update_cluster_log_config = {
-      name = "UpdateClusterLogConfig",
+      sdk_operation = "UpdateClusterLogConfig",
       method = "PUT",
       path = "/api/v3/projects/{project_id}/cluster/{cluster_id}/log-configs",
       content_type = "application/json",
@@ -2962,7 +2962,7 @@ return {
       response = { ref = "UpdateClusterLogConfigResponse" },
     },
     update_cluster_long_aksk_config = {
-      name = "UpdateClusterLongAkskConfig",
+      sdk_operation = "UpdateClusterLongAkskConfig",
       method = "PUT",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/longaksk/config",
       content_type = "application/json",
@@ -2974,7 +2974,7 @@ return {
       response = { ref = "UpdateClusterLongAkskConfigResponse" },
     },
     update_long_aksk_config = {
-      name = "UpdateLongAkskConfig",
+      sdk_operation = "UpdateLongAkskConfig",
       method = "PUT",
       path = "/api/v3/projects/{project_id}/longaksk/config",
       content_type = "application/json",
@@ -2985,7 +2985,7 @@ return {
       response = { ref = "UpdateLongAkskConfigResponse" },
     },
     update_node = {
-      name = "UpdateNode",
+      sdk_operation = "UpdateNode",
       method = "PUT",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/nodes/{node_id}",
       content_type = "application/json",
@@ -2998,7 +2998,7 @@ return {
       response = { ref = "UpdateNodeResponse" },
     },
     update_node_pool = {
-      name = "UpdateNodePool",
+      sdk_operation = "UpdateNodePool",
       method = "PUT",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/nodepools/{nodepool_id}",
       content_type = "application/json",
@@ -3012,7 +3012,7 @@ return {
       response = { ref = "UpdateNodePoolResponse" },
     },
     update_node_pool_configuration = {
-      name = "UpdateNodePoolConfiguration",
+      sdk_operation = "UpdateNodePoolConfiguration",
       method = "PUT",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/nodepools/{nodepool_id}/configuration",
       content_type = "application/json",
@@ -3028,7 +3028,7 @@ return {
       response = { ref = "UpdateNodePoolConfigurationResponse" },
     },
     update_partition = {
-      name = "UpdatePartition",
+      sdk_operation = "UpdatePartition",
       method = "PUT",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/partitions/{partition_name}",
       content_type = "application/json",
@@ -3044,7 +3044,7 @@ return {
       response = { ref = "UpdatePartitionResponse" },
     },
     update_pod_identity_association = {
-      name = "UpdatePodIdentityAssociation",
+      sdk_operation = "UpdatePodIdentityAssociation",
       method = "PUT",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/pod-identity-associations/{association_id}",
       content_type = "application/json",
@@ -3057,7 +3057,7 @@ return {
       response = { ref = "UpdatePodIdentityAssociationResponse" },
     },
     update_release = {
-      name = "UpdateRelease",
+      sdk_operation = "UpdateRelease",
       method = "PUT",
       path = "/cce/cam/v3/clusters/{cluster_id}/namespace/{namespace}/releases/{name}",
       content_type = "application/json",
@@ -3075,7 +3075,7 @@ return {
       response = { ref = "UpdateReleaseResponse" },
     },
     upgrade_autopilot_cluster = {
-      name = "UpgradeAutopilotCluster",
+      sdk_operation = "UpgradeAutopilotCluster",
       method = "POST",
       path = "/autopilot/v3/projects/{project_id}/clusters/{cluster_id}/operation/upgrade",
       content_type = "application/json",
@@ -3088,7 +3088,7 @@ return {
       response = { ref = "UpgradeAutopilotClusterResponse" },
     },
     upgrade_autopilot_work_flow_update = {
-      name = "UpgradeAutopilotWorkFlowUpdate",
+      sdk_operation = "UpgradeAutopilotWorkFlowUpdate",
       method = "PATCH",
       path = "/autopilot/v3/projects/{project_id}/clusters/{cluster_id}/operation/upgradeworkflows/{upgrade_workflow_id}",
       content_type = "application/json",
@@ -3101,7 +3101,7 @@ return {
       response = { ref = "UpgradeAutopilotWorkFlowUpdateResponse" },
     },
     upgrade_cluster = {
-      name = "UpgradeCluster",
+      sdk_operation = "UpgradeCluster",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/operation/upgrade",
       content_type = "application/json",
@@ -3114,7 +3114,7 @@ return {
       response = { ref = "UpgradeClusterResponse" },
     },
     upgrade_node_pool = {
-      name = "UpgradeNodePool",
+      sdk_operation = "UpgradeNodePool",
       method = "POST",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/nodepools/{nodepool_id}/operation/upgrade",
       content_type = "application/json",
@@ -3130,7 +3130,7 @@ return {
       response = { ref = "UpgradeNodePoolResponse" },
     },
     upgrade_work_flow_update = {
-      name = "UpgradeWorkFlowUpdate",
+      sdk_operation = "UpgradeWorkFlowUpdate",
       method = "PATCH",
       path = "/api/v3/projects/{project_id}/clusters/{cluster_id}/operation/upgradeworkflows/{upgrade_workflow_id}",
       content_type = "application/json",
@@ -3143,7 +3143,7 @@ return {
       response = { ref = "UpgradeWorkFlowUpdateResponse" },
     },
     upload_autopilot_chart = {
-      name = "UploadAutopilotChart",
+      sdk_operation = "UploadAutopilotChart",
       method = "POST",
       path = "/autopilot/v2/charts",
       content_type = "multipart/form-data",
@@ -3155,7 +3155,7 @@ return {
       response = { ref = "UploadAutopilotChartResponse" },
     },
     upload_chart = {
-      name = "UploadChart",
+      sdk_operation = "UploadChart",
       method = "POST",
       path = "/v2/charts",
       content_type = "multipart/form-data",

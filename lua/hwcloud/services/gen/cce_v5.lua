@@ -58,7 +58,7 @@ return {
   },
   operations = {
     create_image_cache = {
-      name = "CreateImageCache",
+      sdk_operation = "CreateImageCache",
       method = "POST",
       path = "/v5/imagecaches",
       content_type = "application/json",
@@ -73,7 +73,7 @@ return {
       response = { ref = "CreateImageCacheResponse" },
     },
     delete_image_cache = {
-      name = "DeleteImageCache",
+      sdk_operation = "DeleteImageCache",
       method = "DELETE",
       path = "/v5/imagecaches/{image_cache_id}",
       content_type = "application/json",
@@ -83,7 +83,7 @@ return {
       response = { type = "any" },
     },
     list_image_caches = {
-      name = "ListImageCaches",
+      sdk_operation = "ListImageCaches",
       method = "GET",
       path = "/v5/imagecaches",
       content_type = "application/json",
@@ -93,7 +93,7 @@ return {
       response = { ref = "ListImageCachesResponse" },
     },
     list_package_products = {
-      name = "ListPackageProducts",
+      sdk_operation = "ListPackageProducts",
       method = "GET",
       path = "/v5/package-products",
       content_type = "application/json",
@@ -103,7 +103,7 @@ return {
       response = { ref = "ListPackageProductsResponse" },
     },
     show_image_cache = {
-      name = "ShowImageCache",
+      sdk_operation = "ShowImageCache",
       method = "GET",
       path = "/v5/imagecaches/{image_cache_id}",
       content_type = "application/json",
@@ -113,7 +113,7 @@ return {
       response = { ref = "ShowImageCacheResponse" },
     },
     subscribe_package_products = {
-      name = "SubscribePackageProducts",
+      sdk_operation = "SubscribePackageProducts",
       method = "POST",
       path = "/v5/package-products/subscribe",
       content_type = "application/json",

@@ -85,7 +85,7 @@ return {
   },
   operations = {
     batch_create_ca_tags = {
-      name = "BatchCreateCaTags",
+      sdk_operation = "BatchCreateCaTags",
       method = "POST",
       path = "/v1/private-certificate-authorities/{ca_id}/tags/create",
       content_type = "application/json",
@@ -97,7 +97,7 @@ return {
       response = { ref = "BatchCreateCaTagsResponse" },
     },
     batch_create_cert_tags = {
-      name = "BatchCreateCertTags",
+      sdk_operation = "BatchCreateCertTags",
       method = "POST",
       path = "/v1/private-certificates/{certificate_id}/tags/create",
       content_type = "application/json",
@@ -109,7 +109,7 @@ return {
       response = { ref = "BatchCreateCertTagsResponse" },
     },
     batch_delete_ca_tags = {
-      name = "BatchDeleteCaTags",
+      sdk_operation = "BatchDeleteCaTags",
       method = "DELETE",
       path = "/v1/private-certificate-authorities/{ca_id}/tags/delete",
       content_type = "application/json",
@@ -121,7 +121,7 @@ return {
       response = { ref = "BatchDeleteCaTagsResponse" },
     },
     batch_delete_cert_tags = {
-      name = "BatchDeleteCertTags",
+      sdk_operation = "BatchDeleteCertTags",
       method = "DELETE",
       path = "/v1/private-certificates/{certificate_id}/tags/delete",
       content_type = "application/json",
@@ -133,7 +133,7 @@ return {
       response = { ref = "BatchDeleteCertTagsResponse" },
     },
     count_ca_resource_instances = {
-      name = "CountCaResourceInstances",
+      sdk_operation = "CountCaResourceInstances",
       method = "POST",
       path = "/v1/private-certificate-authorities/resource-instances/count",
       content_type = "application/json",
@@ -147,7 +147,7 @@ return {
       response = { ref = "CountCaResourceInstancesResponse" },
     },
     count_cert_resource_instances = {
-      name = "CountCertResourceInstances",
+      sdk_operation = "CountCertResourceInstances",
       method = "POST",
       path = "/v1/private-certificates/resource-instances/count",
       content_type = "application/json",
@@ -161,7 +161,7 @@ return {
       response = { ref = "CountCertResourceInstancesResponse" },
     },
     create_agency = {
-      name = "CreateAgency",
+      sdk_operation = "CreateAgency",
       method = "POST",
       path = "/v1/private-certificate-authorities/agencies",
       content_type = "application/json",
@@ -169,7 +169,7 @@ return {
       response = { ref = "CreateAgencyResponse" },
     },
     create_ca_tag = {
-      name = "CreateCaTag",
+      sdk_operation = "CreateCaTag",
       method = "POST",
       path = "/v1/private-certificate-authorities/{ca_id}/tags",
       content_type = "application/json",
@@ -181,7 +181,7 @@ return {
       response = { ref = "CreateCaTagResponse" },
     },
     create_cert_tag = {
-      name = "CreateCertTag",
+      sdk_operation = "CreateCertTag",
       method = "POST",
       path = "/v1/private-certificates/{certificate_id}/tags",
       content_type = "application/json",
@@ -193,7 +193,7 @@ return {
       response = { ref = "CreateCertTagResponse" },
     },
     create_certificate = {
-      name = "CreateCertificate",
+      sdk_operation = "CreateCertificate",
       method = "POST",
       path = "/v1/private-certificates",
       content_type = "application/json",
@@ -213,7 +213,7 @@ return {
       response = { ref = "CreateCertificateResponse" },
     },
     create_certificate_authority = {
-      name = "CreateCertificateAuthority",
+      sdk_operation = "CreateCertificateAuthority",
       method = "POST",
       path = "/v1/private-certificate-authorities",
       content_type = "application/json",
@@ -235,7 +235,7 @@ return {
       response = { ref = "CreateCertificateAuthorityResponse" },
     },
     create_certificate_authority_obs_agency = {
-      name = "CreateCertificateAuthorityObsAgency",
+      sdk_operation = "CreateCertificateAuthorityObsAgency",
       method = "POST",
       path = "/v1/private-certificate-authorities/obs/agencies",
       content_type = "application/json",
@@ -243,7 +243,7 @@ return {
       response = { ref = "CreateCertificateAuthorityObsAgencyResponse" },
     },
     create_certificate_authority_order = {
-      name = "CreateCertificateAuthorityOrder",
+      sdk_operation = "CreateCertificateAuthorityOrder",
       method = "POST",
       path = "/v1/private-certificate-authorities/order",
       content_type = "application/json",
@@ -263,7 +263,7 @@ return {
       response = { ref = "CreateCertificateAuthorityOrderResponse" },
     },
     create_certificate_by_csr = {
-      name = "CreateCertificateByCsr",
+      sdk_operation = "CreateCertificateByCsr",
       method = "POST",
       path = "/v1/private-certificates/csr",
       content_type = "application/json",
@@ -280,7 +280,7 @@ return {
       response = { ref = "CreateCertificateByCsrResponse" },
     },
     delete_certificate = {
-      name = "DeleteCertificate",
+      sdk_operation = "DeleteCertificate",
       method = "DELETE",
       path = "/v1/private-certificates/{certificate_id}",
       content_type = "application/json",
@@ -290,7 +290,7 @@ return {
       response = { ref = "DeleteCertificateResponse" },
     },
     delete_certificate_authority = {
-      name = "DeleteCertificateAuthority",
+      sdk_operation = "DeleteCertificateAuthority",
       method = "DELETE",
       path = "/v1/private-certificate-authorities/{ca_id}",
       content_type = "application/json",
@@ -301,7 +301,7 @@ return {
       response = { ref = "DeleteCertificateAuthorityResponse" },
     },
     disable_certificate_authority = {
-      name = "DisableCertificateAuthority",
+      sdk_operation = "DisableCertificateAuthority",
       method = "POST",
       path = "/v1/private-certificate-authorities/{ca_id}/disable",
       content_type = "application/json",
@@ -311,7 +311,7 @@ return {
       response = { ref = "DisableCertificateAuthorityResponse" },
     },
     disable_certificate_authority_crl = {
-      name = "DisableCertificateAuthorityCrl",
+      sdk_operation = "DisableCertificateAuthorityCrl",
       method = "POST",
       path = "/v1/private-certificate-authorities/{ca_id}/crl/disable",
       content_type = "application/json",
@@ -321,7 +321,7 @@ return {
       response = { ref = "DisableCertificateAuthorityCrlResponse" },
     },
     enable_certificate_authority = {
-      name = "EnableCertificateAuthority",
+      sdk_operation = "EnableCertificateAuthority",
       method = "POST",
       path = "/v1/private-certificate-authorities/{ca_id}/enable",
       content_type = "application/json",
@@ -331,7 +331,7 @@ return {
       response = { ref = "EnableCertificateAuthorityResponse" },
     },
     enable_certificate_authority_crl = {
-      name = "EnableCertificateAuthorityCrl",
+      sdk_operation = "EnableCertificateAuthorityCrl",
       method = "POST",
       path = "/v1/private-certificate-authorities/{ca_id}/crl/enable",
       content_type = "application/json",
@@ -345,7 +345,7 @@ return {
       response = { ref = "EnableCertificateAuthorityCrlResponse" },
     },
     export_certificate = {
-      name = "ExportCertificate",
+      sdk_operation = "ExportCertificate",
       method = "POST",
       path = "/v1/private-certificates/{certificate_id}/export",
       content_type = "application/json",
@@ -360,7 +360,7 @@ return {
       response = { ref = "ExportCertificateResponse" },
     },
     export_certificate_authority_certificate = {
-      name = "ExportCertificateAuthorityCertificate",
+      sdk_operation = "ExportCertificateAuthorityCertificate",
       method = "POST",
       path = "/v1/private-certificate-authorities/{ca_id}/export",
       content_type = "application/json",
@@ -370,7 +370,7 @@ return {
       response = { ref = "ExportCertificateAuthorityCertificateResponse" },
     },
     export_certificate_authority_csr = {
-      name = "ExportCertificateAuthorityCsr",
+      sdk_operation = "ExportCertificateAuthorityCsr",
       method = "GET",
       path = "/v1/private-certificate-authorities/{ca_id}/csr",
       content_type = "application/json",
@@ -380,7 +380,7 @@ return {
       response = { ref = "ExportCertificateAuthorityCsrResponse" },
     },
     import_certificate_authority_certificate = {
-      name = "ImportCertificateAuthorityCertificate",
+      sdk_operation = "ImportCertificateAuthorityCertificate",
       method = "POST",
       path = "/v1/private-certificate-authorities/{ca_id}/import",
       content_type = "application/json",
@@ -393,7 +393,7 @@ return {
       response = { ref = "ImportCertificateAuthorityCertificateResponse" },
     },
     issue_certificate_authority_certificate = {
-      name = "IssueCertificateAuthorityCertificate",
+      sdk_operation = "IssueCertificateAuthorityCertificate",
       method = "POST",
       path = "/v1/private-certificate-authorities/{ca_id}/activate",
       content_type = "application/json",
@@ -415,7 +415,7 @@ return {
       response = { ref = "IssueCertificateAuthorityCertificateResponse" },
     },
     list_ca_resource_instances = {
-      name = "ListCaResourceInstances",
+      sdk_operation = "ListCaResourceInstances",
       method = "POST",
       path = "/v1/private-certificate-authorities/resource-instances/filter",
       content_type = "application/json",
@@ -430,7 +430,7 @@ return {
       response = { ref = "ListCaResourceInstancesResponse" },
     },
     list_ca_tags = {
-      name = "ListCaTags",
+      sdk_operation = "ListCaTags",
       method = "GET",
       path = "/v1/private-certificate-authorities/{ca_id}/tags",
       content_type = "application/json",
@@ -440,7 +440,7 @@ return {
       response = { ref = "ListCaTagsResponse" },
     },
     list_cert_resource_instances = {
-      name = "ListCertResourceInstances",
+      sdk_operation = "ListCertResourceInstances",
       method = "POST",
       path = "/v1/private-certificates/resource-instances/filter",
       content_type = "application/json",
@@ -455,7 +455,7 @@ return {
       response = { ref = "ListCertResourceInstancesResponse" },
     },
     list_cert_tags = {
-      name = "ListCertTags",
+      sdk_operation = "ListCertTags",
       method = "GET",
       path = "/v1/private-certificates/{certificate_id}/tags",
       content_type = "application/json",
@@ -465,7 +465,7 @@ return {
       response = { ref = "ListCertTagsResponse" },
     },
     list_certificate = {
-      name = "ListCertificate",
+      sdk_operation = "ListCertificate",
       method = "GET",
       path = "/v1/private-certificates",
       content_type = "application/json",
@@ -481,7 +481,7 @@ return {
       response = { ref = "ListCertificateResponse" },
     },
     list_certificate_authority = {
-      name = "ListCertificateAuthority",
+      sdk_operation = "ListCertificateAuthority",
       method = "GET",
       path = "/v1/private-certificate-authorities",
       content_type = "application/json",
@@ -498,7 +498,7 @@ return {
       response = { ref = "ListCertificateAuthorityResponse" },
     },
     list_certificate_authority_obs_bucket = {
-      name = "ListCertificateAuthorityObsBucket",
+      sdk_operation = "ListCertificateAuthorityObsBucket",
       method = "GET",
       path = "/v1/private-certificate-authorities/obs/buckets",
       content_type = "application/json",
@@ -506,7 +506,7 @@ return {
       response = { ref = "ListCertificateAuthorityObsBucketResponse" },
     },
     list_domain_ca_tags = {
-      name = "ListDomainCaTags",
+      sdk_operation = "ListDomainCaTags",
       method = "GET",
       path = "/v1/private-certificate-authorities/tags",
       content_type = "application/json",
@@ -514,7 +514,7 @@ return {
       response = { ref = "ListDomainCaTagsResponse" },
     },
     list_domain_cert_tags = {
-      name = "ListDomainCertTags",
+      sdk_operation = "ListDomainCertTags",
       method = "GET",
       path = "/v1/private-certificates/tags",
       content_type = "application/json",
@@ -522,7 +522,7 @@ return {
       response = { ref = "ListDomainCertTagsResponse" },
     },
     parse_certificate_signing_request = {
-      name = "ParseCertificateSigningRequest",
+      sdk_operation = "ParseCertificateSigningRequest",
       method = "POST",
       path = "/v1/private-certificates/csr/parse",
       content_type = "application/json",
@@ -533,7 +533,7 @@ return {
       response = { ref = "ParseCertificateSigningRequestResponse" },
     },
     restore_certificate_authority = {
-      name = "RestoreCertificateAuthority",
+      sdk_operation = "RestoreCertificateAuthority",
       method = "POST",
       path = "/v1/private-certificate-authorities/{ca_id}/restore",
       content_type = "application/json",
@@ -543,7 +543,7 @@ return {
       response = { ref = "RestoreCertificateAuthorityResponse" },
     },
     revoke_certificate = {
-      name = "RevokeCertificate",
+      sdk_operation = "RevokeCertificate",
       method = "POST",
       path = "/v1/private-certificates/{certificate_id}/revoke",
       content_type = "application/json",
@@ -555,7 +555,7 @@ return {
       response = { ref = "RevokeCertificateResponse" },
     },
     revoke_certificate_authority = {
-      name = "RevokeCertificateAuthority",
+      sdk_operation = "RevokeCertificateAuthority",
       method = "POST",
       path = "/v1/private-certificate-authorities/{ca_id}/revoke",
       content_type = "application/json",
@@ -567,7 +567,7 @@ return {
       response = { ref = "RevokeCertificateAuthorityResponse" },
     },
     show_agency = {
-      name = "ShowAgency",
+      sdk_operation = "ShowAgency",
       method = "GET",
       path = "/v1/private-certificate-authorities/agency",
       content_type = "application/json",
@@ -575,7 +575,7 @@ return {
       response = { ref = "ShowAgencyResponse" },
     },
     show_certificate = {
-      name = "ShowCertificate",
+      sdk_operation = "ShowCertificate",
       method = "GET",
       path = "/v1/private-certificates/{certificate_id}",
       content_type = "application/json",
@@ -585,7 +585,7 @@ return {
       response = { ref = "ShowCertificateResponse" },
     },
     show_certificate_authority = {
-      name = "ShowCertificateAuthority",
+      sdk_operation = "ShowCertificateAuthority",
       method = "GET",
       path = "/v1/private-certificate-authorities/{ca_id}",
       content_type = "application/json",
@@ -595,7 +595,7 @@ return {
       response = { ref = "ShowCertificateAuthorityResponse" },
     },
     show_certificate_authority_obs_agency = {
-      name = "ShowCertificateAuthorityObsAgency",
+      sdk_operation = "ShowCertificateAuthorityObsAgency",
       method = "GET",
       path = "/v1/private-certificate-authorities/obs/agencies",
       content_type = "application/json",
@@ -603,7 +603,7 @@ return {
       response = { ref = "ShowCertificateAuthorityObsAgencyResponse" },
     },
     show_certificate_authority_quota = {
-      name = "ShowCertificateAuthorityQuota",
+      sdk_operation = "ShowCertificateAuthorityQuota",
       method = "GET",
       path = "/v1/private-certificate-authorities/quotas",
       content_type = "application/json",
@@ -611,7 +611,7 @@ return {
       response = { ref = "ShowCertificateAuthorityQuotaResponse" },
     },
     show_certificate_quota = {
-      name = "ShowCertificateQuota",
+      sdk_operation = "ShowCertificateQuota",
       method = "GET",
       path = "/v1/private-certificates/quotas",
       content_type = "application/json",
@@ -619,7 +619,7 @@ return {
       response = { ref = "ShowCertificateQuotaResponse" },
     },
     show_console_config = {
-      name = "ShowConsoleConfig",
+      sdk_operation = "ShowConsoleConfig",
       method = "GET",
       path = "/v1/pca/config/console",
       content_type = "application/json",
@@ -627,7 +627,7 @@ return {
       response = { ref = "ShowConsoleConfigResponse" },
     },
     update_ocsp_switch = {
-      name = "UpdateOcspSwitch",
+      sdk_operation = "UpdateOcspSwitch",
       method = "POST",
       path = "/v1/private-certificate-authorities/{ca_id}/ocsp/switch",
       content_type = "application/json",

@@ -160,7 +160,7 @@ return {
   },
   operations = {
     create_and_start_random_cluster_job = {
-      name = "CreateAndStartRandomClusterJob",
+      sdk_operation = "CreateAndStartRandomClusterJob",
       method = "POST",
       path = "/v1.1/{project_id}/clusters/job",
       content_type = "application/json;charset=UTF-8",
@@ -173,7 +173,7 @@ return {
       response = { ref = "CreateAndStartRandomClusterJobResponse" },
     },
     create_cluster = {
-      name = "CreateCluster",
+      sdk_operation = "CreateCluster",
       method = "POST",
       path = "/v1.1/{project_id}/clusters",
       content_type = "application/json;charset=UTF-8",
@@ -188,7 +188,7 @@ return {
       response = { ref = "CreateClusterResponse" },
     },
     create_job = {
-      name = "CreateJob",
+      sdk_operation = "CreateJob",
       method = "POST",
       path = "/v1.1/{project_id}/clusters/{cluster_id}/cdm/job",
       content_type = "application/json;charset=UTF-8",
@@ -200,7 +200,7 @@ return {
       response = { ref = "CreateJobResponse" },
     },
     create_link = {
-      name = "CreateLink",
+      sdk_operation = "CreateLink",
       method = "POST",
       path = "/v1.1/{project_id}/clusters/{cluster_id}/cdm/link",
       content_type = "application/json;charset=UTF-8",
@@ -213,7 +213,7 @@ return {
       response = { ref = "CreateLinkResponse" },
     },
     delete_cluster = {
-      name = "DeleteCluster",
+      sdk_operation = "DeleteCluster",
       method = "DELETE",
       path = "/v1.1/{project_id}/clusters/{cluster_id}",
       content_type = "application/json;charset=UTF-8",
@@ -225,7 +225,7 @@ return {
       response = { ref = "DeleteClusterResponse" },
     },
     delete_job = {
-      name = "DeleteJob",
+      sdk_operation = "DeleteJob",
       method = "DELETE",
       path = "/v1.1/{project_id}/clusters/{cluster_id}/cdm/job/{job_name}",
       content_type = "application/json",
@@ -236,7 +236,7 @@ return {
       response = { ref = "DeleteJobResponse" },
     },
     delete_link = {
-      name = "DeleteLink",
+      sdk_operation = "DeleteLink",
       method = "DELETE",
       path = "/v1.1/{project_id}/clusters/{cluster_id}/cdm/link/{link_name}",
       content_type = "application/json",
@@ -247,7 +247,7 @@ return {
       response = { ref = "DeleteLinkResponse" },
     },
     list_clusters = {
-      name = "ListClusters",
+      sdk_operation = "ListClusters",
       method = "GET",
       path = "/v1.1/{project_id}/clusters",
       content_type = "application/json",
@@ -255,7 +255,7 @@ return {
       response = { ref = "ListClustersResponse" },
     },
     modify_cluster = {
-      name = "ModifyCluster",
+      sdk_operation = "ModifyCluster",
       method = "POST",
       path = "/v1.1/{project_id}/cluster/modify/{cluster_id}",
       content_type = "application/json;charset=UTF-8",
@@ -274,7 +274,7 @@ return {
       response = { ref = "ModifyClusterResponse" },
     },
     restart_cluster = {
-      name = "RestartCluster",
+      sdk_operation = "RestartCluster",
       method = "POST",
       path = "/v1.1/{project_id}/clusters/{cluster_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -286,7 +286,7 @@ return {
       response = { ref = "RestartClusterResponse" },
     },
     show_availability_zones = {
-      name = "ShowAvailabilityZones",
+      sdk_operation = "ShowAvailabilityZones",
       method = "GET",
       path = "/v1.1/{project_id}/regions/{region_id}/availability_zones",
       content_type = "application/json",
@@ -296,7 +296,7 @@ return {
       response = { ref = "ShowAvailabilityZonesResponse" },
     },
     show_cluster_detail = {
-      name = "ShowClusterDetail",
+      sdk_operation = "ShowClusterDetail",
       method = "GET",
       path = "/v1.1/{project_id}/clusters/{cluster_id}",
       content_type = "application/json",
@@ -306,7 +306,7 @@ return {
       response = { ref = "ShowClusterDetailResponse" },
     },
     show_cluster_enterprise_projects = {
-      name = "ShowClusterEnterpriseProjects",
+      sdk_operation = "ShowClusterEnterpriseProjects",
       method = "GET",
       path = "/v1.1/{project_id}/clusters/{cluster_id}/enterprise-projects",
       content_type = "application/json",
@@ -316,7 +316,7 @@ return {
       response = { ref = "ShowClusterEnterpriseProjectsResponse" },
     },
     show_datastores = {
-      name = "ShowDatastores",
+      sdk_operation = "ShowDatastores",
       method = "GET",
       path = "/v1.1/{project_id}/datastores",
       content_type = "application/json",
@@ -324,7 +324,7 @@ return {
       response = { ref = "ShowDatastoresResponse" },
     },
     show_enterprise_projects = {
-      name = "ShowEnterpriseProjects",
+      sdk_operation = "ShowEnterpriseProjects",
       method = "GET",
       path = "/v1.1/{project_id}/enterprise-projects",
       content_type = "application/json",
@@ -332,7 +332,7 @@ return {
       response = { ref = "ShowEnterpriseProjectsResponse" },
     },
     show_flavor_detail = {
-      name = "ShowFlavorDetail",
+      sdk_operation = "ShowFlavorDetail",
       method = "GET",
       path = "/v1.1/{project_id}/flavors/{flavor_id}",
       content_type = "application/json",
@@ -342,7 +342,7 @@ return {
       response = { ref = "ShowFlavorDetailResponse" },
     },
     show_flavors = {
-      name = "ShowFlavors",
+      sdk_operation = "ShowFlavors",
       method = "GET",
       path = "/v1.1/{project_id}/datastores/{datastore_id}/flavors",
       content_type = "application/json",
@@ -352,7 +352,7 @@ return {
       response = { ref = "ShowFlavorsResponse" },
     },
     show_instance_detail = {
-      name = "ShowInstanceDetail",
+      sdk_operation = "ShowInstanceDetail",
       method = "GET",
       path = "/v1.1/{project_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -362,7 +362,7 @@ return {
       response = { ref = "ShowInstanceDetailResponse" },
     },
     show_job_status = {
-      name = "ShowJobStatus",
+      sdk_operation = "ShowJobStatus",
       method = "GET",
       path = "/v1.1/{project_id}/clusters/{cluster_id}/cdm/job/{job_name}/status",
       content_type = "application/json",
@@ -373,7 +373,7 @@ return {
       response = { ref = "ShowJobStatusResponse" },
     },
     show_jobs = {
-      name = "ShowJobs",
+      sdk_operation = "ShowJobs",
       method = "GET",
       path = "/v1.1/{project_id}/clusters/{cluster_id}/cdm/job/{job_name}",
       content_type = "application/json",
@@ -388,7 +388,7 @@ return {
       response = { ref = "ShowJobsResponse" },
     },
     show_link = {
-      name = "ShowLink",
+      sdk_operation = "ShowLink",
       method = "GET",
       path = "/v1.1/{project_id}/clusters/{cluster_id}/cdm/link/{link_name}",
       content_type = "application/json",
@@ -399,7 +399,7 @@ return {
       response = { ref = "ShowLinkResponse" },
     },
     show_submissions = {
-      name = "ShowSubmissions",
+      sdk_operation = "ShowSubmissions",
       method = "GET",
       path = "/v1.1/{project_id}/clusters/{cluster_id}/cdm/submissions",
       content_type = "application/json",
@@ -410,7 +410,7 @@ return {
       response = { ref = "ShowSubmissionsResponse" },
     },
     start_cluster = {
-      name = "StartCluster",
+      sdk_operation = "StartCluster",
       method = "POST",
       path = "/v1.1/{project_id}/clusters/{cluster_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -422,7 +422,7 @@ return {
       response = { ref = "StartClusterResponse" },
     },
     start_job = {
-      name = "StartJob",
+      sdk_operation = "StartJob",
       method = "PUT",
       path = "/v1.1/{project_id}/clusters/{cluster_id}/cdm/job/{job_name}/start",
       content_type = "application/json;charset=UTF-8",
@@ -435,7 +435,7 @@ return {
       response = { ref = "StartJobResponse" },
     },
     stop_cluster = {
-      name = "StopCluster",
+      sdk_operation = "StopCluster",
       method = "POST",
       path = "/v1.1/{project_id}/clusters/{cluster_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -447,7 +447,7 @@ return {
       response = { ref = "StopClusterResponse" },
     },
     stop_job = {
-      name = "StopJob",
+      sdk_operation = "StopJob",
       method = "PUT",
       path = "/v1.1/{project_id}/clusters/{cluster_id}/cdm/job/{job_name}/stop",
       content_type = "application/json",
@@ -458,7 +458,7 @@ return {
       response = { ref = "StopJobResponse" },
     },
     update_job = {
-      name = "UpdateJob",
+      sdk_operation = "UpdateJob",
       method = "PUT",
       path = "/v1.1/{project_id}/clusters/{cluster_id}/cdm/job/{job_name}",
       content_type = "application/json;charset=UTF-8",
@@ -471,7 +471,7 @@ return {
       response = { ref = "UpdateJobResponse" },
     },
     update_link = {
-      name = "UpdateLink",
+      sdk_operation = "UpdateLink",
       method = "PUT",
       path = "/v1.1/{project_id}/clusters/{cluster_id}/cdm/link/{link_name}",
       content_type = "application/json;charset=UTF-8",

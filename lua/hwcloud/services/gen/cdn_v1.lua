@@ -235,7 +235,7 @@ return {
   },
   operations = {
     batch_delete_tags = {
-      name = "BatchDeleteTags",
+      sdk_operation = "BatchDeleteTags",
       method = "POST",
       path = "/v1.0/cdn/configuration/tags/batch-delete",
       content_type = "application/json",
@@ -248,7 +248,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_domain = {
-      name = "CreateDomain",
+      sdk_operation = "CreateDomain",
       method = "POST",
       path = "/v1.0/cdn/domains",
       content_type = "application/json",
@@ -260,7 +260,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_preheating_tasks = {
-      name = "CreatePreheatingTasks",
+      sdk_operation = "CreatePreheatingTasks",
       method = "POST",
       path = "/v1.0/cdn/content/preheating-tasks",
       content_type = "application/json",
@@ -273,7 +273,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_refresh_tasks = {
-      name = "CreateRefreshTasks",
+      sdk_operation = "CreateRefreshTasks",
       method = "POST",
       path = "/v1.0/cdn/content/refresh-tasks",
       content_type = "application/json",
@@ -286,7 +286,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_tags = {
-      name = "CreateTags",
+      sdk_operation = "CreateTags",
       method = "POST",
       path = "/v1.0/cdn/configuration/tags",
       content_type = "application/json",
@@ -299,7 +299,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_domain = {
-      name = "DeleteDomain",
+      sdk_operation = "DeleteDomain",
       method = "DELETE",
       path = "/v1.0/cdn/domains/{domain_id}",
       content_type = "application/json",
@@ -311,7 +311,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     disable_domain = {
-      name = "DisableDomain",
+      sdk_operation = "DisableDomain",
       method = "PUT",
       path = "/v1.0/cdn/domains/{domain_id}/disable",
       content_type = "application/json",
@@ -323,7 +323,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     enable_domain = {
-      name = "EnableDomain",
+      sdk_operation = "EnableDomain",
       method = "PUT",
       path = "/v1.0/cdn/domains/{domain_id}/enable",
       content_type = "application/json",
@@ -335,7 +335,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_domains = {
-      name = "ListDomains",
+      sdk_operation = "ListDomains",
       method = "GET",
       path = "/v1.0/cdn/domains",
       content_type = "application/json",
@@ -354,7 +354,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_black_white_list = {
-      name = "ShowBlackWhiteList",
+      sdk_operation = "ShowBlackWhiteList",
       method = "GET",
       path = "/v1.0/cdn/domains/{domain_id}/ip-acl",
       content_type = "application/json",
@@ -366,7 +366,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_cache_rules = {
-      name = "ShowCacheRules",
+      sdk_operation = "ShowCacheRules",
       method = "GET",
       path = "/v1.0/cdn/domains/{domain_id}/cache",
       content_type = "application/json",
@@ -378,7 +378,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_certificates_https_info = {
-      name = "ShowCertificatesHttpsInfo",
+      sdk_operation = "ShowCertificatesHttpsInfo",
       method = "GET",
       path = "/v1.0/cdn/domains/https-certificate-info",
       content_type = "application/json",
@@ -393,7 +393,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_domain_detail = {
-      name = "ShowDomainDetail",
+      sdk_operation = "ShowDomainDetail",
       method = "GET",
       path = "/v1.0/cdn/domains/{domain_id}/detail",
       content_type = "application/json",
@@ -405,7 +405,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_domain_full_config = {
-      name = "ShowDomainFullConfig",
+      sdk_operation = "ShowDomainFullConfig",
       method = "GET",
       path = "/v1.1/cdn/configuration/domains/{domain_name}/configs",
       content_type = "application/json",
@@ -417,7 +417,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_domain_item_details = {
-      name = "ShowDomainItemDetails",
+      sdk_operation = "ShowDomainItemDetails",
       method = "GET",
       path = "/v1.0/cdn/statistics/domain-item-details",
       content_type = "application/json",
@@ -432,7 +432,7 @@ return {
       response = { ref = "ShowDomainItemDetailsResponse" },
     },
     show_domain_item_location_details = {
-      name = "ShowDomainItemLocationDetails",
+      sdk_operation = "ShowDomainItemLocationDetails",
       method = "GET",
       path = "/v1.0/cdn/statistics/domain-item-location-details",
       content_type = "application/json",
@@ -448,7 +448,7 @@ return {
       response = { ref = "ShowDomainItemLocationDetailsResponse" },
     },
     show_domain_location_stats = {
-      name = "ShowDomainLocationStats",
+      sdk_operation = "ShowDomainLocationStats",
       method = "GET",
       path = "/v1.0/cdn/statistics/domain-location-stats",
       content_type = "application/json",
@@ -468,7 +468,7 @@ return {
       response = { ref = "ShowDomainLocationStatsResponse" },
     },
     show_domain_stats = {
-      name = "ShowDomainStats",
+      sdk_operation = "ShowDomainStats",
       method = "GET",
       path = "/v1.0/cdn/statistics/domain-stats",
       content_type = "application/json",
@@ -486,7 +486,7 @@ return {
       response = { ref = "ShowDomainStatsResponse" },
     },
     show_history_task_details = {
-      name = "ShowHistoryTaskDetails",
+      sdk_operation = "ShowHistoryTaskDetails",
       method = "GET",
       path = "/v1.0/cdn/historytasks/{history_tasks_id}/detail",
       content_type = "application/json",
@@ -503,7 +503,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_history_tasks = {
-      name = "ShowHistoryTasks",
+      sdk_operation = "ShowHistoryTasks",
       method = "GET",
       path = "/v1.0/cdn/historytasks",
       content_type = "application/json",
@@ -523,7 +523,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_http_info = {
-      name = "ShowHttpInfo",
+      sdk_operation = "ShowHttpInfo",
       method = "GET",
       path = "/v1.0/cdn/domains/{domain_id}/https-info",
       content_type = "application/json",
@@ -535,7 +535,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_ip_info = {
-      name = "ShowIpInfo",
+      sdk_operation = "ShowIpInfo",
       method = "GET",
       path = "/v1.0/cdn/ip-info",
       content_type = "application/json",
@@ -547,7 +547,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_logs = {
-      name = "ShowLogs",
+      sdk_operation = "ShowLogs",
       method = "GET",
       path = "/v1.0/cdn/logs",
       content_type = "application/json",
@@ -562,7 +562,7 @@ return {
       response = { ref = "ShowLogsResponse" },
     },
     show_origin_host = {
-      name = "ShowOriginHost",
+      sdk_operation = "ShowOriginHost",
       method = "GET",
       path = "/v1.0/cdn/domains/{domain_id}/originhost",
       content_type = "application/json",
@@ -574,7 +574,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_quota = {
-      name = "ShowQuota",
+      sdk_operation = "ShowQuota",
       method = "GET",
       path = "/v1.0/cdn/quota",
       content_type = "application/json",
@@ -582,7 +582,7 @@ return {
       response = { ref = "ShowQuotaResponse" },
     },
     show_refer = {
-      name = "ShowRefer",
+      sdk_operation = "ShowRefer",
       method = "GET",
       path = "/v1.0/cdn/domains/{domain_id}/referer",
       content_type = "application/json",
@@ -594,7 +594,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_response_header = {
-      name = "ShowResponseHeader",
+      sdk_operation = "ShowResponseHeader",
       method = "GET",
       path = "/v1.0/cdn/domains/{domain_id}/response-header",
       content_type = "application/json",
@@ -606,7 +606,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_tags = {
-      name = "ShowTags",
+      sdk_operation = "ShowTags",
       method = "GET",
       path = "/v1.0/cdn/configuration/tags",
       content_type = "application/json",
@@ -617,7 +617,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_top_url = {
-      name = "ShowTopUrl",
+      sdk_operation = "ShowTopUrl",
       method = "GET",
       path = "/v1.0/cdn/statistics/top-url",
       content_type = "application/json",
@@ -632,7 +632,7 @@ return {
       response = { ref = "ShowTopUrlResponse" },
     },
     show_url_task_info = {
-      name = "ShowUrlTaskInfo",
+      sdk_operation = "ShowUrlTaskInfo",
       method = "GET",
       path = "/v1.0/cdn/contentgateway/url-tasks",
       content_type = "application/json",
@@ -650,7 +650,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_black_white_list = {
-      name = "UpdateBlackWhiteList",
+      sdk_operation = "UpdateBlackWhiteList",
       method = "PUT",
       path = "/v1.0/cdn/domains/{domain_id}/ip-acl",
       content_type = "application/json",
@@ -665,7 +665,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_cache_rules = {
-      name = "UpdateCacheRules",
+      sdk_operation = "UpdateCacheRules",
       method = "PUT",
       path = "/v1.0/cdn/domains/{domain_id}/cache",
       content_type = "application/json",
@@ -679,7 +679,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_domain_full_config = {
-      name = "UpdateDomainFullConfig",
+      sdk_operation = "UpdateDomainFullConfig",
       method = "PUT",
       path = "/v1.1/cdn/configuration/domains/{domain_name}/configs",
       content_type = "application/json",
@@ -693,7 +693,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_domain_multi_certificates = {
-      name = "UpdateDomainMultiCertificates",
+      sdk_operation = "UpdateDomainMultiCertificates",
       method = "PUT",
       path = "/v1.0/cdn/domains/config-https-info",
       content_type = "application/json",
@@ -706,7 +706,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_domain_origin = {
-      name = "UpdateDomainOrigin",
+      sdk_operation = "UpdateDomainOrigin",
       method = "PUT",
       path = "/v1.0/cdn/domains/{domain_id}/origin",
       content_type = "application/json",
@@ -720,7 +720,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_follow302_switch = {
-      name = "UpdateFollow302Switch",
+      sdk_operation = "UpdateFollow302Switch",
       method = "PUT",
       path = "/v1.0/cdn/domains/{domain_id}/follow302-switch",
       content_type = "application/json",
@@ -734,7 +734,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_https_info = {
-      name = "UpdateHttpsInfo",
+      sdk_operation = "UpdateHttpsInfo",
       method = "PUT",
       path = "/v1.0/cdn/domains/{domain_id}/https-info",
       content_type = "application/json",
@@ -748,7 +748,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_origin_host = {
-      name = "UpdateOriginHost",
+      sdk_operation = "UpdateOriginHost",
       method = "PUT",
       path = "/v1.0/cdn/domains/{domain_id}/originhost",
       content_type = "application/json",
@@ -762,7 +762,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_private_bucket_access = {
-      name = "UpdatePrivateBucketAccess",
+      sdk_operation = "UpdatePrivateBucketAccess",
       method = "PUT",
       path = "/v1.0/cdn/domains/{domain_id}/private-bucket-access",
       content_type = "application/json",
@@ -776,7 +776,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_range_switch = {
-      name = "UpdateRangeSwitch",
+      sdk_operation = "UpdateRangeSwitch",
       method = "PUT",
       path = "/v1.0/cdn/domains/{domain_id}/range-switch",
       content_type = "application/json",
@@ -790,7 +790,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_refer = {
-      name = "UpdateRefer",
+      sdk_operation = "UpdateRefer",
       method = "PUT",
       path = "/v1.0/cdn/domains/{domain_id}/referer",
       content_type = "application/json",
@@ -804,7 +804,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_response_header = {
-      name = "UpdateResponseHeader",
+      sdk_operation = "UpdateResponseHeader",
       method = "PUT",
       path = "/v1.0/cdn/domains/{domain_id}/response-header",
       content_type = "application/json",

@@ -472,7 +472,7 @@ return {
   },
   operations = {
     apply_domain_template = {
-      name = "ApplyDomainTemplate",
+      sdk_operation = "ApplyDomainTemplate",
       method = "POST",
       path = "/v1.0/cdn/configuration/templates/{tml_id}/apply",
       content_type = "application/json",
@@ -484,7 +484,7 @@ return {
       response = { ref = "ApplyDomainTemplateResponse" },
     },
     batch_copy_domain = {
-      name = "BatchCopyDomain",
+      sdk_operation = "BatchCopyDomain",
       method = "POST",
       path = "/v1.0/cdn/configuration/domains/batch-copy",
       content_type = "application/json",
@@ -496,7 +496,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     batch_delete_tags = {
-      name = "BatchDeleteTags",
+      sdk_operation = "BatchDeleteTags",
       method = "POST",
       path = "/v1.0/cdn/configuration/tags/batch-delete",
       content_type = "application/json",
@@ -509,7 +509,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     batch_update_rule_status = {
-      name = "BatchUpdateRuleStatus",
+      sdk_operation = "BatchUpdateRuleStatus",
       method = "POST",
       path = "/v1.0/cdn/configuration/domains/{domain_name}/rules/batch-update",
       content_type = "application/json",
@@ -521,7 +521,7 @@ return {
       response = { ref = "BatchUpdateRuleStatusResponse" },
     },
     create_access_control_task = {
-      name = "CreateAccessControlTask",
+      sdk_operation = "CreateAccessControlTask",
       method = "POST",
       path = "/v1.0/cdn/content/access-control-urls/{action}",
       content_type = "application/json",
@@ -533,7 +533,7 @@ return {
       response = { ref = "CreateAccessControlTaskResponse" },
     },
     create_domain = {
-      name = "CreateDomain",
+      sdk_operation = "CreateDomain",
       method = "POST",
       path = "/v1.0/cdn/domains",
       content_type = "application/json",
@@ -545,7 +545,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_domain_by_duplicate = {
-      name = "CreateDomainByDuplicate",
+      sdk_operation = "CreateDomainByDuplicate",
       method = "POST",
       path = "/v1.0/cdn/configuration/domains/duplicate",
       content_type = "application/json",
@@ -557,7 +557,7 @@ return {
       response = { ref = "CreateDomainByDuplicateResponse" },
     },
     create_domain_template = {
-      name = "CreateDomainTemplate",
+      sdk_operation = "CreateDomainTemplate",
       method = "POST",
       path = "/v1.0/cdn/configuration/templates",
       content_type = "application/json",
@@ -570,7 +570,7 @@ return {
       response = { ref = "CreateDomainTemplateResponse" },
     },
     create_export_task = {
-      name = "CreateExportTask",
+      sdk_operation = "CreateExportTask",
       method = "POST",
       path = "/v1/cdn/statistics/export-tasks",
       content_type = "application/json",
@@ -592,7 +592,7 @@ return {
       response = { ref = "CreateExportTaskResponse" },
     },
     create_preheating_tasks = {
-      name = "CreatePreheatingTasks",
+      sdk_operation = "CreatePreheatingTasks",
       method = "POST",
       path = "/v1.0/cdn/content/preheating-tasks",
       content_type = "application/json",
@@ -605,7 +605,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_refresh_tasks = {
-      name = "CreateRefreshTasks",
+      sdk_operation = "CreateRefreshTasks",
       method = "POST",
       path = "/v1.0/cdn/content/refresh-tasks",
       content_type = "application/json",
@@ -618,7 +618,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_rule_new = {
-      name = "CreateRuleNew",
+      sdk_operation = "CreateRuleNew",
       method = "POST",
       path = "/v1.0/cdn/configuration/domains/{domain_name}/rules",
       content_type = "application/json",
@@ -634,7 +634,7 @@ return {
       response = { ref = "CreateRuleNewResponse" },
     },
     create_share_cache_groups = {
-      name = "CreateShareCacheGroups",
+      sdk_operation = "CreateShareCacheGroups",
       method = "POST",
       path = "/v1.0/cdn/configuration/share-cache-groups",
       content_type = "application/json",
@@ -647,7 +647,7 @@ return {
       response = { ref = "CreateShareCacheGroupsResponse" },
     },
     create_subscription_task = {
-      name = "CreateSubscriptionTask",
+      sdk_operation = "CreateSubscriptionTask",
       method = "POST",
       path = "/v1/cdn/statistics/subscription-tasks",
       content_type = "application/json",
@@ -662,7 +662,7 @@ return {
       response = { ref = "CreateSubscriptionTaskResponse" },
     },
     create_tags = {
-      name = "CreateTags",
+      sdk_operation = "CreateTags",
       method = "POST",
       path = "/v1.0/cdn/configuration/tags",
       content_type = "application/json",
@@ -675,7 +675,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_domain = {
-      name = "DeleteDomain",
+      sdk_operation = "DeleteDomain",
       method = "DELETE",
       path = "/v1.0/cdn/domains/{domain_id}",
       content_type = "application/json",
@@ -687,7 +687,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_domain_template = {
-      name = "DeleteDomainTemplate",
+      sdk_operation = "DeleteDomainTemplate",
       method = "DELETE",
       path = "/v1.0/cdn/configuration/templates/{tml_id}",
       content_type = "application/json",
@@ -697,7 +697,7 @@ return {
       response = { ref = "DeleteDomainTemplateResponse" },
     },
     delete_rule_new = {
-      name = "DeleteRuleNew",
+      sdk_operation = "DeleteRuleNew",
       method = "DELETE",
       path = "/v1.0/cdn/configuration/domains/{domain_name}/rules/{rule_id}",
       content_type = "application/json",
@@ -708,7 +708,7 @@ return {
       response = { ref = "DeleteRuleNewResponse" },
     },
     delete_share_cache_groups = {
-      name = "DeleteShareCacheGroups",
+      sdk_operation = "DeleteShareCacheGroups",
       method = "DELETE",
       path = "/v1.0/cdn/configuration/share-cache-groups/{id}",
       content_type = "application/json",
@@ -718,7 +718,7 @@ return {
       response = { ref = "DeleteShareCacheGroupsResponse" },
     },
     delete_subscription_task = {
-      name = "DeleteSubscriptionTask",
+      sdk_operation = "DeleteSubscriptionTask",
       method = "DELETE",
       path = "/v1/cdn/statistics/subscription-tasks/{id}",
       content_type = "application/json",
@@ -728,7 +728,7 @@ return {
       response = { ref = "DeleteSubscriptionTaskResponse" },
     },
     disable_domain = {
-      name = "DisableDomain",
+      sdk_operation = "DisableDomain",
       method = "PUT",
       path = "/v1.0/cdn/domains/{domain_id}/disable",
       content_type = "application/json",
@@ -740,7 +740,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     download_region_carrier_excel = {
-      name = "DownloadRegionCarrierExcel",
+      sdk_operation = "DownloadRegionCarrierExcel",
       method = "GET",
       path = "/v1.0/cdn/statistics/region-carrier-excel",
       content_type = "application/json",
@@ -759,7 +759,7 @@ return {
       response = { ref = "DownloadRegionCarrierExcelResponse" },
     },
     download_statistics_excel = {
-      name = "DownloadStatisticsExcel",
+      sdk_operation = "DownloadStatisticsExcel",
       method = "GET",
       path = "/v1.0/cdn/statistics/statistics-excel",
       content_type = "application/json",
@@ -776,7 +776,7 @@ return {
       response = { ref = "DownloadStatisticsExcelResponse" },
     },
     enable_domain = {
-      name = "EnableDomain",
+      sdk_operation = "EnableDomain",
       method = "PUT",
       path = "/v1.0/cdn/domains/{domain_id}/enable",
       content_type = "application/json",
@@ -788,7 +788,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     export_stats_open = {
-      name = "ExportStatsOpen",
+      sdk_operation = "ExportStatsOpen",
       method = "POST",
       path = "/v1.0/cdn/statistics/stats/export",
       content_type = "application/json",
@@ -807,7 +807,7 @@ return {
       response = { ref = "ExportStatsOpenResponse" },
     },
     list_access_control_task = {
-      name = "ListAccessControlTask",
+      sdk_operation = "ListAccessControlTask",
       method = "GET",
       path = "/v1.0/cdn/content/access-control-tasks",
       content_type = "application/json",
@@ -822,7 +822,7 @@ return {
       response = { ref = "ListAccessControlTaskResponse" },
     },
     list_ban_url = {
-      name = "ListBanUrl",
+      sdk_operation = "ListBanUrl",
       method = "GET",
       path = "/v1.0/cdn/content/ban-urls",
       content_type = "application/json",
@@ -836,7 +836,7 @@ return {
       response = { ref = "ListBanUrlResponse" },
     },
     list_cdn_domain_top_ips = {
-      name = "ListCdnDomainTopIps",
+      sdk_operation = "ListCdnDomainTopIps",
       method = "GET",
       path = "/v1.0/cdn/statistics/top-ips",
       content_type = "application/json",
@@ -853,7 +853,7 @@ return {
       response = { ref = "ListCdnDomainTopIpsResponse" },
     },
     list_cdn_domain_top_origin_url = {
-      name = "ListCdnDomainTopOriginUrl",
+      sdk_operation = "ListCdnDomainTopOriginUrl",
       method = "GET",
       path = "/v1.0/cdn/statistics/top-origin-urls",
       content_type = "application/json",
@@ -869,7 +869,7 @@ return {
       response = { ref = "ListCdnDomainTopOriginUrlResponse" },
     },
     list_cdn_domain_top_path = {
-      name = "ListCdnDomainTopPath",
+      sdk_operation = "ListCdnDomainTopPath",
       method = "GET",
       path = "/v1.0/cdn/statistics/top-path",
       content_type = "application/json",
@@ -884,7 +884,7 @@ return {
       response = { ref = "ListCdnDomainTopPathResponse" },
     },
     list_cdn_domain_top_refers = {
-      name = "ListCdnDomainTopRefers",
+      sdk_operation = "ListCdnDomainTopRefers",
       method = "GET",
       path = "/v1.0/cdn/statistics/top-refers",
       content_type = "application/json",
@@ -899,7 +899,7 @@ return {
       response = { ref = "ListCdnDomainTopRefersResponse" },
     },
     list_cdn_domain_top_uas = {
-      name = "ListCdnDomainTopUas",
+      sdk_operation = "ListCdnDomainTopUas",
       method = "GET",
       path = "/v1.0/cdn/statistics/top-uas",
       content_type = "application/json",
@@ -916,7 +916,7 @@ return {
       response = { ref = "ListCdnDomainTopUasResponse" },
     },
     list_domain_client_stats = {
-      name = "ListDomainClientStats",
+      sdk_operation = "ListDomainClientStats",
       method = "GET",
       path = "/v1.0/cdn/statistics/domain-client-stats",
       content_type = "application/json",
@@ -931,7 +931,7 @@ return {
       response = { ref = "ListDomainClientStatsResponse" },
     },
     list_domain_configs = {
-      name = "ListDomainConfigs",
+      sdk_operation = "ListDomainConfigs",
       method = "GET",
       path = "/v1.0/cdn/configuration/domains",
       content_type = "application/json",
@@ -943,7 +943,7 @@ return {
       response = { ref = "ListDomainConfigsResponse" },
     },
     list_domains = {
-      name = "ListDomains",
+      sdk_operation = "ListDomains",
       method = "GET",
       path = "/v1.0/cdn/domains",
       content_type = "application/json",
@@ -962,7 +962,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_export_tasks = {
-      name = "ListExportTasks",
+      sdk_operation = "ListExportTasks",
       method = "GET",
       path = "/v1/cdn/statistics/export-tasks",
       content_type = "application/json",
@@ -976,7 +976,7 @@ return {
       response = { ref = "ListExportTasksResponse" },
     },
     list_rule_details = {
-      name = "ListRuleDetails",
+      sdk_operation = "ListRuleDetails",
       method = "GET",
       path = "/v1.0/cdn/configuration/domains/{domain_name}/rules",
       content_type = "application/json",
@@ -986,7 +986,7 @@ return {
       response = { ref = "ListRuleDetailsResponse" },
     },
     list_share_cache_groups = {
-      name = "ListShareCacheGroups",
+      sdk_operation = "ListShareCacheGroups",
       method = "GET",
       path = "/v1.0/cdn/configuration/share-cache-groups",
       content_type = "application/json",
@@ -998,7 +998,7 @@ return {
       response = { ref = "ListShareCacheGroupsResponse" },
     },
     list_special_configuration = {
-      name = "ListSpecialConfiguration",
+      sdk_operation = "ListSpecialConfiguration",
       method = "GET",
       path = "/v1.0/cdn/configuration/special-configurations",
       content_type = "application/json",
@@ -1010,7 +1010,7 @@ return {
       response = { ref = "ListSpecialConfigurationResponse" },
     },
     list_subscription_tasks = {
-      name = "ListSubscriptionTasks",
+      sdk_operation = "ListSubscriptionTasks",
       method = "GET",
       path = "/v1/cdn/statistics/subscription-tasks",
       content_type = "application/json",
@@ -1022,7 +1022,7 @@ return {
       response = { ref = "ListSubscriptionTasksResponse" },
     },
     modify_account_info = {
-      name = "ModifyAccountInfo",
+      sdk_operation = "ModifyAccountInfo",
       method = "PUT",
       path = "/v1.0/cdn/configuration/account-configs",
       content_type = "application/json",
@@ -1035,7 +1035,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     set_charge_modes = {
-      name = "SetChargeModes",
+      sdk_operation = "SetChargeModes",
       method = "PUT",
       path = "/v1.0/cdn/charge/charge-modes",
       content_type = "application/json",
@@ -1048,7 +1048,7 @@ return {
       response = { ref = "SetChargeModesResponse" },
     },
     set_stats_config = {
-      name = "SetStatsConfig",
+      sdk_operation = "SetStatsConfig",
       method = "POST",
       path = "/v1/cdn/statistics/stats-configs",
       content_type = "application/json",
@@ -1062,7 +1062,7 @@ return {
       response = { ref = "SetStatsConfigResponse" },
     },
     show_applied_template_record = {
-      name = "ShowAppliedTemplateRecord",
+      sdk_operation = "ShowAppliedTemplateRecord",
       method = "GET",
       path = "/v1.0/cdn/configuration/tml-apply-records",
       content_type = "application/json",
@@ -1076,7 +1076,7 @@ return {
       response = { ref = "ShowAppliedTemplateRecordResponse" },
     },
     show_bandwidth_calc = {
-      name = "ShowBandwidthCalc",
+      sdk_operation = "ShowBandwidthCalc",
       method = "GET",
       path = "/v1.0/cdn/statistics/bandwidth-calc",
       content_type = "application/json",
@@ -1091,7 +1091,7 @@ return {
       response = { ref = "ShowBandwidthCalcResponse" },
     },
     show_certificates_https_info = {
-      name = "ShowCertificatesHttpsInfo",
+      sdk_operation = "ShowCertificatesHttpsInfo",
       method = "GET",
       path = "/v1.0/cdn/domains/https-certificate-info",
       content_type = "application/json",
@@ -1106,7 +1106,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_charge_modes = {
-      name = "ShowChargeModes",
+      sdk_operation = "ShowChargeModes",
       method = "GET",
       path = "/v1.0/cdn/charge/charge-modes",
       content_type = "application/json",
@@ -1118,7 +1118,7 @@ return {
       response = { ref = "ShowChargeModesResponse" },
     },
     show_domain_country_stat = {
-      name = "ShowDomainCountryStat",
+      sdk_operation = "ShowDomainCountryStat",
       method = "GET",
       path = "/v1.0/cdn/statistics/domain-country-stats",
       content_type = "application/json",
@@ -1135,7 +1135,7 @@ return {
       response = { ref = "ShowDomainCountryStatResponse" },
     },
     show_domain_detail_by_name = {
-      name = "ShowDomainDetailByName",
+      sdk_operation = "ShowDomainDetailByName",
       method = "GET",
       path = "/v1.0/cdn/configuration/domains/{domain_name}",
       content_type = "application/json",
@@ -1147,7 +1147,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_domain_full_config = {
-      name = "ShowDomainFullConfig",
+      sdk_operation = "ShowDomainFullConfig",
       method = "GET",
       path = "/v1.1/cdn/configuration/domains/{domain_name}/configs",
       content_type = "application/json",
@@ -1160,7 +1160,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_domain_location_stats = {
-      name = "ShowDomainLocationStats",
+      sdk_operation = "ShowDomainLocationStats",
       method = "GET",
       path = "/v1.0/cdn/statistics/domain-location-stats",
       content_type = "application/json",
@@ -1181,7 +1181,7 @@ return {
       response = { ref = "ShowDomainLocationStatsResponse" },
     },
     show_domain_stats = {
-      name = "ShowDomainStats",
+      sdk_operation = "ShowDomainStats",
       method = "GET",
       path = "/v1.0/cdn/statistics/domain-stats",
       content_type = "application/json",
@@ -1199,7 +1199,7 @@ return {
       response = { ref = "ShowDomainStatsResponse" },
     },
     show_domain_template = {
-      name = "ShowDomainTemplate",
+      sdk_operation = "ShowDomainTemplate",
       method = "GET",
       path = "/v1.0/cdn/configuration/templates",
       content_type = "application/json",
@@ -1213,7 +1213,7 @@ return {
       response = { ref = "ShowDomainTemplateResponse" },
     },
     show_history_task_details = {
-      name = "ShowHistoryTaskDetails",
+      sdk_operation = "ShowHistoryTaskDetails",
       method = "GET",
       path = "/v1.0/cdn/historytasks/{history_tasks_id}/detail",
       content_type = "application/json",
@@ -1230,7 +1230,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_history_tasks = {
-      name = "ShowHistoryTasks",
+      sdk_operation = "ShowHistoryTasks",
       method = "GET",
       path = "/v1.0/cdn/historytasks",
       content_type = "application/json",
@@ -1250,7 +1250,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_ip_info = {
-      name = "ShowIpInfo",
+      sdk_operation = "ShowIpInfo",
       method = "GET",
       path = "/v1.0/cdn/ip-info",
       content_type = "application/json",
@@ -1262,7 +1262,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_logs = {
-      name = "ShowLogs",
+      sdk_operation = "ShowLogs",
       method = "GET",
       path = "/v1.0/cdn/logs",
       content_type = "application/json",
@@ -1277,7 +1277,7 @@ return {
       response = { ref = "ShowLogsResponse" },
     },
     show_quota = {
-      name = "ShowQuota",
+      sdk_operation = "ShowQuota",
       method = "GET",
       path = "/v1.0/cdn/quota",
       content_type = "application/json",
@@ -1285,7 +1285,7 @@ return {
       response = { ref = "ShowQuotaResponse" },
     },
     show_special_user = {
-      name = "ShowSpecialUser",
+      sdk_operation = "ShowSpecialUser",
       method = "GET",
       path = "/v1.0/cdn/statistics/special-user",
       content_type = "application/json",
@@ -1293,7 +1293,7 @@ return {
       response = { ref = "ShowSpecialUserResponse" },
     },
     show_stats_configs = {
-      name = "ShowStatsConfigs",
+      sdk_operation = "ShowStatsConfigs",
       method = "GET",
       path = "/v1/cdn/statistics/stats-configs",
       content_type = "application/json",
@@ -1305,7 +1305,7 @@ return {
       response = { ref = "ShowStatsConfigsResponse" },
     },
     show_tags = {
-      name = "ShowTags",
+      sdk_operation = "ShowTags",
       method = "GET",
       path = "/v1.0/cdn/configuration/tags",
       content_type = "application/json",
@@ -1316,7 +1316,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_top_domain_names = {
-      name = "ShowTopDomainNames",
+      sdk_operation = "ShowTopDomainNames",
       method = "GET",
       path = "/v1/cdn/statistics/top-domain-names",
       content_type = "application/json",
@@ -1331,7 +1331,7 @@ return {
       response = { ref = "ShowTopDomainNamesResponse" },
     },
     show_top_url = {
-      name = "ShowTopUrl",
+      sdk_operation = "ShowTopUrl",
       method = "GET",
       path = "/v1.0/cdn/statistics/top-url",
       content_type = "application/json",
@@ -1346,7 +1346,7 @@ return {
       response = { ref = "ShowTopUrlResponse" },
     },
     show_url_task_info = {
-      name = "ShowUrlTaskInfo",
+      sdk_operation = "ShowUrlTaskInfo",
       method = "GET",
       path = "/v1.0/cdn/contentgateway/url-tasks",
       content_type = "application/json",
@@ -1364,7 +1364,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_verify_domain_owner_info = {
-      name = "ShowVerifyDomainOwnerInfo",
+      sdk_operation = "ShowVerifyDomainOwnerInfo",
       method = "GET",
       path = "/v1.0/cdn/configuration/domains/{domain_name}/domain-verifies",
       content_type = "application/json",
@@ -1375,7 +1375,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_domain_full_config = {
-      name = "UpdateDomainFullConfig",
+      sdk_operation = "UpdateDomainFullConfig",
       method = "PUT",
       path = "/v1.1/cdn/configuration/domains/{domain_name}/configs",
       content_type = "application/json",
@@ -1389,7 +1389,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_domain_multi_certificates = {
-      name = "UpdateDomainMultiCertificates",
+      sdk_operation = "UpdateDomainMultiCertificates",
       method = "PUT",
       path = "/v1.0/cdn/domains/config-https-info",
       content_type = "application/json",
@@ -1402,7 +1402,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_domain_template = {
-      name = "UpdateDomainTemplate",
+      sdk_operation = "UpdateDomainTemplate",
       method = "PUT",
       path = "/v1.0/cdn/configuration/templates/{tml_id}",
       content_type = "application/json",
@@ -1416,7 +1416,7 @@ return {
       response = { ref = "UpdateDomainTemplateResponse" },
     },
     update_full_rule = {
-      name = "UpdateFullRule",
+      sdk_operation = "UpdateFullRule",
       method = "POST",
       path = "/v1.0/cdn/configuration/domains/{domain_name}/rules/full-update",
       content_type = "application/json",
@@ -1428,7 +1428,7 @@ return {
       response = { ref = "UpdateFullRuleResponse" },
     },
     update_private_bucket_access = {
-      name = "UpdatePrivateBucketAccess",
+      sdk_operation = "UpdatePrivateBucketAccess",
       method = "PUT",
       path = "/v1.0/cdn/domains/{domain_id}/private-bucket-access",
       content_type = "application/json",
@@ -1442,7 +1442,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_rule_new = {
-      name = "UpdateRuleNew",
+      sdk_operation = "UpdateRuleNew",
       method = "PUT",
       path = "/v1.0/cdn/configuration/domains/{domain_name}/rules/{rule_id}",
       content_type = "application/json",
@@ -1459,7 +1459,7 @@ return {
       response = { ref = "UpdateRuleNewResponse" },
     },
     update_share_cache_groups = {
-      name = "UpdateShareCacheGroups",
+      sdk_operation = "UpdateShareCacheGroups",
       method = "PUT",
       path = "/v1.0/cdn/configuration/share-cache-groups/{id}",
       content_type = "application/json",
@@ -1471,7 +1471,7 @@ return {
       response = { ref = "UpdateShareCacheGroupsResponse" },
     },
     update_subscription_task = {
-      name = "UpdateSubscriptionTask",
+      sdk_operation = "UpdateSubscriptionTask",
       method = "PUT",
       path = "/v1/cdn/statistics/subscription-tasks/{id}",
       content_type = "application/json",
@@ -1487,7 +1487,7 @@ return {
       response = { ref = "UpdateSubscriptionTaskResponse" },
     },
     verify_domain_owner = {
-      name = "VerifyDomainOwner",
+      sdk_operation = "VerifyDomainOwner",
       method = "POST",
       path = "/v1.0/cdn/configuration/domains/{domain_name}/verify-owner",
       content_type = "application/json",

@@ -134,7 +134,7 @@ return {
   },
   operations = {
     batch_list_metric_data = {
-      name = "BatchListMetricData",
+      sdk_operation = "BatchListMetricData",
       method = "POST",
       path = "/V1.0/{project_id}/batch-query-metric-data",
       content_type = "application/json",
@@ -150,7 +150,7 @@ return {
       response = { ref = "BatchListMetricDataResponse" },
     },
     create_alarm = {
-      name = "CreateAlarm",
+      sdk_operation = "CreateAlarm",
       method = "POST",
       path = "/V1.0/{project_id}/alarms",
       content_type = "application/json",
@@ -174,7 +174,7 @@ return {
       response = { ref = "CreateAlarmResponse" },
     },
     create_alarm_template = {
-      name = "CreateAlarmTemplate",
+      sdk_operation = "CreateAlarmTemplate",
       method = "POST",
       path = "/V1.0/{project_id}/alarm-template",
       content_type = "application/json",
@@ -189,7 +189,7 @@ return {
       response = { ref = "CreateAlarmTemplateResponse" },
     },
     create_events = {
-      name = "CreateEvents",
+      sdk_operation = "CreateEvents",
       method = "POST",
       path = "/V1.0/{project_id}/events",
       content_type = "application/json",
@@ -199,7 +199,7 @@ return {
       response = { type = "array", items = { ref = "Event" } },
     },
     create_metric_data = {
-      name = "CreateMetricData",
+      sdk_operation = "CreateMetricData",
       method = "POST",
       path = "/V1.0/{project_id}/metric-data",
       content_type = "application/json",
@@ -209,7 +209,7 @@ return {
       response = { ref = "CreateMetricDataResponse" },
     },
     create_resource_group = {
-      name = "CreateResourceGroup",
+      sdk_operation = "CreateResourceGroup",
       method = "POST",
       path = "/V1.0/{project_id}/resource-groups",
       content_type = "application/json",
@@ -225,7 +225,7 @@ return {
       response = { ref = "CreateResourceGroupResponse" },
     },
     delete_alarm = {
-      name = "DeleteAlarm",
+      sdk_operation = "DeleteAlarm",
       method = "DELETE",
       path = "/V1.0/{project_id}/alarms/{alarm_id}",
       content_type = "application/json",
@@ -235,7 +235,7 @@ return {
       response = { ref = "DeleteAlarmResponse" },
     },
     delete_alarm_template = {
-      name = "DeleteAlarmTemplate",
+      sdk_operation = "DeleteAlarmTemplate",
       method = "DELETE",
       path = "/V1.0/{project_id}/alarm-template/{template_id}",
       content_type = "application/json",
@@ -245,7 +245,7 @@ return {
       response = { ref = "DeleteAlarmTemplateResponse" },
     },
     delete_resource_group = {
-      name = "DeleteResourceGroup",
+      sdk_operation = "DeleteResourceGroup",
       method = "DELETE",
       path = "/V1.0/{project_id}/resource-groups/{group_id}",
       content_type = "application/json",
@@ -255,7 +255,7 @@ return {
       response = { ref = "DeleteResourceGroupResponse" },
     },
     list_alarm_histories = {
-      name = "ListAlarmHistories",
+      sdk_operation = "ListAlarmHistories",
       method = "GET",
       path = "/V1.0/{project_id}/alarm-histories",
       content_type = "application/json",
@@ -275,7 +275,7 @@ return {
       response = { ref = "ListAlarmHistoriesResponse" },
     },
     list_alarm_templates = {
-      name = "ListAlarmTemplates",
+      sdk_operation = "ListAlarmTemplates",
       method = "GET",
       path = "/V1.0/{project_id}/alarm-template",
       content_type = "application/json",
@@ -290,7 +290,7 @@ return {
       response = { ref = "ListAlarmTemplatesResponse" },
     },
     list_alarms = {
-      name = "ListAlarms",
+      sdk_operation = "ListAlarms",
       method = "GET",
       path = "/V1.0/{project_id}/alarms",
       content_type = "application/json",
@@ -304,7 +304,7 @@ return {
       response = { ref = "ListAlarmsResponse" },
     },
     list_event_detail = {
-      name = "ListEventDetail",
+      sdk_operation = "ListEventDetail",
       method = "GET",
       path = "/V1.0/{project_id}/event/{event_name}",
       content_type = "application/json",
@@ -325,7 +325,7 @@ return {
       response = { ref = "ListEventDetailResponse" },
     },
     list_events = {
-      name = "ListEvents",
+      sdk_operation = "ListEvents",
       method = "GET",
       path = "/V1.0/{project_id}/events",
       content_type = "application/json",
@@ -342,7 +342,7 @@ return {
       response = { ref = "ListEventsResponse" },
     },
     list_metrics = {
-      name = "ListMetrics",
+      sdk_operation = "ListMetrics",
       method = "GET",
       path = "/V1.0/{project_id}/metrics",
       content_type = "application/json",
@@ -361,7 +361,7 @@ return {
       response = { ref = "ListMetricsResponse" },
     },
     list_resource_group = {
-      name = "ListResourceGroup",
+      sdk_operation = "ListResourceGroup",
       method = "GET",
       path = "/V1.0/{project_id}/resource-groups",
       content_type = "application/json",
@@ -376,7 +376,7 @@ return {
       response = { ref = "ListResourceGroupResponse" },
     },
     show_alarm = {
-      name = "ShowAlarm",
+      sdk_operation = "ShowAlarm",
       method = "GET",
       path = "/V1.0/{project_id}/alarms/{alarm_id}",
       content_type = "application/json",
@@ -386,7 +386,7 @@ return {
       response = { ref = "ShowAlarmResponse" },
     },
     show_event_data = {
-      name = "ShowEventData",
+      sdk_operation = "ShowEventData",
       method = "GET",
       path = "/V1.0/{project_id}/event-data",
       content_type = "application/json",
@@ -403,7 +403,7 @@ return {
       response = { ref = "ShowEventDataResponse" },
     },
     show_metric_data = {
-      name = "ShowMetricData",
+      sdk_operation = "ShowMetricData",
       method = "GET",
       path = "/V1.0/{project_id}/metric-data",
       content_type = "application/json",
@@ -422,7 +422,7 @@ return {
       response = { ref = "ShowMetricDataResponse" },
     },
     show_quotas = {
-      name = "ShowQuotas",
+      sdk_operation = "ShowQuotas",
       method = "GET",
       path = "/V1.0/{project_id}/quotas",
       content_type = "application/json",
@@ -430,7 +430,7 @@ return {
       response = { ref = "ShowQuotasResponse" },
     },
     show_resource_group = {
-      name = "ShowResourceGroup",
+      sdk_operation = "ShowResourceGroup",
       method = "GET",
       path = "/V1.0/{project_id}/resource-groups/{group_id}",
       content_type = "application/json",
@@ -445,7 +445,7 @@ return {
       response = { ref = "ShowResourceGroupResponse" },
     },
     update_alarm = {
-      name = "UpdateAlarm",
+      sdk_operation = "UpdateAlarm",
       method = "PUT",
       path = "/V1.0/{project_id}/alarms/{alarm_id}",
       content_type = "application/json",
@@ -465,7 +465,7 @@ return {
       response = { ref = "UpdateAlarmResponse" },
     },
     update_alarm_action = {
-      name = "UpdateAlarmAction",
+      sdk_operation = "UpdateAlarmAction",
       method = "PUT",
       path = "/V1.0/{project_id}/alarms/{alarm_id}/action",
       content_type = "application/json",
@@ -477,7 +477,7 @@ return {
       response = { ref = "UpdateAlarmActionResponse" },
     },
     update_alarm_template = {
-      name = "UpdateAlarmTemplate",
+      sdk_operation = "UpdateAlarmTemplate",
       method = "PUT",
       path = "/V1.0/{project_id}/alarm-template/{template_id}",
       content_type = "application/json",
@@ -493,7 +493,7 @@ return {
       response = { ref = "UpdateAlarmTemplateResponse" },
     },
     update_resource_group = {
-      name = "UpdateResourceGroup",
+      sdk_operation = "UpdateResourceGroup",
       method = "PUT",
       path = "/V1.0/{project_id}/resource-groups/{group_id}",
       content_type = "application/json",

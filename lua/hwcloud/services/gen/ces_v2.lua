@@ -342,7 +342,7 @@ return {
   },
   operations = {
     add_alarm_rule_resources = {
-      name = "AddAlarmRuleResources",
+      sdk_operation = "AddAlarmRuleResources",
       method = "POST",
       path = "/v2/{project_id}/alarms/{alarm_id}/resources/batch-create",
       content_type = "application/json",
@@ -354,7 +354,7 @@ return {
       response = { ref = "AddAlarmRuleResourcesResponse" },
     },
     batch_create_resources = {
-      name = "BatchCreateResources",
+      sdk_operation = "BatchCreateResources",
       method = "POST",
       path = "/v2/{project_id}/resource-groups/{group_id}/resources/batch-create",
       content_type = "application/json",
@@ -367,7 +367,7 @@ return {
       response = { ref = "BatchCreateResourcesResponse" },
     },
     batch_delete_alarm_rules = {
-      name = "BatchDeleteAlarmRules",
+      sdk_operation = "BatchDeleteAlarmRules",
       method = "POST",
       path = "/v2/{project_id}/alarms/batch-delete",
       content_type = "application/json",
@@ -378,7 +378,7 @@ return {
       response = { ref = "BatchDeleteAlarmRulesResponse" },
     },
     batch_delete_alarm_templates = {
-      name = "BatchDeleteAlarmTemplates",
+      sdk_operation = "BatchDeleteAlarmTemplates",
       method = "POST",
       path = "/v2/{project_id}/alarm-templates/batch-delete",
       content_type = "application/json",
@@ -390,7 +390,7 @@ return {
       response = { ref = "BatchDeleteAlarmTemplatesResponse" },
     },
     batch_delete_notification_masks = {
-      name = "BatchDeleteNotificationMasks",
+      sdk_operation = "BatchDeleteNotificationMasks",
       method = "POST",
       path = "/v2/{project_id}/notification-masks/batch-delete",
       content_type = "application/json",
@@ -401,7 +401,7 @@ return {
       response = { ref = "BatchDeleteNotificationMasksResponse" },
     },
     batch_delete_one_click_alarms = {
-      name = "BatchDeleteOneClickAlarms",
+      sdk_operation = "BatchDeleteOneClickAlarms",
       method = "POST",
       path = "/v2/{project_id}/one-click-alarms/batch-delete",
       content_type = "application/json",
@@ -413,7 +413,7 @@ return {
       response = { ref = "BatchDeleteOneClickAlarmsResponse" },
     },
     batch_delete_resource_groups = {
-      name = "BatchDeleteResourceGroups",
+      sdk_operation = "BatchDeleteResourceGroups",
       method = "POST",
       path = "/v2/{project_id}/resource-groups/batch-delete",
       content_type = "application/json",
@@ -424,7 +424,7 @@ return {
       response = { ref = "BatchDeleteResourceGroupsResponse" },
     },
     batch_delete_resources = {
-      name = "BatchDeleteResources",
+      sdk_operation = "BatchDeleteResources",
       method = "POST",
       path = "/v2/{project_id}/resource-groups/{group_id}/resources/batch-delete",
       content_type = "application/json",
@@ -437,7 +437,7 @@ return {
       response = { ref = "BatchDeleteResourcesResponse" },
     },
     batch_enable_alarm_rules = {
-      name = "BatchEnableAlarmRules",
+      sdk_operation = "BatchEnableAlarmRules",
       method = "POST",
       path = "/v2/{project_id}/alarms/action",
       content_type = "application/json",
@@ -449,7 +449,7 @@ return {
       response = { ref = "BatchEnableAlarmRulesResponse" },
     },
     batch_list_specified_metric_data = {
-      name = "BatchListSpecifiedMetricData",
+      sdk_operation = "BatchListSpecifiedMetricData",
       method = "POST",
       path = "/v2/{project_id}/batch-query-metric-data",
       content_type = "application/json",
@@ -467,7 +467,7 @@ return {
       response = { ref = "BatchListSpecifiedMetricDataResponse" },
     },
     batch_update_notification_mask_time = {
-      name = "BatchUpdateNotificationMaskTime",
+      sdk_operation = "BatchUpdateNotificationMaskTime",
       method = "POST",
       path = "/v2/{project_id}/notification-masks/batch-update",
       content_type = "application/json",
@@ -484,7 +484,7 @@ return {
       response = { ref = "BatchUpdateNotificationMaskTimeResponse" },
     },
     batch_update_notification_masks = {
-      name = "BatchUpdateNotificationMasks",
+      sdk_operation = "BatchUpdateNotificationMasks",
       method = "PUT",
       path = "/v2/{project_id}/notification-masks",
       content_type = "application/json",
@@ -508,7 +508,7 @@ return {
       response = { ref = "BatchUpdateNotificationMasksResponse" },
     },
     batch_update_one_click_alarm_policies_enabled_state = {
-      name = "BatchUpdateOneClickAlarmPoliciesEnabledState",
+      sdk_operation = "BatchUpdateOneClickAlarmPoliciesEnabledState",
       method = "PUT",
       path = "/v2/{project_id}/one-click-alarms/{one_click_alarm_id}/alarms/{alarm_id}/policies/action",
       content_type = "application/json",
@@ -524,7 +524,7 @@ return {
       response = { ref = "BatchUpdateOneClickAlarmPoliciesEnabledStateResponse" },
     },
     batch_update_one_click_alarms_enabled_state = {
-      name = "BatchUpdateOneClickAlarmsEnabledState",
+      sdk_operation = "BatchUpdateOneClickAlarmsEnabledState",
       method = "PUT",
       path = "/v2/{project_id}/one-click-alarms/{one_click_alarm_id}/alarm-rules/action",
       content_type = "application/json",
@@ -539,7 +539,7 @@ return {
       response = { ref = "BatchUpdateOneClickAlarmsEnabledStateResponse" },
     },
     batch_update_widgets = {
-      name = "BatchUpdateWidgets",
+      sdk_operation = "BatchUpdateWidgets",
       method = "POST",
       path = "/v2/{project_id}/widgets/batch-update",
       content_type = "application/json",
@@ -549,7 +549,7 @@ return {
       response = { ref = "BatchUpdateWidgetsResponse" },
     },
     create_alarm_rules = {
-      name = "CreateAlarmRules",
+      sdk_operation = "CreateAlarmRules",
       method = "POST",
       path = "/v2/{project_id}/alarms",
       content_type = "application/json",
@@ -578,7 +578,7 @@ return {
       response = { ref = "CreateAlarmRulesResponse" },
     },
     create_alarm_template = {
-      name = "CreateAlarmTemplate",
+      sdk_operation = "CreateAlarmTemplate",
       method = "POST",
       path = "/v2/{project_id}/alarm-templates",
       content_type = "application/json",
@@ -593,7 +593,7 @@ return {
       response = { ref = "CreateAlarmTemplateResponse" },
     },
     create_dashboard_widgets = {
-      name = "CreateDashboardWidgets",
+      sdk_operation = "CreateDashboardWidgets",
       method = "POST",
       path = "/v2/{project_id}/dashboards/{dashboard_id}/widgets",
       content_type = "application/json",
@@ -604,7 +604,7 @@ return {
       response = { ref = "CreateDashboardWidgetsResponse" },
     },
     create_one_click_alarm = {
-      name = "CreateOneClickAlarm",
+      sdk_operation = "CreateOneClickAlarm",
       method = "POST",
       path = "/v2/{project_id}/one-click-alarms",
       content_type = "application/json",
@@ -627,7 +627,7 @@ return {
       response = { ref = "CreateOneClickAlarmResponse" },
     },
     create_one_dashboard = {
-      name = "CreateOneDashboard",
+      sdk_operation = "CreateOneDashboard",
       method = "POST",
       path = "/v2/{project_id}/dashboards",
       content_type = "application/json",
@@ -641,7 +641,7 @@ return {
       response = { ref = "CreateOneDashboardResponse" },
     },
     create_resource_group = {
-      name = "CreateResourceGroup",
+      sdk_operation = "CreateResourceGroup",
       method = "POST",
       path = "/v2/{project_id}/resource-groups",
       content_type = "application/json",
@@ -664,7 +664,7 @@ return {
       response = { ref = "CreateResourceGroupResponse" },
     },
     delete_alarm_rule_resources = {
-      name = "DeleteAlarmRuleResources",
+      sdk_operation = "DeleteAlarmRuleResources",
       method = "POST",
       path = "/v2/{project_id}/alarms/{alarm_id}/resources/batch-delete",
       content_type = "application/json",
@@ -676,7 +676,7 @@ return {
       response = { ref = "DeleteAlarmRuleResourcesResponse" },
     },
     delete_dashboards = {
-      name = "DeleteDashboards",
+      sdk_operation = "DeleteDashboards",
       method = "POST",
       path = "/v2/{project_id}/dashboards/batch-delete",
       content_type = "application/json",
@@ -687,7 +687,7 @@ return {
       response = { ref = "DeleteDashboardsResponse" },
     },
     delete_one_widget = {
-      name = "DeleteOneWidget",
+      sdk_operation = "DeleteOneWidget",
       method = "DELETE",
       path = "/v2/{project_id}/widgets/{widget_id}",
       content_type = "application/json",
@@ -697,7 +697,7 @@ return {
       response = { ref = "DeleteOneWidgetResponse" },
     },
     list_agent_dimension_info = {
-      name = "ListAgentDimensionInfo",
+      sdk_operation = "ListAgentDimensionInfo",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/agent-dimensions",
       content_type = "application/json",
@@ -712,7 +712,7 @@ return {
       response = { ref = "ListAgentDimensionInfoResponse" },
     },
     list_alarm_histories = {
-      name = "ListAlarmHistories",
+      sdk_operation = "ListAlarmHistories",
       method = "GET",
       path = "/v2/{project_id}/alarm-histories",
       content_type = "application/json",
@@ -738,7 +738,7 @@ return {
       response = { ref = "ListAlarmHistoriesResponse" },
     },
     list_alarm_rule_policies = {
-      name = "ListAlarmRulePolicies",
+      sdk_operation = "ListAlarmRulePolicies",
       method = "GET",
       path = "/v2/{project_id}/alarms/{alarm_id}/policies",
       content_type = "application/json",
@@ -751,7 +751,7 @@ return {
       response = { ref = "ListAlarmRulePoliciesResponse" },
     },
     list_alarm_rule_resources = {
-      name = "ListAlarmRuleResources",
+      sdk_operation = "ListAlarmRuleResources",
       method = "GET",
       path = "/v2/{project_id}/alarms/{alarm_id}/resources",
       content_type = "application/json",
@@ -764,7 +764,7 @@ return {
       response = { ref = "ListAlarmRuleResourcesResponse" },
     },
     list_alarm_rules = {
-      name = "ListAlarmRules",
+      sdk_operation = "ListAlarmRules",
       method = "GET",
       path = "/v2/{project_id}/alarms",
       content_type = "application/json",
@@ -783,7 +783,7 @@ return {
       response = { ref = "ListAlarmRulesResponse" },
     },
     list_alarm_template_association_alarms = {
-      name = "ListAlarmTemplateAssociationAlarms",
+      sdk_operation = "ListAlarmTemplateAssociationAlarms",
       method = "GET",
       path = "/v2/{project_id}/alarm-templates/{template_id}/association-alarms",
       content_type = "application/json",
@@ -796,7 +796,7 @@ return {
       response = { ref = "ListAlarmTemplateAssociationAlarmsResponse" },
     },
     list_alarm_templates = {
-      name = "ListAlarmTemplates",
+      sdk_operation = "ListAlarmTemplates",
       method = "GET",
       path = "/v2/{project_id}/alarm-templates",
       content_type = "application/json",
@@ -813,7 +813,7 @@ return {
       response = { ref = "ListAlarmTemplatesResponse" },
     },
     list_ces_target_project_tags = {
-      name = "ListCesTargetProjectTags",
+      sdk_operation = "ListCesTargetProjectTags",
       method = "GET",
       path = "/v2/{project_id}/{resource_type}/tags",
       content_type = "application/json",
@@ -823,7 +823,7 @@ return {
       response = { ref = "ListCesTargetProjectTagsResponse" },
     },
     list_dashboard_infos = {
-      name = "ListDashboardInfos",
+      sdk_operation = "ListDashboardInfos",
       method = "GET",
       path = "/v2/{project_id}/dashboards",
       content_type = "application/json",
@@ -837,7 +837,7 @@ return {
       response = { ref = "ListDashboardInfosResponse" },
     },
     list_dashboard_widgets = {
-      name = "ListDashboardWidgets",
+      sdk_operation = "ListDashboardWidgets",
       method = "GET",
       path = "/v2/{project_id}/dashboards/{dashboard_id}/widgets",
       content_type = "application/json",
@@ -848,7 +848,7 @@ return {
       response = { ref = "ListDashboardWidgetsResponse" },
     },
     list_notification_mask_resources = {
-      name = "ListNotificationMaskResources",
+      sdk_operation = "ListNotificationMaskResources",
       method = "GET",
       path = "/v2/{project_id}/notification-masks/{notification_mask_id}/resources",
       content_type = "application/json",
@@ -861,7 +861,7 @@ return {
       response = { ref = "ListNotificationMaskResourcesResponse" },
     },
     list_notification_masks = {
-      name = "ListNotificationMasks",
+      sdk_operation = "ListNotificationMasks",
       method = "POST",
       path = "/v2/{project_id}/notification-masks/batch-query",
       content_type = "application/json",
@@ -886,7 +886,7 @@ return {
       response = { ref = "ListNotificationMasksResponse" },
     },
     list_one_click_alarm_rules = {
-      name = "ListOneClickAlarmRules",
+      sdk_operation = "ListOneClickAlarmRules",
       method = "GET",
       path = "/v2/{project_id}/one-click-alarms/{one_click_alarm_id}/alarms",
       content_type = "application/json",
@@ -896,7 +896,7 @@ return {
       response = { ref = "ListOneClickAlarmRulesResponse" },
     },
     list_one_click_alarms = {
-      name = "ListOneClickAlarms",
+      sdk_operation = "ListOneClickAlarms",
       method = "GET",
       path = "/v2/{project_id}/one-click-alarms",
       content_type = "application/json",
@@ -904,7 +904,7 @@ return {
       response = { ref = "ListOneClickAlarmsResponse" },
     },
     list_resource_groups = {
-      name = "ListResourceGroups",
+      sdk_operation = "ListResourceGroups",
       method = "GET",
       path = "/v2/{project_id}/resource-groups",
       content_type = "application/json",
@@ -921,7 +921,7 @@ return {
       response = { ref = "ListResourceGroupsResponse" },
     },
     list_resource_groups_services_resources = {
-      name = "ListResourceGroupsServicesResources",
+      sdk_operation = "ListResourceGroupsServicesResources",
       method = "GET",
       path = "/v2/{project_id}/resource-groups/{group_id}/services/{service}/resources",
       content_type = "application/json",
@@ -943,7 +943,7 @@ return {
       response = { ref = "ListResourceGroupsServicesResourcesResponse" },
     },
     show_alarm_template = {
-      name = "ShowAlarmTemplate",
+      sdk_operation = "ShowAlarmTemplate",
       method = "GET",
       path = "/v2/{project_id}/alarm-templates/{template_id}",
       content_type = "application/json",
@@ -953,7 +953,7 @@ return {
       response = { ref = "ShowAlarmTemplateResponse" },
     },
     show_resource_group = {
-      name = "ShowResourceGroup",
+      sdk_operation = "ShowResourceGroup",
       method = "GET",
       path = "/v2/{project_id}/resource-groups/{group_id}",
       content_type = "application/json",
@@ -963,7 +963,7 @@ return {
       response = { ref = "ShowResourceGroupResponse" },
     },
     show_widget = {
-      name = "ShowWidget",
+      sdk_operation = "ShowWidget",
       method = "GET",
       path = "/v2/{project_id}/widgets/{widget_id}",
       content_type = "application/json",
@@ -973,7 +973,7 @@ return {
       response = { ref = "ShowWidgetResponse" },
     },
     update_alarm_notifications = {
-      name = "UpdateAlarmNotifications",
+      sdk_operation = "UpdateAlarmNotifications",
       method = "PUT",
       path = "/v2/{project_id}/alarms/{alarm_id}/notifications",
       content_type = "application/json",
@@ -990,7 +990,7 @@ return {
       response = { ref = "UpdateAlarmNotificationsResponse" },
     },
     update_alarm_rule_policies = {
-      name = "UpdateAlarmRulePolicies",
+      sdk_operation = "UpdateAlarmRulePolicies",
       method = "PUT",
       path = "/v2/{project_id}/alarms/{alarm_id}/policies",
       content_type = "application/json",
@@ -1002,7 +1002,7 @@ return {
       response = { ref = "UpdateAlarmRulePoliciesResponse" },
     },
     update_alarm_template = {
-      name = "UpdateAlarmTemplate",
+      sdk_operation = "UpdateAlarmTemplate",
       method = "PUT",
       path = "/v2/{project_id}/alarm-templates/{template_id}",
       content_type = "application/json",
@@ -1017,7 +1017,7 @@ return {
       response = { ref = "UpdateAlarmTemplateResponse" },
     },
     update_dashboard = {
-      name = "UpdateDashboard",
+      sdk_operation = "UpdateDashboard",
       method = "PUT",
       path = "/v2/{project_id}/dashboards/{dashboard_id}",
       content_type = "application/json",
@@ -1032,7 +1032,7 @@ return {
       response = { ref = "UpdateDashboardResponse" },
     },
     update_notification_mask = {
-      name = "UpdateNotificationMask",
+      sdk_operation = "UpdateNotificationMask",
       method = "PUT",
       path = "/v2/{project_id}/notification-masks/{notification_mask_id}",
       content_type = "application/json",
@@ -1057,7 +1057,7 @@ return {
       response = { ref = "UpdateNotificationMaskResponse" },
     },
     update_one_click_alarm_notifications = {
-      name = "UpdateOneClickAlarmNotifications",
+      sdk_operation = "UpdateOneClickAlarmNotifications",
       method = "PUT",
       path = "/v2/{project_id}/one-click-alarms/{one_click_alarm_id}/notifications",
       content_type = "application/json",
@@ -1076,7 +1076,7 @@ return {
       response = { ref = "UpdateOneClickAlarmNotificationsResponse" },
     },
     update_resource_group = {
-      name = "UpdateResourceGroup",
+      sdk_operation = "UpdateResourceGroup",
       method = "PUT",
       path = "/v2/{project_id}/resource-groups/{group_id}",
       content_type = "application/json",
@@ -1094,7 +1094,7 @@ return {
       response = { ref = "UpdateResourceGroupResponse" },
     },
     update_resource_group_association_alarm_template = {
-      name = "UpdateResourceGroupAssociationAlarmTemplate",
+      sdk_operation = "UpdateResourceGroupAssociationAlarmTemplate",
       method = "PUT",
       path = "/v2/{project_id}/resource-groups/{group_id}/alarm-templates/async-association",
       content_type = "application/json",

@@ -58,7 +58,7 @@ return {
   },
   operations = {
     batch_create_agent_invocations = {
-      name = "BatchCreateAgentInvocations",
+      sdk_operation = "BatchCreateAgentInvocations",
       method = "POST",
       path = "/v3/{project_id}/agent-invocations/batch-create",
       content_type = "application/json",
@@ -76,7 +76,7 @@ return {
       response = { ref = "BatchCreateAgentInvocationsResponse" },
     },
     list_agent_invocations = {
-      name = "ListAgentInvocations",
+      sdk_operation = "ListAgentInvocations",
       method = "GET",
       path = "/v3/{project_id}/agent-invocations",
       content_type = "application/json",
@@ -93,7 +93,7 @@ return {
       response = { ref = "ListAgentInvocationsResponse" },
     },
     list_agent_status = {
-      name = "ListAgentStatus",
+      sdk_operation = "ListAgentStatus",
       method = "POST",
       path = "/v3/{project_id}/agent-status/batch-query",
       content_type = "application/json",

@@ -313,7 +313,7 @@ return {
   },
   operations = {
     add_acl_rule = {
-      name = "AddAclRule",
+      sdk_operation = "AddAclRule",
       method = "POST",
       path = "/v1/{project_id}/acl-rule",
       content_type = "application/json",
@@ -328,7 +328,7 @@ return {
       response = { ref = "AddAclRuleResponse" },
     },
     add_address_item = {
-      name = "AddAddressItem",
+      sdk_operation = "AddAddressItem",
       method = "POST",
       path = "/v1/{project_id}/address-items",
       content_type = "application/json",
@@ -342,7 +342,7 @@ return {
       response = { ref = "AddAddressItemResponse" },
     },
     add_address_set = {
-      name = "AddAddressSet",
+      sdk_operation = "AddAddressSet",
       method = "POST",
       path = "/v1/{project_id}/address-set",
       content_type = "application/json",
@@ -358,7 +358,7 @@ return {
       response = { ref = "AddAddressSetResponse" },
     },
     add_black_white_list = {
-      name = "AddBlackWhiteList",
+      sdk_operation = "AddBlackWhiteList",
       method = "POST",
       path = "/v1/{project_id}/black-white-list",
       content_type = "application/json",
@@ -378,7 +378,7 @@ return {
       response = { ref = "AddBlackWhiteListResponse" },
     },
     add_custom_dns_server = {
-      name = "AddCustomDnsServer",
+      sdk_operation = "AddCustomDnsServer",
       method = "POST",
       path = "/v1/{project_id}/dns/server/{server_ip}/status",
       content_type = "application/json",
@@ -389,7 +389,7 @@ return {
       response = { ref = "AddCustomDnsServerResponse" },
     },
     add_domain_set = {
-      name = "AddDomainSet",
+      sdk_operation = "AddDomainSet",
       method = "POST",
       path = "/v1/{project_id}/domain-set",
       content_type = "application/json",
@@ -402,7 +402,7 @@ return {
       response = { ref = "AddDomainSetResponse" },
     },
     add_domains = {
-      name = "AddDomains",
+      sdk_operation = "AddDomains",
       method = "POST",
       path = "/v1/{project_id}/domain-set/domains/{set_id}",
       content_type = "application/json",
@@ -416,7 +416,7 @@ return {
       response = { ref = "AddDomainsResponse" },
     },
     add_eip_alarm_whitelist = {
-      name = "AddEipAlarmWhitelist",
+      sdk_operation = "AddEipAlarmWhitelist",
       method = "POST",
       path = "/v1/{project_id}/eip/alarm-whitelist",
       content_type = "application/json",
@@ -428,7 +428,7 @@ return {
       response = { ref = "AddEipAlarmWhitelistResponse" },
     },
     add_log_config = {
-      name = "AddLogConfig",
+      sdk_operation = "AddLogConfig",
       method = "POST",
       path = "/v1/{project_id}/cfw/logs/configuration",
       content_type = "application/json",
@@ -441,7 +441,7 @@ return {
       response = { ref = "AddLogConfigResponse" },
     },
     add_service_items = {
-      name = "AddServiceItems",
+      sdk_operation = "AddServiceItems",
       method = "POST",
       path = "/v1/{project_id}/service-items",
       content_type = "application/json",
@@ -455,7 +455,7 @@ return {
       response = { ref = "AddServiceItemsResponse" },
     },
     add_service_set = {
-      name = "AddServiceSet",
+      sdk_operation = "AddServiceSet",
       method = "POST",
       path = "/v1/{project_id}/service-set",
       content_type = "application/json",
@@ -470,7 +470,7 @@ return {
       response = { ref = "AddServiceSetResponse" },
     },
     batch_add_accounts = {
-      name = "BatchAddAccounts",
+      sdk_operation = "BatchAddAccounts",
       method = "POST",
       path = "/v1/{project_id}/system/multi-account/accounts",
       content_type = "application/json",
@@ -482,7 +482,7 @@ return {
       response = { ref = "BatchAddAccountsResponse" },
     },
     batch_create_black_white_list = {
-      name = "BatchCreateBlackWhiteList",
+      sdk_operation = "BatchCreateBlackWhiteList",
       method = "POST",
       path = "/v1/{project_id}/black-white-lists",
       content_type = "application/json",
@@ -495,7 +495,7 @@ return {
       response = { ref = "BatchCreateBlackWhiteListResponse" },
     },
     batch_create_ips_whitelist = {
-      name = "BatchCreateIpsWhitelist",
+      sdk_operation = "BatchCreateIpsWhitelist",
       method = "POST",
       path = "/v1/{project_id}/cfw/{fw_instance_id}/ips/whitelist/batch-create",
       content_type = "application/json",
@@ -507,7 +507,7 @@ return {
       response = { ref = "BatchCreateIpsWhitelistResponse" },
     },
     batch_create_private_network_segments = {
-      name = "BatchCreatePrivateNetworkSegments",
+      sdk_operation = "BatchCreatePrivateNetworkSegments",
       method = "POST",
       path = "/v2/{project_id}/firewall/{fw_instance_id}/east-west/private-network-segments/batch-create",
       content_type = "application/json",
@@ -519,7 +519,7 @@ return {
       response = { ref = "BatchCreatePrivateNetworkSegmentsResponse" },
     },
     batch_delete_acl_rules = {
-      name = "BatchDeleteAclRules",
+      sdk_operation = "BatchDeleteAclRules",
       method = "DELETE",
       path = "/v1/{project_id}/acl-rule",
       content_type = "application/json",
@@ -533,7 +533,7 @@ return {
       response = { ref = "BatchDeleteAclRulesResponse" },
     },
     batch_delete_address_items = {
-      name = "BatchDeleteAddressItems",
+      sdk_operation = "BatchDeleteAddressItems",
       method = "DELETE",
       path = "/v1/{project_id}/address-items",
       content_type = "application/json",
@@ -547,7 +547,7 @@ return {
       response = { ref = "BatchDeleteAddressItemsResponse" },
     },
     batch_delete_address_sets = {
-      name = "BatchDeleteAddressSets",
+      sdk_operation = "BatchDeleteAddressSets",
       method = "POST",
       path = "/v1/{project_id}/address-sets/batch-delete",
       content_type = "application/json",
@@ -559,7 +559,7 @@ return {
       response = { ref = "BatchDeleteAddressSetsResponse" },
     },
     batch_delete_black_white_lists = {
-      name = "BatchDeleteBlackWhiteLists",
+      sdk_operation = "BatchDeleteBlackWhiteLists",
       method = "DELETE",
       path = "/v1/{project_id}/black-white-list",
       content_type = "application/json",
@@ -572,7 +572,7 @@ return {
       response = { ref = "BatchDeleteBlackWhiteListsResponse" },
     },
     batch_delete_customer_ips = {
-      name = "BatchDeleteCustomerIps",
+      sdk_operation = "BatchDeleteCustomerIps",
       method = "POST",
       path = "/v1/{project_id}/ips/custom-rule/batch-delete",
       content_type = "application/json",
@@ -585,7 +585,7 @@ return {
       response = { ref = "BatchDeleteCustomerIpsResponse" },
     },
     batch_delete_domain_set = {
-      name = "BatchDeleteDomainSet",
+      sdk_operation = "BatchDeleteDomainSet",
       method = "POST",
       path = "/v1/{project_id}/domain-sets/batch-delete",
       content_type = "application/json",
@@ -599,7 +599,7 @@ return {
       response = { ref = "BatchDeleteDomainSetResponse" },
     },
     batch_delete_ips_whitelist = {
-      name = "BatchDeleteIpsWhitelist",
+      sdk_operation = "BatchDeleteIpsWhitelist",
       method = "POST",
       path = "/v1/{project_id}/cfw/{fw_instance_id}/ips/whitelist/batch-delete",
       content_type = "application/json",
@@ -611,7 +611,7 @@ return {
       response = { ref = "BatchDeleteIpsWhitelistResponse" },
     },
     batch_delete_private_network_segments = {
-      name = "BatchDeletePrivateNetworkSegments",
+      sdk_operation = "BatchDeletePrivateNetworkSegments",
       method = "POST",
       path = "/v2/{project_id}/firewall/{fw_instance_id}/east-west/private-network-segments/batch-delete",
       content_type = "application/json",
@@ -623,7 +623,7 @@ return {
       response = { ref = "BatchDeletePrivateNetworkSegmentsResponse" },
     },
     batch_delete_schedules = {
-      name = "BatchDeleteSchedules",
+      sdk_operation = "BatchDeleteSchedules",
       method = "POST",
       path = "/v1/{project_id}/schedules/batch-delete",
       content_type = "application/json",
@@ -635,7 +635,7 @@ return {
       response = { ref = "BatchDeleteSchedulesResponse" },
     },
     batch_delete_service_items = {
-      name = "BatchDeleteServiceItems",
+      sdk_operation = "BatchDeleteServiceItems",
       method = "DELETE",
       path = "/v1/{project_id}/service-items",
       content_type = "application/json",
@@ -649,7 +649,7 @@ return {
       response = { ref = "BatchDeleteServiceItemsResponse" },
     },
     batch_delete_service_sets = {
-      name = "BatchDeleteServiceSets",
+      sdk_operation = "BatchDeleteServiceSets",
       method = "POST",
       path = "/v1/{project_id}/service-sets/batch-delete",
       content_type = "application/json",
@@ -661,7 +661,7 @@ return {
       response = { ref = "BatchDeleteServiceSetsResponse" },
     },
     batch_remove_accounts = {
-      name = "BatchRemoveAccounts",
+      sdk_operation = "BatchRemoveAccounts",
       method = "POST",
       path = "/v1/{project_id}/system/multi-account/batch-delete",
       content_type = "application/json",
@@ -673,7 +673,7 @@ return {
       response = { ref = "BatchRemoveAccountsResponse" },
     },
     batch_update_acl_rule_actions = {
-      name = "BatchUpdateAclRuleActions",
+      sdk_operation = "BatchUpdateAclRuleActions",
       method = "PUT",
       path = "/v1/{project_id}/acl-rule/action",
       content_type = "application/json",
@@ -688,7 +688,7 @@ return {
       response = { ref = "BatchUpdateAclRuleActionsResponse" },
     },
     batch_update_customer_ips_action = {
-      name = "BatchUpdateCustomerIpsAction",
+      sdk_operation = "BatchUpdateCustomerIpsAction",
       method = "POST",
       path = "/v1/{project_id}/ips/custom-rule/action",
       content_type = "application/json",
@@ -701,7 +701,7 @@ return {
       response = { ref = "BatchUpdateCustomerIpsActionResponse" },
     },
     cancel_capture_task = {
-      name = "CancelCaptureTask",
+      sdk_operation = "CancelCaptureTask",
       method = "POST",
       path = "/v1/{project_id}/capture-task/stop",
       content_type = "application/json",
@@ -714,7 +714,7 @@ return {
       response = { ref = "CancelCaptureTaskResponse" },
     },
     change_east_west_firewall_status = {
-      name = "ChangeEastWestFirewallStatus",
+      sdk_operation = "ChangeEastWestFirewallStatus",
       method = "POST",
       path = "/v1/{project_id}/firewall/east-west/protect",
       content_type = "application/json",
@@ -726,7 +726,7 @@ return {
       response = { ref = "ChangeEastWestFirewallStatusResponse" },
     },
     change_eip_status = {
-      name = "ChangeEipStatus",
+      sdk_operation = "ChangeEipStatus",
       method = "POST",
       path = "/v1/{project_id}/eip/protect",
       content_type = "application/json",
@@ -741,7 +741,7 @@ return {
       response = { ref = "ChangeEipStatusResponse" },
     },
     change_ips_protect_mode = {
-      name = "ChangeIpsProtectMode",
+      sdk_operation = "ChangeIpsProtectMode",
       method = "POST",
       path = "/v1/{project_id}/ips/protect",
       content_type = "application/json",
@@ -755,7 +755,7 @@ return {
       response = { ref = "ChangeIpsProtectModeResponse" },
     },
     change_ips_rule_mode = {
-      name = "ChangeIpsRuleMode",
+      sdk_operation = "ChangeIpsRuleMode",
       method = "POST",
       path = "/v1/{project_id}/ips-rule/mode",
       content_type = "application/json",
@@ -769,7 +769,7 @@ return {
       response = { ref = "ChangeIpsRuleModeResponse" },
     },
     change_ips_switch_status = {
-      name = "ChangeIpsSwitchStatus",
+      sdk_operation = "ChangeIpsSwitchStatus",
       method = "POST",
       path = "/v1/{project_id}/ips/switch",
       content_type = "application/json",
@@ -784,7 +784,7 @@ return {
       response = { ref = "ChangeIpsSwitchStatusResponse" },
     },
     create_capture_task = {
-      name = "CreateCaptureTask",
+      sdk_operation = "CreateCaptureTask",
       method = "POST",
       path = "/v1/{project_id}/capture-task",
       content_type = "application/json",
@@ -802,7 +802,7 @@ return {
       response = { ref = "CreateCaptureTaskResponse" },
     },
     create_customer_ips = {
-      name = "CreateCustomerIps",
+      sdk_operation = "CreateCustomerIps",
       method = "POST",
       path = "/v1/{project_id}/ips/custom-rule",
       content_type = "application/json",
@@ -825,7 +825,7 @@ return {
       response = { ref = "CreateCustomerIpsResponse" },
     },
     create_east_west_firewall = {
-      name = "CreateEastWestFirewall",
+      sdk_operation = "CreateEastWestFirewall",
       method = "POST",
       path = "/v1/{project_id}/firewall/east-west",
       content_type = "application/json",
@@ -840,7 +840,7 @@ return {
       response = { ref = "CreateEastWestFirewallResponse" },
     },
     create_firewall = {
-      name = "CreateFirewall",
+      sdk_operation = "CreateFirewall",
       method = "POST",
       path = "/v2/{project_id}/firewall",
       content_type = "application/json",
@@ -855,7 +855,7 @@ return {
       response = { ref = "CreateFirewallResponse" },
     },
     create_report_profile = {
-      name = "CreateReportProfile",
+      sdk_operation = "CreateReportProfile",
       method = "POST",
       path = "/v1/{project_id}/report-profile",
       content_type = "application/json",
@@ -875,7 +875,7 @@ return {
       response = { ref = "CreateReportProfileResponse" },
     },
     create_schedule = {
-      name = "CreateSchedule",
+      sdk_operation = "CreateSchedule",
       method = "POST",
       path = "/v1/{project_id}/schedule",
       content_type = "application/json",
@@ -890,7 +890,7 @@ return {
       response = { ref = "CreateScheduleResponse" },
     },
     create_tag = {
-      name = "CreateTag",
+      sdk_operation = "CreateTag",
       method = "POST",
       path = "/v2/{project_id}/cfw-cfw/{fw_instance_id}/tags/create",
       content_type = "application/json",
@@ -902,7 +902,7 @@ return {
       response = { type = "string" },
     },
     delete_acl_rule = {
-      name = "DeleteAclRule",
+      sdk_operation = "DeleteAclRule",
       method = "DELETE",
       path = "/v1/{project_id}/acl-rule/{acl_rule_id}",
       content_type = "application/json",
@@ -914,7 +914,7 @@ return {
       response = { ref = "DeleteAclRuleResponse" },
     },
     delete_acl_rule_hit_count = {
-      name = "DeleteAclRuleHitCount",
+      sdk_operation = "DeleteAclRuleHitCount",
       method = "DELETE",
       path = "/v1/{project_id}/acl-rule/count",
       content_type = "application/json",
@@ -927,7 +927,7 @@ return {
       response = { type = "string" },
     },
     delete_address_item = {
-      name = "DeleteAddressItem",
+      sdk_operation = "DeleteAddressItem",
       method = "DELETE",
       path = "/v1/{project_id}/address-items/{item_id}",
       content_type = "application/json",
@@ -939,7 +939,7 @@ return {
       response = { ref = "DeleteAddressItemResponse" },
     },
     delete_address_set = {
-      name = "DeleteAddressSet",
+      sdk_operation = "DeleteAddressSet",
       method = "DELETE",
       path = "/v1/{project_id}/address-sets/{set_id}",
       content_type = "application/json",
@@ -951,7 +951,7 @@ return {
       response = { ref = "DeleteAddressSetResponse" },
     },
     delete_black_white_list = {
-      name = "DeleteBlackWhiteList",
+      sdk_operation = "DeleteBlackWhiteList",
       method = "DELETE",
       path = "/v1/{project_id}/black-white-list/{list_id}",
       content_type = "application/json",
@@ -963,7 +963,7 @@ return {
       response = { ref = "DeleteBlackWhiteListResponse" },
     },
     delete_capture_task = {
-      name = "DeleteCaptureTask",
+      sdk_operation = "DeleteCaptureTask",
       method = "POST",
       path = "/v1/{project_id}/capture-task/batch-delete",
       content_type = "application/json",
@@ -976,7 +976,7 @@ return {
       response = { ref = "DeleteCaptureTaskResponse" },
     },
     delete_domain_set = {
-      name = "DeleteDomainSet",
+      sdk_operation = "DeleteDomainSet",
       method = "DELETE",
       path = "/v1/{project_id}/domain-set/{set_id}",
       content_type = "application/json",
@@ -988,7 +988,7 @@ return {
       response = { ref = "DeleteDomainSetResponse" },
     },
     delete_domains = {
-      name = "DeleteDomains",
+      sdk_operation = "DeleteDomains",
       method = "DELETE",
       path = "/v1/{project_id}/domain-set/domains/{set_id}",
       content_type = "application/json",
@@ -1003,7 +1003,7 @@ return {
       response = { ref = "DeleteDomainsResponse" },
     },
     delete_firewall = {
-      name = "DeleteFirewall",
+      sdk_operation = "DeleteFirewall",
       method = "DELETE",
       path = "/v2/{project_id}/firewall/{resource_id}",
       content_type = "application/json",
@@ -1013,7 +1013,7 @@ return {
       response = { ref = "DeleteFirewallResponse" },
     },
     delete_ip_blacklist = {
-      name = "DeleteIpBlacklist",
+      sdk_operation = "DeleteIpBlacklist",
       method = "DELETE",
       path = "/v1/{project_id}/ptf/ip-blacklist",
       content_type = "application/json",
@@ -1025,7 +1025,7 @@ return {
       response = { type = "any" },
     },
     delete_report_profile = {
-      name = "DeleteReportProfile",
+      sdk_operation = "DeleteReportProfile",
       method = "DELETE",
       path = "/v1/{project_id}/report-profile/{report_profile_id}",
       content_type = "application/json",
@@ -1036,7 +1036,7 @@ return {
       response = { ref = "DeleteReportProfileResponse" },
     },
     delete_schedule = {
-      name = "DeleteSchedule",
+      sdk_operation = "DeleteSchedule",
       method = "DELETE",
       path = "/v1/{project_id}/schedule/{schedule_id}",
       content_type = "application/json",
@@ -1046,7 +1046,7 @@ return {
       response = { ref = "DeleteScheduleResponse" },
     },
     delete_service_item = {
-      name = "DeleteServiceItem",
+      sdk_operation = "DeleteServiceItem",
       method = "DELETE",
       path = "/v1/{project_id}/service-items/{item_id}",
       content_type = "application/json",
@@ -1058,7 +1058,7 @@ return {
       response = { ref = "DeleteServiceItemResponse" },
     },
     delete_service_set = {
-      name = "DeleteServiceSet",
+      sdk_operation = "DeleteServiceSet",
       method = "DELETE",
       path = "/v1/{project_id}/service-sets/{set_id}",
       content_type = "application/json",
@@ -1070,7 +1070,7 @@ return {
       response = { ref = "DeleteServiceSetResponse" },
     },
     delete_tag = {
-      name = "DeleteTag",
+      sdk_operation = "DeleteTag",
       method = "DELETE",
       path = "/v2/{project_id}/cfw-cfw/{fw_instance_id}/tags/delete",
       content_type = "application/json",
@@ -1082,7 +1082,7 @@ return {
       response = { type = "string" },
     },
     download_export_result = {
-      name = "DownloadExportResult",
+      sdk_operation = "DownloadExportResult",
       method = "GET",
       path = "/v1/{project_id}/acl-rule/export-result",
       content_type = "application/json",
@@ -1092,7 +1092,7 @@ return {
       response = { ref = "DownloadExportResultResponse" },
     },
     download_import_result = {
-      name = "DownloadImportResult",
+      sdk_operation = "DownloadImportResult",
       method = "GET",
       path = "/v1/{project_id}/acl-rule/import-result",
       content_type = "application/json",
@@ -1102,7 +1102,7 @@ return {
       response = { ref = "DownloadImportResultResponse" },
     },
     download_import_template = {
-      name = "DownloadImportTemplate",
+      sdk_operation = "DownloadImportTemplate",
       method = "GET",
       path = "/v1/{project_id}/acl-rule/import-template",
       content_type = "application/json",
@@ -1112,7 +1112,7 @@ return {
       response = { ref = "DownloadImportTemplateResponse" },
     },
     enable_ip_blacklist = {
-      name = "EnableIpBlacklist",
+      sdk_operation = "EnableIpBlacklist",
       method = "POST",
       path = "/v1/{project_id}/ptf/ip-blacklist/switch",
       content_type = "application/json",
@@ -1124,7 +1124,7 @@ return {
       response = { type = "any" },
     },
     enable_multi_account = {
-      name = "EnableMultiAccount",
+      sdk_operation = "EnableMultiAccount",
       method = "POST",
       path = "/v1/{project_id}/system/multi-account/enable",
       content_type = "application/json",
@@ -1134,7 +1134,7 @@ return {
       response = { ref = "EnableMultiAccountResponse" },
     },
     export_ip_blacklist = {
-      name = "ExportIpBlacklist",
+      sdk_operation = "ExportIpBlacklist",
       method = "POST",
       path = "/v1/{project_id}/ptf/ip-blacklist/export",
       content_type = "application/json",
@@ -1146,7 +1146,7 @@ return {
       response_headers = { ["content-disposition"] = "Content-Disposition", ["content-length"] = "Content-Length", ["content-type"] = "Content-Type" },
     },
     export_logs = {
-      name = "ExportLogs",
+      sdk_operation = "ExportLogs",
       method = "POST",
       path = "/v1/{project_id}/cfw/{fw_instance_id}/logs/export",
       content_type = "application/json",
@@ -1163,7 +1163,7 @@ return {
       response = { ref = "ExportLogsResponse" },
     },
     export_rule_acl = {
-      name = "ExportRuleAcl",
+      sdk_operation = "ExportRuleAcl",
       method = "POST",
       path = "/v1/{project_id}/acl-rule/export",
       content_type = "application/json",
@@ -1174,7 +1174,7 @@ return {
       response = { ref = "ExportRuleAclResponse" },
     },
     import_ip_blacklist = {
-      name = "ImportIpBlacklist",
+      sdk_operation = "ImportIpBlacklist",
       method = "POST",
       path = "/v1/{project_id}/ptf/ip-blacklist/import",
       content_type = "application/json",
@@ -1188,7 +1188,7 @@ return {
       response = { type = "any" },
     },
     import_rule_acl = {
-      name = "ImportRuleAcl",
+      sdk_operation = "ImportRuleAcl",
       method = "POST",
       path = "/v1/{project_id}/acl-rule/import",
       content_type = "multipart/form-data",
@@ -1200,7 +1200,7 @@ return {
       response = { ref = "ImportRuleAclResponse" },
     },
     list_access_control_logs = {
-      name = "ListAccessControlLogs",
+      sdk_operation = "ListAccessControlLogs",
       method = "GET",
       path = "/v1/{project_id}/cfw/logs/access-control",
       content_type = "application/json",
@@ -1235,7 +1235,7 @@ return {
       response = { ref = "ListAccessControlLogsResponse" },
     },
     list_accounts = {
-      name = "ListAccounts",
+      sdk_operation = "ListAccounts",
       method = "GET",
       path = "/v1/{project_id}/system/multi-account/accounts",
       content_type = "application/json",
@@ -1248,7 +1248,7 @@ return {
       response = { ref = "ListAccountsResponse" },
     },
     list_acl_rule_hit_count = {
-      name = "ListAclRuleHitCount",
+      sdk_operation = "ListAclRuleHitCount",
       method = "POST",
       path = "/v1/{project_id}/acl-rule/count",
       content_type = "application/json",
@@ -1261,7 +1261,7 @@ return {
       response = { ref = "ListAclRuleHitCountResponse" },
     },
     list_acl_rule_hit_status = {
-      name = "ListAclRuleHitStatus",
+      sdk_operation = "ListAclRuleHitStatus",
       method = "POST",
       path = "/v1/{project_id}/cfw/{fw_instance_id}/acl-rule/hit-info/batch-query",
       content_type = "application/json",
@@ -1273,7 +1273,7 @@ return {
       response = { ref = "ListAclRuleHitStatusResponse" },
     },
     list_acl_rules = {
-      name = "ListAclRules",
+      sdk_operation = "ListAclRules",
       method = "GET",
       path = "/v1/{project_id}/acl-rules",
       content_type = "application/json",
@@ -1300,7 +1300,7 @@ return {
       response = { ref = "ListAclRulesResponse" },
     },
     list_address_items = {
-      name = "ListAddressItems",
+      sdk_operation = "ListAddressItems",
       method = "GET",
       path = "/v1/{project_id}/address-items",
       content_type = "application/json",
@@ -1318,7 +1318,7 @@ return {
       response = { ref = "ListAddressItemsResponse" },
     },
     list_address_set_detail = {
-      name = "ListAddressSetDetail",
+      sdk_operation = "ListAddressSetDetail",
       method = "GET",
       path = "/v1/{project_id}/address-sets/{set_id}",
       content_type = "application/json",
@@ -1331,7 +1331,7 @@ return {
       response = { ref = "ListAddressSetDetailResponse" },
     },
     list_address_sets = {
-      name = "ListAddressSets",
+      sdk_operation = "ListAddressSets",
       method = "GET",
       path = "/v1/{project_id}/address-sets",
       content_type = "application/json",
@@ -1351,7 +1351,7 @@ return {
       response = { ref = "ListAddressSetsResponse" },
     },
     list_advanced_ips_rules = {
-      name = "ListAdvancedIpsRules",
+      sdk_operation = "ListAdvancedIpsRules",
       method = "GET",
       path = "/v1/{project_id}/advanced-ips-rules",
       content_type = "application/json",
@@ -1362,7 +1362,7 @@ return {
       response = { ref = "ListAdvancedIpsRulesResponse" },
     },
     list_alarm_whitelist = {
-      name = "ListAlarmWhitelist",
+      sdk_operation = "ListAlarmWhitelist",
       method = "GET",
       path = "/v1/{project_id}/eip/alarm-whitelist/{fw_instance_id}",
       content_type = "application/json",
@@ -1377,7 +1377,7 @@ return {
       response = { ref = "ListAlarmWhitelistResponse" },
     },
     list_attack_logs = {
-      name = "ListAttackLogs",
+      sdk_operation = "ListAttackLogs",
       method = "GET",
       path = "/v1/{project_id}/cfw/logs/attack",
       content_type = "application/json",
@@ -1415,7 +1415,7 @@ return {
       response = { ref = "ListAttackLogsResponse" },
     },
     list_attack_statistic = {
-      name = "ListAttackStatistic",
+      sdk_operation = "ListAttackStatistic",
       method = "GET",
       path = "/v1/{project_id}/cfw/logs/attack-statistic",
       content_type = "application/json",
@@ -1433,7 +1433,7 @@ return {
       response = { ref = "ListAttackStatisticResponse" },
     },
     list_black_white_lists = {
-      name = "ListBlackWhiteLists",
+      sdk_operation = "ListBlackWhiteLists",
       method = "GET",
       path = "/v1/{project_id}/black-white-lists",
       content_type = "application/json",
@@ -1452,7 +1452,7 @@ return {
       response = { ref = "ListBlackWhiteListsResponse" },
     },
     list_capture_result = {
-      name = "ListCaptureResult",
+      sdk_operation = "ListCaptureResult",
       method = "GET",
       path = "/v1/{project_id}/capture-task/capture-result",
       content_type = "application/json",
@@ -1466,7 +1466,7 @@ return {
       response = { ref = "ListCaptureResultResponse" },
     },
     list_capture_task = {
-      name = "ListCaptureTask",
+      sdk_operation = "ListCaptureTask",
       method = "GET",
       path = "/v1/{project_id}/capture-task",
       content_type = "application/json",
@@ -1480,7 +1480,7 @@ return {
       response = { ref = "ListCaptureTaskResponse" },
     },
     list_customer_ips = {
-      name = "ListCustomerIps",
+      sdk_operation = "ListCustomerIps",
       method = "GET",
       path = "/v1/{project_id}/ips/custom-rule",
       content_type = "application/json",
@@ -1503,7 +1503,7 @@ return {
       response = { ref = "ListCustomerIpsResponse" },
     },
     list_dns_servers = {
-      name = "ListDnsServers",
+      sdk_operation = "ListDnsServers",
       method = "GET",
       path = "/v1/{project_id}/dns/servers",
       content_type = "application/json",
@@ -1517,7 +1517,7 @@ return {
       response = { ref = "ListDnsServersResponse" },
     },
     list_domain_parse_detail = {
-      name = "ListDomainParseDetail",
+      sdk_operation = "ListDomainParseDetail",
       method = "GET",
       path = "/v1/{project_id}/domain/parse/{domain_name}",
       content_type = "application/json",
@@ -1530,7 +1530,7 @@ return {
       response = { ref = "ListDomainParseDetailResponse" },
     },
     list_domain_parse_ip = {
-      name = "ListDomainParseIp",
+      sdk_operation = "ListDomainParseIp",
       method = "GET",
       path = "/v1/{project_id}/domain/parse-ip-list/{domain_address_id}",
       content_type = "application/json",
@@ -1544,7 +1544,7 @@ return {
       response = { ref = "ListDomainParseIpResponse" },
     },
     list_domain_resolve_ip = {
-      name = "ListDomainResolveIp",
+      sdk_operation = "ListDomainResolveIp",
       method = "GET",
       path = "/v2/{project_id}/rule/domain/resolve-ip-list/{domain_address_id}",
       content_type = "application/json",
@@ -1556,7 +1556,7 @@ return {
       response = { ref = "ListDomainResolveIpResponse" },
     },
     list_domain_sets = {
-      name = "ListDomainSets",
+      sdk_operation = "ListDomainSets",
       method = "GET",
       path = "/v1/{project_id}/domain-sets",
       content_type = "application/json",
@@ -1574,7 +1574,7 @@ return {
       response = { ref = "ListDomainSetsResponse" },
     },
     list_domains = {
-      name = "ListDomains",
+      sdk_operation = "ListDomains",
       method = "GET",
       path = "/v1/{project_id}/domain-set/domains/{domain_set_id}",
       content_type = "application/json",
@@ -1590,7 +1590,7 @@ return {
       response = { ref = "ListDomainsResponse" },
     },
     list_east_west_firewall = {
-      name = "ListEastWestFirewall",
+      sdk_operation = "ListEastWestFirewall",
       method = "GET",
       path = "/v1/{project_id}/firewall/east-west",
       content_type = "application/json",
@@ -1604,7 +1604,7 @@ return {
       response = { ref = "ListEastWestFirewallResponse" },
     },
     list_eip_count = {
-      name = "ListEipCount",
+      sdk_operation = "ListEipCount",
       method = "GET",
       path = "/v1/{project_id}/eip-count/{object_id}",
       content_type = "application/json",
@@ -1616,7 +1616,7 @@ return {
       response = { ref = "ListEipCountResponse" },
     },
     list_eips = {
-      name = "ListEips",
+      sdk_operation = "ListEips",
       method = "GET",
       path = "/v1/{project_id}/eips/protect",
       content_type = "application/json",
@@ -1639,7 +1639,7 @@ return {
       response = { ref = "ListEipsResponse" },
     },
     list_firewall_detail = {
-      name = "ListFirewallDetail",
+      sdk_operation = "ListFirewallDetail",
       method = "GET",
       path = "/v1/{project_id}/firewall/exist",
       content_type = "application/json",
@@ -1655,7 +1655,7 @@ return {
       response = { ref = "ListFirewallDetailResponse" },
     },
     list_firewall_list = {
-      name = "ListFirewallList",
+      sdk_operation = "ListFirewallList",
       method = "POST",
       path = "/v1/{project_id}/firewalls/list",
       content_type = "application/json",
@@ -1667,7 +1667,7 @@ return {
       response = { ref = "ListFirewallListResponse" },
     },
     list_flow_logs = {
-      name = "ListFlowLogs",
+      sdk_operation = "ListFlowLogs",
       method = "GET",
       path = "/v1/{project_id}/cfw/logs/flow",
       content_type = "application/json",
@@ -1700,7 +1700,7 @@ return {
       response = { ref = "ListFlowLogsResponse" },
     },
     list_flow_statistic = {
-      name = "ListFlowStatistic",
+      sdk_operation = "ListFlowStatistic",
       method = "GET",
       path = "/v1/{project_id}/cfw/logs/flow-statistic",
       content_type = "application/json",
@@ -1719,7 +1719,7 @@ return {
       response = { ref = "ListFlowStatisticResponse" },
     },
     list_ip_blacklist = {
-      name = "ListIpBlacklist",
+      sdk_operation = "ListIpBlacklist",
       method = "GET",
       path = "/v1/{project_id}/ptf/ip-blacklist",
       content_type = "application/json",
@@ -1732,7 +1732,7 @@ return {
       response = { ref = "ListIpBlacklistResponse" },
     },
     list_ip_blacklist_switch = {
-      name = "ListIpBlacklistSwitch",
+      sdk_operation = "ListIpBlacklistSwitch",
       method = "GET",
       path = "/v1/{project_id}/ptf/ip-blacklist/switch",
       content_type = "application/json",
@@ -1742,7 +1742,7 @@ return {
       response = { ref = "ListIpBlacklistSwitchResponse" },
     },
     list_ips_protect_mode = {
-      name = "ListIpsProtectMode",
+      sdk_operation = "ListIpsProtectMode",
       method = "GET",
       path = "/v1/{project_id}/ips/protect",
       content_type = "application/json",
@@ -1754,7 +1754,7 @@ return {
       response = { ref = "ListIpsProtectModeResponse" },
     },
     list_ips_rules = {
-      name = "ListIpsRules",
+      sdk_operation = "ListIpsRules",
       method = "GET",
       path = "/v1/{project_id}/ips-rule",
       content_type = "application/json",
@@ -1779,7 +1779,7 @@ return {
       response = { ref = "ListIpsRulesResponse" },
     },
     list_ips_switch_status = {
-      name = "ListIpsSwitchStatus",
+      sdk_operation = "ListIpsSwitchStatus",
       method = "GET",
       path = "/v1/{project_id}/ips/switch",
       content_type = "application/json",
@@ -1791,7 +1791,7 @@ return {
       response = { ref = "ListIpsSwitchStatusResponse" },
     },
     list_ips_whitelists = {
-      name = "ListIpsWhitelists",
+      sdk_operation = "ListIpsWhitelists",
       method = "GET",
       path = "/v1/{project_id}/cfw/{fw_instance_id}/ips/whitelist",
       content_type = "application/json",
@@ -1807,7 +1807,7 @@ return {
       response = { ref = "ListIpsWhitelistsResponse" },
     },
     list_job = {
-      name = "ListJob",
+      sdk_operation = "ListJob",
       method = "GET",
       path = "/v3/{project_id}/jobs/{job_id}",
       content_type = "application/json",
@@ -1817,7 +1817,7 @@ return {
       response = { ref = "ListJobResponse" },
     },
     list_log_config = {
-      name = "ListLogConfig",
+      sdk_operation = "ListLogConfig",
       method = "GET",
       path = "/v1/{project_id}/cfw/logs/configuration",
       content_type = "application/json",
@@ -1828,7 +1828,7 @@ return {
       response = { ref = "ListLogConfigResponse" },
     },
     list_logs = {
-      name = "ListLogs",
+      sdk_operation = "ListLogs",
       method = "POST",
       path = "/v1/{project_id}/cfw/{fw_instance_id}/logs",
       content_type = "application/json",
@@ -1849,7 +1849,7 @@ return {
       response = { ref = "ListLogsResponse" },
     },
     list_organization_accounts = {
-      name = "ListOrganizationAccounts",
+      sdk_operation = "ListOrganizationAccounts",
       method = "GET",
       path = "/v1/{project_id}/system/multi-account/organization-accounts",
       content_type = "application/json",
@@ -1863,7 +1863,7 @@ return {
       response = { ref = "ListOrganizationAccountsResponse" },
     },
     list_organization_tree = {
-      name = "ListOrganizationTree",
+      sdk_operation = "ListOrganizationTree",
       method = "GET",
       path = "/v1/{project_id}/system/multi-account/organization-tree",
       content_type = "application/json",
@@ -1877,7 +1877,7 @@ return {
       response = { ref = "ListOrganizationTreeResponse" },
     },
     list_private_network_segments = {
-      name = "ListPrivateNetworkSegments",
+      sdk_operation = "ListPrivateNetworkSegments",
       method = "GET",
       path = "/v2/{project_id}/firewall/{fw_instance_id}/east-west/private-network-segments",
       content_type = "application/json",
@@ -1887,7 +1887,7 @@ return {
       response = { ref = "ListPrivateNetworkSegmentsResponse" },
     },
     list_project_tags = {
-      name = "ListProjectTags",
+      sdk_operation = "ListProjectTags",
       method = "GET",
       path = "/v2/{project_id}/cfw-cfw/tags",
       content_type = "application/json",
@@ -1900,7 +1900,7 @@ return {
       response = { ref = "ListProjectTagsResponse" },
     },
     list_protected_vpcs = {
-      name = "ListProtectedVpcs",
+      sdk_operation = "ListProtectedVpcs",
       method = "GET",
       path = "/v1/{project_id}/vpcs/protection",
       content_type = "application/json",
@@ -1912,7 +1912,7 @@ return {
       response = { ref = "ListProtectedVpcsResponse" },
     },
     list_regions = {
-      name = "ListRegions",
+      sdk_operation = "ListRegions",
       method = "GET",
       path = "/v1/{project_id}/regions",
       content_type = "application/json",
@@ -1923,7 +1923,7 @@ return {
       response = { ref = "ListRegionsResponse" },
     },
     list_report_history = {
-      name = "ListReportHistory",
+      sdk_operation = "ListReportHistory",
       method = "GET",
       path = "/v1/{project_id}/report/history/{report_profile_id}",
       content_type = "application/json",
@@ -1937,7 +1937,7 @@ return {
       response = { ref = "ListReportHistoryResponse" },
     },
     list_report_profiles = {
-      name = "ListReportProfiles",
+      sdk_operation = "ListReportProfiles",
       method = "GET",
       path = "/v1/{project_id}/report-profile",
       content_type = "application/json",
@@ -1951,7 +1951,7 @@ return {
       response = { ref = "ListReportProfilesResponse" },
     },
     list_resource_tags = {
-      name = "ListResourceTags",
+      sdk_operation = "ListResourceTags",
       method = "GET",
       path = "/v2/{project_id}/cfw-cfw/{fw_instance_id}/tags",
       content_type = "application/json",
@@ -1962,7 +1962,7 @@ return {
       response = { ref = "ListResourceTagsResponse" },
     },
     list_rule_acl_tags = {
-      name = "ListRuleAclTags",
+      sdk_operation = "ListRuleAclTags",
       method = "GET",
       path = "/v2/{project_id}/cfw-acl/tags",
       content_type = "application/json",
@@ -1976,7 +1976,7 @@ return {
       response = { ref = "ListRuleAclTagsResponse" },
     },
     list_schedules = {
-      name = "ListSchedules",
+      sdk_operation = "ListSchedules",
       method = "GET",
       path = "/v1/{project_id}/schedules",
       content_type = "application/json",
@@ -1991,7 +1991,7 @@ return {
       response = { ref = "ListSchedulesResponse" },
     },
     list_service_items = {
-      name = "ListServiceItems",
+      sdk_operation = "ListServiceItems",
       method = "GET",
       path = "/v1/{project_id}/service-items",
       content_type = "application/json",
@@ -2008,7 +2008,7 @@ return {
       response = { ref = "ListServiceItemsResponse" },
     },
     list_service_set_detail = {
-      name = "ListServiceSetDetail",
+      sdk_operation = "ListServiceSetDetail",
       method = "GET",
       path = "/v1/{project_id}/service-sets/{set_id}",
       content_type = "application/json",
@@ -2021,7 +2021,7 @@ return {
       response = { ref = "ListServiceSetDetailResponse" },
     },
     list_service_sets = {
-      name = "ListServiceSets",
+      sdk_operation = "ListServiceSets",
       method = "GET",
       path = "/v1/{project_id}/service-sets",
       content_type = "application/json",
@@ -2038,7 +2038,7 @@ return {
       response = { ref = "ListServiceSetsResponse" },
     },
     retry_ip_blacklist = {
-      name = "RetryIpBlacklist",
+      sdk_operation = "RetryIpBlacklist",
       method = "POST",
       path = "/v1/{project_id}/ptf/ip-blacklist/retry",
       content_type = "application/json",
@@ -2049,7 +2049,7 @@ return {
       response = { type = "any" },
     },
     save_tags = {
-      name = "SaveTags",
+      sdk_operation = "SaveTags",
       method = "PUT",
       path = "/v2/{project_id}/cfw-cfw/{fw_instance_id}/tags/save",
       content_type = "application/json",
@@ -2062,7 +2062,7 @@ return {
       response = { type = "any" },
     },
     show_access_detail = {
-      name = "ShowAccessDetail",
+      sdk_operation = "ShowAccessDetail",
       method = "GET",
       path = "/v1/{project_id}/cfw/logs/top-access-detail",
       content_type = "application/json",
@@ -2080,7 +2080,7 @@ return {
       response = { ref = "ShowAccessDetailResponse" },
     },
     show_access_top = {
-      name = "ShowAccessTop",
+      sdk_operation = "ShowAccessTop",
       method = "GET",
       path = "/v1/{project_id}/cfw/logs/access-top",
       content_type = "application/json",
@@ -2098,7 +2098,7 @@ return {
       response = { ref = "ShowAccessTopResponse" },
     },
     show_alarm_config = {
-      name = "ShowAlarmConfig",
+      sdk_operation = "ShowAlarmConfig",
       method = "GET",
       path = "/v1/{project_id}/cfw/alarm/config",
       content_type = "application/json",
@@ -2109,7 +2109,7 @@ return {
       response = { ref = "ShowAlarmConfigResponse" },
     },
     show_anti_virus_rule = {
-      name = "ShowAntiVirusRule",
+      sdk_operation = "ShowAntiVirusRule",
       method = "GET",
       path = "/v1/{project_id}/anti-virus/rule",
       content_type = "application/json",
@@ -2123,7 +2123,7 @@ return {
       response = { ref = "ShowAntiVirusRuleResponse" },
     },
     show_anti_virus_switch = {
-      name = "ShowAntiVirusSwitch",
+      sdk_operation = "ShowAntiVirusSwitch",
       method = "GET",
       path = "/v1/{project_id}/anti-virus/switch",
       content_type = "application/json",
@@ -2134,7 +2134,7 @@ return {
       response = { ref = "ShowAntiVirusSwitchResponse" },
     },
     show_attack_detail = {
-      name = "ShowAttackDetail",
+      sdk_operation = "ShowAttackDetail",
       method = "GET",
       path = "/v1/{project_id}/cfw/logs/attack-detail",
       content_type = "application/json",
@@ -2152,7 +2152,7 @@ return {
       response = { ref = "ShowAttackDetailResponse" },
     },
     show_attack_top = {
-      name = "ShowAttackTop",
+      sdk_operation = "ShowAttackTop",
       method = "GET",
       path = "/v1/{project_id}/cfw/logs/top-attack",
       content_type = "application/json",
@@ -2170,7 +2170,7 @@ return {
       response = { ref = "ShowAttackTopResponse" },
     },
     show_attack_total = {
-      name = "ShowAttackTotal",
+      sdk_operation = "ShowAttackTotal",
       method = "GET",
       path = "/v1/{project_id}/cfw/logs/total-attack",
       content_type = "application/json",
@@ -2185,7 +2185,7 @@ return {
       response = { ref = "ShowAttackTotalResponse" },
     },
     show_attack_trend = {
-      name = "ShowAttackTrend",
+      sdk_operation = "ShowAttackTrend",
       method = "GET",
       path = "/v1/{project_id}/cfw/logs/trend-attack",
       content_type = "application/json",
@@ -2200,7 +2200,7 @@ return {
       response = { ref = "ShowAttackTrendResponse" },
     },
     show_auto_protect_status = {
-      name = "ShowAutoProtectStatus",
+      sdk_operation = "ShowAutoProtectStatus",
       method = "GET",
       path = "/v1/{project_id}/eip/auto-protect-status/{object_id}",
       content_type = "application/json",
@@ -2211,7 +2211,7 @@ return {
       response = { ref = "ShowAutoProtectStatusResponse" },
     },
     show_config_quota = {
-      name = "ShowConfigQuota",
+      sdk_operation = "ShowConfigQuota",
       method = "GET",
       path = "/v2/{project_id}/cfw/{fw_instance_id}/quota",
       content_type = "application/json",
@@ -2223,7 +2223,7 @@ return {
       response = { ref = "ShowConfigQuotaResponse" },
     },
     show_customer_ips_info = {
-      name = "ShowCustomerIpsInfo",
+      sdk_operation = "ShowCustomerIpsInfo",
       method = "GET",
       path = "/v1/{project_id}/ips/custom-rule/{ips_cfw_id}",
       content_type = "application/json",
@@ -2235,7 +2235,7 @@ return {
       response = { ref = "ShowCustomerIpsInfoResponse" },
     },
     show_domain_set_detail = {
-      name = "ShowDomainSetDetail",
+      sdk_operation = "ShowDomainSetDetail",
       method = "GET",
       path = "/v1/{project_id}/domain-set/{domain_set_id}",
       content_type = "application/json",
@@ -2247,7 +2247,7 @@ return {
       response = { ref = "ShowDomainSetDetailResponse" },
     },
     show_ew_associated_er = {
-      name = "ShowEwAssociatedEr",
+      sdk_operation = "ShowEwAssociatedEr",
       method = "GET",
       path = "/v1/{project_id}/firewall/east-west/enterprise-router",
       content_type = "application/json",
@@ -2257,7 +2257,7 @@ return {
       response = { ref = "ShowEwAssociatedErResponse" },
     },
     show_ew_associated_vpc = {
-      name = "ShowEwAssociatedVpc",
+      sdk_operation = "ShowEwAssociatedVpc",
       method = "GET",
       path = "/v1/{project_id}/firewall/east-west/inspection-vpc",
       content_type = "application/json",
@@ -2267,7 +2267,7 @@ return {
       response = { ref = "ShowEwAssociatedVpcResponse" },
     },
     show_export_status = {
-      name = "ShowExportStatus",
+      sdk_operation = "ShowExportStatus",
       method = "GET",
       path = "/v1/{project_id}/acl-rule/export-status",
       content_type = "application/json",
@@ -2277,7 +2277,7 @@ return {
       response = { ref = "ShowExportStatusResponse" },
     },
     show_firewall_report = {
-      name = "ShowFirewallReport",
+      sdk_operation = "ShowFirewallReport",
       method = "GET",
       path = "/v1/{project_id}/report/{report_id}",
       content_type = "application/json",
@@ -2289,7 +2289,7 @@ return {
       response = { ref = "ShowFirewallReportResponse" },
     },
     show_flow_detail = {
-      name = "ShowFlowDetail",
+      sdk_operation = "ShowFlowDetail",
       method = "GET",
       path = "/v1/{project_id}/cfw/logs/flow-detail",
       content_type = "application/json",
@@ -2308,7 +2308,7 @@ return {
       response = { ref = "ShowFlowDetailResponse" },
     },
     show_flow_top = {
-      name = "ShowFlowTop",
+      sdk_operation = "ShowFlowTop",
       method = "GET",
       path = "/v1/{project_id}/cfw/logs/flow-top",
       content_type = "application/json",
@@ -2328,7 +2328,7 @@ return {
       response = { ref = "ShowFlowTopResponse" },
     },
     show_flow_trend = {
-      name = "ShowFlowTrend",
+      sdk_operation = "ShowFlowTrend",
       method = "GET",
       path = "/v1/{project_id}/cfw/logs/flow-trend",
       content_type = "application/json",
@@ -2347,7 +2347,7 @@ return {
       response = { ref = "ShowFlowTrendResponse" },
     },
     show_import_status = {
-      name = "ShowImportStatus",
+      sdk_operation = "ShowImportStatus",
       method = "GET",
       path = "/v1/{project_id}/acl-rule/import-status",
       content_type = "application/json",
@@ -2358,7 +2358,7 @@ return {
       response = { ref = "ShowImportStatusResponse" },
     },
     show_ips_update_time = {
-      name = "ShowIpsUpdateTime",
+      sdk_operation = "ShowIpsUpdateTime",
       method = "GET",
       path = "/v1/{project_id}/ips-rule/detail",
       content_type = "application/json",
@@ -2369,7 +2369,7 @@ return {
       response = { ref = "ShowIpsUpdateTimeResponse" },
     },
     show_logs_count = {
-      name = "ShowLogsCount",
+      sdk_operation = "ShowLogsCount",
       method = "GET",
       path = "/v1/{project_id}/logs/count",
       content_type = "application/json",
@@ -2384,7 +2384,7 @@ return {
       response = { ref = "ShowLogsCountResponse" },
     },
     show_report_profile = {
-      name = "ShowReportProfile",
+      sdk_operation = "ShowReportProfile",
       method = "GET",
       path = "/v1/{project_id}/report-profile/{report_profile_id}",
       content_type = "application/json",
@@ -2395,7 +2395,7 @@ return {
       response = { ref = "ShowReportProfileResponse" },
     },
     show_sn_firewall_protection_status = {
-      name = "ShowSnFirewallProtectionStatus",
+      sdk_operation = "ShowSnFirewallProtectionStatus",
       method = "GET",
       path = "/v1/{project_id}/eip/protection-status/{fw_instance_id}",
       content_type = "application/json",
@@ -2405,7 +2405,7 @@ return {
       response = { ref = "ShowSnFirewallProtectionStatusResponse" },
     },
     show_traffic_trend = {
-      name = "ShowTrafficTrend",
+      sdk_operation = "ShowTrafficTrend",
       method = "GET",
       path = "/v1/{project_id}/cfw/logs/traffic-trend",
       content_type = "application/json",
@@ -2422,7 +2422,7 @@ return {
       response = { ref = "ShowTrafficTrendResponse" },
     },
     switch_auto_protect_status = {
-      name = "SwitchAutoProtectStatus",
+      sdk_operation = "SwitchAutoProtectStatus",
       method = "POST",
       path = "/v1/{project_id}/eip/auto-protect-status/switch",
       content_type = "application/json",
@@ -2436,7 +2436,7 @@ return {
       response = { type = "any" },
     },
     switch_firewall_eip_protection = {
-      name = "SwitchFirewallEipProtection",
+      sdk_operation = "SwitchFirewallEipProtection",
       method = "POST",
       path = "/v1/{project_id}/eip/protect/all/{fw_instance_id}/operation",
       content_type = "application/json",
@@ -2448,7 +2448,7 @@ return {
       response = { ref = "SwitchFirewallEipProtectionResponse" },
     },
     update_acl_rule = {
-      name = "UpdateAclRule",
+      sdk_operation = "UpdateAclRule",
       method = "PUT",
       path = "/v1/{project_id}/acl-rule/{acl_rule_id}",
       content_type = "application/json",
@@ -2478,7 +2478,7 @@ return {
       response = { ref = "UpdateAclRuleResponse" },
     },
     update_acl_rule_order = {
-      name = "UpdateAclRuleOrder",
+      sdk_operation = "UpdateAclRuleOrder",
       method = "PUT",
       path = "/v1/{project_id}/acl-rule/order/{acl_rule_id}",
       content_type = "application/json",
@@ -2494,7 +2494,7 @@ return {
       response = { ref = "UpdateAclRuleOrderResponse" },
     },
     update_address_set = {
-      name = "UpdateAddressSet",
+      sdk_operation = "UpdateAddressSet",
       method = "PUT",
       path = "/v1/{project_id}/address-sets/{set_id}",
       content_type = "application/json",
@@ -2509,7 +2509,7 @@ return {
       response = { ref = "UpdateAddressSetResponse" },
     },
     update_advanced_ips_rule = {
-      name = "UpdateAdvancedIpsRule",
+      sdk_operation = "UpdateAdvancedIpsRule",
       method = "POST",
       path = "/v1/{project_id}/advanced-ips-rule",
       content_type = "application/json",
@@ -2527,7 +2527,7 @@ return {
       response = { ref = "UpdateAdvancedIpsRuleResponse" },
     },
     update_alarm_config = {
-      name = "UpdateAlarmConfig",
+      sdk_operation = "UpdateAlarmConfig",
       method = "PUT",
       path = "/v1/{project_id}/cfw/alarm/config",
       content_type = "application/json",
@@ -2550,7 +2550,7 @@ return {
       response = { ref = "UpdateAlarmConfigResponse" },
     },
     update_anti_virus_rule = {
-      name = "UpdateAntiVirusRule",
+      sdk_operation = "UpdateAntiVirusRule",
       method = "PUT",
       path = "/v1/{project_id}/anti-virus/rule",
       content_type = "application/json",
@@ -2563,7 +2563,7 @@ return {
       response = { ref = "UpdateAntiVirusRuleResponse" },
     },
     update_anti_virus_switch = {
-      name = "UpdateAntiVirusSwitch",
+      sdk_operation = "UpdateAntiVirusSwitch",
       method = "PUT",
       path = "/v1/{project_id}/anti-virus/switch",
       content_type = "application/json",
@@ -2576,7 +2576,7 @@ return {
       response = { ref = "UpdateAntiVirusSwitchResponse" },
     },
     update_black_white_list = {
-      name = "UpdateBlackWhiteList",
+      sdk_operation = "UpdateBlackWhiteList",
       method = "PUT",
       path = "/v1/{project_id}/black-white-list/{list_id}",
       content_type = "application/json",
@@ -2595,7 +2595,7 @@ return {
       response = { ref = "UpdateBlackWhiteListResponse" },
     },
     update_customer_ips = {
-      name = "UpdateCustomerIps",
+      sdk_operation = "UpdateCustomerIps",
       method = "PUT",
       path = "/v1/{project_id}/ips/custom-rule/{ips_cfw_id}",
       content_type = "application/json",
@@ -2619,7 +2619,7 @@ return {
       response = { ref = "UpdateCustomerIpsResponse" },
     },
     update_dns_servers = {
-      name = "UpdateDnsServers",
+      sdk_operation = "UpdateDnsServers",
       method = "PUT",
       path = "/v1/{project_id}/dns/servers",
       content_type = "application/json",
@@ -2633,7 +2633,7 @@ return {
       response = { ref = "UpdateDnsServersResponse" },
     },
     update_domain_set = {
-      name = "UpdateDomainSet",
+      sdk_operation = "UpdateDomainSet",
       method = "PUT",
       path = "/v1/{project_id}/domain-set/{set_id}",
       content_type = "application/json",
@@ -2648,7 +2648,7 @@ return {
       response = { ref = "UpdateDomainSetResponse" },
     },
     update_firewall_name = {
-      name = "UpdateFirewallName",
+      sdk_operation = "UpdateFirewallName",
       method = "PUT",
       path = "/v1/{project_id}/firewall/name",
       content_type = "application/json",
@@ -2660,7 +2660,7 @@ return {
       response = { ref = "UpdateFirewallNameResponse" },
     },
     update_ips_whitelist = {
-      name = "UpdateIpsWhitelist",
+      sdk_operation = "UpdateIpsWhitelist",
       method = "PUT",
       path = "/v1/{project_id}/cfw/{fw_instance_id}/ips/whitelist/{list_id}",
       content_type = "application/json",
@@ -2679,7 +2679,7 @@ return {
       response = { ref = "UpdateIpsWhitelistResponse" },
     },
     update_log_config = {
-      name = "UpdateLogConfig",
+      sdk_operation = "UpdateLogConfig",
       method = "PUT",
       path = "/v1/{project_id}/cfw/logs/configuration",
       content_type = "application/json",
@@ -2692,7 +2692,7 @@ return {
       response = { ref = "UpdateLogConfigResponse" },
     },
     update_object_config_desc = {
-      name = "UpdateObjectConfigDesc",
+      sdk_operation = "UpdateObjectConfigDesc",
       method = "PUT",
       path = "/v1/{project_id}/config/object/description",
       content_type = "application/json",
@@ -2707,7 +2707,7 @@ return {
       response = { ref = "UpdateObjectConfigDescResponse" },
     },
     update_private_network_segment = {
-      name = "UpdatePrivateNetworkSegment",
+      sdk_operation = "UpdatePrivateNetworkSegment",
       method = "PUT",
       path = "/v2/{project_id}/firewall/{fw_instance_id}/east-west/private-network-segments",
       content_type = "application/json",
@@ -2722,7 +2722,7 @@ return {
       response = { ref = "UpdatePrivateNetworkSegmentResponse" },
     },
     update_report_profile = {
-      name = "UpdateReportProfile",
+      sdk_operation = "UpdateReportProfile",
       method = "PUT",
       path = "/v1/{project_id}/report-profile/{report_profile_id}",
       content_type = "application/json",
@@ -2742,7 +2742,7 @@ return {
       response = { ref = "UpdateReportProfileResponse" },
     },
     update_schedule = {
-      name = "UpdateSchedule",
+      sdk_operation = "UpdateSchedule",
       method = "PUT",
       path = "/v1/{project_id}/schedule/{schedule_id}",
       content_type = "application/json",
@@ -2758,7 +2758,7 @@ return {
       response = { ref = "UpdateScheduleResponse" },
     },
     update_service_set = {
-      name = "UpdateServiceSet",
+      sdk_operation = "UpdateServiceSet",
       method = "PUT",
       path = "/v1/{project_id}/service-sets/{set_id}",
       content_type = "application/json",

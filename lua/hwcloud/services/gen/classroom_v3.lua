@@ -32,7 +32,7 @@ return {
   },
   operations = {
     apply_judgement = {
-      name = "ApplyJudgement",
+      sdk_operation = "ApplyJudgement",
       method = "POST",
       path = "/v1/enablement/judgements",
       content_type = "application/json",
@@ -50,7 +50,7 @@ return {
       response = { ref = "ApplyJudgementResponse" },
     },
     execute_exercise = {
-      name = "ExecuteExercise",
+      sdk_operation = "ExecuteExercise",
       method = "POST",
       path = "/v1/assemble/exercise/{exercise_id}/judge",
       content_type = "application/json;charset=UTF-8",
@@ -66,7 +66,7 @@ return {
       response = { ref = "ExecuteExerciseResponse" },
     },
     list_all_difficults = {
-      name = "ListAllDifficults",
+      sdk_operation = "ListAllDifficults",
       method = "GET",
       path = "/v1/baseresource/extend-resource/difficult/all",
       content_type = "application/json",
@@ -74,7 +74,7 @@ return {
       response = { ref = "ListAllDifficultsResponse" },
     },
     list_classroom_member_jobs = {
-      name = "ListClassroomMemberJobs",
+      sdk_operation = "ListClassroomMemberJobs",
       method = "GET",
       path = "/v3/classrooms/{classroom_id}/jobs",
       content_type = "application/json",
@@ -88,7 +88,7 @@ return {
       response = { ref = "ListClassroomMemberJobsResponse" },
     },
     list_classroom_members = {
-      name = "ListClassroomMembers",
+      sdk_operation = "ListClassroomMembers",
       method = "GET",
       path = "/v3/classrooms/{classroom_id}/members",
       content_type = "application/json",
@@ -102,7 +102,7 @@ return {
       response = { ref = "ListClassroomMembersResponse" },
     },
     list_classrooms = {
-      name = "ListClassrooms",
+      sdk_operation = "ListClassrooms",
       method = "GET",
       path = "/v3/classrooms",
       content_type = "application/json",
@@ -115,7 +115,7 @@ return {
       response = { ref = "ListClassroomsResponse" },
     },
     list_exercises = {
-      name = "ListExercises",
+      sdk_operation = "ListExercises",
       method = "POST",
       path = "/v1/assemble/package/{package_id}/exercise/list",
       content_type = "application/json;charset=UTF-8",
@@ -129,7 +129,7 @@ return {
       response = { ref = "ListExercisesResponse" },
     },
     list_jobs = {
-      name = "ListJobs",
+      sdk_operation = "ListJobs",
       method = "GET",
       path = "/v3/jobs",
       content_type = "application/json",
@@ -143,7 +143,7 @@ return {
       response = { ref = "ListJobsResponse" },
     },
     list_member_job_records = {
-      name = "ListMemberJobRecords",
+      sdk_operation = "ListMemberJobRecords",
       method = "GET",
       path = "/v3/jobs/{job_id}/exercises/{exercise_id}/records",
       content_type = "application/json",
@@ -158,7 +158,7 @@ return {
       response = { ref = "ListMemberJobRecordsResponse" },
     },
     list_my_knowledge_points = {
-      name = "ListMyKnowledgePoints",
+      sdk_operation = "ListMyKnowledgePoints",
       method = "POST",
       path = "/v1/baseresource/extend-resource/knowledge-point/mine",
       content_type = "application/json;charset=UTF-8",
@@ -171,7 +171,7 @@ return {
       response = { ref = "ListMyKnowledgePointsResponse" },
     },
     list_packages = {
-      name = "ListPackages",
+      sdk_operation = "ListPackages",
       method = "POST",
       path = "/v1/assemble/package/list",
       content_type = "application/json;charset=UTF-8",
@@ -184,7 +184,7 @@ return {
       response = { ref = "ListPackagesResponse" },
     },
     show_classroom_detail = {
-      name = "ShowClassroomDetail",
+      sdk_operation = "ShowClassroomDetail",
       method = "GET",
       path = "/v3/classrooms/{classroom_id}",
       content_type = "application/json",
@@ -194,7 +194,7 @@ return {
       response = { ref = "ShowClassroomDetailResponse" },
     },
     show_exercise_detail = {
-      name = "ShowExerciseDetail",
+      sdk_operation = "ShowExerciseDetail",
       method = "GET",
       path = "/v1/assemble/exercise/{exercise_id}/detail",
       content_type = "application/json",
@@ -204,7 +204,7 @@ return {
       response = { ref = "ShowExerciseDetailResponse" },
     },
     show_job_detail = {
-      name = "ShowJobDetail",
+      sdk_operation = "ShowJobDetail",
       method = "GET",
       path = "/v3/jobs/{job_id}",
       content_type = "application/json",
@@ -214,7 +214,7 @@ return {
       response = { ref = "ShowJobDetailResponse" },
     },
     show_job_exercises = {
-      name = "ShowJobExercises",
+      sdk_operation = "ShowJobExercises",
       method = "GET",
       path = "/v3/jobs/{job_id}/exercises",
       content_type = "application/json",
@@ -228,7 +228,7 @@ return {
       response = { ref = "ShowJobExercisesResponse" },
     },
     show_judgement_detail = {
-      name = "ShowJudgementDetail",
+      sdk_operation = "ShowJudgementDetail",
       method = "GET",
       path = "/v1/enablement/judgements/{judgement_id}",
       content_type = "application/json",
@@ -238,7 +238,7 @@ return {
       response = { ref = "ShowJudgementDetailResponse" },
     },
     show_judgement_file = {
-      name = "ShowJudgementFile",
+      sdk_operation = "ShowJudgementFile",
       method = "GET",
       path = "/v1/enablement/judgement/files/{file_id}",
       content_type = "application/json",
@@ -248,7 +248,7 @@ return {
       response = { ref = "ShowJudgementFileResponse" },
     },
     show_package_detail = {
-      name = "ShowPackageDetail",
+      sdk_operation = "ShowPackageDetail",
       method = "GET",
       path = "/v1/assemble/package/{package_id}/detail",
       content_type = "application/json",

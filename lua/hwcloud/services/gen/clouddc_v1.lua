@@ -42,7 +42,7 @@ return {
   },
   operations = {
     batch_create_irack_tags = {
-      name = "BatchCreateIrackTags",
+      sdk_operation = "BatchCreateIrackTags",
       method = "POST",
       path = "/v1/{project_id}/iracks/{id}/tags/create",
       content_type = "application/json;charset=UTF-8",
@@ -54,7 +54,7 @@ return {
       response = { ref = "BatchCreateIrackTagsResponse" },
     },
     batch_create_tags = {
-      name = "BatchCreateTags",
+      sdk_operation = "BatchCreateTags",
       method = "POST",
       path = "/v1/{project_id}/{resource_type}/{resource_id}/tags/create",
       content_type = "application/json;charset=UTF-8",
@@ -67,7 +67,7 @@ return {
       response = { ref = "BatchCreateTagsResponse" },
     },
     batch_delete_irack_tags = {
-      name = "BatchDeleteIrackTags",
+      sdk_operation = "BatchDeleteIrackTags",
       method = "POST",
       path = "/v1/{project_id}/iracks/{id}/tags/delete",
       content_type = "application/json;charset=UTF-8",
@@ -79,7 +79,7 @@ return {
       response = { ref = "BatchDeleteIrackTagsResponse" },
     },
     batch_delete_tags = {
-      name = "BatchDeleteTags",
+      sdk_operation = "BatchDeleteTags",
       method = "POST",
       path = "/v1/{project_id}/{resource_type}/{resource_id}/tags/delete",
       content_type = "application/json;charset=UTF-8",
@@ -92,7 +92,7 @@ return {
       response = { ref = "BatchDeleteTagsResponse" },
     },
     change_instance_password = {
-      name = "ChangeInstancePassword",
+      sdk_operation = "ChangeInstancePassword",
       method = "PUT",
       path = "/v1/{project_id}/instances/password",
       content_type = "application/json;charset=UTF-8",
@@ -104,7 +104,7 @@ return {
       response = { ref = "ChangeInstancePasswordResponse" },
     },
     change_server_power_state = {
-      name = "ChangeServerPowerState",
+      sdk_operation = "ChangeServerPowerState",
       method = "PUT",
       path = "/v1/{project_id}/physicalservers/power-state",
       content_type = "application/json;charset=UTF-8",
@@ -116,7 +116,7 @@ return {
       response = { ref = "ChangeServerPowerStateResponse" },
     },
     create_instance = {
-      name = "CreateInstance",
+      sdk_operation = "CreateInstance",
       method = "POST",
       path = "/v1/{project_id}/instances",
       content_type = "application/json;charset=UTF-8",
@@ -134,7 +134,7 @@ return {
       response = { ref = "CreateInstanceResponse" },
     },
     delete_instance = {
-      name = "DeleteInstance",
+      sdk_operation = "DeleteInstance",
       method = "DELETE",
       path = "/v1/{project_id}/instances/{id}",
       content_type = "application/json",
@@ -144,7 +144,7 @@ return {
       response = { type = "string" },
     },
     delete_instances = {
-      name = "DeleteInstances",
+      sdk_operation = "DeleteInstances",
       method = "POST",
       path = "/v1/{project_id}/instances/batch-delete",
       content_type = "application/json;charset=UTF-8",
@@ -155,7 +155,7 @@ return {
       response = { ref = "DeleteInstancesResponse" },
     },
     download_server_logs = {
-      name = "DownloadServerLogs",
+      sdk_operation = "DownloadServerLogs",
       method = "GET",
       path = "/v1/{project_id}/physicalservers/{id}/logs/exports/{export_id}/content",
       content_type = "application/json",
@@ -167,7 +167,7 @@ return {
       response_headers = { ["content-disposition"] = "Content-Disposition", ["content-transfer-encoding"] = "Content-Transfer-Encoding", ["content-type"] = "Content-Type" },
     },
     export_server_logs = {
-      name = "ExportServerLogs",
+      sdk_operation = "ExportServerLogs",
       method = "POST",
       path = "/v1/{project_id}/physicalservers/{id}/logs/exports",
       content_type = "application/json",
@@ -178,7 +178,7 @@ return {
       response_headers = { ["content-disposition"] = "Content-Disposition", ["content-transfer-encoding"] = "Content-Transfer-Encoding", ["content-type"] = "Content-Type" },
     },
     list_alarms = {
-      name = "ListAlarms",
+      sdk_operation = "ListAlarms",
       method = "GET",
       path = "/v1/{project_id}/physicalservers/alarms",
       content_type = "application/json",
@@ -197,7 +197,7 @@ return {
       response = { ref = "ListAlarmsResponse" },
     },
     list_events = {
-      name = "ListEvents",
+      sdk_operation = "ListEvents",
       method = "GET",
       path = "/v1/{project_id}/physicalservers/events",
       content_type = "application/json",
@@ -213,7 +213,7 @@ return {
       response = { ref = "ListEventsResponse" },
     },
     list_i_dcs = {
-      name = "ListIDcs",
+      sdk_operation = "ListIDcs",
       method = "GET",
       path = "/v1/{project_id}/idcs",
       content_type = "application/json",
@@ -227,7 +227,7 @@ return {
       response = { ref = "ListIDcsResponse" },
     },
     list_i_racks = {
-      name = "ListIRacks",
+      sdk_operation = "ListIRacks",
       method = "GET",
       path = "/v1/{project_id}/iracks",
       content_type = "application/json",
@@ -241,7 +241,7 @@ return {
       response = { ref = "ListIRacksResponse" },
     },
     list_instances = {
-      name = "ListInstances",
+      sdk_operation = "ListInstances",
       method = "GET",
       path = "/v1/{project_id}/instances",
       content_type = "application/json",
@@ -256,7 +256,7 @@ return {
       response = { ref = "ListInstancesResponse" },
     },
     list_servers = {
-      name = "ListServers",
+      sdk_operation = "ListServers",
       method = "GET",
       path = "/v1/{project_id}/physicalservers",
       content_type = "application/json",
@@ -269,7 +269,7 @@ return {
       response = { ref = "ListServersResponse" },
     },
     modify_instance_ip = {
-      name = "ModifyInstanceIp",
+      sdk_operation = "ModifyInstanceIp",
       method = "PUT",
       path = "/v1/{project_id}/instances/{id}/ip",
       content_type = "application/json;charset=UTF-8",
@@ -282,7 +282,7 @@ return {
       response = { ref = "ModifyInstanceIpResponse" },
     },
     reinstall_os = {
-      name = "ReinstallOs",
+      sdk_operation = "ReinstallOs",
       method = "PUT",
       path = "/v1/{project_id}/instances/reinstall",
       content_type = "application/json;charset=UTF-8",
@@ -295,7 +295,7 @@ return {
       response = { ref = "ReinstallOsResponse" },
     },
     run_instances = {
-      name = "RunInstances",
+      sdk_operation = "RunInstances",
       method = "POST",
       path = "/v1/{project_id}/instances/batch-create",
       content_type = "application/json;charset=UTF-8",
@@ -315,7 +315,7 @@ return {
       response = { ref = "RunInstancesResponse" },
     },
     show_alarm_summary = {
-      name = "ShowAlarmSummary",
+      sdk_operation = "ShowAlarmSummary",
       method = "GET",
       path = "/v1/{project_id}/physicalservers/alarms/summary",
       content_type = "application/json",
@@ -323,7 +323,7 @@ return {
       response = { ref = "ShowAlarmSummaryResponse" },
     },
     show_alarm_trend = {
-      name = "ShowAlarmTrend",
+      sdk_operation = "ShowAlarmTrend",
       method = "GET",
       path = "/v1/{project_id}/physicalservers/alarms/trend",
       content_type = "application/json",
@@ -334,7 +334,7 @@ return {
       response = { ref = "ShowAlarmTrendResponse" },
     },
     show_event = {
-      name = "ShowEvent",
+      sdk_operation = "ShowEvent",
       method = "GET",
       path = "/v1/{project_id}/physicalservers/events/{event_id}",
       content_type = "application/json",
@@ -344,7 +344,7 @@ return {
       response = { ref = "ShowEventResponse" },
     },
     show_instance_status = {
-      name = "ShowInstanceStatus",
+      sdk_operation = "ShowInstanceStatus",
       method = "GET",
       path = "/v1/{project_id}/instances/{id}/status",
       content_type = "application/json",
@@ -354,7 +354,7 @@ return {
       response = { ref = "ShowInstanceStatusResponse" },
     },
     show_logs_export_status = {
-      name = "ShowLogsExportStatus",
+      sdk_operation = "ShowLogsExportStatus",
       method = "GET",
       path = "/v1/{project_id}/physicalservers/{id}/logs/exports/{export_id}",
       content_type = "application/json",
@@ -365,7 +365,7 @@ return {
       response = { ref = "ShowLogsExportStatusResponse" },
     },
     show_remote_console = {
-      name = "ShowRemoteConsole",
+      sdk_operation = "ShowRemoteConsole",
       method = "GET",
       path = "/v1/{project_id}/physicalservers/{id}/remote-console-address",
       content_type = "application/json",
@@ -375,7 +375,7 @@ return {
       response = { ref = "ShowRemoteConsoleResponse" },
     },
     show_server = {
-      name = "ShowServer",
+      sdk_operation = "ShowServer",
       method = "GET",
       path = "/v1/{project_id}/physicalservers/{id}",
       content_type = "application/json",
@@ -385,7 +385,7 @@ return {
       response = { ref = "ShowServerResponse" },
     },
     show_server_firmware_attributes = {
-      name = "ShowServerFirmwareAttributes",
+      sdk_operation = "ShowServerFirmwareAttributes",
       method = "GET",
       path = "/v1/{project_id}/physicalservers/{id}/firmware-attributes",
       content_type = "application/json",
@@ -395,7 +395,7 @@ return {
       response = { type = "array", items = { ref = "FirmwareDetails" } },
     },
     show_server_hardware_attributes = {
-      name = "ShowServerHardwareAttributes",
+      sdk_operation = "ShowServerHardwareAttributes",
       method = "GET",
       path = "/v1/{project_id}/physicalservers/{id}/hardware-attributes",
       content_type = "application/json",
@@ -405,7 +405,7 @@ return {
       response = { ref = "ShowServerHardwareAttributesResponse" },
     },
     show_server_status = {
-      name = "ShowServerStatus",
+      sdk_operation = "ShowServerStatus",
       method = "GET",
       path = "/v1/{project_id}/physicalservers/status",
       content_type = "application/json",
@@ -413,7 +413,7 @@ return {
       response = { ref = "ShowServerStatusResponse" },
     },
     update_i_dcs = {
-      name = "UpdateIDcs",
+      sdk_operation = "UpdateIDcs",
       method = "PUT",
       path = "/v1/{project_id}/idcs",
       content_type = "application/json;charset=UTF-8",
@@ -423,7 +423,7 @@ return {
       response = { type = "string" },
     },
     update_i_rack = {
-      name = "UpdateIRack",
+      sdk_operation = "UpdateIRack",
       method = "PUT",
       path = "/v1/{project_id}/iracks/{irack_id}",
       content_type = "application/json;charset=UTF-8",

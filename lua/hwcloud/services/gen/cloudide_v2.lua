@@ -39,7 +39,7 @@ return {
   },
   operations = {
     add_extension_evaluation = {
-      name = "AddExtensionEvaluation",
+      sdk_operation = "AddExtensionEvaluation",
       method = "POST",
       path = "/v1/marketplace/extension/evaluation",
       content_type = "application/json",
@@ -51,7 +51,7 @@ return {
       response = { ref = "AddExtensionEvaluationResponse" },
     },
     add_extension_evaluation_reply = {
-      name = "AddExtensionEvaluationReply",
+      sdk_operation = "AddExtensionEvaluationReply",
       method = "POST",
       path = "/v1/marketplace/extension/evaluation/reply",
       content_type = "application/json",
@@ -64,7 +64,7 @@ return {
       response = { ref = "AddExtensionEvaluationReplyResponse" },
     },
     add_extension_star = {
-      name = "AddExtensionStar",
+      sdk_operation = "AddExtensionStar",
       method = "POST",
       path = "/v1/marketplace/star",
       content_type = "application/json",
@@ -77,7 +77,7 @@ return {
       response = { ref = "AddExtensionStarResponse" },
     },
     check_instance_access = {
-      name = "CheckInstanceAccess",
+      sdk_operation = "CheckInstanceAccess",
       method = "GET",
       path = "/v2/instances/{instance_id}/access",
       content_type = "application/json",
@@ -87,7 +87,7 @@ return {
       response = { ref = "CheckInstanceAccessResponse" },
     },
     check_malicious_extension_evaluation = {
-      name = "CheckMaliciousExtensionEvaluation",
+      sdk_operation = "CheckMaliciousExtensionEvaluation",
       method = "POST",
       path = "/v1/marketplace/extension/evaluation/accusation",
       content_type = "application/json",
@@ -100,7 +100,7 @@ return {
       response = { ref = "CheckMaliciousExtensionEvaluationResponse" },
     },
     check_name = {
-      name = "CheckName",
+      sdk_operation = "CheckName",
       method = "GET",
       path = "/v2/instances/duplicate",
       content_type = "application/json",
@@ -110,7 +110,7 @@ return {
       response = { ref = "CheckNameResponse" },
     },
     create_acceptance = {
-      name = "CreateAcceptance",
+      sdk_operation = "CreateAcceptance",
       method = "POST",
       path = "/v2/aims/codemodelserver/code-generation/acceptance",
       content_type = "application/json",
@@ -122,7 +122,7 @@ return {
       response = { ref = "CreateAcceptanceResponse" },
     },
     create_apply = {
-      name = "CreateApply",
+      sdk_operation = "CreateApply",
       method = "POST",
       path = "/v2/aims/codemodelserver/join-request",
       content_type = "application/json",
@@ -138,7 +138,7 @@ return {
       response = { ref = "CreateApplyResponse" },
     },
     create_event = {
-      name = "CreateEvent",
+      sdk_operation = "CreateEvent",
       method = "POST",
       path = "/v2/aims/codemodelserver/management/event",
       content_type = "application/json",
@@ -152,7 +152,7 @@ return {
       response = { ref = "CreateEventResponse" },
     },
     create_extension_authorization = {
-      name = "CreateExtensionAuthorization",
+      sdk_operation = "CreateExtensionAuthorization",
       method = "POST",
       path = "/v2/extension/authorization/{instance_id}",
       content_type = "application/json",
@@ -164,7 +164,7 @@ return {
       response = { ref = "CreateExtensionAuthorizationResponse" },
     },
     create_instance = {
-      name = "CreateInstance",
+      sdk_operation = "CreateInstance",
       method = "POST",
       path = "/v2/{org_id}/instances",
       content_type = "application/json",
@@ -195,7 +195,7 @@ return {
       response = { ref = "CreateInstanceResponse" },
     },
     create_instance_by3rd = {
-      name = "CreateInstanceBy3rd",
+      sdk_operation = "CreateInstanceBy3rd",
       method = "POST",
       path = "/v2/instances",
       content_type = "application/json",
@@ -217,7 +217,7 @@ return {
       response = { ref = "CreateInstanceBy3rdResponse" },
     },
     create_login = {
-      name = "CreateLogin",
+      sdk_operation = "CreateLogin",
       method = "POST",
       path = "/v2/aims/codemodelserver/code-generation/login",
       content_type = "application/json",
@@ -230,7 +230,7 @@ return {
       response = { ref = "CreateLoginResponse" },
     },
     create_request = {
-      name = "CreateRequest",
+      sdk_operation = "CreateRequest",
       method = "POST",
       path = "/v2/aims/codemodelserver/code-generation/request",
       content_type = "application/json",
@@ -254,7 +254,7 @@ return {
       response = { ref = "CreateRequestResponse" },
     },
     delete_evaluation = {
-      name = "DeleteEvaluation",
+      sdk_operation = "DeleteEvaluation",
       method = "DELETE",
       path = "/v1/marketplace/evaluation/{evaluation_id}",
       content_type = "application/json",
@@ -264,7 +264,7 @@ return {
       response = { ref = "DeleteEvaluationResponse" },
     },
     delete_evaluation_reply = {
-      name = "DeleteEvaluationReply",
+      sdk_operation = "DeleteEvaluationReply",
       method = "DELETE",
       path = "/v1/marketplace/evaluation/reply/{reply_id}",
       content_type = "application/json",
@@ -274,7 +274,7 @@ return {
       response = { ref = "DeleteEvaluationReplyResponse" },
     },
     delete_instance = {
-      name = "DeleteInstance",
+      sdk_operation = "DeleteInstance",
       method = "DELETE",
       path = "/v2/instances/{instance_id}",
       content_type = "application/json",
@@ -284,7 +284,7 @@ return {
       response = { ref = "DeleteInstanceResponse" },
     },
     list_extensions = {
-      name = "ListExtensions",
+      sdk_operation = "ListExtensions",
       method = "POST",
       path = "/v1/marketplace/extension/extensionquery",
       content_type = "application/json",
@@ -296,7 +296,7 @@ return {
       response = { ref = "ListExtensionsResponse" },
     },
     list_instances = {
-      name = "ListInstances",
+      sdk_operation = "ListInstances",
       method = "GET",
       path = "/v2/instances",
       content_type = "application/json",
@@ -313,7 +313,7 @@ return {
       response = { ref = "ListInstancesResponse" },
     },
     list_org_instances = {
-      name = "ListOrgInstances",
+      sdk_operation = "ListOrgInstances",
       method = "GET",
       path = "/v2/{org_id}/instances",
       content_type = "application/json",
@@ -328,7 +328,7 @@ return {
       response = { ref = "ListOrgInstancesResponse" },
     },
     list_project_templates = {
-      name = "ListProjectTemplates",
+      sdk_operation = "ListProjectTemplates",
       method = "GET",
       path = "/v2/templates",
       content_type = "application/json",
@@ -339,7 +339,7 @@ return {
       response = { ref = "ListProjectTemplatesResponse" },
     },
     list_publisher = {
-      name = "ListPublisher",
+      sdk_operation = "ListPublisher",
       method = "GET",
       path = "/v1/marketplace/publishers/mine",
       content_type = "application/json",
@@ -349,7 +349,7 @@ return {
       response = { ref = "ListPublisherResponse" },
     },
     list_stacks = {
-      name = "ListStacks",
+      sdk_operation = "ListStacks",
       method = "GET",
       path = "/v2/stacks/tag",
       content_type = "application/json",
@@ -359,7 +359,7 @@ return {
       response = { ref = "ListStacksResponse" },
     },
     publish_extension = {
-      name = "PublishExtension",
+      sdk_operation = "PublishExtension",
       method = "POST",
       path = "/v1/marketplace/extension/{task_id}/archiving",
       content_type = "application/json",
@@ -372,7 +372,7 @@ return {
       response = { ref = "PublishExtensionResponse" },
     },
     show_account_status = {
-      name = "ShowAccountStatus",
+      sdk_operation = "ShowAccountStatus",
       method = "GET",
       path = "/v2/permission/account/status",
       content_type = "application/json",
@@ -380,7 +380,7 @@ return {
       response = { ref = "ShowAccountStatusResponse" },
     },
     show_category_list = {
-      name = "ShowCategoryList",
+      sdk_operation = "ShowCategoryList",
       method = "GET",
       path = "/v1/marketplace/extension/category",
       content_type = "application/json",
@@ -394,7 +394,7 @@ return {
       response = { ref = "ShowCategoryListResponse" },
     },
     show_extension_authorization = {
-      name = "ShowExtensionAuthorization",
+      sdk_operation = "ShowExtensionAuthorization",
       method = "GET",
       path = "/v2/extension/authorization",
       content_type = "application/json",
@@ -406,7 +406,7 @@ return {
       response = { ref = "ShowExtensionAuthorizationResponse" },
     },
     show_extension_detail = {
-      name = "ShowExtensionDetail",
+      sdk_operation = "ShowExtensionDetail",
       method = "POST",
       path = "/v1/marketplace/extension/public/detail",
       content_type = "application/json",
@@ -417,7 +417,7 @@ return {
       response = { ref = "ShowExtensionDetailResponse" },
     },
     show_extension_evaluation = {
-      name = "ShowExtensionEvaluation",
+      sdk_operation = "ShowExtensionEvaluation",
       method = "GET",
       path = "/v1/marketplace/feedback/evaluation",
       content_type = "application/json",
@@ -429,7 +429,7 @@ return {
       response = { ref = "ShowExtensionEvaluationResponse" },
     },
     show_extension_evaluation_star = {
-      name = "ShowExtensionEvaluationStar",
+      sdk_operation = "ShowExtensionEvaluationStar",
       method = "GET",
       path = "/v1/marketplace/feedback/star",
       content_type = "application/json",
@@ -441,7 +441,7 @@ return {
       response = { ref = "ShowExtensionEvaluationStarResponse" },
     },
     show_extension_testing_result = {
-      name = "ShowExtensionTestingResult",
+      sdk_operation = "ShowExtensionTestingResult",
       method = "GET",
       path = "/v1/marketplace/extension/{task_id}/status",
       content_type = "application/json",
@@ -452,7 +452,7 @@ return {
       response = { ref = "ShowExtensionTestingResultResponse" },
     },
     show_instance = {
-      name = "ShowInstance",
+      sdk_operation = "ShowInstance",
       method = "GET",
       path = "/v2/instances/{instance_id}",
       content_type = "application/json",
@@ -462,7 +462,7 @@ return {
       response = { ref = "ShowInstanceResponse" },
     },
     show_instance_status_info = {
-      name = "ShowInstanceStatusInfo",
+      sdk_operation = "ShowInstanceStatusInfo",
       method = "GET",
       path = "/v2/instances/{instance_id}/status",
       content_type = "application/json",
@@ -472,7 +472,7 @@ return {
       response = { ref = "ShowInstanceStatusInfoResponse" },
     },
     show_price = {
-      name = "ShowPrice",
+      sdk_operation = "ShowPrice",
       method = "GET",
       path = "/v2/stacks/price",
       content_type = "application/json",
@@ -480,7 +480,7 @@ return {
       response = { ref = "ShowPriceResponse" },
     },
     show_result = {
-      name = "ShowResult",
+      sdk_operation = "ShowResult",
       method = "GET",
       path = "/v2/aims/codemodelserver/code-generation/results",
       content_type = "application/json",
@@ -490,7 +490,7 @@ return {
       response = { ref = "ShowResultResponse" },
     },
     start_chat = {
-      name = "StartChat",
+      sdk_operation = "StartChat",
       method = "POST",
       path = "/v1/codebreezetsbot/devmind/tsbot/start-chat",
       content_type = "application/json",
@@ -502,7 +502,7 @@ return {
       response = { ref = "StartChatResponse" },
     },
     start_instance = {
-      name = "StartInstance",
+      sdk_operation = "StartInstance",
       method = "PUT",
       path = "/v2/instances/{instance_id}/runtime",
       content_type = "application/json",
@@ -515,7 +515,7 @@ return {
       response = { ref = "StartInstanceResponse" },
     },
     stop_instance = {
-      name = "StopInstance",
+      sdk_operation = "StopInstance",
       method = "DELETE",
       path = "/v2/instances/{instance_id}/runtime",
       content_type = "application/json",
@@ -525,7 +525,7 @@ return {
       response = { ref = "StopInstanceResponse" },
     },
     sync_chat = {
-      name = "SyncChat",
+      sdk_operation = "SyncChat",
       method = "POST",
       path = "/v1/codebreezetsbot/devmind/tsbot/async-chat",
       content_type = "application/json",
@@ -543,7 +543,7 @@ return {
       response = { ref = "SyncChatResponse" },
     },
     sync_get_chat_result = {
-      name = "SyncGetChatResult",
+      sdk_operation = "SyncGetChatResult",
       method = "POST",
       path = "/v1/codebreezetsbot/devmind/tsbot/async-get-chat-result",
       content_type = "application/json",
@@ -554,7 +554,7 @@ return {
       response = { ref = "SyncGetChatResultResponse" },
     },
     update_instance = {
-      name = "UpdateInstance",
+      sdk_operation = "UpdateInstance",
       method = "PUT",
       path = "/v2/instances/{instance_id}",
       content_type = "application/json",
@@ -568,7 +568,7 @@ return {
       response = { ref = "UpdateInstanceResponse" },
     },
     update_instance_activity = {
-      name = "UpdateInstanceActivity",
+      sdk_operation = "UpdateInstanceActivity",
       method = "PUT",
       path = "/v2/instances/{instance_id}/activity",
       content_type = "application/json",
@@ -578,7 +578,7 @@ return {
       response = { ref = "UpdateInstanceActivityResponse" },
     },
     upload_extension_file = {
-      name = "UploadExtensionFile",
+      sdk_operation = "UploadExtensionFile",
       method = "POST",
       path = "/v1/marketplace/file/plugin",
       content_type = "multipart/form-data",
@@ -590,7 +590,7 @@ return {
       response = { ref = "UploadExtensionFileResponse" },
     },
     upload_file_publisher = {
-      name = "UploadFilePublisher",
+      sdk_operation = "UploadFilePublisher",
       method = "POST",
       path = "/v2/fileservice/file/upload",
       content_type = "multipart/form-data",

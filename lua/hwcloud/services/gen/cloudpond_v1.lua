@@ -63,7 +63,7 @@ return {
   },
   operations = {
     create_edge_site = {
-      name = "CreateEdgeSite",
+      sdk_operation = "CreateEdgeSite",
       method = "POST",
       path = "/v1/{domain_id}/edge-sites",
       content_type = "application/json",
@@ -74,7 +74,7 @@ return {
       response = { ref = "CreateEdgeSiteResponse" },
     },
     delete_edge_site = {
-      name = "DeleteEdgeSite",
+      sdk_operation = "DeleteEdgeSite",
       method = "DELETE",
       path = "/v1/{domain_id}/edge-sites/{site_id}",
       content_type = "application/json",
@@ -84,7 +84,7 @@ return {
       response = { ref = "DeleteEdgeSiteResponse" },
     },
     list_edge_site_metrics = {
-      name = "ListEdgeSiteMetrics",
+      sdk_operation = "ListEdgeSiteMetrics",
       method = "GET",
       path = "/v1/{domain_id}/edge-sites/{site_id}/metric-data",
       content_type = "application/json",
@@ -95,7 +95,7 @@ return {
       response = { ref = "ListEdgeSiteMetricsResponse" },
     },
     list_edge_sites = {
-      name = "ListEdgeSites",
+      sdk_operation = "ListEdgeSites",
       method = "GET",
       path = "/v1/{domain_id}/edge-sites",
       content_type = "application/json",
@@ -114,7 +114,7 @@ return {
       response = { ref = "ListEdgeSitesResponse" },
     },
     list_quotas = {
-      name = "ListQuotas",
+      sdk_operation = "ListQuotas",
       method = "GET",
       path = "/v1/{domain_id}/quotas",
       content_type = "application/json",
@@ -122,7 +122,7 @@ return {
       response = { ref = "ListQuotasResponse" },
     },
     list_racks = {
-      name = "ListRacks",
+      sdk_operation = "ListRacks",
       method = "GET",
       path = "/v1/{domain_id}/racks",
       content_type = "application/json",
@@ -137,7 +137,7 @@ return {
       response = { ref = "ListRacksResponse" },
     },
     list_storage_pools = {
-      name = "ListStoragePools",
+      sdk_operation = "ListStoragePools",
       method = "GET",
       path = "/v1/{domain_id}/storage-pools",
       content_type = "application/json",
@@ -152,7 +152,7 @@ return {
       response = { ref = "ListStoragePoolsResponse" },
     },
     list_supported_regions = {
-      name = "ListSupportedRegions",
+      sdk_operation = "ListSupportedRegions",
       method = "GET",
       path = "/v1/{domain_id}/regions",
       content_type = "application/json",
@@ -167,7 +167,7 @@ return {
       response = { ref = "ListSupportedRegionsResponse" },
     },
     list_supported_zones = {
-      name = "ListSupportedZones",
+      sdk_operation = "ListSupportedZones",
       method = "GET",
       path = "/v1/{domain_id}/zones",
       content_type = "application/json",
@@ -182,7 +182,7 @@ return {
       response = { ref = "ListSupportedZonesResponse" },
     },
     show_edge_site = {
-      name = "ShowEdgeSite",
+      sdk_operation = "ShowEdgeSite",
       method = "GET",
       path = "/v1/{domain_id}/edge-sites/{site_id}",
       content_type = "application/json",
@@ -192,7 +192,7 @@ return {
       response = { ref = "ShowEdgeSiteResponse" },
     },
     show_rack = {
-      name = "ShowRack",
+      sdk_operation = "ShowRack",
       method = "GET",
       path = "/v1/{domain_id}/racks/{id}",
       content_type = "application/json",
@@ -202,7 +202,7 @@ return {
       response = { ref = "ShowRackResponse" },
     },
     show_storage_pool = {
-      name = "ShowStoragePool",
+      sdk_operation = "ShowStoragePool",
       method = "GET",
       path = "/v1/{domain_id}/storage-pools/{id}",
       content_type = "application/json",
@@ -212,7 +212,7 @@ return {
       response = { ref = "ShowStoragePoolResponse" },
     },
     update_edge_site = {
-      name = "UpdateEdgeSite",
+      sdk_operation = "UpdateEdgeSite",
       method = "PUT",
       path = "/v1/{domain_id}/edge-sites/{site_id}",
       content_type = "application/json",

@@ -19,7 +19,7 @@ return {
   },
   operations = {
     list_network_device_offerings = {
-      name = "ListNetworkDeviceOfferings",
+      sdk_operation = "ListNetworkDeviceOfferings",
       method = "GET",
       path = "/v2/{domain_id}/network-device-offerings",
       content_type = "application/json",
@@ -35,7 +35,7 @@ return {
       response = { ref = "ListNetworkDeviceOfferingsResponse" },
     },
     list_network_devices = {
-      name = "ListNetworkDevices",
+      sdk_operation = "ListNetworkDevices",
       method = "GET",
       path = "/v2/{domain_id}/network-devices",
       content_type = "application/json",
@@ -50,7 +50,7 @@ return {
       response = { ref = "ListNetworkDevicesResponse" },
     },
     list_sale_cycles = {
-      name = "ListSaleCycles",
+      sdk_operation = "ListSaleCycles",
       method = "GET",
       path = "/v2/{domain_id}/sale-cycles",
       content_type = "application/json",
@@ -60,7 +60,7 @@ return {
       response = { ref = "ListSaleCyclesResponse" },
     },
     list_server_offerings = {
-      name = "ListServerOfferings",
+      sdk_operation = "ListServerOfferings",
       method = "GET",
       path = "/v2/{domain_id}/server-offerings",
       content_type = "application/json",
@@ -75,7 +75,7 @@ return {
       response = { ref = "ListServerOfferingsResponse" },
     },
     list_servers = {
-      name = "ListServers",
+      sdk_operation = "ListServers",
       method = "GET",
       path = "/v2/{domain_id}/servers",
       content_type = "application/json",
@@ -90,7 +90,7 @@ return {
       response = { ref = "ListServersResponse" },
     },
     list_storage_gears = {
-      name = "ListStorageGears",
+      sdk_operation = "ListStorageGears",
       method = "GET",
       path = "/v2/{domain_id}/storage-gears",
       content_type = "application/json",
@@ -105,7 +105,7 @@ return {
       response = { ref = "ListStorageGearsResponse" },
     },
     list_storage_pools = {
-      name = "ListStoragePools",
+      sdk_operation = "ListStoragePools",
       method = "GET",
       path = "/v2/{domain_id}/storage-pools",
       content_type = "application/json",
@@ -119,7 +119,7 @@ return {
       response = { ref = "ListStoragePoolsResponse" },
     },
     list_storage_types = {
-      name = "ListStorageTypes",
+      sdk_operation = "ListStorageTypes",
       method = "GET",
       path = "/v2/{domain_id}/storage-types",
       content_type = "application/json",
@@ -133,7 +133,7 @@ return {
       response = { ref = "ListStorageTypesResponse" },
     },
     show_network_device = {
-      name = "ShowNetworkDevice",
+      sdk_operation = "ShowNetworkDevice",
       method = "GET",
       path = "/v2/{domain_id}/network-devices/{network_device_id}",
       content_type = "application/json",
@@ -143,7 +143,7 @@ return {
       response = { ref = "ShowNetworkDeviceResponse" },
     },
     show_server = {
-      name = "ShowServer",
+      sdk_operation = "ShowServer",
       method = "GET",
       path = "/v2/{domain_id}/servers/{server_id}",
       content_type = "application/json",
@@ -153,7 +153,7 @@ return {
       response = { ref = "ShowServerResponse" },
     },
     show_storage_pool = {
-      name = "ShowStoragePool",
+      sdk_operation = "ShowStoragePool",
       method = "GET",
       path = "/v2/{domain_id}/storage-pools/{id}",
       content_type = "application/json",

@@ -18,7 +18,7 @@ return {
   },
   operations = {
     list_rtc_abnormal_event = {
-      name = "ListRtcAbnormalEvent",
+      sdk_operation = "ListRtcAbnormalEvent",
       method = "GET",
       path = "/v1/{project_id}/rtc/client/abnormalevent",
       content_type = "application/json",
@@ -33,7 +33,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_rtc_abnormal_event_dimension = {
-      name = "ListRtcAbnormalEventDimension",
+      sdk_operation = "ListRtcAbnormalEventDimension",
       method = "GET",
       path = "/v1/rtc/data/abnormal-event/dimension",
       content_type = "application/json",
@@ -48,7 +48,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_rtc_abnormal_events = {
-      name = "ListRtcAbnormalEvents",
+      sdk_operation = "ListRtcAbnormalEvents",
       method = "GET",
       path = "/v1/rtc/data/abnormal-events",
       content_type = "application/json",
@@ -66,7 +66,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_rtc_client_qos_details = {
-      name = "ListRtcClientQosDetails",
+      sdk_operation = "ListRtcClientQosDetails",
       method = "GET",
       path = "/v1/{project_id}/rtc/client/qos/details",
       content_type = "application/json",
@@ -94,7 +94,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_rtc_event = {
-      name = "ListRtcEvent",
+      sdk_operation = "ListRtcEvent",
       method = "GET",
       path = "/v1/{project_id}/rtc/client/event",
       content_type = "application/json",
@@ -109,7 +109,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_rtc_history_quality = {
-      name = "ListRtcHistoryQuality",
+      sdk_operation = "ListRtcHistoryQuality",
       method = "GET",
       path = "/v1/{project_id}/rtc/history/quality",
       content_type = "application/json",
@@ -127,7 +127,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_rtc_history_scale = {
-      name = "ListRtcHistoryScale",
+      sdk_operation = "ListRtcHistoryScale",
       method = "GET",
       path = "/v1/{project_id}/rtc/history/scale",
       content_type = "application/json",
@@ -145,7 +145,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_rtc_history_usage = {
-      name = "ListRtcHistoryUsage",
+      sdk_operation = "ListRtcHistoryUsage",
       method = "GET",
       path = "/v1/{project_id}/rtc/history/usage",
       content_type = "application/json",
@@ -163,7 +163,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_rtc_realtime_network = {
-      name = "ListRtcRealtimeNetwork",
+      sdk_operation = "ListRtcRealtimeNetwork",
       method = "GET",
       path = "/v1/{project_id}/rtc/realtime/network",
       content_type = "application/json",
@@ -183,7 +183,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_rtc_realtime_quality = {
-      name = "ListRtcRealtimeQuality",
+      sdk_operation = "ListRtcRealtimeQuality",
       method = "GET",
       path = "/v1/{project_id}/rtc/realtime/quality",
       content_type = "application/json",
@@ -203,7 +203,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_rtc_realtime_scale = {
-      name = "ListRtcRealtimeScale",
+      sdk_operation = "ListRtcRealtimeScale",
       method = "GET",
       path = "/v1/{project_id}/rtc/realtime/scale",
       content_type = "application/json",
@@ -222,7 +222,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_rtc_realtime_scale_dimension = {
-      name = "ListRtcRealtimeScaleDimension",
+      sdk_operation = "ListRtcRealtimeScaleDimension",
       method = "GET",
       path = "/v1/{project_id}/rtc/realtime/scale/dimension",
       content_type = "application/json",
@@ -241,7 +241,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_rtc_room_list = {
-      name = "ListRtcRoomList",
+      sdk_operation = "ListRtcRoomList",
       method = "GET",
       path = "/v1/{project_id}/rtc/rooms",
       content_type = "application/json",
@@ -263,7 +263,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_rtc_user_list = {
-      name = "ListRtcUserList",
+      sdk_operation = "ListRtcUserList",
       method = "GET",
       path = "/v1/{project_id}/rtc/users",
       content_type = "application/json",

@@ -74,7 +74,7 @@ return {
   },
   operations = {
     create_app = {
-      name = "CreateApp",
+      sdk_operation = "CreateApp",
       method = "POST",
       path = "/v2/apps",
       content_type = "application/json;charset=utf-8",
@@ -89,7 +89,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-Id" },
     },
     create_individual_stream_job = {
-      name = "CreateIndividualStreamJob",
+      sdk_operation = "CreateIndividualStreamJob",
       method = "POST",
       path = "/v2/apps/{app_id}/individual-stream-jobs",
       content_type = "application/json;charset=utf-8",
@@ -111,7 +111,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-Id" },
     },
     create_mix_job = {
-      name = "CreateMixJob",
+      sdk_operation = "CreateMixJob",
       method = "POST",
       path = "/v2/apps/{app_id}/mix-stream-jobs",
       content_type = "application/json;charset=utf-8",
@@ -128,7 +128,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-Id" },
     },
     create_record_rule = {
-      name = "CreateRecordRule",
+      sdk_operation = "CreateRecordRule",
       method = "POST",
       path = "/v2/apps/{app_id}/record-rules",
       content_type = "application/json;charset=utf-8",
@@ -147,7 +147,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-Id" },
     },
     delete_app = {
-      name = "DeleteApp",
+      sdk_operation = "DeleteApp",
       method = "DELETE",
       path = "/v2/apps/{app_id}",
       content_type = "application/json",
@@ -161,7 +161,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-Id" },
     },
     delete_record_rule = {
-      name = "DeleteRecordRule",
+      sdk_operation = "DeleteRecordRule",
       method = "DELETE",
       path = "/v2/apps/{app_id}/record-rules/{rule_id}",
       content_type = "application/json",
@@ -176,7 +176,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-Id" },
     },
     list_apps = {
-      name = "ListApps",
+      sdk_operation = "ListApps",
       method = "GET",
       path = "/v2/apps",
       content_type = "application/json",
@@ -193,7 +193,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-Id" },
     },
     list_obs_bucket_objects = {
-      name = "ListObsBucketObjects",
+      sdk_operation = "ListObsBucketObjects",
       method = "GET",
       path = "/v2/rtc-ops/buckets/objects",
       content_type = "application/json",
@@ -207,7 +207,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-Id" },
     },
     list_obs_buckets = {
-      name = "ListObsBuckets",
+      sdk_operation = "ListObsBuckets",
       method = "GET",
       path = "/v2/rtc-ops/buckets",
       content_type = "application/json",
@@ -216,7 +216,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-Id" },
     },
     list_record_rules = {
-      name = "ListRecordRules",
+      sdk_operation = "ListRecordRules",
       method = "GET",
       path = "/v2/apps/{app_id}/record-rules",
       content_type = "application/json",
@@ -233,7 +233,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-Id" },
     },
     remove_room = {
-      name = "RemoveRoom",
+      sdk_operation = "RemoveRoom",
       method = "POST",
       path = "/v2/apps/{app_id}/rooms/{room_id}/dismiss",
       content_type = "application/json",
@@ -248,7 +248,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-Id" },
     },
     remove_users = {
-      name = "RemoveUsers",
+      sdk_operation = "RemoveUsers",
       method = "POST",
       path = "/v2/apps/{app_id}/rooms/{room_id}/batch-remove-users",
       content_type = "application/json;charset=utf-8",
@@ -265,7 +265,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-Id" },
     },
     show_app = {
-      name = "ShowApp",
+      sdk_operation = "ShowApp",
       method = "GET",
       path = "/v2/apps/{app_id}",
       content_type = "application/json",
@@ -279,7 +279,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-Id" },
     },
     show_auto_record = {
-      name = "ShowAutoRecord",
+      sdk_operation = "ShowAutoRecord",
       method = "GET",
       path = "/v2/apps/{app_id}/auto-record-mode",
       content_type = "application/json",
@@ -293,7 +293,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-Id" },
     },
     show_individual_stream_job = {
-      name = "ShowIndividualStreamJob",
+      sdk_operation = "ShowIndividualStreamJob",
       method = "GET",
       path = "/v2/apps/{app_id}/individual-stream-jobs/{job_id}",
       content_type = "application/json",
@@ -308,7 +308,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-Id" },
     },
     show_mix_job = {
-      name = "ShowMixJob",
+      sdk_operation = "ShowMixJob",
       method = "GET",
       path = "/v2/apps/{app_id}/mix-stream-jobs/{job_id}",
       content_type = "application/json",
@@ -323,7 +323,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-Id" },
     },
     show_record_callback = {
-      name = "ShowRecordCallback",
+      sdk_operation = "ShowRecordCallback",
       method = "GET",
       path = "/v2/apps/{app_id}/record-callback",
       content_type = "application/json",
@@ -337,7 +337,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-Id" },
     },
     show_record_rule = {
-      name = "ShowRecordRule",
+      sdk_operation = "ShowRecordRule",
       method = "GET",
       path = "/v2/apps/{app_id}/record-rules/{rule_id}",
       content_type = "application/json",
@@ -352,7 +352,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-Id" },
     },
     start_app = {
-      name = "StartApp",
+      sdk_operation = "StartApp",
       method = "POST",
       path = "/v2/apps/{app_id}/enable",
       content_type = "application/json",
@@ -366,7 +366,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-Id" },
     },
     stop_app = {
-      name = "StopApp",
+      sdk_operation = "StopApp",
       method = "POST",
       path = "/v2/apps/{app_id}/disable",
       content_type = "application/json",
@@ -380,7 +380,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-Id" },
     },
     stop_individual_stream_job = {
-      name = "StopIndividualStreamJob",
+      sdk_operation = "StopIndividualStreamJob",
       method = "DELETE",
       path = "/v2/apps/{app_id}/individual-stream-jobs/{job_id}",
       content_type = "application/json",
@@ -395,7 +395,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-Id" },
     },
     stop_mix_job = {
-      name = "StopMixJob",
+      sdk_operation = "StopMixJob",
       method = "DELETE",
       path = "/v2/apps/{app_id}/mix-stream-jobs/{job_id}",
       content_type = "application/json",
@@ -410,7 +410,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-Id" },
     },
     update_auto_record = {
-      name = "UpdateAutoRecord",
+      sdk_operation = "UpdateAutoRecord",
       method = "PUT",
       path = "/v2/apps/{app_id}/auto-record-mode",
       content_type = "application/json;charset=utf-8",
@@ -427,7 +427,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-Id" },
     },
     update_individual_stream_job = {
-      name = "UpdateIndividualStreamJob",
+      sdk_operation = "UpdateIndividualStreamJob",
       method = "PUT",
       path = "/v2/apps/{app_id}/individual-stream-jobs/{job_id}",
       content_type = "application/json;charset=utf-8",
@@ -444,7 +444,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-Id" },
     },
     update_mix_job = {
-      name = "UpdateMixJob",
+      sdk_operation = "UpdateMixJob",
       method = "PUT",
       path = "/v2/apps/{app_id}/mix-stream-jobs/{job_id}",
       content_type = "application/json;charset=utf-8",
@@ -461,7 +461,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-Id" },
     },
     update_obs_bucket_authority = {
-      name = "UpdateObsBucketAuthority",
+      sdk_operation = "UpdateObsBucketAuthority",
       method = "PUT",
       path = "/v2/rtc-ops/buckets/authentication",
       content_type = "application/json",
@@ -476,7 +476,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-Id" },
     },
     update_record_callback = {
-      name = "UpdateRecordCallback",
+      sdk_operation = "UpdateRecordCallback",
       method = "PUT",
       path = "/v2/apps/{app_id}/record-callback",
       content_type = "application/json;charset=utf-8",
@@ -493,7 +493,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-Id" },
     },
     update_record_rule = {
-      name = "UpdateRecordRule",
+      sdk_operation = "UpdateRecordRule",
       method = "PUT",
       path = "/v2/apps/{app_id}/record-rules/{rule_id}",
       content_type = "application/json;charset=utf-8",

@@ -72,7 +72,7 @@ return {
   },
   operations = {
     create_cloud_table_cluster = {
-      name = "CreateCloudTableCluster",
+      sdk_operation = "CreateCloudTableCluster",
       method = "POST",
       path = "/v3/{project_id}/clusters",
       content_type = "application/json",
@@ -92,7 +92,7 @@ return {
       response = { ref = "CreateCloudTableClusterResponse" },
     },
     create_cluster = {
-      name = "CreateCluster",
+      sdk_operation = "CreateCluster",
       method = "POST",
       path = "/v2/{project_id}/clusters",
       content_type = "application/json",
@@ -104,7 +104,7 @@ return {
       response = { ref = "CreateClusterResponse" },
     },
     delete_cluster = {
-      name = "DeleteCluster",
+      sdk_operation = "DeleteCluster",
       method = "DELETE",
       path = "/v2/{project_id}/clusters/{cluster_id}",
       content_type = "application/json",
@@ -115,7 +115,7 @@ return {
       response = { ref = "DeleteClusterResponse" },
     },
     enable_component = {
-      name = "EnableComponent",
+      sdk_operation = "EnableComponent",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/components/{component_name}",
       content_type = "application/json",
@@ -129,7 +129,7 @@ return {
       response = { ref = "EnableComponentResponse" },
     },
     expand_cluster_component = {
-      name = "ExpandClusterComponent",
+      sdk_operation = "ExpandClusterComponent",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/nodes",
       content_type = "application/json",
@@ -143,7 +143,7 @@ return {
       response = { ref = "ExpandClusterComponentResponse" },
     },
     list_clusters = {
-      name = "ListClusters",
+      sdk_operation = "ListClusters",
       method = "GET",
       path = "/v2/{project_id}/clusters",
       content_type = "application/json",
@@ -155,7 +155,7 @@ return {
       response = { ref = "ListClustersResponse" },
     },
     reboot_cloud_table_cluster = {
-      name = "RebootCloudTableCluster",
+      sdk_operation = "RebootCloudTableCluster",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/restart",
       content_type = "application/json",
@@ -168,7 +168,7 @@ return {
       response = { type = "array", items = { ref = "RestartInstanceRsp" } },
     },
     show_cluster_detail = {
-      name = "ShowClusterDetail",
+      sdk_operation = "ShowClusterDetail",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}",
       content_type = "application/json",
@@ -179,7 +179,7 @@ return {
       response = { ref = "ShowClusterDetailResponse" },
     },
     show_cluster_setting = {
-      name = "ShowClusterSetting",
+      sdk_operation = "ShowClusterSetting",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/setting",
       content_type = "application/json",
@@ -190,7 +190,7 @@ return {
       response = { ref = "ShowClusterSettingResponse" },
     },
     update_cluster_setting = {
-      name = "UpdateClusterSetting",
+      sdk_operation = "UpdateClusterSetting",
       method = "PUT",
       path = "/v2/{project_id}/clusters/{cluster_id}/setting",
       content_type = "application/json",

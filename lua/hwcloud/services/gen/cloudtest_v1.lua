@@ -850,7 +850,7 @@ return {
   },
   operations = {
     add_case_result_four = {
-      name = "AddCaseResultFour",
+      sdk_operation = "AddCaseResultFour",
       method = "POST",
       path = "/v4/{project_id}/versions/{version_uri}/testcases/{case_uri}/results",
       content_type = "application/json",
@@ -873,7 +873,7 @@ return {
       response = { ref = "AddCaseResultFourResponse" },
     },
     add_feature = {
-      name = "AddFeature",
+      sdk_operation = "AddFeature",
       method = "POST",
       path = "/v4/features",
       content_type = "application/json",
@@ -892,7 +892,7 @@ return {
       response = { ref = "AddFeatureResponse" },
     },
     add_test_case_comment = {
-      name = "AddTestCaseComment",
+      sdk_operation = "AddTestCaseComment",
       method = "POST",
       path = "/GT3KServer/v4/{project_id}/testcases/{testcase_id}/comments",
       content_type = "application/json",
@@ -907,7 +907,7 @@ return {
       response = { ref = "AddTestCaseCommentResponse" },
     },
     add_test_case_result_log = {
-      name = "AddTestCaseResultLog",
+      sdk_operation = "AddTestCaseResultLog",
       method = "POST",
       path = "/v4/{project_id}/versions/{version_uri}/testcases/{case_uri}/results/init",
       content_type = "application/json",
@@ -921,7 +921,7 @@ return {
       response = { ref = "AddTestCaseResultLogResponse" },
     },
     batch_add_case_result_in_task = {
-      name = "BatchAddCaseResultInTask",
+      sdk_operation = "BatchAddCaseResultInTask",
       method = "POST",
       path = "/v4/{project_id}/versions/{version_uri}/task/testcases/results",
       content_type = "application/json",
@@ -938,7 +938,7 @@ return {
       response = { type = "string" },
     },
     batch_add_relations_by_one_case = {
-      name = "BatchAddRelationsByOneCase",
+      sdk_operation = "BatchAddRelationsByOneCase",
       method = "POST",
       path = "/testrelation/v4/workitems/{workitem_id}/relations",
       content_type = "application/json",
@@ -955,7 +955,7 @@ return {
       response = { ref = "BatchAddRelationsByOneCaseResponse" },
     },
     batch_add_resources_for_iterator = {
-      name = "BatchAddResourcesForIterator",
+      sdk_operation = "BatchAddResourcesForIterator",
       method = "POST",
       path = "/GT3KServer/v4/iterators/{iterator_id}/testcases/batch-add",
       content_type = "application/json",
@@ -975,7 +975,7 @@ return {
       response = { ref = "BatchAddResourcesForIteratorResponse" },
     },
     batch_delete_facotr_by_ids = {
-      name = "BatchDeleteFacotrByIds",
+      sdk_operation = "BatchDeleteFacotrByIds",
       method = "DELETE",
       path = "/v1/{project_id}/factor",
       content_type = "application/json",
@@ -987,7 +987,7 @@ return {
       response = { ref = "BatchDeleteFacotrByIdsResponse" },
     },
     batch_delete_test_case = {
-      name = "BatchDeleteTestCase",
+      sdk_operation = "BatchDeleteTestCase",
       method = "POST",
       path = "/v1/projects/{project_id}/testcases/batch-delete",
       content_type = "application/json",
@@ -1000,7 +1000,7 @@ return {
       response = { ref = "BatchDeleteTestCaseResponse" },
     },
     batch_delete_test_cases = {
-      name = "BatchDeleteTestCases",
+      sdk_operation = "BatchDeleteTestCases",
       method = "DELETE",
       path = "/GT3KServer/v4/testcases/batch-delete",
       content_type = "application/json",
@@ -1014,7 +1014,7 @@ return {
       response = { ref = "BatchDeleteTestCasesResponse" },
     },
     batch_delete_test_report = {
-      name = "BatchDeleteTestReport",
+      sdk_operation = "BatchDeleteTestReport",
       method = "DELETE",
       path = "/testreport/v4/{project_id}/test-reports/batch-delete",
       content_type = "application/json",
@@ -1025,7 +1025,7 @@ return {
       response = { ref = "BatchDeleteTestReportResponse" },
     },
     batch_remove_test_cases_from_iterator = {
-      name = "BatchRemoveTestCasesFromIterator",
+      sdk_operation = "BatchRemoveTestCasesFromIterator",
       method = "DELETE",
       path = "/GT3KServer/v4/iterators/{iterator_id}/testcases/batch-delete",
       content_type = "application/json",
@@ -1040,7 +1040,7 @@ return {
       response = { ref = "BatchRemoveTestCasesFromIteratorResponse" },
     },
     batch_show_test_case = {
-      name = "BatchShowTestCase",
+      sdk_operation = "BatchShowTestCase",
       method = "POST",
       path = "/v3/{project_id}/testcases",
       content_type = "application/json",
@@ -1052,7 +1052,7 @@ return {
       response = { ref = "BatchShowTestCaseResponse" },
     },
     batch_update_test_cases_in_diff_version = {
-      name = "BatchUpdateTestCasesInDiffVersion",
+      sdk_operation = "BatchUpdateTestCasesInDiffVersion",
       method = "PUT",
       path = "/v4/batch/update/testcases",
       content_type = "application/json",
@@ -1062,7 +1062,7 @@ return {
       response = { ref = "BatchUpdateTestCasesInDiffVersionResponse" },
     },
     batch_update_version_test_cases = {
-      name = "BatchUpdateVersionTestCases",
+      sdk_operation = "BatchUpdateVersionTestCases",
       method = "PUT",
       path = "/GT3KServer/v4/{project_id}/testcases/batch-update",
       content_type = "application/json",
@@ -1178,7 +1178,7 @@ return {
       response = { ref = "BatchUpdateVersionTestCasesResponse" },
     },
     check_permission = {
-      name = "CheckPermission",
+      sdk_operation = "CheckPermission",
       method = "GET",
       path = "/v1/{project_id}/permission/{id}",
       content_type = "application/json",
@@ -1189,7 +1189,7 @@ return {
       response = { ref = "CheckPermissionResponse" },
     },
     create_api_test_suite_by_repo_file = {
-      name = "CreateApiTestSuiteByRepoFile",
+      sdk_operation = "CreateApiTestSuiteByRepoFile",
       method = "POST",
       path = "/v1/projects/{project_id}/repository/testsuites",
       content_type = "application/json",
@@ -1204,7 +1204,7 @@ return {
       response = { ref = "CreateApiTestSuiteByRepoFileResponse" },
     },
     create_asset_tree = {
-      name = "CreateAssetTree",
+      sdk_operation = "CreateAssetTree",
       method = "POST",
       path = "/v1/{project_id}/asset-tree/{asset_id}/{parent_id}",
       content_type = "application/json",
@@ -1218,7 +1218,7 @@ return {
       response = { ref = "CreateAssetTreeResponse" },
     },
     create_backup_mindmap = {
-      name = "CreateBackupMindmap",
+      sdk_operation = "CreateBackupMindmap",
       method = "POST",
       path = "/v2/{project_id}/mindmap-backups/backup",
       content_type = "application/json",
@@ -1230,7 +1230,7 @@ return {
       response = { ref = "CreateBackupMindmapResponse" },
     },
     create_iterator = {
-      name = "CreateIterator",
+      sdk_operation = "CreateIterator",
       method = "POST",
       path = "/GT3KServer/v4/iterators",
       content_type = "application/json",
@@ -1264,7 +1264,7 @@ return {
       response = { ref = "CreateIteratorResponse" },
     },
     create_plan = {
-      name = "CreatePlan",
+      sdk_operation = "CreatePlan",
       method = "POST",
       path = "/v1/projects/{project_id}/plans",
       content_type = "application/json",
@@ -1279,7 +1279,7 @@ return {
       response = { ref = "CreatePlanResponse" },
     },
     create_project_branch = {
-      name = "CreateProjectBranch",
+      sdk_operation = "CreateProjectBranch",
       method = "POST",
       path = "/GT3KServer/v4/branches",
       content_type = "application/json",
@@ -1301,7 +1301,7 @@ return {
       response = { ref = "CreateProjectBranchResponse" },
     },
     create_relations_by_one_case = {
-      name = "CreateRelationsByOneCase",
+      sdk_operation = "CreateRelationsByOneCase",
       method = "POST",
       path = "/testrelation/v4/testcases/{case_id}/relations",
       content_type = "application/json",
@@ -1318,7 +1318,7 @@ return {
       response = { ref = "CreateRelationsByOneCaseResponse" },
     },
     create_report = {
-      name = "CreateReport",
+      sdk_operation = "CreateReport",
       method = "POST",
       path = "/GT3KServer/v4/{project_id}/versions/{version_id}/custom-reports",
       content_type = "application/json",
@@ -1336,7 +1336,7 @@ return {
       response = { ref = "CreateReportResponse" },
     },
     create_resource_uri = {
-      name = "CreateResourceUri",
+      sdk_operation = "CreateResourceUri",
       method = "POST",
       path = "/GT3KServer/v4/{project_id}/resource-uri",
       content_type = "application/json",
@@ -1346,7 +1346,7 @@ return {
       response = { ref = "CreateResourceUriResponse" },
     },
     create_service = {
-      name = "CreateService",
+      sdk_operation = "CreateService",
       method = "POST",
       path = "/v1/services",
       content_type = "application/json",
@@ -1358,7 +1358,7 @@ return {
       response = { ref = "CreateServiceResponse" },
     },
     create_task_default_result = {
-      name = "CreateTaskDefaultResult",
+      sdk_operation = "CreateTaskDefaultResult",
       method = "POST",
       path = "/v4/{project_id}/tasks/{task_uri}/results/init",
       content_type = "application/json",
@@ -1373,7 +1373,7 @@ return {
       response = { ref = "CreateTaskDefaultResultResponse" },
     },
     create_template = {
-      name = "CreateTemplate",
+      sdk_operation = "CreateTemplate",
       method = "POST",
       path = "/v2/{project_id}/templates",
       content_type = "application/json",
@@ -1385,7 +1385,7 @@ return {
       response = { ref = "CreateTemplateResponse" },
     },
     create_test_case = {
-      name = "CreateTestCase",
+      sdk_operation = "CreateTestCase",
       method = "POST",
       path = "/v1/projects/{project_id}/testcases",
       content_type = "application/json",
@@ -1401,7 +1401,7 @@ return {
       response = { ref = "CreateTestCaseResponse" },
     },
     create_test_case_in_plan = {
-      name = "CreateTestCaseInPlan",
+      sdk_operation = "CreateTestCaseInPlan",
       method = "POST",
       path = "/v1/projects/{project_id}/plans/{plan_id}/testcases/batch-add",
       content_type = "application/json",
@@ -1415,7 +1415,7 @@ return {
       response = { ref = "CreateTestCaseInPlanResponse" },
     },
     create_user_defined_url_key_word = {
-      name = "CreateUserDefinedUrlKeyWord",
+      sdk_operation = "CreateUserDefinedUrlKeyWord",
       method = "POST",
       path = "/v1/{project_id}/basic-aw",
       content_type = "application/json",
@@ -1435,7 +1435,7 @@ return {
       response = { ref = "CreateUserDefinedUrlKeyWordResponse" },
     },
     create_version_test_case = {
-      name = "CreateVersionTestCase",
+      sdk_operation = "CreateVersionTestCase",
       method = "POST",
       path = "/GT3KServer/v4/versions/{version_id}/testcases",
       content_type = "application/json",
@@ -1549,7 +1549,7 @@ return {
       response = { ref = "CreateVersionTestCaseResponse" },
     },
     delete_asset = {
-      name = "DeleteAsset",
+      sdk_operation = "DeleteAsset",
       method = "DELETE",
       path = "/v1/{project_id}/asset/{id}",
       content_type = "application/json",
@@ -1560,7 +1560,7 @@ return {
       response = { ref = "DeleteAssetResponse" },
     },
     delete_asset_tree = {
-      name = "DeleteAssetTree",
+      sdk_operation = "DeleteAssetTree",
       method = "DELETE",
       path = "/v1/{project_id}/asset-tree/{asset_id}/{parent_id}",
       content_type = "application/json",
@@ -1572,7 +1572,7 @@ return {
       response = { ref = "DeleteAssetTreeResponse" },
     },
     delete_basic_aw_by_id = {
-      name = "DeleteBasicAwById",
+      sdk_operation = "DeleteBasicAwById",
       method = "DELETE",
       path = "/v3/{project_id}/basic-aw/{aw_id}",
       content_type = "application/json",
@@ -1583,7 +1583,7 @@ return {
       response = { ref = "DeleteBasicAwByIdResponse" },
     },
     delete_cache_file = {
-      name = "DeleteCacheFile",
+      sdk_operation = "DeleteCacheFile",
       method = "DELETE",
       path = "/v4/{project_id}/resources/temp-attachments",
       content_type = "application/json",
@@ -1597,7 +1597,7 @@ return {
       response = { ref = "DeleteCacheFileResponse" },
     },
     delete_facotr_by_id = {
-      name = "DeleteFacotrById",
+      sdk_operation = "DeleteFacotrById",
       method = "DELETE",
       path = "/v1/{project_id}/factor/{id}",
       content_type = "application/json",
@@ -1608,7 +1608,7 @@ return {
       response = { ref = "DeleteFacotrByIdResponse" },
     },
     delete_mindmap_backup_by_id = {
-      name = "DeleteMindmapBackupById",
+      sdk_operation = "DeleteMindmapBackupById",
       method = "DELETE",
       path = "/v2/{project_id}/mindmap-backups/{id}",
       content_type = "application/json",
@@ -1619,7 +1619,7 @@ return {
       response = { ref = "DeleteMindmapBackupByIdResponse" },
     },
     delete_mindmap_recycle_by_id = {
-      name = "DeleteMindmapRecycleById",
+      sdk_operation = "DeleteMindmapRecycleById",
       method = "DELETE",
       path = "/v2/{project_id}/mindmap-recycles/{id}",
       content_type = "application/json",
@@ -1630,7 +1630,7 @@ return {
       response = { ref = "DeleteMindmapRecycleByIdResponse" },
     },
     delete_relations_by_one_case = {
-      name = "DeleteRelationsByOneCase",
+      sdk_operation = "DeleteRelationsByOneCase",
       method = "DELETE",
       path = "/testrelation/v4/testcases/{case_id}/relations",
       content_type = "application/json",
@@ -1645,7 +1645,7 @@ return {
       response = { ref = "DeleteRelationsByOneCaseResponse" },
     },
     delete_service = {
-      name = "DeleteService",
+      sdk_operation = "DeleteService",
       method = "DELETE",
       path = "/v1/services/{service_id}",
       content_type = "application/json",
@@ -1655,7 +1655,7 @@ return {
       response = { ref = "DeleteServiceResponse" },
     },
     delete_template_by_id = {
-      name = "DeleteTemplateById",
+      sdk_operation = "DeleteTemplateById",
       method = "DELETE",
       path = "/v2/{project_id}/templates/{id}",
       content_type = "application/json",
@@ -1666,7 +1666,7 @@ return {
       response = { ref = "DeleteTemplateByIdResponse" },
     },
     delete_test_case_comment = {
-      name = "DeleteTestCaseComment",
+      sdk_operation = "DeleteTestCaseComment",
       method = "DELETE",
       path = "/GT3KServer/v4/{project_id}/testcases/{testcase_id}/comments/{comment_id}",
       content_type = "application/json",
@@ -1679,7 +1679,7 @@ return {
       response = { ref = "DeleteTestCaseCommentResponse" },
     },
     delete_test_report_custom_detail_by_uri = {
-      name = "DeleteTestReportCustomDetailByUri",
+      sdk_operation = "DeleteTestReportCustomDetailByUri",
       method = "DELETE",
       path = "/v4/{project_id}/versions/{version_uri}/test-reports/{report_uri}/custom-infos/{custom_info_uri}",
       content_type = "application/json",
@@ -1692,7 +1692,7 @@ return {
       response = { ref = "DeleteTestReportCustomDetailByUriResponse" },
     },
     download_asset_template = {
-      name = "DownloadAssetTemplate",
+      sdk_operation = "DownloadAssetTemplate",
       method = "GET",
       path = "/v1/{project_id}/asset/template",
       content_type = "application/json",
@@ -1702,7 +1702,7 @@ return {
       response = { ref = "DownloadAssetTemplateResponse" },
     },
     download_step_image_new = {
-      name = "DownloadStepImageNew",
+      sdk_operation = "DownloadStepImageNew",
       method = "GET",
       path = "/v4/{project_id}/image/{parent}/{sub}/{file_name}/{file_type}",
       content_type = "application/json",
@@ -1716,7 +1716,7 @@ return {
       response = { ref = "DownloadStepImageNewResponse" },
     },
     export_factor = {
-      name = "ExportFactor",
+      sdk_operation = "ExportFactor",
       method = "POST",
       path = "/v1/{project_id}/asset/{asset_id}/export",
       content_type = "application/json",
@@ -1729,7 +1729,7 @@ return {
       response = { ref = "ExportFactorResponse" },
     },
     import_asset = {
-      name = "ImportAsset",
+      sdk_operation = "ImportAsset",
       method = "POST",
       path = "/v1/{project_id}/asset/import",
       content_type = "multipart/form-data",
@@ -1741,7 +1741,7 @@ return {
       response = { ref = "ImportAssetResponse" },
     },
     import_factor = {
-      name = "ImportFactor",
+      sdk_operation = "ImportFactor",
       method = "POST",
       path = "/v1/{project_id}/asset/{asset_id}/import",
       content_type = "multipart/form-data",
@@ -1754,7 +1754,7 @@ return {
       response = { ref = "ImportFactorResponse" },
     },
     list_alarm_statistics_using = {
-      name = "ListAlarmStatisticsUsing",
+      sdk_operation = "ListAlarmStatisticsUsing",
       method = "POST",
       path = "/v1/projects/{service_id}/dashboards/alarm/statistics",
       content_type = "application/json",
@@ -1767,7 +1767,7 @@ return {
       response = { type = "array", items = { ref = "AlertStatisticsDto" } },
     },
     list_alert_groups_by_condition = {
-      name = "ListAlertGroupsByCondition",
+      sdk_operation = "ListAlertGroupsByCondition",
       method = "POST",
       path = "/v1/projects/{service_id}/alert/group/users",
       content_type = "application/json",
@@ -1786,7 +1786,7 @@ return {
       response = { ref = "ListAlertGroupsByConditionResponse" },
     },
     list_alert_templates = {
-      name = "ListAlertTemplates",
+      sdk_operation = "ListAlertTemplates",
       method = "GET",
       path = "/v1/projects/{service_id}/alert-templates",
       content_type = "application/json",
@@ -1800,7 +1800,7 @@ return {
       response = { ref = "ListAlertTemplatesResponse" },
     },
     list_all_branches = {
-      name = "ListAllBranches",
+      sdk_operation = "ListAllBranches",
       method = "GET",
       path = "/GT3KServer/v4/branches",
       content_type = "application/json",
@@ -1812,7 +1812,7 @@ return {
       response = { ref = "ListAllBranchesResponse" },
     },
     list_all_config_item_by_type = {
-      name = "ListAllConfigItemByType",
+      sdk_operation = "ListAllConfigItemByType",
       method = "POST",
       path = "/v1/projects/{service_id}/service/configs",
       content_type = "application/json",
@@ -1825,7 +1825,7 @@ return {
       response = { ref = "ListAllConfigItemByTypeResponse" },
     },
     list_all_iterators = {
-      name = "ListAllIterators",
+      sdk_operation = "ListAllIterators",
       method = "GET",
       path = "/GT3KServer/v4/projects/{project_id}/iterator-infos",
       content_type = "application/json",
@@ -1835,7 +1835,7 @@ return {
       response = { ref = "ListAllIteratorsResponse" },
     },
     list_all_test_cases = {
-      name = "ListAllTestCases",
+      sdk_operation = "ListAllTestCases",
       method = "POST",
       path = "/GT3KServer/v4/{project_id}/testcases/batch-query",
       content_type = "application/json",
@@ -1889,7 +1889,7 @@ return {
       response = { ref = "ListAllTestCasesResponse" },
     },
     list_attachments = {
-      name = "ListAttachments",
+      sdk_operation = "ListAttachments",
       method = "GET",
       path = "/GT3KServer/v4/{project_id}/resources/{resource_uri}/attachments",
       content_type = "application/json",
@@ -1901,7 +1901,7 @@ return {
       response = { ref = "ListAttachmentsResponse" },
     },
     list_available_config = {
-      name = "ListAvailableConfig",
+      sdk_operation = "ListAvailableConfig",
       method = "GET",
       path = "/v1/{project_id}/available/config",
       content_type = "application/json",
@@ -1911,7 +1911,7 @@ return {
       response = { ref = "ListAvailableConfigResponse" },
     },
     list_basic_aw = {
-      name = "ListBasicAw",
+      sdk_operation = "ListBasicAw",
       method = "GET",
       path = "/v3/{project_id}/basic-aw/{aw_id}",
       content_type = "application/json",
@@ -1922,7 +1922,7 @@ return {
       response = { ref = "ListBasicAwResponse" },
     },
     list_basic_aw_info_list_supports_search = {
-      name = "ListBasicAwInfoListSupportsSearch",
+      sdk_operation = "ListBasicAwInfoListSupportsSearch",
       method = "POST",
       path = "/v4/{project_id}/aw-cata/aw-info-list",
       content_type = "application/json",
@@ -1939,7 +1939,7 @@ return {
       response = { ref = "ListBasicAwInfoListSupportsSearchResponse" },
     },
     list_branches = {
-      name = "ListBranches",
+      sdk_operation = "ListBranches",
       method = "GET",
       path = "/v1/{project_id}/branches",
       content_type = "application/json",
@@ -1954,7 +1954,7 @@ return {
       response = { ref = "ListBranchesResponse" },
     },
     list_cases_status = {
-      name = "ListCasesStatus",
+      sdk_operation = "ListCasesStatus",
       method = "POST",
       path = "/v2/querycasestatus",
       content_type = "application/json",
@@ -1965,7 +1965,7 @@ return {
       response = { ref = "ListCasesStatusResponse" },
     },
     list_domain_visible_services = {
-      name = "ListDomainVisibleServices",
+      sdk_operation = "ListDomainVisibleServices",
       method = "GET",
       path = "/GT3KServer/v4/{project_id}/visible-services",
       content_type = "application/json",
@@ -1975,7 +1975,7 @@ return {
       response = { ref = "ListDomainVisibleServicesResponse" },
     },
     list_environments = {
-      name = "ListEnvironments",
+      sdk_operation = "ListEnvironments",
       method = "GET",
       path = "/v1/projects/{project_id}/environments",
       content_type = "application/json",
@@ -1988,7 +1988,7 @@ return {
       response = { ref = "ListEnvironmentsResponse" },
     },
     list_issue_tree = {
-      name = "ListIssueTree",
+      sdk_operation = "ListIssueTree",
       method = "POST",
       path = "/GT3KServer/v4/{project_id}/versions/{version_id}/issue-tree",
       content_type = "application/json",
@@ -2010,7 +2010,7 @@ return {
       response = { ref = "ListIssueTreeResponse" },
     },
     list_iterator_issue_tree = {
-      name = "ListIteratorIssueTree",
+      sdk_operation = "ListIteratorIssueTree",
       method = "POST",
       path = "/GT3KServer/v4/{project_id}/iterators/{iterator_id}/issues/batch-query",
       content_type = "application/json",
@@ -2036,7 +2036,7 @@ return {
       response = { ref = "ListIteratorIssueTreeResponse" },
     },
     list_iterators = {
-      name = "ListIterators",
+      sdk_operation = "ListIterators",
       method = "POST",
       path = "/GT3KServer/v4/iterators/batch-query",
       content_type = "application/json",
@@ -2057,7 +2057,7 @@ return {
       response = { ref = "ListIteratorsResponse" },
     },
     list_iterators_info = {
-      name = "ListIteratorsInfo",
+      sdk_operation = "ListIteratorsInfo",
       method = "POST",
       path = "/v4/iterators/info/batch-query",
       content_type = "application/json",
@@ -2078,7 +2078,7 @@ return {
       response = { ref = "ListIteratorsInfoResponse" },
     },
     list_lines_using = {
-      name = "ListLinesUsing",
+      sdk_operation = "ListLinesUsing",
       method = "POST",
       path = "/v2/projects/{service_id}/dashboards/lines",
       content_type = "application/json",
@@ -2095,7 +2095,7 @@ return {
       response = { ref = "ListLinesUsingResponse" },
     },
     list_msg_infos_using = {
-      name = "ListMsgInfosUsing",
+      sdk_operation = "ListMsgInfosUsing",
       method = "POST",
       path = "/v2/projects/{service_id}/dashboards/alarm/msgs",
       content_type = "application/json",
@@ -2117,7 +2117,7 @@ return {
       response = { ref = "ListMsgInfosUsingResponse" },
     },
     list_own_test_cases = {
-      name = "ListOwnTestCases",
+      sdk_operation = "ListOwnTestCases",
       method = "GET",
       path = "/GT3KServer/v4/current-user/testcases",
       content_type = "application/json",
@@ -2132,7 +2132,7 @@ return {
       response = { ref = "ListOwnTestCasesResponse" },
     },
     list_project_field_configs = {
-      name = "ListProjectFieldConfigs",
+      sdk_operation = "ListProjectFieldConfigs",
       method = "GET",
       path = "/GT3KServer/v4/projects/{project_id}/field-configs",
       content_type = "application/json",
@@ -2142,7 +2142,7 @@ return {
       response = { ref = "ListProjectFieldConfigsResponse" },
     },
     list_project_test_case_fields = {
-      name = "ListProjectTestCaseFields",
+      sdk_operation = "ListProjectTestCaseFields",
       method = "GET",
       path = "/GT3KServer/v4/{project_id}/testcase/field/batch-query",
       content_type = "application/json",
@@ -2152,7 +2152,7 @@ return {
       response = { ref = "ListProjectTestCaseFieldsResponse" },
     },
     list_public_lib_and_aws = {
-      name = "ListPublicLibAndAws",
+      sdk_operation = "ListPublicLibAndAws",
       method = "GET",
       path = "/v1/project/{project_id}/public_aw_lib_and_aws",
       content_type = "application/json",
@@ -2162,7 +2162,7 @@ return {
       response = { ref = "ListPublicLibAndAwsResponse" },
     },
     list_reports = {
-      name = "ListReports",
+      sdk_operation = "ListReports",
       method = "GET",
       path = "/testreport/v4/{project_id}/versions/{version_id}/custom-reports",
       content_type = "application/json",
@@ -2177,7 +2177,7 @@ return {
       response = { ref = "ListReportsResponse" },
     },
     list_resource_pools = {
-      name = "ListResourcePools",
+      sdk_operation = "ListResourcePools",
       method = "GET",
       path = "/testexecutor/v4/{project_id}/resource-pools",
       content_type = "application/json",
@@ -2187,7 +2187,7 @@ return {
       response = { ref = "ListResourcePoolsResponse" },
     },
     list_scatters_using = {
-      name = "ListScattersUsing",
+      sdk_operation = "ListScattersUsing",
       method = "POST",
       path = "/v2/projects/{service_id}/dashboards/scatters",
       content_type = "application/json",
@@ -2204,7 +2204,7 @@ return {
       response = { ref = "ListScattersUsingResponse" },
     },
     list_sub_task_case_overstock_using = {
-      name = "ListSubTaskCaseOverstockUsing",
+      sdk_operation = "ListSubTaskCaseOverstockUsing",
       method = "GET",
       path = "/v1/projects/{service_id}/dashboard/statistic/block",
       content_type = "application/json",
@@ -2222,7 +2222,7 @@ return {
       response = { ref = "ListSubTaskCaseOverstockUsingResponse" },
     },
     list_sub_tasks_by_post_using = {
-      name = "ListSubTasksByPostUsing",
+      sdk_operation = "ListSubTasksByPostUsing",
       method = "POST",
       path = "/v1/projects/{service_id}/testsuite/results",
       content_type = "application/json",
@@ -2250,7 +2250,7 @@ return {
       response = { ref = "ListSubTasksByPostUsingResponse" },
     },
     list_sub_test_case_by_conditions_using = {
-      name = "ListSubTestCaseByConditionsUsing",
+      sdk_operation = "ListSubTestCaseByConditionsUsing",
       method = "POST",
       path = "/v1/projects/{service_id}/testsuite/results/cases",
       content_type = "application/json",
@@ -2283,7 +2283,7 @@ return {
       response = { ref = "ListSubTestCaseByConditionsUsingResponse" },
     },
     list_task_assign_cases = {
-      name = "ListTaskAssignCases",
+      sdk_operation = "ListTaskAssignCases",
       method = "POST",
       path = "/GT3KServer/v4/{project_id}/tasks/{task_id}/testcases/batch-query",
       content_type = "application/json",
@@ -2315,7 +2315,7 @@ return {
       response = { ref = "ListTaskAssignCasesResponse" },
     },
     list_task_results = {
-      name = "ListTaskResults",
+      sdk_operation = "ListTaskResults",
       method = "GET",
       path = "/v4/{project_uuid}/tasks/{task_uri}/results",
       content_type = "application/json",
@@ -2331,7 +2331,7 @@ return {
       response = { ref = "ListTaskResultsResponse" },
     },
     list_task_results_detail = {
-      name = "ListTaskResultsDetail",
+      sdk_operation = "ListTaskResultsDetail",
       method = "GET",
       path = "/v4/{project_uuid}/tasks/{task_uri}/results/{result_uri}",
       content_type = "application/json",
@@ -2347,7 +2347,7 @@ return {
       response = { ref = "ListTaskResultsDetailResponse" },
     },
     list_task_test_cases = {
-      name = "ListTaskTestCases",
+      sdk_operation = "ListTaskTestCases",
       method = "POST",
       path = "/GT3KServer/v4/{project_id}/testcases/tasks/batch-query",
       content_type = "application/json",
@@ -2366,7 +2366,7 @@ return {
       response = { ref = "ListTaskTestCasesResponse" },
     },
     list_tasks = {
-      name = "ListTasks",
+      sdk_operation = "ListTasks",
       method = "POST",
       path = "/GT3KServer/v4/{project_id}/versions/{version_id}/tasks/batch-query",
       content_type = "application/json",
@@ -2401,7 +2401,7 @@ return {
       response = { ref = "ListTasksResponse" },
     },
     list_test_case_comments = {
-      name = "ListTestCaseComments",
+      sdk_operation = "ListTestCaseComments",
       method = "GET",
       path = "/GT3KServer/v4/{project_id}/testcases/{testcase_id}/comments",
       content_type = "application/json",
@@ -2416,7 +2416,7 @@ return {
       response = { ref = "ListTestCaseCommentsResponse" },
     },
     list_test_case_histories = {
-      name = "ListTestCaseHistories",
+      sdk_operation = "ListTestCaseHistories",
       method = "POST",
       path = "/v1/{project_id}/testcases/{testcase_id}/histories/batch-query",
       content_type = "application/json",
@@ -2432,7 +2432,7 @@ return {
       response = { ref = "ListTestCaseHistoriesResponse" },
     },
     list_test_case_script_detail = {
-      name = "ListTestCaseScriptDetail",
+      sdk_operation = "ListTestCaseScriptDetail",
       method = "GET",
       path = "/v4/{project_id}/testcase/{tmss_case_uri}",
       content_type = "application/json",
@@ -2444,7 +2444,7 @@ return {
       response = { type = "string" },
     },
     list_test_cases = {
-      name = "ListTestCases",
+      sdk_operation = "ListTestCases",
       method = "POST",
       path = "/v1/{project_id}/testcases/batch-query",
       content_type = "application/json",
@@ -2460,7 +2460,7 @@ return {
       response = { ref = "ListTestCasesResponse" },
     },
     list_test_cases_by_issue = {
-      name = "ListTestCasesByIssue",
+      sdk_operation = "ListTestCasesByIssue",
       method = "POST",
       path = "/testrelation/v4/{project_id}/issues/{issue_id}/testcases/batch-query",
       content_type = "application/json",
@@ -2482,7 +2482,7 @@ return {
       response = { ref = "ListTestCasesByIssueResponse" },
     },
     list_test_reports_by_condition = {
-      name = "ListTestReportsByCondition",
+      sdk_operation = "ListTestReportsByCondition",
       method = "GET",
       path = "/testreport/v4/{project_id}/test-reports",
       content_type = "application/json",
@@ -2497,7 +2497,7 @@ return {
       response = { ref = "ListTestReportsByConditionResponse" },
     },
     list_test_types = {
-      name = "ListTestTypes",
+      sdk_operation = "ListTestTypes",
       method = "GET",
       path = "/GT3KServer/v4/{project_id}/test-types",
       content_type = "application/json",
@@ -2507,7 +2507,7 @@ return {
       response = { ref = "ListTestTypesResponse" },
     },
     list_testcase_plans = {
-      name = "ListTestcasePlans",
+      sdk_operation = "ListTestcasePlans",
       method = "POST",
       path = "/v4/{project_uuid}/branch/{branch_uri}/testcases/plans",
       content_type = "application/json",
@@ -2521,7 +2521,7 @@ return {
       response = { ref = "ListTestcasePlansResponse" },
     },
     list_testcases_by_project_issues_relation = {
-      name = "ListTestcasesByProjectIssuesRelation",
+      sdk_operation = "ListTestcasesByProjectIssuesRelation",
       method = "POST",
       path = "/v1/{project_id}/issues/testcases/batch-query",
       content_type = "application/json",
@@ -2535,7 +2535,7 @@ return {
       response = { ref = "ListTestcasesByProjectIssuesRelationResponse" },
     },
     list_usage_infos = {
-      name = "ListUsageInfos",
+      sdk_operation = "ListUsageInfos",
       method = "GET",
       path = "/GT3KServer/v4/domain/usage",
       content_type = "application/json",
@@ -2545,7 +2545,7 @@ return {
       response = { ref = "ListUsageInfosResponse" },
     },
     list_user_dns_mapping = {
-      name = "ListUserDnsMapping",
+      sdk_operation = "ListUserDnsMapping",
       method = "GET",
       path = "/v1/{project_id}/dns-mapping",
       content_type = "application/json",
@@ -2555,7 +2555,7 @@ return {
       response = { ref = "ListUserDnsMappingResponse" },
     },
     list_user_package_usage = {
-      name = "ListUserPackageUsage",
+      sdk_operation = "ListUserPackageUsage",
       method = "GET",
       path = "/v1/projects/{project_id}/package-usage",
       content_type = "application/json",
@@ -2565,7 +2565,7 @@ return {
       response = { ref = "ListUserPackageUsageResponse" },
     },
     list_user_popup_info = {
-      name = "ListUserPopupInfo",
+      sdk_operation = "ListUserPopupInfo",
       method = "GET",
       path = "/v1/projects/{project_id}/package-charge/popup",
       content_type = "application/json",
@@ -2575,7 +2575,7 @@ return {
       response = { ref = "ListUserPopupInfoResponse" },
     },
     list_using_get = {
-      name = "ListUsingGet",
+      sdk_operation = "ListUsingGet",
       method = "GET",
       path = "/v2/projects/{service_id}/dashboards",
       content_type = "application/json",
@@ -2588,7 +2588,7 @@ return {
       response = { ref = "ListUsingGetResponse" },
     },
     list_variables = {
-      name = "ListVariables",
+      sdk_operation = "ListVariables",
       method = "GET",
       path = "/v4/{project_id}/variables",
       content_type = "application/json",
@@ -2602,7 +2602,7 @@ return {
       response = { ref = "ListVariablesResponse" },
     },
     remove_issues_from_iterator = {
-      name = "RemoveIssuesFromIterator",
+      sdk_operation = "RemoveIssuesFromIterator",
       method = "DELETE",
       path = "/GT3KServer/v4/{project_id}/iterators/{iterator_id}/issues",
       content_type = "application/json",
@@ -2616,7 +2616,7 @@ return {
       response = { ref = "RemoveIssuesFromIteratorResponse" },
     },
     run_test_case = {
-      name = "RunTestCase",
+      sdk_operation = "RunTestCase",
       method = "POST",
       path = "/v1/projects/{project_id}/testcases/execution",
       content_type = "application/json",
@@ -2630,7 +2630,7 @@ return {
       response = { ref = "RunTestCaseResponse" },
     },
     save_task_setting = {
-      name = "SaveTaskSetting",
+      sdk_operation = "SaveTaskSetting",
       method = "POST",
       path = "/v1/projects/{service_id}/task/settings",
       content_type = "application/json",
@@ -2643,7 +2643,7 @@ return {
       response = { ref = "SaveTaskSettingResponse" },
     },
     save_test_report_custom_detail = {
-      name = "SaveTestReportCustomDetail",
+      sdk_operation = "SaveTestReportCustomDetail",
       method = "POST",
       path = "/v4/{project_id}/versions/{version_uri}/test-reports/{report_uri}/custom-infos",
       content_type = "application/json",
@@ -2659,7 +2659,7 @@ return {
       response = { ref = "SaveTestReportCustomDetailResponse" },
     },
     set_task_result = {
-      name = "SetTaskResult",
+      sdk_operation = "SetTaskResult",
       method = "POST",
       path = "/v4/{project_uuid}/tasks/{task_uri}/results",
       content_type = "application/json",
@@ -2677,7 +2677,7 @@ return {
       response = { ref = "SetTaskResultResponse" },
     },
     show_all_config_value_by_type_and_key = {
-      name = "ShowAllConfigValueByTypeAndKey",
+      sdk_operation = "ShowAllConfigValueByTypeAndKey",
       method = "GET",
       path = "/v1/projects/{service_id}/service/config",
       content_type = "application/json",
@@ -2689,7 +2689,7 @@ return {
       response = { ref = "ShowAllConfigValueByTypeAndKeyResponse" },
     },
     show_all_feature_children = {
-      name = "ShowAllFeatureChildren",
+      sdk_operation = "ShowAllFeatureChildren",
       method = "POST",
       path = "/GT3KServer/v5/features/{feature_id}/children",
       content_type = "application/json",
@@ -2711,7 +2711,7 @@ return {
       response = { ref = "ShowAllFeatureChildrenResponse" },
     },
     show_api_testcase_histories = {
-      name = "ShowApiTestcaseHistories",
+      sdk_operation = "ShowApiTestcaseHistories",
       method = "GET",
       path = "/v1/{project_id}/api-testcases/{testcase_id}/execute-histories",
       content_type = "application/json",
@@ -2725,7 +2725,7 @@ return {
       response = { ref = "ShowApiTestcaseHistoriesResponse" },
     },
     show_asset = {
-      name = "ShowAsset",
+      sdk_operation = "ShowAsset",
       method = "GET",
       path = "/v1/{project_id}/asset",
       content_type = "application/json",
@@ -2735,7 +2735,7 @@ return {
       response = { ref = "ShowAssetResponse" },
     },
     show_asset_tree = {
-      name = "ShowAssetTree",
+      sdk_operation = "ShowAssetTree",
       method = "GET",
       path = "/v1/{project_id}/asset-tree/{asset_id}",
       content_type = "application/json",
@@ -2746,7 +2746,7 @@ return {
       response = { ref = "ShowAssetTreeResponse" },
     },
     show_background_info = {
-      name = "ShowBackgroundInfo",
+      sdk_operation = "ShowBackgroundInfo",
       method = "GET",
       path = "/GT3KServer/v4/{project_id}/background",
       content_type = "application/json",
@@ -2756,7 +2756,7 @@ return {
       response = { ref = "ShowBackgroundInfoResponse" },
     },
     show_branch = {
-      name = "ShowBranch",
+      sdk_operation = "ShowBranch",
       method = "GET",
       path = "/GT3KServer/v4/branches/{branch_id}",
       content_type = "application/json",
@@ -2767,7 +2767,7 @@ return {
       response = { ref = "ShowBranchResponse" },
     },
     show_case_result = {
-      name = "ShowCaseResult",
+      sdk_operation = "ShowCaseResult",
       method = "POST",
       path = "/v4/{project_id}/versions/{version_uri}/testcases/{case_uri}/results/batch-query",
       content_type = "application/json",
@@ -2788,7 +2788,7 @@ return {
       response = { ref = "ShowCaseResultResponse" },
     },
     show_concurrency_package_using = {
-      name = "ShowConcurrencyPackageUsing",
+      sdk_operation = "ShowConcurrencyPackageUsing",
       method = "GET",
       path = "/v1/echotest/concurrency/status",
       content_type = "application/json",
@@ -2799,7 +2799,7 @@ return {
       response = { type = "string" },
     },
     show_default_template_by_page = {
-      name = "ShowDefaultTemplateByPage",
+      sdk_operation = "ShowDefaultTemplateByPage",
       method = "POST",
       path = "/v2/{project_id}/templates/templates-default",
       content_type = "application/json",
@@ -2811,7 +2811,7 @@ return {
       response = { ref = "ShowDefaultTemplateByPageResponse" },
     },
     show_disclaimer_record = {
-      name = "ShowDisclaimerRecord",
+      sdk_operation = "ShowDisclaimerRecord",
       method = "GET",
       path = "/GT3KServer/v4/disclaimer",
       content_type = "application/json",
@@ -2821,7 +2821,7 @@ return {
       response = { ref = "ShowDisclaimerRecordResponse" },
     },
     show_domain_info = {
-      name = "ShowDomainInfo",
+      sdk_operation = "ShowDomainInfo",
       method = "GET",
       path = "/GT3KServer/v4/user-info/domain",
       content_type = "application/json",
@@ -2829,7 +2829,7 @@ return {
       response = { ref = "ShowDomainInfoResponse" },
     },
     show_echo_test_package_using = {
-      name = "ShowEchoTestPackageUsing",
+      sdk_operation = "ShowEchoTestPackageUsing",
       method = "GET",
       path = "/v1/projects/{service_id}/package/status",
       content_type = "application/json",
@@ -2839,7 +2839,7 @@ return {
       response = { type = "any" },
     },
     show_etl_data = {
-      name = "ShowEtlData",
+      sdk_operation = "ShowEtlData",
       method = "POST",
       path = "/v4/testhub/etl/query-data",
       content_type = "application/json",
@@ -2858,7 +2858,7 @@ return {
       response = { ref = "ShowEtlDataResponse" },
     },
     show_factor_by_asset_id = {
-      name = "ShowFactorByAssetId",
+      sdk_operation = "ShowFactorByAssetId",
       method = "POST",
       path = "/v1/{project_id}/factor/{id}",
       content_type = "application/json",
@@ -2871,7 +2871,7 @@ return {
       response = { ref = "ShowFactorByAssetIdResponse" },
     },
     show_factor_by_id = {
-      name = "ShowFactorById",
+      sdk_operation = "ShowFactorById",
       method = "GET",
       path = "/v1/{project_id}/factor/{id}",
       content_type = "application/json",
@@ -2882,7 +2882,7 @@ return {
       response = { ref = "ShowFactorByIdResponse" },
     },
     show_feature_children = {
-      name = "ShowFeatureChildren",
+      sdk_operation = "ShowFeatureChildren",
       method = "POST",
       path = "/GT3KServer/v4/features/{feature_id}/children",
       content_type = "application/json",
@@ -2904,7 +2904,7 @@ return {
       response = { ref = "ShowFeatureChildrenResponse" },
     },
     show_free_declaration = {
-      name = "ShowFreeDeclaration",
+      sdk_operation = "ShowFreeDeclaration",
       method = "GET",
       path = "/GT3KServer/v4/free-declaration",
       content_type = "application/json",
@@ -2912,7 +2912,7 @@ return {
       response = { ref = "ShowFreeDeclarationResponse" },
     },
     show_if_task_name_repeat = {
-      name = "ShowIfTaskNameRepeat",
+      sdk_operation = "ShowIfTaskNameRepeat",
       method = "GET",
       path = "/v1/projects/{service_id}/alert-templates/name",
       content_type = "application/json",
@@ -2924,7 +2924,7 @@ return {
       response = { ref = "ShowIfTaskNameRepeatResponse" },
     },
     show_if_user_name_repeat = {
-      name = "ShowIfUserNameRepeat",
+      sdk_operation = "ShowIfUserNameRepeat",
       method = "GET",
       path = "/v1/projects/{service_id}/alert/user/name",
       content_type = "application/json",
@@ -2936,7 +2936,7 @@ return {
       response = { type = "string" },
     },
     show_issues_by_plan_id = {
-      name = "ShowIssuesByPlanId",
+      sdk_operation = "ShowIssuesByPlanId",
       method = "GET",
       path = "/v1/projects/{project_id}/plans/{plan_id}/issues",
       content_type = "application/json",
@@ -2949,7 +2949,7 @@ return {
       response = { type = "array", items = { ref = "TestPlanIssueDetail" } },
     },
     show_iterator_by_defect = {
-      name = "ShowIteratorByDefect",
+      sdk_operation = "ShowIteratorByDefect",
       method = "GET",
       path = "/GT3KServer/v4/{project_id}/defects/{defect_id}/iterators",
       content_type = "application/json",
@@ -2960,7 +2960,7 @@ return {
       response = { ref = "ShowIteratorByDefectResponse" },
     },
     show_iterator_detail = {
-      name = "ShowIteratorDetail",
+      sdk_operation = "ShowIteratorDetail",
       method = "GET",
       path = "/GT3KServer/v4/iterators/{iterator_id}",
       content_type = "application/json",
@@ -2971,7 +2971,7 @@ return {
       response = { ref = "ShowIteratorDetailResponse" },
     },
     show_mind_map_by_id = {
-      name = "ShowMindMapById",
+      sdk_operation = "ShowMindMapById",
       method = "GET",
       path = "/v1/{project_id}/mindmaps/{id}",
       content_type = "application/json",
@@ -2982,7 +2982,7 @@ return {
       response = { ref = "ShowMindMapByIdResponse" },
     },
     show_mindmap_backup_by_id = {
-      name = "ShowMindmapBackupById",
+      sdk_operation = "ShowMindmapBackupById",
       method = "GET",
       path = "/v2/{project_id}/mindmap-backups/{id}",
       content_type = "application/json",
@@ -2993,7 +2993,7 @@ return {
       response = { ref = "ShowMindmapBackupByIdResponse" },
     },
     show_mindmap_backup_by_page = {
-      name = "ShowMindmapBackupByPage",
+      sdk_operation = "ShowMindmapBackupByPage",
       method = "POST",
       path = "/v3/{project_id}/mindmap-backups/page",
       content_type = "application/json",
@@ -3005,7 +3005,7 @@ return {
       response = { ref = "ShowMindmapBackupByPageResponse" },
     },
     show_mindmap_by_page = {
-      name = "ShowMindmapByPage",
+      sdk_operation = "ShowMindmapByPage",
       method = "POST",
       path = "/v3/{project_id}/mindmaps/page",
       content_type = "application/json",
@@ -3017,7 +3017,7 @@ return {
       response = { ref = "ShowMindmapByPageResponse" },
     },
     show_mindmap_creator_name = {
-      name = "ShowMindmapCreatorName",
+      sdk_operation = "ShowMindmapCreatorName",
       method = "GET",
       path = "/v2/{project_id}/mindmap-creator-name",
       content_type = "application/json",
@@ -3027,7 +3027,7 @@ return {
       response = { ref = "ShowMindmapCreatorNameResponse" },
     },
     show_mindmap_recycle_by_id = {
-      name = "ShowMindmapRecycleById",
+      sdk_operation = "ShowMindmapRecycleById",
       method = "GET",
       path = "/v2/{project_id}/mindmap-recycles/{id}",
       content_type = "application/json",
@@ -3038,7 +3038,7 @@ return {
       response = { ref = "ShowMindmapRecycleByIdResponse" },
     },
     show_mindmap_recycle_by_page = {
-      name = "ShowMindmapRecycleByPage",
+      sdk_operation = "ShowMindmapRecycleByPage",
       method = "POST",
       path = "/v3/{project_id}/mindmap-recycles/page",
       content_type = "application/json",
@@ -3050,7 +3050,7 @@ return {
       response = { ref = "ShowMindmapRecycleByPageResponse" },
     },
     show_operational_data_current_month_using = {
-      name = "ShowOperationalDataCurrentMonthUsing",
+      sdk_operation = "ShowOperationalDataCurrentMonthUsing",
       method = "GET",
       path = "/v2/projects/{service_id}/dashboard/run-panel",
       content_type = "application/json",
@@ -3060,7 +3060,7 @@ return {
       response = { ref = "ShowOperationalDataCurrentMonthUsingResponse" },
     },
     show_plan_journals = {
-      name = "ShowPlanJournals",
+      sdk_operation = "ShowPlanJournals",
       method = "GET",
       path = "/v1/projects/{project_id}/plans/{plan_id}/journals",
       content_type = "application/json",
@@ -3073,7 +3073,7 @@ return {
       response = { type = "array", items = { ref = "TestPlanJournalList" } },
     },
     show_plan_list = {
-      name = "ShowPlanList",
+      sdk_operation = "ShowPlanList",
       method = "GET",
       path = "/v2/projects/{project_id}/plans",
       content_type = "application/json",
@@ -3090,7 +3090,7 @@ return {
       response = { type = "array", items = { ref = "TestPlanDetail" } },
     },
     show_plans = {
-      name = "ShowPlans",
+      sdk_operation = "ShowPlans",
       method = "GET",
       path = "/v1/projects/{project_id}/plans",
       content_type = "application/json",
@@ -3104,7 +3104,7 @@ return {
       response = { type = "array", items = { ref = "TestPlanDetail" } },
     },
     show_progress = {
-      name = "ShowProgress",
+      sdk_operation = "ShowProgress",
       method = "GET",
       path = "/GT3KServer/v4/progress/{operation_uri}",
       content_type = "application/json",
@@ -3115,7 +3115,7 @@ return {
       response = { ref = "ShowProgressResponse" },
     },
     show_project_data_dashboard = {
-      name = "ShowProjectDataDashboard",
+      sdk_operation = "ShowProjectDataDashboard",
       method = "POST",
       path = "/v1/{project_id}/data-dashboard/overview",
       content_type = "application/json",
@@ -3130,7 +3130,7 @@ return {
       response = { ref = "ShowProjectDataDashboardResponse" },
     },
     show_register_service = {
-      name = "ShowRegisterService",
+      sdk_operation = "ShowRegisterService",
       method = "GET",
       path = "/v1/services",
       content_type = "application/json",
@@ -3138,7 +3138,7 @@ return {
       response = { ref = "ShowRegisterServiceResponse" },
     },
     show_report = {
-      name = "ShowReport",
+      sdk_operation = "ShowReport",
       method = "POST",
       path = "/v4/{project_id}/versions/{plan_id}/custom-reports/generate",
       content_type = "application/json",
@@ -3155,7 +3155,7 @@ return {
       response = { ref = "ShowReportResponse" },
     },
     show_requirements_overview = {
-      name = "ShowRequirementsOverview",
+      sdk_operation = "ShowRequirementsOverview",
       method = "POST",
       path = "/testreport/v4/{project_id}/versions/{version_id}/requirements/overview",
       content_type = "application/json",
@@ -3173,7 +3173,7 @@ return {
       response = { ref = "ShowRequirementsOverviewResponse" },
     },
     show_review_by_page = {
-      name = "ShowReviewByPage",
+      sdk_operation = "ShowReviewByPage",
       method = "POST",
       path = "/v2/{project_id}/reviews/page",
       content_type = "application/json",
@@ -3185,7 +3185,7 @@ return {
       response = { ref = "ShowReviewByPageResponse" },
     },
     show_scene_by_page = {
-      name = "ShowSceneByPage",
+      sdk_operation = "ShowSceneByPage",
       method = "POST",
       path = "/v2/{project_id}/scenes/page",
       content_type = "application/json",
@@ -3197,7 +3197,7 @@ return {
       response = { ref = "ShowSceneByPageResponse" },
     },
     show_statistic_by_id = {
-      name = "ShowStatisticById",
+      sdk_operation = "ShowStatisticById",
       method = "GET",
       path = "/v1/{project_id}/statistics/{mindmap_id}",
       content_type = "application/json",
@@ -3208,7 +3208,7 @@ return {
       response = { ref = "ShowStatisticByIdResponse" },
     },
     show_system_configs = {
-      name = "ShowSystemConfigs",
+      sdk_operation = "ShowSystemConfigs",
       method = "POST",
       path = "/v1/{project_id}/system-config/find-all",
       content_type = "application/json",
@@ -3220,7 +3220,7 @@ return {
       response = { ref = "ShowSystemConfigsResponse" },
     },
     show_template_by_id = {
-      name = "ShowTemplateById",
+      sdk_operation = "ShowTemplateById",
       method = "GET",
       path = "/v2/{project_id}/templates/{id}",
       content_type = "application/json",
@@ -3231,7 +3231,7 @@ return {
       response = { ref = "ShowTemplateByIdResponse" },
     },
     show_template_by_page = {
-      name = "ShowTemplateByPage",
+      sdk_operation = "ShowTemplateByPage",
       method = "POST",
       path = "/v3/{project_id}/templates/page",
       content_type = "application/json",
@@ -3243,7 +3243,7 @@ return {
       response = { ref = "ShowTemplateByPageResponse" },
     },
     show_test_case = {
-      name = "ShowTestCase",
+      sdk_operation = "ShowTestCase",
       method = "GET",
       path = "/GT3KServer/v4/testcases/{testcase_id}",
       content_type = "application/json",
@@ -3258,7 +3258,7 @@ return {
       response = { ref = "ShowTestCaseResponse" },
     },
     show_test_case_and_defect_info = {
-      name = "ShowTestCaseAndDefectInfo",
+      sdk_operation = "ShowTestCaseAndDefectInfo",
       method = "POST",
       path = "/v1/{project_id}/testcases/defect-info/list-by-creation-time",
       content_type = "application/json",
@@ -3276,7 +3276,7 @@ return {
       response = { ref = "ShowTestCaseAndDefectInfoResponse" },
     },
     show_test_case_detail = {
-      name = "ShowTestCaseDetail",
+      sdk_operation = "ShowTestCaseDetail",
       method = "GET",
       path = "/v1/projects/{project_id}/testcases/{testcase_id}",
       content_type = "application/json",
@@ -3287,7 +3287,7 @@ return {
       response = { ref = "ShowTestCaseDetailResponse" },
     },
     show_test_case_detail_v2 = {
-      name = "ShowTestCaseDetailV2",
+      sdk_operation = "ShowTestCaseDetailV2",
       method = "GET",
       path = "/v1/projects/{project_id}/testcase",
       content_type = "application/json",
@@ -3298,7 +3298,7 @@ return {
       response = { ref = "ShowTestCaseDetailV2Response" },
     },
     show_test_case_reviews = {
-      name = "ShowTestCaseReviews",
+      sdk_operation = "ShowTestCaseReviews",
       method = "GET",
       path = "/GT3KServer/v4/testcases/{testcase_uri}/review",
       content_type = "application/json",
@@ -3312,7 +3312,7 @@ return {
       response = { ref = "ShowTestCaseReviewsResponse" },
     },
     show_test_cases_change_statistics = {
-      name = "ShowTestCasesChangeStatistics",
+      sdk_operation = "ShowTestCasesChangeStatistics",
       method = "GET",
       path = "/GT3KServer/v4/{project_id}/versions/{version_id}/testcases/change-statistics",
       content_type = "application/json",
@@ -3323,7 +3323,7 @@ return {
       response = { ref = "ShowTestCasesChangeStatisticsResponse" },
     },
     show_testcase_by_id = {
-      name = "ShowTestcaseById",
+      sdk_operation = "ShowTestcaseById",
       method = "GET",
       path = "/v2/{project_id}/testcases/{id}",
       content_type = "application/json",
@@ -3334,7 +3334,7 @@ return {
       response = { ref = "ShowTestcaseByIdResponse" },
     },
     show_testcase_by_page = {
-      name = "ShowTestcaseByPage",
+      sdk_operation = "ShowTestcaseByPage",
       method = "POST",
       path = "/v2/{project_id}/testcases/page",
       content_type = "application/json",
@@ -3346,7 +3346,7 @@ return {
       response = { ref = "ShowTestcaseByPageResponse" },
     },
     show_testpoint_by_page = {
-      name = "ShowTestpointByPage",
+      sdk_operation = "ShowTestpointByPage",
       method = "POST",
       path = "/v2/{project_id}/testpoints/page",
       content_type = "application/json",
@@ -3358,7 +3358,7 @@ return {
       response = { ref = "ShowTestpointByPageResponse" },
     },
     show_user_access_info = {
-      name = "ShowUserAccessInfo",
+      sdk_operation = "ShowUserAccessInfo",
       method = "GET",
       path = "/GT3KServer/v4/domain/info",
       content_type = "application/json",
@@ -3368,7 +3368,7 @@ return {
       response = { ref = "ShowUserAccessInfoResponse" },
     },
     show_user_execute_test_case_info = {
-      name = "ShowUserExecuteTestCaseInfo",
+      sdk_operation = "ShowUserExecuteTestCaseInfo",
       method = "POST",
       path = "/v1/{project_id}/testcases/execute-info/statistic-by-user",
       content_type = "application/json",
@@ -3383,7 +3383,7 @@ return {
       response = { ref = "ShowUserExecuteTestCaseInfoResponse" },
     },
     update_asset_tree = {
-      name = "UpdateAssetTree",
+      sdk_operation = "UpdateAssetTree",
       method = "PUT",
       path = "/v1/{project_id}/asset-tree",
       content_type = "application/json",
@@ -3395,7 +3395,7 @@ return {
       response = { ref = "UpdateAssetTreeResponse" },
     },
     update_basic_aw_by_id = {
-      name = "UpdateBasicAwById",
+      sdk_operation = "UpdateBasicAwById",
       method = "PUT",
       path = "/v3/{project_id}/basic-aw/{aw_id}",
       content_type = "application/json",
@@ -3415,7 +3415,7 @@ return {
       response = { ref = "UpdateBasicAwByIdResponse" },
     },
     update_iterator = {
-      name = "UpdateIterator",
+      sdk_operation = "UpdateIterator",
       method = "PUT",
       path = "/GT3KServer/v4/iterators/{iterator_id}",
       content_type = "application/json",
@@ -3449,7 +3449,7 @@ return {
       response = { ref = "UpdateIteratorResponse" },
     },
     update_mindmap_name = {
-      name = "UpdateMindmapName",
+      sdk_operation = "UpdateMindmapName",
       method = "PUT",
       path = "/v1/{project_id}/mindmaps/{id}/name",
       content_type = "application/json",
@@ -3461,7 +3461,7 @@ return {
       response = { ref = "UpdateMindmapNameResponse" },
     },
     update_service = {
-      name = "UpdateService",
+      sdk_operation = "UpdateService",
       method = "PUT",
       path = "/v1/services/{service_id}",
       content_type = "application/json",
@@ -3474,7 +3474,7 @@ return {
       response = { ref = "UpdateServiceResponse" },
     },
     update_test_case = {
-      name = "UpdateTestCase",
+      sdk_operation = "UpdateTestCase",
       method = "PUT",
       path = "/v1/projects/{project_id}/testcases/{testcase_id}",
       content_type = "application/json",
@@ -3491,7 +3491,7 @@ return {
       response = { ref = "UpdateTestCaseResponse" },
     },
     update_test_case_and_script = {
-      name = "UpdateTestCaseAndScript",
+      sdk_operation = "UpdateTestCaseAndScript",
       method = "PUT",
       path = "/v4/{project_id}/testcase/{tmss_case_uri}",
       content_type = "application/json",
@@ -3505,7 +3505,7 @@ return {
       response = { type = "string" },
     },
     update_test_case_comment = {
-      name = "UpdateTestCaseComment",
+      sdk_operation = "UpdateTestCaseComment",
       method = "PUT",
       path = "/GT3KServer/v4/{project_id}/testcases/{testcase_id}/comments/{comment_id}",
       content_type = "application/json",
@@ -3521,7 +3521,7 @@ return {
       response = { ref = "UpdateTestCaseCommentResponse" },
     },
     update_test_case_result = {
-      name = "UpdateTestCaseResult",
+      sdk_operation = "UpdateTestCaseResult",
       method = "POST",
       path = "/v1/projects/{project_id}/testcases/result",
       content_type = "application/json",
@@ -3535,7 +3535,7 @@ return {
       response = { ref = "UpdateTestCaseResultResponse" },
     },
     update_test_report_custom_detail_by_uri = {
-      name = "UpdateTestReportCustomDetailByUri",
+      sdk_operation = "UpdateTestReportCustomDetailByUri",
       method = "PUT",
       path = "/v4/{project_id}/versions/{version_uri}/test-reports/{report_uri}/custom-infos/{custom_info_uri}",
       content_type = "application/json",
@@ -3552,7 +3552,7 @@ return {
       response = { ref = "UpdateTestReportCustomDetailByUriResponse" },
     },
     update_user_dns_mapping = {
-      name = "UpdateUserDnsMapping",
+      sdk_operation = "UpdateUserDnsMapping",
       method = "POST",
       path = "/v1/{project_id}/dns-mapping",
       content_type = "application/json",
@@ -3563,7 +3563,7 @@ return {
       response = { ref = "UpdateUserDnsMappingResponse" },
     },
     update_version_test_case = {
-      name = "UpdateVersionTestCase",
+      sdk_operation = "UpdateVersionTestCase",
       method = "PUT",
       path = "/GT3KServer/v4/testcases/{case_id}",
       content_type = "application/json",
@@ -3677,7 +3677,7 @@ return {
       response = { ref = "UpdateVersionTestCaseResponse" },
     },
     upload_cache_file = {
-      name = "UploadCacheFile",
+      sdk_operation = "UploadCacheFile",
       method = "POST",
       path = "/v4/{project_id}/resources/temp-attachments",
       content_type = "multipart/form-data",
@@ -3692,7 +3692,7 @@ return {
       response = { ref = "UploadCacheFileResponse" },
     },
     upload_step_img = {
-      name = "UploadStepImg",
+      sdk_operation = "UploadStepImg",
       method = "POST",
       path = "/v4/{project_id}/images/upload",
       content_type = "multipart/form-data",

@@ -64,7 +64,7 @@ return {
   },
   operations = {
     create_auto_launch_group = {
-      name = "CreateAutoLaunchGroup",
+      sdk_operation = "CreateAutoLaunchGroup",
       method = "POST",
       path = "/v2/{domain_id}/auto-launch-groups",
       content_type = "application/json",
@@ -88,7 +88,7 @@ return {
       response = { ref = "CreateAutoLaunchGroupResponse" },
     },
     delete_auto_launch_group = {
-      name = "DeleteAutoLaunchGroup",
+      sdk_operation = "DeleteAutoLaunchGroup",
       method = "DELETE",
       path = "/v2/{domain_id}/auto-launch-groups/{auto_launch_group_id}",
       content_type = "application/json",
@@ -100,7 +100,7 @@ return {
       response = { ref = "DeleteAutoLaunchGroupResponse" },
     },
     list_auto_launch_groups = {
-      name = "ListAutoLaunchGroups",
+      sdk_operation = "ListAutoLaunchGroups",
       method = "GET",
       path = "/v2/{domain_id}/auto-launch-groups",
       content_type = "application/json",
@@ -115,7 +115,7 @@ return {
       response = { ref = "ListAutoLaunchGroupsResponse" },
     },
     list_instances = {
-      name = "ListInstances",
+      sdk_operation = "ListInstances",
       method = "GET",
       path = "/v2/{domain_id}/auto-launch-groups/{auto_launch_group_id}/instances",
       content_type = "application/json",
@@ -128,7 +128,7 @@ return {
       response = { ref = "ListInstancesResponse" },
     },
     list_supply_recommendation = {
-      name = "ListSupplyRecommendation",
+      sdk_operation = "ListSupplyRecommendation",
       method = "POST",
       path = "/v1/{domain_id}/recommendations/ecs-supply",
       content_type = "application/json",
@@ -146,7 +146,7 @@ return {
       response = { ref = "ListSupplyRecommendationResponse" },
     },
     show_auto_launch_group = {
-      name = "ShowAutoLaunchGroup",
+      sdk_operation = "ShowAutoLaunchGroup",
       method = "GET",
       path = "/v2/{domain_id}/auto-launch-groups/{auto_launch_group_id}",
       content_type = "application/json",
@@ -156,7 +156,7 @@ return {
       response = { ref = "ShowAutoLaunchGroupResponse" },
     },
     update_auto_launch_group = {
-      name = "UpdateAutoLaunchGroup",
+      sdk_operation = "UpdateAutoLaunchGroup",
       method = "PUT",
       path = "/v2/{domain_id}/auto-launch-groups/{auto_launch_group_id}",
       content_type = "application/json",

@@ -331,7 +331,7 @@ return {
   },
   operations = {
     accept_script = {
-      name = "AcceptScript",
+      sdk_operation = "AcceptScript",
       method = "POST",
       path = "/v1/job/scripts/{script_uuid}/action",
       content_type = "application/json;charset=UTF-8",
@@ -347,7 +347,7 @@ return {
       response = { ref = "AcceptScriptResponse" },
     },
     batch_create_application_view = {
-      name = "BatchCreateApplicationView",
+      sdk_operation = "BatchCreateApplicationView",
       method = "POST",
       path = "/v1/application-view/batch-create",
       content_type = "application/json;charset=UTF-8",
@@ -360,7 +360,7 @@ return {
       response = { ref = "BatchCreateApplicationViewResponse" },
     },
     cancel_diagnosis_task = {
-      name = "CancelDiagnosisTask",
+      sdk_operation = "CancelDiagnosisTask",
       method = "POST",
       path = "/v1/diagnosis/tasks/{task_id}/cancel",
       content_type = "application/json",
@@ -370,7 +370,7 @@ return {
       response = { ref = "CancelDiagnosisTaskResponse" },
     },
     check_script_risk = {
-      name = "CheckScriptRisk",
+      sdk_operation = "CheckScriptRisk",
       method = "POST",
       path = "/v1/job/analyze-job",
       content_type = "application/json;charset=UTF-8",
@@ -384,7 +384,7 @@ return {
       response = { ref = "CheckScriptRiskResponse" },
     },
     clear_alarm = {
-      name = "ClearAlarm",
+      sdk_operation = "ClearAlarm",
       method = "POST",
       path = "/v1/alarm-mgmt/alarms/cancel",
       content_type = "application/json;charset=UTF-8",
@@ -399,7 +399,7 @@ return {
       response = { ref = "ClearAlarmResponse" },
     },
     count_group_rms_resource_relations = {
-      name = "CountGroupRmsResourceRelations",
+      sdk_operation = "CountGroupRmsResourceRelations",
       method = "GET",
       path = "/v1/group-resource-relations/count",
       content_type = "application/json",
@@ -424,7 +424,7 @@ return {
       response = { ref = "CountGroupRmsResourceRelationsResponse" },
     },
     count_multi_cloud_resources = {
-      name = "CountMultiCloudResources",
+      sdk_operation = "CountMultiCloudResources",
       method = "GET",
       path = "/v1/multicloud-resources/count",
       content_type = "application/json",
@@ -438,7 +438,7 @@ return {
       response = { ref = "CountMultiCloudResourcesResponse" },
     },
     count_multi_resources = {
-      name = "CountMultiResources",
+      sdk_operation = "CountMultiResources",
       method = "GET",
       path = "/v1/resources/multi-count",
       content_type = "application/json",
@@ -451,7 +451,7 @@ return {
       response = { ref = "CountMultiResourcesResponse" },
     },
     count_other_resource = {
-      name = "CountOtherResource",
+      sdk_operation = "CountOtherResource",
       method = "GET",
       path = "/v1/other-resources/count",
       content_type = "application/json",
@@ -471,7 +471,7 @@ return {
       response = { ref = "CountOtherResourceResponse" },
     },
     count_resources = {
-      name = "CountResources",
+      sdk_operation = "CountResources",
       method = "GET",
       path = "/v1/resources/count",
       content_type = "application/json",
@@ -504,7 +504,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     count_resources_of_resource_view = {
-      name = "CountResourcesOfResourceView",
+      sdk_operation = "CountResourcesOfResourceView",
       method = "GET",
       path = "/v1/resource/views/resources/count",
       content_type = "application/json",
@@ -516,7 +516,7 @@ return {
       response = { ref = "CountResourcesOfResourceViewResponse" },
     },
     create_application = {
-      name = "CreateApplication",
+      sdk_operation = "CreateApplication",
       method = "POST",
       path = "/v1/applications",
       content_type = "application/json;charset=UTF-8",
@@ -529,7 +529,7 @@ return {
       response = { ref = "CreateApplicationResponse" },
     },
     create_application_components = {
-      name = "CreateApplicationComponents",
+      sdk_operation = "CreateApplicationComponents",
       method = "POST",
       path = "/v1/components",
       content_type = "application/json;charset=UTF-8",
@@ -541,7 +541,7 @@ return {
       response = { ref = "CreateApplicationComponentsResponse" },
     },
     create_application_group = {
-      name = "CreateApplicationGroup",
+      sdk_operation = "CreateApplicationGroup",
       method = "POST",
       path = "/v1/groups",
       content_type = "application/json;charset=UTF-8",
@@ -560,7 +560,7 @@ return {
       response = { ref = "CreateApplicationGroupResponse" },
     },
     create_assess_task = {
-      name = "CreateAssessTask",
+      sdk_operation = "CreateAssessTask",
       method = "POST",
       path = "/v1/assess-tasks",
       content_type = "application/json;charset=UTF-8",
@@ -571,7 +571,7 @@ return {
       response = { ref = "CreateAssessTaskResponse" },
     },
     create_attachment = {
-      name = "CreateAttachment",
+      sdk_operation = "CreateAttachment",
       method = "POST",
       path = "/v1/{ticket_type}/attachments",
       content_type = "multipart/form-data",
@@ -583,7 +583,7 @@ return {
       response = { ref = "CreateAttachmentResponse" },
     },
     create_coc_incident = {
-      name = "CreateCocIncident",
+      sdk_operation = "CreateCocIncident",
       method = "POST",
       path = "/v1/external/incident/create",
       content_type = "application/json;charset=UTF-8",
@@ -608,7 +608,7 @@ return {
       response = { ref = "CreateCocIncidentResponse" },
     },
     create_coc_issues = {
-      name = "CreateCocIssues",
+      sdk_operation = "CreateCocIssues",
       method = "POST",
       path = "/v1/external/issues/create",
       content_type = "application/json;charset=UTF-8",
@@ -635,7 +635,7 @@ return {
       response = { ref = "CreateCocIssuesResponse" },
     },
     create_diagnosis_task = {
-      name = "CreateDiagnosisTask",
+      sdk_operation = "CreateDiagnosisTask",
       method = "POST",
       path = "/v1/diagnosis/tasks",
       content_type = "application/json;charset=UTF-8",
@@ -648,7 +648,7 @@ return {
       response = { ref = "CreateDiagnosisTaskResponse" },
     },
     create_document = {
-      name = "CreateDocument",
+      sdk_operation = "CreateDocument",
       method = "POST",
       path = "/v1/documents",
       content_type = "application/json",
@@ -665,7 +665,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_external_coc_attachment = {
-      name = "CreateExternalCocAttachment",
+      sdk_operation = "CreateExternalCocAttachment",
       method = "POST",
       path = "/v1/external/incident/attachments",
       content_type = "multipart/form-data",
@@ -676,7 +676,7 @@ return {
       response = { ref = "CreateExternalCocAttachmentResponse" },
     },
     create_group_rms_resource_relation = {
-      name = "CreateGroupRmsResourceRelation",
+      sdk_operation = "CreateGroupRmsResourceRelation",
       method = "POST",
       path = "/v1/group-resource-relations",
       content_type = "application/json;charset=UTF-8",
@@ -688,7 +688,7 @@ return {
       response = { ref = "CreateGroupRmsResourceRelationResponse" },
     },
     create_password_change_plan = {
-      name = "CreatePasswordChangePlan",
+      sdk_operation = "CreatePasswordChangePlan",
       method = "POST",
       path = "/v1/account-mgmt/accounts/password-change-plan",
       content_type = "application/json;charset=UTF-8",
@@ -706,7 +706,7 @@ return {
       response = { ref = "CreatePasswordChangePlanResponse" },
     },
     create_report_custom_event = {
-      name = "CreateReportCustomEvent",
+      sdk_operation = "CreateReportCustomEvent",
       method = "POST",
       path = "/v1/event/huawei/custom/{integration_key}",
       content_type = "application/json; charset=utf-8",
@@ -731,7 +731,7 @@ return {
       response = { ref = "CreateReportCustomEventResponse" },
     },
     create_report_prometheus_event = {
-      name = "CreateReportPrometheusEvent",
+      sdk_operation = "CreateReportPrometheusEvent",
       method = "POST",
       path = "/v1/event/prometheus/{integration_key}",
       content_type = "application/json; charset=utf-8",
@@ -742,7 +742,7 @@ return {
       response = { ref = "CreateReportPrometheusEventResponse" },
     },
     create_resource_tags = {
-      name = "CreateResourceTags",
+      sdk_operation = "CreateResourceTags",
       method = "POST",
       path = "/v1/resources/{resource_id}/tags",
       content_type = "application/json;charset=UTF-8",
@@ -754,7 +754,7 @@ return {
       response = { ref = "CreateResourceTagsResponse" },
     },
     create_resource_views = {
-      name = "CreateResourceViews",
+      sdk_operation = "CreateResourceViews",
       method = "POST",
       path = "/v1/resource/views",
       content_type = "application/json",
@@ -769,7 +769,7 @@ return {
       response = { ref = "CreateResourceViewsResponse" },
     },
     create_scheduled_task = {
-      name = "CreateScheduledTask",
+      sdk_operation = "CreateScheduledTask",
       method = "POST",
       path = "/v1/schedule/task",
       content_type = "application/json;charset=UTF-8",
@@ -800,7 +800,7 @@ return {
       response = { ref = "CreateScheduledTaskResponse" },
     },
     create_script = {
-      name = "CreateScript",
+      sdk_operation = "CreateScript",
       method = "POST",
       path = "/v1/job/scripts",
       content_type = "application/json;charset=UTF-8",
@@ -820,7 +820,7 @@ return {
       response = { ref = "CreateScriptResponse" },
     },
     create_ticket = {
-      name = "CreateTicket",
+      sdk_operation = "CreateTicket",
       method = "POST",
       path = "/v1/{ticket_type}/tickets",
       content_type = "application/json;charset=UTF-8",
@@ -832,7 +832,7 @@ return {
       response = { ref = "CreateTicketResponse" },
     },
     create_vendor_account = {
-      name = "CreateVendorAccount",
+      sdk_operation = "CreateVendorAccount",
       method = "POST",
       path = "/v1/vendor-account",
       content_type = "application/json;charset=UTF-8",
@@ -847,7 +847,7 @@ return {
       response = { ref = "CreateVendorAccountResponse" },
     },
     create_war_room = {
-      name = "CreateWarRoom",
+      sdk_operation = "CreateWarRoom",
       method = "POST",
       path = "/v1/external/warrooms",
       content_type = "application/json;charset=UTF-8",
@@ -870,7 +870,7 @@ return {
       response = { ref = "CreateWarRoomResponse" },
     },
     delete_application = {
-      name = "DeleteApplication",
+      sdk_operation = "DeleteApplication",
       method = "DELETE",
       path = "/v1/applications/{id}",
       content_type = "application/json",
@@ -880,7 +880,7 @@ return {
       response = { ref = "DeleteApplicationResponse" },
     },
     delete_application_component = {
-      name = "DeleteApplicationComponent",
+      sdk_operation = "DeleteApplicationComponent",
       method = "DELETE",
       path = "/v1/components/{id}",
       content_type = "application/json",
@@ -890,7 +890,7 @@ return {
       response = { ref = "DeleteApplicationComponentResponse" },
     },
     delete_application_group = {
-      name = "DeleteApplicationGroup",
+      sdk_operation = "DeleteApplicationGroup",
       method = "DELETE",
       path = "/v1/groups/{id}",
       content_type = "application/json",
@@ -901,7 +901,7 @@ return {
       response = { ref = "DeleteApplicationGroupResponse" },
     },
     delete_document = {
-      name = "DeleteDocument",
+      sdk_operation = "DeleteDocument",
       method = "DELETE",
       path = "/v1/documents/{document_id}",
       content_type = "application/json",
@@ -912,7 +912,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_group_rms_resource_relation = {
-      name = "DeleteGroupRmsResourceRelation",
+      sdk_operation = "DeleteGroupRmsResourceRelation",
       method = "DELETE",
       path = "/v1/group-resource-relations",
       content_type = "application/json",
@@ -922,7 +922,7 @@ return {
       response = { ref = "DeleteGroupRmsResourceRelationResponse" },
     },
     delete_resource_views = {
-      name = "DeleteResourceViews",
+      sdk_operation = "DeleteResourceViews",
       method = "DELETE",
       path = "/v1/resource/views/{id}",
       content_type = "application/json",
@@ -932,7 +932,7 @@ return {
       response = { ref = "DeleteResourceViewsResponse" },
     },
     delete_scheduled_task = {
-      name = "DeleteScheduledTask",
+      sdk_operation = "DeleteScheduledTask",
       method = "DELETE",
       path = "/v1/schedule/task/{task_id}",
       content_type = "application/json",
@@ -942,7 +942,7 @@ return {
       response = { ref = "DeleteScheduledTaskResponse" },
     },
     delete_script = {
-      name = "DeleteScript",
+      sdk_operation = "DeleteScript",
       method = "DELETE",
       path = "/v1/job/scripts/{script_uuid}",
       content_type = "application/json",
@@ -955,7 +955,7 @@ return {
       response = { ref = "DeleteScriptResponse" },
     },
     delete_ticket_info = {
-      name = "DeleteTicketInfo",
+      sdk_operation = "DeleteTicketInfo",
       method = "DELETE",
       path = "/v1/{ticket_type}/tickets/{ticket_id}",
       content_type = "application/json",
@@ -966,7 +966,7 @@ return {
       response = { ref = "DeleteTicketInfoResponse" },
     },
     delete_vendor_account = {
-      name = "DeleteVendorAccount",
+      sdk_operation = "DeleteVendorAccount",
       method = "DELETE",
       path = "/v1/vendor-account/{id}",
       content_type = "application/json",
@@ -976,7 +976,7 @@ return {
       response = { ref = "DeleteVendorAccountResponse" },
     },
     disable_scheduled_task = {
-      name = "DisableScheduledTask",
+      sdk_operation = "DisableScheduledTask",
       method = "POST",
       path = "/v1/schedule/task/{task_id}/disable",
       content_type = "application/json",
@@ -986,7 +986,7 @@ return {
       response = { ref = "DisableScheduledTaskResponse" },
     },
     download_attachment = {
-      name = "DownloadAttachment",
+      sdk_operation = "DownloadAttachment",
       method = "GET",
       path = "/v1/{ticket_type}/attachments/{doc_id}",
       content_type = "application/json",
@@ -997,7 +997,7 @@ return {
       response = { ref = "DownloadAttachmentResponse" },
     },
     enable_scheduled_task = {
-      name = "EnableScheduledTask",
+      sdk_operation = "EnableScheduledTask",
       method = "POST",
       path = "/v1/schedule/task/{task_id}/enable",
       content_type = "application/json;charset=UTF-8",
@@ -1009,7 +1009,7 @@ return {
       response = { ref = "EnableScheduledTaskResponse" },
     },
     execute_document = {
-      name = "ExecuteDocument",
+      sdk_operation = "ExecuteDocument",
       method = "POST",
       path = "/v1/documents/{document_id}",
       content_type = "application/json",
@@ -1028,7 +1028,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     execute_public_script = {
-      name = "ExecutePublicScript",
+      sdk_operation = "ExecutePublicScript",
       method = "POST",
       path = "/v1/job/public-scripts/{script_uuid}",
       content_type = "application/json;charset=UTF-8",
@@ -1044,7 +1044,7 @@ return {
       response = { ref = "ExecutePublicScriptResponse" },
     },
     execute_script = {
-      name = "ExecuteScript",
+      sdk_operation = "ExecuteScript",
       method = "POST",
       path = "/v1/job/scripts/{script_uuid}",
       content_type = "application/json;charset=UTF-8",
@@ -1060,7 +1060,7 @@ return {
       response = { ref = "ExecuteScriptResponse" },
     },
     execute_ticket_action = {
-      name = "ExecuteTicketAction",
+      sdk_operation = "ExecuteTicketAction",
       method = "POST",
       path = "/v1/{ticket_type}/actions",
       content_type = "application/json;charset=UTF-8",
@@ -1076,7 +1076,7 @@ return {
       response = { ref = "ExecuteTicketActionResponse" },
     },
     get_document = {
-      name = "GetDocument",
+      sdk_operation = "GetDocument",
       method = "GET",
       path = "/v1/documents/{document_id}",
       content_type = "application/json",
@@ -1089,7 +1089,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     get_document_atomic_info = {
-      name = "GetDocumentAtomicInfo",
+      sdk_operation = "GetDocumentAtomicInfo",
       method = "GET",
       path = "/v1/atomics/{atomic_unique_key}",
       content_type = "application/json",
@@ -1099,7 +1099,7 @@ return {
       response = { ref = "GetDocumentAtomicInfoResponse" },
     },
     get_execution = {
-      name = "GetExecution",
+      sdk_operation = "GetExecution",
       method = "GET",
       path = "/v1/executions/{execution_id}",
       content_type = "application/json",
@@ -1110,7 +1110,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     get_public_script = {
-      name = "GetPublicScript",
+      sdk_operation = "GetPublicScript",
       method = "GET",
       path = "/v1/job/public-scripts/{script_uuid}",
       content_type = "application/json",
@@ -1123,7 +1123,7 @@ return {
       response = { ref = "GetPublicScriptResponse" },
     },
     get_script = {
-      name = "GetScript",
+      sdk_operation = "GetScript",
       method = "GET",
       path = "/v1/job/scripts/{script_uuid}",
       content_type = "application/json",
@@ -1136,7 +1136,7 @@ return {
       response = { ref = "GetScriptResponse" },
     },
     get_script_job_batch = {
-      name = "GetScriptJobBatch",
+      sdk_operation = "GetScriptJobBatch",
       method = "GET",
       path = "/v1/job/script/orders/{execute_uuid}/batches/{batch_index}",
       content_type = "application/json",
@@ -1153,7 +1153,7 @@ return {
       response = { ref = "GetScriptJobBatchResponse" },
     },
     get_script_job_info = {
-      name = "GetScriptJobInfo",
+      sdk_operation = "GetScriptJobInfo",
       method = "GET",
       path = "/v1/job/script/orders/{execute_uuid}",
       content_type = "application/json",
@@ -1166,7 +1166,7 @@ return {
       response = { ref = "GetScriptJobInfoResponse" },
     },
     get_script_job_statistics = {
-      name = "GetScriptJobStatistics",
+      sdk_operation = "GetScriptJobStatistics",
       method = "GET",
       path = "/v1/job/script/orders/{execute_uuid}/statistics",
       content_type = "application/json",
@@ -1179,7 +1179,7 @@ return {
       response = { ref = "GetScriptJobStatisticsResponse" },
     },
     handle_coc_incident = {
-      name = "HandleCocIncident",
+      sdk_operation = "HandleCocIncident",
       method = "POST",
       path = "/v1/external/incident/handle",
       content_type = "application/json;charset=UTF-8",
@@ -1193,7 +1193,7 @@ return {
       response = { ref = "HandleCocIncidentResponse" },
     },
     handle_incident = {
-      name = "HandleIncident",
+      sdk_operation = "HandleIncident",
       method = "POST",
       path = "/v2/incidents/{incident_id}/actions",
       content_type = "application/json;charset=UTF-8",
@@ -1207,7 +1207,7 @@ return {
       response = { ref = "HandleIncidentResponse" },
     },
     handler_alarm = {
-      name = "HandlerAlarm",
+      sdk_operation = "HandlerAlarm",
       method = "POST",
       path = "/v1/alarm-mgmt/alarm/{alarm_id}/auto-process",
       content_type = "application/json;charset=UTF-8",
@@ -1228,7 +1228,7 @@ return {
       response = { type = "any" },
     },
     import_other_resource = {
-      name = "ImportOtherResource",
+      sdk_operation = "ImportOtherResource",
       method = "POST",
       path = "/v1/other-resources/import",
       content_type = "multipart/form-data",
@@ -1241,7 +1241,7 @@ return {
       response = { ref = "ImportOtherResourceResponse" },
     },
     list_alarm_handle_histories = {
-      name = "ListAlarmHandleHistories",
+      sdk_operation = "ListAlarmHandleHistories",
       method = "GET",
       path = "/v1/alarm-mgmt/alarm/{alarm_id}/handle-histories",
       content_type = "application/json",
@@ -1254,7 +1254,7 @@ return {
       response = { ref = "ListAlarmHandleHistoriesResponse" },
     },
     list_application_components = {
-      name = "ListApplicationComponents",
+      sdk_operation = "ListApplicationComponents",
       method = "GET",
       path = "/v1/components",
       content_type = "application/json",
@@ -1267,7 +1267,7 @@ return {
       response = { ref = "ListApplicationComponentsResponse" },
     },
     list_application_groups = {
-      name = "ListApplicationGroups",
+      sdk_operation = "ListApplicationGroups",
       method = "GET",
       path = "/v1/groups",
       content_type = "application/json",
@@ -1284,7 +1284,7 @@ return {
       response = { ref = "ListApplicationGroupsResponse" },
     },
     list_application_view = {
-      name = "ListApplicationView",
+      sdk_operation = "ListApplicationView",
       method = "GET",
       path = "/v1/application-view/search",
       content_type = "application/json",
@@ -1300,7 +1300,7 @@ return {
       response = { ref = "ListApplicationViewResponse" },
     },
     list_assess_task = {
-      name = "ListAssessTask",
+      sdk_operation = "ListAssessTask",
       method = "GET",
       path = "/v1/assess-tasks",
       content_type = "application/json",
@@ -1314,7 +1314,7 @@ return {
       response = { ref = "ListAssessTaskResponse" },
     },
     list_authorizable_tickets_external = {
-      name = "ListAuthorizableTicketsExternal",
+      sdk_operation = "ListAuthorizableTicketsExternal",
       method = "POST",
       path = "/v1/external/list/authorizable-tickets",
       content_type = "application/json;charset=UTF-8",
@@ -1325,7 +1325,7 @@ return {
       response = { ref = "ListAuthorizableTicketsExternalResponse" },
     },
     list_capacity_order = {
-      name = "ListCapacityOrder",
+      sdk_operation = "ListCapacityOrder",
       method = "GET",
       path = "/v1/capacity/order",
       content_type = "application/json",
@@ -1339,7 +1339,7 @@ return {
       response = { ref = "ListCapacityOrderResponse" },
     },
     list_capacity_view = {
-      name = "ListCapacityView",
+      sdk_operation = "ListCapacityView",
       method = "POST",
       path = "/v1/capacity",
       content_type = "application/json;charset=UTF-8",
@@ -1354,7 +1354,7 @@ return {
       response = { ref = "ListCapacityViewResponse" },
     },
     list_coc_ticket_operation_histories = {
-      name = "ListCocTicketOperationHistories",
+      sdk_operation = "ListCocTicketOperationHistories",
       method = "POST",
       path = "/v1/external/{ticket_type}/list-histories",
       content_type = "application/json;charset=UTF-8",
@@ -1367,7 +1367,7 @@ return {
       response = { ref = "ListCocTicketOperationHistoriesResponse" },
     },
     list_diagnosis_tasks = {
-      name = "ListDiagnosisTasks",
+      sdk_operation = "ListDiagnosisTasks",
       method = "GET",
       path = "/v1/diagnosis/tasks",
       content_type = "application/json",
@@ -1388,7 +1388,7 @@ return {
       response = { ref = "ListDiagnosisTasksResponse" },
     },
     list_document_atomics = {
-      name = "ListDocumentAtomics",
+      sdk_operation = "ListDocumentAtomics",
       method = "GET",
       path = "/v1/atomics",
       content_type = "application/json",
@@ -1400,7 +1400,7 @@ return {
       response = { ref = "ListDocumentAtomicsResponse" },
     },
     list_documents = {
-      name = "ListDocuments",
+      sdk_operation = "ListDocuments",
       method = "GET",
       path = "/v1/documents",
       content_type = "application/json",
@@ -1416,7 +1416,7 @@ return {
       response = { type = "any" },
     },
     list_enterprise_project_collect = {
-      name = "ListEnterpriseProjectCollect",
+      sdk_operation = "ListEnterpriseProjectCollect",
       method = "GET",
       path = "/v1/enterprise-project-collect",
       content_type = "application/json",
@@ -1429,7 +1429,7 @@ return {
       response = { ref = "ListEnterpriseProjectCollectResponse" },
     },
     list_execution_instances = {
-      name = "ListExecutionInstances",
+      sdk_operation = "ListExecutionInstances",
       method = "GET",
       path = "/v1/executions/instances",
       content_type = "application/json",
@@ -1443,7 +1443,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_execution_steps = {
-      name = "ListExecutionSteps",
+      sdk_operation = "ListExecutionSteps",
       method = "GET",
       path = "/v1/executions/{execution_id}/steps",
       content_type = "application/json",
@@ -1458,7 +1458,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_executions = {
-      name = "ListExecutions",
+      sdk_operation = "ListExecutions",
       method = "GET",
       path = "/v1/executions",
       content_type = "application/json",
@@ -1477,7 +1477,7 @@ return {
       response = { ref = "ListExecutionsResponse" },
     },
     list_group_ali_resource_relations = {
-      name = "ListGroupAliResourceRelations",
+      sdk_operation = "ListGroupAliResourceRelations",
       method = "GET",
       path = "/v1/group-resource-relations",
       content_type = "application/json",
@@ -1509,7 +1509,7 @@ return {
       response = { ref = "ListGroupAliResourceRelationsResponse" },
     },
     list_group_other_resource_relations = {
-      name = "ListGroupOtherResourceRelations",
+      sdk_operation = "ListGroupOtherResourceRelations",
       method = "GET",
       path = "/v1/group-resource-relations",
       content_type = "application/json",
@@ -1541,7 +1541,7 @@ return {
       response = { ref = "ListGroupOtherResourceRelationsResponse" },
     },
     list_group_rms_resource_relations = {
-      name = "ListGroupRmsResourceRelations",
+      sdk_operation = "ListGroupRmsResourceRelations",
       method = "GET",
       path = "/v1/group-resource-relations",
       content_type = "application/json",
@@ -1574,7 +1574,7 @@ return {
       response = { ref = "ListGroupRmsResourceRelationsResponse" },
     },
     list_incident_simple_tickets = {
-      name = "ListIncidentSimpleTickets",
+      sdk_operation = "ListIncidentSimpleTickets",
       method = "GET",
       path = "/v1/incident-tickets",
       content_type = "application/json",
@@ -1586,7 +1586,7 @@ return {
       response = { ref = "ListIncidentSimpleTicketsResponse" },
     },
     list_incidents = {
-      name = "ListIncidents",
+      sdk_operation = "ListIncidents",
       method = "POST",
       path = "/v2/incidents/list",
       content_type = "application/json;charset=UTF-8",
@@ -1610,7 +1610,7 @@ return {
       response = { ref = "ListIncidentsResponse" },
     },
     list_incidents_histories = {
-      name = "ListIncidentsHistories",
+      sdk_operation = "ListIncidentsHistories",
       method = "POST",
       path = "/v2/incidents/{incident_id}/histories",
       content_type = "application/json;charset=UTF-8",
@@ -1628,7 +1628,7 @@ return {
       response = { ref = "ListIncidentsHistoriesResponse" },
     },
     list_instance_compliant = {
-      name = "ListInstanceCompliant",
+      sdk_operation = "ListInstanceCompliant",
       method = "GET",
       path = "/v1/patch/instance/compliant",
       content_type = "application/json",
@@ -1654,7 +1654,7 @@ return {
       response = { ref = "ListInstanceCompliantResponse" },
     },
     list_instances_batch = {
-      name = "ListInstancesBatch",
+      sdk_operation = "ListInstancesBatch",
       method = "POST",
       path = "/v1/instances/batches",
       content_type = "application/json;charset=UTF-8",
@@ -1669,7 +1669,7 @@ return {
       response = { ref = "ListInstancesBatchResponse" },
     },
     list_public_scripts = {
-      name = "ListPublicScripts",
+      sdk_operation = "ListPublicScripts",
       method = "GET",
       path = "/v1/job/public-scripts",
       content_type = "application/json",
@@ -1688,7 +1688,7 @@ return {
       response = { ref = "ListPublicScriptsResponse" },
     },
     list_resource_tags = {
-      name = "ListResourceTags",
+      sdk_operation = "ListResourceTags",
       method = "GET",
       path = "/v1/resources/{resource_id}/tags",
       content_type = "application/json",
@@ -1698,7 +1698,7 @@ return {
       response = { ref = "ListResourceTagsResponse" },
     },
     list_resource_views = {
-      name = "ListResourceViews",
+      sdk_operation = "ListResourceViews",
       method = "GET",
       path = "/v1/resource/views",
       content_type = "application/json",
@@ -1710,7 +1710,7 @@ return {
       response = { ref = "ListResourceViewsResponse" },
     },
     list_resources = {
-      name = "ListResources",
+      sdk_operation = "ListResources",
       method = "GET",
       path = "/v1/resources",
       content_type = "application/json",
@@ -1756,7 +1756,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_resources_of_resource_view = {
-      name = "ListResourcesOfResourceView",
+      sdk_operation = "ListResourcesOfResourceView",
       method = "GET",
       path = "/v1/resource/views/resources",
       content_type = "application/json",
@@ -1771,7 +1771,7 @@ return {
       response = { ref = "ListResourcesOfResourceViewResponse" },
     },
     list_scheduled_task = {
-      name = "ListScheduledTask",
+      sdk_operation = "ListScheduledTask",
       method = "GET",
       path = "/v1/schedule/task",
       content_type = "application/json",
@@ -1800,7 +1800,7 @@ return {
       response = { ref = "ListScheduledTaskResponse" },
     },
     list_scheduled_task_history = {
-      name = "ListScheduledTaskHistory",
+      sdk_operation = "ListScheduledTaskHistory",
       method = "GET",
       path = "/v1/schedule/task/history",
       content_type = "application/json",
@@ -1823,7 +1823,7 @@ return {
       response = { ref = "ListScheduledTaskHistoryResponse" },
     },
     list_script_job_batches = {
-      name = "ListScriptJobBatches",
+      sdk_operation = "ListScriptJobBatches",
       method = "GET",
       path = "/v1/job/script/orders/{execute_uuid}/batches",
       content_type = "application/json",
@@ -1836,7 +1836,7 @@ return {
       response = { ref = "ListScriptJobBatchesResponse" },
     },
     list_script_jobs = {
-      name = "ListScriptJobs",
+      sdk_operation = "ListScriptJobs",
       method = "GET",
       path = "/v1/job/script/orders",
       content_type = "application/json",
@@ -1855,7 +1855,7 @@ return {
       response = { ref = "ListScriptJobsResponse" },
     },
     list_script_resource_tags = {
-      name = "ListScriptResourceTags",
+      sdk_operation = "ListScriptResourceTags",
       method = "GET",
       path = "/v1/script/{resource_type}/tags",
       content_type = "application/json",
@@ -1868,7 +1868,7 @@ return {
       response = { ref = "ListScriptResourceTagsResponse" },
     },
     list_scripts = {
-      name = "ListScripts",
+      sdk_operation = "ListScripts",
       method = "GET",
       path = "/v1/job/scripts",
       content_type = "application/json",
@@ -1888,7 +1888,7 @@ return {
       response = { ref = "ListScriptsResponse" },
     },
     list_sub_tickets = {
-      name = "ListSubTickets",
+      sdk_operation = "ListSubTickets",
       method = "GET",
       path = "/v1/{ticket_type}/tickets/{ticket_id}/list-sub-tickets",
       content_type = "application/json",
@@ -1903,7 +1903,7 @@ return {
       response = { ref = "ListSubTicketsResponse" },
     },
     list_ticket_operation_histories = {
-      name = "ListTicketOperationHistories",
+      sdk_operation = "ListTicketOperationHistories",
       method = "POST",
       path = "/v1/{ticket_type}/list-histories",
       content_type = "application/json;charset=UTF-8",
@@ -1916,7 +1916,7 @@ return {
       response = { ref = "ListTicketOperationHistoriesResponse" },
     },
     list_tickets = {
-      name = "ListTickets",
+      sdk_operation = "ListTickets",
       method = "POST",
       path = "/v1/{ticket_type}/list-tickets",
       content_type = "application/json;charset=UTF-8",
@@ -1936,7 +1936,7 @@ return {
       response = { ref = "ListTicketsResponse" },
     },
     list_vendor_account = {
-      name = "ListVendorAccount",
+      sdk_operation = "ListVendorAccount",
       method = "GET",
       path = "/v1/vendor-account",
       content_type = "application/json",
@@ -1953,7 +1953,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_war_rooms = {
-      name = "ListWarRooms",
+      sdk_operation = "ListWarRooms",
       method = "POST",
       path = "/v1/external/warrooms/list",
       content_type = "application/json;charset=UTF-8",
@@ -1985,7 +1985,7 @@ return {
       response = { ref = "ListWarRoomsResponse" },
     },
     operate_execution = {
-      name = "OperateExecution",
+      sdk_operation = "OperateExecution",
       method = "POST",
       path = "/v1/executions",
       content_type = "application/json",
@@ -1997,7 +1997,7 @@ return {
       response = { ref = "OperateExecutionResponse" },
     },
     operate_script_job = {
-      name = "OperateScriptJob",
+      sdk_operation = "OperateScriptJob",
       method = "PUT",
       path = "/v1/job/script/orders/{execute_uuid}/operation",
       content_type = "application/json;charset=UTF-8",
@@ -2014,7 +2014,7 @@ return {
       response = { ref = "OperateScriptJobResponse" },
     },
     reset_account_password = {
-      name = "ResetAccountPassword",
+      sdk_operation = "ResetAccountPassword",
       method = "POST",
       path = "/v1/account-mgmt/accounts/password/reset",
       content_type = "application/json;charset=UTF-8",
@@ -2030,7 +2030,7 @@ return {
       response = { ref = "ResetAccountPasswordResponse" },
     },
     retry_diagnosis_task = {
-      name = "RetryDiagnosisTask",
+      sdk_operation = "RetryDiagnosisTask",
       method = "POST",
       path = "/v1/diagnosis/tasks/{task_id}/retry",
       content_type = "application/json;charset=UTF-8",
@@ -2042,7 +2042,7 @@ return {
       response = { ref = "RetryDiagnosisTaskResponse" },
     },
     show_alarm = {
-      name = "ShowAlarm",
+      sdk_operation = "ShowAlarm",
       method = "GET",
       path = "/v1/alarm-mgmt/alarm/{alarm_id}",
       content_type = "application/json",
@@ -2052,7 +2052,7 @@ return {
       response = { ref = "ShowAlarmResponse" },
     },
     show_coc_incident_detail = {
-      name = "ShowCocIncidentDetail",
+      sdk_operation = "ShowCocIncidentDetail",
       method = "GET",
       path = "/v1/external/incident/{incident_num}",
       content_type = "application/json",
@@ -2062,7 +2062,7 @@ return {
       response = { ref = "ShowCocIncidentDetailResponse" },
     },
     show_coc_issues_detail = {
-      name = "ShowCocIssuesDetail",
+      sdk_operation = "ShowCocIssuesDetail",
       method = "GET",
       path = "/v1/external/issues/{ticket_id}",
       content_type = "application/json",
@@ -2072,7 +2072,7 @@ return {
       response = { ref = "ShowCocIssuesDetailResponse" },
     },
     show_diagnosis_node = {
-      name = "ShowDiagnosisNode",
+      sdk_operation = "ShowDiagnosisNode",
       method = "GET",
       path = "/v1/diagnosis/tasks/{task_id}/node/{code}",
       content_type = "application/json",
@@ -2084,7 +2084,7 @@ return {
       response = { ref = "ShowDiagnosisNodeResponse" },
     },
     show_diagnosis_summary = {
-      name = "ShowDiagnosisSummary",
+      sdk_operation = "ShowDiagnosisSummary",
       method = "GET",
       path = "/v1/diagnosis/tasks/{task_id}/summary",
       content_type = "application/json",
@@ -2094,7 +2094,7 @@ return {
       response = { ref = "ShowDiagnosisSummaryResponse" },
     },
     show_diagnosis_task = {
-      name = "ShowDiagnosisTask",
+      sdk_operation = "ShowDiagnosisTask",
       method = "GET",
       path = "/v1/diagnosis/tasks/{task_id}",
       content_type = "application/json",
@@ -2105,7 +2105,7 @@ return {
       response = { ref = "ShowDiagnosisTaskResponse" },
     },
     show_incident_task = {
-      name = "ShowIncidentTask",
+      sdk_operation = "ShowIncidentTask",
       method = "GET",
       path = "/v2/incidents/{incident_id}/tasks",
       content_type = "application/json",
@@ -2115,7 +2115,7 @@ return {
       response = { ref = "ShowIncidentTaskResponse" },
     },
     show_instance_patch_items = {
-      name = "ShowInstancePatchItems",
+      sdk_operation = "ShowInstancePatchItems",
       method = "GET",
       path = "/v1/patch/instance/compliant/{instance_compliant_id}",
       content_type = "application/json",
@@ -2134,7 +2134,7 @@ return {
       response = { ref = "ShowInstancePatchItemsResponse" },
     },
     show_scheduled_task = {
-      name = "ShowScheduledTask",
+      sdk_operation = "ShowScheduledTask",
       method = "GET",
       path = "/v1/schedule/task/{task_id}",
       content_type = "application/json",
@@ -2144,7 +2144,7 @@ return {
       response = { ref = "ShowScheduledTaskResponse" },
     },
     show_ticket_info = {
-      name = "ShowTicketInfo",
+      sdk_operation = "ShowTicketInfo",
       method = "GET",
       path = "/v1/{ticket_type}/tickets/{ticket_id}",
       content_type = "application/json",
@@ -2155,7 +2155,7 @@ return {
       response = { ref = "ShowTicketInfoResponse" },
     },
     sync_group_resource = {
-      name = "SyncGroupResource",
+      sdk_operation = "SyncGroupResource",
       method = "POST",
       path = "/v1/groups/{id}/sync",
       content_type = "application/json;charset=UTF-8",
@@ -2168,7 +2168,7 @@ return {
       response = { ref = "SyncGroupResourceResponse" },
     },
     sync_multi_cloud_resource = {
-      name = "SyncMultiCloudResource",
+      sdk_operation = "SyncMultiCloudResource",
       method = "POST",
       path = "/v1/multicloud-resources/sync",
       content_type = "application/json;charset=UTF-8",
@@ -2180,7 +2180,7 @@ return {
       response = { ref = "SyncMultiCloudResourceResponse" },
     },
     sync_resource = {
-      name = "SyncResource",
+      sdk_operation = "SyncResource",
       method = "POST",
       path = "/v1/resources/sync",
       content_type = "application/json;charset=UTF-8",
@@ -2192,7 +2192,7 @@ return {
       response = { ref = "SyncResourceResponse" },
     },
     sync_resource_agent = {
-      name = "SyncResourceAgent",
+      sdk_operation = "SyncResourceAgent",
       method = "POST",
       path = "/v1/resources/uniagent/sync",
       content_type = "application/json;charset=UTF-8",
@@ -2204,7 +2204,7 @@ return {
       response = { ref = "SyncResourceAgentResponse" },
     },
     sync_resources_of_resource_view = {
-      name = "SyncResourcesOfResourceView",
+      sdk_operation = "SyncResourcesOfResourceView",
       method = "POST",
       path = "/v1/resource/views/{id}/sync",
       content_type = "application/json",
@@ -2214,7 +2214,7 @@ return {
       response = { ref = "SyncResourcesOfResourceViewResponse" },
     },
     transfer_alarm_to_incident = {
-      name = "TransferAlarmToIncident",
+      sdk_operation = "TransferAlarmToIncident",
       method = "POST",
       path = "/v1/alarm-mgmt/alarms-linked-incident",
       content_type = "application/json;charset=UTF-8",
@@ -2239,7 +2239,7 @@ return {
       response = { ref = "TransferAlarmToIncidentResponse" },
     },
     update_account_password = {
-      name = "UpdateAccountPassword",
+      sdk_operation = "UpdateAccountPassword",
       method = "POST",
       path = "/v1/account-mgmt/accounts/password/update",
       content_type = "application/json;charset=UTF-8",
@@ -2254,7 +2254,7 @@ return {
       response = { ref = "UpdateAccountPasswordResponse" },
     },
     update_application = {
-      name = "UpdateApplication",
+      sdk_operation = "UpdateApplication",
       method = "PUT",
       path = "/v1/applications/{id}",
       content_type = "application/json;charset=UTF-8",
@@ -2268,7 +2268,7 @@ return {
       response = { ref = "UpdateApplicationResponse" },
     },
     update_application_component = {
-      name = "UpdateApplicationComponent",
+      sdk_operation = "UpdateApplicationComponent",
       method = "PUT",
       path = "/v1/components/{id}",
       content_type = "application/json;charset=UTF-8",
@@ -2280,7 +2280,7 @@ return {
       response = { ref = "UpdateApplicationComponentResponse" },
     },
     update_application_group = {
-      name = "UpdateApplicationGroup",
+      sdk_operation = "UpdateApplicationGroup",
       method = "PUT",
       path = "/v1/groups/{id}",
       content_type = "application/json;charset=UTF-8",
@@ -2295,7 +2295,7 @@ return {
       response = { ref = "UpdateApplicationGroupResponse" },
     },
     update_change = {
-      name = "UpdateChange",
+      sdk_operation = "UpdateChange",
       method = "PUT",
       path = "/v2/changes/{change_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2309,7 +2309,7 @@ return {
       response = { ref = "UpdateChangeResponse" },
     },
     update_document = {
-      name = "UpdateDocument",
+      sdk_operation = "UpdateDocument",
       method = "PUT",
       path = "/v1/documents/{document_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2325,7 +2325,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_enterprise_project_collect = {
-      name = "UpdateEnterpriseProjectCollect",
+      sdk_operation = "UpdateEnterpriseProjectCollect",
       method = "PUT",
       path = "/v1/enterprise-project-collect",
       content_type = "application/json;charset=UTF-8",
@@ -2338,7 +2338,7 @@ return {
       response = { ref = "UpdateEnterpriseProjectCollectResponse" },
     },
     update_group_rms_resource_relation = {
-      name = "UpdateGroupRmsResourceRelation",
+      sdk_operation = "UpdateGroupRmsResourceRelation",
       method = "PUT",
       path = "/v1/group-resource-relations",
       content_type = "application/json;charset=UTF-8",
@@ -2350,7 +2350,7 @@ return {
       response = { ref = "UpdateGroupRmsResourceRelationResponse" },
     },
     update_resource_tags = {
-      name = "UpdateResourceTags",
+      sdk_operation = "UpdateResourceTags",
       method = "POST",
       path = "/v1/script/{resource_type}/{resource_id}/tags/update",
       content_type = "application/json;charset=UTF-8",
@@ -2363,7 +2363,7 @@ return {
       response = { ref = "UpdateResourceTagsResponse" },
     },
     update_resource_views = {
-      name = "UpdateResourceViews",
+      sdk_operation = "UpdateResourceViews",
       method = "PUT",
       path = "/v1/resource/views/{id}",
       content_type = "application/json",
@@ -2380,7 +2380,7 @@ return {
       response = { ref = "UpdateResourceViewsResponse" },
     },
     update_scheduled_task = {
-      name = "UpdateScheduledTask",
+      sdk_operation = "UpdateScheduledTask",
       method = "PUT",
       path = "/v1/schedule/task/{task_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2412,7 +2412,7 @@ return {
       response = { ref = "UpdateScheduledTaskResponse" },
     },
     update_script = {
-      name = "UpdateScript",
+      sdk_operation = "UpdateScript",
       method = "PUT",
       path = "/v1/job/scripts/{script_uuid}",
       content_type = "application/json;charset=UTF-8",
@@ -2430,7 +2430,7 @@ return {
       response = { ref = "UpdateScriptResponse" },
     },
     update_ticket = {
-      name = "UpdateTicket",
+      sdk_operation = "UpdateTicket",
       method = "PUT",
       path = "/v1/{ticket_type}/tickets/{ticket_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2445,7 +2445,7 @@ return {
       response = { ref = "UpdateTicketResponse" },
     },
     update_vendor_account = {
-      name = "UpdateVendorAccount",
+      sdk_operation = "UpdateVendorAccount",
       method = "PUT",
       path = "/v1/vendor-account/{id}",
       content_type = "application/json;charset=UTF-8",

@@ -53,7 +53,7 @@ return {
   },
   operations = {
     batch_delete_trashes = {
-      name = "BatchDeleteTrashes",
+      sdk_operation = "BatchDeleteTrashes",
       method = "DELETE",
       path = "/cloudartifact/v5/trashes",
       content_type = "application/json",
@@ -63,7 +63,7 @@ return {
       response = { ref = "BatchDeleteTrashesResponse" },
     },
     batch_restore_repo = {
-      name = "BatchRestoreRepo",
+      sdk_operation = "BatchRestoreRepo",
       method = "PUT",
       path = "/cloudartifact/v5/trashes",
       content_type = "application/json",
@@ -73,7 +73,7 @@ return {
       response = { ref = "BatchRestoreRepoResponse" },
     },
     create_artifactory = {
-      name = "CreateArtifactory",
+      sdk_operation = "CreateArtifactory",
       method = "POST",
       path = "/cloudartifact/v5/artifact/",
       content_type = "application/json",
@@ -90,7 +90,7 @@ return {
       response = { ref = "CreateArtifactoryResponse" },
     },
     create_attention = {
-      name = "CreateAttention",
+      sdk_operation = "CreateAttention",
       method = "POST",
       path = "/cloudartifact/v5/attention",
       content_type = "application/json",
@@ -103,7 +103,7 @@ return {
       response = { ref = "CreateAttentionResponse" },
     },
     create_docker_repositories = {
-      name = "CreateDockerRepositories",
+      sdk_operation = "CreateDockerRepositories",
       method = "POST",
       path = "/cloudartifact/v5/repositories",
       content_type = "application/json",
@@ -117,7 +117,7 @@ return {
       response = { ref = "CreateDockerRepositoriesResponse" },
     },
     create_maven_repo = {
-      name = "CreateMavenRepo",
+      sdk_operation = "CreateMavenRepo",
       method = "POST",
       path = "/cloudartifact/v5/maven/repositories",
       content_type = "application/json",
@@ -136,7 +136,7 @@ return {
       response = { ref = "CreateMavenRepoResponse" },
     },
     create_project_related_repository = {
-      name = "CreateProjectRelatedRepository",
+      sdk_operation = "CreateProjectRelatedRepository",
       method = "POST",
       path = "/cloudartifact/v5/maven/project/repository",
       content_type = "application/json",
@@ -148,7 +148,7 @@ return {
       response = { ref = "CreateProjectRelatedRepositoryResponse" },
     },
     delete_artifact_file = {
-      name = "DeleteArtifactFile",
+      sdk_operation = "DeleteArtifactFile",
       method = "DELETE",
       path = "/cloudartifact/v5/file",
       content_type = "application/json",
@@ -159,7 +159,7 @@ return {
       response = { ref = "DeleteArtifactFileResponse" },
     },
     delete_completely_update_file_state = {
-      name = "DeleteCompletelyUpdateFileState",
+      sdk_operation = "DeleteCompletelyUpdateFileState",
       method = "DELETE",
       path = "/devreposerver/v5/files/compeletion",
       content_type = "application/json",
@@ -169,7 +169,7 @@ return {
       response = { ref = "DeleteCompletelyUpdateFileStateResponse" },
     },
     delete_repository = {
-      name = "DeleteRepository",
+      sdk_operation = "DeleteRepository",
       method = "DELETE",
       path = "/cloudartifact/v5/repositories",
       content_type = "application/json",
@@ -181,7 +181,7 @@ return {
       response = { ref = "DeleteRepositoryResponse" },
     },
     list_all_repositories = {
-      name = "ListAllRepositories",
+      sdk_operation = "ListAllRepositories",
       method = "GET",
       path = "/cloudartifact/v5/{tenant_id}/{project_id}/repositories",
       content_type = "application/json",
@@ -204,7 +204,7 @@ return {
       response = { ref = "ListAllRepositoriesResponse" },
     },
     list_artifactory_component = {
-      name = "ListArtifactoryComponent",
+      sdk_operation = "ListArtifactoryComponent",
       method = "GET",
       path = "/cloudartifact/v5/{tenant_id}/{project_id}/{repo_name}/file-detail",
       content_type = "application/json",
@@ -219,7 +219,7 @@ return {
       response = { ref = "ListArtifactoryComponentResponse" },
     },
     list_artifactory_storage_statistic = {
-      name = "ListArtifactoryStorageStatistic",
+      sdk_operation = "ListArtifactoryStorageStatistic",
       method = "GET",
       path = "/cloudartifact/v5/{tenant_id}/{project_id}/storageinfo/statistic",
       content_type = "application/json",
@@ -234,7 +234,7 @@ return {
       response = { ref = "ListArtifactoryStorageStatisticResponse" },
     },
     list_attentions = {
-      name = "ListAttentions",
+      sdk_operation = "ListAttentions",
       method = "GET",
       path = "/cloudartifact/v5/attention/artifacts",
       content_type = "application/json",
@@ -247,7 +247,7 @@ return {
       response = { ref = "ListAttentionsResponse" },
     },
     list_capacity_message_setting = {
-      name = "ListCapacityMessageSetting",
+      sdk_operation = "ListCapacityMessageSetting",
       method = "GET",
       path = "/devreposerver/v5/capacity-notice/settings",
       content_type = "application/json",
@@ -255,7 +255,7 @@ return {
       response = { ref = "ListCapacityMessageSettingResponse" },
     },
     list_child_proxy_repositories_list = {
-      name = "ListChildProxyRepositoriesList",
+      sdk_operation = "ListChildProxyRepositoriesList",
       method = "GET",
       path = "/cloudartifact/v5/repositories/proxy",
       content_type = "application/json",
@@ -266,7 +266,7 @@ return {
       response = { ref = "ListChildProxyRepositoriesListResponse" },
     },
     list_domain_ip_config = {
-      name = "ListDomainIpConfig",
+      sdk_operation = "ListDomainIpConfig",
       method = "GET",
       path = "/cloudartifact/v5/domain/ipconfig",
       content_type = "application/json",
@@ -278,7 +278,7 @@ return {
       response = { ref = "ListDomainIpConfigResponse" },
     },
     list_file_build_archives = {
-      name = "ListFileBuildArchives",
+      sdk_operation = "ListFileBuildArchives",
       method = "GET",
       path = "/devreposerver/v5/files/archives",
       content_type = "application/json",
@@ -294,7 +294,7 @@ return {
       response = { ref = "ListFileBuildArchivesResponse" },
     },
     list_files = {
-      name = "ListFiles",
+      sdk_operation = "ListFiles",
       method = "POST",
       path = "/devreposerver/v5/files/list",
       content_type = "application/json",
@@ -316,7 +316,7 @@ return {
       response = { ref = "ListFilesResponse" },
     },
     list_latest_version_files = {
-      name = "ListLatestVersionFiles",
+      sdk_operation = "ListLatestVersionFiles",
       method = "GET",
       path = "/devreposerver/v5/{project_id}/files/version",
       content_type = "application/json",
@@ -332,7 +332,7 @@ return {
       response = { ref = "ListLatestVersionFilesResponse" },
     },
     list_maven_list = {
-      name = "ListMavenList",
+      sdk_operation = "ListMavenList",
       method = "GET",
       path = "/cloudartifact/v5/maven/list",
       content_type = "application/json",
@@ -346,7 +346,7 @@ return {
       response = { ref = "ListMavenListResponse" },
     },
     list_maven_user = {
-      name = "ListMavenUser",
+      sdk_operation = "ListMavenUser",
       method = "GET",
       path = "/cloudartifact/v5/repositories/users",
       content_type = "application/json",
@@ -359,7 +359,7 @@ return {
       response = { ref = "ListMavenUserResponse" },
     },
     list_net_proxy = {
-      name = "ListNetProxy",
+      sdk_operation = "ListNetProxy",
       method = "GET",
       path = "/cloudartifact/v5/tree/net/proxy",
       content_type = "application/json",
@@ -367,7 +367,7 @@ return {
       response = { ref = "ListNetProxyResponse" },
     },
     list_project_role_permissions = {
-      name = "ListProjectRolePermissions",
+      sdk_operation = "ListProjectRolePermissions",
       method = "GET",
       path = "/devreposerver/v5/project-role/permissions",
       content_type = "application/json",
@@ -377,7 +377,7 @@ return {
       response = { ref = "ListProjectRolePermissionsResponse" },
     },
     list_project_users = {
-      name = "ListProjectUsers",
+      sdk_operation = "ListProjectUsers",
       method = "GET",
       path = "/cloudartifact/v5/projects/{project_id}/users",
       content_type = "application/json",
@@ -392,7 +392,7 @@ return {
       response = { ref = "ListProjectUsersResponse" },
     },
     list_sec_guard_list = {
-      name = "ListSecGuardList",
+      sdk_operation = "ListSecGuardList",
       method = "GET",
       path = "/cloudartifact/v5/sec-guard/task/list",
       content_type = "application/json",
@@ -405,7 +405,7 @@ return {
       response = { ref = "ListSecGuardListResponse" },
     },
     list_user_privileges = {
-      name = "ListUserPrivileges",
+      sdk_operation = "ListUserPrivileges",
       method = "GET",
       path = "/v5/user/{project_id}/privileges",
       content_type = "application/json",
@@ -415,7 +415,7 @@ return {
       response = { ref = "ListUserPrivilegesResponse" },
     },
     modify_repository = {
-      name = "ModifyRepository",
+      sdk_operation = "ModifyRepository",
       method = "PUT",
       path = "/cloudartifact/v5/repositories/tab/{tab_id}",
       content_type = "application/json",
@@ -432,7 +432,7 @@ return {
       response = { ref = "ModifyRepositoryResponse" },
     },
     reset_user_password = {
-      name = "ResetUserPassword",
+      sdk_operation = "ResetUserPassword",
       method = "POST",
       path = "/cloudartifact/v5/maven/users/me",
       content_type = "application/json",
@@ -440,7 +440,7 @@ return {
       response = { ref = "ResetUserPasswordResponse" },
     },
     search_artifacts = {
-      name = "SearchArtifacts",
+      sdk_operation = "SearchArtifacts",
       method = "POST",
       path = "/cloudartifact/v5/tree/repos/artifacts",
       content_type = "application/json",
@@ -457,7 +457,7 @@ return {
       response = { ref = "SearchArtifactsResponse" },
     },
     search_by_checksum = {
-      name = "SearchByChecksum",
+      sdk_operation = "SearchByChecksum",
       method = "GET",
       path = "/cloudartifact/v5/search/checksum",
       content_type = "application/json",
@@ -473,7 +473,7 @@ return {
       response = { ref = "SearchByChecksumResponse" },
     },
     show_audit = {
-      name = "ShowAudit",
+      sdk_operation = "ShowAudit",
       method = "GET",
       path = "/cloudartifact/v5/{tenant_id}/{project_id}/{module}/{repo}/audit",
       content_type = "application/json",
@@ -490,7 +490,7 @@ return {
       response = { ref = "ShowAuditResponse" },
     },
     show_auto_delete_job_settings = {
-      name = "ShowAutoDeleteJobSettings",
+      sdk_operation = "ShowAutoDeleteJobSettings",
       method = "GET",
       path = "/devreposerver/v5/release/{project_id}/auto-deletion/settings",
       content_type = "application/json",
@@ -500,7 +500,7 @@ return {
       response = { ref = "ShowAutoDeleteJobSettingsResponse" },
     },
     show_domain_release_repo_storage = {
-      name = "ShowDomainReleaseRepoStorage",
+      sdk_operation = "ShowDomainReleaseRepoStorage",
       method = "GET",
       path = "/devreposerver/v5/storage",
       content_type = "application/json",
@@ -508,7 +508,7 @@ return {
       response = { ref = "ShowDomainReleaseRepoStorageResponse" },
     },
     show_file_detail = {
-      name = "ShowFileDetail",
+      sdk_operation = "ShowFileDetail",
       method = "GET",
       path = "/devreposerver/v5/files/{id}/info",
       content_type = "application/json",
@@ -518,7 +518,7 @@ return {
       response = { ref = "ShowFileDetailResponse" },
     },
     show_file_detail_by_full_name = {
-      name = "ShowFileDetailByFullName",
+      sdk_operation = "ShowFileDetailByFullName",
       method = "GET",
       path = "/devreposerver/v5/files/info",
       content_type = "application/json",
@@ -528,7 +528,7 @@ return {
       response = { ref = "ShowFileDetailByFullNameResponse" },
     },
     show_file_tree = {
-      name = "ShowFileTree",
+      sdk_operation = "ShowFileTree",
       method = "GET",
       path = "/cloudartifact/v5/{tenant_id}/{project_id}/{repo_name}/file-tree",
       content_type = "application/json",
@@ -543,7 +543,7 @@ return {
       response = { ref = "ShowFileTreeResponse" },
     },
     show_latest_version_files_count = {
-      name = "ShowLatestVersionFilesCount",
+      sdk_operation = "ShowLatestVersionFilesCount",
       method = "GET",
       path = "/devreposerver/v5/{project_id}/files/version/count",
       content_type = "application/json",
@@ -554,7 +554,7 @@ return {
       response = { ref = "ShowLatestVersionFilesCountResponse" },
     },
     show_maven_info = {
-      name = "ShowMavenInfo",
+      sdk_operation = "ShowMavenInfo",
       method = "GET",
       path = "/cloudartifact/v5/maven/info",
       content_type = "application/json",
@@ -568,7 +568,7 @@ return {
       response = { ref = "ShowMavenInfoResponse" },
     },
     show_multi_roles_user_permissions = {
-      name = "ShowMultiRolesUserPermissions",
+      sdk_operation = "ShowMultiRolesUserPermissions",
       method = "GET",
       path = "/devreposerver/v5/user/permissions",
       content_type = "application/json",
@@ -578,7 +578,7 @@ return {
       response = { ref = "ShowMultiRolesUserPermissionsResponse" },
     },
     show_open_source_enabled = {
-      name = "ShowOpenSourceEnabled",
+      sdk_operation = "ShowOpenSourceEnabled",
       method = "GET",
       path = "/cloudartifact/v5/opensource/enabled",
       content_type = "application/json",
@@ -586,7 +586,7 @@ return {
       response = { ref = "ShowOpenSourceEnabledResponse" },
     },
     show_package_data_detail = {
-      name = "ShowPackageDataDetail",
+      sdk_operation = "ShowPackageDataDetail",
       method = "GET",
       path = "/devreposerver/v5/data/package",
       content_type = "application/json",
@@ -596,7 +596,7 @@ return {
       response = { ref = "ShowPackageDataDetailResponse" },
     },
     show_package_info = {
-      name = "ShowPackageInfo",
+      sdk_operation = "ShowPackageInfo",
       method = "GET",
       path = "/devreposerver/v5/data/package/info",
       content_type = "application/json",
@@ -606,7 +606,7 @@ return {
       response = { ref = "ShowPackageInfoResponse" },
     },
     show_project_list = {
-      name = "ShowProjectList",
+      sdk_operation = "ShowProjectList",
       method = "GET",
       path = "/cloudartifact/v5/maven/repository/list",
       content_type = "application/json",
@@ -616,7 +616,7 @@ return {
       response = { ref = "ShowProjectListResponse" },
     },
     show_project_related_repository = {
-      name = "ShowProjectRelatedRepository",
+      sdk_operation = "ShowProjectRelatedRepository",
       method = "GET",
       path = "/v5/maven/project/repository",
       content_type = "application/json",
@@ -629,7 +629,7 @@ return {
       response = { ref = "ShowProjectRelatedRepositoryResponse" },
     },
     show_project_release_files = {
-      name = "ShowProjectReleaseFiles",
+      sdk_operation = "ShowProjectReleaseFiles",
       method = "GET",
       path = "/v2/{project_id}/release/files",
       content_type = "application/json",
@@ -642,7 +642,7 @@ return {
       response = { ref = "ShowProjectReleaseFilesResponse" },
     },
     show_project_storage_info = {
-      name = "ShowProjectStorageInfo",
+      sdk_operation = "ShowProjectStorageInfo",
       method = "GET",
       path = "/devreposerver/v5/{project_id}/storage",
       content_type = "application/json",
@@ -653,7 +653,7 @@ return {
       response = { ref = "ShowProjectStorageInfoResponse" },
     },
     show_project_versions_count = {
-      name = "ShowProjectVersionsCount",
+      sdk_operation = "ShowProjectVersionsCount",
       method = "GET",
       path = "/v5/{project_id}/versions/count",
       content_type = "application/json",
@@ -664,7 +664,7 @@ return {
       response = { ref = "ShowProjectVersionsCountResponse" },
     },
     show_release_project_files = {
-      name = "ShowReleaseProjectFiles",
+      sdk_operation = "ShowReleaseProjectFiles",
       method = "GET",
       path = "/devreposerver/v2/release/{project_id}/files",
       content_type = "application/json",
@@ -677,7 +677,7 @@ return {
       response = { ref = "ShowReleaseProjectFilesResponse" },
     },
     show_repo_user_info = {
-      name = "ShowRepoUserInfo",
+      sdk_operation = "ShowRepoUserInfo",
       method = "GET",
       path = "/cloudartifact/v5/repositories/user/info",
       content_type = "application/json",
@@ -685,7 +685,7 @@ return {
       response = { ref = "ShowRepoUserInfoResponse" },
     },
     show_repository = {
-      name = "ShowRepository",
+      sdk_operation = "ShowRepository",
       method = "GET",
       path = "/cloudartifact/v5/{tenant_id}/{project_id}/{repo_id}/repositories",
       content_type = "application/json",
@@ -698,7 +698,7 @@ return {
       response = { ref = "ShowRepositoryResponse" },
     },
     show_repository_info = {
-      name = "ShowRepositoryInfo",
+      sdk_operation = "ShowRepositoryInfo",
       method = "GET",
       path = "/cloudartifact/v5/repositories/{repo_id}",
       content_type = "application/json",
@@ -708,7 +708,7 @@ return {
       response = { ref = "ShowRepositoryInfoResponse" },
     },
     show_repository_roles_privilege = {
-      name = "ShowRepositoryRolesPrivilege",
+      sdk_operation = "ShowRepositoryRolesPrivilege",
       method = "GET",
       path = "/cloudartifact/v5/repositories/{project_id}/{repo_id}/privileges",
       content_type = "application/json",
@@ -720,7 +720,7 @@ return {
       response = { ref = "ShowRepositoryRolesPrivilegeResponse" },
     },
     show_storage = {
-      name = "ShowStorage",
+      sdk_operation = "ShowStorage",
       method = "GET",
       path = "/cloudartifact/v5/storage",
       content_type = "application/json",
@@ -731,7 +731,7 @@ return {
       response = { ref = "ShowStorageResponse" },
     },
     show_user_privileges = {
-      name = "ShowUserPrivileges",
+      sdk_operation = "ShowUserPrivileges",
       method = "GET",
       path = "/cloudartifact/v3/user/{project_id}/privileges",
       content_type = "application/json",
@@ -741,7 +741,7 @@ return {
       response = { ref = "ShowUserPrivilegesResponse" },
     },
     show_user_ticket = {
-      name = "ShowUserTicket",
+      sdk_operation = "ShowUserTicket",
       method = "GET",
       path = "/cloudartifact/v5/ticket",
       content_type = "application/json",
@@ -749,7 +749,7 @@ return {
       response = { ref = "ShowUserTicketResponse" },
     },
     show_version_list = {
-      name = "ShowVersionList",
+      sdk_operation = "ShowVersionList",
       method = "GET",
       path = "/v5/{project_id}/versions",
       content_type = "application/json",
@@ -762,7 +762,7 @@ return {
       response = { ref = "ShowVersionListResponse" },
     },
     update_artifactory = {
-      name = "UpdateArtifactory",
+      sdk_operation = "UpdateArtifactory",
       method = "PUT",
       path = "/cloudartifact/v5/artifact/",
       content_type = "application/json",
@@ -783,7 +783,7 @@ return {
       response = { ref = "UpdateArtifactoryResponse" },
     },
     update_repo_roles_privilege = {
-      name = "UpdateRepoRolesPrivilege",
+      sdk_operation = "UpdateRepoRolesPrivilege",
       method = "PUT",
       path = "/cloudartifact/v5/repositories/{role_id}/privileges",
       content_type = "application/json",

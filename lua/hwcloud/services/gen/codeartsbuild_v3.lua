@@ -150,7 +150,7 @@ return {
   },
   operations = {
     add_favourite_custom_template = {
-      name = "AddFavouriteCustomTemplate",
+      sdk_operation = "AddFavouriteCustomTemplate",
       method = "POST",
       path = "/v1/template/custom/{uuid}/follow",
       content_type = "application/json",
@@ -160,7 +160,7 @@ return {
       response = { ref = "AddFavouriteCustomTemplateResponse" },
     },
     add_favourite_official_template = {
-      name = "AddFavouriteOfficialTemplate",
+      sdk_operation = "AddFavouriteOfficialTemplate",
       method = "POST",
       path = "/v1/template/official/{uuid}/follow",
       content_type = "application/json",
@@ -170,7 +170,7 @@ return {
       response = { ref = "AddFavouriteOfficialTemplateResponse" },
     },
     add_favourite_task = {
-      name = "AddFavouriteTask",
+      sdk_operation = "AddFavouriteTask",
       method = "POST",
       path = "/v1/job/{job_id}/follow",
       content_type = "application/json",
@@ -180,7 +180,7 @@ return {
       response = { ref = "AddFavouriteTaskResponse" },
     },
     add_keystore_permission = {
-      name = "AddKeystorePermission",
+      sdk_operation = "AddKeystorePermission",
       method = "POST",
       path = "/v2/keystore/permission/add",
       content_type = "application/json",
@@ -198,7 +198,7 @@ return {
       response = { ref = "AddKeystorePermissionResponse" },
     },
     apply_project_permission = {
-      name = "ApplyProjectPermission",
+      sdk_operation = "ApplyProjectPermission",
       method = "POST",
       path = "/v1/job/project/permission",
       content_type = "application/json",
@@ -211,7 +211,7 @@ return {
       response = { ref = "ApplyProjectPermissionResponse" },
     },
     batch_delete_build_jobs = {
-      name = "BatchDeleteBuildJobs",
+      sdk_operation = "BatchDeleteBuildJobs",
       method = "DELETE",
       path = "/v1/job/batch-delete",
       content_type = "application/json",
@@ -222,7 +222,7 @@ return {
       response = { ref = "BatchDeleteBuildJobsResponse" },
     },
     batch_update_job_role_permission = {
-      name = "BatchUpdateJobRolePermission",
+      sdk_operation = "BatchUpdateJobRolePermission",
       method = "POST",
       path = "/v1/job/permissions/batch",
       content_type = "application/json",
@@ -236,7 +236,7 @@ return {
       response = { ref = "BatchUpdateJobRolePermissionResponse" },
     },
     check_job_count_is_top_limit = {
-      name = "CheckJobCountIsTopLimit",
+      sdk_operation = "CheckJobCountIsTopLimit",
       method = "GET",
       path = "/v1/job/check/count",
       content_type = "application/json",
@@ -244,7 +244,7 @@ return {
       response = { ref = "CheckJobCountIsTopLimitResponse" },
     },
     check_job_internal = {
-      name = "CheckJobInternal",
+      sdk_operation = "CheckJobInternal",
       method = "GET",
       path = "/v1/job/permission/internal",
       content_type = "application/json",
@@ -252,7 +252,7 @@ return {
       response = { ref = "CheckJobInternalResponse" },
     },
     check_job_name_is_exists = {
-      name = "CheckJobNameIsExists",
+      sdk_operation = "CheckJobNameIsExists",
       method = "GET",
       path = "/v1/job/check/exist",
       content_type = "application/json",
@@ -263,7 +263,7 @@ return {
       response = { ref = "CheckJobNameIsExistsResponse" },
     },
     check_webhook_url = {
-      name = "CheckWebhookUrl",
+      sdk_operation = "CheckWebhookUrl",
       method = "POST",
       path = "/v1/job/check/webhook-url",
       content_type = "application/json",
@@ -276,7 +276,7 @@ return {
       response = { ref = "CheckWebhookUrlResponse" },
     },
     clear_recycling_jobs = {
-      name = "ClearRecyclingJobs",
+      sdk_operation = "ClearRecyclingJobs",
       method = "DELETE",
       path = "/v1/job/recycling-empty",
       content_type = "application/json",
@@ -284,7 +284,7 @@ return {
       response = { ref = "ClearRecyclingJobsResponse" },
     },
     copy_job = {
-      name = "CopyJob",
+      sdk_operation = "CopyJob",
       method = "POST",
       path = "/v1/job/copy",
       content_type = "application/json",
@@ -306,7 +306,7 @@ return {
       response = { ref = "CopyJobResponse" },
     },
     create_build_job = {
-      name = "CreateBuildJob",
+      sdk_operation = "CreateBuildJob",
       method = "POST",
       path = "/v3/jobs/create",
       content_type = "application/json",
@@ -330,7 +330,7 @@ return {
       response = { ref = "CreateBuildJobResponse" },
     },
     create_job_group = {
-      name = "CreateJobGroup",
+      sdk_operation = "CreateJobGroup",
       method = "POST",
       path = "/v1/job/{project_id}/group/create",
       content_type = "application/json",
@@ -342,7 +342,7 @@ return {
       response = { ref = "CreateJobGroupResponse" },
     },
     create_new_job = {
-      name = "CreateNewJob",
+      sdk_operation = "CreateNewJob",
       method = "POST",
       path = "/v1/job/create",
       content_type = "application/json",
@@ -366,7 +366,7 @@ return {
       response = { ref = "CreateNewJobResponse" },
     },
     create_template = {
-      name = "CreateTemplate",
+      sdk_operation = "CreateTemplate",
       method = "POST",
       path = "/v1/template/create",
       content_type = "application/json",
@@ -381,7 +381,7 @@ return {
       response = { ref = "CreateTemplateResponse" },
     },
     create_templates = {
-      name = "CreateTemplates",
+      sdk_operation = "CreateTemplates",
       method = "POST",
       path = "/v3/templates/create",
       content_type = "application/json",
@@ -396,7 +396,7 @@ return {
       response = { ref = "CreateTemplatesResponse" },
     },
     delete_build_job = {
-      name = "DeleteBuildJob",
+      sdk_operation = "DeleteBuildJob",
       method = "POST",
       path = "/v3/jobs/{job_id}/delete",
       content_type = "application/json",
@@ -406,7 +406,7 @@ return {
       response = { ref = "DeleteBuildJobResponse" },
     },
     delete_group = {
-      name = "DeleteGroup",
+      sdk_operation = "DeleteGroup",
       method = "DELETE",
       path = "/v1/job/{project_id}/group/delete",
       content_type = "application/json",
@@ -417,7 +417,7 @@ return {
       response = { ref = "DeleteGroupResponse" },
     },
     delete_keystore = {
-      name = "DeleteKeystore",
+      sdk_operation = "DeleteKeystore",
       method = "DELETE",
       path = "/v2/keystore/{keystore_id}/delete",
       content_type = "application/json",
@@ -427,7 +427,7 @@ return {
       response = { ref = "DeleteKeystoreResponse" },
     },
     delete_keystore_permission = {
-      name = "DeleteKeystorePermission",
+      sdk_operation = "DeleteKeystorePermission",
       method = "DELETE",
       path = "/v2/keystore/permission/{permission_id}/delete",
       content_type = "application/json",
@@ -437,7 +437,7 @@ return {
       response = { ref = "DeleteKeystorePermissionResponse" },
     },
     delete_recycling_jobs = {
-      name = "DeleteRecyclingJobs",
+      sdk_operation = "DeleteRecyclingJobs",
       method = "DELETE",
       path = "/v1/job/recycling-deletion",
       content_type = "application/json",
@@ -448,7 +448,7 @@ return {
       response = { ref = "DeleteRecyclingJobsResponse" },
     },
     delete_template = {
-      name = "DeleteTemplate",
+      sdk_operation = "DeleteTemplate",
       method = "DELETE",
       path = "/v1/template/{uuid}/delete",
       content_type = "application/json",
@@ -458,7 +458,7 @@ return {
       response = { ref = "DeleteTemplateResponse" },
     },
     delete_templates = {
-      name = "DeleteTemplates",
+      sdk_operation = "DeleteTemplates",
       method = "DELETE",
       path = "/v3/templates/{uuid}/delete",
       content_type = "application/json",
@@ -468,7 +468,7 @@ return {
       response = { ref = "DeleteTemplatesResponse" },
     },
     delete_the_job = {
-      name = "DeleteTheJob",
+      sdk_operation = "DeleteTheJob",
       method = "DELETE",
       path = "/v1/job/{job_id}/delete",
       content_type = "application/json",
@@ -478,7 +478,7 @@ return {
       response = { ref = "DeleteTheJobResponse" },
     },
     disable_build_job = {
-      name = "DisableBuildJob",
+      sdk_operation = "DisableBuildJob",
       method = "POST",
       path = "/v3/jobs/{job_id}/disable",
       content_type = "application/json",
@@ -488,7 +488,7 @@ return {
       response = { ref = "DisableBuildJobResponse" },
     },
     disable_notice = {
-      name = "DisableNotice",
+      sdk_operation = "DisableNotice",
       method = "POST",
       path = "/v3/jobs/notice/{job_id}/disable",
       content_type = "application/json",
@@ -499,7 +499,7 @@ return {
       response = { ref = "DisableNoticeResponse" },
     },
     disable_the_job = {
-      name = "DisableTheJob",
+      sdk_operation = "DisableTheJob",
       method = "POST",
       path = "/v1/job/{job_id}/disable",
       content_type = "application/json",
@@ -512,7 +512,7 @@ return {
       response = { ref = "DisableTheJobResponse" },
     },
     download_build_full_log = {
-      name = "DownloadBuildFullLog",
+      sdk_operation = "DownloadBuildFullLog",
       method = "GET",
       path = "/v1/log/{record_id}/download-log",
       content_type = "application/json",
@@ -524,7 +524,7 @@ return {
       response = { ref = "DownloadBuildFullLogResponse" },
     },
     download_build_log = {
-      name = "DownloadBuildLog",
+      sdk_operation = "DownloadBuildLog",
       method = "GET",
       path = "/v4/{record_id}/download-log",
       content_type = "application/json",
@@ -535,7 +535,7 @@ return {
       response = { ref = "DownloadBuildLogResponse" },
     },
     download_build_real_time_log = {
-      name = "DownloadBuildRealTimeLog",
+      sdk_operation = "DownloadBuildRealTimeLog",
       method = "GET",
       path = "/v1/log/{job_id}/{build_no}/real-time-log",
       content_type = "application/json",
@@ -550,7 +550,7 @@ return {
       response = { ref = "DownloadBuildRealTimeLogResponse" },
     },
     download_junit_coverage_zip = {
-      name = "DownloadJunitCoverageZip",
+      sdk_operation = "DownloadJunitCoverageZip",
       method = "GET",
       path = "/v1/report/junit/coverage/download",
       content_type = "application/json",
@@ -562,7 +562,7 @@ return {
       response = { ref = "DownloadJunitCoverageZipResponse" },
     },
     download_keystore = {
-      name = "DownloadKeystore",
+      sdk_operation = "DownloadKeystore",
       method = "GET",
       path = "/v3/keystore",
       content_type = "application/json",
@@ -573,7 +573,7 @@ return {
       response = { ref = "DownloadKeystoreResponse" },
     },
     download_keystore_by_name = {
-      name = "DownloadKeystoreByName",
+      sdk_operation = "DownloadKeystoreByName",
       method = "GET",
       path = "/v2/keystore/download",
       content_type = "application/json",
@@ -585,7 +585,7 @@ return {
       response = { ref = "DownloadKeystoreByNameResponse" },
     },
     download_log_by_record_id = {
-      name = "DownloadLogByRecordId",
+      sdk_operation = "DownloadLogByRecordId",
       method = "GET",
       path = "/v3/{record_id}/download-log",
       content_type = "application/json",
@@ -595,7 +595,7 @@ return {
       response = { ref = "DownloadLogByRecordIdResponse" },
     },
     download_real_time_log = {
-      name = "DownloadRealTimeLog",
+      sdk_operation = "DownloadRealTimeLog",
       method = "GET",
       path = "/v3/jobs/{job_id}/{build_no}/real-time-log",
       content_type = "application/json",
@@ -608,7 +608,7 @@ return {
       response = { ref = "DownloadRealTimeLogResponse" },
     },
     download_task_log = {
-      name = "DownloadTaskLog",
+      sdk_operation = "DownloadTaskLog",
       method = "GET",
       path = "/v4/{record_id}/task-log",
       content_type = "application/json",
@@ -620,7 +620,7 @@ return {
       response = { ref = "DownloadTaskLogResponse" },
     },
     enable_build_job = {
-      name = "EnableBuildJob",
+      sdk_operation = "EnableBuildJob",
       method = "POST",
       path = "/v3/jobs/{job_id}/recover",
       content_type = "application/json",
@@ -630,7 +630,7 @@ return {
       response = { ref = "EnableBuildJobResponse" },
     },
     execute_job = {
-      name = "ExecuteJob",
+      sdk_operation = "ExecuteJob",
       method = "POST",
       path = "/v1/job/execute",
       content_type = "application/json",
@@ -643,7 +643,7 @@ return {
       response = { ref = "ExecuteJobResponse" },
     },
     list_brief_record = {
-      name = "ListBriefRecord",
+      sdk_operation = "ListBriefRecord",
       method = "POST",
       path = "/v1/record/brief",
       content_type = "application/json",
@@ -654,7 +654,7 @@ return {
       response = { ref = "ListBriefRecordResponse" },
     },
     list_build_info_record = {
-      name = "ListBuildInfoRecord",
+      sdk_operation = "ListBuildInfoRecord",
       method = "GET",
       path = "/v3/jobs/{job_id}/build-info-records",
       content_type = "application/json",
@@ -669,7 +669,7 @@ return {
       response = { ref = "ListBuildInfoRecordResponse" },
     },
     list_build_info_record_by_job_id = {
-      name = "ListBuildInfoRecordByJobId",
+      sdk_operation = "ListBuildInfoRecordByJobId",
       method = "GET",
       path = "/v1/record/{job_id}/list",
       content_type = "application/json",
@@ -684,7 +684,7 @@ return {
       response = { ref = "ListBuildInfoRecordByJobIdResponse" },
     },
     list_build_parameter = {
-      name = "ListBuildParameter",
+      sdk_operation = "ListBuildParameter",
       method = "GET",
       path = "/v1/job/{job_id}/{build_no}/history-parameters",
       content_type = "application/json",
@@ -695,7 +695,7 @@ return {
       response = { ref = "ListBuildParameterResponse" },
     },
     list_custom_template = {
-      name = "ListCustomTemplate",
+      sdk_operation = "ListCustomTemplate",
       method = "GET",
       path = "/v1/template/custom",
       content_type = "application/json",
@@ -710,7 +710,7 @@ return {
       response = { ref = "ListCustomTemplateResponse" },
     },
     list_end_points = {
-      name = "ListEndPoints",
+      sdk_operation = "ListEndPoints",
       method = "GET",
       path = "/v1/job/{project_id}/nexus",
       content_type = "application/json",
@@ -723,7 +723,7 @@ return {
       response = { ref = "ListEndPointsResponse" },
     },
     list_group_tree = {
-      name = "ListGroupTree",
+      sdk_operation = "ListGroupTree",
       method = "GET",
       path = "/v1/job/{project_id}/group/tree",
       content_type = "application/json",
@@ -733,7 +733,7 @@ return {
       response = { ref = "ListGroupTreeResponse" },
     },
     list_job = {
-      name = "ListJob",
+      sdk_operation = "ListJob",
       method = "GET",
       path = "/v1/job/list",
       content_type = "application/json",
@@ -750,7 +750,7 @@ return {
       response = { ref = "ListJobResponse" },
     },
     list_job_config = {
-      name = "ListJobConfig",
+      sdk_operation = "ListJobConfig",
       method = "GET",
       path = "/v3/jobs/{job_id}/query",
       content_type = "application/json",
@@ -761,7 +761,7 @@ return {
       response = { ref = "ListJobConfigResponse" },
     },
     list_junit_coverage_summary = {
-      name = "ListJunitCoverageSummary",
+      sdk_operation = "ListJunitCoverageSummary",
       method = "GET",
       path = "/v1/report/junit/coverage/list",
       content_type = "application/json",
@@ -772,7 +772,7 @@ return {
       response = { ref = "ListJunitCoverageSummaryResponse" },
     },
     list_keystore = {
-      name = "ListKeystore",
+      sdk_operation = "ListKeystore",
       method = "GET",
       path = "/v2/keystore/name",
       content_type = "application/json",
@@ -780,7 +780,7 @@ return {
       response = { ref = "ListKeystoreResponse" },
     },
     list_keystore_search = {
-      name = "ListKeystoreSearch",
+      sdk_operation = "ListKeystoreSearch",
       method = "GET",
       path = "/v2/keystore/list",
       content_type = "application/json",
@@ -793,7 +793,7 @@ return {
       response = { ref = "ListKeystoreSearchResponse" },
     },
     list_notice = {
-      name = "ListNotice",
+      sdk_operation = "ListNotice",
       method = "GET",
       path = "/v3/jobs/notice/{job_id}/query",
       content_type = "application/json",
@@ -803,7 +803,7 @@ return {
       response = { ref = "ListNoticeResponse" },
     },
     list_official_template = {
-      name = "ListOfficialTemplate",
+      sdk_operation = "ListOfficialTemplate",
       method = "GET",
       path = "/v1/template/officialtemplates",
       content_type = "application/json",
@@ -816,7 +816,7 @@ return {
       response = { ref = "ListOfficialTemplateResponse" },
     },
     list_project_jobs = {
-      name = "ListProjectJobs",
+      sdk_operation = "ListProjectJobs",
       method = "GET",
       path = "/v1/job/{project_id}/list",
       content_type = "application/json",
@@ -836,7 +836,7 @@ return {
       response = { ref = "ListProjectJobsResponse" },
     },
     list_recommend_official_template = {
-      name = "ListRecommendOfficialTemplate",
+      sdk_operation = "ListRecommendOfficialTemplate",
       method = "POST",
       path = "/v1/template/recommend",
       content_type = "application/json",
@@ -849,7 +849,7 @@ return {
       response = { ref = "ListRecommendOfficialTemplateResponse" },
     },
     list_records = {
-      name = "ListRecords",
+      sdk_operation = "ListRecords",
       method = "GET",
       path = "/v1/record/{build_project_id}/records",
       content_type = "application/json",
@@ -867,7 +867,7 @@ return {
       response = { ref = "ListRecordsResponse" },
     },
     list_recycling_job = {
-      name = "ListRecyclingJob",
+      sdk_operation = "ListRecyclingJob",
       method = "GET",
       path = "/v1/job/recycling-jobs",
       content_type = "application/json",
@@ -880,7 +880,7 @@ return {
       response = { ref = "ListRecyclingJobResponse" },
     },
     list_related_project_info = {
-      name = "ListRelatedProjectInfo",
+      sdk_operation = "ListRelatedProjectInfo",
       method = "GET",
       path = "/v1/domain/project/related-page",
       content_type = "application/json",
@@ -893,7 +893,7 @@ return {
       response = { ref = "ListRelatedProjectInfoResponse" },
     },
     list_repo_branch = {
-      name = "ListRepoBranch",
+      sdk_operation = "ListRepoBranch",
       method = "GET",
       path = "/v1/report/branches",
       content_type = "application/json",
@@ -904,7 +904,7 @@ return {
       response = { ref = "ListRepoBranchResponse" },
     },
     list_repository = {
-      name = "ListRepository",
+      sdk_operation = "ListRepository",
       method = "GET",
       path = "/v1/report/{job_id}/repositories",
       content_type = "application/json",
@@ -914,7 +914,7 @@ return {
       response = { ref = "ListRepositoryResponse" },
     },
     list_templates = {
-      name = "ListTemplates",
+      sdk_operation = "ListTemplates",
       method = "GET",
       path = "/v3/templates/query",
       content_type = "application/json",
@@ -927,7 +927,7 @@ return {
       response = { ref = "ListTemplatesResponse" },
     },
     list_update_job_history = {
-      name = "ListUpdateJobHistory",
+      sdk_operation = "ListUpdateJobHistory",
       method = "GET",
       path = "/v1/job/{job_id}/history",
       content_type = "application/json",
@@ -940,7 +940,7 @@ return {
       response = { ref = "ListUpdateJobHistoryResponse" },
     },
     move_group = {
-      name = "MoveGroup",
+      sdk_operation = "MoveGroup",
       method = "POST",
       path = "/v1/job/{project_id}/group/move",
       content_type = "application/json",
@@ -953,7 +953,7 @@ return {
       response = { ref = "MoveGroupResponse" },
     },
     remover_favourite_custom_template = {
-      name = "RemoverFavouriteCustomTemplate",
+      sdk_operation = "RemoverFavouriteCustomTemplate",
       method = "POST",
       path = "/v1/template/custom/{uuid}/unfollow",
       content_type = "application/json",
@@ -963,7 +963,7 @@ return {
       response = { ref = "RemoverFavouriteCustomTemplateResponse" },
     },
     remover_favourite_official_template = {
-      name = "RemoverFavouriteOfficialTemplate",
+      sdk_operation = "RemoverFavouriteOfficialTemplate",
       method = "POST",
       path = "/v1/template/official/{uuid}/unfollow",
       content_type = "application/json",
@@ -973,7 +973,7 @@ return {
       response = { ref = "RemoverFavouriteOfficialTemplateResponse" },
     },
     remover_favourite_task = {
-      name = "RemoverFavouriteTask",
+      sdk_operation = "RemoverFavouriteTask",
       method = "POST",
       path = "/v1/job/{job_id}/unfollow",
       content_type = "application/json",
@@ -983,7 +983,7 @@ return {
       response = { ref = "RemoverFavouriteTaskResponse" },
     },
     restore_recycling_jobs = {
-      name = "RestoreRecyclingJobs",
+      sdk_operation = "RestoreRecyclingJobs",
       method = "POST",
       path = "/v1/job/recycling-restoration",
       content_type = "application/json",
@@ -994,7 +994,7 @@ return {
       response = { ref = "RestoreRecyclingJobsResponse" },
     },
     run_job = {
-      name = "RunJob",
+      sdk_operation = "RunJob",
       method = "POST",
       path = "/v3/jobs/build",
       content_type = "application/json",
@@ -1007,7 +1007,7 @@ return {
       response = { ref = "RunJobResponse" },
     },
     save_template_used_info = {
-      name = "SaveTemplateUsedInfo",
+      sdk_operation = "SaveTemplateUsedInfo",
       method = "POST",
       path = "/v1/template/used-info",
       content_type = "application/json",
@@ -1019,7 +1019,7 @@ return {
       response = { ref = "SaveTemplateUsedInfoResponse" },
     },
     set_keep_time = {
-      name = "SetKeepTime",
+      sdk_operation = "SetKeepTime",
       method = "POST",
       path = "/v1/job/keep-time",
       content_type = "application/json",
@@ -1030,7 +1030,7 @@ return {
       response = { ref = "SetKeepTimeResponse" },
     },
     show_action_i_info = {
-      name = "ShowActionIInfo",
+      sdk_operation = "ShowActionIInfo",
       method = "GET",
       path = "/v1/log/stage/page",
       content_type = "application/json",
@@ -1044,7 +1044,7 @@ return {
       response = { ref = "ShowActionIInfoResponse" },
     },
     show_available_inner_spec = {
-      name = "ShowAvailableInnerSpec",
+      sdk_operation = "ShowAvailableInnerSpec",
       method = "GET",
       path = "/v2/resource/spec",
       content_type = "application/json",
@@ -1055,7 +1055,7 @@ return {
       response = { type = "array", items = { type = "string" } },
     },
     show_build_details = {
-      name = "ShowBuildDetails",
+      sdk_operation = "ShowBuildDetails",
       method = "GET",
       path = "/v1/job/{job_id}/{build_no}/build-info",
       content_type = "application/json",
@@ -1066,7 +1066,7 @@ return {
       response = { ref = "ShowBuildDetailsResponse" },
     },
     show_build_info_record = {
-      name = "ShowBuildInfoRecord",
+      sdk_operation = "ShowBuildInfoRecord",
       method = "GET",
       path = "/v1/record/{job_id}/{build_no}/build-info-record",
       content_type = "application/json",
@@ -1077,7 +1077,7 @@ return {
       response = { ref = "ShowBuildInfoRecordResponse" },
     },
     show_build_params_list = {
-      name = "ShowBuildParamsList",
+      sdk_operation = "ShowBuildParamsList",
       method = "GET",
       path = "/v1/job/build-params",
       content_type = "application/json",
@@ -1085,7 +1085,7 @@ return {
       response = { ref = "ShowBuildParamsListResponse" },
     },
     show_build_record = {
-      name = "ShowBuildRecord",
+      sdk_operation = "ShowBuildRecord",
       method = "GET",
       path = "/v1/record/{record_id}/info",
       content_type = "application/json",
@@ -1095,7 +1095,7 @@ return {
       response = { ref = "ShowBuildRecordResponse" },
     },
     show_build_record_build_script = {
-      name = "ShowBuildRecordBuildScript",
+      sdk_operation = "ShowBuildRecordBuildScript",
       method = "GET",
       path = "/v1/record/{record_id}/build-script",
       content_type = "application/json",
@@ -1105,7 +1105,7 @@ return {
       response = { ref = "ShowBuildRecordBuildScriptResponse" },
     },
     show_build_record_flow_graph = {
-      name = "ShowBuildRecordFlowGraph",
+      sdk_operation = "ShowBuildRecordFlowGraph",
       method = "GET",
       path = "/v1/record/{build_flow_record_id}/flow-graph",
       content_type = "application/json",
@@ -1115,7 +1115,7 @@ return {
       response = { ref = "ShowBuildRecordFlowGraphResponse" },
     },
     show_build_record_full_stages = {
-      name = "ShowBuildRecordFullStages",
+      sdk_operation = "ShowBuildRecordFullStages",
       method = "GET",
       path = "/v1/record/{record_id}/full-stages",
       content_type = "application/json",
@@ -1126,7 +1126,7 @@ return {
       response = { ref = "ShowBuildRecordFullStagesResponse" },
     },
     show_copy_name = {
-      name = "ShowCopyName",
+      sdk_operation = "ShowCopyName",
       method = "GET",
       path = "/v1/job/{job_id}/copy-name",
       content_type = "application/json",
@@ -1136,7 +1136,7 @@ return {
       response = { ref = "ShowCopyNameResponse" },
     },
     show_default_build_parameters = {
-      name = "ShowDefaultBuildParameters",
+      sdk_operation = "ShowDefaultBuildParameters",
       method = "GET",
       path = "/v1/job/default-parameters",
       content_type = "application/json",
@@ -1144,7 +1144,7 @@ return {
       response = { ref = "ShowDefaultBuildParametersResponse" },
     },
     show_default_project_permission = {
-      name = "ShowDefaultProjectPermission",
+      sdk_operation = "ShowDefaultProjectPermission",
       method = "GET",
       path = "/v1/job/project/default-permission",
       content_type = "application/json",
@@ -1155,7 +1155,7 @@ return {
       response = { ref = "ShowDefaultProjectPermissionResponse" },
     },
     show_disable = {
-      name = "ShowDisable",
+      sdk_operation = "ShowDisable",
       method = "GET",
       path = "/v1/job/{job_id}/check/disable",
       content_type = "application/json",
@@ -1165,7 +1165,7 @@ return {
       response = { ref = "ShowDisableResponse" },
     },
     show_dockerfile_template = {
-      name = "ShowDockerfileTemplate",
+      sdk_operation = "ShowDockerfileTemplate",
       method = "GET",
       path = "/v1/image/dockerfile-template",
       content_type = "application/json",
@@ -1175,7 +1175,7 @@ return {
       response = { ref = "ShowDockerfileTemplateResponse" },
     },
     show_domain_status = {
-      name = "ShowDomainStatus",
+      sdk_operation = "ShowDomainStatus",
       method = "GET",
       path = "/v1/domain/status",
       content_type = "application/json",
@@ -1183,7 +1183,7 @@ return {
       response = { ref = "ShowDomainStatusResponse" },
     },
     show_domains_statuses = {
-      name = "ShowDomainsStatuses",
+      sdk_operation = "ShowDomainsStatuses",
       method = "POST",
       path = "/v1/domain/domains-statuses",
       content_type = "application/json",
@@ -1194,7 +1194,7 @@ return {
       response = { ref = "ShowDomainsStatusesResponse" },
     },
     show_flow_graph = {
-      name = "ShowFlowGraph",
+      sdk_operation = "ShowFlowGraph",
       method = "GET",
       path = "/v3/{build_flow_record_id}/flow-graph",
       content_type = "application/json",
@@ -1204,7 +1204,7 @@ return {
       response = { ref = "ShowFlowGraphResponse" },
     },
     show_history_details = {
-      name = "ShowHistoryDetails",
+      sdk_operation = "ShowHistoryDetails",
       method = "GET",
       path = "/v3/jobs/{job_id}/{build_number}/history-details",
       content_type = "application/json",
@@ -1215,7 +1215,7 @@ return {
       response = { ref = "ShowHistoryDetailsResponse" },
     },
     show_image_template_list = {
-      name = "ShowImageTemplateList",
+      sdk_operation = "ShowImageTemplateList",
       method = "GET",
       path = "/v1/image/templates",
       content_type = "application/json",
@@ -1223,7 +1223,7 @@ return {
       response = { ref = "ShowImageTemplateListResponse" },
     },
     show_job_build_record_detail = {
-      name = "ShowJobBuildRecordDetail",
+      sdk_operation = "ShowJobBuildRecordDetail",
       method = "GET",
       path = "/v1/record/{job_id}/{build_no}/record-info",
       content_type = "application/json",
@@ -1234,7 +1234,7 @@ return {
       response = { ref = "ShowJobBuildRecordDetailResponse" },
     },
     show_job_build_success_ratio = {
-      name = "ShowJobBuildSuccessRatio",
+      sdk_operation = "ShowJobBuildSuccessRatio",
       method = "GET",
       path = "/v1/report/ratio",
       content_type = "application/json",
@@ -1247,7 +1247,7 @@ return {
       response = { ref = "ShowJobBuildSuccessRatioResponse" },
     },
     show_job_build_time = {
-      name = "ShowJobBuildTime",
+      sdk_operation = "ShowJobBuildTime",
       method = "GET",
       path = "/v1/report/time",
       content_type = "application/json",
@@ -1260,7 +1260,7 @@ return {
       response = { ref = "ShowJobBuildTimeResponse" },
     },
     show_job_config = {
-      name = "ShowJobConfig",
+      sdk_operation = "ShowJobConfig",
       method = "GET",
       path = "/v1/job/{job_id}/config",
       content_type = "application/json",
@@ -1271,7 +1271,7 @@ return {
       response = { ref = "ShowJobConfigResponse" },
     },
     show_job_config_diff = {
-      name = "ShowJobConfigDiff",
+      sdk_operation = "ShowJobConfigDiff",
       method = "GET",
       path = "/v1/job/{job_id}/diff",
       content_type = "application/json",
@@ -1283,7 +1283,7 @@ return {
       response = { ref = "ShowJobConfigDiffResponse" },
     },
     show_job_info = {
-      name = "ShowJobInfo",
+      sdk_operation = "ShowJobInfo",
       method = "GET",
       path = "/v1/job/{job_id}/info",
       content_type = "application/json",
@@ -1293,7 +1293,7 @@ return {
       response = { ref = "ShowJobInfoResponse" },
     },
     show_job_list_by_project_id = {
-      name = "ShowJobListByProjectId",
+      sdk_operation = "ShowJobListByProjectId",
       method = "GET",
       path = "/v3/{project_id}/jobs",
       content_type = "application/json",
@@ -1306,7 +1306,7 @@ return {
       response = { ref = "ShowJobListByProjectIdResponse" },
     },
     show_job_notice_config_info = {
-      name = "ShowJobNoticeConfigInfo",
+      sdk_operation = "ShowJobNoticeConfigInfo",
       method = "GET",
       path = "/v1/job/{job_id}/notice",
       content_type = "application/json",
@@ -1316,7 +1316,7 @@ return {
       response = { ref = "ShowJobNoticeConfigInfoResponse" },
     },
     show_job_pipeline_info = {
-      name = "ShowJobPipelineInfo",
+      sdk_operation = "ShowJobPipelineInfo",
       method = "GET",
       path = "/v1/job/{job_id}/pipeline-info",
       content_type = "application/json",
@@ -1328,7 +1328,7 @@ return {
       response = { ref = "ShowJobPipelineInfoResponse" },
     },
     show_job_role_permission = {
-      name = "ShowJobRolePermission",
+      sdk_operation = "ShowJobRolePermission",
       method = "GET",
       path = "/v1/job/permission/role",
       content_type = "application/json",
@@ -1338,7 +1338,7 @@ return {
       response = { ref = "ShowJobRolePermissionResponse" },
     },
     show_job_status = {
-      name = "ShowJobStatus",
+      sdk_operation = "ShowJobStatus",
       method = "GET",
       path = "/v3/jobs/{job_id}/status",
       content_type = "application/json",
@@ -1348,7 +1348,7 @@ return {
       response = { ref = "ShowJobStatusResponse" },
     },
     show_job_step_status = {
-      name = "ShowJobStepStatus",
+      sdk_operation = "ShowJobStepStatus",
       method = "GET",
       path = "/v1/job/{job_id}/status",
       content_type = "application/json",
@@ -1359,7 +1359,7 @@ return {
       response = { ref = "ShowJobStepStatusResponse" },
     },
     show_job_success_ratio = {
-      name = "ShowJobSuccessRatio",
+      sdk_operation = "ShowJobSuccessRatio",
       method = "GET",
       path = "/v3/jobs/{job_id}/success-ratio",
       content_type = "application/json",
@@ -1371,7 +1371,7 @@ return {
       response = { ref = "ShowJobSuccessRatioResponse" },
     },
     show_job_system_parameters = {
-      name = "ShowJobSystemParameters",
+      sdk_operation = "ShowJobSystemParameters",
       method = "GET",
       path = "/v1/job/system-parameters",
       content_type = "application/json",
@@ -1379,7 +1379,7 @@ return {
       response = { ref = "ShowJobSystemParametersResponse" },
     },
     show_job_total = {
-      name = "ShowJobTotal",
+      sdk_operation = "ShowJobTotal",
       method = "GET",
       path = "/v1/record/{build_project_id}/statistics",
       content_type = "application/json",
@@ -1391,7 +1391,7 @@ return {
       response = { ref = "ShowJobTotalResponse" },
     },
     show_keystore_permission = {
-      name = "ShowKeystorePermission",
+      sdk_operation = "ShowKeystorePermission",
       method = "GET",
       path = "/v2/keystore/permission/{keystore_id}/query",
       content_type = "application/json",
@@ -1403,7 +1403,7 @@ return {
       response = { ref = "ShowKeystorePermissionResponse" },
     },
     show_last_history = {
-      name = "ShowLastHistory",
+      sdk_operation = "ShowLastHistory",
       method = "GET",
       path = "/v3/jobs/{project_id}/last-history",
       content_type = "application/json",
@@ -1414,7 +1414,7 @@ return {
       response = { ref = "ShowLastHistoryResponse" },
     },
     show_list_history = {
-      name = "ShowListHistory",
+      sdk_operation = "ShowListHistory",
       method = "GET",
       path = "/v3/jobs/{job_id}/history",
       content_type = "application/json",
@@ -1428,7 +1428,7 @@ return {
       response = { ref = "ShowListHistoryResponse" },
     },
     show_list_period_history = {
-      name = "ShowListPeriodHistory",
+      sdk_operation = "ShowListPeriodHistory",
       method = "GET",
       path = "/v3/jobs/{job_id}/period-history",
       content_type = "application/json",
@@ -1443,7 +1443,7 @@ return {
       response = { ref = "ShowListPeriodHistoryResponse" },
     },
     show_output_info = {
-      name = "ShowOutputInfo",
+      sdk_operation = "ShowOutputInfo",
       method = "GET",
       path = "/v3/jobs/{job_id}/{build_no}/output-info",
       content_type = "application/json",
@@ -1454,7 +1454,7 @@ return {
       response = { ref = "ShowOutputInfoResponse" },
     },
     show_package_spec_count_down = {
-      name = "ShowPackageSpecCountDown",
+      sdk_operation = "ShowPackageSpecCountDown",
       method = "POST",
       path = "/v2/resource/countdown",
       content_type = "application/json",
@@ -1467,7 +1467,7 @@ return {
       response = { ref = "ShowPackageSpecCountDownResponse" },
     },
     show_project_job_permission = {
-      name = "ShowProjectJobPermission",
+      sdk_operation = "ShowProjectJobPermission",
       method = "GET",
       path = "/v1/job/permission",
       content_type = "application/json",
@@ -1478,7 +1478,7 @@ return {
       response = { ref = "ShowProjectJobPermissionResponse" },
     },
     show_project_permission = {
-      name = "ShowProjectPermission",
+      sdk_operation = "ShowProjectPermission",
       method = "GET",
       path = "/v1/domain/user-permission",
       content_type = "application/json",
@@ -1488,7 +1488,7 @@ return {
       response = { ref = "ShowProjectPermissionResponse" },
     },
     show_record_detail = {
-      name = "ShowRecordDetail",
+      sdk_operation = "ShowRecordDetail",
       method = "GET",
       path = "/v4/jobs/{job_id}/{build_no}/record-info",
       content_type = "application/json",
@@ -1499,7 +1499,7 @@ return {
       response = { ref = "ShowRecordDetailResponse" },
     },
     show_record_info = {
-      name = "ShowRecordInfo",
+      sdk_operation = "ShowRecordInfo",
       method = "GET",
       path = "/v3/jobs/{job_id}/{build_no}/record-info",
       content_type = "application/json",
@@ -1510,7 +1510,7 @@ return {
       response = { ref = "ShowRecordInfoResponse" },
     },
     show_related_project = {
-      name = "ShowRelatedProject",
+      sdk_operation = "ShowRelatedProject",
       method = "GET",
       path = "/v1/domain/project/related",
       content_type = "application/json",
@@ -1518,7 +1518,7 @@ return {
       response = { ref = "ShowRelatedProjectResponse" },
     },
     show_report_summary = {
-      name = "ShowReportSummary",
+      sdk_operation = "ShowReportSummary",
       method = "GET",
       path = "/v1/report/{job_id}/summary",
       content_type = "application/json",
@@ -1529,7 +1529,7 @@ return {
       response = { ref = "ShowReportSummaryResponse" },
     },
     show_running_status = {
-      name = "ShowRunningStatus",
+      sdk_operation = "ShowRunningStatus",
       method = "GET",
       path = "/v1/job/{job_id}/running-status",
       content_type = "application/json",
@@ -1539,7 +1539,7 @@ return {
       response = { ref = "ShowRunningStatusResponse" },
     },
     show_summary_build_job_info = {
-      name = "ShowSummaryBuildJobInfo",
+      sdk_operation = "ShowSummaryBuildJobInfo",
       method = "GET",
       path = "/v1/domain/job-summary",
       content_type = "application/json",
@@ -1547,7 +1547,7 @@ return {
       response = { ref = "ShowSummaryBuildJobInfoResponse" },
     },
     show_template = {
-      name = "ShowTemplate",
+      sdk_operation = "ShowTemplate",
       method = "GET",
       path = "/v1/template/{uuid}/custom",
       content_type = "application/json",
@@ -1557,7 +1557,7 @@ return {
       response = { ref = "ShowTemplateResponse" },
     },
     show_user_charge_type = {
-      name = "ShowUserChargeType",
+      sdk_operation = "ShowUserChargeType",
       method = "GET",
       path = "/v1/domain/charge-type",
       content_type = "application/json",
@@ -1565,7 +1565,7 @@ return {
       response = { ref = "ShowUserChargeTypeResponse" },
     },
     show_user_over_package_quota = {
-      name = "ShowUserOverPackageQuota",
+      sdk_operation = "ShowUserOverPackageQuota",
       method = "GET",
       path = "/v1/domain/package/quota",
       content_type = "application/json",
@@ -1575,7 +1575,7 @@ return {
       response = { ref = "ShowUserOverPackageQuotaResponse" },
     },
     show_yaml_template = {
-      name = "ShowYamlTemplate",
+      sdk_operation = "ShowYamlTemplate",
       method = "GET",
       path = "/v1/template/{job_id}/default-template",
       content_type = "application/json",
@@ -1586,7 +1586,7 @@ return {
       response = { ref = "ShowYamlTemplateResponse" },
     },
     stop_build_job = {
-      name = "StopBuildJob",
+      sdk_operation = "StopBuildJob",
       method = "POST",
       path = "/v3/jobs/{job_id}/{build_no}/stop",
       content_type = "application/json",
@@ -1597,7 +1597,7 @@ return {
       response = { ref = "StopBuildJobResponse" },
     },
     stop_job = {
-      name = "StopJob",
+      sdk_operation = "StopJob",
       method = "POST",
       path = "/v3/jobs/stop",
       content_type = "application/json",
@@ -1609,7 +1609,7 @@ return {
       response = { ref = "StopJobResponse" },
     },
     stop_the_job = {
-      name = "StopTheJob",
+      sdk_operation = "StopTheJob",
       method = "POST",
       path = "/v1/job/{job_id}/stop",
       content_type = "application/json",
@@ -1620,7 +1620,7 @@ return {
       response = { ref = "StopTheJobResponse" },
     },
     switched_packet = {
-      name = "SwitchedPacket",
+      sdk_operation = "SwitchedPacket",
       method = "POST",
       path = "/v1/job/{project_id}/group/swap",
       content_type = "application/json",
@@ -1632,7 +1632,7 @@ return {
       response = { ref = "SwitchedPacketResponse" },
     },
     update_build_job = {
-      name = "UpdateBuildJob",
+      sdk_operation = "UpdateBuildJob",
       method = "POST",
       path = "/v3/jobs/update",
       content_type = "application/json",
@@ -1653,7 +1653,7 @@ return {
       response = { ref = "UpdateBuildJobResponse" },
     },
     update_job_group = {
-      name = "UpdateJobGroup",
+      sdk_operation = "UpdateJobGroup",
       method = "PUT",
       path = "/v1/job/{project_id}/group/update",
       content_type = "application/json",
@@ -1665,7 +1665,7 @@ return {
       response = { ref = "UpdateJobGroupResponse" },
     },
     update_keystore = {
-      name = "UpdateKeystore",
+      sdk_operation = "UpdateKeystore",
       method = "POST",
       path = "/v2/keystore/update/{id}",
       content_type = "application/json",
@@ -1677,7 +1677,7 @@ return {
       response = { ref = "UpdateKeystoreResponse" },
     },
     update_keystore_permission = {
-      name = "UpdateKeystorePermission",
+      sdk_operation = "UpdateKeystorePermission",
       method = "POST",
       path = "/v2/keystore/permission/edit",
       content_type = "application/json",
@@ -1694,7 +1694,7 @@ return {
       response = { ref = "UpdateKeystorePermissionResponse" },
     },
     update_new_job = {
-      name = "UpdateNewJob",
+      sdk_operation = "UpdateNewJob",
       method = "POST",
       path = "/v1/job/update",
       content_type = "application/json",
@@ -1715,7 +1715,7 @@ return {
       response = { ref = "UpdateNewJobResponse" },
     },
     update_new_notice_new = {
-      name = "UpdateNewNoticeNew",
+      sdk_operation = "UpdateNewNoticeNew",
       method = "PUT",
       path = "/v1/job/{job_id}/notice",
       content_type = "application/json",
@@ -1731,7 +1731,7 @@ return {
       response = { ref = "UpdateNewNoticeNewResponse" },
     },
     update_notice = {
-      name = "UpdateNotice",
+      sdk_operation = "UpdateNotice",
       method = "POST",
       path = "/v3/jobs/notice/{job_id}/update",
       content_type = "application/json",
@@ -1747,7 +1747,7 @@ return {
       response = { ref = "UpdateNoticeResponse" },
     },
     upload_keystore = {
-      name = "UploadKeystore",
+      sdk_operation = "UploadKeystore",
       method = "POST",
       path = "/v2/keystore/upload",
       content_type = "multipart/form-data",

@@ -76,7 +76,7 @@ return {
   },
   operations = {
     check_parameters = {
-      name = "CheckParameters",
+      sdk_operation = "CheckParameters",
       method = "GET",
       path = "/v2/{project_id}/tasks/{task_id}/ruleset/{ruleset_id}/check-parameters",
       content_type = "application/json",
@@ -89,7 +89,7 @@ return {
       response = { type = "array", items = { ref = "TaskCheckParamters" } },
     },
     check_record = {
-      name = "CheckRecord",
+      sdk_operation = "CheckRecord",
       method = "GET",
       path = "/v2/{project_id}/tasks/{task_id}/checkrecord",
       content_type = "application/json",
@@ -104,7 +104,7 @@ return {
       response = { ref = "CheckRecordResponse" },
     },
     check_ruleset_parameters = {
-      name = "CheckRulesetParameters",
+      sdk_operation = "CheckRulesetParameters",
       method = "GET",
       path = "/v3/{project_id}/tasks/{task_id}/ruleset/{ruleset_id}/check-parameters",
       content_type = "application/json",
@@ -119,7 +119,7 @@ return {
       response = { ref = "CheckRulesetParametersResponse" },
     },
     create_ruleset = {
-      name = "CreateRuleset",
+      sdk_operation = "CreateRuleset",
       method = "POST",
       path = "/v2/ruleset",
       content_type = "application/json",
@@ -137,7 +137,7 @@ return {
       response = { ref = "CreateRulesetResponse" },
     },
     create_task = {
-      name = "CreateTask",
+      sdk_operation = "CreateTask",
       method = "POST",
       path = "/v2/{project_id}/task",
       content_type = "application/json",
@@ -160,7 +160,7 @@ return {
       response = { ref = "CreateTaskResponse" },
     },
     delete_ruleset = {
-      name = "DeleteRuleset",
+      sdk_operation = "DeleteRuleset",
       method = "DELETE",
       path = "/v2/{project_id}/ruleset/{ruleset_id}",
       content_type = "application/json",
@@ -171,7 +171,7 @@ return {
       response = { ref = "DeleteRulesetResponse" },
     },
     delete_task = {
-      name = "DeleteTask",
+      sdk_operation = "DeleteTask",
       method = "DELETE",
       path = "/v2/tasks/{task_id}",
       content_type = "application/json",
@@ -181,7 +181,7 @@ return {
       response = { ref = "DeleteTaskResponse" },
     },
     list_rules = {
-      name = "ListRules",
+      sdk_operation = "ListRules",
       method = "GET",
       path = "/v2/rules",
       content_type = "application/json",
@@ -195,7 +195,7 @@ return {
       response = { ref = "ListRulesResponse" },
     },
     list_rulesets = {
-      name = "ListRulesets",
+      sdk_operation = "ListRulesets",
       method = "GET",
       path = "/v2/{project_id}/rulesets",
       content_type = "application/json",
@@ -209,7 +209,7 @@ return {
       response = { ref = "ListRulesetsResponse" },
     },
     list_task_parameter = {
-      name = "ListTaskParameter",
+      sdk_operation = "ListTaskParameter",
       method = "POST",
       path = "/v2/{project_id}/tasks/{task_id}/config-parameters",
       content_type = "application/json",
@@ -226,7 +226,7 @@ return {
       response = { ref = "ListTaskParameterResponse" },
     },
     list_task_ruleset = {
-      name = "ListTaskRuleset",
+      sdk_operation = "ListTaskRuleset",
       method = "GET",
       path = "/v2/{project_id}/tasks/{task_id}/rulesets",
       content_type = "application/json",
@@ -237,7 +237,7 @@ return {
       response = { type = "array", items = { ref = "TaskRulesetInfo" } },
     },
     list_template_rules = {
-      name = "ListTemplateRules",
+      sdk_operation = "ListTemplateRules",
       method = "GET",
       path = "/v2/{project_id}/ruleset/{ruleset_id}/rules",
       content_type = "application/json",
@@ -254,7 +254,7 @@ return {
       response = { ref = "ListTemplateRulesResponse" },
     },
     run_task = {
-      name = "RunTask",
+      sdk_operation = "RunTask",
       method = "POST",
       path = "/v2/tasks/{task_id}/run",
       content_type = "application/json",
@@ -269,7 +269,7 @@ return {
       response = { ref = "RunTaskResponse" },
     },
     set_defaul_template = {
-      name = "SetDefaulTemplate",
+      sdk_operation = "SetDefaulTemplate",
       method = "POST",
       path = "/v2/{project_id}/ruleset/{ruleset_id}/{language}/default",
       content_type = "application/json",
@@ -281,7 +281,7 @@ return {
       response = { ref = "SetDefaulTemplateResponse" },
     },
     show_progress_detail = {
-      name = "ShowProgressDetail",
+      sdk_operation = "ShowProgressDetail",
       method = "GET",
       path = "/v2/tasks/{task_id}/progress",
       content_type = "application/json",
@@ -291,7 +291,7 @@ return {
       response = { ref = "ShowProgressDetailResponse" },
     },
     show_task_cmetrics = {
-      name = "ShowTaskCmetrics",
+      sdk_operation = "ShowTaskCmetrics",
       method = "GET",
       path = "/v2/{project_id}/tasks/{task_id}/metrics-summary",
       content_type = "application/json",
@@ -302,7 +302,7 @@ return {
       response = { ref = "ShowTaskCmetricsResponse" },
     },
     show_task_defects = {
-      name = "ShowTaskDefects",
+      sdk_operation = "ShowTaskDefects",
       method = "GET",
       path = "/v2/tasks/{task_id}/defects-detail",
       content_type = "application/json",
@@ -316,7 +316,7 @@ return {
       response = { ref = "ShowTaskDefectsResponse" },
     },
     show_task_defects_statistic = {
-      name = "ShowTaskDefectsStatistic",
+      sdk_operation = "ShowTaskDefectsStatistic",
       method = "GET",
       path = "/v2/tasks/{task_id}/defects-statistic",
       content_type = "application/json",
@@ -326,7 +326,7 @@ return {
       response = { ref = "ShowTaskDefectsStatisticResponse" },
     },
     show_task_detail = {
-      name = "ShowTaskDetail",
+      sdk_operation = "ShowTaskDetail",
       method = "GET",
       path = "/v2/tasks/{task_id}/defects-summary",
       content_type = "application/json",
@@ -336,7 +336,7 @@ return {
       response = { ref = "ShowTaskDetailResponse" },
     },
     show_task_list_by_project_id = {
-      name = "ShowTaskListByProjectId",
+      sdk_operation = "ShowTaskListByProjectId",
       method = "GET",
       path = "/v2/{project_id}/tasks",
       content_type = "application/json",
@@ -349,7 +349,7 @@ return {
       response = { ref = "ShowTaskListByProjectIdResponse" },
     },
     show_task_path_tree = {
-      name = "ShowTaskPathTree",
+      sdk_operation = "ShowTaskPathTree",
       method = "GET",
       path = "/v2/{project_id}/tasks/{task_id}/listpathtree",
       content_type = "application/json",
@@ -363,7 +363,7 @@ return {
       response = { ref = "ShowTaskPathTreeResponse" },
     },
     show_task_settings = {
-      name = "ShowTaskSettings",
+      sdk_operation = "ShowTaskSettings",
       method = "GET",
       path = "/v2/{project_id}/tasks/{task_id}/settings",
       content_type = "application/json",
@@ -376,7 +376,7 @@ return {
       response = { ref = "ShowTaskSettingsResponse" },
     },
     show_tasklog = {
-      name = "ShowTasklog",
+      sdk_operation = "ShowTasklog",
       method = "GET",
       path = "/v2/{project_id}/tasks/{task_id}/log-detail",
       content_type = "application/json",
@@ -388,7 +388,7 @@ return {
       response = { ref = "ShowTasklogResponse" },
     },
     show_tasks_rulesets = {
-      name = "ShowTasksRulesets",
+      sdk_operation = "ShowTasksRulesets",
       method = "GET",
       path = "/v3/{project_id}/tasks/{task_id}/rulesets",
       content_type = "application/json",
@@ -401,7 +401,7 @@ return {
       response = { ref = "ShowTasksRulesetsResponse" },
     },
     stop_task_by_id = {
-      name = "StopTaskById",
+      sdk_operation = "StopTaskById",
       method = "POST",
       path = "/v2/tasks/{task_id}/stop",
       content_type = "application/json",
@@ -411,7 +411,7 @@ return {
       response = { ref = "StopTaskByIdResponse" },
     },
     update_defect_status = {
-      name = "UpdateDefectStatus",
+      sdk_operation = "UpdateDefectStatus",
       method = "PUT",
       path = "/v2/tasks/{task_id}/defect-status",
       content_type = "application/json",
@@ -424,7 +424,7 @@ return {
       response = { ref = "UpdateDefectStatusResponse" },
     },
     update_ignore_path = {
-      name = "UpdateIgnorePath",
+      sdk_operation = "UpdateIgnorePath",
       method = "POST",
       path = "/v2/{project_id}/tasks/{task_id}/config-ignorepath",
       content_type = "application/json",
@@ -437,7 +437,7 @@ return {
       response = { ref = "UpdateIgnorePathResponse" },
     },
     update_task_ruleset = {
-      name = "UpdateTaskRuleset",
+      sdk_operation = "UpdateTaskRuleset",
       method = "PUT",
       path = "/v2/tasks/{task_id}/ruleset",
       content_type = "application/json",
@@ -448,7 +448,7 @@ return {
       response = { ref = "UpdateTaskRulesetResponse" },
     },
     update_task_settings = {
-      name = "UpdateTaskSettings",
+      sdk_operation = "UpdateTaskSettings",
       method = "POST",
       path = "/v2/{project_id}/tasks/{task_id}/settings",
       content_type = "application/json",

@@ -91,7 +91,7 @@ return {
   },
   operations = {
     batch_delete_app = {
-      name = "BatchDeleteApp",
+      sdk_operation = "BatchDeleteApp",
       method = "POST",
       path = "/v2/applications/batch-delete",
       content_type = "application/json",
@@ -103,7 +103,7 @@ return {
       response = { ref = "BatchDeleteAppResponse" },
     },
     batch_delete_hosts = {
-      name = "BatchDeleteHosts",
+      sdk_operation = "BatchDeleteHosts",
       method = "POST",
       path = "/v1/resources/host-groups/{group_id}/hosts/batch-delete",
       content_type = "application/json",
@@ -115,7 +115,7 @@ return {
       response = { ref = "BatchDeleteHostsResponse" },
     },
     batch_update_application_permissions = {
-      name = "BatchUpdateApplicationPermissions",
+      sdk_operation = "BatchUpdateApplicationPermissions",
       method = "PUT",
       path = "/v3/applications/permissions",
       content_type = "application/json",
@@ -128,7 +128,7 @@ return {
       response = { ref = "BatchUpdateApplicationPermissionsResponse" },
     },
     batch_update_permission_level = {
-      name = "BatchUpdatePermissionLevel",
+      sdk_operation = "BatchUpdatePermissionLevel",
       method = "PUT",
       path = "/v3/applications/permission-level",
       content_type = "application/json",
@@ -141,7 +141,7 @@ return {
       response = { ref = "BatchUpdatePermissionLevelResponse" },
     },
     check_can_create = {
-      name = "CheckCanCreate",
+      sdk_operation = "CheckCanCreate",
       method = "GET",
       path = "/v1/applications/creatable",
       content_type = "application/json",
@@ -151,7 +151,7 @@ return {
       response = { ref = "CheckCanCreateResponse" },
     },
     check_is_duplicate_app_name = {
-      name = "CheckIsDuplicateAppName",
+      sdk_operation = "CheckIsDuplicateAppName",
       method = "GET",
       path = "/v1/applications/exist",
       content_type = "application/json",
@@ -162,7 +162,7 @@ return {
       response = { ref = "CheckIsDuplicateAppNameResponse" },
     },
     check_whether_host_group_can_be_created = {
-      name = "CheckWhetherHostGroupCanBeCreated",
+      sdk_operation = "CheckWhetherHostGroupCanBeCreated",
       method = "GET",
       path = "/v1/host-groups/creatable/{project_id}/permissions",
       content_type = "application/json",
@@ -172,7 +172,7 @@ return {
       response = { ref = "CheckWhetherHostGroupCanBeCreatedResponse" },
     },
     copy_application = {
-      name = "CopyApplication",
+      sdk_operation = "CopyApplication",
       method = "POST",
       path = "/v1/applications/{app_id}/duplicate",
       content_type = "application/json",
@@ -182,7 +182,7 @@ return {
       response = { ref = "CopyApplicationResponse" },
     },
     copy_hosts_to_target = {
-      name = "CopyHostsToTarget",
+      sdk_operation = "CopyHostsToTarget",
       method = "POST",
       path = "/v1/resources/host-groups/{group_id}/hosts/replication",
       content_type = "application/json",
@@ -195,7 +195,7 @@ return {
       response = { ref = "CopyHostsToTargetResponse" },
     },
     create_app = {
-      name = "CreateApp",
+      sdk_operation = "CreateApp",
       method = "POST",
       path = "/v1/applications",
       content_type = "application/json",
@@ -214,7 +214,7 @@ return {
       response = { ref = "CreateAppResponse" },
     },
     create_app_groups = {
-      name = "CreateAppGroups",
+      sdk_operation = "CreateAppGroups",
       method = "POST",
       path = "/v1/projects/{project_id}/applications/groups",
       content_type = "application/json",
@@ -227,7 +227,7 @@ return {
       response = { ref = "CreateAppGroupsResponse" },
     },
     create_deploy_task_by_template = {
-      name = "CreateDeployTaskByTemplate",
+      sdk_operation = "CreateDeployTaskByTemplate",
       method = "POST",
       path = "/v2/tasks/template-task",
       content_type = "application/json",
@@ -243,7 +243,7 @@ return {
       response = { ref = "CreateDeployTaskByTemplateResponse" },
     },
     create_deployment_group = {
-      name = "CreateDeploymentGroup",
+      sdk_operation = "CreateDeploymentGroup",
       method = "POST",
       path = "/v2/host-groups",
       content_type = "application/json",
@@ -260,7 +260,7 @@ return {
       response = { ref = "CreateDeploymentGroupResponse" },
     },
     create_deployment_host = {
-      name = "CreateDeploymentHost",
+      sdk_operation = "CreateDeploymentHost",
       method = "POST",
       path = "/v2/host-groups/{group_id}/hosts",
       content_type = "application/json",
@@ -279,7 +279,7 @@ return {
       response = { ref = "CreateDeploymentHostResponse" },
     },
     create_environment = {
-      name = "CreateEnvironment",
+      sdk_operation = "CreateEnvironment",
       method = "POST",
       path = "/v1/applications/{application_id}/environments",
       content_type = "application/json",
@@ -295,7 +295,7 @@ return {
       response = { ref = "CreateEnvironmentResponse" },
     },
     create_host = {
-      name = "CreateHost",
+      sdk_operation = "CreateHost",
       method = "POST",
       path = "/v1/resources/host-groups/{group_id}/hosts",
       content_type = "application/json",
@@ -314,7 +314,7 @@ return {
       response = { ref = "CreateHostResponse" },
     },
     create_host_cluster = {
-      name = "CreateHostCluster",
+      sdk_operation = "CreateHostCluster",
       method = "POST",
       path = "/v1/resources/host-groups",
       content_type = "application/json",
@@ -330,7 +330,7 @@ return {
       response = { ref = "CreateHostClusterResponse" },
     },
     delete_app_groups = {
-      name = "DeleteAppGroups",
+      sdk_operation = "DeleteAppGroups",
       method = "DELETE",
       path = "/v1/projects/{project_id}/applications/groups/{group_id}",
       content_type = "application/json",
@@ -341,7 +341,7 @@ return {
       response = { ref = "DeleteAppGroupsResponse" },
     },
     delete_application = {
-      name = "DeleteApplication",
+      sdk_operation = "DeleteApplication",
       method = "DELETE",
       path = "/v1/applications/{app_id}",
       content_type = "application/json",
@@ -351,7 +351,7 @@ return {
       response = { ref = "DeleteApplicationResponse" },
     },
     delete_deploy_task = {
-      name = "DeleteDeployTask",
+      sdk_operation = "DeleteDeployTask",
       method = "DELETE",
       path = "/v2/tasks/{task_id}",
       content_type = "application/json",
@@ -361,7 +361,7 @@ return {
       response = { ref = "DeleteDeployTaskResponse" },
     },
     delete_deployment_group = {
-      name = "DeleteDeploymentGroup",
+      sdk_operation = "DeleteDeploymentGroup",
       method = "DELETE",
       path = "/v2/host-groups/{group_id}",
       content_type = "application/json",
@@ -371,7 +371,7 @@ return {
       response = { ref = "DeleteDeploymentGroupResponse" },
     },
     delete_deployment_host = {
-      name = "DeleteDeploymentHost",
+      sdk_operation = "DeleteDeploymentHost",
       method = "DELETE",
       path = "/v2/host-groups/{group_id}/hosts/{host_id}",
       content_type = "application/json",
@@ -382,7 +382,7 @@ return {
       response = { ref = "DeleteDeploymentHostResponse" },
     },
     delete_environment = {
-      name = "DeleteEnvironment",
+      sdk_operation = "DeleteEnvironment",
       method = "DELETE",
       path = "/v1/applications/{application_id}/environments/{environment_id}",
       content_type = "application/json",
@@ -393,7 +393,7 @@ return {
       response = { ref = "DeleteEnvironmentResponse" },
     },
     delete_host = {
-      name = "DeleteHost",
+      sdk_operation = "DeleteHost",
       method = "DELETE",
       path = "/v1/resources/host-groups/{group_id}/hosts/{host_id}",
       content_type = "application/json",
@@ -404,7 +404,7 @@ return {
       response = { ref = "DeleteHostResponse" },
     },
     delete_host_cluster = {
-      name = "DeleteHostCluster",
+      sdk_operation = "DeleteHostCluster",
       method = "DELETE",
       path = "/v1/resources/host-groups/{group_id}",
       content_type = "application/json",
@@ -414,7 +414,7 @@ return {
       response = { ref = "DeleteHostClusterResponse" },
     },
     delete_host_from_environment = {
-      name = "DeleteHostFromEnvironment",
+      sdk_operation = "DeleteHostFromEnvironment",
       method = "DELETE",
       path = "/v1/applications/{application_id}/environments/{environment_id}/{host_id}",
       content_type = "application/json",
@@ -426,7 +426,7 @@ return {
       response = { ref = "DeleteHostFromEnvironmentResponse" },
     },
     import_host_to_environment = {
-      name = "ImportHostToEnvironment",
+      sdk_operation = "ImportHostToEnvironment",
       method = "POST",
       path = "/v1/applications/{application_id}/environments/{environment_id}/hosts/import",
       content_type = "application/json",
@@ -440,7 +440,7 @@ return {
       response = { ref = "ImportHostToEnvironmentResponse" },
     },
     list_all_app = {
-      name = "ListAllApp",
+      sdk_operation = "ListAllApp",
       method = "POST",
       path = "/v1/applications/list",
       content_type = "application/json",
@@ -458,7 +458,7 @@ return {
       response = { ref = "ListAllAppResponse" },
     },
     list_app_groups = {
-      name = "ListAppGroups",
+      sdk_operation = "ListAppGroups",
       method = "GET",
       path = "/v1/projects/{project_id}/applications/groups",
       content_type = "application/json",
@@ -468,7 +468,7 @@ return {
       response = { ref = "ListAppGroupsResponse" },
     },
     list_application_permissions = {
-      name = "ListApplicationPermissions",
+      sdk_operation = "ListApplicationPermissions",
       method = "GET",
       path = "/v3/applications/permissions",
       content_type = "application/json",
@@ -479,7 +479,7 @@ return {
       response = { ref = "ListApplicationPermissionsResponse" },
     },
     list_associate_environments_infos = {
-      name = "ListAssociateEnvironmentsInfos",
+      sdk_operation = "ListAssociateEnvironmentsInfos",
       method = "GET",
       path = "/v1/resources/host-groups/{group_id}/environments/infos",
       content_type = "application/json",
@@ -492,7 +492,7 @@ return {
       response = { ref = "ListAssociateEnvironmentsInfosResponse" },
     },
     list_deploy_task_history_by_date = {
-      name = "ListDeployTaskHistoryByDate",
+      sdk_operation = "ListDeployTaskHistoryByDate",
       method = "GET",
       path = "/v2/{project_id}/task/{id}/history",
       content_type = "application/json",
@@ -508,7 +508,7 @@ return {
       response = { ref = "ListDeployTaskHistoryByDateResponse" },
     },
     list_deploy_tasks = {
-      name = "ListDeployTasks",
+      sdk_operation = "ListDeployTasks",
       method = "GET",
       path = "/v2/{project_id}/tasks/list",
       content_type = "application/json",
@@ -521,7 +521,7 @@ return {
       response = { ref = "ListDeployTasksResponse" },
     },
     list_environment_hosts = {
-      name = "ListEnvironmentHosts",
+      sdk_operation = "ListEnvironmentHosts",
       method = "GET",
       path = "/v1/applications/{application_id}/environments/{environment_id}/hosts",
       content_type = "application/json",
@@ -537,7 +537,7 @@ return {
       response = { ref = "ListEnvironmentHostsResponse" },
     },
     list_environment_permissions = {
-      name = "ListEnvironmentPermissions",
+      sdk_operation = "ListEnvironmentPermissions",
       method = "GET",
       path = "/v2/applications/{application_id}/environments/{environment_id}/permissions",
       content_type = "application/json",
@@ -548,7 +548,7 @@ return {
       response = { type = "array", items = { ref = "DevUcEnvironmentPermission" } },
     },
     list_environments = {
-      name = "ListEnvironments",
+      sdk_operation = "ListEnvironments",
       method = "GET",
       path = "/v1/applications/{application_id}/environments",
       content_type = "application/json",
@@ -565,7 +565,7 @@ return {
       response = { ref = "ListEnvironmentsResponse" },
     },
     list_host_clusters = {
-      name = "ListHostClusters",
+      sdk_operation = "ListHostClusters",
       method = "GET",
       path = "/v1/resources/host-groups",
       content_type = "application/json",
@@ -584,7 +584,7 @@ return {
       response = { ref = "ListHostClustersResponse" },
     },
     list_host_group_base_infos = {
-      name = "ListHostGroupBaseInfos",
+      sdk_operation = "ListHostGroupBaseInfos",
       method = "GET",
       path = "/v1/applications/{application_id}/host-groups/base/infos",
       content_type = "application/json",
@@ -600,7 +600,7 @@ return {
       response = { ref = "ListHostGroupBaseInfosResponse" },
     },
     list_host_group_permissions = {
-      name = "ListHostGroupPermissions",
+      sdk_operation = "ListHostGroupPermissions",
       method = "GET",
       path = "/v2/host-groups/{group_id}/permissions",
       content_type = "application/json",
@@ -610,7 +610,7 @@ return {
       response = { type = "array", items = { ref = "DevUcClusterPermission" } },
     },
     list_host_groups = {
-      name = "ListHostGroups",
+      sdk_operation = "ListHostGroups",
       method = "GET",
       path = "/v2/host-groups",
       content_type = "application/json",
@@ -628,7 +628,7 @@ return {
       response = { ref = "ListHostGroupsResponse" },
     },
     list_hosts = {
-      name = "ListHosts",
+      sdk_operation = "ListHosts",
       method = "GET",
       path = "/v2/host-groups/{group_id}/hosts",
       content_type = "application/json",
@@ -646,7 +646,7 @@ return {
       response = { ref = "ListHostsResponse" },
     },
     list_new_hosts = {
-      name = "ListNewHosts",
+      sdk_operation = "ListNewHosts",
       method = "GET",
       path = "/v1/resources/host-groups/{group_id}/hosts",
       content_type = "application/json",
@@ -664,7 +664,7 @@ return {
       response = { ref = "ListNewHostsResponse" },
     },
     list_task_success_rate = {
-      name = "ListTaskSuccessRate",
+      sdk_operation = "ListTaskSuccessRate",
       method = "POST",
       path = "/v2/{project_id}/tasks/metrics/success-rate",
       content_type = "application/json",
@@ -678,7 +678,7 @@ return {
       response = { ref = "ListTaskSuccessRateResponse" },
     },
     move_app_groups = {
-      name = "MoveAppGroups",
+      sdk_operation = "MoveAppGroups",
       method = "PUT",
       path = "/v1/projects/{project_id}/applications/groups/swap",
       content_type = "application/json",
@@ -691,7 +691,7 @@ return {
       response = { ref = "MoveAppGroupsResponse" },
     },
     move_app_to_group = {
-      name = "MoveAppToGroup",
+      sdk_operation = "MoveAppToGroup",
       method = "PUT",
       path = "/v1/projects/{project_id}/applications/groups/move",
       content_type = "application/json",
@@ -704,7 +704,7 @@ return {
       response = { ref = "MoveAppToGroupResponse" },
     },
     show_app_detail_by_id = {
-      name = "ShowAppDetailById",
+      sdk_operation = "ShowAppDetailById",
       method = "GET",
       path = "/v1/applications/{app_id}/info",
       content_type = "application/json",
@@ -714,7 +714,7 @@ return {
       response = { ref = "ShowAppDetailByIdResponse" },
     },
     show_deploy_task_detail = {
-      name = "ShowDeployTaskDetail",
+      sdk_operation = "ShowDeployTaskDetail",
       method = "GET",
       path = "/v2/tasks/{task_id}",
       content_type = "application/json",
@@ -724,7 +724,7 @@ return {
       response = { ref = "ShowDeployTaskDetailResponse" },
     },
     show_deployment_group_detail = {
-      name = "ShowDeploymentGroupDetail",
+      sdk_operation = "ShowDeploymentGroupDetail",
       method = "GET",
       path = "/v2/host-groups/{group_id}",
       content_type = "application/json",
@@ -734,7 +734,7 @@ return {
       response = { ref = "ShowDeploymentGroupDetailResponse" },
     },
     show_deployment_host_detail = {
-      name = "ShowDeploymentHostDetail",
+      sdk_operation = "ShowDeploymentHostDetail",
       method = "GET",
       path = "/v2/host-groups/{group_id}/hosts/{host_id}",
       content_type = "application/json",
@@ -745,7 +745,7 @@ return {
       response = { ref = "ShowDeploymentHostDetailResponse" },
     },
     show_environment_detail = {
-      name = "ShowEnvironmentDetail",
+      sdk_operation = "ShowEnvironmentDetail",
       method = "GET",
       path = "/v1/applications/{application_id}/environments/{environment_id}",
       content_type = "application/json",
@@ -756,7 +756,7 @@ return {
       response = { ref = "ShowEnvironmentDetailResponse" },
     },
     show_execution_params = {
-      name = "ShowExecutionParams",
+      sdk_operation = "ShowExecutionParams",
       method = "GET",
       path = "/v2/history/tasks/{task_id}/params",
       content_type = "application/json",
@@ -767,7 +767,7 @@ return {
       response = { type = "array", items = { ref = "ConfigInfo" } },
     },
     show_host_cluster_detail = {
-      name = "ShowHostClusterDetail",
+      sdk_operation = "ShowHostClusterDetail",
       method = "GET",
       path = "/v1/resources/host-groups/{group_id}",
       content_type = "application/json",
@@ -777,7 +777,7 @@ return {
       response = { ref = "ShowHostClusterDetailResponse" },
     },
     show_host_detail = {
-      name = "ShowHostDetail",
+      sdk_operation = "ShowHostDetail",
       method = "GET",
       path = "/v1/resources/host-groups/{group_id}/hosts/{host_id}",
       content_type = "application/json",
@@ -788,7 +788,7 @@ return {
       response = { ref = "ShowHostDetailResponse" },
     },
     show_project_success_rate = {
-      name = "ShowProjectSuccessRate",
+      sdk_operation = "ShowProjectSuccessRate",
       method = "GET",
       path = "/v2/{project_id}/metrics/success-rate",
       content_type = "application/json",
@@ -800,7 +800,7 @@ return {
       response = { ref = "ShowProjectSuccessRateResponse" },
     },
     start_deploy_task = {
-      name = "StartDeployTask",
+      sdk_operation = "StartDeployTask",
       method = "POST",
       path = "/v2/tasks/{task_id}/start",
       content_type = "application/json",
@@ -814,7 +814,7 @@ return {
       response = { ref = "StartDeployTaskResponse" },
     },
     update_app_disable_status = {
-      name = "UpdateAppDisableStatus",
+      sdk_operation = "UpdateAppDisableStatus",
       method = "PUT",
       path = "/v1/applications/{app_id}/disable",
       content_type = "application/json",
@@ -826,7 +826,7 @@ return {
       response = { ref = "UpdateAppDisableStatusResponse" },
     },
     update_app_groups = {
-      name = "UpdateAppGroups",
+      sdk_operation = "UpdateAppGroups",
       method = "PUT",
       path = "/v1/projects/{project_id}/applications/groups/{group_id}",
       content_type = "application/json",
@@ -839,7 +839,7 @@ return {
       response = { ref = "UpdateAppGroupsResponse" },
     },
     update_app_info = {
-      name = "UpdateAppInfo",
+      sdk_operation = "UpdateAppInfo",
       method = "PUT",
       path = "/v1/applications",
       content_type = "application/json",
@@ -858,7 +858,7 @@ return {
       response = { ref = "UpdateAppInfoResponse" },
     },
     update_deployment_group = {
-      name = "UpdateDeploymentGroup",
+      sdk_operation = "UpdateDeploymentGroup",
       method = "PUT",
       path = "/v2/host-groups/{group_id}",
       content_type = "application/json",
@@ -873,7 +873,7 @@ return {
       response = { ref = "UpdateDeploymentGroupResponse" },
     },
     update_deployment_host = {
-      name = "UpdateDeploymentHost",
+      sdk_operation = "UpdateDeploymentHost",
       method = "PUT",
       path = "/v2/host-groups/{group_id}/hosts/{host_id}",
       content_type = "application/json",
@@ -893,7 +893,7 @@ return {
       response = { ref = "UpdateDeploymentHostResponse" },
     },
     update_environment = {
-      name = "UpdateEnvironment",
+      sdk_operation = "UpdateEnvironment",
       method = "PUT",
       path = "/v1/applications/{application_id}/environments/{environment_id}",
       content_type = "application/json",
@@ -907,7 +907,7 @@ return {
       response = { ref = "UpdateEnvironmentResponse" },
     },
     update_environment_permission = {
-      name = "UpdateEnvironmentPermission",
+      sdk_operation = "UpdateEnvironmentPermission",
       method = "PUT",
       path = "/v2/applications/{application_id}/environments/{environment_id}/permissions",
       content_type = "application/json",
@@ -922,7 +922,7 @@ return {
       response = { ref = "UpdateEnvironmentPermissionResponse" },
     },
     update_host_cluster = {
-      name = "UpdateHostCluster",
+      sdk_operation = "UpdateHostCluster",
       method = "PUT",
       path = "/v1/resources/host-groups/{group_id}",
       content_type = "application/json",
@@ -936,7 +936,7 @@ return {
       response = { ref = "UpdateHostClusterResponse" },
     },
     update_host_group_permissions = {
-      name = "UpdateHostGroupPermissions",
+      sdk_operation = "UpdateHostGroupPermissions",
       method = "PUT",
       path = "/v2/host-groups/{group_id}/permissions",
       content_type = "application/json",
@@ -951,7 +951,7 @@ return {
       response = { ref = "UpdateHostGroupPermissionsResponse" },
     },
     update_host_info = {
-      name = "UpdateHostInfo",
+      sdk_operation = "UpdateHostInfo",
       method = "PUT",
       path = "/v1/resources/host-groups/{group_id}/hosts/{host_id}",
       content_type = "application/json",

@@ -18,7 +18,7 @@ return {
   },
   operations = {
     create_sec_app_task = {
-      name = "CreateSecAppTask",
+      sdk_operation = "CreateSecAppTask",
       method = "POST",
       path = "/v1/{project_id}/secapp/task",
       content_type = "multipart/form-data",
@@ -32,7 +32,7 @@ return {
       response = { ref = "CreateSecAppTaskResponse" },
     },
     delete_sec_app_task = {
-      name = "DeleteSecAppTask",
+      sdk_operation = "DeleteSecAppTask",
       method = "DELETE",
       path = "/v1/{project_id}/secapp/task",
       content_type = "application/json",
@@ -42,7 +42,7 @@ return {
       response = { ref = "DeleteSecAppTaskResponse" },
     },
     show_hm_report = {
-      name = "ShowHmReport",
+      sdk_operation = "ShowHmReport",
       method = "GET",
       path = "/v1/{project_id}/secapp/oh-result",
       content_type = "application/json",
@@ -52,7 +52,7 @@ return {
       response = { ref = "ShowHmReportResponse" },
     },
     show_sec_app_task_result = {
-      name = "ShowSecAppTaskResult",
+      sdk_operation = "ShowSecAppTaskResult",
       method = "GET",
       path = "/v1/{project_id}/secapp/task-result",
       content_type = "application/json",
@@ -62,7 +62,7 @@ return {
       response = { ref = "ShowSecAppTaskResultResponse" },
     },
     show_sec_app_task_status = {
-      name = "ShowSecAppTaskStatus",
+      sdk_operation = "ShowSecAppTaskStatus",
       method = "GET",
       path = "/v1/{project_id}/secapp/task-status",
       content_type = "application/json",

@@ -15,7 +15,7 @@ return {
   },
   operations = {
     show_latest_upgradable_release = {
-      name = "ShowLatestUpgradableRelease",
+      sdk_operation = "ShowLatestUpgradableRelease",
       method = "GET",
       path = "/v1/release-info/latest",
       content_type = "application/json",
@@ -27,7 +27,7 @@ return {
       response = { ref = "ShowLatestUpgradableReleaseResponse" },
     },
     validate_whitelist_user = {
-      name = "ValidateWhitelistUser",
+      sdk_operation = "ValidateWhitelistUser",
       method = "POST",
       path = "/v1/config/users/check",
       content_type = "application/json;charset=UTF-8",

@@ -34,7 +34,7 @@ return {
   },
   operations = {
     create_purchase_order = {
-      name = "CreatePurchaseOrder",
+      sdk_operation = "CreatePurchaseOrder",
       method = "POST",
       path = "/v2/{project_id}/{service}/subscription/purchase",
       content_type = "application/json;charset=utf8",
@@ -55,7 +55,7 @@ return {
       response = { ref = "CreatePurchaseOrderResponse" },
     },
     update_purchase_order = {
-      name = "UpdatePurchaseOrder",
+      sdk_operation = "UpdatePurchaseOrder",
       method = "POST",
       path = "/v2/{project_id}/{service}/subscription/alter",
       content_type = "application/json;charset=utf8",

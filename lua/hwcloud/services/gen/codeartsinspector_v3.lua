@@ -37,7 +37,7 @@ return {
   },
   operations = {
     add_group = {
-      name = "AddGroup",
+      sdk_operation = "AddGroup",
       method = "POST",
       path = "/v3/{project_id}/hostscan/groups",
       content_type = "application/json;charset=UTF-8",
@@ -48,7 +48,7 @@ return {
       response = { ref = "AddGroupResponse" },
     },
     authorize_domains = {
-      name = "AuthorizeDomains",
+      sdk_operation = "AuthorizeDomains",
       method = "POST",
       path = "/v3/{project_id}/webscan/domains/authenticate",
       content_type = "application/json; charset=UTF-8",
@@ -60,7 +60,7 @@ return {
       response = { ref = "AuthorizeDomainsResponse" },
     },
     batch_create_hosts = {
-      name = "BatchCreateHosts",
+      sdk_operation = "BatchCreateHosts",
       method = "POST",
       path = "/v3/{project_id}/hostscan/hosts",
       content_type = "application/json; charset=UTF-8",
@@ -71,7 +71,7 @@ return {
       response = { ref = "BatchCreateHostsResponse" },
     },
     batch_start_host_tasks = {
-      name = "BatchStartHostTasks",
+      sdk_operation = "BatchStartHostTasks",
       method = "POST",
       path = "/v3/{project_id}/hostscan/hosts/scan",
       content_type = "application/json; charset=UTF-8",
@@ -83,7 +83,7 @@ return {
       response = { ref = "BatchStartHostTasksResponse" },
     },
     cancel_tasks = {
-      name = "CancelTasks",
+      sdk_operation = "CancelTasks",
       method = "PUT",
       path = "/v3/{project_id}/webscan/tasks",
       content_type = "application/json; charset=UTF-8",
@@ -95,7 +95,7 @@ return {
       response = { ref = "CancelTasksResponse" },
     },
     create_domains = {
-      name = "CreateDomains",
+      sdk_operation = "CreateDomains",
       method = "POST",
       path = "/v3/{project_id}/webscan/domains",
       content_type = "application/json; charset=UTF-8",
@@ -107,7 +107,7 @@ return {
       response = { ref = "CreateDomainsResponse" },
     },
     create_tasks = {
-      name = "CreateTasks",
+      sdk_operation = "CreateTasks",
       method = "POST",
       path = "/v3/{project_id}/webscan/tasks",
       content_type = "application/json; charset=UTF-8",
@@ -125,7 +125,7 @@ return {
       response = { ref = "CreateTasksResponse" },
     },
     delete_domains = {
-      name = "DeleteDomains",
+      sdk_operation = "DeleteDomains",
       method = "DELETE",
       path = "/v3/{project_id}/webscan/domains",
       content_type = "application/json",
@@ -135,7 +135,7 @@ return {
       response = { ref = "DeleteDomainsResponse" },
     },
     delete_group = {
-      name = "DeleteGroup",
+      sdk_operation = "DeleteGroup",
       method = "DELETE",
       path = "/v3/{project_id}/hostscan/groups/{group_id}",
       content_type = "application/json",
@@ -145,7 +145,7 @@ return {
       response = { ref = "DeleteGroupResponse" },
     },
     delete_host = {
-      name = "DeleteHost",
+      sdk_operation = "DeleteHost",
       method = "DELETE",
       path = "/v3/{project_id}/hostscan/hosts/delete/{host_id}",
       content_type = "application/json",
@@ -155,7 +155,7 @@ return {
       response = { ref = "DeleteHostResponse" },
     },
     download_task_report = {
-      name = "DownloadTaskReport",
+      sdk_operation = "DownloadTaskReport",
       method = "GET",
       path = "/v3/{project_id}/webscan/report",
       content_type = "application/json",
@@ -165,7 +165,7 @@ return {
       response = { ref = "DownloadTaskReportResponse" },
     },
     execute_generate_report = {
-      name = "ExecuteGenerateReport",
+      sdk_operation = "ExecuteGenerateReport",
       method = "POST",
       path = "/v3/{project_id}/webscan/report",
       content_type = "application/json; charset=UTF-8",
@@ -176,7 +176,7 @@ return {
       response = { ref = "ExecuteGenerateReportResponse" },
     },
     list_business_risks = {
-      name = "ListBusinessRisks",
+      sdk_operation = "ListBusinessRisks",
       method = "GET",
       path = "/v3/{project_id}/webscan/results/business-risk",
       content_type = "application/json",
@@ -189,7 +189,7 @@ return {
       response = { ref = "ListBusinessRisksResponse" },
     },
     list_domains = {
-      name = "ListDomains",
+      sdk_operation = "ListDomains",
       method = "GET",
       path = "/v3/{project_id}/webscan/domains",
       content_type = "application/json",
@@ -203,7 +203,7 @@ return {
       response = { ref = "ListDomainsResponse" },
     },
     list_groups = {
-      name = "ListGroups",
+      sdk_operation = "ListGroups",
       method = "GET",
       path = "/v3/{project_id}/hostscan/groups",
       content_type = "application/json",
@@ -215,7 +215,7 @@ return {
       response = { ref = "ListGroupsResponse" },
     },
     list_host_results = {
-      name = "ListHostResults",
+      sdk_operation = "ListHostResults",
       method = "GET",
       path = "/v3/{project_id}/hostscan/hosts/{host_id}/sys-vulns",
       content_type = "application/json",
@@ -229,7 +229,7 @@ return {
       response = { ref = "ListHostResultsResponse" },
     },
     list_hosts = {
-      name = "ListHosts",
+      sdk_operation = "ListHosts",
       method = "GET",
       path = "/v3/{project_id}/hostscan/hosts",
       content_type = "application/json",
@@ -242,7 +242,7 @@ return {
       response = { ref = "ListHostsResponse" },
     },
     list_port_results = {
-      name = "ListPortResults",
+      sdk_operation = "ListPortResults",
       method = "GET",
       path = "/v3/{project_id}/webscan/results/ports",
       content_type = "application/json",
@@ -255,7 +255,7 @@ return {
       response = { ref = "ListPortResultsResponse" },
     },
     list_task_histories = {
-      name = "ListTaskHistories",
+      sdk_operation = "ListTaskHistories",
       method = "GET",
       path = "/v3/{project_id}/webscan/tasks/histories",
       content_type = "application/json",
@@ -268,7 +268,7 @@ return {
       response = { ref = "ListTaskHistoriesResponse" },
     },
     show_domain_settings = {
-      name = "ShowDomainSettings",
+      sdk_operation = "ShowDomainSettings",
       method = "GET",
       path = "/v3/{project_id}/webscan/domains/settings",
       content_type = "application/json",
@@ -278,7 +278,7 @@ return {
       response = { ref = "ShowDomainSettingsResponse" },
     },
     show_report_status = {
-      name = "ShowReportStatus",
+      sdk_operation = "ShowReportStatus",
       method = "GET",
       path = "/v3/{project_id}/webscan/report/status",
       content_type = "application/json",
@@ -288,7 +288,7 @@ return {
       response = { ref = "ShowReportStatusResponse" },
     },
     show_results = {
-      name = "ShowResults",
+      sdk_operation = "ShowResults",
       method = "GET",
       path = "/v3/{project_id}/webscan/results",
       content_type = "application/json",
@@ -300,7 +300,7 @@ return {
       response = { ref = "ShowResultsResponse" },
     },
     show_subscription = {
-      name = "ShowSubscription",
+      sdk_operation = "ShowSubscription",
       method = "GET",
       path = "/v3/{project_id}/{service}/subscription",
       content_type = "application/json",
@@ -310,7 +310,7 @@ return {
       response = { ref = "ShowSubscriptionResponse" },
     },
     show_tasks = {
-      name = "ShowTasks",
+      sdk_operation = "ShowTasks",
       method = "GET",
       path = "/v3/{project_id}/webscan/tasks",
       content_type = "application/json",
@@ -320,7 +320,7 @@ return {
       response = { ref = "ShowTasksResponse" },
     },
     update_domain_settings = {
-      name = "UpdateDomainSettings",
+      sdk_operation = "UpdateDomainSettings",
       method = "POST",
       path = "/v3/{project_id}/webscan/domains/settings",
       content_type = "application/json; charset=UTF-8",
@@ -337,7 +337,7 @@ return {
       response = { ref = "UpdateDomainSettingsResponse" },
     },
     update_false_positive = {
-      name = "UpdateFalsePositive",
+      sdk_operation = "UpdateFalsePositive",
       method = "POST",
       path = "/v3/{project_id}/webscan/vulnerability/false-positive",
       content_type = "application/json; charset=UTF-8",

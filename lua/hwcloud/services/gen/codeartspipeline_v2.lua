@@ -268,7 +268,7 @@ return {
   },
   operations = {
     accept_manual_review = {
-      name = "AcceptManualReview",
+      sdk_operation = "AcceptManualReview",
       method = "POST",
       path = "/v5/{project_id}/api/pipelines/{pipeline_id}/pipeline-runs/{pipeline_run_id}/jobs/{job_run_id}/steps/{step_run_id}/pass",
       content_type = "application/json",
@@ -282,7 +282,7 @@ return {
       response = { ref = "AcceptManualReviewResponse" },
     },
     batch_move_pipeline_to_group = {
-      name = "BatchMovePipelineToGroup",
+      sdk_operation = "BatchMovePipelineToGroup",
       method = "POST",
       path = "/v5/{project_id}/api/pipeline-group/pipeline/move",
       content_type = "application/json;charset=UTF-8",
@@ -295,7 +295,7 @@ return {
       response = { type = "array", items = { ref = "PipelineMoveToGroupResponseVo" } },
     },
     batch_show_pipelines_latest_status = {
-      name = "BatchShowPipelinesLatestStatus",
+      sdk_operation = "BatchShowPipelinesLatestStatus",
       method = "POST",
       path = "/v5/{project_id}/api/pipelines/status",
       content_type = "application/json;charset=UTF-8",
@@ -306,7 +306,7 @@ return {
       response = { type = "array", items = { ref = "PipelineLatestRun" } },
     },
     create_basic_plugin = {
-      name = "CreateBasicPlugin",
+      sdk_operation = "CreateBasicPlugin",
       method = "POST",
       path = "/v3/{domain_id}/extension/info/add",
       content_type = "application/json;charset=UTF-8",
@@ -329,7 +329,7 @@ return {
       response = { type = "string" },
     },
     create_pipeline_by_template = {
-      name = "CreatePipelineByTemplate",
+      sdk_operation = "CreatePipelineByTemplate",
       method = "POST",
       path = "/v3/templates/task",
       content_type = "application/json",
@@ -342,7 +342,7 @@ return {
       response = { ref = "CreatePipelineByTemplateResponse" },
     },
     create_pipeline_by_template_id = {
-      name = "CreatePipelineByTemplateId",
+      sdk_operation = "CreatePipelineByTemplateId",
       method = "POST",
       path = "/v5/{project_id}/api/pipeline-templates/{template_id}/create-pipeline",
       content_type = "application/json;charset=UTF-8",
@@ -362,7 +362,7 @@ return {
       response = { ref = "CreatePipelineByTemplateIdResponse" },
     },
     create_pipeline_group = {
-      name = "CreatePipelineGroup",
+      sdk_operation = "CreatePipelineGroup",
       method = "POST",
       path = "/v5/{project_id}/api/pipeline-group/create",
       content_type = "application/json;charset=UTF-8",
@@ -374,7 +374,7 @@ return {
       response = { ref = "CreatePipelineGroupResponse" },
     },
     create_pipeline_new = {
-      name = "CreatePipelineNew",
+      sdk_operation = "CreatePipelineNew",
       method = "POST",
       path = "/v5/{project_id}/api/pipelines",
       content_type = "application/json;charset=UTF-8",
@@ -400,7 +400,7 @@ return {
       response = { ref = "CreatePipelineNewResponse" },
     },
     create_pipeline_template = {
-      name = "CreatePipelineTemplate",
+      sdk_operation = "CreatePipelineTemplate",
       method = "POST",
       path = "/v5/{tenant_id}/api/pipeline-templates",
       content_type = "application/json;charset=UTF-8",
@@ -419,7 +419,7 @@ return {
       response = { ref = "CreatePipelineTemplateResponse" },
     },
     create_plugin_draft = {
-      name = "CreatePluginDraft",
+      sdk_operation = "CreatePluginDraft",
       method = "POST",
       path = "/v1/{domain_id}/agent-plugin/create-draft",
       content_type = "application/json;charset=UTF-8",
@@ -448,7 +448,7 @@ return {
       response = { type = "string" },
     },
     create_plugin_version = {
-      name = "CreatePluginVersion",
+      sdk_operation = "CreatePluginVersion",
       method = "POST",
       path = "/v1/{domain_id}/agent-plugin/create",
       content_type = "application/json;charset=UTF-8",
@@ -477,7 +477,7 @@ return {
       response = { type = "string" },
     },
     create_publisher = {
-      name = "CreatePublisher",
+      sdk_operation = "CreatePublisher",
       method = "POST",
       path = "/v1/{domain_id}/publisher/create",
       content_type = "application/json;charset=UTF-8",
@@ -497,7 +497,7 @@ return {
       response = { type = "string" },
     },
     create_rule = {
-      name = "CreateRule",
+      sdk_operation = "CreateRule",
       method = "POST",
       path = "/v2/{domain_id}/rules/create",
       content_type = "application/json;charset=UTF-8",
@@ -515,7 +515,7 @@ return {
       response = { ref = "CreateRuleResponse" },
     },
     create_strategy = {
-      name = "CreateStrategy",
+      sdk_operation = "CreateStrategy",
       method = "POST",
       path = "/v2/{domain_id}/tenant/rule-sets/create",
       content_type = "application/json;charset=UTF-8",
@@ -528,7 +528,7 @@ return {
       response = { ref = "CreateStrategyResponse" },
     },
     delete_actions_run_pipeline = {
-      name = "DeleteActionsRunPipeline",
+      sdk_operation = "DeleteActionsRunPipeline",
       method = "DELETE",
       path = "/v6/{domain_id}/api/pac/pipelines/actions/{pipeline_id}/{pipeline_run_id}",
       content_type = "application/json",
@@ -540,7 +540,7 @@ return {
       response = { ref = "DeleteActionsRunPipelineResponse" },
     },
     delete_basic_plugin = {
-      name = "DeleteBasicPlugin",
+      sdk_operation = "DeleteBasicPlugin",
       method = "DELETE",
       path = "/v3/{domain_id}/extension/info/delete",
       content_type = "application/json",
@@ -553,7 +553,7 @@ return {
       response = { type = "string" },
     },
     delete_pipeline = {
-      name = "DeletePipeline",
+      sdk_operation = "DeletePipeline",
       method = "DELETE",
       path = "/v5/{project_id}/api/pipelines/{pipeline_id}",
       content_type = "application/json",
@@ -564,7 +564,7 @@ return {
       response = { ref = "DeletePipelineResponse" },
     },
     delete_pipeline_group = {
-      name = "DeletePipelineGroup",
+      sdk_operation = "DeletePipelineGroup",
       method = "DELETE",
       path = "/v5/{project_id}/api/pipeline-group/delete",
       content_type = "application/json",
@@ -575,7 +575,7 @@ return {
       response = { ref = "DeletePipelineGroupResponse" },
     },
     delete_pipeline_template = {
-      name = "DeletePipelineTemplate",
+      sdk_operation = "DeletePipelineTemplate",
       method = "DELETE",
       path = "/v5/{tenant_id}/api/pipeline-templates/{template_id}",
       content_type = "application/json",
@@ -586,7 +586,7 @@ return {
       response = { ref = "DeletePipelineTemplateResponse" },
     },
     delete_plugin_draft = {
-      name = "DeletePluginDraft",
+      sdk_operation = "DeletePluginDraft",
       method = "DELETE",
       path = "/v1/{domain_id}/agent-plugin/delete-draft",
       content_type = "application/json",
@@ -598,7 +598,7 @@ return {
       response = { type = "string" },
     },
     delete_publisher = {
-      name = "DeletePublisher",
+      sdk_operation = "DeletePublisher",
       method = "DELETE",
       path = "/v1/{domain_id}/publisher/delete",
       content_type = "application/json",
@@ -609,7 +609,7 @@ return {
       response = { type = "string" },
     },
     delete_rule = {
-      name = "DeleteRule",
+      sdk_operation = "DeleteRule",
       method = "DELETE",
       path = "/v2/{domain_id}/rules/{rule_id}/delete",
       content_type = "application/json",
@@ -620,7 +620,7 @@ return {
       response = { ref = "DeleteRuleResponse" },
     },
     delete_strategy = {
-      name = "DeleteStrategy",
+      sdk_operation = "DeleteStrategy",
       method = "DELETE",
       path = "/v2/{domain_id}/tenant/rule-sets/{rule_set_id}/delete",
       content_type = "application/json",
@@ -631,7 +631,7 @@ return {
       response = { ref = "DeleteStrategyResponse" },
     },
     invoke_endpoint_proxy = {
-      name = "InvokeEndpointProxy",
+      sdk_operation = "InvokeEndpointProxy",
       method = "POST",
       path = "/v1/serviceconnection/endpointproxy",
       content_type = "application/json;charset=UTF-8",
@@ -650,7 +650,7 @@ return {
       response = { ref = "InvokeEndpointProxyResponse" },
     },
     list_actions_pipeline_runs = {
-      name = "ListActionsPipelineRuns",
+      sdk_operation = "ListActionsPipelineRuns",
       method = "POST",
       path = "/v6/{domain_id}/api/pac/pipelines/actions",
       content_type = "application/json;charset=UTF-8",
@@ -672,7 +672,7 @@ return {
       response = { ref = "ListActionsPipelineRunsResponse" },
     },
     list_actions_pipeline_runs_by_run_ids = {
-      name = "ListActionsPipelineRunsByRunIds",
+      sdk_operation = "ListActionsPipelineRunsByRunIds",
       method = "POST",
       path = "/v6/{domain_id}/api/pac/pipelines/actions/list",
       content_type = "application/json;charset=UTF-8",
@@ -684,7 +684,7 @@ return {
       response = { ref = "ListActionsPipelineRunsByRunIdsResponse" },
     },
     list_available_publisher = {
-      name = "ListAvailablePublisher",
+      sdk_operation = "ListAvailablePublisher",
       method = "GET",
       path = "/v1/{domain_id}/publisher/optional-publisher",
       content_type = "application/json",
@@ -694,7 +694,7 @@ return {
       response = { type = "array", items = { ref = "PublisherVO" } },
     },
     list_base_plugins = {
-      name = "ListBasePlugins",
+      sdk_operation = "ListBasePlugins",
       method = "GET",
       path = "/v1/{domain_id}/relation/plugin/single",
       content_type = "application/json",
@@ -708,7 +708,7 @@ return {
       response = { ref = "ListBasePluginsResponse" },
     },
     list_base_plugins_new_post = {
-      name = "ListBasePluginsNewPost",
+      sdk_operation = "ListBasePluginsNewPost",
       method = "POST",
       path = "/v1/{domain_id}/relation/plugins",
       content_type = "application/json;charset=UTF-8",
@@ -727,7 +727,7 @@ return {
       response = { ref = "ListBasePluginsNewPostResponse" },
     },
     list_endpoints_details = {
-      name = "ListEndpointsDetails",
+      sdk_operation = "ListEndpointsDetails",
       method = "GET",
       path = "/v1/serviceconnection/endpoints",
       content_type = "application/json",
@@ -742,7 +742,7 @@ return {
       response = { ref = "ListEndpointsDetailsResponse" },
     },
     list_modules_detail = {
-      name = "ListModulesDetail",
+      sdk_operation = "ListModulesDetail",
       method = "GET",
       path = "/v2/extensions/modules",
       content_type = "application/json",
@@ -760,7 +760,7 @@ return {
       response = { ref = "ListModulesDetailResponse" },
     },
     list_p_lugin_version = {
-      name = "ListPLuginVersion",
+      sdk_operation = "ListPLuginVersion",
       method = "GET",
       path = "/v1/{domain_id}/agent-plugin/query",
       content_type = "application/json",
@@ -774,7 +774,7 @@ return {
       response = { ref = "ListPLuginVersionResponse" },
     },
     list_pipeline_runs = {
-      name = "ListPipelineRuns",
+      sdk_operation = "ListPipelineRuns",
       method = "POST",
       path = "/v5/{project_id}/api/pipelines/{pipeline_id}/pipeline-runs/list",
       content_type = "application/json;charset=UTF-8",
@@ -795,7 +795,7 @@ return {
       response = { ref = "ListPipelineRunsResponse" },
     },
     list_pipeline_simple_info = {
-      name = "ListPipelineSimpleInfo",
+      sdk_operation = "ListPipelineSimpleInfo",
       method = "POST",
       path = "/v3/pipelines/list",
       content_type = "application/json",
@@ -817,7 +817,7 @@ return {
       response = { ref = "ListPipelineSimpleInfoResponse" },
     },
     list_pipeline_templates = {
-      name = "ListPipelineTemplates",
+      sdk_operation = "ListPipelineTemplates",
       method = "POST",
       path = "/v5/{tenant_id}/api/pipeline-templates/list",
       content_type = "application/json;charset=UTF-8",
@@ -836,7 +836,7 @@ return {
       response = { ref = "ListPipelineTemplatesResponse" },
     },
     list_pipelines = {
-      name = "ListPipelines",
+      sdk_operation = "ListPipelines",
       method = "POST",
       path = "/v5/{project_id}/api/pipelines/list",
       content_type = "application/json;charset=UTF-8",
@@ -848,7 +848,7 @@ return {
       response = { ref = "ListPipelinesResponse" },
     },
     list_pipleine_build_result = {
-      name = "ListPipleineBuildResult",
+      sdk_operation = "ListPipleineBuildResult",
       method = "GET",
       path = "/v3/pipelines/build-result",
       content_type = "application/json",
@@ -863,7 +863,7 @@ return {
       response = { ref = "ListPipleineBuildResultResponse" },
     },
     list_plugin_version_number = {
-      name = "ListPluginVersionNumber",
+      sdk_operation = "ListPluginVersionNumber",
       method = "GET",
       path = "/v1/{domain_id}/agent-plugin/all-version",
       content_type = "application/json",
@@ -877,7 +877,7 @@ return {
       response = { ref = "ListPluginVersionNumberResponse" },
     },
     list_plugins = {
-      name = "ListPlugins",
+      sdk_operation = "ListPlugins",
       method = "POST",
       path = "/v1/{domain_id}/agent-plugin/query-all",
       content_type = "application/json;charset=UTF-8",
@@ -896,7 +896,7 @@ return {
       response = { ref = "ListPluginsResponse" },
     },
     list_project_strategy = {
-      name = "ListProjectStrategy",
+      sdk_operation = "ListProjectStrategy",
       method = "GET",
       path = "/v2/{project_id}/rule-sets/query",
       content_type = "application/json",
@@ -913,7 +913,7 @@ return {
       response = { ref = "ListProjectStrategyResponse" },
     },
     list_publisher = {
-      name = "ListPublisher",
+      sdk_operation = "ListPublisher",
       method = "GET",
       path = "/v1/{domain_id}/publisher/query-all",
       content_type = "application/json",
@@ -927,7 +927,7 @@ return {
       response = { ref = "ListPublisherResponse" },
     },
     list_rule = {
-      name = "ListRule",
+      sdk_operation = "ListRule",
       method = "GET",
       path = "/v2/{domain_id}/rules/query",
       content_type = "application/json",
@@ -943,7 +943,7 @@ return {
       response = { ref = "ListRuleResponse" },
     },
     list_stage_plugins = {
-      name = "ListStagePlugins",
+      sdk_operation = "ListStagePlugins",
       method = "POST",
       path = "/v1/{domain_id}/relation/stage-plugins",
       content_type = "application/json;charset=UTF-8",
@@ -964,7 +964,7 @@ return {
       response = { ref = "ListStagePluginsResponse" },
     },
     list_strategy = {
-      name = "ListStrategy",
+      sdk_operation = "ListStrategy",
       method = "GET",
       path = "/v2/{domain_id}/tenant/rule-sets/query",
       content_type = "application/json",
@@ -982,7 +982,7 @@ return {
       response = { ref = "ListStrategyResponse" },
     },
     list_templates = {
-      name = "ListTemplates",
+      sdk_operation = "ListTemplates",
       method = "GET",
       path = "/v3/templates",
       content_type = "application/json",
@@ -999,7 +999,7 @@ return {
       response = { ref = "ListTemplatesResponse" },
     },
     publish_plugin = {
-      name = "PublishPlugin",
+      sdk_operation = "PublishPlugin",
       method = "POST",
       path = "/v1/{domain_id}/agent-plugin/publish-plugin",
       content_type = "application/json;charset=UTF-8",
@@ -1013,7 +1013,7 @@ return {
       response = { type = "string" },
     },
     publish_plugin_bind = {
-      name = "PublishPluginBind",
+      sdk_operation = "PublishPluginBind",
       method = "POST",
       path = "/v1/{domain_id}/agent-plugin/publish-plugin-bind",
       content_type = "application/json;charset=UTF-8",
@@ -1027,7 +1027,7 @@ return {
       response = { type = "string" },
     },
     publish_plugin_draft = {
-      name = "PublishPluginDraft",
+      sdk_operation = "PublishPluginDraft",
       method = "POST",
       path = "/v1/{domain_id}/agent-plugin/publish-draft",
       content_type = "application/json;charset=UTF-8",
@@ -1043,7 +1043,7 @@ return {
       response = { type = "string" },
     },
     reject_manual_review = {
-      name = "RejectManualReview",
+      sdk_operation = "RejectManualReview",
       method = "POST",
       path = "/v5/{project_id}/api/pipelines/{pipeline_id}/pipeline-runs/{pipeline_run_id}/jobs/{job_run_id}/steps/{step_run_id}/refuse",
       content_type = "application/json",
@@ -1057,7 +1057,7 @@ return {
       response = { ref = "RejectManualReviewResponse" },
     },
     remove_pipeline = {
-      name = "RemovePipeline",
+      sdk_operation = "RemovePipeline",
       method = "DELETE",
       path = "/v3/pipelines/{pipeline_id}",
       content_type = "application/json",
@@ -1067,7 +1067,7 @@ return {
       response = { ref = "RemovePipelineResponse" },
     },
     retry_pipeline_run = {
-      name = "RetryPipelineRun",
+      sdk_operation = "RetryPipelineRun",
       method = "PUT",
       path = "/v5/{project_id}/api/pipelines/{pipeline_id}/pipeline-runs/{pipeline_run_id}/retry",
       content_type = "application/json",
@@ -1079,7 +1079,7 @@ return {
       response = { ref = "RetryPipelineRunResponse" },
     },
     retry_run_actions_pipeline = {
-      name = "RetryRunActionsPipeline",
+      sdk_operation = "RetryRunActionsPipeline",
       method = "POST",
       path = "/v6/{domain_id}/api/pac/pipelines/actions/rerun",
       content_type = "application/json;charset=UTF-8",
@@ -1093,7 +1093,7 @@ return {
       response = { ref = "RetryRunActionsPipelineResponse" },
     },
     run_actions_pipeline = {
-      name = "RunActionsPipeline",
+      sdk_operation = "RunActionsPipeline",
       method = "POST",
       path = "/v6/{domain_id}/api/pac/pipelines/actions/run",
       content_type = "application/json;charset=UTF-8",
@@ -1112,7 +1112,7 @@ return {
       response = { ref = "RunActionsPipelineResponse" },
     },
     run_pipeline = {
-      name = "RunPipeline",
+      sdk_operation = "RunPipeline",
       method = "POST",
       path = "/v5/{project_id}/api/pipelines/{pipeline_id}/run",
       content_type = "application/json;charset=UTF-8",
@@ -1129,7 +1129,7 @@ return {
       response = { ref = "RunPipelineResponse" },
     },
     show_actions_runs_detail = {
-      name = "ShowActionsRunsDetail",
+      sdk_operation = "ShowActionsRunsDetail",
       method = "GET",
       path = "/v6/{domain_id}/api/pac/pipelines/actions/{pipeline_id}/{pipeline_run_id}",
       content_type = "application/json",
@@ -1141,7 +1141,7 @@ return {
       response = { ref = "ShowActionsRunsDetailResponse" },
     },
     show_basic_plugin = {
-      name = "ShowBasicPlugin",
+      sdk_operation = "ShowBasicPlugin",
       method = "GET",
       path = "/v3/{domain_id}/extension/detail",
       content_type = "application/json",
@@ -1153,7 +1153,7 @@ return {
       response = { ref = "ShowBasicPluginResponse" },
     },
     show_instance_status = {
-      name = "ShowInstanceStatus",
+      sdk_operation = "ShowInstanceStatus",
       method = "GET",
       path = "/v3/templates/{task_id}/status",
       content_type = "application/json",
@@ -1163,7 +1163,7 @@ return {
       response = { ref = "ShowInstanceStatusResponse" },
     },
     show_pipeline_artifacts = {
-      name = "ShowPipelineArtifacts",
+      sdk_operation = "ShowPipelineArtifacts",
       method = "GET",
       path = "/v5/{project_id}/api/pipelines/{pipeline_id}/pipeline-runs/{pipeline_run_id}/artifacts",
       content_type = "application/json",
@@ -1175,7 +1175,7 @@ return {
       response = { ref = "ShowPipelineArtifactsResponse" },
     },
     show_pipeline_detail = {
-      name = "ShowPipelineDetail",
+      sdk_operation = "ShowPipelineDetail",
       method = "GET",
       path = "/v5/{project_id}/api/pipelines/{pipeline_id}",
       content_type = "application/json",
@@ -1186,7 +1186,7 @@ return {
       response = { ref = "ShowPipelineDetailResponse" },
     },
     show_pipeline_group_tree = {
-      name = "ShowPipelineGroupTree",
+      sdk_operation = "ShowPipelineGroupTree",
       method = "GET",
       path = "/v5/{project_id}/api/pipeline-group/tree",
       content_type = "application/json",
@@ -1196,7 +1196,7 @@ return {
       response = { type = "array", items = { ref = "PipelineGroupVo" } },
     },
     show_pipeline_log = {
-      name = "ShowPipelineLog",
+      sdk_operation = "ShowPipelineLog",
       method = "POST",
       path = "/v5/{project_id}/api/pipelines/{pipeline_id}/pipeline-runs/{pipeline_run_id}/jobs/{job_run_id}/steps/{step_run_id}/logs",
       content_type = "application/json;charset=UTF-8",
@@ -1215,7 +1215,7 @@ return {
       response = { ref = "ShowPipelineLogResponse" },
     },
     show_pipeline_run_detail = {
-      name = "ShowPipelineRunDetail",
+      sdk_operation = "ShowPipelineRunDetail",
       method = "GET",
       path = "/v5/{project_id}/api/pipelines/{pipeline_id}/pipeline-runs/detail",
       content_type = "application/json",
@@ -1227,7 +1227,7 @@ return {
       response = { ref = "ShowPipelineRunDetailResponse" },
     },
     show_pipeline_template_detail = {
-      name = "ShowPipelineTemplateDetail",
+      sdk_operation = "ShowPipelineTemplateDetail",
       method = "GET",
       path = "/v5/{tenant_id}/api/pipeline-templates/{template_id}",
       content_type = "application/json",
@@ -1238,7 +1238,7 @@ return {
       response = { ref = "ShowPipelineTemplateDetailResponse" },
     },
     show_pipleine_status = {
-      name = "ShowPipleineStatus",
+      sdk_operation = "ShowPipleineStatus",
       method = "GET",
       path = "/v3/pipelines/{pipeline_id}/status",
       content_type = "application/json",
@@ -1249,7 +1249,7 @@ return {
       response = { ref = "ShowPipleineStatusResponse" },
     },
     show_plugin_inputs = {
-      name = "ShowPluginInputs",
+      sdk_operation = "ShowPluginInputs",
       method = "POST",
       path = "/v1/{domain_id}/agent-plugin/plugin-input",
       content_type = "application/json;charset=UTF-8",
@@ -1260,7 +1260,7 @@ return {
       response = { type = "array", items = { ref = "PluginPartQueryVOListAgentPluginInputVO" } },
     },
     show_plugin_metrics = {
-      name = "ShowPluginMetrics",
+      sdk_operation = "ShowPluginMetrics",
       method = "POST",
       path = "/v1/{domain_id}/agent-plugin/plugin-metrics",
       content_type = "application/json;charset=UTF-8",
@@ -1271,7 +1271,7 @@ return {
       response = { type = "array", items = { ref = "PluginPartQueryVOListAgentPluginOutputVO" } },
     },
     show_plugin_outputs = {
-      name = "ShowPluginOutputs",
+      sdk_operation = "ShowPluginOutputs",
       method = "POST",
       path = "/v1/{domain_id}/agent-plugin/plugin-output",
       content_type = "application/json;charset=UTF-8",
@@ -1282,7 +1282,7 @@ return {
       response = { type = "array", items = { ref = "PluginPartQueryVOListAgentPluginOutputVO" } },
     },
     show_plugin_version = {
-      name = "ShowPluginVersion",
+      sdk_operation = "ShowPluginVersion",
       method = "GET",
       path = "/v1/{domain_id}/agent-plugin/detail",
       content_type = "application/json",
@@ -1294,7 +1294,7 @@ return {
       response = { ref = "ShowPluginVersionResponse" },
     },
     show_project_strategy = {
-      name = "ShowProjectStrategy",
+      sdk_operation = "ShowProjectStrategy",
       method = "GET",
       path = "/v2/{project_id}/rule-sets/{rule_set_id}/gray/detail",
       content_type = "application/json",
@@ -1305,7 +1305,7 @@ return {
       response = { ref = "ShowProjectStrategyResponse" },
     },
     show_publisher = {
-      name = "ShowPublisher",
+      sdk_operation = "ShowPublisher",
       method = "POST",
       path = "/v1/{domain_id}/publisher/detail",
       content_type = "application/json;charset=UTF-8",
@@ -1316,7 +1316,7 @@ return {
       response = { ref = "ShowPublisherResponse" },
     },
     show_rule = {
-      name = "ShowRule",
+      sdk_operation = "ShowRule",
       method = "GET",
       path = "/v2/{domain_id}/rules/{rule_id}/detail",
       content_type = "application/json",
@@ -1328,7 +1328,7 @@ return {
       response = { ref = "ShowRuleResponse" },
     },
     show_step_outputs = {
-      name = "ShowStepOutputs",
+      sdk_operation = "ShowStepOutputs",
       method = "GET",
       path = "/v5/{project_id}/api/pipelines/{pipeline_id}/pipeline-runs/{pipeline_run_id}/steps/outputs",
       content_type = "application/json",
@@ -1341,7 +1341,7 @@ return {
       response = { ref = "ShowStepOutputsResponse" },
     },
     show_strategy = {
-      name = "ShowStrategy",
+      sdk_operation = "ShowStrategy",
       method = "GET",
       path = "/v2/{domain_id}/tenant/rule-sets/{rule_set_id}/detail",
       content_type = "application/json",
@@ -1353,7 +1353,7 @@ return {
       response = { ref = "ShowStrategyResponse" },
     },
     show_template_detail = {
-      name = "ShowTemplateDetail",
+      sdk_operation = "ShowTemplateDetail",
       method = "GET",
       path = "/v3/templates/{template_id}",
       content_type = "application/json",
@@ -1365,7 +1365,7 @@ return {
       response = { ref = "ShowTemplateDetailResponse" },
     },
     start_new_pipeline = {
-      name = "StartNewPipeline",
+      sdk_operation = "StartNewPipeline",
       method = "POST",
       path = "/v3/pipelines/{pipeline_id}/start",
       content_type = "application/json",
@@ -1377,7 +1377,7 @@ return {
       response = { ref = "StartNewPipelineResponse" },
     },
     stop_pipeline_new = {
-      name = "StopPipelineNew",
+      sdk_operation = "StopPipelineNew",
       method = "POST",
       path = "/v3/pipelines/{pipeline_id}/stop",
       content_type = "application/json",
@@ -1388,7 +1388,7 @@ return {
       response = { ref = "StopPipelineNewResponse" },
     },
     stop_pipeline_run = {
-      name = "StopPipelineRun",
+      sdk_operation = "StopPipelineRun",
       method = "POST",
       path = "/v5/{project_id}/api/pipelines/{pipeline_id}/pipeline-runs/{pipeline_run_id}/stop",
       content_type = "application/json",
@@ -1400,7 +1400,7 @@ return {
       response = { ref = "StopPipelineRunResponse" },
     },
     switch_strategy = {
-      name = "SwitchStrategy",
+      sdk_operation = "SwitchStrategy",
       method = "PUT",
       path = "/v2/{domain_id}/tenant/rule-sets/{rule_set_id}/switch",
       content_type = "application/json;charset=UTF-8",
@@ -1413,7 +1413,7 @@ return {
       response = { ref = "SwitchStrategyResponse" },
     },
     update_basic_plugin = {
-      name = "UpdateBasicPlugin",
+      sdk_operation = "UpdateBasicPlugin",
       method = "POST",
       path = "/v3/{domain_id}/extension/info/update",
       content_type = "application/json;charset=UTF-8",
@@ -1436,7 +1436,7 @@ return {
       response = { type = "string" },
     },
     update_pipeline_group = {
-      name = "UpdatePipelineGroup",
+      sdk_operation = "UpdatePipelineGroup",
       method = "POST",
       path = "/v5/{project_id}/api/pipeline-group/update",
       content_type = "application/json;charset=UTF-8",
@@ -1449,7 +1449,7 @@ return {
       response = { ref = "UpdatePipelineGroupResponse" },
     },
     update_pipeline_info = {
-      name = "UpdatePipelineInfo",
+      sdk_operation = "UpdatePipelineInfo",
       method = "PUT",
       path = "/v5/{project_id}/api/pipelines/{pipeline_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1476,7 +1476,7 @@ return {
       response = { ref = "UpdatePipelineInfoResponse" },
     },
     update_pipeline_template = {
-      name = "UpdatePipelineTemplate",
+      sdk_operation = "UpdatePipelineTemplate",
       method = "PUT",
       path = "/v5/{tenant_id}/api/pipeline-templates/{template_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1496,7 +1496,7 @@ return {
       response = { ref = "UpdatePipelineTemplateResponse" },
     },
     update_plugin_base_info = {
-      name = "UpdatePluginBaseInfo",
+      sdk_operation = "UpdatePluginBaseInfo",
       method = "POST",
       path = "/v1/{domain_id}/agent-plugin/update-info",
       content_type = "application/json;charset=UTF-8",
@@ -1519,7 +1519,7 @@ return {
       response = { type = "string" },
     },
     update_plugin_draft = {
-      name = "UpdatePluginDraft",
+      sdk_operation = "UpdatePluginDraft",
       method = "POST",
       path = "/v1/{domain_id}/agent-plugin/edit-draft",
       content_type = "application/json;charset=UTF-8",
@@ -1548,7 +1548,7 @@ return {
       response = { type = "string" },
     },
     update_rule = {
-      name = "UpdateRule",
+      sdk_operation = "UpdateRule",
       method = "PUT",
       path = "/v2/{domain_id}/rules/{rule_id}/update",
       content_type = "application/json;charset=UTF-8",
@@ -1566,7 +1566,7 @@ return {
       response = { ref = "UpdateRuleResponse" },
     },
     update_strategy = {
-      name = "UpdateStrategy",
+      sdk_operation = "UpdateStrategy",
       method = "PUT",
       path = "/v2/{domain_id}/tenant/rule-sets/{rule_set_id}/update",
       content_type = "application/json;charset=UTF-8",
@@ -1580,7 +1580,7 @@ return {
       response = { ref = "UpdateStrategyResponse" },
     },
     upload_basic_plugin = {
-      name = "UploadBasicPlugin",
+      sdk_operation = "UploadBasicPlugin",
       method = "POST",
       path = "/v3/{domain_id}/extension/upload",
       content_type = "multipart/form-data",
@@ -1594,7 +1594,7 @@ return {
       response = { type = "string" },
     },
     upload_plugin_icon = {
-      name = "UploadPluginIcon",
+      sdk_operation = "UploadPluginIcon",
       method = "POST",
       path = "/v1/{domain_id}/common/upload-plugin-icon",
       content_type = "multipart/form-data",
@@ -1607,7 +1607,7 @@ return {
       response = { type = "string" },
     },
     upload_publisher_icon = {
-      name = "UploadPublisherIcon",
+      sdk_operation = "UploadPublisherIcon",
       method = "POST",
       path = "/v1/{domain_id}/common/upload-publisher-icon",
       content_type = "multipart/form-data",

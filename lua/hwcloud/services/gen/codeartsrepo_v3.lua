@@ -67,7 +67,7 @@ return {
   },
   operations = {
     add_deploy_key = {
-      name = "AddDeployKey",
+      sdk_operation = "AddDeployKey",
       method = "POST",
       path = "/v1/repositories/{repository_id}/deploy_keys",
       content_type = "application/json",
@@ -82,7 +82,7 @@ return {
       response = { ref = "AddDeployKeyResponse" },
     },
     add_deploy_key_v2 = {
-      name = "AddDeployKeyV2",
+      sdk_operation = "AddDeployKeyV2",
       method = "POST",
       path = "/v2/repositories/{repository_id}/deploy-keys",
       content_type = "application/json",
@@ -97,7 +97,7 @@ return {
       response = { ref = "AddDeployKeyV2Response" },
     },
     add_hooks = {
-      name = "AddHooks",
+      sdk_operation = "AddHooks",
       method = "POST",
       path = "/v1/repositories/{group_name}/{repository_name}/hooks",
       content_type = "application/json",
@@ -113,7 +113,7 @@ return {
       response = { ref = "AddHooksResponse" },
     },
     add_protect_branch_v2 = {
-      name = "AddProtectBranchV2",
+      sdk_operation = "AddProtectBranchV2",
       method = "PUT",
       path = "/v2/repositories/{repository_id}/branch/{branch_name}/protect",
       content_type = "application/json",
@@ -126,7 +126,7 @@ return {
       response = { ref = "AddProtectBranchV2Response" },
     },
     add_repo_members = {
-      name = "AddRepoMembers",
+      sdk_operation = "AddRepoMembers",
       method = "POST",
       path = "/v1/repositories/{repository_uuid}/members",
       content_type = "application/json",
@@ -138,7 +138,7 @@ return {
       response = { ref = "AddRepoMembersResponse" },
     },
     add_ssh_key = {
-      name = "AddSshKey",
+      sdk_operation = "AddSshKey",
       method = "POST",
       path = "/v1/users/sshkey",
       content_type = "application/json",
@@ -150,7 +150,7 @@ return {
       response = { ref = "AddSshKeyResponse" },
     },
     add_tag_v2 = {
-      name = "AddTagV2",
+      sdk_operation = "AddTagV2",
       method = "POST",
       path = "/v2/repositories/{repository_id}/tags",
       content_type = "application/json",
@@ -164,7 +164,7 @@ return {
       response = { ref = "AddTagV2Response" },
     },
     associate_issues = {
-      name = "AssociateIssues",
+      sdk_operation = "AssociateIssues",
       method = "POST",
       path = "/v2/projects/issues",
       content_type = "application/json",
@@ -178,7 +178,7 @@ return {
       response = { ref = "AssociateIssuesResponse" },
     },
     create_commit = {
-      name = "CreateCommit",
+      sdk_operation = "CreateCommit",
       method = "POST",
       path = "/v2/projects/{repo_id}/repository/commits",
       content_type = "application/json",
@@ -197,7 +197,7 @@ return {
       response = { ref = "CreateCommitResponse" },
     },
     create_merge_request_discussion = {
-      name = "CreateMergeRequestDiscussion",
+      sdk_operation = "CreateMergeRequestDiscussion",
       method = "POST",
       path = "/v2/repositories/{repository_id}/merge_requests/{merge_request_iid}/discussions",
       content_type = "application/json",
@@ -216,7 +216,7 @@ return {
       response = { ref = "CreateMergeRequestDiscussionResponse" },
     },
     create_merge_request_discussion_note = {
-      name = "CreateMergeRequestDiscussionNote",
+      sdk_operation = "CreateMergeRequestDiscussionNote",
       method = "POST",
       path = "/v2/repositories/{repository_id}/merge_requests/{merge_request_iid}/discussions/{discussion_id}/notes",
       content_type = "application/json",
@@ -230,7 +230,7 @@ return {
       response = { ref = "CreateMergeRequestDiscussionNoteResponse" },
     },
     create_new_branch = {
-      name = "CreateNewBranch",
+      sdk_operation = "CreateNewBranch",
       method = "POST",
       path = "/v2/repositories/{repository_id}/branches",
       content_type = "application/json",
@@ -243,7 +243,7 @@ return {
       response = { ref = "CreateNewBranchResponse" },
     },
     create_project_and_repositories = {
-      name = "CreateProjectAndRepositories",
+      sdk_operation = "CreateProjectAndRepositories",
       method = "POST",
       path = "/v2/projects/repositories",
       content_type = "application/json",
@@ -259,7 +259,7 @@ return {
       response = { ref = "CreateProjectAndRepositoriesResponse" },
     },
     create_project_andfork_repositories = {
-      name = "CreateProjectAndforkRepositories",
+      sdk_operation = "CreateProjectAndforkRepositories",
       method = "POST",
       path = "/v2/projects/repositories/fork",
       content_type = "application/json",
@@ -276,7 +276,7 @@ return {
       response = { ref = "CreateProjectAndforkRepositoriesResponse" },
     },
     create_repository = {
-      name = "CreateRepository",
+      sdk_operation = "CreateRepository",
       method = "POST",
       path = "/v1/repositories",
       content_type = "application/json",
@@ -298,7 +298,7 @@ return {
       response = { ref = "CreateRepositoryResponse" },
     },
     delete_deploy_key = {
-      name = "DeleteDeployKey",
+      sdk_operation = "DeleteDeployKey",
       method = "DELETE",
       path = "/v1/repositories/{repository_id}/deploy_keys/{key_id}",
       content_type = "application/json",
@@ -309,7 +309,7 @@ return {
       response = { ref = "DeleteDeployKeyResponse" },
     },
     delete_deploy_key_v2 = {
-      name = "DeleteDeployKeyV2",
+      sdk_operation = "DeleteDeployKeyV2",
       method = "DELETE",
       path = "/v2/repositories/{repository_id}/deploy-keys/{key_id}",
       content_type = "application/json",
@@ -320,7 +320,7 @@ return {
       response = { ref = "DeleteDeployKeyV2Response" },
     },
     delete_hooks = {
-      name = "DeleteHooks",
+      sdk_operation = "DeleteHooks",
       method = "DELETE",
       path = "/v1/repositories/{group_name}/{repository_name}/hooks/{hook_id}",
       content_type = "application/json",
@@ -332,7 +332,7 @@ return {
       response = { ref = "DeleteHooksResponse" },
     },
     delete_repo_member = {
-      name = "DeleteRepoMember",
+      sdk_operation = "DeleteRepoMember",
       method = "DELETE",
       path = "/v1/repositories/{repository_uuid}/members/{member_id}",
       content_type = "application/json",
@@ -343,7 +343,7 @@ return {
       response = { ref = "DeleteRepoMemberResponse" },
     },
     delete_repository = {
-      name = "DeleteRepository",
+      sdk_operation = "DeleteRepository",
       method = "DELETE",
       path = "/v1/repositories/{repository_uuid}",
       content_type = "application/json",
@@ -353,7 +353,7 @@ return {
       response = { ref = "DeleteRepositoryResponse" },
     },
     delete_s_shkey = {
-      name = "DeleteSShkey",
+      sdk_operation = "DeleteSShkey",
       method = "DELETE",
       path = "/v1/users/sshkey/{id}",
       content_type = "application/json",
@@ -363,7 +363,7 @@ return {
       response = { ref = "DeleteSShkeyResponse" },
     },
     get_all_repository_by_project_id = {
-      name = "GetAllRepositoryByProjectId",
+      sdk_operation = "GetAllRepositoryByProjectId",
       method = "GET",
       path = "/v1/projects/{project_uuid}/repositories",
       content_type = "application/json",
@@ -376,7 +376,7 @@ return {
       response = { ref = "GetAllRepositoryByProjectIdResponse" },
     },
     get_product_templates = {
-      name = "GetProductTemplates",
+      sdk_operation = "GetProductTemplates",
       method = "GET",
       path = "/v1/projects/{project_uuid}/repositories/template_status",
       content_type = "application/json",
@@ -388,7 +388,7 @@ return {
       response = { ref = "GetProductTemplatesResponse" },
     },
     get_repository_by_project_id = {
-      name = "GetRepositoryByProjectId",
+      sdk_operation = "GetRepositoryByProjectId",
       method = "GET",
       path = "/v1/repositories/{repository_uuid}",
       content_type = "application/json",
@@ -398,7 +398,7 @@ return {
       response = { ref = "GetRepositoryByProjectIdResponse" },
     },
     get_templates = {
-      name = "GetTemplates",
+      sdk_operation = "GetTemplates",
       method = "GET",
       path = "/v1/repositories/repository_templates",
       content_type = "application/json",
@@ -418,7 +418,7 @@ return {
       response = { ref = "GetTemplatesResponse" },
     },
     list_branches_by_repository_id = {
-      name = "ListBranchesByRepositoryId",
+      sdk_operation = "ListBranchesByRepositoryId",
       method = "GET",
       path = "/v2/repositories/{repository_id}/branches",
       content_type = "application/json",
@@ -432,7 +432,7 @@ return {
       response = { ref = "ListBranchesByRepositoryIdResponse" },
     },
     list_commit_statistics = {
-      name = "ListCommitStatistics",
+      sdk_operation = "ListCommitStatistics",
       method = "GET",
       path = "/v1/repositories/{repository_id}/statistics",
       content_type = "application/json",
@@ -443,7 +443,7 @@ return {
       response = { ref = "ListCommitStatisticsResponse" },
     },
     list_commits = {
-      name = "ListCommits",
+      sdk_operation = "ListCommits",
       method = "GET",
       path = "/v2/projects/{repo_id}/repository/commits",
       content_type = "application/json",
@@ -462,7 +462,7 @@ return {
       response = { ref = "ListCommitsResponse" },
     },
     list_files = {
-      name = "ListFiles",
+      sdk_operation = "ListFiles",
       method = "GET",
       path = "/v1/repositories/{repository_uuid}/branch/{branch_name}/file",
       content_type = "application/json",
@@ -474,7 +474,7 @@ return {
       response = { ref = "ListFilesResponse" },
     },
     list_files_by_query = {
-      name = "ListFilesByQuery",
+      sdk_operation = "ListFilesByQuery",
       method = "GET",
       path = "/v2/projects/{repo_id}/repository/files",
       content_type = "application/json",
@@ -486,7 +486,7 @@ return {
       response = { ref = "ListFilesByQueryResponse" },
     },
     list_hooks = {
-      name = "ListHooks",
+      sdk_operation = "ListHooks",
       method = "GET",
       path = "/v1/repositories/{group_name}/{repository_name}/hooks",
       content_type = "application/json",
@@ -498,7 +498,7 @@ return {
       response = { ref = "ListHooksResponse" },
     },
     list_merge_changes = {
-      name = "ListMergeChanges",
+      sdk_operation = "ListMergeChanges",
       method = "GET",
       path = "/v2/repositories/{repository_id}/merge-requests/{merge_request_iid}/changes",
       content_type = "application/json",
@@ -514,7 +514,7 @@ return {
       response = { ref = "ListMergeChangesResponse" },
     },
     list_merge_changes_trees = {
-      name = "ListMergeChangesTrees",
+      sdk_operation = "ListMergeChangesTrees",
       method = "GET",
       path = "/v2/repositories/{repository_id}/merge-requests/{merge_request_iid}/changes-trees",
       content_type = "application/json",
@@ -527,7 +527,7 @@ return {
       response = { ref = "ListMergeChangesTreesResponse" },
     },
     list_merge_request = {
-      name = "ListMergeRequest",
+      sdk_operation = "ListMergeRequest",
       method = "GET",
       path = "/v2/repositories/{repository_id}/merge_request",
       content_type = "application/json",
@@ -542,7 +542,7 @@ return {
       response = { ref = "ListMergeRequestResponse" },
     },
     list_merge_request_reviewers = {
-      name = "ListMergeRequestReviewers",
+      sdk_operation = "ListMergeRequestReviewers",
       method = "GET",
       path = "/v2/repositories/{repository_id}/merge-requests/{merge_request_iid}/approval-reviewers",
       content_type = "application/json",
@@ -556,7 +556,7 @@ return {
       response = { ref = "ListMergeRequestReviewersResponse" },
     },
     list_product_two_templates = {
-      name = "ListProductTwoTemplates",
+      sdk_operation = "ListProductTwoTemplates",
       method = "GET",
       path = "/v2/projects/{project_uuid}/repositories/template-status",
       content_type = "application/json",
@@ -569,7 +569,7 @@ return {
       response = { ref = "ListProductTwoTemplatesResponse" },
     },
     list_related_commits = {
-      name = "ListRelatedCommits",
+      sdk_operation = "ListRelatedCommits",
       method = "GET",
       path = "/v2/repositories/{repository_uuid}/related-commits",
       content_type = "application/json",
@@ -584,7 +584,7 @@ return {
       response = { ref = "ListRelatedCommitsResponse" },
     },
     list_repo_members = {
-      name = "ListRepoMembers",
+      sdk_operation = "ListRepoMembers",
       method = "GET",
       path = "/v1/repositories/{repository_uuid}/members",
       content_type = "application/json",
@@ -598,7 +598,7 @@ return {
       response = { ref = "ListRepoMembersResponse" },
     },
     list_repository_status = {
-      name = "ListRepositoryStatus",
+      sdk_operation = "ListRepositoryStatus",
       method = "GET",
       path = "/v1/repositories/{repository_uuid}/status",
       content_type = "application/json",
@@ -608,7 +608,7 @@ return {
       response = { ref = "ListRepositoryStatusResponse" },
     },
     list_ssh_keys = {
-      name = "ListSshKeys",
+      sdk_operation = "ListSshKeys",
       method = "GET",
       path = "/v1/users/sshkey",
       content_type = "application/json",
@@ -616,7 +616,7 @@ return {
       response = { ref = "ListSshKeysResponse" },
     },
     list_subfiles = {
-      name = "ListSubfiles",
+      sdk_operation = "ListSubfiles",
       method = "GET",
       path = "/v1/repositories/{repository_uuid}/branch/{branch_name}/sub-files",
       content_type = "application/json",
@@ -631,7 +631,7 @@ return {
       response = { ref = "ListSubfilesResponse" },
     },
     list_templates_two = {
-      name = "ListTemplatesTwo",
+      sdk_operation = "ListTemplatesTwo",
       method = "PUT",
       path = "/v2/repositories/{repository_uuid}/template-status",
       content_type = "application/json",
@@ -649,7 +649,7 @@ return {
       response = { ref = "ListTemplatesTwoResponse" },
     },
     list_two_templates = {
-      name = "ListTwoTemplates",
+      sdk_operation = "ListTwoTemplates",
       method = "GET",
       path = "/v2/repositories/repository-templates",
       content_type = "application/json",
@@ -670,7 +670,7 @@ return {
       response = { ref = "ListTwoTemplatesResponse" },
     },
     list_user_all_repositories = {
-      name = "ListUserAllRepositories",
+      sdk_operation = "ListUserAllRepositories",
       method = "GET",
       path = "/v2/projects/repositories",
       content_type = "application/json",
@@ -683,7 +683,7 @@ return {
       response = { ref = "ListUserAllRepositoriesResponse" },
     },
     set_repo_role = {
-      name = "SetRepoRole",
+      sdk_operation = "SetRepoRole",
       method = "PUT",
       path = "/v1/repositories/{repository_uuid}/members/{member_id}",
       content_type = "application/json",
@@ -696,7 +696,7 @@ return {
       response = { ref = "SetRepoRoleResponse" },
     },
     share_templates = {
-      name = "ShareTemplates",
+      sdk_operation = "ShareTemplates",
       method = "PUT",
       path = "/v1/repositories/{repository_uuid}/template_status",
       content_type = "application/json",
@@ -714,7 +714,7 @@ return {
       response = { ref = "ShareTemplatesResponse" },
     },
     show_all_repository_by_two_project_id = {
-      name = "ShowAllRepositoryByTwoProjectId",
+      sdk_operation = "ShowAllRepositoryByTwoProjectId",
       method = "GET",
       path = "/v2/projects/{project_uuid}/repositories",
       content_type = "application/json",
@@ -727,7 +727,7 @@ return {
       response = { ref = "ShowAllRepositoryByTwoProjectIdResponse" },
     },
     show_branches_by_repository_id = {
-      name = "ShowBranchesByRepositoryId",
+      sdk_operation = "ShowBranchesByRepositoryId",
       method = "GET",
       path = "/v1/repositories/{repository_id}/branches",
       content_type = "application/json",
@@ -737,7 +737,7 @@ return {
       response = { ref = "ShowBranchesByRepositoryIdResponse" },
     },
     show_branches_by_two_repository_id = {
-      name = "ShowBranchesByTwoRepositoryId",
+      sdk_operation = "ShowBranchesByTwoRepositoryId",
       method = "GET",
       path = "/v2/repositories/{repository_id}/tags",
       content_type = "application/json",
@@ -747,7 +747,7 @@ return {
       response = { ref = "ShowBranchesByTwoRepositoryIdResponse" },
     },
     show_commits_by_branch = {
-      name = "ShowCommitsByBranch",
+      sdk_operation = "ShowCommitsByBranch",
       method = "GET",
       path = "/v1/repositories/{group_name}/{repository_name}/commits",
       content_type = "application/json",
@@ -761,7 +761,7 @@ return {
       response = { ref = "ShowCommitsByBranchResponse" },
     },
     show_commits_by_repo_id = {
-      name = "ShowCommitsByRepoId",
+      sdk_operation = "ShowCommitsByRepoId",
       method = "GET",
       path = "/v1/repositories/{repository_id}/commits",
       content_type = "application/json",
@@ -780,7 +780,7 @@ return {
       response = { ref = "ShowCommitsByRepoIdResponse" },
     },
     show_diff_commit = {
-      name = "ShowDiffCommit",
+      sdk_operation = "ShowDiffCommit",
       method = "GET",
       path = "/v2/projects/{repo_id}/repository/commits/{sha}/diff",
       content_type = "application/json",
@@ -791,7 +791,7 @@ return {
       response = { ref = "ShowDiffCommitResponse" },
     },
     show_file = {
-      name = "ShowFile",
+      sdk_operation = "ShowFile",
       method = "GET",
       path = "/v2/projects/{repo_id}/repository/files/{file_path}",
       content_type = "application/json",
@@ -803,7 +803,7 @@ return {
       response = { ref = "ShowFileResponse" },
     },
     show_has_pipeline = {
-      name = "ShowHasPipeline",
+      sdk_operation = "ShowHasPipeline",
       method = "PUT",
       path = "/v1/repositories/{repository_uuid}/pipeline",
       content_type = "application/json",
@@ -813,7 +813,7 @@ return {
       response = { ref = "ShowHasPipelineResponse" },
     },
     show_image_blob = {
-      name = "ShowImageBlob",
+      sdk_operation = "ShowImageBlob",
       method = "GET",
       path = "/v1/repositories/{repository_uuid}/branch/{branch_name}/image",
       content_type = "application/json",
@@ -825,7 +825,7 @@ return {
       response = { ref = "ShowImageBlobResponse" },
     },
     show_master = {
-      name = "ShowMaster",
+      sdk_operation = "ShowMaster",
       method = "GET",
       path = "/v1/repositories/{repository_uuid}/master",
       content_type = "application/json",
@@ -835,7 +835,7 @@ return {
       response = { ref = "ShowMasterResponse" },
     },
     show_merge_request = {
-      name = "ShowMergeRequest",
+      sdk_operation = "ShowMergeRequest",
       method = "GET",
       path = "/v2/repositories/{repository_id}/merge_request/{merge_request_id}",
       content_type = "application/json",
@@ -846,7 +846,7 @@ return {
       response = { ref = "ShowMergeRequestResponse" },
     },
     show_private_key_verify = {
-      name = "ShowPrivateKeyVerify",
+      sdk_operation = "ShowPrivateKeyVerify",
       method = "POST",
       path = "/v1/users/sshkey/privatekey/verify",
       content_type = "application/json",
@@ -858,7 +858,7 @@ return {
       response = { ref = "ShowPrivateKeyVerifyResponse" },
     },
     show_repo_id = {
-      name = "ShowRepoId",
+      sdk_operation = "ShowRepoId",
       method = "GET",
       path = "/v1/repositories/repoid",
       content_type = "application/json",
@@ -869,7 +869,7 @@ return {
       response = { ref = "ShowRepoIdResponse" },
     },
     show_repository_archive = {
-      name = "ShowRepositoryArchive",
+      sdk_operation = "ShowRepositoryArchive",
       method = "GET",
       path = "/v2/repositories/{repository_uuid}/archive",
       content_type = "application/json",
@@ -881,7 +881,7 @@ return {
       response = { ref = "ShowRepositoryArchiveResponse" },
     },
     show_repository_by_uuid = {
-      name = "ShowRepositoryByUuid",
+      sdk_operation = "ShowRepositoryByUuid",
       method = "GET",
       path = "/v2/repositories/{repository_uuid}",
       content_type = "application/json",
@@ -891,7 +891,7 @@ return {
       response = { ref = "ShowRepositoryByUuidResponse" },
     },
     show_repository_name_exist = {
-      name = "ShowRepositoryNameExist",
+      sdk_operation = "ShowRepositoryNameExist",
       method = "GET",
       path = "/v1/projects/{project_uuid}/repositories/validation/{repository_name}",
       content_type = "application/json",
@@ -902,7 +902,7 @@ return {
       response = { ref = "ShowRepositoryNameExistResponse" },
     },
     show_repository_statistics = {
-      name = "ShowRepositoryStatistics",
+      sdk_operation = "ShowRepositoryStatistics",
       method = "POST",
       path = "/v1/repositories/{repository_id}/statistics",
       content_type = "application/json",
@@ -914,7 +914,7 @@ return {
       response = { ref = "ShowRepositoryStatisticsResponse" },
     },
     show_review_setting = {
-      name = "ShowReviewSetting",
+      sdk_operation = "ShowReviewSetting",
       method = "GET",
       path = "/v2/repositories/{repository_id}/review_setting",
       content_type = "application/json",
@@ -924,7 +924,7 @@ return {
       response = { ref = "ShowReviewSettingResponse" },
     },
     show_single_commit = {
-      name = "ShowSingleCommit",
+      sdk_operation = "ShowSingleCommit",
       method = "GET",
       path = "/v2/projects/{repo_id}/repository/commits/{sha}",
       content_type = "application/json",
@@ -936,7 +936,7 @@ return {
       response = { ref = "ShowSingleCommitResponse" },
     },
     show_statistic_commit = {
-      name = "ShowStatisticCommit",
+      sdk_operation = "ShowStatisticCommit",
       method = "GET",
       path = "/v2/repositories/{repository_id}/commit_lines",
       content_type = "application/json",
@@ -949,7 +949,7 @@ return {
       response = { ref = "ShowStatisticCommitResponse" },
     },
     show_statistic_commit_v3 = {
-      name = "ShowStatisticCommitV3",
+      sdk_operation = "ShowStatisticCommitV3",
       method = "GET",
       path = "/v3/repositories/{repository_id}/commit-lines",
       content_type = "application/json",
@@ -962,7 +962,7 @@ return {
       response = { ref = "ShowStatisticCommitV3Response" },
     },
     show_statistical_data = {
-      name = "ShowStatisticalData",
+      sdk_operation = "ShowStatisticalData",
       method = "GET",
       path = "/v1/repositories/{repository_uuid}/statistic-data",
       content_type = "application/json",
@@ -972,7 +972,7 @@ return {
       response = { ref = "ShowStatisticalDataResponse" },
     },
     update_merge_request_approval_state = {
-      name = "UpdateMergeRequestApprovalState",
+      sdk_operation = "UpdateMergeRequestApprovalState",
       method = "PUT",
       path = "/v2/repositories/{repository_id}/merge-requests/{merge_request_iid}/approval",
       content_type = "application/json",
@@ -985,7 +985,7 @@ return {
       response = { ref = "UpdateMergeRequestApprovalStateResponse" },
     },
     validate_https_info = {
-      name = "ValidateHttpsInfo",
+      sdk_operation = "ValidateHttpsInfo",
       method = "POST",
       path = "/v1/user/{iam_user_uuid}/validateHttpsInfo",
       content_type = "application/json",
@@ -997,7 +997,7 @@ return {
       response = { ref = "ValidateHttpsInfoResponse" },
     },
     validate_https_info_v2 = {
-      name = "ValidateHttpsInfoV2",
+      sdk_operation = "ValidateHttpsInfoV2",
       method = "POST",
       path = "/v2/user/{iam_user_uuid}/validate-https-info",
       content_type = "application/json",

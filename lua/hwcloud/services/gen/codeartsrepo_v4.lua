@@ -195,7 +195,7 @@ return {
   },
   operations = {
     add_group_webhook = {
-      name = "AddGroupWebhook",
+      sdk_operation = "AddGroupWebhook",
       method = "POST",
       path = "/v4/groups/{group_id}/hooks",
       content_type = "application/json",
@@ -217,7 +217,7 @@ return {
       response = { ref = "AddGroupWebhookResponse" },
     },
     add_project_webhook = {
-      name = "AddProjectWebhook",
+      sdk_operation = "AddProjectWebhook",
       method = "POST",
       path = "/v4/projects/{project_id}/hooks",
       content_type = "application/json",
@@ -239,7 +239,7 @@ return {
       response = { ref = "AddProjectWebhookResponse" },
     },
     add_repository_members = {
-      name = "AddRepositoryMembers",
+      sdk_operation = "AddRepositoryMembers",
       method = "POST",
       path = "/v4/repositories/{repository_id}/members",
       content_type = "application/json",
@@ -251,7 +251,7 @@ return {
       response = { type = "array", items = { ref = "BatchCreateRepositoryMemberDto" } },
     },
     add_repository_webhook = {
-      name = "AddRepositoryWebhook",
+      sdk_operation = "AddRepositoryWebhook",
       method = "POST",
       path = "/v4/repositories/{repository_id}/hooks",
       content_type = "application/json",
@@ -273,7 +273,7 @@ return {
       response = { ref = "AddRepositoryWebhookResponse" },
     },
     add_ssh_key = {
-      name = "AddSshKey",
+      sdk_operation = "AddSshKey",
       method = "POST",
       path = "/v4/user/keys",
       content_type = "application/json",
@@ -285,7 +285,7 @@ return {
       response = { ref = "AddSshKeyResponse" },
     },
     add_submodule = {
-      name = "AddSubmodule",
+      sdk_operation = "AddSubmodule",
       method = "POST",
       path = "/v4/repositories/{repository_id}/repository/submodules",
       content_type = "application/json",
@@ -301,7 +301,7 @@ return {
       response = { ref = "AddSubmoduleResponse" },
     },
     add_tenant_trusted_ip_address = {
-      name = "AddTenantTrustedIpAddress",
+      sdk_operation = "AddTenantTrustedIpAddress",
       method = "POST",
       path = "/v4/tenant/trusted-ip-addresses",
       content_type = "application/json",
@@ -318,7 +318,7 @@ return {
       response = { ref = "AddTenantTrustedIpAddressResponse" },
     },
     add_trusted_ip_address = {
-      name = "AddTrustedIpAddress",
+      sdk_operation = "AddTrustedIpAddress",
       method = "POST",
       path = "/v4/projects/{id}/trusted-ip-addresses",
       content_type = "application/json",
@@ -336,7 +336,7 @@ return {
       response = { ref = "AddTrustedIpAddressResponse" },
     },
     approval_merge_request = {
-      name = "ApprovalMergeRequest",
+      sdk_operation = "ApprovalMergeRequest",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/approval",
       content_type = "application/json",
@@ -350,7 +350,7 @@ return {
       response = { type = "array", items = { ref = "ApproverBasicDto" } },
     },
     associate_group_user_group = {
-      name = "AssociateGroupUserGroup",
+      sdk_operation = "AssociateGroupUserGroup",
       method = "POST",
       path = "/v4/{project_id}/groups/{group_id}/user-group/{user_group_id}",
       content_type = "application/json",
@@ -362,7 +362,7 @@ return {
       response = { ref = "AssociateGroupUserGroupResponse" },
     },
     associate_remote_mirror = {
-      name = "AssociateRemoteMirror",
+      sdk_operation = "AssociateRemoteMirror",
       method = "POST",
       path = "/v4/repositories/{repository_id}/remote-mirror/associate",
       content_type = "application/json",
@@ -374,7 +374,7 @@ return {
       response = { ref = "AssociateRemoteMirrorResponse" },
     },
     associate_repository_user_group = {
-      name = "AssociateRepositoryUserGroup",
+      sdk_operation = "AssociateRepositoryUserGroup",
       method = "POST",
       path = "/v4/{project_id}/repositories/{repository_id}/user-group/{user_group_id}",
       content_type = "application/json",
@@ -386,7 +386,7 @@ return {
       response = { ref = "AssociateRepositoryUserGroupResponse" },
     },
     batch_create_protected_branch = {
-      name = "BatchCreateProtectedBranch",
+      sdk_operation = "BatchCreateProtectedBranch",
       method = "POST",
       path = "/v4/repositories/{repository_id}/protected-branches",
       content_type = "application/json",
@@ -399,7 +399,7 @@ return {
       response = { type = "array", items = { ref = "RepositoryProtectedBranchDto" } },
     },
     batch_create_protected_tags = {
-      name = "BatchCreateProtectedTags",
+      sdk_operation = "BatchCreateProtectedTags",
       method = "POST",
       path = "/v4/repositories/{repository_id}/protected-tags",
       content_type = "application/json",
@@ -412,7 +412,7 @@ return {
       response = { type = "array", items = { ref = "RepositoryProtectedTagDto" } },
     },
     batch_delete_branch = {
-      name = "BatchDeleteBranch",
+      sdk_operation = "BatchDeleteBranch",
       method = "POST",
       path = "/v4/repositories/{repository_id}/branches/batch-delete",
       content_type = "application/json",
@@ -424,7 +424,7 @@ return {
       response = { ref = "BatchDeleteBranchResponse" },
     },
     batch_delete_protected_branches = {
-      name = "BatchDeleteProtectedBranches",
+      sdk_operation = "BatchDeleteProtectedBranches",
       method = "POST",
       path = "/v4/repositories/{repository_id}/protected-branches/bulk-deletion",
       content_type = "application/json",
@@ -436,7 +436,7 @@ return {
       response = { ref = "BatchDeleteProtectedBranchesResponse" },
     },
     batch_delete_protected_tags = {
-      name = "BatchDeleteProtectedTags",
+      sdk_operation = "BatchDeleteProtectedTags",
       method = "POST",
       path = "/v4/repositories/{repository_id}/protected-tags/bulk-deletion",
       content_type = "application/json",
@@ -448,7 +448,7 @@ return {
       response = { ref = "BatchDeleteProtectedTagsResponse" },
     },
     batch_delete_repository_file_push_permissions = {
-      name = "BatchDeleteRepositoryFilePushPermissions",
+      sdk_operation = "BatchDeleteRepositoryFilePushPermissions",
       method = "POST",
       path = "/v4/repositories/{repository_id}/file-push-permissions/batch-delete",
       content_type = "application/json",
@@ -460,7 +460,7 @@ return {
       response = { ref = "BatchDeleteRepositoryFilePushPermissionsResponse" },
     },
     batch_update_protected_branches = {
-      name = "BatchUpdateProtectedBranches",
+      sdk_operation = "BatchUpdateProtectedBranches",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/protected-branches",
       content_type = "application/json",
@@ -473,7 +473,7 @@ return {
       response = { type = "array", items = { ref = "RepositoryProtectedBranchDto" } },
     },
     batch_update_protected_tags = {
-      name = "BatchUpdateProtectedTags",
+      sdk_operation = "BatchUpdateProtectedTags",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/protected-tags",
       content_type = "application/json",
@@ -486,7 +486,7 @@ return {
       response = { type = "array", items = { ref = "RepositoryProtectedTagDto" } },
     },
     batch_update_repository_file_push_permissions = {
-      name = "BatchUpdateRepositoryFilePushPermissions",
+      sdk_operation = "BatchUpdateRepositoryFilePushPermissions",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/file-push-permissions",
       content_type = "application/json",
@@ -498,7 +498,7 @@ return {
       response = { type = "array", items = { ref = "RepositoryFilePushPermissionDto" } },
     },
     batch_validate_repo_names = {
-      name = "BatchValidateRepoNames",
+      sdk_operation = "BatchValidateRepoNames",
       method = "POST",
       path = "/v4/repository-names/validations",
       content_type = "application/json",
@@ -511,7 +511,7 @@ return {
       response = { type = "array", items = { ref = "ValidateRepoNameResultDto" } },
     },
     batch_validate_user_group_permissions = {
-      name = "BatchValidateUserGroupPermissions",
+      sdk_operation = "BatchValidateUserGroupPermissions",
       method = "POST",
       path = "/v4/user/groups/group-permissions",
       content_type = "application/json",
@@ -521,7 +521,7 @@ return {
       response = { type = "array", items = { ref = "UserGroupPermissionDto" } },
     },
     check_deploy_key = {
-      name = "CheckDeployKey",
+      sdk_operation = "CheckDeployKey",
       method = "POST",
       path = "/v4/repositories/{repository_id}/deploy-keys/check-key",
       content_type = "application/json",
@@ -533,7 +533,7 @@ return {
       response = { ref = "CheckDeployKeyResponse" },
     },
     check_group_deploy_key = {
-      name = "CheckGroupDeployKey",
+      sdk_operation = "CheckGroupDeployKey",
       method = "POST",
       path = "/v4/groups/{group_id}/deploy-keys/check-key",
       content_type = "application/json",
@@ -545,7 +545,7 @@ return {
       response = { ref = "CheckGroupDeployKeyResponse" },
     },
     create_branch = {
-      name = "CreateBranch",
+      sdk_operation = "CreateBranch",
       method = "POST",
       path = "/v4/repositories/{repository_id}/repository/branches",
       content_type = "application/json",
@@ -560,7 +560,7 @@ return {
       response = { ref = "CreateBranchResponse" },
     },
     create_cherry_pick_merge_request = {
-      name = "CreateCherryPickMergeRequest",
+      sdk_operation = "CreateCherryPickMergeRequest",
       method = "POST",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/cherry-pick",
       content_type = "application/json",
@@ -575,7 +575,7 @@ return {
       response = { ref = "CreateCherryPickMergeRequestResponse" },
     },
     create_commit = {
-      name = "CreateCommit",
+      sdk_operation = "CreateCommit",
       method = "POST",
       path = "/v4/repositories/{repository_id}/repository/commits",
       content_type = "application/json",
@@ -594,7 +594,7 @@ return {
       response = { ref = "CreateCommitResponse" },
     },
     create_commit_revert = {
-      name = "CreateCommitRevert",
+      sdk_operation = "CreateCommitRevert",
       method = "POST",
       path = "/v4/repositories/{repository_id}/repository/commits/{sha}/revert",
       content_type = "application/json",
@@ -609,7 +609,7 @@ return {
       response = { ref = "CreateCommitRevertResponse" },
     },
     create_dir = {
-      name = "CreateDir",
+      sdk_operation = "CreateDir",
       method = "POST",
       path = "/v4/repositories/{repository_id}/repository/dir",
       content_type = "application/json",
@@ -623,7 +623,7 @@ return {
       response = { type = "string" },
     },
     create_file = {
-      name = "CreateFile",
+      sdk_operation = "CreateFile",
       method = "POST",
       path = "/v4/repositories/{repository_id}/repository/files",
       content_type = "application/json",
@@ -642,7 +642,7 @@ return {
       response = { ref = "CreateFileResponse" },
     },
     create_file_push_permission = {
-      name = "CreateFilePushPermission",
+      sdk_operation = "CreateFilePushPermission",
       method = "POST",
       path = "/v4/repositories/{repository_id}/file-push-permissions",
       content_type = "application/json",
@@ -655,7 +655,7 @@ return {
       response = { ref = "CreateFilePushPermissionResponse" },
     },
     create_group = {
-      name = "CreateGroup",
+      sdk_operation = "CreateGroup",
       method = "POST",
       path = "/v4/{project_id}/groups",
       content_type = "application/json",
@@ -670,7 +670,7 @@ return {
       response = { ref = "CreateGroupResponse" },
     },
     create_group_merge_request_approver_setting = {
-      name = "CreateGroupMergeRequestApproverSetting",
+      sdk_operation = "CreateGroupMergeRequestApproverSetting",
       method = "POST",
       path = "/v4/groups/{group_id}/approver-settings",
       content_type = "application/json",
@@ -694,7 +694,7 @@ return {
       response = { ref = "CreateGroupMergeRequestApproverSettingResponse" },
     },
     create_group_merge_request_template = {
-      name = "CreateGroupMergeRequestTemplate",
+      sdk_operation = "CreateGroupMergeRequestTemplate",
       method = "POST",
       path = "/v4/groups/{group_id}/merge-requests/templates",
       content_type = "application/json",
@@ -711,7 +711,7 @@ return {
       response = { ref = "CreateGroupMergeRequestTemplateResponse" },
     },
     create_merge_request = {
-      name = "CreateMergeRequest",
+      sdk_operation = "CreateMergeRequest",
       method = "POST",
       path = "/v4/repositories/{repository_id}/merge-requests",
       content_type = "application/json",
@@ -739,7 +739,7 @@ return {
       response = { ref = "CreateMergeRequestResponse" },
     },
     create_merge_request_approver_setting = {
-      name = "CreateMergeRequestApproverSetting",
+      sdk_operation = "CreateMergeRequestApproverSetting",
       method = "POST",
       path = "/v4/repositories/{repository_id}/approver-settings",
       content_type = "application/json",
@@ -770,7 +770,7 @@ return {
       response = { ref = "CreateMergeRequestApproverSettingResponse" },
     },
     create_merge_request_discussion = {
-      name = "CreateMergeRequestDiscussion",
+      sdk_operation = "CreateMergeRequestDiscussion",
       method = "POST",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/discussions",
       content_type = "application/json",
@@ -790,7 +790,7 @@ return {
       response = { ref = "CreateMergeRequestDiscussionResponse" },
     },
     create_merge_request_discussion_response = {
-      name = "CreateMergeRequestDiscussionResponse",
+      sdk_operation = "CreateMergeRequestDiscussionResponse",
       method = "POST",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/discussions/{discussion_id}/notes",
       content_type = "application/json",
@@ -804,7 +804,7 @@ return {
       response = { ref = "CreateMergeRequestDiscussionResponseResponse" },
     },
     create_merge_request_template = {
-      name = "CreateMergeRequestTemplate",
+      sdk_operation = "CreateMergeRequestTemplate",
       method = "POST",
       path = "/v4/repositories/{repository_id}/merge-requests/templates",
       content_type = "application/json",
@@ -821,7 +821,7 @@ return {
       response = { ref = "CreateMergeRequestTemplateResponse" },
     },
     create_project_merge_request_approver_setting = {
-      name = "CreateProjectMergeRequestApproverSetting",
+      sdk_operation = "CreateProjectMergeRequestApproverSetting",
       method = "POST",
       path = "/v4/projects/{project_id}/approver-settings",
       content_type = "application/json",
@@ -845,7 +845,7 @@ return {
       response = { ref = "CreateProjectMergeRequestApproverSettingResponse" },
     },
     create_project_merge_request_template = {
-      name = "CreateProjectMergeRequestTemplate",
+      sdk_operation = "CreateProjectMergeRequestTemplate",
       method = "POST",
       path = "/v4/projects/{project_id}/merge-requests/templates",
       content_type = "application/json",
@@ -862,7 +862,7 @@ return {
       response = { ref = "CreateProjectMergeRequestTemplateResponse" },
     },
     create_project_protected_branches = {
-      name = "CreateProjectProtectedBranches",
+      sdk_operation = "CreateProjectProtectedBranches",
       method = "POST",
       path = "/v4/projects/{project_id}/protected-branches",
       content_type = "application/json",
@@ -875,7 +875,7 @@ return {
       response = { ref = "CreateProjectProtectedBranchesResponse" },
     },
     create_project_protected_tags = {
-      name = "CreateProjectProtectedTags",
+      sdk_operation = "CreateProjectProtectedTags",
       method = "POST",
       path = "/v4/projects/{project_id}/protected-tags",
       content_type = "application/json",
@@ -888,7 +888,7 @@ return {
       response = { ref = "CreateProjectProtectedTagsResponse" },
     },
     create_repository_commit_rule = {
-      name = "CreateRepositoryCommitRule",
+      sdk_operation = "CreateRepositoryCommitRule",
       method = "POST",
       path = "/v4/repositories/{repository_id}/commit-rules",
       content_type = "application/json",
@@ -914,7 +914,7 @@ return {
       response = { ref = "CreateRepositoryCommitRuleResponse" },
     },
     create_repository_label = {
-      name = "CreateRepositoryLabel",
+      sdk_operation = "CreateRepositoryLabel",
       method = "POST",
       path = "/v4/repositories/{repository_id}/labels",
       content_type = "application/json",
@@ -929,7 +929,7 @@ return {
       response = { ref = "CreateRepositoryLabelResponse" },
     },
     create_repository_system_labels = {
-      name = "CreateRepositorySystemLabels",
+      sdk_operation = "CreateRepositorySystemLabels",
       method = "POST",
       path = "/v4/repositories/{repository_id}/system-labels",
       content_type = "application/json",
@@ -939,7 +939,7 @@ return {
       response = { type = "array", items = { ref = "LabelDetailDto" } },
     },
     create_review_setting = {
-      name = "CreateReviewSetting",
+      sdk_operation = "CreateReviewSetting",
       method = "POST",
       path = "/v4/repositories/{repository_id}/review-settings",
       content_type = "application/json",
@@ -958,7 +958,7 @@ return {
       response = { ref = "CreateReviewSettingResponse" },
     },
     create_tag = {
-      name = "CreateTag",
+      sdk_operation = "CreateTag",
       method = "POST",
       path = "/v4/repositories/{repository_id}/repository/tags",
       content_type = "application/json",
@@ -972,7 +972,7 @@ return {
       response = { ref = "CreateTagResponse" },
     },
     create_tenant_kms_grant = {
-      name = "CreateTenantKmsGrant",
+      sdk_operation = "CreateTenantKmsGrant",
       method = "POST",
       path = "/v4/tenants/{tenant_id}/repo-encryption/kms-grant",
       content_type = "application/json",
@@ -982,7 +982,7 @@ return {
       response = { ref = "CreateTenantKmsGrantResponse" },
     },
     delete_branch = {
-      name = "DeleteBranch",
+      sdk_operation = "DeleteBranch",
       method = "DELETE",
       path = "/v4/repositories/{repository_id}/repository/branch",
       content_type = "application/json",
@@ -993,7 +993,7 @@ return {
       response = { ref = "DeleteBranchResponse" },
     },
     delete_file = {
-      name = "DeleteFile",
+      sdk_operation = "DeleteFile",
       method = "DELETE",
       path = "/v4/repositories/{repository_id}/repository/file",
       content_type = "application/json",
@@ -1008,7 +1008,7 @@ return {
       response = { ref = "DeleteFileResponse" },
     },
     delete_group = {
-      name = "DeleteGroup",
+      sdk_operation = "DeleteGroup",
       method = "DELETE",
       path = "/v4/{project_id}/groups/{group_id}",
       content_type = "application/json",
@@ -1019,7 +1019,7 @@ return {
       response = { type = "string" },
     },
     delete_group_merge_request_approver_setting = {
-      name = "DeleteGroupMergeRequestApproverSetting",
+      sdk_operation = "DeleteGroupMergeRequestApproverSetting",
       method = "DELETE",
       path = "/v4/groups/{group_id}/approver-settings/{setting_id}",
       content_type = "application/json",
@@ -1030,7 +1030,7 @@ return {
       response = { ref = "DeleteGroupMergeRequestApproverSettingResponse" },
     },
     delete_group_merge_request_template = {
-      name = "DeleteGroupMergeRequestTemplate",
+      sdk_operation = "DeleteGroupMergeRequestTemplate",
       method = "DELETE",
       path = "/v4/groups/{group_id}/merge-requests/template/{template_id}",
       content_type = "application/json",
@@ -1041,7 +1041,7 @@ return {
       response = { ref = "DeleteGroupMergeRequestTemplateResponse" },
     },
     delete_merge_request_approver_setting = {
-      name = "DeleteMergeRequestApproverSetting",
+      sdk_operation = "DeleteMergeRequestApproverSetting",
       method = "DELETE",
       path = "/v4/repositories/{repository_id}/approver-settings/{setting_id}",
       content_type = "application/json",
@@ -1052,7 +1052,7 @@ return {
       response = { ref = "DeleteMergeRequestApproverSettingResponse" },
     },
     delete_merge_request_discussion = {
-      name = "DeleteMergeRequestDiscussion",
+      sdk_operation = "DeleteMergeRequestDiscussion",
       method = "DELETE",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/discussions/{discussion_id}/notes/{note_id}",
       content_type = "application/json",
@@ -1065,7 +1065,7 @@ return {
       response = { ref = "DeleteMergeRequestDiscussionResponse" },
     },
     delete_merge_request_template = {
-      name = "DeleteMergeRequestTemplate",
+      sdk_operation = "DeleteMergeRequestTemplate",
       method = "DELETE",
       path = "/v4/repositories/{repository_id}/merge-requests/template/{template_id}",
       content_type = "application/json",
@@ -1076,7 +1076,7 @@ return {
       response = { ref = "DeleteMergeRequestTemplateResponse" },
     },
     delete_merge_request_vote = {
-      name = "DeleteMergeRequestVote",
+      sdk_operation = "DeleteMergeRequestVote",
       method = "DELETE",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/vote",
       content_type = "application/json",
@@ -1087,7 +1087,7 @@ return {
       response = { ref = "DeleteMergeRequestVoteResponse" },
     },
     delete_project_merge_request_approver_setting = {
-      name = "DeleteProjectMergeRequestApproverSetting",
+      sdk_operation = "DeleteProjectMergeRequestApproverSetting",
       method = "DELETE",
       path = "/v4/projects/{project_id}/approver-settings/{setting_id}",
       content_type = "application/json",
@@ -1098,7 +1098,7 @@ return {
       response = { ref = "DeleteProjectMergeRequestApproverSettingResponse" },
     },
     delete_project_merge_request_template = {
-      name = "DeleteProjectMergeRequestTemplate",
+      sdk_operation = "DeleteProjectMergeRequestTemplate",
       method = "DELETE",
       path = "/v4/projects/{project_id}/merge-requests/template/{template_id}",
       content_type = "application/json",
@@ -1109,7 +1109,7 @@ return {
       response = { ref = "DeleteProjectMergeRequestTemplateResponse" },
     },
     delete_protected_branch = {
-      name = "DeleteProtectedBranch",
+      sdk_operation = "DeleteProtectedBranch",
       method = "DELETE",
       path = "/v4/repositories/{repository_id}/protected-branch",
       content_type = "application/json",
@@ -1120,7 +1120,7 @@ return {
       response = { ref = "DeleteProtectedBranchResponse" },
     },
     delete_protected_tag = {
-      name = "DeleteProtectedTag",
+      sdk_operation = "DeleteProtectedTag",
       method = "DELETE",
       path = "/v4/repositories/{repository_id}/protected-tag",
       content_type = "application/json",
@@ -1131,7 +1131,7 @@ return {
       response = { ref = "DeleteProtectedTagResponse" },
     },
     delete_repository_label = {
-      name = "DeleteRepositoryLabel",
+      sdk_operation = "DeleteRepositoryLabel",
       method = "DELETE",
       path = "/v4/repositories/{repository_id}/label",
       content_type = "application/json",
@@ -1142,7 +1142,7 @@ return {
       response = { ref = "DeleteRepositoryLabelResponse" },
     },
     delete_ssh_key = {
-      name = "DeleteSshKey",
+      sdk_operation = "DeleteSshKey",
       method = "DELETE",
       path = "/v4/user/keys/{key_id}",
       content_type = "application/json",
@@ -1152,7 +1152,7 @@ return {
       response = { ref = "DeleteSshKeyResponse" },
     },
     delete_tag = {
-      name = "DeleteTag",
+      sdk_operation = "DeleteTag",
       method = "DELETE",
       path = "/v4/repositories/{repository_id}/repository/tag",
       content_type = "application/json",
@@ -1163,7 +1163,7 @@ return {
       response = { ref = "DeleteTagResponse" },
     },
     delete_tenant_trusted_ip_address = {
-      name = "DeleteTenantTrustedIpAddress",
+      sdk_operation = "DeleteTenantTrustedIpAddress",
       method = "DELETE",
       path = "/v4/tenant/trusted-ip-addresses/{ip_id}",
       content_type = "application/json",
@@ -1173,7 +1173,7 @@ return {
       response = { ref = "DeleteTenantTrustedIpAddressResponse" },
     },
     delete_trusted_ip_address = {
-      name = "DeleteTrustedIpAddress",
+      sdk_operation = "DeleteTrustedIpAddress",
       method = "DELETE",
       path = "/v4/projects/{id}/trusted-ip-addresses/{ip_id}",
       content_type = "application/json",
@@ -1184,7 +1184,7 @@ return {
       response = { ref = "DeleteTrustedIpAddressResponse" },
     },
     download_archive = {
-      name = "DownloadArchive",
+      sdk_operation = "DownloadArchive",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/archive",
       content_type = "application/json",
@@ -1197,7 +1197,7 @@ return {
       response = { ref = "DownloadArchiveResponse" },
     },
     download_blobs_raw = {
-      name = "DownloadBlobsRaw",
+      sdk_operation = "DownloadBlobsRaw",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/blobs/{blob_id}/raw",
       content_type = "application/json",
@@ -1210,7 +1210,7 @@ return {
       response = { ref = "DownloadBlobsRawResponse" },
     },
     execute_repository_statistics = {
-      name = "ExecuteRepositoryStatistics",
+      sdk_operation = "ExecuteRepositoryStatistics",
       method = "POST",
       path = "/v4/repositories/{repository_id}/repository/statistics",
       content_type = "application/json",
@@ -1222,7 +1222,7 @@ return {
       response = { ref = "ExecuteRepositoryStatisticsResponse" },
     },
     export_tenant_repositories = {
-      name = "ExportTenantRepositories",
+      sdk_operation = "ExportTenantRepositories",
       method = "POST",
       path = "/v4/tenant/repositories/export",
       content_type = "application/json",
@@ -1233,7 +1233,7 @@ return {
       response = { ref = "ExportTenantRepositoriesResponse" },
     },
     import_merge_request = {
-      name = "ImportMergeRequest",
+      sdk_operation = "ImportMergeRequest",
       method = "POST",
       path = "/v4/repositories/{repository_id}/import-merge-requests",
       content_type = "application/json",
@@ -1265,7 +1265,7 @@ return {
       response = { ref = "ImportMergeRequestResponse" },
     },
     list_branch_related_work_items = {
-      name = "ListBranchRelatedWorkItems",
+      sdk_operation = "ListBranchRelatedWorkItems",
       method = "GET",
       path = "/v4/repositories/{repository_id}/branch/work-items",
       content_type = "application/json",
@@ -1276,7 +1276,7 @@ return {
       response = { type = "array", items = { ref = "WorkItemSimpleDto" } },
     },
     list_branches = {
-      name = "ListBranches",
+      sdk_operation = "ListBranches",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/branches",
       content_type = "application/json",
@@ -1295,7 +1295,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_commit_associated_merge_requests = {
-      name = "ListCommitAssociatedMergeRequests",
+      sdk_operation = "ListCommitAssociatedMergeRequests",
       method = "GET",
       path = "/v4/repositories/{repository_id}/commits/{sha}/merge-requests",
       content_type = "application/json",
@@ -1310,7 +1310,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_commit_associated_refs = {
-      name = "ListCommitAssociatedRefs",
+      sdk_operation = "ListCommitAssociatedRefs",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/commits/{sha}/refs",
       content_type = "application/json",
@@ -1325,7 +1325,7 @@ return {
       response = { type = "array", items = { type = "string" } },
     },
     list_commit_discussions = {
-      name = "ListCommitDiscussions",
+      sdk_operation = "ListCommitDiscussions",
       method = "GET",
       path = "/v4/repositories/{repository_id}/commits/{sha}/discussions",
       content_type = "application/json",
@@ -1340,7 +1340,7 @@ return {
       response = { type = "array", items = { ref = "CommitDiscussionDto" } },
     },
     list_commits = {
-      name = "ListCommits",
+      sdk_operation = "ListCommits",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/commit-list",
       content_type = "application/json",
@@ -1361,7 +1361,7 @@ return {
       response = { ref = "ListCommitsResponse" },
     },
     list_current_user_repositories = {
-      name = "ListCurrentUserRepositories",
+      sdk_operation = "ListCurrentUserRepositories",
       method = "GET",
       path = "/v4/user/repositories",
       content_type = "application/json",
@@ -1381,7 +1381,7 @@ return {
       response = { type = "array", items = { ref = "RepositorySimplestDto" } },
     },
     list_default_review_categories = {
-      name = "ListDefaultReviewCategories",
+      sdk_operation = "ListDefaultReviewCategories",
       method = "GET",
       path = "/v4/default-review-categories",
       content_type = "application/json",
@@ -1389,7 +1389,7 @@ return {
       response = { ref = "ListDefaultReviewCategoriesResponse" },
     },
     list_discussion_templates = {
-      name = "ListDiscussionTemplates",
+      sdk_operation = "ListDiscussionTemplates",
       method = "GET",
       path = "/v4/repositories/{repository_id}/discussion/templates",
       content_type = "application/json",
@@ -1404,7 +1404,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_file_blame_lines = {
-      name = "ListFileBlameLines",
+      sdk_operation = "ListFileBlameLines",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/blame",
       content_type = "application/json",
@@ -1416,7 +1416,7 @@ return {
       response = { type = "array", items = { ref = "BlameDto" } },
     },
     list_file_upper_tree_entries = {
-      name = "ListFileUpperTreeEntries",
+      sdk_operation = "ListFileUpperTreeEntries",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/upper-files-tree",
       content_type = "application/json",
@@ -1428,7 +1428,7 @@ return {
       response = { type = "array", items = { ref = "TreeDto" } },
     },
     list_files = {
-      name = "ListFiles",
+      sdk_operation = "ListFiles",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/file-list",
       content_type = "application/json",
@@ -1444,7 +1444,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_group_addable_members = {
-      name = "ListGroupAddableMembers",
+      sdk_operation = "ListGroupAddableMembers",
       method = "GET",
       path = "/v4/groups/{group_id}/members/addable-list",
       content_type = "application/json",
@@ -1459,7 +1459,7 @@ return {
       response = { type = "array", items = { ref = "GroupBatchAddMemberDto" } },
     },
     list_group_addable_user_groups = {
-      name = "ListGroupAddableUserGroups",
+      sdk_operation = "ListGroupAddableUserGroups",
       method = "GET",
       path = "/v4/groups/{group_id}/user-groups/addable-list",
       content_type = "application/json",
@@ -1473,7 +1473,7 @@ return {
       response = { type = "array", items = { ref = "UserGroupDto" } },
     },
     list_group_deploy_keys = {
-      name = "ListGroupDeployKeys",
+      sdk_operation = "ListGroupDeployKeys",
       method = "GET",
       path = "/v4/groups/{group_id}/deploy-keys",
       content_type = "application/json",
@@ -1487,7 +1487,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_group_members = {
-      name = "ListGroupMembers",
+      sdk_operation = "ListGroupMembers",
       method = "GET",
       path = "/v4/groups/{group_id}/members/list",
       content_type = "application/json",
@@ -1504,7 +1504,7 @@ return {
       response = { type = "array", items = { ref = "GroupMemberDetailDto" } },
     },
     list_group_merge_request_approver_settings = {
-      name = "ListGroupMergeRequestApproverSettings",
+      sdk_operation = "ListGroupMergeRequestApproverSettings",
       method = "GET",
       path = "/v4/groups/{group_id}/approver-settings",
       content_type = "application/json",
@@ -1518,7 +1518,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_group_merge_request_can_be_assigned_reviewers = {
-      name = "ListGroupMergeRequestCanBeAssignedReviewers",
+      sdk_operation = "ListGroupMergeRequestCanBeAssignedReviewers",
       method = "GET",
       path = "/v4/groups/{group_id}/merge-requests/reviewers",
       content_type = "application/json",
@@ -1532,7 +1532,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_group_merge_request_templates = {
-      name = "ListGroupMergeRequestTemplates",
+      sdk_operation = "ListGroupMergeRequestTemplates",
       method = "GET",
       path = "/v4/groups/{group_id}/merge-requests/templates",
       content_type = "application/json",
@@ -1547,7 +1547,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_group_merge_request_valid_assigned_candidates = {
-      name = "ListGroupMergeRequestValidAssignedCandidates",
+      sdk_operation = "ListGroupMergeRequestValidAssignedCandidates",
       method = "GET",
       path = "/v4/groups/{group_id}/merge-requests/assignee-candidates",
       content_type = "application/json",
@@ -1561,7 +1561,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_group_permission_resources = {
-      name = "ListGroupPermissionResources",
+      sdk_operation = "ListGroupPermissionResources",
       method = "GET",
       path = "/v4/groups/permissions/resources",
       content_type = "application/json",
@@ -1571,7 +1571,7 @@ return {
       response = { ref = "ListGroupPermissionResourcesResponse" },
     },
     list_group_protected_branches = {
-      name = "ListGroupProtectedBranches",
+      sdk_operation = "ListGroupProtectedBranches",
       method = "GET",
       path = "/v4/groups/{group_id}/protected-branches",
       content_type = "application/json",
@@ -1586,7 +1586,7 @@ return {
       response = { type = "array", items = { ref = "GroupProtectedBranchApiDto" } },
     },
     list_group_protected_refs_user_groups = {
-      name = "ListGroupProtectedRefsUserGroups",
+      sdk_operation = "ListGroupProtectedRefsUserGroups",
       method = "GET",
       path = "/v4/groups/{group_id}/protected-refs/user-groups",
       content_type = "application/json",
@@ -1601,7 +1601,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_group_repositories = {
-      name = "ListGroupRepositories",
+      sdk_operation = "ListGroupRepositories",
       method = "GET",
       path = "/v4/groups/{group_id}/repositories",
       content_type = "application/json",
@@ -1617,7 +1617,7 @@ return {
       response = { type = "array", items = { ref = "BasicRepositoryDto" } },
     },
     list_group_subgroups_and_repositories = {
-      name = "ListGroupSubgroupsAndRepositories",
+      sdk_operation = "ListGroupSubgroupsAndRepositories",
       method = "GET",
       path = "/v4/groups/{group_id}/subgroups-and-repositories",
       content_type = "application/json",
@@ -1634,7 +1634,7 @@ return {
       response = { type = "array", items = { ref = "SubgroupAndProjectBaseDto" } },
     },
     list_group_user_groups = {
-      name = "ListGroupUserGroups",
+      sdk_operation = "ListGroupUserGroups",
       method = "GET",
       path = "/v4/groups/{group_id}/user-groups",
       content_type = "application/json",
@@ -1648,7 +1648,7 @@ return {
       response = { type = "array", items = { ref = "ProjectUserGroupDto" } },
     },
     list_group_webhook_logs = {
-      name = "ListGroupWebhookLogs",
+      sdk_operation = "ListGroupWebhookLogs",
       method = "GET",
       path = "/v4/groups/{group_id}/hooks/{hook_id}/logs",
       content_type = "application/json",
@@ -1667,7 +1667,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_group_webhooks = {
-      name = "ListGroupWebhooks",
+      sdk_operation = "ListGroupWebhooks",
       method = "GET",
       path = "/v4/groups/{group_id}/hooks",
       content_type = "application/json",
@@ -1681,7 +1681,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_groups = {
-      name = "ListGroups",
+      sdk_operation = "ListGroups",
       method = "GET",
       path = "/v4/groups/list",
       content_type = "application/json",
@@ -1699,7 +1699,7 @@ return {
       response = { type = "array", items = { ref = "GroupBaseDto" } },
     },
     list_impersonation_tokens = {
-      name = "ListImpersonationTokens",
+      sdk_operation = "ListImpersonationTokens",
       method = "GET",
       path = "/v4/users/impersonation-tokens",
       content_type = "application/json",
@@ -1713,7 +1713,7 @@ return {
       response = { type = "array", items = { ref = "ImpersonationToken" } },
     },
     list_item_commits = {
-      name = "ListItemCommits",
+      sdk_operation = "ListItemCommits",
       method = "GET",
       path = "/v4/projects/{project_id}/items/{item_id}/commits",
       content_type = "application/json",
@@ -1729,7 +1729,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_latest_pipeline_jobs = {
-      name = "ListLatestPipelineJobs",
+      sdk_operation = "ListLatestPipelineJobs",
       method = "GET",
       path = "/v4/repositories/{repository_id}/pipelines/{pipeline_id}/latest-jobs",
       content_type = "application/json",
@@ -1740,7 +1740,7 @@ return {
       response = { ref = "ListLatestPipelineJobsResponse" },
     },
     list_logs_tree = {
-      name = "ListLogsTree",
+      sdk_operation = "ListLogsTree",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/logs-tree",
       content_type = "application/json",
@@ -1754,7 +1754,7 @@ return {
       response = { type = "array", items = { ref = "LogTreeDto" } },
     },
     list_manageable_groups = {
-      name = "ListManageableGroups",
+      sdk_operation = "ListManageableGroups",
       method = "GET",
       path = "/v4/{project_id}/manageable-groups",
       content_type = "application/json",
@@ -1768,7 +1768,7 @@ return {
       response = { type = "array", items = { ref = "ManageableGroupDto" } },
     },
     list_management_users = {
-      name = "ListManagementUsers",
+      sdk_operation = "ListManagementUsers",
       method = "GET",
       path = "/v4/repositories/{repository_id}/management-members",
       content_type = "application/json",
@@ -1782,7 +1782,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_members = {
-      name = "ListMembers",
+      sdk_operation = "ListMembers",
       method = "GET",
       path = "/v4/repositories/{repository_id}/members",
       content_type = "application/json",
@@ -1799,7 +1799,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_merge_request_approver_settings = {
-      name = "ListMergeRequestApproverSettings",
+      sdk_operation = "ListMergeRequestApproverSettings",
       method = "GET",
       path = "/v4/repositories/{repository_id}/approver-settings",
       content_type = "application/json",
@@ -1814,7 +1814,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_merge_request_approvers = {
-      name = "ListMergeRequestApprovers",
+      sdk_operation = "ListMergeRequestApprovers",
       method = "GET",
       path = "/v4/repositories/{repository_id}/merge-requests/approval-approvers",
       content_type = "application/json",
@@ -1833,7 +1833,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_merge_request_changes = {
-      name = "ListMergeRequestChanges",
+      sdk_operation = "ListMergeRequestChanges",
       method = "GET",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/changes",
       content_type = "application/json",
@@ -1853,7 +1853,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_merge_request_changes_trees = {
-      name = "ListMergeRequestChangesTrees",
+      sdk_operation = "ListMergeRequestChangesTrees",
       method = "GET",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/changes-trees",
       content_type = "application/json",
@@ -1872,7 +1872,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_merge_request_commits = {
-      name = "ListMergeRequestCommits",
+      sdk_operation = "ListMergeRequestCommits",
       method = "GET",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/commits",
       content_type = "application/json",
@@ -1888,7 +1888,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_merge_request_conflict_files = {
-      name = "ListMergeRequestConflictFiles",
+      sdk_operation = "ListMergeRequestConflictFiles",
       method = "GET",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/conflict-files",
       content_type = "application/json",
@@ -1904,7 +1904,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_merge_request_discussions = {
-      name = "ListMergeRequestDiscussions",
+      sdk_operation = "ListMergeRequestDiscussions",
       method = "GET",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/discussions",
       content_type = "application/json",
@@ -1921,7 +1921,7 @@ return {
       response = { type = "array", items = { ref = "MergeRequestDiscussionDto" } },
     },
     list_merge_request_evaluations = {
-      name = "ListMergeRequestEvaluations",
+      sdk_operation = "ListMergeRequestEvaluations",
       method = "GET",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/evaluations",
       content_type = "application/json",
@@ -1936,7 +1936,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_merge_request_participants = {
-      name = "ListMergeRequestParticipants",
+      sdk_operation = "ListMergeRequestParticipants",
       method = "GET",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/participants",
       content_type = "application/json",
@@ -1951,7 +1951,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_merge_request_reviewers = {
-      name = "ListMergeRequestReviewers",
+      sdk_operation = "ListMergeRequestReviewers",
       method = "GET",
       path = "/v4/repositories/{repository_id}/merge-requests/approval-reviewers",
       content_type = "application/json",
@@ -1970,7 +1970,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_merge_request_system_notes = {
-      name = "ListMergeRequestSystemNotes",
+      sdk_operation = "ListMergeRequestSystemNotes",
       method = "GET",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/system-notes",
       content_type = "application/json",
@@ -1984,7 +1984,7 @@ return {
       response = { type = "array", items = { ref = "NoteDto" } },
     },
     list_merge_request_templates = {
-      name = "ListMergeRequestTemplates",
+      sdk_operation = "ListMergeRequestTemplates",
       method = "GET",
       path = "/v4/repositories/{repository_id}/merge-requests/templates",
       content_type = "application/json",
@@ -2000,7 +2000,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_merge_request_valid_assigned_candidates = {
-      name = "ListMergeRequestValidAssignedCandidates",
+      sdk_operation = "ListMergeRequestValidAssignedCandidates",
       method = "GET",
       path = "/v4/repositories/{repository_id}/merge-requests/assignee-candidates",
       content_type = "application/json",
@@ -2021,7 +2021,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_merge_request_versions = {
-      name = "ListMergeRequestVersions",
+      sdk_operation = "ListMergeRequestVersions",
       method = "GET",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/versions",
       content_type = "application/json",
@@ -2036,7 +2036,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_personal_merge_requests = {
-      name = "ListPersonalMergeRequests",
+      sdk_operation = "ListPersonalMergeRequests",
       method = "GET",
       path = "/v4/merge-requests",
       content_type = "application/json",
@@ -2068,7 +2068,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_personal_recent_push_events = {
-      name = "ListPersonalRecentPushEvents",
+      sdk_operation = "ListPersonalRecentPushEvents",
       method = "GET",
       path = "/v4/user/recent-push-events",
       content_type = "application/json",
@@ -2079,7 +2079,7 @@ return {
       response = { type = "array", items = { ref = "PersonalPushEventDto" } },
     },
     list_personal_repository_import_records = {
-      name = "ListPersonalRepositoryImportRecords",
+      sdk_operation = "ListPersonalRepositoryImportRecords",
       method = "GET",
       path = "/v4/user/repository-import-records",
       content_type = "application/json",
@@ -2101,7 +2101,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_pipeline_jobs = {
-      name = "ListPipelineJobs",
+      sdk_operation = "ListPipelineJobs",
       method = "GET",
       path = "/v4/repositories/{repository_id}/pipelines/{pipeline_id}/jobs",
       content_type = "application/json",
@@ -2116,7 +2116,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_product_permission_resources_granted_users = {
-      name = "ListProductPermissionResourcesGrantedUsers",
+      sdk_operation = "ListProductPermissionResourcesGrantedUsers",
       method = "GET",
       path = "/v4/projects/{project_id}/members",
       content_type = "application/json",
@@ -2130,7 +2130,7 @@ return {
       response = { type = "array", items = { ref = "GrantedUsersDto" } },
     },
     list_project_deploy_keys = {
-      name = "ListProjectDeployKeys",
+      sdk_operation = "ListProjectDeployKeys",
       method = "GET",
       path = "/v4/projects/{project_id}/deploy-keys",
       content_type = "application/json",
@@ -2144,7 +2144,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_project_merge_request_approver_settings = {
-      name = "ListProjectMergeRequestApproverSettings",
+      sdk_operation = "ListProjectMergeRequestApproverSettings",
       method = "GET",
       path = "/v4/projects/{project_id}/approver-settings",
       content_type = "application/json",
@@ -2158,7 +2158,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_project_merge_request_can_be_assigned_reviewers = {
-      name = "ListProjectMergeRequestCanBeAssignedReviewers",
+      sdk_operation = "ListProjectMergeRequestCanBeAssignedReviewers",
       method = "GET",
       path = "/v4/projects/{project_id}/merge-requests/reviewers",
       content_type = "application/json",
@@ -2172,7 +2172,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_project_merge_request_can_be_assigned_users = {
-      name = "ListProjectMergeRequestCanBeAssignedUsers",
+      sdk_operation = "ListProjectMergeRequestCanBeAssignedUsers",
       method = "GET",
       path = "/v4/projects/{project_id}/merge-requests/assignee-candidates",
       content_type = "application/json",
@@ -2186,7 +2186,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_project_merge_request_templates = {
-      name = "ListProjectMergeRequestTemplates",
+      sdk_operation = "ListProjectMergeRequestTemplates",
       method = "GET",
       path = "/v4/projects/{project_id}/merge-requests/templates",
       content_type = "application/json",
@@ -2201,7 +2201,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_project_merge_requests = {
-      name = "ListProjectMergeRequests",
+      sdk_operation = "ListProjectMergeRequests",
       method = "GET",
       path = "/v4/projects/{project_id}/merge-requests",
       content_type = "application/json",
@@ -2226,7 +2226,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_project_note_required_attributes = {
-      name = "ListProjectNoteRequiredAttributes",
+      sdk_operation = "ListProjectNoteRequiredAttributes",
       method = "GET",
       path = "/v4/projects/{project_id}/setting/note-required-attributes",
       content_type = "application/json",
@@ -2236,7 +2236,7 @@ return {
       response = { ref = "ListProjectNoteRequiredAttributesResponse" },
     },
     list_project_protected_branches = {
-      name = "ListProjectProtectedBranches",
+      sdk_operation = "ListProjectProtectedBranches",
       method = "GET",
       path = "/v4/projects/{project_id}/protected-branches",
       content_type = "application/json",
@@ -2252,7 +2252,7 @@ return {
       response = { type = "array", items = { ref = "ProjectProtectedBranchApiDto" } },
     },
     list_project_protected_refs_user_groups = {
-      name = "ListProjectProtectedRefsUserGroups",
+      sdk_operation = "ListProjectProtectedRefsUserGroups",
       method = "GET",
       path = "/v4/projects/{project_id}/protected-refs/user-groups",
       content_type = "application/json",
@@ -2267,7 +2267,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_project_protected_tags = {
-      name = "ListProjectProtectedTags",
+      sdk_operation = "ListProjectProtectedTags",
       method = "GET",
       path = "/v4/projects/{project_id}/protected-tags",
       content_type = "application/json",
@@ -2277,7 +2277,7 @@ return {
       response = { type = "array", items = { ref = "ProjectProtectedTagPo" } },
     },
     list_project_repositories = {
-      name = "ListProjectRepositories",
+      sdk_operation = "ListProjectRepositories",
       method = "GET",
       path = "/v4/projects/{project_id}/repositories",
       content_type = "application/json",
@@ -2293,7 +2293,7 @@ return {
       response = { type = "array", items = { ref = "BasicRepositoryDto" } },
     },
     list_project_subgroups_and_repositories = {
-      name = "ListProjectSubgroupsAndRepositories",
+      sdk_operation = "ListProjectSubgroupsAndRepositories",
       method = "GET",
       path = "/v4/projects/{project_id}/subgroups-and-repositories",
       content_type = "application/json",
@@ -2310,7 +2310,7 @@ return {
       response = { type = "array", items = { ref = "SubgroupAndProjectBaseDto" } },
     },
     list_project_webhook_logs = {
-      name = "ListProjectWebhookLogs",
+      sdk_operation = "ListProjectWebhookLogs",
       method = "GET",
       path = "/v4/projects/{project_id}/hooks/{hook_id}/logs",
       content_type = "application/json",
@@ -2329,7 +2329,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_project_webhooks = {
-      name = "ListProjectWebhooks",
+      sdk_operation = "ListProjectWebhooks",
       method = "GET",
       path = "/v4/projects/{project_id}/hooks",
       content_type = "application/json",
@@ -2343,7 +2343,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_protected_branches = {
-      name = "ListProtectedBranches",
+      sdk_operation = "ListProtectedBranches",
       method = "GET",
       path = "/v4/repositories/{repository_id}/protected-branches",
       content_type = "application/json",
@@ -2357,7 +2357,7 @@ return {
       response = { type = "array", items = { ref = "RepositoryProtectedBranchDto" } },
     },
     list_protected_tags = {
-      name = "ListProtectedTags",
+      sdk_operation = "ListProtectedTags",
       method = "GET",
       path = "/v4/repositories/{repository_id}/protected-tags",
       content_type = "application/json",
@@ -2371,7 +2371,7 @@ return {
       response = { type = "array", items = { ref = "RepositoryProtectedTagDto" } },
     },
     list_refs_list = {
-      name = "ListRefsList",
+      sdk_operation = "ListRefsList",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/refs",
       content_type = "application/json",
@@ -2386,7 +2386,7 @@ return {
       response = { type = "array", items = { type = "string" } },
     },
     list_repository_commit_rules = {
-      name = "ListRepositoryCommitRules",
+      sdk_operation = "ListRepositoryCommitRules",
       method = "GET",
       path = "/v4/repositories/{repository_id}/commit-rules",
       content_type = "application/json",
@@ -2400,7 +2400,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_repository_contributors = {
-      name = "ListRepositoryContributors",
+      sdk_operation = "ListRepositoryContributors",
       method = "GET",
       path = "/v4/repositories/{repository_id}/contributors",
       content_type = "application/json",
@@ -2419,7 +2419,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_repository_deploy_keys = {
-      name = "ListRepositoryDeployKeys",
+      sdk_operation = "ListRepositoryDeployKeys",
       method = "GET",
       path = "/v4/repositories/{repository_id}/deploy-keys",
       content_type = "application/json",
@@ -2433,7 +2433,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_repository_events = {
-      name = "ListRepositoryEvents",
+      sdk_operation = "ListRepositoryEvents",
       method = "GET",
       path = "/v4/repositories/{repository_id}/events",
       content_type = "application/json",
@@ -2451,7 +2451,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_repository_file_push_permissions = {
-      name = "ListRepositoryFilePushPermissions",
+      sdk_operation = "ListRepositoryFilePushPermissions",
       method = "GET",
       path = "/v4/repositories/{repository_id}/file-push-permissions",
       content_type = "application/json",
@@ -2465,7 +2465,7 @@ return {
       response = { type = "array", items = { ref = "RepositoryFilePushPermissionDto" } },
     },
     list_repository_forks = {
-      name = "ListRepositoryForks",
+      sdk_operation = "ListRepositoryForks",
       method = "GET",
       path = "/v4/repositories/{repository_id}/forks",
       content_type = "application/json",
@@ -2481,7 +2481,7 @@ return {
       response = { type = "array", items = { ref = "ForkRepositoryDto" } },
     },
     list_repository_labels = {
-      name = "ListRepositoryLabels",
+      sdk_operation = "ListRepositoryLabels",
       method = "GET",
       path = "/v4/repositories/{repository_id}/labels",
       content_type = "application/json",
@@ -2498,7 +2498,7 @@ return {
       response = { type = "array", items = { ref = "LabelBasicDto" } },
     },
     list_repository_languages = {
-      name = "ListRepositoryLanguages",
+      sdk_operation = "ListRepositoryLanguages",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/languages",
       content_type = "application/json",
@@ -2509,7 +2509,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_repository_merge_requests = {
-      name = "ListRepositoryMergeRequests",
+      sdk_operation = "ListRepositoryMergeRequests",
       method = "GET",
       path = "/v4/repositories/{repository_id}/merge-requests",
       content_type = "application/json",
@@ -2533,7 +2533,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_repository_navigation_references = {
-      name = "ListRepositoryNavigationReferences",
+      sdk_operation = "ListRepositoryNavigationReferences",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/nav/references",
       content_type = "application/json",
@@ -2550,7 +2550,7 @@ return {
       response = { ref = "ListRepositoryNavigationReferencesResponse" },
     },
     list_repository_protected_refs_user_groups = {
-      name = "ListRepositoryProtectedRefsUserGroups",
+      sdk_operation = "ListRepositoryProtectedRefsUserGroups",
       method = "GET",
       path = "/v4/repositories/{repository_id}/protected-refs/user-groups",
       content_type = "application/json",
@@ -2565,7 +2565,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_repository_resource_permissions = {
-      name = "ListRepositoryResourcePermissions",
+      sdk_operation = "ListRepositoryResourcePermissions",
       method = "GET",
       path = "/v4/repository/{repository_id}/permissions/{resource_name}",
       content_type = "application/json",
@@ -2579,7 +2579,7 @@ return {
       response = { type = "array", items = { ref = "ResponsePermissionInfo" } },
     },
     list_repository_review_authors = {
-      name = "ListRepositoryReviewAuthors",
+      sdk_operation = "ListRepositoryReviewAuthors",
       method = "GET",
       path = "/v4/repositories/{repository_id}/review-authors",
       content_type = "application/json",
@@ -2595,7 +2595,7 @@ return {
       response = { type = "array", items = { ref = "UserBasicDto" } },
     },
     list_repository_reviews = {
-      name = "ListRepositoryReviews",
+      sdk_operation = "ListRepositoryReviews",
       method = "GET",
       path = "/v4/repositories/{repository_id}/reviews",
       content_type = "application/json",
@@ -2622,7 +2622,7 @@ return {
       response = { type = "array", items = { ref = "ReviewDto" } },
     },
     list_repository_templates = {
-      name = "ListRepositoryTemplates",
+      sdk_operation = "ListRepositoryTemplates",
       method = "GET",
       path = "/v4/repository-templates",
       content_type = "application/json",
@@ -2643,7 +2643,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_repository_user_groups = {
-      name = "ListRepositoryUserGroups",
+      sdk_operation = "ListRepositoryUserGroups",
       method = "GET",
       path = "/v4/repositories/{repository_id}/user-groups",
       content_type = "application/json",
@@ -2658,7 +2658,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_repository_webhook_logs = {
-      name = "ListRepositoryWebhookLogs",
+      sdk_operation = "ListRepositoryWebhookLogs",
       method = "GET",
       path = "/v4/repositories/{repository_id}/hooks/{hook_id}/logs",
       content_type = "application/json",
@@ -2676,7 +2676,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_repository_webhooks = {
-      name = "ListRepositoryWebhooks",
+      sdk_operation = "ListRepositoryWebhooks",
       method = "GET",
       path = "/v4/repositories/{repository_id}/hooks",
       content_type = "application/json",
@@ -2691,7 +2691,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_repository_work_items = {
-      name = "ListRepositoryWorkItems",
+      sdk_operation = "ListRepositoryWorkItems",
       method = "GET",
       path = "/v4/repositories/{repository_id}/work-items",
       content_type = "application/json",
@@ -2709,7 +2709,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_submodules = {
-      name = "ListSubmodules",
+      sdk_operation = "ListSubmodules",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/submodules",
       content_type = "application/json",
@@ -2724,7 +2724,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_tags = {
-      name = "ListTags",
+      sdk_operation = "ListTags",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/tags",
       content_type = "application/json",
@@ -2743,7 +2743,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_tenant_cmks = {
-      name = "ListTenantCmks",
+      sdk_operation = "ListTenantCmks",
       method = "GET",
       path = "/v4/tenants/{tenant_id}/repo-encryption/cmks",
       content_type = "application/json",
@@ -2756,7 +2756,7 @@ return {
       response = { type = "array", items = { ref = "TenantCMKDto" } },
     },
     list_tenant_encrypted_repositories = {
-      name = "ListTenantEncryptedRepositories",
+      sdk_operation = "ListTenantEncryptedRepositories",
       method = "GET",
       path = "/v4/tenants/{tenant_id}/repo-encryption/repositories",
       content_type = "application/json",
@@ -2771,7 +2771,7 @@ return {
       response = { type = "array", items = { ref = "RepoEncryptionDto" } },
     },
     list_tenant_repositories = {
-      name = "ListTenantRepositories",
+      sdk_operation = "ListTenantRepositories",
       method = "GET",
       path = "/v4/tenant/repositories",
       content_type = "application/json",
@@ -2793,7 +2793,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_tenant_trusted_ip_addresses = {
-      name = "ListTenantTrustedIpAddresses",
+      sdk_operation = "ListTenantTrustedIpAddresses",
       method = "GET",
       path = "/v4/tenant/trusted-ip-addresses",
       content_type = "application/json",
@@ -2806,7 +2806,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_trees = {
-      name = "ListTrees",
+      sdk_operation = "ListTrees",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/trees",
       content_type = "application/json",
@@ -2823,7 +2823,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_trusted_ip_addresses = {
-      name = "ListTrustedIpAddresses",
+      sdk_operation = "ListTrustedIpAddresses",
       method = "GET",
       path = "/v4/projects/{id}/trusted-ip-addresses",
       content_type = "application/json",
@@ -2837,7 +2837,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     list_user_gpg_keys = {
-      name = "ListUserGpgKeys",
+      sdk_operation = "ListUserGpgKeys",
       method = "GET",
       path = "/v4/user/gpg-keys",
       content_type = "application/json",
@@ -2847,7 +2847,7 @@ return {
       response = { ref = "ListUserGpgKeysResponse" },
     },
     list_user_keys = {
-      name = "ListUserKeys",
+      sdk_operation = "ListUserKeys",
       method = "GET",
       path = "/v4/user/keys",
       content_type = "application/json",
@@ -2860,7 +2860,7 @@ return {
       response = { ref = "ListUserKeysResponse" },
     },
     lock_repository = {
-      name = "LockRepository",
+      sdk_operation = "LockRepository",
       method = "POST",
       path = "/v4/{project_id}/repositories/{repository_id}/lock",
       content_type = "application/json",
@@ -2871,7 +2871,7 @@ return {
       response = { ref = "LockRepositoryResponse" },
     },
     merge_merge_request = {
-      name = "MergeMergeRequest",
+      sdk_operation = "MergeMergeRequest",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/merge",
       content_type = "application/json",
@@ -2886,7 +2886,7 @@ return {
       response = { ref = "MergeMergeRequestResponse" },
     },
     rebase_merge_request_for_open_api = {
-      name = "RebaseMergeRequestForOpenApi",
+      sdk_operation = "RebaseMergeRequestForOpenApi",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/rebase",
       content_type = "application/json",
@@ -2897,7 +2897,7 @@ return {
       response = { type = "string" },
     },
     rebuild_repository_navigation = {
-      name = "RebuildRepositoryNavigation",
+      sdk_operation = "RebuildRepositoryNavigation",
       method = "POST",
       path = "/v4/repositories/{repository_id}/repository/nav/build",
       content_type = "application/json",
@@ -2907,7 +2907,7 @@ return {
       response = { ref = "RebuildRepositoryNavigationResponse" },
     },
     remove_deploy_key = {
-      name = "RemoveDeployKey",
+      sdk_operation = "RemoveDeployKey",
       method = "DELETE",
       path = "/v4/repositories/{repository_id}/deploy-keys/{key_id}",
       content_type = "application/json",
@@ -2918,7 +2918,7 @@ return {
       response = { ref = "RemoveDeployKeyResponse" },
     },
     remove_deploy_key_from_submodules = {
-      name = "RemoveDeployKeyFromSubmodules",
+      sdk_operation = "RemoveDeployKeyFromSubmodules",
       method = "DELETE",
       path = "/v4/repositories/{repository_id}/deploy-keys/{key_id}/submodules",
       content_type = "application/json",
@@ -2929,7 +2929,7 @@ return {
       response = { ref = "RemoveDeployKeyFromSubmodulesResponse" },
     },
     remove_group_webhook = {
-      name = "RemoveGroupWebhook",
+      sdk_operation = "RemoveGroupWebhook",
       method = "DELETE",
       path = "/v4/groups/{group_id}/hooks/{hook_id}",
       content_type = "application/json",
@@ -2940,7 +2940,7 @@ return {
       response = { ref = "RemoveGroupWebhookResponse" },
     },
     remove_project_webhook = {
-      name = "RemoveProjectWebhook",
+      sdk_operation = "RemoveProjectWebhook",
       method = "DELETE",
       path = "/v4/projects/{project_id}/hooks/{hook_id}",
       content_type = "application/json",
@@ -2951,7 +2951,7 @@ return {
       response = { ref = "RemoveProjectWebhookResponse" },
     },
     remove_repository_webhook = {
-      name = "RemoveRepositoryWebhook",
+      sdk_operation = "RemoveRepositoryWebhook",
       method = "DELETE",
       path = "/v4/repositories/{repository_id}/hooks/{hook_id}",
       content_type = "application/json",
@@ -2962,7 +2962,7 @@ return {
       response = { ref = "RemoveRepositoryWebhookResponse" },
     },
     rename_file = {
-      name = "RenameFile",
+      sdk_operation = "RenameFile",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/repository/rename-file",
       content_type = "application/json",
@@ -2984,7 +2984,7 @@ return {
       response = { ref = "RenameFileResponse" },
     },
     resolve_merge_request_conflicts = {
-      name = "ResolveMergeRequestConflicts",
+      sdk_operation = "ResolveMergeRequestConflicts",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/resolve-conflicts",
       content_type = "application/json",
@@ -2998,7 +2998,7 @@ return {
       response = { ref = "ResolveMergeRequestConflictsResponse" },
     },
     review_merge_request = {
-      name = "ReviewMergeRequest",
+      sdk_operation = "ReviewMergeRequest",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/approval-review",
       content_type = "application/json",
@@ -3012,7 +3012,7 @@ return {
       response = { type = "array", items = { ref = "ApproverBasicDto" } },
     },
     send_user_email_verify_code = {
-      name = "SendUserEmailVerifyCode",
+      sdk_operation = "SendUserEmailVerifyCode",
       method = "POST",
       path = "/v4/user/email-verify-code",
       content_type = "application/json",
@@ -3024,7 +3024,7 @@ return {
       response = { ref = "SendUserEmailVerifyCodeResponse" },
     },
     show_actual_head_pipeline = {
-      name = "ShowActualHeadPipeline",
+      sdk_operation = "ShowActualHeadPipeline",
       method = "GET",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/actual-head-pipeline",
       content_type = "application/json",
@@ -3035,7 +3035,7 @@ return {
       response = { ref = "ShowActualHeadPipelineResponse" },
     },
     show_average_evaluation = {
-      name = "ShowAverageEvaluation",
+      sdk_operation = "ShowAverageEvaluation",
       method = "GET",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/average-evaluation",
       content_type = "application/json",
@@ -3046,7 +3046,7 @@ return {
       response = { ref = "ShowAverageEvaluationResponse" },
     },
     show_blobs = {
-      name = "ShowBlobs",
+      sdk_operation = "ShowBlobs",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/blobs",
       content_type = "application/json",
@@ -3058,7 +3058,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     show_branch = {
-      name = "ShowBranch",
+      sdk_operation = "ShowBranch",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/branch",
       content_type = "application/json",
@@ -3070,7 +3070,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     show_branch_conflict = {
-      name = "ShowBranchConflict",
+      sdk_operation = "ShowBranchConflict",
       method = "GET",
       path = "/v4/repositories/{repository_id}/merge-requests/conflict",
       content_type = "application/json",
@@ -3084,7 +3084,7 @@ return {
       response = { ref = "ShowBranchConflictResponse" },
     },
     show_commit = {
-      name = "ShowCommit",
+      sdk_operation = "ShowCommit",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/commits",
       content_type = "application/json",
@@ -3097,7 +3097,7 @@ return {
       response = { ref = "ShowCommitResponse" },
     },
     show_commit_comments_by_line = {
-      name = "ShowCommitCommentsByLine",
+      sdk_operation = "ShowCommitCommentsByLine",
       method = "GET",
       path = "/v4/repositories/{repository_id}/commits/{sha}/comments-by-line",
       content_type = "application/json",
@@ -3108,7 +3108,7 @@ return {
       response = { type = "array", items = { ref = "CommentPathDto" } },
     },
     show_commit_diff_metadata = {
-      name = "ShowCommitDiffMetadata",
+      sdk_operation = "ShowCommitDiffMetadata",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/commits/diff-metadata",
       content_type = "application/json",
@@ -3119,7 +3119,7 @@ return {
       response = { ref = "ShowCommitDiffMetadataResponse" },
     },
     show_commit_file_diff = {
-      name = "ShowCommitFileDiff",
+      sdk_operation = "ShowCommitFileDiff",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/commits/file-diff",
       content_type = "application/json",
@@ -3133,7 +3133,7 @@ return {
       response = { type = "array", items = { ref = "FileDiffDto" } },
     },
     show_commit_statistics = {
-      name = "ShowCommitStatistics",
+      sdk_operation = "ShowCommitStatistics",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/commit-statistics",
       content_type = "application/json",
@@ -3145,7 +3145,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     show_diff_commit = {
-      name = "ShowDiffCommit",
+      sdk_operation = "ShowDiffCommit",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/commits/diff",
       content_type = "application/json",
@@ -3160,7 +3160,7 @@ return {
       response = { ref = "ShowDiffCommitResponse" },
     },
     show_diff_lines = {
-      name = "ShowDiffLines",
+      sdk_operation = "ShowDiffLines",
       method = "GET",
       path = "/v4/repositories/{repository_id}/diff-lines",
       content_type = "application/json",
@@ -3174,7 +3174,7 @@ return {
       response = { ref = "ShowDiffLinesResponse" },
     },
     show_file = {
-      name = "ShowFile",
+      sdk_operation = "ShowFile",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/file",
       content_type = "application/json",
@@ -3187,7 +3187,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     show_file_content = {
-      name = "ShowFileContent",
+      sdk_operation = "ShowFileContent",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/file-content",
       content_type = "application/json",
@@ -3199,7 +3199,7 @@ return {
       response = { ref = "ShowFileContentResponse" },
     },
     show_file_raw = {
-      name = "ShowFileRaw",
+      sdk_operation = "ShowFileRaw",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/files/raw",
       content_type = "application/json",
@@ -3211,7 +3211,7 @@ return {
       response = { ref = "ShowFileRawResponse" },
     },
     show_group = {
-      name = "ShowGroup",
+      sdk_operation = "ShowGroup",
       method = "GET",
       path = "/v4/{project_id}/groups/{group_id}",
       content_type = "application/json",
@@ -3222,7 +3222,7 @@ return {
       response = { ref = "ShowGroupResponse" },
     },
     show_group_e2e_setting = {
-      name = "ShowGroupE2eSetting",
+      sdk_operation = "ShowGroupE2eSetting",
       method = "GET",
       path = "/v4/groups/{group_id}/e2e-setting",
       content_type = "application/json",
@@ -3232,7 +3232,7 @@ return {
       response = { ref = "ShowGroupE2eSettingResponse" },
     },
     show_group_general_policy = {
-      name = "ShowGroupGeneralPolicy",
+      sdk_operation = "ShowGroupGeneralPolicy",
       method = "GET",
       path = "/v4/groups/{group_id}/policies/general",
       content_type = "application/json",
@@ -3242,7 +3242,7 @@ return {
       response = { ref = "ShowGroupGeneralPolicyResponse" },
     },
     show_group_inherit_setting = {
-      name = "ShowGroupInheritSetting",
+      sdk_operation = "ShowGroupInheritSetting",
       method = "GET",
       path = "/v4/groups/{group_id}/inherit-setting",
       content_type = "application/json",
@@ -3252,7 +3252,7 @@ return {
       response = { type = "array", items = { ref = "ProjectSettingsInheritCfgDto" } },
     },
     show_group_merge_request_setting = {
-      name = "ShowGroupMergeRequestSetting",
+      sdk_operation = "ShowGroupMergeRequestSetting",
       method = "GET",
       path = "/v4/groups/{group_id}/merge-requests/setting",
       content_type = "application/json",
@@ -3262,7 +3262,7 @@ return {
       response = { ref = "ShowGroupMergeRequestSettingResponse" },
     },
     show_group_note_required_attributes = {
-      name = "ShowGroupNoteRequiredAttributes",
+      sdk_operation = "ShowGroupNoteRequiredAttributes",
       method = "GET",
       path = "/v4/groups/{group_id}/setting/note-required-attributes",
       content_type = "application/json",
@@ -3272,7 +3272,7 @@ return {
       response = { type = "array", items = { ref = "NoteRequiredAttributeDto" } },
     },
     show_group_permission_inherit_enabled = {
-      name = "ShowGroupPermissionInheritEnabled",
+      sdk_operation = "ShowGroupPermissionInheritEnabled",
       method = "GET",
       path = "/v4/groups/{group_id}/permission-inherit-enabled",
       content_type = "application/json",
@@ -3282,7 +3282,7 @@ return {
       response = { ref = "ShowGroupPermissionInheritEnabledResponse" },
     },
     show_group_review_settings = {
-      name = "ShowGroupReviewSettings",
+      sdk_operation = "ShowGroupReviewSettings",
       method = "GET",
       path = "/v4/groups/{group_id}/review-settings",
       content_type = "application/json",
@@ -3292,7 +3292,7 @@ return {
       response = { ref = "ShowGroupReviewSettingsResponse" },
     },
     show_group_settings_inherit_cfg = {
-      name = "ShowGroupSettingsInheritCfg",
+      sdk_operation = "ShowGroupSettingsInheritCfg",
       method = "GET",
       path = "/v4/groups/{group_id}/settings-inherit-cfg",
       content_type = "application/json",
@@ -3302,7 +3302,7 @@ return {
       response = { ref = "ShowGroupSettingsInheritCfgResponse" },
     },
     show_group_watermark = {
-      name = "ShowGroupWatermark",
+      sdk_operation = "ShowGroupWatermark",
       method = "GET",
       path = "/v4/groups/{group_id}/watermark",
       content_type = "application/json",
@@ -3312,7 +3312,7 @@ return {
       response = { ref = "ShowGroupWatermarkResponse" },
     },
     show_group_webhook = {
-      name = "ShowGroupWebhook",
+      sdk_operation = "ShowGroupWebhook",
       method = "GET",
       path = "/v4/groups/{group_id}/hooks/{hook_id}",
       content_type = "application/json",
@@ -3323,7 +3323,7 @@ return {
       response = { ref = "ShowGroupWebhookResponse" },
     },
     show_group_webhook_log = {
-      name = "ShowGroupWebhookLog",
+      sdk_operation = "ShowGroupWebhookLog",
       method = "GET",
       path = "/v4/groups/{group_id}/hooks/{hook_id}/logs/{log_id}",
       content_type = "application/json",
@@ -3335,7 +3335,7 @@ return {
       response = { ref = "ShowGroupWebhookLogResponse" },
     },
     show_groups_general_policy = {
-      name = "ShowGroupsGeneralPolicy",
+      sdk_operation = "ShowGroupsGeneralPolicy",
       method = "GET",
       path = "/v4/groups/{group_id}/general-policy",
       content_type = "application/json",
@@ -3345,7 +3345,7 @@ return {
       response = { ref = "ShowGroupsGeneralPolicyResponse" },
     },
     show_groups_inherit = {
-      name = "ShowGroupsInherit",
+      sdk_operation = "ShowGroupsInherit",
       method = "GET",
       path = "/v4/groups/{group_id}/inherit",
       content_type = "application/json",
@@ -3356,7 +3356,7 @@ return {
       response = { ref = "ShowGroupsInheritResponse" },
     },
     show_https_password_setting = {
-      name = "ShowHttpsPasswordSetting",
+      sdk_operation = "ShowHttpsPasswordSetting",
       method = "GET",
       path = "/v4/user/https-password-setting",
       content_type = "application/json",
@@ -3364,7 +3364,7 @@ return {
       response = { type = "string" },
     },
     show_last_push_event_in_repository = {
-      name = "ShowLastPushEventInRepository",
+      sdk_operation = "ShowLastPushEventInRepository",
       method = "GET",
       path = "/v4/repositories/{repository_id}/last-push-event",
       content_type = "application/json",
@@ -3374,7 +3374,7 @@ return {
       response = { ref = "ShowLastPushEventInRepositoryResponse" },
     },
     show_merge_request_comments_by_line = {
-      name = "ShowMergeRequestCommentsByLine",
+      sdk_operation = "ShowMergeRequestCommentsByLine",
       method = "GET",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/comments-by-line",
       content_type = "application/json",
@@ -3392,7 +3392,7 @@ return {
       response = { type = "array", items = { ref = "CommentPathDto" } },
     },
     show_merge_request_detail = {
-      name = "ShowMergeRequestDetail",
+      sdk_operation = "ShowMergeRequestDetail",
       method = "GET",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}",
       content_type = "application/json",
@@ -3403,7 +3403,7 @@ return {
       response = { ref = "ShowMergeRequestDetailResponse" },
     },
     show_merge_request_discussion = {
-      name = "ShowMergeRequestDiscussion",
+      sdk_operation = "ShowMergeRequestDiscussion",
       method = "GET",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/discussions/{discussion_id}",
       content_type = "application/json",
@@ -3415,7 +3415,7 @@ return {
       response = { ref = "ShowMergeRequestDiscussionResponse" },
     },
     show_merge_request_setting = {
-      name = "ShowMergeRequestSetting",
+      sdk_operation = "ShowMergeRequestSetting",
       method = "GET",
       path = "/v4/repositories/{repository_id}/merge-requests/setting",
       content_type = "application/json",
@@ -3425,7 +3425,7 @@ return {
       response = { ref = "ShowMergeRequestSettingResponse" },
     },
     show_merge_request_template = {
-      name = "ShowMergeRequestTemplate",
+      sdk_operation = "ShowMergeRequestTemplate",
       method = "GET",
       path = "/v4/repositories/{repository_id}/merge-requests/template/{template_id}",
       content_type = "application/json",
@@ -3436,7 +3436,7 @@ return {
       response = { ref = "ShowMergeRequestTemplateResponse" },
     },
     show_merge_request_votes_detail = {
-      name = "ShowMergeRequestVotesDetail",
+      sdk_operation = "ShowMergeRequestVotesDetail",
       method = "GET",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/votes",
       content_type = "application/json",
@@ -3447,7 +3447,7 @@ return {
       response = { ref = "ShowMergeRequestVotesDetailResponse" },
     },
     show_mergeable_state_outer = {
-      name = "ShowMergeableStateOuter",
+      sdk_operation = "ShowMergeableStateOuter",
       method = "GET",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/mergeable-state-out",
       content_type = "application/json",
@@ -3458,7 +3458,7 @@ return {
       response = { ref = "ShowMergeableStateOuterResponse" },
     },
     show_note_required_attributes = {
-      name = "ShowNoteRequiredAttributes",
+      sdk_operation = "ShowNoteRequiredAttributes",
       method = "GET",
       path = "/v4/repositories/{repository_id}/setting/note-required-attributes",
       content_type = "application/json",
@@ -3468,7 +3468,7 @@ return {
       response = { type = "array", items = { ref = "NoteRequiredAttributeDto" } },
     },
     show_notification_subscription = {
-      name = "ShowNotificationSubscription",
+      sdk_operation = "ShowNotificationSubscription",
       method = "GET",
       path = "/v4/repositories/{repository_id}/notification-subscriptions/subscription",
       content_type = "application/json",
@@ -3479,7 +3479,7 @@ return {
       response = { ref = "ShowNotificationSubscriptionResponse" },
     },
     show_notification_subscriptions_status = {
-      name = "ShowNotificationSubscriptionsStatus",
+      sdk_operation = "ShowNotificationSubscriptionsStatus",
       method = "GET",
       path = "/v4/repositories/{repository_id}/notification-subscriptions/status",
       content_type = "application/json",
@@ -3489,7 +3489,7 @@ return {
       response = { ref = "ShowNotificationSubscriptionsStatusResponse" },
     },
     show_project_e2e_setting = {
-      name = "ShowProjectE2eSetting",
+      sdk_operation = "ShowProjectE2eSetting",
       method = "GET",
       path = "/v4/projects/{project_id}/e2e-setting",
       content_type = "application/json",
@@ -3499,7 +3499,7 @@ return {
       response = { ref = "ShowProjectE2eSettingResponse" },
     },
     show_project_general_policy = {
-      name = "ShowProjectGeneralPolicy",
+      sdk_operation = "ShowProjectGeneralPolicy",
       method = "GET",
       path = "/v4/projects/{project_id}/policies/general",
       content_type = "application/json",
@@ -3509,7 +3509,7 @@ return {
       response = { ref = "ShowProjectGeneralPolicyResponse" },
     },
     show_project_member_setting = {
-      name = "ShowProjectMemberSetting",
+      sdk_operation = "ShowProjectMemberSetting",
       method = "GET",
       path = "/v4/projects/{project_id}/member-setting",
       content_type = "application/json",
@@ -3521,7 +3521,7 @@ return {
       response = { ref = "ShowProjectMemberSettingResponse" },
     },
     show_project_merge_request_setting = {
-      name = "ShowProjectMergeRequestSetting",
+      sdk_operation = "ShowProjectMergeRequestSetting",
       method = "GET",
       path = "/v4/projects/{project_id}/merge-requests/setting",
       content_type = "application/json",
@@ -3531,7 +3531,7 @@ return {
       response = { ref = "ShowProjectMergeRequestSettingResponse" },
     },
     show_project_review_settings = {
-      name = "ShowProjectReviewSettings",
+      sdk_operation = "ShowProjectReviewSettings",
       method = "GET",
       path = "/v4/projects/{project_id}/review-settings",
       content_type = "application/json",
@@ -3541,7 +3541,7 @@ return {
       response = { ref = "ShowProjectReviewSettingsResponse" },
     },
     show_project_settings_inherit_cfg = {
-      name = "ShowProjectSettingsInheritCfg",
+      sdk_operation = "ShowProjectSettingsInheritCfg",
       method = "GET",
       path = "/v4/projects/{project_id}/settings-inherit-cfg",
       content_type = "application/json",
@@ -3551,7 +3551,7 @@ return {
       response = { type = "array", items = { ref = "ProjectSettingsInheritCfgDto" } },
     },
     show_project_tenant_settings = {
-      name = "ShowProjectTenantSettings",
+      sdk_operation = "ShowProjectTenantSettings",
       method = "GET",
       path = "/v4/tenant/setting",
       content_type = "application/json",
@@ -3561,7 +3561,7 @@ return {
       response = { ref = "ShowProjectTenantSettingsResponse" },
     },
     show_project_watermark = {
-      name = "ShowProjectWatermark",
+      sdk_operation = "ShowProjectWatermark",
       method = "GET",
       path = "/v4/projects/{project_id}/watermark",
       content_type = "application/json",
@@ -3571,7 +3571,7 @@ return {
       response = { ref = "ShowProjectWatermarkResponse" },
     },
     show_project_webhook = {
-      name = "ShowProjectWebhook",
+      sdk_operation = "ShowProjectWebhook",
       method = "GET",
       path = "/v4/projects/{project_id}/hooks/{hook_id}",
       content_type = "application/json",
@@ -3582,7 +3582,7 @@ return {
       response = { ref = "ShowProjectWebhookResponse" },
     },
     show_project_webhook_log = {
-      name = "ShowProjectWebhookLog",
+      sdk_operation = "ShowProjectWebhookLog",
       method = "GET",
       path = "/v4/projects/{project_id}/hooks/{hook_id}/logs/{log_id}",
       content_type = "application/json",
@@ -3594,7 +3594,7 @@ return {
       response = { ref = "ShowProjectWebhookLogResponse" },
     },
     show_projects_general_policy = {
-      name = "ShowProjectsGeneralPolicy",
+      sdk_operation = "ShowProjectsGeneralPolicy",
       method = "GET",
       path = "/v4/projects/{project_id}/general-policy",
       content_type = "application/json",
@@ -3604,7 +3604,7 @@ return {
       response = { ref = "ShowProjectsGeneralPolicyResponse" },
     },
     show_protected_branch = {
-      name = "ShowProtectedBranch",
+      sdk_operation = "ShowProtectedBranch",
       method = "GET",
       path = "/v4/repositories/{repository_id}/protected-branch",
       content_type = "application/json",
@@ -3615,7 +3615,7 @@ return {
       response = { ref = "ShowProtectedBranchResponse" },
     },
     show_protected_tag = {
-      name = "ShowProtectedTag",
+      sdk_operation = "ShowProtectedTag",
       method = "GET",
       path = "/v4/repositories/{repository_id}/protected-tag",
       content_type = "application/json",
@@ -3626,7 +3626,7 @@ return {
       response = { ref = "ShowProtectedTagResponse" },
     },
     show_readme_file = {
-      name = "ShowReadmeFile",
+      sdk_operation = "ShowReadmeFile",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/readme-file",
       content_type = "application/json",
@@ -3637,7 +3637,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     show_ref_compare = {
-      name = "ShowRefCompare",
+      sdk_operation = "ShowRefCompare",
       method = "GET",
       path = "/v4/repositories/{repository_id}/compare",
       content_type = "application/json",
@@ -3660,7 +3660,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     show_remote_mirror = {
-      name = "ShowRemoteMirror",
+      sdk_operation = "ShowRemoteMirror",
       method = "GET",
       path = "/v4/repositories/{repository_id}/remote-mirror",
       content_type = "application/json",
@@ -3670,7 +3670,7 @@ return {
       response = { ref = "ShowRemoteMirrorResponse" },
     },
     show_repo_last_statistics = {
-      name = "ShowRepoLastStatistics",
+      sdk_operation = "ShowRepoLastStatistics",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/stats/last-statistics",
       content_type = "application/json",
@@ -3681,7 +3681,7 @@ return {
       response = { ref = "ShowRepoLastStatisticsResponse" },
     },
     show_repo_statistics_summary = {
-      name = "ShowRepoStatisticsSummary",
+      sdk_operation = "ShowRepoStatisticsSummary",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/stats/summary",
       content_type = "application/json",
@@ -3691,7 +3691,7 @@ return {
       response = { ref = "ShowRepoStatisticsSummaryResponse" },
     },
     show_repository = {
-      name = "ShowRepository",
+      sdk_operation = "ShowRepository",
       method = "GET",
       path = "/v4/repositories/{repository_id}",
       content_type = "application/json",
@@ -3701,7 +3701,7 @@ return {
       response = { ref = "ShowRepositoryResponse" },
     },
     show_repository_e2e_setting = {
-      name = "ShowRepositoryE2eSetting",
+      sdk_operation = "ShowRepositoryE2eSetting",
       method = "GET",
       path = "/v4/repositories/{repository_id}/e2e-setting",
       content_type = "application/json",
@@ -3712,7 +3712,7 @@ return {
       response = { ref = "ShowRepositoryE2eSettingResponse" },
     },
     show_repository_general_commit_rule = {
-      name = "ShowRepositoryGeneralCommitRule",
+      sdk_operation = "ShowRepositoryGeneralCommitRule",
       method = "GET",
       path = "/v4/repositories/{repository_id}/general-commit-rule",
       content_type = "application/json",
@@ -3722,7 +3722,7 @@ return {
       response = { ref = "ShowRepositoryGeneralCommitRuleResponse" },
     },
     show_repository_general_policy = {
-      name = "ShowRepositoryGeneralPolicy",
+      sdk_operation = "ShowRepositoryGeneralPolicy",
       method = "GET",
       path = "/v4/repositories/{repository_id}/general-policy",
       content_type = "application/json",
@@ -3732,7 +3732,7 @@ return {
       response = { ref = "ShowRepositoryGeneralPolicyResponse" },
     },
     show_repository_inherit_setting = {
-      name = "ShowRepositoryInheritSetting",
+      sdk_operation = "ShowRepositoryInheritSetting",
       method = "GET",
       path = "/v4/repositories/{repository_id}/inherit-setting",
       content_type = "application/json",
@@ -3742,7 +3742,7 @@ return {
       response = { type = "array", items = { ref = "RepositoryInheritSettingDto" } },
     },
     show_repository_inherit_setting_source = {
-      name = "ShowRepositoryInheritSettingSource",
+      sdk_operation = "ShowRepositoryInheritSettingSource",
       method = "GET",
       path = "/v4/repositories/{repository_id}/inherit-setting-source",
       content_type = "application/json",
@@ -3753,7 +3753,7 @@ return {
       response = { ref = "ShowRepositoryInheritSettingSourceResponse" },
     },
     show_repository_merge_requests_statistic = {
-      name = "ShowRepositoryMergeRequestsStatistic",
+      sdk_operation = "ShowRepositoryMergeRequestsStatistic",
       method = "GET",
       path = "/v4/repositories/{repository_id}/merge-requests/statistic",
       content_type = "application/json",
@@ -3765,7 +3765,7 @@ return {
       response = { type = "array", items = { ref = "MergeRequestStatisticDto" } },
     },
     show_repository_navigation_language = {
-      name = "ShowRepositoryNavigationLanguage",
+      sdk_operation = "ShowRepositoryNavigationLanguage",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/nav/language",
       content_type = "application/json",
@@ -3775,7 +3775,7 @@ return {
       response = { ref = "ShowRepositoryNavigationLanguageResponse" },
     },
     show_repository_navigation_outline = {
-      name = "ShowRepositoryNavigationOutline",
+      sdk_operation = "ShowRepositoryNavigationOutline",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/nav/outline",
       content_type = "application/json",
@@ -3790,7 +3790,7 @@ return {
       response = { ref = "ShowRepositoryNavigationOutlineResponse" },
     },
     show_repository_navigation_schema = {
-      name = "ShowRepositoryNavigationSchema",
+      sdk_operation = "ShowRepositoryNavigationSchema",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/nav/schema",
       content_type = "application/json",
@@ -3800,7 +3800,7 @@ return {
       response = { ref = "ShowRepositoryNavigationSchemaResponse" },
     },
     show_repository_permission_inherit_enabled = {
-      name = "ShowRepositoryPermissionInheritEnabled",
+      sdk_operation = "ShowRepositoryPermissionInheritEnabled",
       method = "GET",
       path = "/v4/repositories/{repository_id}/permission-inherit-setting",
       content_type = "application/json",
@@ -3810,7 +3810,7 @@ return {
       response = { ref = "ShowRepositoryPermissionInheritEnabledResponse" },
     },
     show_repository_statistics_status = {
-      name = "ShowRepositoryStatisticsStatus",
+      sdk_operation = "ShowRepositoryStatisticsStatus",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/statistics-status",
       content_type = "application/json",
@@ -3821,7 +3821,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     show_repository_statistics_summary = {
-      name = "ShowRepositoryStatisticsSummary",
+      sdk_operation = "ShowRepositoryStatisticsSummary",
       method = "GET",
       path = "/v4/repositories/{repository_id}/statistics-summary",
       content_type = "application/json",
@@ -3831,7 +3831,7 @@ return {
       response = { ref = "ShowRepositoryStatisticsSummaryResponse" },
     },
     show_repository_watermark = {
-      name = "ShowRepositoryWatermark",
+      sdk_operation = "ShowRepositoryWatermark",
       method = "GET",
       path = "/v4/repositories/{repository_id}/watermark",
       content_type = "application/json",
@@ -3841,7 +3841,7 @@ return {
       response = { ref = "ShowRepositoryWatermarkResponse" },
     },
     show_repository_webhook = {
-      name = "ShowRepositoryWebhook",
+      sdk_operation = "ShowRepositoryWebhook",
       method = "GET",
       path = "/v4/repositories/{repository_id}/hooks/{hook_id}",
       content_type = "application/json",
@@ -3852,7 +3852,7 @@ return {
       response = { ref = "ShowRepositoryWebhookResponse" },
     },
     show_repository_webhook_log = {
-      name = "ShowRepositoryWebhookLog",
+      sdk_operation = "ShowRepositoryWebhookLog",
       method = "GET",
       path = "/v4/repositories/{repository_id}/hooks/{hook_id}/logs/{log_id}",
       content_type = "application/json",
@@ -3864,7 +3864,7 @@ return {
       response = { ref = "ShowRepositoryWebhookLogResponse" },
     },
     show_resource_permissions = {
-      name = "ShowResourcePermissions",
+      sdk_operation = "ShowResourcePermissions",
       method = "GET",
       path = "/v4/groups/{group_id}/permissions-resources/{resource_id}",
       content_type = "application/json",
@@ -3877,7 +3877,7 @@ return {
       response = { type = "array", items = { ref = "PermissionDto" } },
     },
     show_review_setting = {
-      name = "ShowReviewSetting",
+      sdk_operation = "ShowReviewSetting",
       method = "GET",
       path = "/v4/repositories/{repository_id}/review-setting",
       content_type = "application/json",
@@ -3888,7 +3888,7 @@ return {
       response = { ref = "ShowReviewSettingResponse" },
     },
     show_tag = {
-      name = "ShowTag",
+      sdk_operation = "ShowTag",
       method = "GET",
       path = "/v4/repositories/{repository_id}/repository/tag",
       content_type = "application/json",
@@ -3900,7 +3900,7 @@ return {
       response_headers = { ["x-total"] = "X-Total" },
     },
     show_tenant_develop_mode = {
-      name = "ShowTenantDevelopMode",
+      sdk_operation = "ShowTenantDevelopMode",
       method = "GET",
       path = "/v4/tenant/develop-mode",
       content_type = "application/json",
@@ -3908,7 +3908,7 @@ return {
       response = { ref = "ShowTenantDevelopModeResponse" },
     },
     show_tenant_kms_grant = {
-      name = "ShowTenantKmsGrant",
+      sdk_operation = "ShowTenantKmsGrant",
       method = "GET",
       path = "/v4/tenants/{tenant_id}/repo-encryption/kms-grant",
       content_type = "application/json",
@@ -3918,7 +3918,7 @@ return {
       response = { ref = "ShowTenantKmsGrantResponse" },
     },
     show_tenant_repo_encryption_setting = {
-      name = "ShowTenantRepoEncryptionSetting",
+      sdk_operation = "ShowTenantRepoEncryptionSetting",
       method = "GET",
       path = "/v4/tenants/{tenant_id}/repo-encryption/setting",
       content_type = "application/json",
@@ -3928,7 +3928,7 @@ return {
       response = { ref = "ShowTenantRepoEncryptionSettingResponse" },
     },
     show_user_emails = {
-      name = "ShowUserEmails",
+      sdk_operation = "ShowUserEmails",
       method = "GET",
       path = "/v4/user/emails",
       content_type = "application/json",
@@ -3936,7 +3936,7 @@ return {
       response = { ref = "ShowUserEmailsResponse" },
     },
     show_user_ref_permission = {
-      name = "ShowUserRefPermission",
+      sdk_operation = "ShowUserRefPermission",
       method = "GET",
       path = "/v4/repositories/{repository_id}/user-ref-permission",
       content_type = "application/json",
@@ -3949,7 +3949,7 @@ return {
       response = { ref = "ShowUserRefPermissionResponse" },
     },
     start_house_keeping = {
-      name = "StartHouseKeeping",
+      sdk_operation = "StartHouseKeeping",
       method = "POST",
       path = "/v4/repositories/{repository_id}/housekeeping",
       content_type = "application/json",
@@ -3959,7 +3959,7 @@ return {
       response = { ref = "StartHouseKeepingResponse" },
     },
     start_remote_mirror_synchronization = {
-      name = "StartRemoteMirrorSynchronization",
+      sdk_operation = "StartRemoteMirrorSynchronization",
       method = "POST",
       path = "/v4/repositories/{repository_id}/remote-mirror",
       content_type = "application/json",
@@ -3974,7 +3974,7 @@ return {
       response = { ref = "StartRemoteMirrorSynchronizationResponse" },
     },
     sync_deploy_key_to_submodules = {
-      name = "SyncDeployKeyToSubmodules",
+      sdk_operation = "SyncDeployKeyToSubmodules",
       method = "POST",
       path = "/v4/repositories/{repository_id}/deploy-keys/{key_id}/submodules",
       content_type = "application/json",
@@ -3985,7 +3985,7 @@ return {
       response = { ref = "SyncDeployKeyToSubmodulesResponse" },
     },
     transfer_group = {
-      name = "TransferGroup",
+      sdk_operation = "TransferGroup",
       method = "PUT",
       path = "/v4/groups/{group_id}/transfer",
       content_type = "application/json",
@@ -3997,7 +3997,7 @@ return {
       response = { ref = "TransferGroupResponse" },
     },
     transfer_repository = {
-      name = "TransferRepository",
+      sdk_operation = "TransferRepository",
       method = "POST",
       path = "/v4/repositories/{repository_id}/transfer",
       content_type = "application/json",
@@ -4009,7 +4009,7 @@ return {
       response = { ref = "TransferRepositoryResponse" },
     },
     unlock_repository = {
-      name = "UnlockRepository",
+      sdk_operation = "UnlockRepository",
       method = "POST",
       path = "/v4/{project_id}/repositories/{repository_id}/unlock",
       content_type = "application/json",
@@ -4020,7 +4020,7 @@ return {
       response = { ref = "UnlockRepositoryResponse" },
     },
     update_branch_name = {
-      name = "UpdateBranchName",
+      sdk_operation = "UpdateBranchName",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/repository/branch",
       content_type = "application/json",
@@ -4033,7 +4033,7 @@ return {
       response = { ref = "UpdateBranchNameResponse" },
     },
     update_file = {
-      name = "UpdateFile",
+      sdk_operation = "UpdateFile",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/repository/file",
       content_type = "application/json",
@@ -4046,7 +4046,7 @@ return {
       response = { ref = "UpdateFileResponse" },
     },
     update_group_general_policy = {
-      name = "UpdateGroupGeneralPolicy",
+      sdk_operation = "UpdateGroupGeneralPolicy",
       method = "PUT",
       path = "/v4/groups/{group_id}/general-policy",
       content_type = "application/json",
@@ -4061,7 +4061,7 @@ return {
       response = { ref = "UpdateGroupGeneralPolicyResponse" },
     },
     update_group_merge_request_approver_setting = {
-      name = "UpdateGroupMergeRequestApproverSetting",
+      sdk_operation = "UpdateGroupMergeRequestApproverSetting",
       method = "PUT",
       path = "/v4/groups/{group_id}/approver-settings/{setting_id}",
       content_type = "application/json",
@@ -4086,7 +4086,7 @@ return {
       response = { ref = "UpdateGroupMergeRequestApproverSettingResponse" },
     },
     update_group_merge_request_template = {
-      name = "UpdateGroupMergeRequestTemplate",
+      sdk_operation = "UpdateGroupMergeRequestTemplate",
       method = "PUT",
       path = "/v4/groups/{group_id}/merge-requests/template/{template_id}",
       content_type = "application/json",
@@ -4104,7 +4104,7 @@ return {
       response = { ref = "UpdateGroupMergeRequestTemplateResponse" },
     },
     update_group_note_required_attributes = {
-      name = "UpdateGroupNoteRequiredAttributes",
+      sdk_operation = "UpdateGroupNoteRequiredAttributes",
       method = "POST",
       path = "/v4/groups/{group_id}/setting/note-required-attributes",
       content_type = "application/json",
@@ -4118,7 +4118,7 @@ return {
       response = { ref = "UpdateGroupNoteRequiredAttributesResponse" },
     },
     update_group_resource_permissions = {
-      name = "UpdateGroupResourcePermissions",
+      sdk_operation = "UpdateGroupResourcePermissions",
       method = "PUT",
       path = "/v4/groups/{group_id}/permissions/{resource_id}",
       content_type = "application/json",
@@ -4131,7 +4131,7 @@ return {
       response = { ref = "UpdateGroupResourcePermissionsResponse" },
     },
     update_group_review_settings = {
-      name = "UpdateGroupReviewSettings",
+      sdk_operation = "UpdateGroupReviewSettings",
       method = "POST",
       path = "/v4/groups/{group_id}/review-settings",
       content_type = "application/json",
@@ -4150,7 +4150,7 @@ return {
       response = { ref = "UpdateGroupReviewSettingsResponse" },
     },
     update_group_watermark = {
-      name = "UpdateGroupWatermark",
+      sdk_operation = "UpdateGroupWatermark",
       method = "PUT",
       path = "/v4/groups/{group_id}/watermark",
       content_type = "application/json",
@@ -4162,7 +4162,7 @@ return {
       response = { ref = "UpdateGroupWatermarkResponse" },
     },
     update_group_webhook = {
-      name = "UpdateGroupWebhook",
+      sdk_operation = "UpdateGroupWebhook",
       method = "PUT",
       path = "/v4/groups/{group_id}/hooks/{hook_id}",
       content_type = "application/json",
@@ -4185,7 +4185,7 @@ return {
       response = { ref = "UpdateGroupWebhookResponse" },
     },
     update_https_password_setting = {
-      name = "UpdateHttpsPasswordSetting",
+      sdk_operation = "UpdateHttpsPasswordSetting",
       method = "PUT",
       path = "/v4/user/https-password-setting",
       content_type = "application/json",
@@ -4196,7 +4196,7 @@ return {
       response = { type = "string" },
     },
     update_merge_request = {
-      name = "UpdateMergeRequest",
+      sdk_operation = "UpdateMergeRequest",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}",
       content_type = "application/json",
@@ -4219,7 +4219,7 @@ return {
       response = { ref = "UpdateMergeRequestResponse" },
     },
     update_merge_request_approver_setting = {
-      name = "UpdateMergeRequestApproverSetting",
+      sdk_operation = "UpdateMergeRequestApproverSetting",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/approver-settings/{setting_id}",
       content_type = "application/json",
@@ -4251,7 +4251,7 @@ return {
       response = { ref = "UpdateMergeRequestApproverSettingResponse" },
     },
     update_merge_request_approvers = {
-      name = "UpdateMergeRequestApprovers",
+      sdk_operation = "UpdateMergeRequestApprovers",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/approval-approvers",
       content_type = "application/json",
@@ -4264,7 +4264,7 @@ return {
       response = { type = "array", items = { ref = "ApproverBasicDto" } },
     },
     update_merge_request_discussion = {
-      name = "UpdateMergeRequestDiscussion",
+      sdk_operation = "UpdateMergeRequestDiscussion",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/discussions/{discussion_id}/notes/{note_id}",
       content_type = "application/json",
@@ -4285,7 +4285,7 @@ return {
       response = { ref = "UpdateMergeRequestDiscussionResponse" },
     },
     update_merge_request_discussion_info = {
-      name = "UpdateMergeRequestDiscussionInfo",
+      sdk_operation = "UpdateMergeRequestDiscussionInfo",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/discussions/{discussion_id}",
       content_type = "application/json",
@@ -4305,7 +4305,7 @@ return {
       response = { ref = "UpdateMergeRequestDiscussionInfoResponse" },
     },
     update_merge_request_reviewers = {
-      name = "UpdateMergeRequestReviewers",
+      sdk_operation = "UpdateMergeRequestReviewers",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/approval-reviewers",
       content_type = "application/json",
@@ -4318,7 +4318,7 @@ return {
       response = { type = "array", items = { ref = "ApproverBasicDto" } },
     },
     update_merge_request_setting = {
-      name = "UpdateMergeRequestSetting",
+      sdk_operation = "UpdateMergeRequestSetting",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/merge-requests/setting",
       content_type = "application/json",
@@ -4354,7 +4354,7 @@ return {
       response = { ref = "UpdateMergeRequestSettingResponse" },
     },
     update_merge_request_template = {
-      name = "UpdateMergeRequestTemplate",
+      sdk_operation = "UpdateMergeRequestTemplate",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/merge-requests/template/{template_id}",
       content_type = "application/json",
@@ -4372,7 +4372,7 @@ return {
       response = { ref = "UpdateMergeRequestTemplateResponse" },
     },
     update_merge_request_vote = {
-      name = "UpdateMergeRequestVote",
+      sdk_operation = "UpdateMergeRequestVote",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/merge-requests/{merge_request_iid}/vote",
       content_type = "application/json",
@@ -4386,7 +4386,7 @@ return {
       response = { ref = "UpdateMergeRequestVoteResponse" },
     },
     update_note_required_attributes = {
-      name = "UpdateNoteRequiredAttributes",
+      sdk_operation = "UpdateNoteRequiredAttributes",
       method = "POST",
       path = "/v4/repositories/{repository_id}/setting/note-required-attributes",
       content_type = "application/json",
@@ -4400,7 +4400,7 @@ return {
       response = { ref = "UpdateNoteRequiredAttributesResponse" },
     },
     update_notification_subscription = {
-      name = "UpdateNotificationSubscription",
+      sdk_operation = "UpdateNotificationSubscription",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/notification-subscriptions/subscription",
       content_type = "application/json",
@@ -4417,7 +4417,7 @@ return {
       response = { ref = "UpdateNotificationSubscriptionResponse" },
     },
     update_project_general_policy = {
-      name = "UpdateProjectGeneralPolicy",
+      sdk_operation = "UpdateProjectGeneralPolicy",
       method = "PUT",
       path = "/v4/projects/{project_id}/general-policy",
       content_type = "application/json",
@@ -4432,7 +4432,7 @@ return {
       response = { ref = "UpdateProjectGeneralPolicyResponse" },
     },
     update_project_merge_request_approver_setting = {
-      name = "UpdateProjectMergeRequestApproverSetting",
+      sdk_operation = "UpdateProjectMergeRequestApproverSetting",
       method = "PUT",
       path = "/v4/projects/{project_id}/approver-settings/{setting_id}",
       content_type = "application/json",
@@ -4457,7 +4457,7 @@ return {
       response = { ref = "UpdateProjectMergeRequestApproverSettingResponse" },
     },
     update_project_merge_request_template = {
-      name = "UpdateProjectMergeRequestTemplate",
+      sdk_operation = "UpdateProjectMergeRequestTemplate",
       method = "PUT",
       path = "/v4/projects/{project_id}/merge-requests/template/{template_id}",
       content_type = "application/json",
@@ -4475,7 +4475,7 @@ return {
       response = { ref = "UpdateProjectMergeRequestTemplateResponse" },
     },
     update_project_note_required_attributes = {
-      name = "UpdateProjectNoteRequiredAttributes",
+      sdk_operation = "UpdateProjectNoteRequiredAttributes",
       method = "POST",
       path = "/v4/projects/{project_id}/setting/note-required-attributes",
       content_type = "application/json",
@@ -4489,7 +4489,7 @@ return {
       response = { ref = "UpdateProjectNoteRequiredAttributesResponse" },
     },
     update_project_review_settings = {
-      name = "UpdateProjectReviewSettings",
+      sdk_operation = "UpdateProjectReviewSettings",
       method = "POST",
       path = "/v4/projects/{project_id}/review-settings",
       content_type = "application/json",
@@ -4508,7 +4508,7 @@ return {
       response = { ref = "UpdateProjectReviewSettingsResponse" },
     },
     update_project_settings_inherit_cfg = {
-      name = "UpdateProjectSettingsInheritCfg",
+      sdk_operation = "UpdateProjectSettingsInheritCfg",
       method = "PUT",
       path = "/v4/projects/{project_id}/settings-inherit-cfg",
       content_type = "application/json",
@@ -4520,7 +4520,7 @@ return {
       response = { type = "array", items = { ref = "ProjectSettingsInheritCfgDto" } },
     },
     update_project_watermark = {
-      name = "UpdateProjectWatermark",
+      sdk_operation = "UpdateProjectWatermark",
       method = "PUT",
       path = "/v4/projects/{project_id}/watermark",
       content_type = "application/json",
@@ -4532,7 +4532,7 @@ return {
       response = { ref = "UpdateProjectWatermarkResponse" },
     },
     update_project_webhook = {
-      name = "UpdateProjectWebhook",
+      sdk_operation = "UpdateProjectWebhook",
       method = "PUT",
       path = "/v4/projects/{project_id}/hooks/{hook_id}",
       content_type = "application/json",
@@ -4555,7 +4555,7 @@ return {
       response = { ref = "UpdateProjectWebhookResponse" },
     },
     update_protected_branch = {
-      name = "UpdateProtectedBranch",
+      sdk_operation = "UpdateProtectedBranch",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/protected-branch",
       content_type = "application/json",
@@ -4567,7 +4567,7 @@ return {
       response = { ref = "UpdateProtectedBranchResponse" },
     },
     update_protected_tag = {
-      name = "UpdateProtectedTag",
+      sdk_operation = "UpdateProtectedTag",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/protected-tag",
       content_type = "application/json",
@@ -4579,7 +4579,7 @@ return {
       response = { ref = "UpdateProtectedTagResponse" },
     },
     update_repository_commit_rule = {
-      name = "UpdateRepositoryCommitRule",
+      sdk_operation = "UpdateRepositoryCommitRule",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/commit-rules/{commit_rule_id}",
       content_type = "application/json",
@@ -4606,7 +4606,7 @@ return {
       response = { ref = "UpdateRepositoryCommitRuleResponse" },
     },
     update_repository_general_commit_rule = {
-      name = "UpdateRepositoryGeneralCommitRule",
+      sdk_operation = "UpdateRepositoryGeneralCommitRule",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/general-commit-rule",
       content_type = "application/json",
@@ -4622,7 +4622,7 @@ return {
       response = { ref = "UpdateRepositoryGeneralCommitRuleResponse" },
     },
     update_repository_general_policy = {
-      name = "UpdateRepositoryGeneralPolicy",
+      sdk_operation = "UpdateRepositoryGeneralPolicy",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/general-policy",
       content_type = "application/json",
@@ -4640,7 +4640,7 @@ return {
       response = { ref = "UpdateRepositoryGeneralPolicyResponse" },
     },
     update_repository_inherit_setting = {
-      name = "UpdateRepositoryInheritSetting",
+      sdk_operation = "UpdateRepositoryInheritSetting",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/inherit-setting",
       content_type = "application/json",
@@ -4652,7 +4652,7 @@ return {
       response = { type = "array", items = { ref = "RepositoryInheritSettingDto" } },
     },
     update_repository_label = {
-      name = "UpdateRepositoryLabel",
+      sdk_operation = "UpdateRepositoryLabel",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/label",
       content_type = "application/json",
@@ -4669,7 +4669,7 @@ return {
       response = { ref = "UpdateRepositoryLabelResponse" },
     },
     update_repository_permission_inherit_enabled = {
-      name = "UpdateRepositoryPermissionInheritEnabled",
+      sdk_operation = "UpdateRepositoryPermissionInheritEnabled",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/permission-inherit-setting",
       content_type = "application/json",
@@ -4681,7 +4681,7 @@ return {
       response = { ref = "UpdateRepositoryPermissionInheritEnabledResponse" },
     },
     update_repository_remote_mirror = {
-      name = "UpdateRepositoryRemoteMirror",
+      sdk_operation = "UpdateRepositoryRemoteMirror",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/remote-mirror",
       content_type = "application/json",
@@ -4696,7 +4696,7 @@ return {
       response = { ref = "UpdateRepositoryRemoteMirrorResponse" },
     },
     update_repository_resource_permissions = {
-      name = "UpdateRepositoryResourcePermissions",
+      sdk_operation = "UpdateRepositoryResourcePermissions",
       method = "PUT",
       path = "/v4/repository/{repository_id}/permissions/{resource_name}",
       content_type = "application/json",
@@ -4709,7 +4709,7 @@ return {
       response = { ref = "UpdateRepositoryResourcePermissionsResponse" },
     },
     update_repository_watermark = {
-      name = "UpdateRepositoryWatermark",
+      sdk_operation = "UpdateRepositoryWatermark",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/watermark",
       content_type = "application/json",
@@ -4721,7 +4721,7 @@ return {
       response = { ref = "UpdateRepositoryWatermarkResponse" },
     },
     update_repository_webhook = {
-      name = "UpdateRepositoryWebhook",
+      sdk_operation = "UpdateRepositoryWebhook",
       method = "PUT",
       path = "/v4/repositories/{repository_id}/hooks/{hook_id}",
       content_type = "application/json",
@@ -4744,7 +4744,7 @@ return {
       response = { ref = "UpdateRepositoryWebhookResponse" },
     },
     update_tenant_repo_encryption_setting = {
-      name = "UpdateTenantRepoEncryptionSetting",
+      sdk_operation = "UpdateTenantRepoEncryptionSetting",
       method = "PUT",
       path = "/v4/tenants/{tenant_id}/repo-encryption/setting",
       content_type = "application/json",
@@ -4756,7 +4756,7 @@ return {
       response = { ref = "UpdateTenantRepoEncryptionSettingResponse" },
     },
     update_tenant_trusted_ip_address = {
-      name = "UpdateTenantTrustedIpAddress",
+      sdk_operation = "UpdateTenantTrustedIpAddress",
       method = "PUT",
       path = "/v4/tenant/trusted-ip-addresses/{ip_id}",
       content_type = "application/json",
@@ -4774,7 +4774,7 @@ return {
       response = { ref = "UpdateTenantTrustedIpAddressResponse" },
     },
     update_trusted_ip_address = {
-      name = "UpdateTrustedIpAddress",
+      sdk_operation = "UpdateTrustedIpAddress",
       method = "PUT",
       path = "/v4/projects/{id}/trusted-ip-addresses/{ip_id}",
       content_type = "application/json",
@@ -4793,7 +4793,7 @@ return {
       response = { ref = "UpdateTrustedIpAddressResponse" },
     },
     update_user_emails = {
-      name = "UpdateUserEmails",
+      sdk_operation = "UpdateUserEmails",
       method = "PUT",
       path = "/v4/user/emails",
       content_type = "application/json",

@@ -18,7 +18,7 @@ return {
   },
   operations = {
     create_competition_score = {
-      name = "CreateCompetitionScore",
+      sdk_operation = "CreateCompetitionScore",
       method = "POST",
       path = "/v5/competitions/score-infos",
       content_type = "application/json;charset=UTF-8",
@@ -40,7 +40,7 @@ return {
       response = { ref = "CreateCompetitionScoreResponse" },
     },
     list_competition_works = {
-      name = "ListCompetitionWorks",
+      sdk_operation = "ListCompetitionWorks",
       method = "GET",
       path = "/v5/competitions/works",
       content_type = "application/json",
@@ -58,7 +58,7 @@ return {
       response = { ref = "ListCompetitionWorksResponse" },
     },
     register_competition_info = {
-      name = "RegisterCompetitionInfo",
+      sdk_operation = "RegisterCompetitionInfo",
       method = "POST",
       path = "/v5/competitions/registrations",
       content_type = "application/json;charset=UTF-8",
@@ -71,7 +71,7 @@ return {
       response = { ref = "RegisterCompetitionInfoResponse" },
     },
     update_competition_score = {
-      name = "UpdateCompetitionScore",
+      sdk_operation = "UpdateCompetitionScore",
       method = "PUT",
       path = "/v5/competitions/scores",
       content_type = "application/json;charset=UTF-8",

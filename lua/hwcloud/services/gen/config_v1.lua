@@ -156,7 +156,7 @@ return {
   },
   operations = {
     batch_create_remediation_exceptions = {
-      name = "BatchCreateRemediationExceptions",
+      sdk_operation = "BatchCreateRemediationExceptions",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments/{policy_assignment_id}/remediation-exception/create",
       content_type = "application/json",
@@ -168,7 +168,7 @@ return {
       response = { ref = "BatchCreateRemediationExceptionsResponse" },
     },
     batch_delete_remediation_exceptions = {
-      name = "BatchDeleteRemediationExceptions",
+      sdk_operation = "BatchDeleteRemediationExceptions",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments/{policy_assignment_id}/remediation-exception/delete",
       content_type = "application/json",
@@ -180,7 +180,7 @@ return {
       response = { ref = "BatchDeleteRemediationExceptionsResponse" },
     },
     collect_all_resources_summary = {
-      name = "CollectAllResourcesSummary",
+      sdk_operation = "CollectAllResourcesSummary",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/all-resources/summary",
       content_type = "application/json",
@@ -195,7 +195,7 @@ return {
       response = { type = "array", items = { ref = "ResourceSummaryResponseItem" } },
     },
     collect_conformance_pack_compliance_summary = {
-      name = "CollectConformancePackComplianceSummary",
+      sdk_operation = "CollectConformancePackComplianceSummary",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/conformance-packs/compliance/summary",
       content_type = "application/json",
@@ -207,7 +207,7 @@ return {
       response = { ref = "CollectConformancePackComplianceSummaryResponse" },
     },
     collect_policy_assignments_states_summary = {
-      name = "CollectPolicyAssignmentsStatesSummary",
+      sdk_operation = "CollectPolicyAssignmentsStatesSummary",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments/{policy_assignment_id}/policy-states/summary",
       content_type = "application/json",
@@ -218,7 +218,7 @@ return {
       response = { ref = "CollectPolicyAssignmentsStatesSummaryResponse" },
     },
     collect_policy_states_summary = {
-      name = "CollectPolicyStatesSummary",
+      sdk_operation = "CollectPolicyStatesSummary",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/policy-states/summary",
       content_type = "application/json",
@@ -228,7 +228,7 @@ return {
       response = { ref = "CollectPolicyStatesSummaryResponse" },
     },
     collect_remediation_execution_statuses_summary = {
-      name = "CollectRemediationExecutionStatusesSummary",
+      sdk_operation = "CollectRemediationExecutionStatusesSummary",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments/{policy_assignment_id}/remediation-execution-statuses/summary",
       content_type = "application/json",
@@ -242,7 +242,7 @@ return {
       response = { ref = "CollectRemediationExecutionStatusesSummaryResponse" },
     },
     collect_resources_policy_states_summary = {
-      name = "CollectResourcesPolicyStatesSummary",
+      sdk_operation = "CollectResourcesPolicyStatesSummary",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/resources/policy-states/summary",
       content_type = "application/json",
@@ -255,7 +255,7 @@ return {
       response = { ref = "CollectResourcesPolicyStatesSummaryResponse" },
     },
     collect_tracked_resources_summary = {
-      name = "CollectTrackedResourcesSummary",
+      sdk_operation = "CollectTrackedResourcesSummary",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/tracked-resources/summary",
       content_type = "application/json",
@@ -271,7 +271,7 @@ return {
       response = { type = "array", items = { ref = "ResourceSummaryResponseItem" } },
     },
     count_all_resources = {
-      name = "CountAllResources",
+      sdk_operation = "CountAllResources",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/all-resources/count",
       content_type = "application/json",
@@ -287,7 +287,7 @@ return {
       response = { ref = "CountAllResourcesResponse" },
     },
     count_resources_by_tag = {
-      name = "CountResourcesByTag",
+      sdk_operation = "CountResourcesByTag",
       method = "POST",
       path = "/v1/resource-manager/{resource_type}/resource-instances/count",
       content_type = "application/json",
@@ -301,7 +301,7 @@ return {
       response = { ref = "CountResourcesByTagResponse" },
     },
     count_tracked_resources = {
-      name = "CountTrackedResources",
+      sdk_operation = "CountTrackedResources",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/tracked-resources/count",
       content_type = "application/json",
@@ -318,7 +318,7 @@ return {
       response = { ref = "CountTrackedResourcesResponse" },
     },
     create_aggregation_authorization = {
-      name = "CreateAggregationAuthorization",
+      sdk_operation = "CreateAggregationAuthorization",
       method = "PUT",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/aggregation-authorization",
       content_type = "application/json",
@@ -330,7 +330,7 @@ return {
       response = { ref = "CreateAggregationAuthorizationResponse" },
     },
     create_configuration_aggregator = {
-      name = "CreateConfigurationAggregator",
+      sdk_operation = "CreateConfigurationAggregator",
       method = "PUT",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators",
       content_type = "application/json",
@@ -344,7 +344,7 @@ return {
       response = { ref = "CreateConfigurationAggregatorResponse" },
     },
     create_conformance_pack = {
-      name = "CreateConformancePack",
+      sdk_operation = "CreateConformancePack",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/conformance-packs",
       content_type = "application/json",
@@ -361,7 +361,7 @@ return {
       response = { ref = "CreateConformancePackResponse" },
     },
     create_or_update_remediation_configuration = {
-      name = "CreateOrUpdateRemediationConfiguration",
+      sdk_operation = "CreateOrUpdateRemediationConfiguration",
       method = "PUT",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments/{policy_assignment_id}/remediation-configuration",
       content_type = "application/json",
@@ -383,7 +383,7 @@ return {
       response = { ref = "CreateOrUpdateRemediationConfigurationResponse" },
     },
     create_organization_conformance_pack = {
-      name = "CreateOrganizationConformancePack",
+      sdk_operation = "CreateOrganizationConformancePack",
       method = "POST",
       path = "/v1/resource-manager/organizations/{organization_id}/conformance-packs",
       content_type = "application/json",
@@ -401,7 +401,7 @@ return {
       response = { ref = "CreateOrganizationConformancePackResponse" },
     },
     create_organization_policy_assignment = {
-      name = "CreateOrganizationPolicyAssignment",
+      sdk_operation = "CreateOrganizationPolicyAssignment",
       method = "PUT",
       path = "/v1/resource-manager/organizations/{organization_id}/policy-assignments",
       content_type = "application/json",
@@ -416,7 +416,7 @@ return {
       response = { ref = "CreateOrganizationPolicyAssignmentResponse" },
     },
     create_policy_assignments = {
-      name = "CreatePolicyAssignments",
+      sdk_operation = "CreatePolicyAssignments",
       method = "PUT",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments",
       content_type = "application/json",
@@ -436,7 +436,7 @@ return {
       response = { ref = "CreatePolicyAssignmentsResponse" },
     },
     create_stored_query = {
-      name = "CreateStoredQuery",
+      sdk_operation = "CreateStoredQuery",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/stored-queries",
       content_type = "application/json",
@@ -450,7 +450,7 @@ return {
       response = { ref = "CreateStoredQueryResponse" },
     },
     create_tracker_config = {
-      name = "CreateTrackerConfig",
+      sdk_operation = "CreateTrackerConfig",
       method = "PUT",
       path = "/v1/resource-manager/domains/{domain_id}/tracker-config",
       content_type = "application/json",
@@ -464,7 +464,7 @@ return {
       response = { ref = "CreateTrackerConfigResponse" },
     },
     delete_aggregation_authorization = {
-      name = "DeleteAggregationAuthorization",
+      sdk_operation = "DeleteAggregationAuthorization",
       method = "DELETE",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/aggregation-authorization/{authorized_account_id}",
       content_type = "application/json",
@@ -474,7 +474,7 @@ return {
       response = { ref = "DeleteAggregationAuthorizationResponse" },
     },
     delete_configuration_aggregator = {
-      name = "DeleteConfigurationAggregator",
+      sdk_operation = "DeleteConfigurationAggregator",
       method = "DELETE",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/{aggregator_id}",
       content_type = "application/json",
@@ -484,7 +484,7 @@ return {
       response = { ref = "DeleteConfigurationAggregatorResponse" },
     },
     delete_conformance_pack = {
-      name = "DeleteConformancePack",
+      sdk_operation = "DeleteConformancePack",
       method = "DELETE",
       path = "/v1/resource-manager/domains/{domain_id}/conformance-packs/{conformance_pack_id}",
       content_type = "application/json",
@@ -494,7 +494,7 @@ return {
       response = { ref = "DeleteConformancePackResponse" },
     },
     delete_organization_conformance_pack = {
-      name = "DeleteOrganizationConformancePack",
+      sdk_operation = "DeleteOrganizationConformancePack",
       method = "DELETE",
       path = "/v1/resource-manager/organizations/{organization_id}/conformance-packs/{conformance_pack_id}",
       content_type = "application/json",
@@ -505,7 +505,7 @@ return {
       response = { ref = "DeleteOrganizationConformancePackResponse" },
     },
     delete_organization_policy_assignment = {
-      name = "DeleteOrganizationPolicyAssignment",
+      sdk_operation = "DeleteOrganizationPolicyAssignment",
       method = "DELETE",
       path = "/v1/resource-manager/organizations/{organization_id}/policy-assignments/{organization_policy_assignment_id}",
       content_type = "application/json",
@@ -516,7 +516,7 @@ return {
       response = { ref = "DeleteOrganizationPolicyAssignmentResponse" },
     },
     delete_pending_aggregation_request = {
-      name = "DeletePendingAggregationRequest",
+      sdk_operation = "DeletePendingAggregationRequest",
       method = "DELETE",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/pending-aggregation-request/{requester_account_id}",
       content_type = "application/json",
@@ -526,7 +526,7 @@ return {
       response = { ref = "DeletePendingAggregationRequestResponse" },
     },
     delete_policy_assignment = {
-      name = "DeletePolicyAssignment",
+      sdk_operation = "DeletePolicyAssignment",
       method = "DELETE",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments/{policy_assignment_id}",
       content_type = "application/json",
@@ -536,7 +536,7 @@ return {
       response = { ref = "DeletePolicyAssignmentResponse" },
     },
     delete_remediation_configuration = {
-      name = "DeleteRemediationConfiguration",
+      sdk_operation = "DeleteRemediationConfiguration",
       method = "DELETE",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments/{policy_assignment_id}/remediation-configuration",
       content_type = "application/json",
@@ -546,7 +546,7 @@ return {
       response = { ref = "DeleteRemediationConfigurationResponse" },
     },
     delete_stored_query = {
-      name = "DeleteStoredQuery",
+      sdk_operation = "DeleteStoredQuery",
       method = "DELETE",
       path = "/v1/resource-manager/domains/{domain_id}/stored-queries/{query_id}",
       content_type = "application/json",
@@ -556,7 +556,7 @@ return {
       response = { ref = "DeleteStoredQueryResponse" },
     },
     delete_tracker_config = {
-      name = "DeleteTrackerConfig",
+      sdk_operation = "DeleteTrackerConfig",
       method = "DELETE",
       path = "/v1/resource-manager/domains/{domain_id}/tracker-config",
       content_type = "application/json",
@@ -564,7 +564,7 @@ return {
       response = { ref = "DeleteTrackerConfigResponse" },
     },
     disable_policy_assignment = {
-      name = "DisablePolicyAssignment",
+      sdk_operation = "DisablePolicyAssignment",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments/{policy_assignment_id}/disable",
       content_type = "application/json",
@@ -574,7 +574,7 @@ return {
       response = { ref = "DisablePolicyAssignmentResponse" },
     },
     enable_policy_assignment = {
-      name = "EnablePolicyAssignment",
+      sdk_operation = "EnablePolicyAssignment",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments/{policy_assignment_id}/enable",
       content_type = "application/json",
@@ -584,7 +584,7 @@ return {
       response = { ref = "EnablePolicyAssignmentResponse" },
     },
     list_aggregate_compliance_by_policy_assignment = {
-      name = "ListAggregateComplianceByPolicyAssignment",
+      sdk_operation = "ListAggregateComplianceByPolicyAssignment",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/aggregate-data/policy-assignments/compliance",
       content_type = "application/json",
@@ -599,7 +599,7 @@ return {
       response = { ref = "ListAggregateComplianceByPolicyAssignmentResponse" },
     },
     list_aggregate_discovered_resources = {
-      name = "ListAggregateDiscoveredResources",
+      sdk_operation = "ListAggregateDiscoveredResources",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/aggregate-data/aggregate-discovered-resources",
       content_type = "application/json",
@@ -616,7 +616,7 @@ return {
       response = { ref = "ListAggregateDiscoveredResourcesResponse" },
     },
     list_aggregation_authorizations = {
-      name = "ListAggregationAuthorizations",
+      sdk_operation = "ListAggregationAuthorizations",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/aggregation-authorization",
       content_type = "application/json",
@@ -629,7 +629,7 @@ return {
       response = { ref = "ListAggregationAuthorizationsResponse" },
     },
     list_all_providers = {
-      name = "ListAllProviders",
+      sdk_operation = "ListAllProviders",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/all-providers",
       content_type = "application/json",
@@ -642,7 +642,7 @@ return {
       response = { ref = "ListAllProvidersResponse" },
     },
     list_all_resources = {
-      name = "ListAllResources",
+      sdk_operation = "ListAllResources",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/all-resources",
       content_type = "application/json",
@@ -660,7 +660,7 @@ return {
       response = { ref = "ListAllResourcesResponse" },
     },
     list_all_tags = {
-      name = "ListAllTags",
+      sdk_operation = "ListAllTags",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/all-resources/tags",
       content_type = "application/json",
@@ -673,7 +673,7 @@ return {
       response = { ref = "ListAllTagsResponse" },
     },
     list_built_in_conformance_pack_templates = {
-      name = "ListBuiltInConformancePackTemplates",
+      sdk_operation = "ListBuiltInConformancePackTemplates",
       method = "GET",
       path = "/v1/resource-manager/conformance-packs/templates",
       content_type = "application/json",
@@ -687,7 +687,7 @@ return {
       response = { ref = "ListBuiltInConformancePackTemplatesResponse" },
     },
     list_built_in_policy_definitions = {
-      name = "ListBuiltInPolicyDefinitions",
+      sdk_operation = "ListBuiltInPolicyDefinitions",
       method = "GET",
       path = "/v1/resource-manager/policy-definitions",
       content_type = "application/json",
@@ -700,7 +700,7 @@ return {
       response = { ref = "ListBuiltInPolicyDefinitionsResponse" },
     },
     list_configuration_aggregators = {
-      name = "ListConfigurationAggregators",
+      sdk_operation = "ListConfigurationAggregators",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators",
       content_type = "application/json",
@@ -713,7 +713,7 @@ return {
       response = { ref = "ListConfigurationAggregatorsResponse" },
     },
     list_conformance_pack_compliance_by_pack_id = {
-      name = "ListConformancePackComplianceByPackId",
+      sdk_operation = "ListConformancePackComplianceByPackId",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/conformance-packs/{conformance_pack_id}/compliance",
       content_type = "application/json",
@@ -727,7 +727,7 @@ return {
       response = { ref = "ListConformancePackComplianceByPackIdResponse" },
     },
     list_conformance_pack_compliance_details_by_pack_id = {
-      name = "ListConformancePackComplianceDetailsByPackId",
+      sdk_operation = "ListConformancePackComplianceDetailsByPackId",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/conformance-packs/{conformance_pack_id}/compliance/details",
       content_type = "application/json",
@@ -741,7 +741,7 @@ return {
       response = { ref = "ListConformancePackComplianceDetailsByPackIdResponse" },
     },
     list_conformance_pack_compliance_scores = {
-      name = "ListConformancePackComplianceScores",
+      sdk_operation = "ListConformancePackComplianceScores",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/conformance-packs/scores",
       content_type = "application/json",
@@ -754,7 +754,7 @@ return {
       response = { ref = "ListConformancePackComplianceScoresResponse" },
     },
     list_conformance_packs = {
-      name = "ListConformancePacks",
+      sdk_operation = "ListConformancePacks",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/conformance-packs",
       content_type = "application/json",
@@ -767,7 +767,7 @@ return {
       response = { ref = "ListConformancePacksResponse" },
     },
     list_organization_conformance_pack_statuses = {
-      name = "ListOrganizationConformancePackStatuses",
+      sdk_operation = "ListOrganizationConformancePackStatuses",
       method = "GET",
       path = "/v1/resource-manager/organizations/{organization_id}/conformance-packs/statuses",
       content_type = "application/json",
@@ -782,7 +782,7 @@ return {
       response = { ref = "ListOrganizationConformancePackStatusesResponse" },
     },
     list_organization_conformance_packs = {
-      name = "ListOrganizationConformancePacks",
+      sdk_operation = "ListOrganizationConformancePacks",
       method = "GET",
       path = "/v1/resource-manager/organizations/{organization_id}/conformance-packs",
       content_type = "application/json",
@@ -797,7 +797,7 @@ return {
       response = { ref = "ListOrganizationConformancePacksResponse" },
     },
     list_organization_policy_assignments = {
-      name = "ListOrganizationPolicyAssignments",
+      sdk_operation = "ListOrganizationPolicyAssignments",
       method = "GET",
       path = "/v1/resource-manager/organizations/{organization_id}/policy-assignments",
       content_type = "application/json",
@@ -812,7 +812,7 @@ return {
       response = { ref = "ListOrganizationPolicyAssignmentsResponse" },
     },
     list_pending_aggregation_requests = {
-      name = "ListPendingAggregationRequests",
+      sdk_operation = "ListPendingAggregationRequests",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/pending-aggregation-request",
       content_type = "application/json",
@@ -825,7 +825,7 @@ return {
       response = { ref = "ListPendingAggregationRequestsResponse" },
     },
     list_policy_assignments = {
-      name = "ListPolicyAssignments",
+      sdk_operation = "ListPolicyAssignments",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments",
       content_type = "application/json",
@@ -838,7 +838,7 @@ return {
       response = { ref = "ListPolicyAssignmentsResponse" },
     },
     list_policy_states_by_assignment_id = {
-      name = "ListPolicyStatesByAssignmentId",
+      sdk_operation = "ListPolicyStatesByAssignmentId",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments/{policy_assignment_id}/policy-states",
       content_type = "application/json",
@@ -854,7 +854,7 @@ return {
       response = { ref = "ListPolicyStatesByAssignmentIdResponse" },
     },
     list_policy_states_by_domain_id = {
-      name = "ListPolicyStatesByDomainId",
+      sdk_operation = "ListPolicyStatesByDomainId",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/policy-states",
       content_type = "application/json",
@@ -869,7 +869,7 @@ return {
       response = { ref = "ListPolicyStatesByDomainIdResponse" },
     },
     list_policy_states_by_resource_id = {
-      name = "ListPolicyStatesByResourceId",
+      sdk_operation = "ListPolicyStatesByResourceId",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/resources/{resource_id}/policy-states",
       content_type = "application/json",
@@ -883,7 +883,7 @@ return {
       response = { ref = "ListPolicyStatesByResourceIdResponse" },
     },
     list_policy_states_statistics = {
-      name = "ListPolicyStatesStatistics",
+      sdk_operation = "ListPolicyStatesStatistics",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/policy-states/statistics",
       content_type = "application/json",
@@ -891,7 +891,7 @@ return {
       response = { ref = "ListPolicyStatesStatisticsResponse" },
     },
     list_providers = {
-      name = "ListProviders",
+      sdk_operation = "ListProviders",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/providers",
       content_type = "application/json",
@@ -905,7 +905,7 @@ return {
       response = { ref = "ListProvidersResponse" },
     },
     list_regions = {
-      name = "ListRegions",
+      sdk_operation = "ListRegions",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/regions",
       content_type = "application/json",
@@ -918,7 +918,7 @@ return {
       response = { ref = "ListRegionsResponse" },
     },
     list_remediation_exceptions = {
-      name = "ListRemediationExceptions",
+      sdk_operation = "ListRemediationExceptions",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments/{policy_assignment_id}/remediation-exception",
       content_type = "application/json",
@@ -932,7 +932,7 @@ return {
       response = { ref = "ListRemediationExceptionsResponse" },
     },
     list_remediation_execution_statuses = {
-      name = "ListRemediationExecutionStatuses",
+      sdk_operation = "ListRemediationExecutionStatuses",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments/{policy_assignment_id}/remediation-execution-statuses",
       content_type = "application/json",
@@ -947,7 +947,7 @@ return {
       response = { ref = "ListRemediationExecutionStatusesResponse" },
     },
     list_resources = {
-      name = "ListResources",
+      sdk_operation = "ListResources",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/provider/{provider}/type/{type}/resources",
       content_type = "application/json",
@@ -964,7 +964,7 @@ return {
       response = { ref = "ListResourcesResponse" },
     },
     list_resources_by_tag = {
-      name = "ListResourcesByTag",
+      sdk_operation = "ListResourcesByTag",
       method = "POST",
       path = "/v1/resource-manager/{resource_type}/resource-instances/filter",
       content_type = "application/json",
@@ -981,7 +981,7 @@ return {
       response = { ref = "ListResourcesByTagResponse" },
     },
     list_schemas = {
-      name = "ListSchemas",
+      sdk_operation = "ListSchemas",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/schemas",
       content_type = "application/json",
@@ -993,7 +993,7 @@ return {
       response = { ref = "ListSchemasResponse" },
     },
     list_stored_queries = {
-      name = "ListStoredQueries",
+      sdk_operation = "ListStoredQueries",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/stored-queries",
       content_type = "application/json",
@@ -1006,7 +1006,7 @@ return {
       response = { ref = "ListStoredQueriesResponse" },
     },
     list_tags_for_resource = {
-      name = "ListTagsForResource",
+      sdk_operation = "ListTagsForResource",
       method = "GET",
       path = "/v1/resource-manager/{resource_type}/{resource_id}/tags",
       content_type = "application/json",
@@ -1017,7 +1017,7 @@ return {
       response = { ref = "ListTagsForResourceResponse" },
     },
     list_tags_for_resource_type = {
-      name = "ListTagsForResourceType",
+      sdk_operation = "ListTagsForResourceType",
       method = "GET",
       path = "/v1/resource-manager/{resource_type}/tags",
       content_type = "application/json",
@@ -1030,7 +1030,7 @@ return {
       response = { ref = "ListTagsForResourceTypeResponse" },
     },
     list_tracked_resource_tags = {
-      name = "ListTrackedResourceTags",
+      sdk_operation = "ListTrackedResourceTags",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/tracked-resources/tags",
       content_type = "application/json",
@@ -1044,7 +1044,7 @@ return {
       response = { ref = "ListTrackedResourceTagsResponse" },
     },
     list_tracked_resources = {
-      name = "ListTrackedResources",
+      sdk_operation = "ListTrackedResources",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/tracked-resources",
       content_type = "application/json",
@@ -1063,7 +1063,7 @@ return {
       response = { ref = "ListTrackedResourcesResponse" },
     },
     run_aggregate_resource_query = {
-      name = "RunAggregateResourceQuery",
+      sdk_operation = "RunAggregateResourceQuery",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/{aggregator_id}/run-query",
       content_type = "application/json",
@@ -1075,7 +1075,7 @@ return {
       response = { ref = "RunAggregateResourceQueryResponse" },
     },
     run_evaluation_by_policy_assignment_id = {
-      name = "RunEvaluationByPolicyAssignmentId",
+      sdk_operation = "RunEvaluationByPolicyAssignmentId",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments/{policy_assignment_id}/policy-states/run-evaluation",
       content_type = "application/json",
@@ -1085,7 +1085,7 @@ return {
       response = { ref = "RunEvaluationByPolicyAssignmentIdResponse" },
     },
     run_query = {
-      name = "RunQuery",
+      sdk_operation = "RunQuery",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/run-query",
       content_type = "application/json",
@@ -1096,7 +1096,7 @@ return {
       response = { ref = "RunQueryResponse" },
     },
     run_remediation_execution = {
-      name = "RunRemediationExecution",
+      sdk_operation = "RunRemediationExecution",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments/{policy_assignment_id}/remediation-execution",
       content_type = "application/json",
@@ -1109,7 +1109,7 @@ return {
       response = { ref = "RunRemediationExecutionResponse" },
     },
     show_aggregate_compliance_details_by_policy_assignment = {
-      name = "ShowAggregateComplianceDetailsByPolicyAssignment",
+      sdk_operation = "ShowAggregateComplianceDetailsByPolicyAssignment",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/aggregate-data/policy-states/compliance-details",
       content_type = "application/json",
@@ -1127,7 +1127,7 @@ return {
       response = { ref = "ShowAggregateComplianceDetailsByPolicyAssignmentResponse" },
     },
     show_aggregate_discovered_resource_counts = {
-      name = "ShowAggregateDiscoveredResourceCounts",
+      sdk_operation = "ShowAggregateDiscoveredResourceCounts",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/aggregate-data/aggregate-discovered-resource-counts",
       content_type = "application/json",
@@ -1140,7 +1140,7 @@ return {
       response = { ref = "ShowAggregateDiscoveredResourceCountsResponse" },
     },
     show_aggregate_policy_assignment_detail = {
-      name = "ShowAggregatePolicyAssignmentDetail",
+      sdk_operation = "ShowAggregatePolicyAssignmentDetail",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/aggregate-data/policy-assignment/detail",
       content_type = "application/json",
@@ -1153,7 +1153,7 @@ return {
       response = { ref = "ShowAggregatePolicyAssignmentDetailResponse" },
     },
     show_aggregate_policy_state_compliance_summary = {
-      name = "ShowAggregatePolicyStateComplianceSummary",
+      sdk_operation = "ShowAggregatePolicyStateComplianceSummary",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/aggregate-data/policy-states/compliance-summary",
       content_type = "application/json",
@@ -1166,7 +1166,7 @@ return {
       response = { ref = "ShowAggregatePolicyStateComplianceSummaryResponse" },
     },
     show_aggregate_resource_config = {
-      name = "ShowAggregateResourceConfig",
+      sdk_operation = "ShowAggregateResourceConfig",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/aggregate-resource-config",
       content_type = "application/json",
@@ -1178,7 +1178,7 @@ return {
       response = { ref = "ShowAggregateResourceConfigResponse" },
     },
     show_built_in_conformance_pack_template = {
-      name = "ShowBuiltInConformancePackTemplate",
+      sdk_operation = "ShowBuiltInConformancePackTemplate",
       method = "GET",
       path = "/v1/resource-manager/conformance-packs/templates/{template_id}",
       content_type = "application/json",
@@ -1189,7 +1189,7 @@ return {
       response = { ref = "ShowBuiltInConformancePackTemplateResponse" },
     },
     show_built_in_policy_definition = {
-      name = "ShowBuiltInPolicyDefinition",
+      sdk_operation = "ShowBuiltInPolicyDefinition",
       method = "GET",
       path = "/v1/resource-manager/policy-definitions/{policy_definition_id}",
       content_type = "application/json",
@@ -1200,7 +1200,7 @@ return {
       response = { ref = "ShowBuiltInPolicyDefinitionResponse" },
     },
     show_configuration_aggregator = {
-      name = "ShowConfigurationAggregator",
+      sdk_operation = "ShowConfigurationAggregator",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/{aggregator_id}",
       content_type = "application/json",
@@ -1210,7 +1210,7 @@ return {
       response = { ref = "ShowConfigurationAggregatorResponse" },
     },
     show_configuration_aggregator_sources_status = {
-      name = "ShowConfigurationAggregatorSourcesStatus",
+      sdk_operation = "ShowConfigurationAggregatorSourcesStatus",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/{aggregator_id}/aggregator-sources-status",
       content_type = "application/json",
@@ -1223,7 +1223,7 @@ return {
       response = { ref = "ShowConfigurationAggregatorSourcesStatusResponse" },
     },
     show_conformance_pack = {
-      name = "ShowConformancePack",
+      sdk_operation = "ShowConformancePack",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/conformance-packs/{conformance_pack_id}",
       content_type = "application/json",
@@ -1233,7 +1233,7 @@ return {
       response = { ref = "ShowConformancePackResponse" },
     },
     show_evaluation_state_by_assignment_id = {
-      name = "ShowEvaluationStateByAssignmentId",
+      sdk_operation = "ShowEvaluationStateByAssignmentId",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments/{policy_assignment_id}/policy-states/evaluation-state",
       content_type = "application/json",
@@ -1243,7 +1243,7 @@ return {
       response = { ref = "ShowEvaluationStateByAssignmentIdResponse" },
     },
     show_organization_conformance_pack = {
-      name = "ShowOrganizationConformancePack",
+      sdk_operation = "ShowOrganizationConformancePack",
       method = "GET",
       path = "/v1/resource-manager/organizations/{organization_id}/conformance-packs/{conformance_pack_id}",
       content_type = "application/json",
@@ -1254,7 +1254,7 @@ return {
       response = { ref = "ShowOrganizationConformancePackResponse" },
     },
     show_organization_conformance_pack_detailed_statuses = {
-      name = "ShowOrganizationConformancePackDetailedStatuses",
+      sdk_operation = "ShowOrganizationConformancePackDetailedStatuses",
       method = "GET",
       path = "/v1/resource-manager/organizations/{organization_id}/conformance-packs/detailed-statuses",
       content_type = "application/json",
@@ -1269,7 +1269,7 @@ return {
       response = { ref = "ShowOrganizationConformancePackDetailedStatusesResponse" },
     },
     show_organization_policy_assignment = {
-      name = "ShowOrganizationPolicyAssignment",
+      sdk_operation = "ShowOrganizationPolicyAssignment",
       method = "GET",
       path = "/v1/resource-manager/organizations/{organization_id}/policy-assignments/{organization_policy_assignment_id}",
       content_type = "application/json",
@@ -1280,7 +1280,7 @@ return {
       response = { ref = "ShowOrganizationPolicyAssignmentResponse" },
     },
     show_organization_policy_assignment_detailed_status = {
-      name = "ShowOrganizationPolicyAssignmentDetailedStatus",
+      sdk_operation = "ShowOrganizationPolicyAssignmentDetailedStatus",
       method = "GET",
       path = "/v1/resource-manager/organizations/{organization_id}/policy-assignment-detailed-status",
       content_type = "application/json",
@@ -1295,7 +1295,7 @@ return {
       response = { ref = "ShowOrganizationPolicyAssignmentDetailedStatusResponse" },
     },
     show_organization_policy_assignment_statuses = {
-      name = "ShowOrganizationPolicyAssignmentStatuses",
+      sdk_operation = "ShowOrganizationPolicyAssignmentStatuses",
       method = "GET",
       path = "/v1/resource-manager/organizations/{organization_id}/policy-assignment-statuses",
       content_type = "application/json",
@@ -1309,7 +1309,7 @@ return {
       response = { ref = "ShowOrganizationPolicyAssignmentStatusesResponse" },
     },
     show_policy_assignment = {
-      name = "ShowPolicyAssignment",
+      sdk_operation = "ShowPolicyAssignment",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments/{policy_assignment_id}",
       content_type = "application/json",
@@ -1319,7 +1319,7 @@ return {
       response = { ref = "ShowPolicyAssignmentResponse" },
     },
     show_remediation_configuration = {
-      name = "ShowRemediationConfiguration",
+      sdk_operation = "ShowRemediationConfiguration",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments/{policy_assignment_id}/remediation-configuration",
       content_type = "application/json",
@@ -1329,7 +1329,7 @@ return {
       response = { ref = "ShowRemediationConfigurationResponse" },
     },
     show_resource_by_id = {
-      name = "ShowResourceById",
+      sdk_operation = "ShowResourceById",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/provider/{provider}/type/{type}/resources/{resource_id}",
       content_type = "application/json",
@@ -1341,7 +1341,7 @@ return {
       response = { ref = "ShowResourceByIdResponse" },
     },
     show_resource_detail = {
-      name = "ShowResourceDetail",
+      sdk_operation = "ShowResourceDetail",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/all-resources/{resource_id}",
       content_type = "application/json",
@@ -1351,7 +1351,7 @@ return {
       response = { ref = "ShowResourceDetailResponse" },
     },
     show_resource_history = {
-      name = "ShowResourceHistory",
+      sdk_operation = "ShowResourceHistory",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/resources/{resource_id}/history",
       content_type = "application/json",
@@ -1366,7 +1366,7 @@ return {
       response = { ref = "ShowResourceHistoryResponse" },
     },
     show_resource_relations = {
-      name = "ShowResourceRelations",
+      sdk_operation = "ShowResourceRelations",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/resources/{resource_id}/relations",
       content_type = "application/json",
@@ -1379,7 +1379,7 @@ return {
       response = { ref = "ShowResourceRelationsResponse" },
     },
     show_resource_relations_detail = {
-      name = "ShowResourceRelationsDetail",
+      sdk_operation = "ShowResourceRelationsDetail",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/all-resources/{resource_id}/relations",
       content_type = "application/json",
@@ -1392,7 +1392,7 @@ return {
       response = { ref = "ShowResourceRelationsDetailResponse" },
     },
     show_stored_query = {
-      name = "ShowStoredQuery",
+      sdk_operation = "ShowStoredQuery",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/stored-queries/{query_id}",
       content_type = "application/json",
@@ -1402,7 +1402,7 @@ return {
       response = { ref = "ShowStoredQueryResponse" },
     },
     show_tracked_resource_detail = {
-      name = "ShowTrackedResourceDetail",
+      sdk_operation = "ShowTrackedResourceDetail",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/tracked-resources/{resource_id}",
       content_type = "application/json",
@@ -1412,7 +1412,7 @@ return {
       response = { ref = "ShowTrackedResourceDetailResponse" },
     },
     show_tracker_config = {
-      name = "ShowTrackerConfig",
+      sdk_operation = "ShowTrackerConfig",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/tracker-config",
       content_type = "application/json",
@@ -1420,7 +1420,7 @@ return {
       response = { ref = "ShowTrackerConfigResponse" },
     },
     tag_resource = {
-      name = "TagResource",
+      sdk_operation = "TagResource",
       method = "POST",
       path = "/v1/resource-manager/{resource_type}/{resource_id}/tags/create",
       content_type = "application/json",
@@ -1433,7 +1433,7 @@ return {
       response = { ref = "TagResourceResponse" },
     },
     un_tag_resource = {
-      name = "UnTagResource",
+      sdk_operation = "UnTagResource",
       method = "POST",
       path = "/v1/resource-manager/{resource_type}/{resource_id}/tags/delete",
       content_type = "application/json",
@@ -1446,7 +1446,7 @@ return {
       response = { ref = "UnTagResourceResponse" },
     },
     update_configuration_aggregator = {
-      name = "UpdateConfigurationAggregator",
+      sdk_operation = "UpdateConfigurationAggregator",
       method = "PUT",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/{aggregator_id}",
       content_type = "application/json",
@@ -1461,7 +1461,7 @@ return {
       response = { ref = "UpdateConfigurationAggregatorResponse" },
     },
     update_conformance_pack = {
-      name = "UpdateConformancePack",
+      sdk_operation = "UpdateConformancePack",
       method = "PUT",
       path = "/v1/resource-manager/domains/{domain_id}/conformance-packs/{conformance_pack_id}",
       content_type = "application/json",
@@ -1474,7 +1474,7 @@ return {
       response = { ref = "UpdateConformancePackResponse" },
     },
     update_organization_conformance_pack = {
-      name = "UpdateOrganizationConformancePack",
+      sdk_operation = "UpdateOrganizationConformancePack",
       method = "PUT",
       path = "/v1/resource-manager/organizations/{organization_id}/conformance-packs/{conformance_pack_id}",
       content_type = "application/json",
@@ -1489,7 +1489,7 @@ return {
       response = { ref = "UpdateOrganizationConformancePackResponse" },
     },
     update_organization_policy_assignment = {
-      name = "UpdateOrganizationPolicyAssignment",
+      sdk_operation = "UpdateOrganizationPolicyAssignment",
       method = "PUT",
       path = "/v1/resource-manager/organizations/{organization_id}/policy-assignments/{organization_policy_assignment_id}",
       content_type = "application/json",
@@ -1505,7 +1505,7 @@ return {
       response = { ref = "UpdateOrganizationPolicyAssignmentResponse" },
     },
     update_policy_assignment = {
-      name = "UpdatePolicyAssignment",
+      sdk_operation = "UpdatePolicyAssignment",
       method = "PUT",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments/{policy_assignment_id}",
       content_type = "application/json",
@@ -1526,7 +1526,7 @@ return {
       response = { ref = "UpdatePolicyAssignmentResponse" },
     },
     update_policy_state = {
-      name = "UpdatePolicyState",
+      sdk_operation = "UpdatePolicyState",
       method = "PUT",
       path = "/v1/resource-manager/domains/{domain_id}/policy-states",
       content_type = "application/json",
@@ -1543,7 +1543,7 @@ return {
       response = { ref = "UpdatePolicyStateResponse" },
     },
     update_stored_query = {
-      name = "UpdateStoredQuery",
+      sdk_operation = "UpdateStoredQuery",
       method = "PUT",
       path = "/v1/resource-manager/domains/{domain_id}/stored-queries/{query_id}",
       content_type = "application/json",

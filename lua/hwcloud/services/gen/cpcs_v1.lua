@@ -27,7 +27,7 @@ return {
   },
   operations = {
     add_cluster_port = {
-      name = "AddClusterPort",
+      sdk_operation = "AddClusterPort",
       method = "POST",
       path = "/v1/{project_id}/dew/cpcs/cluster/{cluster_id}/port",
       content_type = "application/json",
@@ -39,7 +39,7 @@ return {
       response = { ref = "AddClusterPortResponse" },
     },
     associate_apps = {
-      name = "AssociateApps",
+      sdk_operation = "AssociateApps",
       method = "POST",
       path = "/v1/{project_id}/dew/cpcs/associate-apps",
       content_type = "application/json",
@@ -51,7 +51,7 @@ return {
       response = { ref = "AssociateAppsResponse" },
     },
     authorize_access_keys = {
-      name = "AuthorizeAccessKeys",
+      sdk_operation = "AuthorizeAccessKeys",
       method = "POST",
       path = "/v1/{project_id}/dew/cpcs/cluster/{cluster_id}/authorize-access-keys",
       content_type = "application/json",
@@ -64,7 +64,7 @@ return {
       response = { ref = "AuthorizeAccessKeysResponse" },
     },
     batch_disable_access_keys = {
-      name = "BatchDisableAccessKeys",
+      sdk_operation = "BatchDisableAccessKeys",
       method = "POST",
       path = "/v1/{project_id}/dew/cpcs/apps/{app_id}/access-keys/disable",
       content_type = "application/json",
@@ -76,7 +76,7 @@ return {
       response = { ref = "BatchDisableAccessKeysResponse" },
     },
     batch_enable_access_keys = {
-      name = "BatchEnableAccessKeys",
+      sdk_operation = "BatchEnableAccessKeys",
       method = "POST",
       path = "/v1/{project_id}/dew/cpcs/apps/{app_id}/access-keys/enable",
       content_type = "application/json",
@@ -88,7 +88,7 @@ return {
       response = { ref = "BatchEnableAccessKeysResponse" },
     },
     cancel_authorize_access_keys = {
-      name = "CancelAuthorizeAccessKeys",
+      sdk_operation = "CancelAuthorizeAccessKeys",
       method = "POST",
       path = "/v1/{project_id}/dew/cpcs/cluster/{cluster_id}/de-authorize-access-keys",
       content_type = "application/json",
@@ -101,7 +101,7 @@ return {
       response = { ref = "CancelAuthorizeAccessKeysResponse" },
     },
     check_cluster_port = {
-      name = "CheckClusterPort",
+      sdk_operation = "CheckClusterPort",
       method = "PUT",
       path = "/v1/{project_id}/dew/cpcs/cluster/{cluster_id}/port/{id}",
       content_type = "application/json",
@@ -112,7 +112,7 @@ return {
       response = { ref = "CheckClusterPortResponse" },
     },
     create_app = {
-      name = "CreateApp",
+      sdk_operation = "CreateApp",
       method = "POST",
       path = "/v1/{project_id}/dew/cpcs/apps",
       content_type = "application/json",
@@ -128,7 +128,7 @@ return {
       response = { ref = "CreateAppResponse" },
     },
     create_app_access_key = {
-      name = "CreateAppAccessKey",
+      sdk_operation = "CreateAppAccessKey",
       method = "POST",
       path = "/v1/{project_id}/dew/cpcs/apps/{app_id}/access-keys",
       content_type = "application/json",
@@ -142,7 +142,7 @@ return {
       response = { ref = "CreateAppAccessKeyResponse" },
     },
     create_cluster = {
-      name = "CreateCluster",
+      sdk_operation = "CreateCluster",
       method = "POST",
       path = "/v1/{project_id}/dew/cpcs/cluster",
       content_type = "application/json",
@@ -169,7 +169,7 @@ return {
       response = { ref = "CreateClusterResponse" },
     },
     delete_access_key = {
-      name = "DeleteAccessKey",
+      sdk_operation = "DeleteAccessKey",
       method = "DELETE",
       path = "/v1/{project_id}/dew/cpcs/apps/{app_id}/access-keys/{access_key_id}",
       content_type = "application/json",
@@ -180,7 +180,7 @@ return {
       response = { type = "any" },
     },
     delete_app = {
-      name = "DeleteApp",
+      sdk_operation = "DeleteApp",
       method = "DELETE",
       path = "/v1/{project_id}/dew/cpcs/apps/{app_id}",
       content_type = "application/json",
@@ -190,7 +190,7 @@ return {
       response = { ref = "DeleteAppResponse" },
     },
     delete_ccsp_cluster = {
-      name = "DeleteCcspCluster",
+      sdk_operation = "DeleteCcspCluster",
       method = "DELETE",
       path = "/v1/{project_id}/dew/cpcs/cluster/{cluster_id}",
       content_type = "application/json",
@@ -200,7 +200,7 @@ return {
       response = { ref = "DeleteCcspClusterResponse" },
     },
     delete_cluster_port = {
-      name = "DeleteClusterPort",
+      sdk_operation = "DeleteClusterPort",
       method = "DELETE",
       path = "/v1/{project_id}/dew/cpcs/cluster/{cluster_id}/port/{id}",
       content_type = "application/json",
@@ -212,7 +212,7 @@ return {
       response = { ref = "DeleteClusterPortResponse" },
     },
     disable_ccsp_instance = {
-      name = "DisableCcspInstance",
+      sdk_operation = "DisableCcspInstance",
       method = "POST",
       path = "/v1/{project_id}/dew/cpcs/instances/{instance_id}/disable",
       content_type = "application/json",
@@ -222,7 +222,7 @@ return {
       response = { ref = "DisableCcspInstanceResponse" },
     },
     disassociate_apps = {
-      name = "DisassociateApps",
+      sdk_operation = "DisassociateApps",
       method = "POST",
       path = "/v1/{project_id}/dew/cpcs/disassociate-apps",
       content_type = "application/json",
@@ -234,7 +234,7 @@ return {
       response = { ref = "DisassociateAppsResponse" },
     },
     enable_ccsp_instance = {
-      name = "EnableCcspInstance",
+      sdk_operation = "EnableCcspInstance",
       method = "POST",
       path = "/v1/{project_id}/dew/cpcs/instances/{instance_id}/enable",
       content_type = "application/json",
@@ -244,7 +244,7 @@ return {
       response = { ref = "EnableCcspInstanceResponse" },
     },
     list_ccsp_tenant_images = {
-      name = "ListCcspTenantImages",
+      sdk_operation = "ListCcspTenantImages",
       method = "GET",
       path = "/v1/{project_id}/dew/cpcs/images",
       content_type = "application/json",
@@ -260,7 +260,7 @@ return {
       response = { ref = "ListCcspTenantImagesResponse" },
     },
     list_cluster_port = {
-      name = "ListClusterPort",
+      sdk_operation = "ListClusterPort",
       method = "GET",
       path = "/v1/{project_id}/dew/cpcs/cluster/{cluster_id}/port",
       content_type = "application/json",
@@ -270,7 +270,7 @@ return {
       response = { ref = "ListClusterPortResponse" },
     },
     show_access_key = {
-      name = "ShowAccessKey",
+      sdk_operation = "ShowAccessKey",
       method = "GET",
       path = "/v1/{project_id}/dew/cpcs/apps/{app_id}/access-keys/{access_key_id}",
       content_type = "application/json",
@@ -281,7 +281,7 @@ return {
       response = { ref = "ShowAccessKeyResponse" },
     },
     show_app_access_key_list = {
-      name = "ShowAppAccessKeyList",
+      sdk_operation = "ShowAppAccessKeyList",
       method = "GET",
       path = "/v1/{project_id}/dew/cpcs/apps/{app_id}/access-keys",
       content_type = "application/json",
@@ -296,7 +296,7 @@ return {
       response = { ref = "ShowAppAccessKeyListResponse" },
     },
     show_app_list = {
-      name = "ShowAppList",
+      sdk_operation = "ShowAppList",
       method = "GET",
       path = "/v1/{project_id}/dew/cpcs/apps",
       content_type = "application/json",
@@ -311,7 +311,7 @@ return {
       response = { ref = "ShowAppListResponse" },
     },
     show_association_list = {
-      name = "ShowAssociationList",
+      sdk_operation = "ShowAssociationList",
       method = "GET",
       path = "/v1/{project_id}/dew/cpcs/associations",
       content_type = "application/json",
@@ -326,7 +326,7 @@ return {
       response = { ref = "ShowAssociationListResponse" },
     },
     show_audit_log = {
-      name = "ShowAuditLog",
+      sdk_operation = "ShowAuditLog",
       method = "GET",
       path = "/v1/{project_id}/dew/cpcs/platform/audit-log",
       content_type = "application/json",
@@ -339,7 +339,7 @@ return {
       response = { ref = "ShowAuditLogResponse" },
     },
     show_available_az = {
-      name = "ShowAvailableAz",
+      sdk_operation = "ShowAvailableAz",
       method = "GET",
       path = "/v1/{project_id}/dew/cpcs/az",
       content_type = "application/json",
@@ -347,7 +347,7 @@ return {
       response = { ref = "ShowAvailableAzResponse" },
     },
     show_ccsp_cluster = {
-      name = "ShowCcspCluster",
+      sdk_operation = "ShowCcspCluster",
       method = "GET",
       path = "/v1/{project_id}/dew/cpcs/cluster/{cluster_id}",
       content_type = "application/json",
@@ -357,7 +357,7 @@ return {
       response = { ref = "ShowCcspClusterResponse" },
     },
     show_ccsp_cluster_list = {
-      name = "ShowCcspClusterList",
+      sdk_operation = "ShowCcspClusterList",
       method = "GET",
       path = "/v1/{project_id}/dew/cpcs/cluster",
       content_type = "application/json",
@@ -372,7 +372,7 @@ return {
       response = { ref = "ShowCcspClusterListResponse" },
     },
     show_ccsp_instance_info = {
-      name = "ShowCcspInstanceInfo",
+      sdk_operation = "ShowCcspInstanceInfo",
       method = "GET",
       path = "/v1/{project_id}/dew/cpcs/instances",
       content_type = "application/json",
@@ -389,7 +389,7 @@ return {
       response = { ref = "ShowCcspInstanceInfoResponse" },
     },
     show_cluster_access_key_list = {
-      name = "ShowClusterAccessKeyList",
+      sdk_operation = "ShowClusterAccessKeyList",
       method = "GET",
       path = "/v1/{project_id}/dew/cpcs/cluster/{cluster_id}/access-keys",
       content_type = "application/json",
@@ -404,7 +404,7 @@ return {
       response = { ref = "ShowClusterAccessKeyListResponse" },
     },
     show_cluster_uri = {
-      name = "ShowClusterUri",
+      sdk_operation = "ShowClusterUri",
       method = "GET",
       path = "/v1/{project_id}/dew/cpcs/cluster/{cluster_id}/uri",
       content_type = "application/json",
@@ -414,7 +414,7 @@ return {
       response = { ref = "ShowClusterUriResponse" },
     },
     show_resource_detail_access_key = {
-      name = "ShowResourceDetailAccessKey",
+      sdk_operation = "ShowResourceDetailAccessKey",
       method = "GET",
       path = "/v1/{project_id}/dew/cpcs/resource/access-key",
       content_type = "application/json",
@@ -432,7 +432,7 @@ return {
       response = { ref = "ShowResourceDetailAccessKeyResponse" },
     },
     show_resource_detail_certificate = {
-      name = "ShowResourceDetailCertificate",
+      sdk_operation = "ShowResourceDetailCertificate",
       method = "GET",
       path = "/v1/{project_id}/dew/cpcs/resource/certificates",
       content_type = "application/json",
@@ -450,7 +450,7 @@ return {
       response = { ref = "ShowResourceDetailCertificateResponse" },
     },
     show_resource_info = {
-      name = "ShowResourceInfo",
+      sdk_operation = "ShowResourceInfo",
       method = "GET",
       path = "/v1/{project_id}/dew/cpcs/resource-info",
       content_type = "application/json",
@@ -458,7 +458,7 @@ return {
       response = { ref = "ShowResourceInfoResponse" },
     },
     show_statistic_certificate = {
-      name = "ShowStatisticCertificate",
+      sdk_operation = "ShowStatisticCertificate",
       method = "GET",
       path = "/v1/{project_id}/dew/cpcs/certificate/statistic",
       content_type = "application/json",
@@ -477,7 +477,7 @@ return {
       response = { ref = "ShowStatisticCertificateResponse" },
     },
     show_statistic_interface = {
-      name = "ShowStatisticInterface",
+      sdk_operation = "ShowStatisticInterface",
       method = "GET",
       path = "/v1/{project_id}/dew/cpcs/interface/statistic",
       content_type = "application/json",
@@ -496,7 +496,7 @@ return {
       response = { ref = "ShowStatisticInterfaceResponse" },
     },
     show_statistic_resource = {
-      name = "ShowStatisticResource",
+      sdk_operation = "ShowStatisticResource",
       method = "GET",
       path = "/v1/{project_id}/dew/cpcs/resource/statistic",
       content_type = "application/json",
@@ -515,7 +515,7 @@ return {
       response = { ref = "ShowStatisticResourceResponse" },
     },
     show_statistic_secret_key = {
-      name = "ShowStatisticSecretKey",
+      sdk_operation = "ShowStatisticSecretKey",
       method = "GET",
       path = "/v1/{project_id}/dew/cpcs/secret-key/statistic",
       content_type = "application/json",
@@ -534,7 +534,7 @@ return {
       response = { ref = "ShowStatisticSecretKeyResponse" },
     },
     show_status_app = {
-      name = "ShowStatusApp",
+      sdk_operation = "ShowStatusApp",
       method = "GET",
       path = "/v1/{project_id}/dew/cpcs/app/status",
       content_type = "application/json",
@@ -551,7 +551,7 @@ return {
       response = { ref = "ShowStatusAppResponse" },
     },
     show_status_cluster = {
-      name = "ShowStatusCluster",
+      sdk_operation = "ShowStatusCluster",
       method = "GET",
       path = "/v1/{project_id}/dew/cpcs/cluster/status",
       content_type = "application/json",
@@ -568,7 +568,7 @@ return {
       response = { ref = "ShowStatusClusterResponse" },
     },
     show_status_instance = {
-      name = "ShowStatusInstance",
+      sdk_operation = "ShowStatusInstance",
       method = "GET",
       path = "/v1/{project_id}/dew/cpcs/instance/status",
       content_type = "application/json",
@@ -585,7 +585,7 @@ return {
       response = { ref = "ShowStatusInstanceResponse" },
     },
     show_status_service = {
-      name = "ShowStatusService",
+      sdk_operation = "ShowStatusService",
       method = "GET",
       path = "/v1/{project_id}/dew/cpcs/service/status",
       content_type = "application/json",
@@ -602,7 +602,7 @@ return {
       response = { ref = "ShowStatusServiceResponse" },
     },
     show_vm_monitor = {
-      name = "ShowVmMonitor",
+      sdk_operation = "ShowVmMonitor",
       method = "GET",
       path = "/v1/{project_id}/dew/cpcs/vm-monitor",
       content_type = "application/json",
@@ -619,7 +619,7 @@ return {
       response = { ref = "ShowVmMonitorResponse" },
     },
     switch_cpcs_token = {
-      name = "SwitchCpcsToken",
+      sdk_operation = "SwitchCpcsToken",
       method = "POST",
       path = "/v1/{project_id}/dew/cpcs/token/switch",
       content_type = "application/json",

@@ -167,7 +167,7 @@ return {
   },
   operations = {
     add_image_member = {
-      name = "AddImageMember",
+      sdk_operation = "AddImageMember",
       method = "POST",
       path = "/v1/{project_id}/cloud-phone/images/{image_id}/members",
       content_type = "application/json",
@@ -179,7 +179,7 @@ return {
       response = { ref = "AddImageMemberResponse" },
     },
     batch_create_tags = {
-      name = "BatchCreateTags",
+      sdk_operation = "BatchCreateTags",
       method = "POST",
       path = "/v1/{project_id}/{resource_type}/{resource_id}/tags/action",
       content_type = "application/json",
@@ -193,7 +193,7 @@ return {
       response = { ref = "BatchCreateTagsResponse" },
     },
     batch_delete_tags = {
-      name = "BatchDeleteTags",
+      sdk_operation = "BatchDeleteTags",
       method = "POST",
       path = "/v1/{project_id}/{resource_type}/{resource_id}/tags/action",
       content_type = "application/json",
@@ -207,7 +207,7 @@ return {
       response = { ref = "BatchDeleteTagsResponse" },
     },
     batch_export_cloud_phone_data = {
-      name = "BatchExportCloudPhoneData",
+      sdk_operation = "BatchExportCloudPhoneData",
       method = "POST",
       path = "/v1/{project_id}/cloud-phone/phones/batch-storage",
       content_type = "application/json",
@@ -218,7 +218,7 @@ return {
       response = { ref = "BatchExportCloudPhoneDataResponse" },
     },
     batch_import_cloud_phone_data = {
-      name = "BatchImportCloudPhoneData",
+      sdk_operation = "BatchImportCloudPhoneData",
       method = "POST",
       path = "/v1/{project_id}/cloud-phone/phones/batch-restore",
       content_type = "application/json",
@@ -229,7 +229,7 @@ return {
       response = { ref = "BatchImportCloudPhoneDataResponse" },
     },
     batch_show_phone_connect_infos = {
-      name = "BatchShowPhoneConnectInfos",
+      sdk_operation = "BatchShowPhoneConnectInfos",
       method = "POST",
       path = "/v1/{project_id}/cloud-phone/phones/batch-connection",
       content_type = "application/json",
@@ -241,7 +241,7 @@ return {
       response = { ref = "BatchShowPhoneConnectInfosResponse" },
     },
     change_cloud_phone_server = {
-      name = "ChangeCloudPhoneServer",
+      sdk_operation = "ChangeCloudPhoneServer",
       method = "POST",
       path = "/v2/{project_id}/cloud-phone/servers/{server_id}/change",
       content_type = "application/json",
@@ -266,7 +266,7 @@ return {
       response = { ref = "ChangeCloudPhoneServerResponse" },
     },
     change_cloud_phone_server_model = {
-      name = "ChangeCloudPhoneServerModel",
+      sdk_operation = "ChangeCloudPhoneServerModel",
       method = "POST",
       path = "/v1/{project_id}/cloud-phone/servers/change-server-model",
       content_type = "application/json",
@@ -280,7 +280,7 @@ return {
       response = { ref = "ChangeCloudPhoneServerModelResponse" },
     },
     create_cloud_phone_single_server = {
-      name = "CreateCloudPhoneSingleServer",
+      sdk_operation = "CreateCloudPhoneSingleServer",
       method = "POST",
       path = "/v2.1/{project_id}/cloud-phone/servers",
       content_type = "application/json",
@@ -301,7 +301,7 @@ return {
       response = { ref = "CreateCloudPhoneSingleServerResponse" },
     },
     create_net2_cloud_phone_server = {
-      name = "CreateNet2CloudPhoneServer",
+      sdk_operation = "CreateNet2CloudPhoneServer",
       method = "POST",
       path = "/v2/{project_id}/cloud-phone/servers",
       content_type = "application/json",
@@ -328,7 +328,7 @@ return {
       response = { ref = "CreateNet2CloudPhoneServerResponse" },
     },
     delete_cloud_phone_server = {
-      name = "DeleteCloudPhoneServer",
+      sdk_operation = "DeleteCloudPhoneServer",
       method = "DELETE",
       path = "/v2/{project_id}/cloud-phone/servers",
       content_type = "application/json",
@@ -339,7 +339,7 @@ return {
       response = { ref = "DeleteCloudPhoneServerResponse" },
     },
     delete_image = {
-      name = "DeleteImage",
+      sdk_operation = "DeleteImage",
       method = "DELETE",
       path = "/v1/{project_id}/cloud-phone/images/{image_id}",
       content_type = "application/json",
@@ -349,7 +349,7 @@ return {
       response = { ref = "DeleteImageResponse" },
     },
     delete_image_member = {
-      name = "DeleteImageMember",
+      sdk_operation = "DeleteImageMember",
       method = "DELETE",
       path = "/v1/{project_id}/cloud-phone/images/{image_id}/members/{member_id}",
       content_type = "application/json",
@@ -360,7 +360,7 @@ return {
       response = { ref = "DeleteImageMemberResponse" },
     },
     delete_share_apps = {
-      name = "DeleteShareApps",
+      sdk_operation = "DeleteShareApps",
       method = "DELETE",
       path = "/v1/{project_id}/cloud-phone/phones/share-apps",
       content_type = "application/json",
@@ -372,7 +372,7 @@ return {
       response = { ref = "DeleteShareAppsResponse" },
     },
     delete_share_files = {
-      name = "DeleteShareFiles",
+      sdk_operation = "DeleteShareFiles",
       method = "POST",
       path = "/v1/{project_id}/cloud-phone/phones/share-files",
       content_type = "application/json",
@@ -384,7 +384,7 @@ return {
       response = { ref = "DeleteShareFilesResponse" },
     },
     expand_phone_data_volume_size = {
-      name = "ExpandPhoneDataVolumeSize",
+      sdk_operation = "ExpandPhoneDataVolumeSize",
       method = "POST",
       path = "/v1/{project_id}/cloud-phone/phones/expand-volume",
       content_type = "application/json",
@@ -395,7 +395,7 @@ return {
       response = { ref = "ExpandPhoneDataVolumeSizeResponse" },
     },
     import_traffic = {
-      name = "ImportTraffic",
+      sdk_operation = "ImportTraffic",
       method = "POST",
       path = "/v1/{project_id}/cloud-phone/phones-traffic",
       content_type = "application/json",
@@ -407,7 +407,7 @@ return {
       response = { ref = "ImportTrafficResponse" },
     },
     install_apk = {
-      name = "InstallApk",
+      sdk_operation = "InstallApk",
       method = "POST",
       path = "/v1/{project_id}/cloud-phone/phones/commands",
       content_type = "application/json",
@@ -421,7 +421,7 @@ return {
       response = { ref = "InstallApkResponse" },
     },
     list_cloud_phone_images = {
-      name = "ListCloudPhoneImages",
+      sdk_operation = "ListCloudPhoneImages",
       method = "GET",
       path = "/v1/{project_id}/cloud-phone/phone-images",
       content_type = "application/json",
@@ -431,7 +431,7 @@ return {
       response = { ref = "ListCloudPhoneImagesResponse" },
     },
     list_cloud_phone_models = {
-      name = "ListCloudPhoneModels",
+      sdk_operation = "ListCloudPhoneModels",
       method = "GET",
       path = "/v1/{project_id}/cloud-phone/phone-models",
       content_type = "application/json",
@@ -444,7 +444,7 @@ return {
       response = { ref = "ListCloudPhoneModelsResponse" },
     },
     list_cloud_phone_server_models = {
-      name = "ListCloudPhoneServerModels",
+      sdk_operation = "ListCloudPhoneServerModels",
       method = "GET",
       path = "/v1/{project_id}/cloud-phone/server-models",
       content_type = "application/json",
@@ -454,7 +454,7 @@ return {
       response = { ref = "ListCloudPhoneServerModelsResponse" },
     },
     list_cloud_phone_servers = {
-      name = "ListCloudPhoneServers",
+      sdk_operation = "ListCloudPhoneServers",
       method = "GET",
       path = "/v1/{project_id}/cloud-phone/servers",
       content_type = "application/json",
@@ -473,7 +473,7 @@ return {
       response = { ref = "ListCloudPhoneServersResponse" },
     },
     list_cloud_phones = {
-      name = "ListCloudPhones",
+      sdk_operation = "ListCloudPhones",
       method = "GET",
       path = "/v1/{project_id}/cloud-phone/phones",
       content_type = "application/json",
@@ -489,7 +489,7 @@ return {
       response = { ref = "ListCloudPhonesResponse" },
     },
     list_encode_servers = {
-      name = "ListEncodeServers",
+      sdk_operation = "ListEncodeServers",
       method = "GET",
       path = "/v1/{project_id}/cloud-phone/encode-servers",
       content_type = "application/json",
@@ -504,7 +504,7 @@ return {
       response = { ref = "ListEncodeServersResponse" },
     },
     list_image_members = {
-      name = "ListImageMembers",
+      sdk_operation = "ListImageMembers",
       method = "GET",
       path = "/v1/{project_id}/cloud-phone/images/{image_id}/members",
       content_type = "application/json",
@@ -514,7 +514,7 @@ return {
       response = { ref = "ListImageMembersResponse" },
     },
     list_images = {
-      name = "ListImages",
+      sdk_operation = "ListImages",
       method = "GET",
       path = "/v1/{project_id}/cloud-phone/images",
       content_type = "application/json",
@@ -533,7 +533,7 @@ return {
       response = { ref = "ListImagesResponse" },
     },
     list_jobs = {
-      name = "ListJobs",
+      sdk_operation = "ListJobs",
       method = "GET",
       path = "/v1/{project_id}/cloud-phone/jobs",
       content_type = "application/json",
@@ -547,7 +547,7 @@ return {
       response = { ref = "ListJobsResponse" },
     },
     list_project_tags = {
-      name = "ListProjectTags",
+      sdk_operation = "ListProjectTags",
       method = "GET",
       path = "/v1/{project_id}/{resource_type}/tags",
       content_type = "application/json",
@@ -560,7 +560,7 @@ return {
       response = { ref = "ListProjectTagsResponse" },
     },
     list_resource_instances = {
-      name = "ListResourceInstances",
+      sdk_operation = "ListResourceInstances",
       method = "POST",
       path = "/v1/{project_id}/{resource_type}/resource_instances/action",
       content_type = "application/json",
@@ -578,7 +578,7 @@ return {
       response = { ref = "ListResourceInstancesResponse" },
     },
     list_resource_tags = {
-      name = "ListResourceTags",
+      sdk_operation = "ListResourceTags",
       method = "GET",
       path = "/v1/{project_id}/{resource_type}/{resource_id}/tags",
       content_type = "application/json",
@@ -589,7 +589,7 @@ return {
       response = { ref = "ListResourceTagsResponse" },
     },
     list_share_files = {
-      name = "ListShareFiles",
+      sdk_operation = "ListShareFiles",
       method = "GET",
       path = "/v1/{project_id}/cloud-phone/servers/share-files",
       content_type = "application/json",
@@ -603,7 +603,7 @@ return {
       response = { ref = "ListShareFilesResponse" },
     },
     push_file = {
-      name = "PushFile",
+      sdk_operation = "PushFile",
       method = "POST",
       path = "/v1/{project_id}/cloud-phone/phones/commands",
       content_type = "application/json",
@@ -617,7 +617,7 @@ return {
       response = { ref = "PushFileResponse" },
     },
     push_share_apps = {
-      name = "PushShareApps",
+      sdk_operation = "PushShareApps",
       method = "POST",
       path = "/v1/{project_id}/cloud-phone/phones/share-apps",
       content_type = "application/json",
@@ -632,7 +632,7 @@ return {
       response = { ref = "PushShareAppsResponse" },
     },
     push_share_files = {
-      name = "PushShareFiles",
+      sdk_operation = "PushShareFiles",
       method = "POST",
       path = "/v1/{project_id}/cloud-phone/phones/share-files",
       content_type = "application/json",
@@ -645,7 +645,7 @@ return {
       response = { ref = "PushShareFilesResponse" },
     },
     reset_cloud_phone = {
-      name = "ResetCloudPhone",
+      sdk_operation = "ResetCloudPhone",
       method = "POST",
       path = "/v1/{project_id}/cloud-phone/phones/batch-reset",
       content_type = "application/json",
@@ -657,7 +657,7 @@ return {
       response = { ref = "ResetCloudPhoneResponse" },
     },
     restart_cloud_phone = {
-      name = "RestartCloudPhone",
+      sdk_operation = "RestartCloudPhone",
       method = "POST",
       path = "/v1/{project_id}/cloud-phone/phones/batch-restart",
       content_type = "application/json",
@@ -669,7 +669,7 @@ return {
       response = { ref = "RestartCloudPhoneResponse" },
     },
     restart_cloud_phone_server = {
-      name = "RestartCloudPhoneServer",
+      sdk_operation = "RestartCloudPhoneServer",
       method = "POST",
       path = "/v1/{project_id}/cloud-phone/servers/batch-restart",
       content_type = "application/json",
@@ -680,7 +680,7 @@ return {
       response = { ref = "RestartCloudPhoneServerResponse" },
     },
     restart_encode_server = {
-      name = "RestartEncodeServer",
+      sdk_operation = "RestartEncodeServer",
       method = "POST",
       path = "/v1/{project_id}/cloud-phone/encode-servers/batch-restart",
       content_type = "application/json",
@@ -691,7 +691,7 @@ return {
       response = { ref = "RestartEncodeServerResponse" },
     },
     run_shell_command = {
-      name = "RunShellCommand",
+      sdk_operation = "RunShellCommand",
       method = "POST",
       path = "/v1/{project_id}/cloud-phone/phones/commands",
       content_type = "application/json",
@@ -705,7 +705,7 @@ return {
       response = { ref = "RunShellCommandResponse" },
     },
     run_sync_command = {
-      name = "RunSyncCommand",
+      sdk_operation = "RunSyncCommand",
       method = "POST",
       path = "/v1/{project_id}/cloud-phone/phones/sync-commands",
       content_type = "application/json",
@@ -719,7 +719,7 @@ return {
       response = { ref = "RunSyncCommandResponse" },
     },
     show_bandwidth_detail = {
-      name = "ShowBandwidthDetail",
+      sdk_operation = "ShowBandwidthDetail",
       method = "GET",
       path = "/v1/{project_id}/cloud-phone/bandwidths",
       content_type = "application/json",
@@ -730,7 +730,7 @@ return {
       response = { ref = "ShowBandwidthDetailResponse" },
     },
     show_cloud_phone_detail = {
-      name = "ShowCloudPhoneDetail",
+      sdk_operation = "ShowCloudPhoneDetail",
       method = "GET",
       path = "/v1/{project_id}/cloud-phone/phones/{phone_id}",
       content_type = "application/json",
@@ -740,7 +740,7 @@ return {
       response = { ref = "ShowCloudPhoneDetailResponse" },
     },
     show_cloud_phone_server_detail = {
-      name = "ShowCloudPhoneServerDetail",
+      sdk_operation = "ShowCloudPhoneServerDetail",
       method = "GET",
       path = "/v1/{project_id}/cloud-phone/servers/{server_id}",
       content_type = "application/json",
@@ -750,7 +750,7 @@ return {
       response = { ref = "ShowCloudPhoneServerDetailResponse" },
     },
     show_job = {
-      name = "ShowJob",
+      sdk_operation = "ShowJob",
       method = "GET",
       path = "/v1/{project_id}/cloud-phone/jobs/{job_id}",
       content_type = "application/json",
@@ -760,7 +760,7 @@ return {
       response = { ref = "ShowJobResponse" },
     },
     stop_cloud_phone = {
-      name = "StopCloudPhone",
+      sdk_operation = "StopCloudPhone",
       method = "POST",
       path = "/v1/{project_id}/cloud-phone/phones/batch-stop",
       content_type = "application/json",
@@ -771,7 +771,7 @@ return {
       response = { ref = "StopCloudPhoneResponse" },
     },
     uninstall_apk = {
-      name = "UninstallApk",
+      sdk_operation = "UninstallApk",
       method = "POST",
       path = "/v1/{project_id}/cloud-phone/phones/commands",
       content_type = "application/json",
@@ -785,7 +785,7 @@ return {
       response = { ref = "UninstallApkResponse" },
     },
     update_bandwidth = {
-      name = "UpdateBandwidth",
+      sdk_operation = "UpdateBandwidth",
       method = "PUT",
       path = "/v1/{project_id}/cloud-phone/bandwidths/{band_width_id}",
       content_type = "application/json",
@@ -797,7 +797,7 @@ return {
       response = { ref = "UpdateBandwidthResponse" },
     },
     update_cloud_phone_property = {
-      name = "UpdateCloudPhoneProperty",
+      sdk_operation = "UpdateCloudPhoneProperty",
       method = "POST",
       path = "/v1/{project_id}/cloud-phone/phones/batch-update-property",
       content_type = "application/json",
@@ -808,7 +808,7 @@ return {
       response = { ref = "UpdateCloudPhonePropertyResponse" },
     },
     update_image_member = {
-      name = "UpdateImageMember",
+      sdk_operation = "UpdateImageMember",
       method = "PUT",
       path = "/v1/{project_id}/cloud-phone/images/{image_id}/members",
       content_type = "application/json",
@@ -820,7 +820,7 @@ return {
       response = { ref = "UpdateImageMemberResponse" },
     },
     update_keypair = {
-      name = "UpdateKeypair",
+      sdk_operation = "UpdateKeypair",
       method = "PUT",
       path = "/v1/{project_id}/cloud-phone/servers/open-access",
       content_type = "application/json",
@@ -831,7 +831,7 @@ return {
       response = { ref = "UpdateKeypairResponse" },
     },
     update_phone_name = {
-      name = "UpdatePhoneName",
+      sdk_operation = "UpdatePhoneName",
       method = "PUT",
       path = "/v1/{project_id}/cloud-phone/phones/{phone_id}",
       content_type = "application/json",
@@ -843,7 +843,7 @@ return {
       response = { ref = "UpdatePhoneNameResponse" },
     },
     update_server_name = {
-      name = "UpdateServerName",
+      sdk_operation = "UpdateServerName",
       method = "PUT",
       path = "/v1/{project_id}/cloud-phone/servers/{server_id}",
       content_type = "application/json",

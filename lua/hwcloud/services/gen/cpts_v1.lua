@@ -174,7 +174,7 @@ return {
   },
   operations = {
     batch_update_task_status = {
-      name = "BatchUpdateTaskStatus",
+      sdk_operation = "BatchUpdateTaskStatus",
       method = "POST",
       path = "/v1/{project_id}/test-suites/{test_suit_id}/tasks/batch-update-task-status",
       content_type = "application/json",
@@ -194,7 +194,7 @@ return {
       response = { ref = "BatchUpdateTaskStatusResponse" },
     },
     create_case = {
-      name = "CreateCase",
+      sdk_operation = "CreateCase",
       method = "POST",
       path = "/v1/{project_id}/task-cases",
       content_type = "application/json",
@@ -207,7 +207,7 @@ return {
       response = { ref = "CreateCaseResponse" },
     },
     create_directory = {
-      name = "CreateDirectory",
+      sdk_operation = "CreateDirectory",
       method = "POST",
       path = "/v1/{project_id}/test-suites/{test_suite_id}/directory",
       content_type = "application/json",
@@ -219,7 +219,7 @@ return {
       response = { ref = "CreateDirectoryResponse" },
     },
     create_new_case = {
-      name = "CreateNewCase",
+      sdk_operation = "CreateNewCase",
       method = "POST",
       path = "/v2/{project_id}/test-cases",
       content_type = "application/json",
@@ -245,7 +245,7 @@ return {
       response = { ref = "CreateNewCaseResponse" },
     },
     create_new_task = {
-      name = "CreateNewTask",
+      sdk_operation = "CreateNewTask",
       method = "POST",
       path = "/v3/{project_id}/tasks",
       content_type = "application/json",
@@ -261,7 +261,7 @@ return {
       response = { ref = "CreateNewTaskResponse" },
     },
     create_project = {
-      name = "CreateProject",
+      sdk_operation = "CreateProject",
       method = "POST",
       path = "/v1/{project_id}/test-suites",
       content_type = "application/json",
@@ -273,7 +273,7 @@ return {
       response = { ref = "CreateProjectResponse" },
     },
     create_task = {
-      name = "CreateTask",
+      sdk_operation = "CreateTask",
       method = "POST",
       path = "/v1/{project_id}/tasks",
       content_type = "application/json",
@@ -288,7 +288,7 @@ return {
       response = { ref = "CreateTaskResponse" },
     },
     create_temp = {
-      name = "CreateTemp",
+      sdk_operation = "CreateTemp",
       method = "POST",
       path = "/v1/{project_id}/templates",
       content_type = "application/json",
@@ -303,7 +303,7 @@ return {
       response = { ref = "CreateTempResponse" },
     },
     create_variable = {
-      name = "CreateVariable",
+      sdk_operation = "CreateVariable",
       method = "POST",
       path = "/v1/{project_id}/variables/{test_suite_id}",
       content_type = "application/json",
@@ -314,7 +314,7 @@ return {
       response = { ref = "CreateVariableResponse" },
     },
     debug_case = {
-      name = "DebugCase",
+      sdk_operation = "DebugCase",
       method = "POST",
       path = "/v1/{project_id}/test-suites/{test_suite_id}/tasks/{task_id}/cases/{case_id}/debug",
       content_type = "application/json",
@@ -332,7 +332,7 @@ return {
       response = { ref = "DebugCaseResponse" },
     },
     delete_case = {
-      name = "DeleteCase",
+      sdk_operation = "DeleteCase",
       method = "DELETE",
       path = "/v1/{project_id}/task-cases/{case_id}",
       content_type = "application/json",
@@ -342,7 +342,7 @@ return {
       response = { ref = "DeleteCaseResponse" },
     },
     delete_directory = {
-      name = "DeleteDirectory",
+      sdk_operation = "DeleteDirectory",
       method = "DELETE",
       path = "/v1/{project_id}/test-suites/{test_suite_id}/directory/{directory_id}",
       content_type = "application/json",
@@ -353,7 +353,7 @@ return {
       response = { ref = "DeleteDirectoryResponse" },
     },
     delete_new_case = {
-      name = "DeleteNewCase",
+      sdk_operation = "DeleteNewCase",
       method = "DELETE",
       path = "/v2/{project_id}/test-cases/{case_id}",
       content_type = "application/json",
@@ -363,7 +363,7 @@ return {
       response = { ref = "DeleteNewCaseResponse" },
     },
     delete_new_task = {
-      name = "DeleteNewTask",
+      sdk_operation = "DeleteNewTask",
       method = "DELETE",
       path = "/v3/{project_id}/tasks/{task_id}",
       content_type = "application/json",
@@ -373,7 +373,7 @@ return {
       response = { ref = "DeleteNewTaskResponse" },
     },
     delete_project = {
-      name = "DeleteProject",
+      sdk_operation = "DeleteProject",
       method = "DELETE",
       path = "/v1/{project_id}/test-suites/{test_suite_id}",
       content_type = "application/json",
@@ -383,7 +383,7 @@ return {
       response = { ref = "DeleteProjectResponse" },
     },
     delete_task = {
-      name = "DeleteTask",
+      sdk_operation = "DeleteTask",
       method = "DELETE",
       path = "/v1/{project_id}/tasks/{task_id}",
       content_type = "application/json",
@@ -393,7 +393,7 @@ return {
       response = { ref = "DeleteTaskResponse" },
     },
     delete_temp = {
-      name = "DeleteTemp",
+      sdk_operation = "DeleteTemp",
       method = "DELETE",
       path = "/v1/{project_id}/templates/{template_id}",
       content_type = "application/json",
@@ -403,7 +403,7 @@ return {
       response = { ref = "DeleteTempResponse" },
     },
     delete_variable = {
-      name = "DeleteVariable",
+      sdk_operation = "DeleteVariable",
       method = "DELETE",
       path = "/v1/{project_id}/variables",
       content_type = "application/json",
@@ -414,7 +414,7 @@ return {
       response = { ref = "DeleteVariableResponse" },
     },
     list_project_sets = {
-      name = "ListProjectSets",
+      sdk_operation = "ListProjectSets",
       method = "GET",
       path = "/v1/{project_id}/test-suites",
       content_type = "application/json",
@@ -426,7 +426,7 @@ return {
       response = { ref = "ListProjectSetsResponse" },
     },
     list_project_test_case = {
-      name = "ListProjectTestCase",
+      sdk_operation = "ListProjectTestCase",
       method = "GET",
       path = "/v1/{project_id}/test-suites/{test_suite_id}/directory",
       content_type = "application/json",
@@ -436,7 +436,7 @@ return {
       response = { ref = "ListProjectTestCaseResponse" },
     },
     list_task_cases = {
-      name = "ListTaskCases",
+      sdk_operation = "ListTaskCases",
       method = "GET",
       path = "/v1/{project_id}/test-suites/{test_suit_id}/tasks/{task_id}/test-cases",
       content_type = "application/json",
@@ -447,7 +447,7 @@ return {
       response = { ref = "ListTaskCasesResponse" },
     },
     list_variables = {
-      name = "ListVariables",
+      sdk_operation = "ListVariables",
       method = "GET",
       path = "/v1/{project_id}/variables/{variable_type}/test-suites/{test_suite_id}",
       content_type = "application/json",
@@ -458,7 +458,7 @@ return {
       response = { ref = "ListVariablesResponse" },
     },
     show_agent_config = {
-      name = "ShowAgentConfig",
+      sdk_operation = "ShowAgentConfig",
       method = "POST",
       path = "/v1/{project_id}/stress/agents",
       content_type = "application/json",
@@ -473,7 +473,7 @@ return {
       response = { ref = "ShowAgentConfigResponse" },
     },
     show_case = {
-      name = "ShowCase",
+      sdk_operation = "ShowCase",
       method = "GET",
       path = "/v2/{project_id}/test-cases/{case_id}",
       content_type = "application/json",
@@ -483,7 +483,7 @@ return {
       response = { ref = "ShowCaseResponse" },
     },
     show_history_run_info = {
-      name = "ShowHistoryRunInfo",
+      sdk_operation = "ShowHistoryRunInfo",
       method = "GET",
       path = "/v1/{project_id}/tasks/history-run-list/{task_id}",
       content_type = "application/json",
@@ -493,7 +493,7 @@ return {
       response = { ref = "ShowHistoryRunInfoResponse" },
     },
     show_merge_case_detail = {
-      name = "ShowMergeCaseDetail",
+      sdk_operation = "ShowMergeCaseDetail",
       method = "GET",
       path = "/v2/{project_id}/task-run-infos/{task_run_id}/case-run-infos/{case_run_id}/detail",
       content_type = "application/json",
@@ -504,7 +504,7 @@ return {
       response = { ref = "ShowMergeCaseDetailResponse" },
     },
     show_merge_report_logs_outline = {
-      name = "ShowMergeReportLogsOutline",
+      sdk_operation = "ShowMergeReportLogsOutline",
       method = "GET",
       path = "/v2/{project_id}/task-run-infos/{task_run_id}/reports/log-outline",
       content_type = "application/json",
@@ -514,7 +514,7 @@ return {
       response = { ref = "ShowMergeReportLogsOutlineResponse" },
     },
     show_merge_task_case = {
-      name = "ShowMergeTaskCase",
+      sdk_operation = "ShowMergeTaskCase",
       method = "GET",
       path = "/v2/{project_id}/task-run-infos/{task_run_id}/cases",
       content_type = "application/json",
@@ -524,7 +524,7 @@ return {
       response = { ref = "ShowMergeTaskCaseResponse" },
     },
     show_process = {
-      name = "ShowProcess",
+      sdk_operation = "ShowProcess",
       method = "GET",
       path = "/v1/{project_id}/test-suites/upload/processes",
       content_type = "application/json",
@@ -532,7 +532,7 @@ return {
       response = { ref = "ShowProcessResponse" },
     },
     show_project = {
-      name = "ShowProject",
+      sdk_operation = "ShowProject",
       method = "GET",
       path = "/v1/{project_id}/test-suites/{test_suite_id}",
       content_type = "application/json",
@@ -542,7 +542,7 @@ return {
       response = { ref = "ShowProjectResponse" },
     },
     show_report = {
-      name = "ShowReport",
+      sdk_operation = "ShowReport",
       method = "GET",
       path = "/v1/{project_id}/task-run-infos/{task_run_id}/case-run-infos/{case_run_id}/reports",
       content_type = "application/json",
@@ -554,7 +554,7 @@ return {
       response = { ref = "ShowReportResponse" },
     },
     show_task = {
-      name = "ShowTask",
+      sdk_operation = "ShowTask",
       method = "GET",
       path = "/v1/{project_id}/tasks/{task_id}",
       content_type = "application/json",
@@ -564,7 +564,7 @@ return {
       response = { ref = "ShowTaskResponse" },
     },
     show_task_case_aw_chart = {
-      name = "ShowTaskCaseAwChart",
+      sdk_operation = "ShowTaskCaseAwChart",
       method = "GET",
       path = "/v2/{project_id}/task-run-infos/{task_run_id}/case-run-infos/{case_run_id}/detail/{detail_id}/chart",
       content_type = "application/json",
@@ -576,7 +576,7 @@ return {
       response = { ref = "ShowTaskCaseAwChartResponse" },
     },
     show_task_set = {
-      name = "ShowTaskSet",
+      sdk_operation = "ShowTaskSet",
       method = "GET",
       path = "/v1/{project_id}/all-tasks/{test_suite_id}",
       content_type = "application/json",
@@ -588,7 +588,7 @@ return {
       response = { ref = "ShowTaskSetResponse" },
     },
     show_temp = {
-      name = "ShowTemp",
+      sdk_operation = "ShowTemp",
       method = "GET",
       path = "/v1/{project_id}/templates/{template_id}",
       content_type = "application/json",
@@ -598,7 +598,7 @@ return {
       response = { ref = "ShowTempResponse" },
     },
     show_temp_set = {
-      name = "ShowTempSet",
+      sdk_operation = "ShowTempSet",
       method = "GET",
       path = "/v1/{project_id}/all-templates/{test_suite_id}",
       content_type = "application/json",
@@ -610,7 +610,7 @@ return {
       response = { ref = "ShowTempSetResponse" },
     },
     update_agent_health_status = {
-      name = "UpdateAgentHealthStatus",
+      sdk_operation = "UpdateAgentHealthStatus",
       method = "PUT",
       path = "/v1/{project_id}/stress/agents/{agent_id}",
       content_type = "application/json",
@@ -622,7 +622,7 @@ return {
       response = { ref = "UpdateAgentHealthStatusResponse" },
     },
     update_case = {
-      name = "UpdateCase",
+      sdk_operation = "UpdateCase",
       method = "PUT",
       path = "/v1/{project_id}/task-cases/{case_id}/target/{target}",
       content_type = "application/json",
@@ -635,7 +635,7 @@ return {
       response = { ref = "UpdateCaseResponse" },
     },
     update_directory = {
-      name = "UpdateDirectory",
+      sdk_operation = "UpdateDirectory",
       method = "PUT",
       path = "/v1/{project_id}/test-suites/{test_suite_id}/directory/{directory_id}",
       content_type = "application/json",
@@ -648,7 +648,7 @@ return {
       response = { ref = "UpdateDirectoryResponse" },
     },
     update_new_case = {
-      name = "UpdateNewCase",
+      sdk_operation = "UpdateNewCase",
       method = "PUT",
       path = "/v2/{project_id}/test-cases/{case_id}",
       content_type = "application/json",
@@ -660,7 +660,7 @@ return {
       response = { ref = "UpdateNewCaseResponse" },
     },
     update_project = {
-      name = "UpdateProject",
+      sdk_operation = "UpdateProject",
       method = "PUT",
       path = "/v1/{project_id}/test-suites/{test_suite_id}",
       content_type = "application/json",
@@ -677,7 +677,7 @@ return {
       response = { ref = "UpdateProjectResponse" },
     },
     update_task = {
-      name = "UpdateTask",
+      sdk_operation = "UpdateTask",
       method = "PUT",
       path = "/v1/{project_id}/tasks/{task_id}",
       content_type = "application/json",
@@ -699,7 +699,7 @@ return {
       response = { ref = "UpdateTaskResponse" },
     },
     update_task_related_test_case = {
-      name = "UpdateTaskRelatedTestCase",
+      sdk_operation = "UpdateTaskRelatedTestCase",
       method = "PUT",
       path = "/v3/{project_id}/tasks/{task_id}",
       content_type = "application/json",
@@ -715,7 +715,7 @@ return {
       response = { ref = "UpdateTaskRelatedTestCaseResponse" },
     },
     update_task_status = {
-      name = "UpdateTaskStatus",
+      sdk_operation = "UpdateTaskStatus",
       method = "POST",
       path = "/v1/{project_id}/test-suites/{test_suite_id}/tasks/{task_id}",
       content_type = "application/json",
@@ -733,7 +733,7 @@ return {
       response = { ref = "UpdateTaskStatusResponse" },
     },
     update_temp = {
-      name = "UpdateTemp",
+      sdk_operation = "UpdateTemp",
       method = "PUT",
       path = "/v1/{project_id}/templates/{template_id}",
       content_type = "application/json",
@@ -752,7 +752,7 @@ return {
       response = { ref = "UpdateTempResponse" },
     },
     update_variable = {
-      name = "UpdateVariable",
+      sdk_operation = "UpdateVariable",
       method = "PUT",
       path = "/v1/{project_id}/variables/{test_suite_id}",
       content_type = "application/json",

@@ -130,7 +130,7 @@ return {
   },
   operations = {
     create_engine = {
-      name = "CreateEngine",
+      sdk_operation = "CreateEngine",
       method = "POST",
       path = "/v2/{project_id}/enginemgr/engines",
       content_type = "application/json",
@@ -168,7 +168,7 @@ return {
       response = { ref = "CreateEngineResponse" },
     },
     create_governance_policy = {
-      name = "CreateGovernancePolicy",
+      sdk_operation = "CreateGovernancePolicy",
       method = "POST",
       path = "/v3/{project_id}/govern/governance/{kind}",
       content_type = "application/json",
@@ -185,7 +185,7 @@ return {
       response = { ref = "CreateGovernancePolicyResponse" },
     },
     create_http2_rpc = {
-      name = "CreateHttp2Rpc",
+      sdk_operation = "CreateHttp2Rpc",
       method = "POST",
       path = "/v2/{project_id}/enginemgr/gateways/{gateway_id}/http2Rpcs",
       content_type = "application/json",
@@ -203,7 +203,7 @@ return {
       response = { ref = "CreateHttp2RpcResponse" },
     },
     create_microservice_route_rule = {
-      name = "CreateMicroserviceRouteRule",
+      sdk_operation = "CreateMicroserviceRouteRule",
       method = "PUT",
       path = "/v3/{project_id}/govern/route-rule/microservices/{service_name}",
       content_type = "application/json",
@@ -218,7 +218,7 @@ return {
       response = { ref = "CreateMicroserviceRouteRuleResponse" },
     },
     create_nacos_namespaces = {
-      name = "CreateNacosNamespaces",
+      sdk_operation = "CreateNacosNamespaces",
       method = "POST",
       path = "/v1/{project_id}/nacos/v1/console/namespaces",
       content_type = "application/json",
@@ -232,7 +232,7 @@ return {
       response = { type = "string" },
     },
     create_plugin = {
-      name = "CreatePlugin",
+      sdk_operation = "CreatePlugin",
       method = "POST",
       path = "/v2/{project_id}/enginemgr/gateways/{gateway_id}/plugins",
       content_type = "application/json",
@@ -253,7 +253,7 @@ return {
       response = { ref = "CreatePluginResponse" },
     },
     delete_engine = {
-      name = "DeleteEngine",
+      sdk_operation = "DeleteEngine",
       method = "DELETE",
       path = "/v2/{project_id}/enginemgr/engines/{engine_id}",
       content_type = "application/json",
@@ -264,7 +264,7 @@ return {
       response = { ref = "DeleteEngineResponse" },
     },
     delete_governance_policy = {
-      name = "DeleteGovernancePolicy",
+      sdk_operation = "DeleteGovernancePolicy",
       method = "DELETE",
       path = "/v3/{project_id}/govern/governance/{kind}/{policy_id}",
       content_type = "application/json",
@@ -278,7 +278,7 @@ return {
       response = { ref = "DeleteGovernancePolicyResponse" },
     },
     delete_http2_rpc = {
-      name = "DeleteHttp2Rpc",
+      sdk_operation = "DeleteHttp2Rpc",
       method = "DELETE",
       path = "/v2/{project_id}/enginemgr/gateways/{gateway_id}/http2Rpcs/{http2Rpc_id}",
       content_type = "application/json",
@@ -290,7 +290,7 @@ return {
       response = { ref = "DeleteHttp2RpcResponse" },
     },
     delete_microservice_route_rule = {
-      name = "DeleteMicroserviceRouteRule",
+      sdk_operation = "DeleteMicroserviceRouteRule",
       method = "DELETE",
       path = "/v3/{project_id}/govern/route-rule/microservices/{service_name}",
       content_type = "application/json",
@@ -304,7 +304,7 @@ return {
       response = { ref = "DeleteMicroserviceRouteRuleResponse" },
     },
     delete_nacos_namespaces = {
-      name = "DeleteNacosNamespaces",
+      sdk_operation = "DeleteNacosNamespaces",
       method = "DELETE",
       path = "/v1/{project_id}/nacos/v1/console/namespaces",
       content_type = "application/json",
@@ -316,7 +316,7 @@ return {
       response = { type = "string" },
     },
     delete_plugin = {
-      name = "DeletePlugin",
+      sdk_operation = "DeletePlugin",
       method = "DELETE",
       path = "/v2/{project_id}/enginemgr/gateways/{gateway_id}/plugins/{plugin_id}",
       content_type = "application/json",
@@ -328,7 +328,7 @@ return {
       response = { ref = "DeletePluginResponse" },
     },
     download_kie = {
-      name = "DownloadKie",
+      sdk_operation = "DownloadKie",
       method = "POST",
       path = "/v1/{project_id}/kie/download",
       content_type = "application/json",
@@ -343,7 +343,7 @@ return {
       response = { ref = "DownloadKieResponse" },
     },
     list_engines = {
-      name = "ListEngines",
+      sdk_operation = "ListEngines",
       method = "GET",
       path = "/v2/{project_id}/enginemgr/engines",
       content_type = "application/json",
@@ -356,7 +356,7 @@ return {
       response = { ref = "ListEnginesResponse" },
     },
     list_flavors = {
-      name = "ListFlavors",
+      sdk_operation = "ListFlavors",
       method = "GET",
       path = "/v2/{project_id}/enginemgr/flavors",
       content_type = "application/json",
@@ -366,7 +366,7 @@ return {
       response = { ref = "ListFlavorsResponse" },
     },
     list_governance_policy = {
-      name = "ListGovernancePolicy",
+      sdk_operation = "ListGovernancePolicy",
       method = "GET",
       path = "/v3/{project_id}/govern/governance/{kind}",
       content_type = "application/json",
@@ -379,7 +379,7 @@ return {
       response = { type = "array", items = { ref = "GovPolicyDetail" } },
     },
     list_governance_policy_by_policy_id = {
-      name = "ListGovernancePolicyByPolicyId",
+      sdk_operation = "ListGovernancePolicyByPolicyId",
       method = "GET",
       path = "/v3/{project_id}/govern/governance/{kind}/{policy_id}",
       content_type = "application/json",
@@ -393,7 +393,7 @@ return {
       response = { ref = "ListGovernancePolicyByPolicyIdResponse" },
     },
     list_governance_policys = {
-      name = "ListGovernancePolicys",
+      sdk_operation = "ListGovernancePolicys",
       method = "GET",
       path = "/v3/{project_id}/govern/governance/display",
       content_type = "application/json",
@@ -406,7 +406,7 @@ return {
       response = { type = "array", items = { ref = "GovPolicyDetail" } },
     },
     list_microservice_route_rule = {
-      name = "ListMicroserviceRouteRule",
+      sdk_operation = "ListMicroserviceRouteRule",
       method = "GET",
       path = "/v3/{project_id}/govern/route-rule/microservices/{service_name}",
       content_type = "application/json",
@@ -420,7 +420,7 @@ return {
       response = { ref = "ListMicroserviceRouteRuleResponse" },
     },
     list_nacos_namespaces = {
-      name = "ListNacosNamespaces",
+      sdk_operation = "ListNacosNamespaces",
       method = "GET",
       path = "/v1/{project_id}/nacos/v1/console/namespaces",
       content_type = "application/json",
@@ -434,7 +434,7 @@ return {
       response = { type = "string" },
     },
     modify_http2_rpc = {
-      name = "ModifyHttp2Rpc",
+      sdk_operation = "ModifyHttp2Rpc",
       method = "PUT",
       path = "/v2/{project_id}/enginemgr/gateways/{gateway_id}/http2Rpcs/{http2Rpc_id}",
       content_type = "application/json",
@@ -453,7 +453,7 @@ return {
       response = { ref = "ModifyHttp2RpcResponse" },
     },
     modify_plugin = {
-      name = "ModifyPlugin",
+      sdk_operation = "ModifyPlugin",
       method = "PUT",
       path = "/v2/{project_id}/enginemgr/gateways/{gateway_id}/plugins/{plugin_id}",
       content_type = "application/json",
@@ -475,7 +475,7 @@ return {
       response = { ref = "ModifyPluginResponse" },
     },
     resize_engine = {
-      name = "ResizeEngine",
+      sdk_operation = "ResizeEngine",
       method = "PUT",
       path = "/v2/{project_id}/enginemgr/engines/{engine_id}/resize",
       content_type = "application/json",
@@ -490,7 +490,7 @@ return {
       response = { ref = "ResizeEngineResponse" },
     },
     retry_engine = {
-      name = "RetryEngine",
+      sdk_operation = "RetryEngine",
       method = "PUT",
       path = "/v2/{project_id}/enginemgr/engines/{engine_id}/actions",
       content_type = "application/json",
@@ -503,7 +503,7 @@ return {
       response = { ref = "RetryEngineResponse" },
     },
     show_engine = {
-      name = "ShowEngine",
+      sdk_operation = "ShowEngine",
       method = "GET",
       path = "/v2/{project_id}/enginemgr/engines/{engine_id}",
       content_type = "application/json",
@@ -514,7 +514,7 @@ return {
       response = { ref = "ShowEngineResponse" },
     },
     show_engine_job = {
-      name = "ShowEngineJob",
+      sdk_operation = "ShowEngineJob",
       method = "GET",
       path = "/v2/{project_id}/enginemgr/engines/{engine_id}/jobs/{job_id}",
       content_type = "application/json",
@@ -526,7 +526,7 @@ return {
       response = { ref = "ShowEngineJobResponse" },
     },
     show_engine_quotas = {
-      name = "ShowEngineQuotas",
+      sdk_operation = "ShowEngineQuotas",
       method = "GET",
       path = "/v2/{project_id}/enginemgr/quotas",
       content_type = "application/json",
@@ -534,7 +534,7 @@ return {
       response = { ref = "ShowEngineQuotasResponse" },
     },
     show_http2_rpcs = {
-      name = "ShowHttp2Rpcs",
+      sdk_operation = "ShowHttp2Rpcs",
       method = "GET",
       path = "/v2/{project_id}/enginemgr/gateways/{gateway_id}/http2Rpcs",
       content_type = "application/json",
@@ -545,7 +545,7 @@ return {
       response = { ref = "ShowHttp2RpcsResponse" },
     },
     show_plugins = {
-      name = "ShowPlugins",
+      sdk_operation = "ShowPlugins",
       method = "GET",
       path = "/v2/{project_id}/enginemgr/gateways/{gateway_id}/plugins",
       content_type = "application/json",
@@ -556,7 +556,7 @@ return {
       response = { ref = "ShowPluginsResponse" },
     },
     show_single_plugin = {
-      name = "ShowSinglePlugin",
+      sdk_operation = "ShowSinglePlugin",
       method = "GET",
       path = "/v2/{project_id}/enginemgr/gateways/{gateway_id}/plugins/{plugin_id}",
       content_type = "application/json",
@@ -568,7 +568,7 @@ return {
       response = { ref = "ShowSinglePluginResponse" },
     },
     update_governance_policy = {
-      name = "UpdateGovernancePolicy",
+      sdk_operation = "UpdateGovernancePolicy",
       method = "PUT",
       path = "/v3/{project_id}/govern/governance/{kind}/{policy_id}",
       content_type = "application/json",
@@ -586,7 +586,7 @@ return {
       response = { ref = "UpdateGovernancePolicyResponse" },
     },
     update_nacos_namespaces = {
-      name = "UpdateNacosNamespaces",
+      sdk_operation = "UpdateNacosNamespaces",
       method = "PUT",
       path = "/v1/{project_id}/nacos/v1/console/namespaces",
       content_type = "application/json",
@@ -600,7 +600,7 @@ return {
       response = { type = "string" },
     },
     upgrade_engine = {
-      name = "UpgradeEngine",
+      sdk_operation = "UpgradeEngine",
       method = "PUT",
       path = "/v2/{project_id}/enginemgr/engines/{engine_id}/upgrade",
       content_type = "application/json",
@@ -613,7 +613,7 @@ return {
       response = { ref = "UpgradeEngineResponse" },
     },
     upgrade_engine_config = {
-      name = "UpgradeEngineConfig",
+      sdk_operation = "UpgradeEngineConfig",
       method = "PUT",
       path = "/v2/{project_id}/enginemgr/engines/{engine_id}/config",
       content_type = "application/json",
@@ -626,7 +626,7 @@ return {
       response = { ref = "UpgradeEngineConfigResponse" },
     },
     upload_kie = {
-      name = "UploadKie",
+      sdk_operation = "UploadKie",
       method = "POST",
       path = "/v1/{project_id}/kie/file",
       content_type = "multipart/form-data",

@@ -85,7 +85,7 @@ return {
   },
   operations = {
     batch_create_or_delete_tags = {
-      name = "BatchCreateOrDeleteTags",
+      sdk_operation = "BatchCreateOrDeleteTags",
       method = "POST",
       path = "/v1/{project_id}/csms/{secret_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -99,7 +99,7 @@ return {
       response = { ref = "BatchCreateOrDeleteTagsResponse" },
     },
     batch_import_secrets = {
-      name = "BatchImportSecrets",
+      sdk_operation = "BatchImportSecrets",
       method = "POST",
       path = "/v1/{project_id}/secrets/batch-import",
       content_type = "application/json;charset=UTF-8",
@@ -110,7 +110,7 @@ return {
       response = { ref = "BatchImportSecretsResponse" },
     },
     check_secrets = {
-      name = "CheckSecrets",
+      sdk_operation = "CheckSecrets",
       method = "POST",
       path = "/v1/{project_id}/secrets/checker/check",
       content_type = "application/json",
@@ -122,7 +122,7 @@ return {
       response = { ref = "CheckSecretsResponse" },
     },
     create_agency = {
-      name = "CreateAgency",
+      sdk_operation = "CreateAgency",
       method = "POST",
       path = "/v1/csms/agencies",
       content_type = "application/json;charset=UTF-8",
@@ -133,7 +133,7 @@ return {
       response = { ref = "CreateAgencyResponse" },
     },
     create_grants = {
-      name = "CreateGrants",
+      sdk_operation = "CreateGrants",
       method = "POST",
       path = "/v1/{project_id}/csms/grants",
       content_type = "application/json;charset=UTF-8",
@@ -148,7 +148,7 @@ return {
       response = { ref = "CreateGrantsResponse" },
     },
     create_secret = {
-      name = "CreateSecret",
+      sdk_operation = "CreateSecret",
       method = "POST",
       path = "/v1/{project_id}/secrets",
       content_type = "application/json;charset=UTF-8",
@@ -170,7 +170,7 @@ return {
       response = { ref = "CreateSecretResponse" },
     },
     create_secret_event = {
-      name = "CreateSecretEvent",
+      sdk_operation = "CreateSecretEvent",
       method = "POST",
       path = "/v1/{project_id}/csms/events",
       content_type = "application/json;charset=UTF-8",
@@ -184,7 +184,7 @@ return {
       response = { ref = "CreateSecretEventResponse" },
     },
     create_secret_tag = {
-      name = "CreateSecretTag",
+      sdk_operation = "CreateSecretTag",
       method = "POST",
       path = "/v1/{project_id}/csms/{secret_id}/tags",
       content_type = "application/json;charset=UTF-8",
@@ -196,7 +196,7 @@ return {
       response = { ref = "CreateSecretTagResponse" },
     },
     create_secret_version = {
-      name = "CreateSecretVersion",
+      sdk_operation = "CreateSecretVersion",
       method = "POST",
       path = "/v1/{project_id}/secrets/{secret_name}/versions",
       content_type = "application/json;charset=UTF-8",
@@ -211,7 +211,7 @@ return {
       response = { ref = "CreateSecretVersionResponse" },
     },
     delete_grant = {
-      name = "DeleteGrant",
+      sdk_operation = "DeleteGrant",
       method = "DELETE",
       path = "/v1/{project_id}/csms/grants",
       content_type = "application/json",
@@ -222,7 +222,7 @@ return {
       response = { ref = "DeleteGrantResponse" },
     },
     delete_secret = {
-      name = "DeleteSecret",
+      sdk_operation = "DeleteSecret",
       method = "DELETE",
       path = "/v1/{project_id}/secrets/{secret_name}",
       content_type = "application/json",
@@ -232,7 +232,7 @@ return {
       response = { ref = "DeleteSecretResponse" },
     },
     delete_secret_event = {
-      name = "DeleteSecretEvent",
+      sdk_operation = "DeleteSecretEvent",
       method = "DELETE",
       path = "/v1/{project_id}/csms/events/{event_name}",
       content_type = "application/json",
@@ -242,7 +242,7 @@ return {
       response = { ref = "DeleteSecretEventResponse" },
     },
     delete_secret_for_schedule = {
-      name = "DeleteSecretForSchedule",
+      sdk_operation = "DeleteSecretForSchedule",
       method = "POST",
       path = "/v1/{project_id}/secrets/{secret_name}/scheduled-deleted-tasks/create",
       content_type = "application/json;charset=UTF-8",
@@ -254,7 +254,7 @@ return {
       response = { ref = "DeleteSecretForScheduleResponse" },
     },
     delete_secret_stage = {
-      name = "DeleteSecretStage",
+      sdk_operation = "DeleteSecretStage",
       method = "DELETE",
       path = "/v1/{project_id}/secrets/{secret_name}/stages/{stage_name}",
       content_type = "application/json",
@@ -265,7 +265,7 @@ return {
       response = { ref = "DeleteSecretStageResponse" },
     },
     delete_secret_tag = {
-      name = "DeleteSecretTag",
+      sdk_operation = "DeleteSecretTag",
       method = "DELETE",
       path = "/v1/{project_id}/csms/{secret_id}/tags/{key}",
       content_type = "application/json",
@@ -276,7 +276,7 @@ return {
       response = { ref = "DeleteSecretTagResponse" },
     },
     download_secret_blob = {
-      name = "DownloadSecretBlob",
+      sdk_operation = "DownloadSecretBlob",
       method = "POST",
       path = "/v1/{project_id}/secrets/{secret_name}/backup",
       content_type = "application/json",
@@ -286,7 +286,7 @@ return {
       response = { ref = "DownloadSecretBlobResponse" },
     },
     generate_random_password = {
-      name = "GenerateRandomPassword",
+      sdk_operation = "GenerateRandomPassword",
       method = "POST",
       path = "/v1/{project_id}/csms/generate-password",
       content_type = "application/json;charset=UTF-8",
@@ -305,7 +305,7 @@ return {
       response = { ref = "GenerateRandomPasswordResponse" },
     },
     list_grants = {
-      name = "ListGrants",
+      sdk_operation = "ListGrants",
       method = "GET",
       path = "/v1/{project_id}/csms/grants",
       content_type = "application/json",
@@ -315,7 +315,7 @@ return {
       response = { ref = "ListGrantsResponse" },
     },
     list_notification_records = {
-      name = "ListNotificationRecords",
+      sdk_operation = "ListNotificationRecords",
       method = "GET",
       path = "/v1/{project_id}/csms/notification-records",
       content_type = "application/json",
@@ -323,7 +323,7 @@ return {
       response = { ref = "ListNotificationRecordsResponse" },
     },
     list_project_secrets_tags = {
-      name = "ListProjectSecretsTags",
+      sdk_operation = "ListProjectSecretsTags",
       method = "GET",
       path = "/v1/{project_id}/csms/tags",
       content_type = "application/json",
@@ -331,7 +331,7 @@ return {
       response = { ref = "ListProjectSecretsTagsResponse" },
     },
     list_resource_instances = {
-      name = "ListResourceInstances",
+      sdk_operation = "ListResourceInstances",
       method = "POST",
       path = "/v1/{project_id}/csms/{resource_instances}/action",
       content_type = "application/json;charset=UTF-8",
@@ -349,7 +349,7 @@ return {
       response = { ref = "ListResourceInstancesResponse" },
     },
     list_secret_events = {
-      name = "ListSecretEvents",
+      sdk_operation = "ListSecretEvents",
       method = "GET",
       path = "/v1/{project_id}/csms/events",
       content_type = "application/json",
@@ -361,7 +361,7 @@ return {
       response = { ref = "ListSecretEventsResponse" },
     },
     list_secret_tags = {
-      name = "ListSecretTags",
+      sdk_operation = "ListSecretTags",
       method = "GET",
       path = "/v1/{project_id}/csms/{secret_id}/tags",
       content_type = "application/json",
@@ -371,7 +371,7 @@ return {
       response = { ref = "ListSecretTagsResponse" },
     },
     list_secret_task = {
-      name = "ListSecretTask",
+      sdk_operation = "ListSecretTask",
       method = "GET",
       path = "/v1/{project_id}/csms/tasks",
       content_type = "application/json",
@@ -386,7 +386,7 @@ return {
       response = { ref = "ListSecretTaskResponse" },
     },
     list_secret_versions = {
-      name = "ListSecretVersions",
+      sdk_operation = "ListSecretVersions",
       method = "GET",
       path = "/v1/{project_id}/secrets/{secret_name}/versions",
       content_type = "application/json",
@@ -399,7 +399,7 @@ return {
       response = { ref = "ListSecretVersionsResponse" },
     },
     list_secrets = {
-      name = "ListSecrets",
+      sdk_operation = "ListSecrets",
       method = "GET",
       path = "/v1/{project_id}/secrets",
       content_type = "application/json",
@@ -412,7 +412,7 @@ return {
       response = { ref = "ListSecretsResponse" },
     },
     list_users = {
-      name = "ListUsers",
+      sdk_operation = "ListUsers",
       method = "GET",
       path = "/v1/csms/users",
       content_type = "application/json",
@@ -426,7 +426,7 @@ return {
       response = { ref = "ListUsersResponse" },
     },
     restore_secret = {
-      name = "RestoreSecret",
+      sdk_operation = "RestoreSecret",
       method = "POST",
       path = "/v1/{project_id}/secrets/{secret_name}/scheduled-deleted-tasks/cancel",
       content_type = "application/json",
@@ -436,7 +436,7 @@ return {
       response = { ref = "RestoreSecretResponse" },
     },
     rotate_secret = {
-      name = "RotateSecret",
+      sdk_operation = "RotateSecret",
       method = "POST",
       path = "/v1/{project_id}/secrets/{secret_name}/rotate",
       content_type = "application/json",
@@ -446,7 +446,7 @@ return {
       response = { ref = "RotateSecretResponse" },
     },
     show_agency = {
-      name = "ShowAgency",
+      sdk_operation = "ShowAgency",
       method = "GET",
       path = "/v1/csms/agencies",
       content_type = "application/json",
@@ -456,7 +456,7 @@ return {
       response = { ref = "ShowAgencyResponse" },
     },
     show_secret = {
-      name = "ShowSecret",
+      sdk_operation = "ShowSecret",
       method = "GET",
       path = "/v1/{project_id}/secrets/{secret_name}",
       content_type = "application/json",
@@ -466,7 +466,7 @@ return {
       response = { ref = "ShowSecretResponse" },
     },
     show_secret_event = {
-      name = "ShowSecretEvent",
+      sdk_operation = "ShowSecretEvent",
       method = "GET",
       path = "/v1/{project_id}/csms/events/{event_name}",
       content_type = "application/json",
@@ -476,7 +476,7 @@ return {
       response = { ref = "ShowSecretEventResponse" },
     },
     show_secret_function_templates = {
-      name = "ShowSecretFunctionTemplates",
+      sdk_operation = "ShowSecretFunctionTemplates",
       method = "GET",
       path = "/v1/csms/function-templates",
       content_type = "application/json",
@@ -488,7 +488,7 @@ return {
       response = { ref = "ShowSecretFunctionTemplatesResponse" },
     },
     show_secret_stage = {
-      name = "ShowSecretStage",
+      sdk_operation = "ShowSecretStage",
       method = "GET",
       path = "/v1/{project_id}/secrets/{secret_name}/stages/{stage_name}",
       content_type = "application/json",
@@ -499,7 +499,7 @@ return {
       response = { ref = "ShowSecretStageResponse" },
     },
     show_secret_version = {
-      name = "ShowSecretVersion",
+      sdk_operation = "ShowSecretVersion",
       method = "GET",
       path = "/v1/{project_id}/secrets/{secret_name}/versions/{version_id}",
       content_type = "application/json",
@@ -510,7 +510,7 @@ return {
       response = { ref = "ShowSecretVersionResponse" },
     },
     show_secrets_config = {
-      name = "ShowSecretsConfig",
+      sdk_operation = "ShowSecretsConfig",
       method = "GET",
       path = "/v1/{project_id}/secrets/checker/config",
       content_type = "application/json",
@@ -518,7 +518,7 @@ return {
       response = { ref = "ShowSecretsConfigResponse" },
     },
     show_user_detail = {
-      name = "ShowUserDetail",
+      sdk_operation = "ShowUserDetail",
       method = "GET",
       path = "/v1/csms/users/{user_id}",
       content_type = "application/json",
@@ -528,7 +528,7 @@ return {
       response = { ref = "ShowUserDetailResponse" },
     },
     update_grant = {
-      name = "UpdateGrant",
+      sdk_operation = "UpdateGrant",
       method = "PUT",
       path = "/v1/{project_id}/csms/grants",
       content_type = "application/json;charset=UTF-8",
@@ -540,7 +540,7 @@ return {
       response = { ref = "UpdateGrantResponse" },
     },
     update_secret = {
-      name = "UpdateSecret",
+      sdk_operation = "UpdateSecret",
       method = "PUT",
       path = "/v1/{project_id}/secrets/{secret_name}",
       content_type = "application/json;charset=UTF-8",
@@ -557,7 +557,7 @@ return {
       response = { ref = "UpdateSecretResponse" },
     },
     update_secret_event = {
-      name = "UpdateSecretEvent",
+      sdk_operation = "UpdateSecretEvent",
       method = "PUT",
       path = "/v1/{project_id}/csms/events/{event_name}",
       content_type = "application/json;charset=UTF-8",
@@ -571,7 +571,7 @@ return {
       response = { ref = "UpdateSecretEventResponse" },
     },
     update_secret_stage = {
-      name = "UpdateSecretStage",
+      sdk_operation = "UpdateSecretStage",
       method = "PUT",
       path = "/v1/{project_id}/secrets/{secret_name}/stages/{stage_name}",
       content_type = "application/json;charset=UTF-8",
@@ -584,7 +584,7 @@ return {
       response = { ref = "UpdateSecretStageResponse" },
     },
     update_secrets_config = {
-      name = "UpdateSecretsConfig",
+      sdk_operation = "UpdateSecretsConfig",
       method = "POST",
       path = "/v1/{project_id}/secrets/checker/config",
       content_type = "application/json",
@@ -595,7 +595,7 @@ return {
       response = { ref = "UpdateSecretsConfigResponse" },
     },
     update_user_password = {
-      name = "UpdateUserPassword",
+      sdk_operation = "UpdateUserPassword",
       method = "POST",
       path = "/v1/csms/users/change-password",
       content_type = "application/json;charset=UTF-8",
@@ -607,7 +607,7 @@ return {
       response = { ref = "UpdateUserPasswordResponse" },
     },
     update_version = {
-      name = "UpdateVersion",
+      sdk_operation = "UpdateVersion",
       method = "PUT",
       path = "/v1/{project_id}/secrets/{secret_name}/versions/{version_id}",
       content_type = "application/json;charset=UTF-8",
@@ -620,7 +620,7 @@ return {
       response = { ref = "UpdateVersionResponse" },
     },
     upload_secret_blob = {
-      name = "UploadSecretBlob",
+      sdk_operation = "UploadSecretBlob",
       method = "POST",
       path = "/v1/{project_id}/secrets/restore",
       content_type = "application/json;charset=UTF-8",

@@ -177,7 +177,7 @@ return {
   },
   operations = {
     add_favorite = {
-      name = "AddFavorite",
+      sdk_operation = "AddFavorite",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/lgsconf/favorite",
       content_type = "application/json",
@@ -190,7 +190,7 @@ return {
       response = { ref = "AddFavoriteResponse" },
     },
     add_independent_node = {
-      name = "AddIndependentNode",
+      sdk_operation = "AddIndependentNode",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/type/{type}/independent",
       content_type = "application/json",
@@ -203,7 +203,7 @@ return {
       response = { ref = "AddIndependentNodeResponse" },
     },
     change_cluster_subnet = {
-      name = "ChangeClusterSubnet",
+      sdk_operation = "ChangeClusterSubnet",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/subnet/change",
       content_type = "application/json",
@@ -215,7 +215,7 @@ return {
       response = { type = "any" },
     },
     change_mode = {
-      name = "ChangeMode",
+      sdk_operation = "ChangeMode",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/mode/change",
       content_type = "application/json",
@@ -229,7 +229,7 @@ return {
       response = { ref = "ChangeModeResponse" },
     },
     change_security_group = {
-      name = "ChangeSecurityGroup",
+      sdk_operation = "ChangeSecurityGroup",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/sg/change",
       content_type = "application/json",
@@ -241,7 +241,7 @@ return {
       response = { ref = "ChangeSecurityGroupResponse" },
     },
     close_ai_ops_setting = {
-      name = "CloseAiOpsSetting",
+      sdk_operation = "CloseAiOpsSetting",
       method = "PUT",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/ai-ops/close",
       content_type = "application/json",
@@ -251,7 +251,7 @@ return {
       response = { ref = "CloseAiOpsSettingResponse" },
     },
     create_agency = {
-      name = "CreateAgency",
+      sdk_operation = "CreateAgency",
       method = "POST",
       path = "/v1.0/{project_id}/agency/create",
       content_type = "application/json",
@@ -264,7 +264,7 @@ return {
       response = { ref = "CreateAgencyResponse" },
     },
     create_ai_ops = {
-      name = "CreateAiOps",
+      sdk_operation = "CreateAiOps",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/ai-ops",
       content_type = "application/json",
@@ -280,7 +280,7 @@ return {
       response = { ref = "CreateAiOpsResponse" },
     },
     create_auto_create_policy = {
-      name = "CreateAutoCreatePolicy",
+      sdk_operation = "CreateAutoCreatePolicy",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/policy",
       content_type = "application/json",
@@ -298,7 +298,7 @@ return {
       response = { ref = "CreateAutoCreatePolicyResponse" },
     },
     create_bind_public = {
-      name = "CreateBindPublic",
+      sdk_operation = "CreateBindPublic",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/public/open",
       content_type = "application/json",
@@ -312,7 +312,7 @@ return {
       response = { ref = "CreateBindPublicResponse" },
     },
     create_cluster = {
-      name = "CreateCluster",
+      sdk_operation = "CreateCluster",
       method = "POST",
       path = "/v1.0/{project_id}/clusters",
       content_type = "application/json",
@@ -323,7 +323,7 @@ return {
       response = { ref = "CreateClusterResponse" },
     },
     create_clusters_tags = {
-      name = "CreateClustersTags",
+      sdk_operation = "CreateClustersTags",
       method = "POST",
       path = "/v1.0/{project_id}/{resource_type}/{cluster_id}/tags",
       content_type = "application/json",
@@ -336,7 +336,7 @@ return {
       response = { ref = "CreateClustersTagsResponse" },
     },
     create_cnf = {
-      name = "CreateCnf",
+      sdk_operation = "CreateCnf",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/lgsconf/submit",
       content_type = "application/json",
@@ -352,7 +352,7 @@ return {
       response = { ref = "CreateCnfResponse" },
     },
     create_elb_listener = {
-      name = "CreateElbListener",
+      sdk_operation = "CreateElbListener",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/es-listeners",
       content_type = "application/json",
@@ -368,7 +368,7 @@ return {
       response = { ref = "CreateElbListenerResponse" },
     },
     create_load_ik_thesaurus = {
-      name = "CreateLoadIkThesaurus",
+      sdk_operation = "CreateLoadIkThesaurus",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/thesaurus",
       content_type = "application/json",
@@ -387,7 +387,7 @@ return {
       response = { ref = "CreateLoadIkThesaurusResponse" },
     },
     create_log_backup = {
-      name = "CreateLogBackup",
+      sdk_operation = "CreateLogBackup",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/logs/collect",
       content_type = "application/json",
@@ -397,7 +397,7 @@ return {
       response = { ref = "CreateLogBackupResponse" },
     },
     create_snapshot = {
-      name = "CreateSnapshot",
+      sdk_operation = "CreateSnapshot",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot",
       content_type = "application/json",
@@ -411,7 +411,7 @@ return {
       response = { ref = "CreateSnapshotResponse" },
     },
     delete_ai_ops = {
-      name = "DeleteAiOps",
+      sdk_operation = "DeleteAiOps",
       method = "DELETE",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/ai-ops/{aiops_id}",
       content_type = "application/json",
@@ -422,7 +422,7 @@ return {
       response = { ref = "DeleteAiOpsResponse" },
     },
     delete_certs = {
-      name = "DeleteCerts",
+      sdk_operation = "DeleteCerts",
       method = "DELETE",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/certs/{cert_id}/delete",
       content_type = "application/json",
@@ -433,7 +433,7 @@ return {
       response = { ref = "DeleteCertsResponse" },
     },
     delete_cluster = {
-      name = "DeleteCluster",
+      sdk_operation = "DeleteCluster",
       method = "DELETE",
       path = "/v1.0/{project_id}/clusters/{cluster_id}",
       content_type = "application/json",
@@ -443,7 +443,7 @@ return {
       response = { ref = "DeleteClusterResponse" },
     },
     delete_clusters_tags = {
-      name = "DeleteClustersTags",
+      sdk_operation = "DeleteClustersTags",
       method = "DELETE",
       path = "/v1.0/{project_id}/{resource_type}/{cluster_id}/tags/{key}",
       content_type = "application/json",
@@ -455,7 +455,7 @@ return {
       response = { ref = "DeleteClustersTagsResponse" },
     },
     delete_conf = {
-      name = "DeleteConf",
+      sdk_operation = "DeleteConf",
       method = "DELETE",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/lgsconf/delete",
       content_type = "application/json",
@@ -467,7 +467,7 @@ return {
       response = { ref = "DeleteConfResponse" },
     },
     delete_ik_thesaurus = {
-      name = "DeleteIkThesaurus",
+      sdk_operation = "DeleteIkThesaurus",
       method = "DELETE",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/thesaurus",
       content_type = "application/json",
@@ -477,7 +477,7 @@ return {
       response = { ref = "DeleteIkThesaurusResponse" },
     },
     delete_snapshot = {
-      name = "DeleteSnapshot",
+      sdk_operation = "DeleteSnapshot",
       method = "DELETE",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/{snapshot_id}",
       content_type = "application/json",
@@ -488,7 +488,7 @@ return {
       response = { ref = "DeleteSnapshotResponse" },
     },
     delete_template = {
-      name = "DeleteTemplate",
+      sdk_operation = "DeleteTemplate",
       method = "DELETE",
       path = "/v1.0/{project_id}/lgsconf/deletetemplate",
       content_type = "application/json",
@@ -499,7 +499,7 @@ return {
       response = { ref = "DeleteTemplateResponse" },
     },
     download_cert = {
-      name = "DownloadCert",
+      sdk_operation = "DownloadCert",
       method = "GET",
       path = "/v1.0/{project_id}/cer/download",
       content_type = "application/json",
@@ -507,7 +507,7 @@ return {
       response = { ref = "DownloadCertResponse" },
     },
     enable_or_disable_elb = {
-      name = "EnableOrDisableElb",
+      sdk_operation = "EnableOrDisableElb",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/loadbalancers/es-switch",
       content_type = "application/json",
@@ -522,7 +522,7 @@ return {
       response = { ref = "EnableOrDisableElbResponse" },
     },
     list_actions = {
-      name = "ListActions",
+      sdk_operation = "ListActions",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/lgsconf/listactions",
       content_type = "application/json",
@@ -535,7 +535,7 @@ return {
       response = { ref = "ListActionsResponse" },
     },
     list_ai_ops = {
-      name = "ListAiOps",
+      sdk_operation = "ListAiOps",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/ai-ops",
       content_type = "application/json",
@@ -549,7 +549,7 @@ return {
       response = { ref = "ListAiOpsResponse" },
     },
     list_certs = {
-      name = "ListCerts",
+      sdk_operation = "ListCerts",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/certs",
       content_type = "application/json",
@@ -563,7 +563,7 @@ return {
       response = { ref = "ListCertsResponse" },
     },
     list_clusters_details = {
-      name = "ListClustersDetails",
+      sdk_operation = "ListClustersDetails",
       method = "GET",
       path = "/v1.0/{project_id}/clusters",
       content_type = "application/json",
@@ -576,7 +576,7 @@ return {
       response = { ref = "ListClustersDetailsResponse" },
     },
     list_clusters_tags = {
-      name = "ListClustersTags",
+      sdk_operation = "ListClustersTags",
       method = "GET",
       path = "/v1.0/{project_id}/{resource_type}/tags",
       content_type = "application/json",
@@ -586,7 +586,7 @@ return {
       response = { ref = "ListClustersTagsResponse" },
     },
     list_confs = {
-      name = "ListConfs",
+      sdk_operation = "ListConfs",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/lgsconf/listconfs",
       content_type = "application/json",
@@ -599,7 +599,7 @@ return {
       response = { ref = "ListConfsResponse" },
     },
     list_disk_type = {
-      name = "ListDiskType",
+      sdk_operation = "ListDiskType",
       method = "GET",
       path = "/v1.0/{project_id}/disktypes",
       content_type = "application/json",
@@ -607,7 +607,7 @@ return {
       response = { ref = "ListDiskTypeResponse" },
     },
     list_elb_certs = {
-      name = "ListElbCerts",
+      sdk_operation = "ListElbCerts",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/elb/certificates",
       content_type = "application/json",
@@ -617,7 +617,7 @@ return {
       response = { ref = "ListElbCertsResponse" },
     },
     list_elbs = {
-      name = "ListElbs",
+      sdk_operation = "ListElbs",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/loadbalancers",
       content_type = "application/json",
@@ -627,7 +627,7 @@ return {
       response = { ref = "ListElbsResponse" },
     },
     list_flavors = {
-      name = "ListFlavors",
+      sdk_operation = "ListFlavors",
       method = "GET",
       path = "/v1.0/{project_id}/es-flavors",
       content_type = "application/json",
@@ -635,7 +635,7 @@ return {
       response = { ref = "ListFlavorsResponse" },
     },
     list_images = {
-      name = "ListImages",
+      sdk_operation = "ListImages",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/target/{upgrade_type}/images",
       content_type = "application/json",
@@ -649,7 +649,7 @@ return {
       response = { ref = "ListImagesResponse" },
     },
     list_logs_job = {
-      name = "ListLogsJob",
+      sdk_operation = "ListLogsJob",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/logs/records",
       content_type = "application/json",
@@ -662,7 +662,7 @@ return {
       response = { ref = "ListLogsJobResponse" },
     },
     list_pipelines = {
-      name = "ListPipelines",
+      sdk_operation = "ListPipelines",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/lgsconf/listpipelines",
       content_type = "application/json",
@@ -675,7 +675,7 @@ return {
       response = { ref = "ListPipelinesResponse" },
     },
     list_routes = {
-      name = "ListRoutes",
+      sdk_operation = "ListRoutes",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/route",
       content_type = "application/json",
@@ -685,7 +685,7 @@ return {
       response = { ref = "ListRoutesResponse" },
     },
     list_smn_topics = {
-      name = "ListSmnTopics",
+      sdk_operation = "ListSmnTopics",
       method = "GET",
       path = "/v1.0/{project_id}/domains/{domain_id}/ai-ops/smn-topics",
       content_type = "application/json",
@@ -695,7 +695,7 @@ return {
       response = { ref = "ListSmnTopicsResponse" },
     },
     list_snapshots = {
-      name = "ListSnapshots",
+      sdk_operation = "ListSnapshots",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshots",
       content_type = "application/json",
@@ -705,7 +705,7 @@ return {
       response = { ref = "ListSnapshotsResponse" },
     },
     list_templates = {
-      name = "ListTemplates",
+      sdk_operation = "ListTemplates",
       method = "GET",
       path = "/v1.0/{project_id}/lgsconf/template",
       content_type = "application/json",
@@ -715,7 +715,7 @@ return {
       response = { ref = "ListTemplatesResponse" },
     },
     list_ymls = {
-      name = "ListYmls",
+      sdk_operation = "ListYmls",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/ymls/template",
       content_type = "application/json",
@@ -725,7 +725,7 @@ return {
       response = { ref = "ListYmlsResponse" },
     },
     list_ymls_job = {
-      name = "ListYmlsJob",
+      sdk_operation = "ListYmlsJob",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/ymls/joblists",
       content_type = "application/json",
@@ -738,7 +738,7 @@ return {
       response = { ref = "ListYmlsJobResponse" },
     },
     reboot_cluster = {
-      name = "RebootCluster",
+      sdk_operation = "RebootCluster",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/reboot",
       content_type = "application/json",
@@ -748,7 +748,7 @@ return {
       response = { ref = "RebootClusterResponse" },
     },
     reset_password = {
-      name = "ResetPassword",
+      sdk_operation = "ResetPassword",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/password/reset",
       content_type = "application/json",
@@ -760,7 +760,7 @@ return {
       response = { ref = "ResetPasswordResponse" },
     },
     restart_cluster = {
-      name = "RestartCluster",
+      sdk_operation = "RestartCluster",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/restart",
       content_type = "application/json",
@@ -770,7 +770,7 @@ return {
       response = { ref = "RestartClusterResponse" },
     },
     restore_snapshot = {
-      name = "RestoreSnapshot",
+      sdk_operation = "RestoreSnapshot",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/{snapshot_id}/restore",
       content_type = "application/json",
@@ -787,7 +787,7 @@ return {
       response = { ref = "RestoreSnapshotResponse" },
     },
     retry_upgrade_task = {
-      name = "RetryUpgradeTask",
+      sdk_operation = "RetryUpgradeTask",
       method = "PUT",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/upgrade/{action_id}/retry",
       content_type = "application/json",
@@ -799,7 +799,7 @@ return {
       response = { ref = "RetryUpgradeTaskResponse" },
     },
     show_ai_ops_detector = {
-      name = "ShowAiOpsDetector",
+      sdk_operation = "ShowAiOpsDetector",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/ai-ops/detector",
       content_type = "application/json",
@@ -809,7 +809,7 @@ return {
       response = { ref = "ShowAiOpsDetectorResponse" },
     },
     show_ai_ops_setting = {
-      name = "ShowAiOpsSetting",
+      sdk_operation = "ShowAiOpsSetting",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/ai-ops/setting",
       content_type = "application/json",
@@ -819,7 +819,7 @@ return {
       response = { ref = "ShowAiOpsSettingResponse" },
     },
     show_auto_create_policy = {
-      name = "ShowAutoCreatePolicy",
+      sdk_operation = "ShowAutoCreatePolicy",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/policy",
       content_type = "application/json",
@@ -829,7 +829,7 @@ return {
       response = { ref = "ShowAutoCreatePolicyResponse" },
     },
     show_certs_detail = {
-      name = "ShowCertsDetail",
+      sdk_operation = "ShowCertsDetail",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/certs/{cert_id}",
       content_type = "application/json",
@@ -840,7 +840,7 @@ return {
       response = { ref = "ShowCertsDetailResponse" },
     },
     show_cluster_detail = {
-      name = "ShowClusterDetail",
+      sdk_operation = "ShowClusterDetail",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}",
       content_type = "application/json",
@@ -850,7 +850,7 @@ return {
       response = { ref = "ShowClusterDetailResponse" },
     },
     show_cluster_tag = {
-      name = "ShowClusterTag",
+      sdk_operation = "ShowClusterTag",
       method = "GET",
       path = "/v1.0/{project_id}/{resource_type}/{cluster_id}/tags",
       content_type = "application/json",
@@ -861,7 +861,7 @@ return {
       response = { ref = "ShowClusterTagResponse" },
     },
     show_cluster_volume_usage = {
-      name = "ShowClusterVolumeUsage",
+      sdk_operation = "ShowClusterVolumeUsage",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/volume",
       content_type = "application/json",
@@ -871,7 +871,7 @@ return {
       response = { type = "any" },
     },
     show_data_store_flavor_detail = {
-      name = "ShowDataStoreFlavorDetail",
+      sdk_operation = "ShowDataStoreFlavorDetail",
       method = "GET",
       path = "/v1.0/{project_id}/datastore/{datastore_id}/flavors",
       content_type = "application/json",
@@ -882,7 +882,7 @@ return {
       response = { ref = "ShowDataStoreFlavorDetailResponse" },
     },
     show_elb_detail = {
-      name = "ShowElbDetail",
+      sdk_operation = "ShowElbDetail",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/es-listeners",
       content_type = "application/json",
@@ -892,7 +892,7 @@ return {
       response = { ref = "ShowElbDetailResponse" },
     },
     show_flavor_detail = {
-      name = "ShowFlavorDetail",
+      sdk_operation = "ShowFlavorDetail",
       method = "GET",
       path = "/v1.0/{project_id}/flavors/{flavor_id}",
       content_type = "application/json",
@@ -902,7 +902,7 @@ return {
       response = { ref = "ShowFlavorDetailResponse" },
     },
     show_get_conf_detail = {
-      name = "ShowGetConfDetail",
+      sdk_operation = "ShowGetConfDetail",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/lgsconf/confdetail",
       content_type = "application/json",
@@ -913,7 +913,7 @@ return {
       response = { ref = "ShowGetConfDetailResponse" },
     },
     show_get_log_setting = {
-      name = "ShowGetLogSetting",
+      sdk_operation = "ShowGetLogSetting",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/logs/settings",
       content_type = "application/json",
@@ -923,7 +923,7 @@ return {
       response = { ref = "ShowGetLogSettingResponse" },
     },
     show_ik_thesaurus = {
-      name = "ShowIkThesaurus",
+      sdk_operation = "ShowIkThesaurus",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/thesaurus",
       content_type = "application/json",
@@ -933,7 +933,7 @@ return {
       response = { ref = "ShowIkThesaurusResponse" },
     },
     show_log_backup = {
-      name = "ShowLogBackup",
+      sdk_operation = "ShowLogBackup",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/logs/search",
       content_type = "application/json",
@@ -950,7 +950,7 @@ return {
       response = { ref = "ShowLogBackupResponse" },
     },
     show_resize_flavors = {
-      name = "ShowResizeFlavors",
+      sdk_operation = "ShowResizeFlavors",
       method = "GET",
       path = "/v1.0/{project_id}/resize-flavors",
       content_type = "application/json",
@@ -960,7 +960,7 @@ return {
       response = { ref = "ShowResizeFlavorsResponse" },
     },
     show_vpcep_connection = {
-      name = "ShowVpcepConnection",
+      sdk_operation = "ShowVpcepConnection",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/vpcepservice/connections",
       content_type = "application/json",
@@ -972,7 +972,7 @@ return {
       response = { ref = "ShowVpcepConnectionResponse" },
     },
     start_auto_setting = {
-      name = "StartAutoSetting",
+      sdk_operation = "StartAutoSetting",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/auto_setting",
       content_type = "application/json",
@@ -982,7 +982,7 @@ return {
       response = { ref = "StartAutoSettingResponse" },
     },
     start_connectivity_test = {
-      name = "StartConnectivityTest",
+      sdk_operation = "StartConnectivityTest",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/checkconnection",
       content_type = "application/json",
@@ -994,7 +994,7 @@ return {
       response = { ref = "StartConnectivityTestResponse" },
     },
     start_hot_pipeline = {
-      name = "StartHotPipeline",
+      sdk_operation = "StartHotPipeline",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/lgsconf/hot-start",
       content_type = "application/json",
@@ -1007,7 +1007,7 @@ return {
       response = { ref = "StartHotPipelineResponse" },
     },
     start_kibana_public = {
-      name = "StartKibanaPublic",
+      sdk_operation = "StartKibanaPublic",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/publickibana/open",
       content_type = "application/json",
@@ -1021,7 +1021,7 @@ return {
       response = { ref = "StartKibanaPublicResponse" },
     },
     start_log_auto_backup_policy = {
-      name = "StartLogAutoBackupPolicy",
+      sdk_operation = "StartLogAutoBackupPolicy",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/logs/policy/update",
       content_type = "application/json",
@@ -1033,7 +1033,7 @@ return {
       response = { ref = "StartLogAutoBackupPolicyResponse" },
     },
     start_logs = {
-      name = "StartLogs",
+      sdk_operation = "StartLogs",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/logs/open",
       content_type = "application/json",
@@ -1053,7 +1053,7 @@ return {
       response = { ref = "StartLogsResponse" },
     },
     start_pipeline = {
-      name = "StartPipeline",
+      sdk_operation = "StartPipeline",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/lgsconf/start",
       content_type = "application/json",
@@ -1066,7 +1066,7 @@ return {
       response = { ref = "StartPipelineResponse" },
     },
     start_public_whitelist = {
-      name = "StartPublicWhitelist",
+      sdk_operation = "StartPublicWhitelist",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/public/whitelist/update",
       content_type = "application/json",
@@ -1078,7 +1078,7 @@ return {
       response = { ref = "StartPublicWhitelistResponse" },
     },
     start_target_cluster_connectivity_test = {
-      name = "StartTargetClusterConnectivityTest",
+      sdk_operation = "StartTargetClusterConnectivityTest",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/logs/connectivity",
       content_type = "application/json",
@@ -1090,7 +1090,7 @@ return {
       response = { type = "string" },
     },
     start_vpcep = {
-      name = "StartVpcep",
+      sdk_operation = "StartVpcep",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/vpcepservice/open",
       content_type = "application/json",
@@ -1104,7 +1104,7 @@ return {
       response = { ref = "StartVpcepResponse" },
     },
     stop_hot_pipeline = {
-      name = "StopHotPipeline",
+      sdk_operation = "StopHotPipeline",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/lgsconf/hot-stop",
       content_type = "application/json",
@@ -1116,7 +1116,7 @@ return {
       response = { ref = "StopHotPipelineResponse" },
     },
     stop_log_auto_backup_policy = {
-      name = "StopLogAutoBackupPolicy",
+      sdk_operation = "StopLogAutoBackupPolicy",
       method = "PUT",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/logs/policy/close",
       content_type = "application/json",
@@ -1126,7 +1126,7 @@ return {
       response = { ref = "StopLogAutoBackupPolicyResponse" },
     },
     stop_logs = {
-      name = "StopLogs",
+      sdk_operation = "StopLogs",
       method = "PUT",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/logs/close",
       content_type = "application/json",
@@ -1136,7 +1136,7 @@ return {
       response = { ref = "StopLogsResponse" },
     },
     stop_pipeline = {
-      name = "StopPipeline",
+      sdk_operation = "StopPipeline",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/lgsconf/stop",
       content_type = "application/json",
@@ -1146,7 +1146,7 @@ return {
       response = { ref = "StopPipelineResponse" },
     },
     stop_public_kibana_whitelist = {
-      name = "StopPublicKibanaWhitelist",
+      sdk_operation = "StopPublicKibanaWhitelist",
       method = "PUT",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/publickibana/whitelist/close",
       content_type = "application/json",
@@ -1156,7 +1156,7 @@ return {
       response = { ref = "StopPublicKibanaWhitelistResponse" },
     },
     stop_public_whitelist = {
-      name = "StopPublicWhitelist",
+      sdk_operation = "StopPublicWhitelist",
       method = "PUT",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/public/whitelist/close",
       content_type = "application/json",
@@ -1166,7 +1166,7 @@ return {
       response = { ref = "StopPublicWhitelistResponse" },
     },
     stop_snapshot = {
-      name = "StopSnapshot",
+      sdk_operation = "StopSnapshot",
       method = "DELETE",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshots",
       content_type = "application/json",
@@ -1176,7 +1176,7 @@ return {
       response = { ref = "StopSnapshotResponse" },
     },
     stop_vpcep = {
-      name = "StopVpcep",
+      sdk_operation = "StopVpcep",
       method = "PUT",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/vpcepservice/close",
       content_type = "application/json",
@@ -1186,7 +1186,7 @@ return {
       response = { ref = "StopVpcepResponse" },
     },
     update_ai_ops_setting = {
-      name = "UpdateAiOpsSetting",
+      sdk_operation = "UpdateAiOpsSetting",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/ai-ops/setting",
       content_type = "application/json",
@@ -1200,7 +1200,7 @@ return {
       response = { ref = "UpdateAiOpsSettingResponse" },
     },
     update_alter_kibana = {
-      name = "UpdateAlterKibana",
+      sdk_operation = "UpdateAlterKibana",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/publickibana/bandwidth",
       content_type = "application/json",
@@ -1213,7 +1213,7 @@ return {
       response = { ref = "UpdateAlterKibanaResponse" },
     },
     update_az_by_instance_type = {
-      name = "UpdateAzByInstanceType",
+      sdk_operation = "UpdateAzByInstanceType",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/inst-type/{inst_type}/azmigrate",
       content_type = "application/json",
@@ -1230,7 +1230,7 @@ return {
       response = { ref = "UpdateAzByInstanceTypeResponse" },
     },
     update_batch_clusters_tags = {
-      name = "UpdateBatchClustersTags",
+      sdk_operation = "UpdateBatchClustersTags",
       method = "POST",
       path = "/v1.0/{project_id}/{resource_type}/{cluster_id}/tags/action",
       content_type = "application/json",
@@ -1244,7 +1244,7 @@ return {
       response = { ref = "UpdateBatchClustersTagsResponse" },
     },
     update_close_kibana = {
-      name = "UpdateCloseKibana",
+      sdk_operation = "UpdateCloseKibana",
       method = "PUT",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/publickibana/close",
       content_type = "application/json",
@@ -1257,7 +1257,7 @@ return {
       response = { ref = "UpdateCloseKibanaResponse" },
     },
     update_cluster_name = {
-      name = "UpdateClusterName",
+      sdk_operation = "UpdateClusterName",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/changename",
       content_type = "application/json",
@@ -1270,7 +1270,7 @@ return {
       response = { ref = "UpdateClusterNameResponse" },
     },
     update_cnf = {
-      name = "UpdateCnf",
+      sdk_operation = "UpdateCnf",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/lgsconf/update",
       content_type = "application/json",
@@ -1286,7 +1286,7 @@ return {
       response = { ref = "UpdateCnfResponse" },
     },
     update_es_listener = {
-      name = "UpdateEsListener",
+      sdk_operation = "UpdateEsListener",
       method = "PUT",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/es-listeners/{listener_id}",
       content_type = "application/json",
@@ -1300,7 +1300,7 @@ return {
       response = { ref = "UpdateEsListenerResponse" },
     },
     update_extend_cluster = {
-      name = "UpdateExtendCluster",
+      sdk_operation = "UpdateExtendCluster",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/extend",
       content_type = "application/json",
@@ -1313,7 +1313,7 @@ return {
       response = { ref = "UpdateExtendClusterResponse" },
     },
     update_extend_instance_storage = {
-      name = "UpdateExtendInstanceStorage",
+      sdk_operation = "UpdateExtendInstanceStorage",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/role_extend",
       content_type = "application/json",
@@ -1326,7 +1326,7 @@ return {
       response = { ref = "UpdateExtendInstanceStorageResponse" },
     },
     update_flavor = {
-      name = "UpdateFlavor",
+      sdk_operation = "UpdateFlavor",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/flavor",
       content_type = "application/json",
@@ -1343,7 +1343,7 @@ return {
       response = { ref = "UpdateFlavorResponse" },
     },
     update_flavor_by_type = {
-      name = "UpdateFlavorByType",
+      sdk_operation = "UpdateFlavorByType",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/{types}/flavor",
       content_type = "application/json",
@@ -1361,7 +1361,7 @@ return {
       response = { ref = "UpdateFlavorByTypeResponse" },
     },
     update_instance = {
-      name = "UpdateInstance",
+      sdk_operation = "UpdateInstance",
       method = "PUT",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/instance/{instance_id}/replace",
       content_type = "application/json",
@@ -1374,7 +1374,7 @@ return {
       response = { ref = "UpdateInstanceResponse" },
     },
     update_log_setting = {
-      name = "UpdateLogSetting",
+      sdk_operation = "UpdateLogSetting",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/logs/settings",
       content_type = "application/json",
@@ -1393,7 +1393,7 @@ return {
       response = { ref = "UpdateLogSettingResponse" },
     },
     update_ondemand_cluster_to_period = {
-      name = "UpdateOndemandClusterToPeriod",
+      sdk_operation = "UpdateOndemandClusterToPeriod",
       method = "POST",
       path = "/v1.0/{project_id}/cluster/{cluster_id}/period",
       content_type = "application/json",
@@ -1409,7 +1409,7 @@ return {
       response = { ref = "UpdateOndemandClusterToPeriodResponse" },
     },
     update_public_band_width = {
-      name = "UpdatePublicBandWidth",
+      sdk_operation = "UpdatePublicBandWidth",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/public/bandwidth",
       content_type = "application/json",
@@ -1422,7 +1422,7 @@ return {
       response = { ref = "UpdatePublicBandWidthResponse" },
     },
     update_public_kibana_whitelist = {
-      name = "UpdatePublicKibanaWhitelist",
+      sdk_operation = "UpdatePublicKibanaWhitelist",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/publickibana/whitelist/update",
       content_type = "application/json",
@@ -1434,7 +1434,7 @@ return {
       response = { ref = "UpdatePublicKibanaWhitelistResponse" },
     },
     update_route = {
-      name = "UpdateRoute",
+      sdk_operation = "UpdateRoute",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/route",
       content_type = "application/json",
@@ -1448,7 +1448,7 @@ return {
       response = { ref = "UpdateRouteResponse" },
     },
     update_shrink_cluster = {
-      name = "UpdateShrinkCluster",
+      sdk_operation = "UpdateShrinkCluster",
       method = "POST",
       path = "/v1.0/extend/{project_id}/clusters/{cluster_id}/role/shrink",
       content_type = "application/json",
@@ -1463,7 +1463,7 @@ return {
       response = { ref = "UpdateShrinkClusterResponse" },
     },
     update_shrink_nodes = {
-      name = "UpdateShrinkNodes",
+      sdk_operation = "UpdateShrinkNodes",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/node/offline",
       content_type = "application/json",
@@ -1477,7 +1477,7 @@ return {
       response = { ref = "UpdateShrinkNodesResponse" },
     },
     update_snapshot_setting = {
-      name = "UpdateSnapshotSetting",
+      sdk_operation = "UpdateSnapshotSetting",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/setting",
       content_type = "application/json",
@@ -1500,7 +1500,7 @@ return {
       response = { ref = "UpdateSnapshotSettingResponse" },
     },
     update_unbind_public = {
-      name = "UpdateUnbindPublic",
+      sdk_operation = "UpdateUnbindPublic",
       method = "PUT",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/public/close",
       content_type = "application/json",
@@ -1512,7 +1512,7 @@ return {
       response = { ref = "UpdateUnbindPublicResponse" },
     },
     update_vpcep_connection = {
-      name = "UpdateVpcepConnection",
+      sdk_operation = "UpdateVpcepConnection",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/vpcepservice/connections",
       content_type = "application/json",
@@ -1525,7 +1525,7 @@ return {
       response = { ref = "UpdateVpcepConnectionResponse" },
     },
     update_vpcep_whitelist = {
-      name = "UpdateVpcepWhitelist",
+      sdk_operation = "UpdateVpcepWhitelist",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/vpcepservice/permissions",
       content_type = "application/json",
@@ -1537,7 +1537,7 @@ return {
       response = { ref = "UpdateVpcepWhitelistResponse" },
     },
     update_ymls = {
-      name = "UpdateYmls",
+      sdk_operation = "UpdateYmls",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/ymls/update",
       content_type = "application/json",
@@ -1550,7 +1550,7 @@ return {
       response = { ref = "UpdateYmlsResponse" },
     },
     upgrade_core = {
-      name = "UpgradeCore",
+      sdk_operation = "UpgradeCore",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/inst-type/{inst_type}/image/upgrade",
       content_type = "application/json",
@@ -1568,7 +1568,7 @@ return {
       response = { ref = "UpgradeCoreResponse" },
     },
     upgrade_detail = {
-      name = "UpgradeDetail",
+      sdk_operation = "UpgradeDetail",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/upgrade/detail",
       content_type = "application/json",
@@ -1581,7 +1581,7 @@ return {
       response = { ref = "UpgradeDetailResponse" },
     },
     upload_certs = {
-      name = "UploadCerts",
+      sdk_operation = "UploadCerts",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/certs/upload",
       content_type = "application/json",

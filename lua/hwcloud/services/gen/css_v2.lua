@@ -144,7 +144,7 @@ return {
   },
   operations = {
     create_cluster = {
-      name = "CreateCluster",
+      sdk_operation = "CreateCluster",
       method = "POST",
       path = "/v2.0/{project_id}/clusters",
       content_type = "application/json",
@@ -155,7 +155,7 @@ return {
       response = { ref = "CreateClusterResponse" },
     },
     delete_logstash_conf = {
-      name = "DeleteLogstashConf",
+      sdk_operation = "DeleteLogstashConf",
       method = "POST",
       path = "/v2.0/{project_id}/clusters/{cluster_id}/lgsconf/delete",
       content_type = "application/json",
@@ -167,7 +167,7 @@ return {
       response = { type = "any" },
     },
     delete_logstash_template = {
-      name = "DeleteLogstashTemplate",
+      sdk_operation = "DeleteLogstashTemplate",
       method = "POST",
       path = "/v2.0/{project_id}/lgsconf/deletetemplate",
       content_type = "application/json",
@@ -178,7 +178,7 @@ return {
       response = { ref = "DeleteLogstashTemplateResponse" },
     },
     restart_cluster = {
-      name = "RestartCluster",
+      sdk_operation = "RestartCluster",
       method = "POST",
       path = "/v2.0/{project_id}/clusters/{cluster_id}/restart",
       content_type = "application/json",
@@ -191,7 +191,7 @@ return {
       response = { ref = "RestartClusterResponse" },
     },
     rolling_restart = {
-      name = "RollingRestart",
+      sdk_operation = "RollingRestart",
       method = "POST",
       path = "/v2.0/{project_id}/clusters/{cluster_id}/rolling-restart",
       content_type = "application/json",
@@ -204,7 +204,7 @@ return {
       response = { ref = "RollingRestartResponse" },
     },
     start_auto_create_snapshots = {
-      name = "StartAutoCreateSnapshots",
+      sdk_operation = "StartAutoCreateSnapshots",
       method = "POST",
       path = "/v2.0/{project_id}/clusters/{cluster_id}/snapshots/policy/open",
       content_type = "application/json",
@@ -220,7 +220,7 @@ return {
       response = { ref = "StartAutoCreateSnapshotsResponse" },
     },
     stop_auto_create_snapshots = {
-      name = "StopAutoCreateSnapshots",
+      sdk_operation = "StopAutoCreateSnapshots",
       method = "PUT",
       path = "/v2.0/{project_id}/clusters/{cluster_id}/snapshots/policy/close",
       content_type = "application/json",

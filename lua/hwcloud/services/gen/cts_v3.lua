@@ -90,7 +90,7 @@ return {
   },
   operations = {
     batch_create_resource_tags = {
-      name = "BatchCreateResourceTags",
+      sdk_operation = "BatchCreateResourceTags",
       method = "POST",
       path = "/v3/{project_id}/{resource_type}/{resource_id}/tags/create",
       content_type = "application/json;charset=UTF-8",
@@ -103,7 +103,7 @@ return {
       response = { ref = "BatchCreateResourceTagsResponse" },
     },
     batch_delete_resource_tags = {
-      name = "BatchDeleteResourceTags",
+      sdk_operation = "BatchDeleteResourceTags",
       method = "DELETE",
       path = "/v3/{project_id}/{resource_type}/{resource_id}/tags/delete",
       content_type = "application/json;charset=UTF-8",
@@ -116,7 +116,7 @@ return {
       response = { ref = "BatchDeleteResourceTagsResponse" },
     },
     check_obs_buckets = {
-      name = "CheckObsBuckets",
+      sdk_operation = "CheckObsBuckets",
       method = "POST",
       path = "/v3/{domain_id}/checkbucket",
       content_type = "application/json;charset=UTF-8",
@@ -128,7 +128,7 @@ return {
       response = { ref = "CheckObsBucketsResponse" },
     },
     create_notification = {
-      name = "CreateNotification",
+      sdk_operation = "CreateNotification",
       method = "POST",
       path = "/v3/{project_id}/notifications",
       content_type = "application/json;charset=UTF-8",
@@ -145,7 +145,7 @@ return {
       response = { ref = "CreateNotificationResponse" },
     },
     create_tracker = {
-      name = "CreateTracker",
+      sdk_operation = "CreateTracker",
       method = "POST",
       path = "/v3/{project_id}/tracker",
       content_type = "application/json;charset=UTF-8",
@@ -166,7 +166,7 @@ return {
       response = { ref = "CreateTrackerResponse" },
     },
     delete_notification = {
-      name = "DeleteNotification",
+      sdk_operation = "DeleteNotification",
       method = "DELETE",
       path = "/v3/{project_id}/notifications",
       content_type = "application/json",
@@ -176,7 +176,7 @@ return {
       response = { ref = "DeleteNotificationResponse" },
     },
     delete_tracker = {
-      name = "DeleteTracker",
+      sdk_operation = "DeleteTracker",
       method = "DELETE",
       path = "/v3/{project_id}/trackers",
       content_type = "application/json",
@@ -187,7 +187,7 @@ return {
       response = { ref = "DeleteTrackerResponse" },
     },
     list_notifications = {
-      name = "ListNotifications",
+      sdk_operation = "ListNotifications",
       method = "GET",
       path = "/v3/{project_id}/notifications/{notification_type}",
       content_type = "application/json",
@@ -198,7 +198,7 @@ return {
       response = { ref = "ListNotificationsResponse" },
     },
     list_operations = {
-      name = "ListOperations",
+      sdk_operation = "ListOperations",
       method = "GET",
       path = "/v3/{project_id}/operations",
       content_type = "application/json",
@@ -209,7 +209,7 @@ return {
       response = { ref = "ListOperationsResponse" },
     },
     list_quotas = {
-      name = "ListQuotas",
+      sdk_operation = "ListQuotas",
       method = "GET",
       path = "/v3/{project_id}/quotas",
       content_type = "application/json",
@@ -217,7 +217,7 @@ return {
       response = { ref = "ListQuotasResponse" },
     },
     list_trace_resources = {
-      name = "ListTraceResources",
+      sdk_operation = "ListTraceResources",
       method = "GET",
       path = "/v3/{domain_id}/resources",
       content_type = "application/json",
@@ -227,7 +227,7 @@ return {
       response = { ref = "ListTraceResourcesResponse" },
     },
     list_traces = {
-      name = "ListTraces",
+      sdk_operation = "ListTraces",
       method = "GET",
       path = "/v3/{project_id}/traces",
       content_type = "application/json",
@@ -253,7 +253,7 @@ return {
       response = { ref = "ListTracesResponse" },
     },
     list_trackers = {
-      name = "ListTrackers",
+      sdk_operation = "ListTrackers",
       method = "GET",
       path = "/v3/{project_id}/trackers",
       content_type = "application/json",
@@ -264,7 +264,7 @@ return {
       response = { ref = "ListTrackersResponse" },
     },
     list_user_resources = {
-      name = "ListUserResources",
+      sdk_operation = "ListUserResources",
       method = "GET",
       path = "/v3/{project_id}/user-resources",
       content_type = "application/json",
@@ -272,7 +272,7 @@ return {
       response = { ref = "ListUserResourcesResponse" },
     },
     update_notification = {
-      name = "UpdateNotification",
+      sdk_operation = "UpdateNotification",
       method = "PUT",
       path = "/v3/{project_id}/notifications",
       content_type = "application/json;charset=UTF-8",
@@ -291,7 +291,7 @@ return {
       response = { ref = "UpdateNotificationResponse" },
     },
     update_tracker = {
-      name = "UpdateTracker",
+      sdk_operation = "UpdateTracker",
       method = "PUT",
       path = "/v3/{project_id}/tracker",
       content_type = "application/json;charset=UTF-8",

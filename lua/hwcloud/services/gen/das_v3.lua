@@ -66,7 +66,7 @@ return {
   },
   operations = {
     add_email_template = {
-      name = "AddEmailTemplate",
+      sdk_operation = "AddEmailTemplate",
       method = "POST",
       path = "/v3/{project_id}/batch-inspection/email-template",
       content_type = "application/json",
@@ -88,7 +88,7 @@ return {
       response = { ref = "AddEmailTemplateResponse" },
     },
     add_full_sql_task = {
-      name = "AddFullSqlTask",
+      sdk_operation = "AddFullSqlTask",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/full-sql/add-task",
       content_type = "application/json",
@@ -110,7 +110,7 @@ return {
       response = { ref = "AddFullSqlTaskResponse" },
     },
     add_instance_group = {
-      name = "AddInstanceGroup",
+      sdk_operation = "AddInstanceGroup",
       method = "POST",
       path = "/v3/{project_id}/batch-inspection/instance-group",
       content_type = "application/json",
@@ -123,7 +123,7 @@ return {
       response = { ref = "AddInstanceGroupResponse" },
     },
     add_instance_to_group = {
-      name = "AddInstanceToGroup",
+      sdk_operation = "AddInstanceToGroup",
       method = "POST",
       path = "/v3/{project_id}/batch-inspection/add-instance-to-group",
       content_type = "application/json",
@@ -135,7 +135,7 @@ return {
       response = { ref = "AddInstanceToGroupResponse" },
     },
     add_sql_limiting_record_new = {
-      name = "AddSqlLimitingRecordNew",
+      sdk_operation = "AddSqlLimitingRecordNew",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/sql-limiting/add-sql-limiting-record",
       content_type = "application/json",
@@ -155,7 +155,7 @@ return {
       response = { ref = "AddSqlLimitingRecordNewResponse" },
     },
     batch_delete_connection_new = {
-      name = "BatchDeleteConnectionNew",
+      sdk_operation = "BatchDeleteConnectionNew",
       method = "DELETE",
       path = "/v3/{project_id}/batch-delete-connections",
       content_type = "application/json",
@@ -167,7 +167,7 @@ return {
       response = { ref = "BatchDeleteConnectionNewResponse" },
     },
     batch_send_email = {
-      name = "BatchSendEmail",
+      sdk_operation = "BatchSendEmail",
       method = "POST",
       path = "/v3/{project_id}/batch-inspection/batch-send-email",
       content_type = "application/json",
@@ -183,7 +183,7 @@ return {
       response = { ref = "BatchSendEmailResponse" },
     },
     batch_subscribe_report = {
-      name = "BatchSubscribeReport",
+      sdk_operation = "BatchSubscribeReport",
       method = "POST",
       path = "/v3/{project_id}/batch-inspection/batch-subscribe",
       content_type = "application/json",
@@ -195,7 +195,7 @@ return {
       response = { ref = "BatchSubscribeReportResponse" },
     },
     cancel_share_connections = {
-      name = "CancelShareConnections",
+      sdk_operation = "CancelShareConnections",
       method = "DELETE",
       path = "/v3/{project_id}/connections/share",
       content_type = "application/json",
@@ -208,7 +208,7 @@ return {
       response = { ref = "CancelShareConnectionsResponse" },
     },
     cancel_share_new = {
-      name = "CancelShareNew",
+      sdk_operation = "CancelShareNew",
       method = "POST",
       path = "/v3.1/{project_id}/connections/cancel-share",
       content_type = "application/json",
@@ -220,7 +220,7 @@ return {
       response = { ref = "CancelShareNewResponse" },
     },
     change_charge_mode = {
-      name = "ChangeChargeMode",
+      sdk_operation = "ChangeChargeMode",
       method = "POST",
       path = "/v3/{project_id}/cloud-dba/change-payment-mode",
       content_type = "application/json",
@@ -234,7 +234,7 @@ return {
       response = { ref = "ChangeChargeModeResponse" },
     },
     change_full_dead_lock_switch = {
-      name = "ChangeFullDeadLockSwitch",
+      sdk_operation = "ChangeFullDeadLockSwitch",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/set-fulldeadlock-switch",
       content_type = "application/json",
@@ -248,7 +248,7 @@ return {
       response = { ref = "ChangeFullDeadLockSwitchResponse" },
     },
     change_payment_mode_new = {
-      name = "ChangePaymentModeNew",
+      sdk_operation = "ChangePaymentModeNew",
       method = "POST",
       path = "/v3/{project_id}/clouddba/change-payment-mode",
       content_type = "application/json",
@@ -267,7 +267,7 @@ return {
       response = { ref = "ChangePaymentModeNewResponse" },
     },
     change_sql_limit_switch_status = {
-      name = "ChangeSqlLimitSwitchStatus",
+      sdk_operation = "ChangeSqlLimitSwitchStatus",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/sql-limit/switch",
       content_type = "application/json",
@@ -281,7 +281,7 @@ return {
       response = { ref = "ChangeSqlLimitSwitchStatusResponse" },
     },
     change_sql_switch = {
-      name = "ChangeSqlSwitch",
+      sdk_operation = "ChangeSqlSwitch",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/sql/switch",
       content_type = "application/json",
@@ -297,7 +297,7 @@ return {
       response = { ref = "ChangeSqlSwitchResponse" },
     },
     change_transaction_switch_status = {
-      name = "ChangeTransactionSwitchStatus",
+      sdk_operation = "ChangeTransactionSwitchStatus",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/transaction/switch",
       content_type = "application/json",
@@ -311,7 +311,7 @@ return {
       response = { ref = "ChangeTransactionSwitchStatusResponse" },
     },
     check_credential = {
-      name = "CheckCredential",
+      sdk_operation = "CheckCredential",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/health-report/check-credential",
       content_type = "application/json",
@@ -325,7 +325,7 @@ return {
       response = { ref = "CheckCredentialResponse" },
     },
     check_credential_for_batch_inspection = {
-      name = "CheckCredentialForBatchInspection",
+      sdk_operation = "CheckCredentialForBatchInspection",
       method = "POST",
       path = "/v3/{project_id}/batch-inspection/check-credential",
       content_type = "application/json",
@@ -338,7 +338,7 @@ return {
       response = { ref = "CheckCredentialForBatchInspectionResponse" },
     },
     create_health_report_task = {
-      name = "CreateHealthReportTask",
+      sdk_operation = "CreateHealthReportTask",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/create-instance-health-report-task",
       content_type = "application/json",
@@ -352,7 +352,7 @@ return {
       response = { ref = "CreateHealthReportTaskResponse" },
     },
     create_history_transaction_export_task = {
-      name = "CreateHistoryTransactionExportTask",
+      sdk_operation = "CreateHistoryTransactionExportTask",
       method = "POST",
       path = "/v3/{project_id}/transaction/{instance_id}/create-export-task",
       content_type = "application/json",
@@ -373,7 +373,7 @@ return {
       response = { ref = "CreateHistoryTransactionExportTaskResponse" },
     },
     create_instance_connection = {
-      name = "CreateInstanceConnection",
+      sdk_operation = "CreateInstanceConnection",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/create-connection",
       content_type = "application/json",
@@ -395,7 +395,7 @@ return {
       response = { ref = "CreateInstanceConnectionResponse" },
     },
     create_share_connections = {
-      name = "CreateShareConnections",
+      sdk_operation = "CreateShareConnections",
       method = "POST",
       path = "/v3/{project_id}/connections/share",
       content_type = "application/json",
@@ -410,7 +410,7 @@ return {
       response = { ref = "CreateShareConnectionsResponse" },
     },
     create_snapshots = {
-      name = "CreateSnapshots",
+      sdk_operation = "CreateSnapshots",
       method = "POST",
       path = "/v3/{project_id}/connections/{connection_id}/instance/create-snapshot",
       content_type = "application/json",
@@ -423,7 +423,7 @@ return {
       response = { ref = "CreateSnapshotsResponse" },
     },
     create_space_analysis_task = {
-      name = "CreateSpaceAnalysisTask",
+      sdk_operation = "CreateSpaceAnalysisTask",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/space-analysis",
       content_type = "application/json",
@@ -437,7 +437,7 @@ return {
       response = { ref = "CreateSpaceAnalysisTaskResponse" },
     },
     create_sql_limit_rules = {
-      name = "CreateSqlLimitRules",
+      sdk_operation = "CreateSqlLimitRules",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/sql-limit/rules",
       content_type = "application/json",
@@ -452,7 +452,7 @@ return {
       response = { ref = "CreateSqlLimitRulesResponse" },
     },
     create_tuning = {
-      name = "CreateTuning",
+      sdk_operation = "CreateTuning",
       method = "POST",
       path = "/v3/{project_id}/connections/{connection_id}/tuning/create-tuning",
       content_type = "application/json",
@@ -469,7 +469,7 @@ return {
       response = { ref = "CreateTuningResponse" },
     },
     delete_db_user = {
-      name = "DeleteDbUser",
+      sdk_operation = "DeleteDbUser",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/db-users/{db_user_id}",
       content_type = "application/json",
@@ -481,7 +481,7 @@ return {
       response = { ref = "DeleteDbUserResponse" },
     },
     delete_email_template = {
-      name = "DeleteEmailTemplate",
+      sdk_operation = "DeleteEmailTemplate",
       method = "DELETE",
       path = "/v3/{project_id}/batch-inspection/email-template",
       content_type = "application/json",
@@ -492,7 +492,7 @@ return {
       response = { ref = "DeleteEmailTemplateResponse" },
     },
     delete_history_transaction_export_task = {
-      name = "DeleteHistoryTransactionExportTask",
+      sdk_operation = "DeleteHistoryTransactionExportTask",
       method = "POST",
       path = "/v3/{project_id}/transaction/{instance_id}/delete-export-task",
       content_type = "application/json",
@@ -505,7 +505,7 @@ return {
       response = { ref = "DeleteHistoryTransactionExportTaskResponse" },
     },
     delete_instance_group = {
-      name = "DeleteInstanceGroup",
+      sdk_operation = "DeleteInstanceGroup",
       method = "DELETE",
       path = "/v3/{project_id}/batch-inspection/instance-group",
       content_type = "application/json",
@@ -516,7 +516,7 @@ return {
       response = { ref = "DeleteInstanceGroupResponse" },
     },
     delete_process = {
-      name = "DeleteProcess",
+      sdk_operation = "DeleteProcess",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/process",
       content_type = "application/json",
@@ -532,7 +532,7 @@ return {
       response = { ref = "DeleteProcessResponse" },
     },
     delete_sql_limit_rules = {
-      name = "DeleteSqlLimitRules",
+      sdk_operation = "DeleteSqlLimitRules",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/sql-limit/rules",
       content_type = "application/json",
@@ -547,7 +547,7 @@ return {
       response = { ref = "DeleteSqlLimitRulesResponse" },
     },
     execute_export_task = {
-      name = "ExecuteExportTask",
+      sdk_operation = "ExecuteExportTask",
       method = "POST",
       path = "/v3/{project_id}/connections/{connection_id}/export-tasks/{job_id}/execute",
       content_type = "application/json",
@@ -559,7 +559,7 @@ return {
       response = { ref = "ExecuteExportTaskResponse" },
     },
     execute_import_task = {
-      name = "ExecuteImportTask",
+      sdk_operation = "ExecuteImportTask",
       method = "POST",
       path = "/v3/{project_id}/connections/{connection_id}/import-tasks/{job_id}/execute",
       content_type = "application/json",
@@ -571,7 +571,7 @@ return {
       response = { ref = "ExecuteImportTaskResponse" },
     },
     export_full_sql_details = {
-      name = "ExportFullSqlDetails",
+      sdk_operation = "ExportFullSqlDetails",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/full-sql-search",
       content_type = "application/json",
@@ -609,7 +609,7 @@ return {
       response = { ref = "ExportFullSqlDetailsResponse" },
     },
     export_slow_query_logs = {
-      name = "ExportSlowQueryLogs",
+      sdk_operation = "ExportSlowQueryLogs",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/slow-query-logs",
       content_type = "application/json",
@@ -625,7 +625,7 @@ return {
       response = { ref = "ExportSlowQueryLogsResponse" },
     },
     export_slow_sql_statistics = {
-      name = "ExportSlowSqlStatistics",
+      sdk_operation = "ExportSlowSqlStatistics",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/slow-sql-statistics",
       content_type = "application/json",
@@ -644,7 +644,7 @@ return {
       response = { ref = "ExportSlowSqlStatisticsResponse" },
     },
     export_slow_sql_templates_details = {
-      name = "ExportSlowSqlTemplatesDetails",
+      sdk_operation = "ExportSlowSqlTemplatesDetails",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/slow-sql-templates",
       content_type = "application/json",
@@ -661,7 +661,7 @@ return {
       response = { ref = "ExportSlowSqlTemplatesDetailsResponse" },
     },
     export_slow_sql_trend_details = {
-      name = "ExportSlowSqlTrendDetails",
+      sdk_operation = "ExportSlowSqlTrendDetails",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/slow-sql-trend",
       content_type = "application/json",
@@ -678,7 +678,7 @@ return {
       response = { ref = "ExportSlowSqlTrendDetailsResponse" },
     },
     export_sql_statements = {
-      name = "ExportSqlStatements",
+      sdk_operation = "ExportSqlStatements",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/sql-statements",
       content_type = "application/json",
@@ -694,7 +694,7 @@ return {
       response = { ref = "ExportSqlStatementsResponse" },
     },
     export_top_risk_instances = {
-      name = "ExportTopRiskInstances",
+      sdk_operation = "ExportTopRiskInstances",
       method = "GET",
       path = "/v3/{project_id}/instances/top-risk",
       content_type = "application/json",
@@ -709,7 +709,7 @@ return {
       response = { ref = "ExportTopRiskInstancesResponse" },
     },
     export_top_sql_templates_details = {
-      name = "ExportTopSqlTemplatesDetails",
+      sdk_operation = "ExportTopSqlTemplatesDetails",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/top-sql-templates",
       content_type = "application/json",
@@ -728,7 +728,7 @@ return {
       response = { ref = "ExportTopSqlTemplatesDetailsResponse" },
     },
     export_top_sql_trend_details = {
-      name = "ExportTopSqlTrendDetails",
+      sdk_operation = "ExportTopSqlTrendDetails",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/top-sql-trend",
       content_type = "application/json",
@@ -743,7 +743,7 @@ return {
       response = { ref = "ExportTopSqlTrendDetailsResponse" },
     },
     list_api_versions = {
-      name = "ListApiVersions",
+      sdk_operation = "ListApiVersions",
       method = "GET",
       path = "/das",
       content_type = "application/json",
@@ -751,7 +751,7 @@ return {
       response = { ref = "ListApiVersionsResponse" },
     },
     list_auto_increment_usage = {
-      name = "ListAutoIncrementUsage",
+      sdk_operation = "ListAutoIncrementUsage",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/list-auto-increment-usage",
       content_type = "application/json",
@@ -768,7 +768,7 @@ return {
       response = { ref = "ListAutoIncrementUsageResponse" },
     },
     list_cloud_dba_instances = {
-      name = "ListCloudDbaInstances",
+      sdk_operation = "ListCloudDbaInstances",
       method = "GET",
       path = "/v3/{project_id}/instances",
       content_type = "application/json",
@@ -782,7 +782,7 @@ return {
       response = { ref = "ListCloudDbaInstancesResponse" },
     },
     list_connections = {
-      name = "ListConnections",
+      sdk_operation = "ListConnections",
       method = "GET",
       path = "/v3/{project_id}/list-connections",
       content_type = "application/json",
@@ -800,7 +800,7 @@ return {
       response = { ref = "ListConnectionsResponse" },
     },
     list_db_names = {
-      name = "ListDbNames",
+      sdk_operation = "ListDbNames",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/databases/get-name-list",
       content_type = "application/json",
@@ -811,7 +811,7 @@ return {
       response = { ref = "ListDbNamesResponse" },
     },
     list_db_users = {
-      name = "ListDbUsers",
+      sdk_operation = "ListDbUsers",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/db-users",
       content_type = "application/json",
@@ -827,7 +827,7 @@ return {
       response = { ref = "ListDbUsersResponse" },
     },
     list_email_record = {
-      name = "ListEmailRecord",
+      sdk_operation = "ListEmailRecord",
       method = "GET",
       path = "/v3/{project_id}/batch-inspection/email-record",
       content_type = "application/json",
@@ -843,7 +843,7 @@ return {
       response = { ref = "ListEmailRecordResponse" },
     },
     list_email_template = {
-      name = "ListEmailTemplate",
+      sdk_operation = "ListEmailTemplate",
       method = "GET",
       path = "/v3/{project_id}/batch-inspection/email-template",
       content_type = "application/json",
@@ -856,7 +856,7 @@ return {
       response = { ref = "ListEmailTemplateResponse" },
     },
     list_full_sql_tasks = {
-      name = "ListFullSqlTasks",
+      sdk_operation = "ListFullSqlTasks",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/full-sql-tasks",
       content_type = "application/json",
@@ -884,7 +884,7 @@ return {
       response = { ref = "ListFullSqlTasksResponse" },
     },
     list_health_report_task = {
-      name = "ListHealthReportTask",
+      sdk_operation = "ListHealthReportTask",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/get-instance-health-report-task-list",
       content_type = "application/json",
@@ -900,7 +900,7 @@ return {
       response = { ref = "ListHealthReportTaskResponse" },
     },
     list_history_transaction_export_task = {
-      name = "ListHistoryTransactionExportTask",
+      sdk_operation = "ListHistoryTransactionExportTask",
       method = "GET",
       path = "/v3/{project_id}/transaction/{instance_id}/get-export-task-list",
       content_type = "application/json",
@@ -914,7 +914,7 @@ return {
       response = { ref = "ListHistoryTransactionExportTaskResponse" },
     },
     list_innodb_locks = {
-      name = "ListInnodbLocks",
+      sdk_operation = "ListInnodbLocks",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/innodb-locks",
       content_type = "application/json",
@@ -926,7 +926,7 @@ return {
       response = { ref = "ListInnodbLocksResponse" },
     },
     list_inspection_report = {
-      name = "ListInspectionReport",
+      sdk_operation = "ListInspectionReport",
       method = "GET",
       path = "/v3/{project_id}/batch-inspection/health-report-list",
       content_type = "application/json",
@@ -944,7 +944,7 @@ return {
       response = { ref = "ListInspectionReportResponse" },
     },
     list_instance_distribution = {
-      name = "ListInstanceDistribution",
+      sdk_operation = "ListInstanceDistribution",
       method = "GET",
       path = "/v3/{project_id}/instances/distribution",
       content_type = "application/json",
@@ -955,7 +955,7 @@ return {
       response = { ref = "ListInstanceDistributionResponse" },
     },
     list_instance_group = {
-      name = "ListInstanceGroup",
+      sdk_operation = "ListInstanceGroup",
       method = "GET",
       path = "/v3/{project_id}/batch-inspection/instance-group",
       content_type = "application/json",
@@ -969,7 +969,7 @@ return {
       response = { ref = "ListInstanceGroupResponse" },
     },
     list_instance_multi_nodes_single_metric = {
-      name = "ListInstanceMultiNodesSingleMetric",
+      sdk_operation = "ListInstanceMultiNodesSingleMetric",
       method = "POST",
       path = "/v3/{project_id}/multi-nodes/single-metric",
       content_type = "application/json",
@@ -984,7 +984,7 @@ return {
       response = { ref = "ListInstanceMultiNodesSingleMetricResponse" },
     },
     list_instance_nodes_info = {
-      name = "ListInstanceNodesInfo",
+      sdk_operation = "ListInstanceNodesInfo",
       method = "GET",
       path = "/v3/{project_id}/instance/nodes-info",
       content_type = "application/json",
@@ -996,7 +996,7 @@ return {
       response = { ref = "ListInstanceNodesInfoResponse" },
     },
     list_instance_top_slow_log = {
-      name = "ListInstanceTopSlowLog",
+      sdk_operation = "ListInstanceTopSlowLog",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/top-slow-log",
       content_type = "application/json",
@@ -1010,7 +1010,7 @@ return {
       response = { ref = "ListInstanceTopSlowLogResponse" },
     },
     list_lock_blocking_db = {
-      name = "ListLockBlockingDb",
+      sdk_operation = "ListLockBlockingDb",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/lock-blocking/get-lock-blocking-db-list",
       content_type = "application/json",
@@ -1023,7 +1023,7 @@ return {
       response = { ref = "ListLockBlockingDbResponse" },
     },
     list_lock_blocking_detail = {
-      name = "ListLockBlockingDetail",
+      sdk_operation = "ListLockBlockingDetail",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/lock-blocking/get-lock-blocking-detail-list",
       content_type = "application/json",
@@ -1040,7 +1040,7 @@ return {
       response = { ref = "ListLockBlockingDetailResponse" },
     },
     list_lock_blocking_relationship = {
-      name = "ListLockBlockingRelationship",
+      sdk_operation = "ListLockBlockingRelationship",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/lock-blocking/get-lock-blocking-relationship",
       content_type = "application/json",
@@ -1053,7 +1053,7 @@ return {
       response = { ref = "ListLockBlockingRelationshipResponse" },
     },
     list_metadata_locks = {
-      name = "ListMetadataLocks",
+      sdk_operation = "ListMetadataLocks",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/metadata-locks",
       content_type = "application/json",
@@ -1068,7 +1068,7 @@ return {
       response = { ref = "ListMetadataLocksResponse" },
     },
     list_processes = {
-      name = "ListProcesses",
+      sdk_operation = "ListProcesses",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/processes",
       content_type = "application/json",
@@ -1086,7 +1086,7 @@ return {
       response = { ref = "ListProcessesResponse" },
     },
     list_risk_items = {
-      name = "ListRiskItems",
+      sdk_operation = "ListRiskItems",
       method = "GET",
       path = "/v3/{project_id}/get-risk-items",
       content_type = "application/json",
@@ -1101,7 +1101,7 @@ return {
       response = { ref = "ListRiskItemsResponse" },
     },
     list_risk_trend = {
-      name = "ListRiskTrend",
+      sdk_operation = "ListRiskTrend",
       method = "GET",
       path = "/v3/{project_id}/instances/risk-trend",
       content_type = "application/json",
@@ -1115,7 +1115,7 @@ return {
       response = { ref = "ListRiskTrendResponse" },
     },
     list_snapshots = {
-      name = "ListSnapshots",
+      sdk_operation = "ListSnapshots",
       method = "GET",
       path = "/v3/{project_id}/connections/{connection_id}/instance/list-snapshots",
       content_type = "application/json",
@@ -1132,7 +1132,7 @@ return {
       response = { ref = "ListSnapshotsResponse" },
     },
     list_space_analysis = {
-      name = "ListSpaceAnalysis",
+      sdk_operation = "ListSpaceAnalysis",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/space-analysis",
       content_type = "application/json",
@@ -1150,7 +1150,7 @@ return {
       response = { ref = "ListSpaceAnalysisResponse" },
     },
     list_sql_limit_rules = {
-      name = "ListSqlLimitRules",
+      sdk_operation = "ListSqlLimitRules",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/sql-limit/rules",
       content_type = "application/json",
@@ -1166,7 +1166,7 @@ return {
       response = { ref = "ListSqlLimitRulesResponse" },
     },
     list_top_slow_log = {
-      name = "ListTopSlowLog",
+      sdk_operation = "ListTopSlowLog",
       method = "GET",
       path = "/v3/{project_id}/instances/top-slow-log",
       content_type = "application/json",
@@ -1179,7 +1179,7 @@ return {
       response = { ref = "ListTopSlowLogResponse" },
     },
     list_transactions = {
-      name = "ListTransactions",
+      sdk_operation = "ListTransactions",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/transaction",
       content_type = "application/json",
@@ -1200,7 +1200,7 @@ return {
       response = { ref = "ListTransactionsResponse" },
     },
     login_built_in_account = {
-      name = "LoginBuiltInAccount",
+      sdk_operation = "LoginBuiltInAccount",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/login-built-in-account",
       content_type = "application/json",
@@ -1213,7 +1213,7 @@ return {
       response = { ref = "LoginBuiltInAccountResponse" },
     },
     logoff_built_in_account = {
-      name = "LogoffBuiltInAccount",
+      sdk_operation = "LogoffBuiltInAccount",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/logoff-built-in-account",
       content_type = "application/json",
@@ -1226,7 +1226,7 @@ return {
       response = { type = "any" },
     },
     parse_dead_lock = {
-      name = "ParseDeadLock",
+      sdk_operation = "ParseDeadLock",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/dead-lock-analysis",
       content_type = "application/json",
@@ -1238,7 +1238,7 @@ return {
       response = { ref = "ParseDeadLockResponse" },
     },
     parse_sql_limit_rules = {
-      name = "ParseSqlLimitRules",
+      sdk_operation = "ParseSqlLimitRules",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/sql-limit/parse",
       content_type = "application/json",
@@ -1254,7 +1254,7 @@ return {
       response = { ref = "ParseSqlLimitRulesResponse" },
     },
     register_db_user = {
-      name = "RegisterDbUser",
+      sdk_operation = "RegisterDbUser",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/db-users",
       content_type = "application/json",
@@ -1269,7 +1269,7 @@ return {
       response = { ref = "RegisterDbUserResponse" },
     },
     save_credential = {
-      name = "SaveCredential",
+      sdk_operation = "SaveCredential",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/health-report/save-credential",
       content_type = "application/json",
@@ -1282,7 +1282,7 @@ return {
       response = { ref = "SaveCredentialResponse" },
     },
     save_credential_for_batch_inspection = {
-      name = "SaveCredentialForBatchInspection",
+      sdk_operation = "SaveCredentialForBatchInspection",
       method = "POST",
       path = "/v3/{project_id}/batch-inspection/save-credential",
       content_type = "application/json",
@@ -1294,7 +1294,7 @@ return {
       response = { ref = "SaveCredentialForBatchInspectionResponse" },
     },
     set_lock_blocking_switch = {
-      name = "SetLockBlockingSwitch",
+      sdk_operation = "SetLockBlockingSwitch",
       method = "POST",
       path = "/v3/{project_id}/lock-blocking/switch",
       content_type = "application/json",
@@ -1309,7 +1309,7 @@ return {
       response = { ref = "SetLockBlockingSwitchResponse" },
     },
     set_threshold_for_metric = {
-      name = "SetThresholdForMetric",
+      sdk_operation = "SetThresholdForMetric",
       method = "POST",
       path = "/v3/{project_id}/set-metric-threshold",
       content_type = "application/json",
@@ -1323,7 +1323,7 @@ return {
       response = { ref = "SetThresholdForMetricResponse" },
     },
     show_analysis_session_result = {
-      name = "ShowAnalysisSessionResult",
+      sdk_operation = "ShowAnalysisSessionResult",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/nodes/{node_id}/session-analysis-result",
       content_type = "application/json",
@@ -1335,7 +1335,7 @@ return {
       response = { type = "array", items = { ref = "ShowAnalysisSessionResultResp" } },
     },
     show_analysis_session_status = {
-      name = "ShowAnalysisSessionStatus",
+      sdk_operation = "ShowAnalysisSessionStatus",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/nodes/{node_id}/session-analysis-status",
       content_type = "application/json",
@@ -1347,7 +1347,7 @@ return {
       response = { ref = "ShowAnalysisSessionStatusResponse" },
     },
     show_api_version = {
-      name = "ShowApiVersion",
+      sdk_operation = "ShowApiVersion",
       method = "GET",
       path = "/das/{version}",
       content_type = "application/json",
@@ -1357,7 +1357,7 @@ return {
       response = { ref = "ShowApiVersionResponse" },
     },
     show_clouddba_get_search_path_flag_new = {
-      name = "ShowClouddbaGetSearchPathFlagNew",
+      sdk_operation = "ShowClouddbaGetSearchPathFlagNew",
       method = "GET",
       path = "/v3/{project_id}/connections/{connection_id}/clouddba-get-search-path-flag",
       content_type = "application/json",
@@ -1367,7 +1367,7 @@ return {
       response = { ref = "ShowClouddbaGetSearchPathFlagNewResponse" },
     },
     show_credential = {
-      name = "ShowCredential",
+      sdk_operation = "ShowCredential",
       method = "GET",
       path = "/v3/{project_id}/batch-inspection/get-credential",
       content_type = "application/json",
@@ -1375,7 +1375,7 @@ return {
       response = { ref = "ShowCredentialResponse" },
     },
     show_das_cloud_dba_price = {
-      name = "ShowDasCloudDbaPrice",
+      sdk_operation = "ShowDasCloudDbaPrice",
       method = "GET",
       path = "/v3/{project_id}/clouddba/inquiry-price",
       content_type = "application/json",
@@ -1383,7 +1383,7 @@ return {
       response = { ref = "ShowDasCloudDbaPriceResponse" },
     },
     show_das_recommend_sql_limit_rule = {
-      name = "ShowDasRecommendSqlLimitRule",
+      sdk_operation = "ShowDasRecommendSqlLimitRule",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/das-recommend-sql-limit-rule",
       content_type = "application/json",
@@ -1400,7 +1400,7 @@ return {
       response = { ref = "ShowDasRecommendSqlLimitRuleResponse" },
     },
     show_db_user = {
-      name = "ShowDbUser",
+      sdk_operation = "ShowDbUser",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/db-users/{db_user_id}",
       content_type = "application/json",
@@ -1412,7 +1412,7 @@ return {
       response = { ref = "ShowDbUserResponse" },
     },
     show_dead_lock_analysis_result = {
-      name = "ShowDeadLockAnalysisResult",
+      sdk_operation = "ShowDeadLockAnalysisResult",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/dead-lock-analysis",
       content_type = "application/json",
@@ -1427,7 +1427,7 @@ return {
       response = { ref = "ShowDeadLockAnalysisResultResponse" },
     },
     show_dead_lock_switch_new = {
-      name = "ShowDeadLockSwitchNew",
+      sdk_operation = "ShowDeadLockSwitchNew",
       method = "GET",
       path = "/v3/{project_id}/dead-lock/switch",
       content_type = "application/json",
@@ -1438,7 +1438,7 @@ return {
       response = { ref = "ShowDeadLockSwitchNewResponse" },
     },
     show_dead_lock_topology = {
-      name = "ShowDeadLockTopology",
+      sdk_operation = "ShowDeadLockTopology",
       method = "GET",
       path = "/v3/{project_id}/connections/{connection_id}/dead-lock-topology",
       content_type = "application/json",
@@ -1449,7 +1449,7 @@ return {
       response = { ref = "ShowDeadLockTopologyResponse" },
     },
     show_export_task_info = {
-      name = "ShowExportTaskInfo",
+      sdk_operation = "ShowExportTaskInfo",
       method = "GET",
       path = "/v3/{project_id}/fullsql/get-export-task-info",
       content_type = "application/json",
@@ -1459,7 +1459,7 @@ return {
       response = { ref = "ShowExportTaskInfoResponse" },
     },
     show_full_dead_lock_list = {
-      name = "ShowFullDeadLockList",
+      sdk_operation = "ShowFullDeadLockList",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/show-fulldeadlock-list",
       content_type = "application/json",
@@ -1474,7 +1474,7 @@ return {
       response = { ref = "ShowFullDeadLockListResponse" },
     },
     show_full_dead_lock_switch = {
-      name = "ShowFullDeadLockSwitch",
+      sdk_operation = "ShowFullDeadLockSwitch",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/show-fulldeadlock-switch",
       content_type = "application/json",
@@ -1485,7 +1485,7 @@ return {
       response = { ref = "ShowFullDeadLockSwitchResponse" },
     },
     show_full_dead_lock_switch_new = {
-      name = "ShowFullDeadLockSwitchNew",
+      sdk_operation = "ShowFullDeadLockSwitchNew",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/get-full-dead-lock-switch",
       content_type = "application/json",
@@ -1495,7 +1495,7 @@ return {
       response = { ref = "ShowFullDeadLockSwitchNewResponse" },
     },
     show_global_privacy_new = {
-      name = "ShowGlobalPrivacyNew",
+      sdk_operation = "ShowGlobalPrivacyNew",
       method = "GET",
       path = "/v3/{project_id}/policy/get-global-privacy",
       content_type = "application/json",
@@ -1503,7 +1503,7 @@ return {
       response = { ref = "ShowGlobalPrivacyNewResponse" },
     },
     show_health_report_settings = {
-      name = "ShowHealthReportSettings",
+      sdk_operation = "ShowHealthReportSettings",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/health-report/settings",
       content_type = "application/json",
@@ -1513,7 +1513,7 @@ return {
       response = { ref = "ShowHealthReportSettingsResponse" },
     },
     show_history_transaction_export_task_info = {
-      name = "ShowHistoryTransactionExportTaskInfo",
+      sdk_operation = "ShowHistoryTransactionExportTaskInfo",
       method = "GET",
       path = "/v3/{project_id}/transaction/{instance_id}/get-export-task-info",
       content_type = "application/json",
@@ -1525,7 +1525,7 @@ return {
       response = { ref = "ShowHistoryTransactionExportTaskInfoResponse" },
     },
     show_history_transaction_switch_new = {
-      name = "ShowHistoryTransactionSwitchNew",
+      sdk_operation = "ShowHistoryTransactionSwitchNew",
       method = "GET",
       path = "/v3/{project_id}/transaction/{instance_id}/get-history-transaction-switch",
       content_type = "application/json",
@@ -1535,7 +1535,7 @@ return {
       response = { ref = "ShowHistoryTransactionSwitchNewResponse" },
     },
     show_index_usage_switch_new = {
-      name = "ShowIndexUsageSwitchNew",
+      sdk_operation = "ShowIndexUsageSwitchNew",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/index-usage/get-index-usage-switch",
       content_type = "application/json",
@@ -1545,7 +1545,7 @@ return {
       response = { ref = "ShowIndexUsageSwitchNewResponse" },
     },
     show_instance_health_report = {
-      name = "ShowInstanceHealthReport",
+      sdk_operation = "ShowInstanceHealthReport",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/get-instance-health-report",
       content_type = "application/json",
@@ -1557,7 +1557,7 @@ return {
       response = { ref = "ShowInstanceHealthReportResponse" },
     },
     show_kill_process_task_switch = {
-      name = "ShowKillProcessTaskSwitch",
+      sdk_operation = "ShowKillProcessTaskSwitch",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/auto-flow/get-kill-process-task-switch",
       content_type = "application/json",
@@ -1567,7 +1567,7 @@ return {
       response = { ref = "ShowKillProcessTaskSwitchResponse" },
     },
     show_latest_dead_lock_snapshot = {
-      name = "ShowLatestDeadLockSnapshot",
+      sdk_operation = "ShowLatestDeadLockSnapshot",
       method = "GET",
       path = "/v3/{project_id}/connections/{connection_id}/instance/show-latestdeadlock-snapshot",
       content_type = "application/json",
@@ -1579,7 +1579,7 @@ return {
       response = { ref = "ShowLatestDeadLockSnapshotResponse" },
     },
     show_latest_instance_health_report = {
-      name = "ShowLatestInstanceHealthReport",
+      sdk_operation = "ShowLatestInstanceHealthReport",
       method = "GET",
       path = "/v3/{project_id}/health-report/{instance_id}/get-latest-instance-health-report",
       content_type = "application/json",
@@ -1589,7 +1589,7 @@ return {
       response = { ref = "ShowLatestInstanceHealthReportResponse" },
     },
     show_lock_blocking_statistics = {
-      name = "ShowLockBlockingStatistics",
+      sdk_operation = "ShowLockBlockingStatistics",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/lock-blocking/get-lock-blocking-statistics",
       content_type = "application/json",
@@ -1601,7 +1601,7 @@ return {
       response = { ref = "ShowLockBlockingStatisticsResponse" },
     },
     show_lock_blocking_switch = {
-      name = "ShowLockBlockingSwitch",
+      sdk_operation = "ShowLockBlockingSwitch",
       method = "GET",
       path = "/v3/{project_id}/lock-blocking/switch",
       content_type = "application/json",
@@ -1613,7 +1613,7 @@ return {
       response = { ref = "ShowLockBlockingSwitchResponse" },
     },
     show_lock_blocking_trend = {
-      name = "ShowLockBlockingTrend",
+      sdk_operation = "ShowLockBlockingTrend",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/lock-blocking/get-lock-blocking-trend",
       content_type = "application/json",
@@ -1626,7 +1626,7 @@ return {
       response = { ref = "ShowLockBlockingTrendResponse" },
     },
     show_long_history_transaction_switch_new = {
-      name = "ShowLongHistoryTransactionSwitchNew",
+      sdk_operation = "ShowLongHistoryTransactionSwitchNew",
       method = "GET",
       path = "/v3/{project_id}/transaction/{instance_id}/get-long-history-transaction-switch",
       content_type = "application/json",
@@ -1636,7 +1636,7 @@ return {
       response = { ref = "ShowLongHistoryTransactionSwitchNewResponse" },
     },
     show_metric_names_support = {
-      name = "ShowMetricNamesSupport",
+      sdk_operation = "ShowMetricNamesSupport",
       method = "GET",
       path = "/v3/{project_id}/metric-names/support",
       content_type = "application/json",
@@ -1646,7 +1646,7 @@ return {
       response = { ref = "ShowMetricNamesSupportResponse" },
     },
     show_name_list = {
-      name = "ShowNameList",
+      sdk_operation = "ShowNameList",
       method = "GET",
       path = "/v3/{project_id}/connections/{connection_id}/databases/get-name-list",
       content_type = "application/json",
@@ -1658,7 +1658,7 @@ return {
       response = { ref = "ShowNameListResponse" },
     },
     show_quotas = {
-      name = "ShowQuotas",
+      sdk_operation = "ShowQuotas",
       method = "GET",
       path = "/v3/{project_id}/quotas",
       content_type = "application/json",
@@ -1668,7 +1668,7 @@ return {
       response = { ref = "ShowQuotasResponse" },
     },
     show_slow_log_switch_new = {
-      name = "ShowSlowLogSwitchNew",
+      sdk_operation = "ShowSlowLogSwitchNew",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/slow-log/get-slow-log-switch",
       content_type = "application/json",
@@ -1679,7 +1679,7 @@ return {
       response = { ref = "ShowSlowLogSwitchNewResponse" },
     },
     show_sql_execution_plan = {
-      name = "ShowSqlExecutionPlan",
+      sdk_operation = "ShowSqlExecutionPlan",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/sql/explain",
       content_type = "application/json",
@@ -1693,7 +1693,7 @@ return {
       response = { ref = "ShowSqlExecutionPlanResponse" },
     },
     show_sql_explain = {
-      name = "ShowSqlExplain",
+      sdk_operation = "ShowSqlExplain",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/sql/explain",
       content_type = "application/json",
@@ -1708,7 +1708,7 @@ return {
       response = { ref = "ShowSqlExplainResponse" },
     },
     show_sql_limit_job_info = {
-      name = "ShowSqlLimitJobInfo",
+      sdk_operation = "ShowSqlLimitJobInfo",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/sql-limit/job",
       content_type = "application/json",
@@ -1720,7 +1720,7 @@ return {
       response = { ref = "ShowSqlLimitJobInfoResponse" },
     },
     show_sql_limit_switch_status = {
-      name = "ShowSqlLimitSwitchStatus",
+      sdk_operation = "ShowSqlLimitSwitchStatus",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/sql-limit/switch",
       content_type = "application/json",
@@ -1732,7 +1732,7 @@ return {
       response = { ref = "ShowSqlLimitSwitchStatusResponse" },
     },
     show_sql_limiting_switch_new = {
-      name = "ShowSqlLimitingSwitchNew",
+      sdk_operation = "ShowSqlLimitingSwitchNew",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/sql-limiting/get-sql-limiting-switch",
       content_type = "application/json",
@@ -1743,7 +1743,7 @@ return {
       response = { ref = "ShowSqlLimitingSwitchNewResponse" },
     },
     show_sql_switch_status = {
-      name = "ShowSqlSwitchStatus",
+      sdk_operation = "ShowSqlSwitchStatus",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/sql/switch",
       content_type = "application/json",
@@ -1756,7 +1756,7 @@ return {
       response = { ref = "ShowSqlSwitchStatusResponse" },
     },
     show_supported_engines = {
-      name = "ShowSupportedEngines",
+      sdk_operation = "ShowSupportedEngines",
       method = "GET",
       path = "/v3/{project_id}/engine/supported",
       content_type = "application/json",
@@ -1764,7 +1764,7 @@ return {
       response = { ref = "ShowSupportedEnginesResponse" },
     },
     show_transaction_switch_status = {
-      name = "ShowTransactionSwitchStatus",
+      sdk_operation = "ShowTransactionSwitchStatus",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/transaction/switch",
       content_type = "application/json",
@@ -1776,7 +1776,7 @@ return {
       response = { ref = "ShowTransactionSwitchStatusResponse" },
     },
     show_tuning = {
-      name = "ShowTuning",
+      sdk_operation = "ShowTuning",
       method = "GET",
       path = "/v3/{project_id}/connections/{connection_id}/tuning/{message_id}/show-tuning-result",
       content_type = "application/json",
@@ -1788,7 +1788,7 @@ return {
       response = { ref = "ShowTuningResponse" },
     },
     show_whether_use_cloud_dba = {
-      name = "ShowWhetherUseCloudDba",
+      sdk_operation = "ShowWhetherUseCloudDba",
       method = "GET",
       path = "/v3/{project_id}/can-use-cloud-dba",
       content_type = "application/json",
@@ -1799,7 +1799,7 @@ return {
       response = { ref = "ShowWhetherUseCloudDbaResponse" },
     },
     start_analysis_session = {
-      name = "StartAnalysisSession",
+      sdk_operation = "StartAnalysisSession",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/nodes/{node_id}/session-analysis",
       content_type = "application/json",
@@ -1812,7 +1812,7 @@ return {
       response = { ref = "StartAnalysisSessionResponse" },
     },
     switch_fullsql_switch = {
-      name = "SwitchFullsqlSwitch",
+      sdk_operation = "SwitchFullsqlSwitch",
       method = "GET",
       path = "/v3/{project_id}/fullsql/switch",
       content_type = "application/json",
@@ -1823,7 +1823,7 @@ return {
       response = { ref = "SwitchFullsqlSwitchResponse" },
     },
     synchronize_instances = {
-      name = "SynchronizeInstances",
+      sdk_operation = "SynchronizeInstances",
       method = "POST",
       path = "/v3/{project_id}/instances/synchronize-instance-list",
       content_type = "application/json",
@@ -1835,7 +1835,7 @@ return {
       response = { ref = "SynchronizeInstancesResponse" },
     },
     update_db_user = {
-      name = "UpdateDbUser",
+      sdk_operation = "UpdateDbUser",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/db-users/{db_user_id}",
       content_type = "application/json",
@@ -1850,7 +1850,7 @@ return {
       response = { ref = "UpdateDbUserResponse" },
     },
     update_email_template = {
-      name = "UpdateEmailTemplate",
+      sdk_operation = "UpdateEmailTemplate",
       method = "PUT",
       path = "/v3/{project_id}/batch-inspection/email-template",
       content_type = "application/json",
@@ -1872,7 +1872,7 @@ return {
       response = { ref = "UpdateEmailTemplateResponse" },
     },
     update_health_report_settings = {
-      name = "UpdateHealthReportSettings",
+      sdk_operation = "UpdateHealthReportSettings",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/health-report/settings",
       content_type = "application/json",
@@ -1884,7 +1884,7 @@ return {
       response = { ref = "UpdateHealthReportSettingsResponse" },
     },
     update_instance_group = {
-      name = "UpdateInstanceGroup",
+      sdk_operation = "UpdateInstanceGroup",
       method = "PUT",
       path = "/v3/{project_id}/batch-inspection/instance-group",
       content_type = "application/json",
@@ -1897,7 +1897,7 @@ return {
       response = { ref = "UpdateInstanceGroupResponse" },
     },
     update_sql_limit_rules = {
-      name = "UpdateSqlLimitRules",
+      sdk_operation = "UpdateSqlLimitRules",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/sql-limit/rules",
       content_type = "application/json",

@@ -258,7 +258,7 @@ return {
   },
   operations = {
     batch_create_fabric_workspace_tags = {
-      name = "BatchCreateFabricWorkspaceTags",
+      sdk_operation = "BatchCreateFabricWorkspaceTags",
       method = "POST",
       path = "/v1/{project_id}/fabric-workspace/{workspace_id}/tags/create",
       content_type = "application/json",
@@ -271,7 +271,7 @@ return {
       response = { ref = "BatchCreateFabricWorkspaceTagsResponse" },
     },
     batch_delete_fabric_workspace_tags = {
-      name = "BatchDeleteFabricWorkspaceTags",
+      sdk_operation = "BatchDeleteFabricWorkspaceTags",
       method = "POST",
       path = "/v1/{project_id}/fabric-workspace/{workspace_id}/tags/delete",
       content_type = "application/json",
@@ -284,7 +284,7 @@ return {
       response = { ref = "BatchDeleteFabricWorkspaceTagsResponse" },
     },
     cleanup_model = {
-      name = "CleanupModel",
+      sdk_operation = "CleanupModel",
       method = "DELETE",
       path = "/v1/workspaces/{workspace_id}/models/{model_id}",
       content_type = "application/json",
@@ -295,7 +295,7 @@ return {
       response = { ref = "CleanupModelResponse" },
     },
     count_tag_fabric_workspaces = {
-      name = "CountTagFabricWorkspaces",
+      sdk_operation = "CountTagFabricWorkspaces",
       method = "POST",
       path = "/v1/{project_id}/fabric-workspace/resource-instances/count",
       content_type = "application/json",
@@ -310,7 +310,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_agency = {
-      name = "CreateAgency",
+      sdk_operation = "CreateAgency",
       method = "POST",
       path = "/v1/agency",
       content_type = "application/json",
@@ -321,7 +321,7 @@ return {
       response = { ref = "CreateAgencyResponse" },
     },
     create_agreement = {
-      name = "CreateAgreement",
+      sdk_operation = "CreateAgreement",
       method = "POST",
       path = "/v1/agreement",
       content_type = "application/json",
@@ -332,7 +332,7 @@ return {
       response = { ref = "CreateAgreementResponse" },
     },
     create_endpoint = {
-      name = "CreateEndpoint",
+      sdk_operation = "CreateEndpoint",
       method = "POST",
       path = "/v1/workspaces/{workspace_id}/endpoints",
       content_type = "application/json",
@@ -354,7 +354,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_job = {
-      name = "CreateJob",
+      sdk_operation = "CreateJob",
       method = "POST",
       path = "/v1/workspaces/{workspace_id}/jobs",
       content_type = "application/json",
@@ -371,7 +371,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_message_notification_policy = {
-      name = "CreateMessageNotificationPolicy",
+      sdk_operation = "CreateMessageNotificationPolicy",
       method = "POST",
       path = "/v1/workspaces/{workspace_id}/messages",
       content_type = "application/json",
@@ -383,7 +383,7 @@ return {
       response = { ref = "CreateMessageNotificationPolicyResponse" },
     },
     create_model_definition = {
-      name = "CreateModelDefinition",
+      sdk_operation = "CreateModelDefinition",
       method = "POST",
       path = "/v1/workspaces/{workspace_id}/models",
       content_type = "application/json",
@@ -399,7 +399,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_workspace = {
-      name = "CreateWorkspace",
+      sdk_operation = "CreateWorkspace",
       method = "POST",
       path = "/v1/workspaces",
       content_type = "application/json",
@@ -414,7 +414,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_agency = {
-      name = "DeleteAgency",
+      sdk_operation = "DeleteAgency",
       method = "DELETE",
       path = "/v1/agency",
       content_type = "application/json",
@@ -424,7 +424,7 @@ return {
       response = { ref = "DeleteAgencyResponse" },
     },
     delete_agreement = {
-      name = "DeleteAgreement",
+      sdk_operation = "DeleteAgreement",
       method = "DELETE",
       path = "/v1/agreement",
       content_type = "application/json",
@@ -432,7 +432,7 @@ return {
       response = { ref = "DeleteAgreementResponse" },
     },
     delete_endpoint = {
-      name = "DeleteEndpoint",
+      sdk_operation = "DeleteEndpoint",
       method = "DELETE",
       path = "/v1/workspaces/{workspace_id}/endpoints/{endpoint_id}",
       content_type = "application/json",
@@ -444,7 +444,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_job = {
-      name = "DeleteJob",
+      sdk_operation = "DeleteJob",
       method = "DELETE",
       path = "/v1/workspaces/{workspace_id}/jobs/{job_id}",
       content_type = "application/json",
@@ -455,7 +455,7 @@ return {
       response = { ref = "DeleteJobResponse" },
     },
     delete_job_version = {
-      name = "DeleteJobVersion",
+      sdk_operation = "DeleteJobVersion",
       method = "DELETE",
       path = "/v1/workspaces/{workspace_id}/jobs/{job_id}/versions/{version_id}",
       content_type = "application/json",
@@ -467,7 +467,7 @@ return {
       response = { ref = "DeleteJobVersionResponse" },
     },
     delete_message_notification_policy = {
-      name = "DeleteMessageNotificationPolicy",
+      sdk_operation = "DeleteMessageNotificationPolicy",
       method = "DELETE",
       path = "/v1/workspaces/{workspace_id}/messages/{message_policy_id}",
       content_type = "application/json",
@@ -478,7 +478,7 @@ return {
       response = { ref = "DeleteMessageNotificationPolicyResponse" },
     },
     delete_model_version = {
-      name = "DeleteModelVersion",
+      sdk_operation = "DeleteModelVersion",
       method = "DELETE",
       path = "/v1/workspaces/{workspace_id}/models/{model_id}/versions/{version_id}",
       content_type = "application/json",
@@ -490,7 +490,7 @@ return {
       response = { ref = "DeleteModelVersionResponse" },
     },
     delete_workspace = {
-      name = "DeleteWorkspace",
+      sdk_operation = "DeleteWorkspace",
       method = "DELETE",
       path = "/v1/workspaces/{workspace_id}",
       content_type = "application/json",
@@ -501,7 +501,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_agency = {
-      name = "ListAgency",
+      sdk_operation = "ListAgency",
       method = "GET",
       path = "/v1/agency",
       content_type = "application/json",
@@ -511,7 +511,7 @@ return {
       response = { ref = "ListAgencyResponse" },
     },
     list_base_models = {
-      name = "ListBaseModels",
+      sdk_operation = "ListBaseModels",
       method = "GET",
       path = "/v1/base-models",
       content_type = "application/json",
@@ -524,7 +524,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_endpoints = {
-      name = "ListEndpoints",
+      sdk_operation = "ListEndpoints",
       method = "GET",
       path = "/v1/workspaces/{workspace_id}/endpoints",
       content_type = "application/json",
@@ -543,7 +543,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_fabric_project_tags = {
-      name = "ListFabricProjectTags",
+      sdk_operation = "ListFabricProjectTags",
       method = "GET",
       path = "/v1/{project_id}/fabric-workspace/tags",
       content_type = "application/json",
@@ -557,7 +557,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_fabric_workspace_tags = {
-      name = "ListFabricWorkspaceTags",
+      sdk_operation = "ListFabricWorkspaceTags",
       method = "GET",
       path = "/v1/{project_id}/fabric-workspace/{workspace_id}/tags",
       content_type = "application/json",
@@ -571,7 +571,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_features = {
-      name = "ListFeatures",
+      sdk_operation = "ListFeatures",
       method = "GET",
       path = "/v1/features",
       content_type = "application/json",
@@ -583,7 +583,7 @@ return {
       response = { ref = "ListFeaturesResponse" },
     },
     list_job_versions = {
-      name = "ListJobVersions",
+      sdk_operation = "ListJobVersions",
       method = "GET",
       path = "/v1/workspaces/{workspace_id}/jobs/{job_id}/versions",
       content_type = "application/json",
@@ -600,7 +600,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_jobs = {
-      name = "ListJobs",
+      sdk_operation = "ListJobs",
       method = "GET",
       path = "/v1/workspaces/{workspace_id}/jobs",
       content_type = "application/json",
@@ -621,7 +621,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_message_notification_policy = {
-      name = "ListMessageNotificationPolicy",
+      sdk_operation = "ListMessageNotificationPolicy",
       method = "GET",
       path = "/v1/workspaces/{workspace_id}/messages",
       content_type = "application/json",
@@ -637,7 +637,7 @@ return {
       response = { ref = "ListMessageNotificationPolicyResponse" },
     },
     list_model_versions = {
-      name = "ListModelVersions",
+      sdk_operation = "ListModelVersions",
       method = "GET",
       path = "/v1/workspaces/{workspace_id}/models/{model_id}/versions",
       content_type = "application/json",
@@ -654,7 +654,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_models = {
-      name = "ListModels",
+      sdk_operation = "ListModels",
       method = "GET",
       path = "/v1/workspaces/{workspace_id}/models",
       content_type = "application/json",
@@ -674,7 +674,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_specs = {
-      name = "ListSpecs",
+      sdk_operation = "ListSpecs",
       method = "GET",
       path = "/v1/specs",
       content_type = "application/json",
@@ -689,7 +689,7 @@ return {
       response = { ref = "ListSpecsResponse" },
     },
     list_tag_fabric_workspaces = {
-      name = "ListTagFabricWorkspaces",
+      sdk_operation = "ListTagFabricWorkspaces",
       method = "POST",
       path = "/v1/{project_id}/fabric-workspace/resource-instances/filter",
       content_type = "application/json",
@@ -707,7 +707,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_workspaces = {
-      name = "ListWorkspaces",
+      sdk_operation = "ListWorkspaces",
       method = "GET",
       path = "/v1/workspaces",
       content_type = "application/json",
@@ -723,7 +723,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_admin_health_check = {
-      name = "ShowAdminHealthCheck",
+      sdk_operation = "ShowAdminHealthCheck",
       method = "GET",
       path = "/healthcheck",
       content_type = "application/json",
@@ -731,7 +731,7 @@ return {
       response = { ref = "ShowAdminHealthCheckResponse" },
     },
     show_agreement = {
-      name = "ShowAgreement",
+      sdk_operation = "ShowAgreement",
       method = "GET",
       path = "/v1/agreement",
       content_type = "application/json",
@@ -739,7 +739,7 @@ return {
       response = { ref = "ShowAgreementResponse" },
     },
     show_agreement_rule = {
-      name = "ShowAgreementRule",
+      sdk_operation = "ShowAgreementRule",
       method = "GET",
       path = "/v1/agreement-rule",
       content_type = "application/json",
@@ -747,7 +747,7 @@ return {
       response = { ref = "ShowAgreementRuleResponse" },
     },
     show_endpoint = {
-      name = "ShowEndpoint",
+      sdk_operation = "ShowEndpoint",
       method = "GET",
       path = "/v1/workspaces/{workspace_id}/endpoints/{endpoint_id}",
       content_type = "application/json",
@@ -760,7 +760,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     subscribe_endpoint = {
-      name = "SubscribeEndpoint",
+      sdk_operation = "SubscribeEndpoint",
       method = "POST",
       path = "/v1/workspaces/{workspace_id}/endpoints/{endpoint_id}/subscribe",
       content_type = "application/json",
@@ -771,7 +771,7 @@ return {
       response = { ref = "SubscribeEndpointResponse" },
     },
     update_endpoint = {
-      name = "UpdateEndpoint",
+      sdk_operation = "UpdateEndpoint",
       method = "PUT",
       path = "/v1/workspaces/{workspace_id}/endpoints/{endpoint_id}",
       content_type = "application/json",
@@ -789,7 +789,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_job = {
-      name = "UpdateJob",
+      sdk_operation = "UpdateJob",
       method = "PUT",
       path = "/v1/workspaces/{workspace_id}/jobs/{job_id}",
       content_type = "application/json",
@@ -806,7 +806,7 @@ return {
       response = { ref = "UpdateJobResponse" },
     },
     update_metrics_config = {
-      name = "UpdateMetricsConfig",
+      sdk_operation = "UpdateMetricsConfig",
       method = "PUT",
       path = "/v1/workspaces/{workspace_id}/metrics",
       content_type = "application/json",
@@ -818,7 +818,7 @@ return {
       response = { ref = "UpdateMetricsConfigResponse" },
     },
     update_model_definition = {
-      name = "UpdateModelDefinition",
+      sdk_operation = "UpdateModelDefinition",
       method = "PUT",
       path = "/v1/workspaces/{workspace_id}/models/{model_id}",
       content_type = "application/json",
@@ -834,7 +834,7 @@ return {
       response = { ref = "UpdateModelDefinitionResponse" },
     },
     update_workspace = {
-      name = "UpdateWorkspace",
+      sdk_operation = "UpdateWorkspace",
       method = "PUT",
       path = "/v1/workspaces/{workspace_id}",
       content_type = "application/json",

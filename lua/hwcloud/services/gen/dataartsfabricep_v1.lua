@@ -58,7 +58,7 @@ return {
   },
   operations = {
     cancel_job_run = {
-      name = "CancelJobRun",
+      sdk_operation = "CancelJobRun",
       method = "POST",
       path = "/v1/workspaces/{workspace_id}/jobs/runs/{run_id}/cancel",
       content_type = "application/json",
@@ -69,7 +69,7 @@ return {
       response = { ref = "CancelJobRunResponse" },
     },
     clear_job_run = {
-      name = "ClearJobRun",
+      sdk_operation = "ClearJobRun",
       method = "DELETE",
       path = "/v1/workspaces/{workspace_id}/endpoints/{endpoint_id}/jobs/runs",
       content_type = "application/json",
@@ -80,7 +80,7 @@ return {
       response = { ref = "ClearJobRunResponse" },
     },
     delete_job_run = {
-      name = "DeleteJobRun",
+      sdk_operation = "DeleteJobRun",
       method = "DELETE",
       path = "/v1/workspaces/{workspace_id}/jobs/runs/{run_id}",
       content_type = "application/json",
@@ -91,7 +91,7 @@ return {
       response = { ref = "DeleteJobRunResponse" },
     },
     delete_service_instance = {
-      name = "DeleteServiceInstance",
+      sdk_operation = "DeleteServiceInstance",
       method = "DELETE",
       path = "/v1/workspaces/{workspace_id}/services/instances/{instance_id}",
       content_type = "application/json",
@@ -102,7 +102,7 @@ return {
       response = { ref = "DeleteServiceInstanceResponse" },
     },
     deploy_service_instance = {
-      name = "DeployServiceInstance",
+      sdk_operation = "DeployServiceInstance",
       method = "POST",
       path = "/v1/workspaces/{workspace_id}/services/instances",
       content_type = "application/json",
@@ -118,7 +118,7 @@ return {
       response = { ref = "DeployServiceInstanceResponse" },
     },
     list_job_runs = {
-      name = "ListJobRuns",
+      sdk_operation = "ListJobRuns",
       method = "GET",
       path = "/v1/workspaces/{workspace_id}/jobs/runs",
       content_type = "application/json",
@@ -141,7 +141,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_services_instances = {
-      name = "ListServicesInstances",
+      sdk_operation = "ListServicesInstances",
       method = "GET",
       path = "/v1/workspaces/{workspace_id}/services/instances",
       content_type = "application/json",
@@ -163,7 +163,7 @@ return {
       response = { ref = "ListServicesInstancesResponse" },
     },
     run_job = {
-      name = "RunJob",
+      sdk_operation = "RunJob",
       method = "POST",
       path = "/v1/workspaces/{workspace_id}/jobs/runs",
       content_type = "application/json",
@@ -177,7 +177,7 @@ return {
       response = { ref = "RunJobResponse" },
     },
     show_job_run_detail = {
-      name = "ShowJobRunDetail",
+      sdk_operation = "ShowJobRunDetail",
       method = "GET",
       path = "/v1/workspaces/{workspace_id}/jobs/runs/{run_id}",
       content_type = "application/json",
@@ -189,7 +189,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_service_instance_detail = {
-      name = "ShowServiceInstanceDetail",
+      sdk_operation = "ShowServiceInstanceDetail",
       method = "GET",
       path = "/v1/workspaces/{workspace_id}/services/instances/{instance_id}",
       content_type = "application/json",
@@ -200,7 +200,7 @@ return {
       response = { ref = "ShowServiceInstanceDetailResponse" },
     },
     update_service_instance = {
-      name = "UpdateServiceInstance",
+      sdk_operation = "UpdateServiceInstance",
       method = "PUT",
       path = "/v1/workspaces/{workspace_id}/services/instances/{instance_id}",
       content_type = "application/json",

@@ -1230,7 +1230,7 @@ return {
   },
   operations = {
     accept_security_application = {
-      name = "AcceptSecurityApplication",
+      sdk_operation = "AcceptSecurityApplication",
       method = "POST",
       path = "/v1/{project_id}/security/permission-approve/approve/{id}",
       content_type = "application/json;charset=UTF-8",
@@ -1243,7 +1243,7 @@ return {
       response = { ref = "AcceptSecurityApplicationResponse" },
     },
     add_design_entity_tags = {
-      name = "AddDesignEntityTags",
+      sdk_operation = "AddDesignEntityTags",
       method = "PUT",
       path = "/v2/{project_id}/design/{entity_id}/tags",
       content_type = "application/json",
@@ -1257,7 +1257,7 @@ return {
       response = { ref = "AddDesignEntityTagsResponse" },
     },
     add_tag_to_asset = {
-      name = "AddTagToAsset",
+      sdk_operation = "AddTagToAsset",
       method = "POST",
       path = "/v3/{project_id}/tags/{term_guid}/assignedentities",
       content_type = "application/json;charset=UTF-8",
@@ -1270,7 +1270,7 @@ return {
       response = { ref = "AddTagToAssetResponse" },
     },
     add_work_space_users = {
-      name = "AddWorkSpaceUsers",
+      sdk_operation = "AddWorkSpaceUsers",
       method = "POST",
       path = "/v2/{project_id}/{workspace_id}/users",
       content_type = "application/json;charset=UTF-8",
@@ -1285,7 +1285,7 @@ return {
       response = { ref = "AddWorkSpaceUsersResponse" },
     },
     apply_security_table_authority = {
-      name = "ApplySecurityTableAuthority",
+      sdk_operation = "ApplySecurityTableAuthority",
       method = "POST",
       path = "/v1/{project_id}/security/permission-application/table",
       content_type = "application/json;charset=UTF-8",
@@ -1299,7 +1299,7 @@ return {
       response = { ref = "ApplySecurityTableAuthorityResponse" },
     },
     associate_classification_to_entity = {
-      name = "AssociateClassificationToEntity",
+      sdk_operation = "AssociateClassificationToEntity",
       method = "POST",
       path = "/v3/{project_id}/asset/entities/guid/{guid}/classification",
       content_type = "application/json;charset=UTF-8",
@@ -1312,7 +1312,7 @@ return {
       response = { ref = "AssociateClassificationToEntityResponse" },
     },
     associate_security_level_to_entitie = {
-      name = "AssociateSecurityLevelToEntitie",
+      sdk_operation = "AssociateSecurityLevelToEntitie",
       method = "PUT",
       path = "/v3/{project_id}/asset/entities/guid/{guid}/security-level",
       content_type = "application/json",
@@ -1324,7 +1324,7 @@ return {
       response = { ref = "AssociateSecurityLevelToEntitieResponse" },
     },
     authorize_action_api_to_instance = {
-      name = "AuthorizeActionApiToInstance",
+      sdk_operation = "AuthorizeActionApiToInstance",
       method = "POST",
       path = "/v1/{project_id}/service/apis/authorize/action",
       content_type = "application/json;charset=UTF-8",
@@ -1341,7 +1341,7 @@ return {
       response = { ref = "AuthorizeActionApiToInstanceResponse" },
     },
     authorize_api_to_instance = {
-      name = "AuthorizeApiToInstance",
+      sdk_operation = "AuthorizeApiToInstance",
       method = "POST",
       path = "/v1/{project_id}/service/apis/{api_id}/instances/{instance_id}/authorize",
       content_type = "application/json;charset=UTF-8",
@@ -1357,7 +1357,7 @@ return {
       response = { ref = "AuthorizeApiToInstanceResponse" },
     },
     authorize_data_connection = {
-      name = "AuthorizeDataConnection",
+      sdk_operation = "AuthorizeDataConnection",
       method = "POST",
       path = "/v1/{project_id}/datasources/authorize_datasource",
       content_type = "application/json",
@@ -1368,7 +1368,7 @@ return {
       response = { ref = "AuthorizeDataConnectionResponse" },
     },
     batch_approve_apply = {
-      name = "BatchApproveApply",
+      sdk_operation = "BatchApproveApply",
       method = "POST",
       path = "/v1/{project_id}/service/applys",
       content_type = "application/json",
@@ -1382,7 +1382,7 @@ return {
       response = { ref = "BatchApproveApplyResponse" },
     },
     batch_approve_security_applications = {
-      name = "BatchApproveSecurityApplications",
+      sdk_operation = "BatchApproveSecurityApplications",
       method = "POST",
       path = "/v1/{project_id}/security/openapi/permission-approve/batch-approve",
       content_type = "application/json;charset=UTF-8",
@@ -1395,7 +1395,7 @@ return {
       response = { type = "array", items = { ref = "ApproveResult" } },
     },
     batch_associate_classification_to_entities = {
-      name = "BatchAssociateClassificationToEntities",
+      sdk_operation = "BatchAssociateClassificationToEntities",
       method = "POST",
       path = "/v3/{project_id}/asset/entities/classification",
       content_type = "application/json;charset=UTF-8",
@@ -1408,7 +1408,7 @@ return {
       response = { ref = "BatchAssociateClassificationToEntitiesResponse" },
     },
     batch_associate_security_level_to_entities = {
-      name = "BatchAssociateSecurityLevelToEntities",
+      sdk_operation = "BatchAssociateSecurityLevelToEntities",
       method = "PUT",
       path = "/v3/{project_id}/asset/entities/security-level",
       content_type = "application/json;charset=UTF-8",
@@ -1421,7 +1421,7 @@ return {
       response = { ref = "BatchAssociateSecurityLevelToEntitiesResponse" },
     },
     batch_create_design_table_models_from_logic = {
-      name = "BatchCreateDesignTableModelsFromLogic",
+      sdk_operation = "BatchCreateDesignTableModelsFromLogic",
       method = "PUT",
       path = "/v1/{project_id}/design/workspaces/{model_id}/transform",
       content_type = "application/json;charset=UTF-8",
@@ -1444,7 +1444,7 @@ return {
       response = { ref = "BatchCreateDesignTableModelsFromLogicResponse" },
     },
     batch_create_security_permission_set_members = {
-      name = "BatchCreateSecurityPermissionSetMembers",
+      sdk_operation = "BatchCreateSecurityPermissionSetMembers",
       method = "POST",
       path = "/v1/{project_id}/security/permission-sets/{permission_set_id}/members/batch-create",
       content_type = "application/json;charset=UTF-8",
@@ -1458,7 +1458,7 @@ return {
       response = { ref = "BatchCreateSecurityPermissionSetMembersResponse" },
     },
     batch_create_security_permission_set_permissions = {
-      name = "BatchCreateSecurityPermissionSetPermissions",
+      sdk_operation = "BatchCreateSecurityPermissionSetPermissions",
       method = "POST",
       path = "/v1/{project_id}/security/permission-sets/{permission_set_id}/permissions/batch-append",
       content_type = "application/json;charset=UTF-8",
@@ -1484,7 +1484,7 @@ return {
       response = { ref = "BatchCreateSecurityPermissionSetPermissionsResponse" },
     },
     batch_delete_security_data_categories = {
-      name = "BatchDeleteSecurityDataCategories",
+      sdk_operation = "BatchDeleteSecurityDataCategories",
       method = "POST",
       path = "/v1/{project_id}/security/data-category/batch-delete",
       content_type = "application/json;charset=UTF-8",
@@ -1496,7 +1496,7 @@ return {
       response = { ref = "BatchDeleteSecurityDataCategoriesResponse" },
     },
     batch_delete_security_data_classification_rule = {
-      name = "BatchDeleteSecurityDataClassificationRule",
+      sdk_operation = "BatchDeleteSecurityDataClassificationRule",
       method = "POST",
       path = "/v1/{project_id}/security/data-classification/rule/batch-delete",
       content_type = "application/json;charset=UTF-8",
@@ -1508,7 +1508,7 @@ return {
       response = { ref = "BatchDeleteSecurityDataClassificationRuleResponse" },
     },
     batch_delete_security_dynamic_masking_policies = {
-      name = "BatchDeleteSecurityDynamicMaskingPolicies",
+      sdk_operation = "BatchDeleteSecurityDynamicMaskingPolicies",
       method = "POST",
       path = "/v1/{project_id}/security/masking/dynamic/policies/batch-delete",
       content_type = "application/json;charset=UTF-8",
@@ -1520,7 +1520,7 @@ return {
       response = { ref = "BatchDeleteSecurityDynamicMaskingPoliciesResponse" },
     },
     batch_delete_security_permission_set_members = {
-      name = "BatchDeleteSecurityPermissionSetMembers",
+      sdk_operation = "BatchDeleteSecurityPermissionSetMembers",
       method = "POST",
       path = "/v1/{project_id}/security/permission-sets/{permission_set_id}/members/batch-delete",
       content_type = "application/json;charset=UTF-8",
@@ -1534,7 +1534,7 @@ return {
       response = { ref = "BatchDeleteSecurityPermissionSetMembersResponse" },
     },
     batch_delete_security_permission_set_permissions = {
-      name = "BatchDeleteSecurityPermissionSetPermissions",
+      sdk_operation = "BatchDeleteSecurityPermissionSetPermissions",
       method = "POST",
       path = "/v1/{project_id}/security/permission-sets/{permission_set_id}/permissions/batch-delete",
       content_type = "application/json;charset=UTF-8",
@@ -1548,7 +1548,7 @@ return {
       response = { ref = "BatchDeleteSecurityPermissionSetPermissionsResponse" },
     },
     batch_delete_security_resource_permission_policies = {
-      name = "BatchDeleteSecurityResourcePermissionPolicies",
+      sdk_operation = "BatchDeleteSecurityResourcePermissionPolicies",
       method = "POST",
       path = "/v1/{project_id}/security/permission-resource/batch-delete",
       content_type = "application/json;charset=UTF-8",
@@ -1560,7 +1560,7 @@ return {
       response = { ref = "BatchDeleteSecurityResourcePermissionPoliciesResponse" },
     },
     batch_delete_security_secrecy_levels = {
-      name = "BatchDeleteSecuritySecrecyLevels",
+      sdk_operation = "BatchDeleteSecuritySecrecyLevels",
       method = "POST",
       path = "/v1/{project_id}/security/data-classification/secrecy-level/batch-delete",
       content_type = "application/json;charset=UTF-8",
@@ -1572,7 +1572,7 @@ return {
       response = { ref = "BatchDeleteSecuritySecrecyLevelsResponse" },
     },
     batch_delete_templates = {
-      name = "BatchDeleteTemplates",
+      sdk_operation = "BatchDeleteTemplates",
       method = "POST",
       path = "/v2/{project_id}/quality/rule-templates/batch-delete",
       content_type = "application/json;charset=UTF-8",
@@ -1584,7 +1584,7 @@ return {
       response = { ref = "BatchDeleteTemplatesResponse" },
     },
     batch_offline = {
-      name = "BatchOffline",
+      sdk_operation = "BatchOffline",
       method = "POST",
       path = "/v2/{project_id}/design/approvals/batch-offline",
       content_type = "application/json;charset=UTF-8",
@@ -1603,7 +1603,7 @@ return {
       response = { ref = "BatchOfflineResponse" },
     },
     batch_publish = {
-      name = "BatchPublish",
+      sdk_operation = "BatchPublish",
       method = "POST",
       path = "/v2/{project_id}/design/approvals/batch-publish",
       content_type = "application/json;charset=UTF-8",
@@ -1622,7 +1622,7 @@ return {
       response = { ref = "BatchPublishResponse" },
     },
     batch_reject_security_applications = {
-      name = "BatchRejectSecurityApplications",
+      sdk_operation = "BatchRejectSecurityApplications",
       method = "POST",
       path = "/v1/{project_id}/security/openapi/permission-approve/batch-reject",
       content_type = "application/json;charset=UTF-8",
@@ -1635,7 +1635,7 @@ return {
       response = { type = "array", items = { ref = "ApproveResult" } },
     },
     batch_sync_metadata = {
-      name = "BatchSyncMetadata",
+      sdk_operation = "BatchSyncMetadata",
       method = "POST",
       path = "/v1/{project_id}/metadata/async-bulk",
       content_type = "application/json;charset=UTF-8",
@@ -1650,7 +1650,7 @@ return {
       response = { ref = "BatchSyncMetadataResponse" },
     },
     batch_tag = {
-      name = "BatchTag",
+      sdk_operation = "BatchTag",
       method = "POST",
       path = "/v1/{project_id}/datamap/entities/guids/tags",
       content_type = "application/json",
@@ -1664,7 +1664,7 @@ return {
       response = { ref = "BatchTagResponse" },
     },
     batch_update_security_dlf_data_ware_houses = {
-      name = "BatchUpdateSecurityDlfDataWareHouses",
+      sdk_operation = "BatchUpdateSecurityDlfDataWareHouses",
       method = "PUT",
       path = "/v1/{project_id}/security/fgac/dlf/datawarehouses",
       content_type = "application/json;charset=UTF-8",
@@ -1676,7 +1676,7 @@ return {
       response = { ref = "BatchUpdateSecurityDlfDataWareHousesResponse" },
     },
     cancel_factory_packages = {
-      name = "CancelFactoryPackages",
+      sdk_operation = "CancelFactoryPackages",
       method = "POST",
       path = "/v2/{project_id}/factory/release-packages/unpack",
       content_type = "application/json;charset=UTF-8",
@@ -1688,7 +1688,7 @@ return {
       response = { ref = "CancelFactoryPackagesResponse" },
     },
     change_catalog = {
-      name = "ChangeCatalog",
+      sdk_operation = "ChangeCatalog",
       method = "PUT",
       path = "/v2/{project_id}/design/biz/catalogs",
       content_type = "application/json;charset=UTF-8",
@@ -1716,7 +1716,7 @@ return {
       response = { ref = "ChangeCatalogResponse" },
     },
     change_resource = {
-      name = "ChangeResource",
+      sdk_operation = "ChangeResource",
       method = "POST",
       path = "/v1/{project_id}/change-resource",
       content_type = "application/json;charset=UTF-8",
@@ -1731,7 +1731,7 @@ return {
       response = { ref = "ChangeResourceResponse" },
     },
     change_subjects = {
-      name = "ChangeSubjects",
+      sdk_operation = "ChangeSubjects",
       method = "PUT",
       path = "/v2/{project_id}/design/subject-levels",
       content_type = "application/json;charset=UTF-8",
@@ -1744,7 +1744,7 @@ return {
       response = { ref = "ChangeSubjectsResponse" },
     },
     check_dimension_status = {
-      name = "CheckDimensionStatus",
+      sdk_operation = "CheckDimensionStatus",
       method = "GET",
       path = "/v2/{project_id}/design/dimension/database",
       content_type = "application/json",
@@ -1755,7 +1755,7 @@ return {
       response = { ref = "CheckDimensionStatusResponse" },
     },
     check_fact_logic_table_status = {
-      name = "CheckFactLogicTableStatus",
+      sdk_operation = "CheckFactLogicTableStatus",
       method = "GET",
       path = "/v2/{project_id}/design/fact-logic-tables/database",
       content_type = "application/json",
@@ -1766,7 +1766,7 @@ return {
       response = { ref = "CheckFactLogicTableStatusResponse" },
     },
     check_security_data_classification_combine_rule = {
-      name = "CheckSecurityDataClassificationCombineRule",
+      sdk_operation = "CheckSecurityDataClassificationCombineRule",
       method = "POST",
       path = "/v1/{project_id}/security/data-classification/rule/check",
       content_type = "application/json;charset=UTF-8",
@@ -1781,7 +1781,7 @@ return {
       response = { ref = "CheckSecurityDataClassificationCombineRuleResponse" },
     },
     compare_design_versions = {
-      name = "CompareDesignVersions",
+      sdk_operation = "CompareDesignVersions",
       method = "POST",
       path = "/v1/{project_id}/design/versions/compare",
       content_type = "application/json",
@@ -1793,7 +1793,7 @@ return {
       response = { ref = "CompareDesignVersionsResponse" },
     },
     confirm_approvals = {
-      name = "ConfirmApprovals",
+      sdk_operation = "ConfirmApprovals",
       method = "PUT",
       path = "/v2/{project_id}/design/approvals/action",
       content_type = "application/json;charset=UTF-8",
@@ -1808,7 +1808,7 @@ return {
       response = { ref = "ConfirmApprovalsResponse" },
     },
     confirm_message = {
-      name = "ConfirmMessage",
+      sdk_operation = "ConfirmMessage",
       method = "POST",
       path = "/v1/{project_id}/service/messages",
       content_type = "application/json",
@@ -1823,7 +1823,7 @@ return {
       response = { ref = "ConfirmMessageResponse" },
     },
     count_all_models = {
-      name = "CountAllModels",
+      sdk_operation = "CountAllModels",
       method = "GET",
       path = "/v2/{project_id}/design/models/statistic",
       content_type = "application/json",
@@ -1834,7 +1834,7 @@ return {
       response = { ref = "CountAllModelsResponse" },
     },
     count_overviews = {
-      name = "CountOverviews",
+      sdk_operation = "CountOverviews",
       method = "GET",
       path = "/v2/{project_id}/design/definitions/statistic",
       content_type = "application/json",
@@ -1845,7 +1845,7 @@ return {
       response = { ref = "CountOverviewsResponse" },
     },
     count_standards = {
-      name = "CountStandards",
+      sdk_operation = "CountStandards",
       method = "GET",
       path = "/v2/{project_id}/design/definitions/statistic/{id}",
       content_type = "application/json",
@@ -1858,7 +1858,7 @@ return {
       response = { ref = "CountStandardsResponse" },
     },
     count_table_models = {
-      name = "CountTableModels",
+      sdk_operation = "CountTableModels",
       method = "GET",
       path = "/v2/{project_id}/design/table-models/statistic",
       content_type = "application/json",
@@ -1870,7 +1870,7 @@ return {
       response = { ref = "CountTableModelsResponse" },
     },
     create_api = {
-      name = "CreateApi",
+      sdk_operation = "CreateApi",
       method = "POST",
       path = "/v1/{project_id}/service/apis",
       content_type = "application/json;charset=UTF-8",
@@ -1904,7 +1904,7 @@ return {
       response = { ref = "CreateApiResponse" },
     },
     create_app = {
-      name = "CreateApp",
+      sdk_operation = "CreateApp",
       method = "POST",
       path = "/v1/{project_id}/service/apps",
       content_type = "application/json;charset=UTF-8",
@@ -1921,7 +1921,7 @@ return {
       response = { ref = "CreateAppResponse" },
     },
     create_approver = {
-      name = "CreateApprover",
+      sdk_operation = "CreateApprover",
       method = "POST",
       path = "/v2/{project_id}/design/approvals/users",
       content_type = "application/json",
@@ -1940,7 +1940,7 @@ return {
       response = { ref = "CreateApproverResponse" },
     },
     create_biz_metric = {
-      name = "CreateBizMetric",
+      sdk_operation = "CreateBizMetric",
       method = "POST",
       path = "/v2/{project_id}/design/biz-metrics",
       content_type = "application/json;charset=UTF-8",
@@ -1990,7 +1990,7 @@ return {
       response = { ref = "CreateBizMetricResponse" },
     },
     create_catalog = {
-      name = "CreateCatalog",
+      sdk_operation = "CreateCatalog",
       method = "POST",
       path = "/v2/{project_id}/design/biz/catalogs",
       content_type = "application/json;charset=UTF-8",
@@ -2018,7 +2018,7 @@ return {
       response = { ref = "CreateCatalogResponse" },
     },
     create_code_table = {
-      name = "CreateCodeTable",
+      sdk_operation = "CreateCodeTable",
       method = "POST",
       path = "/v2/{project_id}/design/code-tables",
       content_type = "application/json;charset=UTF-8",
@@ -2044,7 +2044,7 @@ return {
       response = { ref = "CreateCodeTableResponse" },
     },
     create_connections = {
-      name = "CreateConnections",
+      sdk_operation = "CreateConnections",
       method = "POST",
       path = "/v1/{project_id}/data-connections",
       content_type = "application/json",
@@ -2058,7 +2058,7 @@ return {
       response = { ref = "CreateConnectionsResponse" },
     },
     create_design_aggregation_logic_table = {
-      name = "CreateDesignAggregationLogicTable",
+      sdk_operation = "CreateDesignAggregationLogicTable",
       method = "POST",
       path = "/v2/{project_id}/design/aggregation-logic-tables",
       content_type = "application/json;charset=UTF-8",
@@ -2139,7 +2139,7 @@ return {
       response = { ref = "CreateDesignAggregationLogicTableResponse" },
     },
     create_design_atomic_index = {
-      name = "CreateDesignAtomicIndex",
+      sdk_operation = "CreateDesignAtomicIndex",
       method = "POST",
       path = "/v2/{project_id}/design/atomic-indexs",
       content_type = "application/json;charset=UTF-8",
@@ -2175,7 +2175,7 @@ return {
       response = { ref = "CreateDesignAtomicIndexResponse" },
     },
     create_design_compound_metric = {
-      name = "CreateDesignCompoundMetric",
+      sdk_operation = "CreateDesignCompoundMetric",
       method = "POST",
       path = "/v2/{project_id}/design/compound-metrics",
       content_type = "application/json;charset=UTF-8",
@@ -2218,7 +2218,7 @@ return {
       response = { ref = "CreateDesignCompoundMetricResponse" },
     },
     create_design_derivative_index = {
-      name = "CreateDesignDerivativeIndex",
+      sdk_operation = "CreateDesignDerivativeIndex",
       method = "POST",
       path = "/v2/{project_id}/design/derivative-indexs",
       content_type = "application/json;charset=UTF-8",
@@ -2230,7 +2230,7 @@ return {
       response = { ref = "CreateDesignDerivativeIndexResponse" },
     },
     create_design_dimension = {
-      name = "CreateDesignDimension",
+      sdk_operation = "CreateDesignDimension",
       method = "POST",
       path = "/v2/{project_id}/design/dimensions",
       content_type = "application/json;charset=UTF-8",
@@ -2281,7 +2281,7 @@ return {
       response = { ref = "CreateDesignDimensionResponse" },
     },
     create_directory = {
-      name = "CreateDirectory",
+      sdk_operation = "CreateDirectory",
       method = "POST",
       path = "/v2/{project_id}/design/directorys",
       content_type = "application/json;charset=UTF-8",
@@ -2308,7 +2308,7 @@ return {
       response = { ref = "CreateDirectoryResponse" },
     },
     create_factory_baseline = {
-      name = "CreateFactoryBaseline",
+      sdk_operation = "CreateFactoryBaseline",
       method = "POST",
       path = "/v2/{project_id}/factory/aiops/{instance_id}/baseline",
       content_type = "application/json;charset=UTF-8",
@@ -2338,7 +2338,7 @@ return {
       response = { ref = "CreateFactoryBaselineResponse" },
     },
     create_factory_env = {
-      name = "CreateFactoryEnv",
+      sdk_operation = "CreateFactoryEnv",
       method = "PUT",
       path = "/v2/{project_id}/factory/env",
       content_type = "application/json;charset=UTF-8",
@@ -2351,7 +2351,7 @@ return {
       response_headers = { is_success = "is_success", status_code = "status_code" },
     },
     create_factory_job = {
-      name = "CreateFactoryJob",
+      sdk_operation = "CreateFactoryJob",
       method = "POST",
       path = "/v2/{project_id}/factory/jobs",
       content_type = "application/json;charset=UTF-8",
@@ -2378,7 +2378,7 @@ return {
       response = { ref = "CreateFactoryJobResponse" },
     },
     create_factory_pending_items_package = {
-      name = "CreateFactoryPendingItemsPackage",
+      sdk_operation = "CreateFactoryPendingItemsPackage",
       method = "POST",
       path = "/v2/{project_id}/factory/pending-items/package",
       content_type = "application/json;charset=UTF-8",
@@ -2394,7 +2394,7 @@ return {
       response = { ref = "CreateFactoryPendingItemsPackageResponse" },
     },
     create_factory_supplement_data_instance = {
-      name = "CreateFactorySupplementDataInstance",
+      sdk_operation = "CreateFactorySupplementDataInstance",
       method = "POST",
       path = "/v2/{project_id}/factory/supplement-data",
       content_type = "application/json;charset=UTF-8",
@@ -2419,7 +2419,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_lineage_info = {
-      name = "CreateLineageInfo",
+      sdk_operation = "CreateLineageInfo",
       method = "POST",
       path = "/v1/{project_id}/lineage/lineage-info",
       content_type = "application/json",
@@ -2438,7 +2438,7 @@ return {
       response = { type = "array", items = { ref = "ObjectIdInfo" } },
     },
     create_manager_work_space = {
-      name = "CreateManagerWorkSpace",
+      sdk_operation = "CreateManagerWorkSpace",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{instance_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2454,7 +2454,7 @@ return {
       response = { ref = "CreateManagerWorkSpaceResponse" },
     },
     create_or_update_asset = {
-      name = "CreateOrUpdateAsset",
+      sdk_operation = "CreateOrUpdateAsset",
       method = "POST",
       path = "/v3/{project_id}/asset",
       content_type = "application/json",
@@ -2467,7 +2467,7 @@ return {
       response = { ref = "CreateOrUpdateAssetResponse" },
     },
     create_or_update_entities = {
-      name = "CreateOrUpdateEntities",
+      sdk_operation = "CreateOrUpdateEntities",
       method = "POST",
       path = "/v1/{project_id}/datamap/entities",
       content_type = "application/json",
@@ -2480,7 +2480,7 @@ return {
       response = { ref = "CreateOrUpdateEntitiesResponse" },
     },
     create_security_assigned_queue = {
-      name = "CreateSecurityAssignedQueue",
+      sdk_operation = "CreateSecurityAssignedQueue",
       method = "POST",
       path = "/v1/{project_id}/security/permission/queue/assigned-source",
       content_type = "application/json;charset=UTF-8",
@@ -2496,7 +2496,7 @@ return {
       response = { type = "array", items = { ref = "QueueSrcAssignEntity" } },
     },
     create_security_data_category = {
-      name = "CreateSecurityDataCategory",
+      sdk_operation = "CreateSecurityDataCategory",
       method = "POST",
       path = "/v1/{project_id}/security/data-category",
       content_type = "application/json;charset=UTF-8",
@@ -2510,7 +2510,7 @@ return {
       response = { ref = "CreateSecurityDataCategoryResponse" },
     },
     create_security_data_classification_combine_rule = {
-      name = "CreateSecurityDataClassificationCombineRule",
+      sdk_operation = "CreateSecurityDataClassificationCombineRule",
       method = "POST",
       path = "/v1/{project_id}/security/data-classification/rule/combine",
       content_type = "application/json;charset=UTF-8",
@@ -2528,7 +2528,7 @@ return {
       response = { ref = "CreateSecurityDataClassificationCombineRuleResponse" },
     },
     create_security_data_classification_rule = {
-      name = "CreateSecurityDataClassificationRule",
+      sdk_operation = "CreateSecurityDataClassificationRule",
       method = "POST",
       path = "/v1/{project_id}/security/data-classification/rule",
       content_type = "application/json;charset=UTF-8",
@@ -2549,7 +2549,7 @@ return {
       response = { ref = "CreateSecurityDataClassificationRuleResponse" },
     },
     create_security_data_classification_rule_group = {
-      name = "CreateSecurityDataClassificationRuleGroup",
+      sdk_operation = "CreateSecurityDataClassificationRuleGroup",
       method = "POST",
       path = "/v1/{project_id}/security/data-classification/rule/group",
       content_type = "application/json;charset=UTF-8",
@@ -2564,7 +2564,7 @@ return {
       response = { ref = "CreateSecurityDataClassificationRuleGroupResponse" },
     },
     create_security_dynamic_masking_policy = {
-      name = "CreateSecurityDynamicMaskingPolicy",
+      sdk_operation = "CreateSecurityDynamicMaskingPolicy",
       method = "POST",
       path = "/v1/{project_id}/security/masking/dynamic/policies",
       content_type = "application/json;charset=UTF-8",
@@ -2588,7 +2588,7 @@ return {
       response = { ref = "CreateSecurityDynamicMaskingPolicyResponse" },
     },
     create_security_permission_set = {
-      name = "CreateSecurityPermissionSet",
+      sdk_operation = "CreateSecurityPermissionSet",
       method = "POST",
       path = "/v1/{project_id}/security/permission-sets",
       content_type = "application/json;charset=UTF-8",
@@ -2609,7 +2609,7 @@ return {
       response = { ref = "CreateSecurityPermissionSetResponse" },
     },
     create_security_permission_set_member = {
-      name = "CreateSecurityPermissionSetMember",
+      sdk_operation = "CreateSecurityPermissionSetMember",
       method = "POST",
       path = "/v1/{project_id}/security/permission-sets/{permission_set_id}/members",
       content_type = "application/json;charset=UTF-8",
@@ -2622,7 +2622,7 @@ return {
       response = { ref = "CreateSecurityPermissionSetMemberResponse" },
     },
     create_security_permission_set_permission = {
-      name = "CreateSecurityPermissionSetPermission",
+      sdk_operation = "CreateSecurityPermissionSetPermission",
       method = "POST",
       path = "/v1/{project_id}/security/permission-sets/{permission_set_id}/permissions",
       content_type = "application/json;charset=UTF-8",
@@ -2648,7 +2648,7 @@ return {
       response = { ref = "CreateSecurityPermissionSetPermissionResponse" },
     },
     create_security_resource_permission_policy = {
-      name = "CreateSecurityResourcePermissionPolicy",
+      sdk_operation = "CreateSecurityResourcePermissionPolicy",
       method = "POST",
       path = "/v1/{project_id}/security/permission-resource",
       content_type = "application/json;charset=UTF-8",
@@ -2662,7 +2662,7 @@ return {
       response = { ref = "CreateSecurityResourcePermissionPolicyResponse" },
     },
     create_security_secrecy_level = {
-      name = "CreateSecuritySecrecyLevel",
+      sdk_operation = "CreateSecuritySecrecyLevel",
       method = "POST",
       path = "/v1/{project_id}/security/data-classification/secrecy-level",
       content_type = "application/json;charset=UTF-8",
@@ -2675,7 +2675,7 @@ return {
       response = { ref = "CreateSecuritySecrecyLevelResponse" },
     },
     create_service_catalog = {
-      name = "CreateServiceCatalog",
+      sdk_operation = "CreateServiceCatalog",
       method = "POST",
       path = "/v1/{project_id}/service/servicecatalogs",
       content_type = "application/json;charset=UTF-8",
@@ -2690,7 +2690,7 @@ return {
       response = { ref = "CreateServiceCatalogResponse" },
     },
     create_standard = {
-      name = "CreateStandard",
+      sdk_operation = "CreateStandard",
       method = "POST",
       path = "/v2/{project_id}/design/standards",
       content_type = "application/json;charset=UTF-8",
@@ -2715,7 +2715,7 @@ return {
       response = { ref = "CreateStandardResponse" },
     },
     create_standard_template = {
-      name = "CreateStandardTemplate",
+      sdk_operation = "CreateStandardTemplate",
       method = "POST",
       path = "/v2/{project_id}/design/standards/templates",
       content_type = "application/json;charset=UTF-8",
@@ -2745,7 +2745,7 @@ return {
       response = { ref = "CreateStandardTemplateResponse" },
     },
     create_subject = {
-      name = "CreateSubject",
+      sdk_operation = "CreateSubject",
       method = "POST",
       path = "/v2/{project_id}/design/subjects",
       content_type = "application/json;charset=UTF-8",
@@ -2758,7 +2758,7 @@ return {
       response = { ref = "CreateSubjectResponse" },
     },
     create_subject_new = {
-      name = "CreateSubjectNew",
+      sdk_operation = "CreateSubjectNew",
       method = "POST",
       path = "/v3/{project_id}/design/subjects",
       content_type = "application/json;charset=UTF-8",
@@ -2799,7 +2799,7 @@ return {
       response = { ref = "CreateSubjectNewResponse" },
     },
     create_table_model = {
-      name = "CreateTableModel",
+      sdk_operation = "CreateTableModel",
       method = "POST",
       path = "/v2/{project_id}/design/table-model",
       content_type = "application/json;charset=UTF-8",
@@ -2890,7 +2890,7 @@ return {
       response = { ref = "CreateTableModelResponse" },
     },
     create_task = {
-      name = "CreateTask",
+      sdk_operation = "CreateTask",
       method = "POST",
       path = "/v3/{project_id}/metadata/tasks/create",
       content_type = "application/json;charset=UTF-8",
@@ -2922,7 +2922,7 @@ return {
       response = { ref = "CreateTaskResponse" },
     },
     create_template = {
-      name = "CreateTemplate",
+      sdk_operation = "CreateTemplate",
       method = "POST",
       path = "/v2/{project_id}/quality/rule-templates",
       content_type = "application/json;charset=UTF-8",
@@ -2946,7 +2946,7 @@ return {
       response = { ref = "CreateTemplateResponse" },
     },
     create_workspace = {
-      name = "CreateWorkspace",
+      sdk_operation = "CreateWorkspace",
       method = "POST",
       path = "/v2/{project_id}/design/workspaces",
       content_type = "application/json;charset=UTF-8",
@@ -2974,7 +2974,7 @@ return {
       response = { ref = "CreateWorkspaceResponse" },
     },
     debug_api = {
-      name = "DebugApi",
+      sdk_operation = "DebugApi",
       method = "POST",
       path = "/v1/{project_id}/service/apis/{api_id}/instances/{instance_id}/test",
       content_type = "application/json;charset=UTF-8",
@@ -2990,7 +2990,7 @@ return {
       response = { ref = "DebugApiResponse" },
     },
     debug_dataconnection = {
-      name = "DebugDataconnection",
+      sdk_operation = "DebugDataconnection",
       method = "POST",
       path = "/v1/{project_id}/data-connections/validation",
       content_type = "application/json",
@@ -3010,7 +3010,7 @@ return {
       response = { ref = "DebugDataconnectionResponse" },
     },
     debug_security_dlf_data_ware_houses = {
-      name = "DebugSecurityDlfDataWareHouses",
+      sdk_operation = "DebugSecurityDlfDataWareHouses",
       method = "POST",
       path = "/v1/{project_id}/security/fgac/dlf/datawarehouses/{dw_id}",
       content_type = "application/json",
@@ -3021,7 +3021,7 @@ return {
       response = { ref = "DebugSecurityDlfDataWareHousesResponse" },
     },
     decline_security_application = {
-      name = "DeclineSecurityApplication",
+      sdk_operation = "DeclineSecurityApplication",
       method = "POST",
       path = "/v1/{project_id}/security/permission-approve/reject/{id}",
       content_type = "application/json;charset=UTF-8",
@@ -3034,7 +3034,7 @@ return {
       response = { ref = "DeclineSecurityApplicationResponse" },
     },
     delete_api = {
-      name = "DeleteApi",
+      sdk_operation = "DeleteApi",
       method = "POST",
       path = "/v1/{project_id}/service/apis/batch-delete",
       content_type = "application/json;charset=UTF-8",
@@ -3046,7 +3046,7 @@ return {
       response = { ref = "DeleteApiResponse" },
     },
     delete_app = {
-      name = "DeleteApp",
+      sdk_operation = "DeleteApp",
       method = "DELETE",
       path = "/v1/{project_id}/service/apps/{app_id}",
       content_type = "application/json",
@@ -3058,7 +3058,7 @@ return {
       response = { ref = "DeleteAppResponse" },
     },
     delete_approver = {
-      name = "DeleteApprover",
+      sdk_operation = "DeleteApprover",
       method = "DELETE",
       path = "/v2/{project_id}/design/approvals/users",
       content_type = "application/json",
@@ -3070,7 +3070,7 @@ return {
       response = { ref = "DeleteApproverResponse" },
     },
     delete_asset = {
-      name = "DeleteAsset",
+      sdk_operation = "DeleteAsset",
       method = "DELETE",
       path = "/v3/{project_id}/asset/{guid}",
       content_type = "application/json",
@@ -3081,7 +3081,7 @@ return {
       response = { ref = "DeleteAssetResponse" },
     },
     delete_biz_metric = {
-      name = "DeleteBizMetric",
+      sdk_operation = "DeleteBizMetric",
       method = "DELETE",
       path = "/v2/{project_id}/design/biz-metrics",
       content_type = "application/json;charset=UTF-8",
@@ -3095,7 +3095,7 @@ return {
       response = { ref = "DeleteBizMetricResponse" },
     },
     delete_catalog = {
-      name = "DeleteCatalog",
+      sdk_operation = "DeleteCatalog",
       method = "DELETE",
       path = "/v2/{project_id}/design/biz/catalogs",
       content_type = "application/json;charset=UTF-8",
@@ -3109,7 +3109,7 @@ return {
       response = { ref = "DeleteCatalogResponse" },
     },
     delete_classification_from_entities = {
-      name = "DeleteClassificationFromEntities",
+      sdk_operation = "DeleteClassificationFromEntities",
       method = "PUT",
       path = "/v3/{project_id}/asset/entities/guid/{guid}/classification",
       content_type = "application/json;charset=UTF-8",
@@ -3122,7 +3122,7 @@ return {
       response = { ref = "DeleteClassificationFromEntitiesResponse" },
     },
     delete_code_table = {
-      name = "DeleteCodeTable",
+      sdk_operation = "DeleteCodeTable",
       method = "DELETE",
       path = "/v2/{project_id}/design/code-tables",
       content_type = "application/json;charset=UTF-8",
@@ -3136,7 +3136,7 @@ return {
       response = { ref = "DeleteCodeTableResponse" },
     },
     delete_dataconnection = {
-      name = "DeleteDataconnection",
+      sdk_operation = "DeleteDataconnection",
       method = "DELETE",
       path = "/v1/{project_id}/data-connections/{data_connection_id}",
       content_type = "application/json",
@@ -3147,7 +3147,7 @@ return {
       response = { ref = "DeleteDataconnectionResponse" },
     },
     delete_design_aggregation_logic_table = {
-      name = "DeleteDesignAggregationLogicTable",
+      sdk_operation = "DeleteDesignAggregationLogicTable",
       method = "DELETE",
       path = "/v2/{project_id}/design/aggregation-logic-tables",
       content_type = "application/json;charset=UTF-8",
@@ -3161,7 +3161,7 @@ return {
       response = { ref = "DeleteDesignAggregationLogicTableResponse" },
     },
     delete_design_atomic_index = {
-      name = "DeleteDesignAtomicIndex",
+      sdk_operation = "DeleteDesignAtomicIndex",
       method = "DELETE",
       path = "/v2/{project_id}/design/atomic-indexs",
       content_type = "application/json;charset=UTF-8",
@@ -3175,7 +3175,7 @@ return {
       response = { ref = "DeleteDesignAtomicIndexResponse" },
     },
     delete_design_compound_metric = {
-      name = "DeleteDesignCompoundMetric",
+      sdk_operation = "DeleteDesignCompoundMetric",
       method = "DELETE",
       path = "/v2/{project_id}/design/compound-metrics",
       content_type = "application/json;charset=UTF-8",
@@ -3189,7 +3189,7 @@ return {
       response = { ref = "DeleteDesignCompoundMetricResponse" },
     },
     delete_design_derivative_index = {
-      name = "DeleteDesignDerivativeIndex",
+      sdk_operation = "DeleteDesignDerivativeIndex",
       method = "DELETE",
       path = "/v2/{project_id}/design/derivative-indexs",
       content_type = "application/json;charset=UTF-8",
@@ -3203,7 +3203,7 @@ return {
       response = { ref = "DeleteDesignDerivativeIndexResponse" },
     },
     delete_design_dimension = {
-      name = "DeleteDesignDimension",
+      sdk_operation = "DeleteDesignDimension",
       method = "DELETE",
       path = "/v2/{project_id}/design/dimensions",
       content_type = "application/json;charset=UTF-8",
@@ -3217,7 +3217,7 @@ return {
       response = { ref = "DeleteDesignDimensionResponse" },
     },
     delete_design_dimension_logic_table = {
-      name = "DeleteDesignDimensionLogicTable",
+      sdk_operation = "DeleteDesignDimensionLogicTable",
       method = "DELETE",
       path = "/v2/{project_id}/design/dimension-logic-tables",
       content_type = "application/json;charset=UTF-8",
@@ -3231,7 +3231,7 @@ return {
       response = { ref = "DeleteDesignDimensionLogicTableResponse" },
     },
     delete_design_fact_logic_table = {
-      name = "DeleteDesignFactLogicTable",
+      sdk_operation = "DeleteDesignFactLogicTable",
       method = "DELETE",
       path = "/v2/{project_id}/design/fact-logic-tables",
       content_type = "application/json;charset=UTF-8",
@@ -3245,7 +3245,7 @@ return {
       response = { ref = "DeleteDesignFactLogicTableResponse" },
     },
     delete_design_latest_approval = {
-      name = "DeleteDesignLatestApproval",
+      sdk_operation = "DeleteDesignLatestApproval",
       method = "DELETE",
       path = "/v2/{project_id}/design/approvals/business/{biz_id}",
       content_type = "application/json",
@@ -3258,7 +3258,7 @@ return {
       response = { ref = "DeleteDesignLatestApprovalResponse" },
     },
     delete_directory = {
-      name = "DeleteDirectory",
+      sdk_operation = "DeleteDirectory",
       method = "DELETE",
       path = "/v2/{project_id}/design/directorys",
       content_type = "application/json",
@@ -3270,7 +3270,7 @@ return {
       response = { ref = "DeleteDirectoryResponse" },
     },
     delete_entity = {
-      name = "DeleteEntity",
+      sdk_operation = "DeleteEntity",
       method = "DELETE",
       path = "/v1/{project_id}/datamap/entities/guid/{guid}",
       content_type = "application/json",
@@ -3281,7 +3281,7 @@ return {
       response = { ref = "DeleteEntityResponse" },
     },
     delete_security_assigned_queue = {
-      name = "DeleteSecurityAssignedQueue",
+      sdk_operation = "DeleteSecurityAssignedQueue",
       method = "DELETE",
       path = "/v1/{project_id}/security/permission/queue/assigned-source/{id}",
       content_type = "application/json",
@@ -3292,7 +3292,7 @@ return {
       response = { ref = "DeleteSecurityAssignedQueueResponse" },
     },
     delete_security_data_classification_rule = {
-      name = "DeleteSecurityDataClassificationRule",
+      sdk_operation = "DeleteSecurityDataClassificationRule",
       method = "DELETE",
       path = "/v1/{project_id}/security/data-classification/rule/{id}",
       content_type = "application/json",
@@ -3303,7 +3303,7 @@ return {
       response = { ref = "DeleteSecurityDataClassificationRuleResponse" },
     },
     delete_security_data_classification_rule_group = {
-      name = "DeleteSecurityDataClassificationRuleGroup",
+      sdk_operation = "DeleteSecurityDataClassificationRuleGroup",
       method = "POST",
       path = "/v1/{project_id}/security/data-classification/rule/group/batch-delete",
       content_type = "application/json;charset=UTF-8",
@@ -3315,7 +3315,7 @@ return {
       response = { ref = "DeleteSecurityDataClassificationRuleGroupResponse" },
     },
     delete_security_level_from_entity = {
-      name = "DeleteSecurityLevelFromEntity",
+      sdk_operation = "DeleteSecurityLevelFromEntity",
       method = "DELETE",
       path = "/v3/{project_id}/asset/entities/guid/{guid}/security-level",
       content_type = "application/json",
@@ -3326,7 +3326,7 @@ return {
       response = { ref = "DeleteSecurityLevelFromEntityResponse" },
     },
     delete_security_permission_set = {
-      name = "DeleteSecurityPermissionSet",
+      sdk_operation = "DeleteSecurityPermissionSet",
       method = "DELETE",
       path = "/v1/{project_id}/security/permission-sets/{permission_set_id}",
       content_type = "application/json",
@@ -3337,7 +3337,7 @@ return {
       response = { ref = "DeleteSecurityPermissionSetResponse" },
     },
     delete_security_secrecy_level = {
-      name = "DeleteSecuritySecrecyLevel",
+      sdk_operation = "DeleteSecuritySecrecyLevel",
       method = "DELETE",
       path = "/v1/{project_id}/security/data-classification/secrecy-level/{id}",
       content_type = "application/json",
@@ -3348,7 +3348,7 @@ return {
       response = { ref = "DeleteSecuritySecrecyLevelResponse" },
     },
     delete_service_catalog = {
-      name = "DeleteServiceCatalog",
+      sdk_operation = "DeleteServiceCatalog",
       method = "POST",
       path = "/v1/{project_id}/service/servicecatalogs/batch-delete",
       content_type = "application/json;charset=UTF-8",
@@ -3361,7 +3361,7 @@ return {
       response = { ref = "DeleteServiceCatalogResponse" },
     },
     delete_standard = {
-      name = "DeleteStandard",
+      sdk_operation = "DeleteStandard",
       method = "DELETE",
       path = "/v2/{project_id}/design/standards",
       content_type = "application/json;charset=UTF-8",
@@ -3375,7 +3375,7 @@ return {
       response = { ref = "DeleteStandardResponse" },
     },
     delete_standard_template = {
-      name = "DeleteStandardTemplate",
+      sdk_operation = "DeleteStandardTemplate",
       method = "DELETE",
       path = "/v2/{project_id}/design/standards/templates",
       content_type = "application/json",
@@ -3387,7 +3387,7 @@ return {
       response = { ref = "DeleteStandardTemplateResponse" },
     },
     delete_subject = {
-      name = "DeleteSubject",
+      sdk_operation = "DeleteSubject",
       method = "DELETE",
       path = "/v2/{project_id}/design/subjects",
       content_type = "application/json;charset=UTF-8",
@@ -3401,7 +3401,7 @@ return {
       response = { ref = "DeleteSubjectResponse" },
     },
     delete_subject_new = {
-      name = "DeleteSubjectNew",
+      sdk_operation = "DeleteSubjectNew",
       method = "DELETE",
       path = "/v3/{project_id}/design/subjects",
       content_type = "application/json;charset=UTF-8",
@@ -3415,7 +3415,7 @@ return {
       response = { ref = "DeleteSubjectNewResponse" },
     },
     delete_table_model = {
-      name = "DeleteTableModel",
+      sdk_operation = "DeleteTableModel",
       method = "DELETE",
       path = "/v2/{project_id}/design/table-model",
       content_type = "application/json;charset=UTF-8",
@@ -3429,7 +3429,7 @@ return {
       response = { ref = "DeleteTableModelResponse" },
     },
     delete_task_info = {
-      name = "DeleteTaskInfo",
+      sdk_operation = "DeleteTaskInfo",
       method = "DELETE",
       path = "/v3/{project_id}/metadata/tasks/{task_id}",
       content_type = "application/json",
@@ -3440,7 +3440,7 @@ return {
       response = { ref = "DeleteTaskInfoResponse" },
     },
     delete_workspaces = {
-      name = "DeleteWorkspaces",
+      sdk_operation = "DeleteWorkspaces",
       method = "DELETE",
       path = "/v2/{project_id}/design/workspaces",
       content_type = "application/json",
@@ -3452,7 +3452,7 @@ return {
       response = { ref = "DeleteWorkspacesResponse" },
     },
     delete_workspaceusers = {
-      name = "DeleteWorkspaceusers",
+      sdk_operation = "DeleteWorkspaceusers",
       method = "POST",
       path = "/v2/{project_id}/{workspace_id}/delete-users",
       content_type = "application/json;charset=UTF-8",
@@ -3464,7 +3464,7 @@ return {
       response = { ref = "DeleteWorkspaceusersResponse" },
     },
     deploy_factory_packages = {
-      name = "DeployFactoryPackages",
+      sdk_operation = "DeployFactoryPackages",
       method = "POST",
       path = "/v2/{project_id}/factory/release-packages/deploy",
       content_type = "application/json;charset=UTF-8",
@@ -3477,7 +3477,7 @@ return {
       response = { ref = "DeployFactoryPackagesResponse" },
     },
     execute_api_to_instance = {
-      name = "ExecuteApiToInstance",
+      sdk_operation = "ExecuteApiToInstance",
       method = "POST",
       path = "/v1/{project_id}/service/apis/{api_id}/instances/{instance_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -3493,7 +3493,7 @@ return {
       response = { ref = "ExecuteApiToInstanceResponse" },
     },
     execute_security_diagnose = {
-      name = "ExecuteSecurityDiagnose",
+      sdk_operation = "ExecuteSecurityDiagnose",
       method = "POST",
       path = "/v1/{project_id}/security/diagnose/rescan",
       content_type = "application/json;charset=UTF-8",
@@ -3505,7 +3505,7 @@ return {
       response = { ref = "ExecuteSecurityDiagnoseResponse" },
     },
     execute_task_action = {
-      name = "ExecuteTaskAction",
+      sdk_operation = "ExecuteTaskAction",
       method = "POST",
       path = "/v3/{project_id}/metadata/tasks/{task_id}/action",
       content_type = "application/json",
@@ -3517,7 +3517,7 @@ return {
       response = { ref = "ExecuteTaskActionResponse" },
     },
     export_data_service_excel = {
-      name = "ExportDataServiceExcel",
+      sdk_operation = "ExportDataServiceExcel",
       method = "POST",
       path = "/v1/{project_id}/service/export/excel",
       content_type = "application/json;charset=UTF-8",
@@ -3529,7 +3529,7 @@ return {
       response = { ref = "ExportDataServiceExcelResponse" },
     },
     export_data_service_excel_template = {
-      name = "ExportDataServiceExcelTemplate",
+      sdk_operation = "ExportDataServiceExcelTemplate",
       method = "GET",
       path = "/v1/{project_id}/service/export/excel-template",
       content_type = "application/json",
@@ -3540,7 +3540,7 @@ return {
       response = { ref = "ExportDataServiceExcelTemplateResponse" },
     },
     export_data_service_zip = {
-      name = "ExportDataServiceZip",
+      sdk_operation = "ExportDataServiceZip",
       method = "POST",
       path = "/v1/{project_id}/service/export/zip",
       content_type = "application/json;charset=UTF-8",
@@ -3562,7 +3562,7 @@ return {
       response = { ref = "ExportDataServiceZipResponse" },
     },
     export_design_model_table_ddl = {
-      name = "ExportDesignModelTableDdl",
+      sdk_operation = "ExportDesignModelTableDdl",
       method = "GET",
       path = "/v2/{project_id}/design/workspaces/{model_id}/export",
       content_type = "application/json",
@@ -3576,7 +3576,7 @@ return {
       response = { ref = "ExportDesignModelTableDdlResponse" },
     },
     export_design_models = {
-      name = "ExportDesignModels",
+      sdk_operation = "ExportDesignModels",
       method = "POST",
       path = "/v2/{project_id}/design/export-model",
       content_type = "application/json;charset=UTF-8",
@@ -3595,7 +3595,7 @@ return {
       response = { ref = "ExportDesignModelsResponse" },
     },
     export_design_result = {
-      name = "ExportDesignResult",
+      sdk_operation = "ExportDesignResult",
       method = "GET",
       path = "/v2/{project_id}/design/export-result",
       content_type = "application/json",
@@ -3607,7 +3607,7 @@ return {
       response = { ref = "ExportDesignResultResponse" },
     },
     import_catalogs = {
-      name = "ImportCatalogs",
+      sdk_operation = "ImportCatalogs",
       method = "POST",
       path = "/v2/{project_id}/design/catalogs/action",
       content_type = "multipart/form-data",
@@ -3622,7 +3622,7 @@ return {
       response = { ref = "ImportCatalogsResponse" },
     },
     import_data_map_lineage = {
-      name = "ImportDataMapLineage",
+      sdk_operation = "ImportDataMapLineage",
       method = "POST",
       path = "/v1/{project_id}/datamap/lineage/import",
       content_type = "application/json",
@@ -3636,7 +3636,7 @@ return {
       response = { ref = "ImportDataMapLineageResponse" },
     },
     import_data_service_excel = {
-      name = "ImportDataServiceExcel",
+      sdk_operation = "ImportDataServiceExcel",
       method = "POST",
       path = "/v1/{project_id}/service/import/excel",
       content_type = "multipart/form-data",
@@ -3649,7 +3649,7 @@ return {
       response = { ref = "ImportDataServiceExcelResponse" },
     },
     import_lineage = {
-      name = "ImportLineage",
+      sdk_operation = "ImportLineage",
       method = "POST",
       path = "/v3/{project_id}/lineage/import",
       content_type = "application/json;charset=UTF-8",
@@ -3660,7 +3660,7 @@ return {
       response = { type = "array", items = { ref = "ObjectIdInfo" } },
     },
     import_models = {
-      name = "ImportModels",
+      sdk_operation = "ImportModels",
       method = "POST",
       path = "/v2/{project_id}/design/models/action",
       content_type = "multipart/form-data",
@@ -3678,7 +3678,7 @@ return {
       response = { ref = "ImportModelsResponse" },
     },
     import_result = {
-      name = "ImportResult",
+      sdk_operation = "ImportResult",
       method = "GET",
       path = "/v2/{project_id}/design/catelogs/process-import",
       content_type = "application/json",
@@ -3690,7 +3690,7 @@ return {
       response = { ref = "ImportResultResponse" },
     },
     import_security_builtin_category_groups = {
-      name = "ImportSecurityBuiltinCategoryGroups",
+      sdk_operation = "ImportSecurityBuiltinCategoryGroups",
       method = "POST",
       path = "/v1/{project_id}/security/data-category/import-builtin-category",
       content_type = "application/json;charset=UTF-8",
@@ -3703,7 +3703,7 @@ return {
       response = { ref = "ImportSecurityBuiltinCategoryGroupsResponse" },
     },
     initialize_standard_template = {
-      name = "InitializeStandardTemplate",
+      sdk_operation = "InitializeStandardTemplate",
       method = "POST",
       path = "/v2/{project_id}/design/standards/templates/action",
       content_type = "application/json;charset=UTF-8",
@@ -3717,7 +3717,7 @@ return {
       response = { ref = "InitializeStandardTemplateResponse" },
     },
     list_aggregation_logic_tables = {
-      name = "ListAggregationLogicTables",
+      sdk_operation = "ListAggregationLogicTables",
       method = "GET",
       path = "/v2/{project_id}/design/aggregation-logic-tables",
       content_type = "application/json",
@@ -3743,7 +3743,7 @@ return {
       response = { ref = "ListAggregationLogicTablesResponse" },
     },
     list_all_catalog_list = {
-      name = "ListAllCatalogList",
+      sdk_operation = "ListAllCatalogList",
       method = "GET",
       path = "/v1/{project_id}/service/servicecatalogs/{catalog_id}/detail",
       content_type = "application/json",
@@ -3758,7 +3758,7 @@ return {
       response = { ref = "ListAllCatalogListResponse" },
     },
     list_all_standards = {
-      name = "ListAllStandards",
+      sdk_operation = "ListAllStandards",
       method = "GET",
       path = "/v2/{project_id}/design/standards",
       content_type = "application/json",
@@ -3776,7 +3776,7 @@ return {
       response = { ref = "ListAllStandardsResponse" },
     },
     list_all_tables = {
-      name = "ListAllTables",
+      sdk_operation = "ListAllTables",
       method = "GET",
       path = "/v2/{project_id}/design/all-tables",
       content_type = "application/json",
@@ -3800,7 +3800,7 @@ return {
       response = { ref = "ListAllTablesResponse" },
     },
     list_api_catalog_list = {
-      name = "ListApiCatalogList",
+      sdk_operation = "ListApiCatalogList",
       method = "GET",
       path = "/v1/{project_id}/service/servicecatalogs/{catalog_id}/apis",
       content_type = "application/json",
@@ -3815,7 +3815,7 @@ return {
       response = { ref = "ListApiCatalogListResponse" },
     },
     list_api_top_n = {
-      name = "ListApiTopN",
+      sdk_operation = "ListApiTopN",
       method = "GET",
       path = "/v1/{project_id}/service/statistic/apis-top-n/{api_id}",
       content_type = "application/json",
@@ -3833,7 +3833,7 @@ return {
       response = { ref = "ListApiTopNResponse" },
     },
     list_apic_groups = {
-      name = "ListApicGroups",
+      sdk_operation = "ListApicGroups",
       method = "GET",
       path = "/v1/{project_id}/service/apigw/instances/{apig_instance_id}/groups",
       content_type = "application/json",
@@ -3849,7 +3849,7 @@ return {
       response = { ref = "ListApicGroupsResponse" },
     },
     list_apic_instances = {
-      name = "ListApicInstances",
+      sdk_operation = "ListApicInstances",
       method = "GET",
       path = "/v1/{project_id}/service/apigw/instances",
       content_type = "application/json",
@@ -3864,7 +3864,7 @@ return {
       response = { ref = "ListApicInstancesResponse" },
     },
     list_apis = {
-      name = "ListApis",
+      sdk_operation = "ListApis",
       method = "GET",
       path = "/v1/{project_id}/service/apis",
       content_type = "application/json",
@@ -3888,7 +3888,7 @@ return {
       response = { ref = "ListApisResponse" },
     },
     list_apis_top = {
-      name = "ListApisTop",
+      sdk_operation = "ListApisTop",
       method = "GET",
       path = "/v1/{project_id}/service/statistic/apis-top-n",
       content_type = "application/json",
@@ -3905,7 +3905,7 @@ return {
       response = { ref = "ListApisTopResponse" },
     },
     list_apply = {
-      name = "ListApply",
+      sdk_operation = "ListApply",
       method = "GET",
       path = "/v1/{project_id}/service/applys",
       content_type = "application/json",
@@ -3921,7 +3921,7 @@ return {
       response = { ref = "ListApplyResponse" },
     },
     list_approvers = {
-      name = "ListApprovers",
+      sdk_operation = "ListApprovers",
       method = "GET",
       path = "/v2/{project_id}/design/approvals/users",
       content_type = "application/json",
@@ -3936,7 +3936,7 @@ return {
       response = { ref = "ListApproversResponse" },
     },
     list_apps = {
-      name = "ListApps",
+      sdk_operation = "ListApps",
       method = "GET",
       path = "/v1/{project_id}/service/apps",
       content_type = "application/json",
@@ -3952,7 +3952,7 @@ return {
       response = { ref = "ListAppsResponse" },
     },
     list_apps_top = {
-      name = "ListAppsTop",
+      sdk_operation = "ListAppsTop",
       method = "GET",
       path = "/v1/{project_id}/service/statistic/apps-top-n",
       content_type = "application/json",
@@ -3968,7 +3968,7 @@ return {
       response = { ref = "ListAppsTopResponse" },
     },
     list_biz_metric_dimensions = {
-      name = "ListBizMetricDimensions",
+      sdk_operation = "ListBizMetricDimensions",
       method = "GET",
       path = "/v2/{project_id}/design/biz-metrics/dimensions",
       content_type = "application/json",
@@ -3982,7 +3982,7 @@ return {
       response = { ref = "ListBizMetricDimensionsResponse" },
     },
     list_biz_metric_owners = {
-      name = "ListBizMetricOwners",
+      sdk_operation = "ListBizMetricOwners",
       method = "GET",
       path = "/v2/{project_id}/design/biz-metrics/owners",
       content_type = "application/json",
@@ -3996,7 +3996,7 @@ return {
       response = { ref = "ListBizMetricOwnersResponse" },
     },
     list_biz_metrics = {
-      name = "ListBizMetrics",
+      sdk_operation = "ListBizMetrics",
       method = "GET",
       path = "/v2/{project_id}/design/biz-metrics",
       content_type = "application/json",
@@ -4019,7 +4019,7 @@ return {
       response = { ref = "ListBizMetricsResponse" },
     },
     list_business = {
-      name = "ListBusiness",
+      sdk_operation = "ListBusiness",
       method = "GET",
       path = "/v2/{project_id}/design/subjects/business",
       content_type = "application/json",
@@ -4033,7 +4033,7 @@ return {
       response = { ref = "ListBusinessResponse" },
     },
     list_catalog_list = {
-      name = "ListCatalogList",
+      sdk_operation = "ListCatalogList",
       method = "GET",
       path = "/v1/{project_id}/service/servicecatalogs/{catalog_id}/catalogs",
       content_type = "application/json",
@@ -4048,7 +4048,7 @@ return {
       response = { ref = "ListCatalogListResponse" },
     },
     list_catalog_tree = {
-      name = "ListCatalogTree",
+      sdk_operation = "ListCatalogTree",
       method = "GET",
       path = "/v2/{project_id}/design/biz/catalogs/tree",
       content_type = "application/json",
@@ -4059,7 +4059,7 @@ return {
       response = { ref = "ListCatalogTreeResponse" },
     },
     list_categories_tree = {
-      name = "ListCategoriesTree",
+      sdk_operation = "ListCategoriesTree",
       method = "GET",
       path = "/v2/{project_id}/datamap/categories/workspace/{workspace_id}",
       content_type = "application/json",
@@ -4070,7 +4070,7 @@ return {
       response = { ref = "ListCategoriesTreeResponse" },
     },
     list_category = {
-      name = "ListCategory",
+      sdk_operation = "ListCategory",
       method = "GET",
       path = "/v2/{project_id}/quality/categories",
       content_type = "application/json",
@@ -4084,7 +4084,7 @@ return {
       response = { type = "array", items = { ref = "CategoryDetailVO" } },
     },
     list_columns = {
-      name = "ListColumns",
+      sdk_operation = "ListColumns",
       method = "GET",
       path = "/v2/{project_id}/{connection_id}/datatables/{table_id}/columns",
       content_type = "application/json",
@@ -4099,7 +4099,7 @@ return {
       response = { ref = "ListColumnsResponse" },
     },
     list_compound_metrics = {
-      name = "ListCompoundMetrics",
+      sdk_operation = "ListCompoundMetrics",
       method = "GET",
       path = "/v2/{project_id}/design/compound-metrics",
       content_type = "application/json",
@@ -4122,7 +4122,7 @@ return {
       response = { ref = "ListCompoundMetricsResponse" },
     },
     list_condition = {
-      name = "ListCondition",
+      sdk_operation = "ListCondition",
       method = "GET",
       path = "/v2/{project_id}/design/conditions",
       content_type = "application/json",
@@ -4142,7 +4142,7 @@ return {
       response = { ref = "ListConditionResponse" },
     },
     list_consistency_task = {
-      name = "ListConsistencyTask",
+      sdk_operation = "ListConsistencyTask",
       method = "GET",
       path = "/v2/{project_id}/quality/consistency-tasks",
       content_type = "application/json",
@@ -4161,7 +4161,7 @@ return {
       response = { ref = "ListConsistencyTaskResponse" },
     },
     list_data_arts_studio_instances = {
-      name = "ListDataArtsStudioInstances",
+      sdk_operation = "ListDataArtsStudioInstances",
       method = "GET",
       path = "/v1/{project_id}/instances",
       content_type = "application/json",
@@ -4173,7 +4173,7 @@ return {
       response = { ref = "ListDataArtsStudioInstancesResponse" },
     },
     list_data_service_instance_accesslogs = {
-      name = "ListDataServiceInstanceAccesslogs",
+      sdk_operation = "ListDataServiceInstanceAccesslogs",
       method = "GET",
       path = "/v1/{project_id}/service/instances/{instance_id}/accesslog",
       content_type = "application/json",
@@ -4185,7 +4185,7 @@ return {
       response = { ref = "ListDataServiceInstanceAccesslogsResponse" },
     },
     list_data_service_instances_detail = {
-      name = "ListDataServiceInstancesDetail",
+      sdk_operation = "ListDataServiceInstancesDetail",
       method = "GET",
       path = "/v1/{project_id}/service/instances",
       content_type = "application/json",
@@ -4201,7 +4201,7 @@ return {
       response = { ref = "ListDataServiceInstancesDetailResponse" },
     },
     list_data_service_instances_overview = {
-      name = "ListDataServiceInstancesOverview",
+      sdk_operation = "ListDataServiceInstancesOverview",
       method = "GET",
       path = "/v1/{project_id}/service/instances/overview",
       content_type = "application/json",
@@ -4217,7 +4217,7 @@ return {
       response = { ref = "ListDataServiceInstancesOverviewResponse" },
     },
     list_data_service_market_apis = {
-      name = "ListDataServiceMarketApis",
+      sdk_operation = "ListDataServiceMarketApis",
       method = "POST",
       path = "/v1/{project_id}/service/market",
       content_type = "application/json;charset=UTF-8",
@@ -4242,7 +4242,7 @@ return {
       response = { ref = "ListDataServiceMarketApisResponse" },
     },
     list_data_tables = {
-      name = "ListDataTables",
+      sdk_operation = "ListDataTables",
       method = "GET",
       path = "/v2/{project_id}/{connection_id}/datatables",
       content_type = "application/json",
@@ -4258,7 +4258,7 @@ return {
       response = { ref = "ListDataTablesResponse" },
     },
     list_databases = {
-      name = "ListDatabases",
+      sdk_operation = "ListDatabases",
       method = "GET",
       path = "/v2/{project_id}/{connection_id}/databases",
       content_type = "application/json",
@@ -4272,7 +4272,7 @@ return {
       response = { ref = "ListDatabasesResponse" },
     },
     list_dataconnections = {
-      name = "ListDataconnections",
+      sdk_operation = "ListDataconnections",
       method = "GET",
       path = "/v1/{project_id}/data-connections",
       content_type = "application/json",
@@ -4288,7 +4288,7 @@ return {
       response = { ref = "ListDataconnectionsResponse" },
     },
     list_derivative_indexes = {
-      name = "ListDerivativeIndexes",
+      sdk_operation = "ListDerivativeIndexes",
       method = "GET",
       path = "/v2/{project_id}/design/derivative-indexs",
       content_type = "application/json",
@@ -4314,7 +4314,7 @@ return {
       response = { ref = "ListDerivativeIndexesResponse" },
     },
     list_design_data_layers = {
-      name = "ListDesignDataLayers",
+      sdk_operation = "ListDesignDataLayers",
       method = "GET",
       path = "/v1/{project_id}/design/data-layers",
       content_type = "application/json",
@@ -4328,7 +4328,7 @@ return {
       response = { ref = "ListDesignDataLayersResponse" },
     },
     list_dimension_groups = {
-      name = "ListDimensionGroups",
+      sdk_operation = "ListDimensionGroups",
       method = "GET",
       path = "/v2/{project_id}/design/dimension/groups",
       content_type = "application/json",
@@ -4344,7 +4344,7 @@ return {
       response = { ref = "ListDimensionGroupsResponse" },
     },
     list_dimension_logic_tables = {
-      name = "ListDimensionLogicTables",
+      sdk_operation = "ListDimensionLogicTables",
       method = "GET",
       path = "/v2/{project_id}/design/dimension-logic-tables",
       content_type = "application/json",
@@ -4371,7 +4371,7 @@ return {
       response = { ref = "ListDimensionLogicTablesResponse" },
     },
     list_dimensions = {
-      name = "ListDimensions",
+      sdk_operation = "ListDimensions",
       method = "GET",
       path = "/v2/{project_id}/design/dimensions",
       content_type = "application/json",
@@ -4396,7 +4396,7 @@ return {
       response = { ref = "ListDimensionsResponse" },
     },
     list_directories = {
-      name = "ListDirectories",
+      sdk_operation = "ListDirectories",
       method = "GET",
       path = "/v2/{project_id}/design/directorys",
       content_type = "application/json",
@@ -4411,7 +4411,7 @@ return {
       response = { ref = "ListDirectoriesResponse" },
     },
     list_entity_details = {
-      name = "ListEntityDetails",
+      sdk_operation = "ListEntityDetails",
       method = "POST",
       path = "/v1/{project_id}/datamap/entities/guids",
       content_type = "application/json",
@@ -4422,7 +4422,7 @@ return {
       response = { ref = "ListEntityDetailsResponse" },
     },
     list_fact_logic_tables = {
-      name = "ListFactLogicTables",
+      sdk_operation = "ListFactLogicTables",
       method = "GET",
       path = "/v2/{project_id}/design/fact-logic-tables",
       content_type = "application/json",
@@ -4447,7 +4447,7 @@ return {
       response = { ref = "ListFactLogicTablesResponse" },
     },
     list_factory_alarm_info = {
-      name = "ListFactoryAlarmInfo",
+      sdk_operation = "ListFactoryAlarmInfo",
       method = "GET",
       path = "/v2/{project_id}/factory/alarm-info",
       content_type = "application/json",
@@ -4462,7 +4462,7 @@ return {
       response = { ref = "ListFactoryAlarmInfoResponse" },
     },
     list_factory_alarm_rules = {
-      name = "ListFactoryAlarmRules",
+      sdk_operation = "ListFactoryAlarmRules",
       method = "GET",
       path = "/v2/{project_id}/factory/alarm/rules",
       content_type = "application/json",
@@ -4479,7 +4479,7 @@ return {
       response = { ref = "ListFactoryAlarmRulesResponse" },
     },
     list_factory_job_instances_by_name = {
-      name = "ListFactoryJobInstancesByName",
+      sdk_operation = "ListFactoryJobInstancesByName",
       method = "GET",
       path = "/v2/{project_id}/factory/jobs/{job_name}/instances/detail",
       content_type = "application/json",
@@ -4499,7 +4499,7 @@ return {
       response = { ref = "ListFactoryJobInstancesByNameResponse" },
     },
     list_factory_jobs = {
-      name = "ListFactoryJobs",
+      sdk_operation = "ListFactoryJobs",
       method = "GET",
       path = "/v2/{project_id}/factory/jobs",
       content_type = "application/json",
@@ -4524,7 +4524,7 @@ return {
       response = { ref = "ListFactoryJobsResponse" },
     },
     list_factory_pending_items = {
-      name = "ListFactoryPendingItems",
+      sdk_operation = "ListFactoryPendingItems",
       method = "GET",
       path = "/v2/{project_id}/factory/pending-items",
       content_type = "application/json",
@@ -4544,7 +4544,7 @@ return {
       response = { ref = "ListFactoryPendingItemsResponse" },
     },
     list_factory_release_packages = {
-      name = "ListFactoryReleasePackages",
+      sdk_operation = "ListFactoryReleasePackages",
       method = "POST",
       path = "/v2/{project_id}/factory/release-packages",
       content_type = "application/json;charset=UTF-8",
@@ -4571,7 +4571,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_factory_scripts = {
-      name = "ListFactoryScripts",
+      sdk_operation = "ListFactoryScripts",
       method = "GET",
       path = "/v2/{project_id}/factory/scripts",
       content_type = "application/json",
@@ -4586,7 +4586,7 @@ return {
       response = { ref = "ListFactoryScriptsResponse" },
     },
     list_factory_search_baseline_instances = {
-      name = "ListFactorySearchBaselineInstances",
+      sdk_operation = "ListFactorySearchBaselineInstances",
       method = "GET",
       path = "/v2/{project_id}/factory/aiops/{instance_id}/baselineinstance",
       content_type = "application/json",
@@ -4611,7 +4611,7 @@ return {
       response = { ref = "ListFactorySearchBaselineInstancesResponse" },
     },
     list_factory_task_completion = {
-      name = "ListFactoryTaskCompletion",
+      sdk_operation = "ListFactoryTaskCompletion",
       method = "GET",
       path = "/v2/{project_id}/factory/monitor/task-completion-data",
       content_type = "application/json",
@@ -4622,7 +4622,7 @@ return {
       response = { ref = "ListFactoryTaskCompletionResponse" },
     },
     list_factory_task_overview = {
-      name = "ListFactoryTaskOverview",
+      sdk_operation = "ListFactoryTaskOverview",
       method = "GET",
       path = "/v2/{project_id}/factory/monitor/task-statistics-overview",
       content_type = "application/json",
@@ -4634,7 +4634,7 @@ return {
       response = { ref = "ListFactoryTaskOverviewResponse" },
     },
     list_factory_workspaces_approval = {
-      name = "ListFactoryWorkspacesApproval",
+      sdk_operation = "ListFactoryWorkspacesApproval",
       method = "GET",
       path = "/v2/{project_id}/factory/workspaces/approval",
       content_type = "application/json",
@@ -4657,7 +4657,7 @@ return {
       response = { ref = "ListFactoryWorkspacesApprovalResponse" },
     },
     list_instance_list = {
-      name = "ListInstanceList",
+      sdk_operation = "ListInstanceList",
       method = "GET",
       path = "/v1/{project_id}/service/apis/{api_id}/instances",
       content_type = "application/json",
@@ -4677,7 +4677,7 @@ return {
       response = { ref = "ListInstanceListResponse" },
     },
     list_instances = {
-      name = "ListInstances",
+      sdk_operation = "ListInstances",
       method = "GET",
       path = "/v2/{project_id}/quality/instances",
       content_type = "application/json",
@@ -4696,7 +4696,7 @@ return {
       response = { ref = "ListInstancesResponse" },
     },
     list_logic_entities = {
-      name = "ListLogicEntities",
+      sdk_operation = "ListLogicEntities",
       method = "GET",
       path = "/v2/{project_id}/datamap/logicentitys/guid/{guid}",
       content_type = "application/json",
@@ -4707,7 +4707,7 @@ return {
       response = { type = "array", items = { ref = "Entity" } },
     },
     list_manager_work_spaces = {
-      name = "ListManagerWorkSpaces",
+      sdk_operation = "ListManagerWorkSpaces",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{instance_id}",
       content_type = "application/json",
@@ -4720,7 +4720,7 @@ return {
       response = { ref = "ListManagerWorkSpacesResponse" },
     },
     list_message = {
-      name = "ListMessage",
+      sdk_operation = "ListMessage",
       method = "GET",
       path = "/v1/{project_id}/service/messages",
       content_type = "application/json",
@@ -4735,7 +4735,7 @@ return {
       response = { ref = "ListMessageResponse" },
     },
     list_metric_relations = {
-      name = "ListMetricRelations",
+      sdk_operation = "ListMetricRelations",
       method = "GET",
       path = "/v2/{project_id}/design/metric-relations/{id}",
       content_type = "application/json",
@@ -4748,7 +4748,7 @@ return {
       response = { ref = "ListMetricRelationsResponse" },
     },
     list_quality_task = {
-      name = "ListQualityTask",
+      sdk_operation = "ListQualityTask",
       method = "GET",
       path = "/v2/{project_id}/quality/quality-tasks",
       content_type = "application/json",
@@ -4767,7 +4767,7 @@ return {
       response = { ref = "ListQualityTaskResponse" },
     },
     list_quality_task_lists = {
-      name = "ListQualityTaskLists",
+      sdk_operation = "ListQualityTaskLists",
       method = "GET",
       path = "/v1/{project_id}/quality/rules",
       content_type = "application/json",
@@ -4790,7 +4790,7 @@ return {
       response = { ref = "ListQualityTaskListsResponse" },
     },
     list_quality_templates = {
-      name = "ListQualityTemplates",
+      sdk_operation = "ListQualityTemplates",
       method = "GET",
       path = "/v2/{project_id}/quality/rule-templates",
       content_type = "application/json",
@@ -4807,7 +4807,7 @@ return {
       response = { ref = "ListQualityTemplatesResponse" },
     },
     list_relations = {
-      name = "ListRelations",
+      sdk_operation = "ListRelations",
       method = "GET",
       path = "/v2/{project_id}/design/relation",
       content_type = "application/json",
@@ -4825,7 +4825,7 @@ return {
       response = { ref = "ListRelationsResponse" },
     },
     list_schemas = {
-      name = "ListSchemas",
+      sdk_operation = "ListSchemas",
       method = "GET",
       path = "/v2/{project_id}/{connection_id}/schemas",
       content_type = "application/json",
@@ -4840,7 +4840,7 @@ return {
       response = { ref = "ListSchemasResponse" },
     },
     list_search_factory_baselines = {
-      name = "ListSearchFactoryBaselines",
+      sdk_operation = "ListSearchFactoryBaselines",
       method = "GET",
       path = "/v2/{project_id}/factory/aiops/{instance_id}/baseline",
       content_type = "application/json",
@@ -4861,7 +4861,7 @@ return {
       response = { ref = "ListSearchFactoryBaselinesResponse" },
     },
     list_search_factory_events = {
-      name = "ListSearchFactoryEvents",
+      sdk_operation = "ListSearchFactoryEvents",
       method = "GET",
       path = "/v2/{project_id}/factory/aiops/{instance_id}/event",
       content_type = "application/json",
@@ -4885,7 +4885,7 @@ return {
       response = { ref = "ListSearchFactoryEventsResponse" },
     },
     list_security_approvals = {
-      name = "ListSecurityApprovals",
+      sdk_operation = "ListSecurityApprovals",
       method = "GET",
       path = "/v1/{project_id}/security/openapi/permission-approve/approvals",
       content_type = "application/json",
@@ -4906,7 +4906,7 @@ return {
       response = { ref = "ListSecurityApprovalsResponse" },
     },
     list_security_assigned_queues = {
-      name = "ListSecurityAssignedQueues",
+      sdk_operation = "ListSecurityAssignedQueues",
       method = "GET",
       path = "/v1/{project_id}/security/permission/queue/assigned-source",
       content_type = "application/json",
@@ -4921,7 +4921,7 @@ return {
       response = { ref = "ListSecurityAssignedQueuesResponse" },
     },
     list_security_data_categories = {
-      name = "ListSecurityDataCategories",
+      sdk_operation = "ListSecurityDataCategories",
       method = "GET",
       path = "/v1/{project_id}/security/data-category",
       content_type = "application/json",
@@ -4934,7 +4934,7 @@ return {
       response = { ref = "ListSecurityDataCategoriesResponse" },
     },
     list_security_data_classification_rule_groups = {
-      name = "ListSecurityDataClassificationRuleGroups",
+      sdk_operation = "ListSecurityDataClassificationRuleGroups",
       method = "GET",
       path = "/v1/{project_id}/security/data-classification/rule/group",
       content_type = "application/json",
@@ -4951,7 +4951,7 @@ return {
       response = { ref = "ListSecurityDataClassificationRuleGroupsResponse" },
     },
     list_security_data_classification_rules = {
-      name = "ListSecurityDataClassificationRules",
+      sdk_operation = "ListSecurityDataClassificationRules",
       method = "GET",
       path = "/v1/{project_id}/security/data-classification/rule",
       content_type = "application/json",
@@ -4972,7 +4972,7 @@ return {
       response = { ref = "ListSecurityDataClassificationRulesResponse" },
     },
     list_security_datasource_actions = {
-      name = "ListSecurityDatasourceActions",
+      sdk_operation = "ListSecurityDatasourceActions",
       method = "GET",
       path = "/v1/{project_id}/security/permission-sets/datasource/actions",
       content_type = "application/json",
@@ -4990,7 +4990,7 @@ return {
       response = { ref = "ListSecurityDatasourceActionsResponse" },
     },
     list_security_datasource_configurations = {
-      name = "ListSecurityDatasourceConfigurations",
+      sdk_operation = "ListSecurityDatasourceConfigurations",
       method = "GET",
       path = "/v1/{project_id}/security/permission-sets/datasource/configurations",
       content_type = "application/json",
@@ -5000,7 +5000,7 @@ return {
       response = { ref = "ListSecurityDatasourceConfigurationsResponse" },
     },
     list_security_datasource_urls = {
-      name = "ListSecurityDatasourceUrls",
+      sdk_operation = "ListSecurityDatasourceUrls",
       method = "GET",
       path = "/v1/{project_id}/security/permission-sets/datasource/urls",
       content_type = "application/json",
@@ -5013,7 +5013,7 @@ return {
       response = { ref = "ListSecurityDatasourceUrlsResponse" },
     },
     list_security_dlf_data_ware_houses = {
-      name = "ListSecurityDlfDataWareHouses",
+      sdk_operation = "ListSecurityDlfDataWareHouses",
       method = "GET",
       path = "/v1/{project_id}/security/fgac/dlf/datawarehouses",
       content_type = "application/json",
@@ -5026,7 +5026,7 @@ return {
       response = { ref = "ListSecurityDlfDataWareHousesResponse" },
     },
     list_security_dynamic_masking_policies = {
-      name = "ListSecurityDynamicMaskingPolicies",
+      sdk_operation = "ListSecurityDynamicMaskingPolicies",
       method = "GET",
       path = "/v1/{project_id}/security/masking/dynamic/policies",
       content_type = "application/json",
@@ -5045,7 +5045,7 @@ return {
       response = { ref = "ListSecurityDynamicMaskingPoliciesResponse" },
     },
     list_security_member_permission = {
-      name = "ListSecurityMemberPermission",
+      sdk_operation = "ListSecurityMemberPermission",
       method = "GET",
       path = "/v1/{project_id}/security/permission-governance/my-permissions",
       content_type = "application/json",
@@ -5066,7 +5066,7 @@ return {
       response = { ref = "ListSecurityMemberPermissionResponse" },
     },
     list_security_member_permissions_by_user_id = {
-      name = "ListSecurityMemberPermissionsByUserId",
+      sdk_operation = "ListSecurityMemberPermissionsByUserId",
       method = "GET",
       path = "/v1/{project_id}/security/member-permission/query/{user_id}",
       content_type = "application/json",
@@ -5091,7 +5091,7 @@ return {
       response = { ref = "ListSecurityMemberPermissionsByUserIdResponse" },
     },
     list_security_member_sync_tasks = {
-      name = "ListSecurityMemberSyncTasks",
+      sdk_operation = "ListSecurityMemberSyncTasks",
       method = "GET",
       path = "/v1/{project_id}/security/member-sync-tasks",
       content_type = "application/json",
@@ -5110,7 +5110,7 @@ return {
       response = { ref = "ListSecurityMemberSyncTasksResponse" },
     },
     list_security_member_table_permission = {
-      name = "ListSecurityMemberTablePermission",
+      sdk_operation = "ListSecurityMemberTablePermission",
       method = "GET",
       path = "/v1/{project_id}/security/member-permission/{user_id}",
       content_type = "application/json",
@@ -5132,7 +5132,7 @@ return {
       response = { ref = "ListSecurityMemberTablePermissionResponse" },
     },
     list_security_permission_set_members = {
-      name = "ListSecurityPermissionSetMembers",
+      sdk_operation = "ListSecurityPermissionSetMembers",
       method = "GET",
       path = "/v1/{project_id}/security/permission-sets/{permission_set_id}/members",
       content_type = "application/json",
@@ -5150,7 +5150,7 @@ return {
       response = { ref = "ListSecurityPermissionSetMembersResponse" },
     },
     list_security_permission_set_permissions = {
-      name = "ListSecurityPermissionSetPermissions",
+      sdk_operation = "ListSecurityPermissionSetPermissions",
       method = "GET",
       path = "/v1/{project_id}/security/permission-sets/{permission_set_id}/permissions",
       content_type = "application/json",
@@ -5175,7 +5175,7 @@ return {
       response = { ref = "ListSecurityPermissionSetPermissionsResponse" },
     },
     list_security_permission_sets = {
-      name = "ListSecurityPermissionSets",
+      sdk_operation = "ListSecurityPermissionSets",
       method = "GET",
       path = "/v1/{project_id}/security/permission-sets",
       content_type = "application/json",
@@ -5198,7 +5198,7 @@ return {
       response = { ref = "ListSecurityPermissionSetsResponse" },
     },
     list_security_resource_permissions = {
-      name = "ListSecurityResourcePermissions",
+      sdk_operation = "ListSecurityResourcePermissions",
       method = "GET",
       path = "/v1/{project_id}/security/permission-resource",
       content_type = "application/json",
@@ -5216,7 +5216,7 @@ return {
       response = { ref = "ListSecurityResourcePermissionsResponse" },
     },
     list_security_role_actions = {
-      name = "ListSecurityRoleActions",
+      sdk_operation = "ListSecurityRoleActions",
       method = "POST",
       path = "/v1/{project_id}/security/permission-sets/datasource/role/batch-actions",
       content_type = "application/json;charset=UTF-8",
@@ -5234,7 +5234,7 @@ return {
       response = { ref = "ListSecurityRoleActionsResponse" },
     },
     list_security_secrecy_levels = {
-      name = "ListSecuritySecrecyLevels",
+      sdk_operation = "ListSecuritySecrecyLevels",
       method = "GET",
       path = "/v1/{project_id}/security/data-classification/secrecy-level",
       content_type = "application/json",
@@ -5249,7 +5249,7 @@ return {
       response = { ref = "ListSecuritySecrecyLevelsResponse" },
     },
     list_security_sensitive_data_details = {
-      name = "ListSecuritySensitiveDataDetails",
+      sdk_operation = "ListSecuritySensitiveDataDetails",
       method = "GET",
       path = "/v1/{project_id}/security/sensitive-data/result/details",
       content_type = "application/json",
@@ -5268,7 +5268,7 @@ return {
       response = { ref = "ListSecuritySensitiveDataDetailsResponse" },
     },
     list_security_sensitive_data_overviews = {
-      name = "ListSecuritySensitiveDataOverviews",
+      sdk_operation = "ListSecuritySensitiveDataOverviews",
       method = "GET",
       path = "/v1/{project_id}/security/sensitive-data/result/overview",
       content_type = "application/json",
@@ -5283,7 +5283,7 @@ return {
       response = { ref = "ListSecuritySensitiveDataOverviewsResponse" },
     },
     list_security_table_approvers = {
-      name = "ListSecurityTableApprovers",
+      sdk_operation = "ListSecurityTableApprovers",
       method = "POST",
       path = "/v1/{project_id}/security/permission-application/table/approvers",
       content_type = "application/json;charset=UTF-8",
@@ -5300,7 +5300,7 @@ return {
       response = { ref = "ListSecurityTableApproversResponse" },
     },
     list_security_unreasonable_permissions = {
-      name = "ListSecurityUnreasonablePermissions",
+      sdk_operation = "ListSecurityUnreasonablePermissions",
       method = "GET",
       path = "/v1/{project_id}/security/diagnose/unreasonable-permissions",
       content_type = "application/json",
@@ -5316,7 +5316,7 @@ return {
       response = { ref = "ListSecurityUnreasonablePermissionsResponse" },
     },
     list_security_user_table_permission = {
-      name = "ListSecurityUserTablePermission",
+      sdk_operation = "ListSecurityUserTablePermission",
       method = "POST",
       path = "/v1/{project_id}/security/permission-application/user-table-permissions",
       content_type = "application/json;charset=UTF-8",
@@ -5329,7 +5329,7 @@ return {
       response = { ref = "ListSecurityUserTablePermissionResponse" },
     },
     list_subject_levels = {
-      name = "ListSubjectLevels",
+      sdk_operation = "ListSubjectLevels",
       method = "GET",
       path = "/v2/{project_id}/design/subject-levels",
       content_type = "application/json",
@@ -5343,7 +5343,7 @@ return {
       response = { ref = "ListSubjectLevelsResponse" },
     },
     list_table_model_relations = {
-      name = "ListTableModelRelations",
+      sdk_operation = "ListTableModelRelations",
       method = "GET",
       path = "/v2/{project_id}/design/{model_id}/table-model/relation",
       content_type = "application/json",
@@ -5360,7 +5360,7 @@ return {
       response = { ref = "ListTableModelRelationsResponse" },
     },
     list_table_models = {
-      name = "ListTableModels",
+      sdk_operation = "ListTableModels",
       method = "GET",
       path = "/v2/{project_id}/design/table-model",
       content_type = "application/json",
@@ -5384,7 +5384,7 @@ return {
       response = { ref = "ListTableModelsResponse" },
     },
     list_task_table_reference_detail = {
-      name = "ListTaskTableReferenceDetail",
+      sdk_operation = "ListTaskTableReferenceDetail",
       method = "GET",
       path = "/v2/{project_id}/factory/task-table-references",
       content_type = "application/json",
@@ -5406,7 +5406,7 @@ return {
       response = { ref = "ListTaskTableReferenceDetailResponse" },
     },
     list_workspace_roles = {
-      name = "ListWorkspaceRoles",
+      sdk_operation = "ListWorkspaceRoles",
       method = "GET",
       path = "/v2/{project_id}/users/role",
       content_type = "application/json",
@@ -5417,7 +5417,7 @@ return {
       response = { type = "array", items = { ref = "ApigRoleVo" } },
     },
     list_workspaces = {
-      name = "ListWorkspaces",
+      sdk_operation = "ListWorkspaces",
       method = "GET",
       path = "/v2/{project_id}/design/workspaces",
       content_type = "application/json",
@@ -5433,7 +5433,7 @@ return {
       response = { ref = "ListWorkspacesResponse" },
     },
     list_workspaces_for_user = {
-      name = "ListWorkspacesForUser",
+      sdk_operation = "ListWorkspacesForUser",
       method = "GET",
       path = "/v1/{project_id}/{instance_id}/workspaces/{user_id}",
       content_type = "application/json",
@@ -5444,7 +5444,7 @@ return {
       response = { ref = "ListWorkspacesForUserResponse" },
     },
     list_workspaceusers = {
-      name = "ListWorkspaceusers",
+      sdk_operation = "ListWorkspaceusers",
       method = "GET",
       path = "/v2/{project_id}/{workspace_id}/users",
       content_type = "application/json",
@@ -5457,7 +5457,7 @@ return {
       response = { ref = "ListWorkspaceusersResponse" },
     },
     migrate_api = {
-      name = "MigrateApi",
+      sdk_operation = "MigrateApi",
       method = "POST",
       path = "/v1/{project_id}/service/servicecatalogs/apis/batch-move",
       content_type = "application/json;charset=UTF-8",
@@ -5471,7 +5471,7 @@ return {
       response = { ref = "MigrateApiResponse" },
     },
     migrate_catalog = {
-      name = "MigrateCatalog",
+      sdk_operation = "MigrateCatalog",
       method = "POST",
       path = "/v1/{project_id}/service/servicecatalogs/{catalog_id}/move",
       content_type = "application/json;charset=UTF-8",
@@ -5485,7 +5485,7 @@ return {
       response = { ref = "MigrateCatalogResponse" },
     },
     modify_customized_fields = {
-      name = "ModifyCustomizedFields",
+      sdk_operation = "ModifyCustomizedFields",
       method = "PUT",
       path = "/v2/{project_id}/design/customized-fields",
       content_type = "application/json;charset=UTF-8",
@@ -5499,7 +5499,7 @@ return {
       response = { ref = "ModifyCustomizedFieldsResponse" },
     },
     modify_security_admin = {
-      name = "ModifySecurityAdmin",
+      sdk_operation = "ModifySecurityAdmin",
       method = "POST",
       path = "/v1/{project_id}/security/admin",
       content_type = "application/json;charset=UTF-8",
@@ -5513,7 +5513,7 @@ return {
       response = { ref = "ModifySecurityAdminResponse" },
     },
     parse_user_behavior = {
-      name = "ParseUserBehavior",
+      sdk_operation = "ParseUserBehavior",
       method = "POST",
       path = "/v3/{project_id}/datamap/uba",
       content_type = "application/json",
@@ -5526,7 +5526,7 @@ return {
       response = { type = "string" },
     },
     pay_for_dgc_one_key = {
-      name = "PayForDgcOneKey",
+      sdk_operation = "PayForDgcOneKey",
       method = "POST",
       path = "/v1/{project_id}/instances/onekey-purchase",
       content_type = "application/json;charset=UTF-8",
@@ -5556,7 +5556,7 @@ return {
       response = { ref = "PayForDgcOneKeyResponse" },
     },
     publish_api_to_instance = {
-      name = "PublishApiToInstance",
+      sdk_operation = "PublishApiToInstance",
       method = "POST",
       path = "/v1/{project_id}/service/apis/{api_id}/instances/{instance_id}/publish",
       content_type = "application/json;charset=UTF-8",
@@ -5574,7 +5574,7 @@ return {
       response = { ref = "PublishApiToInstanceResponse" },
     },
     remove_design_entity_tags = {
-      name = "RemoveDesignEntityTags",
+      sdk_operation = "RemoveDesignEntityTags",
       method = "DELETE",
       path = "/v2/{project_id}/design/{entity_id}/tags",
       content_type = "application/json",
@@ -5588,7 +5588,7 @@ return {
       response = { ref = "RemoveDesignEntityTagsResponse" },
     },
     remove_design_quality_infos = {
-      name = "RemoveDesignQualityInfos",
+      sdk_operation = "RemoveDesignQualityInfos",
       method = "DELETE",
       path = "/v2/{project_id}/design/{table_id}/qualities",
       content_type = "application/json",
@@ -5601,7 +5601,7 @@ return {
       response = { ref = "RemoveDesignQualityInfosResponse" },
     },
     renew_data_profile = {
-      name = "RenewDataProfile",
+      sdk_operation = "RenewDataProfile",
       method = "POST",
       path = "/v3/{project_id}/asset/profile/columns",
       content_type = "application/json;charset=UTF-8",
@@ -5627,7 +5627,7 @@ return {
       response = { ref = "RenewDataProfileResponse" },
     },
     reset_link_attribute_and_standard = {
-      name = "ResetLinkAttributeAndStandard",
+      sdk_operation = "ResetLinkAttributeAndStandard",
       method = "PUT",
       path = "/v2/{project_id}/design/standards/attribute",
       content_type = "application/json;charset=UTF-8",
@@ -5643,7 +5643,7 @@ return {
       response = { ref = "ResetLinkAttributeAndStandardResponse" },
     },
     retry_factory_job_instance = {
-      name = "RetryFactoryJobInstance",
+      sdk_operation = "RetryFactoryJobInstance",
       method = "POST",
       path = "/v2/{project_id}/factory/jobs/{job_name}/instances/retry",
       content_type = "application/json;charset=UTF-8",
@@ -5665,7 +5665,7 @@ return {
       response = { ref = "RetryFactoryJobInstanceResponse" },
     },
     rollback_approval = {
-      name = "RollbackApproval",
+      sdk_operation = "RollbackApproval",
       method = "PUT",
       path = "/v2/{project_id}/design/approvals",
       content_type = "application/json",
@@ -5677,7 +5677,7 @@ return {
       response = { ref = "RollbackApprovalResponse" },
     },
     search_approvals = {
-      name = "SearchApprovals",
+      sdk_operation = "SearchApprovals",
       method = "GET",
       path = "/v2/{project_id}/design/approvals",
       content_type = "application/json",
@@ -5701,7 +5701,7 @@ return {
       response = { ref = "SearchApprovalsResponse" },
     },
     search_atomic_indexes = {
-      name = "SearchAtomicIndexes",
+      sdk_operation = "SearchAtomicIndexes",
       method = "GET",
       path = "/v2/{project_id}/design/atomic-indexs",
       content_type = "application/json",
@@ -5723,7 +5723,7 @@ return {
       response = { ref = "SearchAtomicIndexesResponse" },
     },
     search_authorize_app = {
-      name = "SearchAuthorizeApp",
+      sdk_operation = "SearchAuthorizeApp",
       method = "GET",
       path = "/v1/{project_id}/service/authorize/apis/{api_id}",
       content_type = "application/json",
@@ -5738,7 +5738,7 @@ return {
       response = { ref = "SearchAuthorizeAppResponse" },
     },
     search_bind_api = {
-      name = "SearchBindApi",
+      sdk_operation = "SearchBindApi",
       method = "GET",
       path = "/v1/{project_id}/service/authorize/apps/{app_id}",
       content_type = "application/json",
@@ -5753,7 +5753,7 @@ return {
       response = { ref = "SearchBindApiResponse" },
     },
     search_catalogs = {
-      name = "SearchCatalogs",
+      sdk_operation = "SearchCatalogs",
       method = "GET",
       path = "/v2/{project_id}/design/biz/catalogs",
       content_type = "application/json",
@@ -5772,7 +5772,7 @@ return {
       response = { ref = "SearchCatalogsResponse" },
     },
     search_code_table_values = {
-      name = "SearchCodeTableValues",
+      sdk_operation = "SearchCodeTableValues",
       method = "GET",
       path = "/v2/{project_id}/design/code-tables/{id}/values",
       content_type = "application/json",
@@ -5787,7 +5787,7 @@ return {
       response = { ref = "SearchCodeTableValuesResponse" },
     },
     search_code_tables = {
-      name = "SearchCodeTables",
+      sdk_operation = "SearchCodeTables",
       method = "GET",
       path = "/v2/{project_id}/design/code-tables",
       content_type = "application/json",
@@ -5808,7 +5808,7 @@ return {
       response = { ref = "SearchCodeTablesResponse" },
     },
     search_customized_fields = {
-      name = "SearchCustomizedFields",
+      sdk_operation = "SearchCustomizedFields",
       method = "GET",
       path = "/v2/{project_id}/design/customized-fields",
       content_type = "application/json",
@@ -5823,7 +5823,7 @@ return {
       response = { ref = "SearchCustomizedFieldsResponse" },
     },
     search_debug_info = {
-      name = "SearchDebugInfo",
+      sdk_operation = "SearchDebugInfo",
       method = "GET",
       path = "/v1/{project_id}/service/apis/{api_id}/debug-info",
       content_type = "application/json",
@@ -5838,7 +5838,7 @@ return {
       response = { ref = "SearchDebugInfoResponse" },
     },
     search_design_latest_approval_diff = {
-      name = "SearchDesignLatestApprovalDiff",
+      sdk_operation = "SearchDesignLatestApprovalDiff",
       method = "GET",
       path = "/v2/{project_id}/design/approvals/business/{biz_id}/diff",
       content_type = "application/json",
@@ -5851,7 +5851,7 @@ return {
       response = { ref = "SearchDesignLatestApprovalDiffResponse" },
     },
     search_dw_by_type = {
-      name = "SearchDwByType",
+      sdk_operation = "SearchDwByType",
       method = "GET",
       path = "/v2/{project_id}/design/atlas/data-warehouses",
       content_type = "application/json",
@@ -5867,7 +5867,7 @@ return {
       response = { ref = "SearchDwByTypeResponse" },
     },
     search_fields_for_relation = {
-      name = "SearchFieldsForRelation",
+      sdk_operation = "SearchFieldsForRelation",
       method = "GET",
       path = "/v2/{project_id}/design/{model_id}/table-model/relation/fields",
       content_type = "application/json",
@@ -5882,7 +5882,7 @@ return {
       response = { ref = "SearchFieldsForRelationResponse" },
     },
     search_id_by_path = {
-      name = "SearchIdByPath",
+      sdk_operation = "SearchIdByPath",
       method = "GET",
       path = "/v1/{project_id}/service/servicecatalogs/ids",
       content_type = "application/json",
@@ -5897,7 +5897,7 @@ return {
       response = { ref = "SearchIdByPathResponse" },
     },
     search_publish_info = {
-      name = "SearchPublishInfo",
+      sdk_operation = "SearchPublishInfo",
       method = "GET",
       path = "/v1/{project_id}/service/apis/{api_id}/publish-info",
       content_type = "application/json",
@@ -5912,7 +5912,7 @@ return {
       response = { ref = "SearchPublishInfoResponse" },
     },
     search_sgc_compute_dimensions = {
-      name = "SearchSgcComputeDimensions",
+      sdk_operation = "SearchSgcComputeDimensions",
       method = "GET",
       path = "/v1/{project_id}/costmgmt/{instance_id}/{workspace_id}/compute-dimension",
       content_type = "application/json",
@@ -5931,7 +5931,7 @@ return {
       response = { ref = "SearchSgcComputeDimensionsResponse" },
     },
     search_subject = {
-      name = "SearchSubject",
+      sdk_operation = "SearchSubject",
       method = "GET",
       path = "/v2/{project_id}/design/subjects",
       content_type = "application/json",
@@ -5952,7 +5952,7 @@ return {
       response = { ref = "SearchSubjectResponse" },
     },
     search_subject_new = {
-      name = "SearchSubjectNew",
+      sdk_operation = "SearchSubjectNew",
       method = "GET",
       path = "/v3/{project_id}/design/subjects",
       content_type = "application/json",
@@ -5973,7 +5973,7 @@ return {
       response = { ref = "SearchSubjectNewResponse" },
     },
     search_versions = {
-      name = "SearchVersions",
+      sdk_operation = "SearchVersions",
       method = "GET",
       path = "/v2/{project_id}/design/versions",
       content_type = "application/json",
@@ -5993,7 +5993,7 @@ return {
       response = { ref = "SearchVersionsResponse" },
     },
     set_factory_job_tags = {
-      name = "SetFactoryJobTags",
+      sdk_operation = "SetFactoryJobTags",
       method = "POST",
       path = "/v2/{project_id}/factory/jobs/{job_name}/tags",
       content_type = "application/json;charset=UTF-8",
@@ -6008,7 +6008,7 @@ return {
       response = { ref = "SetFactoryJobTagsResponse" },
     },
     show_aggregation_logic_table_by_id = {
-      name = "ShowAggregationLogicTableById",
+      sdk_operation = "ShowAggregationLogicTableById",
       method = "GET",
       path = "/v2/{project_id}/design/aggregation-logic-tables/{id}",
       content_type = "application/json",
@@ -6021,7 +6021,7 @@ return {
       response = { ref = "ShowAggregationLogicTableByIdResponse" },
     },
     show_api = {
-      name = "ShowApi",
+      sdk_operation = "ShowApi",
       method = "GET",
       path = "/v1/{project_id}/service/apis/{api_id}",
       content_type = "application/json",
@@ -6033,7 +6033,7 @@ return {
       response = { ref = "ShowApiResponse" },
     },
     show_api_dashboard = {
-      name = "ShowApiDashboard",
+      sdk_operation = "ShowApiDashboard",
       method = "GET",
       path = "/v1/{project_id}/service/statistic/apis-dashboards/{api_id}",
       content_type = "application/json",
@@ -6049,7 +6049,7 @@ return {
       response = { ref = "ShowApiDashboardResponse" },
     },
     show_apis_dashboard = {
-      name = "ShowApisDashboard",
+      sdk_operation = "ShowApisDashboard",
       method = "GET",
       path = "/v1/{project_id}/service/statistic/apis-dashboards",
       content_type = "application/json",
@@ -6066,7 +6066,7 @@ return {
       response = { ref = "ShowApisDashboardResponse" },
     },
     show_apis_detail = {
-      name = "ShowApisDetail",
+      sdk_operation = "ShowApisDetail",
       method = "GET",
       path = "/v1/{project_id}/service/statistic/apis-detail/{api_id}",
       content_type = "application/json",
@@ -6082,7 +6082,7 @@ return {
       response = { ref = "ShowApisDetailResponse" },
     },
     show_apis_overview = {
-      name = "ShowApisOverview",
+      sdk_operation = "ShowApisOverview",
       method = "GET",
       path = "/v1/{project_id}/service/statistic/apis-overview",
       content_type = "application/json",
@@ -6096,7 +6096,7 @@ return {
       response = { ref = "ShowApisOverviewResponse" },
     },
     show_app_info = {
-      name = "ShowAppInfo",
+      sdk_operation = "ShowAppInfo",
       method = "GET",
       path = "/v1/{project_id}/service/apps/{app_id}",
       content_type = "application/json",
@@ -6108,7 +6108,7 @@ return {
       response = { ref = "ShowAppInfoResponse" },
     },
     show_apply_detail = {
-      name = "ShowApplyDetail",
+      sdk_operation = "ShowApplyDetail",
       method = "GET",
       path = "/v1/{project_id}/service/applys/{apply_id}",
       content_type = "application/json",
@@ -6120,7 +6120,7 @@ return {
       response = { ref = "ShowApplyDetailResponse" },
     },
     show_apps_dashboard = {
-      name = "ShowAppsDashboard",
+      sdk_operation = "ShowAppsDashboard",
       method = "GET",
       path = "/v1/{project_id}/service/statistic/apps-dashboards",
       content_type = "application/json",
@@ -6136,7 +6136,7 @@ return {
       response = { ref = "ShowAppsDashboardResponse" },
     },
     show_apps_detail = {
-      name = "ShowAppsDetail",
+      sdk_operation = "ShowAppsDetail",
       method = "GET",
       path = "/v1/{project_id}/service/statistic/apps-detail/{app_id}",
       content_type = "application/json",
@@ -6151,7 +6151,7 @@ return {
       response = { ref = "ShowAppsDetailResponse" },
     },
     show_apps_overview = {
-      name = "ShowAppsOverview",
+      sdk_operation = "ShowAppsOverview",
       method = "GET",
       path = "/v1/{project_id}/service/statistic/apps-overview",
       content_type = "application/json",
@@ -6165,7 +6165,7 @@ return {
       response = { ref = "ShowAppsOverviewResponse" },
     },
     show_atomic_index_by_id = {
-      name = "ShowAtomicIndexById",
+      sdk_operation = "ShowAtomicIndexById",
       method = "GET",
       path = "/v2/{project_id}/design/atomic-indexs/{id}",
       content_type = "application/json",
@@ -6178,7 +6178,7 @@ return {
       response = { ref = "ShowAtomicIndexByIdResponse" },
     },
     show_biz_catalog_detail = {
-      name = "ShowBizCatalogDetail",
+      sdk_operation = "ShowBizCatalogDetail",
       method = "GET",
       path = "/v2/{project_id}/design/biz/catalogs/{id}",
       content_type = "application/json",
@@ -6190,7 +6190,7 @@ return {
       response = { ref = "ShowBizCatalogDetailResponse" },
     },
     show_biz_metric_by_id = {
-      name = "ShowBizMetricById",
+      sdk_operation = "ShowBizMetricById",
       method = "GET",
       path = "/v2/{project_id}/design/biz-metrics/{id}",
       content_type = "application/json",
@@ -6203,7 +6203,7 @@ return {
       response = { ref = "ShowBizMetricByIdResponse" },
     },
     show_business_assets = {
-      name = "ShowBusinessAssets",
+      sdk_operation = "ShowBusinessAssets",
       method = "POST",
       path = "/v3/{project_id}/asset/business-assets/search",
       content_type = "application/json;charset=UTF-8",
@@ -6221,7 +6221,7 @@ return {
       response = { ref = "ShowBusinessAssetsResponse" },
     },
     show_business_assets_statistic = {
-      name = "ShowBusinessAssetsStatistic",
+      sdk_operation = "ShowBusinessAssetsStatistic",
       method = "GET",
       path = "/v3/{project_id}/asset/statistic/assets/business-assets",
       content_type = "application/json",
@@ -6233,7 +6233,7 @@ return {
       response = { ref = "ShowBusinessAssetsStatisticResponse" },
     },
     show_business_assets_tree = {
-      name = "ShowBusinessAssetsTree",
+      sdk_operation = "ShowBusinessAssetsTree",
       method = "GET",
       path = "/v3/{project_id}/business-assets/tree/subnode",
       content_type = "application/json",
@@ -6244,7 +6244,7 @@ return {
       response = { ref = "ShowBusinessAssetsTreeResponse" },
     },
     show_catalog_detail = {
-      name = "ShowCatalogDetail",
+      sdk_operation = "ShowCatalogDetail",
       method = "GET",
       path = "/v1/{project_id}/service/servicecatalogs/{catalog_id}",
       content_type = "application/json",
@@ -6256,7 +6256,7 @@ return {
       response = { ref = "ShowCatalogDetailResponse" },
     },
     show_code_table_by_id = {
-      name = "ShowCodeTableById",
+      sdk_operation = "ShowCodeTableById",
       method = "GET",
       path = "/v2/{project_id}/design/code-tables/{id}",
       content_type = "application/json",
@@ -6268,7 +6268,7 @@ return {
       response = { ref = "ShowCodeTableByIdResponse" },
     },
     show_compound_metric_by_id = {
-      name = "ShowCompoundMetricById",
+      sdk_operation = "ShowCompoundMetricById",
       method = "GET",
       path = "/v2/{project_id}/design/compound-metrics/{id}",
       content_type = "application/json",
@@ -6281,7 +6281,7 @@ return {
       response = { ref = "ShowCompoundMetricByIdResponse" },
     },
     show_condition_by_id = {
-      name = "ShowConditionById",
+      sdk_operation = "ShowConditionById",
       method = "GET",
       path = "/v2/{project_id}/design/conditions/{id}",
       content_type = "application/json",
@@ -6294,7 +6294,7 @@ return {
       response = { ref = "ShowConditionByIdResponse" },
     },
     show_consistency_task_detail = {
-      name = "ShowConsistencyTaskDetail",
+      sdk_operation = "ShowConsistencyTaskDetail",
       method = "GET",
       path = "/v2/{project_id}/quality/consistency-tasks/{id}",
       content_type = "application/json",
@@ -6305,7 +6305,7 @@ return {
       response = { ref = "ShowConsistencyTaskDetailResponse" },
     },
     show_data_detail = {
-      name = "ShowDataDetail",
+      sdk_operation = "ShowDataDetail",
       method = "GET",
       path = "/v1/{project_id}/datamap/entities/guid/{guid}",
       content_type = "application/json",
@@ -6317,7 +6317,7 @@ return {
       response = { ref = "ShowDataDetailResponse" },
     },
     show_data_preview = {
-      name = "ShowDataPreview",
+      sdk_operation = "ShowDataPreview",
       method = "GET",
       path = "/v3/{project_id}/asset/entities/guid/{guid}/preview",
       content_type = "application/json",
@@ -6335,7 +6335,7 @@ return {
       response = { ref = "ShowDataPreviewResponse" },
     },
     show_data_profile = {
-      name = "ShowDataProfile",
+      sdk_operation = "ShowDataProfile",
       method = "GET",
       path = "/v3/{project_id}/asset/profile",
       content_type = "application/json",
@@ -6349,7 +6349,7 @@ return {
       response = { ref = "ShowDataProfileResponse" },
     },
     show_data_service_instance = {
-      name = "ShowDataServiceInstance",
+      sdk_operation = "ShowDataServiceInstance",
       method = "GET",
       path = "/v1/{project_id}/service/instances/{instance_id}",
       content_type = "application/json",
@@ -6361,7 +6361,7 @@ return {
       response = { ref = "ShowDataServiceInstanceResponse" },
     },
     show_data_sets = {
-      name = "ShowDataSets",
+      sdk_operation = "ShowDataSets",
       method = "POST",
       path = "/v3/{project_id}/datamap/entities/search",
       content_type = "application/json",
@@ -6381,7 +6381,7 @@ return {
       response = { ref = "ShowDataSetsResponse" },
     },
     show_dataconnection = {
-      name = "ShowDataconnection",
+      sdk_operation = "ShowDataconnection",
       method = "GET",
       path = "/v1/{project_id}/data-connections/{data_connection_id}",
       content_type = "application/json",
@@ -6392,7 +6392,7 @@ return {
       response = { ref = "ShowDataconnectionResponse" },
     },
     show_datamap_lineage = {
-      name = "ShowDatamapLineage",
+      sdk_operation = "ShowDatamapLineage",
       method = "GET",
       path = "/v2/{project_id}/datamap/lineage/guid/{guid}",
       content_type = "application/json",
@@ -6409,7 +6409,7 @@ return {
       response = { ref = "ShowDatamapLineageResponse" },
     },
     show_derivative_index_by_id = {
-      name = "ShowDerivativeIndexById",
+      sdk_operation = "ShowDerivativeIndexById",
       method = "GET",
       path = "/v2/{project_id}/design/derivative-indexs/{id}",
       content_type = "application/json",
@@ -6422,7 +6422,7 @@ return {
       response = { ref = "ShowDerivativeIndexByIdResponse" },
     },
     show_design_operation_result = {
-      name = "ShowDesignOperationResult",
+      sdk_operation = "ShowDesignOperationResult",
       method = "GET",
       path = "/v1/{project_id}/design/operation-results",
       content_type = "application/json",
@@ -6437,7 +6437,7 @@ return {
       response = { ref = "ShowDesignOperationResultResponse" },
     },
     show_dimension_by_id = {
-      name = "ShowDimensionById",
+      sdk_operation = "ShowDimensionById",
       method = "GET",
       path = "/v2/{project_id}/design/dimensions/{id}",
       content_type = "application/json",
@@ -6450,7 +6450,7 @@ return {
       response = { ref = "ShowDimensionByIdResponse" },
     },
     show_dimension_logic_table_by_id = {
-      name = "ShowDimensionLogicTableById",
+      sdk_operation = "ShowDimensionLogicTableById",
       method = "GET",
       path = "/v2/{project_id}/design/dimension-logic-tables/{id}",
       content_type = "application/json",
@@ -6463,7 +6463,7 @@ return {
       response = { ref = "ShowDimensionLogicTableByIdResponse" },
     },
     show_entities = {
-      name = "ShowEntities",
+      sdk_operation = "ShowEntities",
       method = "POST",
       path = "/v3/{project_id}/asset/entities/search",
       content_type = "application/json",
@@ -6489,7 +6489,7 @@ return {
       response = { ref = "ShowEntitiesResponse" },
     },
     show_entity_info_by_guid = {
-      name = "ShowEntityInfoByGuid",
+      sdk_operation = "ShowEntityInfoByGuid",
       method = "GET",
       path = "/v3/{project_id}/asset/entities/{guid}",
       content_type = "application/json",
@@ -6500,7 +6500,7 @@ return {
       response = { ref = "ShowEntityInfoByGuidResponse" },
     },
     show_fact_logic_table_by_id = {
-      name = "ShowFactLogicTableById",
+      sdk_operation = "ShowFactLogicTableById",
       method = "GET",
       path = "/v2/{project_id}/design/fact-logic-tables/{id}",
       content_type = "application/json",
@@ -6513,7 +6513,7 @@ return {
       response = { ref = "ShowFactLogicTableByIdResponse" },
     },
     show_factory_env = {
-      name = "ShowFactoryEnv",
+      sdk_operation = "ShowFactoryEnv",
       method = "GET",
       path = "/v2/{project_id}/factory/env",
       content_type = "application/json",
@@ -6523,7 +6523,7 @@ return {
       response = { ref = "ShowFactoryEnvResponse" },
     },
     show_factory_full_text = {
-      name = "ShowFactoryFullText",
+      sdk_operation = "ShowFactoryFullText",
       method = "GET",
       path = "/v2/{project_id}/factory/search",
       content_type = "application/json",
@@ -6550,7 +6550,7 @@ return {
       response = { ref = "ShowFactoryFullTextResponse" },
     },
     show_factory_package_detail = {
-      name = "ShowFactoryPackageDetail",
+      sdk_operation = "ShowFactoryPackageDetail",
       method = "GET",
       path = "/v2/{project_id}/factory/release-packages/{package_id}",
       content_type = "application/json",
@@ -6562,7 +6562,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_factory_supplement_data = {
-      name = "ShowFactorySupplementData",
+      sdk_operation = "ShowFactorySupplementData",
       method = "GET",
       path = "/v2/{project_id}/factory/supplement-data",
       content_type = "application/json",
@@ -6581,7 +6581,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_glossary_list = {
-      name = "ShowGlossaryList",
+      sdk_operation = "ShowGlossaryList",
       method = "GET",
       path = "/v3/{project_id}/tags",
       content_type = "application/json",
@@ -6600,7 +6600,7 @@ return {
       response = { ref = "ShowGlossaryListResponse" },
     },
     show_instance_infos = {
-      name = "ShowInstanceInfos",
+      sdk_operation = "ShowInstanceInfos",
       method = "GET",
       path = "/v1/{project_id}/datamap/node/{task_id}/instances",
       content_type = "application/json",
@@ -6617,7 +6617,7 @@ return {
       response = { ref = "ShowInstanceInfosResponse" },
     },
     show_instance_log = {
-      name = "ShowInstanceLog",
+      sdk_operation = "ShowInstanceLog",
       method = "POST",
       path = "/v3/{project_id}/metadata/tasks/{task_id}/{instance_id}/log",
       content_type = "application/json;charset=UTF-8",
@@ -6632,7 +6632,7 @@ return {
       response = { ref = "ShowInstanceLogResponse" },
     },
     show_instance_result = {
-      name = "ShowInstanceResult",
+      sdk_operation = "ShowInstanceResult",
       method = "GET",
       path = "/v2/{project_id}/quality/instances/{instance_id}/result",
       content_type = "application/json",
@@ -6645,7 +6645,7 @@ return {
       response = { ref = "ShowInstanceResultResponse" },
     },
     show_lineage = {
-      name = "ShowLineage",
+      sdk_operation = "ShowLineage",
       method = "GET",
       path = "/v3/{project_id}/entities/{guid}/lineage",
       content_type = "application/json",
@@ -6658,7 +6658,7 @@ return {
       response = { ref = "ShowLineageResponse" },
     },
     show_lineage_bulk = {
-      name = "ShowLineageBulk",
+      sdk_operation = "ShowLineageBulk",
       method = "GET",
       path = "/v1/{project_id}/datamap/lineage/bulk",
       content_type = "application/json",
@@ -6670,7 +6670,7 @@ return {
       response = { ref = "ShowLineageBulkResponse" },
     },
     show_message_detail = {
-      name = "ShowMessageDetail",
+      sdk_operation = "ShowMessageDetail",
       method = "GET",
       path = "/v1/{project_id}/service/messages/{message_id}",
       content_type = "application/json",
@@ -6682,7 +6682,7 @@ return {
       response = { ref = "ShowMessageDetailResponse" },
     },
     show_metric_assets = {
-      name = "ShowMetricAssets",
+      sdk_operation = "ShowMetricAssets",
       method = "POST",
       path = "/v3/{project_id}/asset/metric-assets/search",
       content_type = "application/json;charset=UTF-8",
@@ -6699,7 +6699,7 @@ return {
       response = { ref = "ShowMetricAssetsResponse" },
     },
     show_metric_tree = {
-      name = "ShowMetricTree",
+      sdk_operation = "ShowMetricTree",
       method = "GET",
       path = "/v3/{project_id}/asset/metric-tree",
       content_type = "application/json",
@@ -6709,7 +6709,7 @@ return {
       response = { ref = "ShowMetricTreeResponse" },
     },
     show_nodes = {
-      name = "ShowNodes",
+      sdk_operation = "ShowNodes",
       method = "GET",
       path = "/v1/{project_id}/datamap/table/{guid}/node",
       content_type = "application/json",
@@ -6720,7 +6720,7 @@ return {
       response = { type = "array", items = { ref = "JobAndNodeInfo" } },
     },
     show_path_by_id = {
-      name = "ShowPathById",
+      sdk_operation = "ShowPathById",
       method = "GET",
       path = "/v1/{project_id}/service/servicecatalogs/{catalog_id}/paths",
       content_type = "application/json",
@@ -6734,7 +6734,7 @@ return {
       response = { ref = "ShowPathByIdResponse" },
     },
     show_path_object_by_id = {
-      name = "ShowPathObjectById",
+      sdk_operation = "ShowPathObjectById",
       method = "GET",
       path = "/v1/{project_id}/service/servicecatalogs/{catalog_id}/layerpaths",
       content_type = "application/json",
@@ -6748,7 +6748,7 @@ return {
       response = { ref = "ShowPathObjectByIdResponse" },
     },
     show_quality_task_detail = {
-      name = "ShowQualityTaskDetail",
+      sdk_operation = "ShowQualityTaskDetail",
       method = "GET",
       path = "/v2/{project_id}/quality/quality-tasks/{id}",
       content_type = "application/json",
@@ -6759,7 +6759,7 @@ return {
       response = { ref = "ShowQualityTaskDetailResponse" },
     },
     show_queues = {
-      name = "ShowQueues",
+      sdk_operation = "ShowQueues",
       method = "GET",
       path = "/v1/{project_id}/datamap/entities/queue",
       content_type = "application/json",
@@ -6769,7 +6769,7 @@ return {
       response = { ref = "ShowQueuesResponse" },
     },
     show_relation_by_id = {
-      name = "ShowRelationById",
+      sdk_operation = "ShowRelationById",
       method = "GET",
       path = "/v2/{project_id}/design/relation/{id}",
       content_type = "application/json",
@@ -6782,7 +6782,7 @@ return {
       response = { ref = "ShowRelationByIdResponse" },
     },
     show_security_admin = {
-      name = "ShowSecurityAdmin",
+      sdk_operation = "ShowSecurityAdmin",
       method = "GET",
       path = "/v1/{project_id}/security/admin",
       content_type = "application/json",
@@ -6792,7 +6792,7 @@ return {
       response = { ref = "ShowSecurityAdminResponse" },
     },
     show_security_data_classification_rule = {
-      name = "ShowSecurityDataClassificationRule",
+      sdk_operation = "ShowSecurityDataClassificationRule",
       method = "GET",
       path = "/v1/{project_id}/security/data-classification/rule/{id}",
       content_type = "application/json",
@@ -6803,7 +6803,7 @@ return {
       response = { ref = "ShowSecurityDataClassificationRuleResponse" },
     },
     show_security_data_classification_rule_group = {
-      name = "ShowSecurityDataClassificationRuleGroup",
+      sdk_operation = "ShowSecurityDataClassificationRuleGroup",
       method = "GET",
       path = "/v1/{project_id}/security/data-classification/rule/group/{id}",
       content_type = "application/json",
@@ -6814,7 +6814,7 @@ return {
       response = { ref = "ShowSecurityDataClassificationRuleGroupResponse" },
     },
     show_security_datasource_protection_diagnose_result = {
-      name = "ShowSecurityDatasourceProtectionDiagnoseResult",
+      sdk_operation = "ShowSecurityDatasourceProtectionDiagnoseResult",
       method = "GET",
       path = "/v1/{project_id}/security/diagnose/datasource-protection",
       content_type = "application/json",
@@ -6824,7 +6824,7 @@ return {
       response = { ref = "ShowSecurityDatasourceProtectionDiagnoseResultResponse" },
     },
     show_security_dynamic_masking_policy = {
-      name = "ShowSecurityDynamicMaskingPolicy",
+      sdk_operation = "ShowSecurityDynamicMaskingPolicy",
       method = "GET",
       path = "/v1/{project_id}/security/masking/dynamic/policies/{id}",
       content_type = "application/json",
@@ -6835,7 +6835,7 @@ return {
       response = { ref = "ShowSecurityDynamicMaskingPolicyResponse" },
     },
     show_security_member_sync_task = {
-      name = "ShowSecurityMemberSyncTask",
+      sdk_operation = "ShowSecurityMemberSyncTask",
       method = "GET",
       path = "/v1/{project_id}/security/member-sync-tasks/{task_id}",
       content_type = "application/json",
@@ -6846,7 +6846,7 @@ return {
       response = { ref = "ShowSecurityMemberSyncTaskResponse" },
     },
     show_security_no_masking_table_result = {
-      name = "ShowSecurityNoMaskingTableResult",
+      sdk_operation = "ShowSecurityNoMaskingTableResult",
       method = "GET",
       path = "/v1/{project_id}/security/diagnose/masking-result",
       content_type = "application/json",
@@ -6862,7 +6862,7 @@ return {
       response = { ref = "ShowSecurityNoMaskingTableResultResponse" },
     },
     show_security_permission_management_diagnose_result = {
-      name = "ShowSecurityPermissionManagementDiagnoseResult",
+      sdk_operation = "ShowSecurityPermissionManagementDiagnoseResult",
       method = "GET",
       path = "/v1/{project_id}/security/diagnose/permission-management",
       content_type = "application/json",
@@ -6872,7 +6872,7 @@ return {
       response = { ref = "ShowSecurityPermissionManagementDiagnoseResultResponse" },
     },
     show_security_permission_set = {
-      name = "ShowSecurityPermissionSet",
+      sdk_operation = "ShowSecurityPermissionSet",
       method = "GET",
       path = "/v1/{project_id}/security/permission-sets/{permission_set_id}",
       content_type = "application/json",
@@ -6883,7 +6883,7 @@ return {
       response = { ref = "ShowSecurityPermissionSetResponse" },
     },
     show_security_resource_permission_policy = {
-      name = "ShowSecurityResourcePermissionPolicy",
+      sdk_operation = "ShowSecurityResourcePermissionPolicy",
       method = "GET",
       path = "/v1/{project_id}/security/permission-resource/{policy_id}",
       content_type = "application/json",
@@ -6894,7 +6894,7 @@ return {
       response = { ref = "ShowSecurityResourcePermissionPolicyResponse" },
     },
     show_security_secrecy_level = {
-      name = "ShowSecuritySecrecyLevel",
+      sdk_operation = "ShowSecuritySecrecyLevel",
       method = "GET",
       path = "/v1/{project_id}/security/data-classification/secrecy-level/{id}",
       content_type = "application/json",
@@ -6905,7 +6905,7 @@ return {
       response = { ref = "ShowSecuritySecrecyLevelResponse" },
     },
     show_security_sensitive_data_diagnose_result = {
-      name = "ShowSecuritySensitiveDataDiagnoseResult",
+      sdk_operation = "ShowSecuritySensitiveDataDiagnoseResult",
       method = "GET",
       path = "/v1/{project_id}/security/diagnose/sensitive-data",
       content_type = "application/json",
@@ -6915,7 +6915,7 @@ return {
       response = { ref = "ShowSecuritySensitiveDataDiagnoseResultResponse" },
     },
     show_standard_by_id = {
-      name = "ShowStandardById",
+      sdk_operation = "ShowStandardById",
       method = "GET",
       path = "/v2/{project_id}/design/standards/{id}",
       content_type = "application/json",
@@ -6927,7 +6927,7 @@ return {
       response = { ref = "ShowStandardByIdResponse" },
     },
     show_standard_template = {
-      name = "ShowStandardTemplate",
+      sdk_operation = "ShowStandardTemplate",
       method = "GET",
       path = "/v2/{project_id}/design/standards/templates",
       content_type = "application/json",
@@ -6940,7 +6940,7 @@ return {
       response = { ref = "ShowStandardTemplateResponse" },
     },
     show_table_data = {
-      name = "ShowTableData",
+      sdk_operation = "ShowTableData",
       method = "GET",
       path = "/v1/{project_id}/datamap/entities/guid/{guid}/preview",
       content_type = "application/json",
@@ -6957,7 +6957,7 @@ return {
       response = { ref = "ShowTableDataResponse" },
     },
     show_table_model_by_id = {
-      name = "ShowTableModelById",
+      sdk_operation = "ShowTableModelById",
       method = "GET",
       path = "/v2/{project_id}/design/table-model/{id}",
       content_type = "application/json",
@@ -6970,7 +6970,7 @@ return {
       response = { ref = "ShowTableModelByIdResponse" },
     },
     show_tags = {
-      name = "ShowTags",
+      sdk_operation = "ShowTags",
       method = "POST",
       path = "/v3/{project_id}/datamap/tags/search",
       content_type = "application/json;charset=UTF-8",
@@ -6991,7 +6991,7 @@ return {
       response = { ref = "ShowTagsResponse" },
     },
     show_task_info = {
-      name = "ShowTaskInfo",
+      sdk_operation = "ShowTaskInfo",
       method = "GET",
       path = "/v3/{project_id}/metadata/tasks/{task_id}",
       content_type = "application/json",
@@ -7002,7 +7002,7 @@ return {
       response = { ref = "ShowTaskInfoResponse" },
     },
     show_task_list = {
-      name = "ShowTaskList",
+      sdk_operation = "ShowTaskList",
       method = "POST",
       path = "/v3/{project_id}/metadata/tasks/search",
       content_type = "application/json;charset=UTF-8",
@@ -7023,7 +7023,7 @@ return {
       response = { ref = "ShowTaskListResponse" },
     },
     show_technical_assets_statistic = {
-      name = "ShowTechnicalAssetsStatistic",
+      sdk_operation = "ShowTechnicalAssetsStatistic",
       method = "GET",
       path = "/v3/{project_id}/asset/statistic/assets/technical-assets",
       content_type = "application/json",
@@ -7036,7 +7036,7 @@ return {
       response = { ref = "ShowTechnicalAssetsStatisticResponse" },
     },
     show_templates_detail = {
-      name = "ShowTemplatesDetail",
+      sdk_operation = "ShowTemplatesDetail",
       method = "GET",
       path = "/v2/{project_id}/quality/rule-templates/{id}",
       content_type = "application/json",
@@ -7047,7 +7047,7 @@ return {
       response = { ref = "ShowTemplatesDetailResponse" },
     },
     show_unrelated_table = {
-      name = "ShowUnrelatedTable",
+      sdk_operation = "ShowUnrelatedTable",
       method = "POST",
       path = "/v3/{project_id}/lineage/search/unrelated/table",
       content_type = "application/json;charset=UTF-8",
@@ -7074,7 +7074,7 @@ return {
       response = { ref = "ShowUnrelatedTableResponse" },
     },
     show_work_space = {
-      name = "ShowWorkSpace",
+      sdk_operation = "ShowWorkSpace",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{instance_id}/{workspace_id}",
       content_type = "application/json",
@@ -7085,7 +7085,7 @@ return {
       response = { ref = "ShowWorkSpaceResponse" },
     },
     show_workspace_detail_by_id = {
-      name = "ShowWorkspaceDetailById",
+      sdk_operation = "ShowWorkspaceDetailById",
       method = "GET",
       path = "/v2/{project_id}/design/workspaces/{model_id}",
       content_type = "application/json",
@@ -7097,7 +7097,7 @@ return {
       response = { ref = "ShowWorkspaceDetailByIdResponse" },
     },
     stop_factory_supplement_data_instance = {
-      name = "StopFactorySupplementDataInstance",
+      sdk_operation = "StopFactorySupplementDataInstance",
       method = "POST",
       path = "/v2/{project_id}/factory/supplement-data/{instance_name}/stop",
       content_type = "application/json",
@@ -7109,7 +7109,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     unpublish_security_application = {
-      name = "UnpublishSecurityApplication",
+      sdk_operation = "UnpublishSecurityApplication",
       method = "PUT",
       path = "/v1/{project_id}/security/permission-application/applications/{id}",
       content_type = "application/json",
@@ -7120,7 +7120,7 @@ return {
       response = { ref = "UnpublishSecurityApplicationResponse" },
     },
     update_api = {
-      name = "UpdateApi",
+      sdk_operation = "UpdateApi",
       method = "PUT",
       path = "/v1/{project_id}/service/apis/{api_id}",
       content_type = "application/json",
@@ -7155,7 +7155,7 @@ return {
       response = { ref = "UpdateApiResponse" },
     },
     update_app = {
-      name = "UpdateApp",
+      sdk_operation = "UpdateApp",
       method = "PUT",
       path = "/v1/{project_id}/service/apps/{app_id}",
       content_type = "application/json;charset=UTF-8",
@@ -7170,7 +7170,7 @@ return {
       response = { ref = "UpdateAppResponse" },
     },
     update_biz_metric = {
-      name = "UpdateBizMetric",
+      sdk_operation = "UpdateBizMetric",
       method = "PUT",
       path = "/v2/{project_id}/design/biz-metrics",
       content_type = "application/json;charset=UTF-8",
@@ -7220,7 +7220,7 @@ return {
       response = { ref = "UpdateBizMetricResponse" },
     },
     update_catalog = {
-      name = "UpdateCatalog",
+      sdk_operation = "UpdateCatalog",
       method = "PUT",
       path = "/v1/{project_id}/service/servicecatalogs/{catalog_id}",
       content_type = "application/json;charset=UTF-8",
@@ -7235,7 +7235,7 @@ return {
       response = { ref = "UpdateCatalogResponse" },
     },
     update_code_table = {
-      name = "UpdateCodeTable",
+      sdk_operation = "UpdateCodeTable",
       method = "PUT",
       path = "/v2/{project_id}/design/code-tables/{id}",
       content_type = "application/json;charset=UTF-8",
@@ -7249,7 +7249,7 @@ return {
       response = { ref = "UpdateCodeTableResponse" },
     },
     update_code_table_values = {
-      name = "UpdateCodeTableValues",
+      sdk_operation = "UpdateCodeTableValues",
       method = "PUT",
       path = "/v2/{project_id}/design/code-tables/{id}/values",
       content_type = "application/json;charset=UTF-8",
@@ -7265,7 +7265,7 @@ return {
       response = { ref = "UpdateCodeTableValuesResponse" },
     },
     update_data_service_instance_lts_log = {
-      name = "UpdateDataServiceInstanceLtsLog",
+      sdk_operation = "UpdateDataServiceInstanceLtsLog",
       method = "PUT",
       path = "/v1/{project_id}/service/instances/{instance_id}/lts-log-dump",
       content_type = "application/json",
@@ -7283,7 +7283,7 @@ return {
       response = { ref = "UpdateDataServiceInstanceLtsLogResponse" },
     },
     update_data_service_instance_obs_log = {
-      name = "UpdateDataServiceInstanceObsLog",
+      sdk_operation = "UpdateDataServiceInstanceObsLog",
       method = "PUT",
       path = "/v1/{project_id}/service/instances/{instance_id}/obs-log-dump",
       content_type = "application/json",
@@ -7297,7 +7297,7 @@ return {
       response = { ref = "UpdateDataServiceInstanceObsLogResponse" },
     },
     update_dataconnection = {
-      name = "UpdateDataconnection",
+      sdk_operation = "UpdateDataconnection",
       method = "PUT",
       path = "/v1/{project_id}/data-connections/{data_connection_id}",
       content_type = "application/json",
@@ -7312,7 +7312,7 @@ return {
       response = { ref = "UpdateDataconnectionResponse" },
     },
     update_design_aggregation_logic_table = {
-      name = "UpdateDesignAggregationLogicTable",
+      sdk_operation = "UpdateDesignAggregationLogicTable",
       method = "PUT",
       path = "/v2/{project_id}/design/aggregation-logic-tables",
       content_type = "application/json;charset=UTF-8",
@@ -7393,7 +7393,7 @@ return {
       response = { ref = "UpdateDesignAggregationLogicTableResponse" },
     },
     update_design_atomic_index = {
-      name = "UpdateDesignAtomicIndex",
+      sdk_operation = "UpdateDesignAtomicIndex",
       method = "PUT",
       path = "/v2/{project_id}/design/atomic-indexs",
       content_type = "application/json;charset=UTF-8",
@@ -7429,7 +7429,7 @@ return {
       response = { ref = "UpdateDesignAtomicIndexResponse" },
     },
     update_design_compound_metric = {
-      name = "UpdateDesignCompoundMetric",
+      sdk_operation = "UpdateDesignCompoundMetric",
       method = "PUT",
       path = "/v2/{project_id}/design/compound-metrics",
       content_type = "application/json;charset=UTF-8",
@@ -7472,7 +7472,7 @@ return {
       response = { ref = "UpdateDesignCompoundMetricResponse" },
     },
     update_design_data_layers = {
-      name = "UpdateDesignDataLayers",
+      sdk_operation = "UpdateDesignDataLayers",
       method = "PUT",
       path = "/v1/{project_id}/design/data-layers",
       content_type = "application/json;charset=UTF-8",
@@ -7485,7 +7485,7 @@ return {
       response = { ref = "UpdateDesignDataLayersResponse" },
     },
     update_design_derivative_index = {
-      name = "UpdateDesignDerivativeIndex",
+      sdk_operation = "UpdateDesignDerivativeIndex",
       method = "PUT",
       path = "/v2/{project_id}/design/derivative-indexs",
       content_type = "application/json;charset=UTF-8",
@@ -7524,7 +7524,7 @@ return {
       response = { ref = "UpdateDesignDerivativeIndexResponse" },
     },
     update_design_dimension = {
-      name = "UpdateDesignDimension",
+      sdk_operation = "UpdateDesignDimension",
       method = "PUT",
       path = "/v2/{project_id}/design/dimensions",
       content_type = "application/json;charset=UTF-8",
@@ -7575,7 +7575,7 @@ return {
       response = { ref = "UpdateDesignDimensionResponse" },
     },
     update_design_table_quality = {
-      name = "UpdateDesignTableQuality",
+      sdk_operation = "UpdateDesignTableQuality",
       method = "PUT",
       path = "/v2/{project_id}/design/{table_id}/qualities",
       content_type = "application/json;charset=UTF-8",
@@ -7593,7 +7593,7 @@ return {
       response = { ref = "UpdateDesignTableQualityResponse" },
     },
     update_directory = {
-      name = "UpdateDirectory",
+      sdk_operation = "UpdateDirectory",
       method = "PUT",
       path = "/v2/{project_id}/design/directorys",
       content_type = "application/json;charset=UTF-8",
@@ -7620,7 +7620,7 @@ return {
       response = { ref = "UpdateDirectoryResponse" },
     },
     update_entity_attribute = {
-      name = "UpdateEntityAttribute",
+      sdk_operation = "UpdateEntityAttribute",
       method = "PUT",
       path = "/v3/{project_id}/asset/guid/{guid}/attribute",
       content_type = "application/json",
@@ -7633,7 +7633,7 @@ return {
       response = { ref = "UpdateEntityAttributeResponse" },
     },
     update_factory_job_name = {
-      name = "UpdateFactoryJobName",
+      sdk_operation = "UpdateFactoryJobName",
       method = "PUT",
       path = "/v2/{project_id}/factory/jobs/{job_name}/rename",
       content_type = "application/json;charset=UTF-8",
@@ -7648,7 +7648,7 @@ return {
       response = { ref = "UpdateFactoryJobNameResponse" },
     },
     update_security_assigned_queue = {
-      name = "UpdateSecurityAssignedQueue",
+      sdk_operation = "UpdateSecurityAssignedQueue",
       method = "PUT",
       path = "/v1/{project_id}/security/permission/queue/assigned-source/{id}",
       content_type = "application/json;charset=UTF-8",
@@ -7662,7 +7662,7 @@ return {
       response = { ref = "UpdateSecurityAssignedQueueResponse" },
     },
     update_security_data_categories = {
-      name = "UpdateSecurityDataCategories",
+      sdk_operation = "UpdateSecurityDataCategories",
       method = "PUT",
       path = "/v1/{project_id}/security/data-category/{id}",
       content_type = "application/json;charset=UTF-8",
@@ -7676,7 +7676,7 @@ return {
       response = { ref = "UpdateSecurityDataCategoriesResponse" },
     },
     update_security_data_classification_combine_rule = {
-      name = "UpdateSecurityDataClassificationCombineRule",
+      sdk_operation = "UpdateSecurityDataClassificationCombineRule",
       method = "PUT",
       path = "/v1/{project_id}/security/data-classification/rule/combine/{id}",
       content_type = "application/json;charset=UTF-8",
@@ -7695,7 +7695,7 @@ return {
       response = { ref = "UpdateSecurityDataClassificationCombineRuleResponse" },
     },
     update_security_data_classification_rule = {
-      name = "UpdateSecurityDataClassificationRule",
+      sdk_operation = "UpdateSecurityDataClassificationRule",
       method = "PUT",
       path = "/v1/{project_id}/security/data-classification/rule/{id}",
       content_type = "application/json;charset=UTF-8",
@@ -7717,7 +7717,7 @@ return {
       response = { ref = "UpdateSecurityDataClassificationRuleResponse" },
     },
     update_security_data_classification_rule_group = {
-      name = "UpdateSecurityDataClassificationRuleGroup",
+      sdk_operation = "UpdateSecurityDataClassificationRuleGroup",
       method = "PUT",
       path = "/v1/{project_id}/security/data-classification/rule/group/{id}",
       content_type = "application/json;charset=UTF-8",
@@ -7732,7 +7732,7 @@ return {
       response = { ref = "UpdateSecurityDataClassificationRuleGroupResponse" },
     },
     update_security_dynamic_masking_policy = {
-      name = "UpdateSecurityDynamicMaskingPolicy",
+      sdk_operation = "UpdateSecurityDynamicMaskingPolicy",
       method = "PUT",
       path = "/v1/{project_id}/security/masking/dynamic/policies/{id}",
       content_type = "application/json;charset=UTF-8",
@@ -7757,7 +7757,7 @@ return {
       response = { ref = "UpdateSecurityDynamicMaskingPolicyResponse" },
     },
     update_security_member_permission_expire_time = {
-      name = "UpdateSecurityMemberPermissionExpireTime",
+      sdk_operation = "UpdateSecurityMemberPermissionExpireTime",
       method = "PUT",
       path = "/v1/{project_id}/security/permission-governance/batch-update-expire-time",
       content_type = "application/json;charset=UTF-8",
@@ -7770,7 +7770,7 @@ return {
       response = { ref = "UpdateSecurityMemberPermissionExpireTimeResponse" },
     },
     update_security_permission_set = {
-      name = "UpdateSecurityPermissionSet",
+      sdk_operation = "UpdateSecurityPermissionSet",
       method = "PUT",
       path = "/v1/{project_id}/security/permission-sets/{permission_set_id}",
       content_type = "application/json;charset=UTF-8",
@@ -7792,7 +7792,7 @@ return {
       response = { ref = "UpdateSecurityPermissionSetResponse" },
     },
     update_security_permission_set_permission = {
-      name = "UpdateSecurityPermissionSetPermission",
+      sdk_operation = "UpdateSecurityPermissionSetPermission",
       method = "PUT",
       path = "/v1/{project_id}/security/permission-sets/{permission_set_id}/permissions/{permission_id}",
       content_type = "application/json;charset=UTF-8",
@@ -7807,7 +7807,7 @@ return {
       response = { ref = "UpdateSecurityPermissionSetPermissionResponse" },
     },
     update_security_resource_permission_policy = {
-      name = "UpdateSecurityResourcePermissionPolicy",
+      sdk_operation = "UpdateSecurityResourcePermissionPolicy",
       method = "PUT",
       path = "/v1/{project_id}/security/permission-resource/{policy_id}",
       content_type = "application/json;charset=UTF-8",
@@ -7822,7 +7822,7 @@ return {
       response = { ref = "UpdateSecurityResourcePermissionPolicyResponse" },
     },
     update_security_rule_enable_status = {
-      name = "UpdateSecurityRuleEnableStatus",
+      sdk_operation = "UpdateSecurityRuleEnableStatus",
       method = "PUT",
       path = "/v1/{project_id}/security/data-classification/rule/switch-status/{id}",
       content_type = "application/json;charset=UTF-8",
@@ -7835,7 +7835,7 @@ return {
       response = { ref = "UpdateSecurityRuleEnableStatusResponse" },
     },
     update_security_secrecy_level = {
-      name = "UpdateSecuritySecrecyLevel",
+      sdk_operation = "UpdateSecuritySecrecyLevel",
       method = "PUT",
       path = "/v1/{project_id}/security/data-classification/secrecy-level/{id}",
       content_type = "application/json;charset=UTF-8",
@@ -7848,7 +7848,7 @@ return {
       response = { ref = "UpdateSecuritySecrecyLevelResponse" },
     },
     update_standard = {
-      name = "UpdateStandard",
+      sdk_operation = "UpdateStandard",
       method = "PUT",
       path = "/v2/{project_id}/design/standards/{id}",
       content_type = "application/json;charset=UTF-8",
@@ -7862,7 +7862,7 @@ return {
       response = { ref = "UpdateStandardResponse" },
     },
     update_standard_template = {
-      name = "UpdateStandardTemplate",
+      sdk_operation = "UpdateStandardTemplate",
       method = "PUT",
       path = "/v2/{project_id}/design/standards/templates",
       content_type = "application/json;charset=UTF-8",
@@ -7892,7 +7892,7 @@ return {
       response = { ref = "UpdateStandardTemplateResponse" },
     },
     update_subject = {
-      name = "UpdateSubject",
+      sdk_operation = "UpdateSubject",
       method = "PUT",
       path = "/v2/{project_id}/design/subjects",
       content_type = "application/json;charset=UTF-8",
@@ -7905,7 +7905,7 @@ return {
       response = { ref = "UpdateSubjectResponse" },
     },
     update_subject_new = {
-      name = "UpdateSubjectNew",
+      sdk_operation = "UpdateSubjectNew",
       method = "PUT",
       path = "/v3/{project_id}/design/subjects",
       content_type = "application/json;charset=UTF-8",
@@ -7946,7 +7946,7 @@ return {
       response = { ref = "UpdateSubjectNewResponse" },
     },
     update_table_model = {
-      name = "UpdateTableModel",
+      sdk_operation = "UpdateTableModel",
       method = "PUT",
       path = "/v2/{project_id}/design/table-model",
       content_type = "application/json;charset=UTF-8",
@@ -8032,7 +8032,7 @@ return {
       response = { ref = "UpdateTableModelResponse" },
     },
     update_task_info = {
-      name = "UpdateTaskInfo",
+      sdk_operation = "UpdateTaskInfo",
       method = "PUT",
       path = "/v3/{project_id}/metadata/tasks/{task_id}",
       content_type = "application/json;charset=UTF-8",
@@ -8065,7 +8065,7 @@ return {
       response = { ref = "UpdateTaskInfoResponse" },
     },
     update_template = {
-      name = "UpdateTemplate",
+      sdk_operation = "UpdateTemplate",
       method = "PUT",
       path = "/v2/{project_id}/quality/rule-templates/{id}",
       content_type = "application/json;charset=UTF-8",
@@ -8078,7 +8078,7 @@ return {
       response = { ref = "UpdateTemplateResponse" },
     },
     update_work_space_user_or_group = {
-      name = "UpdateWorkSpaceUserOrGroup",
+      sdk_operation = "UpdateWorkSpaceUserOrGroup",
       method = "PUT",
       path = "/v2/{project_id}/{workspace_id}/users/{user_id}",
       content_type = "application/json;charset=UTF-8",
@@ -8094,7 +8094,7 @@ return {
       response = { ref = "UpdateWorkSpaceUserOrGroupResponse" },
     },
     update_workspace = {
-      name = "UpdateWorkspace",
+      sdk_operation = "UpdateWorkspace",
       method = "PUT",
       path = "/v2/{project_id}/design/workspaces",
       content_type = "application/json;charset=UTF-8",

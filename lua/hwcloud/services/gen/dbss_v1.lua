@@ -191,7 +191,7 @@ return {
   },
   operations = {
     add_audit_agent = {
-      name = "AddAuditAgent",
+      sdk_operation = "AddAuditAgent",
       method = "POST",
       path = "/v2/{project_id}/{instance_id}/audit/agents",
       content_type = "application/json;charset=UTF-8",
@@ -211,7 +211,7 @@ return {
       response = { ref = "AddAuditAgentResponse" },
     },
     add_audit_agent_new = {
-      name = "AddAuditAgentNew",
+      sdk_operation = "AddAuditAgentNew",
       method = "POST",
       path = "/v3/{project_id}/audit/{instance_id}/agents",
       content_type = "application/json;charset=UTF-8",
@@ -231,7 +231,7 @@ return {
       response = { ref = "AddAuditAgentNewResponse" },
     },
     add_audit_database = {
-      name = "AddAuditDatabase",
+      sdk_operation = "AddAuditDatabase",
       method = "POST",
       path = "/v1/{project_id}/{instance_id}/audit/databases",
       content_type = "application/json;charset=UTF-8",
@@ -243,7 +243,7 @@ return {
       response = { ref = "AddAuditDatabaseResponse" },
     },
     add_audit_database_new = {
-      name = "AddAuditDatabaseNew",
+      sdk_operation = "AddAuditDatabaseNew",
       method = "POST",
       path = "/v2/{project_id}/audit/{instance_id}/databases",
       content_type = "application/json;charset=UTF-8",
@@ -255,7 +255,7 @@ return {
       response = { ref = "AddAuditDatabaseNewResponse" },
     },
     add_database_ssl_key = {
-      name = "AddDatabaseSslKey",
+      sdk_operation = "AddDatabaseSslKey",
       method = "POST",
       path = "/v2/{project_id}/audit/{instance_id}/databases/{db_id}/sslkey",
       content_type = "application/json;charset=UTF-8",
@@ -268,7 +268,7 @@ return {
       response = { ref = "AddDatabaseSslKeyResponse" },
     },
     add_rds_database = {
-      name = "AddRdsDatabase",
+      sdk_operation = "AddRdsDatabase",
       method = "POST",
       path = "/v2/{project_id}/{instance_id}/audit/databases/rds",
       content_type = "application/json;charset=UTF-8",
@@ -280,7 +280,7 @@ return {
       response = { ref = "AddRdsDatabaseResponse" },
     },
     add_rds_database_new = {
-      name = "AddRdsDatabaseNew",
+      sdk_operation = "AddRdsDatabaseNew",
       method = "POST",
       path = "/v3/{project_id}/audit/{instance_id}/databases/rds",
       content_type = "application/json;charset=UTF-8",
@@ -292,7 +292,7 @@ return {
       response = { ref = "AddRdsDatabaseNewResponse" },
     },
     add_rds_no_agent_database = {
-      name = "AddRdsNoAgentDatabase",
+      sdk_operation = "AddRdsNoAgentDatabase",
       method = "POST",
       path = "/v1/{project_id}/{instance_id}/dbss/audit/databases/rds",
       content_type = "application/json;charset=UTF-8",
@@ -305,7 +305,7 @@ return {
       response = { ref = "AddRdsNoAgentDatabaseResponse" },
     },
     batch_add_audit_whitelist = {
-      name = "BatchAddAuditWhitelist",
+      sdk_operation = "BatchAddAuditWhitelist",
       method = "POST",
       path = "/v1/{project_id}/audit/{instance_id}/whitelists",
       content_type = "application/json",
@@ -317,7 +317,7 @@ return {
       response = { ref = "BatchAddAuditWhitelistResponse" },
     },
     batch_add_resource_tag = {
-      name = "BatchAddResourceTag",
+      sdk_operation = "BatchAddResourceTag",
       method = "POST",
       path = "/v1/{project_id}/{resource_type}/{resource_id}/tags/create",
       content_type = "application/json;charset=UTF-8",
@@ -331,7 +331,7 @@ return {
       response = { ref = "BatchAddResourceTagResponse" },
     },
     batch_delete_audit_scope = {
-      name = "BatchDeleteAuditScope",
+      sdk_operation = "BatchDeleteAuditScope",
       method = "POST",
       path = "/v1/{project_id}/audit/{instance_id}/rule/scopes/batch-delete",
       content_type = "application/json",
@@ -343,7 +343,7 @@ return {
       response = { ref = "BatchDeleteAuditScopeResponse" },
     },
     batch_delete_resource_tag = {
-      name = "BatchDeleteResourceTag",
+      sdk_operation = "BatchDeleteResourceTag",
       method = "DELETE",
       path = "/v1/{project_id}/{resource_type}/{resource_id}/tags/delete",
       content_type = "application/json;charset=UTF-8",
@@ -357,7 +357,7 @@ return {
       response = { type = "string" },
     },
     batch_set_audit_alarm_log_status = {
-      name = "BatchSetAuditAlarmLogStatus",
+      sdk_operation = "BatchSetAuditAlarmLogStatus",
       method = "POST",
       path = "/v1/{project_id}/audit/{instance_id}/alarm-log/mark",
       content_type = "application/json",
@@ -369,7 +369,7 @@ return {
       response = { ref = "BatchSetAuditAlarmLogStatusResponse" },
     },
     bind_db_encrypt_eip = {
-      name = "BindDbEncryptEip",
+      sdk_operation = "BindDbEncryptEip",
       method = "POST",
       path = "/v1/{project_id}/db-encrypt/{instance_id}/eip/bind",
       content_type = "application/json",
@@ -382,7 +382,7 @@ return {
       response = { ref = "BindDbEncryptEipResponse" },
     },
     bind_db_om_eip = {
-      name = "BindDbOmEip",
+      sdk_operation = "BindDbOmEip",
       method = "POST",
       path = "/v1/{project_id}/db-om/{instance_id}/eip/bind",
       content_type = "application/json",
@@ -395,7 +395,7 @@ return {
       response = { ref = "BindDbOmEipResponse" },
     },
     change_db_encrypt_security_group = {
-      name = "ChangeDbEncryptSecurityGroup",
+      sdk_operation = "ChangeDbEncryptSecurityGroup",
       method = "PUT",
       path = "/v1/{project_id}/db-encrypt/{instance_id}/security-group",
       content_type = "application/json",
@@ -407,7 +407,7 @@ return {
       response = { ref = "ChangeDbEncryptSecurityGroupResponse" },
     },
     change_db_om_security_group = {
-      name = "ChangeDbOmSecurityGroup",
+      sdk_operation = "ChangeDbOmSecurityGroup",
       method = "PUT",
       path = "/v1/{project_id}/db-om/{instance_id}/security-group",
       content_type = "application/json",
@@ -419,7 +419,7 @@ return {
       response = { ref = "ChangeDbOmSecurityGroupResponse" },
     },
     confirm_upgrade_audit = {
-      name = "ConfirmUpgradeAudit",
+      sdk_operation = "ConfirmUpgradeAudit",
       method = "POST",
       path = "/v1/{project_id}/audit/{resource_id}/upgrade",
       content_type = "application/json",
@@ -429,7 +429,7 @@ return {
       response = { ref = "ConfirmUpgradeAuditResponse" },
     },
     count_db_account_session = {
-      name = "CountDbAccountSession",
+      sdk_operation = "CountDbAccountSession",
       method = "POST",
       path = "/v1/{project_id}/audit/{instance_id}/statistics/session/db-account",
       content_type = "application/json",
@@ -442,7 +442,7 @@ return {
       response = { type = "array", items = { ref = "ReportAccountSessionNew" } },
     },
     count_db_client_session = {
-      name = "CountDbClientSession",
+      sdk_operation = "CountDbClientSession",
       method = "POST",
       path = "/v1/{project_id}/audit/{instance_id}/statistics/session/db-client",
       content_type = "application/json",
@@ -455,7 +455,7 @@ return {
       response = { type = "array", items = { ref = "ReportClientSessionNew" } },
     },
     count_injection_statistics = {
-      name = "CountInjectionStatistics",
+      sdk_operation = "CountInjectionStatistics",
       method = "POST",
       path = "/v1/{project_id}/audit/{instance_id}/statistics/trend/sql-injection",
       content_type = "application/json",
@@ -469,7 +469,7 @@ return {
       response = { ref = "CountInjectionStatisticsResponse" },
     },
     count_operation_statistics = {
-      name = "CountOperationStatistics",
+      sdk_operation = "CountOperationStatistics",
       method = "POST",
       path = "/v1/{project_id}/audit/{instance_id}/statistics/trend/risk-operation",
       content_type = "application/json",
@@ -483,7 +483,7 @@ return {
       response = { ref = "CountOperationStatisticsResponse" },
     },
     count_resource_instance_by_tag = {
-      name = "CountResourceInstanceByTag",
+      sdk_operation = "CountResourceInstanceByTag",
       method = "POST",
       path = "/v1/{project_id}/{resource_type}/resource-instances/count",
       content_type = "application/json;charset=UTF-8",
@@ -501,7 +501,7 @@ return {
       response = { ref = "CountResourceInstanceByTagResponse" },
     },
     count_risk_trend_statistics = {
-      name = "CountRiskTrendStatistics",
+      sdk_operation = "CountRiskTrendStatistics",
       method = "POST",
       path = "/v1/{project_id}/audit/{instance_id}/statistics/trend/risk-level",
       content_type = "application/json",
@@ -515,7 +515,7 @@ return {
       response = { ref = "CountRiskTrendStatisticsResponse" },
     },
     count_session_statistics = {
-      name = "CountSessionStatistics",
+      sdk_operation = "CountSessionStatistics",
       method = "POST",
       path = "/v1/{project_id}/audit/{instance_id}/statistics/trend/session",
       content_type = "application/json",
@@ -529,7 +529,7 @@ return {
       response = { ref = "CountSessionStatisticsResponse" },
     },
     count_sql_statistics = {
-      name = "CountSqlStatistics",
+      sdk_operation = "CountSqlStatistics",
       method = "POST",
       path = "/v1/{project_id}/audit/{instance_id}/statistics/trend/sql-type",
       content_type = "application/json",
@@ -543,7 +543,7 @@ return {
       response = { ref = "CountSqlStatisticsResponse" },
     },
     count_sql_trend_statistics = {
-      name = "CountSqlTrendStatistics",
+      sdk_operation = "CountSqlTrendStatistics",
       method = "POST",
       path = "/v1/{project_id}/audit/{instance_id}/statistics/trend/sql-count",
       content_type = "application/json",
@@ -557,7 +557,7 @@ return {
       response = { ref = "CountSqlTrendStatisticsResponse" },
     },
     create_audit_db_agent = {
-      name = "CreateAuditDbAgent",
+      sdk_operation = "CreateAuditDbAgent",
       method = "POST",
       path = "/v2/{project_id}/audit/{instance_id}/agents/{agent_id}",
       content_type = "application/json",
@@ -571,7 +571,7 @@ return {
       response = { ref = "CreateAuditDbAgentResponse" },
     },
     create_audit_risk_rule = {
-      name = "CreateAuditRiskRule",
+      sdk_operation = "CreateAuditRiskRule",
       method = "POST",
       path = "/v1/{project_id}/audit/{instance_id}/rule/risk",
       content_type = "application/json",
@@ -595,7 +595,7 @@ return {
       response = { ref = "CreateAuditRiskRuleResponse" },
     },
     create_audit_scope_rule = {
-      name = "CreateAuditScopeRule",
+      sdk_operation = "CreateAuditScopeRule",
       method = "POST",
       path = "/v1/{project_id}/audit/{instance_id}/rule/scopes",
       content_type = "application/json",
@@ -614,7 +614,7 @@ return {
       response = { ref = "CreateAuditScopeRuleResponse" },
     },
     create_audit_sql_rule = {
-      name = "CreateAuditSqlRule",
+      sdk_operation = "CreateAuditSqlRule",
       method = "POST",
       path = "/v1/{project_id}/audit/{instance_id}/rule/sql",
       content_type = "application/json",
@@ -629,7 +629,7 @@ return {
       response = { ref = "CreateAuditSqlRuleResponse" },
     },
     create_db_encrypt_instance_period = {
-      name = "CreateDbEncryptInstancePeriod",
+      sdk_operation = "CreateDbEncryptInstancePeriod",
       method = "POST",
       path = "/v2/{project_id}/db-encrypt/charge/period/order",
       content_type = "application/json",
@@ -666,7 +666,7 @@ return {
       response = { ref = "CreateDbEncryptInstancePeriodResponse" },
     },
     create_db_om_instance_period = {
-      name = "CreateDbOmInstancePeriod",
+      sdk_operation = "CreateDbOmInstancePeriod",
       method = "POST",
       path = "/v2/{project_id}/db-om/charge/period/order",
       content_type = "application/json",
@@ -703,7 +703,7 @@ return {
       response = { ref = "CreateDbOmInstancePeriodResponse" },
     },
     create_instances_period_order = {
-      name = "CreateInstancesPeriodOrder",
+      sdk_operation = "CreateInstancesPeriodOrder",
       method = "POST",
       path = "/v2/{project_id}/dbss/audit/charge/period/order",
       content_type = "application/json;charset=UTF-8",
@@ -731,7 +731,7 @@ return {
       response = { ref = "CreateInstancesPeriodOrderResponse" },
     },
     create_instances_period_order_new = {
-      name = "CreateInstancesPeriodOrderNew",
+      sdk_operation = "CreateInstancesPeriodOrderNew",
       method = "POST",
       path = "/v2/{project_id}/audit/charge/period/order",
       content_type = "application/json;charset=UTF-8",
@@ -759,7 +759,7 @@ return {
       response = { ref = "CreateInstancesPeriodOrderNewResponse" },
     },
     create_report = {
-      name = "CreateReport",
+      sdk_operation = "CreateReport",
       method = "POST",
       path = "/v1/{project_id}/audit/{instance_id}/reports/create",
       content_type = "application/json",
@@ -776,7 +776,7 @@ return {
       response = { ref = "CreateReportResponse" },
     },
     create_sensitive_mask_rule = {
-      name = "CreateSensitiveMaskRule",
+      sdk_operation = "CreateSensitiveMaskRule",
       method = "POST",
       path = "/v1/{project_id}/audit/{instance_id}/sensitive/mask/rule",
       content_type = "application/json",
@@ -790,7 +790,7 @@ return {
       response = { ref = "CreateSensitiveMaskRuleResponse" },
     },
     delete_audit_agent = {
-      name = "DeleteAuditAgent",
+      sdk_operation = "DeleteAuditAgent",
       method = "DELETE",
       path = "/v2/{project_id}/{instance_id}/audit/agents/{agent_id}",
       content_type = "application/json",
@@ -802,7 +802,7 @@ return {
       response = { ref = "DeleteAuditAgentResponse" },
     },
     delete_audit_agent_new = {
-      name = "DeleteAuditAgentNew",
+      sdk_operation = "DeleteAuditAgentNew",
       method = "DELETE",
       path = "/v3/{project_id}/audit/{instance_id}/agents/{agent_id}",
       content_type = "application/json",
@@ -814,7 +814,7 @@ return {
       response = { ref = "DeleteAuditAgentNewResponse" },
     },
     delete_audit_alarm_log = {
-      name = "DeleteAuditAlarmLog",
+      sdk_operation = "DeleteAuditAlarmLog",
       method = "DELETE",
       path = "/v1/{project_id}/audit/{instance_id}/alarm-log/{id}",
       content_type = "application/json",
@@ -825,7 +825,7 @@ return {
       response = { ref = "DeleteAuditAlarmLogResponse" },
     },
     delete_audit_backup_task = {
-      name = "DeleteAuditBackupTask",
+      sdk_operation = "DeleteAuditBackupTask",
       method = "DELETE",
       path = "/v1/{project_id}/audit/{instance_id}/backups/{id}",
       content_type = "application/json",
@@ -836,7 +836,7 @@ return {
       response = { ref = "DeleteAuditBackupTaskResponse" },
     },
     delete_audit_database = {
-      name = "DeleteAuditDatabase",
+      sdk_operation = "DeleteAuditDatabase",
       method = "DELETE",
       path = "/v2/{project_id}/{instance_id}/audit/databases/{db_id}",
       content_type = "application/json",
@@ -847,7 +847,7 @@ return {
       response = { ref = "DeleteAuditDatabaseResponse" },
     },
     delete_audit_database_new = {
-      name = "DeleteAuditDatabaseNew",
+      sdk_operation = "DeleteAuditDatabaseNew",
       method = "DELETE",
       path = "/v3/{project_id}/audit/{instance_id}/databases/{id}",
       content_type = "application/json",
@@ -858,7 +858,7 @@ return {
       response = { ref = "DeleteAuditDatabaseNewResponse" },
     },
     delete_audit_report = {
-      name = "DeleteAuditReport",
+      sdk_operation = "DeleteAuditReport",
       method = "DELETE",
       path = "/v1/{project_id}/audit/{instance_id}/reports/{id}",
       content_type = "application/json",
@@ -869,7 +869,7 @@ return {
       response = { ref = "DeleteAuditReportResponse" },
     },
     delete_audit_rule_risk = {
-      name = "DeleteAuditRuleRisk",
+      sdk_operation = "DeleteAuditRuleRisk",
       method = "DELETE",
       path = "/v1/{project_id}/audit/{instance_id}/rule/risk/{id}",
       content_type = "application/json",
@@ -880,7 +880,7 @@ return {
       response = { ref = "DeleteAuditRuleRiskResponse" },
     },
     delete_audit_rule_sql = {
-      name = "DeleteAuditRuleSql",
+      sdk_operation = "DeleteAuditRuleSql",
       method = "DELETE",
       path = "/v1/{project_id}/audit/{instance_id}/rule/sql/{id}",
       content_type = "application/json",
@@ -891,7 +891,7 @@ return {
       response = { ref = "DeleteAuditRuleSqlResponse" },
     },
     delete_audit_scope = {
-      name = "DeleteAuditScope",
+      sdk_operation = "DeleteAuditScope",
       method = "DELETE",
       path = "/v1/{project_id}/audit/{instance_id}/rule/scopes/{id}",
       content_type = "application/json",
@@ -902,7 +902,7 @@ return {
       response = { ref = "DeleteAuditScopeResponse" },
     },
     delete_audit_whitelist = {
-      name = "DeleteAuditWhitelist",
+      sdk_operation = "DeleteAuditWhitelist",
       method = "POST",
       path = "/v1/{project_id}/audit/{instance_id}/whitelists/batch-delete",
       content_type = "application/json",
@@ -914,7 +914,7 @@ return {
       response = { ref = "DeleteAuditWhitelistResponse" },
     },
     delete_db_encrypt_instance = {
-      name = "DeleteDbEncryptInstance",
+      sdk_operation = "DeleteDbEncryptInstance",
       method = "DELETE",
       path = "/v1/{project_id}/db-encrypt/{instance_id}",
       content_type = "application/json",
@@ -924,7 +924,7 @@ return {
       response = { ref = "DeleteDbEncryptInstanceResponse" },
     },
     delete_db_om_instance = {
-      name = "DeleteDbOmInstance",
+      sdk_operation = "DeleteDbOmInstance",
       method = "DELETE",
       path = "/v1/{project_id}/db-om/{instance_id}",
       content_type = "application/json",
@@ -934,7 +934,7 @@ return {
       response = { ref = "DeleteDbOmInstanceResponse" },
     },
     delete_instances = {
-      name = "DeleteInstances",
+      sdk_operation = "DeleteInstances",
       method = "DELETE",
       path = "/v1/{project_id}/dbss/audit/instances",
       content_type = "application/json;charset=UTF-8",
@@ -947,7 +947,7 @@ return {
       response = { ref = "DeleteInstancesResponse" },
     },
     delete_instances_new = {
-      name = "DeleteInstancesNew",
+      sdk_operation = "DeleteInstancesNew",
       method = "DELETE",
       path = "/v1/{project_id}/audit/instance",
       content_type = "application/json;charset=UTF-8",
@@ -960,7 +960,7 @@ return {
       response = { ref = "DeleteInstancesNewResponse" },
     },
     delete_sensitive_rules = {
-      name = "DeleteSensitiveRules",
+      sdk_operation = "DeleteSensitiveRules",
       method = "DELETE",
       path = "/v1/{project_id}/audit/{instance_id}/sensitive/mask/rule/{id}",
       content_type = "application/json",
@@ -971,7 +971,7 @@ return {
       response = { ref = "DeleteSensitiveRulesResponse" },
     },
     download_audit_agent = {
-      name = "DownloadAuditAgent",
+      sdk_operation = "DownloadAuditAgent",
       method = "GET",
       path = "/v2/{project_id}/{instance_id}/audit/agents/{agent_id}",
       content_type = "application/json",
@@ -982,7 +982,7 @@ return {
       response = { ref = "DownloadAuditAgentResponse" },
     },
     download_audit_agent_new = {
-      name = "DownloadAuditAgentNew",
+      sdk_operation = "DownloadAuditAgentNew",
       method = "GET",
       path = "/v2/{project_id}/audit/{instance_id}/agents/{agent_id}/download",
       content_type = "application/json",
@@ -993,7 +993,7 @@ return {
       response = { ref = "DownloadAuditAgentNewResponse" },
     },
     download_audit_report = {
-      name = "DownloadAuditReport",
+      sdk_operation = "DownloadAuditReport",
       method = "GET",
       path = "/v1/{project_id}/audit/{instance_id}/reports/{id}/download",
       content_type = "application/json",
@@ -1005,7 +1005,7 @@ return {
       response = { ref = "DownloadAuditReportResponse" },
     },
     list_alarm_topic_config_info = {
-      name = "ListAlarmTopicConfigInfo",
+      sdk_operation = "ListAlarmTopicConfigInfo",
       method = "GET",
       path = "/v1/{project_id}/{instance_id}/audit/alarm/topic",
       content_type = "application/json",
@@ -1015,7 +1015,7 @@ return {
       response = { ref = "ListAlarmTopicConfigInfoResponse" },
     },
     list_alarm_topic_config_info_new = {
-      name = "ListAlarmTopicConfigInfoNew",
+      sdk_operation = "ListAlarmTopicConfigInfoNew",
       method = "GET",
       path = "/v2/{project_id}/audit/{instance_id}/alarm/topic",
       content_type = "application/json",
@@ -1025,7 +1025,7 @@ return {
       response = { ref = "ListAlarmTopicConfigInfoNewResponse" },
     },
     list_audit_agent = {
-      name = "ListAuditAgent",
+      sdk_operation = "ListAuditAgent",
       method = "GET",
       path = "/v2/{project_id}/{instance_id}/audit/agents",
       content_type = "application/json",
@@ -1039,7 +1039,7 @@ return {
       response = { ref = "ListAuditAgentResponse" },
     },
     list_audit_agent_new = {
-      name = "ListAuditAgentNew",
+      sdk_operation = "ListAuditAgentNew",
       method = "GET",
       path = "/v3/{project_id}/audit/{instance_id}/agents",
       content_type = "application/json",
@@ -1050,7 +1050,7 @@ return {
       response = { ref = "ListAuditAgentNewResponse" },
     },
     list_audit_alarm_log = {
-      name = "ListAuditAlarmLog",
+      sdk_operation = "ListAuditAlarmLog",
       method = "POST",
       path = "/v1/{project_id}/{instance_id}/audit/alarm-log",
       content_type = "application/json;charset=UTF-8",
@@ -1068,7 +1068,7 @@ return {
       response = { ref = "ListAuditAlarmLogResponse" },
     },
     list_audit_alarm_log_new = {
-      name = "ListAuditAlarmLogNew",
+      sdk_operation = "ListAuditAlarmLogNew",
       method = "POST",
       path = "/v2/{project_id}/audit/{instance_id}/alarm-log",
       content_type = "application/json;charset=UTF-8",
@@ -1086,7 +1086,7 @@ return {
       response = { ref = "ListAuditAlarmLogNewResponse" },
     },
     list_audit_backup_info = {
-      name = "ListAuditBackupInfo",
+      sdk_operation = "ListAuditBackupInfo",
       method = "POST",
       path = "/v2/{project_id}/audit/{instance_id}/backups",
       content_type = "application/json",
@@ -1102,7 +1102,7 @@ return {
       response = { ref = "ListAuditBackupInfoResponse" },
     },
     list_audit_backup_risk_templates = {
-      name = "ListAuditBackupRiskTemplates",
+      sdk_operation = "ListAuditBackupRiskTemplates",
       method = "GET",
       path = "/v1/{project_id}/audit/{instance_id}/backup/risk/templates",
       content_type = "application/json",
@@ -1112,7 +1112,7 @@ return {
       response = { ref = "ListAuditBackupRiskTemplatesResponse" },
     },
     list_audit_databases = {
-      name = "ListAuditDatabases",
+      sdk_operation = "ListAuditDatabases",
       method = "GET",
       path = "/v1/{project_id}/{instance_id}/dbss/audit/databases",
       content_type = "application/json",
@@ -1126,7 +1126,7 @@ return {
       response = { ref = "ListAuditDatabasesResponse" },
     },
     list_audit_databases_new = {
-      name = "ListAuditDatabasesNew",
+      sdk_operation = "ListAuditDatabasesNew",
       method = "GET",
       path = "/v2/{project_id}/audit/{instance_id}/databases",
       content_type = "application/json",
@@ -1140,7 +1140,7 @@ return {
       response = { ref = "ListAuditDatabasesNewResponse" },
     },
     list_audit_instance_jobs = {
-      name = "ListAuditInstanceJobs",
+      sdk_operation = "ListAuditInstanceJobs",
       method = "GET",
       path = "/v1/{project_id}/dbss/audit/jobs/{resource_id}",
       content_type = "application/json",
@@ -1150,7 +1150,7 @@ return {
       response = { ref = "ListAuditInstanceJobsResponse" },
     },
     list_audit_instance_jobs_new = {
-      name = "ListAuditInstanceJobsNew",
+      sdk_operation = "ListAuditInstanceJobsNew",
       method = "GET",
       path = "/v1/{project_id}/audit/{resource_id}/jobs",
       content_type = "application/json",
@@ -1160,7 +1160,7 @@ return {
       response = { ref = "ListAuditInstanceJobsNewResponse" },
     },
     list_audit_instances = {
-      name = "ListAuditInstances",
+      sdk_operation = "ListAuditInstances",
       method = "GET",
       path = "/v1/{project_id}/dbss/audit/instances",
       content_type = "application/json",
@@ -1172,7 +1172,7 @@ return {
       response = { ref = "ListAuditInstancesResponse" },
     },
     list_audit_instances_last = {
-      name = "ListAuditInstancesLast",
+      sdk_operation = "ListAuditInstancesLast",
       method = "GET",
       path = "/v2/{project_id}/audit/instances",
       content_type = "application/json",
@@ -1184,7 +1184,7 @@ return {
       response = { ref = "ListAuditInstancesLastResponse" },
     },
     list_audit_instances_new = {
-      name = "ListAuditInstancesNew",
+      sdk_operation = "ListAuditInstancesNew",
       method = "GET",
       path = "/v1/{project_id}/audit/instances",
       content_type = "application/json",
@@ -1196,7 +1196,7 @@ return {
       response = { ref = "ListAuditInstancesNewResponse" },
     },
     list_audit_obs_buckets = {
-      name = "ListAuditObsBuckets",
+      sdk_operation = "ListAuditObsBuckets",
       method = "GET",
       path = "/v2/{project_id}/audit/backup/obs-buckets",
       content_type = "application/json",
@@ -1204,7 +1204,7 @@ return {
       response = { ref = "ListAuditObsBucketsResponse" },
     },
     list_audit_operate_logs = {
-      name = "ListAuditOperateLogs",
+      sdk_operation = "ListAuditOperateLogs",
       method = "POST",
       path = "/v1/{project_id}/{instance_id}/dbss/audit/operate-log",
       content_type = "application/json;charset=UTF-8",
@@ -1222,7 +1222,7 @@ return {
       response = { ref = "ListAuditOperateLogsResponse" },
     },
     list_audit_operate_logs_new = {
-      name = "ListAuditOperateLogsNew",
+      sdk_operation = "ListAuditOperateLogsNew",
       method = "POST",
       path = "/v1/{project_id}/audit/{instance_id}/operation-log",
       content_type = "application/json;charset=UTF-8",
@@ -1240,7 +1240,7 @@ return {
       response = { ref = "ListAuditOperateLogsNewResponse" },
     },
     list_audit_report_templates = {
-      name = "ListAuditReportTemplates",
+      sdk_operation = "ListAuditReportTemplates",
       method = "GET",
       path = "/v2/{project_id}/audit/{instance_id}/reports/templates",
       content_type = "application/json",
@@ -1250,7 +1250,7 @@ return {
       response = { ref = "ListAuditReportTemplatesResponse" },
     },
     list_audit_reports = {
-      name = "ListAuditReports",
+      sdk_operation = "ListAuditReports",
       method = "POST",
       path = "/v1/{project_id}/audit/{instance_id}/reports/list",
       content_type = "application/json",
@@ -1265,7 +1265,7 @@ return {
       response = { ref = "ListAuditReportsResponse" },
     },
     list_audit_rule_risks = {
-      name = "ListAuditRuleRisks",
+      sdk_operation = "ListAuditRuleRisks",
       method = "GET",
       path = "/v1/{project_id}/{instance_id}/dbss/audit/rule/risk",
       content_type = "application/json",
@@ -1277,7 +1277,7 @@ return {
       response = { ref = "ListAuditRuleRisksResponse" },
     },
     list_audit_rule_risks_new = {
-      name = "ListAuditRuleRisksNew",
+      sdk_operation = "ListAuditRuleRisksNew",
       method = "GET",
       path = "/v1/{project_id}/audit/{instance_id}/rule/risk",
       content_type = "application/json",
@@ -1293,7 +1293,7 @@ return {
       response = { ref = "ListAuditRuleRisksNewResponse" },
     },
     list_audit_rule_scopes = {
-      name = "ListAuditRuleScopes",
+      sdk_operation = "ListAuditRuleScopes",
       method = "GET",
       path = "/v1/{project_id}/{instance_id}/dbss/audit/rule/scopes",
       content_type = "application/json",
@@ -1306,7 +1306,7 @@ return {
       response = { ref = "ListAuditRuleScopesResponse" },
     },
     list_audit_rule_scopes_new = {
-      name = "ListAuditRuleScopesNew",
+      sdk_operation = "ListAuditRuleScopesNew",
       method = "GET",
       path = "/v1/{project_id}/audit/{instance_id}/rule/scopes",
       content_type = "application/json",
@@ -1319,7 +1319,7 @@ return {
       response = { ref = "ListAuditRuleScopesNewResponse" },
     },
     list_audit_sensitive_masks = {
-      name = "ListAuditSensitiveMasks",
+      sdk_operation = "ListAuditSensitiveMasks",
       method = "GET",
       path = "/v1/{project_id}/{instance_id}/dbss/audit/sensitive/masks",
       content_type = "application/json",
@@ -1332,7 +1332,7 @@ return {
       response = { ref = "ListAuditSensitiveMasksResponse" },
     },
     list_audit_sensitive_masks_new = {
-      name = "ListAuditSensitiveMasksNew",
+      sdk_operation = "ListAuditSensitiveMasksNew",
       method = "GET",
       path = "/v1/{project_id}/audit/{instance_id}/sensitive/mask/rule",
       content_type = "application/json",
@@ -1345,7 +1345,7 @@ return {
       response = { ref = "ListAuditSensitiveMasksNewResponse" },
     },
     list_audit_sqls = {
-      name = "ListAuditSqls",
+      sdk_operation = "ListAuditSqls",
       method = "POST",
       path = "/v1/{project_id}/{instance_id}/audit/sqls",
       content_type = "application/json;charset=UTF-8",
@@ -1370,7 +1370,7 @@ return {
       response = { ref = "ListAuditSqlsResponse" },
     },
     list_audit_sqls_new = {
-      name = "ListAuditSqlsNew",
+      sdk_operation = "ListAuditSqlsNew",
       method = "POST",
       path = "/v2/{project_id}/audit/{instance_id}/sqls",
       content_type = "application/json;charset=UTF-8",
@@ -1395,7 +1395,7 @@ return {
       response = { ref = "ListAuditSqlsNewResponse" },
     },
     list_audit_summary_infos = {
-      name = "ListAuditSummaryInfos",
+      sdk_operation = "ListAuditSummaryInfos",
       method = "GET",
       path = "/v2/{project_id}/audit/summary/info",
       content_type = "application/json",
@@ -1407,7 +1407,7 @@ return {
       response = { ref = "ListAuditSummaryInfosResponse" },
     },
     list_audit_tags = {
-      name = "ListAuditTags",
+      sdk_operation = "ListAuditTags",
       method = "GET",
       path = "/v1/{project_id}/{resource_type}/{resource_id}/tags",
       content_type = "application/json",
@@ -1418,7 +1418,7 @@ return {
       response = { ref = "ListAuditTagsResponse" },
     },
     list_audit_trend_history = {
-      name = "ListAuditTrendHistory",
+      sdk_operation = "ListAuditTrendHistory",
       method = "GET",
       path = "/v2/{project_id}/audit/{instance_id}/statistics/trend/history",
       content_type = "application/json",
@@ -1428,7 +1428,7 @@ return {
       response = { type = "array", items = { ref = "TrendStatusResponse" } },
     },
     list_availability_zone_infos = {
-      name = "ListAvailabilityZoneInfos",
+      sdk_operation = "ListAvailabilityZoneInfos",
       method = "GET",
       path = "/v2/{project_id}/dbss/audit/availability-zone",
       content_type = "application/json",
@@ -1436,7 +1436,7 @@ return {
       response = { ref = "ListAvailabilityZoneInfosResponse" },
     },
     list_availability_zone_infos_new = {
-      name = "ListAvailabilityZoneInfosNew",
+      sdk_operation = "ListAvailabilityZoneInfosNew",
       method = "GET",
       path = "/v2/{project_id}/availability-zone",
       content_type = "application/json",
@@ -1444,7 +1444,7 @@ return {
       response = { ref = "ListAvailabilityZoneInfosNewResponse" },
     },
     list_db_encrypt_instances = {
-      name = "ListDbEncryptInstances",
+      sdk_operation = "ListDbEncryptInstances",
       method = "POST",
       path = "/v2/{project_id}/db-encrypt/instances",
       content_type = "application/json",
@@ -1452,7 +1452,7 @@ return {
       response = { ref = "ListDbEncryptInstancesResponse" },
     },
     list_domain_all_resource = {
-      name = "ListDomainAllResource",
+      sdk_operation = "ListDomainAllResource",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/all-resources/{region_id}/{resource_type}",
       content_type = "application/json",
@@ -1467,7 +1467,7 @@ return {
       response = { ref = "ListDomainAllResourceResponse" },
     },
     list_ecs_specification = {
-      name = "ListEcsSpecification",
+      sdk_operation = "ListEcsSpecification",
       method = "GET",
       path = "/v1/{project_id}/dbss/audit/specification",
       content_type = "application/json",
@@ -1475,7 +1475,7 @@ return {
       response = { ref = "ListEcsSpecificationResponse" },
     },
     list_ecs_specification_new = {
-      name = "ListEcsSpecificationNew",
+      sdk_operation = "ListEcsSpecificationNew",
       method = "GET",
       path = "/v1/{project_id}/audit/specification",
       content_type = "application/json",
@@ -1485,7 +1485,7 @@ return {
       response = { ref = "ListEcsSpecificationNewResponse" },
     },
     list_instances = {
-      name = "ListInstances",
+      sdk_operation = "ListInstances",
       method = "POST",
       path = "/v2/{project_id}/db-om/instances",
       content_type = "application/json",
@@ -1493,7 +1493,7 @@ return {
       response = { ref = "ListInstancesResponse" },
     },
     list_project_resource_tags = {
-      name = "ListProjectResourceTags",
+      sdk_operation = "ListProjectResourceTags",
       method = "GET",
       path = "/v1/{project_id}/{resource_type}/tags",
       content_type = "application/json",
@@ -1503,7 +1503,7 @@ return {
       response = { ref = "ListProjectResourceTagsResponse" },
     },
     list_rds_databases = {
-      name = "ListRdsDatabases",
+      sdk_operation = "ListRdsDatabases",
       method = "GET",
       path = "/v2/{project_id}/audit/databases/rds",
       content_type = "application/json",
@@ -1516,7 +1516,7 @@ return {
       response = { ref = "ListRdsDatabasesResponse" },
     },
     list_resource_instance_by_tag = {
-      name = "ListResourceInstanceByTag",
+      sdk_operation = "ListResourceInstanceByTag",
       method = "POST",
       path = "/v1/{project_id}/{resource_type}/resource-instances/filter",
       content_type = "application/json;charset=UTF-8",
@@ -1537,7 +1537,7 @@ return {
       response = { ref = "ListResourceInstanceByTagResponse" },
     },
     list_sql_injection_rules = {
-      name = "ListSqlInjectionRules",
+      sdk_operation = "ListSqlInjectionRules",
       method = "POST",
       path = "/v1/{project_id}/{instance_id}/dbss/audit/rule/sql-injections",
       content_type = "application/json;charset=UTF-8",
@@ -1552,7 +1552,7 @@ return {
       response = { ref = "ListSqlInjectionRulesResponse" },
     },
     list_sql_injection_rules_new = {
-      name = "ListSqlInjectionRulesNew",
+      sdk_operation = "ListSqlInjectionRulesNew",
       method = "POST",
       path = "/v1/{project_id}/audit/{instance_id}/rule/sqls",
       content_type = "application/json;charset=UTF-8",
@@ -1567,7 +1567,7 @@ return {
       response = { ref = "ListSqlInjectionRulesNewResponse" },
     },
     list_whitelists = {
-      name = "ListWhitelists",
+      sdk_operation = "ListWhitelists",
       method = "GET",
       path = "/v1/{project_id}/audit/{instance_id}/whitelists",
       content_type = "application/json",
@@ -1580,7 +1580,7 @@ return {
       response = { ref = "ListWhitelistsResponse" },
     },
     reboot_audit_instance = {
-      name = "RebootAuditInstance",
+      sdk_operation = "RebootAuditInstance",
       method = "POST",
       path = "/v1/{project_id}/dbss/audit/instance/reboot",
       content_type = "application/json;charset=UTF-8",
@@ -1591,7 +1591,7 @@ return {
       response = { ref = "RebootAuditInstanceResponse" },
     },
     reboot_audit_instance_new = {
-      name = "RebootAuditInstanceNew",
+      sdk_operation = "RebootAuditInstanceNew",
       method = "POST",
       path = "/v1/{project_id}/audit/instance/reboot",
       content_type = "application/json;charset=UTF-8",
@@ -1602,7 +1602,7 @@ return {
       response = { ref = "RebootAuditInstanceNewResponse" },
     },
     reboot_db_encrypt_instance = {
-      name = "RebootDbEncryptInstance",
+      sdk_operation = "RebootDbEncryptInstance",
       method = "POST",
       path = "/v1/{project_id}/db-encrypt/{instance_id}/reboot",
       content_type = "application/json",
@@ -1612,7 +1612,7 @@ return {
       response = { ref = "RebootDbEncryptInstanceResponse" },
     },
     reboot_db_om_instance = {
-      name = "RebootDbOmInstance",
+      sdk_operation = "RebootDbOmInstance",
       method = "POST",
       path = "/v1/{project_id}/db-om/{instance_id}/reboot",
       content_type = "application/json",
@@ -1622,7 +1622,7 @@ return {
       response = { ref = "RebootDbOmInstanceResponse" },
     },
     reset_db_encrypt_password = {
-      name = "ResetDbEncryptPassword",
+      sdk_operation = "ResetDbEncryptPassword",
       method = "POST",
       path = "/v1/{project_id}/db-encrypt/{instance_id}/password/reset",
       content_type = "application/json",
@@ -1635,7 +1635,7 @@ return {
       response = { ref = "ResetDbEncryptPasswordResponse" },
     },
     reset_db_om_password = {
-      name = "ResetDbOmPassword",
+      sdk_operation = "ResetDbOmPassword",
       method = "POST",
       path = "/v1/{project_id}/db-om/{instance_id}/password/reset",
       content_type = "application/json",
@@ -1648,7 +1648,7 @@ return {
       response = { ref = "ResetDbOmPasswordResponse" },
     },
     restore_audit_backup = {
-      name = "RestoreAuditBackup",
+      sdk_operation = "RestoreAuditBackup",
       method = "POST",
       path = "/v1/{project_id}/audit/{instance_id}/backup/{id}/restore",
       content_type = "application/json",
@@ -1659,7 +1659,7 @@ return {
       response = { ref = "RestoreAuditBackupResponse" },
     },
     retry_audit_backup_task = {
-      name = "RetryAuditBackupTask",
+      sdk_operation = "RetryAuditBackupTask",
       method = "POST",
       path = "/v1/{project_id}/audit/{instance_id}/backup/{id}/retry",
       content_type = "application/json",
@@ -1670,7 +1670,7 @@ return {
       response = { ref = "RetryAuditBackupTaskResponse" },
     },
     set_alarm_topic_config_info = {
-      name = "SetAlarmTopicConfigInfo",
+      sdk_operation = "SetAlarmTopicConfigInfo",
       method = "POST",
       path = "/v1/{project_id}/{instance_id}/audit/alarm/topic",
       content_type = "application/json",
@@ -1688,7 +1688,7 @@ return {
       response = { ref = "SetAlarmTopicConfigInfoResponse" },
     },
     set_alarm_topic_config_info_new = {
-      name = "SetAlarmTopicConfigInfoNew",
+      sdk_operation = "SetAlarmTopicConfigInfoNew",
       method = "POST",
       path = "/v2/{project_id}/audit/{instance_id}/alarm/topic",
       content_type = "application/json",
@@ -1706,7 +1706,7 @@ return {
       response = { ref = "SetAlarmTopicConfigInfoNewResponse" },
     },
     set_audit_alarm_log_status = {
-      name = "SetAuditAlarmLogStatus",
+      sdk_operation = "SetAuditAlarmLogStatus",
       method = "PUT",
       path = "/v1/{project_id}/audit/{instance_id}/alarm-log/{id}",
       content_type = "application/json",
@@ -1717,7 +1717,7 @@ return {
       response = { ref = "SetAuditAlarmLogStatusResponse" },
     },
     set_audit_auto_backup_template = {
-      name = "SetAuditAutoBackupTemplate",
+      sdk_operation = "SetAuditAutoBackupTemplate",
       method = "GET",
       path = "/v1/{project_id}/audit/{instance_id}/backup/template",
       content_type = "application/json",
@@ -1727,7 +1727,7 @@ return {
       response = { ref = "SetAuditAutoBackupTemplateResponse" },
     },
     set_audit_backup_risk_switch = {
-      name = "SetAuditBackupRiskSwitch",
+      sdk_operation = "SetAuditBackupRiskSwitch",
       method = "POST",
       path = "/v1/{domain_id}/audit/{instance_id}/backup/risk/switch",
       content_type = "application/json",
@@ -1742,7 +1742,7 @@ return {
       response = { ref = "SetAuditBackupRiskSwitchResponse" },
     },
     set_audit_backup_switch = {
-      name = "SetAuditBackupSwitch",
+      sdk_operation = "SetAuditBackupSwitch",
       method = "POST",
       path = "/v1/{domain_id}/audit/{instance_id}/backup/switch",
       content_type = "application/json",
@@ -1760,7 +1760,7 @@ return {
       response = { ref = "SetAuditBackupSwitchResponse" },
     },
     set_audit_instance_time_zone = {
-      name = "SetAuditInstanceTimeZone",
+      sdk_operation = "SetAuditInstanceTimeZone",
       method = "POST",
       path = "/v1/{project_id}/audit/{instance_id}/timezone",
       content_type = "application/json",
@@ -1772,7 +1772,7 @@ return {
       response = { ref = "SetAuditInstanceTimeZoneResponse" },
     },
     set_audit_scope_rule_switch = {
-      name = "SetAuditScopeRuleSwitch",
+      sdk_operation = "SetAuditScopeRuleSwitch",
       method = "POST",
       path = "/v2/{project_id}/audit/{instance_id}/rule/scopes/switch",
       content_type = "application/json",
@@ -1785,7 +1785,7 @@ return {
       response = { ref = "SetAuditScopeRuleSwitchResponse" },
     },
     set_audit_sql_rule_switch = {
-      name = "SetAuditSqlRuleSwitch",
+      sdk_operation = "SetAuditSqlRuleSwitch",
       method = "POST",
       path = "/v2/{project_id}/audit/{instance_id}/rule/sql/switch",
       content_type = "application/json",
@@ -1798,7 +1798,7 @@ return {
       response = { ref = "SetAuditSqlRuleSwitchResponse" },
     },
     set_risk_operation_policy = {
-      name = "SetRiskOperationPolicy",
+      sdk_operation = "SetRiskOperationPolicy",
       method = "PUT",
       path = "/v2/{project_id}/audit/{instance_id}/rule/risk/{id}",
       content_type = "application/json",
@@ -1823,7 +1823,7 @@ return {
       response = { ref = "SetRiskOperationPolicyResponse" },
     },
     set_risk_rule_rank = {
-      name = "SetRiskRuleRank",
+      sdk_operation = "SetRiskRuleRank",
       method = "POST",
       path = "/v2/{project_id}/audit/{instance_id}/rule/risk/rank",
       content_type = "application/json",
@@ -1836,7 +1836,7 @@ return {
       response = { ref = "SetRiskRuleRankResponse" },
     },
     set_sensitive_mask_rule_switch = {
-      name = "SetSensitiveMaskRuleSwitch",
+      sdk_operation = "SetSensitiveMaskRuleSwitch",
       method = "POST",
       path = "/v2/{project_id}/audit/{instance_id}/sensitive/mask/rule/switch",
       content_type = "application/json",
@@ -1849,7 +1849,7 @@ return {
       response = { ref = "SetSensitiveMaskRuleSwitchResponse" },
     },
     set_sensitive_result_switch = {
-      name = "SetSensitiveResultSwitch",
+      sdk_operation = "SetSensitiveResultSwitch",
       method = "POST",
       path = "/v1/{project_id}/audit/{instance_id}/sensitive/result/switch",
       content_type = "application/json",
@@ -1861,7 +1861,7 @@ return {
       response = { ref = "SetSensitiveResultSwitchResponse" },
     },
     set_sensitive_switch = {
-      name = "SetSensitiveSwitch",
+      sdk_operation = "SetSensitiveSwitch",
       method = "POST",
       path = "/v1/{project_id}/audit/{instance_id}/sensitive/mask/switch",
       content_type = "application/json",
@@ -1873,7 +1873,7 @@ return {
       response = { ref = "SetSensitiveSwitchResponse" },
     },
     set_sql_rule_rank = {
-      name = "SetSqlRuleRank",
+      sdk_operation = "SetSqlRuleRank",
       method = "POST",
       path = "/v2/{project_id}/audit/{instance_id}/rule/sql/rank",
       content_type = "application/json",
@@ -1885,7 +1885,7 @@ return {
       response = { ref = "SetSqlRuleRankResponse" },
     },
     show_audit_back_risk_template = {
-      name = "ShowAuditBackRiskTemplate",
+      sdk_operation = "ShowAuditBackRiskTemplate",
       method = "GET",
       path = "/v1/{project_id}/audit/{instance_id}/backup/risk/template/{db_id}",
       content_type = "application/json",
@@ -1896,7 +1896,7 @@ return {
       response = { ref = "ShowAuditBackRiskTemplateResponse" },
     },
     show_audit_backup_status = {
-      name = "ShowAuditBackupStatus",
+      sdk_operation = "ShowAuditBackupStatus",
       method = "GET",
       path = "/v1/{project_id}/audit/{instance_id}/backup/status",
       content_type = "application/json",
@@ -1906,7 +1906,7 @@ return {
       response = { ref = "ShowAuditBackupStatusResponse" },
     },
     show_audit_quota = {
-      name = "ShowAuditQuota",
+      sdk_operation = "ShowAuditQuota",
       method = "GET",
       path = "/v1/{project_id}/dbss/audit/quota",
       content_type = "application/json",
@@ -1914,7 +1914,7 @@ return {
       response = { ref = "ShowAuditQuotaResponse" },
     },
     show_audit_quota_new = {
-      name = "ShowAuditQuotaNew",
+      sdk_operation = "ShowAuditQuotaNew",
       method = "GET",
       path = "/v2/{project_id}/audit/quota",
       content_type = "application/json",
@@ -1922,7 +1922,7 @@ return {
       response = { ref = "ShowAuditQuotaNewResponse" },
     },
     show_audit_rule_risk = {
-      name = "ShowAuditRuleRisk",
+      sdk_operation = "ShowAuditRuleRisk",
       method = "GET",
       path = "/v1/{project_id}/{instance_id}/dbss/audit/rule/risk/{risk_id}",
       content_type = "application/json",
@@ -1933,7 +1933,7 @@ return {
       response = { ref = "ShowAuditRuleRiskResponse" },
     },
     show_audit_rule_risk_new = {
-      name = "ShowAuditRuleRiskNew",
+      sdk_operation = "ShowAuditRuleRiskNew",
       method = "GET",
       path = "/v2/{project_id}/audit/{instance_id}/rule/risk/{id}",
       content_type = "application/json",
@@ -1944,7 +1944,7 @@ return {
       response = { ref = "ShowAuditRuleRiskNewResponse" },
     },
     show_audit_statistics = {
-      name = "ShowAuditStatistics",
+      sdk_operation = "ShowAuditStatistics",
       method = "GET",
       path = "/v1/{project_id}/audit/summary/risk/statistics",
       content_type = "application/json",
@@ -1952,7 +1952,7 @@ return {
       response = { ref = "ShowAuditStatisticsResponse" },
     },
     show_audit_task_status = {
-      name = "ShowAuditTaskStatus",
+      sdk_operation = "ShowAuditTaskStatus",
       method = "GET",
       path = "/v3/{project_id}/audit/summary/{busi_type}/task-status",
       content_type = "application/json",
@@ -1962,7 +1962,7 @@ return {
       response = { ref = "ShowAuditTaskStatusResponse" },
     },
     show_audit_topic_report_scheduler_config = {
-      name = "ShowAuditTopicReportSchedulerConfig",
+      sdk_operation = "ShowAuditTopicReportSchedulerConfig",
       method = "GET",
       path = "/v2/{project_id}/audit/{instance_id}/reports/tasks/{id}",
       content_type = "application/json",
@@ -1973,7 +1973,7 @@ return {
       response = { ref = "ShowAuditTopicReportSchedulerConfigResponse" },
     },
     show_audit_upgrade_status = {
-      name = "ShowAuditUpgradeStatus",
+      sdk_operation = "ShowAuditUpgradeStatus",
       method = "GET",
       path = "/v1/{project_id}/audit/upgrade/status",
       content_type = "application/json",
@@ -1981,7 +1981,7 @@ return {
       response = { ref = "ShowAuditUpgradeStatusResponse" },
     },
     show_backup_risk_bucket_path = {
-      name = "ShowBackupRiskBucketPath",
+      sdk_operation = "ShowBackupRiskBucketPath",
       method = "GET",
       path = "/v1/{project_id}/audit/{instance_id}/backup/risk/bucket-path",
       content_type = "application/json",
@@ -1991,7 +1991,7 @@ return {
       response = { ref = "ShowBackupRiskBucketPathResponse" },
     },
     show_domain_all_resource_count = {
-      name = "ShowDomainAllResourceCount",
+      sdk_operation = "ShowDomainAllResourceCount",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/all-resources/{region_id}/{resource_type}/count",
       content_type = "application/json",
@@ -2003,7 +2003,7 @@ return {
       response = { ref = "ShowDomainAllResourceCountResponse" },
     },
     show_instance_monitor_info = {
-      name = "ShowInstanceMonitorInfo",
+      sdk_operation = "ShowInstanceMonitorInfo",
       method = "POST",
       path = "/v1/{project_id}/audit/{instance_id}/system/monitorinfo",
       content_type = "application/json",
@@ -2015,7 +2015,7 @@ return {
       response = { ref = "ShowInstanceMonitorInfoResponse" },
     },
     show_instance_quota = {
-      name = "ShowInstanceQuota",
+      sdk_operation = "ShowInstanceQuota",
       method = "GET",
       path = "/v1/{project_id}/instance/quota",
       content_type = "application/json",
@@ -2023,7 +2023,7 @@ return {
       response = { ref = "ShowInstanceQuotaResponse" },
     },
     show_log_retention_common_settings = {
-      name = "ShowLogRetentionCommonSettings",
+      sdk_operation = "ShowLogRetentionCommonSettings",
       method = "GET",
       path = "/v1/{project_id}/audit/{instance_id}/settings/common-settings",
       content_type = "application/json",
@@ -2033,7 +2033,7 @@ return {
       response = { ref = "ShowLogRetentionCommonSettingsResponse" },
     },
     show_sensitive_mask_switch = {
-      name = "ShowSensitiveMaskSwitch",
+      sdk_operation = "ShowSensitiveMaskSwitch",
       method = "GET",
       path = "/v1/{project_id}/audit/{instance_id}/sensitive/mask/switch",
       content_type = "application/json",
@@ -2043,7 +2043,7 @@ return {
       response = { ref = "ShowSensitiveMaskSwitchResponse" },
     },
     show_sensitive_result_switch = {
-      name = "ShowSensitiveResultSwitch",
+      sdk_operation = "ShowSensitiveResultSwitch",
       method = "GET",
       path = "/v1/{project_id}/audit/{instance_id}/sensitive/result/switch",
       content_type = "application/json",
@@ -2053,7 +2053,7 @@ return {
       response = { ref = "ShowSensitiveResultSwitchResponse" },
     },
     show_server_version = {
-      name = "ShowServerVersion",
+      sdk_operation = "ShowServerVersion",
       method = "GET",
       path = "/v1/{project_id}/version",
       content_type = "application/json",
@@ -2061,7 +2061,7 @@ return {
       response = { ref = "ShowServerVersionResponse" },
     },
     show_sql_detail = {
-      name = "ShowSqlDetail",
+      sdk_operation = "ShowSqlDetail",
       method = "GET",
       path = "/v2/{project_id}/audit/{instance_id}/sqls/{id}",
       content_type = "application/json",
@@ -2072,7 +2072,7 @@ return {
       response = { ref = "ShowSqlDetailResponse" },
     },
     start_audit_instance = {
-      name = "StartAuditInstance",
+      sdk_operation = "StartAuditInstance",
       method = "POST",
       path = "/v1/{project_id}/dbss/audit/instance/start",
       content_type = "application/json;charset=UTF-8",
@@ -2083,7 +2083,7 @@ return {
       response = { ref = "StartAuditInstanceResponse" },
     },
     start_audit_instance_new = {
-      name = "StartAuditInstanceNew",
+      sdk_operation = "StartAuditInstanceNew",
       method = "POST",
       path = "/v1/{project_id}/audit/instance/start",
       content_type = "application/json;charset=UTF-8",
@@ -2094,7 +2094,7 @@ return {
       response = { ref = "StartAuditInstanceNewResponse" },
     },
     start_db_encrypt_instance = {
-      name = "StartDbEncryptInstance",
+      sdk_operation = "StartDbEncryptInstance",
       method = "POST",
       path = "/v1/{project_id}/db-encrypt/{instance_id}/start",
       content_type = "application/json",
@@ -2104,7 +2104,7 @@ return {
       response = { ref = "StartDbEncryptInstanceResponse" },
     },
     start_db_om_instance = {
-      name = "StartDbOmInstance",
+      sdk_operation = "StartDbOmInstance",
       method = "POST",
       path = "/v1/{project_id}/db-om/{instance_id}/start",
       content_type = "application/json",
@@ -2114,7 +2114,7 @@ return {
       response = { ref = "StartDbOmInstanceResponse" },
     },
     stop_audit_instance = {
-      name = "StopAuditInstance",
+      sdk_operation = "StopAuditInstance",
       method = "POST",
       path = "/v1/{project_id}/dbss/audit/instance/stop",
       content_type = "application/json;charset=UTF-8",
@@ -2125,7 +2125,7 @@ return {
       response = { ref = "StopAuditInstanceResponse" },
     },
     stop_audit_instance_new = {
-      name = "StopAuditInstanceNew",
+      sdk_operation = "StopAuditInstanceNew",
       method = "POST",
       path = "/v1/{project_id}/audit/instance/stop",
       content_type = "application/json;charset=UTF-8",
@@ -2136,7 +2136,7 @@ return {
       response = { ref = "StopAuditInstanceNewResponse" },
     },
     stop_db_encrypt_instance = {
-      name = "StopDbEncryptInstance",
+      sdk_operation = "StopDbEncryptInstance",
       method = "POST",
       path = "/v1/{project_id}/db-encrypt/{instance_id}/stop",
       content_type = "application/json",
@@ -2146,7 +2146,7 @@ return {
       response = { ref = "StopDbEncryptInstanceResponse" },
     },
     stop_db_om_instance = {
-      name = "StopDbOmInstance",
+      sdk_operation = "StopDbOmInstance",
       method = "POST",
       path = "/v1/{project_id}/db-om/{instance_id}/stop",
       content_type = "application/json",
@@ -2156,7 +2156,7 @@ return {
       response = { ref = "StopDbOmInstanceResponse" },
     },
     switch_agent = {
-      name = "SwitchAgent",
+      sdk_operation = "SwitchAgent",
       method = "POST",
       path = "/v1/{project_id}/{instance_id}/audit/agent/switch",
       content_type = "application/json;charset=UTF-8",
@@ -2169,7 +2169,7 @@ return {
       response = { ref = "SwitchAgentResponse" },
     },
     switch_agent_new = {
-      name = "SwitchAgentNew",
+      sdk_operation = "SwitchAgentNew",
       method = "POST",
       path = "/v2/{project_id}/audit/{instance_id}/agent/switch",
       content_type = "application/json;charset=UTF-8",
@@ -2182,7 +2182,7 @@ return {
       response = { ref = "SwitchAgentNewResponse" },
     },
     switch_audit_database = {
-      name = "SwitchAuditDatabase",
+      sdk_operation = "SwitchAuditDatabase",
       method = "POST",
       path = "/v2/{project_id}/{instance_id}/audit/databases/switch",
       content_type = "application/json;charset=UTF-8",
@@ -2196,7 +2196,7 @@ return {
       response = { ref = "SwitchAuditDatabaseResponse" },
     },
     switch_audit_database_new = {
-      name = "SwitchAuditDatabaseNew",
+      sdk_operation = "SwitchAuditDatabaseNew",
       method = "POST",
       path = "/v3/{project_id}/audit/{instance_id}/databases/switch",
       content_type = "application/json;charset=UTF-8",
@@ -2210,7 +2210,7 @@ return {
       response = { ref = "SwitchAuditDatabaseNewResponse" },
     },
     switch_risk_rule = {
-      name = "SwitchRiskRule",
+      sdk_operation = "SwitchRiskRule",
       method = "POST",
       path = "/v1/{project_id}/{instance_id}/audit/rule/risk/switch",
       content_type = "application/json;charset=UTF-8",
@@ -2223,7 +2223,7 @@ return {
       response = { ref = "SwitchRiskRuleResponse" },
     },
     switch_risk_rule_new = {
-      name = "SwitchRiskRuleNew",
+      sdk_operation = "SwitchRiskRuleNew",
       method = "POST",
       path = "/v2/{project_id}/audit/{instance_id}/rule/risk/switch",
       content_type = "application/json;charset=UTF-8",
@@ -2236,7 +2236,7 @@ return {
       response = { ref = "SwitchRiskRuleNewResponse" },
     },
     unbind_db_encrypt_eip = {
-      name = "UnbindDbEncryptEip",
+      sdk_operation = "UnbindDbEncryptEip",
       method = "POST",
       path = "/v1/{project_id}/db-encrypt/{instance_id}/eip/unbind",
       content_type = "application/json",
@@ -2246,7 +2246,7 @@ return {
       response = { ref = "UnbindDbEncryptEipResponse" },
     },
     unbind_db_om_eip = {
-      name = "UnbindDbOmEip",
+      sdk_operation = "UnbindDbOmEip",
       method = "POST",
       path = "/v1/{project_id}/db-om/{instance_id}/eip/unbind",
       content_type = "application/json",
@@ -2256,7 +2256,7 @@ return {
       response = { ref = "UnbindDbOmEipResponse" },
     },
     update_audit_instance = {
-      name = "UpdateAuditInstance",
+      sdk_operation = "UpdateAuditInstance",
       method = "PUT",
       path = "/v1/{project_id}/dbss/audit/instances/{instance_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2269,7 +2269,7 @@ return {
       response = { ref = "UpdateAuditInstanceResponse" },
     },
     update_audit_instance_new = {
-      name = "UpdateAuditInstanceNew",
+      sdk_operation = "UpdateAuditInstanceNew",
       method = "PUT",
       path = "/v1/{project_id}/audit/instance/{instance_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2282,7 +2282,7 @@ return {
       response = { ref = "UpdateAuditInstanceNewResponse" },
     },
     update_audit_risk_bucket_path = {
-      name = "UpdateAuditRiskBucketPath",
+      sdk_operation = "UpdateAuditRiskBucketPath",
       method = "POST",
       path = "/v1/{domain_id}/audit/{instance_id}/backup/risk/global/bucket-path",
       content_type = "application/json",
@@ -2297,7 +2297,7 @@ return {
       response = { ref = "UpdateAuditRiskBucketPathResponse" },
     },
     update_audit_scope_rule = {
-      name = "UpdateAuditScopeRule",
+      sdk_operation = "UpdateAuditScopeRule",
       method = "POST",
       path = "/v3/{project_id}/audit/{instance_id}/rule/scopes/{id}",
       content_type = "application/json",
@@ -2317,7 +2317,7 @@ return {
       response = { ref = "UpdateAuditScopeRuleResponse" },
     },
     update_audit_security_group = {
-      name = "UpdateAuditSecurityGroup",
+      sdk_operation = "UpdateAuditSecurityGroup",
       method = "POST",
       path = "/v1/{project_id}/dbss/audit/security-group",
       content_type = "application/json;charset=UTF-8",
@@ -2329,7 +2329,7 @@ return {
       response = { ref = "UpdateAuditSecurityGroupResponse" },
     },
     update_audit_security_group_new = {
-      name = "UpdateAuditSecurityGroupNew",
+      sdk_operation = "UpdateAuditSecurityGroupNew",
       method = "POST",
       path = "/v1/{project_id}/audit/security-group",
       content_type = "application/json;charset=UTF-8",
@@ -2341,7 +2341,7 @@ return {
       response = { ref = "UpdateAuditSecurityGroupNewResponse" },
     },
     update_audit_sql_rule = {
-      name = "UpdateAuditSqlRule",
+      sdk_operation = "UpdateAuditSqlRule",
       method = "POST",
       path = "/v1/{project_id}/audit/{instance_id}/rule/sql/{id}",
       content_type = "application/json",
@@ -2357,7 +2357,7 @@ return {
       response = { ref = "UpdateAuditSqlRuleResponse" },
     },
     update_audit_task_status = {
-      name = "UpdateAuditTaskStatus",
+      sdk_operation = "UpdateAuditTaskStatus",
       method = "POST",
       path = "/v1/{project_id}/audit/summary/{busi_type}/task-status",
       content_type = "application/json",
@@ -2372,7 +2372,7 @@ return {
       response = { ref = "UpdateAuditTaskStatusResponse" },
     },
     update_audit_topic_report_scheduler_config = {
-      name = "UpdateAuditTopicReportSchedulerConfig",
+      sdk_operation = "UpdateAuditTopicReportSchedulerConfig",
       method = "POST",
       path = "/v1/{project_id}/audit/{instance_id}/reports/task",
       content_type = "application/json",
@@ -2384,7 +2384,7 @@ return {
       response = { ref = "UpdateAuditTopicReportSchedulerConfigResponse" },
     },
     update_audit_whitelist = {
-      name = "UpdateAuditWhitelist",
+      sdk_operation = "UpdateAuditWhitelist",
       method = "PUT",
       path = "/v1/{project_id}/audit/{instance_id}/whitelists/{id}",
       content_type = "application/json",
@@ -2399,7 +2399,7 @@ return {
       response = { ref = "UpdateAuditWhitelistResponse" },
     },
     update_db_encrypt_instance_name = {
-      name = "UpdateDbEncryptInstanceName",
+      sdk_operation = "UpdateDbEncryptInstanceName",
       method = "PUT",
       path = "/v1/{project_id}/db-encrypt/{instance_id}/name",
       content_type = "application/json",
@@ -2411,7 +2411,7 @@ return {
       response = { ref = "UpdateDbEncryptInstanceNameResponse" },
     },
     update_db_om_instance_name = {
-      name = "UpdateDbOmInstanceName",
+      sdk_operation = "UpdateDbOmInstanceName",
       method = "PUT",
       path = "/v1/{project_id}/db-om/{instance_id}/name",
       content_type = "application/json",
@@ -2423,7 +2423,7 @@ return {
       response = { ref = "UpdateDbOmInstanceNameResponse" },
     },
     update_log_retention_common_settings = {
-      name = "UpdateLogRetentionCommonSettings",
+      sdk_operation = "UpdateLogRetentionCommonSettings",
       method = "PUT",
       path = "/v1/{project_id}/audit/{instance_id}/settings/common-settings",
       content_type = "application/json",
@@ -2435,7 +2435,7 @@ return {
       response = { ref = "UpdateLogRetentionCommonSettingsResponse" },
     },
     update_sensitive_mask_rule = {
-      name = "UpdateSensitiveMaskRule",
+      sdk_operation = "UpdateSensitiveMaskRule",
       method = "POST",
       path = "/v1/{project_id}/audit/{instance_id}/sensitive/mask/rule/{id}",
       content_type = "application/json",
@@ -2450,7 +2450,7 @@ return {
       response = { ref = "UpdateSensitiveMaskRuleResponse" },
     },
     upload_audit_db_config = {
-      name = "UploadAuditDbConfig",
+      sdk_operation = "UploadAuditDbConfig",
       method = "POST",
       path = "/v1/{project_id}/audit/databases/configs/obs-upload",
       content_type = "application/json",

@@ -239,7 +239,7 @@ return {
   },
   operations = {
     batch_create_resource_tags = {
-      name = "BatchCreateResourceTags",
+      sdk_operation = "BatchCreateResourceTags",
       method = "POST",
       path = "/v3/{project_id}/{resource_type}/{resource_id}/tags/action",
       content_type = "application/json",
@@ -254,7 +254,7 @@ return {
       response = { ref = "BatchCreateResourceTagsResponse" },
     },
     bind_global_eips = {
-      name = "BindGlobalEips",
+      sdk_operation = "BindGlobalEips",
       method = "POST",
       path = "/v3/{project_id}/dcaas/connect-gateways/{connect_gateway_id}/binding-global-eips",
       content_type = "application/json",
@@ -267,7 +267,7 @@ return {
       response = { ref = "BindGlobalEipsResponse" },
     },
     create_connect_gateway = {
-      name = "CreateConnectGateway",
+      sdk_operation = "CreateConnectGateway",
       method = "POST",
       path = "/v3/{project_id}/dcaas/connect-gateways",
       content_type = "application/json",
@@ -278,7 +278,7 @@ return {
       response = { ref = "CreateConnectGatewayResponse" },
     },
     create_global_dc_gateway = {
-      name = "CreateGlobalDcGateway",
+      sdk_operation = "CreateGlobalDcGateway",
       method = "POST",
       path = "/v3/{project_id}/dcaas/global-dc-gateways",
       content_type = "application/json",
@@ -289,7 +289,7 @@ return {
       response = { ref = "CreateGlobalDcGatewayResponse" },
     },
     create_hosted_direct_connect = {
-      name = "CreateHostedDirectConnect",
+      sdk_operation = "CreateHostedDirectConnect",
       method = "POST",
       path = "/v3/{project_id}/dcaas/hosted-connects",
       content_type = "application/json",
@@ -300,7 +300,7 @@ return {
       response = { ref = "CreateHostedDirectConnectResponse" },
     },
     create_peer_link = {
-      name = "CreatePeerLink",
+      sdk_operation = "CreatePeerLink",
       method = "POST",
       path = "/v3/{project_id}/dcaas/global-dc-gateways/{global_dc_gateway_id}/peer-links",
       content_type = "application/json",
@@ -312,7 +312,7 @@ return {
       response = { ref = "CreatePeerLinkResponse" },
     },
     create_resource_tag = {
-      name = "CreateResourceTag",
+      sdk_operation = "CreateResourceTag",
       method = "POST",
       path = "/v3/{project_id}/{resource_type}/{resource_id}/tags",
       content_type = "application/json",
@@ -325,7 +325,7 @@ return {
       response = { ref = "CreateResourceTagResponse" },
     },
     create_vif_peer = {
-      name = "CreateVifPeer",
+      sdk_operation = "CreateVifPeer",
       method = "POST",
       path = "/v3/{project_id}/dcaas/vif-peers",
       content_type = "application/json",
@@ -336,7 +336,7 @@ return {
       response = { ref = "CreateVifPeerResponse" },
     },
     create_vif_peer_detection = {
-      name = "CreateVifPeerDetection",
+      sdk_operation = "CreateVifPeerDetection",
       method = "POST",
       path = "/v3/{project_id}/dcaas/vif-peer-detections",
       content_type = "application/json; charset=utf-8",
@@ -347,7 +347,7 @@ return {
       response = { ref = "CreateVifPeerDetectionResponse" },
     },
     create_virtual_gateway = {
-      name = "CreateVirtualGateway",
+      sdk_operation = "CreateVirtualGateway",
       method = "POST",
       path = "/v3/{project_id}/dcaas/virtual-gateways",
       content_type = "application/json",
@@ -358,7 +358,7 @@ return {
       response = { ref = "CreateVirtualGatewayResponse" },
     },
     create_virtual_interface = {
-      name = "CreateVirtualInterface",
+      sdk_operation = "CreateVirtualInterface",
       method = "POST",
       path = "/v3/{project_id}/dcaas/virtual-interfaces",
       content_type = "application/json",
@@ -369,7 +369,7 @@ return {
       response = { ref = "CreateVirtualInterfaceResponse" },
     },
     delete_connect_gateway = {
-      name = "DeleteConnectGateway",
+      sdk_operation = "DeleteConnectGateway",
       method = "DELETE",
       path = "/v3/{project_id}/dcaas/connect-gateways/{connect_gateway_id}",
       content_type = "application/json",
@@ -379,7 +379,7 @@ return {
       response = { ref = "DeleteConnectGatewayResponse" },
     },
     delete_direct_connect = {
-      name = "DeleteDirectConnect",
+      sdk_operation = "DeleteDirectConnect",
       method = "DELETE",
       path = "/v3/{project_id}/dcaas/direct-connects/{direct_connect_id}",
       content_type = "application/json",
@@ -389,7 +389,7 @@ return {
       response = { ref = "DeleteDirectConnectResponse" },
     },
     delete_global_dc_gateway = {
-      name = "DeleteGlobalDcGateway",
+      sdk_operation = "DeleteGlobalDcGateway",
       method = "DELETE",
       path = "/v3/{project_id}/dcaas/global-dc-gateways/{global_dc_gateway_id}",
       content_type = "application/json",
@@ -399,7 +399,7 @@ return {
       response = { ref = "DeleteGlobalDcGatewayResponse" },
     },
     delete_hosted_direct_connect = {
-      name = "DeleteHostedDirectConnect",
+      sdk_operation = "DeleteHostedDirectConnect",
       method = "DELETE",
       path = "/v3/{project_id}/dcaas/hosted-connects/{hosted_connect_id}",
       content_type = "application/json",
@@ -409,7 +409,7 @@ return {
       response = { ref = "DeleteHostedDirectConnectResponse" },
     },
     delete_peer_link = {
-      name = "DeletePeerLink",
+      sdk_operation = "DeletePeerLink",
       method = "DELETE",
       path = "/v3/{project_id}/dcaas/global-dc-gateways/{global_dc_gateway_id}/peer-links/{peer_link_id}",
       content_type = "application/json",
@@ -420,7 +420,7 @@ return {
       response = { ref = "DeletePeerLinkResponse" },
     },
     delete_resource_tag = {
-      name = "DeleteResourceTag",
+      sdk_operation = "DeleteResourceTag",
       method = "DELETE",
       path = "/v3/{project_id}/{resource_type}/{resource_id}/tags/{key}",
       content_type = "application/json",
@@ -432,7 +432,7 @@ return {
       response = { ref = "DeleteResourceTagResponse" },
     },
     delete_vif_peer = {
-      name = "DeleteVifPeer",
+      sdk_operation = "DeleteVifPeer",
       method = "DELETE",
       path = "/v3/{project_id}/dcaas/vif-peers/{vif_peer_id}",
       content_type = "application/json",
@@ -442,7 +442,7 @@ return {
       response = { ref = "DeleteVifPeerResponse" },
     },
     delete_vif_peer_detection = {
-      name = "DeleteVifPeerDetection",
+      sdk_operation = "DeleteVifPeerDetection",
       method = "DELETE",
       path = "/v3/{project_id}/dcaas/vif-peer-detections/{vif_peer_id}",
       content_type = "application/json",
@@ -452,7 +452,7 @@ return {
       response = { ref = "DeleteVifPeerDetectionResponse" },
     },
     delete_virtual_gateway = {
-      name = "DeleteVirtualGateway",
+      sdk_operation = "DeleteVirtualGateway",
       method = "DELETE",
       path = "/v3/{project_id}/dcaas/virtual-gateways/{virtual_gateway_id}",
       content_type = "application/json",
@@ -462,7 +462,7 @@ return {
       response = { ref = "DeleteVirtualGatewayResponse" },
     },
     delete_virtual_interface = {
-      name = "DeleteVirtualInterface",
+      sdk_operation = "DeleteVirtualInterface",
       method = "DELETE",
       path = "/v3/{project_id}/dcaas/virtual-interfaces/{virtual_interface_id}",
       content_type = "application/json",
@@ -472,7 +472,7 @@ return {
       response = { ref = "DeleteVirtualInterfaceResponse" },
     },
     list_connect_gateways = {
-      name = "ListConnectGateways",
+      sdk_operation = "ListConnectGateways",
       method = "GET",
       path = "/v3/{project_id}/dcaas/connect-gateways",
       content_type = "application/json",
@@ -493,7 +493,7 @@ return {
       response = { ref = "ListConnectGatewaysResponse" },
     },
     list_direct_connect_locations = {
-      name = "ListDirectConnectLocations",
+      sdk_operation = "ListDirectConnectLocations",
       method = "GET",
       path = "/v3/{project_id}/dcaas/direct-connect-locations",
       content_type = "application/json",
@@ -510,7 +510,7 @@ return {
       response = { ref = "ListDirectConnectLocationsResponse" },
     },
     list_direct_connects = {
-      name = "ListDirectConnects",
+      sdk_operation = "ListDirectConnects",
       method = "GET",
       path = "/v3/{project_id}/dcaas/direct-connects",
       content_type = "application/json",
@@ -529,7 +529,7 @@ return {
       response = { ref = "ListDirectConnectsResponse" },
     },
     list_gdgw_route_tables = {
-      name = "ListGdgwRouteTables",
+      sdk_operation = "ListGdgwRouteTables",
       method = "GET",
       path = "/v3/{project_id}/dcaas/gdgw/{gdgw_id}/routetables",
       content_type = "application/json",
@@ -547,7 +547,7 @@ return {
       response = { ref = "ListGdgwRouteTablesResponse" },
     },
     list_global_dc_gateways = {
-      name = "ListGlobalDcGateways",
+      sdk_operation = "ListGlobalDcGateways",
       method = "GET",
       path = "/v3/{project_id}/dcaas/global-dc-gateways",
       content_type = "application/json",
@@ -569,7 +569,7 @@ return {
       response = { ref = "ListGlobalDcGatewaysResponse" },
     },
     list_global_eips = {
-      name = "ListGlobalEips",
+      sdk_operation = "ListGlobalEips",
       method = "GET",
       path = "/v3/{project_id}/dcaas/connect-gateways/{connect_gateway_id}/binding-global-eips",
       content_type = "application/json",
@@ -591,7 +591,7 @@ return {
       response = { ref = "ListGlobalEipsResponse" },
     },
     list_hosted_direct_connects = {
-      name = "ListHostedDirectConnects",
+      sdk_operation = "ListHostedDirectConnects",
       method = "GET",
       path = "/v3/{project_id}/dcaas/hosted-connects",
       content_type = "application/json",
@@ -609,7 +609,7 @@ return {
       response = { ref = "ListHostedDirectConnectsResponse" },
     },
     list_peer_links = {
-      name = "ListPeerLinks",
+      sdk_operation = "ListPeerLinks",
       method = "GET",
       path = "/v3/{project_id}/dcaas/global-dc-gateways/{global_dc_gateway_id}/peer-links",
       content_type = "application/json",
@@ -630,7 +630,7 @@ return {
       response = { ref = "ListPeerLinksResponse" },
     },
     list_project_tags = {
-      name = "ListProjectTags",
+      sdk_operation = "ListProjectTags",
       method = "GET",
       path = "/v3/{project_id}/{resource_type}/tags",
       content_type = "application/json",
@@ -640,7 +640,7 @@ return {
       response = { ref = "ListProjectTagsResponse" },
     },
     list_switchover_test_records = {
-      name = "ListSwitchoverTestRecords",
+      sdk_operation = "ListSwitchoverTestRecords",
       method = "GET",
       path = "/v3/{project_id}/dcaas/switchover-test",
       content_type = "application/json",
@@ -656,7 +656,7 @@ return {
       response = { ref = "ListSwitchoverTestRecordsResponse" },
     },
     list_tag_resource_instances = {
-      name = "ListTagResourceInstances",
+      sdk_operation = "ListTagResourceInstances",
       method = "POST",
       path = "/v3/{project_id}/{resource_type}/resource-instances/action",
       content_type = "application/json",
@@ -677,7 +677,7 @@ return {
       response = { ref = "ListTagResourceInstancesResponse" },
     },
     list_vif_peer_detections = {
-      name = "ListVifPeerDetections",
+      sdk_operation = "ListVifPeerDetections",
       method = "GET",
       path = "/v3/{project_id}/dcaas/vif-peer-detections",
       content_type = "application/json",
@@ -693,7 +693,7 @@ return {
       response = { ref = "ListVifPeerDetectionsResponse" },
     },
     list_virtual_gateways = {
-      name = "ListVirtualGateways",
+      sdk_operation = "ListVirtualGateways",
       method = "GET",
       path = "/v3/{project_id}/dcaas/virtual-gateways",
       content_type = "application/json",
@@ -711,7 +711,7 @@ return {
       response = { ref = "ListVirtualGatewaysResponse" },
     },
     list_virtual_interfaces = {
-      name = "ListVirtualInterfaces",
+      sdk_operation = "ListVirtualInterfaces",
       method = "GET",
       path = "/v3/{project_id}/dcaas/virtual-interfaces",
       content_type = "application/json",
@@ -731,7 +731,7 @@ return {
       response = { ref = "ListVirtualInterfacesResponse" },
     },
     show_connect_gateway = {
-      name = "ShowConnectGateway",
+      sdk_operation = "ShowConnectGateway",
       method = "GET",
       path = "/v3/{project_id}/dcaas/connect-gateways/{connect_gateway_id}",
       content_type = "application/json",
@@ -741,7 +741,7 @@ return {
       response = { ref = "ShowConnectGatewayResponse" },
     },
     show_direct_connect = {
-      name = "ShowDirectConnect",
+      sdk_operation = "ShowDirectConnect",
       method = "GET",
       path = "/v3/{project_id}/dcaas/direct-connects/{direct_connect_id}",
       content_type = "application/json",
@@ -752,7 +752,7 @@ return {
       response = { ref = "ShowDirectConnectResponse" },
     },
     show_direct_connect_location = {
-      name = "ShowDirectConnectLocation",
+      sdk_operation = "ShowDirectConnectLocation",
       method = "GET",
       path = "/v3/{project_id}/dcaas/direct-connect-locations/{direct_connect_location_id}",
       content_type = "application/json",
@@ -762,7 +762,7 @@ return {
       response = { ref = "ShowDirectConnectLocationResponse" },
     },
     show_global_dc_gateway = {
-      name = "ShowGlobalDcGateway",
+      sdk_operation = "ShowGlobalDcGateway",
       method = "GET",
       path = "/v3/{project_id}/dcaas/global-dc-gateways/{global_dc_gateway_id}",
       content_type = "application/json",
@@ -776,7 +776,7 @@ return {
       response = { ref = "ShowGlobalDcGatewayResponse" },
     },
     show_hosted_direct_connect = {
-      name = "ShowHostedDirectConnect",
+      sdk_operation = "ShowHostedDirectConnect",
       method = "GET",
       path = "/v3/{project_id}/dcaas/hosted-connects/{hosted_connect_id}",
       content_type = "application/json",
@@ -792,7 +792,7 @@ return {
       response = { ref = "ShowHostedDirectConnectResponse" },
     },
     show_peer_link = {
-      name = "ShowPeerLink",
+      sdk_operation = "ShowPeerLink",
       method = "GET",
       path = "/v3/{project_id}/dcaas/global-dc-gateways/{global_dc_gateway_id}/peer-links/{peer_link_id}",
       content_type = "application/json",
@@ -805,7 +805,7 @@ return {
       response = { ref = "ShowPeerLinkResponse" },
     },
     show_quotas = {
-      name = "ShowQuotas",
+      sdk_operation = "ShowQuotas",
       method = "GET",
       path = "/v3/{project_id}/dcaas/quotas",
       content_type = "application/json",
@@ -815,7 +815,7 @@ return {
       response = { ref = "ShowQuotasResponse" },
     },
     show_resource_tag = {
-      name = "ShowResourceTag",
+      sdk_operation = "ShowResourceTag",
       method = "GET",
       path = "/v3/{project_id}/{resource_type}/{resource_id}/tags",
       content_type = "application/json",
@@ -826,7 +826,7 @@ return {
       response = { ref = "ShowResourceTagResponse" },
     },
     show_vif_peer_detection = {
-      name = "ShowVifPeerDetection",
+      sdk_operation = "ShowVifPeerDetection",
       method = "GET",
       path = "/v3/{project_id}/dcaas/vif-peer-detections/{vif_peer_id}",
       content_type = "application/json",
@@ -836,7 +836,7 @@ return {
       response = { ref = "ShowVifPeerDetectionResponse" },
     },
     show_virtual_gateway = {
-      name = "ShowVirtualGateway",
+      sdk_operation = "ShowVirtualGateway",
       method = "GET",
       path = "/v3/{project_id}/dcaas/virtual-gateways/{virtual_gateway_id}",
       content_type = "application/json",
@@ -847,7 +847,7 @@ return {
       response = { ref = "ShowVirtualGatewayResponse" },
     },
     show_virtual_interface = {
-      name = "ShowVirtualInterface",
+      sdk_operation = "ShowVirtualInterface",
       method = "GET",
       path = "/v3/{project_id}/dcaas/virtual-interfaces/{virtual_interface_id}",
       content_type = "application/json",
@@ -858,7 +858,7 @@ return {
       response = { ref = "ShowVirtualInterfaceResponse" },
     },
     switchover_test = {
-      name = "SwitchoverTest",
+      sdk_operation = "SwitchoverTest",
       method = "POST",
       path = "/v3/{project_id}/dcaas/switchover-test",
       content_type = "application/json",
@@ -869,7 +869,7 @@ return {
       response = { ref = "SwitchoverTestResponse" },
     },
     unbind_global_eips = {
-      name = "UnbindGlobalEips",
+      sdk_operation = "UnbindGlobalEips",
       method = "POST",
       path = "/v3/{project_id}/dcaas/connect-gateways/{connect_gateway_id}/unbinding-global-eips",
       content_type = "application/json",
@@ -881,7 +881,7 @@ return {
       response = { ref = "UnbindGlobalEipsResponse" },
     },
     update_connect_gateway = {
-      name = "UpdateConnectGateway",
+      sdk_operation = "UpdateConnectGateway",
       method = "PUT",
       path = "/v3/{project_id}/dcaas/connect-gateways/{connect_gateway_id}",
       content_type = "application/json",
@@ -893,7 +893,7 @@ return {
       response = { ref = "UpdateConnectGatewayResponse" },
     },
     update_direct_connect = {
-      name = "UpdateDirectConnect",
+      sdk_operation = "UpdateDirectConnect",
       method = "PUT",
       path = "/v3/{project_id}/dcaas/direct-connects/{direct_connect_id}",
       content_type = "application/json",
@@ -905,7 +905,7 @@ return {
       response = { ref = "UpdateDirectConnectResponse" },
     },
     update_extend_attribute = {
-      name = "UpdateExtendAttribute",
+      sdk_operation = "UpdateExtendAttribute",
       method = "PUT",
       path = "/v3/{project_id}/dcaas/virtual-interfaces/{virtual_interface_id}/extend-attributes",
       content_type = "application/json; charset=utf-8",
@@ -917,7 +917,7 @@ return {
       response = { ref = "UpdateExtendAttributeResponse" },
     },
     update_gdgw_route_table = {
-      name = "UpdateGdgwRouteTable",
+      sdk_operation = "UpdateGdgwRouteTable",
       method = "PUT",
       path = "/v3/{project_id}/dcaas/gdgw/{gdgw_id}/routetables",
       content_type = "application/json",
@@ -930,7 +930,7 @@ return {
       response = { ref = "UpdateGdgwRouteTableResponse" },
     },
     update_global_dc_gateway = {
-      name = "UpdateGlobalDcGateway",
+      sdk_operation = "UpdateGlobalDcGateway",
       method = "PUT",
       path = "/v3/{project_id}/dcaas/global-dc-gateways/{global_dc_gateway_id}",
       content_type = "application/json",
@@ -942,7 +942,7 @@ return {
       response = { ref = "UpdateGlobalDcGatewayResponse" },
     },
     update_hosted_direct_connect = {
-      name = "UpdateHostedDirectConnect",
+      sdk_operation = "UpdateHostedDirectConnect",
       method = "PUT",
       path = "/v3/{project_id}/dcaas/hosted-connects/{hosted_connect_id}",
       content_type = "application/json",
@@ -954,7 +954,7 @@ return {
       response = { ref = "UpdateHostedDirectConnectResponse" },
     },
     update_peer_link = {
-      name = "UpdatePeerLink",
+      sdk_operation = "UpdatePeerLink",
       method = "PUT",
       path = "/v3/{project_id}/dcaas/global-dc-gateways/{global_dc_gateway_id}/peer-links/{peer_link_id}",
       content_type = "application/json",
@@ -967,7 +967,7 @@ return {
       response = { ref = "UpdatePeerLinkResponse" },
     },
     update_vif_peer = {
-      name = "UpdateVifPeer",
+      sdk_operation = "UpdateVifPeer",
       method = "PUT",
       path = "/v3/{project_id}/dcaas/vif-peers/{vif_peer_id}",
       content_type = "application/json",
@@ -979,7 +979,7 @@ return {
       response = { ref = "UpdateVifPeerResponse" },
     },
     update_virtual_gateway = {
-      name = "UpdateVirtualGateway",
+      sdk_operation = "UpdateVirtualGateway",
       method = "PUT",
       path = "/v3/{project_id}/dcaas/virtual-gateways/{virtual_gateway_id}",
       content_type = "application/json",
@@ -991,7 +991,7 @@ return {
       response = { ref = "UpdateVirtualGatewayResponse" },
     },
     update_virtual_interface = {
-      name = "UpdateVirtualInterface",
+      sdk_operation = "UpdateVirtualInterface",
       method = "PUT",
       path = "/v3/{project_id}/dcaas/virtual-interfaces/{virtual_interface_id}",
       content_type = "application/json",

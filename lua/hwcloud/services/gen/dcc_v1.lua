@@ -29,7 +29,7 @@ return {
   },
   operations = {
     show_resource_clusters = {
-      name = "ShowResourceClusters",
+      sdk_operation = "ShowResourceClusters",
       method = "GET",
       path = "/v1/{project_id}/dcc/resource_clusters",
       content_type = "application/json",

@@ -67,7 +67,7 @@ return {
   },
   operations = {
     list_order = {
-      name = "ListOrder",
+      sdk_operation = "ListOrder",
       method = "GET",
       path = "/v1/orders/list",
       content_type = "application/json",
@@ -89,7 +89,7 @@ return {
       response = { ref = "ListOrderResponse" },
     },
     save_order = {
-      name = "SaveOrder",
+      sdk_operation = "SaveOrder",
       method = "POST",
       path = "/v1/orders/save",
       content_type = "application/json",
@@ -112,7 +112,7 @@ return {
       response = { ref = "SaveOrderResponse" },
     },
     show_order = {
-      name = "ShowOrder",
+      sdk_operation = "ShowOrder",
       method = "GET",
       path = "/v1/orders/{number}",
       content_type = "application/json",
@@ -122,7 +122,7 @@ return {
       response = { ref = "ShowOrderResponse" },
     },
     show_order_catalogue = {
-      name = "ShowOrderCatalogue",
+      sdk_operation = "ShowOrderCatalogue",
       method = "GET",
       path = "/v1/orders/catalogue",
       content_type = "application/json",
@@ -130,7 +130,7 @@ return {
       response = { type = "array", items = { ref = "OrderCatalogue" } },
     },
     show_order_information = {
-      name = "ShowOrderInformation",
+      sdk_operation = "ShowOrderInformation",
       method = "GET",
       path = "/v1/orders/information/{model_code}",
       content_type = "application/json",
@@ -140,7 +140,7 @@ return {
       response = { ref = "ShowOrderInformationResponse" },
     },
     show_page_asset_list_result = {
-      name = "ShowPageAssetListResult",
+      sdk_operation = "ShowPageAssetListResult",
       method = "POST",
       path = "/v1/assets",
       content_type = "application/json",
@@ -159,7 +159,7 @@ return {
       response = { ref = "ShowPageAssetListResultResponse" },
     },
     upload_file = {
-      name = "UploadFile",
+      sdk_operation = "UploadFile",
       method = "POST",
       path = "/v1/files/upload-file",
       content_type = "multipart/form-data",
@@ -173,7 +173,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     verify_order = {
-      name = "VerifyOrder",
+      sdk_operation = "VerifyOrder",
       method = "POST",
       path = "/v1/orders/verify/{number}",
       content_type = "application/json",

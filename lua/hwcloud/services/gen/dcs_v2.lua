@@ -144,7 +144,7 @@ return {
   },
   operations = {
     batch_create_or_delete_tags = {
-      name = "BatchCreateOrDeleteTags",
+      sdk_operation = "BatchCreateOrDeleteTags",
       method = "POST",
       path = "/v2/{project_id}/dcs/{instance_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -157,7 +157,7 @@ return {
       response = { ref = "BatchCreateOrDeleteTagsResponse" },
     },
     batch_delete_instances = {
-      name = "BatchDeleteInstances",
+      sdk_operation = "BatchDeleteInstances",
       method = "DELETE",
       path = "/v2/{project_id}/instances",
       content_type = "application/json;charset=UTF-8",
@@ -169,7 +169,7 @@ return {
       response = { ref = "BatchDeleteInstancesResponse" },
     },
     batch_restart_online_migration_tasks = {
-      name = "BatchRestartOnlineMigrationTasks",
+      sdk_operation = "BatchRestartOnlineMigrationTasks",
       method = "POST",
       path = "/v2/{project_id}/migration-tasks/batch-restart",
       content_type = "application/json;charset=UTF-8",
@@ -180,7 +180,7 @@ return {
       response = { ref = "BatchRestartOnlineMigrationTasksResponse" },
     },
     batch_show_nodes_information = {
-      name = "BatchShowNodesInformation",
+      sdk_operation = "BatchShowNodesInformation",
       method = "GET",
       path = "/v2/{project_id}/instances-logical-nodes",
       content_type = "application/json",
@@ -191,7 +191,7 @@ return {
       response = { ref = "BatchShowNodesInformationResponse" },
     },
     batch_stop_migration_tasks = {
-      name = "BatchStopMigrationTasks",
+      sdk_operation = "BatchStopMigrationTasks",
       method = "POST",
       path = "/v2/{project_id}/migration-task/batch-stop",
       content_type = "application/json;charset=UTF-8",
@@ -202,7 +202,7 @@ return {
       response = { ref = "BatchStopMigrationTasksResponse" },
     },
     change_master_standby = {
-      name = "ChangeMasterStandby",
+      sdk_operation = "ChangeMasterStandby",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/swap",
       content_type = "application/json",
@@ -212,7 +212,7 @@ return {
       response = { ref = "ChangeMasterStandbyResponse" },
     },
     change_master_standby_async = {
-      name = "ChangeMasterStandbyAsync",
+      sdk_operation = "ChangeMasterStandbyAsync",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/async-swap",
       content_type = "application/json",
@@ -222,7 +222,7 @@ return {
       response = { ref = "ChangeMasterStandbyAsyncResponse" },
     },
     change_nodes_start_stop_status = {
-      name = "ChangeNodesStartStopStatus",
+      sdk_operation = "ChangeNodesStartStopStatus",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/nodes/status",
       content_type = "application/json;charset=UTF-8",
@@ -235,7 +235,7 @@ return {
       response = { type = "string" },
     },
     copy_instance = {
-      name = "CopyInstance",
+      sdk_operation = "CopyInstance",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/backups",
       content_type = "application/json;charset=UTF-8",
@@ -248,7 +248,7 @@ return {
       response = { ref = "CopyInstanceResponse" },
     },
     create_acl_account = {
-      name = "CreateAclAccount",
+      sdk_operation = "CreateAclAccount",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/accounts",
       content_type = "application/json;charset=UTF-8",
@@ -263,7 +263,7 @@ return {
       response = { ref = "CreateAclAccountResponse" },
     },
     create_auto_expire_scan_task = {
-      name = "CreateAutoExpireScanTask",
+      sdk_operation = "CreateAutoExpireScanTask",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/scan-expire-keys-task",
       content_type = "application/json",
@@ -273,7 +273,7 @@ return {
       response = { ref = "CreateAutoExpireScanTaskResponse" },
     },
     create_bigkey_scan_task = {
-      name = "CreateBigkeyScanTask",
+      sdk_operation = "CreateBigkeyScanTask",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/bigkey-task",
       content_type = "application/json",
@@ -283,7 +283,7 @@ return {
       response = { ref = "CreateBigkeyScanTaskResponse" },
     },
     create_custom_template = {
-      name = "CreateCustomTemplate",
+      sdk_operation = "CreateCustomTemplate",
       method = "POST",
       path = "/v2/{project_id}/config-templates",
       content_type = "application/json;charset=UTF-8",
@@ -301,7 +301,7 @@ return {
       response = { ref = "CreateCustomTemplateResponse" },
     },
     create_diagnosis_task = {
-      name = "CreateDiagnosisTask",
+      sdk_operation = "CreateDiagnosisTask",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/diagnosis",
       content_type = "application/json;charset=UTF-8",
@@ -315,7 +315,7 @@ return {
       response = { ref = "CreateDiagnosisTaskResponse" },
     },
     create_hotkey_scan_task = {
-      name = "CreateHotkeyScanTask",
+      sdk_operation = "CreateHotkeyScanTask",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/hotkey-task",
       content_type = "application/json",
@@ -325,7 +325,7 @@ return {
       response = { ref = "CreateHotkeyScanTaskResponse" },
     },
     create_instance = {
-      name = "CreateInstance",
+      sdk_operation = "CreateInstance",
       method = "POST",
       path = "/v2/{project_id}/instances",
       content_type = "application/json;charset=UTF-8",
@@ -364,7 +364,7 @@ return {
       response = { ref = "CreateInstanceResponse" },
     },
     create_migration_task = {
-      name = "CreateMigrationTask",
+      sdk_operation = "CreateMigrationTask",
       method = "POST",
       path = "/v2/{project_id}/migration-task",
       content_type = "application/json;charset=UTF-8",
@@ -382,7 +382,7 @@ return {
       response = { ref = "CreateMigrationTaskResponse" },
     },
     create_offline_key_analysis = {
-      name = "CreateOfflineKeyAnalysis",
+      sdk_operation = "CreateOfflineKeyAnalysis",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/offline/key-analysis",
       content_type = "application/json;charset=UTF-8",
@@ -395,7 +395,7 @@ return {
       response = { ref = "CreateOfflineKeyAnalysisResponse" },
     },
     create_online_migration_task = {
-      name = "CreateOnlineMigrationTask",
+      sdk_operation = "CreateOnlineMigrationTask",
       method = "POST",
       path = "/v2/{project_id}/migration/instance",
       content_type = "application/json;charset=UTF-8",
@@ -410,7 +410,7 @@ return {
       response = { ref = "CreateOnlineMigrationTaskResponse" },
     },
     create_redislog = {
-      name = "CreateRedislog",
+      sdk_operation = "CreateRedislog",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/redislog",
       content_type = "application/json",
@@ -423,7 +423,7 @@ return {
       response = { ref = "CreateRedislogResponse" },
     },
     create_redislog_download_link = {
-      name = "CreateRedislogDownloadLink",
+      sdk_operation = "CreateRedislogDownloadLink",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/redislog/{id}/links",
       content_type = "application/json",
@@ -434,7 +434,7 @@ return {
       response = { ref = "CreateRedislogDownloadLinkResponse" },
     },
     create_resize_order = {
-      name = "CreateResizeOrder",
+      sdk_operation = "CreateResizeOrder",
       method = "POST",
       path = "/v2/{project_id}/orders/instances/{instance_id}/resize",
       content_type = "application/json;charset=UTF-8",
@@ -450,7 +450,7 @@ return {
       response = { ref = "CreateResizeOrderResponse" },
     },
     delete_acl_account = {
-      name = "DeleteAclAccount",
+      sdk_operation = "DeleteAclAccount",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/accounts/{account_id}",
       content_type = "application/json",
@@ -461,7 +461,7 @@ return {
       response = { ref = "DeleteAclAccountResponse" },
     },
     delete_background_task = {
-      name = "DeleteBackgroundTask",
+      sdk_operation = "DeleteBackgroundTask",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/tasks/{task_id}",
       content_type = "application/json",
@@ -472,7 +472,7 @@ return {
       response = { ref = "DeleteBackgroundTaskResponse" },
     },
     delete_backup_file = {
-      name = "DeleteBackupFile",
+      sdk_operation = "DeleteBackupFile",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/backups/{backup_id}",
       content_type = "application/json",
@@ -483,7 +483,7 @@ return {
       response = { ref = "DeleteBackupFileResponse" },
     },
     delete_bigkey_scan_task = {
-      name = "DeleteBigkeyScanTask",
+      sdk_operation = "DeleteBigkeyScanTask",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/bigkey-task/{bigkey_id}",
       content_type = "application/json",
@@ -494,7 +494,7 @@ return {
       response = { ref = "DeleteBigkeyScanTaskResponse" },
     },
     delete_center_task = {
-      name = "DeleteCenterTask",
+      sdk_operation = "DeleteCenterTask",
       method = "DELETE",
       path = "/v2/{project_id}/tasks/{task_id}",
       content_type = "application/json;charset=UTF-8",
@@ -506,7 +506,7 @@ return {
       response = { ref = "DeleteCenterTaskResponse" },
     },
     delete_config_template = {
-      name = "DeleteConfigTemplate",
+      sdk_operation = "DeleteConfigTemplate",
       method = "DELETE",
       path = "/v2/{project_id}/config-templates/{template_id}",
       content_type = "application/json",
@@ -516,7 +516,7 @@ return {
       response = { ref = "DeleteConfigTemplateResponse" },
     },
     delete_diagnosis_task = {
-      name = "DeleteDiagnosisTask",
+      sdk_operation = "DeleteDiagnosisTask",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/diagnosis",
       content_type = "application/json;charset=UTF-8",
@@ -528,7 +528,7 @@ return {
       response = { ref = "DeleteDiagnosisTaskResponse" },
     },
     delete_hotkey_scan_task = {
-      name = "DeleteHotkeyScanTask",
+      sdk_operation = "DeleteHotkeyScanTask",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/hotkey-task/{hotkey_id}",
       content_type = "application/json",
@@ -539,7 +539,7 @@ return {
       response = { ref = "DeleteHotkeyScanTaskResponse" },
     },
     delete_instance_bandwidth_auto_scaling_policy = {
-      name = "DeleteInstanceBandwidthAutoScalingPolicy",
+      sdk_operation = "DeleteInstanceBandwidthAutoScalingPolicy",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/autoscaling-policy/bandwidth",
       content_type = "application/json",
@@ -549,7 +549,7 @@ return {
       response = { type = "string" },
     },
     delete_ip_from_domain_name = {
-      name = "DeleteIpFromDomainName",
+      sdk_operation = "DeleteIpFromDomainName",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/groups/{group_id}/replications/{node_id}/remove-ip",
       content_type = "application/json",
@@ -561,7 +561,7 @@ return {
       response = { ref = "DeleteIpFromDomainNameResponse" },
     },
     delete_migration_task = {
-      name = "DeleteMigrationTask",
+      sdk_operation = "DeleteMigrationTask",
       method = "DELETE",
       path = "/v2/{project_id}/migration-tasks/delete",
       content_type = "application/json;charset=UTF-8",
@@ -572,7 +572,7 @@ return {
       response = { ref = "DeleteMigrationTaskResponse" },
     },
     delete_offline_key_analysis_task = {
-      name = "DeleteOfflineKeyAnalysisTask",
+      sdk_operation = "DeleteOfflineKeyAnalysisTask",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/offline/key-analysis/{task_id}",
       content_type = "application/json",
@@ -583,7 +583,7 @@ return {
       response = { ref = "DeleteOfflineKeyAnalysisTaskResponse" },
     },
     delete_public_ip = {
-      name = "DeletePublicIp",
+      sdk_operation = "DeletePublicIp",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/public-ip",
       content_type = "application/json",
@@ -593,7 +593,7 @@ return {
       response = { ref = "DeletePublicIpResponse" },
     },
     delete_single_instance = {
-      name = "DeleteSingleInstance",
+      sdk_operation = "DeleteSingleInstance",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -603,7 +603,7 @@ return {
       response = { ref = "DeleteSingleInstanceResponse" },
     },
     download_hot_key = {
-      name = "DownloadHotKey",
+      sdk_operation = "DownloadHotKey",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/hotkey/{task_id}/export",
       content_type = "application/json",
@@ -614,7 +614,7 @@ return {
       response = { ref = "DownloadHotKeyResponse" },
     },
     download_ssl_cert = {
-      name = "DownloadSslCert",
+      sdk_operation = "DownloadSslCert",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/ssl-certs/download",
       content_type = "application/json",
@@ -624,7 +624,7 @@ return {
       response = { ref = "DownloadSslCertResponse" },
     },
     exchange_instance_ip = {
-      name = "ExchangeInstanceIp",
+      sdk_operation = "ExchangeInstanceIp",
       method = "POST",
       path = "/v2/{project_id}/migration-task/{task_id}/exchange-ip",
       content_type = "application/json;charset=UTF-8",
@@ -637,7 +637,7 @@ return {
       response = { ref = "ExchangeInstanceIpResponse" },
     },
     execute_cluster_switchover = {
-      name = "ExecuteClusterSwitchover",
+      sdk_operation = "ExecuteClusterSwitchover",
       method = "POST",
       path = "/v2/{project_id}/instance/{instance_id}/groups/{group_id}/replications/{node_id}/async-switchover",
       content_type = "application/json",
@@ -649,7 +649,7 @@ return {
       response = { ref = "ExecuteClusterSwitchoverResponse" },
     },
     execute_command_mobilization = {
-      name = "ExecuteCommandMobilization",
+      sdk_operation = "ExecuteCommandMobilization",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/webcli/command",
       content_type = "application/json;charset=UTF-8",
@@ -663,7 +663,7 @@ return {
       response = { ref = "ExecuteCommandMobilizationResponse" },
     },
     export_excel_job = {
-      name = "ExportExcelJob",
+      sdk_operation = "ExportExcelJob",
       method = "GET",
       path = "/v2/{project_id}/instances/export-job",
       content_type = "application/json",
@@ -673,7 +673,7 @@ return {
       response = { ref = "ExportExcelJobResponse" },
     },
     export_instances_task = {
-      name = "ExportInstancesTask",
+      sdk_operation = "ExportInstancesTask",
       method = "POST",
       path = "/v2/{project_id}/instances/export",
       content_type = "application/json;charset=UTF-8",
@@ -699,7 +699,7 @@ return {
       response = { ref = "ExportInstancesTaskResponse" },
     },
     hang_up_clients = {
-      name = "HangUpClients",
+      sdk_operation = "HangUpClients",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/clients/kill",
       content_type = "application/json;charset=UTF-8",
@@ -712,7 +712,7 @@ return {
       response = { ref = "HangUpClientsResponse" },
     },
     hang_up_kill_all_clients = {
-      name = "HangUpKillAllClients",
+      sdk_operation = "HangUpKillAllClients",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/clients/kill-all",
       content_type = "application/json;charset=UTF-8",
@@ -725,7 +725,7 @@ return {
       response = { type = "any" },
     },
     list_acl_accounts = {
-      name = "ListAclAccounts",
+      sdk_operation = "ListAclAccounts",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/accounts",
       content_type = "application/json",
@@ -735,7 +735,7 @@ return {
       response = { ref = "ListAclAccountsResponse" },
     },
     list_available_zones = {
-      name = "ListAvailableZones",
+      sdk_operation = "ListAvailableZones",
       method = "GET",
       path = "/v2/available-zones",
       content_type = "application/json",
@@ -743,7 +743,7 @@ return {
       response = { ref = "ListAvailableZonesResponse" },
     },
     list_background_task = {
-      name = "ListBackgroundTask",
+      sdk_operation = "ListBackgroundTask",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/tasks",
       content_type = "application/json",
@@ -758,7 +758,7 @@ return {
       response = { ref = "ListBackgroundTaskResponse" },
     },
     list_backup_file_links = {
-      name = "ListBackupFileLinks",
+      sdk_operation = "ListBackupFileLinks",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/backups/{backup_id}/links",
       content_type = "application/json;charset=UTF-8",
@@ -771,7 +771,7 @@ return {
       response = { ref = "ListBackupFileLinksResponse" },
     },
     list_backup_records = {
-      name = "ListBackupRecords",
+      sdk_operation = "ListBackupRecords",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/backups",
       content_type = "application/json",
@@ -786,7 +786,7 @@ return {
       response = { ref = "ListBackupRecordsResponse" },
     },
     list_bigkey_scan_tasks = {
-      name = "ListBigkeyScanTasks",
+      sdk_operation = "ListBigkeyScanTasks",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/bigkey-tasks",
       content_type = "application/json",
@@ -800,7 +800,7 @@ return {
       response = { ref = "ListBigkeyScanTasksResponse" },
     },
     list_center_task = {
-      name = "ListCenterTask",
+      sdk_operation = "ListCenterTask",
       method = "GET",
       path = "/v2/{project_id}/tasks",
       content_type = "application/json",
@@ -814,7 +814,7 @@ return {
       response = { ref = "ListCenterTaskResponse" },
     },
     list_clients = {
-      name = "ListClients",
+      sdk_operation = "ListClients",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/clients",
       content_type = "application/json",
@@ -831,7 +831,7 @@ return {
       response = { ref = "ListClientsResponse" },
     },
     list_config_histories = {
-      name = "ListConfigHistories",
+      sdk_operation = "ListConfigHistories",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/config-histories",
       content_type = "application/json",
@@ -844,7 +844,7 @@ return {
       response = { ref = "ListConfigHistoriesResponse" },
     },
     list_config_templates = {
-      name = "ListConfigTemplates",
+      sdk_operation = "ListConfigTemplates",
       method = "GET",
       path = "/v2/{project_id}/config-templates",
       content_type = "application/json",
@@ -863,7 +863,7 @@ return {
       response = { ref = "ListConfigTemplatesResponse" },
     },
     list_configurations = {
-      name = "ListConfigurations",
+      sdk_operation = "ListConfigurations",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/configs",
       content_type = "application/json",
@@ -873,7 +873,7 @@ return {
       response = { ref = "ListConfigurationsResponse" },
     },
     list_diagnosis_tasks = {
-      name = "ListDiagnosisTasks",
+      sdk_operation = "ListDiagnosisTasks",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/diagnosis",
       content_type = "application/json",
@@ -886,7 +886,7 @@ return {
       response = { ref = "ListDiagnosisTasksResponse" },
     },
     list_flavors = {
-      name = "ListFlavors",
+      sdk_operation = "ListFlavors",
       method = "GET",
       path = "/v2/{project_id}/flavors",
       content_type = "application/json",
@@ -902,7 +902,7 @@ return {
       response = { ref = "ListFlavorsResponse" },
     },
     list_group_replication_info = {
-      name = "ListGroupReplicationInfo",
+      sdk_operation = "ListGroupReplicationInfo",
       method = "GET",
       path = "/v2/{project_id}/instance/{instance_id}/groups",
       content_type = "application/json",
@@ -912,7 +912,7 @@ return {
       response = { ref = "ListGroupReplicationInfoResponse" },
     },
     list_hot_key_scan_tasks = {
-      name = "ListHotKeyScanTasks",
+      sdk_operation = "ListHotKeyScanTasks",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/hotkey-tasks",
       content_type = "application/json",
@@ -926,7 +926,7 @@ return {
       response = { ref = "ListHotKeyScanTasksResponse" },
     },
     list_instance_operations = {
-      name = "ListInstanceOperations",
+      sdk_operation = "ListInstanceOperations",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/operations",
       content_type = "application/json",
@@ -937,7 +937,7 @@ return {
       response = { ref = "ListInstanceOperationsResponse" },
     },
     list_instances = {
-      name = "ListInstances",
+      sdk_operation = "ListInstances",
       method = "GET",
       path = "/v2/{project_id}/instances",
       content_type = "application/json",
@@ -957,7 +957,7 @@ return {
       response = { ref = "ListInstancesResponse" },
     },
     list_maintenance_windows = {
-      name = "ListMaintenanceWindows",
+      sdk_operation = "ListMaintenanceWindows",
       method = "GET",
       path = "/v2/instances/maintain-windows",
       content_type = "application/json",
@@ -965,7 +965,7 @@ return {
       response = { ref = "ListMaintenanceWindowsResponse" },
     },
     list_migration_task = {
-      name = "ListMigrationTask",
+      sdk_operation = "ListMigrationTask",
       method = "GET",
       path = "/v2/{project_id}/migration-tasks",
       content_type = "application/json",
@@ -978,7 +978,7 @@ return {
       response = { ref = "ListMigrationTaskResponse" },
     },
     list_migration_task_logs = {
-      name = "ListMigrationTaskLogs",
+      sdk_operation = "ListMigrationTaskLogs",
       method = "GET",
       path = "/v2/{project_id}/migration-task/{task_id}/logs",
       content_type = "application/json",
@@ -992,7 +992,7 @@ return {
       response = { ref = "ListMigrationTaskLogsResponse" },
     },
     list_monitored_objects = {
-      name = "ListMonitoredObjects",
+      sdk_operation = "ListMonitoredObjects",
       method = "GET",
       path = "/v2/{project_id}/dims/monitored-objects",
       content_type = "application/json",
@@ -1005,7 +1005,7 @@ return {
       response = { ref = "ListMonitoredObjectsResponse" },
     },
     list_monitored_objects_of_instance = {
-      name = "ListMonitoredObjectsOfInstance",
+      sdk_operation = "ListMonitoredObjectsOfInstance",
       method = "GET",
       path = "/v2/{project_id}/dims/monitored-objects/{instance_id}",
       content_type = "application/json",
@@ -1016,7 +1016,7 @@ return {
       response = { ref = "ListMonitoredObjectsOfInstanceResponse" },
     },
     list_number_of_instances_in_different_status = {
-      name = "ListNumberOfInstancesInDifferentStatus",
+      sdk_operation = "ListNumberOfInstancesInDifferentStatus",
       method = "GET",
       path = "/v2/{project_id}/instances/status",
       content_type = "application/json",
@@ -1026,7 +1026,7 @@ return {
       response = { ref = "ListNumberOfInstancesInDifferentStatusResponse" },
     },
     list_offline_key_analysis_task = {
-      name = "ListOfflineKeyAnalysisTask",
+      sdk_operation = "ListOfflineKeyAnalysisTask",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/offline/key-analysis",
       content_type = "application/json",
@@ -1040,7 +1040,7 @@ return {
       response = { ref = "ListOfflineKeyAnalysisTaskResponse" },
     },
     list_redislog = {
-      name = "ListRedislog",
+      sdk_operation = "ListRedislog",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/redislog",
       content_type = "application/json",
@@ -1054,7 +1054,7 @@ return {
       response = { ref = "ListRedislogResponse" },
     },
     list_restore_records = {
-      name = "ListRestoreRecords",
+      sdk_operation = "ListRestoreRecords",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/restores",
       content_type = "application/json",
@@ -1069,7 +1069,7 @@ return {
       response = { ref = "ListRestoreRecordsResponse" },
     },
     list_slowlog = {
-      name = "ListSlowlog",
+      sdk_operation = "ListSlowlog",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/slowlog",
       content_type = "application/json",
@@ -1087,7 +1087,7 @@ return {
       response = { ref = "ListSlowlogResponse" },
     },
     list_statistics_of_running_instances = {
-      name = "ListStatisticsOfRunningInstances",
+      sdk_operation = "ListStatisticsOfRunningInstances",
       method = "GET",
       path = "/v2/{project_id}/instances/statistic",
       content_type = "application/json",
@@ -1095,7 +1095,7 @@ return {
       response = { ref = "ListStatisticsOfRunningInstancesResponse" },
     },
     list_tags_of_tenant = {
-      name = "ListTagsOfTenant",
+      sdk_operation = "ListTagsOfTenant",
       method = "GET",
       path = "/v2/{project_id}/dcs/tags",
       content_type = "application/json",
@@ -1103,7 +1103,7 @@ return {
       response = { ref = "ListTagsOfTenantResponse" },
     },
     login_web_cli = {
-      name = "LoginWebCli",
+      sdk_operation = "LoginWebCli",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/webcli/auth",
       content_type = "application/json;charset=UTF-8",
@@ -1115,7 +1115,7 @@ return {
       response = { ref = "LoginWebCliResponse" },
     },
     logoff_web_cli = {
-      name = "LogoffWebCli",
+      sdk_operation = "LogoffWebCli",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/webcli/logout",
       content_type = "application/json;charset=UTF-8",
@@ -1127,7 +1127,7 @@ return {
       response = { ref = "LogoffWebCliResponse" },
     },
     migrate_az = {
-      name = "MigrateAz",
+      sdk_operation = "MigrateAz",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/available-zones",
       content_type = "application/json;charset=UTF-8",
@@ -1140,7 +1140,7 @@ return {
       response = { ref = "MigrateAzResponse" },
     },
     reset_acl_account_pass_word = {
-      name = "ResetAclAccountPassWord",
+      sdk_operation = "ResetAclAccountPassWord",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/accounts/{account_id}/password/reset",
       content_type = "application/json;charset=UTF-8",
@@ -1154,7 +1154,7 @@ return {
       response = { ref = "ResetAclAccountPassWordResponse" },
     },
     reset_password = {
-      name = "ResetPassword",
+      sdk_operation = "ResetPassword",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/password/reset",
       content_type = "application/json;charset=UTF-8",
@@ -1167,7 +1167,7 @@ return {
       response = { ref = "ResetPasswordResponse" },
     },
     resize_instance = {
-      name = "ResizeInstance",
+      sdk_operation = "ResizeInstance",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/resize",
       content_type = "application/json;charset=UTF-8",
@@ -1186,7 +1186,7 @@ return {
       response = { ref = "ResizeInstanceResponse" },
     },
     restart_or_flush_instances = {
-      name = "RestartOrFlushInstances",
+      sdk_operation = "RestartOrFlushInstances",
       method = "PUT",
       path = "/v2/{project_id}/instances/status",
       content_type = "application/json;charset=UTF-8",
@@ -1198,7 +1198,7 @@ return {
       response = { ref = "RestartOrFlushInstancesResponse" },
     },
     restore_instance = {
-      name = "RestoreInstance",
+      sdk_operation = "RestoreInstance",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/restores",
       content_type = "application/json;charset=UTF-8",
@@ -1211,7 +1211,7 @@ return {
       response = { ref = "RestoreInstanceResponse" },
     },
     rollback_exchange_instance_ip = {
-      name = "RollbackExchangeInstanceIp",
+      sdk_operation = "RollbackExchangeInstanceIp",
       method = "POST",
       path = "/v2/{project_id}/migration-task/{task_id}/rollback-ip",
       content_type = "application/json",
@@ -1221,7 +1221,7 @@ return {
       response = { ref = "RollbackExchangeInstanceIpResponse" },
     },
     scan_clients = {
-      name = "ScanClients",
+      sdk_operation = "ScanClients",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/clients",
       content_type = "application/json;charset=UTF-8",
@@ -1234,7 +1234,7 @@ return {
       response = { type = "any" },
     },
     scan_expire_key = {
-      name = "ScanExpireKey",
+      sdk_operation = "ScanExpireKey",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/auto-expire/scan",
       content_type = "application/json",
@@ -1244,7 +1244,7 @@ return {
       response = { ref = "ScanExpireKeyResponse" },
     },
     set_online_migration_task = {
-      name = "SetOnlineMigrationTask",
+      sdk_operation = "SetOnlineMigrationTask",
       method = "POST",
       path = "/v2/{project_id}/migration/{task_id}/task",
       content_type = "application/json;charset=UTF-8",
@@ -1260,7 +1260,7 @@ return {
       response = { ref = "SetOnlineMigrationTaskResponse" },
     },
     show_background_task_progress = {
-      name = "ShowBackgroundTaskProgress",
+      sdk_operation = "ShowBackgroundTaskProgress",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/tasks/{task_id}/progress",
       content_type = "application/json",
@@ -1271,7 +1271,7 @@ return {
       response = { ref = "ShowBackgroundTaskProgressResponse" },
     },
     show_bandwidths = {
-      name = "ShowBandwidths",
+      sdk_operation = "ShowBandwidths",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/bandwidths",
       content_type = "application/json",
@@ -1281,7 +1281,7 @@ return {
       response = { ref = "ShowBandwidthsResponse" },
     },
     show_bigkey_autoscan_config = {
-      name = "ShowBigkeyAutoscanConfig",
+      sdk_operation = "ShowBigkeyAutoscanConfig",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/bigkey/autoscan",
       content_type = "application/json",
@@ -1291,7 +1291,7 @@ return {
       response = { ref = "ShowBigkeyAutoscanConfigResponse" },
     },
     show_bigkey_scan_task_details = {
-      name = "ShowBigkeyScanTaskDetails",
+      sdk_operation = "ShowBigkeyScanTaskDetails",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/bigkey-task/{bigkey_id}",
       content_type = "application/json",
@@ -1302,7 +1302,7 @@ return {
       response = { ref = "ShowBigkeyScanTaskDetailsResponse" },
     },
     show_config_history_detail = {
-      name = "ShowConfigHistoryDetail",
+      sdk_operation = "ShowConfigHistoryDetail",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/config-histories/{history_id}",
       content_type = "application/json",
@@ -1313,7 +1313,7 @@ return {
       response = { type = "any" },
     },
     show_config_template = {
-      name = "ShowConfigTemplate",
+      sdk_operation = "ShowConfigTemplate",
       method = "GET",
       path = "/v2/{project_id}/config-templates/{template_id}",
       content_type = "application/json",
@@ -1324,7 +1324,7 @@ return {
       response = { ref = "ShowConfigTemplateResponse" },
     },
     show_diagnosis_task_details = {
-      name = "ShowDiagnosisTaskDetails",
+      sdk_operation = "ShowDiagnosisTaskDetails",
       method = "GET",
       path = "/v2/{project_id}/diagnosis/{report_id}",
       content_type = "application/json",
@@ -1334,7 +1334,7 @@ return {
       response = { ref = "ShowDiagnosisTaskDetailsResponse" },
     },
     show_expire_auto_scan_config = {
-      name = "ShowExpireAutoScanConfig",
+      sdk_operation = "ShowExpireAutoScanConfig",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/scan-expire-keys/autoscan-config",
       content_type = "application/json",
@@ -1344,7 +1344,7 @@ return {
       response = { ref = "ShowExpireAutoScanConfigResponse" },
     },
     show_expire_key_scan_info = {
-      name = "ShowExpireKeyScanInfo",
+      sdk_operation = "ShowExpireKeyScanInfo",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/auto-expire/histories",
       content_type = "application/json",
@@ -1357,7 +1357,7 @@ return {
       response = { ref = "ShowExpireKeyScanInfoResponse" },
     },
     show_hotkey_autoscan_config = {
-      name = "ShowHotkeyAutoscanConfig",
+      sdk_operation = "ShowHotkeyAutoscanConfig",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/hotkey/autoscan",
       content_type = "application/json",
@@ -1367,7 +1367,7 @@ return {
       response = { ref = "ShowHotkeyAutoscanConfigResponse" },
     },
     show_hotkey_task_details = {
-      name = "ShowHotkeyTaskDetails",
+      sdk_operation = "ShowHotkeyTaskDetails",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/hotkey-task/{hotkey_id}",
       content_type = "application/json",
@@ -1378,7 +1378,7 @@ return {
       response = { ref = "ShowHotkeyTaskDetailsResponse" },
     },
     show_instance = {
-      name = "ShowInstance",
+      sdk_operation = "ShowInstance",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -1388,7 +1388,7 @@ return {
       response = { ref = "ShowInstanceResponse" },
     },
     show_instance_bandwidth_auto_scaling_policy = {
-      name = "ShowInstanceBandwidthAutoScalingPolicy",
+      sdk_operation = "ShowInstanceBandwidthAutoScalingPolicy",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/autoscaling-policy/bandwidth",
       content_type = "application/json",
@@ -1398,7 +1398,7 @@ return {
       response = { ref = "ShowInstanceBandwidthAutoScalingPolicyResponse" },
     },
     show_instance_ssl_detail = {
-      name = "ShowInstanceSslDetail",
+      sdk_operation = "ShowInstanceSslDetail",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/ssl",
       content_type = "application/json",
@@ -1408,7 +1408,7 @@ return {
       response = { ref = "ShowInstanceSslDetailResponse" },
     },
     show_instance_topology = {
-      name = "ShowInstanceTopology",
+      sdk_operation = "ShowInstanceTopology",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/nodes",
       content_type = "application/json",
@@ -1418,7 +1418,7 @@ return {
       response = { ref = "ShowInstanceTopologyResponse" },
     },
     show_instance_version = {
-      name = "ShowInstanceVersion",
+      sdk_operation = "ShowInstanceVersion",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/version",
       content_type = "application/json",
@@ -1428,7 +1428,7 @@ return {
       response = { ref = "ShowInstanceVersionResponse" },
     },
     show_ip_whitelist = {
-      name = "ShowIpWhitelist",
+      sdk_operation = "ShowIpWhitelist",
       method = "GET",
       path = "/v2/{project_id}/instance/{instance_id}/whitelist",
       content_type = "application/json",
@@ -1438,7 +1438,7 @@ return {
       response = { ref = "ShowIpWhitelistResponse" },
     },
     show_job_info = {
-      name = "ShowJobInfo",
+      sdk_operation = "ShowJobInfo",
       method = "GET",
       path = "/v2/{project_id}/jobs/{job_id}",
       content_type = "application/json",
@@ -1448,7 +1448,7 @@ return {
       response = { ref = "ShowJobInfoResponse" },
     },
     show_migration_task = {
-      name = "ShowMigrationTask",
+      sdk_operation = "ShowMigrationTask",
       method = "GET",
       path = "/v2/{project_id}/migration-task/{task_id}",
       content_type = "application/json",
@@ -1458,7 +1458,7 @@ return {
       response = { ref = "ShowMigrationTaskResponse" },
     },
     show_migration_task_stats = {
-      name = "ShowMigrationTaskStats",
+      sdk_operation = "ShowMigrationTaskStats",
       method = "GET",
       path = "/v2/{project_id}/migration-task/{task_id}/stats",
       content_type = "application/json",
@@ -1468,7 +1468,7 @@ return {
       response = { ref = "ShowMigrationTaskStatsResponse" },
     },
     show_nodes_information = {
-      name = "ShowNodesInformation",
+      sdk_operation = "ShowNodesInformation",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/logical-nodes",
       content_type = "application/json",
@@ -1478,7 +1478,7 @@ return {
       response = { ref = "ShowNodesInformationResponse" },
     },
     show_offline_key_analysis_task = {
-      name = "ShowOfflineKeyAnalysisTask",
+      sdk_operation = "ShowOfflineKeyAnalysisTask",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/offline/key-analysis/{task_id}",
       content_type = "application/json",
@@ -1489,7 +1489,7 @@ return {
       response = { ref = "ShowOfflineKeyAnalysisTaskResponse" },
     },
     show_quota_of_tenant = {
-      name = "ShowQuotaOfTenant",
+      sdk_operation = "ShowQuotaOfTenant",
       method = "GET",
       path = "/v2/{project_id}/quota",
       content_type = "application/json",
@@ -1497,7 +1497,7 @@ return {
       response = { ref = "ShowQuotaOfTenantResponse" },
     },
     show_replication_states = {
-      name = "ShowReplicationStates",
+      sdk_operation = "ShowReplicationStates",
       method = "GET",
       path = "/v2/{project_id}/instance/{instance_id}/groups/{group_id}/group-nodes-state",
       content_type = "application/json",
@@ -1508,7 +1508,7 @@ return {
       response = { type = "array", items = { ref = "InstanceReplicationListInfo" } },
     },
     show_tags = {
-      name = "ShowTags",
+      sdk_operation = "ShowTags",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/tags",
       content_type = "application/json",
@@ -1518,7 +1518,7 @@ return {
       response = { ref = "ShowTagsResponse" },
     },
     start_instance_resize_check_job = {
-      name = "StartInstanceResizeCheckJob",
+      sdk_operation = "StartInstanceResizeCheckJob",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/resize/check-job",
       content_type = "application/json;charset=UTF-8",
@@ -1531,7 +1531,7 @@ return {
       response = { ref = "StartInstanceResizeCheckJobResponse" },
     },
     stop_migration_task = {
-      name = "StopMigrationTask",
+      sdk_operation = "StopMigrationTask",
       method = "POST",
       path = "/v2/{project_id}/migration-task/{task_id}/stop",
       content_type = "application/json",
@@ -1541,7 +1541,7 @@ return {
       response = { ref = "StopMigrationTaskResponse" },
     },
     stop_migration_task_sync = {
-      name = "StopMigrationTaskSync",
+      sdk_operation = "StopMigrationTaskSync",
       method = "POST",
       path = "/v2/{project_id}/migration-task/{task_id}/sync-stop",
       content_type = "application/json",
@@ -1551,7 +1551,7 @@ return {
       response = { ref = "StopMigrationTaskSyncResponse" },
     },
     update_acl_account = {
-      name = "UpdateAclAccount",
+      sdk_operation = "UpdateAclAccount",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/accounts/{account_id}/role",
       content_type = "application/json;charset=UTF-8",
@@ -1564,7 +1564,7 @@ return {
       response = { ref = "UpdateAclAccountResponse" },
     },
     update_acl_account_pass_word = {
-      name = "UpdateAclAccountPassWord",
+      sdk_operation = "UpdateAclAccountPassWord",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/accounts/{account_id}/password/modify",
       content_type = "application/json;charset=UTF-8",
@@ -1578,7 +1578,7 @@ return {
       response = { ref = "UpdateAclAccountPassWordResponse" },
     },
     update_acl_account_remark = {
-      name = "UpdateAclAccountRemark",
+      sdk_operation = "UpdateAclAccountRemark",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/accounts/{account_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1591,7 +1591,7 @@ return {
       response = { ref = "UpdateAclAccountRemarkResponse" },
     },
     update_bandwidth = {
-      name = "UpdateBandwidth",
+      sdk_operation = "UpdateBandwidth",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/bandwidths",
       content_type = "application/json",
@@ -1603,7 +1603,7 @@ return {
       response = { type = "string" },
     },
     update_bigkey_autoscan_config = {
-      name = "UpdateBigkeyAutoscanConfig",
+      sdk_operation = "UpdateBigkeyAutoscanConfig",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/bigkey/autoscan",
       content_type = "application/json;charset=UTF-8",
@@ -1616,7 +1616,7 @@ return {
       response = { ref = "UpdateBigkeyAutoscanConfigResponse" },
     },
     update_client_ip_transparent_transmission = {
-      name = "UpdateClientIpTransparentTransmission",
+      sdk_operation = "UpdateClientIpTransparentTransmission",
       method = "PUT",
       path = "/v2/{project_id}/{instance_id}/client-ip-transparent-transmission",
       content_type = "application/json;charset=UTF-8",
@@ -1628,7 +1628,7 @@ return {
       response = { ref = "UpdateClientIpTransparentTransmissionResponse" },
     },
     update_config_template = {
-      name = "UpdateConfigTemplate",
+      sdk_operation = "UpdateConfigTemplate",
       method = "PUT",
       path = "/v2/{project_id}/config-templates/{template_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1642,7 +1642,7 @@ return {
       response = { ref = "UpdateConfigTemplateResponse" },
     },
     update_configurations = {
-      name = "UpdateConfigurations",
+      sdk_operation = "UpdateConfigurations",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/configs",
       content_type = "application/json;charset=UTF-8",
@@ -1654,7 +1654,7 @@ return {
       response = { ref = "UpdateConfigurationsResponse" },
     },
     update_expire_auto_scan_config = {
-      name = "UpdateExpireAutoScanConfig",
+      sdk_operation = "UpdateExpireAutoScanConfig",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/scan-expire-keys/autoscan-config",
       content_type = "application/json;charset=UTF-8",
@@ -1670,7 +1670,7 @@ return {
       response = { ref = "UpdateExpireAutoScanConfigResponse" },
     },
     update_hotkey_auto_scan_config = {
-      name = "UpdateHotkeyAutoScanConfig",
+      sdk_operation = "UpdateHotkeyAutoScanConfig",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/hotkey/autoscan",
       content_type = "application/json;charset=UTF-8",
@@ -1683,7 +1683,7 @@ return {
       response = { ref = "UpdateHotkeyAutoScanConfigResponse" },
     },
     update_instance = {
-      name = "UpdateInstance",
+      sdk_operation = "UpdateInstance",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1702,7 +1702,7 @@ return {
       response = { ref = "UpdateInstanceResponse" },
     },
     update_instance_bandwidth = {
-      name = "UpdateInstanceBandwidth",
+      sdk_operation = "UpdateInstanceBandwidth",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/bandwidth",
       content_type = "application/json",
@@ -1712,7 +1712,7 @@ return {
       response = { ref = "UpdateInstanceBandwidthResponse" },
     },
     update_instance_bandwidth_auto_scaling_policy = {
-      name = "UpdateInstanceBandwidthAutoScalingPolicy",
+      sdk_operation = "UpdateInstanceBandwidthAutoScalingPolicy",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/autoscaling-policy/bandwidth",
       content_type = "application/json;charset=UTF-8",
@@ -1729,7 +1729,7 @@ return {
       response = { ref = "UpdateInstanceBandwidthAutoScalingPolicyResponse" },
     },
     update_instance_config = {
-      name = "UpdateInstanceConfig",
+      sdk_operation = "UpdateInstanceConfig",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/async-configs",
       content_type = "application/json;charset=UTF-8",
@@ -1741,7 +1741,7 @@ return {
       response = { ref = "UpdateInstanceConfigResponse" },
     },
     update_ip_whitelist = {
-      name = "UpdateIpWhitelist",
+      sdk_operation = "UpdateIpWhitelist",
       method = "PUT",
       path = "/v2/{project_id}/instance/{instance_id}/whitelist",
       content_type = "application/json;charset=UTF-8",
@@ -1753,7 +1753,7 @@ return {
       response = { ref = "UpdateIpWhitelistResponse" },
     },
     update_ip_whitelist_async = {
-      name = "UpdateIpWhitelistAsync",
+      sdk_operation = "UpdateIpWhitelistAsync",
       method = "PUT",
       path = "/v2/{project_id}/instance/{instance_id}/whitelist-async",
       content_type = "application/json;charset=UTF-8",
@@ -1765,7 +1765,7 @@ return {
       response = { ref = "UpdateIpWhitelistAsyncResponse" },
     },
     update_migration_task = {
-      name = "UpdateMigrationTask",
+      sdk_operation = "UpdateMigrationTask",
       method = "PUT",
       path = "/v2/{project_id}/migration-task/{task_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1777,7 +1777,7 @@ return {
       response = { type = "string" },
     },
     update_password = {
-      name = "UpdatePassword",
+      sdk_operation = "UpdatePassword",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/password",
       content_type = "application/json;charset=UTF-8",
@@ -1790,7 +1790,7 @@ return {
       response = { ref = "UpdatePasswordResponse" },
     },
     update_public_ip = {
-      name = "UpdatePublicIp",
+      sdk_operation = "UpdatePublicIp",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/public-ip",
       content_type = "application/json;charset=UTF-8",
@@ -1804,7 +1804,7 @@ return {
       response = { ref = "UpdatePublicIpResponse" },
     },
     update_slave_priority = {
-      name = "UpdateSlavePriority",
+      sdk_operation = "UpdateSlavePriority",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/groups/{group_id}/replications/{node_id}/slave-priority",
       content_type = "application/json;charset=UTF-8",
@@ -1818,7 +1818,7 @@ return {
       response = { ref = "UpdateSlavePriorityResponse" },
     },
     update_ssl_switch = {
-      name = "UpdateSslSwitch",
+      sdk_operation = "UpdateSslSwitch",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/ssl",
       content_type = "application/json;charset=UTF-8",
@@ -1830,7 +1830,7 @@ return {
       response = { ref = "UpdateSslSwitchResponse" },
     },
     upgrade_instance_minor_version = {
-      name = "UpgradeInstanceMinorVersion",
+      sdk_operation = "UpgradeInstanceMinorVersion",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/minor-version/upgrade",
       content_type = "application/json;charset=UTF-8",
@@ -1843,7 +1843,7 @@ return {
       response = { ref = "UpgradeInstanceMinorVersionResponse" },
     },
     validate_deletable_replica = {
-      name = "ValidateDeletableReplica",
+      sdk_operation = "ValidateDeletableReplica",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/deletable-replication",
       content_type = "application/json",

@@ -198,7 +198,7 @@ return {
   },
   operations = {
     batch_delete_nodes = {
-      name = "BatchDeleteNodes",
+      sdk_operation = "BatchDeleteNodes",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/nodes/batch-delete",
       content_type = "application/json;charset=UTF-8",
@@ -210,7 +210,7 @@ return {
       response = { ref = "BatchDeleteNodesResponse" },
     },
     batch_modify_read_write_strategy = {
-      name = "BatchModifyReadWriteStrategy",
+      sdk_operation = "BatchModifyReadWriteStrategy",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/action/batch-modify-read-write-strategy",
       content_type = "application/json;charset=UTF-8",
@@ -222,7 +222,7 @@ return {
       response = { ref = "BatchModifyReadWriteStrategyResponse" },
     },
     bind_eip = {
-      name = "BindEip",
+      sdk_operation = "BindEip",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/eip",
       content_type = "application/json;charset=UTF-8",
@@ -235,7 +235,7 @@ return {
       response = { ref = "BindEipResponse" },
     },
     cancel_migration = {
-      name = "CancelMigration",
+      sdk_operation = "CancelMigration",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/databases/{db_name}/migration/jobs/{job_id}/cancel",
       content_type = "application/json",
@@ -247,7 +247,7 @@ return {
       response = { ref = "CancelMigrationResponse" },
     },
     change_database_version = {
-      name = "ChangeDatabaseVersion",
+      sdk_operation = "ChangeDatabaseVersion",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/database-version/change-version",
       content_type = "application/json;charset=UTF-8",
@@ -259,7 +259,7 @@ return {
       response = { ref = "ChangeDatabaseVersionResponse" },
     },
     change_strategy = {
-      name = "ChangeStrategy",
+      sdk_operation = "ChangeStrategy",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/databases/{db_name}/migration/jobs/{job_id}/route-switch-strategy",
       content_type = "application/json;charset=UTF-8",
@@ -273,7 +273,7 @@ return {
       response = { ref = "ChangeStrategyResponse" },
     },
     check_data_node_connection = {
-      name = "CheckDataNodeConnection",
+      sdk_operation = "CheckDataNodeConnection",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/rds/connection",
       content_type = "application/json;charset=UTF-8",
@@ -285,7 +285,7 @@ return {
       response = { ref = "CheckDataNodeConnectionResponse" },
     },
     check_migrate_logic_db = {
-      name = "CheckMigrateLogicDb",
+      sdk_operation = "CheckMigrateLogicDb",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/databases/{db_name}/migration/precheck",
       content_type = "application/json;charset=UTF-8",
@@ -302,7 +302,7 @@ return {
       response = { ref = "CheckMigrateLogicDbResponse" },
     },
     check_preliminary_results = {
-      name = "CheckPreliminaryResults",
+      sdk_operation = "CheckPreliminaryResults",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/databases/{db_name}/migration/precheck/{job_id}",
       content_type = "application/json",
@@ -314,7 +314,7 @@ return {
       response = { ref = "CheckPreliminaryResultsResponse" },
     },
     clean_migration = {
-      name = "CleanMigration",
+      sdk_operation = "CleanMigration",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/databases/{db_name}/migration/jobs/{job_id}/clean",
       content_type = "application/json",
@@ -326,7 +326,7 @@ return {
       response = { ref = "CleanMigrationResponse" },
     },
     compare_parameter_groups = {
-      name = "CompareParameterGroups",
+      sdk_operation = "CompareParameterGroups",
       method = "PUT",
       path = "/v3/{project_id}/configurations/diff",
       content_type = "application/json;charset=UTF-8",
@@ -338,7 +338,7 @@ return {
       response = { ref = "CompareParameterGroupsResponse" },
     },
     copy_configuration = {
-      name = "CopyConfiguration",
+      sdk_operation = "CopyConfiguration",
       method = "POST",
       path = "/v3/{project_id}/configurations/{config_id}/copy",
       content_type = "application/json;charset=UTF-8",
@@ -351,7 +351,7 @@ return {
       response = { ref = "CopyConfigurationResponse" },
     },
     create_database = {
-      name = "CreateDatabase",
+      sdk_operation = "CreateDatabase",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/databases",
       content_type = "application/json;charset=UTF-8",
@@ -363,7 +363,7 @@ return {
       response = { ref = "CreateDatabaseResponse" },
     },
     create_ddm_configurations = {
-      name = "CreateDdmConfigurations",
+      sdk_operation = "CreateDdmConfigurations",
       method = "POST",
       path = "/v3/{project_id}/configurations",
       content_type = "application/json;charset=UTF-8",
@@ -376,7 +376,7 @@ return {
       response = { ref = "CreateDdmConfigurationsResponse" },
     },
     create_ddm_database = {
-      name = "CreateDdmDatabase",
+      sdk_operation = "CreateDdmDatabase",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/databases",
       content_type = "application/json;charset=UTF-8",
@@ -391,7 +391,7 @@ return {
       response = { ref = "CreateDdmDatabaseResponse" },
     },
     create_ddm_instance = {
-      name = "CreateDdmInstance",
+      sdk_operation = "CreateDdmInstance",
       method = "POST",
       path = "/v3/{project_id}/instances",
       content_type = "application/json;charset=UTF-8",
@@ -415,7 +415,7 @@ return {
       response = { ref = "CreateDdmInstanceResponse" },
     },
     create_ddm_user = {
-      name = "CreateDdmUser",
+      sdk_operation = "CreateDdmUser",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/users",
       content_type = "application/json;charset=UTF-8",
@@ -432,7 +432,7 @@ return {
       response = { ref = "CreateDdmUserResponse" },
     },
     create_group = {
-      name = "CreateGroup",
+      sdk_operation = "CreateGroup",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/groups",
       content_type = "application/json;charset=UTF-8",
@@ -448,7 +448,7 @@ return {
       response = { ref = "CreateGroupResponse" },
     },
     create_instance = {
-      name = "CreateInstance",
+      sdk_operation = "CreateInstance",
       method = "POST",
       path = "/v1/{project_id}/instances",
       content_type = "application/json;charset=UTF-8",
@@ -460,7 +460,7 @@ return {
       response = { ref = "CreateInstanceResponse" },
     },
     create_users = {
-      name = "CreateUsers",
+      sdk_operation = "CreateUsers",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/users",
       content_type = "application/json;charset=UTF-8",
@@ -472,7 +472,7 @@ return {
       response = { ref = "CreateUsersResponse" },
     },
     delete_backup = {
-      name = "DeleteBackup",
+      sdk_operation = "DeleteBackup",
       method = "DELETE",
       path = "/v3/{project_id}/backups/{backup_id}",
       content_type = "application/json",
@@ -482,7 +482,7 @@ return {
       response = { ref = "DeleteBackupResponse" },
     },
     delete_configuration = {
-      name = "DeleteConfiguration",
+      sdk_operation = "DeleteConfiguration",
       method = "DELETE",
       path = "/v3/{project_id}/configurations/{config_id}",
       content_type = "application/json",
@@ -492,7 +492,7 @@ return {
       response = { ref = "DeleteConfigurationResponse" },
     },
     delete_database = {
-      name = "DeleteDatabase",
+      sdk_operation = "DeleteDatabase",
       method = "DELETE",
       path = "/v1/{project_id}/instances/{instance_id}/databases/{ddm_dbname}",
       content_type = "application/json",
@@ -504,7 +504,7 @@ return {
       response = { type = "string" },
     },
     delete_ddm_database = {
-      name = "DeleteDdmDatabase",
+      sdk_operation = "DeleteDdmDatabase",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/databases/{database_name}",
       content_type = "application/json",
@@ -516,7 +516,7 @@ return {
       response = { ref = "DeleteDdmDatabaseResponse" },
     },
     delete_ddm_instance = {
-      name = "DeleteDdmInstance",
+      sdk_operation = "DeleteDdmInstance",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -527,7 +527,7 @@ return {
       response = { type = "any" },
     },
     delete_ddm_user = {
-      name = "DeleteDdmUser",
+      sdk_operation = "DeleteDdmUser",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/users/{username}",
       content_type = "application/json",
@@ -538,7 +538,7 @@ return {
       response = { ref = "DeleteDdmUserResponse" },
     },
     delete_group = {
-      name = "DeleteGroup",
+      sdk_operation = "DeleteGroup",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/groups/{group_id}",
       content_type = "application/json",
@@ -549,7 +549,7 @@ return {
       response = { ref = "DeleteGroupResponse" },
     },
     delete_instance = {
-      name = "DeleteInstance",
+      sdk_operation = "DeleteInstance",
       method = "DELETE",
       path = "/v1/{project_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -560,7 +560,7 @@ return {
       response = { ref = "DeleteInstanceResponse" },
     },
     delete_nodes = {
-      name = "DeleteNodes",
+      sdk_operation = "DeleteNodes",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/nodes",
       content_type = "application/json;charset=UTF-8",
@@ -572,7 +572,7 @@ return {
       response = { ref = "DeleteNodesResponse" },
     },
     delete_user = {
-      name = "DeleteUser",
+      sdk_operation = "DeleteUser",
       method = "DELETE",
       path = "/v1/{project_id}/instances/{instance_id}/users/{username}",
       content_type = "application/json",
@@ -583,7 +583,7 @@ return {
       response = { ref = "DeleteUserResponse" },
     },
     download_schema_metadata = {
-      name = "DownloadSchemaMetadata",
+      sdk_operation = "DownloadSchemaMetadata",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/schema-metadata",
       content_type = "application/json",
@@ -593,7 +593,7 @@ return {
       response = { ref = "DownloadSchemaMetadataResponse" },
     },
     execute_kill_logical_processes = {
-      name = "ExecuteKillLogicalProcesses",
+      sdk_operation = "ExecuteKillLogicalProcesses",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/logical-processes",
       content_type = "application/json;charset=UTF-8",
@@ -605,7 +605,7 @@ return {
       response = { ref = "ExecuteKillLogicalProcessesResponse" },
     },
     execute_kill_physical_processes = {
-      name = "ExecuteKillPhysicalProcesses",
+      sdk_operation = "ExecuteKillPhysicalProcesses",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/physical-processes",
       content_type = "application/json;charset=UTF-8",
@@ -617,7 +617,7 @@ return {
       response = { ref = "ExecuteKillPhysicalProcessesResponse" },
     },
     expand_ddm_instance_nodes = {
-      name = "ExpandDdmInstanceNodes",
+      sdk_operation = "ExpandDdmInstanceNodes",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/nodes",
       content_type = "application/json;charset=UTF-8",
@@ -632,7 +632,7 @@ return {
       response = { ref = "ExpandDdmInstanceNodesResponse" },
     },
     expand_instance_nodes = {
-      name = "ExpandInstanceNodes",
+      sdk_operation = "ExpandInstanceNodes",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/action/enlarge",
       content_type = "application/json;charset=UTF-8",
@@ -648,7 +648,7 @@ return {
       response = { ref = "ExpandInstanceNodesResponse" },
     },
     list_api_version = {
-      name = "ListApiVersion",
+      sdk_operation = "ListApiVersion",
       method = "GET",
       path = "/",
       content_type = "application/json",
@@ -656,7 +656,7 @@ return {
       response = { ref = "ListApiVersionResponse" },
     },
     list_available_rds = {
-      name = "ListAvailableRds",
+      sdk_operation = "ListAvailableRds",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/available-data-nodes",
       content_type = "application/json",
@@ -669,7 +669,7 @@ return {
       response = { ref = "ListAvailableRdsResponse" },
     },
     list_available_rds_for_migrate = {
-      name = "ListAvailableRdsForMigrate",
+      sdk_operation = "ListAvailableRdsForMigrate",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/databases/{db_name}/migration/available-data-nodes",
       content_type = "application/json",
@@ -683,7 +683,7 @@ return {
       response = { ref = "ListAvailableRdsForMigrateResponse" },
     },
     list_available_rds_list = {
-      name = "ListAvailableRdsList",
+      sdk_operation = "ListAvailableRdsList",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/rds",
       content_type = "application/json",
@@ -696,7 +696,7 @@ return {
       response = { ref = "ListAvailableRdsListResponse" },
     },
     list_backups = {
-      name = "ListBackups",
+      sdk_operation = "ListBackups",
       method = "GET",
       path = "/v3/{project_id}/backups",
       content_type = "application/json",
@@ -711,7 +711,7 @@ return {
       response = { ref = "ListBackupsResponse" },
     },
     list_configuration_apply_histories = {
-      name = "ListConfigurationApplyHistories",
+      sdk_operation = "ListConfigurationApplyHistories",
       method = "GET",
       path = "/v3/{project_id}/configurations/{config_id}/apply-histories",
       content_type = "application/json",
@@ -724,7 +724,7 @@ return {
       response = { ref = "ListConfigurationApplyHistoriesResponse" },
     },
     list_database_available_versions = {
-      name = "ListDatabaseAvailableVersions",
+      sdk_operation = "ListDatabaseAvailableVersions",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/database-version/available-versions",
       content_type = "application/json",
@@ -734,7 +734,7 @@ return {
       response = { ref = "ListDatabaseAvailableVersionsResponse" },
     },
     list_databases = {
-      name = "ListDatabases",
+      sdk_operation = "ListDatabases",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/databases",
       content_type = "application/json",
@@ -747,7 +747,7 @@ return {
       response = { ref = "ListDatabasesResponse" },
     },
     list_ddm_configurations = {
-      name = "ListDdmConfigurations",
+      sdk_operation = "ListDdmConfigurations",
       method = "GET",
       path = "/v3/{project_id}/configurations",
       content_type = "application/json",
@@ -759,7 +759,7 @@ return {
       response = { ref = "ListDdmConfigurationsResponse" },
     },
     list_ddm_engines = {
-      name = "ListDdmEngines",
+      sdk_operation = "ListDdmEngines",
       method = "GET",
       path = "/v3/{project_id}/engines",
       content_type = "application/json",
@@ -771,7 +771,7 @@ return {
       response = { ref = "ListDdmEnginesResponse" },
     },
     list_ddm_flavors = {
-      name = "ListDdmFlavors",
+      sdk_operation = "ListDdmFlavors",
       method = "GET",
       path = "/v3/{project_id}/flavors",
       content_type = "application/json",
@@ -786,7 +786,7 @@ return {
       response = { ref = "ListDdmFlavorsResponse" },
     },
     list_ddm_users = {
-      name = "ListDdmUsers",
+      sdk_operation = "ListDdmUsers",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/users",
       content_type = "application/json",
@@ -799,7 +799,7 @@ return {
       response = { ref = "ListDdmUsersResponse" },
     },
     list_ddms = {
-      name = "ListDdms",
+      sdk_operation = "ListDdms",
       method = "GET",
       path = "/v3/{project_id}/instances",
       content_type = "application/json",
@@ -811,7 +811,7 @@ return {
       response = { ref = "ListDdmsResponse" },
     },
     list_engines = {
-      name = "ListEngines",
+      sdk_operation = "ListEngines",
       method = "GET",
       path = "/v2/{project_id}/engines",
       content_type = "application/json",
@@ -823,7 +823,7 @@ return {
       response = { ref = "ListEnginesResponse" },
     },
     list_flavors = {
-      name = "ListFlavors",
+      sdk_operation = "ListFlavors",
       method = "GET",
       path = "/v2/{project_id}/flavors",
       content_type = "application/json",
@@ -836,7 +836,7 @@ return {
       response = { ref = "ListFlavorsResponse" },
     },
     list_group = {
-      name = "ListGroup",
+      sdk_operation = "ListGroup",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/groups",
       content_type = "application/json",
@@ -849,7 +849,7 @@ return {
       response = { ref = "ListGroupResponse" },
     },
     list_instances = {
-      name = "ListInstances",
+      sdk_operation = "ListInstances",
       method = "GET",
       path = "/v1/{project_id}/instances",
       content_type = "application/json",
@@ -861,7 +861,7 @@ return {
       response = { ref = "ListInstancesResponse" },
     },
     list_instances_configurations = {
-      name = "ListInstancesConfigurations",
+      sdk_operation = "ListInstancesConfigurations",
       method = "GET",
       path = "/v3/{project_id}/configurations/{config_id}/query-instances",
       content_type = "application/json",
@@ -874,7 +874,7 @@ return {
       response = { ref = "ListInstancesConfigurationsResponse" },
     },
     list_nodes = {
-      name = "ListNodes",
+      sdk_operation = "ListNodes",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/nodes",
       content_type = "application/json",
@@ -887,7 +887,7 @@ return {
       response = { ref = "ListNodesResponse" },
     },
     list_read_write_ratio = {
-      name = "ListReadWriteRatio",
+      sdk_operation = "ListReadWriteRatio",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/read-write-ratio",
       content_type = "application/json",
@@ -902,7 +902,7 @@ return {
       response = { ref = "ListReadWriteRatioResponse" },
     },
     list_slow_log = {
-      name = "ListSlowLog",
+      sdk_operation = "ListSlowLog",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/slowlog",
       content_type = "application/json",
@@ -917,7 +917,7 @@ return {
       response = { ref = "ListSlowLogResponse" },
     },
     list_slow_log_analysis = {
-      name = "ListSlowLogAnalysis",
+      sdk_operation = "ListSlowLogAnalysis",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/slow-log-analysis",
       content_type = "application/json",
@@ -933,7 +933,7 @@ return {
       response = { ref = "ListSlowLogAnalysisResponse" },
     },
     list_slow_logs = {
-      name = "ListSlowLogs",
+      sdk_operation = "ListSlowLogs",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/slow-logs",
       content_type = "application/json",
@@ -948,7 +948,7 @@ return {
       response = { ref = "ListSlowLogsResponse" },
     },
     list_sql_black = {
-      name = "ListSqlBlack",
+      sdk_operation = "ListSqlBlack",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/databases/{logic_db_name}/sql-black-list",
       content_type = "application/json",
@@ -959,7 +959,7 @@ return {
       response = { ref = "ListSqlBlackResponse" },
     },
     list_tasks = {
-      name = "ListTasks",
+      sdk_operation = "ListTasks",
       method = "GET",
       path = "/v3/{project_id}/jobs",
       content_type = "application/json",
@@ -973,7 +973,7 @@ return {
       response = { ref = "ListTasksResponse" },
     },
     list_users = {
-      name = "ListUsers",
+      sdk_operation = "ListUsers",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/users",
       content_type = "application/json",
@@ -986,7 +986,7 @@ return {
       response = { ref = "ListUsersResponse" },
     },
     migrate_logic_db = {
-      name = "MigrateLogicDb",
+      sdk_operation = "MigrateLogicDb",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/databases/{db_name}/migration",
       content_type = "application/json;charset=UTF-8",
@@ -1003,7 +1003,7 @@ return {
       response = { ref = "MigrateLogicDbResponse" },
     },
     migrate_results = {
-      name = "MigrateResults",
+      sdk_operation = "MigrateResults",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/databases/{db_name}/migration/jobs/{job_id}",
       content_type = "application/json",
@@ -1015,7 +1015,7 @@ return {
       response = { ref = "MigrateResultsResponse" },
     },
     modify_configuration = {
-      name = "ModifyConfiguration",
+      sdk_operation = "ModifyConfiguration",
       method = "PUT",
       path = "/v3.1/{project_id}/instances/{instance_id}/configurations",
       content_type = "application/json;charset=UTF-8",
@@ -1029,7 +1029,7 @@ return {
       response = { ref = "ModifyConfigurationResponse" },
     },
     modify_eip = {
-      name = "ModifyEip",
+      sdk_operation = "ModifyEip",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/elb/ip",
       content_type = "application/json;charset=UTF-8",
@@ -1042,7 +1042,7 @@ return {
       response = { ref = "ModifyEipResponse" },
     },
     modify_sql_black_list = {
-      name = "ModifySqlBlackList",
+      sdk_operation = "ModifySqlBlackList",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/databases/{logic_db_name}/sql-black-list",
       content_type = "application/json;charset=UTF-8",
@@ -1055,7 +1055,7 @@ return {
       response = { ref = "ModifySqlBlackListResponse" },
     },
     move_tmlog_files = {
-      name = "MoveTmlogFiles",
+      sdk_operation = "MoveTmlogFiles",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/tmlogs",
       content_type = "application/json;charset=UTF-8",
@@ -1067,7 +1067,7 @@ return {
       response = { ref = "MoveTmlogFilesResponse" },
     },
     rebuild_config = {
-      name = "RebuildConfig",
+      sdk_operation = "RebuildConfig",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/reload-config",
       content_type = "application/json",
@@ -1077,7 +1077,7 @@ return {
       response = { type = "string" },
     },
     rebuild_ddm_config = {
-      name = "RebuildDdmConfig",
+      sdk_operation = "RebuildDdmConfig",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/reload-config",
       content_type = "application/json",
@@ -1087,7 +1087,7 @@ return {
       response = { ref = "RebuildDdmConfigResponse" },
     },
     reset_administrator = {
-      name = "ResetAdministrator",
+      sdk_operation = "ResetAdministrator",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/admin-user",
       content_type = "application/json;charset=UTF-8",
@@ -1100,7 +1100,7 @@ return {
       response = { ref = "ResetAdministratorResponse" },
     },
     reset_ddm_user_password = {
-      name = "ResetDdmUserPassword",
+      sdk_operation = "ResetDdmUserPassword",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/users/{username}/password",
       content_type = "application/json;charset=UTF-8",
@@ -1113,7 +1113,7 @@ return {
       response = { ref = "ResetDdmUserPasswordResponse" },
     },
     reset_parameter_group = {
-      name = "ResetParameterGroup",
+      sdk_operation = "ResetParameterGroup",
       method = "PUT",
       path = "/v3/{project_id}/configurations/{config_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1127,7 +1127,7 @@ return {
       response = { ref = "ResetParameterGroupResponse" },
     },
     reset_user_password = {
-      name = "ResetUserPassword",
+      sdk_operation = "ResetUserPassword",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/users/{username}/password",
       content_type = "application/json;charset=UTF-8",
@@ -1140,7 +1140,7 @@ return {
       response = { ref = "ResetUserPasswordResponse" },
     },
     resize_flavor = {
-      name = "ResizeFlavor",
+      sdk_operation = "ResizeFlavor",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/flavor",
       content_type = "application/json;charset=UTF-8",
@@ -1154,7 +1154,7 @@ return {
       response = { ref = "ResizeFlavorResponse" },
     },
     restart_ddm_instance = {
-      name = "RestartDdmInstance",
+      sdk_operation = "RestartDdmInstance",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/restart",
       content_type = "application/json",
@@ -1164,7 +1164,7 @@ return {
       response = { ref = "RestartDdmInstanceResponse" },
     },
     restart_instance = {
-      name = "RestartInstance",
+      sdk_operation = "RestartInstance",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -1176,7 +1176,7 @@ return {
       response = { ref = "RestartInstanceResponse" },
     },
     restart_node = {
-      name = "RestartNode",
+      sdk_operation = "RestartNode",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/nodes/{node_id}/restart",
       content_type = "application/json",
@@ -1187,7 +1187,7 @@ return {
       response = { ref = "RestartNodeResponse" },
     },
     restore2_exist = {
-      name = "Restore2Exist",
+      sdk_operation = "Restore2Exist",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/backups/recovery",
       content_type = "application/json;charset=UTF-8",
@@ -1201,7 +1201,7 @@ return {
       response = { ref = "Restore2ExistResponse" },
     },
     restore_metadata = {
-      name = "RestoreMetadata",
+      sdk_operation = "RestoreMetadata",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/backups/metadata-recovery",
       content_type = "application/json;charset=UTF-8",
@@ -1214,7 +1214,7 @@ return {
       response = { ref = "RestoreMetadataResponse" },
     },
     retry_migration = {
-      name = "RetryMigration",
+      sdk_operation = "RetryMigration",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/databases/{db_name}/migration/jobs/{job_id}/retry",
       content_type = "application/json",
@@ -1226,7 +1226,7 @@ return {
       response = { ref = "RetryMigrationResponse" },
     },
     roll_back_database_version = {
-      name = "RollBackDatabaseVersion",
+      sdk_operation = "RollBackDatabaseVersion",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/database-version/rollback-version",
       content_type = "application/json",
@@ -1236,7 +1236,7 @@ return {
       response = { ref = "RollBackDatabaseVersionResponse" },
     },
     rollback_migration = {
-      name = "RollbackMigration",
+      sdk_operation = "RollbackMigration",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/databases/{db_name}/migration/jobs/{job_id}/rollback",
       content_type = "application/json",
@@ -1248,7 +1248,7 @@ return {
       response = { ref = "RollbackMigrationResponse" },
     },
     set_read_only_status = {
-      name = "SetReadOnlyStatus",
+      sdk_operation = "SetReadOnlyStatus",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/readonly-status",
       content_type = "application/json;charset=UTF-8",
@@ -1260,7 +1260,7 @@ return {
       response = { ref = "SetReadOnlyStatusResponse" },
     },
     show_avalible_ddms = {
-      name = "ShowAvalibleDdms",
+      sdk_operation = "ShowAvalibleDdms",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/backups/restorable-instances",
       content_type = "application/json",
@@ -1272,7 +1272,7 @@ return {
       response = { ref = "ShowAvalibleDdmsResponse" },
     },
     show_avalible_rds = {
-      name = "ShowAvalibleRds",
+      sdk_operation = "ShowAvalibleRds",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/backups/restorable-data-node",
       content_type = "application/json",
@@ -1285,7 +1285,7 @@ return {
       response = { ref = "ShowAvalibleRdsResponse" },
     },
     show_avalible_time = {
-      name = "ShowAvalibleTime",
+      sdk_operation = "ShowAvalibleTime",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/backups/restorable-time-interval",
       content_type = "application/json",
@@ -1295,7 +1295,7 @@ return {
       response = { ref = "ShowAvalibleTimeResponse" },
     },
     show_backup = {
-      name = "ShowBackup",
+      sdk_operation = "ShowBackup",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/backups/{backup_id}",
       content_type = "application/json",
@@ -1306,7 +1306,7 @@ return {
       response = { ref = "ShowBackupResponse" },
     },
     show_configuration = {
-      name = "ShowConfiguration",
+      sdk_operation = "ShowConfiguration",
       method = "GET",
       path = "/v3/{project_id}/configurations/{config_id}",
       content_type = "application/json",
@@ -1316,7 +1316,7 @@ return {
       response = { ref = "ShowConfigurationResponse" },
     },
     show_database = {
-      name = "ShowDatabase",
+      sdk_operation = "ShowDatabase",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/databases/{ddm_dbname}",
       content_type = "application/json",
@@ -1327,7 +1327,7 @@ return {
       response = { ref = "ShowDatabaseResponse" },
     },
     show_ddm_detail = {
-      name = "ShowDdmDetail",
+      sdk_operation = "ShowDdmDetail",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -1337,7 +1337,7 @@ return {
       response = { ref = "ShowDdmDetailResponse" },
     },
     show_ddm_job_result = {
-      name = "ShowDdmJobResult",
+      sdk_operation = "ShowDdmJobResult",
       method = "GET",
       path = "/v3/{project_id}/jobs/{job_id}",
       content_type = "application/json",
@@ -1347,7 +1347,7 @@ return {
       response = { ref = "ShowDdmJobResultResponse" },
     },
     show_ddm_node_detail = {
-      name = "ShowDdmNodeDetail",
+      sdk_operation = "ShowDdmNodeDetail",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/nodes/{node_id}",
       content_type = "application/json",
@@ -1358,7 +1358,7 @@ return {
       response = { ref = "ShowDdmNodeDetailResponse" },
     },
     show_instance = {
-      name = "ShowInstance",
+      sdk_operation = "ShowInstance",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -1368,7 +1368,7 @@ return {
       response = { ref = "ShowInstanceResponse" },
     },
     show_instance_database = {
-      name = "ShowInstanceDatabase",
+      sdk_operation = "ShowInstanceDatabase",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/databases/{database_name}",
       content_type = "application/json",
@@ -1379,7 +1379,7 @@ return {
       response = { ref = "ShowInstanceDatabaseResponse" },
     },
     show_instance_param = {
-      name = "ShowInstanceParam",
+      sdk_operation = "ShowInstanceParam",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/configurations",
       content_type = "application/json",
@@ -1392,7 +1392,7 @@ return {
       response = { ref = "ShowInstanceParamResponse" },
     },
     show_ip_group = {
-      name = "ShowIpGroup",
+      sdk_operation = "ShowIpGroup",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/groups/{group_id}/acls",
       content_type = "application/json",
@@ -1403,7 +1403,7 @@ return {
       response = { ref = "ShowIpGroupResponse" },
     },
     show_logical_processes = {
-      name = "ShowLogicalProcesses",
+      sdk_operation = "ShowLogicalProcesses",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/logical-processes",
       content_type = "application/json",
@@ -1416,7 +1416,7 @@ return {
       response = { ref = "ShowLogicalProcessesResponse" },
     },
     show_migration_log = {
-      name = "ShowMigrationLog",
+      sdk_operation = "ShowMigrationLog",
       method = "GET",
       path = "/v3/{project_id}/instance/{instance_id}/task/{task_id}/run-logs",
       content_type = "application/json",
@@ -1429,7 +1429,7 @@ return {
       response = { ref = "ShowMigrationLogResponse" },
     },
     show_node = {
-      name = "ShowNode",
+      sdk_operation = "ShowNode",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/nodes/{node_id}",
       content_type = "application/json",
@@ -1440,7 +1440,7 @@ return {
       response = { ref = "ShowNodeResponse" },
     },
     show_physical_processes = {
-      name = "ShowPhysicalProcesses",
+      sdk_operation = "ShowPhysicalProcesses",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/physical-processes",
       content_type = "application/json",
@@ -1453,7 +1453,7 @@ return {
       response = { ref = "ShowPhysicalProcessesResponse" },
     },
     show_processes_audit_log = {
-      name = "ShowProcessesAuditLog",
+      sdk_operation = "ShowProcessesAuditLog",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/processes-audit-log",
       content_type = "application/json",
@@ -1467,7 +1467,7 @@ return {
       response = { ref = "ShowProcessesAuditLogResponse" },
     },
     show_public_ip = {
-      name = "ShowPublicIp",
+      sdk_operation = "ShowPublicIp",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/public-ips",
       content_type = "application/json",
@@ -1479,7 +1479,7 @@ return {
       response = { ref = "ShowPublicIpResponse" },
     },
     show_related_dns = {
-      name = "ShowRelatedDns",
+      sdk_operation = "ShowRelatedDns",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/backups/related-dn",
       content_type = "application/json",
@@ -1490,7 +1490,7 @@ return {
       response = { ref = "ShowRelatedDnsResponse" },
     },
     show_risk_info = {
-      name = "ShowRiskInfo",
+      sdk_operation = "ShowRiskInfo",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/show-risk-info",
       content_type = "application/json",
@@ -1500,7 +1500,7 @@ return {
       response = { ref = "ShowRiskInfoResponse" },
     },
     show_tmlog_infos = {
-      name = "ShowTmlogInfos",
+      sdk_operation = "ShowTmlogInfos",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/tmlogs",
       content_type = "application/json",
@@ -1512,7 +1512,7 @@ return {
       response = { ref = "ShowTmlogInfosResponse" },
     },
     shrink_instance_nodes = {
-      name = "ShrinkInstanceNodes",
+      sdk_operation = "ShrinkInstanceNodes",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/action/reduce",
       content_type = "application/json;charset=UTF-8",
@@ -1525,7 +1525,7 @@ return {
       response = { ref = "ShrinkInstanceNodesResponse" },
     },
     switch_ip_group = {
-      name = "SwitchIpGroup",
+      sdk_operation = "SwitchIpGroup",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/groups/{group_id}/acls",
       content_type = "application/json;charset=UTF-8",
@@ -1538,7 +1538,7 @@ return {
       response = { ref = "SwitchIpGroupResponse" },
     },
     switch_route = {
-      name = "SwitchRoute",
+      sdk_operation = "SwitchRoute",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/databases/{db_name}/migration/jobs/{job_id}/route-switch",
       content_type = "application/json",
@@ -1550,7 +1550,7 @@ return {
       response = { ref = "SwitchRouteResponse" },
     },
     switch_ssl = {
-      name = "SwitchSsl",
+      sdk_operation = "SwitchSsl",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/switch-ssl",
       content_type = "application/json;charset=UTF-8",
@@ -1562,7 +1562,7 @@ return {
       response = { type = "any" },
     },
     sync_dn_information = {
-      name = "SyncDnInformation",
+      sdk_operation = "SyncDnInformation",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/data-nodes/sync",
       content_type = "application/json",
@@ -1572,7 +1572,7 @@ return {
       response = { ref = "SyncDnInformationResponse" },
     },
     unbind_eip = {
-      name = "UnbindEip",
+      sdk_operation = "UnbindEip",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/eip",
       content_type = "application/json",
@@ -1582,7 +1582,7 @@ return {
       response = { ref = "UnbindEipResponse" },
     },
     unbind_logic_db = {
-      name = "UnbindLogicDb",
+      sdk_operation = "UnbindLogicDb",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/databases/{logic_db_name}/unbind",
       content_type = "application/json",
@@ -1593,7 +1593,7 @@ return {
       response = { ref = "UnbindLogicDbResponse" },
     },
     update_database_info = {
-      name = "UpdateDatabaseInfo",
+      sdk_operation = "UpdateDatabaseInfo",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/rds/sync",
       content_type = "application/json",
@@ -1603,7 +1603,7 @@ return {
       response = { ref = "UpdateDatabaseInfoResponse" },
     },
     update_ddm_instance_name = {
-      name = "UpdateDdmInstanceName",
+      sdk_operation = "UpdateDdmInstanceName",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/name",
       content_type = "application/json;charset=UTF-8",
@@ -1615,7 +1615,7 @@ return {
       response = { ref = "UpdateDdmInstanceNameResponse" },
     },
     update_ddm_instance_security_group = {
-      name = "UpdateDdmInstanceSecurityGroup",
+      sdk_operation = "UpdateDdmInstanceSecurityGroup",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/security-group",
       content_type = "application/json;charset=UTF-8",
@@ -1627,7 +1627,7 @@ return {
       response = { ref = "UpdateDdmInstanceSecurityGroupResponse" },
     },
     update_ddm_user = {
-      name = "UpdateDdmUser",
+      sdk_operation = "UpdateDdmUser",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/users/{username}",
       content_type = "application/json;charset=UTF-8",
@@ -1643,7 +1643,7 @@ return {
       response = { ref = "UpdateDdmUserResponse" },
     },
     update_instance_name = {
-      name = "UpdateInstanceName",
+      sdk_operation = "UpdateInstanceName",
       method = "PUT",
       path = "/v1/{project_id}/instances/{instance_id}/modify-name",
       content_type = "application/json;charset=UTF-8",
@@ -1655,7 +1655,7 @@ return {
       response = { ref = "UpdateInstanceNameResponse" },
     },
     update_instance_param = {
-      name = "UpdateInstanceParam",
+      sdk_operation = "UpdateInstanceParam",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/configurations",
       content_type = "application/json;charset=UTF-8",
@@ -1668,7 +1668,7 @@ return {
       response = { ref = "UpdateInstanceParamResponse" },
     },
     update_instance_port = {
-      name = "UpdateInstancePort",
+      sdk_operation = "UpdateInstancePort",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/port",
       content_type = "application/json;charset=UTF-8",
@@ -1680,7 +1680,7 @@ return {
       response = { type = "any" },
     },
     update_instance_security_group = {
-      name = "UpdateInstanceSecurityGroup",
+      sdk_operation = "UpdateInstanceSecurityGroup",
       method = "PUT",
       path = "/v1/{project_id}/instances/{instance_id}/modify-security-group",
       content_type = "application/json;charset=UTF-8",
@@ -1692,7 +1692,7 @@ return {
       response = { ref = "UpdateInstanceSecurityGroupResponse" },
     },
     update_read_and_write_strategy = {
-      name = "UpdateReadAndWriteStrategy",
+      sdk_operation = "UpdateReadAndWriteStrategy",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/action/read-write-strategy",
       content_type = "application/json;charset=UTF-8",
@@ -1704,7 +1704,7 @@ return {
       response = { ref = "UpdateReadAndWriteStrategyResponse" },
     },
     update_user = {
-      name = "UpdateUser",
+      sdk_operation = "UpdateUser",
       method = "PUT",
       path = "/v1/{project_id}/instances/{instance_id}/users/{username}",
       content_type = "application/json;charset=UTF-8",
@@ -1717,7 +1717,7 @@ return {
       response = { ref = "UpdateUserResponse" },
     },
     upload_schema_metadata = {
-      name = "UploadSchemaMetadata",
+      sdk_operation = "UploadSchemaMetadata",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/schema-metadata",
       content_type = "application/json;charset=UTF-8",
@@ -1730,7 +1730,7 @@ return {
       response = { ref = "UploadSchemaMetadataResponse" },
     },
     validate_weak_password = {
-      name = "ValidateWeakPassword",
+      sdk_operation = "ValidateWeakPassword",
       method = "POST",
       path = "/v3/{project_id}/weak-password-verification",
       content_type = "application/json;charset=UTF-8",

@@ -182,7 +182,7 @@ return {
   },
   operations = {
     add_readonly_node = {
-      name = "AddReadonlyNode",
+      sdk_operation = "AddReadonlyNode",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/readonly-node",
       content_type = "application/json",
@@ -199,7 +199,7 @@ return {
       response = { ref = "AddReadonlyNodeResponse" },
     },
     add_sharding_node = {
-      name = "AddShardingNode",
+      sdk_operation = "AddShardingNode",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/enlarge",
       content_type = "application/json",
@@ -215,7 +215,7 @@ return {
       response = { ref = "AddShardingNodeResponse" },
     },
     attach_eip = {
-      name = "AttachEip",
+      sdk_operation = "AttachEip",
       method = "POST",
       path = "/v3/{project_id}/nodes/{node_id}/bind-eip",
       content_type = "application/json",
@@ -228,7 +228,7 @@ return {
       response = { ref = "AttachEipResponse" },
     },
     attach_internal_ip = {
-      name = "AttachInternalIp",
+      sdk_operation = "AttachInternalIp",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/modify-internal-ip",
       content_type = "application/json",
@@ -241,7 +241,7 @@ return {
       response = { ref = "AttachInternalIpResponse" },
     },
     batch_delete_backup = {
-      name = "BatchDeleteBackup",
+      sdk_operation = "BatchDeleteBackup",
       method = "DELETE",
       path = "/v3/{project_id}/instances/backups",
       content_type = "application/json",
@@ -253,7 +253,7 @@ return {
       response = { ref = "BatchDeleteBackupResponse" },
     },
     batch_delete_shards = {
-      name = "BatchDeleteShards",
+      sdk_operation = "BatchDeleteShards",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/shards/batch-delete",
       content_type = "application/json",
@@ -265,7 +265,7 @@ return {
       response = { ref = "BatchDeleteShardsResponse" },
     },
     batch_tag_action = {
-      name = "BatchTagAction",
+      sdk_operation = "BatchTagAction",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/tags/action",
       content_type = "application/json",
@@ -278,7 +278,7 @@ return {
       response = { ref = "BatchTagActionResponse" },
     },
     batch_upgrade_database_version = {
-      name = "BatchUpgradeDatabaseVersion",
+      sdk_operation = "BatchUpgradeDatabaseVersion",
       method = "POST",
       path = "/v3/{project_id}/instances/db-upgrade",
       content_type = "application/json",
@@ -289,7 +289,7 @@ return {
       response = { ref = "BatchUpgradeDatabaseVersionResponse" },
     },
     bind_public_gateway = {
-      name = "BindPublicGateway",
+      sdk_operation = "BindPublicGateway",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/nodes/{node_id}/public-gateway",
       content_type = "application/json",
@@ -304,7 +304,7 @@ return {
       response = { ref = "BindPublicGatewayResponse" },
     },
     cancel_eip = {
-      name = "CancelEip",
+      sdk_operation = "CancelEip",
       method = "POST",
       path = "/v3/{project_id}/nodes/{node_id}/unbind-eip",
       content_type = "application/json",
@@ -314,7 +314,7 @@ return {
       response = { ref = "CancelEipResponse" },
     },
     cancel_scheduled_task = {
-      name = "CancelScheduledTask",
+      sdk_operation = "CancelScheduledTask",
       method = "DELETE",
       path = "/v3/{project_id}/scheduled-jobs/{job_id}",
       content_type = "application/json",
@@ -324,7 +324,7 @@ return {
       response = { ref = "CancelScheduledTaskResponse" },
     },
     change_ops_window = {
-      name = "ChangeOpsWindow",
+      sdk_operation = "ChangeOpsWindow",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/maintenance-window",
       content_type = "application/json",
@@ -337,7 +337,7 @@ return {
       response = { ref = "ChangeOpsWindowResponse" },
     },
     check_password = {
-      name = "CheckPassword",
+      sdk_operation = "CheckPassword",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/check-password",
       content_type = "application/json",
@@ -351,7 +351,7 @@ return {
       response = { ref = "CheckPasswordResponse" },
     },
     check_weak_password = {
-      name = "CheckWeakPassword",
+      sdk_operation = "CheckWeakPassword",
       method = "POST",
       path = "/v3/{project_id}/weak-password-verification",
       content_type = "application/json",
@@ -363,7 +363,7 @@ return {
       response = { ref = "CheckWeakPasswordResponse" },
     },
     compare_configuration = {
-      name = "CompareConfiguration",
+      sdk_operation = "CompareConfiguration",
       method = "POST",
       path = "/v3/{project_id}/configurations/comparison",
       content_type = "application/json",
@@ -375,7 +375,7 @@ return {
       response = { ref = "CompareConfigurationResponse" },
     },
     copy_configuration = {
-      name = "CopyConfiguration",
+      sdk_operation = "CopyConfiguration",
       method = "POST",
       path = "/v3/{project_id}/configurations/{config_id}/copy",
       content_type = "application/json",
@@ -388,7 +388,7 @@ return {
       response = { ref = "CopyConfigurationResponse" },
     },
     create_configuration = {
-      name = "CreateConfiguration",
+      sdk_operation = "CreateConfiguration",
       method = "POST",
       path = "/v3/{project_id}/configurations",
       content_type = "application/json",
@@ -403,7 +403,7 @@ return {
       response = { ref = "CreateConfigurationResponse" },
     },
     create_database_role = {
-      name = "CreateDatabaseRole",
+      sdk_operation = "CreateDatabaseRole",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/db-role",
       content_type = "application/json",
@@ -417,7 +417,7 @@ return {
       response = { ref = "CreateDatabaseRoleResponse" },
     },
     create_database_user = {
-      name = "CreateDatabaseUser",
+      sdk_operation = "CreateDatabaseUser",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/db-user",
       content_type = "application/json",
@@ -432,7 +432,7 @@ return {
       response = { ref = "CreateDatabaseUserResponse" },
     },
     create_instance = {
-      name = "CreateInstance",
+      sdk_operation = "CreateInstance",
       method = "POST",
       path = "/v3/{project_id}/instances",
       content_type = "application/json",
@@ -462,7 +462,7 @@ return {
       response = { ref = "CreateInstanceResponse" },
     },
     create_ip = {
-      name = "CreateIp",
+      sdk_operation = "CreateIp",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/create-ip",
       content_type = "application/json",
@@ -476,7 +476,7 @@ return {
       response = { ref = "CreateIpResponse" },
     },
     create_kill_op_rule = {
-      name = "CreateKillOpRule",
+      sdk_operation = "CreateKillOpRule",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/kill-op-rule",
       content_type = "application/json",
@@ -494,7 +494,7 @@ return {
       response = { ref = "CreateKillOpRuleResponse" },
     },
     create_manual_backup = {
-      name = "CreateManualBackup",
+      sdk_operation = "CreateManualBackup",
       method = "POST",
       path = "/v3/{project_id}/backups",
       content_type = "application/json",
@@ -505,7 +505,7 @@ return {
       response = { ref = "CreateManualBackupResponse" },
     },
     delete_audit_log = {
-      name = "DeleteAuditLog",
+      sdk_operation = "DeleteAuditLog",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/auditlog",
       content_type = "application/json",
@@ -518,7 +518,7 @@ return {
       response = { ref = "DeleteAuditLogResponse" },
     },
     delete_configuration = {
-      name = "DeleteConfiguration",
+      sdk_operation = "DeleteConfiguration",
       method = "DELETE",
       path = "/v3/{project_id}/configurations/{config_id}",
       content_type = "application/json",
@@ -528,7 +528,7 @@ return {
       response = { ref = "DeleteConfigurationResponse" },
     },
     delete_database_role = {
-      name = "DeleteDatabaseRole",
+      sdk_operation = "DeleteDatabaseRole",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/db-role",
       content_type = "application/json",
@@ -541,7 +541,7 @@ return {
       response = { ref = "DeleteDatabaseRoleResponse" },
     },
     delete_database_user = {
-      name = "DeleteDatabaseUser",
+      sdk_operation = "DeleteDatabaseUser",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/db-user",
       content_type = "application/json",
@@ -554,7 +554,7 @@ return {
       response = { ref = "DeleteDatabaseUserResponse" },
     },
     delete_instance = {
-      name = "DeleteInstance",
+      sdk_operation = "DeleteInstance",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -564,7 +564,7 @@ return {
       response = { ref = "DeleteInstanceResponse" },
     },
     delete_ip = {
-      name = "DeleteIp",
+      sdk_operation = "DeleteIp",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/ip",
       content_type = "application/json",
@@ -576,7 +576,7 @@ return {
       response = { ref = "DeleteIpResponse" },
     },
     delete_kill_op_rule_list = {
-      name = "DeleteKillOpRuleList",
+      sdk_operation = "DeleteKillOpRuleList",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/kill-op-rule",
       content_type = "application/json",
@@ -588,7 +588,7 @@ return {
       response = { ref = "DeleteKillOpRuleListResponse" },
     },
     delete_lts_config = {
-      name = "DeleteLtsConfig",
+      sdk_operation = "DeleteLtsConfig",
       method = "DELETE",
       path = "/v3/{project_id}/instances/logs/lts-configs",
       content_type = "application/json",
@@ -599,7 +599,7 @@ return {
       response = { ref = "DeleteLtsConfigResponse" },
     },
     delete_manual_backup = {
-      name = "DeleteManualBackup",
+      sdk_operation = "DeleteManualBackup",
       method = "DELETE",
       path = "/v3/{project_id}/backups/{backup_id}",
       content_type = "application/json",
@@ -609,7 +609,7 @@ return {
       response = { ref = "DeleteManualBackupResponse" },
     },
     delete_mongos_node = {
-      name = "DeleteMongosNode",
+      sdk_operation = "DeleteMongosNode",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/mongos-node",
       content_type = "application/json",
@@ -621,7 +621,7 @@ return {
       response = { ref = "DeleteMongosNodeResponse" },
     },
     delete_readonly_node = {
-      name = "DeleteReadonlyNode",
+      sdk_operation = "DeleteReadonlyNode",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/readonly-node",
       content_type = "application/json",
@@ -633,7 +633,7 @@ return {
       response = { ref = "DeleteReadonlyNodeResponse" },
     },
     delete_session = {
-      name = "DeleteSession",
+      sdk_operation = "DeleteSession",
       method = "POST",
       path = "/v3/{project_id}/nodes/{node_id}/session",
       content_type = "application/json",
@@ -645,7 +645,7 @@ return {
       response = { ref = "DeleteSessionResponse" },
     },
     download_errorlog = {
-      name = "DownloadErrorlog",
+      sdk_operation = "DownloadErrorlog",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/errorlog-download",
       content_type = "application/json",
@@ -658,7 +658,7 @@ return {
       response = { ref = "DownloadErrorlogResponse" },
     },
     download_slowlog = {
-      name = "DownloadSlowlog",
+      sdk_operation = "DownloadSlowlog",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/slowlog-download",
       content_type = "application/json",
@@ -671,7 +671,7 @@ return {
       response = { ref = "DownloadSlowlogResponse" },
     },
     expand_replicaset_node = {
-      name = "ExpandReplicasetNode",
+      sdk_operation = "ExpandReplicasetNode",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/replicaset-node",
       content_type = "application/json",
@@ -684,7 +684,7 @@ return {
       response = { ref = "ExpandReplicasetNodeResponse" },
     },
     list_api_version = {
-      name = "ListApiVersion",
+      sdk_operation = "ListApiVersion",
       method = "GET",
       path = "/",
       content_type = "application/json",
@@ -692,7 +692,7 @@ return {
       response = { ref = "ListApiVersionResponse" },
     },
     list_applied_instances = {
-      name = "ListAppliedInstances",
+      sdk_operation = "ListAppliedInstances",
       method = "GET",
       path = "/v3/{project_id}/configurations/{config_id}/applicable-instances",
       content_type = "application/json",
@@ -705,7 +705,7 @@ return {
       response = { ref = "ListAppliedInstancesResponse" },
     },
     list_auditlog_links = {
-      name = "ListAuditlogLinks",
+      sdk_operation = "ListAuditlogLinks",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/auditlog-links",
       content_type = "application/json",
@@ -717,7 +717,7 @@ return {
       response = { ref = "ListAuditlogLinksResponse" },
     },
     list_auditlogs = {
-      name = "ListAuditlogs",
+      sdk_operation = "ListAuditlogs",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/auditlog",
       content_type = "application/json",
@@ -734,7 +734,7 @@ return {
       response = { ref = "ListAuditlogsResponse" },
     },
     list_az2_migrate = {
-      name = "ListAz2Migrate",
+      sdk_operation = "ListAz2Migrate",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/migrate/az",
       content_type = "application/json",
@@ -744,7 +744,7 @@ return {
       response = { ref = "ListAz2MigrateResponse" },
     },
     list_backup_download_policy = {
-      name = "ListBackupDownloadPolicy",
+      sdk_operation = "ListBackupDownloadPolicy",
       method = "GET",
       path = "/v3/{project_id}/backups/download-policy",
       content_type = "application/json",
@@ -752,7 +752,7 @@ return {
       response = { ref = "ListBackupDownloadPolicyResponse" },
     },
     list_backups = {
-      name = "ListBackups",
+      sdk_operation = "ListBackups",
       method = "GET",
       path = "/v3/{project_id}/backups",
       content_type = "application/json",
@@ -776,7 +776,7 @@ return {
       response = { ref = "ListBackupsResponse" },
     },
     list_configurations = {
-      name = "ListConfigurations",
+      sdk_operation = "ListConfigurations",
       method = "GET",
       path = "/v3/{project_id}/configurations",
       content_type = "application/json",
@@ -788,7 +788,7 @@ return {
       response = { ref = "ListConfigurationsResponse" },
     },
     list_database_roles = {
-      name = "ListDatabaseRoles",
+      sdk_operation = "ListDatabaseRoles",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/db-roles",
       content_type = "application/json",
@@ -803,7 +803,7 @@ return {
       response = { ref = "ListDatabaseRolesResponse" },
     },
     list_database_users = {
-      name = "ListDatabaseUsers",
+      sdk_operation = "ListDatabaseUsers",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/db-user/detail",
       content_type = "application/json",
@@ -818,7 +818,7 @@ return {
       response = { ref = "ListDatabaseUsersResponse" },
     },
     list_databases = {
-      name = "ListDatabases",
+      sdk_operation = "ListDatabases",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/databases",
       content_type = "application/json",
@@ -831,7 +831,7 @@ return {
       response = { ref = "ListDatabasesResponse" },
     },
     list_datastore_versions = {
-      name = "ListDatastoreVersions",
+      sdk_operation = "ListDatastoreVersions",
       method = "GET",
       path = "/v3/{project_id}/datastores/{datastore_name}/versions",
       content_type = "application/json",
@@ -841,7 +841,7 @@ return {
       response = { ref = "ListDatastoreVersionsResponse" },
     },
     list_error_logs = {
-      name = "ListErrorLogs",
+      sdk_operation = "ListErrorLogs",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/errorlog",
       content_type = "application/json",
@@ -858,7 +858,7 @@ return {
       response = { ref = "ListErrorLogsResponse" },
     },
     list_flavor_infos = {
-      name = "ListFlavorInfos",
+      sdk_operation = "ListFlavorInfos",
       method = "GET",
       path = "/v3.1/{project_id}/flavors",
       content_type = "application/json",
@@ -872,7 +872,7 @@ return {
       response = { ref = "ListFlavorInfosResponse" },
     },
     list_flavors = {
-      name = "ListFlavors",
+      sdk_operation = "ListFlavors",
       method = "GET",
       path = "/v3/{project_id}/flavors",
       content_type = "application/json",
@@ -883,7 +883,7 @@ return {
       response = { ref = "ListFlavorsResponse" },
     },
     list_instance_tags = {
-      name = "ListInstanceTags",
+      sdk_operation = "ListInstanceTags",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/tags",
       content_type = "application/json",
@@ -893,7 +893,7 @@ return {
       response = { ref = "ListInstanceTagsResponse" },
     },
     list_instances = {
-      name = "ListInstances",
+      sdk_operation = "ListInstances",
       method = "GET",
       path = "/v3/{project_id}/instances",
       content_type = "application/json",
@@ -912,7 +912,7 @@ return {
       response = { ref = "ListInstancesResponse" },
     },
     list_instances_by_tags = {
-      name = "ListInstancesByTags",
+      sdk_operation = "ListInstancesByTags",
       method = "POST",
       path = "/v3/{project_id}/instances/action",
       content_type = "application/json",
@@ -928,7 +928,7 @@ return {
       response = { ref = "ListInstancesByTagsResponse" },
     },
     list_lts_configs = {
-      name = "ListLtsConfigs",
+      sdk_operation = "ListLtsConfigs",
       method = "GET",
       path = "/v3/{project_id}/instances/logs/lts-configs",
       content_type = "application/json",
@@ -940,7 +940,7 @@ return {
       response = { ref = "ListLtsConfigsResponse" },
     },
     list_lts_error_logs = {
-      name = "ListLtsErrorLogs",
+      sdk_operation = "ListLtsErrorLogs",
       method = "POST",
       path = "/v3.1/{project_id}/instances/{instance_id}/error-logs",
       content_type = "application/json",
@@ -959,7 +959,7 @@ return {
       response = { ref = "ListLtsErrorLogsResponse" },
     },
     list_lts_slow_logs = {
-      name = "ListLtsSlowLogs",
+      sdk_operation = "ListLtsSlowLogs",
       method = "POST",
       path = "/v3.1/{project_id}/instances/{instance_id}/slow-logs",
       content_type = "application/json",
@@ -981,7 +981,7 @@ return {
       response = { ref = "ListLtsSlowLogsResponse" },
     },
     list_project_tags = {
-      name = "ListProjectTags",
+      sdk_operation = "ListProjectTags",
       method = "GET",
       path = "/v3/{project_id}/tags",
       content_type = "application/json",
@@ -989,7 +989,7 @@ return {
       response = { ref = "ListProjectTagsResponse" },
     },
     list_recycle_instances = {
-      name = "ListRecycleInstances",
+      sdk_operation = "ListRecycleInstances",
       method = "GET",
       path = "/v3/{project_id}/recycle-instances",
       content_type = "application/json",
@@ -1002,7 +1002,7 @@ return {
       response = { ref = "ListRecycleInstancesResponse" },
     },
     list_restore_collections = {
-      name = "ListRestoreCollections",
+      sdk_operation = "ListRestoreCollections",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/restore-collection",
       content_type = "application/json",
@@ -1018,7 +1018,7 @@ return {
       response = { ref = "ListRestoreCollectionsResponse" },
     },
     list_restore_databases = {
-      name = "ListRestoreDatabases",
+      sdk_operation = "ListRestoreDatabases",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/restore-database",
       content_type = "application/json",
@@ -1033,7 +1033,7 @@ return {
       response = { ref = "ListRestoreDatabasesResponse" },
     },
     list_restore_times = {
-      name = "ListRestoreTimes",
+      sdk_operation = "ListRestoreTimes",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/restore-time",
       content_type = "application/json",
@@ -1045,7 +1045,7 @@ return {
       response = { ref = "ListRestoreTimesResponse" },
     },
     list_scheduled_tasks = {
-      name = "ListScheduledTasks",
+      sdk_operation = "ListScheduledTasks",
       method = "GET",
       path = "/v3/{project_id}/scheduled-jobs",
       content_type = "application/json",
@@ -1062,7 +1062,7 @@ return {
       response = { ref = "ListScheduledTasksResponse" },
     },
     list_sessions = {
-      name = "ListSessions",
+      sdk_operation = "ListSessions",
       method = "GET",
       path = "/v3/{project_id}/nodes/{node_id}/sessions",
       content_type = "application/json",
@@ -1079,7 +1079,7 @@ return {
       response = { ref = "ListSessionsResponse" },
     },
     list_slow_logs = {
-      name = "ListSlowLogs",
+      sdk_operation = "ListSlowLogs",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/slowlog",
       content_type = "application/json",
@@ -1096,7 +1096,7 @@ return {
       response = { ref = "ListSlowLogsResponse" },
     },
     list_ssl_cert_download_address = {
-      name = "ListSslCertDownloadAddress",
+      sdk_operation = "ListSslCertDownloadAddress",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/ssl-cert/download-link",
       content_type = "application/json",
@@ -1107,7 +1107,7 @@ return {
       response = { ref = "ListSslCertDownloadAddressResponse" },
     },
     list_storage_type = {
-      name = "ListStorageType",
+      sdk_operation = "ListStorageType",
       method = "GET",
       path = "/v3/{project_id}/storage-type",
       content_type = "application/json",
@@ -1117,7 +1117,7 @@ return {
       response = { ref = "ListStorageTypeResponse" },
     },
     list_tasks = {
-      name = "ListTasks",
+      sdk_operation = "ListTasks",
       method = "GET",
       path = "/v3.1/{project_id}/jobs",
       content_type = "application/json",
@@ -1134,7 +1134,7 @@ return {
       response = { ref = "ListTasksResponse" },
     },
     migrate_az = {
-      name = "MigrateAz",
+      sdk_operation = "MigrateAz",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/migrate",
       content_type = "application/json",
@@ -1146,7 +1146,7 @@ return {
       response = { ref = "MigrateAzResponse" },
     },
     reset_configuration = {
-      name = "ResetConfiguration",
+      sdk_operation = "ResetConfiguration",
       method = "POST",
       path = "/v3/{project_id}/configurations/{config_id}/reset",
       content_type = "application/json",
@@ -1156,7 +1156,7 @@ return {
       response = { type = "string" },
     },
     reset_password = {
-      name = "ResetPassword",
+      sdk_operation = "ResetPassword",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/reset-password",
       content_type = "application/json",
@@ -1170,7 +1170,7 @@ return {
       response = { ref = "ResetPasswordResponse" },
     },
     resize_instance = {
-      name = "ResizeInstance",
+      sdk_operation = "ResizeInstance",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/resize",
       content_type = "application/json",
@@ -1183,7 +1183,7 @@ return {
       response = { ref = "ResizeInstanceResponse" },
     },
     resize_instance_volume = {
-      name = "ResizeInstanceVolume",
+      sdk_operation = "ResizeInstanceVolume",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/enlarge-volume",
       content_type = "application/json",
@@ -1196,7 +1196,7 @@ return {
       response = { ref = "ResizeInstanceVolumeResponse" },
     },
     restart_instance = {
-      name = "RestartInstance",
+      sdk_operation = "RestartInstance",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/restart",
       content_type = "application/json",
@@ -1211,7 +1211,7 @@ return {
       response = { ref = "RestartInstanceResponse" },
     },
     restore_instance = {
-      name = "RestoreInstance",
+      sdk_operation = "RestoreInstance",
       method = "POST",
       path = "/v3/{project_id}/instances/recovery",
       content_type = "application/json",
@@ -1224,7 +1224,7 @@ return {
       response = { ref = "RestoreInstanceResponse" },
     },
     restore_instance_from_collection = {
-      name = "RestoreInstanceFromCollection",
+      sdk_operation = "RestoreInstanceFromCollection",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/restore/collections",
       content_type = "application/json",
@@ -1237,7 +1237,7 @@ return {
       response = { ref = "RestoreInstanceFromCollectionResponse" },
     },
     restore_new_instance = {
-      name = "RestoreNewInstance",
+      sdk_operation = "RestoreNewInstance",
       method = "POST",
       path = "/v3/{project_id}/instances",
       content_type = "application/json",
@@ -1263,7 +1263,7 @@ return {
       response = { ref = "RestoreNewInstanceResponse" },
     },
     save_backup_download_policy = {
-      name = "SaveBackupDownloadPolicy",
+      sdk_operation = "SaveBackupDownloadPolicy",
       method = "POST",
       path = "/v3/{project_id}/backups/download-policy",
       content_type = "application/json",
@@ -1274,7 +1274,7 @@ return {
       response = { type = "string" },
     },
     set_auditlog_policy = {
-      name = "SetAuditlogPolicy",
+      sdk_operation = "SetAuditlogPolicy",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/auditlog-policy",
       content_type = "application/json",
@@ -1289,7 +1289,7 @@ return {
       response = { ref = "SetAuditlogPolicyResponse" },
     },
     set_auto_enlarge_policies = {
-      name = "SetAutoEnlargePolicies",
+      sdk_operation = "SetAutoEnlargePolicies",
       method = "PUT",
       path = "/v3/{project_id}/instances/auto-enlarge-volume-policies",
       content_type = "application/json",
@@ -1301,7 +1301,7 @@ return {
       response = { ref = "SetAutoEnlargePoliciesResponse" },
     },
     set_backup_policy = {
-      name = "SetBackupPolicy",
+      sdk_operation = "SetBackupPolicy",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/backups/policy",
       content_type = "application/json",
@@ -1313,7 +1313,7 @@ return {
       response = { ref = "SetBackupPolicyResponse" },
     },
     set_balancer_switch = {
-      name = "SetBalancerSwitch",
+      sdk_operation = "SetBalancerSwitch",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/balancer/{action}",
       content_type = "application/json",
@@ -1324,7 +1324,7 @@ return {
       response = { ref = "SetBalancerSwitchResponse" },
     },
     set_balancer_window = {
-      name = "SetBalancerWindow",
+      sdk_operation = "SetBalancerWindow",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/balancer/active-window",
       content_type = "application/json",
@@ -1337,7 +1337,7 @@ return {
       response = { ref = "SetBalancerWindowResponse" },
     },
     set_recycle_policy = {
-      name = "SetRecyclePolicy",
+      sdk_operation = "SetRecyclePolicy",
       method = "PUT",
       path = "/v3/{project_id}/instances/recycle-policy",
       content_type = "application/json",
@@ -1348,7 +1348,7 @@ return {
       response = { ref = "SetRecyclePolicyResponse" },
     },
     show_api_version = {
-      name = "ShowApiVersion",
+      sdk_operation = "ShowApiVersion",
       method = "GET",
       path = "/{version}",
       content_type = "application/json",
@@ -1358,7 +1358,7 @@ return {
       response = { ref = "ShowApiVersionResponse" },
     },
     show_auditlog_policy = {
-      name = "ShowAuditlogPolicy",
+      sdk_operation = "ShowAuditlogPolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/auditlog-policy",
       content_type = "application/json",
@@ -1369,7 +1369,7 @@ return {
       response = { ref = "ShowAuditlogPolicyResponse" },
     },
     show_auto_enlarge_policy = {
-      name = "ShowAutoEnlargePolicy",
+      sdk_operation = "ShowAutoEnlargePolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/auto-enlarge-volume-policy",
       content_type = "application/json",
@@ -1379,7 +1379,7 @@ return {
       response = { ref = "ShowAutoEnlargePolicyResponse" },
     },
     show_backup_download_link = {
-      name = "ShowBackupDownloadLink",
+      sdk_operation = "ShowBackupDownloadLink",
       method = "GET",
       path = "/v3/{project_id}/backups/download-file",
       content_type = "application/json",
@@ -1390,7 +1390,7 @@ return {
       response = { ref = "ShowBackupDownloadLinkResponse" },
     },
     show_backup_policy = {
-      name = "ShowBackupPolicy",
+      sdk_operation = "ShowBackupPolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/backups/policy",
       content_type = "application/json",
@@ -1400,7 +1400,7 @@ return {
       response = { ref = "ShowBackupPolicyResponse" },
     },
     show_client_network = {
-      name = "ShowClientNetwork",
+      sdk_operation = "ShowClientNetwork",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/client-network",
       content_type = "application/json",
@@ -1410,7 +1410,7 @@ return {
       response = { ref = "ShowClientNetworkResponse" },
     },
     show_configuration_applied_history = {
-      name = "ShowConfigurationAppliedHistory",
+      sdk_operation = "ShowConfigurationAppliedHistory",
       method = "GET",
       path = "/v3/{project_id}/configurations/{config_id}/applied-histories",
       content_type = "application/json",
@@ -1422,7 +1422,7 @@ return {
       response = { ref = "ShowConfigurationAppliedHistoryResponse" },
     },
     show_configuration_modify_history = {
-      name = "ShowConfigurationModifyHistory",
+      sdk_operation = "ShowConfigurationModifyHistory",
       method = "GET",
       path = "/v3/{project_id}/configurations/{config_id}/histories",
       content_type = "application/json",
@@ -1434,7 +1434,7 @@ return {
       response = { ref = "ShowConfigurationModifyHistoryResponse" },
     },
     show_configuration_parameter = {
-      name = "ShowConfigurationParameter",
+      sdk_operation = "ShowConfigurationParameter",
       method = "GET",
       path = "/v3/{project_id}/configurations/{config_id}",
       content_type = "application/json",
@@ -1444,7 +1444,7 @@ return {
       response = { ref = "ShowConfigurationParameterResponse" },
     },
     show_connection_statistics = {
-      name = "ShowConnectionStatistics",
+      sdk_operation = "ShowConnectionStatistics",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/conn-statistics",
       content_type = "application/json",
@@ -1455,7 +1455,7 @@ return {
       response = { ref = "ShowConnectionStatisticsResponse" },
     },
     show_disk_usage = {
-      name = "ShowDiskUsage",
+      sdk_operation = "ShowDiskUsage",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/disk-usage",
       content_type = "application/json",
@@ -1466,7 +1466,7 @@ return {
       response = { ref = "ShowDiskUsageResponse" },
     },
     show_entity_configuration = {
-      name = "ShowEntityConfiguration",
+      sdk_operation = "ShowEntityConfiguration",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/configurations",
       content_type = "application/json",
@@ -1477,7 +1477,7 @@ return {
       response = { ref = "ShowEntityConfigurationResponse" },
     },
     show_instance_configuration_modify_history = {
-      name = "ShowInstanceConfigurationModifyHistory",
+      sdk_operation = "ShowInstanceConfigurationModifyHistory",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/configuration-histories",
       content_type = "application/json",
@@ -1490,7 +1490,7 @@ return {
       response = { ref = "ShowInstanceConfigurationModifyHistoryResponse" },
     },
     show_job_detail = {
-      name = "ShowJobDetail",
+      sdk_operation = "ShowJobDetail",
       method = "GET",
       path = "/v3/{project_id}/jobs",
       content_type = "application/json",
@@ -1500,7 +1500,7 @@ return {
       response = { ref = "ShowJobDetailResponse" },
     },
     show_kill_op_rule_rule_list = {
-      name = "ShowKillOpRuleRuleList",
+      sdk_operation = "ShowKillOpRuleRuleList",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/kill-op-rule",
       content_type = "application/json",
@@ -1516,7 +1516,7 @@ return {
       response = { ref = "ShowKillOpRuleRuleListResponse" },
     },
     show_quotas = {
-      name = "ShowQuotas",
+      sdk_operation = "ShowQuotas",
       method = "GET",
       path = "/v3/{project_id}/quotas",
       content_type = "application/json",
@@ -1524,7 +1524,7 @@ return {
       response = { ref = "ShowQuotasResponse" },
     },
     show_recycle_policy = {
-      name = "ShowRecyclePolicy",
+      sdk_operation = "ShowRecyclePolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/recycle-policy",
       content_type = "application/json",
@@ -1534,7 +1534,7 @@ return {
       response = { ref = "ShowRecyclePolicyResponse" },
     },
     show_repl_set_name = {
-      name = "ShowReplSetName",
+      sdk_operation = "ShowReplSetName",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/replica-set/name",
       content_type = "application/json",
@@ -1544,7 +1544,7 @@ return {
       response = { ref = "ShowReplSetNameResponse" },
     },
     show_second_level_monitoring_status = {
-      name = "ShowSecondLevelMonitoringStatus",
+      sdk_operation = "ShowSecondLevelMonitoringStatus",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/monitoring-by-seconds/switch",
       content_type = "application/json",
@@ -1554,7 +1554,7 @@ return {
       response = { ref = "ShowSecondLevelMonitoringStatusResponse" },
     },
     show_sharding_balancer = {
-      name = "ShowShardingBalancer",
+      sdk_operation = "ShowShardingBalancer",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/balancer",
       content_type = "application/json",
@@ -1564,7 +1564,7 @@ return {
       response = { ref = "ShowShardingBalancerResponse" },
     },
     show_slowlog_desensitization_switch = {
-      name = "ShowSlowlogDesensitizationSwitch",
+      sdk_operation = "ShowSlowlogDesensitizationSwitch",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/slowlog-desensitization/status",
       content_type = "application/json",
@@ -1575,7 +1575,7 @@ return {
       response = { ref = "ShowSlowlogDesensitizationSwitchResponse" },
     },
     show_upgrade_duration = {
-      name = "ShowUpgradeDuration",
+      sdk_operation = "ShowUpgradeDuration",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/db-upgrade-duration",
       content_type = "application/json",
@@ -1586,7 +1586,7 @@ return {
       response = { ref = "ShowUpgradeDurationResponse" },
     },
     shrink_instance_nodes = {
-      name = "ShrinkInstanceNodes",
+      sdk_operation = "ShrinkInstanceNodes",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/nodes",
       content_type = "application/json",
@@ -1599,7 +1599,7 @@ return {
       response = { ref = "ShrinkInstanceNodesResponse" },
     },
     stop_backup = {
-      name = "StopBackup",
+      sdk_operation = "StopBackup",
       method = "PUT",
       path = "/v3/{project_id}/backups/{backup_id}",
       content_type = "application/json",
@@ -1611,7 +1611,7 @@ return {
       response = { ref = "StopBackupResponse" },
     },
     switch_configuration = {
-      name = "SwitchConfiguration",
+      sdk_operation = "SwitchConfiguration",
       method = "PUT",
       path = "/v3/{project_id}/configurations/{config_id}/apply",
       content_type = "application/json",
@@ -1623,7 +1623,7 @@ return {
       response = { ref = "SwitchConfigurationResponse" },
     },
     switch_instance_primary = {
-      name = "SwitchInstancePrimary",
+      sdk_operation = "SwitchInstancePrimary",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/nodes/{node_id}/primary",
       content_type = "application/json",
@@ -1634,7 +1634,7 @@ return {
       response = { ref = "SwitchInstancePrimaryResponse" },
     },
     switch_second_level_monitoring = {
-      name = "SwitchSecondLevelMonitoring",
+      sdk_operation = "SwitchSecondLevelMonitoring",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/monitoring-by-seconds/switch",
       content_type = "application/json",
@@ -1646,7 +1646,7 @@ return {
       response = { ref = "SwitchSecondLevelMonitoringResponse" },
     },
     switch_slowlog_desensitization = {
-      name = "SwitchSlowlogDesensitization",
+      sdk_operation = "SwitchSlowlogDesensitization",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/slowlog-desensitization/{status}",
       content_type = "application/json",
@@ -1658,7 +1658,7 @@ return {
       response = { ref = "SwitchSlowlogDesensitizationResponse" },
     },
     switch_ssl = {
-      name = "SwitchSsl",
+      sdk_operation = "SwitchSsl",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/switch-ssl",
       content_type = "application/json",
@@ -1670,7 +1670,7 @@ return {
       response = { ref = "SwitchSslResponse" },
     },
     switchover_replica_set = {
-      name = "SwitchoverReplicaSet",
+      sdk_operation = "SwitchoverReplicaSet",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/switchover",
       content_type = "application/json",
@@ -1682,7 +1682,7 @@ return {
       response = { ref = "SwitchoverReplicaSetResponse" },
     },
     unbind_public_gateway = {
-      name = "UnbindPublicGateway",
+      sdk_operation = "UnbindPublicGateway",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/nodes/{node_id}/public-gateway",
       content_type = "application/json",
@@ -1693,7 +1693,7 @@ return {
       response = { ref = "UnbindPublicGatewayResponse" },
     },
     update_backup_download_policy = {
-      name = "UpdateBackupDownloadPolicy",
+      sdk_operation = "UpdateBackupDownloadPolicy",
       method = "PUT",
       path = "/v3/{project_id}/backups/download-policy",
       content_type = "application/json",
@@ -1705,7 +1705,7 @@ return {
       response = { type = "string" },
     },
     update_client_network = {
-      name = "UpdateClientNetwork",
+      sdk_operation = "UpdateClientNetwork",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/client-network",
       content_type = "application/json",
@@ -1717,7 +1717,7 @@ return {
       response = { ref = "UpdateClientNetworkResponse" },
     },
     update_configuration_parameter = {
-      name = "UpdateConfigurationParameter",
+      sdk_operation = "UpdateConfigurationParameter",
       method = "PUT",
       path = "/v3/{project_id}/configurations/{config_id}",
       content_type = "application/json",
@@ -1731,7 +1731,7 @@ return {
       response = { ref = "UpdateConfigurationParameterResponse" },
     },
     update_entity_configuration = {
-      name = "UpdateEntityConfiguration",
+      sdk_operation = "UpdateEntityConfiguration",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/configurations",
       content_type = "application/json",
@@ -1744,7 +1744,7 @@ return {
       response = { ref = "UpdateEntityConfigurationResponse" },
     },
     update_instance_name = {
-      name = "UpdateInstanceName",
+      sdk_operation = "UpdateInstanceName",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/modify-name",
       content_type = "application/json",
@@ -1756,7 +1756,7 @@ return {
       response = { ref = "UpdateInstanceNameResponse" },
     },
     update_instance_port = {
-      name = "UpdateInstancePort",
+      sdk_operation = "UpdateInstancePort",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/modify-port",
       content_type = "application/json",
@@ -1768,7 +1768,7 @@ return {
       response = { ref = "UpdateInstancePortResponse" },
     },
     update_instance_remark = {
-      name = "UpdateInstanceRemark",
+      sdk_operation = "UpdateInstanceRemark",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/remark",
       content_type = "application/json",
@@ -1780,7 +1780,7 @@ return {
       response = { ref = "UpdateInstanceRemarkResponse" },
     },
     update_kill_op_rule = {
-      name = "UpdateKillOpRule",
+      sdk_operation = "UpdateKillOpRule",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/kill-op-rule",
       content_type = "application/json",
@@ -1793,7 +1793,7 @@ return {
       response = { ref = "UpdateKillOpRuleResponse" },
     },
     update_lts_config = {
-      name = "UpdateLtsConfig",
+      sdk_operation = "UpdateLtsConfig",
       method = "POST",
       path = "/v3/{project_id}/instances/logs/lts-configs",
       content_type = "application/json",
@@ -1804,7 +1804,7 @@ return {
       response = { ref = "UpdateLtsConfigResponse" },
     },
     update_repl_set_name = {
-      name = "UpdateReplSetName",
+      sdk_operation = "UpdateReplSetName",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/replica-set/name",
       content_type = "application/json",
@@ -1816,7 +1816,7 @@ return {
       response = { type = "string" },
     },
     update_security_group = {
-      name = "UpdateSecurityGroup",
+      sdk_operation = "UpdateSecurityGroup",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/modify-security-group",
       content_type = "application/json",
@@ -1828,7 +1828,7 @@ return {
       response = { ref = "UpdateSecurityGroupResponse" },
     },
     upgrade_database_version = {
-      name = "UpgradeDatabaseVersion",
+      sdk_operation = "UpgradeDatabaseVersion",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/db-upgrade",
       content_type = "application/json",
@@ -1841,7 +1841,7 @@ return {
       response = { ref = "UpgradeDatabaseVersionResponse" },
     },
     validate_configuration_name = {
-      name = "ValidateConfigurationName",
+      sdk_operation = "ValidateConfigurationName",
       method = "GET",
       path = "/v3/{project_id}/configurations/name-validation",
       content_type = "application/json",

@@ -53,7 +53,7 @@ return {
   },
   operations = {
     batch_create_dedicated_host_tags = {
-      name = "BatchCreateDedicatedHostTags",
+      sdk_operation = "BatchCreateDedicatedHostTags",
       method = "POST",
       path = "/v1.0/{project_id}/dedicated-host-tags/{dedicated_host_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -66,7 +66,7 @@ return {
       response = { ref = "BatchCreateDedicatedHostTagsResponse" },
     },
     batch_delete_dedicated_host_tags = {
-      name = "BatchDeleteDedicatedHostTags",
+      sdk_operation = "BatchDeleteDedicatedHostTags",
       method = "POST",
       path = "/v1.0/{project_id}/dedicated-host-tags/{dedicated_host_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -79,7 +79,7 @@ return {
       response = { ref = "BatchDeleteDedicatedHostTagsResponse" },
     },
     create_dedicated_host = {
-      name = "CreateDedicatedHost",
+      sdk_operation = "CreateDedicatedHost",
       method = "POST",
       path = "/v1.0/{project_id}/dedicated-hosts",
       content_type = "application/json;charset=UTF-8",
@@ -96,7 +96,7 @@ return {
       response = { ref = "CreateDedicatedHostResponse" },
     },
     delete_dedicated_host = {
-      name = "DeleteDedicatedHost",
+      sdk_operation = "DeleteDedicatedHost",
       method = "DELETE",
       path = "/v1.0/{project_id}/dedicated-hosts/{dedicated_host_id}",
       content_type = "application/json",
@@ -106,7 +106,7 @@ return {
       response = { ref = "DeleteDedicatedHostResponse" },
     },
     list_dedicated_host_all_types = {
-      name = "ListDedicatedHostAllTypes",
+      sdk_operation = "ListDedicatedHostAllTypes",
       method = "GET",
       path = "/v1.0/{project_id}/dedicated-host-types",
       content_type = "application/json",
@@ -121,7 +121,7 @@ return {
       response = { ref = "ListDedicatedHostAllTypesResponse" },
     },
     list_dedicated_host_tags = {
-      name = "ListDedicatedHostTags",
+      sdk_operation = "ListDedicatedHostTags",
       method = "GET",
       path = "/v1.0/{project_id}/dedicated-host-tags/tags",
       content_type = "application/json",
@@ -129,7 +129,7 @@ return {
       response = { ref = "ListDedicatedHostTagsResponse" },
     },
     list_dedicated_host_types = {
-      name = "ListDedicatedHostTypes",
+      sdk_operation = "ListDedicatedHostTypes",
       method = "GET",
       path = "/v1.0/{project_id}/availability-zone/{availability_zone}/dedicated-host-types",
       content_type = "application/json",
@@ -142,7 +142,7 @@ return {
       response = { ref = "ListDedicatedHostTypesResponse" },
     },
     list_dedicated_hosts = {
-      name = "ListDedicatedHosts",
+      sdk_operation = "ListDedicatedHosts",
       method = "GET",
       path = "/v1.0/{project_id}/dedicated-hosts",
       content_type = "application/json",
@@ -166,7 +166,7 @@ return {
       response = { ref = "ListDedicatedHostsResponse" },
     },
     list_dedicated_hosts_by_tags = {
-      name = "ListDedicatedHostsByTags",
+      sdk_operation = "ListDedicatedHostsByTags",
       method = "POST",
       path = "/v1.0/{project_id}/dedicated-host-tags/resource_instances/action",
       content_type = "application/json;charset=UTF-8",
@@ -185,7 +185,7 @@ return {
       response = { ref = "ListDedicatedHostsByTagsResponse" },
     },
     list_servers_dedicated_host = {
-      name = "ListServersDedicatedHost",
+      sdk_operation = "ListServersDedicatedHost",
       method = "GET",
       path = "/v1.0/{project_id}/dedicated-hosts/{dedicated_host_id}/servers",
       content_type = "application/json",
@@ -198,7 +198,7 @@ return {
       response = { ref = "ListServersDedicatedHostResponse" },
     },
     show_dedicated_host = {
-      name = "ShowDedicatedHost",
+      sdk_operation = "ShowDedicatedHost",
       method = "GET",
       path = "/v1.0/{project_id}/dedicated-hosts/{dedicated_host_id}",
       content_type = "application/json",
@@ -208,7 +208,7 @@ return {
       response = { ref = "ShowDedicatedHostResponse" },
     },
     show_dedicated_host_tags = {
-      name = "ShowDedicatedHostTags",
+      sdk_operation = "ShowDedicatedHostTags",
       method = "GET",
       path = "/v1.0/{project_id}/dedicated-host-tags/{dedicated_host_id}/tags",
       content_type = "application/json",
@@ -218,7 +218,7 @@ return {
       response = { ref = "ShowDedicatedHostTagsResponse" },
     },
     show_quota_sets = {
-      name = "ShowQuotaSets",
+      sdk_operation = "ShowQuotaSets",
       method = "GET",
       path = "/v1.0/{project_id}/quota-sets/{tenant_id}",
       content_type = "application/json",
@@ -229,7 +229,7 @@ return {
       response = { ref = "ShowQuotaSetsResponse" },
     },
     update_dedicated_host = {
-      name = "UpdateDedicatedHost",
+      sdk_operation = "UpdateDedicatedHost",
       method = "PUT",
       path = "/v1.0/{project_id}/dedicated-hosts/{dedicated_host_id}",
       content_type = "application/json;charset=UTF-8",

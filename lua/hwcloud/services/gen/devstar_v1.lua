@@ -37,7 +37,7 @@ return {
   },
   operations = {
     check_repository_duplicate_name = {
-      name = "CheckRepositoryDuplicateName",
+      sdk_operation = "CheckRepositoryDuplicateName",
       method = "POST",
       path = "/v1/check-repository-duplicate-name",
       content_type = "application/json",
@@ -50,7 +50,7 @@ return {
       response = { ref = "CheckRepositoryDuplicateNameResponse" },
     },
     confirm_deployment_job = {
-      name = "ConfirmDeploymentJob",
+      sdk_operation = "ConfirmDeploymentJob",
       method = "POST",
       path = "/v1/applications/{application_id}/environments/{environment_tag}/confirm",
       content_type = "application/json;charset=UTF-8",
@@ -64,7 +64,7 @@ return {
       response = { ref = "ConfirmDeploymentJobResponse" },
     },
     create_deployment_jobs = {
-      name = "CreateDeploymentJobs",
+      sdk_operation = "CreateDeploymentJobs",
       method = "POST",
       path = "/v1/applications/{application_id}/environments/{environment_tag}/deployment-jobs",
       content_type = "application/json;charset=UTF-8",
@@ -79,7 +79,7 @@ return {
       response = { ref = "CreateDeploymentJobsResponse" },
     },
     create_template_view_histories = {
-      name = "CreateTemplateViewHistories",
+      sdk_operation = "CreateTemplateViewHistories",
       method = "POST",
       path = "/v1/templates/view-histories",
       content_type = "application/json;charset=UTF-8",
@@ -92,7 +92,7 @@ return {
       response = { ref = "CreateTemplateViewHistoriesResponse" },
     },
     delete_application_v4 = {
-      name = "DeleteApplicationV4",
+      sdk_operation = "DeleteApplicationV4",
       method = "DELETE",
       path = "/v4/applications/{application_id}",
       content_type = "application/json",
@@ -104,7 +104,7 @@ return {
       response = { ref = "DeleteApplicationV4Response" },
     },
     download_application_code = {
-      name = "DownloadApplicationCode",
+      sdk_operation = "DownloadApplicationCode",
       method = "GET",
       path = "/v1/application-codes",
       content_type = "application/json",
@@ -115,7 +115,7 @@ return {
       response = { ref = "DownloadApplicationCodeResponse" },
     },
     list_applications_v6 = {
-      name = "ListApplicationsV6",
+      sdk_operation = "ListApplicationsV6",
       method = "GET",
       path = "/v6/applications",
       content_type = "application/json",
@@ -136,7 +136,7 @@ return {
       response = { ref = "ListApplicationsV6Response" },
     },
     list_pipeline_templates = {
-      name = "ListPipelineTemplates",
+      sdk_operation = "ListPipelineTemplates",
       method = "GET",
       path = "/v1/pipeline-templates",
       content_type = "application/json",
@@ -150,7 +150,7 @@ return {
       response = { ref = "ListPipelineTemplatesResponse" },
     },
     list_projects_v4 = {
-      name = "ListProjectsV4",
+      sdk_operation = "ListProjectsV4",
       method = "GET",
       path = "/v4/projects",
       content_type = "application/json",
@@ -164,7 +164,7 @@ return {
       response = { ref = "ListProjectsV4Response" },
     },
     list_published_templates = {
-      name = "ListPublishedTemplates",
+      sdk_operation = "ListPublishedTemplates",
       method = "GET",
       path = "/v1/templates",
       content_type = "application/json",
@@ -178,7 +178,7 @@ return {
       response = { ref = "ListPublishedTemplatesResponse" },
     },
     list_template_view_histories = {
-      name = "ListTemplateViewHistories",
+      sdk_operation = "ListTemplateViewHistories",
       method = "GET",
       path = "/v1/templates/view-histories",
       content_type = "application/json",
@@ -189,7 +189,7 @@ return {
       response = { ref = "ListTemplateViewHistoriesResponse" },
     },
     list_templates = {
-      name = "ListTemplates",
+      sdk_operation = "ListTemplates",
       method = "POST",
       path = "/v1/templates/query",
       content_type = "application/json;charset=UTF-8",
@@ -218,7 +218,7 @@ return {
       response = { ref = "ListTemplatesResponse" },
     },
     list_templates_v2 = {
-      name = "ListTemplatesV2",
+      sdk_operation = "ListTemplatesV2",
       method = "POST",
       path = "/v2/templates/action",
       content_type = "application/json;charset=UTF-8",
@@ -247,7 +247,7 @@ return {
       response = { ref = "ListTemplatesV2Response" },
     },
     run_codehub_template_job = {
-      name = "RunCodehubTemplateJob",
+      sdk_operation = "RunCodehubTemplateJob",
       method = "POST",
       path = "/v1/jobs/codehub",
       content_type = "application/json;charset=UTF-8",
@@ -266,7 +266,7 @@ return {
       response = { ref = "RunCodehubTemplateJobResponse" },
     },
     run_devstar_template_job = {
-      name = "RunDevstarTemplateJob",
+      sdk_operation = "RunDevstarTemplateJob",
       method = "POST",
       path = "/v1/jobs/template",
       content_type = "application/json;charset=UTF-8",
@@ -284,7 +284,7 @@ return {
       response = { ref = "RunDevstarTemplateJobResponse" },
     },
     show_application_dependent_resources = {
-      name = "ShowApplicationDependentResources",
+      sdk_operation = "ShowApplicationDependentResources",
       method = "GET",
       path = "/v3/applications/{application_id}/dependent-resources",
       content_type = "application/json",
@@ -297,7 +297,7 @@ return {
       response = { ref = "ShowApplicationDependentResourcesResponse" },
     },
     show_application_release_repositories = {
-      name = "ShowApplicationReleaseRepositories",
+      sdk_operation = "ShowApplicationReleaseRepositories",
       method = "GET",
       path = "/v1/applications/{application_id}/release-repositories",
       content_type = "application/json",
@@ -312,7 +312,7 @@ return {
       response = { ref = "ShowApplicationReleaseRepositoriesResponse" },
     },
     show_application_res_delete_status = {
-      name = "ShowApplicationResDeleteStatus",
+      sdk_operation = "ShowApplicationResDeleteStatus",
       method = "GET",
       path = "/v1/application-resources/{application_id}/delete-status",
       content_type = "application/json",
@@ -323,7 +323,7 @@ return {
       response = { ref = "ShowApplicationResDeleteStatusResponse" },
     },
     show_application_v3 = {
-      name = "ShowApplicationV3",
+      sdk_operation = "ShowApplicationV3",
       method = "GET",
       path = "/v3/applications/{application_id}",
       content_type = "application/json",
@@ -334,7 +334,7 @@ return {
       response = { ref = "ShowApplicationV3Response" },
     },
     show_deployment_jobs = {
-      name = "ShowDeploymentJobs",
+      sdk_operation = "ShowDeploymentJobs",
       method = "GET",
       path = "/v1/applications/{application_id}/environments/{environment_tag}/deployment-jobs/detail",
       content_type = "application/json",
@@ -346,7 +346,7 @@ return {
       response = { ref = "ShowDeploymentJobsResponse" },
     },
     show_job_detail = {
-      name = "ShowJobDetail",
+      sdk_operation = "ShowJobDetail",
       method = "GET",
       path = "/v1/jobs/{job_id}",
       content_type = "application/json",
@@ -357,7 +357,7 @@ return {
       response = { ref = "ShowJobDetailResponse" },
     },
     show_pipeline_last_status_v2 = {
-      name = "ShowPipelineLastStatusV2",
+      sdk_operation = "ShowPipelineLastStatusV2",
       method = "GET",
       path = "/v2/pipelines/{pipeline_id}/status",
       content_type = "application/json",
@@ -368,7 +368,7 @@ return {
       response = { ref = "ShowPipelineLastStatusV2Response" },
     },
     show_repository_by_cloud_ide = {
-      name = "ShowRepositoryByCloudIde",
+      sdk_operation = "ShowRepositoryByCloudIde",
       method = "GET",
       path = "/v1/repositories/{repository_id}/show/cloudide",
       content_type = "application/json",
@@ -384,7 +384,7 @@ return {
       response = { ref = "ShowRepositoryByCloudIdeResponse" },
     },
     show_repository_statistical_data_v2 = {
-      name = "ShowRepositoryStatisticalDataV2",
+      sdk_operation = "ShowRepositoryStatisticalDataV2",
       method = "GET",
       path = "/v2/repositories/{repository_id}/statistical-data",
       content_type = "application/json",
@@ -395,7 +395,7 @@ return {
       response = { ref = "ShowRepositoryStatisticalDataV2Response" },
     },
     show_template_detail = {
-      name = "ShowTemplateDetail",
+      sdk_operation = "ShowTemplateDetail",
       method = "GET",
       path = "/v1/templates/{template_id}",
       content_type = "application/json",
@@ -406,7 +406,7 @@ return {
       response = { ref = "ShowTemplateDetailResponse" },
     },
     show_template_file = {
-      name = "ShowTemplateFile",
+      sdk_operation = "ShowTemplateFile",
       method = "GET",
       path = "/v1/templates/{template_id}/files",
       content_type = "application/json",
@@ -419,7 +419,7 @@ return {
       response = { ref = "ShowTemplateFileResponse" },
     },
     show_template_v3 = {
-      name = "ShowTemplateV3",
+      sdk_operation = "ShowTemplateV3",
       method = "GET",
       path = "/v3/templates/{template_id}",
       content_type = "application/json",
@@ -430,7 +430,7 @@ return {
       response = { ref = "ShowTemplateV3Response" },
     },
     start_pipeline = {
-      name = "StartPipeline",
+      sdk_operation = "StartPipeline",
       method = "POST",
       path = "/v2/pipelines/{pipeline_id}/start",
       content_type = "application/json",
@@ -441,7 +441,7 @@ return {
       response = { ref = "StartPipelineResponse" },
     },
     update_application = {
-      name = "UpdateApplication",
+      sdk_operation = "UpdateApplication",
       method = "PUT",
       path = "/v3/applications/{application_id}",
       content_type = "application/json;charset=UTF-8",

@@ -155,7 +155,7 @@ return {
   },
   operations = {
     cancel_script = {
-      name = "CancelScript",
+      sdk_operation = "CancelScript",
       method = "POST",
       path = "/v1/{project_id}/scripts/{script_name}/instances/{instance_id}/stop",
       content_type = "application/json",
@@ -167,7 +167,7 @@ return {
       response = { ref = "CancelScriptResponse" },
     },
     create_job = {
-      name = "CreateJob",
+      sdk_operation = "CreateJob",
       method = "POST",
       path = "/v1/{project_id}/jobs",
       content_type = "application/json;charset=UTF-8",
@@ -194,7 +194,7 @@ return {
       response = { ref = "CreateJobResponse" },
     },
     create_resource = {
-      name = "CreateResource",
+      sdk_operation = "CreateResource",
       method = "POST",
       path = "/v1/{project_id}/resources",
       content_type = "application/json;charset=UTF-8",
@@ -214,7 +214,7 @@ return {
       response = { type = "string" },
     },
     create_script = {
-      name = "CreateScript",
+      sdk_operation = "CreateScript",
       method = "POST",
       path = "/v1/{project_id}/scripts",
       content_type = "application/json;charset=UTF-8",
@@ -239,7 +239,7 @@ return {
       response = { ref = "CreateScriptResponse" },
     },
     delete_job = {
-      name = "DeleteJob",
+      sdk_operation = "DeleteJob",
       method = "DELETE",
       path = "/v1/{project_id}/jobs/{job_name}",
       content_type = "application/json;charset=UTF-8",
@@ -252,7 +252,7 @@ return {
       response = { ref = "DeleteJobResponse" },
     },
     delete_resource = {
-      name = "DeleteResource",
+      sdk_operation = "DeleteResource",
       method = "DELETE",
       path = "/v1/{project_id}/resources/{resource_id}",
       content_type = "application/json",
@@ -263,7 +263,7 @@ return {
       response = { ref = "DeleteResourceResponse" },
     },
     delete_script = {
-      name = "DeleteScript",
+      sdk_operation = "DeleteScript",
       method = "DELETE",
       path = "/v1/{project_id}/scripts/{script_name}",
       content_type = "application/json;charset=UTF-8",
@@ -276,7 +276,7 @@ return {
       response = { ref = "DeleteScriptResponse" },
     },
     execute_script = {
-      name = "ExecuteScript",
+      sdk_operation = "ExecuteScript",
       method = "POST",
       path = "/v1/{project_id}/scripts/{script_name}/execute",
       content_type = "application/json;charset=UTF-8",
@@ -289,7 +289,7 @@ return {
       response = { ref = "ExecuteScriptResponse" },
     },
     export_job = {
-      name = "ExportJob",
+      sdk_operation = "ExportJob",
       method = "POST",
       path = "/v1/{project_id}/jobs/{job_name}/export",
       content_type = "application/json;charset=UTF-8",
@@ -304,7 +304,7 @@ return {
       response = { ref = "ExportJobResponse" },
     },
     export_job_list = {
-      name = "ExportJobList",
+      sdk_operation = "ExportJobList",
       method = "POST",
       path = "/v1/{project_id}/jobs/batch-export",
       content_type = "application/json;charset=UTF-8",
@@ -319,7 +319,7 @@ return {
       response = { ref = "ExportJobListResponse" },
     },
     import_job = {
-      name = "ImportJob",
+      sdk_operation = "ImportJob",
       method = "POST",
       path = "/v1/{project_id}/jobs/import",
       content_type = "application/json;charset=UTF-8",
@@ -338,7 +338,7 @@ return {
       response = { ref = "ImportJobResponse" },
     },
     list_job_instances = {
-      name = "ListJobInstances",
+      sdk_operation = "ListJobInstances",
       method = "GET",
       path = "/v1/{project_id}/jobs/instances/detail",
       content_type = "application/json",
@@ -357,7 +357,7 @@ return {
       response = { ref = "ListJobInstancesResponse" },
     },
     list_jobs = {
-      name = "ListJobs",
+      sdk_operation = "ListJobs",
       method = "GET",
       path = "/v1/{project_id}/jobs",
       content_type = "application/json",
@@ -373,7 +373,7 @@ return {
       response = { ref = "ListJobsResponse" },
     },
     list_resources = {
-      name = "ListResources",
+      sdk_operation = "ListResources",
       method = "GET",
       path = "/v1/{project_id}/resources",
       content_type = "application/json",
@@ -387,7 +387,7 @@ return {
       response = { ref = "ListResourcesResponse" },
     },
     list_script_results = {
-      name = "ListScriptResults",
+      sdk_operation = "ListScriptResults",
       method = "GET",
       path = "/v1/{project_id}/scripts/{script_name}/instances/{instance_id}",
       content_type = "application/json",
@@ -399,7 +399,7 @@ return {
       response = { ref = "ListScriptResultsResponse" },
     },
     list_scripts = {
-      name = "ListScripts",
+      sdk_operation = "ListScripts",
       method = "GET",
       path = "/v1/{project_id}/scripts",
       content_type = "application/json",
@@ -413,7 +413,7 @@ return {
       response = { ref = "ListScriptsResponse" },
     },
     list_system_tasks = {
-      name = "ListSystemTasks",
+      sdk_operation = "ListSystemTasks",
       method = "GET",
       path = "/v1/{project_id}/system-tasks/{task_id}",
       content_type = "application/json",
@@ -424,7 +424,7 @@ return {
       response = { ref = "ListSystemTasksResponse" },
     },
     restore_job_instance = {
-      name = "RestoreJobInstance",
+      sdk_operation = "RestoreJobInstance",
       method = "POST",
       path = "/v1/{project_id}/jobs/{job_name}/instances/{instance_id}/restart",
       content_type = "application/json",
@@ -436,7 +436,7 @@ return {
       response = { ref = "RestoreJobInstanceResponse" },
     },
     run_once = {
-      name = "RunOnce",
+      sdk_operation = "RunOnce",
       method = "POST",
       path = "/v1/{project_id}/jobs/{job_name}/run-immediate",
       content_type = "application/json;charset=UTF-8",
@@ -449,7 +449,7 @@ return {
       response = { ref = "RunOnceResponse" },
     },
     show_file_info = {
-      name = "ShowFileInfo",
+      sdk_operation = "ShowFileInfo",
       method = "POST",
       path = "/v1/{project_id}/jobs/check-file",
       content_type = "application/json;charset=UTF-8",
@@ -461,7 +461,7 @@ return {
       response = { ref = "ShowFileInfoResponse" },
     },
     show_job = {
-      name = "ShowJob",
+      sdk_operation = "ShowJob",
       method = "GET",
       path = "/v1/{project_id}/jobs/{job_name}",
       content_type = "application/json",
@@ -475,7 +475,7 @@ return {
       response = { ref = "ShowJobResponse" },
     },
     show_job_instance = {
-      name = "ShowJobInstance",
+      sdk_operation = "ShowJobInstance",
       method = "GET",
       path = "/v1/{project_id}/jobs/{job_name}/instances/{instance_id}",
       content_type = "application/json",
@@ -487,7 +487,7 @@ return {
       response = { ref = "ShowJobInstanceResponse" },
     },
     show_job_status = {
-      name = "ShowJobStatus",
+      sdk_operation = "ShowJobStatus",
       method = "GET",
       path = "/v1/{project_id}/jobs/{job_name}/status",
       content_type = "application/json",
@@ -498,7 +498,7 @@ return {
       response = { ref = "ShowJobStatusResponse" },
     },
     show_resource = {
-      name = "ShowResource",
+      sdk_operation = "ShowResource",
       method = "GET",
       path = "/v1/{project_id}/resources/{resource_id}",
       content_type = "application/json",
@@ -509,7 +509,7 @@ return {
       response = { ref = "ShowResourceResponse" },
     },
     show_script = {
-      name = "ShowScript",
+      sdk_operation = "ShowScript",
       method = "GET",
       path = "/v1/{project_id}/scripts/{script_name}",
       content_type = "application/json",
@@ -520,7 +520,7 @@ return {
       response = { ref = "ShowScriptResponse" },
     },
     start_job = {
-      name = "StartJob",
+      sdk_operation = "StartJob",
       method = "POST",
       path = "/v1/{project_id}/jobs/{job_name}/start",
       content_type = "application/json;charset=UTF-8",
@@ -533,7 +533,7 @@ return {
       response = { ref = "StartJobResponse" },
     },
     stop_job = {
-      name = "StopJob",
+      sdk_operation = "StopJob",
       method = "POST",
       path = "/v1/{project_id}/jobs/{job_name}/stop",
       content_type = "application/json",
@@ -544,7 +544,7 @@ return {
       response = { ref = "StopJobResponse" },
     },
     stop_job_instance = {
-      name = "StopJobInstance",
+      sdk_operation = "StopJobInstance",
       method = "POST",
       path = "/v1/{project_id}/jobs/{job_name}/instances/{instance_id}/stop",
       content_type = "application/json",
@@ -556,7 +556,7 @@ return {
       response = { ref = "StopJobInstanceResponse" },
     },
     update_job = {
-      name = "UpdateJob",
+      sdk_operation = "UpdateJob",
       method = "PUT",
       path = "/v1/{project_id}/jobs/{job_name}",
       content_type = "application/json;charset=UTF-8",
@@ -584,7 +584,7 @@ return {
       response = { ref = "UpdateJobResponse" },
     },
     update_resource = {
-      name = "UpdateResource",
+      sdk_operation = "UpdateResource",
       method = "PUT",
       path = "/v1/{project_id}/resources/{resource_id}",
       content_type = "application/json;charset=UTF-8",
@@ -605,7 +605,7 @@ return {
       response = { ref = "UpdateResourceResponse" },
     },
     update_script = {
-      name = "UpdateScript",
+      sdk_operation = "UpdateScript",
       method = "PUT",
       path = "/v1/{project_id}/scripts/{script_name}",
       content_type = "application/json;charset=UTF-8",

@@ -78,7 +78,7 @@ return {
   },
   operations = {
     batch_create_tags = {
-      name = "BatchCreateTags",
+      sdk_operation = "BatchCreateTags",
       method = "POST",
       path = "/v2/{project_id}/stream/{stream_id}/tags/action",
       content_type = "application/json",
@@ -91,7 +91,7 @@ return {
       response = { ref = "BatchCreateTagsResponse" },
     },
     batch_delete_tags = {
-      name = "BatchDeleteTags",
+      sdk_operation = "BatchDeleteTags",
       method = "POST",
       path = "/v2/{project_id}/stream/{stream_id}/tags/action",
       content_type = "application/json",
@@ -104,7 +104,7 @@ return {
       response = { ref = "BatchDeleteTagsResponse" },
     },
     batch_start_transfer_task = {
-      name = "BatchStartTransferTask",
+      sdk_operation = "BatchStartTransferTask",
       method = "POST",
       path = "/v2/{project_id}/streams/{stream_name}/transfer-tasks/action",
       content_type = "application/json",
@@ -117,7 +117,7 @@ return {
       response = { type = "string" },
     },
     batch_stop_transfer_task = {
-      name = "BatchStopTransferTask",
+      sdk_operation = "BatchStopTransferTask",
       method = "POST",
       path = "/v2/{project_id}/streams/{stream_name}/transfer-tasks/action",
       content_type = "application/json",
@@ -130,7 +130,7 @@ return {
       response = { ref = "BatchStopTransferTaskResponse" },
     },
     commit_checkpoint = {
-      name = "CommitCheckpoint",
+      sdk_operation = "CommitCheckpoint",
       method = "POST",
       path = "/v2/{project_id}/checkpoints",
       content_type = "application/json",
@@ -146,7 +146,7 @@ return {
       response = { ref = "CommitCheckpointResponse" },
     },
     consume_records = {
-      name = "ConsumeRecords",
+      sdk_operation = "ConsumeRecords",
       method = "GET",
       path = "/v2/{project_id}/records",
       content_type = "application/json",
@@ -157,7 +157,7 @@ return {
       response = { ref = "ConsumeRecordsResponse" },
     },
     create_app = {
-      name = "CreateApp",
+      sdk_operation = "CreateApp",
       method = "POST",
       path = "/v2/{project_id}/apps",
       content_type = "application/json",
@@ -168,7 +168,7 @@ return {
       response = { ref = "CreateAppResponse" },
     },
     create_obs_transfer_task = {
-      name = "CreateObsTransferTask",
+      sdk_operation = "CreateObsTransferTask",
       method = "POST",
       path = "/v2/{project_id}/streams/{stream_name}/transfer-tasks",
       content_type = "application/json",
@@ -181,7 +181,7 @@ return {
       response = { ref = "CreateObsTransferTaskResponse" },
     },
     create_stream = {
-      name = "CreateStream",
+      sdk_operation = "CreateStream",
       method = "POST",
       path = "/v2/{project_id}/streams",
       content_type = "application/json",
@@ -204,7 +204,7 @@ return {
       response = { ref = "CreateStreamResponse" },
     },
     create_tag = {
-      name = "CreateTag",
+      sdk_operation = "CreateTag",
       method = "POST",
       path = "/v2/{project_id}/stream/{stream_id}/tags",
       content_type = "application/json",
@@ -216,7 +216,7 @@ return {
       response = { ref = "CreateTagResponse" },
     },
     delete_app = {
-      name = "DeleteApp",
+      sdk_operation = "DeleteApp",
       method = "DELETE",
       path = "/v2/{project_id}/apps/{app_name}",
       content_type = "application/json",
@@ -226,7 +226,7 @@ return {
       response = { ref = "DeleteAppResponse" },
     },
     delete_checkpoint = {
-      name = "DeleteCheckpoint",
+      sdk_operation = "DeleteCheckpoint",
       method = "DELETE",
       path = "/v2/{project_id}/checkpoints",
       content_type = "application/json",
@@ -239,7 +239,7 @@ return {
       response = { ref = "DeleteCheckpointResponse" },
     },
     delete_stream = {
-      name = "DeleteStream",
+      sdk_operation = "DeleteStream",
       method = "DELETE",
       path = "/v2/{project_id}/streams/{stream_name}",
       content_type = "application/json",
@@ -249,7 +249,7 @@ return {
       response = { ref = "DeleteStreamResponse" },
     },
     delete_tag = {
-      name = "DeleteTag",
+      sdk_operation = "DeleteTag",
       method = "DELETE",
       path = "/v2/{project_id}/stream/{stream_id}/tags/{key}",
       content_type = "application/json",
@@ -260,7 +260,7 @@ return {
       response = { ref = "DeleteTagResponse" },
     },
     delete_transfer_task = {
-      name = "DeleteTransferTask",
+      sdk_operation = "DeleteTransferTask",
       method = "DELETE",
       path = "/v2/{project_id}/streams/{stream_name}/transfer-tasks/{task_name}",
       content_type = "application/json",
@@ -271,7 +271,7 @@ return {
       response = { ref = "DeleteTransferTaskResponse" },
     },
     list_app = {
-      name = "ListApp",
+      sdk_operation = "ListApp",
       method = "GET",
       path = "/v2/{project_id}/apps",
       content_type = "application/json",
@@ -283,7 +283,7 @@ return {
       response = { ref = "ListAppResponse" },
     },
     list_policies = {
-      name = "ListPolicies",
+      sdk_operation = "ListPolicies",
       method = "GET",
       path = "/v2/{project_id}/streams/{stream_name}/policies",
       content_type = "application/json",
@@ -293,7 +293,7 @@ return {
       response = { ref = "ListPoliciesResponse" },
     },
     list_resources_by_tags = {
-      name = "ListResourcesByTags",
+      sdk_operation = "ListResourcesByTags",
       method = "POST",
       path = "/v2/{project_id}/stream/resource_instances/action",
       content_type = "application/json",
@@ -312,7 +312,7 @@ return {
       response = { ref = "ListResourcesByTagsResponse" },
     },
     list_streams = {
-      name = "ListStreams",
+      sdk_operation = "ListStreams",
       method = "GET",
       path = "/v2/{project_id}/streams",
       content_type = "application/json",
@@ -323,7 +323,7 @@ return {
       response = { ref = "ListStreamsResponse" },
     },
     list_tags = {
-      name = "ListTags",
+      sdk_operation = "ListTags",
       method = "GET",
       path = "/v2/{project_id}/stream/tags",
       content_type = "application/json",
@@ -331,7 +331,7 @@ return {
       response = { ref = "ListTagsResponse" },
     },
     list_transfer_tasks = {
-      name = "ListTransferTasks",
+      sdk_operation = "ListTransferTasks",
       method = "GET",
       path = "/v2/{project_id}/streams/{stream_name}/transfer-tasks",
       content_type = "application/json",
@@ -341,7 +341,7 @@ return {
       response = { ref = "ListTransferTasksResponse" },
     },
     send_records = {
-      name = "SendRecords",
+      sdk_operation = "SendRecords",
       method = "POST",
       path = "/v2/{project_id}/records",
       content_type = "application/json",
@@ -354,7 +354,7 @@ return {
       response = { ref = "SendRecordsResponse" },
     },
     show_app = {
-      name = "ShowApp",
+      sdk_operation = "ShowApp",
       method = "GET",
       path = "/v2/{project_id}/apps/{app_name}",
       content_type = "application/json",
@@ -364,7 +364,7 @@ return {
       response = { ref = "ShowAppResponse" },
     },
     show_checkpoint = {
-      name = "ShowCheckpoint",
+      sdk_operation = "ShowCheckpoint",
       method = "GET",
       path = "/v2/{project_id}/checkpoints",
       content_type = "application/json",
@@ -377,7 +377,7 @@ return {
       response = { ref = "ShowCheckpointResponse" },
     },
     show_consumer_state = {
-      name = "ShowConsumerState",
+      sdk_operation = "ShowConsumerState",
       method = "GET",
       path = "/v2/{project_id}/apps/{app_name}/streams/{stream_name}",
       content_type = "application/json",
@@ -391,7 +391,7 @@ return {
       response = { ref = "ShowConsumerStateResponse" },
     },
     show_cursor = {
-      name = "ShowCursor",
+      sdk_operation = "ShowCursor",
       method = "GET",
       path = "/v2/{project_id}/cursors",
       content_type = "application/json",
@@ -405,7 +405,7 @@ return {
       response = { ref = "ShowCursorResponse" },
     },
     show_partition_metrics = {
-      name = "ShowPartitionMetrics",
+      sdk_operation = "ShowPartitionMetrics",
       method = "GET",
       path = "/v2/{project_id}/streams/{stream_name}/partitions/{partition_id}/metrics",
       content_type = "application/json",
@@ -420,7 +420,7 @@ return {
       response = { ref = "ShowPartitionMetricsResponse" },
     },
     show_stream = {
-      name = "ShowStream",
+      sdk_operation = "ShowStream",
       method = "GET",
       path = "/v2/{project_id}/streams/{stream_name}",
       content_type = "application/json",
@@ -432,7 +432,7 @@ return {
       response = { ref = "ShowStreamResponse" },
     },
     show_stream_metrics = {
-      name = "ShowStreamMetrics",
+      sdk_operation = "ShowStreamMetrics",
       method = "GET",
       path = "/v2/{project_id}/streams/{stream_name}/metrics",
       content_type = "application/json",
@@ -446,7 +446,7 @@ return {
       response = { ref = "ShowStreamMetricsResponse" },
     },
     show_stream_tags = {
-      name = "ShowStreamTags",
+      sdk_operation = "ShowStreamTags",
       method = "GET",
       path = "/v2/{project_id}/stream/{stream_id}/tags",
       content_type = "application/json",
@@ -456,7 +456,7 @@ return {
       response = { ref = "ShowStreamTagsResponse" },
     },
     show_transfer_task = {
-      name = "ShowTransferTask",
+      sdk_operation = "ShowTransferTask",
       method = "GET",
       path = "/v2/{project_id}/streams/{stream_name}/transfer-tasks/{task_name}",
       content_type = "application/json",
@@ -467,7 +467,7 @@ return {
       response = { ref = "ShowTransferTaskResponse" },
     },
     update_partition_count = {
-      name = "UpdatePartitionCount",
+      sdk_operation = "UpdatePartitionCount",
       method = "PUT",
       path = "/v2/{project_id}/streams/{stream_name}",
       content_type = "application/json",
@@ -479,7 +479,7 @@ return {
       response = { ref = "UpdatePartitionCountResponse" },
     },
     update_stream = {
-      name = "UpdateStream",
+      sdk_operation = "UpdateStream",
       method = "PUT",
       path = "/v3/{project_id}/streams/{stream_name}",
       content_type = "application/json",

@@ -97,7 +97,7 @@ return {
   },
   operations = {
     cancel_script = {
-      name = "CancelScript",
+      sdk_operation = "CancelScript",
       method = "POST",
       path = "/v1/{project_id}/scripts/{script_name}/instances/{instance_id}/stop",
       content_type = "application/json",
@@ -109,7 +109,7 @@ return {
       response = { ref = "CancelScriptResponse" },
     },
     create_connection = {
-      name = "CreateConnection",
+      sdk_operation = "CreateConnection",
       method = "POST",
       path = "/v1/{project_id}/connections",
       content_type = "application/json;charset=UTF-8",
@@ -124,7 +124,7 @@ return {
       response = { ref = "CreateConnectionResponse" },
     },
     create_job = {
-      name = "CreateJob",
+      sdk_operation = "CreateJob",
       method = "POST",
       path = "/v1/{project_id}/jobs",
       content_type = "application/json;charset=UTF-8",
@@ -144,7 +144,7 @@ return {
       response = { ref = "CreateJobResponse" },
     },
     create_resource = {
-      name = "CreateResource",
+      sdk_operation = "CreateResource",
       method = "POST",
       path = "/v1/{project_id}/resources",
       content_type = "application/json;charset=UTF-8",
@@ -161,7 +161,7 @@ return {
       response = { type = "string" },
     },
     create_script = {
-      name = "CreateScript",
+      sdk_operation = "CreateScript",
       method = "POST",
       path = "/v1/{project_id}/scripts",
       content_type = "application/json;charset=UTF-8",
@@ -180,7 +180,7 @@ return {
       response = { ref = "CreateScriptResponse" },
     },
     delete_connction = {
-      name = "DeleteConnction",
+      sdk_operation = "DeleteConnction",
       method = "DELETE",
       path = "/v1/{project_id}/connections/{connection_name}",
       content_type = "application/json",
@@ -191,7 +191,7 @@ return {
       response = { ref = "DeleteConnctionResponse" },
     },
     delete_job = {
-      name = "DeleteJob",
+      sdk_operation = "DeleteJob",
       method = "DELETE",
       path = "/v1/{project_id}/jobs/{job_name}",
       content_type = "application/json",
@@ -202,7 +202,7 @@ return {
       response = { ref = "DeleteJobResponse" },
     },
     delete_resource = {
-      name = "DeleteResource",
+      sdk_operation = "DeleteResource",
       method = "DELETE",
       path = "/v1/{project_id}/resources/{resource_id}",
       content_type = "application/json",
@@ -213,7 +213,7 @@ return {
       response = { ref = "DeleteResourceResponse" },
     },
     delete_script = {
-      name = "DeleteScript",
+      sdk_operation = "DeleteScript",
       method = "DELETE",
       path = "/v1/{project_id}/scripts/{script_name}",
       content_type = "application/json",
@@ -224,7 +224,7 @@ return {
       response = { ref = "DeleteScriptResponse" },
     },
     execute_script = {
-      name = "ExecuteScript",
+      sdk_operation = "ExecuteScript",
       method = "POST",
       path = "/v1/{project_id}/scripts/{script_name}/execute",
       content_type = "application/json;charset=UTF-8",
@@ -237,7 +237,7 @@ return {
       response = { ref = "ExecuteScriptResponse" },
     },
     export_connections = {
-      name = "ExportConnections",
+      sdk_operation = "ExportConnections",
       method = "POST",
       path = "/v1/{project_id}/connections/export",
       content_type = "application/json",
@@ -247,7 +247,7 @@ return {
       response = { ref = "ExportConnectionsResponse" },
     },
     export_job = {
-      name = "ExportJob",
+      sdk_operation = "ExportJob",
       method = "POST",
       path = "/v1/{project_id}/jobs/{job_name}/export",
       content_type = "application/json",
@@ -258,7 +258,7 @@ return {
       response = { ref = "ExportJobResponse" },
     },
     export_job_list = {
-      name = "ExportJobList",
+      sdk_operation = "ExportJobList",
       method = "POST",
       path = "/v1/{project_id}/jobs/batch-export",
       content_type = "application/json;charset=UTF-8",
@@ -271,7 +271,7 @@ return {
       response = { ref = "ExportJobListResponse" },
     },
     import_connections = {
-      name = "ImportConnections",
+      sdk_operation = "ImportConnections",
       method = "POST",
       path = "/v1/{project_id}/connections/import",
       content_type = "application/json;charset=UTF-8",
@@ -285,7 +285,7 @@ return {
       response = { ref = "ImportConnectionsResponse" },
     },
     import_job = {
-      name = "ImportJob",
+      sdk_operation = "ImportJob",
       method = "POST",
       path = "/v1/{project_id}/jobs/import",
       content_type = "application/json;charset=UTF-8",
@@ -301,7 +301,7 @@ return {
       response = { ref = "ImportJobResponse" },
     },
     list_connections = {
-      name = "ListConnections",
+      sdk_operation = "ListConnections",
       method = "GET",
       path = "/v1/{project_id}/connections",
       content_type = "application/json",
@@ -311,7 +311,7 @@ return {
       response = { ref = "ListConnectionsResponse" },
     },
     list_job_instances = {
-      name = "ListJobInstances",
+      sdk_operation = "ListJobInstances",
       method = "GET",
       path = "/v1/{project_id}/jobs/instances/detail",
       content_type = "application/json",
@@ -321,7 +321,7 @@ return {
       response = { ref = "ListJobInstancesResponse" },
     },
     list_jobs = {
-      name = "ListJobs",
+      sdk_operation = "ListJobs",
       method = "GET",
       path = "/v1/{project_id}/jobs",
       content_type = "application/json",
@@ -331,7 +331,7 @@ return {
       response = { ref = "ListJobsResponse" },
     },
     list_resources = {
-      name = "ListResources",
+      sdk_operation = "ListResources",
       method = "GET",
       path = "/v1/{project_id}/resources",
       content_type = "application/json",
@@ -341,7 +341,7 @@ return {
       response = { ref = "ListResourcesResponse" },
     },
     list_script_results = {
-      name = "ListScriptResults",
+      sdk_operation = "ListScriptResults",
       method = "GET",
       path = "/v1/{project_id}/scripts/{script_name}/instances/{instance_id}",
       content_type = "application/json",
@@ -353,7 +353,7 @@ return {
       response = { ref = "ListScriptResultsResponse" },
     },
     list_scripts = {
-      name = "ListScripts",
+      sdk_operation = "ListScripts",
       method = "GET",
       path = "/v1/{project_id}/scripts",
       content_type = "application/json",
@@ -363,7 +363,7 @@ return {
       response = { ref = "ListScriptsResponse" },
     },
     list_system_tasks = {
-      name = "ListSystemTasks",
+      sdk_operation = "ListSystemTasks",
       method = "GET",
       path = "/v1/{project_id}/system-tasks/{task_id}",
       content_type = "application/json",
@@ -374,7 +374,7 @@ return {
       response = { ref = "ListSystemTasksResponse" },
     },
     restore_job_instance = {
-      name = "RestoreJobInstance",
+      sdk_operation = "RestoreJobInstance",
       method = "POST",
       path = "/v1/{project_id}/jobs/{job_name}/instances/{instance_id}/restart",
       content_type = "application/json",
@@ -386,7 +386,7 @@ return {
       response = { ref = "RestoreJobInstanceResponse" },
     },
     run_once = {
-      name = "RunOnce",
+      sdk_operation = "RunOnce",
       method = "POST",
       path = "/v1/{project_id}/jobs/{job_name}/run-immediate",
       content_type = "application/json;charset=UTF-8",
@@ -399,7 +399,7 @@ return {
       response = { ref = "RunOnceResponse" },
     },
     show_connection = {
-      name = "ShowConnection",
+      sdk_operation = "ShowConnection",
       method = "GET",
       path = "/v1/{project_id}/connections/{connection_name}",
       content_type = "application/json",
@@ -410,7 +410,7 @@ return {
       response = { ref = "ShowConnectionResponse" },
     },
     show_directory_tree = {
-      name = "ShowDirectoryTree",
+      sdk_operation = "ShowDirectoryTree",
       method = "GET",
       path = "/v1.0/{project_id}/directory/tree",
       content_type = "application/json",
@@ -425,7 +425,7 @@ return {
       response = { ref = "ShowDirectoryTreeResponse" },
     },
     show_file_info = {
-      name = "ShowFileInfo",
+      sdk_operation = "ShowFileInfo",
       method = "POST",
       path = "/v1/{project_id}/jobs/check-file",
       content_type = "application/json;charset=UTF-8",
@@ -437,7 +437,7 @@ return {
       response = { ref = "ShowFileInfoResponse" },
     },
     show_job = {
-      name = "ShowJob",
+      sdk_operation = "ShowJob",
       method = "GET",
       path = "/v1/{project_id}/jobs/{job_name}",
       content_type = "application/json",
@@ -448,7 +448,7 @@ return {
       response = { ref = "ShowJobResponse" },
     },
     show_job_instance = {
-      name = "ShowJobInstance",
+      sdk_operation = "ShowJobInstance",
       method = "GET",
       path = "/v1/{project_id}/jobs/{job_name}/instances/{instance_id}",
       content_type = "application/json",
@@ -460,7 +460,7 @@ return {
       response = { ref = "ShowJobInstanceResponse" },
     },
     show_job_status = {
-      name = "ShowJobStatus",
+      sdk_operation = "ShowJobStatus",
       method = "GET",
       path = "/v1/{project_id}/jobs/{job_name}/status",
       content_type = "application/json",
@@ -471,7 +471,7 @@ return {
       response = { ref = "ShowJobStatusResponse" },
     },
     show_resource = {
-      name = "ShowResource",
+      sdk_operation = "ShowResource",
       method = "GET",
       path = "/v1/{project_id}/resources/{resource_id}",
       content_type = "application/json",
@@ -482,7 +482,7 @@ return {
       response = { ref = "ShowResourceResponse" },
     },
     show_script = {
-      name = "ShowScript",
+      sdk_operation = "ShowScript",
       method = "GET",
       path = "/v1/{project_id}/scripts/{script_name}",
       content_type = "application/json",
@@ -493,7 +493,7 @@ return {
       response = { ref = "ShowScriptResponse" },
     },
     start_job = {
-      name = "StartJob",
+      sdk_operation = "StartJob",
       method = "POST",
       path = "/v1/{project_id}/jobs/{job_name}/start",
       content_type = "application/json;charset=UTF-8",
@@ -506,7 +506,7 @@ return {
       response = { ref = "StartJobResponse" },
     },
     stop_job = {
-      name = "StopJob",
+      sdk_operation = "StopJob",
       method = "POST",
       path = "/v1/{project_id}/jobs/{job_name}/stop",
       content_type = "application/json",
@@ -517,7 +517,7 @@ return {
       response = { ref = "StopJobResponse" },
     },
     stop_job_instance = {
-      name = "StopJobInstance",
+      sdk_operation = "StopJobInstance",
       method = "POST",
       path = "/v1/{project_id}/jobs/{job_name}/instances/{instance_id}/stop",
       content_type = "application/json",
@@ -529,7 +529,7 @@ return {
       response = { ref = "StopJobInstanceResponse" },
     },
     update_connection = {
-      name = "UpdateConnection",
+      sdk_operation = "UpdateConnection",
       method = "PUT",
       path = "/v1/{project_id}/connections/{connection_name}",
       content_type = "application/json;charset=UTF-8",
@@ -545,7 +545,7 @@ return {
       response = { ref = "UpdateConnectionResponse" },
     },
     update_job = {
-      name = "UpdateJob",
+      sdk_operation = "UpdateJob",
       method = "PUT",
       path = "/v1/{project_id}/jobs/{job_name}",
       content_type = "application/json;charset=UTF-8",
@@ -566,7 +566,7 @@ return {
       response = { ref = "UpdateJobResponse" },
     },
     update_resource = {
-      name = "UpdateResource",
+      sdk_operation = "UpdateResource",
       method = "PUT",
       path = "/v1/{project_id}/resources/{resource_id}",
       content_type = "application/json;charset=UTF-8",
@@ -584,7 +584,7 @@ return {
       response = { ref = "UpdateResourceResponse" },
     },
     update_script = {
-      name = "UpdateScript",
+      sdk_operation = "UpdateScript",
       method = "PUT",
       path = "/v1/{project_id}/scripts/{script_name}",
       content_type = "application/json;charset=UTF-8",

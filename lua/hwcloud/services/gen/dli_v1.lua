@@ -149,7 +149,7 @@ return {
   },
   operations = {
     associate_queue_to_elastic_resource_pool = {
-      name = "AssociateQueueToElasticResourcePool",
+      sdk_operation = "AssociateQueueToElasticResourcePool",
       method = "POST",
       path = "/v3/{project_id}/elastic-resource-pools/{elastic_resource_pool_name}/queues",
       content_type = "application/json",
@@ -161,7 +161,7 @@ return {
       response = { ref = "AssociateQueueToElasticResourcePoolResponse" },
     },
     associate_queue_to_enhanced_connection = {
-      name = "AssociateQueueToEnhancedConnection",
+      sdk_operation = "AssociateQueueToEnhancedConnection",
       method = "POST",
       path = "/v2.0/{project_id}/datasource/enhanced-connections/{connection_id}/associate-queue",
       content_type = "application/json",
@@ -174,7 +174,7 @@ return {
       response = { ref = "AssociateQueueToEnhancedConnectionResponse" },
     },
     batch_create_resource_tags = {
-      name = "BatchCreateResourceTags",
+      sdk_operation = "BatchCreateResourceTags",
       method = "POST",
       path = "/v3/{project_id}/{resource_type}/{resource_id}/tags/create",
       content_type = "application/json",
@@ -187,7 +187,7 @@ return {
       response = { type = "string" },
     },
     batch_delete_flink_jobs = {
-      name = "BatchDeleteFlinkJobs",
+      sdk_operation = "BatchDeleteFlinkJobs",
       method = "POST",
       path = "/v1.0/{project_id}/streaming/jobs/delete",
       content_type = "application/json",
@@ -198,7 +198,7 @@ return {
       response = { type = "array", items = { ref = "FlinkSuccessResponse" } },
     },
     batch_delete_queue_plans = {
-      name = "BatchDeleteQueuePlans",
+      sdk_operation = "BatchDeleteQueuePlans",
       method = "POST",
       path = "/v1/{project_id}/queues/{queue_name}/plans/batch-delete",
       content_type = "application/json",
@@ -210,7 +210,7 @@ return {
       response = { ref = "BatchDeleteQueuePlansResponse" },
     },
     batch_delete_resource_tags = {
-      name = "BatchDeleteResourceTags",
+      sdk_operation = "BatchDeleteResourceTags",
       method = "POST",
       path = "/v3/{project_id}/{resource_type}/{resource_id}/tags/delete",
       content_type = "application/json",
@@ -223,7 +223,7 @@ return {
       response = { type = "string" },
     },
     batch_delete_sql_job_templates = {
-      name = "BatchDeleteSqlJobTemplates",
+      sdk_operation = "BatchDeleteSqlJobTemplates",
       method = "POST",
       path = "/v1.0/{project_id}/sqls-deletion",
       content_type = "application/json",
@@ -234,7 +234,7 @@ return {
       response = { ref = "BatchDeleteSqlJobTemplatesResponse" },
     },
     batch_run_flink_jobs = {
-      name = "BatchRunFlinkJobs",
+      sdk_operation = "BatchRunFlinkJobs",
       method = "POST",
       path = "/v1.0/{project_id}/streaming/jobs/run",
       content_type = "application/json",
@@ -246,7 +246,7 @@ return {
       response = { type = "array", items = { ref = "FlinkSuccessResponse" } },
     },
     batch_stop_flink_jobs = {
-      name = "BatchStopFlinkJobs",
+      sdk_operation = "BatchStopFlinkJobs",
       method = "POST",
       path = "/v1.0/{project_id}/streaming/jobs/stop",
       content_type = "application/json",
@@ -258,7 +258,7 @@ return {
       response = { type = "array", items = { ref = "FlinkSuccessResponse" } },
     },
     cancel_spark_job = {
-      name = "CancelSparkJob",
+      sdk_operation = "CancelSparkJob",
       method = "DELETE",
       path = "/v2.0/{project_id}/batches/{batch_id}",
       content_type = "application/json",
@@ -268,7 +268,7 @@ return {
       response = { ref = "CancelSparkJobResponse" },
     },
     cancel_sql_job = {
-      name = "CancelSqlJob",
+      sdk_operation = "CancelSqlJob",
       method = "DELETE",
       path = "/v1.0/{project_id}/jobs/{job_id}",
       content_type = "application/json",
@@ -278,7 +278,7 @@ return {
       response = { ref = "CancelSqlJobResponse" },
     },
     check_sql = {
-      name = "CheckSql",
+      sdk_operation = "CheckSql",
       method = "POST",
       path = "/v1.0/{project_id}/jobs/check-sql",
       content_type = "application/json",
@@ -290,7 +290,7 @@ return {
       response = { ref = "CheckSqlResponse" },
     },
     count_resources_by_tags = {
-      name = "CountResourcesByTags",
+      sdk_operation = "CountResourcesByTags",
       method = "POST",
       path = "/v3/{project_id}/{resource_type}/resource-instances/count",
       content_type = "application/json",
@@ -304,7 +304,7 @@ return {
       response = { ref = "CountResourcesByTagsResponse" },
     },
     create_auth_info = {
-      name = "CreateAuthInfo",
+      sdk_operation = "CreateAuthInfo",
       method = "POST",
       path = "/v2.0/{project_id}/datasource/auth-infos",
       content_type = "application/json",
@@ -326,7 +326,7 @@ return {
       response = { ref = "CreateAuthInfoResponse" },
     },
     create_connectivity_task = {
-      name = "CreateConnectivityTask",
+      sdk_operation = "CreateConnectivityTask",
       method = "POST",
       path = "/v1.0/{project_id}/queues/{queue_name}/connection-test",
       content_type = "application/json",
@@ -338,7 +338,7 @@ return {
       response = { ref = "CreateConnectivityTaskResponse" },
     },
     create_database = {
-      name = "CreateDatabase",
+      sdk_operation = "CreateDatabase",
       method = "POST",
       path = "/v1.0/{project_id}/databases",
       content_type = "application/json",
@@ -352,7 +352,7 @@ return {
       response = { ref = "CreateDatabaseResponse" },
     },
     create_datasource_connection = {
-      name = "CreateDatasourceConnection",
+      sdk_operation = "CreateDatasourceConnection",
       method = "POST",
       path = "/v2.0/{project_id}/datasource-connection",
       content_type = "application/json",
@@ -368,7 +368,7 @@ return {
       response = { ref = "CreateDatasourceConnectionResponse" },
     },
     create_dli_agency = {
-      name = "CreateDliAgency",
+      sdk_operation = "CreateDliAgency",
       method = "POST",
       path = "/v2/{project_id}/agency",
       content_type = "application/json",
@@ -379,7 +379,7 @@ return {
       response = { ref = "CreateDliAgencyResponse" },
     },
     create_elastic_resource_pool = {
-      name = "CreateElasticResourcePool",
+      sdk_operation = "CreateElasticResourcePool",
       method = "POST",
       path = "/v3/{project_id}/elastic-resource-pools",
       content_type = "application/json",
@@ -399,7 +399,7 @@ return {
       response = { ref = "CreateElasticResourcePoolResponse" },
     },
     create_enhanced_connection = {
-      name = "CreateEnhancedConnection",
+      sdk_operation = "CreateEnhancedConnection",
       method = "POST",
       path = "/v2.0/{project_id}/datasource/enhanced-connections",
       content_type = "application/json",
@@ -417,7 +417,7 @@ return {
       response = { ref = "CreateEnhancedConnectionResponse" },
     },
     create_enhanced_connection_routes = {
-      name = "CreateEnhancedConnectionRoutes",
+      sdk_operation = "CreateEnhancedConnectionRoutes",
       method = "POST",
       path = "/v2.0/{project_id}/datasource/enhanced-connections/{connection_id}/routes",
       content_type = "application/json",
@@ -430,7 +430,7 @@ return {
       response = { ref = "CreateEnhancedConnectionRoutesResponse" },
     },
     create_flink_jar_job = {
-      name = "CreateFlinkJarJob",
+      sdk_operation = "CreateFlinkJarJob",
       method = "POST",
       path = "/v1.0/{project_id}/streaming/flink-jobs",
       content_type = "application/json",
@@ -472,7 +472,7 @@ return {
       response = { ref = "CreateFlinkJarJobResponse" },
     },
     create_flink_sql_job = {
-      name = "CreateFlinkSqlJob",
+      sdk_operation = "CreateFlinkSqlJob",
       method = "POST",
       path = "/v1.0/{project_id}/streaming/sql-jobs",
       content_type = "application/json",
@@ -514,7 +514,7 @@ return {
       response = { ref = "CreateFlinkSqlJobResponse" },
     },
     create_flink_sql_job_graph = {
-      name = "CreateFlinkSqlJobGraph",
+      sdk_operation = "CreateFlinkSqlJobGraph",
       method = "POST",
       path = "/v3/{project_id}/streaming/jobs/{job_id}/gen-graph",
       content_type = "application/json",
@@ -537,7 +537,7 @@ return {
       response = { ref = "CreateFlinkSqlJobGraphResponse" },
     },
     create_flink_sql_job_template = {
-      name = "CreateFlinkSqlJobTemplate",
+      sdk_operation = "CreateFlinkSqlJobTemplate",
       method = "POST",
       path = "/v1.0/{project_id}/streaming/job-templates",
       content_type = "application/json",
@@ -552,7 +552,7 @@ return {
       response = { ref = "CreateFlinkSqlJobTemplateResponse" },
     },
     create_global_variable = {
-      name = "CreateGlobalVariable",
+      sdk_operation = "CreateGlobalVariable",
       method = "POST",
       path = "/v1.0/{project_id}/variables",
       content_type = "application/json",
@@ -565,7 +565,7 @@ return {
       response = { ref = "CreateGlobalVariableResponse" },
     },
     create_ief_message_channel = {
-      name = "CreateIefMessageChannel",
+      sdk_operation = "CreateIefMessageChannel",
       method = "POST",
       path = "/v1/{project_id}/edgesrv/message-channel",
       content_type = "application/json",
@@ -576,7 +576,7 @@ return {
       response = { ref = "CreateIefMessageChannelResponse" },
     },
     create_ief_system_events = {
-      name = "CreateIefSystemEvents",
+      sdk_operation = "CreateIefSystemEvents",
       method = "POST",
       path = "/v1/{project_id}/edgesrv/system-events",
       content_type = "application/json",
@@ -587,7 +587,7 @@ return {
       response = { ref = "CreateIefSystemEventsResponse" },
     },
     create_job_auth_info = {
-      name = "CreateJobAuthInfo",
+      sdk_operation = "CreateJobAuthInfo",
       method = "POST",
       path = "/v3/{project_id}/datasource/auth-infos",
       content_type = "application/json",
@@ -609,7 +609,7 @@ return {
       response = { ref = "CreateJobAuthInfoResponse" },
     },
     create_period_elastic_resource_pool_spec_change_order = {
-      name = "CreatePeriodElasticResourcePoolSpecChangeOrder",
+      sdk_operation = "CreatePeriodElasticResourcePoolSpecChangeOrder",
       method = "POST",
       path = "/v3/{project_id}/orders/elastic-resource-pools/specification-change",
       content_type = "application/json",
@@ -621,7 +621,7 @@ return {
       response = { ref = "CreatePeriodElasticResourcePoolSpecChangeOrderResponse" },
     },
     create_queue = {
-      name = "CreateQueue",
+      sdk_operation = "CreateQueue",
       method = "POST",
       path = "/v1.0/{project_id}/queues",
       content_type = "application/json",
@@ -645,7 +645,7 @@ return {
       response = { ref = "CreateQueueResponse" },
     },
     create_queue_plan = {
-      name = "CreateQueuePlan",
+      sdk_operation = "CreateQueuePlan",
       method = "POST",
       path = "/v1/{project_id}/queues/{queue_name}/plans",
       content_type = "application/json",
@@ -664,7 +664,7 @@ return {
       response = { ref = "CreateQueuePlanResponse" },
     },
     create_queue_property = {
-      name = "CreateQueueProperty",
+      sdk_operation = "CreateQueueProperty",
       method = "POST",
       path = "/v3/{project_id}/queues/{queue_name}/properties",
       content_type = "application/json",
@@ -676,7 +676,7 @@ return {
       response = { ref = "CreateQueuePropertyResponse" },
     },
     create_route_to_enhanced_connection = {
-      name = "CreateRouteToEnhancedConnection",
+      sdk_operation = "CreateRouteToEnhancedConnection",
       method = "POST",
       path = "/v3/{project_id}/datasource/enhanced-connections/{connection_id}/routes",
       content_type = "application/json",
@@ -689,7 +689,7 @@ return {
       response = { ref = "CreateRouteToEnhancedConnectionResponse" },
     },
     create_spark_job = {
-      name = "CreateSparkJob",
+      sdk_operation = "CreateSparkJob",
       method = "POST",
       path = "/v2.0/{project_id}/batches",
       content_type = "application/json",
@@ -727,7 +727,7 @@ return {
       response = { ref = "CreateSparkJobResponse" },
     },
     create_spark_job_template = {
-      name = "CreateSparkJobTemplate",
+      sdk_operation = "CreateSparkJobTemplate",
       method = "POST",
       path = "/v3/{project_id}/templates",
       content_type = "application/json",
@@ -743,7 +743,7 @@ return {
       response = { ref = "CreateSparkJobTemplateResponse" },
     },
     create_sql_job = {
-      name = "CreateSqlJob",
+      sdk_operation = "CreateSqlJob",
       method = "POST",
       path = "/v1.0/{project_id}/jobs/submit-job",
       content_type = "application/json",
@@ -760,7 +760,7 @@ return {
       response = { ref = "CreateSqlJobResponse" },
     },
     create_sql_job_defend_rule = {
-      name = "CreateSqlJobDefendRule",
+      sdk_operation = "CreateSqlJobDefendRule",
       method = "POST",
       path = "/v1/{project_id}/sql-defend-rules",
       content_type = "application/json",
@@ -775,7 +775,7 @@ return {
       response = { ref = "CreateSqlJobDefendRuleResponse" },
     },
     create_sql_job_template = {
-      name = "CreateSqlJobTemplate",
+      sdk_operation = "CreateSqlJobTemplate",
       method = "POST",
       path = "/v1.0/{project_id}/sqls",
       content_type = "application/json",
@@ -789,7 +789,7 @@ return {
       response = { ref = "CreateSqlJobTemplateResponse" },
     },
     create_table = {
-      name = "CreateTable",
+      sdk_operation = "CreateTable",
       method = "POST",
       path = "/v1.0/{project_id}/databases/{database_name}/tables",
       content_type = "application/json",
@@ -814,7 +814,7 @@ return {
       response = { ref = "CreateTableResponse" },
     },
     delete_auth_info = {
-      name = "DeleteAuthInfo",
+      sdk_operation = "DeleteAuthInfo",
       method = "DELETE",
       path = "/v2.0/{project_id}/datasource/auth-infos/{auth_info_name}",
       content_type = "application/json",
@@ -824,7 +824,7 @@ return {
       response = { ref = "DeleteAuthInfoResponse" },
     },
     delete_database = {
-      name = "DeleteDatabase",
+      sdk_operation = "DeleteDatabase",
       method = "DELETE",
       path = "/v1.0/{project_id}/databases/{database_name}",
       content_type = "application/json",
@@ -836,7 +836,7 @@ return {
       response = { ref = "DeleteDatabaseResponse" },
     },
     delete_datasource_connection = {
-      name = "DeleteDatasourceConnection",
+      sdk_operation = "DeleteDatasourceConnection",
       method = "DELETE",
       path = "/v2.0/{project_id}/datasource-connection/{connection_id}",
       content_type = "application/json",
@@ -846,7 +846,7 @@ return {
       response = { ref = "DeleteDatasourceConnectionResponse" },
     },
     delete_elastic_resource_pool = {
-      name = "DeleteElasticResourcePool",
+      sdk_operation = "DeleteElasticResourcePool",
       method = "DELETE",
       path = "/v3/{project_id}/elastic-resource-pools/{elastic_resource_pool_name}",
       content_type = "application/json",
@@ -856,7 +856,7 @@ return {
       response = { ref = "DeleteElasticResourcePoolResponse" },
     },
     delete_enhanced_connection = {
-      name = "DeleteEnhancedConnection",
+      sdk_operation = "DeleteEnhancedConnection",
       method = "DELETE",
       path = "/v2.0/{project_id}/datasource/enhanced-connections/{connection_id}",
       content_type = "application/json",
@@ -866,7 +866,7 @@ return {
       response = { ref = "DeleteEnhancedConnectionResponse" },
     },
     delete_enhanced_connection_routes = {
-      name = "DeleteEnhancedConnectionRoutes",
+      sdk_operation = "DeleteEnhancedConnectionRoutes",
       method = "DELETE",
       path = "/v2.0/{project_id}/datasource/enhanced-connections/{connection_id}/routes/{name}",
       content_type = "application/json",
@@ -877,7 +877,7 @@ return {
       response = { ref = "DeleteEnhancedConnectionRoutesResponse" },
     },
     delete_flink_job = {
-      name = "DeleteFlinkJob",
+      sdk_operation = "DeleteFlinkJob",
       method = "DELETE",
       path = "/v1.0/{project_id}/streaming/jobs/{job_id}",
       content_type = "application/json",
@@ -887,7 +887,7 @@ return {
       response = { ref = "DeleteFlinkJobResponse" },
     },
     delete_flink_sql_job_template = {
-      name = "DeleteFlinkSqlJobTemplate",
+      sdk_operation = "DeleteFlinkSqlJobTemplate",
       method = "DELETE",
       path = "/v1.0/{project_id}/streaming/job-templates/{template_id}",
       content_type = "application/json",
@@ -897,7 +897,7 @@ return {
       response = { ref = "DeleteFlinkSqlJobTemplateResponse" },
     },
     delete_global_variable = {
-      name = "DeleteGlobalVariable",
+      sdk_operation = "DeleteGlobalVariable",
       method = "DELETE",
       path = "/v1.0/{project_id}/variables/{var_name}",
       content_type = "application/json",
@@ -907,7 +907,7 @@ return {
       response = { ref = "DeleteGlobalVariableResponse" },
     },
     delete_job_auth_info = {
-      name = "DeleteJobAuthInfo",
+      sdk_operation = "DeleteJobAuthInfo",
       method = "DELETE",
       path = "/v3/{project_id}/datasource/auth-infos/{auth_info_name}",
       content_type = "application/json",
@@ -917,7 +917,7 @@ return {
       response = { ref = "DeleteJobAuthInfoResponse" },
     },
     delete_job_resource = {
-      name = "DeleteJobResource",
+      sdk_operation = "DeleteJobResource",
       method = "DELETE",
       path = "/v2.0/{project_id}/resources/{resource_name}",
       content_type = "application/json",
@@ -928,7 +928,7 @@ return {
       response = { ref = "DeleteJobResourceResponse" },
     },
     delete_queue = {
-      name = "DeleteQueue",
+      sdk_operation = "DeleteQueue",
       method = "DELETE",
       path = "/v1.0/{project_id}/queues/{queue_name}",
       content_type = "application/json",
@@ -938,7 +938,7 @@ return {
       response = { ref = "DeleteQueueResponse" },
     },
     delete_queue_plan = {
-      name = "DeleteQueuePlan",
+      sdk_operation = "DeleteQueuePlan",
       method = "DELETE",
       path = "/v1/{project_id}/queues/{queue_name}/plans/{plan_id}",
       content_type = "application/json",
@@ -949,7 +949,7 @@ return {
       response = { ref = "DeleteQueuePlanResponse" },
     },
     delete_queue_property = {
-      name = "DeleteQueueProperty",
+      sdk_operation = "DeleteQueueProperty",
       method = "DELETE",
       path = "/v3/{project_id}/queues/{queue_name}/properties",
       content_type = "application/json",
@@ -961,7 +961,7 @@ return {
       response = { ref = "DeleteQueuePropertyResponse" },
     },
     delete_route_from_enhanced_connection = {
-      name = "DeleteRouteFromEnhancedConnection",
+      sdk_operation = "DeleteRouteFromEnhancedConnection",
       method = "DELETE",
       path = "/v3/{project_id}/datasource/enhanced-connections/{connection_id}/routes/{name}",
       content_type = "application/json",
@@ -972,7 +972,7 @@ return {
       response = { ref = "DeleteRouteFromEnhancedConnectionResponse" },
     },
     delete_sql_job_defend_rule = {
-      name = "DeleteSqlJobDefendRule",
+      sdk_operation = "DeleteSqlJobDefendRule",
       method = "DELETE",
       path = "/v1/{project_id}/sql-defend-rules/{rule_id}",
       content_type = "application/json",
@@ -982,7 +982,7 @@ return {
       response = { ref = "DeleteSqlJobDefendRuleResponse" },
     },
     delete_table = {
-      name = "DeleteTable",
+      sdk_operation = "DeleteTable",
       method = "DELETE",
       path = "/v1.0/{project_id}/databases/{database_name}/tables/{table_name}",
       content_type = "application/json",
@@ -994,7 +994,7 @@ return {
       response = { ref = "DeleteTableResponse" },
     },
     disassociate_queue_from_enhanced_connection = {
-      name = "DisassociateQueueFromEnhancedConnection",
+      sdk_operation = "DisassociateQueueFromEnhancedConnection",
       method = "POST",
       path = "/v2.0/{project_id}/datasource/enhanced-connections/{connection_id}/disassociate-queue",
       content_type = "application/json",
@@ -1007,7 +1007,7 @@ return {
       response = { ref = "DisassociateQueueFromEnhancedConnectionResponse" },
     },
     execute_flink_job_savepoint = {
-      name = "ExecuteFlinkJobSavepoint",
+      sdk_operation = "ExecuteFlinkJobSavepoint",
       method = "POST",
       path = "/v1.0/{project_id}/streaming/jobs/{job_id}/savepoint",
       content_type = "application/json",
@@ -1020,7 +1020,7 @@ return {
       response = { ref = "ExecuteFlinkJobSavepointResponse" },
     },
     export_flink_jobs = {
-      name = "ExportFlinkJobs",
+      sdk_operation = "ExportFlinkJobs",
       method = "POST",
       path = "/v1.0/{project_id}/streaming/jobs/export",
       content_type = "application/json",
@@ -1033,7 +1033,7 @@ return {
       response = { ref = "ExportFlinkJobsResponse" },
     },
     export_sql_job_result = {
-      name = "ExportSqlJobResult",
+      sdk_operation = "ExportSqlJobResult",
       method = "POST",
       path = "/v1.0/{project_id}/jobs/{job_id}/export-result",
       content_type = "application/json",
@@ -1054,7 +1054,7 @@ return {
       response = { ref = "ExportSqlJobResultResponse" },
     },
     export_table = {
-      name = "ExportTable",
+      sdk_operation = "ExportTable",
       method = "POST",
       path = "/v1.0/{project_id}/jobs/export-table",
       content_type = "application/json",
@@ -1072,7 +1072,7 @@ return {
       response = { ref = "ExportTableResponse" },
     },
     import_flink_job_savepoint = {
-      name = "ImportFlinkJobSavepoint",
+      sdk_operation = "ImportFlinkJobSavepoint",
       method = "POST",
       path = "/v1.0/{project_id}/streaming/jobs/{job_id}/import-savepoint",
       content_type = "application/json",
@@ -1084,7 +1084,7 @@ return {
       response = { ref = "ImportFlinkJobSavepointResponse" },
     },
     import_flink_jobs = {
-      name = "ImportFlinkJobs",
+      sdk_operation = "ImportFlinkJobs",
       method = "POST",
       path = "/v1.0/{project_id}/streaming/jobs/import",
       content_type = "application/json",
@@ -1096,7 +1096,7 @@ return {
       response = { ref = "ImportFlinkJobsResponse" },
     },
     import_table = {
-      name = "ImportTable",
+      sdk_operation = "ImportTable",
       method = "POST",
       path = "/v1.0/{project_id}/jobs/import-table",
       content_type = "application/json",
@@ -1121,7 +1121,7 @@ return {
       response = { ref = "ImportTableResponse" },
     },
     list_auth_info = {
-      name = "ListAuthInfo",
+      sdk_operation = "ListAuthInfo",
       method = "GET",
       path = "/v2.0/{project_id}/datasource/auth-infos",
       content_type = "application/json",
@@ -1134,7 +1134,7 @@ return {
       response = { ref = "ListAuthInfoResponse" },
     },
     list_authorization_privileges = {
-      name = "ListAuthorizationPrivileges",
+      sdk_operation = "ListAuthorizationPrivileges",
       method = "GET",
       path = "/v1.0/{project_id}/authorization/privileges",
       content_type = "application/json",
@@ -1144,7 +1144,7 @@ return {
       response = { ref = "ListAuthorizationPrivilegesResponse" },
     },
     list_catalogs = {
-      name = "ListCatalogs",
+      sdk_operation = "ListCatalogs",
       method = "GET",
       path = "/v3/{project_id}/catalogs",
       content_type = "application/json",
@@ -1156,7 +1156,7 @@ return {
       response = { ref = "ListCatalogsResponse" },
     },
     list_database_users = {
-      name = "ListDatabaseUsers",
+      sdk_operation = "ListDatabaseUsers",
       method = "GET",
       path = "/v1.0/{project_id}/databases/{database_name}/users",
       content_type = "application/json",
@@ -1166,7 +1166,7 @@ return {
       response = { ref = "ListDatabaseUsersResponse" },
     },
     list_databases = {
-      name = "ListDatabases",
+      sdk_operation = "ListDatabases",
       method = "GET",
       path = "/v1.0/{project_id}/databases",
       content_type = "application/json",
@@ -1181,7 +1181,7 @@ return {
       response = { ref = "ListDatabasesResponse" },
     },
     list_datasource_connections = {
-      name = "ListDatasourceConnections",
+      sdk_operation = "ListDatasourceConnections",
       method = "GET",
       path = "/v2.0/{project_id}/datasource-connection",
       content_type = "application/json",
@@ -1191,7 +1191,7 @@ return {
       response = { ref = "ListDatasourceConnectionsResponse" },
     },
     list_elastic_resource_pool_queues = {
-      name = "ListElasticResourcePoolQueues",
+      sdk_operation = "ListElasticResourcePoolQueues",
       method = "GET",
       path = "/v3/{project_id}/elastic-resource-pools/{elastic_resource_pool_name}/queues",
       content_type = "application/json",
@@ -1205,7 +1205,7 @@ return {
       response = { ref = "ListElasticResourcePoolQueuesResponse" },
     },
     list_elastic_resource_pool_scale_records = {
-      name = "ListElasticResourcePoolScaleRecords",
+      sdk_operation = "ListElasticResourcePoolScaleRecords",
       method = "GET",
       path = "/v3/{project_id}/elastic-resource-pools/{elastic_resource_pool_name}/scale-records",
       content_type = "application/json",
@@ -1222,7 +1222,7 @@ return {
       response_headers = { ["x-auth-token"] = "X-Auth-Token" },
     },
     list_elastic_resource_pools = {
-      name = "ListElasticResourcePools",
+      sdk_operation = "ListElasticResourcePools",
       method = "GET",
       path = "/v3/{project_id}/elastic-resource-pools",
       content_type = "application/json",
@@ -1237,7 +1237,7 @@ return {
       response = { ref = "ListElasticResourcePoolsResponse" },
     },
     list_enhanced_connections = {
-      name = "ListEnhancedConnections",
+      sdk_operation = "ListEnhancedConnections",
       method = "GET",
       path = "/v2.0/{project_id}/datasource/enhanced-connections",
       content_type = "application/json",
@@ -1252,7 +1252,7 @@ return {
       response = { ref = "ListEnhancedConnectionsResponse" },
     },
     list_flink_jobs = {
-      name = "ListFlinkJobs",
+      sdk_operation = "ListFlinkJobs",
       method = "GET",
       path = "/v1.0/{project_id}/streaming/jobs",
       content_type = "application/json",
@@ -1274,7 +1274,7 @@ return {
       response = { ref = "ListFlinkJobsResponse" },
     },
     list_flink_sql_job_templates = {
-      name = "ListFlinkSqlJobTemplates",
+      sdk_operation = "ListFlinkSqlJobTemplates",
       method = "GET",
       path = "/v1.0/{project_id}/streaming/job-templates",
       content_type = "application/json",
@@ -1289,7 +1289,7 @@ return {
       response = { ref = "ListFlinkSqlJobTemplatesResponse" },
     },
     list_global_variables = {
-      name = "ListGlobalVariables",
+      sdk_operation = "ListGlobalVariables",
       method = "GET",
       path = "/v1.0/{project_id}/variables",
       content_type = "application/json",
@@ -1301,7 +1301,7 @@ return {
       response = { ref = "ListGlobalVariablesResponse" },
     },
     list_job_auth_infos = {
-      name = "ListJobAuthInfos",
+      sdk_operation = "ListJobAuthInfos",
       method = "GET",
       path = "/v3/{project_id}/datasource/auth-infos",
       content_type = "application/json",
@@ -1314,7 +1314,7 @@ return {
       response = { ref = "ListJobAuthInfosResponse" },
     },
     list_job_resources = {
-      name = "ListJobResources",
+      sdk_operation = "ListJobResources",
       method = "GET",
       path = "/v2.0/{project_id}/resources",
       content_type = "application/json",
@@ -1325,7 +1325,7 @@ return {
       response = { ref = "ListJobResourcesResponse" },
     },
     list_partitions = {
-      name = "ListPartitions",
+      sdk_operation = "ListPartitions",
       method = "GET",
       path = "/v1.0/{project_id}/databases/{database_name}/tables/{table_name}/partitions",
       content_type = "application/json",
@@ -1339,7 +1339,7 @@ return {
       response = { ref = "ListPartitionsResponse" },
     },
     list_queue_plans = {
-      name = "ListQueuePlans",
+      sdk_operation = "ListQueuePlans",
       method = "GET",
       path = "/v1/{project_id}/queues/{queue_name}/plans",
       content_type = "application/json",
@@ -1349,7 +1349,7 @@ return {
       response = { ref = "ListQueuePlansResponse" },
     },
     list_queue_properties = {
-      name = "ListQueueProperties",
+      sdk_operation = "ListQueueProperties",
       method = "GET",
       path = "/v3/{project_id}/queues/{queue_name}/properties",
       content_type = "application/json",
@@ -1362,7 +1362,7 @@ return {
       response = { ref = "ListQueuePropertiesResponse" },
     },
     list_queue_users = {
-      name = "ListQueueUsers",
+      sdk_operation = "ListQueueUsers",
       method = "GET",
       path = "/v1.0/{project_id}/queues/{queue_name}/users",
       content_type = "application/json",
@@ -1372,7 +1372,7 @@ return {
       response = { ref = "ListQueueUsersResponse" },
     },
     list_queues = {
-      name = "ListQueues",
+      sdk_operation = "ListQueues",
       method = "GET",
       path = "/v1.0/{project_id}/queues",
       content_type = "application/json",
@@ -1385,7 +1385,7 @@ return {
       response = { ref = "ListQueuesResponse" },
     },
     list_resources_by_tags = {
-      name = "ListResourcesByTags",
+      sdk_operation = "ListResourcesByTags",
       method = "POST",
       path = "/v3/{project_id}/{resource_type}/resource-instances/filter",
       content_type = "application/json",
@@ -1402,7 +1402,7 @@ return {
       response = { ref = "ListResourcesByTagsResponse" },
     },
     list_resources_tags = {
-      name = "ListResourcesTags",
+      sdk_operation = "ListResourcesTags",
       method = "GET",
       path = "/v3/{project_id}/{resource_type}/tags",
       content_type = "application/json",
@@ -1415,7 +1415,7 @@ return {
       response = { ref = "ListResourcesTagsResponse" },
     },
     list_spark_job_templates = {
-      name = "ListSparkJobTemplates",
+      sdk_operation = "ListSparkJobTemplates",
       method = "GET",
       path = "/v3/{project_id}/templates",
       content_type = "application/json",
@@ -1428,7 +1428,7 @@ return {
       response = { ref = "ListSparkJobTemplatesResponse" },
     },
     list_spark_jobs = {
-      name = "ListSparkJobs",
+      sdk_operation = "ListSparkJobs",
       method = "GET",
       path = "/v2.0/{project_id}/batches",
       content_type = "application/json",
@@ -1448,7 +1448,7 @@ return {
       response = { ref = "ListSparkJobsResponse" },
     },
     list_sql_job_defend_rules = {
-      name = "ListSqlJobDefendRules",
+      sdk_operation = "ListSqlJobDefendRules",
       method = "GET",
       path = "/v1/{project_id}/sql-defend-rules",
       content_type = "application/json",
@@ -1462,7 +1462,7 @@ return {
       response = { ref = "ListSqlJobDefendRulesResponse" },
     },
     list_sql_job_system_defend_rules = {
-      name = "ListSqlJobSystemDefendRules",
+      sdk_operation = "ListSqlJobSystemDefendRules",
       method = "GET",
       path = "/v1/{project_id}/sql-defend-sys-rules",
       content_type = "application/json",
@@ -1470,7 +1470,7 @@ return {
       response = { ref = "ListSqlJobSystemDefendRulesResponse" },
     },
     list_sql_job_templates = {
-      name = "ListSqlJobTemplates",
+      sdk_operation = "ListSqlJobTemplates",
       method = "GET",
       path = "/v1.0/{project_id}/sqls",
       content_type = "application/json",
@@ -1480,7 +1480,7 @@ return {
       response = { ref = "ListSqlJobTemplatesResponse" },
     },
     list_sql_jobs = {
-      name = "ListSqlJobs",
+      sdk_operation = "ListSqlJobs",
       method = "GET",
       path = "/v1.0/{project_id}/jobs",
       content_type = "application/json",
@@ -1506,7 +1506,7 @@ return {
       response = { ref = "ListSqlJobsResponse" },
     },
     list_sql_sample_templates = {
-      name = "ListSqlSampleTemplates",
+      sdk_operation = "ListSqlSampleTemplates",
       method = "GET",
       path = "/v1.0/{project_id}/sqls/sample",
       content_type = "application/json",
@@ -1514,7 +1514,7 @@ return {
       response = { ref = "ListSqlSampleTemplatesResponse" },
     },
     list_table_privileges = {
-      name = "ListTablePrivileges",
+      sdk_operation = "ListTablePrivileges",
       method = "GET",
       path = "/v1.0/{project_id}/databases/{database_name}/tables/{table_name}/users/{user_name}",
       content_type = "application/json",
@@ -1526,7 +1526,7 @@ return {
       response = { ref = "ListTablePrivilegesResponse" },
     },
     list_table_users = {
-      name = "ListTableUsers",
+      sdk_operation = "ListTableUsers",
       method = "GET",
       path = "/v1.0/{project_id}/databases/{database_name}/tables/{table_name}/users",
       content_type = "application/json",
@@ -1537,7 +1537,7 @@ return {
       response = { ref = "ListTableUsersResponse" },
     },
     list_tables = {
-      name = "ListTables",
+      sdk_operation = "ListTables",
       method = "GET",
       path = "/v1.0/{project_id}/databases/{database_name}/tables",
       content_type = "application/json",
@@ -1553,7 +1553,7 @@ return {
       response = { ref = "ListTablesResponse" },
     },
     preview_sql_job_result = {
-      name = "PreviewSqlJobResult",
+      sdk_operation = "PreviewSqlJobResult",
       method = "GET",
       path = "/v1.0/{project_id}/jobs/{job_id}/preview",
       content_type = "application/json",
@@ -1564,7 +1564,7 @@ return {
       response = { ref = "PreviewSqlJobResultResponse" },
     },
     preview_table = {
-      name = "PreviewTable",
+      sdk_operation = "PreviewTable",
       method = "GET",
       path = "/v1.0/{project_id}/databases/{database_name}/tables/{table_name}/preview",
       content_type = "application/json",
@@ -1576,7 +1576,7 @@ return {
       response = { ref = "PreviewTableResponse" },
     },
     register_authorized_queue = {
-      name = "RegisterAuthorizedQueue",
+      sdk_operation = "RegisterAuthorizedQueue",
       method = "PUT",
       path = "/v1.0/{project_id}/queues/user-authorization",
       content_type = "application/json",
@@ -1590,7 +1590,7 @@ return {
       response = { ref = "RegisterAuthorizedQueueResponse" },
     },
     register_bucket = {
-      name = "RegisterBucket",
+      sdk_operation = "RegisterBucket",
       method = "POST",
       path = "/v1.0/{project_id}/dli/obs-authorize",
       content_type = "application/json",
@@ -1601,7 +1601,7 @@ return {
       response = { ref = "RegisterBucketResponse" },
     },
     run_authorization_action = {
-      name = "RunAuthorizationAction",
+      sdk_operation = "RunAuthorizationAction",
       method = "PUT",
       path = "/v1.0/{project_id}/authorization",
       content_type = "application/json",
@@ -1615,7 +1615,7 @@ return {
       response = { ref = "RunAuthorizationActionResponse" },
     },
     run_catalog_action = {
-      name = "RunCatalogAction",
+      sdk_operation = "RunCatalogAction",
       method = "POST",
       path = "/v3/{project_id}/catalogs/action",
       content_type = "application/json",
@@ -1629,7 +1629,7 @@ return {
       response = { ref = "RunCatalogActionResponse" },
     },
     run_data_authorization_action = {
-      name = "RunDataAuthorizationAction",
+      sdk_operation = "RunDataAuthorizationAction",
       method = "PUT",
       path = "/v1.0/{project_id}/user-authorization",
       content_type = "application/json",
@@ -1642,7 +1642,7 @@ return {
       response = { ref = "RunDataAuthorizationActionResponse" },
     },
     run_ief_job_action_call_back = {
-      name = "RunIefJobActionCallBack",
+      sdk_operation = "RunIefJobActionCallBack",
       method = "POST",
       path = "/v1/{project_id}/edgesrv/messages",
       content_type = "application/json",
@@ -1654,7 +1654,7 @@ return {
       response = { ref = "RunIefJobActionCallBackResponse" },
     },
     run_queue_action = {
-      name = "RunQueueAction",
+      sdk_operation = "RunQueueAction",
       method = "PUT",
       path = "/v1.0/{project_id}/queues/{queue_name}/action",
       content_type = "application/json",
@@ -1668,7 +1668,7 @@ return {
       response = { ref = "RunQueueActionResponse" },
     },
     show_catalog = {
-      name = "ShowCatalog",
+      sdk_operation = "ShowCatalog",
       method = "GET",
       path = "/v3/{project_id}/catalogs/{catalog_name}",
       content_type = "application/json",
@@ -1678,7 +1678,7 @@ return {
       response = { ref = "ShowCatalogResponse" },
     },
     show_connectivity_task = {
-      name = "ShowConnectivityTask",
+      sdk_operation = "ShowConnectivityTask",
       method = "GET",
       path = "/v1.0/{project_id}/queues/{queue_name}/connection-test/{task_id}",
       content_type = "application/json",
@@ -1689,7 +1689,7 @@ return {
       response = { ref = "ShowConnectivityTaskResponse" },
     },
     show_datasource_connection = {
-      name = "ShowDatasourceConnection",
+      sdk_operation = "ShowDatasourceConnection",
       method = "GET",
       path = "/v2.0/{project_id}/datasource-connection/{connection_id}",
       content_type = "application/json",
@@ -1699,7 +1699,7 @@ return {
       response = { ref = "ShowDatasourceConnectionResponse" },
     },
     show_dli_agency = {
-      name = "ShowDliAgency",
+      sdk_operation = "ShowDliAgency",
       method = "GET",
       path = "/v2/{project_id}/agency",
       content_type = "application/json",
@@ -1707,7 +1707,7 @@ return {
       response = { ref = "ShowDliAgencyResponse" },
     },
     show_enhanced_connection = {
-      name = "ShowEnhancedConnection",
+      sdk_operation = "ShowEnhancedConnection",
       method = "GET",
       path = "/v2.0/{project_id}/datasource/enhanced-connections/{connection_id}",
       content_type = "application/json",
@@ -1717,7 +1717,7 @@ return {
       response = { ref = "ShowEnhancedConnectionResponse" },
     },
     show_enhanced_connection_privilege = {
-      name = "ShowEnhancedConnectionPrivilege",
+      sdk_operation = "ShowEnhancedConnectionPrivilege",
       method = "GET",
       path = "/v2.0/{project_id}/datasource/enhanced-connections/{connection_id}/privileges",
       content_type = "application/json",
@@ -1727,7 +1727,7 @@ return {
       response = { ref = "ShowEnhancedConnectionPrivilegeResponse" },
     },
     show_flink_job = {
-      name = "ShowFlinkJob",
+      sdk_operation = "ShowFlinkJob",
       method = "GET",
       path = "/v1.0/{project_id}/streaming/jobs/{job_id}",
       content_type = "application/json",
@@ -1737,7 +1737,7 @@ return {
       response = { ref = "ShowFlinkJobResponse" },
     },
     show_flink_job_execution_graph = {
-      name = "ShowFlinkJobExecutionGraph",
+      sdk_operation = "ShowFlinkJobExecutionGraph",
       method = "GET",
       path = "/v1.0/{project_id}/streaming/jobs/{job_id}/execute-graph",
       content_type = "application/json",
@@ -1747,7 +1747,7 @@ return {
       response = { ref = "ShowFlinkJobExecutionGraphResponse" },
     },
     show_flink_metric = {
-      name = "ShowFlinkMetric",
+      sdk_operation = "ShowFlinkMetric",
       method = "POST",
       path = "/v1.0/{project_id}/streaming/jobs/metrics",
       content_type = "application/json",
@@ -1758,7 +1758,7 @@ return {
       response = { ref = "ShowFlinkMetricResponse" },
     },
     show_job_resource = {
-      name = "ShowJobResource",
+      sdk_operation = "ShowJobResource",
       method = "GET",
       path = "/v2.0/{project_id}/resources/{resource_name}",
       content_type = "application/json",
@@ -1769,7 +1769,7 @@ return {
       response = { ref = "ShowJobResourceResponse" },
     },
     show_queue = {
-      name = "ShowQueue",
+      sdk_operation = "ShowQueue",
       method = "GET",
       path = "/v1.0/{project_id}/queues/{queue_name}",
       content_type = "application/json",
@@ -1779,7 +1779,7 @@ return {
       response = { ref = "ShowQueueResponse" },
     },
     show_quota = {
-      name = "ShowQuota",
+      sdk_operation = "ShowQuota",
       method = "GET",
       path = "/v3/{project_id}/quotas",
       content_type = "application/json",
@@ -1787,7 +1787,7 @@ return {
       response = { ref = "ShowQuotaResponse" },
     },
     show_resource_tags = {
-      name = "ShowResourceTags",
+      sdk_operation = "ShowResourceTags",
       method = "GET",
       path = "/v3/{project_id}/{resource_type}/{resource_id}/tags",
       content_type = "application/json",
@@ -1800,7 +1800,7 @@ return {
       response = { ref = "ShowResourceTagsResponse" },
     },
     show_spark_job = {
-      name = "ShowSparkJob",
+      sdk_operation = "ShowSparkJob",
       method = "GET",
       path = "/v2.0/{project_id}/batches/{batch_id}",
       content_type = "application/json",
@@ -1810,7 +1810,7 @@ return {
       response = { ref = "ShowSparkJobResponse" },
     },
     show_spark_job_log = {
-      name = "ShowSparkJobLog",
+      sdk_operation = "ShowSparkJobLog",
       method = "GET",
       path = "/v2.0/{project_id}/batches/{batch_id}/log",
       content_type = "application/json",
@@ -1824,7 +1824,7 @@ return {
       response = { ref = "ShowSparkJobLogResponse" },
     },
     show_spark_job_status = {
-      name = "ShowSparkJobStatus",
+      sdk_operation = "ShowSparkJobStatus",
       method = "GET",
       path = "/v2.0/{project_id}/batches/{batch_id}/state",
       content_type = "application/json",
@@ -1834,7 +1834,7 @@ return {
       response = { ref = "ShowSparkJobStatusResponse" },
     },
     show_spark_job_template = {
-      name = "ShowSparkJobTemplate",
+      sdk_operation = "ShowSparkJobTemplate",
       method = "GET",
       path = "/v3/{project_id}/templates/{template_id}",
       content_type = "application/json",
@@ -1844,7 +1844,7 @@ return {
       response = { ref = "ShowSparkJobTemplateResponse" },
     },
     show_sql_job_defend_rule = {
-      name = "ShowSqlJobDefendRule",
+      sdk_operation = "ShowSqlJobDefendRule",
       method = "GET",
       path = "/v1/{project_id}/sql-defend-rules/{rule_id}",
       content_type = "application/json",
@@ -1854,7 +1854,7 @@ return {
       response = { ref = "ShowSqlJobDefendRuleResponse" },
     },
     show_sql_job_detail = {
-      name = "ShowSqlJobDetail",
+      sdk_operation = "ShowSqlJobDetail",
       method = "GET",
       path = "/v1.0/{project_id}/jobs/{job_id}/detail",
       content_type = "application/json",
@@ -1864,7 +1864,7 @@ return {
       response = { ref = "ShowSqlJobDetailResponse" },
     },
     show_sql_job_progress = {
-      name = "ShowSqlJobProgress",
+      sdk_operation = "ShowSqlJobProgress",
       method = "GET",
       path = "/v1/{project_id}/jobs/{job_id}/progress",
       content_type = "application/json",
@@ -1874,7 +1874,7 @@ return {
       response = { ref = "ShowSqlJobProgressResponse" },
     },
     show_sql_job_status = {
-      name = "ShowSqlJobStatus",
+      sdk_operation = "ShowSqlJobStatus",
       method = "GET",
       path = "/v1.0/{project_id}/jobs/{job_id}/status",
       content_type = "application/json",
@@ -1884,7 +1884,7 @@ return {
       response = { ref = "ShowSqlJobStatusResponse" },
     },
     show_sql_job_system_defend_rule = {
-      name = "ShowSqlJobSystemDefendRule",
+      sdk_operation = "ShowSqlJobSystemDefendRule",
       method = "GET",
       path = "/v1/{project_id}/sql-defend-sys-rules/{rule_id}",
       content_type = "application/json",
@@ -1894,7 +1894,7 @@ return {
       response = { ref = "ShowSqlJobSystemDefendRuleResponse" },
     },
     show_table = {
-      name = "ShowTable",
+      sdk_operation = "ShowTable",
       method = "GET",
       path = "/v1.0/{project_id}/databases/{database_name}/tables/{table_name}",
       content_type = "application/json",
@@ -1905,7 +1905,7 @@ return {
       response = { ref = "ShowTableResponse" },
     },
     update_auth_info = {
-      name = "UpdateAuthInfo",
+      sdk_operation = "UpdateAuthInfo",
       method = "PUT",
       path = "/v2.0/{project_id}/datasource/auth-infos",
       content_type = "application/json",
@@ -1924,7 +1924,7 @@ return {
       response = { ref = "UpdateAuthInfoResponse" },
     },
     update_database_owner = {
-      name = "UpdateDatabaseOwner",
+      sdk_operation = "UpdateDatabaseOwner",
       method = "PUT",
       path = "/v1.0/{project_id}/databases/{database_name}/owner",
       content_type = "application/json",
@@ -1936,7 +1936,7 @@ return {
       response = { ref = "UpdateDatabaseOwnerResponse" },
     },
     update_elastic_resource_pool = {
-      name = "UpdateElasticResourcePool",
+      sdk_operation = "UpdateElasticResourcePool",
       method = "PUT",
       path = "/v3/{project_id}/elastic-resource-pools/{elastic_resource_pool_name}",
       content_type = "application/json",
@@ -1950,7 +1950,7 @@ return {
       response = { ref = "UpdateElasticResourcePoolResponse" },
     },
     update_elastic_resource_pool_queue = {
-      name = "UpdateElasticResourcePoolQueue",
+      sdk_operation = "UpdateElasticResourcePoolQueue",
       method = "PUT",
       path = "/v3/{project_id}/elastic-resource-pools/{elastic_resource_pool_name}/queues/{queue_name}",
       content_type = "application/json",
@@ -1963,7 +1963,7 @@ return {
       response = { ref = "UpdateElasticResourcePoolQueueResponse" },
     },
     update_enhanced_connection = {
-      name = "UpdateEnhancedConnection",
+      sdk_operation = "UpdateEnhancedConnection",
       method = "PUT",
       path = "/v2.0/{project_id}/datasource/enhanced-connections/{connection_id}",
       content_type = "application/json",
@@ -1975,7 +1975,7 @@ return {
       response = { ref = "UpdateEnhancedConnectionResponse" },
     },
     update_flink_jar_job = {
-      name = "UpdateFlinkJarJob",
+      sdk_operation = "UpdateFlinkJarJob",
       method = "PUT",
       path = "/v1.0/{project_id}/streaming/flink-jobs/{job_id}",
       content_type = "application/json",
@@ -2018,7 +2018,7 @@ return {
       response = { ref = "UpdateFlinkJarJobResponse" },
     },
     update_flink_job_status_report = {
-      name = "UpdateFlinkJobStatusReport",
+      sdk_operation = "UpdateFlinkJobStatusReport",
       method = "POST",
       path = "/v1/{project_id}/edgesrv/job-report",
       content_type = "application/json",
@@ -2031,7 +2031,7 @@ return {
       response = { ref = "UpdateFlinkJobStatusReportResponse" },
     },
     update_flink_sql_job = {
-      name = "UpdateFlinkSqlJob",
+      sdk_operation = "UpdateFlinkSqlJob",
       method = "PUT",
       path = "/v1.0/{project_id}/streaming/sql-jobs/{job_id}",
       content_type = "application/json",
@@ -2073,7 +2073,7 @@ return {
       response = { ref = "UpdateFlinkSqlJobResponse" },
     },
     update_flink_sql_job_template = {
-      name = "UpdateFlinkSqlJobTemplate",
+      sdk_operation = "UpdateFlinkSqlJobTemplate",
       method = "PUT",
       path = "/v1.0/{project_id}/streaming/job-templates/{template_id}",
       content_type = "application/json",
@@ -2087,7 +2087,7 @@ return {
       response = { ref = "UpdateFlinkSqlJobTemplateResponse" },
     },
     update_global_variable = {
-      name = "UpdateGlobalVariable",
+      sdk_operation = "UpdateGlobalVariable",
       method = "PUT",
       path = "/v1.0/{project_id}/variables/{var_name}",
       content_type = "application/json",
@@ -2099,7 +2099,7 @@ return {
       response = { ref = "UpdateGlobalVariableResponse" },
     },
     update_job_auth_info = {
-      name = "UpdateJobAuthInfo",
+      sdk_operation = "UpdateJobAuthInfo",
       method = "PUT",
       path = "/v3/{project_id}/datasource/auth-infos",
       content_type = "application/json",
@@ -2118,7 +2118,7 @@ return {
       response = { ref = "UpdateJobAuthInfoResponse" },
     },
     update_job_resource_owner = {
-      name = "UpdateJobResourceOwner",
+      sdk_operation = "UpdateJobResourceOwner",
       method = "PUT",
       path = "/v2.0/{project_id}/resources/owner",
       content_type = "application/json",
@@ -2131,7 +2131,7 @@ return {
       response = { ref = "UpdateJobResourceOwnerResponse" },
     },
     update_queue_cidr = {
-      name = "UpdateQueueCidr",
+      sdk_operation = "UpdateQueueCidr",
       method = "PUT",
       path = "/v1.0/{project_id}/queues/{queue_name}",
       content_type = "application/json",
@@ -2143,7 +2143,7 @@ return {
       response = { ref = "UpdateQueueCidrResponse" },
     },
     update_queue_plan = {
-      name = "UpdateQueuePlan",
+      sdk_operation = "UpdateQueuePlan",
       method = "PUT",
       path = "/v1/{project_id}/queues/{queue_name}/plans/{plan_id}",
       content_type = "application/json",
@@ -2163,7 +2163,7 @@ return {
       response = { ref = "UpdateQueuePlanResponse" },
     },
     update_queue_property = {
-      name = "UpdateQueueProperty",
+      sdk_operation = "UpdateQueueProperty",
       method = "PUT",
       path = "/v3/{project_id}/queues/{queue_name}/properties",
       content_type = "application/json",
@@ -2175,7 +2175,7 @@ return {
       response = { ref = "UpdateQueuePropertyResponse" },
     },
     update_spark_job_template = {
-      name = "UpdateSparkJobTemplate",
+      sdk_operation = "UpdateSparkJobTemplate",
       method = "PUT",
       path = "/v3/{project_id}/templates/{template_id}",
       content_type = "application/json",
@@ -2190,7 +2190,7 @@ return {
       response = { ref = "UpdateSparkJobTemplateResponse" },
     },
     update_sql_job_defend_rule = {
-      name = "UpdateSqlJobDefendRule",
+      sdk_operation = "UpdateSqlJobDefendRule",
       method = "PUT",
       path = "/v1/{project_id}/sql-defend-rules/{rule_id}",
       content_type = "application/json",
@@ -2202,7 +2202,7 @@ return {
       response = { ref = "UpdateSqlJobDefendRuleResponse" },
     },
     update_sql_job_template = {
-      name = "UpdateSqlJobTemplate",
+      sdk_operation = "UpdateSqlJobTemplate",
       method = "PUT",
       path = "/v1.0/{project_id}/sqls/{sql_id}",
       content_type = "application/json",
@@ -2217,7 +2217,7 @@ return {
       response = { ref = "UpdateSqlJobTemplateResponse" },
     },
     update_table_owner = {
-      name = "UpdateTableOwner",
+      sdk_operation = "UpdateTableOwner",
       method = "PUT",
       path = "/v1.0/{project_id}/databases/{database_name}/tables/{table_name}/owner",
       content_type = "application/json",
@@ -2230,7 +2230,7 @@ return {
       response = { ref = "UpdateTableOwnerResponse" },
     },
     upload_file_job_resources = {
-      name = "UploadFileJobResources",
+      sdk_operation = "UploadFileJobResources",
       method = "POST",
       path = "/v2.0/{project_id}/resources/files",
       content_type = "application/json",
@@ -2243,7 +2243,7 @@ return {
       response = { ref = "UploadFileJobResourcesResponse" },
     },
     upload_jar_job_resources = {
-      name = "UploadJarJobResources",
+      sdk_operation = "UploadJarJobResources",
       method = "POST",
       path = "/v2.0/{project_id}/resources/jars",
       content_type = "application/json",
@@ -2256,7 +2256,7 @@ return {
       response = { ref = "UploadJarJobResourcesResponse" },
     },
     upload_job_resources = {
-      name = "UploadJobResources",
+      sdk_operation = "UploadJobResources",
       method = "POST",
       path = "/v2.0/{project_id}/resources",
       content_type = "application/json",
@@ -2272,7 +2272,7 @@ return {
       response = { ref = "UploadJobResourcesResponse" },
     },
     upload_python_file_job_resources = {
-      name = "UploadPythonFileJobResources",
+      sdk_operation = "UploadPythonFileJobResources",
       method = "POST",
       path = "/v2.0/{project_id}/resources/pyfiles",
       content_type = "application/json",

@@ -128,7 +128,7 @@ return {
   },
   operations = {
     associate_endpoint_ipaddress = {
-      name = "AssociateEndpointIpaddress",
+      sdk_operation = "AssociateEndpointIpaddress",
       method = "POST",
       path = "/v2.1/endpoints/{endpoint_id}/ipaddresses",
       content_type = "application/json",
@@ -140,7 +140,7 @@ return {
       response = { ref = "AssociateEndpointIpaddressResponse" },
     },
     associate_resolver_query_log_config = {
-      name = "AssociateResolverQueryLogConfig",
+      sdk_operation = "AssociateResolverQueryLogConfig",
       method = "POST",
       path = "/v2/resolver/queryloggingconfig/{id}/associatevpc",
       content_type = "application/json",
@@ -152,7 +152,7 @@ return {
       response = { ref = "AssociateResolverQueryLogConfigResponse" },
     },
     associate_resolver_rule_router = {
-      name = "AssociateResolverRuleRouter",
+      sdk_operation = "AssociateResolverRuleRouter",
       method = "POST",
       path = "/v2.1/resolverrules/{resolverrule_id}/associaterouter",
       content_type = "application/json",
@@ -164,7 +164,7 @@ return {
       response = { ref = "AssociateResolverRuleRouterResponse" },
     },
     associate_router = {
-      name = "AssociateRouter",
+      sdk_operation = "AssociateRouter",
       method = "POST",
       path = "/v2/zones/{zone_id}/associaterouter",
       content_type = "application/json",
@@ -176,7 +176,7 @@ return {
       response = { ref = "AssociateRouterResponse" },
     },
     batch_create_combined_public_recordsets_task = {
-      name = "BatchCreateCombinedPublicRecordsetsTask",
+      sdk_operation = "BatchCreateCombinedPublicRecordsetsTask",
       method = "POST",
       path = "/v2.1/operation-task/batch-create-combined-recordset",
       content_type = "application/json",
@@ -192,7 +192,7 @@ return {
       response = { ref = "BatchCreateCombinedPublicRecordsetsTaskResponse" },
     },
     batch_create_public_recordsets_task = {
-      name = "BatchCreatePublicRecordsetsTask",
+      sdk_operation = "BatchCreatePublicRecordsetsTask",
       method = "POST",
       path = "/v2.1/operation-task/batch-create-recordset",
       content_type = "application/json",
@@ -203,7 +203,7 @@ return {
       response = { ref = "BatchCreatePublicRecordsetsTaskResponse" },
     },
     batch_create_public_zones_task = {
-      name = "BatchCreatePublicZonesTask",
+      sdk_operation = "BatchCreatePublicZonesTask",
       method = "POST",
       path = "/v2.1/operation-task/batch-create-zone",
       content_type = "application/json",
@@ -215,7 +215,7 @@ return {
       response = { ref = "BatchCreatePublicZonesTaskResponse" },
     },
     batch_create_record_sets_task = {
-      name = "BatchCreateRecordSetsTask",
+      sdk_operation = "BatchCreateRecordSetsTask",
       method = "POST",
       path = "/v2.1/zones/{zone_id}/recordsets/batch-create-task",
       content_type = "application/json",
@@ -227,7 +227,7 @@ return {
       response = { ref = "BatchCreateRecordSetsTaskResponse" },
     },
     batch_create_tag = {
-      name = "BatchCreateTag",
+      sdk_operation = "BatchCreateTag",
       method = "POST",
       path = "/v2/{project_id}/{resource_type}/{resource_id}/tags/action",
       content_type = "application/json",
@@ -241,7 +241,7 @@ return {
       response = { ref = "BatchCreateTagResponse" },
     },
     batch_delete_ptr_records = {
-      name = "BatchDeletePtrRecords",
+      sdk_operation = "BatchDeletePtrRecords",
       method = "DELETE",
       path = "/v2.1/reverse/floatingips",
       content_type = "application/json",
@@ -252,7 +252,7 @@ return {
       response = { ref = "BatchDeletePtrRecordsResponse" },
     },
     batch_delete_public_recordsets_task = {
-      name = "BatchDeletePublicRecordsetsTask",
+      sdk_operation = "BatchDeletePublicRecordsetsTask",
       method = "POST",
       path = "/v2.1/operation-task/batch-delete-recordset",
       content_type = "application/json",
@@ -264,7 +264,7 @@ return {
       response = { ref = "BatchDeletePublicRecordsetsTaskResponse" },
     },
     batch_delete_record_set_with_line = {
-      name = "BatchDeleteRecordSetWithLine",
+      sdk_operation = "BatchDeleteRecordSetWithLine",
       method = "DELETE",
       path = "/v2.1/zones/{zone_id}/recordsets",
       content_type = "application/json",
@@ -276,7 +276,7 @@ return {
       response = { ref = "BatchDeleteRecordSetWithLineResponse" },
     },
     batch_delete_record_sets = {
-      name = "BatchDeleteRecordSets",
+      sdk_operation = "BatchDeleteRecordSets",
       method = "DELETE",
       path = "/v2.1/recordsets",
       content_type = "application/json",
@@ -288,7 +288,7 @@ return {
       response = { ref = "BatchDeleteRecordSetsResponse" },
     },
     batch_delete_zones = {
-      name = "BatchDeleteZones",
+      sdk_operation = "BatchDeleteZones",
       method = "DELETE",
       path = "/v2.1/zones",
       content_type = "application/json",
@@ -300,7 +300,7 @@ return {
       response = { ref = "BatchDeleteZonesResponse" },
     },
     batch_set_record_sets_status = {
-      name = "BatchSetRecordSetsStatus",
+      sdk_operation = "BatchSetRecordSetsStatus",
       method = "PUT",
       path = "/v2.1/recordsets/statuses",
       content_type = "application/json",
@@ -312,7 +312,7 @@ return {
       response = { ref = "BatchSetRecordSetsStatusResponse" },
     },
     batch_set_zones_status = {
-      name = "BatchSetZonesStatus",
+      sdk_operation = "BatchSetZonesStatus",
       method = "PUT",
       path = "/v2.1/zones/statuses",
       content_type = "application/json",
@@ -324,7 +324,7 @@ return {
       response = { ref = "BatchSetZonesStatusResponse" },
     },
     batch_transfer_public_zones_task = {
-      name = "BatchTransferPublicZonesTask",
+      sdk_operation = "BatchTransferPublicZonesTask",
       method = "POST",
       path = "/v2.1/operation-task/batch-transfer",
       content_type = "application/json",
@@ -336,7 +336,7 @@ return {
       response = { ref = "BatchTransferPublicZonesTaskResponse" },
     },
     batch_update_public_recordsets_task = {
-      name = "BatchUpdatePublicRecordsetsTask",
+      sdk_operation = "BatchUpdatePublicRecordsetsTask",
       method = "POST",
       path = "/v2.1/operation-task/batch-update-recordset",
       content_type = "application/json",
@@ -349,7 +349,7 @@ return {
       response = { ref = "BatchUpdatePublicRecordsetsTaskResponse" },
     },
     batch_update_record_set_with_line = {
-      name = "BatchUpdateRecordSetWithLine",
+      sdk_operation = "BatchUpdateRecordSetWithLine",
       method = "PUT",
       path = "/v2.1/zones/{zone_id}/recordsets",
       content_type = "application/json",
@@ -361,7 +361,7 @@ return {
       response = { ref = "BatchUpdateRecordSetWithLineResponse" },
     },
     create_authorize_txt_record = {
-      name = "CreateAuthorizeTxtRecord",
+      sdk_operation = "CreateAuthorizeTxtRecord",
       method = "POST",
       path = "/v2/authorize-txtrecord",
       content_type = "application/json",
@@ -372,7 +372,7 @@ return {
       response = { ref = "CreateAuthorizeTxtRecordResponse" },
     },
     create_authorize_txt_record_verification = {
-      name = "CreateAuthorizeTxtRecordVerification",
+      sdk_operation = "CreateAuthorizeTxtRecordVerification",
       method = "POST",
       path = "/v2/authorize-txtrecord/{id}/verify",
       content_type = "application/json",
@@ -382,7 +382,7 @@ return {
       response = { ref = "CreateAuthorizeTxtRecordVerificationResponse" },
     },
     create_custom_line = {
-      name = "CreateCustomLine",
+      sdk_operation = "CreateCustomLine",
       method = "POST",
       path = "/v2.1/customlines",
       content_type = "application/json",
@@ -395,7 +395,7 @@ return {
       response = { ref = "CreateCustomLineResponse" },
     },
     create_eip_record_set = {
-      name = "CreateEipRecordSet",
+      sdk_operation = "CreateEipRecordSet",
       method = "PATCH",
       path = "/v2/reverse/floatingips/{region}:{floatingip_id}",
       content_type = "application/json",
@@ -412,7 +412,7 @@ return {
       response = { ref = "CreateEipRecordSetResponse" },
     },
     create_endpoint = {
-      name = "CreateEndpoint",
+      sdk_operation = "CreateEndpoint",
       method = "POST",
       path = "/v2.1/endpoints",
       content_type = "application/json",
@@ -426,7 +426,7 @@ return {
       response = { ref = "CreateEndpointResponse" },
     },
     create_line_group = {
-      name = "CreateLineGroup",
+      sdk_operation = "CreateLineGroup",
       method = "POST",
       path = "/v2.1/linegroups",
       content_type = "application/json",
@@ -439,7 +439,7 @@ return {
       response = { ref = "CreateLineGroupResponse" },
     },
     create_private_zone = {
-      name = "CreatePrivateZone",
+      sdk_operation = "CreatePrivateZone",
       method = "POST",
       path = "/v2/zones",
       content_type = "application/json",
@@ -458,7 +458,7 @@ return {
       response = { ref = "CreatePrivateZoneResponse" },
     },
     create_ptr = {
-      name = "CreatePtr",
+      sdk_operation = "CreatePtr",
       method = "POST",
       path = "/v2.1/ptrs",
       content_type = "application/json",
@@ -474,7 +474,7 @@ return {
       response = { ref = "CreatePtrResponse" },
     },
     create_public_zone = {
-      name = "CreatePublicZone",
+      sdk_operation = "CreatePublicZone",
       method = "POST",
       path = "/v2/zones",
       content_type = "application/json",
@@ -491,7 +491,7 @@ return {
       response = { ref = "CreatePublicZoneResponse" },
     },
     create_record_set = {
-      name = "CreateRecordSet",
+      sdk_operation = "CreateRecordSet",
       method = "POST",
       path = "/v2/zones/{zone_id}/recordsets",
       content_type = "application/json",
@@ -509,7 +509,7 @@ return {
       response = { ref = "CreateRecordSetResponse" },
     },
     create_record_set_with_batch_lines = {
-      name = "CreateRecordSetWithBatchLines",
+      sdk_operation = "CreateRecordSetWithBatchLines",
       method = "POST",
       path = "/v2.1/zones/{zone_id}/recordsets/batch/lines",
       content_type = "application/json",
@@ -524,7 +524,7 @@ return {
       response = { ref = "CreateRecordSetWithBatchLinesResponse" },
     },
     create_record_set_with_line = {
-      name = "CreateRecordSetWithLine",
+      sdk_operation = "CreateRecordSetWithLine",
       method = "POST",
       path = "/v2.1/zones/{zone_id}/recordsets",
       content_type = "application/json",
@@ -545,7 +545,7 @@ return {
       response = { ref = "CreateRecordSetWithLineResponse" },
     },
     create_resolver_query_log_config = {
-      name = "CreateResolverQueryLogConfig",
+      sdk_operation = "CreateResolverQueryLogConfig",
       method = "POST",
       path = "/v2/resolver/queryloggingconfig",
       content_type = "application/json",
@@ -558,7 +558,7 @@ return {
       response = { ref = "CreateResolverQueryLogConfigResponse" },
     },
     create_resolver_rule = {
-      name = "CreateResolverRule",
+      sdk_operation = "CreateResolverRule",
       method = "POST",
       path = "/v2.1/resolverrules",
       content_type = "application/json",
@@ -572,7 +572,7 @@ return {
       response = { ref = "CreateResolverRuleResponse" },
     },
     create_retrieval = {
-      name = "CreateRetrieval",
+      sdk_operation = "CreateRetrieval",
       method = "POST",
       path = "/v2/retrieval",
       content_type = "application/json",
@@ -583,7 +583,7 @@ return {
       response = { ref = "CreateRetrievalResponse" },
     },
     create_retrieval_verification = {
-      name = "CreateRetrievalVerification",
+      sdk_operation = "CreateRetrievalVerification",
       method = "POST",
       path = "/v2/retrieval/verification/{id}",
       content_type = "application/json",
@@ -593,7 +593,7 @@ return {
       response = { ref = "CreateRetrievalVerificationResponse" },
     },
     create_tag = {
-      name = "CreateTag",
+      sdk_operation = "CreateTag",
       method = "POST",
       path = "/v2/{project_id}/{resource_type}/{resource_id}/tags",
       content_type = "application/json",
@@ -606,7 +606,7 @@ return {
       response = { ref = "CreateTagResponse" },
     },
     delete_batch_create_record_sets_task = {
-      name = "DeleteBatchCreateRecordSetsTask",
+      sdk_operation = "DeleteBatchCreateRecordSetsTask",
       method = "DELETE",
       path = "/v2.1/zones/{zone_id}/recordsets/batch-create-task",
       content_type = "application/json",
@@ -616,7 +616,7 @@ return {
       response = { ref = "DeleteBatchCreateRecordSetsTaskResponse" },
     },
     delete_custom_line = {
-      name = "DeleteCustomLine",
+      sdk_operation = "DeleteCustomLine",
       method = "DELETE",
       path = "/v2.1/customlines/{line_id}",
       content_type = "application/json",
@@ -626,7 +626,7 @@ return {
       response = { ref = "DeleteCustomLineResponse" },
     },
     delete_endpoint = {
-      name = "DeleteEndpoint",
+      sdk_operation = "DeleteEndpoint",
       method = "DELETE",
       path = "/v2.1/endpoints/{endpoint_id}",
       content_type = "application/json",
@@ -636,7 +636,7 @@ return {
       response = { ref = "DeleteEndpointResponse" },
     },
     delete_line_group = {
-      name = "DeleteLineGroup",
+      sdk_operation = "DeleteLineGroup",
       method = "DELETE",
       path = "/v2.1/linegroups/{linegroup_id}",
       content_type = "application/json",
@@ -646,7 +646,7 @@ return {
       response = { ref = "DeleteLineGroupResponse" },
     },
     delete_private_zone = {
-      name = "DeletePrivateZone",
+      sdk_operation = "DeletePrivateZone",
       method = "DELETE",
       path = "/v2/zones/{zone_id}",
       content_type = "application/json",
@@ -656,7 +656,7 @@ return {
       response = { ref = "DeletePrivateZoneResponse" },
     },
     delete_ptr = {
-      name = "DeletePtr",
+      sdk_operation = "DeletePtr",
       method = "DELETE",
       path = "/v2.1/ptrs/{ptr_id}",
       content_type = "application/json",
@@ -666,7 +666,7 @@ return {
       response = { ref = "DeletePtrResponse" },
     },
     delete_public_zone = {
-      name = "DeletePublicZone",
+      sdk_operation = "DeletePublicZone",
       method = "DELETE",
       path = "/v2/zones/{zone_id}",
       content_type = "application/json",
@@ -676,7 +676,7 @@ return {
       response = { ref = "DeletePublicZoneResponse" },
     },
     delete_record_set = {
-      name = "DeleteRecordSet",
+      sdk_operation = "DeleteRecordSet",
       method = "DELETE",
       path = "/v2/zones/{zone_id}/recordsets/{recordset_id}",
       content_type = "application/json",
@@ -687,7 +687,7 @@ return {
       response = { ref = "DeleteRecordSetResponse" },
     },
     delete_record_sets = {
-      name = "DeleteRecordSets",
+      sdk_operation = "DeleteRecordSets",
       method = "DELETE",
       path = "/v2.1/zones/{zone_id}/recordsets/{recordset_id}",
       content_type = "application/json",
@@ -698,7 +698,7 @@ return {
       response = { ref = "DeleteRecordSetsResponse" },
     },
     delete_resolver_query_log_config = {
-      name = "DeleteResolverQueryLogConfig",
+      sdk_operation = "DeleteResolverQueryLogConfig",
       method = "DELETE",
       path = "/v2/resolver/queryloggingconfig/{id}",
       content_type = "application/json",
@@ -708,7 +708,7 @@ return {
       response = { ref = "DeleteResolverQueryLogConfigResponse" },
     },
     delete_resolver_rule = {
-      name = "DeleteResolverRule",
+      sdk_operation = "DeleteResolverRule",
       method = "DELETE",
       path = "/v2.1/resolverrules/{resolverrule_id}",
       content_type = "application/json",
@@ -718,7 +718,7 @@ return {
       response = { ref = "DeleteResolverRuleResponse" },
     },
     delete_tag = {
-      name = "DeleteTag",
+      sdk_operation = "DeleteTag",
       method = "DELETE",
       path = "/v2/{project_id}/{resource_type}/{resource_id}/tags/{key}",
       content_type = "application/json",
@@ -730,7 +730,7 @@ return {
       response = { ref = "DeleteTagResponse" },
     },
     disable_dnssec_config = {
-      name = "DisableDnssecConfig",
+      sdk_operation = "DisableDnssecConfig",
       method = "POST",
       path = "/v2/zones/{zone_id}/disable-dnssec",
       content_type = "application/json",
@@ -740,7 +740,7 @@ return {
       response = { ref = "DisableDnssecConfigResponse" },
     },
     disassociate_endpoint_ipaddress = {
-      name = "DisassociateEndpointIpaddress",
+      sdk_operation = "DisassociateEndpointIpaddress",
       method = "DELETE",
       path = "/v2.1/endpoints/{endpoint_id}/ipaddresses/{ipaddress_id}",
       content_type = "application/json",
@@ -751,7 +751,7 @@ return {
       response = { ref = "DisassociateEndpointIpaddressResponse" },
     },
     disassociate_resolver_query_log_config = {
-      name = "DisassociateResolverQueryLogConfig",
+      sdk_operation = "DisassociateResolverQueryLogConfig",
       method = "POST",
       path = "/v2/resolver/queryloggingconfig/{id}/disassociatevpc",
       content_type = "application/json",
@@ -763,7 +763,7 @@ return {
       response = { ref = "DisassociateResolverQueryLogConfigResponse" },
     },
     disassociate_resolver_rule_router = {
-      name = "DisassociateResolverRuleRouter",
+      sdk_operation = "DisassociateResolverRuleRouter",
       method = "POST",
       path = "/v2.1/resolverrules/{resolverrule_id}/disassociaterouter",
       content_type = "application/json",
@@ -775,7 +775,7 @@ return {
       response = { ref = "DisassociateResolverRuleRouterResponse" },
     },
     disassociate_router = {
-      name = "DisassociateRouter",
+      sdk_operation = "DisassociateRouter",
       method = "POST",
       path = "/v2/zones/{zone_id}/disassociaterouter",
       content_type = "application/json",
@@ -787,7 +787,7 @@ return {
       response = { ref = "DisassociateRouterResponse" },
     },
     enable_dnssec_config = {
-      name = "EnableDnssecConfig",
+      sdk_operation = "EnableDnssecConfig",
       method = "POST",
       path = "/v2/zones/{zone_id}/enable-dnssec",
       content_type = "application/json",
@@ -797,7 +797,7 @@ return {
       response = { ref = "EnableDnssecConfigResponse" },
     },
     list_api_versions = {
-      name = "ListApiVersions",
+      sdk_operation = "ListApiVersions",
       method = "GET",
       path = "/",
       content_type = "application/json",
@@ -805,7 +805,7 @@ return {
       response = { ref = "ListApiVersionsResponse" },
     },
     list_batch_operation_tasks = {
-      name = "ListBatchOperationTasks",
+      sdk_operation = "ListBatchOperationTasks",
       method = "GET",
       path = "/v2.1/batch-operation-tasks",
       content_type = "application/json",
@@ -817,7 +817,7 @@ return {
       response = { ref = "ListBatchOperationTasksResponse" },
     },
     list_custom_line = {
-      name = "ListCustomLine",
+      sdk_operation = "ListCustomLine",
       method = "GET",
       path = "/v2.1/customlines",
       content_type = "application/json",
@@ -834,7 +834,7 @@ return {
       response = { ref = "ListCustomLineResponse" },
     },
     list_endpoint_ipaddresses = {
-      name = "ListEndpointIpaddresses",
+      sdk_operation = "ListEndpointIpaddresses",
       method = "GET",
       path = "/v2.1/endpoints/{endpoint_id}/ipaddresses",
       content_type = "application/json",
@@ -844,7 +844,7 @@ return {
       response = { ref = "ListEndpointIpaddressesResponse" },
     },
     list_endpoint_vpcs = {
-      name = "ListEndpointVpcs",
+      sdk_operation = "ListEndpointVpcs",
       method = "GET",
       path = "/v2.1/vpcs",
       content_type = "application/json",
@@ -857,7 +857,7 @@ return {
       response = { ref = "ListEndpointVpcsResponse" },
     },
     list_endpoints = {
-      name = "ListEndpoints",
+      sdk_operation = "ListEndpoints",
       method = "GET",
       path = "/v2.1/endpoints",
       content_type = "application/json",
@@ -872,7 +872,7 @@ return {
       response = { ref = "ListEndpointsResponse" },
     },
     list_instances = {
-      name = "ListInstances",
+      sdk_operation = "ListInstances",
       method = "POST",
       path = "/v2.1/batch-query-instances",
       content_type = "application/json",
@@ -884,7 +884,7 @@ return {
       response = { ref = "ListInstancesResponse" },
     },
     list_line_groups = {
-      name = "ListLineGroups",
+      sdk_operation = "ListLineGroups",
       method = "GET",
       path = "/v2.1/linegroups",
       content_type = "application/json",
@@ -898,7 +898,7 @@ return {
       response = { ref = "ListLineGroupsResponse" },
     },
     list_name_servers = {
-      name = "ListNameServers",
+      sdk_operation = "ListNameServers",
       method = "GET",
       path = "/v2/nameservers",
       content_type = "application/json",
@@ -909,7 +909,7 @@ return {
       response = { ref = "ListNameServersResponse" },
     },
     list_private_zones = {
-      name = "ListPrivateZones",
+      sdk_operation = "ListPrivateZones",
       method = "GET",
       path = "/v2/zones",
       content_type = "application/json",
@@ -932,7 +932,7 @@ return {
       response = { ref = "ListPrivateZonesResponse" },
     },
     list_ptr_records = {
-      name = "ListPtrRecords",
+      sdk_operation = "ListPtrRecords",
       method = "GET",
       path = "/v2/reverse/floatingips",
       content_type = "application/json",
@@ -948,7 +948,7 @@ return {
       response = { ref = "ListPtrRecordsResponse" },
     },
     list_ptrs = {
-      name = "ListPtrs",
+      sdk_operation = "ListPtrs",
       method = "GET",
       path = "/v2.1/ptrs",
       content_type = "application/json",
@@ -965,7 +965,7 @@ return {
       response = { ref = "ListPtrsResponse" },
     },
     list_public_zone_lines = {
-      name = "ListPublicZoneLines",
+      sdk_operation = "ListPublicZoneLines",
       method = "GET",
       path = "/v2.1/zones/{zone_id}/lines",
       content_type = "application/json",
@@ -978,7 +978,7 @@ return {
       response = { ref = "ListPublicZoneLinesResponse" },
     },
     list_public_zones = {
-      name = "ListPublicZones",
+      sdk_operation = "ListPublicZones",
       method = "GET",
       path = "/v2/zones",
       content_type = "application/json",
@@ -1000,7 +1000,7 @@ return {
       response = { ref = "ListPublicZonesResponse" },
     },
     list_record_sets = {
-      name = "ListRecordSets",
+      sdk_operation = "ListRecordSets",
       method = "GET",
       path = "/v2/recordsets",
       content_type = "application/json",
@@ -1023,7 +1023,7 @@ return {
       response = { ref = "ListRecordSetsResponse" },
     },
     list_record_sets_by_zone = {
-      name = "ListRecordSetsByZone",
+      sdk_operation = "ListRecordSetsByZone",
       method = "GET",
       path = "/v2/zones/{zone_id}/recordsets",
       content_type = "application/json",
@@ -1045,7 +1045,7 @@ return {
       response = { ref = "ListRecordSetsByZoneResponse" },
     },
     list_record_sets_with_line = {
-      name = "ListRecordSetsWithLine",
+      sdk_operation = "ListRecordSetsWithLine",
       method = "GET",
       path = "/v2.1/recordsets",
       content_type = "application/json",
@@ -1071,7 +1071,7 @@ return {
       response = { ref = "ListRecordSetsWithLineResponse" },
     },
     list_resolver_query_log_configs = {
-      name = "ListResolverQueryLogConfigs",
+      sdk_operation = "ListResolverQueryLogConfigs",
       method = "GET",
       path = "/v2/resolver/queryloggingconfig",
       content_type = "application/json",
@@ -1084,7 +1084,7 @@ return {
       response = { ref = "ListResolverQueryLogConfigsResponse" },
     },
     list_resolver_rules = {
-      name = "ListResolverRules",
+      sdk_operation = "ListResolverRules",
       method = "GET",
       path = "/v2.1/resolverrules",
       content_type = "application/json",
@@ -1101,7 +1101,7 @@ return {
       response = { ref = "ListResolverRulesResponse" },
     },
     list_system_lines = {
-      name = "ListSystemLines",
+      sdk_operation = "ListSystemLines",
       method = "GET",
       path = "/v2.1/system-lines",
       content_type = "application/json",
@@ -1114,7 +1114,7 @@ return {
       response = { ref = "ListSystemLinesResponse" },
     },
     list_tag = {
-      name = "ListTag",
+      sdk_operation = "ListTag",
       method = "POST",
       path = "/v2/{project_id}/{resource_type}/resource_instances/action",
       content_type = "application/json",
@@ -1134,7 +1134,7 @@ return {
       response = { ref = "ListTagResponse" },
     },
     list_tags = {
-      name = "ListTags",
+      sdk_operation = "ListTags",
       method = "GET",
       path = "/v2/{project_id}/{resource_type}/tags",
       content_type = "application/json",
@@ -1144,7 +1144,7 @@ return {
       response = { ref = "ListTagsResponse" },
     },
     restore_ptr_record = {
-      name = "RestorePtrRecord",
+      sdk_operation = "RestorePtrRecord",
       method = "PATCH",
       path = "/v2/reverse/floatingips/{region}:{floatingip_id}",
       content_type = "application/json",
@@ -1157,7 +1157,7 @@ return {
       response = { ref = "RestorePtrRecordResponse" },
     },
     set_private_zone_proxy_pattern = {
-      name = "SetPrivateZoneProxyPattern",
+      sdk_operation = "SetPrivateZoneProxyPattern",
       method = "POST",
       path = "/v2/zones/{zone_id}/actions/set-proxy-pattern",
       content_type = "application/json",
@@ -1169,7 +1169,7 @@ return {
       response = { ref = "SetPrivateZoneProxyPatternResponse" },
     },
     set_record_sets_status = {
-      name = "SetRecordSetsStatus",
+      sdk_operation = "SetRecordSetsStatus",
       method = "PUT",
       path = "/v2.1/recordsets/{recordset_id}/statuses/set",
       content_type = "application/json",
@@ -1181,7 +1181,7 @@ return {
       response = { ref = "SetRecordSetsStatusResponse" },
     },
     show_api_info = {
-      name = "ShowApiInfo",
+      sdk_operation = "ShowApiInfo",
       method = "GET",
       path = "/{version}",
       content_type = "application/json",
@@ -1191,7 +1191,7 @@ return {
       response = { ref = "ShowApiInfoResponse" },
     },
     show_authorize_txt_record = {
-      name = "ShowAuthorizeTxtRecord",
+      sdk_operation = "ShowAuthorizeTxtRecord",
       method = "GET",
       path = "/v2/authorize-txtrecord",
       content_type = "application/json",
@@ -1201,7 +1201,7 @@ return {
       response = { ref = "ShowAuthorizeTxtRecordResponse" },
     },
     show_batch_create_record_sets_task = {
-      name = "ShowBatchCreateRecordSetsTask",
+      sdk_operation = "ShowBatchCreateRecordSetsTask",
       method = "GET",
       path = "/v2.1/zones/{zone_id}/recordsets/batch-create-task",
       content_type = "application/json",
@@ -1213,7 +1213,7 @@ return {
       response = { ref = "ShowBatchCreateRecordSetsTaskResponse" },
     },
     show_batch_operation_task = {
-      name = "ShowBatchOperationTask",
+      sdk_operation = "ShowBatchOperationTask",
       method = "GET",
       path = "/v2.1/batch-operation-tasks/{task_id}",
       content_type = "application/json",
@@ -1225,7 +1225,7 @@ return {
       response = { ref = "ShowBatchOperationTaskResponse" },
     },
     show_dnssec_config = {
-      name = "ShowDnssecConfig",
+      sdk_operation = "ShowDnssecConfig",
       method = "GET",
       path = "/v2/zones/{zone_id}/dnssec",
       content_type = "application/json",
@@ -1235,7 +1235,7 @@ return {
       response = { ref = "ShowDnssecConfigResponse" },
     },
     show_domain_detection = {
-      name = "ShowDomainDetection",
+      sdk_operation = "ShowDomainDetection",
       method = "GET",
       path = "/v2.1/zones/{zone_id}/detection",
       content_type = "application/json",
@@ -1247,7 +1247,7 @@ return {
       response = { ref = "ShowDomainDetectionResponse" },
     },
     show_domain_quota = {
-      name = "ShowDomainQuota",
+      sdk_operation = "ShowDomainQuota",
       method = "GET",
       path = "/v2/quotamg/dns/quotas",
       content_type = "application/json",
@@ -1257,7 +1257,7 @@ return {
       response = { ref = "ShowDomainQuotaResponse" },
     },
     show_email_record_set = {
-      name = "ShowEmailRecordSet",
+      sdk_operation = "ShowEmailRecordSet",
       method = "GET",
       path = "/v2.1/zones/{zone_id}/email-recordsets",
       content_type = "application/json",
@@ -1269,7 +1269,7 @@ return {
       response = { ref = "ShowEmailRecordSetResponse" },
     },
     show_endpoint = {
-      name = "ShowEndpoint",
+      sdk_operation = "ShowEndpoint",
       method = "GET",
       path = "/v2.1/endpoints/{endpoint_id}",
       content_type = "application/json",
@@ -1279,7 +1279,7 @@ return {
       response = { ref = "ShowEndpointResponse" },
     },
     show_line_group = {
-      name = "ShowLineGroup",
+      sdk_operation = "ShowLineGroup",
       method = "GET",
       path = "/v2.1/linegroups/{linegroup_id}",
       content_type = "application/json",
@@ -1289,7 +1289,7 @@ return {
       response = { ref = "ShowLineGroupResponse" },
     },
     show_private_zone = {
-      name = "ShowPrivateZone",
+      sdk_operation = "ShowPrivateZone",
       method = "GET",
       path = "/v2/zones/{zone_id}",
       content_type = "application/json",
@@ -1299,7 +1299,7 @@ return {
       response = { ref = "ShowPrivateZoneResponse" },
     },
     show_private_zone_name_server = {
-      name = "ShowPrivateZoneNameServer",
+      sdk_operation = "ShowPrivateZoneNameServer",
       method = "GET",
       path = "/v2/zones/{zone_id}/nameservers",
       content_type = "application/json",
@@ -1309,7 +1309,7 @@ return {
       response = { ref = "ShowPrivateZoneNameServerResponse" },
     },
     show_ptr = {
-      name = "ShowPtr",
+      sdk_operation = "ShowPtr",
       method = "GET",
       path = "/v2.1/ptrs/{ptr_id}",
       content_type = "application/json",
@@ -1319,7 +1319,7 @@ return {
       response = { ref = "ShowPtrResponse" },
     },
     show_ptr_record_set = {
-      name = "ShowPtrRecordSet",
+      sdk_operation = "ShowPtrRecordSet",
       method = "GET",
       path = "/v2/reverse/floatingips/{region}:{floatingip_id}",
       content_type = "application/json",
@@ -1330,7 +1330,7 @@ return {
       response = { ref = "ShowPtrRecordSetResponse" },
     },
     show_public_zone = {
-      name = "ShowPublicZone",
+      sdk_operation = "ShowPublicZone",
       method = "GET",
       path = "/v2/zones/{zone_id}",
       content_type = "application/json",
@@ -1340,7 +1340,7 @@ return {
       response = { ref = "ShowPublicZoneResponse" },
     },
     show_public_zone_name_server = {
-      name = "ShowPublicZoneNameServer",
+      sdk_operation = "ShowPublicZoneNameServer",
       method = "GET",
       path = "/v2/zones/{zone_id}/nameservers",
       content_type = "application/json",
@@ -1350,7 +1350,7 @@ return {
       response = { ref = "ShowPublicZoneNameServerResponse" },
     },
     show_record_set = {
-      name = "ShowRecordSet",
+      sdk_operation = "ShowRecordSet",
       method = "GET",
       path = "/v2/zones/{zone_id}/recordsets/{recordset_id}",
       content_type = "application/json",
@@ -1361,7 +1361,7 @@ return {
       response = { ref = "ShowRecordSetResponse" },
     },
     show_record_set_by_zone = {
-      name = "ShowRecordSetByZone",
+      sdk_operation = "ShowRecordSetByZone",
       method = "GET",
       path = "/v2.1/zones/{zone_id}/recordsets",
       content_type = "application/json",
@@ -1383,7 +1383,7 @@ return {
       response = { ref = "ShowRecordSetByZoneResponse" },
     },
     show_record_set_with_line = {
-      name = "ShowRecordSetWithLine",
+      sdk_operation = "ShowRecordSetWithLine",
       method = "GET",
       path = "/v2.1/zones/{zone_id}/recordsets/{recordset_id}",
       content_type = "application/json",
@@ -1394,7 +1394,7 @@ return {
       response = { ref = "ShowRecordSetWithLineResponse" },
     },
     show_resolver_query_log_config = {
-      name = "ShowResolverQueryLogConfig",
+      sdk_operation = "ShowResolverQueryLogConfig",
       method = "GET",
       path = "/v2/resolver/queryloggingconfig/{id}",
       content_type = "application/json",
@@ -1404,7 +1404,7 @@ return {
       response = { ref = "ShowResolverQueryLogConfigResponse" },
     },
     show_resolver_rule = {
-      name = "ShowResolverRule",
+      sdk_operation = "ShowResolverRule",
       method = "GET",
       path = "/v2.1/resolverrules/{resolverrule_id}",
       content_type = "application/json",
@@ -1414,7 +1414,7 @@ return {
       response = { ref = "ShowResolverRuleResponse" },
     },
     show_resource_tag = {
-      name = "ShowResourceTag",
+      sdk_operation = "ShowResourceTag",
       method = "GET",
       path = "/v2/{project_id}/{resource_type}/{resource_id}/tags",
       content_type = "application/json",
@@ -1425,7 +1425,7 @@ return {
       response = { ref = "ShowResourceTagResponse" },
     },
     show_retrieval = {
-      name = "ShowRetrieval",
+      sdk_operation = "ShowRetrieval",
       method = "GET",
       path = "/v2/retrieval",
       content_type = "application/json",
@@ -1435,7 +1435,7 @@ return {
       response = { ref = "ShowRetrievalResponse" },
     },
     show_retrieval_verification = {
-      name = "ShowRetrievalVerification",
+      sdk_operation = "ShowRetrievalVerification",
       method = "GET",
       path = "/v2/retrieval/verification/{id}",
       content_type = "application/json",
@@ -1445,7 +1445,7 @@ return {
       response = { ref = "ShowRetrievalVerificationResponse" },
     },
     show_website_record_set = {
-      name = "ShowWebsiteRecordSet",
+      sdk_operation = "ShowWebsiteRecordSet",
       method = "GET",
       path = "/v2.1/zones/{zone_id}/website-recordsets",
       content_type = "application/json",
@@ -1457,7 +1457,7 @@ return {
       response = { ref = "ShowWebsiteRecordSetResponse" },
     },
     show_zone_name_server = {
-      name = "ShowZoneNameServer",
+      sdk_operation = "ShowZoneNameServer",
       method = "GET",
       path = "/v2/public-zones/dns-servers/{domain_name}",
       content_type = "application/json",
@@ -1467,7 +1467,7 @@ return {
       response = { ref = "ShowZoneNameServerResponse" },
     },
     update_custom_line = {
-      name = "UpdateCustomLine",
+      sdk_operation = "UpdateCustomLine",
       method = "PUT",
       path = "/v2.1/customlines/{line_id}",
       content_type = "application/json",
@@ -1481,7 +1481,7 @@ return {
       response = { ref = "UpdateCustomLineResponse" },
     },
     update_endpoint = {
-      name = "UpdateEndpoint",
+      sdk_operation = "UpdateEndpoint",
       method = "PUT",
       path = "/v2.1/endpoints/{endpoint_id}",
       content_type = "application/json",
@@ -1493,7 +1493,7 @@ return {
       response = { ref = "UpdateEndpointResponse" },
     },
     update_line_groups = {
-      name = "UpdateLineGroups",
+      sdk_operation = "UpdateLineGroups",
       method = "PUT",
       path = "/v2.1/linegroups/{linegroup_id}",
       content_type = "application/json",
@@ -1507,7 +1507,7 @@ return {
       response = { ref = "UpdateLineGroupsResponse" },
     },
     update_private_zone = {
-      name = "UpdatePrivateZone",
+      sdk_operation = "UpdatePrivateZone",
       method = "PATCH",
       path = "/v2/zones/{zone_id}",
       content_type = "application/json",
@@ -1521,7 +1521,7 @@ return {
       response = { ref = "UpdatePrivateZoneResponse" },
     },
     update_private_zone_status = {
-      name = "UpdatePrivateZoneStatus",
+      sdk_operation = "UpdatePrivateZoneStatus",
       method = "PUT",
       path = "/v2/zones/{zone_id}/statuses",
       content_type = "application/json",
@@ -1533,7 +1533,7 @@ return {
       response = { ref = "UpdatePrivateZoneStatusResponse" },
     },
     update_ptr = {
-      name = "UpdatePtr",
+      sdk_operation = "UpdatePtr",
       method = "PUT",
       path = "/v2.1/ptrs/{ptr_id}",
       content_type = "application/json",
@@ -1547,7 +1547,7 @@ return {
       response = { ref = "UpdatePtrResponse" },
     },
     update_ptr_record = {
-      name = "UpdatePtrRecord",
+      sdk_operation = "UpdatePtrRecord",
       method = "PATCH",
       path = "/v2/reverse/floatingips/{region}:{floatingip_id}",
       content_type = "application/json",
@@ -1563,7 +1563,7 @@ return {
       response = { ref = "UpdatePtrRecordResponse" },
     },
     update_public_zone = {
-      name = "UpdatePublicZone",
+      sdk_operation = "UpdatePublicZone",
       method = "PATCH",
       path = "/v2/zones/{zone_id}",
       content_type = "application/json",
@@ -1577,7 +1577,7 @@ return {
       response = { ref = "UpdatePublicZoneResponse" },
     },
     update_public_zone_status = {
-      name = "UpdatePublicZoneStatus",
+      sdk_operation = "UpdatePublicZoneStatus",
       method = "PUT",
       path = "/v2/zones/{zone_id}/statuses",
       content_type = "application/json",
@@ -1589,7 +1589,7 @@ return {
       response = { ref = "UpdatePublicZoneStatusResponse" },
     },
     update_record_set = {
-      name = "UpdateRecordSet",
+      sdk_operation = "UpdateRecordSet",
       method = "PUT",
       path = "/v2/zones/{zone_id}/recordsets/{recordset_id}",
       content_type = "application/json",
@@ -1606,7 +1606,7 @@ return {
       response = { ref = "UpdateRecordSetResponse" },
     },
     update_record_sets = {
-      name = "UpdateRecordSets",
+      sdk_operation = "UpdateRecordSets",
       method = "PUT",
       path = "/v2.1/zones/{zone_id}/recordsets/{recordset_id}",
       content_type = "application/json",
@@ -1624,7 +1624,7 @@ return {
       response = { ref = "UpdateRecordSetsResponse" },
     },
     update_resolver_rule = {
-      name = "UpdateResolverRule",
+      sdk_operation = "UpdateResolverRule",
       method = "PUT",
       path = "/v2.1/resolverrules/{resolverrule_id}",
       content_type = "application/json",

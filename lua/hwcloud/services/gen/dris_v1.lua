@@ -157,7 +157,7 @@ return {
   },
   operations = {
     add_forwarding_configs = {
-      name = "AddForwardingConfigs",
+      sdk_operation = "AddForwardingConfigs",
       method = "POST",
       path = "/v1/{project_id}/forwarding-configs",
       content_type = "application/json",
@@ -170,7 +170,7 @@ return {
       response = { ref = "AddForwardingConfigsResponse" },
     },
     batch_show_edge_app_versions = {
-      name = "BatchShowEdgeAppVersions",
+      sdk_operation = "BatchShowEdgeAppVersions",
       method = "GET",
       path = "/v1/{project_id}/v2x-edge-apps/{edge_app_id}/versions",
       content_type = "application/json",
@@ -185,7 +185,7 @@ return {
       response = { ref = "BatchShowEdgeAppVersionsResponse" },
     },
     batch_show_edge_apps = {
-      name = "BatchShowEdgeApps",
+      sdk_operation = "BatchShowEdgeApps",
       method = "GET",
       path = "/v1/{project_id}/v2x-edge-apps",
       content_type = "application/json",
@@ -198,7 +198,7 @@ return {
       response = { ref = "BatchShowEdgeAppsResponse" },
     },
     batch_show_ipcs = {
-      name = "BatchShowIpcs",
+      sdk_operation = "BatchShowIpcs",
       method = "GET",
       path = "/v1/{project_id}/cameras",
       content_type = "application/json",
@@ -212,7 +212,7 @@ return {
       response = { ref = "BatchShowIpcsResponse" },
     },
     batch_show_radars = {
-      name = "BatchShowRadars",
+      sdk_operation = "BatchShowRadars",
       method = "GET",
       path = "/v1/{project_id}/radars",
       content_type = "application/json",
@@ -226,7 +226,7 @@ return {
       response = { ref = "BatchShowRadarsResponse" },
     },
     batch_show_rsus = {
-      name = "BatchShowRsus",
+      sdk_operation = "BatchShowRsus",
       method = "GET",
       path = "/v1/{project_id}/rsus",
       content_type = "application/json",
@@ -242,7 +242,7 @@ return {
       response = { ref = "BatchShowRsusResponse" },
     },
     batch_show_traffic_controllers = {
-      name = "BatchShowTrafficControllers",
+      sdk_operation = "BatchShowTrafficControllers",
       method = "GET",
       path = "/v1/{project_id}/traffic-controllers",
       content_type = "application/json",
@@ -257,7 +257,7 @@ return {
       response = { ref = "BatchShowTrafficControllersResponse" },
     },
     batch_show_traffic_events = {
-      name = "BatchShowTrafficEvents",
+      sdk_operation = "BatchShowTrafficEvents",
       method = "GET",
       path = "/v1/{project_id}/traffic-events",
       content_type = "application/json",
@@ -279,7 +279,7 @@ return {
       response = { ref = "BatchShowTrafficEventsResponse" },
     },
     batch_show_vehicles = {
-      name = "BatchShowVehicles",
+      sdk_operation = "BatchShowVehicles",
       method = "GET",
       path = "/v1/{project_id}/vehicles",
       content_type = "application/json",
@@ -293,7 +293,7 @@ return {
       response = { ref = "BatchShowVehiclesResponse" },
     },
     create_data_channel = {
-      name = "CreateDataChannel",
+      sdk_operation = "CreateDataChannel",
       method = "POST",
       path = "/v1/{project_id}/v2x-edges/{v2x_edge_id}/data-channel",
       content_type = "application/json",
@@ -307,7 +307,7 @@ return {
       response = { ref = "CreateDataChannelResponse" },
     },
     create_edge_app = {
-      name = "CreateEdgeApp",
+      sdk_operation = "CreateEdgeApp",
       method = "POST",
       path = "/v1/{project_id}/v2x-edge-apps",
       content_type = "application/json",
@@ -320,7 +320,7 @@ return {
       response = { ref = "CreateEdgeAppResponse" },
     },
     create_edge_application_version = {
-      name = "CreateEdgeApplicationVersion",
+      sdk_operation = "CreateEdgeApplicationVersion",
       method = "POST",
       path = "/v1/{project_id}/v2x-edge-apps/{edge_app_id}/versions",
       content_type = "application/json",
@@ -337,7 +337,7 @@ return {
       response = { ref = "CreateEdgeApplicationVersionResponse" },
     },
     create_rsu = {
-      name = "CreateRsu",
+      sdk_operation = "CreateRsu",
       method = "POST",
       path = "/v1/{project_id}/rsus",
       content_type = "application/json",
@@ -357,7 +357,7 @@ return {
       response = { ref = "CreateRsuResponse" },
     },
     create_rsu_model = {
-      name = "CreateRsuModel",
+      sdk_operation = "CreateRsuModel",
       method = "POST",
       path = "/v1/{project_id}/rsu-models",
       content_type = "application/json",
@@ -371,7 +371,7 @@ return {
       response = { ref = "CreateRsuModelResponse" },
     },
     create_traffic_controller = {
-      name = "CreateTrafficController",
+      sdk_operation = "CreateTrafficController",
       method = "POST",
       path = "/v1/{project_id}/traffic-controllers",
       content_type = "application/json",
@@ -394,7 +394,7 @@ return {
       response = { ref = "CreateTrafficControllerResponse" },
     },
     create_traffic_event = {
-      name = "CreateTrafficEvent",
+      sdk_operation = "CreateTrafficEvent",
       method = "POST",
       path = "/v1/{project_id}/traffic-events",
       content_type = "application/json",
@@ -420,7 +420,7 @@ return {
       response = { ref = "CreateTrafficEventResponse" },
     },
     create_v2x_edge = {
-      name = "CreateV2xEdge",
+      sdk_operation = "CreateV2xEdge",
       method = "POST",
       path = "/v1/{project_id}/v2x-edges",
       content_type = "application/json",
@@ -444,7 +444,7 @@ return {
       response = { ref = "CreateV2xEdgeResponse" },
     },
     create_v2x_edge_app = {
-      name = "CreateV2xEdgeApp",
+      sdk_operation = "CreateV2xEdgeApp",
       method = "POST",
       path = "/v1/{project_id}/v2x-edges/{v2x_edge_id}/apps",
       content_type = "application/json",
@@ -458,7 +458,7 @@ return {
       response = { ref = "CreateV2xEdgeAppResponse" },
     },
     create_vehicle = {
-      name = "CreateVehicle",
+      sdk_operation = "CreateVehicle",
       method = "POST",
       path = "/v1/{project_id}/vehicles",
       content_type = "application/json",
@@ -483,7 +483,7 @@ return {
       response = { ref = "CreateVehicleResponse" },
     },
     delete_data_channel = {
-      name = "DeleteDataChannel",
+      sdk_operation = "DeleteDataChannel",
       method = "DELETE",
       path = "/v1/{project_id}/v2x-edges/{v2x_edge_id}/data-channel",
       content_type = "application/json",
@@ -494,7 +494,7 @@ return {
       response = { type = "string" },
     },
     delete_edge_app = {
-      name = "DeleteEdgeApp",
+      sdk_operation = "DeleteEdgeApp",
       method = "DELETE",
       path = "/v1/{project_id}/v2x-edge-apps/{edge_app_id}",
       content_type = "application/json",
@@ -505,7 +505,7 @@ return {
       response = { type = "string" },
     },
     delete_edge_application_version = {
-      name = "DeleteEdgeApplicationVersion",
+      sdk_operation = "DeleteEdgeApplicationVersion",
       method = "DELETE",
       path = "/v1/{project_id}/v2x-edge-apps/{edge_app_id}/versions/{version}",
       content_type = "application/json",
@@ -517,7 +517,7 @@ return {
       response = { type = "string" },
     },
     delete_forwarding_config = {
-      name = "DeleteForwardingConfig",
+      sdk_operation = "DeleteForwardingConfig",
       method = "DELETE",
       path = "/v1/{project_id}/forwarding-configs/{forwarding_config_id}",
       content_type = "application/json",
@@ -529,7 +529,7 @@ return {
       response = { type = "string" },
     },
     delete_rsu = {
-      name = "DeleteRsu",
+      sdk_operation = "DeleteRsu",
       method = "DELETE",
       path = "/v1/{project_id}/rsus/{rsu_id}",
       content_type = "application/json",
@@ -540,7 +540,7 @@ return {
       response = { type = "string" },
     },
     delete_rsu_model = {
-      name = "DeleteRsuModel",
+      sdk_operation = "DeleteRsuModel",
       method = "DELETE",
       path = "/v1/{project_id}/rsu-models/{rsu_model_id}",
       content_type = "application/json",
@@ -551,7 +551,7 @@ return {
       response = { type = "string" },
     },
     delete_traffic_controller = {
-      name = "DeleteTrafficController",
+      sdk_operation = "DeleteTrafficController",
       method = "DELETE",
       path = "/v1/{project_id}/traffic-controllers/{traffic_controller_id}",
       content_type = "application/json",
@@ -562,7 +562,7 @@ return {
       response = { type = "string" },
     },
     delete_traffic_event = {
-      name = "DeleteTrafficEvent",
+      sdk_operation = "DeleteTrafficEvent",
       method = "DELETE",
       path = "/v1/{project_id}/traffic-events/{event_id}",
       content_type = "application/json",
@@ -573,7 +573,7 @@ return {
       response = { type = "string" },
     },
     delete_v2_x_edge_app_by_edge_app_id = {
-      name = "DeleteV2XEdgeAppByEdgeAppId",
+      sdk_operation = "DeleteV2XEdgeAppByEdgeAppId",
       method = "DELETE",
       path = "/v1/{project_id}/v2x-edges/{v2x_edge_id}/apps/{edge_app_id}",
       content_type = "application/json",
@@ -585,7 +585,7 @@ return {
       response = { type = "string" },
     },
     delete_v2_x_edge_by_v2x_edge_id = {
-      name = "DeleteV2XEdgeByV2xEdgeId",
+      sdk_operation = "DeleteV2XEdgeByV2xEdgeId",
       method = "DELETE",
       path = "/v1/{project_id}/v2x-edges/{v2x_edge_id}",
       content_type = "application/json",
@@ -596,7 +596,7 @@ return {
       response = { type = "string" },
     },
     delete_vehicle = {
-      name = "DeleteVehicle",
+      sdk_operation = "DeleteVehicle",
       method = "DELETE",
       path = "/v1/{project_id}/vehicles/{vehicle_id}",
       content_type = "application/json",
@@ -607,7 +607,7 @@ return {
       response = { type = "string" },
     },
     list_edge_flows = {
-      name = "ListEdgeFlows",
+      sdk_operation = "ListEdgeFlows",
       method = "GET",
       path = "/v1/{project_id}/edge-flow",
       content_type = "application/json",
@@ -623,7 +623,7 @@ return {
       response = { ref = "ListEdgeFlowsResponse" },
     },
     list_rsu_models = {
-      name = "ListRsuModels",
+      sdk_operation = "ListRsuModels",
       method = "GET",
       path = "/v1/{project_id}/rsu-models",
       content_type = "application/json",
@@ -637,7 +637,7 @@ return {
       response = { ref = "ListRsuModelsResponse" },
     },
     list_v2x_edge_app = {
-      name = "ListV2xEdgeApp",
+      sdk_operation = "ListV2xEdgeApp",
       method = "GET",
       path = "/v1/{project_id}/v2x-edges/{v2x_edge_id}/apps",
       content_type = "application/json",
@@ -651,7 +651,7 @@ return {
       response = { ref = "ListV2xEdgeAppResponse" },
     },
     list_v2x_edges = {
-      name = "ListV2xEdges",
+      sdk_operation = "ListV2xEdges",
       method = "GET",
       path = "/v1/{project_id}/v2x-edges",
       content_type = "application/json",
@@ -665,7 +665,7 @@ return {
       response = { ref = "ListV2xEdgesResponse" },
     },
     send_immediate_event = {
-      name = "SendImmediateEvent",
+      sdk_operation = "SendImmediateEvent",
       method = "POST",
       path = "/v1/{project_id}/immediate-event",
       content_type = "application/json",
@@ -678,7 +678,7 @@ return {
       response = { ref = "SendImmediateEventResponse" },
     },
     show_data_channel = {
-      name = "ShowDataChannel",
+      sdk_operation = "ShowDataChannel",
       method = "GET",
       path = "/v1/{project_id}/v2x-edges/{v2x_edge_id}/data-channel",
       content_type = "application/json",
@@ -689,7 +689,7 @@ return {
       response = { ref = "ShowDataChannelResponse" },
     },
     show_deployment_code = {
-      name = "ShowDeploymentCode",
+      sdk_operation = "ShowDeploymentCode",
       method = "POST",
       path = "/v1/{project_id}/v2x-edges/{v2x_edge_id}/deployment-code",
       content_type = "application/json",
@@ -700,7 +700,7 @@ return {
       response = { ref = "ShowDeploymentCodeResponse" },
     },
     show_edge_application_version = {
-      name = "ShowEdgeApplicationVersion",
+      sdk_operation = "ShowEdgeApplicationVersion",
       method = "GET",
       path = "/v1/{project_id}/v2x-edge-apps/{edge_app_id}/versions/{version}",
       content_type = "application/json",
@@ -712,7 +712,7 @@ return {
       response = { ref = "ShowEdgeApplicationVersionResponse" },
     },
     show_forwarding_config = {
-      name = "ShowForwardingConfig",
+      sdk_operation = "ShowForwardingConfig",
       method = "GET",
       path = "/v1/{project_id}/forwarding-configs/{forwarding_config_id}",
       content_type = "application/json",
@@ -724,7 +724,7 @@ return {
       response = { ref = "ShowForwardingConfigResponse" },
     },
     show_forwarding_configs = {
-      name = "ShowForwardingConfigs",
+      sdk_operation = "ShowForwardingConfigs",
       method = "GET",
       path = "/v1/{project_id}/forwarding-configs",
       content_type = "application/json",
@@ -737,7 +737,7 @@ return {
       response = { ref = "ShowForwardingConfigsResponse" },
     },
     show_history_traffic_events = {
-      name = "ShowHistoryTrafficEvents",
+      sdk_operation = "ShowHistoryTrafficEvents",
       method = "GET",
       path = "/v1/{project_id}/history-traffic-events",
       content_type = "application/json",
@@ -755,7 +755,7 @@ return {
       response = { ref = "ShowHistoryTrafficEventsResponse" },
     },
     show_ipc = {
-      name = "ShowIpc",
+      sdk_operation = "ShowIpc",
       method = "GET",
       path = "/v1/{project_id}/cameras/{camera_id}",
       content_type = "application/json",
@@ -766,7 +766,7 @@ return {
       response = { ref = "ShowIpcResponse" },
     },
     show_rsu_model = {
-      name = "ShowRsuModel",
+      sdk_operation = "ShowRsuModel",
       method = "GET",
       path = "/v1/{project_id}/rsu-models/{rsu_model_id}",
       content_type = "application/json",
@@ -777,7 +777,7 @@ return {
       response = { ref = "ShowRsuModelResponse" },
     },
     show_traffic_event = {
-      name = "ShowTrafficEvent",
+      sdk_operation = "ShowTrafficEvent",
       method = "GET",
       path = "/v1/{project_id}/traffic-events/{event_id}",
       content_type = "application/json",
@@ -788,7 +788,7 @@ return {
       response = { ref = "ShowTrafficEventResponse" },
     },
     show_v2_x_edge_app_detail_by_edge_app_id = {
-      name = "ShowV2XEdgeAppDetailByEdgeAppId",
+      sdk_operation = "ShowV2XEdgeAppDetailByEdgeAppId",
       method = "GET",
       path = "/v1/{project_id}/v2x-edges/{v2x_edge_id}/apps/{edge_app_id}",
       content_type = "application/json",
@@ -800,7 +800,7 @@ return {
       response = { ref = "ShowV2XEdgeAppDetailByEdgeAppIdResponse" },
     },
     show_v2x_edge_detail = {
-      name = "ShowV2xEdgeDetail",
+      sdk_operation = "ShowV2xEdgeDetail",
       method = "GET",
       path = "/v1/{project_id}/v2x-edges/{v2x_edge_id}",
       content_type = "application/json",
@@ -811,7 +811,7 @@ return {
       response = { ref = "ShowV2xEdgeDetailResponse" },
     },
     update_data_channel = {
-      name = "UpdateDataChannel",
+      sdk_operation = "UpdateDataChannel",
       method = "PUT",
       path = "/v1/{project_id}/v2x-edges/{v2x_edge_id}/data-channel",
       content_type = "application/json",
@@ -825,7 +825,7 @@ return {
       response = { ref = "UpdateDataChannelResponse" },
     },
     update_edge_app = {
-      name = "UpdateEdgeApp",
+      sdk_operation = "UpdateEdgeApp",
       method = "PUT",
       path = "/v1/{project_id}/v2x-edge-apps/{edge_app_id}",
       content_type = "application/json",
@@ -838,7 +838,7 @@ return {
       response = { ref = "UpdateEdgeAppResponse" },
     },
     update_edge_application_version = {
-      name = "UpdateEdgeApplicationVersion",
+      sdk_operation = "UpdateEdgeApplicationVersion",
       method = "PUT",
       path = "/v1/{project_id}/v2x-edge-apps/{edge_app_id}/versions/{version}",
       content_type = "application/json",
@@ -855,7 +855,7 @@ return {
       response = { ref = "UpdateEdgeApplicationVersionResponse" },
     },
     update_edge_application_version_state = {
-      name = "UpdateEdgeApplicationVersionState",
+      sdk_operation = "UpdateEdgeApplicationVersionState",
       method = "PUT",
       path = "/v1/{project_id}/v2x-edge-apps/{edge_app_id}/versions/{version}/state",
       content_type = "application/json",
@@ -869,7 +869,7 @@ return {
       response = { ref = "UpdateEdgeApplicationVersionStateResponse" },
     },
     update_forwarding_config = {
-      name = "UpdateForwardingConfig",
+      sdk_operation = "UpdateForwardingConfig",
       method = "PUT",
       path = "/v1/{project_id}/forwarding-configs/{forwarding_config_id}",
       content_type = "application/json",
@@ -884,7 +884,7 @@ return {
       response = { ref = "UpdateForwardingConfigResponse" },
     },
     update_rsu = {
-      name = "UpdateRsu",
+      sdk_operation = "UpdateRsu",
       method = "PUT",
       path = "/v1/{project_id}/rsus/{rsu_id}",
       content_type = "application/json",
@@ -902,7 +902,7 @@ return {
       response = { ref = "UpdateRsuResponse" },
     },
     update_rsu_model = {
-      name = "UpdateRsuModel",
+      sdk_operation = "UpdateRsuModel",
       method = "PUT",
       path = "/v1/{project_id}/rsu-models/{rsu_model_id}",
       content_type = "application/json",
@@ -916,7 +916,7 @@ return {
       response = { ref = "UpdateRsuModelResponse" },
     },
     update_traffic_controller = {
-      name = "UpdateTrafficController",
+      sdk_operation = "UpdateTrafficController",
       method = "PUT",
       path = "/v1/{project_id}/traffic-controllers/{traffic_controller_id}",
       content_type = "application/json",
@@ -937,7 +937,7 @@ return {
       response = { ref = "UpdateTrafficControllerResponse" },
     },
     update_traffic_event = {
-      name = "UpdateTrafficEvent",
+      sdk_operation = "UpdateTrafficEvent",
       method = "PUT",
       path = "/v1/{project_id}/traffic-events/{event_id}",
       content_type = "application/json",
@@ -964,7 +964,7 @@ return {
       response = { ref = "UpdateTrafficEventResponse" },
     },
     update_v2x_edge = {
-      name = "UpdateV2xEdge",
+      sdk_operation = "UpdateV2xEdge",
       method = "PUT",
       path = "/v1/{project_id}/v2x-edges/{v2x_edge_id}",
       content_type = "application/json",
@@ -988,7 +988,7 @@ return {
       response = { ref = "UpdateV2xEdgeResponse" },
     },
     update_v2x_edge_app = {
-      name = "UpdateV2xEdgeApp",
+      sdk_operation = "UpdateV2xEdgeApp",
       method = "PUT",
       path = "/v1/{project_id}/v2x-edges/{v2x_edge_id}/apps/{edge_app_id}",
       content_type = "application/json",
@@ -1002,7 +1002,7 @@ return {
       response = { ref = "UpdateV2xEdgeAppResponse" },
     },
     update_vehicle = {
-      name = "UpdateVehicle",
+      sdk_operation = "UpdateVehicle",
       method = "PUT",
       path = "/v1/{project_id}/vehicles/{vehicle_id}",
       content_type = "application/json",

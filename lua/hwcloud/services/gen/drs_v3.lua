@@ -394,7 +394,7 @@ return {
   },
   operations = {
     batch_change_data = {
-      name = "BatchChangeData",
+      sdk_operation = "BatchChangeData",
       method = "POST",
       path = "/v3/{project_id}/jobs/batch-transformation",
       content_type = "application/json",
@@ -406,7 +406,7 @@ return {
       response = { ref = "BatchChangeDataResponse" },
     },
     batch_check_jobs = {
-      name = "BatchCheckJobs",
+      sdk_operation = "BatchCheckJobs",
       method = "POST",
       path = "/v3/{project_id}/jobs/batch-precheck",
       content_type = "application/json",
@@ -418,7 +418,7 @@ return {
       response = { ref = "BatchCheckJobsResponse" },
     },
     batch_check_results = {
-      name = "BatchCheckResults",
+      sdk_operation = "BatchCheckResults",
       method = "POST",
       path = "/v3/{project_id}/jobs/batch-precheck-result",
       content_type = "application/json",
@@ -430,7 +430,7 @@ return {
       response = { ref = "BatchCheckResultsResponse" },
     },
     batch_create_jobs = {
-      name = "BatchCreateJobs",
+      sdk_operation = "BatchCreateJobs",
       method = "POST",
       path = "/v3/{project_id}/jobs/batch-creation",
       content_type = "application/json",
@@ -442,7 +442,7 @@ return {
       response = { ref = "BatchCreateJobsResponse" },
     },
     batch_delete_jobs = {
-      name = "BatchDeleteJobs",
+      sdk_operation = "BatchDeleteJobs",
       method = "DELETE",
       path = "/v3/{project_id}/jobs/batch-jobs",
       content_type = "application/json",
@@ -454,7 +454,7 @@ return {
       response = { ref = "BatchDeleteJobsResponse" },
     },
     batch_list_job_details = {
-      name = "BatchListJobDetails",
+      sdk_operation = "BatchListJobDetails",
       method = "POST",
       path = "/v3/{project_id}/jobs/batch-detail",
       content_type = "application/json",
@@ -467,7 +467,7 @@ return {
       response = { ref = "BatchListJobDetailsResponse" },
     },
     batch_list_job_status = {
-      name = "BatchListJobStatus",
+      sdk_operation = "BatchListJobStatus",
       method = "POST",
       path = "/v3/{project_id}/jobs/batch-status",
       content_type = "application/json",
@@ -480,7 +480,7 @@ return {
       response = { ref = "BatchListJobStatusResponse" },
     },
     batch_list_progresses = {
-      name = "BatchListProgresses",
+      sdk_operation = "BatchListProgresses",
       method = "POST",
       path = "/v3/{project_id}/jobs/batch-progress",
       content_type = "application/json",
@@ -492,7 +492,7 @@ return {
       response = { ref = "BatchListProgressesResponse" },
     },
     batch_list_rpos_and_rtos = {
-      name = "BatchListRposAndRtos",
+      sdk_operation = "BatchListRposAndRtos",
       method = "POST",
       path = "/v3/{project_id}/jobs/batch-rpo-and-rto",
       content_type = "application/json",
@@ -504,7 +504,7 @@ return {
       response = { ref = "BatchListRposAndRtosResponse" },
     },
     batch_list_struct_detail = {
-      name = "BatchListStructDetail",
+      sdk_operation = "BatchListStructDetail",
       method = "POST",
       path = "/v3/{project_id}/jobs/{type}/batch-struct-detail",
       content_type = "application/json",
@@ -518,7 +518,7 @@ return {
       response = { ref = "BatchListStructDetailResponse" },
     },
     batch_list_struct_process = {
-      name = "BatchListStructProcess",
+      sdk_operation = "BatchListStructProcess",
       method = "POST",
       path = "/v3/{project_id}/jobs/batch-struct-process",
       content_type = "application/json",
@@ -530,7 +530,7 @@ return {
       response = { ref = "BatchListStructProcessResponse" },
     },
     batch_reset_password = {
-      name = "BatchResetPassword",
+      sdk_operation = "BatchResetPassword",
       method = "PUT",
       path = "/v3/{project_id}/jobs/batch-modify-pwd",
       content_type = "application/json",
@@ -542,7 +542,7 @@ return {
       response = { ref = "BatchResetPasswordResponse" },
     },
     batch_restore_task = {
-      name = "BatchRestoreTask",
+      sdk_operation = "BatchRestoreTask",
       method = "POST",
       path = "/v3/{project_id}/jobs/batch-retry-task",
       content_type = "application/json",
@@ -554,7 +554,7 @@ return {
       response = { ref = "BatchRestoreTaskResponse" },
     },
     batch_set_definer = {
-      name = "BatchSetDefiner",
+      sdk_operation = "BatchSetDefiner",
       method = "POST",
       path = "/v3/{project_id}/jobs/batch-replace-definer",
       content_type = "application/json",
@@ -566,7 +566,7 @@ return {
       response = { ref = "BatchSetDefinerResponse" },
     },
     batch_set_objects = {
-      name = "BatchSetObjects",
+      sdk_operation = "BatchSetObjects",
       method = "PUT",
       path = "/v3/{project_id}/jobs/batch-select-objects",
       content_type = "application/json",
@@ -578,7 +578,7 @@ return {
       response = { ref = "BatchSetObjectsResponse" },
     },
     batch_set_policy = {
-      name = "BatchSetPolicy",
+      sdk_operation = "BatchSetPolicy",
       method = "POST",
       path = "/v3/{project_id}/jobs/batch-sync-policy",
       content_type = "application/json",
@@ -590,7 +590,7 @@ return {
       response = { ref = "BatchSetPolicyResponse" },
     },
     batch_set_smn = {
-      name = "BatchSetSmn",
+      sdk_operation = "BatchSetSmn",
       method = "POST",
       path = "/v3/{project_id}/jobs/batch-set-smn",
       content_type = "application/json",
@@ -603,7 +603,7 @@ return {
       response = { ref = "BatchSetSmnResponse" },
     },
     batch_set_speed = {
-      name = "BatchSetSpeed",
+      sdk_operation = "BatchSetSpeed",
       method = "PUT",
       path = "/v3/{project_id}/jobs/batch-limit-speed",
       content_type = "application/json",
@@ -615,7 +615,7 @@ return {
       response = { ref = "BatchSetSpeedResponse" },
     },
     batch_show_params = {
-      name = "BatchShowParams",
+      sdk_operation = "BatchShowParams",
       method = "POST",
       path = "/v3/{project_id}/jobs/batch-get-params",
       content_type = "application/json",
@@ -628,7 +628,7 @@ return {
       response = { ref = "BatchShowParamsResponse" },
     },
     batch_start_jobs = {
-      name = "BatchStartJobs",
+      sdk_operation = "BatchStartJobs",
       method = "POST",
       path = "/v3/{project_id}/jobs/batch-starting",
       content_type = "application/json",
@@ -640,7 +640,7 @@ return {
       response = { ref = "BatchStartJobsResponse" },
     },
     batch_stop_jobs = {
-      name = "BatchStopJobs",
+      sdk_operation = "BatchStopJobs",
       method = "POST",
       path = "/v3/{project_id}/jobs/batch-pause-task",
       content_type = "application/json",
@@ -652,7 +652,7 @@ return {
       response = { ref = "BatchStopJobsResponse" },
     },
     batch_switchover = {
-      name = "BatchSwitchover",
+      sdk_operation = "BatchSwitchover",
       method = "POST",
       path = "/v3/{project_id}/jobs/batch-switchover",
       content_type = "application/json",
@@ -664,7 +664,7 @@ return {
       response = { ref = "BatchSwitchoverResponse" },
     },
     batch_update_job = {
-      name = "BatchUpdateJob",
+      sdk_operation = "BatchUpdateJob",
       method = "PUT",
       path = "/v3/{project_id}/jobs/batch-modification",
       content_type = "application/json",
@@ -676,7 +676,7 @@ return {
       response = { ref = "BatchUpdateJobResponse" },
     },
     batch_update_user = {
-      name = "BatchUpdateUser",
+      sdk_operation = "BatchUpdateUser",
       method = "PUT",
       path = "/v3/{project_id}/jobs/batch-update-user",
       content_type = "application/json",
@@ -688,7 +688,7 @@ return {
       response = { ref = "BatchUpdateUserResponse" },
     },
     batch_validate_clusters_connections = {
-      name = "BatchValidateClustersConnections",
+      sdk_operation = "BatchValidateClustersConnections",
       method = "POST",
       path = "/v3/{project_id}/jobs/cluster/batch-connection",
       content_type = "application/json",
@@ -700,7 +700,7 @@ return {
       response = { ref = "BatchValidateClustersConnectionsResponse" },
     },
     batch_validate_connections = {
-      name = "BatchValidateConnections",
+      sdk_operation = "BatchValidateConnections",
       method = "POST",
       path = "/v3/{project_id}/jobs/batch-connection",
       content_type = "application/json",
@@ -712,7 +712,7 @@ return {
       response = { ref = "BatchValidateConnectionsResponse" },
     },
     create_compare_result_file = {
-      name = "CreateCompareResultFile",
+      sdk_operation = "CreateCompareResultFile",
       method = "POST",
       path = "/v3/{project_id}/jobs/{job_id}/compare/result/file",
       content_type = "application/json",
@@ -728,7 +728,7 @@ return {
       response = { type = "any" },
     },
     create_compare_task = {
-      name = "CreateCompareTask",
+      sdk_operation = "CreateCompareTask",
       method = "POST",
       path = "/v3/{project_id}/jobs/create-compare-task",
       content_type = "application/json",
@@ -742,7 +742,7 @@ return {
       response = { ref = "CreateCompareTaskResponse" },
     },
     create_data_level_table_compare_job = {
-      name = "CreateDataLevelTableCompareJob",
+      sdk_operation = "CreateDataLevelTableCompareJob",
       method = "POST",
       path = "/v3/{project_id}/jobs/{job_id}/table/compare",
       content_type = "application/json",
@@ -763,7 +763,7 @@ return {
       response = { ref = "CreateDataLevelTableCompareJobResponse" },
     },
     create_object_level_compare_job = {
-      name = "CreateObjectLevelCompareJob",
+      sdk_operation = "CreateObjectLevelCompareJob",
       method = "POST",
       path = "/v3/{project_id}/jobs/{job_id}/object/compare",
       content_type = "application/json",
@@ -776,7 +776,7 @@ return {
       response = { type = "any" },
     },
     delete_compare_job = {
-      name = "DeleteCompareJob",
+      sdk_operation = "DeleteCompareJob",
       method = "DELETE",
       path = "/v3/{project_id}/jobs/{job_id}/compare/{compare_job_id}",
       content_type = "application/json",
@@ -788,7 +788,7 @@ return {
       response = { type = "any" },
     },
     download_compare_result_file = {
-      name = "DownloadCompareResultFile",
+      sdk_operation = "DownloadCompareResultFile",
       method = "GET",
       path = "/v3/{project_id}/jobs/{job_id}/compare/result/file",
       content_type = "application/json",
@@ -804,7 +804,7 @@ return {
       response = { ref = "DownloadCompareResultFileResponse" },
     },
     list_available_node_types = {
-      name = "ListAvailableNodeTypes",
+      sdk_operation = "ListAvailableNodeTypes",
       method = "GET",
       path = "/v3/{project_id}/node-type",
       content_type = "application/json",
@@ -819,7 +819,7 @@ return {
       response = { ref = "ListAvailableNodeTypesResponse" },
     },
     list_available_zone = {
-      name = "ListAvailableZone",
+      sdk_operation = "ListAvailableZone",
       method = "POST",
       path = "/v3/{project_id}/available-zone",
       content_type = "application/json",
@@ -835,7 +835,7 @@ return {
       response = { ref = "ListAvailableZoneResponse" },
     },
     list_compare_result = {
-      name = "ListCompareResult",
+      sdk_operation = "ListCompareResult",
       method = "POST",
       path = "/v3/{project_id}/jobs/query-compare-result",
       content_type = "application/json",
@@ -853,7 +853,7 @@ return {
       response = { ref = "ListCompareResultResponse" },
     },
     list_content_compare_detail = {
-      name = "ListContentCompareDetail",
+      sdk_operation = "ListContentCompareDetail",
       method = "GET",
       path = "/v3/{project_id}/jobs/{job_id}/compare/{compare_job_id}/content-detail",
       content_type = "application/json",
@@ -871,7 +871,7 @@ return {
       response = { ref = "ListContentCompareDetailResponse" },
     },
     list_content_compare_difference = {
-      name = "ListContentCompareDifference",
+      sdk_operation = "ListContentCompareDifference",
       method = "GET",
       path = "/v3/{project_id}/jobs/{job_id}/compare/{compare_job_id}/content-difference",
       content_type = "application/json",
@@ -888,7 +888,7 @@ return {
       response = { ref = "ListContentCompareDifferenceResponse" },
     },
     list_content_compare_overview = {
-      name = "ListContentCompareOverview",
+      sdk_operation = "ListContentCompareOverview",
       method = "GET",
       path = "/v3/{project_id}/jobs/{job_id}/compare/{compare_job_id}/content-overview",
       content_type = "application/json",
@@ -903,7 +903,7 @@ return {
       response = { ref = "ListContentCompareOverviewResponse" },
     },
     list_data_compare_detail = {
-      name = "ListDataCompareDetail",
+      sdk_operation = "ListDataCompareDetail",
       method = "GET",
       path = "/v3/{project_id}/jobs/{job_id}/compare/{compare_job_id}/line-detail",
       content_type = "application/json",
@@ -923,7 +923,7 @@ return {
       response = { ref = "ListDataCompareDetailResponse" },
     },
     list_data_compare_overview = {
-      name = "ListDataCompareOverview",
+      sdk_operation = "ListDataCompareOverview",
       method = "GET",
       path = "/v3/{project_id}/jobs/{job_id}/compare/{compare_job_id}/line-overview",
       content_type = "application/json",
@@ -939,7 +939,7 @@ return {
       response = { ref = "ListDataCompareOverviewResponse" },
     },
     list_data_level_table_compare_jobs = {
-      name = "ListDataLevelTableCompareJobs",
+      sdk_operation = "ListDataLevelTableCompareJobs",
       method = "GET",
       path = "/v3/{project_id}/jobs/{job_id}/table/compare",
       content_type = "application/json",
@@ -953,7 +953,7 @@ return {
       response = { ref = "ListDataLevelTableCompareJobsResponse" },
     },
     list_obeject_level_compare_detail = {
-      name = "ListObejectLevelCompareDetail",
+      sdk_operation = "ListObejectLevelCompareDetail",
       method = "GET",
       path = "/v3/{project_id}/jobs/{job_id}/object/compare/{compare_type}",
       content_type = "application/json",
@@ -969,7 +969,7 @@ return {
       response = { ref = "ListObejectLevelCompareDetailResponse" },
     },
     list_obeject_level_compare_overview = {
-      name = "ListObejectLevelCompareOverview",
+      sdk_operation = "ListObejectLevelCompareOverview",
       method = "GET",
       path = "/v3/{project_id}/jobs/{job_id}/object/compare",
       content_type = "application/json",
@@ -980,7 +980,7 @@ return {
       response = { ref = "ListObejectLevelCompareOverviewResponse" },
     },
     list_users = {
-      name = "ListUsers",
+      sdk_operation = "ListUsers",
       method = "GET",
       path = "/v3/{project_id}/jobs/{job_id}/get-src-user",
       content_type = "application/json",
@@ -991,7 +991,7 @@ return {
       response = { ref = "ListUsersResponse" },
     },
     modify_group_and_stream = {
-      name = "ModifyGroupAndStream",
+      sdk_operation = "ModifyGroupAndStream",
       method = "PUT",
       path = "/v3/{project_id}/jobs/{job_id}/lts-log-switch",
       content_type = "application/json",
@@ -1004,7 +1004,7 @@ return {
       response = { type = "any" },
     },
     query_tuning_params = {
-      name = "QueryTuningParams",
+      sdk_operation = "QueryTuningParams",
       method = "GET",
       path = "/v3/{project_id}/job/{job_id}/tuning-params/query-params",
       content_type = "application/json",
@@ -1015,7 +1015,7 @@ return {
       response = { ref = "QueryTuningParamsResponse" },
     },
     select_group_and_stream = {
-      name = "SelectGroupAndStream",
+      sdk_operation = "SelectGroupAndStream",
       method = "GET",
       path = "/v3/{project_id}/jobs/{job_id}/lts-log-switch",
       content_type = "application/json",
@@ -1026,7 +1026,7 @@ return {
       response = { ref = "SelectGroupAndStreamResponse" },
     },
     show_job_list = {
-      name = "ShowJobList",
+      sdk_operation = "ShowJobList",
       method = "POST",
       path = "/v3/{project_id}/jobs",
       content_type = "application/json",
@@ -1049,7 +1049,7 @@ return {
       response = { ref = "ShowJobListResponse" },
     },
     show_monitoring_data = {
-      name = "ShowMonitoringData",
+      sdk_operation = "ShowMonitoringData",
       method = "POST",
       path = "/v3/{project_id}/jobs/disaster-recovery-monitoring-data",
       content_type = "application/json",
@@ -1061,7 +1061,7 @@ return {
       response = { ref = "ShowMonitoringDataResponse" },
     },
     show_quotas = {
-      name = "ShowQuotas",
+      sdk_operation = "ShowQuotas",
       method = "GET",
       path = "/v3/{project_id}/quotas",
       content_type = "application/json",
@@ -1071,7 +1071,7 @@ return {
       response = { ref = "ShowQuotasResponse" },
     },
     start_promptly_data_level_table_compare_job = {
-      name = "StartPromptlyDataLevelTableCompareJob",
+      sdk_operation = "StartPromptlyDataLevelTableCompareJob",
       method = "POST",
       path = "/v3/{project_id}/jobs/{job_id}/table/compare/{compare_job_id}",
       content_type = "application/json",
@@ -1083,7 +1083,7 @@ return {
       response = { type = "any" },
     },
     update_params = {
-      name = "UpdateParams",
+      sdk_operation = "UpdateParams",
       method = "POST",
       path = "/v3/{project_id}/jobs/{job_id}/params",
       content_type = "application/json",
@@ -1097,7 +1097,7 @@ return {
       response = { ref = "UpdateParamsResponse" },
     },
     update_tuning_params = {
-      name = "UpdateTuningParams",
+      sdk_operation = "UpdateTuningParams",
       method = "PUT",
       path = "/v3/{project_id}/job/{job_id}/tuning-params/modify-params",
       content_type = "application/json",

@@ -478,7 +478,7 @@ return {
   },
   operations = {
     batch_create_jobs_async = {
-      name = "BatchCreateJobsAsync",
+      sdk_operation = "BatchCreateJobsAsync",
       method = "POST",
       path = "/v5/{project_id}/jobs/batch-async-create",
       content_type = "application/json",
@@ -490,7 +490,7 @@ return {
       response = { ref = "BatchCreateJobsAsyncResponse" },
     },
     batch_create_tags = {
-      name = "BatchCreateTags",
+      sdk_operation = "BatchCreateTags",
       method = "POST",
       path = "/v5/{project_id}/{resource_type}/{resource_id}/tags/create",
       content_type = "application/json",
@@ -504,7 +504,7 @@ return {
       response = { type = "any" },
     },
     batch_delete_jobs_by_id = {
-      name = "BatchDeleteJobsById",
+      sdk_operation = "BatchDeleteJobsById",
       method = "DELETE",
       path = "/v5/{project_id}/jobs",
       content_type = "application/json",
@@ -516,7 +516,7 @@ return {
       response = { ref = "BatchDeleteJobsByIdResponse" },
     },
     batch_delete_tags = {
-      name = "BatchDeleteTags",
+      sdk_operation = "BatchDeleteTags",
       method = "POST",
       path = "/v5/{project_id}/{resource_type}/{resource_id}/tags/delete",
       content_type = "application/json",
@@ -530,7 +530,7 @@ return {
       response = { type = "any" },
     },
     batch_execute_job_actions = {
-      name = "BatchExecuteJobActions",
+      sdk_operation = "BatchExecuteJobActions",
       method = "POST",
       path = "/v5/{project_id}/jobs/action",
       content_type = "application/json",
@@ -542,7 +542,7 @@ return {
       response = { ref = "BatchExecuteJobActionsResponse" },
     },
     batch_stop_jobs_action = {
-      name = "BatchStopJobsAction",
+      sdk_operation = "BatchStopJobsAction",
       method = "POST",
       path = "/v5/{project_id}/jobs/batch-stop",
       content_type = "application/json",
@@ -554,7 +554,7 @@ return {
       response = { ref = "BatchStopJobsActionResponse" },
     },
     batch_tag_action = {
-      name = "BatchTagAction",
+      sdk_operation = "BatchTagAction",
       method = "POST",
       path = "/v5/{project_id}/jobs/{resource_type}/{job_id}/tags/action",
       content_type = "application/json",
@@ -569,7 +569,7 @@ return {
       response = { ref = "BatchTagActionResponse" },
     },
     change_to_period = {
-      name = "ChangeToPeriod",
+      sdk_operation = "ChangeToPeriod",
       method = "POST",
       path = "/v5/{project_id}/job/{job_id}/change-to-period",
       content_type = "application/json",
@@ -585,7 +585,7 @@ return {
       response = { ref = "ChangeToPeriodResponse" },
     },
     check_data_filter = {
-      name = "CheckDataFilter",
+      sdk_operation = "CheckDataFilter",
       method = "POST",
       path = "/v5/{project_id}/job/{job_id}/data-filtering/check",
       content_type = "application/json",
@@ -598,7 +598,7 @@ return {
       response = { ref = "CheckDataFilterResponse" },
     },
     clean_alarms = {
-      name = "CleanAlarms",
+      sdk_operation = "CleanAlarms",
       method = "POST",
       path = "/v5/{project_id}/jobs/{job_id}/alarms/{alarm_id}/clean",
       content_type = "application/json",
@@ -610,7 +610,7 @@ return {
       response = { type = "any" },
     },
     collect_columns = {
-      name = "CollectColumns",
+      sdk_operation = "CollectColumns",
       method = "POST",
       path = "/v5/{project_id}/job/{job_id}/columns/collect",
       content_type = "application/json",
@@ -624,7 +624,7 @@ return {
       response = { ref = "CollectColumnsResponse" },
     },
     collect_db_objects_async = {
-      name = "CollectDbObjectsAsync",
+      sdk_operation = "CollectDbObjectsAsync",
       method = "POST",
       path = "/v5/{project_id}/jobs/{job_id}/db-objects/collect",
       content_type = "application/json",
@@ -640,7 +640,7 @@ return {
       response = { ref = "CollectDbObjectsAsyncResponse" },
     },
     collect_db_objects_info = {
-      name = "CollectDbObjectsInfo",
+      sdk_operation = "CollectDbObjectsInfo",
       method = "POST",
       path = "/v5.1/{project_id}/jobs/{job_id}/db-objects/collect",
       content_type = "application/json",
@@ -655,7 +655,7 @@ return {
       response = { ref = "CollectDbObjectsInfoResponse" },
     },
     collect_position_async = {
-      name = "CollectPositionAsync",
+      sdk_operation = "CollectPositionAsync",
       method = "POST",
       path = "/v5/{project_id}/jobs/{job_id}/collect-db-position",
       content_type = "application/json",
@@ -668,7 +668,7 @@ return {
       response = { ref = "CollectPositionAsyncResponse" },
     },
     commit_async_job = {
-      name = "CommitAsyncJob",
+      sdk_operation = "CommitAsyncJob",
       method = "POST",
       path = "/v5/{project_id}/batch-async-jobs/{async_job_id}/commit",
       content_type = "application/json",
@@ -679,7 +679,7 @@ return {
       response = { ref = "CommitAsyncJobResponse" },
     },
     copy_job = {
-      name = "CopyJob",
+      sdk_operation = "CopyJob",
       method = "POST",
       path = "/v5/{project_id}/jobs/clone",
       content_type = "application/json",
@@ -693,7 +693,7 @@ return {
       response = { ref = "CopyJobResponse" },
     },
     count_instance_by_tags = {
-      name = "CountInstanceByTags",
+      sdk_operation = "CountInstanceByTags",
       method = "POST",
       path = "/v5/{project_id}/{resource_type}/resource-instances/count",
       content_type = "application/json",
@@ -708,7 +708,7 @@ return {
       response = { ref = "CountInstanceByTagsResponse" },
     },
     create_connection = {
-      name = "CreateConnection",
+      sdk_operation = "CreateConnection",
       method = "POST",
       path = "/v5/{project_id}/connections",
       content_type = "application/json",
@@ -728,7 +728,7 @@ return {
       response = { ref = "CreateConnectionResponse" },
     },
     create_job = {
-      name = "CreateJob",
+      sdk_operation = "CreateJob",
       method = "POST",
       path = "/v5/{project_id}/jobs",
       content_type = "application/json",
@@ -740,7 +740,7 @@ return {
       response = { ref = "CreateJobResponse" },
     },
     create_replication_job = {
-      name = "CreateReplicationJob",
+      sdk_operation = "CreateReplicationJob",
       method = "POST",
       path = "/v5/{project_id}/backup-migration-jobs",
       content_type = "application/json",
@@ -755,7 +755,7 @@ return {
       response = { ref = "CreateReplicationJobResponse" },
     },
     create_subscription = {
-      name = "CreateSubscription",
+      sdk_operation = "CreateSubscription",
       method = "POST",
       path = "/v5/{project_id}/subscription",
       content_type = "application/json",
@@ -773,7 +773,7 @@ return {
       response = { ref = "CreateSubscriptionResponse" },
     },
     delete_column_infos = {
-      name = "DeleteColumnInfos",
+      sdk_operation = "DeleteColumnInfos",
       method = "DELETE",
       path = "/v5/{project_id}/job/{job_id}/column-info",
       content_type = "application/json",
@@ -788,7 +788,7 @@ return {
       response = { ref = "DeleteColumnInfosResponse" },
     },
     delete_connection = {
-      name = "DeleteConnection",
+      sdk_operation = "DeleteConnection",
       method = "DELETE",
       path = "/v5/{project_id}/connections/{connection_id}",
       content_type = "application/json",
@@ -799,7 +799,7 @@ return {
       response = { type = "any" },
     },
     delete_jdbc_driver = {
-      name = "DeleteJdbcDriver",
+      sdk_operation = "DeleteJdbcDriver",
       method = "DELETE",
       path = "/v5/{project_id}/jdbc-drivers",
       content_type = "application/json",
@@ -811,7 +811,7 @@ return {
       response = { type = "any" },
     },
     delete_job = {
-      name = "DeleteJob",
+      sdk_operation = "DeleteJob",
       method = "DELETE",
       path = "/v5/{project_id}/jobs/{job_id}",
       content_type = "application/json",
@@ -822,7 +822,7 @@ return {
       response = { ref = "DeleteJobResponse" },
     },
     delete_replication_job = {
-      name = "DeleteReplicationJob",
+      sdk_operation = "DeleteReplicationJob",
       method = "DELETE",
       path = "/v5/{project_id}/backup-migration-jobs/{job_id}",
       content_type = "application/json",
@@ -833,7 +833,7 @@ return {
       response = { type = "any" },
     },
     delete_subscription = {
-      name = "DeleteSubscription",
+      sdk_operation = "DeleteSubscription",
       method = "DELETE",
       path = "/v5/{project_id}/subscriptions/{job_id}",
       content_type = "application/json",
@@ -844,7 +844,7 @@ return {
       response = { type = "any" },
     },
     delete_user_jdbc_driver = {
-      name = "DeleteUserJdbcDriver",
+      sdk_operation = "DeleteUserJdbcDriver",
       method = "DELETE",
       path = "/v5/{project_id}/drivers",
       content_type = "application/json",
@@ -857,7 +857,7 @@ return {
       response = { type = "any" },
     },
     download_batch_create_template = {
-      name = "DownloadBatchCreateTemplate",
+      sdk_operation = "DownloadBatchCreateTemplate",
       method = "GET",
       path = "/v5/{project_id}/jobs/template",
       content_type = "application/json",
@@ -868,7 +868,7 @@ return {
       response = { ref = "DownloadBatchCreateTemplateResponse" },
     },
     download_create_template = {
-      name = "DownloadCreateTemplate",
+      sdk_operation = "DownloadCreateTemplate",
       method = "POST",
       path = "/v5/{project_id}/templates/download",
       content_type = "application/json",
@@ -880,7 +880,7 @@ return {
       response = { ref = "DownloadCreateTemplateResponse" },
     },
     download_db_object_template = {
-      name = "DownloadDbObjectTemplate",
+      sdk_operation = "DownloadDbObjectTemplate",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/db-object/template",
       content_type = "application/json",
@@ -892,7 +892,7 @@ return {
       response = { ref = "DownloadDbObjectTemplateResponse" },
     },
     execute_job_action = {
-      name = "ExecuteJobAction",
+      sdk_operation = "ExecuteJobAction",
       method = "POST",
       path = "/v5/{project_id}/jobs/{job_id}/action",
       content_type = "application/json",
@@ -905,7 +905,7 @@ return {
       response = { ref = "ExecuteJobActionResponse" },
     },
     export_creation_template = {
-      name = "ExportCreationTemplate",
+      sdk_operation = "ExportCreationTemplate",
       method = "POST",
       path = "/v5/{project_id}/jobs/export/template",
       content_type = "application/json",
@@ -917,7 +917,7 @@ return {
       response = { ref = "ExportCreationTemplateResponse" },
     },
     export_operation_info = {
-      name = "ExportOperationInfo",
+      sdk_operation = "ExportOperationInfo",
       method = "POST",
       path = "/v5/{project_id}/jobs/{job_id}/operation-statistics/export",
       content_type = "application/json",
@@ -928,7 +928,7 @@ return {
       response = { type = "string" },
     },
     export_replay_report = {
-      name = "ExportReplayReport",
+      sdk_operation = "ExportReplayReport",
       method = "POST",
       path = "/v5/{project_id}/jobs/{job_id}/export-replay-sql",
       content_type = "application/json",
@@ -944,7 +944,7 @@ return {
       response = { type = "any" },
     },
     import_batch_create_jobs = {
-      name = "ImportBatchCreateJobs",
+      sdk_operation = "ImportBatchCreateJobs",
       method = "POST",
       path = "/v5/{project_id}/jobs/template",
       content_type = "multipart/form-data",
@@ -957,7 +957,7 @@ return {
       response = { ref = "ImportBatchCreateJobsResponse" },
     },
     list_async_job_detail = {
-      name = "ListAsyncJobDetail",
+      sdk_operation = "ListAsyncJobDetail",
       method = "GET",
       path = "/v5/{project_id}/batch-async-jobs/{async_job_id}",
       content_type = "application/json",
@@ -971,7 +971,7 @@ return {
       response = { ref = "ListAsyncJobDetailResponse" },
     },
     list_async_jobs = {
-      name = "ListAsyncJobs",
+      sdk_operation = "ListAsyncJobs",
       method = "GET",
       path = "/v5/{project_id}/batch-async-jobs",
       content_type = "application/json",
@@ -990,7 +990,7 @@ return {
       response = { ref = "ListAsyncJobsResponse" },
     },
     list_connections = {
-      name = "ListConnections",
+      sdk_operation = "ListConnections",
       method = "GET",
       path = "/v5/{project_id}/connections",
       content_type = "application/json",
@@ -1014,7 +1014,7 @@ return {
       response = { ref = "ListConnectionsResponse" },
     },
     list_db_objects = {
-      name = "ListDbObjects",
+      sdk_operation = "ListDbObjects",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/db-objects",
       content_type = "application/json",
@@ -1030,7 +1030,7 @@ return {
       response = { ref = "ListDbObjectsResponse" },
     },
     list_extra_columns = {
-      name = "ListExtraColumns",
+      sdk_operation = "ListExtraColumns",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/extra-column-info",
       content_type = "application/json",
@@ -1045,7 +1045,7 @@ return {
       response = { ref = "ListExtraColumnsResponse" },
     },
     list_instance_by_tags = {
-      name = "ListInstanceByTags",
+      sdk_operation = "ListInstanceByTags",
       method = "POST",
       path = "/v5/{project_id}/{resource_type}/resource-instances/filter",
       content_type = "application/json",
@@ -1063,7 +1063,7 @@ return {
       response = { ref = "ListInstanceByTagsResponse" },
     },
     list_instance_tags = {
-      name = "ListInstanceTags",
+      sdk_operation = "ListInstanceTags",
       method = "GET",
       path = "/v5/{project_id}/{resource_type}/{resource_id}/tags",
       content_type = "application/json",
@@ -1075,7 +1075,7 @@ return {
       response = { ref = "ListInstanceTagsResponse" },
     },
     list_jdbc_drivers = {
-      name = "ListJdbcDrivers",
+      sdk_operation = "ListJdbcDrivers",
       method = "GET",
       path = "/v5/{project_id}/jdbc-drivers",
       content_type = "application/json",
@@ -1088,7 +1088,7 @@ return {
       response = { ref = "ListJdbcDriversResponse" },
     },
     list_job_ddls = {
-      name = "ListJobDdls",
+      sdk_operation = "ListJobDdls",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/ddl",
       content_type = "application/json",
@@ -1105,7 +1105,7 @@ return {
       response = { ref = "ListJobDdlsResponse" },
     },
     list_job_history_parameters = {
-      name = "ListJobHistoryParameters",
+      sdk_operation = "ListJobHistoryParameters",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/configuration-histories",
       content_type = "application/json",
@@ -1122,7 +1122,7 @@ return {
       response = { ref = "ListJobHistoryParametersResponse" },
     },
     list_job_parameters = {
-      name = "ListJobParameters",
+      sdk_operation = "ListJobParameters",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/configurations",
       content_type = "application/json",
@@ -1137,7 +1137,7 @@ return {
       response = { ref = "ListJobParametersResponse" },
     },
     list_jobs = {
-      name = "ListJobs",
+      sdk_operation = "ListJobs",
       method = "GET",
       path = "/v5/{project_id}/jobs",
       content_type = "application/json",
@@ -1160,7 +1160,7 @@ return {
       response = { ref = "ListJobsResponse" },
     },
     list_links = {
-      name = "ListLinks",
+      sdk_operation = "ListLinks",
       method = "GET",
       path = "/v5/{project_id}/links",
       content_type = "application/json",
@@ -1174,7 +1174,7 @@ return {
       response = { ref = "ListLinksResponse" },
     },
     list_project_tags = {
-      name = "ListProjectTags",
+      sdk_operation = "ListProjectTags",
       method = "GET",
       path = "/v5/{project_id}/jobs/{resource_type}/tags",
       content_type = "application/json",
@@ -1185,7 +1185,7 @@ return {
       response = { ref = "ListProjectTagsResponse" },
     },
     list_replication_jobs = {
-      name = "ListReplicationJobs",
+      sdk_operation = "ListReplicationJobs",
       method = "GET",
       path = "/v5/{project_id}/backup-migration-jobs",
       content_type = "application/json",
@@ -1208,7 +1208,7 @@ return {
       response = { ref = "ListReplicationJobsResponse" },
     },
     list_support_links = {
-      name = "ListSupportLinks",
+      sdk_operation = "ListSupportLinks",
       method = "GET",
       path = "/v5/{project_id}/support-links",
       content_type = "application/json",
@@ -1222,7 +1222,7 @@ return {
       response = { type = "array", items = { ref = "SupportLinksResp" } },
     },
     list_tags = {
-      name = "ListTags",
+      sdk_operation = "ListTags",
       method = "GET",
       path = "/v5/{project_id}/{resource_type}/tags",
       content_type = "application/json",
@@ -1233,7 +1233,7 @@ return {
       response = { ref = "ListTagsResponse" },
     },
     list_templates = {
-      name = "ListTemplates",
+      sdk_operation = "ListTemplates",
       method = "GET",
       path = "/v5/{project_id}/templates",
       content_type = "application/json",
@@ -1246,7 +1246,7 @@ return {
       response = { ref = "ListTemplatesResponse" },
     },
     list_user_jdbc_drivers = {
-      name = "ListUserJdbcDrivers",
+      sdk_operation = "ListUserJdbcDrivers",
       method = "GET",
       path = "/v5/{project_id}/drivers",
       content_type = "application/json",
@@ -1260,7 +1260,7 @@ return {
       response = { ref = "ListUserJdbcDriversResponse" },
     },
     lists_agency_permissions = {
-      name = "ListsAgencyPermissions",
+      sdk_operation = "ListsAgencyPermissions",
       method = "GET",
       path = "/v5/{project_id}/agency/permissions",
       content_type = "application/json",
@@ -1273,7 +1273,7 @@ return {
       response = { ref = "ListsAgencyPermissionsResponse" },
     },
     modify_column_infos = {
-      name = "ModifyColumnInfos",
+      sdk_operation = "ModifyColumnInfos",
       method = "POST",
       path = "/v5/{project_id}/job/{job_id}/column-info-modification",
       content_type = "application/json",
@@ -1286,7 +1286,7 @@ return {
       response = { ref = "ModifyColumnInfosResponse" },
     },
     modify_connection = {
-      name = "ModifyConnection",
+      sdk_operation = "ModifyConnection",
       method = "PUT",
       path = "/v5/{project_id}/connections/{connection_id}",
       content_type = "application/json",
@@ -1307,7 +1307,7 @@ return {
       response = { type = "any" },
     },
     pause_compare_jobs = {
-      name = "PauseCompareJobs",
+      sdk_operation = "PauseCompareJobs",
       method = "POST",
       path = "/v5/{project_id}/jobs/{job_id}/compare/pause",
       content_type = "application/json",
@@ -1320,7 +1320,7 @@ return {
       response = { ref = "PauseCompareJobsResponse" },
     },
     restart_compare_jobs = {
-      name = "RestartCompareJobs",
+      sdk_operation = "RestartCompareJobs",
       method = "POST",
       path = "/v5/{project_id}/jobs/{job_id}/compare/restart",
       content_type = "application/json",
@@ -1333,7 +1333,7 @@ return {
       response = { ref = "RestartCompareJobsResponse" },
     },
     show_actions = {
-      name = "ShowActions",
+      sdk_operation = "ShowActions",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/actions",
       content_type = "application/json",
@@ -1344,7 +1344,7 @@ return {
       response = { ref = "ShowActionsResponse" },
     },
     show_agency_info = {
-      name = "ShowAgencyInfo",
+      sdk_operation = "ShowAgencyInfo",
       method = "GET",
       path = "/v5/{project_id}/agency/{agency_name}",
       content_type = "application/json",
@@ -1355,7 +1355,7 @@ return {
       response = { ref = "ShowAgencyInfoResponse" },
     },
     show_child_num = {
-      name = "ShowChildNum",
+      sdk_operation = "ShowChildNum",
       method = "GET",
       path = "/v5/{project_id}/jobs/child-count",
       content_type = "application/json",
@@ -1368,7 +1368,7 @@ return {
       response = { ref = "ShowChildNumResponse" },
     },
     show_column_info_result = {
-      name = "ShowColumnInfoResult",
+      sdk_operation = "ShowColumnInfoResult",
       method = "GET",
       path = "/v5/{project_id}/job/{job_id}/columns",
       content_type = "application/json",
@@ -1382,7 +1382,7 @@ return {
       response = { ref = "ShowColumnInfoResultResponse" },
     },
     show_column_infos = {
-      name = "ShowColumnInfos",
+      sdk_operation = "ShowColumnInfos",
       method = "POST",
       path = "/v5/{project_id}/job/{job_id}/column-info",
       content_type = "application/json",
@@ -1396,7 +1396,7 @@ return {
       response = { ref = "ShowColumnInfosResponse" },
     },
     show_compare_policy = {
-      name = "ShowComparePolicy",
+      sdk_operation = "ShowComparePolicy",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/compare-policy",
       content_type = "application/json",
@@ -1407,7 +1407,7 @@ return {
       response = { ref = "ShowComparePolicyResponse" },
     },
     show_compare_progress = {
-      name = "ShowCompareProgress",
+      sdk_operation = "ShowCompareProgress",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/compare-progress/{compare_job_id}",
       content_type = "application/json",
@@ -1419,7 +1419,7 @@ return {
       response = { ref = "ShowCompareProgressResponse" },
     },
     show_compare_users_detail = {
-      name = "ShowCompareUsersDetail",
+      sdk_operation = "ShowCompareUsersDetail",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/compare/users/{compare_job_id}",
       content_type = "application/json",
@@ -1433,7 +1433,7 @@ return {
       response = { ref = "ShowCompareUsersDetailResponse" },
     },
     show_data_filtering_result = {
-      name = "ShowDataFilteringResult",
+      sdk_operation = "ShowDataFilteringResult",
       method = "GET",
       path = "/v5/{project_id}/job/{job_id}/data-filtering/result",
       content_type = "application/json",
@@ -1445,7 +1445,7 @@ return {
       response = { ref = "ShowDataFilteringResultResponse" },
     },
     show_data_processing_rules_result = {
-      name = "ShowDataProcessingRulesResult",
+      sdk_operation = "ShowDataProcessingRulesResult",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/data-processing-rules/result",
       content_type = "application/json",
@@ -1457,7 +1457,7 @@ return {
       response = { ref = "ShowDataProcessingRulesResultResponse" },
     },
     show_data_progress = {
-      name = "ShowDataProgress",
+      sdk_operation = "ShowDataProgress",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/data-processing-rules",
       content_type = "application/json",
@@ -1470,7 +1470,7 @@ return {
       response = { ref = "ShowDataProgressResponse" },
     },
     show_db_object_collection_status = {
-      name = "ShowDbObjectCollectionStatus",
+      sdk_operation = "ShowDbObjectCollectionStatus",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/db-objects/collection-status",
       content_type = "application/json",
@@ -1482,7 +1482,7 @@ return {
       response = { ref = "ShowDbObjectCollectionStatusResponse" },
     },
     show_db_object_template_progress = {
-      name = "ShowDbObjectTemplateProgress",
+      sdk_operation = "ShowDbObjectTemplateProgress",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/db-object/template/progress",
       content_type = "application/json",
@@ -1496,7 +1496,7 @@ return {
       response = { ref = "ShowDbObjectTemplateProgressResponse" },
     },
     show_db_object_template_result = {
-      name = "ShowDbObjectTemplateResult",
+      sdk_operation = "ShowDbObjectTemplateResult",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/db-object/template/result",
       content_type = "application/json",
@@ -1509,7 +1509,7 @@ return {
       response = { ref = "ShowDbObjectTemplateResultResponse" },
     },
     show_db_objects_list = {
-      name = "ShowDbObjectsList",
+      sdk_operation = "ShowDbObjectsList",
       method = "GET",
       path = "/v5.1/{project_id}/jobs/{job_id}/db-object",
       content_type = "application/json",
@@ -1521,7 +1521,7 @@ return {
       response = { ref = "ShowDbObjectsListResponse" },
     },
     show_dirty_data = {
-      name = "ShowDirtyData",
+      sdk_operation = "ShowDirtyData",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/dirty-data",
       content_type = "application/json",
@@ -1538,7 +1538,7 @@ return {
       response = { ref = "ShowDirtyDataResponse" },
     },
     show_enterprise_project = {
-      name = "ShowEnterpriseProject",
+      sdk_operation = "ShowEnterpriseProject",
       method = "GET",
       path = "/v5/{project_id}/enterprise-projects",
       content_type = "application/json",
@@ -1552,7 +1552,7 @@ return {
       response = { ref = "ShowEnterpriseProjectResponse" },
     },
     show_export_progress = {
-      name = "ShowExportProgress",
+      sdk_operation = "ShowExportProgress",
       method = "GET",
       path = "/v5/{project_id}/jobs/{async_job_id}/export/progress",
       content_type = "application/json",
@@ -1563,7 +1563,7 @@ return {
       response = { ref = "ShowExportProgressResponse" },
     },
     show_health_compare_job_detail = {
-      name = "ShowHealthCompareJobDetail",
+      sdk_operation = "ShowHealthCompareJobDetail",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/health-compare-jobs/{compare_job_id}",
       content_type = "application/json",
@@ -1575,7 +1575,7 @@ return {
       response = { ref = "ShowHealthCompareJobDetailResponse" },
     },
     show_health_compare_job_list = {
-      name = "ShowHealthCompareJobList",
+      sdk_operation = "ShowHealthCompareJobList",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/health-compare-jobs",
       content_type = "application/json",
@@ -1589,7 +1589,7 @@ return {
       response = { ref = "ShowHealthCompareJobListResponse" },
     },
     show_health_object_compare_job_overview = {
-      name = "ShowHealthObjectCompareJobOverview",
+      sdk_operation = "ShowHealthObjectCompareJobOverview",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/health-compare-jobs/object/{compare_job_id}",
       content_type = "application/json",
@@ -1601,7 +1601,7 @@ return {
       response = { ref = "ShowHealthObjectCompareJobOverviewResponse" },
     },
     show_increment_components_detail = {
-      name = "ShowIncrementComponentsDetail",
+      sdk_operation = "ShowIncrementComponentsDetail",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/increment-components-detail",
       content_type = "application/json",
@@ -1612,7 +1612,7 @@ return {
       response = { ref = "ShowIncrementComponentsDetailResponse" },
     },
     show_instance_tags = {
-      name = "ShowInstanceTags",
+      sdk_operation = "ShowInstanceTags",
       method = "GET",
       path = "/v5/{project_id}/jobs/{resource_type}/{job_id}/tags",
       content_type = "application/json",
@@ -1624,7 +1624,7 @@ return {
       response = { ref = "ShowInstanceTagsResponse" },
     },
     show_job_detail = {
-      name = "ShowJobDetail",
+      sdk_operation = "ShowJobDetail",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}",
       content_type = "application/json",
@@ -1647,7 +1647,7 @@ return {
       response = { ref = "ShowJobDetailResponse" },
     },
     show_metering = {
-      name = "ShowMetering",
+      sdk_operation = "ShowMetering",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/metering",
       content_type = "application/json",
@@ -1658,7 +1658,7 @@ return {
       response = { ref = "ShowMeteringResponse" },
     },
     show_monitor_data = {
-      name = "ShowMonitorData",
+      sdk_operation = "ShowMonitorData",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/monitor-data",
       content_type = "application/json",
@@ -1669,7 +1669,7 @@ return {
       response = { ref = "ShowMonitorDataResponse" },
     },
     show_object_mapping = {
-      name = "ShowObjectMapping",
+      sdk_operation = "ShowObjectMapping",
       method = "POST",
       path = "/v5/{project_id}/jobs/{job_id}/object-mappings",
       content_type = "application/json",
@@ -1687,7 +1687,7 @@ return {
       response = { ref = "ShowObjectMappingResponse" },
     },
     show_position_result = {
-      name = "ShowPositionResult",
+      sdk_operation = "ShowPositionResult",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/db-position",
       content_type = "application/json",
@@ -1699,7 +1699,7 @@ return {
       response = { ref = "ShowPositionResultResponse" },
     },
     show_progress_data = {
-      name = "ShowProgressData",
+      sdk_operation = "ShowProgressData",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/progress-data/{type}",
       content_type = "application/json",
@@ -1714,7 +1714,7 @@ return {
       response = { ref = "ShowProgressDataResponse" },
     },
     show_replay_progress = {
-      name = "ShowReplayProgress",
+      sdk_operation = "ShowReplayProgress",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/replay-progress",
       content_type = "application/json",
@@ -1725,7 +1725,7 @@ return {
       response = { ref = "ShowReplayProgressResponse" },
     },
     show_replay_report_export_status = {
-      name = "ShowReplayReportExportStatus",
+      sdk_operation = "ShowReplayReportExportStatus",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/sql-export-status",
       content_type = "application/json",
@@ -1737,7 +1737,7 @@ return {
       response = { ref = "ShowReplayReportExportStatusResponse" },
     },
     show_replay_results = {
-      name = "ShowReplayResults",
+      sdk_operation = "ShowReplayResults",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/replay-results",
       content_type = "application/json",
@@ -1759,7 +1759,7 @@ return {
       response = { ref = "ShowReplayResultsResponse" },
     },
     show_replication_job = {
-      name = "ShowReplicationJob",
+      sdk_operation = "ShowReplicationJob",
       method = "GET",
       path = "/v5/{project_id}/backup-migration-jobs/{job_id}",
       content_type = "application/json",
@@ -1770,7 +1770,7 @@ return {
       response = { ref = "ShowReplicationJobResponse" },
     },
     show_smn_topic_info = {
-      name = "ShowSmnTopicInfo",
+      sdk_operation = "ShowSmnTopicInfo",
       method = "GET",
       path = "/v5/{project_id}/smn/topic-info",
       content_type = "application/json",
@@ -1780,7 +1780,7 @@ return {
       response = { ref = "ShowSmnTopicInfoResponse" },
     },
     show_subscription_detail = {
-      name = "ShowSubscriptionDetail",
+      sdk_operation = "ShowSubscriptionDetail",
       method = "GET",
       path = "/v5/{project_id}/subscriptions/{job_id}",
       content_type = "application/json",
@@ -1791,7 +1791,7 @@ return {
       response = { ref = "ShowSubscriptionDetailResponse" },
     },
     show_subscription_lists = {
-      name = "ShowSubscriptionLists",
+      sdk_operation = "ShowSubscriptionLists",
       method = "POST",
       path = "/v5/{project_id}/subscriptions",
       content_type = "application/json",
@@ -1819,7 +1819,7 @@ return {
       response = { ref = "ShowSubscriptionListsResponse" },
     },
     show_support_object_type = {
-      name = "ShowSupportObjectType",
+      sdk_operation = "ShowSupportObjectType",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/object/support",
       content_type = "application/json",
@@ -1830,7 +1830,7 @@ return {
       response = { ref = "ShowSupportObjectTypeResponse" },
     },
     show_timeline = {
-      name = "ShowTimeline",
+      sdk_operation = "ShowTimeline",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/timelines",
       content_type = "application/json",
@@ -1843,7 +1843,7 @@ return {
       response = { ref = "ShowTimelineResponse" },
     },
     show_update_object_saving_status = {
-      name = "ShowUpdateObjectSavingStatus",
+      sdk_operation = "ShowUpdateObjectSavingStatus",
       method = "GET",
       path = "/v5/{project_id}/jobs/{job_id}/db-objects/saving-status",
       content_type = "application/json",
@@ -1855,7 +1855,7 @@ return {
       response = { ref = "ShowUpdateObjectSavingStatusResponse" },
     },
     stop_job_action = {
-      name = "StopJobAction",
+      sdk_operation = "StopJobAction",
       method = "POST",
       path = "/v5/{project_id}/jobs/{job_id}/stop",
       content_type = "application/json",
@@ -1868,7 +1868,7 @@ return {
       response = { ref = "StopJobActionResponse" },
     },
     sync_jdbc_driver = {
-      name = "SyncJdbcDriver",
+      sdk_operation = "SyncJdbcDriver",
       method = "PUT",
       path = "/v5/{project_id}/jobs/{job_id}/update-jdbc-driver",
       content_type = "application/json",
@@ -1881,7 +1881,7 @@ return {
       response = { type = "any" },
     },
     sync_user_jdbc_driver = {
-      name = "SyncUserJdbcDriver",
+      sdk_operation = "SyncUserJdbcDriver",
       method = "PUT",
       path = "/v5/{project_id}/jobs/{job_id}/update-driver",
       content_type = "application/json",
@@ -1895,7 +1895,7 @@ return {
       response = { type = "any" },
     },
     update_agency_policy = {
-      name = "UpdateAgencyPolicy",
+      sdk_operation = "UpdateAgencyPolicy",
       method = "PUT",
       path = "/v5/{project_id}/agency/{agency_name}/policy",
       content_type = "application/json",
@@ -1909,7 +1909,7 @@ return {
       response = { type = "any" },
     },
     update_batch_async_jobs = {
-      name = "UpdateBatchAsyncJobs",
+      sdk_operation = "UpdateBatchAsyncJobs",
       method = "PUT",
       path = "/v5/{project_id}/batch-async-jobs/{async_job_id}",
       content_type = "application/json",
@@ -1922,7 +1922,7 @@ return {
       response = { ref = "UpdateBatchAsyncJobsResponse" },
     },
     update_compare_policy = {
-      name = "UpdateComparePolicy",
+      sdk_operation = "UpdateComparePolicy",
       method = "PUT",
       path = "/v5/{project_id}/jobs/{job_id}/compare-policy",
       content_type = "application/json",
@@ -1941,7 +1941,7 @@ return {
       response = { type = "any" },
     },
     update_data_progress = {
-      name = "UpdateDataProgress",
+      sdk_operation = "UpdateDataProgress",
       method = "PUT",
       path = "/v5/{project_id}/jobs/{job_id}/data-processing-rules",
       content_type = "application/json",
@@ -1954,7 +1954,7 @@ return {
       response = { ref = "UpdateDataProgressResponse" },
     },
     update_job = {
-      name = "UpdateJob",
+      sdk_operation = "UpdateJob",
       method = "PUT",
       path = "/v5/{project_id}/jobs/{job_id}",
       content_type = "application/json",
@@ -1967,7 +1967,7 @@ return {
       response = { ref = "UpdateJobResponse" },
     },
     update_job_configurations = {
-      name = "UpdateJobConfigurations",
+      sdk_operation = "UpdateJobConfigurations",
       method = "PUT",
       path = "/v5/{project_id}/jobs/{job_id}/modify-configuration",
       content_type = "application/json",
@@ -1980,7 +1980,7 @@ return {
       response = { type = "any" },
     },
     update_replication_job = {
-      name = "UpdateReplicationJob",
+      sdk_operation = "UpdateReplicationJob",
       method = "PUT",
       path = "/v5/{project_id}/backup-migration-jobs/{job_id}",
       content_type = "application/json",
@@ -1994,7 +1994,7 @@ return {
       response = { type = "any" },
     },
     update_start_position = {
-      name = "UpdateStartPosition",
+      sdk_operation = "UpdateStartPosition",
       method = "PUT",
       path = "/v5/{project_id}/jobs/{job_id}/start-position",
       content_type = "application/json",
@@ -2008,7 +2008,7 @@ return {
       response = { type = "any" },
     },
     update_subscription_info = {
-      name = "UpdateSubscriptionInfo",
+      sdk_operation = "UpdateSubscriptionInfo",
       method = "PUT",
       path = "/v5/{project_id}/subscriptions/{job_id}/info",
       content_type = "application/json",
@@ -2023,7 +2023,7 @@ return {
       response = { type = "any" },
     },
     upload_db_object_template = {
-      name = "UploadDbObjectTemplate",
+      sdk_operation = "UploadDbObjectTemplate",
       method = "POST",
       path = "/v5/{project_id}/jobs/{job_id}/db-object/template",
       content_type = "multipart/form-data",
@@ -2038,7 +2038,7 @@ return {
       response = { ref = "UploadDbObjectTemplateResponse" },
     },
     upload_jdbc_driver = {
-      name = "UploadJdbcDriver",
+      sdk_operation = "UploadJdbcDriver",
       method = "POST",
       path = "/v5/{project_id}/jdbc-driver",
       content_type = "multipart/form-data",
@@ -2050,7 +2050,7 @@ return {
       response = { type = "any" },
     },
     upload_user_jdbc_driver = {
-      name = "UploadUserJdbcDriver",
+      sdk_operation = "UploadUserJdbcDriver",
       method = "POST",
       path = "/v5/{project_id}/driver",
       content_type = "multipart/form-data",
@@ -2063,7 +2063,7 @@ return {
       response = { type = "any" },
     },
     validate_job_name = {
-      name = "ValidateJobName",
+      sdk_operation = "ValidateJobName",
       method = "POST",
       path = "/v5/{project_id}/jobs/name-validation",
       content_type = "application/json",

@@ -64,7 +64,7 @@ return {
   },
   operations = {
     add_buckets = {
-      name = "AddBuckets",
+      sdk_operation = "AddBuckets",
       method = "POST",
       path = "/v1/{project_id}/sdg/asset/obs/buckets",
       content_type = "application/json",
@@ -76,7 +76,7 @@ return {
       response = { ref = "AddBucketsResponse" },
     },
     add_rule = {
-      name = "AddRule",
+      sdk_operation = "AddRule",
       method = "POST",
       path = "/v1/{project_id}/sdg/server/scan/rules",
       content_type = "application/json",
@@ -95,7 +95,7 @@ return {
       response = { ref = "AddRuleResponse" },
     },
     add_rule_group = {
-      name = "AddRuleGroup",
+      sdk_operation = "AddRuleGroup",
       method = "POST",
       path = "/v1/{project_id}/sdg/server/scan/groups",
       content_type = "application/json",
@@ -111,7 +111,7 @@ return {
       response = { ref = "AddRuleGroupResponse" },
     },
     add_scan_job = {
-      name = "AddScanJob",
+      sdk_operation = "AddScanJob",
       method = "POST",
       path = "/v1/{project_id}/sdg/scan/job",
       content_type = "application/json",
@@ -130,7 +130,7 @@ return {
       response = { ref = "AddScanJobResponse" },
     },
     batch_add_data_mask = {
-      name = "BatchAddDataMask",
+      sdk_operation = "BatchAddDataMask",
       method = "POST",
       path = "/v1/{project_id}/data/mask",
       content_type = "application/json",
@@ -142,7 +142,7 @@ return {
       response = { ref = "BatchAddDataMaskResponse" },
     },
     change_db_template_operation = {
-      name = "ChangeDbTemplateOperation",
+      sdk_operation = "ChangeDbTemplateOperation",
       method = "POST",
       path = "/v1/{project_id}/sdg/server/mask/dbs/templates/{template_id}/operation",
       content_type = "application/json",
@@ -154,7 +154,7 @@ return {
       response = { ref = "ChangeDbTemplateOperationResponse" },
     },
     change_rule = {
-      name = "ChangeRule",
+      sdk_operation = "ChangeRule",
       method = "PUT",
       path = "/v1/{project_id}/sdg/server/scan/rules",
       content_type = "application/json",
@@ -173,7 +173,7 @@ return {
       response = { ref = "ChangeRuleResponse" },
     },
     create_database_water_mark = {
-      name = "CreateDatabaseWaterMark",
+      sdk_operation = "CreateDatabaseWaterMark",
       method = "POST",
       path = "/v1/{project_id}/sdg/database/watermark/embed",
       content_type = "application/json",
@@ -187,7 +187,7 @@ return {
       response = { ref = "CreateDatabaseWaterMarkResponse" },
     },
     create_doc_watermark = {
-      name = "CreateDocWatermark",
+      sdk_operation = "CreateDocWatermark",
       method = "POST",
       path = "/v1/{project_id}/sdg/doc/watermark/embed",
       content_type = "multipart/form-data",
@@ -209,7 +209,7 @@ return {
       response = { ref = "CreateDocWatermarkResponse" },
     },
     create_doc_watermark_by_address = {
-      name = "CreateDocWatermarkByAddress",
+      sdk_operation = "CreateDocWatermarkByAddress",
       method = "POST",
       path = "/v1/{project_id}/doc-address/watermark/embed",
       content_type = "application/json",
@@ -233,7 +233,7 @@ return {
       response = { ref = "CreateDocWatermarkByAddressResponse" },
     },
     create_image_watermark = {
-      name = "CreateImageWatermark",
+      sdk_operation = "CreateImageWatermark",
       method = "POST",
       path = "/v1/{project_id}/image/watermark/embed",
       content_type = "multipart/form-data",
@@ -246,7 +246,7 @@ return {
       response = { ref = "CreateImageWatermarkResponse" },
     },
     create_image_watermark_by_address = {
-      name = "CreateImageWatermarkByAddress",
+      sdk_operation = "CreateImageWatermarkByAddress",
       method = "POST",
       path = "/v1/{project_id}/image-address/watermark/embed",
       content_type = "application/json",
@@ -261,7 +261,7 @@ return {
       response = { ref = "CreateImageWatermarkByAddressResponse" },
     },
     create_product_order = {
-      name = "CreateProductOrder",
+      sdk_operation = "CreateProductOrder",
       method = "POST",
       path = "/v1/{project_id}/period/order",
       content_type = "application/json",
@@ -283,7 +283,7 @@ return {
       response = { ref = "CreateProductOrderResponse" },
     },
     delete_bucket = {
-      name = "DeleteBucket",
+      sdk_operation = "DeleteBucket",
       method = "DELETE",
       path = "/v1/{project_id}/sdg/asset/obs/bucket/{bucket_id}",
       content_type = "application/json",
@@ -293,7 +293,7 @@ return {
       response = { ref = "DeleteBucketResponse" },
     },
     delete_rule = {
-      name = "DeleteRule",
+      sdk_operation = "DeleteRule",
       method = "DELETE",
       path = "/v1/{project_id}/sdg/server/scan/rules/{rule_id}",
       content_type = "application/json",
@@ -303,7 +303,7 @@ return {
       response = { ref = "DeleteRuleResponse" },
     },
     delete_rule_group = {
-      name = "DeleteRuleGroup",
+      sdk_operation = "DeleteRuleGroup",
       method = "DELETE",
       path = "/v1/{project_id}/sdg/server/scan/groups/{group_id}",
       content_type = "application/json",
@@ -313,7 +313,7 @@ return {
       response = { ref = "DeleteRuleGroupResponse" },
     },
     delete_scan_job = {
-      name = "DeleteScanJob",
+      sdk_operation = "DeleteScanJob",
       method = "DELETE",
       path = "/v1/{project_id}/sdg/scan/job/{job_id}",
       content_type = "application/json",
@@ -323,7 +323,7 @@ return {
       response = { ref = "DeleteScanJobResponse" },
     },
     list_buckets = {
-      name = "ListBuckets",
+      sdk_operation = "ListBuckets",
       method = "GET",
       path = "/v1/{project_id}/sdg/asset/obs/buckets",
       content_type = "application/json",
@@ -336,7 +336,7 @@ return {
       response = { ref = "ListBucketsResponse" },
     },
     list_db_mask_task = {
-      name = "ListDbMaskTask",
+      sdk_operation = "ListDbMaskTask",
       method = "GET",
       path = "/v1/{project_id}/sdg/server/mask/dbs/templates/{template_id}/tasks",
       content_type = "application/json",
@@ -350,7 +350,7 @@ return {
       response = { ref = "ListDbMaskTaskResponse" },
     },
     list_rule_groups = {
-      name = "ListRuleGroups",
+      sdk_operation = "ListRuleGroups",
       method = "GET",
       path = "/v1/{project_id}/sdg/server/scan/groups",
       content_type = "application/json",
@@ -362,7 +362,7 @@ return {
       response = { ref = "ListRuleGroupsResponse" },
     },
     show_database_water_mark = {
-      name = "ShowDatabaseWaterMark",
+      sdk_operation = "ShowDatabaseWaterMark",
       method = "POST",
       path = "/v1/{project_id}/sdg/database/watermark/extract",
       content_type = "application/json",
@@ -375,7 +375,7 @@ return {
       response = { ref = "ShowDatabaseWaterMarkResponse" },
     },
     show_doc_watermark = {
-      name = "ShowDocWatermark",
+      sdk_operation = "ShowDocWatermark",
       method = "POST",
       path = "/v1/{project_id}/sdg/doc/watermark/extract",
       content_type = "multipart/form-data",
@@ -388,7 +388,7 @@ return {
       response = { ref = "ShowDocWatermarkResponse" },
     },
     show_doc_watermark_by_address = {
-      name = "ShowDocWatermarkByAddress",
+      sdk_operation = "ShowDocWatermarkByAddress",
       method = "POST",
       path = "/v1/{project_id}/doc-address/watermark/extract",
       content_type = "application/json",
@@ -402,7 +402,7 @@ return {
       response = { ref = "ShowDocWatermarkByAddressResponse" },
     },
     show_image_watermark = {
-      name = "ShowImageWatermark",
+      sdk_operation = "ShowImageWatermark",
       method = "POST",
       path = "/v1/{project_id}/image/watermark/extract",
       content_type = "multipart/form-data",
@@ -414,7 +414,7 @@ return {
       response = { ref = "ShowImageWatermarkResponse" },
     },
     show_image_watermark_by_address = {
-      name = "ShowImageWatermarkByAddress",
+      sdk_operation = "ShowImageWatermarkByAddress",
       method = "POST",
       path = "/v1/{project_id}/image-address/watermark/extract",
       content_type = "application/json",
@@ -427,7 +427,7 @@ return {
       response = { ref = "ShowImageWatermarkByAddressResponse" },
     },
     show_image_watermark_with_image = {
-      name = "ShowImageWatermarkWithImage",
+      sdk_operation = "ShowImageWatermarkWithImage",
       method = "POST",
       path = "/v1/{project_id}/image/watermark/extract-image",
       content_type = "multipart/form-data",
@@ -438,7 +438,7 @@ return {
       response = { ref = "ShowImageWatermarkWithImageResponse" },
     },
     show_image_watermark_with_image_by_address = {
-      name = "ShowImageWatermarkWithImageByAddress",
+      sdk_operation = "ShowImageWatermarkWithImageByAddress",
       method = "POST",
       path = "/v1/{project_id}/image-address/watermark/extract-image",
       content_type = "application/json",
@@ -451,7 +451,7 @@ return {
       response = { ref = "ShowImageWatermarkWithImageByAddressResponse" },
     },
     show_open_api_called_records = {
-      name = "ShowOpenApiCalledRecords",
+      sdk_operation = "ShowOpenApiCalledRecords",
       method = "GET",
       path = "/v1/{project_id}/openapi/called-records",
       content_type = "application/json",
@@ -465,7 +465,7 @@ return {
       response = { ref = "ShowOpenApiCalledRecordsResponse" },
     },
     show_rules = {
-      name = "ShowRules",
+      sdk_operation = "ShowRules",
       method = "GET",
       path = "/v1/{project_id}/sdg/server/scan/rules",
       content_type = "application/json",
@@ -476,7 +476,7 @@ return {
       response = { ref = "ShowRulesResponse" },
     },
     show_scan_job_results = {
-      name = "ShowScanJobResults",
+      sdk_operation = "ShowScanJobResults",
       method = "GET",
       path = "/v1/{project_id}/sdg/scan/job/{job_id}/results",
       content_type = "application/json",
@@ -491,7 +491,7 @@ return {
       response = { ref = "ShowScanJobResultsResponse" },
     },
     show_scan_jobs = {
-      name = "ShowScanJobs",
+      sdk_operation = "ShowScanJobs",
       method = "GET",
       path = "/v1/{project_id}/sdg/scan/jobs",
       content_type = "application/json",
@@ -505,7 +505,7 @@ return {
       response = { ref = "ShowScanJobsResponse" },
     },
     show_specification = {
-      name = "ShowSpecification",
+      sdk_operation = "ShowSpecification",
       method = "GET",
       path = "/v1/{project_id}/period/product/specification",
       content_type = "application/json",
@@ -513,7 +513,7 @@ return {
       response = { ref = "ShowSpecificationResponse" },
     },
     show_topics = {
-      name = "ShowTopics",
+      sdk_operation = "ShowTopics",
       method = "GET",
       path = "/v1/{project_id}/sdg/smn/topics",
       content_type = "application/json",
@@ -524,7 +524,7 @@ return {
       response = { ref = "ShowTopicsResponse" },
     },
     update_asset_name = {
-      name = "UpdateAssetName",
+      sdk_operation = "UpdateAssetName",
       method = "PUT",
       path = "/v1/{project_id}/sdg/asset/{asset_id}/name",
       content_type = "application/json",
@@ -536,7 +536,7 @@ return {
       response = { ref = "UpdateAssetNameResponse" },
     },
     update_default_topic = {
-      name = "UpdateDefaultTopic",
+      sdk_operation = "UpdateDefaultTopic",
       method = "PUT",
       path = "/v1/{project_id}/sdg/smn/topic",
       content_type = "application/json",

@@ -58,7 +58,7 @@ return {
   },
   operations = {
     create_collection = {
-      name = "CreateCollection",
+      sdk_operation = "CreateCollection",
       method = "POST",
       path = "/v1/collections/create",
       content_type = "application/json",
@@ -75,7 +75,7 @@ return {
       response = { ref = "CreateCollectionResponse" },
     },
     create_index = {
-      name = "CreateIndex",
+      sdk_operation = "CreateIndex",
       method = "POST",
       path = "/v1/indexes/create",
       content_type = "application/json",
@@ -88,7 +88,7 @@ return {
       response = { ref = "CreateIndexResponse" },
     },
     create_store = {
-      name = "CreateStore",
+      sdk_operation = "CreateStore",
       method = "POST",
       path = "/v1/stores/create",
       content_type = "application/json",
@@ -104,7 +104,7 @@ return {
       response = { ref = "CreateStoreResponse" },
     },
     delete_collection = {
-      name = "DeleteCollection",
+      sdk_operation = "DeleteCollection",
       method = "POST",
       path = "/v1/collections/delete",
       content_type = "application/json",
@@ -116,7 +116,7 @@ return {
       response = { ref = "DeleteCollectionResponse" },
     },
     delete_entities = {
-      name = "DeleteEntities",
+      sdk_operation = "DeleteEntities",
       method = "POST",
       path = "/v1/entities/delete",
       content_type = "application/json",
@@ -129,7 +129,7 @@ return {
       response = { ref = "DeleteEntitiesResponse" },
     },
     delete_index = {
-      name = "DeleteIndex",
+      sdk_operation = "DeleteIndex",
       method = "POST",
       path = "/v1/indexes/delete",
       content_type = "application/json",
@@ -142,7 +142,7 @@ return {
       response = { ref = "DeleteIndexResponse" },
     },
     delete_store = {
-      name = "DeleteStore",
+      sdk_operation = "DeleteStore",
       method = "POST",
       path = "/v1/stores/delete",
       content_type = "application/json",
@@ -153,7 +153,7 @@ return {
       response = { ref = "DeleteStoreResponse" },
     },
     describe_collection = {
-      name = "DescribeCollection",
+      sdk_operation = "DescribeCollection",
       method = "POST",
       path = "/v1/collections/describe",
       content_type = "application/json",
@@ -165,7 +165,7 @@ return {
       response = { ref = "DescribeCollectionResponse" },
     },
     describe_index = {
-      name = "DescribeIndex",
+      sdk_operation = "DescribeIndex",
       method = "POST",
       path = "/v1/indexes/describe",
       content_type = "application/json",
@@ -178,7 +178,7 @@ return {
       response = { ref = "DescribeIndexResponse" },
     },
     describe_job = {
-      name = "DescribeJob",
+      sdk_operation = "DescribeJob",
       method = "POST",
       path = "/v1/jobs/describe",
       content_type = "application/json",
@@ -189,7 +189,7 @@ return {
       response = { ref = "DescribeJobResponse" },
     },
     describe_store = {
-      name = "DescribeStore",
+      sdk_operation = "DescribeStore",
       method = "POST",
       path = "/v1/stores/describe",
       content_type = "application/json",
@@ -200,7 +200,7 @@ return {
       response = { ref = "DescribeStoreResponse" },
     },
     get_progress = {
-      name = "GetProgress",
+      sdk_operation = "GetProgress",
       method = "POST",
       path = "/v1/indexes/get-progress",
       content_type = "application/json",
@@ -213,7 +213,7 @@ return {
       response = { ref = "GetProgressResponse" },
     },
     hybrid_search = {
-      name = "HybridSearch",
+      sdk_operation = "HybridSearch",
       method = "POST",
       path = "/v1/entities/hybrid-search",
       content_type = "application/json",
@@ -230,7 +230,7 @@ return {
       response = { ref = "HybridSearchResponse" },
     },
     insert_entities = {
-      name = "InsertEntities",
+      sdk_operation = "InsertEntities",
       method = "POST",
       path = "/v1/entities/insert",
       content_type = "application/json",
@@ -243,7 +243,7 @@ return {
       response = { ref = "InsertEntitiesResponse" },
     },
     list_collections = {
-      name = "ListCollections",
+      sdk_operation = "ListCollections",
       method = "POST",
       path = "/v1/collections/list",
       content_type = "application/json",
@@ -255,7 +255,7 @@ return {
       response = { ref = "ListCollectionsResponse" },
     },
     list_jobs = {
-      name = "ListJobs",
+      sdk_operation = "ListJobs",
       method = "POST",
       path = "/v1/jobs/list",
       content_type = "application/json",
@@ -270,7 +270,7 @@ return {
       response = { ref = "ListJobsResponse" },
     },
     list_stores = {
-      name = "ListStores",
+      sdk_operation = "ListStores",
       method = "POST",
       path = "/v1/stores/list",
       content_type = "application/json",
@@ -278,7 +278,7 @@ return {
       response = { ref = "ListStoresResponse" },
     },
     load_collection = {
-      name = "LoadCollection",
+      sdk_operation = "LoadCollection",
       method = "POST",
       path = "/v1/collections/load",
       content_type = "application/json",
@@ -290,7 +290,7 @@ return {
       response = { ref = "LoadCollectionResponse" },
     },
     query_entities = {
-      name = "QueryEntities",
+      sdk_operation = "QueryEntities",
       method = "POST",
       path = "/v1/entities/query",
       content_type = "application/json",
@@ -307,7 +307,7 @@ return {
       response = { ref = "QueryEntitiesResponse" },
     },
     release_collection = {
-      name = "ReleaseCollection",
+      sdk_operation = "ReleaseCollection",
       method = "POST",
       path = "/v1/collections/release",
       content_type = "application/json",
@@ -319,7 +319,7 @@ return {
       response = { ref = "ReleaseCollectionResponse" },
     },
     scale_store = {
-      name = "ScaleStore",
+      sdk_operation = "ScaleStore",
       method = "POST",
       path = "/v1/stores/scale",
       content_type = "application/json",
@@ -332,7 +332,7 @@ return {
       response = { ref = "ScaleStoreResponse" },
     },
     search_entities = {
-      name = "SearchEntities",
+      sdk_operation = "SearchEntities",
       method = "POST",
       path = "/v1/entities/search",
       content_type = "application/json",
@@ -352,7 +352,7 @@ return {
       response = { ref = "SearchEntitiesResponse" },
     },
     upsert_entities = {
-      name = "UpsertEntities",
+      sdk_operation = "UpsertEntities",
       method = "POST",
       path = "/v1/entities/upsert",
       content_type = "application/json",

@@ -86,7 +86,7 @@ return {
   },
   operations = {
     accept_service_contract = {
-      name = "AcceptServiceContract",
+      sdk_operation = "AcceptServiceContract",
       method = "POST",
       path = "/v3/{project_id}/workflow-agreements",
       content_type = "application/json",
@@ -97,7 +97,7 @@ return {
       response_headers = { ["content-length"] = "Content-Length", ["x-request-id"] = "x-request-id" },
     },
     async_invoke_api_start_workflow = {
-      name = "AsyncInvokeApiStartWorkflow",
+      sdk_operation = "AsyncInvokeApiStartWorkflow",
       method = "POST",
       path = "/v3/{project_id}/workflows/{graph_name}/execute",
       content_type = "application/json",
@@ -112,7 +112,7 @@ return {
       response_headers = { connection = "Connection", ["content-length"] = "Content-Length", date = "Date", ["x-request-id"] = "x-request-id" },
     },
     check_workflow_authentication = {
-      name = "CheckWorkflowAuthentication",
+      sdk_operation = "CheckWorkflowAuthentication",
       method = "GET",
       path = "/v3/{project_id}/workflow-authorization",
       content_type = "application/json",
@@ -121,7 +121,7 @@ return {
       response_headers = { connection = "Connection", ["content-length"] = "Content-Length", date = "Date", ["x-request-id"] = "x-request-id" },
     },
     create_my_action_template = {
-      name = "CreateMyActionTemplate",
+      sdk_operation = "CreateMyActionTemplate",
       method = "POST",
       path = "/v3/{project_id}/myactiontemplates/{template_name}",
       content_type = "application/json",
@@ -145,7 +145,7 @@ return {
       response_headers = { connection = "Connection", ["content-length"] = "Content-Length", date = "Date", ["x-request-id"] = "X-request-id" },
     },
     create_workflow = {
-      name = "CreateWorkflow",
+      sdk_operation = "CreateWorkflow",
       method = "POST",
       path = "/v3/{project_id}/workflows/{graph_name}",
       content_type = "application/json",
@@ -164,7 +164,7 @@ return {
       response_headers = { connection = "Connection", ["content-length"] = "Content-Length", date = "Date", ["x-request-id"] = "x-request-id" },
     },
     create_workflow_authentication = {
-      name = "CreateWorkflowAuthentication",
+      sdk_operation = "CreateWorkflowAuthentication",
       method = "POST",
       path = "/v3/{project_id}/workflow-authorization",
       content_type = "application/json",
@@ -173,7 +173,7 @@ return {
       response_headers = { ["content-length"] = "Content-Length", ["x-request-id"] = "x-request-id" },
     },
     delete_my_action_template = {
-      name = "DeleteMyActionTemplate",
+      sdk_operation = "DeleteMyActionTemplate",
       method = "DELETE",
       path = "/v3/{project_id}/myactiontemplates/{template_name}",
       content_type = "application/json",
@@ -184,7 +184,7 @@ return {
       response_headers = { ["content-length"] = "Content-Length", ["x-request-id"] = "x-request-id" },
     },
     delete_workflow = {
-      name = "DeleteWorkflow",
+      sdk_operation = "DeleteWorkflow",
       method = "DELETE",
       path = "/v3/{project_id}/workflows/{graph_name}",
       content_type = "application/json",
@@ -195,7 +195,7 @@ return {
       response_headers = { ["content-length"] = "Content-Length", ["x-request-id"] = "x-request-id" },
     },
     list_my_action_template = {
-      name = "ListMyActionTemplate",
+      sdk_operation = "ListMyActionTemplate",
       method = "GET",
       path = "/v3/{project_id}/myactiontemplates",
       content_type = "application/json",
@@ -211,7 +211,7 @@ return {
       response_headers = { connection = "Connection", ["content-length"] = "Content-Length", date = "Date", ["x-request-id"] = "x-request-id" },
     },
     list_system_templates = {
-      name = "ListSystemTemplates",
+      sdk_operation = "ListSystemTemplates",
       method = "GET",
       path = "/v3/{project_id}/actiontemplates",
       content_type = "application/json",
@@ -226,7 +226,7 @@ return {
       response_headers = { connection = "Connection", ["content-length"] = "Content-Length", date = "Date", ["x-request-id"] = "x-request-id" },
     },
     list_workflow_instance = {
-      name = "ListWorkflowInstance",
+      sdk_operation = "ListWorkflowInstance",
       method = "GET",
       path = "/v3/{project_id}/workflowexecutions",
       content_type = "application/json",
@@ -243,7 +243,7 @@ return {
       response_headers = { ["content-length"] = "Content-Length", ["content-type"] = "Content-Type", date = "Date", ["x-request-id"] = "X-Request-Id" },
     },
     list_workflows = {
-      name = "ListWorkflows",
+      sdk_operation = "ListWorkflows",
       method = "GET",
       path = "/v3/{project_id}/workflows",
       content_type = "application/json",
@@ -257,7 +257,7 @@ return {
       response_headers = { connection = "Connection", ["content-length"] = "Content-Length", date = "Date", ["x-request-id"] = "x-request-id" },
     },
     restore_workflow_execution = {
-      name = "RestoreWorkflowExecution",
+      sdk_operation = "RestoreWorkflowExecution",
       method = "POST",
       path = "/v3/{project_id}/workflows/{graph_name}/workflowexecution/{execution_name}/retry",
       content_type = "application/json",
@@ -269,7 +269,7 @@ return {
       response_headers = { connection = "Connection", ["content-length"] = "Content-Length", date = "Date", ["x-request-id"] = "x-request-id" },
     },
     show_public_action_list = {
-      name = "ShowPublicActionList",
+      sdk_operation = "ShowPublicActionList",
       method = "GET",
       path = "/v3/{project_id}/publicactiontemplates",
       content_type = "application/json",
@@ -283,7 +283,7 @@ return {
       response_headers = { connection = "Connection", ["content-length"] = "Content-Length", date = "Date", ["x-request-id"] = "X-request-id" },
     },
     show_public_template_info = {
-      name = "ShowPublicTemplateInfo",
+      sdk_operation = "ShowPublicTemplateInfo",
       method = "GET",
       path = "/v3/{project_id}/publicactiontemplate/{template_name}",
       content_type = "application/json",
@@ -294,7 +294,7 @@ return {
       response_headers = { connection = "Connection", ["content-length"] = "Content-Length", date = "Date", ["x-request-id"] = "X-request-id" },
     },
     show_service_contract = {
-      name = "ShowServiceContract",
+      sdk_operation = "ShowServiceContract",
       method = "GET",
       path = "/v3/{project_id}/workflow-agreements",
       content_type = "application/json",
@@ -305,7 +305,7 @@ return {
       response_headers = { connection = "Connection", ["content-length"] = "Content-Length", date = "Date", ["x-request-id"] = "x-request-id" },
     },
     show_system_template_detail = {
-      name = "ShowSystemTemplateDetail",
+      sdk_operation = "ShowSystemTemplateDetail",
       method = "GET",
       path = "/v3/{project_id}/actiontemplate/{template_name}",
       content_type = "application/json",
@@ -316,7 +316,7 @@ return {
       response_headers = { connection = "Connection", ["content-length"] = "Content-Length", date = "Date", ["x-request-id"] = "x-request-id" },
     },
     show_third_template_info = {
-      name = "ShowThirdTemplateInfo",
+      sdk_operation = "ShowThirdTemplateInfo",
       method = "GET",
       path = "/v3/{project_id}/myactiontemplate/{template_name}",
       content_type = "application/json",
@@ -327,7 +327,7 @@ return {
       response_headers = { connection = "Connection", ["content-length"] = "Content-Length", date = "Date", ["x-request-id"] = "x-request-id" },
     },
     show_workflow_info = {
-      name = "ShowWorkflowInfo",
+      sdk_operation = "ShowWorkflowInfo",
       method = "GET",
       path = "/v3/{project_id}/workflows/{graph_name}",
       content_type = "application/json",
@@ -338,7 +338,7 @@ return {
       response_headers = { connection = "Connection", ["content-length"] = "Content-Length", date = "Date", ["x-request-id"] = "x-request-id" },
     },
     show_workflow_instance = {
-      name = "ShowWorkflowInstance",
+      sdk_operation = "ShowWorkflowInstance",
       method = "GET",
       path = "/v3/{project_id}/workflows/{graph_name}/workflowexecution/{execution_name}",
       content_type = "application/json",
@@ -350,7 +350,7 @@ return {
       response_headers = { connection = "Connection", ["content-length"] = "Content-Length", date = "Date", ["x-request-id"] = "x-request-id" },
     },
     update_my_action_template = {
-      name = "UpdateMyActionTemplate",
+      sdk_operation = "UpdateMyActionTemplate",
       method = "PUT",
       path = "/v3/{project_id}/myactiontemplates/{template_name}",
       content_type = "application/json",
@@ -374,7 +374,7 @@ return {
       response_headers = { connection = "Connection", ["content-length"] = "Content-Length", date = "Date", ["x-request-id"] = "x-request-id" },
     },
     update_my_action_template_to_deprecated = {
-      name = "UpdateMyActionTemplateToDeprecated",
+      sdk_operation = "UpdateMyActionTemplateToDeprecated",
       method = "POST",
       path = "/v3/{project_id}/myactiontemplates/{template_name}/forbid",
       content_type = "application/json",
@@ -385,7 +385,7 @@ return {
       response_headers = { ["content-length"] = "Content-Length", ["x-request-id"] = "x-request-id" },
     },
     update_workflow = {
-      name = "UpdateWorkflow",
+      sdk_operation = "UpdateWorkflow",
       method = "PUT",
       path = "/v3/{project_id}/workflows/{graph_name}",
       content_type = "application/json",

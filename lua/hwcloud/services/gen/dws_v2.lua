@@ -364,7 +364,7 @@ return {
   },
   operations = {
     add_queue_user_list = {
-      name = "AddQueueUserList",
+      sdk_operation = "AddQueueUserList",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/workload/queues/{queue_name}/users/batch-create",
       content_type = "application/json;charset=UTF-8",
@@ -377,7 +377,7 @@ return {
       response = { ref = "AddQueueUserListResponse" },
     },
     add_workload_plan_stage = {
-      name = "AddWorkloadPlanStage",
+      sdk_operation = "AddWorkloadPlanStage",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/workload/plans/{plan_id}/stages",
       content_type = "application/json;charset=UTF-8",
@@ -390,7 +390,7 @@ return {
       response = { ref = "AddWorkloadPlanStageResponse" },
     },
     add_workload_queue = {
-      name = "AddWorkloadQueue",
+      sdk_operation = "AddWorkloadQueue",
       method = "PUT",
       path = "/v2/{project_id}/clusters/{cluster_id}/workload/queues",
       content_type = "application/json;charset=UTF-8",
@@ -402,7 +402,7 @@ return {
       response = { ref = "AddWorkloadQueueResponse" },
     },
     add_workload_rule = {
-      name = "AddWorkloadRule",
+      sdk_operation = "AddWorkloadRule",
       method = "POST",
       path = "/v1/{project_id}/clusters/{cluster_id}/workload/rules",
       content_type = "application/json;charset=UTF-8",
@@ -415,7 +415,7 @@ return {
       response = { ref = "AddWorkloadRuleResponse" },
     },
     associate_eip = {
-      name = "AssociateEip",
+      sdk_operation = "AssociateEip",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/eips/{eip_id}",
       content_type = "application/json",
@@ -426,7 +426,7 @@ return {
       response = { ref = "AssociateEipResponse" },
     },
     associate_elb = {
-      name = "AssociateElb",
+      sdk_operation = "AssociateElb",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/elbs/{elb_id}",
       content_type = "application/json",
@@ -437,7 +437,7 @@ return {
       response = { ref = "AssociateElbResponse" },
     },
     batch_create_cluster_cn = {
-      name = "BatchCreateClusterCn",
+      sdk_operation = "BatchCreateClusterCn",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/cns/batch-create",
       content_type = "application/json;charset=UTF-8",
@@ -449,7 +449,7 @@ return {
       response = { ref = "BatchCreateClusterCnResponse" },
     },
     batch_create_resource_tag = {
-      name = "BatchCreateResourceTag",
+      sdk_operation = "BatchCreateResourceTag",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/tags/batch-create",
       content_type = "application/json;charset=UTF-8",
@@ -461,7 +461,7 @@ return {
       response = { ref = "BatchCreateResourceTagResponse" },
     },
     batch_delete_cluster_cn = {
-      name = "BatchDeleteClusterCn",
+      sdk_operation = "BatchDeleteClusterCn",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/cns/batch-delete",
       content_type = "application/json;charset=UTF-8",
@@ -473,7 +473,7 @@ return {
       response = { ref = "BatchDeleteClusterCnResponse" },
     },
     batch_delete_resource_tag = {
-      name = "BatchDeleteResourceTag",
+      sdk_operation = "BatchDeleteResourceTag",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/tags/batch-delete",
       content_type = "application/json;charset=UTF-8",
@@ -485,7 +485,7 @@ return {
       response = { ref = "BatchDeleteResourceTagResponse" },
     },
     cancel_readonly_cluster = {
-      name = "CancelReadonlyCluster",
+      sdk_operation = "CancelReadonlyCluster",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/cancel-readonly",
       content_type = "application/json",
@@ -495,7 +495,7 @@ return {
       response = { type = "any" },
     },
     change_security_group = {
-      name = "ChangeSecurityGroup",
+      sdk_operation = "ChangeSecurityGroup",
       method = "PUT",
       path = "/v1/{project_id}/clusters/{cluster_id}/security-group",
       content_type = "application/json;charset=UTF-8",
@@ -507,7 +507,7 @@ return {
       response = { ref = "ChangeSecurityGroupResponse" },
     },
     check_cluster = {
-      name = "CheckCluster",
+      sdk_operation = "CheckCluster",
       method = "POST",
       path = "/v2/{project_id}/cluster-precheck",
       content_type = "application/json;charset=UTF-8",
@@ -518,7 +518,7 @@ return {
       response = { type = "any" },
     },
     check_cluster_shrink = {
-      name = "CheckClusterShrink",
+      sdk_operation = "CheckClusterShrink",
       method = "GET",
       path = "/v1/{project_id}/clusters/{cluster_id}/shrink-check",
       content_type = "application/json",
@@ -530,7 +530,7 @@ return {
       response = { ref = "CheckClusterShrinkResponse" },
     },
     check_disaster_name = {
-      name = "CheckDisasterName",
+      sdk_operation = "CheckDisasterName",
       method = "GET",
       path = "/v2/{project_id}/disaster-recovery/check-name",
       content_type = "application/json",
@@ -543,7 +543,7 @@ return {
       response = { ref = "CheckDisasterNameResponse" },
     },
     check_grow_cluster = {
-      name = "CheckGrowCluster",
+      sdk_operation = "CheckGrowCluster",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/grow-check",
       content_type = "application/json;charset=UTF-8",
@@ -561,7 +561,7 @@ return {
       response = { ref = "CheckGrowClusterResponse" },
     },
     check_table_restore = {
-      name = "CheckTableRestore",
+      sdk_operation = "CheckTableRestore",
       method = "POST",
       path = "/v1/{project_id}/snapshots/{snapshot_id}/table-restore-check",
       content_type = "application/json;charset=UTF-8",
@@ -576,7 +576,7 @@ return {
       response = { ref = "CheckTableRestoreResponse" },
     },
     convert_to_logical_cluster = {
-      name = "ConvertToLogicalCluster",
+      sdk_operation = "ConvertToLogicalCluster",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/convert-to-logical-cluster/{name}",
       content_type = "application/json",
@@ -587,7 +587,7 @@ return {
       response = { ref = "ConvertToLogicalClusterResponse" },
     },
     copy_snapshot = {
-      name = "CopySnapshot",
+      sdk_operation = "CopySnapshot",
       method = "POST",
       path = "/v1.0/{project_id}/snapshots/{snapshot_id}/linked-copy",
       content_type = "application/json;charset=UTF-8",
@@ -600,7 +600,7 @@ return {
       response = { ref = "CopySnapshotResponse" },
     },
     create_alarm_sub = {
-      name = "CreateAlarmSub",
+      sdk_operation = "CreateAlarmSub",
       method = "POST",
       path = "/v2/{project_id}/alarm-subs",
       content_type = "application/json;charset=UTF-8",
@@ -619,7 +619,7 @@ return {
       response = { ref = "CreateAlarmSubResponse" },
     },
     create_cluster = {
-      name = "CreateCluster",
+      sdk_operation = "CreateCluster",
       method = "POST",
       path = "/v1.0/{project_id}/clusters",
       content_type = "application/json;charset=UTF-8",
@@ -630,7 +630,7 @@ return {
       response = { ref = "CreateClusterResponse" },
     },
     create_cluster_dns = {
-      name = "CreateClusterDns",
+      sdk_operation = "CreateClusterDns",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/dns",
       content_type = "application/json;charset=UTF-8",
@@ -644,7 +644,7 @@ return {
       response = { ref = "CreateClusterDnsResponse" },
     },
     create_cluster_v2 = {
-      name = "CreateClusterV2",
+      sdk_operation = "CreateClusterV2",
       method = "POST",
       path = "/v2/{project_id}/clusters",
       content_type = "application/json;charset=UTF-8",
@@ -655,7 +655,7 @@ return {
       response = { ref = "CreateClusterV2Response" },
     },
     create_cluster_workload = {
-      name = "CreateClusterWorkload",
+      sdk_operation = "CreateClusterWorkload",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/workload",
       content_type = "application/json;charset=UTF-8",
@@ -667,7 +667,7 @@ return {
       response = { ref = "CreateClusterWorkloadResponse" },
     },
     create_data_source = {
-      name = "CreateDataSource",
+      sdk_operation = "CreateDataSource",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/ext-data-sources",
       content_type = "application/json;charset=UTF-8",
@@ -686,7 +686,7 @@ return {
       response = { ref = "CreateDataSourceResponse" },
     },
     create_database_user = {
-      name = "CreateDatabaseUser",
+      sdk_operation = "CreateDatabaseUser",
       method = "POST",
       path = "/v1/{project_id}/clusters/{cluster_id}/db-manager/users",
       content_type = "application/json;charset=UTF-8",
@@ -711,7 +711,7 @@ return {
       response = { type = "any" },
     },
     create_disaster_recovery = {
-      name = "CreateDisasterRecovery",
+      sdk_operation = "CreateDisasterRecovery",
       method = "POST",
       path = "/v2/{project_id}/disaster-recoveries",
       content_type = "application/json;charset=UTF-8",
@@ -722,7 +722,7 @@ return {
       response = { ref = "CreateDisasterRecoveryResponse" },
     },
     create_event_sub = {
-      name = "CreateEventSub",
+      sdk_operation = "CreateEventSub",
       method = "POST",
       path = "/v2/{project_id}/event-subs",
       content_type = "application/json;charset=UTF-8",
@@ -743,7 +743,7 @@ return {
       response = { ref = "CreateEventSubResponse" },
     },
     create_logical_cluster = {
-      name = "CreateLogicalCluster",
+      sdk_operation = "CreateLogicalCluster",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/logical-clusters",
       content_type = "application/json;charset=UTF-8",
@@ -755,7 +755,7 @@ return {
       response = { ref = "CreateLogicalClusterResponse" },
     },
     create_logical_cluster_plan = {
-      name = "CreateLogicalClusterPlan",
+      sdk_operation = "CreateLogicalClusterPlan",
       method = "POST",
       path = "/v1/{project_id}/clusters/{cluster_id}/logical-cluster-plans",
       content_type = "application/json;charset=UTF-8",
@@ -774,7 +774,7 @@ return {
       response = { ref = "CreateLogicalClusterPlanResponse" },
     },
     create_snapshot = {
-      name = "CreateSnapshot",
+      sdk_operation = "CreateSnapshot",
       method = "POST",
       path = "/v1.0/{project_id}/snapshots",
       content_type = "application/json;charset=UTF-8",
@@ -785,7 +785,7 @@ return {
       response = { ref = "CreateSnapshotResponse" },
     },
     create_snapshot_policy = {
-      name = "CreateSnapshotPolicy",
+      sdk_operation = "CreateSnapshotPolicy",
       method = "PUT",
       path = "/v2/{project_id}/clusters/{cluster_id}/snapshot-policies",
       content_type = "application/json;charset=UTF-8",
@@ -803,7 +803,7 @@ return {
       response = { type = "any" },
     },
     create_workload_plan = {
-      name = "CreateWorkloadPlan",
+      sdk_operation = "CreateWorkloadPlan",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/workload/plans",
       content_type = "application/json;charset=UTF-8",
@@ -816,7 +816,7 @@ return {
       response = { ref = "CreateWorkloadPlanResponse" },
     },
     delete_alarm_sub = {
-      name = "DeleteAlarmSub",
+      sdk_operation = "DeleteAlarmSub",
       method = "DELETE",
       path = "/v2/{project_id}/alarm-subs/{alarm_sub_id}",
       content_type = "application/json",
@@ -826,7 +826,7 @@ return {
       response = { ref = "DeleteAlarmSubResponse" },
     },
     delete_cluster = {
-      name = "DeleteCluster",
+      sdk_operation = "DeleteCluster",
       method = "DELETE",
       path = "/v1.0/{project_id}/clusters/{cluster_id}",
       content_type = "application/json;charset=UTF-8",
@@ -838,7 +838,7 @@ return {
       response = { type = "any" },
     },
     delete_cluster_dns = {
-      name = "DeleteClusterDns",
+      sdk_operation = "DeleteClusterDns",
       method = "DELETE",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/dns",
       content_type = "application/json",
@@ -849,7 +849,7 @@ return {
       response = { ref = "DeleteClusterDnsResponse" },
     },
     delete_cluster_nodes = {
-      name = "DeleteClusterNodes",
+      sdk_operation = "DeleteClusterNodes",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/nodes/delete",
       content_type = "application/json;charset=UTF-8",
@@ -862,7 +862,7 @@ return {
       response = { ref = "DeleteClusterNodesResponse" },
     },
     delete_data_source = {
-      name = "DeleteDataSource",
+      sdk_operation = "DeleteDataSource",
       method = "DELETE",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/ext-data-sources/{ext_data_source_id}",
       content_type = "application/json",
@@ -873,7 +873,7 @@ return {
       response = { ref = "DeleteDataSourceResponse" },
     },
     delete_database_user = {
-      name = "DeleteDatabaseUser",
+      sdk_operation = "DeleteDatabaseUser",
       method = "DELETE",
       path = "/v1/{project_id}/clusters/{cluster_id}/db-manager/users/{name}",
       content_type = "application/json",
@@ -885,7 +885,7 @@ return {
       response = { type = "any" },
     },
     delete_disaster_recovery = {
-      name = "DeleteDisasterRecovery",
+      sdk_operation = "DeleteDisasterRecovery",
       method = "DELETE",
       path = "/v2/{project_id}/disaster-recovery/{disaster_recovery_id}",
       content_type = "application/json",
@@ -896,7 +896,7 @@ return {
       response = { type = "any" },
     },
     delete_dws_cluster = {
-      name = "DeleteDwsCluster",
+      sdk_operation = "DeleteDwsCluster",
       method = "DELETE",
       path = "/v2/{project_id}/clusters/{cluster_id}",
       content_type = "application/json",
@@ -908,7 +908,7 @@ return {
       response = { ref = "DeleteDwsClusterResponse" },
     },
     delete_event_sub = {
-      name = "DeleteEventSub",
+      sdk_operation = "DeleteEventSub",
       method = "DELETE",
       path = "/v2/{project_id}/event-subs/{event_sub_id}",
       content_type = "application/json",
@@ -918,7 +918,7 @@ return {
       response = { ref = "DeleteEventSubResponse" },
     },
     delete_logical_cluster = {
-      name = "DeleteLogicalCluster",
+      sdk_operation = "DeleteLogicalCluster",
       method = "DELETE",
       path = "/v2/{project_id}/clusters/{cluster_id}/logical-clusters/{logical_cluster_id}",
       content_type = "application/json",
@@ -929,7 +929,7 @@ return {
       response = { ref = "DeleteLogicalClusterResponse" },
     },
     delete_logical_cluster_plan = {
-      name = "DeleteLogicalClusterPlan",
+      sdk_operation = "DeleteLogicalClusterPlan",
       method = "DELETE",
       path = "/v1/{project_id}/clusters/{cluster_id}/logical-cluster-plans/{plan_id}",
       content_type = "application/json",
@@ -940,7 +940,7 @@ return {
       response = { ref = "DeleteLogicalClusterPlanResponse" },
     },
     delete_queue_user_list = {
-      name = "DeleteQueueUserList",
+      sdk_operation = "DeleteQueueUserList",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/workload/queues/{queue_name}/users/batch-delete",
       content_type = "application/json;charset=UTF-8",
@@ -953,7 +953,7 @@ return {
       response = { ref = "DeleteQueueUserListResponse" },
     },
     delete_snapshot = {
-      name = "DeleteSnapshot",
+      sdk_operation = "DeleteSnapshot",
       method = "DELETE",
       path = "/v1.0/{project_id}/snapshots/{snapshot_id}",
       content_type = "application/json",
@@ -963,7 +963,7 @@ return {
       response = { ref = "DeleteSnapshotResponse" },
     },
     delete_snapshot_policy = {
-      name = "DeleteSnapshotPolicy",
+      sdk_operation = "DeleteSnapshotPolicy",
       method = "DELETE",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/snapshot-policies/{id}",
       content_type = "application/json",
@@ -974,7 +974,7 @@ return {
       response = { ref = "DeleteSnapshotPolicyResponse" },
     },
     delete_workload_plan = {
-      name = "DeleteWorkloadPlan",
+      sdk_operation = "DeleteWorkloadPlan",
       method = "DELETE",
       path = "/v2/{project_id}/clusters/{cluster_id}/workload/plans/{plan_id}",
       content_type = "application/json",
@@ -985,7 +985,7 @@ return {
       response = { ref = "DeleteWorkloadPlanResponse" },
     },
     delete_workload_plan_stage = {
-      name = "DeleteWorkloadPlanStage",
+      sdk_operation = "DeleteWorkloadPlanStage",
       method = "DELETE",
       path = "/v2/{project_id}/clusters/{cluster_id}/workload/plans/{plan_id}/stages/{stage_id}",
       content_type = "application/json",
@@ -997,7 +997,7 @@ return {
       response = { ref = "DeleteWorkloadPlanStageResponse" },
     },
     delete_workload_queue = {
-      name = "DeleteWorkloadQueue",
+      sdk_operation = "DeleteWorkloadQueue",
       method = "DELETE",
       path = "/v2/{project_id}/clusters/{cluster_id}/workload/queues",
       content_type = "application/json",
@@ -1009,7 +1009,7 @@ return {
       response = { ref = "DeleteWorkloadQueueResponse" },
     },
     delete_workload_rule = {
-      name = "DeleteWorkloadRule",
+      sdk_operation = "DeleteWorkloadRule",
       method = "DELETE",
       path = "/v1/{project_id}/clusters/{cluster_id}/workload/rules/{rule_name}",
       content_type = "application/json",
@@ -1020,7 +1020,7 @@ return {
       response = { ref = "DeleteWorkloadRuleResponse" },
     },
     disable_logical_cluster_plan = {
-      name = "DisableLogicalClusterPlan",
+      sdk_operation = "DisableLogicalClusterPlan",
       method = "POST",
       path = "/v1/{project_id}/clusters/{cluster_id}/logical-cluster-plans/{plan_id}/disable",
       content_type = "application/json",
@@ -1031,7 +1031,7 @@ return {
       response = { ref = "DisableLogicalClusterPlanResponse" },
     },
     disable_lts_logs = {
-      name = "DisableLtsLogs",
+      sdk_operation = "DisableLtsLogs",
       method = "POST",
       path = "/v1/{project_id}/clusters/{cluster_id}/lts-logs/disable",
       content_type = "application/json",
@@ -1041,7 +1041,7 @@ return {
       response = { ref = "DisableLtsLogsResponse" },
     },
     disassociate_eip = {
-      name = "DisassociateEip",
+      sdk_operation = "DisassociateEip",
       method = "DELETE",
       path = "/v2/{project_id}/clusters/{cluster_id}/eips/{eip_id}",
       content_type = "application/json",
@@ -1052,7 +1052,7 @@ return {
       response = { ref = "DisassociateEipResponse" },
     },
     disassociate_elb = {
-      name = "DisassociateElb",
+      sdk_operation = "DisassociateElb",
       method = "DELETE",
       path = "/v2/{project_id}/clusters/{cluster_id}/elbs/{elb_id}",
       content_type = "application/json",
@@ -1063,7 +1063,7 @@ return {
       response = { ref = "DisassociateElbResponse" },
     },
     enable_logical_cluster = {
-      name = "EnableLogicalCluster",
+      sdk_operation = "EnableLogicalCluster",
       method = "PUT",
       path = "/v2/{project_id}/clusters/{cluster_id}/logical-clusters/enable",
       content_type = "application/json;charset=UTF-8",
@@ -1075,7 +1075,7 @@ return {
       response = { ref = "EnableLogicalClusterResponse" },
     },
     enable_logical_cluster_plan = {
-      name = "EnableLogicalClusterPlan",
+      sdk_operation = "EnableLogicalClusterPlan",
       method = "POST",
       path = "/v1/{project_id}/clusters/{cluster_id}/logical-cluster-plans/{plan_id}/enable",
       content_type = "application/json",
@@ -1086,7 +1086,7 @@ return {
       response = { ref = "EnableLogicalClusterPlanResponse" },
     },
     enable_lts_logs = {
-      name = "EnableLtsLogs",
+      sdk_operation = "EnableLtsLogs",
       method = "POST",
       path = "/v1/{project_id}/clusters/{cluster_id}/lts-logs/enable",
       content_type = "application/json",
@@ -1096,7 +1096,7 @@ return {
       response = { ref = "EnableLtsLogsResponse" },
     },
     encrypt_cluster = {
-      name = "EncryptCluster",
+      sdk_operation = "EncryptCluster",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/encrypt",
       content_type = "application/json;charset=UTF-8",
@@ -1108,7 +1108,7 @@ return {
       response = { ref = "EncryptClusterResponse" },
     },
     execute_cluster_upgrade_action = {
-      name = "ExecuteClusterUpgradeAction",
+      sdk_operation = "ExecuteClusterUpgradeAction",
       method = "POST",
       path = "/v1/{project_id}/clusters/{cluster_id}/upgrade-management/action",
       content_type = "application/json;charset=UTF-8",
@@ -1121,7 +1121,7 @@ return {
       response = { ref = "ExecuteClusterUpgradeActionResponse" },
     },
     execute_database_om_user_action = {
-      name = "ExecuteDatabaseOmUserAction",
+      sdk_operation = "ExecuteDatabaseOmUserAction",
       method = "POST",
       path = "/v1/{project_id}/clusters/{cluster_id}/db-manager/om-user/action",
       content_type = "application/json;charset=UTF-8",
@@ -1133,7 +1133,7 @@ return {
       response = { ref = "ExecuteDatabaseOmUserActionResponse" },
     },
     execute_flavor_change = {
-      name = "ExecuteFlavorChange",
+      sdk_operation = "ExecuteFlavorChange",
       method = "POST",
       path = "/v1/{project_id}/clusters/{cluster_id}/flavor",
       content_type = "application/json;charset=UTF-8",
@@ -1147,7 +1147,7 @@ return {
       response = { type = "any" },
     },
     execute_redistribution_cluster = {
-      name = "ExecuteRedistributionCluster",
+      sdk_operation = "ExecuteRedistributionCluster",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/redistribution",
       content_type = "application/json;charset=UTF-8",
@@ -1160,7 +1160,7 @@ return {
       response = { type = "any" },
     },
     expand_instance_storage = {
-      name = "ExpandInstanceStorage",
+      sdk_operation = "ExpandInstanceStorage",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/expand-instance-storage",
       content_type = "application/json;charset=UTF-8",
@@ -1172,7 +1172,7 @@ return {
       response = { type = "any" },
     },
     export_database_users = {
-      name = "ExportDatabaseUsers",
+      sdk_operation = "ExportDatabaseUsers",
       method = "GET",
       path = "/v1/{project_id}/clusters/{cluster_id}/db-manager/users/export",
       content_type = "application/json",
@@ -1185,7 +1185,7 @@ return {
       response = { ref = "ExportDatabaseUsersResponse" },
     },
     export_user_authority = {
-      name = "ExportUserAuthority",
+      sdk_operation = "ExportUserAuthority",
       method = "GET",
       path = "/v1/{project_id}/clusters/{cluster_id}/db-manager/users/{name}/authority/export",
       content_type = "application/json",
@@ -1198,7 +1198,7 @@ return {
       response = { ref = "ExportUserAuthorityResponse" },
     },
     list_alarm_configs = {
-      name = "ListAlarmConfigs",
+      sdk_operation = "ListAlarmConfigs",
       method = "GET",
       path = "/v2/{project_id}/alarm-configs",
       content_type = "application/json",
@@ -1210,7 +1210,7 @@ return {
       response = { ref = "ListAlarmConfigsResponse" },
     },
     list_alarm_detail = {
-      name = "ListAlarmDetail",
+      sdk_operation = "ListAlarmDetail",
       method = "GET",
       path = "/v2/{project_id}/alarms",
       content_type = "application/json",
@@ -1226,7 +1226,7 @@ return {
       response = { ref = "ListAlarmDetailResponse" },
     },
     list_alarm_statistic = {
-      name = "ListAlarmStatistic",
+      sdk_operation = "ListAlarmStatistic",
       method = "GET",
       path = "/v2/{project_id}/alarm-statistic",
       content_type = "application/json",
@@ -1236,7 +1236,7 @@ return {
       response = { ref = "ListAlarmStatisticResponse" },
     },
     list_alarm_subs = {
-      name = "ListAlarmSubs",
+      sdk_operation = "ListAlarmSubs",
       method = "GET",
       path = "/v2/{project_id}/alarm-subs",
       content_type = "application/json",
@@ -1248,7 +1248,7 @@ return {
       response = { ref = "ListAlarmSubsResponse" },
     },
     list_audit_log = {
-      name = "ListAuditLog",
+      sdk_operation = "ListAuditLog",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/audit-log-records",
       content_type = "application/json",
@@ -1258,7 +1258,7 @@ return {
       response = { ref = "ListAuditLogResponse" },
     },
     list_availability_zones = {
-      name = "ListAvailabilityZones",
+      sdk_operation = "ListAvailabilityZones",
       method = "GET",
       path = "/v1.0/{project_id}/availability-zones",
       content_type = "application/json",
@@ -1266,7 +1266,7 @@ return {
       response = { ref = "ListAvailabilityZonesResponse" },
     },
     list_available_disaster_clusters = {
-      name = "ListAvailableDisasterClusters",
+      sdk_operation = "ListAvailableDisasterClusters",
       method = "GET",
       path = "/v2/{project_id}/disaster-recovery-clusters",
       content_type = "application/json",
@@ -1284,7 +1284,7 @@ return {
       response = { ref = "ListAvailableDisasterClustersResponse" },
     },
     list_cluster_actions = {
-      name = "ListClusterActions",
+      sdk_operation = "ListClusterActions",
       method = "GET",
       path = "/v1/{project_id}/clusters/{cluster_id}/actions/{action_name}",
       content_type = "application/json",
@@ -1295,7 +1295,7 @@ return {
       response = { ref = "ListClusterActionsResponse" },
     },
     list_cluster_cn = {
-      name = "ListClusterCn",
+      sdk_operation = "ListClusterCn",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/cns",
       content_type = "application/json",
@@ -1305,7 +1305,7 @@ return {
       response = { ref = "ListClusterCnResponse" },
     },
     list_cluster_configurations = {
-      name = "ListClusterConfigurations",
+      sdk_operation = "ListClusterConfigurations",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/configurations",
       content_type = "application/json",
@@ -1315,7 +1315,7 @@ return {
       response = { ref = "ListClusterConfigurationsResponse" },
     },
     list_cluster_configurations_parameter = {
-      name = "ListClusterConfigurationsParameter",
+      sdk_operation = "ListClusterConfigurationsParameter",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/configurations/{configuration_id}",
       content_type = "application/json",
@@ -1326,7 +1326,7 @@ return {
       response = { ref = "ListClusterConfigurationsParameterResponse" },
     },
     list_cluster_details = {
-      name = "ListClusterDetails",
+      sdk_operation = "ListClusterDetails",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}",
       content_type = "application/json",
@@ -1336,7 +1336,7 @@ return {
       response = { ref = "ListClusterDetailsResponse" },
     },
     list_cluster_endpoints = {
-      name = "ListClusterEndpoints",
+      sdk_operation = "ListClusterEndpoints",
       method = "GET",
       path = "/v1/{project_id}/clusters/{cluster_id}/endpoints",
       content_type = "application/json",
@@ -1346,7 +1346,7 @@ return {
       response = { ref = "ListClusterEndpointsResponse" },
     },
     list_cluster_nodes = {
-      name = "ListClusterNodes",
+      sdk_operation = "ListClusterNodes",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/nodes",
       content_type = "application/json",
@@ -1365,7 +1365,7 @@ return {
       response = { ref = "ListClusterNodesResponse" },
     },
     list_cluster_scale_in_numbers = {
-      name = "ListClusterScaleInNumbers",
+      sdk_operation = "ListClusterScaleInNumbers",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/shrink-numbers",
       content_type = "application/json",
@@ -1376,7 +1376,7 @@ return {
       response = { ref = "ListClusterScaleInNumbersResponse" },
     },
     list_cluster_snapshots = {
-      name = "ListClusterSnapshots",
+      sdk_operation = "ListClusterSnapshots",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/snapshots",
       content_type = "application/json",
@@ -1391,7 +1391,7 @@ return {
       response = { ref = "ListClusterSnapshotsResponse" },
     },
     list_cluster_tags = {
-      name = "ListClusterTags",
+      sdk_operation = "ListClusterTags",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/tags",
       content_type = "application/json",
@@ -1401,7 +1401,7 @@ return {
       response = { ref = "ListClusterTagsResponse" },
     },
     list_cluster_workload = {
-      name = "ListClusterWorkload",
+      sdk_operation = "ListClusterWorkload",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/workload",
       content_type = "application/json",
@@ -1411,7 +1411,7 @@ return {
       response = { ref = "ListClusterWorkloadResponse" },
     },
     list_clusters = {
-      name = "ListClusters",
+      sdk_operation = "ListClusters",
       method = "GET",
       path = "/v1.0/{project_id}/clusters",
       content_type = "application/json",
@@ -1421,7 +1421,7 @@ return {
       response = { ref = "ListClustersResponse" },
     },
     list_configurations_audit_records = {
-      name = "ListConfigurationsAuditRecords",
+      sdk_operation = "ListConfigurationsAuditRecords",
       method = "GET",
       path = "/v1/{project_id}/clusters/{cluster_id}/configurations/audit-records",
       content_type = "application/json",
@@ -1437,7 +1437,7 @@ return {
       response = { ref = "ListConfigurationsAuditRecordsResponse" },
     },
     list_data_source = {
-      name = "ListDataSource",
+      sdk_operation = "ListDataSource",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/ext-data-sources",
       content_type = "application/json",
@@ -1447,7 +1447,7 @@ return {
       response = { ref = "ListDataSourceResponse" },
     },
     list_database_objects = {
-      name = "ListDatabaseObjects",
+      sdk_operation = "ListDatabaseObjects",
       method = "GET",
       path = "/v1/{project_id}/clusters/{cluster_id}/db-manager/objects",
       content_type = "application/json",
@@ -1466,7 +1466,7 @@ return {
       response = { ref = "ListDatabaseObjectsResponse" },
     },
     list_database_user_authorities = {
-      name = "ListDatabaseUserAuthorities",
+      sdk_operation = "ListDatabaseUserAuthorities",
       method = "GET",
       path = "/v1/{project_id}/clusters/{cluster_id}/db-manager/users/{name}/authority",
       content_type = "application/json",
@@ -1480,7 +1480,7 @@ return {
       response = { ref = "ListDatabaseUserAuthoritiesResponse" },
     },
     list_database_users = {
-      name = "ListDatabaseUsers",
+      sdk_operation = "ListDatabaseUsers",
       method = "GET",
       path = "/v1/{project_id}/clusters/{cluster_id}/db-manager/users",
       content_type = "application/json",
@@ -1495,7 +1495,7 @@ return {
       response = { ref = "ListDatabaseUsersResponse" },
     },
     list_disaster_recover = {
-      name = "ListDisasterRecover",
+      sdk_operation = "ListDisasterRecover",
       method = "GET",
       path = "/v2/{project_id}/disaster-recoveries",
       content_type = "application/json",
@@ -1507,7 +1507,7 @@ return {
       response = { ref = "ListDisasterRecoverResponse" },
     },
     list_dss_pools = {
-      name = "ListDssPools",
+      sdk_operation = "ListDssPools",
       method = "GET",
       path = "/v1.0/{project_id}/dss-pools",
       content_type = "application/json",
@@ -1515,7 +1515,7 @@ return {
       response = { ref = "ListDssPoolsResponse" },
     },
     list_elbs = {
-      name = "ListElbs",
+      sdk_operation = "ListElbs",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/elbs",
       content_type = "application/json",
@@ -1525,7 +1525,7 @@ return {
       response = { ref = "ListElbsResponse" },
     },
     list_event_specs = {
-      name = "ListEventSpecs",
+      sdk_operation = "ListEventSpecs",
       method = "GET",
       path = "/v2/{project_id}/event-specs",
       content_type = "application/json",
@@ -1542,7 +1542,7 @@ return {
       response = { ref = "ListEventSpecsResponse" },
     },
     list_event_subs = {
-      name = "ListEventSubs",
+      sdk_operation = "ListEventSubs",
       method = "GET",
       path = "/v2/{project_id}/event-subs",
       content_type = "application/json",
@@ -1554,7 +1554,7 @@ return {
       response = { ref = "ListEventSubsResponse" },
     },
     list_events = {
-      name = "ListEvents",
+      sdk_operation = "ListEvents",
       method = "GET",
       path = "/v2/{project_id}/events",
       content_type = "application/json",
@@ -1566,7 +1566,7 @@ return {
       response = { ref = "ListEventsResponse" },
     },
     list_host_disk = {
-      name = "ListHostDisk",
+      sdk_operation = "ListHostDisk",
       method = "GET",
       path = "/v1.0/{project_id}/dms/disk",
       content_type = "application/json",
@@ -1581,7 +1581,7 @@ return {
       response = { type = "array", items = { ref = "DiskResp" } },
     },
     list_host_net = {
-      name = "ListHostNet",
+      sdk_operation = "ListHostNet",
       method = "GET",
       path = "/v1.0/{project_id}/dms/net",
       content_type = "application/json",
@@ -1595,7 +1595,7 @@ return {
       response = { type = "array", items = { ref = "NetResp" } },
     },
     list_host_overview = {
-      name = "ListHostOverview",
+      sdk_operation = "ListHostOverview",
       method = "GET",
       path = "/v1.0/{project_id}/dms/host-overview",
       content_type = "application/json",
@@ -1609,7 +1609,7 @@ return {
       response = { type = "array", items = { ref = "HostOverviewResponse" } },
     },
     list_job_details = {
-      name = "ListJobDetails",
+      sdk_operation = "ListJobDetails",
       method = "GET",
       path = "/v1.0/{project_id}/job/{job_id}",
       content_type = "application/json",
@@ -1619,7 +1619,7 @@ return {
       response = { ref = "ListJobDetailsResponse" },
     },
     list_logical_cluster_plans = {
-      name = "ListLogicalClusterPlans",
+      sdk_operation = "ListLogicalClusterPlans",
       method = "GET",
       path = "/v1/{project_id}/clusters/{cluster_id}/logical-cluster-plans",
       content_type = "application/json",
@@ -1629,7 +1629,7 @@ return {
       response = { ref = "ListLogicalClusterPlansResponse" },
     },
     list_logical_cluster_rings = {
-      name = "ListLogicalClusterRings",
+      sdk_operation = "ListLogicalClusterRings",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/logical-clusters/rings",
       content_type = "application/json",
@@ -1642,7 +1642,7 @@ return {
       response = { ref = "ListLogicalClusterRingsResponse" },
     },
     list_logical_cluster_tasks = {
-      name = "ListLogicalClusterTasks",
+      sdk_operation = "ListLogicalClusterTasks",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/logical-clusters/tasks",
       content_type = "application/json",
@@ -1659,7 +1659,7 @@ return {
       response = { ref = "ListLogicalClusterTasksResponse" },
     },
     list_logical_cluster_volumes = {
-      name = "ListLogicalClusterVolumes",
+      sdk_operation = "ListLogicalClusterVolumes",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/logical-clusters/volumes",
       content_type = "application/json",
@@ -1672,7 +1672,7 @@ return {
       response = { ref = "ListLogicalClusterVolumesResponse" },
     },
     list_logical_clusters = {
-      name = "ListLogicalClusters",
+      sdk_operation = "ListLogicalClusters",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/logical-clusters",
       content_type = "application/json",
@@ -1685,7 +1685,7 @@ return {
       response = { ref = "ListLogicalClustersResponse" },
     },
     list_lts_logs = {
-      name = "ListLtsLogs",
+      sdk_operation = "ListLtsLogs",
       method = "GET",
       path = "/v1/{project_id}/clusters/{cluster_id}/lts-logs",
       content_type = "application/json",
@@ -1698,7 +1698,7 @@ return {
       response = { ref = "ListLtsLogsResponse" },
     },
     list_metrics = {
-      name = "ListMetrics",
+      sdk_operation = "ListMetrics",
       method = "GET",
       path = "/v1/{project_id}/clusters/{cluster_id}/dms/metrics",
       content_type = "application/json",
@@ -1713,7 +1713,7 @@ return {
       response = { ref = "ListMetricsResponse" },
     },
     list_metrics_data = {
-      name = "ListMetricsData",
+      sdk_operation = "ListMetricsData",
       method = "GET",
       path = "/v1/{project_id}/clusters/{cluster_id}/dms/metrics/{metric_name}",
       content_type = "application/json",
@@ -1731,7 +1731,7 @@ return {
       response = { ref = "ListMetricsDataResponse" },
     },
     list_monitor_indicator_data = {
-      name = "ListMonitorIndicatorData",
+      sdk_operation = "ListMonitorIndicatorData",
       method = "GET",
       path = "/v1.0/{project_id}/dms/metric-data",
       content_type = "application/json",
@@ -1748,7 +1748,7 @@ return {
       response = { type = "array", items = { ref = "TrendQueryDataResp" } },
     },
     list_monitor_indicators = {
-      name = "ListMonitorIndicators",
+      sdk_operation = "ListMonitorIndicators",
       method = "GET",
       path = "/v1.0/{project_id}/dms/metric-data/indicators",
       content_type = "application/json",
@@ -1756,7 +1756,7 @@ return {
       response = { type = "array", items = { ref = "IndicatorInfo" } },
     },
     list_node_types = {
-      name = "ListNodeTypes",
+      sdk_operation = "ListNodeTypes",
       method = "GET",
       path = "/v2/{project_id}/node-types",
       content_type = "application/json",
@@ -1764,7 +1764,7 @@ return {
       response = { ref = "ListNodeTypesResponse" },
     },
     list_plan_exec_logs = {
-      name = "ListPlanExecLogs",
+      sdk_operation = "ListPlanExecLogs",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/workload/plans/{plan_id}/logs",
       content_type = "application/json",
@@ -1778,7 +1778,7 @@ return {
       response = { ref = "ListPlanExecLogsResponse" },
     },
     list_queries = {
-      name = "ListQueries",
+      sdk_operation = "ListQueries",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/dms/queries",
       content_type = "application/json;charset=UTF-8",
@@ -1790,7 +1790,7 @@ return {
       response = { ref = "ListQueriesResponse" },
     },
     list_quotas = {
-      name = "ListQuotas",
+      sdk_operation = "ListQuotas",
       method = "GET",
       path = "/v1.0/{project_id}/quotas",
       content_type = "application/json",
@@ -1798,7 +1798,7 @@ return {
       response = { ref = "ListQuotasResponse" },
     },
     list_redistribution_schema = {
-      name = "ListRedistributionSchema",
+      sdk_operation = "ListRedistributionSchema",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/redistribution/schemas",
       content_type = "application/json",
@@ -1813,7 +1813,7 @@ return {
       response = { ref = "ListRedistributionSchemaResponse" },
     },
     list_schemas = {
-      name = "ListSchemas",
+      sdk_operation = "ListSchemas",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/databases/{database_name}/schemas",
       content_type = "application/json",
@@ -1830,7 +1830,7 @@ return {
       response = { ref = "ListSchemasResponse" },
     },
     list_snapshot_details = {
-      name = "ListSnapshotDetails",
+      sdk_operation = "ListSnapshotDetails",
       method = "GET",
       path = "/v1.0/{project_id}/snapshots/{snapshot_id}",
       content_type = "application/json",
@@ -1840,7 +1840,7 @@ return {
       response = { ref = "ListSnapshotDetailsResponse" },
     },
     list_snapshot_flavor_info = {
-      name = "ListSnapshotFlavorInfo",
+      sdk_operation = "ListSnapshotFlavorInfo",
       method = "GET",
       path = "/v2/{project_id}/snapshots/{snapshot_id}/flavors",
       content_type = "application/json",
@@ -1853,7 +1853,7 @@ return {
       response = { ref = "ListSnapshotFlavorInfoResponse" },
     },
     list_snapshot_policy = {
-      name = "ListSnapshotPolicy",
+      sdk_operation = "ListSnapshotPolicy",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/snapshot-policies",
       content_type = "application/json",
@@ -1863,7 +1863,7 @@ return {
       response = { ref = "ListSnapshotPolicyResponse" },
     },
     list_snapshot_statistics = {
-      name = "ListSnapshotStatistics",
+      sdk_operation = "ListSnapshotStatistics",
       method = "GET",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/snapshots/statistics",
       content_type = "application/json",
@@ -1873,7 +1873,7 @@ return {
       response = { ref = "ListSnapshotStatisticsResponse" },
     },
     list_snapshots = {
-      name = "ListSnapshots",
+      sdk_operation = "ListSnapshots",
       method = "GET",
       path = "/v1.0/{project_id}/snapshots",
       content_type = "application/json",
@@ -1881,7 +1881,7 @@ return {
       response = { ref = "ListSnapshotsResponse" },
     },
     list_statistics = {
-      name = "ListStatistics",
+      sdk_operation = "ListStatistics",
       method = "GET",
       path = "/v1.0/{project_id}/statistics",
       content_type = "application/json",
@@ -1889,7 +1889,7 @@ return {
       response = { ref = "ListStatisticsResponse" },
     },
     list_sync_records = {
-      name = "ListSyncRecords",
+      sdk_operation = "ListSyncRecords",
       method = "GET",
       path = "/v1/{project_id}/clusters/{cluster_id}/db-manager/sync-records",
       content_type = "application/json",
@@ -1902,7 +1902,7 @@ return {
       response = { ref = "ListSyncRecordsResponse" },
     },
     list_tables_statistic = {
-      name = "ListTablesStatistic",
+      sdk_operation = "ListTablesStatistic",
       method = "GET",
       path = "/v1/{project_id}/clusters/{cluster_id}/dms/tables/statistic",
       content_type = "application/json",
@@ -1920,7 +1920,7 @@ return {
       response = { ref = "ListTablesStatisticResponse" },
     },
     list_tags = {
-      name = "ListTags",
+      sdk_operation = "ListTags",
       method = "GET",
       path = "/v1.0/{project_id}/tags",
       content_type = "application/json",
@@ -1928,7 +1928,7 @@ return {
       response = { ref = "ListTagsResponse" },
     },
     list_tags_for_resource = {
-      name = "ListTagsForResource",
+      sdk_operation = "ListTagsForResource",
       method = "GET",
       path = "/v1/{project_id}/clusters/{cluster_id}/enterprise-projects",
       content_type = "application/json",
@@ -1941,7 +1941,7 @@ return {
       response = { ref = "ListTagsForResourceResponse" },
     },
     list_target_flavors = {
-      name = "ListTargetFlavors",
+      sdk_operation = "ListTargetFlavors",
       method = "GET",
       path = "/v1/{project_id}/flavors/{flavor_id}/target-flavors",
       content_type = "application/json",
@@ -1952,7 +1952,7 @@ return {
       response = { ref = "ListTargetFlavorsResponse" },
     },
     list_topo_rings = {
-      name = "ListTopoRings",
+      sdk_operation = "ListTopoRings",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/topo/rings",
       content_type = "application/json",
@@ -1965,7 +1965,7 @@ return {
       response = { ref = "ListTopoRingsResponse" },
     },
     list_updatable_version = {
-      name = "ListUpdatableVersion",
+      sdk_operation = "ListUpdatableVersion",
       method = "GET",
       path = "/v1/{project_id}/clusters/{cluster_id}/upgrade-management/avail-versions",
       content_type = "application/json",
@@ -1979,7 +1979,7 @@ return {
       response = { ref = "ListUpdatableVersionResponse" },
     },
     list_update_record = {
-      name = "ListUpdateRecord",
+      sdk_operation = "ListUpdateRecord",
       method = "GET",
       path = "/v1/{project_id}/clusters/{cluster_id}/upgrade-management/records",
       content_type = "application/json",
@@ -1992,7 +1992,7 @@ return {
       response = { ref = "ListUpdateRecordResponse" },
     },
     list_workload_plans = {
-      name = "ListWorkloadPlans",
+      sdk_operation = "ListWorkloadPlans",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/workload/plans",
       content_type = "application/json",
@@ -2006,7 +2006,7 @@ return {
       response = { ref = "ListWorkloadPlansResponse" },
     },
     list_workload_queue = {
-      name = "ListWorkloadQueue",
+      sdk_operation = "ListWorkloadQueue",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/workload/queues",
       content_type = "application/json",
@@ -2017,7 +2017,7 @@ return {
       response = { ref = "ListWorkloadQueueResponse" },
     },
     list_workload_queue_users = {
-      name = "ListWorkloadQueueUsers",
+      sdk_operation = "ListWorkloadQueueUsers",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/workload/queues/{queue_name}/users",
       content_type = "application/json",
@@ -2031,7 +2031,7 @@ return {
       response = { ref = "ListWorkloadQueueUsersResponse" },
     },
     list_workload_rules = {
-      name = "ListWorkloadRules",
+      sdk_operation = "ListWorkloadRules",
       method = "GET",
       path = "/v1/{project_id}/clusters/{cluster_id}/workload/rules",
       content_type = "application/json",
@@ -2046,7 +2046,7 @@ return {
       response = { ref = "ListWorkloadRulesResponse" },
     },
     modify_cluster_name = {
-      name = "ModifyClusterName",
+      sdk_operation = "ModifyClusterName",
       method = "PUT",
       path = "/v1/{project_id}/clusters/{cluster_id}/cluster-name",
       content_type = "application/json;charset=UTF-8",
@@ -2058,7 +2058,7 @@ return {
       response = { ref = "ModifyClusterNameResponse" },
     },
     modify_cluster_timezone = {
-      name = "ModifyClusterTimezone",
+      sdk_operation = "ModifyClusterTimezone",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/timezone",
       content_type = "application/json;charset=UTF-8",
@@ -2070,7 +2070,7 @@ return {
       response = { ref = "ModifyClusterTimezoneResponse" },
     },
     pause_disaster_recovery = {
-      name = "PauseDisasterRecovery",
+      sdk_operation = "PauseDisasterRecovery",
       method = "POST",
       path = "/v2/{project_id}/disaster-recovery/{disaster_recovery_id}/pause",
       content_type = "application/json",
@@ -2080,7 +2080,7 @@ return {
       response = { ref = "PauseDisasterRecoveryResponse" },
     },
     reset_password = {
-      name = "ResetPassword",
+      sdk_operation = "ResetPassword",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/reset-password",
       content_type = "application/json;charset=UTF-8",
@@ -2092,7 +2092,7 @@ return {
       response = { type = "any" },
     },
     resize_cluster = {
-      name = "ResizeCluster",
+      sdk_operation = "ResizeCluster",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/resize",
       content_type = "application/json;charset=UTF-8",
@@ -2110,7 +2110,7 @@ return {
       response = { type = "any" },
     },
     resize_cluster_with_existed_nodes = {
-      name = "ResizeClusterWithExistedNodes",
+      sdk_operation = "ResizeClusterWithExistedNodes",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/resize-with-existed-nodes",
       content_type = "application/json;charset=UTF-8",
@@ -2128,7 +2128,7 @@ return {
       response = { type = "any" },
     },
     resize_preparation = {
-      name = "ResizePreparation",
+      sdk_operation = "ResizePreparation",
       method = "POST",
       path = "/v1/{project_id}/clusters/{cluster_id}/resize-with-existed-nodes/preparation",
       content_type = "application/json;charset=UTF-8",
@@ -2141,7 +2141,7 @@ return {
       response = { ref = "ResizePreparationResponse" },
     },
     restart_cluster = {
-      name = "RestartCluster",
+      sdk_operation = "RestartCluster",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/restart",
       content_type = "application/json;charset=UTF-8",
@@ -2153,7 +2153,7 @@ return {
       response = { type = "any" },
     },
     restart_logical_cluster = {
-      name = "RestartLogicalCluster",
+      sdk_operation = "RestartLogicalCluster",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/logical-clusters/{logical_cluster_id}/restart",
       content_type = "application/json",
@@ -2164,7 +2164,7 @@ return {
       response = { ref = "RestartLogicalClusterResponse" },
     },
     restore_cluster = {
-      name = "RestoreCluster",
+      sdk_operation = "RestoreCluster",
       method = "POST",
       path = "/v1.0/{project_id}/snapshots/{snapshot_id}/actions",
       content_type = "application/json;charset=UTF-8",
@@ -2176,7 +2176,7 @@ return {
       response = { ref = "RestoreClusterResponse" },
     },
     restore_disaster = {
-      name = "RestoreDisaster",
+      sdk_operation = "RestoreDisaster",
       method = "POST",
       path = "/v2/{project_id}/disaster-recovery/{disaster_recovery_id}/recovery",
       content_type = "application/json",
@@ -2186,7 +2186,7 @@ return {
       response = { ref = "RestoreDisasterResponse" },
     },
     restore_redistribution = {
-      name = "RestoreRedistribution",
+      sdk_operation = "RestoreRedistribution",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/redistribution/recovery",
       content_type = "application/json",
@@ -2196,7 +2196,7 @@ return {
       response = { type = "any" },
     },
     restore_table = {
-      name = "RestoreTable",
+      sdk_operation = "RestoreTable",
       method = "POST",
       path = "/v1/{project_id}/snapshots/{snapshot_id}/table-restore",
       content_type = "application/json;charset=UTF-8",
@@ -2211,7 +2211,7 @@ return {
       response = { ref = "RestoreTableResponse" },
     },
     rotate_key = {
-      name = "RotateKey",
+      sdk_operation = "RotateKey",
       method = "POST",
       path = "/v1/{project_id}/clusters/{cluster_id}/rotate-key",
       content_type = "application/json;charset=UTF-8",
@@ -2223,7 +2223,7 @@ return {
       response = { ref = "RotateKeyResponse" },
     },
     save_cluster_description_info = {
-      name = "SaveClusterDescriptionInfo",
+      sdk_operation = "SaveClusterDescriptionInfo",
       method = "POST",
       path = "/v1/{project_id}/clusters/{cluster_id}/description",
       content_type = "application/json;charset=UTF-8",
@@ -2236,7 +2236,7 @@ return {
       response = { ref = "SaveClusterDescriptionInfoResponse" },
     },
     set_redistribution_priority = {
-      name = "SetRedistributionPriority",
+      sdk_operation = "SetRedistributionPriority",
       method = "PUT",
       path = "/v2/{project_id}/clusters/{cluster_id}/redistribution/priority",
       content_type = "application/json;charset=UTF-8",
@@ -2249,7 +2249,7 @@ return {
       response = { type = "any" },
     },
     show_cluster_encrypt_info = {
-      name = "ShowClusterEncryptInfo",
+      sdk_operation = "ShowClusterEncryptInfo",
       method = "GET",
       path = "/v1/{project_id}/clusters/{cluster_id}/encrypt-info",
       content_type = "application/json",
@@ -2259,7 +2259,7 @@ return {
       response = { ref = "ShowClusterEncryptInfoResponse" },
     },
     show_cluster_flavor = {
-      name = "ShowClusterFlavor",
+      sdk_operation = "ShowClusterFlavor",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/flavor",
       content_type = "application/json",
@@ -2270,7 +2270,7 @@ return {
       response = { ref = "ShowClusterFlavorResponse" },
     },
     show_cluster_redistribution = {
-      name = "ShowClusterRedistribution",
+      sdk_operation = "ShowClusterRedistribution",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/redistribution",
       content_type = "application/json",
@@ -2285,7 +2285,7 @@ return {
       response = { ref = "ShowClusterRedistributionResponse" },
     },
     show_cluster_storage_expand_range = {
-      name = "ShowClusterStorageExpandRange",
+      sdk_operation = "ShowClusterStorageExpandRange",
       method = "GET",
       path = "/v1/{project_id}/clusters/{cluster_id}/storage-expand-range",
       content_type = "application/json",
@@ -2295,7 +2295,7 @@ return {
       response = { ref = "ShowClusterStorageExpandRangeResponse" },
     },
     show_cluster_volume = {
-      name = "ShowClusterVolume",
+      sdk_operation = "ShowClusterVolume",
       method = "GET",
       path = "/v1/{project_id}/clusters/{cluster_id}/volume",
       content_type = "application/json",
@@ -2305,7 +2305,7 @@ return {
       response = { ref = "ShowClusterVolumeResponse" },
     },
     show_clusters = {
-      name = "ShowClusters",
+      sdk_operation = "ShowClusters",
       method = "GET",
       path = "/v2/{project_id}/clusters",
       content_type = "application/json",
@@ -2313,7 +2313,7 @@ return {
       response = { ref = "ShowClustersResponse" },
     },
     show_database_authority = {
-      name = "ShowDatabaseAuthority",
+      sdk_operation = "ShowDatabaseAuthority",
       method = "GET",
       path = "/v1/{project_id}/clusters/{cluster_id}/db-manager/authority",
       content_type = "application/json",
@@ -2328,7 +2328,7 @@ return {
       response = { ref = "ShowDatabaseAuthorityResponse" },
     },
     show_database_om_user_status = {
-      name = "ShowDatabaseOmUserStatus",
+      sdk_operation = "ShowDatabaseOmUserStatus",
       method = "GET",
       path = "/v1/{project_id}/clusters/{cluster_id}/db-manager/om-user/status",
       content_type = "application/json",
@@ -2338,7 +2338,7 @@ return {
       response = { ref = "ShowDatabaseOmUserStatusResponse" },
     },
     show_database_user = {
-      name = "ShowDatabaseUser",
+      sdk_operation = "ShowDatabaseUser",
       method = "GET",
       path = "/v1/{project_id}/clusters/{cluster_id}/db-manager/users/{name}",
       content_type = "application/json",
@@ -2349,7 +2349,7 @@ return {
       response = { ref = "ShowDatabaseUserResponse" },
     },
     show_disaster_detail = {
-      name = "ShowDisasterDetail",
+      sdk_operation = "ShowDisasterDetail",
       method = "GET",
       path = "/v2/{project_id}/disaster-recovery/{disaster_recovery_id}",
       content_type = "application/json",
@@ -2359,7 +2359,7 @@ return {
       response = { ref = "ShowDisasterDetailResponse" },
     },
     show_disaster_progress = {
-      name = "ShowDisasterProgress",
+      sdk_operation = "ShowDisasterProgress",
       method = "GET",
       path = "/v1/{project_id}/disaster-recovery/{disaster_recovery_id}/show-progress",
       content_type = "application/json",
@@ -2369,7 +2369,7 @@ return {
       response = { ref = "ShowDisasterProgressResponse" },
     },
     show_instance = {
-      name = "ShowInstance",
+      sdk_operation = "ShowInstance",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -2379,7 +2379,7 @@ return {
       response = { ref = "ShowInstanceResponse" },
     },
     show_query_detail = {
-      name = "ShowQueryDetail",
+      sdk_operation = "ShowQueryDetail",
       method = "GET",
       path = "/v1/{project_id}/clusters/{cluster_id}/dms/queries/{query_id}",
       content_type = "application/json",
@@ -2391,7 +2391,7 @@ return {
       response = { ref = "ShowQueryDetailResponse" },
     },
     show_resize_preparation = {
-      name = "ShowResizePreparation",
+      sdk_operation = "ShowResizePreparation",
       method = "GET",
       path = "/v1/{project_id}/clusters/{cluster_id}/resize-with-existed-nodes/preparation",
       content_type = "application/json",
@@ -2401,7 +2401,7 @@ return {
       response = { ref = "ShowResizePreparationResponse" },
     },
     show_resource_statistics = {
-      name = "ShowResourceStatistics",
+      sdk_operation = "ShowResourceStatistics",
       method = "GET",
       path = "/v1/{project_id}/resource-statistics",
       content_type = "application/json",
@@ -2411,7 +2411,7 @@ return {
       response = { ref = "ShowResourceStatisticsResponse" },
     },
     show_workload_plan = {
-      name = "ShowWorkloadPlan",
+      sdk_operation = "ShowWorkloadPlan",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/workload/plans/{plan_id}",
       content_type = "application/json",
@@ -2422,7 +2422,7 @@ return {
       response = { ref = "ShowWorkloadPlanResponse" },
     },
     show_workload_plan_stage = {
-      name = "ShowWorkloadPlanStage",
+      sdk_operation = "ShowWorkloadPlanStage",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/workload/plans/{plan_id}/stages/{stage_id}",
       content_type = "application/json",
@@ -2434,7 +2434,7 @@ return {
       response = { ref = "ShowWorkloadPlanStageResponse" },
     },
     show_workload_queue = {
-      name = "ShowWorkloadQueue",
+      sdk_operation = "ShowWorkloadQueue",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/workload/queues/{queue_name}",
       content_type = "application/json",
@@ -2446,7 +2446,7 @@ return {
       response = { ref = "ShowWorkloadQueueResponse" },
     },
     shrink_cluster = {
-      name = "ShrinkCluster",
+      sdk_operation = "ShrinkCluster",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/cluster-shrink",
       content_type = "application/json;charset=UTF-8",
@@ -2464,7 +2464,7 @@ return {
       response = { ref = "ShrinkClusterResponse" },
     },
     shrink_logical_cluster = {
-      name = "ShrinkLogicalCluster",
+      sdk_operation = "ShrinkLogicalCluster",
       method = "POST",
       path = "/v1/{project_id}/clusters/{cluster_id}/logical-clusters/{logical_cluster_id}/shrink",
       content_type = "application/json;charset=UTF-8",
@@ -2480,7 +2480,7 @@ return {
       response = { ref = "ShrinkLogicalClusterResponse" },
     },
     start_cluster = {
-      name = "StartCluster",
+      sdk_operation = "StartCluster",
       method = "POST",
       path = "/v1/{project_id}/clusters/{cluster_id}/start",
       content_type = "application/json",
@@ -2490,7 +2490,7 @@ return {
       response = { ref = "StartClusterResponse" },
     },
     start_disaster_recovery = {
-      name = "StartDisasterRecovery",
+      sdk_operation = "StartDisasterRecovery",
       method = "POST",
       path = "/v2/{project_id}/disaster-recovery/{disaster_recovery_id}/start",
       content_type = "application/json",
@@ -2500,7 +2500,7 @@ return {
       response = { ref = "StartDisasterRecoveryResponse" },
     },
     start_workload_plan = {
-      name = "StartWorkloadPlan",
+      sdk_operation = "StartWorkloadPlan",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/workload/plans/{plan_id}/start",
       content_type = "application/json",
@@ -2511,7 +2511,7 @@ return {
       response = { ref = "StartWorkloadPlanResponse" },
     },
     stop_cluster = {
-      name = "StopCluster",
+      sdk_operation = "StopCluster",
       method = "POST",
       path = "/v1/{project_id}/clusters/{cluster_id}/stop",
       content_type = "application/json",
@@ -2521,7 +2521,7 @@ return {
       response = { ref = "StopClusterResponse" },
     },
     stop_redistribution = {
-      name = "StopRedistribution",
+      sdk_operation = "StopRedistribution",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/redistribution/suspend",
       content_type = "application/json",
@@ -2531,7 +2531,7 @@ return {
       response = { type = "any" },
     },
     stop_workload_plan = {
-      name = "StopWorkloadPlan",
+      sdk_operation = "StopWorkloadPlan",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/workload/plans/{plan_id}/stop",
       content_type = "application/json",
@@ -2542,7 +2542,7 @@ return {
       response = { ref = "StopWorkloadPlanResponse" },
     },
     switch_failover_disaster = {
-      name = "SwitchFailoverDisaster",
+      sdk_operation = "SwitchFailoverDisaster",
       method = "POST",
       path = "/v2/{project_id}/disaster-recovery/{disaster_recovery_id}/failover",
       content_type = "application/json",
@@ -2552,7 +2552,7 @@ return {
       response = { ref = "SwitchFailoverDisasterResponse" },
     },
     switch_over_cluster = {
-      name = "SwitchOverCluster",
+      sdk_operation = "SwitchOverCluster",
       method = "POST",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/switchover",
       content_type = "application/json",
@@ -2562,7 +2562,7 @@ return {
       response = { type = "any" },
     },
     switch_plan_stage = {
-      name = "SwitchPlanStage",
+      sdk_operation = "SwitchPlanStage",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/workload/plans/{plan_id}/stage-switch",
       content_type = "application/json;charset=UTF-8",
@@ -2575,7 +2575,7 @@ return {
       response = { ref = "SwitchPlanStageResponse" },
     },
     switchover_disaster_recovery = {
-      name = "SwitchoverDisasterRecovery",
+      sdk_operation = "SwitchoverDisasterRecovery",
       method = "POST",
       path = "/v2/{project_id}/disaster-recovery/{disaster_recovery_id}/switchover",
       content_type = "application/json",
@@ -2585,7 +2585,7 @@ return {
       response = { ref = "SwitchoverDisasterRecoveryResponse" },
     },
     sync_iam_users = {
-      name = "SyncIamUsers",
+      sdk_operation = "SyncIamUsers",
       method = "POST",
       path = "/v1/{project_id}/clusters/{cluster_id}/db-manager/sync-iam-user",
       content_type = "application/json",
@@ -2595,7 +2595,7 @@ return {
       response = { ref = "SyncIamUsersResponse" },
     },
     update_alarm_sub = {
-      name = "UpdateAlarmSub",
+      sdk_operation = "UpdateAlarmSub",
       method = "PUT",
       path = "/v2/{project_id}/alarm-subs/{alarm_sub_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2616,7 +2616,7 @@ return {
       response = { ref = "UpdateAlarmSubResponse" },
     },
     update_cluster_dns = {
-      name = "UpdateClusterDns",
+      sdk_operation = "UpdateClusterDns",
       method = "PUT",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/dns",
       content_type = "application/json;charset=UTF-8",
@@ -2630,7 +2630,7 @@ return {
       response = { ref = "UpdateClusterDnsResponse" },
     },
     update_configuration = {
-      name = "UpdateConfiguration",
+      sdk_operation = "UpdateConfiguration",
       method = "PUT",
       path = "/v2/{project_id}/clusters/{cluster_id}/configurations/{configuration_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2643,7 +2643,7 @@ return {
       response = { ref = "UpdateConfigurationResponse" },
     },
     update_data_source = {
-      name = "UpdateDataSource",
+      sdk_operation = "UpdateDataSource",
       method = "PUT",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/ext-data-sources/{ext_data_source_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2656,7 +2656,7 @@ return {
       response = { ref = "UpdateDataSourceResponse" },
     },
     update_database_authority = {
-      name = "UpdateDatabaseAuthority",
+      sdk_operation = "UpdateDatabaseAuthority",
       method = "POST",
       path = "/v1/{project_id}/clusters/{cluster_id}/db-manager/authority",
       content_type = "application/json;charset=UTF-8",
@@ -2678,7 +2678,7 @@ return {
       response = { ref = "UpdateDatabaseAuthorityResponse" },
     },
     update_database_user_info = {
-      name = "UpdateDatabaseUserInfo",
+      sdk_operation = "UpdateDatabaseUserInfo",
       method = "POST",
       path = "/v1/{project_id}/clusters/{cluster_id}/db-manager/users/{name}",
       content_type = "application/json;charset=UTF-8",
@@ -2702,7 +2702,7 @@ return {
       response = { type = "any" },
     },
     update_disaster_info = {
-      name = "UpdateDisasterInfo",
+      sdk_operation = "UpdateDisasterInfo",
       method = "PUT",
       path = "/v2/{project_id}/disaster-recovery/{disaster_recovery_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2714,7 +2714,7 @@ return {
       response = { ref = "UpdateDisasterInfoResponse" },
     },
     update_event_sub = {
-      name = "UpdateEventSub",
+      sdk_operation = "UpdateEventSub",
       method = "PUT",
       path = "/v2/{project_id}/event-subs/{event_sub_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2735,7 +2735,7 @@ return {
       response = { ref = "UpdateEventSubResponse" },
     },
     update_logical_cluster = {
-      name = "UpdateLogicalCluster",
+      sdk_operation = "UpdateLogicalCluster",
       method = "PUT",
       path = "/v2/{project_id}/clusters/{cluster_id}/logical-clusters/{logical_cluster_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2750,7 +2750,7 @@ return {
       response = { ref = "UpdateLogicalClusterResponse" },
     },
     update_logical_cluster_plan = {
-      name = "UpdateLogicalClusterPlan",
+      sdk_operation = "UpdateLogicalClusterPlan",
       method = "PUT",
       path = "/v1/{project_id}/clusters/{cluster_id}/logical-cluster-plans/{plan_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2763,7 +2763,7 @@ return {
       response = { ref = "UpdateLogicalClusterPlanResponse" },
     },
     update_maintenance_window = {
-      name = "UpdateMaintenanceWindow",
+      sdk_operation = "UpdateMaintenanceWindow",
       method = "PUT",
       path = "/v1.0/{project_id}/clusters/{cluster_id}/maintenance-window",
       content_type = "application/json;charset=UTF-8",
@@ -2777,7 +2777,7 @@ return {
       response = { ref = "UpdateMaintenanceWindowResponse" },
     },
     update_queue_base_info = {
-      name = "UpdateQueueBaseInfo",
+      sdk_operation = "UpdateQueueBaseInfo",
       method = "PUT",
       path = "/v2/{project_id}/clusters/{cluster_id}/workload/queues/{queue_name}",
       content_type = "application/json;charset=UTF-8",
@@ -2790,7 +2790,7 @@ return {
       response = { ref = "UpdateQueueBaseInfoResponse" },
     },
     update_queue_resources = {
-      name = "UpdateQueueResources",
+      sdk_operation = "UpdateQueueResources",
       method = "PUT",
       path = "/v2/{project_id}/clusters/{cluster_id}/workload/queues/{queue_name}/resources",
       content_type = "application/json;charset=UTF-8",
@@ -2803,7 +2803,7 @@ return {
       response = { ref = "UpdateQueueResourcesResponse" },
     },
     update_redistribution_configurations = {
-      name = "UpdateRedistributionConfigurations",
+      sdk_operation = "UpdateRedistributionConfigurations",
       method = "PUT",
       path = "/v2/{project_id}/clusters/{cluster_id}/redistribution/configurations",
       content_type = "application/json;charset=UTF-8",
@@ -2816,7 +2816,7 @@ return {
       response = { type = "any" },
     },
     update_schemas = {
-      name = "UpdateSchemas",
+      sdk_operation = "UpdateSchemas",
       method = "PUT",
       path = "/v2/{project_id}/clusters/{cluster_id}/databases/{database_name}/schemas",
       content_type = "application/json;charset=UTF-8",
@@ -2830,7 +2830,7 @@ return {
       response = { ref = "UpdateSchemasResponse" },
     },
     update_workload_plan_stage = {
-      name = "UpdateWorkloadPlanStage",
+      sdk_operation = "UpdateWorkloadPlanStage",
       method = "PUT",
       path = "/v2/{project_id}/clusters/{cluster_id}/workload/plans/{plan_id}/stages/{stage_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2844,7 +2844,7 @@ return {
       response = { ref = "UpdateWorkloadPlanStageResponse" },
     },
     update_workload_rule = {
-      name = "UpdateWorkloadRule",
+      sdk_operation = "UpdateWorkloadRule",
       method = "PUT",
       path = "/v1/{project_id}/clusters/{cluster_id}/workload/rules/{rule_name}",
       content_type = "application/json;charset=UTF-8",

@@ -29,7 +29,7 @@ return {
   },
   operations = {
     add_ecn_with_er = {
-      name = "AddEcnWithEr",
+      sdk_operation = "AddEcnWithEr",
       method = "POST",
       path = "/v1/{domain_id}/enterprise-connect/enterprise-connect-network/{ecn_id}/relationship/enterprise-router",
       content_type = "application/json",
@@ -43,7 +43,7 @@ return {
       response = { ref = "AddEcnWithErResponse" },
     },
     add_ecn_with_ieg = {
-      name = "AddEcnWithIeg",
+      sdk_operation = "AddEcnWithIeg",
       method = "POST",
       path = "/v1/{domain_id}/enterprise-connect/enterprise-connect-network/{ecn_id}/relationship/intelligent-enterprise-gateway",
       content_type = "application/json",
@@ -56,7 +56,7 @@ return {
       response = { ref = "AddEcnWithIegResponse" },
     },
     add_ecn_with_vpc = {
-      name = "AddEcnWithVpc",
+      sdk_operation = "AddEcnWithVpc",
       method = "POST",
       path = "/v1/{domain_id}/enterprise-connect/enterprise-connect-network/{ecn_id}/relationship/vpc",
       content_type = "application/json",
@@ -72,7 +72,7 @@ return {
       response = { ref = "AddEcnWithVpcResponse" },
     },
     add_vrrp_config = {
-      name = "AddVrrpConfig",
+      sdk_operation = "AddVrrpConfig",
       method = "POST",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/vrrp-config",
       content_type = "application/json",
@@ -88,7 +88,7 @@ return {
       response = { ref = "AddVrrpConfigResponse" },
     },
     change_ieg_password = {
-      name = "ChangeIegPassword",
+      sdk_operation = "ChangeIegPassword",
       method = "PUT",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/password",
       content_type = "application/json",
@@ -100,7 +100,7 @@ return {
       response = { ref = "ChangeIegPasswordResponse" },
     },
     create_ecn_access_point = {
-      name = "CreateEcnAccessPoint",
+      sdk_operation = "CreateEcnAccessPoint",
       method = "POST",
       path = "/v1/{domain_id}/enterprise-connect/enterprise-connect-network/{ecn_id}/access-point",
       content_type = "application/json",
@@ -113,7 +113,7 @@ return {
       response = { ref = "CreateEcnAccessPointResponse" },
     },
     create_equipment = {
-      name = "CreateEquipment",
+      sdk_operation = "CreateEquipment",
       method = "POST",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/equipment",
       content_type = "application/json",
@@ -128,7 +128,7 @@ return {
       response = { ref = "CreateEquipmentResponse" },
     },
     create_equipment_lan_config = {
-      name = "CreateEquipmentLanConfig",
+      sdk_operation = "CreateEquipmentLanConfig",
       method = "POST",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/equipment/{equipment_id}/lan-interface",
       content_type = "application/json",
@@ -149,7 +149,7 @@ return {
       response = { ref = "CreateEquipmentLanConfigResponse" },
     },
     create_equipment_static_route_config = {
-      name = "CreateEquipmentStaticRouteConfig",
+      sdk_operation = "CreateEquipmentStaticRouteConfig",
       method = "POST",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/equipment/{equipment_id}/static-route",
       content_type = "application/json",
@@ -167,7 +167,7 @@ return {
       response = { ref = "CreateEquipmentStaticRouteConfigResponse" },
     },
     delete_ecn_access_point = {
-      name = "DeleteEcnAccessPoint",
+      sdk_operation = "DeleteEcnAccessPoint",
       method = "DELETE",
       path = "/v1/{domain_id}/enterprise-connect/enterprise-connect-network/{ecn_id}/access-point/{access_point_id}",
       content_type = "application/json",
@@ -178,7 +178,7 @@ return {
       response = { ref = "DeleteEcnAccessPointResponse" },
     },
     delete_ecn_with_er = {
-      name = "DeleteEcnWithEr",
+      sdk_operation = "DeleteEcnWithEr",
       method = "DELETE",
       path = "/v1/{domain_id}/enterprise-connect/enterprise-connect-network/{ecn_id}/relationship/enterprise-router/{relation_id}",
       content_type = "application/json",
@@ -189,7 +189,7 @@ return {
       response = { ref = "DeleteEcnWithErResponse" },
     },
     delete_ecn_with_ieg = {
-      name = "DeleteEcnWithIeg",
+      sdk_operation = "DeleteEcnWithIeg",
       method = "DELETE",
       path = "/v1/{domain_id}/enterprise-connect/enterprise-connect-network/{ecn_id}/relationship/intelligent-enterprise-gateway/{relation_id}",
       content_type = "application/json",
@@ -200,7 +200,7 @@ return {
       response = { ref = "DeleteEcnWithIegResponse" },
     },
     delete_ecn_with_vpc = {
-      name = "DeleteEcnWithVpc",
+      sdk_operation = "DeleteEcnWithVpc",
       method = "DELETE",
       path = "/v1/{domain_id}/enterprise-connect/enterprise-connect-network/{ecn_id}/relationship/vpc/{relation_id}",
       content_type = "application/json",
@@ -211,7 +211,7 @@ return {
       response = { ref = "DeleteEcnWithVpcResponse" },
     },
     delete_equipment = {
-      name = "DeleteEquipment",
+      sdk_operation = "DeleteEquipment",
       method = "DELETE",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/equipment/{equipment_id}",
       content_type = "application/json",
@@ -222,7 +222,7 @@ return {
       response = { ref = "DeleteEquipmentResponse" },
     },
     delete_equipment_lan_config = {
-      name = "DeleteEquipmentLanConfig",
+      sdk_operation = "DeleteEquipmentLanConfig",
       method = "DELETE",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/equipment/{equipment_id}/lan-interface",
       content_type = "application/json",
@@ -235,7 +235,7 @@ return {
       response = { ref = "DeleteEquipmentLanConfigResponse" },
     },
     delete_equipment_static_route_config = {
-      name = "DeleteEquipmentStaticRouteConfig",
+      sdk_operation = "DeleteEquipmentStaticRouteConfig",
       method = "DELETE",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/equipment/{equipment_id}/static-route",
       content_type = "application/json",
@@ -249,7 +249,7 @@ return {
       response = { ref = "DeleteEquipmentStaticRouteConfigResponse" },
     },
     delete_vrrp_config = {
-      name = "DeleteVrrpConfig",
+      sdk_operation = "DeleteVrrpConfig",
       method = "DELETE",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/vrrp-config/{virtual_router_id}",
       content_type = "application/json",
@@ -260,7 +260,7 @@ return {
       response = { ref = "DeleteVrrpConfigResponse" },
     },
     generate_initial_configuration = {
-      name = "GenerateInitialConfiguration",
+      sdk_operation = "GenerateInitialConfiguration",
       method = "POST",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/equipment/{equipment_id}/initial-configuration",
       content_type = "application/json",
@@ -273,7 +273,7 @@ return {
       response = { ref = "GenerateInitialConfigurationResponse" },
     },
     list_ecn = {
-      name = "ListEcn",
+      sdk_operation = "ListEcn",
       method = "GET",
       path = "/v1/{domain_id}/enterprise-connect/enterprise-connect-network",
       content_type = "application/json",
@@ -286,7 +286,7 @@ return {
       response = { ref = "ListEcnResponse" },
     },
     list_ecn_access_point_by_ecn_id = {
-      name = "ListEcnAccessPointByEcnId",
+      sdk_operation = "ListEcnAccessPointByEcnId",
       method = "GET",
       path = "/v1/{domain_id}/enterprise-connect/enterprise-connect-network/{ecn_id}/access-point",
       content_type = "application/json",
@@ -296,7 +296,7 @@ return {
       response = { ref = "ListEcnAccessPointByEcnIdResponse" },
     },
     list_ecn_with_er = {
-      name = "ListEcnWithEr",
+      sdk_operation = "ListEcnWithEr",
       method = "GET",
       path = "/v1/{domain_id}/enterprise-connect/enterprise-connect-network/{ecn_id}/relationship/enterprise-router",
       content_type = "application/json",
@@ -306,7 +306,7 @@ return {
       response = { ref = "ListEcnWithErResponse" },
     },
     list_ecn_with_ieg = {
-      name = "ListEcnWithIeg",
+      sdk_operation = "ListEcnWithIeg",
       method = "GET",
       path = "/v1/{domain_id}/enterprise-connect/enterprise-connect-network/{ecn_id}/relationship/intelligent-enterprise-gateway",
       content_type = "application/json",
@@ -317,7 +317,7 @@ return {
       response = { ref = "ListEcnWithIegResponse" },
     },
     list_ecn_with_vpc = {
-      name = "ListEcnWithVpc",
+      sdk_operation = "ListEcnWithVpc",
       method = "GET",
       path = "/v1/{domain_id}/enterprise-connect/enterprise-connect-network/{ecn_id}/relationship/vpc",
       content_type = "application/json",
@@ -327,7 +327,7 @@ return {
       response = { ref = "ListEcnWithVpcResponse" },
     },
     list_equipment_interface_name = {
-      name = "ListEquipmentInterfaceName",
+      sdk_operation = "ListEquipmentInterfaceName",
       method = "GET",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/equipment/{equipment_id}/interface-name",
       content_type = "application/json",
@@ -338,7 +338,7 @@ return {
       response = { ref = "ListEquipmentInterfaceNameResponse" },
     },
     list_equipments = {
-      name = "ListEquipments",
+      sdk_operation = "ListEquipments",
       method = "GET",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/equipment",
       content_type = "application/json",
@@ -348,7 +348,7 @@ return {
       response = { ref = "ListEquipmentsResponse" },
     },
     list_ieg = {
-      name = "ListIeg",
+      sdk_operation = "ListIeg",
       method = "GET",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway",
       content_type = "application/json",
@@ -361,7 +361,7 @@ return {
       response = { ref = "ListIegResponse" },
     },
     reboot_equipment = {
-      name = "RebootEquipment",
+      sdk_operation = "RebootEquipment",
       method = "POST",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/equipment/{equipment_id}/reboot",
       content_type = "application/json",
@@ -372,7 +372,7 @@ return {
       response = { ref = "RebootEquipmentResponse" },
     },
     show_ecn_info = {
-      name = "ShowEcnInfo",
+      sdk_operation = "ShowEcnInfo",
       method = "GET",
       path = "/v1/{domain_id}/enterprise-connect/enterprise-connect-network/{ecn_id}",
       content_type = "application/json",
@@ -382,7 +382,7 @@ return {
       response = { ref = "ShowEcnInfoResponse" },
     },
     show_ecn_with_ieg = {
-      name = "ShowEcnWithIeg",
+      sdk_operation = "ShowEcnWithIeg",
       method = "GET",
       path = "/v1/{domain_id}/enterprise-connect/enterprise-connect-network/{ecn_id}/relationship/intelligent-enterprise-gateway/{relation_id}",
       content_type = "application/json",
@@ -393,7 +393,7 @@ return {
       response = { ref = "ShowEcnWithIegResponse" },
     },
     show_equipment_dns_info = {
-      name = "ShowEquipmentDnsInfo",
+      sdk_operation = "ShowEquipmentDnsInfo",
       method = "GET",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/equipment/{equipment_id}/lan-interface/dns",
       content_type = "application/json",
@@ -404,7 +404,7 @@ return {
       response = { ref = "ShowEquipmentDnsInfoResponse" },
     },
     show_equipment_info = {
-      name = "ShowEquipmentInfo",
+      sdk_operation = "ShowEquipmentInfo",
       method = "GET",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/equipment/{equipment_id}",
       content_type = "application/json",
@@ -415,7 +415,7 @@ return {
       response = { ref = "ShowEquipmentInfoResponse" },
     },
     show_equipment_lan_info = {
-      name = "ShowEquipmentLanInfo",
+      sdk_operation = "ShowEquipmentLanInfo",
       method = "GET",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/equipment/{equipment_id}/lan-interface",
       content_type = "application/json",
@@ -426,7 +426,7 @@ return {
       response = { ref = "ShowEquipmentLanInfoResponse" },
     },
     show_equipment_ospf = {
-      name = "ShowEquipmentOspf",
+      sdk_operation = "ShowEquipmentOspf",
       method = "GET",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/equipment/{equipment_id}/ospf",
       content_type = "application/json",
@@ -437,7 +437,7 @@ return {
       response = { ref = "ShowEquipmentOspfResponse" },
     },
     show_equipment_specific_config = {
-      name = "ShowEquipmentSpecificConfig",
+      sdk_operation = "ShowEquipmentSpecificConfig",
       method = "GET",
       path = "/v1/{domain_id}/enterprise-connect/equipment-specification/{equipment_id}",
       content_type = "application/json",
@@ -447,7 +447,7 @@ return {
       response = { ref = "ShowEquipmentSpecificConfigResponse" },
     },
     show_equipment_static_route_info = {
-      name = "ShowEquipmentStaticRouteInfo",
+      sdk_operation = "ShowEquipmentStaticRouteInfo",
       method = "GET",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/equipment/{equipment_id}/static-route",
       content_type = "application/json",
@@ -458,7 +458,7 @@ return {
       response = { ref = "ShowEquipmentStaticRouteInfoResponse" },
     },
     show_equipment_wan_info = {
-      name = "ShowEquipmentWanInfo",
+      sdk_operation = "ShowEquipmentWanInfo",
       method = "GET",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/equipment/{equipment_id}/wan-interface",
       content_type = "application/json",
@@ -469,7 +469,7 @@ return {
       response = { ref = "ShowEquipmentWanInfoResponse" },
     },
     show_equipment_wlan = {
-      name = "ShowEquipmentWlan",
+      sdk_operation = "ShowEquipmentWlan",
       method = "GET",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/equipment/{equipment_id}/wlan",
       content_type = "application/json",
@@ -480,7 +480,7 @@ return {
       response = { ref = "ShowEquipmentWlanResponse" },
     },
     show_ieg_info = {
-      name = "ShowIegInfo",
+      sdk_operation = "ShowIegInfo",
       method = "GET",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}",
       content_type = "application/json",
@@ -490,7 +490,7 @@ return {
       response = { ref = "ShowIegInfoResponse" },
     },
     show_quotas_info = {
-      name = "ShowQuotasInfo",
+      sdk_operation = "ShowQuotasInfo",
       method = "GET",
       path = "/v1/enterprise-connect/quotas",
       content_type = "application/json",
@@ -498,7 +498,7 @@ return {
       response = { ref = "ShowQuotasInfoResponse" },
     },
     show_vrrp_config = {
-      name = "ShowVrrpConfig",
+      sdk_operation = "ShowVrrpConfig",
       method = "GET",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/vrrp-config",
       content_type = "application/json",
@@ -508,7 +508,7 @@ return {
       response = { ref = "ShowVrrpConfigResponse" },
     },
     switch_equipment_ha_type = {
-      name = "SwitchEquipmentHaType",
+      sdk_operation = "SwitchEquipmentHaType",
       method = "PUT",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/switch-ha-type",
       content_type = "application/json",
@@ -521,7 +521,7 @@ return {
       response = { ref = "SwitchEquipmentHaTypeResponse" },
     },
     update_ecn = {
-      name = "UpdateEcn",
+      sdk_operation = "UpdateEcn",
       method = "PUT",
       path = "/v1/{domain_id}/enterprise-connect/enterprise-connect-network/{ecn_id}",
       content_type = "application/json",
@@ -537,7 +537,7 @@ return {
       response = { ref = "UpdateEcnResponse" },
     },
     update_ecn_access_point = {
-      name = "UpdateEcnAccessPoint",
+      sdk_operation = "UpdateEcnAccessPoint",
       method = "PUT",
       path = "/v1/{domain_id}/enterprise-connect/enterprise-connect-network/{ecn_id}/access-point/{access_point_id}",
       content_type = "application/json",
@@ -551,7 +551,7 @@ return {
       response = { ref = "UpdateEcnAccessPointResponse" },
     },
     update_ecn_with_vpc = {
-      name = "UpdateEcnWithVpc",
+      sdk_operation = "UpdateEcnWithVpc",
       method = "PUT",
       path = "/v1/{domain_id}/enterprise-connect/enterprise-connect-network/{ecn_id}/relationship/vpc/{relation_id}",
       content_type = "application/json",
@@ -565,7 +565,7 @@ return {
       response = { ref = "UpdateEcnWithVpcResponse" },
     },
     update_equipment_dns_info = {
-      name = "UpdateEquipmentDnsInfo",
+      sdk_operation = "UpdateEquipmentDnsInfo",
       method = "PUT",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/equipment/{equipment_id}/lan-interface/dns",
       content_type = "application/json",
@@ -579,7 +579,7 @@ return {
       response = { ref = "UpdateEquipmentDnsInfoResponse" },
     },
     update_equipment_esn = {
-      name = "UpdateEquipmentEsn",
+      sdk_operation = "UpdateEquipmentEsn",
       method = "PUT",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/equipment/{equipment_id}/esn",
       content_type = "application/json",
@@ -592,7 +592,7 @@ return {
       response = { ref = "UpdateEquipmentEsnResponse" },
     },
     update_equipment_info = {
-      name = "UpdateEquipmentInfo",
+      sdk_operation = "UpdateEquipmentInfo",
       method = "PUT",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/equipment/{equipment_id}",
       content_type = "application/json",
@@ -605,7 +605,7 @@ return {
       response = { ref = "UpdateEquipmentInfoResponse" },
     },
     update_equipment_lan_config = {
-      name = "UpdateEquipmentLanConfig",
+      sdk_operation = "UpdateEquipmentLanConfig",
       method = "PUT",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/equipment/{equipment_id}/lan-interface",
       content_type = "application/json",
@@ -626,7 +626,7 @@ return {
       response = { ref = "UpdateEquipmentLanConfigResponse" },
     },
     update_equipment_ospf = {
-      name = "UpdateEquipmentOspf",
+      sdk_operation = "UpdateEquipmentOspf",
       method = "POST",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/equipment/{equipment_id}/ospf",
       content_type = "application/json",
@@ -648,7 +648,7 @@ return {
       response = { ref = "UpdateEquipmentOspfResponse" },
     },
     update_equipment_static_route_config = {
-      name = "UpdateEquipmentStaticRouteConfig",
+      sdk_operation = "UpdateEquipmentStaticRouteConfig",
       method = "PUT",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/equipment/{equipment_id}/static-route",
       content_type = "application/json",
@@ -666,7 +666,7 @@ return {
       response = { ref = "UpdateEquipmentStaticRouteConfigResponse" },
     },
     update_equipment_wan_config = {
-      name = "UpdateEquipmentWanConfig",
+      sdk_operation = "UpdateEquipmentWanConfig",
       method = "PUT",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/equipment/{equipment_id}/wan-interface",
       content_type = "application/json",
@@ -679,7 +679,7 @@ return {
       response = { ref = "UpdateEquipmentWanConfigResponse" },
     },
     update_equipment_wlan = {
-      name = "UpdateEquipmentWlan",
+      sdk_operation = "UpdateEquipmentWlan",
       method = "POST",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/equipment/{equipment_id}/wlan",
       content_type = "application/json",
@@ -699,7 +699,7 @@ return {
       response = { ref = "UpdateEquipmentWlanResponse" },
     },
     update_ieg = {
-      name = "UpdateIeg",
+      sdk_operation = "UpdateIeg",
       method = "PUT",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}",
       content_type = "application/json",
@@ -712,7 +712,7 @@ return {
       response = { ref = "UpdateIegResponse" },
     },
     update_vrrp_config = {
-      name = "UpdateVrrpConfig",
+      sdk_operation = "UpdateVrrpConfig",
       method = "PUT",
       path = "/v1/{domain_id}/enterprise-connect/intelligent-enterprise-gateway/{ieg_id}/vrrp-config/{virtual_router_id}",
       content_type = "application/json",

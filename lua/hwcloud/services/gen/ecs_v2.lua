@@ -701,7 +701,7 @@ return {
   },
   operations = {
     accept_scheduled_event = {
-      name = "AcceptScheduledEvent",
+      sdk_operation = "AcceptScheduledEvent",
       method = "POST",
       path = "/v3/{project_id}/instance-scheduled-events/{id}/actions/accept",
       content_type = "application/json;charset=UTF-8",
@@ -714,7 +714,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     add_server_group_member = {
-      name = "AddServerGroupMember",
+      sdk_operation = "AddServerGroupMember",
       method = "POST",
       path = "/v1/{project_id}/cloudservers/os-server-groups/{server_group_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -726,7 +726,7 @@ return {
       response = { ref = "AddServerGroupMemberResponse" },
     },
     associate_server_virtual_ip = {
-      name = "AssociateServerVirtualIp",
+      sdk_operation = "AssociateServerVirtualIp",
       method = "PUT",
       path = "/v1/{project_id}/cloudservers/nics/{nic_id}",
       content_type = "application/json;charset=UTF-8",
@@ -738,7 +738,7 @@ return {
       response = { ref = "AssociateServerVirtualIpResponse" },
     },
     attach_server_volume = {
-      name = "AttachServerVolume",
+      sdk_operation = "AttachServerVolume",
       method = "POST",
       path = "/v1/{project_id}/cloudservers/{server_id}/attachvolume",
       content_type = "application/json;charset=UTF-8",
@@ -751,7 +751,7 @@ return {
       response = { ref = "AttachServerVolumeResponse" },
     },
     batch_add_server_group_member = {
-      name = "BatchAddServerGroupMember",
+      sdk_operation = "BatchAddServerGroupMember",
       method = "POST",
       path = "/v1/{project_id}/cloudservers/os-server-groups/{server_group_id}/add_members",
       content_type = "application/json;charset=UTF-8",
@@ -763,7 +763,7 @@ return {
       response = { ref = "BatchAddServerGroupMemberResponse" },
     },
     batch_add_server_nics = {
-      name = "BatchAddServerNics",
+      sdk_operation = "BatchAddServerNics",
       method = "POST",
       path = "/v1/{project_id}/cloudservers/{server_id}/nics",
       content_type = "application/json;charset=UTF-8",
@@ -775,7 +775,7 @@ return {
       response = { ref = "BatchAddServerNicsResponse" },
     },
     batch_attach_sharable_volumes = {
-      name = "BatchAttachSharableVolumes",
+      sdk_operation = "BatchAttachSharableVolumes",
       method = "POST",
       path = "/v1/{project_id}/batchaction/attachvolumes/{volume_id}",
       content_type = "application/json;charset=UTF-8",
@@ -787,7 +787,7 @@ return {
       response = { ref = "BatchAttachSharableVolumesResponse" },
     },
     batch_create_server_tags = {
-      name = "BatchCreateServerTags",
+      sdk_operation = "BatchCreateServerTags",
       method = "POST",
       path = "/v1/{project_id}/cloudservers/{server_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -800,7 +800,7 @@ return {
       response = { ref = "BatchCreateServerTagsResponse" },
     },
     batch_delete_server_group_member = {
-      name = "BatchDeleteServerGroupMember",
+      sdk_operation = "BatchDeleteServerGroupMember",
       method = "POST",
       path = "/v1/{project_id}/cloudservers/os-server-groups/{server_group_id}/remove_members",
       content_type = "application/json;charset=UTF-8",
@@ -812,7 +812,7 @@ return {
       response = { ref = "BatchDeleteServerGroupMemberResponse" },
     },
     batch_delete_server_nics = {
-      name = "BatchDeleteServerNics",
+      sdk_operation = "BatchDeleteServerNics",
       method = "POST",
       path = "/v1/{project_id}/cloudservers/{server_id}/nics/delete",
       content_type = "application/json;charset=UTF-8",
@@ -824,7 +824,7 @@ return {
       response = { ref = "BatchDeleteServerNicsResponse" },
     },
     batch_delete_server_tags = {
-      name = "BatchDeleteServerTags",
+      sdk_operation = "BatchDeleteServerTags",
       method = "POST",
       path = "/v1/{project_id}/cloudservers/{server_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -837,7 +837,7 @@ return {
       response = { ref = "BatchDeleteServerTagsResponse" },
     },
     batch_detach_volumes = {
-      name = "BatchDetachVolumes",
+      sdk_operation = "BatchDetachVolumes",
       method = "POST",
       path = "/v1/{project_id}/batchaction/detachvolumes/{volume_id}",
       content_type = "application/json;charset=UTF-8",
@@ -849,7 +849,7 @@ return {
       response = { ref = "BatchDetachVolumesResponse" },
     },
     batch_reboot_servers = {
-      name = "BatchRebootServers",
+      sdk_operation = "BatchRebootServers",
       method = "POST",
       path = "/v1/{project_id}/cloudservers/action",
       content_type = "application/json;charset=UTF-8",
@@ -860,7 +860,7 @@ return {
       response = { ref = "BatchRebootServersResponse" },
     },
     batch_reset_servers_password = {
-      name = "BatchResetServersPassword",
+      sdk_operation = "BatchResetServersPassword",
       method = "PUT",
       path = "/v1/{project_id}/cloudservers/os-reset-passwords",
       content_type = "application/json;charset=UTF-8",
@@ -873,7 +873,7 @@ return {
       response = { ref = "BatchResetServersPasswordResponse" },
     },
     batch_resize_servers = {
-      name = "BatchResizeServers",
+      sdk_operation = "BatchResizeServers",
       method = "POST",
       path = "/v1/{project_id}/cloudservers/batch-resize",
       content_type = "application/json;charset=UTF-8",
@@ -884,7 +884,7 @@ return {
       response = { ref = "BatchResizeServersResponse" },
     },
     batch_start_servers = {
-      name = "BatchStartServers",
+      sdk_operation = "BatchStartServers",
       method = "POST",
       path = "/v1/{project_id}/cloudservers/action",
       content_type = "application/json;charset=UTF-8",
@@ -895,7 +895,7 @@ return {
       response = { ref = "BatchStartServersResponse" },
     },
     batch_stop_servers = {
-      name = "BatchStopServers",
+      sdk_operation = "BatchStopServers",
       method = "POST",
       path = "/v1/{project_id}/cloudservers/action",
       content_type = "application/json;charset=UTF-8",
@@ -906,7 +906,7 @@ return {
       response = { ref = "BatchStopServersResponse" },
     },
     batch_update_servers_name = {
-      name = "BatchUpdateServersName",
+      sdk_operation = "BatchUpdateServersName",
       method = "PUT",
       path = "/v1/{project_id}/cloudservers/server-name",
       content_type = "application/json;charset=UTF-8",
@@ -919,7 +919,7 @@ return {
       response = { ref = "BatchUpdateServersNameResponse" },
     },
     change_server_charge_mode = {
-      name = "ChangeServerChargeMode",
+      sdk_operation = "ChangeServerChargeMode",
       method = "POST",
       path = "/v1/{project_id}/cloudservers/actions/change-charge-mode",
       content_type = "application/json;charset=UTF-8",
@@ -933,7 +933,7 @@ return {
       response = { ref = "ChangeServerChargeModeResponse" },
     },
     change_server_network_interface = {
-      name = "ChangeServerNetworkInterface",
+      sdk_operation = "ChangeServerNetworkInterface",
       method = "POST",
       path = "/v1/{project_id}/cloudservers/{server_id}/os-interface/{port_id}/change-network-interface",
       content_type = "application/json;charset=UTF-8",
@@ -948,7 +948,7 @@ return {
       response = { ref = "ChangeServerNetworkInterfaceResponse" },
     },
     change_server_os_with_cloud_init = {
-      name = "ChangeServerOsWithCloudInit",
+      sdk_operation = "ChangeServerOsWithCloudInit",
       method = "POST",
       path = "/v2/{project_id}/cloudservers/{server_id}/changeos",
       content_type = "application/json;charset=UTF-8",
@@ -960,7 +960,7 @@ return {
       response = { ref = "ChangeServerOsWithCloudInitResponse" },
     },
     change_server_os_without_cloud_init = {
-      name = "ChangeServerOsWithoutCloudInit",
+      sdk_operation = "ChangeServerOsWithoutCloudInit",
       method = "POST",
       path = "/v1/{project_id}/cloudservers/{server_id}/changeos",
       content_type = "application/json;charset=UTF-8",
@@ -972,7 +972,7 @@ return {
       response = { ref = "ChangeServerOsWithoutCloudInitResponse" },
     },
     change_vpc = {
-      name = "ChangeVpc",
+      sdk_operation = "ChangeVpc",
       method = "POST",
       path = "/v1/{project_id}/cloudservers/{server_id}/changevpc",
       content_type = "application/json;charset=UTF-8",
@@ -985,7 +985,7 @@ return {
       response = { ref = "ChangeVpcResponse" },
     },
     create_launch_template = {
-      name = "CreateLaunchTemplate",
+      sdk_operation = "CreateLaunchTemplate",
       method = "POST",
       path = "/v3/{project_id}/launch-templates",
       content_type = "application/json;charset=UTF-8",
@@ -998,7 +998,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_post_paid_servers = {
-      name = "CreatePostPaidServers",
+      sdk_operation = "CreatePostPaidServers",
       method = "POST",
       path = "/v1/{project_id}/cloudservers",
       content_type = "application/json;charset=UTF-8",
@@ -1011,7 +1011,7 @@ return {
       response = { ref = "CreatePostPaidServersResponse" },
     },
     create_server_group = {
-      name = "CreateServerGroup",
+      sdk_operation = "CreateServerGroup",
       method = "POST",
       path = "/v1/{project_id}/cloudservers/os-server-groups",
       content_type = "application/json;charset=UTF-8",
@@ -1022,7 +1022,7 @@ return {
       response = { ref = "CreateServerGroupResponse" },
     },
     create_servers = {
-      name = "CreateServers",
+      sdk_operation = "CreateServers",
       method = "POST",
       path = "/v1.1/{project_id}/cloudservers",
       content_type = "application/json;charset=UTF-8",
@@ -1035,7 +1035,7 @@ return {
       response = { ref = "CreateServersResponse" },
     },
     delete_launch_templates = {
-      name = "DeleteLaunchTemplates",
+      sdk_operation = "DeleteLaunchTemplates",
       method = "DELETE",
       path = "/v3/{project_id}/launch-templates/{launch_template_id}",
       content_type = "application/json",
@@ -1046,7 +1046,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_recycle_bin_server = {
-      name = "DeleteRecycleBinServer",
+      sdk_operation = "DeleteRecycleBinServer",
       method = "DELETE",
       path = "/v1/{project_id}/recycle-bin/cloudservers/{server_id}",
       content_type = "application/json",
@@ -1056,7 +1056,7 @@ return {
       response = { ref = "DeleteRecycleBinServerResponse" },
     },
     delete_server_group = {
-      name = "DeleteServerGroup",
+      sdk_operation = "DeleteServerGroup",
       method = "DELETE",
       path = "/v1/{project_id}/cloudservers/os-server-groups/{server_group_id}",
       content_type = "application/json",
@@ -1066,7 +1066,7 @@ return {
       response = { ref = "DeleteServerGroupResponse" },
     },
     delete_server_group_member = {
-      name = "DeleteServerGroupMember",
+      sdk_operation = "DeleteServerGroupMember",
       method = "POST",
       path = "/v1/{project_id}/cloudservers/os-server-groups/{server_group_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -1078,7 +1078,7 @@ return {
       response = { ref = "DeleteServerGroupMemberResponse" },
     },
     delete_server_metadata = {
-      name = "DeleteServerMetadata",
+      sdk_operation = "DeleteServerMetadata",
       method = "DELETE",
       path = "/v1/{project_id}/cloudservers/{server_id}/metadata/{key}",
       content_type = "application/json",
@@ -1089,7 +1089,7 @@ return {
       response = { ref = "DeleteServerMetadataResponse" },
     },
     delete_server_password = {
-      name = "DeleteServerPassword",
+      sdk_operation = "DeleteServerPassword",
       method = "DELETE",
       path = "/v1/{project_id}/cloudservers/{server_id}/os-server-password",
       content_type = "application/json",
@@ -1099,7 +1099,7 @@ return {
       response = { ref = "DeleteServerPasswordResponse" },
     },
     delete_servers = {
-      name = "DeleteServers",
+      sdk_operation = "DeleteServers",
       method = "POST",
       path = "/v1/{project_id}/cloudservers/delete",
       content_type = "application/json;charset=UTF-8",
@@ -1112,7 +1112,7 @@ return {
       response = { ref = "DeleteServersResponse" },
     },
     detach_server_volume = {
-      name = "DetachServerVolume",
+      sdk_operation = "DetachServerVolume",
       method = "DELETE",
       path = "/v1/{project_id}/cloudservers/{server_id}/detachvolume/{volume_id}",
       content_type = "application/json",
@@ -1124,7 +1124,7 @@ return {
       response = { ref = "DetachServerVolumeResponse" },
     },
     disassociate_server_virtual_ip = {
-      name = "DisassociateServerVirtualIp",
+      sdk_operation = "DisassociateServerVirtualIp",
       method = "PUT",
       path = "/v1/{project_id}/cloudservers/nics/{nic_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1136,7 +1136,7 @@ return {
       response = { ref = "DisassociateServerVirtualIpResponse" },
     },
     execute_server_dump = {
-      name = "ExecuteServerDump",
+      sdk_operation = "ExecuteServerDump",
       method = "POST",
       path = "/v1/{project_id}/cloudservers/{server_id}/actions/trigger-crash-dump",
       content_type = "application/json",
@@ -1146,7 +1146,7 @@ return {
       response = { ref = "ExecuteServerDumpResponse" },
     },
     execute_server_redeploy = {
-      name = "ExecuteServerRedeploy",
+      sdk_operation = "ExecuteServerRedeploy",
       method = "POST",
       path = "/v1/{project_id}/cloudservers/{server_id}/actions/redeploy",
       content_type = "application/json",
@@ -1156,7 +1156,7 @@ return {
       response = { ref = "ExecuteServerRedeployResponse" },
     },
     list_cloud_servers = {
-      name = "ListCloudServers",
+      sdk_operation = "ListCloudServers",
       method = "GET",
       path = "/v1.1/{project_id}/cloudservers/detail",
       content_type = "application/json",
@@ -1186,7 +1186,7 @@ return {
       response = { ref = "ListCloudServersResponse" },
     },
     list_flavor_sell_policies = {
-      name = "ListFlavorSellPolicies",
+      sdk_operation = "ListFlavorSellPolicies",
       method = "GET",
       path = "/v1/{project_id}/cloudservers/flavor-sell-policies",
       content_type = "application/json",
@@ -1207,7 +1207,7 @@ return {
       response = { ref = "ListFlavorSellPoliciesResponse" },
     },
     list_flavors = {
-      name = "ListFlavors",
+      sdk_operation = "ListFlavors",
       method = "GET",
       path = "/v1/{project_id}/cloudservers/flavors",
       content_type = "application/json",
@@ -1221,7 +1221,7 @@ return {
       response = { ref = "ListFlavorsResponse" },
     },
     list_launch_template_versions = {
-      name = "ListLaunchTemplateVersions",
+      sdk_operation = "ListLaunchTemplateVersions",
       method = "GET",
       path = "/v3/{project_id}/launch-template-versions",
       content_type = "application/json",
@@ -1238,7 +1238,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_recycle_bin_servers = {
-      name = "ListRecycleBinServers",
+      sdk_operation = "ListRecycleBinServers",
       method = "GET",
       path = "/v1/{project_id}/recycle-bin/cloudservers",
       content_type = "application/json",
@@ -1258,7 +1258,7 @@ return {
       response = { ref = "ListRecycleBinServersResponse" },
     },
     list_resize_flavors = {
-      name = "ListResizeFlavors",
+      sdk_operation = "ListResizeFlavors",
       method = "GET",
       path = "/v1/{project_id}/cloudservers/resize_flavors",
       content_type = "application/json",
@@ -1275,7 +1275,7 @@ return {
       response = { ref = "ListResizeFlavorsResponse" },
     },
     list_scheduled_events = {
-      name = "ListScheduledEvents",
+      sdk_operation = "ListScheduledEvents",
       method = "GET",
       path = "/v3/{project_id}/instance-scheduled-events",
       content_type = "application/json",
@@ -1293,7 +1293,7 @@ return {
       response = { ref = "ListScheduledEventsResponse" },
     },
     list_server_az_info = {
-      name = "ListServerAzInfo",
+      sdk_operation = "ListServerAzInfo",
       method = "GET",
       path = "/v1/{project_id}/availability-zones",
       content_type = "application/json",
@@ -1301,7 +1301,7 @@ return {
       response = { ref = "ListServerAzInfoResponse" },
     },
     list_server_block_devices = {
-      name = "ListServerBlockDevices",
+      sdk_operation = "ListServerBlockDevices",
       method = "GET",
       path = "/v1/{project_id}/cloudservers/{server_id}/block_device",
       content_type = "application/json",
@@ -1311,7 +1311,7 @@ return {
       response = { ref = "ListServerBlockDevicesResponse" },
     },
     list_server_groups = {
-      name = "ListServerGroups",
+      sdk_operation = "ListServerGroups",
       method = "GET",
       path = "/v1/{project_id}/cloudservers/os-server-groups",
       content_type = "application/json",
@@ -1323,7 +1323,7 @@ return {
       response = { ref = "ListServerGroupsResponse" },
     },
     list_server_interfaces = {
-      name = "ListServerInterfaces",
+      sdk_operation = "ListServerInterfaces",
       method = "GET",
       path = "/v1/{project_id}/cloudservers/{server_id}/os-interface",
       content_type = "application/json",
@@ -1333,7 +1333,7 @@ return {
       response = { ref = "ListServerInterfacesResponse" },
     },
     list_server_tags = {
-      name = "ListServerTags",
+      sdk_operation = "ListServerTags",
       method = "GET",
       path = "/v1/{project_id}/cloudservers/tags",
       content_type = "application/json",
@@ -1341,7 +1341,7 @@ return {
       response = { ref = "ListServerTagsResponse" },
     },
     list_server_volume_attachments = {
-      name = "ListServerVolumeAttachments",
+      sdk_operation = "ListServerVolumeAttachments",
       method = "GET",
       path = "/v1/{project_id}/cloudservers/{server_id}/os-volume_attachments",
       content_type = "application/json",
@@ -1351,7 +1351,7 @@ return {
       response = { ref = "ListServerVolumeAttachmentsResponse" },
     },
     list_servers_by_tag = {
-      name = "ListServersByTag",
+      sdk_operation = "ListServersByTag",
       method = "POST",
       path = "/v1/{project_id}/cloudservers/resource_instances/action",
       content_type = "application/json;charset=UTF-8",
@@ -1368,7 +1368,7 @@ return {
       response = { ref = "ListServersByTagResponse" },
     },
     list_servers_details = {
-      name = "ListServersDetails",
+      sdk_operation = "ListServersDetails",
       method = "GET",
       path = "/v1/{project_id}/cloudservers/detail",
       content_type = "application/json",
@@ -1391,7 +1391,7 @@ return {
       response = { ref = "ListServersDetailsResponse" },
     },
     list_templates = {
-      name = "ListTemplates",
+      sdk_operation = "ListTemplates",
       method = "GET",
       path = "/v3/{project_id}/launch-templates",
       content_type = "application/json",
@@ -1406,7 +1406,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     migrate_server = {
-      name = "MigrateServer",
+      sdk_operation = "MigrateServer",
       method = "POST",
       path = "/v1/{project_id}/cloudservers/{server_id}/migrate",
       content_type = "application/json;charset=UTF-8",
@@ -1418,7 +1418,7 @@ return {
       response = { ref = "MigrateServerResponse" },
     },
     nova_associate_security_group = {
-      name = "NovaAssociateSecurityGroup",
+      sdk_operation = "NovaAssociateSecurityGroup",
       method = "POST",
       path = "/v2.1/{project_id}/servers/{server_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -1430,7 +1430,7 @@ return {
       response = { ref = "NovaAssociateSecurityGroupResponse" },
     },
     nova_attach_interface = {
-      name = "NovaAttachInterface",
+      sdk_operation = "NovaAttachInterface",
       method = "POST",
       path = "/v2.1/{project_id}/servers/{server_id}/os-interface",
       content_type = "application/json;charset=UTF-8",
@@ -1442,7 +1442,7 @@ return {
       response = { ref = "NovaAttachInterfaceResponse" },
     },
     nova_create_keypair = {
-      name = "NovaCreateKeypair",
+      sdk_operation = "NovaCreateKeypair",
       method = "POST",
       path = "/v2.1/{project_id}/os-keypairs",
       content_type = "application/json;charset=UTF-8",
@@ -1454,7 +1454,7 @@ return {
       response = { ref = "NovaCreateKeypairResponse" },
     },
     nova_create_servers = {
-      name = "NovaCreateServers",
+      sdk_operation = "NovaCreateServers",
       method = "POST",
       path = "/v2.1/{project_id}/servers",
       content_type = "application/json;charset=UTF-8",
@@ -1467,7 +1467,7 @@ return {
       response = { ref = "NovaCreateServersResponse" },
     },
     nova_delete_keypair = {
-      name = "NovaDeleteKeypair",
+      sdk_operation = "NovaDeleteKeypair",
       method = "DELETE",
       path = "/v2.1/{project_id}/os-keypairs/{keypair_name}",
       content_type = "application/json",
@@ -1477,7 +1477,7 @@ return {
       response = { ref = "NovaDeleteKeypairResponse" },
     },
     nova_delete_server = {
-      name = "NovaDeleteServer",
+      sdk_operation = "NovaDeleteServer",
       method = "DELETE",
       path = "/v2.1/{project_id}/servers/{server_id}",
       content_type = "application/json",
@@ -1487,7 +1487,7 @@ return {
       response = { ref = "NovaDeleteServerResponse" },
     },
     nova_disassociate_security_group = {
-      name = "NovaDisassociateSecurityGroup",
+      sdk_operation = "NovaDisassociateSecurityGroup",
       method = "POST",
       path = "/v2.1/{project_id}/servers/{server_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -1499,7 +1499,7 @@ return {
       response = { ref = "NovaDisassociateSecurityGroupResponse" },
     },
     nova_list_availability_zones = {
-      name = "NovaListAvailabilityZones",
+      sdk_operation = "NovaListAvailabilityZones",
       method = "GET",
       path = "/v2.1/{project_id}/os-availability-zone",
       content_type = "application/json",
@@ -1507,7 +1507,7 @@ return {
       response = { ref = "NovaListAvailabilityZonesResponse" },
     },
     nova_list_keypairs = {
-      name = "NovaListKeypairs",
+      sdk_operation = "NovaListKeypairs",
       method = "GET",
       path = "/v2.1/{project_id}/os-keypairs",
       content_type = "application/json",
@@ -1520,7 +1520,7 @@ return {
       response = { ref = "NovaListKeypairsResponse" },
     },
     nova_list_server_security_groups = {
-      name = "NovaListServerSecurityGroups",
+      sdk_operation = "NovaListServerSecurityGroups",
       method = "GET",
       path = "/v2.1/{project_id}/servers/{server_id}/os-security-groups",
       content_type = "application/json",
@@ -1530,7 +1530,7 @@ return {
       response = { ref = "NovaListServerSecurityGroupsResponse" },
     },
     nova_list_servers = {
-      name = "NovaListServers",
+      sdk_operation = "NovaListServers",
       method = "GET",
       path = "/v2.1/{project_id}/servers",
       content_type = "application/json",
@@ -1554,7 +1554,7 @@ return {
       response = { ref = "NovaListServersResponse" },
     },
     nova_list_servers_details = {
-      name = "NovaListServersDetails",
+      sdk_operation = "NovaListServersDetails",
       method = "GET",
       path = "/v2.1/{project_id}/servers/detail",
       content_type = "application/json",
@@ -1577,7 +1577,7 @@ return {
       response = { ref = "NovaListServersDetailsResponse" },
     },
     nova_list_versions = {
-      name = "NovaListVersions",
+      sdk_operation = "NovaListVersions",
       method = "GET",
       path = "/",
       content_type = "application/json",
@@ -1585,7 +1585,7 @@ return {
       response = { ref = "NovaListVersionsResponse" },
     },
     nova_show_flavor_extra_specs = {
-      name = "NovaShowFlavorExtraSpecs",
+      sdk_operation = "NovaShowFlavorExtraSpecs",
       method = "GET",
       path = "/v2.1/{project_id}/flavors/{flavor_id}/os-extra_specs",
       content_type = "application/json",
@@ -1595,7 +1595,7 @@ return {
       response = { ref = "NovaShowFlavorExtraSpecsResponse" },
     },
     nova_show_keypair = {
-      name = "NovaShowKeypair",
+      sdk_operation = "NovaShowKeypair",
       method = "GET",
       path = "/v2.1/{project_id}/os-keypairs/{keypair_name}",
       content_type = "application/json",
@@ -1606,7 +1606,7 @@ return {
       response = { ref = "NovaShowKeypairResponse" },
     },
     nova_show_server = {
-      name = "NovaShowServer",
+      sdk_operation = "NovaShowServer",
       method = "GET",
       path = "/v2.1/{project_id}/servers/{server_id}",
       content_type = "application/json",
@@ -1617,7 +1617,7 @@ return {
       response = { ref = "NovaShowServerResponse" },
     },
     nova_show_server_interface = {
-      name = "NovaShowServerInterface",
+      sdk_operation = "NovaShowServerInterface",
       method = "GET",
       path = "/v2.1/{project_id}/servers/{server_id}/os-interface/{port_id}",
       content_type = "application/json",
@@ -1628,7 +1628,7 @@ return {
       response = { ref = "NovaShowServerInterfaceResponse" },
     },
     nova_show_version = {
-      name = "NovaShowVersion",
+      sdk_operation = "NovaShowVersion",
       method = "GET",
       path = "/{api_version}",
       content_type = "application/json",
@@ -1638,7 +1638,7 @@ return {
       response = { ref = "NovaShowVersionResponse" },
     },
     register_server_monitor = {
-      name = "RegisterServerMonitor",
+      sdk_operation = "RegisterServerMonitor",
       method = "POST",
       path = "/v1.0/servers/{server_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -1650,7 +1650,7 @@ return {
       response = { ref = "RegisterServerMonitorResponse" },
     },
     reinstall_server_with_cloud_init = {
-      name = "ReinstallServerWithCloudInit",
+      sdk_operation = "ReinstallServerWithCloudInit",
       method = "POST",
       path = "/v2/{project_id}/cloudservers/{server_id}/reinstallos",
       content_type = "application/json;charset=UTF-8",
@@ -1662,7 +1662,7 @@ return {
       response = { ref = "ReinstallServerWithCloudInitResponse" },
     },
     reinstall_server_without_cloud_init = {
-      name = "ReinstallServerWithoutCloudInit",
+      sdk_operation = "ReinstallServerWithoutCloudInit",
       method = "POST",
       path = "/v1/{project_id}/cloudservers/{server_id}/reinstallos",
       content_type = "application/json;charset=UTF-8",
@@ -1674,7 +1674,7 @@ return {
       response = { ref = "ReinstallServerWithoutCloudInitResponse" },
     },
     reset_server_password = {
-      name = "ResetServerPassword",
+      sdk_operation = "ResetServerPassword",
       method = "PUT",
       path = "/v1/{project_id}/cloudservers/{server_id}/os-reset-password",
       content_type = "application/json;charset=UTF-8",
@@ -1686,7 +1686,7 @@ return {
       response = { ref = "ResetServerPasswordResponse" },
     },
     resize_post_paid_server = {
-      name = "ResizePostPaidServer",
+      sdk_operation = "ResizePostPaidServer",
       method = "POST",
       path = "/v1/{project_id}/cloudservers/{server_id}/resize",
       content_type = "application/json;charset=UTF-8",
@@ -1699,7 +1699,7 @@ return {
       response = { ref = "ResizePostPaidServerResponse" },
     },
     resize_server = {
-      name = "ResizeServer",
+      sdk_operation = "ResizeServer",
       method = "POST",
       path = "/v1.1/{project_id}/cloudservers/{server_id}/resize",
       content_type = "application/json;charset=UTF-8",
@@ -1712,7 +1712,7 @@ return {
       response = { ref = "ResizeServerResponse" },
     },
     revert_recycle_bin_server = {
-      name = "RevertRecycleBinServer",
+      sdk_operation = "RevertRecycleBinServer",
       method = "POST",
       path = "/v1/{project_id}/recycle-bin/cloudservers/{server_id}/actions/revert",
       content_type = "application/json",
@@ -1722,7 +1722,7 @@ return {
       response = { ref = "RevertRecycleBinServerResponse" },
     },
     show_appendable_volume_quota = {
-      name = "ShowAppendableVolumeQuota",
+      sdk_operation = "ShowAppendableVolumeQuota",
       method = "GET",
       path = "/v1/{project_id}/cloudservers/{server_id}/appendvolumequota",
       content_type = "application/json",
@@ -1732,7 +1732,7 @@ return {
       response = { ref = "ShowAppendableVolumeQuotaResponse" },
     },
     show_flavor_capacity = {
-      name = "ShowFlavorCapacity",
+      sdk_operation = "ShowFlavorCapacity",
       method = "GET",
       path = "/v1/{project_id}/cloudservers/flavors/{flavor_id}/resources",
       content_type = "application/json",
@@ -1744,7 +1744,7 @@ return {
       response = { ref = "ShowFlavorCapacityResponse" },
     },
     show_job = {
-      name = "ShowJob",
+      sdk_operation = "ShowJob",
       method = "GET",
       path = "/v1/{project_id}/jobs/{job_id}",
       content_type = "application/json",
@@ -1754,7 +1754,7 @@ return {
       response = { ref = "ShowJobResponse" },
     },
     show_metadata_options = {
-      name = "ShowMetadataOptions",
+      sdk_operation = "ShowMetadataOptions",
       method = "GET",
       path = "/v1/{project_id}/cloudservers/{server_id}/metadata-options",
       content_type = "application/json",
@@ -1764,7 +1764,7 @@ return {
       response = { ref = "ShowMetadataOptionsResponse" },
     },
     show_recycle_bin = {
-      name = "ShowRecycleBin",
+      sdk_operation = "ShowRecycleBin",
       method = "GET",
       path = "/v1/{project_id}/recycle-bin",
       content_type = "application/json",
@@ -1772,7 +1772,7 @@ return {
       response = { ref = "ShowRecycleBinResponse" },
     },
     show_reset_password_flag = {
-      name = "ShowResetPasswordFlag",
+      sdk_operation = "ShowResetPasswordFlag",
       method = "GET",
       path = "/v1/{project_id}/cloudservers/{server_id}/os-resetpwd-flag",
       content_type = "application/json",
@@ -1782,7 +1782,7 @@ return {
       response = { ref = "ShowResetPasswordFlagResponse" },
     },
     show_serial_console_actions = {
-      name = "ShowSerialConsoleActions",
+      sdk_operation = "ShowSerialConsoleActions",
       method = "POST",
       path = "/v1/{project_id}/cloudservers/{server_id}/actions/serial-console",
       content_type = "application/json",
@@ -1792,7 +1792,7 @@ return {
       response = { ref = "ShowSerialConsoleActionsResponse" },
     },
     show_server = {
-      name = "ShowServer",
+      sdk_operation = "ShowServer",
       method = "GET",
       path = "/v1/{project_id}/cloudservers/{server_id}",
       content_type = "application/json",
@@ -1802,7 +1802,7 @@ return {
       response = { ref = "ShowServerResponse" },
     },
     show_server_attachable_nic_num = {
-      name = "ShowServerAttachableNicNum",
+      sdk_operation = "ShowServerAttachableNicNum",
       method = "GET",
       path = "/v1/{project_id}/cloudservers/{server_id}/os-interface_extension",
       content_type = "application/json",
@@ -1812,7 +1812,7 @@ return {
       response = { ref = "ShowServerAttachableNicNumResponse" },
     },
     show_server_block_device = {
-      name = "ShowServerBlockDevice",
+      sdk_operation = "ShowServerBlockDevice",
       method = "GET",
       path = "/v1/{project_id}/cloudservers/{server_id}/block_device/{volume_id}",
       content_type = "application/json",
@@ -1823,7 +1823,7 @@ return {
       response = { ref = "ShowServerBlockDeviceResponse" },
     },
     show_server_group = {
-      name = "ShowServerGroup",
+      sdk_operation = "ShowServerGroup",
       method = "GET",
       path = "/v1/{project_id}/cloudservers/os-server-groups/{server_group_id}",
       content_type = "application/json",
@@ -1833,7 +1833,7 @@ return {
       response = { ref = "ShowServerGroupResponse" },
     },
     show_server_limits = {
-      name = "ShowServerLimits",
+      sdk_operation = "ShowServerLimits",
       method = "GET",
       path = "/v1/{project_id}/cloudservers/limits",
       content_type = "application/json",
@@ -1841,7 +1841,7 @@ return {
       response = { ref = "ShowServerLimitsResponse" },
     },
     show_server_password = {
-      name = "ShowServerPassword",
+      sdk_operation = "ShowServerPassword",
       method = "GET",
       path = "/v1/{project_id}/cloudservers/{server_id}/os-server-password",
       content_type = "application/json",
@@ -1851,7 +1851,7 @@ return {
       response = { ref = "ShowServerPasswordResponse" },
     },
     show_server_remote_console = {
-      name = "ShowServerRemoteConsole",
+      sdk_operation = "ShowServerRemoteConsole",
       method = "POST",
       path = "/v1/{project_id}/cloudservers/{server_id}/remote_console",
       content_type = "application/json;charset=UTF-8",
@@ -1863,7 +1863,7 @@ return {
       response = { ref = "ShowServerRemoteConsoleResponse" },
     },
     show_server_tags = {
-      name = "ShowServerTags",
+      sdk_operation = "ShowServerTags",
       method = "GET",
       path = "/v1/{project_id}/cloudservers/{server_id}/tags",
       content_type = "application/json",
@@ -1873,7 +1873,7 @@ return {
       response = { ref = "ShowServerTagsResponse" },
     },
     update_metadata_options = {
-      name = "UpdateMetadataOptions",
+      sdk_operation = "UpdateMetadataOptions",
       method = "PUT",
       path = "/v1/{project_id}/cloudservers/{server_id}/metadata-options",
       content_type = "application/json;charset=UTF-8",
@@ -1886,7 +1886,7 @@ return {
       response = { ref = "UpdateMetadataOptionsResponse" },
     },
     update_recycle_bin = {
-      name = "UpdateRecycleBin",
+      sdk_operation = "UpdateRecycleBin",
       method = "PUT",
       path = "/v1/{project_id}/recycle-bin",
       content_type = "application/json;charset=UTF-8",
@@ -1897,7 +1897,7 @@ return {
       response = { ref = "UpdateRecycleBinResponse" },
     },
     update_recycle_bin_policy = {
-      name = "UpdateRecycleBinPolicy",
+      sdk_operation = "UpdateRecycleBinPolicy",
       method = "PUT",
       path = "/v1/{project_id}/recycle-bin/policy",
       content_type = "application/json;charset=UTF-8",
@@ -1908,7 +1908,7 @@ return {
       response = { ref = "UpdateRecycleBinPolicyResponse" },
     },
     update_scheduled_event = {
-      name = "UpdateScheduledEvent",
+      sdk_operation = "UpdateScheduledEvent",
       method = "PUT",
       path = "/v3/{project_id}/instance-scheduled-events/{id}",
       content_type = "application/json;charset=UTF-8",
@@ -1921,7 +1921,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_serial_console_options = {
-      name = "UpdateSerialConsoleOptions",
+      sdk_operation = "UpdateSerialConsoleOptions",
       method = "PUT",
       path = "/v1/{project_id}/cloudservers/{server_id}/serial-console-options",
       content_type = "application/json;charset=UTF-8",
@@ -1933,7 +1933,7 @@ return {
       response = { ref = "UpdateSerialConsoleOptionsResponse" },
     },
     update_server = {
-      name = "UpdateServer",
+      sdk_operation = "UpdateServer",
       method = "PUT",
       path = "/v1/{project_id}/cloudservers/{server_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1945,7 +1945,7 @@ return {
       response = { ref = "UpdateServerResponse" },
     },
     update_server_auto_terminate_time = {
-      name = "UpdateServerAutoTerminateTime",
+      sdk_operation = "UpdateServerAutoTerminateTime",
       method = "POST",
       path = "/v1/{project_id}/cloudservers/{server_id}/actions/update-auto-terminate-time",
       content_type = "application/json;charset=UTF-8",
@@ -1957,7 +1957,7 @@ return {
       response = { ref = "UpdateServerAutoTerminateTimeResponse" },
     },
     update_server_block_device = {
-      name = "UpdateServerBlockDevice",
+      sdk_operation = "UpdateServerBlockDevice",
       method = "PUT",
       path = "/v1/{project_id}/cloudservers/{server_id}/block_device/{volume_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1970,7 +1970,7 @@ return {
       response = { ref = "UpdateServerBlockDeviceResponse" },
     },
     update_server_interface = {
-      name = "UpdateServerInterface",
+      sdk_operation = "UpdateServerInterface",
       method = "PUT",
       path = "/v1/{project_id}/cloudservers/{server_id}/os-interface/{port_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1983,7 +1983,7 @@ return {
       response = { ref = "UpdateServerInterfaceResponse" },
     },
     update_server_metadata = {
-      name = "UpdateServerMetadata",
+      sdk_operation = "UpdateServerMetadata",
       method = "POST",
       path = "/v1/{project_id}/cloudservers/{server_id}/metadata",
       content_type = "application/json;charset=UTF-8",

@@ -119,7 +119,7 @@ return {
   },
   operations = {
     apply_http_policy = {
-      name = "ApplyHttpPolicy",
+      sdk_operation = "ApplyHttpPolicy",
       method = "POST",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/hosts",
       content_type = "application/json",
@@ -132,7 +132,7 @@ return {
       response = { ref = "ApplyHttpPolicyResponse" },
     },
     create_domain = {
-      name = "CreateDomain",
+      sdk_operation = "CreateDomain",
       method = "POST",
       path = "/v1/edgesec/configuration/domains",
       content_type = "application/json",
@@ -146,7 +146,7 @@ return {
       response = { ref = "CreateDomainResponse" },
     },
     create_http_access_control_rule = {
-      name = "CreateHttpAccessControlRule",
+      sdk_operation = "CreateHttpAccessControlRule",
       method = "POST",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/access-control-rule",
       content_type = "application/json",
@@ -168,7 +168,7 @@ return {
       response = { ref = "CreateHttpAccessControlRuleResponse" },
     },
     create_http_block_trust_ip_rule = {
-      name = "CreateHttpBlockTrustIpRule",
+      sdk_operation = "CreateHttpBlockTrustIpRule",
       method = "POST",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/blocktrustip-rule",
       content_type = "application/json",
@@ -185,7 +185,7 @@ return {
       response = { ref = "CreateHttpBlockTrustIpRuleResponse" },
     },
     create_http_cc_rule = {
-      name = "CreateHttpCcRule",
+      sdk_operation = "CreateHttpCcRule",
       method = "POST",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/cc-rule",
       content_type = "application/json",
@@ -216,7 +216,7 @@ return {
       response = { ref = "CreateHttpCcRuleResponse" },
     },
     create_http_geo_ip_rule = {
-      name = "CreateHttpGeoIpRule",
+      sdk_operation = "CreateHttpGeoIpRule",
       method = "POST",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/geoip-rule",
       content_type = "application/json",
@@ -231,7 +231,7 @@ return {
       response = { ref = "CreateHttpGeoIpRuleResponse" },
     },
     create_http_ignore_rule = {
-      name = "CreateHttpIgnoreRule",
+      sdk_operation = "CreateHttpIgnoreRule",
       method = "POST",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/ignore-rule",
       content_type = "application/json",
@@ -251,7 +251,7 @@ return {
       response = { ref = "CreateHttpIgnoreRuleResponse" },
     },
     create_http_ip_group = {
-      name = "CreateHttpIpGroup",
+      sdk_operation = "CreateHttpIpGroup",
       method = "POST",
       path = "/v1/edgesec/configuration/http/ip-groups",
       content_type = "application/json",
@@ -264,7 +264,7 @@ return {
       response = { ref = "CreateHttpIpGroupResponse" },
     },
     create_http_policy = {
-      name = "CreateHttpPolicy",
+      sdk_operation = "CreateHttpPolicy",
       method = "POST",
       path = "/v1/edgesec/configuration/http/policies",
       content_type = "application/json",
@@ -275,7 +275,7 @@ return {
       response = { ref = "CreateHttpPolicyResponse" },
     },
     create_http_punishment_rule = {
-      name = "CreateHttpPunishmentRule",
+      sdk_operation = "CreateHttpPunishmentRule",
       method = "POST",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/punishment-rule",
       content_type = "application/json",
@@ -289,7 +289,7 @@ return {
       response = { ref = "CreateHttpPunishmentRuleResponse" },
     },
     create_http_reference_table = {
-      name = "CreateHttpReferenceTable",
+      sdk_operation = "CreateHttpReferenceTable",
       method = "POST",
       path = "/v1/edgesec/configuration/http/reference-table",
       content_type = "application/json",
@@ -303,7 +303,7 @@ return {
       response = { ref = "CreateHttpReferenceTableResponse" },
     },
     delete_domain = {
-      name = "DeleteDomain",
+      sdk_operation = "DeleteDomain",
       method = "DELETE",
       path = "/v1/edgesec/configuration/domains/{domain_id}",
       content_type = "application/json",
@@ -314,7 +314,7 @@ return {
       response = { ref = "DeleteDomainResponse" },
     },
     delete_http_access_control_rule = {
-      name = "DeleteHttpAccessControlRule",
+      sdk_operation = "DeleteHttpAccessControlRule",
       method = "DELETE",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/access-control-rule/{rule_id}",
       content_type = "application/json",
@@ -325,7 +325,7 @@ return {
       response = { ref = "DeleteHttpAccessControlRuleResponse" },
     },
     delete_http_block_trust_ip_rule = {
-      name = "DeleteHttpBlockTrustIpRule",
+      sdk_operation = "DeleteHttpBlockTrustIpRule",
       method = "DELETE",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/blocktrustip-rule/{rule_id}",
       content_type = "application/json",
@@ -336,7 +336,7 @@ return {
       response = { ref = "DeleteHttpBlockTrustIpRuleResponse" },
     },
     delete_http_cc_rule = {
-      name = "DeleteHttpCcRule",
+      sdk_operation = "DeleteHttpCcRule",
       method = "DELETE",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/cc-rule/{rule_id}",
       content_type = "application/json",
@@ -347,7 +347,7 @@ return {
       response = { ref = "DeleteHttpCcRuleResponse" },
     },
     delete_http_geo_ip_rule = {
-      name = "DeleteHttpGeoIpRule",
+      sdk_operation = "DeleteHttpGeoIpRule",
       method = "DELETE",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/geoip-rule/{rule_id}",
       content_type = "application/json",
@@ -358,7 +358,7 @@ return {
       response = { ref = "DeleteHttpGeoIpRuleResponse" },
     },
     delete_http_ignore_rule = {
-      name = "DeleteHttpIgnoreRule",
+      sdk_operation = "DeleteHttpIgnoreRule",
       method = "DELETE",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/ignore-rule/{rule_id}",
       content_type = "application/json",
@@ -369,7 +369,7 @@ return {
       response = { ref = "DeleteHttpIgnoreRuleResponse" },
     },
     delete_http_ip_group = {
-      name = "DeleteHttpIpGroup",
+      sdk_operation = "DeleteHttpIpGroup",
       method = "DELETE",
       path = "/v1/edgesec/configuration/http/ip-groups/{ip_group_id}",
       content_type = "application/json",
@@ -379,7 +379,7 @@ return {
       response = { ref = "DeleteHttpIpGroupResponse" },
     },
     delete_http_policy = {
-      name = "DeleteHttpPolicy",
+      sdk_operation = "DeleteHttpPolicy",
       method = "DELETE",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}",
       content_type = "application/json",
@@ -389,7 +389,7 @@ return {
       response = { ref = "DeleteHttpPolicyResponse" },
     },
     delete_http_punishment_rule = {
-      name = "DeleteHttpPunishmentRule",
+      sdk_operation = "DeleteHttpPunishmentRule",
       method = "DELETE",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/punishment-rule/{rule_id}",
       content_type = "application/json",
@@ -400,7 +400,7 @@ return {
       response = { ref = "DeleteHttpPunishmentRuleResponse" },
     },
     delete_http_reference_table = {
-      name = "DeleteHttpReferenceTable",
+      sdk_operation = "DeleteHttpReferenceTable",
       method = "DELETE",
       path = "/v1/edgesec/configuration/http/reference-table/{table_id}",
       content_type = "application/json",
@@ -410,7 +410,7 @@ return {
       response = { ref = "DeleteHttpReferenceTableResponse" },
     },
     download_ddos_attack_logs = {
-      name = "DownloadDdosAttackLogs",
+      sdk_operation = "DownloadDdosAttackLogs",
       method = "POST",
       path = "/v1/edgesec/log/ddos-attack-logs/download",
       content_type = "application/json",
@@ -424,7 +424,7 @@ return {
       response = { ref = "DownloadDdosAttackLogsResponse" },
     },
     reset_http_ignore_rule = {
-      name = "ResetHttpIgnoreRule",
+      sdk_operation = "ResetHttpIgnoreRule",
       method = "POST",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/ignore-rule/{rule_id}/recount",
       content_type = "application/json",
@@ -435,7 +435,7 @@ return {
       response = { ref = "ResetHttpIgnoreRuleResponse" },
     },
     show_ddos_attack_logs = {
-      name = "ShowDdosAttackLogs",
+      sdk_operation = "ShowDdosAttackLogs",
       method = "GET",
       path = "/v1/edgesec/log/ddos-attack-logs",
       content_type = "application/json",
@@ -449,7 +449,7 @@ return {
       response = { ref = "ShowDdosAttackLogsResponse" },
     },
     show_ddos_attack_timeline_stats = {
-      name = "ShowDdosAttackTimelineStats",
+      sdk_operation = "ShowDdosAttackTimelineStats",
       method = "GET",
       path = "/v1/edgesec/stat/ddos-attack-timelines",
       content_type = "application/json",
@@ -463,7 +463,7 @@ return {
       response = { ref = "ShowDdosAttackTimelineStatsResponse" },
     },
     show_domain_detail = {
-      name = "ShowDomainDetail",
+      sdk_operation = "ShowDomainDetail",
       method = "GET",
       path = "/v1/edgesec/configuration/domains/{domain_id}",
       content_type = "application/json",
@@ -473,7 +473,7 @@ return {
       response = { ref = "ShowDomainDetailResponse" },
     },
     show_domains = {
-      name = "ShowDomains",
+      sdk_operation = "ShowDomains",
       method = "GET",
       path = "/v1/edgesec/configuration/domains",
       content_type = "application/json",
@@ -487,7 +487,7 @@ return {
       response = { ref = "ShowDomainsResponse" },
     },
     show_http_access_control_rule = {
-      name = "ShowHttpAccessControlRule",
+      sdk_operation = "ShowHttpAccessControlRule",
       method = "GET",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/access-control-rule/{rule_id}",
       content_type = "application/json",
@@ -498,7 +498,7 @@ return {
       response = { ref = "ShowHttpAccessControlRuleResponse" },
     },
     show_http_access_control_rules = {
-      name = "ShowHttpAccessControlRules",
+      sdk_operation = "ShowHttpAccessControlRules",
       method = "GET",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/access-control-rule",
       content_type = "application/json",
@@ -511,7 +511,7 @@ return {
       response = { ref = "ShowHttpAccessControlRulesResponse" },
     },
     show_http_attack_distribution_stats = {
-      name = "ShowHttpAttackDistributionStats",
+      sdk_operation = "ShowHttpAttackDistributionStats",
       method = "GET",
       path = "/v1/edgesec/stat/http-attack-distribution",
       content_type = "application/json",
@@ -526,7 +526,7 @@ return {
       response = { ref = "ShowHttpAttackDistributionStatsResponse" },
     },
     show_http_attack_timeline_stats = {
-      name = "ShowHttpAttackTimelineStats",
+      sdk_operation = "ShowHttpAttackTimelineStats",
       method = "GET",
       path = "/v1/edgesec/stat/http-attack-timelines",
       content_type = "application/json",
@@ -543,7 +543,7 @@ return {
       response = { ref = "ShowHttpAttackTimelineStatsResponse" },
     },
     show_http_attack_top_stats = {
-      name = "ShowHttpAttackTopStats",
+      sdk_operation = "ShowHttpAttackTopStats",
       method = "GET",
       path = "/v1/edgesec/stat/http-attack-top",
       content_type = "application/json",
@@ -560,7 +560,7 @@ return {
       response = { ref = "ShowHttpAttackTopStatsResponse" },
     },
     show_http_block_trust_ip_rule = {
-      name = "ShowHttpBlockTrustIpRule",
+      sdk_operation = "ShowHttpBlockTrustIpRule",
       method = "GET",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/blocktrustip-rule/{rule_id}",
       content_type = "application/json",
@@ -571,7 +571,7 @@ return {
       response = { ref = "ShowHttpBlockTrustIpRuleResponse" },
     },
     show_http_block_trust_ip_rules = {
-      name = "ShowHttpBlockTrustIpRules",
+      sdk_operation = "ShowHttpBlockTrustIpRules",
       method = "GET",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/blocktrustip-rule",
       content_type = "application/json",
@@ -585,7 +585,7 @@ return {
       response = { ref = "ShowHttpBlockTrustIpRulesResponse" },
     },
     show_http_cc_rule = {
-      name = "ShowHttpCcRule",
+      sdk_operation = "ShowHttpCcRule",
       method = "GET",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/cc-rule/{rule_id}",
       content_type = "application/json",
@@ -596,7 +596,7 @@ return {
       response = { ref = "ShowHttpCcRuleResponse" },
     },
     show_http_cc_rules = {
-      name = "ShowHttpCcRules",
+      sdk_operation = "ShowHttpCcRules",
       method = "GET",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/cc-rule",
       content_type = "application/json",
@@ -609,7 +609,7 @@ return {
       response = { ref = "ShowHttpCcRulesResponse" },
     },
     show_http_geo_ip_rule = {
-      name = "ShowHttpGeoIpRule",
+      sdk_operation = "ShowHttpGeoIpRule",
       method = "GET",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/geoip-rule/{rule_id}",
       content_type = "application/json",
@@ -620,7 +620,7 @@ return {
       response = { ref = "ShowHttpGeoIpRuleResponse" },
     },
     show_http_geo_ip_rules = {
-      name = "ShowHttpGeoIpRules",
+      sdk_operation = "ShowHttpGeoIpRules",
       method = "GET",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/geoip-rule",
       content_type = "application/json",
@@ -632,7 +632,7 @@ return {
       response = { ref = "ShowHttpGeoIpRulesResponse" },
     },
     show_http_ignore_rule = {
-      name = "ShowHttpIgnoreRule",
+      sdk_operation = "ShowHttpIgnoreRule",
       method = "GET",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/ignore-rule/{rule_id}",
       content_type = "application/json",
@@ -643,7 +643,7 @@ return {
       response = { ref = "ShowHttpIgnoreRuleResponse" },
     },
     show_http_ignore_rules = {
-      name = "ShowHttpIgnoreRules",
+      sdk_operation = "ShowHttpIgnoreRules",
       method = "GET",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/ignore-rule",
       content_type = "application/json",
@@ -657,7 +657,7 @@ return {
       response = { ref = "ShowHttpIgnoreRulesResponse" },
     },
     show_http_ip_group = {
-      name = "ShowHttpIpGroup",
+      sdk_operation = "ShowHttpIpGroup",
       method = "GET",
       path = "/v1/edgesec/configuration/http/ip-groups/{ip_group_id}",
       content_type = "application/json",
@@ -667,7 +667,7 @@ return {
       response = { ref = "ShowHttpIpGroupResponse" },
     },
     show_http_ip_groups = {
-      name = "ShowHttpIpGroups",
+      sdk_operation = "ShowHttpIpGroups",
       method = "GET",
       path = "/v1/edgesec/configuration/http/ip-groups",
       content_type = "application/json",
@@ -681,7 +681,7 @@ return {
       response = { ref = "ShowHttpIpGroupsResponse" },
     },
     show_http_overviews = {
-      name = "ShowHttpOverviews",
+      sdk_operation = "ShowHttpOverviews",
       method = "GET",
       path = "/v1/edgesec/stat/http/overviews/classification",
       content_type = "application/json",
@@ -695,7 +695,7 @@ return {
       response = { ref = "ShowHttpOverviewsResponse" },
     },
     show_http_policies = {
-      name = "ShowHttpPolicies",
+      sdk_operation = "ShowHttpPolicies",
       method = "GET",
       path = "/v1/edgesec/configuration/http/policies",
       content_type = "application/json",
@@ -709,7 +709,7 @@ return {
       response = { ref = "ShowHttpPoliciesResponse" },
     },
     show_http_policy = {
-      name = "ShowHttpPolicy",
+      sdk_operation = "ShowHttpPolicy",
       method = "GET",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}",
       content_type = "application/json",
@@ -719,7 +719,7 @@ return {
       response = { ref = "ShowHttpPolicyResponse" },
     },
     show_http_punishment_rule = {
-      name = "ShowHttpPunishmentRule",
+      sdk_operation = "ShowHttpPunishmentRule",
       method = "GET",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/punishment-rule/{rule_id}",
       content_type = "application/json",
@@ -730,7 +730,7 @@ return {
       response = { ref = "ShowHttpPunishmentRuleResponse" },
     },
     show_http_punishment_rules = {
-      name = "ShowHttpPunishmentRules",
+      sdk_operation = "ShowHttpPunishmentRules",
       method = "GET",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/punishment-rule",
       content_type = "application/json",
@@ -742,7 +742,7 @@ return {
       response = { ref = "ShowHttpPunishmentRulesResponse" },
     },
     show_http_reference_tables = {
-      name = "ShowHttpReferenceTables",
+      sdk_operation = "ShowHttpReferenceTables",
       method = "GET",
       path = "/v1/edgesec/configuration/http/reference-table",
       content_type = "application/json",
@@ -755,7 +755,7 @@ return {
       response = { ref = "ShowHttpReferenceTablesResponse" },
     },
     show_http_statistics = {
-      name = "ShowHttpStatistics",
+      sdk_operation = "ShowHttpStatistics",
       method = "GET",
       path = "/v1/edgesec/stat/http/overviews/statistics",
       content_type = "application/json",
@@ -768,7 +768,7 @@ return {
       response = { type = "array", items = { ref = "HttpStatisticsItem" } },
     },
     update_domain = {
-      name = "UpdateDomain",
+      sdk_operation = "UpdateDomain",
       method = "PUT",
       path = "/v1/edgesec/configuration/domains/{domain_id}",
       content_type = "application/json",
@@ -781,7 +781,7 @@ return {
       response = { ref = "UpdateDomainResponse" },
     },
     update_http_access_control_rule = {
-      name = "UpdateHttpAccessControlRule",
+      sdk_operation = "UpdateHttpAccessControlRule",
       method = "PUT",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/access-control-rule/{rule_id}",
       content_type = "application/json",
@@ -805,7 +805,7 @@ return {
       response = { ref = "UpdateHttpAccessControlRuleResponse" },
     },
     update_http_block_trust_ip_rule = {
-      name = "UpdateHttpBlockTrustIpRule",
+      sdk_operation = "UpdateHttpBlockTrustIpRule",
       method = "PUT",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/blocktrustip-rule/{rule_id}",
       content_type = "application/json",
@@ -823,7 +823,7 @@ return {
       response = { ref = "UpdateHttpBlockTrustIpRuleResponse" },
     },
     update_http_cc_rule = {
-      name = "UpdateHttpCcRule",
+      sdk_operation = "UpdateHttpCcRule",
       method = "PUT",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/cc-rule/{rule_id}",
       content_type = "application/json",
@@ -857,7 +857,7 @@ return {
       response = { ref = "UpdateHttpCcRuleResponse" },
     },
     update_http_geo_ip_rule = {
-      name = "UpdateHttpGeoIpRule",
+      sdk_operation = "UpdateHttpGeoIpRule",
       method = "PUT",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/geoip-rule/{rule_id}",
       content_type = "application/json",
@@ -874,7 +874,7 @@ return {
       response = { ref = "UpdateHttpGeoIpRuleResponse" },
     },
     update_http_ignore_rule = {
-      name = "UpdateHttpIgnoreRule",
+      sdk_operation = "UpdateHttpIgnoreRule",
       method = "PUT",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/ignore-rule/{rule_id}",
       content_type = "application/json",
@@ -896,7 +896,7 @@ return {
       response = { ref = "UpdateHttpIgnoreRuleResponse" },
     },
     update_http_ip_group = {
-      name = "UpdateHttpIpGroup",
+      sdk_operation = "UpdateHttpIpGroup",
       method = "PUT",
       path = "/v1/edgesec/configuration/http/ip-groups/{ip_group_id}",
       content_type = "application/json",
@@ -910,7 +910,7 @@ return {
       response = { ref = "UpdateHttpIpGroupResponse" },
     },
     update_http_policy = {
-      name = "UpdateHttpPolicy",
+      sdk_operation = "UpdateHttpPolicy",
       method = "PUT",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}",
       content_type = "application/json",
@@ -929,7 +929,7 @@ return {
       response = { ref = "UpdateHttpPolicyResponse" },
     },
     update_http_policy_rule_status = {
-      name = "UpdateHttpPolicyRuleStatus",
+      sdk_operation = "UpdateHttpPolicyRuleStatus",
       method = "PUT",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/{rule_type}/{rule_id}/status",
       content_type = "application/json",
@@ -943,7 +943,7 @@ return {
       response = { ref = "UpdateHttpPolicyRuleStatusResponse" },
     },
     update_http_punishment_rule = {
-      name = "UpdateHttpPunishmentRule",
+      sdk_operation = "UpdateHttpPunishmentRule",
       method = "PUT",
       path = "/v1/edgesec/configuration/http/policies/{policy_id}/punishment-rule/{rule_id}",
       content_type = "application/json",
@@ -957,7 +957,7 @@ return {
       response = { ref = "UpdateHttpPunishmentRuleResponse" },
     },
     update_http_reference_table = {
-      name = "UpdateHttpReferenceTable",
+      sdk_operation = "UpdateHttpReferenceTable",
       method = "PUT",
       path = "/v1/edgesec/configuration/http/reference-table/{table_id}",
       content_type = "application/json",

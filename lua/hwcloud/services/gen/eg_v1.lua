@@ -276,7 +276,7 @@ return {
   },
   operations = {
     check_put_events = {
-      name = "CheckPutEvents",
+      sdk_operation = "CheckPutEvents",
       method = "POST",
       path = "/v1/{project_id}/events/check",
       content_type = "application/json",
@@ -288,7 +288,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_agencies = {
-      name = "CreateAgencies",
+      sdk_operation = "CreateAgencies",
       method = "POST",
       path = "/v1/{project_id}/service-agencies",
       content_type = "application/json",
@@ -299,7 +299,7 @@ return {
       response = { ref = "CreateAgenciesResponse" },
     },
     create_channel = {
-      name = "CreateChannel",
+      sdk_operation = "CreateChannel",
       method = "POST",
       path = "/v1/{project_id}/channels",
       content_type = "application/json",
@@ -312,7 +312,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_connection = {
-      name = "CreateConnection",
+      sdk_operation = "CreateConnection",
       method = "POST",
       path = "/v1/{project_id}/connections",
       content_type = "application/json",
@@ -329,7 +329,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_endpoint = {
-      name = "CreateEndpoint",
+      sdk_operation = "CreateEndpoint",
       method = "POST",
       path = "/v1/{project_id}/endpoints",
       content_type = "application/json",
@@ -344,7 +344,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_event_schema = {
-      name = "CreateEventSchema",
+      sdk_operation = "CreateEventSchema",
       method = "POST",
       path = "/v1/{project_id}/schemas",
       content_type = "application/json",
@@ -360,7 +360,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_event_schema_version = {
-      name = "CreateEventSchemaVersion",
+      sdk_operation = "CreateEventSchemaVersion",
       method = "POST",
       path = "/v1/{project_id}/schemas/{schema_id}/versions",
       content_type = "application/json",
@@ -373,7 +373,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_event_source = {
-      name = "CreateEventSource",
+      sdk_operation = "CreateEventSource",
       method = "POST",
       path = "/v1/{project_id}/sources",
       content_type = "application/json",
@@ -389,7 +389,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_event_streaming = {
-      name = "CreateEventStreaming",
+      sdk_operation = "CreateEventStreaming",
       method = "POST",
       path = "/v1/{project_id}/eventstreamings",
       content_type = "application/json",
@@ -406,7 +406,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_subscription = {
-      name = "CreateSubscription",
+      sdk_operation = "CreateSubscription",
       method = "POST",
       path = "/v1/{project_id}/subscriptions",
       content_type = "application/json",
@@ -423,7 +423,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_subscription_target = {
-      name = "CreateSubscriptionTarget",
+      sdk_operation = "CreateSubscriptionTarget",
       method = "POST",
       path = "/v1/{project_id}/subscriptions/{subscription_id}/targets",
       content_type = "application/json",
@@ -448,7 +448,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_channel = {
-      name = "DeleteChannel",
+      sdk_operation = "DeleteChannel",
       method = "DELETE",
       path = "/v1/{project_id}/channels/{channel_id}",
       content_type = "application/json",
@@ -459,7 +459,7 @@ return {
       response = { ref = "DeleteChannelResponse" },
     },
     delete_connection = {
-      name = "DeleteConnection",
+      sdk_operation = "DeleteConnection",
       method = "DELETE",
       path = "/v1/{project_id}/connections/{connection_id}",
       content_type = "application/json",
@@ -469,7 +469,7 @@ return {
       response = { ref = "DeleteConnectionResponse" },
     },
     delete_endpoint = {
-      name = "DeleteEndpoint",
+      sdk_operation = "DeleteEndpoint",
       method = "DELETE",
       path = "/v1/{project_id}/endpoints/{endpoint_id}",
       content_type = "application/json",
@@ -479,7 +479,7 @@ return {
       response = { type = "any" },
     },
     delete_event_schema = {
-      name = "DeleteEventSchema",
+      sdk_operation = "DeleteEventSchema",
       method = "DELETE",
       path = "/v1/{project_id}/schemas/{schema_id}",
       content_type = "application/json",
@@ -489,7 +489,7 @@ return {
       response = { ref = "DeleteEventSchemaResponse" },
     },
     delete_event_schema_version = {
-      name = "DeleteEventSchemaVersion",
+      sdk_operation = "DeleteEventSchemaVersion",
       method = "DELETE",
       path = "/v1/{project_id}/schemas/{schema_id}/versions/{version}",
       content_type = "application/json",
@@ -500,7 +500,7 @@ return {
       response = { ref = "DeleteEventSchemaVersionResponse" },
     },
     delete_event_source = {
-      name = "DeleteEventSource",
+      sdk_operation = "DeleteEventSource",
       method = "DELETE",
       path = "/v1/{project_id}/sources/{source_id}",
       content_type = "application/json",
@@ -510,7 +510,7 @@ return {
       response = { ref = "DeleteEventSourceResponse" },
     },
     delete_event_streaming = {
-      name = "DeleteEventStreaming",
+      sdk_operation = "DeleteEventStreaming",
       method = "DELETE",
       path = "/v1/{project_id}/eventstreamings/{eventstreaming_id}",
       content_type = "application/json",
@@ -520,7 +520,7 @@ return {
       response = { type = "any" },
     },
     delete_subscription = {
-      name = "DeleteSubscription",
+      sdk_operation = "DeleteSubscription",
       method = "DELETE",
       path = "/v1/{project_id}/subscriptions/{subscription_id}",
       content_type = "application/json",
@@ -531,7 +531,7 @@ return {
       response = { ref = "DeleteSubscriptionResponse" },
     },
     delete_subscription_target = {
-      name = "DeleteSubscriptionTarget",
+      sdk_operation = "DeleteSubscriptionTarget",
       method = "DELETE",
       path = "/v1/{project_id}/subscriptions/{subscription_id}/targets/{target_id}",
       content_type = "application/json",
@@ -543,7 +543,7 @@ return {
       response = { ref = "DeleteSubscriptionTargetResponse" },
     },
     discover_event_schema_from_data = {
-      name = "DiscoverEventSchemaFromData",
+      sdk_operation = "DiscoverEventSchemaFromData",
       method = "POST",
       path = "/v1/{project_id}/schema-discover",
       content_type = "application/json",
@@ -553,7 +553,7 @@ return {
       response = { ref = "DiscoverEventSchemaFromDataResponse" },
     },
     execute_subscription_operation = {
-      name = "ExecuteSubscriptionOperation",
+      sdk_operation = "ExecuteSubscriptionOperation",
       method = "POST",
       path = "/v1/{project_id}/subscriptions/operation",
       content_type = "application/json",
@@ -567,7 +567,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_agencies = {
-      name = "ListAgencies",
+      sdk_operation = "ListAgencies",
       method = "GET",
       path = "/v1/{project_id}/service-agencies",
       content_type = "application/json",
@@ -577,7 +577,7 @@ return {
       response = { ref = "ListAgenciesResponse" },
     },
     list_api_versions = {
-      name = "ListApiVersions",
+      sdk_operation = "ListApiVersions",
       method = "GET",
       path = "/",
       content_type = "application/json",
@@ -585,7 +585,7 @@ return {
       response = { ref = "ListApiVersionsResponse" },
     },
     list_channels = {
-      name = "ListChannels",
+      sdk_operation = "ListChannels",
       method = "GET",
       path = "/v1/{project_id}/channels",
       content_type = "application/json",
@@ -602,7 +602,7 @@ return {
       response = { ref = "ListChannelsResponse" },
     },
     list_connections = {
-      name = "ListConnections",
+      sdk_operation = "ListConnections",
       method = "GET",
       path = "/v1/{project_id}/connections",
       content_type = "application/json",
@@ -618,7 +618,7 @@ return {
       response = { ref = "ListConnectionsResponse" },
     },
     list_endpoints = {
-      name = "ListEndpoints",
+      sdk_operation = "ListEndpoints",
       method = "GET",
       path = "/v1/{project_id}/endpoints",
       content_type = "application/json",
@@ -637,7 +637,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_event_schema = {
-      name = "ListEventSchema",
+      sdk_operation = "ListEventSchema",
       method = "GET",
       path = "/v1/{project_id}/schemas",
       content_type = "application/json",
@@ -653,7 +653,7 @@ return {
       response = { ref = "ListEventSchemaResponse" },
     },
     list_event_schema_versions = {
-      name = "ListEventSchemaVersions",
+      sdk_operation = "ListEventSchemaVersions",
       method = "GET",
       path = "/v1/{project_id}/schemas/{schema_id}/versions",
       content_type = "application/json",
@@ -668,7 +668,7 @@ return {
       response = { ref = "ListEventSchemaVersionsResponse" },
     },
     list_event_sources = {
-      name = "ListEventSources",
+      sdk_operation = "ListEventSources",
       method = "GET",
       path = "/v1/{project_id}/sources",
       content_type = "application/json",
@@ -686,7 +686,7 @@ return {
       response = { ref = "ListEventSourcesResponse" },
     },
     list_event_streaming = {
-      name = "ListEventStreaming",
+      sdk_operation = "ListEventStreaming",
       method = "GET",
       path = "/v1/{project_id}/eventstreamings",
       content_type = "application/json",
@@ -699,7 +699,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_event_target = {
-      name = "ListEventTarget",
+      sdk_operation = "ListEventTarget",
       method = "GET",
       path = "/v1/{project_id}/target-catalogs",
       content_type = "application/json",
@@ -714,7 +714,7 @@ return {
       response = { ref = "ListEventTargetResponse" },
     },
     list_obs_buckets = {
-      name = "ListObsBuckets",
+      sdk_operation = "ListObsBuckets",
       method = "GET",
       path = "/v1/{project_id}/subscriptions/obsbuckets",
       content_type = "application/json",
@@ -727,7 +727,7 @@ return {
       response = { ref = "ListObsBucketsResponse" },
     },
     list_pub_metrics = {
-      name = "ListPubMetrics",
+      sdk_operation = "ListPubMetrics",
       method = "GET",
       path = "/v1/{project_id}/metrics/pub",
       content_type = "application/json",
@@ -743,7 +743,7 @@ return {
       response = { ref = "ListPubMetricsResponse" },
     },
     list_quotas = {
-      name = "ListQuotas",
+      sdk_operation = "ListQuotas",
       method = "GET",
       path = "/v1/{project_id}/quotas",
       content_type = "application/json",
@@ -753,7 +753,7 @@ return {
       response = { ref = "ListQuotasResponse" },
     },
     list_sub_metrics = {
-      name = "ListSubMetrics",
+      sdk_operation = "ListSubMetrics",
       method = "GET",
       path = "/v1/{project_id}/metrics/sub",
       content_type = "application/json",
@@ -769,7 +769,7 @@ return {
       response = { ref = "ListSubMetricsResponse" },
     },
     list_subscriptions = {
-      name = "ListSubscriptions",
+      sdk_operation = "ListSubscriptions",
       method = "GET",
       path = "/v1/{project_id}/subscriptions",
       content_type = "application/json",
@@ -787,7 +787,7 @@ return {
       response = { ref = "ListSubscriptionsResponse" },
     },
     list_traced_events = {
-      name = "ListTracedEvents",
+      sdk_operation = "ListTracedEvents",
       method = "GET",
       path = "/v1/{project_id}/traced-events",
       content_type = "application/json",
@@ -807,7 +807,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_triggers = {
-      name = "ListTriggers",
+      sdk_operation = "ListTriggers",
       method = "GET",
       path = "/v1/{project_id}/subscription-triggers/{func_urn}",
       content_type = "application/json",
@@ -821,7 +821,7 @@ return {
       response = { ref = "ListTriggersResponse" },
     },
     list_workflow_triggers = {
-      name = "ListWorkflowTriggers",
+      sdk_operation = "ListWorkflowTriggers",
       method = "GET",
       path = "/v1/{project_id}/subscription-triggers/workflow/{workflow_id}",
       content_type = "application/json",
@@ -835,7 +835,7 @@ return {
       response = { ref = "ListWorkflowTriggersResponse" },
     },
     put_events = {
-      name = "PutEvents",
+      sdk_operation = "PutEvents",
       method = "POST",
       path = "/v1/{project_id}/channels/{channel_id}/events",
       content_type = "application/json",
@@ -848,7 +848,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     put_official_events = {
-      name = "PutOfficialEvents",
+      sdk_operation = "PutOfficialEvents",
       method = "POST",
       path = "/v1/{project_id}/official/sources/{source_name}/events",
       content_type = "application/json",
@@ -861,7 +861,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     resume_event_streaming = {
-      name = "ResumeEventStreaming",
+      sdk_operation = "ResumeEventStreaming",
       method = "POST",
       path = "/v1/{project_id}/eventstreamings/operate/{eventstreaming_id}",
       content_type = "application/json",
@@ -874,7 +874,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_detail_of_channel = {
-      name = "ShowDetailOfChannel",
+      sdk_operation = "ShowDetailOfChannel",
       method = "GET",
       path = "/v1/{project_id}/channels/{channel_id}",
       content_type = "application/json",
@@ -885,7 +885,7 @@ return {
       response = { ref = "ShowDetailOfChannelResponse" },
     },
     show_detail_of_connection = {
-      name = "ShowDetailOfConnection",
+      sdk_operation = "ShowDetailOfConnection",
       method = "GET",
       path = "/v1/{project_id}/connections/{connection_id}",
       content_type = "application/json",
@@ -895,7 +895,7 @@ return {
       response = { ref = "ShowDetailOfConnectionResponse" },
     },
     show_detail_of_event = {
-      name = "ShowDetailOfEvent",
+      sdk_operation = "ShowDetailOfEvent",
       method = "GET",
       path = "/v1/{project_id}/events/detail/{trace_id}",
       content_type = "application/json",
@@ -905,7 +905,7 @@ return {
       response = { type = "string" },
     },
     show_detail_of_event_schema = {
-      name = "ShowDetailOfEventSchema",
+      sdk_operation = "ShowDetailOfEventSchema",
       method = "GET",
       path = "/v1/{project_id}/schemas/{schema_id}",
       content_type = "application/json",
@@ -915,7 +915,7 @@ return {
       response = { ref = "ShowDetailOfEventSchemaResponse" },
     },
     show_detail_of_event_schema_version = {
-      name = "ShowDetailOfEventSchemaVersion",
+      sdk_operation = "ShowDetailOfEventSchemaVersion",
       method = "GET",
       path = "/v1/{project_id}/schemas/{schema_id}/versions/{version}",
       content_type = "application/json",
@@ -926,7 +926,7 @@ return {
       response = { ref = "ShowDetailOfEventSchemaVersionResponse" },
     },
     show_detail_of_event_source = {
-      name = "ShowDetailOfEventSource",
+      sdk_operation = "ShowDetailOfEventSource",
       method = "GET",
       path = "/v1/{project_id}/sources/{source_id}",
       content_type = "application/json",
@@ -936,7 +936,7 @@ return {
       response = { ref = "ShowDetailOfEventSourceResponse" },
     },
     show_detail_of_event_trace = {
-      name = "ShowDetailOfEventTrace",
+      sdk_operation = "ShowDetailOfEventTrace",
       method = "GET",
       path = "/v1/{project_id}/events/trace/detail/{trace_id}",
       content_type = "application/json",
@@ -947,7 +947,7 @@ return {
       response = { ref = "ShowDetailOfEventTraceResponse" },
     },
     show_detail_of_subscription = {
-      name = "ShowDetailOfSubscription",
+      sdk_operation = "ShowDetailOfSubscription",
       method = "GET",
       path = "/v1/{project_id}/subscriptions/{subscription_id}",
       content_type = "application/json",
@@ -958,7 +958,7 @@ return {
       response = { ref = "ShowDetailOfSubscriptionResponse" },
     },
     show_detail_of_subscription_target = {
-      name = "ShowDetailOfSubscriptionTarget",
+      sdk_operation = "ShowDetailOfSubscriptionTarget",
       method = "GET",
       path = "/v1/{project_id}/subscriptions/{subscription_id}/targets/{target_id}",
       content_type = "application/json",
@@ -970,7 +970,7 @@ return {
       response = { ref = "ShowDetailOfSubscriptionTargetResponse" },
     },
     show_event_streaming = {
-      name = "ShowEventStreaming",
+      sdk_operation = "ShowEventStreaming",
       method = "GET",
       path = "/v1/{project_id}/eventstreamings/{eventstreaming_id}",
       content_type = "application/json",
@@ -981,7 +981,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_list_of_event_sample = {
-      name = "ShowListOfEventSample",
+      sdk_operation = "ShowListOfEventSample",
       method = "GET",
       path = "/v1/{project_id}/samples",
       content_type = "application/json",
@@ -997,7 +997,7 @@ return {
       response = { ref = "ShowListOfEventSampleResponse" },
     },
     update_channel = {
-      name = "UpdateChannel",
+      sdk_operation = "UpdateChannel",
       method = "PUT",
       path = "/v1/{project_id}/channels/{channel_id}",
       content_type = "application/json",
@@ -1011,7 +1011,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_connection = {
-      name = "UpdateConnection",
+      sdk_operation = "UpdateConnection",
       method = "PUT",
       path = "/v1/{project_id}/connections/{connection_id}",
       content_type = "application/json",
@@ -1024,7 +1024,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_endpoint = {
-      name = "UpdateEndpoint",
+      sdk_operation = "UpdateEndpoint",
       method = "PUT",
       path = "/v1/{project_id}/endpoints/{endpoint_id}",
       content_type = "application/json",
@@ -1036,7 +1036,7 @@ return {
       response = { ref = "UpdateEndpointResponse" },
     },
     update_event_schema = {
-      name = "UpdateEventSchema",
+      sdk_operation = "UpdateEventSchema",
       method = "PUT",
       path = "/v1/{project_id}/schemas/{schema_id}",
       content_type = "application/json",
@@ -1050,7 +1050,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_event_source = {
-      name = "UpdateEventSource",
+      sdk_operation = "UpdateEventSource",
       method = "PUT",
       path = "/v1/{project_id}/sources/{source_id}",
       content_type = "application/json",
@@ -1064,7 +1064,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_event_streaming = {
-      name = "UpdateEventStreaming",
+      sdk_operation = "UpdateEventStreaming",
       method = "PUT",
       path = "/v1/{project_id}/eventstreamings/{eventstreaming_id}",
       content_type = "application/json",
@@ -1082,7 +1082,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_subscription = {
-      name = "UpdateSubscription",
+      sdk_operation = "UpdateSubscription",
       method = "PUT",
       path = "/v1/{project_id}/subscriptions/{subscription_id}",
       content_type = "application/json",
@@ -1098,7 +1098,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_subscription_source = {
-      name = "UpdateSubscriptionSource",
+      sdk_operation = "UpdateSubscriptionSource",
       method = "PUT",
       path = "/v1/{project_id}/subscriptions/{subscription_id}/sources/{source_id}",
       content_type = "application/json",
@@ -1117,7 +1117,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_subscription_target = {
-      name = "UpdateSubscriptionTarget",
+      sdk_operation = "UpdateSubscriptionTarget",
       method = "PUT",
       path = "/v1/{project_id}/subscriptions/{subscription_id}/targets/{target_id}",
       content_type = "application/json",

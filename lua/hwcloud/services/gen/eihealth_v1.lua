@@ -362,7 +362,7 @@ return {
   },
   operations = {
     add_drug_database_file = {
-      name = "AddDrugDatabaseFile",
+      sdk_operation = "AddDrugDatabaseFile",
       method = "PUT",
       path = "/v1/{project_id}/drug/databases/{database_id}/data",
       content_type = "application/json",
@@ -375,7 +375,7 @@ return {
       response = { ref = "AddDrugDatabaseFileResponse" },
     },
     batch_cancel_job = {
-      name = "BatchCancelJob",
+      sdk_operation = "BatchCancelJob",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/jobs/batch-terminate",
       content_type = "application/json",
@@ -388,7 +388,7 @@ return {
       response = { type = "array", items = { ref = "BatchOperateJobRsp" } },
     },
     batch_delete_data = {
-      name = "BatchDeleteData",
+      sdk_operation = "BatchDeleteData",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/datas/batch-delete",
       content_type = "application/json",
@@ -400,7 +400,7 @@ return {
       response = { ref = "BatchDeleteDataResponse" },
     },
     batch_delete_job = {
-      name = "BatchDeleteJob",
+      sdk_operation = "BatchDeleteJob",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/jobs/batch-delete",
       content_type = "application/json",
@@ -412,7 +412,7 @@ return {
       response = { type = "array", items = { ref = "BatchOperateJobRsp" } },
     },
     batch_delete_label = {
-      name = "BatchDeleteLabel",
+      sdk_operation = "BatchDeleteLabel",
       method = "POST",
       path = "/v1/{project_id}/system/labels/batch-delete",
       content_type = "application/json",
@@ -423,7 +423,7 @@ return {
       response = { ref = "BatchDeleteLabelResponse" },
     },
     batch_import_app = {
-      name = "BatchImportApp",
+      sdk_operation = "BatchImportApp",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/apps/batch-import",
       content_type = "application/json",
@@ -436,7 +436,7 @@ return {
       response = { type = "array", items = { ref = "ImportAppRsp" } },
     },
     batch_retry_job = {
-      name = "BatchRetryJob",
+      sdk_operation = "BatchRetryJob",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/jobs/batch-retry",
       content_type = "application/json",
@@ -448,7 +448,7 @@ return {
       response = { type = "array", items = { ref = "BatchOperateJobRsp" } },
     },
     cancel_data_job = {
-      name = "CancelDataJob",
+      sdk_operation = "CancelDataJob",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/data-jobs/{data_job_id}/cancel",
       content_type = "application/json",
@@ -459,7 +459,7 @@ return {
       response = { ref = "CancelDataJobResponse" },
     },
     cancel_drug_job = {
-      name = "CancelDrugJob",
+      sdk_operation = "CancelDrugJob",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-jobs/{job_id}/cancel",
       content_type = "application/json",
@@ -470,7 +470,7 @@ return {
       response = { ref = "CancelDrugJobResponse" },
     },
     cancel_job = {
-      name = "CancelJob",
+      sdk_operation = "CancelJob",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/jobs/{job_id}/terminate",
       content_type = "application/json",
@@ -483,7 +483,7 @@ return {
       response = { ref = "CancelJobResponse" },
     },
     change_password = {
-      name = "ChangePassword",
+      sdk_operation = "ChangePassword",
       method = "POST",
       path = "/v1/{project_id}/users/{user_id}/password",
       content_type = "application/json",
@@ -497,7 +497,7 @@ return {
       response = { ref = "ChangePasswordResponse" },
     },
     check_drug_ligand_difference = {
-      name = "CheckDrugLigandDifference",
+      sdk_operation = "CheckDrugLigandDifference",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-common/ligand/diff3d",
       content_type = "application/json",
@@ -511,7 +511,7 @@ return {
       response = { ref = "CheckDrugLigandDifferenceResponse" },
     },
     check_token_verification = {
-      name = "CheckTokenVerification",
+      sdk_operation = "CheckTokenVerification",
       method = "GET",
       path = "/v1/{project_id}/users/token-verification",
       content_type = "application/json",
@@ -519,7 +519,7 @@ return {
       response = { ref = "CheckTokenVerificationResponse" },
     },
     copy_data = {
-      name = "CopyData",
+      sdk_operation = "CopyData",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/datas/clone",
       content_type = "application/json",
@@ -533,7 +533,7 @@ return {
       response = { ref = "CopyDataResponse" },
     },
     create_admet_job = {
-      name = "CreateAdmetJob",
+      sdk_operation = "CreateAdmetJob",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-jobs/admet",
       content_type = "application/json",
@@ -549,7 +549,7 @@ return {
       response = { ref = "CreateAdmetJobResponse" },
     },
     create_app = {
-      name = "CreateApp",
+      sdk_operation = "CreateApp",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/apps",
       content_type = "application/json",
@@ -572,7 +572,7 @@ return {
       response = { ref = "CreateAppResponse" },
     },
     create_asset_resource = {
-      name = "CreateAssetResource",
+      sdk_operation = "CreateAssetResource",
       method = "POST",
       path = "/v1/{project_id}/assets/asset-resources",
       content_type = "application/json",
@@ -583,7 +583,7 @@ return {
       response = { ref = "CreateAssetResourceResponse" },
     },
     create_cluster_job = {
-      name = "CreateClusterJob",
+      sdk_operation = "CreateClusterJob",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-jobs/{job_id}/cluster",
       content_type = "application/json",
@@ -598,7 +598,7 @@ return {
       response = { ref = "CreateClusterJobResponse" },
     },
     create_clustering_job = {
-      name = "CreateClusteringJob",
+      sdk_operation = "CreateClusteringJob",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-jobs/clustering",
       content_type = "application/json",
@@ -611,7 +611,7 @@ return {
       response = { ref = "CreateClusteringJobResponse" },
     },
     create_code = {
-      name = "CreateCode",
+      sdk_operation = "CreateCode",
       method = "POST",
       path = "/v1/{project_id}/users/{user_id}/verification-code",
       content_type = "application/json",
@@ -623,7 +623,7 @@ return {
       response = { ref = "CreateCodeResponse" },
     },
     create_computing_cluster = {
-      name = "CreateComputingCluster",
+      sdk_operation = "CreateComputingCluster",
       method = "POST",
       path = "/v1/{project_id}/system/computing-clusters",
       content_type = "application/json",
@@ -634,7 +634,7 @@ return {
       response = { ref = "CreateComputingClusterResponse" },
     },
     create_cpi_job = {
-      name = "CreateCpiJob",
+      sdk_operation = "CreateCpiJob",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-jobs/cpi",
       content_type = "application/json",
@@ -648,7 +648,7 @@ return {
       response = { ref = "CreateCpiJobResponse" },
     },
     create_css_cluster = {
-      name = "CreateCssCluster",
+      sdk_operation = "CreateCssCluster",
       method = "POST",
       path = "/v1/{project_id}/drug/css-clusters",
       content_type = "application/json",
@@ -661,7 +661,7 @@ return {
       response = { ref = "CreateCssClusterResponse" },
     },
     create_data = {
-      name = "CreateData",
+      sdk_operation = "CreateData",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/datas",
       content_type = "application/json",
@@ -674,7 +674,7 @@ return {
       response = { ref = "CreateDataResponse" },
     },
     create_docking_job = {
-      name = "CreateDockingJob",
+      sdk_operation = "CreateDockingJob",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-jobs/docking",
       content_type = "application/json",
@@ -689,7 +689,7 @@ return {
       response = { ref = "CreateDockingJobResponse" },
     },
     create_drug_database = {
-      name = "CreateDrugDatabase",
+      sdk_operation = "CreateDrugDatabase",
       method = "POST",
       path = "/v1/{project_id}/drug/databases",
       content_type = "application/json",
@@ -705,7 +705,7 @@ return {
       response = { ref = "CreateDrugDatabaseResponse" },
     },
     create_drug_ligand_interaction2d_svg = {
-      name = "CreateDrugLigandInteraction2dSvg",
+      sdk_operation = "CreateDrugLigandInteraction2dSvg",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-common/ligand/interaction2d",
       content_type = "application/json",
@@ -719,7 +719,7 @@ return {
       response = { ref = "CreateDrugLigandInteraction2dSvgResponse" },
     },
     create_drug_ligand_preview_task = {
-      name = "CreateDrugLigandPreviewTask",
+      sdk_operation = "CreateDrugLigandPreviewTask",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-common/ligand/preview",
       content_type = "application/json",
@@ -734,7 +734,7 @@ return {
       response = { ref = "CreateDrugLigandPreviewTaskResponse" },
     },
     create_drug_ligand_sdf = {
-      name = "CreateDrugLigandSdf",
+      sdk_operation = "CreateDrugLigandSdf",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-common/ligand/sdf",
       content_type = "application/json",
@@ -746,7 +746,7 @@ return {
       response = { type = "string" },
     },
     create_drug_ligand_similarity_graph_task = {
-      name = "CreateDrugLigandSimilarityGraphTask",
+      sdk_operation = "CreateDrugLigandSimilarityGraphTask",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-common/ligand/similarity-graph",
       content_type = "application/json",
@@ -759,7 +759,7 @@ return {
       response = { ref = "CreateDrugLigandSimilarityGraphTaskResponse" },
     },
     create_drug_ligand_svg = {
-      name = "CreateDrugLigandSvg",
+      sdk_operation = "CreateDrugLigandSvg",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-common/ligand/svg",
       content_type = "application/json",
@@ -783,7 +783,7 @@ return {
       response = { type = "string" },
     },
     create_drug_model = {
-      name = "CreateDrugModel",
+      sdk_operation = "CreateDrugModel",
       method = "POST",
       path = "/v1/{project_id}/drug-models",
       content_type = "application/json",
@@ -799,7 +799,7 @@ return {
       response = { ref = "CreateDrugModelResponse" },
     },
     create_drug_model_resource = {
-      name = "CreateDrugModelResource",
+      sdk_operation = "CreateDrugModelResource",
       method = "POST",
       path = "/v1/{project_id}/drug/drug-model-resources",
       content_type = "application/json",
@@ -810,7 +810,7 @@ return {
       response = { ref = "CreateDrugModelResourceResponse" },
     },
     create_favorite = {
-      name = "CreateFavorite",
+      sdk_operation = "CreateFavorite",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/favorites",
       content_type = "application/json",
@@ -827,7 +827,7 @@ return {
       response = { ref = "CreateFavoriteResponse" },
     },
     create_fep_job = {
-      name = "CreateFepJob",
+      sdk_operation = "CreateFepJob",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-jobs/fep",
       content_type = "application/json",
@@ -844,7 +844,7 @@ return {
       response = { ref = "CreateFepJobResponse" },
     },
     create_gen_job = {
-      name = "CreateGenJob",
+      sdk_operation = "CreateGenJob",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-jobs/generation",
       content_type = "application/json",
@@ -864,7 +864,7 @@ return {
       response = { ref = "CreateGenJobResponse" },
     },
     create_image = {
-      name = "CreateImage",
+      sdk_operation = "CreateImage",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/images",
       content_type = "application/json",
@@ -880,7 +880,7 @@ return {
       response = { ref = "CreateImageResponse" },
     },
     create_label = {
-      name = "CreateLabel",
+      sdk_operation = "CreateLabel",
       method = "POST",
       path = "/v1/{project_id}/system/labels",
       content_type = "application/json",
@@ -893,7 +893,7 @@ return {
       response = { ref = "CreateLabelResponse" },
     },
     create_message_additions = {
-      name = "CreateMessageAdditions",
+      sdk_operation = "CreateMessageAdditions",
       method = "POST",
       path = "/v1/{project_id}/chats/{chat_id}/messages/{message_id}/additions",
       content_type = "application/json",
@@ -911,7 +911,7 @@ return {
       response = { ref = "CreateMessageAdditionsResponse" },
     },
     create_mol_batch_download_task = {
-      name = "CreateMolBatchDownloadTask",
+      sdk_operation = "CreateMolBatchDownloadTask",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-common/toolkit/batch-download",
       content_type = "application/json",
@@ -927,7 +927,7 @@ return {
       response = { ref = "CreateMolBatchDownloadTaskResponse" },
     },
     create_mol_docking_job = {
-      name = "CreateMolDockingJob",
+      sdk_operation = "CreateMolDockingJob",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-common/mol-docking",
       content_type = "application/json",
@@ -941,7 +941,7 @@ return {
       response = { ref = "CreateMolDockingJobResponse" },
     },
     create_notebook = {
-      name = "CreateNotebook",
+      sdk_operation = "CreateNotebook",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/notebooks",
       content_type = "application/json",
@@ -957,7 +957,7 @@ return {
       response = { ref = "CreateNotebookResponse" },
     },
     create_optm_job = {
-      name = "CreateOptmJob",
+      sdk_operation = "CreateOptmJob",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-jobs/optimization",
       content_type = "application/json",
@@ -979,7 +979,7 @@ return {
       response = { ref = "CreateOptmJobResponse" },
     },
     create_performance_resource = {
-      name = "CreatePerformanceResource",
+      sdk_operation = "CreatePerformanceResource",
       method = "POST",
       path = "/v1/{project_id}/system/performance-resources",
       content_type = "application/json",
@@ -991,7 +991,7 @@ return {
       response = { ref = "CreatePerformanceResourceResponse" },
     },
     create_pocket_detection_job = {
-      name = "CreatePocketDetectionJob",
+      sdk_operation = "CreatePocketDetectionJob",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-jobs/pocket-detection",
       content_type = "application/json",
@@ -1006,7 +1006,7 @@ return {
       response = { ref = "CreatePocketDetectionJobResponse" },
     },
     create_pocket_mol_design_job = {
-      name = "CreatePocketMolDesignJob",
+      sdk_operation = "CreatePocketMolDesignJob",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-jobs/pocket-mol-design",
       content_type = "application/json",
@@ -1025,7 +1025,7 @@ return {
       response = { ref = "CreatePocketMolDesignJobResponse" },
     },
     create_project = {
-      name = "CreateProject",
+      sdk_operation = "CreateProject",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects",
       content_type = "application/json",
@@ -1042,7 +1042,7 @@ return {
       response = { ref = "CreateProjectResponse" },
     },
     create_search_job = {
-      name = "CreateSearchJob",
+      sdk_operation = "CreateSearchJob",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-jobs/search",
       content_type = "application/json",
@@ -1061,7 +1061,7 @@ return {
       response = { ref = "CreateSearchJobResponse" },
     },
     create_target_opt_job = {
-      name = "CreateTargetOptJob",
+      sdk_operation = "CreateTargetOptJob",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-jobs/target-optimization",
       content_type = "application/json",
@@ -1076,7 +1076,7 @@ return {
       response = { ref = "CreateTargetOptJobResponse" },
     },
     create_user = {
-      name = "CreateUser",
+      sdk_operation = "CreateUser",
       method = "POST",
       path = "/v1/{project_id}/users",
       content_type = "application/json",
@@ -1093,7 +1093,7 @@ return {
       response = { ref = "CreateUserResponse" },
     },
     create_workflow = {
-      name = "CreateWorkflow",
+      sdk_operation = "CreateWorkflow",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/workflows",
       content_type = "application/json",
@@ -1112,7 +1112,7 @@ return {
       response = { ref = "CreateWorkflowResponse" },
     },
     delete_app = {
-      name = "DeleteApp",
+      sdk_operation = "DeleteApp",
       method = "DELETE",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/apps/{app_id}",
       content_type = "application/json",
@@ -1123,7 +1123,7 @@ return {
       response = { ref = "DeleteAppResponse" },
     },
     delete_asset_resource = {
-      name = "DeleteAssetResource",
+      sdk_operation = "DeleteAssetResource",
       method = "DELETE",
       path = "/v1/{project_id}/assets/asset-resources/{id}",
       content_type = "application/json",
@@ -1133,7 +1133,7 @@ return {
       response = { ref = "DeleteAssetResourceResponse" },
     },
     delete_chat = {
-      name = "DeleteChat",
+      sdk_operation = "DeleteChat",
       method = "DELETE",
       path = "/v1/{project_id}/chats/{chat_id}",
       content_type = "application/json",
@@ -1143,7 +1143,7 @@ return {
       response = { ref = "DeleteChatResponse" },
     },
     delete_computing_cluster = {
-      name = "DeleteComputingCluster",
+      sdk_operation = "DeleteComputingCluster",
       method = "DELETE",
       path = "/v1/{project_id}/system/computing-clusters/{cluster_id}",
       content_type = "application/json",
@@ -1153,7 +1153,7 @@ return {
       response = { ref = "DeleteComputingClusterResponse" },
     },
     delete_css_cluster = {
-      name = "DeleteCssCluster",
+      sdk_operation = "DeleteCssCluster",
       method = "DELETE",
       path = "/v1/{project_id}/drug/css-clusters/{css_cluster_id}",
       content_type = "application/json",
@@ -1163,7 +1163,7 @@ return {
       response = { ref = "DeleteCssClusterResponse" },
     },
     delete_data_job = {
-      name = "DeleteDataJob",
+      sdk_operation = "DeleteDataJob",
       method = "DELETE",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/data-jobs/{data_job_id}",
       content_type = "application/json",
@@ -1174,7 +1174,7 @@ return {
       response = { ref = "DeleteDataJobResponse" },
     },
     delete_drug_database = {
-      name = "DeleteDrugDatabase",
+      sdk_operation = "DeleteDrugDatabase",
       method = "DELETE",
       path = "/v1/{project_id}/drug/databases/{database_id}",
       content_type = "application/json",
@@ -1184,7 +1184,7 @@ return {
       response = { ref = "DeleteDrugDatabaseResponse" },
     },
     delete_drug_job = {
-      name = "DeleteDrugJob",
+      sdk_operation = "DeleteDrugJob",
       method = "DELETE",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-jobs/{job_id}",
       content_type = "application/json",
@@ -1195,7 +1195,7 @@ return {
       response = { ref = "DeleteDrugJobResponse" },
     },
     delete_drug_ligand_preview_task = {
-      name = "DeleteDrugLigandPreviewTask",
+      sdk_operation = "DeleteDrugLigandPreviewTask",
       method = "DELETE",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-common/ligand/preview/{task_id}",
       content_type = "application/json",
@@ -1206,7 +1206,7 @@ return {
       response = { ref = "DeleteDrugLigandPreviewTaskResponse" },
     },
     delete_drug_ligand_similarity_graph_task = {
-      name = "DeleteDrugLigandSimilarityGraphTask",
+      sdk_operation = "DeleteDrugLigandSimilarityGraphTask",
       method = "DELETE",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-common/ligand/similarity-graph/{task_id}",
       content_type = "application/json",
@@ -1217,7 +1217,7 @@ return {
       response = { ref = "DeleteDrugLigandSimilarityGraphTaskResponse" },
     },
     delete_drug_model = {
-      name = "DeleteDrugModel",
+      sdk_operation = "DeleteDrugModel",
       method = "DELETE",
       path = "/v1/{project_id}/drug-models/{model_id}",
       content_type = "application/json",
@@ -1227,7 +1227,7 @@ return {
       response = { ref = "DeleteDrugModelResponse" },
     },
     delete_drug_model_resource = {
-      name = "DeleteDrugModelResource",
+      sdk_operation = "DeleteDrugModelResource",
       method = "DELETE",
       path = "/v1/{project_id}/drug/drug-model-resources/{id}",
       content_type = "application/json",
@@ -1237,7 +1237,7 @@ return {
       response = { ref = "DeleteDrugModelResourceResponse" },
     },
     delete_favorite = {
-      name = "DeleteFavorite",
+      sdk_operation = "DeleteFavorite",
       method = "DELETE",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/favorites/{favorite_id}",
       content_type = "application/json",
@@ -1248,7 +1248,7 @@ return {
       response = { ref = "DeleteFavoriteResponse" },
     },
     delete_image = {
-      name = "DeleteImage",
+      sdk_operation = "DeleteImage",
       method = "DELETE",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/images/{image_id}",
       content_type = "application/json",
@@ -1259,7 +1259,7 @@ return {
       response = { ref = "DeleteImageResponse" },
     },
     delete_job = {
-      name = "DeleteJob",
+      sdk_operation = "DeleteJob",
       method = "DELETE",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/jobs/{job_id}",
       content_type = "application/json",
@@ -1270,7 +1270,7 @@ return {
       response = { ref = "DeleteJobResponse" },
     },
     delete_label = {
-      name = "DeleteLabel",
+      sdk_operation = "DeleteLabel",
       method = "DELETE",
       path = "/v1/{project_id}/system/labels/{label_id}",
       content_type = "application/json",
@@ -1280,7 +1280,7 @@ return {
       response = { ref = "DeleteLabelResponse" },
     },
     delete_member = {
-      name = "DeleteMember",
+      sdk_operation = "DeleteMember",
       method = "DELETE",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/members/{user_id}",
       content_type = "application/json",
@@ -1291,7 +1291,7 @@ return {
       response = { ref = "DeleteMemberResponse" },
     },
     delete_notebook = {
-      name = "DeleteNotebook",
+      sdk_operation = "DeleteNotebook",
       method = "DELETE",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/notebooks/{notebook_id}",
       content_type = "application/json",
@@ -1302,7 +1302,7 @@ return {
       response = { ref = "DeleteNotebookResponse" },
     },
     delete_performance_resource = {
-      name = "DeletePerformanceResource",
+      sdk_operation = "DeletePerformanceResource",
       method = "DELETE",
       path = "/v1/{project_id}/system/performance-resources/{id}",
       content_type = "application/json",
@@ -1312,7 +1312,7 @@ return {
       response = { ref = "DeletePerformanceResourceResponse" },
     },
     delete_project = {
-      name = "DeleteProject",
+      sdk_operation = "DeleteProject",
       method = "DELETE",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}",
       content_type = "application/json",
@@ -1323,7 +1323,7 @@ return {
       response = { ref = "DeleteProjectResponse" },
     },
     delete_tag = {
-      name = "DeleteTag",
+      sdk_operation = "DeleteTag",
       method = "DELETE",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/images/{image_id}/tags/{tag}",
       content_type = "application/json",
@@ -1335,7 +1335,7 @@ return {
       response = { ref = "DeleteTagResponse" },
     },
     delete_user = {
-      name = "DeleteUser",
+      sdk_operation = "DeleteUser",
       method = "DELETE",
       path = "/v1/{project_id}/users/{user_id}",
       content_type = "application/json",
@@ -1345,7 +1345,7 @@ return {
       response = { ref = "DeleteUserResponse" },
     },
     delete_workflow = {
-      name = "DeleteWorkflow",
+      sdk_operation = "DeleteWorkflow",
       method = "DELETE",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/workflows/{workflow_id}",
       content_type = "application/json",
@@ -1356,7 +1356,7 @@ return {
       response = { ref = "DeleteWorkflowResponse" },
     },
     download_data = {
-      name = "DownloadData",
+      sdk_operation = "DownloadData",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/data/download",
       content_type = "application/json",
@@ -1371,7 +1371,7 @@ return {
       response = { ref = "DownloadDataResponse" },
     },
     download_public_data = {
-      name = "DownloadPublicData",
+      sdk_operation = "DownloadPublicData",
       method = "POST",
       path = "/v1/{project_id}/data/download",
       content_type = "application/json",
@@ -1383,7 +1383,7 @@ return {
       response = { ref = "DownloadPublicDataResponse" },
     },
     execute_job = {
-      name = "ExecuteJob",
+      sdk_operation = "ExecuteJob",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/jobs",
       content_type = "application/json",
@@ -1406,7 +1406,7 @@ return {
       response = { ref = "ExecuteJobResponse" },
     },
     generate_complex_combine = {
-      name = "GenerateComplexCombine",
+      sdk_operation = "GenerateComplexCombine",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-common/toolkit/complex-combine",
       content_type = "application/json",
@@ -1419,7 +1419,7 @@ return {
       response = { type = "string" },
     },
     generate_pocket_file = {
-      name = "GeneratePocketFile",
+      sdk_operation = "GeneratePocketFile",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-common/toolkit/pocket",
       content_type = "application/json",
@@ -1433,7 +1433,7 @@ return {
       response = { type = "string" },
     },
     generate_surface_points = {
-      name = "GenerateSurfacePoints",
+      sdk_operation = "GenerateSurfacePoints",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-common/toolkit/surface-points",
       content_type = "application/json",
@@ -1447,7 +1447,7 @@ return {
       response = { type = "string" },
     },
     import_data = {
-      name = "ImportData",
+      sdk_operation = "ImportData",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/datas/import",
       content_type = "application/json",
@@ -1462,7 +1462,7 @@ return {
       response = { ref = "ImportDataResponse" },
     },
     import_image = {
-      name = "ImportImage",
+      sdk_operation = "ImportImage",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/images/import",
       content_type = "application/json",
@@ -1476,7 +1476,7 @@ return {
       response = { ref = "ImportImageResponse" },
     },
     import_network_data = {
-      name = "ImportNetworkData",
+      sdk_operation = "ImportNetworkData",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/datas/import-from-network",
       content_type = "application/json",
@@ -1490,7 +1490,7 @@ return {
       response = { ref = "ImportNetworkDataResponse" },
     },
     import_user = {
-      name = "ImportUser",
+      sdk_operation = "ImportUser",
       method = "POST",
       path = "/v1/{project_id}/users/import",
       content_type = "application/json",
@@ -1503,7 +1503,7 @@ return {
       response = { type = "array", items = { ref = "UserIdRsp" } },
     },
     import_workflow = {
-      name = "ImportWorkflow",
+      sdk_operation = "ImportWorkflow",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/workflows/import",
       content_type = "application/json",
@@ -1518,7 +1518,7 @@ return {
       response = { ref = "ImportWorkflowResponse" },
     },
     initialize_platform = {
-      name = "InitializePlatform",
+      sdk_operation = "InitializePlatform",
       method = "POST",
       path = "/v1/{project_id}/system/init",
       content_type = "application/json",
@@ -1526,7 +1526,7 @@ return {
       response = { ref = "InitializePlatformResponse" },
     },
     list_app = {
-      name = "ListApp",
+      sdk_operation = "ListApp",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/apps",
       content_type = "application/json",
@@ -1538,7 +1538,7 @@ return {
       response = { ref = "ListAppResponse" },
     },
     list_asset = {
-      name = "ListAsset",
+      sdk_operation = "ListAsset",
       method = "GET",
       path = "/v1/{project_id}/assets",
       content_type = "application/json",
@@ -1556,7 +1556,7 @@ return {
       response = { ref = "ListAssetResponse" },
     },
     list_asset_resource = {
-      name = "ListAssetResource",
+      sdk_operation = "ListAssetResource",
       method = "GET",
       path = "/v1/{project_id}/assets/asset-resources",
       content_type = "application/json",
@@ -1571,7 +1571,7 @@ return {
       response_headers = { ["x-resource-mappings"] = "X-Resource-Mappings" },
     },
     list_base_model = {
-      name = "ListBaseModel",
+      sdk_operation = "ListBaseModel",
       method = "GET",
       path = "/v1/{project_id}/base-models",
       content_type = "application/json",
@@ -1585,7 +1585,7 @@ return {
       response = { ref = "ListBaseModelResponse" },
     },
     list_bucket = {
-      name = "ListBucket",
+      sdk_operation = "ListBucket",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/buckets",
       content_type = "application/json",
@@ -1595,7 +1595,7 @@ return {
       response = { ref = "ListBucketResponse" },
     },
     list_cce_cluster = {
-      name = "ListCceCluster",
+      sdk_operation = "ListCceCluster",
       method = "GET",
       path = "/v1/{project_id}/system/cce-clusters",
       content_type = "application/json",
@@ -1603,7 +1603,7 @@ return {
       response = { ref = "ListCceClusterResponse" },
     },
     list_chat = {
-      name = "ListChat",
+      sdk_operation = "ListChat",
       method = "GET",
       path = "/v1/{project_id}/chats",
       content_type = "application/json",
@@ -1617,7 +1617,7 @@ return {
       response = { ref = "ListChatResponse" },
     },
     list_cluster_all_node_label = {
-      name = "ListClusterAllNodeLabel",
+      sdk_operation = "ListClusterAllNodeLabel",
       method = "GET",
       path = "/v1/{project_id}/system/cluster/labels",
       content_type = "application/json",
@@ -1625,7 +1625,7 @@ return {
       response = { ref = "ListClusterAllNodeLabelResponse" },
     },
     list_cluster_install_step = {
-      name = "ListClusterInstallStep",
+      sdk_operation = "ListClusterInstallStep",
       method = "GET",
       path = "/v1/{project_id}/system/computing-clusters/{cluster_id}/steps",
       content_type = "application/json",
@@ -1635,7 +1635,7 @@ return {
       response = { ref = "ListClusterInstallStepResponse" },
     },
     list_computing_cluster = {
-      name = "ListComputingCluster",
+      sdk_operation = "ListComputingCluster",
       method = "GET",
       path = "/v1/{project_id}/system/computing-clusters",
       content_type = "application/json",
@@ -1647,7 +1647,7 @@ return {
       response = { ref = "ListComputingClusterResponse" },
     },
     list_css_cluster = {
-      name = "ListCssCluster",
+      sdk_operation = "ListCssCluster",
       method = "GET",
       path = "/v1/{project_id}/drug/css-clusters",
       content_type = "application/json",
@@ -1659,7 +1659,7 @@ return {
       response = { ref = "ListCssClusterResponse" },
     },
     list_data = {
-      name = "ListData",
+      sdk_operation = "ListData",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/datas",
       content_type = "application/json",
@@ -1677,7 +1677,7 @@ return {
       response = { ref = "ListDataResponse" },
     },
     list_data_job = {
-      name = "ListDataJob",
+      sdk_operation = "ListDataJob",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/data-jobs",
       content_type = "application/json",
@@ -1700,7 +1700,7 @@ return {
       response = { ref = "ListDataJobResponse" },
     },
     list_drug_database = {
-      name = "ListDrugDatabase",
+      sdk_operation = "ListDrugDatabase",
       method = "GET",
       path = "/v1/{project_id}/drug/databases",
       content_type = "application/json",
@@ -1716,7 +1716,7 @@ return {
       response = { ref = "ListDrugDatabaseResponse" },
     },
     list_drug_job = {
-      name = "ListDrugJob",
+      sdk_operation = "ListDrugJob",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-jobs",
       content_type = "application/json",
@@ -1740,7 +1740,7 @@ return {
       response = { ref = "ListDrugJobResponse" },
     },
     list_drug_model = {
-      name = "ListDrugModel",
+      sdk_operation = "ListDrugModel",
       method = "GET",
       path = "/v1/{project_id}/drug-models",
       content_type = "application/json",
@@ -1763,7 +1763,7 @@ return {
       response = { ref = "ListDrugModelResponse" },
     },
     list_drug_model_resource1 = {
-      name = "ListDrugModelResource1",
+      sdk_operation = "ListDrugModelResource1",
       method = "GET",
       path = "/v1/{project_id}/drug/drug-model-resources",
       content_type = "application/json",
@@ -1778,7 +1778,7 @@ return {
       response_headers = { ["x-resource-mappings"] = "X-Resource-Mappings" },
     },
     list_favorite = {
-      name = "ListFavorite",
+      sdk_operation = "ListFavorite",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/favorites",
       content_type = "application/json",
@@ -1800,7 +1800,7 @@ return {
       response = { ref = "ListFavoriteResponse" },
     },
     list_global_workflow_statistic = {
-      name = "ListGlobalWorkflowStatistic",
+      sdk_operation = "ListGlobalWorkflowStatistic",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/workflow-statistics",
       content_type = "application/json",
@@ -1808,7 +1808,7 @@ return {
       response = { ref = "ListGlobalWorkflowStatisticResponse" },
     },
     list_iam_group_users = {
-      name = "ListIamGroupUsers",
+      sdk_operation = "ListIamGroupUsers",
       method = "GET",
       path = "/v1/{project_id}/iam/groups/{group_id}/users",
       content_type = "application/json",
@@ -1818,7 +1818,7 @@ return {
       response = { ref = "ListIamGroupUsersResponse" },
     },
     list_iam_groups = {
-      name = "ListIamGroups",
+      sdk_operation = "ListIamGroups",
       method = "GET",
       path = "/v1/{project_id}/iam/groups",
       content_type = "application/json",
@@ -1826,7 +1826,7 @@ return {
       response = { ref = "ListIamGroupsResponse" },
     },
     list_iam_users = {
-      name = "ListIamUsers",
+      sdk_operation = "ListIamUsers",
       method = "GET",
       path = "/v1/{project_id}/iam/users",
       content_type = "application/json",
@@ -1834,7 +1834,7 @@ return {
       response = { ref = "ListIamUsersResponse" },
     },
     list_image = {
-      name = "ListImage",
+      sdk_operation = "ListImage",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/images",
       content_type = "application/json",
@@ -1847,7 +1847,7 @@ return {
       response = { ref = "ListImageResponse" },
     },
     list_image_tag = {
-      name = "ListImageTag",
+      sdk_operation = "ListImageTag",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/images/{image_id}/tags",
       content_type = "application/json",
@@ -1858,7 +1858,7 @@ return {
       response = { ref = "ListImageTagResponse" },
     },
     list_job = {
-      name = "ListJob",
+      sdk_operation = "ListJob",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/jobs",
       content_type = "application/json",
@@ -1882,7 +1882,7 @@ return {
       response = { ref = "ListJobResponse" },
     },
     list_label = {
-      name = "ListLabel",
+      sdk_operation = "ListLabel",
       method = "GET",
       path = "/v1/{project_id}/system/labels",
       content_type = "application/json",
@@ -1890,7 +1890,7 @@ return {
       response = { ref = "ListLabelResponse" },
     },
     list_mfa = {
-      name = "ListMfa",
+      sdk_operation = "ListMfa",
       method = "GET",
       path = "/v1/{project_id}/users/{user_id}/mfa/methods",
       content_type = "application/json",
@@ -1900,7 +1900,7 @@ return {
       response = { ref = "ListMfaResponse" },
     },
     list_notebook = {
-      name = "ListNotebook",
+      sdk_operation = "ListNotebook",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/notebooks",
       content_type = "application/json",
@@ -1915,7 +1915,7 @@ return {
       response = { ref = "ListNotebookResponse" },
     },
     list_notebook_tool = {
-      name = "ListNotebookTool",
+      sdk_operation = "ListNotebookTool",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/notebooks/tools",
       content_type = "application/json",
@@ -1925,7 +1925,7 @@ return {
       response = { ref = "ListNotebookToolResponse" },
     },
     list_obs_bucket = {
-      name = "ListObsBucket",
+      sdk_operation = "ListObsBucket",
       method = "GET",
       path = "/v1/{project_id}/customer-buckets",
       content_type = "application/json",
@@ -1935,7 +1935,7 @@ return {
       response = { ref = "ListObsBucketResponse" },
     },
     list_obs_bucket_object = {
-      name = "ListObsBucketObject",
+      sdk_operation = "ListObsBucketObject",
       method = "GET",
       path = "/v1/{project_id}/customer-buckets/{bucket_name}/objects",
       content_type = "application/json",
@@ -1950,7 +1950,7 @@ return {
       response = { ref = "ListObsBucketObjectResponse" },
     },
     list_performance_resource_stat = {
-      name = "ListPerformanceResourceStat",
+      sdk_operation = "ListPerformanceResourceStat",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/performance-resources-statistics",
       content_type = "application/json",
@@ -1962,7 +1962,7 @@ return {
       response = { ref = "ListPerformanceResourceStatResponse" },
     },
     list_performance_resources = {
-      name = "ListPerformanceResources",
+      sdk_operation = "ListPerformanceResources",
       method = "GET",
       path = "/v1/{project_id}/system/performance-resources",
       content_type = "application/json",
@@ -1970,7 +1970,7 @@ return {
       response = { ref = "ListPerformanceResourcesResponse" },
     },
     list_project = {
-      name = "ListProject",
+      sdk_operation = "ListProject",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects",
       content_type = "application/json",
@@ -1978,7 +1978,7 @@ return {
       response = { ref = "ListProjectResponse" },
     },
     list_project_statistics = {
-      name = "ListProjectStatistics",
+      sdk_operation = "ListProjectStatistics",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/statistics",
       content_type = "application/json",
@@ -1986,7 +1986,7 @@ return {
       response = { ref = "ListProjectStatisticsResponse" },
     },
     list_property = {
-      name = "ListProperty",
+      sdk_operation = "ListProperty",
       method = "GET",
       path = "/v1/{project_id}/assets/properties",
       content_type = "application/json",
@@ -1996,7 +1996,7 @@ return {
       response = { type = "array", items = { type = "string" } },
     },
     list_quota = {
-      name = "ListQuota",
+      sdk_operation = "ListQuota",
       method = "GET",
       path = "/v1/{project_id}/quotas",
       content_type = "application/json",
@@ -2004,7 +2004,7 @@ return {
       response = { ref = "ListQuotaResponse" },
     },
     list_sfs_turbos = {
-      name = "ListSfsTurbos",
+      sdk_operation = "ListSfsTurbos",
       method = "GET",
       path = "/v1/{project_id}/system/sfs-turbos",
       content_type = "application/json",
@@ -2016,7 +2016,7 @@ return {
       response = { ref = "ListSfsTurbosResponse" },
     },
     list_term_tenant_css_cluster = {
-      name = "ListTermTenantCssCluster",
+      sdk_operation = "ListTermTenantCssCluster",
       method = "GET",
       path = "/v1/{project_id}/css/clusters",
       content_type = "application/json",
@@ -2028,7 +2028,7 @@ return {
       response = { ref = "ListTermTenantCssClusterResponse" },
     },
     list_user = {
-      name = "ListUser",
+      sdk_operation = "ListUser",
       method = "GET",
       path = "/v1/{project_id}/users",
       content_type = "application/json",
@@ -2036,7 +2036,7 @@ return {
       response = { ref = "ListUserResponse" },
     },
     list_user_app = {
-      name = "ListUserApp",
+      sdk_operation = "ListUserApp",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/apps",
       content_type = "application/json",
@@ -2060,7 +2060,7 @@ return {
       response = { ref = "ListUserAppResponse" },
     },
     list_user_drug_job = {
-      name = "ListUserDrugJob",
+      sdk_operation = "ListUserDrugJob",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/drug-jobs",
       content_type = "application/json",
@@ -2084,7 +2084,7 @@ return {
       response = { ref = "ListUserDrugJobResponse" },
     },
     list_user_image = {
-      name = "ListUserImage",
+      sdk_operation = "ListUserImage",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/images",
       content_type = "application/json",
@@ -2109,7 +2109,7 @@ return {
       response = { ref = "ListUserImageResponse" },
     },
     list_user_job = {
-      name = "ListUserJob",
+      sdk_operation = "ListUserJob",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/jobs",
       content_type = "application/json",
@@ -2133,7 +2133,7 @@ return {
       response = { ref = "ListUserJobResponse" },
     },
     list_user_notebook = {
-      name = "ListUserNotebook",
+      sdk_operation = "ListUserNotebook",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/notebooks",
       content_type = "application/json",
@@ -2157,7 +2157,7 @@ return {
       response = { ref = "ListUserNotebookResponse" },
     },
     list_user_workflow = {
-      name = "ListUserWorkflow",
+      sdk_operation = "ListUserWorkflow",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/workflows",
       content_type = "application/json",
@@ -2181,7 +2181,7 @@ return {
       response = { ref = "ListUserWorkflowResponse" },
     },
     list_vendor = {
-      name = "ListVendor",
+      sdk_operation = "ListVendor",
       method = "GET",
       path = "/v1/{project_id}/vendors",
       content_type = "application/json",
@@ -2189,7 +2189,7 @@ return {
       response = { ref = "ListVendorResponse" },
     },
     list_workflow = {
-      name = "ListWorkflow",
+      sdk_operation = "ListWorkflow",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/workflows",
       content_type = "application/json",
@@ -2201,7 +2201,7 @@ return {
       response = { ref = "ListWorkflowResponse" },
     },
     parse_drug_receptor_info = {
-      name = "ParseDrugReceptorInfo",
+      sdk_operation = "ParseDrugReceptorInfo",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-common/receptor/info",
       content_type = "application/json",
@@ -2217,7 +2217,7 @@ return {
       response = { ref = "ParseDrugReceptorInfoResponse" },
     },
     quote_data = {
-      name = "QuoteData",
+      sdk_operation = "QuoteData",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/datas/quote",
       content_type = "application/json",
@@ -2230,7 +2230,7 @@ return {
       response = { ref = "QuoteDataResponse" },
     },
     recognize_drug_receptor_pocket = {
-      name = "RecognizeDrugReceptorPocket",
+      sdk_operation = "RecognizeDrugReceptorPocket",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-common/receptor/pocket",
       content_type = "application/json",
@@ -2245,7 +2245,7 @@ return {
       response = { ref = "RecognizeDrugReceptorPocketResponse" },
     },
     retry_data_job = {
-      name = "RetryDataJob",
+      sdk_operation = "RetryDataJob",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/data-jobs/{data_job_id}/retry",
       content_type = "application/json",
@@ -2256,7 +2256,7 @@ return {
       response = { ref = "RetryDataJobResponse" },
     },
     retry_job = {
-      name = "RetryJob",
+      sdk_operation = "RetryJob",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/jobs/{job_id}/retry",
       content_type = "application/json",
@@ -2267,7 +2267,7 @@ return {
       response = { ref = "RetryJobResponse" },
     },
     run_drug_ligand_to_smiles_conversion = {
-      name = "RunDrugLigandToSmilesConversion",
+      sdk_operation = "RunDrugLigandToSmilesConversion",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-common/ligand/smiles",
       content_type = "application/json",
@@ -2282,7 +2282,7 @@ return {
       response = { ref = "RunDrugLigandToSmilesConversionResponse" },
     },
     run_drug_receptor_preprocess = {
-      name = "RunDrugReceptorPreprocess",
+      sdk_operation = "RunDrugReceptorPreprocess",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-common/receptor/preprocess",
       content_type = "application/json",
@@ -2298,7 +2298,7 @@ return {
       response = { type = "string" },
     },
     run_fasta_preprocess = {
-      name = "RunFastaPreprocess",
+      sdk_operation = "RunFastaPreprocess",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-common/receptor/fasta-preprocess",
       content_type = "application/json",
@@ -2312,7 +2312,7 @@ return {
       response = { ref = "RunFastaPreprocessResponse" },
     },
     run_format_converter = {
-      name = "RunFormatConverter",
+      sdk_operation = "RunFormatConverter",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-common/toolkit/format-converter",
       content_type = "application/json",
@@ -2326,7 +2326,7 @@ return {
       response = { type = "string" },
     },
     show_admet_job = {
-      name = "ShowAdmetJob",
+      sdk_operation = "ShowAdmetJob",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-jobs/admet/{job_id}",
       content_type = "application/json",
@@ -2337,7 +2337,7 @@ return {
       response = { ref = "ShowAdmetJobResponse" },
     },
     show_admet_properties = {
-      name = "ShowAdmetProperties",
+      sdk_operation = "ShowAdmetProperties",
       method = "POST",
       path = "/v1/{project_id}/admet",
       content_type = "application/json",
@@ -2348,7 +2348,7 @@ return {
       response = { type = "map", values = { type = "any" } },
     },
     show_agency = {
-      name = "ShowAgency",
+      sdk_operation = "ShowAgency",
       method = "GET",
       path = "/v1/{project_id}/system/agencies",
       content_type = "application/json",
@@ -2356,7 +2356,7 @@ return {
       response = { ref = "ShowAgencyResponse" },
     },
     show_app = {
-      name = "ShowApp",
+      sdk_operation = "ShowApp",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/apps/{app_id}",
       content_type = "application/json",
@@ -2367,7 +2367,7 @@ return {
       response = { ref = "ShowAppResponse" },
     },
     show_asset = {
-      name = "ShowAsset",
+      sdk_operation = "ShowAsset",
       method = "GET",
       path = "/v1/{project_id}/assets/{asset_id}",
       content_type = "application/json",
@@ -2377,7 +2377,7 @@ return {
       response = { ref = "ShowAssetResponse" },
     },
     show_asset_version = {
-      name = "ShowAssetVersion",
+      sdk_operation = "ShowAssetVersion",
       method = "GET",
       path = "/v1/{project_id}/assets/{asset_id}/versions/{version}",
       content_type = "application/json",
@@ -2388,7 +2388,7 @@ return {
       response = { ref = "ShowAssetVersionResponse" },
     },
     show_bucket_storage = {
-      name = "ShowBucketStorage",
+      sdk_operation = "ShowBucketStorage",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/datas/bucket-storage",
       content_type = "application/json",
@@ -2398,7 +2398,7 @@ return {
       response = { ref = "ShowBucketStorageResponse" },
     },
     show_chat = {
-      name = "ShowChat",
+      sdk_operation = "ShowChat",
       method = "GET",
       path = "/v1/{project_id}/chats/{chat_id}",
       content_type = "application/json",
@@ -2409,7 +2409,7 @@ return {
       response_headers = { ["x-chat-route-id"] = "X-Chat-Route-Id" },
     },
     show_clustering_job = {
-      name = "ShowClusteringJob",
+      sdk_operation = "ShowClusteringJob",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-jobs/clustering/{job_id}",
       content_type = "application/json",
@@ -2420,7 +2420,7 @@ return {
       response = { ref = "ShowClusteringJobResponse" },
     },
     show_cpi_job = {
-      name = "ShowCpiJob",
+      sdk_operation = "ShowCpiJob",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-jobs/cpi/{job_id}",
       content_type = "application/json",
@@ -2431,7 +2431,7 @@ return {
       response = { ref = "ShowCpiJobResponse" },
     },
     show_data = {
-      name = "ShowData",
+      sdk_operation = "ShowData",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/datas/{path}",
       content_type = "application/json",
@@ -2443,7 +2443,7 @@ return {
       response = { ref = "ShowDataResponse" },
     },
     show_data_job = {
-      name = "ShowDataJob",
+      sdk_operation = "ShowDataJob",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/data-jobs/{data_job_id}",
       content_type = "application/json",
@@ -2454,7 +2454,7 @@ return {
       response = { ref = "ShowDataJobResponse" },
     },
     show_docker_login = {
-      name = "ShowDockerLogin",
+      sdk_operation = "ShowDockerLogin",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/images/docker-login-cmd",
       content_type = "application/json",
@@ -2464,7 +2464,7 @@ return {
       response = { ref = "ShowDockerLoginResponse" },
     },
     show_docking_job = {
-      name = "ShowDockingJob",
+      sdk_operation = "ShowDockingJob",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-jobs/docking/{job_id}",
       content_type = "application/json",
@@ -2475,7 +2475,7 @@ return {
       response = { ref = "ShowDockingJobResponse" },
     },
     show_drug_ligand_preview_task = {
-      name = "ShowDrugLigandPreviewTask",
+      sdk_operation = "ShowDrugLigandPreviewTask",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-common/ligand/preview/{task_id}",
       content_type = "application/json",
@@ -2486,7 +2486,7 @@ return {
       response = { ref = "ShowDrugLigandPreviewTaskResponse" },
     },
     show_drug_ligand_similarity_graph_task = {
-      name = "ShowDrugLigandSimilarityGraphTask",
+      sdk_operation = "ShowDrugLigandSimilarityGraphTask",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-common/ligand/similarity-graph/{task_id}",
       content_type = "application/json",
@@ -2497,7 +2497,7 @@ return {
       response = { ref = "ShowDrugLigandSimilarityGraphTaskResponse" },
     },
     show_env = {
-      name = "ShowEnv",
+      sdk_operation = "ShowEnv",
       method = "GET",
       path = "/v1/{project_id}/system/configs",
       content_type = "application/json",
@@ -2505,7 +2505,7 @@ return {
       response = { ref = "ShowEnvResponse" },
     },
     show_fep_job = {
-      name = "ShowFepJob",
+      sdk_operation = "ShowFepJob",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-jobs/fep/{job_id}",
       content_type = "application/json",
@@ -2516,7 +2516,7 @@ return {
       response = { ref = "ShowFepJobResponse" },
     },
     show_gen_job = {
-      name = "ShowGenJob",
+      sdk_operation = "ShowGenJob",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-jobs/generation/{job_id}",
       content_type = "application/json",
@@ -2527,7 +2527,7 @@ return {
       response = { ref = "ShowGenJobResponse" },
     },
     show_job = {
-      name = "ShowJob",
+      sdk_operation = "ShowJob",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/jobs/{job_id}",
       content_type = "application/json",
@@ -2539,7 +2539,7 @@ return {
       response = { ref = "ShowJobResponse" },
     },
     show_job_event = {
-      name = "ShowJobEvent",
+      sdk_operation = "ShowJobEvent",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/jobs/{job_id}/events",
       content_type = "application/json",
@@ -2551,7 +2551,7 @@ return {
       response = { ref = "ShowJobEventResponse" },
     },
     show_job_log = {
-      name = "ShowJobLog",
+      sdk_operation = "ShowJobLog",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/jobs/{job_id}/logs",
       content_type = "application/json",
@@ -2564,7 +2564,7 @@ return {
       response = { ref = "ShowJobLogResponse" },
     },
     show_mol_batch_download_task = {
-      name = "ShowMolBatchDownloadTask",
+      sdk_operation = "ShowMolBatchDownloadTask",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-common/toolkit/batch-download/{task_id}",
       content_type = "application/json",
@@ -2575,7 +2575,7 @@ return {
       response = { ref = "ShowMolBatchDownloadTaskResponse" },
     },
     show_notebook = {
-      name = "ShowNotebook",
+      sdk_operation = "ShowNotebook",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/notebooks/{notebook_id}",
       content_type = "application/json",
@@ -2586,7 +2586,7 @@ return {
       response = { ref = "ShowNotebookResponse" },
     },
     show_notebook_token = {
-      name = "ShowNotebookToken",
+      sdk_operation = "ShowNotebookToken",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/notebooks/{notebook_id}/token",
       content_type = "application/json",
@@ -2597,7 +2597,7 @@ return {
       response = { ref = "ShowNotebookTokenResponse" },
     },
     show_optm_job = {
-      name = "ShowOptmJob",
+      sdk_operation = "ShowOptmJob",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-jobs/optimization/{job_id}",
       content_type = "application/json",
@@ -2608,7 +2608,7 @@ return {
       response = { ref = "ShowOptmJobResponse" },
     },
     show_overview = {
-      name = "ShowOverview",
+      sdk_operation = "ShowOverview",
       method = "GET",
       path = "/v1/{project_id}/system/overview",
       content_type = "application/json",
@@ -2616,7 +2616,7 @@ return {
       response = { ref = "ShowOverviewResponse" },
     },
     show_pocket_detection_job = {
-      name = "ShowPocketDetectionJob",
+      sdk_operation = "ShowPocketDetectionJob",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-jobs/pocket-detection/{job_id}",
       content_type = "application/json",
@@ -2627,7 +2627,7 @@ return {
       response = { ref = "ShowPocketDetectionJobResponse" },
     },
     show_pocket_mol_design_job = {
-      name = "ShowPocketMolDesignJob",
+      sdk_operation = "ShowPocketMolDesignJob",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-jobs/pocket-mol-design/{job_id}",
       content_type = "application/json",
@@ -2638,7 +2638,7 @@ return {
       response = { ref = "ShowPocketMolDesignJobResponse" },
     },
     show_project = {
-      name = "ShowProject",
+      sdk_operation = "ShowProject",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}",
       content_type = "application/json",
@@ -2650,7 +2650,7 @@ return {
       response = { ref = "ShowProjectResponse" },
     },
     show_search_job = {
-      name = "ShowSearchJob",
+      sdk_operation = "ShowSearchJob",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-jobs/search/{job_id}",
       content_type = "application/json",
@@ -2661,7 +2661,7 @@ return {
       response = { ref = "ShowSearchJobResponse" },
     },
     show_target_opt_job = {
-      name = "ShowTargetOptJob",
+      sdk_operation = "ShowTargetOptJob",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-jobs/target-optimization/{job_id}",
       content_type = "application/json",
@@ -2672,7 +2672,7 @@ return {
       response = { ref = "ShowTargetOptJobResponse" },
     },
     show_task_events = {
-      name = "ShowTaskEvents",
+      sdk_operation = "ShowTaskEvents",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/jobs/{job_id}/tasks/{task_name}/events",
       content_type = "application/json",
@@ -2685,7 +2685,7 @@ return {
       response = { ref = "ShowTaskEventsResponse" },
     },
     show_task_instance_events = {
-      name = "ShowTaskInstanceEvents",
+      sdk_operation = "ShowTaskInstanceEvents",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/jobs/{job_id}/tasks/{task_name}/instances/{instance_name}/events",
       content_type = "application/json",
@@ -2699,7 +2699,7 @@ return {
       response = { ref = "ShowTaskInstanceEventsResponse" },
     },
     show_task_instance_metric_data = {
-      name = "ShowTaskInstanceMetricData",
+      sdk_operation = "ShowTaskInstanceMetricData",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/jobs/{job_id}/tasks/{task_name}/instances/{instance_name}/metric-data",
       content_type = "application/json",
@@ -2717,7 +2717,7 @@ return {
       response = { ref = "ShowTaskInstanceMetricDataResponse" },
     },
     show_task_instance_pod = {
-      name = "ShowTaskInstancePod",
+      sdk_operation = "ShowTaskInstancePod",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/jobs/{job_id}/tasks/{task_name}/instances/{instance_name}/pod",
       content_type = "application/json",
@@ -2731,7 +2731,7 @@ return {
       response = { ref = "ShowTaskInstancePodResponse" },
     },
     show_task_instances = {
-      name = "ShowTaskInstances",
+      sdk_operation = "ShowTaskInstances",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/jobs/{job_id}/tasks/{task_name}/instances",
       content_type = "application/json",
@@ -2744,7 +2744,7 @@ return {
       response = { ref = "ShowTaskInstancesResponse" },
     },
     show_user = {
-      name = "ShowUser",
+      sdk_operation = "ShowUser",
       method = "GET",
       path = "/v1/{project_id}/users/{user_id}",
       content_type = "application/json",
@@ -2754,7 +2754,7 @@ return {
       response = { ref = "ShowUserResponse" },
     },
     show_user_setting = {
-      name = "ShowUserSetting",
+      sdk_operation = "ShowUserSetting",
       method = "GET",
       path = "/v1/{project_id}/users/{user_id}/settings",
       content_type = "application/json",
@@ -2764,7 +2764,7 @@ return {
       response = { ref = "ShowUserSettingResponse" },
     },
     show_vendor = {
-      name = "ShowVendor",
+      sdk_operation = "ShowVendor",
       method = "GET",
       path = "/v1/{project_id}/system/vendor-config",
       content_type = "application/json",
@@ -2772,7 +2772,7 @@ return {
       response = { ref = "ShowVendorResponse" },
     },
     show_workflow = {
-      name = "ShowWorkflow",
+      sdk_operation = "ShowWorkflow",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/workflows/{workflow_id}",
       content_type = "application/json",
@@ -2784,7 +2784,7 @@ return {
       response = { ref = "ShowWorkflowResponse" },
     },
     stop_or_start_notebook = {
-      name = "StopOrStartNotebook",
+      sdk_operation = "StopOrStartNotebook",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/notebooks/{notebook_id}/action",
       content_type = "application/json",
@@ -2797,7 +2797,7 @@ return {
       response = { ref = "StopOrStartNotebookResponse" },
     },
     subscribe_app = {
-      name = "SubscribeApp",
+      sdk_operation = "SubscribeApp",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/apps/subscribe",
       content_type = "application/json",
@@ -2812,7 +2812,7 @@ return {
       response = { ref = "SubscribeAppResponse" },
     },
     subscribe_image = {
-      name = "SubscribeImage",
+      sdk_operation = "SubscribeImage",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/images/subscribe",
       content_type = "application/json",
@@ -2825,7 +2825,7 @@ return {
       response = { ref = "SubscribeImageResponse" },
     },
     subscribe_workflow = {
-      name = "SubscribeWorkflow",
+      sdk_operation = "SubscribeWorkflow",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/workflows/subscribe",
       content_type = "application/json",
@@ -2840,7 +2840,7 @@ return {
       response = { ref = "SubscribeWorkflowResponse" },
     },
     transfer_project = {
-      name = "TransferProject",
+      sdk_operation = "TransferProject",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/transfer",
       content_type = "application/json",
@@ -2852,7 +2852,7 @@ return {
       response = { ref = "TransferProjectResponse" },
     },
     update_agency = {
-      name = "UpdateAgency",
+      sdk_operation = "UpdateAgency",
       method = "PUT",
       path = "/v1/{project_id}/system/agencies",
       content_type = "application/json",
@@ -2860,7 +2860,7 @@ return {
       response = { ref = "UpdateAgencyResponse" },
     },
     update_app = {
-      name = "UpdateApp",
+      sdk_operation = "UpdateApp",
       method = "PUT",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/apps/{app_id}",
       content_type = "application/json",
@@ -2884,7 +2884,7 @@ return {
       response = { ref = "UpdateAppResponse" },
     },
     update_chat = {
-      name = "UpdateChat",
+      sdk_operation = "UpdateChat",
       method = "PUT",
       path = "/v1/{project_id}/chats/{chat_id}",
       content_type = "application/json",
@@ -2897,7 +2897,7 @@ return {
       response = { ref = "UpdateChatResponse" },
     },
     update_drug_database = {
-      name = "UpdateDrugDatabase",
+      sdk_operation = "UpdateDrugDatabase",
       method = "PUT",
       path = "/v1/{project_id}/drug/databases/{database_id}",
       content_type = "application/json",
@@ -2909,7 +2909,7 @@ return {
       response = { ref = "UpdateDrugDatabaseResponse" },
     },
     update_drug_job = {
-      name = "UpdateDrugJob",
+      sdk_operation = "UpdateDrugJob",
       method = "PUT",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/drug-jobs/{job_id}",
       content_type = "application/json",
@@ -2922,7 +2922,7 @@ return {
       response = { ref = "UpdateDrugJobResponse" },
     },
     update_drug_model = {
-      name = "UpdateDrugModel",
+      sdk_operation = "UpdateDrugModel",
       method = "PUT",
       path = "/v1/{project_id}/drug-models/{model_id}",
       content_type = "application/json",
@@ -2934,7 +2934,7 @@ return {
       response = { ref = "UpdateDrugModelResponse" },
     },
     update_image = {
-      name = "UpdateImage",
+      sdk_operation = "UpdateImage",
       method = "PUT",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/images/{image_id}",
       content_type = "application/json",
@@ -2949,7 +2949,7 @@ return {
       response = { ref = "UpdateImageResponse" },
     },
     update_init_password = {
-      name = "UpdateInitPassword",
+      sdk_operation = "UpdateInitPassword",
       method = "PUT",
       path = "/v1/{project_id}/users/{user_id}/init-password",
       content_type = "application/json",
@@ -2964,7 +2964,7 @@ return {
       response = { ref = "UpdateInitPasswordResponse" },
     },
     update_job = {
-      name = "UpdateJob",
+      sdk_operation = "UpdateJob",
       method = "PUT",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/jobs/{job_id}",
       content_type = "application/json",
@@ -2977,7 +2977,7 @@ return {
       response = { ref = "UpdateJobResponse" },
     },
     update_member = {
-      name = "UpdateMember",
+      sdk_operation = "UpdateMember",
       method = "PUT",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/members/{user_id}",
       content_type = "application/json",
@@ -2990,7 +2990,7 @@ return {
       response = { ref = "UpdateMemberResponse" },
     },
     update_notebook = {
-      name = "UpdateNotebook",
+      sdk_operation = "UpdateNotebook",
       method = "PUT",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/notebooks/{notebook_id}",
       content_type = "application/json",
@@ -3003,7 +3003,7 @@ return {
       response = { ref = "UpdateNotebookResponse" },
     },
     update_performance_resource = {
-      name = "UpdatePerformanceResource",
+      sdk_operation = "UpdatePerformanceResource",
       method = "PUT",
       path = "/v1/{project_id}/system/performance-resources/{id}",
       content_type = "application/json",
@@ -3016,7 +3016,7 @@ return {
       response = { ref = "UpdatePerformanceResourceResponse" },
     },
     update_project = {
-      name = "UpdateProject",
+      sdk_operation = "UpdateProject",
       method = "PUT",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}",
       content_type = "application/json",
@@ -3032,7 +3032,7 @@ return {
       response = { ref = "UpdateProjectResponse" },
     },
     update_top_project = {
-      name = "UpdateTopProject",
+      sdk_operation = "UpdateTopProject",
       method = "PUT",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/top",
       content_type = "application/json",
@@ -3044,7 +3044,7 @@ return {
       response = { ref = "UpdateTopProjectResponse" },
     },
     update_user = {
-      name = "UpdateUser",
+      sdk_operation = "UpdateUser",
       method = "PUT",
       path = "/v1/{project_id}/users/{user_id}",
       content_type = "application/json",
@@ -3059,7 +3059,7 @@ return {
       response = { ref = "UpdateUserResponse" },
     },
     update_user_by_domain = {
-      name = "UpdateUserByDomain",
+      sdk_operation = "UpdateUserByDomain",
       method = "PUT",
       path = "/v1/{project_id}/users/{user_id}/domain-change-info",
       content_type = "application/json",
@@ -3074,7 +3074,7 @@ return {
       response = { ref = "UpdateUserByDomainResponse" },
     },
     update_user_role = {
-      name = "UpdateUserRole",
+      sdk_operation = "UpdateUserRole",
       method = "PUT",
       path = "/v1/{project_id}/users/{user_id}/role",
       content_type = "application/json",
@@ -3086,7 +3086,7 @@ return {
       response = { ref = "UpdateUserRoleResponse" },
     },
     update_user_setting = {
-      name = "UpdateUserSetting",
+      sdk_operation = "UpdateUserSetting",
       method = "PUT",
       path = "/v1/{project_id}/users/{user_id}/settings",
       content_type = "application/json",
@@ -3099,7 +3099,7 @@ return {
       response = { ref = "UpdateUserSettingResponse" },
     },
     update_vendor = {
-      name = "UpdateVendor",
+      sdk_operation = "UpdateVendor",
       method = "PUT",
       path = "/v1/{project_id}/system/vendor-config",
       content_type = "multipart/form-data",
@@ -3111,7 +3111,7 @@ return {
       response = { ref = "UpdateVendorResponse" },
     },
     update_workflow = {
-      name = "UpdateWorkflow",
+      sdk_operation = "UpdateWorkflow",
       method = "PUT",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/workflows/{workflow_id}",
       content_type = "application/json",
@@ -3131,7 +3131,7 @@ return {
       response = { ref = "UpdateWorkflowResponse" },
     },
     upload_data = {
-      name = "UploadData",
+      sdk_operation = "UploadData",
       method = "POST",
       path = "/v1/{project_id}/eihealth-projects/{eihealth_project_id}/datas/upload",
       content_type = "multipart/form-data",
@@ -3149,7 +3149,7 @@ return {
       response = { ref = "UploadDataResponse" },
     },
     validate_code = {
-      name = "ValidateCode",
+      sdk_operation = "ValidateCode",
       method = "POST",
       path = "/v1/{project_id}/users/{user_id}/code-verify",
       content_type = "application/json",
@@ -3162,7 +3162,7 @@ return {
       response = { ref = "ValidateCodeResponse" },
     },
     validate_css_connection = {
-      name = "ValidateCssConnection",
+      sdk_operation = "ValidateCssConnection",
       method = "POST",
       path = "/v1/{project_id}/drug/css-clusters/connection",
       content_type = "application/json",

@@ -24,7 +24,7 @@ return {
   },
   operations = {
     create_assistant_model = {
-      name = "CreateAssistantModel",
+      sdk_operation = "CreateAssistantModel",
       method = "POST",
       path = "/v1/{project_id}/model-vendors/{vendor_id}/models",
       content_type = "application/json",
@@ -42,7 +42,7 @@ return {
       response = { ref = "CreateAssistantModelResponse" },
     },
     create_message_feedback = {
-      name = "CreateMessageFeedback",
+      sdk_operation = "CreateMessageFeedback",
       method = "POST",
       path = "/v1/{project_id}/chats/{chat_id}/messages/{message_id}/feedback",
       content_type = "application/json",
@@ -57,7 +57,7 @@ return {
       response = { ref = "CreateMessageFeedbackResponse" },
     },
     create_model_vendor = {
-      name = "CreateModelVendor",
+      sdk_operation = "CreateModelVendor",
       method = "POST",
       path = "/v1/{project_id}/model-vendors",
       content_type = "application/json",
@@ -72,7 +72,7 @@ return {
       response = { ref = "CreateModelVendorResponse" },
     },
     delete_assistant_model = {
-      name = "DeleteAssistantModel",
+      sdk_operation = "DeleteAssistantModel",
       method = "DELETE",
       path = "/v1/{project_id}/model-vendors/{vendor_id}/models/{model_id}",
       content_type = "application/json",
@@ -83,7 +83,7 @@ return {
       response = { ref = "DeleteAssistantModelResponse" },
     },
     delete_model_vendor = {
-      name = "DeleteModelVendor",
+      sdk_operation = "DeleteModelVendor",
       method = "DELETE",
       path = "/v1/{project_id}/model-vendors/{vendor_id}",
       content_type = "application/json",
@@ -93,7 +93,7 @@ return {
       response = { ref = "DeleteModelVendorResponse" },
     },
     list_all_assistant_models = {
-      name = "ListAllAssistantModels",
+      sdk_operation = "ListAllAssistantModels",
       method = "GET",
       path = "/v1/{project_id}/assistant-models",
       content_type = "application/json",
@@ -106,7 +106,7 @@ return {
       response = { ref = "ListAllAssistantModelsResponse" },
     },
     list_assistant_models = {
-      name = "ListAssistantModels",
+      sdk_operation = "ListAssistantModels",
       method = "GET",
       path = "/v1/{project_id}/model-vendors/{vendor_id}/models",
       content_type = "application/json",
@@ -118,7 +118,7 @@ return {
       response = { ref = "ListAssistantModelsResponse" },
     },
     list_model_vendors = {
-      name = "ListModelVendors",
+      sdk_operation = "ListModelVendors",
       method = "GET",
       path = "/v1/{project_id}/model-vendors",
       content_type = "application/json",
@@ -133,7 +133,7 @@ return {
       response = { ref = "ListModelVendorsResponse" },
     },
     show_drug_job_statistics = {
-      name = "ShowDrugJobStatistics",
+      sdk_operation = "ShowDrugJobStatistics",
       method = "GET",
       path = "/v1/{project_id}/eihealth-projects/drug-jobs/statistics",
       content_type = "application/json",
@@ -143,7 +143,7 @@ return {
       response = { ref = "ShowDrugJobStatisticsResponse" },
     },
     update_assistant_model = {
-      name = "UpdateAssistantModel",
+      sdk_operation = "UpdateAssistantModel",
       method = "PUT",
       path = "/v1/{project_id}/model-vendors/{vendor_id}/models/{model_id}",
       content_type = "application/json",
@@ -161,7 +161,7 @@ return {
       response = { ref = "UpdateAssistantModelResponse" },
     },
     update_model_vendor = {
-      name = "UpdateModelVendor",
+      sdk_operation = "UpdateModelVendor",
       method = "PUT",
       path = "/v1/{project_id}/model-vendors/{vendor_id}",
       content_type = "application/json",

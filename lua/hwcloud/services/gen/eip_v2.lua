@@ -174,7 +174,7 @@ return {
   },
   operations = {
     add_publicips_into_shared_bandwidth = {
-      name = "AddPublicipsIntoSharedBandwidth",
+      sdk_operation = "AddPublicipsIntoSharedBandwidth",
       method = "POST",
       path = "/v2.0/{project_id}/bandwidths/{bandwidth_id}/insert",
       content_type = "application/json;charset=UTF-8",
@@ -186,7 +186,7 @@ return {
       response = { ref = "AddPublicipsIntoSharedBandwidthResponse" },
     },
     batch_create_publicip_tags = {
-      name = "BatchCreatePublicipTags",
+      sdk_operation = "BatchCreatePublicipTags",
       method = "POST",
       path = "/v2.0/{project_id}/publicips/{publicip_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -199,7 +199,7 @@ return {
       response = { ref = "BatchCreatePublicipTagsResponse" },
     },
     batch_create_publicips = {
-      name = "BatchCreatePublicips",
+      sdk_operation = "BatchCreatePublicips",
       method = "POST",
       path = "/v2/{project_id}/batchpublicips",
       content_type = "application/json;charset=UTF-8",
@@ -213,7 +213,7 @@ return {
       response = { ref = "BatchCreatePublicipsResponse" },
     },
     batch_create_shared_bandwidths = {
-      name = "BatchCreateSharedBandwidths",
+      sdk_operation = "BatchCreateSharedBandwidths",
       method = "POST",
       path = "/v2.0/{project_id}/batch-bandwidths",
       content_type = "application/json;charset=UTF-8",
@@ -224,7 +224,7 @@ return {
       response = { ref = "BatchCreateSharedBandwidthsResponse" },
     },
     batch_delete_public_ip = {
-      name = "BatchDeletePublicIp",
+      sdk_operation = "BatchDeletePublicIp",
       method = "DELETE",
       path = "/v2/{project_id}/batchpublicips",
       content_type = "application/json;charset=UTF-8",
@@ -235,7 +235,7 @@ return {
       response = { ref = "BatchDeletePublicIpResponse" },
     },
     batch_delete_publicip_tags = {
-      name = "BatchDeletePublicipTags",
+      sdk_operation = "BatchDeletePublicipTags",
       method = "POST",
       path = "/v2.0/{project_id}/publicips/{publicip_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -248,7 +248,7 @@ return {
       response = { ref = "BatchDeletePublicipTagsResponse" },
     },
     batch_disassociate_publicips = {
-      name = "BatchDisassociatePublicips",
+      sdk_operation = "BatchDisassociatePublicips",
       method = "PATCH",
       path = "/v2/{project_id}/batchpublicips",
       content_type = "application/json;charset=UTF-8",
@@ -259,7 +259,7 @@ return {
       response = { ref = "BatchDisassociatePublicipsResponse" },
     },
     batch_modify_bandwidth = {
-      name = "BatchModifyBandwidth",
+      sdk_operation = "BatchModifyBandwidth",
       method = "PUT",
       path = "/v2/{project_id}/batch-bandwidths/modify",
       content_type = "application/json;charset=UTF-8",
@@ -270,7 +270,7 @@ return {
       response = { ref = "BatchModifyBandwidthResponse" },
     },
     change_bandwidth_to_period = {
-      name = "ChangeBandwidthToPeriod",
+      sdk_operation = "ChangeBandwidthToPeriod",
       method = "POST",
       path = "/v2.0/{project_id}/bandwidths/change-to-period",
       content_type = "application/json;charset=UTF-8",
@@ -282,7 +282,7 @@ return {
       response = { ref = "ChangeBandwidthToPeriodResponse" },
     },
     change_publicip_to_period = {
-      name = "ChangePublicipToPeriod",
+      sdk_operation = "ChangePublicipToPeriod",
       method = "POST",
       path = "/v2.0/{project_id}/publicips/change-to-period",
       content_type = "application/json;charset=UTF-8",
@@ -294,7 +294,7 @@ return {
       response = { ref = "ChangePublicipToPeriodResponse" },
     },
     count_public_ip = {
-      name = "CountPublicIp",
+      sdk_operation = "CountPublicIp",
       method = "GET",
       path = "/v2/{project_id}/elasticips",
       content_type = "application/json",
@@ -302,7 +302,7 @@ return {
       response = { ref = "CountPublicIpResponse" },
     },
     count_public_ip_instance = {
-      name = "CountPublicIpInstance",
+      sdk_operation = "CountPublicIpInstance",
       method = "GET",
       path = "/v2/{project_id}/publicip/instances",
       content_type = "application/json",
@@ -310,7 +310,7 @@ return {
       response = { type = "string" },
     },
     create_pre_paid_publicip = {
-      name = "CreatePrePaidPublicip",
+      sdk_operation = "CreatePrePaidPublicip",
       method = "POST",
       path = "/v2.0/{project_id}/publicips",
       content_type = "application/json;charset=UTF-8",
@@ -324,7 +324,7 @@ return {
       response = { ref = "CreatePrePaidPublicipResponse" },
     },
     create_publicip = {
-      name = "CreatePublicip",
+      sdk_operation = "CreatePublicip",
       method = "POST",
       path = "/v1/{project_id}/publicips",
       content_type = "application/json;charset=UTF-8",
@@ -337,7 +337,7 @@ return {
       response = { ref = "CreatePublicipResponse" },
     },
     create_publicip_tag = {
-      name = "CreatePublicipTag",
+      sdk_operation = "CreatePublicipTag",
       method = "POST",
       path = "/v2.0/{project_id}/publicips/{publicip_id}/tags",
       content_type = "application/json;charset=UTF-8",
@@ -349,7 +349,7 @@ return {
       response = { ref = "CreatePublicipTagResponse" },
     },
     create_shared_bandwidth = {
-      name = "CreateSharedBandwidth",
+      sdk_operation = "CreateSharedBandwidth",
       method = "POST",
       path = "/v2.0/{project_id}/bandwidths",
       content_type = "application/json;charset=UTF-8",
@@ -360,7 +360,7 @@ return {
       response = { ref = "CreateSharedBandwidthResponse" },
     },
     delete_publicip = {
-      name = "DeletePublicip",
+      sdk_operation = "DeletePublicip",
       method = "DELETE",
       path = "/v1/{project_id}/publicips/{publicip_id}",
       content_type = "application/json",
@@ -370,7 +370,7 @@ return {
       response = { ref = "DeletePublicipResponse" },
     },
     delete_publicip_tag = {
-      name = "DeletePublicipTag",
+      sdk_operation = "DeletePublicipTag",
       method = "DELETE",
       path = "/v2.0/{project_id}/publicips/{publicip_id}/tags/{key}",
       content_type = "application/json",
@@ -381,7 +381,7 @@ return {
       response = { ref = "DeletePublicipTagResponse" },
     },
     delete_shared_bandwidth = {
-      name = "DeleteSharedBandwidth",
+      sdk_operation = "DeleteSharedBandwidth",
       method = "DELETE",
       path = "/v2.0/{project_id}/bandwidths/{bandwidth_id}",
       content_type = "application/json",
@@ -391,7 +391,7 @@ return {
       response = { ref = "DeleteSharedBandwidthResponse" },
     },
     list_bandwidth_pkg = {
-      name = "ListBandwidthPkg",
+      sdk_operation = "ListBandwidthPkg",
       method = "GET",
       path = "/v2/{project_id}/bandwidthpkgs",
       content_type = "application/json",
@@ -404,7 +404,7 @@ return {
       response = { ref = "ListBandwidthPkgResponse" },
     },
     list_bandwidths = {
-      name = "ListBandwidths",
+      sdk_operation = "ListBandwidths",
       method = "GET",
       path = "/v1/{project_id}/bandwidths",
       content_type = "application/json",
@@ -418,7 +418,7 @@ return {
       response = { ref = "ListBandwidthsResponse" },
     },
     list_publicip_tags = {
-      name = "ListPublicipTags",
+      sdk_operation = "ListPublicipTags",
       method = "GET",
       path = "/v2.0/{project_id}/publicips/tags",
       content_type = "application/json",
@@ -426,7 +426,7 @@ return {
       response = { ref = "ListPublicipTagsResponse" },
     },
     list_publicips = {
-      name = "ListPublicips",
+      sdk_operation = "ListPublicips",
       method = "GET",
       path = "/v1/{project_id}/publicips",
       content_type = "application/json",
@@ -445,7 +445,7 @@ return {
       response = { ref = "ListPublicipsResponse" },
     },
     list_publicips_by_tags = {
-      name = "ListPublicipsByTags",
+      sdk_operation = "ListPublicipsByTags",
       method = "POST",
       path = "/v2.0/{project_id}/publicips/resource_instances/action",
       content_type = "application/json;charset=UTF-8",
@@ -461,7 +461,7 @@ return {
       response = { ref = "ListPublicipsByTagsResponse" },
     },
     list_quotas = {
-      name = "ListQuotas",
+      sdk_operation = "ListQuotas",
       method = "GET",
       path = "/v1/{project_id}/quotas",
       content_type = "application/json",
@@ -471,7 +471,7 @@ return {
       response = { ref = "ListQuotasResponse" },
     },
     neutron_create_floating_ip = {
-      name = "NeutronCreateFloatingIp",
+      sdk_operation = "NeutronCreateFloatingIp",
       method = "POST",
       path = "/v2.0/floatingips",
       content_type = "application/json;charset=UTF-8",
@@ -482,7 +482,7 @@ return {
       response = { ref = "NeutronCreateFloatingIpResponse" },
     },
     neutron_delete_floating_ip = {
-      name = "NeutronDeleteFloatingIp",
+      sdk_operation = "NeutronDeleteFloatingIp",
       method = "DELETE",
       path = "/v2.0/floatingips/{floatingip_id}",
       content_type = "application/json",
@@ -492,7 +492,7 @@ return {
       response = { ref = "NeutronDeleteFloatingIpResponse" },
     },
     neutron_list_floating_ips = {
-      name = "NeutronListFloatingIps",
+      sdk_operation = "NeutronListFloatingIps",
       method = "GET",
       path = "/v2.0/floatingips",
       content_type = "application/json",
@@ -512,7 +512,7 @@ return {
       response = { ref = "NeutronListFloatingIpsResponse" },
     },
     neutron_show_floating_ip = {
-      name = "NeutronShowFloatingIp",
+      sdk_operation = "NeutronShowFloatingIp",
       method = "GET",
       path = "/v2.0/floatingips/{floatingip_id}",
       content_type = "application/json",
@@ -522,7 +522,7 @@ return {
       response = { ref = "NeutronShowFloatingIpResponse" },
     },
     neutron_update_floating_ip = {
-      name = "NeutronUpdateFloatingIp",
+      sdk_operation = "NeutronUpdateFloatingIp",
       method = "PUT",
       path = "/v2.0/floatingips/{floatingip_id}",
       content_type = "application/json;charset=UTF-8",
@@ -534,7 +534,7 @@ return {
       response = { ref = "NeutronUpdateFloatingIpResponse" },
     },
     remove_publicips_from_shared_bandwidth = {
-      name = "RemovePublicipsFromSharedBandwidth",
+      sdk_operation = "RemovePublicipsFromSharedBandwidth",
       method = "POST",
       path = "/v2.0/{project_id}/bandwidths/{bandwidth_id}/remove",
       content_type = "application/json;charset=UTF-8",
@@ -546,7 +546,7 @@ return {
       response = { ref = "RemovePublicipsFromSharedBandwidthResponse" },
     },
     show_bandwidth = {
-      name = "ShowBandwidth",
+      sdk_operation = "ShowBandwidth",
       method = "GET",
       path = "/v1/{project_id}/bandwidths/{bandwidth_id}",
       content_type = "application/json",
@@ -556,7 +556,7 @@ return {
       response = { ref = "ShowBandwidthResponse" },
     },
     show_public_ip_type = {
-      name = "ShowPublicIpType",
+      sdk_operation = "ShowPublicIpType",
       method = "GET",
       path = "/v2/{project_id}/publicip_types",
       content_type = "application/json",
@@ -564,7 +564,7 @@ return {
       response = { type = "string" },
     },
     show_publicip = {
-      name = "ShowPublicip",
+      sdk_operation = "ShowPublicip",
       method = "GET",
       path = "/v1/{project_id}/publicips/{publicip_id}",
       content_type = "application/json",
@@ -574,7 +574,7 @@ return {
       response = { ref = "ShowPublicipResponse" },
     },
     show_publicip_tags = {
-      name = "ShowPublicipTags",
+      sdk_operation = "ShowPublicipTags",
       method = "GET",
       path = "/v2.0/{project_id}/publicips/{publicip_id}/tags",
       content_type = "application/json",
@@ -584,7 +584,7 @@ return {
       response = { ref = "ShowPublicipTagsResponse" },
     },
     show_resources_job_detail = {
-      name = "ShowResourcesJobDetail",
+      sdk_operation = "ShowResourcesJobDetail",
       method = "GET",
       path = "/v1/{project_id}/jobs/{job_id}",
       content_type = "application/json",
@@ -594,7 +594,7 @@ return {
       response = { ref = "ShowResourcesJobDetailResponse" },
     },
     update_bandwidth = {
-      name = "UpdateBandwidth",
+      sdk_operation = "UpdateBandwidth",
       method = "PUT",
       path = "/v1/{project_id}/bandwidths/{bandwidth_id}",
       content_type = "application/json;charset=UTF-8",
@@ -606,7 +606,7 @@ return {
       response = { ref = "UpdateBandwidthResponse" },
     },
     update_pre_paid_bandwidth = {
-      name = "UpdatePrePaidBandwidth",
+      sdk_operation = "UpdatePrePaidBandwidth",
       method = "PUT",
       path = "/v2.0/{project_id}/bandwidths/{bandwidth_id}",
       content_type = "application/json;charset=UTF-8",
@@ -619,7 +619,7 @@ return {
       response = { ref = "UpdatePrePaidBandwidthResponse" },
     },
     update_publicip = {
-      name = "UpdatePublicip",
+      sdk_operation = "UpdatePublicip",
       method = "PUT",
       path = "/v1/{project_id}/publicips/{publicip_id}",
       content_type = "application/json;charset=UTF-8",

@@ -90,7 +90,7 @@ return {
   },
   operations = {
     associate_publicips = {
-      name = "AssociatePublicips",
+      sdk_operation = "AssociatePublicips",
       method = "POST",
       path = "/v3/{project_id}/eip/publicips/{publicip_id}/associate-instance",
       content_type = "application/json;charset=UTF-8",
@@ -102,7 +102,7 @@ return {
       response = { ref = "AssociatePublicipsResponse" },
     },
     attach_batch_public_ip = {
-      name = "AttachBatchPublicIp",
+      sdk_operation = "AttachBatchPublicIp",
       method = "POST",
       path = "/v3/{project_id}/eip/publicips/attach-share-bandwidth",
       content_type = "application/json;charset=UTF-8",
@@ -113,7 +113,7 @@ return {
       response = { ref = "AttachBatchPublicIpResponse" },
     },
     attach_share_bandwidth = {
-      name = "AttachShareBandwidth",
+      sdk_operation = "AttachShareBandwidth",
       method = "POST",
       path = "/v3/{project_id}/eip/publicips/{publicip_id}/attach-share-bandwidth",
       content_type = "application/json;charset=UTF-8",
@@ -125,7 +125,7 @@ return {
       response = { ref = "AttachShareBandwidthResponse" },
     },
     count_eip_available_resources = {
-      name = "CountEipAvailableResources",
+      sdk_operation = "CountEipAvailableResources",
       method = "POST",
       path = "/v3/{project_id}/eip/resources/available",
       content_type = "application/json;charset=UTF-8",
@@ -137,7 +137,7 @@ return {
       response = { ref = "CountEipAvailableResourcesResponse" },
     },
     create_tenant_vpc_igw = {
-      name = "CreateTenantVpcIgw",
+      sdk_operation = "CreateTenantVpcIgw",
       method = "POST",
       path = "/v3/{project_id}/geip/vpc-igws",
       content_type = "application/json;charset=UTF-8",
@@ -149,7 +149,7 @@ return {
       response = { ref = "CreateTenantVpcIgwResponse" },
     },
     delete_tenant_vpc_igw = {
-      name = "DeleteTenantVpcIgw",
+      sdk_operation = "DeleteTenantVpcIgw",
       method = "DELETE",
       path = "/v3/{project_id}/geip/vpc-igws/{vpc_igw_id}",
       content_type = "application/json",
@@ -159,7 +159,7 @@ return {
       response = { ref = "DeleteTenantVpcIgwResponse" },
     },
     detach_batch_public_ip = {
-      name = "DetachBatchPublicIp",
+      sdk_operation = "DetachBatchPublicIp",
       method = "POST",
       path = "/v3/{project_id}/eip/publicips/detach-share-bandwidth",
       content_type = "application/json;charset=UTF-8",
@@ -170,7 +170,7 @@ return {
       response = { ref = "DetachBatchPublicIpResponse" },
     },
     detach_share_bandwidth = {
-      name = "DetachShareBandwidth",
+      sdk_operation = "DetachShareBandwidth",
       method = "POST",
       path = "/v3/{project_id}/eip/publicips/{publicip_id}/detach-share-bandwidth",
       content_type = "application/json;charset=UTF-8",
@@ -182,7 +182,7 @@ return {
       response = { ref = "DetachShareBandwidthResponse" },
     },
     disable_nat64 = {
-      name = "DisableNat64",
+      sdk_operation = "DisableNat64",
       method = "POST",
       path = "/v3/{project_id}/eip/publicips/{publicip_id}/disable-nat64",
       content_type = "application/json",
@@ -192,7 +192,7 @@ return {
       response = { ref = "DisableNat64Response" },
     },
     disassociate_publicips = {
-      name = "DisassociatePublicips",
+      sdk_operation = "DisassociatePublicips",
       method = "POST",
       path = "/v3/{project_id}/eip/publicips/{publicip_id}/disassociate-instance",
       content_type = "application/json",
@@ -202,7 +202,7 @@ return {
       response = { ref = "DisassociatePublicipsResponse" },
     },
     enable_nat64 = {
-      name = "EnableNat64",
+      sdk_operation = "EnableNat64",
       method = "POST",
       path = "/v3/{project_id}/eip/publicips/{publicip_id}/enable-nat64",
       content_type = "application/json",
@@ -212,7 +212,7 @@ return {
       response = { ref = "EnableNat64Response" },
     },
     list_bandwidth = {
-      name = "ListBandwidth",
+      sdk_operation = "ListBandwidth",
       method = "GET",
       path = "/v3/{project_id}/eip/bandwidths",
       content_type = "application/json",
@@ -239,7 +239,7 @@ return {
       response = { ref = "ListBandwidthResponse" },
     },
     list_bandwidths_limit = {
-      name = "ListBandwidthsLimit",
+      sdk_operation = "ListBandwidthsLimit",
       method = "GET",
       path = "/v3/{project_id}/eip/eip-bandwidth-limits",
       content_type = "application/json",
@@ -255,7 +255,7 @@ return {
       response = { ref = "ListBandwidthsLimitResponse" },
     },
     list_common_pools = {
-      name = "ListCommonPools",
+      sdk_operation = "ListCommonPools",
       method = "GET",
       path = "/v3/{project_id}/eip/publicip-pools/common-pools",
       content_type = "application/json",
@@ -270,7 +270,7 @@ return {
       response = { ref = "ListCommonPoolsResponse" },
     },
     list_eip_bandwidths = {
-      name = "ListEipBandwidths",
+      sdk_operation = "ListEipBandwidths",
       method = "GET",
       path = "/v3/{project_id}/eip-bandwidths",
       content_type = "application/json",
@@ -298,7 +298,7 @@ return {
       response = { ref = "ListEipBandwidthsResponse" },
     },
     list_project_geip_bindings = {
-      name = "ListProjectGeipBindings",
+      sdk_operation = "ListProjectGeipBindings",
       method = "GET",
       path = "/v3/{project_id}/geip/bindings",
       content_type = "application/json",
@@ -333,7 +333,7 @@ return {
       response = { ref = "ListProjectGeipBindingsResponse" },
     },
     list_public_border_groups = {
-      name = "ListPublicBorderGroups",
+      sdk_operation = "ListPublicBorderGroups",
       method = "GET",
       path = "/v3/{project_id}/eip/public-border-groups",
       content_type = "application/json",
@@ -343,7 +343,7 @@ return {
       response = { ref = "ListPublicBorderGroupsResponse" },
     },
     list_publicip_pool = {
-      name = "ListPublicipPool",
+      sdk_operation = "ListPublicipPool",
       method = "GET",
       path = "/v3/{project_id}/eip/publicip-pools",
       content_type = "application/json",
@@ -365,7 +365,7 @@ return {
       response = { ref = "ListPublicipPoolResponse" },
     },
     list_publicips = {
-      name = "ListPublicips",
+      sdk_operation = "ListPublicips",
       method = "GET",
       path = "/v3/{project_id}/eip/publicips",
       content_type = "application/json",
@@ -416,7 +416,7 @@ return {
       response = { ref = "ListPublicipsResponse" },
     },
     list_share_bandwidth_types = {
-      name = "ListShareBandwidthTypes",
+      sdk_operation = "ListShareBandwidthTypes",
       method = "GET",
       path = "/v3/{project_id}/eip/share-bandwidth-types",
       content_type = "application/json",
@@ -437,7 +437,7 @@ return {
       response = { ref = "ListShareBandwidthTypesResponse" },
     },
     list_tenant_vpc_igws = {
-      name = "ListTenantVpcIgws",
+      sdk_operation = "ListTenantVpcIgws",
       method = "GET",
       path = "/v3/{project_id}/geip/vpc-igws",
       content_type = "application/json",
@@ -456,7 +456,7 @@ return {
       response = { ref = "ListTenantVpcIgwsResponse" },
     },
     show_internal_vpc_igw = {
-      name = "ShowInternalVpcIgw",
+      sdk_operation = "ShowInternalVpcIgw",
       method = "GET",
       path = "/v3/{project_id}/geip/vpc-igws/{vpc_igw_id}",
       content_type = "application/json",
@@ -467,7 +467,7 @@ return {
       response = { ref = "ShowInternalVpcIgwResponse" },
     },
     show_publicip = {
-      name = "ShowPublicip",
+      sdk_operation = "ShowPublicip",
       method = "GET",
       path = "/v3/{project_id}/eip/publicips/{publicip_id}",
       content_type = "application/json",
@@ -478,7 +478,7 @@ return {
       response = { ref = "ShowPublicipResponse" },
     },
     show_publicip_pool = {
-      name = "ShowPublicipPool",
+      sdk_operation = "ShowPublicipPool",
       method = "GET",
       path = "/v3/{project_id}/eip/publicip-pools/{publicip_pool_id}",
       content_type = "application/json",
@@ -489,7 +489,7 @@ return {
       response = { ref = "ShowPublicipPoolResponse" },
     },
     show_publicip_pool_types = {
-      name = "ShowPublicipPoolTypes",
+      sdk_operation = "ShowPublicipPoolTypes",
       method = "GET",
       path = "/v3/{project_id}/eip/publicip-pool-types",
       content_type = "application/json",
@@ -510,7 +510,7 @@ return {
       response = { ref = "ShowPublicipPoolTypesResponse" },
     },
     update_publicip = {
-      name = "UpdatePublicip",
+      sdk_operation = "UpdatePublicip",
       method = "PUT",
       path = "/v3/{project_id}/eip/publicips/{publicip_id}",
       content_type = "application/json;charset=UTF-8",
@@ -522,7 +522,7 @@ return {
       response = { ref = "UpdatePublicipResponse" },
     },
     update_tenant_vpc_igw = {
-      name = "UpdateTenantVpcIgw",
+      sdk_operation = "UpdateTenantVpcIgw",
       method = "PUT",
       path = "/v3/{project_id}/geip/vpc-igws/{vpc_igw_id}",
       content_type = "application/json;charset=UTF-8",

@@ -248,7 +248,7 @@ return {
   },
   operations = {
     batch_create_listener_tags = {
-      name = "BatchCreateListenerTags",
+      sdk_operation = "BatchCreateListenerTags",
       method = "POST",
       path = "/v2.0/{project_id}/listeners/{listener_id}/tags/action",
       content_type = "application/json",
@@ -261,7 +261,7 @@ return {
       response = { ref = "BatchCreateListenerTagsResponse" },
     },
     batch_create_loadbalancer_tags = {
-      name = "BatchCreateLoadbalancerTags",
+      sdk_operation = "BatchCreateLoadbalancerTags",
       method = "POST",
       path = "/v2.0/{project_id}/loadbalancers/{loadbalancer_id}/tags/action",
       content_type = "application/json",
@@ -274,7 +274,7 @@ return {
       response = { ref = "BatchCreateLoadbalancerTagsResponse" },
     },
     batch_delete_listener_tags = {
-      name = "BatchDeleteListenerTags",
+      sdk_operation = "BatchDeleteListenerTags",
       method = "POST",
       path = "/v2.0/{project_id}/listeners/{listener_id}/tags/action",
       content_type = "application/json",
@@ -287,7 +287,7 @@ return {
       response = { ref = "BatchDeleteListenerTagsResponse" },
     },
     batch_delete_loadbalancer_tags = {
-      name = "BatchDeleteLoadbalancerTags",
+      sdk_operation = "BatchDeleteLoadbalancerTags",
       method = "POST",
       path = "/v2.0/{project_id}/loadbalancers/{loadbalancer_id}/tags/action",
       content_type = "application/json",
@@ -300,7 +300,7 @@ return {
       response = { ref = "BatchDeleteLoadbalancerTagsResponse" },
     },
     create_certificate = {
-      name = "CreateCertificate",
+      sdk_operation = "CreateCertificate",
       method = "POST",
       path = "/v2/{project_id}/elb/certificates",
       content_type = "application/json",
@@ -321,7 +321,7 @@ return {
       response = { ref = "CreateCertificateResponse" },
     },
     create_healthmonitor = {
-      name = "CreateHealthmonitor",
+      sdk_operation = "CreateHealthmonitor",
       method = "POST",
       path = "/v2/{project_id}/elb/healthmonitors",
       content_type = "application/json",
@@ -332,7 +332,7 @@ return {
       response = { ref = "CreateHealthmonitorResponse" },
     },
     create_l7policy = {
-      name = "CreateL7policy",
+      sdk_operation = "CreateL7policy",
       method = "POST",
       path = "/v2/{project_id}/elb/l7policies",
       content_type = "application/json",
@@ -343,7 +343,7 @@ return {
       response = { ref = "CreateL7policyResponse" },
     },
     create_l7rule = {
-      name = "CreateL7rule",
+      sdk_operation = "CreateL7rule",
       method = "POST",
       path = "/v2/{project_id}/elb/l7policies/{l7policy_id}/rules",
       content_type = "application/json",
@@ -355,7 +355,7 @@ return {
       response = { ref = "CreateL7ruleResponse" },
     },
     create_listener = {
-      name = "CreateListener",
+      sdk_operation = "CreateListener",
       method = "POST",
       path = "/v2/{project_id}/elb/listeners",
       content_type = "application/json",
@@ -366,7 +366,7 @@ return {
       response = { ref = "CreateListenerResponse" },
     },
     create_listener_tags = {
-      name = "CreateListenerTags",
+      sdk_operation = "CreateListenerTags",
       method = "POST",
       path = "/v2.0/{project_id}/listeners/{listener_id}/tags",
       content_type = "application/json",
@@ -378,7 +378,7 @@ return {
       response = { ref = "CreateListenerTagsResponse" },
     },
     create_loadbalancer = {
-      name = "CreateLoadbalancer",
+      sdk_operation = "CreateLoadbalancer",
       method = "POST",
       path = "/v2/{project_id}/elb/loadbalancers",
       content_type = "application/json",
@@ -389,7 +389,7 @@ return {
       response = { ref = "CreateLoadbalancerResponse" },
     },
     create_loadbalancer_tags = {
-      name = "CreateLoadbalancerTags",
+      sdk_operation = "CreateLoadbalancerTags",
       method = "POST",
       path = "/v2.0/{project_id}/loadbalancers/{loadbalancer_id}/tags",
       content_type = "application/json",
@@ -401,7 +401,7 @@ return {
       response = { ref = "CreateLoadbalancerTagsResponse" },
     },
     create_member = {
-      name = "CreateMember",
+      sdk_operation = "CreateMember",
       method = "POST",
       path = "/v2/{project_id}/elb/pools/{pool_id}/members",
       content_type = "application/json",
@@ -413,7 +413,7 @@ return {
       response = { ref = "CreateMemberResponse" },
     },
     create_pool = {
-      name = "CreatePool",
+      sdk_operation = "CreatePool",
       method = "POST",
       path = "/v2/{project_id}/elb/pools",
       content_type = "application/json",
@@ -424,7 +424,7 @@ return {
       response = { ref = "CreatePoolResponse" },
     },
     create_whitelist = {
-      name = "CreateWhitelist",
+      sdk_operation = "CreateWhitelist",
       method = "POST",
       path = "/v2/{project_id}/elb/whitelists",
       content_type = "application/json",
@@ -435,7 +435,7 @@ return {
       response = { ref = "CreateWhitelistResponse" },
     },
     delete_certificate = {
-      name = "DeleteCertificate",
+      sdk_operation = "DeleteCertificate",
       method = "DELETE",
       path = "/v2/{project_id}/elb/certificates/{certificate_id}",
       content_type = "application/json",
@@ -445,7 +445,7 @@ return {
       response = { ref = "DeleteCertificateResponse" },
     },
     delete_healthmonitor = {
-      name = "DeleteHealthmonitor",
+      sdk_operation = "DeleteHealthmonitor",
       method = "DELETE",
       path = "/v2/{project_id}/elb/healthmonitors/{healthmonitor_id}",
       content_type = "application/json",
@@ -455,7 +455,7 @@ return {
       response = { ref = "DeleteHealthmonitorResponse" },
     },
     delete_l7policy = {
-      name = "DeleteL7policy",
+      sdk_operation = "DeleteL7policy",
       method = "DELETE",
       path = "/v2/{project_id}/elb/l7policies/{l7policy_id}",
       content_type = "application/json",
@@ -465,7 +465,7 @@ return {
       response = { ref = "DeleteL7policyResponse" },
     },
     delete_l7rule = {
-      name = "DeleteL7rule",
+      sdk_operation = "DeleteL7rule",
       method = "DELETE",
       path = "/v2/{project_id}/elb/l7policies/{l7policy_id}/rules/{l7rule_id}",
       content_type = "application/json",
@@ -476,7 +476,7 @@ return {
       response = { ref = "DeleteL7ruleResponse" },
     },
     delete_listener = {
-      name = "DeleteListener",
+      sdk_operation = "DeleteListener",
       method = "DELETE",
       path = "/v2/{project_id}/elb/listeners/{listener_id}",
       content_type = "application/json",
@@ -486,7 +486,7 @@ return {
       response = { ref = "DeleteListenerResponse" },
     },
     delete_listener_tags = {
-      name = "DeleteListenerTags",
+      sdk_operation = "DeleteListenerTags",
       method = "DELETE",
       path = "/v2.0/{project_id}/listeners/{listener_id}/tags/{key}",
       content_type = "application/json",
@@ -497,7 +497,7 @@ return {
       response = { ref = "DeleteListenerTagsResponse" },
     },
     delete_loadbalancer = {
-      name = "DeleteLoadbalancer",
+      sdk_operation = "DeleteLoadbalancer",
       method = "DELETE",
       path = "/v2/{project_id}/elb/loadbalancers/{loadbalancer_id}",
       content_type = "application/json",
@@ -507,7 +507,7 @@ return {
       response = { ref = "DeleteLoadbalancerResponse" },
     },
     delete_loadbalancer_tags = {
-      name = "DeleteLoadbalancerTags",
+      sdk_operation = "DeleteLoadbalancerTags",
       method = "DELETE",
       path = "/v2.0/{project_id}/loadbalancers/{loadbalancer_id}/tags/{key}",
       content_type = "application/json",
@@ -518,7 +518,7 @@ return {
       response = { ref = "DeleteLoadbalancerTagsResponse" },
     },
     delete_member = {
-      name = "DeleteMember",
+      sdk_operation = "DeleteMember",
       method = "DELETE",
       path = "/v2/{project_id}/elb/pools/{pool_id}/members/{member_id}",
       content_type = "application/json",
@@ -529,7 +529,7 @@ return {
       response = { ref = "DeleteMemberResponse" },
     },
     delete_pool = {
-      name = "DeletePool",
+      sdk_operation = "DeletePool",
       method = "DELETE",
       path = "/v2/{project_id}/elb/pools/{pool_id}",
       content_type = "application/json",
@@ -539,7 +539,7 @@ return {
       response = { ref = "DeletePoolResponse" },
     },
     delete_whitelist = {
-      name = "DeleteWhitelist",
+      sdk_operation = "DeleteWhitelist",
       method = "DELETE",
       path = "/v2/{project_id}/elb/whitelists/{whitelist_id}",
       content_type = "application/json",
@@ -549,7 +549,7 @@ return {
       response = { ref = "DeleteWhitelistResponse" },
     },
     list_certificates = {
-      name = "ListCertificates",
+      sdk_operation = "ListCertificates",
       method = "GET",
       path = "/v2/{project_id}/elb/certificates",
       content_type = "application/json",
@@ -572,7 +572,7 @@ return {
       response = { ref = "ListCertificatesResponse" },
     },
     list_healthmonitors = {
-      name = "ListHealthmonitors",
+      sdk_operation = "ListHealthmonitors",
       method = "GET",
       path = "/v2/{project_id}/elb/healthmonitors",
       content_type = "application/json",
@@ -597,7 +597,7 @@ return {
       response = { ref = "ListHealthmonitorsResponse" },
     },
     list_l7policies = {
-      name = "ListL7policies",
+      sdk_operation = "ListL7policies",
       method = "GET",
       path = "/v2/{project_id}/elb/l7policies",
       content_type = "application/json",
@@ -623,7 +623,7 @@ return {
       response = { ref = "ListL7policiesResponse" },
     },
     list_l7rules = {
-      name = "ListL7rules",
+      sdk_operation = "ListL7rules",
       method = "GET",
       path = "/v2/{project_id}/elb/l7policies/{l7policy_id}/rules",
       content_type = "application/json",
@@ -645,7 +645,7 @@ return {
       response = { ref = "ListL7rulesResponse" },
     },
     list_listener_tags = {
-      name = "ListListenerTags",
+      sdk_operation = "ListListenerTags",
       method = "GET",
       path = "/v2.0/{project_id}/listeners/tags",
       content_type = "application/json",
@@ -653,7 +653,7 @@ return {
       response = { ref = "ListListenerTagsResponse" },
     },
     list_listeners = {
-      name = "ListListeners",
+      sdk_operation = "ListListeners",
       method = "GET",
       path = "/v2/{project_id}/elb/listeners",
       content_type = "application/json",
@@ -681,7 +681,7 @@ return {
       response = { ref = "ListListenersResponse" },
     },
     list_listeners_by_tags = {
-      name = "ListListenersByTags",
+      sdk_operation = "ListListenersByTags",
       method = "POST",
       path = "/v2.0/{project_id}/listeners/resource_instances/action",
       content_type = "application/json",
@@ -697,7 +697,7 @@ return {
       response = { ref = "ListListenersByTagsResponse" },
     },
     list_loadbalancer_tags = {
-      name = "ListLoadbalancerTags",
+      sdk_operation = "ListLoadbalancerTags",
       method = "GET",
       path = "/v2.0/{project_id}/loadbalancers/tags",
       content_type = "application/json",
@@ -705,7 +705,7 @@ return {
       response = { ref = "ListLoadbalancerTagsResponse" },
     },
     list_loadbalancers = {
-      name = "ListLoadbalancers",
+      sdk_operation = "ListLoadbalancers",
       method = "GET",
       path = "/v2/{project_id}/elb/loadbalancers",
       content_type = "application/json",
@@ -731,7 +731,7 @@ return {
       response = { ref = "ListLoadbalancersResponse" },
     },
     list_loadbalancers_by_tags = {
-      name = "ListLoadbalancersByTags",
+      sdk_operation = "ListLoadbalancersByTags",
       method = "POST",
       path = "/v2.0/{project_id}/loadbalancers/resource_instances/action",
       content_type = "application/json",
@@ -747,7 +747,7 @@ return {
       response = { ref = "ListLoadbalancersByTagsResponse" },
     },
     list_members = {
-      name = "ListMembers",
+      sdk_operation = "ListMembers",
       method = "GET",
       path = "/v2/{project_id}/elb/pools/{pool_id}/members",
       content_type = "application/json",
@@ -769,7 +769,7 @@ return {
       response = { ref = "ListMembersResponse" },
     },
     list_pools = {
-      name = "ListPools",
+      sdk_operation = "ListPools",
       method = "GET",
       path = "/v2/{project_id}/elb/pools",
       content_type = "application/json",
@@ -792,7 +792,7 @@ return {
       response = { ref = "ListPoolsResponse" },
     },
     list_whitelists = {
-      name = "ListWhitelists",
+      sdk_operation = "ListWhitelists",
       method = "GET",
       path = "/v2/{project_id}/elb/whitelists",
       content_type = "application/json",
@@ -809,7 +809,7 @@ return {
       response = { ref = "ListWhitelistsResponse" },
     },
     show_certificate = {
-      name = "ShowCertificate",
+      sdk_operation = "ShowCertificate",
       method = "GET",
       path = "/v2/{project_id}/elb/certificates/{certificate_id}",
       content_type = "application/json",
@@ -819,7 +819,7 @@ return {
       response = { ref = "ShowCertificateResponse" },
     },
     show_healthmonitors = {
-      name = "ShowHealthmonitors",
+      sdk_operation = "ShowHealthmonitors",
       method = "GET",
       path = "/v2/{project_id}/elb/healthmonitors/{healthmonitor_id}",
       content_type = "application/json",
@@ -829,7 +829,7 @@ return {
       response = { ref = "ShowHealthmonitorsResponse" },
     },
     show_l7policy = {
-      name = "ShowL7policy",
+      sdk_operation = "ShowL7policy",
       method = "GET",
       path = "/v2/{project_id}/elb/l7policies/{l7policy_id}",
       content_type = "application/json",
@@ -839,7 +839,7 @@ return {
       response = { ref = "ShowL7policyResponse" },
     },
     show_l7rule = {
-      name = "ShowL7rule",
+      sdk_operation = "ShowL7rule",
       method = "GET",
       path = "/v2/{project_id}/elb/l7policies/{l7policy_id}/rules/{l7rule_id}",
       content_type = "application/json",
@@ -850,7 +850,7 @@ return {
       response = { ref = "ShowL7ruleResponse" },
     },
     show_listener = {
-      name = "ShowListener",
+      sdk_operation = "ShowListener",
       method = "GET",
       path = "/v2/{project_id}/elb/listeners/{listener_id}",
       content_type = "application/json",
@@ -860,7 +860,7 @@ return {
       response = { ref = "ShowListenerResponse" },
     },
     show_listener_tags = {
-      name = "ShowListenerTags",
+      sdk_operation = "ShowListenerTags",
       method = "GET",
       path = "/v2.0/{project_id}/listeners/{listener_id}/tags",
       content_type = "application/json",
@@ -870,7 +870,7 @@ return {
       response = { ref = "ShowListenerTagsResponse" },
     },
     show_loadbalancer = {
-      name = "ShowLoadbalancer",
+      sdk_operation = "ShowLoadbalancer",
       method = "GET",
       path = "/v2/{project_id}/elb/loadbalancers/{loadbalancer_id}",
       content_type = "application/json",
@@ -880,7 +880,7 @@ return {
       response = { ref = "ShowLoadbalancerResponse" },
     },
     show_loadbalancer_tags = {
-      name = "ShowLoadbalancerTags",
+      sdk_operation = "ShowLoadbalancerTags",
       method = "GET",
       path = "/v2.0/{project_id}/loadbalancers/{loadbalancer_id}/tags",
       content_type = "application/json",
@@ -890,7 +890,7 @@ return {
       response = { ref = "ShowLoadbalancerTagsResponse" },
     },
     show_loadbalancers_status = {
-      name = "ShowLoadbalancersStatus",
+      sdk_operation = "ShowLoadbalancersStatus",
       method = "GET",
       path = "/v2/{project_id}/elb/loadbalancers/{loadbalancer_id}/statuses",
       content_type = "application/json",
@@ -900,7 +900,7 @@ return {
       response = { ref = "ShowLoadbalancersStatusResponse" },
     },
     show_member = {
-      name = "ShowMember",
+      sdk_operation = "ShowMember",
       method = "GET",
       path = "/v2/{project_id}/elb/pools/{pool_id}/members/{member_id}",
       content_type = "application/json",
@@ -911,7 +911,7 @@ return {
       response = { ref = "ShowMemberResponse" },
     },
     show_pool = {
-      name = "ShowPool",
+      sdk_operation = "ShowPool",
       method = "GET",
       path = "/v2/{project_id}/elb/pools/{pool_id}",
       content_type = "application/json",
@@ -921,7 +921,7 @@ return {
       response = { ref = "ShowPoolResponse" },
     },
     show_whitelist = {
-      name = "ShowWhitelist",
+      sdk_operation = "ShowWhitelist",
       method = "GET",
       path = "/v2/{project_id}/elb/whitelists/{whitelist_id}",
       content_type = "application/json",
@@ -931,7 +931,7 @@ return {
       response = { ref = "ShowWhitelistResponse" },
     },
     update_certificate = {
-      name = "UpdateCertificate",
+      sdk_operation = "UpdateCertificate",
       method = "PUT",
       path = "/v2/{project_id}/elb/certificates/{certificate_id}",
       content_type = "application/json",
@@ -951,7 +951,7 @@ return {
       response = { ref = "UpdateCertificateResponse" },
     },
     update_healthmonitor = {
-      name = "UpdateHealthmonitor",
+      sdk_operation = "UpdateHealthmonitor",
       method = "PUT",
       path = "/v2/{project_id}/elb/healthmonitors/{healthmonitor_id}",
       content_type = "application/json",
@@ -963,7 +963,7 @@ return {
       response = { ref = "UpdateHealthmonitorResponse" },
     },
     update_l7policies = {
-      name = "UpdateL7policies",
+      sdk_operation = "UpdateL7policies",
       method = "PUT",
       path = "/v2/{project_id}/elb/l7policies/{l7policy_id}",
       content_type = "application/json",
@@ -975,7 +975,7 @@ return {
       response = { ref = "UpdateL7policiesResponse" },
     },
     update_l7rule = {
-      name = "UpdateL7rule",
+      sdk_operation = "UpdateL7rule",
       method = "PUT",
       path = "/v2/{project_id}/elb/l7policies/{l7policy_id}/rules/{l7rule_id}",
       content_type = "application/json",
@@ -988,7 +988,7 @@ return {
       response = { ref = "UpdateL7ruleResponse" },
     },
     update_listener = {
-      name = "UpdateListener",
+      sdk_operation = "UpdateListener",
       method = "PUT",
       path = "/v2/{project_id}/elb/listeners/{listener_id}",
       content_type = "application/json",
@@ -1000,7 +1000,7 @@ return {
       response = { ref = "UpdateListenerResponse" },
     },
     update_loadbalancer = {
-      name = "UpdateLoadbalancer",
+      sdk_operation = "UpdateLoadbalancer",
       method = "PUT",
       path = "/v2/{project_id}/elb/loadbalancers/{loadbalancer_id}",
       content_type = "application/json",
@@ -1012,7 +1012,7 @@ return {
       response = { ref = "UpdateLoadbalancerResponse" },
     },
     update_member = {
-      name = "UpdateMember",
+      sdk_operation = "UpdateMember",
       method = "PUT",
       path = "/v2/{project_id}/elb/pools/{pool_id}/members/{member_id}",
       content_type = "application/json",
@@ -1025,7 +1025,7 @@ return {
       response = { ref = "UpdateMemberResponse" },
     },
     update_pool = {
-      name = "UpdatePool",
+      sdk_operation = "UpdatePool",
       method = "PUT",
       path = "/v2/{project_id}/elb/pools/{pool_id}",
       content_type = "application/json",
@@ -1037,7 +1037,7 @@ return {
       response = { ref = "UpdatePoolResponse" },
     },
     update_whitelist = {
-      name = "UpdateWhitelist",
+      sdk_operation = "UpdateWhitelist",
       method = "PUT",
       path = "/v2/{project_id}/elb/whitelists/{whitelist_id}",
       content_type = "application/json",

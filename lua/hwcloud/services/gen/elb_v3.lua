@@ -857,7 +857,7 @@ return {
   },
   operations = {
     batch_add_available_zones = {
-      name = "BatchAddAvailableZones",
+      sdk_operation = "BatchAddAvailableZones",
       method = "POST",
       path = "/v3/{project_id}/elb/loadbalancers/{loadbalancer_id}/availability-zone/batch-add",
       content_type = "application/json;charset=UTF-8",
@@ -869,7 +869,7 @@ return {
       response = { ref = "BatchAddAvailableZonesResponse" },
     },
     batch_create_load_balancers = {
-      name = "BatchCreateLoadBalancers",
+      sdk_operation = "BatchCreateLoadBalancers",
       method = "POST",
       path = "/v3/{project_id}/elb/loadbalancers/batch-create",
       content_type = "application/json;charset=UTF-8",
@@ -880,7 +880,7 @@ return {
       response = { ref = "BatchCreateLoadBalancersResponse" },
     },
     batch_create_members = {
-      name = "BatchCreateMembers",
+      sdk_operation = "BatchCreateMembers",
       method = "POST",
       path = "/v3/{project_id}/elb/pools/{pool_id}/members/batch-add",
       content_type = "application/json;charset=UTF-8",
@@ -892,7 +892,7 @@ return {
       response = { ref = "BatchCreateMembersResponse" },
     },
     batch_delete_certificates = {
-      name = "BatchDeleteCertificates",
+      sdk_operation = "BatchDeleteCertificates",
       method = "POST",
       path = "/v3/{project_id}/elb/certificates/batch-delete",
       content_type = "application/json;charset=UTF-8",
@@ -903,7 +903,7 @@ return {
       response = { ref = "BatchDeleteCertificatesResponse" },
     },
     batch_delete_ip_list = {
-      name = "BatchDeleteIpList",
+      sdk_operation = "BatchDeleteIpList",
       method = "POST",
       path = "/v3/{project_id}/elb/ipgroups/{ipgroup_id}/iplist/batch-delete",
       content_type = "application/json;charset=UTF-8",
@@ -915,7 +915,7 @@ return {
       response = { ref = "BatchDeleteIpListResponse" },
     },
     batch_delete_listeners = {
-      name = "BatchDeleteListeners",
+      sdk_operation = "BatchDeleteListeners",
       method = "POST",
       path = "/v3/{project_id}/elb/listeners/batch-delete",
       content_type = "application/json;charset=UTF-8",
@@ -926,7 +926,7 @@ return {
       response = { ref = "BatchDeleteListenersResponse" },
     },
     batch_delete_loadbalancers = {
-      name = "BatchDeleteLoadbalancers",
+      sdk_operation = "BatchDeleteLoadbalancers",
       method = "POST",
       path = "/v3/{project_id}/elb/loadbalancers/batch-delete",
       content_type = "application/json;charset=UTF-8",
@@ -939,7 +939,7 @@ return {
       response = { ref = "BatchDeleteLoadbalancersResponse" },
     },
     batch_delete_members = {
-      name = "BatchDeleteMembers",
+      sdk_operation = "BatchDeleteMembers",
       method = "POST",
       path = "/v3/{project_id}/elb/pools/{pool_id}/members/batch-delete",
       content_type = "application/json;charset=UTF-8",
@@ -951,7 +951,7 @@ return {
       response = { ref = "BatchDeleteMembersResponse" },
     },
     batch_delete_pools = {
-      name = "BatchDeletePools",
+      sdk_operation = "BatchDeletePools",
       method = "POST",
       path = "/v3/{project_id}/elb/pools/batch-delete",
       content_type = "application/json;charset=UTF-8",
@@ -962,7 +962,7 @@ return {
       response = { ref = "BatchDeletePoolsResponse" },
     },
     batch_disable_domain_i_ps = {
-      name = "BatchDisableDomainIPs",
+      sdk_operation = "BatchDisableDomainIPs",
       method = "POST",
       path = "/v3/{project_id}/elb/loadbalancers/{loadbalancer_id}/dns/ips/batch-disable",
       content_type = "application/json;charset=UTF-8",
@@ -974,7 +974,7 @@ return {
       response = { ref = "BatchDisableDomainIPsResponse" },
     },
     batch_enable_domain_i_ps = {
-      name = "BatchEnableDomainIPs",
+      sdk_operation = "BatchEnableDomainIPs",
       method = "POST",
       path = "/v3/{project_id}/elb/loadbalancers/{loadbalancer_id}/dns/ips/batch-enable",
       content_type = "application/json;charset=UTF-8",
@@ -986,7 +986,7 @@ return {
       response = { ref = "BatchEnableDomainIPsResponse" },
     },
     batch_remove_available_zones = {
-      name = "BatchRemoveAvailableZones",
+      sdk_operation = "BatchRemoveAvailableZones",
       method = "POST",
       path = "/v3/{project_id}/elb/loadbalancers/{loadbalancer_id}/availability-zone/batch-remove",
       content_type = "application/json;charset=UTF-8",
@@ -998,7 +998,7 @@ return {
       response = { ref = "BatchRemoveAvailableZonesResponse" },
     },
     batch_update_members = {
-      name = "BatchUpdateMembers",
+      sdk_operation = "BatchUpdateMembers",
       method = "POST",
       path = "/v3/{project_id}/elb/pools/{pool_id}/members/batch-update",
       content_type = "application/json;charset=UTF-8",
@@ -1010,7 +1010,7 @@ return {
       response = { ref = "BatchUpdateMembersResponse" },
     },
     batch_update_policies_priority = {
-      name = "BatchUpdatePoliciesPriority",
+      sdk_operation = "BatchUpdatePoliciesPriority",
       method = "POST",
       path = "/v3/{project_id}/elb/l7policies/batch-update-priority",
       content_type = "application/json;charset=UTF-8",
@@ -1021,7 +1021,7 @@ return {
       response = { ref = "BatchUpdatePoliciesPriorityResponse" },
     },
     change_listener_tags = {
-      name = "ChangeListenerTags",
+      sdk_operation = "ChangeListenerTags",
       method = "POST",
       path = "/v3/{project_id}/listeners/{listener_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -1034,7 +1034,7 @@ return {
       response = { ref = "ChangeListenerTagsResponse" },
     },
     change_loadbalancer_charge_mode = {
-      name = "ChangeLoadbalancerChargeMode",
+      sdk_operation = "ChangeLoadbalancerChargeMode",
       method = "POST",
       path = "/v3/{project_id}/elb/loadbalancers/change-charge-mode",
       content_type = "application/json;charset=UTF-8",
@@ -1047,7 +1047,7 @@ return {
       response = { ref = "ChangeLoadbalancerChargeModeResponse" },
     },
     change_loadbalancer_tags = {
-      name = "ChangeLoadbalancerTags",
+      sdk_operation = "ChangeLoadbalancerTags",
       method = "POST",
       path = "/v3/{project_id}/loadbalancers/{loadbalancer_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -1060,7 +1060,7 @@ return {
       response = { ref = "ChangeLoadbalancerTagsResponse" },
     },
     clone_listener = {
-      name = "CloneListener",
+      sdk_operation = "CloneListener",
       method = "POST",
       path = "/v3/{project_id}/elb/listeners/{listener_id}/clone",
       content_type = "application/json;charset=UTF-8",
@@ -1072,7 +1072,7 @@ return {
       response = { ref = "CloneListenerResponse" },
     },
     clone_loadbalancer = {
-      name = "CloneLoadbalancer",
+      sdk_operation = "CloneLoadbalancer",
       method = "POST",
       path = "/v3/{project_id}/elb/loadbalancers/{loadbalancer_id}/clone",
       content_type = "application/json;charset=UTF-8",
@@ -1085,7 +1085,7 @@ return {
       response = { ref = "CloneLoadbalancerResponse" },
     },
     count_preoccupy_ip_num = {
-      name = "CountPreoccupyIpNum",
+      sdk_operation = "CountPreoccupyIpNum",
       method = "GET",
       path = "/v3/{project_id}/elb/preoccupy-ip-num",
       content_type = "application/json",
@@ -1101,7 +1101,7 @@ return {
       response = { ref = "CountPreoccupyIpNumResponse" },
     },
     create_certificate = {
-      name = "CreateCertificate",
+      sdk_operation = "CreateCertificate",
       method = "POST",
       path = "/v3/{project_id}/elb/certificates",
       content_type = "application/json;charset=UTF-8",
@@ -1112,7 +1112,7 @@ return {
       response = { ref = "CreateCertificateResponse" },
     },
     create_certificate_private_key_echo = {
-      name = "CreateCertificatePrivateKeyEcho",
+      sdk_operation = "CreateCertificatePrivateKeyEcho",
       method = "POST",
       path = "/v3/{project_id}/elb/certificates/settings/private-key-echo",
       content_type = "application/json;charset=UTF-8",
@@ -1123,7 +1123,7 @@ return {
       response = { ref = "CreateCertificatePrivateKeyEchoResponse" },
     },
     create_health_monitor = {
-      name = "CreateHealthMonitor",
+      sdk_operation = "CreateHealthMonitor",
       method = "POST",
       path = "/v3/{project_id}/elb/healthmonitors",
       content_type = "application/json;charset=UTF-8",
@@ -1134,7 +1134,7 @@ return {
       response = { ref = "CreateHealthMonitorResponse" },
     },
     create_ip_group = {
-      name = "CreateIpGroup",
+      sdk_operation = "CreateIpGroup",
       method = "POST",
       path = "/v3/{project_id}/elb/ipgroups",
       content_type = "application/json;charset=UTF-8",
@@ -1145,7 +1145,7 @@ return {
       response = { ref = "CreateIpGroupResponse" },
     },
     create_l7_policy = {
-      name = "CreateL7Policy",
+      sdk_operation = "CreateL7Policy",
       method = "POST",
       path = "/v3/{project_id}/elb/l7policies",
       content_type = "application/json;charset=UTF-8",
@@ -1156,7 +1156,7 @@ return {
       response = { ref = "CreateL7PolicyResponse" },
     },
     create_l7_rule = {
-      name = "CreateL7Rule",
+      sdk_operation = "CreateL7Rule",
       method = "POST",
       path = "/v3/{project_id}/elb/l7policies/{l7policy_id}/rules",
       content_type = "application/json;charset=UTF-8",
@@ -1168,7 +1168,7 @@ return {
       response = { ref = "CreateL7RuleResponse" },
     },
     create_listener = {
-      name = "CreateListener",
+      sdk_operation = "CreateListener",
       method = "POST",
       path = "/v3/{project_id}/elb/listeners",
       content_type = "application/json;charset=UTF-8",
@@ -1179,7 +1179,7 @@ return {
       response = { ref = "CreateListenerResponse" },
     },
     create_load_balancer = {
-      name = "CreateLoadBalancer",
+      sdk_operation = "CreateLoadBalancer",
       method = "POST",
       path = "/v3/{project_id}/elb/loadbalancers",
       content_type = "application/json;charset=UTF-8",
@@ -1190,7 +1190,7 @@ return {
       response = { ref = "CreateLoadBalancerResponse" },
     },
     create_logtank = {
-      name = "CreateLogtank",
+      sdk_operation = "CreateLogtank",
       method = "POST",
       path = "/v3/{project_id}/elb/logtanks",
       content_type = "application/json;charset=UTF-8",
@@ -1201,7 +1201,7 @@ return {
       response = { ref = "CreateLogtankResponse" },
     },
     create_master_slave_pool = {
-      name = "CreateMasterSlavePool",
+      sdk_operation = "CreateMasterSlavePool",
       method = "POST",
       path = "/v3/{project_id}/elb/master-slave-pools",
       content_type = "application/json;charset=UTF-8",
@@ -1212,7 +1212,7 @@ return {
       response = { ref = "CreateMasterSlavePoolResponse" },
     },
     create_member = {
-      name = "CreateMember",
+      sdk_operation = "CreateMember",
       method = "POST",
       path = "/v3/{project_id}/elb/pools/{pool_id}/members",
       content_type = "application/json;charset=UTF-8",
@@ -1224,7 +1224,7 @@ return {
       response = { ref = "CreateMemberResponse" },
     },
     create_member_health_check_job = {
-      name = "CreateMemberHealthCheckJob",
+      sdk_operation = "CreateMemberHealthCheckJob",
       method = "POST",
       path = "/v3/{project_id}/elb/members/{member_id}/health-check",
       content_type = "application/json;charset=UTF-8",
@@ -1236,7 +1236,7 @@ return {
       response = { ref = "CreateMemberHealthCheckJobResponse" },
     },
     create_pool = {
-      name = "CreatePool",
+      sdk_operation = "CreatePool",
       method = "POST",
       path = "/v3/{project_id}/elb/pools",
       content_type = "application/json;charset=UTF-8",
@@ -1247,7 +1247,7 @@ return {
       response = { ref = "CreatePoolResponse" },
     },
     create_security_policy = {
-      name = "CreateSecurityPolicy",
+      sdk_operation = "CreateSecurityPolicy",
       method = "POST",
       path = "/v3/{project_id}/elb/security-policies",
       content_type = "application/json;charset=UTF-8",
@@ -1258,7 +1258,7 @@ return {
       response = { ref = "CreateSecurityPolicyResponse" },
     },
     delete_certificate = {
-      name = "DeleteCertificate",
+      sdk_operation = "DeleteCertificate",
       method = "DELETE",
       path = "/v3/{project_id}/elb/certificates/{certificate_id}",
       content_type = "application/json",
@@ -1268,7 +1268,7 @@ return {
       response = { ref = "DeleteCertificateResponse" },
     },
     delete_health_monitor = {
-      name = "DeleteHealthMonitor",
+      sdk_operation = "DeleteHealthMonitor",
       method = "DELETE",
       path = "/v3/{project_id}/elb/healthmonitors/{healthmonitor_id}",
       content_type = "application/json",
@@ -1278,7 +1278,7 @@ return {
       response = { ref = "DeleteHealthMonitorResponse" },
     },
     delete_ip_group = {
-      name = "DeleteIpGroup",
+      sdk_operation = "DeleteIpGroup",
       method = "DELETE",
       path = "/v3/{project_id}/elb/ipgroups/{ipgroup_id}",
       content_type = "application/json",
@@ -1288,7 +1288,7 @@ return {
       response = { ref = "DeleteIpGroupResponse" },
     },
     delete_l7_policy = {
-      name = "DeleteL7Policy",
+      sdk_operation = "DeleteL7Policy",
       method = "DELETE",
       path = "/v3/{project_id}/elb/l7policies/{l7policy_id}",
       content_type = "application/json",
@@ -1298,7 +1298,7 @@ return {
       response = { ref = "DeleteL7PolicyResponse" },
     },
     delete_l7_rule = {
-      name = "DeleteL7Rule",
+      sdk_operation = "DeleteL7Rule",
       method = "DELETE",
       path = "/v3/{project_id}/elb/l7policies/{l7policy_id}/rules/{l7rule_id}",
       content_type = "application/json",
@@ -1309,7 +1309,7 @@ return {
       response = { ref = "DeleteL7RuleResponse" },
     },
     delete_listener = {
-      name = "DeleteListener",
+      sdk_operation = "DeleteListener",
       method = "DELETE",
       path = "/v3/{project_id}/elb/listeners/{listener_id}",
       content_type = "application/json",
@@ -1319,7 +1319,7 @@ return {
       response = { ref = "DeleteListenerResponse" },
     },
     delete_listener_force = {
-      name = "DeleteListenerForce",
+      sdk_operation = "DeleteListenerForce",
       method = "DELETE",
       path = "/v3/{project_id}/elb/listeners/{listener_id}/force",
       content_type = "application/json",
@@ -1329,7 +1329,7 @@ return {
       response = { ref = "DeleteListenerForceResponse" },
     },
     delete_load_balancer = {
-      name = "DeleteLoadBalancer",
+      sdk_operation = "DeleteLoadBalancer",
       method = "DELETE",
       path = "/v3/{project_id}/elb/loadbalancers/{loadbalancer_id}",
       content_type = "application/json",
@@ -1339,7 +1339,7 @@ return {
       response = { ref = "DeleteLoadBalancerResponse" },
     },
     delete_load_balancer_cascade = {
-      name = "DeleteLoadBalancerCascade",
+      sdk_operation = "DeleteLoadBalancerCascade",
       method = "POST",
       path = "/v3/{project_id}/elb/loadbalancers/{loadbalancer_id}/delete-cascade",
       content_type = "application/json;charset=UTF-8",
@@ -1351,7 +1351,7 @@ return {
       response = { ref = "DeleteLoadBalancerCascadeResponse" },
     },
     delete_load_balancer_force = {
-      name = "DeleteLoadBalancerForce",
+      sdk_operation = "DeleteLoadBalancerForce",
       method = "DELETE",
       path = "/v3/{project_id}/elb/loadbalancers/{loadbalancer_id}/force-elb",
       content_type = "application/json",
@@ -1361,7 +1361,7 @@ return {
       response = { ref = "DeleteLoadBalancerForceResponse" },
     },
     delete_logtank = {
-      name = "DeleteLogtank",
+      sdk_operation = "DeleteLogtank",
       method = "DELETE",
       path = "/v3/{project_id}/elb/logtanks/{logtank_id}",
       content_type = "application/json",
@@ -1371,7 +1371,7 @@ return {
       response = { ref = "DeleteLogtankResponse" },
     },
     delete_master_slave_pool = {
-      name = "DeleteMasterSlavePool",
+      sdk_operation = "DeleteMasterSlavePool",
       method = "DELETE",
       path = "/v3/{project_id}/elb/master-slave-pools/{pool_id}",
       content_type = "application/json",
@@ -1381,7 +1381,7 @@ return {
       response = { ref = "DeleteMasterSlavePoolResponse" },
     },
     delete_member = {
-      name = "DeleteMember",
+      sdk_operation = "DeleteMember",
       method = "DELETE",
       path = "/v3/{project_id}/elb/pools/{pool_id}/members/{member_id}",
       content_type = "application/json",
@@ -1392,7 +1392,7 @@ return {
       response = { ref = "DeleteMemberResponse" },
     },
     delete_pool = {
-      name = "DeletePool",
+      sdk_operation = "DeletePool",
       method = "DELETE",
       path = "/v3/{project_id}/elb/pools/{pool_id}",
       content_type = "application/json",
@@ -1402,7 +1402,7 @@ return {
       response = { ref = "DeletePoolResponse" },
     },
     delete_pool_cascade = {
-      name = "DeletePoolCascade",
+      sdk_operation = "DeletePoolCascade",
       method = "DELETE",
       path = "/v3/{project_id}/elb/pools/{pool_id}/delete-cascade",
       content_type = "application/json",
@@ -1412,7 +1412,7 @@ return {
       response = { ref = "DeletePoolCascadeResponse" },
     },
     delete_recycle_load_balancer = {
-      name = "DeleteRecycleLoadBalancer",
+      sdk_operation = "DeleteRecycleLoadBalancer",
       method = "DELETE",
       path = "/v3/{project_id}/elb/recycle-bin/loadbalancers/{loadbalancer_id}",
       content_type = "application/json",
@@ -1422,7 +1422,7 @@ return {
       response = { ref = "DeleteRecycleLoadBalancerResponse" },
     },
     delete_security_policy = {
-      name = "DeleteSecurityPolicy",
+      sdk_operation = "DeleteSecurityPolicy",
       method = "DELETE",
       path = "/v3/{project_id}/elb/security-policies/{security_policy_id}",
       content_type = "application/json",
@@ -1432,7 +1432,7 @@ return {
       response = { ref = "DeleteSecurityPolicyResponse" },
     },
     list_all_l7_rules = {
-      name = "ListAllL7Rules",
+      sdk_operation = "ListAllL7Rules",
       method = "GET",
       path = "/v3/{project_id}/elb/l7policies/rules",
       content_type = "application/json",
@@ -1455,7 +1455,7 @@ return {
       response = { ref = "ListAllL7RulesResponse" },
     },
     list_all_members = {
-      name = "ListAllMembers",
+      sdk_operation = "ListAllMembers",
       method = "GET",
       path = "/v3/{project_id}/elb/members",
       content_type = "application/json",
@@ -1480,7 +1480,7 @@ return {
       response = { ref = "ListAllMembersResponse" },
     },
     list_api_versions = {
-      name = "ListApiVersions",
+      sdk_operation = "ListApiVersions",
       method = "GET",
       path = "/versions",
       content_type = "application/json",
@@ -1488,7 +1488,7 @@ return {
       response = { ref = "ListApiVersionsResponse" },
     },
     list_availability_zones = {
-      name = "ListAvailabilityZones",
+      sdk_operation = "ListAvailabilityZones",
       method = "GET",
       path = "/v3/{project_id}/elb/availability-zones",
       content_type = "application/json",
@@ -1499,7 +1499,7 @@ return {
       response = { ref = "ListAvailabilityZonesResponse" },
     },
     list_certificates = {
-      name = "ListCertificates",
+      sdk_operation = "ListCertificates",
       method = "GET",
       path = "/v3/{project_id}/elb/certificates",
       content_type = "application/json",
@@ -1525,7 +1525,7 @@ return {
       response = { ref = "ListCertificatesResponse" },
     },
     list_domain_i_ps = {
-      name = "ListDomainIPs",
+      sdk_operation = "ListDomainIPs",
       method = "GET",
       path = "/v3/{project_id}/elb/loadbalancers/{loadbalancer_id}/dns/ips",
       content_type = "application/json",
@@ -1544,7 +1544,7 @@ return {
       response = { ref = "ListDomainIPsResponse" },
     },
     list_feature_configs = {
-      name = "ListFeatureConfigs",
+      sdk_operation = "ListFeatureConfigs",
       method = "GET",
       path = "/v3/{project_id}/elb/feature/configs",
       content_type = "application/json",
@@ -1554,7 +1554,7 @@ return {
       response = { ref = "ListFeatureConfigsResponse" },
     },
     list_flavors = {
-      name = "ListFlavors",
+      sdk_operation = "ListFlavors",
       method = "GET",
       path = "/v3/{project_id}/elb/flavors",
       content_type = "application/json",
@@ -1575,7 +1575,7 @@ return {
       response = { ref = "ListFlavorsResponse" },
     },
     list_health_monitors = {
-      name = "ListHealthMonitors",
+      sdk_operation = "ListHealthMonitors",
       method = "GET",
       path = "/v3/{project_id}/elb/healthmonitors",
       content_type = "application/json",
@@ -1602,7 +1602,7 @@ return {
       response = { ref = "ListHealthMonitorsResponse" },
     },
     list_ip_groups = {
-      name = "ListIpGroups",
+      sdk_operation = "ListIpGroups",
       method = "GET",
       path = "/v3/{project_id}/elb/ipgroups",
       content_type = "application/json",
@@ -1620,7 +1620,7 @@ return {
       response = { ref = "ListIpGroupsResponse" },
     },
     list_jobs = {
-      name = "ListJobs",
+      sdk_operation = "ListJobs",
       method = "GET",
       path = "/v3/{project_id}/elb/jobs",
       content_type = "application/json",
@@ -1639,7 +1639,7 @@ return {
       response = { ref = "ListJobsResponse" },
     },
     list_l7_policies = {
-      name = "ListL7Policies",
+      sdk_operation = "ListL7Policies",
       method = "GET",
       path = "/v3/{project_id}/elb/l7policies",
       content_type = "application/json",
@@ -1666,7 +1666,7 @@ return {
       response = { ref = "ListL7PoliciesResponse" },
     },
     list_l7_rules = {
-      name = "ListL7Rules",
+      sdk_operation = "ListL7Rules",
       method = "GET",
       path = "/v3/{project_id}/elb/l7policies/{l7policy_id}/rules",
       content_type = "application/json",
@@ -1689,7 +1689,7 @@ return {
       response = { ref = "ListL7RulesResponse" },
     },
     list_listener_tags = {
-      name = "ListListenerTags",
+      sdk_operation = "ListListenerTags",
       method = "GET",
       path = "/v3/{project_id}/listeners/tags",
       content_type = "application/json",
@@ -1697,7 +1697,7 @@ return {
       response = { ref = "ListListenerTagsResponse" },
     },
     list_listeners = {
-      name = "ListListeners",
+      sdk_operation = "ListListeners",
       method = "GET",
       path = "/v3/{project_id}/elb/listeners",
       content_type = "application/json",
@@ -1738,7 +1738,7 @@ return {
       response = { ref = "ListListenersResponse" },
     },
     list_load_balancers = {
-      name = "ListLoadBalancers",
+      sdk_operation = "ListLoadBalancers",
       method = "GET",
       path = "/v3/{project_id}/elb/loadbalancers",
       content_type = "application/json",
@@ -1785,7 +1785,7 @@ return {
       response = { ref = "ListLoadBalancersResponse" },
     },
     list_loadbalancer_feature = {
-      name = "ListLoadbalancerFeature",
+      sdk_operation = "ListLoadbalancerFeature",
       method = "GET",
       path = "/v3/{project_id}/elb/loadbalancers/{loadbalancer_id}/features",
       content_type = "application/json",
@@ -1795,7 +1795,7 @@ return {
       response = { ref = "ListLoadbalancerFeatureResponse" },
     },
     list_loadbalancer_tags = {
-      name = "ListLoadbalancerTags",
+      sdk_operation = "ListLoadbalancerTags",
       method = "GET",
       path = "/v3/{project_id}/loadbalancers/tags",
       content_type = "application/json",
@@ -1803,7 +1803,7 @@ return {
       response = { ref = "ListLoadbalancerTagsResponse" },
     },
     list_logtanks = {
-      name = "ListLogtanks",
+      sdk_operation = "ListLogtanks",
       method = "GET",
       path = "/v3/{project_id}/elb/logtanks",
       content_type = "application/json",
@@ -1821,7 +1821,7 @@ return {
       response = { ref = "ListLogtanksResponse" },
     },
     list_master_slave_pools = {
-      name = "ListMasterSlavePools",
+      sdk_operation = "ListMasterSlavePools",
       method = "GET",
       path = "/v3/{project_id}/elb/master-slave-pools",
       content_type = "application/json",
@@ -1851,7 +1851,7 @@ return {
       response = { ref = "ListMasterSlavePoolsResponse" },
     },
     list_members = {
-      name = "ListMembers",
+      sdk_operation = "ListMembers",
       method = "GET",
       path = "/v3/{project_id}/elb/pools/{pool_id}/members",
       content_type = "application/json",
@@ -1878,7 +1878,7 @@ return {
       response = { ref = "ListMembersResponse" },
     },
     list_pools = {
-      name = "ListPools",
+      sdk_operation = "ListPools",
       method = "GET",
       path = "/v3/{project_id}/elb/pools",
       content_type = "application/json",
@@ -1916,7 +1916,7 @@ return {
       response = { ref = "ListPoolsResponse" },
     },
     list_quota_details = {
-      name = "ListQuotaDetails",
+      sdk_operation = "ListQuotaDetails",
       method = "GET",
       path = "/v3/{project_id}/elb/quotas/details",
       content_type = "application/json",
@@ -1926,7 +1926,7 @@ return {
       response = { ref = "ListQuotaDetailsResponse" },
     },
     list_recycle_bin_load_balancers = {
-      name = "ListRecycleBinLoadBalancers",
+      sdk_operation = "ListRecycleBinLoadBalancers",
       method = "GET",
       path = "/v3/{project_id}/elb/recycle-bin/loadbalancers",
       content_type = "application/json",
@@ -1969,7 +1969,7 @@ return {
       response = { ref = "ListRecycleBinLoadBalancersResponse" },
     },
     list_security_policies = {
-      name = "ListSecurityPolicies",
+      sdk_operation = "ListSecurityPolicies",
       method = "GET",
       path = "/v3/{project_id}/elb/security-policies",
       content_type = "application/json",
@@ -1987,7 +1987,7 @@ return {
       response = { ref = "ListSecurityPoliciesResponse" },
     },
     list_system_security_policies = {
-      name = "ListSystemSecurityPolicies",
+      sdk_operation = "ListSystemSecurityPolicies",
       method = "GET",
       path = "/v3/{project_id}/elb/system-security-policies",
       content_type = "application/json",
@@ -1995,7 +1995,7 @@ return {
       response = { ref = "ListSystemSecurityPoliciesResponse" },
     },
     restore_loadbalancer = {
-      name = "RestoreLoadbalancer",
+      sdk_operation = "RestoreLoadbalancer",
       method = "PUT",
       path = "/v3/{project_id}/elb/recycle-bin/loadbalancers/{loadbalancer_id}/recover",
       content_type = "application/json",
@@ -2005,7 +2005,7 @@ return {
       response = { ref = "RestoreLoadbalancerResponse" },
     },
     show_certificate = {
-      name = "ShowCertificate",
+      sdk_operation = "ShowCertificate",
       method = "GET",
       path = "/v3/{project_id}/elb/certificates/{certificate_id}",
       content_type = "application/json",
@@ -2015,7 +2015,7 @@ return {
       response = { ref = "ShowCertificateResponse" },
     },
     show_certificate_private_key_echo = {
-      name = "ShowCertificatePrivateKeyEcho",
+      sdk_operation = "ShowCertificatePrivateKeyEcho",
       method = "GET",
       path = "/v3/{project_id}/elb/certificates/settings/private-key-echo",
       content_type = "application/json",
@@ -2023,7 +2023,7 @@ return {
       response = { ref = "ShowCertificatePrivateKeyEchoResponse" },
     },
     show_flavor = {
-      name = "ShowFlavor",
+      sdk_operation = "ShowFlavor",
       method = "GET",
       path = "/v3/{project_id}/elb/flavors/{flavor_id}",
       content_type = "application/json",
@@ -2033,7 +2033,7 @@ return {
       response = { ref = "ShowFlavorResponse" },
     },
     show_health_monitor = {
-      name = "ShowHealthMonitor",
+      sdk_operation = "ShowHealthMonitor",
       method = "GET",
       path = "/v3/{project_id}/elb/healthmonitors/{healthmonitor_id}",
       content_type = "application/json",
@@ -2043,7 +2043,7 @@ return {
       response = { ref = "ShowHealthMonitorResponse" },
     },
     show_ip_group = {
-      name = "ShowIpGroup",
+      sdk_operation = "ShowIpGroup",
       method = "GET",
       path = "/v3/{project_id}/elb/ipgroups/{ipgroup_id}",
       content_type = "application/json",
@@ -2053,7 +2053,7 @@ return {
       response = { ref = "ShowIpGroupResponse" },
     },
     show_ip_group_related_listeners = {
-      name = "ShowIpGroupRelatedListeners",
+      sdk_operation = "ShowIpGroupRelatedListeners",
       method = "GET",
       path = "/v3/{project_id}/elb/ipgroups/{ipgroup_id}/related-listeners",
       content_type = "application/json",
@@ -2063,7 +2063,7 @@ return {
       response = { ref = "ShowIpGroupRelatedListenersResponse" },
     },
     show_job = {
-      name = "ShowJob",
+      sdk_operation = "ShowJob",
       method = "GET",
       path = "/v3/{project_id}/elb/jobs/{job_id}",
       content_type = "application/json",
@@ -2073,7 +2073,7 @@ return {
       response = { ref = "ShowJobResponse" },
     },
     show_l7_policy = {
-      name = "ShowL7Policy",
+      sdk_operation = "ShowL7Policy",
       method = "GET",
       path = "/v3/{project_id}/elb/l7policies/{l7policy_id}",
       content_type = "application/json",
@@ -2083,7 +2083,7 @@ return {
       response = { ref = "ShowL7PolicyResponse" },
     },
     show_l7_rule = {
-      name = "ShowL7Rule",
+      sdk_operation = "ShowL7Rule",
       method = "GET",
       path = "/v3/{project_id}/elb/l7policies/{l7policy_id}/rules/{l7rule_id}",
       content_type = "application/json",
@@ -2094,7 +2094,7 @@ return {
       response = { ref = "ShowL7RuleResponse" },
     },
     show_listener = {
-      name = "ShowListener",
+      sdk_operation = "ShowListener",
       method = "GET",
       path = "/v3/{project_id}/elb/listeners/{listener_id}",
       content_type = "application/json",
@@ -2104,7 +2104,7 @@ return {
       response = { ref = "ShowListenerResponse" },
     },
     show_listener_tags = {
-      name = "ShowListenerTags",
+      sdk_operation = "ShowListenerTags",
       method = "GET",
       path = "/v3/{project_id}/listeners/{listener_id}/tags",
       content_type = "application/json",
@@ -2114,7 +2114,7 @@ return {
       response = { ref = "ShowListenerTagsResponse" },
     },
     show_load_balancer = {
-      name = "ShowLoadBalancer",
+      sdk_operation = "ShowLoadBalancer",
       method = "GET",
       path = "/v3/{project_id}/elb/loadbalancers/{loadbalancer_id}",
       content_type = "application/json",
@@ -2124,7 +2124,7 @@ return {
       response = { ref = "ShowLoadBalancerResponse" },
     },
     show_load_balancer_ports = {
-      name = "ShowLoadBalancerPorts",
+      sdk_operation = "ShowLoadBalancerPorts",
       method = "GET",
       path = "/v3/{project_id}/elb/loadbalancers/{loadbalancer_id}/local-ports",
       content_type = "application/json",
@@ -2139,7 +2139,7 @@ return {
       response = { ref = "ShowLoadBalancerPortsResponse" },
     },
     show_load_balancer_status = {
-      name = "ShowLoadBalancerStatus",
+      sdk_operation = "ShowLoadBalancerStatus",
       method = "GET",
       path = "/v3/{project_id}/elb/loadbalancers/{loadbalancer_id}/statuses",
       content_type = "application/json",
@@ -2149,7 +2149,7 @@ return {
       response = { ref = "ShowLoadBalancerStatusResponse" },
     },
     show_load_balancer_topology = {
-      name = "ShowLoadBalancerTopology",
+      sdk_operation = "ShowLoadBalancerTopology",
       method = "GET",
       path = "/v3/{project_id}/elb/loadbalancers/{loadbalancer_id}/topology",
       content_type = "application/json",
@@ -2165,7 +2165,7 @@ return {
       response = { ref = "ShowLoadBalancerTopologyResponse" },
     },
     show_loadbalancer_tags = {
-      name = "ShowLoadbalancerTags",
+      sdk_operation = "ShowLoadbalancerTags",
       method = "GET",
       path = "/v3/{project_id}/loadbalancers/{loadbalancer_id}/tags",
       content_type = "application/json",
@@ -2175,7 +2175,7 @@ return {
       response = { ref = "ShowLoadbalancerTagsResponse" },
     },
     show_logtank = {
-      name = "ShowLogtank",
+      sdk_operation = "ShowLogtank",
       method = "GET",
       path = "/v3/{project_id}/elb/logtanks/{logtank_id}",
       content_type = "application/json",
@@ -2185,7 +2185,7 @@ return {
       response = { ref = "ShowLogtankResponse" },
     },
     show_master_slave_pool = {
-      name = "ShowMasterSlavePool",
+      sdk_operation = "ShowMasterSlavePool",
       method = "GET",
       path = "/v3/{project_id}/elb/master-slave-pools/{pool_id}",
       content_type = "application/json",
@@ -2195,7 +2195,7 @@ return {
       response = { ref = "ShowMasterSlavePoolResponse" },
     },
     show_member = {
-      name = "ShowMember",
+      sdk_operation = "ShowMember",
       method = "GET",
       path = "/v3/{project_id}/elb/pools/{pool_id}/members/{member_id}",
       content_type = "application/json",
@@ -2206,7 +2206,7 @@ return {
       response = { ref = "ShowMemberResponse" },
     },
     show_member_health_check_job = {
-      name = "ShowMemberHealthCheckJob",
+      sdk_operation = "ShowMemberHealthCheckJob",
       method = "GET",
       path = "/v3/{project_id}/elb/members/check/jobs/{job_id}",
       content_type = "application/json",
@@ -2216,7 +2216,7 @@ return {
       response = { ref = "ShowMemberHealthCheckJobResponse" },
     },
     show_pool = {
-      name = "ShowPool",
+      sdk_operation = "ShowPool",
       method = "GET",
       path = "/v3/{project_id}/elb/pools/{pool_id}",
       content_type = "application/json",
@@ -2226,7 +2226,7 @@ return {
       response = { ref = "ShowPoolResponse" },
     },
     show_quota = {
-      name = "ShowQuota",
+      sdk_operation = "ShowQuota",
       method = "GET",
       path = "/v3/{project_id}/elb/quotas",
       content_type = "application/json",
@@ -2234,7 +2234,7 @@ return {
       response = { ref = "ShowQuotaResponse" },
     },
     show_recycle_bin = {
-      name = "ShowRecycleBin",
+      sdk_operation = "ShowRecycleBin",
       method = "GET",
       path = "/v3/{project_id}/elb/recycle-bin",
       content_type = "application/json",
@@ -2242,7 +2242,7 @@ return {
       response = { ref = "ShowRecycleBinResponse" },
     },
     show_security_policy = {
-      name = "ShowSecurityPolicy",
+      sdk_operation = "ShowSecurityPolicy",
       method = "GET",
       path = "/v3/{project_id}/elb/security-policies/{security_policy_id}",
       content_type = "application/json",
@@ -2252,7 +2252,7 @@ return {
       response = { ref = "ShowSecurityPolicyResponse" },
     },
     update_certificate = {
-      name = "UpdateCertificate",
+      sdk_operation = "UpdateCertificate",
       method = "PUT",
       path = "/v3/{project_id}/elb/certificates/{certificate_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2264,7 +2264,7 @@ return {
       response = { ref = "UpdateCertificateResponse" },
     },
     update_health_monitor = {
-      name = "UpdateHealthMonitor",
+      sdk_operation = "UpdateHealthMonitor",
       method = "PUT",
       path = "/v3/{project_id}/elb/healthmonitors/{healthmonitor_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2276,7 +2276,7 @@ return {
       response = { ref = "UpdateHealthMonitorResponse" },
     },
     update_ip_group = {
-      name = "UpdateIpGroup",
+      sdk_operation = "UpdateIpGroup",
       method = "PUT",
       path = "/v3/{project_id}/elb/ipgroups/{ipgroup_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2288,7 +2288,7 @@ return {
       response = { ref = "UpdateIpGroupResponse" },
     },
     update_ip_list = {
-      name = "UpdateIpList",
+      sdk_operation = "UpdateIpList",
       method = "POST",
       path = "/v3/{project_id}/elb/ipgroups/{ipgroup_id}/iplist/create-or-update",
       content_type = "application/json;charset=UTF-8",
@@ -2300,7 +2300,7 @@ return {
       response = { ref = "UpdateIpListResponse" },
     },
     update_l7_policy = {
-      name = "UpdateL7Policy",
+      sdk_operation = "UpdateL7Policy",
       method = "PUT",
       path = "/v3/{project_id}/elb/l7policies/{l7policy_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2312,7 +2312,7 @@ return {
       response = { ref = "UpdateL7PolicyResponse" },
     },
     update_l7_rule = {
-      name = "UpdateL7Rule",
+      sdk_operation = "UpdateL7Rule",
       method = "PUT",
       path = "/v3/{project_id}/elb/l7policies/{l7policy_id}/rules/{l7rule_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2325,7 +2325,7 @@ return {
       response = { ref = "UpdateL7RuleResponse" },
     },
     update_listener = {
-      name = "UpdateListener",
+      sdk_operation = "UpdateListener",
       method = "PUT",
       path = "/v3/{project_id}/elb/listeners/{listener_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2337,7 +2337,7 @@ return {
       response = { ref = "UpdateListenerResponse" },
     },
     update_load_balancer = {
-      name = "UpdateLoadBalancer",
+      sdk_operation = "UpdateLoadBalancer",
       method = "PUT",
       path = "/v3/{project_id}/elb/loadbalancers/{loadbalancer_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2349,7 +2349,7 @@ return {
       response = { ref = "UpdateLoadBalancerResponse" },
     },
     update_logtank = {
-      name = "UpdateLogtank",
+      sdk_operation = "UpdateLogtank",
       method = "PUT",
       path = "/v3/{project_id}/elb/logtanks/{logtank_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2361,7 +2361,7 @@ return {
       response = { ref = "UpdateLogtankResponse" },
     },
     update_member = {
-      name = "UpdateMember",
+      sdk_operation = "UpdateMember",
       method = "PUT",
       path = "/v3/{project_id}/elb/pools/{pool_id}/members/{member_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2374,7 +2374,7 @@ return {
       response = { ref = "UpdateMemberResponse" },
     },
     update_pool = {
-      name = "UpdatePool",
+      sdk_operation = "UpdatePool",
       method = "PUT",
       path = "/v3/{project_id}/elb/pools/{pool_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2386,7 +2386,7 @@ return {
       response = { ref = "UpdatePoolResponse" },
     },
     update_recycle_bin_enable = {
-      name = "UpdateRecycleBinEnable",
+      sdk_operation = "UpdateRecycleBinEnable",
       method = "PUT",
       path = "/v3/{project_id}/elb/recycle-bin",
       content_type = "application/json",
@@ -2397,7 +2397,7 @@ return {
       response = { ref = "UpdateRecycleBinEnableResponse" },
     },
     update_recycle_bin_policy = {
-      name = "UpdateRecycleBinPolicy",
+      sdk_operation = "UpdateRecycleBinPolicy",
       method = "PUT",
       path = "/v3/{project_id}/elb/recycle-bin/policy",
       content_type = "application/json",
@@ -2408,7 +2408,7 @@ return {
       response = { ref = "UpdateRecycleBinPolicyResponse" },
     },
     update_security_policy = {
-      name = "UpdateSecurityPolicy",
+      sdk_operation = "UpdateSecurityPolicy",
       method = "PUT",
       path = "/v3/{project_id}/elb/security-policies/{security_policy_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2420,7 +2420,7 @@ return {
       response = { ref = "UpdateSecurityPolicyResponse" },
     },
     update_system_default_domain_config = {
-      name = "UpdateSystemDefaultDomainConfig",
+      sdk_operation = "UpdateSystemDefaultDomainConfig",
       method = "POST",
       path = "/v3/{project_id}/elb/loadbalancers/{loadbalancer_id}/dns/system-default-config",
       content_type = "application/json;charset=UTF-8",
@@ -2432,7 +2432,7 @@ return {
       response = { ref = "UpdateSystemDefaultDomainConfigResponse" },
     },
     update_user_defined_domain_config = {
-      name = "UpdateUserDefinedDomainConfig",
+      sdk_operation = "UpdateUserDefinedDomainConfig",
       method = "POST",
       path = "/v3/{project_id}/elb/loadbalancers/{loadbalancer_id}/dns/user-defined-config",
       content_type = "application/json;charset=UTF-8",
@@ -2444,7 +2444,7 @@ return {
       response = { ref = "UpdateUserDefinedDomainConfigResponse" },
     },
     upgrade_loadbalancer = {
-      name = "UpgradeLoadbalancer",
+      sdk_operation = "UpgradeLoadbalancer",
       method = "POST",
       path = "/v3/{project_id}/elb/loadbalancers/{loadbalancer_id}/upgrade",
       content_type = "application/json;charset=UTF-8",

@@ -26,7 +26,7 @@ return {
   },
   operations = {
     create_enterprise_project = {
-      name = "CreateEnterpriseProject",
+      sdk_operation = "CreateEnterpriseProject",
       method = "POST",
       path = "/v1.0/enterprise-projects",
       content_type = "application/json;charset=UTF-8",
@@ -39,7 +39,7 @@ return {
       response = { ref = "CreateEnterpriseProjectResponse" },
     },
     delete_enterprise_project = {
-      name = "DeleteEnterpriseProject",
+      sdk_operation = "DeleteEnterpriseProject",
       method = "DELETE",
       path = "/v1.0/enterprise-projects/{enterprise_project_id}",
       content_type = "application/json",
@@ -49,7 +49,7 @@ return {
       response = { ref = "DeleteEnterpriseProjectResponse" },
     },
     disable_enterprise_project = {
-      name = "DisableEnterpriseProject",
+      sdk_operation = "DisableEnterpriseProject",
       method = "POST",
       path = "/v1.0/enterprise-projects/{enterprise_project_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -61,7 +61,7 @@ return {
       response = { ref = "DisableEnterpriseProjectResponse" },
     },
     enable_enterprise_project = {
-      name = "EnableEnterpriseProject",
+      sdk_operation = "EnableEnterpriseProject",
       method = "POST",
       path = "/v1.0/enterprise-projects/{enterprise_project_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -73,7 +73,7 @@ return {
       response = { ref = "EnableEnterpriseProjectResponse" },
     },
     list_api_versions = {
-      name = "ListApiVersions",
+      sdk_operation = "ListApiVersions",
       method = "GET",
       path = "/",
       content_type = "application/json",
@@ -81,7 +81,7 @@ return {
       response = { ref = "ListApiVersionsResponse" },
     },
     list_enterprise_project = {
-      name = "ListEnterpriseProject",
+      sdk_operation = "ListEnterpriseProject",
       method = "GET",
       path = "/v1.0/enterprise-projects",
       content_type = "application/json",
@@ -99,7 +99,7 @@ return {
       response = { ref = "ListEnterpriseProjectResponse" },
     },
     list_migration_record = {
-      name = "ListMigrationRecord",
+      sdk_operation = "ListMigrationRecord",
       method = "GET",
       path = "/v1.0/enterprise-projects/migrate-record/list",
       content_type = "application/json",
@@ -114,7 +114,7 @@ return {
       response = { ref = "ListMigrationRecordResponse" },
     },
     list_providers = {
-      name = "ListProviders",
+      sdk_operation = "ListProviders",
       method = "GET",
       path = "/v1.0/enterprise-projects/providers",
       content_type = "application/json",
@@ -128,7 +128,7 @@ return {
       response = { ref = "ListProvidersResponse" },
     },
     list_resource_mapping = {
-      name = "ListResourceMapping",
+      sdk_operation = "ListResourceMapping",
       method = "GET",
       path = "/v1.0/enterprise-projects/resources-mapping",
       content_type = "application/json",
@@ -136,7 +136,7 @@ return {
       response = { ref = "ListResourceMappingResponse" },
     },
     migrate_resource = {
-      name = "MigrateResource",
+      sdk_operation = "MigrateResource",
       method = "POST",
       path = "/v1.0/enterprise-projects/{enterprise_project_id}/resources-migrate",
       content_type = "application/json;charset=UTF-8",
@@ -152,7 +152,7 @@ return {
       response = { ref = "MigrateResourceResponse" },
     },
     show_api_version = {
-      name = "ShowApiVersion",
+      sdk_operation = "ShowApiVersion",
       method = "GET",
       path = "/{api_version}",
       content_type = "application/json",
@@ -162,7 +162,7 @@ return {
       response = { ref = "ShowApiVersionResponse" },
     },
     show_associated_resources = {
-      name = "ShowAssociatedResources",
+      sdk_operation = "ShowAssociatedResources",
       method = "GET",
       path = "/v1.0/associated-resources/{resource_id}",
       content_type = "application/json",
@@ -175,7 +175,7 @@ return {
       response = { ref = "ShowAssociatedResourcesResponse" },
     },
     show_enterprise_project = {
-      name = "ShowEnterpriseProject",
+      sdk_operation = "ShowEnterpriseProject",
       method = "GET",
       path = "/v1.0/enterprise-projects/{enterprise_project_id}",
       content_type = "application/json",
@@ -185,7 +185,7 @@ return {
       response = { ref = "ShowEnterpriseProjectResponse" },
     },
     show_enterprise_project_quota = {
-      name = "ShowEnterpriseProjectQuota",
+      sdk_operation = "ShowEnterpriseProjectQuota",
       method = "GET",
       path = "/v1.0/enterprise-projects/quotas",
       content_type = "application/json",
@@ -193,7 +193,7 @@ return {
       response = { ref = "ShowEnterpriseProjectQuotaResponse" },
     },
     show_ep_configs = {
-      name = "ShowEpConfigs",
+      sdk_operation = "ShowEpConfigs",
       method = "GET",
       path = "/v1/enterprise-projects/configs",
       content_type = "application/json",
@@ -201,7 +201,7 @@ return {
       response = { ref = "ShowEpConfigsResponse" },
     },
     show_resource_bind_enterprise_project = {
-      name = "ShowResourceBindEnterpriseProject",
+      sdk_operation = "ShowResourceBindEnterpriseProject",
       method = "POST",
       path = "/v1.0/enterprise-projects/{enterprise_project_id}/resources/filter",
       content_type = "application/json;charset=UTF-8",
@@ -217,7 +217,7 @@ return {
       response = { ref = "ShowResourceBindEnterpriseProjectResponse" },
     },
     update_enterprise_project = {
-      name = "UpdateEnterpriseProject",
+      sdk_operation = "UpdateEnterpriseProject",
       method = "PUT",
       path = "/v1.0/enterprise-projects/{enterprise_project_id}",
       content_type = "application/json;charset=UTF-8",

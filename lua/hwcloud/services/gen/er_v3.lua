@@ -119,7 +119,7 @@ return {
   },
   operations = {
     accept_attachment = {
-      name = "AcceptAttachment",
+      sdk_operation = "AcceptAttachment",
       method = "POST",
       path = "/v3/{project_id}/enterprise-router/{er_id}/attachments/{attachment_id}/accept",
       content_type = "application/json",
@@ -130,7 +130,7 @@ return {
       response = { ref = "AcceptAttachmentResponse" },
     },
     associate_route_table = {
-      name = "AssociateRouteTable",
+      sdk_operation = "AssociateRouteTable",
       method = "POST",
       path = "/v3/{project_id}/enterprise-router/{er_id}/route-tables/{route_table_id}/associate",
       content_type = "application/json",
@@ -146,7 +146,7 @@ return {
       response_headers = { ["x-client-token"] = "X-Client-Token" },
     },
     batch_create_resource_tags = {
-      name = "BatchCreateResourceTags",
+      sdk_operation = "BatchCreateResourceTags",
       method = "POST",
       path = "/v3/{project_id}/{resource_type}/{resource_id}/tags/action",
       content_type = "application/json",
@@ -160,7 +160,7 @@ return {
       response = { type = "string" },
     },
     change_association_route_policy = {
-      name = "ChangeAssociationRoutePolicy",
+      sdk_operation = "ChangeAssociationRoutePolicy",
       method = "POST",
       path = "/v3/{project_id}/enterprise-router/{er_id}/route-tables/{route_table_id}/associations/{association_id}/change-route-policy",
       content_type = "application/json",
@@ -174,7 +174,7 @@ return {
       response = { ref = "ChangeAssociationRoutePolicyResponse" },
     },
     change_availability_zone = {
-      name = "ChangeAvailabilityZone",
+      sdk_operation = "ChangeAvailabilityZone",
       method = "POST",
       path = "/v3/{project_id}/enterprise-router/instances/{er_id}/change-availability-zone-ids",
       content_type = "application/json",
@@ -186,7 +186,7 @@ return {
       response = { ref = "ChangeAvailabilityZoneResponse" },
     },
     create_enterprise_router = {
-      name = "CreateEnterpriseRouter",
+      sdk_operation = "CreateEnterpriseRouter",
       method = "POST",
       path = "/v3/{project_id}/enterprise-router/instances",
       content_type = "application/json",
@@ -199,7 +199,7 @@ return {
       response_headers = { ["x-client-token"] = "X-Client-Token" },
     },
     create_flow_log = {
-      name = "CreateFlowLog",
+      sdk_operation = "CreateFlowLog",
       method = "POST",
       path = "/v3/{project_id}/enterprise-router/{er_id}/flow-logs",
       content_type = "application/json",
@@ -213,7 +213,7 @@ return {
       response_headers = { ["x-client-token"] = "X-Client-Token" },
     },
     create_resource_tag = {
-      name = "CreateResourceTag",
+      sdk_operation = "CreateResourceTag",
       method = "POST",
       path = "/v3/{project_id}/{resource_type}/{resource_id}/tags",
       content_type = "application/json",
@@ -226,7 +226,7 @@ return {
       response = { type = "string" },
     },
     create_route_table = {
-      name = "CreateRouteTable",
+      sdk_operation = "CreateRouteTable",
       method = "POST",
       path = "/v3/{project_id}/enterprise-router/{er_id}/route-tables",
       content_type = "application/json",
@@ -240,7 +240,7 @@ return {
       response_headers = { ["x-client-token"] = "X-Client-Token" },
     },
     create_static_route = {
-      name = "CreateStaticRoute",
+      sdk_operation = "CreateStaticRoute",
       method = "POST",
       path = "/v3/{project_id}/enterprise-router/route-tables/{route_table_id}/static-routes",
       content_type = "application/json",
@@ -254,7 +254,7 @@ return {
       response_headers = { ["x-client-token"] = "X-Client-Token" },
     },
     create_vpc_attachment = {
-      name = "CreateVpcAttachment",
+      sdk_operation = "CreateVpcAttachment",
       method = "POST",
       path = "/v3/{project_id}/enterprise-router/{er_id}/vpc-attachments",
       content_type = "application/json",
@@ -268,7 +268,7 @@ return {
       response_headers = { ["x-client-token"] = "X-Client-Token" },
     },
     delete_enterprise_router = {
-      name = "DeleteEnterpriseRouter",
+      sdk_operation = "DeleteEnterpriseRouter",
       method = "DELETE",
       path = "/v3/{project_id}/enterprise-router/instances/{er_id}",
       content_type = "application/json",
@@ -278,7 +278,7 @@ return {
       response = { ref = "DeleteEnterpriseRouterResponse" },
     },
     delete_flow_log = {
-      name = "DeleteFlowLog",
+      sdk_operation = "DeleteFlowLog",
       method = "DELETE",
       path = "/v3/{project_id}/enterprise-router/{er_id}/flow-logs/{flow_log_id}",
       content_type = "application/json",
@@ -289,7 +289,7 @@ return {
       response = { ref = "DeleteFlowLogResponse" },
     },
     delete_resource_tag = {
-      name = "DeleteResourceTag",
+      sdk_operation = "DeleteResourceTag",
       method = "DELETE",
       path = "/v3/{project_id}/{resource_type}/{resource_id}/tags/{key}",
       content_type = "application/json",
@@ -301,7 +301,7 @@ return {
       response = { type = "string" },
     },
     delete_route_table = {
-      name = "DeleteRouteTable",
+      sdk_operation = "DeleteRouteTable",
       method = "DELETE",
       path = "/v3/{project_id}/enterprise-router/{er_id}/route-tables/{route_table_id}",
       content_type = "application/json",
@@ -312,7 +312,7 @@ return {
       response = { ref = "DeleteRouteTableResponse" },
     },
     delete_static_route = {
-      name = "DeleteStaticRoute",
+      sdk_operation = "DeleteStaticRoute",
       method = "DELETE",
       path = "/v3/{project_id}/enterprise-router/route-tables/{route_table_id}/static-routes/{route_id}",
       content_type = "application/json",
@@ -323,7 +323,7 @@ return {
       response = { ref = "DeleteStaticRouteResponse" },
     },
     delete_vpc_attachment = {
-      name = "DeleteVpcAttachment",
+      sdk_operation = "DeleteVpcAttachment",
       method = "DELETE",
       path = "/v3/{project_id}/enterprise-router/{er_id}/vpc-attachments/{vpc_attachment_id}",
       content_type = "application/json",
@@ -334,7 +334,7 @@ return {
       response = { ref = "DeleteVpcAttachmentResponse" },
     },
     disable_flow_log = {
-      name = "DisableFlowLog",
+      sdk_operation = "DisableFlowLog",
       method = "POST",
       path = "/v3/{project_id}/enterprise-router/{er_id}/flow-logs/{flow_log_id}/disable",
       content_type = "application/json",
@@ -345,7 +345,7 @@ return {
       response = { ref = "DisableFlowLogResponse" },
     },
     disable_propagation = {
-      name = "DisablePropagation",
+      sdk_operation = "DisablePropagation",
       method = "POST",
       path = "/v3/{project_id}/enterprise-router/{er_id}/route-tables/{route_table_id}/disable-propagations",
       content_type = "application/json",
@@ -359,7 +359,7 @@ return {
       response = { ref = "DisablePropagationResponse" },
     },
     disassociate_route_table = {
-      name = "DisassociateRouteTable",
+      sdk_operation = "DisassociateRouteTable",
       method = "POST",
       path = "/v3/{project_id}/enterprise-router/{er_id}/route-tables/{route_table_id}/disassociate",
       content_type = "application/json",
@@ -373,7 +373,7 @@ return {
       response = { ref = "DisassociateRouteTableResponse" },
     },
     enable_flow_log = {
-      name = "EnableFlowLog",
+      sdk_operation = "EnableFlowLog",
       method = "POST",
       path = "/v3/{project_id}/enterprise-router/{er_id}/flow-logs/{flow_log_id}/enable",
       content_type = "application/json",
@@ -384,7 +384,7 @@ return {
       response = { ref = "EnableFlowLogResponse" },
     },
     enable_propagation = {
-      name = "EnablePropagation",
+      sdk_operation = "EnablePropagation",
       method = "POST",
       path = "/v3/{project_id}/enterprise-router/{er_id}/route-tables/{route_table_id}/enable-propagations",
       content_type = "application/json",
@@ -400,7 +400,7 @@ return {
       response_headers = { ["x-client-token"] = "X-Client-Token" },
     },
     list_associations = {
-      name = "ListAssociations",
+      sdk_operation = "ListAssociations",
       method = "GET",
       path = "/v3/{project_id}/enterprise-router/{er_id}/route-tables/{route_table_id}/associations",
       content_type = "application/json",
@@ -419,7 +419,7 @@ return {
       response = { ref = "ListAssociationsResponse" },
     },
     list_attachments = {
-      name = "ListAttachments",
+      sdk_operation = "ListAttachments",
       method = "GET",
       path = "/v3/{project_id}/enterprise-router/{er_id}/attachments",
       content_type = "application/json",
@@ -437,7 +437,7 @@ return {
       response = { ref = "ListAttachmentsResponse" },
     },
     list_availability_zone = {
-      name = "ListAvailabilityZone",
+      sdk_operation = "ListAvailabilityZone",
       method = "GET",
       path = "/v3/{project_id}/enterprise-router/availability-zones",
       content_type = "application/json",
@@ -447,7 +447,7 @@ return {
       response = { ref = "ListAvailabilityZoneResponse" },
     },
     list_effective_routes = {
-      name = "ListEffectiveRoutes",
+      sdk_operation = "ListEffectiveRoutes",
       method = "GET",
       path = "/v3/{project_id}/enterprise-router/route-tables/{route_table_id}/routes",
       content_type = "application/json",
@@ -462,7 +462,7 @@ return {
       response = { ref = "ListEffectiveRoutesResponse" },
     },
     list_enterprise_routers = {
-      name = "ListEnterpriseRouters",
+      sdk_operation = "ListEnterpriseRouters",
       method = "GET",
       path = "/v3/{project_id}/enterprise-router/instances",
       content_type = "application/json",
@@ -481,7 +481,7 @@ return {
       response = { ref = "ListEnterpriseRoutersResponse" },
     },
     list_flow_logs = {
-      name = "ListFlowLogs",
+      sdk_operation = "ListFlowLogs",
       method = "GET",
       path = "/v3/{project_id}/enterprise-router/{er_id}/flow-logs",
       content_type = "application/json",
@@ -498,7 +498,7 @@ return {
       response = { ref = "ListFlowLogsResponse" },
     },
     list_project_tags = {
-      name = "ListProjectTags",
+      sdk_operation = "ListProjectTags",
       method = "GET",
       path = "/v3/{project_id}/{resource_type}/tags",
       content_type = "application/json",
@@ -508,7 +508,7 @@ return {
       response = { ref = "ListProjectTagsResponse" },
     },
     list_propagations = {
-      name = "ListPropagations",
+      sdk_operation = "ListPropagations",
       method = "GET",
       path = "/v3/{project_id}/enterprise-router/{er_id}/route-tables/{route_table_id}/propagations",
       content_type = "application/json",
@@ -527,7 +527,7 @@ return {
       response = { ref = "ListPropagationsResponse" },
     },
     list_route_tables = {
-      name = "ListRouteTables",
+      sdk_operation = "ListRouteTables",
       method = "GET",
       path = "/v3/{project_id}/enterprise-router/{er_id}/route-tables",
       content_type = "application/json",
@@ -545,7 +545,7 @@ return {
       response = { ref = "ListRouteTablesResponse" },
     },
     list_static_routes = {
-      name = "ListStaticRoutes",
+      sdk_operation = "ListStaticRoutes",
       method = "GET",
       path = "/v3/{project_id}/enterprise-router/route-tables/{route_table_id}/static-routes",
       content_type = "application/json",
@@ -563,7 +563,7 @@ return {
       response = { ref = "ListStaticRoutesResponse" },
     },
     list_vpc_attachments = {
-      name = "ListVpcAttachments",
+      sdk_operation = "ListVpcAttachments",
       method = "GET",
       path = "/v3/{project_id}/enterprise-router/{er_id}/vpc-attachments",
       content_type = "application/json",
@@ -581,7 +581,7 @@ return {
       response = { ref = "ListVpcAttachmentsResponse" },
     },
     reject_attachment = {
-      name = "RejectAttachment",
+      sdk_operation = "RejectAttachment",
       method = "POST",
       path = "/v3/{project_id}/enterprise-router/{er_id}/attachments/{attachment_id}/reject",
       content_type = "application/json",
@@ -592,7 +592,7 @@ return {
       response = { ref = "RejectAttachmentResponse" },
     },
     show_attachment = {
-      name = "ShowAttachment",
+      sdk_operation = "ShowAttachment",
       method = "GET",
       path = "/v3/{project_id}/enterprise-router/{er_id}/attachments/{attachment_id}",
       content_type = "application/json",
@@ -603,7 +603,7 @@ return {
       response = { ref = "ShowAttachmentResponse" },
     },
     show_enterprise_router = {
-      name = "ShowEnterpriseRouter",
+      sdk_operation = "ShowEnterpriseRouter",
       method = "GET",
       path = "/v3/{project_id}/enterprise-router/instances/{er_id}",
       content_type = "application/json",
@@ -613,7 +613,7 @@ return {
       response = { ref = "ShowEnterpriseRouterResponse" },
     },
     show_flow_log = {
-      name = "ShowFlowLog",
+      sdk_operation = "ShowFlowLog",
       method = "GET",
       path = "/v3/{project_id}/enterprise-router/{er_id}/flow-logs/{flow_log_id}",
       content_type = "application/json",
@@ -624,7 +624,7 @@ return {
       response = { ref = "ShowFlowLogResponse" },
     },
     show_quotas = {
-      name = "ShowQuotas",
+      sdk_operation = "ShowQuotas",
       method = "GET",
       path = "/v3/{project_id}/enterprise-router/quotas",
       content_type = "application/json",
@@ -637,7 +637,7 @@ return {
       response = { ref = "ShowQuotasResponse" },
     },
     show_resource_tag = {
-      name = "ShowResourceTag",
+      sdk_operation = "ShowResourceTag",
       method = "GET",
       path = "/v3/{project_id}/{resource_type}/{resource_id}/tags",
       content_type = "application/json",
@@ -648,7 +648,7 @@ return {
       response = { ref = "ShowResourceTagResponse" },
     },
     show_route_table = {
-      name = "ShowRouteTable",
+      sdk_operation = "ShowRouteTable",
       method = "GET",
       path = "/v3/{project_id}/enterprise-router/{er_id}/route-tables/{route_table_id}",
       content_type = "application/json",
@@ -659,7 +659,7 @@ return {
       response = { ref = "ShowRouteTableResponse" },
     },
     show_static_route = {
-      name = "ShowStaticRoute",
+      sdk_operation = "ShowStaticRoute",
       method = "GET",
       path = "/v3/{project_id}/enterprise-router/route-tables/{route_table_id}/static-routes/{route_id}",
       content_type = "application/json",
@@ -670,7 +670,7 @@ return {
       response = { ref = "ShowStaticRouteResponse" },
     },
     show_vpc_attachment = {
-      name = "ShowVpcAttachment",
+      sdk_operation = "ShowVpcAttachment",
       method = "GET",
       path = "/v3/{project_id}/enterprise-router/{er_id}/vpc-attachments/{vpc_attachment_id}",
       content_type = "application/json",
@@ -681,7 +681,7 @@ return {
       response = { ref = "ShowVpcAttachmentResponse" },
     },
     update_attachment = {
-      name = "UpdateAttachment",
+      sdk_operation = "UpdateAttachment",
       method = "PUT",
       path = "/v3/{project_id}/enterprise-router/{er_id}/attachments/{attachment_id}",
       content_type = "application/json",
@@ -694,7 +694,7 @@ return {
       response = { ref = "UpdateAttachmentResponse" },
     },
     update_enterprise_router = {
-      name = "UpdateEnterpriseRouter",
+      sdk_operation = "UpdateEnterpriseRouter",
       method = "PUT",
       path = "/v3/{project_id}/enterprise-router/instances/{er_id}",
       content_type = "application/json",
@@ -706,7 +706,7 @@ return {
       response = { ref = "UpdateEnterpriseRouterResponse" },
     },
     update_flow_log = {
-      name = "UpdateFlowLog",
+      sdk_operation = "UpdateFlowLog",
       method = "PUT",
       path = "/v3/{project_id}/enterprise-router/{er_id}/flow-logs/{flow_log_id}",
       content_type = "application/json",
@@ -720,7 +720,7 @@ return {
       response = { ref = "UpdateFlowLogResponse" },
     },
     update_propagation_route_policy = {
-      name = "UpdatePropagationRoutePolicy",
+      sdk_operation = "UpdatePropagationRoutePolicy",
       method = "POST",
       path = "/v3/{project_id}/enterprise-router/{er_id}/route-tables/{route_table_id}/propagations/{propagation_id}/change-route-policy",
       content_type = "application/json",
@@ -734,7 +734,7 @@ return {
       response = { ref = "UpdatePropagationRoutePolicyResponse" },
     },
     update_route_table = {
-      name = "UpdateRouteTable",
+      sdk_operation = "UpdateRouteTable",
       method = "PUT",
       path = "/v3/{project_id}/enterprise-router/{er_id}/route-tables/{route_table_id}",
       content_type = "application/json",
@@ -747,7 +747,7 @@ return {
       response = { ref = "UpdateRouteTableResponse" },
     },
     update_static_route = {
-      name = "UpdateStaticRoute",
+      sdk_operation = "UpdateStaticRoute",
       method = "PUT",
       path = "/v3/{project_id}/enterprise-router/route-tables/{route_table_id}/static-routes/{route_id}",
       content_type = "application/json",
@@ -760,7 +760,7 @@ return {
       response = { ref = "UpdateStaticRouteResponse" },
     },
     update_vpc_attachment = {
-      name = "UpdateVpcAttachment",
+      sdk_operation = "UpdateVpcAttachment",
       method = "PUT",
       path = "/v3/{project_id}/enterprise-router/{er_id}/vpc-attachments/{vpc_attachment_id}",
       content_type = "application/json",

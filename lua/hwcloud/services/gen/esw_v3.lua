@@ -75,7 +75,7 @@ return {
   },
   operations = {
     bind_vport = {
-      name = "BindVport",
+      sdk_operation = "BindVport",
       method = "POST",
       path = "/v3/{project_id}/l2cg/connections/{connection_id}/vports/bind",
       content_type = "application/json",
@@ -87,7 +87,7 @@ return {
       response = { ref = "BindVportResponse" },
     },
     create_connection = {
-      name = "CreateConnection",
+      sdk_operation = "CreateConnection",
       method = "POST",
       path = "/v3/{project_id}/l2cg/instances/{instance_id}/connections",
       content_type = "application/json",
@@ -99,7 +99,7 @@ return {
       response = { ref = "CreateConnectionResponse" },
     },
     create_instance = {
-      name = "CreateInstance",
+      sdk_operation = "CreateInstance",
       method = "POST",
       path = "/v3/{project_id}/l2cg/instances",
       content_type = "application/json",
@@ -110,7 +110,7 @@ return {
       response = { ref = "CreateInstanceResponse" },
     },
     delete_connection = {
-      name = "DeleteConnection",
+      sdk_operation = "DeleteConnection",
       method = "DELETE",
       path = "/v3/{project_id}/l2cg/instances/{instance_id}/connections/{connection_id}",
       content_type = "application/json",
@@ -121,7 +121,7 @@ return {
       response = { ref = "DeleteConnectionResponse" },
     },
     delete_instance = {
-      name = "DeleteInstance",
+      sdk_operation = "DeleteInstance",
       method = "DELETE",
       path = "/v3/{project_id}/l2cg/instances/{instance_id}",
       content_type = "application/json",
@@ -131,7 +131,7 @@ return {
       response = { ref = "DeleteInstanceResponse" },
     },
     list_availability_zones = {
-      name = "ListAvailabilityZones",
+      sdk_operation = "ListAvailabilityZones",
       method = "GET",
       path = "/v3/{project_id}/l2cg/availability-zones",
       content_type = "application/json",
@@ -139,7 +139,7 @@ return {
       response = { ref = "ListAvailabilityZonesResponse" },
     },
     list_connections = {
-      name = "ListConnections",
+      sdk_operation = "ListConnections",
       method = "GET",
       path = "/v3/{project_id}/l2cg/instances/{instance_id}/connections",
       content_type = "application/json",
@@ -154,7 +154,7 @@ return {
       response = { ref = "ListConnectionsResponse" },
     },
     list_connections_all_instances = {
-      name = "ListConnectionsAllInstances",
+      sdk_operation = "ListConnectionsAllInstances",
       method = "GET",
       path = "/v3/{project_id}/l2cg/connections",
       content_type = "application/json",
@@ -171,7 +171,7 @@ return {
       response = { ref = "ListConnectionsAllInstancesResponse" },
     },
     list_flavors = {
-      name = "ListFlavors",
+      sdk_operation = "ListFlavors",
       method = "GET",
       path = "/v3/{project_id}/l2cg/flavors",
       content_type = "application/json",
@@ -179,7 +179,7 @@ return {
       response = { ref = "ListFlavorsResponse" },
     },
     list_instances = {
-      name = "ListInstances",
+      sdk_operation = "ListInstances",
       method = "GET",
       path = "/v3/{project_id}/l2cg/instances",
       content_type = "application/json",
@@ -194,7 +194,7 @@ return {
       response = { ref = "ListInstancesResponse" },
     },
     list_quotas = {
-      name = "ListQuotas",
+      sdk_operation = "ListQuotas",
       method = "GET",
       path = "/v3/{project_id}/l2cg/quotas",
       content_type = "application/json",
@@ -202,7 +202,7 @@ return {
       response = { ref = "ListQuotasResponse" },
     },
     list_resource_jobs = {
-      name = "ListResourceJobs",
+      sdk_operation = "ListResourceJobs",
       method = "GET",
       path = "/v3/{project_id}/l2cg/resources/{resource_id}/jobs",
       content_type = "application/json",
@@ -215,7 +215,7 @@ return {
       response = { ref = "ListResourceJobsResponse" },
     },
     show_connection = {
-      name = "ShowConnection",
+      sdk_operation = "ShowConnection",
       method = "GET",
       path = "/v3/{project_id}/l2cg/instances/{instance_id}/connections/{connection_id}",
       content_type = "application/json",
@@ -226,7 +226,7 @@ return {
       response = { ref = "ShowConnectionResponse" },
     },
     show_instance = {
-      name = "ShowInstance",
+      sdk_operation = "ShowInstance",
       method = "GET",
       path = "/v3/{project_id}/l2cg/instances/{instance_id}",
       content_type = "application/json",
@@ -236,7 +236,7 @@ return {
       response = { ref = "ShowInstanceResponse" },
     },
     unbind_vport = {
-      name = "UnbindVport",
+      sdk_operation = "UnbindVport",
       method = "POST",
       path = "/v3/{project_id}/l2cg/connections/{connection_id}/vports/unbind",
       content_type = "application/json",
@@ -248,7 +248,7 @@ return {
       response = { ref = "UnbindVportResponse" },
     },
     update_connection = {
-      name = "UpdateConnection",
+      sdk_operation = "UpdateConnection",
       method = "PUT",
       path = "/v3/{project_id}/l2cg/instances/{instance_id}/connections/{connection_id}",
       content_type = "application/json",
@@ -261,7 +261,7 @@ return {
       response = { ref = "UpdateConnectionResponse" },
     },
     update_instance = {
-      name = "UpdateInstance",
+      sdk_operation = "UpdateInstance",
       method = "PUT",
       path = "/v3/{project_id}/l2cg/instances/{instance_id}",
       content_type = "application/json",

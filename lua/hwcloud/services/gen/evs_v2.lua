@@ -144,7 +144,7 @@ return {
   },
   operations = {
     batch_create_volume_tags = {
-      name = "BatchCreateVolumeTags",
+      sdk_operation = "BatchCreateVolumeTags",
       method = "POST",
       path = "/v2/{project_id}/cloudvolumes/{volume_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -157,7 +157,7 @@ return {
       response = { ref = "BatchCreateVolumeTagsResponse" },
     },
     batch_delete_volume_tags = {
-      name = "BatchDeleteVolumeTags",
+      sdk_operation = "BatchDeleteVolumeTags",
       method = "POST",
       path = "/v2/{project_id}/cloudvolumes/{volume_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -170,7 +170,7 @@ return {
       response = { ref = "BatchDeleteVolumeTagsResponse" },
     },
     batch_resize_volumes = {
-      name = "BatchResizeVolumes",
+      sdk_operation = "BatchResizeVolumes",
       method = "POST",
       path = "/v5/{project_id}/volumes/batch-extend",
       content_type = "application/json;charset=UTF-8",
@@ -182,7 +182,7 @@ return {
       response = { ref = "BatchResizeVolumesResponse" },
     },
     cinder_accept_volume_transfer = {
-      name = "CinderAcceptVolumeTransfer",
+      sdk_operation = "CinderAcceptVolumeTransfer",
       method = "POST",
       path = "/v2/{project_id}/os-volume-transfer/{transfer_id}/accept",
       content_type = "application/json;charset=UTF-8",
@@ -194,7 +194,7 @@ return {
       response = { ref = "CinderAcceptVolumeTransferResponse" },
     },
     cinder_create_volume_transfer = {
-      name = "CinderCreateVolumeTransfer",
+      sdk_operation = "CinderCreateVolumeTransfer",
       method = "POST",
       path = "/v2/{project_id}/os-volume-transfer",
       content_type = "application/json;charset=UTF-8",
@@ -205,7 +205,7 @@ return {
       response = { ref = "CinderCreateVolumeTransferResponse" },
     },
     cinder_delete_volume_transfer = {
-      name = "CinderDeleteVolumeTransfer",
+      sdk_operation = "CinderDeleteVolumeTransfer",
       method = "DELETE",
       path = "/v2/{project_id}/os-volume-transfer/{transfer_id}",
       content_type = "application/json",
@@ -215,7 +215,7 @@ return {
       response = { ref = "CinderDeleteVolumeTransferResponse" },
     },
     cinder_list_availability_zones = {
-      name = "CinderListAvailabilityZones",
+      sdk_operation = "CinderListAvailabilityZones",
       method = "GET",
       path = "/v2/{project_id}/os-availability-zone",
       content_type = "application/json",
@@ -223,7 +223,7 @@ return {
       response = { ref = "CinderListAvailabilityZonesResponse" },
     },
     cinder_list_quotas = {
-      name = "CinderListQuotas",
+      sdk_operation = "CinderListQuotas",
       method = "GET",
       path = "/v2/{project_id}/os-quota-sets/{target_project_id}",
       content_type = "application/json",
@@ -234,7 +234,7 @@ return {
       response = { ref = "CinderListQuotasResponse" },
     },
     cinder_list_volume_transfers = {
-      name = "CinderListVolumeTransfers",
+      sdk_operation = "CinderListVolumeTransfers",
       method = "GET",
       path = "/v2/{project_id}/os-volume-transfer",
       content_type = "application/json",
@@ -246,7 +246,7 @@ return {
       response = { ref = "CinderListVolumeTransfersResponse" },
     },
     cinder_list_volume_types = {
-      name = "CinderListVolumeTypes",
+      sdk_operation = "CinderListVolumeTypes",
       method = "GET",
       path = "/v2/{project_id}/types",
       content_type = "application/json",
@@ -254,7 +254,7 @@ return {
       response = { ref = "CinderListVolumeTypesResponse" },
     },
     cinder_show_volume_transfer = {
-      name = "CinderShowVolumeTransfer",
+      sdk_operation = "CinderShowVolumeTransfer",
       method = "GET",
       path = "/v2/{project_id}/os-volume-transfer/{transfer_id}",
       content_type = "application/json",
@@ -264,7 +264,7 @@ return {
       response = { ref = "CinderShowVolumeTransferResponse" },
     },
     create_snapshot = {
-      name = "CreateSnapshot",
+      sdk_operation = "CreateSnapshot",
       method = "POST",
       path = "/v2/{project_id}/cloudsnapshots",
       content_type = "application/json;charset=UTF-8",
@@ -275,7 +275,7 @@ return {
       response = { ref = "CreateSnapshotResponse" },
     },
     create_volume = {
-      name = "CreateVolume",
+      sdk_operation = "CreateVolume",
       method = "POST",
       path = "/v2.1/{project_id}/cloudvolumes",
       content_type = "application/json;charset=UTF-8",
@@ -290,7 +290,7 @@ return {
       response = { ref = "CreateVolumeResponse" },
     },
     delete_snapshot = {
-      name = "DeleteSnapshot",
+      sdk_operation = "DeleteSnapshot",
       method = "DELETE",
       path = "/v2/{project_id}/cloudsnapshots/{snapshot_id}",
       content_type = "application/json",
@@ -300,7 +300,7 @@ return {
       response = { ref = "DeleteSnapshotResponse" },
     },
     delete_volume = {
-      name = "DeleteVolume",
+      sdk_operation = "DeleteVolume",
       method = "DELETE",
       path = "/v2/{project_id}/cloudvolumes/{volume_id}",
       content_type = "application/json",
@@ -310,7 +310,7 @@ return {
       response = { ref = "DeleteVolumeResponse" },
     },
     delete_volume_in_recycle = {
-      name = "DeleteVolumeInRecycle",
+      sdk_operation = "DeleteVolumeInRecycle",
       method = "DELETE",
       path = "/v3/{project_id}/recycle-bin-volumes/{volume_id}",
       content_type = "application/json",
@@ -320,7 +320,7 @@ return {
       response = { ref = "DeleteVolumeInRecycleResponse" },
     },
     list_snapshots = {
-      name = "ListSnapshots",
+      sdk_operation = "ListSnapshots",
       method = "GET",
       path = "/v2/{project_id}/cloudsnapshots/detail",
       content_type = "application/json",
@@ -341,7 +341,7 @@ return {
       response = { ref = "ListSnapshotsResponse" },
     },
     list_versions = {
-      name = "ListVersions",
+      sdk_operation = "ListVersions",
       method = "GET",
       path = "/",
       content_type = "application/json",
@@ -349,7 +349,7 @@ return {
       response = { ref = "ListVersionsResponse" },
     },
     list_volume_tags = {
-      name = "ListVolumeTags",
+      sdk_operation = "ListVolumeTags",
       method = "GET",
       path = "/v2/{project_id}/cloudvolumes/tags",
       content_type = "application/json",
@@ -357,7 +357,7 @@ return {
       response = { ref = "ListVolumeTagsResponse" },
     },
     list_volumes = {
-      name = "ListVolumes",
+      sdk_operation = "ListVolumes",
       method = "GET",
       path = "/v2/{project_id}/cloudvolumes/detail",
       content_type = "application/json",
@@ -386,7 +386,7 @@ return {
       response = { ref = "ListVolumesResponse" },
     },
     list_volumes_by_tags = {
-      name = "ListVolumesByTags",
+      sdk_operation = "ListVolumesByTags",
       method = "POST",
       path = "/v2/{project_id}/cloudvolumes/resource_instances/action",
       content_type = "application/json;charset=UTF-8",
@@ -402,7 +402,7 @@ return {
       response = { ref = "ListVolumesByTagsResponse" },
     },
     list_volumes_in_recycle = {
-      name = "ListVolumesInRecycle",
+      sdk_operation = "ListVolumesInRecycle",
       method = "GET",
       path = "/v3/{project_id}/recycle-bin-volumes/detail",
       content_type = "application/json",
@@ -418,7 +418,7 @@ return {
       response = { ref = "ListVolumesInRecycleResponse" },
     },
     modify_volume_qo_s = {
-      name = "ModifyVolumeQoS",
+      sdk_operation = "ModifyVolumeQoS",
       method = "PUT",
       path = "/v5/{project_id}/cloudvolumes/{volume_id}/qos",
       content_type = "application/json;charset=UTF-8",
@@ -430,7 +430,7 @@ return {
       response = { ref = "ModifyVolumeQoSResponse" },
     },
     resize_volume = {
-      name = "ResizeVolume",
+      sdk_operation = "ResizeVolume",
       method = "POST",
       path = "/v2.1/{project_id}/cloudvolumes/{volume_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -443,7 +443,7 @@ return {
       response = { ref = "ResizeVolumeResponse" },
     },
     retype_volume = {
-      name = "RetypeVolume",
+      sdk_operation = "RetypeVolume",
       method = "POST",
       path = "/v2/{project_id}/volumes/{volume_id}/retype",
       content_type = "application/json;charset=UTF-8",
@@ -456,7 +456,7 @@ return {
       response = { ref = "RetypeVolumeResponse" },
     },
     revert_volume_in_recycle = {
-      name = "RevertVolumeInRecycle",
+      sdk_operation = "RevertVolumeInRecycle",
       method = "POST",
       path = "/v3/{project_id}/recycle-bin-volumes/{volume_id}/revert",
       content_type = "application/json",
@@ -466,7 +466,7 @@ return {
       response = { ref = "RevertVolumeInRecycleResponse" },
     },
     rollback_snapshot = {
-      name = "RollbackSnapshot",
+      sdk_operation = "RollbackSnapshot",
       method = "POST",
       path = "/v2/{project_id}/cloudsnapshots/{snapshot_id}/rollback",
       content_type = "application/json;charset=UTF-8",
@@ -478,7 +478,7 @@ return {
       response = { ref = "RollbackSnapshotResponse" },
     },
     show_job = {
-      name = "ShowJob",
+      sdk_operation = "ShowJob",
       method = "GET",
       path = "/v1/{project_id}/jobs/{job_id}",
       content_type = "application/json",
@@ -488,7 +488,7 @@ return {
       response = { ref = "ShowJobResponse" },
     },
     show_recycle_policy = {
-      name = "ShowRecyclePolicy",
+      sdk_operation = "ShowRecyclePolicy",
       method = "GET",
       path = "/v3/{project_id}/recycle-bin-volumes/policy",
       content_type = "application/json",
@@ -496,7 +496,7 @@ return {
       response = { ref = "ShowRecyclePolicyResponse" },
     },
     show_snapshot = {
-      name = "ShowSnapshot",
+      sdk_operation = "ShowSnapshot",
       method = "GET",
       path = "/v2/{project_id}/cloudsnapshots/{snapshot_id}",
       content_type = "application/json",
@@ -506,7 +506,7 @@ return {
       response = { ref = "ShowSnapshotResponse" },
     },
     show_version = {
-      name = "ShowVersion",
+      sdk_operation = "ShowVersion",
       method = "GET",
       path = "/{version}",
       content_type = "application/json",
@@ -516,7 +516,7 @@ return {
       response = { ref = "ShowVersionResponse" },
     },
     show_volume = {
-      name = "ShowVolume",
+      sdk_operation = "ShowVolume",
       method = "GET",
       path = "/v2/{project_id}/cloudvolumes/{volume_id}",
       content_type = "application/json",
@@ -526,7 +526,7 @@ return {
       response = { ref = "ShowVolumeResponse" },
     },
     show_volume_in_recycle = {
-      name = "ShowVolumeInRecycle",
+      sdk_operation = "ShowVolumeInRecycle",
       method = "GET",
       path = "/v3/{project_id}/recycle-bin-volumes/{volume_id}",
       content_type = "application/json",
@@ -536,7 +536,7 @@ return {
       response = { ref = "ShowVolumeInRecycleResponse" },
     },
     show_volume_tags = {
-      name = "ShowVolumeTags",
+      sdk_operation = "ShowVolumeTags",
       method = "GET",
       path = "/v2/{project_id}/cloudvolumes/{volume_id}/tags",
       content_type = "application/json",
@@ -546,7 +546,7 @@ return {
       response = { ref = "ShowVolumeTagsResponse" },
     },
     unsubscribe_postpaid_volume = {
-      name = "UnsubscribePostpaidVolume",
+      sdk_operation = "UnsubscribePostpaidVolume",
       method = "POST",
       path = "/v2/{project_id}/cloudvolumes/unsubscribe",
       content_type = "application/json;charset=UTF-8",
@@ -557,7 +557,7 @@ return {
       response = { type = "array", items = { ref = "UnsubscribeVolumeResponseBody" } },
     },
     update_recycle_policy = {
-      name = "UpdateRecyclePolicy",
+      sdk_operation = "UpdateRecyclePolicy",
       method = "PUT",
       path = "/v3/{project_id}/recycle-bin-volumes/policy",
       content_type = "application/json;charset=UTF-8",
@@ -570,7 +570,7 @@ return {
       response = { ref = "UpdateRecyclePolicyResponse" },
     },
     update_snapshot = {
-      name = "UpdateSnapshot",
+      sdk_operation = "UpdateSnapshot",
       method = "PUT",
       path = "/v2/{project_id}/cloudsnapshots/{snapshot_id}",
       content_type = "application/json;charset=UTF-8",
@@ -582,7 +582,7 @@ return {
       response = { ref = "UpdateSnapshotResponse" },
     },
     update_volume = {
-      name = "UpdateVolume",
+      sdk_operation = "UpdateVolume",
       method = "PUT",
       path = "/v2/{project_id}/cloudvolumes/{volume_id}",
       content_type = "application/json;charset=UTF-8",

@@ -26,7 +26,7 @@ return {
   },
   operations = {
     add_faces_by_base64 = {
-      name = "AddFacesByBase64",
+      sdk_operation = "AddFacesByBase64",
       method = "POST",
       path = "/v2/{project_id}/face-sets/{face_set_name}/faces",
       content_type = "application/json",
@@ -43,7 +43,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     add_faces_by_file = {
-      name = "AddFacesByFile",
+      sdk_operation = "AddFacesByFile",
       method = "POST",
       path = "/v2/{project_id}/face-sets/{face_set_name}/faces",
       content_type = "multipart/form-data",
@@ -60,7 +60,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     add_faces_by_url = {
-      name = "AddFacesByUrl",
+      sdk_operation = "AddFacesByUrl",
       method = "POST",
       path = "/v2/{project_id}/face-sets/{face_set_name}/faces",
       content_type = "application/json",
@@ -77,7 +77,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     batch_delete_faces = {
-      name = "BatchDeleteFaces",
+      sdk_operation = "BatchDeleteFaces",
       method = "DELETE",
       path = "/v2/{project_id}/face-sets/{face_set_name}/faces/batch",
       content_type = "application/json",
@@ -91,7 +91,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     compare_face_by_base64 = {
-      name = "CompareFaceByBase64",
+      sdk_operation = "CompareFaceByBase64",
       method = "POST",
       path = "/v2/{project_id}/face-compare",
       content_type = "application/json",
@@ -105,7 +105,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     compare_face_by_file = {
-      name = "CompareFaceByFile",
+      sdk_operation = "CompareFaceByFile",
       method = "POST",
       path = "/v2/{project_id}/face-compare",
       content_type = "multipart/form-data",
@@ -119,7 +119,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     compare_face_by_url = {
-      name = "CompareFaceByUrl",
+      sdk_operation = "CompareFaceByUrl",
       method = "POST",
       path = "/v2/{project_id}/face-compare",
       content_type = "application/json",
@@ -133,7 +133,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_face_set = {
-      name = "CreateFaceSet",
+      sdk_operation = "CreateFaceSet",
       method = "POST",
       path = "/v2/{project_id}/face-sets",
       content_type = "application/json",
@@ -148,7 +148,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_face_by_external_image_id = {
-      name = "DeleteFaceByExternalImageId",
+      sdk_operation = "DeleteFaceByExternalImageId",
       method = "DELETE",
       path = "/v2/{project_id}/face-sets/{face_set_name}/faces",
       content_type = "application/json",
@@ -161,7 +161,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_face_by_face_id = {
-      name = "DeleteFaceByFaceId",
+      sdk_operation = "DeleteFaceByFaceId",
       method = "DELETE",
       path = "/v2/{project_id}/face-sets/{face_set_name}/faces",
       content_type = "application/json",
@@ -174,7 +174,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_face_set = {
-      name = "DeleteFaceSet",
+      sdk_operation = "DeleteFaceSet",
       method = "DELETE",
       path = "/v2/{project_id}/face-sets/{face_set_name}",
       content_type = "application/json",
@@ -186,7 +186,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     detect_face_by_base64 = {
-      name = "DetectFaceByBase64",
+      sdk_operation = "DetectFaceByBase64",
       method = "POST",
       path = "/v2/{project_id}/face-detect",
       content_type = "application/json",
@@ -200,7 +200,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     detect_face_by_base64_intl = {
-      name = "DetectFaceByBase64Intl",
+      sdk_operation = "DetectFaceByBase64Intl",
       method = "POST",
       path = "/v2/{project_id}/face-detect",
       content_type = "application/json",
@@ -214,7 +214,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     detect_face_by_file = {
-      name = "DetectFaceByFile",
+      sdk_operation = "DetectFaceByFile",
       method = "POST",
       path = "/v2/{project_id}/face-detect",
       content_type = "multipart/form-data",
@@ -228,7 +228,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     detect_face_by_file_intl = {
-      name = "DetectFaceByFileIntl",
+      sdk_operation = "DetectFaceByFileIntl",
       method = "POST",
       path = "/v2/{project_id}/face-detect",
       content_type = "multipart/form-data",
@@ -241,7 +241,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     detect_face_by_url = {
-      name = "DetectFaceByUrl",
+      sdk_operation = "DetectFaceByUrl",
       method = "POST",
       path = "/v2/{project_id}/face-detect",
       content_type = "application/json",
@@ -255,7 +255,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     detect_face_by_url_intl = {
-      name = "DetectFaceByUrlIntl",
+      sdk_operation = "DetectFaceByUrlIntl",
       method = "POST",
       path = "/v2/{project_id}/face-detect",
       content_type = "application/json",
@@ -269,7 +269,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     detect_live_by_base64 = {
-      name = "DetectLiveByBase64",
+      sdk_operation = "DetectLiveByBase64",
       method = "POST",
       path = "/v1/{project_id}/live-detect",
       content_type = "application/json",
@@ -285,7 +285,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     detect_live_by_base64_intl = {
-      name = "DetectLiveByBase64Intl",
+      sdk_operation = "DetectLiveByBase64Intl",
       method = "POST",
       path = "/v2/{project_id}/live-detect",
       content_type = "application/json",
@@ -301,7 +301,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     detect_live_by_file = {
-      name = "DetectLiveByFile",
+      sdk_operation = "DetectLiveByFile",
       method = "POST",
       path = "/v1/{project_id}/live-detect",
       content_type = "multipart/form-data",
@@ -317,7 +317,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     detect_live_by_file_intl = {
-      name = "DetectLiveByFileIntl",
+      sdk_operation = "DetectLiveByFileIntl",
       method = "POST",
       path = "/v2/{project_id}/live-detect",
       content_type = "multipart/form-data",
@@ -333,7 +333,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     detect_live_by_url = {
-      name = "DetectLiveByUrl",
+      sdk_operation = "DetectLiveByUrl",
       method = "POST",
       path = "/v1/{project_id}/live-detect",
       content_type = "application/json",
@@ -349,7 +349,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     detect_live_by_url_intl = {
-      name = "DetectLiveByUrlIntl",
+      sdk_operation = "DetectLiveByUrlIntl",
       method = "POST",
       path = "/v2/{project_id}/live-detect",
       content_type = "application/json",
@@ -365,7 +365,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     detect_live_face_by_base64 = {
-      name = "DetectLiveFaceByBase64",
+      sdk_operation = "DetectLiveFaceByBase64",
       method = "POST",
       path = "/v1/{project_id}/live-detect-face",
       content_type = "application/json",
@@ -378,7 +378,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     detect_live_face_by_file = {
-      name = "DetectLiveFaceByFile",
+      sdk_operation = "DetectLiveFaceByFile",
       method = "POST",
       path = "/v1/{project_id}/live-detect-face",
       content_type = "multipart/form-data",
@@ -391,7 +391,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     detect_live_face_by_url = {
-      name = "DetectLiveFaceByUrl",
+      sdk_operation = "DetectLiveFaceByUrl",
       method = "POST",
       path = "/v1/{project_id}/live-detect-face",
       content_type = "application/json",
@@ -404,7 +404,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     search_face_by_base64 = {
-      name = "SearchFaceByBase64",
+      sdk_operation = "SearchFaceByBase64",
       method = "POST",
       path = "/v2/{project_id}/face-sets/{face_set_name}/search",
       content_type = "application/json",
@@ -423,7 +423,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     search_face_by_face_id = {
-      name = "SearchFaceByFaceId",
+      sdk_operation = "SearchFaceByFaceId",
       method = "POST",
       path = "/v2/{project_id}/face-sets/{face_set_name}/search",
       content_type = "application/json",
@@ -442,7 +442,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     search_face_by_file = {
-      name = "SearchFaceByFile",
+      sdk_operation = "SearchFaceByFile",
       method = "POST",
       path = "/v2/{project_id}/face-sets/{face_set_name}/search",
       content_type = "multipart/form-data",
@@ -461,7 +461,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     search_face_by_url = {
-      name = "SearchFaceByUrl",
+      sdk_operation = "SearchFaceByUrl",
       method = "POST",
       path = "/v2/{project_id}/face-sets/{face_set_name}/search",
       content_type = "application/json",
@@ -480,7 +480,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_all_face_sets = {
-      name = "ShowAllFaceSets",
+      sdk_operation = "ShowAllFaceSets",
       method = "GET",
       path = "/v2/{project_id}/face-sets",
       content_type = "application/json",
@@ -491,7 +491,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_face_set = {
-      name = "ShowFaceSet",
+      sdk_operation = "ShowFaceSet",
       method = "GET",
       path = "/v2/{project_id}/face-sets/{face_set_name}",
       content_type = "application/json",
@@ -503,7 +503,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_faces_by_face_id = {
-      name = "ShowFacesByFaceId",
+      sdk_operation = "ShowFacesByFaceId",
       method = "GET",
       path = "/v2/{project_id}/face-sets/{face_set_name}/faces",
       content_type = "application/json",
@@ -516,7 +516,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_faces_by_limit = {
-      name = "ShowFacesByLimit",
+      sdk_operation = "ShowFacesByLimit",
       method = "GET",
       path = "/v2/{project_id}/face-sets/{face_set_name}/faces",
       content_type = "application/json",
@@ -530,7 +530,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_face = {
-      name = "UpdateFace",
+      sdk_operation = "UpdateFace",
       method = "PUT",
       path = "/v2/{project_id}/face-sets/{face_set_name}/faces",
       content_type = "application/json",

@@ -279,7 +279,7 @@ return {
   },
   operations = {
     async_invoke_function = {
-      name = "AsyncInvokeFunction",
+      sdk_operation = "AsyncInvokeFunction",
       method = "POST",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/invocations-async",
       content_type = "application/json",
@@ -291,7 +291,7 @@ return {
       response = { ref = "AsyncInvokeFunctionResponse" },
     },
     batch_delete_function_triggers = {
-      name = "BatchDeleteFunctionTriggers",
+      sdk_operation = "BatchDeleteFunctionTriggers",
       method = "DELETE",
       path = "/v2/{project_id}/fgs/triggers/{function_urn}",
       content_type = "application/json",
@@ -301,7 +301,7 @@ return {
       response = { ref = "BatchDeleteFunctionTriggersResponse" },
     },
     batch_delete_workflows = {
-      name = "BatchDeleteWorkflows",
+      sdk_operation = "BatchDeleteWorkflows",
       method = "DELETE",
       path = "/v2/{project_id}/fgs/workflows",
       content_type = "application/json",
@@ -312,7 +312,7 @@ return {
       response = { ref = "BatchDeleteWorkflowsResponse" },
     },
     cancel_async_invocation = {
-      name = "CancelAsyncInvocation",
+      sdk_operation = "CancelAsyncInvocation",
       method = "POST",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/cancel",
       content_type = "application/json",
@@ -325,7 +325,7 @@ return {
       response = { ref = "CancelAsyncInvocationResponse" },
     },
     create_callback_workflow = {
-      name = "CreateCallbackWorkflow",
+      sdk_operation = "CreateCallbackWorkflow",
       method = "POST",
       path = "/v2/{project_id}/fgs/workflows/{workflow_id}/callback",
       content_type = "application/json",
@@ -341,7 +341,7 @@ return {
       response = { ref = "CreateCallbackWorkflowResponse" },
     },
     create_dependency_version = {
-      name = "CreateDependencyVersion",
+      sdk_operation = "CreateDependencyVersion",
       method = "POST",
       path = "/v2/{project_id}/fgs/dependencies/version",
       content_type = "application/json",
@@ -357,7 +357,7 @@ return {
       response = { ref = "CreateDependencyVersionResponse" },
     },
     create_event = {
-      name = "CreateEvent",
+      sdk_operation = "CreateEvent",
       method = "POST",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/events",
       content_type = "application/json",
@@ -370,7 +370,7 @@ return {
       response = { ref = "CreateEventResponse" },
     },
     create_function = {
-      name = "CreateFunction",
+      sdk_operation = "CreateFunction",
       method = "POST",
       path = "/v2/{project_id}/fgs/functions",
       content_type = "application/json",
@@ -417,7 +417,7 @@ return {
       response = { ref = "CreateFunctionResponse" },
     },
     create_function_app = {
-      name = "CreateFunctionApp",
+      sdk_operation = "CreateFunctionApp",
       method = "POST",
       path = "/v2/{project_id}/fgs/applications",
       content_type = "application/json",
@@ -433,7 +433,7 @@ return {
       response = { ref = "CreateFunctionAppResponse" },
     },
     create_function_trigger = {
-      name = "CreateFunctionTrigger",
+      sdk_operation = "CreateFunctionTrigger",
       method = "POST",
       path = "/v2/{project_id}/fgs/triggers/{function_urn}",
       content_type = "application/json",
@@ -448,7 +448,7 @@ return {
       response = { ref = "CreateFunctionTriggerResponse" },
     },
     create_function_version = {
-      name = "CreateFunctionVersion",
+      sdk_operation = "CreateFunctionVersion",
       method = "POST",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/versions",
       content_type = "application/json",
@@ -462,7 +462,7 @@ return {
       response = { ref = "CreateFunctionVersionResponse" },
     },
     create_tags = {
-      name = "CreateTags",
+      sdk_operation = "CreateTags",
       method = "POST",
       path = "/v2/{project_id}/{resource_type}/{resource_id}/tags/create",
       content_type = "application/json",
@@ -477,7 +477,7 @@ return {
       response = { ref = "CreateTagsResponse" },
     },
     create_version_alias = {
-      name = "CreateVersionAlias",
+      sdk_operation = "CreateVersionAlias",
       method = "POST",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/aliases",
       content_type = "application/json",
@@ -493,7 +493,7 @@ return {
       response = { ref = "CreateVersionAliasResponse" },
     },
     create_vpc_endpoint = {
-      name = "CreateVpcEndpoint",
+      sdk_operation = "CreateVpcEndpoint",
       method = "POST",
       path = "/v2/{project_id}/fgs/vpc-endpoint",
       content_type = "application/json",
@@ -507,7 +507,7 @@ return {
       response = { ref = "CreateVpcEndpointResponse" },
     },
     create_workflow = {
-      name = "CreateWorkflow",
+      sdk_operation = "CreateWorkflow",
       method = "POST",
       path = "/v2/{project_id}/fgs/workflows",
       content_type = "application/json",
@@ -529,7 +529,7 @@ return {
       response = { ref = "CreateWorkflowResponse" },
     },
     delete_dependency_version = {
-      name = "DeleteDependencyVersion",
+      sdk_operation = "DeleteDependencyVersion",
       method = "DELETE",
       path = "/v2/{project_id}/fgs/dependencies/{depend_id}/version/{version}",
       content_type = "application/json",
@@ -540,7 +540,7 @@ return {
       response = { ref = "DeleteDependencyVersionResponse" },
     },
     delete_event = {
-      name = "DeleteEvent",
+      sdk_operation = "DeleteEvent",
       method = "DELETE",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/events/{event_id}",
       content_type = "application/json",
@@ -551,7 +551,7 @@ return {
       response = { ref = "DeleteEventResponse" },
     },
     delete_function = {
-      name = "DeleteFunction",
+      sdk_operation = "DeleteFunction",
       method = "DELETE",
       path = "/v2/{project_id}/fgs/functions/{function_urn}",
       content_type = "application/json",
@@ -561,7 +561,7 @@ return {
       response = { ref = "DeleteFunctionResponse" },
     },
     delete_function_app = {
-      name = "DeleteFunctionApp",
+      sdk_operation = "DeleteFunctionApp",
       method = "DELETE",
       path = "/v2/{project_id}/fgs/applications/{id}",
       content_type = "application/json",
@@ -571,7 +571,7 @@ return {
       response = { ref = "DeleteFunctionAppResponse" },
     },
     delete_function_async_invoke_config = {
-      name = "DeleteFunctionAsyncInvokeConfig",
+      sdk_operation = "DeleteFunctionAsyncInvokeConfig",
       method = "DELETE",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/async-invoke-config",
       content_type = "application/json",
@@ -581,7 +581,7 @@ return {
       response = { ref = "DeleteFunctionAsyncInvokeConfigResponse" },
     },
     delete_function_trigger = {
-      name = "DeleteFunctionTrigger",
+      sdk_operation = "DeleteFunctionTrigger",
       method = "DELETE",
       path = "/v2/{project_id}/fgs/triggers/{function_urn}/{trigger_type_code}/{trigger_id}",
       content_type = "application/json",
@@ -593,7 +593,7 @@ return {
       response = { ref = "DeleteFunctionTriggerResponse" },
     },
     delete_tags = {
-      name = "DeleteTags",
+      sdk_operation = "DeleteTags",
       method = "DELETE",
       path = "/v2/{project_id}/{resource_type}/{resource_id}/tags/delete",
       content_type = "application/json",
@@ -608,7 +608,7 @@ return {
       response = { ref = "DeleteTagsResponse" },
     },
     delete_version_alias = {
-      name = "DeleteVersionAlias",
+      sdk_operation = "DeleteVersionAlias",
       method = "DELETE",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/aliases/{alias_name}",
       content_type = "application/json",
@@ -619,7 +619,7 @@ return {
       response = { ref = "DeleteVersionAliasResponse" },
     },
     delete_vpc_endpoint = {
-      name = "DeleteVpcEndpoint",
+      sdk_operation = "DeleteVpcEndpoint",
       method = "DELETE",
       path = "/v2/{project_id}/fgs/vpc-endpoint/{vpc_id}/{subnet_id}",
       content_type = "application/json",
@@ -630,7 +630,7 @@ return {
       response = { ref = "DeleteVpcEndpointResponse" },
     },
     enable_async_status_log = {
-      name = "EnableAsyncStatusLog",
+      sdk_operation = "EnableAsyncStatusLog",
       method = "POST",
       path = "/v2/{project_id}/fgs/functions/enable-async-status-logs",
       content_type = "application/json",
@@ -638,7 +638,7 @@ return {
       response = { ref = "EnableAsyncStatusLogResponse" },
     },
     enable_lts_logs = {
-      name = "EnableLtsLogs",
+      sdk_operation = "EnableLtsLogs",
       method = "POST",
       path = "/v2/{project_id}/fgs/functions/enable-lts-logs",
       content_type = "application/json",
@@ -646,7 +646,7 @@ return {
       response = { ref = "EnableLtsLogsResponse" },
     },
     export_function = {
-      name = "ExportFunction",
+      sdk_operation = "ExportFunction",
       method = "GET",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/export",
       content_type = "application/json",
@@ -659,7 +659,7 @@ return {
       response = { ref = "ExportFunctionResponse" },
     },
     import_function = {
-      name = "ImportFunction",
+      sdk_operation = "ImportFunction",
       method = "POST",
       path = "/v2/{project_id}/fgs/functions/import",
       content_type = "application/json",
@@ -674,7 +674,7 @@ return {
       response = { ref = "ImportFunctionResponse" },
     },
     invoke_function = {
-      name = "InvokeFunction",
+      sdk_operation = "InvokeFunction",
       method = "POST",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/invocations",
       content_type = "application/json",
@@ -689,7 +689,7 @@ return {
       response_headers = { ["x-cff-request-id"] = "X-Cff-Request-Id" },
     },
     list_active_async_invocations = {
-      name = "ListActiveAsyncInvocations",
+      sdk_operation = "ListActiveAsyncInvocations",
       method = "GET",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/active-async-invocations",
       content_type = "application/json",
@@ -706,7 +706,7 @@ return {
       response = { ref = "ListActiveAsyncInvocationsResponse" },
     },
     list_app_templates = {
-      name = "ListAppTemplates",
+      sdk_operation = "ListAppTemplates",
       method = "GET",
       path = "/v2/{project_id}/fgs/application/templates",
       content_type = "application/json",
@@ -721,7 +721,7 @@ return {
       response = { ref = "ListAppTemplatesResponse" },
     },
     list_async_invocations = {
-      name = "ListAsyncInvocations",
+      sdk_operation = "ListAsyncInvocations",
       method = "GET",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/async-invocations",
       content_type = "application/json",
@@ -738,7 +738,7 @@ return {
       response = { ref = "ListAsyncInvocationsResponse" },
     },
     list_bridge_functions = {
-      name = "ListBridgeFunctions",
+      sdk_operation = "ListBridgeFunctions",
       method = "GET",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/servicebridge/relation",
       content_type = "application/json",
@@ -749,7 +749,7 @@ return {
       response = { type = "array", items = { ref = "ListFunctionResult" } },
     },
     list_bridge_versions = {
-      name = "ListBridgeVersions",
+      sdk_operation = "ListBridgeVersions",
       method = "GET",
       path = "/v2/{project_id}/fgs/servicebridge/version",
       content_type = "application/json",
@@ -759,7 +759,7 @@ return {
       response = { type = "array", items = { ref = "ServiceBridgeVersion" } },
     },
     list_dependencies = {
-      name = "ListDependencies",
+      sdk_operation = "ListDependencies",
       method = "GET",
       path = "/v2/{project_id}/fgs/dependencies",
       content_type = "application/json",
@@ -776,7 +776,7 @@ return {
       response = { ref = "ListDependenciesResponse" },
     },
     list_dependency_version = {
-      name = "ListDependencyVersion",
+      sdk_operation = "ListDependencyVersion",
       method = "GET",
       path = "/v2/{project_id}/fgs/dependencies/{depend_id}/version",
       content_type = "application/json",
@@ -789,7 +789,7 @@ return {
       response = { ref = "ListDependencyVersionResponse" },
     },
     list_events = {
-      name = "ListEvents",
+      sdk_operation = "ListEvents",
       method = "GET",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/events",
       content_type = "application/json",
@@ -799,7 +799,7 @@ return {
       response = { ref = "ListEventsResponse" },
     },
     list_function_applications = {
-      name = "ListFunctionApplications",
+      sdk_operation = "ListFunctionApplications",
       method = "GET",
       path = "/v2/{project_id}/fgs/applications",
       content_type = "application/json",
@@ -811,7 +811,7 @@ return {
       response = { ref = "ListFunctionApplicationsResponse" },
     },
     list_function_as_metric = {
-      name = "ListFunctionAsMetric",
+      sdk_operation = "ListFunctionAsMetric",
       method = "GET",
       path = "/v2/{project_id}/fgs/function/report",
       content_type = "application/json",
@@ -824,7 +824,7 @@ return {
       response = { ref = "ListFunctionAsMetricResponse" },
     },
     list_function_async_invoke_config = {
-      name = "ListFunctionAsyncInvokeConfig",
+      sdk_operation = "ListFunctionAsyncInvokeConfig",
       method = "GET",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/async-invoke-configs",
       content_type = "application/json",
@@ -837,7 +837,7 @@ return {
       response = { ref = "ListFunctionAsyncInvokeConfigResponse" },
     },
     list_function_reserved_instances = {
-      name = "ListFunctionReservedInstances",
+      sdk_operation = "ListFunctionReservedInstances",
       method = "GET",
       path = "/v2/{project_id}/fgs/functions/reservedinstances",
       content_type = "application/json",
@@ -850,7 +850,7 @@ return {
       response = { ref = "ListFunctionReservedInstancesResponse" },
     },
     list_function_statistics = {
-      name = "ListFunctionStatistics",
+      sdk_operation = "ListFunctionStatistics",
       method = "GET",
       path = "/v2/{project_id}/fgs/functions/{func_urn}/statistics/{period}",
       content_type = "application/json",
@@ -861,7 +861,7 @@ return {
       response = { ref = "ListFunctionStatisticsResponse" },
     },
     list_function_tags = {
-      name = "ListFunctionTags",
+      sdk_operation = "ListFunctionTags",
       method = "GET",
       path = "/v2/{project_id}/{resource_type}/{resource_id}/tags",
       content_type = "application/json",
@@ -872,7 +872,7 @@ return {
       response = { ref = "ListFunctionTagsResponse" },
     },
     list_function_template = {
-      name = "ListFunctionTemplate",
+      sdk_operation = "ListFunctionTemplate",
       method = "GET",
       path = "/v2/{project_id}/fgs/templates",
       content_type = "application/json",
@@ -888,7 +888,7 @@ return {
       response = { ref = "ListFunctionTemplateResponse" },
     },
     list_function_triggers = {
-      name = "ListFunctionTriggers",
+      sdk_operation = "ListFunctionTriggers",
       method = "GET",
       path = "/v2/{project_id}/fgs/triggers/{function_urn}",
       content_type = "application/json",
@@ -898,7 +898,7 @@ return {
       response = { type = "array", items = { ref = "ListFunctionTriggerResult" } },
     },
     list_function_versions = {
-      name = "ListFunctionVersions",
+      sdk_operation = "ListFunctionVersions",
       method = "GET",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/versions",
       content_type = "application/json",
@@ -911,7 +911,7 @@ return {
       response = { ref = "ListFunctionVersionsResponse" },
     },
     list_functions = {
-      name = "ListFunctions",
+      sdk_operation = "ListFunctions",
       method = "GET",
       path = "/v2/{project_id}/fgs/functions",
       content_type = "application/json",
@@ -925,7 +925,7 @@ return {
       response = { ref = "ListFunctionsResponse" },
     },
     list_quotas = {
-      name = "ListQuotas",
+      sdk_operation = "ListQuotas",
       method = "GET",
       path = "/v2/{project_id}/fgs/quotas",
       content_type = "application/json",
@@ -933,7 +933,7 @@ return {
       response = { ref = "ListQuotasResponse" },
     },
     list_reserved_instance_configs = {
-      name = "ListReservedInstanceConfigs",
+      sdk_operation = "ListReservedInstanceConfigs",
       method = "GET",
       path = "/v2/{project_id}/fgs/functions/reservedinstanceconfigs",
       content_type = "application/json",
@@ -946,7 +946,7 @@ return {
       response = { ref = "ListReservedInstanceConfigsResponse" },
     },
     list_statistics = {
-      name = "ListStatistics",
+      sdk_operation = "ListStatistics",
       method = "GET",
       path = "/v2/{project_id}/fgs/functions/statistics",
       content_type = "application/json",
@@ -961,7 +961,7 @@ return {
       response = { ref = "ListStatisticsResponse" },
     },
     list_version_aliases = {
-      name = "ListVersionAliases",
+      sdk_operation = "ListVersionAliases",
       method = "GET",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/aliases",
       content_type = "application/json",
@@ -971,7 +971,7 @@ return {
       response = { type = "array", items = { ref = "ListVersionAliasResult" } },
     },
     list_workflow = {
-      name = "ListWorkflow",
+      sdk_operation = "ListWorkflow",
       method = "GET",
       path = "/v2/{project_id}/fgs/workflows",
       content_type = "application/json",
@@ -986,7 +986,7 @@ return {
       response = { ref = "ListWorkflowResponse" },
     },
     list_workflow_executions = {
-      name = "ListWorkflowExecutions",
+      sdk_operation = "ListWorkflowExecutions",
       method = "GET",
       path = "/v2/{project_id}/fgs/workflows/{workflow_id}/executions",
       content_type = "application/json",
@@ -1002,7 +1002,7 @@ return {
       response = { ref = "ListWorkflowExecutionsResponse" },
     },
     retry_work_flow = {
-      name = "RetryWorkFlow",
+      sdk_operation = "RetryWorkFlow",
       method = "POST",
       path = "/v2/{project_id}/fgs/workflows/{workflow_id}/executions/{execution_id}/retry",
       content_type = "application/json",
@@ -1013,7 +1013,7 @@ return {
       response = { ref = "RetryWorkFlowResponse" },
     },
     show_app_template = {
-      name = "ShowAppTemplate",
+      sdk_operation = "ShowAppTemplate",
       method = "GET",
       path = "/v2/{project_id}/fgs/application/templates/{id}",
       content_type = "application/json",
@@ -1023,7 +1023,7 @@ return {
       response = { ref = "ShowAppTemplateResponse" },
     },
     show_dependency_version = {
-      name = "ShowDependencyVersion",
+      sdk_operation = "ShowDependencyVersion",
       method = "GET",
       path = "/v2/{project_id}/fgs/dependencies/{depend_id}/version/{version}",
       content_type = "application/json",
@@ -1034,7 +1034,7 @@ return {
       response = { ref = "ShowDependencyVersionResponse" },
     },
     show_event = {
-      name = "ShowEvent",
+      sdk_operation = "ShowEvent",
       method = "GET",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/events/{event_id}",
       content_type = "application/json",
@@ -1045,7 +1045,7 @@ return {
       response = { ref = "ShowEventResponse" },
     },
     show_func_reserved_instance_metrics = {
-      name = "ShowFuncReservedInstanceMetrics",
+      sdk_operation = "ShowFuncReservedInstanceMetrics",
       method = "GET",
       path = "/v2/{project_id}/fgs/functions/{func_urn}/instancereports",
       content_type = "application/json",
@@ -1057,7 +1057,7 @@ return {
       response = { ref = "ShowFuncReservedInstanceMetricsResponse" },
     },
     show_func_snapshot_state = {
-      name = "ShowFuncSnapshotState",
+      sdk_operation = "ShowFuncSnapshotState",
       method = "GET",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/snapshots/{action}",
       content_type = "application/json",
@@ -1068,7 +1068,7 @@ return {
       response = { ref = "ShowFuncSnapshotStateResponse" },
     },
     show_function_app = {
-      name = "ShowFunctionApp",
+      sdk_operation = "ShowFunctionApp",
       method = "GET",
       path = "/v2/{project_id}/fgs/applications/{id}",
       content_type = "application/json",
@@ -1078,7 +1078,7 @@ return {
       response = { ref = "ShowFunctionAppResponse" },
     },
     show_function_async_invoke_config = {
-      name = "ShowFunctionAsyncInvokeConfig",
+      sdk_operation = "ShowFunctionAsyncInvokeConfig",
       method = "GET",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/async-invoke-config",
       content_type = "application/json",
@@ -1088,7 +1088,7 @@ return {
       response = { ref = "ShowFunctionAsyncInvokeConfigResponse" },
     },
     show_function_code = {
-      name = "ShowFunctionCode",
+      sdk_operation = "ShowFunctionCode",
       method = "GET",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/code",
       content_type = "application/json",
@@ -1098,7 +1098,7 @@ return {
       response = { ref = "ShowFunctionCodeResponse" },
     },
     show_function_config = {
-      name = "ShowFunctionConfig",
+      sdk_operation = "ShowFunctionConfig",
       method = "GET",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/config",
       content_type = "application/json",
@@ -1108,7 +1108,7 @@ return {
       response = { ref = "ShowFunctionConfigResponse" },
     },
     show_function_metrics = {
-      name = "ShowFunctionMetrics",
+      sdk_operation = "ShowFunctionMetrics",
       method = "GET",
       path = "/v2/{project_id}/fgs/functions/{func_urn}/slareports/{period}",
       content_type = "application/json",
@@ -1119,7 +1119,7 @@ return {
       response = { ref = "ShowFunctionMetricsResponse" },
     },
     show_function_template = {
-      name = "ShowFunctionTemplate",
+      sdk_operation = "ShowFunctionTemplate",
       method = "GET",
       path = "/v2/{project_id}/fgs/templates/{template_id}",
       content_type = "application/json",
@@ -1129,7 +1129,7 @@ return {
       response = { ref = "ShowFunctionTemplateResponse" },
     },
     show_function_trigger = {
-      name = "ShowFunctionTrigger",
+      sdk_operation = "ShowFunctionTrigger",
       method = "GET",
       path = "/v2/{project_id}/fgs/triggers/{function_urn}/{trigger_type_code}/{trigger_id}",
       content_type = "application/json",
@@ -1141,7 +1141,7 @@ return {
       response = { ref = "ShowFunctionTriggerResponse" },
     },
     show_lts_log_details = {
-      name = "ShowLtsLogDetails",
+      sdk_operation = "ShowLtsLogDetails",
       method = "GET",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/lts-log-detail",
       content_type = "application/json",
@@ -1151,7 +1151,7 @@ return {
       response = { ref = "ShowLtsLogDetailsResponse" },
     },
     show_project_async_status_log_info = {
-      name = "ShowProjectAsyncStatusLogInfo",
+      sdk_operation = "ShowProjectAsyncStatusLogInfo",
       method = "GET",
       path = "/v2/{project_id}/fgs/functions/async-status-log-detail",
       content_type = "application/json",
@@ -1159,7 +1159,7 @@ return {
       response = { ref = "ShowProjectAsyncStatusLogInfoResponse" },
     },
     show_project_tags_list = {
-      name = "ShowProjectTagsList",
+      sdk_operation = "ShowProjectTagsList",
       method = "GET",
       path = "/v2/{project_id}/{resource_type}/tags",
       content_type = "application/json",
@@ -1169,7 +1169,7 @@ return {
       response = { ref = "ShowProjectTagsListResponse" },
     },
     show_res_instance_info = {
-      name = "ShowResInstanceInfo",
+      sdk_operation = "ShowResInstanceInfo",
       method = "POST",
       path = "/v2/{project_id}/{resource_type}/resource-instances/{action}",
       content_type = "application/json",
@@ -1182,7 +1182,7 @@ return {
       response = { ref = "ShowResInstanceInfoResponse" },
     },
     show_tenant_metric = {
-      name = "ShowTenantMetric",
+      sdk_operation = "ShowTenantMetric",
       method = "GET",
       path = "/v2/{project_id}/fgs/workflow-statistic",
       content_type = "application/json",
@@ -1195,7 +1195,7 @@ return {
       response = { ref = "ShowTenantMetricResponse" },
     },
     show_tracing = {
-      name = "ShowTracing",
+      sdk_operation = "ShowTracing",
       method = "GET",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/tracing",
       content_type = "application/json",
@@ -1205,7 +1205,7 @@ return {
       response = { ref = "ShowTracingResponse" },
     },
     show_version_alias = {
-      name = "ShowVersionAlias",
+      sdk_operation = "ShowVersionAlias",
       method = "GET",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/aliases/{alias_name}",
       content_type = "application/json",
@@ -1216,7 +1216,7 @@ return {
       response = { ref = "ShowVersionAliasResponse" },
     },
     show_work_flow = {
-      name = "ShowWorkFlow",
+      sdk_operation = "ShowWorkFlow",
       method = "GET",
       path = "/v2/{project_id}/fgs/workflows/{workflow_id}",
       content_type = "application/json",
@@ -1226,7 +1226,7 @@ return {
       response = { ref = "ShowWorkFlowResponse" },
     },
     show_work_flow_metric = {
-      name = "ShowWorkFlowMetric",
+      sdk_operation = "ShowWorkFlowMetric",
       method = "GET",
       path = "/v2/{project_id}/fgs/workflow-statistic/{workflow_urn}",
       content_type = "application/json",
@@ -1239,7 +1239,7 @@ return {
       response = { ref = "ShowWorkFlowMetricResponse" },
     },
     show_workflow_execution = {
-      name = "ShowWorkflowExecution",
+      sdk_operation = "ShowWorkflowExecution",
       method = "GET",
       path = "/v2/{project_id}/fgs/workflows/{workflow_id}/executions/{execution_id}",
       content_type = "application/json",
@@ -1251,7 +1251,7 @@ return {
       response = { ref = "ShowWorkflowExecutionResponse" },
     },
     show_workflow_execution_for_page = {
-      name = "ShowWorkflowExecutionForPage",
+      sdk_operation = "ShowWorkflowExecutionForPage",
       method = "GET",
       path = "/v2/{project_id}/fgs/workflows/{workflow_id}/executions-history",
       content_type = "application/json",
@@ -1265,7 +1265,7 @@ return {
       response = { ref = "ShowWorkflowExecutionForPageResponse" },
     },
     start_sync_workflow_execution = {
-      name = "StartSyncWorkflowExecution",
+      sdk_operation = "StartSyncWorkflowExecution",
       method = "POST",
       path = "/v2/{project_id}/fgs/workflows/{workflow_id}/sync-executions",
       content_type = "application/json",
@@ -1278,7 +1278,7 @@ return {
       response = { ref = "StartSyncWorkflowExecutionResponse" },
     },
     start_workflow_execution = {
-      name = "StartWorkflowExecution",
+      sdk_operation = "StartWorkflowExecution",
       method = "POST",
       path = "/v2/{project_id}/fgs/workflows/{workflow_id}/executions",
       content_type = "application/json",
@@ -1294,7 +1294,7 @@ return {
       response = { ref = "StartWorkflowExecutionResponse" },
     },
     stop_work_flow = {
-      name = "StopWorkFlow",
+      sdk_operation = "StopWorkFlow",
       method = "POST",
       path = "/v2/{project_id}/fgs/workflows/{workflow_id}/executions/{execution_id}/terminate",
       content_type = "application/json",
@@ -1305,7 +1305,7 @@ return {
       response = { ref = "StopWorkFlowResponse" },
     },
     update_event = {
-      name = "UpdateEvent",
+      sdk_operation = "UpdateEvent",
       method = "PUT",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/events/{event_id}",
       content_type = "application/json",
@@ -1318,7 +1318,7 @@ return {
       response = { ref = "UpdateEventResponse" },
     },
     update_func_snapshot = {
-      name = "UpdateFuncSnapshot",
+      sdk_operation = "UpdateFuncSnapshot",
       method = "POST",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/snapshots/{action}",
       content_type = "application/json",
@@ -1329,7 +1329,7 @@ return {
       response = { ref = "UpdateFuncSnapshotResponse" },
     },
     update_function_async_invoke_config = {
-      name = "UpdateFunctionAsyncInvokeConfig",
+      sdk_operation = "UpdateFunctionAsyncInvokeConfig",
       method = "PUT",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/async-invoke-config",
       content_type = "application/json",
@@ -1348,7 +1348,7 @@ return {
       response = { ref = "UpdateFunctionAsyncInvokeConfigResponse" },
     },
     update_function_code = {
-      name = "UpdateFunctionCode",
+      sdk_operation = "UpdateFunctionCode",
       method = "PUT",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/code",
       content_type = "application/json",
@@ -1365,7 +1365,7 @@ return {
       response = { ref = "UpdateFunctionCodeResponse" },
     },
     update_function_collect_state = {
-      name = "UpdateFunctionCollectState",
+      sdk_operation = "UpdateFunctionCollectState",
       method = "PUT",
       path = "/v2/{project_id}/fgs/functions/{func_urn}/collect/{state}",
       content_type = "application/json",
@@ -1376,7 +1376,7 @@ return {
       response = { ref = "UpdateFunctionCollectStateResponse" },
     },
     update_function_config = {
-      name = "UpdateFunctionConfig",
+      sdk_operation = "UpdateFunctionConfig",
       method = "PUT",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/config",
       content_type = "application/json",
@@ -1424,7 +1424,7 @@ return {
       response = { ref = "UpdateFunctionConfigResponse" },
     },
     update_function_max_instance_config = {
-      name = "UpdateFunctionMaxInstanceConfig",
+      sdk_operation = "UpdateFunctionMaxInstanceConfig",
       method = "PUT",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/config-max-instance",
       content_type = "application/json",
@@ -1436,7 +1436,7 @@ return {
       response = { ref = "UpdateFunctionMaxInstanceConfigResponse" },
     },
     update_function_reserved_instances_count = {
-      name = "UpdateFunctionReservedInstancesCount",
+      sdk_operation = "UpdateFunctionReservedInstancesCount",
       method = "PUT",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/reservedinstances",
       content_type = "application/json",
@@ -1450,7 +1450,7 @@ return {
       response = { ref = "UpdateFunctionReservedInstancesCountResponse" },
     },
     update_tracing = {
-      name = "UpdateTracing",
+      sdk_operation = "UpdateTracing",
       method = "PUT",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/tracing",
       content_type = "application/json",
@@ -1463,7 +1463,7 @@ return {
       response = { ref = "UpdateTracingResponse" },
     },
     update_trigger = {
-      name = "UpdateTrigger",
+      sdk_operation = "UpdateTrigger",
       method = "PUT",
       path = "/v2/{project_id}/fgs/triggers/{function_urn}/{trigger_type_code}/{trigger_id}",
       content_type = "application/json",
@@ -1478,7 +1478,7 @@ return {
       response = { ref = "UpdateTriggerResponse" },
     },
     update_version_alias = {
-      name = "UpdateVersionAlias",
+      sdk_operation = "UpdateVersionAlias",
       method = "PUT",
       path = "/v2/{project_id}/fgs/functions/{function_urn}/aliases/{alias_name}",
       content_type = "application/json",
@@ -1494,7 +1494,7 @@ return {
       response = { ref = "UpdateVersionAliasResponse" },
     },
     update_work_flow = {
-      name = "UpdateWorkFlow",
+      sdk_operation = "UpdateWorkFlow",
       method = "PUT",
       path = "/v2/{project_id}/fgs/workflows/{workflow_id}",
       content_type = "application/json",

@@ -132,7 +132,7 @@ return {
   },
   operations = {
     add_ip_group_ip = {
-      name = "AddIpGroupIp",
+      sdk_operation = "AddIpGroupIp",
       method = "POST",
       path = "/v1/ip-groups/{ip_group_id}/add-ips",
       content_type = "application/json",
@@ -144,7 +144,7 @@ return {
       response = { ref = "AddIpGroupIpResponse" },
     },
     associate_listener = {
-      name = "AssociateListener",
+      sdk_operation = "AssociateListener",
       method = "POST",
       path = "/v1/ip-groups/{ip_group_id}/associate-listener",
       content_type = "application/json",
@@ -157,7 +157,7 @@ return {
       response = { ref = "AssociateListenerResponse" },
     },
     count_resources_by_tag = {
-      name = "CountResourcesByTag",
+      sdk_operation = "CountResourcesByTag",
       method = "POST",
       path = "/v1/{resource_type}/resource-instances/count",
       content_type = "application/json",
@@ -170,7 +170,7 @@ return {
       response = { ref = "CountResourcesByTagResponse" },
     },
     create_accelerator = {
-      name = "CreateAccelerator",
+      sdk_operation = "CreateAccelerator",
       method = "POST",
       path = "/v1/accelerators",
       content_type = "application/json",
@@ -181,7 +181,7 @@ return {
       response = { ref = "CreateAcceleratorResponse" },
     },
     create_endpoint = {
-      name = "CreateEndpoint",
+      sdk_operation = "CreateEndpoint",
       method = "POST",
       path = "/v1/endpoint-groups/{endpoint_group_id}/endpoints",
       content_type = "application/json",
@@ -193,7 +193,7 @@ return {
       response = { ref = "CreateEndpointResponse" },
     },
     create_endpoint_group = {
-      name = "CreateEndpointGroup",
+      sdk_operation = "CreateEndpointGroup",
       method = "POST",
       path = "/v1/endpoint-groups",
       content_type = "application/json",
@@ -204,7 +204,7 @@ return {
       response = { ref = "CreateEndpointGroupResponse" },
     },
     create_health_check = {
-      name = "CreateHealthCheck",
+      sdk_operation = "CreateHealthCheck",
       method = "POST",
       path = "/v1/health-checks",
       content_type = "application/json",
@@ -215,7 +215,7 @@ return {
       response = { ref = "CreateHealthCheckResponse" },
     },
     create_ip_group = {
-      name = "CreateIpGroup",
+      sdk_operation = "CreateIpGroup",
       method = "POST",
       path = "/v1/ip-groups",
       content_type = "application/json",
@@ -226,7 +226,7 @@ return {
       response = { ref = "CreateIpGroupResponse" },
     },
     create_listener = {
-      name = "CreateListener",
+      sdk_operation = "CreateListener",
       method = "POST",
       path = "/v1/listeners",
       content_type = "application/json",
@@ -237,7 +237,7 @@ return {
       response = { ref = "CreateListenerResponse" },
     },
     create_logtank = {
-      name = "CreateLogtank",
+      sdk_operation = "CreateLogtank",
       method = "POST",
       path = "/v1/logtanks",
       content_type = "application/json",
@@ -248,7 +248,7 @@ return {
       response = { ref = "CreateLogtankResponse" },
     },
     create_tags = {
-      name = "CreateTags",
+      sdk_operation = "CreateTags",
       method = "POST",
       path = "/v1/{resource_type}/{resource_id}/tags/create",
       content_type = "application/json",
@@ -261,7 +261,7 @@ return {
       response = { ref = "CreateTagsResponse" },
     },
     delete_accelerator = {
-      name = "DeleteAccelerator",
+      sdk_operation = "DeleteAccelerator",
       method = "DELETE",
       path = "/v1/accelerators/{accelerator_id}",
       content_type = "application/json",
@@ -271,7 +271,7 @@ return {
       response = { ref = "DeleteAcceleratorResponse" },
     },
     delete_endpoint = {
-      name = "DeleteEndpoint",
+      sdk_operation = "DeleteEndpoint",
       method = "DELETE",
       path = "/v1/endpoint-groups/{endpoint_group_id}/endpoints/{endpoint_id}",
       content_type = "application/json",
@@ -282,7 +282,7 @@ return {
       response = { ref = "DeleteEndpointResponse" },
     },
     delete_endpoint_group = {
-      name = "DeleteEndpointGroup",
+      sdk_operation = "DeleteEndpointGroup",
       method = "DELETE",
       path = "/v1/endpoint-groups/{endpoint_group_id}",
       content_type = "application/json",
@@ -292,7 +292,7 @@ return {
       response = { ref = "DeleteEndpointGroupResponse" },
     },
     delete_health_check = {
-      name = "DeleteHealthCheck",
+      sdk_operation = "DeleteHealthCheck",
       method = "DELETE",
       path = "/v1/health-checks/{health_check_id}",
       content_type = "application/json",
@@ -302,7 +302,7 @@ return {
       response = { ref = "DeleteHealthCheckResponse" },
     },
     delete_ip_group = {
-      name = "DeleteIpGroup",
+      sdk_operation = "DeleteIpGroup",
       method = "DELETE",
       path = "/v1/ip-groups/{ip_group_id}",
       content_type = "application/json",
@@ -312,7 +312,7 @@ return {
       response = { ref = "DeleteIpGroupResponse" },
     },
     delete_listener = {
-      name = "DeleteListener",
+      sdk_operation = "DeleteListener",
       method = "DELETE",
       path = "/v1/listeners/{listener_id}",
       content_type = "application/json",
@@ -322,7 +322,7 @@ return {
       response = { ref = "DeleteListenerResponse" },
     },
     delete_logtank = {
-      name = "DeleteLogtank",
+      sdk_operation = "DeleteLogtank",
       method = "DELETE",
       path = "/v1/logtanks/{logtank_id}",
       content_type = "application/json",
@@ -332,7 +332,7 @@ return {
       response = { ref = "DeleteLogtankResponse" },
     },
     delete_tags = {
-      name = "DeleteTags",
+      sdk_operation = "DeleteTags",
       method = "DELETE",
       path = "/v1/{resource_type}/{resource_id}/tags/delete",
       content_type = "application/json",
@@ -345,7 +345,7 @@ return {
       response = { ref = "DeleteTagsResponse" },
     },
     disassociate_listener = {
-      name = "DisassociateListener",
+      sdk_operation = "DisassociateListener",
       method = "POST",
       path = "/v1/ip-groups/{ip_group_id}/disassociate-listener",
       content_type = "application/json",
@@ -357,7 +357,7 @@ return {
       response = { ref = "DisassociateListenerResponse" },
     },
     list_accelerators = {
-      name = "ListAccelerators",
+      sdk_operation = "ListAccelerators",
       method = "GET",
       path = "/v1/accelerators",
       content_type = "application/json",
@@ -374,7 +374,7 @@ return {
       response = { ref = "ListAcceleratorsResponse" },
     },
     list_all_pops = {
-      name = "ListAllPops",
+      sdk_operation = "ListAllPops",
       method = "GET",
       path = "/v1/pops",
       content_type = "application/json",
@@ -386,7 +386,7 @@ return {
       response = { ref = "ListAllPopsResponse" },
     },
     list_byoip_pools = {
-      name = "ListByoipPools",
+      sdk_operation = "ListByoipPools",
       method = "GET",
       path = "/v1/byoip-pools",
       content_type = "application/json",
@@ -398,7 +398,7 @@ return {
       response = { ref = "ListByoipPoolsResponse" },
     },
     list_endpoint_groups = {
-      name = "ListEndpointGroups",
+      sdk_operation = "ListEndpointGroups",
       method = "GET",
       path = "/v1/endpoint-groups",
       content_type = "application/json",
@@ -415,7 +415,7 @@ return {
       response = { ref = "ListEndpointGroupsResponse" },
     },
     list_endpoints = {
-      name = "ListEndpoints",
+      sdk_operation = "ListEndpoints",
       method = "GET",
       path = "/v1/endpoint-groups/{endpoint_group_id}/endpoints",
       content_type = "application/json",
@@ -431,7 +431,7 @@ return {
       response = { ref = "ListEndpointsResponse" },
     },
     list_health_checks = {
-      name = "ListHealthChecks",
+      sdk_operation = "ListHealthChecks",
       method = "GET",
       path = "/v1/health-checks",
       content_type = "application/json",
@@ -447,7 +447,7 @@ return {
       response = { ref = "ListHealthChecksResponse" },
     },
     list_ip_groups = {
-      name = "ListIpGroups",
+      sdk_operation = "ListIpGroups",
       method = "GET",
       path = "/v1/ip-groups",
       content_type = "application/json",
@@ -460,7 +460,7 @@ return {
       response = { ref = "ListIpGroupsResponse" },
     },
     list_listeners = {
-      name = "ListListeners",
+      sdk_operation = "ListListeners",
       method = "GET",
       path = "/v1/listeners",
       content_type = "application/json",
@@ -477,7 +477,7 @@ return {
       response = { ref = "ListListenersResponse" },
     },
     list_logtanks = {
-      name = "ListLogtanks",
+      sdk_operation = "ListLogtanks",
       method = "GET",
       path = "/v1/logtanks",
       content_type = "application/json",
@@ -493,7 +493,7 @@ return {
       response = { ref = "ListLogtanksResponse" },
     },
     list_regions = {
-      name = "ListRegions",
+      sdk_operation = "ListRegions",
       method = "GET",
       path = "/v1/regions",
       content_type = "application/json",
@@ -501,7 +501,7 @@ return {
       response = { ref = "ListRegionsResponse" },
     },
     list_resources_by_tag = {
-      name = "ListResourcesByTag",
+      sdk_operation = "ListResourcesByTag",
       method = "POST",
       path = "/v1/{resource_type}/resource-instances/filter",
       content_type = "application/json",
@@ -517,7 +517,7 @@ return {
       response = { ref = "ListResourcesByTagResponse" },
     },
     list_tags = {
-      name = "ListTags",
+      sdk_operation = "ListTags",
       method = "GET",
       path = "/v1/{resource_type}/tags",
       content_type = "application/json",
@@ -530,7 +530,7 @@ return {
       response = { ref = "ListTagsResponse" },
     },
     list_tenant_quotas = {
-      name = "ListTenantQuotas",
+      sdk_operation = "ListTenantQuotas",
       method = "GET",
       path = "/v1/{domain_id}/ga/quotas",
       content_type = "application/json",
@@ -540,7 +540,7 @@ return {
       response = { ref = "ListTenantQuotasResponse" },
     },
     remove_ip_group_ip = {
-      name = "RemoveIpGroupIp",
+      sdk_operation = "RemoveIpGroupIp",
       method = "POST",
       path = "/v1/ip-groups/{ip_group_id}/remove-ips",
       content_type = "application/json",
@@ -552,7 +552,7 @@ return {
       response = { ref = "RemoveIpGroupIpResponse" },
     },
     show_accelerator = {
-      name = "ShowAccelerator",
+      sdk_operation = "ShowAccelerator",
       method = "GET",
       path = "/v1/accelerators/{accelerator_id}",
       content_type = "application/json",
@@ -562,7 +562,7 @@ return {
       response = { ref = "ShowAcceleratorResponse" },
     },
     show_endpoint = {
-      name = "ShowEndpoint",
+      sdk_operation = "ShowEndpoint",
       method = "GET",
       path = "/v1/endpoint-groups/{endpoint_group_id}/endpoints/{endpoint_id}",
       content_type = "application/json",
@@ -573,7 +573,7 @@ return {
       response = { ref = "ShowEndpointResponse" },
     },
     show_endpoint_group = {
-      name = "ShowEndpointGroup",
+      sdk_operation = "ShowEndpointGroup",
       method = "GET",
       path = "/v1/endpoint-groups/{endpoint_group_id}",
       content_type = "application/json",
@@ -583,7 +583,7 @@ return {
       response = { ref = "ShowEndpointGroupResponse" },
     },
     show_health_check = {
-      name = "ShowHealthCheck",
+      sdk_operation = "ShowHealthCheck",
       method = "GET",
       path = "/v1/health-checks/{health_check_id}",
       content_type = "application/json",
@@ -593,7 +593,7 @@ return {
       response = { ref = "ShowHealthCheckResponse" },
     },
     show_ip_group = {
-      name = "ShowIpGroup",
+      sdk_operation = "ShowIpGroup",
       method = "GET",
       path = "/v1/ip-groups/{ip_group_id}",
       content_type = "application/json",
@@ -603,7 +603,7 @@ return {
       response = { ref = "ShowIpGroupResponse" },
     },
     show_listener = {
-      name = "ShowListener",
+      sdk_operation = "ShowListener",
       method = "GET",
       path = "/v1/listeners/{listener_id}",
       content_type = "application/json",
@@ -613,7 +613,7 @@ return {
       response = { ref = "ShowListenerResponse" },
     },
     show_logtank = {
-      name = "ShowLogtank",
+      sdk_operation = "ShowLogtank",
       method = "GET",
       path = "/v1/logtanks/{logtank_id}",
       content_type = "application/json",
@@ -623,7 +623,7 @@ return {
       response = { ref = "ShowLogtankResponse" },
     },
     show_resource_tags = {
-      name = "ShowResourceTags",
+      sdk_operation = "ShowResourceTags",
       method = "GET",
       path = "/v1/{resource_type}/{resource_id}/tags",
       content_type = "application/json",
@@ -634,7 +634,7 @@ return {
       response = { ref = "ShowResourceTagsResponse" },
     },
     update_accelerator = {
-      name = "UpdateAccelerator",
+      sdk_operation = "UpdateAccelerator",
       method = "PUT",
       path = "/v1/accelerators/{accelerator_id}",
       content_type = "application/json",
@@ -646,7 +646,7 @@ return {
       response = { ref = "UpdateAcceleratorResponse" },
     },
     update_endpoint = {
-      name = "UpdateEndpoint",
+      sdk_operation = "UpdateEndpoint",
       method = "PUT",
       path = "/v1/endpoint-groups/{endpoint_group_id}/endpoints/{endpoint_id}",
       content_type = "application/json",
@@ -659,7 +659,7 @@ return {
       response = { ref = "UpdateEndpointResponse" },
     },
     update_endpoint_group = {
-      name = "UpdateEndpointGroup",
+      sdk_operation = "UpdateEndpointGroup",
       method = "PUT",
       path = "/v1/endpoint-groups/{endpoint_group_id}",
       content_type = "application/json",
@@ -671,7 +671,7 @@ return {
       response = { ref = "UpdateEndpointGroupResponse" },
     },
     update_health_check = {
-      name = "UpdateHealthCheck",
+      sdk_operation = "UpdateHealthCheck",
       method = "PUT",
       path = "/v1/health-checks/{health_check_id}",
       content_type = "application/json",
@@ -683,7 +683,7 @@ return {
       response = { ref = "UpdateHealthCheckResponse" },
     },
     update_ip_group = {
-      name = "UpdateIpGroup",
+      sdk_operation = "UpdateIpGroup",
       method = "PUT",
       path = "/v1/ip-groups/{ip_group_id}",
       content_type = "application/json",
@@ -695,7 +695,7 @@ return {
       response = { ref = "UpdateIpGroupResponse" },
     },
     update_listener = {
-      name = "UpdateListener",
+      sdk_operation = "UpdateListener",
       method = "PUT",
       path = "/v1/listeners/{listener_id}",
       content_type = "application/json",
@@ -707,7 +707,7 @@ return {
       response = { ref = "UpdateListenerResponse" },
     },
     update_logtank = {
-      name = "UpdateLogtank",
+      sdk_operation = "UpdateLogtank",
       method = "PUT",
       path = "/v1/logtanks/{logtank_id}",
       content_type = "application/json",

@@ -407,7 +407,7 @@ return {
   },
   operations = {
     add_database_permission = {
-      name = "AddDatabasePermission",
+      sdk_operation = "AddDatabasePermission",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/db-users/privilege",
       content_type = "application/json;charset=UTF-8",
@@ -420,7 +420,7 @@ return {
       response = { ref = "AddDatabasePermissionResponse" },
     },
     batch_change_instance_specification = {
-      name = "BatchChangeInstanceSpecification",
+      sdk_operation = "BatchChangeInstanceSpecification",
       method = "POST",
       path = "/v3/{project_id}/instances/batch/flavor",
       content_type = "application/json;charset=UTF-8",
@@ -434,7 +434,7 @@ return {
       response = { ref = "BatchChangeInstanceSpecificationResponse" },
     },
     batch_delete_backup = {
-      name = "BatchDeleteBackup",
+      sdk_operation = "BatchDeleteBackup",
       method = "DELETE",
       path = "/v3/{project_id}/backups",
       content_type = "application/json;charset=UTF-8",
@@ -446,7 +446,7 @@ return {
       response = { ref = "BatchDeleteBackupResponse" },
     },
     batch_tag_action = {
-      name = "BatchTagAction",
+      sdk_operation = "BatchTagAction",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -460,7 +460,7 @@ return {
       response = { ref = "BatchTagActionResponse" },
     },
     batch_upgrade_databases = {
-      name = "BatchUpgradeDatabases",
+      sdk_operation = "BatchUpgradeDatabases",
       method = "POST",
       path = "/v3/{project_id}/instances/database-version/upgrade",
       content_type = "application/json;charset=UTF-8",
@@ -473,7 +473,7 @@ return {
       response = { ref = "BatchUpgradeDatabasesResponse" },
     },
     cancel_gauss_my_sql_instance_eip = {
-      name = "CancelGaussMySqlInstanceEip",
+      sdk_operation = "CancelGaussMySqlInstanceEip",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/public-ips/unbind",
       content_type = "application/json",
@@ -484,7 +484,7 @@ return {
       response = { ref = "CancelGaussMySqlInstanceEipResponse" },
     },
     cancel_schedule_task = {
-      name = "CancelScheduleTask",
+      sdk_operation = "CancelScheduleTask",
       method = "DELETE",
       path = "/v3/{project_id}/scheduled-jobs",
       content_type = "application/json;charset=UTF-8",
@@ -496,7 +496,7 @@ return {
       response = { ref = "CancelScheduleTaskResponse" },
     },
     change_gauss_my_sql_instance_specification = {
-      name = "ChangeGaussMySqlInstanceSpecification",
+      sdk_operation = "ChangeGaussMySqlInstanceSpecification",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -510,7 +510,7 @@ return {
       response = { ref = "ChangeGaussMySqlInstanceSpecificationResponse" },
     },
     change_gauss_my_sql_proxy_specification = {
-      name = "ChangeGaussMySqlProxySpecification",
+      sdk_operation = "ChangeGaussMySqlProxySpecification",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/{proxy_id}/flavor",
       content_type = "application/json;charset=UTF-8",
@@ -524,7 +524,7 @@ return {
       response = { ref = "ChangeGaussMySqlProxySpecificationResponse" },
     },
     check_click_house_data_base_config = {
-      name = "CheckClickHouseDataBaseConfig",
+      sdk_operation = "CheckClickHouseDataBaseConfig",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/clickhouse/replication/database-check",
       content_type = "application/json;charset=UTF-8",
@@ -541,7 +541,7 @@ return {
       response = { ref = "CheckClickHouseDataBaseConfigResponse" },
     },
     check_click_house_table_config = {
-      name = "CheckClickHouseTableConfig",
+      sdk_operation = "CheckClickHouseTableConfig",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/clickhouse/replication/table-check",
       content_type = "application/json;charset=UTF-8",
@@ -559,7 +559,7 @@ return {
       response = { ref = "CheckClickHouseTableConfigResponse" },
     },
     check_data_base_config = {
-      name = "CheckDataBaseConfig",
+      sdk_operation = "CheckDataBaseConfig",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/databases/replication/database-config-check",
       content_type = "application/json;charset=UTF-8",
@@ -578,7 +578,7 @@ return {
       response = { ref = "CheckDataBaseConfigResponse" },
     },
     check_resource = {
-      name = "CheckResource",
+      sdk_operation = "CheckResource",
       method = "POST",
       path = "/v3/{project_id}/resource-check",
       content_type = "application/json;charset=UTF-8",
@@ -591,7 +591,7 @@ return {
       response = { ref = "CheckResourceResponse" },
     },
     check_schedule_task_exist = {
-      name = "CheckScheduleTaskExist",
+      sdk_operation = "CheckScheduleTaskExist",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/schedule-tasks/exist",
       content_type = "application/json;charset=UTF-8",
@@ -605,7 +605,7 @@ return {
       response = { ref = "CheckScheduleTaskExistResponse" },
     },
     check_star_rocks_resource = {
-      name = "CheckStarRocksResource",
+      sdk_operation = "CheckStarRocksResource",
       method = "POST",
       path = "/v3/{project_id}/starrocks/resource-check",
       content_type = "application/json;charset=UTF-8",
@@ -618,7 +618,7 @@ return {
       response = { ref = "CheckStarRocksResourceResponse" },
     },
     check_starrocks_params = {
-      name = "CheckStarrocksParams",
+      sdk_operation = "CheckStarrocksParams",
       method = "POST",
       path = "/v3/{project_id}/configurations/starrocks/comparison",
       content_type = "application/json;charset=UTF-8",
@@ -630,7 +630,7 @@ return {
       response = { ref = "CheckStarrocksParamsResponse" },
     },
     check_table_config = {
-      name = "CheckTableConfig",
+      sdk_operation = "CheckTableConfig",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/databases/replication/table-config-check",
       content_type = "application/json;charset=UTF-8",
@@ -651,7 +651,7 @@ return {
       response = { ref = "CheckTableConfigResponse" },
     },
     collect_realtime_session = {
-      name = "CollectRealtimeSession",
+      sdk_operation = "CollectRealtimeSession",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/nodes/{node_id}/realtime-session",
       content_type = "application/json;charset=UTF-8",
@@ -673,7 +673,7 @@ return {
       response = { ref = "CollectRealtimeSessionResponse" },
     },
     copy_configurations = {
-      name = "CopyConfigurations",
+      sdk_operation = "CopyConfigurations",
       method = "POST",
       path = "/v3/{project_id}/configurations/{configuration_id}/copy",
       content_type = "application/json;charset=UTF-8",
@@ -687,7 +687,7 @@ return {
       response = { ref = "CopyConfigurationsResponse" },
     },
     copy_instance_configurations = {
-      name = "CopyInstanceConfigurations",
+      sdk_operation = "CopyInstanceConfigurations",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/configurations/{configuration_id}/copy",
       content_type = "application/json;charset=UTF-8",
@@ -702,7 +702,7 @@ return {
       response = { ref = "CopyInstanceConfigurationsResponse" },
     },
     create_access_control = {
-      name = "CreateAccessControl",
+      sdk_operation = "CreateAccessControl",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/{proxy_id}/access-control",
       content_type = "application/json;charset=UTF-8",
@@ -717,7 +717,7 @@ return {
       response = { ref = "CreateAccessControlResponse" },
     },
     create_backup_resource_package = {
-      name = "CreateBackupResourcePackage",
+      sdk_operation = "CreateBackupResourcePackage",
       method = "POST",
       path = "/v3/{project_id}/backups/resource-package",
       content_type = "application/json;charset=UTF-8",
@@ -731,7 +731,7 @@ return {
       response = { ref = "CreateBackupResourcePackageResponse" },
     },
     create_click_house_data_base_replication = {
-      name = "CreateClickHouseDataBaseReplication",
+      sdk_operation = "CreateClickHouseDataBaseReplication",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/clickhouse/replication",
       content_type = "application/json;charset=UTF-8",
@@ -746,7 +746,7 @@ return {
       response = { ref = "CreateClickHouseDataBaseReplicationResponse" },
     },
     create_click_house_database_user = {
-      name = "CreateClickHouseDatabaseUser",
+      sdk_operation = "CreateClickHouseDatabaseUser",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/clickhouse/users",
       content_type = "application/json;charset=UTF-8",
@@ -762,7 +762,7 @@ return {
       response = { ref = "CreateClickHouseDatabaseUserResponse" },
     },
     create_click_house_instance = {
-      name = "CreateClickHouseInstance",
+      sdk_operation = "CreateClickHouseInstance",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/clickhouse",
       content_type = "application/json;charset=UTF-8",
@@ -785,7 +785,7 @@ return {
       response = { ref = "CreateClickHouseInstanceResponse" },
     },
     create_gauss_my_sql_backup = {
-      name = "CreateGaussMySqlBackup",
+      sdk_operation = "CreateGaussMySqlBackup",
       method = "POST",
       path = "/v3/{project_id}/backups/create",
       content_type = "application/json;charset=UTF-8",
@@ -799,7 +799,7 @@ return {
       response = { ref = "CreateGaussMySqlBackupResponse" },
     },
     create_gauss_my_sql_configuration = {
-      name = "CreateGaussMySqlConfiguration",
+      sdk_operation = "CreateGaussMySqlConfiguration",
       method = "POST",
       path = "/v3/{project_id}/configurations",
       content_type = "application/json;charset=UTF-8",
@@ -814,7 +814,7 @@ return {
       response = { ref = "CreateGaussMySqlConfigurationResponse" },
     },
     create_gauss_my_sql_database = {
-      name = "CreateGaussMySqlDatabase",
+      sdk_operation = "CreateGaussMySqlDatabase",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/databases",
       content_type = "application/json;charset=UTF-8",
@@ -827,7 +827,7 @@ return {
       response = { ref = "CreateGaussMySqlDatabaseResponse" },
     },
     create_gauss_my_sql_database_user = {
-      name = "CreateGaussMySqlDatabaseUser",
+      sdk_operation = "CreateGaussMySqlDatabaseUser",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/db-users",
       content_type = "application/json;charset=UTF-8",
@@ -840,7 +840,7 @@ return {
       response = { ref = "CreateGaussMySqlDatabaseUserResponse" },
     },
     create_gauss_my_sql_instance = {
-      name = "CreateGaussMySqlInstance",
+      sdk_operation = "CreateGaussMySqlInstance",
       method = "POST",
       path = "/v3/{project_id}/instances",
       content_type = "application/json;charset=UTF-8",
@@ -874,7 +874,7 @@ return {
       response = { ref = "CreateGaussMySqlInstanceResponse" },
     },
     create_gauss_my_sql_proxy = {
-      name = "CreateGaussMySqlProxy",
+      sdk_operation = "CreateGaussMySqlProxy",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/proxy",
       content_type = "application/json;charset=UTF-8",
@@ -895,7 +895,7 @@ return {
       response = { ref = "CreateGaussMySqlProxyResponse" },
     },
     create_gauss_my_sql_readonly_node = {
-      name = "CreateGaussMySqlReadonlyNode",
+      sdk_operation = "CreateGaussMySqlReadonlyNode",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/nodes/enlarge",
       content_type = "application/json;charset=UTF-8",
@@ -911,7 +911,7 @@ return {
       response = { ref = "CreateGaussMySqlReadonlyNodeResponse" },
     },
     create_gauss_mysql_dns = {
-      name = "CreateGaussMysqlDns",
+      sdk_operation = "CreateGaussMysqlDns",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/dns",
       content_type = "application/json;charset=UTF-8",
@@ -924,7 +924,7 @@ return {
       response = { ref = "CreateGaussMysqlDnsResponse" },
     },
     create_lts_configs = {
-      name = "CreateLtsConfigs",
+      sdk_operation = "CreateLtsConfigs",
       method = "POST",
       path = "/v3/{project_id}/logs/lts-configs",
       content_type = "application/json;charset=UTF-8",
@@ -936,7 +936,7 @@ return {
       response = { ref = "CreateLtsConfigsResponse" },
     },
     create_proxy_dns_name = {
-      name = "CreateProxyDnsName",
+      sdk_operation = "CreateProxyDnsName",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/{proxy_id}/dns",
       content_type = "application/json",
@@ -948,7 +948,7 @@ return {
       response = { ref = "CreateProxyDnsNameResponse" },
     },
     create_restore_tables = {
-      name = "CreateRestoreTables",
+      sdk_operation = "CreateRestoreTables",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/backups/restore/tables",
       content_type = "application/json;charset=UTF-8",
@@ -963,7 +963,7 @@ return {
       response = { ref = "CreateRestoreTablesResponse" },
     },
     create_star_rocks_data_replication = {
-      name = "CreateStarRocksDataReplication",
+      sdk_operation = "CreateStarRocksDataReplication",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/databases/replication",
       content_type = "application/json;charset=UTF-8",
@@ -980,7 +980,7 @@ return {
       response = { ref = "CreateStarRocksDataReplicationResponse" },
     },
     create_star_rocks_database_user = {
-      name = "CreateStarRocksDatabaseUser",
+      sdk_operation = "CreateStarRocksDatabaseUser",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/users",
       content_type = "application/json;charset=UTF-8",
@@ -997,7 +997,7 @@ return {
       response = { ref = "CreateStarRocksDatabaseUserResponse" },
     },
     create_starrocks_instance = {
-      name = "CreateStarrocksInstance",
+      sdk_operation = "CreateStarrocksInstance",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks",
       content_type = "application/json;charset=UTF-8",
@@ -1026,7 +1026,7 @@ return {
       response = { ref = "CreateStarrocksInstanceResponse" },
     },
     delete_auto_sql_limiting = {
-      name = "DeleteAutoSqlLimiting",
+      sdk_operation = "DeleteAutoSqlLimiting",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/nodes/{node_id}/auto-sql-limiting",
       content_type = "application/json",
@@ -1038,7 +1038,7 @@ return {
       response = { ref = "DeleteAutoSqlLimitingResponse" },
     },
     delete_click_house_data_base_config = {
-      name = "DeleteClickHouseDataBaseConfig",
+      sdk_operation = "DeleteClickHouseDataBaseConfig",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/clickhouse/databases/replication/config",
       content_type = "application/json",
@@ -1050,7 +1050,7 @@ return {
       response = { ref = "DeleteClickHouseDataBaseConfigResponse" },
     },
     delete_click_house_data_base_replication = {
-      name = "DeleteClickHouseDataBaseReplication",
+      sdk_operation = "DeleteClickHouseDataBaseReplication",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/clickhouse/replication/{database_name}",
       content_type = "application/json",
@@ -1062,7 +1062,7 @@ return {
       response = { ref = "DeleteClickHouseDataBaseReplicationResponse" },
     },
     delete_click_house_database_user = {
-      name = "DeleteClickHouseDatabaseUser",
+      sdk_operation = "DeleteClickHouseDatabaseUser",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/clickhouse/users/{user_name}",
       content_type = "application/json",
@@ -1074,7 +1074,7 @@ return {
       response = { ref = "DeleteClickHouseDatabaseUserResponse" },
     },
     delete_click_house_instance = {
-      name = "DeleteClickHouseInstance",
+      sdk_operation = "DeleteClickHouseInstance",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/clickhouse/{clickhouse_instance_id}",
       content_type = "application/json",
@@ -1086,7 +1086,7 @@ return {
       response = { ref = "DeleteClickHouseInstanceResponse" },
     },
     delete_click_house_lts_config = {
-      name = "DeleteClickHouseLtsConfig",
+      sdk_operation = "DeleteClickHouseLtsConfig",
       method = "DELETE",
       path = "/v3/{project_id}/clickhouse/instances/logs/lts-configs",
       content_type = "application/json;charset=UTF-8",
@@ -1098,7 +1098,7 @@ return {
       response = { ref = "DeleteClickHouseLtsConfigResponse" },
     },
     delete_database_permission = {
-      name = "DeleteDatabasePermission",
+      sdk_operation = "DeleteDatabasePermission",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/db-users/privilege",
       content_type = "application/json;charset=UTF-8",
@@ -1111,7 +1111,7 @@ return {
       response = { ref = "DeleteDatabasePermissionResponse" },
     },
     delete_dynamic_serverless_policy = {
-      name = "DeleteDynamicServerlessPolicy",
+      sdk_operation = "DeleteDynamicServerlessPolicy",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/serverless/dynamic-policy",
       content_type = "application/json",
@@ -1122,7 +1122,7 @@ return {
       response = { ref = "DeleteDynamicServerlessPolicyResponse" },
     },
     delete_gauss_my_sql_backup = {
-      name = "DeleteGaussMySqlBackup",
+      sdk_operation = "DeleteGaussMySqlBackup",
       method = "DELETE",
       path = "/v3/{project_id}/backups/{backup_id}",
       content_type = "application/json",
@@ -1133,7 +1133,7 @@ return {
       response = { ref = "DeleteGaussMySqlBackupResponse" },
     },
     delete_gauss_my_sql_configuration = {
-      name = "DeleteGaussMySqlConfiguration",
+      sdk_operation = "DeleteGaussMySqlConfiguration",
       method = "DELETE",
       path = "/v3/{project_id}/configurations/{configuration_id}",
       content_type = "application/json",
@@ -1144,7 +1144,7 @@ return {
       response = { ref = "DeleteGaussMySqlConfigurationResponse" },
     },
     delete_gauss_my_sql_database = {
-      name = "DeleteGaussMySqlDatabase",
+      sdk_operation = "DeleteGaussMySqlDatabase",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/databases",
       content_type = "application/json;charset=UTF-8",
@@ -1157,7 +1157,7 @@ return {
       response = { ref = "DeleteGaussMySqlDatabaseResponse" },
     },
     delete_gauss_my_sql_database_user = {
-      name = "DeleteGaussMySqlDatabaseUser",
+      sdk_operation = "DeleteGaussMySqlDatabaseUser",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/db-users",
       content_type = "application/json;charset=UTF-8",
@@ -1170,7 +1170,7 @@ return {
       response = { ref = "DeleteGaussMySqlDatabaseUserResponse" },
     },
     delete_gauss_my_sql_instance = {
-      name = "DeleteGaussMySqlInstance",
+      sdk_operation = "DeleteGaussMySqlInstance",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -1181,7 +1181,7 @@ return {
       response = { ref = "DeleteGaussMySqlInstanceResponse" },
     },
     delete_gauss_my_sql_proxy = {
-      name = "DeleteGaussMySqlProxy",
+      sdk_operation = "DeleteGaussMySqlProxy",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/proxy",
       content_type = "application/json;charset=UTF-8",
@@ -1194,7 +1194,7 @@ return {
       response = { ref = "DeleteGaussMySqlProxyResponse" },
     },
     delete_gauss_my_sql_readonly_node = {
-      name = "DeleteGaussMySqlReadonlyNode",
+      sdk_operation = "DeleteGaussMySqlReadonlyNode",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/nodes/{node_id}",
       content_type = "application/json",
@@ -1206,7 +1206,7 @@ return {
       response = { ref = "DeleteGaussMySqlReadonlyNodeResponse" },
     },
     delete_htap_process_list = {
-      name = "DeleteHtapProcessList",
+      sdk_operation = "DeleteHtapProcessList",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/htap/process",
       content_type = "application/json;charset=UTF-8",
@@ -1219,7 +1219,7 @@ return {
       response = { ref = "DeleteHtapProcessListResponse" },
     },
     delete_lts_configs = {
-      name = "DeleteLtsConfigs",
+      sdk_operation = "DeleteLtsConfigs",
       method = "DELETE",
       path = "/v3/{project_id}/logs/lts-configs",
       content_type = "application/json;charset=UTF-8",
@@ -1231,7 +1231,7 @@ return {
       response = { ref = "DeleteLtsConfigsResponse" },
     },
     delete_proxy_private_dns_name = {
-      name = "DeleteProxyPrivateDnsName",
+      sdk_operation = "DeleteProxyPrivateDnsName",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/{proxy_id}/dns",
       content_type = "application/json",
@@ -1243,7 +1243,7 @@ return {
       response = { ref = "DeleteProxyPrivateDnsNameResponse" },
     },
     delete_schedule_tas_k = {
-      name = "DeleteScheduleTasK",
+      sdk_operation = "DeleteScheduleTasK",
       method = "DELETE",
       path = "/v3/{project_id}/instance/{instance_id}/scheduled-jobs",
       content_type = "application/json;charset=UTF-8",
@@ -1256,7 +1256,7 @@ return {
       response = { ref = "DeleteScheduleTasKResponse" },
     },
     delete_sql_filter_rule = {
-      name = "DeleteSqlFilterRule",
+      sdk_operation = "DeleteSqlFilterRule",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/sql-filter/rules",
       content_type = "application/json;charset=UTF-8",
@@ -1269,7 +1269,7 @@ return {
       response = { ref = "DeleteSqlFilterRuleResponse" },
     },
     delete_star_rock_lts_config = {
-      name = "DeleteStarRockLtsConfig",
+      sdk_operation = "DeleteStarRockLtsConfig",
       method = "DELETE",
       path = "/v3/{project_id}/starrocks/instances/logs/lts-configs",
       content_type = "application/json;charset=UTF-8",
@@ -1281,7 +1281,7 @@ return {
       response = { type = "any" },
     },
     delete_star_rocks_data_replication = {
-      name = "DeleteStarRocksDataReplication",
+      sdk_operation = "DeleteStarRocksDataReplication",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/databases/replication",
       content_type = "application/json;charset=UTF-8",
@@ -1294,7 +1294,7 @@ return {
       response = { ref = "DeleteStarRocksDataReplicationResponse" },
     },
     delete_star_rocks_database_user = {
-      name = "DeleteStarRocksDatabaseUser",
+      sdk_operation = "DeleteStarRocksDatabaseUser",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/users",
       content_type = "application/json",
@@ -1306,7 +1306,7 @@ return {
       response = { ref = "DeleteStarRocksDatabaseUserResponse" },
     },
     delete_starrocks_instance = {
-      name = "DeleteStarrocksInstance",
+      sdk_operation = "DeleteStarrocksInstance",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/{starrocks_instance_id}",
       content_type = "application/json",
@@ -1318,7 +1318,7 @@ return {
       response = { ref = "DeleteStarrocksInstanceResponse" },
     },
     delete_task_record = {
-      name = "DeleteTaskRecord",
+      sdk_operation = "DeleteTaskRecord",
       method = "DELETE",
       path = "/v3/{project_id}/jobs/{job_id}",
       content_type = "application/json",
@@ -1329,7 +1329,7 @@ return {
       response = { type = "string" },
     },
     delete_taurus_db_node_processes = {
-      name = "DeleteTaurusDbNodeProcesses",
+      sdk_operation = "DeleteTaurusDbNodeProcesses",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/nodes/{node_id}/processes",
       content_type = "application/json;charset=UTF-8",
@@ -1343,7 +1343,7 @@ return {
       response = { ref = "DeleteTaurusDbNodeProcessesResponse" },
     },
     describe_backup_encrypt_status = {
-      name = "DescribeBackupEncryptStatus",
+      sdk_operation = "DescribeBackupEncryptStatus",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/backups/encryption",
       content_type = "application/json",
@@ -1354,7 +1354,7 @@ return {
       response = { ref = "DescribeBackupEncryptStatusResponse" },
     },
     download_ddl_logs = {
-      name = "DownloadDdlLogs",
+      sdk_operation = "DownloadDdlLogs",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/ddl-log/download",
       content_type = "application/json;charset=UTF-8",
@@ -1367,7 +1367,7 @@ return {
       response = { ref = "DownloadDdlLogsResponse" },
     },
     download_import_excel_template = {
-      name = "DownloadImportExcelTemplate",
+      sdk_operation = "DownloadImportExcelTemplate",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/htap/template",
       content_type = "application/json",
@@ -1379,7 +1379,7 @@ return {
       response = { ref = "DownloadImportExcelTemplateResponse" },
     },
     download_realtime_session = {
-      name = "DownloadRealtimeSession",
+      sdk_operation = "DownloadRealtimeSession",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/nodes/{node_id}/realtime-session-result",
       content_type = "application/json",
@@ -1392,7 +1392,7 @@ return {
       response = { ref = "DownloadRealtimeSessionResponse" },
     },
     download_slow_log_file = {
-      name = "DownloadSlowLogFile",
+      sdk_operation = "DownloadSlowLogFile",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/{node_id}/slowlog-download",
       content_type = "application/json",
@@ -1404,7 +1404,7 @@ return {
       response = { ref = "DownloadSlowLogFileResponse" },
     },
     execute_intelligent_kill_session = {
-      name = "ExecuteIntelligentKillSession",
+      sdk_operation = "ExecuteIntelligentKillSession",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/intelligent-kill-session",
       content_type = "application/json;charset=UTF-8",
@@ -1417,7 +1417,7 @@ return {
       response = { ref = "ExecuteIntelligentKillSessionResponse" },
     },
     expand_gauss_my_sql_instance_volume = {
-      name = "ExpandGaussMySqlInstanceVolume",
+      sdk_operation = "ExpandGaussMySqlInstanceVolume",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/volume/extend",
       content_type = "application/json;charset=UTF-8",
@@ -1431,7 +1431,7 @@ return {
       response = { ref = "ExpandGaussMySqlInstanceVolumeResponse" },
     },
     expand_gauss_my_sql_proxy = {
-      name = "ExpandGaussMySqlProxy",
+      sdk_operation = "ExpandGaussMySqlProxy",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/enlarge",
       content_type = "application/json;charset=UTF-8",
@@ -1445,7 +1445,7 @@ return {
       response = { ref = "ExpandGaussMySqlProxyResponse" },
     },
     invoke_gauss_my_sql_instance_switch_over = {
-      name = "InvokeGaussMySqlInstanceSwitchOver",
+      sdk_operation = "InvokeGaussMySqlInstanceSwitchOver",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/switchover",
       content_type = "application/json;charset=UTF-8",
@@ -1458,7 +1458,7 @@ return {
       response = { ref = "InvokeGaussMySqlInstanceSwitchOverResponse" },
     },
     list_audit_log_download_link = {
-      name = "ListAuditLogDownloadLink",
+      sdk_operation = "ListAuditLogDownloadLink",
       method = "GET",
       path = "/v3/{project_id}/instance/{instance_id}/auditlog/download-link",
       content_type = "application/json",
@@ -1474,7 +1474,7 @@ return {
       response = { ref = "ListAuditLogDownloadLinkResponse" },
     },
     list_audit_logs = {
-      name = "ListAuditLogs",
+      sdk_operation = "ListAuditLogs",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/audit-logs",
       content_type = "application/json",
@@ -1490,7 +1490,7 @@ return {
       response = { ref = "ListAuditLogsResponse" },
     },
     list_click_house_data_base = {
-      name = "ListClickHouseDataBase",
+      sdk_operation = "ListClickHouseDataBase",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/clickhouse/databases",
       content_type = "application/json",
@@ -1505,7 +1505,7 @@ return {
       response = { ref = "ListClickHouseDataBaseResponse" },
     },
     list_click_house_data_base_parameter = {
-      name = "ListClickHouseDataBaseParameter",
+      sdk_operation = "ListClickHouseDataBaseParameter",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/clickhouse/replication/database-parameter",
       content_type = "application/json",
@@ -1516,7 +1516,7 @@ return {
       response = { ref = "ListClickHouseDataBaseParameterResponse" },
     },
     list_click_house_data_base_replication = {
-      name = "ListClickHouseDataBaseReplication",
+      sdk_operation = "ListClickHouseDataBaseReplication",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/clickhouse/replication",
       content_type = "application/json",
@@ -1530,7 +1530,7 @@ return {
       response = { ref = "ListClickHouseDataBaseReplicationResponse" },
     },
     list_click_house_data_base_replication_config = {
-      name = "ListClickHouseDataBaseReplicationConfig",
+      sdk_operation = "ListClickHouseDataBaseReplicationConfig",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/clickhouse/replication/config",
       content_type = "application/json",
@@ -1542,7 +1542,7 @@ return {
       response = { ref = "ListClickHouseDataBaseReplicationConfigResponse" },
     },
     list_click_house_instance = {
-      name = "ListClickHouseInstance",
+      sdk_operation = "ListClickHouseInstance",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/clickhouse/{clickhouse_instance_id}",
       content_type = "application/json",
@@ -1554,7 +1554,7 @@ return {
       response = { ref = "ListClickHouseInstanceResponse" },
     },
     list_click_house_instance_node = {
-      name = "ListClickHouseInstanceNode",
+      sdk_operation = "ListClickHouseInstanceNode",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/clickhouse/nodes",
       content_type = "application/json",
@@ -1565,7 +1565,7 @@ return {
       response = { ref = "ListClickHouseInstanceNodeResponse" },
     },
     list_configurations_differences = {
-      name = "ListConfigurationsDifferences",
+      sdk_operation = "ListConfigurationsDifferences",
       method = "POST",
       path = "/v3/{project_id}/configurations/comparison",
       content_type = "application/json;charset=UTF-8",
@@ -1578,7 +1578,7 @@ return {
       response = { ref = "ListConfigurationsDifferencesResponse" },
     },
     list_configurations_instances = {
-      name = "ListConfigurationsInstances",
+      sdk_operation = "ListConfigurationsInstances",
       method = "GET",
       path = "/v3/{project_id}/configurations/{configuration_id}/applicable-instances",
       content_type = "application/json",
@@ -1592,7 +1592,7 @@ return {
       response = { ref = "ListConfigurationsInstancesResponse" },
     },
     list_ddl_logs = {
-      name = "ListDdlLogs",
+      sdk_operation = "ListDdlLogs",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/ddl-log",
       content_type = "application/json",
@@ -1609,7 +1609,7 @@ return {
       response = { ref = "ListDdlLogsResponse" },
     },
     list_enterprise_projects = {
-      name = "ListEnterpriseProjects",
+      sdk_operation = "ListEnterpriseProjects",
       method = "GET",
       path = "/v3/{project_id}/enterprise-projects",
       content_type = "application/json",
@@ -1622,7 +1622,7 @@ return {
       response = { ref = "ListEnterpriseProjectsResponse" },
     },
     list_gauss_my_sql_configurations = {
-      name = "ListGaussMySqlConfigurations",
+      sdk_operation = "ListGaussMySqlConfigurations",
       method = "GET",
       path = "/v3/{project_id}/configurations",
       content_type = "application/json",
@@ -1635,7 +1635,7 @@ return {
       response = { ref = "ListGaussMySqlConfigurationsResponse" },
     },
     list_gauss_my_sql_database = {
-      name = "ListGaussMySqlDatabase",
+      sdk_operation = "ListGaussMySqlDatabase",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/databases",
       content_type = "application/json",
@@ -1651,7 +1651,7 @@ return {
       response = { ref = "ListGaussMySqlDatabaseResponse" },
     },
     list_gauss_my_sql_database_charsets = {
-      name = "ListGaussMySqlDatabaseCharsets",
+      sdk_operation = "ListGaussMySqlDatabaseCharsets",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/databases/charsets",
       content_type = "application/json",
@@ -1662,7 +1662,7 @@ return {
       response = { ref = "ListGaussMySqlDatabaseCharsetsResponse" },
     },
     list_gauss_my_sql_database_user = {
-      name = "ListGaussMySqlDatabaseUser",
+      sdk_operation = "ListGaussMySqlDatabaseUser",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/db-users",
       content_type = "application/json",
@@ -1676,7 +1676,7 @@ return {
       response = { ref = "ListGaussMySqlDatabaseUserResponse" },
     },
     list_gauss_my_sql_dedicated_resources = {
-      name = "ListGaussMySqlDedicatedResources",
+      sdk_operation = "ListGaussMySqlDedicatedResources",
       method = "GET",
       path = "/v3/{project_id}/dedicated-resources",
       content_type = "application/json",
@@ -1689,7 +1689,7 @@ return {
       response = { ref = "ListGaussMySqlDedicatedResourcesResponse" },
     },
     list_gauss_my_sql_instance_detail_info = {
-      name = "ListGaussMySqlInstanceDetailInfo",
+      sdk_operation = "ListGaussMySqlInstanceDetailInfo",
       method = "GET",
       path = "/v3/{project_id}/instances/details",
       content_type = "application/json",
@@ -1700,7 +1700,7 @@ return {
       response = { ref = "ListGaussMySqlInstanceDetailInfoResponse" },
     },
     list_gauss_my_sql_instance_detail_info_unify_status = {
-      name = "ListGaussMySqlInstanceDetailInfoUnifyStatus",
+      sdk_operation = "ListGaussMySqlInstanceDetailInfoUnifyStatus",
       method = "GET",
       path = "/v3.1/{project_id}/instances/details",
       content_type = "application/json",
@@ -1711,7 +1711,7 @@ return {
       response = { ref = "ListGaussMySqlInstanceDetailInfoUnifyStatusResponse" },
     },
     list_gauss_my_sql_instances = {
-      name = "ListGaussMySqlInstances",
+      sdk_operation = "ListGaussMySqlInstances",
       method = "GET",
       path = "/v3/{project_id}/instances",
       content_type = "application/json",
@@ -1734,7 +1734,7 @@ return {
       response = { ref = "ListGaussMySqlInstancesResponse" },
     },
     list_gauss_my_sql_instances_unify_status = {
-      name = "ListGaussMySqlInstancesUnifyStatus",
+      sdk_operation = "ListGaussMySqlInstancesUnifyStatus",
       method = "GET",
       path = "/v3.1/{project_id}/instances",
       content_type = "application/json",
@@ -1757,7 +1757,7 @@ return {
       response = { ref = "ListGaussMySqlInstancesUnifyStatusResponse" },
     },
     list_htap_data_store = {
-      name = "ListHtapDataStore",
+      sdk_operation = "ListHtapDataStore",
       method = "GET",
       path = "/v3/{project_id}/htap/datastores/{engine_name}",
       content_type = "application/json",
@@ -1768,7 +1768,7 @@ return {
       response = { ref = "ListHtapDataStoreResponse" },
     },
     list_htap_flavor = {
-      name = "ListHtapFlavor",
+      sdk_operation = "ListHtapFlavor",
       method = "GET",
       path = "/v3/{project_id}/htap/flavors/{engine_name}",
       content_type = "application/json",
@@ -1782,7 +1782,7 @@ return {
       response = { ref = "ListHtapFlavorResponse" },
     },
     list_htap_instance_info = {
-      name = "ListHtapInstanceInfo",
+      sdk_operation = "ListHtapInstanceInfo",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/htap",
       content_type = "application/json",
@@ -1793,7 +1793,7 @@ return {
       response = { ref = "ListHtapInstanceInfoResponse" },
     },
     list_htap_storage_type = {
-      name = "ListHtapStorageType",
+      sdk_operation = "ListHtapStorageType",
       method = "GET",
       path = "/v3/{project_id}/htap/storage-type/{database}",
       content_type = "application/json",
@@ -1805,7 +1805,7 @@ return {
       response = { ref = "ListHtapStorageTypeResponse" },
     },
     list_immediate_jobs = {
-      name = "ListImmediateJobs",
+      sdk_operation = "ListImmediateJobs",
       method = "GET",
       path = "/v3/{project_id}/immediate-jobs",
       content_type = "application/json",
@@ -1823,7 +1823,7 @@ return {
       response = { ref = "ListImmediateJobsResponse" },
     },
     list_instance_configurations = {
-      name = "ListInstanceConfigurations",
+      sdk_operation = "ListInstanceConfigurations",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/configurations",
       content_type = "application/json",
@@ -1837,7 +1837,7 @@ return {
       response = { ref = "ListInstanceConfigurationsResponse" },
     },
     list_instance_node = {
-      name = "ListInstanceNode",
+      sdk_operation = "ListInstanceNode",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/nodes",
       content_type = "application/json",
@@ -1848,7 +1848,7 @@ return {
       response = { ref = "ListInstanceNodeResponse" },
     },
     list_instance_tags = {
-      name = "ListInstanceTags",
+      sdk_operation = "ListInstanceTags",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/tags",
       content_type = "application/json",
@@ -1862,7 +1862,7 @@ return {
       response = { ref = "ListInstanceTagsResponse" },
     },
     list_intelligent_kill_session_history = {
-      name = "ListIntelligentKillSessionHistory",
+      sdk_operation = "ListIntelligentKillSessionHistory",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/intelligent-kill-session/history",
       content_type = "application/json",
@@ -1879,7 +1879,7 @@ return {
       response = { ref = "ListIntelligentKillSessionHistoryResponse" },
     },
     list_lts_error_log_details = {
-      name = "ListLtsErrorLogDetails",
+      sdk_operation = "ListLtsErrorLogDetails",
       method = "POST",
       path = "/v3.1/{project_id}/instances/{instance_id}/error-logs",
       content_type = "application/json;charset=UTF-8",
@@ -1897,7 +1897,7 @@ return {
       response = { ref = "ListLtsErrorLogDetailsResponse" },
     },
     list_lts_slowlog_details = {
-      name = "ListLtsSlowlogDetails",
+      sdk_operation = "ListLtsSlowlogDetails",
       method = "POST",
       path = "/v3.1/{project_id}/instances/{instance_id}/slow-logs",
       content_type = "application/json;charset=UTF-8",
@@ -1916,7 +1916,7 @@ return {
       response = { ref = "ListLtsSlowlogDetailsResponse" },
     },
     list_modify_history = {
-      name = "ListModifyHistory",
+      sdk_operation = "ListModifyHistory",
       method = "GET",
       path = "/v3/{project_id}/configurations/{configuration_id}/modify-history",
       content_type = "application/json",
@@ -1930,7 +1930,7 @@ return {
       response = { ref = "ListModifyHistoryResponse" },
     },
     list_params_template_apply_history = {
-      name = "ListParamsTemplateApplyHistory",
+      sdk_operation = "ListParamsTemplateApplyHistory",
       method = "GET",
       path = "/v3/{project_id}/configurations/{config_id}/apply-history",
       content_type = "application/json",
@@ -1943,7 +1943,7 @@ return {
       response = { ref = "ListParamsTemplateApplyHistoryResponse" },
     },
     list_project_tags = {
-      name = "ListProjectTags",
+      sdk_operation = "ListProjectTags",
       method = "GET",
       path = "/v3/{project_id}/tags",
       content_type = "application/json",
@@ -1956,7 +1956,7 @@ return {
       response = { ref = "ListProjectTagsResponse" },
     },
     list_recycle_instances = {
-      name = "ListRecycleInstances",
+      sdk_operation = "ListRecycleInstances",
       method = "GET",
       path = "/v3/{project_id}/instances/recycle-info",
       content_type = "application/json",
@@ -1969,7 +1969,7 @@ return {
       response = { ref = "ListRecycleInstancesResponse" },
     },
     list_schedule_jobs = {
-      name = "ListScheduleJobs",
+      sdk_operation = "ListScheduleJobs",
       method = "GET",
       path = "/v3/{project_id}/scheduled-jobs",
       content_type = "application/json",
@@ -1988,7 +1988,7 @@ return {
       response = { ref = "ListScheduleJobsResponse" },
     },
     list_star_rocks_data_bases = {
-      name = "ListStarRocksDataBases",
+      sdk_operation = "ListStarRocksDataBases",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/databases",
       content_type = "application/json",
@@ -2003,7 +2003,7 @@ return {
       response = { ref = "ListStarRocksDataBasesResponse" },
     },
     list_star_rocks_data_replication_config = {
-      name = "ListStarRocksDataReplicationConfig",
+      sdk_operation = "ListStarRocksDataReplicationConfig",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/databases/replication/configuration",
       content_type = "application/json",
@@ -2015,7 +2015,7 @@ return {
       response = { ref = "ListStarRocksDataReplicationConfigResponse" },
     },
     list_star_rocks_data_replication_config_by_data_base = {
-      name = "ListStarRocksDataReplicationConfigByDataBase",
+      sdk_operation = "ListStarRocksDataReplicationConfigByDataBase",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/databases/replication/configuration/{database}",
       content_type = "application/json",
@@ -2027,7 +2027,7 @@ return {
       response = { ref = "ListStarRocksDataReplicationConfigByDataBaseResponse" },
     },
     list_star_rocks_data_replications = {
-      name = "ListStarRocksDataReplications",
+      sdk_operation = "ListStarRocksDataReplications",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/databases/replication",
       content_type = "application/json",
@@ -2041,7 +2041,7 @@ return {
       response = { ref = "ListStarRocksDataReplicationsResponse" },
     },
     list_star_rocks_db_parameters = {
-      name = "ListStarRocksDbParameters",
+      sdk_operation = "ListStarRocksDbParameters",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/databases/replication/database-parameters",
       content_type = "application/json",
@@ -2054,7 +2054,7 @@ return {
       response = { ref = "ListStarRocksDbParametersResponse" },
     },
     list_starrocks_instance_info = {
-      name = "ListStarrocksInstanceInfo",
+      sdk_operation = "ListStarrocksInstanceInfo",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/{starrocks_instance_id}",
       content_type = "application/json",
@@ -2066,7 +2066,7 @@ return {
       response = { ref = "ListStarrocksInstanceInfoResponse" },
     },
     list_taurus_db_node_processes = {
-      name = "ListTaurusDbNodeProcesses",
+      sdk_operation = "ListTaurusDbNodeProcesses",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/nodes/{node_id}/processes",
       content_type = "application/json",
@@ -2081,7 +2081,7 @@ return {
       response = { ref = "ListTaurusDbNodeProcessesResponse" },
     },
     modify_auto_expand_policy = {
-      name = "ModifyAutoExpandPolicy",
+      sdk_operation = "ModifyAutoExpandPolicy",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/storage/auto-expand-policy",
       content_type = "application/json;charset=UTF-8",
@@ -2097,7 +2097,7 @@ return {
       response = { ref = "ModifyAutoExpandPolicyResponse" },
     },
     modify_backup_encrypt_status = {
-      name = "ModifyBackupEncryptStatus",
+      sdk_operation = "ModifyBackupEncryptStatus",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/backups/encryption",
       content_type = "application/json;charset=UTF-8",
@@ -2112,7 +2112,7 @@ return {
       response = { ref = "ModifyBackupEncryptStatusResponse" },
     },
     modify_backup_vault_lock = {
-      name = "ModifyBackupVaultLock",
+      sdk_operation = "ModifyBackupVaultLock",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/backups/vault-lock",
       content_type = "application/json;charset=UTF-8",
@@ -2126,7 +2126,7 @@ return {
       response = { ref = "ModifyBackupVaultLockResponse" },
     },
     modify_data_sync = {
-      name = "ModifyDataSync",
+      sdk_operation = "ModifyDataSync",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/databases/replication",
       content_type = "application/json;charset=UTF-8",
@@ -2149,7 +2149,7 @@ return {
       response = { ref = "ModifyDataSyncResponse" },
     },
     modify_gauss_my_sql_proxy_route_mode = {
-      name = "ModifyGaussMySqlProxyRouteMode",
+      sdk_operation = "ModifyGaussMySqlProxyRouteMode",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/{proxy_id}/route-mode",
       content_type = "application/json;charset=UTF-8",
@@ -2167,7 +2167,7 @@ return {
       response = { ref = "ModifyGaussMySqlProxyRouteModeResponse" },
     },
     modify_gauss_mysql_dns = {
-      name = "ModifyGaussMysqlDns",
+      sdk_operation = "ModifyGaussMysqlDns",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/dns",
       content_type = "application/json;charset=UTF-8",
@@ -2180,7 +2180,7 @@ return {
       response = { ref = "ModifyGaussMysqlDnsResponse" },
     },
     modify_node_priority = {
-      name = "ModifyNodePriority",
+      sdk_operation = "ModifyNodePriority",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/nodes/{node_id}/priority",
       content_type = "application/json;charset=UTF-8",
@@ -2194,7 +2194,7 @@ return {
       response = { ref = "ModifyNodePriorityResponse" },
     },
     modify_star_rocks_security_group = {
-      name = "ModifyStarRocksSecurityGroup",
+      sdk_operation = "ModifyStarRocksSecurityGroup",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/security-group",
       content_type = "application/json;charset=UTF-8",
@@ -2207,7 +2207,7 @@ return {
       response = { ref = "ModifyStarRocksSecurityGroupResponse" },
     },
     pause_star_rocks_data_replication = {
-      name = "PauseStarRocksDataReplication",
+      sdk_operation = "PauseStarRocksDataReplication",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/databases/replication/pause",
       content_type = "application/json;charset=UTF-8",
@@ -2220,7 +2220,7 @@ return {
       response = { ref = "PauseStarRocksDataReplicationResponse" },
     },
     reboot_click_house_instance = {
-      name = "RebootClickHouseInstance",
+      sdk_operation = "RebootClickHouseInstance",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/clickhouse/restart",
       content_type = "application/json",
@@ -2231,7 +2231,7 @@ return {
       response = { ref = "RebootClickHouseInstanceResponse" },
     },
     rename_instance_node = {
-      name = "RenameInstanceNode",
+      sdk_operation = "RenameInstanceNode",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/nodes/name",
       content_type = "application/json;charset=UTF-8",
@@ -2244,7 +2244,7 @@ return {
       response = { ref = "RenameInstanceNodeResponse" },
     },
     reset_gauss_my_sql_database_password = {
-      name = "ResetGaussMySqlDatabasePassword",
+      sdk_operation = "ResetGaussMySqlDatabasePassword",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/db-users/password",
       content_type = "application/json;charset=UTF-8",
@@ -2257,7 +2257,7 @@ return {
       response = { ref = "ResetGaussMySqlDatabasePasswordResponse" },
     },
     reset_gauss_my_sql_password = {
-      name = "ResetGaussMySqlPassword",
+      sdk_operation = "ResetGaussMySqlPassword",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/password",
       content_type = "application/json;charset=UTF-8",
@@ -2270,7 +2270,7 @@ return {
       response = { ref = "ResetGaussMySqlPasswordResponse" },
     },
     resize_click_house_flavor = {
-      name = "ResizeClickHouseFlavor",
+      sdk_operation = "ResizeClickHouseFlavor",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/clickhouse/resize-flavor",
       content_type = "application/json;charset=UTF-8",
@@ -2283,7 +2283,7 @@ return {
       response = { ref = "ResizeClickHouseFlavorResponse" },
     },
     resize_click_house_instance = {
-      name = "ResizeClickHouseInstance",
+      sdk_operation = "ResizeClickHouseInstance",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/clickhouse/resize",
       content_type = "application/json;charset=UTF-8",
@@ -2296,7 +2296,7 @@ return {
       response = { ref = "ResizeClickHouseInstanceResponse" },
     },
     resize_star_rocks_flavor = {
-      name = "ResizeStarRocksFlavor",
+      sdk_operation = "ResizeStarRocksFlavor",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/resize-flavor",
       content_type = "application/json;charset=UTF-8",
@@ -2310,7 +2310,7 @@ return {
       response = { ref = "ResizeStarRocksFlavorResponse" },
     },
     restart_gauss_my_sql_instance = {
-      name = "RestartGaussMySqlInstance",
+      sdk_operation = "RestartGaussMySqlInstance",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/restart",
       content_type = "application/json;charset=UTF-8",
@@ -2323,7 +2323,7 @@ return {
       response = { ref = "RestartGaussMySqlInstanceResponse" },
     },
     restart_gauss_my_sql_node = {
-      name = "RestartGaussMySqlNode",
+      sdk_operation = "RestartGaussMySqlNode",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/nodes/{node_id}/restart",
       content_type = "application/json;charset=UTF-8",
@@ -2337,7 +2337,7 @@ return {
       response = { ref = "RestartGaussMySqlNodeResponse" },
     },
     restart_proxy_instance = {
-      name = "RestartProxyInstance",
+      sdk_operation = "RestartProxyInstance",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/{proxy_id}/restart",
       content_type = "application/json",
@@ -2349,7 +2349,7 @@ return {
       response = { ref = "RestartProxyInstanceResponse" },
     },
     restart_starrocks_instance = {
-      name = "RestartStarrocksInstance",
+      sdk_operation = "RestartStarrocksInstance",
       method = "PUT",
       path = "/v3/{project_id}/instances/{starrocks_instance_id}/starrocks/restart",
       content_type = "application/json",
@@ -2360,7 +2360,7 @@ return {
       response = { ref = "RestartStarrocksInstanceResponse" },
     },
     restart_starrocks_node = {
-      name = "RestartStarrocksNode",
+      sdk_operation = "RestartStarrocksNode",
       method = "PUT",
       path = "/v3/{project_id}/instances/{starrocks_instance_id}/starrocks/{starrocks_node_id}/restart",
       content_type = "application/json",
@@ -2372,7 +2372,7 @@ return {
       response = { ref = "RestartStarrocksNodeResponse" },
     },
     restore_old_instance = {
-      name = "RestoreOldInstance",
+      sdk_operation = "RestoreOldInstance",
       method = "POST",
       path = "/v3/{project_id}/instances/restore",
       content_type = "application/json;charset=UTF-8",
@@ -2388,7 +2388,7 @@ return {
       response = { ref = "RestoreOldInstanceResponse" },
     },
     resume_star_rocks_data_replication = {
-      name = "ResumeStarRocksDataReplication",
+      sdk_operation = "ResumeStarRocksDataReplication",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/databases/replication/resume",
       content_type = "application/json;charset=UTF-8",
@@ -2401,7 +2401,7 @@ return {
       response = { ref = "ResumeStarRocksDataReplicationResponse" },
     },
     set_audit_log_policy = {
-      name = "SetAuditLogPolicy",
+      sdk_operation = "SetAuditLogPolicy",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/audit-log-policy",
       content_type = "application/json;charset=UTF-8",
@@ -2416,7 +2416,7 @@ return {
       response = { ref = "SetAuditLogPolicyResponse" },
     },
     set_auto_sql_limiting = {
-      name = "SetAutoSqlLimiting",
+      sdk_operation = "SetAutoSqlLimiting",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/auto-sql-limiting",
       content_type = "application/json;charset=UTF-8",
@@ -2429,7 +2429,7 @@ return {
       response = { ref = "SetAutoSqlLimitingResponse" },
     },
     set_ddl_log_policy = {
-      name = "SetDdlLogPolicy",
+      sdk_operation = "SetDdlLogPolicy",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/ddl-log",
       content_type = "application/json;charset=UTF-8",
@@ -2443,7 +2443,7 @@ return {
       response = { ref = "SetDdlLogPolicyResponse" },
     },
     set_gauss_my_sql_proxy_weight = {
-      name = "SetGaussMySqlProxyWeight",
+      sdk_operation = "SetGaussMySqlProxyWeight",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/{proxy_id}/weight",
       content_type = "application/json;charset=UTF-8",
@@ -2458,7 +2458,7 @@ return {
       response = { ref = "SetGaussMySqlProxyWeightResponse" },
     },
     set_gauss_my_sql_quotas = {
-      name = "SetGaussMySqlQuotas",
+      sdk_operation = "SetGaussMySqlQuotas",
       method = "POST",
       path = "/v3/{project_id}/quotas",
       content_type = "application/json;charset=UTF-8",
@@ -2470,7 +2470,7 @@ return {
       response = { ref = "SetGaussMySqlQuotasResponse" },
     },
     set_htap_query_queues_rule = {
-      name = "SetHtapQueryQueuesRule",
+      sdk_operation = "SetHtapQueryQueuesRule",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/query-queue/rules",
       content_type = "application/json;charset=UTF-8",
@@ -2483,7 +2483,7 @@ return {
       response = { ref = "SetHtapQueryQueuesRuleResponse" },
     },
     set_recycle_policy = {
-      name = "SetRecyclePolicy",
+      sdk_operation = "SetRecyclePolicy",
       method = "PUT",
       path = "/v3/{project_id}/instances/recycle-policy",
       content_type = "application/json;charset=UTF-8",
@@ -2495,7 +2495,7 @@ return {
       response = { ref = "SetRecyclePolicyResponse" },
     },
     set_sql_filter_rule = {
-      name = "SetSqlFilterRule",
+      sdk_operation = "SetSqlFilterRule",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/sql-filter/rules",
       content_type = "application/json;charset=UTF-8",
@@ -2508,7 +2508,7 @@ return {
       response = { ref = "SetSqlFilterRuleResponse" },
     },
     show_audit_log = {
-      name = "ShowAuditLog",
+      sdk_operation = "ShowAuditLog",
       method = "GET",
       path = "/v3/{project_id}/instance/{instance_id}/audit-log/switch-status",
       content_type = "application/json",
@@ -2519,7 +2519,7 @@ return {
       response = { ref = "ShowAuditLogResponse" },
     },
     show_audit_log_download_link = {
-      name = "ShowAuditLogDownloadLink",
+      sdk_operation = "ShowAuditLogDownloadLink",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/audit-log-link",
       content_type = "application/json;charset=UTF-8",
@@ -2532,7 +2532,7 @@ return {
       response = { ref = "ShowAuditLogDownloadLinkResponse" },
     },
     show_audit_log_policy = {
-      name = "ShowAuditLogPolicy",
+      sdk_operation = "ShowAuditLogPolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/audit-log-policy",
       content_type = "application/json",
@@ -2543,7 +2543,7 @@ return {
       response = { ref = "ShowAuditLogPolicyResponse" },
     },
     show_auto_expand_policy = {
-      name = "ShowAutoExpandPolicy",
+      sdk_operation = "ShowAutoExpandPolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/storage/auto-expand-policy",
       content_type = "application/json",
@@ -2554,7 +2554,7 @@ return {
       response = { ref = "ShowAutoExpandPolicyResponse" },
     },
     show_auto_scaling_history = {
-      name = "ShowAutoScalingHistory",
+      sdk_operation = "ShowAutoScalingHistory",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/auto-scaling/history",
       content_type = "application/json",
@@ -2567,7 +2567,7 @@ return {
       response = { ref = "ShowAutoScalingHistoryResponse" },
     },
     show_auto_scaling_policy = {
-      name = "ShowAutoScalingPolicy",
+      sdk_operation = "ShowAutoScalingPolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/auto-scaling/policy",
       content_type = "application/json",
@@ -2578,7 +2578,7 @@ return {
       response = { ref = "ShowAutoScalingPolicyResponse" },
     },
     show_auto_sql_limiting_log = {
-      name = "ShowAutoSqlLimitingLog",
+      sdk_operation = "ShowAutoSqlLimitingLog",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/nodes/{node_id}/auto-sql-limiting/log",
       content_type = "application/json",
@@ -2590,7 +2590,7 @@ return {
       response = { ref = "ShowAutoSqlLimitingLogResponse" },
     },
     show_backup_resource_package_flavors = {
-      name = "ShowBackupResourcePackageFlavors",
+      sdk_operation = "ShowBackupResourcePackageFlavors",
       method = "GET",
       path = "/v3/{project_id}/backups/resource-package/flavors",
       content_type = "application/json",
@@ -2602,7 +2602,7 @@ return {
       response = { ref = "ShowBackupResourcePackageFlavorsResponse" },
     },
     show_backup_restore_time = {
-      name = "ShowBackupRestoreTime",
+      sdk_operation = "ShowBackupRestoreTime",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/restore-time",
       content_type = "application/json",
@@ -2616,7 +2616,7 @@ return {
       response = { ref = "ShowBackupRestoreTimeResponse" },
     },
     show_backup_vault_lock = {
-      name = "ShowBackupVaultLock",
+      sdk_operation = "ShowBackupVaultLock",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/backups/vault-lock",
       content_type = "application/json",
@@ -2627,7 +2627,7 @@ return {
       response = { ref = "ShowBackupVaultLockResponse" },
     },
     show_click_house_database_user = {
-      name = "ShowClickHouseDatabaseUser",
+      sdk_operation = "ShowClickHouseDatabaseUser",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/clickhouse/users",
       content_type = "application/json",
@@ -2641,7 +2641,7 @@ return {
       response = { ref = "ShowClickHouseDatabaseUserResponse" },
     },
     show_click_house_lts_config = {
-      name = "ShowClickHouseLtsConfig",
+      sdk_operation = "ShowClickHouseLtsConfig",
       method = "GET",
       path = "/v3/{project_id}/clickhouse/instances/logs/lts-configs",
       content_type = "application/json",
@@ -2656,7 +2656,7 @@ return {
       response = { ref = "ShowClickHouseLtsConfigResponse" },
     },
     show_click_house_slow_log_detail = {
-      name = "ShowClickHouseSlowLogDetail",
+      sdk_operation = "ShowClickHouseSlowLogDetail",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/clickhouse/slow-logs",
       content_type = "application/json;charset=UTF-8",
@@ -2675,7 +2675,7 @@ return {
       response = { ref = "ShowClickHouseSlowLogDetailResponse" },
     },
     show_click_house_slow_log_sensitive_status = {
-      name = "ShowClickHouseSlowLogSensitiveStatus",
+      sdk_operation = "ShowClickHouseSlowLogSensitiveStatus",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/clickhouse/slowlog-sensitive",
       content_type = "application/json",
@@ -2686,7 +2686,7 @@ return {
       response = { ref = "ShowClickHouseSlowLogSensitiveStatusResponse" },
     },
     show_dedicated_resource_info = {
-      name = "ShowDedicatedResourceInfo",
+      sdk_operation = "ShowDedicatedResourceInfo",
       method = "GET",
       path = "/v3/{project_id}/dedicated-resource/{dedicated_resource_id}",
       content_type = "application/json",
@@ -2697,7 +2697,7 @@ return {
       response = { ref = "ShowDedicatedResourceInfoResponse" },
     },
     show_dynamic_serverless_policy = {
-      name = "ShowDynamicServerlessPolicy",
+      sdk_operation = "ShowDynamicServerlessPolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/serverless/dynamic-policy",
       content_type = "application/json",
@@ -2708,7 +2708,7 @@ return {
       response = { ref = "ShowDynamicServerlessPolicyResponse" },
     },
     show_error_log_download_link = {
-      name = "ShowErrorLogDownloadLink",
+      sdk_operation = "ShowErrorLogDownloadLink",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/{node_id}/errorlog-download",
       content_type = "application/json",
@@ -2720,7 +2720,7 @@ return {
       response = { ref = "ShowErrorLogDownloadLinkResponse" },
     },
     show_gauss_my_sql_backup_list = {
-      name = "ShowGaussMySqlBackupList",
+      sdk_operation = "ShowGaussMySqlBackupList",
       method = "GET",
       path = "/v3/{project_id}/backups",
       content_type = "application/json",
@@ -2739,7 +2739,7 @@ return {
       response = { ref = "ShowGaussMySqlBackupListResponse" },
     },
     show_gauss_my_sql_backup_policy = {
-      name = "ShowGaussMySqlBackupPolicy",
+      sdk_operation = "ShowGaussMySqlBackupPolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/backups/policy",
       content_type = "application/json",
@@ -2750,7 +2750,7 @@ return {
       response = { ref = "ShowGaussMySqlBackupPolicyResponse" },
     },
     show_gauss_my_sql_configuration = {
-      name = "ShowGaussMySqlConfiguration",
+      sdk_operation = "ShowGaussMySqlConfiguration",
       method = "GET",
       path = "/v3/{project_id}/configurations/{configuration_id}",
       content_type = "application/json",
@@ -2761,7 +2761,7 @@ return {
       response = { ref = "ShowGaussMySqlConfigurationResponse" },
     },
     show_gauss_my_sql_engine_version = {
-      name = "ShowGaussMySqlEngineVersion",
+      sdk_operation = "ShowGaussMySqlEngineVersion",
       method = "GET",
       path = "/v3/{project_id}/datastores/{database_name}",
       content_type = "application/json",
@@ -2772,7 +2772,7 @@ return {
       response = { ref = "ShowGaussMySqlEngineVersionResponse" },
     },
     show_gauss_my_sql_flavors = {
-      name = "ShowGaussMySqlFlavors",
+      sdk_operation = "ShowGaussMySqlFlavors",
       method = "GET",
       path = "/v3/{project_id}/flavors/{database_name}",
       content_type = "application/json",
@@ -2786,7 +2786,7 @@ return {
       response = { ref = "ShowGaussMySqlFlavorsResponse" },
     },
     show_gauss_my_sql_incremental_backup_list = {
-      name = "ShowGaussMySqlIncrementalBackupList",
+      sdk_operation = "ShowGaussMySqlIncrementalBackupList",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/incremental-backups",
       content_type = "application/json",
@@ -2802,7 +2802,7 @@ return {
       response = { ref = "ShowGaussMySqlIncrementalBackupListResponse" },
     },
     show_gauss_my_sql_instance_info = {
-      name = "ShowGaussMySqlInstanceInfo",
+      sdk_operation = "ShowGaussMySqlInstanceInfo",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -2813,7 +2813,7 @@ return {
       response = { ref = "ShowGaussMySqlInstanceInfoResponse" },
     },
     show_gauss_my_sql_instance_info_unify_status = {
-      name = "ShowGaussMySqlInstanceInfoUnifyStatus",
+      sdk_operation = "ShowGaussMySqlInstanceInfoUnifyStatus",
       method = "GET",
       path = "/v3.1/{project_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -2824,7 +2824,7 @@ return {
       response = { ref = "ShowGaussMySqlInstanceInfoUnifyStatusResponse" },
     },
     show_gauss_my_sql_job_info = {
-      name = "ShowGaussMySqlJobInfo",
+      sdk_operation = "ShowGaussMySqlJobInfo",
       method = "GET",
       path = "/v3/{project_id}/jobs",
       content_type = "application/json",
@@ -2835,7 +2835,7 @@ return {
       response = { ref = "ShowGaussMySqlJobInfoResponse" },
     },
     show_gauss_my_sql_project_quotas = {
-      name = "ShowGaussMySqlProjectQuotas",
+      sdk_operation = "ShowGaussMySqlProjectQuotas",
       method = "GET",
       path = "/v3/{project_id}/project-quotas",
       content_type = "application/json",
@@ -2846,7 +2846,7 @@ return {
       response = { ref = "ShowGaussMySqlProjectQuotasResponse" },
     },
     show_gauss_my_sql_proxy_flavors = {
-      name = "ShowGaussMySqlProxyFlavors",
+      sdk_operation = "ShowGaussMySqlProxyFlavors",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/flavors",
       content_type = "application/json",
@@ -2859,7 +2859,7 @@ return {
       response = { ref = "ShowGaussMySqlProxyFlavorsResponse" },
     },
     show_gauss_my_sql_proxy_list = {
-      name = "ShowGaussMySqlProxyList",
+      sdk_operation = "ShowGaussMySqlProxyList",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/proxies",
       content_type = "application/json",
@@ -2872,7 +2872,7 @@ return {
       response = { ref = "ShowGaussMySqlProxyListResponse" },
     },
     show_gauss_my_sql_quotas = {
-      name = "ShowGaussMySqlQuotas",
+      sdk_operation = "ShowGaussMySqlQuotas",
       method = "GET",
       path = "/v3/{project_id}/quotas",
       content_type = "application/json",
@@ -2885,7 +2885,7 @@ return {
       response = { ref = "ShowGaussMySqlQuotasResponse" },
     },
     show_historical_sql_filter_rule = {
-      name = "ShowHistoricalSqlFilterRule",
+      sdk_operation = "ShowHistoricalSqlFilterRule",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/sql-filter/history-rules",
       content_type = "application/json",
@@ -2898,7 +2898,7 @@ return {
       response = { ref = "ShowHistoricalSqlFilterRuleResponse" },
     },
     show_htap_error_log_detail = {
-      name = "ShowHtapErrorLogDetail",
+      sdk_operation = "ShowHtapErrorLogDetail",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/error-logs",
       content_type = "application/json;charset=UTF-8",
@@ -2916,7 +2916,7 @@ return {
       response = { ref = "ShowHtapErrorLogDetailResponse" },
     },
     show_htap_lts_config = {
-      name = "ShowHtapLtsConfig",
+      sdk_operation = "ShowHtapLtsConfig",
       method = "GET",
       path = "/v3/{project_id}/starrocks/instances/logs/lts-configs",
       content_type = "application/json",
@@ -2931,7 +2931,7 @@ return {
       response = { ref = "ShowHtapLtsConfigResponse" },
     },
     show_htap_process_list = {
-      name = "ShowHtapProcessList",
+      sdk_operation = "ShowHtapProcessList",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/htap/process",
       content_type = "application/json",
@@ -2944,7 +2944,7 @@ return {
       response = { ref = "ShowHtapProcessListResponse" },
     },
     show_htap_query_queues_rule = {
-      name = "ShowHtapQueryQueuesRule",
+      sdk_operation = "ShowHtapQueryQueuesRule",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/query-queue/rules",
       content_type = "application/json",
@@ -2955,7 +2955,7 @@ return {
       response = { ref = "ShowHtapQueryQueuesRuleResponse" },
     },
     show_instance_backups = {
-      name = "ShowInstanceBackups",
+      sdk_operation = "ShowInstanceBackups",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/backups",
       content_type = "application/json",
@@ -2972,7 +2972,7 @@ return {
       response = { ref = "ShowInstanceBackupsResponse" },
     },
     show_instance_database_version = {
-      name = "ShowInstanceDatabaseVersion",
+      sdk_operation = "ShowInstanceDatabaseVersion",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/database-version",
       content_type = "application/json",
@@ -2983,7 +2983,7 @@ return {
       response = { ref = "ShowInstanceDatabaseVersionResponse" },
     },
     show_instance_databases_for_htap = {
-      name = "ShowInstanceDatabasesForHtap",
+      sdk_operation = "ShowInstanceDatabasesForHtap",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/htap/databases",
       content_type = "application/json;charset=UTF-8",
@@ -2999,7 +2999,7 @@ return {
       response = { ref = "ShowInstanceDatabasesForHtapResponse" },
     },
     show_instance_eip = {
-      name = "ShowInstanceEip",
+      sdk_operation = "ShowInstanceEip",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/eip",
       content_type = "application/json",
@@ -3010,7 +3010,7 @@ return {
       response = { ref = "ShowInstanceEipResponse" },
     },
     show_instance_monitor_extend = {
-      name = "ShowInstanceMonitorExtend",
+      sdk_operation = "ShowInstanceMonitorExtend",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/monitor-policy",
       content_type = "application/json",
@@ -3021,7 +3021,7 @@ return {
       response = { ref = "ShowInstanceMonitorExtendResponse" },
     },
     show_instance_tables_for_htap = {
-      name = "ShowInstanceTablesForHtap",
+      sdk_operation = "ShowInstanceTablesForHtap",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/htap/tables",
       content_type = "application/json;charset=UTF-8",
@@ -3039,7 +3039,7 @@ return {
       response = { ref = "ShowInstanceTablesForHtapResponse" },
     },
     show_intelligent_diagnosis_abnormal_count_of_instances = {
-      name = "ShowIntelligentDiagnosisAbnormalCountOfInstances",
+      sdk_operation = "ShowIntelligentDiagnosisAbnormalCountOfInstances",
       method = "GET",
       path = "/v3/{project_id}/instances/diagnosis-instance-count",
       content_type = "application/json",
@@ -3049,7 +3049,7 @@ return {
       response = { ref = "ShowIntelligentDiagnosisAbnormalCountOfInstancesResponse" },
     },
     show_intelligent_diagnosis_instance_infos_per_metric = {
-      name = "ShowIntelligentDiagnosisInstanceInfosPerMetric",
+      sdk_operation = "ShowIntelligentDiagnosisInstanceInfosPerMetric",
       method = "GET",
       path = "/v3/{project_id}/instances/diagnosis-instance-infos",
       content_type = "application/json",
@@ -3062,7 +3062,7 @@ return {
       response = { ref = "ShowIntelligentDiagnosisInstanceInfosPerMetricResponse" },
     },
     show_intelligent_kill_session_statistic = {
-      name = "ShowIntelligentKillSessionStatistic",
+      sdk_operation = "ShowIntelligentKillSessionStatistic",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/intelligent-kill-session/statistic",
       content_type = "application/json",
@@ -3074,7 +3074,7 @@ return {
       response = { ref = "ShowIntelligentKillSessionStatisticResponse" },
     },
     show_lock_wait_session = {
-      name = "ShowLockWaitSession",
+      sdk_operation = "ShowLockWaitSession",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/nodes/{node_id}/process/lock-wait",
       content_type = "application/json",
@@ -3087,7 +3087,7 @@ return {
       response = { ref = "ShowLockWaitSessionResponse" },
     },
     show_lts_configs = {
-      name = "ShowLtsConfigs",
+      sdk_operation = "ShowLtsConfigs",
       method = "GET",
       path = "/v3/{project_id}/logs/lts-configs",
       content_type = "application/json",
@@ -3102,7 +3102,7 @@ return {
       response = { ref = "ShowLtsConfigsResponse" },
     },
     show_multi_tenant = {
-      name = "ShowMultiTenant",
+      sdk_operation = "ShowMultiTenant",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/multi-tenant",
       content_type = "application/json",
@@ -3113,7 +3113,7 @@ return {
       response = { ref = "ShowMultiTenantResponse" },
     },
     show_proxy_configurations = {
-      name = "ShowProxyConfigurations",
+      sdk_operation = "ShowProxyConfigurations",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/{proxy_id}/configurations",
       content_type = "application/json",
@@ -3128,7 +3128,7 @@ return {
       response = { ref = "ShowProxyConfigurationsResponse" },
     },
     show_proxy_flavors_by_az_code = {
-      name = "ShowProxyFlavorsByAzCode",
+      sdk_operation = "ShowProxyFlavorsByAzCode",
       method = "GET",
       path = "/v3/{project_id}/proxy/flavors",
       content_type = "application/json",
@@ -3140,7 +3140,7 @@ return {
       response = { ref = "ShowProxyFlavorsByAzCodeResponse" },
     },
     show_proxy_ipgroup = {
-      name = "ShowProxyIpgroup",
+      sdk_operation = "ShowProxyIpgroup",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/{proxy_id}/ipgroup",
       content_type = "application/json",
@@ -3152,7 +3152,7 @@ return {
       response = { ref = "ShowProxyIpgroupResponse" },
     },
     show_proxy_version = {
-      name = "ShowProxyVersion",
+      sdk_operation = "ShowProxyVersion",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/{proxy_id}/{engine_name}/proxy-version",
       content_type = "application/json",
@@ -3165,7 +3165,7 @@ return {
       response = { ref = "ShowProxyVersionResponse" },
     },
     show_realtime_session_task_status = {
-      name = "ShowRealtimeSessionTaskStatus",
+      sdk_operation = "ShowRealtimeSessionTaskStatus",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/nodes/{node_id}/realtime-session-task",
       content_type = "application/json",
@@ -3178,7 +3178,7 @@ return {
       response = { ref = "ShowRealtimeSessionTaskStatusResponse" },
     },
     show_recycle_policy = {
-      name = "ShowRecyclePolicy",
+      sdk_operation = "ShowRecyclePolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/recycle-policy",
       content_type = "application/json",
@@ -3188,7 +3188,7 @@ return {
       response = { ref = "ShowRecyclePolicyResponse" },
     },
     show_restore_available_tables = {
-      name = "ShowRestoreAvailableTables",
+      sdk_operation = "ShowRestoreAvailableTables",
       method = "GET",
       path = "/v3.1/{project_id}/instances/{instance_id}/backups/restore/tables",
       content_type = "application/json",
@@ -3203,7 +3203,7 @@ return {
       response = { ref = "ShowRestoreAvailableTablesResponse" },
     },
     show_restore_tables = {
-      name = "ShowRestoreTables",
+      sdk_operation = "ShowRestoreTables",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/backups/restore/tables",
       content_type = "application/json",
@@ -3218,7 +3218,7 @@ return {
       response = { ref = "ShowRestoreTablesResponse" },
     },
     show_serverless_compute_ability_policy = {
-      name = "ShowServerlessComputeAbilityPolicy",
+      sdk_operation = "ShowServerlessComputeAbilityPolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/serverless/policy",
       content_type = "application/json",
@@ -3229,7 +3229,7 @@ return {
       response = { ref = "ShowServerlessComputeAbilityPolicyResponse" },
     },
     show_serverless_scaling_policy = {
-      name = "ShowServerlessScalingPolicy",
+      sdk_operation = "ShowServerlessScalingPolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/serverless/scaling-policy",
       content_type = "application/json",
@@ -3240,7 +3240,7 @@ return {
       response = { ref = "ShowServerlessScalingPolicyResponse" },
     },
     show_slow_log_detail = {
-      name = "ShowSlowLogDetail",
+      sdk_operation = "ShowSlowLogDetail",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/slow-logs",
       content_type = "application/json;charset=UTF-8",
@@ -3259,7 +3259,7 @@ return {
       response = { ref = "ShowSlowLogDetailResponse" },
     },
     show_slow_log_statistics = {
-      name = "ShowSlowLogStatistics",
+      sdk_operation = "ShowSlowLogStatistics",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/slow-logs/statistics",
       content_type = "application/json;charset=UTF-8",
@@ -3280,7 +3280,7 @@ return {
       response = { ref = "ShowSlowLogStatisticsResponse" },
     },
     show_slowlog_sensitive_status = {
-      name = "ShowSlowlogSensitiveStatus",
+      sdk_operation = "ShowSlowlogSensitiveStatus",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/slowlog/query",
       content_type = "application/json",
@@ -3291,7 +3291,7 @@ return {
       response = { ref = "ShowSlowlogSensitiveStatusResponse" },
     },
     show_sql_auto_sql_limiting = {
-      name = "ShowSqlAutoSqlLimiting",
+      sdk_operation = "ShowSqlAutoSqlLimiting",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/auto-sql-limiting",
       content_type = "application/json;charset=UTF-8",
@@ -3304,7 +3304,7 @@ return {
       response = { ref = "ShowSqlAutoSqlLimitingResponse" },
     },
     show_sql_filter_control = {
-      name = "ShowSqlFilterControl",
+      sdk_operation = "ShowSqlFilterControl",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/sql-filter/switch",
       content_type = "application/json",
@@ -3315,7 +3315,7 @@ return {
       response = { ref = "ShowSqlFilterControlResponse" },
     },
     show_sql_filter_rule = {
-      name = "ShowSqlFilterRule",
+      sdk_operation = "ShowSqlFilterRule",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/sql-filter/rules",
       content_type = "application/json",
@@ -3328,7 +3328,7 @@ return {
       response = { ref = "ShowSqlFilterRuleResponse" },
     },
     show_star_rocks_database_user = {
-      name = "ShowStarRocksDatabaseUser",
+      sdk_operation = "ShowStarRocksDatabaseUser",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/users",
       content_type = "application/json",
@@ -3342,7 +3342,7 @@ return {
       response = { ref = "ShowStarRocksDatabaseUserResponse" },
     },
     show_star_rocks_slowlog_sensitive_status = {
-      name = "ShowStarRocksSlowlogSensitiveStatus",
+      sdk_operation = "ShowStarRocksSlowlogSensitiveStatus",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/slowlog-sensitive",
       content_type = "application/json",
@@ -3353,7 +3353,7 @@ return {
       response = { ref = "ShowStarRocksSlowlogSensitiveStatusResponse" },
     },
     show_starrocks_params = {
-      name = "ShowStarrocksParams",
+      sdk_operation = "ShowStarrocksParams",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/configurations",
       content_type = "application/json",
@@ -3367,7 +3367,7 @@ return {
       response = { ref = "ShowStarrocksParamsResponse" },
     },
     show_table_meta_info = {
-      name = "ShowTableMetaInfo",
+      sdk_operation = "ShowTableMetaInfo",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/table-info",
       content_type = "application/json",
@@ -3380,7 +3380,7 @@ return {
       response = { ref = "ShowTableMetaInfoResponse" },
     },
     show_task_details = {
-      name = "ShowTaskDetails",
+      sdk_operation = "ShowTaskDetails",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/task-center-detail",
       content_type = "application/json",
@@ -3393,7 +3393,7 @@ return {
       response = { ref = "ShowTaskDetailsResponse" },
     },
     shrink_gauss_my_sql_proxy = {
-      name = "ShrinkGaussMySqlProxy",
+      sdk_operation = "ShrinkGaussMySqlProxy",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/{proxy_id}/reduce",
       content_type = "application/json;charset=UTF-8",
@@ -3407,7 +3407,7 @@ return {
       response = { ref = "ShrinkGaussMySqlProxyResponse" },
     },
     switch_access_control = {
-      name = "SwitchAccessControl",
+      sdk_operation = "SwitchAccessControl",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/{proxy_id}/access-control-switch",
       content_type = "application/json;charset=UTF-8",
@@ -3421,7 +3421,7 @@ return {
       response = { ref = "SwitchAccessControlResponse" },
     },
     switch_gauss_my_sql_configuration = {
-      name = "SwitchGaussMySqlConfiguration",
+      sdk_operation = "SwitchGaussMySqlConfiguration",
       method = "PUT",
       path = "/v3/{project_id}/configurations/{configuration_id}/apply",
       content_type = "application/json;charset=UTF-8",
@@ -3434,7 +3434,7 @@ return {
       response = { ref = "SwitchGaussMySqlConfigurationResponse" },
     },
     switch_gauss_my_sql_instance_ssl = {
-      name = "SwitchGaussMySqlInstanceSsl",
+      sdk_operation = "SwitchGaussMySqlInstanceSsl",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/ssl-option",
       content_type = "application/json;charset=UTF-8",
@@ -3447,7 +3447,7 @@ return {
       response = { ref = "SwitchGaussMySqlInstanceSslResponse" },
     },
     switch_gauss_my_sql_proxy_alt = {
-      name = "SwitchGaussMySqlProxyAlt",
+      sdk_operation = "SwitchGaussMySqlProxyAlt",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/{proxy_id}/alt",
       content_type = "application/json;charset=UTF-8",
@@ -3462,7 +3462,7 @@ return {
       response = { ref = "SwitchGaussMySqlProxyAltResponse" },
     },
     switch_gauss_my_sql_proxy_eip = {
-      name = "SwitchGaussMySqlProxyEip",
+      sdk_operation = "SwitchGaussMySqlProxyEip",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/{proxy_id}/bind",
       content_type = "application/json;charset=UTF-8",
@@ -3478,7 +3478,7 @@ return {
       response = { ref = "SwitchGaussMySqlProxyEipResponse" },
     },
     switch_gauss_my_sql_proxy_ssl = {
-      name = "SwitchGaussMySqlProxySsl",
+      sdk_operation = "SwitchGaussMySqlProxySsl",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/{proxy_id}/ssl",
       content_type = "application/json;charset=UTF-8",
@@ -3492,7 +3492,7 @@ return {
       response = { ref = "SwitchGaussMySqlProxySslResponse" },
     },
     sync_star_rocks_users = {
-      name = "SyncStarRocksUsers",
+      sdk_operation = "SyncStarRocksUsers",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/users/sync",
       content_type = "application/json;charset=UTF-8",
@@ -3505,7 +3505,7 @@ return {
       response = { ref = "SyncStarRocksUsersResponse" },
     },
     update_audit_log = {
-      name = "UpdateAuditLog",
+      sdk_operation = "UpdateAuditLog",
       method = "POST",
       path = "/v3/{project_id}/instance/{instance_id}/audit-log/switch",
       content_type = "application/json;charset=UTF-8",
@@ -3518,7 +3518,7 @@ return {
       response = { ref = "UpdateAuditLogResponse" },
     },
     update_auto_scaling_policy = {
-      name = "UpdateAutoScalingPolicy",
+      sdk_operation = "UpdateAutoScalingPolicy",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/auto-scaling/policy",
       content_type = "application/json;charset=UTF-8",
@@ -3540,7 +3540,7 @@ return {
       response = { ref = "UpdateAutoScalingPolicyResponse" },
     },
     update_backup_offsite_policy = {
-      name = "UpdateBackupOffsitePolicy",
+      sdk_operation = "UpdateBackupOffsitePolicy",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/backups/offsite-policy",
       content_type = "application/json;charset=UTF-8",
@@ -3553,7 +3553,7 @@ return {
       response = { ref = "UpdateBackupOffsitePolicyResponse" },
     },
     update_click_house_data_base_config = {
-      name = "UpdateClickHouseDataBaseConfig",
+      sdk_operation = "UpdateClickHouseDataBaseConfig",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/clickhouse/databases/replication/config",
       content_type = "application/json;charset=UTF-8",
@@ -3569,7 +3569,7 @@ return {
       response = { ref = "UpdateClickHouseDataBaseConfigResponse" },
     },
     update_click_house_database_user_password = {
-      name = "UpdateClickHouseDatabaseUserPassword",
+      sdk_operation = "UpdateClickHouseDatabaseUserPassword",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/clickhouse/users/password",
       content_type = "application/json;charset=UTF-8",
@@ -3583,7 +3583,7 @@ return {
       response = { ref = "UpdateClickHouseDatabaseUserPasswordResponse" },
     },
     update_click_house_database_user_permission = {
-      name = "UpdateClickHouseDatabaseUserPermission",
+      sdk_operation = "UpdateClickHouseDatabaseUserPermission",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/clickhouse/users/permission",
       content_type = "application/json;charset=UTF-8",
@@ -3598,7 +3598,7 @@ return {
       response = { ref = "UpdateClickHouseDatabaseUserPermissionResponse" },
     },
     update_click_house_lts_config = {
-      name = "UpdateClickHouseLtsConfig",
+      sdk_operation = "UpdateClickHouseLtsConfig",
       method = "POST",
       path = "/v3/{project_id}/clickhouse/instances/logs/lts-configs",
       content_type = "application/json;charset=UTF-8",
@@ -3610,7 +3610,7 @@ return {
       response = { ref = "UpdateClickHouseLtsConfigResponse" },
     },
     update_click_house_slow_log_sensitive_status = {
-      name = "UpdateClickHouseSlowLogSensitiveStatus",
+      sdk_operation = "UpdateClickHouseSlowLogSensitiveStatus",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/clickhouse/slowlog-sensitive",
       content_type = "application/json;charset=UTF-8",
@@ -3623,7 +3623,7 @@ return {
       response = { ref = "UpdateClickHouseSlowLogSensitiveStatusResponse" },
     },
     update_dynamic_serverless_policy = {
-      name = "UpdateDynamicServerlessPolicy",
+      sdk_operation = "UpdateDynamicServerlessPolicy",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/serverless/dynamic-policy",
       content_type = "application/json;charset=UTF-8",
@@ -3638,7 +3638,7 @@ return {
       response = { ref = "UpdateDynamicServerlessPolicyResponse" },
     },
     update_gauss_my_sql_backup_policy = {
-      name = "UpdateGaussMySqlBackupPolicy",
+      sdk_operation = "UpdateGaussMySqlBackupPolicy",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/backups/policy/update",
       content_type = "application/json;charset=UTF-8",
@@ -3651,7 +3651,7 @@ return {
       response = { ref = "UpdateGaussMySqlBackupPolicyResponse" },
     },
     update_gauss_my_sql_configuration = {
-      name = "UpdateGaussMySqlConfiguration",
+      sdk_operation = "UpdateGaussMySqlConfiguration",
       method = "PUT",
       path = "/v3/{project_id}/configurations/{configuration_id}",
       content_type = "application/json;charset=UTF-8",
@@ -3666,7 +3666,7 @@ return {
       response = { ref = "UpdateGaussMySqlConfigurationResponse" },
     },
     update_gauss_my_sql_database_comment = {
-      name = "UpdateGaussMySqlDatabaseComment",
+      sdk_operation = "UpdateGaussMySqlDatabaseComment",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/databases/comment",
       content_type = "application/json;charset=UTF-8",
@@ -3679,7 +3679,7 @@ return {
       response = { ref = "UpdateGaussMySqlDatabaseCommentResponse" },
     },
     update_gauss_my_sql_database_user_comment = {
-      name = "UpdateGaussMySqlDatabaseUserComment",
+      sdk_operation = "UpdateGaussMySqlDatabaseUserComment",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/db-users/comment",
       content_type = "application/json;charset=UTF-8",
@@ -3692,7 +3692,7 @@ return {
       response = { ref = "UpdateGaussMySqlDatabaseUserCommentResponse" },
     },
     update_gauss_my_sql_instance_alias = {
-      name = "UpdateGaussMySqlInstanceAlias",
+      sdk_operation = "UpdateGaussMySqlInstanceAlias",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/alias",
       content_type = "application/json;charset=UTF-8",
@@ -3705,7 +3705,7 @@ return {
       response = { type = "string" },
     },
     update_gauss_my_sql_instance_eip = {
-      name = "UpdateGaussMySqlInstanceEip",
+      sdk_operation = "UpdateGaussMySqlInstanceEip",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/public-ips/bind",
       content_type = "application/json;charset=UTF-8",
@@ -3719,7 +3719,7 @@ return {
       response = { ref = "UpdateGaussMySqlInstanceEipResponse" },
     },
     update_gauss_my_sql_instance_internal_ip = {
-      name = "UpdateGaussMySqlInstanceInternalIp",
+      sdk_operation = "UpdateGaussMySqlInstanceInternalIp",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/internal-ip",
       content_type = "application/json;charset=UTF-8",
@@ -3732,7 +3732,7 @@ return {
       response = { ref = "UpdateGaussMySqlInstanceInternalIpResponse" },
     },
     update_gauss_my_sql_instance_name = {
-      name = "UpdateGaussMySqlInstanceName",
+      sdk_operation = "UpdateGaussMySqlInstanceName",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/name",
       content_type = "application/json;charset=UTF-8",
@@ -3746,7 +3746,7 @@ return {
       response = { ref = "UpdateGaussMySqlInstanceNameResponse" },
     },
     update_gauss_my_sql_instance_ops_window = {
-      name = "UpdateGaussMySqlInstanceOpsWindow",
+      sdk_operation = "UpdateGaussMySqlInstanceOpsWindow",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/ops-window",
       content_type = "application/json;charset=UTF-8",
@@ -3760,7 +3760,7 @@ return {
       response = { type = "string" },
     },
     update_gauss_my_sql_instance_port = {
-      name = "UpdateGaussMySqlInstancePort",
+      sdk_operation = "UpdateGaussMySqlInstancePort",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/port",
       content_type = "application/json;charset=UTF-8",
@@ -3773,7 +3773,7 @@ return {
       response = { ref = "UpdateGaussMySqlInstancePortResponse" },
     },
     update_gauss_my_sql_instance_security_group = {
-      name = "UpdateGaussMySqlInstanceSecurityGroup",
+      sdk_operation = "UpdateGaussMySqlInstanceSecurityGroup",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/security-group",
       content_type = "application/json;charset=UTF-8",
@@ -3786,7 +3786,7 @@ return {
       response = { ref = "UpdateGaussMySqlInstanceSecurityGroupResponse" },
     },
     update_gauss_my_sql_quotas = {
-      name = "UpdateGaussMySqlQuotas",
+      sdk_operation = "UpdateGaussMySqlQuotas",
       method = "PUT",
       path = "/v3/{project_id}/quotas",
       content_type = "application/json;charset=UTF-8",
@@ -3798,7 +3798,7 @@ return {
       response = { ref = "UpdateGaussMySqlQuotasResponse" },
     },
     update_htap_query_queues_control = {
-      name = "UpdateHtapQueryQueuesControl",
+      sdk_operation = "UpdateHtapQueryQueuesControl",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/htap/query-queue/switch",
       content_type = "application/json;charset=UTF-8",
@@ -3811,7 +3811,7 @@ return {
       response = { ref = "UpdateHtapQueryQueuesControlResponse" },
     },
     update_instance_configurations = {
-      name = "UpdateInstanceConfigurations",
+      sdk_operation = "UpdateInstanceConfigurations",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/configurations",
       content_type = "application/json;charset=UTF-8",
@@ -3824,7 +3824,7 @@ return {
       response = { ref = "UpdateInstanceConfigurationsResponse" },
     },
     update_instance_monitor = {
-      name = "UpdateInstanceMonitor",
+      sdk_operation = "UpdateInstanceMonitor",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/monitor-policy",
       content_type = "application/json;charset=UTF-8",
@@ -3838,7 +3838,7 @@ return {
       response = { ref = "UpdateInstanceMonitorResponse" },
     },
     update_multi_tenant = {
-      name = "UpdateMultiTenant",
+      sdk_operation = "UpdateMultiTenant",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/multi-tenant",
       content_type = "application/json;charset=UTF-8",
@@ -3851,7 +3851,7 @@ return {
       response = { ref = "UpdateMultiTenantResponse" },
     },
     update_new_node_auto_add_switch = {
-      name = "UpdateNewNodeAutoAddSwitch",
+      sdk_operation = "UpdateNewNodeAutoAddSwitch",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/{proxy_id}/new-node-auto-add",
       content_type = "application/json;charset=UTF-8",
@@ -3866,7 +3866,7 @@ return {
       response = { ref = "UpdateNewNodeAutoAddSwitchResponse" },
     },
     update_proxy_connection_pool_type = {
-      name = "UpdateProxyConnectionPoolType",
+      sdk_operation = "UpdateProxyConnectionPoolType",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/{proxy_id}/connection-pool-type",
       content_type = "application/json;charset=UTF-8",
@@ -3880,7 +3880,7 @@ return {
       response = { ref = "UpdateProxyConnectionPoolTypeResponse" },
     },
     update_proxy_name = {
-      name = "UpdateProxyName",
+      sdk_operation = "UpdateProxyName",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/{proxy_id}/rename",
       content_type = "application/json",
@@ -3894,7 +3894,7 @@ return {
       response = { ref = "UpdateProxyNameResponse" },
     },
     update_proxy_new_configurations = {
-      name = "UpdateProxyNewConfigurations",
+      sdk_operation = "UpdateProxyNewConfigurations",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/{proxy_id}/configurations",
       content_type = "application/json;charset=UTF-8",
@@ -3908,7 +3908,7 @@ return {
       response = { ref = "UpdateProxyNewConfigurationsResponse" },
     },
     update_proxy_port = {
-      name = "UpdateProxyPort",
+      sdk_operation = "UpdateProxyPort",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/{proxy_id}/port",
       content_type = "application/json;charset=UTF-8",
@@ -3922,7 +3922,7 @@ return {
       response = { ref = "UpdateProxyPortResponse" },
     },
     update_proxy_private_dns_name = {
-      name = "UpdateProxyPrivateDnsName",
+      sdk_operation = "UpdateProxyPrivateDnsName",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/{proxy_id}/dns",
       content_type = "application/json;charset=UTF-8",
@@ -3937,7 +3937,7 @@ return {
       response = { ref = "UpdateProxyPrivateDnsNameResponse" },
     },
     update_proxy_session_consistence = {
-      name = "UpdateProxySessionConsistence",
+      sdk_operation = "UpdateProxySessionConsistence",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/{proxy_id}/session-consistence",
       content_type = "application/json;charset=UTF-8",
@@ -3952,7 +3952,7 @@ return {
       response = { ref = "UpdateProxySessionConsistenceResponse" },
     },
     update_serverless_compute_ability_policy = {
-      name = "UpdateServerlessComputeAbilityPolicy",
+      sdk_operation = "UpdateServerlessComputeAbilityPolicy",
       method = "PUT",
       path = "/v3.1/{project_id}/instances/{instance_id}/serverless/policy",
       content_type = "application/json;charset=UTF-8",
@@ -3970,7 +3970,7 @@ return {
       response = { ref = "UpdateServerlessComputeAbilityPolicyResponse" },
     },
     update_serverless_policy = {
-      name = "UpdateServerlessPolicy",
+      sdk_operation = "UpdateServerlessPolicy",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/serverless/policy",
       content_type = "application/json;charset=UTF-8",
@@ -3984,7 +3984,7 @@ return {
       response = { ref = "UpdateServerlessPolicyResponse" },
     },
     update_serverless_scaling_policy = {
-      name = "UpdateServerlessScalingPolicy",
+      sdk_operation = "UpdateServerlessScalingPolicy",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/serverless/scaling-policy",
       content_type = "application/json;charset=UTF-8",
@@ -3998,7 +3998,7 @@ return {
       response = { ref = "UpdateServerlessScalingPolicyResponse" },
     },
     update_slowlog_sensitive_status = {
-      name = "UpdateSlowlogSensitiveStatus",
+      sdk_operation = "UpdateSlowlogSensitiveStatus",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/slowlog-sensitive",
       content_type = "application/json;charset=UTF-8",
@@ -4011,7 +4011,7 @@ return {
       response = { ref = "UpdateSlowlogSensitiveStatusResponse" },
     },
     update_slowlog_sensitive_switch = {
-      name = "UpdateSlowlogSensitiveSwitch",
+      sdk_operation = "UpdateSlowlogSensitiveSwitch",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/slowlog/modify",
       content_type = "application/json;charset=UTF-8",
@@ -4024,7 +4024,7 @@ return {
       response = { ref = "UpdateSlowlogSensitiveSwitchResponse" },
     },
     update_sql_filter_control = {
-      name = "UpdateSqlFilterControl",
+      sdk_operation = "UpdateSqlFilterControl",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/sql-filter/switch",
       content_type = "application/json;charset=UTF-8",
@@ -4037,7 +4037,7 @@ return {
       response = { ref = "UpdateSqlFilterControlResponse" },
     },
     update_star_rock_lts_config = {
-      name = "UpdateStarRockLtsConfig",
+      sdk_operation = "UpdateStarRockLtsConfig",
       method = "POST",
       path = "/v3/{project_id}/starrocks/instances/logs/lts-configs",
       content_type = "application/json;charset=UTF-8",
@@ -4049,7 +4049,7 @@ return {
       response = { type = "any" },
     },
     update_star_rocks_database_user_password = {
-      name = "UpdateStarRocksDatabaseUserPassword",
+      sdk_operation = "UpdateStarRocksDatabaseUserPassword",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/users/password",
       content_type = "application/json;charset=UTF-8",
@@ -4063,7 +4063,7 @@ return {
       response = { ref = "UpdateStarRocksDatabaseUserPasswordResponse" },
     },
     update_star_rocks_database_user_permission = {
-      name = "UpdateStarRocksDatabaseUserPermission",
+      sdk_operation = "UpdateStarRocksDatabaseUserPermission",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/users/permission",
       content_type = "application/json;charset=UTF-8",
@@ -4079,7 +4079,7 @@ return {
       response = { ref = "UpdateStarRocksDatabaseUserPermissionResponse" },
     },
     update_starrocks_params = {
-      name = "UpdateStarrocksParams",
+      sdk_operation = "UpdateStarrocksParams",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/configurations",
       content_type = "application/json;charset=UTF-8",
@@ -4093,7 +4093,7 @@ return {
       response = { ref = "UpdateStarrocksParamsResponse" },
     },
     update_taurus_node_data_ip = {
-      name = "UpdateTaurusNodeDataIp",
+      sdk_operation = "UpdateTaurusNodeDataIp",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/{node_id}/internal-ip",
       content_type = "application/json;charset=UTF-8",
@@ -4107,7 +4107,7 @@ return {
       response = { ref = "UpdateTaurusNodeDataIpResponse" },
     },
     update_transaction_split_status = {
-      name = "UpdateTransactionSplitStatus",
+      sdk_operation = "UpdateTransactionSplitStatus",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/transaction-split",
       content_type = "application/json;charset=UTF-8",
@@ -4121,7 +4121,7 @@ return {
       response = { ref = "UpdateTransactionSplitStatusResponse" },
     },
     upgrade_gauss_my_sql_instance_database = {
-      name = "UpgradeGaussMySqlInstanceDatabase",
+      sdk_operation = "UpgradeGaussMySqlInstanceDatabase",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/db-upgrade",
       content_type = "application/json;charset=UTF-8",
@@ -4134,7 +4134,7 @@ return {
       response = { ref = "UpgradeGaussMySqlInstanceDatabaseResponse" },
     },
     upgrade_proxy_version = {
-      name = "UpgradeProxyVersion",
+      sdk_operation = "UpgradeProxyVersion",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/{proxy_id}/upgrade-version",
       content_type = "application/json;charset=UTF-8",
@@ -4149,7 +4149,7 @@ return {
       response = { ref = "UpgradeProxyVersionResponse" },
     },
     upgrade_sr_kernel_version = {
-      name = "UpgradeSrKernelVersion",
+      sdk_operation = "UpgradeSrKernelVersion",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/starrocks/db-upgrade",
       content_type = "application/json;charset=UTF-8",
@@ -4163,7 +4163,7 @@ return {
       response = { ref = "UpgradeSrKernelVersionResponse" },
     },
     upload_import_excel_template = {
-      name = "UploadImportExcelTemplate",
+      sdk_operation = "UploadImportExcelTemplate",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/htap/template",
       content_type = "multipart/form-data",

@@ -174,7 +174,7 @@ return {
   },
   operations = {
     apply_configuration = {
-      name = "ApplyConfiguration",
+      sdk_operation = "ApplyConfiguration",
       method = "PUT",
       path = "/v3/{project_id}/configurations/{config_id}/apply",
       content_type = "application/json",
@@ -186,7 +186,7 @@ return {
       response = { ref = "ApplyConfigurationResponse" },
     },
     apply_configuration_to_instances = {
-      name = "ApplyConfigurationToInstances",
+      sdk_operation = "ApplyConfigurationToInstances",
       method = "PUT",
       path = "/v3.1/{project_id}/configurations/{config_id}/apply",
       content_type = "application/json",
@@ -198,7 +198,7 @@ return {
       response = { ref = "ApplyConfigurationToInstancesResponse" },
     },
     batch_delete_manual_backup = {
-      name = "BatchDeleteManualBackup",
+      sdk_operation = "BatchDeleteManualBackup",
       method = "DELETE",
       path = "/v3/{project_id}/instances/backups",
       content_type = "application/json",
@@ -210,7 +210,7 @@ return {
       response = { ref = "BatchDeleteManualBackupResponse" },
     },
     batch_tag_action = {
-      name = "BatchTagAction",
+      sdk_operation = "BatchTagAction",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/tags/action",
       content_type = "application/json",
@@ -223,7 +223,7 @@ return {
       response = { ref = "BatchTagActionResponse" },
     },
     batch_upgrade_database_version = {
-      name = "BatchUpgradeDatabaseVersion",
+      sdk_operation = "BatchUpgradeDatabaseVersion",
       method = "POST",
       path = "/v3/{project_id}/instances/db-upgrade",
       content_type = "application/json",
@@ -234,7 +234,7 @@ return {
       response = { ref = "BatchUpgradeDatabaseVersionResponse" },
     },
     cancel_instance_schedule_window = {
-      name = "CancelInstanceScheduleWindow",
+      sdk_operation = "CancelInstanceScheduleWindow",
       method = "DELETE",
       path = "/v3/{project_id}/scheduled-jobs/{job_id}",
       content_type = "application/json",
@@ -244,7 +244,7 @@ return {
       response = { ref = "CancelInstanceScheduleWindowResponse" },
     },
     check_disaster_recovery_operation = {
-      name = "CheckDisasterRecoveryOperation",
+      sdk_operation = "CheckDisasterRecoveryOperation",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/disaster-recovery/precheck",
       content_type = "application/json",
@@ -257,7 +257,7 @@ return {
       response = { ref = "CheckDisasterRecoveryOperationResponse" },
     },
     check_week_password = {
-      name = "CheckWeekPassword",
+      sdk_operation = "CheckWeekPassword",
       method = "POST",
       path = "/v3/{project_id}/weak-password-verification",
       content_type = "application/json",
@@ -268,7 +268,7 @@ return {
       response = { ref = "CheckWeekPasswordResponse" },
     },
     clear_instance_sessions = {
-      name = "ClearInstanceSessions",
+      sdk_operation = "ClearInstanceSessions",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/sessions",
       content_type = "application/json",
@@ -279,7 +279,7 @@ return {
       response = { ref = "ClearInstanceSessionsResponse" },
     },
     compare_configuration = {
-      name = "CompareConfiguration",
+      sdk_operation = "CompareConfiguration",
       method = "POST",
       path = "/v3/{project_id}/configurations/comparison",
       content_type = "application/json",
@@ -291,7 +291,7 @@ return {
       response = { ref = "CompareConfigurationResponse" },
     },
     copy_configuration = {
-      name = "CopyConfiguration",
+      sdk_operation = "CopyConfiguration",
       method = "POST",
       path = "/v3/{project_id}/configurations/{config_id}/copy",
       content_type = "application/json",
@@ -304,7 +304,7 @@ return {
       response = { ref = "CopyConfigurationResponse" },
     },
     create_back = {
-      name = "CreateBack",
+      sdk_operation = "CreateBack",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/backups",
       content_type = "application/json",
@@ -318,7 +318,7 @@ return {
       response = { ref = "CreateBackResponse" },
     },
     create_cold_volume = {
-      name = "CreateColdVolume",
+      sdk_operation = "CreateColdVolume",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/cold-volume",
       content_type = "application/json",
@@ -331,7 +331,7 @@ return {
       response = { ref = "CreateColdVolumeResponse" },
     },
     create_configuration = {
-      name = "CreateConfiguration",
+      sdk_operation = "CreateConfiguration",
       method = "POST",
       path = "/v3/{project_id}/configurations",
       content_type = "application/json",
@@ -346,7 +346,7 @@ return {
       response = { ref = "CreateConfigurationResponse" },
     },
     create_db_cache_mapping = {
-      name = "CreateDbCacheMapping",
+      sdk_operation = "CreateDbCacheMapping",
       method = "POST",
       path = "/v3/{project_id}/dbcache/mapping",
       content_type = "application/json",
@@ -358,7 +358,7 @@ return {
       response = { ref = "CreateDbCacheMappingResponse" },
     },
     create_db_cache_rule = {
-      name = "CreateDbCacheRule",
+      sdk_operation = "CreateDbCacheRule",
       method = "POST",
       path = "/v3/{project_id}/dbcache/rule",
       content_type = "application/json",
@@ -380,7 +380,7 @@ return {
       response = { ref = "CreateDbCacheRuleResponse" },
     },
     create_db_user = {
-      name = "CreateDbUser",
+      sdk_operation = "CreateDbUser",
       method = "POST",
       path = "/v3/{project_id}/redis/instances/{instance_id}/db-users",
       content_type = "application/json",
@@ -392,7 +392,7 @@ return {
       response = { ref = "CreateDbUserResponse" },
     },
     create_disaster_recovery = {
-      name = "CreateDisasterRecovery",
+      sdk_operation = "CreateDisasterRecovery",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/disaster-recovery/construction",
       content_type = "application/json",
@@ -408,7 +408,7 @@ return {
       response = { ref = "CreateDisasterRecoveryResponse" },
     },
     create_gemini_db_dual_active = {
-      name = "CreateGeminiDbDualActive",
+      sdk_operation = "CreateGeminiDbDualActive",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/dual-active-relationship",
       content_type = "application/json",
@@ -421,7 +421,7 @@ return {
       response = { ref = "CreateGeminiDbDualActiveResponse" },
     },
     create_instance = {
-      name = "CreateInstance",
+      sdk_operation = "CreateInstance",
       method = "POST",
       path = "/v3/{project_id}/instances",
       content_type = "application/json",
@@ -453,7 +453,7 @@ return {
       response = { ref = "CreateInstanceResponse" },
     },
     delete_backup = {
-      name = "DeleteBackup",
+      sdk_operation = "DeleteBackup",
       method = "DELETE",
       path = "/v3/{project_id}/backups/{backup_id}",
       content_type = "application/json",
@@ -463,7 +463,7 @@ return {
       response = { ref = "DeleteBackupResponse" },
     },
     delete_configuration = {
-      name = "DeleteConfiguration",
+      sdk_operation = "DeleteConfiguration",
       method = "DELETE",
       path = "/v3/{project_id}/configurations/{config_id}",
       content_type = "application/json",
@@ -473,7 +473,7 @@ return {
       response = { ref = "DeleteConfigurationResponse" },
     },
     delete_db_cache_mapping = {
-      name = "DeleteDbCacheMapping",
+      sdk_operation = "DeleteDbCacheMapping",
       method = "DELETE",
       path = "/v3/{project_id}/dbcache/mapping",
       content_type = "application/json",
@@ -484,7 +484,7 @@ return {
       response = { ref = "DeleteDbCacheMappingResponse" },
     },
     delete_db_cache_rule = {
-      name = "DeleteDbCacheRule",
+      sdk_operation = "DeleteDbCacheRule",
       method = "DELETE",
       path = "/v3/{project_id}/dbcache/rule",
       content_type = "application/json",
@@ -495,7 +495,7 @@ return {
       response = { ref = "DeleteDbCacheRuleResponse" },
     },
     delete_db_user = {
-      name = "DeleteDbUser",
+      sdk_operation = "DeleteDbUser",
       method = "DELETE",
       path = "/v3/{project_id}/redis/instances/{instance_id}/db-users",
       content_type = "application/json",
@@ -507,7 +507,7 @@ return {
       response = { ref = "DeleteDbUserResponse" },
     },
     delete_disaster_recovery = {
-      name = "DeleteDisasterRecovery",
+      sdk_operation = "DeleteDisasterRecovery",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/disaster-recovery/deconstruction",
       content_type = "application/json",
@@ -517,7 +517,7 @@ return {
       response = { ref = "DeleteDisasterRecoveryResponse" },
     },
     delete_enlarge_fail_node = {
-      name = "DeleteEnlargeFailNode",
+      sdk_operation = "DeleteEnlargeFailNode",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/enlarge-failed-nodes",
       content_type = "application/json",
@@ -529,7 +529,7 @@ return {
       response = { ref = "DeleteEnlargeFailNodeResponse" },
     },
     delete_gemini_db_dual_active = {
-      name = "DeleteGeminiDbDualActive",
+      sdk_operation = "DeleteGeminiDbDualActive",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/dual-active-relationship",
       content_type = "application/json",
@@ -539,7 +539,7 @@ return {
       response = { ref = "DeleteGeminiDbDualActiveResponse" },
     },
     delete_instance = {
-      name = "DeleteInstance",
+      sdk_operation = "DeleteInstance",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -549,7 +549,7 @@ return {
       response = { ref = "DeleteInstanceResponse" },
     },
     delete_instances_session = {
-      name = "DeleteInstancesSession",
+      sdk_operation = "DeleteInstancesSession",
       method = "DELETE",
       path = "/v3/{project_id}/redis/nodes/{node_id}/sessions",
       content_type = "application/json",
@@ -562,7 +562,7 @@ return {
       response = { ref = "DeleteInstancesSessionResponse" },
     },
     delete_lts_configs = {
-      name = "DeleteLtsConfigs",
+      sdk_operation = "DeleteLtsConfigs",
       method = "DELETE",
       path = "/v3/{project_id}/instances/logs/lts-configs",
       content_type = "application/json",
@@ -575,7 +575,7 @@ return {
       response = { ref = "DeleteLtsConfigsResponse" },
     },
     delete_redis_disabled_commands = {
-      name = "DeleteRedisDisabledCommands",
+      sdk_operation = "DeleteRedisDisabledCommands",
       method = "DELETE",
       path = "/v3/{project_id}/redis/instances/{instance_id}/disabled-commands",
       content_type = "application/json",
@@ -589,7 +589,7 @@ return {
       response = { ref = "DeleteRedisDisabledCommandsResponse" },
     },
     expand_instance_node = {
-      name = "ExpandInstanceNode",
+      sdk_operation = "ExpandInstanceNode",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/enlarge-node",
       content_type = "application/json",
@@ -603,7 +603,7 @@ return {
       response = { ref = "ExpandInstanceNodeResponse" },
     },
     list_api_version = {
-      name = "ListApiVersion",
+      sdk_operation = "ListApiVersion",
       method = "GET",
       path = "/",
       content_type = "application/json",
@@ -611,7 +611,7 @@ return {
       response = { ref = "ListApiVersionResponse" },
     },
     list_available_flavor_infos = {
-      name = "ListAvailableFlavorInfos",
+      sdk_operation = "ListAvailableFlavorInfos",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/available-flavors",
       content_type = "application/json",
@@ -624,7 +624,7 @@ return {
       response = { ref = "ListAvailableFlavorInfosResponse" },
     },
     list_backups = {
-      name = "ListBackups",
+      sdk_operation = "ListBackups",
       method = "GET",
       path = "/v4/{project_id}/backups",
       content_type = "application/json",
@@ -643,7 +643,7 @@ return {
       response = { ref = "ListBackupsResponse" },
     },
     list_cassandra_slow_logs = {
-      name = "ListCassandraSlowLogs",
+      sdk_operation = "ListCassandraSlowLogs",
       method = "POST",
       path = "/v3/{project_id}/cassandra/instances/{instance_id}/slow-logs",
       content_type = "application/json",
@@ -665,7 +665,7 @@ return {
       response = { ref = "ListCassandraSlowLogsResponse" },
     },
     list_configuration_datastores = {
-      name = "ListConfigurationDatastores",
+      sdk_operation = "ListConfigurationDatastores",
       method = "GET",
       path = "/v3/{project_id}/configurations/datastores",
       content_type = "application/json",
@@ -673,7 +673,7 @@ return {
       response = { ref = "ListConfigurationDatastoresResponse" },
     },
     list_configuration_templates = {
-      name = "ListConfigurationTemplates",
+      sdk_operation = "ListConfigurationTemplates",
       method = "GET",
       path = "/v3.1/{project_id}/configurations",
       content_type = "application/json",
@@ -687,7 +687,7 @@ return {
       response = { ref = "ListConfigurationTemplatesResponse" },
     },
     list_configurations = {
-      name = "ListConfigurations",
+      sdk_operation = "ListConfigurations",
       method = "GET",
       path = "/v3/{project_id}/configurations",
       content_type = "application/json",
@@ -698,7 +698,7 @@ return {
       response = { ref = "ListConfigurationsResponse" },
     },
     list_datastores = {
-      name = "ListDatastores",
+      sdk_operation = "ListDatastores",
       method = "GET",
       path = "/v3/{project_id}/datastores/{datastore_name}/versions",
       content_type = "application/json",
@@ -708,7 +708,7 @@ return {
       response = { ref = "ListDatastoresResponse" },
     },
     list_db_cache_mappings = {
-      name = "ListDbCacheMappings",
+      sdk_operation = "ListDbCacheMappings",
       method = "GET",
       path = "/v3/{project_id}/dbcache/mappings",
       content_type = "application/json",
@@ -726,7 +726,7 @@ return {
       response = { ref = "ListDbCacheMappingsResponse" },
     },
     list_db_cache_rules = {
-      name = "ListDbCacheRules",
+      sdk_operation = "ListDbCacheRules",
       method = "GET",
       path = "/v3/{project_id}/dbcache/rules",
       content_type = "application/json",
@@ -743,7 +743,7 @@ return {
       response = { ref = "ListDbCacheRulesResponse" },
     },
     list_db_users = {
-      name = "ListDbUsers",
+      sdk_operation = "ListDbUsers",
       method = "GET",
       path = "/v3/{project_id}/redis/instances/{instance_id}/db-users",
       content_type = "application/json",
@@ -757,7 +757,7 @@ return {
       response = { ref = "ListDbUsersResponse" },
     },
     list_dedicated_resources = {
-      name = "ListDedicatedResources",
+      sdk_operation = "ListDedicatedResources",
       method = "GET",
       path = "/v3/{project_id}/dedicated-resources",
       content_type = "application/json",
@@ -769,7 +769,7 @@ return {
       response = { ref = "ListDedicatedResourcesResponse" },
     },
     list_eps_quotas = {
-      name = "ListEpsQuotas",
+      sdk_operation = "ListEpsQuotas",
       method = "GET",
       path = "/v3/{project_id}/enterprise-projects/quotas",
       content_type = "application/json",
@@ -782,7 +782,7 @@ return {
       response = { ref = "ListEpsQuotasResponse" },
     },
     list_flavor_infos = {
-      name = "ListFlavorInfos",
+      sdk_operation = "ListFlavorInfos",
       method = "GET",
       path = "/v3.1/{project_id}/flavors",
       content_type = "application/json",
@@ -797,7 +797,7 @@ return {
       response = { ref = "ListFlavorInfosResponse" },
     },
     list_flavors = {
-      name = "ListFlavors",
+      sdk_operation = "ListFlavors",
       method = "GET",
       path = "/v3/{project_id}/flavors",
       content_type = "application/json",
@@ -808,7 +808,7 @@ return {
       response = { ref = "ListFlavorsResponse" },
     },
     list_influxdb_slow_logs = {
-      name = "ListInfluxdbSlowLogs",
+      sdk_operation = "ListInfluxdbSlowLogs",
       method = "POST",
       path = "/v3/{project_id}/influxdb/instances/{instance_id}/slow-logs",
       content_type = "application/json",
@@ -830,7 +830,7 @@ return {
       response = { ref = "ListInfluxdbSlowLogsResponse" },
     },
     list_instance_databases = {
-      name = "ListInstanceDatabases",
+      sdk_operation = "ListInstanceDatabases",
       method = "GET",
       path = "/v3/{project_id}/redis/instances/{instance_id}/databases",
       content_type = "application/json",
@@ -843,7 +843,7 @@ return {
       response = { ref = "ListInstanceDatabasesResponse" },
     },
     list_instance_maintenance_window = {
-      name = "ListInstanceMaintenanceWindow",
+      sdk_operation = "ListInstanceMaintenanceWindow",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/ops-window",
       content_type = "application/json",
@@ -853,7 +853,7 @@ return {
       response = { ref = "ListInstanceMaintenanceWindowResponse" },
     },
     list_instance_sessions = {
-      name = "ListInstanceSessions",
+      sdk_operation = "ListInstanceSessions",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/sessions",
       content_type = "application/json",
@@ -864,7 +864,7 @@ return {
       response = { ref = "ListInstanceSessionsResponse" },
     },
     list_instance_tags = {
-      name = "ListInstanceTags",
+      sdk_operation = "ListInstanceTags",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/tags",
       content_type = "application/json",
@@ -874,7 +874,7 @@ return {
       response = { ref = "ListInstanceTagsResponse" },
     },
     list_instances = {
-      name = "ListInstances",
+      sdk_operation = "ListInstances",
       method = "GET",
       path = "/v3/{project_id}/instances",
       content_type = "application/json",
@@ -892,7 +892,7 @@ return {
       response = { ref = "ListInstancesResponse" },
     },
     list_instances_by_resource_tags = {
-      name = "ListInstancesByResourceTags",
+      sdk_operation = "ListInstancesByResourceTags",
       method = "POST",
       path = "/v3/{project_id}/instances/resource-instances/action",
       content_type = "application/json",
@@ -908,7 +908,7 @@ return {
       response = { ref = "ListInstancesByResourceTagsResponse" },
     },
     list_instances_by_tags = {
-      name = "ListInstancesByTags",
+      sdk_operation = "ListInstancesByTags",
       method = "POST",
       path = "/v3/{project_id}/instances/resource_instances/action",
       content_type = "application/json",
@@ -924,7 +924,7 @@ return {
       response = { ref = "ListInstancesByTagsResponse" },
     },
     list_instances_session = {
-      name = "ListInstancesSession",
+      sdk_operation = "ListInstancesSession",
       method = "GET",
       path = "/v3/{project_id}/redis/nodes/{node_id}/sessions",
       content_type = "application/json",
@@ -938,7 +938,7 @@ return {
       response = { ref = "ListInstancesSessionResponse" },
     },
     list_instances_session_statistics = {
-      name = "ListInstancesSessionStatistics",
+      sdk_operation = "ListInstancesSessionStatistics",
       method = "GET",
       path = "/v3/{project_id}/redis/nodes/{node_id}/session-statistics",
       content_type = "application/json",
@@ -948,7 +948,7 @@ return {
       response = { ref = "ListInstancesSessionStatisticsResponse" },
     },
     list_jobs = {
-      name = "ListJobs",
+      sdk_operation = "ListJobs",
       method = "GET",
       path = "/v3/{project_id}/jobs",
       content_type = "application/json",
@@ -965,7 +965,7 @@ return {
       response = { ref = "ListJobsResponse" },
     },
     list_lts_configs = {
-      name = "ListLtsConfigs",
+      sdk_operation = "ListLtsConfigs",
       method = "GET",
       path = "/v3/{project_id}/instances/logs/lts-configs",
       content_type = "application/json",
@@ -981,7 +981,7 @@ return {
       response = { ref = "ListLtsConfigsResponse" },
     },
     list_mongodb_error_logs = {
-      name = "ListMongodbErrorLogs",
+      sdk_operation = "ListMongodbErrorLogs",
       method = "POST",
       path = "/v3/{project_id}/mongodb/instances/{instance_id}/error-logs",
       content_type = "application/json",
@@ -999,7 +999,7 @@ return {
       response = { ref = "ListMongodbErrorLogsResponse" },
     },
     list_mongodb_slow_logs = {
-      name = "ListMongodbSlowLogs",
+      sdk_operation = "ListMongodbSlowLogs",
       method = "POST",
       path = "/v3/{project_id}/mongodb/instances/{instance_id}/slow-logs",
       content_type = "application/json",
@@ -1021,7 +1021,7 @@ return {
       response = { ref = "ListMongodbSlowLogsResponse" },
     },
     list_nosql_task_list = {
-      name = "ListNosqlTaskList",
+      sdk_operation = "ListNosqlTaskList",
       method = "GET",
       path = "/v3/{project_id}/scheduled-jobs",
       content_type = "application/json",
@@ -1038,7 +1038,7 @@ return {
       response = { ref = "ListNosqlTaskListResponse" },
     },
     list_project_tags = {
-      name = "ListProjectTags",
+      sdk_operation = "ListProjectTags",
       method = "GET",
       path = "/v3/{project_id}/tags",
       content_type = "application/json",
@@ -1050,7 +1050,7 @@ return {
       response = { ref = "ListProjectTagsResponse" },
     },
     list_recycle_instances = {
-      name = "ListRecycleInstances",
+      sdk_operation = "ListRecycleInstances",
       method = "GET",
       path = "/v3/{project_id}/recycle-instances",
       content_type = "application/json",
@@ -1063,7 +1063,7 @@ return {
       response = { ref = "ListRecycleInstancesResponse" },
     },
     list_redis_pitr_restore_time = {
-      name = "ListRedisPitrRestoreTime",
+      sdk_operation = "ListRedisPitrRestoreTime",
       method = "GET",
       path = "/v3/{project_id}/redis/instances/{instance_id}/pitr/restorable-time-periods",
       content_type = "application/json",
@@ -1078,7 +1078,7 @@ return {
       response = { ref = "ListRedisPitrRestoreTimeResponse" },
     },
     list_redis_slow_logs = {
-      name = "ListRedisSlowLogs",
+      sdk_operation = "ListRedisSlowLogs",
       method = "POST",
       path = "/v3/{project_id}/redis/instances/{instance_id}/slow-logs",
       content_type = "application/json",
@@ -1098,7 +1098,7 @@ return {
       response = { ref = "ListRedisSlowLogsResponse" },
     },
     list_restore_databases = {
-      name = "ListRestoreDatabases",
+      sdk_operation = "ListRestoreDatabases",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/databases",
       content_type = "application/json",
@@ -1111,7 +1111,7 @@ return {
       response = { ref = "ListRestoreDatabasesResponse" },
     },
     list_restore_tables = {
-      name = "ListRestoreTables",
+      sdk_operation = "ListRestoreTables",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/tables",
       content_type = "application/json",
@@ -1125,7 +1125,7 @@ return {
       response = { ref = "ListRestoreTablesResponse" },
     },
     list_restore_time = {
-      name = "ListRestoreTime",
+      sdk_operation = "ListRestoreTime",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/backups/restorable-time-periods",
       content_type = "application/json",
@@ -1140,7 +1140,7 @@ return {
       response = { ref = "ListRestoreTimeResponse" },
     },
     list_slow_logs = {
-      name = "ListSlowLogs",
+      sdk_operation = "ListSlowLogs",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/slowlog",
       content_type = "application/json",
@@ -1157,7 +1157,7 @@ return {
       response = { ref = "ListSlowLogsResponse" },
     },
     list_ssl_cert_download_addresses = {
-      name = "ListSslCertDownloadAddresses",
+      sdk_operation = "ListSslCertDownloadAddresses",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/ssl-cert/download-link",
       content_type = "application/json",
@@ -1167,7 +1167,7 @@ return {
       response = { ref = "ListSslCertDownloadAddressesResponse" },
     },
     modify_auto_node_expansion_policy = {
-      name = "ModifyAutoNodeExpansionPolicy",
+      sdk_operation = "ModifyAutoNodeExpansionPolicy",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/node-auto-expansion-policy",
       content_type = "application/json",
@@ -1185,7 +1185,7 @@ return {
       response = { ref = "ModifyAutoNodeExpansionPolicyResponse" },
     },
     modify_db_user_privilege = {
-      name = "ModifyDbUserPrivilege",
+      sdk_operation = "ModifyDbUserPrivilege",
       method = "PUT",
       path = "/v3/{project_id}/redis/instances/{instance_id}/db-users/privilege",
       content_type = "application/json",
@@ -1197,7 +1197,7 @@ return {
       response = { ref = "ModifyDbUserPrivilegeResponse" },
     },
     modify_eps_quotas = {
-      name = "ModifyEpsQuotas",
+      sdk_operation = "ModifyEpsQuotas",
       method = "PUT",
       path = "/v3/{project_id}/enterprise-projects/quotas",
       content_type = "application/json",
@@ -1208,7 +1208,7 @@ return {
       response = { ref = "ModifyEpsQuotasResponse" },
     },
     modify_instance_maintenance_window = {
-      name = "ModifyInstanceMaintenanceWindow",
+      sdk_operation = "ModifyInstanceMaintenanceWindow",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/maintenance-window",
       content_type = "application/json",
@@ -1220,7 +1220,7 @@ return {
       response = { ref = "ModifyInstanceMaintenanceWindowResponse" },
     },
     modify_port = {
-      name = "ModifyPort",
+      sdk_operation = "ModifyPort",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/port",
       content_type = "application/json",
@@ -1232,7 +1232,7 @@ return {
       response = { ref = "ModifyPortResponse" },
     },
     modify_public_ip = {
-      name = "ModifyPublicIp",
+      sdk_operation = "ModifyPublicIp",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/nodes/{node_id}/public-ip",
       content_type = "application/json",
@@ -1247,7 +1247,7 @@ return {
       response = { ref = "ModifyPublicIpResponse" },
     },
     modify_volume = {
-      name = "ModifyVolume",
+      sdk_operation = "ModifyVolume",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/volume",
       content_type = "application/json",
@@ -1260,7 +1260,7 @@ return {
       response = { ref = "ModifyVolumeResponse" },
     },
     offline_nodes = {
-      name = "OfflineNodes",
+      sdk_operation = "OfflineNodes",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/nodes",
       content_type = "application/json",
@@ -1273,7 +1273,7 @@ return {
       response = { ref = "OfflineNodesResponse" },
     },
     pause_resume_data_synchronization = {
-      name = "PauseResumeDataSynchronization",
+      sdk_operation = "PauseResumeDataSynchronization",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/disaster-recovery/data-synchronization",
       content_type = "application/json",
@@ -1285,7 +1285,7 @@ return {
       response = { ref = "PauseResumeDataSynchronizationResponse" },
     },
     reset_db_user_password = {
-      name = "ResetDbUserPassword",
+      sdk_operation = "ResetDbUserPassword",
       method = "PUT",
       path = "/v3/{project_id}/redis/instances/{instance_id}/db-users/password",
       content_type = "application/json",
@@ -1298,7 +1298,7 @@ return {
       response = { ref = "ResetDbUserPasswordResponse" },
     },
     reset_param_group_template = {
-      name = "ResetParamGroupTemplate",
+      sdk_operation = "ResetParamGroupTemplate",
       method = "POST",
       path = "/v3/{project_id}/configurations/{config_id}/reset",
       content_type = "application/json",
@@ -1308,7 +1308,7 @@ return {
       response = { ref = "ResetParamGroupTemplateResponse" },
     },
     reset_password = {
-      name = "ResetPassword",
+      sdk_operation = "ResetPassword",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/password",
       content_type = "application/json",
@@ -1320,7 +1320,7 @@ return {
       response = { ref = "ResetPasswordResponse" },
     },
     resize_cold_volume = {
-      name = "ResizeColdVolume",
+      sdk_operation = "ResizeColdVolume",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/cold-volume",
       content_type = "application/json",
@@ -1333,7 +1333,7 @@ return {
       response = { ref = "ResizeColdVolumeResponse" },
     },
     resize_instance = {
-      name = "ResizeInstance",
+      sdk_operation = "ResizeInstance",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/resize",
       content_type = "application/json",
@@ -1346,7 +1346,7 @@ return {
       response = { ref = "ResizeInstanceResponse" },
     },
     resize_instance_volume = {
-      name = "ResizeInstanceVolume",
+      sdk_operation = "ResizeInstanceVolume",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/extend-volume",
       content_type = "application/json",
@@ -1359,7 +1359,7 @@ return {
       response = { ref = "ResizeInstanceVolumeResponse" },
     },
     restart_instance = {
-      name = "RestartInstance",
+      sdk_operation = "RestartInstance",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/restart",
       content_type = "application/json",
@@ -1371,7 +1371,7 @@ return {
       response = { ref = "RestartInstanceResponse" },
     },
     restore_existing_instance = {
-      name = "RestoreExistingInstance",
+      sdk_operation = "RestoreExistingInstance",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/recovery",
       content_type = "application/json",
@@ -1384,7 +1384,7 @@ return {
       response = { ref = "RestoreExistingInstanceResponse" },
     },
     restore_redis_data = {
-      name = "RestoreRedisData",
+      sdk_operation = "RestoreRedisData",
       method = "POST",
       path = "/v3/{project_id}/redis/instances/{instance_id}/recovery",
       content_type = "application/json",
@@ -1396,7 +1396,7 @@ return {
       response = { ref = "RestoreRedisDataResponse" },
     },
     restore_redis_pitr = {
-      name = "RestoreRedisPitr",
+      sdk_operation = "RestoreRedisPitr",
       method = "PUT",
       path = "/v3/{project_id}/redis/instances/{instance_id}/pitr",
       content_type = "application/json",
@@ -1408,7 +1408,7 @@ return {
       response = { ref = "RestoreRedisPitrResponse" },
     },
     save_lts_configs = {
-      name = "SaveLtsConfigs",
+      sdk_operation = "SaveLtsConfigs",
       method = "POST",
       path = "/v3/{project_id}/instances/logs/lts-configs",
       content_type = "application/json",
@@ -1423,7 +1423,7 @@ return {
       response = { ref = "SaveLtsConfigsResponse" },
     },
     save_redis_disabled_commands = {
-      name = "SaveRedisDisabledCommands",
+      sdk_operation = "SaveRedisDisabledCommands",
       method = "POST",
       path = "/v3/{project_id}/redis/instances/{instance_id}/disabled-commands",
       content_type = "application/json",
@@ -1437,7 +1437,7 @@ return {
       response = { ref = "SaveRedisDisabledCommandsResponse" },
     },
     set_auto_enlarge_policy = {
-      name = "SetAutoEnlargePolicy",
+      sdk_operation = "SetAutoEnlargePolicy",
       method = "PUT",
       path = "/v3/{project_id}/instances/disk-auto-expansion",
       content_type = "application/json",
@@ -1450,7 +1450,7 @@ return {
       response = { ref = "SetAutoEnlargePolicyResponse" },
     },
     set_backup_policy = {
-      name = "SetBackupPolicy",
+      sdk_operation = "SetBackupPolicy",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/backups/policy",
       content_type = "application/json",
@@ -1462,7 +1462,7 @@ return {
       response = { ref = "SetBackupPolicyResponse" },
     },
     set_disaster_recovery_settings = {
-      name = "SetDisasterRecoverySettings",
+      sdk_operation = "SetDisasterRecoverySettings",
       method = "PUT",
       path = "/v3/{project_id}/instances/disaster-recovery/settings",
       content_type = "application/json",
@@ -1473,7 +1473,7 @@ return {
       response = { ref = "SetDisasterRecoverySettingsResponse" },
     },
     set_instance_data_dump = {
-      name = "SetInstanceDataDump",
+      sdk_operation = "SetInstanceDataDump",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/data-dump",
       content_type = "application/json",
@@ -1486,7 +1486,7 @@ return {
       response = { ref = "SetInstanceDataDumpResponse" },
     },
     set_recycle_policy = {
-      name = "SetRecyclePolicy",
+      sdk_operation = "SetRecyclePolicy",
       method = "PUT",
       path = "/v3/{project_id}/instances/recycle-policy",
       content_type = "application/json",
@@ -1497,7 +1497,7 @@ return {
       response = { ref = "SetRecyclePolicyResponse" },
     },
     set_redis_pitr_policy = {
-      name = "SetRedisPitrPolicy",
+      sdk_operation = "SetRedisPitrPolicy",
       method = "PUT",
       path = "/v3/{project_id}/redis/instances/{instance_id}/pitr/policy",
       content_type = "application/json",
@@ -1511,7 +1511,7 @@ return {
       response = { ref = "SetRedisPitrPolicyResponse" },
     },
     show_all_instances_backups = {
-      name = "ShowAllInstancesBackups",
+      sdk_operation = "ShowAllInstancesBackups",
       method = "GET",
       path = "/v3/{project_id}/backups",
       content_type = "application/json",
@@ -1528,7 +1528,7 @@ return {
       response = { ref = "ShowAllInstancesBackupsResponse" },
     },
     show_all_instances_backups_new = {
-      name = "ShowAllInstancesBackupsNew",
+      sdk_operation = "ShowAllInstancesBackupsNew",
       method = "GET",
       path = "/v3.1/{project_id}/backups",
       content_type = "application/json",
@@ -1546,7 +1546,7 @@ return {
       response = { ref = "ShowAllInstancesBackupsNewResponse" },
     },
     show_api_version = {
-      name = "ShowApiVersion",
+      sdk_operation = "ShowApiVersion",
       method = "GET",
       path = "/{version}",
       content_type = "application/json",
@@ -1556,7 +1556,7 @@ return {
       response = { ref = "ShowApiVersionResponse" },
     },
     show_applicable_instances = {
-      name = "ShowApplicableInstances",
+      sdk_operation = "ShowApplicableInstances",
       method = "GET",
       path = "/v3/{project_id}/configurations/{config_id}/applicable-instances",
       content_type = "application/json",
@@ -1570,7 +1570,7 @@ return {
       response = { ref = "ShowApplicableInstancesResponse" },
     },
     show_apply_history = {
-      name = "ShowApplyHistory",
+      sdk_operation = "ShowApplyHistory",
       method = "GET",
       path = "/v3/{project_id}/configurations/{config_id}/applied-histories",
       content_type = "application/json",
@@ -1582,7 +1582,7 @@ return {
       response = { ref = "ShowApplyHistoryResponse" },
     },
     show_auto_enlarge_policy = {
-      name = "ShowAutoEnlargePolicy",
+      sdk_operation = "ShowAutoEnlargePolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/disk-auto-expansion",
       content_type = "application/json",
@@ -1592,7 +1592,7 @@ return {
       response = { ref = "ShowAutoEnlargePolicyResponse" },
     },
     show_auto_node_expansion_policy = {
-      name = "ShowAutoNodeExpansionPolicy",
+      sdk_operation = "ShowAutoNodeExpansionPolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/node-auto-expansion-policy",
       content_type = "application/json",
@@ -1603,7 +1603,7 @@ return {
       response = { ref = "ShowAutoNodeExpansionPolicyResponse" },
     },
     show_backup_policies = {
-      name = "ShowBackupPolicies",
+      sdk_operation = "ShowBackupPolicies",
       method = "GET",
       path = "/v3.1/{project_id}/instances/{instance_id}/backups/policy",
       content_type = "application/json",
@@ -1613,7 +1613,7 @@ return {
       response = { ref = "ShowBackupPoliciesResponse" },
     },
     show_backup_policy = {
-      name = "ShowBackupPolicy",
+      sdk_operation = "ShowBackupPolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/backups/policy",
       content_type = "application/json",
@@ -1623,7 +1623,7 @@ return {
       response = { ref = "ShowBackupPolicyResponse" },
     },
     show_configuration_detail = {
-      name = "ShowConfigurationDetail",
+      sdk_operation = "ShowConfigurationDetail",
       method = "GET",
       path = "/v3/{project_id}/configurations/{config_id}",
       content_type = "application/json",
@@ -1633,7 +1633,7 @@ return {
       response = { ref = "ShowConfigurationDetailResponse" },
     },
     show_disaster_recovery_settings = {
-      name = "ShowDisasterRecoverySettings",
+      sdk_operation = "ShowDisasterRecoverySettings",
       method = "GET",
       path = "/v3/{project_id}/instances/disaster-recovery/settings",
       content_type = "application/json",
@@ -1645,7 +1645,7 @@ return {
       response = { ref = "ShowDisasterRecoverySettingsResponse" },
     },
     show_elb_ip_group = {
-      name = "ShowElbIpGroup",
+      sdk_operation = "ShowElbIpGroup",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/lb/access-control",
       content_type = "application/json",
@@ -1655,7 +1655,7 @@ return {
       response = { ref = "ShowElbIpGroupResponse" },
     },
     show_error_log = {
-      name = "ShowErrorLog",
+      sdk_operation = "ShowErrorLog",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/error-log",
       content_type = "application/json",
@@ -1671,7 +1671,7 @@ return {
       response = { ref = "ShowErrorLogResponse" },
     },
     show_high_risk_commands = {
-      name = "ShowHighRiskCommands",
+      sdk_operation = "ShowHighRiskCommands",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/high-risk-commands",
       content_type = "application/json",
@@ -1681,7 +1681,7 @@ return {
       response = { ref = "ShowHighRiskCommandsResponse" },
     },
     show_instance_biactive_regions = {
-      name = "ShowInstanceBiactiveRegions",
+      sdk_operation = "ShowInstanceBiactiveRegions",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/disaster-recovery/regions",
       content_type = "application/json",
@@ -1691,7 +1691,7 @@ return {
       response = { ref = "ShowInstanceBiactiveRegionsResponse" },
     },
     show_instance_configuration = {
-      name = "ShowInstanceConfiguration",
+      sdk_operation = "ShowInstanceConfiguration",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/configurations",
       content_type = "application/json",
@@ -1701,7 +1701,7 @@ return {
       response = { ref = "ShowInstanceConfigurationResponse" },
     },
     show_instance_role = {
-      name = "ShowInstanceRole",
+      sdk_operation = "ShowInstanceRole",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/instance-role",
       content_type = "application/json",
@@ -1711,7 +1711,7 @@ return {
       response = { ref = "ShowInstanceRoleResponse" },
     },
     show_ip_num_requirement = {
-      name = "ShowIpNumRequirement",
+      sdk_operation = "ShowIpNumRequirement",
       method = "GET",
       path = "/v3/{project_id}/ip-num-requirement",
       content_type = "application/json",
@@ -1724,7 +1724,7 @@ return {
       response = { ref = "ShowIpNumRequirementResponse" },
     },
     show_modify_history = {
-      name = "ShowModifyHistory",
+      sdk_operation = "ShowModifyHistory",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/configuration-histories",
       content_type = "application/json",
@@ -1737,7 +1737,7 @@ return {
       response = { ref = "ShowModifyHistoryResponse" },
     },
     show_passwordless_config = {
-      name = "ShowPasswordlessConfig",
+      sdk_operation = "ShowPasswordlessConfig",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/passwordless-config",
       content_type = "application/json",
@@ -1749,7 +1749,7 @@ return {
       response = { ref = "ShowPasswordlessConfigResponse" },
     },
     show_pause_resume_stutus = {
-      name = "ShowPauseResumeStutus",
+      sdk_operation = "ShowPauseResumeStutus",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/disaster-recovery/data-synchronization",
       content_type = "application/json",
@@ -1759,7 +1759,7 @@ return {
       response = { ref = "ShowPauseResumeStutusResponse" },
     },
     show_quotas = {
-      name = "ShowQuotas",
+      sdk_operation = "ShowQuotas",
       method = "GET",
       path = "/v3/{project_id}/quotas",
       content_type = "application/json",
@@ -1771,7 +1771,7 @@ return {
       response = { ref = "ShowQuotasResponse" },
     },
     show_recycle_policy = {
-      name = "ShowRecyclePolicy",
+      sdk_operation = "ShowRecyclePolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/recycle-policy",
       content_type = "application/json",
@@ -1781,7 +1781,7 @@ return {
       response = { ref = "ShowRecyclePolicyResponse" },
     },
     show_redis_big_keys = {
-      name = "ShowRedisBigKeys",
+      sdk_operation = "ShowRedisBigKeys",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/big-keys",
       content_type = "application/json",
@@ -1795,7 +1795,7 @@ return {
       response = { ref = "ShowRedisBigKeysResponse" },
     },
     show_redis_disabled_commands = {
-      name = "ShowRedisDisabledCommands",
+      sdk_operation = "ShowRedisDisabledCommands",
       method = "GET",
       path = "/v3/{project_id}/redis/instances/{instance_id}/disabled-commands",
       content_type = "application/json",
@@ -1808,7 +1808,7 @@ return {
       response = { ref = "ShowRedisDisabledCommandsResponse" },
     },
     show_redis_hot_keys = {
-      name = "ShowRedisHotKeys",
+      sdk_operation = "ShowRedisHotKeys",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/hot-keys",
       content_type = "application/json",
@@ -1820,7 +1820,7 @@ return {
       response = { ref = "ShowRedisHotKeysResponse" },
     },
     show_redis_pitr_info = {
-      name = "ShowRedisPitrInfo",
+      sdk_operation = "ShowRedisPitrInfo",
       method = "GET",
       path = "/v3/{project_id}/redis/instances/{instance_id}/pitr",
       content_type = "application/json",
@@ -1830,7 +1830,7 @@ return {
       response = { ref = "ShowRedisPitrInfoResponse" },
     },
     show_redis_pitr_policy = {
-      name = "ShowRedisPitrPolicy",
+      sdk_operation = "ShowRedisPitrPolicy",
       method = "GET",
       path = "/v3/{project_id}/redis/instances/{instance_id}/pitr/policy",
       content_type = "application/json",
@@ -1840,7 +1840,7 @@ return {
       response = { ref = "ShowRedisPitrPolicyResponse" },
     },
     show_restorable_list = {
-      name = "ShowRestorableList",
+      sdk_operation = "ShowRestorableList",
       method = "GET",
       path = "/v3/{project_id}/backups/{backup_id}/restorable-instances",
       content_type = "application/json",
@@ -1852,7 +1852,7 @@ return {
       response = { ref = "ShowRestorableListResponse" },
     },
     show_second_level_monitoring_status = {
-      name = "ShowSecondLevelMonitoringStatus",
+      sdk_operation = "ShowSecondLevelMonitoringStatus",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/monitoring-by-seconds/switch",
       content_type = "application/json",
@@ -1862,7 +1862,7 @@ return {
       response = { ref = "ShowSecondLevelMonitoringStatusResponse" },
     },
     show_slow_log_desensitization = {
-      name = "ShowSlowLogDesensitization",
+      sdk_operation = "ShowSlowLogDesensitization",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/slowlog-desensitization",
       content_type = "application/json",
@@ -1872,7 +1872,7 @@ return {
       response = { ref = "ShowSlowLogDesensitizationResponse" },
     },
     shrink_instance_node = {
-      name = "ShrinkInstanceNode",
+      sdk_operation = "ShrinkInstanceNode",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/reduce-node",
       content_type = "application/json",
@@ -1885,7 +1885,7 @@ return {
       response = { ref = "ShrinkInstanceNodeResponse" },
     },
     stop_backup = {
-      name = "StopBackup",
+      sdk_operation = "StopBackup",
       method = "PUT",
       path = "/v3/{project_id}/backups/{backup_id}",
       content_type = "application/json",
@@ -1897,7 +1897,7 @@ return {
       response = { ref = "StopBackupResponse" },
     },
     switch_ip_group = {
-      name = "SwitchIpGroup",
+      sdk_operation = "SwitchIpGroup",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/lb/access-control",
       content_type = "application/json",
@@ -1911,7 +1911,7 @@ return {
       response = { ref = "SwitchIpGroupResponse" },
     },
     switch_over = {
-      name = "SwitchOver",
+      sdk_operation = "SwitchOver",
       method = "PUT",
       path = "/v3/{project_id}/instance/{instance_id}/switchover",
       content_type = "application/json",
@@ -1921,7 +1921,7 @@ return {
       response = { ref = "SwitchOverResponse" },
     },
     switch_over_disaster_recovery = {
-      name = "SwitchOverDisasterRecovery",
+      sdk_operation = "SwitchOverDisasterRecovery",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/disaster-recovery/switchover",
       content_type = "application/json",
@@ -1931,7 +1931,7 @@ return {
       response = { ref = "SwitchOverDisasterRecoveryResponse" },
     },
     switch_second_level_monitoring = {
-      name = "SwitchSecondLevelMonitoring",
+      sdk_operation = "SwitchSecondLevelMonitoring",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/monitoring-by-seconds/switch",
       content_type = "application/json",
@@ -1943,7 +1943,7 @@ return {
       response = { ref = "SwitchSecondLevelMonitoringResponse" },
     },
     switch_slowlog_desensitization = {
-      name = "SwitchSlowlogDesensitization",
+      sdk_operation = "SwitchSlowlogDesensitization",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/slowlog-desensitization",
       content_type = "application/json",
@@ -1955,7 +1955,7 @@ return {
       response = { ref = "SwitchSlowlogDesensitizationResponse" },
     },
     switch_ssl = {
-      name = "SwitchSsl",
+      sdk_operation = "SwitchSsl",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/ssl-option",
       content_type = "application/json",
@@ -1967,7 +1967,7 @@ return {
       response = { ref = "SwitchSslResponse" },
     },
     switch_to_master = {
-      name = "SwitchToMaster",
+      sdk_operation = "SwitchToMaster",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/switchover-master",
       content_type = "application/json",
@@ -1979,7 +1979,7 @@ return {
       response = { ref = "SwitchToMasterResponse" },
     },
     switch_to_slave = {
-      name = "SwitchToSlave",
+      sdk_operation = "SwitchToSlave",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/switchover-slave",
       content_type = "application/json",
@@ -1989,7 +1989,7 @@ return {
       response = { ref = "SwitchToSlaveResponse" },
     },
     update_client_network = {
-      name = "UpdateClientNetwork",
+      sdk_operation = "UpdateClientNetwork",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/client-network",
       content_type = "application/json",
@@ -2001,7 +2001,7 @@ return {
       response = { ref = "UpdateClientNetworkResponse" },
     },
     update_configuration = {
-      name = "UpdateConfiguration",
+      sdk_operation = "UpdateConfiguration",
       method = "PUT",
       path = "/v3/{project_id}/configurations/{config_id}",
       content_type = "application/json",
@@ -2015,7 +2015,7 @@ return {
       response = { ref = "UpdateConfigurationResponse" },
     },
     update_databases = {
-      name = "UpdateDatabases",
+      sdk_operation = "UpdateDatabases",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/databases",
       content_type = "application/json",
@@ -2028,7 +2028,7 @@ return {
       response = { ref = "UpdateDatabasesResponse" },
     },
     update_db_cache_rule = {
-      name = "UpdateDbCacheRule",
+      sdk_operation = "UpdateDbCacheRule",
       method = "PUT",
       path = "/v3/{project_id}/dbcache/rule",
       content_type = "application/json",
@@ -2042,7 +2042,7 @@ return {
       response = { ref = "UpdateDbCacheRuleResponse" },
     },
     update_high_risk_commands = {
-      name = "UpdateHighRiskCommands",
+      sdk_operation = "UpdateHighRiskCommands",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/high-risk-commands",
       content_type = "application/json",
@@ -2054,7 +2054,7 @@ return {
       response = { ref = "UpdateHighRiskCommandsResponse" },
     },
     update_instance_configuration = {
-      name = "UpdateInstanceConfiguration",
+      sdk_operation = "UpdateInstanceConfiguration",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/configurations",
       content_type = "application/json",
@@ -2066,7 +2066,7 @@ return {
       response = { ref = "UpdateInstanceConfigurationResponse" },
     },
     update_instance_configurations = {
-      name = "UpdateInstanceConfigurations",
+      sdk_operation = "UpdateInstanceConfigurations",
       method = "PUT",
       path = "/v3.1/{project_id}/instances/{instance_id}/configurations",
       content_type = "application/json",
@@ -2078,7 +2078,7 @@ return {
       response = { ref = "UpdateInstanceConfigurationsResponse" },
     },
     update_instance_lb = {
-      name = "UpdateInstanceLb",
+      sdk_operation = "UpdateInstanceLb",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/lb",
       content_type = "application/json",
@@ -2090,7 +2090,7 @@ return {
       response = { ref = "UpdateInstanceLbResponse" },
     },
     update_instance_name = {
-      name = "UpdateInstanceName",
+      sdk_operation = "UpdateInstanceName",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/name",
       content_type = "application/json",
@@ -2102,7 +2102,7 @@ return {
       response = { ref = "UpdateInstanceNameResponse" },
     },
     update_passwordless_config = {
-      name = "UpdatePasswordlessConfig",
+      sdk_operation = "UpdatePasswordlessConfig",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/passwordless-config",
       content_type = "application/json",
@@ -2114,7 +2114,7 @@ return {
       response = { ref = "UpdatePasswordlessConfigResponse" },
     },
     update_security_group = {
-      name = "UpdateSecurityGroup",
+      sdk_operation = "UpdateSecurityGroup",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/security-group",
       content_type = "application/json",
@@ -2126,7 +2126,7 @@ return {
       response = { ref = "UpdateSecurityGroupResponse" },
     },
     upgrade_db_version = {
-      name = "UpgradeDbVersion",
+      sdk_operation = "UpgradeDbVersion",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/db-upgrade",
       content_type = "application/json",

@@ -335,7 +335,7 @@ return {
   },
   operations = {
     add_hba_confs = {
-      name = "AddHbaConfs",
+      sdk_operation = "AddHbaConfs",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/hba-info",
       content_type = "application/json;charset=UTF-8",
@@ -348,7 +348,7 @@ return {
       response = { ref = "AddHbaConfsResponse" },
     },
     add_instance_tags = {
-      name = "AddInstanceTags",
+      sdk_operation = "AddInstanceTags",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/tags",
       content_type = "application/json;charset=UTF-8",
@@ -361,7 +361,7 @@ return {
       response = { ref = "AddInstanceTagsResponse" },
     },
     allow_db_privileges = {
-      name = "AllowDbPrivileges",
+      sdk_operation = "AllowDbPrivileges",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/db-privilege",
       content_type = "application/json;charset=UTF-8",
@@ -375,7 +375,7 @@ return {
       response = { ref = "AllowDbPrivilegesResponse" },
     },
     allow_db_role_privileges = {
-      name = "AllowDbRolePrivileges",
+      sdk_operation = "AllowDbRolePrivileges",
       method = "POST",
       path = "/v3.1/{project_id}/instances/{instance_id}/db-privilege",
       content_type = "application/json;charset=UTF-8",
@@ -389,7 +389,7 @@ return {
       response = { ref = "AllowDbRolePrivilegesResponse" },
     },
     attach_eip = {
-      name = "AttachEip",
+      sdk_operation = "AttachEip",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/nodes/{node_id}/public-ip",
       content_type = "application/json;charset=UTF-8",
@@ -405,7 +405,7 @@ return {
       response = { ref = "AttachEipResponse" },
     },
     authorize_backup_download = {
-      name = "AuthorizeBackupDownload",
+      sdk_operation = "AuthorizeBackupDownload",
       method = "POST",
       path = "/v3/{project_id}/backups/{backup_id}/download/authorization",
       content_type = "application/json",
@@ -416,7 +416,7 @@ return {
       response = { ref = "AuthorizeBackupDownloadResponse" },
     },
     batch_delete_instance_tag = {
-      name = "BatchDeleteInstanceTag",
+      sdk_operation = "BatchDeleteInstanceTag",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/tags",
       content_type = "application/json;charset=UTF-8",
@@ -429,7 +429,7 @@ return {
       response = { ref = "BatchDeleteInstanceTagResponse" },
     },
     batch_execute_events = {
-      name = "BatchExecuteEvents",
+      sdk_operation = "BatchExecuteEvents",
       method = "POST",
       path = "/v3/{project_id}/schedule-events",
       content_type = "application/json;charset=UTF-8",
@@ -443,7 +443,7 @@ return {
       response = { ref = "BatchExecuteEventsResponse" },
     },
     batch_set_backup_policy = {
-      name = "BatchSetBackupPolicy",
+      sdk_operation = "BatchSetBackupPolicy",
       method = "PUT",
       path = "/v3/{project_id}/backups/policy",
       content_type = "application/json;charset=UTF-8",
@@ -456,7 +456,7 @@ return {
       response = { ref = "BatchSetBackupPolicyResponse" },
     },
     batch_show_upgrade_candidate_versions = {
-      name = "BatchShowUpgradeCandidateVersions",
+      sdk_operation = "BatchShowUpgradeCandidateVersions",
       method = "POST",
       path = "/v3.1/{project_id}/instances/db-upgrade/candidate-versions",
       content_type = "application/json;charset=UTF-8",
@@ -468,7 +468,7 @@ return {
       response = { ref = "BatchShowUpgradeCandidateVersionsResponse" },
     },
     bind_d_nat = {
-      name = "BindDNat",
+      sdk_operation = "BindDNat",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/dnat",
       content_type = "application/json;charset=UTF-8",
@@ -485,7 +485,7 @@ return {
       response = { ref = "BindDNatResponse" },
     },
     bind_lts_config = {
-      name = "BindLtsConfig",
+      sdk_operation = "BindLtsConfig",
       method = "POST",
       path = "/v3/{project_id}/instances/logs/lts-config",
       content_type = "application/json;charset=UTF-8",
@@ -497,7 +497,7 @@ return {
       response = { ref = "BindLtsConfigResponse" },
     },
     cancel_schedule_task = {
-      name = "CancelScheduleTask",
+      sdk_operation = "CancelScheduleTask",
       method = "PUT",
       path = "/v3/{project_id}/instances/schedule-task/{task_id}/cancel",
       content_type = "application/json",
@@ -508,7 +508,7 @@ return {
       response = { ref = "CancelScheduleTaskResponse" },
     },
     change_demand2_period = {
-      name = "ChangeDemand2Period",
+      sdk_operation = "ChangeDemand2Period",
       method = "PUT",
       path = "/v3/{project_id}/instances/change-charge-mode",
       content_type = "application/json;charset=UTF-8",
@@ -521,7 +521,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     change_deployment_solution = {
-      name = "ChangeDeploymentSolution",
+      sdk_operation = "ChangeDeploymentSolution",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/deployment/solution",
       content_type = "application/json;charset=UTF-8",
@@ -537,7 +537,7 @@ return {
       response = { ref = "ChangeDeploymentSolutionResponse" },
     },
     collect_asp = {
-      name = "CollectAsp",
+      sdk_operation = "CollectAsp",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/asp/collect",
       content_type = "application/json;charset=UTF-8",
@@ -551,7 +551,7 @@ return {
       response = { ref = "CollectAspResponse" },
     },
     collect_wdr_snapshot = {
-      name = "CollectWdrSnapshot",
+      sdk_operation = "CollectWdrSnapshot",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/wdr-snapshots/collect",
       content_type = "application/json;charset=UTF-8",
@@ -566,7 +566,7 @@ return {
       response = { ref = "CollectWdrSnapshotResponse" },
     },
     confirm_restored_data = {
-      name = "ConfirmRestoredData",
+      sdk_operation = "ConfirmRestoredData",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/confirm-restore-data",
       content_type = "application/json",
@@ -577,7 +577,7 @@ return {
       response = { ref = "ConfirmRestoredDataResponse" },
     },
     copy_configuration = {
-      name = "CopyConfiguration",
+      sdk_operation = "CopyConfiguration",
       method = "POST",
       path = "/v3/{project_id}/configurations/{config_id}/copy",
       content_type = "application/json;charset=UTF-8",
@@ -591,7 +591,7 @@ return {
       response = { ref = "CopyConfigurationResponse" },
     },
     create_configuration_template = {
-      name = "CreateConfigurationTemplate",
+      sdk_operation = "CreateConfigurationTemplate",
       method = "POST",
       path = "/v3/{project_id}/configurations",
       content_type = "application/json;charset=UTF-8",
@@ -606,7 +606,7 @@ return {
       response = { ref = "CreateConfigurationTemplateResponse" },
     },
     create_cross_cloud_construct_disaster = {
-      name = "CreateCrossCloudConstructDisaster",
+      sdk_operation = "CreateCrossCloudConstructDisaster",
       method = "POST",
       path = "/v3.5/{project_id}/instances/{instance_id}/disaster-recovery/construct",
       content_type = "application/json;charset=UTF-8",
@@ -623,7 +623,7 @@ return {
       response = { ref = "CreateCrossCloudConstructDisasterResponse" },
     },
     create_database = {
-      name = "CreateDatabase",
+      sdk_operation = "CreateDatabase",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/database",
       content_type = "application/json;charset=UTF-8",
@@ -641,7 +641,7 @@ return {
       response = { ref = "CreateDatabaseResponse" },
     },
     create_database_instance = {
-      name = "CreateDatabaseInstance",
+      sdk_operation = "CreateDatabaseInstance",
       method = "POST",
       path = "/v3.2/{project_id}/instances",
       content_type = "application/json;charset=UTF-8",
@@ -675,7 +675,7 @@ return {
       response = { ref = "CreateDatabaseInstanceResponse" },
     },
     create_database_schemas = {
-      name = "CreateDatabaseSchemas",
+      sdk_operation = "CreateDatabaseSchemas",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/schema",
       content_type = "application/json;charset=UTF-8",
@@ -689,7 +689,7 @@ return {
       response = { ref = "CreateDatabaseSchemasResponse" },
     },
     create_db_instance = {
-      name = "CreateDbInstance",
+      sdk_operation = "CreateDbInstance",
       method = "POST",
       path = "/v3.1/{project_id}/instances",
       content_type = "application/json;charset=UTF-8",
@@ -723,7 +723,7 @@ return {
       response = { ref = "CreateDbInstanceResponse" },
     },
     create_db_role = {
-      name = "CreateDbRole",
+      sdk_operation = "CreateDbRole",
       method = "POST",
       path = "/v3.1/{project_id}/instances/{instance_id}/db-role",
       content_type = "application/json;charset=UTF-8",
@@ -737,7 +737,7 @@ return {
       response = { ref = "CreateDbRoleResponse" },
     },
     create_db_user = {
-      name = "CreateDbUser",
+      sdk_operation = "CreateDbUser",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/db-user",
       content_type = "application/json;charset=UTF-8",
@@ -752,7 +752,7 @@ return {
       response = { ref = "CreateDbUserResponse" },
     },
     create_gauss_db_instance = {
-      name = "CreateGaussDbInstance",
+      sdk_operation = "CreateGaussDbInstance",
       method = "POST",
       path = "/v5/{project_id}/instances",
       content_type = "application/json;charset=UTF-8",
@@ -787,7 +787,7 @@ return {
       response = { ref = "CreateGaussDbInstanceResponse" },
     },
     create_instance = {
-      name = "CreateInstance",
+      sdk_operation = "CreateInstance",
       method = "POST",
       path = "/v3/{project_id}/instances",
       content_type = "application/json;charset=UTF-8",
@@ -820,7 +820,7 @@ return {
       response = { ref = "CreateInstanceResponse" },
     },
     create_limit_task = {
-      name = "CreateLimitTask",
+      sdk_operation = "CreateLimitTask",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/limit-task",
       content_type = "application/json;charset=UTF-8",
@@ -844,7 +844,7 @@ return {
       response = { ref = "CreateLimitTaskResponse" },
     },
     create_manual_backup = {
-      name = "CreateManualBackup",
+      sdk_operation = "CreateManualBackup",
       method = "POST",
       path = "/v3/{project_id}/backups",
       content_type = "application/json;charset=UTF-8",
@@ -858,7 +858,7 @@ return {
       response = { ref = "CreateManualBackupResponse" },
     },
     create_readonly_nodes = {
-      name = "CreateReadonlyNodes",
+      sdk_operation = "CreateReadonlyNodes",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/readonly-nodes",
       content_type = "application/json;charset=UTF-8",
@@ -871,7 +871,7 @@ return {
       response = { ref = "CreateReadonlyNodesResponse" },
     },
     create_restore_instance = {
-      name = "CreateRestoreInstance",
+      sdk_operation = "CreateRestoreInstance",
       method = "POST",
       path = "/v3/{project_id}/instances",
       content_type = "application/json;charset=UTF-8",
@@ -900,7 +900,7 @@ return {
       response = { ref = "CreateRestoreInstanceResponse" },
     },
     create_schedule_task = {
-      name = "CreateScheduleTask",
+      sdk_operation = "CreateScheduleTask",
       method = "POST",
       path = "/v3/{project_id}/instances/db-upgrade/schedule-task",
       content_type = "application/json;charset=UTF-8",
@@ -916,7 +916,7 @@ return {
       response = { ref = "CreateScheduleTaskResponse" },
     },
     create_slow_log_download = {
-      name = "CreateSlowLogDownload",
+      sdk_operation = "CreateSlowLogDownload",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/slow-log/download",
       content_type = "application/json",
@@ -927,7 +927,7 @@ return {
       response = { ref = "CreateSlowLogDownloadResponse" },
     },
     create_sql_limit_task = {
-      name = "CreateSqlLimitTask",
+      sdk_operation = "CreateSqlLimitTask",
       method = "POST",
       path = "/v3.1/{project_id}/instances/{instance_id}/limit-task",
       content_type = "application/json;charset=UTF-8",
@@ -952,7 +952,7 @@ return {
       response = { ref = "CreateSqlLimitTaskResponse" },
     },
     create_wdr_snapshot = {
-      name = "CreateWdrSnapshot",
+      sdk_operation = "CreateWdrSnapshot",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/wdr-snapshots",
       content_type = "application/json",
@@ -963,7 +963,7 @@ return {
       response = { ref = "CreateWdrSnapshotResponse" },
     },
     delete_configuration = {
-      name = "DeleteConfiguration",
+      sdk_operation = "DeleteConfiguration",
       method = "DELETE",
       path = "/v3/{project_id}/configurations/{config_id}",
       content_type = "application/json",
@@ -974,7 +974,7 @@ return {
       response = { ref = "DeleteConfigurationResponse" },
     },
     delete_database = {
-      name = "DeleteDatabase",
+      sdk_operation = "DeleteDatabase",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/database",
       content_type = "application/json",
@@ -986,7 +986,7 @@ return {
       response = { ref = "DeleteDatabaseResponse" },
     },
     delete_database_schema = {
-      name = "DeleteDatabaseSchema",
+      sdk_operation = "DeleteDatabaseSchema",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/schema",
       content_type = "application/json;charset=UTF-8",
@@ -1000,7 +1000,7 @@ return {
       response = { ref = "DeleteDatabaseSchemaResponse" },
     },
     delete_disaster_record = {
-      name = "DeleteDisasterRecord",
+      sdk_operation = "DeleteDisasterRecord",
       method = "DELETE",
       path = "/v3/{project_id}/instances/disaster/record/delete",
       content_type = "application/json;charset=UTF-8",
@@ -1012,7 +1012,7 @@ return {
       response = { ref = "DeleteDisasterRecordResponse" },
     },
     delete_hba_confs = {
-      name = "DeleteHbaConfs",
+      sdk_operation = "DeleteHbaConfs",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/hba-info",
       content_type = "application/json;charset=UTF-8",
@@ -1025,7 +1025,7 @@ return {
       response = { ref = "DeleteHbaConfsResponse" },
     },
     delete_instance = {
-      name = "DeleteInstance",
+      sdk_operation = "DeleteInstance",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -1036,7 +1036,7 @@ return {
       response = { ref = "DeleteInstanceResponse" },
     },
     delete_instance_tag = {
-      name = "DeleteInstanceTag",
+      sdk_operation = "DeleteInstanceTag",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/tag",
       content_type = "application/json",
@@ -1048,7 +1048,7 @@ return {
       response = { ref = "DeleteInstanceTagResponse" },
     },
     delete_job = {
-      name = "DeleteJob",
+      sdk_operation = "DeleteJob",
       method = "DELETE",
       path = "/v3/{project_id}/jobs/{job_id}",
       content_type = "application/json",
@@ -1059,7 +1059,7 @@ return {
       response = { ref = "DeleteJobResponse" },
     },
     delete_limit_task = {
-      name = "DeleteLimitTask",
+      sdk_operation = "DeleteLimitTask",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/limit-task/{task_id}",
       content_type = "application/json",
@@ -1070,7 +1070,7 @@ return {
       response = { ref = "DeleteLimitTaskResponse" },
     },
     delete_manual_backup = {
-      name = "DeleteManualBackup",
+      sdk_operation = "DeleteManualBackup",
       method = "DELETE",
       path = "/v3/{project_id}/backups/{backup_id}",
       content_type = "application/json",
@@ -1081,7 +1081,7 @@ return {
       response = { ref = "DeleteManualBackupResponse" },
     },
     delete_readonly_nodes = {
-      name = "DeleteReadonlyNodes",
+      sdk_operation = "DeleteReadonlyNodes",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/readonly-nodes",
       content_type = "application/json;charset=UTF-8",
@@ -1094,7 +1094,7 @@ return {
       response = { ref = "DeleteReadonlyNodesResponse" },
     },
     delete_schedule_task = {
-      name = "DeleteScheduleTask",
+      sdk_operation = "DeleteScheduleTask",
       method = "DELETE",
       path = "/v3/{project_id}/instances/schedule-task/{task_id}",
       content_type = "application/json",
@@ -1105,7 +1105,7 @@ return {
       response = { ref = "DeleteScheduleTaskResponse" },
     },
     delete_sharding = {
-      name = "DeleteSharding",
+      sdk_operation = "DeleteSharding",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/sharding",
       content_type = "application/json;charset=UTF-8",
@@ -1118,7 +1118,7 @@ return {
       response = { ref = "DeleteShardingResponse" },
     },
     delete_sql_limit_task = {
-      name = "DeleteSqlLimitTask",
+      sdk_operation = "DeleteSqlLimitTask",
       method = "DELETE",
       path = "/v3.1/{project_id}/instances/{instance_id}/limit-task/{task_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1132,7 +1132,7 @@ return {
       response = { ref = "DeleteSqlLimitTaskResponse" },
     },
     download_backup = {
-      name = "DownloadBackup",
+      sdk_operation = "DownloadBackup",
       method = "GET",
       path = "/v3/{project_id}/backup-files",
       content_type = "application/json",
@@ -1143,7 +1143,7 @@ return {
       response = { ref = "DownloadBackupResponse" },
     },
     execute_cross_cloud_disaster_data_cache_end = {
-      name = "ExecuteCrossCloudDisasterDataCacheEnd",
+      sdk_operation = "ExecuteCrossCloudDisasterDataCacheEnd",
       method = "POST",
       path = "/v3.5/{project_id}/instances/{instance_id}/disaster-recovery/keep-log-stop",
       content_type = "application/json;charset=UTF-8",
@@ -1156,7 +1156,7 @@ return {
       response = { ref = "ExecuteCrossCloudDisasterDataCacheEndResponse" },
     },
     execute_cross_cloud_disaster_data_cache_start = {
-      name = "ExecuteCrossCloudDisasterDataCacheStart",
+      sdk_operation = "ExecuteCrossCloudDisasterDataCacheStart",
       method = "POST",
       path = "/v3.5/{project_id}/instances/{instance_id}/disaster-recovery/keep-log-start",
       content_type = "application/json;charset=UTF-8",
@@ -1170,7 +1170,7 @@ return {
       response = { ref = "ExecuteCrossCloudDisasterDataCacheStartResponse" },
     },
     execute_cross_cloud_disaster_end_simulation = {
-      name = "ExecuteCrossCloudDisasterEndSimulation",
+      sdk_operation = "ExecuteCrossCloudDisasterEndSimulation",
       method = "POST",
       path = "/v3.5/{project_id}/instances/{instance_id}/disaster-recovery/simulation-stop",
       content_type = "application/json;charset=UTF-8",
@@ -1183,7 +1183,7 @@ return {
       response = { ref = "ExecuteCrossCloudDisasterEndSimulationResponse" },
     },
     execute_cross_cloud_disaster_recovery_failover = {
-      name = "ExecuteCrossCloudDisasterRecoveryFailover",
+      sdk_operation = "ExecuteCrossCloudDisasterRecoveryFailover",
       method = "POST",
       path = "/v3.5/{project_id}/instances/{instance_id}/disaster-recovery/failover",
       content_type = "application/json;charset=UTF-8",
@@ -1197,7 +1197,7 @@ return {
       response = { ref = "ExecuteCrossCloudDisasterRecoveryFailoverResponse" },
     },
     execute_cross_cloud_disaster_restore = {
-      name = "ExecuteCrossCloudDisasterRestore",
+      sdk_operation = "ExecuteCrossCloudDisasterRestore",
       method = "POST",
       path = "/v3.5/{project_id}/instances/{instance_id}/disaster-recovery/restore",
       content_type = "application/json;charset=UTF-8",
@@ -1210,7 +1210,7 @@ return {
       response = { ref = "ExecuteCrossCloudDisasterRestoreResponse" },
     },
     execute_cross_cloud_disaster_start_simulation = {
-      name = "ExecuteCrossCloudDisasterStartSimulation",
+      sdk_operation = "ExecuteCrossCloudDisasterStartSimulation",
       method = "POST",
       path = "/v3.5/{project_id}/instances/{instance_id}/disaster-recovery/simulation-start",
       content_type = "application/json;charset=UTF-8",
@@ -1224,7 +1224,7 @@ return {
       response = { ref = "ExecuteCrossCloudDisasterStartSimulationResponse" },
     },
     execute_cross_cloud_disaster_switchover = {
-      name = "ExecuteCrossCloudDisasterSwitchover",
+      sdk_operation = "ExecuteCrossCloudDisasterSwitchover",
       method = "POST",
       path = "/v3.5/{project_id}/instances/{instance_id}/disaster-recovery/switchover",
       content_type = "application/json;charset=UTF-8",
@@ -1238,7 +1238,7 @@ return {
       response = { ref = "ExecuteCrossCloudDisasterSwitchoverResponse" },
     },
     execute_cross_cloud_release_disaster = {
-      name = "ExecuteCrossCloudReleaseDisaster",
+      sdk_operation = "ExecuteCrossCloudReleaseDisaster",
       method = "POST",
       path = "/v3.5/{project_id}/instances/{instance_id}/disaster-recovery/release",
       content_type = "application/json;charset=UTF-8",
@@ -1251,7 +1251,7 @@ return {
       response = { ref = "ExecuteCrossCloudReleaseDisasterResponse" },
     },
     export_full_sql_list = {
-      name = "ExportFullSqlList",
+      sdk_operation = "ExportFullSqlList",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/list-full-sqls/export",
       content_type = "application/json;charset=UTF-8",
@@ -1282,7 +1282,7 @@ return {
       response = { ref = "ExportFullSqlListResponse" },
     },
     export_full_sql_statistics = {
-      name = "ExportFullSqlStatistics",
+      sdk_operation = "ExportFullSqlStatistics",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/list-full-sql-statistics/export",
       content_type = "application/json;charset=UTF-8",
@@ -1316,7 +1316,7 @@ return {
       response = { ref = "ExportFullSqlStatisticsResponse" },
     },
     export_instance_infos = {
-      name = "ExportInstanceInfos",
+      sdk_operation = "ExportInstanceInfos",
       method = "POST",
       path = "/v3/{project_id}/instances/export",
       content_type = "application/json;charset=UTF-8",
@@ -1331,7 +1331,7 @@ return {
       response = { type = "string" },
     },
     export_slow_sql = {
-      name = "ExportSlowSql",
+      sdk_operation = "ExportSlowSql",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/table-volume/export",
       content_type = "application/json;charset=UTF-8",
@@ -1349,7 +1349,7 @@ return {
       response = { ref = "ExportSlowSqlResponse" },
     },
     export_slow_sql_list = {
-      name = "ExportSlowSqlList",
+      sdk_operation = "ExportSlowSqlList",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/slow-sql-list/export",
       content_type = "application/json;charset=UTF-8",
@@ -1362,7 +1362,7 @@ return {
       response = { ref = "ExportSlowSqlListResponse" },
     },
     export_top_sql_list = {
-      name = "ExportTopSqlList",
+      sdk_operation = "ExportTopSqlList",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/top-sql-list/export",
       content_type = "application/json;charset=UTF-8",
@@ -1375,7 +1375,7 @@ return {
       response = { ref = "ExportTopSqlListResponse" },
     },
     install_kernel_plugin = {
-      name = "InstallKernelPlugin",
+      sdk_operation = "InstallKernelPlugin",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/kernel-plugin",
       content_type = "application/json;charset=UTF-8",
@@ -1390,7 +1390,7 @@ return {
       response = { ref = "InstallKernelPluginResponse" },
     },
     list_agency_infos = {
-      name = "ListAgencyInfos",
+      sdk_operation = "ListAgencyInfos",
       method = "GET",
       path = "/v3/{project_id}/agency/{agency_name}",
       content_type = "application/json",
@@ -1401,7 +1401,7 @@ return {
       response = { ref = "ListAgencyInfosResponse" },
     },
     list_applicable_instances = {
-      name = "ListApplicableInstances",
+      sdk_operation = "ListApplicableInstances",
       method = "GET",
       path = "/v3/{project_id}/configurations/{config_id}/applicable-instances",
       content_type = "application/json",
@@ -1415,7 +1415,7 @@ return {
       response = { ref = "ListApplicableInstancesResponse" },
     },
     list_applied_histories = {
-      name = "ListAppliedHistories",
+      sdk_operation = "ListAppliedHistories",
       method = "GET",
       path = "/v3/{project_id}/configurations/{config_id}/applied-histories",
       content_type = "application/json",
@@ -1429,7 +1429,7 @@ return {
       response = { ref = "ListAppliedHistoriesResponse" },
     },
     list_asp_infos = {
-      name = "ListAspInfos",
+      sdk_operation = "ListAspInfos",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/asp",
       content_type = "application/json",
@@ -1446,7 +1446,7 @@ return {
       response = { ref = "ListAspInfosResponse" },
     },
     list_available_flavors = {
-      name = "ListAvailableFlavors",
+      sdk_operation = "ListAvailableFlavors",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/available-flavors",
       content_type = "application/json",
@@ -1460,7 +1460,7 @@ return {
       response = { ref = "ListAvailableFlavorsResponse" },
     },
     list_backups = {
-      name = "ListBackups",
+      sdk_operation = "ListBackups",
       method = "GET",
       path = "/v3/{project_id}/backups",
       content_type = "application/json",
@@ -1478,7 +1478,7 @@ return {
       response = { ref = "ListBackupsResponse" },
     },
     list_backups_details = {
-      name = "ListBackupsDetails",
+      sdk_operation = "ListBackupsDetails",
       method = "GET",
       path = "/v3.2/{project_id}/backups",
       content_type = "application/json",
@@ -1496,7 +1496,7 @@ return {
       response = { ref = "ListBackupsDetailsResponse" },
     },
     list_binded_eips = {
-      name = "ListBindedEips",
+      sdk_operation = "ListBindedEips",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/public-ips",
       content_type = "application/json",
@@ -1510,7 +1510,7 @@ return {
       response = { ref = "ListBindedEipsResponse" },
     },
     list_cn_infos_before_reduce = {
-      name = "ListCnInfosBeforeReduce",
+      sdk_operation = "ListCnInfosBeforeReduce",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/coordinators",
       content_type = "application/json",
@@ -1521,7 +1521,7 @@ return {
       response = { ref = "ListCnInfosBeforeReduceResponse" },
     },
     list_component_infos = {
-      name = "ListComponentInfos",
+      sdk_operation = "ListComponentInfos",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/components",
       content_type = "application/json",
@@ -1537,7 +1537,7 @@ return {
       response = { ref = "ListComponentInfosResponse" },
     },
     list_configurations = {
-      name = "ListConfigurations",
+      sdk_operation = "ListConfigurations",
       method = "GET",
       path = "/v3/{project_id}/configurations",
       content_type = "application/json",
@@ -1550,7 +1550,7 @@ return {
       response = { ref = "ListConfigurationsResponse" },
     },
     list_configurations_diff = {
-      name = "ListConfigurationsDiff",
+      sdk_operation = "ListConfigurationsDiff",
       method = "POST",
       path = "/v3/{project_id}/configurations/comparison",
       content_type = "application/json;charset=UTF-8",
@@ -1563,7 +1563,7 @@ return {
       response = { ref = "ListConfigurationsDiffResponse" },
     },
     list_d_nat_info = {
-      name = "ListDNatInfo",
+      sdk_operation = "ListDNatInfo",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/dnat",
       content_type = "application/json",
@@ -1574,7 +1574,7 @@ return {
       response = { ref = "ListDNatInfoResponse" },
     },
     list_database_instances = {
-      name = "ListDatabaseInstances",
+      sdk_operation = "ListDatabaseInstances",
       method = "GET",
       path = "/v3.3/{project_id}/instances",
       content_type = "application/json",
@@ -1595,7 +1595,7 @@ return {
       response = { ref = "ListDatabaseInstancesResponse" },
     },
     list_database_roles = {
-      name = "ListDatabaseRoles",
+      sdk_operation = "ListDatabaseRoles",
       method = "GET",
       path = "/v3.1/{project_id}/instances/{instance_id}/db-role",
       content_type = "application/json",
@@ -1609,7 +1609,7 @@ return {
       response = { ref = "ListDatabaseRolesResponse" },
     },
     list_database_schema_tables = {
-      name = "ListDatabaseSchemaTables",
+      sdk_operation = "ListDatabaseSchemaTables",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/tables",
       content_type = "application/json",
@@ -1626,7 +1626,7 @@ return {
       response = { ref = "ListDatabaseSchemaTablesResponse" },
     },
     list_database_schemas = {
-      name = "ListDatabaseSchemas",
+      sdk_operation = "ListDatabaseSchemas",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/schemas",
       content_type = "application/json",
@@ -1641,7 +1641,7 @@ return {
       response = { ref = "ListDatabaseSchemasResponse" },
     },
     list_database_versions = {
-      name = "ListDatabaseVersions",
+      sdk_operation = "ListDatabaseVersions",
       method = "GET",
       path = "/v3.2/{project_id}/datastore/versions",
       content_type = "application/json",
@@ -1654,7 +1654,7 @@ return {
       response = { ref = "ListDatabaseVersionsResponse" },
     },
     list_database_volume_summary = {
-      name = "ListDatabaseVolumeSummary",
+      sdk_operation = "ListDatabaseVolumeSummary",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/database-volume-summary",
       content_type = "application/json",
@@ -1665,7 +1665,7 @@ return {
       response = { ref = "ListDatabaseVolumeSummaryResponse" },
     },
     list_database_volumes = {
-      name = "ListDatabaseVolumes",
+      sdk_operation = "ListDatabaseVolumes",
       method = "GET",
       path = "/v3.1/{project_id}/instances/{instance_id}/database-volume",
       content_type = "application/json",
@@ -1682,7 +1682,7 @@ return {
       response = { ref = "ListDatabaseVolumesResponse" },
     },
     list_databases = {
-      name = "ListDatabases",
+      sdk_operation = "ListDatabases",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/databases",
       content_type = "application/json",
@@ -1696,7 +1696,7 @@ return {
       response = { ref = "ListDatabasesResponse" },
     },
     list_datastores = {
-      name = "ListDatastores",
+      sdk_operation = "ListDatastores",
       method = "GET",
       path = "/v3/{project_id}/datastore/versions",
       content_type = "application/json",
@@ -1706,7 +1706,7 @@ return {
       response = { ref = "ListDatastoresResponse" },
     },
     list_datastores_details = {
-      name = "ListDatastoresDetails",
+      sdk_operation = "ListDatastoresDetails",
       method = "GET",
       path = "/v3.1/{project_id}/datastores",
       content_type = "application/json",
@@ -1716,7 +1716,7 @@ return {
       response = { ref = "ListDatastoresDetailsResponse" },
     },
     list_db_backups = {
-      name = "ListDbBackups",
+      sdk_operation = "ListDbBackups",
       method = "GET",
       path = "/v3.1/{project_id}/backups",
       content_type = "application/json",
@@ -1734,7 +1734,7 @@ return {
       response = { ref = "ListDbBackupsResponse" },
     },
     list_db_flavors = {
-      name = "ListDbFlavors",
+      sdk_operation = "ListDbFlavors",
       method = "GET",
       path = "/v3.1/{project_id}/flavors",
       content_type = "application/json",
@@ -1750,7 +1750,7 @@ return {
       response = { ref = "ListDbFlavorsResponse" },
     },
     list_db_users = {
-      name = "ListDbUsers",
+      sdk_operation = "ListDbUsers",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/db-users",
       content_type = "application/json",
@@ -1764,7 +1764,7 @@ return {
       response = { ref = "ListDbUsersResponse" },
     },
     list_disaster_recovery_record = {
-      name = "ListDisasterRecoveryRecord",
+      sdk_operation = "ListDisasterRecoveryRecord",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/disaster-recovery/records",
       content_type = "application/json",
@@ -1780,7 +1780,7 @@ return {
       response = { ref = "ListDisasterRecoveryRecordResponse" },
     },
     list_enhance_full_sql_statistics = {
-      name = "ListEnhanceFullSqlStatistics",
+      sdk_operation = "ListEnhanceFullSqlStatistics",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/list-full-sql-statistics",
       content_type = "application/json;charset=UTF-8",
@@ -1815,7 +1815,7 @@ return {
       response = { ref = "ListEnhanceFullSqlStatisticsResponse" },
     },
     list_enhance_full_sqls = {
-      name = "ListEnhanceFullSqls",
+      sdk_operation = "ListEnhanceFullSqls",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/list-full-sqls",
       content_type = "application/json;charset=UTF-8",
@@ -1846,7 +1846,7 @@ return {
       response = { ref = "ListEnhanceFullSqlsResponse" },
     },
     list_enterprise_projects = {
-      name = "ListEnterpriseProjects",
+      sdk_operation = "ListEnterpriseProjects",
       method = "GET",
       path = "/v3/{project_id}/enterprise-projects",
       content_type = "application/json",
@@ -1860,7 +1860,7 @@ return {
       response = { ref = "ListEnterpriseProjectsResponse" },
     },
     list_eps_quotas = {
-      name = "ListEpsQuotas",
+      sdk_operation = "ListEpsQuotas",
       method = "GET",
       path = "/v3/{project_id}/enterprise-projects/quotas",
       content_type = "application/json",
@@ -1875,7 +1875,7 @@ return {
       response = { ref = "ListEpsQuotasResponse" },
     },
     list_events = {
-      name = "ListEvents",
+      sdk_operation = "ListEvents",
       method = "GET",
       path = "/v3/{project_id}/schedule-events",
       content_type = "application/json",
@@ -1895,7 +1895,7 @@ return {
       response = { ref = "ListEventsResponse" },
     },
     list_features = {
-      name = "ListFeatures",
+      sdk_operation = "ListFeatures",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/advance-features",
       content_type = "application/json",
@@ -1906,7 +1906,7 @@ return {
       response = { ref = "ListFeaturesResponse" },
     },
     list_flavors = {
-      name = "ListFlavors",
+      sdk_operation = "ListFlavors",
       method = "GET",
       path = "/v3/{project_id}/flavors",
       content_type = "application/json",
@@ -1922,7 +1922,7 @@ return {
       response = { ref = "ListFlavorsResponse" },
     },
     list_flavors_details = {
-      name = "ListFlavorsDetails",
+      sdk_operation = "ListFlavorsDetails",
       method = "GET",
       path = "/v3.2/{project_id}/flavors",
       content_type = "application/json",
@@ -1938,7 +1938,7 @@ return {
       response = { ref = "ListFlavorsDetailsResponse" },
     },
     list_full_sql_switches = {
-      name = "ListFullSqlSwitches",
+      sdk_operation = "ListFullSqlSwitches",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/full-sql-switches",
       content_type = "application/json",
@@ -1952,7 +1952,7 @@ return {
       response = { ref = "ListFullSqlSwitchesResponse" },
     },
     list_gauss_db_datastores = {
-      name = "ListGaussDbDatastores",
+      sdk_operation = "ListGaussDbDatastores",
       method = "GET",
       path = "/v3/{project_id}/datastores",
       content_type = "application/json",
@@ -1962,7 +1962,7 @@ return {
       response = { ref = "ListGaussDbDatastoresResponse" },
     },
     list_hba_info_history = {
-      name = "ListHbaInfoHistory",
+      sdk_operation = "ListHbaInfoHistory",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/hba-info/history",
       content_type = "application/json",
@@ -1978,7 +1978,7 @@ return {
       response = { ref = "ListHbaInfoHistoryResponse" },
     },
     list_hba_infos = {
-      name = "ListHbaInfos",
+      sdk_operation = "ListHbaInfos",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/hba-info",
       content_type = "application/json",
@@ -1992,7 +1992,7 @@ return {
       response = { ref = "ListHbaInfosResponse" },
     },
     list_history_operations = {
-      name = "ListHistoryOperations",
+      sdk_operation = "ListHistoryOperations",
       method = "GET",
       path = "/v3/{project_id}/configurations/{config_id}/histories",
       content_type = "application/json",
@@ -2006,7 +2006,7 @@ return {
       response = { ref = "ListHistoryOperationsResponse" },
     },
     list_instance_details = {
-      name = "ListInstanceDetails",
+      sdk_operation = "ListInstanceDetails",
       method = "GET",
       path = "/v3.2/{project_id}/instances",
       content_type = "application/json",
@@ -2027,7 +2027,7 @@ return {
       response = { ref = "ListInstanceDetailsResponse" },
     },
     list_instance_engine_detail = {
-      name = "ListInstanceEngineDetail",
+      sdk_operation = "ListInstanceEngineDetail",
       method = "GET",
       path = "/v3/{project_id}/datastore/instances",
       content_type = "application/json",
@@ -2040,7 +2040,7 @@ return {
       response = { ref = "ListInstanceEngineDetailResponse" },
     },
     list_instance_error_logs = {
-      name = "ListInstanceErrorLogs",
+      sdk_operation = "ListInstanceErrorLogs",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/error-log",
       content_type = "application/json",
@@ -2056,7 +2056,7 @@ return {
       response = { ref = "ListInstanceErrorLogsResponse" },
     },
     list_instance_tags = {
-      name = "ListInstanceTags",
+      sdk_operation = "ListInstanceTags",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/tags",
       content_type = "application/json",
@@ -2067,7 +2067,7 @@ return {
       response = { ref = "ListInstanceTagsResponse" },
     },
     list_instances = {
-      name = "ListInstances",
+      sdk_operation = "ListInstances",
       method = "GET",
       path = "/v3/{project_id}/instances",
       content_type = "application/json",
@@ -2088,7 +2088,7 @@ return {
       response = { ref = "ListInstancesResponse" },
     },
     list_instances_details = {
-      name = "ListInstancesDetails",
+      sdk_operation = "ListInstancesDetails",
       method = "GET",
       path = "/v3.1/{project_id}/instances",
       content_type = "application/json",
@@ -2109,7 +2109,7 @@ return {
       response = { ref = "ListInstancesDetailsResponse" },
     },
     list_kernel_plugins = {
-      name = "ListKernelPlugins",
+      sdk_operation = "ListKernelPlugins",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/kernel-plugins",
       content_type = "application/json",
@@ -2120,7 +2120,7 @@ return {
       response = { type = "array", items = { type = "string" } },
     },
     list_key_view_execute_node = {
-      name = "ListKeyViewExecuteNode",
+      sdk_operation = "ListKeyViewExecuteNode",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/key-view-execute-node",
       content_type = "application/json;charset=UTF-8",
@@ -2132,7 +2132,7 @@ return {
       response = { ref = "ListKeyViewExecuteNodeResponse" },
     },
     list_kms_tde_key = {
-      name = "ListKmsTdeKey",
+      sdk_operation = "ListKmsTdeKey",
       method = "GET",
       path = "/v3/{project_id}/kms/list-keys/{kms_project_name}",
       content_type = "application/json",
@@ -2143,7 +2143,7 @@ return {
       response = { ref = "ListKmsTdeKeyResponse" },
     },
     list_limit_task = {
-      name = "ListLimitTask",
+      sdk_operation = "ListLimitTask",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/limit-task-list",
       content_type = "application/json",
@@ -2164,7 +2164,7 @@ return {
       response = { ref = "ListLimitTaskResponse" },
     },
     list_lts_configs = {
-      name = "ListLtsConfigs",
+      sdk_operation = "ListLtsConfigs",
       method = "GET",
       path = "/v3/{project_id}/instances/logs/lts-config",
       content_type = "application/json",
@@ -2181,7 +2181,7 @@ return {
       response = { ref = "ListLtsConfigsResponse" },
     },
     list_metric_datas = {
-      name = "ListMetricDatas",
+      sdk_operation = "ListMetricDatas",
       method = "GET",
       path = "/v3/{project_id}/instances/metric-data",
       content_type = "application/json",
@@ -2196,7 +2196,7 @@ return {
       response = { ref = "ListMetricDatasResponse" },
     },
     list_node_limit_sql_model = {
-      name = "ListNodeLimitSqlModel",
+      sdk_operation = "ListNodeLimitSqlModel",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/list-node-limit-sql-model",
       content_type = "application/json",
@@ -2211,7 +2211,7 @@ return {
       response = { ref = "ListNodeLimitSqlModelResponse" },
     },
     list_param_group_templates = {
-      name = "ListParamGroupTemplates",
+      sdk_operation = "ListParamGroupTemplates",
       method = "GET",
       path = "/v3.1/{project_id}/configurations",
       content_type = "application/json",
@@ -2224,7 +2224,7 @@ return {
       response = { ref = "ListParamGroupTemplatesResponse" },
     },
     list_parameter_group_templates = {
-      name = "ListParameterGroupTemplates",
+      sdk_operation = "ListParameterGroupTemplates",
       method = "GET",
       path = "/v3.2/{project_id}/configurations",
       content_type = "application/json",
@@ -2237,7 +2237,7 @@ return {
       response = { ref = "ListParameterGroupTemplatesResponse" },
     },
     list_plugin_extensions = {
-      name = "ListPluginExtensions",
+      sdk_operation = "ListPluginExtensions",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/plugin-extensions",
       content_type = "application/json",
@@ -2250,7 +2250,7 @@ return {
       response = { type = "array", items = { ref = "PluginExtensions" } },
     },
     list_plugin_info_list = {
-      name = "ListPluginInfoList",
+      sdk_operation = "ListPluginInfoList",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/plugins",
       content_type = "application/json",
@@ -2265,7 +2265,7 @@ return {
       response = { ref = "ListPluginInfoListResponse" },
     },
     list_predefined_tags = {
-      name = "ListPredefinedTags",
+      sdk_operation = "ListPredefinedTags",
       method = "GET",
       path = "/v3/{project_id}/predefined-tags",
       content_type = "application/json",
@@ -2275,7 +2275,7 @@ return {
       response = { ref = "ListPredefinedTagsResponse" },
     },
     list_project_tags = {
-      name = "ListProjectTags",
+      sdk_operation = "ListProjectTags",
       method = "GET",
       path = "/v3/{project_id}/tags",
       content_type = "application/json",
@@ -2285,7 +2285,7 @@ return {
       response = { ref = "ListProjectTagsResponse" },
     },
     list_readonly_nodes = {
-      name = "ListReadonlyNodes",
+      sdk_operation = "ListReadonlyNodes",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/readonly-nodes",
       content_type = "application/json",
@@ -2296,7 +2296,7 @@ return {
       response = { ref = "ListReadonlyNodesResponse" },
     },
     list_real_time_sessions = {
-      name = "ListRealTimeSessions",
+      sdk_operation = "ListRealTimeSessions",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/real-time-session",
       content_type = "application/json;charset=UTF-8",
@@ -2311,7 +2311,7 @@ return {
       response = { ref = "ListRealTimeSessionsResponse" },
     },
     list_recycle_instances = {
-      name = "ListRecycleInstances",
+      sdk_operation = "ListRecycleInstances",
       method = "GET",
       path = "/v3/{project_id}/recycle-instances",
       content_type = "application/json",
@@ -2325,7 +2325,7 @@ return {
       response = { ref = "ListRecycleInstancesResponse" },
     },
     list_recycle_instances_details = {
-      name = "ListRecycleInstancesDetails",
+      sdk_operation = "ListRecycleInstancesDetails",
       method = "GET",
       path = "/v3.1/{project_id}/recycle-instances",
       content_type = "application/json",
@@ -2339,7 +2339,7 @@ return {
       response = { ref = "ListRecycleInstancesDetailsResponse" },
     },
     list_restorable_instances = {
-      name = "ListRestorableInstances",
+      sdk_operation = "ListRestorableInstances",
       method = "GET",
       path = "/v3/{project_id}/restorable-instances",
       content_type = "application/json",
@@ -2355,7 +2355,7 @@ return {
       response = { ref = "ListRestorableInstancesResponse" },
     },
     list_restorable_instances_details = {
-      name = "ListRestorableInstancesDetails",
+      sdk_operation = "ListRestorableInstancesDetails",
       method = "GET",
       path = "/v3.1/{project_id}/restorable-instances",
       content_type = "application/json",
@@ -2375,7 +2375,7 @@ return {
       response = { ref = "ListRestorableInstancesDetailsResponse" },
     },
     list_restore_times = {
-      name = "ListRestoreTimes",
+      sdk_operation = "ListRestoreTimes",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/restore-time",
       content_type = "application/json",
@@ -2387,7 +2387,7 @@ return {
       response = { ref = "ListRestoreTimesResponse" },
     },
     list_schedule_task = {
-      name = "ListScheduleTask",
+      sdk_operation = "ListScheduleTask",
       method = "GET",
       path = "/v3/{project_id}/instances/schedule-tasks",
       content_type = "application/json",
@@ -2405,7 +2405,7 @@ return {
       response = { ref = "ListScheduleTaskResponse" },
     },
     list_schema_and_table = {
-      name = "ListSchemaAndTable",
+      sdk_operation = "ListSchemaAndTable",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/parse/schema-table",
       content_type = "application/json;charset=UTF-8",
@@ -2418,7 +2418,7 @@ return {
       response = { ref = "ListSchemaAndTableResponse" },
     },
     list_schema_volumes = {
-      name = "ListSchemaVolumes",
+      sdk_operation = "ListSchemaVolumes",
       method = "GET",
       path = "/v3.1/{project_id}/instances/{instance_id}/schema-volume",
       content_type = "application/json",
@@ -2434,7 +2434,7 @@ return {
       response = { ref = "ListSchemaVolumesResponse" },
     },
     list_session_memory_context = {
-      name = "ListSessionMemoryContext",
+      sdk_operation = "ListSessionMemoryContext",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/session/memory-context",
       content_type = "application/json",
@@ -2450,7 +2450,7 @@ return {
       response = { ref = "ListSessionMemoryContextResponse" },
     },
     list_session_statistics = {
-      name = "ListSessionStatistics",
+      sdk_operation = "ListSessionStatistics",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/session-statistics",
       content_type = "application/json",
@@ -2467,7 +2467,7 @@ return {
       response = { ref = "ListSessionStatisticsResponse" },
     },
     list_session_top_sql_statistics = {
-      name = "ListSessionTopSqlStatistics",
+      sdk_operation = "ListSessionTopSqlStatistics",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/session/statistic/top-sql",
       content_type = "application/json",
@@ -2481,7 +2481,7 @@ return {
       response = { ref = "ListSessionTopSqlStatisticsResponse" },
     },
     list_session_wait_event_statistics = {
-      name = "ListSessionWaitEventStatistics",
+      sdk_operation = "ListSessionWaitEventStatistics",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/session/statistic/wait-event",
       content_type = "application/json",
@@ -2495,7 +2495,7 @@ return {
       response = { ref = "ListSessionWaitEventStatisticsResponse" },
     },
     list_slow_sql_details = {
-      name = "ListSlowSqlDetails",
+      sdk_operation = "ListSlowSqlDetails",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/slow-sql-detail",
       content_type = "application/json;charset=UTF-8",
@@ -2508,7 +2508,7 @@ return {
       response = { ref = "ListSlowSqlDetailsResponse" },
     },
     list_slow_sqls = {
-      name = "ListSlowSqls",
+      sdk_operation = "ListSlowSqls",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/slow-sql-list",
       content_type = "application/json;charset=UTF-8",
@@ -2521,7 +2521,7 @@ return {
       response = { ref = "ListSlowSqlsResponse" },
     },
     list_sql_excute_nodes = {
-      name = "ListSqlExcuteNodes",
+      sdk_operation = "ListSqlExcuteNodes",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/slow-sql-execute-node",
       content_type = "application/json;charset=UTF-8",
@@ -2534,7 +2534,7 @@ return {
       response = { ref = "ListSqlExcuteNodesResponse" },
     },
     list_sql_limit_task = {
-      name = "ListSqlLimitTask",
+      sdk_operation = "ListSqlLimitTask",
       method = "POST",
       path = "/v3.1/{project_id}/instances/{instance_id}/limit-task-list",
       content_type = "application/json;charset=UTF-8",
@@ -2556,7 +2556,7 @@ return {
       response = { ref = "ListSqlLimitTaskResponse" },
     },
     list_sql_plan_action = {
-      name = "ListSqlPlanAction",
+      sdk_operation = "ListSqlPlanAction",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/sql/{node_id}/plans/query",
       content_type = "application/json;charset=UTF-8",
@@ -2573,7 +2573,7 @@ return {
       response = { ref = "ListSqlPlanActionResponse" },
     },
     list_sql_trace = {
-      name = "ListSqlTrace",
+      sdk_operation = "ListSqlTrace",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/full-sql/sql-trace",
       content_type = "application/json",
@@ -2588,7 +2588,7 @@ return {
       response = { type = "array", items = { ref = "NodeExecutionInfoResult" } },
     },
     list_storage_types = {
-      name = "ListStorageTypes",
+      sdk_operation = "ListStorageTypes",
       method = "GET",
       path = "/v3/{project_id}/storage-type",
       content_type = "application/json",
@@ -2600,7 +2600,7 @@ return {
       response = { ref = "ListStorageTypesResponse" },
     },
     list_support_kernel_plugins = {
-      name = "ListSupportKernelPlugins",
+      sdk_operation = "ListSupportKernelPlugins",
       method = "GET",
       path = "/v3/{project_id}/instances/kernel-plugins",
       content_type = "application/json",
@@ -2610,7 +2610,7 @@ return {
       response = { type = "array", items = { type = "string" } },
     },
     list_table_definition = {
-      name = "ListTableDefinition",
+      sdk_operation = "ListTableDefinition",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/table-definition",
       content_type = "application/json",
@@ -2624,7 +2624,7 @@ return {
       response = { ref = "ListTableDefinitionResponse" },
     },
     list_table_definitions = {
-      name = "ListTableDefinitions",
+      sdk_operation = "ListTableDefinitions",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/list-table-definition",
       content_type = "application/json",
@@ -2638,7 +2638,7 @@ return {
       response = { ref = "ListTableDefinitionsResponse" },
     },
     list_table_volumes = {
-      name = "ListTableVolumes",
+      sdk_operation = "ListTableVolumes",
       method = "POST",
       path = "/v3.1/{project_id}/instances/{instance_id}/table-volume",
       content_type = "application/json;charset=UTF-8",
@@ -2659,7 +2659,7 @@ return {
       response = { ref = "ListTableVolumesResponse" },
     },
     list_tasks = {
-      name = "ListTasks",
+      sdk_operation = "ListTasks",
       method = "GET",
       path = "/v3/{project_id}/tasks",
       content_type = "application/json",
@@ -2676,7 +2676,7 @@ return {
       response = { ref = "ListTasksResponse" },
     },
     list_top_sqls = {
-      name = "ListTopSqls",
+      sdk_operation = "ListTopSqls",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/top-sql-list",
       content_type = "application/json;charset=UTF-8",
@@ -2689,7 +2689,7 @@ return {
       response = { ref = "ListTopSqlsResponse" },
     },
     list_top_table_volumes = {
-      name = "ListTopTableVolumes",
+      sdk_operation = "ListTopTableVolumes",
       method = "GET",
       path = "/v3.1/{project_id}/instances/{instance_id}/top-table-volume",
       content_type = "application/json",
@@ -2702,7 +2702,7 @@ return {
       response = { ref = "ListTopTableVolumesResponse" },
     },
     list_transaction = {
-      name = "ListTransaction",
+      sdk_operation = "ListTransaction",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/transactions/list",
       content_type = "application/json;charset=UTF-8",
@@ -2720,7 +2720,7 @@ return {
       response = { ref = "ListTransactionResponse" },
     },
     list_upgrade_paths = {
-      name = "ListUpgradePaths",
+      sdk_operation = "ListUpgradePaths",
       method = "GET",
       path = "/v3/{project_id}/instances/upgrade-paths",
       content_type = "application/json",
@@ -2732,7 +2732,7 @@ return {
       response = { ref = "ListUpgradePathsResponse" },
     },
     list_wait_event = {
-      name = "ListWaitEvent",
+      sdk_operation = "ListWaitEvent",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/wait-event-list",
       content_type = "application/json;charset=UTF-8",
@@ -2751,7 +2751,7 @@ return {
       response = { ref = "ListWaitEventResponse" },
     },
     list_wdr_snapshot_available_groups = {
-      name = "ListWdrSnapshotAvailableGroups",
+      sdk_operation = "ListWdrSnapshotAvailableGroups",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/wdr-snapshots/available-groups",
       content_type = "application/json",
@@ -2764,7 +2764,7 @@ return {
       response = { ref = "ListWdrSnapshotAvailableGroupsResponse" },
     },
     list_wdr_snapshots_collect_results = {
-      name = "ListWdrSnapshotsCollectResults",
+      sdk_operation = "ListWdrSnapshotsCollectResults",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/wdr-snapshots",
       content_type = "application/json",
@@ -2785,7 +2785,7 @@ return {
       response = { ref = "ListWdrSnapshotsCollectResultsResponse" },
     },
     modify_auto_enlarge_policy = {
-      name = "ModifyAutoEnlargePolicy",
+      sdk_operation = "ModifyAutoEnlargePolicy",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/auto-enlarge-policy",
       content_type = "application/json;charset=UTF-8",
@@ -2802,7 +2802,7 @@ return {
       response = { ref = "ModifyAutoEnlargePolicyResponse" },
     },
     modify_eps_quota = {
-      name = "ModifyEpsQuota",
+      sdk_operation = "ModifyEpsQuota",
       method = "PUT",
       path = "/v3/{project_id}/enterprise-projects/quotas",
       content_type = "application/json;charset=UTF-8",
@@ -2814,7 +2814,7 @@ return {
       response = { ref = "ModifyEpsQuotaResponse" },
     },
     modify_hba_conf = {
-      name = "ModifyHbaConf",
+      sdk_operation = "ModifyHbaConf",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/hba-info",
       content_type = "application/json;charset=UTF-8",
@@ -2828,7 +2828,7 @@ return {
       response = { ref = "ModifyHbaConfResponse" },
     },
     modify_instance_port = {
-      name = "ModifyInstancePort",
+      sdk_operation = "ModifyInstancePort",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/port",
       content_type = "application/json;charset=UTF-8",
@@ -2841,7 +2841,7 @@ return {
       response = { ref = "ModifyInstancePortResponse" },
     },
     modify_parameter_config_template = {
-      name = "ModifyParameterConfigTemplate",
+      sdk_operation = "ModifyParameterConfigTemplate",
       method = "PUT",
       path = "/v3/{project_id}/configurations/{config_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2855,7 +2855,7 @@ return {
       response = { ref = "ModifyParameterConfigTemplateResponse" },
     },
     modify_security_group = {
-      name = "ModifySecurityGroup",
+      sdk_operation = "ModifySecurityGroup",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/security-group",
       content_type = "application/json;charset=UTF-8",
@@ -2868,7 +2868,7 @@ return {
       response = { ref = "ModifySecurityGroupResponse" },
     },
     reset_configuration = {
-      name = "ResetConfiguration",
+      sdk_operation = "ResetConfiguration",
       method = "POST",
       path = "/v3/{project_id}/configurations/{config_id}/reset",
       content_type = "application/json",
@@ -2879,7 +2879,7 @@ return {
       response = { type = "string" },
     },
     reset_dr_config = {
-      name = "ResetDrConfig",
+      sdk_operation = "ResetDrConfig",
       method = "POST",
       path = "/v3.5/{project_id}/instances/{instance_id}/reset-dr-config",
       content_type = "application/json;charset=UTF-8",
@@ -2892,7 +2892,7 @@ return {
       response = { ref = "ResetDrConfigResponse" },
     },
     reset_pwd = {
-      name = "ResetPwd",
+      sdk_operation = "ResetPwd",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/password",
       content_type = "application/json;charset=UTF-8",
@@ -2905,7 +2905,7 @@ return {
       response = { ref = "ResetPwdResponse" },
     },
     resize_instance_flavor = {
-      name = "ResizeInstanceFlavor",
+      sdk_operation = "ResizeInstanceFlavor",
       method = "PUT",
       path = "/v3/{project_id}/instance/{instance_id}/flavor",
       content_type = "application/json;charset=UTF-8",
@@ -2921,7 +2921,7 @@ return {
       response = { ref = "ResizeInstanceFlavorResponse" },
     },
     resize_instances_flavor = {
-      name = "ResizeInstancesFlavor",
+      sdk_operation = "ResizeInstancesFlavor",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/flavor",
       content_type = "application/json;charset=UTF-8",
@@ -2937,7 +2937,7 @@ return {
       response = { ref = "ResizeInstancesFlavorResponse" },
     },
     restart_instance = {
-      name = "RestartInstance",
+      sdk_operation = "RestartInstance",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/restart",
       content_type = "application/json",
@@ -2948,7 +2948,7 @@ return {
       response = { ref = "RestartInstanceResponse" },
     },
     restore_hba_info = {
-      name = "RestoreHbaInfo",
+      sdk_operation = "RestoreHbaInfo",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/restore-hba-info",
       content_type = "application/json;charset=UTF-8",
@@ -2961,7 +2961,7 @@ return {
       response = { ref = "RestoreHbaInfoResponse" },
     },
     restore_instance = {
-      name = "RestoreInstance",
+      sdk_operation = "RestoreInstance",
       method = "POST",
       path = "/v3/{project_id}/instances/recovery",
       content_type = "application/json;charset=UTF-8",
@@ -2974,7 +2974,7 @@ return {
       response = { ref = "RestoreInstanceResponse" },
     },
     restore_node_roles = {
-      name = "RestoreNodeRoles",
+      sdk_operation = "RestoreNodeRoles",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/rebalance",
       content_type = "application/json",
@@ -2985,7 +2985,7 @@ return {
       response = { ref = "RestoreNodeRolesResponse" },
     },
     resume_plugin_extensions = {
-      name = "ResumePluginExtensions",
+      sdk_operation = "ResumePluginExtensions",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/config-plugin-extensions",
       content_type = "application/json;charset=UTF-8",
@@ -3001,7 +3001,7 @@ return {
       response = { type = "string" },
     },
     run_instance_action = {
-      name = "RunInstanceAction",
+      sdk_operation = "RunInstanceAction",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -3016,7 +3016,7 @@ return {
       response = { ref = "RunInstanceActionResponse" },
     },
     save_as_parameter_config_template = {
-      name = "SaveAsParameterConfigTemplate",
+      sdk_operation = "SaveAsParameterConfigTemplate",
       method = "POST",
       path = "/v3/{project_id}/configurations/{config_id}/save",
       content_type = "application/json;charset=UTF-8",
@@ -3030,7 +3030,7 @@ return {
       response = { ref = "SaveAsParameterConfigTemplateResponse" },
     },
     search_auto_enlarge_policy = {
-      name = "SearchAutoEnlargePolicy",
+      sdk_operation = "SearchAutoEnlargePolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/auto-enlarge-policy",
       content_type = "application/json",
@@ -3041,7 +3041,7 @@ return {
       response = { ref = "SearchAutoEnlargePolicyResponse" },
     },
     set_backup_policy = {
-      name = "SetBackupPolicy",
+      sdk_operation = "SetBackupPolicy",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/backups/policy",
       content_type = "application/json;charset=UTF-8",
@@ -3054,7 +3054,7 @@ return {
       response = { ref = "SetBackupPolicyResponse" },
     },
     set_db_user_pwd = {
-      name = "SetDbUserPwd",
+      sdk_operation = "SetDbUserPwd",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/db-user/password",
       content_type = "application/json;charset=UTF-8",
@@ -3068,7 +3068,7 @@ return {
       response = { ref = "SetDbUserPwdResponse" },
     },
     set_kernel_plugin_license = {
-      name = "SetKernelPluginLicense",
+      sdk_operation = "SetKernelPluginLicense",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/kernel-plugin-license",
       content_type = "application/json;charset=UTF-8",
@@ -3081,7 +3081,7 @@ return {
       response = { type = "string" },
     },
     set_new_backup_policy = {
-      name = "SetNewBackupPolicy",
+      sdk_operation = "SetNewBackupPolicy",
       method = "PUT",
       path = "/v3.1/{project_id}/instances/{instance_id}/backups/policy",
       content_type = "application/json;charset=UTF-8",
@@ -3094,7 +3094,7 @@ return {
       response = { ref = "SetNewBackupPolicyResponse" },
     },
     set_recycle_policy = {
-      name = "SetRecyclePolicy",
+      sdk_operation = "SetRecyclePolicy",
       method = "PUT",
       path = "/v3/{project_id}/recycle-policy",
       content_type = "application/json;charset=UTF-8",
@@ -3105,7 +3105,7 @@ return {
       response = { ref = "SetRecyclePolicyResponse" },
     },
     show_alarm_history_record = {
-      name = "ShowAlarmHistoryRecord",
+      sdk_operation = "ShowAlarmHistoryRecord",
       method = "GET",
       path = "/v3/{project_id}/alarm-history-record",
       content_type = "application/json",
@@ -3119,7 +3119,7 @@ return {
       response = { ref = "ShowAlarmHistoryRecordResponse" },
     },
     show_alarm_statistics = {
-      name = "ShowAlarmStatistics",
+      sdk_operation = "ShowAlarmStatistics",
       method = "GET",
       path = "/v3/{project_id}/instances/alarm-statistics",
       content_type = "application/json",
@@ -3131,7 +3131,7 @@ return {
       response = { ref = "ShowAlarmStatisticsResponse" },
     },
     show_asp_status = {
-      name = "ShowAspStatus",
+      sdk_operation = "ShowAspStatus",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/asp/status",
       content_type = "application/json",
@@ -3142,7 +3142,7 @@ return {
       response = { ref = "ShowAspStatusResponse" },
     },
     show_auto_kill_transaction_config = {
-      name = "ShowAutoKillTransactionConfig",
+      sdk_operation = "ShowAutoKillTransactionConfig",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/transactions/get-auto-kill-config",
       content_type = "application/json",
@@ -3154,7 +3154,7 @@ return {
       response = { ref = "ShowAutoKillTransactionConfigResponse" },
     },
     show_backup_policy = {
-      name = "ShowBackupPolicy",
+      sdk_operation = "ShowBackupPolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/backups/policy",
       content_type = "application/json",
@@ -3165,7 +3165,7 @@ return {
       response = { ref = "ShowBackupPolicyResponse" },
     },
     show_balance_status = {
-      name = "ShowBalanceStatus",
+      sdk_operation = "ShowBalanceStatus",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/balance",
       content_type = "application/json",
@@ -3176,7 +3176,7 @@ return {
       response = { ref = "ShowBalanceStatusResponse" },
     },
     show_batch_upgrade_candidate_versions = {
-      name = "ShowBatchUpgradeCandidateVersions",
+      sdk_operation = "ShowBatchUpgradeCandidateVersions",
       method = "POST",
       path = "/v3/{project_id}/instances/db-upgrade/candidate-versions",
       content_type = "application/json;charset=UTF-8",
@@ -3188,7 +3188,7 @@ return {
       response = { ref = "ShowBatchUpgradeCandidateVersionsResponse" },
     },
     show_configuration = {
-      name = "ShowConfiguration",
+      sdk_operation = "ShowConfiguration",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/backups/config",
       content_type = "application/json",
@@ -3199,7 +3199,7 @@ return {
       response = { ref = "ShowConfigurationResponse" },
     },
     show_configuration_detail = {
-      name = "ShowConfigurationDetail",
+      sdk_operation = "ShowConfigurationDetail",
       method = "GET",
       path = "/v3/{project_id}/configurations/{config_id}",
       content_type = "application/json",
@@ -3210,7 +3210,7 @@ return {
       response = { ref = "ShowConfigurationDetailResponse" },
     },
     show_cross_cloud_disaster_instance_monitor = {
-      name = "ShowCrossCloudDisasterInstanceMonitor",
+      sdk_operation = "ShowCrossCloudDisasterInstanceMonitor",
       method = "GET",
       path = "/v3.5/{project_id}/instances/{instance_id}/disaster-recovery/monitor",
       content_type = "application/json",
@@ -3222,7 +3222,7 @@ return {
       response = { ref = "ShowCrossCloudDisasterInstanceMonitorResponse" },
     },
     show_cross_cloud_disaster_relations = {
-      name = "ShowCrossCloudDisasterRelations",
+      sdk_operation = "ShowCrossCloudDisasterRelations",
       method = "GET",
       path = "/v3.5/{project_id}/disaster-recovery/relations",
       content_type = "application/json",
@@ -3239,7 +3239,7 @@ return {
       response = { ref = "ShowCrossCloudDisasterRelationsResponse" },
     },
     show_deployment_form = {
-      name = "ShowDeploymentForm",
+      sdk_operation = "ShowDeploymentForm",
       method = "GET",
       path = "/v3/{project_id}/deployment-form",
       content_type = "application/json",
@@ -3254,7 +3254,7 @@ return {
       response = { ref = "ShowDeploymentFormResponse" },
     },
     show_eps_remaining_quota = {
-      name = "ShowEpsRemainingQuota",
+      sdk_operation = "ShowEpsRemainingQuota",
       method = "POST",
       path = "/v3/{project_id}/enterprise-projects/remaining-quotas",
       content_type = "application/json;charset=UTF-8",
@@ -3266,7 +3266,7 @@ return {
       response = { ref = "ShowEpsRemainingQuotaResponse" },
     },
     show_error_log_switch_status = {
-      name = "ShowErrorLogSwitchStatus",
+      sdk_operation = "ShowErrorLogSwitchStatus",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/error-log/switch/status",
       content_type = "application/json",
@@ -3277,7 +3277,7 @@ return {
       response = { ref = "ShowErrorLogSwitchStatusResponse" },
     },
     show_expansion_parameters = {
-      name = "ShowExpansionParameters",
+      sdk_operation = "ShowExpansionParameters",
       method = "GET",
       path = "/v3/{project_id}/expansion-parameters",
       content_type = "application/json",
@@ -3287,7 +3287,7 @@ return {
       response = { ref = "ShowExpansionParametersResponse" },
     },
     show_full_sql = {
-      name = "ShowFullSql",
+      sdk_operation = "ShowFullSql",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/full-sqls/{sql_exec_id}",
       content_type = "application/json",
@@ -3301,7 +3301,7 @@ return {
       response = { ref = "ShowFullSqlResponse" },
     },
     show_global_slow_sql_detail = {
-      name = "ShowGlobalSlowSqlDetail",
+      sdk_operation = "ShowGlobalSlowSqlDetail",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/global-slow-sql-detail",
       content_type = "application/json;charset=UTF-8",
@@ -3314,7 +3314,7 @@ return {
       response = { ref = "ShowGlobalSlowSqlDetailResponse" },
     },
     show_instance_configuration = {
-      name = "ShowInstanceConfiguration",
+      sdk_operation = "ShowInstanceConfiguration",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/configurations",
       content_type = "application/json",
@@ -3325,7 +3325,7 @@ return {
       response = { ref = "ShowInstanceConfigurationResponse" },
     },
     show_instance_disk = {
-      name = "ShowInstanceDisk",
+      sdk_operation = "ShowInstanceDisk",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/volume-usage",
       content_type = "application/json",
@@ -3336,7 +3336,7 @@ return {
       response = { ref = "ShowInstanceDiskResponse" },
     },
     show_instance_metric_data = {
-      name = "ShowInstanceMetricData",
+      sdk_operation = "ShowInstanceMetricData",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/metric-data",
       content_type = "application/json",
@@ -3352,7 +3352,7 @@ return {
       response = { ref = "ShowInstanceMetricDataResponse" },
     },
     show_instance_param_group = {
-      name = "ShowInstanceParamGroup",
+      sdk_operation = "ShowInstanceParamGroup",
       method = "GET",
       path = "/v3.1/{project_id}/instances/{instance_id}/configurations",
       content_type = "application/json",
@@ -3363,7 +3363,7 @@ return {
       response = { ref = "ShowInstanceParamGroupResponse" },
     },
     show_instance_param_group_detail = {
-      name = "ShowInstanceParamGroupDetail",
+      sdk_operation = "ShowInstanceParamGroupDetail",
       method = "GET",
       path = "/v3.2/{project_id}/instances/{instance_id}/configurations",
       content_type = "application/json",
@@ -3374,7 +3374,7 @@ return {
       response = { ref = "ShowInstanceParamGroupDetailResponse" },
     },
     show_instance_quotas = {
-      name = "ShowInstanceQuotas",
+      sdk_operation = "ShowInstanceQuotas",
       method = "GET",
       path = "/v3/{project_id}/quotas",
       content_type = "application/json",
@@ -3384,7 +3384,7 @@ return {
       response = { ref = "ShowInstanceQuotasResponse" },
     },
     show_instance_snapshot = {
-      name = "ShowInstanceSnapshot",
+      sdk_operation = "ShowInstanceSnapshot",
       method = "GET",
       path = "/v3/{project_id}/instance-snapshot",
       content_type = "application/json",
@@ -3397,7 +3397,7 @@ return {
       response = { ref = "ShowInstanceSnapshotResponse" },
     },
     show_instances_statistics = {
-      name = "ShowInstancesStatistics",
+      sdk_operation = "ShowInstancesStatistics",
       method = "GET",
       path = "/v3/instances-statistics",
       content_type = "application/json",
@@ -3407,7 +3407,7 @@ return {
       response = { ref = "ShowInstancesStatisticsResponse" },
     },
     show_job_detail = {
-      name = "ShowJobDetail",
+      sdk_operation = "ShowJobDetail",
       method = "GET",
       path = "/v3/{project_id}/jobs",
       content_type = "application/json",
@@ -3417,7 +3417,7 @@ return {
       response = { ref = "ShowJobDetailResponse" },
     },
     show_kms_key_detail = {
-      name = "ShowKmsKeyDetail",
+      sdk_operation = "ShowKmsKeyDetail",
       method = "GET",
       path = "/v3/{project_id}/kms/{kms_key_id}/describe-key/{kms_project_name}",
       content_type = "application/json",
@@ -3429,7 +3429,7 @@ return {
       response = { ref = "ShowKmsKeyDetailResponse" },
     },
     show_limit_task = {
-      name = "ShowLimitTask",
+      sdk_operation = "ShowLimitTask",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/limit-task/{task_id}",
       content_type = "application/json",
@@ -3440,7 +3440,7 @@ return {
       response = { ref = "ShowLimitTaskResponse" },
     },
     show_metric_names = {
-      name = "ShowMetricNames",
+      sdk_operation = "ShowMetricNames",
       method = "GET",
       path = "/v3/{project_id}/instances/metric-name",
       content_type = "application/json",
@@ -3451,7 +3451,7 @@ return {
       response = { ref = "ShowMetricNamesResponse" },
     },
     show_parameter_group_detail = {
-      name = "ShowParameterGroupDetail",
+      sdk_operation = "ShowParameterGroupDetail",
       method = "GET",
       path = "/v3.1/{project_id}/configurations/{config_id}",
       content_type = "application/json",
@@ -3462,7 +3462,7 @@ return {
       response = { ref = "ShowParameterGroupDetailResponse" },
     },
     show_project_quotas = {
-      name = "ShowProjectQuotas",
+      sdk_operation = "ShowProjectQuotas",
       method = "GET",
       path = "/v3/{project_id}/project-quotas",
       content_type = "application/json",
@@ -3473,7 +3473,7 @@ return {
       response = { ref = "ShowProjectQuotasResponse" },
     },
     show_recycle_policy = {
-      name = "ShowRecyclePolicy",
+      sdk_operation = "ShowRecyclePolicy",
       method = "GET",
       path = "/v3/{project_id}/recycle-policy",
       content_type = "application/json",
@@ -3483,7 +3483,7 @@ return {
       response = { ref = "ShowRecyclePolicyResponse" },
     },
     show_redistribution_parameters = {
-      name = "ShowRedistributionParameters",
+      sdk_operation = "ShowRedistributionParameters",
       method = "GET",
       path = "/v3/{project_id}/redistribution-parameters",
       content_type = "application/json",
@@ -3493,7 +3493,7 @@ return {
       response = { ref = "ShowRedistributionParametersResponse" },
     },
     show_session_overview = {
-      name = "ShowSessionOverview",
+      sdk_operation = "ShowSessionOverview",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/session-overview",
       content_type = "application/json",
@@ -3504,7 +3504,7 @@ return {
       response = { ref = "ShowSessionOverviewResponse" },
     },
     show_shard_disk_messages = {
-      name = "ShowShardDiskMessages",
+      sdk_operation = "ShowShardDiskMessages",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/shard-volume-usage",
       content_type = "application/json",
@@ -3515,7 +3515,7 @@ return {
       response = { ref = "ShowShardDiskMessagesResponse" },
     },
     show_slow_log_download = {
-      name = "ShowSlowLogDownload",
+      sdk_operation = "ShowSlowLogDownload",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/slow-log/download",
       content_type = "application/json",
@@ -3526,7 +3526,7 @@ return {
       response = { ref = "ShowSlowLogDownloadResponse" },
     },
     show_slow_sql_plan = {
-      name = "ShowSlowSqlPlan",
+      sdk_operation = "ShowSlowSqlPlan",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/slow-sql/optimization/plan",
       content_type = "application/json",
@@ -3540,7 +3540,7 @@ return {
       response = { ref = "ShowSlowSqlPlanResponse" },
     },
     show_slow_sql_stack = {
-      name = "ShowSlowSqlStack",
+      sdk_operation = "ShowSlowSqlStack",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/slow-sql/optimization/stack",
       content_type = "application/json",
@@ -3554,7 +3554,7 @@ return {
       response = { ref = "ShowSlowSqlStackResponse" },
     },
     show_source_instance_detail = {
-      name = "ShowSourceInstanceDetail",
+      sdk_operation = "ShowSourceInstanceDetail",
       method = "GET",
       path = "/v3.1/{project_id}/instance-snapshot",
       content_type = "application/json",
@@ -3567,7 +3567,7 @@ return {
       response = { ref = "ShowSourceInstanceDetailResponse" },
     },
     show_sql_limit_task = {
-      name = "ShowSqlLimitTask",
+      sdk_operation = "ShowSqlLimitTask",
       method = "GET",
       path = "/v3.1/{project_id}/instances/{instance_id}/limit-task/{task_id}",
       content_type = "application/json",
@@ -3580,7 +3580,7 @@ return {
       response = { ref = "ShowSqlLimitTaskResponse" },
     },
     show_sql_patch = {
-      name = "ShowSqlPatch",
+      sdk_operation = "ShowSqlPatch",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/sql-patch",
       content_type = "application/json",
@@ -3594,7 +3594,7 @@ return {
       response = { ref = "ShowSqlPatchResponse" },
     },
     show_ssl_cert_download_link = {
-      name = "ShowSslCertDownloadLink",
+      sdk_operation = "ShowSslCertDownloadLink",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/ssl-cert/download-link",
       content_type = "application/json",
@@ -3605,7 +3605,7 @@ return {
       response = { ref = "ShowSslCertDownloadLinkResponse" },
     },
     show_upgrade_candidate_versions = {
-      name = "ShowUpgradeCandidateVersions",
+      sdk_operation = "ShowUpgradeCandidateVersions",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/db-upgrade/candidate-versions",
       content_type = "application/json",
@@ -3616,7 +3616,7 @@ return {
       response = { ref = "ShowUpgradeCandidateVersionsResponse" },
     },
     show_upgrade_candidate_versions_details = {
-      name = "ShowUpgradeCandidateVersionsDetails",
+      sdk_operation = "ShowUpgradeCandidateVersionsDetails",
       method = "GET",
       path = "/v3.1/{project_id}/instances/{instance_id}/db-upgrade/candidate-versions",
       content_type = "application/json",
@@ -3627,7 +3627,7 @@ return {
       response = { ref = "ShowUpgradeCandidateVersionsDetailsResponse" },
     },
     show_wdr_snapshot_status = {
-      name = "ShowWdrSnapshotStatus",
+      sdk_operation = "ShowWdrSnapshotStatus",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/wdr-snapshot/status",
       content_type = "application/json",
@@ -3638,7 +3638,7 @@ return {
       response = { ref = "ShowWdrSnapshotStatusResponse" },
     },
     shrink_cn = {
-      name = "ShrinkCn",
+      sdk_operation = "ShrinkCn",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/coordinators",
       content_type = "application/json;charset=UTF-8",
@@ -3651,7 +3651,7 @@ return {
       response = { ref = "ShrinkCnResponse" },
     },
     start_full_sql = {
-      name = "StartFullSql",
+      sdk_operation = "StartFullSql",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/full-sqls/start",
       content_type = "application/json;charset=UTF-8",
@@ -3668,7 +3668,7 @@ return {
       response = { ref = "StartFullSqlResponse" },
     },
     start_instance = {
-      name = "StartInstance",
+      sdk_operation = "StartInstance",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/db-startup",
       content_type = "application/json;charset=UTF-8",
@@ -3681,7 +3681,7 @@ return {
       response = { ref = "StartInstanceResponse" },
     },
     start_mysql_compatibility = {
-      name = "StartMysqlCompatibility",
+      sdk_operation = "StartMysqlCompatibility",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/mysql-compatibility",
       content_type = "application/json;charset=UTF-8",
@@ -3694,7 +3694,7 @@ return {
       response = { ref = "StartMysqlCompatibilityResponse" },
     },
     stop_backup = {
-      name = "StopBackup",
+      sdk_operation = "StopBackup",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/backups/stop",
       content_type = "application/json",
@@ -3705,7 +3705,7 @@ return {
       response = { ref = "StopBackupResponse" },
     },
     stop_free_session = {
-      name = "StopFreeSession",
+      sdk_operation = "StopFreeSession",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/kill-free-session",
       content_type = "application/json;charset=UTF-8",
@@ -3718,7 +3718,7 @@ return {
       response = { ref = "StopFreeSessionResponse" },
     },
     stop_full_sql = {
-      name = "StopFullSql",
+      sdk_operation = "StopFullSql",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/full-sqls/stop",
       content_type = "application/json",
@@ -3729,7 +3729,7 @@ return {
       response = { ref = "StopFullSqlResponse" },
     },
     stop_instance = {
-      name = "StopInstance",
+      sdk_operation = "StopInstance",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/db-stop",
       content_type = "application/json;charset=UTF-8",
@@ -3742,7 +3742,7 @@ return {
       response = { ref = "StopInstanceResponse" },
     },
     stop_session = {
-      name = "StopSession",
+      sdk_operation = "StopSession",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/kill-session",
       content_type = "application/json;charset=UTF-8",
@@ -3755,7 +3755,7 @@ return {
       response = { ref = "StopSessionResponse" },
     },
     stop_transaction = {
-      name = "StopTransaction",
+      sdk_operation = "StopTransaction",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/transactions/kill",
       content_type = "application/json;charset=UTF-8",
@@ -3770,7 +3770,7 @@ return {
       response = { ref = "StopTransactionResponse" },
     },
     switch_asp_status = {
-      name = "SwitchAspStatus",
+      sdk_operation = "SwitchAspStatus",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/asp/status",
       content_type = "application/json;charset=UTF-8",
@@ -3783,7 +3783,7 @@ return {
       response = { ref = "SwitchAspStatusResponse" },
     },
     switch_configuration = {
-      name = "SwitchConfiguration",
+      sdk_operation = "SwitchConfiguration",
       method = "PUT",
       path = "/v3/{project_id}/configurations/{config_id}/apply",
       content_type = "application/json;charset=UTF-8",
@@ -3796,7 +3796,7 @@ return {
       response = { ref = "SwitchConfigurationResponse" },
     },
     switch_kms_tde = {
-      name = "SwitchKmsTde",
+      sdk_operation = "SwitchKmsTde",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/kms-tde/switch",
       content_type = "application/json;charset=UTF-8",
@@ -3811,7 +3811,7 @@ return {
       response = { ref = "SwitchKmsTdeResponse" },
     },
     switch_log_collection_status = {
-      name = "SwitchLogCollectionStatus",
+      sdk_operation = "SwitchLogCollectionStatus",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/error-log/switch/{status}",
       content_type = "application/json",
@@ -3823,7 +3823,7 @@ return {
       response = { type = "string" },
     },
     switch_logger_replica = {
-      name = "SwitchLoggerReplica",
+      sdk_operation = "SwitchLoggerReplica",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/switch-logger-replica",
       content_type = "application/json;charset=UTF-8",
@@ -3836,7 +3836,7 @@ return {
       response = { ref = "SwitchLoggerReplicaResponse" },
     },
     switch_logger_replica_availability_zones = {
-      name = "SwitchLoggerReplicaAvailabilityZones",
+      sdk_operation = "SwitchLoggerReplicaAvailabilityZones",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/switch-logger-replica/availability_zones",
       content_type = "application/json",
@@ -3847,7 +3847,7 @@ return {
       response = { ref = "SwitchLoggerReplicaAvailabilityZonesResponse" },
     },
     switch_replica = {
-      name = "SwitchReplica",
+      sdk_operation = "SwitchReplica",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/switch-replica",
       content_type = "application/json;charset=UTF-8",
@@ -3860,7 +3860,7 @@ return {
       response = { ref = "SwitchReplicaResponse" },
     },
     switch_shard = {
-      name = "SwitchShard",
+      sdk_operation = "SwitchShard",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/switch-shard",
       content_type = "application/json;charset=UTF-8",
@@ -3873,7 +3873,7 @@ return {
       response = { ref = "SwitchShardResponse" },
     },
     switch_wdr_snapshot_status = {
-      name = "SwitchWdrSnapshotStatus",
+      sdk_operation = "SwitchWdrSnapshotStatus",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/wdr-snapshot/status",
       content_type = "application/json;charset=UTF-8",
@@ -3886,7 +3886,7 @@ return {
       response = { ref = "SwitchWdrSnapshotStatusResponse" },
     },
     sync_limit_data = {
-      name = "SyncLimitData",
+      sdk_operation = "SyncLimitData",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/sync-limit-task",
       content_type = "application/json",
@@ -3896,7 +3896,7 @@ return {
       response = { ref = "SyncLimitDataResponse" },
     },
     unbind_lts_config = {
-      name = "UnbindLtsConfig",
+      sdk_operation = "UnbindLtsConfig",
       method = "DELETE",
       path = "/v3/{project_id}/instances/logs/lts-config",
       content_type = "application/json;charset=UTF-8",
@@ -3908,7 +3908,7 @@ return {
       response = { ref = "UnbindLtsConfigResponse" },
     },
     update_agency_policy = {
-      name = "UpdateAgencyPolicy",
+      sdk_operation = "UpdateAgencyPolicy",
       method = "PUT",
       path = "/v3/{project_id}/agency/{agency_name}/policy",
       content_type = "application/json;charset=UTF-8",
@@ -3922,7 +3922,7 @@ return {
       response = { ref = "UpdateAgencyPolicyResponse" },
     },
     update_expansion_parameters = {
-      name = "UpdateExpansionParameters",
+      sdk_operation = "UpdateExpansionParameters",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/expansion-parameters",
       content_type = "application/json;charset=UTF-8",
@@ -3935,7 +3935,7 @@ return {
       response = { ref = "UpdateExpansionParametersResponse" },
     },
     update_features = {
-      name = "UpdateFeatures",
+      sdk_operation = "UpdateFeatures",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/advance-features",
       content_type = "application/json;charset=UTF-8",
@@ -3948,7 +3948,7 @@ return {
       response = { ref = "UpdateFeaturesResponse" },
     },
     update_instance_alias = {
-      name = "UpdateInstanceAlias",
+      sdk_operation = "UpdateInstanceAlias",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/alias",
       content_type = "application/json;charset=UTF-8",
@@ -3961,7 +3961,7 @@ return {
       response = { ref = "UpdateInstanceAliasResponse" },
     },
     update_instance_configuration = {
-      name = "UpdateInstanceConfiguration",
+      sdk_operation = "UpdateInstanceConfiguration",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/configurations",
       content_type = "application/json;charset=UTF-8",
@@ -3974,7 +3974,7 @@ return {
       response = { ref = "UpdateInstanceConfigurationResponse" },
     },
     update_instance_name = {
-      name = "UpdateInstanceName",
+      sdk_operation = "UpdateInstanceName",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/name",
       content_type = "application/json;charset=UTF-8",
@@ -3987,7 +3987,7 @@ return {
       response = { ref = "UpdateInstanceNameResponse" },
     },
     update_instance_versions = {
-      name = "UpdateInstanceVersions",
+      sdk_operation = "UpdateInstanceVersions",
       method = "PUT",
       path = "/v3/{project_id}/instance/{instance_id}/db-upgrade",
       content_type = "application/json;charset=UTF-8",
@@ -4004,7 +4004,7 @@ return {
       response = { ref = "UpdateInstanceVersionsResponse" },
     },
     update_limit_task = {
-      name = "UpdateLimitTask",
+      sdk_operation = "UpdateLimitTask",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/limit-task/{task_id}",
       content_type = "application/json;charset=UTF-8",
@@ -4024,7 +4024,7 @@ return {
       response = { ref = "UpdateLimitTaskResponse" },
     },
     update_mysql_compatibility = {
-      name = "UpdateMysqlCompatibility",
+      sdk_operation = "UpdateMysqlCompatibility",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/mysql-compatibility",
       content_type = "application/json;charset=UTF-8",
@@ -4037,7 +4037,7 @@ return {
       response = { ref = "UpdateMysqlCompatibilityResponse" },
     },
     update_redistribution_control = {
-      name = "UpdateRedistributionControl",
+      sdk_operation = "UpdateRedistributionControl",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/redistribution-parameters",
       content_type = "application/json;charset=UTF-8",
@@ -4052,7 +4052,7 @@ return {
       response = { ref = "UpdateRedistributionControlResponse" },
     },
     update_sql_limit_task = {
-      name = "UpdateSqlLimitTask",
+      sdk_operation = "UpdateSqlLimitTask",
       method = "PUT",
       path = "/v3.1/{project_id}/instances/{instance_id}/limit-task/{task_id}",
       content_type = "application/json;charset=UTF-8",
@@ -4074,7 +4074,7 @@ return {
       response = { ref = "UpdateSqlLimitTaskResponse" },
     },
     upgrade_instance_version = {
-      name = "UpgradeInstanceVersion",
+      sdk_operation = "UpgradeInstanceVersion",
       method = "PUT",
       path = "/v3.1/{project_id}/instances/{instance_id}/db-upgrade",
       content_type = "application/json;charset=UTF-8",
@@ -4091,7 +4091,7 @@ return {
       response = { ref = "UpgradeInstanceVersionResponse" },
     },
     upgrade_instances_version = {
-      name = "UpgradeInstancesVersion",
+      sdk_operation = "UpgradeInstancesVersion",
       method = "PUT",
       path = "/v3/{project_id}/instances/db-upgrade",
       content_type = "application/json;charset=UTF-8",
@@ -4106,7 +4106,7 @@ return {
       response = { ref = "UpgradeInstancesVersionResponse" },
     },
     validate_para_group_name = {
-      name = "ValidateParaGroupName",
+      sdk_operation = "ValidateParaGroupName",
       method = "GET",
       path = "/v3/{project_id}/configurations/name-validation",
       content_type = "application/json",
@@ -4117,7 +4117,7 @@ return {
       response = { ref = "ValidateParaGroupNameResponse" },
     },
     validate_weak_password = {
-      name = "ValidateWeakPassword",
+      sdk_operation = "ValidateWeakPassword",
       method = "POST",
       path = "/v3/{project_id}/weak-password-verification",
       content_type = "application/json;charset=UTF-8",

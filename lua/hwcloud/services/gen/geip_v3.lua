@@ -165,7 +165,7 @@ return {
   },
   operations = {
     add_geip_segment_tags = {
-      name = "AddGeipSegmentTags",
+      sdk_operation = "AddGeipSegmentTags",
       method = "POST",
       path = "/v3/global-eip-segment/{resource_id}/tags",
       content_type = "application/json",
@@ -178,7 +178,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     add_global_eip_tags = {
-      name = "AddGlobalEipTags",
+      sdk_operation = "AddGlobalEipTags",
       method = "POST",
       path = "/v3/global-eip/{resource_id}/tags",
       content_type = "application/json",
@@ -191,7 +191,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     add_internet_bandwidth_tags = {
-      name = "AddInternetBandwidthTags",
+      sdk_operation = "AddInternetBandwidthTags",
       method = "POST",
       path = "/v3/internet-bandwidth/{resource_id}/tags",
       content_type = "application/json",
@@ -204,7 +204,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     associate_geip_segment_instance = {
-      name = "AssociateGeipSegmentInstance",
+      sdk_operation = "AssociateGeipSegmentInstance",
       method = "POST",
       path = "/v3/{domain_id}/global-eip-segments/{global_eip_segment_id}/associate-instance",
       content_type = "application/json",
@@ -217,7 +217,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     associate_instance = {
-      name = "AssociateInstance",
+      sdk_operation = "AssociateInstance",
       method = "POST",
       path = "/v3/{domain_id}/global-eips/{global_eip_id}/associate-instance",
       content_type = "application/json",
@@ -232,7 +232,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     attach_internet_bandwidth = {
-      name = "AttachInternetBandwidth",
+      sdk_operation = "AttachInternetBandwidth",
       method = "POST",
       path = "/v3/{domain_id}/global-eips/{global_eip_id}/attach-internet-bandwidth",
       content_type = "application/json",
@@ -246,7 +246,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     batch_attach_geip_segment_internet_bandwidth = {
-      name = "BatchAttachGeipSegmentInternetBandwidth",
+      sdk_operation = "BatchAttachGeipSegmentInternetBandwidth",
       method = "POST",
       path = "/v3/{domain_id}/global-eip-segments/batch-attach-internet-bandwidths",
       content_type = "application/json",
@@ -258,7 +258,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     batch_attach_internet_bandwidth = {
-      name = "BatchAttachInternetBandwidth",
+      sdk_operation = "BatchAttachInternetBandwidth",
       method = "POST",
       path = "/v3/{domain_id}/global-eips/batch-attach-internet-bandwidths",
       content_type = "application/json",
@@ -270,7 +270,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     batch_create_geip_segment_tags = {
-      name = "BatchCreateGeipSegmentTags",
+      sdk_operation = "BatchCreateGeipSegmentTags",
       method = "POST",
       path = "/v3/global-eip-segment/{resource_id}/tags/create",
       content_type = "application/json",
@@ -284,7 +284,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     batch_create_global_eip = {
-      name = "BatchCreateGlobalEip",
+      sdk_operation = "BatchCreateGlobalEip",
       method = "POST",
       path = "/v3/{domain_id}/global-eips/batch-create",
       content_type = "application/json",
@@ -297,7 +297,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     batch_create_global_eip_tags = {
-      name = "BatchCreateGlobalEipTags",
+      sdk_operation = "BatchCreateGlobalEipTags",
       method = "POST",
       path = "/v3/global-eip/{resource_id}/tags/create",
       content_type = "application/json",
@@ -311,7 +311,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     batch_create_internet_bandwidth = {
-      name = "BatchCreateInternetBandwidth",
+      sdk_operation = "BatchCreateInternetBandwidth",
       method = "POST",
       path = "/v3/{domain_id}/geip/internet-bandwidths/batch-create",
       content_type = "application/json",
@@ -323,7 +323,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     batch_create_internet_bandwidth_tags = {
-      name = "BatchCreateInternetBandwidthTags",
+      sdk_operation = "BatchCreateInternetBandwidthTags",
       method = "POST",
       path = "/v3/internet-bandwidth/{resource_id}/tags/create",
       content_type = "application/json",
@@ -337,7 +337,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     batch_delete_geip_segment_tags = {
-      name = "BatchDeleteGeipSegmentTags",
+      sdk_operation = "BatchDeleteGeipSegmentTags",
       method = "POST",
       path = "/v3/global-eip-segment/{resource_id}/tags/delete",
       content_type = "application/json",
@@ -351,7 +351,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     batch_delete_global_eip_tags = {
-      name = "BatchDeleteGlobalEipTags",
+      sdk_operation = "BatchDeleteGlobalEipTags",
       method = "POST",
       path = "/v3/global-eip/{resource_id}/tags/delete",
       content_type = "application/json",
@@ -365,7 +365,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     batch_delete_internet_bandwidth_tags = {
-      name = "BatchDeleteInternetBandwidthTags",
+      sdk_operation = "BatchDeleteInternetBandwidthTags",
       method = "POST",
       path = "/v3/internet-bandwidth/{resource_id}/tags/delete",
       content_type = "application/json",
@@ -379,7 +379,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     batch_detach_geip_segment_internet_bandwidth = {
-      name = "BatchDetachGeipSegmentInternetBandwidth",
+      sdk_operation = "BatchDetachGeipSegmentInternetBandwidth",
       method = "POST",
       path = "/v3/{domain_id}/global-eip-segments/batch-detach-internet-bandwidths",
       content_type = "application/json",
@@ -391,7 +391,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     batch_detach_internet_bandwidth = {
-      name = "BatchDetachInternetBandwidth",
+      sdk_operation = "BatchDetachInternetBandwidth",
       method = "POST",
       path = "/v3/{domain_id}/global-eips/batch-detach-internet-bandwidths",
       content_type = "application/json",
@@ -403,7 +403,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     count_global_eip_segment = {
-      name = "CountGlobalEipSegment",
+      sdk_operation = "CountGlobalEipSegment",
       method = "GET",
       path = "/v3/{domain_id}/global-eip-segments/count",
       content_type = "application/json",
@@ -435,7 +435,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     count_global_eips = {
-      name = "CountGlobalEips",
+      sdk_operation = "CountGlobalEips",
       method = "GET",
       path = "/v3/{domain_id}/global-eips/count",
       content_type = "application/json",
@@ -468,7 +468,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     count_internet_bandwidth = {
-      name = "CountInternetBandwidth",
+      sdk_operation = "CountInternetBandwidth",
       method = "GET",
       path = "/v3/{domain_id}/geip/internet-bandwidths/count",
       content_type = "application/json",
@@ -486,7 +486,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_global_eip = {
-      name = "CreateGlobalEip",
+      sdk_operation = "CreateGlobalEip",
       method = "POST",
       path = "/v3/{domain_id}/global-eips",
       content_type = "application/json",
@@ -499,7 +499,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_global_eip_segment = {
-      name = "CreateGlobalEipSegment",
+      sdk_operation = "CreateGlobalEipSegment",
       method = "POST",
       path = "/v3/{domain_id}/global-eip-segments",
       content_type = "application/json",
@@ -511,7 +511,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_internet_bandwidth = {
-      name = "CreateInternetBandwidth",
+      sdk_operation = "CreateInternetBandwidth",
       method = "POST",
       path = "/v3/{domain_id}/geip/internet-bandwidths",
       content_type = "application/json",
@@ -523,7 +523,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_user_disclaimer = {
-      name = "CreateUserDisclaimer",
+      sdk_operation = "CreateUserDisclaimer",
       method = "POST",
       path = "/v3/{domain_id}/geip/user-disclaimer-records",
       content_type = "application/json",
@@ -532,7 +532,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_geip_segment_tag = {
-      name = "DeleteGeipSegmentTag",
+      sdk_operation = "DeleteGeipSegmentTag",
       method = "DELETE",
       path = "/v3/global-eip-segment/{resource_id}/tags/{tag_key}",
       content_type = "application/json",
@@ -544,7 +544,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_global_eip = {
-      name = "DeleteGlobalEip",
+      sdk_operation = "DeleteGlobalEip",
       method = "DELETE",
       path = "/v3/{domain_id}/global-eips/{global_eip_id}",
       content_type = "application/json",
@@ -555,7 +555,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_global_eip_segment = {
-      name = "DeleteGlobalEipSegment",
+      sdk_operation = "DeleteGlobalEipSegment",
       method = "DELETE",
       path = "/v3/{domain_id}/global-eip-segments/{global_eip_segment_id}",
       content_type = "application/json",
@@ -566,7 +566,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_global_eip_tag = {
-      name = "DeleteGlobalEipTag",
+      sdk_operation = "DeleteGlobalEipTag",
       method = "DELETE",
       path = "/v3/global-eip/{resource_id}/tags/{tag_key}",
       content_type = "application/json",
@@ -578,7 +578,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_internet_bandwidth = {
-      name = "DeleteInternetBandwidth",
+      sdk_operation = "DeleteInternetBandwidth",
       method = "DELETE",
       path = "/v3/{domain_id}/geip/internet-bandwidths/{internet_bandwidth_id}",
       content_type = "application/json",
@@ -589,7 +589,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_internet_bandwidth_tag = {
-      name = "DeleteInternetBandwidthTag",
+      sdk_operation = "DeleteInternetBandwidthTag",
       method = "DELETE",
       path = "/v3/internet-bandwidth/{resource_id}/tags/{tag_key}",
       content_type = "application/json",
@@ -601,7 +601,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_user_disclaimer = {
-      name = "DeleteUserDisclaimer",
+      sdk_operation = "DeleteUserDisclaimer",
       method = "DELETE",
       path = "/v3/{domain_id}/geip/user-disclaimer-records",
       content_type = "application/json",
@@ -610,7 +610,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     detach_internet_bandwidth = {
-      name = "DetachInternetBandwidth",
+      sdk_operation = "DetachInternetBandwidth",
       method = "POST",
       path = "/v3/{domain_id}/global-eips/{global_eip_id}/detach-internet-bandwidth",
       content_type = "application/json",
@@ -622,7 +622,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     disassociate_geip_segment_instance = {
-      name = "DisassociateGeipSegmentInstance",
+      sdk_operation = "DisassociateGeipSegmentInstance",
       method = "POST",
       path = "/v3/{domain_id}/global-eip-segments/{global_eip_segment_id}/disassociate-instance",
       content_type = "application/json",
@@ -633,7 +633,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     disassociate_instance = {
-      name = "DisassociateInstance",
+      sdk_operation = "DisassociateInstance",
       method = "POST",
       path = "/v3/{domain_id}/global-eips/{global_eip_id}/disassociate-instance",
       content_type = "application/json",
@@ -645,7 +645,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_access_sites = {
-      name = "ListAccessSites",
+      sdk_operation = "ListAccessSites",
       method = "GET",
       path = "/v3/{domain_id}/geip/access-sites",
       content_type = "application/json",
@@ -666,7 +666,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_geip_pools = {
-      name = "ListGeipPools",
+      sdk_operation = "ListGeipPools",
       method = "GET",
       path = "/v3/{domain_id}/geip/geip-pools",
       content_type = "application/json",
@@ -690,7 +690,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_geip_resource_quotas = {
-      name = "ListGeipResourceQuotas",
+      sdk_operation = "ListGeipResourceQuotas",
       method = "GET",
       path = "/v3/{domain_id}/geip/quotas",
       content_type = "application/json",
@@ -707,7 +707,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_geip_segment_count_filter_tags = {
-      name = "ListGeipSegmentCountFilterTags",
+      sdk_operation = "ListGeipSegmentCountFilterTags",
       method = "POST",
       path = "/v3/global-eip-segment/resource-instances/count",
       content_type = "application/json",
@@ -719,7 +719,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_geip_segment_domain_tags = {
-      name = "ListGeipSegmentDomainTags",
+      sdk_operation = "ListGeipSegmentDomainTags",
       method = "GET",
       path = "/v3/global-eip-segment/tags",
       content_type = "application/json",
@@ -728,7 +728,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_geip_segment_filter_tags = {
-      name = "ListGeipSegmentFilterTags",
+      sdk_operation = "ListGeipSegmentFilterTags",
       method = "POST",
       path = "/v3/global-eip-segment/resource-instances/filter",
       content_type = "application/json",
@@ -743,7 +743,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_global_eip_count_filter_tags = {
-      name = "ListGlobalEipCountFilterTags",
+      sdk_operation = "ListGlobalEipCountFilterTags",
       method = "POST",
       path = "/v3/global-eip/resource-instances/count",
       content_type = "application/json",
@@ -755,7 +755,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_global_eip_domain_tags = {
-      name = "ListGlobalEipDomainTags",
+      sdk_operation = "ListGlobalEipDomainTags",
       method = "GET",
       path = "/v3/global-eip/tags",
       content_type = "application/json",
@@ -764,7 +764,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_global_eip_filter_tags = {
-      name = "ListGlobalEipFilterTags",
+      sdk_operation = "ListGlobalEipFilterTags",
       method = "POST",
       path = "/v3/global-eip/resource-instances/filter",
       content_type = "application/json",
@@ -779,7 +779,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_global_eip_segments = {
-      name = "ListGlobalEipSegments",
+      sdk_operation = "ListGlobalEipSegments",
       method = "GET",
       path = "/v3/{domain_id}/global-eip-segments",
       content_type = "application/json",
@@ -820,7 +820,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_global_eips = {
-      name = "ListGlobalEips",
+      sdk_operation = "ListGlobalEips",
       method = "GET",
       path = "/v3/{domain_id}/global-eips",
       content_type = "application/json",
@@ -863,7 +863,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_internet_bandwidth_count_filter_tags = {
-      name = "ListInternetBandwidthCountFilterTags",
+      sdk_operation = "ListInternetBandwidthCountFilterTags",
       method = "POST",
       path = "/v3/internet-bandwidth/resource-instances/count",
       content_type = "application/json",
@@ -875,7 +875,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_internet_bandwidth_domain_tags = {
-      name = "ListInternetBandwidthDomainTags",
+      sdk_operation = "ListInternetBandwidthDomainTags",
       method = "GET",
       path = "/v3/internet-bandwidth/tags",
       content_type = "application/json",
@@ -884,7 +884,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_internet_bandwidth_filter_tags = {
-      name = "ListInternetBandwidthFilterTags",
+      sdk_operation = "ListInternetBandwidthFilterTags",
       method = "POST",
       path = "/v3/internet-bandwidth/resource-instances/filter",
       content_type = "application/json",
@@ -899,7 +899,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_internet_bandwidth_limits = {
-      name = "ListInternetBandwidthLimits",
+      sdk_operation = "ListInternetBandwidthLimits",
       method = "GET",
       path = "/v3/{domain_id}/geip/internet-bandwidth-limits",
       content_type = "application/json",
@@ -914,7 +914,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_internet_bandwidths = {
-      name = "ListInternetBandwidths",
+      sdk_operation = "ListInternetBandwidths",
       method = "GET",
       path = "/v3/{domain_id}/geip/internet-bandwidths",
       content_type = "application/json",
@@ -942,7 +942,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_jobs = {
-      name = "ListJobs",
+      sdk_operation = "ListJobs",
       method = "GET",
       path = "/v3/{domain_id}/geip/jobs",
       content_type = "application/json",
@@ -963,7 +963,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_support_masks = {
-      name = "ListSupportMasks",
+      sdk_operation = "ListSupportMasks",
       method = "GET",
       path = "/v3/{domain_id}/global-eip-segments/support-masks",
       content_type = "application/json",
@@ -984,7 +984,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_support_regions = {
-      name = "ListSupportRegions",
+      sdk_operation = "ListSupportRegions",
       method = "GET",
       path = "/v3/{domain_id}/geip/support-regions",
       content_type = "application/json",
@@ -1009,7 +1009,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_tenant_geip_support_instances = {
-      name = "ListTenantGeipSupportInstances",
+      sdk_operation = "ListTenantGeipSupportInstances",
       method = "GET",
       path = "/v3/{domain_id}/global-eips/support-instances/{access_site}",
       content_type = "application/json",
@@ -1021,7 +1021,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_geip_segment_tags = {
-      name = "ShowGeipSegmentTags",
+      sdk_operation = "ShowGeipSegmentTags",
       method = "GET",
       path = "/v3/global-eip-segment/{resource_id}/tags",
       content_type = "application/json",
@@ -1032,7 +1032,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_global_eip = {
-      name = "ShowGlobalEip",
+      sdk_operation = "ShowGlobalEip",
       method = "GET",
       path = "/v3/{domain_id}/global-eips/{global_eip_id}",
       content_type = "application/json",
@@ -1044,7 +1044,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_global_eip_segment = {
-      name = "ShowGlobalEipSegment",
+      sdk_operation = "ShowGlobalEipSegment",
       method = "GET",
       path = "/v3/{domain_id}/global-eip-segments/{global_eip_segment_id}",
       content_type = "application/json",
@@ -1056,7 +1056,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_global_eip_tags = {
-      name = "ShowGlobalEipTags",
+      sdk_operation = "ShowGlobalEipTags",
       method = "GET",
       path = "/v3/global-eip/{resource_id}/tags",
       content_type = "application/json",
@@ -1067,7 +1067,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_internet_bandwidth = {
-      name = "ShowInternetBandwidth",
+      sdk_operation = "ShowInternetBandwidth",
       method = "GET",
       path = "/v3/{domain_id}/geip/internet-bandwidths/{internet_bandwidth_id}",
       content_type = "application/json",
@@ -1079,7 +1079,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_internet_bandwidth_tags = {
-      name = "ShowInternetBandwidthTags",
+      sdk_operation = "ShowInternetBandwidthTags",
       method = "GET",
       path = "/v3/internet-bandwidth/{resource_id}/tags",
       content_type = "application/json",
@@ -1090,7 +1090,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_jobs = {
-      name = "ShowJobs",
+      sdk_operation = "ShowJobs",
       method = "GET",
       path = "/v3/{domain_id}/geip/jobs/{job_id}",
       content_type = "application/json",
@@ -1102,7 +1102,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_user_disclaimer = {
-      name = "ShowUserDisclaimer",
+      sdk_operation = "ShowUserDisclaimer",
       method = "GET",
       path = "/v3/{domain_id}/geip/user-disclaimer-records",
       content_type = "application/json",
@@ -1113,7 +1113,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_global_eip = {
-      name = "UpdateGlobalEip",
+      sdk_operation = "UpdateGlobalEip",
       method = "PUT",
       path = "/v3/{domain_id}/global-eips/{global_eip_id}",
       content_type = "application/json",
@@ -1127,7 +1127,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_global_eip_segment = {
-      name = "UpdateGlobalEipSegment",
+      sdk_operation = "UpdateGlobalEipSegment",
       method = "PUT",
       path = "/v3/{domain_id}/global-eip-segments/{global_eip_segment_id}",
       content_type = "application/json",
@@ -1140,7 +1140,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_internet_bandwidth = {
-      name = "UpdateInternetBandwidth",
+      sdk_operation = "UpdateInternetBandwidth",
       method = "PUT",
       path = "/v3/{domain_id}/geip/internet-bandwidths/{internet_bandwidth_id}",
       content_type = "application/json",

@@ -83,7 +83,7 @@ return {
   },
   operations = {
     attach_eip = {
-      name = "AttachEip",
+      sdk_operation = "AttachEip",
       method = "POST",
       path = "/v1.0/{project_id}/graphs/{graph_id}/action",
       content_type = "application/json",
@@ -96,7 +96,7 @@ return {
       response = { ref = "AttachEipResponse" },
     },
     clear_graph = {
-      name = "ClearGraph",
+      sdk_operation = "ClearGraph",
       method = "POST",
       path = "/v1.0/{project_id}/graphs/{graph_id}/action",
       content_type = "application/json",
@@ -108,7 +108,7 @@ return {
       response = { ref = "ClearGraphResponse" },
     },
     create_backup = {
-      name = "CreateBackup",
+      sdk_operation = "CreateBackup",
       method = "POST",
       path = "/v1.0/{project_id}/graphs/{graph_id}/backups",
       content_type = "application/json",
@@ -118,7 +118,7 @@ return {
       response = { ref = "CreateBackupResponse" },
     },
     create_graph = {
-      name = "CreateGraph",
+      sdk_operation = "CreateGraph",
       method = "POST",
       path = "/v1.0/{project_id}/graphs",
       content_type = "application/json",
@@ -129,7 +129,7 @@ return {
       response = { ref = "CreateGraphResponse" },
     },
     create_metadata = {
-      name = "CreateMetadata",
+      sdk_operation = "CreateMetadata",
       method = "POST",
       path = "/v1.0/{project_id}/graphs/metadatas",
       content_type = "application/json",
@@ -144,7 +144,7 @@ return {
       response = { ref = "CreateMetadataResponse" },
     },
     delete_backup = {
-      name = "DeleteBackup",
+      sdk_operation = "DeleteBackup",
       method = "DELETE",
       path = "/v1.0/{project_id}/graphs/{graph_id}/backups/{backup_id}",
       content_type = "application/json",
@@ -155,7 +155,7 @@ return {
       response = { ref = "DeleteBackupResponse" },
     },
     delete_graph = {
-      name = "DeleteGraph",
+      sdk_operation = "DeleteGraph",
       method = "DELETE",
       path = "/v1.0/{project_id}/graphs/{graph_id}",
       content_type = "application/json",
@@ -166,7 +166,7 @@ return {
       response = { ref = "DeleteGraphResponse" },
     },
     delete_metadata = {
-      name = "DeleteMetadata",
+      sdk_operation = "DeleteMetadata",
       method = "DELETE",
       path = "/v1.0/{project_id}/graphs/metadatas/{metadata_id}",
       content_type = "application/json",
@@ -176,7 +176,7 @@ return {
       response = { ref = "DeleteMetadataResponse" },
     },
     detach_eip = {
-      name = "DetachEip",
+      sdk_operation = "DetachEip",
       method = "POST",
       path = "/v1.0/{project_id}/graphs/{graph_id}/action",
       content_type = "application/json",
@@ -189,7 +189,7 @@ return {
       response = { ref = "DetachEipResponse" },
     },
     expand_graph = {
-      name = "ExpandGraph",
+      sdk_operation = "ExpandGraph",
       method = "POST",
       path = "/v1.0/{project_id}/graphs/{graph_id}/expand",
       content_type = "application/json",
@@ -201,7 +201,7 @@ return {
       response = { ref = "ExpandGraphResponse" },
     },
     export_graph = {
-      name = "ExportGraph",
+      sdk_operation = "ExportGraph",
       method = "POST",
       path = "/v1.0/{project_id}/graphs/{graph_id}/action",
       content_type = "application/json",
@@ -217,7 +217,7 @@ return {
       response = { ref = "ExportGraphResponse" },
     },
     import_graph = {
-      name = "ImportGraph",
+      sdk_operation = "ImportGraph",
       method = "POST",
       path = "/v1.0/{project_id}/graphs/{graph_id}/action",
       content_type = "application/json",
@@ -241,7 +241,7 @@ return {
       response = { ref = "ImportGraphResponse" },
     },
     list_backups = {
-      name = "ListBackups",
+      sdk_operation = "ListBackups",
       method = "GET",
       path = "/v1.0/{project_id}/graphs/backups",
       content_type = "application/json",
@@ -253,7 +253,7 @@ return {
       response = { ref = "ListBackupsResponse" },
     },
     list_graph_backups = {
-      name = "ListGraphBackups",
+      sdk_operation = "ListGraphBackups",
       method = "GET",
       path = "/v1.0/{project_id}/graphs/{graph_id}/backups",
       content_type = "application/json",
@@ -266,7 +266,7 @@ return {
       response = { ref = "ListGraphBackupsResponse" },
     },
     list_graph_metadatas = {
-      name = "ListGraphMetadatas",
+      sdk_operation = "ListGraphMetadatas",
       method = "GET",
       path = "/v1.0/{project_id}/graphs/metadatas/{metadata_id}",
       content_type = "application/json",
@@ -276,7 +276,7 @@ return {
       response = { ref = "ListGraphMetadatasResponse" },
     },
     list_graphs = {
-      name = "ListGraphs",
+      sdk_operation = "ListGraphs",
       method = "GET",
       path = "/v1.0/{project_id}/graphs",
       content_type = "application/json",
@@ -288,7 +288,7 @@ return {
       response = { ref = "ListGraphsResponse" },
     },
     list_jobs = {
-      name = "ListJobs",
+      sdk_operation = "ListJobs",
       method = "GET",
       path = "/v1.0/{project_id}/graphs/jobs",
       content_type = "application/json",
@@ -304,7 +304,7 @@ return {
       response = { ref = "ListJobsResponse" },
     },
     list_metadatas = {
-      name = "ListMetadatas",
+      sdk_operation = "ListMetadatas",
       method = "GET",
       path = "/v1.0/{project_id}/graphs/metadatas",
       content_type = "application/json",
@@ -316,7 +316,7 @@ return {
       response = { ref = "ListMetadatasResponse" },
     },
     list_quotas = {
-      name = "ListQuotas",
+      sdk_operation = "ListQuotas",
       method = "GET",
       path = "/v1.0/{project_id}/graphs/quotas",
       content_type = "application/json",
@@ -324,7 +324,7 @@ return {
       response = { ref = "ListQuotasResponse" },
     },
     resize_graph = {
-      name = "ResizeGraph",
+      sdk_operation = "ResizeGraph",
       method = "POST",
       path = "/v1.0/{project_id}/graphs/{graph_id}/resize",
       content_type = "application/json",
@@ -336,7 +336,7 @@ return {
       response = { ref = "ResizeGraphResponse" },
     },
     restart_graph = {
-      name = "RestartGraph",
+      sdk_operation = "RestartGraph",
       method = "POST",
       path = "/v1.0/{project_id}/graphs/{graph_id}/action",
       content_type = "application/json",
@@ -347,7 +347,7 @@ return {
       response = { ref = "RestartGraphResponse" },
     },
     show_graph = {
-      name = "ShowGraph",
+      sdk_operation = "ShowGraph",
       method = "GET",
       path = "/v1.0/{project_id}/graphs/{graph_id}",
       content_type = "application/json",
@@ -357,7 +357,7 @@ return {
       response = { ref = "ShowGraphResponse" },
     },
     show_job = {
-      name = "ShowJob",
+      sdk_operation = "ShowJob",
       method = "GET",
       path = "/v1.0/{project_id}/graphs/{graph_id}/jobs/{job_id}/status",
       content_type = "application/json",
@@ -368,7 +368,7 @@ return {
       response = { ref = "ShowJobResponse" },
     },
     start_graph = {
-      name = "StartGraph",
+      sdk_operation = "StartGraph",
       method = "POST",
       path = "/v1.0/{project_id}/graphs/{graph_id}/action",
       content_type = "application/json",
@@ -381,7 +381,7 @@ return {
       response = { ref = "StartGraphResponse" },
     },
     stop_graph = {
-      name = "StopGraph",
+      sdk_operation = "StopGraph",
       method = "POST",
       path = "/v1.0/{project_id}/graphs/{graph_id}/action",
       content_type = "application/json",
@@ -392,7 +392,7 @@ return {
       response = { ref = "StopGraphResponse" },
     },
     upgrade_graph = {
-      name = "UpgradeGraph",
+      sdk_operation = "UpgradeGraph",
       method = "POST",
       path = "/v1.0/{project_id}/graphs/{graph_id}/action",
       content_type = "application/json",
@@ -406,7 +406,7 @@ return {
       response = { ref = "UpgradeGraphResponse" },
     },
     upload_from_obs = {
-      name = "UploadFromObs",
+      sdk_operation = "UploadFromObs",
       method = "POST",
       path = "/v1.0/{project_id}/graphs/metadata/upload_from_obs",
       content_type = "application/json",

@@ -110,7 +110,7 @@ return {
   },
   operations = {
     attach_eip2 = {
-      name = "AttachEip2",
+      sdk_operation = "AttachEip2",
       method = "POST",
       path = "/v2/{project_id}/graphs/{graph_id}/bind-eip",
       content_type = "application/json",
@@ -122,7 +122,7 @@ return {
       response = { type = "map", values = { type = "string" } },
     },
     change_security_group = {
-      name = "ChangeSecurityGroup",
+      sdk_operation = "ChangeSecurityGroup",
       method = "POST",
       path = "/v2/{project_id}/graphs/{graph_id}/sg/change",
       content_type = "application/json",
@@ -134,7 +134,7 @@ return {
       response = { type = "map", values = { type = "string" } },
     },
     clear_graph2 = {
-      name = "ClearGraph2",
+      sdk_operation = "ClearGraph2",
       method = "POST",
       path = "/v2/{project_id}/graphs/{graph_id}/clear-graph",
       content_type = "application/json",
@@ -145,7 +145,7 @@ return {
       response = { ref = "ClearGraph2Response" },
     },
     create_backup2 = {
-      name = "CreateBackup2",
+      sdk_operation = "CreateBackup2",
       method = "POST",
       path = "/v2/{project_id}/graphs/{graph_id}/backups",
       content_type = "application/json",
@@ -155,7 +155,7 @@ return {
       response = { ref = "CreateBackup2Response" },
     },
     create_graph2 = {
-      name = "CreateGraph2",
+      sdk_operation = "CreateGraph2",
       method = "POST",
       path = "/v2/{project_id}/graphs",
       content_type = "application/json",
@@ -166,7 +166,7 @@ return {
       response = { ref = "CreateGraph2Response" },
     },
     create_metadata2 = {
-      name = "CreateMetadata2",
+      sdk_operation = "CreateMetadata2",
       method = "POST",
       path = "/v2/{project_id}/graphs/metadatas",
       content_type = "application/json",
@@ -181,7 +181,7 @@ return {
       response = { ref = "CreateMetadata2Response" },
     },
     delete_backup2 = {
-      name = "DeleteBackup2",
+      sdk_operation = "DeleteBackup2",
       method = "DELETE",
       path = "/v2/{project_id}/graphs/{graph_id}/backups/{backup_id}",
       content_type = "application/json",
@@ -192,7 +192,7 @@ return {
       response = { type = "map", values = { type = "string" } },
     },
     delete_graph2 = {
-      name = "DeleteGraph2",
+      sdk_operation = "DeleteGraph2",
       method = "DELETE",
       path = "/v2/{project_id}/graphs/{graph_id}",
       content_type = "application/json",
@@ -204,7 +204,7 @@ return {
       response = { ref = "DeleteGraph2Response" },
     },
     delete_metadata2 = {
-      name = "DeleteMetadata2",
+      sdk_operation = "DeleteMetadata2",
       method = "DELETE",
       path = "/v2/{project_id}/graphs/metadatas/{metadata_id}",
       content_type = "application/json",
@@ -214,7 +214,7 @@ return {
       response = { type = "map", values = { type = "string" } },
     },
     deregister_scenes2 = {
-      name = "DeregisterScenes2",
+      sdk_operation = "DeregisterScenes2",
       method = "POST",
       path = "/v2/{project_id}/graphs/{graph_id}/scenes/unregister",
       content_type = "application/json",
@@ -226,7 +226,7 @@ return {
       response = { ref = "DeregisterScenes2Response" },
     },
     detach_eip2 = {
-      name = "DetachEip2",
+      sdk_operation = "DetachEip2",
       method = "POST",
       path = "/v2/{project_id}/graphs/{graph_id}/unbind-eip",
       content_type = "application/json",
@@ -238,7 +238,7 @@ return {
       response = { type = "map", values = { type = "string" } },
     },
     expand_graph2 = {
-      name = "ExpandGraph2",
+      sdk_operation = "ExpandGraph2",
       method = "POST",
       path = "/v2/{project_id}/graphs/{graph_id}/expand",
       content_type = "application/json",
@@ -250,7 +250,7 @@ return {
       response = { ref = "ExpandGraph2Response" },
     },
     export_backup2 = {
-      name = "ExportBackup2",
+      sdk_operation = "ExportBackup2",
       method = "POST",
       path = "/v2/{project_id}/graphs/{graph_id}/backups/export",
       content_type = "application/json",
@@ -263,7 +263,7 @@ return {
       response = { ref = "ExportBackup2Response" },
     },
     export_graph2 = {
-      name = "ExportGraph2",
+      sdk_operation = "ExportGraph2",
       method = "POST",
       path = "/v2/{project_id}/graphs/{graph_id}/export-graph",
       content_type = "application/json",
@@ -279,7 +279,7 @@ return {
       response = { ref = "ExportGraph2Response" },
     },
     import_backup2 = {
-      name = "ImportBackup2",
+      sdk_operation = "ImportBackup2",
       method = "POST",
       path = "/v2/{project_id}/graphs/{graph_id}/backups/import",
       content_type = "application/json",
@@ -291,7 +291,7 @@ return {
       response = { ref = "ImportBackup2Response" },
     },
     import_graph2 = {
-      name = "ImportGraph2",
+      sdk_operation = "ImportGraph2",
       method = "POST",
       path = "/v2/{project_id}/graphs/{graph_id}/import-graph",
       content_type = "application/json",
@@ -312,7 +312,7 @@ return {
       response = { ref = "ImportGraph2Response" },
     },
     list_backups2 = {
-      name = "ListBackups2",
+      sdk_operation = "ListBackups2",
       method = "GET",
       path = "/v2/{project_id}/graphs/backups",
       content_type = "application/json",
@@ -324,7 +324,7 @@ return {
       response = { ref = "ListBackups2Response" },
     },
     list_graph_backups2 = {
-      name = "ListGraphBackups2",
+      sdk_operation = "ListGraphBackups2",
       method = "GET",
       path = "/v2/{project_id}/graphs/{graph_id}/backups",
       content_type = "application/json",
@@ -337,7 +337,7 @@ return {
       response = { ref = "ListGraphBackups2Response" },
     },
     list_graphs2 = {
-      name = "ListGraphs2",
+      sdk_operation = "ListGraphs2",
       method = "GET",
       path = "/v2/{project_id}/graphs",
       content_type = "application/json",
@@ -349,7 +349,7 @@ return {
       response = { ref = "ListGraphs2Response" },
     },
     list_jobs2 = {
-      name = "ListJobs2",
+      sdk_operation = "ListJobs2",
       method = "GET",
       path = "/v2/{project_id}/graphs/jobs",
       content_type = "application/json",
@@ -365,7 +365,7 @@ return {
       response = { ref = "ListJobs2Response" },
     },
     list_metadatas2 = {
-      name = "ListMetadatas2",
+      sdk_operation = "ListMetadatas2",
       method = "GET",
       path = "/v2/{project_id}/graphs/metadatas",
       content_type = "application/json",
@@ -377,7 +377,7 @@ return {
       response = { ref = "ListMetadatas2Response" },
     },
     list_quotas2 = {
-      name = "ListQuotas2",
+      sdk_operation = "ListQuotas2",
       method = "GET",
       path = "/v2/{project_id}/graphs/quotas",
       content_type = "application/json",
@@ -385,7 +385,7 @@ return {
       response = { ref = "ListQuotas2Response" },
     },
     list_scenes2 = {
-      name = "ListScenes2",
+      sdk_operation = "ListScenes2",
       method = "GET",
       path = "/v2/{project_id}/graphs/scenes",
       content_type = "application/json",
@@ -397,7 +397,7 @@ return {
       response = { ref = "ListScenes2Response" },
     },
     register_scenes2 = {
-      name = "RegisterScenes2",
+      sdk_operation = "RegisterScenes2",
       method = "POST",
       path = "/v2/{project_id}/graphs/{graph_id}/scenes/register",
       content_type = "application/json",
@@ -409,7 +409,7 @@ return {
       response = { ref = "RegisterScenes2Response" },
     },
     resize_graph2 = {
-      name = "ResizeGraph2",
+      sdk_operation = "ResizeGraph2",
       method = "POST",
       path = "/v2/{project_id}/graphs/{graph_id}/resize",
       content_type = "application/json",
@@ -421,7 +421,7 @@ return {
       response = { ref = "ResizeGraph2Response" },
     },
     restart_graph2 = {
-      name = "RestartGraph2",
+      sdk_operation = "RestartGraph2",
       method = "POST",
       path = "/v2/{project_id}/graphs/{graph_id}/restart",
       content_type = "application/json",
@@ -431,7 +431,7 @@ return {
       response = { ref = "RestartGraph2Response" },
     },
     show_backup_download_link = {
-      name = "ShowBackupDownloadLink",
+      sdk_operation = "ShowBackupDownloadLink",
       method = "GET",
       path = "/v2/{project_id}/graphs/{graph_id}/backup-files",
       content_type = "application/json",
@@ -442,7 +442,7 @@ return {
       response = { ref = "ShowBackupDownloadLinkResponse" },
     },
     show_graph2 = {
-      name = "ShowGraph2",
+      sdk_operation = "ShowGraph2",
       method = "GET",
       path = "/v2/{project_id}/graphs/{graph_id}",
       content_type = "application/json",
@@ -452,7 +452,7 @@ return {
       response = { ref = "ShowGraph2Response" },
     },
     show_job2 = {
-      name = "ShowJob2",
+      sdk_operation = "ShowJob2",
       method = "GET",
       path = "/v2/{project_id}/graphs/{graph_id}/jobs/{job_id}/status",
       content_type = "application/json",
@@ -463,7 +463,7 @@ return {
       response = { ref = "ShowJob2Response" },
     },
     show_metadata2 = {
-      name = "ShowMetadata2",
+      sdk_operation = "ShowMetadata2",
       method = "GET",
       path = "/v2/{project_id}/graphs/metadatas/{metadata_id}",
       content_type = "application/json",
@@ -473,7 +473,7 @@ return {
       response = { ref = "ShowMetadata2Response" },
     },
     start_graph2 = {
-      name = "StartGraph2",
+      sdk_operation = "StartGraph2",
       method = "POST",
       path = "/v2/{project_id}/graphs/{graph_id}/start",
       content_type = "application/json",
@@ -485,7 +485,7 @@ return {
       response = { ref = "StartGraph2Response" },
     },
     stop_graph2 = {
-      name = "StopGraph2",
+      sdk_operation = "StopGraph2",
       method = "POST",
       path = "/v2/{project_id}/graphs/{graph_id}/stop",
       content_type = "application/json",
@@ -495,7 +495,7 @@ return {
       response = { ref = "StopGraph2Response" },
     },
     upgrade_graph2 = {
-      name = "UpgradeGraph2",
+      sdk_operation = "UpgradeGraph2",
       method = "POST",
       path = "/v2/{project_id}/graphs/{graph_id}/upgrade",
       content_type = "application/json",
@@ -508,7 +508,7 @@ return {
       response = { ref = "UpgradeGraph2Response" },
     },
     upload_from_obs2 = {
-      name = "UploadFromObs2",
+      sdk_operation = "UploadFromObs2",
       method = "POST",
       path = "/v2/{project_id}/graphs/metadata/upload-from-obs",
       content_type = "application/json",

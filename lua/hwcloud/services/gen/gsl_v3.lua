@@ -28,7 +28,7 @@ return {
   },
   operations = {
     add_network_switch_policy = {
-      name = "AddNetworkSwitchPolicy",
+      sdk_operation = "AddNetworkSwitchPolicy",
       method = "POST",
       path = "/v1/network-switch-policies",
       content_type = "application/json",
@@ -48,7 +48,7 @@ return {
       response = { type = "string" },
     },
     batch_set_attributes = {
-      name = "BatchSetAttributes",
+      sdk_operation = "BatchSetAttributes",
       method = "POST",
       path = "/v1/sim-cards/attributes/batch-set",
       content_type = "application/json",
@@ -60,7 +60,7 @@ return {
       response = { type = "string" },
     },
     batch_set_tags = {
-      name = "BatchSetTags",
+      sdk_operation = "BatchSetTags",
       method = "POST",
       path = "/v1/sim-tags/batch-set",
       content_type = "application/json",
@@ -74,7 +74,7 @@ return {
       response = { type = "string" },
     },
     create_attribute = {
-      name = "CreateAttribute",
+      sdk_operation = "CreateAttribute",
       method = "POST",
       path = "/v1/attributes",
       content_type = "application/json",
@@ -85,7 +85,7 @@ return {
       response = { ref = "CreateAttributeResponse" },
     },
     create_tag = {
-      name = "CreateTag",
+      sdk_operation = "CreateTag",
       method = "POST",
       path = "/v1/tags",
       content_type = "application/json",
@@ -96,7 +96,7 @@ return {
       response = { ref = "CreateTagResponse" },
     },
     delete_real_name = {
-      name = "DeleteRealName",
+      sdk_operation = "DeleteRealName",
       method = "POST",
       path = "/v1/sim-cards/{sim_card_id}/clear-real-name",
       content_type = "application/json",
@@ -107,7 +107,7 @@ return {
       response = { ref = "DeleteRealNameResponse" },
     },
     delete_tag = {
-      name = "DeleteTag",
+      sdk_operation = "DeleteTag",
       method = "DELETE",
       path = "/v1/tags/{tag_id}",
       content_type = "application/json",
@@ -117,7 +117,7 @@ return {
       response = { type = "string" },
     },
     disable_attribute = {
-      name = "DisableAttribute",
+      sdk_operation = "DisableAttribute",
       method = "POST",
       path = "/v1/attributes/{attribute_id}/disable",
       content_type = "application/json",
@@ -127,7 +127,7 @@ return {
       response = { type = "string" },
     },
     enable_attribute = {
-      name = "EnableAttribute",
+      sdk_operation = "EnableAttribute",
       method = "POST",
       path = "/v1/attributes/{attribute_id}/enable",
       content_type = "application/json",
@@ -137,7 +137,7 @@ return {
       response = { type = "string" },
     },
     enable_sim_card = {
-      name = "EnableSimCard",
+      sdk_operation = "EnableSimCard",
       method = "POST",
       path = "/v1/sim-cards/{sim_card_id}/enable",
       content_type = "application/json",
@@ -148,7 +148,7 @@ return {
       response = { ref = "EnableSimCardResponse" },
     },
     list_attributes = {
-      name = "ListAttributes",
+      sdk_operation = "ListAttributes",
       method = "GET",
       path = "/v1/attributes",
       content_type = "application/json",
@@ -162,7 +162,7 @@ return {
       response = { ref = "ListAttributesResponse" },
     },
     list_back_pool_members = {
-      name = "ListBackPoolMembers",
+      sdk_operation = "ListBackPoolMembers",
       method = "GET",
       path = "/v1/back-pools/{back_pool_id}/members",
       content_type = "application/json",
@@ -177,7 +177,7 @@ return {
       response = { ref = "ListBackPoolMembersResponse" },
     },
     list_back_pools = {
-      name = "ListBackPools",
+      sdk_operation = "ListBackPools",
       method = "GET",
       path = "/v1/back-pools",
       content_type = "application/json",
@@ -192,7 +192,7 @@ return {
       response = { ref = "ListBackPoolsResponse" },
     },
     list_flow_by_sim_cards = {
-      name = "ListFlowBySimCards",
+      sdk_operation = "ListFlowBySimCards",
       method = "POST",
       path = "/v1/sim-price-plans/usage/batch-query",
       content_type = "application/json",
@@ -204,7 +204,7 @@ return {
       response = { type = "array", items = { ref = "SimCardsFlowVO" } },
     },
     list_network_switch_policies = {
-      name = "ListNetworkSwitchPolicies",
+      sdk_operation = "ListNetworkSwitchPolicies",
       method = "GET",
       path = "/v1/network-switch-policies",
       content_type = "application/json",
@@ -218,7 +218,7 @@ return {
       response = { ref = "ListNetworkSwitchPoliciesResponse" },
     },
     list_pro_price_plans = {
-      name = "ListProPricePlans",
+      sdk_operation = "ListProPricePlans",
       method = "GET",
       path = "/v1/price-plans",
       content_type = "application/json",
@@ -236,7 +236,7 @@ return {
       response = { ref = "ListProPricePlansResponse" },
     },
     list_sim_card_flow_per_day = {
-      name = "ListSimCardFlowPerDay",
+      sdk_operation = "ListSimCardFlowPerDay",
       method = "POST",
       path = "/v1/sim-cards/batch-daily-flow",
       content_type = "application/json",
@@ -250,7 +250,7 @@ return {
       response = { type = "array", items = { ref = "SimCardFlowPerDayRsp" } },
     },
     list_sim_cards = {
-      name = "ListSimCards",
+      sdk_operation = "ListSimCards",
       method = "GET",
       path = "/v1/sim-cards",
       content_type = "application/json",
@@ -286,7 +286,7 @@ return {
       response = { ref = "ListSimCardsResponse" },
     },
     list_sim_device_multiply = {
-      name = "ListSimDeviceMultiply",
+      sdk_operation = "ListSimDeviceMultiply",
       method = "GET",
       path = "/v1/sim-cards-multiply",
       content_type = "application/json",
@@ -303,7 +303,7 @@ return {
       response = { ref = "ListSimDeviceMultiplyResponse" },
     },
     list_sim_pool_members = {
-      name = "ListSimPoolMembers",
+      sdk_operation = "ListSimPoolMembers",
       method = "GET",
       path = "/v1/sim-pools/{sim_pool_id}/members",
       content_type = "application/json",
@@ -318,7 +318,7 @@ return {
       response = { ref = "ListSimPoolMembersResponse" },
     },
     list_sim_pools = {
-      name = "ListSimPools",
+      sdk_operation = "ListSimPools",
       method = "GET",
       path = "/v1/sim-pools",
       content_type = "application/json",
@@ -334,7 +334,7 @@ return {
       response = { ref = "ListSimPoolsResponse" },
     },
     list_sim_price_plans = {
-      name = "ListSimPricePlans",
+      sdk_operation = "ListSimPricePlans",
       method = "GET",
       path = "/v1/sim-price-plans",
       content_type = "application/json",
@@ -349,7 +349,7 @@ return {
       response = { type = "array", items = { ref = "SimPricePlanVO" } },
     },
     list_sms_details = {
-      name = "ListSmsDetails",
+      sdk_operation = "ListSmsDetails",
       method = "GET",
       path = "/v1/sms-send-infos/details",
       content_type = "application/json",
@@ -364,7 +364,7 @@ return {
       response = { ref = "ListSmsDetailsResponse" },
     },
     list_tags = {
-      name = "ListTags",
+      sdk_operation = "ListTags",
       method = "GET",
       path = "/v1/tags",
       content_type = "application/json",
@@ -378,7 +378,7 @@ return {
       response = { ref = "ListTagsResponse" },
     },
     list_work_order_details = {
-      name = "ListWorkOrderDetails",
+      sdk_operation = "ListWorkOrderDetails",
       method = "GET",
       path = "/v1/work-orders/{work_order_id}/details",
       content_type = "application/json",
@@ -394,7 +394,7 @@ return {
       response = { ref = "ListWorkOrderDetailsResponse" },
     },
     list_work_orders = {
-      name = "ListWorkOrders",
+      sdk_operation = "ListWorkOrders",
       method = "GET",
       path = "/v1/work-orders",
       content_type = "application/json",
@@ -410,7 +410,7 @@ return {
       response = { ref = "ListWorkOrdersResponse" },
     },
     register_imei = {
-      name = "RegisterImei",
+      sdk_operation = "RegisterImei",
       method = "POST",
       path = "/v1/sim-cards/{sim_card_id}/bind-device",
       content_type = "application/json",
@@ -424,7 +424,7 @@ return {
       response = { ref = "RegisterImeiResponse" },
     },
     reset_sim_card = {
-      name = "ResetSimCard",
+      sdk_operation = "ResetSimCard",
       method = "POST",
       path = "/v1/sim-cards/{sim_card_id}/reset",
       content_type = "application/json",
@@ -437,7 +437,7 @@ return {
       response = { ref = "ResetSimCardResponse" },
     },
     send_sms = {
-      name = "SendSms",
+      sdk_operation = "SendSms",
       method = "POST",
       path = "/v1/sms-send-infos",
       content_type = "application/json",
@@ -452,7 +452,7 @@ return {
       response = { type = "string" },
     },
     set_exceed_cut_net = {
-      name = "SetExceedCutNet",
+      sdk_operation = "SetExceedCutNet",
       method = "POST",
       path = "/v1/sim-cards/{sim_card_id}/exceed-cut-net",
       content_type = "application/json",
@@ -466,7 +466,7 @@ return {
       response = { ref = "SetExceedCutNetResponse" },
     },
     set_network_switch_policy = {
-      name = "SetNetworkSwitchPolicy",
+      sdk_operation = "SetNetworkSwitchPolicy",
       method = "POST",
       path = "/v1/sim-cards/{sim_card_id}/network-switch-policy/set",
       content_type = "application/json",
@@ -479,7 +479,7 @@ return {
       response = { ref = "SetNetworkSwitchPolicyResponse" },
     },
     set_speed_value = {
-      name = "SetSpeedValue",
+      sdk_operation = "SetSpeedValue",
       method = "POST",
       path = "/v1/sim-cards/{sim_card_id}/speed-limit",
       content_type = "application/json",
@@ -492,7 +492,7 @@ return {
       response = { ref = "SetSpeedValueResponse" },
     },
     show_month_usages = {
-      name = "ShowMonthUsages",
+      sdk_operation = "ShowMonthUsages",
       method = "POST",
       path = "/v1/sim-cards/month-usages",
       content_type = "application/json",
@@ -505,7 +505,7 @@ return {
       response = { ref = "ShowMonthUsagesResponse" },
     },
     show_real_named = {
-      name = "ShowRealNamed",
+      sdk_operation = "ShowRealNamed",
       method = "GET",
       path = "/v1/sim-cards/{sim_card_id}/real-named",
       content_type = "application/json",
@@ -516,7 +516,7 @@ return {
       response = { ref = "ShowRealNamedResponse" },
     },
     show_sim_card = {
-      name = "ShowSimCard",
+      sdk_operation = "ShowSimCard",
       method = "GET",
       path = "/v1/sim-cards/{sim_card_id}",
       content_type = "application/json",
@@ -527,7 +527,7 @@ return {
       response = { ref = "ShowSimCardResponse" },
     },
     start_stop_net = {
-      name = "StartStopNet",
+      sdk_operation = "StartStopNet",
       method = "POST",
       path = "/v1/sim-cards/{sim_card_id}/cut-net",
       content_type = "application/json",
@@ -540,7 +540,7 @@ return {
       response = { ref = "StartStopNetResponse" },
     },
     stop_sim_card = {
-      name = "StopSimCard",
+      sdk_operation = "StopSimCard",
       method = "POST",
       path = "/v1/sim-cards/{sim_card_id}/stop",
       content_type = "application/json",
@@ -553,7 +553,7 @@ return {
       response = { ref = "StopSimCardResponse" },
     },
     switch_network = {
-      name = "SwitchNetwork",
+      sdk_operation = "SwitchNetwork",
       method = "POST",
       path = "/v1/sim-cards-multiply/{sim_card_id}/switch-network",
       content_type = "application/json",
@@ -566,7 +566,7 @@ return {
       response = { ref = "SwitchNetworkResponse" },
     },
     update_attribute = {
-      name = "UpdateAttribute",
+      sdk_operation = "UpdateAttribute",
       method = "PUT",
       path = "/v1/attributes/{attribute_id}",
       content_type = "application/json",

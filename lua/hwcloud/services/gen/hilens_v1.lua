@@ -18,7 +18,7 @@ return {
   },
   operations = {
     list_device_alarms = {
-      name = "ListDeviceAlarms",
+      sdk_operation = "ListDeviceAlarms",
       method = "GET",
       path = "/v1/{project_id}/alarm-manager/alarms",
       content_type = "application/json",
@@ -31,7 +31,7 @@ return {
       response = { ref = "ListDeviceAlarmsResponse" },
     },
     list_devices = {
-      name = "ListDevices",
+      sdk_operation = "ListDevices",
       method = "GET",
       path = "/v2/{project_id}/device-manager/devices",
       content_type = "application/json",

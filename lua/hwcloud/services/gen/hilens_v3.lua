@@ -251,7 +251,7 @@ return {
   },
   operations = {
     add_deployment_nodes = {
-      name = "AddDeploymentNodes",
+      sdk_operation = "AddDeploymentNodes",
       method = "PUT",
       path = "/v3/{project_id}/ai-mgr/deployments/{deployment_id}/nodes",
       content_type = "application/json",
@@ -264,7 +264,7 @@ return {
       response = { ref = "AddDeploymentNodesResponse" },
     },
     batch_create_node_tags = {
-      name = "BatchCreateNodeTags",
+      sdk_operation = "BatchCreateNodeTags",
       method = "POST",
       path = "/v3/{project_id}/tag-mgr/node-tags",
       content_type = "application/json",
@@ -276,7 +276,7 @@ return {
       response = { ref = "BatchCreateNodeTagsResponse" },
     },
     create_config_map = {
-      name = "CreateConfigMap",
+      sdk_operation = "CreateConfigMap",
       method = "POST",
       path = "/v3/{project_id}/ai-mgr/configmaps",
       content_type = "application/json",
@@ -289,7 +289,7 @@ return {
       response = { ref = "CreateConfigMapResponse" },
     },
     create_deployment = {
-      name = "CreateDeployment",
+      sdk_operation = "CreateDeployment",
       method = "POST",
       path = "/v3/{project_id}/ai-mgr/deployments",
       content_type = "application/json",
@@ -312,7 +312,7 @@ return {
       response = { ref = "CreateDeploymentResponse" },
     },
     create_node = {
-      name = "CreateNode",
+      sdk_operation = "CreateNode",
       method = "POST",
       path = "/v3/{project_id}/ai-mgr/nodes",
       content_type = "application/json",
@@ -324,7 +324,7 @@ return {
       response = { ref = "CreateNodeResponse" },
     },
     create_order_form = {
-      name = "CreateOrderForm",
+      sdk_operation = "CreateOrderForm",
       method = "POST",
       path = "/v1/{project_id}/skill-market/skill-order",
       content_type = "application/json",
@@ -337,7 +337,7 @@ return {
       response = { ref = "CreateOrderFormResponse" },
     },
     create_resource_tags = {
-      name = "CreateResourceTags",
+      sdk_operation = "CreateResourceTags",
       method = "POST",
       path = "/v3/{project_id}/{resource_type}/{resource_id}/tags",
       content_type = "application/json",
@@ -350,7 +350,7 @@ return {
       response = { ref = "CreateResourceTagsResponse" },
     },
     create_secret = {
-      name = "CreateSecret",
+      sdk_operation = "CreateSecret",
       method = "POST",
       path = "/v3/{project_id}/ai-mgr/secrets",
       content_type = "application/json",
@@ -363,7 +363,7 @@ return {
       response = { ref = "CreateSecretResponse" },
     },
     create_task = {
-      name = "CreateTask",
+      sdk_operation = "CreateTask",
       method = "POST",
       path = "/v3/{project_id}/ai-mgr/deployments/{deployment_id}/tasks",
       content_type = "application/json",
@@ -380,7 +380,7 @@ return {
       response = { ref = "CreateTaskResponse" },
     },
     create_work_space = {
-      name = "CreateWorkSpace",
+      sdk_operation = "CreateWorkSpace",
       method = "POST",
       path = "/v3/{project_id}/ai-mgr/workspaces",
       content_type = "application/json",
@@ -394,7 +394,7 @@ return {
       response = { ref = "CreateWorkSpaceResponse" },
     },
     delete_config_map = {
-      name = "DeleteConfigMap",
+      sdk_operation = "DeleteConfigMap",
       method = "DELETE",
       path = "/v3/{project_id}/ai-mgr/configmaps/{config_map_id}",
       content_type = "application/json",
@@ -404,7 +404,7 @@ return {
       response = { ref = "DeleteConfigMapResponse" },
     },
     delete_deployment = {
-      name = "DeleteDeployment",
+      sdk_operation = "DeleteDeployment",
       method = "DELETE",
       path = "/v3/{project_id}/ai-mgr/deployments/{deployment_id}",
       content_type = "application/json",
@@ -417,7 +417,7 @@ return {
       response = { ref = "DeleteDeploymentResponse" },
     },
     delete_node = {
-      name = "DeleteNode",
+      sdk_operation = "DeleteNode",
       method = "DELETE",
       path = "/v3/{project_id}/ai-mgr/nodes/{node_id}",
       content_type = "application/json",
@@ -428,7 +428,7 @@ return {
       response = { ref = "DeleteNodeResponse" },
     },
     delete_pod = {
-      name = "DeletePod",
+      sdk_operation = "DeletePod",
       method = "DELETE",
       path = "/v3/{project_id}/ai-mgr/deployments/{deployment_id}/{pod_id}",
       content_type = "application/json",
@@ -440,7 +440,7 @@ return {
       response = { ref = "DeletePodResponse" },
     },
     delete_resource_tag = {
-      name = "DeleteResourceTag",
+      sdk_operation = "DeleteResourceTag",
       method = "DELETE",
       path = "/v3/{project_id}/{resource_type}/{resource_id}/tags/{key}",
       content_type = "application/json",
@@ -452,7 +452,7 @@ return {
       response = { ref = "DeleteResourceTagResponse" },
     },
     delete_secret = {
-      name = "DeleteSecret",
+      sdk_operation = "DeleteSecret",
       method = "DELETE",
       path = "/v3/{project_id}/ai-mgr/secrets/{secret_id}",
       content_type = "application/json",
@@ -462,7 +462,7 @@ return {
       response = { ref = "DeleteSecretResponse" },
     },
     delete_task = {
-      name = "DeleteTask",
+      sdk_operation = "DeleteTask",
       method = "DELETE",
       path = "/v3/{project_id}/ai-mgr/deployments/{deployment_id}/tasks/{task_id}",
       content_type = "application/json",
@@ -473,7 +473,7 @@ return {
       response = { ref = "DeleteTaskResponse" },
     },
     delete_work_space = {
-      name = "DeleteWorkSpace",
+      sdk_operation = "DeleteWorkSpace",
       method = "DELETE",
       path = "/v3/{project_id}/ai-mgr/workspaces/{workspace_id}",
       content_type = "application/json",
@@ -483,7 +483,7 @@ return {
       response = { ref = "DeleteWorkSpaceResponse" },
     },
     freeze_node = {
-      name = "FreezeNode",
+      sdk_operation = "FreezeNode",
       method = "POST",
       path = "/v3/{project_id}/ai-mgr/nodes/{node_id}/deactivate",
       content_type = "application/json",
@@ -493,7 +493,7 @@ return {
       response = { ref = "FreezeNodeResponse" },
     },
     list_config_maps = {
-      name = "ListConfigMaps",
+      sdk_operation = "ListConfigMaps",
       method = "GET",
       path = "/v3/{project_id}/ai-mgr/configmaps",
       content_type = "application/json",
@@ -510,7 +510,7 @@ return {
       response = { ref = "ListConfigMapsResponse" },
     },
     list_firmwares = {
-      name = "ListFirmwares",
+      sdk_operation = "ListFirmwares",
       method = "GET",
       path = "/v3/ai-mgr/firmwares",
       content_type = "application/json",
@@ -526,7 +526,7 @@ return {
       response = { ref = "ListFirmwaresResponse" },
     },
     list_platform_manager = {
-      name = "ListPlatformManager",
+      sdk_operation = "ListPlatformManager",
       method = "GET",
       path = "/v1/{project_id}/platform-manager/orders",
       content_type = "application/json",
@@ -541,7 +541,7 @@ return {
       response = { ref = "ListPlatformManagerResponse" },
     },
     list_resource_tags = {
-      name = "ListResourceTags",
+      sdk_operation = "ListResourceTags",
       method = "GET",
       path = "/v3/{project_id}/tag-mgr/{resource_type}/tags",
       content_type = "application/json",
@@ -551,7 +551,7 @@ return {
       response = { ref = "ListResourceTagsResponse" },
     },
     list_secrets = {
-      name = "ListSecrets",
+      sdk_operation = "ListSecrets",
       method = "GET",
       path = "/v3/{project_id}/ai-mgr/secrets",
       content_type = "application/json",
@@ -568,7 +568,7 @@ return {
       response = { ref = "ListSecretsResponse" },
     },
     list_tasks = {
-      name = "ListTasks",
+      sdk_operation = "ListTasks",
       method = "GET",
       path = "/v3/{project_id}/ai-mgr/deployments/{deployment_id}/tasks",
       content_type = "application/json",
@@ -581,7 +581,7 @@ return {
       response = { ref = "ListTasksResponse" },
     },
     list_work_spaces = {
-      name = "ListWorkSpaces",
+      sdk_operation = "ListWorkSpaces",
       method = "GET",
       path = "/v3/{project_id}/ai-mgr/workspaces",
       content_type = "application/json",
@@ -594,7 +594,7 @@ return {
       response = { ref = "ListWorkSpacesResponse" },
     },
     set_default_order_form = {
-      name = "SetDefaultOrderForm",
+      sdk_operation = "SetDefaultOrderForm",
       method = "PUT",
       path = "/v1/{project_id}/skill-market/skill-order/{order_id}/default",
       content_type = "application/json",
@@ -604,7 +604,7 @@ return {
       response = { ref = "SetDefaultOrderFormResponse" },
     },
     show_config_map = {
-      name = "ShowConfigMap",
+      sdk_operation = "ShowConfigMap",
       method = "GET",
       path = "/v3/{project_id}/ai-mgr/configmaps/{config_map_id}",
       content_type = "application/json",
@@ -614,7 +614,7 @@ return {
       response = { ref = "ShowConfigMapResponse" },
     },
     show_deployment = {
-      name = "ShowDeployment",
+      sdk_operation = "ShowDeployment",
       method = "GET",
       path = "/v3/{project_id}/ai-mgr/deployments/{deployment_id}",
       content_type = "application/json",
@@ -625,7 +625,7 @@ return {
       response = { ref = "ShowDeploymentResponse" },
     },
     show_deployment_pods = {
-      name = "ShowDeploymentPods",
+      sdk_operation = "ShowDeploymentPods",
       method = "GET",
       path = "/v3/{project_id}/ai-mgr/pods",
       content_type = "application/json",
@@ -641,7 +641,7 @@ return {
       response = { ref = "ShowDeploymentPodsResponse" },
     },
     show_deployments = {
-      name = "ShowDeployments",
+      sdk_operation = "ShowDeployments",
       method = "GET",
       path = "/v3/{project_id}/ai-mgr/deployments",
       content_type = "application/json",
@@ -657,7 +657,7 @@ return {
       response = { ref = "ShowDeploymentsResponse" },
     },
     show_node = {
-      name = "ShowNode",
+      sdk_operation = "ShowNode",
       method = "GET",
       path = "/v3/{project_id}/ai-mgr/nodes/{node_id}",
       content_type = "application/json",
@@ -667,7 +667,7 @@ return {
       response = { ref = "ShowNodeResponse" },
     },
     show_node_activation_records = {
-      name = "ShowNodeActivationRecords",
+      sdk_operation = "ShowNodeActivationRecords",
       method = "GET",
       path = "/v3/{project_id}/ai-mgr/nodes/{node_id}/activation/records",
       content_type = "application/json",
@@ -679,7 +679,7 @@ return {
       response = { ref = "ShowNodeActivationRecordsResponse" },
     },
     show_nodes = {
-      name = "ShowNodes",
+      sdk_operation = "ShowNodes",
       method = "GET",
       path = "/v3/{project_id}/ai-mgr/nodes",
       content_type = "application/json",
@@ -698,7 +698,7 @@ return {
       response = { ref = "ShowNodesResponse" },
     },
     show_resource_tags = {
-      name = "ShowResourceTags",
+      sdk_operation = "ShowResourceTags",
       method = "GET",
       path = "/v3/{project_id}/{resource_type}/{resource_id}/tags",
       content_type = "application/json",
@@ -709,7 +709,7 @@ return {
       response = { ref = "ShowResourceTagsResponse" },
     },
     show_secret = {
-      name = "ShowSecret",
+      sdk_operation = "ShowSecret",
       method = "GET",
       path = "/v3/{project_id}/ai-mgr/secrets/{secret_id}",
       content_type = "application/json",
@@ -719,7 +719,7 @@ return {
       response = { ref = "ShowSecretResponse" },
     },
     show_skill_info = {
-      name = "ShowSkillInfo",
+      sdk_operation = "ShowSkillInfo",
       method = "GET",
       path = "/v1/skill-market/skills/{skill_id}",
       content_type = "application/json",
@@ -732,7 +732,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_skill_list = {
-      name = "ShowSkillList",
+      sdk_operation = "ShowSkillList",
       method = "GET",
       path = "/v1/skill-market/skills",
       content_type = "application/json",
@@ -755,7 +755,7 @@ return {
       response = { ref = "ShowSkillListResponse" },
     },
     show_skill_order_info = {
-      name = "ShowSkillOrderInfo",
+      sdk_operation = "ShowSkillOrderInfo",
       method = "GET",
       path = "/v1/{project_id}/skill-market/skill-order/{order_id}",
       content_type = "application/json",
@@ -765,7 +765,7 @@ return {
       response = { ref = "ShowSkillOrderInfoResponse" },
     },
     show_skill_order_list = {
-      name = "ShowSkillOrderList",
+      sdk_operation = "ShowSkillOrderList",
       method = "GET",
       path = "/v1/{project_id}/skill-market/skill-order",
       content_type = "application/json",
@@ -778,7 +778,7 @@ return {
       response = { ref = "ShowSkillOrderListResponse" },
     },
     show_task = {
-      name = "ShowTask",
+      sdk_operation = "ShowTask",
       method = "GET",
       path = "/v3/{project_id}/ai-mgr/deployments/{deployment_id}/tasks/{task_id}",
       content_type = "application/json",
@@ -789,7 +789,7 @@ return {
       response = { ref = "ShowTaskResponse" },
     },
     show_upgrade_progress = {
-      name = "ShowUpgradeProgress",
+      sdk_operation = "ShowUpgradeProgress",
       method = "GET",
       path = "/v3/{project_id}/node-manager/node/{node_id}/firmware/upgrade-progress",
       content_type = "application/json",
@@ -801,7 +801,7 @@ return {
       response = { ref = "ShowUpgradeProgressResponse" },
     },
     show_work_space = {
-      name = "ShowWorkSpace",
+      sdk_operation = "ShowWorkSpace",
       method = "GET",
       path = "/v3/{project_id}/ai-mgr/workspaces/{workspace_id}",
       content_type = "application/json",
@@ -811,7 +811,7 @@ return {
       response = { ref = "ShowWorkSpaceResponse" },
     },
     start_and_stop_deployment = {
-      name = "StartAndStopDeployment",
+      sdk_operation = "StartAndStopDeployment",
       method = "POST",
       path = "/v3/{project_id}/ai-mgr/deployments/{deployment_id}/action/{action}",
       content_type = "application/json",
@@ -822,7 +822,7 @@ return {
       response = { ref = "StartAndStopDeploymentResponse" },
     },
     start_and_stop_deployment_pod = {
-      name = "StartAndStopDeploymentPod",
+      sdk_operation = "StartAndStopDeploymentPod",
       method = "POST",
       path = "/v3/{project_id}/ai-mgr/deployments/{deployment_id}/{pod_id}/action/{action}",
       content_type = "application/json",
@@ -834,7 +834,7 @@ return {
       response = { ref = "StartAndStopDeploymentPodResponse" },
     },
     switch_node_connection = {
-      name = "SwitchNodeConnection",
+      sdk_operation = "SwitchNodeConnection",
       method = "POST",
       path = "/v3/{project_id}/ai-mgr/nodes/{node_id}/action/{action}",
       content_type = "application/json",
@@ -846,7 +846,7 @@ return {
       response = { ref = "SwitchNodeConnectionResponse" },
     },
     unfreeze_node = {
-      name = "UnfreezeNode",
+      sdk_operation = "UnfreezeNode",
       method = "POST",
       path = "/v3/{project_id}/ai-mgr/nodes/{node_id}/activate",
       content_type = "application/json",
@@ -860,7 +860,7 @@ return {
       response = { ref = "UnfreezeNodeResponse" },
     },
     update_config_map = {
-      name = "UpdateConfigMap",
+      sdk_operation = "UpdateConfigMap",
       method = "PUT",
       path = "/v3/{project_id}/ai-mgr/configmaps/{config_map_id}",
       content_type = "application/json",
@@ -873,7 +873,7 @@ return {
       response = { ref = "UpdateConfigMapResponse" },
     },
     update_deployment = {
-      name = "UpdateDeployment",
+      sdk_operation = "UpdateDeployment",
       method = "PUT",
       path = "/v3/{project_id}/ai-mgr/deployments/{deployment_id}",
       content_type = "application/json",
@@ -889,7 +889,7 @@ return {
       response = { ref = "UpdateDeploymentResponse" },
     },
     update_deployment_using_patch = {
-      name = "UpdateDeploymentUsingPatch",
+      sdk_operation = "UpdateDeploymentUsingPatch",
       method = "PATCH",
       path = "/v3/{project_id}/ai-mgr/deployments/{deployment_id}",
       content_type = "application/json",
@@ -902,7 +902,7 @@ return {
       response = { ref = "UpdateDeploymentUsingPatchResponse" },
     },
     update_node = {
-      name = "UpdateNode",
+      sdk_operation = "UpdateNode",
       method = "PUT",
       path = "/v3/{project_id}/ai-mgr/nodes/{node_id}",
       content_type = "application/json",
@@ -914,7 +914,7 @@ return {
       response = { ref = "UpdateNodeResponse" },
     },
     update_node_cert = {
-      name = "UpdateNodeCert",
+      sdk_operation = "UpdateNodeCert",
       method = "PUT",
       path = "/v3/{project_id}/ai-mgr/nodes/{node_id}/cert",
       content_type = "application/json",
@@ -924,7 +924,7 @@ return {
       response = { ref = "UpdateNodeCertResponse" },
     },
     update_node_firmware = {
-      name = "UpdateNodeFirmware",
+      sdk_operation = "UpdateNodeFirmware",
       method = "PUT",
       path = "/v3/{project_id}/node-manager/node/{node_id}/firmware/{firmware_id}",
       content_type = "application/json",
@@ -937,7 +937,7 @@ return {
       response_headers = { firmware_id = "firmware_id", firmware_name = "firmware_name" },
     },
     update_secret = {
-      name = "UpdateSecret",
+      sdk_operation = "UpdateSecret",
       method = "PUT",
       path = "/v3/{project_id}/ai-mgr/secrets/{secret_id}",
       content_type = "application/json",
@@ -950,7 +950,7 @@ return {
       response = { ref = "UpdateSecretResponse" },
     },
     update_task = {
-      name = "UpdateTask",
+      sdk_operation = "UpdateTask",
       method = "POST",
       path = "/v3/{project_id}/ai-mgr/deployments/{deployment_id}/task/{task_id}",
       content_type = "application/json",
@@ -968,7 +968,7 @@ return {
       response = { ref = "UpdateTaskResponse" },
     },
     update_work_space = {
-      name = "UpdateWorkSpace",
+      sdk_operation = "UpdateWorkSpace",
       method = "PUT",
       path = "/v3/{project_id}/ai-mgr/workspaces/{workspace_id}",
       content_type = "application/json",

@@ -561,7 +561,7 @@ return {
   },
   operations = {
     add_app_whitelist_policy_host = {
-      name = "AddAppWhitelistPolicyHost",
+      sdk_operation = "AddAppWhitelistPolicyHost",
       method = "POST",
       path = "/v5/{project_id}/app/{policy_id}/host",
       content_type = "application/json",
@@ -574,7 +574,7 @@ return {
       response = { ref = "AddAppWhitelistPolicyHostResponse" },
     },
     add_app_whitelist_policy_process = {
-      name = "AddAppWhitelistPolicyProcess",
+      sdk_operation = "AddAppWhitelistPolicyProcess",
       method = "POST",
       path = "/v5/{project_id}/app/{policy_id}/process",
       content_type = "application/json",
@@ -588,7 +588,7 @@ return {
       response = { ref = "AddAppWhitelistPolicyProcessResponse" },
     },
     add_baseline_white_list = {
-      name = "AddBaselineWhiteList",
+      sdk_operation = "AddBaselineWhiteList",
       method = "POST",
       path = "/v5/{project_id}/baseline/whitelist",
       content_type = "application/json",
@@ -604,7 +604,7 @@ return {
       response = { ref = "AddBaselineWhiteListResponse" },
     },
     add_cce_integration_protection = {
-      name = "AddCceIntegrationProtection",
+      sdk_operation = "AddCceIntegrationProtection",
       method = "POST",
       path = "/v5/{project_id}/container/kubernetes/clusters/protection-enable",
       content_type = "application/json",
@@ -622,7 +622,7 @@ return {
       response = { ref = "AddCceIntegrationProtectionResponse" },
     },
     add_cicd_configuration = {
-      name = "AddCicdConfiguration",
+      sdk_operation = "AddCicdConfiguration",
       method = "POST",
       path = "/v5/{project_id}/image/cicd/configurations",
       content_type = "application/json",
@@ -637,7 +637,7 @@ return {
       response = { ref = "AddCicdConfigurationResponse" },
     },
     add_hosts_group = {
-      name = "AddHostsGroup",
+      sdk_operation = "AddHostsGroup",
       method = "POST",
       path = "/v5/{project_id}/host-management/groups",
       content_type = "application/json",
@@ -651,7 +651,7 @@ return {
       response = { ref = "AddHostsGroupResponse" },
     },
     add_image_white_lists = {
-      name = "AddImageWhiteLists",
+      sdk_operation = "AddImageWhiteLists",
       method = "POST",
       path = "/v5/{project_id}/image/whitelists",
       content_type = "application/json",
@@ -670,7 +670,7 @@ return {
       response = { ref = "AddImageWhiteListsResponse" },
     },
     add_login_white_list = {
-      name = "AddLoginWhiteList",
+      sdk_operation = "AddLoginWhiteList",
       method = "POST",
       path = "/v5/{project_id}/event/white-list/login",
       content_type = "application/json",
@@ -686,7 +686,7 @@ return {
       response = { ref = "AddLoginWhiteListResponse" },
     },
     add_policy = {
-      name = "AddPolicy",
+      sdk_operation = "AddPolicy",
       method = "POST",
       path = "/v5/{project_id}/rasp/policy",
       content_type = "application/json",
@@ -700,7 +700,7 @@ return {
       response = { ref = "AddPolicyResponse" },
     },
     add_policy_group = {
-      name = "AddPolicyGroup",
+      sdk_operation = "AddPolicyGroup",
       method = "PUT",
       path = "/v5/{project_id}/policy/group",
       content_type = "application/json",
@@ -714,7 +714,7 @@ return {
       response = { ref = "AddPolicyGroupResponse" },
     },
     add_protection_policy = {
-      name = "AddProtectionPolicy",
+      sdk_operation = "AddProtectionPolicy",
       method = "POST",
       path = "/v5/{project_id}/ransomware/protection/policy",
       content_type = "application/json",
@@ -735,7 +735,7 @@ return {
       response = { ref = "AddProtectionPolicyResponse" },
     },
     add_registry = {
-      name = "AddRegistry",
+      sdk_operation = "AddRegistry",
       method = "POST",
       path = "/v5/{project_id}/image/registries",
       content_type = "application/json",
@@ -756,7 +756,7 @@ return {
       response = { ref = "AddRegistryResponse" },
     },
     add_security_check_policy_group = {
-      name = "AddSecurityCheckPolicyGroup",
+      sdk_operation = "AddSecurityCheckPolicyGroup",
       method = "POST",
       path = "/v5/{project_id}/baseline/security-checks/policy-group/add",
       content_type = "application/json",
@@ -779,7 +779,7 @@ return {
       response = { ref = "AddSecurityCheckPolicyGroupResponse" },
     },
     add_system_user_white_list = {
-      name = "AddSystemUserWhiteList",
+      sdk_operation = "AddSystemUserWhiteList",
       method = "POST",
       path = "/v5/{project_id}/event/white-list/userlist",
       content_type = "application/json",
@@ -793,7 +793,7 @@ return {
       response = { ref = "AddSystemUserWhiteListResponse" },
     },
     add_vul_white_list = {
-      name = "AddVulWhiteList",
+      sdk_operation = "AddVulWhiteList",
       method = "POST",
       path = "/v5/{project_id}/vulnerability/white-list",
       content_type = "application/json",
@@ -810,7 +810,7 @@ return {
       response = { ref = "AddVulWhiteListResponse" },
     },
     associate_backup_policy = {
-      name = "AssociateBackupPolicy",
+      sdk_operation = "AssociateBackupPolicy",
       method = "POST",
       path = "/v5/{project_id}/ransomware/backup/associate-policy",
       content_type = "application/json",
@@ -824,7 +824,7 @@ return {
       response = { ref = "AssociateBackupPolicyResponse" },
     },
     associate_host_asset_value = {
-      name = "AssociateHostAssetValue",
+      sdk_operation = "AssociateHostAssetValue",
       method = "PUT",
       path = "/v5/{project_id}/host-management/asset-value/associate",
       content_type = "application/json",
@@ -837,7 +837,7 @@ return {
       response = { ref = "AssociateHostAssetValueResponse" },
     },
     associate_hosts_group = {
-      name = "AssociateHostsGroup",
+      sdk_operation = "AssociateHostsGroup",
       method = "POST",
       path = "/v5/{project_id}/host-management/group/associate",
       content_type = "application/json",
@@ -851,7 +851,7 @@ return {
       response = { ref = "AssociateHostsGroupResponse" },
     },
     associate_policy_group = {
-      name = "AssociatePolicyGroup",
+      sdk_operation = "AssociatePolicyGroup",
       method = "POST",
       path = "/v5/{project_id}/policy/deploy",
       content_type = "application/json",
@@ -867,7 +867,7 @@ return {
       response = { ref = "AssociatePolicyGroupResponse" },
     },
     associate_protection_policy = {
-      name = "AssociateProtectionPolicy",
+      sdk_operation = "AssociateProtectionPolicy",
       method = "POST",
       path = "/v5/{project_id}/ransomware/protection/policy/deploy",
       content_type = "application/json",
@@ -880,7 +880,7 @@ return {
       response = { ref = "AssociateProtectionPolicyResponse" },
     },
     batch_add_accounts = {
-      name = "BatchAddAccounts",
+      sdk_operation = "BatchAddAccounts",
       method = "POST",
       path = "/v5/setting/account/accounts",
       content_type = "application/json",
@@ -895,7 +895,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     batch_change_event = {
-      name = "BatchChangeEvent",
+      sdk_operation = "BatchChangeEvent",
       method = "POST",
       path = "/v5/{project_id}/event/batch-operate",
       content_type = "application/json",
@@ -911,7 +911,7 @@ return {
       response = { ref = "BatchChangeEventResponse" },
     },
     batch_create_tags = {
-      name = "BatchCreateTags",
+      sdk_operation = "BatchCreateTags",
       method = "POST",
       path = "/v5/{project_id}/{resource_type}/{resource_id}/tags/create",
       content_type = "application/json",
@@ -924,7 +924,7 @@ return {
       response = { ref = "BatchCreateTagsResponse" },
     },
     batch_delete_agent_daemonset = {
-      name = "BatchDeleteAgentDaemonset",
+      sdk_operation = "BatchDeleteAgentDaemonset",
       method = "POST",
       path = "/v5/{project_id}/container/kubernetes/clusters/daemonsets/batch-delete",
       content_type = "application/json",
@@ -937,7 +937,7 @@ return {
       response = { ref = "BatchDeleteAgentDaemonsetResponse" },
     },
     batch_delete_registry = {
-      name = "BatchDeleteRegistry",
+      sdk_operation = "BatchDeleteRegistry",
       method = "POST",
       path = "/v5/{project_id}/image/registries/batch-delete",
       content_type = "application/json",
@@ -949,7 +949,7 @@ return {
       response = { ref = "BatchDeleteRegistryResponse" },
     },
     batch_delete_tags = {
-      name = "BatchDeleteTags",
+      sdk_operation = "BatchDeleteTags",
       method = "DELETE",
       path = "/v5/{project_id}/{resource_type}/{resource_id}/tags/delete",
       content_type = "application/json",
@@ -963,7 +963,7 @@ return {
       response = { ref = "BatchDeleteTagsResponse" },
     },
     batch_export_baseline_task = {
-      name = "BatchExportBaselineTask",
+      sdk_operation = "BatchExportBaselineTask",
       method = "POST",
       path = "/v5/{project_id}/image/baseline/export",
       content_type = "application/json",
@@ -1004,7 +1004,7 @@ return {
       response = { ref = "BatchExportBaselineTaskResponse" },
     },
     batch_export_local_vul_task = {
-      name = "BatchExportLocalVulTask",
+      sdk_operation = "BatchExportLocalVulTask",
       method = "POST",
       path = "/v5/{project_id}/image/local-vulnerability/export",
       content_type = "application/json",
@@ -1031,7 +1031,7 @@ return {
       response = { ref = "BatchExportLocalVulTaskResponse" },
     },
     batch_modify_port_status = {
-      name = "BatchModifyPortStatus",
+      sdk_operation = "BatchModifyPortStatus",
       method = "POST",
       path = "/v5/{project_id}/asset/batch-modify-port-status",
       content_type = "application/json",
@@ -1045,7 +1045,7 @@ return {
       response = { ref = "BatchModifyPortStatusResponse" },
     },
     batch_scan_local_image = {
-      name = "BatchScanLocalImage",
+      sdk_operation = "BatchScanLocalImage",
       method = "POST",
       path = "/v5/{project_id}/image/local/batch-scan",
       content_type = "application/json",
@@ -1068,7 +1068,7 @@ return {
       response = { ref = "BatchScanLocalImageResponse" },
     },
     batch_scan_swr_image = {
-      name = "BatchScanSwrImage",
+      sdk_operation = "BatchScanSwrImage",
       method = "POST",
       path = "/v5/{project_id}/image/batch-scan",
       content_type = "application/json",
@@ -1094,7 +1094,7 @@ return {
       response = { ref = "BatchScanSwrImageResponse" },
     },
     batch_start_protection = {
-      name = "BatchStartProtection",
+      sdk_operation = "BatchStartProtection",
       method = "POST",
       path = "/v5/{project_id}/ransomware/protection/batch-open",
       content_type = "application/json",
@@ -1111,7 +1111,7 @@ return {
       response = { ref = "BatchStartProtectionResponse" },
     },
     batch_start_web_tamper_protection = {
-      name = "BatchStartWebTamperProtection",
+      sdk_operation = "BatchStartWebTamperProtection",
       method = "POST",
       path = "/v5/{project_id}/webtamper/protection/batch-open",
       content_type = "application/json",
@@ -1133,7 +1133,7 @@ return {
       response = { ref = "BatchStartWebTamperProtectionResponse" },
     },
     batch_update_cluster_resource = {
-      name = "BatchUpdateClusterResource",
+      sdk_operation = "BatchUpdateClusterResource",
       method = "POST",
       path = "/v5/{project_id}/container/kubernetes/clusters/daemonsets/batch-config",
       content_type = "application/json",
@@ -1149,7 +1149,7 @@ return {
       response = { ref = "BatchUpdateClusterResourceResponse" },
     },
     batch_update_host_resource = {
-      name = "BatchUpdateHostResource",
+      sdk_operation = "BatchUpdateHostResource",
       method = "POST",
       path = "/v5/{project_id}/host-management/batch-config",
       content_type = "application/json",
@@ -1165,7 +1165,7 @@ return {
       response = { ref = "BatchUpdateHostResourceResponse" },
     },
     batch_upgrade_agent_daemonset = {
-      name = "BatchUpgradeAgentDaemonset",
+      sdk_operation = "BatchUpgradeAgentDaemonset",
       method = "POST",
       path = "/v5/{project_id}/container/kubernetes/clusters/daemonsets/batch-upgrade",
       content_type = "application/json",
@@ -1177,7 +1177,7 @@ return {
       response = { ref = "BatchUpgradeAgentDaemonsetResponse" },
     },
     bind_agent_policy = {
-      name = "BindAgentPolicy",
+      sdk_operation = "BindAgentPolicy",
       method = "POST",
       path = "/v5/{project_id}/ai/agent/policy",
       content_type = "application/json",
@@ -1189,7 +1189,7 @@ return {
       response = { ref = "BindAgentPolicyResponse" },
     },
     cancel_hosts_quota = {
-      name = "CancelHostsQuota",
+      sdk_operation = "CancelHostsQuota",
       method = "PUT",
       path = "/v5/{project_id}/billing/quotas",
       content_type = "application/json",
@@ -1202,7 +1202,7 @@ return {
       response = { ref = "CancelHostsQuotaResponse" },
     },
     change_agent_auto_upgrade_status = {
-      name = "ChangeAgentAutoUpgradeStatus",
+      sdk_operation = "ChangeAgentAutoUpgradeStatus",
       method = "PUT",
       path = "/v5/{project_id}/setting/config/agent-auto-upgrade",
       content_type = "application/json",
@@ -1214,7 +1214,7 @@ return {
       response = { ref = "ChangeAgentAutoUpgradeStatusResponse" },
     },
     change_antivirus_pay_per_scan_status = {
-      name = "ChangeAntivirusPayPerScanStatus",
+      sdk_operation = "ChangeAntivirusPayPerScanStatus",
       method = "PUT",
       path = "/v5/{project_id}/antivirus/pay-per-scan",
       content_type = "application/json",
@@ -1226,7 +1226,7 @@ return {
       response = { ref = "ChangeAntivirusPayPerScanStatusResponse" },
     },
     change_antivirus_policy = {
-      name = "ChangeAntivirusPolicy",
+      sdk_operation = "ChangeAntivirusPolicy",
       method = "PUT",
       path = "/v5/{project_id}/antivirus/policy",
       content_type = "application/json",
@@ -1253,7 +1253,7 @@ return {
       response = { ref = "ChangeAntivirusPolicyResponse" },
     },
     change_app_whitelist_policy = {
-      name = "ChangeAppWhitelistPolicy",
+      sdk_operation = "ChangeAppWhitelistPolicy",
       method = "PUT",
       path = "/v5/{project_id}/app/policy",
       content_type = "application/json",
@@ -1275,7 +1275,7 @@ return {
       response = { ref = "ChangeAppWhitelistPolicyResponse" },
     },
     change_app_whitelist_policy_process_status = {
-      name = "ChangeAppWhitelistPolicyProcessStatus",
+      sdk_operation = "ChangeAppWhitelistPolicyProcessStatus",
       method = "PUT",
       path = "/v5/{project_id}/app/{policy_id}/process",
       content_type = "application/json",
@@ -1289,7 +1289,7 @@ return {
       response = { ref = "ChangeAppWhitelistPolicyProcessStatusResponse" },
     },
     change_auto_open_quota_status = {
-      name = "ChangeAutoOpenQuotaStatus",
+      sdk_operation = "ChangeAutoOpenQuotaStatus",
       method = "PUT",
       path = "/v5/{project_id}/setting/config/auto-open-quota",
       content_type = "application/json",
@@ -1301,7 +1301,7 @@ return {
       response = { ref = "ChangeAutoOpenQuotaStatusResponse" },
     },
     change_baseline_white_list = {
-      name = "ChangeBaselineWhiteList",
+      sdk_operation = "ChangeBaselineWhiteList",
       method = "PUT",
       path = "/v5/{project_id}/baseline/whitelist",
       content_type = "application/json",
@@ -1316,7 +1316,7 @@ return {
       response = { ref = "ChangeBaselineWhiteListResponse" },
     },
     change_blocked_ip = {
-      name = "ChangeBlockedIp",
+      sdk_operation = "ChangeBlockedIp",
       method = "PUT",
       path = "/v5/{project_id}/event/blocked-ip",
       content_type = "application/json",
@@ -1329,7 +1329,7 @@ return {
       response = { ref = "ChangeBlockedIpResponse" },
     },
     change_check_rule_action = {
-      name = "ChangeCheckRuleAction",
+      sdk_operation = "ChangeCheckRuleAction",
       method = "PUT",
       path = "/v5/{project_id}/baseline/check-rule/action",
       content_type = "application/json",
@@ -1344,7 +1344,7 @@ return {
       response = { ref = "ChangeCheckRuleActionResponse" },
     },
     change_cluster_events = {
-      name = "ChangeClusterEvents",
+      sdk_operation = "ChangeClusterEvents",
       method = "PUT",
       path = "/v5/{project_id}/cluster-protect/events",
       content_type = "application/json",
@@ -1358,7 +1358,7 @@ return {
       response = { ref = "ChangeClusterEventsResponse" },
     },
     change_cluster_protection_policy = {
-      name = "ChangeClusterProtectionPolicy",
+      sdk_operation = "ChangeClusterProtectionPolicy",
       method = "PUT",
       path = "/v5/{project_id}/cluster-protect/policy",
       content_type = "application/json",
@@ -1377,7 +1377,7 @@ return {
       response = { ref = "ChangeClusterProtectionPolicyResponse" },
     },
     change_container_status = {
-      name = "ChangeContainerStatus",
+      sdk_operation = "ChangeContainerStatus",
       method = "PUT",
       path = "/v5/{project_id}/kubernetes/{container_name}/container/isolate",
       content_type = "application/json",
@@ -1390,7 +1390,7 @@ return {
       response = { ref = "ChangeContainerStatusResponse" },
     },
     change_event = {
-      name = "ChangeEvent",
+      sdk_operation = "ChangeEvent",
       method = "POST",
       path = "/v5/{project_id}/event/operate",
       content_type = "application/json",
@@ -1408,7 +1408,7 @@ return {
       response = { ref = "ChangeEventResponse" },
     },
     change_extended_weak_password = {
-      name = "ChangeExtendedWeakPassword",
+      sdk_operation = "ChangeExtendedWeakPassword",
       method = "POST",
       path = "/v5/{project_id}/image/baseline/extended-weak-password",
       content_type = "application/json",
@@ -1420,7 +1420,7 @@ return {
       response = { ref = "ChangeExtendedWeakPasswordResponse" },
     },
     change_file_path_white_detail = {
-      name = "ChangeFilePathWhiteDetail",
+      sdk_operation = "ChangeFilePathWhiteDetail",
       method = "POST",
       path = "/v5/{project_id}/image/sensitive/filepath_whitelist",
       content_type = "application/json",
@@ -1433,7 +1433,7 @@ return {
       response = { ref = "ChangeFilePathWhiteDetailResponse" },
     },
     change_file_path_white_lists = {
-      name = "ChangeFilePathWhiteLists",
+      sdk_operation = "ChangeFilePathWhiteLists",
       method = "POST",
       path = "/v5/{project_id}/image/sensitive/filepath-whitelist",
       content_type = "application/json",
@@ -1446,7 +1446,7 @@ return {
       response = { ref = "ChangeFilePathWhiteListsResponse" },
     },
     change_host_ignore_status = {
-      name = "ChangeHostIgnoreStatus",
+      sdk_operation = "ChangeHostIgnoreStatus",
       method = "PUT",
       path = "/v5/{project_id}/host/operate",
       content_type = "application/json",
@@ -1459,7 +1459,7 @@ return {
       response = { ref = "ChangeHostIgnoreStatusResponse" },
     },
     change_hosts_group = {
-      name = "ChangeHostsGroup",
+      sdk_operation = "ChangeHostsGroup",
       method = "PUT",
       path = "/v5/{project_id}/host-management/groups",
       content_type = "application/json",
@@ -1474,7 +1474,7 @@ return {
       response = { ref = "ChangeHostsGroupResponse" },
     },
     change_image_white_list = {
-      name = "ChangeImageWhiteList",
+      sdk_operation = "ChangeImageWhiteList",
       method = "PUT",
       path = "/v5/{project_id}/image/whitelists/{id}",
       content_type = "application/json",
@@ -1492,7 +1492,7 @@ return {
       response = { ref = "ChangeImageWhiteListResponse" },
     },
     change_isolated_file = {
-      name = "ChangeIsolatedFile",
+      sdk_operation = "ChangeIsolatedFile",
       method = "PUT",
       path = "/v5/{project_id}/event/isolated-file",
       content_type = "application/json",
@@ -1505,7 +1505,7 @@ return {
       response = { ref = "ChangeIsolatedFileResponse" },
     },
     change_malware_collect_status = {
-      name = "ChangeMalwareCollectStatus",
+      sdk_operation = "ChangeMalwareCollectStatus",
       method = "PUT",
       path = "/v5/{project_id}/setting/malware/collect",
       content_type = "application/json",
@@ -1517,7 +1517,7 @@ return {
       response = { ref = "ChangeMalwareCollectStatusResponse" },
     },
     change_monthly_operation_report_tip_status = {
-      name = "ChangeMonthlyOperationReportTipStatus",
+      sdk_operation = "ChangeMonthlyOperationReportTipStatus",
       method = "PUT",
       path = "/v5/{project_id}/operational-report/notification",
       content_type = "application/json",
@@ -1525,7 +1525,7 @@ return {
       response = { ref = "ChangeMonthlyOperationReportTipStatusResponse" },
     },
     change_password_complexity_status = {
-      name = "ChangePasswordComplexityStatus",
+      sdk_operation = "ChangePasswordComplexityStatus",
       method = "POST",
       path = "/v5/{project_id}/baseline/password-complexity/action",
       content_type = "application/json",
@@ -1539,7 +1539,7 @@ return {
       response = { ref = "ChangePasswordComplexityStatusResponse" },
     },
     change_policy_group = {
-      name = "ChangePolicyGroup",
+      sdk_operation = "ChangePolicyGroup",
       method = "POST",
       path = "/v5/{project_id}/policy/group",
       content_type = "application/json",
@@ -1552,7 +1552,7 @@ return {
       response = { ref = "ChangePolicyGroupResponse" },
     },
     change_policy_switch_status = {
-      name = "ChangePolicySwitchStatus",
+      sdk_operation = "ChangePolicySwitchStatus",
       method = "POST",
       path = "/v5/{project_id}/policy/switch",
       content_type = "application/json",
@@ -1565,7 +1565,7 @@ return {
       response = { ref = "ChangePolicySwitchStatusResponse" },
     },
     change_sensitive_info = {
-      name = "ChangeSensitiveInfo",
+      sdk_operation = "ChangeSensitiveInfo",
       method = "POST",
       path = "/v5/{project_id}/image/sensitive/operate",
       content_type = "application/json",
@@ -1579,7 +1579,7 @@ return {
       response = { ref = "ChangeSensitiveInfoResponse" },
     },
     change_switches_status = {
-      name = "ChangeSwitchesStatus",
+      sdk_operation = "ChangeSwitchesStatus",
       method = "PUT",
       path = "/v5/{project_id}/setting/switches/{code}",
       content_type = "application/json",
@@ -1592,7 +1592,7 @@ return {
       response = { ref = "ChangeSwitchesStatusResponse" },
     },
     change_vul_scan_policy = {
-      name = "ChangeVulScanPolicy",
+      sdk_operation = "ChangeVulScanPolicy",
       method = "PUT",
       path = "/v5/{project_id}/vulnerability/scan-policy",
       content_type = "application/json",
@@ -1609,7 +1609,7 @@ return {
       response = { ref = "ChangeVulScanPolicyResponse" },
     },
     change_vul_status = {
-      name = "ChangeVulStatus",
+      sdk_operation = "ChangeVulStatus",
       method = "PUT",
       path = "/v5/{project_id}/vulnerability/status",
       content_type = "application/json",
@@ -1628,7 +1628,7 @@ return {
       response = { ref = "ChangeVulStatusResponse" },
     },
     change_vul_white_list = {
-      name = "ChangeVulWhiteList",
+      sdk_operation = "ChangeVulWhiteList",
       method = "PUT",
       path = "/v5/{project_id}/vulnerability/white-list/{id}",
       content_type = "application/json",
@@ -1643,7 +1643,7 @@ return {
       response = { ref = "ChangeVulWhiteListResponse" },
     },
     copy_ai_policy_group = {
-      name = "CopyAiPolicyGroup",
+      sdk_operation = "CopyAiPolicyGroup",
       method = "POST",
       path = "/v5/{project_id}/ai/policy/groups",
       content_type = "application/json",
@@ -1656,7 +1656,7 @@ return {
       response = { ref = "CopyAiPolicyGroupResponse" },
     },
     copy_baseline_policy_group = {
-      name = "CopyBaselinePolicyGroup",
+      sdk_operation = "CopyBaselinePolicyGroup",
       method = "PUT",
       path = "/v5/{project_id}/baseline/security-checks/policy-group",
       content_type = "application/json",
@@ -1670,7 +1670,7 @@ return {
       response = { ref = "CopyBaselinePolicyGroupResponse" },
     },
     create_agent_daemonset = {
-      name = "CreateAgentDaemonset",
+      sdk_operation = "CreateAgentDaemonset",
       method = "POST",
       path = "/v5/{project_id}/container/kubernetes/clusters/{cluster_id}/daemonsets",
       content_type = "application/json",
@@ -1687,7 +1687,7 @@ return {
       response = { ref = "CreateAgentDaemonsetResponse" },
     },
     create_anti_virus_paid_task = {
-      name = "CreateAntiVirusPaidTask",
+      sdk_operation = "CreateAntiVirusPaidTask",
       method = "POST",
       path = "/v5/{project_id}/antivirus/pay-per-scan/tasks",
       content_type = "application/json",
@@ -1707,7 +1707,7 @@ return {
       response = { ref = "CreateAntiVirusPaidTaskResponse" },
     },
     create_anti_virus_policy = {
-      name = "CreateAntiVirusPolicy",
+      sdk_operation = "CreateAntiVirusPolicy",
       method = "POST",
       path = "/v5/{project_id}/antivirus/policy",
       content_type = "application/json",
@@ -1734,7 +1734,7 @@ return {
       response = { ref = "CreateAntiVirusPolicyResponse" },
     },
     create_anti_virus_task = {
-      name = "CreateAntiVirusTask",
+      sdk_operation = "CreateAntiVirusTask",
       method = "POST",
       path = "/v5/{project_id}/antivirus/task",
       content_type = "application/json",
@@ -1751,7 +1751,7 @@ return {
       response = { ref = "CreateAntiVirusTaskResponse" },
     },
     create_app_whitelist_policy = {
-      name = "CreateAppWhitelistPolicy",
+      sdk_operation = "CreateAppWhitelistPolicy",
       method = "POST",
       path = "/v5/{project_id}/app/policy",
       content_type = "application/json",
@@ -1772,7 +1772,7 @@ return {
       response = { ref = "CreateAppWhitelistPolicyResponse" },
     },
     create_cicd_configuration_command = {
-      name = "CreateCicdConfigurationCommand",
+      sdk_operation = "CreateCicdConfigurationCommand",
       method = "POST",
       path = "/v5/{project_id}/image/cicd/configurations/create-command",
       content_type = "application/json",
@@ -1796,7 +1796,7 @@ return {
       response = { ref = "CreateCicdConfigurationCommandResponse" },
     },
     create_cluster_protection_policy = {
-      name = "CreateClusterProtectionPolicy",
+      sdk_operation = "CreateClusterProtectionPolicy",
       method = "POST",
       path = "/v5/{project_id}/cluster-protect/policy",
       content_type = "application/json",
@@ -1815,7 +1815,7 @@ return {
       response = { ref = "CreateClusterProtectionPolicyResponse" },
     },
     create_clusters_info = {
-      name = "CreateClustersInfo",
+      sdk_operation = "CreateClustersInfo",
       method = "POST",
       path = "/v5/{project_id}/kubernetes/save-clusters",
       content_type = "application/json",
@@ -1825,7 +1825,7 @@ return {
       response = { ref = "CreateClustersInfoResponse" },
     },
     create_container_network_policy = {
-      name = "CreateContainerNetworkPolicy",
+      sdk_operation = "CreateContainerNetworkPolicy",
       method = "POST",
       path = "/v5/{project_id}/container-network/{cluster_id}/policy",
       content_type = "application/json",
@@ -1840,7 +1840,7 @@ return {
       response = { ref = "CreateContainerNetworkPolicyResponse" },
     },
     create_custom_rule_config = {
-      name = "CreateCustomRuleConfig",
+      sdk_operation = "CreateCustomRuleConfig",
       method = "POST",
       path = "/v5/{project_id}/custom/rule/config",
       content_type = "application/json",
@@ -1854,7 +1854,7 @@ return {
       response = { ref = "CreateCustomRuleConfigResponse" },
     },
     create_decoy_port_policy = {
-      name = "CreateDecoyPortPolicy",
+      sdk_operation = "CreateDecoyPortPolicy",
       method = "POST",
       path = "/v5/{project_id}/honeypot-port/policy",
       content_type = "application/json",
@@ -1871,7 +1871,7 @@ return {
       response = { ref = "CreateDecoyPortPolicyResponse" },
     },
     create_global_asset_scan_task = {
-      name = "CreateGlobalAssetScanTask",
+      sdk_operation = "CreateGlobalAssetScanTask",
       method = "POST",
       path = "/v5/{project_id}/asset/assign-task",
       content_type = "application/json",
@@ -1886,7 +1886,7 @@ return {
       response = { ref = "CreateGlobalAssetScanTaskResponse" },
     },
     create_image_synchronize_task = {
-      name = "CreateImageSynchronizeTask",
+      sdk_operation = "CreateImageSynchronizeTask",
       method = "POST",
       path = "/v5/{project_id}/image/image-sync/tasks",
       content_type = "application/json",
@@ -1900,7 +1900,7 @@ return {
       response = { ref = "CreateImageSynchronizeTaskResponse" },
     },
     create_manual_image_scan_task = {
-      name = "CreateManualImageScanTask",
+      sdk_operation = "CreateManualImageScanTask",
       method = "POST",
       path = "/v5/{project_id}/image/image-scan/tasks",
       content_type = "application/json",
@@ -1918,7 +1918,7 @@ return {
       response = { ref = "CreateManualImageScanTaskResponse" },
     },
     create_multi_cloud_clusters = {
-      name = "CreateMultiCloudClusters",
+      sdk_operation = "CreateMultiCloudClusters",
       method = "POST",
       path = "/v5/{project_id}/container/kubernetes/multi-cloud/clusters",
       content_type = "application/json",
@@ -1946,7 +1946,7 @@ return {
       response = { ref = "CreateMultiCloudClustersResponse" },
     },
     create_quotas_order = {
-      name = "CreateQuotasOrder",
+      sdk_operation = "CreateQuotasOrder",
       method = "POST",
       path = "/v5/{project_id}/quotas/orders",
       content_type = "application/json",
@@ -1964,7 +1964,7 @@ return {
       response = { ref = "CreateQuotasOrderResponse" },
     },
     create_security_group_policy = {
-      name = "CreateSecurityGroupPolicy",
+      sdk_operation = "CreateSecurityGroupPolicy",
       method = "POST",
       path = "/v5/{project_id}/container-network/{cluster_id}/{namespace}/security-group-policy",
       content_type = "application/json",
@@ -1982,7 +1982,7 @@ return {
       response = { ref = "CreateSecurityGroupPolicyResponse" },
     },
     create_task = {
-      name = "CreateTask",
+      sdk_operation = "CreateTask",
       method = "POST",
       path = "/v5/{project_id}/common/task",
       content_type = "application/json",
@@ -1996,7 +1996,7 @@ return {
       response = { ref = "CreateTaskResponse" },
     },
     create_vpc_endpoint = {
-      name = "CreateVpcEndpoint",
+      sdk_operation = "CreateVpcEndpoint",
       method = "POST",
       path = "/v5/{project_id}/host-management/vpc-endpointes",
       content_type = "application/json",
@@ -2008,7 +2008,7 @@ return {
       response = { ref = "CreateVpcEndpointResponse" },
     },
     create_vulnerability_scan_task = {
-      name = "CreateVulnerabilityScanTask",
+      sdk_operation = "CreateVulnerabilityScanTask",
       method = "POST",
       path = "/v5/{project_id}/vulnerability/scan-task",
       content_type = "application/json",
@@ -2024,7 +2024,7 @@ return {
       response = { ref = "CreateVulnerabilityScanTaskResponse" },
     },
     create_web_tamper_protection_config = {
-      name = "CreateWebTamperProtectionConfig",
+      sdk_operation = "CreateWebTamperProtectionConfig",
       method = "POST",
       path = "/v5/{project_id}/webtamper/protection-configs",
       content_type = "application/json",
@@ -2043,7 +2043,7 @@ return {
       response = { ref = "CreateWebTamperProtectionConfigResponse" },
     },
     delete_account = {
-      name = "DeleteAccount",
+      sdk_operation = "DeleteAccount",
       method = "DELETE",
       path = "/v5/setting/account/accounts",
       content_type = "application/json",
@@ -2059,7 +2059,7 @@ return {
       response = { ref = "DeleteAccountResponse" },
     },
     delete_agent_daemonset = {
-      name = "DeleteAgentDaemonset",
+      sdk_operation = "DeleteAgentDaemonset",
       method = "DELETE",
       path = "/v5/{project_id}/container/kubernetes/clusters/{cluster_id}/daemonsets",
       content_type = "application/json",
@@ -2072,7 +2072,7 @@ return {
       response = { ref = "DeleteAgentDaemonsetResponse" },
     },
     delete_ai_policy_groups = {
-      name = "DeleteAiPolicyGroups",
+      sdk_operation = "DeleteAiPolicyGroups",
       method = "DELETE",
       path = "/v5/{project_id}/ai/policy/groups",
       content_type = "application/json",
@@ -2083,7 +2083,7 @@ return {
       response = { ref = "DeleteAiPolicyGroupsResponse" },
     },
     delete_antivirus_policy = {
-      name = "DeleteAntivirusPolicy",
+      sdk_operation = "DeleteAntivirusPolicy",
       method = "POST",
       path = "/v5/{project_id}/antivirus/policy/batch-delete",
       content_type = "application/json",
@@ -2095,7 +2095,7 @@ return {
       response = { ref = "DeleteAntivirusPolicyResponse" },
     },
     delete_app_whitelist_policy = {
-      name = "DeleteAppWhitelistPolicy",
+      sdk_operation = "DeleteAppWhitelistPolicy",
       method = "DELETE",
       path = "/v5/{project_id}/app/policy",
       content_type = "application/json",
@@ -2107,7 +2107,7 @@ return {
       response = { ref = "DeleteAppWhitelistPolicyResponse" },
     },
     delete_app_whitelist_policy_host = {
-      name = "DeleteAppWhitelistPolicyHost",
+      sdk_operation = "DeleteAppWhitelistPolicyHost",
       method = "DELETE",
       path = "/v5/{project_id}/app/{policy_id}/host",
       content_type = "application/json",
@@ -2120,7 +2120,7 @@ return {
       response = { ref = "DeleteAppWhitelistPolicyHostResponse" },
     },
     delete_backup_host_info = {
-      name = "DeleteBackupHostInfo",
+      sdk_operation = "DeleteBackupHostInfo",
       method = "DELETE",
       path = "/v5/{project_id}/wtp/backup-hosts",
       content_type = "application/json",
@@ -2132,7 +2132,7 @@ return {
       response = { ref = "DeleteBackupHostInfoResponse" },
     },
     delete_baseline_white_list = {
-      name = "DeleteBaselineWhiteList",
+      sdk_operation = "DeleteBaselineWhiteList",
       method = "DELETE",
       path = "/v5/{project_id}/baseline/whitelist",
       content_type = "application/json",
@@ -2144,7 +2144,7 @@ return {
       response = { ref = "DeleteBaselineWhiteListResponse" },
     },
     delete_cicd_configurations = {
-      name = "DeleteCicdConfigurations",
+      sdk_operation = "DeleteCicdConfigurations",
       method = "POST",
       path = "/v5/{project_id}/image/cicd/configurations/batch-delete",
       content_type = "application/json",
@@ -2156,7 +2156,7 @@ return {
       response = { ref = "DeleteCicdConfigurationsResponse" },
     },
     delete_cluster_protection_policy = {
-      name = "DeleteClusterProtectionPolicy",
+      sdk_operation = "DeleteClusterProtectionPolicy",
       method = "DELETE",
       path = "/v5/{project_id}/cluster-protect/policy",
       content_type = "application/json",
@@ -2169,7 +2169,7 @@ return {
       response = { ref = "DeleteClusterProtectionPolicyResponse" },
     },
     delete_container_network_policy = {
-      name = "DeleteContainerNetworkPolicy",
+      sdk_operation = "DeleteContainerNetworkPolicy",
       method = "DELETE",
       path = "/v5/{project_id}/container-network/{cluster_id}/policy",
       content_type = "application/json",
@@ -2182,7 +2182,7 @@ return {
       response = { ref = "DeleteContainerNetworkPolicyResponse" },
     },
     delete_custom_rule_config = {
-      name = "DeleteCustomRuleConfig",
+      sdk_operation = "DeleteCustomRuleConfig",
       method = "DELETE",
       path = "/v5/{project_id}/custom/rule/config",
       content_type = "application/json",
@@ -2193,7 +2193,7 @@ return {
       response = { ref = "DeleteCustomRuleConfigResponse" },
     },
     delete_decoy_port_host_policy = {
-      name = "DeleteDecoyPortHostPolicy",
+      sdk_operation = "DeleteDecoyPortHostPolicy",
       method = "DELETE",
       path = "/v5/{project_id}/honeypot-port/host-policy/{policy_id}",
       content_type = "application/json",
@@ -2205,7 +2205,7 @@ return {
       response = { ref = "DeleteDecoyPortHostPolicyResponse" },
     },
     delete_decoy_port_policy = {
-      name = "DeleteDecoyPortPolicy",
+      sdk_operation = "DeleteDecoyPortPolicy",
       method = "DELETE",
       path = "/v5/{project_id}/honeypot-port/policy/{policy_id}",
       content_type = "application/json",
@@ -2216,7 +2216,7 @@ return {
       response = { ref = "DeleteDecoyPortPolicyResponse" },
     },
     delete_duplication_info = {
-      name = "DeleteDuplicationInfo",
+      sdk_operation = "DeleteDuplicationInfo",
       method = "DELETE",
       path = "/v5/{project_id}/ransomware/duplication/{backup_id}",
       content_type = "application/json",
@@ -2227,7 +2227,7 @@ return {
       response = { ref = "DeleteDuplicationInfoResponse" },
     },
     delete_hosts_group = {
-      name = "DeleteHostsGroup",
+      sdk_operation = "DeleteHostsGroup",
       method = "DELETE",
       path = "/v5/{project_id}/host-management/groups",
       content_type = "application/json",
@@ -2239,7 +2239,7 @@ return {
       response = { ref = "DeleteHostsGroupResponse" },
     },
     delete_image_white_lists = {
-      name = "DeleteImageWhiteLists",
+      sdk_operation = "DeleteImageWhiteLists",
       method = "DELETE",
       path = "/v5/{project_id}/image/whitelists",
       content_type = "application/json",
@@ -2253,7 +2253,7 @@ return {
       response = { ref = "DeleteImageWhiteListsResponse" },
     },
     delete_isolated_file = {
-      name = "DeleteIsolatedFile",
+      sdk_operation = "DeleteIsolatedFile",
       method = "DELETE",
       path = "/v5/{project_id}/event/isolated-file",
       content_type = "application/json",
@@ -2265,7 +2265,7 @@ return {
       response = { ref = "DeleteIsolatedFileResponse" },
     },
     delete_policy = {
-      name = "DeletePolicy",
+      sdk_operation = "DeletePolicy",
       method = "DELETE",
       path = "/v5/{project_id}/rasp/policy",
       content_type = "application/json",
@@ -2276,7 +2276,7 @@ return {
       response = { ref = "DeletePolicyResponse" },
     },
     delete_policy_group = {
-      name = "DeletePolicyGroup",
+      sdk_operation = "DeletePolicyGroup",
       method = "DELETE",
       path = "/v5/{project_id}/policy/group",
       content_type = "application/json",
@@ -2288,7 +2288,7 @@ return {
       response = { ref = "DeletePolicyGroupResponse" },
     },
     delete_protection_policy = {
-      name = "DeleteProtectionPolicy",
+      sdk_operation = "DeleteProtectionPolicy",
       method = "DELETE",
       path = "/v5/{project_id}/ransomware/protection/policy",
       content_type = "application/json",
@@ -2299,7 +2299,7 @@ return {
       response = { ref = "DeleteProtectionPolicyResponse" },
     },
     delete_registry = {
-      name = "DeleteRegistry",
+      sdk_operation = "DeleteRegistry",
       method = "DELETE",
       path = "/v5/{project_id}/image/registries/{id}",
       content_type = "application/json",
@@ -2310,7 +2310,7 @@ return {
       response = { ref = "DeleteRegistryResponse" },
     },
     delete_resource_instance_tag = {
-      name = "DeleteResourceInstanceTag",
+      sdk_operation = "DeleteResourceInstanceTag",
       method = "DELETE",
       path = "/v5/{project_id}/{resource_type}/{resource_id}/tags/{key}",
       content_type = "application/json",
@@ -2322,7 +2322,7 @@ return {
       response = { ref = "DeleteResourceInstanceTagResponse" },
     },
     delete_security_check_policy_group = {
-      name = "DeleteSecurityCheckPolicyGroup",
+      sdk_operation = "DeleteSecurityCheckPolicyGroup",
       method = "DELETE",
       path = "/v5/{project_id}/baseline/security-checks/policy-group/{group_id}",
       content_type = "application/json",
@@ -2333,7 +2333,7 @@ return {
       response = { ref = "DeleteSecurityCheckPolicyGroupResponse" },
     },
     delete_security_group_policy = {
-      name = "DeleteSecurityGroupPolicy",
+      sdk_operation = "DeleteSecurityGroupPolicy",
       method = "DELETE",
       path = "/v5/{project_id}/container-network/{cluster_id}/security-group-policy",
       content_type = "application/json",
@@ -2346,7 +2346,7 @@ return {
       response = { ref = "DeleteSecurityGroupPolicyResponse" },
     },
     delete_vul_white_list = {
-      name = "DeleteVulWhiteList",
+      sdk_operation = "DeleteVulWhiteList",
       method = "DELETE",
       path = "/v5/{project_id}/vulnerability/white-list",
       content_type = "application/json",
@@ -2358,7 +2358,7 @@ return {
       response = { ref = "DeleteVulWhiteListResponse" },
     },
     delete_web_tamper_protection_config = {
-      name = "DeleteWebTamperProtectionConfig",
+      sdk_operation = "DeleteWebTamperProtectionConfig",
       method = "DELETE",
       path = "/v5/{project_id}/webtamper/protection-configs",
       content_type = "application/json",
@@ -2371,7 +2371,7 @@ return {
       response = { ref = "DeleteWebTamperProtectionConfigResponse" },
     },
     download_asset_file = {
-      name = "DownloadAssetFile",
+      sdk_operation = "DownloadAssetFile",
       method = "POST",
       path = "/v5/{project_id}/asset/export",
       content_type = "application/json",
@@ -2386,7 +2386,7 @@ return {
       response = { ref = "DownloadAssetFileResponse" },
     },
     download_event_source_file = {
-      name = "DownloadEventSourceFile",
+      sdk_operation = "DownloadEventSourceFile",
       method = "GET",
       path = "/v5/{project_id}/event/download-file",
       content_type = "application/json",
@@ -2397,7 +2397,7 @@ return {
       response = { ref = "DownloadEventSourceFileResponse" },
     },
     enable_trust_service = {
-      name = "EnableTrustService",
+      sdk_operation = "EnableTrustService",
       method = "POST",
       path = "/v5/setting/account/trusted-services",
       content_type = "application/json",
@@ -2407,7 +2407,7 @@ return {
       response = { ref = "EnableTrustServiceResponse" },
     },
     export_anti_virus_result = {
-      name = "ExportAntiVirusResult",
+      sdk_operation = "ExportAntiVirusResult",
       method = "POST",
       path = "/v5/{project_id}/antivirus/result/export",
       content_type = "application/json",
@@ -2434,7 +2434,7 @@ return {
       response = { ref = "ExportAntiVirusResultResponse" },
     },
     export_baseline_security_check_report = {
-      name = "ExportBaselineSecurityCheckReport",
+      sdk_operation = "ExportBaselineSecurityCheckReport",
       method = "POST",
       path = "/v5/{project_id}/baseline/export",
       content_type = "application/json",
@@ -2461,7 +2461,7 @@ return {
       response = { ref = "ExportBaselineSecurityCheckReportResponse" },
     },
     export_container_list = {
-      name = "ExportContainerList",
+      sdk_operation = "ExportContainerList",
       method = "POST",
       path = "/v5/{project_id}/container/export-task",
       content_type = "application/json",
@@ -2485,7 +2485,7 @@ return {
       response = { ref = "ExportContainerListResponse" },
     },
     export_event_request = {
-      name = "ExportEventRequest",
+      sdk_operation = "ExportEventRequest",
       method = "POST",
       path = "/v5/{project_id}/event/export",
       content_type = "application/json",
@@ -2523,7 +2523,7 @@ return {
       response = { ref = "ExportEventRequestResponse" },
     },
     export_handled_vulnerabilities = {
-      name = "ExportHandledVulnerabilities",
+      sdk_operation = "ExportHandledVulnerabilities",
       method = "POST",
       path = "/v5/{project_id}/vulnerability/history/export-task",
       content_type = "application/json",
@@ -2548,7 +2548,7 @@ return {
       response = { ref = "ExportHandledVulnerabilitiesResponse" },
     },
     export_image_security_report_task = {
-      name = "ExportImageSecurityReportTask",
+      sdk_operation = "ExportImageSecurityReportTask",
       method = "POST",
       path = "/v5/{project_id}/image/security-report/export-tasks",
       content_type = "application/json",
@@ -2585,7 +2585,7 @@ return {
       response = { ref = "ExportImageSecurityReportTaskResponse" },
     },
     export_risks = {
-      name = "ExportRisks",
+      sdk_operation = "ExportRisks",
       method = "POST",
       path = "/v5/{project_id}/container/cluster/risk/export-task",
       content_type = "application/json",
@@ -2600,7 +2600,7 @@ return {
       response = { ref = "ExportRisksResponse" },
     },
     export_security_check_report = {
-      name = "ExportSecurityCheckReport",
+      sdk_operation = "ExportSecurityCheckReport",
       method = "GET",
       path = "/v5/{project_id}/baseline/risk-config/export",
       content_type = "application/json",
@@ -2616,7 +2616,7 @@ return {
       response = { ref = "ExportSecurityCheckReportResponse" },
     },
     export_task_info = {
-      name = "ExportTaskInfo",
+      sdk_operation = "ExportTaskInfo",
       method = "POST",
       path = "/v5/{project_id}/export-task",
       content_type = "application/json",
@@ -2629,7 +2629,7 @@ return {
       response = { ref = "ExportTaskInfoResponse" },
     },
     export_vul_handle_history = {
-      name = "ExportVulHandleHistory",
+      sdk_operation = "ExportVulHandleHistory",
       method = "POST",
       path = "/v5/{project_id}/vulnerability/handle-history/export-task",
       content_type = "application/json",
@@ -2649,7 +2649,7 @@ return {
       response = { ref = "ExportVulHandleHistoryResponse" },
     },
     export_vuls = {
-      name = "ExportVuls",
+      sdk_operation = "ExportVuls",
       method = "POST",
       path = "/v5/{project_id}/vul/export",
       content_type = "application/json",
@@ -2679,7 +2679,7 @@ return {
       response = { ref = "ExportVulsResponse" },
     },
     export_web_tamper_host = {
-      name = "ExportWebTamperHost",
+      sdk_operation = "ExportWebTamperHost",
       method = "POST",
       path = "/v5/{project_id}/webtamper/host/export",
       content_type = "application/json",
@@ -2707,7 +2707,7 @@ return {
       response = { ref = "ExportWebTamperHostResponse" },
     },
     handle_anti_virus_result = {
-      name = "HandleAntiVirusResult",
+      sdk_operation = "HandleAntiVirusResult",
       method = "POST",
       path = "/v5/{project_id}/antivirus/result/operate",
       content_type = "application/json",
@@ -2722,7 +2722,7 @@ return {
       response = { ref = "HandleAntiVirusResultResponse" },
     },
     handle_image_vulnerability = {
-      name = "HandleImageVulnerability",
+      sdk_operation = "HandleImageVulnerability",
       method = "POST",
       path = "/v5/{project_id}/image/vulnerability/handle",
       content_type = "application/json",
@@ -2743,7 +2743,7 @@ return {
       response = { ref = "HandleImageVulnerabilityResponse" },
     },
     list_accounts = {
-      name = "ListAccounts",
+      sdk_operation = "ListAccounts",
       method = "GET",
       path = "/v5/setting/account/accounts",
       content_type = "application/json",
@@ -2759,7 +2759,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_agent_auto_upgrade_status = {
-      name = "ListAgentAutoUpgradeStatus",
+      sdk_operation = "ListAgentAutoUpgradeStatus",
       method = "GET",
       path = "/v5/{project_id}/setting/config/agent-auto-upgrade",
       content_type = "application/json",
@@ -2769,7 +2769,7 @@ return {
       response = { ref = "ListAgentAutoUpgradeStatusResponse" },
     },
     list_agent_daemonset_cluster_nodes_label = {
-      name = "ListAgentDaemonsetClusterNodesLabel",
+      sdk_operation = "ListAgentDaemonsetClusterNodesLabel",
       method = "GET",
       path = "/v5/{project_id}/container/kubernetes/clusters/{cluster_id}/nodes/label",
       content_type = "application/json",
@@ -2784,7 +2784,7 @@ return {
       response = { ref = "ListAgentDaemonsetClusterNodesLabelResponse" },
     },
     list_agent_daemonset_info = {
-      name = "ListAgentDaemonsetInfo",
+      sdk_operation = "ListAgentDaemonsetInfo",
       method = "GET",
       path = "/v5/{project_id}/container/kubernetes/clusters/daemonsets",
       content_type = "application/json",
@@ -2801,7 +2801,7 @@ return {
       response = { ref = "ListAgentDaemonsetInfoResponse" },
     },
     list_agent_install_script = {
-      name = "ListAgentInstallScript",
+      sdk_operation = "ListAgentInstallScript",
       method = "GET",
       path = "/v5/{project_id}/setting/agent-install-script",
       content_type = "application/json",
@@ -2818,7 +2818,7 @@ return {
       response = { ref = "ListAgentInstallScriptResponse" },
     },
     list_agent_status = {
-      name = "ListAgentStatus",
+      sdk_operation = "ListAgentStatus",
       method = "GET",
       path = "/v5/{project_id}/host-management/agent/status",
       content_type = "application/json",
@@ -2834,7 +2834,7 @@ return {
       response = { ref = "ListAgentStatusResponse" },
     },
     list_agent_version = {
-      name = "ListAgentVersion",
+      sdk_operation = "ListAgentVersion",
       method = "GET",
       path = "/v5/{project_id}/setting/agent-version",
       content_type = "application/json",
@@ -2845,7 +2845,7 @@ return {
       response = { ref = "ListAgentVersionResponse" },
     },
     list_ai_component_detail = {
-      name = "ListAiComponentDetail",
+      sdk_operation = "ListAiComponentDetail",
       method = "GET",
       path = "/v5/{project_id}/asset/ai-component/detail",
       content_type = "application/json",
@@ -2872,7 +2872,7 @@ return {
       response = { ref = "ListAiComponentDetailResponse" },
     },
     list_ai_component_statistics = {
-      name = "ListAiComponentStatistics",
+      sdk_operation = "ListAiComponentStatistics",
       method = "GET",
       path = "/v5/{project_id}/asset/ai-component/statistics",
       content_type = "application/json",
@@ -2888,7 +2888,7 @@ return {
       response = { ref = "ListAiComponentStatisticsResponse" },
     },
     list_ai_policies = {
-      name = "ListAiPolicies",
+      sdk_operation = "ListAiPolicies",
       method = "GET",
       path = "/v5/{project_id}/ai/policy",
       content_type = "application/json",
@@ -2898,7 +2898,7 @@ return {
       response = { ref = "ListAiPoliciesResponse" },
     },
     list_ai_policy_detail = {
-      name = "ListAiPolicyDetail",
+      sdk_operation = "ListAiPolicyDetail",
       method = "GET",
       path = "/v5/{project_id}/ai/policy/detail",
       content_type = "application/json",
@@ -2909,7 +2909,7 @@ return {
       response = { ref = "ListAiPolicyDetailResponse" },
     },
     list_ai_policy_groups = {
-      name = "ListAiPolicyGroups",
+      sdk_operation = "ListAiPolicyGroups",
       method = "GET",
       path = "/v5/{project_id}/ai/policy/groups",
       content_type = "application/json",
@@ -2925,7 +2925,7 @@ return {
       response = { ref = "ListAiPolicyGroupsResponse" },
     },
     list_alarm_config = {
-      name = "ListAlarmConfig",
+      sdk_operation = "ListAlarmConfig",
       method = "GET",
       path = "/v5/{project_id}/setting/alarm-config",
       content_type = "application/json",
@@ -2935,7 +2935,7 @@ return {
       response = { ref = "ListAlarmConfigResponse" },
     },
     list_alarm_white_list = {
-      name = "ListAlarmWhiteList",
+      sdk_operation = "ListAlarmWhiteList",
       method = "GET",
       path = "/v5/{project_id}/event/white-list/alarm",
       content_type = "application/json",
@@ -2951,7 +2951,7 @@ return {
       response = { ref = "ListAlarmWhiteListResponse" },
     },
     list_alarm_white_list_host_detail = {
-      name = "ListAlarmWhiteListHostDetail",
+      sdk_operation = "ListAlarmWhiteListHostDetail",
       method = "GET",
       path = "/v5/{project_id}/event/white-list/rule/detail",
       content_type = "application/json",
@@ -2963,7 +2963,7 @@ return {
       response = { ref = "ListAlarmWhiteListHostDetailResponse" },
     },
     list_all_risk_config_check_rules = {
-      name = "ListAllRiskConfigCheckRules",
+      sdk_operation = "ListAllRiskConfigCheckRules",
       method = "GET",
       path = "/v5/{project_id}/baseline/risk-config/check-rules",
       content_type = "application/json",
@@ -2985,7 +2985,7 @@ return {
       response = { ref = "ListAllRiskConfigCheckRulesResponse" },
     },
     list_anti_virus_host = {
-      name = "ListAntiVirusHost",
+      sdk_operation = "ListAntiVirusHost",
       method = "GET",
       path = "/v5/{project_id}/antivirus/host-management/hosts",
       content_type = "application/json",
@@ -3007,7 +3007,7 @@ return {
       response = { ref = "ListAntiVirusHostResponse" },
     },
     list_anti_virus_paid_hosts = {
-      name = "ListAntiVirusPaidHosts",
+      sdk_operation = "ListAntiVirusPaidHosts",
       method = "GET",
       path = "/v5/{project_id}/antivirus/pay-per-scan/hosts",
       content_type = "application/json",
@@ -3027,7 +3027,7 @@ return {
       response = { ref = "ListAntiVirusPaidHostsResponse" },
     },
     list_anti_virus_policy = {
-      name = "ListAntiVirusPolicy",
+      sdk_operation = "ListAntiVirusPolicy",
       method = "GET",
       path = "/v5/{project_id}/antivirus/policy",
       content_type = "application/json",
@@ -3042,7 +3042,7 @@ return {
       response = { ref = "ListAntiVirusPolicyResponse" },
     },
     list_anti_virus_result = {
-      name = "ListAntiVirusResult",
+      sdk_operation = "ListAntiVirusResult",
       method = "GET",
       path = "/v5/{project_id}/antivirus/result",
       content_type = "application/json",
@@ -3069,7 +3069,7 @@ return {
       response = { ref = "ListAntiVirusResultResponse" },
     },
     list_anti_virus_task = {
-      name = "ListAntiVirusTask",
+      sdk_operation = "ListAntiVirusTask",
       method = "GET",
       path = "/v5/{project_id}/antivirus/task",
       content_type = "application/json",
@@ -3092,7 +3092,7 @@ return {
       response = { ref = "ListAntiVirusTaskResponse" },
     },
     list_antivirus_handle_history = {
-      name = "ListAntivirusHandleHistory",
+      sdk_operation = "ListAntivirusHandleHistory",
       method = "GET",
       path = "/v5/{project_id}/antivirus/handle-history",
       content_type = "application/json",
@@ -3119,7 +3119,7 @@ return {
       response = { ref = "ListAntivirusHandleHistoryResponse" },
     },
     list_app_change_histories = {
-      name = "ListAppChangeHistories",
+      sdk_operation = "ListAppChangeHistories",
       method = "GET",
       path = "/v5/{project_id}/asset/app/change-history",
       content_type = "application/json",
@@ -3141,7 +3141,7 @@ return {
       response = { ref = "ListAppChangeHistoriesResponse" },
     },
     list_app_statistics = {
-      name = "ListAppStatistics",
+      sdk_operation = "ListAppStatistics",
       method = "GET",
       path = "/v5/{project_id}/asset/app/statistics",
       content_type = "application/json",
@@ -3156,7 +3156,7 @@ return {
       response = { ref = "ListAppStatisticsResponse" },
     },
     list_app_whitelist_event = {
-      name = "ListAppWhitelistEvent",
+      sdk_operation = "ListAppWhitelistEvent",
       method = "GET",
       path = "/v5/{project_id}/app/event",
       content_type = "application/json",
@@ -3175,7 +3175,7 @@ return {
       response = { ref = "ListAppWhitelistEventResponse" },
     },
     list_app_whitelist_host_status = {
-      name = "ListAppWhitelistHostStatus",
+      sdk_operation = "ListAppWhitelistHostStatus",
       method = "GET",
       path = "/v5/{project_id}/app/host-management/hosts",
       content_type = "application/json",
@@ -3195,7 +3195,7 @@ return {
       response = { ref = "ListAppWhitelistHostStatusResponse" },
     },
     list_app_whitelist_policy = {
-      name = "ListAppWhitelistPolicy",
+      sdk_operation = "ListAppWhitelistPolicy",
       method = "GET",
       path = "/v5/{project_id}/app/policy",
       content_type = "application/json",
@@ -3212,7 +3212,7 @@ return {
       response = { ref = "ListAppWhitelistPolicyResponse" },
     },
     list_app_whitelist_policy_host = {
-      name = "ListAppWhitelistPolicyHost",
+      sdk_operation = "ListAppWhitelistPolicyHost",
       method = "GET",
       path = "/v5/{project_id}/app/host",
       content_type = "application/json",
@@ -3234,7 +3234,7 @@ return {
       response = { ref = "ListAppWhitelistPolicyHostResponse" },
     },
     list_app_whitelist_policy_process = {
-      name = "ListAppWhitelistPolicyProcess",
+      sdk_operation = "ListAppWhitelistPolicyProcess",
       method = "GET",
       path = "/v5/{project_id}/app/{policy_id}/process",
       content_type = "application/json",
@@ -3256,7 +3256,7 @@ return {
       response = { ref = "ListAppWhitelistPolicyProcessResponse" },
     },
     list_app_whitelist_policy_process_extend = {
-      name = "ListAppWhitelistPolicyProcessExtend",
+      sdk_operation = "ListAppWhitelistPolicyProcessExtend",
       method = "GET",
       path = "/v5/{project_id}/app/{policy_id}/process-extend",
       content_type = "application/json",
@@ -3268,7 +3268,7 @@ return {
       response = { ref = "ListAppWhitelistPolicyProcessExtendResponse" },
     },
     list_apps = {
-      name = "ListApps",
+      sdk_operation = "ListApps",
       method = "GET",
       path = "/v5/{project_id}/asset/apps",
       content_type = "application/json",
@@ -3289,7 +3289,7 @@ return {
       response = { ref = "ListAppsResponse" },
     },
     list_associate_registries = {
-      name = "ListAssociateRegistries",
+      sdk_operation = "ListAssociateRegistries",
       method = "GET",
       path = "/v5/{project_id}/image/image-sync/tasks/{task_id}/registries",
       content_type = "application/json",
@@ -3306,7 +3306,7 @@ return {
       response = { ref = "ListAssociateRegistriesResponse" },
     },
     list_auto_kill_virus_status = {
-      name = "ListAutoKillVirusStatus",
+      sdk_operation = "ListAutoKillVirusStatus",
       method = "GET",
       path = "/v5/{project_id}/setting/virus-kill",
       content_type = "application/json",
@@ -3316,7 +3316,7 @@ return {
       response = { ref = "ListAutoKillVirusStatusResponse" },
     },
     list_auto_launch_change_histories = {
-      name = "ListAutoLaunchChangeHistories",
+      sdk_operation = "ListAutoLaunchChangeHistories",
       method = "GET",
       path = "/v5/{project_id}/asset/auto-launch/change-history",
       content_type = "application/json",
@@ -3339,7 +3339,7 @@ return {
       response = { ref = "ListAutoLaunchChangeHistoriesResponse" },
     },
     list_auto_launch_statistics = {
-      name = "ListAutoLaunchStatistics",
+      sdk_operation = "ListAutoLaunchStatistics",
       method = "GET",
       path = "/v5/{project_id}/asset/auto-launch/statistics",
       content_type = "application/json",
@@ -3355,7 +3355,7 @@ return {
       response = { ref = "ListAutoLaunchStatisticsResponse" },
     },
     list_auto_launchs = {
-      name = "ListAutoLaunchs",
+      sdk_operation = "ListAutoLaunchs",
       method = "GET",
       path = "/v5/{project_id}/asset/auto-launchs",
       content_type = "application/json",
@@ -3374,7 +3374,7 @@ return {
       response = { ref = "ListAutoLaunchsResponse" },
     },
     list_auto_open_quota_status = {
-      name = "ListAutoOpenQuotaStatus",
+      sdk_operation = "ListAutoOpenQuotaStatus",
       method = "GET",
       path = "/v5/{project_id}/setting/config/auto-open-quota",
       content_type = "application/json",
@@ -3384,7 +3384,7 @@ return {
       response = { ref = "ListAutoOpenQuotaStatusResponse" },
     },
     list_backedup_by_host_id = {
-      name = "ListBackedupByHostId",
+      sdk_operation = "ListBackedupByHostId",
       method = "GET",
       path = "/v5/{project_id}/ransomware/backup/{host_id}",
       content_type = "application/json",
@@ -3402,7 +3402,7 @@ return {
       response = { ref = "ListBackedupByHostIdResponse" },
     },
     list_backup_hosts_info = {
-      name = "ListBackupHostsInfo",
+      sdk_operation = "ListBackupHostsInfo",
       method = "GET",
       path = "/v5/{project_id}/wtp/backup-hosts",
       content_type = "application/json",
@@ -3416,7 +3416,7 @@ return {
       response = { ref = "ListBackupHostsInfoResponse" },
     },
     list_backup_policy = {
-      name = "ListBackupPolicy",
+      sdk_operation = "ListBackupPolicy",
       method = "GET",
       path = "/v5/{project_id}/ransomware/backup/policies",
       content_type = "application/json",
@@ -3431,7 +3431,7 @@ return {
       response = { ref = "ListBackupPolicyResponse" },
     },
     list_backup_vaults = {
-      name = "ListBackupVaults",
+      sdk_operation = "ListBackupVaults",
       method = "GET",
       path = "/v5/{project_id}/ransomware/optional/vaults",
       content_type = "application/json",
@@ -3445,7 +3445,7 @@ return {
       response = { ref = "ListBackupVaultsResponse" },
     },
     list_baseline_white_lists = {
-      name = "ListBaselineWhiteLists",
+      sdk_operation = "ListBaselineWhiteLists",
       method = "GET",
       path = "/v5/{project_id}/baseline/whitelists",
       content_type = "application/json",
@@ -3463,7 +3463,7 @@ return {
       response = { ref = "ListBaselineWhiteListsResponse" },
     },
     list_blocked_ip = {
-      name = "ListBlockedIp",
+      sdk_operation = "ListBlockedIp",
       method = "GET",
       path = "/v5/{project_id}/event/blocked-ip",
       content_type = "application/json",
@@ -3481,7 +3481,7 @@ return {
       response = { ref = "ListBlockedIpResponse" },
     },
     list_cce_cluster_config = {
-      name = "ListCceClusterConfig",
+      sdk_operation = "ListCceClusterConfig",
       method = "POST",
       path = "/v5/{project_id}/container/kubernetes/clusters/configs/batch-query",
       content_type = "application/json",
@@ -3495,7 +3495,7 @@ return {
       response = { ref = "ListCceClusterConfigResponse" },
     },
     list_cce_cluster_detect_risk = {
-      name = "ListCceClusterDetectRisk",
+      sdk_operation = "ListCceClusterDetectRisk",
       method = "POST",
       path = "/v5/{project_id}/container/kubernetes/clusters/risks/query",
       content_type = "application/json",
@@ -3508,7 +3508,7 @@ return {
       response = { ref = "ListCceClusterDetectRiskResponse" },
     },
     list_cce_nodes_label = {
-      name = "ListCceNodesLabel",
+      sdk_operation = "ListCceNodesLabel",
       method = "POST",
       path = "/v5/{project_id}/container/kubernetes/clusters/nodes/batch-label",
       content_type = "application/json",
@@ -3524,7 +3524,7 @@ return {
       response = { ref = "ListCceNodesLabelResponse" },
     },
     list_check_feature_rule = {
-      name = "ListCheckFeatureRule",
+      sdk_operation = "ListCheckFeatureRule",
       method = "GET",
       path = "/v5/{project_id}/rasp/rule",
       content_type = "application/json",
@@ -3535,7 +3535,7 @@ return {
       response = { ref = "ListCheckFeatureRuleResponse" },
     },
     list_check_rule_host = {
-      name = "ListCheckRuleHost",
+      sdk_operation = "ListCheckRuleHost",
       method = "GET",
       path = "/v5/{project_id}/baseline/check-rule/hosts",
       content_type = "application/json",
@@ -3558,7 +3558,7 @@ return {
       response = { ref = "ListCheckRuleHostResponse" },
     },
     list_check_rule_resources = {
-      name = "ListCheckRuleResources",
+      sdk_operation = "ListCheckRuleResources",
       method = "GET",
       path = "/v5/{project_id}/baseline/check-rule/resources",
       content_type = "application/json",
@@ -3577,7 +3577,7 @@ return {
       response = { ref = "ListCheckRuleResourcesResponse" },
     },
     list_check_rules_info = {
-      name = "ListCheckRulesInfo",
+      sdk_operation = "ListCheckRulesInfo",
       method = "GET",
       path = "/v5/{project_id}/baseline/check-rules",
       content_type = "application/json",
@@ -3598,7 +3598,7 @@ return {
       response = { ref = "ListCheckRulesInfoResponse" },
     },
     list_cicd_configurations = {
-      name = "ListCicdConfigurations",
+      sdk_operation = "ListCicdConfigurations",
       method = "GET",
       path = "/v5/{project_id}/image/cicd/configurations",
       content_type = "application/json",
@@ -3613,7 +3613,7 @@ return {
       response = { ref = "ListCicdConfigurationsResponse" },
     },
     list_cicd_images = {
-      name = "ListCicdImages",
+      sdk_operation = "ListCicdImages",
       method = "GET",
       path = "/v5/{project_id}/image/cicd/images",
       content_type = "application/json",
@@ -3646,7 +3646,7 @@ return {
       response = { ref = "ListCicdImagesResponse" },
     },
     list_cluster_audit_logs = {
-      name = "ListClusterAuditLogs",
+      sdk_operation = "ListClusterAuditLogs",
       method = "GET",
       path = "/v5/{project_id}/container/kubernetes/cluster/audit-logs",
       content_type = "application/json",
@@ -3668,7 +3668,7 @@ return {
       response = { ref = "ListClusterAuditLogsResponse" },
     },
     list_cluster_event_logs = {
-      name = "ListClusterEventLogs",
+      sdk_operation = "ListClusterEventLogs",
       method = "GET",
       path = "/v5/{project_id}/container/kubernetes/cluster/events",
       content_type = "application/json",
@@ -3692,7 +3692,7 @@ return {
       response = { ref = "ListClusterEventLogsResponse" },
     },
     list_cluster_events = {
-      name = "ListClusterEvents",
+      sdk_operation = "ListClusterEvents",
       method = "GET",
       path = "/v5/{project_id}/cluster-protect/events",
       content_type = "application/json",
@@ -3706,7 +3706,7 @@ return {
       response = { ref = "ListClusterEventsResponse" },
     },
     list_cluster_protect_overview = {
-      name = "ListClusterProtectOverview",
+      sdk_operation = "ListClusterProtectOverview",
       method = "GET",
       path = "/v5/{project_id}/cluster-protect/overview",
       content_type = "application/json",
@@ -3716,7 +3716,7 @@ return {
       response = { ref = "ListClusterProtectOverviewResponse" },
     },
     list_cluster_protect_policy_templates = {
-      name = "ListClusterProtectPolicyTemplates",
+      sdk_operation = "ListClusterProtectPolicyTemplates",
       method = "GET",
       path = "/v5/{project_id}/container/clusters/protection-policy-templates",
       content_type = "application/json",
@@ -3734,7 +3734,7 @@ return {
       response = { ref = "ListClusterProtectPolicyTemplatesResponse" },
     },
     list_cluster_protection_default_policy = {
-      name = "ListClusterProtectionDefaultPolicy",
+      sdk_operation = "ListClusterProtectionDefaultPolicy",
       method = "GET",
       path = "/v5/{project_id}/cluster-protect/default-policy",
       content_type = "application/json",
@@ -3747,7 +3747,7 @@ return {
       response = { ref = "ListClusterProtectionDefaultPolicyResponse" },
     },
     list_cluster_protection_info = {
-      name = "ListClusterProtectionInfo",
+      sdk_operation = "ListClusterProtectionInfo",
       method = "GET",
       path = "/v5/{project_id}/cluster-protect/clusters",
       content_type = "application/json",
@@ -3760,7 +3760,7 @@ return {
       response = { ref = "ListClusterProtectionInfoResponse" },
     },
     list_cluster_protection_item = {
-      name = "ListClusterProtectionItem",
+      sdk_operation = "ListClusterProtectionItem",
       method = "GET",
       path = "/v5/{project_id}/cluster-protect/protection-item",
       content_type = "application/json",
@@ -3770,7 +3770,7 @@ return {
       response = { ref = "ListClusterProtectionItemResponse" },
     },
     list_cluster_protection_policy = {
-      name = "ListClusterProtectionPolicy",
+      sdk_operation = "ListClusterProtectionPolicy",
       method = "GET",
       path = "/v5/{project_id}/cluster-protect/policy",
       content_type = "application/json",
@@ -3784,7 +3784,7 @@ return {
       response = { ref = "ListClusterProtectionPolicyResponse" },
     },
     list_cluster_protection_policy_detail = {
-      name = "ListClusterProtectionPolicyDetail",
+      sdk_operation = "ListClusterProtectionPolicyDetail",
       method = "GET",
       path = "/v5/{project_id}/cluster-protect/policy/{policy_id}",
       content_type = "application/json",
@@ -3795,7 +3795,7 @@ return {
       response = { ref = "ListClusterProtectionPolicyDetailResponse" },
     },
     list_cluster_risk_affect_resources = {
-      name = "ListClusterRiskAffectResources",
+      sdk_operation = "ListClusterRiskAffectResources",
       method = "GET",
       path = "/v5/{project_id}/container/cluster/risk/{risk_id}/affected-resources",
       content_type = "application/json",
@@ -3813,7 +3813,7 @@ return {
       response = { ref = "ListClusterRiskAffectResourcesResponse" },
     },
     list_cluster_risks = {
-      name = "ListClusterRisks",
+      sdk_operation = "ListClusterRisks",
       method = "GET",
       path = "/v5/{project_id}/container/cluster/risks",
       content_type = "application/json",
@@ -3833,7 +3833,7 @@ return {
       response = { ref = "ListClusterRisksResponse" },
     },
     list_common_host = {
-      name = "ListCommonHost",
+      sdk_operation = "ListCommonHost",
       method = "GET",
       path = "/v5/{project_id}/common/hosts",
       content_type = "application/json",
@@ -3858,7 +3858,7 @@ return {
       response = { ref = "ListCommonHostResponse" },
     },
     list_common_tips = {
-      name = "ListCommonTips",
+      sdk_operation = "ListCommonTips",
       method = "GET",
       path = "/v5/{project_id}/common/tips",
       content_type = "application/json",
@@ -3870,7 +3870,7 @@ return {
       response = { ref = "ListCommonTipsResponse" },
     },
     list_container_cmd_logs = {
-      name = "ListContainerCmdLogs",
+      sdk_operation = "ListContainerCmdLogs",
       method = "GET",
       path = "/v5/{project_id}/container/cmd-histories",
       content_type = "application/json",
@@ -3894,7 +3894,7 @@ return {
       response = { ref = "ListContainerCmdLogsResponse" },
     },
     list_container_image_logs = {
-      name = "ListContainerImageLogs",
+      sdk_operation = "ListContainerImageLogs",
       method = "GET",
       path = "/v5/{project_id}/container/image/events",
       content_type = "application/json",
@@ -3914,7 +3914,7 @@ return {
       response = { ref = "ListContainerImageLogsResponse" },
     },
     list_container_images = {
-      name = "ListContainerImages",
+      sdk_operation = "ListContainerImages",
       method = "GET",
       path = "/v5/{project_id}/container/images",
       content_type = "application/json",
@@ -3928,7 +3928,7 @@ return {
       response = { ref = "ListContainerImagesResponse" },
     },
     list_container_logs = {
-      name = "ListContainerLogs",
+      sdk_operation = "ListContainerLogs",
       method = "GET",
       path = "/v5/{project_id}/container/logs",
       content_type = "application/json",
@@ -3954,7 +3954,7 @@ return {
       response = { ref = "ListContainerLogsResponse" },
     },
     list_container_network_clusters = {
-      name = "ListContainerNetworkClusters",
+      sdk_operation = "ListContainerNetworkClusters",
       method = "GET",
       path = "/v5/{project_id}/container-network/cluster",
       content_type = "application/json",
@@ -3967,7 +3967,7 @@ return {
       response = { ref = "ListContainerNetworkClustersResponse" },
     },
     list_container_network_node_list = {
-      name = "ListContainerNetworkNodeList",
+      sdk_operation = "ListContainerNetworkNodeList",
       method = "GET",
       path = "/v5/{project_id}/container-network/{cluster_id}/node",
       content_type = "application/json",
@@ -3983,7 +3983,7 @@ return {
       response = { ref = "ListContainerNetworkNodeListResponse" },
     },
     list_container_network_policy = {
-      name = "ListContainerNetworkPolicy",
+      sdk_operation = "ListContainerNetworkPolicy",
       method = "GET",
       path = "/v5/{project_id}/container-network/{cluster_id}/policy",
       content_type = "application/json",
@@ -3999,7 +3999,7 @@ return {
       response = { ref = "ListContainerNetworkPolicyResponse" },
     },
     list_container_nodes = {
-      name = "ListContainerNodes",
+      sdk_operation = "ListContainerNodes",
       method = "GET",
       path = "/v5/{project_id}/container/nodes",
       content_type = "application/json",
@@ -4017,7 +4017,7 @@ return {
       response = { ref = "ListContainerNodesResponse" },
     },
     list_containers = {
-      name = "ListContainers",
+      sdk_operation = "ListContainers",
       method = "GET",
       path = "/v5/{project_id}/container/kubernetes",
       content_type = "application/json",
@@ -4034,7 +4034,7 @@ return {
       response = { ref = "ListContainersResponse" },
     },
     list_custom_rule_config_detail = {
-      name = "ListCustomRuleConfigDetail",
+      sdk_operation = "ListCustomRuleConfigDetail",
       method = "GET",
       path = "/v5/{project_id}/custom/rule/config/detail",
       content_type = "application/json",
@@ -4044,7 +4044,7 @@ return {
       response = { ref = "ListCustomRuleConfigDetailResponse" },
     },
     list_custom_rule_configs = {
-      name = "ListCustomRuleConfigs",
+      sdk_operation = "ListCustomRuleConfigs",
       method = "GET",
       path = "/v5/{project_id}/custom/rule/config",
       content_type = "application/json",
@@ -4058,7 +4058,7 @@ return {
       response = { ref = "ListCustomRuleConfigsResponse" },
     },
     list_decoy_port_available_host = {
-      name = "ListDecoyPortAvailableHost",
+      sdk_operation = "ListDecoyPortAvailableHost",
       method = "GET",
       path = "/v5/{project_id}/honeypot-port/support-list",
       content_type = "application/json",
@@ -4075,7 +4075,7 @@ return {
       response = { ref = "ListDecoyPortAvailableHostResponse" },
     },
     list_decoy_port_policy = {
-      name = "ListDecoyPortPolicy",
+      sdk_operation = "ListDecoyPortPolicy",
       method = "GET",
       path = "/v5/{project_id}/honeypot-port/policy-list",
       content_type = "application/json",
@@ -4088,7 +4088,7 @@ return {
       response = { ref = "ListDecoyPortPolicyResponse" },
     },
     list_dictionaries = {
-      name = "ListDictionaries",
+      sdk_operation = "ListDictionaries",
       method = "GET",
       path = "/v5/{project_id}/setting/dictionaries",
       content_type = "application/json",
@@ -4103,7 +4103,7 @@ return {
       response = { ref = "ListDictionariesResponse" },
     },
     list_docker_plugins = {
-      name = "ListDockerPlugins",
+      sdk_operation = "ListDockerPlugins",
       method = "GET",
       path = "/v5/{project_id}/setting/plugins",
       content_type = "application/json",
@@ -4139,7 +4139,7 @@ return {
       response = { ref = "ListDockerPluginsResponse" },
     },
     list_download_exported_file = {
-      name = "ListDownloadExportedFile",
+      sdk_operation = "ListDownloadExportedFile",
       method = "GET",
       path = "/v5/{project_id}/download/{file_id}",
       content_type = "application/json",
@@ -4151,7 +4151,7 @@ return {
       response = { ref = "ListDownloadExportedFileResponse" },
     },
     list_event_att_ck = {
-      name = "ListEventAttCk",
+      sdk_operation = "ListEventAttCk",
       method = "GET",
       path = "/v5/{project_id}/event/att-ck",
       content_type = "application/json",
@@ -4177,7 +4177,7 @@ return {
       response = { ref = "ListEventAttCkResponse" },
     },
     list_event_forensic = {
-      name = "ListEventForensic",
+      sdk_operation = "ListEventForensic",
       method = "GET",
       path = "/v5/{project_id}/event/forensic",
       content_type = "application/json",
@@ -4191,7 +4191,7 @@ return {
       response = { ref = "ListEventForensicResponse" },
     },
     list_event_handle_history = {
-      name = "ListEventHandleHistory",
+      sdk_operation = "ListEventHandleHistory",
       method = "GET",
       path = "/v5/{project_id}/event/handle-history",
       content_type = "application/json",
@@ -4217,7 +4217,7 @@ return {
       response = { ref = "ListEventHandleHistoryResponse" },
     },
     list_event_operates = {
-      name = "ListEventOperates",
+      sdk_operation = "ListEventOperates",
       method = "GET",
       path = "/v5/{project_id}/event/batch-operate",
       content_type = "application/json",
@@ -4229,7 +4229,7 @@ return {
       response = { ref = "ListEventOperatesResponse" },
     },
     list_event_top_risk = {
-      name = "ListEventTopRisk",
+      sdk_operation = "ListEventTopRisk",
       method = "GET",
       path = "/v5/{project_id}/event/top-risk",
       content_type = "application/json",
@@ -4251,7 +4251,7 @@ return {
       response = { ref = "ListEventTopRiskResponse" },
     },
     list_event_type = {
-      name = "ListEventType",
+      sdk_operation = "ListEventType",
       method = "GET",
       path = "/v5/{project_id}/event/event-type",
       content_type = "application/json",
@@ -4279,7 +4279,7 @@ return {
       response = { ref = "ListEventTypeResponse" },
     },
     list_file_events = {
-      name = "ListFileEvents",
+      sdk_operation = "ListFileEvents",
       method = "GET",
       path = "/v5/{project_id}/files/change-files",
       content_type = "application/json",
@@ -4300,7 +4300,7 @@ return {
       response = { ref = "ListFileEventsResponse" },
     },
     list_file_host_event_details = {
-      name = "ListFileHostEventDetails",
+      sdk_operation = "ListFileHostEventDetails",
       method = "GET",
       path = "/v5/{project_id}/{host_id}/files/change-files",
       content_type = "application/json",
@@ -4321,7 +4321,7 @@ return {
       response = { ref = "ListFileHostEventDetailsResponse" },
     },
     list_file_hosts = {
-      name = "ListFileHosts",
+      sdk_operation = "ListFileHosts",
       method = "GET",
       path = "/v5/{project_id}/files/change-host",
       content_type = "application/json",
@@ -4337,7 +4337,7 @@ return {
       response = { ref = "ListFileHostsResponse" },
     },
     list_general_image_vul_operations = {
-      name = "ListGeneralImageVulOperations",
+      sdk_operation = "ListGeneralImageVulOperations",
       method = "GET",
       path = "/v5/{project_id}/image/vulnerability/handle-history",
       content_type = "application/json",
@@ -4360,7 +4360,7 @@ return {
       response = { ref = "ListGeneralImageVulOperationsResponse" },
     },
     list_general_image_vuls = {
-      name = "ListGeneralImageVuls",
+      sdk_operation = "ListGeneralImageVuls",
       method = "GET",
       path = "/v5/{project_id}/images/vulnerabilities",
       content_type = "application/json",
@@ -4383,7 +4383,7 @@ return {
       response = { ref = "ListGeneralImageVulsResponse" },
     },
     list_global_asset_scan_task = {
-      name = "ListGlobalAssetScanTask",
+      sdk_operation = "ListGlobalAssetScanTask",
       method = "GET",
       path = "/v5/{project_id}/asset/assign-task",
       content_type = "application/json",
@@ -4394,7 +4394,7 @@ return {
       response = { ref = "ListGlobalAssetScanTaskResponse" },
     },
     list_global_image_apps = {
-      name = "ListGlobalImageApps",
+      sdk_operation = "ListGlobalImageApps",
       method = "GET",
       path = "/v5/{project_id}/image/apps",
       content_type = "application/json",
@@ -4411,7 +4411,7 @@ return {
       response = { ref = "ListGlobalImageAppsResponse" },
     },
     list_global_image_files = {
-      name = "ListGlobalImageFiles",
+      sdk_operation = "ListGlobalImageFiles",
       method = "GET",
       path = "/v5/{project_id}/image/files",
       content_type = "application/json",
@@ -4427,7 +4427,7 @@ return {
       response = { ref = "ListGlobalImageFilesResponse" },
     },
     list_global_malware = {
-      name = "ListGlobalMalware",
+      sdk_operation = "ListGlobalMalware",
       method = "GET",
       path = "/v5/{project_id}/image/malwares",
       content_type = "application/json",
@@ -4443,7 +4443,7 @@ return {
       response = { ref = "ListGlobalMalwareResponse" },
     },
     list_global_vulnerabilities = {
-      name = "ListGlobalVulnerabilities",
+      sdk_operation = "ListGlobalVulnerabilities",
       method = "GET",
       path = "/v5/{project_id}/image/vulnerabilities",
       content_type = "application/json",
@@ -4460,7 +4460,7 @@ return {
       response = { ref = "ListGlobalVulnerabilitiesResponse" },
     },
     list_handle_affect_baseline = {
-      name = "ListHandleAffectBaseline",
+      sdk_operation = "ListHandleAffectBaseline",
       method = "POST",
       path = "/v5/{project_id}/baseline/check-rule/handle-affect-baseline",
       content_type = "application/json",
@@ -4478,7 +4478,7 @@ return {
       response = { ref = "ListHandleAffectBaselineResponse" },
     },
     list_handle_vuls = {
-      name = "ListHandleVuls",
+      sdk_operation = "ListHandleVuls",
       method = "GET",
       path = "/v5/{project_id}/vulnerability/handle/vulnerabilities",
       content_type = "application/json",
@@ -4501,7 +4501,7 @@ return {
       response = { ref = "ListHandleVulsResponse" },
     },
     list_host_check_rules = {
-      name = "ListHostCheckRules",
+      sdk_operation = "ListHostCheckRules",
       method = "GET",
       path = "/v5/{project_id}/baseline/host/check-rules",
       content_type = "application/json",
@@ -4522,7 +4522,7 @@ return {
       response = { ref = "ListHostCheckRulesResponse" },
     },
     list_host_groups = {
-      name = "ListHostGroups",
+      sdk_operation = "ListHostGroups",
       method = "GET",
       path = "/v5/{project_id}/host-management/groups",
       content_type = "application/json",
@@ -4537,7 +4537,7 @@ return {
       response = { ref = "ListHostGroupsResponse" },
     },
     list_host_protect_history_info = {
-      name = "ListHostProtectHistoryInfo",
+      sdk_operation = "ListHostProtectHistoryInfo",
       method = "GET",
       path = "/v5/{project_id}/webtamper/static/protect-history",
       content_type = "application/json",
@@ -4558,7 +4558,7 @@ return {
       response = { ref = "ListHostProtectHistoryInfoResponse" },
     },
     list_host_rasp_protect_history_info = {
-      name = "ListHostRaspProtectHistoryInfo",
+      sdk_operation = "ListHostRaspProtectHistoryInfo",
       method = "GET",
       path = "/v5/{project_id}/webtamper/rasp/protect-history",
       content_type = "application/json",
@@ -4576,7 +4576,7 @@ return {
       response = { ref = "ListHostRaspProtectHistoryInfoResponse" },
     },
     list_host_status = {
-      name = "ListHostStatus",
+      sdk_operation = "ListHostStatus",
       method = "GET",
       path = "/v5/{project_id}/host-management/hosts",
       content_type = "application/json",
@@ -4630,7 +4630,7 @@ return {
       response = { ref = "ListHostStatusResponse" },
     },
     list_host_vuls = {
-      name = "ListHostVuls",
+      sdk_operation = "ListHostVuls",
       method = "GET",
       path = "/v5/{project_id}/vulnerability/host/{host_id}",
       content_type = "application/json",
@@ -4654,7 +4654,7 @@ return {
       response = { ref = "ListHostVulsResponse" },
     },
     list_hosts_risk = {
-      name = "ListHostsRisk",
+      sdk_operation = "ListHostsRisk",
       method = "GET",
       path = "/v5/{project_id}/host-management/hosts-risk",
       content_type = "application/json",
@@ -4665,7 +4665,7 @@ return {
       response = { ref = "ListHostsRiskResponse" },
     },
     list_iac_file_risk_paths = {
-      name = "ListIacFileRiskPaths",
+      sdk_operation = "ListIacFileRiskPaths",
       method = "GET",
       path = "/v5/{project_id}/container/iac/file/risk/paths",
       content_type = "application/json",
@@ -4683,7 +4683,7 @@ return {
       response = { ref = "ListIacFileRiskPathsResponse" },
     },
     list_iac_file_risks = {
-      name = "ListIacFileRisks",
+      sdk_operation = "ListIacFileRisks",
       method = "GET",
       path = "/v5/{project_id}/container/iac/file/risks",
       content_type = "application/json",
@@ -4700,7 +4700,7 @@ return {
       response = { ref = "ListIacFileRisksResponse" },
     },
     list_iac_files = {
-      name = "ListIacFiles",
+      sdk_operation = "ListIacFiles",
       method = "GET",
       path = "/v5/{project_id}/container/iac/files",
       content_type = "application/json",
@@ -4720,7 +4720,7 @@ return {
       response = { ref = "ListIacFilesResponse" },
     },
     list_image_apps = {
-      name = "ListImageApps",
+      sdk_operation = "ListImageApps",
       method = "GET",
       path = "/v5/{project_id}/image/{image_id}/apps",
       content_type = "application/json",
@@ -4739,7 +4739,7 @@ return {
       response = { ref = "ListImageAppsResponse" },
     },
     list_image_basic_image = {
-      name = "ListImageBasicImage",
+      sdk_operation = "ListImageBasicImage",
       method = "GET",
       path = "/v5/{project_id}/image/{image_id}/basic-image",
       content_type = "application/json",
@@ -4759,7 +4759,7 @@ return {
       response = { ref = "ListImageBasicImageResponse" },
     },
     list_image_build_command_risks = {
-      name = "ListImageBuildCommandRisks",
+      sdk_operation = "ListImageBuildCommandRisks",
       method = "GET",
       path = "/v5/{project_id}/image/build-command-risks",
       content_type = "application/json",
@@ -4777,7 +4777,7 @@ return {
       response = { ref = "ListImageBuildCommandRisksResponse" },
     },
     list_image_build_command_risks_images = {
-      name = "ListImageBuildCommandRisksImages",
+      sdk_operation = "ListImageBuildCommandRisksImages",
       method = "GET",
       path = "/v5/{project_id}/image/build-command-risks/images",
       content_type = "application/json",
@@ -4793,7 +4793,7 @@ return {
       response = { ref = "ListImageBuildCommandRisksImagesResponse" },
     },
     list_image_files = {
-      name = "ListImageFiles",
+      sdk_operation = "ListImageFiles",
       method = "GET",
       path = "/v5/{project_id}/image/{image_id}/files",
       content_type = "application/json",
@@ -4812,7 +4812,7 @@ return {
       response = { ref = "ListImageFilesResponse" },
     },
     list_image_handle_affect_vulnerabilities = {
-      name = "ListImageHandleAffectVulnerabilities",
+      sdk_operation = "ListImageHandleAffectVulnerabilities",
       method = "POST",
       path = "/v5/{project_id}/image/vulnerability/handle-affect-vulnerabilities",
       content_type = "application/json",
@@ -4838,7 +4838,7 @@ return {
       response = { ref = "ListImageHandleAffectVulnerabilitiesResponse" },
     },
     list_image_local = {
-      name = "ListImageLocal",
+      sdk_operation = "ListImageLocal",
       method = "GET",
       path = "/v5/{project_id}/image/local-repositories",
       content_type = "application/json",
@@ -4870,7 +4870,7 @@ return {
       response = { ref = "ListImageLocalResponse" },
     },
     list_image_malware = {
-      name = "ListImageMalware",
+      sdk_operation = "ListImageMalware",
       method = "GET",
       path = "/v5/{project_id}/image/{image_id}/malwares",
       content_type = "application/json",
@@ -4890,7 +4890,7 @@ return {
       response = { ref = "ListImageMalwareResponse" },
     },
     list_image_non_compliant_app = {
-      name = "ListImageNonCompliantApp",
+      sdk_operation = "ListImageNonCompliantApp",
       method = "GET",
       path = "/v5/{project_id}/image/{image_id}/non-compliant-app",
       content_type = "application/json",
@@ -4910,7 +4910,7 @@ return {
       response = { ref = "ListImageNonCompliantAppResponse" },
     },
     list_image_pwd_complexity = {
-      name = "ListImagePwdComplexity",
+      sdk_operation = "ListImagePwdComplexity",
       method = "GET",
       path = "/v5/{project_id}/image/baseline/password-complexity",
       content_type = "application/json",
@@ -4929,7 +4929,7 @@ return {
       response = { ref = "ListImagePwdComplexityResponse" },
     },
     list_image_risk_config_rules = {
-      name = "ListImageRiskConfigRules",
+      sdk_operation = "ListImageRiskConfigRules",
       method = "GET",
       path = "/v5/{project_id}/image/baseline/risk-configs/{check_name}/rules",
       content_type = "application/json",
@@ -4954,7 +4954,7 @@ return {
       response = { ref = "ListImageRiskConfigRulesResponse" },
     },
     list_image_risk_configs = {
-      name = "ListImageRiskConfigs",
+      sdk_operation = "ListImageRiskConfigs",
       method = "GET",
       path = "/v5/{project_id}/image/baseline/risk-configs",
       content_type = "application/json",
@@ -4976,7 +4976,7 @@ return {
       response = { ref = "ListImageRiskConfigsResponse" },
     },
     list_image_scan_policy = {
-      name = "ListImageScanPolicy",
+      sdk_operation = "ListImageScanPolicy",
       method = "GET",
       path = "/v5/{project_id}/image/scanner-policies",
       content_type = "application/json",
@@ -4988,7 +4988,7 @@ return {
       response = { ref = "ListImageScanPolicyResponse" },
     },
     list_image_scan_task = {
-      name = "ListImageScanTask",
+      sdk_operation = "ListImageScanTask",
       method = "GET",
       path = "/v5/{project_id}/image/tasks",
       content_type = "application/json",
@@ -5010,7 +5010,7 @@ return {
       response = { ref = "ListImageScanTaskResponse" },
     },
     list_image_sensitive = {
-      name = "ListImageSensitive",
+      sdk_operation = "ListImageSensitive",
       method = "GET",
       path = "/v5/{project_id}/image/{image_id}/sensitive",
       content_type = "application/json",
@@ -5032,7 +5032,7 @@ return {
       response = { ref = "ListImageSensitiveResponse" },
     },
     list_image_sensitive_info = {
-      name = "ListImageSensitiveInfo",
+      sdk_operation = "ListImageSensitiveInfo",
       method = "GET",
       path = "/v5/{project_id}/image/sensitive-information",
       content_type = "application/json",
@@ -5047,7 +5047,7 @@ return {
       response = { ref = "ListImageSensitiveInfoResponse" },
     },
     list_image_vulnerabilities = {
-      name = "ListImageVulnerabilities",
+      sdk_operation = "ListImageVulnerabilities",
       method = "GET",
       path = "/v5/{project_id}/image/{image_id}/vulnerabilities",
       content_type = "application/json",
@@ -5071,7 +5071,7 @@ return {
       response = { ref = "ListImageVulnerabilitiesResponse" },
     },
     list_image_weak_pwd_users = {
-      name = "ListImageWeakPwdUsers",
+      sdk_operation = "ListImageWeakPwdUsers",
       method = "GET",
       path = "/v5/{project_id}/image/baseline/weak-password-users",
       content_type = "application/json",
@@ -5092,7 +5092,7 @@ return {
       response = { ref = "ListImageWeakPwdUsersResponse" },
     },
     list_image_white_lists = {
-      name = "ListImageWhiteLists",
+      sdk_operation = "ListImageWhiteLists",
       method = "GET",
       path = "/v5/{project_id}/image/whitelists",
       content_type = "application/json",
@@ -5109,7 +5109,7 @@ return {
       response = { ref = "ListImageWhiteListsResponse" },
     },
     list_isolated_file = {
-      name = "ListIsolatedFile",
+      sdk_operation = "ListIsolatedFile",
       method = "GET",
       path = "/v5/{project_id}/event/isolated-file",
       content_type = "application/json",
@@ -5133,7 +5133,7 @@ return {
       response = { ref = "ListIsolatedFileResponse" },
     },
     list_jar_package_host_info = {
-      name = "ListJarPackageHostInfo",
+      sdk_operation = "ListJarPackageHostInfo",
       method = "GET",
       path = "/v5/{project_id}/asset/midwares/detail",
       content_type = "application/json",
@@ -5151,7 +5151,7 @@ return {
       response = { ref = "ListJarPackageHostInfoResponse" },
     },
     list_jar_package_info = {
-      name = "ListJarPackageInfo",
+      sdk_operation = "ListJarPackageInfo",
       method = "GET",
       path = "/v5/{project_id}/asset/{host_id}/jar-package",
       content_type = "application/json",
@@ -5164,7 +5164,7 @@ return {
       response = { ref = "ListJarPackageInfoResponse" },
     },
     list_jar_package_statistics = {
-      name = "ListJarPackageStatistics",
+      sdk_operation = "ListJarPackageStatistics",
       method = "GET",
       path = "/v5/{project_id}/asset/midwares",
       content_type = "application/json",
@@ -5179,7 +5179,7 @@ return {
       response = { ref = "ListJarPackageStatisticsResponse" },
     },
     list_k8s_cron_jobs = {
-      name = "ListK8sCronJobs",
+      sdk_operation = "ListK8sCronJobs",
       method = "GET",
       path = "/v5/{project_id}/kubernetes/cronjobs",
       content_type = "application/json",
@@ -5195,7 +5195,7 @@ return {
       response = { ref = "ListK8sCronJobsResponse" },
     },
     list_k8s_daemon_sets = {
-      name = "ListK8sDaemonSets",
+      sdk_operation = "ListK8sDaemonSets",
       method = "GET",
       path = "/v5/{project_id}/kubernetes/daemonsets",
       content_type = "application/json",
@@ -5211,7 +5211,7 @@ return {
       response = { ref = "ListK8sDaemonSetsResponse" },
     },
     list_k8s_deployments = {
-      name = "ListK8sDeployments",
+      sdk_operation = "ListK8sDeployments",
       method = "GET",
       path = "/v5/{project_id}/kubernetes/deployments",
       content_type = "application/json",
@@ -5227,7 +5227,7 @@ return {
       response = { ref = "ListK8sDeploymentsResponse" },
     },
     list_k8s_jobs = {
-      name = "ListK8sJobs",
+      sdk_operation = "ListK8sJobs",
       method = "GET",
       path = "/v5/{project_id}/kubernetes/jobs",
       content_type = "application/json",
@@ -5243,7 +5243,7 @@ return {
       response = { ref = "ListK8sJobsResponse" },
     },
     list_k8s_pods = {
-      name = "ListK8sPods",
+      sdk_operation = "ListK8sPods",
       method = "GET",
       path = "/v5/{project_id}/kubernetes/pods",
       content_type = "application/json",
@@ -5259,7 +5259,7 @@ return {
       response = { ref = "ListK8sPodsResponse" },
     },
     list_k8s_stateful_sets = {
-      name = "ListK8sStatefulSets",
+      sdk_operation = "ListK8sStatefulSets",
       method = "GET",
       path = "/v5/{project_id}/kubernetes/statefulsets",
       content_type = "application/json",
@@ -5275,7 +5275,7 @@ return {
       response = { ref = "ListK8sStatefulSetsResponse" },
     },
     list_kernel_module_host_info = {
-      name = "ListKernelModuleHostInfo",
+      sdk_operation = "ListKernelModuleHostInfo",
       method = "GET",
       path = "/v5/{project_id}/asset/host/kernel-module",
       content_type = "application/json",
@@ -5292,7 +5292,7 @@ return {
       response = { ref = "ListKernelModuleHostInfoResponse" },
     },
     list_kernel_module_info = {
-      name = "ListKernelModuleInfo",
+      sdk_operation = "ListKernelModuleInfo",
       method = "GET",
       path = "/v5/{project_id}/asset/{host_id}/kernel-module",
       content_type = "application/json",
@@ -5304,7 +5304,7 @@ return {
       response = { ref = "ListKernelModuleInfoResponse" },
     },
     list_kernel_module_statistics = {
-      name = "ListKernelModuleStatistics",
+      sdk_operation = "ListKernelModuleStatistics",
       method = "GET",
       path = "/v5/{project_id}/asset/statistics/kernel-module",
       content_type = "application/json",
@@ -5318,7 +5318,7 @@ return {
       response = { ref = "ListKernelModuleStatisticsResponse" },
     },
     list_kubernetes_cluster_details = {
-      name = "ListKubernetesClusterDetails",
+      sdk_operation = "ListKubernetesClusterDetails",
       method = "GET",
       path = "/v5/{project_id}/kubernetes/clusters",
       content_type = "application/json",
@@ -5334,7 +5334,7 @@ return {
       response = { ref = "ListKubernetesClusterDetailsResponse" },
     },
     list_kubernetes_endpoint_details = {
-      name = "ListKubernetesEndpointDetails",
+      sdk_operation = "ListKubernetesEndpointDetails",
       method = "GET",
       path = "/v5/{project_id}/kubernetes/endpoints",
       content_type = "application/json",
@@ -5350,7 +5350,7 @@ return {
       response = { ref = "ListKubernetesEndpointDetailsResponse" },
     },
     list_kubernetes_service_details = {
-      name = "ListKubernetesServiceDetails",
+      sdk_operation = "ListKubernetesServiceDetails",
       method = "GET",
       path = "/v5/{project_id}/kubernetes/services",
       content_type = "application/json",
@@ -5366,7 +5366,7 @@ return {
       response = { ref = "ListKubernetesServiceDetailsResponse" },
     },
     list_local_image_app_info = {
-      name = "ListLocalImageAppInfo",
+      sdk_operation = "ListLocalImageAppInfo",
       method = "GET",
       path = "/v5/{project_id}/image/local/apps",
       content_type = "application/json",
@@ -5381,7 +5381,7 @@ return {
       response = { ref = "ListLocalImageAppInfoResponse" },
     },
     list_local_image_containers = {
-      name = "ListLocalImageContainers",
+      sdk_operation = "ListLocalImageContainers",
       method = "GET",
       path = "/v5/{project_id}/image/local/containers",
       content_type = "application/json",
@@ -5400,7 +5400,7 @@ return {
       response = { ref = "ListLocalImageContainersResponse" },
     },
     list_local_image_hosts = {
-      name = "ListLocalImageHosts",
+      sdk_operation = "ListLocalImageHosts",
       method = "GET",
       path = "/v5/{project_id}/image/local/hosts",
       content_type = "application/json",
@@ -5419,7 +5419,7 @@ return {
       response = { ref = "ListLocalImageHostsResponse" },
     },
     list_locked_status = {
-      name = "ListLockedStatus",
+      sdk_operation = "ListLockedStatus",
       method = "GET",
       path = "/v5/{project_id}/resources/{resource_id}/locked-status",
       content_type = "application/json",
@@ -5430,7 +5430,7 @@ return {
       response = { ref = "ListLockedStatusResponse" },
     },
     list_login_common_ip = {
-      name = "ListLoginCommonIp",
+      sdk_operation = "ListLoginCommonIp",
       method = "GET",
       path = "/v5/{project_id}/setting/login-common-ip",
       content_type = "application/json",
@@ -5441,7 +5441,7 @@ return {
       response = { ref = "ListLoginCommonIpResponse" },
     },
     list_login_common_location = {
-      name = "ListLoginCommonLocation",
+      sdk_operation = "ListLoginCommonLocation",
       method = "GET",
       path = "/v5/{project_id}/setting/login-common-location",
       content_type = "application/json",
@@ -5452,7 +5452,7 @@ return {
       response = { ref = "ListLoginCommonLocationResponse" },
     },
     list_login_white_ip = {
-      name = "ListLoginWhiteIp",
+      sdk_operation = "ListLoginWhiteIp",
       method = "GET",
       path = "/v5/{project_id}/setting/login-white-ip",
       content_type = "application/json",
@@ -5463,7 +5463,7 @@ return {
       response = { ref = "ListLoginWhiteIpResponse" },
     },
     list_login_white_list = {
-      name = "ListLoginWhiteList",
+      sdk_operation = "ListLoginWhiteList",
       method = "GET",
       path = "/v5/{project_id}/event/white-list/login",
       content_type = "application/json",
@@ -5479,7 +5479,7 @@ return {
       response = { ref = "ListLoginWhiteListResponse" },
     },
     list_malware_collect_status = {
-      name = "ListMalwareCollectStatus",
+      sdk_operation = "ListMalwareCollectStatus",
       method = "GET",
       path = "/v5/{project_id}/setting/malware/collect",
       content_type = "application/json",
@@ -5489,7 +5489,7 @@ return {
       response = { ref = "ListMalwareCollectStatusResponse" },
     },
     list_monthly_operation_reports = {
-      name = "ListMonthlyOperationReports",
+      sdk_operation = "ListMonthlyOperationReports",
       method = "GET",
       path = "/v5/{project_id}/operational-report/reports",
       content_type = "application/json",
@@ -5501,7 +5501,7 @@ return {
       response = { ref = "ListMonthlyOperationReportsResponse" },
     },
     list_multi_cloud_clusters = {
-      name = "ListMultiCloudClusters",
+      sdk_operation = "ListMultiCloudClusters",
       method = "GET",
       path = "/v5/{project_id}/container/kubernetes/multi-cloud/clusters",
       content_type = "application/json",
@@ -5515,7 +5515,7 @@ return {
       response = { ref = "ListMultiCloudClustersResponse" },
     },
     list_namespaces = {
-      name = "ListNamespaces",
+      sdk_operation = "ListNamespaces",
       method = "GET",
       path = "/v5/{project_id}/container-network/{cluster_id}/namespace",
       content_type = "application/json",
@@ -5526,7 +5526,7 @@ return {
       response = { type = "array", items = { type = "string" } },
     },
     list_operation_logs_by_vault_name = {
-      name = "ListOperationLogsByVaultName",
+      sdk_operation = "ListOperationLogsByVaultName",
       method = "GET",
       path = "/v5/{project_id}/ransomware/backup/operation-logs",
       content_type = "application/json",
@@ -5542,7 +5542,7 @@ return {
       response = { ref = "ListOperationLogsByVaultNameResponse" },
     },
     list_organization_tree = {
-      name = "ListOrganizationTree",
+      sdk_operation = "ListOrganizationTree",
       method = "GET",
       path = "/v5/setting/account/organization-tree",
       content_type = "application/json",
@@ -5556,7 +5556,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_password_complexity = {
-      name = "ListPasswordComplexity",
+      sdk_operation = "ListPasswordComplexity",
       method = "GET",
       path = "/v5/{project_id}/baseline/password-complexity",
       content_type = "application/json",
@@ -5573,7 +5573,7 @@ return {
       response = { ref = "ListPasswordComplexityResponse" },
     },
     list_plugin_info = {
-      name = "ListPluginInfo",
+      sdk_operation = "ListPluginInfo",
       method = "GET",
       path = "/v5/{project_id}/plugins/code/{code}",
       content_type = "application/json",
@@ -5591,7 +5591,7 @@ return {
       response = { ref = "ListPluginInfoResponse" },
     },
     list_plugin_install_script = {
-      name = "ListPluginInstallScript",
+      sdk_operation = "ListPluginInstallScript",
       method = "GET",
       path = "/v5/{project_id}/setting/docker-plugin-install-script",
       content_type = "application/json",
@@ -5605,7 +5605,7 @@ return {
       response = { ref = "ListPluginInstallScriptResponse" },
     },
     list_plugin_status = {
-      name = "ListPluginStatus",
+      sdk_operation = "ListPluginStatus",
       method = "GET",
       path = "/v5/{project_id}/plugins/attachments",
       content_type = "application/json",
@@ -5628,7 +5628,7 @@ return {
       response = { ref = "ListPluginStatusResponse" },
     },
     list_plugins = {
-      name = "ListPlugins",
+      sdk_operation = "ListPlugins",
       method = "GET",
       path = "/v5/{project_id}/plugins",
       content_type = "application/json",
@@ -5643,7 +5643,7 @@ return {
       response = { ref = "ListPluginsResponse" },
     },
     list_policies = {
-      name = "ListPolicies",
+      sdk_operation = "ListPolicies",
       method = "GET",
       path = "/v5/{project_id}/host-management/policies",
       content_type = "application/json",
@@ -5657,7 +5657,7 @@ return {
       response = { ref = "ListPoliciesResponse" },
     },
     list_policy_group = {
-      name = "ListPolicyGroup",
+      sdk_operation = "ListPolicyGroup",
       method = "GET",
       path = "/v5/{project_id}/policy/groups",
       content_type = "application/json",
@@ -5673,7 +5673,7 @@ return {
       response = { ref = "ListPolicyGroupResponse" },
     },
     list_port_host = {
-      name = "ListPortHost",
+      sdk_operation = "ListPortHost",
       method = "GET",
       path = "/v5/{project_id}/asset/ports/detail",
       content_type = "application/json",
@@ -5691,7 +5691,7 @@ return {
       response = { ref = "ListPortHostResponse" },
     },
     list_port_statistics = {
-      name = "ListPortStatistics",
+      sdk_operation = "ListPortStatistics",
       method = "GET",
       path = "/v5/{project_id}/asset/port/statistics",
       content_type = "application/json",
@@ -5711,7 +5711,7 @@ return {
       response = { ref = "ListPortStatisticsResponse" },
     },
     list_ports = {
-      name = "ListPorts",
+      sdk_operation = "ListPorts",
       method = "GET",
       path = "/v5/{project_id}/asset/ports",
       content_type = "application/json",
@@ -5731,7 +5731,7 @@ return {
       response = { ref = "ListPortsResponse" },
     },
     list_process_statistics = {
-      name = "ListProcessStatistics",
+      sdk_operation = "ListProcessStatistics",
       method = "GET",
       path = "/v5/{project_id}/asset/process/statistics",
       content_type = "application/json",
@@ -5746,7 +5746,7 @@ return {
       response = { ref = "ListProcessStatisticsResponse" },
     },
     list_processes_host = {
-      name = "ListProcessesHost",
+      sdk_operation = "ListProcessesHost",
       method = "GET",
       path = "/v5/{project_id}/asset/processes/detail",
       content_type = "application/json",
@@ -5763,7 +5763,7 @@ return {
       response = { ref = "ListProcessesHostResponse" },
     },
     list_project_configs = {
-      name = "ListProjectConfigs",
+      sdk_operation = "ListProjectConfigs",
       method = "POST",
       path = "/v5/{project_id}/config",
       content_type = "application/json",
@@ -5775,7 +5775,7 @@ return {
       response = { ref = "ListProjectConfigsResponse" },
     },
     list_project_tags = {
-      name = "ListProjectTags",
+      sdk_operation = "ListProjectTags",
       method = "GET",
       path = "/v5/{project_id}/{resource_type}/tags",
       content_type = "application/json",
@@ -5785,7 +5785,7 @@ return {
       response = { ref = "ListProjectTagsResponse" },
     },
     list_protection_policy = {
-      name = "ListProtectionPolicy",
+      sdk_operation = "ListProtectionPolicy",
       method = "GET",
       path = "/v5/{project_id}/ransomware/protection/policy",
       content_type = "application/json",
@@ -5802,7 +5802,7 @@ return {
       response = { ref = "ListProtectionPolicyResponse" },
     },
     list_protection_server = {
-      name = "ListProtectionServer",
+      sdk_operation = "ListProtectionServer",
       method = "GET",
       path = "/v5/{project_id}/ransomware/server",
       content_type = "application/json",
@@ -5821,7 +5821,7 @@ return {
       response = { ref = "ListProtectionServerResponse" },
     },
     list_protection_servers = {
-      name = "ListProtectionServers",
+      sdk_operation = "ListProtectionServers",
       method = "GET",
       path = "/v5/{project_id}/rasp/servers",
       content_type = "application/json",
@@ -5839,7 +5839,7 @@ return {
       response = { ref = "ListProtectionServersResponse" },
     },
     list_query_export_task = {
-      name = "ListQueryExportTask",
+      sdk_operation = "ListQueryExportTask",
       method = "GET",
       path = "/v5/{project_id}/export-task/{task_id}",
       content_type = "application/json",
@@ -5851,7 +5851,7 @@ return {
       response = { ref = "ListQueryExportTaskResponse" },
     },
     list_quotas_detail = {
-      name = "ListQuotasDetail",
+      sdk_operation = "ListQuotasDetail",
       method = "GET",
       path = "/v5/{project_id}/billing/quotas-detail",
       content_type = "application/json",
@@ -5873,7 +5873,7 @@ return {
       response = { ref = "ListQuotasDetailResponse" },
     },
     list_ransomware_protection_nodes = {
-      name = "ListRansomwareProtectionNodes",
+      sdk_operation = "ListRansomwareProtectionNodes",
       method = "GET",
       path = "/v5/{project_id}/ransomware/servers",
       content_type = "application/json",
@@ -5900,7 +5900,7 @@ return {
       response = { ref = "ListRansomwareProtectionNodesResponse" },
     },
     list_rasp_events = {
-      name = "ListRaspEvents",
+      sdk_operation = "ListRaspEvents",
       method = "GET",
       path = "/v5/{project_id}/rasp/events",
       content_type = "application/json",
@@ -5920,7 +5920,7 @@ return {
       response = { ref = "ListRaspEventsResponse" },
     },
     list_rasp_policies = {
-      name = "ListRaspPolicies",
+      sdk_operation = "ListRaspPolicies",
       method = "GET",
       path = "/v5/{project_id}/rasp/policies",
       content_type = "application/json",
@@ -5936,7 +5936,7 @@ return {
       response = { ref = "ListRaspPoliciesResponse" },
     },
     list_registry = {
-      name = "ListRegistry",
+      sdk_operation = "ListRegistry",
       method = "GET",
       path = "/v5/{project_id}/image/registries",
       content_type = "application/json",
@@ -5954,7 +5954,7 @@ return {
       response = { ref = "ListRegistryResponse" },
     },
     list_registry_images = {
-      name = "ListRegistryImages",
+      sdk_operation = "ListRegistryImages",
       method = "GET",
       path = "/v5/{project_id}/image/registries/images",
       content_type = "application/json",
@@ -5991,7 +5991,7 @@ return {
       response = { ref = "ListRegistryImagesResponse" },
     },
     list_registry_statistics = {
-      name = "ListRegistryStatistics",
+      sdk_operation = "ListRegistryStatistics",
       method = "GET",
       path = "/v5/{project_id}/image/registries/statistics",
       content_type = "application/json",
@@ -6002,7 +6002,7 @@ return {
       response = { ref = "ListRegistryStatisticsResponse" },
     },
     list_related_events = {
-      name = "ListRelatedEvents",
+      sdk_operation = "ListRelatedEvents",
       method = "GET",
       path = "/v5/{project_id}/event/related-events",
       content_type = "application/json",
@@ -6019,7 +6019,7 @@ return {
       response = { ref = "ListRelatedEventsResponse" },
     },
     list_resource_ids = {
-      name = "ListResourceIds",
+      sdk_operation = "ListResourceIds",
       method = "POST",
       path = "/v5/{project_id}/billing/resource-id-list",
       content_type = "application/json",
@@ -6032,7 +6032,7 @@ return {
       response = { ref = "ListResourceIdsResponse" },
     },
     list_resource_instance_tag = {
-      name = "ListResourceInstanceTag",
+      sdk_operation = "ListResourceInstanceTag",
       method = "GET",
       path = "/v5/{project_id}/{resource_type}/{resource_id}/tags",
       content_type = "application/json",
@@ -6043,7 +6043,7 @@ return {
       response = { ref = "ListResourceInstanceTagResponse" },
     },
     list_risk_config_check_rules = {
-      name = "ListRiskConfigCheckRules",
+      sdk_operation = "ListRiskConfigCheckRules",
       method = "GET",
       path = "/v5/{project_id}/baseline/risk-config/{check_name}/check-rules",
       content_type = "application/json",
@@ -6062,7 +6062,7 @@ return {
       response = { ref = "ListRiskConfigCheckRulesResponse" },
     },
     list_risk_config_hosts = {
-      name = "ListRiskConfigHosts",
+      sdk_operation = "ListRiskConfigHosts",
       method = "GET",
       path = "/v5/{project_id}/baseline/risk-config/{check_name}/hosts",
       content_type = "application/json",
@@ -6079,7 +6079,7 @@ return {
       response = { ref = "ListRiskConfigHostsResponse" },
     },
     list_risk_configs = {
-      name = "ListRiskConfigs",
+      sdk_operation = "ListRiskConfigs",
       method = "GET",
       path = "/v5/{project_id}/baseline/risk-configs",
       content_type = "application/json",
@@ -6097,7 +6097,7 @@ return {
       response = { ref = "ListRiskConfigsResponse" },
     },
     list_same_events = {
-      name = "ListSameEvents",
+      sdk_operation = "ListSameEvents",
       method = "GET",
       path = "/v5/{project_id}/event/same-events",
       content_type = "application/json",
@@ -6114,7 +6114,7 @@ return {
       response = { ref = "ListSameEventsResponse" },
     },
     list_security_check_cluster_reports = {
-      name = "ListSecurityCheckClusterReports",
+      sdk_operation = "ListSecurityCheckClusterReports",
       method = "GET",
       path = "/v5/{project_id}/security-check/containers/cluster-reports",
       content_type = "application/json",
@@ -6131,7 +6131,7 @@ return {
       response = { ref = "ListSecurityCheckClusterReportsResponse" },
     },
     list_security_check_policy_group = {
-      name = "ListSecurityCheckPolicyGroup",
+      sdk_operation = "ListSecurityCheckPolicyGroup",
       method = "GET",
       path = "/v5/{project_id}/baseline/security-checks/policy-groups",
       content_type = "application/json",
@@ -6144,7 +6144,7 @@ return {
       response = { ref = "ListSecurityCheckPolicyGroupResponse" },
     },
     list_security_events = {
-      name = "ListSecurityEvents",
+      sdk_operation = "ListSecurityEvents",
       method = "GET",
       path = "/v5/{project_id}/event/events",
       content_type = "application/json",
@@ -6178,7 +6178,7 @@ return {
       response = { ref = "ListSecurityEventsResponse" },
     },
     list_security_group_policies = {
-      name = "ListSecurityGroupPolicies",
+      sdk_operation = "ListSecurityGroupPolicies",
       method = "GET",
       path = "/v5/{project_id}/container-network/{cluster_id}/security-group-policies",
       content_type = "application/json",
@@ -6192,7 +6192,7 @@ return {
       response = { ref = "ListSecurityGroupPoliciesResponse" },
     },
     list_security_groups = {
-      name = "ListSecurityGroups",
+      sdk_operation = "ListSecurityGroups",
       method = "GET",
       path = "/v5/{project_id}/container-network/security-groups",
       content_type = "application/json",
@@ -6202,7 +6202,7 @@ return {
       response = { type = "array", items = { ref = "SecurityGroup" } },
     },
     list_security_report = {
-      name = "ListSecurityReport",
+      sdk_operation = "ListSecurityReport",
       method = "GET",
       path = "/v5/{project_id}/report/report-list",
       content_type = "application/json",
@@ -6217,7 +6217,7 @@ return {
       response = { ref = "ListSecurityReportResponse" },
     },
     list_security_risk = {
-      name = "ListSecurityRisk",
+      sdk_operation = "ListSecurityRisk",
       method = "GET",
       path = "/v5/{project_id}/overview/security/risk/list",
       content_type = "application/json",
@@ -6227,7 +6227,7 @@ return {
       response = { ref = "ListSecurityRiskResponse" },
     },
     list_serverless_asset = {
-      name = "ListServerlessAsset",
+      sdk_operation = "ListServerlessAsset",
       method = "GET",
       path = "/v5/{project_id}/serverless/asset",
       content_type = "application/json",
@@ -6241,7 +6241,7 @@ return {
       response = { ref = "ListServerlessAssetResponse" },
     },
     list_serverless_asset_detail = {
-      name = "ListServerlessAssetDetail",
+      sdk_operation = "ListServerlessAssetDetail",
       method = "GET",
       path = "/v5/{project_id}/serverless/asset/detail",
       content_type = "application/json",
@@ -6253,7 +6253,7 @@ return {
       response = { ref = "ListServerlessAssetDetailResponse" },
     },
     list_similar_handled_events = {
-      name = "ListSimilarHandledEvents",
+      sdk_operation = "ListSimilarHandledEvents",
       method = "GET",
       path = "/v5/{project_id}/event/similar-handled-events",
       content_type = "application/json",
@@ -6266,7 +6266,7 @@ return {
       response = { ref = "ListSimilarHandledEventsResponse" },
     },
     list_swr_image_repository = {
-      name = "ListSwrImageRepository",
+      sdk_operation = "ListSwrImageRepository",
       method = "GET",
       path = "/v5/{project_id}/image/swr-repository",
       content_type = "application/json",
@@ -6296,7 +6296,7 @@ return {
       response = { ref = "ListSwrImageRepositoryResponse" },
     },
     list_system_configs = {
-      name = "ListSystemConfigs",
+      sdk_operation = "ListSystemConfigs",
       method = "GET",
       path = "/v5/{project_id}/setting/system-configs",
       content_type = "application/json",
@@ -6310,7 +6310,7 @@ return {
       response = { ref = "ListSystemConfigsResponse" },
     },
     list_system_user_white_list = {
-      name = "ListSystemUserWhiteList",
+      sdk_operation = "ListSystemUserWhiteList",
       method = "GET",
       path = "/v5/{project_id}/event/white-list/userlist",
       content_type = "application/json",
@@ -6328,7 +6328,7 @@ return {
       response = { ref = "ListSystemUserWhiteListResponse" },
     },
     list_task_resources = {
-      name = "ListTaskResources",
+      sdk_operation = "ListTaskResources",
       method = "POST",
       path = "/v5/{project_id}/common/tasks/{task_id}/resources/batch-query",
       content_type = "application/json",
@@ -6346,7 +6346,7 @@ return {
       response = { ref = "ListTaskResourcesResponse" },
     },
     list_tasks = {
-      name = "ListTasks",
+      sdk_operation = "ListTasks",
       method = "POST",
       path = "/v5/{project_id}/common/tasks/batch-query",
       content_type = "application/json",
@@ -6371,7 +6371,7 @@ return {
       response = { ref = "ListTasksResponse" },
     },
     list_trust_service_status = {
-      name = "ListTrustServiceStatus",
+      sdk_operation = "ListTrustServiceStatus",
       method = "GET",
       path = "/v5/setting/account/trusted-services",
       content_type = "application/json",
@@ -6382,7 +6382,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_two_factor_login_host = {
-      name = "ListTwoFactorLoginHost",
+      sdk_operation = "ListTwoFactorLoginHost",
       method = "GET",
       path = "/v5/{project_id}/setting/two-factor-login/hosts",
       content_type = "application/json",
@@ -6397,7 +6397,7 @@ return {
       response = { ref = "ListTwoFactorLoginHostResponse" },
     },
     list_urgent_vulnerabilities = {
-      name = "ListUrgentVulnerabilities",
+      sdk_operation = "ListUrgentVulnerabilities",
       method = "GET",
       path = "/v5/{project_id}/vulnerability/urgent-vulnerabilities",
       content_type = "application/json",
@@ -6417,7 +6417,7 @@ return {
       response = { ref = "ListUrgentVulnerabilitiesResponse" },
     },
     list_user_change_histories = {
-      name = "ListUserChangeHistories",
+      sdk_operation = "ListUserChangeHistories",
       method = "GET",
       path = "/v5/{project_id}/asset/user/change-history",
       content_type = "application/json",
@@ -6438,7 +6438,7 @@ return {
       response = { ref = "ListUserChangeHistoriesResponse" },
     },
     list_user_statistics = {
-      name = "ListUserStatistics",
+      sdk_operation = "ListUserStatistics",
       method = "GET",
       path = "/v5/{project_id}/asset/user/statistics",
       content_type = "application/json",
@@ -6453,7 +6453,7 @@ return {
       response = { ref = "ListUserStatisticsResponse" },
     },
     list_users = {
-      name = "ListUsers",
+      sdk_operation = "ListUsers",
       method = "GET",
       path = "/v5/{project_id}/asset/users",
       content_type = "application/json",
@@ -6475,7 +6475,7 @@ return {
       response = { ref = "ListUsersResponse" },
     },
     list_vul_affect_image_apps = {
-      name = "ListVulAffectImageApps",
+      sdk_operation = "ListVulAffectImageApps",
       method = "GET",
       path = "/v5/{project_id}/image/vulnerability/{image_id}/apps",
       content_type = "application/json",
@@ -6492,7 +6492,7 @@ return {
       response = { ref = "ListVulAffectImageAppsResponse" },
     },
     list_vul_affect_image_containers = {
-      name = "ListVulAffectImageContainers",
+      sdk_operation = "ListVulAffectImageContainers",
       method = "GET",
       path = "/v5/{project_id}/image/vulnerability/{image_id}/containers",
       content_type = "application/json",
@@ -6510,7 +6510,7 @@ return {
       response = { ref = "ListVulAffectImageContainersResponse" },
     },
     list_vul_affect_images = {
-      name = "ListVulAffectImages",
+      sdk_operation = "ListVulAffectImages",
       method = "GET",
       path = "/v5/{project_id}/vulnerability/images",
       content_type = "application/json",
@@ -6534,7 +6534,7 @@ return {
       response = { ref = "ListVulAffectImagesResponse" },
     },
     list_vul_container_apps = {
-      name = "ListVulContainerApps",
+      sdk_operation = "ListVulContainerApps",
       method = "GET",
       path = "/v5/{project_id}/vulnerability/container/apps",
       content_type = "application/json",
@@ -6550,7 +6550,7 @@ return {
       response = { ref = "ListVulContainerAppsResponse" },
     },
     list_vul_containers = {
-      name = "ListVulContainers",
+      sdk_operation = "ListVulContainers",
       method = "GET",
       path = "/v5/{project_id}/vulnerability/containers",
       content_type = "application/json",
@@ -6572,7 +6572,7 @@ return {
       response = { ref = "ListVulContainersResponse" },
     },
     list_vul_handle_history = {
-      name = "ListVulHandleHistory",
+      sdk_operation = "ListVulHandleHistory",
       method = "GET",
       path = "/v5/{project_id}/vulnerability/handle-history",
       content_type = "application/json",
@@ -6597,7 +6597,7 @@ return {
       response = { ref = "ListVulHandleHistoryResponse" },
     },
     list_vul_host_apps = {
-      name = "ListVulHostApps",
+      sdk_operation = "ListVulHostApps",
       method = "GET",
       path = "/v5/{project_id}/vulnerability/{host_id}/apps",
       content_type = "application/json",
@@ -6615,7 +6615,7 @@ return {
       response = { ref = "ListVulHostAppsResponse" },
     },
     list_vul_host_backups = {
-      name = "ListVulHostBackups",
+      sdk_operation = "ListVulHostBackups",
       method = "GET",
       path = "/v5/{project_id}/vulnerability/backup/backups",
       content_type = "application/json",
@@ -6630,7 +6630,7 @@ return {
       response = { ref = "ListVulHostBackupsResponse" },
     },
     list_vul_host_hosts = {
-      name = "ListVulHostHosts",
+      sdk_operation = "ListVulHostHosts",
       method = "GET",
       path = "/v5/{project_id}/vulnerability/host/hosts",
       content_type = "application/json",
@@ -6654,7 +6654,7 @@ return {
       response = { ref = "ListVulHostHostsResponse" },
     },
     list_vul_host_process = {
-      name = "ListVulHostProcess",
+      sdk_operation = "ListVulHostProcess",
       method = "GET",
       path = "/v5/{project_id}/vulnerability/{host_id}/process",
       content_type = "application/json",
@@ -6671,7 +6671,7 @@ return {
       response = { ref = "ListVulHostProcessResponse" },
     },
     list_vul_host_vaults = {
-      name = "ListVulHostVaults",
+      sdk_operation = "ListVulHostVaults",
       method = "GET",
       path = "/v5/{project_id}/vulnerability/backup/host-vaults",
       content_type = "application/json",
@@ -6685,7 +6685,7 @@ return {
       response = { ref = "ListVulHostVaultsResponse" },
     },
     list_vul_host_vuls = {
-      name = "ListVulHostVuls",
+      sdk_operation = "ListVulHostVuls",
       method = "GET",
       path = "/v5/{project_id}/vulnerability/host-vulnerability/vulnerabilities",
       content_type = "application/json",
@@ -6711,7 +6711,7 @@ return {
       response = { ref = "ListVulHostVulsResponse" },
     },
     list_vul_hosts = {
-      name = "ListVulHosts",
+      sdk_operation = "ListVulHosts",
       method = "GET",
       path = "/v5/{project_id}/vulnerability/hosts",
       content_type = "application/json",
@@ -6742,7 +6742,7 @@ return {
       response = { ref = "ListVulHostsResponse" },
     },
     list_vul_repair_cmds = {
-      name = "ListVulRepairCmds",
+      sdk_operation = "ListVulRepairCmds",
       method = "POST",
       path = "/v5/{project_id}/vulnerability/repair-cmds",
       content_type = "application/json",
@@ -6764,7 +6764,7 @@ return {
       response = { ref = "ListVulRepairCmdsResponse" },
     },
     list_vul_repair_failed_detail = {
-      name = "ListVulRepairFailedDetail",
+      sdk_operation = "ListVulRepairFailedDetail",
       method = "GET",
       path = "/v5/{project_id}/vulnerability/{host_id}/fail-detail",
       content_type = "application/json",
@@ -6776,7 +6776,7 @@ return {
       response = { ref = "ListVulRepairFailedDetailResponse" },
     },
     list_vul_repo_image = {
-      name = "ListVulRepoImage",
+      sdk_operation = "ListVulRepoImage",
       method = "GET",
       path = "/v5/{project_id}/image/{vul_id}/images",
       content_type = "application/json",
@@ -6795,7 +6795,7 @@ return {
       response = { ref = "ListVulRepoImageResponse" },
     },
     list_vul_scan_task = {
-      name = "ListVulScanTask",
+      sdk_operation = "ListVulScanTask",
       method = "GET",
       path = "/v5/{project_id}/vulnerability/scan-tasks",
       content_type = "application/json",
@@ -6812,7 +6812,7 @@ return {
       response = { ref = "ListVulScanTaskResponse" },
     },
     list_vul_scan_task_host = {
-      name = "ListVulScanTaskHost",
+      sdk_operation = "ListVulScanTaskHost",
       method = "GET",
       path = "/v5/{project_id}/vulnerability/scan-task/{task_id}/hosts",
       content_type = "application/json",
@@ -6827,7 +6827,7 @@ return {
       response = { ref = "ListVulScanTaskHostResponse" },
     },
     list_vul_white_list = {
-      name = "ListVulWhiteList",
+      sdk_operation = "ListVulWhiteList",
       method = "GET",
       path = "/v5/{project_id}/vulnerability/white-lists",
       content_type = "application/json",
@@ -6842,7 +6842,7 @@ return {
       response = { ref = "ListVulWhiteListResponse" },
     },
     list_vul_white_list_vul_options = {
-      name = "ListVulWhiteListVulOptions",
+      sdk_operation = "ListVulWhiteListVulOptions",
       method = "GET",
       path = "/v5/{project_id}/vulnerability/white-list/vulnerability-options",
       content_type = "application/json",
@@ -6859,7 +6859,7 @@ return {
       response = { ref = "ListVulWhiteListVulOptionsResponse" },
     },
     list_vulnerabilities = {
-      name = "ListVulnerabilities",
+      sdk_operation = "ListVulnerabilities",
       method = "GET",
       path = "/v5/{project_id}/vulnerability/vulnerabilities",
       content_type = "application/json",
@@ -6883,7 +6883,7 @@ return {
       response = { ref = "ListVulnerabilitiesResponse" },
     },
     list_vulnerability_cve = {
-      name = "ListVulnerabilityCve",
+      sdk_operation = "ListVulnerabilityCve",
       method = "GET",
       path = "/v5/{project_id}/image/vulnerability/{vul_id}/cve",
       content_type = "application/json",
@@ -6898,7 +6898,7 @@ return {
       response = { ref = "ListVulnerabilityCveResponse" },
     },
     list_weak_password_users = {
-      name = "ListWeakPasswordUsers",
+      sdk_operation = "ListWeakPasswordUsers",
       method = "GET",
       path = "/v5/{project_id}/baseline/weak-password-users",
       content_type = "application/json",
@@ -6915,7 +6915,7 @@ return {
       response = { ref = "ListWeakPasswordUsersResponse" },
     },
     list_web_app_and_service_statistics = {
-      name = "ListWebAppAndServiceStatistics",
+      sdk_operation = "ListWebAppAndServiceStatistics",
       method = "GET",
       path = "/v5/{project_id}/asset/web-app-and-service-statistics",
       content_type = "application/json",
@@ -6931,7 +6931,7 @@ return {
       response = { ref = "ListWebAppAndServiceStatisticsResponse" },
     },
     list_web_app_and_services = {
-      name = "ListWebAppAndServices",
+      sdk_operation = "ListWebAppAndServices",
       method = "GET",
       path = "/v5/{project_id}/asset/web-app-and-services",
       content_type = "application/json",
@@ -6953,7 +6953,7 @@ return {
       response = { ref = "ListWebAppAndServicesResponse" },
     },
     list_web_framework_host_info = {
-      name = "ListWebFrameworkHostInfo",
+      sdk_operation = "ListWebFrameworkHostInfo",
       method = "GET",
       path = "/v5/{project_id}/asset/host/web-framework",
       content_type = "application/json",
@@ -6971,7 +6971,7 @@ return {
       response = { ref = "ListWebFrameworkHostInfoResponse" },
     },
     list_web_framework_info = {
-      name = "ListWebFrameworkInfo",
+      sdk_operation = "ListWebFrameworkInfo",
       method = "GET",
       path = "/v5/{project_id}/asset/{host_id}/web-framework",
       content_type = "application/json",
@@ -6984,7 +6984,7 @@ return {
       response = { ref = "ListWebFrameworkInfoResponse" },
     },
     list_web_framework_statistics = {
-      name = "ListWebFrameworkStatistics",
+      sdk_operation = "ListWebFrameworkStatistics",
       method = "GET",
       path = "/v5/{project_id}/asset/statistics/web-framework",
       content_type = "application/json",
@@ -6999,7 +6999,7 @@ return {
       response = { ref = "ListWebFrameworkStatisticsResponse" },
     },
     list_web_site_host_info = {
-      name = "ListWebSiteHostInfo",
+      sdk_operation = "ListWebSiteHostInfo",
       method = "GET",
       path = "/v5/{project_id}/asset/host/web-site",
       content_type = "application/json",
@@ -7017,7 +7017,7 @@ return {
       response = { ref = "ListWebSiteHostInfoResponse" },
     },
     list_web_site_info = {
-      name = "ListWebSiteInfo",
+      sdk_operation = "ListWebSiteInfo",
       method = "GET",
       path = "/v5/{project_id}/asset/{host_id}/web-site",
       content_type = "application/json",
@@ -7030,7 +7030,7 @@ return {
       response = { ref = "ListWebSiteInfoResponse" },
     },
     list_web_site_statistics = {
-      name = "ListWebSiteStatistics",
+      sdk_operation = "ListWebSiteStatistics",
       method = "GET",
       path = "/v5/{project_id}/asset/statistics/web-site",
       content_type = "application/json",
@@ -7045,7 +7045,7 @@ return {
       response = { ref = "ListWebSiteStatisticsResponse" },
     },
     list_web_tamper_event = {
-      name = "ListWebTamperEvent",
+      sdk_operation = "ListWebTamperEvent",
       method = "GET",
       path = "/v5/{project_id}/webtamper/events",
       content_type = "application/json",
@@ -7074,7 +7074,7 @@ return {
       response = { ref = "ListWebTamperEventResponse" },
     },
     list_web_tamper_host = {
-      name = "ListWebTamperHost",
+      sdk_operation = "ListWebTamperHost",
       method = "GET",
       path = "/v5/{project_id}/webtamper/host-management/hosts",
       content_type = "application/json",
@@ -7094,7 +7094,7 @@ return {
       response = { ref = "ListWebTamperHostResponse" },
     },
     list_web_tamper_image_options = {
-      name = "ListWebTamperImageOptions",
+      sdk_operation = "ListWebTamperImageOptions",
       method = "GET",
       path = "/v5/{project_id}/webtamper/image-options",
       content_type = "application/json",
@@ -7112,7 +7112,7 @@ return {
       response = { ref = "ListWebTamperImageOptionsResponse" },
     },
     list_web_tamper_protect_statistics = {
-      name = "ListWebTamperProtectStatistics",
+      sdk_operation = "ListWebTamperProtectStatistics",
       method = "GET",
       path = "/v5/{project_id}/webtamper/statistics",
       content_type = "application/json",
@@ -7124,7 +7124,7 @@ return {
       response = { ref = "ListWebTamperProtectStatisticsResponse" },
     },
     list_web_tamper_protection_configs = {
-      name = "ListWebTamperProtectionConfigs",
+      sdk_operation = "ListWebTamperProtectionConfigs",
       method = "GET",
       path = "/v5/{project_id}/webtamper/protection-configs",
       content_type = "application/json",
@@ -7149,7 +7149,7 @@ return {
       response = { ref = "ListWebTamperProtectionConfigsResponse" },
     },
     list_web_tamper_protection_container = {
-      name = "ListWebTamperProtectionContainer",
+      sdk_operation = "ListWebTamperProtectionContainer",
       method = "GET",
       path = "/v5/{project_id}/webtamper/protection-containers",
       content_type = "application/json",
@@ -7169,7 +7169,7 @@ return {
       response = { ref = "ListWebTamperProtectionContainerResponse" },
     },
     list_web_tamper_protection_directory = {
-      name = "ListWebTamperProtectionDirectory",
+      sdk_operation = "ListWebTamperProtectionDirectory",
       method = "GET",
       path = "/v5/{project_id}/webtamper/protection-directories",
       content_type = "application/json",
@@ -7187,7 +7187,7 @@ return {
       response = { ref = "ListWebTamperProtectionDirectoryResponse" },
     },
     list_work_loads = {
-      name = "ListWorkLoads",
+      sdk_operation = "ListWorkLoads",
       method = "GET",
       path = "/v5/{project_id}/container-network/{cluster_id}/{namespace}/workloads",
       content_type = "application/json",
@@ -7200,7 +7200,7 @@ return {
       response = { type = "array", items = { ref = "Workload" } },
     },
     list_wtp_protect_host = {
-      name = "ListWtpProtectHost",
+      sdk_operation = "ListWtpProtectHost",
       method = "GET",
       path = "/v5/{project_id}/webtamper/hosts",
       content_type = "application/json",
@@ -7225,7 +7225,7 @@ return {
       response = { ref = "ListWtpProtectHostResponse" },
     },
     modify_cicd_configuration = {
-      name = "ModifyCicdConfiguration",
+      sdk_operation = "ModifyCicdConfiguration",
       method = "PUT",
       path = "/v5/{project_id}/image/cicd/configurations/{cicd_id}",
       content_type = "application/json",
@@ -7240,7 +7240,7 @@ return {
       response = { ref = "ModifyCicdConfigurationResponse" },
     },
     modify_decoy_port_policy = {
-      name = "ModifyDecoyPortPolicy",
+      sdk_operation = "ModifyDecoyPortPolicy",
       method = "PUT",
       path = "/v5/{project_id}/honeypot-port/policy/{policy_id}",
       content_type = "application/json",
@@ -7258,7 +7258,7 @@ return {
       response = { ref = "ModifyDecoyPortPolicyResponse" },
     },
     modify_image_scan_policy = {
-      name = "ModifyImageScanPolicy",
+      sdk_operation = "ModifyImageScanPolicy",
       method = "PUT",
       path = "/v5/{project_id}/image/scanner-policies",
       content_type = "application/json",
@@ -7276,7 +7276,7 @@ return {
       response = { ref = "ModifyImageScanPolicyResponse" },
     },
     modify_login_common_ip = {
-      name = "ModifyLoginCommonIp",
+      sdk_operation = "ModifyLoginCommonIp",
       method = "POST",
       path = "/v5/{project_id}/setting/login-common-ip",
       content_type = "application/json",
@@ -7289,7 +7289,7 @@ return {
       response = { ref = "ModifyLoginCommonIpResponse" },
     },
     modify_login_common_location = {
-      name = "ModifyLoginCommonLocation",
+      sdk_operation = "ModifyLoginCommonLocation",
       method = "POST",
       path = "/v5/{project_id}/setting/login-common-location",
       content_type = "application/json",
@@ -7302,7 +7302,7 @@ return {
       response = { ref = "ModifyLoginCommonLocationResponse" },
     },
     modify_login_white_ip = {
-      name = "ModifyLoginWhiteIp",
+      sdk_operation = "ModifyLoginWhiteIp",
       method = "POST",
       path = "/v5/{project_id}/setting/login-white-ip",
       content_type = "application/json",
@@ -7316,7 +7316,7 @@ return {
       response = { ref = "ModifyLoginWhiteIpResponse" },
     },
     modify_project_configs = {
-      name = "ModifyProjectConfigs",
+      sdk_operation = "ModifyProjectConfigs",
       method = "PUT",
       path = "/v5/{project_id}/config",
       content_type = "application/json",
@@ -7329,7 +7329,7 @@ return {
       response = { ref = "ModifyProjectConfigsResponse" },
     },
     parse_multi_cloud_cluster_config = {
-      name = "ParseMultiCloudClusterConfig",
+      sdk_operation = "ParseMultiCloudClusterConfig",
       method = "POST",
       path = "/v5/{project_id}/container/kubernetes/multi-cloud/config-analyze",
       content_type = "application/json",
@@ -7341,7 +7341,7 @@ return {
       response = { ref = "ParseMultiCloudClusterConfigResponse" },
     },
     record_user_view_vul_task = {
-      name = "RecordUserViewVulTask",
+      sdk_operation = "RecordUserViewVulTask",
       method = "POST",
       path = "/v5/{project_id}/vulnerability/task/user/trace",
       content_type = "application/json",
@@ -7353,7 +7353,7 @@ return {
       response = { ref = "RecordUserViewVulTaskResponse" },
     },
     recreate_vul_scan_task = {
-      name = "RecreateVulScanTask",
+      sdk_operation = "RecreateVulScanTask",
       method = "PUT",
       path = "/v5/{project_id}/vulnerability/scan/task/{task_id}/rescan",
       content_type = "application/json",
@@ -7367,7 +7367,7 @@ return {
       response = { ref = "RecreateVulScanTaskResponse" },
     },
     remove_alarm_white_list = {
-      name = "RemoveAlarmWhiteList",
+      sdk_operation = "RemoveAlarmWhiteList",
       method = "DELETE",
       path = "/v5/{project_id}/event/white-list/alarm",
       content_type = "application/json",
@@ -7382,7 +7382,7 @@ return {
       response = { ref = "RemoveAlarmWhiteListResponse" },
     },
     remove_login_white_list = {
-      name = "RemoveLoginWhiteList",
+      sdk_operation = "RemoveLoginWhiteList",
       method = "DELETE",
       path = "/v5/{project_id}/event/white-list/login",
       content_type = "application/json",
@@ -7395,7 +7395,7 @@ return {
       response = { ref = "RemoveLoginWhiteListResponse" },
     },
     remove_multi_cloud_clusters = {
-      name = "RemoveMultiCloudClusters",
+      sdk_operation = "RemoveMultiCloudClusters",
       method = "DELETE",
       path = "/v5/{project_id}/container/kubernetes/multi-cloud/clusters/{cluster_id}",
       content_type = "application/json",
@@ -7406,7 +7406,7 @@ return {
       response = { ref = "RemoveMultiCloudClustersResponse" },
     },
     remove_system_user_white_list = {
-      name = "RemoveSystemUserWhiteList",
+      sdk_operation = "RemoveSystemUserWhiteList",
       method = "DELETE",
       path = "/v5/{project_id}/event/white-list/userlist",
       content_type = "application/json",
@@ -7419,7 +7419,7 @@ return {
       response = { ref = "RemoveSystemUserWhiteListResponse" },
     },
     restore_duplication_info = {
-      name = "RestoreDuplicationInfo",
+      sdk_operation = "RestoreDuplicationInfo",
       method = "POST",
       path = "/v5/{project_id}/ransomware/duplication/{backup_id}/restore",
       content_type = "application/json",
@@ -7435,7 +7435,7 @@ return {
       response = { ref = "RestoreDuplicationInfoResponse" },
     },
     restore_vul_host_backup = {
-      name = "RestoreVulHostBackup",
+      sdk_operation = "RestoreVulHostBackup",
       method = "PUT",
       path = "/v5/{project_id}/vulnerability/backup/{backup_id}/restore",
       content_type = "application/json",
@@ -7446,7 +7446,7 @@ return {
       response = { ref = "RestoreVulHostBackupResponse" },
     },
     resume_pause_ai_policies = {
-      name = "ResumePauseAiPolicies",
+      sdk_operation = "ResumePauseAiPolicies",
       method = "POST",
       path = "/v5/{project_id}/ai/policy/operate",
       content_type = "application/json",
@@ -7458,7 +7458,7 @@ return {
       response = { ref = "ResumePauseAiPoliciesResponse" },
     },
     resume_pause_ai_policy_groups = {
-      name = "ResumePauseAiPolicyGroups",
+      sdk_operation = "ResumePauseAiPolicyGroups",
       method = "POST",
       path = "/v5/{project_id}/ai/policy/groups/operate",
       content_type = "application/json",
@@ -7470,7 +7470,7 @@ return {
       response = { ref = "ResumePauseAiPolicyGroupsResponse" },
     },
     resume_pause_custom_rule_config = {
-      name = "ResumePauseCustomRuleConfig",
+      sdk_operation = "ResumePauseCustomRuleConfig",
       method = "POST",
       path = "/v5/{project_id}/custom/rule/config/operate",
       content_type = "application/json",
@@ -7482,7 +7482,7 @@ return {
       response = { ref = "ResumePauseCustomRuleConfigResponse" },
     },
     retry_task = {
-      name = "RetryTask",
+      sdk_operation = "RetryTask",
       method = "PUT",
       path = "/v5/{project_id}/common/tasks/{task_id}/retry",
       content_type = "application/json",
@@ -7496,7 +7496,7 @@ return {
       response = { ref = "RetryTaskResponse" },
     },
     run_baseline_detect = {
-      name = "RunBaselineDetect",
+      sdk_operation = "RunBaselineDetect",
       method = "GET",
       path = "/v5/{project_id}/baseline/detection/{group_id}",
       content_type = "application/json",
@@ -7507,7 +7507,7 @@ return {
       response = { ref = "RunBaselineDetectResponse" },
     },
     run_host_asset_manual_collect = {
-      name = "RunHostAssetManualCollect",
+      sdk_operation = "RunHostAssetManualCollect",
       method = "POST",
       path = "/v5/{project_id}/asset/manual-collect/{type}",
       content_type = "application/json",
@@ -7519,7 +7519,7 @@ return {
       response = { ref = "RunHostAssetManualCollectResponse" },
     },
     run_image_synchronize = {
-      name = "RunImageSynchronize",
+      sdk_operation = "RunImageSynchronize",
       method = "POST",
       path = "/v5/{project_id}/image/synchronize",
       content_type = "application/json",
@@ -7532,7 +7532,7 @@ return {
       response = { ref = "RunImageSynchronizeResponse" },
     },
     save_browsing_history = {
-      name = "SaveBrowsingHistory",
+      sdk_operation = "SaveBrowsingHistory",
       method = "POST",
       path = "/v5/{project_id}/browsing-history",
       content_type = "application/json",
@@ -7546,7 +7546,7 @@ return {
       response = { ref = "SaveBrowsingHistoryResponse" },
     },
     send_security_report = {
-      name = "SendSecurityReport",
+      sdk_operation = "SendSecurityReport",
       method = "POST",
       path = "/v5/{project_id}/report/sending",
       content_type = "application/json",
@@ -7559,7 +7559,7 @@ return {
       response = { ref = "SendSecurityReportResponse" },
     },
     set_malware_reminders = {
-      name = "SetMalwareReminders",
+      sdk_operation = "SetMalwareReminders",
       method = "PUT",
       path = "/v5/{project_id}/setting/malware/reminders",
       content_type = "application/json",
@@ -7571,7 +7571,7 @@ return {
       response = { ref = "SetMalwareRemindersResponse" },
     },
     set_manual_detect = {
-      name = "SetManualDetect",
+      sdk_operation = "SetManualDetect",
       method = "POST",
       path = "/v5/{project_id}/host-management/{host_id}/manual-detect",
       content_type = "application/json",
@@ -7584,7 +7584,7 @@ return {
       response = { ref = "SetManualDetectResponse" },
     },
     set_protect_dir_switch_info = {
-      name = "SetProtectDirSwitchInfo",
+      sdk_operation = "SetProtectDirSwitchInfo",
       method = "POST",
       path = "/v5/{project_id}/wtp/{host_id}/protect-directories/status",
       content_type = "application/json",
@@ -7598,7 +7598,7 @@ return {
       response = { ref = "SetProtectDirSwitchInfoResponse" },
     },
     set_rasp_switch = {
-      name = "SetRaspSwitch",
+      sdk_operation = "SetRaspSwitch",
       method = "POST",
       path = "/v5/{project_id}/webtamper/rasp/status",
       content_type = "application/json",
@@ -7612,7 +7612,7 @@ return {
       response = { ref = "SetRaspSwitchResponse" },
     },
     set_remote_backup_info = {
-      name = "SetRemoteBackupInfo",
+      sdk_operation = "SetRemoteBackupInfo",
       method = "POST",
       path = "/v5/{project_id}/wtp/{host_id}/set-remote-backup",
       content_type = "application/json",
@@ -7627,7 +7627,7 @@ return {
       response = { ref = "SetRemoteBackupInfoResponse" },
     },
     set_two_factor_login_config = {
-      name = "SetTwoFactorLoginConfig",
+      sdk_operation = "SetTwoFactorLoginConfig",
       method = "PUT",
       path = "/v5/{project_id}/setting/two-factor-login/config",
       content_type = "application/json",
@@ -7643,7 +7643,7 @@ return {
       response = { ref = "SetTwoFactorLoginConfigResponse" },
     },
     set_wtp_protection_status_info = {
-      name = "SetWtpProtectionStatusInfo",
+      sdk_operation = "SetWtpProtectionStatusInfo",
       method = "POST",
       path = "/v5/{project_id}/webtamper/static/status",
       content_type = "application/json",
@@ -7659,7 +7659,7 @@ return {
       response = { ref = "SetWtpProtectionStatusInfoResponse" },
     },
     show_account_top = {
-      name = "ShowAccountTop",
+      sdk_operation = "ShowAccountTop",
       method = "GET",
       path = "/v5/{project_id}/asset/overview/statistics/top/account",
       content_type = "application/json",
@@ -7669,7 +7669,7 @@ return {
       response = { ref = "ShowAccountTopResponse" },
     },
     show_agent_address = {
-      name = "ShowAgentAddress",
+      sdk_operation = "ShowAgentAddress",
       method = "GET",
       path = "/v5/{project_id}/container/kubernetes/multi-cloud/agent-network",
       content_type = "application/json",
@@ -7679,7 +7679,7 @@ return {
       response = { ref = "ShowAgentAddressResponse" },
     },
     show_agent_daemonset_deploy_template = {
-      name = "ShowAgentDaemonsetDeployTemplate",
+      sdk_operation = "ShowAgentDaemonsetDeployTemplate",
       method = "GET",
       path = "/v5/{project_id}/container/kubernetes/template",
       content_type = "application/json",
@@ -7689,7 +7689,7 @@ return {
       response = { ref = "ShowAgentDaemonsetDeployTemplateResponse" },
     },
     show_agent_daemonset_detail_info = {
-      name = "ShowAgentDaemonsetDetailInfo",
+      sdk_operation = "ShowAgentDaemonsetDetailInfo",
       method = "GET",
       path = "/v5/{project_id}/container/kubernetes/clusters/{cluster_id}/daemonsets",
       content_type = "application/json",
@@ -7700,7 +7700,7 @@ return {
       response = { ref = "ShowAgentDaemonsetDetailInfoResponse" },
     },
     show_agent_statistics = {
-      name = "ShowAgentStatistics",
+      sdk_operation = "ShowAgentStatistics",
       method = "GET",
       path = "/v5/{project_id}/overview/agent/statistics",
       content_type = "application/json",
@@ -7711,7 +7711,7 @@ return {
       response = { ref = "ShowAgentStatisticsResponse" },
     },
     show_agent_statistics_status = {
-      name = "ShowAgentStatisticsStatus",
+      sdk_operation = "ShowAgentStatisticsStatus",
       method = "GET",
       path = "/v5/{project_id}/asset/overview/status/agent",
       content_type = "application/json",
@@ -7721,7 +7721,7 @@ return {
       response = { ref = "ShowAgentStatisticsStatusResponse" },
     },
     show_antivirus_free_quota = {
-      name = "ShowAntivirusFreeQuota",
+      sdk_operation = "ShowAntivirusFreeQuota",
       method = "GET",
       path = "/v5/{project_id}/antivirus/pay-per-scan/free-quotas",
       content_type = "application/json",
@@ -7731,7 +7731,7 @@ return {
       response = { ref = "ShowAntivirusFreeQuotaResponse" },
     },
     show_antivirus_pay_per_scan_status = {
-      name = "ShowAntivirusPayPerScanStatus",
+      sdk_operation = "ShowAntivirusPayPerScanStatus",
       method = "GET",
       path = "/v5/{project_id}/antivirus/pay-per-scan",
       content_type = "application/json",
@@ -7741,7 +7741,7 @@ return {
       response = { ref = "ShowAntivirusPayPerScanStatusResponse" },
     },
     show_antivirus_statistic = {
-      name = "ShowAntivirusStatistic",
+      sdk_operation = "ShowAntivirusStatistic",
       method = "GET",
       path = "/v5/{project_id}/antivirus/statistic",
       content_type = "application/json",
@@ -7751,7 +7751,7 @@ return {
       response = { ref = "ShowAntivirusStatisticResponse" },
     },
     show_app_rasp_switch_status = {
-      name = "ShowAppRaspSwitchStatus",
+      sdk_operation = "ShowAppRaspSwitchStatus",
       method = "GET",
       path = "/v5/{project_id}/rasp/{host_id}/status",
       content_type = "application/json",
@@ -7763,7 +7763,7 @@ return {
       response = { ref = "ShowAppRaspSwitchStatusResponse" },
     },
     show_app_whitelist_agent_statics = {
-      name = "ShowAppWhitelistAgentStatics",
+      sdk_operation = "ShowAppWhitelistAgentStatics",
       method = "GET",
       path = "/v5/{project_id}/app/agent/statistics",
       content_type = "application/json",
@@ -7773,7 +7773,7 @@ return {
       response = { ref = "ShowAppWhitelistAgentStaticsResponse" },
     },
     show_app_whitelist_policy = {
-      name = "ShowAppWhitelistPolicy",
+      sdk_operation = "ShowAppWhitelistPolicy",
       method = "GET",
       path = "/v5/{project_id}/app/{policy_id}/detail",
       content_type = "application/json",
@@ -7784,7 +7784,7 @@ return {
       response = { ref = "ShowAppWhitelistPolicyResponse" },
     },
     show_asset_statistic = {
-      name = "ShowAssetStatistic",
+      sdk_operation = "ShowAssetStatistic",
       method = "GET",
       path = "/v5/{project_id}/asset/statistics",
       content_type = "application/json",
@@ -7796,7 +7796,7 @@ return {
       response = { ref = "ShowAssetStatisticResponse" },
     },
     show_auto_launch_top = {
-      name = "ShowAutoLaunchTop",
+      sdk_operation = "ShowAutoLaunchTop",
       method = "GET",
       path = "/v5/{project_id}/asset/overview/statistics/top/auto-launch",
       content_type = "application/json",
@@ -7806,7 +7806,7 @@ return {
       response = { ref = "ShowAutoLaunchTopResponse" },
     },
     show_backup_info_by_backup_id = {
-      name = "ShowBackupInfoByBackupId",
+      sdk_operation = "ShowBackupInfoByBackupId",
       method = "GET",
       path = "/v5/{project_id}/ransomware/backup/{backup_id}/detail",
       content_type = "application/json",
@@ -7818,7 +7818,7 @@ return {
       response = { ref = "ShowBackupInfoByBackupIdResponse" },
     },
     show_backup_policy_info = {
-      name = "ShowBackupPolicyInfo",
+      sdk_operation = "ShowBackupPolicyInfo",
       method = "GET",
       path = "/v5/{project_id}/backup/policy",
       content_type = "application/json",
@@ -7829,7 +7829,7 @@ return {
       response = { ref = "ShowBackupPolicyInfoResponse" },
     },
     show_baseline_directory = {
-      name = "ShowBaselineDirectory",
+      sdk_operation = "ShowBaselineDirectory",
       method = "GET",
       path = "/v5/{project_id}/baseline/security-checks/directory",
       content_type = "application/json",
@@ -7842,7 +7842,7 @@ return {
       response = { ref = "ShowBaselineDirectoryResponse" },
     },
     show_baseline_overview = {
-      name = "ShowBaselineOverview",
+      sdk_operation = "ShowBaselineOverview",
       method = "GET",
       path = "/v5/{project_id}/baseline/overview",
       content_type = "application/json",
@@ -7854,7 +7854,7 @@ return {
       response = { ref = "ShowBaselineOverviewResponse" },
     },
     show_baseline_scan_status = {
-      name = "ShowBaselineScanStatus",
+      sdk_operation = "ShowBaselineScanStatus",
       method = "GET",
       path = "/v5/{project_id}/baseline/scan-status",
       content_type = "application/json",
@@ -7864,7 +7864,7 @@ return {
       response = { ref = "ShowBaselineScanStatusResponse" },
     },
     show_baseline_statistic = {
-      name = "ShowBaselineStatistic",
+      sdk_operation = "ShowBaselineStatistic",
       method = "GET",
       path = "/v5/{project_id}/baseline/statistic",
       content_type = "application/json",
@@ -7876,7 +7876,7 @@ return {
       response = { ref = "ShowBaselineStatisticResponse" },
     },
     show_baseline_white_list = {
-      name = "ShowBaselineWhiteList",
+      sdk_operation = "ShowBaselineWhiteList",
       method = "GET",
       path = "/v5/{project_id}/baseline/whitelist",
       content_type = "application/json",
@@ -7887,7 +7887,7 @@ return {
       response = { ref = "ShowBaselineWhiteListResponse" },
     },
     show_check_rule_detail = {
-      name = "ShowCheckRuleDetail",
+      sdk_operation = "ShowCheckRuleDetail",
       method = "GET",
       path = "/v5/{project_id}/baseline/check-rule/detail",
       content_type = "application/json",
@@ -7902,7 +7902,7 @@ return {
       response = { ref = "ShowCheckRuleDetailResponse" },
     },
     show_check_rule_fix_fail_detail = {
-      name = "ShowCheckRuleFixFailDetail",
+      sdk_operation = "ShowCheckRuleFixFailDetail",
       method = "GET",
       path = "/v5/{project_id}/baseline/check-rule/fail-detail",
       content_type = "application/json",
@@ -7916,7 +7916,7 @@ return {
       response = { ref = "ShowCheckRuleFixFailDetailResponse" },
     },
     show_cicd_configuration = {
-      name = "ShowCicdConfiguration",
+      sdk_operation = "ShowCicdConfiguration",
       method = "GET",
       path = "/v5/{project_id}/image/cicd/configurations/{cicd_id}",
       content_type = "application/json",
@@ -7927,7 +7927,7 @@ return {
       response = { ref = "ShowCicdConfigurationResponse" },
     },
     show_cluster_asset_statistics = {
-      name = "ShowClusterAssetStatistics",
+      sdk_operation = "ShowClusterAssetStatistics",
       method = "GET",
       path = "/v5/{project_id}/cluster/asset/statistics",
       content_type = "application/json",
@@ -7937,7 +7937,7 @@ return {
       response = { ref = "ShowClusterAssetStatisticsResponse" },
     },
     show_cluster_protect_policy_template = {
-      name = "ShowClusterProtectPolicyTemplate",
+      sdk_operation = "ShowClusterProtectPolicyTemplate",
       method = "GET",
       path = "/v5/{project_id}/container/clusters/protection-policy-templates/{policy_template_id}",
       content_type = "application/json",
@@ -7948,7 +7948,7 @@ return {
       response = { ref = "ShowClusterProtectPolicyTemplateResponse" },
     },
     show_cluster_scan_statistics = {
-      name = "ShowClusterScanStatistics",
+      sdk_operation = "ShowClusterScanStatistics",
       method = "GET",
       path = "/v5/{project_id}/container/cluster/statistics",
       content_type = "application/json",
@@ -7958,7 +7958,7 @@ return {
       response = { ref = "ShowClusterScanStatisticsResponse" },
     },
     show_cms_vul_detail = {
-      name = "ShowCmsVulDetail",
+      sdk_operation = "ShowCmsVulDetail",
       method = "GET",
       path = "/v5/{project_id}/vulnerability/cms-detail",
       content_type = "application/json",
@@ -7973,7 +7973,7 @@ return {
       response = { ref = "ShowCmsVulDetailResponse" },
     },
     show_common_port = {
-      name = "ShowCommonPort",
+      sdk_operation = "ShowCommonPort",
       method = "GET",
       path = "/v5/{project_id}/asset/common-port-info",
       content_type = "application/json",
@@ -7985,7 +7985,7 @@ return {
       response = { ref = "ShowCommonPortResponse" },
     },
     show_container_network_info = {
-      name = "ShowContainerNetworkInfo",
+      sdk_operation = "ShowContainerNetworkInfo",
       method = "GET",
       path = "/v5/{project_id}/container-network/{cluster_id}/network-info",
       content_type = "application/json",
@@ -7996,7 +7996,7 @@ return {
       response = { ref = "ShowContainerNetworkInfoResponse" },
     },
     show_container_node_statistics = {
-      name = "ShowContainerNodeStatistics",
+      sdk_operation = "ShowContainerNodeStatistics",
       method = "GET",
       path = "/v5/{project_id}/container/node-statistics",
       content_type = "application/json",
@@ -8006,7 +8006,7 @@ return {
       response = { ref = "ShowContainerNodeStatisticsResponse" },
     },
     show_container_protection_status = {
-      name = "ShowContainerProtectionStatus",
+      sdk_operation = "ShowContainerProtectionStatus",
       method = "GET",
       path = "/v5/{project_id}/asset/overview/status/container/protection",
       content_type = "application/json",
@@ -8016,7 +8016,7 @@ return {
       response = { ref = "ShowContainerProtectionStatusResponse" },
     },
     show_decoy_port_auto_bind = {
-      name = "ShowDecoyPortAutoBind",
+      sdk_operation = "ShowDecoyPortAutoBind",
       method = "GET",
       path = "/v5/{project_id}/honeypot-port/default-config",
       content_type = "application/json",
@@ -8026,7 +8026,7 @@ return {
       response = { ref = "ShowDecoyPortAutoBindResponse" },
     },
     show_decoy_port_host_list = {
-      name = "ShowDecoyPortHostList",
+      sdk_operation = "ShowDecoyPortHostList",
       method = "GET",
       path = "/v5/{project_id}/honeypot-port/host-list",
       content_type = "application/json",
@@ -8042,7 +8042,7 @@ return {
       response = { ref = "ShowDecoyPortHostListResponse" },
     },
     show_decoy_port_policy_details = {
-      name = "ShowDecoyPortPolicyDetails",
+      sdk_operation = "ShowDecoyPortPolicyDetails",
       method = "GET",
       path = "/v5/{project_id}/honeypot-port/policy/{policy_id}",
       content_type = "application/json",
@@ -8055,7 +8055,7 @@ return {
       response = { ref = "ShowDecoyPortPolicyDetailsResponse" },
     },
     show_default_security_check_policy = {
-      name = "ShowDefaultSecurityCheckPolicy",
+      sdk_operation = "ShowDefaultSecurityCheckPolicy",
       method = "GET",
       path = "/v5/{project_id}/baseline/security-checks/default-policy",
       content_type = "application/json",
@@ -8066,7 +8066,7 @@ return {
       response = { ref = "ShowDefaultSecurityCheckPolicyResponse" },
     },
     show_default_security_check_policy_details = {
-      name = "ShowDefaultSecurityCheckPolicyDetails",
+      sdk_operation = "ShowDefaultSecurityCheckPolicyDetails",
       method = "GET",
       path = "/v5/{project_id}/baseline/security-checks/default-policy/details",
       content_type = "application/json",
@@ -8087,7 +8087,7 @@ return {
       response = { ref = "ShowDefaultSecurityCheckPolicyDetailsResponse" },
     },
     show_endpoint_status = {
-      name = "ShowEndpointStatus",
+      sdk_operation = "ShowEndpointStatus",
       method = "POST",
       path = "/v5/{project_id}/host-management/vpc-endpointes/batch-query",
       content_type = "application/json",
@@ -8099,7 +8099,7 @@ return {
       response = { ref = "ShowEndpointStatusResponse" },
     },
     show_event_attack_tag = {
-      name = "ShowEventAttackTag",
+      sdk_operation = "ShowEventAttackTag",
       method = "GET",
       path = "/v5/{project_id}/event/attack-tag",
       content_type = "application/json",
@@ -8126,7 +8126,7 @@ return {
       response = { ref = "ShowEventAttackTagResponse" },
     },
     show_event_severity = {
-      name = "ShowEventSeverity",
+      sdk_operation = "ShowEventSeverity",
       method = "GET",
       path = "/v5/{project_id}/event/severity",
       content_type = "application/json",
@@ -8155,7 +8155,7 @@ return {
       response = { ref = "ShowEventSeverityResponse" },
     },
     show_export_task = {
-      name = "ShowExportTask",
+      sdk_operation = "ShowExportTask",
       method = "GET",
       path = "/v5/{project_id}/event/export-task/{task_id}",
       content_type = "application/json",
@@ -8166,7 +8166,7 @@ return {
       response = { ref = "ShowExportTaskResponse" },
     },
     show_extended_weak_password = {
-      name = "ShowExtendedWeakPassword",
+      sdk_operation = "ShowExtendedWeakPassword",
       method = "GET",
       path = "/v5/{project_id}/image/baseline/extended-weak-password",
       content_type = "application/json",
@@ -8177,7 +8177,7 @@ return {
       response = { ref = "ShowExtendedWeakPasswordResponse" },
     },
     show_file_path_white_detail = {
-      name = "ShowFilePathWhiteDetail",
+      sdk_operation = "ShowFilePathWhiteDetail",
       method = "GET",
       path = "/v5/{project_id}/image/sensitive/filepath_whitelist",
       content_type = "application/json",
@@ -8189,7 +8189,7 @@ return {
       response = { ref = "ShowFilePathWhiteDetailResponse" },
     },
     show_file_path_white_lists = {
-      name = "ShowFilePathWhiteLists",
+      sdk_operation = "ShowFilePathWhiteLists",
       method = "GET",
       path = "/v5/{project_id}/image/sensitive/filepath-whitelist",
       content_type = "application/json",
@@ -8201,7 +8201,7 @@ return {
       response = { ref = "ShowFilePathWhiteListsResponse" },
     },
     show_file_statistic = {
-      name = "ShowFileStatistic",
+      sdk_operation = "ShowFileStatistic",
       method = "GET",
       path = "/v5/{project_id}/files/statistic",
       content_type = "application/json",
@@ -8213,7 +8213,7 @@ return {
       response = { ref = "ShowFileStatisticResponse" },
     },
     show_host_asset_manual_collect_status = {
-      name = "ShowHostAssetManualCollectStatus",
+      sdk_operation = "ShowHostAssetManualCollectStatus",
       method = "GET",
       path = "/v5/{project_id}/asset/manual-collect/{type}",
       content_type = "application/json",
@@ -8225,7 +8225,7 @@ return {
       response = { ref = "ShowHostAssetManualCollectStatusResponse" },
     },
     show_host_protection_status = {
-      name = "ShowHostProtectionStatus",
+      sdk_operation = "ShowHostProtectionStatus",
       method = "GET",
       path = "/v5/{project_id}/asset/overview/status/host/protection",
       content_type = "application/json",
@@ -8235,7 +8235,7 @@ return {
       response = { ref = "ShowHostProtectionStatusResponse" },
     },
     show_hosts_statistics = {
-      name = "ShowHostsStatistics",
+      sdk_operation = "ShowHostsStatistics",
       method = "GET",
       path = "/v5/{project_id}/host-management/host-statistics",
       content_type = "application/json",
@@ -8246,7 +8246,7 @@ return {
       response = { ref = "ShowHostsStatisticsResponse" },
     },
     show_hot_information = {
-      name = "ShowHotInformation",
+      sdk_operation = "ShowHotInformation",
       method = "GET",
       path = "/v5/{project_id}/overview/hot/information",
       content_type = "application/json",
@@ -8254,7 +8254,7 @@ return {
       response = { ref = "ShowHotInformationResponse" },
     },
     show_image_asset_statistics = {
-      name = "ShowImageAssetStatistics",
+      sdk_operation = "ShowImageAssetStatistics",
       method = "GET",
       path = "/v5/{project_id}/image/asset/statistics",
       content_type = "application/json",
@@ -8264,7 +8264,7 @@ return {
       response = { ref = "ShowImageAssetStatisticsResponse" },
     },
     show_image_baseline_statistic = {
-      name = "ShowImageBaselineStatistic",
+      sdk_operation = "ShowImageBaselineStatistic",
       method = "GET",
       path = "/v5/{project_id}/image/baseline/statistic",
       content_type = "application/json",
@@ -8281,7 +8281,7 @@ return {
       response = { ref = "ShowImageBaselineStatisticResponse" },
     },
     show_image_check_rule_detail = {
-      name = "ShowImageCheckRuleDetail",
+      sdk_operation = "ShowImageCheckRuleDetail",
       method = "GET",
       path = "/v5/{project_id}/image/baseline/check-rule/detail",
       content_type = "application/json",
@@ -8302,7 +8302,7 @@ return {
       response = { ref = "ShowImageCheckRuleDetailResponse" },
     },
     show_image_files_stat = {
-      name = "ShowImageFilesStat",
+      sdk_operation = "ShowImageFilesStat",
       method = "GET",
       path = "/v5/{project_id}/image/{image_id}/files-statistics",
       content_type = "application/json",
@@ -8318,7 +8318,7 @@ return {
       response = { ref = "ShowImageFilesStatResponse" },
     },
     show_image_pay_per_scan_statistics = {
-      name = "ShowImagePayPerScanStatistics",
+      sdk_operation = "ShowImagePayPerScanStatistics",
       method = "GET",
       path = "/v5/{project_id}/image/pay-per-scan/statistics",
       content_type = "application/json",
@@ -8328,7 +8328,7 @@ return {
       response = { ref = "ShowImagePayPerScanStatisticsResponse" },
     },
     show_image_security_report_statistic = {
-      name = "ShowImageSecurityReportStatistic",
+      sdk_operation = "ShowImageSecurityReportStatistic",
       method = "POST",
       path = "/v5/{project_id}/image/security-report/statistic",
       content_type = "application/json",
@@ -8369,7 +8369,7 @@ return {
       response = { ref = "ShowImageSecurityReportStatisticResponse" },
     },
     show_image_upload_command = {
-      name = "ShowImageUploadCommand",
+      sdk_operation = "ShowImageUploadCommand",
       method = "GET",
       path = "/v5/{project_id}/image/registries/image-upload-command",
       content_type = "application/json",
@@ -8382,7 +8382,7 @@ return {
       response = { ref = "ShowImageUploadCommandResponse" },
     },
     show_image_white_list_detail = {
-      name = "ShowImageWhiteListDetail",
+      sdk_operation = "ShowImageWhiteListDetail",
       method = "GET",
       path = "/v5/{project_id}/image/whitelists/{id}",
       content_type = "application/json",
@@ -8398,7 +8398,7 @@ return {
       response = { ref = "ShowImageWhiteListDetailResponse" },
     },
     show_jar_package_top = {
-      name = "ShowJarPackageTop",
+      sdk_operation = "ShowJarPackageTop",
       method = "GET",
       path = "/v5/{project_id}/asset/overview/statistics/top/jar-package",
       content_type = "application/json",
@@ -8408,7 +8408,7 @@ return {
       response = { ref = "ShowJarPackageTopResponse" },
     },
     show_k8s_container_detail = {
-      name = "ShowK8sContainerDetail",
+      sdk_operation = "ShowK8sContainerDetail",
       method = "GET",
       path = "/v5/{project_id}/kubernetes/container/detail",
       content_type = "application/json",
@@ -8419,7 +8419,7 @@ return {
       response = { ref = "ShowK8sContainerDetailResponse" },
     },
     show_k8s_pod_detail = {
-      name = "ShowK8sPodDetail",
+      sdk_operation = "ShowK8sPodDetail",
       method = "GET",
       path = "/v5/{project_id}/kubernetes/{pod_name}/pod/detail",
       content_type = "application/json",
@@ -8430,7 +8430,7 @@ return {
       response = { ref = "ShowK8sPodDetailResponse" },
     },
     show_kernel_module_top = {
-      name = "ShowKernelModuleTop",
+      sdk_operation = "ShowKernelModuleTop",
       method = "GET",
       path = "/v5/{project_id}/asset/overview/statistics/top/kernel-module",
       content_type = "application/json",
@@ -8440,7 +8440,7 @@ return {
       response = { ref = "ShowKernelModuleTopResponse" },
     },
     show_kubernetes_endpoint_info = {
-      name = "ShowKubernetesEndpointInfo",
+      sdk_operation = "ShowKubernetesEndpointInfo",
       method = "GET",
       path = "/v5/{project_id}/kubernetes/endpoint/detail",
       content_type = "application/json",
@@ -8451,7 +8451,7 @@ return {
       response = { ref = "ShowKubernetesEndpointInfoResponse" },
     },
     show_kubernetes_service_info = {
-      name = "ShowKubernetesServiceInfo",
+      sdk_operation = "ShowKubernetesServiceInfo",
       method = "GET",
       path = "/v5/{project_id}/kubernetes/service/detail",
       content_type = "application/json",
@@ -8462,7 +8462,7 @@ return {
       response = { ref = "ShowKubernetesServiceInfoResponse" },
     },
     show_latest_export_task_by_type = {
-      name = "ShowLatestExportTaskByType",
+      sdk_operation = "ShowLatestExportTaskByType",
       method = "GET",
       path = "/v5/{project_id}/export-task",
       content_type = "application/json",
@@ -8474,7 +8474,7 @@ return {
       response = { ref = "ShowLatestExportTaskByTypeResponse" },
     },
     show_linux_vul_detail = {
-      name = "ShowLinuxVulDetail",
+      sdk_operation = "ShowLinuxVulDetail",
       method = "GET",
       path = "/v5/{project_id}/vulnerability/linux-detail",
       content_type = "application/json",
@@ -8489,7 +8489,7 @@ return {
       response = { ref = "ShowLinuxVulDetailResponse" },
     },
     show_malware_reminders = {
-      name = "ShowMalwareReminders",
+      sdk_operation = "ShowMalwareReminders",
       method = "GET",
       path = "/v5/{project_id}/setting/malware/reminders",
       content_type = "application/json",
@@ -8499,7 +8499,7 @@ return {
       response = { ref = "ShowMalwareRemindersResponse" },
     },
     show_manual_security_check_status = {
-      name = "ShowManualSecurityCheckStatus",
+      sdk_operation = "ShowManualSecurityCheckStatus",
       method = "GET",
       path = "/v5/{project_id}/security-check/manual-check/status",
       content_type = "application/json",
@@ -8509,7 +8509,7 @@ return {
       response = { ref = "ShowManualSecurityCheckStatusResponse" },
     },
     show_monthly_opera_report_notify_info = {
-      name = "ShowMonthlyOperaReportNotifyInfo",
+      sdk_operation = "ShowMonthlyOperaReportNotifyInfo",
       method = "GET",
       path = "/v5/{project_id}/operational-report/notification",
       content_type = "application/json",
@@ -8517,7 +8517,7 @@ return {
       response = { ref = "ShowMonthlyOperaReportNotifyInfoResponse" },
     },
     show_monthly_operation_report_detail = {
-      name = "ShowMonthlyOperationReportDetail",
+      sdk_operation = "ShowMonthlyOperationReportDetail",
       method = "GET",
       path = "/v5/{project_id}/operational-report/reports/{report_id}",
       content_type = "application/json",
@@ -8527,7 +8527,7 @@ return {
       response = { ref = "ShowMonthlyOperationReportDetailResponse" },
     },
     show_multi_cloud_cluster_auth = {
-      name = "ShowMultiCloudClusterAuth",
+      sdk_operation = "ShowMultiCloudClusterAuth",
       method = "GET",
       path = "/v5/{project_id}/container/kubernetes/multi-cloud/clusters/{cluster_id}/permissions",
       content_type = "application/json",
@@ -8540,7 +8540,7 @@ return {
       response = { ref = "ShowMultiCloudClusterAuthResponse" },
     },
     show_multi_cloud_cluster_image_command = {
-      name = "ShowMultiCloudClusterImageCommand",
+      sdk_operation = "ShowMultiCloudClusterImageCommand",
       method = "GET",
       path = "/v5/{project_id}/container/kubernetes/multi-cloud/image-upload-command",
       content_type = "application/json",
@@ -8554,7 +8554,7 @@ return {
       response = { ref = "ShowMultiCloudClusterImageCommandResponse" },
     },
     show_multi_cloud_cluster_proxy_script = {
-      name = "ShowMultiCloudClusterProxyScript",
+      sdk_operation = "ShowMultiCloudClusterProxyScript",
       method = "GET",
       path = "/v5/{project_id}/container/kubernetes/multi-cloud/clusters/{cluster_id}/agent/install-script",
       content_type = "application/json",
@@ -8565,7 +8565,7 @@ return {
       response = { ref = "ShowMultiCloudClusterProxyScriptResponse" },
     },
     show_network_statistics = {
-      name = "ShowNetworkStatistics",
+      sdk_operation = "ShowNetworkStatistics",
       method = "GET",
       path = "/v5/{project_id}/container-network/network-statistics",
       content_type = "application/json",
@@ -8575,7 +8575,7 @@ return {
       response = { ref = "ShowNetworkStatisticsResponse" },
     },
     show_os_statistics_info = {
-      name = "ShowOsStatisticsInfo",
+      sdk_operation = "ShowOsStatisticsInfo",
       method = "GET",
       path = "/v5/{project_id}/asset/overview/status/os",
       content_type = "application/json",
@@ -8585,7 +8585,7 @@ return {
       response = { ref = "ShowOsStatisticsInfoResponse" },
     },
     show_page_notices = {
-      name = "ShowPageNotices",
+      sdk_operation = "ShowPageNotices",
       method = "GET",
       path = "/v5/{project_id}/setting/page-notices",
       content_type = "application/json",
@@ -8596,7 +8596,7 @@ return {
       response = { ref = "ShowPageNoticesResponse" },
     },
     show_policy_switch_status = {
-      name = "ShowPolicySwitchStatus",
+      sdk_operation = "ShowPolicySwitchStatus",
       method = "GET",
       path = "/v5/{project_id}/policy/switch",
       content_type = "application/json",
@@ -8607,7 +8607,7 @@ return {
       response = { ref = "ShowPolicySwitchStatusResponse" },
     },
     show_port_top = {
-      name = "ShowPortTop",
+      sdk_operation = "ShowPortTop",
       method = "GET",
       path = "/v5/{project_id}/asset/overview/statistics/top/port",
       content_type = "application/json",
@@ -8617,7 +8617,7 @@ return {
       response = { ref = "ShowPortTopResponse" },
     },
     show_process_top = {
-      name = "ShowProcessTop",
+      sdk_operation = "ShowProcessTop",
       method = "GET",
       path = "/v5/{project_id}/asset/overview/statistics/top/process",
       content_type = "application/json",
@@ -8627,7 +8627,7 @@ return {
       response = { ref = "ShowProcessTopResponse" },
     },
     show_productdata_offering_infos = {
-      name = "ShowProductdataOfferingInfos",
+      sdk_operation = "ShowProductdataOfferingInfos",
       method = "GET",
       path = "/v5/{project_id}/product/productdata/offering-infos",
       content_type = "application/json",
@@ -8639,7 +8639,7 @@ return {
       response = { type = "array", items = { ref = "ResourceProductDataObjectInfo" } },
     },
     show_protect_statistics = {
-      name = "ShowProtectStatistics",
+      sdk_operation = "ShowProtectStatistics",
       method = "GET",
       path = "/v5/{project_id}/overview/protection/statistics",
       content_type = "application/json",
@@ -8649,7 +8649,7 @@ return {
       response = { ref = "ShowProtectStatisticsResponse" },
     },
     show_quota_statistics_info = {
-      name = "ShowQuotaStatisticsInfo",
+      sdk_operation = "ShowQuotaStatisticsInfo",
       method = "GET",
       path = "/v5/{project_id}/asset/overview/status/quota",
       content_type = "application/json",
@@ -8659,7 +8659,7 @@ return {
       response = { ref = "ShowQuotaStatisticsInfoResponse" },
     },
     show_rasp_policy_detail = {
-      name = "ShowRaspPolicyDetail",
+      sdk_operation = "ShowRaspPolicyDetail",
       method = "GET",
       path = "/v5/{project_id}/rasp/policy/detail",
       content_type = "application/json",
@@ -8670,7 +8670,7 @@ return {
       response = { ref = "ShowRaspPolicyDetailResponse" },
     },
     show_rasp_protect_statistics = {
-      name = "ShowRaspProtectStatistics",
+      sdk_operation = "ShowRaspProtectStatistics",
       method = "GET",
       path = "/v5/{project_id}/rasp/statistics",
       content_type = "application/json",
@@ -8680,7 +8680,7 @@ return {
       response = { ref = "ShowRaspProtectStatisticsResponse" },
     },
     show_rasp_server_detail = {
-      name = "ShowRaspServerDetail",
+      sdk_operation = "ShowRaspServerDetail",
       method = "GET",
       path = "/v5/{project_id}/rasp/servers/{host_id}/applications",
       content_type = "application/json",
@@ -8695,7 +8695,7 @@ return {
       response = { ref = "ShowRaspServerDetailResponse" },
     },
     show_remote_backup_host_info = {
-      name = "ShowRemoteBackupHostInfo",
+      sdk_operation = "ShowRemoteBackupHostInfo",
       method = "GET",
       path = "/v5/{project_id}/wtp/{host_id}/backup-host",
       content_type = "application/json",
@@ -8706,7 +8706,7 @@ return {
       response = { ref = "ShowRemoteBackupHostInfoResponse" },
     },
     show_resource_quotas = {
-      name = "ShowResourceQuotas",
+      sdk_operation = "ShowResourceQuotas",
       method = "GET",
       path = "/v5/{project_id}/billing/quotas",
       content_type = "application/json",
@@ -8718,7 +8718,7 @@ return {
       response = { ref = "ShowResourceQuotasResponse" },
     },
     show_risk_config_detail = {
-      name = "ShowRiskConfigDetail",
+      sdk_operation = "ShowRiskConfigDetail",
       method = "GET",
       path = "/v5/{project_id}/baseline/risk-config/{check_name}/detail",
       content_type = "application/json",
@@ -8733,7 +8733,7 @@ return {
       response = { ref = "ShowRiskConfigDetailResponse" },
     },
     show_risk_score = {
-      name = "ShowRiskScore",
+      sdk_operation = "ShowRiskScore",
       method = "GET",
       path = "/v5/{project_id}/overview/risk/score",
       content_type = "application/json",
@@ -8743,7 +8743,7 @@ return {
       response = { ref = "ShowRiskScoreResponse" },
     },
     show_scan_status = {
-      name = "ShowScanStatus",
+      sdk_operation = "ShowScanStatus",
       method = "GET",
       path = "/v5/{project_id}/host-management/{host_id}/scan-status",
       content_type = "application/json",
@@ -8755,7 +8755,7 @@ return {
       response = { ref = "ShowScanStatusResponse" },
     },
     show_script_file = {
-      name = "ShowScriptFile",
+      sdk_operation = "ShowScriptFile",
       method = "GET",
       path = "/v5/{project_id}/setting/scripts",
       content_type = "application/json",
@@ -8766,7 +8766,7 @@ return {
       response = { ref = "ShowScriptFileResponse" },
     },
     show_security_check_cluster_report = {
-      name = "ShowSecurityCheckClusterReport",
+      sdk_operation = "ShowSecurityCheckClusterReport",
       method = "GET",
       path = "/v5/{project_id}/security-check/containers/cluster-reports/{report_id}",
       content_type = "application/json",
@@ -8778,7 +8778,7 @@ return {
       response = { ref = "ShowSecurityCheckClusterReportResponse" },
     },
     show_security_check_config = {
-      name = "ShowSecurityCheckConfig",
+      sdk_operation = "ShowSecurityCheckConfig",
       method = "GET",
       path = "/v5/{project_id}/security-check/config",
       content_type = "application/json",
@@ -8788,7 +8788,7 @@ return {
       response = { ref = "ShowSecurityCheckConfigResponse" },
     },
     show_security_check_host_report = {
-      name = "ShowSecurityCheckHostReport",
+      sdk_operation = "ShowSecurityCheckHostReport",
       method = "GET",
       path = "/v5/{project_id}/security-check/host-report/{host_id}",
       content_type = "application/json",
@@ -8800,7 +8800,7 @@ return {
       response = { ref = "ShowSecurityCheckHostReportResponse" },
     },
     show_single_backup_policy_info = {
-      name = "ShowSingleBackupPolicyInfo",
+      sdk_operation = "ShowSingleBackupPolicyInfo",
       method = "GET",
       path = "/v5/{project_id}/backup/{policy_id}",
       content_type = "application/json",
@@ -8811,7 +8811,7 @@ return {
       response = { ref = "ShowSingleBackupPolicyInfoResponse" },
     },
     show_software_top = {
-      name = "ShowSoftwareTop",
+      sdk_operation = "ShowSoftwareTop",
       method = "GET",
       path = "/v5/{project_id}/asset/overview/statistics/top/software",
       content_type = "application/json",
@@ -8821,7 +8821,7 @@ return {
       response = { ref = "ShowSoftwareTopResponse" },
     },
     show_switches_status = {
-      name = "ShowSwitchesStatus",
+      sdk_operation = "ShowSwitchesStatus",
       method = "GET",
       path = "/v5/{project_id}/setting/switches/{code}",
       content_type = "application/json",
@@ -8832,7 +8832,7 @@ return {
       response = { ref = "ShowSwitchesStatusResponse" },
     },
     show_task_statistics = {
-      name = "ShowTaskStatistics",
+      sdk_operation = "ShowTaskStatistics",
       method = "GET",
       path = "/v5/{project_id}/common/task-statistics",
       content_type = "application/json",
@@ -8843,7 +8843,7 @@ return {
       response = { ref = "ShowTaskStatisticsResponse" },
     },
     show_version = {
-      name = "ShowVersion",
+      sdk_operation = "ShowVersion",
       method = "GET",
       path = "/v5/{project_id}/billing/version",
       content_type = "application/json",
@@ -8854,7 +8854,7 @@ return {
       response = { ref = "ShowVersionResponse" },
     },
     show_vul_affected_statics = {
-      name = "ShowVulAffectedStatics",
+      sdk_operation = "ShowVulAffectedStatics",
       method = "GET",
       path = "/v5/{project_id}/vulnerability/statistics/affected",
       content_type = "application/json",
@@ -8872,7 +8872,7 @@ return {
       response = { ref = "ShowVulAffectedStaticsResponse" },
     },
     show_vul_backup_statistics = {
-      name = "ShowVulBackupStatistics",
+      sdk_operation = "ShowVulBackupStatistics",
       method = "POST",
       path = "/v5/{project_id}/vulnerability/backup-statistics",
       content_type = "application/json",
@@ -8887,7 +8887,7 @@ return {
       response = { ref = "ShowVulBackupStatisticsResponse" },
     },
     show_vul_report_data = {
-      name = "ShowVulReportData",
+      sdk_operation = "ShowVulReportData",
       method = "POST",
       path = "/v5/{project_id}/vulnerability/report/data",
       content_type = "application/json",
@@ -8906,7 +8906,7 @@ return {
       response = { ref = "ShowVulReportDataResponse" },
     },
     show_vul_scan_policy = {
-      name = "ShowVulScanPolicy",
+      sdk_operation = "ShowVulScanPolicy",
       method = "GET",
       path = "/v5/{project_id}/vulnerability/scan-policy",
       content_type = "application/json",
@@ -8916,7 +8916,7 @@ return {
       response = { ref = "ShowVulScanPolicyResponse" },
     },
     show_vul_scan_task_estimated_time = {
-      name = "ShowVulScanTaskEstimatedTime",
+      sdk_operation = "ShowVulScanTaskEstimatedTime",
       method = "POST",
       path = "/v5/{project_id}/vulnerability/scan/task/estimated-time",
       content_type = "application/json",
@@ -8930,7 +8930,7 @@ return {
       response = { ref = "ShowVulScanTaskEstimatedTimeResponse" },
     },
     show_vul_statics = {
-      name = "ShowVulStatics",
+      sdk_operation = "ShowVulStatics",
       method = "GET",
       path = "/v5/{project_id}/vulnerability/statistics",
       content_type = "application/json",
@@ -8940,7 +8940,7 @@ return {
       response = { ref = "ShowVulStaticsResponse" },
     },
     show_vul_task_statistics = {
-      name = "ShowVulTaskStatistics",
+      sdk_operation = "ShowVulTaskStatistics",
       method = "GET",
       path = "/v5/{project_id}/vulnerability/task/statistics",
       content_type = "application/json",
@@ -8950,7 +8950,7 @@ return {
       response = { ref = "ShowVulTaskStatisticsResponse" },
     },
     show_vul_white_list_detail = {
-      name = "ShowVulWhiteListDetail",
+      sdk_operation = "ShowVulWhiteListDetail",
       method = "GET",
       path = "/v5/{project_id}/vulnerability/white-list/{id}",
       content_type = "application/json",
@@ -8961,7 +8961,7 @@ return {
       response = { ref = "ShowVulWhiteListDetailResponse" },
     },
     show_web_app_and_service_top = {
-      name = "ShowWebAppAndServiceTop",
+      sdk_operation = "ShowWebAppAndServiceTop",
       method = "GET",
       path = "/v5/{project_id}/asset/overview/statistics/top/web-app-and-service",
       content_type = "application/json",
@@ -8972,7 +8972,7 @@ return {
       response = { ref = "ShowWebAppAndServiceTopResponse" },
     },
     show_web_framework_top = {
-      name = "ShowWebFrameworkTop",
+      sdk_operation = "ShowWebFrameworkTop",
       method = "GET",
       path = "/v5/{project_id}/asset/overview/statistics/top/web-framework",
       content_type = "application/json",
@@ -8982,7 +8982,7 @@ return {
       response = { ref = "ShowWebFrameworkTopResponse" },
     },
     show_web_site_top = {
-      name = "ShowWebSiteTop",
+      sdk_operation = "ShowWebSiteTop",
       method = "GET",
       path = "/v5/{project_id}/asset/overview/statistics/top/web-site",
       content_type = "application/json",
@@ -8992,7 +8992,7 @@ return {
       response = { ref = "ShowWebSiteTopResponse" },
     },
     show_web_tamper_host_policy = {
-      name = "ShowWebTamperHostPolicy",
+      sdk_operation = "ShowWebTamperHostPolicy",
       method = "GET",
       path = "/v5/{project_id}/webtamper/{host_id}/policy",
       content_type = "application/json",
@@ -9003,7 +9003,7 @@ return {
       response = { ref = "ShowWebTamperHostPolicyResponse" },
     },
     show_web_tamper_rasp_path = {
-      name = "ShowWebTamperRaspPath",
+      sdk_operation = "ShowWebTamperRaspPath",
       method = "GET",
       path = "/v5/{project_id}/wtp/{host_id}/rasp-path",
       content_type = "application/json",
@@ -9014,7 +9014,7 @@ return {
       response = { ref = "ShowWebTamperRaspPathResponse" },
     },
     show_welfare_area_info = {
-      name = "ShowWelfareAreaInfo",
+      sdk_operation = "ShowWelfareAreaInfo",
       method = "GET",
       path = "/v5/{project_id}/operational-report/welfare",
       content_type = "application/json",
@@ -9024,7 +9024,7 @@ return {
       response = { ref = "ShowWelfareAreaInfoResponse" },
     },
     show_windows_vul_detail = {
-      name = "ShowWindowsVulDetail",
+      sdk_operation = "ShowWindowsVulDetail",
       method = "GET",
       path = "/v5/{project_id}/vulnerability/windows-detail",
       content_type = "application/json",
@@ -9039,7 +9039,7 @@ return {
       response = { ref = "ShowWindowsVulDetailResponse" },
     },
     show_wtp_protect_statistics = {
-      name = "ShowWtpProtectStatistics",
+      sdk_operation = "ShowWtpProtectStatistics",
       method = "GET",
       path = "/v5/{project_id}/wtp/statistics",
       content_type = "application/json",
@@ -9049,7 +9049,7 @@ return {
       response = { ref = "ShowWtpProtectStatisticsResponse" },
     },
     start_auto_kill_virus_status = {
-      name = "StartAutoKillVirusStatus",
+      sdk_operation = "StartAutoKillVirusStatus",
       method = "POST",
       path = "/v5/{project_id}/setting/virus-kill",
       content_type = "application/json",
@@ -9061,7 +9061,7 @@ return {
       response = { ref = "StartAutoKillVirusStatusResponse" },
     },
     start_manual_security_check = {
-      name = "StartManualSecurityCheck",
+      sdk_operation = "StartManualSecurityCheck",
       method = "POST",
       path = "/v5/{project_id}/security-check/manual-check/start",
       content_type = "application/json",
@@ -9075,7 +9075,7 @@ return {
       response = { ref = "StartManualSecurityCheckResponse" },
     },
     start_plugin = {
-      name = "StartPlugin",
+      sdk_operation = "StartPlugin",
       method = "POST",
       path = "/v5/{project_id}/plugins/attachments/start",
       content_type = "application/json",
@@ -9089,7 +9089,7 @@ return {
       response = { ref = "StartPluginResponse" },
     },
     start_protection = {
-      name = "StartProtection",
+      sdk_operation = "StartProtection",
       method = "POST",
       path = "/v5/{project_id}/ransomware/protection/open",
       content_type = "application/json",
@@ -9111,7 +9111,7 @@ return {
       response = { ref = "StartProtectionResponse" },
     },
     stop_image_scan_task = {
-      name = "StopImageScanTask",
+      sdk_operation = "StopImageScanTask",
       method = "PUT",
       path = "/v5/{project_id}/image/image-scan/tasks/{task_id}/stop",
       content_type = "application/json",
@@ -9123,7 +9123,7 @@ return {
       response = { ref = "StopImageScanTaskResponse" },
     },
     stop_manual_security_check = {
-      name = "StopManualSecurityCheck",
+      sdk_operation = "StopManualSecurityCheck",
       method = "POST",
       path = "/v5/{project_id}/security-check/manual-check/stop",
       content_type = "application/json",
@@ -9133,7 +9133,7 @@ return {
       response = { ref = "StopManualSecurityCheckResponse" },
     },
     stop_plugin = {
-      name = "StopPlugin",
+      sdk_operation = "StopPlugin",
       method = "POST",
       path = "/v5/{project_id}/plugins/attachments/stop",
       content_type = "application/json",
@@ -9147,7 +9147,7 @@ return {
       response = { ref = "StopPluginResponse" },
     },
     stop_protection = {
-      name = "StopProtection",
+      sdk_operation = "StopProtection",
       method = "POST",
       path = "/v5/{project_id}/ransomware/protection/close",
       content_type = "application/json",
@@ -9162,7 +9162,7 @@ return {
       response = { ref = "StopProtectionResponse" },
     },
     switch_antivirus_task = {
-      name = "SwitchAntivirusTask",
+      sdk_operation = "SwitchAntivirusTask",
       method = "PUT",
       path = "/v5/{project_id}/antivirus/task",
       content_type = "application/json",
@@ -9176,7 +9176,7 @@ return {
       response = { ref = "SwitchAntivirusTaskResponse" },
     },
     switch_app_whitelist_policy_host = {
-      name = "SwitchAppWhitelistPolicyHost",
+      sdk_operation = "SwitchAppWhitelistPolicyHost",
       method = "PUT",
       path = "/v5/{project_id}/app/host",
       content_type = "application/json",
@@ -9189,7 +9189,7 @@ return {
       response = { ref = "SwitchAppWhitelistPolicyHostResponse" },
     },
     switch_app_whitelist_policy_learn_status = {
-      name = "SwitchAppWhitelistPolicyLearnStatus",
+      sdk_operation = "SwitchAppWhitelistPolicyLearnStatus",
       method = "POST",
       path = "/v5/{project_id}/app/{policy_id}/learn",
       content_type = "application/json",
@@ -9203,7 +9203,7 @@ return {
       response = { ref = "SwitchAppWhitelistPolicyLearnStatusResponse" },
     },
     switch_cluster_protection_mode = {
-      name = "SwitchClusterProtectionMode",
+      sdk_operation = "SwitchClusterProtectionMode",
       method = "POST",
       path = "/v5/{project_id}/cluster-protect/switch-mod",
       content_type = "application/json",
@@ -9216,7 +9216,7 @@ return {
       response = { ref = "SwitchClusterProtectionModeResponse" },
     },
     switch_container_protect_status = {
-      name = "SwitchContainerProtectStatus",
+      sdk_operation = "SwitchContainerProtectStatus",
       method = "POST",
       path = "/v5/{project_id}/container/switch-version",
       content_type = "application/json",
@@ -9232,7 +9232,7 @@ return {
       response = { ref = "SwitchContainerProtectStatusResponse" },
     },
     switch_decoy_port_auto_bind = {
-      name = "SwitchDecoyPortAutoBind",
+      sdk_operation = "SwitchDecoyPortAutoBind",
       method = "PUT",
       path = "/v5/{project_id}/honeypot-port/default-config",
       content_type = "application/json",
@@ -9245,7 +9245,7 @@ return {
       response = { ref = "SwitchDecoyPortAutoBindResponse" },
     },
     switch_decoy_port_host_policy = {
-      name = "SwitchDecoyPortHostPolicy",
+      sdk_operation = "SwitchDecoyPortHostPolicy",
       method = "PUT",
       path = "/v5/{project_id}/honeypot-port/host-policy/{policy_id}",
       content_type = "application/json",
@@ -9257,7 +9257,7 @@ return {
       response = { ref = "SwitchDecoyPortHostPolicyResponse" },
     },
     switch_decoy_port_policy = {
-      name = "SwitchDecoyPortPolicy",
+      sdk_operation = "SwitchDecoyPortPolicy",
       method = "PUT",
       path = "/v5/{project_id}/honeypot-port/policy-enable/{policy_id}",
       content_type = "application/json",
@@ -9270,7 +9270,7 @@ return {
       response = { ref = "SwitchDecoyPortPolicyResponse" },
     },
     switch_firewall_status = {
-      name = "SwitchFirewallStatus",
+      sdk_operation = "SwitchFirewallStatus",
       method = "POST",
       path = "/v5/{project_id}/host-management/firewall",
       content_type = "application/json",
@@ -9283,7 +9283,7 @@ return {
       response = { ref = "SwitchFirewallStatusResponse" },
     },
     switch_hosts_protect_status = {
-      name = "SwitchHostsProtectStatus",
+      sdk_operation = "SwitchHostsProtectStatus",
       method = "POST",
       path = "/v5/{project_id}/host-management/protection",
       content_type = "application/json",
@@ -9300,7 +9300,7 @@ return {
       response = { ref = "SwitchHostsProtectStatusResponse" },
     },
     switch_rasp = {
-      name = "SwitchRasp",
+      sdk_operation = "SwitchRasp",
       method = "PUT",
       path = "/v5/{project_id}/rasp/status",
       content_type = "application/json",
@@ -9317,7 +9317,7 @@ return {
       response = { ref = "SwitchRaspResponse" },
     },
     switch_web_tamper_protect_status = {
-      name = "SwitchWebTamperProtectStatus",
+      sdk_operation = "SwitchWebTamperProtectStatus",
       method = "PUT",
       path = "/v5/{project_id}/webtamper/protection-config/status",
       content_type = "application/json",
@@ -9333,7 +9333,7 @@ return {
       response = { ref = "SwitchWebTamperProtectStatusResponse" },
     },
     sync_cluster_list = {
-      name = "SyncClusterList",
+      sdk_operation = "SyncClusterList",
       method = "GET",
       path = "/v5/{project_id}/container-network/cluster/sync",
       content_type = "application/json",
@@ -9343,7 +9343,7 @@ return {
       response = { ref = "SyncClusterListResponse" },
     },
     sync_cluster_protection_event = {
-      name = "SyncClusterProtectionEvent",
+      sdk_operation = "SyncClusterProtectionEvent",
       method = "POST",
       path = "/v5/{project_id}/container/clusters/protection-event-sync",
       content_type = "application/json",
@@ -9354,7 +9354,7 @@ return {
       response = { ref = "SyncClusterProtectionEventResponse" },
     },
     sync_container_network_node = {
-      name = "SyncContainerNetworkNode",
+      sdk_operation = "SyncContainerNetworkNode",
       method = "GET",
       path = "/v5/{project_id}/container-network/{cluster_id}/node-sync",
       content_type = "application/json",
@@ -9365,7 +9365,7 @@ return {
       response = { ref = "SyncContainerNetworkNodeResponse" },
     },
     sync_container_network_policy_list = {
-      name = "SyncContainerNetworkPolicyList",
+      sdk_operation = "SyncContainerNetworkPolicyList",
       method = "GET",
       path = "/v5/{project_id}/container-network/{cluster_id}/policy-sync",
       content_type = "application/json",
@@ -9376,7 +9376,7 @@ return {
       response = { ref = "SyncContainerNetworkPolicyListResponse" },
     },
     sync_multi_cloud_cluster_status = {
-      name = "SyncMultiCloudClusterStatus",
+      sdk_operation = "SyncMultiCloudClusterStatus",
       method = "POST",
       path = "/v5/{project_id}/container/kubernetes/multi-cloud/clusters/status-synchronize",
       content_type = "application/json",
@@ -9389,7 +9389,7 @@ return {
       response = { ref = "SyncMultiCloudClusterStatusResponse" },
     },
     sync_security_group_policies = {
-      name = "SyncSecurityGroupPolicies",
+      sdk_operation = "SyncSecurityGroupPolicies",
       method = "GET",
       path = "/v5/{project_id}/container-network/{cluster_id}/security-group-policy-sync",
       content_type = "application/json",
@@ -9400,7 +9400,7 @@ return {
       response = { ref = "SyncSecurityGroupPoliciesResponse" },
     },
     uninstall_agents = {
-      name = "UninstallAgents",
+      sdk_operation = "UninstallAgents",
       method = "POST",
       path = "/v5/{project_id}/host-management/uninstall",
       content_type = "application/json",
@@ -9412,7 +9412,7 @@ return {
       response = { ref = "UninstallAgentsResponse" },
     },
     update_agent_daemonset = {
-      name = "UpdateAgentDaemonset",
+      sdk_operation = "UpdateAgentDaemonset",
       method = "PUT",
       path = "/v5/{project_id}/container/kubernetes/clusters/{cluster_id}/daemonsets",
       content_type = "application/json",
@@ -9435,7 +9435,7 @@ return {
       response = { ref = "UpdateAgentDaemonsetResponse" },
     },
     update_ai_policy_detail = {
-      name = "UpdateAiPolicyDetail",
+      sdk_operation = "UpdateAiPolicyDetail",
       method = "PUT",
       path = "/v5/{project_id}/ai/policy/detail",
       content_type = "application/json",
@@ -9448,7 +9448,7 @@ return {
       response = { ref = "UpdateAiPolicyDetailResponse" },
     },
     update_alarm_config = {
-      name = "UpdateAlarmConfig",
+      sdk_operation = "UpdateAlarmConfig",
       method = "PUT",
       path = "/v5/{project_id}/setting/alarm-config",
       content_type = "application/json",
@@ -9467,7 +9467,7 @@ return {
       response = { ref = "UpdateAlarmConfigResponse" },
     },
     update_alarm_white_list_host = {
-      name = "UpdateAlarmWhiteListHost",
+      sdk_operation = "UpdateAlarmWhiteListHost",
       method = "PUT",
       path = "/v5/{project_id}/event/white-list/alarm",
       content_type = "application/json",
@@ -9483,7 +9483,7 @@ return {
       response = { ref = "UpdateAlarmWhiteListHostResponse" },
     },
     update_backup_host_info = {
-      name = "UpdateBackupHostInfo",
+      sdk_operation = "UpdateBackupHostInfo",
       method = "PUT",
       path = "/v5/{project_id}/wtp/backup-hosts",
       content_type = "application/json",
@@ -9498,7 +9498,7 @@ return {
       response = { ref = "UpdateBackupHostInfoResponse" },
     },
     update_backup_policy_info = {
-      name = "UpdateBackupPolicyInfo",
+      sdk_operation = "UpdateBackupPolicyInfo",
       method = "PUT",
       path = "/v5/{project_id}/backup/policy",
       content_type = "application/json",
@@ -9514,7 +9514,7 @@ return {
       response = { ref = "UpdateBackupPolicyInfoResponse" },
     },
     update_container_network_policy = {
-      name = "UpdateContainerNetworkPolicy",
+      sdk_operation = "UpdateContainerNetworkPolicy",
       method = "PUT",
       path = "/v5/{project_id}/container-network/{cluster_id}/policy",
       content_type = "application/json",
@@ -9530,7 +9530,7 @@ return {
       response = { ref = "UpdateContainerNetworkPolicyResponse" },
     },
     update_custom_rule_config = {
-      name = "UpdateCustomRuleConfig",
+      sdk_operation = "UpdateCustomRuleConfig",
       method = "PUT",
       path = "/v5/{project_id}/custom/rule/config",
       content_type = "application/json",
@@ -9545,7 +9545,7 @@ return {
       response = { ref = "UpdateCustomRuleConfigResponse" },
     },
     update_multi_cloud_clusters = {
-      name = "UpdateMultiCloudClusters",
+      sdk_operation = "UpdateMultiCloudClusters",
       method = "PUT",
       path = "/v5/{project_id}/container/kubernetes/multi-cloud/clusters/{cluster_id}",
       content_type = "application/json",
@@ -9560,7 +9560,7 @@ return {
       response = { ref = "UpdateMultiCloudClustersResponse" },
     },
     update_policy = {
-      name = "UpdatePolicy",
+      sdk_operation = "UpdatePolicy",
       method = "PUT",
       path = "/v5/{project_id}/rasp/policy",
       content_type = "application/json",
@@ -9574,7 +9574,7 @@ return {
       response = { ref = "UpdatePolicyResponse" },
     },
     update_protection_policy = {
-      name = "UpdateProtectionPolicy",
+      sdk_operation = "UpdateProtectionPolicy",
       method = "PUT",
       path = "/v5/{project_id}/ransomware/protection/policy",
       content_type = "application/json",
@@ -9599,7 +9599,7 @@ return {
       response = { ref = "UpdateProtectionPolicyResponse" },
     },
     update_registry = {
-      name = "UpdateRegistry",
+      sdk_operation = "UpdateRegistry",
       method = "PUT",
       path = "/v5/{project_id}/image/registries/{id}",
       content_type = "application/json",
@@ -9619,7 +9619,7 @@ return {
       response = { ref = "UpdateRegistryResponse" },
     },
     update_security_check_config = {
-      name = "UpdateSecurityCheckConfig",
+      sdk_operation = "UpdateSecurityCheckConfig",
       method = "POST",
       path = "/v5/{project_id}/security-check/config",
       content_type = "application/json",
@@ -9639,7 +9639,7 @@ return {
       response = { ref = "UpdateSecurityCheckConfigResponse" },
     },
     update_security_check_policy_group = {
-      name = "UpdateSecurityCheckPolicyGroup",
+      sdk_operation = "UpdateSecurityCheckPolicyGroup",
       method = "POST",
       path = "/v5/{project_id}/baseline/security-checks/policy-group/{group_id}",
       content_type = "application/json",
@@ -9652,7 +9652,7 @@ return {
       response = { ref = "UpdateSecurityCheckPolicyGroupResponse" },
     },
     update_security_group_policy = {
-      name = "UpdateSecurityGroupPolicy",
+      sdk_operation = "UpdateSecurityGroupPolicy",
       method = "PUT",
       path = "/v5/{project_id}/container-network/{cluster_id}/{namespace}/security-group-policy",
       content_type = "application/json",
@@ -9668,7 +9668,7 @@ return {
       response = { ref = "UpdateSecurityGroupPolicyResponse" },
     },
     update_system_user_white_list = {
-      name = "UpdateSystemUserWhiteList",
+      sdk_operation = "UpdateSystemUserWhiteList",
       method = "PUT",
       path = "/v5/{project_id}/event/white-list/userlist",
       content_type = "application/json",
@@ -9682,7 +9682,7 @@ return {
       response = { ref = "UpdateSystemUserWhiteListResponse" },
     },
     update_web_tamper_host_policy = {
-      name = "UpdateWebTamperHostPolicy",
+      sdk_operation = "UpdateWebTamperHostPolicy",
       method = "PUT",
       path = "/v5/{project_id}/webtamper/{host_id}/policy",
       content_type = "application/json",
@@ -9701,7 +9701,7 @@ return {
       response = { ref = "UpdateWebTamperHostPolicyResponse" },
     },
     update_web_tamper_protection_config = {
-      name = "UpdateWebTamperProtectionConfig",
+      sdk_operation = "UpdateWebTamperProtectionConfig",
       method = "PUT",
       path = "/v5/{project_id}/webtamper/protection-configs",
       content_type = "application/json",
@@ -9721,7 +9721,7 @@ return {
       response = { ref = "UpdateWebTamperProtectionConfigResponse" },
     },
     update_web_tamper_rasp_path = {
-      name = "UpdateWebTamperRaspPath",
+      sdk_operation = "UpdateWebTamperRaspPath",
       method = "PUT",
       path = "/v5/{project_id}/wtp/{host_id}/rasp-path",
       content_type = "application/json",
@@ -9735,7 +9735,7 @@ return {
       response = { ref = "UpdateWebTamperRaspPathResponse" },
     },
     upgrade_agents = {
-      name = "UpgradeAgents",
+      sdk_operation = "UpgradeAgents",
       method = "POST",
       path = "/v5/{project_id}/host-management/upgrade",
       content_type = "application/json",
@@ -9758,7 +9758,7 @@ return {
       response = { ref = "UpgradeAgentsResponse" },
     },
     upload_report_logo = {
-      name = "UploadReportLogo",
+      sdk_operation = "UploadReportLogo",
       method = "POST",
       path = "/v5/{project_id}/report/logo/upload",
       content_type = "multipart/form-data",
@@ -9770,7 +9770,7 @@ return {
       response = { ref = "UploadReportLogoResponse" },
     },
     validate_admin = {
-      name = "ValidateAdmin",
+      sdk_operation = "ValidateAdmin",
       method = "GET",
       path = "/v5/setting/account/admin",
       content_type = "application/json",

@@ -458,7 +458,7 @@ return {
   },
   operations = {
     associate_agency_with_all_projects_permission = {
-      name = "AssociateAgencyWithAllProjectsPermission",
+      sdk_operation = "AssociateAgencyWithAllProjectsPermission",
       method = "PUT",
       path = "/v3.0/OS-INHERIT/domains/{domain_id}/agencies/{agency_id}/roles/{role_id}/inherited_to_projects",
       content_type = "application/json",
@@ -470,7 +470,7 @@ return {
       response = { ref = "AssociateAgencyWithAllProjectsPermissionResponse" },
     },
     associate_agency_with_domain_permission = {
-      name = "AssociateAgencyWithDomainPermission",
+      sdk_operation = "AssociateAgencyWithDomainPermission",
       method = "PUT",
       path = "/v3.0/OS-AGENCY/domains/{domain_id}/agencies/{agency_id}/roles/{role_id}",
       content_type = "application/json",
@@ -482,7 +482,7 @@ return {
       response = { ref = "AssociateAgencyWithDomainPermissionResponse" },
     },
     associate_agency_with_project_permission = {
-      name = "AssociateAgencyWithProjectPermission",
+      sdk_operation = "AssociateAgencyWithProjectPermission",
       method = "PUT",
       path = "/v3.0/OS-AGENCY/projects/{project_id}/agencies/{agency_id}/roles/{role_id}",
       content_type = "application/json",
@@ -494,7 +494,7 @@ return {
       response = { ref = "AssociateAgencyWithProjectPermissionResponse" },
     },
     associate_role_to_agency_on_enterprise_project = {
-      name = "AssociateRoleToAgencyOnEnterpriseProject",
+      sdk_operation = "AssociateRoleToAgencyOnEnterpriseProject",
       method = "PUT",
       path = "/v3.0/OS-PERMISSION/subjects/agency/scopes/enterprise-project/role-assignments",
       content_type = "application/json;charset=UTF-8",
@@ -505,7 +505,7 @@ return {
       response = { type = "string" },
     },
     associate_role_to_group_on_enterprise_project = {
-      name = "AssociateRoleToGroupOnEnterpriseProject",
+      sdk_operation = "AssociateRoleToGroupOnEnterpriseProject",
       method = "PUT",
       path = "/v3.0/OS-PERMISSION/enterprise-projects/{enterprise_project_id}/groups/{group_id}/roles/{role_id}",
       content_type = "application/json",
@@ -517,7 +517,7 @@ return {
       response = { ref = "AssociateRoleToGroupOnEnterpriseProjectResponse" },
     },
     associate_role_to_user_on_enterprise_project = {
-      name = "AssociateRoleToUserOnEnterpriseProject",
+      sdk_operation = "AssociateRoleToUserOnEnterpriseProject",
       method = "PUT",
       path = "/v3.0/OS-PERMISSION/enterprise-projects/{enterprise_project_id}/users/{user_id}/roles/{role_id}",
       content_type = "application/json",
@@ -529,7 +529,7 @@ return {
       response = { ref = "AssociateRoleToUserOnEnterpriseProjectResponse" },
     },
     check_all_projects_permission_for_agency = {
-      name = "CheckAllProjectsPermissionForAgency",
+      sdk_operation = "CheckAllProjectsPermissionForAgency",
       method = "HEAD",
       path = "/v3.0/OS-INHERIT/domains/{domain_id}/agencies/{agency_id}/roles/{role_id}/inherited_to_projects",
       content_type = "application/json",
@@ -541,7 +541,7 @@ return {
       response = { ref = "CheckAllProjectsPermissionForAgencyResponse" },
     },
     check_domain_permission_for_agency = {
-      name = "CheckDomainPermissionForAgency",
+      sdk_operation = "CheckDomainPermissionForAgency",
       method = "HEAD",
       path = "/v3.0/OS-AGENCY/domains/{domain_id}/agencies/{agency_id}/roles/{role_id}",
       content_type = "application/json",
@@ -553,7 +553,7 @@ return {
       response = { ref = "CheckDomainPermissionForAgencyResponse" },
     },
     check_project_permission_for_agency = {
-      name = "CheckProjectPermissionForAgency",
+      sdk_operation = "CheckProjectPermissionForAgency",
       method = "HEAD",
       path = "/v3.0/OS-AGENCY/projects/{project_id}/agencies/{agency_id}/roles/{role_id}",
       content_type = "application/json",
@@ -565,7 +565,7 @@ return {
       response = { ref = "CheckProjectPermissionForAgencyResponse" },
     },
     create_agency = {
-      name = "CreateAgency",
+      sdk_operation = "CreateAgency",
       method = "POST",
       path = "/v3.0/OS-AGENCY/agencies",
       content_type = "application/json;charset=UTF-8",
@@ -576,7 +576,7 @@ return {
       response = { ref = "CreateAgencyResponse" },
     },
     create_agency_custom_policy = {
-      name = "CreateAgencyCustomPolicy",
+      sdk_operation = "CreateAgencyCustomPolicy",
       method = "POST",
       path = "/v3.0/OS-ROLE/roles",
       content_type = "application/json;charset=UTF-8",
@@ -587,7 +587,7 @@ return {
       response = { ref = "CreateAgencyCustomPolicyResponse" },
     },
     create_binding_device = {
-      name = "CreateBindingDevice",
+      sdk_operation = "CreateBindingDevice",
       method = "PUT",
       path = "/v3.0/OS-MFA/mfa-devices/bind",
       content_type = "application/json;charset=UTF-8",
@@ -601,7 +601,7 @@ return {
       response = { ref = "CreateBindingDeviceResponse" },
     },
     create_cloud_service_custom_policy = {
-      name = "CreateCloudServiceCustomPolicy",
+      sdk_operation = "CreateCloudServiceCustomPolicy",
       method = "POST",
       path = "/v3.0/OS-ROLE/roles",
       content_type = "application/json;charset=UTF-8",
@@ -612,7 +612,7 @@ return {
       response = { ref = "CreateCloudServiceCustomPolicyResponse" },
     },
     create_login_token = {
-      name = "CreateLoginToken",
+      sdk_operation = "CreateLoginToken",
       method = "POST",
       path = "/v3.0/OS-AUTH/securitytoken/logintokens",
       content_type = "application/json;charset=UTF-8",
@@ -624,7 +624,7 @@ return {
       response_headers = { ["x-subject-logintoken"] = "X-Subject-LoginToken" },
     },
     create_metadata = {
-      name = "CreateMetadata",
+      sdk_operation = "CreateMetadata",
       method = "POST",
       path = "/v3-ext/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}/metadata",
       content_type = "application/json;charset=UTF-8",
@@ -639,7 +639,7 @@ return {
       response = { ref = "CreateMetadataResponse" },
     },
     create_mfa_device = {
-      name = "CreateMfaDevice",
+      sdk_operation = "CreateMfaDevice",
       method = "POST",
       path = "/v3.0/OS-MFA/virtual-mfa-devices",
       content_type = "application/json;charset=UTF-8",
@@ -650,7 +650,7 @@ return {
       response = { ref = "CreateMfaDeviceResponse" },
     },
     create_open_id_connect_config = {
-      name = "CreateOpenIdConnectConfig",
+      sdk_operation = "CreateOpenIdConnectConfig",
       method = "POST",
       path = "/v3.0/OS-FEDERATION/identity-providers/{idp_id}/openid-connect-config",
       content_type = "application/json;charset=UTF-8",
@@ -662,7 +662,7 @@ return {
       response = { ref = "CreateOpenIdConnectConfigResponse" },
     },
     create_permanent_access_key = {
-      name = "CreatePermanentAccessKey",
+      sdk_operation = "CreatePermanentAccessKey",
       method = "POST",
       path = "/v3.0/OS-CREDENTIAL/credentials",
       content_type = "application/json;charset=UTF-8",
@@ -673,7 +673,7 @@ return {
       response = { ref = "CreatePermanentAccessKeyResponse" },
     },
     create_temporary_access_key_by_agency = {
-      name = "CreateTemporaryAccessKeyByAgency",
+      sdk_operation = "CreateTemporaryAccessKeyByAgency",
       method = "POST",
       path = "/v3.0/OS-CREDENTIAL/securitytokens",
       content_type = "application/json;charset=UTF-8",
@@ -684,7 +684,7 @@ return {
       response = { ref = "CreateTemporaryAccessKeyByAgencyResponse" },
     },
     create_temporary_access_key_by_token = {
-      name = "CreateTemporaryAccessKeyByToken",
+      sdk_operation = "CreateTemporaryAccessKeyByToken",
       method = "POST",
       path = "/v3.0/OS-CREDENTIAL/securitytokens",
       content_type = "application/json;charset=UTF-8",
@@ -695,7 +695,7 @@ return {
       response = { ref = "CreateTemporaryAccessKeyByTokenResponse" },
     },
     create_token_with_id_token = {
-      name = "CreateTokenWithIdToken",
+      sdk_operation = "CreateTokenWithIdToken",
       method = "POST",
       path = "/v3.0/OS-AUTH/id-token/tokens",
       content_type = "application/json;charset=UTF-8",
@@ -708,7 +708,7 @@ return {
       response_headers = { ["x-subject-token"] = "X-Subject-Token" },
     },
     create_unscope_token_by_idp_initiated = {
-      name = "CreateUnscopeTokenByIdpInitiated",
+      sdk_operation = "CreateUnscopeTokenByIdpInitiated",
       method = "POST",
       path = "/v3.0/OS-FEDERATION/tokens",
       content_type = "application/x-www-form-urlencoded",
@@ -721,7 +721,7 @@ return {
       response_headers = { ["x-subject-token"] = "X-Subject-Token" },
     },
     create_unscoped_token_with_id_token = {
-      name = "CreateUnscopedTokenWithIdToken",
+      sdk_operation = "CreateUnscopedTokenWithIdToken",
       method = "POST",
       path = "/v3/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}/auth",
       content_type = "application/json",
@@ -734,7 +734,7 @@ return {
       response_headers = { ["x-subject-token"] = "X-Subject-Token" },
     },
     create_user = {
-      name = "CreateUser",
+      sdk_operation = "CreateUser",
       method = "POST",
       path = "/v3.0/OS-USER/users",
       content_type = "application/json;charset=UTF-8",
@@ -745,7 +745,7 @@ return {
       response = { ref = "CreateUserResponse" },
     },
     delete_agency = {
-      name = "DeleteAgency",
+      sdk_operation = "DeleteAgency",
       method = "DELETE",
       path = "/v3.0/OS-AGENCY/agencies/{agency_id}",
       content_type = "application/json",
@@ -755,7 +755,7 @@ return {
       response = { ref = "DeleteAgencyResponse" },
     },
     delete_binding_device = {
-      name = "DeleteBindingDevice",
+      sdk_operation = "DeleteBindingDevice",
       method = "PUT",
       path = "/v3.0/OS-MFA/mfa-devices/unbind",
       content_type = "application/json;charset=UTF-8",
@@ -768,7 +768,7 @@ return {
       response = { ref = "DeleteBindingDeviceResponse" },
     },
     delete_custom_policy = {
-      name = "DeleteCustomPolicy",
+      sdk_operation = "DeleteCustomPolicy",
       method = "DELETE",
       path = "/v3.0/OS-ROLE/roles/{role_id}",
       content_type = "application/json",
@@ -778,7 +778,7 @@ return {
       response = { ref = "DeleteCustomPolicyResponse" },
     },
     delete_domain_group_inherited_role = {
-      name = "DeleteDomainGroupInheritedRole",
+      sdk_operation = "DeleteDomainGroupInheritedRole",
       method = "DELETE",
       path = "/v3/OS-INHERIT/domains/{domain_id}/groups/{group_id}/roles/{role_id}/inherited_to_projects",
       content_type = "application/json",
@@ -790,7 +790,7 @@ return {
       response = { ref = "DeleteDomainGroupInheritedRoleResponse" },
     },
     delete_mfa_device = {
-      name = "DeleteMfaDevice",
+      sdk_operation = "DeleteMfaDevice",
       method = "DELETE",
       path = "/v3.0/OS-MFA/virtual-mfa-devices",
       content_type = "application/json",
@@ -801,7 +801,7 @@ return {
       response = { ref = "DeleteMfaDeviceResponse" },
     },
     delete_permanent_access_key = {
-      name = "DeletePermanentAccessKey",
+      sdk_operation = "DeletePermanentAccessKey",
       method = "DELETE",
       path = "/v3.0/OS-CREDENTIAL/credentials/{access_key}",
       content_type = "application/json",
@@ -811,7 +811,7 @@ return {
       response = { ref = "DeletePermanentAccessKeyResponse" },
     },
     keystone_add_user_to_group = {
-      name = "KeystoneAddUserToGroup",
+      sdk_operation = "KeystoneAddUserToGroup",
       method = "PUT",
       path = "/v3/groups/{group_id}/users/{user_id}",
       content_type = "application/json",
@@ -822,7 +822,7 @@ return {
       response = { ref = "KeystoneAddUserToGroupResponse" },
     },
     keystone_associate_group_with_domain_permission = {
-      name = "KeystoneAssociateGroupWithDomainPermission",
+      sdk_operation = "KeystoneAssociateGroupWithDomainPermission",
       method = "PUT",
       path = "/v3/domains/{domain_id}/groups/{group_id}/roles/{role_id}",
       content_type = "application/json",
@@ -834,7 +834,7 @@ return {
       response = { ref = "KeystoneAssociateGroupWithDomainPermissionResponse" },
     },
     keystone_associate_group_with_project_permission = {
-      name = "KeystoneAssociateGroupWithProjectPermission",
+      sdk_operation = "KeystoneAssociateGroupWithProjectPermission",
       method = "PUT",
       path = "/v3/projects/{project_id}/groups/{group_id}/roles/{role_id}",
       content_type = "application/json",
@@ -846,7 +846,7 @@ return {
       response = { ref = "KeystoneAssociateGroupWithProjectPermissionResponse" },
     },
     keystone_check_domain_permission_for_group = {
-      name = "KeystoneCheckDomainPermissionForGroup",
+      sdk_operation = "KeystoneCheckDomainPermissionForGroup",
       method = "HEAD",
       path = "/v3/domains/{domain_id}/groups/{group_id}/roles/{role_id}",
       content_type = "application/json",
@@ -858,7 +858,7 @@ return {
       response = { ref = "KeystoneCheckDomainPermissionForGroupResponse" },
     },
     keystone_check_project_permission_for_group = {
-      name = "KeystoneCheckProjectPermissionForGroup",
+      sdk_operation = "KeystoneCheckProjectPermissionForGroup",
       method = "HEAD",
       path = "/v3/projects/{project_id}/groups/{group_id}/roles/{role_id}",
       content_type = "application/json",
@@ -870,7 +870,7 @@ return {
       response = { ref = "KeystoneCheckProjectPermissionForGroupResponse" },
     },
     keystone_check_user_in_group = {
-      name = "KeystoneCheckUserInGroup",
+      sdk_operation = "KeystoneCheckUserInGroup",
       method = "HEAD",
       path = "/v3/groups/{group_id}/users/{user_id}",
       content_type = "application/json",
@@ -881,7 +881,7 @@ return {
       response = { ref = "KeystoneCheckUserInGroupResponse" },
     },
     keystone_checkrole_for_group = {
-      name = "KeystoneCheckroleForGroup",
+      sdk_operation = "KeystoneCheckroleForGroup",
       method = "HEAD",
       path = "/v3/OS-INHERIT/domains/{domain_id}/groups/{group_id}/roles/{role_id}/inherited_to_projects",
       content_type = "application/json",
@@ -893,7 +893,7 @@ return {
       response = { ref = "KeystoneCheckroleForGroupResponse" },
     },
     keystone_create_agency_token = {
-      name = "KeystoneCreateAgencyToken",
+      sdk_operation = "KeystoneCreateAgencyToken",
       method = "POST",
       path = "/v3/auth/tokens",
       content_type = "application/json;charset=UTF-8",
@@ -906,7 +906,7 @@ return {
       response_headers = { ["x-subject-token"] = "X-Subject-Token" },
     },
     keystone_create_group = {
-      name = "KeystoneCreateGroup",
+      sdk_operation = "KeystoneCreateGroup",
       method = "POST",
       path = "/v3/groups",
       content_type = "application/json;charset=UTF-8",
@@ -917,7 +917,7 @@ return {
       response = { ref = "KeystoneCreateGroupResponse" },
     },
     keystone_create_identity_provider = {
-      name = "KeystoneCreateIdentityProvider",
+      sdk_operation = "KeystoneCreateIdentityProvider",
       method = "PUT",
       path = "/v3/OS-FEDERATION/identity_providers/{id}",
       content_type = "application/json;charset=UTF-8",
@@ -929,7 +929,7 @@ return {
       response = { ref = "KeystoneCreateIdentityProviderResponse" },
     },
     keystone_create_mapping = {
-      name = "KeystoneCreateMapping",
+      sdk_operation = "KeystoneCreateMapping",
       method = "PUT",
       path = "/v3/OS-FEDERATION/mappings/{id}",
       content_type = "application/json;charset=UTF-8",
@@ -941,7 +941,7 @@ return {
       response = { ref = "KeystoneCreateMappingResponse" },
     },
     keystone_create_project = {
-      name = "KeystoneCreateProject",
+      sdk_operation = "KeystoneCreateProject",
       method = "POST",
       path = "/v3/projects",
       content_type = "application/json;charset=UTF-8",
@@ -952,7 +952,7 @@ return {
       response = { ref = "KeystoneCreateProjectResponse" },
     },
     keystone_create_protocol = {
-      name = "KeystoneCreateProtocol",
+      sdk_operation = "KeystoneCreateProtocol",
       method = "PUT",
       path = "/v3/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}",
       content_type = "application/json;charset=UTF-8",
@@ -965,7 +965,7 @@ return {
       response = { ref = "KeystoneCreateProtocolResponse" },
     },
     keystone_create_scoped_token = {
-      name = "KeystoneCreateScopedToken",
+      sdk_operation = "KeystoneCreateScopedToken",
       method = "POST",
       path = "/v3/auth/tokens",
       content_type = "application/json;charset=UTF-8",
@@ -977,7 +977,7 @@ return {
       response_headers = { ["x-subject-token"] = "X-Subject-Token" },
     },
     keystone_create_user = {
-      name = "KeystoneCreateUser",
+      sdk_operation = "KeystoneCreateUser",
       method = "POST",
       path = "/v3/users",
       content_type = "application/json;charset=UTF-8",
@@ -988,7 +988,7 @@ return {
       response = { ref = "KeystoneCreateUserResponse" },
     },
     keystone_create_user_token_by_password = {
-      name = "KeystoneCreateUserTokenByPassword",
+      sdk_operation = "KeystoneCreateUserTokenByPassword",
       method = "POST",
       path = "/v3/auth/tokens",
       content_type = "application/json;charset=UTF-8",
@@ -1001,7 +1001,7 @@ return {
       response_headers = { ["x-subject-token"] = "X-Subject-Token" },
     },
     keystone_create_user_token_by_password_and_mfa = {
-      name = "KeystoneCreateUserTokenByPasswordAndMfa",
+      sdk_operation = "KeystoneCreateUserTokenByPasswordAndMfa",
       method = "POST",
       path = "/v3/auth/tokens",
       content_type = "application/json;charset=UTF-8",
@@ -1014,7 +1014,7 @@ return {
       response_headers = { ["x-subject-token"] = "X-Subject-Token" },
     },
     keystone_delete_group = {
-      name = "KeystoneDeleteGroup",
+      sdk_operation = "KeystoneDeleteGroup",
       method = "DELETE",
       path = "/v3/groups/{group_id}",
       content_type = "application/json",
@@ -1024,7 +1024,7 @@ return {
       response = { ref = "KeystoneDeleteGroupResponse" },
     },
     keystone_delete_identity_provider = {
-      name = "KeystoneDeleteIdentityProvider",
+      sdk_operation = "KeystoneDeleteIdentityProvider",
       method = "DELETE",
       path = "/v3/OS-FEDERATION/identity_providers/{id}",
       content_type = "application/json",
@@ -1034,7 +1034,7 @@ return {
       response = { ref = "KeystoneDeleteIdentityProviderResponse" },
     },
     keystone_delete_mapping = {
-      name = "KeystoneDeleteMapping",
+      sdk_operation = "KeystoneDeleteMapping",
       method = "DELETE",
       path = "/v3/OS-FEDERATION/mappings/{id}",
       content_type = "application/json",
@@ -1044,7 +1044,7 @@ return {
       response = { ref = "KeystoneDeleteMappingResponse" },
     },
     keystone_delete_protocol = {
-      name = "KeystoneDeleteProtocol",
+      sdk_operation = "KeystoneDeleteProtocol",
       method = "DELETE",
       path = "/v3/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}",
       content_type = "application/json",
@@ -1055,7 +1055,7 @@ return {
       response = { ref = "KeystoneDeleteProtocolResponse" },
     },
     keystone_delete_user = {
-      name = "KeystoneDeleteUser",
+      sdk_operation = "KeystoneDeleteUser",
       method = "DELETE",
       path = "/v3/users/{user_id}",
       content_type = "application/json",
@@ -1065,7 +1065,7 @@ return {
       response = { ref = "KeystoneDeleteUserResponse" },
     },
     keystone_list_all_project_permissions_for_group = {
-      name = "KeystoneListAllProjectPermissionsForGroup",
+      sdk_operation = "KeystoneListAllProjectPermissionsForGroup",
       method = "GET",
       path = "/v3/OS-INHERIT/domains/{domain_id}/groups/{group_id}/roles/inherited_to_projects",
       content_type = "application/json",
@@ -1076,7 +1076,7 @@ return {
       response = { ref = "KeystoneListAllProjectPermissionsForGroupResponse" },
     },
     keystone_list_auth_domains = {
-      name = "KeystoneListAuthDomains",
+      sdk_operation = "KeystoneListAuthDomains",
       method = "GET",
       path = "/v3/auth/domains",
       content_type = "application/json",
@@ -1084,7 +1084,7 @@ return {
       response = { ref = "KeystoneListAuthDomainsResponse" },
     },
     keystone_list_auth_projects = {
-      name = "KeystoneListAuthProjects",
+      sdk_operation = "KeystoneListAuthProjects",
       method = "GET",
       path = "/v3/auth/projects",
       content_type = "application/json",
@@ -1092,7 +1092,7 @@ return {
       response = { ref = "KeystoneListAuthProjectsResponse" },
     },
     keystone_list_domain_permissions_for_group = {
-      name = "KeystoneListDomainPermissionsForGroup",
+      sdk_operation = "KeystoneListDomainPermissionsForGroup",
       method = "GET",
       path = "/v3/domains/{domain_id}/groups/{group_id}/roles",
       content_type = "application/json",
@@ -1103,7 +1103,7 @@ return {
       response = { ref = "KeystoneListDomainPermissionsForGroupResponse" },
     },
     keystone_list_endpoints = {
-      name = "KeystoneListEndpoints",
+      sdk_operation = "KeystoneListEndpoints",
       method = "GET",
       path = "/v3/endpoints",
       content_type = "application/json",
@@ -1114,7 +1114,7 @@ return {
       response = { ref = "KeystoneListEndpointsResponse" },
     },
     keystone_list_federation_domains = {
-      name = "KeystoneListFederationDomains",
+      sdk_operation = "KeystoneListFederationDomains",
       method = "GET",
       path = "/v3/OS-FEDERATION/domains",
       content_type = "application/json",
@@ -1122,7 +1122,7 @@ return {
       response = { ref = "KeystoneListFederationDomainsResponse" },
     },
     keystone_list_federation_projects = {
-      name = "KeystoneListFederationProjects",
+      sdk_operation = "KeystoneListFederationProjects",
       method = "GET",
       path = "/v3/OS-FEDERATION/projects",
       content_type = "application/json",
@@ -1130,7 +1130,7 @@ return {
       response = { ref = "KeystoneListFederationProjectsResponse" },
     },
     keystone_list_groups = {
-      name = "KeystoneListGroups",
+      sdk_operation = "KeystoneListGroups",
       method = "GET",
       path = "/v3/groups",
       content_type = "application/json",
@@ -1141,7 +1141,7 @@ return {
       response = { ref = "KeystoneListGroupsResponse" },
     },
     keystone_list_groups_for_user = {
-      name = "KeystoneListGroupsForUser",
+      sdk_operation = "KeystoneListGroupsForUser",
       method = "GET",
       path = "/v3/users/{user_id}/groups",
       content_type = "application/json",
@@ -1151,7 +1151,7 @@ return {
       response = { ref = "KeystoneListGroupsForUserResponse" },
     },
     keystone_list_identity_providers = {
-      name = "KeystoneListIdentityProviders",
+      sdk_operation = "KeystoneListIdentityProviders",
       method = "GET",
       path = "/v3/OS-FEDERATION/identity_providers",
       content_type = "application/json",
@@ -1159,7 +1159,7 @@ return {
       response = { ref = "KeystoneListIdentityProvidersResponse" },
     },
     keystone_list_mappings = {
-      name = "KeystoneListMappings",
+      sdk_operation = "KeystoneListMappings",
       method = "GET",
       path = "/v3/OS-FEDERATION/mappings",
       content_type = "application/json",
@@ -1167,7 +1167,7 @@ return {
       response = { ref = "KeystoneListMappingsResponse" },
     },
     keystone_list_permissions = {
-      name = "KeystoneListPermissions",
+      sdk_operation = "KeystoneListPermissions",
       method = "GET",
       path = "/v3/roles",
       content_type = "application/json",
@@ -1185,7 +1185,7 @@ return {
       response = { ref = "KeystoneListPermissionsResponse" },
     },
     keystone_list_project_permissions_for_group = {
-      name = "KeystoneListProjectPermissionsForGroup",
+      sdk_operation = "KeystoneListProjectPermissionsForGroup",
       method = "GET",
       path = "/v3/projects/{project_id}/groups/{group_id}/roles",
       content_type = "application/json",
@@ -1196,7 +1196,7 @@ return {
       response = { ref = "KeystoneListProjectPermissionsForGroupResponse" },
     },
     keystone_list_projects = {
-      name = "KeystoneListProjects",
+      sdk_operation = "KeystoneListProjects",
       method = "GET",
       path = "/v3/projects",
       content_type = "application/json",
@@ -1213,7 +1213,7 @@ return {
       response = { ref = "KeystoneListProjectsResponse" },
     },
     keystone_list_projects_for_user = {
-      name = "KeystoneListProjectsForUser",
+      sdk_operation = "KeystoneListProjectsForUser",
       method = "GET",
       path = "/v3/users/{user_id}/projects",
       content_type = "application/json",
@@ -1223,7 +1223,7 @@ return {
       response = { ref = "KeystoneListProjectsForUserResponse" },
     },
     keystone_list_protocols = {
-      name = "KeystoneListProtocols",
+      sdk_operation = "KeystoneListProtocols",
       method = "GET",
       path = "/v3/OS-FEDERATION/identity_providers/{idp_id}/protocols",
       content_type = "application/json",
@@ -1233,7 +1233,7 @@ return {
       response = { ref = "KeystoneListProtocolsResponse" },
     },
     keystone_list_regions = {
-      name = "KeystoneListRegions",
+      sdk_operation = "KeystoneListRegions",
       method = "GET",
       path = "/v3/regions",
       content_type = "application/json",
@@ -1241,7 +1241,7 @@ return {
       response = { ref = "KeystoneListRegionsResponse" },
     },
     keystone_list_services = {
-      name = "KeystoneListServices",
+      sdk_operation = "KeystoneListServices",
       method = "GET",
       path = "/v3/services",
       content_type = "application/json",
@@ -1251,7 +1251,7 @@ return {
       response = { ref = "KeystoneListServicesResponse" },
     },
     keystone_list_users = {
-      name = "KeystoneListUsers",
+      sdk_operation = "KeystoneListUsers",
       method = "GET",
       path = "/v3/users",
       content_type = "application/json",
@@ -1264,7 +1264,7 @@ return {
       response = { ref = "KeystoneListUsersResponse" },
     },
     keystone_list_users_for_group_by_admin = {
-      name = "KeystoneListUsersForGroupByAdmin",
+      sdk_operation = "KeystoneListUsersForGroupByAdmin",
       method = "GET",
       path = "/v3/groups/{group_id}/users",
       content_type = "application/json",
@@ -1274,7 +1274,7 @@ return {
       response = { ref = "KeystoneListUsersForGroupByAdminResponse" },
     },
     keystone_list_versions = {
-      name = "KeystoneListVersions",
+      sdk_operation = "KeystoneListVersions",
       method = "GET",
       path = "/",
       content_type = "application/json",
@@ -1282,7 +1282,7 @@ return {
       response = { ref = "KeystoneListVersionsResponse" },
     },
     keystone_remove_domain_permission_from_group = {
-      name = "KeystoneRemoveDomainPermissionFromGroup",
+      sdk_operation = "KeystoneRemoveDomainPermissionFromGroup",
       method = "DELETE",
       path = "/v3/domains/{domain_id}/groups/{group_id}/roles/{role_id}",
       content_type = "application/json",
@@ -1294,7 +1294,7 @@ return {
       response = { ref = "KeystoneRemoveDomainPermissionFromGroupResponse" },
     },
     keystone_remove_project_permission_from_group = {
-      name = "KeystoneRemoveProjectPermissionFromGroup",
+      sdk_operation = "KeystoneRemoveProjectPermissionFromGroup",
       method = "DELETE",
       path = "/v3/projects/{project_id}/groups/{group_id}/roles/{role_id}",
       content_type = "application/json",
@@ -1306,7 +1306,7 @@ return {
       response = { ref = "KeystoneRemoveProjectPermissionFromGroupResponse" },
     },
     keystone_remove_user_from_group = {
-      name = "KeystoneRemoveUserFromGroup",
+      sdk_operation = "KeystoneRemoveUserFromGroup",
       method = "DELETE",
       path = "/v3/groups/{group_id}/users/{user_id}",
       content_type = "application/json",
@@ -1317,7 +1317,7 @@ return {
       response = { ref = "KeystoneRemoveUserFromGroupResponse" },
     },
     keystone_show_catalog = {
-      name = "KeystoneShowCatalog",
+      sdk_operation = "KeystoneShowCatalog",
       method = "GET",
       path = "/v3/auth/catalog",
       content_type = "application/json",
@@ -1325,7 +1325,7 @@ return {
       response = { ref = "KeystoneShowCatalogResponse" },
     },
     keystone_show_endpoint = {
-      name = "KeystoneShowEndpoint",
+      sdk_operation = "KeystoneShowEndpoint",
       method = "GET",
       path = "/v3/endpoints/{endpoint_id}",
       content_type = "application/json",
@@ -1335,7 +1335,7 @@ return {
       response = { ref = "KeystoneShowEndpointResponse" },
     },
     keystone_show_group = {
-      name = "KeystoneShowGroup",
+      sdk_operation = "KeystoneShowGroup",
       method = "GET",
       path = "/v3/groups/{group_id}",
       content_type = "application/json",
@@ -1345,7 +1345,7 @@ return {
       response = { ref = "KeystoneShowGroupResponse" },
     },
     keystone_show_identity_provider = {
-      name = "KeystoneShowIdentityProvider",
+      sdk_operation = "KeystoneShowIdentityProvider",
       method = "GET",
       path = "/v3/OS-FEDERATION/identity_providers/{id}",
       content_type = "application/json",
@@ -1355,7 +1355,7 @@ return {
       response = { ref = "KeystoneShowIdentityProviderResponse" },
     },
     keystone_show_mapping = {
-      name = "KeystoneShowMapping",
+      sdk_operation = "KeystoneShowMapping",
       method = "GET",
       path = "/v3/OS-FEDERATION/mappings/{id}",
       content_type = "application/json",
@@ -1365,7 +1365,7 @@ return {
       response = { ref = "KeystoneShowMappingResponse" },
     },
     keystone_show_permission = {
-      name = "KeystoneShowPermission",
+      sdk_operation = "KeystoneShowPermission",
       method = "GET",
       path = "/v3/roles/{role_id}",
       content_type = "application/json",
@@ -1375,7 +1375,7 @@ return {
       response = { ref = "KeystoneShowPermissionResponse" },
     },
     keystone_show_project = {
-      name = "KeystoneShowProject",
+      sdk_operation = "KeystoneShowProject",
       method = "GET",
       path = "/v3/projects/{project_id}",
       content_type = "application/json",
@@ -1385,7 +1385,7 @@ return {
       response = { ref = "KeystoneShowProjectResponse" },
     },
     keystone_show_protocol = {
-      name = "KeystoneShowProtocol",
+      sdk_operation = "KeystoneShowProtocol",
       method = "GET",
       path = "/v3/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}",
       content_type = "application/json",
@@ -1396,7 +1396,7 @@ return {
       response = { ref = "KeystoneShowProtocolResponse" },
     },
     keystone_show_region = {
-      name = "KeystoneShowRegion",
+      sdk_operation = "KeystoneShowRegion",
       method = "GET",
       path = "/v3/regions/{region_id}",
       content_type = "application/json",
@@ -1406,7 +1406,7 @@ return {
       response = { ref = "KeystoneShowRegionResponse" },
     },
     keystone_show_security_compliance = {
-      name = "KeystoneShowSecurityCompliance",
+      sdk_operation = "KeystoneShowSecurityCompliance",
       method = "GET",
       path = "/v3/domains/{domain_id}/config/security_compliance",
       content_type = "application/json",
@@ -1416,7 +1416,7 @@ return {
       response = { ref = "KeystoneShowSecurityComplianceResponse" },
     },
     keystone_show_security_compliance_by_option = {
-      name = "KeystoneShowSecurityComplianceByOption",
+      sdk_operation = "KeystoneShowSecurityComplianceByOption",
       method = "GET",
       path = "/v3/domains/{domain_id}/config/security_compliance/{option}",
       content_type = "application/json",
@@ -1427,7 +1427,7 @@ return {
       response = { ref = "KeystoneShowSecurityComplianceByOptionResponse" },
     },
     keystone_show_service = {
-      name = "KeystoneShowService",
+      sdk_operation = "KeystoneShowService",
       method = "GET",
       path = "/v3/services/{service_id}",
       content_type = "application/json",
@@ -1437,7 +1437,7 @@ return {
       response = { ref = "KeystoneShowServiceResponse" },
     },
     keystone_show_user = {
-      name = "KeystoneShowUser",
+      sdk_operation = "KeystoneShowUser",
       method = "GET",
       path = "/v3/users/{user_id}",
       content_type = "application/json",
@@ -1447,7 +1447,7 @@ return {
       response = { ref = "KeystoneShowUserResponse" },
     },
     keystone_show_version = {
-      name = "KeystoneShowVersion",
+      sdk_operation = "KeystoneShowVersion",
       method = "GET",
       path = "/v3",
       content_type = "application/json",
@@ -1455,7 +1455,7 @@ return {
       response = { ref = "KeystoneShowVersionResponse" },
     },
     keystone_update_group = {
-      name = "KeystoneUpdateGroup",
+      sdk_operation = "KeystoneUpdateGroup",
       method = "PATCH",
       path = "/v3/groups/{group_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1467,7 +1467,7 @@ return {
       response = { ref = "KeystoneUpdateGroupResponse" },
     },
     keystone_update_identity_provider = {
-      name = "KeystoneUpdateIdentityProvider",
+      sdk_operation = "KeystoneUpdateIdentityProvider",
       method = "PATCH",
       path = "/v3/OS-FEDERATION/identity_providers/{id}",
       content_type = "application/json;charset=UTF-8",
@@ -1479,7 +1479,7 @@ return {
       response = { ref = "KeystoneUpdateIdentityProviderResponse" },
     },
     keystone_update_mapping = {
-      name = "KeystoneUpdateMapping",
+      sdk_operation = "KeystoneUpdateMapping",
       method = "PATCH",
       path = "/v3/OS-FEDERATION/mappings/{id}",
       content_type = "application/json;charset=UTF-8",
@@ -1491,7 +1491,7 @@ return {
       response = { ref = "KeystoneUpdateMappingResponse" },
     },
     keystone_update_project = {
-      name = "KeystoneUpdateProject",
+      sdk_operation = "KeystoneUpdateProject",
       method = "PATCH",
       path = "/v3/projects/{project_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1503,7 +1503,7 @@ return {
       response = { ref = "KeystoneUpdateProjectResponse" },
     },
     keystone_update_protocol = {
-      name = "KeystoneUpdateProtocol",
+      sdk_operation = "KeystoneUpdateProtocol",
       method = "PATCH",
       path = "/v3/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1516,7 +1516,7 @@ return {
       response = { ref = "KeystoneUpdateProtocolResponse" },
     },
     keystone_update_user_by_admin = {
-      name = "KeystoneUpdateUserByAdmin",
+      sdk_operation = "KeystoneUpdateUserByAdmin",
       method = "PATCH",
       path = "/v3/users/{user_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1528,7 +1528,7 @@ return {
       response = { ref = "KeystoneUpdateUserByAdminResponse" },
     },
     keystone_update_user_password = {
-      name = "KeystoneUpdateUserPassword",
+      sdk_operation = "KeystoneUpdateUserPassword",
       method = "POST",
       path = "/v3/users/{user_id}/password",
       content_type = "application/json;charset=UTF-8",
@@ -1540,7 +1540,7 @@ return {
       response = { ref = "KeystoneUpdateUserPasswordResponse" },
     },
     keystone_validate_token = {
-      name = "KeystoneValidateToken",
+      sdk_operation = "KeystoneValidateToken",
       method = "GET",
       path = "/v3/auth/tokens",
       content_type = "application/json",
@@ -1552,7 +1552,7 @@ return {
       response_headers = { ["x-subject-token"] = "X-Subject-Token" },
     },
     list_agencies = {
-      name = "ListAgencies",
+      sdk_operation = "ListAgencies",
       method = "GET",
       path = "/v3.0/OS-AGENCY/agencies",
       content_type = "application/json",
@@ -1567,7 +1567,7 @@ return {
       response = { ref = "ListAgenciesResponse" },
     },
     list_all_projects_permissions_for_agency = {
-      name = "ListAllProjectsPermissionsForAgency",
+      sdk_operation = "ListAllProjectsPermissionsForAgency",
       method = "GET",
       path = "/v3.0/OS-INHERIT/domains/{domain_id}/agencies/{agency_id}/roles/inherited_to_projects",
       content_type = "application/json",
@@ -1578,7 +1578,7 @@ return {
       response = { ref = "ListAllProjectsPermissionsForAgencyResponse" },
     },
     list_custom_policies = {
-      name = "ListCustomPolicies",
+      sdk_operation = "ListCustomPolicies",
       method = "GET",
       path = "/v3.0/OS-ROLE/roles",
       content_type = "application/json",
@@ -1590,7 +1590,7 @@ return {
       response = { ref = "ListCustomPoliciesResponse" },
     },
     list_domain_permissions_for_agency = {
-      name = "ListDomainPermissionsForAgency",
+      sdk_operation = "ListDomainPermissionsForAgency",
       method = "GET",
       path = "/v3.0/OS-AGENCY/domains/{domain_id}/agencies/{agency_id}/roles",
       content_type = "application/json",
@@ -1601,7 +1601,7 @@ return {
       response = { ref = "ListDomainPermissionsForAgencyResponse" },
     },
     list_enterprise_projects_for_group = {
-      name = "ListEnterpriseProjectsForGroup",
+      sdk_operation = "ListEnterpriseProjectsForGroup",
       method = "GET",
       path = "/v3.0/OS-PERMISSION/groups/{group_id}/enterprise-projects",
       content_type = "application/json",
@@ -1611,7 +1611,7 @@ return {
       response = { ref = "ListEnterpriseProjectsForGroupResponse" },
     },
     list_enterprise_projects_for_user = {
-      name = "ListEnterpriseProjectsForUser",
+      sdk_operation = "ListEnterpriseProjectsForUser",
       method = "GET",
       path = "/v3.0/OS-PERMISSION/users/{user_id}/enterprise-projects",
       content_type = "application/json",
@@ -1621,7 +1621,7 @@ return {
       response = { ref = "ListEnterpriseProjectsForUserResponse" },
     },
     list_groups_for_enterprise_project = {
-      name = "ListGroupsForEnterpriseProject",
+      sdk_operation = "ListGroupsForEnterpriseProject",
       method = "GET",
       path = "/v3.0/OS-PERMISSION/enterprise-projects/{enterprise_project_id}/groups",
       content_type = "application/json",
@@ -1631,7 +1631,7 @@ return {
       response = { ref = "ListGroupsForEnterpriseProjectResponse" },
     },
     list_permanent_access_keys = {
-      name = "ListPermanentAccessKeys",
+      sdk_operation = "ListPermanentAccessKeys",
       method = "GET",
       path = "/v3.0/OS-CREDENTIAL/credentials",
       content_type = "application/json",
@@ -1641,7 +1641,7 @@ return {
       response = { ref = "ListPermanentAccessKeysResponse" },
     },
     list_project_permissions_for_agency = {
-      name = "ListProjectPermissionsForAgency",
+      sdk_operation = "ListProjectPermissionsForAgency",
       method = "GET",
       path = "/v3.0/OS-AGENCY/projects/{project_id}/agencies/{agency_id}/roles",
       content_type = "application/json",
@@ -1652,7 +1652,7 @@ return {
       response = { ref = "ListProjectPermissionsForAgencyResponse" },
     },
     list_roles_for_group_on_enterprise_project = {
-      name = "ListRolesForGroupOnEnterpriseProject",
+      sdk_operation = "ListRolesForGroupOnEnterpriseProject",
       method = "GET",
       path = "/v3.0/OS-PERMISSION/enterprise-projects/{enterprise_project_id}/groups/{group_id}/roles",
       content_type = "application/json",
@@ -1663,7 +1663,7 @@ return {
       response = { ref = "ListRolesForGroupOnEnterpriseProjectResponse" },
     },
     list_roles_for_user_on_enterprise_project = {
-      name = "ListRolesForUserOnEnterpriseProject",
+      sdk_operation = "ListRolesForUserOnEnterpriseProject",
       method = "GET",
       path = "/v3.0/OS-PERMISSION/enterprise-projects/{enterprise_project_id}/users/{user_id}/roles",
       content_type = "application/json",
@@ -1674,7 +1674,7 @@ return {
       response = { ref = "ListRolesForUserOnEnterpriseProjectResponse" },
     },
     list_user_login_protects = {
-      name = "ListUserLoginProtects",
+      sdk_operation = "ListUserLoginProtects",
       method = "GET",
       path = "/v3.0/OS-USER/login-protects",
       content_type = "application/json",
@@ -1682,7 +1682,7 @@ return {
       response = { ref = "ListUserLoginProtectsResponse" },
     },
     list_user_mfa_devices = {
-      name = "ListUserMfaDevices",
+      sdk_operation = "ListUserMfaDevices",
       method = "GET",
       path = "/v3.0/OS-MFA/virtual-mfa-devices",
       content_type = "application/json",
@@ -1690,7 +1690,7 @@ return {
       response = { ref = "ListUserMfaDevicesResponse" },
     },
     list_users_for_enterprise_project = {
-      name = "ListUsersForEnterpriseProject",
+      sdk_operation = "ListUsersForEnterpriseProject",
       method = "GET",
       path = "/v3.0/OS-PERMISSION/enterprise-projects/{enterprise_project_id}/users",
       content_type = "application/json",
@@ -1700,7 +1700,7 @@ return {
       response = { ref = "ListUsersForEnterpriseProjectResponse" },
     },
     remove_all_projects_permission_from_agency = {
-      name = "RemoveAllProjectsPermissionFromAgency",
+      sdk_operation = "RemoveAllProjectsPermissionFromAgency",
       method = "DELETE",
       path = "/v3.0/OS-INHERIT/domains/{domain_id}/agencies/{agency_id}/roles/{role_id}/inherited_to_projects",
       content_type = "application/json",
@@ -1712,7 +1712,7 @@ return {
       response = { ref = "RemoveAllProjectsPermissionFromAgencyResponse" },
     },
     remove_domain_permission_from_agency = {
-      name = "RemoveDomainPermissionFromAgency",
+      sdk_operation = "RemoveDomainPermissionFromAgency",
       method = "DELETE",
       path = "/v3.0/OS-AGENCY/domains/{domain_id}/agencies/{agency_id}/roles/{role_id}",
       content_type = "application/json",
@@ -1724,7 +1724,7 @@ return {
       response = { ref = "RemoveDomainPermissionFromAgencyResponse" },
     },
     remove_project_permission_from_agency = {
-      name = "RemoveProjectPermissionFromAgency",
+      sdk_operation = "RemoveProjectPermissionFromAgency",
       method = "DELETE",
       path = "/v3.0/OS-AGENCY/projects/{project_id}/agencies/{agency_id}/roles/{role_id}",
       content_type = "application/json",
@@ -1736,7 +1736,7 @@ return {
       response = { ref = "RemoveProjectPermissionFromAgencyResponse" },
     },
     revoke_role_from_agency_on_enterprise_project = {
-      name = "RevokeRoleFromAgencyOnEnterpriseProject",
+      sdk_operation = "RevokeRoleFromAgencyOnEnterpriseProject",
       method = "DELETE",
       path = "/v3.0/OS-PERMISSION/subjects/agency/scopes/enterprise-project/role-assignments",
       content_type = "application/json",
@@ -1747,7 +1747,7 @@ return {
       response = { type = "string" },
     },
     revoke_role_from_group_on_enterprise_project = {
-      name = "RevokeRoleFromGroupOnEnterpriseProject",
+      sdk_operation = "RevokeRoleFromGroupOnEnterpriseProject",
       method = "DELETE",
       path = "/v3.0/OS-PERMISSION/enterprise-projects/{enterprise_project_id}/groups/{group_id}/roles/{role_id}",
       content_type = "application/json",
@@ -1759,7 +1759,7 @@ return {
       response = { ref = "RevokeRoleFromGroupOnEnterpriseProjectResponse" },
     },
     revoke_role_from_user_on_enterprise_project = {
-      name = "RevokeRoleFromUserOnEnterpriseProject",
+      sdk_operation = "RevokeRoleFromUserOnEnterpriseProject",
       method = "DELETE",
       path = "/v3.0/OS-PERMISSION/enterprise-projects/{enterprise_project_id}/users/{user_id}/roles/{role_id}",
       content_type = "application/json",
@@ -1771,7 +1771,7 @@ return {
       response = { ref = "RevokeRoleFromUserOnEnterpriseProjectResponse" },
     },
     show_agency = {
-      name = "ShowAgency",
+      sdk_operation = "ShowAgency",
       method = "GET",
       path = "/v3.0/OS-AGENCY/agencies/{agency_id}",
       content_type = "application/json",
@@ -1781,7 +1781,7 @@ return {
       response = { ref = "ShowAgencyResponse" },
     },
     show_custom_policy = {
-      name = "ShowCustomPolicy",
+      sdk_operation = "ShowCustomPolicy",
       method = "GET",
       path = "/v3.0/OS-ROLE/roles/{role_id}",
       content_type = "application/json",
@@ -1791,7 +1791,7 @@ return {
       response = { ref = "ShowCustomPolicyResponse" },
     },
     show_domain_api_acl_policy = {
-      name = "ShowDomainApiAclPolicy",
+      sdk_operation = "ShowDomainApiAclPolicy",
       method = "GET",
       path = "/v3.0/OS-SECURITYPOLICY/domains/{domain_id}/api-acl-policy",
       content_type = "application/json",
@@ -1801,7 +1801,7 @@ return {
       response = { ref = "ShowDomainApiAclPolicyResponse" },
     },
     show_domain_console_acl_policy = {
-      name = "ShowDomainConsoleAclPolicy",
+      sdk_operation = "ShowDomainConsoleAclPolicy",
       method = "GET",
       path = "/v3.0/OS-SECURITYPOLICY/domains/{domain_id}/console-acl-policy",
       content_type = "application/json",
@@ -1811,7 +1811,7 @@ return {
       response = { ref = "ShowDomainConsoleAclPolicyResponse" },
     },
     show_domain_login_policy = {
-      name = "ShowDomainLoginPolicy",
+      sdk_operation = "ShowDomainLoginPolicy",
       method = "GET",
       path = "/v3.0/OS-SECURITYPOLICY/domains/{domain_id}/login-policy",
       content_type = "application/json",
@@ -1821,7 +1821,7 @@ return {
       response = { ref = "ShowDomainLoginPolicyResponse" },
     },
     show_domain_password_policy = {
-      name = "ShowDomainPasswordPolicy",
+      sdk_operation = "ShowDomainPasswordPolicy",
       method = "GET",
       path = "/v3.0/OS-SECURITYPOLICY/domains/{domain_id}/password-policy",
       content_type = "application/json",
@@ -1831,7 +1831,7 @@ return {
       response = { ref = "ShowDomainPasswordPolicyResponse" },
     },
     show_domain_protect_policy = {
-      name = "ShowDomainProtectPolicy",
+      sdk_operation = "ShowDomainProtectPolicy",
       method = "GET",
       path = "/v3.0/OS-SECURITYPOLICY/domains/{domain_id}/protect-policy",
       content_type = "application/json",
@@ -1841,7 +1841,7 @@ return {
       response = { ref = "ShowDomainProtectPolicyResponse" },
     },
     show_domain_quota = {
-      name = "ShowDomainQuota",
+      sdk_operation = "ShowDomainQuota",
       method = "GET",
       path = "/v3.0/OS-QUOTA/domains/{domain_id}",
       content_type = "application/json",
@@ -1852,7 +1852,7 @@ return {
       response = { ref = "ShowDomainQuotaResponse" },
     },
     show_domain_role_assignments = {
-      name = "ShowDomainRoleAssignments",
+      sdk_operation = "ShowDomainRoleAssignments",
       method = "GET",
       path = "/v3.0/OS-PERMISSION/role-assignments",
       content_type = "application/json",
@@ -1875,7 +1875,7 @@ return {
       response = { ref = "ShowDomainRoleAssignmentsResponse" },
     },
     show_metadata = {
-      name = "ShowMetadata",
+      sdk_operation = "ShowMetadata",
       method = "GET",
       path = "/v3-ext/OS-FEDERATION/identity_providers/{idp_id}/protocols/{protocol_id}/metadata",
       content_type = "application/json",
@@ -1886,7 +1886,7 @@ return {
       response = { ref = "ShowMetadataResponse" },
     },
     show_open_id_connect_config = {
-      name = "ShowOpenIdConnectConfig",
+      sdk_operation = "ShowOpenIdConnectConfig",
       method = "GET",
       path = "/v3.0/OS-FEDERATION/identity-providers/{idp_id}/openid-connect-config",
       content_type = "application/json",
@@ -1896,7 +1896,7 @@ return {
       response = { ref = "ShowOpenIdConnectConfigResponse" },
     },
     show_permanent_access_key = {
-      name = "ShowPermanentAccessKey",
+      sdk_operation = "ShowPermanentAccessKey",
       method = "GET",
       path = "/v3.0/OS-CREDENTIAL/credentials/{access_key}",
       content_type = "application/json",
@@ -1906,7 +1906,7 @@ return {
       response = { ref = "ShowPermanentAccessKeyResponse" },
     },
     show_project_details_and_status = {
-      name = "ShowProjectDetailsAndStatus",
+      sdk_operation = "ShowProjectDetailsAndStatus",
       method = "GET",
       path = "/v3-ext/projects/{project_id}",
       content_type = "application/json",
@@ -1916,7 +1916,7 @@ return {
       response = { ref = "ShowProjectDetailsAndStatusResponse" },
     },
     show_project_quota = {
-      name = "ShowProjectQuota",
+      sdk_operation = "ShowProjectQuota",
       method = "GET",
       path = "/v3.0/OS-QUOTA/projects/{project_id}",
       content_type = "application/json",
@@ -1926,7 +1926,7 @@ return {
       response = { ref = "ShowProjectQuotaResponse" },
     },
     show_user = {
-      name = "ShowUser",
+      sdk_operation = "ShowUser",
       method = "GET",
       path = "/v3.0/OS-USER/users/{user_id}",
       content_type = "application/json",
@@ -1936,7 +1936,7 @@ return {
       response = { ref = "ShowUserResponse" },
     },
     show_user_login_protect = {
-      name = "ShowUserLoginProtect",
+      sdk_operation = "ShowUserLoginProtect",
       method = "GET",
       path = "/v3.0/OS-USER/users/{user_id}/login-protect",
       content_type = "application/json",
@@ -1946,7 +1946,7 @@ return {
       response = { ref = "ShowUserLoginProtectResponse" },
     },
     show_user_mfa_device = {
-      name = "ShowUserMfaDevice",
+      sdk_operation = "ShowUserMfaDevice",
       method = "GET",
       path = "/v3.0/OS-MFA/users/{user_id}/virtual-mfa-device",
       content_type = "application/json",
@@ -1956,7 +1956,7 @@ return {
       response = { ref = "ShowUserMfaDeviceResponse" },
     },
     update_agency = {
-      name = "UpdateAgency",
+      sdk_operation = "UpdateAgency",
       method = "PUT",
       path = "/v3.0/OS-AGENCY/agencies/{agency_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1968,7 +1968,7 @@ return {
       response = { ref = "UpdateAgencyResponse" },
     },
     update_agency_custom_policy = {
-      name = "UpdateAgencyCustomPolicy",
+      sdk_operation = "UpdateAgencyCustomPolicy",
       method = "PATCH",
       path = "/v3.0/OS-ROLE/roles/{role_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1980,7 +1980,7 @@ return {
       response = { ref = "UpdateAgencyCustomPolicyResponse" },
     },
     update_cloud_service_custom_policy = {
-      name = "UpdateCloudServiceCustomPolicy",
+      sdk_operation = "UpdateCloudServiceCustomPolicy",
       method = "PATCH",
       path = "/v3.0/OS-ROLE/roles/{role_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1992,7 +1992,7 @@ return {
       response = { ref = "UpdateCloudServiceCustomPolicyResponse" },
     },
     update_domain_api_acl_policy = {
-      name = "UpdateDomainApiAclPolicy",
+      sdk_operation = "UpdateDomainApiAclPolicy",
       method = "PUT",
       path = "/v3.0/OS-SECURITYPOLICY/domains/{domain_id}/api-acl-policy",
       content_type = "application/json;charset=UTF-8",
@@ -2004,7 +2004,7 @@ return {
       response = { ref = "UpdateDomainApiAclPolicyResponse" },
     },
     update_domain_console_acl_policy = {
-      name = "UpdateDomainConsoleAclPolicy",
+      sdk_operation = "UpdateDomainConsoleAclPolicy",
       method = "PUT",
       path = "/v3.0/OS-SECURITYPOLICY/domains/{domain_id}/console-acl-policy",
       content_type = "application/json;charset=UTF-8",
@@ -2016,7 +2016,7 @@ return {
       response = { ref = "UpdateDomainConsoleAclPolicyResponse" },
     },
     update_domain_group_inherit_role = {
-      name = "UpdateDomainGroupInheritRole",
+      sdk_operation = "UpdateDomainGroupInheritRole",
       method = "PUT",
       path = "/v3/OS-INHERIT/domains/{domain_id}/groups/{group_id}/roles/{role_id}/inherited_to_projects",
       content_type = "application/json",
@@ -2028,7 +2028,7 @@ return {
       response = { ref = "UpdateDomainGroupInheritRoleResponse" },
     },
     update_domain_login_policy = {
-      name = "UpdateDomainLoginPolicy",
+      sdk_operation = "UpdateDomainLoginPolicy",
       method = "PUT",
       path = "/v3.0/OS-SECURITYPOLICY/domains/{domain_id}/login-policy",
       content_type = "application/json;charset=UTF-8",
@@ -2040,7 +2040,7 @@ return {
       response = { ref = "UpdateDomainLoginPolicyResponse" },
     },
     update_domain_password_policy = {
-      name = "UpdateDomainPasswordPolicy",
+      sdk_operation = "UpdateDomainPasswordPolicy",
       method = "PUT",
       path = "/v3.0/OS-SECURITYPOLICY/domains/{domain_id}/password-policy",
       content_type = "application/json;charset=UTF-8",
@@ -2052,7 +2052,7 @@ return {
       response = { ref = "UpdateDomainPasswordPolicyResponse" },
     },
     update_domain_protect_policy = {
-      name = "UpdateDomainProtectPolicy",
+      sdk_operation = "UpdateDomainProtectPolicy",
       method = "PUT",
       path = "/v3.0/OS-SECURITYPOLICY/domains/{domain_id}/protect-policy",
       content_type = "application/json;charset=UTF-8",
@@ -2064,7 +2064,7 @@ return {
       response = { ref = "UpdateDomainProtectPolicyResponse" },
     },
     update_login_protect = {
-      name = "UpdateLoginProtect",
+      sdk_operation = "UpdateLoginProtect",
       method = "PUT",
       path = "/v3.0/OS-USER/users/{user_id}/login-protect",
       content_type = "application/json;charset=UTF-8",
@@ -2076,7 +2076,7 @@ return {
       response = { ref = "UpdateLoginProtectResponse" },
     },
     update_open_id_connect_config = {
-      name = "UpdateOpenIdConnectConfig",
+      sdk_operation = "UpdateOpenIdConnectConfig",
       method = "PUT",
       path = "/v3.0/OS-FEDERATION/identity-providers/{idp_id}/openid-connect-config",
       content_type = "application/json;charset=UTF-8",
@@ -2088,7 +2088,7 @@ return {
       response = { ref = "UpdateOpenIdConnectConfigResponse" },
     },
     update_permanent_access_key = {
-      name = "UpdatePermanentAccessKey",
+      sdk_operation = "UpdatePermanentAccessKey",
       method = "PUT",
       path = "/v3.0/OS-CREDENTIAL/credentials/{access_key}",
       content_type = "application/json;charset=UTF-8",
@@ -2100,7 +2100,7 @@ return {
       response = { ref = "UpdatePermanentAccessKeyResponse" },
     },
     update_project_status = {
-      name = "UpdateProjectStatus",
+      sdk_operation = "UpdateProjectStatus",
       method = "PUT",
       path = "/v3-ext/projects/{project_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2112,7 +2112,7 @@ return {
       response = { ref = "UpdateProjectStatusResponse" },
     },
     update_user = {
-      name = "UpdateUser",
+      sdk_operation = "UpdateUser",
       method = "PUT",
       path = "/v3.0/OS-USER/users/{user_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2124,7 +2124,7 @@ return {
       response = { ref = "UpdateUserResponse" },
     },
     update_user_information = {
-      name = "UpdateUserInformation",
+      sdk_operation = "UpdateUserInformation",
       method = "PUT",
       path = "/v3.0/OS-USER/users/{user_id}/info",
       content_type = "application/json;charset=UTF-8",

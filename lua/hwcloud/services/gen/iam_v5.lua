@@ -61,7 +61,7 @@ return {
   },
   operations = {
     add_client_id_to_oidc_provider_v5 = {
-      name = "AddClientIDToOIDCProviderV5",
+      sdk_operation = "AddClientIDToOIDCProviderV5",
       method = "POST",
       path = "/v5/oidc-providers/{provider_id}/add-client-id",
       content_type = "application/json",
@@ -73,7 +73,7 @@ return {
       response = { ref = "AddClientIDToOIDCProviderV5Response" },
     },
     add_user_to_group_v5 = {
-      name = "AddUserToGroupV5",
+      sdk_operation = "AddUserToGroupV5",
       method = "POST",
       path = "/v5/groups/{group_id}/add-user",
       content_type = "application/json",
@@ -85,7 +85,7 @@ return {
       response = { ref = "AddUserToGroupV5Response" },
     },
     attach_agency_policy_v5 = {
-      name = "AttachAgencyPolicyV5",
+      sdk_operation = "AttachAgencyPolicyV5",
       method = "POST",
       path = "/v5/policies/{policy_id}/attach-agency",
       content_type = "application/json",
@@ -97,7 +97,7 @@ return {
       response = { ref = "AttachAgencyPolicyV5Response" },
     },
     attach_group_policy_v5 = {
-      name = "AttachGroupPolicyV5",
+      sdk_operation = "AttachGroupPolicyV5",
       method = "POST",
       path = "/v5/policies/{policy_id}/attach-group",
       content_type = "application/json",
@@ -109,7 +109,7 @@ return {
       response = { ref = "AttachGroupPolicyV5Response" },
     },
     attach_user_policy_v5 = {
-      name = "AttachUserPolicyV5",
+      sdk_operation = "AttachUserPolicyV5",
       method = "POST",
       path = "/v5/policies/{policy_id}/attach-user",
       content_type = "application/json",
@@ -121,7 +121,7 @@ return {
       response = { ref = "AttachUserPolicyV5Response" },
     },
     change_password_v5 = {
-      name = "ChangePasswordV5",
+      sdk_operation = "ChangePasswordV5",
       method = "POST",
       path = "/v5/caller-password",
       content_type = "application/json",
@@ -133,7 +133,7 @@ return {
       response = { ref = "ChangePasswordV5Response" },
     },
     create_access_key_v5 = {
-      name = "CreateAccessKeyV5",
+      sdk_operation = "CreateAccessKeyV5",
       method = "POST",
       path = "/v5/users/{user_id}/access-keys",
       content_type = "application/json",
@@ -143,7 +143,7 @@ return {
       response = { ref = "CreateAccessKeyV5Response" },
     },
     create_agency_v5 = {
-      name = "CreateAgencyV5",
+      sdk_operation = "CreateAgencyV5",
       method = "POST",
       path = "/v5/agencies",
       content_type = "application/json",
@@ -158,7 +158,7 @@ return {
       response = { ref = "CreateAgencyV5Response" },
     },
     create_group_v5 = {
-      name = "CreateGroupV5",
+      sdk_operation = "CreateGroupV5",
       method = "POST",
       path = "/v5/groups",
       content_type = "application/json",
@@ -170,7 +170,7 @@ return {
       response = { ref = "CreateGroupV5Response" },
     },
     create_login_profile_v5 = {
-      name = "CreateLoginProfileV5",
+      sdk_operation = "CreateLoginProfileV5",
       method = "POST",
       path = "/v5/users/{user_id}/login-profile",
       content_type = "application/json",
@@ -183,7 +183,7 @@ return {
       response = { ref = "CreateLoginProfileV5Response" },
     },
     create_oidc_provider_v5 = {
-      name = "CreateOIDCProviderV5",
+      sdk_operation = "CreateOIDCProviderV5",
       method = "POST",
       path = "/v5/oidc-providers",
       content_type = "application/json",
@@ -198,7 +198,7 @@ return {
       response = { ref = "CreateOIDCProviderV5Response" },
     },
     create_policy_v5 = {
-      name = "CreatePolicyV5",
+      sdk_operation = "CreatePolicyV5",
       method = "POST",
       path = "/v5/policies",
       content_type = "application/json",
@@ -212,7 +212,7 @@ return {
       response = { ref = "CreatePolicyV5Response" },
     },
     create_policy_version_v5 = {
-      name = "CreatePolicyVersionV5",
+      sdk_operation = "CreatePolicyVersionV5",
       method = "POST",
       path = "/v5/policies/{policy_id}/versions",
       content_type = "application/json",
@@ -225,7 +225,7 @@ return {
       response = { ref = "CreatePolicyVersionV5Response" },
     },
     create_saml_provider_v5 = {
-      name = "CreateSAMLProviderV5",
+      sdk_operation = "CreateSAMLProviderV5",
       method = "POST",
       path = "/v5/saml-providers",
       content_type = "application/json",
@@ -240,7 +240,7 @@ return {
       response = { ref = "CreateSAMLProviderV5Response" },
     },
     create_service_linked_agency_v5 = {
-      name = "CreateServiceLinkedAgencyV5",
+      sdk_operation = "CreateServiceLinkedAgencyV5",
       method = "PUT",
       path = "/v5/service-linked-agencies",
       content_type = "application/json",
@@ -252,7 +252,7 @@ return {
       response = { ref = "CreateServiceLinkedAgencyV5Response" },
     },
     create_user_v5 = {
-      name = "CreateUserV5",
+      sdk_operation = "CreateUserV5",
       method = "POST",
       path = "/v5/users",
       content_type = "application/json",
@@ -265,7 +265,7 @@ return {
       response = { ref = "CreateUserV5Response" },
     },
     create_virtual_mfa_device_v5 = {
-      name = "CreateVirtualMfaDeviceV5",
+      sdk_operation = "CreateVirtualMfaDeviceV5",
       method = "POST",
       path = "/v5/virtual-mfa-devices",
       content_type = "application/json",
@@ -277,7 +277,7 @@ return {
       response = { ref = "CreateVirtualMfaDeviceV5Response" },
     },
     delete_access_key_v5 = {
-      name = "DeleteAccessKeyV5",
+      sdk_operation = "DeleteAccessKeyV5",
       method = "DELETE",
       path = "/v5/users/{user_id}/access-keys/{access_key_id}",
       content_type = "application/json",
@@ -288,7 +288,7 @@ return {
       response = { ref = "DeleteAccessKeyV5Response" },
     },
     delete_agency_v5 = {
-      name = "DeleteAgencyV5",
+      sdk_operation = "DeleteAgencyV5",
       method = "DELETE",
       path = "/v5/agencies/{agency_id}",
       content_type = "application/json",
@@ -298,7 +298,7 @@ return {
       response = { ref = "DeleteAgencyV5Response" },
     },
     delete_group_v5 = {
-      name = "DeleteGroupV5",
+      sdk_operation = "DeleteGroupV5",
       method = "DELETE",
       path = "/v5/groups/{group_id}",
       content_type = "application/json",
@@ -308,7 +308,7 @@ return {
       response = { ref = "DeleteGroupV5Response" },
     },
     delete_login_profile_v5 = {
-      name = "DeleteLoginProfileV5",
+      sdk_operation = "DeleteLoginProfileV5",
       method = "DELETE",
       path = "/v5/users/{user_id}/login-profile",
       content_type = "application/json",
@@ -318,7 +318,7 @@ return {
       response = { ref = "DeleteLoginProfileV5Response" },
     },
     delete_oidc_provider_v5 = {
-      name = "DeleteOIDCProviderV5",
+      sdk_operation = "DeleteOIDCProviderV5",
       method = "DELETE",
       path = "/v5/oidc-providers/{provider_id}",
       content_type = "application/json",
@@ -328,7 +328,7 @@ return {
       response = { ref = "DeleteOIDCProviderV5Response" },
     },
     delete_policy_v5 = {
-      name = "DeletePolicyV5",
+      sdk_operation = "DeletePolicyV5",
       method = "DELETE",
       path = "/v5/policies/{policy_id}",
       content_type = "application/json",
@@ -338,7 +338,7 @@ return {
       response = { ref = "DeletePolicyV5Response" },
     },
     delete_policy_version_v5 = {
-      name = "DeletePolicyVersionV5",
+      sdk_operation = "DeletePolicyVersionV5",
       method = "DELETE",
       path = "/v5/policies/{policy_id}/versions/{version_id}",
       content_type = "application/json",
@@ -349,7 +349,7 @@ return {
       response = { ref = "DeletePolicyVersionV5Response" },
     },
     delete_resource_tags_v5 = {
-      name = "DeleteResourceTagsV5",
+      sdk_operation = "DeleteResourceTagsV5",
       method = "DELETE",
       path = "/v5/{resource_type}/{resource_id}/tags/delete",
       content_type = "application/json",
@@ -361,7 +361,7 @@ return {
       response = { ref = "DeleteResourceTagsV5Response" },
     },
     delete_saml_provider_v5 = {
-      name = "DeleteSAMLProviderV5",
+      sdk_operation = "DeleteSAMLProviderV5",
       method = "DELETE",
       path = "/v5/saml-providers/{provider_id}",
       content_type = "application/json",
@@ -371,7 +371,7 @@ return {
       response = { ref = "DeleteSAMLProviderV5Response" },
     },
     delete_service_linked_agency_v5 = {
-      name = "DeleteServiceLinkedAgencyV5",
+      sdk_operation = "DeleteServiceLinkedAgencyV5",
       method = "DELETE",
       path = "/v5/service-linked-agencies/{agency_id}",
       content_type = "application/json",
@@ -381,7 +381,7 @@ return {
       response = { ref = "DeleteServiceLinkedAgencyV5Response" },
     },
     delete_user_v5 = {
-      name = "DeleteUserV5",
+      sdk_operation = "DeleteUserV5",
       method = "DELETE",
       path = "/v5/users/{user_id}",
       content_type = "application/json",
@@ -391,7 +391,7 @@ return {
       response = { ref = "DeleteUserV5Response" },
     },
     delete_virtual_mfa_device_v5 = {
-      name = "DeleteVirtualMfaDeviceV5",
+      sdk_operation = "DeleteVirtualMfaDeviceV5",
       method = "DELETE",
       path = "/v5/virtual-mfa-devices",
       content_type = "application/json",
@@ -402,7 +402,7 @@ return {
       response = { ref = "DeleteVirtualMfaDeviceV5Response" },
     },
     detach_agency_policy_v5 = {
-      name = "DetachAgencyPolicyV5",
+      sdk_operation = "DetachAgencyPolicyV5",
       method = "POST",
       path = "/v5/policies/{policy_id}/detach-agency",
       content_type = "application/json",
@@ -414,7 +414,7 @@ return {
       response = { ref = "DetachAgencyPolicyV5Response" },
     },
     detach_group_policy_v5 = {
-      name = "DetachGroupPolicyV5",
+      sdk_operation = "DetachGroupPolicyV5",
       method = "POST",
       path = "/v5/policies/{policy_id}/detach-group",
       content_type = "application/json",
@@ -426,7 +426,7 @@ return {
       response = { ref = "DetachGroupPolicyV5Response" },
     },
     detach_user_policy_v5 = {
-      name = "DetachUserPolicyV5",
+      sdk_operation = "DetachUserPolicyV5",
       method = "POST",
       path = "/v5/policies/{policy_id}/detach-user",
       content_type = "application/json",
@@ -438,7 +438,7 @@ return {
       response = { ref = "DetachUserPolicyV5Response" },
     },
     disable_mfa_device_v5 = {
-      name = "DisableMfaDeviceV5",
+      sdk_operation = "DisableMfaDeviceV5",
       method = "POST",
       path = "/v5/mfa-devices/disable",
       content_type = "application/json",
@@ -450,7 +450,7 @@ return {
       response = { ref = "DisableMfaDeviceV5Response" },
     },
     enable_mfa_device_v5 = {
-      name = "EnableMfaDeviceV5",
+      sdk_operation = "EnableMfaDeviceV5",
       method = "POST",
       path = "/v5/mfa-devices/enable",
       content_type = "application/json",
@@ -464,7 +464,7 @@ return {
       response = { ref = "EnableMfaDeviceV5Response" },
     },
     get_account_summary_v5 = {
-      name = "GetAccountSummaryV5",
+      sdk_operation = "GetAccountSummaryV5",
       method = "GET",
       path = "/v5/account-summary",
       content_type = "application/json",
@@ -472,7 +472,7 @@ return {
       response = { ref = "GetAccountSummaryV5Response" },
     },
     get_agency_v5 = {
-      name = "GetAgencyV5",
+      sdk_operation = "GetAgencyV5",
       method = "GET",
       path = "/v5/agencies/{agency_id}",
       content_type = "application/json",
@@ -482,7 +482,7 @@ return {
       response = { ref = "GetAgencyV5Response" },
     },
     get_asymmetric_signature_switch_v5 = {
-      name = "GetAsymmetricSignatureSwitchV5",
+      sdk_operation = "GetAsymmetricSignatureSwitchV5",
       method = "GET",
       path = "/v5/asymmetric-signature-switch",
       content_type = "application/json",
@@ -490,7 +490,7 @@ return {
       response = { ref = "GetAsymmetricSignatureSwitchV5Response" },
     },
     get_authorization_schema_v5 = {
-      name = "GetAuthorizationSchemaV5",
+      sdk_operation = "GetAuthorizationSchemaV5",
       method = "GET",
       path = "/v5/authorization-schemas/services/{service_code}",
       content_type = "application/json",
@@ -500,7 +500,7 @@ return {
       response = { ref = "GetAuthorizationSchemaV5Response" },
     },
     get_feature_status_v5 = {
-      name = "GetFeatureStatusV5",
+      sdk_operation = "GetFeatureStatusV5",
       method = "GET",
       path = "/v5/features/{feature_name}",
       content_type = "application/json",
@@ -510,7 +510,7 @@ return {
       response = { ref = "GetFeatureStatusV5Response" },
     },
     get_policy_v5 = {
-      name = "GetPolicyV5",
+      sdk_operation = "GetPolicyV5",
       method = "GET",
       path = "/v5/policies/{policy_id}",
       content_type = "application/json",
@@ -521,7 +521,7 @@ return {
       response = { ref = "GetPolicyV5Response" },
     },
     get_policy_version_v5 = {
-      name = "GetPolicyVersionV5",
+      sdk_operation = "GetPolicyVersionV5",
       method = "GET",
       path = "/v5/policies/{policy_id}/versions/{version_id}",
       content_type = "application/json",
@@ -532,7 +532,7 @@ return {
       response = { ref = "GetPolicyVersionV5Response" },
     },
     get_service_linked_agency_deletion_status_v5 = {
-      name = "GetServiceLinkedAgencyDeletionStatusV5",
+      sdk_operation = "GetServiceLinkedAgencyDeletionStatusV5",
       method = "GET",
       path = "/v5/service-linked-agencies/deletion-task/{deletion_task_id}",
       content_type = "application/json",
@@ -542,7 +542,7 @@ return {
       response = { ref = "GetServiceLinkedAgencyDeletionStatusV5Response" },
     },
     list_access_keys_v5 = {
-      name = "ListAccessKeysV5",
+      sdk_operation = "ListAccessKeysV5",
       method = "GET",
       path = "/v5/users/{user_id}/access-keys",
       content_type = "application/json",
@@ -555,7 +555,7 @@ return {
       response = { ref = "ListAccessKeysV5Response" },
     },
     list_agencies_v5 = {
-      name = "ListAgenciesV5",
+      sdk_operation = "ListAgenciesV5",
       method = "GET",
       path = "/v5/agencies",
       content_type = "application/json",
@@ -568,7 +568,7 @@ return {
       response = { ref = "ListAgenciesV5Response" },
     },
     list_attached_agency_policies_v5 = {
-      name = "ListAttachedAgencyPoliciesV5",
+      sdk_operation = "ListAttachedAgencyPoliciesV5",
       method = "GET",
       path = "/v5/agencies/{agency_id}/attached-policies",
       content_type = "application/json",
@@ -581,7 +581,7 @@ return {
       response = { ref = "ListAttachedAgencyPoliciesV5Response" },
     },
     list_attached_group_policies_v5 = {
-      name = "ListAttachedGroupPoliciesV5",
+      sdk_operation = "ListAttachedGroupPoliciesV5",
       method = "GET",
       path = "/v5/groups/{group_id}/attached-policies",
       content_type = "application/json",
@@ -594,7 +594,7 @@ return {
       response = { ref = "ListAttachedGroupPoliciesV5Response" },
     },
     list_attached_user_policies_v5 = {
-      name = "ListAttachedUserPoliciesV5",
+      sdk_operation = "ListAttachedUserPoliciesV5",
       method = "GET",
       path = "/v5/users/{user_id}/attached-policies",
       content_type = "application/json",
@@ -607,7 +607,7 @@ return {
       response = { ref = "ListAttachedUserPoliciesV5Response" },
     },
     list_entities_for_policy_v5 = {
-      name = "ListEntitiesForPolicyV5",
+      sdk_operation = "ListEntitiesForPolicyV5",
       method = "GET",
       path = "/v5/policies/{policy_id}/attached-entities",
       content_type = "application/json",
@@ -621,7 +621,7 @@ return {
       response = { ref = "ListEntitiesForPolicyV5Response" },
     },
     list_groups_v5 = {
-      name = "ListGroupsV5",
+      sdk_operation = "ListGroupsV5",
       method = "GET",
       path = "/v5/groups",
       content_type = "application/json",
@@ -634,7 +634,7 @@ return {
       response = { ref = "ListGroupsV5Response" },
     },
     list_mfa_devices_v5 = {
-      name = "ListMfaDevicesV5",
+      sdk_operation = "ListMfaDevicesV5",
       method = "GET",
       path = "/v5/mfa-devices",
       content_type = "application/json",
@@ -647,7 +647,7 @@ return {
       response = { ref = "ListMfaDevicesV5Response" },
     },
     list_oidc_providers_v5 = {
-      name = "ListOIDCProvidersV5",
+      sdk_operation = "ListOIDCProvidersV5",
       method = "GET",
       path = "/v5/oidc-providers",
       content_type = "application/json",
@@ -659,7 +659,7 @@ return {
       response = { ref = "ListOIDCProvidersV5Response" },
     },
     list_policies_v5 = {
-      name = "ListPoliciesV5",
+      sdk_operation = "ListPoliciesV5",
       method = "GET",
       path = "/v5/policies",
       content_type = "application/json",
@@ -675,7 +675,7 @@ return {
       response = { ref = "ListPoliciesV5Response" },
     },
     list_policy_versions_v5 = {
-      name = "ListPolicyVersionsV5",
+      sdk_operation = "ListPolicyVersionsV5",
       method = "GET",
       path = "/v5/policies/{policy_id}/versions",
       content_type = "application/json",
@@ -688,7 +688,7 @@ return {
       response = { ref = "ListPolicyVersionsV5Response" },
     },
     list_registered_services_for_auth_schema_v5 = {
-      name = "ListRegisteredServicesForAuthSchemaV5",
+      sdk_operation = "ListRegisteredServicesForAuthSchemaV5",
       method = "GET",
       path = "/v5/authorization-schemas/registered-services",
       content_type = "application/json",
@@ -700,7 +700,7 @@ return {
       response = { ref = "ListRegisteredServicesForAuthSchemaV5Response" },
     },
     list_resource_tags_v5 = {
-      name = "ListResourceTagsV5",
+      sdk_operation = "ListResourceTagsV5",
       method = "GET",
       path = "/v5/{resource_type}/{resource_id}/tags",
       content_type = "application/json",
@@ -711,7 +711,7 @@ return {
       response = { ref = "ListResourceTagsV5Response" },
     },
     list_saml_providers_v5 = {
-      name = "ListSAMLProvidersV5",
+      sdk_operation = "ListSAMLProvidersV5",
       method = "GET",
       path = "/v5/saml-providers",
       content_type = "application/json",
@@ -723,7 +723,7 @@ return {
       response = { ref = "ListSAMLProvidersV5Response" },
     },
     list_service_principals_v5 = {
-      name = "ListServicePrincipalsV5",
+      sdk_operation = "ListServicePrincipalsV5",
       method = "GET",
       path = "/v5/service-principals",
       content_type = "application/json",
@@ -736,7 +736,7 @@ return {
       response = { ref = "ListServicePrincipalsV5Response" },
     },
     list_users_v5 = {
-      name = "ListUsersV5",
+      sdk_operation = "ListUsersV5",
       method = "GET",
       path = "/v5/users",
       content_type = "application/json",
@@ -749,7 +749,7 @@ return {
       response = { ref = "ListUsersV5Response" },
     },
     remove_client_id_from_oidc_provider_v5 = {
-      name = "RemoveClientIDFromOIDCProviderV5",
+      sdk_operation = "RemoveClientIDFromOIDCProviderV5",
       method = "POST",
       path = "/v5/oidc-providers/{provider_id}/remove-client-id",
       content_type = "application/json",
@@ -761,7 +761,7 @@ return {
       response = { ref = "RemoveClientIDFromOIDCProviderV5Response" },
     },
     remove_user_from_group_v5 = {
-      name = "RemoveUserFromGroupV5",
+      sdk_operation = "RemoveUserFromGroupV5",
       method = "POST",
       path = "/v5/groups/{group_id}/remove-user",
       content_type = "application/json",
@@ -773,7 +773,7 @@ return {
       response = { ref = "RemoveUserFromGroupV5Response" },
     },
     set_asymmetric_signature_switch_v5 = {
-      name = "SetAsymmetricSignatureSwitchV5",
+      sdk_operation = "SetAsymmetricSignatureSwitchV5",
       method = "PUT",
       path = "/v5/asymmetric-signature-switch",
       content_type = "application/json",
@@ -784,7 +784,7 @@ return {
       response = { ref = "SetAsymmetricSignatureSwitchV5Response" },
     },
     set_default_policy_version_v5 = {
-      name = "SetDefaultPolicyVersionV5",
+      sdk_operation = "SetDefaultPolicyVersionV5",
       method = "POST",
       path = "/v5/policies/{policy_id}/versions/{version_id}/set-default",
       content_type = "application/json",
@@ -795,7 +795,7 @@ return {
       response = { ref = "SetDefaultPolicyVersionV5Response" },
     },
     show_access_key_last_used_v5 = {
-      name = "ShowAccessKeyLastUsedV5",
+      sdk_operation = "ShowAccessKeyLastUsedV5",
       method = "GET",
       path = "/v5/users/{user_id}/access-keys/{access_key_id}/last-used",
       content_type = "application/json",
@@ -806,7 +806,7 @@ return {
       response = { ref = "ShowAccessKeyLastUsedV5Response" },
     },
     show_group_summary = {
-      name = "ShowGroupSummary",
+      sdk_operation = "ShowGroupSummary",
       method = "GET",
       path = "/v5/groups-summary",
       content_type = "application/json",
@@ -818,7 +818,7 @@ return {
       response = { ref = "ShowGroupSummaryResponse" },
     },
     show_group_v5 = {
-      name = "ShowGroupV5",
+      sdk_operation = "ShowGroupV5",
       method = "GET",
       path = "/v5/groups/{group_id}",
       content_type = "application/json",
@@ -828,7 +828,7 @@ return {
       response = { ref = "ShowGroupV5Response" },
     },
     show_login_policy_v5 = {
-      name = "ShowLoginPolicyV5",
+      sdk_operation = "ShowLoginPolicyV5",
       method = "GET",
       path = "/v5/login-policy",
       content_type = "application/json",
@@ -836,7 +836,7 @@ return {
       response = { ref = "ShowLoginPolicyV5Response" },
     },
     show_login_profile_v5 = {
-      name = "ShowLoginProfileV5",
+      sdk_operation = "ShowLoginProfileV5",
       method = "GET",
       path = "/v5/users/{user_id}/login-profile",
       content_type = "application/json",
@@ -846,7 +846,7 @@ return {
       response = { ref = "ShowLoginProfileV5Response" },
     },
     show_oidc_provider_v5 = {
-      name = "ShowOIDCProviderV5",
+      sdk_operation = "ShowOIDCProviderV5",
       method = "GET",
       path = "/v5/oidc-providers/{provider_id}",
       content_type = "application/json",
@@ -856,7 +856,7 @@ return {
       response = { ref = "ShowOIDCProviderV5Response" },
     },
     show_password_policy_v5 = {
-      name = "ShowPasswordPolicyV5",
+      sdk_operation = "ShowPasswordPolicyV5",
       method = "GET",
       path = "/v5/password-policy",
       content_type = "application/json",
@@ -864,7 +864,7 @@ return {
       response = { ref = "ShowPasswordPolicyV5Response" },
     },
     show_saml_provider_v5 = {
-      name = "ShowSAMLProviderV5",
+      sdk_operation = "ShowSAMLProviderV5",
       method = "GET",
       path = "/v5/saml-providers/{provider_id}",
       content_type = "application/json",
@@ -874,7 +874,7 @@ return {
       response = { ref = "ShowSAMLProviderV5Response" },
     },
     show_user_last_login_v5 = {
-      name = "ShowUserLastLoginV5",
+      sdk_operation = "ShowUserLastLoginV5",
       method = "GET",
       path = "/v5/users/{user_id}/last-login",
       content_type = "application/json",
@@ -884,7 +884,7 @@ return {
       response = { ref = "ShowUserLastLoginV5Response" },
     },
     show_user_v5 = {
-      name = "ShowUserV5",
+      sdk_operation = "ShowUserV5",
       method = "GET",
       path = "/v5/users/{user_id}",
       content_type = "application/json",
@@ -894,7 +894,7 @@ return {
       response = { ref = "ShowUserV5Response" },
     },
     tag_resource_v5 = {
-      name = "TagResourceV5",
+      sdk_operation = "TagResourceV5",
       method = "POST",
       path = "/v5/{resource_type}/{resource_id}/tags/create",
       content_type = "application/json",
@@ -907,7 +907,7 @@ return {
       response = { ref = "TagResourceV5Response" },
     },
     update_access_key_v5 = {
-      name = "UpdateAccessKeyV5",
+      sdk_operation = "UpdateAccessKeyV5",
       method = "PUT",
       path = "/v5/users/{user_id}/access-keys/{access_key_id}",
       content_type = "application/json",
@@ -920,7 +920,7 @@ return {
       response = { ref = "UpdateAccessKeyV5Response" },
     },
     update_agency_v5 = {
-      name = "UpdateAgencyV5",
+      sdk_operation = "UpdateAgencyV5",
       method = "PUT",
       path = "/v5/agencies/{agency_id}",
       content_type = "application/json",
@@ -933,7 +933,7 @@ return {
       response = { ref = "UpdateAgencyV5Response" },
     },
     update_group_v5 = {
-      name = "UpdateGroupV5",
+      sdk_operation = "UpdateGroupV5",
       method = "PUT",
       path = "/v5/groups/{group_id}",
       content_type = "application/json",
@@ -946,7 +946,7 @@ return {
       response = { ref = "UpdateGroupV5Response" },
     },
     update_login_policy_v5 = {
-      name = "UpdateLoginPolicyV5",
+      sdk_operation = "UpdateLoginPolicyV5",
       method = "PUT",
       path = "/v5/login-policy",
       content_type = "application/json",
@@ -965,7 +965,7 @@ return {
       response = { ref = "UpdateLoginPolicyV5Response" },
     },
     update_login_profile_v5 = {
-      name = "UpdateLoginProfileV5",
+      sdk_operation = "UpdateLoginProfileV5",
       method = "PUT",
       path = "/v5/users/{user_id}/login-profile",
       content_type = "application/json",
@@ -978,7 +978,7 @@ return {
       response = { ref = "UpdateLoginProfileV5Response" },
     },
     update_oidc_provider_thumbprint_v5 = {
-      name = "UpdateOIDCProviderThumbprintV5",
+      sdk_operation = "UpdateOIDCProviderThumbprintV5",
       method = "PUT",
       path = "/v5/oidc-providers/{provider_id}/thumbprint",
       content_type = "application/json",
@@ -990,7 +990,7 @@ return {
       response = { ref = "UpdateOIDCProviderThumbprintV5Response" },
     },
     update_oidc_provider_v5 = {
-      name = "UpdateOIDCProviderV5",
+      sdk_operation = "UpdateOIDCProviderV5",
       method = "PUT",
       path = "/v5/oidc-providers/{provider_id}",
       content_type = "application/json",
@@ -1002,7 +1002,7 @@ return {
       response = { ref = "UpdateOIDCProviderV5Response" },
     },
     update_password_policy_v5 = {
-      name = "UpdatePasswordPolicyV5",
+      sdk_operation = "UpdatePasswordPolicyV5",
       method = "PUT",
       path = "/v5/password-policy",
       content_type = "application/json",
@@ -1020,7 +1020,7 @@ return {
       response = { ref = "UpdatePasswordPolicyV5Response" },
     },
     update_saml_provider_v5 = {
-      name = "UpdateSAMLProviderV5",
+      sdk_operation = "UpdateSAMLProviderV5",
       method = "PUT",
       path = "/v5/saml-providers/{provider_id}",
       content_type = "application/json",
@@ -1036,7 +1036,7 @@ return {
       response = { ref = "UpdateSAMLProviderV5Response" },
     },
     update_trust_policy_v5 = {
-      name = "UpdateTrustPolicyV5",
+      sdk_operation = "UpdateTrustPolicyV5",
       method = "PUT",
       path = "/v5/agencies/{agency_id}/trust-policy",
       content_type = "application/json",
@@ -1048,7 +1048,7 @@ return {
       response = { ref = "UpdateTrustPolicyV5Response" },
     },
     update_user_v5 = {
-      name = "UpdateUserV5",
+      sdk_operation = "UpdateUserV5",
       method = "PUT",
       path = "/v5/users/{user_id}",
       content_type = "application/json",

@@ -66,7 +66,7 @@ return {
   },
   operations = {
     apply_archive_rule = {
-      name = "ApplyArchiveRule",
+      sdk_operation = "ApplyArchiveRule",
       method = "POST",
       path = "/v5/analyzers/{analyzer_id}/archive-rules/{archive_rule_id}/apply",
       content_type = "application/json",
@@ -77,7 +77,7 @@ return {
       response = { ref = "ApplyArchiveRuleResponse" },
     },
     check_no_new_access = {
-      name = "CheckNoNewAccess",
+      sdk_operation = "CheckNoNewAccess",
       method = "POST",
       path = "/v5/policies/check-no-new-access",
       content_type = "application/json",
@@ -90,7 +90,7 @@ return {
       response = { ref = "CheckNoNewAccessResponse" },
     },
     create_access_preview = {
-      name = "CreateAccessPreview",
+      sdk_operation = "CreateAccessPreview",
       method = "POST",
       path = "/v5/analyzers/{analyzer_id}/access-previews",
       content_type = "application/json",
@@ -103,7 +103,7 @@ return {
       response = { ref = "CreateAccessPreviewResponse" },
     },
     create_analyzer = {
-      name = "CreateAnalyzer",
+      sdk_operation = "CreateAnalyzer",
       method = "POST",
       path = "/v5/analyzers",
       content_type = "application/json",
@@ -117,7 +117,7 @@ return {
       response = { ref = "CreateAnalyzerResponse" },
     },
     create_archive_rule = {
-      name = "CreateArchiveRule",
+      sdk_operation = "CreateArchiveRule",
       method = "POST",
       path = "/v5/analyzers/{analyzer_id}/archive-rules",
       content_type = "application/json",
@@ -130,7 +130,7 @@ return {
       response = { ref = "CreateArchiveRuleResponse" },
     },
     create_notification_setting = {
-      name = "CreateNotificationSetting",
+      sdk_operation = "CreateNotificationSetting",
       method = "POST",
       path = "/v5/notification-settings",
       content_type = "application/json",
@@ -143,7 +143,7 @@ return {
       response = { ref = "CreateNotificationSettingResponse" },
     },
     create_resource_configurations = {
-      name = "CreateResourceConfigurations",
+      sdk_operation = "CreateResourceConfigurations",
       method = "POST",
       path = "/v5/analyzers/{analyzer_id}/resource-configurations/create",
       content_type = "application/json",
@@ -155,7 +155,7 @@ return {
       response = { ref = "CreateResourceConfigurationsResponse" },
     },
     delete_analyzer = {
-      name = "DeleteAnalyzer",
+      sdk_operation = "DeleteAnalyzer",
       method = "DELETE",
       path = "/v5/analyzers/{analyzer_id}",
       content_type = "application/json",
@@ -165,7 +165,7 @@ return {
       response = { ref = "DeleteAnalyzerResponse" },
     },
     delete_archive_rule = {
-      name = "DeleteArchiveRule",
+      sdk_operation = "DeleteArchiveRule",
       method = "DELETE",
       path = "/v5/analyzers/{analyzer_id}/archive-rules/{archive_rule_id}",
       content_type = "application/json",
@@ -176,7 +176,7 @@ return {
       response = { ref = "DeleteArchiveRuleResponse" },
     },
     delete_notification_setting = {
-      name = "DeleteNotificationSetting",
+      sdk_operation = "DeleteNotificationSetting",
       method = "DELETE",
       path = "/v5/notification-settings/{notification_setting_id}",
       content_type = "application/json",
@@ -186,7 +186,7 @@ return {
       response = { ref = "DeleteNotificationSettingResponse" },
     },
     delete_resource_configurations = {
-      name = "DeleteResourceConfigurations",
+      sdk_operation = "DeleteResourceConfigurations",
       method = "POST",
       path = "/v5/analyzers/{analyzer_id}/resource-configurations/delete",
       content_type = "application/json",
@@ -198,7 +198,7 @@ return {
       response = { ref = "DeleteResourceConfigurationsResponse" },
     },
     list_access_preview_findings = {
-      name = "ListAccessPreviewFindings",
+      sdk_operation = "ListAccessPreviewFindings",
       method = "POST",
       path = "/v5/analyzers/{analyzer_id}/access-previews/{access_preview_id}/findings",
       content_type = "application/json",
@@ -214,7 +214,7 @@ return {
       response = { ref = "ListAccessPreviewFindingsResponse" },
     },
     list_access_previews = {
-      name = "ListAccessPreviews",
+      sdk_operation = "ListAccessPreviews",
       method = "GET",
       path = "/v5/analyzers/{analyzer_id}/access-previews",
       content_type = "application/json",
@@ -227,7 +227,7 @@ return {
       response = { ref = "ListAccessPreviewsResponse" },
     },
     list_analyzers = {
-      name = "ListAnalyzers",
+      sdk_operation = "ListAnalyzers",
       method = "GET",
       path = "/v5/analyzers",
       content_type = "application/json",
@@ -240,7 +240,7 @@ return {
       response = { ref = "ListAnalyzersResponse" },
     },
     list_archive_rules = {
-      name = "ListArchiveRules",
+      sdk_operation = "ListArchiveRules",
       method = "GET",
       path = "/v5/analyzers/{analyzer_id}/archive-rules",
       content_type = "application/json",
@@ -253,7 +253,7 @@ return {
       response = { ref = "ListArchiveRulesResponse" },
     },
     list_findings = {
-      name = "ListFindings",
+      sdk_operation = "ListFindings",
       method = "POST",
       path = "/v5/analyzers/{analyzer_id}/findings",
       content_type = "application/json",
@@ -268,7 +268,7 @@ return {
       response = { ref = "ListFindingsResponse" },
     },
     list_notification_settings = {
-      name = "ListNotificationSettings",
+      sdk_operation = "ListNotificationSettings",
       method = "GET",
       path = "/v5/notification-settings",
       content_type = "application/json",
@@ -280,7 +280,7 @@ return {
       response = { ref = "ListNotificationSettingsResponse" },
     },
     list_resource_configurations = {
-      name = "ListResourceConfigurations",
+      sdk_operation = "ListResourceConfigurations",
       method = "GET",
       path = "/v5/analyzers/{analyzer_id}/resource-configurations",
       content_type = "application/json",
@@ -293,7 +293,7 @@ return {
       response = { ref = "ListResourceConfigurationsResponse" },
     },
     show_access_preview = {
-      name = "ShowAccessPreview",
+      sdk_operation = "ShowAccessPreview",
       method = "GET",
       path = "/v5/analyzers/{analyzer_id}/access-previews/{access_preview_id}",
       content_type = "application/json",
@@ -304,7 +304,7 @@ return {
       response = { ref = "ShowAccessPreviewResponse" },
     },
     show_analyzer = {
-      name = "ShowAnalyzer",
+      sdk_operation = "ShowAnalyzer",
       method = "GET",
       path = "/v5/analyzers/{analyzer_id}",
       content_type = "application/json",
@@ -314,7 +314,7 @@ return {
       response = { ref = "ShowAnalyzerResponse" },
     },
     show_archive_rule = {
-      name = "ShowArchiveRule",
+      sdk_operation = "ShowArchiveRule",
       method = "GET",
       path = "/v5/analyzers/{analyzer_id}/archive-rules/{archive_rule_id}",
       content_type = "application/json",
@@ -325,7 +325,7 @@ return {
       response = { ref = "ShowArchiveRuleResponse" },
     },
     show_finding = {
-      name = "ShowFinding",
+      sdk_operation = "ShowFinding",
       method = "GET",
       path = "/v5/analyzers/{analyzer_id}/findings/{finding_id}",
       content_type = "application/json",
@@ -336,7 +336,7 @@ return {
       response = { ref = "ShowFindingResponse" },
     },
     show_notification_setting = {
-      name = "ShowNotificationSetting",
+      sdk_operation = "ShowNotificationSetting",
       method = "GET",
       path = "/v5/notification-settings/{notification_setting_id}",
       content_type = "application/json",
@@ -346,7 +346,7 @@ return {
       response = { ref = "ShowNotificationSettingResponse" },
     },
     start_resource_scan = {
-      name = "StartResourceScan",
+      sdk_operation = "StartResourceScan",
       method = "POST",
       path = "/v5/analyzers/{analyzer_id}/scan",
       content_type = "application/json",
@@ -362,7 +362,7 @@ return {
       response = { ref = "StartResourceScanResponse" },
     },
     tag_resource = {
-      name = "TagResource",
+      sdk_operation = "TagResource",
       method = "POST",
       path = "/v5/{resource_type}/{resource_id}/tags/create",
       content_type = "application/json",
@@ -375,7 +375,7 @@ return {
       response = { ref = "TagResourceResponse" },
     },
     untag_resource = {
-      name = "UntagResource",
+      sdk_operation = "UntagResource",
       method = "POST",
       path = "/v5/{resource_type}/{resource_id}/tags/delete",
       content_type = "application/json",
@@ -388,7 +388,7 @@ return {
       response = { ref = "UntagResourceResponse" },
     },
     update_analyzer = {
-      name = "UpdateAnalyzer",
+      sdk_operation = "UpdateAnalyzer",
       method = "PUT",
       path = "/v5/analyzers/{analyzer_id}",
       content_type = "application/json",
@@ -400,7 +400,7 @@ return {
       response = { ref = "UpdateAnalyzerResponse" },
     },
     update_archive_rule = {
-      name = "UpdateArchiveRule",
+      sdk_operation = "UpdateArchiveRule",
       method = "PUT",
       path = "/v5/analyzers/{analyzer_id}/archive-rules/{archive_rule_id}",
       content_type = "application/json",
@@ -413,7 +413,7 @@ return {
       response = { ref = "UpdateArchiveRuleResponse" },
     },
     update_findings = {
-      name = "UpdateFindings",
+      sdk_operation = "UpdateFindings",
       method = "PUT",
       path = "/v5/analyzers/{analyzer_id}/findings",
       content_type = "application/json",
@@ -427,7 +427,7 @@ return {
       response = { ref = "UpdateFindingsResponse" },
     },
     update_notification_setting = {
-      name = "UpdateNotificationSetting",
+      sdk_operation = "UpdateNotificationSetting",
       method = "PUT",
       path = "/v5/notification-settings/{notification_setting_id}",
       content_type = "application/json",
@@ -440,7 +440,7 @@ return {
       response = { ref = "UpdateNotificationSettingResponse" },
     },
     validate_policy = {
-      name = "ValidatePolicy",
+      sdk_operation = "ValidatePolicy",
       method = "POST",
       path = "/v5/policies/validate",
       content_type = "application/json",

@@ -84,7 +84,7 @@ return {
   },
   operations = {
     attach_managed_policy_to_permission_set = {
-      name = "AttachManagedPolicyToPermissionSet",
+      sdk_operation = "AttachManagedPolicyToPermissionSet",
       method = "POST",
       path = "/v1/instances/{instance_id}/permission-sets/{permission_set_id}/attach-managed-policy",
       content_type = "application/json",
@@ -99,7 +99,7 @@ return {
       response = { ref = "AttachManagedPolicyToPermissionSetResponse" },
     },
     attach_managed_role_to_permission_set = {
-      name = "AttachManagedRoleToPermissionSet",
+      sdk_operation = "AttachManagedRoleToPermissionSet",
       method = "POST",
       path = "/v1/instances/{instance_id}/permission-sets/{permission_set_id}/attach-managed-role",
       content_type = "application/json",
@@ -114,7 +114,7 @@ return {
       response = { ref = "AttachManagedRoleToPermissionSetResponse" },
     },
     create_account_assignment = {
-      name = "CreateAccountAssignment",
+      sdk_operation = "CreateAccountAssignment",
       method = "POST",
       path = "/v1/instances/{instance_id}/account-assignments/create",
       content_type = "application/json",
@@ -131,7 +131,7 @@ return {
       response = { ref = "CreateAccountAssignmentResponse" },
     },
     create_alias = {
-      name = "CreateAlias",
+      sdk_operation = "CreateAlias",
       method = "POST",
       path = "/v1/instances/{instance_id}/alias",
       content_type = "application/json",
@@ -144,7 +144,7 @@ return {
       response = { ref = "CreateAliasResponse" },
     },
     create_application_assignment = {
-      name = "CreateApplicationAssignment",
+      sdk_operation = "CreateApplicationAssignment",
       method = "POST",
       path = "/v1/instances/{instance_id}/applications/{application_instance_id}/assignments/create",
       content_type = "application/json",
@@ -159,7 +159,7 @@ return {
       response = { ref = "CreateApplicationAssignmentResponse" },
     },
     create_application_instance = {
-      name = "CreateApplicationInstance",
+      sdk_operation = "CreateApplicationInstance",
       method = "POST",
       path = "/v1/instances/{instance_id}/application-instances",
       content_type = "application/json",
@@ -173,7 +173,7 @@ return {
       response = { ref = "CreateApplicationInstanceResponse" },
     },
     create_application_instance_certificate = {
-      name = "CreateApplicationInstanceCertificate",
+      sdk_operation = "CreateApplicationInstanceCertificate",
       method = "POST",
       path = "/v1/instances/{instance_id}/application-instances/{application_instance_id}/certificates",
       content_type = "application/json",
@@ -185,7 +185,7 @@ return {
       response = { ref = "CreateApplicationInstanceCertificateResponse" },
     },
     create_instance_access_control_attribute_configuration = {
-      name = "CreateInstanceAccessControlAttributeConfiguration",
+      sdk_operation = "CreateInstanceAccessControlAttributeConfiguration",
       method = "POST",
       path = "/v1/instances/{instance_id}/access-control-attribute-configuration",
       content_type = "application/json",
@@ -198,7 +198,7 @@ return {
       response = { ref = "CreateInstanceAccessControlAttributeConfigurationResponse" },
     },
     create_permission_set = {
-      name = "CreatePermissionSet",
+      sdk_operation = "CreatePermissionSet",
       method = "POST",
       path = "/v1/instances/{instance_id}/permission-sets",
       content_type = "application/json",
@@ -215,7 +215,7 @@ return {
       response = { ref = "CreatePermissionSetResponse" },
     },
     create_tag_resource = {
-      name = "CreateTagResource",
+      sdk_operation = "CreateTagResource",
       method = "POST",
       path = "/v1/instances/{resource_type}/{resource_id}/tags/create",
       content_type = "application/json",
@@ -229,7 +229,7 @@ return {
       response = { ref = "CreateTagResourceResponse" },
     },
     delete_account_assignment = {
-      name = "DeleteAccountAssignment",
+      sdk_operation = "DeleteAccountAssignment",
       method = "POST",
       path = "/v1/instances/{instance_id}/account-assignments/delete",
       content_type = "application/json",
@@ -246,7 +246,7 @@ return {
       response = { ref = "DeleteAccountAssignmentResponse" },
     },
     delete_application_assignment = {
-      name = "DeleteApplicationAssignment",
+      sdk_operation = "DeleteApplicationAssignment",
       method = "POST",
       path = "/v1/instances/{instance_id}/applications/{application_instance_id}/assignments/delete",
       content_type = "application/json",
@@ -261,7 +261,7 @@ return {
       response = { ref = "DeleteApplicationAssignmentResponse" },
     },
     delete_application_instance = {
-      name = "DeleteApplicationInstance",
+      sdk_operation = "DeleteApplicationInstance",
       method = "DELETE",
       path = "/v1/instances/{instance_id}/application-instances/{application_instance_id}",
       content_type = "application/json",
@@ -273,7 +273,7 @@ return {
       response = { ref = "DeleteApplicationInstanceResponse" },
     },
     delete_application_instance_certificate = {
-      name = "DeleteApplicationInstanceCertificate",
+      sdk_operation = "DeleteApplicationInstanceCertificate",
       method = "DELETE",
       path = "/v1/instances/{instance_id}/application-instances/{application_instance_id}/certificates/{certificate_id}",
       content_type = "application/json",
@@ -286,7 +286,7 @@ return {
       response = { ref = "DeleteApplicationInstanceCertificateResponse" },
     },
     delete_custom_policy_from_permission_set = {
-      name = "DeleteCustomPolicyFromPermissionSet",
+      sdk_operation = "DeleteCustomPolicyFromPermissionSet",
       method = "DELETE",
       path = "/v1/instances/{instance_id}/permission-sets/{permission_set_id}/custom-policy",
       content_type = "application/json",
@@ -298,7 +298,7 @@ return {
       response = { ref = "DeleteCustomPolicyFromPermissionSetResponse" },
     },
     delete_custom_role_from_permission_set = {
-      name = "DeleteCustomRoleFromPermissionSet",
+      sdk_operation = "DeleteCustomRoleFromPermissionSet",
       method = "DELETE",
       path = "/v1/instances/{instance_id}/permission-sets/{permission_set_id}/custom-role",
       content_type = "application/json",
@@ -310,7 +310,7 @@ return {
       response = { ref = "DeleteCustomRoleFromPermissionSetResponse" },
     },
     delete_identity_center = {
-      name = "DeleteIdentityCenter",
+      sdk_operation = "DeleteIdentityCenter",
       method = "POST",
       path = "/v1/service/delete",
       content_type = "application/json",
@@ -320,7 +320,7 @@ return {
       response = { ref = "DeleteIdentityCenterResponse" },
     },
     delete_instance_access_control_attribute_configuration = {
-      name = "DeleteInstanceAccessControlAttributeConfiguration",
+      sdk_operation = "DeleteInstanceAccessControlAttributeConfiguration",
       method = "DELETE",
       path = "/v1/instances/{instance_id}/access-control-attribute-configuration",
       content_type = "application/json",
@@ -331,7 +331,7 @@ return {
       response = { ref = "DeleteInstanceAccessControlAttributeConfigurationResponse" },
     },
     delete_permission_set = {
-      name = "DeletePermissionSet",
+      sdk_operation = "DeletePermissionSet",
       method = "DELETE",
       path = "/v1/instances/{instance_id}/permission-sets/{permission_set_id}",
       content_type = "application/json",
@@ -343,7 +343,7 @@ return {
       response = { ref = "DeletePermissionSetResponse" },
     },
     delete_profile = {
-      name = "DeleteProfile",
+      sdk_operation = "DeleteProfile",
       method = "DELETE",
       path = "/v1/instances/{instance_id}/application-instances/{application_instance_id}/profiles/{profile_id}",
       content_type = "application/json",
@@ -356,7 +356,7 @@ return {
       response = { ref = "DeleteProfileResponse" },
     },
     delete_tag_resource = {
-      name = "DeleteTagResource",
+      sdk_operation = "DeleteTagResource",
       method = "POST",
       path = "/v1/instances/{resource_type}/{resource_id}/tags/delete",
       content_type = "application/json",
@@ -370,7 +370,7 @@ return {
       response = { ref = "DeleteTagResourceResponse" },
     },
     describe_account_assignment_creation_status = {
-      name = "DescribeAccountAssignmentCreationStatus",
+      sdk_operation = "DescribeAccountAssignmentCreationStatus",
       method = "GET",
       path = "/v1/instances/{instance_id}/account-assignments/creation-status/{request_id}",
       content_type = "application/json",
@@ -382,7 +382,7 @@ return {
       response = { ref = "DescribeAccountAssignmentCreationStatusResponse" },
     },
     describe_account_assignment_deletion_status = {
-      name = "DescribeAccountAssignmentDeletionStatus",
+      sdk_operation = "DescribeAccountAssignmentDeletionStatus",
       method = "GET",
       path = "/v1/instances/{instance_id}/account-assignments/deletion-status/{request_id}",
       content_type = "application/json",
@@ -394,7 +394,7 @@ return {
       response = { ref = "DescribeAccountAssignmentDeletionStatusResponse" },
     },
     describe_application = {
-      name = "DescribeApplication",
+      sdk_operation = "DescribeApplication",
       method = "GET",
       path = "/v1/instances/{instance_id}/applications/{application_instance_id}",
       content_type = "application/json",
@@ -406,7 +406,7 @@ return {
       response = { ref = "DescribeApplicationResponse" },
     },
     describe_application_provider = {
-      name = "DescribeApplicationProvider",
+      sdk_operation = "DescribeApplicationProvider",
       method = "GET",
       path = "/v1/application-providers/{application_provider_id}",
       content_type = "application/json",
@@ -417,7 +417,7 @@ return {
       response = { ref = "DescribeApplicationProviderResponse" },
     },
     describe_instance_access_control_attribute_configuration = {
-      name = "DescribeInstanceAccessControlAttributeConfiguration",
+      sdk_operation = "DescribeInstanceAccessControlAttributeConfiguration",
       method = "GET",
       path = "/v1/instances/{instance_id}/access-control-attribute-configuration",
       content_type = "application/json",
@@ -428,7 +428,7 @@ return {
       response = { ref = "DescribeInstanceAccessControlAttributeConfigurationResponse" },
     },
     describe_permission_set = {
-      name = "DescribePermissionSet",
+      sdk_operation = "DescribePermissionSet",
       method = "GET",
       path = "/v1/instances/{instance_id}/permission-sets/{permission_set_id}",
       content_type = "application/json",
@@ -440,7 +440,7 @@ return {
       response = { ref = "DescribePermissionSetResponse" },
     },
     describe_permission_set_provisioning_status = {
-      name = "DescribePermissionSetProvisioningStatus",
+      sdk_operation = "DescribePermissionSetProvisioningStatus",
       method = "GET",
       path = "/v1/instances/{instance_id}/permission-sets/provisioning-status/{request_id}",
       content_type = "application/json",
@@ -452,7 +452,7 @@ return {
       response = { ref = "DescribePermissionSetProvisioningStatusResponse" },
     },
     describe_registered_regions = {
-      name = "DescribeRegisteredRegions",
+      sdk_operation = "DescribeRegisteredRegions",
       method = "GET",
       path = "/v1/registered-regions",
       content_type = "application/json",
@@ -462,7 +462,7 @@ return {
       response = { ref = "DescribeRegisteredRegionsResponse" },
     },
     detach_managed_policy_from_permission_set = {
-      name = "DetachManagedPolicyFromPermissionSet",
+      sdk_operation = "DetachManagedPolicyFromPermissionSet",
       method = "POST",
       path = "/v1/instances/{instance_id}/permission-sets/{permission_set_id}/detach-managed-policy",
       content_type = "application/json",
@@ -476,7 +476,7 @@ return {
       response = { ref = "DetachManagedPolicyFromPermissionSetResponse" },
     },
     detach_managed_role_from_permission_set = {
-      name = "DetachManagedRoleFromPermissionSet",
+      sdk_operation = "DetachManagedRoleFromPermissionSet",
       method = "POST",
       path = "/v1/instances/{instance_id}/permission-sets/{permission_set_id}/detach-managed-role",
       content_type = "application/json",
@@ -490,7 +490,7 @@ return {
       response = { ref = "DetachManagedRoleFromPermissionSetResponse" },
     },
     disassociate_profile = {
-      name = "DisassociateProfile",
+      sdk_operation = "DisassociateProfile",
       method = "POST",
       path = "/v1/instances/{instance_id}/disassociate-profile",
       content_type = "application/json",
@@ -505,7 +505,7 @@ return {
       response = { ref = "DisassociateProfileResponse" },
     },
     get_application_assignment_configuration = {
-      name = "GetApplicationAssignmentConfiguration",
+      sdk_operation = "GetApplicationAssignmentConfiguration",
       method = "GET",
       path = "/v1/instances/{instance_id}/applications/{application_instance_id}/assignments-configuration",
       content_type = "application/json",
@@ -517,7 +517,7 @@ return {
       response = { ref = "GetApplicationAssignmentConfigurationResponse" },
     },
     get_application_instance = {
-      name = "GetApplicationInstance",
+      sdk_operation = "GetApplicationInstance",
       method = "GET",
       path = "/v1/instances/{instance_id}/application-instances/{application_instance_id}",
       content_type = "application/json",
@@ -529,7 +529,7 @@ return {
       response = { ref = "GetApplicationInstanceResponse" },
     },
     get_custom_policy_for_permission_set = {
-      name = "GetCustomPolicyForPermissionSet",
+      sdk_operation = "GetCustomPolicyForPermissionSet",
       method = "GET",
       path = "/v1/instances/{instance_id}/permission-sets/{permission_set_id}/custom-policy",
       content_type = "application/json",
@@ -541,7 +541,7 @@ return {
       response = { ref = "GetCustomPolicyForPermissionSetResponse" },
     },
     get_custom_role_for_permission_set = {
-      name = "GetCustomRoleForPermissionSet",
+      sdk_operation = "GetCustomRoleForPermissionSet",
       method = "GET",
       path = "/v1/instances/{instance_id}/permission-sets/{permission_set_id}/custom-role",
       content_type = "application/json",
@@ -553,7 +553,7 @@ return {
       response = { ref = "GetCustomRoleForPermissionSetResponse" },
     },
     get_ha_configuration = {
-      name = "GetHaConfiguration",
+      sdk_operation = "GetHaConfiguration",
       method = "GET",
       path = "/v1/instances/{instance_id}/disaster-recovery-configuration",
       content_type = "application/json",
@@ -564,7 +564,7 @@ return {
       response = { ref = "GetHaConfigurationResponse" },
     },
     get_identity_center_service_status = {
-      name = "GetIdentityCenterServiceStatus",
+      sdk_operation = "GetIdentityCenterServiceStatus",
       method = "GET",
       path = "/v1/identity-center-service/status",
       content_type = "application/json",
@@ -574,7 +574,7 @@ return {
       response = { ref = "GetIdentityCenterServiceStatusResponse" },
     },
     get_mfa_device_management_for_identity_store = {
-      name = "GetMfaDeviceManagementForIdentityStore",
+      sdk_operation = "GetMfaDeviceManagementForIdentityStore",
       method = "GET",
       path = "/v1/instances/{instance_id}/mfa-devices/management-settings",
       content_type = "application/json",
@@ -585,7 +585,7 @@ return {
       response = { ref = "GetMfaDeviceManagementForIdentityStoreResponse" },
     },
     get_permission_set_summary = {
-      name = "GetPermissionSetSummary",
+      sdk_operation = "GetPermissionSetSummary",
       method = "GET",
       path = "/v1/instances/{instance_id}/permission-set-summary",
       content_type = "application/json",
@@ -596,7 +596,7 @@ return {
       response = { ref = "GetPermissionSetSummaryResponse" },
     },
     get_sso_configuration = {
-      name = "GetSsoConfiguration",
+      sdk_operation = "GetSsoConfiguration",
       method = "GET",
       path = "/v1/instances/{instance_id}/sso-configuration",
       content_type = "application/json",
@@ -607,7 +607,7 @@ return {
       response = { ref = "GetSsoConfigurationResponse" },
     },
     import_application_instance_service_provider_metadata = {
-      name = "ImportApplicationInstanceServiceProviderMetadata",
+      sdk_operation = "ImportApplicationInstanceServiceProviderMetadata",
       method = "POST",
       path = "/v1/instances/{instance_id}/application-instances/{application_instance_id}/metadata",
       content_type = "application/json",
@@ -621,7 +621,7 @@ return {
       response = { ref = "ImportApplicationInstanceServiceProviderMetadataResponse" },
     },
     list_account_assignment_creation_status = {
-      name = "ListAccountAssignmentCreationStatus",
+      sdk_operation = "ListAccountAssignmentCreationStatus",
       method = "GET",
       path = "/v1/instances/{instance_id}/account-assignments/creation-statuses",
       content_type = "application/json",
@@ -636,7 +636,7 @@ return {
       response = { ref = "ListAccountAssignmentCreationStatusResponse" },
     },
     list_account_assignment_deletion_status = {
-      name = "ListAccountAssignmentDeletionStatus",
+      sdk_operation = "ListAccountAssignmentDeletionStatus",
       method = "GET",
       path = "/v1/instances/{instance_id}/account-assignments/deletion-statuses",
       content_type = "application/json",
@@ -651,7 +651,7 @@ return {
       response = { ref = "ListAccountAssignmentDeletionStatusResponse" },
     },
     list_account_assignments = {
-      name = "ListAccountAssignments",
+      sdk_operation = "ListAccountAssignments",
       method = "GET",
       path = "/v1/instances/{instance_id}/account-assignments",
       content_type = "application/json",
@@ -667,7 +667,7 @@ return {
       response = { ref = "ListAccountAssignmentsResponse" },
     },
     list_account_assignments_for_principal = {
-      name = "ListAccountAssignmentsForPrincipal",
+      sdk_operation = "ListAccountAssignmentsForPrincipal",
       method = "GET",
       path = "/v1/instances/{instance_id}/account-assignments-for-principals",
       content_type = "application/json",
@@ -684,7 +684,7 @@ return {
       response = { ref = "ListAccountAssignmentsForPrincipalResponse" },
     },
     list_accounts_for_provisioned_permission_set = {
-      name = "ListAccountsForProvisionedPermissionSet",
+      sdk_operation = "ListAccountsForProvisionedPermissionSet",
       method = "GET",
       path = "/v1/instances/{instance_id}/permission-sets/{permission_set_id}/accounts",
       content_type = "application/json",
@@ -700,7 +700,7 @@ return {
       response = { ref = "ListAccountsForProvisionedPermissionSetResponse" },
     },
     list_application_assignments = {
-      name = "ListApplicationAssignments",
+      sdk_operation = "ListApplicationAssignments",
       method = "GET",
       path = "/v1/instances/{instance_id}/applications/{application_instance_id}/assignments",
       content_type = "application/json",
@@ -715,7 +715,7 @@ return {
       response = { ref = "ListApplicationAssignmentsResponse" },
     },
     list_application_assignments_for_principal = {
-      name = "ListApplicationAssignmentsForPrincipal",
+      sdk_operation = "ListApplicationAssignmentsForPrincipal",
       method = "GET",
       path = "/v1/instances/{instance_id}/application-assignments-for-principals",
       content_type = "application/json",
@@ -731,7 +731,7 @@ return {
       response = { ref = "ListApplicationAssignmentsForPrincipalResponse" },
     },
     list_application_instance_certificates = {
-      name = "ListApplicationInstanceCertificates",
+      sdk_operation = "ListApplicationInstanceCertificates",
       method = "GET",
       path = "/v1/instances/{instance_id}/application-instances/{application_instance_id}/certificates",
       content_type = "application/json",
@@ -746,7 +746,7 @@ return {
       response = { ref = "ListApplicationInstanceCertificatesResponse" },
     },
     list_application_instances = {
-      name = "ListApplicationInstances",
+      sdk_operation = "ListApplicationInstances",
       method = "GET",
       path = "/v1/instances/{instance_id}/application-instances",
       content_type = "application/json",
@@ -760,7 +760,7 @@ return {
       response = { ref = "ListApplicationInstancesResponse" },
     },
     list_application_providers = {
-      name = "ListApplicationProviders",
+      sdk_operation = "ListApplicationProviders",
       method = "GET",
       path = "/v1/application-providers",
       content_type = "application/json",
@@ -773,7 +773,7 @@ return {
       response = { ref = "ListApplicationProvidersResponse" },
     },
     list_application_templates = {
-      name = "ListApplicationTemplates",
+      sdk_operation = "ListApplicationTemplates",
       method = "GET",
       path = "/v1/application-templates",
       content_type = "application/json",
@@ -784,7 +784,7 @@ return {
       response = { ref = "ListApplicationTemplatesResponse" },
     },
     list_applications = {
-      name = "ListApplications",
+      sdk_operation = "ListApplications",
       method = "GET",
       path = "/v1/instances/{instance_id}/applications",
       content_type = "application/json",
@@ -798,7 +798,7 @@ return {
       response = { ref = "ListApplicationsResponse" },
     },
     list_catalog_applications = {
-      name = "ListCatalogApplications",
+      sdk_operation = "ListCatalogApplications",
       method = "GET",
       path = "/v1/catalog/applications",
       content_type = "application/json",
@@ -811,7 +811,7 @@ return {
       response = { ref = "ListCatalogApplicationsResponse" },
     },
     list_identity_store_association = {
-      name = "ListIdentityStoreAssociation",
+      sdk_operation = "ListIdentityStoreAssociation",
       method = "GET",
       path = "/v1/instances/{instance_id}/identity-store-associations",
       content_type = "application/json",
@@ -822,7 +822,7 @@ return {
       response = { ref = "ListIdentityStoreAssociationResponse" },
     },
     list_instances = {
-      name = "ListInstances",
+      sdk_operation = "ListInstances",
       method = "GET",
       path = "/v1/instances",
       content_type = "application/json",
@@ -835,7 +835,7 @@ return {
       response = { ref = "ListInstancesResponse" },
     },
     list_managed_policies_in_permission_set = {
-      name = "ListManagedPoliciesInPermissionSet",
+      sdk_operation = "ListManagedPoliciesInPermissionSet",
       method = "GET",
       path = "/v1/instances/{instance_id}/permission-sets/{permission_set_id}/managed-policies",
       content_type = "application/json",
@@ -850,7 +850,7 @@ return {
       response = { ref = "ListManagedPoliciesInPermissionSetResponse" },
     },
     list_managed_roles_in_permission_set = {
-      name = "ListManagedRolesInPermissionSet",
+      sdk_operation = "ListManagedRolesInPermissionSet",
       method = "GET",
       path = "/v1/instances/{instance_id}/permission-sets/{permission_set_id}/managed-roles",
       content_type = "application/json",
@@ -865,7 +865,7 @@ return {
       response = { ref = "ListManagedRolesInPermissionSetResponse" },
     },
     list_permission_set_provisioning_status = {
-      name = "ListPermissionSetProvisioningStatus",
+      sdk_operation = "ListPermissionSetProvisioningStatus",
       method = "GET",
       path = "/v1/instances/{instance_id}/permission-sets/provisioning-statuses",
       content_type = "application/json",
@@ -880,7 +880,7 @@ return {
       response = { ref = "ListPermissionSetProvisioningStatusResponse" },
     },
     list_permission_sets = {
-      name = "ListPermissionSets",
+      sdk_operation = "ListPermissionSets",
       method = "GET",
       path = "/v1/instances/{instance_id}/permission-sets",
       content_type = "application/json",
@@ -897,7 +897,7 @@ return {
       response = { ref = "ListPermissionSetsResponse" },
     },
     list_permission_sets_provisioned_to_account = {
-      name = "ListPermissionSetsProvisionedToAccount",
+      sdk_operation = "ListPermissionSetsProvisionedToAccount",
       method = "GET",
       path = "/v1/instances/{instance_id}/permission-sets/provisioned-to-accounts",
       content_type = "application/json",
@@ -913,7 +913,7 @@ return {
       response = { ref = "ListPermissionSetsProvisionedToAccountResponse" },
     },
     list_profiles = {
-      name = "ListProfiles",
+      sdk_operation = "ListProfiles",
       method = "GET",
       path = "/v1/instances/{instance_id}/application-instances/{application_instance_id}/profiles",
       content_type = "application/json",
@@ -925,7 +925,7 @@ return {
       response = { ref = "ListProfilesResponse" },
     },
     list_tag_resources = {
-      name = "ListTagResources",
+      sdk_operation = "ListTagResources",
       method = "GET",
       path = "/v1/instances/{resource_type}/{resource_id}/tags",
       content_type = "application/json",
@@ -940,7 +940,7 @@ return {
       response = { ref = "ListTagResourcesResponse" },
     },
     provision_permission_set = {
-      name = "ProvisionPermissionSet",
+      sdk_operation = "ProvisionPermissionSet",
       method = "POST",
       path = "/v1/instances/{instance_id}/permission-sets/{permission_set_id}/provision",
       content_type = "application/json",
@@ -955,7 +955,7 @@ return {
       response = { ref = "ProvisionPermissionSetResponse" },
     },
     put_custom_policy_to_permission_set = {
-      name = "PutCustomPolicyToPermissionSet",
+      sdk_operation = "PutCustomPolicyToPermissionSet",
       method = "PUT",
       path = "/v1/instances/{instance_id}/permission-sets/{permission_set_id}/custom-policy",
       content_type = "application/json",
@@ -969,7 +969,7 @@ return {
       response = { ref = "PutCustomPolicyToPermissionSetResponse" },
     },
     put_custom_role_to_permission_set = {
-      name = "PutCustomRoleToPermissionSet",
+      sdk_operation = "PutCustomRoleToPermissionSet",
       method = "PUT",
       path = "/v1/instances/{instance_id}/permission-sets/{permission_set_id}/custom-role",
       content_type = "application/json",
@@ -983,7 +983,7 @@ return {
       response = { ref = "PutCustomRoleToPermissionSetResponse" },
     },
     put_mfa_device_management_for_identity_store = {
-      name = "PutMfaDeviceManagementForIdentityStore",
+      sdk_operation = "PutMfaDeviceManagementForIdentityStore",
       method = "POST",
       path = "/v1/instances/{instance_id}/mfa-devices/management-settings",
       content_type = "application/json",
@@ -997,7 +997,7 @@ return {
       response = { ref = "PutMfaDeviceManagementForIdentityStoreResponse" },
     },
     register_region = {
-      name = "RegisterRegion",
+      sdk_operation = "RegisterRegion",
       method = "POST",
       path = "/v1/register-regions",
       content_type = "application/json",
@@ -1009,7 +1009,7 @@ return {
       response = { ref = "RegisterRegionResponse" },
     },
     start_identity_center = {
-      name = "StartIdentityCenter",
+      sdk_operation = "StartIdentityCenter",
       method = "POST",
       path = "/v1/service/start",
       content_type = "application/json",
@@ -1019,7 +1019,7 @@ return {
       response = { ref = "StartIdentityCenterResponse" },
     },
     update_application_instance_active_certificate = {
-      name = "UpdateApplicationInstanceActiveCertificate",
+      sdk_operation = "UpdateApplicationInstanceActiveCertificate",
       method = "PUT",
       path = "/v1/instances/{instance_id}/application-instances/{application_instance_id}/certificates/{certificate_id}",
       content_type = "application/json",
@@ -1032,7 +1032,7 @@ return {
       response = { ref = "UpdateApplicationInstanceActiveCertificateResponse" },
     },
     update_application_instance_display_data = {
-      name = "UpdateApplicationInstanceDisplayData",
+      sdk_operation = "UpdateApplicationInstanceDisplayData",
       method = "PUT",
       path = "/v1/instances/{instance_id}/application-instances/{application_instance_id}/display-data",
       content_type = "application/json",
@@ -1047,7 +1047,7 @@ return {
       response = { ref = "UpdateApplicationInstanceDisplayDataResponse" },
     },
     update_application_instance_response_configuration = {
-      name = "UpdateApplicationInstanceResponseConfiguration",
+      sdk_operation = "UpdateApplicationInstanceResponseConfiguration",
       method = "PUT",
       path = "/v1/instances/{instance_id}/application-instances/{application_instance_id}/response-configuration",
       content_type = "application/json",
@@ -1061,7 +1061,7 @@ return {
       response = { ref = "UpdateApplicationInstanceResponseConfigurationResponse" },
     },
     update_application_instance_response_schema_configuration = {
-      name = "UpdateApplicationInstanceResponseSchemaConfiguration",
+      sdk_operation = "UpdateApplicationInstanceResponseSchemaConfiguration",
       method = "PUT",
       path = "/v1/instances/{instance_id}/application-instances/{application_instance_id}/response-schema-configuration",
       content_type = "application/json",
@@ -1075,7 +1075,7 @@ return {
       response = { ref = "UpdateApplicationInstanceResponseSchemaConfigurationResponse" },
     },
     update_application_instance_security_configuration = {
-      name = "UpdateApplicationInstanceSecurityConfiguration",
+      sdk_operation = "UpdateApplicationInstanceSecurityConfiguration",
       method = "PUT",
       path = "/v1/instances/{instance_id}/application-instances/{application_instance_id}/security-configuration",
       content_type = "application/json",
@@ -1089,7 +1089,7 @@ return {
       response = { ref = "UpdateApplicationInstanceSecurityConfigurationResponse" },
     },
     update_application_instance_service_provider_configuration = {
-      name = "UpdateApplicationInstanceServiceProviderConfiguration",
+      sdk_operation = "UpdateApplicationInstanceServiceProviderConfiguration",
       method = "PUT",
       path = "/v1/instances/{instance_id}/application-instances/{application_instance_id}/service-provider-configuration",
       content_type = "application/json",
@@ -1103,7 +1103,7 @@ return {
       response = { ref = "UpdateApplicationInstanceServiceProviderConfigurationResponse" },
     },
     update_application_instance_status = {
-      name = "UpdateApplicationInstanceStatus",
+      sdk_operation = "UpdateApplicationInstanceStatus",
       method = "PUT",
       path = "/v1/instances/{instance_id}/application-instances/{application_instance_id}/status",
       content_type = "application/json",
@@ -1117,7 +1117,7 @@ return {
       response = { ref = "UpdateApplicationInstanceStatusResponse" },
     },
     update_ha_configuration = {
-      name = "UpdateHaConfiguration",
+      sdk_operation = "UpdateHaConfiguration",
       method = "PUT",
       path = "/v1/instances/{instance_id}/disaster-recovery-configuration",
       content_type = "application/json",
@@ -1130,7 +1130,7 @@ return {
       response = { ref = "UpdateHaConfigurationResponse" },
     },
     update_instance_access_control_attribute_configuration = {
-      name = "UpdateInstanceAccessControlAttributeConfiguration",
+      sdk_operation = "UpdateInstanceAccessControlAttributeConfiguration",
       method = "PUT",
       path = "/v1/instances/{instance_id}/access-control-attribute-configuration",
       content_type = "application/json",
@@ -1143,7 +1143,7 @@ return {
       response = { ref = "UpdateInstanceAccessControlAttributeConfigurationResponse" },
     },
     update_permission_set = {
-      name = "UpdatePermissionSet",
+      sdk_operation = "UpdatePermissionSet",
       method = "PUT",
       path = "/v1/instances/{instance_id}/permission-sets/{permission_set_id}",
       content_type = "application/json",
@@ -1159,7 +1159,7 @@ return {
       response = { ref = "UpdatePermissionSetResponse" },
     },
     update_sso_configuration = {
-      name = "UpdateSsoConfiguration",
+      sdk_operation = "UpdateSsoConfiguration",
       method = "POST",
       path = "/v1/instances/{instance_id}/sso-configuration",
       content_type = "application/json",

@@ -34,7 +34,7 @@ return {
   },
   operations = {
     create_token = {
-      name = "CreateToken",
+      sdk_operation = "CreateToken",
       method = "POST",
       path = "/v1/tokens",
       content_type = "application/json",
@@ -52,7 +52,7 @@ return {
       response = { ref = "CreateTokenResponse" },
     },
     register_client = {
-      name = "RegisterClient",
+      sdk_operation = "RegisterClient",
       method = "POST",
       path = "/v1/clients",
       content_type = "application/json",
@@ -68,7 +68,7 @@ return {
       response = { ref = "RegisterClientResponse" },
     },
     start_device_authorization = {
-      name = "StartDeviceAuthorization",
+      sdk_operation = "StartDeviceAuthorization",
       method = "POST",
       path = "/v1/device/authorize",
       content_type = "application/json",

@@ -19,7 +19,7 @@ return {
   },
   operations = {
     get_agency_credentials = {
-      name = "GetAgencyCredentials",
+      sdk_operation = "GetAgencyCredentials",
       method = "GET",
       path = "/v1/credentials",
       content_type = "application/json",
@@ -31,7 +31,7 @@ return {
       response = { ref = "GetAgencyCredentialsResponse" },
     },
     list_account_agencies = {
-      name = "ListAccountAgencies",
+      sdk_operation = "ListAccountAgencies",
       method = "GET",
       path = "/v1/assigned-agencies",
       content_type = "application/json",
@@ -45,7 +45,7 @@ return {
       response = { ref = "ListAccountAgenciesResponse" },
     },
     list_accounts = {
-      name = "ListAccounts",
+      sdk_operation = "ListAccounts",
       method = "GET",
       path = "/v1/assigned-accounts",
       content_type = "application/json",
@@ -58,7 +58,7 @@ return {
       response = { ref = "ListAccountsResponse" },
     },
     logout = {
-      name = "Logout",
+      sdk_operation = "Logout",
       method = "POST",
       path = "/v1/logout",
       content_type = "application/json",

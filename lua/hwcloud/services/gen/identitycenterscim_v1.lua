@@ -83,7 +83,7 @@ return {
   },
   operations = {
     create_group = {
-      name = "CreateGroup",
+      sdk_operation = "CreateGroup",
       method = "POST",
       path = "/{tenant_id}/scim/v2/Groups",
       content_type = "application/json",
@@ -99,7 +99,7 @@ return {
       response = { ref = "CreateGroupResponse" },
     },
     create_user = {
-      name = "CreateUser",
+      sdk_operation = "CreateUser",
       method = "POST",
       path = "/{tenant_id}/scim/v2/Users",
       content_type = "application/json",
@@ -128,7 +128,7 @@ return {
       response = { ref = "CreateUserResponse" },
     },
     delete_group = {
-      name = "DeleteGroup",
+      sdk_operation = "DeleteGroup",
       method = "DELETE",
       path = "/{tenant_id}/scim/v2/Groups/{group_id}",
       content_type = "application/json",
@@ -140,7 +140,7 @@ return {
       response = { ref = "DeleteGroupResponse" },
     },
     delete_user = {
-      name = "DeleteUser",
+      sdk_operation = "DeleteUser",
       method = "DELETE",
       path = "/{tenant_id}/scim/v2/Users/{user_id}",
       content_type = "application/json",
@@ -152,7 +152,7 @@ return {
       response = { ref = "DeleteUserResponse" },
     },
     get_group = {
-      name = "GetGroup",
+      sdk_operation = "GetGroup",
       method = "GET",
       path = "/{tenant_id}/scim/v2/Groups/{group_id}",
       content_type = "application/json",
@@ -164,7 +164,7 @@ return {
       response = { ref = "GetGroupResponse" },
     },
     get_user = {
-      name = "GetUser",
+      sdk_operation = "GetUser",
       method = "GET",
       path = "/{tenant_id}/scim/v2/Users/{user_id}",
       content_type = "application/json",
@@ -176,7 +176,7 @@ return {
       response = { ref = "GetUserResponse" },
     },
     list_groups = {
-      name = "ListGroups",
+      sdk_operation = "ListGroups",
       method = "GET",
       path = "/{tenant_id}/scim/v2/Groups",
       content_type = "application/json",
@@ -187,7 +187,7 @@ return {
       response = { ref = "ListGroupsResponse" },
     },
     list_users = {
-      name = "ListUsers",
+      sdk_operation = "ListUsers",
       method = "GET",
       path = "/{tenant_id}/scim/v2/Users",
       content_type = "application/json",
@@ -198,7 +198,7 @@ return {
       response = { ref = "ListUsersResponse" },
     },
     patch_group = {
-      name = "PatchGroup",
+      sdk_operation = "PatchGroup",
       method = "PATCH",
       path = "/{tenant_id}/scim/v2/Groups/{group_id}",
       content_type = "application/json",
@@ -213,7 +213,7 @@ return {
       response = { ref = "PatchGroupResponse" },
     },
     patch_user = {
-      name = "PatchUser",
+      sdk_operation = "PatchUser",
       method = "PATCH",
       path = "/{tenant_id}/scim/v2/Users/{user_id}",
       content_type = "application/json",
@@ -228,7 +228,7 @@ return {
       response = { ref = "PatchUserResponse" },
     },
     put_user = {
-      name = "PutUser",
+      sdk_operation = "PutUser",
       method = "PUT",
       path = "/{tenant_id}/scim/v2/Users/{user_id}",
       content_type = "application/json",
@@ -259,7 +259,7 @@ return {
       response = { ref = "PutUserResponse" },
     },
     service_provider_config = {
-      name = "ServiceProviderConfig",
+      sdk_operation = "ServiceProviderConfig",
       method = "GET",
       path = "/{tenant_id}/scim/v2/ServiceProviderConfig",
       content_type = "application/json",

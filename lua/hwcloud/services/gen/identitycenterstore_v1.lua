@@ -106,7 +106,7 @@ return {
   },
   operations = {
     batch_delete_sessions = {
-      name = "BatchDeleteSessions",
+      sdk_operation = "BatchDeleteSessions",
       method = "POST",
       path = "/v1/identity-stores/{identity_store_id}/users/{user_id}/sessions/batch-delete",
       content_type = "application/json",
@@ -120,7 +120,7 @@ return {
       response = { ref = "BatchDeleteSessionsResponse" },
     },
     batch_list_mfa_devices_for_user = {
-      name = "BatchListMfaDevicesForUser",
+      sdk_operation = "BatchListMfaDevicesForUser",
       method = "POST",
       path = "/v1/identity-stores/{identity_store_id}/users/retrieve-mfa-devices",
       content_type = "application/json",
@@ -133,7 +133,7 @@ return {
       response = { ref = "BatchListMfaDevicesForUserResponse" },
     },
     create_bearer_token = {
-      name = "CreateBearerToken",
+      sdk_operation = "CreateBearerToken",
       method = "POST",
       path = "/v1/identity-stores/{identity_store_id}/tenant/{tenant_id}/bearer-token",
       content_type = "application/json",
@@ -145,7 +145,7 @@ return {
       response = { ref = "CreateBearerTokenResponse" },
     },
     create_external_id_p_configuration_for_directory = {
-      name = "CreateExternalIdPConfigurationForDirectory",
+      sdk_operation = "CreateExternalIdPConfigurationForDirectory",
       method = "POST",
       path = "/v1/identity-stores/{identity_store_id}/external-idp",
       content_type = "application/json",
@@ -160,7 +160,7 @@ return {
       response = { ref = "CreateExternalIdPConfigurationForDirectoryResponse" },
     },
     create_group = {
-      name = "CreateGroup",
+      sdk_operation = "CreateGroup",
       method = "POST",
       path = "/v1/identity-stores/{identity_store_id}/groups",
       content_type = "application/json",
@@ -174,7 +174,7 @@ return {
       response = { ref = "CreateGroupResponse" },
     },
     create_group_membership = {
-      name = "CreateGroupMembership",
+      sdk_operation = "CreateGroupMembership",
       method = "POST",
       path = "/v1/identity-stores/{identity_store_id}/group-memberships",
       content_type = "application/json",
@@ -188,7 +188,7 @@ return {
       response = { ref = "CreateGroupMembershipResponse" },
     },
     create_provisioning_tenant = {
-      name = "CreateProvisioningTenant",
+      sdk_operation = "CreateProvisioningTenant",
       method = "POST",
       path = "/v1/identity-stores/{identity_store_id}/provision-tenant",
       content_type = "application/json",
@@ -199,7 +199,7 @@ return {
       response = { ref = "CreateProvisioningTenantResponse" },
     },
     create_sp_certificate = {
-      name = "CreateSpCertificate",
+      sdk_operation = "CreateSpCertificate",
       method = "POST",
       path = "/v1/identity-stores/{identity_store_id}/saml-certificates",
       content_type = "application/json",
@@ -210,7 +210,7 @@ return {
       response = { ref = "CreateSpCertificateResponse" },
     },
     create_user = {
-      name = "CreateUser",
+      sdk_operation = "CreateUser",
       method = "POST",
       path = "/v1/identity-stores/{identity_store_id}/users",
       content_type = "application/json",
@@ -237,7 +237,7 @@ return {
       response = { ref = "CreateUserResponse" },
     },
     delete_bearer_token = {
-      name = "DeleteBearerToken",
+      sdk_operation = "DeleteBearerToken",
       method = "DELETE",
       path = "/v1/identity-stores/{identity_store_id}/tenant/{tenant_id}/bearer-token/{token_id}",
       content_type = "application/json",
@@ -250,7 +250,7 @@ return {
       response = { ref = "DeleteBearerTokenResponse" },
     },
     delete_external_id_p_certificate = {
-      name = "DeleteExternalIdPCertificate",
+      sdk_operation = "DeleteExternalIdPCertificate",
       method = "DELETE",
       path = "/v1/identity-stores/{identity_store_id}/external-idp/{idp_id}/certificate/{certificate_id}",
       content_type = "application/json",
@@ -263,7 +263,7 @@ return {
       response = { ref = "DeleteExternalIdPCertificateResponse" },
     },
     delete_external_id_p_configuration_for_directory = {
-      name = "DeleteExternalIdPConfigurationForDirectory",
+      sdk_operation = "DeleteExternalIdPConfigurationForDirectory",
       method = "DELETE",
       path = "/v1/identity-stores/{identity_store_id}/external-idp/{idp_id}",
       content_type = "application/json",
@@ -275,7 +275,7 @@ return {
       response = { ref = "DeleteExternalIdPConfigurationForDirectoryResponse" },
     },
     delete_group = {
-      name = "DeleteGroup",
+      sdk_operation = "DeleteGroup",
       method = "DELETE",
       path = "/v1/identity-stores/{identity_store_id}/groups/{group_id}",
       content_type = "application/json",
@@ -287,7 +287,7 @@ return {
       response = { ref = "DeleteGroupResponse" },
     },
     delete_group_membership = {
-      name = "DeleteGroupMembership",
+      sdk_operation = "DeleteGroupMembership",
       method = "DELETE",
       path = "/v1/identity-stores/{identity_store_id}/group-memberships/{membership_id}",
       content_type = "application/json",
@@ -299,7 +299,7 @@ return {
       response = { ref = "DeleteGroupMembershipResponse" },
     },
     delete_mfa_device_for_user = {
-      name = "DeleteMfaDeviceForUser",
+      sdk_operation = "DeleteMfaDeviceForUser",
       method = "DELETE",
       path = "/v1/identity-stores/{identity_store_id}/users/{user_id}/mfa-devices/{device_id}",
       content_type = "application/json",
@@ -312,7 +312,7 @@ return {
       response = { ref = "DeleteMfaDeviceForUserResponse" },
     },
     delete_provisioning_tenant = {
-      name = "DeleteProvisioningTenant",
+      sdk_operation = "DeleteProvisioningTenant",
       method = "DELETE",
       path = "/v1/identity-stores/{identity_store_id}/tenant/{tenant_id}",
       content_type = "application/json",
@@ -324,7 +324,7 @@ return {
       response = { ref = "DeleteProvisioningTenantResponse" },
     },
     delete_sp_certificate = {
-      name = "DeleteSpCertificate",
+      sdk_operation = "DeleteSpCertificate",
       method = "DELETE",
       path = "/v1/identity-stores/{identity_store_id}/saml-certificates/{certificate_id}",
       content_type = "application/json",
@@ -336,7 +336,7 @@ return {
       response = { ref = "DeleteSpCertificateResponse" },
     },
     delete_user = {
-      name = "DeleteUser",
+      sdk_operation = "DeleteUser",
       method = "DELETE",
       path = "/v1/identity-stores/{identity_store_id}/users/{user_id}",
       content_type = "application/json",
@@ -348,7 +348,7 @@ return {
       response = { ref = "DeleteUserResponse" },
     },
     describe_group = {
-      name = "DescribeGroup",
+      sdk_operation = "DescribeGroup",
       method = "GET",
       path = "/v1/identity-stores/{identity_store_id}/groups/{group_id}",
       content_type = "application/json",
@@ -360,7 +360,7 @@ return {
       response = { ref = "DescribeGroupResponse" },
     },
     describe_group_membership = {
-      name = "DescribeGroupMembership",
+      sdk_operation = "DescribeGroupMembership",
       method = "GET",
       path = "/v1/identity-stores/{identity_store_id}/group-memberships/{membership_id}",
       content_type = "application/json",
@@ -372,7 +372,7 @@ return {
       response = { ref = "DescribeGroupMembershipResponse" },
     },
     describe_groups = {
-      name = "DescribeGroups",
+      sdk_operation = "DescribeGroups",
       method = "POST",
       path = "/v1/identity-stores/{identity_store_id}/groups/batch-query",
       content_type = "application/json",
@@ -385,7 +385,7 @@ return {
       response = { ref = "DescribeGroupsResponse" },
     },
     describe_password_policy = {
-      name = "DescribePasswordPolicy",
+      sdk_operation = "DescribePasswordPolicy",
       method = "GET",
       path = "/v1/identity-stores/{identity_store_id}/password-policy",
       content_type = "application/json",
@@ -396,7 +396,7 @@ return {
       response = { ref = "DescribePasswordPolicyResponse" },
     },
     describe_user = {
-      name = "DescribeUser",
+      sdk_operation = "DescribeUser",
       method = "GET",
       path = "/v1/identity-stores/{identity_store_id}/users/{user_id}",
       content_type = "application/json",
@@ -408,7 +408,7 @@ return {
       response = { ref = "DescribeUserResponse" },
     },
     describe_users = {
-      name = "DescribeUsers",
+      sdk_operation = "DescribeUsers",
       method = "POST",
       path = "/v1/identity-stores/{identity_store_id}/users/batch-query",
       content_type = "application/json",
@@ -421,7 +421,7 @@ return {
       response = { ref = "DescribeUsersResponse" },
     },
     disable_external_id_p_configuration_for_directory = {
-      name = "DisableExternalIdPConfigurationForDirectory",
+      sdk_operation = "DisableExternalIdPConfigurationForDirectory",
       method = "POST",
       path = "/v1/identity-stores/{identity_store_id}/external-idp/{idp_id}/disable",
       content_type = "application/json",
@@ -433,7 +433,7 @@ return {
       response = { ref = "DisableExternalIdPConfigurationForDirectoryResponse" },
     },
     disable_user = {
-      name = "DisableUser",
+      sdk_operation = "DisableUser",
       method = "POST",
       path = "/v1/identity-stores/{identity_store_id}/users/{user_id}/disable",
       content_type = "application/json",
@@ -445,7 +445,7 @@ return {
       response = { ref = "DisableUserResponse" },
     },
     enable_external_id_p_configuration_for_directory = {
-      name = "EnableExternalIdPConfigurationForDirectory",
+      sdk_operation = "EnableExternalIdPConfigurationForDirectory",
       method = "POST",
       path = "/v1/identity-stores/{identity_store_id}/external-idp/{idp_id}/enable",
       content_type = "application/json",
@@ -457,7 +457,7 @@ return {
       response = { ref = "EnableExternalIdPConfigurationForDirectoryResponse" },
     },
     enable_user = {
-      name = "EnableUser",
+      sdk_operation = "EnableUser",
       method = "POST",
       path = "/v1/identity-stores/{identity_store_id}/users/{user_id}/enable",
       content_type = "application/json",
@@ -469,7 +469,7 @@ return {
       response = { ref = "EnableUserResponse" },
     },
     get_group_id = {
-      name = "GetGroupId",
+      sdk_operation = "GetGroupId",
       method = "POST",
       path = "/v1/identity-stores/{identity_store_id}/groups/retrieve-group-id",
       content_type = "application/json",
@@ -482,7 +482,7 @@ return {
       response = { ref = "GetGroupIdResponse" },
     },
     get_group_membership_id = {
-      name = "GetGroupMembershipId",
+      sdk_operation = "GetGroupMembershipId",
       method = "POST",
       path = "/v1/identity-stores/{identity_store_id}/group-memberships/retrieve-group-membership-id",
       content_type = "application/json",
@@ -496,7 +496,7 @@ return {
       response = { ref = "GetGroupMembershipIdResponse" },
     },
     get_identity_store_summary = {
-      name = "GetIdentityStoreSummary",
+      sdk_operation = "GetIdentityStoreSummary",
       method = "GET",
       path = "/v1/identity-stores/{identity_store_id}/identity-store-summary",
       content_type = "application/json",
@@ -507,7 +507,7 @@ return {
       response = { ref = "GetIdentityStoreSummaryResponse" },
     },
     get_sp_configuration_for_directory = {
-      name = "GetSpConfigurationForDirectory",
+      sdk_operation = "GetSpConfigurationForDirectory",
       method = "GET",
       path = "/v1/identity-stores/{identity_store_id}/sp-config",
       content_type = "application/json",
@@ -518,7 +518,7 @@ return {
       response = { ref = "GetSpConfigurationForDirectoryResponse" },
     },
     get_user_id = {
-      name = "GetUserId",
+      sdk_operation = "GetUserId",
       method = "POST",
       path = "/v1/identity-stores/{identity_store_id}/users/retrieve-user-id",
       content_type = "application/json",
@@ -531,7 +531,7 @@ return {
       response = { ref = "GetUserIdResponse" },
     },
     import_external_id_p_certificate = {
-      name = "ImportExternalIdPCertificate",
+      sdk_operation = "ImportExternalIdPCertificate",
       method = "POST",
       path = "/v1/identity-stores/{identity_store_id}/external-idp/{idp_id}/certificate",
       content_type = "application/json",
@@ -546,7 +546,7 @@ return {
       response = { ref = "ImportExternalIdPCertificateResponse" },
     },
     is_member_in_groups = {
-      name = "IsMemberInGroups",
+      sdk_operation = "IsMemberInGroups",
       method = "POST",
       path = "/v1/identity-stores/{identity_store_id}/is-member-in-groups",
       content_type = "application/json",
@@ -560,7 +560,7 @@ return {
       response = { ref = "IsMemberInGroupsResponse" },
     },
     list_bearer_tokens = {
-      name = "ListBearerTokens",
+      sdk_operation = "ListBearerTokens",
       method = "GET",
       path = "/v1/identity-stores/{identity_store_id}/tenant/{tenant_id}/bearer-token",
       content_type = "application/json",
@@ -572,7 +572,7 @@ return {
       response = { ref = "ListBearerTokensResponse" },
     },
     list_external_id_p_certificates = {
-      name = "ListExternalIdPCertificates",
+      sdk_operation = "ListExternalIdPCertificates",
       method = "GET",
       path = "/v1/identity-stores/{identity_store_id}/external-idp/{idp_id}/certificate",
       content_type = "application/json",
@@ -584,7 +584,7 @@ return {
       response = { ref = "ListExternalIdPCertificatesResponse" },
     },
     list_external_id_p_configurations_for_directory = {
-      name = "ListExternalIdPConfigurationsForDirectory",
+      sdk_operation = "ListExternalIdPConfigurationsForDirectory",
       method = "GET",
       path = "/v1/identity-stores/{identity_store_id}/external-idp",
       content_type = "application/json",
@@ -595,7 +595,7 @@ return {
       response = { ref = "ListExternalIdPConfigurationsForDirectoryResponse" },
     },
     list_group_memberships = {
-      name = "ListGroupMemberships",
+      sdk_operation = "ListGroupMemberships",
       method = "GET",
       path = "/v1/identity-stores/{identity_store_id}/group-memberships",
       content_type = "application/json",
@@ -610,7 +610,7 @@ return {
       response = { ref = "ListGroupMembershipsResponse" },
     },
     list_group_memberships_for_member = {
-      name = "ListGroupMembershipsForMember",
+      sdk_operation = "ListGroupMembershipsForMember",
       method = "GET",
       path = "/v1/identity-stores/{identity_store_id}/group-memberships-for-member",
       content_type = "application/json",
@@ -625,7 +625,7 @@ return {
       response = { ref = "ListGroupMembershipsForMemberResponse" },
     },
     list_groups = {
-      name = "ListGroups",
+      sdk_operation = "ListGroups",
       method = "GET",
       path = "/v1/identity-stores/{identity_store_id}/groups",
       content_type = "application/json",
@@ -640,7 +640,7 @@ return {
       response = { ref = "ListGroupsResponse" },
     },
     list_provisioning_tenants = {
-      name = "ListProvisioningTenants",
+      sdk_operation = "ListProvisioningTenants",
       method = "GET",
       path = "/v1/identity-stores/{identity_store_id}/provision-tenant",
       content_type = "application/json",
@@ -651,7 +651,7 @@ return {
       response = { ref = "ListProvisioningTenantsResponse" },
     },
     list_sessions = {
-      name = "ListSessions",
+      sdk_operation = "ListSessions",
       method = "GET",
       path = "/v1/identity-stores/{identity_store_id}/users/{user_id}/sessions",
       content_type = "application/json",
@@ -663,7 +663,7 @@ return {
       response = { ref = "ListSessionsResponse" },
     },
     list_sp_certificates = {
-      name = "ListSpCertificates",
+      sdk_operation = "ListSpCertificates",
       method = "GET",
       path = "/v1/identity-stores/{identity_store_id}/saml-certificates",
       content_type = "application/json",
@@ -674,7 +674,7 @@ return {
       response = { type = "array", items = { ref = "SpCertificateDto" } },
     },
     list_users = {
-      name = "ListUsers",
+      sdk_operation = "ListUsers",
       method = "GET",
       path = "/v1/identity-stores/{identity_store_id}/users",
       content_type = "application/json",
@@ -689,7 +689,7 @@ return {
       response = { ref = "ListUsersResponse" },
     },
     register_mfa_device_for_user = {
-      name = "RegisterMfaDeviceForUser",
+      sdk_operation = "RegisterMfaDeviceForUser",
       method = "POST",
       path = "/v1/identity-stores/{identity_store_id}/users/{user_id}/mfa-devices/register-mfa-device",
       content_type = "application/json",
@@ -701,7 +701,7 @@ return {
       response = { ref = "RegisterMfaDeviceForUserResponse" },
     },
     reset_pwd_mode = {
-      name = "ResetPwdMode",
+      sdk_operation = "ResetPwdMode",
       method = "POST",
       path = "/v1/identity-stores/{identity_store_id}/users/{user_id}/reset-password",
       content_type = "application/json",
@@ -715,7 +715,7 @@ return {
       response = { ref = "ResetPwdModeResponse" },
     },
     update_external_id_p_configuration_for_directory = {
-      name = "UpdateExternalIdPConfigurationForDirectory",
+      sdk_operation = "UpdateExternalIdPConfigurationForDirectory",
       method = "PUT",
       path = "/v1/identity-stores/{identity_store_id}/external-idp/{idp_id}",
       content_type = "application/json",
@@ -730,7 +730,7 @@ return {
       response = { ref = "UpdateExternalIdPConfigurationForDirectoryResponse" },
     },
     update_group = {
-      name = "UpdateGroup",
+      sdk_operation = "UpdateGroup",
       method = "PUT",
       path = "/v1/identity-stores/{identity_store_id}/groups/{group_id}",
       content_type = "application/json",
@@ -744,7 +744,7 @@ return {
       response = { ref = "UpdateGroupResponse" },
     },
     update_mfa_device_for_user = {
-      name = "UpdateMfaDeviceForUser",
+      sdk_operation = "UpdateMfaDeviceForUser",
       method = "PUT",
       path = "/v1/identity-stores/{identity_store_id}/users/{user_id}/mfa-devices/{device_id}",
       content_type = "application/json",
@@ -759,7 +759,7 @@ return {
       response = { ref = "UpdateMfaDeviceForUserResponse" },
     },
     update_password_policy = {
-      name = "UpdatePasswordPolicy",
+      sdk_operation = "UpdatePasswordPolicy",
       method = "PUT",
       path = "/v1/identity-stores/{identity_store_id}/password-policy",
       content_type = "application/json",
@@ -772,7 +772,7 @@ return {
       response = { ref = "UpdatePasswordPolicyResponse" },
     },
     update_sp_active_certificate = {
-      name = "UpdateSpActiveCertificate",
+      sdk_operation = "UpdateSpActiveCertificate",
       method = "POST",
       path = "/v1/identity-stores/{identity_store_id}/saml-certificates/{certificate_id}/active",
       content_type = "application/json",
@@ -784,7 +784,7 @@ return {
       response = { ref = "UpdateSpActiveCertificateResponse" },
     },
     update_user = {
-      name = "UpdateUser",
+      sdk_operation = "UpdateUser",
       method = "PUT",
       path = "/v1/identity-stores/{identity_store_id}/users/{user_id}",
       content_type = "application/json",
@@ -798,7 +798,7 @@ return {
       response = { ref = "UpdateUserResponse" },
     },
     verify_email = {
-      name = "VerifyEmail",
+      sdk_operation = "VerifyEmail",
       method = "POST",
       path = "/v1/identity-stores/{identity_store_id}/users/{user_id}/verify-email",
       content_type = "application/json",

@@ -23,7 +23,7 @@ return {
   },
   operations = {
     create_xdm_application = {
-      name = "CreateXdmApplication",
+      sdk_operation = "CreateXdmApplication",
       method = "POST",
       path = "/v1/{project_id}/apps",
       content_type = "application/json",
@@ -47,7 +47,7 @@ return {
       response = { ref = "CreateXdmApplicationResponse" },
     },
     delete_cloud_service = {
-      name = "DeleteCloudService",
+      sdk_operation = "DeleteCloudService",
       method = "DELETE",
       path = "/v1/{project_id}/{service_type}/instances/{instance_id}",
       content_type = "application/json",
@@ -58,7 +58,7 @@ return {
       response = { ref = "DeleteCloudServiceResponse" },
     },
     delete_xdm_application = {
-      name = "DeleteXdmApplication",
+      sdk_operation = "DeleteXdmApplication",
       method = "DELETE",
       path = "/v1/{project_id}/apps/{app_id}",
       content_type = "application/json",
@@ -68,7 +68,7 @@ return {
       response = { ref = "DeleteXdmApplicationResponse" },
     },
     deploy_application = {
-      name = "DeployApplication",
+      sdk_operation = "DeployApplication",
       method = "POST",
       path = "/v1/{project_id}/envs/{env_id}/apps/{app_id}/deploy",
       content_type = "application/json",
@@ -81,7 +81,7 @@ return {
       response = { ref = "DeployApplicationResponse" },
     },
     list_apps = {
-      name = "ListApps",
+      sdk_operation = "ListApps",
       method = "GET",
       path = "/v1/{project_id}/apps",
       content_type = "application/json",
@@ -93,7 +93,7 @@ return {
       response = { ref = "ListAppsResponse" },
     },
     list_envs = {
-      name = "ListEnvs",
+      sdk_operation = "ListEnvs",
       method = "GET",
       path = "/v1/{project_id}/envs",
       content_type = "application/json",
@@ -106,7 +106,7 @@ return {
       response = { ref = "ListEnvsResponse" },
     },
     modify_application = {
-      name = "ModifyApplication",
+      sdk_operation = "ModifyApplication",
       method = "PUT",
       path = "/v1/{project_id}/apps/{app_id}",
       content_type = "application/json",
@@ -122,7 +122,7 @@ return {
       response = { ref = "ModifyApplicationResponse" },
     },
     subscribe_cloud_service = {
-      name = "SubscribeCloudService",
+      sdk_operation = "SubscribeCloudService",
       method = "POST",
       path = "/v1/{project_id}/{service_type}/instances",
       content_type = "application/json",
@@ -132,7 +132,7 @@ return {
       response = { ref = "SubscribeCloudServiceResponse" },
     },
     uninstall = {
-      name = "Uninstall",
+      sdk_operation = "Uninstall",
       method = "DELETE",
       path = "/v1/{project_id}/envs/{env_id}/apps/{app_id}",
       content_type = "application/json",

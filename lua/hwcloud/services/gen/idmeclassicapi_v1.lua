@@ -514,7 +514,7 @@ return {
   },
   operations = {
     add_tag = {
-      name = "AddTag",
+      sdk_operation = "AddTag",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/addTag",
       content_type = "application/json",
@@ -528,7 +528,7 @@ return {
       response = { ref = "AddTagResponse" },
     },
     add_to_category = {
-      name = "AddToCategory",
+      sdk_operation = "AddToCategory",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/addToCategory",
       content_type = "application/json",
@@ -542,7 +542,7 @@ return {
       response = { ref = "AddToCategoryResponse" },
     },
     batch_add_child_node = {
-      name = "BatchAddChildNode",
+      sdk_operation = "BatchAddChildNode",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/batchAddChildNode",
       content_type = "application/json",
@@ -556,7 +556,7 @@ return {
       response = { ref = "BatchAddChildNodeResponse" },
     },
     batch_checkin = {
-      name = "BatchCheckin",
+      sdk_operation = "BatchCheckin",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/batchCheckin",
       content_type = "application/json",
@@ -570,7 +570,7 @@ return {
       response = { ref = "BatchCheckinResponse" },
     },
     batch_checkout = {
-      name = "BatchCheckout",
+      sdk_operation = "BatchCheckout",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/batchCheckout",
       content_type = "application/json",
@@ -584,7 +584,7 @@ return {
       response = { ref = "BatchCheckoutResponse" },
     },
     batch_checkout_and_update = {
-      name = "BatchCheckoutAndUpdate",
+      sdk_operation = "BatchCheckoutAndUpdate",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/batchCheckoutAndUpdate",
       content_type = "application/json",
@@ -598,7 +598,7 @@ return {
       response = { ref = "BatchCheckoutAndUpdateResponse" },
     },
     batch_checkout_undo = {
-      name = "BatchCheckoutUndo",
+      sdk_operation = "BatchCheckoutUndo",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/batchUndoCheckout",
       content_type = "application/json",
@@ -612,7 +612,7 @@ return {
       response = { ref = "BatchCheckoutUndoResponse" },
     },
     batch_checkout_undo_by_admin = {
-      name = "BatchCheckoutUndoByAdmin",
+      sdk_operation = "BatchCheckoutUndoByAdmin",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/batchUndoCheckoutByAdmin",
       content_type = "application/json",
@@ -626,7 +626,7 @@ return {
       response = { ref = "BatchCheckoutUndoByAdminResponse" },
     },
     batch_create_share_docs = {
-      name = "BatchCreateShareDocs",
+      sdk_operation = "BatchCreateShareDocs",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/structured-doc/share-doc/batch",
       content_type = "application/json",
@@ -640,7 +640,7 @@ return {
       response = { ref = "BatchCreateShareDocsResponse" },
     },
     batch_create_using_post = {
-      name = "BatchCreateUsingPost",
+      sdk_operation = "BatchCreateUsingPost",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/batchCreate",
       content_type = "application/json",
@@ -654,7 +654,7 @@ return {
       response = { ref = "BatchCreateUsingPostResponse" },
     },
     batch_create_view = {
-      name = "BatchCreateView",
+      sdk_operation = "BatchCreateView",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/batchCreateView",
       content_type = "application/json",
@@ -668,7 +668,7 @@ return {
       response = { ref = "BatchCreateViewResponse" },
     },
     batch_delete_branch = {
-      name = "BatchDeleteBranch",
+      sdk_operation = "BatchDeleteBranch",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/batchDeleteBranch",
       content_type = "application/json",
@@ -682,7 +682,7 @@ return {
       response = { ref = "BatchDeleteBranchResponse" },
     },
     batch_delete_latest_version = {
-      name = "BatchDeleteLatestVersion",
+      sdk_operation = "BatchDeleteLatestVersion",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/batch-delete-latest-version",
       content_type = "application/json",
@@ -696,7 +696,7 @@ return {
       response = { ref = "BatchDeleteLatestVersionResponse" },
     },
     batch_delete_logical_branch = {
-      name = "BatchDeleteLogicalBranch",
+      sdk_operation = "BatchDeleteLogicalBranch",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/batchLogicalDeleteBranch",
       content_type = "application/json",
@@ -710,7 +710,7 @@ return {
       response = { ref = "BatchDeleteLogicalBranchResponse" },
     },
     batch_delete_logical_latest_version = {
-      name = "BatchDeleteLogicalLatestVersion",
+      sdk_operation = "BatchDeleteLogicalLatestVersion",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/batch-logical-delete-latest-version",
       content_type = "application/json",
@@ -724,7 +724,7 @@ return {
       response = { ref = "BatchDeleteLogicalLatestVersionResponse" },
     },
     batch_delete_logical_using_post = {
-      name = "BatchDeleteLogicalUsingPost",
+      sdk_operation = "BatchDeleteLogicalUsingPost",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/batchLogicalDelete",
       content_type = "application/json",
@@ -738,7 +738,7 @@ return {
       response = { ref = "BatchDeleteLogicalUsingPostResponse" },
     },
     batch_delete_share_docs = {
-      name = "BatchDeleteShareDocs",
+      sdk_operation = "BatchDeleteShareDocs",
       method = "DELETE",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/structured-doc/share-doc/batch",
       content_type = "application/json",
@@ -752,7 +752,7 @@ return {
       response = { ref = "BatchDeleteShareDocsResponse" },
     },
     batch_delete_structured_document = {
-      name = "BatchDeleteStructuredDocument",
+      sdk_operation = "BatchDeleteStructuredDocument",
       method = "DELETE",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/structured-doc/documents/batch",
       content_type = "application/json",
@@ -766,7 +766,7 @@ return {
       response = { ref = "BatchDeleteStructuredDocumentResponse" },
     },
     batch_delete_using_post = {
-      name = "BatchDeleteUsingPost",
+      sdk_operation = "BatchDeleteUsingPost",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/batchDelete",
       content_type = "application/json",
@@ -780,7 +780,7 @@ return {
       response = { ref = "BatchDeleteUsingPostResponse" },
     },
     batch_execute_revise = {
-      name = "BatchExecuteRevise",
+      sdk_operation = "BatchExecuteRevise",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/batchRevise",
       content_type = "application/json",
@@ -794,7 +794,7 @@ return {
       response = { ref = "BatchExecuteReviseResponse" },
     },
     batch_remove_child_node = {
-      name = "BatchRemoveChildNode",
+      sdk_operation = "BatchRemoveChildNode",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/batchRemoveChildNode",
       content_type = "application/json",
@@ -808,7 +808,7 @@ return {
       response = { ref = "BatchRemoveChildNodeResponse" },
     },
     batch_show_get_using_post = {
-      name = "BatchShowGetUsingPost",
+      sdk_operation = "BatchShowGetUsingPost",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/batchGet",
       content_type = "application/json",
@@ -822,7 +822,7 @@ return {
       response = { ref = "BatchShowGetUsingPostResponse" },
     },
     batch_update_and_checkin = {
-      name = "BatchUpdateAndCheckin",
+      sdk_operation = "BatchUpdateAndCheckin",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/batchUpdateAndCheckin",
       content_type = "application/json",
@@ -836,7 +836,7 @@ return {
       response = { ref = "BatchUpdateAndCheckinResponse" },
     },
     batch_update_and_revise = {
-      name = "BatchUpdateAndRevise",
+      sdk_operation = "BatchUpdateAndRevise",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/batchReviseAndUpdate",
       content_type = "application/json",
@@ -850,7 +850,7 @@ return {
       response = { ref = "BatchUpdateAndReviseResponse" },
     },
     batch_update_by_admin = {
-      name = "BatchUpdateByAdmin",
+      sdk_operation = "BatchUpdateByAdmin",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/batchUpdateByAdmin",
       content_type = "application/json",
@@ -864,7 +864,7 @@ return {
       response = { ref = "BatchUpdateByAdminResponse" },
     },
     batch_update_document = {
-      name = "BatchUpdateDocument",
+      sdk_operation = "BatchUpdateDocument",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/structured-doc/documents/batch/update",
       content_type = "application/json",
@@ -878,7 +878,7 @@ return {
       response = { ref = "BatchUpdateDocumentResponse" },
     },
     batch_update_using_post = {
-      name = "BatchUpdateUsingPost",
+      sdk_operation = "BatchUpdateUsingPost",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/batchUpdate",
       content_type = "application/json",
@@ -892,7 +892,7 @@ return {
       response = { ref = "BatchUpdateUsingPostResponse" },
     },
     batch_update_version = {
-      name = "BatchUpdateVersion",
+      sdk_operation = "BatchUpdateVersion",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/batchUpdateVersion",
       content_type = "application/json",
@@ -906,7 +906,7 @@ return {
       response = { ref = "BatchUpdateVersionResponse" },
     },
     checkin = {
-      name = "Checkin",
+      sdk_operation = "Checkin",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/checkin",
       content_type = "application/json",
@@ -920,7 +920,7 @@ return {
       response = { ref = "CheckinResponse" },
     },
     checkout = {
-      name = "Checkout",
+      sdk_operation = "Checkout",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/checkout",
       content_type = "application/json",
@@ -934,7 +934,7 @@ return {
       response = { ref = "CheckoutResponse" },
     },
     checkout_and_update = {
-      name = "CheckoutAndUpdate",
+      sdk_operation = "CheckoutAndUpdate",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/checkoutAndUpdate",
       content_type = "application/json",
@@ -948,7 +948,7 @@ return {
       response = { ref = "CheckoutAndUpdateResponse" },
     },
     checkout_undo = {
-      name = "CheckoutUndo",
+      sdk_operation = "CheckoutUndo",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/undoCheckout",
       content_type = "application/json",
@@ -962,7 +962,7 @@ return {
       response = { ref = "CheckoutUndoResponse" },
     },
     checkout_undo_by_admin = {
-      name = "CheckoutUndoByAdmin",
+      sdk_operation = "CheckoutUndoByAdmin",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/undoCheckoutByAdmin",
       content_type = "application/json",
@@ -976,7 +976,7 @@ return {
       response = { ref = "CheckoutUndoByAdminResponse" },
     },
     collect_history_data = {
-      name = "CollectHistoryData",
+      sdk_operation = "CollectHistoryData",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/statisticsHistoryData",
       content_type = "application/json",
@@ -990,7 +990,7 @@ return {
       response = { ref = "CollectHistoryDataResponse" },
     },
     compare_business_version = {
-      name = "CompareBusinessVersion",
+      sdk_operation = "CompareBusinessVersion",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/compareBusinessVersion",
       content_type = "application/json",
@@ -1004,7 +1004,7 @@ return {
       response = { ref = "CompareBusinessVersionResponse" },
     },
     compare_version = {
-      name = "CompareVersion",
+      sdk_operation = "CompareVersion",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/compareVersion",
       content_type = "application/json",
@@ -1018,7 +1018,7 @@ return {
       response = { ref = "CompareVersionResponse" },
     },
     count_using_post = {
-      name = "CountUsingPost",
+      sdk_operation = "CountUsingPost",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/count",
       content_type = "application/json",
@@ -1032,7 +1032,7 @@ return {
       response = { ref = "CountUsingPostResponse" },
     },
     create_document = {
-      name = "CreateDocument",
+      sdk_operation = "CreateDocument",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/structured-doc/documents",
       content_type = "application/json",
@@ -1046,7 +1046,7 @@ return {
       response = { ref = "CreateDocumentResponse" },
     },
     create_multi_view = {
-      name = "CreateMultiView",
+      sdk_operation = "CreateMultiView",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{mvModelName}/create",
       content_type = "application/json",
@@ -1060,7 +1060,7 @@ return {
       response = { ref = "CreateMultiViewResponse" },
     },
     create_using_post = {
-      name = "CreateUsingPost",
+      sdk_operation = "CreateUsingPost",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/create",
       content_type = "application/json",
@@ -1074,7 +1074,7 @@ return {
       response = { ref = "CreateUsingPostResponse" },
     },
     create_view = {
-      name = "CreateView",
+      sdk_operation = "CreateView",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/createView",
       content_type = "application/json",
@@ -1088,7 +1088,7 @@ return {
       response = { ref = "CreateViewResponse" },
     },
     delete_branch = {
-      name = "DeleteBranch",
+      sdk_operation = "DeleteBranch",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/deleteBranch",
       content_type = "application/json",
@@ -1102,7 +1102,7 @@ return {
       response = { ref = "DeleteBranchResponse" },
     },
     delete_by_condition_multi_view = {
-      name = "DeleteByConditionMultiView",
+      sdk_operation = "DeleteByConditionMultiView",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{mvModelName}/deleteByCondition",
       content_type = "application/json",
@@ -1116,7 +1116,7 @@ return {
       response = { ref = "DeleteByConditionMultiViewResponse" },
     },
     delete_by_condition_using_post = {
-      name = "DeleteByConditionUsingPost",
+      sdk_operation = "DeleteByConditionUsingPost",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/deleteByCondition",
       content_type = "application/json",
@@ -1130,7 +1130,7 @@ return {
       response = { ref = "DeleteByConditionUsingPostResponse" },
     },
     delete_latest_version = {
-      name = "DeleteLatestVersion",
+      sdk_operation = "DeleteLatestVersion",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/deleteLatestVersion",
       content_type = "application/json",
@@ -1144,7 +1144,7 @@ return {
       response = { ref = "DeleteLatestVersionResponse" },
     },
     delete_logical_branch = {
-      name = "DeleteLogicalBranch",
+      sdk_operation = "DeleteLogicalBranch",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/logicalDeleteBranch",
       content_type = "application/json",
@@ -1158,7 +1158,7 @@ return {
       response = { ref = "DeleteLogicalBranchResponse" },
     },
     delete_logical_latest_version = {
-      name = "DeleteLogicalLatestVersion",
+      sdk_operation = "DeleteLogicalLatestVersion",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/logicalDeleteLatestVersion",
       content_type = "application/json",
@@ -1172,7 +1172,7 @@ return {
       response = { ref = "DeleteLogicalLatestVersionResponse" },
     },
     delete_multi_view = {
-      name = "DeleteMultiView",
+      sdk_operation = "DeleteMultiView",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{mvModelName}/delete",
       content_type = "application/json",
@@ -1186,7 +1186,7 @@ return {
       response = { ref = "DeleteMultiViewResponse" },
     },
     delete_target = {
-      name = "DeleteTarget",
+      sdk_operation = "DeleteTarget",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/deleteTarget",
       content_type = "application/json",
@@ -1200,7 +1200,7 @@ return {
       response = { ref = "DeleteTargetResponse" },
     },
     delete_using_post = {
-      name = "DeleteUsingPost",
+      sdk_operation = "DeleteUsingPost",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/delete",
       content_type = "application/json",
@@ -1214,7 +1214,7 @@ return {
       response = { ref = "DeleteUsingPostResponse" },
     },
     disable_data_instance = {
-      name = "DisableDataInstance",
+      sdk_operation = "DisableDataInstance",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/disable",
       content_type = "application/json",
@@ -1228,7 +1228,7 @@ return {
       response = { ref = "DisableDataInstanceResponse" },
     },
     enable_data_instance = {
-      name = "EnableDataInstance",
+      sdk_operation = "EnableDataInstance",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/enable",
       content_type = "application/json",
@@ -1242,7 +1242,7 @@ return {
       response = { ref = "EnableDataInstanceResponse" },
     },
     execute_revise = {
-      name = "ExecuteRevise",
+      sdk_operation = "ExecuteRevise",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/revise",
       content_type = "application/json",
@@ -1256,7 +1256,7 @@ return {
       response = { ref = "ExecuteReviseResponse" },
     },
     generate_business_code = {
-      name = "GenerateBusinessCode",
+      sdk_operation = "GenerateBusinessCode",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/generateBusinessCode",
       content_type = "application/json",
@@ -1267,7 +1267,7 @@ return {
       response = { ref = "GenerateBusinessCodeResponse" },
     },
     list_all_versions = {
-      name = "ListAllVersions",
+      sdk_operation = "ListAllVersions",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/getAllVersions/{pageSizePath}/{curPagePath}",
       content_type = "application/json",
@@ -1291,7 +1291,7 @@ return {
       response = { ref = "ListAllVersionsResponse" },
     },
     list_batch_query_related_objects = {
-      name = "ListBatchQueryRelatedObjects",
+      sdk_operation = "ListBatchQueryRelatedObjects",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/batchQueryRelatedObjects/{pageSizePath}/{curPagePath}",
       content_type = "application/json",
@@ -1315,7 +1315,7 @@ return {
       response = { ref = "ListBatchQueryRelatedObjectsResponse" },
     },
     list_get_all_parent_list = {
-      name = "ListGetAllParentList",
+      sdk_operation = "ListGetAllParentList",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/getAllParentList",
       content_type = "application/json",
@@ -1329,7 +1329,7 @@ return {
       response = { ref = "ListGetAllParentListResponse" },
     },
     list_get_child_list = {
-      name = "ListGetChildList",
+      sdk_operation = "ListGetChildList",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/getChildList/{pageSizePath}/{curPagePath}",
       content_type = "application/json",
@@ -1353,7 +1353,7 @@ return {
       response = { ref = "ListGetChildListResponse" },
     },
     list_history_data = {
-      name = "ListHistoryData",
+      sdk_operation = "ListHistoryData",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/queryHistoryData/{pageSizePath}/{curPagePath}",
       content_type = "application/json",
@@ -1377,7 +1377,7 @@ return {
       response = { ref = "ListHistoryDataResponse" },
     },
     list_query_documents = {
-      name = "ListQueryDocuments",
+      sdk_operation = "ListQueryDocuments",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/structured-doc/documents/query",
       content_type = "application/json",
@@ -1391,7 +1391,7 @@ return {
       response = { ref = "ListQueryDocumentsResponse" },
     },
     list_query_related_objects = {
-      name = "ListQueryRelatedObjects",
+      sdk_operation = "ListQueryRelatedObjects",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/queryRelatedObjects/{pageSizePath}/{curPagePath}",
       content_type = "application/json",
@@ -1415,7 +1415,7 @@ return {
       response = { ref = "ListQueryRelatedObjectsResponse" },
     },
     list_query_relationship = {
-      name = "ListQueryRelationship",
+      sdk_operation = "ListQueryRelationship",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/queryRelationship/{pageSizePath}/{curPagePath}",
       content_type = "application/json",
@@ -1439,7 +1439,7 @@ return {
       response = { ref = "ListQueryRelationshipResponse" },
     },
     list_query_share_docs = {
-      name = "ListQueryShareDocs",
+      sdk_operation = "ListQueryShareDocs",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/structured-doc/share-doc",
       content_type = "application/json",
@@ -1453,7 +1453,7 @@ return {
       response = { ref = "ListQueryShareDocsResponse" },
     },
     list_query_target = {
-      name = "ListQueryTarget",
+      sdk_operation = "ListQueryTarget",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/queryTarget/{pageSizePath}/{curPagePath}",
       content_type = "application/json",
@@ -1477,7 +1477,7 @@ return {
       response = { ref = "ListQueryTargetResponse" },
     },
     list_query_using_post = {
-      name = "ListQueryUsingPost",
+      sdk_operation = "ListQueryUsingPost",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/query/{pageSizePath}/{curPagePath}",
       content_type = "application/json",
@@ -1501,7 +1501,7 @@ return {
       response = { ref = "ListQueryUsingPostResponse" },
     },
     list_select_using_post = {
-      name = "ListSelectUsingPost",
+      sdk_operation = "ListSelectUsingPost",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/select/{pageSizePath}/{curPagePath}",
       content_type = "application/json",
@@ -1525,7 +1525,7 @@ return {
       response = { ref = "ListSelectUsingPostResponse" },
     },
     list_using_post = {
-      name = "ListUsingPost",
+      sdk_operation = "ListUsingPost",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/list/{pageSizePath}/{curPagePath}",
       content_type = "application/json",
@@ -1549,7 +1549,7 @@ return {
       response = { ref = "ListUsingPostResponse" },
     },
     refresh = {
-      name = "Refresh",
+      sdk_operation = "Refresh",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/refresh",
       content_type = "application/json",
@@ -1563,7 +1563,7 @@ return {
       response = { ref = "RefreshResponse" },
     },
     remove_from_category = {
-      name = "RemoveFromCategory",
+      sdk_operation = "RemoveFromCategory",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/removeFromCategory",
       content_type = "application/json",
@@ -1577,7 +1577,7 @@ return {
       response = { ref = "RemoveFromCategoryResponse" },
     },
     remove_tag = {
-      name = "RemoveTag",
+      sdk_operation = "RemoveTag",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/removeTag",
       content_type = "application/json",
@@ -1591,7 +1591,7 @@ return {
       response = { ref = "RemoveTagResponse" },
     },
     save_all_using_post = {
-      name = "SaveAllUsingPost",
+      sdk_operation = "SaveAllUsingPost",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/saveAll",
       content_type = "application/json",
@@ -1605,7 +1605,7 @@ return {
       response = { ref = "SaveAllUsingPostResponse" },
     },
     save_as_using_post = {
-      name = "SaveAsUsingPost",
+      sdk_operation = "SaveAsUsingPost",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/saveAs",
       content_type = "application/json",
@@ -1619,7 +1619,7 @@ return {
       response = { ref = "SaveAsUsingPostResponse" },
     },
     save_using_post = {
-      name = "SaveUsingPost",
+      sdk_operation = "SaveUsingPost",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/save",
       content_type = "application/json",
@@ -1633,7 +1633,7 @@ return {
       response = { ref = "SaveUsingPostResponse" },
     },
     show_find_using_post = {
-      name = "ShowFindUsingPost",
+      sdk_operation = "ShowFindUsingPost",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/find/{pageSizePath}/{curPagePath}",
       content_type = "application/json",
@@ -1656,7 +1656,7 @@ return {
       response = { ref = "ShowFindUsingPostResponse" },
     },
     show_get_by_unique_key = {
-      name = "ShowGetByUniqueKey",
+      sdk_operation = "ShowGetByUniqueKey",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/{getUniqueFieldMethod}",
       content_type = "application/json",
@@ -1671,7 +1671,7 @@ return {
       response = { ref = "ShowGetByUniqueKeyResponse" },
     },
     show_get_parent = {
-      name = "ShowGetParent",
+      sdk_operation = "ShowGetParent",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/getParent",
       content_type = "application/json",
@@ -1685,7 +1685,7 @@ return {
       response = { ref = "ShowGetParentResponse" },
     },
     show_get_root = {
-      name = "ShowGetRoot",
+      sdk_operation = "ShowGetRoot",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/getRoot",
       content_type = "application/json",
@@ -1699,7 +1699,7 @@ return {
       response = { ref = "ShowGetRootResponse" },
     },
     show_get_tokens = {
-      name = "ShowGetTokens",
+      sdk_operation = "ShowGetTokens",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/structured-doc/tokens",
       content_type = "application/json",
@@ -1713,7 +1713,7 @@ return {
       response = { ref = "ShowGetTokensResponse" },
     },
     show_get_using_post = {
-      name = "ShowGetUsingPost",
+      sdk_operation = "ShowGetUsingPost",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/get",
       content_type = "application/json",
@@ -1727,7 +1727,7 @@ return {
       response = { ref = "ShowGetUsingPostResponse" },
     },
     show_logical_delete_by_condition_using_post = {
-      name = "ShowLogicalDeleteByConditionUsingPost",
+      sdk_operation = "ShowLogicalDeleteByConditionUsingPost",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/logicalDeleteByCondition",
       content_type = "application/json",
@@ -1741,7 +1741,7 @@ return {
       response = { ref = "ShowLogicalDeleteByConditionUsingPostResponse" },
     },
     show_logical_delete_using_post = {
-      name = "ShowLogicalDeleteUsingPost",
+      sdk_operation = "ShowLogicalDeleteUsingPost",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/logicalDelete",
       content_type = "application/json",
@@ -1755,7 +1755,7 @@ return {
       response = { ref = "ShowLogicalDeleteUsingPostResponse" },
     },
     show_statics_page = {
-      name = "ShowStaticsPage",
+      sdk_operation = "ShowStaticsPage",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/staticsPage/{pageSizePath}/{curPagePath}",
       content_type = "application/json",
@@ -1778,7 +1778,7 @@ return {
       response = { ref = "ShowStaticsPageResponse" },
     },
     show_statics_using_post = {
-      name = "ShowStaticsUsingPost",
+      sdk_operation = "ShowStaticsUsingPost",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/statics",
       content_type = "application/json",
@@ -1792,7 +1792,7 @@ return {
       response = { ref = "ShowStaticsUsingPostResponse" },
     },
     show_tag = {
-      name = "ShowTag",
+      sdk_operation = "ShowTag",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/queryTag",
       content_type = "application/json",
@@ -1806,7 +1806,7 @@ return {
       response = { ref = "ShowTagResponse" },
     },
     show_version_by_master = {
-      name = "ShowVersionByMaster",
+      sdk_operation = "ShowVersionByMaster",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/getVersionByMaster",
       content_type = "application/json",
@@ -1820,7 +1820,7 @@ return {
       response = { ref = "ShowVersionByMasterResponse" },
     },
     switch_lifecycle_template = {
-      name = "SwitchLifecycleTemplate",
+      sdk_operation = "SwitchLifecycleTemplate",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/switchLifecycleTemplate",
       content_type = "application/json",
@@ -1834,7 +1834,7 @@ return {
       response = { ref = "SwitchLifecycleTemplateResponse" },
     },
     update_and_checkin = {
-      name = "UpdateAndCheckin",
+      sdk_operation = "UpdateAndCheckin",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/updateAndCheckin",
       content_type = "application/json",
@@ -1848,7 +1848,7 @@ return {
       response = { ref = "UpdateAndCheckinResponse" },
     },
     update_and_revise = {
-      name = "UpdateAndRevise",
+      sdk_operation = "UpdateAndRevise",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/reviseAndUpdate",
       content_type = "application/json",
@@ -1862,7 +1862,7 @@ return {
       response = { ref = "UpdateAndReviseResponse" },
     },
     update_by_admin = {
-      name = "UpdateByAdmin",
+      sdk_operation = "UpdateByAdmin",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/updateByAdmin",
       content_type = "application/json",
@@ -1876,7 +1876,7 @@ return {
       response = { ref = "UpdateByAdminResponse" },
     },
     update_by_condition_using_post = {
-      name = "UpdateByConditionUsingPost",
+      sdk_operation = "UpdateByConditionUsingPost",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/updateByCondition",
       content_type = "application/json",
@@ -1890,7 +1890,7 @@ return {
       response = { ref = "UpdateByConditionUsingPostResponse" },
     },
     update_document = {
-      name = "UpdateDocument",
+      sdk_operation = "UpdateDocument",
       method = "PUT",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/structured-doc/documents",
       content_type = "application/json",
@@ -1904,7 +1904,7 @@ return {
       response = { ref = "UpdateDocumentResponse" },
     },
     update_state = {
-      name = "UpdateState",
+      sdk_operation = "UpdateState",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/updateState",
       content_type = "application/json",
@@ -1918,7 +1918,7 @@ return {
       response = { ref = "UpdateStateResponse" },
     },
     update_using_post = {
-      name = "UpdateUsingPost",
+      sdk_operation = "UpdateUsingPost",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/update",
       content_type = "application/json",
@@ -1932,7 +1932,7 @@ return {
       response = { ref = "UpdateUsingPostResponse" },
     },
     update_view = {
-      name = "UpdateView",
+      sdk_operation = "UpdateView",
       method = "POST",
       path = "/rdm_{identifier}_app/publicservices/api/{modelName}/updateView",
       content_type = "application/json",

@@ -305,7 +305,7 @@ return {
   },
   operations = {
     add_nics = {
-      name = "AddNics",
+      sdk_operation = "AddNics",
       method = "POST",
       path = "/v1/cloudservers/{instance_id}/nics",
       content_type = "application/json",
@@ -322,7 +322,7 @@ return {
       response = { ref = "AddNicsResponse" },
     },
     associate_subnet = {
-      name = "AssociateSubnet",
+      sdk_operation = "AssociateSubnet",
       method = "POST",
       path = "/v1/routetables/{routetable_id}/associate-subnets",
       content_type = "application/json",
@@ -334,7 +334,7 @@ return {
       response = { ref = "AssociateSubnetResponse" },
     },
     attach_vip_bandwidth = {
-      name = "AttachVipBandwidth",
+      sdk_operation = "AttachVipBandwidth",
       method = "POST",
       path = "/v1/vports/{vport_id}/bandwidth/attach",
       content_type = "application/json",
@@ -346,7 +346,7 @@ return {
       response = { ref = "AttachVipBandwidthResponse" },
     },
     batch_list_metric_data = {
-      name = "BatchListMetricData",
+      sdk_operation = "BatchListMetricData",
       method = "POST",
       path = "/v1/batch-query-metric-data",
       content_type = "application/json",
@@ -362,7 +362,7 @@ return {
       response = { type = "array", items = { ref = "BatchMetricData" } },
     },
     batch_reboot_instance = {
-      name = "BatchRebootInstance",
+      sdk_operation = "BatchRebootInstance",
       method = "POST",
       path = "/v1/cloudservers/action",
       content_type = "application/json",
@@ -373,7 +373,7 @@ return {
       response = { ref = "BatchRebootInstanceResponse" },
     },
     batch_start_instance = {
-      name = "BatchStartInstance",
+      sdk_operation = "BatchStartInstance",
       method = "POST",
       path = "/v1/cloudservers/action",
       content_type = "application/json",
@@ -384,7 +384,7 @@ return {
       response = { ref = "BatchStartInstanceResponse" },
     },
     batch_stop_instance = {
-      name = "BatchStopInstance",
+      sdk_operation = "BatchStopInstance",
       method = "POST",
       path = "/v1/cloudservers/action",
       content_type = "application/json",
@@ -395,7 +395,7 @@ return {
       response = { ref = "BatchStopInstanceResponse" },
     },
     change_os = {
-      name = "ChangeOs",
+      sdk_operation = "ChangeOs",
       method = "POST",
       path = "/v1/cloudservers/{instance_id}/change-os",
       content_type = "application/json",
@@ -409,7 +409,7 @@ return {
       response = { ref = "ChangeOsResponse" },
     },
     create_deployment = {
-      name = "CreateDeployment",
+      sdk_operation = "CreateDeployment",
       method = "POST",
       path = "/v1/deployments",
       content_type = "application/json",
@@ -420,7 +420,7 @@ return {
       response = { ref = "CreateDeploymentResponse" },
     },
     create_firewall = {
-      name = "CreateFirewall",
+      sdk_operation = "CreateFirewall",
       method = "POST",
       path = "/v1/firewalls",
       content_type = "application/json",
@@ -431,7 +431,7 @@ return {
       response = { ref = "CreateFirewallResponse" },
     },
     create_image = {
-      name = "CreateImage",
+      sdk_operation = "CreateImage",
       method = "POST",
       path = "/v1/images/create",
       content_type = "application/json",
@@ -443,7 +443,7 @@ return {
       response = { ref = "CreateImageResponse" },
     },
     create_instance = {
-      name = "CreateInstance",
+      sdk_operation = "CreateInstance",
       method = "POST",
       path = "/v1/cloudservers",
       content_type = "application/json",
@@ -454,7 +454,7 @@ return {
       response = { ref = "CreateInstanceResponse" },
     },
     create_keypair = {
-      name = "CreateKeypair",
+      sdk_operation = "CreateKeypair",
       method = "POST",
       path = "/v1/os-keypairs",
       content_type = "application/json",
@@ -466,7 +466,7 @@ return {
       response = { ref = "CreateKeypairResponse" },
     },
     create_port = {
-      name = "CreatePort",
+      sdk_operation = "CreatePort",
       method = "POST",
       path = "/v1/ports",
       content_type = "application/json",
@@ -477,7 +477,7 @@ return {
       response = { ref = "CreatePortResponse" },
     },
     create_public_ip = {
-      name = "CreatePublicIp",
+      sdk_operation = "CreatePublicIp",
       method = "POST",
       path = "/v1/publicips",
       content_type = "application/json",
@@ -489,7 +489,7 @@ return {
       response = { ref = "CreatePublicIpResponse" },
     },
     create_routes = {
-      name = "CreateRoutes",
+      sdk_operation = "CreateRoutes",
       method = "POST",
       path = "/v1/routetables/{routetable_id}/add-routes",
       content_type = "application/json",
@@ -501,7 +501,7 @@ return {
       response = { ref = "CreateRoutesResponse" },
     },
     create_routetable = {
-      name = "CreateRoutetable",
+      sdk_operation = "CreateRoutetable",
       method = "POST",
       path = "/v1/routetables",
       content_type = "application/json",
@@ -512,7 +512,7 @@ return {
       response = { ref = "CreateRoutetableResponse" },
     },
     create_security_group = {
-      name = "CreateSecurityGroup",
+      sdk_operation = "CreateSecurityGroup",
       method = "POST",
       path = "/v1/security-groups",
       content_type = "application/json",
@@ -523,7 +523,7 @@ return {
       response = { ref = "CreateSecurityGroupResponse" },
     },
     create_security_group_rule = {
-      name = "CreateSecurityGroupRule",
+      sdk_operation = "CreateSecurityGroupRule",
       method = "POST",
       path = "/v1/security-group-rules",
       content_type = "application/json",
@@ -534,7 +534,7 @@ return {
       response = { ref = "CreateSecurityGroupRuleResponse" },
     },
     create_subnet = {
-      name = "CreateSubnet",
+      sdk_operation = "CreateSubnet",
       method = "POST",
       path = "/v1/subnets",
       content_type = "application/json",
@@ -545,7 +545,7 @@ return {
       response = { ref = "CreateSubnetResponse" },
     },
     create_vpc = {
-      name = "CreateVpc",
+      sdk_operation = "CreateVpc",
       method = "POST",
       path = "/v1/vpcs",
       content_type = "application/json",
@@ -556,7 +556,7 @@ return {
       response = { ref = "CreateVpcResponse" },
     },
     delete_bandwidth = {
-      name = "DeleteBandwidth",
+      sdk_operation = "DeleteBandwidth",
       method = "DELETE",
       path = "/v1/bandwidths/{bandwidth_id}",
       content_type = "application/json",
@@ -566,7 +566,7 @@ return {
       response = { ref = "DeleteBandwidthResponse" },
     },
     delete_deployment = {
-      name = "DeleteDeployment",
+      sdk_operation = "DeleteDeployment",
       method = "DELETE",
       path = "/v1/deployments/{deployment_id}",
       content_type = "application/json",
@@ -576,7 +576,7 @@ return {
       response = { ref = "DeleteDeploymentResponse" },
     },
     delete_edge_cloud = {
-      name = "DeleteEdgeCloud",
+      sdk_operation = "DeleteEdgeCloud",
       method = "DELETE",
       path = "/v1/edgeclouds/{edgecloud_id}",
       content_type = "application/json",
@@ -586,7 +586,7 @@ return {
       response = { ref = "DeleteEdgeCloudResponse" },
     },
     delete_firewall = {
-      name = "DeleteFirewall",
+      sdk_operation = "DeleteFirewall",
       method = "DELETE",
       path = "/v1/firewalls/{firewall_id}",
       content_type = "application/json",
@@ -596,7 +596,7 @@ return {
       response = { ref = "DeleteFirewallResponse" },
     },
     delete_image = {
-      name = "DeleteImage",
+      sdk_operation = "DeleteImage",
       method = "DELETE",
       path = "/v1/images/{image_id}",
       content_type = "application/json",
@@ -606,7 +606,7 @@ return {
       response = { ref = "DeleteImageResponse" },
     },
     delete_instances = {
-      name = "DeleteInstances",
+      sdk_operation = "DeleteInstances",
       method = "POST",
       path = "/v1/cloudservers/delete",
       content_type = "application/json",
@@ -617,7 +617,7 @@ return {
       response = { ref = "DeleteInstancesResponse" },
     },
     delete_keypair = {
-      name = "DeleteKeypair",
+      sdk_operation = "DeleteKeypair",
       method = "DELETE",
       path = "/v1/os-keypairs/{keypair_name}",
       content_type = "application/json",
@@ -627,7 +627,7 @@ return {
       response = { ref = "DeleteKeypairResponse" },
     },
     delete_nics = {
-      name = "DeleteNics",
+      sdk_operation = "DeleteNics",
       method = "POST",
       path = "/v1/cloudservers/{instance_id}/nics/delete",
       content_type = "application/json",
@@ -639,7 +639,7 @@ return {
       response = { ref = "DeleteNicsResponse" },
     },
     delete_port = {
-      name = "DeletePort",
+      sdk_operation = "DeletePort",
       method = "DELETE",
       path = "/v1/ports/{port_id}",
       content_type = "application/json",
@@ -649,7 +649,7 @@ return {
       response = { ref = "DeletePortResponse" },
     },
     delete_public_ip = {
-      name = "DeletePublicIp",
+      sdk_operation = "DeletePublicIp",
       method = "DELETE",
       path = "/v1/publicips/{publicip_id}",
       content_type = "application/json",
@@ -659,7 +659,7 @@ return {
       response = { ref = "DeletePublicIpResponse" },
     },
     delete_routes = {
-      name = "DeleteRoutes",
+      sdk_operation = "DeleteRoutes",
       method = "POST",
       path = "/v1/routetables/{routetable_id}/delete-routes",
       content_type = "application/json",
@@ -671,7 +671,7 @@ return {
       response = { ref = "DeleteRoutesResponse" },
     },
     delete_routetable = {
-      name = "DeleteRoutetable",
+      sdk_operation = "DeleteRoutetable",
       method = "DELETE",
       path = "/v1/routetables/{routetable_id}",
       content_type = "application/json",
@@ -681,7 +681,7 @@ return {
       response = { ref = "DeleteRoutetableResponse" },
     },
     delete_security_group = {
-      name = "DeleteSecurityGroup",
+      sdk_operation = "DeleteSecurityGroup",
       method = "DELETE",
       path = "/v1/security-groups/{security_group_id}",
       content_type = "application/json",
@@ -691,7 +691,7 @@ return {
       response = { ref = "DeleteSecurityGroupResponse" },
     },
     delete_security_group_rule = {
-      name = "DeleteSecurityGroupRule",
+      sdk_operation = "DeleteSecurityGroupRule",
       method = "DELETE",
       path = "/v1/security-group-rules/{security_group_rule_id}",
       content_type = "application/json",
@@ -701,7 +701,7 @@ return {
       response = { ref = "DeleteSecurityGroupRuleResponse" },
     },
     delete_subnet = {
-      name = "DeleteSubnet",
+      sdk_operation = "DeleteSubnet",
       method = "DELETE",
       path = "/v1/subnets/{subnet_id}",
       content_type = "application/json",
@@ -711,7 +711,7 @@ return {
       response = { ref = "DeleteSubnetResponse" },
     },
     delete_vpc = {
-      name = "DeleteVpc",
+      sdk_operation = "DeleteVpc",
       method = "DELETE",
       path = "/v1/vpcs/{vpc_id}",
       content_type = "application/json",
@@ -721,7 +721,7 @@ return {
       response = { ref = "DeleteVpcResponse" },
     },
     detach_vip_bandwidth = {
-      name = "DetachVipBandwidth",
+      sdk_operation = "DetachVipBandwidth",
       method = "POST",
       path = "/v1/vports/{vport_id}/bandwidth/detach",
       content_type = "application/json",
@@ -731,7 +731,7 @@ return {
       response = { ref = "DetachVipBandwidthResponse" },
     },
     disassociate_subnet = {
-      name = "DisassociateSubnet",
+      sdk_operation = "DisassociateSubnet",
       method = "POST",
       path = "/v1/routetables/{routetable_id}/disassociate-subnets",
       content_type = "application/json",
@@ -743,7 +743,7 @@ return {
       response = { ref = "DisassociateSubnetResponse" },
     },
     execute_deployment = {
-      name = "ExecuteDeployment",
+      sdk_operation = "ExecuteDeployment",
       method = "POST",
       path = "/v1/deployments/{deployment_id}/deploy",
       content_type = "application/json",
@@ -753,7 +753,7 @@ return {
       response = { ref = "ExecuteDeploymentResponse" },
     },
     expand_edgecloud = {
-      name = "ExpandEdgecloud",
+      sdk_operation = "ExpandEdgecloud",
       method = "POST",
       path = "/v1/deployments/{deployment_id}/expand",
       content_type = "application/json",
@@ -763,7 +763,7 @@ return {
       response = { ref = "ExpandEdgecloudResponse" },
     },
     list_bandwidth_types = {
-      name = "ListBandwidthTypes",
+      sdk_operation = "ListBandwidthTypes",
       method = "GET",
       path = "/v1/share-bandwidth-types",
       content_type = "application/json",
@@ -777,7 +777,7 @@ return {
       response = { ref = "ListBandwidthTypesResponse" },
     },
     list_bandwidths = {
-      name = "ListBandwidths",
+      sdk_operation = "ListBandwidths",
       method = "GET",
       path = "/v1/bandwidths",
       content_type = "application/json",
@@ -790,7 +790,7 @@ return {
       response = { ref = "ListBandwidthsResponse" },
     },
     list_cloud_images = {
-      name = "ListCloudImages",
+      sdk_operation = "ListCloudImages",
       method = "GET",
       path = "/v1/cloudimages/{region_id}",
       content_type = "application/json",
@@ -824,7 +824,7 @@ return {
       response = { ref = "ListCloudImagesResponse" },
     },
     list_deployments = {
-      name = "ListDeployments",
+      sdk_operation = "ListDeployments",
       method = "GET",
       path = "/v1/deployments",
       content_type = "application/json",
@@ -839,7 +839,7 @@ return {
       response = { ref = "ListDeploymentsResponse" },
     },
     list_edge_cloud = {
-      name = "ListEdgeCloud",
+      sdk_operation = "ListEdgeCloud",
       method = "GET",
       path = "/v1/edgeclouds",
       content_type = "application/json",
@@ -853,7 +853,7 @@ return {
       response = { ref = "ListEdgeCloudResponse" },
     },
     list_firewalls = {
-      name = "ListFirewalls",
+      sdk_operation = "ListFirewalls",
       method = "GET",
       path = "/v1/firewalls",
       content_type = "application/json",
@@ -867,7 +867,7 @@ return {
       response = { ref = "ListFirewallsResponse" },
     },
     list_flavors = {
-      name = "ListFlavors",
+      sdk_operation = "ListFlavors",
       method = "GET",
       path = "/v1/cloudservers/flavors",
       content_type = "application/json",
@@ -886,7 +886,7 @@ return {
       response = { ref = "ListFlavorsResponse" },
     },
     list_images = {
-      name = "ListImages",
+      sdk_operation = "ListImages",
       method = "GET",
       path = "/v1/images",
       content_type = "application/json",
@@ -915,7 +915,7 @@ return {
       response = { ref = "ListImagesResponse" },
     },
     list_instances = {
-      name = "ListInstances",
+      sdk_operation = "ListInstances",
       method = "GET",
       path = "/v1/cloudservers",
       content_type = "application/json",
@@ -934,7 +934,7 @@ return {
       response = { ref = "ListInstancesResponse" },
     },
     list_keypairs = {
-      name = "ListKeypairs",
+      sdk_operation = "ListKeypairs",
       method = "GET",
       path = "/v1/os-keypairs",
       content_type = "application/json",
@@ -947,7 +947,7 @@ return {
       response = { type = "array", items = { ref = "SimpleKeypair" } },
     },
     list_ports = {
-      name = "ListPorts",
+      sdk_operation = "ListPorts",
       method = "GET",
       path = "/v1/ports",
       content_type = "application/json",
@@ -969,7 +969,7 @@ return {
       response = { ref = "ListPortsResponse" },
     },
     list_public_ips = {
-      name = "ListPublicIps",
+      sdk_operation = "ListPublicIps",
       method = "GET",
       path = "/v1/publicips",
       content_type = "application/json",
@@ -983,7 +983,7 @@ return {
       response = { ref = "ListPublicIpsResponse" },
     },
     list_quota = {
-      name = "ListQuota",
+      sdk_operation = "ListQuota",
       method = "GET",
       path = "/v1/edgeclouds/quotas",
       content_type = "application/json",
@@ -991,7 +991,7 @@ return {
       response = { ref = "ListQuotaResponse" },
     },
     list_related_routetables = {
-      name = "ListRelatedRoutetables",
+      sdk_operation = "ListRelatedRoutetables",
       method = "GET",
       path = "/v1/subnets/{subnet_id}/routetables",
       content_type = "application/json",
@@ -1001,7 +1001,7 @@ return {
       response = { ref = "ListRelatedRoutetablesResponse" },
     },
     list_routes = {
-      name = "ListRoutes",
+      sdk_operation = "ListRoutes",
       method = "GET",
       path = "/v1/routetables/{routetable_id}/routes",
       content_type = "application/json",
@@ -1011,7 +1011,7 @@ return {
       response = { ref = "ListRoutesResponse" },
     },
     list_routetables = {
-      name = "ListRoutetables",
+      sdk_operation = "ListRoutetables",
       method = "GET",
       path = "/v1/routetables",
       content_type = "application/json",
@@ -1026,7 +1026,7 @@ return {
       response = { ref = "ListRoutetablesResponse" },
     },
     list_security_group_rules = {
-      name = "ListSecurityGroupRules",
+      sdk_operation = "ListSecurityGroupRules",
       method = "GET",
       path = "/v1/security-group-rules",
       content_type = "application/json",
@@ -1039,7 +1039,7 @@ return {
       response = { ref = "ListSecurityGroupRulesResponse" },
     },
     list_security_groups = {
-      name = "ListSecurityGroups",
+      sdk_operation = "ListSecurityGroups",
       method = "GET",
       path = "/v1/security-groups",
       content_type = "application/json",
@@ -1051,7 +1051,7 @@ return {
       response = { ref = "ListSecurityGroupsResponse" },
     },
     list_sites = {
-      name = "ListSites",
+      sdk_operation = "ListSites",
       method = "GET",
       path = "/v1/sites",
       content_type = "application/json",
@@ -1069,7 +1069,7 @@ return {
       response = { ref = "ListSitesResponse" },
     },
     list_subnets = {
-      name = "ListSubnets",
+      sdk_operation = "ListSubnets",
       method = "GET",
       path = "/v1/subnets",
       content_type = "application/json",
@@ -1083,7 +1083,7 @@ return {
       response = { ref = "ListSubnetsResponse" },
     },
     list_volume = {
-      name = "ListVolume",
+      sdk_operation = "ListVolume",
       method = "GET",
       path = "/v1/cloudvolumes",
       content_type = "application/json",
@@ -1097,7 +1097,7 @@ return {
       response = { ref = "ListVolumeResponse" },
     },
     list_vpcs = {
-      name = "ListVpcs",
+      sdk_operation = "ListVpcs",
       method = "GET",
       path = "/v1/vpcs",
       content_type = "application/json",
@@ -1111,7 +1111,7 @@ return {
       response = { ref = "ListVpcsResponse" },
     },
     rebuild_image = {
-      name = "RebuildImage",
+      sdk_operation = "RebuildImage",
       method = "POST",
       path = "/v1/{domain_id}/jobs/{job_id}/action",
       content_type = "application/json",
@@ -1123,7 +1123,7 @@ return {
       response = { ref = "RebuildImageResponse" },
     },
     register_image = {
-      name = "RegisterImage",
+      sdk_operation = "RegisterImage",
       method = "POST",
       path = "/v1/images/register",
       content_type = "application/json",
@@ -1135,7 +1135,7 @@ return {
       response = { ref = "RegisterImageResponse" },
     },
     show_bandwidth = {
-      name = "ShowBandwidth",
+      sdk_operation = "ShowBandwidth",
       method = "GET",
       path = "/v1/bandwidths/{bandwidth_id}",
       content_type = "application/json",
@@ -1145,7 +1145,7 @@ return {
       response = { ref = "ShowBandwidthResponse" },
     },
     show_edge_cloud = {
-      name = "ShowEdgeCloud",
+      sdk_operation = "ShowEdgeCloud",
       method = "GET",
       path = "/v1/edgeclouds/{edgecloud_id}",
       content_type = "application/json",
@@ -1155,7 +1155,7 @@ return {
       response = { ref = "ShowEdgeCloudResponse" },
     },
     show_firewall = {
-      name = "ShowFirewall",
+      sdk_operation = "ShowFirewall",
       method = "GET",
       path = "/v1/firewalls/{firewall_id}",
       content_type = "application/json",
@@ -1165,7 +1165,7 @@ return {
       response = { ref = "ShowFirewallResponse" },
     },
     show_image = {
-      name = "ShowImage",
+      sdk_operation = "ShowImage",
       method = "GET",
       path = "/v1/images/{image_id}",
       content_type = "application/json",
@@ -1175,7 +1175,7 @@ return {
       response = { ref = "ShowImageResponse" },
     },
     show_instance = {
-      name = "ShowInstance",
+      sdk_operation = "ShowInstance",
       method = "GET",
       path = "/v1/cloudservers/{server_id}",
       content_type = "application/json",
@@ -1185,7 +1185,7 @@ return {
       response = { ref = "ShowInstanceResponse" },
     },
     show_keypair = {
-      name = "ShowKeypair",
+      sdk_operation = "ShowKeypair",
       method = "GET",
       path = "/v1/os-keypairs/{keypair_name}",
       content_type = "application/json",
@@ -1195,7 +1195,7 @@ return {
       response = { ref = "ShowKeypairResponse" },
     },
     show_port = {
-      name = "ShowPort",
+      sdk_operation = "ShowPort",
       method = "GET",
       path = "/v1/ports/{port_id}",
       content_type = "application/json",
@@ -1205,7 +1205,7 @@ return {
       response = { ref = "ShowPortResponse" },
     },
     show_public_ip = {
-      name = "ShowPublicIp",
+      sdk_operation = "ShowPublicIp",
       method = "GET",
       path = "/v1/publicips/{publicip_id}",
       content_type = "application/json",
@@ -1215,7 +1215,7 @@ return {
       response = { ref = "ShowPublicIpResponse" },
     },
     show_routetable = {
-      name = "ShowRoutetable",
+      sdk_operation = "ShowRoutetable",
       method = "GET",
       path = "/v1/routetables/{routetable_id}",
       content_type = "application/json",
@@ -1225,7 +1225,7 @@ return {
       response = { ref = "ShowRoutetableResponse" },
     },
     show_security_group = {
-      name = "ShowSecurityGroup",
+      sdk_operation = "ShowSecurityGroup",
       method = "GET",
       path = "/v1/security-groups/{security_group_id}",
       content_type = "application/json",
@@ -1235,7 +1235,7 @@ return {
       response = { ref = "ShowSecurityGroupResponse" },
     },
     show_security_group_rule = {
-      name = "ShowSecurityGroupRule",
+      sdk_operation = "ShowSecurityGroupRule",
       method = "GET",
       path = "/v1/security-group-rules/{security_group_rule_id}",
       content_type = "application/json",
@@ -1245,7 +1245,7 @@ return {
       response = { ref = "ShowSecurityGroupRuleResponse" },
     },
     show_subnet = {
-      name = "ShowSubnet",
+      sdk_operation = "ShowSubnet",
       method = "GET",
       path = "/v1/subnets/{subnet_id}",
       content_type = "application/json",
@@ -1255,7 +1255,7 @@ return {
       response = { ref = "ShowSubnetResponse" },
     },
     show_volume = {
-      name = "ShowVolume",
+      sdk_operation = "ShowVolume",
       method = "GET",
       path = "/v1/cloudvolumes/{volume_id}",
       content_type = "application/json",
@@ -1265,7 +1265,7 @@ return {
       response = { ref = "ShowVolumeResponse" },
     },
     show_volume_types = {
-      name = "ShowVolumeTypes",
+      sdk_operation = "ShowVolumeTypes",
       method = "GET",
       path = "/v1/cloudvolumes/volume-types",
       content_type = "application/json",
@@ -1273,7 +1273,7 @@ return {
       response = { ref = "ShowVolumeTypesResponse" },
     },
     show_vpc = {
-      name = "ShowVpc",
+      sdk_operation = "ShowVpc",
       method = "GET",
       path = "/v1/vpcs/{vpc_id}",
       content_type = "application/json",
@@ -1283,7 +1283,7 @@ return {
       response = { ref = "ShowVpcResponse" },
     },
     update_bandwidth = {
-      name = "UpdateBandwidth",
+      sdk_operation = "UpdateBandwidth",
       method = "PUT",
       path = "/v1/bandwidths/{bandwidth_id}",
       content_type = "application/json",
@@ -1295,7 +1295,7 @@ return {
       response = { ref = "UpdateBandwidthResponse" },
     },
     update_firewall = {
-      name = "UpdateFirewall",
+      sdk_operation = "UpdateFirewall",
       method = "PUT",
       path = "/v1/firewalls/{firewall_id}",
       content_type = "application/json",
@@ -1307,7 +1307,7 @@ return {
       response = { ref = "UpdateFirewallResponse" },
     },
     update_firewall_rule = {
-      name = "UpdateFirewallRule",
+      sdk_operation = "UpdateFirewallRule",
       method = "PUT",
       path = "/v1/firewalls/{firewall_id}/firewall-rules",
       content_type = "application/json",
@@ -1319,7 +1319,7 @@ return {
       response = { ref = "UpdateFirewallRuleResponse" },
     },
     update_instance = {
-      name = "UpdateInstance",
+      sdk_operation = "UpdateInstance",
       method = "PUT",
       path = "/v1/cloudservers/{server_id}",
       content_type = "application/json",
@@ -1331,7 +1331,7 @@ return {
       response = { ref = "UpdateInstanceResponse" },
     },
     update_port = {
-      name = "UpdatePort",
+      sdk_operation = "UpdatePort",
       method = "PUT",
       path = "/v1/ports/{port_id}",
       content_type = "application/json",
@@ -1343,7 +1343,7 @@ return {
       response = { ref = "UpdatePortResponse" },
     },
     update_public_ip = {
-      name = "UpdatePublicIp",
+      sdk_operation = "UpdatePublicIp",
       method = "PUT",
       path = "/v1/publicips/{publicip_id}",
       content_type = "application/json",
@@ -1355,7 +1355,7 @@ return {
       response = { ref = "UpdatePublicIpResponse" },
     },
     update_routes = {
-      name = "UpdateRoutes",
+      sdk_operation = "UpdateRoutes",
       method = "POST",
       path = "/v1/routetables/{routetable_id}/update-routes",
       content_type = "application/json",
@@ -1367,7 +1367,7 @@ return {
       response = { ref = "UpdateRoutesResponse" },
     },
     update_routetable = {
-      name = "UpdateRoutetable",
+      sdk_operation = "UpdateRoutetable",
       method = "PUT",
       path = "/v1/routetables/{routetable_id}",
       content_type = "application/json",
@@ -1379,7 +1379,7 @@ return {
       response = { ref = "UpdateRoutetableResponse" },
     },
     update_subnet = {
-      name = "UpdateSubnet",
+      sdk_operation = "UpdateSubnet",
       method = "PUT",
       path = "/v1/subnets/{subnet_id}",
       content_type = "application/json",
@@ -1391,7 +1391,7 @@ return {
       response = { ref = "UpdateSubnetResponse" },
     },
     update_vpc = {
-      name = "UpdateVpc",
+      sdk_operation = "UpdateVpc",
       method = "PUT",
       path = "/v1/vpcs/{vpc_id}",
       content_type = "application/json",

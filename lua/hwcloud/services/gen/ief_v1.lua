@@ -528,7 +528,7 @@ return {
   },
   operations = {
     batch_add_delete_tags = {
-      name = "BatchAddDeleteTags",
+      sdk_operation = "BatchAddDeleteTags",
       method = "POST",
       path = "/v2/{project_id}/{resource_type}/{resource_id}/tags/action",
       content_type = "application/json",
@@ -543,7 +543,7 @@ return {
       response = { type = "string" },
     },
     create_app = {
-      name = "CreateApp",
+      sdk_operation = "CreateApp",
       method = "POST",
       path = "/v2/{project_id}/edgemgr/apps",
       content_type = "application/json",
@@ -555,7 +555,7 @@ return {
       response = { ref = "CreateAppResponse" },
     },
     create_app_versions = {
-      name = "CreateAppVersions",
+      sdk_operation = "CreateAppVersions",
       method = "POST",
       path = "/v2/{project_id}/edgemgr/apps/{app_id}/versions",
       content_type = "application/json",
@@ -568,7 +568,7 @@ return {
       response = { ref = "CreateAppVersionsResponse" },
     },
     create_batch_job = {
-      name = "CreateBatchJob",
+      sdk_operation = "CreateBatchJob",
       method = "POST",
       path = "/v2/{project_id}/productmgr/jobs",
       content_type = "application/json",
@@ -584,7 +584,7 @@ return {
       response = { ref = "CreateBatchJobResponse" },
     },
     create_config_map = {
-      name = "CreateConfigMap",
+      sdk_operation = "CreateConfigMap",
       method = "POST",
       path = "/v2/{project_id}/edgemgr/configmaps",
       content_type = "application/json",
@@ -596,7 +596,7 @@ return {
       response = { ref = "CreateConfigMapResponse" },
     },
     create_deployments = {
-      name = "CreateDeployments",
+      sdk_operation = "CreateDeployments",
       method = "POST",
       path = "/v3/{project_id}/edgemgr/deployments",
       content_type = "application/json",
@@ -614,7 +614,7 @@ return {
       response = { ref = "CreateDeploymentsResponse" },
     },
     create_device = {
-      name = "CreateDevice",
+      sdk_operation = "CreateDevice",
       method = "POST",
       path = "/v2/{project_id}/edgemgr/devices",
       content_type = "application/json",
@@ -626,7 +626,7 @@ return {
       response = { ref = "CreateDeviceResponse" },
     },
     create_device_template = {
-      name = "CreateDeviceTemplate",
+      sdk_operation = "CreateDeviceTemplate",
       method = "POST",
       path = "/v2/{project_id}/edgemgr/device-templates",
       content_type = "application/json",
@@ -638,7 +638,7 @@ return {
       response = { ref = "CreateDeviceTemplateResponse" },
     },
     create_edge_group = {
-      name = "CreateEdgeGroup",
+      sdk_operation = "CreateEdgeGroup",
       method = "POST",
       path = "/v2/{project_id}/edgemgr/groups",
       content_type = "application/json",
@@ -654,7 +654,7 @@ return {
       response = { ref = "CreateEdgeGroupResponse" },
     },
     create_edge_group_cert = {
-      name = "CreateEdgeGroupCert",
+      sdk_operation = "CreateEdgeGroupCert",
       method = "POST",
       path = "/v2/{project_id}/edgemgr/groups/{group_id}/certs",
       content_type = "application/json",
@@ -669,7 +669,7 @@ return {
       response = { ref = "CreateEdgeGroupCertResponse" },
     },
     create_edge_node = {
-      name = "CreateEdgeNode",
+      sdk_operation = "CreateEdgeNode",
       method = "POST",
       path = "/v2/{project_id}/edgemgr/nodes",
       content_type = "application/json",
@@ -681,7 +681,7 @@ return {
       response = { ref = "CreateEdgeNodeResponse" },
     },
     create_edge_node_certs = {
-      name = "CreateEdgeNodeCerts",
+      sdk_operation = "CreateEdgeNodeCerts",
       method = "POST",
       path = "/v2/{project_id}/edgemgr/nodes/{node_id}/certs",
       content_type = "application/json",
@@ -696,7 +696,7 @@ return {
       response = { ref = "CreateEdgeNodeCertsResponse" },
     },
     create_encryptdatas = {
-      name = "CreateEncryptdatas",
+      sdk_operation = "CreateEncryptdatas",
       method = "POST",
       path = "/v2/{project_id}/edm/encryptdatas",
       content_type = "application/json",
@@ -708,7 +708,7 @@ return {
       response = { ref = "CreateEncryptdatasResponse" },
     },
     create_endpoint = {
-      name = "CreateEndpoint",
+      sdk_operation = "CreateEndpoint",
       method = "POST",
       path = "/v2/{project_id}/routemgr/endpoints",
       content_type = "application/json",
@@ -720,7 +720,7 @@ return {
       response = { ref = "CreateEndpointResponse" },
     },
     create_node_encryptdatas = {
-      name = "CreateNodeEncryptdatas",
+      sdk_operation = "CreateNodeEncryptdatas",
       method = "POST",
       path = "/v2/{project_id}/edm/nodes/{node_id}/encryptdatas",
       content_type = "application/json",
@@ -733,7 +733,7 @@ return {
       response = { ref = "CreateNodeEncryptdatasResponse" },
     },
     create_product = {
-      name = "CreateProduct",
+      sdk_operation = "CreateProduct",
       method = "POST",
       path = "/v2/{project_id}/productmgr/products",
       content_type = "application/json",
@@ -745,7 +745,7 @@ return {
       response = { ref = "CreateProductResponse" },
     },
     create_rule = {
-      name = "CreateRule",
+      sdk_operation = "CreateRule",
       method = "POST",
       path = "/v2/{project_id}/routemgr/rules",
       content_type = "application/json",
@@ -757,7 +757,7 @@ return {
       response = { ref = "CreateRuleResponse" },
     },
     create_secret = {
-      name = "CreateSecret",
+      sdk_operation = "CreateSecret",
       method = "POST",
       path = "/v2/{project_id}/edgemgr/secrets",
       content_type = "application/json",
@@ -769,7 +769,7 @@ return {
       response = { ref = "CreateSecretResponse" },
     },
     create_service = {
-      name = "CreateService",
+      sdk_operation = "CreateService",
       method = "POST",
       path = "/v2/{project_id}/edgemgr/services",
       content_type = "application/json",
@@ -781,7 +781,7 @@ return {
       response = { ref = "CreateServiceResponse" },
     },
     create_system_event = {
-      name = "CreateSystemEvent",
+      sdk_operation = "CreateSystemEvent",
       method = "POST",
       path = "/v2/{project_id}/routemgr/exchanger/systemevents",
       content_type = "application/json",
@@ -793,7 +793,7 @@ return {
       response = { ref = "CreateSystemEventResponse" },
     },
     create_tag = {
-      name = "CreateTag",
+      sdk_operation = "CreateTag",
       method = "POST",
       path = "/v2/{project_id}/{resource_type}/{resource_id}/tags",
       content_type = "application/json",
@@ -807,7 +807,7 @@ return {
       response = { type = "string" },
     },
     delete_app = {
-      name = "DeleteApp",
+      sdk_operation = "DeleteApp",
       method = "DELETE",
       path = "/v2/{project_id}/edgemgr/apps/{app_id}",
       content_type = "application/json",
@@ -818,7 +818,7 @@ return {
       response = { ref = "DeleteAppResponse" },
     },
     delete_app_version = {
-      name = "DeleteAppVersion",
+      sdk_operation = "DeleteAppVersion",
       method = "DELETE",
       path = "/v2/{project_id}/edgemgr/apps/{app_id}/versions/{version_id}",
       content_type = "application/json",
@@ -830,7 +830,7 @@ return {
       response = { ref = "DeleteAppVersionResponse" },
     },
     delete_batch_job = {
-      name = "DeleteBatchJob",
+      sdk_operation = "DeleteBatchJob",
       method = "DELETE",
       path = "/v2/{project_id}/productmgr/jobs/{job_id}",
       content_type = "application/json",
@@ -841,7 +841,7 @@ return {
       response = { ref = "DeleteBatchJobResponse" },
     },
     delete_config_map = {
-      name = "DeleteConfigMap",
+      sdk_operation = "DeleteConfigMap",
       method = "DELETE",
       path = "/v2/{project_id}/edgemgr/configmaps/{configmap_id}",
       content_type = "application/json",
@@ -852,7 +852,7 @@ return {
       response = { ref = "DeleteConfigMapResponse" },
     },
     delete_deployment = {
-      name = "DeleteDeployment",
+      sdk_operation = "DeleteDeployment",
       method = "DELETE",
       path = "/v3/{project_id}/edgemgr/deployments/{deployment_id}",
       content_type = "application/json",
@@ -864,7 +864,7 @@ return {
       response = { ref = "DeleteDeploymentResponse" },
     },
     delete_device = {
-      name = "DeleteDevice",
+      sdk_operation = "DeleteDevice",
       method = "DELETE",
       path = "/v2/{project_id}/edgemgr/devices/{device_id}",
       content_type = "application/json",
@@ -875,7 +875,7 @@ return {
       response = { ref = "DeleteDeviceResponse" },
     },
     delete_device_template = {
-      name = "DeleteDeviceTemplate",
+      sdk_operation = "DeleteDeviceTemplate",
       method = "DELETE",
       path = "/v2/{project_id}/edgemgr/device-templates/{device_template_id}",
       content_type = "application/json",
@@ -886,7 +886,7 @@ return {
       response = { ref = "DeleteDeviceTemplateResponse" },
     },
     delete_edge_group = {
-      name = "DeleteEdgeGroup",
+      sdk_operation = "DeleteEdgeGroup",
       method = "DELETE",
       path = "/v2/{project_id}/edgemgr/groups/{group_id}",
       content_type = "application/json",
@@ -897,7 +897,7 @@ return {
       response = { ref = "DeleteEdgeGroupResponse" },
     },
     delete_edge_group_cert = {
-      name = "DeleteEdgeGroupCert",
+      sdk_operation = "DeleteEdgeGroupCert",
       method = "DELETE",
       path = "/v2/{project_id}/edgemgr/groups/{group_id}/certs/{group_cert_id}",
       content_type = "application/json",
@@ -909,7 +909,7 @@ return {
       response = { ref = "DeleteEdgeGroupCertResponse" },
     },
     delete_edge_node = {
-      name = "DeleteEdgeNode",
+      sdk_operation = "DeleteEdgeNode",
       method = "DELETE",
       path = "/v2/{project_id}/edgemgr/nodes/{node_id}",
       content_type = "application/json",
@@ -920,7 +920,7 @@ return {
       response = { ref = "DeleteEdgeNodeResponse" },
     },
     delete_edge_node_certs = {
-      name = "DeleteEdgeNodeCerts",
+      sdk_operation = "DeleteEdgeNodeCerts",
       method = "DELETE",
       path = "/v2/{project_id}/edgemgr/nodes/{node_id}/certs/{cert_id}",
       content_type = "application/json",
@@ -932,7 +932,7 @@ return {
       response = { ref = "DeleteEdgeNodeCertsResponse" },
     },
     delete_encryptdatas = {
-      name = "DeleteEncryptdatas",
+      sdk_operation = "DeleteEncryptdatas",
       method = "DELETE",
       path = "/v2/{project_id}/edm/encryptdatas/{encryptdata_id}",
       content_type = "application/json",
@@ -943,7 +943,7 @@ return {
       response = { ref = "DeleteEncryptdatasResponse" },
     },
     delete_end_point = {
-      name = "DeleteEndPoint",
+      sdk_operation = "DeleteEndPoint",
       method = "DELETE",
       path = "/v2/{project_id}/routemgr/endpoints/{endpoint_id}",
       content_type = "application/json",
@@ -954,7 +954,7 @@ return {
       response = { ref = "DeleteEndPointResponse" },
     },
     delete_node_encryptdatas = {
-      name = "DeleteNodeEncryptdatas",
+      sdk_operation = "DeleteNodeEncryptdatas",
       method = "DELETE",
       path = "/v2/{project_id}/edm/nodes/{node_id}/encryptdatas/{encryptdata_id}",
       content_type = "application/json",
@@ -966,7 +966,7 @@ return {
       response = { ref = "DeleteNodeEncryptdatasResponse" },
     },
     delete_pod = {
-      name = "DeletePod",
+      sdk_operation = "DeletePod",
       method = "DELETE",
       path = "/v3/{project_id}/edgemgr/deployments/{deployment_id}/pods/{pod_name}",
       content_type = "application/json",
@@ -978,7 +978,7 @@ return {
       response = { type = "string" },
     },
     delete_product = {
-      name = "DeleteProduct",
+      sdk_operation = "DeleteProduct",
       method = "DELETE",
       path = "/v2/{project_id}/productmgr/products/{product_id}",
       content_type = "application/json",
@@ -989,7 +989,7 @@ return {
       response = { ref = "DeleteProductResponse" },
     },
     delete_resource_tag = {
-      name = "DeleteResourceTag",
+      sdk_operation = "DeleteResourceTag",
       method = "DELETE",
       path = "/v2/{project_id}/{resource_type}/{resource_id}/tags/{key}",
       content_type = "application/json",
@@ -1002,7 +1002,7 @@ return {
       response = { ref = "DeleteResourceTagResponse" },
     },
     delete_rule = {
-      name = "DeleteRule",
+      sdk_operation = "DeleteRule",
       method = "DELETE",
       path = "/v2/{project_id}/routemgr/rules/{rule_id}",
       content_type = "application/json",
@@ -1013,7 +1013,7 @@ return {
       response = { ref = "DeleteRuleResponse" },
     },
     delete_secret = {
-      name = "DeleteSecret",
+      sdk_operation = "DeleteSecret",
       method = "DELETE",
       path = "/v2/{project_id}/edgemgr/secrets/{secret_id}",
       content_type = "application/json",
@@ -1024,7 +1024,7 @@ return {
       response = { ref = "DeleteSecretResponse" },
     },
     delete_service = {
-      name = "DeleteService",
+      sdk_operation = "DeleteService",
       method = "DELETE",
       path = "/v2/{project_id}/edgemgr/services/{service_id}",
       content_type = "application/json",
@@ -1035,7 +1035,7 @@ return {
       response = { ref = "DeleteServiceResponse" },
     },
     delete_system_event = {
-      name = "DeleteSystemEvent",
+      sdk_operation = "DeleteSystemEvent",
       method = "DELETE",
       path = "/v2/{project_id}/routemgr/exchanger/systemevents/{event_id}",
       content_type = "application/json",
@@ -1046,7 +1046,7 @@ return {
       response = { ref = "DeleteSystemEventResponse" },
     },
     enable_disable_edge_nodes = {
-      name = "EnableDisableEdgeNodes",
+      sdk_operation = "EnableDisableEdgeNodes",
       method = "POST",
       path = "/v2/{project_id}/edgemgr/nodes/{node_id}/action",
       content_type = "application/json",
@@ -1059,7 +1059,7 @@ return {
       response = { ref = "EnableDisableEdgeNodesResponse" },
     },
     list_app_versions = {
-      name = "ListAppVersions",
+      sdk_operation = "ListAppVersions",
       method = "GET",
       path = "/v2/{project_id}/edgemgr/apps/{app_id}/versions",
       content_type = "application/json",
@@ -1073,7 +1073,7 @@ return {
       response = { ref = "ListAppVersionsResponse" },
     },
     list_apps = {
-      name = "ListApps",
+      sdk_operation = "ListApps",
       method = "GET",
       path = "/v2/{project_id}/edgemgr/apps",
       content_type = "application/json",
@@ -1089,7 +1089,7 @@ return {
       response = { ref = "ListAppsResponse" },
     },
     list_batch_job = {
-      name = "ListBatchJob",
+      sdk_operation = "ListBatchJob",
       method = "GET",
       path = "/v2/{project_id}/productmgr/jobs",
       content_type = "application/json",
@@ -1104,7 +1104,7 @@ return {
       response = { ref = "ListBatchJobResponse" },
     },
     list_config_maps = {
-      name = "ListConfigMaps",
+      sdk_operation = "ListConfigMaps",
       method = "GET",
       path = "/v2/{project_id}/edgemgr/configmaps",
       content_type = "application/json",
@@ -1118,7 +1118,7 @@ return {
       response = { ref = "ListConfigMapsResponse" },
     },
     list_deployments = {
-      name = "ListDeployments",
+      sdk_operation = "ListDeployments",
       method = "GET",
       path = "/v3/{project_id}/edgemgr/deployments",
       content_type = "application/json",
@@ -1135,7 +1135,7 @@ return {
       response = { ref = "ListDeploymentsResponse" },
     },
     list_device_templates = {
-      name = "ListDeviceTemplates",
+      sdk_operation = "ListDeviceTemplates",
       method = "GET",
       path = "/v2/{project_id}/edgemgr/device-templates",
       content_type = "application/json",
@@ -1149,7 +1149,7 @@ return {
       response = { ref = "ListDeviceTemplatesResponse" },
     },
     list_devices = {
-      name = "ListDevices",
+      sdk_operation = "ListDevices",
       method = "GET",
       path = "/v2/{project_id}/edgemgr/devices",
       content_type = "application/json",
@@ -1166,7 +1166,7 @@ return {
       response = { ref = "ListDevicesResponse" },
     },
     list_edge_group_certs = {
-      name = "ListEdgeGroupCerts",
+      sdk_operation = "ListEdgeGroupCerts",
       method = "GET",
       path = "/v2/{project_id}/edgemgr/groups/{group_id}/certs",
       content_type = "application/json",
@@ -1180,7 +1180,7 @@ return {
       response = { type = "any" },
     },
     list_edge_groups = {
-      name = "ListEdgeGroups",
+      sdk_operation = "ListEdgeGroups",
       method = "GET",
       path = "/v2/{project_id}/edgemgr/groups",
       content_type = "application/json",
@@ -1195,7 +1195,7 @@ return {
       response = { ref = "ListEdgeGroupsResponse" },
     },
     list_edge_node_certs = {
-      name = "ListEdgeNodeCerts",
+      sdk_operation = "ListEdgeNodeCerts",
       method = "GET",
       path = "/v2/{project_id}/edgemgr/nodes/{node_id}/certs",
       content_type = "application/json",
@@ -1209,7 +1209,7 @@ return {
       response = { ref = "ListEdgeNodeCertsResponse" },
     },
     list_edge_nodes = {
-      name = "ListEdgeNodes",
+      sdk_operation = "ListEdgeNodes",
       method = "GET",
       path = "/v2/{project_id}/edgemgr/nodes",
       content_type = "application/json",
@@ -1230,7 +1230,7 @@ return {
       response = { ref = "ListEdgeNodesResponse" },
     },
     list_encryptdata_nodes = {
-      name = "ListEncryptdataNodes",
+      sdk_operation = "ListEncryptdataNodes",
       method = "GET",
       path = "/v2/{project_id}/edm/encryptdatas/{encryptdata_id}/nodes",
       content_type = "application/json",
@@ -1244,7 +1244,7 @@ return {
       response = { ref = "ListEncryptdataNodesResponse" },
     },
     list_encryptdatas = {
-      name = "ListEncryptdatas",
+      sdk_operation = "ListEncryptdatas",
       method = "GET",
       path = "/v2/{project_id}/edm/encryptdatas",
       content_type = "application/json",
@@ -1258,7 +1258,7 @@ return {
       response = { ref = "ListEncryptdatasResponse" },
     },
     list_endpoints = {
-      name = "ListEndpoints",
+      sdk_operation = "ListEndpoints",
       method = "GET",
       path = "/v2/{project_id}/routemgr/endpoints",
       content_type = "application/json",
@@ -1274,7 +1274,7 @@ return {
       response = { ref = "ListEndpointsResponse" },
     },
     list_node_encryptdatas = {
-      name = "ListNodeEncryptdatas",
+      sdk_operation = "ListNodeEncryptdatas",
       method = "GET",
       path = "/v2/{project_id}/edm/nodes/{node_id}/encryptdatas",
       content_type = "application/json",
@@ -1288,7 +1288,7 @@ return {
       response = { ref = "ListNodeEncryptdatasResponse" },
     },
     list_pods = {
-      name = "ListPods",
+      sdk_operation = "ListPods",
       method = "GET",
       path = "/v3/{project_id}/edgemgr/pods",
       content_type = "application/json",
@@ -1306,7 +1306,7 @@ return {
       response = { ref = "ListPodsResponse" },
     },
     list_products = {
-      name = "ListProducts",
+      sdk_operation = "ListProducts",
       method = "GET",
       path = "/v2/{project_id}/productmgr/products",
       content_type = "application/json",
@@ -1320,7 +1320,7 @@ return {
       response = { ref = "ListProductsResponse" },
     },
     list_resource_by_tags = {
-      name = "ListResourceByTags",
+      sdk_operation = "ListResourceByTags",
       method = "POST",
       path = "/v2/{project_id}/{resource_type}/resource_instances/action",
       content_type = "application/json",
@@ -1343,7 +1343,7 @@ return {
       response = { ref = "ListResourceByTagsResponse" },
     },
     list_rule_errors = {
-      name = "ListRuleErrors",
+      sdk_operation = "ListRuleErrors",
       method = "GET",
       path = "/v2/{project_id}/routemgr/rules/{rule_id}/errors",
       content_type = "application/json",
@@ -1357,7 +1357,7 @@ return {
       response = { ref = "ListRuleErrorsResponse" },
     },
     list_rules = {
-      name = "ListRules",
+      sdk_operation = "ListRules",
       method = "GET",
       path = "/v2/{project_id}/routemgr/rules",
       content_type = "application/json",
@@ -1371,7 +1371,7 @@ return {
       response = { ref = "ListRulesResponse" },
     },
     list_secrets = {
-      name = "ListSecrets",
+      sdk_operation = "ListSecrets",
       method = "GET",
       path = "/v2/{project_id}/edgemgr/secrets",
       content_type = "application/json",
@@ -1386,7 +1386,7 @@ return {
       response = { ref = "ListSecretsResponse" },
     },
     list_services = {
-      name = "ListServices",
+      sdk_operation = "ListServices",
       method = "GET",
       path = "/v2/{project_id}/edgemgr/services",
       content_type = "application/json",
@@ -1402,7 +1402,7 @@ return {
       response = { ref = "ListServicesResponse" },
     },
     list_system_events = {
-      name = "ListSystemEvents",
+      sdk_operation = "ListSystemEvents",
       method = "GET",
       path = "/v2/{project_id}/routemgr/exchanger/systemevents",
       content_type = "application/json",
@@ -1416,7 +1416,7 @@ return {
       response = { ref = "ListSystemEventsResponse" },
     },
     list_tags = {
-      name = "ListTags",
+      sdk_operation = "ListTags",
       method = "GET",
       path = "/v2/{project_id}/{resource_type}/{resource_id}/tags",
       content_type = "application/json",
@@ -1428,7 +1428,7 @@ return {
       response = { ref = "ListTagsResponse" },
     },
     list_tags_by_resource_type = {
-      name = "ListTagsByResourceType",
+      sdk_operation = "ListTagsByResourceType",
       method = "GET",
       path = "/v2/{project_id}/{resource_type}/tags",
       content_type = "application/json",
@@ -1439,7 +1439,7 @@ return {
       response = { ref = "ListTagsByResourceTypeResponse" },
     },
     restart_deployments_pod = {
-      name = "RestartDeploymentsPod",
+      sdk_operation = "RestartDeploymentsPod",
       method = "POST",
       path = "/v3/{project_id}/edgemgr/deployments/{deployment_id}/pods/{pod_name}/restart",
       content_type = "application/json",
@@ -1451,7 +1451,7 @@ return {
       response = { type = "string" },
     },
     restore_batch_job = {
-      name = "RestoreBatchJob",
+      sdk_operation = "RestoreBatchJob",
       method = "POST",
       path = "/v2/{project_id}/productmgr/jobs/{job_id}/restore",
       content_type = "application/json",
@@ -1462,7 +1462,7 @@ return {
       response = { type = "string" },
     },
     retry_batch_job = {
-      name = "RetryBatchJob",
+      sdk_operation = "RetryBatchJob",
       method = "POST",
       path = "/v2/{project_id}/productmgr/jobs/{job_id}/retry",
       content_type = "application/json",
@@ -1473,7 +1473,7 @@ return {
       response = { type = "string" },
     },
     show_app_detail = {
-      name = "ShowAppDetail",
+      sdk_operation = "ShowAppDetail",
       method = "GET",
       path = "/v2/{project_id}/edgemgr/apps/{app_id}",
       content_type = "application/json",
@@ -1484,7 +1484,7 @@ return {
       response = { ref = "ShowAppDetailResponse" },
     },
     show_app_version_detail = {
-      name = "ShowAppVersionDetail",
+      sdk_operation = "ShowAppVersionDetail",
       method = "GET",
       path = "/v2/{project_id}/edgemgr/apps/{app_id}/versions/{version_id}",
       content_type = "application/json",
@@ -1496,7 +1496,7 @@ return {
       response = { ref = "ShowAppVersionDetailResponse" },
     },
     show_batch_job = {
-      name = "ShowBatchJob",
+      sdk_operation = "ShowBatchJob",
       method = "GET",
       path = "/v2/{project_id}/productmgr/jobs/{job_id}",
       content_type = "application/json",
@@ -1507,7 +1507,7 @@ return {
       response = { ref = "ShowBatchJobResponse" },
     },
     show_config_map = {
-      name = "ShowConfigMap",
+      sdk_operation = "ShowConfigMap",
       method = "GET",
       path = "/v2/{project_id}/edgemgr/configmaps/{configmap_id}",
       content_type = "application/json",
@@ -1518,7 +1518,7 @@ return {
       response = { ref = "ShowConfigMapResponse" },
     },
     show_deployment = {
-      name = "ShowDeployment",
+      sdk_operation = "ShowDeployment",
       method = "GET",
       path = "/v3/{project_id}/edgemgr/deployments/{deployment_id}",
       content_type = "application/json",
@@ -1529,7 +1529,7 @@ return {
       response = { ref = "ShowDeploymentResponse" },
     },
     show_device = {
-      name = "ShowDevice",
+      sdk_operation = "ShowDevice",
       method = "GET",
       path = "/v2/{project_id}/edgemgr/devices/{device_id}",
       content_type = "application/json",
@@ -1540,7 +1540,7 @@ return {
       response = { ref = "ShowDeviceResponse" },
     },
     show_device_template = {
-      name = "ShowDeviceTemplate",
+      sdk_operation = "ShowDeviceTemplate",
       method = "GET",
       path = "/v2/{project_id}/edgemgr/device-templates/{device_template_id}",
       content_type = "application/json",
@@ -1551,7 +1551,7 @@ return {
       response = { ref = "ShowDeviceTemplateResponse" },
     },
     show_device_twin = {
-      name = "ShowDeviceTwin",
+      sdk_operation = "ShowDeviceTwin",
       method = "GET",
       path = "/v2/{project_id}/edgemgr/devices/{device_id}/twin",
       content_type = "application/json",
@@ -1562,7 +1562,7 @@ return {
       response = { ref = "ShowDeviceTwinResponse" },
     },
     show_edge_group_cert_detail = {
-      name = "ShowEdgeGroupCertDetail",
+      sdk_operation = "ShowEdgeGroupCertDetail",
       method = "GET",
       path = "/v2/{project_id}/edgemgr/groups/{group_id}/certs/{group_cert_id}",
       content_type = "application/json",
@@ -1574,7 +1574,7 @@ return {
       response = { ref = "ShowEdgeGroupCertDetailResponse" },
     },
     show_edge_group_detail = {
-      name = "ShowEdgeGroupDetail",
+      sdk_operation = "ShowEdgeGroupDetail",
       method = "GET",
       path = "/v2/{project_id}/edgemgr/groups/{group_id}",
       content_type = "application/json",
@@ -1585,7 +1585,7 @@ return {
       response = { ref = "ShowEdgeGroupDetailResponse" },
     },
     show_edge_node_detail = {
-      name = "ShowEdgeNodeDetail",
+      sdk_operation = "ShowEdgeNodeDetail",
       method = "GET",
       path = "/v2/{project_id}/edgemgr/nodes/{node_id}",
       content_type = "application/json",
@@ -1596,7 +1596,7 @@ return {
       response = { ref = "ShowEdgeNodeDetailResponse" },
     },
     show_encryptdatas = {
-      name = "ShowEncryptdatas",
+      sdk_operation = "ShowEncryptdatas",
       method = "GET",
       path = "/v2/{project_id}/edm/encryptdatas/{encryptdata_id}",
       content_type = "application/json",
@@ -1607,7 +1607,7 @@ return {
       response = { ref = "ShowEncryptdatasResponse" },
     },
     show_end_point_detail = {
-      name = "ShowEndPointDetail",
+      sdk_operation = "ShowEndPointDetail",
       method = "GET",
       path = "/v2/{project_id}/routemgr/endpoints/{endpoint_id}",
       content_type = "application/json",
@@ -1618,7 +1618,7 @@ return {
       response = { ref = "ShowEndPointDetailResponse" },
     },
     show_product_detail = {
-      name = "ShowProductDetail",
+      sdk_operation = "ShowProductDetail",
       method = "GET",
       path = "/v2/{project_id}/productmgr/products/{product_id}",
       content_type = "application/json",
@@ -1629,7 +1629,7 @@ return {
       response = { ref = "ShowProductDetailResponse" },
     },
     show_quota = {
-      name = "ShowQuota",
+      sdk_operation = "ShowQuota",
       method = "GET",
       path = "/v2/{project_id}/edgemgr/quotas",
       content_type = "application/json",
@@ -1640,7 +1640,7 @@ return {
       response = { ref = "ShowQuotaResponse" },
     },
     show_rule_detail = {
-      name = "ShowRuleDetail",
+      sdk_operation = "ShowRuleDetail",
       method = "GET",
       path = "/v2/{project_id}/routemgr/rules/{rule_id}",
       content_type = "application/json",
@@ -1651,7 +1651,7 @@ return {
       response = { ref = "ShowRuleDetailResponse" },
     },
     show_secret = {
-      name = "ShowSecret",
+      sdk_operation = "ShowSecret",
       method = "GET",
       path = "/v2/{project_id}/edgemgr/secrets/{secret_id}",
       content_type = "application/json",
@@ -1662,7 +1662,7 @@ return {
       response = { ref = "ShowSecretResponse" },
     },
     show_service_detail = {
-      name = "ShowServiceDetail",
+      sdk_operation = "ShowServiceDetail",
       method = "GET",
       path = "/v2/{project_id}/edgemgr/services/{service_id}",
       content_type = "application/json",
@@ -1673,7 +1673,7 @@ return {
       response = { ref = "ShowServiceDetailResponse" },
     },
     show_system_event_detail = {
-      name = "ShowSystemEventDetail",
+      sdk_operation = "ShowSystemEventDetail",
       method = "GET",
       path = "/v2/{project_id}/routemgr/exchanger/systemevents/{event_id}",
       content_type = "application/json",
@@ -1684,7 +1684,7 @@ return {
       response = { ref = "ShowSystemEventDetailResponse" },
     },
     start_rule = {
-      name = "StartRule",
+      sdk_operation = "StartRule",
       method = "POST",
       path = "/v2/{project_id}/routemgr/rules/{rule_id}/start",
       content_type = "application/json",
@@ -1695,7 +1695,7 @@ return {
       response = { ref = "StartRuleResponse" },
     },
     start_system_event = {
-      name = "StartSystemEvent",
+      sdk_operation = "StartSystemEvent",
       method = "POST",
       path = "/v2/{project_id}/routemgr/exchanger/systemevents/{event_id}/start",
       content_type = "application/json",
@@ -1706,7 +1706,7 @@ return {
       response = { ref = "StartSystemEventResponse" },
     },
     stop_batch_job = {
-      name = "StopBatchJob",
+      sdk_operation = "StopBatchJob",
       method = "POST",
       path = "/v2/{project_id}/productmgr/jobs/{job_id}/pause",
       content_type = "application/json",
@@ -1717,7 +1717,7 @@ return {
       response = { type = "string" },
     },
     stop_rule = {
-      name = "StopRule",
+      sdk_operation = "StopRule",
       method = "POST",
       path = "/v2/{project_id}/routemgr/rules/{rule_id}/stop",
       content_type = "application/json",
@@ -1728,7 +1728,7 @@ return {
       response = { ref = "StopRuleResponse" },
     },
     stop_system_event = {
-      name = "StopSystemEvent",
+      sdk_operation = "StopSystemEvent",
       method = "POST",
       path = "/v2/{project_id}/routemgr/exchanger/systemevents/{event_id}/stop",
       content_type = "application/json",
@@ -1739,7 +1739,7 @@ return {
       response = { ref = "StopSystemEventResponse" },
     },
     update_app = {
-      name = "UpdateApp",
+      sdk_operation = "UpdateApp",
       method = "PUT",
       path = "/v2/{project_id}/edgemgr/apps/{app_id}",
       content_type = "application/json",
@@ -1752,7 +1752,7 @@ return {
       response = { ref = "UpdateAppResponse" },
     },
     update_app_version = {
-      name = "UpdateAppVersion",
+      sdk_operation = "UpdateAppVersion",
       method = "PUT",
       path = "/v2/{project_id}/edgemgr/apps/{app_id}/versions/{version_id}",
       content_type = "application/json",
@@ -1766,7 +1766,7 @@ return {
       response = { ref = "UpdateAppVersionResponse" },
     },
     update_config_map = {
-      name = "UpdateConfigMap",
+      sdk_operation = "UpdateConfigMap",
       method = "PUT",
       path = "/v2/{project_id}/edgemgr/configmaps/{configmap_id}",
       content_type = "application/json",
@@ -1779,7 +1779,7 @@ return {
       response = { ref = "UpdateConfigMapResponse" },
     },
     update_deployment = {
-      name = "UpdateDeployment",
+      sdk_operation = "UpdateDeployment",
       method = "PUT",
       path = "/v3/{project_id}/edgemgr/deployments/{deployment_id}",
       content_type = "application/json",
@@ -1793,7 +1793,7 @@ return {
       response = { ref = "UpdateDeploymentResponse" },
     },
     update_device = {
-      name = "UpdateDevice",
+      sdk_operation = "UpdateDevice",
       method = "PUT",
       path = "/v2/{project_id}/edgemgr/devices/{device_id}",
       content_type = "application/json",
@@ -1806,7 +1806,7 @@ return {
       response = { ref = "UpdateDeviceResponse" },
     },
     update_device_template_by_id = {
-      name = "UpdateDeviceTemplateById",
+      sdk_operation = "UpdateDeviceTemplateById",
       method = "PUT",
       path = "/v2/{project_id}/edgemgr/device-templates/{device_template_id}",
       content_type = "application/json",
@@ -1819,7 +1819,7 @@ return {
       response = { ref = "UpdateDeviceTemplateByIdResponse" },
     },
     update_device_twin = {
-      name = "UpdateDeviceTwin",
+      sdk_operation = "UpdateDeviceTwin",
       method = "PUT",
       path = "/v2/{project_id}/edgemgr/devices/{device_id}/twin",
       content_type = "application/json",
@@ -1833,7 +1833,7 @@ return {
       response = { ref = "UpdateDeviceTwinResponse" },
     },
     update_edge_group = {
-      name = "UpdateEdgeGroup",
+      sdk_operation = "UpdateEdgeGroup",
       method = "PUT",
       path = "/v2/{project_id}/edgemgr/groups/{group_id}",
       content_type = "application/json",
@@ -1846,7 +1846,7 @@ return {
       response = { ref = "UpdateEdgeGroupResponse" },
     },
     update_edge_group_node_binding = {
-      name = "UpdateEdgeGroupNodeBinding",
+      sdk_operation = "UpdateEdgeGroupNodeBinding",
       method = "PUT",
       path = "/v2/{project_id}/edgemgr/groups/{group_id}/nodes",
       content_type = "application/json",
@@ -1860,7 +1860,7 @@ return {
       response = { ref = "UpdateEdgeGroupNodeBindingResponse" },
     },
     update_edge_node = {
-      name = "UpdateEdgeNode",
+      sdk_operation = "UpdateEdgeNode",
       method = "PUT",
       path = "/v2/{project_id}/edgemgr/nodes/{node_id}",
       content_type = "application/json",
@@ -1873,7 +1873,7 @@ return {
       response = { ref = "UpdateEdgeNodeResponse" },
     },
     update_edge_node_device = {
-      name = "UpdateEdgeNodeDevice",
+      sdk_operation = "UpdateEdgeNodeDevice",
       method = "PUT",
       path = "/v2/{project_id}/edgemgr/nodes/{node_id}/devices",
       content_type = "application/json",
@@ -1886,7 +1886,7 @@ return {
       response = { ref = "UpdateEdgeNodeDeviceResponse" },
     },
     update_encryptdatas = {
-      name = "UpdateEncryptdatas",
+      sdk_operation = "UpdateEncryptdatas",
       method = "PUT",
       path = "/v2/{project_id}/edm/encryptdatas/{encryptdata_id}",
       content_type = "application/json",
@@ -1899,7 +1899,7 @@ return {
       response = { ref = "UpdateEncryptdatasResponse" },
     },
     update_node_by_device_id = {
-      name = "UpdateNodeByDeviceId",
+      sdk_operation = "UpdateNodeByDeviceId",
       method = "PUT",
       path = "/v2/{project_id}/edgemgr/devices/{device_id}/nodes",
       content_type = "application/json",
@@ -1912,7 +1912,7 @@ return {
       response = { ref = "UpdateNodeByDeviceIdResponse" },
     },
     update_secret = {
-      name = "UpdateSecret",
+      sdk_operation = "UpdateSecret",
       method = "PUT",
       path = "/v2/{project_id}/edgemgr/secrets/{secret_id}",
       content_type = "application/json",
@@ -1925,7 +1925,7 @@ return {
       response = { ref = "UpdateSecretResponse" },
     },
     update_service = {
-      name = "UpdateService",
+      sdk_operation = "UpdateService",
       method = "PUT",
       path = "/v2/{project_id}/edgemgr/services/{service_id}",
       content_type = "application/json",
@@ -1938,7 +1938,7 @@ return {
       response = { ref = "UpdateServiceResponse" },
     },
     upgrade_edge_node = {
-      name = "UpgradeEdgeNode",
+      sdk_operation = "UpgradeEdgeNode",
       method = "POST",
       path = "/v2/{project_id}/edgemgr/nodes/{node_id}/upgrade",
       content_type = "application/json",

@@ -22,7 +22,7 @@ return {
   },
   operations = {
     run_celebrity_recognition = {
-      name = "RunCelebrityRecognition",
+      sdk_operation = "RunCelebrityRecognition",
       method = "POST",
       path = "/v2/{project_id}/image/celebrity-recognition",
       content_type = "application/json;charset=UTF-8",
@@ -35,7 +35,7 @@ return {
       response = { ref = "RunCelebrityRecognitionResponse" },
     },
     run_image_main_object_detection = {
-      name = "RunImageMainObjectDetection",
+      sdk_operation = "RunImageMainObjectDetection",
       method = "POST",
       path = "/v3/{project_id}/image/main-object-detection",
       content_type = "application/json;charset=UTF-8",
@@ -48,7 +48,7 @@ return {
       response = { ref = "RunImageMainObjectDetectionResponse" },
     },
     run_image_media_tagging = {
-      name = "RunImageMediaTagging",
+      sdk_operation = "RunImageMediaTagging",
       method = "POST",
       path = "/v2/{project_id}/image/media-tagging",
       content_type = "application/json;charset=UTF-8",
@@ -63,7 +63,7 @@ return {
       response = { ref = "RunImageMediaTaggingResponse" },
     },
     run_image_media_tagging_det = {
-      name = "RunImageMediaTaggingDet",
+      sdk_operation = "RunImageMediaTaggingDet",
       method = "POST",
       path = "/v2/{project_id}/image/media-tagging-det",
       content_type = "application/json;charset=UTF-8",
@@ -78,7 +78,7 @@ return {
       response = { ref = "RunImageMediaTaggingDetResponse" },
     },
     run_image_tagging = {
-      name = "RunImageTagging",
+      sdk_operation = "RunImageTagging",
       method = "POST",
       path = "/v2/{project_id}/image/tagging",
       content_type = "application/json;charset=UTF-8",
@@ -93,7 +93,7 @@ return {
       response = { ref = "RunImageTaggingResponse" },
     },
     run_recapture_detect = {
-      name = "RunRecaptureDetect",
+      sdk_operation = "RunRecaptureDetect",
       method = "POST",
       path = "/v2/{project_id}/image/recapture-detect",
       content_type = "application/json;charset=UTF-8",

@@ -42,7 +42,7 @@ return {
   },
   operations = {
     run_add_data = {
-      name = "RunAddData",
+      sdk_operation = "RunAddData",
       method = "POST",
       path = "/v2/{project_id}/mms/{service_name}/data/add",
       content_type = "application/json",
@@ -62,7 +62,7 @@ return {
       response = { ref = "RunAddDataResponse" },
     },
     run_check_data = {
-      name = "RunCheckData",
+      sdk_operation = "RunCheckData",
       method = "POST",
       path = "/v2/{project_id}/mms/{service_name}/data/check",
       content_type = "application/json",
@@ -78,7 +78,7 @@ return {
       response = { ref = "RunCheckDataResponse" },
     },
     run_delete_data = {
-      name = "RunDeleteData",
+      sdk_operation = "RunDeleteData",
       method = "POST",
       path = "/v2/{project_id}/mms/{service_name}/data/delete",
       content_type = "application/json",
@@ -93,7 +93,7 @@ return {
       response = { ref = "RunDeleteDataResponse" },
     },
     run_search = {
-      name = "RunSearch",
+      sdk_operation = "RunSearch",
       method = "POST",
       path = "/v2/{project_id}/mms/{service_name}/search",
       content_type = "application/json",
@@ -116,7 +116,7 @@ return {
       response = { ref = "RunSearchResponse" },
     },
     run_update_data = {
-      name = "RunUpdateData",
+      sdk_operation = "RunUpdateData",
       method = "POST",
       path = "/v2/{project_id}/mms/{service_name}/data/update",
       content_type = "application/json",

@@ -82,7 +82,7 @@ return {
   },
   operations = {
     add_image_tag = {
-      name = "AddImageTag",
+      sdk_operation = "AddImageTag",
       method = "POST",
       path = "/v2/{project_id}/images/{image_id}/tags",
       content_type = "application/json;charset=UTF-8",
@@ -94,7 +94,7 @@ return {
       response = { ref = "AddImageTagResponse" },
     },
     batch_add_members = {
-      name = "BatchAddMembers",
+      sdk_operation = "BatchAddMembers",
       method = "POST",
       path = "/v1/cloudimages/members",
       content_type = "application/json;charset=UTF-8",
@@ -108,7 +108,7 @@ return {
       response = { ref = "BatchAddMembersResponse" },
     },
     batch_add_or_delete_tags = {
-      name = "BatchAddOrDeleteTags",
+      sdk_operation = "BatchAddOrDeleteTags",
       method = "POST",
       path = "/v2/{project_id}/images/{image_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -121,7 +121,7 @@ return {
       response = { ref = "BatchAddOrDeleteTagsResponse" },
     },
     batch_delete_members = {
-      name = "BatchDeleteMembers",
+      sdk_operation = "BatchDeleteMembers",
       method = "DELETE",
       path = "/v1/cloudimages/members",
       content_type = "application/json;charset=UTF-8",
@@ -135,7 +135,7 @@ return {
       response = { ref = "BatchDeleteMembersResponse" },
     },
     batch_delete_tags = {
-      name = "BatchDeleteTags",
+      sdk_operation = "BatchDeleteTags",
       method = "DELETE",
       path = "/v1/{project_id}/cloudimages/{image_id}/tags/delete",
       content_type = "application/json;charset=UTF-8",
@@ -147,7 +147,7 @@ return {
       response = { ref = "BatchDeleteTagsResponse" },
     },
     batch_update_members = {
-      name = "BatchUpdateMembers",
+      sdk_operation = "BatchUpdateMembers",
       method = "PUT",
       path = "/v1/cloudimages/members",
       content_type = "application/json;charset=UTF-8",
@@ -161,7 +161,7 @@ return {
       response = { ref = "BatchUpdateMembersResponse" },
     },
     copy_image_cross_region = {
-      name = "CopyImageCrossRegion",
+      sdk_operation = "CopyImageCrossRegion",
       method = "POST",
       path = "/v1/cloudimages/{image_id}/cross_region_copy",
       content_type = "application/json;charset=UTF-8",
@@ -178,7 +178,7 @@ return {
       response = { ref = "CopyImageCrossRegionResponse" },
     },
     copy_image_in_region = {
-      name = "CopyImageInRegion",
+      sdk_operation = "CopyImageInRegion",
       method = "POST",
       path = "/v1/cloudimages/{image_id}/copy",
       content_type = "application/json;charset=UTF-8",
@@ -193,7 +193,7 @@ return {
       response = { ref = "CopyImageInRegionResponse" },
     },
     copy_image_in_region_in_safe_mode = {
-      name = "CopyImageInRegionInSafeMode",
+      sdk_operation = "CopyImageInRegionInSafeMode",
       method = "POST",
       path = "/v2.1/cloudimages/{image_id}/copy",
       content_type = "application/json;charset=UTF-8",
@@ -208,7 +208,7 @@ return {
       response = { ref = "CopyImageInRegionInSafeModeResponse" },
     },
     create_data_image = {
-      name = "CreateDataImage",
+      sdk_operation = "CreateDataImage",
       method = "POST",
       path = "/v1/cloudimages/dataimages/action",
       content_type = "application/json;charset=UTF-8",
@@ -227,7 +227,7 @@ return {
       response = { ref = "CreateDataImageResponse" },
     },
     create_data_image_in_safe_mode = {
-      name = "CreateDataImageInSafeMode",
+      sdk_operation = "CreateDataImageInSafeMode",
       method = "POST",
       path = "/v2.1/cloudimages/dataimages/action",
       content_type = "application/json;charset=UTF-8",
@@ -246,7 +246,7 @@ return {
       response = { ref = "CreateDataImageInSafeModeResponse" },
     },
     create_image = {
-      name = "CreateImage",
+      sdk_operation = "CreateImage",
       method = "POST",
       path = "/v2/cloudimages/action",
       content_type = "application/json;charset=UTF-8",
@@ -275,7 +275,7 @@ return {
       response = { ref = "CreateImageResponse" },
     },
     create_image_in_safe_mode = {
-      name = "CreateImageInSafeMode",
+      sdk_operation = "CreateImageInSafeMode",
       method = "POST",
       path = "/v2.1/cloudimages/action",
       content_type = "application/json;charset=UTF-8",
@@ -304,7 +304,7 @@ return {
       response = { ref = "CreateImageInSafeModeResponse" },
     },
     create_or_update_tags = {
-      name = "CreateOrUpdateTags",
+      sdk_operation = "CreateOrUpdateTags",
       method = "PUT",
       path = "/v1/cloudimages/tags",
       content_type = "application/json;charset=UTF-8",
@@ -317,7 +317,7 @@ return {
       response = { ref = "CreateOrUpdateTagsResponse" },
     },
     create_whole_image = {
-      name = "CreateWholeImage",
+      sdk_operation = "CreateWholeImage",
       method = "POST",
       path = "/v1/cloudimages/wholeimages/action",
       content_type = "application/json;charset=UTF-8",
@@ -338,7 +338,7 @@ return {
       response = { ref = "CreateWholeImageResponse" },
     },
     delete_image_tag = {
-      name = "DeleteImageTag",
+      sdk_operation = "DeleteImageTag",
       method = "DELETE",
       path = "/v2/{project_id}/images/{image_id}/tags/{key}",
       content_type = "application/json",
@@ -349,7 +349,7 @@ return {
       response = { ref = "DeleteImageTagResponse" },
     },
     export_image = {
-      name = "ExportImage",
+      sdk_operation = "ExportImage",
       method = "POST",
       path = "/v1/cloudimages/{image_id}/file",
       content_type = "application/json;charset=UTF-8",
@@ -363,7 +363,7 @@ return {
       response = { ref = "ExportImageResponse" },
     },
     export_image_in_safe_mode = {
-      name = "ExportImageInSafeMode",
+      sdk_operation = "ExportImageInSafeMode",
       method = "POST",
       path = "/v2.1/cloudimages/{image_id}/file",
       content_type = "application/json;charset=UTF-8",
@@ -377,7 +377,7 @@ return {
       response = { ref = "ExportImageInSafeModeResponse" },
     },
     glance_add_image_member = {
-      name = "GlanceAddImageMember",
+      sdk_operation = "GlanceAddImageMember",
       method = "POST",
       path = "/v2/images/{image_id}/members",
       content_type = "application/json;charset=UTF-8",
@@ -389,7 +389,7 @@ return {
       response = { ref = "GlanceAddImageMemberResponse" },
     },
     glance_create_image_metadata = {
-      name = "GlanceCreateImageMetadata",
+      sdk_operation = "GlanceCreateImageMetadata",
       method = "POST",
       path = "/v2/images",
       content_type = "application/json;charset=UTF-8",
@@ -408,7 +408,7 @@ return {
       response = { ref = "GlanceCreateImageMetadataResponse" },
     },
     glance_create_tag = {
-      name = "GlanceCreateTag",
+      sdk_operation = "GlanceCreateTag",
       method = "PUT",
       path = "/v2/images/{image_id}/tags/{tag}",
       content_type = "application/json",
@@ -419,7 +419,7 @@ return {
       response = { ref = "GlanceCreateTagResponse" },
     },
     glance_delete_image = {
-      name = "GlanceDeleteImage",
+      sdk_operation = "GlanceDeleteImage",
       method = "DELETE",
       path = "/v2/images/{image_id}",
       content_type = "application/json;charset=UTF-8",
@@ -431,7 +431,7 @@ return {
       response = { ref = "GlanceDeleteImageResponse" },
     },
     glance_delete_image_member = {
-      name = "GlanceDeleteImageMember",
+      sdk_operation = "GlanceDeleteImageMember",
       method = "DELETE",
       path = "/v2/images/{image_id}/members/{member_id}",
       content_type = "application/json",
@@ -442,7 +442,7 @@ return {
       response = { ref = "GlanceDeleteImageMemberResponse" },
     },
     glance_delete_tag = {
-      name = "GlanceDeleteTag",
+      sdk_operation = "GlanceDeleteTag",
       method = "DELETE",
       path = "/v2/images/{image_id}/tags/{tag}",
       content_type = "application/json",
@@ -453,7 +453,7 @@ return {
       response = { ref = "GlanceDeleteTagResponse" },
     },
     glance_list_image_member_schemas = {
-      name = "GlanceListImageMemberSchemas",
+      sdk_operation = "GlanceListImageMemberSchemas",
       method = "GET",
       path = "/v2/schemas/members",
       content_type = "application/json",
@@ -461,7 +461,7 @@ return {
       response = { ref = "GlanceListImageMemberSchemasResponse" },
     },
     glance_list_image_members = {
-      name = "GlanceListImageMembers",
+      sdk_operation = "GlanceListImageMembers",
       method = "GET",
       path = "/v2/images/{image_id}/members",
       content_type = "application/json",
@@ -474,7 +474,7 @@ return {
       response = { ref = "GlanceListImageMembersResponse" },
     },
     glance_list_image_schemas = {
-      name = "GlanceListImageSchemas",
+      sdk_operation = "GlanceListImageSchemas",
       method = "GET",
       path = "/v2/schemas/images",
       content_type = "application/json",
@@ -482,7 +482,7 @@ return {
       response = { ref = "GlanceListImageSchemasResponse" },
     },
     glance_list_images = {
-      name = "GlanceListImages",
+      sdk_operation = "GlanceListImages",
       method = "GET",
       path = "/v2/images",
       content_type = "application/json",
@@ -524,7 +524,7 @@ return {
       response = { ref = "GlanceListImagesResponse" },
     },
     glance_show_image = {
-      name = "GlanceShowImage",
+      sdk_operation = "GlanceShowImage",
       method = "GET",
       path = "/v2/images/{image_id}",
       content_type = "application/json",
@@ -534,7 +534,7 @@ return {
       response = { ref = "GlanceShowImageResponse" },
     },
     glance_show_image_member = {
-      name = "GlanceShowImageMember",
+      sdk_operation = "GlanceShowImageMember",
       method = "GET",
       path = "/v2/images/{image_id}/members/{member_id}",
       content_type = "application/json",
@@ -545,7 +545,7 @@ return {
       response = { ref = "GlanceShowImageMemberResponse" },
     },
     glance_show_image_member_schemas = {
-      name = "GlanceShowImageMemberSchemas",
+      sdk_operation = "GlanceShowImageMemberSchemas",
       method = "GET",
       path = "/v2/schemas/member",
       content_type = "application/json",
@@ -553,7 +553,7 @@ return {
       response = { ref = "GlanceShowImageMemberSchemasResponse" },
     },
     glance_show_image_schemas = {
-      name = "GlanceShowImageSchemas",
+      sdk_operation = "GlanceShowImageSchemas",
       method = "GET",
       path = "/v2/schemas/image",
       content_type = "application/json",
@@ -561,7 +561,7 @@ return {
       response = { ref = "GlanceShowImageSchemasResponse" },
     },
     glance_update_image = {
-      name = "GlanceUpdateImage",
+      sdk_operation = "GlanceUpdateImage",
       method = "PATCH",
       path = "/v2/images/{image_id}",
       content_type = "application/openstack-images-v2.1-json-patch",
@@ -572,7 +572,7 @@ return {
       response = { ref = "GlanceUpdateImageResponse" },
     },
     glance_update_image_member = {
-      name = "GlanceUpdateImageMember",
+      sdk_operation = "GlanceUpdateImageMember",
       method = "PUT",
       path = "/v2/images/{image_id}/members/{member_id}",
       content_type = "application/json;charset=UTF-8",
@@ -586,7 +586,7 @@ return {
       response = { ref = "GlanceUpdateImageMemberResponse" },
     },
     import_image_quick = {
-      name = "ImportImageQuick",
+      sdk_operation = "ImportImageQuick",
       method = "POST",
       path = "/v2/cloudimages/quickimport/action",
       content_type = "application/json;charset=UTF-8",
@@ -609,7 +609,7 @@ return {
       response = { ref = "ImportImageQuickResponse" },
     },
     import_image_quick_in_safe_mode = {
-      name = "ImportImageQuickInSafeMode",
+      sdk_operation = "ImportImageQuickInSafeMode",
       method = "POST",
       path = "/v2.1/cloudimages/quickimport/action",
       content_type = "application/json;charset=UTF-8",
@@ -632,7 +632,7 @@ return {
       response = { ref = "ImportImageQuickInSafeModeResponse" },
     },
     list_image_by_tags = {
-      name = "ListImageByTags",
+      sdk_operation = "ListImageByTags",
       method = "POST",
       path = "/v2/{project_id}/images/resource_instances/action",
       content_type = "application/json;charset=UTF-8",
@@ -652,7 +652,7 @@ return {
       response = { ref = "ListImageByTagsResponse" },
     },
     list_image_members = {
-      name = "ListImageMembers",
+      sdk_operation = "ListImageMembers",
       method = "GET",
       path = "/v1/{project_id}/cloudimages/{image_id}/members",
       content_type = "application/json",
@@ -665,7 +665,7 @@ return {
       response = { ref = "ListImageMembersResponse" },
     },
     list_image_tags = {
-      name = "ListImageTags",
+      sdk_operation = "ListImageTags",
       method = "GET",
       path = "/v2/{project_id}/images/{image_id}/tags",
       content_type = "application/json",
@@ -675,7 +675,7 @@ return {
       response = { ref = "ListImageTagsResponse" },
     },
     list_images = {
-      name = "ListImages",
+      sdk_operation = "ListImages",
       method = "GET",
       path = "/v2/cloudimages",
       content_type = "application/json",
@@ -722,7 +722,7 @@ return {
       response = { ref = "ListImagesResponse" },
     },
     list_images_tags = {
-      name = "ListImagesTags",
+      sdk_operation = "ListImagesTags",
       method = "GET",
       path = "/v2/{project_id}/images/tags",
       content_type = "application/json",
@@ -730,7 +730,7 @@ return {
       response = { ref = "ListImagesTagsResponse" },
     },
     list_os_versions = {
-      name = "ListOsVersions",
+      sdk_operation = "ListOsVersions",
       method = "GET",
       path = "/v1/cloudimages/os_version",
       content_type = "application/json",
@@ -740,7 +740,7 @@ return {
       response = { type = "array", items = { ref = "ListOsVersionsResponseBody" } },
     },
     list_tags = {
-      name = "ListTags",
+      sdk_operation = "ListTags",
       method = "GET",
       path = "/v1/cloudimages/tags",
       content_type = "application/json",
@@ -765,7 +765,7 @@ return {
       response = { ref = "ListTagsResponse" },
     },
     list_versions = {
-      name = "ListVersions",
+      sdk_operation = "ListVersions",
       method = "GET",
       path = "/",
       content_type = "application/json",
@@ -773,7 +773,7 @@ return {
       response = { ref = "ListVersionsResponse" },
     },
     register_image = {
-      name = "RegisterImage",
+      sdk_operation = "RegisterImage",
       method = "PUT",
       path = "/v1/cloudimages/{image_id}/upload",
       content_type = "application/json;charset=UTF-8",
@@ -785,7 +785,7 @@ return {
       response = { ref = "RegisterImageResponse" },
     },
     show_image_member = {
-      name = "ShowImageMember",
+      sdk_operation = "ShowImageMember",
       method = "GET",
       path = "/v1/{project_id}/cloudimages/{image_id}/members/{member_id}",
       content_type = "application/json",
@@ -796,7 +796,7 @@ return {
       response = { ref = "ShowImageMemberResponse" },
     },
     show_image_quota = {
-      name = "ShowImageQuota",
+      sdk_operation = "ShowImageQuota",
       method = "GET",
       path = "/v1/cloudimages/quota",
       content_type = "application/json",
@@ -804,7 +804,7 @@ return {
       response = { ref = "ShowImageQuotaResponse" },
     },
     show_job = {
-      name = "ShowJob",
+      sdk_operation = "ShowJob",
       method = "GET",
       path = "/v1/{project_id}/jobs/{job_id}",
       content_type = "application/json",
@@ -814,7 +814,7 @@ return {
       response = { ref = "ShowJobResponse" },
     },
     show_job_progress = {
-      name = "ShowJobProgress",
+      sdk_operation = "ShowJobProgress",
       method = "GET",
       path = "/v1/cloudimages/job/{job_id}",
       content_type = "application/json",
@@ -824,7 +824,7 @@ return {
       response = { ref = "ShowJobProgressResponse" },
     },
     show_version = {
-      name = "ShowVersion",
+      sdk_operation = "ShowVersion",
       method = "GET",
       path = "/{version}",
       content_type = "application/json",
@@ -834,7 +834,7 @@ return {
       response = { ref = "ShowVersionResponse" },
     },
     update_image = {
-      name = "UpdateImage",
+      sdk_operation = "UpdateImage",
       method = "PATCH",
       path = "/v2/cloudimages/{image_id}",
       content_type = "application/json;charset=UTF-8",

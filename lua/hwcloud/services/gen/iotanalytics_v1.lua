@@ -350,7 +350,7 @@ return {
   },
   operations = {
     add_dev_data = {
-      name = "AddDevData",
+      sdk_operation = "AddDevData",
       method = "POST",
       path = "/v1/{project_id}/datasources/{datasource_id}/dev-data",
       content_type = "application/json",
@@ -361,7 +361,7 @@ return {
       response = { type = "string" },
     },
     add_pipeline_job = {
-      name = "AddPipelineJob",
+      sdk_operation = "AddPipelineJob",
       method = "POST",
       path = "/v1/{project_id}/pipelines",
       content_type = "application/json",
@@ -372,7 +372,7 @@ return {
       response = { ref = "AddPipelineJobResponse" },
     },
     create_asset_model = {
-      name = "CreateAssetModel",
+      sdk_operation = "CreateAssetModel",
       method = "POST",
       path = "/v1/{project_id}/asset-models",
       content_type = "application/json",
@@ -386,7 +386,7 @@ return {
       response = { ref = "CreateAssetModelResponse" },
     },
     create_asset_new = {
-      name = "CreateAssetNew",
+      sdk_operation = "CreateAssetNew",
       method = "POST",
       path = "/v1/{project_id}/assets",
       content_type = "application/json",
@@ -402,7 +402,7 @@ return {
       response = { ref = "CreateAssetNewResponse" },
     },
     create_batch_job = {
-      name = "CreateBatchJob",
+      sdk_operation = "CreateBatchJob",
       method = "POST",
       path = "/v1/{project_id}/batch/jobs",
       content_type = "application/json",
@@ -422,7 +422,7 @@ return {
       response = { ref = "CreateBatchJobResponse" },
     },
     create_computing_resource = {
-      name = "CreateComputingResource",
+      sdk_operation = "CreateComputingResource",
       method = "POST",
       path = "/v1/{project_id}/batch-computing-resources",
       content_type = "application/json",
@@ -437,7 +437,7 @@ return {
       response = { ref = "CreateComputingResourceResponse" },
     },
     create_datasource = {
-      name = "CreateDatasource",
+      sdk_operation = "CreateDatasource",
       method = "POST",
       path = "/v1/{project_id}/datasources",
       content_type = "application/json",
@@ -450,7 +450,7 @@ return {
       response = { ref = "CreateDatasourceResponse" },
     },
     create_group = {
-      name = "CreateGroup",
+      sdk_operation = "CreateGroup",
       method = "POST",
       path = "/v1/{project_id}/data-store-groups",
       content_type = "application/json",
@@ -464,7 +464,7 @@ return {
       response = { ref = "CreateGroupResponse" },
     },
     create_run = {
-      name = "CreateRun",
+      sdk_operation = "CreateRun",
       method = "POST",
       path = "/v1/{project_id}/batch/jobs/{job_id}/runs",
       content_type = "application/json",
@@ -477,7 +477,7 @@ return {
       response = { ref = "CreateRunResponse" },
     },
     create_streaming_job = {
-      name = "CreateStreamingJob",
+      sdk_operation = "CreateStreamingJob",
       method = "POST",
       path = "/v1/{project_id}/streaming/jobs",
       content_type = "application/json",
@@ -488,7 +488,7 @@ return {
       response = { ref = "CreateStreamingJobResponse" },
     },
     create_table = {
-      name = "CreateTable",
+      sdk_operation = "CreateTable",
       method = "POST",
       path = "/v1/{project_id}/tables",
       content_type = "application/json",
@@ -512,7 +512,7 @@ return {
       response = { ref = "CreateTableResponse" },
     },
     delete_asset_model = {
-      name = "DeleteAssetModel",
+      sdk_operation = "DeleteAssetModel",
       method = "DELETE",
       path = "/v1/{project_id}/asset-models/{model_id}",
       content_type = "application/json",
@@ -522,7 +522,7 @@ return {
       response = { ref = "DeleteAssetModelResponse" },
     },
     delete_asset_new = {
-      name = "DeleteAssetNew",
+      sdk_operation = "DeleteAssetNew",
       method = "DELETE",
       path = "/v1/{project_id}/assets/{asset_id}",
       content_type = "application/json",
@@ -532,7 +532,7 @@ return {
       response = { ref = "DeleteAssetNewResponse" },
     },
     delete_batch_job = {
-      name = "DeleteBatchJob",
+      sdk_operation = "DeleteBatchJob",
       method = "DELETE",
       path = "/v1/{project_id}/batch/jobs/{job_id}",
       content_type = "application/json",
@@ -542,7 +542,7 @@ return {
       response = { ref = "DeleteBatchJobResponse" },
     },
     delete_computing_resource = {
-      name = "DeleteComputingResource",
+      sdk_operation = "DeleteComputingResource",
       method = "DELETE",
       path = "/v1/{project_id}/batch-computing-resources/{computing_resource_id}",
       content_type = "application/json",
@@ -552,7 +552,7 @@ return {
       response = { ref = "DeleteComputingResourceResponse" },
     },
     delete_data_store = {
-      name = "DeleteDataStore",
+      sdk_operation = "DeleteDataStore",
       method = "DELETE",
       path = "/v1/{project_id}/data-stores/{data_store_id}",
       content_type = "application/json",
@@ -562,7 +562,7 @@ return {
       response = { ref = "DeleteDataStoreResponse" },
     },
     delete_datasource = {
-      name = "DeleteDatasource",
+      sdk_operation = "DeleteDatasource",
       method = "DELETE",
       path = "/v1/{project_id}/datasources/{datasource_id}",
       content_type = "application/json",
@@ -572,7 +572,7 @@ return {
       response = { type = "string" },
     },
     delete_group = {
-      name = "DeleteGroup",
+      sdk_operation = "DeleteGroup",
       method = "DELETE",
       path = "/v1/{project_id}/data-store-groups/{group_id}",
       content_type = "application/json",
@@ -582,7 +582,7 @@ return {
       response = { ref = "DeleteGroupResponse" },
     },
     delete_pipeline_job = {
-      name = "DeletePipelineJob",
+      sdk_operation = "DeletePipelineJob",
       method = "DELETE",
       path = "/v1/{project_id}/pipelines/{pipeline_id}",
       content_type = "application/json",
@@ -592,7 +592,7 @@ return {
       response = { type = "string" },
     },
     delete_run = {
-      name = "DeleteRun",
+      sdk_operation = "DeleteRun",
       method = "DELETE",
       path = "/v1/{project_id}/batch/jobs/{job_id}/runs/{run_id}",
       content_type = "application/json",
@@ -603,7 +603,7 @@ return {
       response = { ref = "DeleteRunResponse" },
     },
     delete_streaming_job_by_id = {
-      name = "DeleteStreamingJobById",
+      sdk_operation = "DeleteStreamingJobById",
       method = "DELETE",
       path = "/v1/{project_id}/streaming/jobs/{job_id}",
       content_type = "application/json",
@@ -613,7 +613,7 @@ return {
       response = { type = "string" },
     },
     delete_table = {
-      name = "DeleteTable",
+      sdk_operation = "DeleteTable",
       method = "DELETE",
       path = "/v1/{project_id}/tables/{table_id}",
       content_type = "application/json",
@@ -623,7 +623,7 @@ return {
       response = { ref = "DeleteTableResponse" },
     },
     export_dataset = {
-      name = "ExportDataset",
+      sdk_operation = "ExportDataset",
       method = "POST",
       path = "/v1/{project_id}/batch/jobs/{job_id}/runs/{run_id}/export-dataset",
       content_type = "application/json",
@@ -634,7 +634,7 @@ return {
       response = { ref = "ExportDatasetResponse" },
     },
     import_data = {
-      name = "ImportData",
+      sdk_operation = "ImportData",
       method = "POST",
       path = "/v1/{project_id}/batch/jobs/import/runs",
       content_type = "application/json",
@@ -655,7 +655,7 @@ return {
       response = { ref = "ImportDataResponse" },
     },
     list_asset_models = {
-      name = "ListAssetModels",
+      sdk_operation = "ListAssetModels",
       method = "GET",
       path = "/v1/{project_id}/asset-models",
       content_type = "application/json",
@@ -668,7 +668,7 @@ return {
       response = { ref = "ListAssetModelsResponse" },
     },
     list_assets_new = {
-      name = "ListAssetsNew",
+      sdk_operation = "ListAssetsNew",
       method = "GET",
       path = "/v1/{project_id}/assets",
       content_type = "application/json",
@@ -682,7 +682,7 @@ return {
       response = { ref = "ListAssetsNewResponse" },
     },
     list_batch_jobs = {
-      name = "ListBatchJobs",
+      sdk_operation = "ListBatchJobs",
       method = "GET",
       path = "/v1/{project_id}/batch/jobs",
       content_type = "application/json",
@@ -699,7 +699,7 @@ return {
       response = { ref = "ListBatchJobsResponse" },
     },
     list_computing_resources = {
-      name = "ListComputingResources",
+      sdk_operation = "ListComputingResources",
       method = "GET",
       path = "/v1/{project_id}/batch-computing-resources",
       content_type = "application/json",
@@ -712,7 +712,7 @@ return {
       response = { ref = "ListComputingResourcesResponse" },
     },
     list_data_stores = {
-      name = "ListDataStores",
+      sdk_operation = "ListDataStores",
       method = "GET",
       path = "/v1/{project_id}/data-stores",
       content_type = "application/json",
@@ -727,7 +727,7 @@ return {
       response = { ref = "ListDataStoresResponse" },
     },
     list_groups = {
-      name = "ListGroups",
+      sdk_operation = "ListGroups",
       method = "GET",
       path = "/v1/{project_id}/data-store-groups",
       content_type = "application/json",
@@ -743,7 +743,7 @@ return {
       response = { ref = "ListGroupsResponse" },
     },
     list_history = {
-      name = "ListHistory",
+      sdk_operation = "ListHistory",
       method = "POST",
       path = "/v1/{project_id}/data-stores/{data_store_id}/property-values/query",
       content_type = "application/json",
@@ -758,7 +758,7 @@ return {
       response = { ref = "ListHistoryResponse" },
     },
     list_metrics = {
-      name = "ListMetrics",
+      sdk_operation = "ListMetrics",
       method = "POST",
       path = "/v1/{project_id}/data-stores/{data_store_id}/metrics/query",
       content_type = "application/json",
@@ -772,7 +772,7 @@ return {
       response = { ref = "ListMetricsResponse" },
     },
     list_pipeline_jobs = {
-      name = "ListPipelineJobs",
+      sdk_operation = "ListPipelineJobs",
       method = "GET",
       path = "/v1/{project_id}/pipelines",
       content_type = "application/json",
@@ -790,7 +790,7 @@ return {
       response = { ref = "ListPipelineJobsResponse" },
     },
     list_runs = {
-      name = "ListRuns",
+      sdk_operation = "ListRuns",
       method = "GET",
       path = "/v1/{project_id}/batch/jobs/runs",
       content_type = "application/json",
@@ -811,7 +811,7 @@ return {
       response = { ref = "ListRunsResponse" },
     },
     list_tables = {
-      name = "ListTables",
+      sdk_operation = "ListTables",
       method = "GET",
       path = "/v1/{project_id}/tables",
       content_type = "application/json",
@@ -827,7 +827,7 @@ return {
       response = { ref = "ListTablesResponse" },
     },
     list_tag_values = {
-      name = "ListTagValues",
+      sdk_operation = "ListTagValues",
       method = "GET",
       path = "/v1/{project_id}/data-stores/{data_store_id}/tags/{tag_name}",
       content_type = "application/json",
@@ -842,7 +842,7 @@ return {
       response = { ref = "ListTagValuesResponse" },
     },
     publish_root_asset = {
-      name = "PublishRootAsset",
+      sdk_operation = "PublishRootAsset",
       method = "POST",
       path = "/v1/{project_id}/assets/{root_asset_id}/publish",
       content_type = "application/json",
@@ -852,7 +852,7 @@ return {
       response = { ref = "PublishRootAssetResponse" },
     },
     show_all_data_source = {
-      name = "ShowAllDataSource",
+      sdk_operation = "ShowAllDataSource",
       method = "GET",
       path = "/v1/{project_id}/datasources",
       content_type = "application/json",
@@ -865,7 +865,7 @@ return {
       response = { ref = "ShowAllDataSourceResponse" },
     },
     show_asset_model = {
-      name = "ShowAssetModel",
+      sdk_operation = "ShowAssetModel",
       method = "GET",
       path = "/v1/{project_id}/asset-models/{model_id}",
       content_type = "application/json",
@@ -875,7 +875,7 @@ return {
       response = { ref = "ShowAssetModelResponse" },
     },
     show_asset_new = {
-      name = "ShowAssetNew",
+      sdk_operation = "ShowAssetNew",
       method = "GET",
       path = "/v1/{project_id}/assets/{asset_id}",
       content_type = "application/json",
@@ -886,7 +886,7 @@ return {
       response = { ref = "ShowAssetNewResponse" },
     },
     show_batch_job = {
-      name = "ShowBatchJob",
+      sdk_operation = "ShowBatchJob",
       method = "GET",
       path = "/v1/{project_id}/batch/jobs/{job_id}",
       content_type = "application/json",
@@ -896,7 +896,7 @@ return {
       response = { ref = "ShowBatchJobResponse" },
     },
     show_data_source = {
-      name = "ShowDataSource",
+      sdk_operation = "ShowDataSource",
       method = "GET",
       path = "/v1/{project_id}/datasources/{datasource_id}",
       content_type = "application/json",
@@ -906,7 +906,7 @@ return {
       response = { ref = "ShowDataSourceResponse" },
     },
     show_dataset = {
-      name = "ShowDataset",
+      sdk_operation = "ShowDataset",
       method = "POST",
       path = "/v1/{project_id}/batch/jobs/{job_id}/runs/{run_id}/query-dataset",
       content_type = "application/json",
@@ -919,7 +919,7 @@ return {
       response = { ref = "ShowDatasetResponse" },
     },
     show_job_by_id = {
-      name = "ShowJobById",
+      sdk_operation = "ShowJobById",
       method = "GET",
       path = "/v1/{project_id}/streaming/jobs/{job_id}",
       content_type = "application/json",
@@ -929,7 +929,7 @@ return {
       response = { ref = "ShowJobByIdResponse" },
     },
     show_jobs = {
-      name = "ShowJobs",
+      sdk_operation = "ShowJobs",
       method = "GET",
       path = "/v1/{project_id}/streaming/jobs",
       content_type = "application/json",
@@ -942,7 +942,7 @@ return {
       response = { ref = "ShowJobsResponse" },
     },
     show_last_property_value = {
-      name = "ShowLastPropertyValue",
+      sdk_operation = "ShowLastPropertyValue",
       method = "POST",
       path = "/v1/{project_id}/assets/{asset_id}/property-values/query-last",
       content_type = "application/json",
@@ -956,7 +956,7 @@ return {
       response = { ref = "ShowLastPropertyValueResponse" },
     },
     show_metric_value = {
-      name = "ShowMetricValue",
+      sdk_operation = "ShowMetricValue",
       method = "POST",
       path = "/v1/{project_id}/assets/{asset_id}/metrics/query",
       content_type = "application/json",
@@ -970,7 +970,7 @@ return {
       response = { ref = "ShowMetricValueResponse" },
     },
     show_pipeline_job = {
-      name = "ShowPipelineJob",
+      sdk_operation = "ShowPipelineJob",
       method = "GET",
       path = "/v1/{project_id}/pipelines/{pipeline_id}",
       content_type = "application/json",
@@ -980,7 +980,7 @@ return {
       response = { ref = "ShowPipelineJobResponse" },
     },
     show_property_raw_value = {
-      name = "ShowPropertyRawValue",
+      sdk_operation = "ShowPropertyRawValue",
       method = "POST",
       path = "/v1/{project_id}/assets/{asset_id}/property-values/query",
       content_type = "application/json",
@@ -996,7 +996,7 @@ return {
       response = { ref = "ShowPropertyRawValueResponse" },
     },
     show_property_values = {
-      name = "ShowPropertyValues",
+      sdk_operation = "ShowPropertyValues",
       method = "POST",
       path = "/v1/{project_id}/data-stores/{data_store_id}/property-values/query-last",
       content_type = "application/json",
@@ -1009,7 +1009,7 @@ return {
       response = { ref = "ShowPropertyValuesResponse" },
     },
     show_run = {
-      name = "ShowRun",
+      sdk_operation = "ShowRun",
       method = "GET",
       path = "/v1/{project_id}/batch/jobs/{job_id}/runs/{run_id}",
       content_type = "application/json",
@@ -1021,7 +1021,7 @@ return {
       response = { ref = "ShowRunResponse" },
     },
     show_table_preview = {
-      name = "ShowTablePreview",
+      sdk_operation = "ShowTablePreview",
       method = "GET",
       path = "/v1/{project_id}/tables/{table_id}/preview",
       content_type = "application/json",
@@ -1031,7 +1031,7 @@ return {
       response = { ref = "ShowTablePreviewResponse" },
     },
     show_table_schema = {
-      name = "ShowTableSchema",
+      sdk_operation = "ShowTableSchema",
       method = "GET",
       path = "/v1/{project_id}/tables/{table_id}/schema",
       content_type = "application/json",
@@ -1041,7 +1041,7 @@ return {
       response = { ref = "ShowTableSchemaResponse" },
     },
     start_job = {
-      name = "StartJob",
+      sdk_operation = "StartJob",
       method = "POST",
       path = "/v1/{project_id}/streaming/jobs/{job_id}/start",
       content_type = "application/json",
@@ -1054,7 +1054,7 @@ return {
       response = { ref = "StartJobResponse" },
     },
     start_pipeline_job = {
-      name = "StartPipelineJob",
+      sdk_operation = "StartPipelineJob",
       method = "POST",
       path = "/v1/{project_id}/pipelines/{pipeline_id}/start",
       content_type = "application/json",
@@ -1067,7 +1067,7 @@ return {
       response = { ref = "StartPipelineJobResponse" },
     },
     stop_job = {
-      name = "StopJob",
+      sdk_operation = "StopJob",
       method = "POST",
       path = "/v1/{project_id}/streaming/jobs/{job_id}/stop",
       content_type = "application/json",
@@ -1078,7 +1078,7 @@ return {
       response = { ref = "StopJobResponse" },
     },
     stop_pipeline_job = {
-      name = "StopPipelineJob",
+      sdk_operation = "StopPipelineJob",
       method = "POST",
       path = "/v1/{project_id}/pipelines/{pipeline_id}/stop",
       content_type = "application/json",
@@ -1089,7 +1089,7 @@ return {
       response = { ref = "StopPipelineJobResponse" },
     },
     update_asset_model = {
-      name = "UpdateAssetModel",
+      sdk_operation = "UpdateAssetModel",
       method = "PUT",
       path = "/v1/{project_id}/asset-models/{model_id}",
       content_type = "application/json",
@@ -1103,7 +1103,7 @@ return {
       response = { ref = "UpdateAssetModelResponse" },
     },
     update_asset_new = {
-      name = "UpdateAssetNew",
+      sdk_operation = "UpdateAssetNew",
       method = "PUT",
       path = "/v1/{project_id}/assets/{asset_id}",
       content_type = "application/json",
@@ -1119,7 +1119,7 @@ return {
       response = { ref = "UpdateAssetNewResponse" },
     },
     update_batch_job = {
-      name = "UpdateBatchJob",
+      sdk_operation = "UpdateBatchJob",
       method = "PUT",
       path = "/v1/{project_id}/batch/jobs/{job_id}",
       content_type = "application/json",
@@ -1131,7 +1131,7 @@ return {
       response = { ref = "UpdateBatchJobResponse" },
     },
     update_data_source = {
-      name = "UpdateDataSource",
+      sdk_operation = "UpdateDataSource",
       method = "PUT",
       path = "/v1/{project_id}/datasources/{datasource_id}",
       content_type = "application/json",
@@ -1145,7 +1145,7 @@ return {
       response = { ref = "UpdateDataSourceResponse" },
     },
     update_data_store = {
-      name = "UpdateDataStore",
+      sdk_operation = "UpdateDataStore",
       method = "PUT",
       path = "/v1/{project_id}/data-stores/{data_store_id}",
       content_type = "application/json",
@@ -1160,7 +1160,7 @@ return {
       response = { ref = "UpdateDataStoreResponse" },
     },
     update_group = {
-      name = "UpdateGroup",
+      sdk_operation = "UpdateGroup",
       method = "PUT",
       path = "/v1/{project_id}/data-store-groups/{group_id}",
       content_type = "application/json",
@@ -1175,7 +1175,7 @@ return {
       response = { ref = "UpdateGroupResponse" },
     },
     update_pipeline_job = {
-      name = "UpdatePipelineJob",
+      sdk_operation = "UpdatePipelineJob",
       method = "PUT",
       path = "/v1/{project_id}/pipelines/{pipeline_id}",
       content_type = "application/json",
@@ -1187,7 +1187,7 @@ return {
       response = { ref = "UpdatePipelineJobResponse" },
     },
     update_streaming_job = {
-      name = "UpdateStreamingJob",
+      sdk_operation = "UpdateStreamingJob",
       method = "PUT",
       path = "/v1/{project_id}/streaming/jobs/{job_id}",
       content_type = "application/json",
@@ -1199,7 +1199,7 @@ return {
       response = { ref = "UpdateStreamingJobResponse" },
     },
     validate_sql = {
-      name = "ValidateSql",
+      sdk_operation = "ValidateSql",
       method = "POST",
       path = "/v1/{project_id}/batch/validate-sql",
       content_type = "application/json",

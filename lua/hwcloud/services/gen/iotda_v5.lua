@@ -386,7 +386,7 @@ return {
   },
   operations = {
     add_application = {
-      name = "AddApplication",
+      sdk_operation = "AddApplication",
       method = "POST",
       path = "/v5/iot/{project_id}/apps",
       content_type = "application/json",
@@ -398,7 +398,7 @@ return {
       response = { ref = "AddApplicationResponse" },
     },
     add_bridge = {
-      name = "AddBridge",
+      sdk_operation = "AddBridge",
       method = "POST",
       path = "/v5/iot/{project_id}/bridges",
       content_type = "application/json",
@@ -411,7 +411,7 @@ return {
       response = { ref = "AddBridgeResponse" },
     },
     add_certificate = {
-      name = "AddCertificate",
+      sdk_operation = "AddCertificate",
       method = "POST",
       path = "/v5/iot/{project_id}/certificates",
       content_type = "application/json",
@@ -426,7 +426,7 @@ return {
       response = { ref = "AddCertificateResponse" },
     },
     add_device = {
-      name = "AddDevice",
+      sdk_operation = "AddDevice",
       method = "POST",
       path = "/v5/iot/{project_id}/devices",
       content_type = "application/json",
@@ -447,7 +447,7 @@ return {
       response = { ref = "AddDeviceResponse" },
     },
     add_device_group = {
-      name = "AddDeviceGroup",
+      sdk_operation = "AddDeviceGroup",
       method = "POST",
       path = "/v5/iot/{project_id}/device-group",
       content_type = "application/json",
@@ -464,7 +464,7 @@ return {
       response = { ref = "AddDeviceGroupResponse" },
     },
     add_functions = {
-      name = "AddFunctions",
+      sdk_operation = "AddFunctions",
       method = "POST",
       path = "/v5/iot/{project_id}/product-functions",
       content_type = "application/json",
@@ -479,7 +479,7 @@ return {
       response = { ref = "AddFunctionsResponse" },
     },
     add_harmony_soft_bus = {
-      name = "AddHarmonySoftBus",
+      sdk_operation = "AddHarmonySoftBus",
       method = "POST",
       path = "/v5/iot/{project_id}/harmony-soft-bus",
       content_type = "application/json",
@@ -493,7 +493,7 @@ return {
       response = { ref = "AddHarmonySoftBusResponse" },
     },
     add_queue = {
-      name = "AddQueue",
+      sdk_operation = "AddQueue",
       method = "POST",
       path = "/v5/iot/{project_id}/amqp-queues",
       content_type = "application/json",
@@ -505,7 +505,7 @@ return {
       response = { ref = "AddQueueResponse" },
     },
     add_tunnel = {
-      name = "AddTunnel",
+      sdk_operation = "AddTunnel",
       method = "POST",
       path = "/v5/iot/{project_id}/tunnels",
       content_type = "application/json",
@@ -517,7 +517,7 @@ return {
       response = { ref = "AddTunnelResponse" },
     },
     batch_show_queue = {
-      name = "BatchShowQueue",
+      sdk_operation = "BatchShowQueue",
       method = "GET",
       path = "/v5/iot/{project_id}/amqp-queues",
       content_type = "application/json",
@@ -531,7 +531,7 @@ return {
       response = { ref = "BatchShowQueueResponse" },
     },
     bind_device_policy = {
-      name = "BindDevicePolicy",
+      sdk_operation = "BindDevicePolicy",
       method = "POST",
       path = "/v5/iot/{project_id}/device-policies/{policy_id}/bind",
       content_type = "application/json",
@@ -545,7 +545,7 @@ return {
       response = { ref = "BindDevicePolicyResponse" },
     },
     broadcast_message = {
-      name = "BroadcastMessage",
+      sdk_operation = "BroadcastMessage",
       method = "POST",
       path = "/v5/iot/{project_id}/broadcast-messages",
       content_type = "application/json",
@@ -561,7 +561,7 @@ return {
       response = { ref = "BroadcastMessageResponse" },
     },
     change_gateway = {
-      name = "ChangeGateway",
+      sdk_operation = "ChangeGateway",
       method = "POST",
       path = "/v5/iot/{project_id}/devices/{device_id}/change-gateway",
       content_type = "application/json;charset=UTF-8",
@@ -574,7 +574,7 @@ return {
       response = { ref = "ChangeGatewayResponse" },
     },
     change_rule_status = {
-      name = "ChangeRuleStatus",
+      sdk_operation = "ChangeRuleStatus",
       method = "PUT",
       path = "/v5/iot/{project_id}/rules/{rule_id}/status",
       content_type = "application/json",
@@ -587,7 +587,7 @@ return {
       response = { ref = "ChangeRuleStatusResponse" },
     },
     check_certificate = {
-      name = "CheckCertificate",
+      sdk_operation = "CheckCertificate",
       method = "POST",
       path = "/v5/iot/{project_id}/certificates/{certificate_id}/action",
       content_type = "application/json",
@@ -603,7 +603,7 @@ return {
       response = { type = "string" },
     },
     close_device_tunnel = {
-      name = "CloseDeviceTunnel",
+      sdk_operation = "CloseDeviceTunnel",
       method = "PUT",
       path = "/v5/iot/{project_id}/tunnels/{tunnel_id}",
       content_type = "application/json",
@@ -614,7 +614,7 @@ return {
       response = { type = "string" },
     },
     confirm_batch_task = {
-      name = "ConfirmBatchTask",
+      sdk_operation = "ConfirmBatchTask",
       method = "POST",
       path = "/v5/iot/{project_id}/batchtasks/{task_id}/confirm",
       content_type = "application/json",
@@ -627,7 +627,7 @@ return {
       response = { ref = "ConfirmBatchTaskResponse" },
     },
     count_async_history_commands = {
-      name = "CountAsyncHistoryCommands",
+      sdk_operation = "CountAsyncHistoryCommands",
       method = "POST",
       path = "/v5/iot/{project_id}/devices/{device_id}/async-commands-history/count",
       content_type = "application/json",
@@ -642,7 +642,7 @@ return {
       response = { ref = "CountAsyncHistoryCommandsResponse" },
     },
     create_access_code = {
-      name = "CreateAccessCode",
+      sdk_operation = "CreateAccessCode",
       method = "POST",
       path = "/v5/iot/{project_id}/auth/accesscode",
       content_type = "application/json",
@@ -655,7 +655,7 @@ return {
       response = { ref = "CreateAccessCodeResponse" },
     },
     create_async_command = {
-      name = "CreateAsyncCommand",
+      sdk_operation = "CreateAsyncCommand",
       method = "POST",
       path = "/v5/iot/{project_id}/devices/{device_id}/async-commands",
       content_type = "application/json",
@@ -672,7 +672,7 @@ return {
       response = { ref = "CreateAsyncCommandResponse" },
     },
     create_batch_task = {
-      name = "CreateBatchTask",
+      sdk_operation = "CreateBatchTask",
       method = "POST",
       path = "/v5/iot/{project_id}/batchtasks",
       content_type = "application/json",
@@ -694,7 +694,7 @@ return {
       response = { ref = "CreateBatchTaskResponse" },
     },
     create_command = {
-      name = "CreateCommand",
+      sdk_operation = "CreateCommand",
       method = "POST",
       path = "/v5/iot/{project_id}/devices/{device_id}/commands",
       content_type = "application/json",
@@ -709,7 +709,7 @@ return {
       response = { ref = "CreateCommandResponse" },
     },
     create_device_authentication_template = {
-      name = "CreateDeviceAuthenticationTemplate",
+      sdk_operation = "CreateDeviceAuthenticationTemplate",
       method = "POST",
       path = "/v5/iot/{project_id}/device-authentication-templates",
       content_type = "application/json",
@@ -724,7 +724,7 @@ return {
       response = { ref = "CreateDeviceAuthenticationTemplateResponse" },
     },
     create_device_authorizer = {
-      name = "CreateDeviceAuthorizer",
+      sdk_operation = "CreateDeviceAuthorizer",
       method = "POST",
       path = "/v5/iot/{project_id}/device-authorizers",
       content_type = "application/json",
@@ -743,7 +743,7 @@ return {
       response = { ref = "CreateDeviceAuthorizerResponse" },
     },
     create_device_policy = {
-      name = "CreateDevicePolicy",
+      sdk_operation = "CreateDevicePolicy",
       method = "POST",
       path = "/v5/iot/{project_id}/device-policies",
       content_type = "application/json",
@@ -757,7 +757,7 @@ return {
       response = { ref = "CreateDevicePolicyResponse" },
     },
     create_device_proxy = {
-      name = "CreateDeviceProxy",
+      sdk_operation = "CreateDeviceProxy",
       method = "POST",
       path = "/v5/iot/{project_id}/device-proxies",
       content_type = "application/json",
@@ -772,7 +772,7 @@ return {
       response = { ref = "CreateDeviceProxyResponse" },
     },
     create_domain_configuration = {
-      name = "CreateDomainConfiguration",
+      sdk_operation = "CreateDomainConfiguration",
       method = "POST",
       path = "/v5/iot/{project_id}/domain-configurations",
       content_type = "application/json",
@@ -787,7 +787,7 @@ return {
       response = { ref = "CreateDomainConfigurationResponse" },
     },
     create_export_task = {
-      name = "CreateExportTask",
+      sdk_operation = "CreateExportTask",
       method = "POST",
       path = "/v5/iot/{project_id}/export-tasks",
       content_type = "application/json;charset=UTF-8",
@@ -803,7 +803,7 @@ return {
       response = { ref = "CreateExportTaskResponse" },
     },
     create_message = {
-      name = "CreateMessage",
+      sdk_operation = "CreateMessage",
       method = "POST",
       path = "/v5/iot/{project_id}/devices/{device_id}/messages",
       content_type = "application/json",
@@ -824,7 +824,7 @@ return {
       response = { ref = "CreateMessageResponse" },
     },
     create_or_delete_device_in_group = {
-      name = "CreateOrDeleteDeviceInGroup",
+      sdk_operation = "CreateOrDeleteDeviceInGroup",
       method = "POST",
       path = "/v5/iot/{project_id}/device-group/{group_id}/action",
       content_type = "application/json",
@@ -837,7 +837,7 @@ return {
       response = { type = "string" },
     },
     create_ota_module = {
-      name = "CreateOtaModule",
+      sdk_operation = "CreateOtaModule",
       method = "POST",
       path = "/v5/iot/{project_id}/ota-upgrades/modules",
       content_type = "application/json",
@@ -853,7 +853,7 @@ return {
       response = { ref = "CreateOtaModuleResponse" },
     },
     create_ota_package = {
-      name = "CreateOtaPackage",
+      sdk_operation = "CreateOtaPackage",
       method = "POST",
       path = "/v5/iot/{project_id}/ota-upgrades/packages",
       content_type = "application/json",
@@ -873,7 +873,7 @@ return {
       response = { ref = "CreateOtaPackageResponse" },
     },
     create_product = {
-      name = "CreateProduct",
+      sdk_operation = "CreateProduct",
       method = "POST",
       path = "/v5/iot/{project_id}/products",
       content_type = "application/json;charset=UTF-8",
@@ -894,7 +894,7 @@ return {
       response = { ref = "CreateProductResponse" },
     },
     create_provisioning_template = {
-      name = "CreateProvisioningTemplate",
+      sdk_operation = "CreateProvisioningTemplate",
       method = "POST",
       path = "/v5/iot/{project_id}/provisioning-templates",
       content_type = "application/json",
@@ -908,7 +908,7 @@ return {
       response = { ref = "CreateProvisioningTemplateResponse" },
     },
     create_routing_backlog_policy = {
-      name = "CreateRoutingBacklogPolicy",
+      sdk_operation = "CreateRoutingBacklogPolicy",
       method = "POST",
       path = "/v5/iot/{project_id}/routing-rule/backlog-policy",
       content_type = "application/json;charset=UTF-8",
@@ -923,7 +923,7 @@ return {
       response = { ref = "CreateRoutingBacklogPolicyResponse" },
     },
     create_routing_flow_control_policy = {
-      name = "CreateRoutingFlowControlPolicy",
+      sdk_operation = "CreateRoutingFlowControlPolicy",
       method = "POST",
       path = "/v5/iot/{project_id}/routing-rule/flowcontrol-policy",
       content_type = "application/json;charset=UTF-8",
@@ -939,7 +939,7 @@ return {
       response = { ref = "CreateRoutingFlowControlPolicyResponse" },
     },
     create_routing_rule = {
-      name = "CreateRoutingRule",
+      sdk_operation = "CreateRoutingRule",
       method = "POST",
       path = "/v5/iot/{project_id}/routing-rule/rules",
       content_type = "application/json",
@@ -957,7 +957,7 @@ return {
       response = { ref = "CreateRoutingRuleResponse" },
     },
     create_rule = {
-      name = "CreateRule",
+      sdk_operation = "CreateRule",
       method = "POST",
       path = "/v5/iot/{project_id}/rules",
       content_type = "application/json",
@@ -976,7 +976,7 @@ return {
       response = { ref = "CreateRuleResponse" },
     },
     create_rule_action = {
-      name = "CreateRuleAction",
+      sdk_operation = "CreateRuleAction",
       method = "POST",
       path = "/v5/iot/{project_id}/routing-rule/actions",
       content_type = "application/json",
@@ -990,7 +990,7 @@ return {
       response = { ref = "CreateRuleActionResponse" },
     },
     create_security_profile = {
-      name = "CreateSecurityProfile",
+      sdk_operation = "CreateSecurityProfile",
       method = "POST",
       path = "/v5/iot/{project_id}/security-profiles",
       content_type = "application/json",
@@ -1007,7 +1007,7 @@ return {
       response = { ref = "CreateSecurityProfileResponse" },
     },
     create_server_certificate = {
-      name = "CreateServerCertificate",
+      sdk_operation = "CreateServerCertificate",
       method = "POST",
       path = "/v5/iot/{project_id}/server-certificates",
       content_type = "application/json",
@@ -1021,7 +1021,7 @@ return {
       response = { ref = "CreateServerCertificateResponse" },
     },
     create_sync_harmony_soft_bus = {
-      name = "CreateSyncHarmonySoftBus",
+      sdk_operation = "CreateSyncHarmonySoftBus",
       method = "POST",
       path = "/v5/iot/{project_id}/harmony-soft-bus/{bus_id}/sync",
       content_type = "application/json",
@@ -1032,7 +1032,7 @@ return {
       response = { type = "string" },
     },
     delete_application = {
-      name = "DeleteApplication",
+      sdk_operation = "DeleteApplication",
       method = "DELETE",
       path = "/v5/iot/{project_id}/apps/{app_id}",
       content_type = "application/json",
@@ -1043,7 +1043,7 @@ return {
       response = { type = "string" },
     },
     delete_batch_task = {
-      name = "DeleteBatchTask",
+      sdk_operation = "DeleteBatchTask",
       method = "DELETE",
       path = "/v5/iot/{project_id}/batchtasks/{task_id}",
       content_type = "application/json",
@@ -1054,7 +1054,7 @@ return {
       response = { type = "string" },
     },
     delete_batch_task_file = {
-      name = "DeleteBatchTaskFile",
+      sdk_operation = "DeleteBatchTaskFile",
       method = "DELETE",
       path = "/v5/iot/{project_id}/batchtask-files/{file_id}",
       content_type = "application/json",
@@ -1065,7 +1065,7 @@ return {
       response = { type = "string" },
     },
     delete_bridge = {
-      name = "DeleteBridge",
+      sdk_operation = "DeleteBridge",
       method = "DELETE",
       path = "/v5/iot/{project_id}/bridges/{bridge_id}",
       content_type = "application/json",
@@ -1076,7 +1076,7 @@ return {
       response = { type = "string" },
     },
     delete_certificate = {
-      name = "DeleteCertificate",
+      sdk_operation = "DeleteCertificate",
       method = "DELETE",
       path = "/v5/iot/{project_id}/certificates/{certificate_id}",
       content_type = "application/json",
@@ -1089,7 +1089,7 @@ return {
       response = { type = "string" },
     },
     delete_device = {
-      name = "DeleteDevice",
+      sdk_operation = "DeleteDevice",
       method = "DELETE",
       path = "/v5/iot/{project_id}/devices/{device_id}",
       content_type = "application/json",
@@ -1100,7 +1100,7 @@ return {
       response = { type = "string" },
     },
     delete_device_authentication_template = {
-      name = "DeleteDeviceAuthenticationTemplate",
+      sdk_operation = "DeleteDeviceAuthenticationTemplate",
       method = "DELETE",
       path = "/v5/iot/{project_id}/device-authentication-templates/{template_id}",
       content_type = "application/json",
@@ -1111,7 +1111,7 @@ return {
       response = { ref = "DeleteDeviceAuthenticationTemplateResponse" },
     },
     delete_device_authorizer = {
-      name = "DeleteDeviceAuthorizer",
+      sdk_operation = "DeleteDeviceAuthorizer",
       method = "DELETE",
       path = "/v5/iot/{project_id}/device-authorizers/{authorizer_id}",
       content_type = "application/json",
@@ -1122,7 +1122,7 @@ return {
       response = { type = "string" },
     },
     delete_device_certificate = {
-      name = "DeleteDeviceCertificate",
+      sdk_operation = "DeleteDeviceCertificate",
       method = "DELETE",
       path = "/v5/iot/{project_id}/device-certificates/{certificate_id}",
       content_type = "application/json",
@@ -1133,7 +1133,7 @@ return {
       response = { ref = "DeleteDeviceCertificateResponse" },
     },
     delete_device_group = {
-      name = "DeleteDeviceGroup",
+      sdk_operation = "DeleteDeviceGroup",
       method = "DELETE",
       path = "/v5/iot/{project_id}/device-group/{group_id}",
       content_type = "application/json",
@@ -1144,7 +1144,7 @@ return {
       response = { type = "string" },
     },
     delete_device_message = {
-      name = "DeleteDeviceMessage",
+      sdk_operation = "DeleteDeviceMessage",
       method = "DELETE",
       path = "/v5/iot/{project_id}/devices/{device_id}/messages/{message_id}",
       content_type = "application/json",
@@ -1156,7 +1156,7 @@ return {
       response = { type = "string" },
     },
     delete_device_policy = {
-      name = "DeleteDevicePolicy",
+      sdk_operation = "DeleteDevicePolicy",
       method = "DELETE",
       path = "/v5/iot/{project_id}/device-policies/{policy_id}",
       content_type = "application/json",
@@ -1167,7 +1167,7 @@ return {
       response = { type = "string" },
     },
     delete_device_proxy = {
-      name = "DeleteDeviceProxy",
+      sdk_operation = "DeleteDeviceProxy",
       method = "DELETE",
       path = "/v5/iot/{project_id}/device-proxies/{proxy_id}",
       content_type = "application/json",
@@ -1178,7 +1178,7 @@ return {
       response = { type = "string" },
     },
     delete_device_shadow = {
-      name = "DeleteDeviceShadow",
+      sdk_operation = "DeleteDeviceShadow",
       method = "DELETE",
       path = "/v5/iot/{project_id}/devices/{device_id}/shadow",
       content_type = "application/json",
@@ -1189,7 +1189,7 @@ return {
       response = { ref = "DeleteDeviceShadowResponse" },
     },
     delete_device_tunnel = {
-      name = "DeleteDeviceTunnel",
+      sdk_operation = "DeleteDeviceTunnel",
       method = "DELETE",
       path = "/v5/iot/{project_id}/tunnels/{tunnel_id}",
       content_type = "application/json",
@@ -1200,7 +1200,7 @@ return {
       response = { type = "string" },
     },
     delete_domain_configuration = {
-      name = "DeleteDomainConfiguration",
+      sdk_operation = "DeleteDomainConfiguration",
       method = "DELETE",
       path = "/v5/iot/{project_id}/domain-configurations/{configuration_id}",
       content_type = "application/json",
@@ -1211,7 +1211,7 @@ return {
       response = { ref = "DeleteDomainConfigurationResponse" },
     },
     delete_export_task = {
-      name = "DeleteExportTask",
+      sdk_operation = "DeleteExportTask",
       method = "DELETE",
       path = "/v5/iot/{project_id}/export-tasks/{export_task_id}",
       content_type = "application/json",
@@ -1222,7 +1222,7 @@ return {
       response = { ref = "DeleteExportTaskResponse" },
     },
     delete_functions = {
-      name = "DeleteFunctions",
+      sdk_operation = "DeleteFunctions",
       method = "DELETE",
       path = "/v5/iot/{project_id}/product-functions/{function_id}",
       content_type = "application/json",
@@ -1233,7 +1233,7 @@ return {
       response = { ref = "DeleteFunctionsResponse" },
     },
     delete_harmony_soft_bus = {
-      name = "DeleteHarmonySoftBus",
+      sdk_operation = "DeleteHarmonySoftBus",
       method = "DELETE",
       path = "/v5/iot/{project_id}/harmony-soft-bus/{bus_id}",
       content_type = "application/json",
@@ -1244,7 +1244,7 @@ return {
       response = { ref = "DeleteHarmonySoftBusResponse" },
     },
     delete_ota_module = {
-      name = "DeleteOtaModule",
+      sdk_operation = "DeleteOtaModule",
       method = "DELETE",
       path = "/v5/iot/{project_id}/ota-upgrades/modules/{module_id}",
       content_type = "application/json",
@@ -1255,7 +1255,7 @@ return {
       response = { ref = "DeleteOtaModuleResponse" },
     },
     delete_ota_package = {
-      name = "DeleteOtaPackage",
+      sdk_operation = "DeleteOtaPackage",
       method = "DELETE",
       path = "/v5/iot/{project_id}/ota-upgrades/packages/{package_id}",
       content_type = "application/json",
@@ -1266,7 +1266,7 @@ return {
       response = { type = "string" },
     },
     delete_product = {
-      name = "DeleteProduct",
+      sdk_operation = "DeleteProduct",
       method = "DELETE",
       path = "/v5/iot/{project_id}/products/{product_id}",
       content_type = "application/json",
@@ -1278,7 +1278,7 @@ return {
       response = { type = "string" },
     },
     delete_provisioning_template = {
-      name = "DeleteProvisioningTemplate",
+      sdk_operation = "DeleteProvisioningTemplate",
       method = "DELETE",
       path = "/v5/iot/{project_id}/provisioning-templates/{template_id}",
       content_type = "application/json",
@@ -1289,7 +1289,7 @@ return {
       response = { type = "string" },
     },
     delete_queue = {
-      name = "DeleteQueue",
+      sdk_operation = "DeleteQueue",
       method = "DELETE",
       path = "/v5/iot/{project_id}/amqp-queues/{queue_id}",
       content_type = "application/json",
@@ -1300,7 +1300,7 @@ return {
       response = { type = "string" },
     },
     delete_routing_backlog_policy = {
-      name = "DeleteRoutingBacklogPolicy",
+      sdk_operation = "DeleteRoutingBacklogPolicy",
       method = "DELETE",
       path = "/v5/iot/{project_id}/routing-rule/backlog-policy/{policy_id}",
       content_type = "application/json",
@@ -1311,7 +1311,7 @@ return {
       response = { type = "string" },
     },
     delete_routing_flow_control_policy = {
-      name = "DeleteRoutingFlowControlPolicy",
+      sdk_operation = "DeleteRoutingFlowControlPolicy",
       method = "DELETE",
       path = "/v5/iot/{project_id}/routing-rule/flowcontrol-policy/{policy_id}",
       content_type = "application/json",
@@ -1322,7 +1322,7 @@ return {
       response = { type = "string" },
     },
     delete_routing_rule = {
-      name = "DeleteRoutingRule",
+      sdk_operation = "DeleteRoutingRule",
       method = "DELETE",
       path = "/v5/iot/{project_id}/routing-rule/rules/{rule_id}",
       content_type = "application/json",
@@ -1333,7 +1333,7 @@ return {
       response = { type = "string" },
     },
     delete_rule = {
-      name = "DeleteRule",
+      sdk_operation = "DeleteRule",
       method = "DELETE",
       path = "/v5/iot/{project_id}/rules/{rule_id}",
       content_type = "application/json",
@@ -1344,7 +1344,7 @@ return {
       response = { type = "string" },
     },
     delete_rule_action = {
-      name = "DeleteRuleAction",
+      sdk_operation = "DeleteRuleAction",
       method = "DELETE",
       path = "/v5/iot/{project_id}/routing-rule/actions/{action_id}",
       content_type = "application/json",
@@ -1355,7 +1355,7 @@ return {
       response = { type = "string" },
     },
     delete_security_profile = {
-      name = "DeleteSecurityProfile",
+      sdk_operation = "DeleteSecurityProfile",
       method = "DELETE",
       path = "/v5/iot/{project_id}/security-profiles/{profile_id}",
       content_type = "application/json",
@@ -1366,7 +1366,7 @@ return {
       response = { ref = "DeleteSecurityProfileResponse" },
     },
     delete_server_certificate = {
-      name = "DeleteServerCertificate",
+      sdk_operation = "DeleteServerCertificate",
       method = "DELETE",
       path = "/v5/iot/{project_id}/server-certificates/{server_certificate_id}",
       content_type = "application/json",
@@ -1377,7 +1377,7 @@ return {
       response = { ref = "DeleteServerCertificateResponse" },
     },
     freeze_device = {
-      name = "FreezeDevice",
+      sdk_operation = "FreezeDevice",
       method = "POST",
       path = "/v5/iot/{project_id}/devices/{device_id}/freeze",
       content_type = "application/json",
@@ -1388,7 +1388,7 @@ return {
       response = { type = "string" },
     },
     list_async_commands = {
-      name = "ListAsyncCommands",
+      sdk_operation = "ListAsyncCommands",
       method = "GET",
       path = "/v5/iot/{project_id}/devices/{device_id}/async-commands",
       content_type = "application/json",
@@ -1407,7 +1407,7 @@ return {
       response = { ref = "ListAsyncCommandsResponse" },
     },
     list_async_history_commands = {
-      name = "ListAsyncHistoryCommands",
+      sdk_operation = "ListAsyncHistoryCommands",
       method = "GET",
       path = "/v5/iot/{project_id}/devices/{device_id}/async-commands-history",
       content_type = "application/json",
@@ -1426,7 +1426,7 @@ return {
       response = { ref = "ListAsyncHistoryCommandsResponse" },
     },
     list_batch_task_files = {
-      name = "ListBatchTaskFiles",
+      sdk_operation = "ListBatchTaskFiles",
       method = "GET",
       path = "/v5/iot/{project_id}/batchtask-files",
       content_type = "application/json",
@@ -1436,7 +1436,7 @@ return {
       response = { ref = "ListBatchTaskFilesResponse" },
     },
     list_batch_tasks = {
-      name = "ListBatchTasks",
+      sdk_operation = "ListBatchTasks",
       method = "GET",
       path = "/v5/iot/{project_id}/batchtasks",
       content_type = "application/json",
@@ -1453,7 +1453,7 @@ return {
       response = { ref = "ListBatchTasksResponse" },
     },
     list_bridges = {
-      name = "ListBridges",
+      sdk_operation = "ListBridges",
       method = "GET",
       path = "/v5/iot/{project_id}/bridges",
       content_type = "application/json",
@@ -1467,7 +1467,7 @@ return {
       response = { ref = "ListBridgesResponse" },
     },
     list_certificates = {
-      name = "ListCertificates",
+      sdk_operation = "ListCertificates",
       method = "GET",
       path = "/v5/iot/{project_id}/certificates",
       content_type = "application/json",
@@ -1484,7 +1484,7 @@ return {
       response = { ref = "ListCertificatesResponse" },
     },
     list_device_authentication_templates = {
-      name = "ListDeviceAuthenticationTemplates",
+      sdk_operation = "ListDeviceAuthenticationTemplates",
       method = "GET",
       path = "/v5/iot/{project_id}/device-authentication-templates",
       content_type = "application/json",
@@ -1499,7 +1499,7 @@ return {
       response = { ref = "ListDeviceAuthenticationTemplatesResponse" },
     },
     list_device_authorizers = {
-      name = "ListDeviceAuthorizers",
+      sdk_operation = "ListDeviceAuthorizers",
       method = "GET",
       path = "/v5/iot/{project_id}/device-authorizers",
       content_type = "application/json",
@@ -1514,7 +1514,7 @@ return {
       response = { ref = "ListDeviceAuthorizersResponse" },
     },
     list_device_by_device_certificate = {
-      name = "ListDeviceByDeviceCertificate",
+      sdk_operation = "ListDeviceByDeviceCertificate",
       method = "POST",
       path = "/v5/iot/{project_id}/device-certificates/{certificate_id}/list-device",
       content_type = "application/json",
@@ -1530,7 +1530,7 @@ return {
       response = { ref = "ListDeviceByDeviceCertificateResponse" },
     },
     list_device_certificate = {
-      name = "ListDeviceCertificate",
+      sdk_operation = "ListDeviceCertificate",
       method = "GET",
       path = "/v5/iot/{project_id}/device-certificates",
       content_type = "application/json",
@@ -1546,7 +1546,7 @@ return {
       response = { ref = "ListDeviceCertificateResponse" },
     },
     list_device_groups = {
-      name = "ListDeviceGroups",
+      sdk_operation = "ListDeviceGroups",
       method = "GET",
       path = "/v5/iot/{project_id}/device-group",
       content_type = "application/json",
@@ -1564,7 +1564,7 @@ return {
       response = { ref = "ListDeviceGroupsResponse" },
     },
     list_device_groups_by_device = {
-      name = "ListDeviceGroupsByDevice",
+      sdk_operation = "ListDeviceGroupsByDevice",
       method = "POST",
       path = "/v5/iot/{project_id}/devices/{device_id}/list-device-group",
       content_type = "application/json",
@@ -1575,7 +1575,7 @@ return {
       response = { ref = "ListDeviceGroupsByDeviceResponse" },
     },
     list_device_messages = {
-      name = "ListDeviceMessages",
+      sdk_operation = "ListDeviceMessages",
       method = "GET",
       path = "/v5/iot/{project_id}/devices/{device_id}/messages",
       content_type = "application/json",
@@ -1586,7 +1586,7 @@ return {
       response = { ref = "ListDeviceMessagesResponse" },
     },
     list_device_policies = {
-      name = "ListDevicePolicies",
+      sdk_operation = "ListDevicePolicies",
       method = "GET",
       path = "/v5/iot/{project_id}/device-policies",
       content_type = "application/json",
@@ -1602,7 +1602,7 @@ return {
       response = { ref = "ListDevicePoliciesResponse" },
     },
     list_device_proxies = {
-      name = "ListDeviceProxies",
+      sdk_operation = "ListDeviceProxies",
       method = "GET",
       path = "/v5/iot/{project_id}/device-proxies",
       content_type = "application/json",
@@ -1618,7 +1618,7 @@ return {
       response = { ref = "ListDeviceProxiesResponse" },
     },
     list_device_tunnels = {
-      name = "ListDeviceTunnels",
+      sdk_operation = "ListDeviceTunnels",
       method = "GET",
       path = "/v5/iot/{project_id}/tunnels",
       content_type = "application/json",
@@ -1629,7 +1629,7 @@ return {
       response = { ref = "ListDeviceTunnelsResponse" },
     },
     list_devices = {
-      name = "ListDevices",
+      sdk_operation = "ListDevices",
       method = "GET",
       path = "/v5/iot/{project_id}/devices",
       content_type = "application/json",
@@ -1651,7 +1651,7 @@ return {
       response = { ref = "ListDevicesResponse" },
     },
     list_domain_configurations = {
-      name = "ListDomainConfigurations",
+      sdk_operation = "ListDomainConfigurations",
       method = "GET",
       path = "/v5/iot/{project_id}/domain-configurations",
       content_type = "application/json",
@@ -1665,7 +1665,7 @@ return {
       response = { ref = "ListDomainConfigurationsResponse" },
     },
     list_export_tasks = {
-      name = "ListExportTasks",
+      sdk_operation = "ListExportTasks",
       method = "GET",
       path = "/v5/iot/{project_id}/export-tasks",
       content_type = "application/json",
@@ -1683,7 +1683,7 @@ return {
       response = { ref = "ListExportTasksResponse" },
     },
     list_functions = {
-      name = "ListFunctions",
+      sdk_operation = "ListFunctions",
       method = "GET",
       path = "/v5/iot/{project_id}/product-functions",
       content_type = "application/json",
@@ -1695,7 +1695,7 @@ return {
       response = { ref = "ListFunctionsResponse" },
     },
     list_harmony_soft_bus = {
-      name = "ListHarmonySoftBus",
+      sdk_operation = "ListHarmonySoftBus",
       method = "GET",
       path = "/v5/iot/{project_id}/harmony-soft-bus",
       content_type = "application/json",
@@ -1711,7 +1711,7 @@ return {
       response = { ref = "ListHarmonySoftBusResponse" },
     },
     list_ota_modules = {
-      name = "ListOtaModules",
+      sdk_operation = "ListOtaModules",
       method = "GET",
       path = "/v5/iot/{project_id}/ota-upgrades/modules",
       content_type = "application/json",
@@ -1727,7 +1727,7 @@ return {
       response = { ref = "ListOtaModulesResponse" },
     },
     list_ota_package_info = {
-      name = "ListOtaPackageInfo",
+      sdk_operation = "ListOtaPackageInfo",
       method = "GET",
       path = "/v5/iot/{project_id}/ota-upgrades/packages",
       content_type = "application/json",
@@ -1745,7 +1745,7 @@ return {
       response = { ref = "ListOtaPackageInfoResponse" },
     },
     list_products = {
-      name = "ListProducts",
+      sdk_operation = "ListProducts",
       method = "GET",
       path = "/v5/iot/{project_id}/products",
       content_type = "application/json",
@@ -1761,7 +1761,7 @@ return {
       response = { ref = "ListProductsResponse" },
     },
     list_properties = {
-      name = "ListProperties",
+      sdk_operation = "ListProperties",
       method = "GET",
       path = "/v5/iot/{project_id}/devices/{device_id}/properties",
       content_type = "application/json",
@@ -1773,7 +1773,7 @@ return {
       response = { ref = "ListPropertiesResponse" },
     },
     list_provisioning_templates = {
-      name = "ListProvisioningTemplates",
+      sdk_operation = "ListProvisioningTemplates",
       method = "GET",
       path = "/v5/iot/{project_id}/provisioning-templates",
       content_type = "application/json",
@@ -1788,7 +1788,7 @@ return {
       response = { ref = "ListProvisioningTemplatesResponse" },
     },
     list_resources_by_tags = {
-      name = "ListResourcesByTags",
+      sdk_operation = "ListResourcesByTags",
       method = "POST",
       path = "/v5/iot/{project_id}/tags/query-resources",
       content_type = "application/json",
@@ -1805,7 +1805,7 @@ return {
       response = { ref = "ListResourcesByTagsResponse" },
     },
     list_routing_backlog_policy = {
-      name = "ListRoutingBacklogPolicy",
+      sdk_operation = "ListRoutingBacklogPolicy",
       method = "GET",
       path = "/v5/iot/{project_id}/routing-rule/backlog-policy",
       content_type = "application/json",
@@ -1820,7 +1820,7 @@ return {
       response = { ref = "ListRoutingBacklogPolicyResponse" },
     },
     list_routing_flow_control_policy = {
-      name = "ListRoutingFlowControlPolicy",
+      sdk_operation = "ListRoutingFlowControlPolicy",
       method = "GET",
       path = "/v5/iot/{project_id}/routing-rule/flowcontrol-policy",
       content_type = "application/json",
@@ -1837,7 +1837,7 @@ return {
       response = { ref = "ListRoutingFlowControlPolicyResponse" },
     },
     list_routing_rules = {
-      name = "ListRoutingRules",
+      sdk_operation = "ListRoutingRules",
       method = "GET",
       path = "/v5/iot/{project_id}/routing-rule/rules",
       content_type = "application/json",
@@ -1857,7 +1857,7 @@ return {
       response = { ref = "ListRoutingRulesResponse" },
     },
     list_rule_actions = {
-      name = "ListRuleActions",
+      sdk_operation = "ListRuleActions",
       method = "GET",
       path = "/v5/iot/{project_id}/routing-rule/actions",
       content_type = "application/json",
@@ -1875,7 +1875,7 @@ return {
       response = { ref = "ListRuleActionsResponse" },
     },
     list_rules = {
-      name = "ListRules",
+      sdk_operation = "ListRules",
       method = "GET",
       path = "/v5/iot/{project_id}/rules",
       content_type = "application/json",
@@ -1891,7 +1891,7 @@ return {
       response = { ref = "ListRulesResponse" },
     },
     list_security_profiles = {
-      name = "ListSecurityProfiles",
+      sdk_operation = "ListSecurityProfiles",
       method = "GET",
       path = "/v5/iot/{project_id}/security-profiles",
       content_type = "application/json",
@@ -1908,7 +1908,7 @@ return {
       response = { ref = "ListSecurityProfilesResponse" },
     },
     list_server_certificate = {
-      name = "ListServerCertificate",
+      sdk_operation = "ListServerCertificate",
       method = "GET",
       path = "/v5/iot/{project_id}/server-certificates",
       content_type = "application/json",
@@ -1922,7 +1922,7 @@ return {
       response = { ref = "ListServerCertificateResponse" },
     },
     reset_bridge_secret = {
-      name = "ResetBridgeSecret",
+      sdk_operation = "ResetBridgeSecret",
       method = "POST",
       path = "/v5/iot/{project_id}/bridges/{bridge_id}/reset-secret",
       content_type = "application/json",
@@ -1935,7 +1935,7 @@ return {
       response = { ref = "ResetBridgeSecretResponse" },
     },
     reset_device_secret = {
-      name = "ResetDeviceSecret",
+      sdk_operation = "ResetDeviceSecret",
       method = "POST",
       path = "/v5/iot/{project_id}/devices/{device_id}/action",
       content_type = "application/json",
@@ -1951,7 +1951,7 @@ return {
       response = { ref = "ResetDeviceSecretResponse" },
     },
     reset_fingerprint = {
-      name = "ResetFingerprint",
+      sdk_operation = "ResetFingerprint",
       method = "POST",
       path = "/v5/iot/{project_id}/devices/{device_id}/reset-fingerprint",
       content_type = "application/json",
@@ -1966,7 +1966,7 @@ return {
       response = { ref = "ResetFingerprintResponse" },
     },
     reset_harmony_soft_bus_key = {
-      name = "ResetHarmonySoftBusKey",
+      sdk_operation = "ResetHarmonySoftBusKey",
       method = "POST",
       path = "/v5/iot/{project_id}/harmony-soft-bus/{bus_id}/reset-bus-key",
       content_type = "application/json",
@@ -1977,7 +1977,7 @@ return {
       response = { type = "string" },
     },
     retry_batch_task = {
-      name = "RetryBatchTask",
+      sdk_operation = "RetryBatchTask",
       method = "POST",
       path = "/v5/iot/{project_id}/batchtasks/{task_id}/retry",
       content_type = "application/json",
@@ -1990,7 +1990,7 @@ return {
       response = { ref = "RetryBatchTaskResponse" },
     },
     search_devices = {
-      name = "SearchDevices",
+      sdk_operation = "SearchDevices",
       method = "POST",
       path = "/v5/iot/{project_id}/search/query-devices",
       content_type = "application/json",
@@ -2002,7 +2002,7 @@ return {
       response = { ref = "SearchDevicesResponse" },
     },
     show_application = {
-      name = "ShowApplication",
+      sdk_operation = "ShowApplication",
       method = "GET",
       path = "/v5/iot/{project_id}/apps/{app_id}",
       content_type = "application/json",
@@ -2013,7 +2013,7 @@ return {
       response = { ref = "ShowApplicationResponse" },
     },
     show_applications = {
-      name = "ShowApplications",
+      sdk_operation = "ShowApplications",
       method = "GET",
       path = "/v5/iot/{project_id}/apps",
       content_type = "application/json",
@@ -2024,7 +2024,7 @@ return {
       response = { ref = "ShowApplicationsResponse" },
     },
     show_async_device_command = {
-      name = "ShowAsyncDeviceCommand",
+      sdk_operation = "ShowAsyncDeviceCommand",
       method = "GET",
       path = "/v5/iot/{project_id}/devices/{device_id}/async-commands/{command_id}",
       content_type = "application/json",
@@ -2036,7 +2036,7 @@ return {
       response = { ref = "ShowAsyncDeviceCommandResponse" },
     },
     show_batch_task = {
-      name = "ShowBatchTask",
+      sdk_operation = "ShowBatchTask",
       method = "GET",
       path = "/v5/iot/{project_id}/batchtasks/{task_id}",
       content_type = "application/json",
@@ -2052,7 +2052,7 @@ return {
       response = { ref = "ShowBatchTaskResponse" },
     },
     show_certificate = {
-      name = "ShowCertificate",
+      sdk_operation = "ShowCertificate",
       method = "GET",
       path = "/v5/iot/{project_id}/certificates/{certificate_id}",
       content_type = "application/json",
@@ -2065,7 +2065,7 @@ return {
       response = { ref = "ShowCertificateResponse" },
     },
     show_device = {
-      name = "ShowDevice",
+      sdk_operation = "ShowDevice",
       method = "GET",
       path = "/v5/iot/{project_id}/devices/{device_id}",
       content_type = "application/json",
@@ -2076,7 +2076,7 @@ return {
       response = { ref = "ShowDeviceResponse" },
     },
     show_device_authentication_template = {
-      name = "ShowDeviceAuthenticationTemplate",
+      sdk_operation = "ShowDeviceAuthenticationTemplate",
       method = "GET",
       path = "/v5/iot/{project_id}/device-authentication-templates/{template_id}",
       content_type = "application/json",
@@ -2087,7 +2087,7 @@ return {
       response = { ref = "ShowDeviceAuthenticationTemplateResponse" },
     },
     show_device_authorizer = {
-      name = "ShowDeviceAuthorizer",
+      sdk_operation = "ShowDeviceAuthorizer",
       method = "GET",
       path = "/v5/iot/{project_id}/device-authorizers/{authorizer_id}",
       content_type = "application/json",
@@ -2098,7 +2098,7 @@ return {
       response = { ref = "ShowDeviceAuthorizerResponse" },
     },
     show_device_certificate = {
-      name = "ShowDeviceCertificate",
+      sdk_operation = "ShowDeviceCertificate",
       method = "GET",
       path = "/v5/iot/{project_id}/device-certificates/{certificate_id}",
       content_type = "application/json",
@@ -2109,7 +2109,7 @@ return {
       response = { ref = "ShowDeviceCertificateResponse" },
     },
     show_device_group = {
-      name = "ShowDeviceGroup",
+      sdk_operation = "ShowDeviceGroup",
       method = "GET",
       path = "/v5/iot/{project_id}/device-group/{group_id}",
       content_type = "application/json",
@@ -2120,7 +2120,7 @@ return {
       response = { ref = "ShowDeviceGroupResponse" },
     },
     show_device_message = {
-      name = "ShowDeviceMessage",
+      sdk_operation = "ShowDeviceMessage",
       method = "GET",
       path = "/v5/iot/{project_id}/devices/{device_id}/messages/{message_id}",
       content_type = "application/json",
@@ -2132,7 +2132,7 @@ return {
       response = { ref = "ShowDeviceMessageResponse" },
     },
     show_device_policy = {
-      name = "ShowDevicePolicy",
+      sdk_operation = "ShowDevicePolicy",
       method = "GET",
       path = "/v5/iot/{project_id}/device-policies/{policy_id}",
       content_type = "application/json",
@@ -2143,7 +2143,7 @@ return {
       response = { ref = "ShowDevicePolicyResponse" },
     },
     show_device_proxy = {
-      name = "ShowDeviceProxy",
+      sdk_operation = "ShowDeviceProxy",
       method = "GET",
       path = "/v5/iot/{project_id}/device-proxies/{proxy_id}",
       content_type = "application/json",
@@ -2154,7 +2154,7 @@ return {
       response = { ref = "ShowDeviceProxyResponse" },
     },
     show_device_shadow = {
-      name = "ShowDeviceShadow",
+      sdk_operation = "ShowDeviceShadow",
       method = "GET",
       path = "/v5/iot/{project_id}/devices/{device_id}/shadow",
       content_type = "application/json",
@@ -2165,7 +2165,7 @@ return {
       response = { ref = "ShowDeviceShadowResponse" },
     },
     show_device_tunnel = {
-      name = "ShowDeviceTunnel",
+      sdk_operation = "ShowDeviceTunnel",
       method = "GET",
       path = "/v5/iot/{project_id}/tunnels/{tunnel_id}",
       content_type = "application/json",
@@ -2176,7 +2176,7 @@ return {
       response = { ref = "ShowDeviceTunnelResponse" },
     },
     show_devices_in_group = {
-      name = "ShowDevicesInGroup",
+      sdk_operation = "ShowDevicesInGroup",
       method = "GET",
       path = "/v5/iot/{project_id}/device-group/{group_id}/devices",
       content_type = "application/json",
@@ -2190,7 +2190,7 @@ return {
       response = { ref = "ShowDevicesInGroupResponse" },
     },
     show_domain_configuration = {
-      name = "ShowDomainConfiguration",
+      sdk_operation = "ShowDomainConfiguration",
       method = "GET",
       path = "/v5/iot/{project_id}/domain-configurations/{configuration_id}",
       content_type = "application/json",
@@ -2201,7 +2201,7 @@ return {
       response = { ref = "ShowDomainConfigurationResponse" },
     },
     show_export_task = {
-      name = "ShowExportTask",
+      sdk_operation = "ShowExportTask",
       method = "GET",
       path = "/v5/iot/{project_id}/export-tasks/{export_task_id}/file",
       content_type = "application/json",
@@ -2212,7 +2212,7 @@ return {
       response = { type = "string" },
     },
     show_harmony_soft_bus = {
-      name = "ShowHarmonySoftBus",
+      sdk_operation = "ShowHarmonySoftBus",
       method = "GET",
       path = "/v5/iot/{project_id}/harmony-soft-bus/{bus_id}",
       content_type = "application/json",
@@ -2223,7 +2223,7 @@ return {
       response = { ref = "ShowHarmonySoftBusResponse" },
     },
     show_ota_module = {
-      name = "ShowOtaModule",
+      sdk_operation = "ShowOtaModule",
       method = "GET",
       path = "/v5/iot/{project_id}/ota-upgrades/modules/{module_id}",
       content_type = "application/json",
@@ -2234,7 +2234,7 @@ return {
       response = { ref = "ShowOtaModuleResponse" },
     },
     show_ota_package = {
-      name = "ShowOtaPackage",
+      sdk_operation = "ShowOtaPackage",
       method = "GET",
       path = "/v5/iot/{project_id}/ota-upgrades/packages/{package_id}",
       content_type = "application/json",
@@ -2245,7 +2245,7 @@ return {
       response = { ref = "ShowOtaPackageResponse" },
     },
     show_product = {
-      name = "ShowProduct",
+      sdk_operation = "ShowProduct",
       method = "GET",
       path = "/v5/iot/{project_id}/products/{product_id}",
       content_type = "application/json",
@@ -2257,7 +2257,7 @@ return {
       response = { ref = "ShowProductResponse" },
     },
     show_provisioning_template = {
-      name = "ShowProvisioningTemplate",
+      sdk_operation = "ShowProvisioningTemplate",
       method = "GET",
       path = "/v5/iot/{project_id}/provisioning-templates/{template_id}",
       content_type = "application/json",
@@ -2268,7 +2268,7 @@ return {
       response = { ref = "ShowProvisioningTemplateResponse" },
     },
     show_queue = {
-      name = "ShowQueue",
+      sdk_operation = "ShowQueue",
       method = "GET",
       path = "/v5/iot/{project_id}/amqp-queues/{queue_id}",
       content_type = "application/json",
@@ -2279,7 +2279,7 @@ return {
       response = { ref = "ShowQueueResponse" },
     },
     show_routing_backlog_policy = {
-      name = "ShowRoutingBacklogPolicy",
+      sdk_operation = "ShowRoutingBacklogPolicy",
       method = "GET",
       path = "/v5/iot/{project_id}/routing-rule/backlog-policy/{policy_id}",
       content_type = "application/json",
@@ -2290,7 +2290,7 @@ return {
       response = { ref = "ShowRoutingBacklogPolicyResponse" },
     },
     show_routing_flow_control_policy = {
-      name = "ShowRoutingFlowControlPolicy",
+      sdk_operation = "ShowRoutingFlowControlPolicy",
       method = "GET",
       path = "/v5/iot/{project_id}/routing-rule/flowcontrol-policy/{policy_id}",
       content_type = "application/json",
@@ -2301,7 +2301,7 @@ return {
       response = { ref = "ShowRoutingFlowControlPolicyResponse" },
     },
     show_routing_rule = {
-      name = "ShowRoutingRule",
+      sdk_operation = "ShowRoutingRule",
       method = "GET",
       path = "/v5/iot/{project_id}/routing-rule/rules/{rule_id}",
       content_type = "application/json",
@@ -2312,7 +2312,7 @@ return {
       response = { ref = "ShowRoutingRuleResponse" },
     },
     show_rule = {
-      name = "ShowRule",
+      sdk_operation = "ShowRule",
       method = "GET",
       path = "/v5/iot/{project_id}/rules/{rule_id}",
       content_type = "application/json",
@@ -2323,7 +2323,7 @@ return {
       response = { ref = "ShowRuleResponse" },
     },
     show_rule_action = {
-      name = "ShowRuleAction",
+      sdk_operation = "ShowRuleAction",
       method = "GET",
       path = "/v5/iot/{project_id}/routing-rule/actions/{action_id}",
       content_type = "application/json",
@@ -2334,7 +2334,7 @@ return {
       response = { ref = "ShowRuleActionResponse" },
     },
     show_security_profile = {
-      name = "ShowSecurityProfile",
+      sdk_operation = "ShowSecurityProfile",
       method = "GET",
       path = "/v5/iot/{project_id}/security-profiles/{profile_id}",
       content_type = "application/json",
@@ -2345,7 +2345,7 @@ return {
       response = { ref = "ShowSecurityProfileResponse" },
     },
     show_server_certificate = {
-      name = "ShowServerCertificate",
+      sdk_operation = "ShowServerCertificate",
       method = "GET",
       path = "/v5/iot/{project_id}/server-certificates/{server_certificate_id}",
       content_type = "application/json",
@@ -2356,7 +2356,7 @@ return {
       response = { ref = "ShowServerCertificateResponse" },
     },
     show_targets_in_device_policy = {
-      name = "ShowTargetsInDevicePolicy",
+      sdk_operation = "ShowTargetsInDevicePolicy",
       method = "POST",
       path = "/v5/iot/{project_id}/device-policies/{policy_id}/list-targets",
       content_type = "application/json",
@@ -2372,7 +2372,7 @@ return {
       response = { ref = "ShowTargetsInDevicePolicyResponse" },
     },
     stop_batch_task = {
-      name = "StopBatchTask",
+      sdk_operation = "StopBatchTask",
       method = "POST",
       path = "/v5/iot/{project_id}/batchtasks/{task_id}/stop",
       content_type = "application/json",
@@ -2385,7 +2385,7 @@ return {
       response = { ref = "StopBatchTaskResponse" },
     },
     tag_device = {
-      name = "TagDevice",
+      sdk_operation = "TagDevice",
       method = "POST",
       path = "/v5/iot/{project_id}/tags/bind-resource",
       content_type = "application/json",
@@ -2399,7 +2399,7 @@ return {
       response = { type = "string" },
     },
     unbind_device_policy = {
-      name = "UnbindDevicePolicy",
+      sdk_operation = "UnbindDevicePolicy",
       method = "POST",
       path = "/v5/iot/{project_id}/device-policies/{policy_id}/unbind",
       content_type = "application/json",
@@ -2413,7 +2413,7 @@ return {
       response = { ref = "UnbindDevicePolicyResponse" },
     },
     unfreeze_device = {
-      name = "UnfreezeDevice",
+      sdk_operation = "UnfreezeDevice",
       method = "POST",
       path = "/v5/iot/{project_id}/devices/{device_id}/unfreeze",
       content_type = "application/json",
@@ -2424,7 +2424,7 @@ return {
       response = { type = "string" },
     },
     untag_device = {
-      name = "UntagDevice",
+      sdk_operation = "UntagDevice",
       method = "POST",
       path = "/v5/iot/{project_id}/tags/unbind-resource",
       content_type = "application/json",
@@ -2438,7 +2438,7 @@ return {
       response = { type = "string" },
     },
     update_application = {
-      name = "UpdateApplication",
+      sdk_operation = "UpdateApplication",
       method = "PUT",
       path = "/v5/iot/{project_id}/apps/{app_id}",
       content_type = "application/json",
@@ -2451,7 +2451,7 @@ return {
       response = { ref = "UpdateApplicationResponse" },
     },
     update_certificate = {
-      name = "UpdateCertificate",
+      sdk_operation = "UpdateCertificate",
       method = "PUT",
       path = "/v5/iot/{project_id}/certificates/{certificate_id}",
       content_type = "application/json",
@@ -2468,7 +2468,7 @@ return {
       response = { ref = "UpdateCertificateResponse" },
     },
     update_device = {
-      name = "UpdateDevice",
+      sdk_operation = "UpdateDevice",
       method = "PUT",
       path = "/v5/iot/{project_id}/devices/{device_id}",
       content_type = "application/json",
@@ -2484,7 +2484,7 @@ return {
       response = { ref = "UpdateDeviceResponse" },
     },
     update_device_authentication_template = {
-      name = "UpdateDeviceAuthenticationTemplate",
+      sdk_operation = "UpdateDeviceAuthenticationTemplate",
       method = "PUT",
       path = "/v5/iot/{project_id}/device-authentication-templates/{template_id}",
       content_type = "application/json",
@@ -2499,7 +2499,7 @@ return {
       response = { ref = "UpdateDeviceAuthenticationTemplateResponse" },
     },
     update_device_authorizer = {
-      name = "UpdateDeviceAuthorizer",
+      sdk_operation = "UpdateDeviceAuthorizer",
       method = "PUT",
       path = "/v5/iot/{project_id}/device-authorizers/{authorizer_id}",
       content_type = "application/json",
@@ -2519,7 +2519,7 @@ return {
       response = { ref = "UpdateDeviceAuthorizerResponse" },
     },
     update_device_certificate = {
-      name = "UpdateDeviceCertificate",
+      sdk_operation = "UpdateDeviceCertificate",
       method = "PUT",
       path = "/v5/iot/{project_id}/device-certificates/{certificate_id}",
       content_type = "application/json",
@@ -2532,7 +2532,7 @@ return {
       response = { ref = "UpdateDeviceCertificateResponse" },
     },
     update_device_group = {
-      name = "UpdateDeviceGroup",
+      sdk_operation = "UpdateDeviceGroup",
       method = "PUT",
       path = "/v5/iot/{project_id}/device-group/{group_id}",
       content_type = "application/json",
@@ -2546,7 +2546,7 @@ return {
       response = { ref = "UpdateDeviceGroupResponse" },
     },
     update_device_policy = {
-      name = "UpdateDevicePolicy",
+      sdk_operation = "UpdateDevicePolicy",
       method = "PUT",
       path = "/v5/iot/{project_id}/device-policies/{policy_id}",
       content_type = "application/json",
@@ -2560,7 +2560,7 @@ return {
       response = { ref = "UpdateDevicePolicyResponse" },
     },
     update_device_proxy = {
-      name = "UpdateDeviceProxy",
+      sdk_operation = "UpdateDeviceProxy",
       method = "PUT",
       path = "/v5/iot/{project_id}/device-proxies/{proxy_id}",
       content_type = "application/json",
@@ -2575,7 +2575,7 @@ return {
       response = { ref = "UpdateDeviceProxyResponse" },
     },
     update_device_shadow_desired_data = {
-      name = "UpdateDeviceShadowDesiredData",
+      sdk_operation = "UpdateDeviceShadowDesiredData",
       method = "PUT",
       path = "/v5/iot/{project_id}/devices/{device_id}/shadow",
       content_type = "application/json",
@@ -2588,7 +2588,7 @@ return {
       response = { ref = "UpdateDeviceShadowDesiredDataResponse" },
     },
     update_domain_configuration = {
-      name = "UpdateDomainConfiguration",
+      sdk_operation = "UpdateDomainConfiguration",
       method = "PUT",
       path = "/v5/iot/{project_id}/domain-configurations/{configuration_id}",
       content_type = "application/json",
@@ -2602,7 +2602,7 @@ return {
       response = { ref = "UpdateDomainConfigurationResponse" },
     },
     update_ota_module = {
-      name = "UpdateOtaModule",
+      sdk_operation = "UpdateOtaModule",
       method = "PUT",
       path = "/v5/iot/{project_id}/ota-upgrades/modules/{module_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2616,7 +2616,7 @@ return {
       response = { ref = "UpdateOtaModuleResponse" },
     },
     update_product = {
-      name = "UpdateProduct",
+      sdk_operation = "UpdateProduct",
       method = "PUT",
       path = "/v5/iot/{project_id}/products/{product_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2637,7 +2637,7 @@ return {
       response = { ref = "UpdateProductResponse" },
     },
     update_properties = {
-      name = "UpdateProperties",
+      sdk_operation = "UpdateProperties",
       method = "PUT",
       path = "/v5/iot/{project_id}/devices/{device_id}/properties",
       content_type = "application/json",
@@ -2650,7 +2650,7 @@ return {
       response = { ref = "UpdatePropertiesResponse" },
     },
     update_provisioning_template = {
-      name = "UpdateProvisioningTemplate",
+      sdk_operation = "UpdateProvisioningTemplate",
       method = "PUT",
       path = "/v5/iot/{project_id}/provisioning-templates/{template_id}",
       content_type = "application/json",
@@ -2664,7 +2664,7 @@ return {
       response = { ref = "UpdateProvisioningTemplateResponse" },
     },
     update_routing_backlog_policy = {
-      name = "UpdateRoutingBacklogPolicy",
+      sdk_operation = "UpdateRoutingBacklogPolicy",
       method = "PUT",
       path = "/v5/iot/{project_id}/routing-rule/backlog-policy/{policy_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2680,7 +2680,7 @@ return {
       response = { ref = "UpdateRoutingBacklogPolicyResponse" },
     },
     update_routing_flow_control_policy = {
-      name = "UpdateRoutingFlowControlPolicy",
+      sdk_operation = "UpdateRoutingFlowControlPolicy",
       method = "PUT",
       path = "/v5/iot/{project_id}/routing-rule/flowcontrol-policy/{policy_id}",
       content_type = "application/json;charset=UTF-8",
@@ -2695,7 +2695,7 @@ return {
       response = { ref = "UpdateRoutingFlowControlPolicyResponse" },
     },
     update_routing_rule = {
-      name = "UpdateRoutingRule",
+      sdk_operation = "UpdateRoutingRule",
       method = "PUT",
       path = "/v5/iot/{project_id}/routing-rule/rules/{rule_id}",
       content_type = "application/json",
@@ -2712,7 +2712,7 @@ return {
       response = { ref = "UpdateRoutingRuleResponse" },
     },
     update_rule = {
-      name = "UpdateRule",
+      sdk_operation = "UpdateRule",
       method = "PUT",
       path = "/v5/iot/{project_id}/rules/{rule_id}",
       content_type = "application/json",
@@ -2732,7 +2732,7 @@ return {
       response = { ref = "UpdateRuleResponse" },
     },
     update_rule_action = {
-      name = "UpdateRuleAction",
+      sdk_operation = "UpdateRuleAction",
       method = "PUT",
       path = "/v5/iot/{project_id}/routing-rule/actions/{action_id}",
       content_type = "application/json",
@@ -2746,7 +2746,7 @@ return {
       response = { ref = "UpdateRuleActionResponse" },
     },
     update_security_profile = {
-      name = "UpdateSecurityProfile",
+      sdk_operation = "UpdateSecurityProfile",
       method = "PUT",
       path = "/v5/iot/{project_id}/security-profiles/{profile_id}",
       content_type = "application/json",
@@ -2763,7 +2763,7 @@ return {
       response = { ref = "UpdateSecurityProfileResponse" },
     },
     upload_batch_task_file = {
-      name = "UploadBatchTaskFile",
+      sdk_operation = "UploadBatchTaskFile",
       method = "POST",
       path = "/v5/iot/{project_id}/batchtask-files",
       content_type = "multipart/form-data",

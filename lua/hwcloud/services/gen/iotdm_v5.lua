@@ -83,7 +83,7 @@ return {
   },
   operations = {
     bind_instance_tags = {
-      name = "BindInstanceTags",
+      sdk_operation = "BindInstanceTags",
       method = "POST",
       path = "/v5/iot/{project_id}/iotda-instances/{instance_id}/bind-tags",
       content_type = "application/json;charset=UTF-8",
@@ -95,7 +95,7 @@ return {
       response = { ref = "BindInstanceTagsResponse" },
     },
     change_instance_charge_mode = {
-      name = "ChangeInstanceChargeMode",
+      sdk_operation = "ChangeInstanceChargeMode",
       method = "POST",
       path = "/v5/iot/{project_id}/iotda-instances/{instance_id}/change-charge-mode",
       content_type = "application/json;charset=UTF-8",
@@ -110,7 +110,7 @@ return {
       response = { ref = "ChangeInstanceChargeModeResponse" },
     },
     create_instance = {
-      name = "CreateInstance",
+      sdk_operation = "CreateInstance",
       method = "POST",
       path = "/v5/iot/{project_id}/iotda-instances",
       content_type = "application/json;charset=UTF-8",
@@ -128,7 +128,7 @@ return {
       response = { ref = "CreateInstanceResponse" },
     },
     delete_instance = {
-      name = "DeleteInstance",
+      sdk_operation = "DeleteInstance",
       method = "DELETE",
       path = "/v5/iot/{project_id}/iotda-instances/{instance_id}",
       content_type = "application/json",
@@ -138,7 +138,7 @@ return {
       response = { ref = "DeleteInstanceResponse" },
     },
     list_instance_flavors = {
-      name = "ListInstanceFlavors",
+      sdk_operation = "ListInstanceFlavors",
       method = "GET",
       path = "/v5/iot/{project_id}/iotda-instances/flavors",
       content_type = "application/json",
@@ -152,7 +152,7 @@ return {
       response = { ref = "ListInstanceFlavorsResponse" },
     },
     list_instance_tasks = {
-      name = "ListInstanceTasks",
+      sdk_operation = "ListInstanceTasks",
       method = "GET",
       path = "/v5/iot/{project_id}/iotda-instances/{instance_id}/tasks",
       content_type = "application/json",
@@ -166,7 +166,7 @@ return {
       response = { ref = "ListInstanceTasksResponse" },
     },
     list_instances = {
-      name = "ListInstances",
+      sdk_operation = "ListInstances",
       method = "GET",
       path = "/v5/iot/{project_id}/iotda-instances",
       content_type = "application/json",
@@ -181,7 +181,7 @@ return {
       response = { ref = "ListInstancesResponse" },
     },
     resize_instance = {
-      name = "ResizeInstance",
+      sdk_operation = "ResizeInstance",
       method = "POST",
       path = "/v5/iot/{project_id}/iotda-instances/{instance_id}/resize",
       content_type = "application/json;charset=UTF-8",
@@ -195,7 +195,7 @@ return {
       response = { ref = "ResizeInstanceResponse" },
     },
     retry_instance_task = {
-      name = "RetryInstanceTask",
+      sdk_operation = "RetryInstanceTask",
       method = "POST",
       path = "/v5/iot/{project_id}/iotda-instances/{instance_id}/tasks/{task_id}/retry",
       content_type = "application/json",
@@ -206,7 +206,7 @@ return {
       response = { ref = "RetryInstanceTaskResponse" },
     },
     show_instance = {
-      name = "ShowInstance",
+      sdk_operation = "ShowInstance",
       method = "GET",
       path = "/v5/iot/{project_id}/iotda-instances/{instance_id}",
       content_type = "application/json",
@@ -216,7 +216,7 @@ return {
       response = { ref = "ShowInstanceResponse" },
     },
     show_instance_task = {
-      name = "ShowInstanceTask",
+      sdk_operation = "ShowInstanceTask",
       method = "GET",
       path = "/v5/iot/{project_id}/iotda-instances/{instance_id}/tasks/{task_id}",
       content_type = "application/json",
@@ -227,7 +227,7 @@ return {
       response = { ref = "ShowInstanceTaskResponse" },
     },
     unbind_instance_tags = {
-      name = "UnbindInstanceTags",
+      sdk_operation = "UnbindInstanceTags",
       method = "POST",
       path = "/v5/iot/{project_id}/iotda-instances/{instance_id}/unbind-tags",
       content_type = "application/json;charset=UTF-8",
@@ -239,7 +239,7 @@ return {
       response = { ref = "UnbindInstanceTagsResponse" },
     },
     update_instance = {
-      name = "UpdateInstance",
+      sdk_operation = "UpdateInstance",
       method = "PUT",
       path = "/v5/iot/{project_id}/iotda-instances/{instance_id}",
       content_type = "application/json;charset=UTF-8",

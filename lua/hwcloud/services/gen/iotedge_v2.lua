@@ -218,7 +218,7 @@ return {
   },
   operations = {
     add_app_configs_templates = {
-      name = "AddAppConfigsTemplates",
+      sdk_operation = "AddAppConfigsTemplates",
       method = "POST",
       path = "/v2/{project_id}/templates/apps/configs",
       content_type = "application/json",
@@ -233,7 +233,7 @@ return {
       response = { ref = "AddAppConfigsTemplatesResponse" },
     },
     add_device = {
-      name = "AddDevice",
+      sdk_operation = "AddDevice",
       method = "POST",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/devices",
       content_type = "application/json;charset=UTF-8",
@@ -253,7 +253,7 @@ return {
       response = { ref = "AddDeviceResponse" },
     },
     add_general_app_configs_template = {
-      name = "AddGeneralAppConfigsTemplate",
+      sdk_operation = "AddGeneralAppConfigsTemplate",
       method = "POST",
       path = "/v2/{project_id}/templates/apps/configs/import",
       content_type = "application/json",
@@ -261,7 +261,7 @@ return {
       response = { type = "string" },
     },
     add_general_ot_template = {
-      name = "AddGeneralOtTemplate",
+      sdk_operation = "AddGeneralOtTemplate",
       method = "POST",
       path = "/v2/{project_id}/templates/ots/data-sources/import",
       content_type = "application/json",
@@ -269,7 +269,7 @@ return {
       response = { type = "string" },
     },
     add_ot_templates = {
-      name = "AddOtTemplates",
+      sdk_operation = "AddOtTemplates",
       method = "POST",
       path = "/v2/{project_id}/templates/ots/data-sources",
       content_type = "application/json",
@@ -284,7 +284,7 @@ return {
       response = { ref = "AddOtTemplatesResponse" },
     },
     batch_associate_na_to_nodes = {
-      name = "BatchAssociateNaToNodes",
+      sdk_operation = "BatchAssociateNaToNodes",
       method = "POST",
       path = "/v2/{project_id}/nas/{na_id}/nodes",
       content_type = "application/json",
@@ -297,7 +297,7 @@ return {
       response = { ref = "BatchAssociateNaToNodesResponse" },
     },
     batch_confirm_configs_new = {
-      name = "BatchConfirmConfigsNew",
+      sdk_operation = "BatchConfirmConfigsNew",
       method = "POST",
       path = "/v2/{project_id}/edge-nodes/{node_id}/ias/{ia_id}/configs/batch-confirm",
       content_type = "application/json",
@@ -310,7 +310,7 @@ return {
       response = { ref = "BatchConfirmConfigsNewResponse" },
     },
     batch_import_configs = {
-      name = "BatchImportConfigs",
+      sdk_operation = "BatchImportConfigs",
       method = "POST",
       path = "/v2/{project_id}/edge-nodes/{node_id}/ias/{ia_id}/configs/batch-import",
       content_type = "application/json",
@@ -323,7 +323,7 @@ return {
       response = { ref = "BatchImportConfigsResponse" },
     },
     batch_list_app_configs_templates = {
-      name = "BatchListAppConfigsTemplates",
+      sdk_operation = "BatchListAppConfigsTemplates",
       method = "GET",
       path = "/v2/{project_id}/templates/apps/configs",
       content_type = "application/json",
@@ -335,7 +335,7 @@ return {
       response = { ref = "BatchListAppConfigsTemplatesResponse" },
     },
     batch_list_dc_devices = {
-      name = "BatchListDcDevices",
+      sdk_operation = "BatchListDcDevices",
       method = "GET",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/ots/data-sources/{ds_id}/devices",
       content_type = "application/json",
@@ -350,7 +350,7 @@ return {
       response = { ref = "BatchListDcDevicesResponse" },
     },
     batch_list_dc_ds = {
-      name = "BatchListDcDs",
+      sdk_operation = "BatchListDcDs",
       method = "GET",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/ots/data-sources",
       content_type = "application/json",
@@ -364,7 +364,7 @@ return {
       response = { ref = "BatchListDcDsResponse" },
     },
     batch_list_dc_points = {
-      name = "BatchListDcPoints",
+      sdk_operation = "BatchListDcPoints",
       method = "GET",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/ots/data-sources/{ds_id}/points",
       content_type = "application/json",
@@ -382,7 +382,7 @@ return {
       response = { ref = "BatchListDcPointsResponse" },
     },
     batch_list_edge_app_versions = {
-      name = "BatchListEdgeAppVersions",
+      sdk_operation = "BatchListEdgeAppVersions",
       method = "GET",
       path = "/v2/{project_id}/edge-apps/{edge_app_id}/versions",
       content_type = "application/json",
@@ -399,7 +399,7 @@ return {
       response = { ref = "BatchListEdgeAppVersionsResponse" },
     },
     batch_list_edge_apps = {
-      name = "BatchListEdgeApps",
+      sdk_operation = "BatchListEdgeApps",
       method = "GET",
       path = "/v2/{project_id}/edge-apps",
       content_type = "application/json",
@@ -414,7 +414,7 @@ return {
       response = { ref = "BatchListEdgeAppsResponse" },
     },
     batch_list_modules = {
-      name = "BatchListModules",
+      sdk_operation = "BatchListModules",
       method = "GET",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/modules",
       content_type = "application/json",
@@ -429,7 +429,7 @@ return {
       response = { ref = "BatchListModulesResponse" },
     },
     batch_list_ot_templates = {
-      name = "BatchListOtTemplates",
+      sdk_operation = "BatchListOtTemplates",
       method = "GET",
       path = "/v2/{project_id}/templates/ots/data-sources",
       content_type = "application/json",
@@ -441,7 +441,7 @@ return {
       response = { ref = "BatchListOtTemplatesResponse" },
     },
     create_dc_point = {
-      name = "CreateDcPoint",
+      sdk_operation = "CreateDcPoint",
       method = "POST",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/ots/data-sources/{ds_id}/points",
       content_type = "application/json",
@@ -460,7 +460,7 @@ return {
       response = { ref = "CreateDcPointResponse" },
     },
     create_ds = {
-      name = "CreateDs",
+      sdk_operation = "CreateDs",
       method = "POST",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/ots/data-sources",
       content_type = "application/json",
@@ -477,7 +477,7 @@ return {
       response = { ref = "CreateDsResponse" },
     },
     create_edge_app = {
-      name = "CreateEdgeApp",
+      sdk_operation = "CreateEdgeApp",
       method = "POST",
       path = "/v2/{project_id}/edge-apps",
       content_type = "application/json",
@@ -492,7 +492,7 @@ return {
       response = { ref = "CreateEdgeAppResponse" },
     },
     create_edge_application_version = {
-      name = "CreateEdgeApplicationVersion",
+      sdk_operation = "CreateEdgeApplicationVersion",
       method = "POST",
       path = "/v2/{project_id}/edge-apps/{edge_app_id}/versions",
       content_type = "application/json",
@@ -519,7 +519,7 @@ return {
       response = { ref = "CreateEdgeApplicationVersionResponse" },
     },
     create_edge_node = {
-      name = "CreateEdgeNode",
+      sdk_operation = "CreateEdgeNode",
       method = "POST",
       path = "/v2/{project_id}/edge-nodes",
       content_type = "application/json",
@@ -555,7 +555,7 @@ return {
       response = { ref = "CreateEdgeNodeResponse" },
     },
     create_external_entity = {
-      name = "CreateExternalEntity",
+      sdk_operation = "CreateExternalEntity",
       method = "POST",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/externals",
       content_type = "application/json",
@@ -571,7 +571,7 @@ return {
       response = { ref = "CreateExternalEntityResponse" },
     },
     create_install_cmd = {
-      name = "CreateInstallCmd",
+      sdk_operation = "CreateInstallCmd",
       method = "POST",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/install",
       content_type = "application/json",
@@ -584,7 +584,7 @@ return {
       response = { ref = "CreateInstallCmdResponse" },
     },
     create_module = {
-      name = "CreateModule",
+      sdk_operation = "CreateModule",
       method = "POST",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/modules",
       content_type = "application/json",
@@ -599,7 +599,7 @@ return {
       response = { ref = "CreateModuleResponse" },
     },
     create_schedule = {
-      name = "CreateSchedule",
+      sdk_operation = "CreateSchedule",
       method = "POST",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/schedules",
       content_type = "application/json",
@@ -619,7 +619,7 @@ return {
       response = { ref = "CreateScheduleResponse" },
     },
     delete_app_configs_template = {
-      name = "DeleteAppConfigsTemplate",
+      sdk_operation = "DeleteAppConfigsTemplate",
       method = "DELETE",
       path = "/v2/{project_id}/templates/apps/configs/{tpl_id}",
       content_type = "application/json",
@@ -629,7 +629,7 @@ return {
       response = { type = "string" },
     },
     delete_dc_ds = {
-      name = "DeleteDcDs",
+      sdk_operation = "DeleteDcDs",
       method = "DELETE",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/ots/data-sources/{ds_id}",
       content_type = "application/json",
@@ -640,7 +640,7 @@ return {
       response = { type = "string" },
     },
     delete_dc_point = {
-      name = "DeleteDcPoint",
+      sdk_operation = "DeleteDcPoint",
       method = "DELETE",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/ots/data-sources/{ds_id}/points/{point_id}",
       content_type = "application/json",
@@ -654,7 +654,7 @@ return {
       response = { type = "string" },
     },
     delete_dc_points = {
-      name = "DeleteDcPoints",
+      sdk_operation = "DeleteDcPoints",
       method = "POST",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/ots/data-sources/{ds_id}/points/batch-delete",
       content_type = "application/json;charset=UTF-8",
@@ -667,7 +667,7 @@ return {
       response = { ref = "DeleteDcPointsResponse" },
     },
     delete_device = {
-      name = "DeleteDevice",
+      sdk_operation = "DeleteDevice",
       method = "DELETE",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/devices/{device_id}",
       content_type = "application/json",
@@ -678,7 +678,7 @@ return {
       response = { type = "string" },
     },
     delete_edge_app = {
-      name = "DeleteEdgeApp",
+      sdk_operation = "DeleteEdgeApp",
       method = "DELETE",
       path = "/v2/{project_id}/edge-apps/{edge_app_id}",
       content_type = "application/json",
@@ -688,7 +688,7 @@ return {
       response = { type = "string" },
     },
     delete_edge_application_version = {
-      name = "DeleteEdgeApplicationVersion",
+      sdk_operation = "DeleteEdgeApplicationVersion",
       method = "DELETE",
       path = "/v2/{project_id}/edge-apps/{edge_app_id}/versions/{version}",
       content_type = "application/json",
@@ -699,7 +699,7 @@ return {
       response = { type = "string" },
     },
     delete_edge_node = {
-      name = "DeleteEdgeNode",
+      sdk_operation = "DeleteEdgeNode",
       method = "DELETE",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}",
       content_type = "application/json",
@@ -710,7 +710,7 @@ return {
       response = { type = "string" },
     },
     delete_external_entity = {
-      name = "DeleteExternalEntity",
+      sdk_operation = "DeleteExternalEntity",
       method = "DELETE",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/externals/{external_id}",
       content_type = "application/json",
@@ -721,7 +721,7 @@ return {
       response = { type = "string" },
     },
     delete_ia_config = {
-      name = "DeleteIaConfig",
+      sdk_operation = "DeleteIaConfig",
       method = "DELETE",
       path = "/v2/{project_id}/edge-nodes/{node_id}/ias/{ia_id}/configs/{config_id}",
       content_type = "application/json",
@@ -733,7 +733,7 @@ return {
       response = { type = "string" },
     },
     delete_module = {
-      name = "DeleteModule",
+      sdk_operation = "DeleteModule",
       method = "DELETE",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/modules/{module_id}",
       content_type = "application/json",
@@ -744,7 +744,7 @@ return {
       response = { type = "string" },
     },
     delete_na = {
-      name = "DeleteNa",
+      sdk_operation = "DeleteNa",
       method = "DELETE",
       path = "/v2/{project_id}/nas/{na_id}",
       content_type = "application/json",
@@ -754,7 +754,7 @@ return {
       response = { type = "string" },
     },
     delete_ot_template = {
-      name = "DeleteOtTemplate",
+      sdk_operation = "DeleteOtTemplate",
       method = "DELETE",
       path = "/v2/{project_id}/templates/ots/data-sources/{tpl_id}",
       content_type = "application/json",
@@ -764,7 +764,7 @@ return {
       response = { type = "string" },
     },
     delete_schedule = {
-      name = "DeleteSchedule",
+      sdk_operation = "DeleteSchedule",
       method = "DELETE",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/schedules/{schedule_id}",
       content_type = "application/json",
@@ -775,7 +775,7 @@ return {
       response = { type = "string" },
     },
     execute_device_controls_release = {
-      name = "ExecuteDeviceControlsRelease",
+      sdk_operation = "ExecuteDeviceControlsRelease",
       method = "POST",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/devices/{device_id}/controls/release",
       content_type = "application/json;charset=UTF-8",
@@ -791,7 +791,7 @@ return {
       response = { ref = "ExecuteDeviceControlsReleaseResponse" },
     },
     execute_device_controls_set = {
-      name = "ExecuteDeviceControlsSet",
+      sdk_operation = "ExecuteDeviceControlsSet",
       method = "POST",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/devices/{device_id}/controls/set",
       content_type = "application/json;charset=UTF-8",
@@ -808,7 +808,7 @@ return {
       response = { ref = "ExecuteDeviceControlsSetResponse" },
     },
     import_points = {
-      name = "ImportPoints",
+      sdk_operation = "ImportPoints",
       method = "POST",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/ots/data-sources/{ds_id}/import-points",
       content_type = "multipart/form-data",
@@ -822,7 +822,7 @@ return {
       response = { type = "string" },
     },
     invoke_module_msg = {
-      name = "InvokeModuleMsg",
+      sdk_operation = "InvokeModuleMsg",
       method = "POST",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/modules/{module_id}/proxy",
       content_type = "application/json",
@@ -834,7 +834,7 @@ return {
       response = { type = "any" },
     },
     list_devices = {
-      name = "ListDevices",
+      sdk_operation = "ListDevices",
       method = "GET",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/devices",
       content_type = "application/json",
@@ -849,7 +849,7 @@ return {
       response = { ref = "ListDevicesResponse" },
     },
     list_edge_nodes = {
-      name = "ListEdgeNodes",
+      sdk_operation = "ListEdgeNodes",
       method = "GET",
       path = "/v2/{project_id}/edge-nodes",
       content_type = "application/json",
@@ -867,7 +867,7 @@ return {
       response = { ref = "ListEdgeNodesResponse" },
     },
     list_external_entity = {
-      name = "ListExternalEntity",
+      sdk_operation = "ListExternalEntity",
       method = "GET",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/externals",
       content_type = "application/json",
@@ -880,7 +880,7 @@ return {
       response = { ref = "ListExternalEntityResponse" },
     },
     list_ia_configs = {
-      name = "ListIaConfigs",
+      sdk_operation = "ListIaConfigs",
       method = "GET",
       path = "/v2/{project_id}/edge-nodes/{node_id}/ias/{ia_id}/configs",
       content_type = "application/json",
@@ -894,7 +894,7 @@ return {
       response = { ref = "ListIaConfigsResponse" },
     },
     list_na_authorized_nodes = {
-      name = "ListNaAuthorizedNodes",
+      sdk_operation = "ListNaAuthorizedNodes",
       method = "GET",
       path = "/v2/{project_id}/nas/{na_id}/nodes",
       content_type = "application/json",
@@ -907,7 +907,7 @@ return {
       response = { ref = "ListNaAuthorizedNodesResponse" },
     },
     list_nas = {
-      name = "ListNas",
+      sdk_operation = "ListNas",
       method = "GET",
       path = "/v2/{project_id}/nas",
       content_type = "application/json",
@@ -920,7 +920,7 @@ return {
       response = { ref = "ListNasResponse" },
     },
     list_property_active_controls = {
-      name = "ListPropertyActiveControls",
+      sdk_operation = "ListPropertyActiveControls",
       method = "GET",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/devices/{device_id}/active-controls",
       content_type = "application/json",
@@ -933,7 +933,7 @@ return {
       response = { ref = "ListPropertyActiveControlsResponse" },
     },
     list_routes = {
-      name = "ListRoutes",
+      sdk_operation = "ListRoutes",
       method = "GET",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/routes",
       content_type = "application/json",
@@ -944,7 +944,7 @@ return {
       response = { ref = "ListRoutesResponse" },
     },
     set_device_control_default_values = {
-      name = "SetDeviceControlDefaultValues",
+      sdk_operation = "SetDeviceControlDefaultValues",
       method = "POST",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/devices/controls/default-values",
       content_type = "application/json;charset=UTF-8",
@@ -956,7 +956,7 @@ return {
       response = { type = "string" },
     },
     show_app_configs_template = {
-      name = "ShowAppConfigsTemplate",
+      sdk_operation = "ShowAppConfigsTemplate",
       method = "GET",
       path = "/v2/{project_id}/templates/apps/configs/{tpl_id}",
       content_type = "application/json",
@@ -966,7 +966,7 @@ return {
       response = { ref = "ShowAppConfigsTemplateResponse" },
     },
     show_dc_ds = {
-      name = "ShowDcDs",
+      sdk_operation = "ShowDcDs",
       method = "GET",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/ots/data-sources/{ds_id}",
       content_type = "application/json",
@@ -977,7 +977,7 @@ return {
       response = { ref = "ShowDcDsResponse" },
     },
     show_dc_point = {
-      name = "ShowDcPoint",
+      sdk_operation = "ShowDcPoint",
       method = "GET",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/ots/data-sources/{ds_id}/points/{point_id}",
       content_type = "application/json",
@@ -991,7 +991,7 @@ return {
       response = { ref = "ShowDcPointResponse" },
     },
     show_edge_app = {
-      name = "ShowEdgeApp",
+      sdk_operation = "ShowEdgeApp",
       method = "GET",
       path = "/v2/{project_id}/edge-apps/{edge_app_id}",
       content_type = "application/json",
@@ -1001,7 +1001,7 @@ return {
       response = { ref = "ShowEdgeAppResponse" },
     },
     show_edge_application_version = {
-      name = "ShowEdgeApplicationVersion",
+      sdk_operation = "ShowEdgeApplicationVersion",
       method = "GET",
       path = "/v2/{project_id}/edge-apps/{edge_app_id}/versions/{version}",
       content_type = "application/json",
@@ -1012,7 +1012,7 @@ return {
       response = { ref = "ShowEdgeApplicationVersionResponse" },
     },
     show_edge_node = {
-      name = "ShowEdgeNode",
+      sdk_operation = "ShowEdgeNode",
       method = "GET",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}",
       content_type = "application/json",
@@ -1022,7 +1022,7 @@ return {
       response = { ref = "ShowEdgeNodeResponse" },
     },
     show_edge_node_hosts_info = {
-      name = "ShowEdgeNodeHostsInfo",
+      sdk_operation = "ShowEdgeNodeHostsInfo",
       method = "GET",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/hosts",
       content_type = "application/json",
@@ -1032,7 +1032,7 @@ return {
       response = { ref = "ShowEdgeNodeHostsInfoResponse" },
     },
     show_ia_config = {
-      name = "ShowIaConfig",
+      sdk_operation = "ShowIaConfig",
       method = "GET",
       path = "/v2/{project_id}/edge-nodes/{node_id}/ias/{ia_id}/configs/{config_id}",
       content_type = "application/json",
@@ -1044,7 +1044,7 @@ return {
       response = { ref = "ShowIaConfigResponse" },
     },
     show_module = {
-      name = "ShowModule",
+      sdk_operation = "ShowModule",
       method = "GET",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/modules/{module_id}",
       content_type = "application/json",
@@ -1055,7 +1055,7 @@ return {
       response = { ref = "ShowModuleResponse" },
     },
     show_module_shadow = {
-      name = "ShowModuleShadow",
+      sdk_operation = "ShowModuleShadow",
       method = "GET",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/modules/{module_id}/shadow",
       content_type = "application/json",
@@ -1066,7 +1066,7 @@ return {
       response = { ref = "ShowModuleShadowResponse" },
     },
     show_na = {
-      name = "ShowNa",
+      sdk_operation = "ShowNa",
       method = "GET",
       path = "/v2/{project_id}/nas/{na_id}",
       content_type = "application/json",
@@ -1076,7 +1076,7 @@ return {
       response = { ref = "ShowNaResponse" },
     },
     show_ot_template = {
-      name = "ShowOtTemplate",
+      sdk_operation = "ShowOtTemplate",
       method = "GET",
       path = "/v2/{project_id}/templates/ots/data-sources/{tpl_id}",
       content_type = "application/json",
@@ -1086,7 +1086,7 @@ return {
       response = { ref = "ShowOtTemplateResponse" },
     },
     show_point_template = {
-      name = "ShowPointTemplate",
+      sdk_operation = "ShowPointTemplate",
       method = "GET",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/ots/data-sources/{ds_id}/download-template",
       content_type = "application/json",
@@ -1097,7 +1097,7 @@ return {
       response = { ref = "ShowPointTemplateResponse" },
     },
     show_points = {
-      name = "ShowPoints",
+      sdk_operation = "ShowPoints",
       method = "GET",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/ots/data-sources/{ds_id}/export-points",
       content_type = "application/json",
@@ -1108,7 +1108,7 @@ return {
       response = { ref = "ShowPointsResponse" },
     },
     show_product_config = {
-      name = "ShowProductConfig",
+      sdk_operation = "ShowProductConfig",
       method = "GET",
       path = "/v2/{project_id}/protocol-configs",
       content_type = "application/json",
@@ -1118,7 +1118,7 @@ return {
       response = { ref = "ShowProductConfigResponse" },
     },
     synchronize_dc_configs = {
-      name = "SynchronizeDcConfigs",
+      sdk_operation = "SynchronizeDcConfigs",
       method = "POST",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/ots/data-sources/{ds_id}/synchronize",
       content_type = "application/json",
@@ -1129,7 +1129,7 @@ return {
       response = { type = "string" },
     },
     update_dc_ds = {
-      name = "UpdateDcDs",
+      sdk_operation = "UpdateDcDs",
       method = "PUT",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/ots/data-sources/{ds_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1144,7 +1144,7 @@ return {
       response = { ref = "UpdateDcDsResponse" },
     },
     update_dc_point = {
-      name = "UpdateDcPoint",
+      sdk_operation = "UpdateDcPoint",
       method = "PUT",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/ots/data-sources/{ds_id}/points/{point_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1163,7 +1163,7 @@ return {
       response = { ref = "UpdateDcPointResponse" },
     },
     update_device = {
-      name = "UpdateDevice",
+      sdk_operation = "UpdateDevice",
       method = "PUT",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/devices/{device_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1176,7 +1176,7 @@ return {
       response = { ref = "UpdateDeviceResponse" },
     },
     update_edge_application_version = {
-      name = "UpdateEdgeApplicationVersion",
+      sdk_operation = "UpdateEdgeApplicationVersion",
       method = "PUT",
       path = "/v2/{project_id}/edge-apps/{edge_app_id}/versions/{version}",
       content_type = "application/json;charset=UTF-8",
@@ -1202,7 +1202,7 @@ return {
       response = { ref = "UpdateEdgeApplicationVersionResponse" },
     },
     update_edge_application_version_state = {
-      name = "UpdateEdgeApplicationVersionState",
+      sdk_operation = "UpdateEdgeApplicationVersionState",
       method = "PUT",
       path = "/v2/{project_id}/edge-apps/{edge_app_id}/versions/{version}/state",
       content_type = "application/json",
@@ -1215,7 +1215,7 @@ return {
       response = { ref = "UpdateEdgeApplicationVersionStateResponse" },
     },
     update_edge_node = {
-      name = "UpdateEdgeNode",
+      sdk_operation = "UpdateEdgeNode",
       method = "PUT",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}",
       content_type = "application/json",
@@ -1236,7 +1236,7 @@ return {
       response = { ref = "UpdateEdgeNodeResponse" },
     },
     update_external_entity = {
-      name = "UpdateExternalEntity",
+      sdk_operation = "UpdateExternalEntity",
       method = "PUT",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/externals/{external_id}",
       content_type = "application/json",
@@ -1251,7 +1251,7 @@ return {
       response = { ref = "UpdateExternalEntityResponse" },
     },
     update_ia_config = {
-      name = "UpdateIaConfig",
+      sdk_operation = "UpdateIaConfig",
       method = "PUT",
       path = "/v2/{project_id}/edge-nodes/{node_id}/ias/{ia_id}/configs/{config_id}",
       content_type = "application/json",
@@ -1267,7 +1267,7 @@ return {
       response = { ref = "UpdateIaConfigResponse" },
     },
     update_module = {
-      name = "UpdateModule",
+      sdk_operation = "UpdateModule",
       method = "PUT",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/modules/{module_id}",
       content_type = "application/json",
@@ -1283,7 +1283,7 @@ return {
       response = { ref = "UpdateModuleResponse" },
     },
     update_module_shadow = {
-      name = "UpdateModuleShadow",
+      sdk_operation = "UpdateModuleShadow",
       method = "PUT",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/modules/{module_id}/shadow",
       content_type = "application/json",
@@ -1296,7 +1296,7 @@ return {
       response = { ref = "UpdateModuleShadowResponse" },
     },
     update_module_state = {
-      name = "UpdateModuleState",
+      sdk_operation = "UpdateModuleState",
       method = "PUT",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/modules/{module_id}/state",
       content_type = "application/json",
@@ -1309,7 +1309,7 @@ return {
       response = { ref = "UpdateModuleStateResponse" },
     },
     update_na = {
-      name = "UpdateNa",
+      sdk_operation = "UpdateNa",
       method = "PUT",
       path = "/v2/{project_id}/nas/{na_id}",
       content_type = "application/json",
@@ -1327,7 +1327,7 @@ return {
       response = { ref = "UpdateNaResponse" },
     },
     update_routes = {
-      name = "UpdateRoutes",
+      sdk_operation = "UpdateRoutes",
       method = "PUT",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/routes",
       content_type = "application/json",
@@ -1338,7 +1338,7 @@ return {
       response = { ref = "UpdateRoutesResponse" },
     },
     update_schedule = {
-      name = "UpdateSchedule",
+      sdk_operation = "UpdateSchedule",
       method = "PUT",
       path = "/v2/{project_id}/edge-nodes/{edge_node_id}/schedules/{schedule_id}",
       content_type = "application/json",

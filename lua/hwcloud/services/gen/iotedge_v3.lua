@@ -29,7 +29,7 @@ return {
   },
   operations = {
     create_app = {
-      name = "CreateApp",
+      sdk_operation = "CreateApp",
       method = "POST",
       path = "/v3/{project_id}/apps",
       content_type = "application/json",
@@ -43,7 +43,7 @@ return {
       response = { ref = "CreateAppResponse" },
     },
     create_app_instance = {
-      name = "CreateAppInstance",
+      sdk_operation = "CreateAppInstance",
       method = "POST",
       path = "/v3/{project_id}/clusters/{cluster_id}/app-instances",
       content_type = "application/json",
@@ -59,7 +59,7 @@ return {
       response = { ref = "CreateAppInstanceResponse" },
     },
     create_app_version = {
-      name = "CreateAppVersion",
+      sdk_operation = "CreateAppVersion",
       method = "POST",
       path = "/v3/{project_id}/apps/{app_id}/versions",
       content_type = "multipart/form-data",
@@ -73,7 +73,7 @@ return {
       response = { ref = "CreateAppVersionResponse" },
     },
     create_cluster = {
-      name = "CreateCluster",
+      sdk_operation = "CreateCluster",
       method = "POST",
       path = "/v3/{project_id}/clusters",
       content_type = "application/json",
@@ -86,7 +86,7 @@ return {
       response = { ref = "CreateClusterResponse" },
     },
     create_cluster_install_cmd = {
-      name = "CreateClusterInstallCmd",
+      sdk_operation = "CreateClusterInstallCmd",
       method = "POST",
       path = "/v3/{project_id}/clusters/{cluster_id}/install-cmd",
       content_type = "application/json",
@@ -98,7 +98,7 @@ return {
       response = { ref = "CreateClusterInstallCmdResponse" },
     },
     delete_app = {
-      name = "DeleteApp",
+      sdk_operation = "DeleteApp",
       method = "DELETE",
       path = "/v3/{project_id}/apps/{app_id}",
       content_type = "application/json",
@@ -108,7 +108,7 @@ return {
       response = { type = "string" },
     },
     delete_app_instance = {
-      name = "DeleteAppInstance",
+      sdk_operation = "DeleteAppInstance",
       method = "DELETE",
       path = "/v3/{project_id}/clusters/{cluster_id}/app-instances/{app_instance_id}",
       content_type = "application/json",
@@ -120,7 +120,7 @@ return {
       response = { type = "string" },
     },
     delete_app_version = {
-      name = "DeleteAppVersion",
+      sdk_operation = "DeleteAppVersion",
       method = "DELETE",
       path = "/v3/{project_id}/apps/{app_id}/versions/{version}",
       content_type = "application/json",
@@ -131,7 +131,7 @@ return {
       response = { type = "string" },
     },
     delete_cluster = {
-      name = "DeleteCluster",
+      sdk_operation = "DeleteCluster",
       method = "DELETE",
       path = "/v3/{project_id}/clusters/{cluster_id}",
       content_type = "application/json",
@@ -141,7 +141,7 @@ return {
       response = { type = "string" },
     },
     download_app_version = {
-      name = "DownloadAppVersion",
+      sdk_operation = "DownloadAppVersion",
       method = "GET",
       path = "/v3/{project_id}/apps/{app_id}/versions/{version}/archive",
       content_type = "application/json",
@@ -152,7 +152,7 @@ return {
       response = { ref = "DownloadAppVersionResponse" },
     },
     list_app_image = {
-      name = "ListAppImage",
+      sdk_operation = "ListAppImage",
       method = "GET",
       path = "/v3/{project_id}/apps/{app_id}/versions/{version}/images",
       content_type = "application/json",
@@ -166,7 +166,7 @@ return {
       response = { ref = "ListAppImageResponse" },
     },
     list_app_instance_history = {
-      name = "ListAppInstanceHistory",
+      sdk_operation = "ListAppInstanceHistory",
       method = "GET",
       path = "/v3/{project_id}/clusters/{cluster_id}/app-instances/{app_instance_id}/history",
       content_type = "application/json",
@@ -178,7 +178,7 @@ return {
       response = { ref = "ListAppInstanceHistoryResponse" },
     },
     list_app_instances = {
-      name = "ListAppInstances",
+      sdk_operation = "ListAppInstances",
       method = "GET",
       path = "/v3/{project_id}/clusters/{cluster_id}/app-instances",
       content_type = "application/json",
@@ -188,7 +188,7 @@ return {
       response = { ref = "ListAppInstancesResponse" },
     },
     list_app_versions = {
-      name = "ListAppVersions",
+      sdk_operation = "ListAppVersions",
       method = "GET",
       path = "/v3/{project_id}/apps/{app_id}/versions",
       content_type = "application/json",
@@ -202,7 +202,7 @@ return {
       response = { ref = "ListAppVersionsResponse" },
     },
     list_apps = {
-      name = "ListApps",
+      sdk_operation = "ListApps",
       method = "GET",
       path = "/v3/{project_id}/apps",
       content_type = "application/json",
@@ -217,7 +217,7 @@ return {
       response = { ref = "ListAppsResponse" },
     },
     list_clusters = {
-      name = "ListClusters",
+      sdk_operation = "ListClusters",
       method = "GET",
       path = "/v3/{project_id}/clusters",
       content_type = "application/json",
@@ -231,7 +231,7 @@ return {
       response = { ref = "ListClustersResponse" },
     },
     show_app = {
-      name = "ShowApp",
+      sdk_operation = "ShowApp",
       method = "GET",
       path = "/v3/{project_id}/apps/{app_id}",
       content_type = "application/json",
@@ -241,7 +241,7 @@ return {
       response = { ref = "ShowAppResponse" },
     },
     show_app_version = {
-      name = "ShowAppVersion",
+      sdk_operation = "ShowAppVersion",
       method = "GET",
       path = "/v3/{project_id}/apps/{app_id}/versions/{version}",
       content_type = "application/json",
@@ -252,7 +252,7 @@ return {
       response = { ref = "ShowAppVersionResponse" },
     },
     show_cluster = {
-      name = "ShowCluster",
+      sdk_operation = "ShowCluster",
       method = "GET",
       path = "/v3/{project_id}/clusters/{cluster_id}",
       content_type = "application/json",
@@ -262,7 +262,7 @@ return {
       response = { ref = "ShowClusterResponse" },
     },
     update_app_instance = {
-      name = "UpdateAppInstance",
+      sdk_operation = "UpdateAppInstance",
       method = "PUT",
       path = "/v3/{project_id}/clusters/{cluster_id}/app-instances/{app_instance_id}",
       content_type = "application/json",

@@ -78,7 +78,7 @@ return {
   },
   operations = {
     detect_extention_by_id_card_image = {
-      name = "DetectExtentionByIdCardImage",
+      sdk_operation = "DetectExtentionByIdCardImage",
       method = "POST",
       path = "/v2.0/ivs-idcard-extention",
       content_type = "application/json",
@@ -92,7 +92,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     detect_extention_by_name_and_id = {
-      name = "DetectExtentionByNameAndId",
+      sdk_operation = "DetectExtentionByNameAndId",
       method = "POST",
       path = "/v2.0/ivs-idcard-extention",
       content_type = "application/json",
@@ -106,7 +106,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     detect_standard_by_id_card_image = {
-      name = "DetectStandardByIdCardImage",
+      sdk_operation = "DetectStandardByIdCardImage",
       method = "POST",
       path = "/v2.0/ivs-standard",
       content_type = "application/json",
@@ -120,7 +120,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     detect_standard_by_name_and_id = {
-      name = "DetectStandardByNameAndId",
+      sdk_operation = "DetectStandardByNameAndId",
       method = "POST",
       path = "/v2.0/ivs-standard",
       content_type = "application/json",
@@ -134,7 +134,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     detect_standard_by_video_and_id_card_image = {
-      name = "DetectStandardByVideoAndIdCardImage",
+      sdk_operation = "DetectStandardByVideoAndIdCardImage",
       method = "POST",
       path = "/v2.0/ivs-standard",
       content_type = "application/json",
@@ -148,7 +148,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     detect_standard_by_video_and_name_and_id = {
-      name = "DetectStandardByVideoAndNameAndId",
+      sdk_operation = "DetectStandardByVideoAndNameAndId",
       method = "POST",
       path = "/v2.0/ivs-standard",
       content_type = "application/json",

@@ -235,7 +235,7 @@ return {
   },
   operations = {
     batch_create_or_delete_kafka_tag = {
-      name = "BatchCreateOrDeleteKafkaTag",
+      sdk_operation = "BatchCreateOrDeleteKafkaTag",
       method = "POST",
       path = "/v2/{project_id}/kafka/{instance_id}/tags/action",
       content_type = "application/json",
@@ -248,7 +248,7 @@ return {
       response = { ref = "BatchCreateOrDeleteKafkaTagResponse" },
     },
     batch_delete_group = {
-      name = "BatchDeleteGroup",
+      sdk_operation = "BatchDeleteGroup",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/groups/batch-delete",
       content_type = "application/json",
@@ -260,7 +260,7 @@ return {
       response = { ref = "BatchDeleteGroupResponse" },
     },
     batch_delete_instance_topic = {
-      name = "BatchDeleteInstanceTopic",
+      sdk_operation = "BatchDeleteInstanceTopic",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/topics/delete",
       content_type = "application/json",
@@ -272,7 +272,7 @@ return {
       response = { ref = "BatchDeleteInstanceTopicResponse" },
     },
     batch_delete_instance_users = {
-      name = "BatchDeleteInstanceUsers",
+      sdk_operation = "BatchDeleteInstanceUsers",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/users",
       content_type = "application/json",
@@ -285,7 +285,7 @@ return {
       response = { ref = "BatchDeleteInstanceUsersResponse" },
     },
     batch_delete_message_diagnosis_reports = {
-      name = "BatchDeleteMessageDiagnosisReports",
+      sdk_operation = "BatchDeleteMessageDiagnosisReports",
       method = "DELETE",
       path = "/v2/{project_id}/kafka/instances/{instance_id}/message-diagnosis-tasks",
       content_type = "application/json",
@@ -297,7 +297,7 @@ return {
       response = { ref = "BatchDeleteMessageDiagnosisReportsResponse" },
     },
     batch_restart_or_delete_instances = {
-      name = "BatchRestartOrDeleteInstances",
+      sdk_operation = "BatchRestartOrDeleteInstances",
       method = "POST",
       path = "/v2/{project_id}/instances/action",
       content_type = "application/json",
@@ -311,7 +311,7 @@ return {
       response = { ref = "BatchRestartOrDeleteInstancesResponse" },
     },
     close_kafka_manager = {
-      name = "CloseKafkaManager",
+      sdk_operation = "CloseKafkaManager",
       method = "DELETE",
       path = "/v2/{project_id}/kafka/instances/{instance_id}/management",
       content_type = "application/json",
@@ -321,7 +321,7 @@ return {
       response = { ref = "CloseKafkaManagerResponse" },
     },
     create_connector = {
-      name = "CreateConnector",
+      sdk_operation = "CreateConnector",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/connector",
       content_type = "application/json",
@@ -335,7 +335,7 @@ return {
       response = { ref = "CreateConnectorResponse" },
     },
     create_connector_task = {
-      name = "CreateConnectorTask",
+      sdk_operation = "CreateConnectorTask",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/connector/tasks",
       content_type = "application/json",
@@ -354,7 +354,7 @@ return {
       response = { ref = "CreateConnectorTaskResponse" },
     },
     create_instance_by_engine = {
-      name = "CreateInstanceByEngine",
+      sdk_operation = "CreateInstanceByEngine",
       method = "POST",
       path = "/v2/{engine}/{project_id}/instances",
       content_type = "application/json",
@@ -366,7 +366,7 @@ return {
       response = { ref = "CreateInstanceByEngineResponse" },
     },
     create_instance_topic = {
-      name = "CreateInstanceTopic",
+      sdk_operation = "CreateInstanceTopic",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/topics",
       content_type = "application/json",
@@ -385,7 +385,7 @@ return {
       response = { ref = "CreateInstanceTopicResponse" },
     },
     create_instance_user = {
-      name = "CreateInstanceUser",
+      sdk_operation = "CreateInstanceUser",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/users",
       content_type = "application/json",
@@ -399,7 +399,7 @@ return {
       response = { ref = "CreateInstanceUserResponse" },
     },
     create_kafka_consumer_group = {
-      name = "CreateKafkaConsumerGroup",
+      sdk_operation = "CreateKafkaConsumerGroup",
       method = "POST",
       path = "/v2/{project_id}/kafka/instances/{instance_id}/group",
       content_type = "application/json",
@@ -412,7 +412,7 @@ return {
       response = { type = "string" },
     },
     create_kafka_reassignment_task = {
-      name = "CreateKafkaReassignmentTask",
+      sdk_operation = "CreateKafkaReassignmentTask",
       method = "POST",
       path = "/v2/{project_id}/kafka/instances/{instance_id}/reassign",
       content_type = "application/json",
@@ -428,7 +428,7 @@ return {
       response = { ref = "CreateKafkaReassignmentTaskResponse" },
     },
     create_kafka_rebalance_log_task = {
-      name = "CreateKafkaRebalanceLogTask",
+      sdk_operation = "CreateKafkaRebalanceLogTask",
       method = "POST",
       path = "/v2/kafka/{project_id}/instances/{instance_id}/log/rebalance-log",
       content_type = "application/json",
@@ -438,7 +438,7 @@ return {
       response = { ref = "CreateKafkaRebalanceLogTaskResponse" },
     },
     create_kafka_topic_quota = {
-      name = "CreateKafkaTopicQuota",
+      sdk_operation = "CreateKafkaTopicQuota",
       method = "POST",
       path = "/v2/kafka/{project_id}/instances/{instance_id}/kafka-topic-quota",
       content_type = "application/json",
@@ -452,7 +452,7 @@ return {
       response = { ref = "CreateKafkaTopicQuotaResponse" },
     },
     create_kafka_user_client_quota_task = {
-      name = "CreateKafkaUserClientQuotaTask",
+      sdk_operation = "CreateKafkaUserClientQuotaTask",
       method = "POST",
       path = "/v2/kafka/{project_id}/instances/{instance_id}/kafka-user-client-quota",
       content_type = "application/json",
@@ -469,7 +469,7 @@ return {
       response = { ref = "CreateKafkaUserClientQuotaTaskResponse" },
     },
     create_message_diagnosis_task = {
-      name = "CreateMessageDiagnosisTask",
+      sdk_operation = "CreateMessageDiagnosisTask",
       method = "POST",
       path = "/v2/{project_id}/kafka/instances/{instance_id}/message-diagnosis-tasks",
       content_type = "application/json",
@@ -482,7 +482,7 @@ return {
       response = { ref = "CreateMessageDiagnosisTaskResponse" },
     },
     create_partition = {
-      name = "CreatePartition",
+      sdk_operation = "CreatePartition",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/management/topics/{topic}/partitions-reassignment",
       content_type = "application/json",
@@ -495,7 +495,7 @@ return {
       response = { ref = "CreatePartitionResponse" },
     },
     create_post_paid_kafka_instance = {
-      name = "CreatePostPaidKafkaInstance",
+      sdk_operation = "CreatePostPaidKafkaInstance",
       method = "POST",
       path = "/v2/{project_id}/kafka/instances",
       content_type = "application/json",
@@ -539,7 +539,7 @@ return {
       response = { ref = "CreatePostPaidKafkaInstanceResponse" },
     },
     delete_background_task = {
-      name = "DeleteBackgroundTask",
+      sdk_operation = "DeleteBackgroundTask",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/tasks/{task_id}",
       content_type = "application/json",
@@ -550,7 +550,7 @@ return {
       response = { ref = "DeleteBackgroundTaskResponse" },
     },
     delete_connector = {
-      name = "DeleteConnector",
+      sdk_operation = "DeleteConnector",
       method = "POST",
       path = "/v2/{project_id}/kafka/instances/{instance_id}/delete-connector",
       content_type = "application/json",
@@ -560,7 +560,7 @@ return {
       response = { ref = "DeleteConnectorResponse" },
     },
     delete_connector_task = {
-      name = "DeleteConnectorTask",
+      sdk_operation = "DeleteConnectorTask",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/connector/tasks/{task_id}",
       content_type = "application/json",
@@ -571,7 +571,7 @@ return {
       response = { ref = "DeleteConnectorTaskResponse" },
     },
     delete_consumer_group_offsets = {
-      name = "DeleteConsumerGroupOffsets",
+      sdk_operation = "DeleteConsumerGroupOffsets",
       method = "POST",
       path = "/v2/kafka/{project_id}/instances/{instance_id}/groups/{group}/delete-offset",
       content_type = "application/json",
@@ -584,7 +584,7 @@ return {
       response = { ref = "DeleteConsumerGroupOffsetsResponse" },
     },
     delete_group = {
-      name = "DeleteGroup",
+      sdk_operation = "DeleteGroup",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/groups/{group}",
       content_type = "application/json",
@@ -595,7 +595,7 @@ return {
       response = { ref = "DeleteGroupResponse" },
     },
     delete_instance = {
-      name = "DeleteInstance",
+      sdk_operation = "DeleteInstance",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -605,7 +605,7 @@ return {
       response = { ref = "DeleteInstanceResponse" },
     },
     delete_instance_consumer_group = {
-      name = "DeleteInstanceConsumerGroup",
+      sdk_operation = "DeleteInstanceConsumerGroup",
       method = "DELETE",
       path = "/v2/{engine}/{project_id}/instances/{instance_id}/groups/{group}",
       content_type = "application/json",
@@ -617,7 +617,7 @@ return {
       response = { ref = "DeleteInstanceConsumerGroupResponse" },
     },
     delete_kafka_topic_messages = {
-      name = "DeleteKafkaTopicMessages",
+      sdk_operation = "DeleteKafkaTopicMessages",
       method = "POST",
       path = "/v2/{project_id}/kafka/instances/{instance_id}/topics/{topic}/messages/delete",
       content_type = "application/json",
@@ -630,7 +630,7 @@ return {
       response = { ref = "DeleteKafkaTopicMessagesResponse" },
     },
     delete_kafka_topic_quota = {
-      name = "DeleteKafkaTopicQuota",
+      sdk_operation = "DeleteKafkaTopicQuota",
       method = "DELETE",
       path = "/v2/kafka/{project_id}/instances/{instance_id}/kafka-topic-quota",
       content_type = "application/json",
@@ -644,7 +644,7 @@ return {
       response = { ref = "DeleteKafkaTopicQuotaResponse" },
     },
     delete_kafka_user_client_quota_task = {
-      name = "DeleteKafkaUserClientQuotaTask",
+      sdk_operation = "DeleteKafkaUserClientQuotaTask",
       method = "DELETE",
       path = "/v2/kafka/{project_id}/instances/{instance_id}/kafka-user-client-quota",
       content_type = "application/json",
@@ -659,7 +659,7 @@ return {
       response = { ref = "DeleteKafkaUserClientQuotaTaskResponse" },
     },
     delete_scheduled_task = {
-      name = "DeleteScheduledTask",
+      sdk_operation = "DeleteScheduledTask",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/scheduled-tasks/{task_id}",
       content_type = "application/json",
@@ -670,7 +670,7 @@ return {
       response = { ref = "DeleteScheduledTaskResponse" },
     },
     enable_dns = {
-      name = "EnableDns",
+      sdk_operation = "EnableDns",
       method = "POST",
       path = "/v2/{project_id}/kafka/instances/{instance_id}/dns",
       content_type = "application/json",
@@ -680,7 +680,7 @@ return {
       response = { ref = "EnableDnsResponse" },
     },
     list_available_zones = {
-      name = "ListAvailableZones",
+      sdk_operation = "ListAvailableZones",
       method = "GET",
       path = "/v2/available-zones",
       content_type = "application/json",
@@ -688,7 +688,7 @@ return {
       response = { ref = "ListAvailableZonesResponse" },
     },
     list_background_tasks = {
-      name = "ListBackgroundTasks",
+      sdk_operation = "ListBackgroundTasks",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/tasks",
       content_type = "application/json",
@@ -703,7 +703,7 @@ return {
       response = { ref = "ListBackgroundTasksResponse" },
     },
     list_config_features = {
-      name = "ListConfigFeatures",
+      sdk_operation = "ListConfigFeatures",
       method = "GET",
       path = "/v2/config/features",
       content_type = "application/json",
@@ -711,7 +711,7 @@ return {
       response = { ref = "ListConfigFeaturesResponse" },
     },
     list_connector_tasks = {
-      name = "ListConnectorTasks",
+      sdk_operation = "ListConnectorTasks",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/connector/tasks",
       content_type = "application/json",
@@ -724,7 +724,7 @@ return {
       response = { ref = "ListConnectorTasksResponse" },
     },
     list_engine_products = {
-      name = "ListEngineProducts",
+      sdk_operation = "ListEngineProducts",
       method = "GET",
       path = "/v2/{engine}/products",
       content_type = "application/json",
@@ -735,7 +735,7 @@ return {
       response = { ref = "ListEngineProductsResponse" },
     },
     list_instance_consumer_group = {
-      name = "ListInstanceConsumerGroup",
+      sdk_operation = "ListInstanceConsumerGroup",
       method = "GET",
       path = "/v2/{engine}/{project_id}/instances/{instance_id}/groups/{group}",
       content_type = "application/json",
@@ -747,7 +747,7 @@ return {
       response = { ref = "ListInstanceConsumerGroupResponse" },
     },
     list_instance_consumer_group_members = {
-      name = "ListInstanceConsumerGroupMembers",
+      sdk_operation = "ListInstanceConsumerGroupMembers",
       method = "GET",
       path = "/v2/{engine}/{project_id}/instances/{instance_id}/groups/{group}/members",
       content_type = "application/json",
@@ -764,7 +764,7 @@ return {
       response = { ref = "ListInstanceConsumerGroupMembersResponse" },
     },
     list_instance_consumer_group_message_offset = {
-      name = "ListInstanceConsumerGroupMessageOffset",
+      sdk_operation = "ListInstanceConsumerGroupMessageOffset",
       method = "GET",
       path = "/v2/{engine}/{project_id}/instances/{instance_id}/groups/{group}/message-offset",
       content_type = "application/json",
@@ -781,7 +781,7 @@ return {
       response = { ref = "ListInstanceConsumerGroupMessageOffsetResponse" },
     },
     list_instance_consumer_group_topics = {
-      name = "ListInstanceConsumerGroupTopics",
+      sdk_operation = "ListInstanceConsumerGroupTopics",
       method = "GET",
       path = "/v2/{engine}/{project_id}/instances/{instance_id}/groups/{group}/topics",
       content_type = "application/json",
@@ -799,7 +799,7 @@ return {
       response = { ref = "ListInstanceConsumerGroupTopicsResponse" },
     },
     list_instance_consumer_groups = {
-      name = "ListInstanceConsumerGroups",
+      sdk_operation = "ListInstanceConsumerGroups",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/groups",
       content_type = "application/json",
@@ -813,7 +813,7 @@ return {
       response = { ref = "ListInstanceConsumerGroupsResponse" },
     },
     list_instance_topics = {
-      name = "ListInstanceTopics",
+      sdk_operation = "ListInstanceTopics",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/topics",
       content_type = "application/json",
@@ -826,7 +826,7 @@ return {
       response = { ref = "ListInstanceTopicsResponse" },
     },
     list_instances = {
-      name = "ListInstances",
+      sdk_operation = "ListInstances",
       method = "GET",
       path = "/v2/{project_id}/instances",
       content_type = "application/json",
@@ -845,7 +845,7 @@ return {
       response = { ref = "ListInstancesResponse" },
     },
     list_message_diagnosis_reports = {
-      name = "ListMessageDiagnosisReports",
+      sdk_operation = "ListMessageDiagnosisReports",
       method = "GET",
       path = "/v2/{project_id}/kafka/instances/{instance_id}/message-diagnosis-tasks",
       content_type = "application/json",
@@ -858,7 +858,7 @@ return {
       response = { ref = "ListMessageDiagnosisReportsResponse" },
     },
     list_obs_buckets = {
-      name = "ListObsBuckets",
+      sdk_operation = "ListObsBuckets",
       method = "GET",
       path = "/v1.0/dms/obs/buckets",
       content_type = "application/json",
@@ -866,7 +866,7 @@ return {
       response = { type = "array", items = { ref = "ObsBucketEntity" } },
     },
     list_scheduled_tasks = {
-      name = "ListScheduledTasks",
+      sdk_operation = "ListScheduledTasks",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/scheduled-tasks",
       content_type = "application/json",
@@ -881,7 +881,7 @@ return {
       response = { ref = "ListScheduledTasksResponse" },
     },
     list_topic_partitions = {
-      name = "ListTopicPartitions",
+      sdk_operation = "ListTopicPartitions",
       method = "GET",
       path = "/v2/{project_id}/kafka/instances/{instance_id}/topics/{topic}/partitions",
       content_type = "application/json",
@@ -895,7 +895,7 @@ return {
       response = { ref = "ListTopicPartitionsResponse" },
     },
     list_topic_producers = {
-      name = "ListTopicProducers",
+      sdk_operation = "ListTopicProducers",
       method = "GET",
       path = "/v2/{project_id}/kafka/instances/{instance_id}/topics/{topic}/producers",
       content_type = "application/json",
@@ -909,7 +909,7 @@ return {
       response = { ref = "ListTopicProducersResponse" },
     },
     modify_connector_task = {
-      name = "ModifyConnectorTask",
+      sdk_operation = "ModifyConnectorTask",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/connector/tasks/{task_id}",
       content_type = "application/json",
@@ -931,7 +931,7 @@ return {
       response = { ref = "ModifyConnectorTaskResponse" },
     },
     modify_instance_configs = {
-      name = "ModifyInstanceConfigs",
+      sdk_operation = "ModifyInstanceConfigs",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/configs",
       content_type = "application/json",
@@ -943,7 +943,7 @@ return {
       response = { ref = "ModifyInstanceConfigsResponse" },
     },
     modify_kafka_public_ip_access_switch = {
-      name = "ModifyKafkaPublicIpAccessSwitch",
+      sdk_operation = "ModifyKafkaPublicIpAccessSwitch",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/public-boundwidth",
       content_type = "application/json",
@@ -957,7 +957,7 @@ return {
       response = { ref = "ModifyKafkaPublicIpAccessSwitchResponse" },
     },
     modify_kafka_topic_quota = {
-      name = "ModifyKafkaTopicQuota",
+      sdk_operation = "ModifyKafkaTopicQuota",
       method = "PUT",
       path = "/v2/kafka/{project_id}/instances/{instance_id}/kafka-topic-quota",
       content_type = "application/json",
@@ -971,7 +971,7 @@ return {
       response = { ref = "ModifyKafkaTopicQuotaResponse" },
     },
     modify_recycle_policy = {
-      name = "ModifyRecyclePolicy",
+      sdk_operation = "ModifyRecyclePolicy",
       method = "PUT",
       path = "/v2/{project_id}/recycle",
       content_type = "application/json",
@@ -983,7 +983,7 @@ return {
       response = { ref = "ModifyRecyclePolicyResponse" },
     },
     pause_connector_task = {
-      name = "PauseConnectorTask",
+      sdk_operation = "PauseConnectorTask",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/connector/tasks/{task_id}/pause",
       content_type = "application/json",
@@ -994,7 +994,7 @@ return {
       response = { ref = "PauseConnectorTaskResponse" },
     },
     reset_manager_password = {
-      name = "ResetManagerPassword",
+      sdk_operation = "ResetManagerPassword",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/kafka-manager-password",
       content_type = "application/json",
@@ -1006,7 +1006,7 @@ return {
       response = { ref = "ResetManagerPasswordResponse" },
     },
     reset_message_offset = {
-      name = "ResetMessageOffset",
+      sdk_operation = "ResetMessageOffset",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/management/groups/{group}/reset-message-offset",
       content_type = "application/json",
@@ -1022,7 +1022,7 @@ return {
       response = { ref = "ResetMessageOffsetResponse" },
     },
     reset_message_offset_with_engine = {
-      name = "ResetMessageOffsetWithEngine",
+      sdk_operation = "ResetMessageOffsetWithEngine",
       method = "PUT",
       path = "/v2/kafka/{project_id}/instances/{instance_id}/groups/{group}/reset-message-offset",
       content_type = "application/json",
@@ -1038,7 +1038,7 @@ return {
       response = { ref = "ResetMessageOffsetWithEngineResponse" },
     },
     reset_password = {
-      name = "ResetPassword",
+      sdk_operation = "ResetPassword",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/password",
       content_type = "application/json",
@@ -1050,7 +1050,7 @@ return {
       response = { ref = "ResetPasswordResponse" },
     },
     reset_user_passwrod = {
-      name = "ResetUserPasswrod",
+      sdk_operation = "ResetUserPasswrod",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/users/{user_name}",
       content_type = "application/json",
@@ -1063,7 +1063,7 @@ return {
       response = { ref = "ResetUserPasswrodResponse" },
     },
     resize_engine_instance = {
-      name = "ResizeEngineInstance",
+      sdk_operation = "ResizeEngineInstance",
       method = "POST",
       path = "/v2/{engine}/{project_id}/instances/{instance_id}/extend",
       content_type = "application/json",
@@ -1082,7 +1082,7 @@ return {
       response = { ref = "ResizeEngineInstanceResponse" },
     },
     resize_kafka_instance = {
-      name = "ResizeKafkaInstance",
+      sdk_operation = "ResizeKafkaInstance",
       method = "POST",
       path = "/v2/{project_id}/kafka/instances/{instance_id}/extend",
       content_type = "application/json",
@@ -1100,7 +1100,7 @@ return {
       response = { ref = "ResizeKafkaInstanceResponse" },
     },
     restart_connector_task = {
-      name = "RestartConnectorTask",
+      sdk_operation = "RestartConnectorTask",
       method = "PUT",
       path = "/v2/{project_id}/kafka/instances/{instance_id}/connector/tasks/{task_id}/restart",
       content_type = "application/json",
@@ -1111,7 +1111,7 @@ return {
       response = { ref = "RestartConnectorTaskResponse" },
     },
     restart_manager = {
-      name = "RestartManager",
+      sdk_operation = "RestartManager",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/restart-kafka-manager",
       content_type = "application/json",
@@ -1121,7 +1121,7 @@ return {
       response = { ref = "RestartManagerResponse" },
     },
     restart_smart_connector_task = {
-      name = "RestartSmartConnectorTask",
+      sdk_operation = "RestartSmartConnectorTask",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/connector/tasks/{task_id}/restart",
       content_type = "application/json",
@@ -1132,7 +1132,7 @@ return {
       response = { ref = "RestartSmartConnectorTaskResponse" },
     },
     restore_recycle_instance = {
-      name = "RestoreRecycleInstance",
+      sdk_operation = "RestoreRecycleInstance",
       method = "POST",
       path = "/v2/{project_id}/recycle",
       content_type = "application/json",
@@ -1143,7 +1143,7 @@ return {
       response = { ref = "RestoreRecycleInstanceResponse" },
     },
     resume_connector_task = {
-      name = "ResumeConnectorTask",
+      sdk_operation = "ResumeConnectorTask",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/connector/tasks/{task_id}/resume",
       content_type = "application/json",
@@ -1154,7 +1154,7 @@ return {
       response = { ref = "ResumeConnectorTaskResponse" },
     },
     send_kafka_message = {
-      name = "SendKafkaMessage",
+      sdk_operation = "SendKafkaMessage",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/messages/action",
       content_type = "application/json",
@@ -1169,7 +1169,7 @@ return {
       response = { ref = "SendKafkaMessageResponse" },
     },
     show_background_task = {
-      name = "ShowBackgroundTask",
+      sdk_operation = "ShowBackgroundTask",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/tasks/{task_id}",
       content_type = "application/json",
@@ -1180,7 +1180,7 @@ return {
       response = { ref = "ShowBackgroundTaskResponse" },
     },
     show_background_task_progress = {
-      name = "ShowBackgroundTaskProgress",
+      sdk_operation = "ShowBackgroundTaskProgress",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/tasks/{task_id}/progress",
       content_type = "application/json",
@@ -1191,7 +1191,7 @@ return {
       response = { ref = "ShowBackgroundTaskProgressResponse" },
     },
     show_ces_hierarchy = {
-      name = "ShowCesHierarchy",
+      sdk_operation = "ShowCesHierarchy",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/ces-hierarchy",
       content_type = "application/json",
@@ -1201,7 +1201,7 @@ return {
       response = { ref = "ShowCesHierarchyResponse" },
     },
     show_cluster = {
-      name = "ShowCluster",
+      sdk_operation = "ShowCluster",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/management/cluster",
       content_type = "application/json",
@@ -1211,7 +1211,7 @@ return {
       response = { ref = "ShowClusterResponse" },
     },
     show_connector_resource_info = {
-      name = "ShowConnectorResourceInfo",
+      sdk_operation = "ShowConnectorResourceInfo",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/connector",
       content_type = "application/json",
@@ -1221,7 +1221,7 @@ return {
       response = { ref = "ShowConnectorResourceInfoResponse" },
     },
     show_connector_task = {
-      name = "ShowConnectorTask",
+      sdk_operation = "ShowConnectorTask",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/connector/tasks/{task_id}",
       content_type = "application/json",
@@ -1232,7 +1232,7 @@ return {
       response = { ref = "ShowConnectorTaskResponse" },
     },
     show_coordinators = {
-      name = "ShowCoordinators",
+      sdk_operation = "ShowCoordinators",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/management/coordinators",
       content_type = "application/json",
@@ -1242,7 +1242,7 @@ return {
       response = { ref = "ShowCoordinatorsResponse" },
     },
     show_diagnosis_pre_check = {
-      name = "ShowDiagnosisPreCheck",
+      sdk_operation = "ShowDiagnosisPreCheck",
       method = "GET",
       path = "/v2/{project_id}/kafka/instances/{instance_id}/diagnosis-check",
       content_type = "application/json",
@@ -1254,7 +1254,7 @@ return {
       response = { type = "array", items = { ref = "KafkaDiagnosisCheckEntity" } },
     },
     show_group = {
-      name = "ShowGroup",
+      sdk_operation = "ShowGroup",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/groups/{group}",
       content_type = "application/json",
@@ -1265,7 +1265,7 @@ return {
       response = { ref = "ShowGroupResponse" },
     },
     show_groups = {
-      name = "ShowGroups",
+      sdk_operation = "ShowGroups",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/management/groups/{group}",
       content_type = "application/json",
@@ -1276,7 +1276,7 @@ return {
       response = { ref = "ShowGroupsResponse" },
     },
     show_instance = {
-      name = "ShowInstance",
+      sdk_operation = "ShowInstance",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -1286,7 +1286,7 @@ return {
       response = { ref = "ShowInstanceResponse" },
     },
     show_instance_configs = {
-      name = "ShowInstanceConfigs",
+      sdk_operation = "ShowInstanceConfigs",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/configs",
       content_type = "application/json",
@@ -1296,7 +1296,7 @@ return {
       response = { ref = "ShowInstanceConfigsResponse" },
     },
     show_instance_messages = {
-      name = "ShowInstanceMessages",
+      sdk_operation = "ShowInstanceMessages",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/messages",
       content_type = "application/json",
@@ -1319,7 +1319,7 @@ return {
       response = { ref = "ShowInstanceMessagesResponse" },
     },
     show_instance_topic_detail = {
-      name = "ShowInstanceTopicDetail",
+      sdk_operation = "ShowInstanceTopicDetail",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
       content_type = "application/json",
@@ -1330,7 +1330,7 @@ return {
       response = { ref = "ShowInstanceTopicDetailResponse" },
     },
     show_instance_users = {
-      name = "ShowInstanceUsers",
+      sdk_operation = "ShowInstanceUsers",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/users",
       content_type = "application/json",
@@ -1340,7 +1340,7 @@ return {
       response = { ref = "ShowInstanceUsersResponse" },
     },
     show_kafka_cluster = {
-      name = "ShowKafkaCluster",
+      sdk_operation = "ShowKafkaCluster",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/manage/cluster",
       content_type = "application/json",
@@ -1350,7 +1350,7 @@ return {
       response = { ref = "ShowKafkaClusterResponse" },
     },
     show_kafka_instance_extend_product_info = {
-      name = "ShowKafkaInstanceExtendProductInfo",
+      sdk_operation = "ShowKafkaInstanceExtendProductInfo",
       method = "GET",
       path = "/v2/{project_id}/kafka/instances/{instance_id}/extend",
       content_type = "application/json",
@@ -1361,7 +1361,7 @@ return {
       response = { ref = "ShowKafkaInstanceExtendProductInfoResponse" },
     },
     show_kafka_log_task = {
-      name = "ShowKafkaLogTask",
+      sdk_operation = "ShowKafkaLogTask",
       method = "GET",
       path = "/v2/{project_id}/kafka/instances/{instance_id}/logs/{log_type}",
       content_type = "application/json",
@@ -1372,7 +1372,7 @@ return {
       response = { ref = "ShowKafkaLogTaskResponse" },
     },
     show_kafka_product_cores = {
-      name = "ShowKafkaProductCores",
+      sdk_operation = "ShowKafkaProductCores",
       method = "GET",
       path = "/v2/kafka/products/cores",
       content_type = "application/json",
@@ -1384,7 +1384,7 @@ return {
       response = { ref = "ShowKafkaProductCoresResponse" },
     },
     show_kafka_project_tags = {
-      name = "ShowKafkaProjectTags",
+      sdk_operation = "ShowKafkaProjectTags",
       method = "GET",
       path = "/v2/{project_id}/kafka/tags",
       content_type = "application/json",
@@ -1392,7 +1392,7 @@ return {
       response = { ref = "ShowKafkaProjectTagsResponse" },
     },
     show_kafka_rebalance_log = {
-      name = "ShowKafkaRebalanceLog",
+      sdk_operation = "ShowKafkaRebalanceLog",
       method = "GET",
       path = "/v2/kafka/{project_id}/instances/{instance_id}/log/rebalance-log",
       content_type = "application/json",
@@ -1402,7 +1402,7 @@ return {
       response = { ref = "ShowKafkaRebalanceLogResponse" },
     },
     show_kafka_scale_pre_check_info = {
-      name = "ShowKafkaScalePreCheckInfo",
+      sdk_operation = "ShowKafkaScalePreCheckInfo",
       method = "GET",
       path = "/v2/{project_id}/kafka/instances/{instance_id}/extend-check",
       content_type = "application/json",
@@ -1412,7 +1412,7 @@ return {
       response = { type = "array", items = { ref = "ShowKafkaScalePreCheckInfoEntity" } },
     },
     show_kafka_tags = {
-      name = "ShowKafkaTags",
+      sdk_operation = "ShowKafkaTags",
       method = "GET",
       path = "/v2/{project_id}/kafka/{instance_id}/tags",
       content_type = "application/json",
@@ -1422,7 +1422,7 @@ return {
       response = { ref = "ShowKafkaTagsResponse" },
     },
     show_kafka_topic_detail = {
-      name = "ShowKafkaTopicDetail",
+      sdk_operation = "ShowKafkaTopicDetail",
       method = "GET",
       path = "/v2/kafka/{project_id}/instances/{instance_id}/topics-detail/{topic}",
       content_type = "application/json",
@@ -1433,7 +1433,7 @@ return {
       response = { type = "array", items = { ref = "KafkaTopicDetailEntity" } },
     },
     show_kafka_topic_partition_diskusage = {
-      name = "ShowKafkaTopicPartitionDiskusage",
+      sdk_operation = "ShowKafkaTopicPartitionDiskusage",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/topics/diskusage",
       content_type = "application/json",
@@ -1446,7 +1446,7 @@ return {
       response = { ref = "ShowKafkaTopicPartitionDiskusageResponse" },
     },
     show_kafka_topic_quota = {
-      name = "ShowKafkaTopicQuota",
+      sdk_operation = "ShowKafkaTopicQuota",
       method = "GET",
       path = "/v2/kafka/{project_id}/instances/{instance_id}/kafka-topic-quota",
       content_type = "application/json",
@@ -1460,7 +1460,7 @@ return {
       response = { ref = "ShowKafkaTopicQuotaResponse" },
     },
     show_kafka_user_client_quota = {
-      name = "ShowKafkaUserClientQuota",
+      sdk_operation = "ShowKafkaUserClientQuota",
       method = "GET",
       path = "/v2/kafka/{project_id}/instances/{instance_id}/kafka-user-client-quota",
       content_type = "application/json",
@@ -1472,7 +1472,7 @@ return {
       response = { ref = "ShowKafkaUserClientQuotaResponse" },
     },
     show_maintain_windows = {
-      name = "ShowMaintainWindows",
+      sdk_operation = "ShowMaintainWindows",
       method = "GET",
       path = "/v2/instances/maintain-windows",
       content_type = "application/json",
@@ -1480,7 +1480,7 @@ return {
       response = { ref = "ShowMaintainWindowsResponse" },
     },
     show_message_diagnosis_report = {
-      name = "ShowMessageDiagnosisReport",
+      sdk_operation = "ShowMessageDiagnosisReport",
       method = "GET",
       path = "/v2/{project_id}/kafka/instances/{instance_id}/message-diagnosis/{report_id}",
       content_type = "application/json",
@@ -1491,7 +1491,7 @@ return {
       response = { ref = "ShowMessageDiagnosisReportResponse" },
     },
     show_messages = {
-      name = "ShowMessages",
+      sdk_operation = "ShowMessages",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/management/topics/{topic}/messages",
       content_type = "application/json",
@@ -1507,7 +1507,7 @@ return {
       response = { ref = "ShowMessagesResponse" },
     },
     show_partition_beginning_message = {
-      name = "ShowPartitionBeginningMessage",
+      sdk_operation = "ShowPartitionBeginningMessage",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/management/topics/{topic}/partitions/{partition}/beginning-message",
       content_type = "application/json",
@@ -1519,7 +1519,7 @@ return {
       response = { ref = "ShowPartitionBeginningMessageResponse" },
     },
     show_partition_end_message = {
-      name = "ShowPartitionEndMessage",
+      sdk_operation = "ShowPartitionEndMessage",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/management/topics/{topic}/partitions/{partition}/end-message",
       content_type = "application/json",
@@ -1531,7 +1531,7 @@ return {
       response = { ref = "ShowPartitionEndMessageResponse" },
     },
     show_partition_message = {
-      name = "ShowPartitionMessage",
+      sdk_operation = "ShowPartitionMessage",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/management/topics/{topic}/partitions/{partition}/message",
       content_type = "application/json",
@@ -1544,7 +1544,7 @@ return {
       response = { ref = "ShowPartitionMessageResponse" },
     },
     show_quotas = {
-      name = "ShowQuotas",
+      sdk_operation = "ShowQuotas",
       method = "GET",
       path = "/v2/{project_id}/quotas",
       content_type = "application/json",
@@ -1554,7 +1554,7 @@ return {
       response = { ref = "ShowQuotasResponse" },
     },
     show_recycle_instances = {
-      name = "ShowRecycleInstances",
+      sdk_operation = "ShowRecycleInstances",
       method = "GET",
       path = "/v2/{project_id}/recycle",
       content_type = "application/json",
@@ -1562,7 +1562,7 @@ return {
       response = { ref = "ShowRecycleInstancesResponse" },
     },
     show_topic_access_policy = {
-      name = "ShowTopicAccessPolicy",
+      sdk_operation = "ShowTopicAccessPolicy",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/topics/{topic_name}/accesspolicy",
       content_type = "application/json",
@@ -1573,7 +1573,7 @@ return {
       response = { ref = "ShowTopicAccessPolicyResponse" },
     },
     show_upgrade_instance_version = {
-      name = "ShowUpgradeInstanceVersion",
+      sdk_operation = "ShowUpgradeInstanceVersion",
       method = "GET",
       path = "/v2/{project_id}/kafka/instances/{instance_id}/upgrade",
       content_type = "application/json",
@@ -1583,7 +1583,7 @@ return {
       response = { ref = "ShowUpgradeInstanceVersionResponse" },
     },
     show_volume_expand_config = {
-      name = "ShowVolumeExpandConfig",
+      sdk_operation = "ShowVolumeExpandConfig",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/auto-volume-expand",
       content_type = "application/json",
@@ -1593,7 +1593,7 @@ return {
       response = { ref = "ShowVolumeExpandConfigResponse" },
     },
     start_kafka_log_task = {
-      name = "StartKafkaLogTask",
+      sdk_operation = "StartKafkaLogTask",
       method = "POST",
       path = "/v2/{project_id}/kafka/instances/{instance_id}/logs/{log_type}",
       content_type = "application/json",
@@ -1606,7 +1606,7 @@ return {
       response = { ref = "StartKafkaLogTaskResponse" },
     },
     stop_kafka_log_task = {
-      name = "StopKafkaLogTask",
+      sdk_operation = "StopKafkaLogTask",
       method = "DELETE",
       path = "/v2/{project_id}/kafka/instances/{instance_id}/logs/{log_type}",
       content_type = "application/json",
@@ -1617,7 +1617,7 @@ return {
       response = { ref = "StopKafkaLogTaskResponse" },
     },
     stop_kafka_rebalance_log_task = {
-      name = "StopKafkaRebalanceLogTask",
+      sdk_operation = "StopKafkaRebalanceLogTask",
       method = "DELETE",
       path = "/v2/kafka/{project_id}/instances/{instance_id}/log/rebalance-log",
       content_type = "application/json",
@@ -1627,7 +1627,7 @@ return {
       response = { ref = "StopKafkaRebalanceLogTaskResponse" },
     },
     update_instance = {
-      name = "UpdateInstance",
+      sdk_operation = "UpdateInstance",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -1645,7 +1645,7 @@ return {
       response = { ref = "UpdateInstanceResponse" },
     },
     update_instance_auto_create_topic = {
-      name = "UpdateInstanceAutoCreateTopic",
+      sdk_operation = "UpdateInstanceAutoCreateTopic",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/autotopic",
       content_type = "application/json",
@@ -1657,7 +1657,7 @@ return {
       response = { ref = "UpdateInstanceAutoCreateTopicResponse" },
     },
     update_instance_consumer_group = {
-      name = "UpdateInstanceConsumerGroup",
+      sdk_operation = "UpdateInstanceConsumerGroup",
       method = "PUT",
       path = "/v2/{engine}/{project_id}/instances/{instance_id}/groups/{group}",
       content_type = "application/json",
@@ -1672,7 +1672,7 @@ return {
       response = { ref = "UpdateInstanceConsumerGroupResponse" },
     },
     update_instance_cross_vpc_ip = {
-      name = "UpdateInstanceCrossVpcIp",
+      sdk_operation = "UpdateInstanceCrossVpcIp",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/crossvpc/modify",
       content_type = "application/json",
@@ -1684,7 +1684,7 @@ return {
       response = { ref = "UpdateInstanceCrossVpcIpResponse" },
     },
     update_instance_group = {
-      name = "UpdateInstanceGroup",
+      sdk_operation = "UpdateInstanceGroup",
       method = "PUT",
       path = "/v2/{engine}/{project_id}/instances/{instance_id}/groups",
       content_type = "application/json",
@@ -1697,7 +1697,7 @@ return {
       response = { ref = "UpdateInstanceGroupResponse" },
     },
     update_instance_topic = {
-      name = "UpdateInstanceTopic",
+      sdk_operation = "UpdateInstanceTopic",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/topics",
       content_type = "application/json",
@@ -1709,7 +1709,7 @@ return {
       response = { ref = "UpdateInstanceTopicResponse" },
     },
     update_instance_user = {
-      name = "UpdateInstanceUser",
+      sdk_operation = "UpdateInstanceUser",
       method = "PUT",
       path = "/v2/{engine}/{project_id}/instances/{instance_id}/users/{user_name}",
       content_type = "application/json",
@@ -1723,7 +1723,7 @@ return {
       response = { ref = "UpdateInstanceUserResponse" },
     },
     update_kafka_port_protocol = {
-      name = "UpdateKafkaPortProtocol",
+      sdk_operation = "UpdateKafkaPortProtocol",
       method = "POST",
       path = "/v2/{project_id}/{engine}/instances/{instance_id}/plain-ssl-switch",
       content_type = "application/json",
@@ -1740,7 +1740,7 @@ return {
       response = { ref = "UpdateKafkaPortProtocolResponse" },
     },
     update_kafka_user_client_quota_task = {
-      name = "UpdateKafkaUserClientQuotaTask",
+      sdk_operation = "UpdateKafkaUserClientQuotaTask",
       method = "PUT",
       path = "/v2/kafka/{project_id}/instances/{instance_id}/kafka-user-client-quota",
       content_type = "application/json",
@@ -1757,7 +1757,7 @@ return {
       response = { ref = "UpdateKafkaUserClientQuotaTaskResponse" },
     },
     update_scheduled_task = {
-      name = "UpdateScheduledTask",
+      sdk_operation = "UpdateScheduledTask",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/scheduled-tasks/{task_id}",
       content_type = "application/json",
@@ -1770,7 +1770,7 @@ return {
       response = { ref = "UpdateScheduledTaskResponse" },
     },
     update_topic_access_policy = {
-      name = "UpdateTopicAccessPolicy",
+      sdk_operation = "UpdateTopicAccessPolicy",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/topics/accesspolicy",
       content_type = "application/json",
@@ -1782,7 +1782,7 @@ return {
       response = { ref = "UpdateTopicAccessPolicyResponse" },
     },
     update_volume_expansion_config = {
-      name = "UpdateVolumeExpansionConfig",
+      sdk_operation = "UpdateVolumeExpansionConfig",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/auto-volume-expand",
       content_type = "application/json",
@@ -1797,7 +1797,7 @@ return {
       response = { ref = "UpdateVolumeExpansionConfigResponse" },
     },
     upgrade_instance = {
-      name = "UpgradeInstance",
+      sdk_operation = "UpgradeInstance",
       method = "POST",
       path = "/v2/{project_id}/kafka/instances/{instance_id}/upgrade",
       content_type = "application/json",
@@ -1810,7 +1810,7 @@ return {
       response = { ref = "UpgradeInstanceResponse" },
     },
     validate_connector_connectivity = {
-      name = "ValidateConnectorConnectivity",
+      sdk_operation = "ValidateConnectorConnectivity",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/connector/validate",
       content_type = "application/json",

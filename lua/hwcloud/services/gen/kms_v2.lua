@@ -81,7 +81,7 @@ return {
   },
   operations = {
     associate_alias = {
-      name = "AssociateAlias",
+      sdk_operation = "AssociateAlias",
       method = "POST",
       path = "/v1.0/{project_id}/kms/alias/associate",
       content_type = "application/json",
@@ -93,7 +93,7 @@ return {
       response = { ref = "AssociateAliasResponse" },
     },
     batch_create_kms_tags = {
-      name = "BatchCreateKmsTags",
+      sdk_operation = "BatchCreateKmsTags",
       method = "POST",
       path = "/v1.0/{project_id}/kms/{key_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -107,7 +107,7 @@ return {
       response = { ref = "BatchCreateKmsTagsResponse" },
     },
     cancel_grant = {
-      name = "CancelGrant",
+      sdk_operation = "CancelGrant",
       method = "POST",
       path = "/v1.0/{project_id}/kms/revoke-grant",
       content_type = "application/json;charset=UTF-8",
@@ -120,7 +120,7 @@ return {
       response = { ref = "CancelGrantResponse" },
     },
     cancel_key_deletion = {
-      name = "CancelKeyDeletion",
+      sdk_operation = "CancelKeyDeletion",
       method = "POST",
       path = "/v1.0/{project_id}/kms/cancel-key-deletion",
       content_type = "application/json;charset=UTF-8",
@@ -132,7 +132,7 @@ return {
       response = { ref = "CancelKeyDeletionResponse" },
     },
     cancel_self_grant = {
-      name = "CancelSelfGrant",
+      sdk_operation = "CancelSelfGrant",
       method = "POST",
       path = "/v1.0/{project_id}/kms/retire-grant",
       content_type = "application/json;charset=UTF-8",
@@ -145,7 +145,7 @@ return {
       response = { ref = "CancelSelfGrantResponse" },
     },
     create_access_point = {
-      name = "CreateAccessPoint",
+      sdk_operation = "CreateAccessPoint",
       method = "POST",
       path = "/v1.0/{project_id}/kms/access-points",
       content_type = "application/json;charset=UTF-8",
@@ -161,7 +161,7 @@ return {
       response = { ref = "CreateAccessPointResponse" },
     },
     create_alias = {
-      name = "CreateAlias",
+      sdk_operation = "CreateAlias",
       method = "POST",
       path = "/v1.0/{project_id}/kms/aliases",
       content_type = "application/json",
@@ -173,7 +173,7 @@ return {
       response = { ref = "CreateAliasResponse" },
     },
     create_datakey = {
-      name = "CreateDatakey",
+      sdk_operation = "CreateDatakey",
       method = "POST",
       path = "/v1.0/{project_id}/kms/create-datakey",
       content_type = "application/json;charset=UTF-8",
@@ -190,7 +190,7 @@ return {
       response = { ref = "CreateDatakeyResponse" },
     },
     create_datakey_capsule = {
-      name = "CreateDatakeyCapsule",
+      sdk_operation = "CreateDatakeyCapsule",
       method = "POST",
       path = "/v1.0/{project_id}/kms/datakey-capsule/create",
       content_type = "application/json;charset=UTF-8",
@@ -205,7 +205,7 @@ return {
       response = { ref = "CreateDatakeyCapsuleResponse" },
     },
     create_datakey_without_plaintext = {
-      name = "CreateDatakeyWithoutPlaintext",
+      sdk_operation = "CreateDatakeyWithoutPlaintext",
       method = "POST",
       path = "/v1.0/{project_id}/kms/create-datakey-without-plaintext",
       content_type = "application/json;charset=UTF-8",
@@ -222,7 +222,7 @@ return {
       response = { ref = "CreateDatakeyWithoutPlaintextResponse" },
     },
     create_ec_datakey_pair = {
-      name = "CreateEcDatakeyPair",
+      sdk_operation = "CreateEcDatakeyPair",
       method = "POST",
       path = "/v1.0/{project_id}/kms/create-ec-datakey-pair",
       content_type = "application/json;charset=UTF-8",
@@ -239,7 +239,7 @@ return {
       response = { ref = "CreateEcDatakeyPairResponse" },
     },
     create_grant = {
-      name = "CreateGrant",
+      sdk_operation = "CreateGrant",
       method = "POST",
       path = "/v1.0/{project_id}/kms/create-grant",
       content_type = "application/json;charset=UTF-8",
@@ -256,7 +256,7 @@ return {
       response = { ref = "CreateGrantResponse" },
     },
     create_key = {
-      name = "CreateKey",
+      sdk_operation = "CreateKey",
       method = "POST",
       path = "/v1.0/{project_id}/kms/create-key",
       content_type = "application/json;charset=UTF-8",
@@ -275,7 +275,7 @@ return {
       response = { ref = "CreateKeyResponse" },
     },
     create_key_policy = {
-      name = "CreateKeyPolicy",
+      sdk_operation = "CreateKeyPolicy",
       method = "POST",
       path = "/v1.0/{project_id}/kms/key-policies",
       content_type = "application/json;charset=UTF-8",
@@ -289,7 +289,7 @@ return {
       response = { ref = "CreateKeyPolicyResponse" },
     },
     create_key_store = {
-      name = "CreateKeyStore",
+      sdk_operation = "CreateKeyStore",
       method = "POST",
       path = "/v1.0/{project_id}/keystores",
       content_type = "application/json;charset=UTF-8",
@@ -304,7 +304,7 @@ return {
       response = { ref = "CreateKeyStoreResponse" },
     },
     create_kms_tag = {
-      name = "CreateKmsTag",
+      sdk_operation = "CreateKmsTag",
       method = "POST",
       path = "/v1.0/{project_id}/kms/{key_id}/tags",
       content_type = "application/json;charset=UTF-8",
@@ -317,7 +317,7 @@ return {
       response = { ref = "CreateKmsTagResponse" },
     },
     create_parameters_for_import = {
-      name = "CreateParametersForImport",
+      sdk_operation = "CreateParametersForImport",
       method = "POST",
       path = "/v1.0/{project_id}/kms/get-parameters-for-import",
       content_type = "application/json;charset=UTF-8",
@@ -330,7 +330,7 @@ return {
       response = { ref = "CreateParametersForImportResponse" },
     },
     create_pin = {
-      name = "CreatePin",
+      sdk_operation = "CreatePin",
       method = "POST",
       path = "/v1.0/{project_id}/kms/create-pin",
       content_type = "application/json;charset=UTF-8",
@@ -342,7 +342,7 @@ return {
       response = { ref = "CreatePinResponse" },
     },
     create_random = {
-      name = "CreateRandom",
+      sdk_operation = "CreateRandom",
       method = "POST",
       path = "/v1.0/{project_id}/kms/gen-random",
       content_type = "application/json;charset=UTF-8",
@@ -354,7 +354,7 @@ return {
       response = { ref = "CreateRandomResponse" },
     },
     create_rsa_datakey_pair = {
-      name = "CreateRsaDatakeyPair",
+      sdk_operation = "CreateRsaDatakeyPair",
       method = "POST",
       path = "/v1.0/{project_id}/kms/create-rsa-datakey-pair",
       content_type = "application/json;charset=UTF-8",
@@ -369,7 +369,7 @@ return {
       response = { ref = "CreateRsaDatakeyPairResponse" },
     },
     decrypt_data = {
-      name = "DecryptData",
+      sdk_operation = "DecryptData",
       method = "POST",
       path = "/v1.0/{project_id}/kms/decrypt-data",
       content_type = "application/json;charset=UTF-8",
@@ -384,7 +384,7 @@ return {
       response = { ref = "DecryptDataResponse" },
     },
     decrypt_datakey = {
-      name = "DecryptDatakey",
+      sdk_operation = "DecryptDatakey",
       method = "POST",
       path = "/v1.0/{project_id}/kms/decrypt-datakey",
       content_type = "application/json;charset=UTF-8",
@@ -399,7 +399,7 @@ return {
       response = { ref = "DecryptDatakeyResponse" },
     },
     decrypt_datakey_capsule = {
-      name = "DecryptDatakeyCapsule",
+      sdk_operation = "DecryptDatakeyCapsule",
       method = "POST",
       path = "/v1.0/{project_id}/kms/datakey-capsule/decrypt",
       content_type = "application/json;charset=UTF-8",
@@ -413,7 +413,7 @@ return {
       response = { ref = "DecryptDatakeyCapsuleResponse" },
     },
     delete_access_point = {
-      name = "DeleteAccessPoint",
+      sdk_operation = "DeleteAccessPoint",
       method = "DELETE",
       path = "/v1.0/{project_id}/kms/access-points/{access_point_id}",
       content_type = "application/json",
@@ -423,7 +423,7 @@ return {
       response = { ref = "DeleteAccessPointResponse" },
     },
     delete_alias = {
-      name = "DeleteAlias",
+      sdk_operation = "DeleteAlias",
       method = "DELETE",
       path = "/v1.0/{project_id}/kms/aliases",
       content_type = "application/json",
@@ -435,7 +435,7 @@ return {
       response = { ref = "DeleteAliasResponse" },
     },
     delete_imported_key_material = {
-      name = "DeleteImportedKeyMaterial",
+      sdk_operation = "DeleteImportedKeyMaterial",
       method = "POST",
       path = "/v1.0/{project_id}/kms/delete-imported-key-material",
       content_type = "application/json;charset=UTF-8",
@@ -447,7 +447,7 @@ return {
       response = { ref = "DeleteImportedKeyMaterialResponse" },
     },
     delete_key = {
-      name = "DeleteKey",
+      sdk_operation = "DeleteKey",
       method = "POST",
       path = "/v1.0/{project_id}/kms/schedule-key-deletion",
       content_type = "application/json;charset=UTF-8",
@@ -460,7 +460,7 @@ return {
       response = { ref = "DeleteKeyResponse" },
     },
     delete_key_policy = {
-      name = "DeleteKeyPolicy",
+      sdk_operation = "DeleteKeyPolicy",
       method = "DELETE",
       path = "/v1.0/{project_id}/kms/key-policies/{policy_id}",
       content_type = "application/json",
@@ -470,7 +470,7 @@ return {
       response = { ref = "DeleteKeyPolicyResponse" },
     },
     delete_key_store = {
-      name = "DeleteKeyStore",
+      sdk_operation = "DeleteKeyStore",
       method = "DELETE",
       path = "/v1.0/{project_id}/keystores/{keystore_id}",
       content_type = "application/json",
@@ -480,7 +480,7 @@ return {
       response = { ref = "DeleteKeyStoreResponse" },
     },
     delete_tag = {
-      name = "DeleteTag",
+      sdk_operation = "DeleteTag",
       method = "DELETE",
       path = "/v1.0/{project_id}/kms/{key_id}/tags/{key}",
       content_type = "application/json",
@@ -491,7 +491,7 @@ return {
       response = { ref = "DeleteTagResponse" },
     },
     derive_shared_secret = {
-      name = "DeriveSharedSecret",
+      sdk_operation = "DeriveSharedSecret",
       method = "POST",
       path = "/v1.0/{project_id}/kms/derive-shared-secret",
       content_type = "application/json;charset=UTF-8",
@@ -505,7 +505,7 @@ return {
       response = { ref = "DeriveSharedSecretResponse" },
     },
     disable_access_point = {
-      name = "DisableAccessPoint",
+      sdk_operation = "DisableAccessPoint",
       method = "POST",
       path = "/v1.0/{project_id}/kms/access-points/{access_point_id}/disable",
       content_type = "application/json",
@@ -515,7 +515,7 @@ return {
       response = { ref = "DisableAccessPointResponse" },
     },
     disable_key = {
-      name = "DisableKey",
+      sdk_operation = "DisableKey",
       method = "POST",
       path = "/v1.0/{project_id}/kms/disable-key",
       content_type = "application/json;charset=UTF-8",
@@ -527,7 +527,7 @@ return {
       response = { ref = "DisableKeyResponse" },
     },
     disable_key_rotation = {
-      name = "DisableKeyRotation",
+      sdk_operation = "DisableKeyRotation",
       method = "POST",
       path = "/v1.0/{project_id}/kms/disable-key-rotation",
       content_type = "application/json;charset=UTF-8",
@@ -539,7 +539,7 @@ return {
       response = { ref = "DisableKeyRotationResponse" },
     },
     disable_key_store = {
-      name = "DisableKeyStore",
+      sdk_operation = "DisableKeyStore",
       method = "POST",
       path = "/v1.0/{project_id}/keystores/{keystore_id}/disable",
       content_type = "application/json",
@@ -549,7 +549,7 @@ return {
       response = { ref = "DisableKeyStoreResponse" },
     },
     download_access_point_private_key = {
-      name = "DownloadAccessPointPrivateKey",
+      sdk_operation = "DownloadAccessPointPrivateKey",
       method = "POST",
       path = "/v1.0/{project_id}/kms/access-points/{access_point_id}/get-privatekey",
       content_type = "application/json",
@@ -559,7 +559,7 @@ return {
       response = { ref = "DownloadAccessPointPrivateKeyResponse" },
     },
     enable_access_point = {
-      name = "EnableAccessPoint",
+      sdk_operation = "EnableAccessPoint",
       method = "POST",
       path = "/v1.0/{project_id}/kms/access-points/{access_point_id}/enable",
       content_type = "application/json",
@@ -569,7 +569,7 @@ return {
       response = { ref = "EnableAccessPointResponse" },
     },
     enable_key = {
-      name = "EnableKey",
+      sdk_operation = "EnableKey",
       method = "POST",
       path = "/v1.0/{project_id}/kms/enable-key",
       content_type = "application/json;charset=UTF-8",
@@ -581,7 +581,7 @@ return {
       response = { ref = "EnableKeyResponse" },
     },
     enable_key_rotation = {
-      name = "EnableKeyRotation",
+      sdk_operation = "EnableKeyRotation",
       method = "POST",
       path = "/v1.0/{project_id}/kms/enable-key-rotation",
       content_type = "application/json;charset=UTF-8",
@@ -593,7 +593,7 @@ return {
       response = { ref = "EnableKeyRotationResponse" },
     },
     enable_key_store = {
-      name = "EnableKeyStore",
+      sdk_operation = "EnableKeyStore",
       method = "POST",
       path = "/v1.0/{project_id}/keystores/{keystore_id}/enable",
       content_type = "application/json",
@@ -603,7 +603,7 @@ return {
       response = { ref = "EnableKeyStoreResponse" },
     },
     encrypt_data = {
-      name = "EncryptData",
+      sdk_operation = "EncryptData",
       method = "POST",
       path = "/v1.0/{project_id}/kms/encrypt-data",
       content_type = "application/json;charset=UTF-8",
@@ -618,7 +618,7 @@ return {
       response = { ref = "EncryptDataResponse" },
     },
     encrypt_datakey = {
-      name = "EncryptDatakey",
+      sdk_operation = "EncryptDatakey",
       method = "POST",
       path = "/v1.0/{project_id}/kms/encrypt-datakey",
       content_type = "application/json;charset=UTF-8",
@@ -636,7 +636,7 @@ return {
       response = { ref = "EncryptDatakeyResponse" },
     },
     generate_mac = {
-      name = "GenerateMac",
+      sdk_operation = "GenerateMac",
       method = "POST",
       path = "/v1.0/{project_id}/kms/generate-mac",
       content_type = "application/json;charset=UTF-8",
@@ -649,7 +649,7 @@ return {
       response = { ref = "GenerateMacResponse" },
     },
     import_key_material = {
-      name = "ImportKeyMaterial",
+      sdk_operation = "ImportKeyMaterial",
       method = "POST",
       path = "/v1.0/{project_id}/kms/import-key-material",
       content_type = "application/json;charset=UTF-8",
@@ -665,7 +665,7 @@ return {
       response = { ref = "ImportKeyMaterialResponse" },
     },
     list_access_point = {
-      name = "ListAccessPoint",
+      sdk_operation = "ListAccessPoint",
       method = "GET",
       path = "/v1.0/{project_id}/kms/access-points",
       content_type = "application/json",
@@ -678,7 +678,7 @@ return {
       response = { ref = "ListAccessPointResponse" },
     },
     list_aliases = {
-      name = "ListAliases",
+      sdk_operation = "ListAliases",
       method = "GET",
       path = "/v1.0/{project_id}/kms/aliases",
       content_type = "application/json",
@@ -691,7 +691,7 @@ return {
       response = { type = "array", items = { ref = "ListAliasResponseBody" } },
     },
     list_grants = {
-      name = "ListGrants",
+      sdk_operation = "ListGrants",
       method = "POST",
       path = "/v1.0/{project_id}/kms/list-grants",
       content_type = "application/json;charset=UTF-8",
@@ -706,7 +706,7 @@ return {
       response = { ref = "ListGrantsResponse" },
     },
     list_key_detail = {
-      name = "ListKeyDetail",
+      sdk_operation = "ListKeyDetail",
       method = "POST",
       path = "/v1.0/{project_id}/kms/describe-key",
       content_type = "application/json;charset=UTF-8",
@@ -718,7 +718,7 @@ return {
       response = { ref = "ListKeyDetailResponse" },
     },
     list_key_policy = {
-      name = "ListKeyPolicy",
+      sdk_operation = "ListKeyPolicy",
       method = "GET",
       path = "/v1.0/{project_id}/kms/key-policies",
       content_type = "application/json",
@@ -731,7 +731,7 @@ return {
       response = { ref = "ListKeyPolicyResponse" },
     },
     list_key_stores = {
-      name = "ListKeyStores",
+      sdk_operation = "ListKeyStores",
       method = "GET",
       path = "/v1.0/{project_id}/keystores",
       content_type = "application/json",
@@ -743,7 +743,7 @@ return {
       response = { ref = "ListKeyStoresResponse" },
     },
     list_keys = {
-      name = "ListKeys",
+      sdk_operation = "ListKeys",
       method = "POST",
       path = "/v1.0/{project_id}/kms/list-keys",
       content_type = "application/json;charset=UTF-8",
@@ -760,7 +760,7 @@ return {
       response = { ref = "ListKeysResponse" },
     },
     list_kms_by_tags = {
-      name = "ListKmsByTags",
+      sdk_operation = "ListKmsByTags",
       method = "POST",
       path = "/v1.0/{project_id}/kms/{resource_instances}/action",
       content_type = "application/json;charset=UTF-8",
@@ -778,7 +778,7 @@ return {
       response = { ref = "ListKmsByTagsResponse" },
     },
     list_kms_tags = {
-      name = "ListKmsTags",
+      sdk_operation = "ListKmsTags",
       method = "GET",
       path = "/v1.0/{project_id}/kms/tags",
       content_type = "application/json",
@@ -786,7 +786,7 @@ return {
       response = { ref = "ListKmsTagsResponse" },
     },
     list_retirable_grants = {
-      name = "ListRetirableGrants",
+      sdk_operation = "ListRetirableGrants",
       method = "POST",
       path = "/v1.0/{project_id}/kms/list-retirable-grants",
       content_type = "application/json;charset=UTF-8",
@@ -800,7 +800,7 @@ return {
       response = { ref = "ListRetirableGrantsResponse" },
     },
     list_support_regions = {
-      name = "ListSupportRegions",
+      sdk_operation = "ListSupportRegions",
       method = "GET",
       path = "/v2/{project_id}/kms/regions",
       content_type = "application/json",
@@ -812,7 +812,7 @@ return {
       response = { ref = "ListSupportRegionsResponse" },
     },
     re_encrypt = {
-      name = "ReEncrypt",
+      sdk_operation = "ReEncrypt",
       method = "POST",
       path = "/v1.0/{project_id}/kms/re-encrypt",
       content_type = "application/json;charset=UTF-8",
@@ -830,7 +830,7 @@ return {
       response = { ref = "ReEncryptResponse" },
     },
     replicate_key = {
-      name = "ReplicateKey",
+      sdk_operation = "ReplicateKey",
       method = "POST",
       path = "/v2/{project_id}/kms/keys/{key_id}/replicate",
       content_type = "application/json;charset=UTF-8",
@@ -842,7 +842,7 @@ return {
       response = { ref = "ReplicateKeyResponse" },
     },
     rotate_on_demand = {
-      name = "RotateOnDemand",
+      sdk_operation = "RotateOnDemand",
       method = "POST",
       path = "/v1.0/{project_id}/kms/rotate-on-demand",
       content_type = "application/json;charset=UTF-8",
@@ -853,7 +853,7 @@ return {
       response = { ref = "RotateOnDemandResponse" },
     },
     show_key_policy = {
-      name = "ShowKeyPolicy",
+      sdk_operation = "ShowKeyPolicy",
       method = "GET",
       path = "/v1.0/{project_id}/kms/key-policies/{policy_id}",
       content_type = "application/json",
@@ -863,7 +863,7 @@ return {
       response = { ref = "ShowKeyPolicyResponse" },
     },
     show_key_rotation_status = {
-      name = "ShowKeyRotationStatus",
+      sdk_operation = "ShowKeyRotationStatus",
       method = "POST",
       path = "/v1.0/{project_id}/kms/get-key-rotation-status",
       content_type = "application/json;charset=UTF-8",
@@ -875,7 +875,7 @@ return {
       response = { ref = "ShowKeyRotationStatusResponse" },
     },
     show_key_store = {
-      name = "ShowKeyStore",
+      sdk_operation = "ShowKeyStore",
       method = "GET",
       path = "/v1.0/{project_id}/keystores/{keystore_id}",
       content_type = "application/json",
@@ -885,7 +885,7 @@ return {
       response = { ref = "ShowKeyStoreResponse" },
     },
     show_kms_tags = {
-      name = "ShowKmsTags",
+      sdk_operation = "ShowKmsTags",
       method = "GET",
       path = "/v1.0/{project_id}/kms/{key_id}/tags",
       content_type = "application/json",
@@ -895,7 +895,7 @@ return {
       response = { ref = "ShowKmsTagsResponse" },
     },
     show_public_key = {
-      name = "ShowPublicKey",
+      sdk_operation = "ShowPublicKey",
       method = "POST",
       path = "/v1.0/{project_id}/kms/get-publickey",
       content_type = "application/json;charset=UTF-8",
@@ -907,7 +907,7 @@ return {
       response = { ref = "ShowPublicKeyResponse" },
     },
     show_user_instances = {
-      name = "ShowUserInstances",
+      sdk_operation = "ShowUserInstances",
       method = "GET",
       path = "/v1.0/{project_id}/kms/user-instances",
       content_type = "application/json",
@@ -915,7 +915,7 @@ return {
       response = { ref = "ShowUserInstancesResponse" },
     },
     show_user_quotas = {
-      name = "ShowUserQuotas",
+      sdk_operation = "ShowUserQuotas",
       method = "GET",
       path = "/v1.0/{project_id}/kms/user-quotas",
       content_type = "application/json",
@@ -923,7 +923,7 @@ return {
       response = { ref = "ShowUserQuotasResponse" },
     },
     show_version = {
-      name = "ShowVersion",
+      sdk_operation = "ShowVersion",
       method = "GET",
       path = "/{version_id}",
       content_type = "application/json",
@@ -933,7 +933,7 @@ return {
       response = { ref = "ShowVersionResponse" },
     },
     show_versions = {
-      name = "ShowVersions",
+      sdk_operation = "ShowVersions",
       method = "GET",
       path = "/",
       content_type = "application/json",
@@ -941,7 +941,7 @@ return {
       response = { ref = "ShowVersionsResponse" },
     },
     sign = {
-      name = "Sign",
+      sdk_operation = "Sign",
       method = "POST",
       path = "/v1.0/{project_id}/kms/sign",
       content_type = "application/json;charset=UTF-8",
@@ -956,7 +956,7 @@ return {
       response = { ref = "SignResponse" },
     },
     update_key_alias = {
-      name = "UpdateKeyAlias",
+      sdk_operation = "UpdateKeyAlias",
       method = "POST",
       path = "/v1.0/{project_id}/kms/update-key-alias",
       content_type = "application/json;charset=UTF-8",
@@ -969,7 +969,7 @@ return {
       response = { ref = "UpdateKeyAliasResponse" },
     },
     update_key_description = {
-      name = "UpdateKeyDescription",
+      sdk_operation = "UpdateKeyDescription",
       method = "POST",
       path = "/v1.0/{project_id}/kms/update-key-description",
       content_type = "application/json;charset=UTF-8",
@@ -982,7 +982,7 @@ return {
       response = { ref = "UpdateKeyDescriptionResponse" },
     },
     update_key_policy = {
-      name = "UpdateKeyPolicy",
+      sdk_operation = "UpdateKeyPolicy",
       method = "PUT",
       path = "/v1.0/{project_id}/kms/key-policies/{policy_id}",
       content_type = "application/json;charset=UTF-8",
@@ -995,7 +995,7 @@ return {
       response = { ref = "UpdateKeyPolicyResponse" },
     },
     update_key_rotation_interval = {
-      name = "UpdateKeyRotationInterval",
+      sdk_operation = "UpdateKeyRotationInterval",
       method = "POST",
       path = "/v1.0/{project_id}/kms/update-key-rotation-interval",
       content_type = "application/json;charset=UTF-8",
@@ -1008,7 +1008,7 @@ return {
       response = { ref = "UpdateKeyRotationIntervalResponse" },
     },
     update_primary_region = {
-      name = "UpdatePrimaryRegion",
+      sdk_operation = "UpdatePrimaryRegion",
       method = "PUT",
       path = "/v2/{project_id}/kms/keys/{key_id}/update-primary-region",
       content_type = "application/json;charset=UTF-8",
@@ -1020,7 +1020,7 @@ return {
       response = { ref = "UpdatePrimaryRegionResponse" },
     },
     validate_signature = {
-      name = "ValidateSignature",
+      sdk_operation = "ValidateSignature",
       method = "POST",
       path = "/v1.0/{project_id}/kms/verify",
       content_type = "application/json;charset=UTF-8",
@@ -1036,7 +1036,7 @@ return {
       response = { ref = "ValidateSignatureResponse" },
     },
     verify_mac = {
-      name = "VerifyMac",
+      sdk_operation = "VerifyMac",
       method = "POST",
       path = "/v1.0/{project_id}/kms/verify-mac",
       content_type = "application/json;charset=UTF-8",

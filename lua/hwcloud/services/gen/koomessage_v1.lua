@@ -188,7 +188,7 @@ return {
   },
   operations = {
     add_aim_msg_signature = {
-      name = "AddAimMsgSignature",
+      sdk_operation = "AddAimMsgSignature",
       method = "POST",
       path = "/v1/sms/signatures",
       content_type = "application/json",
@@ -207,7 +207,7 @@ return {
       response = { ref = "AddAimMsgSignatureResponse" },
     },
     add_call_back = {
-      name = "AddCallBack",
+      sdk_operation = "AddCallBack",
       method = "POST",
       path = "/v1/aim/callbacks",
       content_type = "application/json",
@@ -219,7 +219,7 @@ return {
       response = { ref = "AddCallBackResponse" },
     },
     add_vms_call_back = {
-      name = "AddVmsCallBack",
+      sdk_operation = "AddVmsCallBack",
       method = "POST",
       path = "/v1/aim-basic/callbacks",
       content_type = "application/json",
@@ -232,7 +232,7 @@ return {
       response = { ref = "AddVmsCallBackResponse" },
     },
     check_mobile_capability = {
-      name = "CheckMobileCapability",
+      sdk_operation = "CheckMobileCapability",
       method = "POST",
       path = "/v1/aim/mobile-capabilities/check",
       content_type = "application/json",
@@ -245,7 +245,7 @@ return {
       response = { ref = "CheckMobileCapabilityResponse" },
     },
     create_aim_msg_template = {
-      name = "CreateAimMsgTemplate",
+      sdk_operation = "CreateAimMsgTemplate",
       method = "POST",
       path = "/v1/sms/templates",
       content_type = "application/json",
@@ -263,7 +263,7 @@ return {
       response = { ref = "CreateAimMsgTemplateResponse" },
     },
     create_aim_personal_template = {
-      name = "CreateAimPersonalTemplate",
+      sdk_operation = "CreateAimPersonalTemplate",
       method = "POST",
       path = "/v1/aim/templates",
       content_type = "application/json",
@@ -284,7 +284,7 @@ return {
       response = { ref = "CreateAimPersonalTemplateResponse" },
     },
     create_aim_send_task = {
-      name = "CreateAimSendTask",
+      sdk_operation = "CreateAimSendTask",
       method = "POST",
       path = "/v1/aim/send-tasks",
       content_type = "application/json",
@@ -297,7 +297,7 @@ return {
       response = { ref = "CreateAimSendTaskResponse" },
     },
     create_pub_info = {
-      name = "CreatePubInfo",
+      sdk_operation = "CreatePubInfo",
       method = "POST",
       path = "/v1/aim-sa/unify/pubs",
       content_type = "application/json",
@@ -310,7 +310,7 @@ return {
       response = { ref = "CreatePubInfoResponse" },
     },
     create_resolve_task = {
-      name = "CreateResolveTask",
+      sdk_operation = "CreateResolveTask",
       method = "POST",
       path = "/v1/aim/resolve-tasks",
       content_type = "application/json",
@@ -328,7 +328,7 @@ return {
       response = { ref = "CreateResolveTaskResponse" },
     },
     create_sms_app = {
-      name = "CreateSmsApp",
+      sdk_operation = "CreateSmsApp",
       method = "POST",
       path = "/v1/sms/apps",
       content_type = "application/json",
@@ -340,7 +340,7 @@ return {
       response = { ref = "CreateSmsAppResponse" },
     },
     create_vms_send_task = {
-      name = "CreateVmsSendTask",
+      sdk_operation = "CreateVmsSendTask",
       method = "POST",
       path = "/v1/aim-basic/send-tasks",
       content_type = "application/json",
@@ -357,7 +357,7 @@ return {
       response = { ref = "CreateVmsSendTaskResponse" },
     },
     create_vms_template = {
-      name = "CreateVmsTemplate",
+      sdk_operation = "CreateVmsTemplate",
       method = "POST",
       path = "/v1/aim-basic/templates",
       content_type = "application/json",
@@ -374,7 +374,7 @@ return {
       response = { ref = "CreateVmsTemplateResponse" },
     },
     delete_aim_msg_signature = {
-      name = "DeleteAimMsgSignature",
+      sdk_operation = "DeleteAimMsgSignature",
       method = "DELETE",
       path = "/v1/sms/signatures/{signature_id}",
       content_type = "application/json",
@@ -384,7 +384,7 @@ return {
       response = { ref = "DeleteAimMsgSignatureResponse" },
     },
     delete_aim_msg_template = {
-      name = "DeleteAimMsgTemplate",
+      sdk_operation = "DeleteAimMsgTemplate",
       method = "DELETE",
       path = "/v1/sms/templates/{template_id}",
       content_type = "application/json",
@@ -394,7 +394,7 @@ return {
       response = { ref = "DeleteAimMsgTemplateResponse" },
     },
     delete_aim_personal_template = {
-      name = "DeleteAimPersonalTemplate",
+      sdk_operation = "DeleteAimPersonalTemplate",
       method = "DELETE",
       path = "/v1/aim/template/{tpl_id}",
       content_type = "application/json",
@@ -404,7 +404,7 @@ return {
       response = { ref = "DeleteAimPersonalTemplateResponse" },
     },
     delete_port_info = {
-      name = "DeletePortInfo",
+      sdk_operation = "DeletePortInfo",
       method = "DELETE",
       path = "/v1/aim-sa/ports/{port_id}",
       content_type = "application/json",
@@ -414,7 +414,7 @@ return {
       response = { ref = "DeletePortInfoResponse" },
     },
     delete_template_material = {
-      name = "DeleteTemplateMaterial",
+      sdk_operation = "DeleteTemplateMaterial",
       method = "POST",
       path = "/v1/aim/template-materials/delete",
       content_type = "application/json",
@@ -425,7 +425,7 @@ return {
       response = { ref = "DeleteTemplateMaterialResponse" },
     },
     freeze_pub = {
-      name = "FreezePub",
+      sdk_operation = "FreezePub",
       method = "POST",
       path = "/v1/aim-sa/pubs/{pub_id}/freeze",
       content_type = "application/json",
@@ -437,7 +437,7 @@ return {
       response = { ref = "FreezePubResponse" },
     },
     list_aim_callbacks = {
-      name = "ListAimCallbacks",
+      sdk_operation = "ListAimCallbacks",
       method = "GET",
       path = "/v1/aim/callbacks",
       content_type = "application/json",
@@ -445,7 +445,7 @@ return {
       response = { ref = "ListAimCallbacksResponse" },
     },
     list_aim_msg_app = {
-      name = "ListAimMsgApp",
+      sdk_operation = "ListAimMsgApp",
       method = "GET",
       path = "/v1/sms/apps",
       content_type = "application/json",
@@ -461,7 +461,7 @@ return {
       response = { ref = "ListAimMsgAppResponse" },
     },
     list_aim_msg_app_detail = {
-      name = "ListAimMsgAppDetail",
+      sdk_operation = "ListAimMsgAppDetail",
       method = "GET",
       path = "/v1/sms/apps/{app_id}",
       content_type = "application/json",
@@ -471,7 +471,7 @@ return {
       response = { ref = "ListAimMsgAppDetailResponse" },
     },
     list_aim_msg_signature = {
-      name = "ListAimMsgSignature",
+      sdk_operation = "ListAimMsgSignature",
       method = "GET",
       path = "/v1/sms/signatures",
       content_type = "application/json",
@@ -490,7 +490,7 @@ return {
       response = { ref = "ListAimMsgSignatureResponse" },
     },
     list_aim_msg_signature_detail = {
-      name = "ListAimMsgSignatureDetail",
+      sdk_operation = "ListAimMsgSignatureDetail",
       method = "GET",
       path = "/v1/sms/signatures/{signature_id}",
       content_type = "application/json",
@@ -500,7 +500,7 @@ return {
       response = { ref = "ListAimMsgSignatureDetailResponse" },
     },
     list_aim_msg_template = {
-      name = "ListAimMsgTemplate",
+      sdk_operation = "ListAimMsgTemplate",
       method = "GET",
       path = "/v1/sms/templates",
       content_type = "application/json",
@@ -519,7 +519,7 @@ return {
       response = { ref = "ListAimMsgTemplateResponse" },
     },
     list_aim_resolve_details = {
-      name = "ListAimResolveDetails",
+      sdk_operation = "ListAimResolveDetails",
       method = "GET",
       path = "/v1/aim/resolve-details",
       content_type = "application/json",
@@ -541,7 +541,7 @@ return {
       response = { ref = "ListAimResolveDetailsResponse" },
     },
     list_aim_send_details = {
-      name = "ListAimSendDetails",
+      sdk_operation = "ListAimSendDetails",
       method = "GET",
       path = "/v1/aim/send-details",
       content_type = "application/json",
@@ -559,7 +559,7 @@ return {
       response = { ref = "ListAimSendDetailsResponse" },
     },
     list_aim_send_reports = {
-      name = "ListAimSendReports",
+      sdk_operation = "ListAimSendReports",
       method = "POST",
       path = "/v1/aim/send-reports",
       content_type = "application/json",
@@ -577,7 +577,7 @@ return {
       response = { ref = "ListAimSendReportsResponse" },
     },
     list_aim_send_tasks = {
-      name = "ListAimSendTasks",
+      sdk_operation = "ListAimSendTasks",
       method = "GET",
       path = "/v1/aim/send-tasks",
       content_type = "application/json",
@@ -596,7 +596,7 @@ return {
       response = { ref = "ListAimSendTasksResponse" },
     },
     list_aim_template_materials = {
-      name = "ListAimTemplateMaterials",
+      sdk_operation = "ListAimTemplateMaterials",
       method = "GET",
       path = "/v1/aim/template-materials",
       content_type = "application/json",
@@ -612,7 +612,7 @@ return {
       response = { ref = "ListAimTemplateMaterialsResponse" },
     },
     list_aim_template_reports = {
-      name = "ListAimTemplateReports",
+      sdk_operation = "ListAimTemplateReports",
       method = "POST",
       path = "/v1/aim/template-reports/query",
       content_type = "application/json",
@@ -629,7 +629,7 @@ return {
       response = { ref = "ListAimTemplateReportsResponse" },
     },
     list_aim_templates = {
-      name = "ListAimTemplates",
+      sdk_operation = "ListAimTemplates",
       method = "GET",
       path = "/v1/aim/templates",
       content_type = "application/json",
@@ -649,7 +649,7 @@ return {
       response = { ref = "ListAimTemplatesResponse" },
     },
     list_menus = {
-      name = "ListMenus",
+      sdk_operation = "ListMenus",
       method = "GET",
       path = "/v1/aim-sa/menus",
       content_type = "application/json",
@@ -668,7 +668,7 @@ return {
       response = { ref = "ListMenusResponse" },
     },
     list_port_infos = {
-      name = "ListPortInfos",
+      sdk_operation = "ListPortInfos",
       method = "GET",
       path = "/v1/aim-sa/ports",
       content_type = "application/json",
@@ -688,7 +688,7 @@ return {
       response = { ref = "ListPortInfosResponse" },
     },
     list_portal_infos = {
-      name = "ListPortalInfos",
+      sdk_operation = "ListPortalInfos",
       method = "GET",
       path = "/v1/aim-sa/portals",
       content_type = "application/json",
@@ -704,7 +704,7 @@ return {
       response = { ref = "ListPortalInfosResponse" },
     },
     list_pub_infos = {
-      name = "ListPubInfos",
+      sdk_operation = "ListPubInfos",
       method = "GET",
       path = "/v1/aim-sa/pubs",
       content_type = "application/json",
@@ -722,7 +722,7 @@ return {
       response = { ref = "ListPubInfosResponse" },
     },
     list_resolve_tasks = {
-      name = "ListResolveTasks",
+      sdk_operation = "ListResolveTasks",
       method = "GET",
       path = "/v1/aim/resolve-tasks",
       content_type = "application/json",
@@ -742,7 +742,7 @@ return {
       response = { ref = "ListResolveTasksResponse" },
     },
     list_vms_callbacks = {
-      name = "ListVmsCallbacks",
+      sdk_operation = "ListVmsCallbacks",
       method = "GET",
       path = "/v1/aim-basic/callbacks",
       content_type = "application/json",
@@ -750,7 +750,7 @@ return {
       response = { ref = "ListVmsCallbacksResponse" },
     },
     list_vms_send_tasks = {
-      name = "ListVmsSendTasks",
+      sdk_operation = "ListVmsSendTasks",
       method = "GET",
       path = "/v1/aim-basic/send-tasks",
       content_type = "application/json",
@@ -772,7 +772,7 @@ return {
       response = { ref = "ListVmsSendTasksResponse" },
     },
     list_vms_template_status = {
-      name = "ListVmsTemplateStatus",
+      sdk_operation = "ListVmsTemplateStatus",
       method = "GET",
       path = "/v1/aim-basic/templates",
       content_type = "application/json",
@@ -790,7 +790,7 @@ return {
       response = { ref = "ListVmsTemplateStatusResponse" },
     },
     lock_port = {
-      name = "LockPort",
+      sdk_operation = "LockPort",
       method = "POST",
       path = "/v1/aim-sa/ports/associate",
       content_type = "application/json",
@@ -805,7 +805,7 @@ return {
       response = { ref = "LockPortResponse" },
     },
     push_menu_info = {
-      name = "PushMenuInfo",
+      sdk_operation = "PushMenuInfo",
       method = "POST",
       path = "/v1/aim-sa/menus/{menu_id}/push",
       content_type = "application/json",
@@ -815,7 +815,7 @@ return {
       response = { ref = "PushMenuInfoResponse" },
     },
     push_portal_info = {
-      name = "PushPortalInfo",
+      sdk_operation = "PushPortalInfo",
       method = "POST",
       path = "/v1/aim-sa/portals/{portal_id}/push",
       content_type = "application/json",
@@ -825,7 +825,7 @@ return {
       response = { ref = "PushPortalInfoResponse" },
     },
     register_port = {
-      name = "RegisterPort",
+      sdk_operation = "RegisterPort",
       method = "POST",
       path = "/v1/aim-sa/ports",
       content_type = "application/json",
@@ -840,7 +840,7 @@ return {
       response = { ref = "RegisterPortResponse" },
     },
     send_aim_batch_different_messages = {
-      name = "SendAimBatchDifferentMessages",
+      sdk_operation = "SendAimBatchDifferentMessages",
       method = "POST",
       path = "/v1/aim/sms/diff-messages",
       content_type = "application/json",
@@ -854,7 +854,7 @@ return {
       response = { ref = "SendAimBatchDifferentMessagesResponse" },
     },
     send_aim_batch_messages = {
-      name = "SendAimBatchMessages",
+      sdk_operation = "SendAimBatchMessages",
       method = "POST",
       path = "/v1/aim/sms/messages",
       content_type = "application/json",
@@ -871,7 +871,7 @@ return {
       response = { ref = "SendAimBatchMessagesResponse" },
     },
     set_primary_video_thumbnail = {
-      name = "SetPrimaryVideoThumbnail",
+      sdk_operation = "SetPrimaryVideoThumbnail",
       method = "POST",
       path = "/v1/aim/template-material-thumbnails",
       content_type = "application/json",
@@ -883,7 +883,7 @@ return {
       response = { ref = "SetPrimaryVideoThumbnailResponse" },
     },
     show_aim_msg_signature_file_info = {
-      name = "ShowAimMsgSignatureFileInfo",
+      sdk_operation = "ShowAimMsgSignatureFileInfo",
       method = "GET",
       path = "/v1/sms/signatures/files",
       content_type = "application/json",
@@ -895,7 +895,7 @@ return {
       response = { ref = "ShowAimMsgSignatureFileInfoResponse" },
     },
     show_aim_msg_template_detail = {
-      name = "ShowAimMsgTemplateDetail",
+      sdk_operation = "ShowAimMsgTemplateDetail",
       method = "GET",
       path = "/v1/sms/templates/{template_id}",
       content_type = "application/json",
@@ -905,7 +905,7 @@ return {
       response = { ref = "ShowAimMsgTemplateDetailResponse" },
     },
     show_aim_msg_template_variable = {
-      name = "ShowAimMsgTemplateVariable",
+      sdk_operation = "ShowAimMsgTemplateVariable",
       method = "GET",
       path = "/v1/sms/templates/{template_id}/variable",
       content_type = "application/json",
@@ -915,7 +915,7 @@ return {
       response = { ref = "ShowAimMsgTemplateVariableResponse" },
     },
     show_template_video_thumbnail = {
-      name = "ShowTemplateVideoThumbnail",
+      sdk_operation = "ShowTemplateVideoThumbnail",
       method = "GET",
       path = "/v1/aim/template-material-thumbnails",
       content_type = "application/json",
@@ -925,7 +925,7 @@ return {
       response = { ref = "ShowTemplateVideoThumbnailResponse" },
     },
     unfreeze_pub = {
-      name = "UnfreezePub",
+      sdk_operation = "UnfreezePub",
       method = "POST",
       path = "/v1/aim-sa/pubs/{pub_id}/unfreeze",
       content_type = "application/json",
@@ -937,7 +937,7 @@ return {
       response = { ref = "UnfreezePubResponse" },
     },
     unlock_port = {
-      name = "UnlockPort",
+      sdk_operation = "UnlockPort",
       method = "POST",
       path = "/v1/aim-sa/ports/disassociate",
       content_type = "application/json",
@@ -948,7 +948,7 @@ return {
       response = { ref = "UnlockPortResponse" },
     },
     update_aim_msg_app = {
-      name = "UpdateAimMsgApp",
+      sdk_operation = "UpdateAimMsgApp",
       method = "PUT",
       path = "/v1/sms/apps/{app_id}",
       content_type = "application/json",
@@ -961,7 +961,7 @@ return {
       response = { ref = "UpdateAimMsgAppResponse" },
     },
     update_aim_msg_signature = {
-      name = "UpdateAimMsgSignature",
+      sdk_operation = "UpdateAimMsgSignature",
       method = "PUT",
       path = "/v1/sms/signatures/{signature_id}",
       content_type = "application/json",
@@ -981,7 +981,7 @@ return {
       response = { ref = "UpdateAimMsgSignatureResponse" },
     },
     update_aim_msg_template = {
-      name = "UpdateAimMsgTemplate",
+      sdk_operation = "UpdateAimMsgTemplate",
       method = "PUT",
       path = "/v1/sms/templates/{template_id}",
       content_type = "application/json",
@@ -1000,7 +1000,7 @@ return {
       response = { ref = "UpdateAimMsgTemplateResponse" },
     },
     update_menu = {
-      name = "UpdateMenu",
+      sdk_operation = "UpdateMenu",
       method = "PUT",
       path = "/v1/aim-sa/menus/{menu_id}",
       content_type = "application/json",
@@ -1013,7 +1013,7 @@ return {
       response = { ref = "UpdateMenuResponse" },
     },
     update_personal_template_state = {
-      name = "UpdatePersonalTemplateState",
+      sdk_operation = "UpdatePersonalTemplateState",
       method = "PUT",
       path = "/v1/aim/template-state/{tpl_id}",
       content_type = "application/json",
@@ -1025,7 +1025,7 @@ return {
       response = { ref = "UpdatePersonalTemplateStateResponse" },
     },
     update_portal_info = {
-      name = "UpdatePortalInfo",
+      sdk_operation = "UpdatePortalInfo",
       method = "PUT",
       path = "/v1/aim-sa/portals/{portal_id}",
       content_type = "application/json",
@@ -1042,7 +1042,7 @@ return {
       response = { ref = "UpdatePortalInfoResponse" },
     },
     update_pub_info = {
-      name = "UpdatePubInfo",
+      sdk_operation = "UpdatePubInfo",
       method = "POST",
       path = "/v1/aim-sa/pubs/{pub_id}",
       content_type = "application/json",
@@ -1063,7 +1063,7 @@ return {
       response = { ref = "UpdatePubInfoResponse" },
     },
     upload_aim_msg_signature_file = {
-      name = "UploadAimMsgSignatureFile",
+      sdk_operation = "UploadAimMsgSignatureFile",
       method = "POST",
       path = "/v1/sms/signatures/files",
       content_type = "multipart/form-data",
@@ -1075,7 +1075,7 @@ return {
       response = { ref = "UploadAimMsgSignatureFileResponse" },
     },
     upload_aim_template_material = {
-      name = "UploadAimTemplateMaterial",
+      sdk_operation = "UploadAimTemplateMaterial",
       method = "POST",
       path = "/v1/aim/template-materials",
       content_type = "application/json",
@@ -1093,7 +1093,7 @@ return {
       response = { ref = "UploadAimTemplateMaterialResponse" },
     },
     upload_media = {
-      name = "UploadMedia",
+      sdk_operation = "UploadMedia",
       method = "POST",
       path = "/v1/aim-sa/media/upload",
       content_type = "multipart/form-data",

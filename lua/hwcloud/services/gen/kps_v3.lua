@@ -112,7 +112,7 @@ return {
   },
   operations = {
     associate_keypair = {
-      name = "AssociateKeypair",
+      sdk_operation = "AssociateKeypair",
       method = "POST",
       path = "/v3/{project_id}/keypairs/associate",
       content_type = "application/json;charset=UTF-8",
@@ -124,7 +124,7 @@ return {
       response = { ref = "AssociateKeypairResponse" },
     },
     batch_associate_keypair = {
-      name = "BatchAssociateKeypair",
+      sdk_operation = "BatchAssociateKeypair",
       method = "POST",
       path = "/v3/{project_id}/keypairs/batch-associate",
       content_type = "application/json;charset=UTF-8",
@@ -135,7 +135,7 @@ return {
       response = { ref = "BatchAssociateKeypairResponse" },
     },
     batch_export_private_key = {
-      name = "BatchExportPrivateKey",
+      sdk_operation = "BatchExportPrivateKey",
       method = "POST",
       path = "/v3/{project_id}/keypairs/private-key/batch-export",
       content_type = "application/json;charset=UTF-8",
@@ -145,7 +145,7 @@ return {
       response = { type = "string" },
     },
     batch_import_keypair = {
-      name = "BatchImportKeypair",
+      sdk_operation = "BatchImportKeypair",
       method = "POST",
       path = "/v3/{project_id}/keypairs/batch-import",
       content_type = "application/json;charset=UTF-8",
@@ -155,7 +155,7 @@ return {
       response = { ref = "BatchImportKeypairResponse" },
     },
     clear_private_key = {
-      name = "ClearPrivateKey",
+      sdk_operation = "ClearPrivateKey",
       method = "DELETE",
       path = "/v3/{project_id}/keypairs/{keypair_name}/private-key",
       content_type = "application/json",
@@ -165,7 +165,7 @@ return {
       response = { type = "string" },
     },
     create_keypair = {
-      name = "CreateKeypair",
+      sdk_operation = "CreateKeypair",
       method = "POST",
       path = "/v3/{project_id}/keypairs",
       content_type = "application/json;charset=UTF-8",
@@ -176,7 +176,7 @@ return {
       response = { ref = "CreateKeypairResponse" },
     },
     delete_all_failed_task = {
-      name = "DeleteAllFailedTask",
+      sdk_operation = "DeleteAllFailedTask",
       method = "DELETE",
       path = "/v3/{project_id}/failed-tasks",
       content_type = "application/json",
@@ -184,7 +184,7 @@ return {
       response = { ref = "DeleteAllFailedTaskResponse" },
     },
     delete_failed_task = {
-      name = "DeleteFailedTask",
+      sdk_operation = "DeleteFailedTask",
       method = "DELETE",
       path = "/v3/{project_id}/failed-tasks/{task_id}",
       content_type = "application/json",
@@ -194,7 +194,7 @@ return {
       response = { ref = "DeleteFailedTaskResponse" },
     },
     delete_keypair = {
-      name = "DeleteKeypair",
+      sdk_operation = "DeleteKeypair",
       method = "DELETE",
       path = "/v3/{project_id}/keypairs/{keypair_name}",
       content_type = "application/json",
@@ -204,7 +204,7 @@ return {
       response = { ref = "DeleteKeypairResponse" },
     },
     disassociate_keypair = {
-      name = "DisassociateKeypair",
+      sdk_operation = "DisassociateKeypair",
       method = "POST",
       path = "/v3/{project_id}/keypairs/disassociate",
       content_type = "application/json;charset=UTF-8",
@@ -215,7 +215,7 @@ return {
       response = { ref = "DisassociateKeypairResponse" },
     },
     export_private_key = {
-      name = "ExportPrivateKey",
+      sdk_operation = "ExportPrivateKey",
       method = "POST",
       path = "/v3/{project_id}/keypairs/private-key/export",
       content_type = "application/json;charset=UTF-8",
@@ -226,7 +226,7 @@ return {
       response = { ref = "ExportPrivateKeyResponse" },
     },
     import_private_key = {
-      name = "ImportPrivateKey",
+      sdk_operation = "ImportPrivateKey",
       method = "POST",
       path = "/v3/{project_id}/keypairs/private-key/import",
       content_type = "application/json;charset=UTF-8",
@@ -237,7 +237,7 @@ return {
       response = { ref = "ImportPrivateKeyResponse" },
     },
     list_failed_task = {
-      name = "ListFailedTask",
+      sdk_operation = "ListFailedTask",
       method = "GET",
       path = "/v3/{project_id}/failed-tasks",
       content_type = "application/json",
@@ -249,7 +249,7 @@ return {
       response = { ref = "ListFailedTaskResponse" },
     },
     list_keypair_detail = {
-      name = "ListKeypairDetail",
+      sdk_operation = "ListKeypairDetail",
       method = "GET",
       path = "/v3/{project_id}/keypairs/{keypair_name}",
       content_type = "application/json",
@@ -259,7 +259,7 @@ return {
       response = { ref = "ListKeypairDetailResponse" },
     },
     list_keypair_task = {
-      name = "ListKeypairTask",
+      sdk_operation = "ListKeypairTask",
       method = "GET",
       path = "/v3/{project_id}/tasks/{task_id}",
       content_type = "application/json",
@@ -269,7 +269,7 @@ return {
       response = { ref = "ListKeypairTaskResponse" },
     },
     list_keypairs = {
-      name = "ListKeypairs",
+      sdk_operation = "ListKeypairs",
       method = "GET",
       path = "/v3/{project_id}/keypairs",
       content_type = "application/json",
@@ -281,7 +281,7 @@ return {
       response = { ref = "ListKeypairsResponse" },
     },
     list_running_task = {
-      name = "ListRunningTask",
+      sdk_operation = "ListRunningTask",
       method = "GET",
       path = "/v3/{project_id}/running-tasks",
       content_type = "application/json",
@@ -293,7 +293,7 @@ return {
       response = { ref = "ListRunningTaskResponse" },
     },
     update_keypair_description = {
-      name = "UpdateKeypairDescription",
+      sdk_operation = "UpdateKeypairDescription",
       method = "PUT",
       path = "/v3/{project_id}/keypairs/{keypair_name}",
       content_type = "application/json;charset=UTF-8",

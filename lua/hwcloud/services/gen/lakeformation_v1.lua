@@ -441,7 +441,7 @@ return {
   },
   operations = {
     add_partitions = {
-      name = "AddPartitions",
+      sdk_operation = "AddPartitions",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/tables/{table_name}/partitions/batch-create",
       content_type = "application/json",
@@ -457,7 +457,7 @@ return {
       response = { type = "array", items = { ref = "Partition" } },
     },
     apply_for_access = {
-      name = "ApplyForAccess",
+      sdk_operation = "ApplyForAccess",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/access",
       content_type = "application/json",
@@ -468,7 +468,7 @@ return {
       response = { ref = "ApplyForAccessResponse" },
     },
     associate_principals = {
-      name = "AssociatePrincipals",
+      sdk_operation = "AssociatePrincipals",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/roles/{role_name}/grant-principals",
       content_type = "application/json;charset=UTF-8",
@@ -480,7 +480,7 @@ return {
       response = { ref = "AssociatePrincipalsResponse" },
     },
     associate_roles = {
-      name = "AssociateRoles",
+      sdk_operation = "AssociateRoles",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/users/{user_name}/grant-roles",
       content_type = "application/json;charset=UTF-8",
@@ -492,7 +492,7 @@ return {
       response = { ref = "AssociateRolesResponse" },
     },
     authorize_access_service = {
-      name = "AuthorizeAccessService",
+      sdk_operation = "AuthorizeAccessService",
       method = "POST",
       path = "/v1/{project_id}/access-service",
       content_type = "application/json",
@@ -504,7 +504,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     batch_authorize_interface = {
-      name = "BatchAuthorizeInterface",
+      sdk_operation = "BatchAuthorizeInterface",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/policies/grant",
       content_type = "application/json",
@@ -523,7 +523,7 @@ return {
       response = { ref = "BatchAuthorizeInterfaceResponse" },
     },
     batch_cancel_authorization_interface = {
-      name = "BatchCancelAuthorizationInterface",
+      sdk_operation = "BatchCancelAuthorizationInterface",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/policies/revoke",
       content_type = "application/json",
@@ -542,7 +542,7 @@ return {
       response = { ref = "BatchCancelAuthorizationInterfaceResponse" },
     },
     batch_check_permission = {
-      name = "BatchCheckPermission",
+      sdk_operation = "BatchCheckPermission",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/policies/check-permission",
       content_type = "application/json",
@@ -554,7 +554,7 @@ return {
       response = { type = "array", items = { ref = "CheckPermissionResult" } },
     },
     batch_create_constraint = {
-      name = "BatchCreateConstraint",
+      sdk_operation = "BatchCreateConstraint",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/tables/{table_name}/constraints",
       content_type = "application/json",
@@ -575,7 +575,7 @@ return {
       response = { ref = "BatchCreateConstraintResponse" },
     },
     batch_delete_partition = {
-      name = "BatchDeletePartition",
+      sdk_operation = "BatchDeletePartition",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/tables/{table_name}/partitions/batch-drop",
       content_type = "application/json",
@@ -592,7 +592,7 @@ return {
       response = { type = "array", items = { ref = "Partition" } },
     },
     batch_delete_partitioned_statistics = {
-      name = "BatchDeletePartitionedStatistics",
+      sdk_operation = "BatchDeletePartitionedStatistics",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/tables/{table_name}/partitions/batch-truncate",
       content_type = "application/json",
@@ -607,7 +607,7 @@ return {
       response = { ref = "BatchDeletePartitionedStatisticsResponse" },
     },
     batch_list_partition_by_values = {
-      name = "BatchListPartitionByValues",
+      sdk_operation = "BatchListPartitionByValues",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/tables/{table_name}/partitions/batch-get",
       content_type = "application/json",
@@ -622,7 +622,7 @@ return {
       response = { type = "array", items = { ref = "Partition" } },
     },
     batch_show_partition_column_statistics = {
-      name = "BatchShowPartitionColumnStatistics",
+      sdk_operation = "BatchShowPartitionColumnStatistics",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/tables/{table_name}/partitions/column-statistics/batch-get",
       content_type = "application/json",
@@ -639,7 +639,7 @@ return {
       response = { ref = "BatchShowPartitionColumnStatisticsResponse" },
     },
     batch_update_lake_formation_instance_tags = {
-      name = "BatchUpdateLakeFormationInstanceTags",
+      sdk_operation = "BatchUpdateLakeFormationInstanceTags",
       method = "PUT",
       path = "/v1/{project_id}/instances/{instance_id}/tags",
       content_type = "application/json",
@@ -651,7 +651,7 @@ return {
       response = { ref = "BatchUpdateLakeFormationInstanceTagsResponse" },
     },
     batch_update_partition = {
-      name = "BatchUpdatePartition",
+      sdk_operation = "BatchUpdatePartition",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/tables/{table_name}/partitions/batch-alter",
       content_type = "application/json",
@@ -666,7 +666,7 @@ return {
       response = { type = "array", items = { ref = "Partition" } },
     },
     count_meta_obj = {
-      name = "CountMetaObj",
+      sdk_operation = "CountMetaObj",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/metaobj/count",
       content_type = "application/json",
@@ -676,7 +676,7 @@ return {
       response = { ref = "CountMetaObjResponse" },
     },
     create_access_client = {
-      name = "CreateAccessClient",
+      sdk_operation = "CreateAccessClient",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/access-clients",
       content_type = "application/json",
@@ -692,7 +692,7 @@ return {
       response = { ref = "CreateAccessClientResponse" },
     },
     create_agency = {
-      name = "CreateAgency",
+      sdk_operation = "CreateAgency",
       method = "POST",
       path = "/v2/agency",
       content_type = "application/json",
@@ -703,7 +703,7 @@ return {
       response = { ref = "CreateAgencyResponse" },
     },
     create_agreement = {
-      name = "CreateAgreement",
+      sdk_operation = "CreateAgreement",
       method = "POST",
       path = "/v2/agreement",
       content_type = "application/json",
@@ -715,7 +715,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_catalog = {
-      name = "CreateCatalog",
+      sdk_operation = "CreateCatalog",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs",
       content_type = "application/json;charset=UTF-8",
@@ -734,7 +734,7 @@ return {
       response = { ref = "CreateCatalogResponse" },
     },
     create_database = {
-      name = "CreateDatabase",
+      sdk_operation = "CreateDatabase",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases",
       content_type = "application/json",
@@ -759,7 +759,7 @@ return {
       response = { ref = "CreateDatabaseResponse" },
     },
     create_dataset = {
-      name = "CreateDataset",
+      sdk_operation = "CreateDataset",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/datasets",
       content_type = "application/json",
@@ -781,7 +781,7 @@ return {
       response = { ref = "CreateDatasetResponse" },
     },
     create_function = {
-      name = "CreateFunction",
+      sdk_operation = "CreateFunction",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/functions",
       content_type = "application/json",
@@ -802,7 +802,7 @@ return {
       response = { ref = "CreateFunctionResponse" },
     },
     create_lake_formation_instance = {
-      name = "CreateLakeFormationInstance",
+      sdk_operation = "CreateLakeFormationInstance",
       method = "POST",
       path = "/v1/{project_id}/instances",
       content_type = "application/json",
@@ -820,7 +820,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_role = {
-      name = "CreateRole",
+      sdk_operation = "CreateRole",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/roles",
       content_type = "application/json;charset=UTF-8",
@@ -833,7 +833,7 @@ return {
       response = { ref = "CreateRoleResponse" },
     },
     create_table = {
-      name = "CreateTable",
+      sdk_operation = "CreateTable",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/tables",
       content_type = "application/json",
@@ -864,7 +864,7 @@ return {
       response = { ref = "CreateTableResponse" },
     },
     delete_access_client = {
-      name = "DeleteAccessClient",
+      sdk_operation = "DeleteAccessClient",
       method = "DELETE",
       path = "/v1/{project_id}/instances/{instance_id}/access-clients/{client_id}",
       content_type = "application/json",
@@ -875,7 +875,7 @@ return {
       response = { ref = "DeleteAccessClientResponse" },
     },
     delete_agency = {
-      name = "DeleteAgency",
+      sdk_operation = "DeleteAgency",
       method = "DELETE",
       path = "/v2/agency",
       content_type = "application/json",
@@ -887,7 +887,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_agreement = {
-      name = "DeleteAgreement",
+      sdk_operation = "DeleteAgreement",
       method = "DELETE",
       path = "/v2/agreement",
       content_type = "application/json",
@@ -896,7 +896,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_all_tables = {
-      name = "DeleteAllTables",
+      sdk_operation = "DeleteAllTables",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/tables/{table_name}/truncate",
       content_type = "application/json",
@@ -909,7 +909,7 @@ return {
       response = { ref = "DeleteAllTablesResponse" },
     },
     delete_catalog = {
-      name = "DeleteCatalog",
+      sdk_operation = "DeleteCatalog",
       method = "DELETE",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}",
       content_type = "application/json",
@@ -920,7 +920,7 @@ return {
       response = { ref = "DeleteCatalogResponse" },
     },
     delete_constraint = {
-      name = "DeleteConstraint",
+      sdk_operation = "DeleteConstraint",
       method = "DELETE",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/tables/{table_name}/constraints/{constraint_name}",
       content_type = "application/json",
@@ -934,7 +934,7 @@ return {
       response = { ref = "DeleteConstraintResponse" },
     },
     delete_database = {
-      name = "DeleteDatabase",
+      sdk_operation = "DeleteDatabase",
       method = "DELETE",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}",
       content_type = "application/json",
@@ -949,7 +949,7 @@ return {
       response = { ref = "DeleteDatabaseResponse" },
     },
     delete_dataset = {
-      name = "DeleteDataset",
+      sdk_operation = "DeleteDataset",
       method = "DELETE",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/datasets/{dataset_name}",
       content_type = "application/json",
@@ -963,7 +963,7 @@ return {
       response = { type = "string" },
     },
     delete_function = {
-      name = "DeleteFunction",
+      sdk_operation = "DeleteFunction",
       method = "DELETE",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/functions/{function_name}",
       content_type = "application/json",
@@ -976,7 +976,7 @@ return {
       response = { ref = "DeleteFunctionResponse" },
     },
     delete_lake_formation_instance = {
-      name = "DeleteLakeFormationInstance",
+      sdk_operation = "DeleteLakeFormationInstance",
       method = "DELETE",
       path = "/v1/{project_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -988,7 +988,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_partition_column_statistics = {
-      name = "DeletePartitionColumnStatistics",
+      sdk_operation = "DeletePartitionColumnStatistics",
       method = "DELETE",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/tables/{table_name}/partitions/column-statistics",
       content_type = "application/json",
@@ -1003,7 +1003,7 @@ return {
       response = { ref = "DeletePartitionColumnStatisticsResponse" },
     },
     delete_role = {
-      name = "DeleteRole",
+      sdk_operation = "DeleteRole",
       method = "DELETE",
       path = "/v1/{project_id}/instances/{instance_id}/roles/{role_name}",
       content_type = "application/json",
@@ -1014,7 +1014,7 @@ return {
       response = { ref = "DeleteRoleResponse" },
     },
     delete_table = {
-      name = "DeleteTable",
+      sdk_operation = "DeleteTable",
       method = "DELETE",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/tables/{table_name}",
       content_type = "application/json",
@@ -1030,7 +1030,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_table_column_statistics = {
-      name = "DeleteTableColumnStatistics",
+      sdk_operation = "DeleteTableColumnStatistics",
       method = "DELETE",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/tables/{table_name}/column-statistics",
       content_type = "application/json",
@@ -1044,7 +1044,7 @@ return {
       response = { ref = "DeleteTableColumnStatisticsResponse" },
     },
     list_access_client_infos = {
-      name = "ListAccessClientInfos",
+      sdk_operation = "ListAccessClientInfos",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/access-clients",
       content_type = "application/json",
@@ -1059,7 +1059,7 @@ return {
       response = { ref = "ListAccessClientInfosResponse" },
     },
     list_access_infos = {
-      name = "ListAccessInfos",
+      sdk_operation = "ListAccessInfos",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/access",
       content_type = "application/json",
@@ -1072,7 +1072,7 @@ return {
       response = { ref = "ListAccessInfosResponse" },
     },
     list_all_functions = {
-      name = "ListAllFunctions",
+      sdk_operation = "ListAllFunctions",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/functions",
       content_type = "application/json",
@@ -1087,7 +1087,7 @@ return {
       response = { ref = "ListAllFunctionsResponse" },
     },
     list_catalogs = {
-      name = "ListCatalogs",
+      sdk_operation = "ListCatalogs",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs",
       content_type = "application/json",
@@ -1097,7 +1097,7 @@ return {
       response = { type = "array", items = { ref = "Catalog" } },
     },
     list_configs = {
-      name = "ListConfigs",
+      sdk_operation = "ListConfigs",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/configurations",
       content_type = "application/json",
@@ -1110,7 +1110,7 @@ return {
       response = { ref = "ListConfigsResponse" },
     },
     list_constraints = {
-      name = "ListConstraints",
+      sdk_operation = "ListConstraints",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/tables/{table_name}/constraints",
       content_type = "application/json",
@@ -1126,7 +1126,7 @@ return {
       response = { ref = "ListConstraintsResponse" },
     },
     list_database_names = {
-      name = "ListDatabaseNames",
+      sdk_operation = "ListDatabaseNames",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/names",
       content_type = "application/json",
@@ -1138,7 +1138,7 @@ return {
       response = { type = "array", items = { type = "string" } },
     },
     list_databases = {
-      name = "ListDatabases",
+      sdk_operation = "ListDatabases",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases",
       content_type = "application/json",
@@ -1156,7 +1156,7 @@ return {
       response = { ref = "ListDatabasesResponse" },
     },
     list_datasets = {
-      name = "ListDatasets",
+      sdk_operation = "ListDatasets",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/datasets",
       content_type = "application/json",
@@ -1174,7 +1174,7 @@ return {
       response = { ref = "ListDatasetsResponse" },
     },
     list_function_names = {
-      name = "ListFunctionNames",
+      sdk_operation = "ListFunctionNames",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/functions/names",
       content_type = "application/json",
@@ -1188,7 +1188,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_functions = {
-      name = "ListFunctions",
+      sdk_operation = "ListFunctions",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/functions",
       content_type = "application/json",
@@ -1205,7 +1205,7 @@ return {
       response = { ref = "ListFunctionsResponse" },
     },
     list_groups_for_domain = {
-      name = "ListGroupsForDomain",
+      sdk_operation = "ListGroupsForDomain",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/groups",
       content_type = "application/json",
@@ -1220,7 +1220,7 @@ return {
       response = { ref = "ListGroupsForDomainResponse" },
     },
     list_interfaces = {
-      name = "ListInterfaces",
+      sdk_operation = "ListInterfaces",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/policies/show",
       content_type = "application/json",
@@ -1239,7 +1239,7 @@ return {
       response = { ref = "ListInterfacesResponse" },
     },
     list_lake_formation_instance_tags = {
-      name = "ListLakeFormationInstanceTags",
+      sdk_operation = "ListLakeFormationInstanceTags",
       method = "GET",
       path = "/v1/{project_id}/lakeformation-instance/tags",
       content_type = "application/json",
@@ -1250,7 +1250,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_lake_formation_instances = {
-      name = "ListLakeFormationInstances",
+      sdk_operation = "ListLakeFormationInstances",
       method = "GET",
       path = "/v1/{project_id}/instances",
       content_type = "application/json",
@@ -1267,7 +1267,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_obs_buckets = {
-      name = "ListObsBuckets",
+      sdk_operation = "ListObsBuckets",
       method = "GET",
       path = "/v1/{project_id}/obs/buckets",
       content_type = "application/json",
@@ -1280,7 +1280,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_obs_object = {
-      name = "ListObsObject",
+      sdk_operation = "ListObsObject",
       method = "GET",
       path = "/v1/{project_id}/obs/buckets/{bucket_name}",
       content_type = "application/json",
@@ -1294,7 +1294,7 @@ return {
       response = { ref = "ListObsObjectResponse" },
     },
     list_partition_names = {
-      name = "ListPartitionNames",
+      sdk_operation = "ListPartitionNames",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/tables/{table_name}/partitions/partition-names",
       content_type = "application/json",
@@ -1312,7 +1312,7 @@ return {
       response = { ref = "ListPartitionNamesResponse" },
     },
     list_partition_names_without_limit = {
-      name = "ListPartitionNamesWithoutLimit",
+      sdk_operation = "ListPartitionNamesWithoutLimit",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/tables/{table_name}/partitions/names",
       content_type = "application/json",
@@ -1326,7 +1326,7 @@ return {
       response = { type = "array", items = { type = "string" } },
     },
     list_partitions = {
-      name = "ListPartitions",
+      sdk_operation = "ListPartitions",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/tables/{table_name}/partitions",
       content_type = "application/json",
@@ -1345,7 +1345,7 @@ return {
       response = { ref = "ListPartitionsResponse" },
     },
     list_policy = {
-      name = "ListPolicy",
+      sdk_operation = "ListPolicy",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/policies",
       content_type = "application/json",
@@ -1359,7 +1359,7 @@ return {
       response = { ref = "ListPolicyResponse" },
     },
     list_principals = {
-      name = "ListPrincipals",
+      sdk_operation = "ListPrincipals",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/roles/{role_name}/principals",
       content_type = "application/json",
@@ -1375,7 +1375,7 @@ return {
       response = { ref = "ListPrincipalsResponse" },
     },
     list_quotas = {
-      name = "ListQuotas",
+      sdk_operation = "ListQuotas",
       method = "GET",
       path = "/v1/{project_id}/quotas",
       content_type = "application/json",
@@ -1384,7 +1384,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_role_names = {
-      name = "ListRoleNames",
+      sdk_operation = "ListRoleNames",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/roles/names",
       content_type = "application/json",
@@ -1394,7 +1394,7 @@ return {
       response = { type = "array", items = { type = "string" } },
     },
     list_roles = {
-      name = "ListRoles",
+      sdk_operation = "ListRoles",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/roles",
       content_type = "application/json",
@@ -1409,7 +1409,7 @@ return {
       response = { ref = "ListRolesResponse" },
     },
     list_specs = {
-      name = "ListSpecs",
+      sdk_operation = "ListSpecs",
       method = "GET",
       path = "/v1/{project_id}/specs",
       content_type = "application/json",
@@ -1422,7 +1422,7 @@ return {
       response = { ref = "ListSpecsResponse" },
     },
     list_table_column_statistics = {
-      name = "ListTableColumnStatistics",
+      sdk_operation = "ListTableColumnStatistics",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/tables/{table_name}/column-statistics/batch-get",
       content_type = "application/json",
@@ -1437,7 +1437,7 @@ return {
       response = { type = "array", items = { ref = "ColumnStatisticsObj" } },
     },
     list_table_meta = {
-      name = "ListTableMeta",
+      sdk_operation = "ListTableMeta",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/tables",
       content_type = "application/json",
@@ -1455,7 +1455,7 @@ return {
       response = { ref = "ListTableMetaResponse" },
     },
     list_table_names = {
-      name = "ListTableNames",
+      sdk_operation = "ListTableNames",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/tables/names",
       content_type = "application/json",
@@ -1469,7 +1469,7 @@ return {
       response = { type = "array", items = { type = "string" } },
     },
     list_tables = {
-      name = "ListTables",
+      sdk_operation = "ListTables",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/tables",
       content_type = "application/json",
@@ -1491,7 +1491,7 @@ return {
       response = { ref = "ListTablesResponse" },
     },
     list_tables_by_name = {
-      name = "ListTablesByName",
+      sdk_operation = "ListTablesByName",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/tables/list-by-names",
       content_type = "application/json",
@@ -1505,7 +1505,7 @@ return {
       response = { type = "array", items = { ref = "Table" } },
     },
     list_user_roles = {
-      name = "ListUserRoles",
+      sdk_operation = "ListUserRoles",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/users/{user_name}/roles",
       content_type = "application/json",
@@ -1521,7 +1521,7 @@ return {
       response = { ref = "ListUserRolesResponse" },
     },
     list_users = {
-      name = "ListUsers",
+      sdk_operation = "ListUsers",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/users",
       content_type = "application/json",
@@ -1537,7 +1537,7 @@ return {
       response = { ref = "ListUsersResponse" },
     },
     move_lake_formation_instance_out_recycle_bin = {
-      name = "MoveLakeFormationInstanceOutRecycleBin",
+      sdk_operation = "MoveLakeFormationInstanceOutRecycleBin",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/recover",
       content_type = "application/json",
@@ -1548,7 +1548,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     revoke_principals = {
-      name = "RevokePrincipals",
+      sdk_operation = "RevokePrincipals",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/roles/{role_name}/revoke-principals",
       content_type = "application/json;charset=UTF-8",
@@ -1560,7 +1560,7 @@ return {
       response = { ref = "RevokePrincipalsResponse" },
     },
     revoke_roles = {
-      name = "RevokeRoles",
+      sdk_operation = "RevokeRoles",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/users/{user_name}/revoke-roles",
       content_type = "application/json;charset=UTF-8",
@@ -1572,7 +1572,7 @@ return {
       response = { ref = "RevokeRolesResponse" },
     },
     set_partition_column_statistics = {
-      name = "SetPartitionColumnStatistics",
+      sdk_operation = "SetPartitionColumnStatistics",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/tables/{table_name}/partitions/column-statistics",
       content_type = "application/json",
@@ -1588,7 +1588,7 @@ return {
       response = { ref = "SetPartitionColumnStatisticsResponse" },
     },
     set_table_column_statistics = {
-      name = "SetTableColumnStatistics",
+      sdk_operation = "SetTableColumnStatistics",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/tables/{table_name}/column-statistics",
       content_type = "application/json",
@@ -1604,7 +1604,7 @@ return {
       response = { ref = "SetTableColumnStatisticsResponse" },
     },
     show_access_client = {
-      name = "ShowAccessClient",
+      sdk_operation = "ShowAccessClient",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/access-clients/{client_id}",
       content_type = "application/json",
@@ -1615,7 +1615,7 @@ return {
       response = { ref = "ShowAccessClientResponse" },
     },
     show_access_service = {
-      name = "ShowAccessService",
+      sdk_operation = "ShowAccessService",
       method = "GET",
       path = "/v1/{project_id}/access-service",
       content_type = "application/json",
@@ -1624,7 +1624,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_agency = {
-      name = "ShowAgency",
+      sdk_operation = "ShowAgency",
       method = "GET",
       path = "/v2/agency",
       content_type = "application/json",
@@ -1634,7 +1634,7 @@ return {
       response = { ref = "ShowAgencyResponse" },
     },
     show_agency_credential = {
-      name = "ShowAgencyCredential",
+      sdk_operation = "ShowAgencyCredential",
       method = "GET",
       path = "/v1/agency/credential",
       content_type = "application/json",
@@ -1644,7 +1644,7 @@ return {
       response = { ref = "ShowAgencyCredentialResponse" },
     },
     show_agreement = {
-      name = "ShowAgreement",
+      sdk_operation = "ShowAgreement",
       method = "GET",
       path = "/v2/agreement",
       content_type = "application/json",
@@ -1653,7 +1653,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_agreement_rule = {
-      name = "ShowAgreementRule",
+      sdk_operation = "ShowAgreementRule",
       method = "GET",
       path = "/v1/{project_id}/agreement-rule",
       content_type = "application/json",
@@ -1662,7 +1662,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_catalog = {
-      name = "ShowCatalog",
+      sdk_operation = "ShowCatalog",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}",
       content_type = "application/json",
@@ -1673,7 +1673,7 @@ return {
       response = { ref = "ShowCatalogResponse" },
     },
     show_credential = {
-      name = "ShowCredential",
+      sdk_operation = "ShowCredential",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/credential",
       content_type = "application/json",
@@ -1687,7 +1687,7 @@ return {
       response = { ref = "ShowCredentialResponse" },
     },
     show_database = {
-      name = "ShowDatabase",
+      sdk_operation = "ShowDatabase",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}",
       content_type = "application/json",
@@ -1699,7 +1699,7 @@ return {
       response = { ref = "ShowDatabaseResponse" },
     },
     show_dataset = {
-      name = "ShowDataset",
+      sdk_operation = "ShowDataset",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/datasets/{dataset_name}",
       content_type = "application/json",
@@ -1712,7 +1712,7 @@ return {
       response = { ref = "ShowDatasetResponse" },
     },
     show_function = {
-      name = "ShowFunction",
+      sdk_operation = "ShowFunction",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/functions/{function_name}",
       content_type = "application/json",
@@ -1725,7 +1725,7 @@ return {
       response = { ref = "ShowFunctionResponse" },
     },
     show_lake_formation_instance = {
-      name = "ShowLakeFormationInstance",
+      sdk_operation = "ShowLakeFormationInstance",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -1736,7 +1736,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_role = {
-      name = "ShowRole",
+      sdk_operation = "ShowRole",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/roles/{role_name}",
       content_type = "application/json",
@@ -1747,7 +1747,7 @@ return {
       response = { ref = "ShowRoleResponse" },
     },
     show_sync_policy = {
-      name = "ShowSyncPolicy",
+      sdk_operation = "ShowSyncPolicy",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/policies/policy",
       content_type = "application/json",
@@ -1760,7 +1760,7 @@ return {
       response = { ref = "ShowSyncPolicyResponse" },
     },
     show_table = {
-      name = "ShowTable",
+      sdk_operation = "ShowTable",
       method = "GET",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/tables/{table_name}",
       content_type = "application/json",
@@ -1774,7 +1774,7 @@ return {
       response = { ref = "ShowTableResponse" },
     },
     update_access_client = {
-      name = "UpdateAccessClient",
+      sdk_operation = "UpdateAccessClient",
       method = "PUT",
       path = "/v1/{project_id}/instances/{instance_id}/access-clients/{client_id}",
       content_type = "application/json",
@@ -1787,7 +1787,7 @@ return {
       response = { ref = "UpdateAccessClientResponse" },
     },
     update_catalog = {
-      name = "UpdateCatalog",
+      sdk_operation = "UpdateCatalog",
       method = "PUT",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}",
       content_type = "application/json",
@@ -1800,7 +1800,7 @@ return {
       response = { ref = "UpdateCatalogResponse" },
     },
     update_database = {
-      name = "UpdateDatabase",
+      sdk_operation = "UpdateDatabase",
       method = "PUT",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}",
       content_type = "application/json",
@@ -1814,7 +1814,7 @@ return {
       response = { ref = "UpdateDatabaseResponse" },
     },
     update_dataset = {
-      name = "UpdateDataset",
+      sdk_operation = "UpdateDataset",
       method = "PUT",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/datasets/{dataset_name}",
       content_type = "application/json",
@@ -1831,7 +1831,7 @@ return {
       response = { ref = "UpdateDatasetResponse" },
     },
     update_function = {
-      name = "UpdateFunction",
+      sdk_operation = "UpdateFunction",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/functions/{function_name}",
       content_type = "application/json",
@@ -1846,7 +1846,7 @@ return {
       response = { ref = "UpdateFunctionResponse" },
     },
     update_lake_formation_instance = {
-      name = "UpdateLakeFormationInstance",
+      sdk_operation = "UpdateLakeFormationInstance",
       method = "PUT",
       path = "/v1/{project_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -1859,7 +1859,7 @@ return {
       response = { ref = "UpdateLakeFormationInstanceResponse" },
     },
     update_lake_formation_instance_default = {
-      name = "UpdateLakeFormationInstanceDefault",
+      sdk_operation = "UpdateLakeFormationInstanceDefault",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/default",
       content_type = "application/json",
@@ -1870,7 +1870,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_lake_formation_instance_scale = {
-      name = "UpdateLakeFormationInstanceScale",
+      sdk_operation = "UpdateLakeFormationInstanceScale",
       method = "POST",
       path = "/v1/{project_id}/instances/{instance_id}/scale",
       content_type = "application/json",
@@ -1883,7 +1883,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_principals = {
-      name = "UpdatePrincipals",
+      sdk_operation = "UpdatePrincipals",
       method = "PUT",
       path = "/v1/{project_id}/instances/{instance_id}/roles/{role_name}/update-principals",
       content_type = "application/json;charset=UTF-8",
@@ -1895,7 +1895,7 @@ return {
       response = { type = "array", items = { ref = "Principal" } },
     },
     update_role = {
-      name = "UpdateRole",
+      sdk_operation = "UpdateRole",
       method = "PUT",
       path = "/v1/{project_id}/instances/{instance_id}/roles/{role_name}",
       content_type = "application/json",
@@ -1908,7 +1908,7 @@ return {
       response = { ref = "UpdateRoleResponse" },
     },
     update_roles = {
-      name = "UpdateRoles",
+      sdk_operation = "UpdateRoles",
       method = "PUT",
       path = "/v1/{project_id}/instances/{instance_id}/users/{user_name}/update-roles",
       content_type = "application/json;charset=UTF-8",
@@ -1920,7 +1920,7 @@ return {
       response = { type = "array", items = { ref = "Role" } },
     },
     update_table = {
-      name = "UpdateTable",
+      sdk_operation = "UpdateTable",
       method = "PUT",
       path = "/v1/{project_id}/instances/{instance_id}/catalogs/{catalog_name}/databases/{database_name}/tables/{table_name}",
       content_type = "application/json",

@@ -350,7 +350,7 @@ return {
   },
   operations = {
     batch_show_ip_belongs = {
-      name = "BatchShowIpBelongs",
+      sdk_operation = "BatchShowIpBelongs",
       method = "GET",
       path = "/v1/{project_id}/cdn/ip-info",
       content_type = "application/json",
@@ -360,7 +360,7 @@ return {
       response = { ref = "BatchShowIpBelongsResponse" },
     },
     check_domain_verification = {
-      name = "CheckDomainVerification",
+      sdk_operation = "CheckDomainVerification",
       method = "POST",
       path = "/v1/{project_id}/domain/verification",
       content_type = "application/json; charset=UTF-8",
@@ -372,7 +372,7 @@ return {
       response = { ref = "CheckDomainVerificationResponse" },
     },
     create_domain = {
-      name = "CreateDomain",
+      sdk_operation = "CreateDomain",
       method = "POST",
       path = "/v1/{project_id}/domain",
       content_type = "application/json; charset=UTF-8",
@@ -388,7 +388,7 @@ return {
       response = { ref = "CreateDomainResponse" },
     },
     create_domain_mapping = {
-      name = "CreateDomainMapping",
+      sdk_operation = "CreateDomainMapping",
       method = "PUT",
       path = "/v1/{project_id}/domains_mapping",
       content_type = "application/json; charset=UTF-8",
@@ -400,7 +400,7 @@ return {
       response = { ref = "CreateDomainMappingResponse" },
     },
     create_flow_output = {
-      name = "CreateFlowOutput",
+      sdk_operation = "CreateFlowOutput",
       method = "POST",
       path = "/v1/{project_id}/flows/outputs",
       content_type = "application/json;charset=utf-8",
@@ -411,7 +411,7 @@ return {
       response = { ref = "CreateFlowOutputResponse" },
     },
     create_flows = {
-      name = "CreateFlows",
+      sdk_operation = "CreateFlows",
       method = "POST",
       path = "/v1/{project_id}/flows",
       content_type = "application/json;charset=utf-8",
@@ -424,7 +424,7 @@ return {
       response = { ref = "CreateFlowsResponse" },
     },
     create_harvest_task = {
-      name = "CreateHarvestTask",
+      sdk_operation = "CreateHarvestTask",
       method = "POST",
       path = "/v1/{project_id}/ott/harvest/task",
       content_type = "application/json; charset=UTF-8",
@@ -444,7 +444,7 @@ return {
       response = { ref = "CreateHarvestTaskResponse" },
     },
     create_ott_channel_info = {
-      name = "CreateOttChannelInfo",
+      sdk_operation = "CreateOttChannelInfo",
       method = "POST",
       path = "/v1/{project_id}/ott/channels",
       content_type = "application/json; charset=UTF-8",
@@ -468,7 +468,7 @@ return {
       response = { ref = "CreateOttChannelInfoResponse" },
     },
     create_pull_task = {
-      name = "CreatePullTask",
+      sdk_operation = "CreatePullTask",
       method = "POST",
       path = "/v1/{project_id}/pull/stream/task",
       content_type = "application/json; charset=UTF-8",
@@ -496,7 +496,7 @@ return {
       response = { ref = "CreatePullTaskResponse" },
     },
     create_record_callback_config = {
-      name = "CreateRecordCallbackConfig",
+      sdk_operation = "CreateRecordCallbackConfig",
       method = "POST",
       path = "/v1/{project_id}/record/callbacks",
       content_type = "application/json; charset=UTF-8",
@@ -512,7 +512,7 @@ return {
       response = { ref = "CreateRecordCallbackConfigResponse" },
     },
     create_record_index = {
-      name = "CreateRecordIndex",
+      sdk_operation = "CreateRecordIndex",
       method = "POST",
       path = "/v1/{project_id}/record/indexes",
       content_type = "application/json; charset=UTF-8",
@@ -529,7 +529,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_record_rule = {
-      name = "CreateRecordRule",
+      sdk_operation = "CreateRecordRule",
       method = "POST",
       path = "/v1/{project_id}/record/rules",
       content_type = "application/json; charset=UTF-8",
@@ -544,7 +544,7 @@ return {
       response = { ref = "CreateRecordRuleResponse" },
     },
     create_schedule_record_tasks = {
-      name = "CreateScheduleRecordTasks",
+      sdk_operation = "CreateScheduleRecordTasks",
       method = "POST",
       path = "/v1/{project_id}/schedule/record/tasks",
       content_type = "application/json; charset=UTF-8",
@@ -561,7 +561,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_snapshot_config = {
-      name = "CreateSnapshotConfig",
+      sdk_operation = "CreateSnapshotConfig",
       method = "POST",
       path = "/v1/{project_id}/stream/snapshot",
       content_type = "application/json; charset=UTF-8",
@@ -583,7 +583,7 @@ return {
       response = { ref = "CreateSnapshotConfigResponse" },
     },
     create_stream_forbidden = {
-      name = "CreateStreamForbidden",
+      sdk_operation = "CreateStreamForbidden",
       method = "POST",
       path = "/v1/{project_id}/stream/blocks",
       content_type = "application/json; charset=UTF-8",
@@ -597,7 +597,7 @@ return {
       response = { ref = "CreateStreamForbiddenResponse" },
     },
     create_stream_forbidden_once = {
-      name = "CreateStreamForbiddenOnce",
+      sdk_operation = "CreateStreamForbiddenOnce",
       method = "POST",
       path = "/v1/{project_id}/stream/block-once",
       content_type = "application/json; charset=UTF-8",
@@ -610,7 +610,7 @@ return {
       response = { ref = "CreateStreamForbiddenOnceResponse" },
     },
     create_transcodings_template = {
-      name = "CreateTranscodingsTemplate",
+      sdk_operation = "CreateTranscodingsTemplate",
       method = "POST",
       path = "/v1/{project_id}/template/transcodings",
       content_type = "application/json; charset=UTF-8",
@@ -624,7 +624,7 @@ return {
       response = { ref = "CreateTranscodingsTemplateResponse" },
     },
     create_url_authchain = {
-      name = "CreateUrlAuthchain",
+      sdk_operation = "CreateUrlAuthchain",
       method = "POST",
       path = "/v1/{project_id}/auth/chain",
       content_type = "application/json; charset=UTF-8",
@@ -640,7 +640,7 @@ return {
       response = { ref = "CreateUrlAuthchainResponse" },
     },
     create_watermark_rule = {
-      name = "CreateWatermarkRule",
+      sdk_operation = "CreateWatermarkRule",
       method = "POST",
       path = "/v1/{project_id}/watermark/rules",
       content_type = "application/json; charset=UTF-8",
@@ -659,7 +659,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_watermark_template = {
-      name = "CreateWatermarkTemplate",
+      sdk_operation = "CreateWatermarkTemplate",
       method = "POST",
       path = "/v1/{project_id}/watermark/templates",
       content_type = "application/json; charset=UTF-8",
@@ -679,7 +679,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_domain = {
-      name = "DeleteDomain",
+      sdk_operation = "DeleteDomain",
       method = "DELETE",
       path = "/v1/{project_id}/domain",
       content_type = "application/json",
@@ -689,7 +689,7 @@ return {
       response = { ref = "DeleteDomainResponse" },
     },
     delete_domain_https_cert = {
-      name = "DeleteDomainHttpsCert",
+      sdk_operation = "DeleteDomainHttpsCert",
       method = "DELETE",
       path = "/v1/{project_id}/guard/https-cert",
       content_type = "application/json",
@@ -699,7 +699,7 @@ return {
       response = { ref = "DeleteDomainHttpsCertResponse" },
     },
     delete_domain_key_chain = {
-      name = "DeleteDomainKeyChain",
+      sdk_operation = "DeleteDomainKeyChain",
       method = "DELETE",
       path = "/v1/{project_id}/guard/key-chain",
       content_type = "application/json",
@@ -709,7 +709,7 @@ return {
       response = { ref = "DeleteDomainKeyChainResponse" },
     },
     delete_domain_mapping = {
-      name = "DeleteDomainMapping",
+      sdk_operation = "DeleteDomainMapping",
       method = "DELETE",
       path = "/v1/{project_id}/domains_mapping",
       content_type = "application/json",
@@ -720,7 +720,7 @@ return {
       response = { ref = "DeleteDomainMappingResponse" },
     },
     delete_flow = {
-      name = "DeleteFlow",
+      sdk_operation = "DeleteFlow",
       method = "DELETE",
       path = "/v1/{project_id}/flows",
       content_type = "application/json",
@@ -730,7 +730,7 @@ return {
       response = { ref = "DeleteFlowResponse" },
     },
     delete_flow_output = {
-      name = "DeleteFlowOutput",
+      sdk_operation = "DeleteFlowOutput",
       method = "DELETE",
       path = "/v1/{project_id}/flows/outputs",
       content_type = "application/json",
@@ -741,7 +741,7 @@ return {
       response = { ref = "DeleteFlowOutputResponse" },
     },
     delete_harvest_task = {
-      name = "DeleteHarvestTask",
+      sdk_operation = "DeleteHarvestTask",
       method = "DELETE",
       path = "/v1/{project_id}/ott/harvest/task",
       content_type = "application/json",
@@ -753,7 +753,7 @@ return {
       response = { ref = "DeleteHarvestTaskResponse" },
     },
     delete_ott_channel_info = {
-      name = "DeleteOttChannelInfo",
+      sdk_operation = "DeleteOttChannelInfo",
       method = "DELETE",
       path = "/v1/{project_id}/ott/channels",
       content_type = "application/json",
@@ -767,7 +767,7 @@ return {
       response = { ref = "DeleteOttChannelInfoResponse" },
     },
     delete_publish_template = {
-      name = "DeletePublishTemplate",
+      sdk_operation = "DeletePublishTemplate",
       method = "DELETE",
       path = "/v1/{project_id}/notifications/publish",
       content_type = "application/json",
@@ -777,7 +777,7 @@ return {
       response = { ref = "DeletePublishTemplateResponse" },
     },
     delete_pull_task = {
-      name = "DeletePullTask",
+      sdk_operation = "DeletePullTask",
       method = "DELETE",
       path = "/v1/{project_id}/pull/stream/task",
       content_type = "application/json",
@@ -788,7 +788,7 @@ return {
       response = { ref = "DeletePullTaskResponse" },
     },
     delete_record_callback_config = {
-      name = "DeleteRecordCallbackConfig",
+      sdk_operation = "DeleteRecordCallbackConfig",
       method = "DELETE",
       path = "/v1/{project_id}/record/callbacks/{id}",
       content_type = "application/json",
@@ -798,7 +798,7 @@ return {
       response = { ref = "DeleteRecordCallbackConfigResponse" },
     },
     delete_record_rule = {
-      name = "DeleteRecordRule",
+      sdk_operation = "DeleteRecordRule",
       method = "DELETE",
       path = "/v1/{project_id}/record/rules/{id}",
       content_type = "application/json",
@@ -808,7 +808,7 @@ return {
       response = { ref = "DeleteRecordRuleResponse" },
     },
     delete_referer_chain = {
-      name = "DeleteRefererChain",
+      sdk_operation = "DeleteRefererChain",
       method = "DELETE",
       path = "/v1/{project_id}/guard/referer-chain",
       content_type = "application/json",
@@ -818,7 +818,7 @@ return {
       response = { ref = "DeleteRefererChainResponse" },
     },
     delete_schedule_record_tasks = {
-      name = "DeleteScheduleRecordTasks",
+      sdk_operation = "DeleteScheduleRecordTasks",
       method = "DELETE",
       path = "/v1/{project_id}/schedule/record/tasks",
       content_type = "application/json",
@@ -829,7 +829,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_snapshot_config = {
-      name = "DeleteSnapshotConfig",
+      sdk_operation = "DeleteSnapshotConfig",
       method = "DELETE",
       path = "/v1/{project_id}/stream/snapshot",
       content_type = "application/json",
@@ -840,7 +840,7 @@ return {
       response = { ref = "DeleteSnapshotConfigResponse" },
     },
     delete_stream_forbidden = {
-      name = "DeleteStreamForbidden",
+      sdk_operation = "DeleteStreamForbidden",
       method = "DELETE",
       path = "/v1/{project_id}/stream/blocks",
       content_type = "application/json",
@@ -852,7 +852,7 @@ return {
       response = { ref = "DeleteStreamForbiddenResponse" },
     },
     delete_transcodings_template = {
-      name = "DeleteTranscodingsTemplate",
+      sdk_operation = "DeleteTranscodingsTemplate",
       method = "DELETE",
       path = "/v1/{project_id}/template/transcodings",
       content_type = "application/json",
@@ -863,7 +863,7 @@ return {
       response = { ref = "DeleteTranscodingsTemplateResponse" },
     },
     delete_watermark_rule = {
-      name = "DeleteWatermarkRule",
+      sdk_operation = "DeleteWatermarkRule",
       method = "DELETE",
       path = "/v1/{project_id}/watermark/rules/{id}",
       content_type = "application/json",
@@ -874,7 +874,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_watermark_template = {
-      name = "DeleteWatermarkTemplate",
+      sdk_operation = "DeleteWatermarkTemplate",
       method = "DELETE",
       path = "/v1/{project_id}/watermark/templates/{id}",
       content_type = "application/json",
@@ -885,7 +885,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_ces_dims_info = {
-      name = "ListCesDimsInfo",
+      sdk_operation = "ListCesDimsInfo",
       method = "GET",
       path = "/v1/{project_id}/ott/dims-info",
       content_type = "application/json",
@@ -895,7 +895,7 @@ return {
       response = { ref = "ListCesDimsInfoResponse" },
     },
     list_ces_instance = {
-      name = "ListCesInstance",
+      sdk_operation = "ListCesInstance",
       method = "POST",
       path = "/v1/{project_id}/ott/instances",
       content_type = "application/json; charset=UTF-8",
@@ -910,7 +910,7 @@ return {
       response = { ref = "ListCesInstanceResponse" },
     },
     list_delay_config = {
-      name = "ListDelayConfig",
+      sdk_operation = "ListDelayConfig",
       method = "GET",
       path = "/v1/{project_id}/domain/delay",
       content_type = "application/json",
@@ -920,7 +920,7 @@ return {
       response = { ref = "ListDelayConfigResponse" },
     },
     list_flows = {
-      name = "ListFlows",
+      sdk_operation = "ListFlows",
       method = "GET",
       path = "/v1/{project_id}/flows",
       content_type = "application/json",
@@ -932,7 +932,7 @@ return {
       response = { ref = "ListFlowsResponse" },
     },
     list_geo_blocking_config = {
-      name = "ListGeoBlockingConfig",
+      sdk_operation = "ListGeoBlockingConfig",
       method = "GET",
       path = "/v1/{project_id}/domain/geo-blocking",
       content_type = "application/json",
@@ -943,7 +943,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_harvest_task = {
-      name = "ListHarvestTask",
+      sdk_operation = "ListHarvestTask",
       method = "GET",
       path = "/v1/{project_id}/ott/harvest/task",
       content_type = "application/json",
@@ -964,7 +964,7 @@ return {
       response = { ref = "ListHarvestTaskResponse" },
     },
     list_hls_config = {
-      name = "ListHlsConfig",
+      sdk_operation = "ListHlsConfig",
       method = "GET",
       path = "/v1/{project_id}/domain/hls",
       content_type = "application/json",
@@ -974,7 +974,7 @@ return {
       response = { ref = "ListHlsConfigResponse" },
     },
     list_ip_auth_list = {
-      name = "ListIpAuthList",
+      sdk_operation = "ListIpAuthList",
       method = "GET",
       path = "/v1/{project_id}/guard/ip",
       content_type = "application/json",
@@ -985,7 +985,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_live_sample_logs = {
-      name = "ListLiveSampleLogs",
+      sdk_operation = "ListLiveSampleLogs",
       method = "GET",
       path = "/v1/{project_id}/logs",
       content_type = "application/json",
@@ -997,7 +997,7 @@ return {
       response = { ref = "ListLiveSampleLogsResponse" },
     },
     list_live_streams_online = {
-      name = "ListLiveStreamsOnline",
+      sdk_operation = "ListLiveStreamsOnline",
       method = "GET",
       path = "/v1/{project_id}/realtime/streams",
       content_type = "application/json",
@@ -1012,7 +1012,7 @@ return {
       response = { ref = "ListLiveStreamsOnlineResponse" },
     },
     list_ott_channel_info = {
-      name = "ListOttChannelInfo",
+      sdk_operation = "ListOttChannelInfo",
       method = "GET",
       path = "/v1/{project_id}/ott/channels",
       content_type = "application/json",
@@ -1029,7 +1029,7 @@ return {
       response = { ref = "ListOttChannelInfoResponse" },
     },
     list_publish_template = {
-      name = "ListPublishTemplate",
+      sdk_operation = "ListPublishTemplate",
       method = "GET",
       path = "/v1/{project_id}/notifications/publish",
       content_type = "application/json",
@@ -1039,7 +1039,7 @@ return {
       response = { ref = "ListPublishTemplateResponse" },
     },
     list_pull_tasks = {
-      name = "ListPullTasks",
+      sdk_operation = "ListPullTasks",
       method = "GET",
       path = "/v1/{project_id}/pull/stream/task",
       content_type = "application/json",
@@ -1053,7 +1053,7 @@ return {
       response = { ref = "ListPullTasksResponse" },
     },
     list_record_callback_configs = {
-      name = "ListRecordCallbackConfigs",
+      sdk_operation = "ListRecordCallbackConfigs",
       method = "GET",
       path = "/v1/{project_id}/record/callbacks",
       content_type = "application/json",
@@ -1067,7 +1067,7 @@ return {
       response = { ref = "ListRecordCallbackConfigsResponse" },
     },
     list_record_contents = {
-      name = "ListRecordContents",
+      sdk_operation = "ListRecordContents",
       method = "GET",
       path = "/v1/{project_id}/record/contents",
       content_type = "application/json",
@@ -1086,7 +1086,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_record_rules = {
-      name = "ListRecordRules",
+      sdk_operation = "ListRecordRules",
       method = "GET",
       path = "/v1/{project_id}/record/rules",
       content_type = "application/json",
@@ -1102,7 +1102,7 @@ return {
       response = { ref = "ListRecordRulesResponse" },
     },
     list_schedule_record_tasks = {
-      name = "ListScheduleRecordTasks",
+      sdk_operation = "ListScheduleRecordTasks",
       method = "GET",
       path = "/v1/{project_id}/schedule/record/tasks",
       content_type = "application/json",
@@ -1121,7 +1121,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_snapshot_configs = {
-      name = "ListSnapshotConfigs",
+      sdk_operation = "ListSnapshotConfigs",
       method = "GET",
       path = "/v1/{project_id}/stream/snapshot",
       content_type = "application/json",
@@ -1135,7 +1135,7 @@ return {
       response = { ref = "ListSnapshotConfigsResponse" },
     },
     list_stream_forbidden = {
-      name = "ListStreamForbidden",
+      sdk_operation = "ListStreamForbidden",
       method = "GET",
       path = "/v1/{project_id}/stream/blocks",
       content_type = "application/json",
@@ -1150,7 +1150,7 @@ return {
       response = { ref = "ListStreamForbiddenResponse" },
     },
     list_watermark_rule = {
-      name = "ListWatermarkRule",
+      sdk_operation = "ListWatermarkRule",
       method = "GET",
       path = "/v1/{project_id}/watermark/rules",
       content_type = "application/json",
@@ -1168,7 +1168,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_watermark_template = {
-      name = "ListWatermarkTemplate",
+      sdk_operation = "ListWatermarkTemplate",
       method = "GET",
       path = "/v1/{project_id}/watermark/templates",
       content_type = "application/json",
@@ -1183,7 +1183,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     modify_domain_stream_backup = {
-      name = "ModifyDomainStreamBackup",
+      sdk_operation = "ModifyDomainStreamBackup",
       method = "PUT",
       path = "/v1/{project_id}/domain/stream-backup",
       content_type = "application/json; charset=UTF-8",
@@ -1195,7 +1195,7 @@ return {
       response = { ref = "ModifyDomainStreamBackupResponse" },
     },
     modify_flow_output = {
-      name = "ModifyFlowOutput",
+      sdk_operation = "ModifyFlowOutput",
       method = "PUT",
       path = "/v1/{project_id}/flows/outputs",
       content_type = "application/json;charset=utf-8",
@@ -1215,7 +1215,7 @@ return {
       response = { ref = "ModifyFlowOutputResponse" },
     },
     modify_flow_sources = {
-      name = "ModifyFlowSources",
+      sdk_operation = "ModifyFlowSources",
       method = "PUT",
       path = "/v1/{project_id}/flows/sources",
       content_type = "application/json;charset=utf-8",
@@ -1228,7 +1228,7 @@ return {
       response = { ref = "ModifyFlowSourcesResponse" },
     },
     modify_flow_start = {
-      name = "ModifyFlowStart",
+      sdk_operation = "ModifyFlowStart",
       method = "PUT",
       path = "/v1/{project_id}/flows/start",
       content_type = "application/json",
@@ -1238,7 +1238,7 @@ return {
       response = { ref = "ModifyFlowStartResponse" },
     },
     modify_flow_stop = {
-      name = "ModifyFlowStop",
+      sdk_operation = "ModifyFlowStop",
       method = "PUT",
       path = "/v1/{project_id}/flows/stop",
       content_type = "application/json",
@@ -1248,7 +1248,7 @@ return {
       response = { ref = "ModifyFlowStopResponse" },
     },
     modify_harvest_task = {
-      name = "ModifyHarvestTask",
+      sdk_operation = "ModifyHarvestTask",
       method = "PUT",
       path = "/v1/{project_id}/ott/harvest/task",
       content_type = "application/json; charset=UTF-8",
@@ -1269,7 +1269,7 @@ return {
       response = { ref = "ModifyHarvestTaskResponse" },
     },
     modify_ott_channel_info_encoder_settings = {
-      name = "ModifyOttChannelInfoEncoderSettings",
+      sdk_operation = "ModifyOttChannelInfoEncoderSettings",
       method = "PUT",
       path = "/v1/{project_id}/ott/channels/encorder-settings",
       content_type = "application/json; charset=UTF-8",
@@ -1285,7 +1285,7 @@ return {
       response = { ref = "ModifyOttChannelInfoEncoderSettingsResponse" },
     },
     modify_ott_channel_info_end_points = {
-      name = "ModifyOttChannelInfoEndPoints",
+      sdk_operation = "ModifyOttChannelInfoEndPoints",
       method = "PUT",
       path = "/v1/{project_id}/ott/channels/endpoints",
       content_type = "application/json; charset=UTF-8",
@@ -1301,7 +1301,7 @@ return {
       response = { ref = "ModifyOttChannelInfoEndPointsResponse" },
     },
     modify_ott_channel_info_general = {
-      name = "ModifyOttChannelInfoGeneral",
+      sdk_operation = "ModifyOttChannelInfoGeneral",
       method = "PUT",
       path = "/v1/{project_id}/ott/channels/general",
       content_type = "application/json; charset=UTF-8",
@@ -1317,7 +1317,7 @@ return {
       response = { ref = "ModifyOttChannelInfoGeneralResponse" },
     },
     modify_ott_channel_info_input = {
-      name = "ModifyOttChannelInfoInput",
+      sdk_operation = "ModifyOttChannelInfoInput",
       method = "PUT",
       path = "/v1/{project_id}/ott/channels/input",
       content_type = "application/json; charset=UTF-8",
@@ -1334,7 +1334,7 @@ return {
       response = { ref = "ModifyOttChannelInfoInputResponse" },
     },
     modify_ott_channel_info_record_settings = {
-      name = "ModifyOttChannelInfoRecordSettings",
+      sdk_operation = "ModifyOttChannelInfoRecordSettings",
       method = "PUT",
       path = "/v1/{project_id}/ott/channels/record-settings",
       content_type = "application/json; charset=UTF-8",
@@ -1350,7 +1350,7 @@ return {
       response = { ref = "ModifyOttChannelInfoRecordSettingsResponse" },
     },
     modify_ott_channel_info_stats = {
-      name = "ModifyOttChannelInfoStats",
+      sdk_operation = "ModifyOttChannelInfoStats",
       method = "PUT",
       path = "/v1/{project_id}/ott/channels/state",
       content_type = "application/json; charset=UTF-8",
@@ -1366,7 +1366,7 @@ return {
       response = { ref = "ModifyOttChannelInfoStatsResponse" },
     },
     modify_pull_task = {
-      name = "ModifyPullTask",
+      sdk_operation = "ModifyPullTask",
       method = "PUT",
       path = "/v1/{project_id}/pull/stream/task",
       content_type = "application/json; charset=UTF-8",
@@ -1386,7 +1386,7 @@ return {
       response = { ref = "ModifyPullTaskResponse" },
     },
     run_record = {
-      name = "RunRecord",
+      sdk_operation = "RunRecord",
       method = "POST",
       path = "/v1/{project_id}/record/control",
       content_type = "application/json; charset=UTF-8",
@@ -1401,7 +1401,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     set_referer_chain = {
-      name = "SetRefererChain",
+      sdk_operation = "SetRefererChain",
       method = "PUT",
       path = "/v1/{project_id}/guard/referer-chain",
       content_type = "application/json; charset=UTF-8",
@@ -1416,7 +1416,7 @@ return {
       response = { ref = "SetRefererChainResponse" },
     },
     show_certificate_info = {
-      name = "ShowCertificateInfo",
+      sdk_operation = "ShowCertificateInfo",
       method = "GET",
       path = "/v2/{project_id}/certificates",
       content_type = "application/json",
@@ -1428,7 +1428,7 @@ return {
       response = { ref = "ShowCertificateInfoResponse" },
     },
     show_channel_statistic = {
-      name = "ShowChannelStatistic",
+      sdk_operation = "ShowChannelStatistic",
       method = "POST",
       path = "/v1/{project_id}/ott/channels/statistic",
       content_type = "application/json; charset=UTF-8",
@@ -1448,7 +1448,7 @@ return {
       response = { ref = "ShowChannelStatisticResponse" },
     },
     show_domain = {
-      name = "ShowDomain",
+      sdk_operation = "ShowDomain",
       method = "GET",
       path = "/v1/{project_id}/domain",
       content_type = "application/json",
@@ -1459,7 +1459,7 @@ return {
       response = { ref = "ShowDomainResponse" },
     },
     show_domain_https_cert = {
-      name = "ShowDomainHttpsCert",
+      sdk_operation = "ShowDomainHttpsCert",
       method = "GET",
       path = "/v1/{project_id}/guard/https-cert",
       content_type = "application/json",
@@ -1469,7 +1469,7 @@ return {
       response = { ref = "ShowDomainHttpsCertResponse" },
     },
     show_domain_key_chain = {
-      name = "ShowDomainKeyChain",
+      sdk_operation = "ShowDomainKeyChain",
       method = "GET",
       path = "/v1/{project_id}/guard/key-chain",
       content_type = "application/json",
@@ -1479,7 +1479,7 @@ return {
       response = { ref = "ShowDomainKeyChainResponse" },
     },
     show_domain_stream_backup = {
-      name = "ShowDomainStreamBackup",
+      sdk_operation = "ShowDomainStreamBackup",
       method = "GET",
       path = "/v1/{project_id}/domain/stream-backup",
       content_type = "application/json",
@@ -1489,7 +1489,7 @@ return {
       response = { ref = "ShowDomainStreamBackupResponse" },
     },
     show_domain_verification = {
-      name = "ShowDomainVerification",
+      sdk_operation = "ShowDomainVerification",
       method = "GET",
       path = "/v1/{project_id}/domain/verification",
       content_type = "application/json",
@@ -1499,7 +1499,7 @@ return {
       response = { ref = "ShowDomainVerificationResponse" },
     },
     show_flow_detail = {
-      name = "ShowFlowDetail",
+      sdk_operation = "ShowFlowDetail",
       method = "GET",
       path = "/v1/{project_id}/flows/detail",
       content_type = "application/json",
@@ -1509,7 +1509,7 @@ return {
       response = { ref = "ShowFlowDetailResponse" },
     },
     show_output_info = {
-      name = "ShowOutputInfo",
+      sdk_operation = "ShowOutputInfo",
       method = "GET",
       path = "/v1/{project_id}/flows/outputs",
       content_type = "application/json",
@@ -1521,7 +1521,7 @@ return {
       response = { ref = "ShowOutputInfoResponse" },
     },
     show_pull_sources_config = {
-      name = "ShowPullSourcesConfig",
+      sdk_operation = "ShowPullSourcesConfig",
       method = "GET",
       path = "/v1/{project_id}/domain/pull-sources",
       content_type = "application/json",
@@ -1531,7 +1531,7 @@ return {
       response = { ref = "ShowPullSourcesConfigResponse" },
     },
     show_record_callback_config = {
-      name = "ShowRecordCallbackConfig",
+      sdk_operation = "ShowRecordCallbackConfig",
       method = "GET",
       path = "/v1/{project_id}/record/callbacks/{id}",
       content_type = "application/json",
@@ -1541,7 +1541,7 @@ return {
       response = { ref = "ShowRecordCallbackConfigResponse" },
     },
     show_record_rule = {
-      name = "ShowRecordRule",
+      sdk_operation = "ShowRecordRule",
       method = "GET",
       path = "/v1/{project_id}/record/rules/{id}",
       content_type = "application/json",
@@ -1551,7 +1551,7 @@ return {
       response = { ref = "ShowRecordRuleResponse" },
     },
     show_referer_chain = {
-      name = "ShowRefererChain",
+      sdk_operation = "ShowRefererChain",
       method = "GET",
       path = "/v1/{project_id}/guard/referer-chain",
       content_type = "application/json",
@@ -1561,7 +1561,7 @@ return {
       response = { ref = "ShowRefererChainResponse" },
     },
     show_transcodings_template = {
-      name = "ShowTranscodingsTemplate",
+      sdk_operation = "ShowTranscodingsTemplate",
       method = "GET",
       path = "/v1/{project_id}/template/transcodings",
       content_type = "application/json",
@@ -1574,7 +1574,7 @@ return {
       response = { ref = "ShowTranscodingsTemplateResponse" },
     },
     show_watermark_rule = {
-      name = "ShowWatermarkRule",
+      sdk_operation = "ShowWatermarkRule",
       method = "GET",
       path = "/v1/{project_id}/watermark/rules/{id}",
       content_type = "application/json",
@@ -1585,7 +1585,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_watermark_template = {
-      name = "ShowWatermarkTemplate",
+      sdk_operation = "ShowWatermarkTemplate",
       method = "GET",
       path = "/v1/{project_id}/watermark/templates/{id}",
       content_type = "application/json",
@@ -1596,7 +1596,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_delay_config = {
-      name = "UpdateDelayConfig",
+      sdk_operation = "UpdateDelayConfig",
       method = "PUT",
       path = "/v1/{project_id}/domain/delay",
       content_type = "application/json; charset=UTF-8",
@@ -1609,7 +1609,7 @@ return {
       response = { ref = "UpdateDelayConfigResponse" },
     },
     update_domain = {
-      name = "UpdateDomain",
+      sdk_operation = "UpdateDomain",
       method = "PUT",
       path = "/v1/{project_id}/domain",
       content_type = "application/json; charset=UTF-8",
@@ -1622,7 +1622,7 @@ return {
       response = { ref = "UpdateDomainResponse" },
     },
     update_domain_https_cert = {
-      name = "UpdateDomainHttpsCert",
+      sdk_operation = "UpdateDomainHttpsCert",
       method = "PUT",
       path = "/v1/{project_id}/guard/https-cert",
       content_type = "application/json; charset=UTF-8",
@@ -1639,7 +1639,7 @@ return {
       response = { ref = "UpdateDomainHttpsCertResponse" },
     },
     update_domain_ip6_switch = {
-      name = "UpdateDomainIp6Switch",
+      sdk_operation = "UpdateDomainIp6Switch",
       method = "PUT",
       path = "/v1/{project_id}/domain/ipv6-switch",
       content_type = "application/json; charset=UTF-8",
@@ -1651,7 +1651,7 @@ return {
       response = { ref = "UpdateDomainIp6SwitchResponse" },
     },
     update_domain_key_chain = {
-      name = "UpdateDomainKeyChain",
+      sdk_operation = "UpdateDomainKeyChain",
       method = "PUT",
       path = "/v1/{project_id}/guard/key-chain",
       content_type = "application/json; charset=UTF-8",
@@ -1665,7 +1665,7 @@ return {
       response = { ref = "UpdateDomainKeyChainResponse" },
     },
     update_geo_blocking_config = {
-      name = "UpdateGeoBlockingConfig",
+      sdk_operation = "UpdateGeoBlockingConfig",
       method = "PUT",
       path = "/v1/{project_id}/domain/geo-blocking",
       content_type = "application/json; charset=UTF-8",
@@ -1679,7 +1679,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_harvest_job_status = {
-      name = "UpdateHarvestJobStatus",
+      sdk_operation = "UpdateHarvestJobStatus",
       method = "PUT",
       path = "/v1/{project_id}/ott/harvest/task/status",
       content_type = "application/json; charset=UTF-8",
@@ -1693,7 +1693,7 @@ return {
       response = { ref = "UpdateHarvestJobStatusResponse" },
     },
     update_hls_config = {
-      name = "UpdateHlsConfig",
+      sdk_operation = "UpdateHlsConfig",
       method = "PUT",
       path = "/v1/{project_id}/domain/hls",
       content_type = "application/json; charset=UTF-8",
@@ -1705,7 +1705,7 @@ return {
       response = { ref = "UpdateHlsConfigResponse" },
     },
     update_ip_auth_list = {
-      name = "UpdateIpAuthList",
+      sdk_operation = "UpdateIpAuthList",
       method = "PUT",
       path = "/v1/{project_id}/guard/ip",
       content_type = "application/json; charset=UTF-8",
@@ -1719,7 +1719,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_obs_bucket_authority_public = {
-      name = "UpdateObsBucketAuthorityPublic",
+      sdk_operation = "UpdateObsBucketAuthorityPublic",
       method = "PUT",
       path = "/v1/{project_id}/obs/authority",
       content_type = "application/json; charset=UTF-8",
@@ -1731,7 +1731,7 @@ return {
       response = { ref = "UpdateObsBucketAuthorityPublicResponse" },
     },
     update_publish_template = {
-      name = "UpdatePublishTemplate",
+      sdk_operation = "UpdatePublishTemplate",
       method = "PUT",
       path = "/v1/{project_id}/notifications/publish",
       content_type = "application/json; charset=UTF-8",
@@ -1745,7 +1745,7 @@ return {
       response = { ref = "UpdatePublishTemplateResponse" },
     },
     update_pull_sources_config = {
-      name = "UpdatePullSourcesConfig",
+      sdk_operation = "UpdatePullSourcesConfig",
       method = "PUT",
       path = "/v1/{project_id}/domain/pull-sources",
       content_type = "application/json; charset=UTF-8",
@@ -1762,7 +1762,7 @@ return {
       response = { ref = "UpdatePullSourcesConfigResponse" },
     },
     update_record_callback_config = {
-      name = "UpdateRecordCallbackConfig",
+      sdk_operation = "UpdateRecordCallbackConfig",
       method = "PUT",
       path = "/v1/{project_id}/record/callbacks/{id}",
       content_type = "application/json; charset=UTF-8",
@@ -1779,7 +1779,7 @@ return {
       response = { ref = "UpdateRecordCallbackConfigResponse" },
     },
     update_record_rule = {
-      name = "UpdateRecordRule",
+      sdk_operation = "UpdateRecordRule",
       method = "PUT",
       path = "/v1/{project_id}/record/rules/{id}",
       content_type = "application/json; charset=UTF-8",
@@ -1795,7 +1795,7 @@ return {
       response = { ref = "UpdateRecordRuleResponse" },
     },
     update_snapshot_config = {
-      name = "UpdateSnapshotConfig",
+      sdk_operation = "UpdateSnapshotConfig",
       method = "PUT",
       path = "/v1/{project_id}/stream/snapshot",
       content_type = "application/json; charset=UTF-8",
@@ -1817,7 +1817,7 @@ return {
       response = { ref = "UpdateSnapshotConfigResponse" },
     },
     update_stream_forbidden = {
-      name = "UpdateStreamForbidden",
+      sdk_operation = "UpdateStreamForbidden",
       method = "PUT",
       path = "/v1/{project_id}/stream/blocks",
       content_type = "application/json; charset=UTF-8",
@@ -1831,7 +1831,7 @@ return {
       response = { ref = "UpdateStreamForbiddenResponse" },
     },
     update_transcodings_template = {
-      name = "UpdateTranscodingsTemplate",
+      sdk_operation = "UpdateTranscodingsTemplate",
       method = "PUT",
       path = "/v1/{project_id}/template/transcodings",
       content_type = "application/json; charset=UTF-8",
@@ -1845,7 +1845,7 @@ return {
       response = { ref = "UpdateTranscodingsTemplateResponse" },
     },
     update_watermark_rule = {
-      name = "UpdateWatermarkRule",
+      sdk_operation = "UpdateWatermarkRule",
       method = "PUT",
       path = "/v1/{project_id}/watermark/rules/{id}",
       content_type = "application/json; charset=UTF-8",
@@ -1859,7 +1859,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_watermark_template = {
-      name = "UpdateWatermarkTemplate",
+      sdk_operation = "UpdateWatermarkTemplate",
       method = "PUT",
       path = "/v1/{project_id}/watermark/templates/{id}",
       content_type = "application/json; charset=UTF-8",

@@ -22,7 +22,7 @@ return {
   },
   operations = {
     list_area_detail = {
-      name = "ListAreaDetail",
+      sdk_operation = "ListAreaDetail",
       method = "GET",
       path = "/v2/{project_id}/stats/area/detail",
       content_type = "application/json",
@@ -42,7 +42,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_bandwidth_detail = {
-      name = "ListBandwidthDetail",
+      sdk_operation = "ListBandwidthDetail",
       method = "GET",
       path = "/v2/{project_id}/stats/bandwidth/detail",
       content_type = "application/json",
@@ -64,7 +64,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_domain_bandwidth_peak = {
-      name = "ListDomainBandwidthPeak",
+      sdk_operation = "ListDomainBandwidthPeak",
       method = "GET",
       path = "/v2/{project_id}/stats/bandwidth/peak",
       content_type = "application/json",
@@ -83,7 +83,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_domain_traffic_detail = {
-      name = "ListDomainTrafficDetail",
+      sdk_operation = "ListDomainTrafficDetail",
       method = "GET",
       path = "/v2/{project_id}/stats/traffic/detail",
       content_type = "application/json",
@@ -103,7 +103,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_domain_traffic_summary = {
-      name = "ListDomainTrafficSummary",
+      sdk_operation = "ListDomainTrafficSummary",
       method = "GET",
       path = "/v2/{project_id}/stats/traffic/summary",
       content_type = "application/json",
@@ -122,7 +122,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_history_streams = {
-      name = "ListHistoryStreams",
+      sdk_operation = "ListHistoryStreams",
       method = "GET",
       path = "/v2/{project_id}/stats/history/streams",
       content_type = "application/json",
@@ -140,7 +140,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_play_domain_stream_info = {
-      name = "ListPlayDomainStreamInfo",
+      sdk_operation = "ListPlayDomainStreamInfo",
       method = "GET",
       path = "/v2/{project_id}/stats/stream/play-info",
       content_type = "application/json",
@@ -152,7 +152,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_query_http_code = {
-      name = "ListQueryHttpCode",
+      sdk_operation = "ListQueryHttpCode",
       method = "GET",
       path = "/v2/{project_id}/stats/httpcodes",
       content_type = "application/json",
@@ -168,7 +168,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_record_data = {
-      name = "ListRecordData",
+      sdk_operation = "ListRecordData",
       method = "GET",
       path = "/v2/{project_id}/stats/record",
       content_type = "application/json",
@@ -181,7 +181,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_single_stream_bitrate = {
-      name = "ListSingleStreamBitrate",
+      sdk_operation = "ListSingleStreamBitrate",
       method = "GET",
       path = "/v2/{project_id}/stats/stream/bitrate",
       content_type = "application/json",
@@ -197,7 +197,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_single_stream_detail = {
-      name = "ListSingleStreamDetail",
+      sdk_operation = "ListSingleStreamDetail",
       method = "GET",
       path = "/v2/{project_id}/stats/stream-detail",
       content_type = "application/json",
@@ -212,7 +212,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_single_stream_framerate = {
-      name = "ListSingleStreamFramerate",
+      sdk_operation = "ListSingleStreamFramerate",
       method = "GET",
       path = "/v2/{project_id}/stats/stream/framerate",
       content_type = "application/json",
@@ -227,7 +227,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_snapshot_data = {
-      name = "ListSnapshotData",
+      sdk_operation = "ListSnapshotData",
       method = "GET",
       path = "/v2/{project_id}/stats/snapshot",
       content_type = "application/json",
@@ -240,7 +240,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_transcode_concurrency_num = {
-      name = "ListTranscodeConcurrencyNum",
+      sdk_operation = "ListTranscodeConcurrencyNum",
       method = "GET",
       path = "/v2/{project_id}/stats/transcode/concurrency",
       content_type = "application/json",
@@ -255,7 +255,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_transcode_data = {
-      name = "ListTranscodeData",
+      sdk_operation = "ListTranscodeData",
       method = "GET",
       path = "/v2/{project_id}/stats/transcode",
       content_type = "application/json",
@@ -269,7 +269,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_transcode_task_detail = {
-      name = "ListTranscodeTaskDetail",
+      sdk_operation = "ListTranscodeTaskDetail",
       method = "GET",
       path = "/v2/{project_id}/stats/transcode/detail",
       content_type = "application/json",
@@ -283,7 +283,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_up_stream_detail = {
-      name = "ListUpStreamDetail",
+      sdk_operation = "ListUpStreamDetail",
       method = "GET",
       path = "/v2/{project_id}/stats/up-stream/detail",
       content_type = "application/json",
@@ -298,7 +298,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_users_of_stream = {
-      name = "ListUsersOfStream",
+      sdk_operation = "ListUsersOfStream",
       method = "GET",
       path = "/v2/{project_id}/stats/user",
       content_type = "application/json",
@@ -319,7 +319,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_stream_count = {
-      name = "ShowStreamCount",
+      sdk_operation = "ShowStreamCount",
       method = "GET",
       path = "/v2/{project_id}/stats/stream-count",
       content_type = "application/json",
@@ -332,7 +332,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_stream_portrait = {
-      name = "ShowStreamPortrait",
+      sdk_operation = "ShowStreamPortrait",
       method = "GET",
       path = "/v2/{project_id}/stats/stream-portraits",
       content_type = "application/json",
@@ -345,7 +345,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_up_bandwidth = {
-      name = "ShowUpBandwidth",
+      sdk_operation = "ShowUpBandwidth",
       method = "GET",
       path = "/v2/{project_id}/stats/up-bandwidth/detail",
       content_type = "application/json",

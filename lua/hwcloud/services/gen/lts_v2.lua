@@ -455,7 +455,7 @@ return {
   },
   operations = {
     consumer_group_heart_beat = {
-      name = "ConsumerGroupHeartBeat",
+      sdk_operation = "ConsumerGroupHeartBeat",
       method = "POST",
       path = "/v1.0/{project_id}/groups/{group_id}/streams/{stream_id}/consumer-groups/{consumer_group_name}/heartbeat",
       content_type = "application/json;charset=UTF-8",
@@ -469,7 +469,7 @@ return {
       response = { type = "array", items = { type = "string" } },
     },
     create_access_config = {
-      name = "CreateAccessConfig",
+      sdk_operation = "CreateAccessConfig",
       method = "POST",
       path = "/v3/{project_id}/lts/access-config",
       content_type = "application/json;charset=UTF-8",
@@ -499,7 +499,7 @@ return {
       response = { ref = "CreateAccessConfigResponse" },
     },
     create_agency_access = {
-      name = "CreateAgencyAccess",
+      sdk_operation = "CreateAgencyAccess",
       method = "POST",
       path = "/v2.0/{project_id}/lts/createAgencyAccess",
       content_type = "application/json;charset=UTF-8",
@@ -510,7 +510,7 @@ return {
       response = { type = "array", items = { ref = "LTSAccessConfigInfoRespon200" } },
     },
     create_aom_mapping_rules = {
-      name = "CreateAomMappingRules",
+      sdk_operation = "CreateAomMappingRules",
       method = "POST",
       path = "/v2/{project_id}/lts/aom-mapping",
       content_type = "application/json",
@@ -525,7 +525,7 @@ return {
       response = { type = "array", items = { ref = "AomMappingRuleResp" } },
     },
     create_consumer_group = {
-      name = "CreateConsumerGroup",
+      sdk_operation = "CreateConsumerGroup",
       method = "POST",
       path = "/v1.0/{project_id}/groups/{group_id}/streams/{stream_id}/consumer-groups",
       content_type = "application/json;charset=UTF-8",
@@ -543,7 +543,7 @@ return {
       response = { ref = "CreateConsumerGroupResponse" },
     },
     create_dash_board = {
-      name = "CreateDashBoard",
+      sdk_operation = "CreateDashBoard",
       method = "POST",
       path = "/v2/{project_id}/dashboard",
       content_type = "application/json;charset=UTF-8",
@@ -555,7 +555,7 @@ return {
       response = { ref = "CreateDashBoardResponse" },
     },
     create_dashboard_group = {
-      name = "CreateDashboardGroup",
+      sdk_operation = "CreateDashboardGroup",
       method = "POST",
       path = "/v2/{project_id}/lts/dashboard-group",
       content_type = "application/json;charset=UTF-8",
@@ -566,7 +566,7 @@ return {
       response = { ref = "CreateDashboardGroupResponse" },
     },
     create_host_group = {
-      name = "CreateHostGroup",
+      sdk_operation = "CreateHostGroup",
       method = "POST",
       path = "/v3/{project_id}/lts/host-group",
       content_type = "application/json;charset=UTF-8",
@@ -582,7 +582,7 @@ return {
       response = { ref = "CreateHostGroupResponse" },
     },
     create_keywords_alarm_rule = {
-      name = "CreateKeywordsAlarmRule",
+      sdk_operation = "CreateKeywordsAlarmRule",
       method = "POST",
       path = "/v2/{project_id}/lts/alarms/keywords-alarm-rule",
       content_type = "application/json;charset=UTF-8",
@@ -606,7 +606,7 @@ return {
       response = { ref = "CreateKeywordsAlarmRuleResponse" },
     },
     create_log_dump_obs = {
-      name = "CreateLogDumpObs",
+      sdk_operation = "CreateLogDumpObs",
       method = "POST",
       path = "/v2/{project_id}/log-dump/obs",
       content_type = "application/json",
@@ -626,7 +626,7 @@ return {
       response = { ref = "CreateLogDumpObsResponse" },
     },
     create_log_group = {
-      name = "CreateLogGroup",
+      sdk_operation = "CreateLogGroup",
       method = "POST",
       path = "/v2/{project_id}/groups",
       content_type = "application/json",
@@ -641,7 +641,7 @@ return {
       response = { ref = "CreateLogGroupResponse" },
     },
     create_log_stream = {
-      name = "CreateLogStream",
+      sdk_operation = "CreateLogStream",
       method = "POST",
       path = "/v2/{project_id}/groups/{log_group_id}/streams",
       content_type = "application/json",
@@ -657,7 +657,7 @@ return {
       response = { ref = "CreateLogStreamResponse" },
     },
     create_log_stream_index = {
-      name = "CreateLogStreamIndex",
+      sdk_operation = "CreateLogStreamIndex",
       method = "POST",
       path = "/v1.0/{project_id}/groups/{group_id}/stream/{stream_id}/index/config",
       content_type = "application/json;charset=UTF-8",
@@ -674,7 +674,7 @@ return {
       response = { ref = "CreateLogStreamIndexResponse" },
     },
     create_notification_template = {
-      name = "CreateNotificationTemplate",
+      sdk_operation = "CreateNotificationTemplate",
       method = "POST",
       path = "/v2/{project_id}/{domain_id}/lts/events/notification/templates",
       content_type = "application/json;charset=UTF-8",
@@ -691,7 +691,7 @@ return {
       response = { ref = "CreateNotificationTemplateResponse" },
     },
     create_search_criterias = {
-      name = "CreateSearchCriterias",
+      sdk_operation = "CreateSearchCriterias",
       method = "POST",
       path = "/v1.0/{project_id}/groups/{group_id}/topics/{topic_id}/search-criterias",
       content_type = "application/json;charset=UTF-8",
@@ -707,7 +707,7 @@ return {
       response = { ref = "CreateSearchCriteriasResponse" },
     },
     create_sql_alarm_rule = {
-      name = "CreateSqlAlarmRule",
+      sdk_operation = "CreateSqlAlarmRule",
       method = "POST",
       path = "/v2/{project_id}/lts/alarms/sql-alarm-rule",
       content_type = "application/json;charset=UTF-8",
@@ -733,7 +733,7 @@ return {
       response = { ref = "CreateSqlAlarmRuleResponse" },
     },
     create_struct_config = {
-      name = "CreateStructConfig",
+      sdk_operation = "CreateStructConfig",
       method = "POST",
       path = "/v3/{project_id}/lts/struct/template",
       content_type = "application/json;charset=UTF-8",
@@ -748,7 +748,7 @@ return {
       response = { type = "string" },
     },
     create_struct_template = {
-      name = "CreateStructTemplate",
+      sdk_operation = "CreateStructTemplate",
       method = "POST",
       path = "/v2/{project_id}/lts/struct/template",
       content_type = "application/json",
@@ -770,7 +770,7 @@ return {
       response = { type = "string" },
     },
     create_tags = {
-      name = "CreateTags",
+      sdk_operation = "CreateTags",
       method = "POST",
       path = "/v1/{project_id}/{resource_type}/{resource_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -785,7 +785,7 @@ return {
       response = { ref = "CreateTagsResponse" },
     },
     create_transfer = {
-      name = "CreateTransfer",
+      sdk_operation = "CreateTransfer",
       method = "POST",
       path = "/v2/{project_id}/transfers",
       content_type = "application/json;charset=UTF-8",
@@ -798,7 +798,7 @@ return {
       response = { ref = "CreateTransferResponse" },
     },
     createfavorite = {
-      name = "Createfavorite",
+      sdk_operation = "Createfavorite",
       method = "POST",
       path = "/v1.0/{project_id}/lts/favorite",
       content_type = "application/json;charset=UTF-8",
@@ -816,7 +816,7 @@ return {
       response = { ref = "CreatefavoriteResponse" },
     },
     delete_access_config = {
-      name = "DeleteAccessConfig",
+      sdk_operation = "DeleteAccessConfig",
       method = "DELETE",
       path = "/v3/{project_id}/lts/access-config",
       content_type = "application/json;charset=UTF-8",
@@ -827,7 +827,7 @@ return {
       response = { ref = "DeleteAccessConfigResponse" },
     },
     delete_active_alarms = {
-      name = "DeleteActiveAlarms",
+      sdk_operation = "DeleteActiveAlarms",
       method = "POST",
       path = "/v2/{project_id}/{domain_id}/lts/alarms/sql-alarm/clear",
       content_type = "application/json;charset=UTF-8",
@@ -839,7 +839,7 @@ return {
       response = { ref = "DeleteActiveAlarmsResponse" },
     },
     delete_aom_mapping_rules = {
-      name = "DeleteAomMappingRules",
+      sdk_operation = "DeleteAomMappingRules",
       method = "DELETE",
       path = "/v2/{project_id}/lts/aom-mapping",
       content_type = "application/json",
@@ -849,7 +849,7 @@ return {
       response = { type = "array", items = { type = "string" } },
     },
     delete_consumer_group = {
-      name = "DeleteConsumerGroup",
+      sdk_operation = "DeleteConsumerGroup",
       method = "DELETE",
       path = "/v1.0/{project_id}/groups/{group_id}/streams/{stream_id}/consumer-groups/{consumer_group_name}",
       content_type = "application/json",
@@ -861,7 +861,7 @@ return {
       response = { ref = "DeleteConsumerGroupResponse" },
     },
     delete_dashboard = {
-      name = "DeleteDashboard",
+      sdk_operation = "DeleteDashboard",
       method = "DELETE",
       path = "/v2/{project_id}/dashboard",
       content_type = "application/json",
@@ -872,7 +872,7 @@ return {
       response = { ref = "DeleteDashboardResponse" },
     },
     delete_host_group = {
-      name = "DeleteHostGroup",
+      sdk_operation = "DeleteHostGroup",
       method = "DELETE",
       path = "/v3/{project_id}/lts/host-group",
       content_type = "application/json;charset=UTF-8",
@@ -883,7 +883,7 @@ return {
       response = { ref = "DeleteHostGroupResponse" },
     },
     delete_keywords_alarm_rule = {
-      name = "DeleteKeywordsAlarmRule",
+      sdk_operation = "DeleteKeywordsAlarmRule",
       method = "DELETE",
       path = "/v2/{project_id}/lts/alarms/keywords-alarm-rule/{keywords_alarm_rule_id}",
       content_type = "application/json",
@@ -893,7 +893,7 @@ return {
       response = { ref = "DeleteKeywordsAlarmRuleResponse" },
     },
     delete_log_group = {
-      name = "DeleteLogGroup",
+      sdk_operation = "DeleteLogGroup",
       method = "DELETE",
       path = "/v2/{project_id}/groups/{log_group_id}",
       content_type = "application/json",
@@ -903,7 +903,7 @@ return {
       response = { type = "string" },
     },
     delete_log_stream = {
-      name = "DeleteLogStream",
+      sdk_operation = "DeleteLogStream",
       method = "DELETE",
       path = "/v2/{project_id}/groups/{log_group_id}/streams/{log_stream_id}",
       content_type = "application/json",
@@ -914,7 +914,7 @@ return {
       response = { type = "string" },
     },
     delete_notification_template = {
-      name = "DeleteNotificationTemplate",
+      sdk_operation = "DeleteNotificationTemplate",
       method = "DELETE",
       path = "/v2/{project_id}/{domain_id}/lts/events/notification/templates",
       content_type = "application/json;charset=UTF-8",
@@ -926,7 +926,7 @@ return {
       response = { ref = "DeleteNotificationTemplateResponse" },
     },
     delete_search_criterias = {
-      name = "DeleteSearchCriterias",
+      sdk_operation = "DeleteSearchCriterias",
       method = "DELETE",
       path = "/v1.0/{project_id}/groups/{group_id}/topics/{topic_id}/search-criterias",
       content_type = "application/json;charset=UTF-8",
@@ -940,7 +940,7 @@ return {
       response = { ref = "DeleteSearchCriteriasResponse" },
     },
     delete_sql_alarm_rule = {
-      name = "DeleteSqlAlarmRule",
+      sdk_operation = "DeleteSqlAlarmRule",
       method = "DELETE",
       path = "/v2/{project_id}/lts/alarms/sql-alarm-rule/{sql_alarm_rule_id}",
       content_type = "application/json",
@@ -950,7 +950,7 @@ return {
       response = { ref = "DeleteSqlAlarmRuleResponse" },
     },
     delete_struct_template = {
-      name = "DeleteStructTemplate",
+      sdk_operation = "DeleteStructTemplate",
       method = "DELETE",
       path = "/v2/{project_id}/lts/struct/template",
       content_type = "application/json;charset=UTF-8",
@@ -961,7 +961,7 @@ return {
       response = { type = "string" },
     },
     delete_transfer = {
-      name = "DeleteTransfer",
+      sdk_operation = "DeleteTransfer",
       method = "DELETE",
       path = "/v2/{project_id}/transfers",
       content_type = "application/json",
@@ -971,7 +971,7 @@ return {
       response = { ref = "DeleteTransferResponse" },
     },
     deletefavorite = {
-      name = "Deletefavorite",
+      sdk_operation = "Deletefavorite",
       method = "DELETE",
       path = "/v1.0/{project_id}/lts/favorite/{fav_res_id}",
       content_type = "application/json",
@@ -981,7 +981,7 @@ return {
       response = { ref = "DeletefavoriteResponse" },
     },
     disable_log_collection = {
-      name = "DisableLogCollection",
+      sdk_operation = "DisableLogCollection",
       method = "POST",
       path = "/v2/{project_id}/collection/disable",
       content_type = "application/json",
@@ -989,7 +989,7 @@ return {
       response = { ref = "DisableLogCollectionResponse" },
     },
     enable_log_collection = {
-      name = "EnableLogCollection",
+      sdk_operation = "EnableLogCollection",
       method = "POST",
       path = "/v2/{project_id}/collection/enable",
       content_type = "application/json",
@@ -997,7 +997,7 @@ return {
       response = { ref = "EnableLogCollectionResponse" },
     },
     list_access_config = {
-      name = "ListAccessConfig",
+      sdk_operation = "ListAccessConfig",
       method = "POST",
       path = "/v3/{project_id}/lts/access-config-list",
       content_type = "application/json;charset=UTF-8",
@@ -1012,7 +1012,7 @@ return {
       response = { ref = "ListAccessConfigResponse" },
     },
     list_active_or_history_alarms = {
-      name = "ListActiveOrHistoryAlarms",
+      sdk_operation = "ListActiveOrHistoryAlarms",
       method = "POST",
       path = "/v2/{project_id}/{domain_id}/lts/alarms/sql-alarm/query",
       content_type = "application/json;charset=UTF-8",
@@ -1035,7 +1035,7 @@ return {
       response = { ref = "ListActiveOrHistoryAlarmsResponse" },
     },
     list_breif_struct_template = {
-      name = "ListBreifStructTemplate",
+      sdk_operation = "ListBreifStructTemplate",
       method = "GET",
       path = "/v3/{project_id}/lts/struct/customtemplate/list",
       content_type = "application/json",
@@ -1043,7 +1043,7 @@ return {
       response = { ref = "ListBreifStructTemplateResponse" },
     },
     list_charts = {
-      name = "ListCharts",
+      sdk_operation = "ListCharts",
       method = "GET",
       path = "/v2/{project_id}/groups/{log_group_id}/streams/{log_stream_id}/charts",
       content_type = "application/json",
@@ -1057,7 +1057,7 @@ return {
       response = { ref = "ListChartsResponse" },
     },
     list_consumer_group = {
-      name = "ListConsumerGroup",
+      sdk_operation = "ListConsumerGroup",
       method = "GET",
       path = "/v1.0/{project_id}/groups/{group_id}/streams/{stream_id}/consumer-groups",
       content_type = "application/json",
@@ -1068,7 +1068,7 @@ return {
       response = { type = "array", items = { ref = "ConsumerGroupInfo" } },
     },
     list_criterias = {
-      name = "ListCriterias",
+      sdk_operation = "ListCriterias",
       method = "GET",
       path = "/v1.0/{project_id}/groups/{group_id}/topics/{topic_id}/search-criterias",
       content_type = "application/json",
@@ -1080,7 +1080,7 @@ return {
       response = { ref = "ListCriteriasResponse" },
     },
     list_details_consumer_group = {
-      name = "ListDetailsConsumerGroup",
+      sdk_operation = "ListDetailsConsumerGroup",
       method = "GET",
       path = "/v1.0/{project_id}/groups/{group_id}/streams/{stream_id}/consumer-groups/{consumer_group_name}",
       content_type = "application/json",
@@ -1092,7 +1092,7 @@ return {
       response = { type = "array", items = { ref = "ConsumerCheckpointInfo" } },
     },
     list_history_sql = {
-      name = "ListHistorySql",
+      sdk_operation = "ListHistorySql",
       method = "GET",
       path = "/v2/{project_id}/lts/history-sql",
       content_type = "application/json",
@@ -1103,7 +1103,7 @@ return {
       response = { ref = "ListHistorySqlResponse" },
     },
     list_host = {
-      name = "ListHost",
+      sdk_operation = "ListHost",
       method = "POST",
       path = "/v3/{project_id}/lts/host-list",
       content_type = "application/json;charset=UTF-8",
@@ -1115,7 +1115,7 @@ return {
       response = { ref = "ListHostResponse" },
     },
     list_host_group = {
-      name = "ListHostGroup",
+      sdk_operation = "ListHostGroup",
       method = "POST",
       path = "/v3/{project_id}/lts/host-group-list",
       content_type = "application/json;charset=UTF-8",
@@ -1127,7 +1127,7 @@ return {
       response = { ref = "ListHostGroupResponse" },
     },
     list_keywords_alarm_rules = {
-      name = "ListKeywordsAlarmRules",
+      sdk_operation = "ListKeywordsAlarmRules",
       method = "GET",
       path = "/v2/{project_id}/lts/alarms/keywords-alarm-rule",
       content_type = "application/json",
@@ -1135,7 +1135,7 @@ return {
       response = { ref = "ListKeywordsAlarmRulesResponse" },
     },
     list_log_context = {
-      name = "ListLogContext",
+      sdk_operation = "ListLogContext",
       method = "POST",
       path = "/v2/{project_id}/groups/{log_group_id}/streams/{log_stream_id}/context",
       content_type = "application/json;charset=UTF-8",
@@ -1152,7 +1152,7 @@ return {
       response = { ref = "ListLogContextResponse" },
     },
     list_log_groups = {
-      name = "ListLogGroups",
+      sdk_operation = "ListLogGroups",
       method = "GET",
       path = "/v2/{project_id}/groups",
       content_type = "application/json",
@@ -1160,7 +1160,7 @@ return {
       response = { ref = "ListLogGroupsResponse" },
     },
     list_log_histogram = {
-      name = "ListLogHistogram",
+      sdk_operation = "ListLogHistogram",
       method = "POST",
       path = "/v2/{project_id}/lts/keyword-count",
       content_type = "application/json;charset=UTF-8",
@@ -1177,7 +1177,7 @@ return {
       response = { ref = "ListLogHistogramResponse" },
     },
     list_log_stream = {
-      name = "ListLogStream",
+      sdk_operation = "ListLogStream",
       method = "GET",
       path = "/v2/{project_id}/groups/{log_group_id}/streams",
       content_type = "application/json",
@@ -1187,7 +1187,7 @@ return {
       response = { ref = "ListLogStreamResponse" },
     },
     list_log_stream_index = {
-      name = "ListLogStreamIndex",
+      sdk_operation = "ListLogStreamIndex",
       method = "GET",
       path = "/v1.0/{project_id}/groups/{group_id}/stream/{stream_id}/index/config",
       content_type = "application/json",
@@ -1198,7 +1198,7 @@ return {
       response = { ref = "ListLogStreamIndexResponse" },
     },
     list_log_streams = {
-      name = "ListLogStreams",
+      sdk_operation = "ListLogStreams",
       method = "GET",
       path = "/v2/{project_id}/log-streams",
       content_type = "application/json",
@@ -1209,7 +1209,7 @@ return {
       response = { ref = "ListLogStreamsResponse" },
     },
     list_logs = {
-      name = "ListLogs",
+      sdk_operation = "ListLogs",
       method = "POST",
       path = "/v2/{project_id}/groups/{log_group_id}/streams/{log_stream_id}/content/query",
       content_type = "application/json",
@@ -1236,7 +1236,7 @@ return {
       response = { ref = "ListLogsResponse" },
     },
     list_notification_template = {
-      name = "ListNotificationTemplate",
+      sdk_operation = "ListNotificationTemplate",
       method = "POST",
       path = "/v2/{project_id}/{domain_id}/lts/events/notification/templates/view",
       content_type = "application/json;charset=UTF-8",
@@ -1250,7 +1250,7 @@ return {
       response = { ref = "ListNotificationTemplateResponse" },
     },
     list_notification_templates = {
-      name = "ListNotificationTemplates",
+      sdk_operation = "ListNotificationTemplates",
       method = "GET",
       path = "/v2/{project_id}/{domain_id}/lts/events/notification/templates",
       content_type = "application/json",
@@ -1263,7 +1263,7 @@ return {
       response = { ref = "ListNotificationTemplatesResponse" },
     },
     list_notification_topics = {
-      name = "ListNotificationTopics",
+      sdk_operation = "ListNotificationTopics",
       method = "GET",
       path = "/v2/{project_id}/lts/notifications/topics",
       content_type = "application/json",
@@ -1275,7 +1275,7 @@ return {
       response = { ref = "ListNotificationTopicsResponse" },
     },
     list_query_all_search_criterias = {
-      name = "ListQueryAllSearchCriterias",
+      sdk_operation = "ListQueryAllSearchCriterias",
       method = "GET",
       path = "/v1.0/{project_id}/lts/groups/{group_id}/search-criterias",
       content_type = "application/json",
@@ -1285,7 +1285,7 @@ return {
       response = { ref = "ListQueryAllSearchCriteriasResponse" },
     },
     list_query_structured_logs = {
-      name = "ListQueryStructuredLogs",
+      sdk_operation = "ListQueryStructuredLogs",
       method = "POST",
       path = "/v2/{project_id}/groups/{log_group_id}/streams/{log_stream_id}/struct-content/query",
       content_type = "application/json",
@@ -1301,7 +1301,7 @@ return {
       response = { ref = "ListQueryStructuredLogsResponse" },
     },
     list_sql_alarm_rules = {
-      name = "ListSqlAlarmRules",
+      sdk_operation = "ListSqlAlarmRules",
       method = "GET",
       path = "/v2/{project_id}/lts/alarms/sql-alarm-rule",
       content_type = "application/json",
@@ -1309,7 +1309,7 @@ return {
       response = { ref = "ListSqlAlarmRulesResponse" },
     },
     list_struct_template = {
-      name = "ListStructTemplate",
+      sdk_operation = "ListStructTemplate",
       method = "GET",
       path = "/v3/{project_id}/lts/struct/customtemplate",
       content_type = "application/json",
@@ -1319,7 +1319,7 @@ return {
       response = { ref = "ListStructTemplateResponse" },
     },
     list_structured_logs_with_time_range = {
-      name = "ListStructuredLogsWithTimeRange",
+      sdk_operation = "ListStructuredLogsWithTimeRange",
       method = "POST",
       path = "/v2/{project_id}/streams/{log_stream_id}/struct-content/query",
       content_type = "application/json",
@@ -1334,7 +1334,7 @@ return {
       response = { type = "any" },
     },
     list_time_line_traffic_statistics = {
-      name = "ListTimeLineTrafficStatistics",
+      sdk_operation = "ListTimeLineTrafficStatistics",
       method = "POST",
       path = "/v2/{project_id}/lts/timeline-traffic-statistics",
       content_type = "application/json;charset=UTF-8",
@@ -1351,7 +1351,7 @@ return {
       response = { ref = "ListTimeLineTrafficStatisticsResponse" },
     },
     list_topn_traffic_statistics = {
-      name = "ListTopnTrafficStatistics",
+      sdk_operation = "ListTopnTrafficStatistics",
       method = "POST",
       path = "/v2/{project_id}/lts/topn-traffic-statistics",
       content_type = "application/json;charset=UTF-8",
@@ -1369,7 +1369,7 @@ return {
       response = { ref = "ListTopnTrafficStatisticsResponse" },
     },
     list_transfers = {
-      name = "ListTransfers",
+      sdk_operation = "ListTransfers",
       method = "GET",
       path = "/v2/{project_id}/transfers",
       content_type = "application/json",
@@ -1381,7 +1381,7 @@ return {
       response = { ref = "ListTransfersResponse" },
     },
     register_dms_kafka_instance = {
-      name = "RegisterDmsKafkaInstance",
+      sdk_operation = "RegisterDmsKafkaInstance",
       method = "POST",
       path = "/v2/{project_id}/lts/dms/kafka-instance",
       content_type = "application/json;charset=UTF-8",
@@ -1394,7 +1394,7 @@ return {
       response = { ref = "RegisterDmsKafkaInstanceResponse" },
     },
     show_admin_config = {
-      name = "ShowAdminConfig",
+      sdk_operation = "ShowAdminConfig",
       method = "GET",
       path = "/v1/{project_id}/lts/log-converge-config/switch",
       content_type = "application/json",
@@ -1402,7 +1402,7 @@ return {
       response = { ref = "ShowAdminConfigResponse" },
     },
     show_aom_mapping_rule = {
-      name = "ShowAomMappingRule",
+      sdk_operation = "ShowAomMappingRule",
       method = "GET",
       path = "/v2/{project_id}/lts/aom-mapping/{rule_id}",
       content_type = "application/json",
@@ -1412,7 +1412,7 @@ return {
       response = { type = "array", items = { ref = "AomMappingRuleResp" } },
     },
     show_aom_mapping_rules = {
-      name = "ShowAomMappingRules",
+      sdk_operation = "ShowAomMappingRules",
       method = "GET",
       path = "/v2/{project_id}/lts/aom-mapping",
       content_type = "application/json",
@@ -1420,7 +1420,7 @@ return {
       response = { type = "array", items = { ref = "AomMappingRuleResp" } },
     },
     show_cursor_by_time = {
-      name = "ShowCursorByTime",
+      sdk_operation = "ShowCursorByTime",
       method = "GET",
       path = "/v1.0/{project_id}/groups/{group_id}/streams/{stream_id}/shards/{shard_id}/cursor",
       content_type = "application/json",
@@ -1433,7 +1433,7 @@ return {
       response = { ref = "ShowCursorByTimeResponse" },
     },
     show_cursor_time = {
-      name = "ShowCursorTime",
+      sdk_operation = "ShowCursorTime",
       method = "GET",
       path = "/v1.0/{project_id}/groups/{group_id}/streams/{stream_id}/shards/{shard_id}/time",
       content_type = "application/json",
@@ -1446,7 +1446,7 @@ return {
       response = { ref = "ShowCursorTimeResponse" },
     },
     show_log_converge_config = {
-      name = "ShowLogConvergeConfig",
+      sdk_operation = "ShowLogConvergeConfig",
       method = "GET",
       path = "/v1/{project_id}/lts/log-converge-config/{member_account_id}",
       content_type = "application/json",
@@ -1456,7 +1456,7 @@ return {
       response = { ref = "ShowLogConvergeConfigResponse" },
     },
     show_log_stream_shards = {
-      name = "ShowLogStreamShards",
+      sdk_operation = "ShowLogStreamShards",
       method = "GET",
       path = "/v1.0/{project_id}/groups/{group_id}/streams/{stream_id}/shards",
       content_type = "application/json",
@@ -1467,7 +1467,7 @@ return {
       response = { ref = "ShowLogStreamShardsResponse" },
     },
     show_member_group_and_stream = {
-      name = "ShowMemberGroupAndStream",
+      sdk_operation = "ShowMemberGroupAndStream",
       method = "GET",
       path = "/v1/{project_id}/lts/{member_account_id}/all-streams",
       content_type = "application/json",
@@ -1477,7 +1477,7 @@ return {
       response = { ref = "ShowMemberGroupAndStreamResponse" },
     },
     show_notification_template = {
-      name = "ShowNotificationTemplate",
+      sdk_operation = "ShowNotificationTemplate",
       method = "GET",
       path = "/v2/{project_id}/{domain_id}/lts/events/notification/template/{template_name}",
       content_type = "application/json",
@@ -1488,7 +1488,7 @@ return {
       response = { ref = "ShowNotificationTemplateResponse" },
     },
     show_struct_template = {
-      name = "ShowStructTemplate",
+      sdk_operation = "ShowStructTemplate",
       method = "GET",
       path = "/v2/{project_id}/lts/struct/template",
       content_type = "application/json",
@@ -1499,7 +1499,7 @@ return {
       response = { ref = "ShowStructTemplateResponse" },
     },
     update_access_config = {
-      name = "UpdateAccessConfig",
+      sdk_operation = "UpdateAccessConfig",
       method = "PUT",
       path = "/v3/{project_id}/lts/access-config",
       content_type = "application/json;charset=UTF-8",
@@ -1526,7 +1526,7 @@ return {
       response = { ref = "UpdateAccessConfigResponse" },
     },
     update_alarm_rule_status = {
-      name = "UpdateAlarmRuleStatus",
+      sdk_operation = "UpdateAlarmRuleStatus",
       method = "PUT",
       path = "/v2/{project_id}/lts/alarms/status",
       content_type = "application/json;charset=UTF-8",
@@ -1539,7 +1539,7 @@ return {
       response = { type = "string" },
     },
     update_aom_mapping_rules = {
-      name = "UpdateAomMappingRules",
+      sdk_operation = "UpdateAomMappingRules",
       method = "PUT",
       path = "/v2/{project_id}/lts/aom-mapping",
       content_type = "application/json",
@@ -1553,7 +1553,7 @@ return {
       response = { ref = "UpdateAomMappingRulesResponse" },
     },
     update_check_point = {
-      name = "UpdateCheckPoint",
+      sdk_operation = "UpdateCheckPoint",
       method = "POST",
       path = "/v1.0/{project_id}/groups/{group_id}/streams/{stream_id}/consumer-groups/{consumer_group_name}",
       content_type = "application/json;charset=UTF-8",
@@ -1567,7 +1567,7 @@ return {
       response = { ref = "UpdateCheckPointResponse" },
     },
     update_host_group = {
-      name = "UpdateHostGroup",
+      sdk_operation = "UpdateHostGroup",
       method = "PUT",
       path = "/v3/{project_id}/lts/host-group",
       content_type = "application/json;charset=UTF-8",
@@ -1583,7 +1583,7 @@ return {
       response = { ref = "UpdateHostGroupResponse" },
     },
     update_keywords_alarm_rule = {
-      name = "UpdateKeywordsAlarmRule",
+      sdk_operation = "UpdateKeywordsAlarmRule",
       method = "PUT",
       path = "/v2/{project_id}/lts/alarms/keywords-alarm-rule",
       content_type = "application/json;charset=UTF-8",
@@ -1609,7 +1609,7 @@ return {
       response = { ref = "UpdateKeywordsAlarmRuleResponse" },
     },
     update_log_converge_config = {
-      name = "UpdateLogConvergeConfig",
+      sdk_operation = "UpdateLogConvergeConfig",
       method = "PUT",
       path = "/v1/{project_id}/lts/log-converge-config",
       content_type = "application/json",
@@ -1630,7 +1630,7 @@ return {
       response = { ref = "UpdateLogConvergeConfigResponse" },
     },
     update_log_group = {
-      name = "UpdateLogGroup",
+      sdk_operation = "UpdateLogGroup",
       method = "POST",
       path = "/v2/{project_id}/groups/{log_group_id}",
       content_type = "application/json",
@@ -1643,7 +1643,7 @@ return {
       response = { ref = "UpdateLogGroupResponse" },
     },
     update_log_stream = {
-      name = "UpdateLogStream",
+      sdk_operation = "UpdateLogStream",
       method = "PUT",
       path = "/v2/{project_id}/groups/{log_group_id}/streams-ttl/{log_stream_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1658,7 +1658,7 @@ return {
       response = { ref = "UpdateLogStreamResponse" },
     },
     update_notification_template = {
-      name = "UpdateNotificationTemplate",
+      sdk_operation = "UpdateNotificationTemplate",
       method = "PUT",
       path = "/v2/{project_id}/{domain_id}/lts/events/notification/templates",
       content_type = "application/json;charset=UTF-8",
@@ -1675,7 +1675,7 @@ return {
       response = { ref = "UpdateNotificationTemplateResponse" },
     },
     update_sql_alarm_rule = {
-      name = "UpdateSqlAlarmRule",
+      sdk_operation = "UpdateSqlAlarmRule",
       method = "PUT",
       path = "/v2/{project_id}/lts/alarms/sql-alarm-rule",
       content_type = "application/json;charset=UTF-8",
@@ -1703,7 +1703,7 @@ return {
       response = { ref = "UpdateSqlAlarmRuleResponse" },
     },
     update_struct_config = {
-      name = "UpdateStructConfig",
+      sdk_operation = "UpdateStructConfig",
       method = "PUT",
       path = "/v3/{project_id}/lts/struct/template",
       content_type = "application/json;charset=UTF-8",
@@ -1718,7 +1718,7 @@ return {
       response = { type = "string" },
     },
     update_struct_template = {
-      name = "UpdateStructTemplate",
+      sdk_operation = "UpdateStructTemplate",
       method = "PUT",
       path = "/v2/{project_id}/lts/struct/template",
       content_type = "application/json",
@@ -1740,7 +1740,7 @@ return {
       response = { type = "string" },
     },
     update_switch = {
-      name = "UpdateSwitch",
+      sdk_operation = "UpdateSwitch",
       method = "PUT",
       path = "/v1/{project_id}/lts/log-converge-config/switch",
       content_type = "application/json",
@@ -1750,7 +1750,7 @@ return {
       response = { ref = "UpdateSwitchResponse" },
     },
     update_transfer = {
-      name = "UpdateTransfer",
+      sdk_operation = "UpdateTransfer",
       method = "PUT",
       path = "/v2/{project_id}/transfers",
       content_type = "application/json;charset=UTF-8",

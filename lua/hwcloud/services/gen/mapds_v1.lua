@@ -22,7 +22,7 @@ return {
   },
   operations = {
     create_credential = {
-      name = "CreateCredential",
+      sdk_operation = "CreateCredential",
       method = "POST",
       path = "/v1/map/credentials",
       content_type = "application/json",
@@ -34,7 +34,7 @@ return {
       response = { ref = "CreateCredentialResponse" },
     },
     create_sas_token = {
-      name = "CreateSasToken",
+      sdk_operation = "CreateSasToken",
       method = "POST",
       path = "/v1/map/sastoken",
       content_type = "application/json",
@@ -47,7 +47,7 @@ return {
       response = { ref = "CreateSasTokenResponse" },
     },
     delete_cedential = {
-      name = "DeleteCedential",
+      sdk_operation = "DeleteCedential",
       method = "DELETE",
       path = "/v1/map/credentials/{clientid}",
       content_type = "application/json",
@@ -58,7 +58,7 @@ return {
       response = { ref = "DeleteCedentialResponse" },
     },
     show_credential = {
-      name = "ShowCredential",
+      sdk_operation = "ShowCredential",
       method = "GET",
       path = "/v1/map/credentials",
       content_type = "application/json",
@@ -68,7 +68,7 @@ return {
       response = { ref = "ShowCredentialResponse" },
     },
     show_map_tile = {
-      name = "ShowMapTile",
+      sdk_operation = "ShowMapTile",
       method = "GET",
       path = "/v1/map/tile/{z}/{x}/{y}",
       content_type = "application/json",

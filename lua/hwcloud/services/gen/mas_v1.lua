@@ -31,7 +31,7 @@ return {
   },
   operations = {
     show_name_space_list = {
-      name = "ShowNameSpaceList",
+      sdk_operation = "ShowNameSpaceList",
       method = "GET",
       path = "/v1/{project_id}/namespaces",
       content_type = "application/json",

@@ -263,7 +263,7 @@ return {
   },
   operations = {
     add_app_id = {
-      name = "AddAppId",
+      sdk_operation = "AddAppId",
       method = "POST",
       path = "/v2/usg/acs/corp/app",
       content_type = "application/json;charset=utf-8",
@@ -276,7 +276,7 @@ return {
       response = { ref = "AddAppIdResponse" },
     },
     add_corp = {
-      name = "AddCorp",
+      sdk_operation = "AddCorp",
       method = "POST",
       path = "/v1/usg/dcs/sp/corp",
       content_type = "application/json",
@@ -293,7 +293,7 @@ return {
       response = { ref = "AddCorpResponse" },
     },
     add_corp_admin = {
-      name = "AddCorpAdmin",
+      sdk_operation = "AddCorpAdmin",
       method = "POST",
       path = "/v1/usg/dcs/corp/admin",
       content_type = "application/json",
@@ -307,7 +307,7 @@ return {
       response = { ref = "AddCorpAdminResponse" },
     },
     add_department = {
-      name = "AddDepartment",
+      sdk_operation = "AddDepartment",
       method = "POST",
       path = "/v1/usg/dcs/corp/dept",
       content_type = "application/json",
@@ -327,7 +327,7 @@ return {
       response = { ref = "AddDepartmentResponse" },
     },
     add_device = {
-      name = "AddDevice",
+      sdk_operation = "AddDevice",
       method = "POST",
       path = "/v1/usg/dcs/corp/device",
       content_type = "application/json",
@@ -350,7 +350,7 @@ return {
       response = { ref = "AddDeviceResponse" },
     },
     add_material = {
-      name = "AddMaterial",
+      sdk_operation = "AddMaterial",
       method = "POST",
       path = "/v1/usg/sss/materials",
       content_type = "multipart/form-data",
@@ -363,7 +363,7 @@ return {
       response = { ref = "AddMaterialResponse" },
     },
     add_program = {
-      name = "AddProgram",
+      sdk_operation = "AddProgram",
       method = "POST",
       path = "/v1/usg/sss/programs",
       content_type = "application/json",
@@ -377,7 +377,7 @@ return {
       response = { ref = "AddProgramResponse" },
     },
     add_publication = {
-      name = "AddPublication",
+      sdk_operation = "AddPublication",
       method = "POST",
       path = "/v1/usg/sss/publications",
       content_type = "application/json",
@@ -395,7 +395,7 @@ return {
       response = { ref = "AddPublicationResponse" },
     },
     add_resource = {
-      name = "AddResource",
+      sdk_operation = "AddResource",
       method = "POST",
       path = "/v1/usg/dcs/sp/corp/{corp_id}/resource",
       content_type = "application/json",
@@ -408,7 +408,7 @@ return {
       response = { ref = "AddResourceResponse" },
     },
     add_to_personal_space = {
-      name = "AddToPersonalSpace",
+      sdk_operation = "AddToPersonalSpace",
       method = "POST",
       path = "/v1/usg/sss/meeting-files/save-to-personal-space",
       content_type = "application/json",
@@ -420,7 +420,7 @@ return {
       response = { ref = "AddToPersonalSpaceResponse" },
     },
     add_user = {
-      name = "AddUser",
+      sdk_operation = "AddUser",
       method = "POST",
       path = "/v1/usg/dcs/corp/member",
       content_type = "application/json",
@@ -449,7 +449,7 @@ return {
       response = { ref = "AddUserResponse" },
     },
     allow_audience_join = {
-      name = "AllowAudienceJoin",
+      sdk_operation = "AllowAudienceJoin",
       method = "PUT",
       path = "/v1/mmc/control/conferences/allowAudience",
       content_type = "application/json",
@@ -462,7 +462,7 @@ return {
       response = { ref = "AllowAudienceJoinResponse" },
     },
     allow_client_record = {
-      name = "AllowClientRecord",
+      sdk_operation = "AllowClientRecord",
       method = "PUT",
       path = "/v1/mmc/control/conferences/allowClientRecord",
       content_type = "application/json",
@@ -476,7 +476,7 @@ return {
       response = { ref = "AllowClientRecordResponse" },
     },
     allow_guest_unmute = {
-      name = "AllowGuestUnmute",
+      sdk_operation = "AllowGuestUnmute",
       method = "PUT",
       path = "/v1/mmc/control/conferences/mute/guestUnMute",
       content_type = "application/json",
@@ -489,7 +489,7 @@ return {
       response = { ref = "AllowGuestUnmuteResponse" },
     },
     allow_waiting_participant = {
-      name = "AllowWaitingParticipant",
+      sdk_operation = "AllowWaitingParticipant",
       method = "PUT",
       path = "/v1/mmc/control/conferences/allowWaitingParticipant",
       content_type = "application/json",
@@ -503,7 +503,7 @@ return {
       response = { ref = "AllowWaitingParticipantResponse" },
     },
     associate_vmr = {
-      name = "AssociateVmr",
+      sdk_operation = "AssociateVmr",
       method = "POST",
       path = "/v1/usg/dcs/corp/vmr/assign-to-member/{account}",
       content_type = "application/json",
@@ -517,7 +517,7 @@ return {
       response = { ref = "AssociateVmrResponse" },
     },
     batch_delete_corp_admins = {
-      name = "BatchDeleteCorpAdmins",
+      sdk_operation = "BatchDeleteCorpAdmins",
       method = "POST",
       path = "/v1/usg/dcs/corp/admin/delete",
       content_type = "application/json",
@@ -530,7 +530,7 @@ return {
       response = { ref = "BatchDeleteCorpAdminsResponse" },
     },
     batch_delete_devices = {
-      name = "BatchDeleteDevices",
+      sdk_operation = "BatchDeleteDevices",
       method = "POST",
       path = "/v1/usg/dcs/corp/device/delete",
       content_type = "application/json",
@@ -542,7 +542,7 @@ return {
       response = { ref = "BatchDeleteDevicesResponse" },
     },
     batch_delete_materials = {
-      name = "BatchDeleteMaterials",
+      sdk_operation = "BatchDeleteMaterials",
       method = "POST",
       path = "/v1/usg/sss/materials/batch-delete",
       content_type = "application/json",
@@ -554,7 +554,7 @@ return {
       response = { ref = "BatchDeleteMaterialsResponse" },
     },
     batch_delete_programs = {
-      name = "BatchDeletePrograms",
+      sdk_operation = "BatchDeletePrograms",
       method = "POST",
       path = "/v1/usg/sss/programs/batch-delete",
       content_type = "application/json",
@@ -566,7 +566,7 @@ return {
       response = { ref = "BatchDeleteProgramsResponse" },
     },
     batch_delete_publications = {
-      name = "BatchDeletePublications",
+      sdk_operation = "BatchDeletePublications",
       method = "POST",
       path = "/v1/usg/sss/publications/batch-delete",
       content_type = "application/json",
@@ -578,7 +578,7 @@ return {
       response = { ref = "BatchDeletePublicationsResponse" },
     },
     batch_delete_users = {
-      name = "BatchDeleteUsers",
+      sdk_operation = "BatchDeleteUsers",
       method = "POST",
       path = "/v1/usg/dcs/corp/member/delete",
       content_type = "application/json",
@@ -591,7 +591,7 @@ return {
       response = { ref = "BatchDeleteUsersResponse" },
     },
     batch_hand = {
-      name = "BatchHand",
+      sdk_operation = "BatchHand",
       method = "PUT",
       path = "/v1/mmc/control/conferences/participants/batch/hands",
       content_type = "application/json",
@@ -605,7 +605,7 @@ return {
       response = { ref = "BatchHandResponse" },
     },
     batch_move_to_waiting_room = {
-      name = "BatchMoveToWaitingRoom",
+      sdk_operation = "BatchMoveToWaitingRoom",
       method = "PUT",
       path = "/v1/mmc/control/conferences/batchMoveToWaitingRoom",
       content_type = "application/json",
@@ -618,7 +618,7 @@ return {
       response = { ref = "BatchMoveToWaitingRoomResponse" },
     },
     batch_search_app_id = {
-      name = "BatchSearchAppId",
+      sdk_operation = "BatchSearchAppId",
       method = "GET",
       path = "/v2/usg/acs/corp/apps",
       content_type = "application/json",
@@ -631,7 +631,7 @@ return {
       response = { ref = "BatchSearchAppIdResponse" },
     },
     batch_show_user_details = {
-      name = "BatchShowUserDetails",
+      sdk_operation = "BatchShowUserDetails",
       method = "POST",
       path = "/v1/usg/abs/users/list",
       content_type = "application/json",
@@ -644,7 +644,7 @@ return {
       response = { type = "array", items = { ref = "UserDTO" } },
     },
     batch_update_devices_status = {
-      name = "BatchUpdateDevicesStatus",
+      sdk_operation = "BatchUpdateDevicesStatus",
       method = "PUT",
       path = "/v1/usg/dcs/corp/device/status/{value}",
       content_type = "application/json",
@@ -657,7 +657,7 @@ return {
       response = { ref = "BatchUpdateDevicesStatusResponse" },
     },
     batch_update_user_status = {
-      name = "BatchUpdateUserStatus",
+      sdk_operation = "BatchUpdateUserStatus",
       method = "PUT",
       path = "/v1/usg/dcs/corp/member/status/{value}",
       content_type = "application/json",
@@ -671,7 +671,7 @@ return {
       response = { ref = "BatchUpdateUserStatusResponse" },
     },
     broadcast_participant = {
-      name = "BroadcastParticipant",
+      sdk_operation = "BroadcastParticipant",
       method = "PUT",
       path = "/v1/mmc/control/conferences/participants/broadcast",
       content_type = "application/json",
@@ -683,7 +683,7 @@ return {
       response = { ref = "BroadcastParticipantResponse" },
     },
     cancel_broadcast = {
-      name = "CancelBroadcast",
+      sdk_operation = "CancelBroadcast",
       method = "PUT",
       path = "/v1/mmc/control/conferences/cancelBroadcast",
       content_type = "application/json",
@@ -694,7 +694,7 @@ return {
       response = { ref = "CancelBroadcastResponse" },
     },
     cancel_meeting = {
-      name = "CancelMeeting",
+      sdk_operation = "CancelMeeting",
       method = "DELETE",
       path = "/v1/mmc/management/conferences",
       content_type = "application/json",
@@ -708,7 +708,7 @@ return {
       response = { ref = "CancelMeetingResponse" },
     },
     cancel_recurring_meeting = {
-      name = "CancelRecurringMeeting",
+      sdk_operation = "CancelRecurringMeeting",
       method = "DELETE",
       path = "/v1/mmc/management/cycleconferences",
       content_type = "application/json",
@@ -722,7 +722,7 @@ return {
       response = { ref = "CancelRecurringMeetingResponse" },
     },
     cancel_recurring_sub_meeting = {
-      name = "CancelRecurringSubMeeting",
+      sdk_operation = "CancelRecurringSubMeeting",
       method = "DELETE",
       path = "/v1/mmc/management/conferences/cyclesubconf",
       content_type = "application/json",
@@ -738,7 +738,7 @@ return {
       response = { ref = "CancelRecurringSubMeetingResponse" },
     },
     check_call_number_in_conf = {
-      name = "CheckCallNumberInConf",
+      sdk_operation = "CheckCallNumberInConf",
       method = "GET",
       path = "/v2/mms/ncms/conferences/online/check-callnumber-in-conf",
       content_type = "application/json",
@@ -748,7 +748,7 @@ return {
       response = { ref = "CheckCallNumberInConfResponse" },
     },
     check_slide_verify_code = {
-      name = "CheckSlideVerifyCode",
+      sdk_operation = "CheckSlideVerifyCode",
       method = "PUT",
       path = "/v1/usg/acs/auth/slideverifycode/check",
       content_type = "application/json",
@@ -766,7 +766,7 @@ return {
       response = { ref = "CheckSlideVerifyCodeResponse" },
     },
     check_token = {
-      name = "CheckToken",
+      sdk_operation = "CheckToken",
       method = "POST",
       path = "/v1/usg/acs/token/validate",
       content_type = "application/json",
@@ -781,7 +781,7 @@ return {
       response = { ref = "CheckTokenResponse" },
     },
     check_veri_code_for_update_user_info = {
-      name = "CheckVeriCodeForUpdateUserInfo",
+      sdk_operation = "CheckVeriCodeForUpdateUserInfo",
       method = "POST",
       path = "/v1/usg/dcs/member/verification-code/verify",
       content_type = "application/json",
@@ -796,7 +796,7 @@ return {
       response = { ref = "CheckVeriCodeForUpdateUserInfoResponse" },
     },
     check_verify_code = {
-      name = "CheckVerifyCode",
+      sdk_operation = "CheckVerifyCode",
       method = "PUT",
       path = "/v1/usg/acs/verifycode/check",
       content_type = "application/json",
@@ -810,7 +810,7 @@ return {
       response = { ref = "CheckVerifyCodeResponse" },
     },
     create_anonymous_auth_random = {
-      name = "CreateAnonymousAuthRandom",
+      sdk_operation = "CreateAnonymousAuthRandom",
       method = "GET",
       path = "/v1/mmc/management/conferences/anonymous/auth",
       content_type = "application/json",
@@ -821,7 +821,7 @@ return {
       response = { ref = "CreateAnonymousAuthRandomResponse" },
     },
     create_auth_random = {
-      name = "CreateAuthRandom",
+      sdk_operation = "CreateAuthRandom",
       method = "GET",
       path = "/v2/mms/ncms/conferences/auth/random",
       content_type = "application/json",
@@ -833,7 +833,7 @@ return {
       response = { ref = "CreateAuthRandomResponse" },
     },
     create_conf_token = {
-      name = "CreateConfToken",
+      sdk_operation = "CreateConfToken",
       method = "GET",
       path = "/v1/mmc/control/conferences/token",
       content_type = "application/json",
@@ -847,7 +847,7 @@ return {
       response = { ref = "CreateConfTokenResponse" },
     },
     create_meeting = {
-      name = "CreateMeeting",
+      sdk_operation = "CreateMeeting",
       method = "POST",
       path = "/v1/mmc/management/conferences",
       content_type = "application/json",
@@ -882,7 +882,7 @@ return {
       response = { type = "array", items = { ref = "ConferenceInfo" } },
     },
     create_portal_ref_nonce = {
-      name = "CreatePortalRefNonce",
+      sdk_operation = "CreatePortalRefNonce",
       method = "POST",
       path = "/v1/usg/acs/auth/portal-ref-nonce",
       content_type = "application/json",
@@ -893,7 +893,7 @@ return {
       response = { ref = "CreatePortalRefNonceResponse" },
     },
     create_recurring_meeting = {
-      name = "CreateRecurringMeeting",
+      sdk_operation = "CreateRecurringMeeting",
       method = "POST",
       path = "/v1/mmc/management/cycleconferences",
       content_type = "application/json",
@@ -928,7 +928,7 @@ return {
       response = { type = "array", items = { ref = "ConferenceInfo" } },
     },
     create_vision_active_code = {
-      name = "CreateVisionActiveCode",
+      sdk_operation = "CreateVisionActiveCode",
       method = "POST",
       path = "/v1/usg/dcs/corp/vision/activecode",
       content_type = "application/json",
@@ -947,7 +947,7 @@ return {
       response = { ref = "CreateVisionActiveCodeResponse" },
     },
     create_web_socket_token = {
-      name = "CreateWebSocketToken",
+      sdk_operation = "CreateWebSocketToken",
       method = "GET",
       path = "/v1/mmc/control/conferences/wsToken",
       content_type = "application/json",
@@ -958,7 +958,7 @@ return {
       response = { ref = "CreateWebSocketTokenResponse" },
     },
     create_webinar = {
-      name = "CreateWebinar",
+      sdk_operation = "CreateWebinar",
       method = "POST",
       path = "/v1/wss/webinar/open/conferences",
       content_type = "application/json",
@@ -987,7 +987,7 @@ return {
       response = { ref = "CreateWebinarResponse" },
     },
     delete_app_id = {
-      name = "DeleteAppId",
+      sdk_operation = "DeleteAppId",
       method = "DELETE",
       path = "/v2/usg/acs/corp/app/{app_id}",
       content_type = "application/json",
@@ -999,7 +999,7 @@ return {
       response = { ref = "DeleteAppIdResponse" },
     },
     delete_attendees = {
-      name = "DeleteAttendees",
+      sdk_operation = "DeleteAttendees",
       method = "POST",
       path = "/v1/mmc/control/conferences/attendees/delete",
       content_type = "application/json",
@@ -1012,7 +1012,7 @@ return {
       response = { ref = "DeleteAttendeesResponse" },
     },
     delete_corp = {
-      name = "DeleteCorp",
+      sdk_operation = "DeleteCorp",
       method = "DELETE",
       path = "/v1/usg/dcs/sp/corp/{id}",
       content_type = "application/json",
@@ -1024,7 +1024,7 @@ return {
       response = { ref = "DeleteCorpResponse" },
     },
     delete_corp_vmr = {
-      name = "DeleteCorpVmr",
+      sdk_operation = "DeleteCorpVmr",
       method = "POST",
       path = "/v1/usg/dcs/corp/vmr/delete",
       content_type = "application/json",
@@ -1036,7 +1036,7 @@ return {
       response = { ref = "DeleteCorpVmrResponse" },
     },
     delete_department = {
-      name = "DeleteDepartment",
+      sdk_operation = "DeleteDepartment",
       method = "DELETE",
       path = "/v1/usg/dcs/corp/dept/{dept_code}",
       content_type = "application/json",
@@ -1048,7 +1048,7 @@ return {
       response = { ref = "DeleteDepartmentResponse" },
     },
     delete_layout = {
-      name = "DeleteLayout",
+      sdk_operation = "DeleteLayout",
       method = "DELETE",
       path = "/v1/mmc/control/conferences/layOut",
       content_type = "application/json",
@@ -1060,7 +1060,7 @@ return {
       response = { ref = "DeleteLayoutResponse" },
     },
     delete_recordings = {
-      name = "DeleteRecordings",
+      sdk_operation = "DeleteRecordings",
       method = "DELETE",
       path = "/v1/mmc/management/record/files",
       content_type = "application/json",
@@ -1073,7 +1073,7 @@ return {
       response = { ref = "DeleteRecordingsResponse" },
     },
     delete_resource = {
-      name = "DeleteResource",
+      sdk_operation = "DeleteResource",
       method = "POST",
       path = "/v1/usg/dcs/sp/corp/{corp_id}/resource/delete",
       content_type = "application/json",
@@ -1086,7 +1086,7 @@ return {
       response = { ref = "DeleteResourceResponse" },
     },
     delete_token = {
-      name = "DeleteToken",
+      sdk_operation = "DeleteToken",
       method = "DELETE",
       path = "/v1/usg/acs/token",
       content_type = "application/json",
@@ -1097,7 +1097,7 @@ return {
       response = { ref = "DeleteTokenResponse" },
     },
     delete_vision_active_code = {
-      name = "DeleteVisionActiveCode",
+      sdk_operation = "DeleteVisionActiveCode",
       method = "DELETE",
       path = "/v1/usg/dcs/corp/vision/activecode",
       content_type = "application/json",
@@ -1109,7 +1109,7 @@ return {
       response = { ref = "DeleteVisionActiveCodeResponse" },
     },
     delete_web_hook_config = {
-      name = "DeleteWebHookConfig",
+      sdk_operation = "DeleteWebHookConfig",
       method = "DELETE",
       path = "/v1/mmc/management/webhook/link-config",
       content_type = "application/json",
@@ -1119,7 +1119,7 @@ return {
       response = { ref = "DeleteWebHookConfigResponse" },
     },
     delete_webinar = {
-      name = "DeleteWebinar",
+      sdk_operation = "DeleteWebinar",
       method = "DELETE",
       path = "/v1/wss/webinar/open/conferences/{conference_id}",
       content_type = "application/json",
@@ -1131,7 +1131,7 @@ return {
       response = { ref = "DeleteWebinarResponse" },
     },
     disassociate_vmr = {
-      name = "DisassociateVmr",
+      sdk_operation = "DisassociateVmr",
       method = "POST",
       path = "/v1/usg/dcs/corp/vmr/recycle-from-member/{account}",
       content_type = "application/json",
@@ -1145,7 +1145,7 @@ return {
       response = { ref = "DisassociateVmrResponse" },
     },
     hand = {
-      name = "Hand",
+      sdk_operation = "Hand",
       method = "PUT",
       path = "/v1/mmc/control/conferences/participants/hands",
       content_type = "application/json",
@@ -1159,7 +1159,7 @@ return {
       response = { ref = "HandResponse" },
     },
     hang_up = {
-      name = "HangUp",
+      sdk_operation = "HangUp",
       method = "POST",
       path = "/v1/mmc/control/conferences/participants/delete",
       content_type = "application/json",
@@ -1172,7 +1172,7 @@ return {
       response = { ref = "HangUpResponse" },
     },
     invite_operate_video = {
-      name = "InviteOperateVideo",
+      sdk_operation = "InviteOperateVideo",
       method = "PUT",
       path = "/v1/mmc/control/conferences/participants/video",
       content_type = "application/json",
@@ -1186,7 +1186,7 @@ return {
       response = { ref = "InviteOperateVideoResponse" },
     },
     invite_participant = {
-      name = "InviteParticipant",
+      sdk_operation = "InviteParticipant",
       method = "POST",
       path = "/v1/mmc/control/conferences/participants",
       content_type = "application/json",
@@ -1199,7 +1199,7 @@ return {
       response = { ref = "InviteParticipantResponse" },
     },
     invite_share = {
-      name = "InviteShare",
+      sdk_operation = "InviteShare",
       method = "PUT",
       path = "/v1/mmc/control/conferences/participants/share/invite",
       content_type = "application/json",
@@ -1213,7 +1213,7 @@ return {
       response = { ref = "InviteShareResponse" },
     },
     invite_user = {
-      name = "InviteUser",
+      sdk_operation = "InviteUser",
       method = "POST",
       path = "/v1/usg/dcs/corp/member/add",
       content_type = "application/json",
@@ -1232,7 +1232,7 @@ return {
       response = { ref = "InviteUserResponse" },
     },
     invite_with_pwd = {
-      name = "InviteWithPwd",
+      sdk_operation = "InviteWithPwd",
       method = "POST",
       path = "/v1/mmc/control/conferences/inviteWithPwd",
       content_type = "application/json",
@@ -1249,7 +1249,7 @@ return {
       response = { ref = "InviteWithPwdResponse" },
     },
     list_history_webinars = {
-      name = "ListHistoryWebinars",
+      sdk_operation = "ListHistoryWebinars",
       method = "GET",
       path = "/v1/wss/webinar/open/conferences/history",
       content_type = "application/json",
@@ -1267,7 +1267,7 @@ return {
       response = { ref = "ListHistoryWebinarsResponse" },
     },
     list_network_quality = {
-      name = "ListNetworkQuality",
+      sdk_operation = "ListNetworkQuality",
       method = "POST",
       path = "/v1/mmc/cqs/media/qos",
       content_type = "application/json",
@@ -1282,7 +1282,7 @@ return {
       response = { ref = "ListNetworkQualityResponse" },
     },
     list_ongoing_webinars = {
-      name = "ListOngoingWebinars",
+      sdk_operation = "ListOngoingWebinars",
       method = "GET",
       path = "/v1/wss/webinar/open/conferences/ongoing",
       content_type = "application/json",
@@ -1298,7 +1298,7 @@ return {
       response = { ref = "ListOngoingWebinarsResponse" },
     },
     list_online_conf_attendee = {
-      name = "ListOnlineConfAttendee",
+      sdk_operation = "ListOnlineConfAttendee",
       method = "GET",
       path = "/v1/mmc/management/conferences/online/conf-attendee",
       content_type = "application/json",
@@ -1312,7 +1312,7 @@ return {
       response = { ref = "ListOnlineConfAttendeeResponse" },
     },
     list_up_coming_webinars = {
-      name = "ListUpComingWebinars",
+      sdk_operation = "ListUpComingWebinars",
       method = "GET",
       path = "/v1/wss/webinar/open/conferences/upcoming",
       content_type = "application/json",
@@ -1328,7 +1328,7 @@ return {
       response = { ref = "ListUpComingWebinarsResponse" },
     },
     live = {
-      name = "Live",
+      sdk_operation = "Live",
       method = "PUT",
       path = "/v1/mmc/control/conferences/live",
       content_type = "application/json",
@@ -1341,7 +1341,7 @@ return {
       response = { ref = "LiveResponse" },
     },
     lock_meeting = {
-      name = "LockMeeting",
+      sdk_operation = "LockMeeting",
       method = "PUT",
       path = "/v1/mmc/control/conferences/lock",
       content_type = "application/json",
@@ -1354,7 +1354,7 @@ return {
       response = { ref = "LockMeetingResponse" },
     },
     lock_view = {
-      name = "LockView",
+      sdk_operation = "LockView",
       method = "PUT",
       path = "/v1/mmc/control/conferences/lockView",
       content_type = "application/json",
@@ -1368,7 +1368,7 @@ return {
       response = { ref = "LockViewResponse" },
     },
     move_to_waiting_room = {
-      name = "MoveToWaitingRoom",
+      sdk_operation = "MoveToWaitingRoom",
       method = "PUT",
       path = "/v1/mmc/control/conferences/moveToWaitingRoom",
       content_type = "application/json",
@@ -1381,7 +1381,7 @@ return {
       response = { ref = "MoveToWaitingRoomResponse" },
     },
     mute_meeting = {
-      name = "MuteMeeting",
+      sdk_operation = "MuteMeeting",
       method = "PUT",
       path = "/v1/mmc/control/conferences/mute",
       content_type = "application/json",
@@ -1395,7 +1395,7 @@ return {
       response = { ref = "MuteMeetingResponse" },
     },
     mute_participant = {
-      name = "MuteParticipant",
+      sdk_operation = "MuteParticipant",
       method = "PUT",
       path = "/v1/mmc/control/conferences/participants/mute",
       content_type = "application/json",
@@ -1409,7 +1409,7 @@ return {
       response = { ref = "MuteParticipantResponse" },
     },
     pause_conference = {
-      name = "PauseConference",
+      sdk_operation = "PauseConference",
       method = "PUT",
       path = "/v1/mmc/control/conferences/pause",
       content_type = "application/json",
@@ -1422,7 +1422,7 @@ return {
       response = { ref = "PauseConferenceResponse" },
     },
     prolong_meeting = {
-      name = "ProlongMeeting",
+      sdk_operation = "ProlongMeeting",
       method = "PUT",
       path = "/v1/mmc/control/conferences/duration",
       content_type = "application/json",
@@ -1436,7 +1436,7 @@ return {
       response = { ref = "ProlongMeetingResponse" },
     },
     record = {
-      name = "Record",
+      sdk_operation = "Record",
       method = "PUT",
       path = "/v1/mmc/control/conferences/record",
       content_type = "application/json",
@@ -1449,7 +1449,7 @@ return {
       response = { ref = "RecordResponse" },
     },
     rename_participant = {
-      name = "RenameParticipant",
+      sdk_operation = "RenameParticipant",
       method = "PUT",
       path = "/v1/mmc/control/conferences/participants/name",
       content_type = "application/json",
@@ -1464,7 +1464,7 @@ return {
       response = { ref = "RenameParticipantResponse" },
     },
     reset_activecode = {
-      name = "ResetActivecode",
+      sdk_operation = "ResetActivecode",
       method = "POST",
       path = "/v1/usg/dcs/corp/device/{sn}/activecode",
       content_type = "application/json",
@@ -1480,7 +1480,7 @@ return {
       response = { ref = "ResetActivecodeResponse" },
     },
     reset_app_key = {
-      name = "ResetAppKey",
+      sdk_operation = "ResetAppKey",
       method = "PUT",
       path = "/v2/usg/acs/corp/app/{app_id}/reset",
       content_type = "application/json",
@@ -1492,7 +1492,7 @@ return {
       response = { ref = "ResetAppKeyResponse" },
     },
     reset_pwd = {
-      name = "ResetPwd",
+      sdk_operation = "ResetPwd",
       method = "PUT",
       path = "/v1/usg/acs/password/reset",
       content_type = "application/json",
@@ -1507,7 +1507,7 @@ return {
       response = { ref = "ResetPwdResponse" },
     },
     reset_pwd_by_admin = {
-      name = "ResetPwdByAdmin",
+      sdk_operation = "ResetPwdByAdmin",
       method = "PUT",
       path = "/v1/usg/acs/password/admin/reset",
       content_type = "application/json",
@@ -1520,7 +1520,7 @@ return {
       response = { ref = "ResetPwdByAdminResponse" },
     },
     reset_vision_active_code = {
-      name = "ResetVisionActiveCode",
+      sdk_operation = "ResetVisionActiveCode",
       method = "PUT",
       path = "/v1/usg/dcs/corp/vision/activecode/{account}/reset",
       content_type = "application/json",
@@ -1536,7 +1536,7 @@ return {
       response = { ref = "ResetVisionActiveCodeResponse" },
     },
     resume_simultaneous_interpretation = {
-      name = "ResumeSimultaneousInterpretation",
+      sdk_operation = "ResumeSimultaneousInterpretation",
       method = "PUT",
       path = "/v1/mmc/control/conferences/simultaneousInterpretation",
       content_type = "application/json",
@@ -1549,7 +1549,7 @@ return {
       response = { ref = "ResumeSimultaneousInterpretationResponse" },
     },
     rollcall_participant = {
-      name = "RollcallParticipant",
+      sdk_operation = "RollcallParticipant",
       method = "PUT",
       path = "/v1/mmc/control/conferences/participants/rollCall",
       content_type = "application/json",
@@ -1561,7 +1561,7 @@ return {
       response = { ref = "RollcallParticipantResponse" },
     },
     save_layout = {
-      name = "SaveLayout",
+      sdk_operation = "SaveLayout",
       method = "PUT",
       path = "/v1/mmc/control/conferences/layOut",
       content_type = "application/json",
@@ -1574,7 +1574,7 @@ return {
       response = { ref = "SaveLayoutResponse" },
     },
     search_attendance_records_of_his_meeting = {
-      name = "SearchAttendanceRecordsOfHisMeeting",
+      sdk_operation = "SearchAttendanceRecordsOfHisMeeting",
       method = "GET",
       path = "/v1/mmc/management/conferences/history/confAttendeeRecord",
       content_type = "application/json",
@@ -1592,7 +1592,7 @@ return {
       response = { ref = "SearchAttendanceRecordsOfHisMeetingResponse" },
     },
     search_corp = {
-      name = "SearchCorp",
+      sdk_operation = "SearchCorp",
       method = "GET",
       path = "/v1/usg/dcs/sp/corp",
       content_type = "application/json",
@@ -1607,7 +1607,7 @@ return {
       response = { ref = "SearchCorpResponse" },
     },
     search_corp_admins = {
-      name = "SearchCorpAdmins",
+      sdk_operation = "SearchCorpAdmins",
       method = "GET",
       path = "/v1/usg/dcs/corp/admin",
       content_type = "application/json",
@@ -1622,7 +1622,7 @@ return {
       response = { ref = "SearchCorpAdminsResponse" },
     },
     search_corp_dir = {
-      name = "SearchCorpDir",
+      sdk_operation = "SearchCorpDir",
       method = "GET",
       path = "/v1/usg/abs/users",
       content_type = "application/json",
@@ -1640,7 +1640,7 @@ return {
       response = { ref = "SearchCorpDirResponse" },
     },
     search_corp_external_dir = {
-      name = "SearchCorpExternalDir",
+      sdk_operation = "SearchCorpExternalDir",
       method = "GET",
       path = "/v1/usg/abs/external-contacts",
       content_type = "application/json",
@@ -1656,7 +1656,7 @@ return {
       response = { ref = "SearchCorpExternalDirResponse" },
     },
     search_corp_resources = {
-      name = "SearchCorpResources",
+      sdk_operation = "SearchCorpResources",
       method = "GET",
       path = "/v1/usg/dcs/corp/resource-list",
       content_type = "application/json",
@@ -1678,7 +1678,7 @@ return {
       response = { ref = "SearchCorpResourcesResponse" },
     },
     search_corp_vmr = {
-      name = "SearchCorpVmr",
+      sdk_operation = "SearchCorpVmr",
       method = "GET",
       path = "/v1/usg/dcs/corp/vmr",
       content_type = "application/json",
@@ -1695,7 +1695,7 @@ return {
       response = { ref = "SearchCorpVmrResponse" },
     },
     search_ctl_records_of_his_meeting = {
-      name = "SearchCtlRecordsOfHisMeeting",
+      sdk_operation = "SearchCtlRecordsOfHisMeeting",
       method = "GET",
       path = "/v1/mmc/management/conferences/history/confCtlRecord",
       content_type = "application/json",
@@ -1712,7 +1712,7 @@ return {
       response = { ref = "SearchCtlRecordsOfHisMeetingResponse" },
     },
     search_department_by_name = {
-      name = "SearchDepartmentByName",
+      sdk_operation = "SearchDepartmentByName",
       method = "GET",
       path = "/v1/usg/dcs/member/dept",
       content_type = "application/json",
@@ -1724,7 +1724,7 @@ return {
       response = { type = "array", items = { ref = "QueryDeptResultDTO" } },
     },
     search_devices = {
-      name = "SearchDevices",
+      sdk_operation = "SearchDevices",
       method = "GET",
       path = "/v1/usg/dcs/corp/device",
       content_type = "application/json",
@@ -1742,7 +1742,7 @@ return {
       response = { ref = "SearchDevicesResponse" },
     },
     search_his_meetings = {
-      name = "SearchHisMeetings",
+      sdk_operation = "SearchHisMeetings",
       method = "GET",
       path = "/v1/mmc/management/conferences/history",
       content_type = "application/json",
@@ -1762,7 +1762,7 @@ return {
       response = { ref = "SearchHisMeetingsResponse" },
     },
     search_materials = {
-      name = "SearchMaterials",
+      sdk_operation = "SearchMaterials",
       method = "GET",
       path = "/v1/usg/sss/materials",
       content_type = "application/json",
@@ -1777,7 +1777,7 @@ return {
       response = { ref = "SearchMaterialsResponse" },
     },
     search_meeting_file_list = {
-      name = "SearchMeetingFileList",
+      sdk_operation = "SearchMeetingFileList",
       method = "GET",
       path = "/v1/usg/sss/meeting-files",
       content_type = "application/json",
@@ -1792,7 +1792,7 @@ return {
       response = { ref = "SearchMeetingFileListResponse" },
     },
     search_meetings = {
-      name = "SearchMeetings",
+      sdk_operation = "SearchMeetings",
       method = "GET",
       path = "/v1/mmc/management/conferences",
       content_type = "application/json",
@@ -1811,7 +1811,7 @@ return {
       response = { ref = "SearchMeetingsResponse" },
     },
     search_member_vmr = {
-      name = "SearchMemberVmr",
+      sdk_operation = "SearchMemberVmr",
       method = "GET",
       path = "/v1/usg/dcs/member/vmr",
       content_type = "application/json",
@@ -1827,7 +1827,7 @@ return {
       response = { ref = "SearchMemberVmrResponse" },
     },
     search_online_meetings = {
-      name = "SearchOnlineMeetings",
+      sdk_operation = "SearchOnlineMeetings",
       method = "GET",
       path = "/v1/mmc/management/conferences/online",
       content_type = "application/json",
@@ -1844,7 +1844,7 @@ return {
       response = { ref = "SearchOnlineMeetingsResponse" },
     },
     search_programs = {
-      name = "SearchPrograms",
+      sdk_operation = "SearchPrograms",
       method = "GET",
       path = "/v1/usg/sss/programs",
       content_type = "application/json",
@@ -1859,7 +1859,7 @@ return {
       response = { ref = "SearchProgramsResponse" },
     },
     search_publications = {
-      name = "SearchPublications",
+      sdk_operation = "SearchPublications",
       method = "GET",
       path = "/v1/usg/sss/publications",
       content_type = "application/json",
@@ -1874,7 +1874,7 @@ return {
       response = { ref = "SearchPublicationsResponse" },
     },
     search_qos_history_meetings = {
-      name = "SearchQosHistoryMeetings",
+      sdk_operation = "SearchQosHistoryMeetings",
       method = "GET",
       path = "/v1/metrics/conferences/history",
       content_type = "application/json",
@@ -1889,7 +1889,7 @@ return {
       response = { ref = "SearchQosHistoryMeetingsResponse" },
     },
     search_qos_online_meetings = {
-      name = "SearchQosOnlineMeetings",
+      sdk_operation = "SearchQosOnlineMeetings",
       method = "GET",
       path = "/v1/metrics/conferences/online",
       content_type = "application/json",
@@ -1902,7 +1902,7 @@ return {
       response = { ref = "SearchQosOnlineMeetingsResponse" },
     },
     search_qos_participant_detail = {
-      name = "SearchQosParticipantDetail",
+      sdk_operation = "SearchQosParticipantDetail",
       method = "GET",
       path = "/v1/metrics/conference/participant/qos",
       content_type = "application/json",
@@ -1915,7 +1915,7 @@ return {
       response = { ref = "SearchQosParticipantDetailResponse" },
     },
     search_qos_participants = {
-      name = "SearchQosParticipants",
+      sdk_operation = "SearchQosParticipants",
       method = "GET",
       path = "/v1/metrics/conference/participants",
       content_type = "application/json",
@@ -1930,7 +1930,7 @@ return {
       response = { ref = "SearchQosParticipantsResponse" },
     },
     search_recordings = {
-      name = "SearchRecordings",
+      sdk_operation = "SearchRecordings",
       method = "GET",
       path = "/v1/mmc/management/record/files",
       content_type = "application/json",
@@ -1950,7 +1950,7 @@ return {
       response = { ref = "SearchRecordingsResponse" },
     },
     search_resource = {
-      name = "SearchResource",
+      sdk_operation = "SearchResource",
       method = "GET",
       path = "/v1/usg/dcs/sp/corp/{corp_id}/resource",
       content_type = "application/json",
@@ -1971,7 +1971,7 @@ return {
       response = { ref = "SearchResourceResponse" },
     },
     search_resource_op_record = {
-      name = "SearchResourceOpRecord",
+      sdk_operation = "SearchResourceOpRecord",
       method = "GET",
       path = "/v1/usg/dcs/sp/corp/{corp_id}/resource-record",
       content_type = "application/json",
@@ -1994,7 +1994,7 @@ return {
       response = { ref = "SearchResourceOpRecordResponse" },
     },
     search_statistic_conference_info = {
-      name = "SearchStatisticConferenceInfo",
+      sdk_operation = "SearchStatisticConferenceInfo",
       method = "GET",
       path = "/v1/metrics/dashboard/statistic/conference/info",
       content_type = "application/json",
@@ -2010,7 +2010,7 @@ return {
       response = { ref = "SearchStatisticConferenceInfoResponse" },
     },
     search_statistic_conference_participant = {
-      name = "SearchStatisticConferenceParticipant",
+      sdk_operation = "SearchStatisticConferenceParticipant",
       method = "GET",
       path = "/v1/metrics/dashboard/statistic/conference/participant",
       content_type = "application/json",
@@ -2026,7 +2026,7 @@ return {
       response = { ref = "SearchStatisticConferenceParticipantResponse" },
     },
     search_statistic_resource_info = {
-      name = "SearchStatisticResourceInfo",
+      sdk_operation = "SearchStatisticResourceInfo",
       method = "GET",
       path = "/v1/metrics/dashboard/statistic/resource/info",
       content_type = "application/json",
@@ -2042,7 +2042,7 @@ return {
       response = { ref = "SearchStatisticResourceInfoResponse" },
     },
     search_statistic_user_info = {
-      name = "SearchStatisticUserInfo",
+      sdk_operation = "SearchStatisticUserInfo",
       method = "GET",
       path = "/v1/metrics/dashboard/statistic/user/info",
       content_type = "application/json",
@@ -2058,7 +2058,7 @@ return {
       response = { ref = "SearchStatisticUserInfoResponse" },
     },
     search_users = {
-      name = "SearchUsers",
+      sdk_operation = "SearchUsers",
       method = "GET",
       path = "/v1/usg/dcs/corp/member",
       content_type = "application/json",
@@ -2082,7 +2082,7 @@ return {
       response = { ref = "SearchUsersResponse" },
     },
     search_vision_active_code = {
-      name = "SearchVisionActiveCode",
+      sdk_operation = "SearchVisionActiveCode",
       method = "GET",
       path = "/v1/usg/dcs/corp/vision/activecode",
       content_type = "application/json",
@@ -2098,7 +2098,7 @@ return {
       response = { ref = "SearchVisionActiveCodeResponse" },
     },
     send_slide_verify_code = {
-      name = "SendSlideVerifyCode",
+      sdk_operation = "SendSlideVerifyCode",
       method = "POST",
       path = "/v1/usg/acs/auth/slideverifycode/send",
       content_type = "application/json",
@@ -2113,7 +2113,7 @@ return {
       response = { ref = "SendSlideVerifyCodeResponse" },
     },
     send_veri_code_for_change_pwd = {
-      name = "SendVeriCodeForChangePwd",
+      sdk_operation = "SendVeriCodeForChangePwd",
       method = "POST",
       path = "/v1/usg/acs/verifycode/send",
       content_type = "application/json",
@@ -2128,7 +2128,7 @@ return {
       response = { ref = "SendVeriCodeForChangePwdResponse" },
     },
     send_veri_code_for_update_user_info = {
-      name = "SendVeriCodeForUpdateUserInfo",
+      sdk_operation = "SendVeriCodeForUpdateUserInfo",
       method = "POST",
       path = "/v1/usg/dcs/member/verification-code",
       content_type = "application/json",
@@ -2143,7 +2143,7 @@ return {
       response = { ref = "SendVeriCodeForUpdateUserInfoResponse" },
     },
     set_attendee_lan_channel = {
-      name = "SetAttendeeLanChannel",
+      sdk_operation = "SetAttendeeLanChannel",
       method = "PUT",
       path = "/v1/mmc/control/conferences/setAttendeeLanChannel",
       content_type = "application/json",
@@ -2159,7 +2159,7 @@ return {
       response = { ref = "SetAttendeeLanChannelResponse" },
     },
     set_cohost = {
-      name = "SetCohost",
+      sdk_operation = "SetCohost",
       method = "PUT",
       path = "/v1/mmc/control/conferences/participants/cohost",
       content_type = "application/json",
@@ -2173,7 +2173,7 @@ return {
       response = { ref = "SetCohostResponse" },
     },
     set_custom_multi_picture = {
-      name = "SetCustomMultiPicture",
+      sdk_operation = "SetCustomMultiPicture",
       method = "PUT",
       path = "/v1/mmc/control/conferences/display/customMultiPicture",
       content_type = "application/json",
@@ -2191,7 +2191,7 @@ return {
       response = { ref = "SetCustomMultiPictureResponse" },
     },
     set_host_view = {
-      name = "SetHostView",
+      sdk_operation = "SetHostView",
       method = "PUT",
       path = "/v1/mmc/control/conferences/chairView",
       content_type = "application/json",
@@ -2207,7 +2207,7 @@ return {
       response = { ref = "SetHostViewResponse" },
     },
     set_interpreter_group = {
-      name = "SetInterpreterGroup",
+      sdk_operation = "SetInterpreterGroup",
       method = "PUT",
       path = "/v1/mmc/control/conferences/interpreterGroup",
       content_type = "application/json",
@@ -2220,7 +2220,7 @@ return {
       response = { ref = "SetInterpreterGroupResponse" },
     },
     set_mmr_live = {
-      name = "SetMmrLive",
+      sdk_operation = "SetMmrLive",
       method = "PUT",
       path = "/v1/mmc/control/conferences/mmrLive",
       content_type = "application/json",
@@ -2233,7 +2233,7 @@ return {
       response = { ref = "SetMmrLiveResponse" },
     },
     set_mmr_record = {
-      name = "SetMmrRecord",
+      sdk_operation = "SetMmrRecord",
       method = "PUT",
       path = "/v1/mmc/control/conferences/mmrRecord",
       content_type = "application/json",
@@ -2246,7 +2246,7 @@ return {
       response = { ref = "SetMmrRecordResponse" },
     },
     set_multi_picture = {
-      name = "SetMultiPicture",
+      sdk_operation = "SetMultiPicture",
       method = "PUT",
       path = "/v1/mmc/control/conferences/display/multiPicture",
       content_type = "application/json",
@@ -2262,7 +2262,7 @@ return {
       response = { ref = "SetMultiPictureResponse" },
     },
     set_participant_view = {
-      name = "SetParticipantView",
+      sdk_operation = "SetParticipantView",
       method = "PUT",
       path = "/v1/mmc/control/conferences/partView",
       content_type = "application/json",
@@ -2276,7 +2276,7 @@ return {
       response = { ref = "SetParticipantViewResponse" },
     },
     set_profile_image = {
-      name = "SetProfileImage",
+      sdk_operation = "SetProfileImage",
       method = "POST",
       path = "/v1/usg/abs/profile-images",
       content_type = "multipart/form-data",
@@ -2288,7 +2288,7 @@ return {
       response = { ref = "SetProfileImageResponse" },
     },
     set_qos_threshold = {
-      name = "SetQosThreshold",
+      sdk_operation = "SetQosThreshold",
       method = "POST",
       path = "/v1/metrics/conference/threshold",
       content_type = "application/json; charset=utf-8",
@@ -2304,7 +2304,7 @@ return {
       response = { ref = "SetQosThresholdResponse" },
     },
     set_role = {
-      name = "SetRole",
+      sdk_operation = "SetRole",
       method = "PUT",
       path = "/v1/mmc/control/conferences/participants/role",
       content_type = "application/json",
@@ -2319,7 +2319,7 @@ return {
       response = { ref = "SetRoleResponse" },
     },
     set_sso_config = {
-      name = "SetSsoConfig",
+      sdk_operation = "SetSsoConfig",
       method = "POST",
       path = "/v1/usg/acs/authorizeconfig",
       content_type = "application/json",
@@ -2349,7 +2349,7 @@ return {
       response = { ref = "SetSsoConfigResponse" },
     },
     set_user_profile_image = {
-      name = "SetUserProfileImage",
+      sdk_operation = "SetUserProfileImage",
       method = "POST",
       path = "/v1/usg/abs/profile-images/{user_id}",
       content_type = "multipart/form-data",
@@ -2362,7 +2362,7 @@ return {
       response = { ref = "SetUserProfileImageResponse" },
     },
     set_web_hook_config = {
-      name = "SetWebHookConfig",
+      sdk_operation = "SetWebHookConfig",
       method = "POST",
       path = "/v1/mmc/management/webhook/link-config",
       content_type = "application/json",
@@ -2377,7 +2377,7 @@ return {
       response = { ref = "SetWebHookConfigResponse" },
     },
     show_conf_org = {
-      name = "ShowConfOrg",
+      sdk_operation = "ShowConfOrg",
       method = "GET",
       path = "/v1/mmc/management/conferences/confOrg",
       content_type = "application/json",
@@ -2387,7 +2387,7 @@ return {
       response = { ref = "ShowConfOrgResponse" },
     },
     show_corp = {
-      name = "ShowCorp",
+      sdk_operation = "ShowCorp",
       method = "GET",
       path = "/v1/usg/dcs/sp/corp/{id}",
       content_type = "application/json",
@@ -2399,7 +2399,7 @@ return {
       response = { ref = "ShowCorpResponse" },
     },
     show_corp_admin = {
-      name = "ShowCorpAdmin",
+      sdk_operation = "ShowCorpAdmin",
       method = "GET",
       path = "/v1/usg/dcs/corp/admin/{account}",
       content_type = "application/json",
@@ -2412,7 +2412,7 @@ return {
       response = { ref = "ShowCorpAdminResponse" },
     },
     show_corp_basic_info = {
-      name = "ShowCorpBasicInfo",
+      sdk_operation = "ShowCorpBasicInfo",
       method = "GET",
       path = "/v1/usg/dcs/corp",
       content_type = "application/json",
@@ -2423,7 +2423,7 @@ return {
       response = { ref = "ShowCorpBasicInfoResponse" },
     },
     show_corp_resource = {
-      name = "ShowCorpResource",
+      sdk_operation = "ShowCorpResource",
       method = "GET",
       path = "/v1/usg/dcs/corp/resource",
       content_type = "application/json",
@@ -2434,7 +2434,7 @@ return {
       response = { ref = "ShowCorpResourceResponse" },
     },
     show_department = {
-      name = "ShowDepartment",
+      sdk_operation = "ShowDepartment",
       method = "GET",
       path = "/v1/usg/abs/departments/{dept_code}",
       content_type = "application/json",
@@ -2446,7 +2446,7 @@ return {
       response = { ref = "ShowDepartmentResponse" },
     },
     show_dept_and_child_dept = {
-      name = "ShowDeptAndChildDept",
+      sdk_operation = "ShowDeptAndChildDept",
       method = "GET",
       path = "/v1/usg/dcs/member/dept/{dept_code}",
       content_type = "application/json",
@@ -2458,7 +2458,7 @@ return {
       response = { ref = "ShowDeptAndChildDeptResponse" },
     },
     show_device_detail = {
-      name = "ShowDeviceDetail",
+      sdk_operation = "ShowDeviceDetail",
       method = "GET",
       path = "/v1/usg/dcs/corp/device/{sn}",
       content_type = "application/json",
@@ -2470,7 +2470,7 @@ return {
       response = { ref = "ShowDeviceDetailResponse" },
     },
     show_device_status = {
-      name = "ShowDeviceStatus",
+      sdk_operation = "ShowDeviceStatus",
       method = "POST",
       path = "/v1/usg/acs/ap/userstatus",
       content_type = "application/json",
@@ -2482,7 +2482,7 @@ return {
       response = { type = "array", items = { ref = "UserStatusDTO" } },
     },
     show_device_types = {
-      name = "ShowDeviceTypes",
+      sdk_operation = "ShowDeviceTypes",
       method = "GET",
       path = "/v1/usg/dcs/termdevtype",
       content_type = "application/json",
@@ -2493,7 +2493,7 @@ return {
       response = { type = "array", items = { ref = "QueryDeviceTypeResultDTO" } },
     },
     show_his_meeting_detail = {
-      name = "ShowHisMeetingDetail",
+      sdk_operation = "ShowHisMeetingDetail",
       method = "GET",
       path = "/v1/mmc/management/conferences/history/confDetail",
       content_type = "application/json",
@@ -2511,7 +2511,7 @@ return {
       response = { ref = "ShowHisMeetingDetailResponse" },
     },
     show_layout = {
-      name = "ShowLayout",
+      sdk_operation = "ShowLayout",
       method = "GET",
       path = "/v1/mmc/control/conferences/layOut",
       content_type = "application/json",
@@ -2522,7 +2522,7 @@ return {
       response = { ref = "ShowLayoutResponse" },
     },
     show_meeting_detail = {
-      name = "ShowMeetingDetail",
+      sdk_operation = "ShowMeetingDetail",
       method = "GET",
       path = "/v1/mmc/management/conferences/confDetail",
       content_type = "application/json",
@@ -2540,7 +2540,7 @@ return {
       response = { ref = "ShowMeetingDetailResponse" },
     },
     show_meeting_file = {
-      name = "ShowMeetingFile",
+      sdk_operation = "ShowMeetingFile",
       method = "GET",
       path = "/v1/usg/sss/meeting-files/{file_code}",
       content_type = "application/json",
@@ -2552,7 +2552,7 @@ return {
       response = { ref = "ShowMeetingFileResponse" },
     },
     show_meeting_file_list = {
-      name = "ShowMeetingFileList",
+      sdk_operation = "ShowMeetingFileList",
       method = "POST",
       path = "/v1/usg/sss/meeting-files/open-meeting-file-list",
       content_type = "application/json",
@@ -2564,7 +2564,7 @@ return {
       response = { ref = "ShowMeetingFileListResponse" },
     },
     show_mgmt_site_status = {
-      name = "ShowMgmtSiteStatus",
+      sdk_operation = "ShowMgmtSiteStatus",
       method = "GET",
       path = "/v1/mmc/control/confmaintain/queryMgmtSiteStatus",
       content_type = "application/json",
@@ -2574,7 +2574,7 @@ return {
       response = { ref = "ShowMgmtSiteStatusResponse" },
     },
     show_my_info = {
-      name = "ShowMyInfo",
+      sdk_operation = "ShowMyInfo",
       method = "GET",
       path = "/v1/usg/dcs/member",
       content_type = "application/json",
@@ -2585,7 +2585,7 @@ return {
       response = { ref = "ShowMyInfoResponse" },
     },
     show_online_meeting_detail = {
-      name = "ShowOnlineMeetingDetail",
+      sdk_operation = "ShowOnlineMeetingDetail",
       method = "GET",
       path = "/v1/mmc/management/conferences/online/confDetail",
       content_type = "application/json",
@@ -2603,7 +2603,7 @@ return {
       response = { ref = "ShowOnlineMeetingDetailResponse" },
     },
     show_org_res = {
-      name = "ShowOrgRes",
+      sdk_operation = "ShowOrgRes",
       method = "GET",
       path = "/v1/mmc/management/orgRes",
       content_type = "application/json",
@@ -2611,7 +2611,7 @@ return {
       response = { ref = "ShowOrgResResponse" },
     },
     show_program = {
-      name = "ShowProgram",
+      sdk_operation = "ShowProgram",
       method = "GET",
       path = "/v1/usg/sss/programs/{id}",
       content_type = "application/json",
@@ -2623,7 +2623,7 @@ return {
       response = { ref = "ShowProgramResponse" },
     },
     show_publication = {
-      name = "ShowPublication",
+      sdk_operation = "ShowPublication",
       method = "GET",
       path = "/v1/usg/sss/publications/{id}",
       content_type = "application/json",
@@ -2635,7 +2635,7 @@ return {
       response = { ref = "ShowPublicationResponse" },
     },
     show_qos_threshold = {
-      name = "ShowQosThreshold",
+      sdk_operation = "ShowQosThreshold",
       method = "GET",
       path = "/v1/metrics/conference/threshold",
       content_type = "application/json",
@@ -2645,7 +2645,7 @@ return {
       response = { ref = "ShowQosThresholdResponse" },
     },
     show_real_time_info_of_meeting = {
-      name = "ShowRealTimeInfoOfMeeting",
+      sdk_operation = "ShowRealTimeInfoOfMeeting",
       method = "GET",
       path = "/v1/mmc/control/conferences/realTimeInfo",
       content_type = "application/json",
@@ -2656,7 +2656,7 @@ return {
       response = { ref = "ShowRealTimeInfoOfMeetingResponse" },
     },
     show_record_info = {
-      name = "ShowRecordInfo",
+      sdk_operation = "ShowRecordInfo",
       method = "POST",
       path = "/v1/mmc/rlm/record/info",
       content_type = "application/json",
@@ -2669,7 +2669,7 @@ return {
       response = { ref = "ShowRecordInfoResponse" },
     },
     show_recording_detail = {
-      name = "ShowRecordingDetail",
+      sdk_operation = "ShowRecordingDetail",
       method = "GET",
       path = "/v1/mmc/management/conferences/record/files",
       content_type = "application/json",
@@ -2682,7 +2682,7 @@ return {
       response = { ref = "ShowRecordingDetailResponse" },
     },
     show_recording_file_download_urls = {
-      name = "ShowRecordingFileDownloadUrls",
+      sdk_operation = "ShowRecordingFileDownloadUrls",
       method = "GET",
       path = "/v1/mmc/management/record/downloadurls",
       content_type = "application/json",
@@ -2696,7 +2696,7 @@ return {
       response = { ref = "ShowRecordingFileDownloadUrlsResponse" },
     },
     show_region_info_of_meeting = {
-      name = "ShowRegionInfoOfMeeting",
+      sdk_operation = "ShowRegionInfoOfMeeting",
       method = "GET",
       path = "/v1/mmc/management/conferences/region/info",
       content_type = "application/json",
@@ -2706,7 +2706,7 @@ return {
       response = { ref = "ShowRegionInfoOfMeetingResponse" },
     },
     show_room_setting = {
-      name = "ShowRoomSetting",
+      sdk_operation = "ShowRoomSetting",
       method = "GET",
       path = "/v1/wss/webinar/open/room-setting/{conference_id}",
       content_type = "application/json",
@@ -2718,7 +2718,7 @@ return {
       response = { ref = "ShowRoomSettingResponse" },
     },
     show_sp_res = {
-      name = "ShowSpRes",
+      sdk_operation = "ShowSpRes",
       method = "GET",
       path = "/v1/mmc/management/spRes",
       content_type = "application/json",
@@ -2726,7 +2726,7 @@ return {
       response = { ref = "ShowSpResResponse" },
     },
     show_sp_resource = {
-      name = "ShowSpResource",
+      sdk_operation = "ShowSpResource",
       method = "GET",
       path = "/v1/usg/dcs/sp/resource",
       content_type = "application/json",
@@ -2738,7 +2738,7 @@ return {
       response = { ref = "ShowSpResourceResponse" },
     },
     show_sso_config = {
-      name = "ShowSsoConfig",
+      sdk_operation = "ShowSsoConfig",
       method = "GET",
       path = "/v1/usg/acs/authorizeconfig",
       content_type = "application/json",
@@ -2749,7 +2749,7 @@ return {
       response = { ref = "ShowSsoConfigResponse" },
     },
     show_user_detail = {
-      name = "ShowUserDetail",
+      sdk_operation = "ShowUserDetail",
       method = "GET",
       path = "/v1/usg/dcs/corp/member/{account}",
       content_type = "application/json",
@@ -2762,7 +2762,7 @@ return {
       response = { ref = "ShowUserDetailResponse" },
     },
     show_web_hook_config = {
-      name = "ShowWebHookConfig",
+      sdk_operation = "ShowWebHookConfig",
       method = "GET",
       path = "/v1/mmc/management/webhook/link-config",
       content_type = "application/json",
@@ -2773,7 +2773,7 @@ return {
       response = { ref = "ShowWebHookConfigResponse" },
     },
     show_webinar = {
-      name = "ShowWebinar",
+      sdk_operation = "ShowWebinar",
       method = "GET",
       path = "/v1/wss/webinar/open/conferences/{conference_id}",
       content_type = "application/json",
@@ -2785,7 +2785,7 @@ return {
       response = { ref = "ShowWebinarResponse" },
     },
     start_meeting = {
-      name = "StartMeeting",
+      sdk_operation = "StartMeeting",
       method = "POST",
       path = "/v1/mmc/management/conferences/start",
       content_type = "application/json",
@@ -2797,7 +2797,7 @@ return {
       response = { ref = "StartMeetingResponse" },
     },
     stop_meeting = {
-      name = "StopMeeting",
+      sdk_operation = "StopMeeting",
       method = "PUT",
       path = "/v1/mmc/control/conferences/stop",
       content_type = "application/json",
@@ -2808,7 +2808,7 @@ return {
       response = { ref = "StopMeetingResponse" },
     },
     switch_mode = {
-      name = "SwitchMode",
+      sdk_operation = "SwitchMode",
       method = "PUT",
       path = "/v1/mmc/control/conferences/display/mode",
       content_type = "application/json",
@@ -2822,7 +2822,7 @@ return {
       response = { ref = "SwitchModeResponse" },
     },
     update_app_id = {
-      name = "UpdateAppId",
+      sdk_operation = "UpdateAppId",
       method = "PUT",
       path = "/v2/usg/acs/corp/app/{app_id}",
       content_type = "application/json;charset=utf-8",
@@ -2838,7 +2838,7 @@ return {
       response = { ref = "UpdateAppIdResponse" },
     },
     update_contact = {
-      name = "UpdateContact",
+      sdk_operation = "UpdateContact",
       method = "PUT",
       path = "/v1/usg/dcs/member/contact",
       content_type = "application/json",
@@ -2853,7 +2853,7 @@ return {
       response = { ref = "UpdateContactResponse" },
     },
     update_corp = {
-      name = "UpdateCorp",
+      sdk_operation = "UpdateCorp",
       method = "PUT",
       path = "/v1/usg/dcs/sp/corp/{id}",
       content_type = "application/json",
@@ -2870,7 +2870,7 @@ return {
       response = { ref = "UpdateCorpResponse" },
     },
     update_corp_basic_info = {
-      name = "UpdateCorpBasicInfo",
+      sdk_operation = "UpdateCorpBasicInfo",
       method = "PUT",
       path = "/v1/usg/dcs/corp",
       content_type = "application/json",
@@ -2884,7 +2884,7 @@ return {
       response = { ref = "UpdateCorpBasicInfoResponse" },
     },
     update_department = {
-      name = "UpdateDepartment",
+      sdk_operation = "UpdateDepartment",
       method = "PUT",
       path = "/v1/usg/dcs/corp/dept/{dept_code}",
       content_type = "application/json",
@@ -2904,7 +2904,7 @@ return {
       response = { ref = "UpdateDepartmentResponse" },
     },
     update_device = {
-      name = "UpdateDevice",
+      sdk_operation = "UpdateDevice",
       method = "PUT",
       path = "/v1/usg/dcs/corp/device/{sn}",
       content_type = "application/json",
@@ -2925,7 +2925,7 @@ return {
       response = { ref = "UpdateDeviceResponse" },
     },
     update_material = {
-      name = "UpdateMaterial",
+      sdk_operation = "UpdateMaterial",
       method = "PUT",
       path = "/v1/usg/sss/materials/{id}",
       content_type = "application/json",
@@ -2939,7 +2939,7 @@ return {
       response = { ref = "UpdateMaterialResponse" },
     },
     update_meeting = {
-      name = "UpdateMeeting",
+      sdk_operation = "UpdateMeeting",
       method = "PUT",
       path = "/v1/mmc/management/conferences",
       content_type = "application/json",
@@ -2975,7 +2975,7 @@ return {
       response = { type = "array", items = { ref = "ConferenceInfo" } },
     },
     update_member_vmr = {
-      name = "UpdateMemberVmr",
+      sdk_operation = "UpdateMemberVmr",
       method = "PUT",
       path = "/v1/usg/dcs/member/vmr/{id}",
       content_type = "application/json",
@@ -2993,7 +2993,7 @@ return {
       response = { ref = "UpdateMemberVmrResponse" },
     },
     update_my_info = {
-      name = "UpdateMyInfo",
+      sdk_operation = "UpdateMyInfo",
       method = "PUT",
       path = "/v1/usg/dcs/member",
       content_type = "application/json",
@@ -3010,7 +3010,7 @@ return {
       response = { ref = "UpdateMyInfoResponse" },
     },
     update_program = {
-      name = "UpdateProgram",
+      sdk_operation = "UpdateProgram",
       method = "PUT",
       path = "/v1/usg/sss/programs/{id}",
       content_type = "application/json",
@@ -3025,7 +3025,7 @@ return {
       response = { ref = "UpdateProgramResponse" },
     },
     update_publication = {
-      name = "UpdatePublication",
+      sdk_operation = "UpdatePublication",
       method = "PUT",
       path = "/v1/usg/sss/publications/{id}",
       content_type = "application/json",
@@ -3044,7 +3044,7 @@ return {
       response = { ref = "UpdatePublicationResponse" },
     },
     update_pwd = {
-      name = "UpdatePwd",
+      sdk_operation = "UpdatePwd",
       method = "PUT",
       path = "/v1/usg/acs/password",
       content_type = "application/json",
@@ -3059,7 +3059,7 @@ return {
       response = { ref = "UpdatePwdResponse" },
     },
     update_recurring_meeting = {
-      name = "UpdateRecurringMeeting",
+      sdk_operation = "UpdateRecurringMeeting",
       method = "PUT",
       path = "/v1/mmc/management/cycleconferences",
       content_type = "application/json",
@@ -3095,7 +3095,7 @@ return {
       response = { type = "array", items = { ref = "ConferenceInfo" } },
     },
     update_recurring_sub_meeting = {
-      name = "UpdateRecurringSubMeeting",
+      sdk_operation = "UpdateRecurringSubMeeting",
       method = "PUT",
       path = "/v1/mmc/management/conferences/cyclesubconf",
       content_type = "application/json",
@@ -3117,7 +3117,7 @@ return {
       response = { ref = "UpdateRecurringSubMeetingResponse" },
     },
     update_resource = {
-      name = "UpdateResource",
+      sdk_operation = "UpdateResource",
       method = "PUT",
       path = "/v1/usg/dcs/sp/corp/{corp_id}/resource",
       content_type = "application/json",
@@ -3130,7 +3130,7 @@ return {
       response = { ref = "UpdateResourceResponse" },
     },
     update_room_setting = {
-      name = "UpdateRoomSetting",
+      sdk_operation = "UpdateRoomSetting",
       method = "POST",
       path = "/v1/wss/webinar/open/room-setting/{conference_id}",
       content_type = "application/json",
@@ -3150,7 +3150,7 @@ return {
       response = { ref = "UpdateRoomSettingResponse" },
     },
     update_started_conf_config = {
-      name = "UpdateStartedConfConfig",
+      sdk_operation = "UpdateStartedConfConfig",
       method = "PUT",
       path = "/v1/mmc/control/conferences/updateStartedConfConfig",
       content_type = "application/json",
@@ -3172,7 +3172,7 @@ return {
       response = { ref = "UpdateStartedConfConfigResponse" },
     },
     update_token = {
-      name = "UpdateToken",
+      sdk_operation = "UpdateToken",
       method = "PUT",
       path = "/v1/usg/acs/token",
       content_type = "application/json",
@@ -3183,7 +3183,7 @@ return {
       response = { ref = "UpdateTokenResponse" },
     },
     update_user = {
-      name = "UpdateUser",
+      sdk_operation = "UpdateUser",
       method = "PUT",
       path = "/v1/usg/dcs/corp/member/{account}",
       content_type = "application/json",
@@ -3210,7 +3210,7 @@ return {
       response = { ref = "UpdateUserResponse" },
     },
     update_web_hook_config_status = {
-      name = "UpdateWebHookConfigStatus",
+      sdk_operation = "UpdateWebHookConfigStatus",
       method = "PUT",
       path = "/v1/mmc/management/webhook/change-status",
       content_type = "application/json",
@@ -3221,7 +3221,7 @@ return {
       response = { ref = "UpdateWebHookConfigStatusResponse" },
     },
     update_webinar = {
-      name = "UpdateWebinar",
+      sdk_operation = "UpdateWebinar",
       method = "PUT",
       path = "/v1/wss/webinar/open/conferences",
       content_type = "application/json",
@@ -3250,7 +3250,7 @@ return {
       response = { ref = "UpdateWebinarResponse" },
     },
     upload_file = {
-      name = "UploadFile",
+      sdk_operation = "UploadFile",
       method = "PUT",
       path = "/v1/wss/webinar/open/res/file",
       content_type = "multipart/form-data",

@@ -685,7 +685,7 @@ return {
   },
   operations = {
     batch_confirm_live_commands = {
-      name = "BatchConfirmLiveCommands",
+      sdk_operation = "BatchConfirmLiveCommands",
       method = "POST",
       path = "/v1/{project_id}/smart-live-rooms/{room_id}/smart-live-jobs/{job_id}/batch-commands-confirm",
       content_type = "application/json",
@@ -702,7 +702,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     batch_delete_pacify_words = {
-      name = "BatchDeletePacifyWords",
+      sdk_operation = "BatchDeletePacifyWords",
       method = "POST",
       path = "/v1/{project_id}/digital-human-chat/pacify-words/delete",
       content_type = "application/json",
@@ -714,7 +714,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     batch_execute_asset_action = {
-      name = "BatchExecuteAssetAction",
+      sdk_operation = "BatchExecuteAssetAction",
       method = "POST",
       path = "/v1/{project_id}/digital-assets/batch-action",
       content_type = "application/json",
@@ -729,7 +729,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     bind_user_asset_resource = {
-      name = "BindUserAssetResource",
+      sdk_operation = "BindUserAssetResource",
       method = "POST",
       path = "/v1/{project_id}/tenants/bind-resource",
       content_type = "application/json",
@@ -742,7 +742,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     cancel2_d_digital_human_video = {
-      name = "Cancel2DDigitalHumanVideo",
+      sdk_operation = "Cancel2DDigitalHumanVideo",
       method = "POST",
       path = "/v1/{project_id}/2d-digital-human-videos/{job_id}/cancel",
       content_type = "application/json",
@@ -754,7 +754,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     cancel_photo_digital_human_video = {
-      name = "CancelPhotoDigitalHumanVideo",
+      sdk_operation = "CancelPhotoDigitalHumanVideo",
       method = "POST",
       path = "/v1/{project_id}/photo-digital-human-videos/{job_id}/cancel",
       content_type = "application/json",
@@ -766,7 +766,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     check_recall_knowledge_library = {
-      name = "CheckRecallKnowledgeLibrary",
+      sdk_operation = "CheckRecallKnowledgeLibrary",
       method = "POST",
       path = "/v1/{project_id}/wise-brain-manager/knowledge-library/recall",
       content_type = "application/json",
@@ -783,7 +783,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     check_voice_asset = {
-      name = "CheckVoiceAsset",
+      sdk_operation = "CheckVoiceAsset",
       method = "POST",
       path = "/v1/{project_id}/ttsc/check-voice-asset/{voice_asset_id}",
       content_type = "application/json",
@@ -794,7 +794,7 @@ return {
       response = { ref = "CheckVoiceAssetResponse" },
     },
     commit_short_job = {
-      name = "CommitShortJob",
+      sdk_operation = "CommitShortJob",
       method = "POST",
       path = "/v1/{project_id}/voice-training-manage/user/short-jobs/{job_id}",
       content_type = "application/json",
@@ -805,7 +805,7 @@ return {
       response = { ref = "CommitShortJobResponse" },
     },
     commit_voice_training_job = {
-      name = "CommitVoiceTrainingJob",
+      sdk_operation = "CommitVoiceTrainingJob",
       method = "POST",
       path = "/v1/{project_id}/voice-training-manage/user/jobs/{job_id}",
       content_type = "application/json",
@@ -826,7 +826,7 @@ return {
       response = { ref = "CommitVoiceTrainingJobResponse" },
     },
     confirm_file_upload = {
-      name = "ConfirmFileUpload",
+      sdk_operation = "ConfirmFileUpload",
       method = "POST",
       path = "/v1/{project_id}/files/{file_id}/complete",
       content_type = "application/json",
@@ -840,7 +840,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     confirm_smar_live_room = {
-      name = "ConfirmSmarLiveRoom",
+      sdk_operation = "ConfirmSmarLiveRoom",
       method = "POST",
       path = "/v1/{project_id}/smart-live-rooms/{room_id}/confirm",
       content_type = "application/json",
@@ -855,7 +855,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     confirm_training_segment = {
-      name = "ConfirmTrainingSegment",
+      sdk_operation = "ConfirmTrainingSegment",
       method = "POST",
       path = "/v1/{project_id}/voice-training-manage/user/training-segment",
       content_type = "application/json",
@@ -866,7 +866,7 @@ return {
       response = { ref = "ConfirmTrainingSegmentResponse" },
     },
     copy_video_scripts = {
-      name = "CopyVideoScripts",
+      sdk_operation = "CopyVideoScripts",
       method = "POST",
       path = "/v1/{project_id}/digital-human-video-scripts/{script_id}/copy",
       content_type = "application/json",
@@ -878,7 +878,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     count_tenant_resources = {
-      name = "CountTenantResources",
+      sdk_operation = "CountTenantResources",
       method = "GET",
       path = "/v1/{project_id}/tenants/resources-count",
       content_type = "application/json",
@@ -891,7 +891,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create2_d_digital_human_video = {
-      name = "Create2DDigitalHumanVideo",
+      sdk_operation = "Create2DDigitalHumanVideo",
       method = "POST",
       path = "/v1/{project_id}/2d-digital-human-videos",
       content_type = "application/json",
@@ -913,7 +913,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create2d_model_training_job = {
-      name = "Create2dModelTrainingJob",
+      sdk_operation = "Create2dModelTrainingJob",
       method = "POST",
       path = "/v1/{project_id}/digital-human-training-manage/user/jobs",
       content_type = "application/json",
@@ -942,7 +942,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_active_code = {
-      name = "CreateActiveCode",
+      sdk_operation = "CreateActiveCode",
       method = "POST",
       path = "/v1/{project_id}/digital-human-chat/active-code",
       content_type = "application/json",
@@ -957,7 +957,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_agency_with_role_type = {
-      name = "CreateAgencyWithRoleType",
+      sdk_operation = "CreateAgencyWithRoleType",
       method = "POST",
       path = "/v1/{project_id}/digital-human-chat/agency/{role_type}",
       content_type = "application/json",
@@ -968,7 +968,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_asset_by_replication_info = {
-      name = "CreateAssetByReplicationInfo",
+      sdk_operation = "CreateAssetByReplicationInfo",
       method = "POST",
       path = "/v1/{project_id}/digital-assets-by-replication-info",
       content_type = "application/json",
@@ -984,7 +984,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_async_tts_job = {
-      name = "CreateAsyncTtsJob",
+      sdk_operation = "CreateAsyncTtsJob",
       method = "POST",
       path = "/v1/{project_id}/ttsc/async-jobs",
       content_type = "application/json",
@@ -1017,7 +1017,7 @@ return {
       response = { ref = "CreateAsyncTtsJobResponse" },
     },
     create_audio_record_config = {
-      name = "CreateAudioRecordConfig",
+      sdk_operation = "CreateAudioRecordConfig",
       method = "POST",
       path = "/v1/{project_id}/digital-human-chat/audio-record-config",
       content_type = "application/json",
@@ -1032,7 +1032,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_batch_knowledge_question = {
-      name = "CreateBatchKnowledgeQuestion",
+      sdk_operation = "CreateBatchKnowledgeQuestion",
       method = "POST",
       path = "/v1/{project_id}/digital-human-chat/knowledge/question-batch",
       content_type = "application/json",
@@ -1046,7 +1046,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_dialog_report_config = {
-      name = "CreateDialogReportConfig",
+      sdk_operation = "CreateDialogReportConfig",
       method = "POST",
       path = "/v1/{project_id}/digital-human-chat/dialog-report-config",
       content_type = "application/json",
@@ -1061,7 +1061,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_dialog_url = {
-      name = "CreateDialogUrl",
+      sdk_operation = "CreateDialogUrl",
       method = "POST",
       path = "/v1/{project_id}/digital-human-chat/create-dialog-url",
       content_type = "application/json",
@@ -1075,7 +1075,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_digital_asset = {
-      name = "CreateDigitalAsset",
+      sdk_operation = "CreateDigitalAsset",
       method = "POST",
       path = "/v1/{project_id}/digital-assets",
       content_type = "application/json",
@@ -1100,7 +1100,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_digital_human_business_card = {
-      name = "CreateDigitalHumanBusinessCard",
+      sdk_operation = "CreateDigitalHumanBusinessCard",
       method = "POST",
       path = "/v1/{project_id}/digital-human-business-cards",
       content_type = "application/json",
@@ -1124,7 +1124,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_document = {
-      name = "CreateDocument",
+      sdk_operation = "CreateDocument",
       method = "POST",
       path = "/v1/{project_id}/wise-brain-manager/document",
       content_type = "multipart/form-data",
@@ -1138,7 +1138,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_file = {
-      name = "CreateFile",
+      sdk_operation = "CreateFile",
       method = "POST",
       path = "/v1/{project_id}/files",
       content_type = "application/json",
@@ -1156,7 +1156,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_hot_question = {
-      name = "CreateHotQuestion",
+      sdk_operation = "CreateHotQuestion",
       method = "POST",
       path = "/v1/{project_id}/digital-human-chat/hot-question",
       content_type = "application/json",
@@ -1171,7 +1171,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_hot_words = {
-      name = "CreateHotWords",
+      sdk_operation = "CreateHotWords",
       method = "POST",
       path = "/v1/{project_id}/digital-human-chat/hot-words",
       content_type = "application/json",
@@ -1187,7 +1187,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_instruction = {
-      name = "CreateInstruction",
+      sdk_operation = "CreateInstruction",
       method = "POST",
       path = "/v1/{project_id}/wise-brain-manager/instruction",
       content_type = "application/json",
@@ -1205,7 +1205,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_instruction_library = {
-      name = "CreateInstructionLibrary",
+      sdk_operation = "CreateInstructionLibrary",
       method = "POST",
       path = "/v1/{project_id}/wise-brain-manager/instruction-library",
       content_type = "application/json",
@@ -1218,7 +1218,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_intent_and_question = {
-      name = "CreateIntentAndQuestion",
+      sdk_operation = "CreateIntentAndQuestion",
       method = "POST",
       path = "/v1/{project_id}/digital-human-chat/knowledge/intent-question",
       content_type = "application/json",
@@ -1234,7 +1234,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_interaction_rule = {
-      name = "CreateInteractionRule",
+      sdk_operation = "CreateInteractionRule",
       method = "POST",
       path = "/v1/{project_id}/smart-live-interaction-rule-groups/{group_id}/rules",
       content_type = "application/json",
@@ -1251,7 +1251,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_interaction_rule_group = {
-      name = "CreateInteractionRuleGroup",
+      sdk_operation = "CreateInteractionRuleGroup",
       method = "POST",
       path = "/v1/{project_id}/smart-live-interaction-rule-groups",
       content_type = "application/json",
@@ -1265,7 +1265,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_interactive_chat = {
-      name = "CreateInteractiveChat",
+      sdk_operation = "CreateInteractiveChat",
       method = "POST",
       path = "/v1/{project_id}/wise-brain-manager/chat",
       content_type = "application/json",
@@ -1281,7 +1281,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_knowledge_intent = {
-      name = "CreateKnowledgeIntent",
+      sdk_operation = "CreateKnowledgeIntent",
       method = "POST",
       path = "/v1/{project_id}/digital-human-chat/knowledge/intent",
       content_type = "application/json",
@@ -1296,7 +1296,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_knowledge_library = {
-      name = "CreateKnowledgeLibrary",
+      sdk_operation = "CreateKnowledgeLibrary",
       method = "POST",
       path = "/v1/{project_id}/wise-brain-manager/knowledge-library",
       content_type = "application/json",
@@ -1313,7 +1313,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_knowledge_question = {
-      name = "CreateKnowledgeQuestion",
+      sdk_operation = "CreateKnowledgeQuestion",
       method = "POST",
       path = "/v1/{project_id}/digital-human-chat/knowledge/question",
       content_type = "application/json",
@@ -1327,7 +1327,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_knowledge_skill = {
-      name = "CreateKnowledgeSkill",
+      sdk_operation = "CreateKnowledgeSkill",
       method = "POST",
       path = "/v1/{project_id}/digital-human-chat/knowledge/skill",
       content_type = "application/json",
@@ -1341,7 +1341,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_large_file = {
-      name = "CreateLargeFile",
+      sdk_operation = "CreateLargeFile",
       method = "POST",
       path = "/v1/{project_id}/large-files",
       content_type = "application/json",
@@ -1359,7 +1359,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_live_platform = {
-      name = "CreateLivePlatform",
+      sdk_operation = "CreateLivePlatform",
       method = "POST",
       path = "/v1/{project_id}/live-platforms/platforms",
       content_type = "application/json",
@@ -1374,7 +1374,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_llm_config = {
-      name = "CreateLlmConfig",
+      sdk_operation = "CreateLlmConfig",
       method = "POST",
       path = "/v1/{project_id}/wise-brain-manager/llm-config",
       content_type = "application/json",
@@ -1390,7 +1390,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_mcp_server = {
-      name = "CreateMcpServer",
+      sdk_operation = "CreateMcpServer",
       method = "POST",
       path = "/v1/{project_id}/wise-brain-manager/mcp-server",
       content_type = "application/json",
@@ -1405,7 +1405,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_meta_studio_orders = {
-      name = "CreateMetaStudioOrders",
+      sdk_operation = "CreateMetaStudioOrders",
       method = "POST",
       path = "/v1/{project_id}/mss/public/orders",
       content_type = "application/json",
@@ -1417,7 +1417,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_once_code = {
-      name = "CreateOnceCode",
+      sdk_operation = "CreateOnceCode",
       method = "POST",
       path = "/v1/{project_id}/digital-human-chat/once-code",
       content_type = "application/json",
@@ -1428,7 +1428,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_pacify_words = {
-      name = "CreatePacifyWords",
+      sdk_operation = "CreatePacifyWords",
       method = "POST",
       path = "/v1/{project_id}/digital-human-chat/pacify-words",
       content_type = "application/json",
@@ -1445,7 +1445,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_photo_detection = {
-      name = "CreatePhotoDetection",
+      sdk_operation = "CreatePhotoDetection",
       method = "POST",
       path = "/v1/{project_id}/photo-detection",
       content_type = "application/json",
@@ -1458,7 +1458,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_photo_digital_human_video = {
-      name = "CreatePhotoDigitalHumanVideo",
+      sdk_operation = "CreatePhotoDigitalHumanVideo",
       method = "POST",
       path = "/v1/{project_id}/photo-digital-human-videos",
       content_type = "application/json",
@@ -1482,7 +1482,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_picture_modeling_by_url_job = {
-      name = "CreatePictureModelingByUrlJob",
+      sdk_operation = "CreatePictureModelingByUrlJob",
       method = "POST",
       path = "/v1/{project_id}/digital-human/stylized/picture-modelings-by-url",
       content_type = "application/json",
@@ -1498,7 +1498,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_picture_modeling_job = {
-      name = "CreatePictureModelingJob",
+      sdk_operation = "CreatePictureModelingJob",
       method = "POST",
       path = "/v1/{project_id}/digital-human/stylized/picture-modelings",
       content_type = "multipart/form-data",
@@ -1514,7 +1514,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_plugin_config = {
-      name = "CreatePluginConfig",
+      sdk_operation = "CreatePluginConfig",
       method = "POST",
       path = "/v1/{project_id}/wise-brain-manager/plugin-config",
       content_type = "application/json",
@@ -1528,7 +1528,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_product = {
-      name = "CreateProduct",
+      sdk_operation = "CreateProduct",
       method = "POST",
       path = "/v1/{project_id}/products",
       content_type = "application/json",
@@ -1547,7 +1547,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_question_answer = {
-      name = "CreateQuestionAnswer",
+      sdk_operation = "CreateQuestionAnswer",
       method = "POST",
       path = "/v1/{project_id}/wise-brain-manager/question-answer",
       content_type = "application/json",
@@ -1563,7 +1563,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_robot = {
-      name = "CreateRobot",
+      sdk_operation = "CreateRobot",
       method = "POST",
       path = "/v1/{project_id}/digital-human-chat/robot",
       content_type = "application/json",
@@ -1588,7 +1588,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_role = {
-      name = "CreateRole",
+      sdk_operation = "CreateRole",
       method = "POST",
       path = "/v1/{project_id}/wise-brain-manager/role",
       content_type = "application/json",
@@ -1608,7 +1608,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_short_job = {
-      name = "CreateShortJob",
+      sdk_operation = "CreateShortJob",
       method = "POST",
       path = "/v1/{project_id}/voice-training-manage/user/short-jobs",
       content_type = "application/json",
@@ -1621,7 +1621,7 @@ return {
       response = { ref = "CreateShortJobResponse" },
     },
     create_smart_chat_room = {
-      name = "CreateSmartChatRoom",
+      sdk_operation = "CreateSmartChatRoom",
       method = "POST",
       path = "/v1/{project_id}/smart-chat-rooms",
       content_type = "application/json",
@@ -1653,7 +1653,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_smart_live_room = {
-      name = "CreateSmartLiveRoom",
+      sdk_operation = "CreateSmartLiveRoom",
       method = "POST",
       path = "/v1/{project_id}/smart-live-rooms",
       content_type = "application/json",
@@ -1684,7 +1684,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_subtitle_file = {
-      name = "CreateSubtitleFile",
+      sdk_operation = "CreateSubtitleFile",
       method = "POST",
       path = "/v1/{project_id}/subtitle-files",
       content_type = "application/json",
@@ -1699,7 +1699,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_training_advance_job = {
-      name = "CreateTrainingAdvanceJob",
+      sdk_operation = "CreateTrainingAdvanceJob",
       method = "POST",
       path = "/v1/{project_id}/voice-training-manage/user/advance-jobs",
       content_type = "application/json",
@@ -1723,7 +1723,7 @@ return {
       response = { ref = "CreateTrainingAdvanceJobResponse" },
     },
     create_training_basic_job = {
-      name = "CreateTrainingBasicJob",
+      sdk_operation = "CreateTrainingBasicJob",
       method = "POST",
       path = "/v1/{project_id}/voice-training-manage/user/basic-jobs",
       content_type = "application/json",
@@ -1747,7 +1747,7 @@ return {
       response = { ref = "CreateTrainingBasicJobResponse" },
     },
     create_training_middle_job = {
-      name = "CreateTrainingMiddleJob",
+      sdk_operation = "CreateTrainingMiddleJob",
       method = "POST",
       path = "/v1/{project_id}/voice-training-manage/user/middle-jobs",
       content_type = "application/json",
@@ -1771,7 +1771,7 @@ return {
       response = { ref = "CreateTrainingMiddleJobResponse" },
     },
     create_training_third_party_job = {
-      name = "CreateTrainingThirdPartyJob",
+      sdk_operation = "CreateTrainingThirdPartyJob",
       method = "POST",
       path = "/v1/{project_id}/voice-training-manage/user/third-party-jobs",
       content_type = "application/json",
@@ -1795,7 +1795,7 @@ return {
       response = { ref = "CreateTrainingThirdPartyJobResponse" },
     },
     create_tts_audition = {
-      name = "CreateTtsAudition",
+      sdk_operation = "CreateTtsAudition",
       method = "POST",
       path = "/v1/{project_id}/ttsc/audition",
       content_type = "application/json",
@@ -1817,7 +1817,7 @@ return {
       response = { ref = "CreateTtsAuditionResponse" },
     },
     create_tts_once_code = {
-      name = "CreateTtsOnceCode",
+      sdk_operation = "CreateTtsOnceCode",
       method = "POST",
       path = "/v1/{project_id}/ttsc/once-code",
       content_type = "application/json",
@@ -1828,7 +1828,7 @@ return {
       response = { ref = "CreateTtsOnceCodeResponse" },
     },
     create_ttsc_vocabulary_configs = {
-      name = "CreateTtscVocabularyConfigs",
+      sdk_operation = "CreateTtscVocabularyConfigs",
       method = "POST",
       path = "/v1/{project_id}/ttsc/vocabulary-configs",
       content_type = "application/json",
@@ -1844,7 +1844,7 @@ return {
       response = { ref = "CreateTtscVocabularyConfigsResponse" },
     },
     create_ttsc_vocabulary_groups = {
-      name = "CreateTtscVocabularyGroups",
+      sdk_operation = "CreateTtscVocabularyGroups",
       method = "POST",
       path = "/v1/{project_id}/ttsc/vocabulary-groups",
       content_type = "application/json",
@@ -1857,7 +1857,7 @@ return {
       response = { ref = "CreateTtscVocabularyGroupsResponse" },
     },
     create_user_quotas = {
-      name = "CreateUserQuotas",
+      sdk_operation = "CreateUserQuotas",
       method = "POST",
       path = "/v1/{project_id}/user/quotas",
       content_type = "application/json",
@@ -1870,7 +1870,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_video_scripts = {
-      name = "CreateVideoScripts",
+      sdk_operation = "CreateVideoScripts",
       method = "POST",
       path = "/v1/{project_id}/digital-human-video-scripts",
       content_type = "application/json",
@@ -1895,7 +1895,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_welcome_speech = {
-      name = "CreateWelcomeSpeech",
+      sdk_operation = "CreateWelcomeSpeech",
       method = "POST",
       path = "/v1/{project_id}/digital-human-chat/welcome-speech",
       content_type = "application/json",
@@ -1910,7 +1910,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete2d_model_training_job = {
-      name = "Delete2dModelTrainingJob",
+      sdk_operation = "Delete2dModelTrainingJob",
       method = "DELETE",
       path = "/v1/{project_id}/digital-human-training-manage/user/jobs/{job_id}",
       content_type = "application/json",
@@ -1922,7 +1922,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_active_code = {
-      name = "DeleteActiveCode",
+      sdk_operation = "DeleteActiveCode",
       method = "POST",
       path = "/v1/{project_id}/digital-human-chat/active-code/delete",
       content_type = "application/json",
@@ -1934,7 +1934,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_agency_with_role_type = {
-      name = "DeleteAgencyWithRoleType",
+      sdk_operation = "DeleteAgencyWithRoleType",
       method = "DELETE",
       path = "/v1/{project_id}/digital-human-chat/agency/{role_type}",
       content_type = "application/json",
@@ -1945,7 +1945,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_asset = {
-      name = "DeleteAsset",
+      sdk_operation = "DeleteAsset",
       method = "DELETE",
       path = "/v1/{project_id}/digital-assets/{asset_id}",
       content_type = "application/json",
@@ -1958,7 +1958,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_audio_record_config = {
-      name = "DeleteAudioRecordConfig",
+      sdk_operation = "DeleteAudioRecordConfig",
       method = "DELETE",
       path = "/v1/{project_id}/digital-human-chat/audio-record-config",
       content_type = "application/json",
@@ -1969,7 +1969,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_dialog_report_config = {
-      name = "DeleteDialogReportConfig",
+      sdk_operation = "DeleteDialogReportConfig",
       method = "DELETE",
       path = "/v1/{project_id}/digital-human-chat/dialog-report-config",
       content_type = "application/json",
@@ -1980,7 +1980,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_digital_human_business_card = {
-      name = "DeleteDigitalHumanBusinessCard",
+      sdk_operation = "DeleteDigitalHumanBusinessCard",
       method = "DELETE",
       path = "/v1/{project_id}/digital-human-business-cards/{job_id}",
       content_type = "application/json",
@@ -1992,7 +1992,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_document = {
-      name = "DeleteDocument",
+      sdk_operation = "DeleteDocument",
       method = "POST",
       path = "/v1/{project_id}/wise-brain-manager/document/delete",
       content_type = "application/json",
@@ -2004,7 +2004,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_file = {
-      name = "DeleteFile",
+      sdk_operation = "DeleteFile",
       method = "DELETE",
       path = "/v1/{project_id}/files/{file_id}",
       content_type = "application/json",
@@ -2016,7 +2016,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_hot_question = {
-      name = "DeleteHotQuestion",
+      sdk_operation = "DeleteHotQuestion",
       method = "POST",
       path = "/v1/{project_id}/digital-human-chat/hot-question/delete",
       content_type = "application/json",
@@ -2028,7 +2028,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_hot_words = {
-      name = "DeleteHotWords",
+      sdk_operation = "DeleteHotWords",
       method = "DELETE",
       path = "/v1/{project_id}/digital-human-chat/hot-words/{hot_words_id}",
       content_type = "application/json",
@@ -2040,7 +2040,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_instruction = {
-      name = "DeleteInstruction",
+      sdk_operation = "DeleteInstruction",
       method = "POST",
       path = "/v1/{project_id}/wise-brain-manager/instruction/delete",
       content_type = "application/json",
@@ -2052,7 +2052,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_instruction_library = {
-      name = "DeleteInstructionLibrary",
+      sdk_operation = "DeleteInstructionLibrary",
       method = "POST",
       path = "/v1/{project_id}/wise-brain-manager/instruction-library/delete",
       content_type = "application/json",
@@ -2064,7 +2064,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_interaction_rule = {
-      name = "DeleteInteractionRule",
+      sdk_operation = "DeleteInteractionRule",
       method = "DELETE",
       path = "/v1/{project_id}/smart-live-interaction-rule-groups/{group_id}/rules/{rule_id}",
       content_type = "application/json",
@@ -2077,7 +2077,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_interaction_rule_group = {
-      name = "DeleteInteractionRuleGroup",
+      sdk_operation = "DeleteInteractionRuleGroup",
       method = "DELETE",
       path = "/v1/{project_id}/smart-live-interaction-rule-groups/{group_id}",
       content_type = "application/json",
@@ -2089,7 +2089,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_knowledge_intent = {
-      name = "DeleteKnowledgeIntent",
+      sdk_operation = "DeleteKnowledgeIntent",
       method = "POST",
       path = "/v1/{project_id}/digital-human-chat/knowledge/intent/delete",
       content_type = "application/json",
@@ -2101,7 +2101,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_knowledge_library = {
-      name = "DeleteKnowledgeLibrary",
+      sdk_operation = "DeleteKnowledgeLibrary",
       method = "POST",
       path = "/v1/{project_id}/wise-brain-manager/knowledge-library/delete",
       content_type = "application/json",
@@ -2113,7 +2113,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_knowledge_question = {
-      name = "DeleteKnowledgeQuestion",
+      sdk_operation = "DeleteKnowledgeQuestion",
       method = "POST",
       path = "/v1/{project_id}/digital-human-chat/knowledge/question/delete",
       content_type = "application/json",
@@ -2125,7 +2125,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_knowledge_skill = {
-      name = "DeleteKnowledgeSkill",
+      sdk_operation = "DeleteKnowledgeSkill",
       method = "POST",
       path = "/v1/{project_id}/digital-human-chat/knowledge/skill/delete",
       content_type = "application/json",
@@ -2137,7 +2137,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_live_platform = {
-      name = "DeleteLivePlatform",
+      sdk_operation = "DeleteLivePlatform",
       method = "DELETE",
       path = "/v1/{project_id}/live-platforms/platforms/{platform_id}",
       content_type = "application/json",
@@ -2149,7 +2149,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_llm_config = {
-      name = "DeleteLlmConfig",
+      sdk_operation = "DeleteLlmConfig",
       method = "POST",
       path = "/v1/{project_id}/wise-brain-manager/llm-config/delete",
       content_type = "application/json",
@@ -2161,7 +2161,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_mcp_server = {
-      name = "DeleteMcpServer",
+      sdk_operation = "DeleteMcpServer",
       method = "POST",
       path = "/v1/{project_id}/wise-brain-manager/mcp-server/delete",
       content_type = "application/json",
@@ -2173,7 +2173,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_pacify_words = {
-      name = "DeletePacifyWords",
+      sdk_operation = "DeletePacifyWords",
       method = "DELETE",
       path = "/v1/{project_id}/digital-human-chat/pacify-words/{pacify_words_id}",
       content_type = "application/json",
@@ -2185,7 +2185,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_plugin_config = {
-      name = "DeletePluginConfig",
+      sdk_operation = "DeletePluginConfig",
       method = "POST",
       path = "/v1/{project_id}/wise-brain-manager/plugin-config/delete",
       content_type = "application/json",
@@ -2197,7 +2197,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_product = {
-      name = "DeleteProduct",
+      sdk_operation = "DeleteProduct",
       method = "DELETE",
       path = "/v1/{project_id}/products/{product_id}",
       content_type = "application/json",
@@ -2209,7 +2209,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_question_answer = {
-      name = "DeleteQuestionAnswer",
+      sdk_operation = "DeleteQuestionAnswer",
       method = "POST",
       path = "/v1/{project_id}/wise-brain-manager/question-answer/delete",
       content_type = "application/json",
@@ -2221,7 +2221,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_robot = {
-      name = "DeleteRobot",
+      sdk_operation = "DeleteRobot",
       method = "POST",
       path = "/v1/{project_id}/digital-human-chat/robot/delete",
       content_type = "application/json",
@@ -2233,7 +2233,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_role = {
-      name = "DeleteRole",
+      sdk_operation = "DeleteRole",
       method = "POST",
       path = "/v1/{project_id}/wise-brain-manager/role/delete",
       content_type = "application/json",
@@ -2245,7 +2245,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_smart_chat_room = {
-      name = "DeleteSmartChatRoom",
+      sdk_operation = "DeleteSmartChatRoom",
       method = "DELETE",
       path = "/v1/{project_id}/smart-chat-rooms/{room_id}",
       content_type = "application/json",
@@ -2257,7 +2257,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_smart_live_room = {
-      name = "DeleteSmartLiveRoom",
+      sdk_operation = "DeleteSmartLiveRoom",
       method = "DELETE",
       path = "/v1/{project_id}/smart-live-rooms/{room_id}",
       content_type = "application/json",
@@ -2269,7 +2269,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_task = {
-      name = "DeleteTask",
+      sdk_operation = "DeleteTask",
       method = "DELETE",
       path = "/v2/{project_id}/ies/task/{id}",
       content_type = "application/json",
@@ -2279,7 +2279,7 @@ return {
       response = { ref = "DeleteTaskResponse" },
     },
     delete_tenant_user_configuration = {
-      name = "DeleteTenantUserConfiguration",
+      sdk_operation = "DeleteTenantUserConfiguration",
       method = "DELETE",
       path = "/v1/{project_id}/tenants/user-configurations",
       content_type = "application/json",
@@ -2291,7 +2291,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_ttsc_vocabulary_configs = {
-      name = "DeleteTtscVocabularyConfigs",
+      sdk_operation = "DeleteTtscVocabularyConfigs",
       method = "DELETE",
       path = "/v1/{project_id}/ttsc/vocabulary-configs",
       content_type = "application/json",
@@ -2306,7 +2306,7 @@ return {
       response = { ref = "DeleteTtscVocabularyConfigsResponse" },
     },
     delete_ttsc_vocabulary_groups = {
-      name = "DeleteTtscVocabularyGroups",
+      sdk_operation = "DeleteTtscVocabularyGroups",
       method = "DELETE",
       path = "/v1/{project_id}/ttsc/vocabulary-groups/{group_id}",
       content_type = "application/json",
@@ -2320,7 +2320,7 @@ return {
       response = { ref = "DeleteTtscVocabularyGroupsResponse" },
     },
     delete_user_quotas = {
-      name = "DeleteUserQuotas",
+      sdk_operation = "DeleteUserQuotas",
       method = "DELETE",
       path = "/v1/{project_id}/user/quotas/{user_id}",
       content_type = "application/json",
@@ -2331,7 +2331,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_video_script = {
-      name = "DeleteVideoScript",
+      sdk_operation = "DeleteVideoScript",
       method = "DELETE",
       path = "/v1/{project_id}/digital-human-video-scripts/{script_id}",
       content_type = "application/json",
@@ -2343,7 +2343,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_voice_training_job = {
-      name = "DeleteVoiceTrainingJob",
+      sdk_operation = "DeleteVoiceTrainingJob",
       method = "DELETE",
       path = "/v1/{project_id}/voice-training-manage/user/jobs/{job_id}",
       content_type = "application/json",
@@ -2354,7 +2354,7 @@ return {
       response = { ref = "DeleteVoiceTrainingJobResponse" },
     },
     delete_welcome_speech = {
-      name = "DeleteWelcomeSpeech",
+      sdk_operation = "DeleteWelcomeSpeech",
       method = "POST",
       path = "/v1/{project_id}/digital-human-chat/welcome-speech/delete",
       content_type = "application/json",
@@ -2366,7 +2366,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     download2d_model_traning_encrypt_file = {
-      name = "Download2dModelTraningEncryptFile",
+      sdk_operation = "Download2dModelTraningEncryptFile",
       method = "GET",
       path = "/v1/digital-human-training-manage/user/encrypt-file-download",
       content_type = "application/json",
@@ -2378,7 +2378,7 @@ return {
       response = { ref = "Download2dModelTraningEncryptFileResponse" },
     },
     download_document = {
-      name = "DownloadDocument",
+      sdk_operation = "DownloadDocument",
       method = "GET",
       path = "/v1/{project_id}/wise-brain-manager/document/{document_id}",
       content_type = "application/json",
@@ -2390,7 +2390,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     download_result_file = {
-      name = "DownloadResultFile",
+      sdk_operation = "DownloadResultFile",
       method = "GET",
       path = "/v2/{project_id}/ies/result/{id}",
       content_type = "application/json",
@@ -2400,7 +2400,7 @@ return {
       response = { ref = "DownloadResultFileResponse" },
     },
     download_template = {
-      name = "DownloadTemplate",
+      sdk_operation = "DownloadTemplate",
       method = "GET",
       path = "/v2/{project_id}/ies/import/{resource}/template",
       content_type = "application/json",
@@ -2410,7 +2410,7 @@ return {
       response = { ref = "DownloadTemplateResponse" },
     },
     execute2d_model_training_command_by_user = {
-      name = "Execute2dModelTrainingCommandByUser",
+      sdk_operation = "Execute2dModelTrainingCommandByUser",
       method = "POST",
       path = "/v1/{project_id}/digital-human-training-manage/user/jobs/{job_id}/command",
       content_type = "application/json",
@@ -2427,7 +2427,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     execute_smart_live_command = {
-      name = "ExecuteSmartLiveCommand",
+      sdk_operation = "ExecuteSmartLiveCommand",
       method = "POST",
       path = "/v1/{project_id}/smart-live-rooms/{room_id}/smart-live-jobs/{job_id}/command",
       content_type = "application/json",
@@ -2444,7 +2444,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     execute_transfer_asset_action = {
-      name = "ExecuteTransferAssetAction",
+      sdk_operation = "ExecuteTransferAssetAction",
       method = "POST",
       path = "/v1/{project_id}/digital-assets-action/transfers/{job_id}/{action}",
       content_type = "application/json",
@@ -2459,7 +2459,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     export_knowledge_skill = {
-      name = "ExportKnowledgeSkill",
+      sdk_operation = "ExportKnowledgeSkill",
       method = "GET",
       path = "/v1/{project_id}/digital-human-chat/knowledge/skill/{skill_id}/export",
       content_type = "application/json",
@@ -2472,7 +2472,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     export_resource = {
-      name = "ExportResource",
+      sdk_operation = "ExportResource",
       method = "POST",
       path = "/v2/{project_id}/ies/export/{resource}",
       content_type = "application/json",
@@ -2483,7 +2483,7 @@ return {
       response = { ref = "ExportResourceResponse" },
     },
     import_resource = {
-      name = "ImportResource",
+      sdk_operation = "ImportResource",
       method = "POST",
       path = "/v2/{project_id}/ies/import/{resource}",
       content_type = "multipart/form-data",
@@ -2496,7 +2496,7 @@ return {
       response = { ref = "ImportResourceResponse" },
     },
     list2d_model_training_job = {
-      name = "List2dModelTrainingJob",
+      sdk_operation = "List2dModelTrainingJob",
       method = "GET",
       path = "/v1/{project_id}/digital-human-training-manage/user/jobs",
       content_type = "application/json",
@@ -2527,7 +2527,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_active_code = {
-      name = "ListActiveCode",
+      sdk_operation = "ListActiveCode",
       method = "GET",
       path = "/v1/{project_id}/digital-human-chat/active-code",
       content_type = "application/json",
@@ -2542,7 +2542,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_asset_summary = {
-      name = "ListAssetSummary",
+      sdk_operation = "ListAssetSummary",
       method = "POST",
       path = "/v1/{project_id}/digital-assets/summarys",
       content_type = "application/json",
@@ -2555,7 +2555,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_assets = {
-      name = "ListAssets",
+      sdk_operation = "ListAssets",
       method = "GET",
       path = "/v1/{project_id}/digital-assets",
       content_type = "application/json",
@@ -2596,7 +2596,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_digital_human_business_card = {
-      name = "ListDigitalHumanBusinessCard",
+      sdk_operation = "ListDigitalHumanBusinessCard",
       method = "GET",
       path = "/v1/{project_id}/digital-human-business-cards",
       content_type = "application/json",
@@ -2616,7 +2616,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_digital_human_video = {
-      name = "ListDigitalHumanVideo",
+      sdk_operation = "ListDigitalHumanVideo",
       method = "GET",
       path = "/v1/{project_id}/digital-human-videos",
       content_type = "application/json",
@@ -2641,7 +2641,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_document_info = {
-      name = "ListDocumentInfo",
+      sdk_operation = "ListDocumentInfo",
       method = "GET",
       path = "/v1/{project_id}/wise-brain-manager/document",
       content_type = "application/json",
@@ -2657,7 +2657,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_document_segment = {
-      name = "ListDocumentSegment",
+      sdk_operation = "ListDocumentSegment",
       method = "GET",
       path = "/v1/{project_id}/wise-brain-manager/document-segment/list",
       content_type = "application/json",
@@ -2672,7 +2672,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_hot_question = {
-      name = "ListHotQuestion",
+      sdk_operation = "ListHotQuestion",
       method = "GET",
       path = "/v1/{project_id}/digital-human-chat/hot-question",
       content_type = "application/json",
@@ -2689,7 +2689,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_hot_words = {
-      name = "ListHotWords",
+      sdk_operation = "ListHotWords",
       method = "GET",
       path = "/v1/{project_id}/digital-human-chat/hot-words",
       content_type = "application/json",
@@ -2707,7 +2707,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_insert_commands = {
-      name = "ListInsertCommands",
+      sdk_operation = "ListInsertCommands",
       method = "GET",
       path = "/v1/{project_id}/smart-live-rooms/{room_id}/smart-live-jobs/{job_id}/command/insert-commands",
       content_type = "application/json",
@@ -2723,7 +2723,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_instruction = {
-      name = "ListInstruction",
+      sdk_operation = "ListInstruction",
       method = "GET",
       path = "/v1/{project_id}/wise-brain-manager/instruction",
       content_type = "application/json",
@@ -2739,7 +2739,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_instruction_library = {
-      name = "ListInstructionLibrary",
+      sdk_operation = "ListInstructionLibrary",
       method = "GET",
       path = "/v1/{project_id}/wise-brain-manager/instruction-library",
       content_type = "application/json",
@@ -2754,7 +2754,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_interaction_rule_groups = {
-      name = "ListInteractionRuleGroups",
+      sdk_operation = "ListInteractionRuleGroups",
       method = "GET",
       path = "/v1/{project_id}/smart-live-interaction-rule-groups",
       content_type = "application/json",
@@ -2771,7 +2771,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_interaction_rule_groups_summary = {
-      name = "ListInteractionRuleGroupsSummary",
+      sdk_operation = "ListInteractionRuleGroupsSummary",
       method = "GET",
       path = "/v1/{project_id}/smart-live-interaction-rule-groups-summary",
       content_type = "application/json",
@@ -2788,7 +2788,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_job_operation_log = {
-      name = "ListJobOperationLog",
+      sdk_operation = "ListJobOperationLog",
       method = "GET",
       path = "/v1/{project_id}/voice-training-manage/user/jobs/{job_id}/op-logs",
       content_type = "application/json",
@@ -2801,7 +2801,7 @@ return {
       response = { ref = "ListJobOperationLogResponse" },
     },
     list_knowledge_intent = {
-      name = "ListKnowledgeIntent",
+      sdk_operation = "ListKnowledgeIntent",
       method = "GET",
       path = "/v1/{project_id}/digital-human-chat/knowledge/intent",
       content_type = "application/json",
@@ -2816,7 +2816,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_knowledge_library = {
-      name = "ListKnowledgeLibrary",
+      sdk_operation = "ListKnowledgeLibrary",
       method = "GET",
       path = "/v1/{project_id}/wise-brain-manager/knowledge-library",
       content_type = "application/json",
@@ -2833,7 +2833,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_knowledge_question = {
-      name = "ListKnowledgeQuestion",
+      sdk_operation = "ListKnowledgeQuestion",
       method = "GET",
       path = "/v1/{project_id}/digital-human-chat/knowledge/question",
       content_type = "application/json",
@@ -2848,7 +2848,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_knowledge_skill = {
-      name = "ListKnowledgeSkill",
+      sdk_operation = "ListKnowledgeSkill",
       method = "GET",
       path = "/v1/{project_id}/digital-human-chat/knowledge/skill",
       content_type = "application/json",
@@ -2862,7 +2862,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_live_platform_products = {
-      name = "ListLivePlatformProducts",
+      sdk_operation = "ListLivePlatformProducts",
       method = "GET",
       path = "/v1/{project_id}/live-platforms/products",
       content_type = "application/json",
@@ -2877,7 +2877,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_live_platforms = {
-      name = "ListLivePlatforms",
+      sdk_operation = "ListLivePlatforms",
       method = "GET",
       path = "/v1/{project_id}/live-platforms/platforms",
       content_type = "application/json",
@@ -2891,7 +2891,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_llm_config = {
-      name = "ListLlmConfig",
+      sdk_operation = "ListLlmConfig",
       method = "GET",
       path = "/v1/{project_id}/wise-brain-manager/llm-config",
       content_type = "application/json",
@@ -2906,7 +2906,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_mcp_server = {
-      name = "ListMcpServer",
+      sdk_operation = "ListMcpServer",
       method = "GET",
       path = "/v1/{project_id}/wise-brain-manager/mcp-server",
       content_type = "application/json",
@@ -2921,7 +2921,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_pacify_words = {
-      name = "ListPacifyWords",
+      sdk_operation = "ListPacifyWords",
       method = "GET",
       path = "/v1/{project_id}/digital-human-chat/pacify-words",
       content_type = "application/json",
@@ -2939,7 +2939,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_picture_modeling_jobs = {
-      name = "ListPictureModelingJobs",
+      sdk_operation = "ListPictureModelingJobs",
       method = "GET",
       path = "/v1/{project_id}/digital-human/stylized/picture-modelings",
       content_type = "application/json",
@@ -2958,7 +2958,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_plugin_config = {
-      name = "ListPluginConfig",
+      sdk_operation = "ListPluginConfig",
       method = "GET",
       path = "/v1/{project_id}/wise-brain-manager/plugin-config",
       content_type = "application/json",
@@ -2974,7 +2974,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_products = {
-      name = "ListProducts",
+      sdk_operation = "ListProducts",
       method = "GET",
       path = "/v1/{project_id}/products",
       content_type = "application/json",
@@ -2995,7 +2995,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_question_answer = {
-      name = "ListQuestionAnswer",
+      sdk_operation = "ListQuestionAnswer",
       method = "GET",
       path = "/v1/{project_id}/wise-brain-manager/question-answer",
       content_type = "application/json",
@@ -3011,7 +3011,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_robot = {
-      name = "ListRobot",
+      sdk_operation = "ListRobot",
       method = "GET",
       path = "/v1/{project_id}/digital-human-chat/robot",
       content_type = "application/json",
@@ -3027,7 +3027,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_role = {
-      name = "ListRole",
+      sdk_operation = "ListRole",
       method = "GET",
       path = "/v1/{project_id}/wise-brain-manager/role",
       content_type = "application/json",
@@ -3042,7 +3042,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_smart_chat_job = {
-      name = "ListSmartChatJob",
+      sdk_operation = "ListSmartChatJob",
       method = "GET",
       path = "/v1/{project_id}/digital-human-chat/smart-chat-rooms/{room_id}/smart-chat-jobs",
       content_type = "application/json",
@@ -3058,7 +3058,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_smart_chat_rooms = {
-      name = "ListSmartChatRooms",
+      sdk_operation = "ListSmartChatRooms",
       method = "GET",
       path = "/v1/{project_id}/smart-chat-rooms",
       content_type = "application/json",
@@ -3076,7 +3076,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_smart_live = {
-      name = "ListSmartLive",
+      sdk_operation = "ListSmartLive",
       method = "GET",
       path = "/v1/{project_id}/smart-live-rooms/{room_id}/smart-live-jobs",
       content_type = "application/json",
@@ -3096,7 +3096,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_smart_live_jobs = {
-      name = "ListSmartLiveJobs",
+      sdk_operation = "ListSmartLiveJobs",
       method = "GET",
       path = "/v1/{project_id}/smart-live-jobs",
       content_type = "application/json",
@@ -3116,7 +3116,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_smart_live_rooms = {
-      name = "ListSmartLiveRooms",
+      sdk_operation = "ListSmartLiveRooms",
       method = "GET",
       path = "/v1/{project_id}/smart-live-rooms",
       content_type = "application/json",
@@ -3139,7 +3139,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_smart_live_rule_commands = {
-      name = "ListSmartLiveRuleCommands",
+      sdk_operation = "ListSmartLiveRuleCommands",
       method = "GET",
       path = "/v1/{project_id}/smart-live-command/rule-commands",
       content_type = "application/json",
@@ -3154,7 +3154,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_smart_live_script_commands = {
-      name = "ListSmartLiveScriptCommands",
+      sdk_operation = "ListSmartLiveScriptCommands",
       method = "GET",
       path = "/v1/{project_id}/smart-live-command/script-commands",
       content_type = "application/json",
@@ -3169,7 +3169,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_styles = {
-      name = "ListStyles",
+      sdk_operation = "ListStyles",
       method = "GET",
       path = "/v1/{project_id}/styles",
       content_type = "application/json",
@@ -3188,7 +3188,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_tenant_resources = {
-      name = "ListTenantResources",
+      sdk_operation = "ListTenantResources",
       method = "GET",
       path = "/v1/{project_id}/tenants/resources",
       content_type = "application/json",
@@ -3211,7 +3211,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_transfer_asset_jobs = {
-      name = "ListTransferAssetJobs",
+      sdk_operation = "ListTransferAssetJobs",
       method = "GET",
       path = "/v1/{project_id}/digital-assets-action/transfers",
       content_type = "application/json",
@@ -3228,7 +3228,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_ttsc_vocabulary_configs = {
-      name = "ListTtscVocabularyConfigs",
+      sdk_operation = "ListTtscVocabularyConfigs",
       method = "GET",
       path = "/v1/{project_id}/ttsc/vocabulary-configs",
       content_type = "application/json",
@@ -3250,7 +3250,7 @@ return {
       response = { ref = "ListTtscVocabularyConfigsResponse" },
     },
     list_ttsc_vocabulary_groups = {
-      name = "ListTtscVocabularyGroups",
+      sdk_operation = "ListTtscVocabularyGroups",
       method = "GET",
       path = "/v1/{project_id}/ttsc/vocabulary-groups",
       content_type = "application/json",
@@ -3265,7 +3265,7 @@ return {
       response = { ref = "ListTtscVocabularyGroupsResponse" },
     },
     list_user_quotas = {
-      name = "ListUserQuotas",
+      sdk_operation = "ListUserQuotas",
       method = "GET",
       path = "/v1/{project_id}/user/quotas",
       content_type = "application/json",
@@ -3279,7 +3279,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_video_scripts = {
-      name = "ListVideoScripts",
+      sdk_operation = "ListVideoScripts",
       method = "GET",
       path = "/v1/{project_id}/digital-human-video-scripts",
       content_type = "application/json",
@@ -3296,7 +3296,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_voice_training_job = {
-      name = "ListVoiceTrainingJob",
+      sdk_operation = "ListVoiceTrainingJob",
       method = "GET",
       path = "/v1/{project_id}/voice-training-manage/user/jobs",
       content_type = "application/json",
@@ -3322,7 +3322,7 @@ return {
       response = { ref = "ListVoiceTrainingJobResponse" },
     },
     list_welcome_speech = {
-      name = "ListWelcomeSpeech",
+      sdk_operation = "ListWelcomeSpeech",
       method = "GET",
       path = "/v1/{project_id}/digital-human-chat/welcome-speech",
       content_type = "application/json",
@@ -3338,7 +3338,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     live_event_report = {
-      name = "LiveEventReport",
+      sdk_operation = "LiveEventReport",
       method = "POST",
       path = "/v1/{project_id}/smart-live-rooms/{room_id}/smart-live-jobs/{job_id}/live-event-report",
       content_type = "application/json",
@@ -3360,7 +3360,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     preview_document_segment = {
-      name = "PreviewDocumentSegment",
+      sdk_operation = "PreviewDocumentSegment",
       method = "POST",
       path = "/v1/{project_id}/wise-brain-manager/document-segment/preview",
       content_type = "application/json",
@@ -3378,7 +3378,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     reset_active_code = {
-      name = "ResetActiveCode",
+      sdk_operation = "ResetActiveCode",
       method = "PUT",
       path = "/v1/{project_id}/digital-human-chat/active-code/{active_code_id}/reset",
       content_type = "application/json",
@@ -3392,7 +3392,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     restore_asset = {
-      name = "RestoreAsset",
+      sdk_operation = "RestoreAsset",
       method = "POST",
       path = "/v1/{project_id}/digital-assets/{asset_id}/restore",
       content_type = "application/json",
@@ -3404,7 +3404,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     save_ttsc_tenant_configs = {
-      name = "SaveTtscTenantConfigs",
+      sdk_operation = "SaveTtscTenantConfigs",
       method = "PUT",
       path = "/v1/{project_id}/ttsc/tenant-configs",
       content_type = "application/json",
@@ -3419,7 +3419,7 @@ return {
       response = { ref = "SaveTtscTenantConfigsResponse" },
     },
     save_ttsc_vocabulary_configs = {
-      name = "SaveTtscVocabularyConfigs",
+      sdk_operation = "SaveTtscVocabularyConfigs",
       method = "PUT",
       path = "/v1/{project_id}/ttsc/vocabulary-configs/{vocabulary_id}",
       content_type = "application/json",
@@ -3436,7 +3436,7 @@ return {
       response = { ref = "SaveTtscVocabularyConfigsResponse" },
     },
     search_task = {
-      name = "SearchTask",
+      sdk_operation = "SearchTask",
       method = "GET",
       path = "/v2/{project_id}/ies/task",
       content_type = "application/json",
@@ -3449,7 +3449,7 @@ return {
       response = { ref = "SearchTaskResponse" },
     },
     set_job_batch_name = {
-      name = "SetJobBatchName",
+      sdk_operation = "SetJobBatchName",
       method = "PUT",
       path = "/v1/{project_id}/voice-training-manage/user/batch",
       content_type = "application/json",
@@ -3462,7 +3462,7 @@ return {
       response = { ref = "SetJobBatchNameResponse" },
     },
     set_product_asset = {
-      name = "SetProductAsset",
+      sdk_operation = "SetProductAsset",
       method = "POST",
       path = "/v1/{project_id}/products/{product_id}/assets",
       content_type = "application/json",
@@ -3478,7 +3478,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     set_tenant_notice_configuration = {
-      name = "SetTenantNoticeConfiguration",
+      sdk_operation = "SetTenantNoticeConfiguration",
       method = "POST",
       path = "/v1/{project_id}/tenants/notice-configurations",
       content_type = "application/json",
@@ -3492,7 +3492,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     set_tenant_user_configuration = {
-      name = "SetTenantUserConfiguration",
+      sdk_operation = "SetTenantUserConfiguration",
       method = "POST",
       path = "/v1/{project_id}/tenants/user-configurations",
       content_type = "application/json",
@@ -3504,7 +3504,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     set_ttsc_group_assets = {
-      name = "SetTtscGroupAssets",
+      sdk_operation = "SetTtscGroupAssets",
       method = "PUT",
       path = "/v1/{project_id}/ttsc/group-assets/{group_id}",
       content_type = "application/json",
@@ -3518,7 +3518,7 @@ return {
       response = { ref = "SetTtscGroupAssetsResponse" },
     },
     show2_d_digital_human_video = {
-      name = "Show2DDigitalHumanVideo",
+      sdk_operation = "Show2DDigitalHumanVideo",
       method = "GET",
       path = "/v1/{project_id}/2d-digital-human-videos/{job_id}",
       content_type = "application/json",
@@ -3531,7 +3531,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show2d_model_training_job = {
-      name = "Show2dModelTrainingJob",
+      sdk_operation = "Show2dModelTrainingJob",
       method = "GET",
       path = "/v1/{project_id}/digital-human-training-manage/user/jobs/{job_id}",
       content_type = "application/json",
@@ -3543,7 +3543,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_active_code = {
-      name = "ShowActiveCode",
+      sdk_operation = "ShowActiveCode",
       method = "GET",
       path = "/v1/{project_id}/digital-human-chat/active-code/{active_code_id}",
       content_type = "application/json",
@@ -3555,7 +3555,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_agency = {
-      name = "ShowAgency",
+      sdk_operation = "ShowAgency",
       method = "GET",
       path = "/v1/{project_id}/digital-human-chat/agency",
       content_type = "application/json",
@@ -3566,7 +3566,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_asset = {
-      name = "ShowAsset",
+      sdk_operation = "ShowAsset",
       method = "GET",
       path = "/v1/{project_id}/digital-assets/{asset_id}",
       content_type = "application/json",
@@ -3578,7 +3578,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_asset_replication_info = {
-      name = "ShowAssetReplicationInfo",
+      sdk_operation = "ShowAssetReplicationInfo",
       method = "GET",
       path = "/v1/{project_id}/digital-assets/{asset_id}/replication-info",
       content_type = "application/json",
@@ -3590,7 +3590,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_async_tts_job = {
-      name = "ShowAsyncTtsJob",
+      sdk_operation = "ShowAsyncTtsJob",
       method = "GET",
       path = "/v1/{project_id}/ttsc/async-jobs/{job_id}",
       content_type = "application/json",
@@ -3601,7 +3601,7 @@ return {
       response = { ref = "ShowAsyncTtsJobResponse" },
     },
     show_audio_record_config = {
-      name = "ShowAudioRecordConfig",
+      sdk_operation = "ShowAudioRecordConfig",
       method = "GET",
       path = "/v1/{project_id}/digital-human-chat/audio-record-config",
       content_type = "application/json",
@@ -3612,7 +3612,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_dialog_report_config = {
-      name = "ShowDialogReportConfig",
+      sdk_operation = "ShowDialogReportConfig",
       method = "GET",
       path = "/v1/{project_id}/digital-human-chat/dialog-report-config",
       content_type = "application/json",
@@ -3623,7 +3623,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_digital_human_business_card = {
-      name = "ShowDigitalHumanBusinessCard",
+      sdk_operation = "ShowDigitalHumanBusinessCard",
       method = "GET",
       path = "/v1/{project_id}/digital-human-business-cards/{job_id}",
       content_type = "application/json",
@@ -3635,7 +3635,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_document_info = {
-      name = "ShowDocumentInfo",
+      sdk_operation = "ShowDocumentInfo",
       method = "GET",
       path = "/v1/{project_id}/wise-brain-manager/document/detail/{document_id}",
       content_type = "application/json",
@@ -3647,7 +3647,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_encrypt_file = {
-      name = "ShowEncryptFile",
+      sdk_operation = "ShowEncryptFile",
       method = "GET",
       path = "/v1/voice-training-manage/common/encrypt-file-download",
       content_type = "application/json",
@@ -3659,7 +3659,7 @@ return {
       response = { ref = "ShowEncryptFileResponse" },
     },
     show_hot_question = {
-      name = "ShowHotQuestion",
+      sdk_operation = "ShowHotQuestion",
       method = "GET",
       path = "/v1/{project_id}/digital-human-chat/hot-question/{hot_question_id}",
       content_type = "application/json",
@@ -3671,7 +3671,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_hot_words = {
-      name = "ShowHotWords",
+      sdk_operation = "ShowHotWords",
       method = "GET",
       path = "/v1/{project_id}/digital-human-chat/hot-words/{hot_words_id}",
       content_type = "application/json",
@@ -3683,7 +3683,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_hot_words_switch = {
-      name = "ShowHotWordsSwitch",
+      sdk_operation = "ShowHotWordsSwitch",
       method = "GET",
       path = "/v1/{project_id}/digital-human-chat/hot-words-switch",
       content_type = "application/json",
@@ -3695,7 +3695,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_instruction = {
-      name = "ShowInstruction",
+      sdk_operation = "ShowInstruction",
       method = "GET",
       path = "/v1/{project_id}/wise-brain-manager/instruction/{instruction_id}",
       content_type = "application/json",
@@ -3707,7 +3707,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_instruction_library = {
-      name = "ShowInstructionLibrary",
+      sdk_operation = "ShowInstructionLibrary",
       method = "GET",
       path = "/v1/{project_id}/wise-brain-manager/instruction-library/{instruction_library_id}",
       content_type = "application/json",
@@ -3719,7 +3719,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_interaction_rule_group = {
-      name = "ShowInteractionRuleGroup",
+      sdk_operation = "ShowInteractionRuleGroup",
       method = "GET",
       path = "/v1/{project_id}/smart-live-interaction-rule-groups/{group_id}",
       content_type = "application/json",
@@ -3731,7 +3731,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_job_audit_result = {
-      name = "ShowJobAuditResult",
+      sdk_operation = "ShowJobAuditResult",
       method = "GET",
       path = "/v1/{project_id}/voice-training-manage/user/jobs/{job_id}/audit-result",
       content_type = "application/json",
@@ -3741,7 +3741,7 @@ return {
       response = { ref = "ShowJobAuditResultResponse" },
     },
     show_job_uploading_address = {
-      name = "ShowJobUploadingAddress",
+      sdk_operation = "ShowJobUploadingAddress",
       method = "GET",
       path = "/v1/{project_id}/voice-training-manage/user/jobs/{job_id}/uploading-address-url",
       content_type = "application/json",
@@ -3751,7 +3751,7 @@ return {
       response = { ref = "ShowJobUploadingAddressResponse" },
     },
     show_knowledge_intent = {
-      name = "ShowKnowledgeIntent",
+      sdk_operation = "ShowKnowledgeIntent",
       method = "GET",
       path = "/v1/{project_id}/digital-human-chat/knowledge/intent/{intent_id}",
       content_type = "application/json",
@@ -3763,7 +3763,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_knowledge_library = {
-      name = "ShowKnowledgeLibrary",
+      sdk_operation = "ShowKnowledgeLibrary",
       method = "GET",
       path = "/v1/{project_id}/wise-brain-manager/knowledge-library/{knowledge_library_id}",
       content_type = "application/json",
@@ -3775,7 +3775,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_knowledge_question = {
-      name = "ShowKnowledgeQuestion",
+      sdk_operation = "ShowKnowledgeQuestion",
       method = "GET",
       path = "/v1/{project_id}/digital-human-chat/knowledge/question/{question_id}",
       content_type = "application/json",
@@ -3787,7 +3787,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_knowledge_skill = {
-      name = "ShowKnowledgeSkill",
+      sdk_operation = "ShowKnowledgeSkill",
       method = "GET",
       path = "/v1/{project_id}/digital-human-chat/knowledge/skill/{skill_id}",
       content_type = "application/json",
@@ -3799,7 +3799,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_live_platform = {
-      name = "ShowLivePlatform",
+      sdk_operation = "ShowLivePlatform",
       method = "GET",
       path = "/v1/{project_id}/live-platforms/platforms/{platform_id}",
       content_type = "application/json",
@@ -3811,7 +3811,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_live_platform_access_type = {
-      name = "ShowLivePlatformAccessType",
+      sdk_operation = "ShowLivePlatformAccessType",
       method = "GET",
       path = "/v1/{project_id}/live-platforms/access-types",
       content_type = "application/json",
@@ -3825,7 +3825,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_live_warning_info = {
-      name = "ShowLiveWarningInfo",
+      sdk_operation = "ShowLiveWarningInfo",
       method = "GET",
       path = "/v1/{project_id}/smart-live-rooms/{room_id}/live-warning-info",
       content_type = "application/json",
@@ -3837,7 +3837,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_llm_config = {
-      name = "ShowLlmConfig",
+      sdk_operation = "ShowLlmConfig",
       method = "GET",
       path = "/v1/{project_id}/wise-brain-manager/llm-config/{llm_config_id}",
       content_type = "application/json",
@@ -3849,7 +3849,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_mcp_server = {
-      name = "ShowMcpServer",
+      sdk_operation = "ShowMcpServer",
       method = "GET",
       path = "/v1/{project_id}/wise-brain-manager/mcp-server/{mcp_server_id}",
       content_type = "application/json",
@@ -3861,7 +3861,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_pacify_words = {
-      name = "ShowPacifyWords",
+      sdk_operation = "ShowPacifyWords",
       method = "GET",
       path = "/v1/{project_id}/digital-human-chat/pacify-words/{pacify_words_id}",
       content_type = "application/json",
@@ -3873,7 +3873,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_pacify_words_intent = {
-      name = "ShowPacifyWordsIntent",
+      sdk_operation = "ShowPacifyWordsIntent",
       method = "GET",
       path = "/v1/{project_id}/digital-human-chat/pacify-words-intent",
       content_type = "application/json",
@@ -3885,7 +3885,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_pacify_words_switch = {
-      name = "ShowPacifyWordsSwitch",
+      sdk_operation = "ShowPacifyWordsSwitch",
       method = "GET",
       path = "/v1/{project_id}/digital-human-chat/pacify-words-switch",
       content_type = "application/json",
@@ -3898,7 +3898,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_pacify_words_trigger_time = {
-      name = "ShowPacifyWordsTriggerTime",
+      sdk_operation = "ShowPacifyWordsTriggerTime",
       method = "GET",
       path = "/v1/{project_id}/digital-human-chat/pacify-words-time",
       content_type = "application/json",
@@ -3911,7 +3911,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_photo_detection = {
-      name = "ShowPhotoDetection",
+      sdk_operation = "ShowPhotoDetection",
       method = "GET",
       path = "/v1/{project_id}/photo-detection/{job_id}",
       content_type = "application/json",
@@ -3923,7 +3923,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_photo_digital_human_video = {
-      name = "ShowPhotoDigitalHumanVideo",
+      sdk_operation = "ShowPhotoDigitalHumanVideo",
       method = "GET",
       path = "/v1/{project_id}/photo-digital-human-videos/{job_id}",
       content_type = "application/json",
@@ -3936,7 +3936,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_picture_modeling_job = {
-      name = "ShowPictureModelingJob",
+      sdk_operation = "ShowPictureModelingJob",
       method = "GET",
       path = "/v1/{project_id}/digital-human/stylized/picture-modelings/{job_id}",
       content_type = "application/json",
@@ -3948,7 +3948,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_plugin_config = {
-      name = "ShowPluginConfig",
+      sdk_operation = "ShowPluginConfig",
       method = "GET",
       path = "/v1/{project_id}/wise-brain-manager/plugin-config/{plugin_config_id}",
       content_type = "application/json",
@@ -3960,7 +3960,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_plugin_config_default_info = {
-      name = "ShowPluginConfigDefaultInfo",
+      sdk_operation = "ShowPluginConfigDefaultInfo",
       method = "GET",
       path = "/v1/{project_id}/wise-brain-manager/plugin-config-default",
       content_type = "application/json",
@@ -3971,7 +3971,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_product = {
-      name = "ShowProduct",
+      sdk_operation = "ShowProduct",
       method = "GET",
       path = "/v1/{project_id}/products/{product_id}",
       content_type = "application/json",
@@ -3983,7 +3983,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_question_answer = {
-      name = "ShowQuestionAnswer",
+      sdk_operation = "ShowQuestionAnswer",
       method = "GET",
       path = "/v1/{project_id}/wise-brain-manager/question-answer/{question_answer_id}",
       content_type = "application/json",
@@ -3995,7 +3995,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_resource_usage = {
-      name = "ShowResourceUsage",
+      sdk_operation = "ShowResourceUsage",
       method = "GET",
       path = "/v1/{project_id}/tenants/resources-usage",
       content_type = "application/json",
@@ -4007,7 +4007,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_robot = {
-      name = "ShowRobot",
+      sdk_operation = "ShowRobot",
       method = "GET",
       path = "/v1/{project_id}/digital-human-chat/robot/{robot_id}",
       content_type = "application/json",
@@ -4019,7 +4019,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_role = {
-      name = "ShowRole",
+      sdk_operation = "ShowRole",
       method = "GET",
       path = "/v1/{project_id}/wise-brain-manager/role/{role_id}",
       content_type = "application/json",
@@ -4031,7 +4031,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_short_job = {
-      name = "ShowShortJob",
+      sdk_operation = "ShowShortJob",
       method = "GET",
       path = "/v1/{project_id}/voice-training-manage/user/short-jobs/{job_id}",
       content_type = "application/json",
@@ -4042,7 +4042,7 @@ return {
       response = { ref = "ShowShortJobResponse" },
     },
     show_smart_chat_job = {
-      name = "ShowSmartChatJob",
+      sdk_operation = "ShowSmartChatJob",
       method = "GET",
       path = "/v1/{project_id}/digital-human-chat/smart-chat-rooms/{room_id}/smart-chat-jobs/{job_id}/state",
       content_type = "application/json",
@@ -4055,7 +4055,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_smart_chat_room = {
-      name = "ShowSmartChatRoom",
+      sdk_operation = "ShowSmartChatRoom",
       method = "GET",
       path = "/v1/{project_id}/smart-chat-rooms/{room_id}",
       content_type = "application/json",
@@ -4067,7 +4067,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_smart_live = {
-      name = "ShowSmartLive",
+      sdk_operation = "ShowSmartLive",
       method = "GET",
       path = "/v1/{project_id}/smart-live-rooms/{room_id}/smart-live-jobs/{job_id}",
       content_type = "application/json",
@@ -4080,7 +4080,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_smart_live_room = {
-      name = "ShowSmartLiveRoom",
+      sdk_operation = "ShowSmartLiveRoom",
       method = "GET",
       path = "/v1/{project_id}/smart-live-rooms/{room_id}",
       content_type = "application/json",
@@ -4092,7 +4092,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_smart_live_user_config = {
-      name = "ShowSmartLiveUserConfig",
+      sdk_operation = "ShowSmartLiveUserConfig",
       method = "GET",
       path = "/v1/{project_id}/smart-live-configs/user-config",
       content_type = "application/json",
@@ -4101,7 +4101,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_subtitle_file = {
-      name = "ShowSubtitleFile",
+      sdk_operation = "ShowSubtitleFile",
       method = "GET",
       path = "/v1/{project_id}/subtitle-files/{job_id}",
       content_type = "application/json",
@@ -4113,7 +4113,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_summary_usage_data = {
-      name = "ShowSummaryUsageData",
+      sdk_operation = "ShowSummaryUsageData",
       method = "GET",
       path = "/v1/{project_id}/data-analysis-summary",
       content_type = "application/json",
@@ -4128,7 +4128,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_task = {
-      name = "ShowTask",
+      sdk_operation = "ShowTask",
       method = "GET",
       path = "/v2/{project_id}/ies/task/{id}",
       content_type = "application/json",
@@ -4138,7 +4138,7 @@ return {
       response = { ref = "ShowTaskResponse" },
     },
     show_tenant_assgin_record = {
-      name = "ShowTenantAssginRecord",
+      sdk_operation = "ShowTenantAssginRecord",
       method = "GET",
       path = "/v1/{project_id}/tenants/resource/assignrecourd",
       content_type = "application/json",
@@ -4150,7 +4150,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_tenant_duration_cfg = {
-      name = "ShowTenantDurationCfg",
+      sdk_operation = "ShowTenantDurationCfg",
       method = "GET",
       path = "/v1/{project_id}/voice-training-manage/user/tenant-duration-cfg",
       content_type = "application/json",
@@ -4158,7 +4158,7 @@ return {
       response = { ref = "ShowTenantDurationCfgResponse" },
     },
     show_tenant_notice_configuration = {
-      name = "ShowTenantNoticeConfiguration",
+      sdk_operation = "ShowTenantNoticeConfiguration",
       method = "GET",
       path = "/v1/{project_id}/tenants/notice-configurations",
       content_type = "application/json",
@@ -4171,7 +4171,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_tenant_service_configs = {
-      name = "ShowTenantServiceConfigs",
+      sdk_operation = "ShowTenantServiceConfigs",
       method = "GET",
       path = "/v1/{project_id}/tenants/service-configs",
       content_type = "application/json",
@@ -4180,7 +4180,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_tenant_user_configuration = {
-      name = "ShowTenantUserConfiguration",
+      sdk_operation = "ShowTenantUserConfiguration",
       method = "GET",
       path = "/v1/{project_id}/tenants/user-configurations",
       content_type = "application/json",
@@ -4192,7 +4192,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_training_segment_info = {
-      name = "ShowTrainingSegmentInfo",
+      sdk_operation = "ShowTrainingSegmentInfo",
       method = "GET",
       path = "/v1/{project_id}/voice-training-manage/user/training-segment",
       content_type = "application/json",
@@ -4202,7 +4202,7 @@ return {
       response = { ref = "ShowTrainingSegmentInfoResponse" },
     },
     show_transfer_asset_job = {
-      name = "ShowTransferAssetJob",
+      sdk_operation = "ShowTransferAssetJob",
       method = "GET",
       path = "/v1/{project_id}/digital-assets-action/transfers/{job_id}",
       content_type = "application/json",
@@ -4214,7 +4214,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_tts_audition_file = {
-      name = "ShowTtsAuditionFile",
+      sdk_operation = "ShowTtsAuditionFile",
       method = "GET",
       path = "/v1/{project_id}/ttsc/audition-file/{job_id}",
       content_type = "application/json",
@@ -4226,7 +4226,7 @@ return {
       response = { ref = "ShowTtsAuditionFileResponse" },
     },
     show_tts_job = {
-      name = "ShowTtsJob",
+      sdk_operation = "ShowTtsJob",
       method = "GET",
       path = "/v1/{project_id}/ttsc/tts-jobs",
       content_type = "application/json",
@@ -4244,7 +4244,7 @@ return {
       response = { ref = "ShowTtsJobResponse" },
     },
     show_tts_phonetic_symbol = {
-      name = "ShowTtsPhoneticSymbol",
+      sdk_operation = "ShowTtsPhoneticSymbol",
       method = "GET",
       path = "/v1/{project_id}/ttsc/phonetic-symbol",
       content_type = "application/json",
@@ -4258,7 +4258,7 @@ return {
       response = { ref = "ShowTtsPhoneticSymbolResponse" },
     },
     show_usage_data = {
-      name = "ShowUsageData",
+      sdk_operation = "ShowUsageData",
       method = "GET",
       path = "/v1/{project_id}/data-analysis",
       content_type = "application/json",
@@ -4277,7 +4277,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_user_review_attachment_uploading_address = {
-      name = "ShowUserReviewAttachmentUploadingAddress",
+      sdk_operation = "ShowUserReviewAttachmentUploadingAddress",
       method = "GET",
       path = "/v1/{project_id}/voice-training-manage/user/jobs/{job_id}/review-attachment-uploading-address-url",
       content_type = "application/json",
@@ -4289,7 +4289,7 @@ return {
       response = { ref = "ShowUserReviewAttachmentUploadingAddressResponse" },
     },
     show_video_script = {
-      name = "ShowVideoScript",
+      sdk_operation = "ShowVideoScript",
       method = "GET",
       path = "/v1/{project_id}/digital-human-video-scripts/{script_id}",
       content_type = "application/json",
@@ -4301,7 +4301,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_vocabulary_switch_configs = {
-      name = "ShowVocabularySwitchConfigs",
+      sdk_operation = "ShowVocabularySwitchConfigs",
       method = "GET",
       path = "/v1/{project_id}/ttsc/tenant-configs",
       content_type = "application/json",
@@ -4315,7 +4315,7 @@ return {
       response = { ref = "ShowVocabularySwitchConfigsResponse" },
     },
     show_voice_training_job = {
-      name = "ShowVoiceTrainingJob",
+      sdk_operation = "ShowVoiceTrainingJob",
       method = "GET",
       path = "/v1/{project_id}/voice-training-manage/user/jobs/{job_id}",
       content_type = "application/json",
@@ -4326,7 +4326,7 @@ return {
       response = { ref = "ShowVoiceTrainingJobResponse" },
     },
     show_voice_training_quotas = {
-      name = "ShowVoiceTrainingQuotas",
+      sdk_operation = "ShowVoiceTrainingQuotas",
       method = "GET",
       path = "/v1/{project_id}/voice-training-manage/quotas",
       content_type = "application/json",
@@ -4337,7 +4337,7 @@ return {
       response = { ref = "ShowVoiceTrainingQuotasResponse" },
     },
     show_welcome_speech = {
-      name = "ShowWelcomeSpeech",
+      sdk_operation = "ShowWelcomeSpeech",
       method = "GET",
       path = "/v1/{project_id}/digital-human-chat/welcome-speech/{welcome_speech_id}",
       content_type = "application/json",
@@ -4349,7 +4349,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     show_welcome_speech_switch = {
-      name = "ShowWelcomeSpeechSwitch",
+      sdk_operation = "ShowWelcomeSpeechSwitch",
       method = "GET",
       path = "/v1/{project_id}/digital-human-chat/welcome-speech-switch",
       content_type = "application/json",
@@ -4362,7 +4362,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     sign_agreement = {
-      name = "SignAgreement",
+      sdk_operation = "SignAgreement",
       method = "POST",
       path = "/v1/{project_id}/tenants/service-agreements/signed",
       content_type = "application/json",
@@ -4371,7 +4371,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     sign_special_agreement = {
-      name = "SignSpecialAgreement",
+      sdk_operation = "SignSpecialAgreement",
       method = "POST",
       path = "/v1/{project_id}/tenants/special-agreements/signed",
       content_type = "application/json",
@@ -4384,7 +4384,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     start_document_segment = {
-      name = "StartDocumentSegment",
+      sdk_operation = "StartDocumentSegment",
       method = "POST",
       path = "/v1/{project_id}/wise-brain-manager/document-segment/segment",
       content_type = "application/json",
@@ -4397,7 +4397,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     start_smart_chat_job = {
-      name = "StartSmartChatJob",
+      sdk_operation = "StartSmartChatJob",
       method = "POST",
       path = "/v1/{project_id}/digital-human-chat/smart-chat-rooms/{room_id}/smart-chat-jobs",
       content_type = "application/json",
@@ -4412,7 +4412,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     start_smart_live = {
-      name = "StartSmartLive",
+      sdk_operation = "StartSmartLive",
       method = "POST",
       path = "/v1/{project_id}/smart-live-rooms/{room_id}/smart-live-jobs",
       content_type = "application/json",
@@ -4435,7 +4435,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     stop_smart_chat_job = {
-      name = "StopSmartChatJob",
+      sdk_operation = "StopSmartChatJob",
       method = "POST",
       path = "/v1/{project_id}/digital-human-chat/smart-chat-rooms/{room_id}/smart-chat-jobs/{job_id}/stop",
       content_type = "application/json",
@@ -4448,7 +4448,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     stop_smart_live = {
-      name = "StopSmartLive",
+      sdk_operation = "StopSmartLive",
       method = "POST",
       path = "/v1/{project_id}/smart-live-rooms/{room_id}/smart-live-jobs/{job_id}/stop",
       content_type = "application/json",
@@ -4461,7 +4461,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     transfer_asset = {
-      name = "TransferAsset",
+      sdk_operation = "TransferAsset",
       method = "POST",
       path = "/v1/{project_id}/digital-assets-action/transfers",
       content_type = "application/json",
@@ -4481,7 +4481,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update2d_model_training_job = {
-      name = "Update2dModelTrainingJob",
+      sdk_operation = "Update2dModelTrainingJob",
       method = "PUT",
       path = "/v1/{project_id}/digital-human-training-manage/user/jobs/{job_id}",
       content_type = "application/json",
@@ -4507,7 +4507,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_active_code = {
-      name = "UpdateActiveCode",
+      sdk_operation = "UpdateActiveCode",
       method = "PUT",
       path = "/v1/{project_id}/digital-human-chat/active-code/{active_code_id}",
       content_type = "application/json",
@@ -4521,7 +4521,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_audio_record_config = {
-      name = "UpdateAudioRecordConfig",
+      sdk_operation = "UpdateAudioRecordConfig",
       method = "PUT",
       path = "/v1/{project_id}/digital-human-chat/audio-record-config",
       content_type = "application/json",
@@ -4536,7 +4536,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_batch_knowledge_question = {
-      name = "UpdateBatchKnowledgeQuestion",
+      sdk_operation = "UpdateBatchKnowledgeQuestion",
       method = "PUT",
       path = "/v1/{project_id}/digital-human-chat/knowledge/question-batch",
       content_type = "application/json",
@@ -4549,7 +4549,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_dialog_report_config = {
-      name = "UpdateDialogReportConfig",
+      sdk_operation = "UpdateDialogReportConfig",
       method = "PUT",
       path = "/v1/{project_id}/digital-human-chat/dialog-report-config",
       content_type = "application/json",
@@ -4564,7 +4564,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_digital_asset = {
-      name = "UpdateDigitalAsset",
+      sdk_operation = "UpdateDigitalAsset",
       method = "PUT",
       path = "/v1/{project_id}/digital-assets/{asset_id}",
       content_type = "application/json",
@@ -4589,7 +4589,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_digital_human_business_card = {
-      name = "UpdateDigitalHumanBusinessCard",
+      sdk_operation = "UpdateDigitalHumanBusinessCard",
       method = "PUT",
       path = "/v1/{project_id}/digital-human-business-cards/{job_id}",
       content_type = "application/json",
@@ -4614,7 +4614,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_document = {
-      name = "UpdateDocument",
+      sdk_operation = "UpdateDocument",
       method = "POST",
       path = "/v1/{project_id}/wise-brain-manager/document/update/{document_id}",
       content_type = "multipart/form-data",
@@ -4628,7 +4628,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_document_segment_info = {
-      name = "UpdateDocumentSegmentInfo",
+      sdk_operation = "UpdateDocumentSegmentInfo",
       method = "POST",
       path = "/v1/{project_id}/wise-brain-manager/document-segment/update",
       content_type = "application/json",
@@ -4644,7 +4644,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_document_segment_param = {
-      name = "UpdateDocumentSegmentParam",
+      sdk_operation = "UpdateDocumentSegmentParam",
       method = "PUT",
       path = "/v1/{project_id}/wise-brain-manager/document-segment/{document_id}",
       content_type = "application/json",
@@ -4661,7 +4661,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_hot_question = {
-      name = "UpdateHotQuestion",
+      sdk_operation = "UpdateHotQuestion",
       method = "PUT",
       path = "/v1/{project_id}/digital-human-chat/hot-question/{hot_question_id}",
       content_type = "application/json",
@@ -4675,7 +4675,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_hot_words = {
-      name = "UpdateHotWords",
+      sdk_operation = "UpdateHotWords",
       method = "PUT",
       path = "/v1/{project_id}/digital-human-chat/hot-words/{hot_words_id}",
       content_type = "application/json",
@@ -4691,7 +4691,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_hot_words_switch = {
-      name = "UpdateHotWordsSwitch",
+      sdk_operation = "UpdateHotWordsSwitch",
       method = "POST",
       path = "/v1/{project_id}/digital-human-chat/hot-words-switch",
       content_type = "application/json",
@@ -4705,7 +4705,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_instruction = {
-      name = "UpdateInstruction",
+      sdk_operation = "UpdateInstruction",
       method = "PUT",
       path = "/v1/{project_id}/wise-brain-manager/instruction/{instruction_id}",
       content_type = "application/json",
@@ -4723,7 +4723,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_instruction_library = {
-      name = "UpdateInstructionLibrary",
+      sdk_operation = "UpdateInstructionLibrary",
       method = "PUT",
       path = "/v1/{project_id}/wise-brain-manager/instruction-library/{instruction_library_id}",
       content_type = "application/json",
@@ -4737,7 +4737,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_interaction_rule = {
-      name = "UpdateInteractionRule",
+      sdk_operation = "UpdateInteractionRule",
       method = "PUT",
       path = "/v1/{project_id}/smart-live-interaction-rule-groups/{group_id}/rules/{rule_id}",
       content_type = "application/json",
@@ -4755,7 +4755,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_interaction_rule_group = {
-      name = "UpdateInteractionRuleGroup",
+      sdk_operation = "UpdateInteractionRuleGroup",
       method = "PUT",
       path = "/v1/{project_id}/smart-live-interaction-rule-groups/{group_id}",
       content_type = "application/json",
@@ -4770,7 +4770,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_knowledge_intent = {
-      name = "UpdateKnowledgeIntent",
+      sdk_operation = "UpdateKnowledgeIntent",
       method = "PUT",
       path = "/v1/{project_id}/digital-human-chat/knowledge/intent/{intent_id}",
       content_type = "application/json",
@@ -4785,7 +4785,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_knowledge_library = {
-      name = "UpdateKnowledgeLibrary",
+      sdk_operation = "UpdateKnowledgeLibrary",
       method = "PUT",
       path = "/v1/{project_id}/wise-brain-manager/knowledge-library/{knowledge_library_id}",
       content_type = "application/json",
@@ -4801,7 +4801,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_knowledge_question = {
-      name = "UpdateKnowledgeQuestion",
+      sdk_operation = "UpdateKnowledgeQuestion",
       method = "PUT",
       path = "/v1/{project_id}/digital-human-chat/knowledge/question/{question_id}",
       content_type = "application/json",
@@ -4815,7 +4815,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_knowledge_skill = {
-      name = "UpdateKnowledgeSkill",
+      sdk_operation = "UpdateKnowledgeSkill",
       method = "PUT",
       path = "/v1/{project_id}/digital-human-chat/knowledge/skill/{skill_id}",
       content_type = "application/json",
@@ -4830,7 +4830,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_live_platform = {
-      name = "UpdateLivePlatform",
+      sdk_operation = "UpdateLivePlatform",
       method = "PUT",
       path = "/v1/{project_id}/live-platforms/platforms/{platform_id}",
       content_type = "application/json",
@@ -4846,7 +4846,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_llm_config = {
-      name = "UpdateLlmConfig",
+      sdk_operation = "UpdateLlmConfig",
       method = "PUT",
       path = "/v1/{project_id}/wise-brain-manager/llm-config/{llm_config_id}",
       content_type = "application/json",
@@ -4863,7 +4863,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_mcp_server = {
-      name = "UpdateMcpServer",
+      sdk_operation = "UpdateMcpServer",
       method = "PUT",
       path = "/v1/{project_id}/wise-brain-manager/mcp-server/{mcp_server_id}",
       content_type = "application/json",
@@ -4879,7 +4879,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_pacify_words = {
-      name = "UpdatePacifyWords",
+      sdk_operation = "UpdatePacifyWords",
       method = "PUT",
       path = "/v1/{project_id}/digital-human-chat/pacify-words/{pacify_words_id}",
       content_type = "application/json",
@@ -4893,7 +4893,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_pacify_words_switch = {
-      name = "UpdatePacifyWordsSwitch",
+      sdk_operation = "UpdatePacifyWordsSwitch",
       method = "PUT",
       path = "/v1/{project_id}/digital-human-chat/pacify-words-switch",
       content_type = "application/json",
@@ -4908,7 +4908,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_pacify_words_trigger_time = {
-      name = "UpdatePacifyWordsTriggerTime",
+      sdk_operation = "UpdatePacifyWordsTriggerTime",
       method = "PUT",
       path = "/v1/{project_id}/digital-human-chat/pacify-words-time",
       content_type = "application/json",
@@ -4923,7 +4923,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_plugin_config = {
-      name = "UpdatePluginConfig",
+      sdk_operation = "UpdatePluginConfig",
       method = "PUT",
       path = "/v1/{project_id}/wise-brain-manager/plugin-config/{plugin_config_id}",
       content_type = "application/json",
@@ -4937,7 +4937,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_product = {
-      name = "UpdateProduct",
+      sdk_operation = "UpdateProduct",
       method = "PUT",
       path = "/v1/{project_id}/products/{product_id}",
       content_type = "application/json",
@@ -4957,7 +4957,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_question_answer = {
-      name = "UpdateQuestionAnswer",
+      sdk_operation = "UpdateQuestionAnswer",
       method = "PUT",
       path = "/v1/{project_id}/wise-brain-manager/question-answer/{question_answer_id}",
       content_type = "application/json",
@@ -4973,7 +4973,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_robot = {
-      name = "UpdateRobot",
+      sdk_operation = "UpdateRobot",
       method = "PUT",
       path = "/v1/{project_id}/digital-human-chat/robot/{robot_id}",
       content_type = "application/json",
@@ -4999,7 +4999,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_role = {
-      name = "UpdateRole",
+      sdk_operation = "UpdateRole",
       method = "PUT",
       path = "/v1/{project_id}/wise-brain-manager/role/{role_id}",
       content_type = "application/json",
@@ -5020,7 +5020,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_smart_chat_room = {
-      name = "UpdateSmartChatRoom",
+      sdk_operation = "UpdateSmartChatRoom",
       method = "PUT",
       path = "/v1/{project_id}/smart-chat-rooms/{room_id}",
       content_type = "application/json",
@@ -5053,7 +5053,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_smart_live_room = {
-      name = "UpdateSmartLiveRoom",
+      sdk_operation = "UpdateSmartLiveRoom",
       method = "PUT",
       path = "/v1/{project_id}/smart-live-rooms/{room_id}",
       content_type = "application/json",
@@ -5085,7 +5085,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_smart_live_user_config = {
-      name = "UpdateSmartLiveUserConfig",
+      sdk_operation = "UpdateSmartLiveUserConfig",
       method = "PUT",
       path = "/v1/{project_id}/smart-live-configs/user-config",
       content_type = "application/json",
@@ -5099,7 +5099,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_tenant_service_configs = {
-      name = "UpdateTenantServiceConfigs",
+      sdk_operation = "UpdateTenantServiceConfigs",
       method = "PUT",
       path = "/v1/{project_id}/tenants/service-configs",
       content_type = "application/json",
@@ -5112,7 +5112,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_ttsc_vocabulary_groups = {
-      name = "UpdateTtscVocabularyGroups",
+      sdk_operation = "UpdateTtscVocabularyGroups",
       method = "PUT",
       path = "/v1/{project_id}/ttsc/vocabulary-groups/{group_id}",
       content_type = "application/json",
@@ -5126,7 +5126,7 @@ return {
       response = { ref = "UpdateTtscVocabularyGroupsResponse" },
     },
     update_user_quotas = {
-      name = "UpdateUserQuotas",
+      sdk_operation = "UpdateUserQuotas",
       method = "PUT",
       path = "/v1/{project_id}/user/quotas/{user_id}",
       content_type = "application/json",
@@ -5139,7 +5139,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_video_script = {
-      name = "UpdateVideoScript",
+      sdk_operation = "UpdateVideoScript",
       method = "PUT",
       path = "/v1/{project_id}/digital-human-video-scripts/{script_id}",
       content_type = "application/json",
@@ -5165,7 +5165,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_welcome_speech = {
-      name = "UpdateWelcomeSpeech",
+      sdk_operation = "UpdateWelcomeSpeech",
       method = "PUT",
       path = "/v1/{project_id}/digital-human-chat/welcome-speech/{welcome_speech_id}",
       content_type = "application/json",
@@ -5180,7 +5180,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     update_welcome_speech_switch = {
-      name = "UpdateWelcomeSpeechSwitch",
+      sdk_operation = "UpdateWelcomeSpeechSwitch",
       method = "POST",
       path = "/v1/{project_id}/digital-human-chat/welcome-speech-switch",
       content_type = "application/json",
@@ -5195,7 +5195,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     validate_robot = {
-      name = "ValidateRobot",
+      sdk_operation = "ValidateRobot",
       method = "POST",
       path = "/v1/{project_id}/digital-human-chat/robot/validate",
       content_type = "application/json",

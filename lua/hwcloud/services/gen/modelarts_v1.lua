@@ -1490,7 +1490,7 @@ return {
   },
   operations = {
     accept_scheduled_event = {
-      name = "AcceptScheduledEvent",
+      sdk_operation = "AcceptScheduledEvent",
       method = "POST",
       path = "/v1/{project_id}/scheduled-events/{event_id}/accept",
       content_type = "application/json;charset=UTF-8",
@@ -1505,7 +1505,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     attach_dev_server_volume = {
-      name = "AttachDevServerVolume",
+      sdk_operation = "AttachDevServerVolume",
       method = "POST",
       path = "/v1/{project_id}/dev-servers/{id}/attachvolume",
       content_type = "application/json;charset=UTF-8",
@@ -1518,7 +1518,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     attach_dynamic_storage = {
-      name = "AttachDynamicStorage",
+      sdk_operation = "AttachDynamicStorage",
       method = "POST",
       path = "/v1/{project_id}/notebooks/{instance_id}/storage",
       content_type = "application/json;charset=UTF-8",
@@ -1533,7 +1533,7 @@ return {
       response = { ref = "AttachDynamicStorageResponse" },
     },
     batch_bind_infer_api_keys = {
-      name = "BatchBindInferApiKeys",
+      sdk_operation = "BatchBindInferApiKeys",
       method = "POST",
       path = "/v2/{project_id}/services/{service_id}/api-keys/batch-bind",
       content_type = "application/json",
@@ -1545,7 +1545,7 @@ return {
       response = { ref = "BatchBindInferApiKeysResponse" },
     },
     batch_bind_pool_nodes = {
-      name = "BatchBindPoolNodes",
+      sdk_operation = "BatchBindPoolNodes",
       method = "POST",
       path = "/v2/{project_id}/pools/{pool_name}/nodes/batch-bind",
       content_type = "application/json",
@@ -1558,7 +1558,7 @@ return {
       response = { type = "any" },
     },
     batch_create_pool_tags = {
-      name = "BatchCreatePoolTags",
+      sdk_operation = "BatchCreatePoolTags",
       method = "POST",
       path = "/v1/{project_id}/pools/{pool_name}/tags/create",
       content_type = "application/json",
@@ -1570,7 +1570,7 @@ return {
       response = { ref = "BatchCreatePoolTagsResponse" },
     },
     batch_delete_infer_intranet_connections = {
-      name = "BatchDeleteInferIntranetConnections",
+      sdk_operation = "BatchDeleteInferIntranetConnections",
       method = "POST",
       path = "/v2/{project_id}/intranet-connection/delete",
       content_type = "application/json;charset=UTF-8",
@@ -1581,7 +1581,7 @@ return {
       response = { ref = "BatchDeleteInferIntranetConnectionsResponse" },
     },
     batch_delete_infer_services = {
-      name = "BatchDeleteInferServices",
+      sdk_operation = "BatchDeleteInferServices",
       method = "POST",
       path = "/v2/{project_id}/services/delete",
       content_type = "application/json;charset=UTF-8",
@@ -1592,7 +1592,7 @@ return {
       response = { ref = "BatchDeleteInferServicesResponse" },
     },
     batch_delete_pool_nodes = {
-      name = "BatchDeletePoolNodes",
+      sdk_operation = "BatchDeletePoolNodes",
       method = "POST",
       path = "/v2/{project_id}/pools/{pool_name}/nodes/batch-delete",
       content_type = "application/json",
@@ -1604,7 +1604,7 @@ return {
       response = { ref = "BatchDeletePoolNodesResponse" },
     },
     batch_delete_pool_tags = {
-      name = "BatchDeletePoolTags",
+      sdk_operation = "BatchDeletePoolTags",
       method = "DELETE",
       path = "/v1/{project_id}/pools/{pool_name}/tags/delete",
       content_type = "application/json",
@@ -1616,7 +1616,7 @@ return {
       response = { ref = "BatchDeletePoolTagsResponse" },
     },
     batch_dev_servers_action = {
-      name = "BatchDevServersAction",
+      sdk_operation = "BatchDevServersAction",
       method = "POST",
       path = "/v1/{project_id}/dev-servers/action",
       content_type = "application/json;charset=UTF-8",
@@ -1630,7 +1630,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     batch_lock_pool_nodes = {
-      name = "BatchLockPoolNodes",
+      sdk_operation = "BatchLockPoolNodes",
       method = "POST",
       path = "/v2/{project_id}/pools/{pool_name}/nodes/batch-lock",
       content_type = "application/json",
@@ -1643,7 +1643,7 @@ return {
       response = { ref = "BatchLockPoolNodesResponse" },
     },
     batch_migrate_pool_nodes = {
-      name = "BatchMigratePoolNodes",
+      sdk_operation = "BatchMigratePoolNodes",
       method = "POST",
       path = "/v2/{project_id}/pools/{pool_name}/nodes/batch-migrate",
       content_type = "application/json",
@@ -1659,7 +1659,7 @@ return {
       response = { ref = "BatchMigratePoolNodesResponse" },
     },
     batch_reboot_pool_nodes = {
-      name = "BatchRebootPoolNodes",
+      sdk_operation = "BatchRebootPoolNodes",
       method = "POST",
       path = "/v2/{project_id}/pools/{pool_name}/nodes/batch-reboot",
       content_type = "application/json",
@@ -1671,7 +1671,7 @@ return {
       response = { ref = "BatchRebootPoolNodesResponse" },
     },
     batch_reset_pool_nodes = {
-      name = "BatchResetPoolNodes",
+      sdk_operation = "BatchResetPoolNodes",
       method = "POST",
       path = "/v2/{project_id}/pools/{pool_name}/nodes/batch-reset",
       content_type = "application/json",
@@ -1685,7 +1685,7 @@ return {
       response = { ref = "BatchResetPoolNodesResponse" },
     },
     batch_resize_pool_nodes = {
-      name = "BatchResizePoolNodes",
+      sdk_operation = "BatchResizePoolNodes",
       method = "POST",
       path = "/v2/{project_id}/pools/{pool_name}/nodes/batch-resize",
       content_type = "application/json",
@@ -1699,7 +1699,7 @@ return {
       response = { type = "any" },
     },
     batch_unbind_infer_api_keys = {
-      name = "BatchUnbindInferApiKeys",
+      sdk_operation = "BatchUnbindInferApiKeys",
       method = "POST",
       path = "/v2/{project_id}/services/{service_id}/api-keys/batch-unbind",
       content_type = "application/json",
@@ -1711,7 +1711,7 @@ return {
       response = { ref = "BatchUnbindInferApiKeysResponse" },
     },
     batch_unlock_pool_nodes = {
-      name = "BatchUnlockPoolNodes",
+      sdk_operation = "BatchUnlockPoolNodes",
       method = "POST",
       path = "/v2/{project_id}/pools/{pool_name}/nodes/batch-unlock",
       content_type = "application/json",
@@ -1724,7 +1724,7 @@ return {
       response = { ref = "BatchUnlockPoolNodesResponse" },
     },
     batch_update_pool_nodes = {
-      name = "BatchUpdatePoolNodes",
+      sdk_operation = "BatchUpdatePoolNodes",
       method = "POST",
       path = "/v2/{project_id}/pools/{pool_name}/nodes/batch-update",
       content_type = "application/json",
@@ -1740,7 +1740,7 @@ return {
       response = { ref = "BatchUpdatePoolNodesResponse" },
     },
     bind_dev_server_public_ip = {
-      name = "BindDevServerPublicIP",
+      sdk_operation = "BindDevServerPublicIP",
       method = "POST",
       path = "/v1/{project_id}/dev-servers/{id}/publicips",
       content_type = "application/json;charset=UTF-8",
@@ -1753,7 +1753,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     bind_infer_api_key = {
-      name = "BindInferApiKey",
+      sdk_operation = "BindInferApiKey",
       method = "POST",
       path = "/v2/{project_id}/services/{service_id}/api-keys/{key_id}/bind",
       content_type = "application/json",
@@ -1764,7 +1764,7 @@ return {
       response = { ref = "BindInferApiKeyResponse" },
     },
     cancel_infer_deployment = {
-      name = "CancelInferDeployment",
+      sdk_operation = "CancelInferDeployment",
       method = "POST",
       path = "/v2/{project_id}/services/{service_id}/deployments/{deployment_id}/interrupt",
       content_type = "application/json",
@@ -1775,7 +1775,7 @@ return {
       response = { ref = "CancelInferDeploymentResponse" },
     },
     change_algorithm = {
-      name = "ChangeAlgorithm",
+      sdk_operation = "ChangeAlgorithm",
       method = "PUT",
       path = "/v2/{project_id}/algorithms/{algorithm_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1790,7 +1790,7 @@ return {
       response = { ref = "ChangeAlgorithmResponse" },
     },
     change_dev_server_os = {
-      name = "ChangeDevServerOS",
+      sdk_operation = "ChangeDevServerOS",
       method = "POST",
       path = "/v1/{project_id}/dev-servers/{id}/changeos",
       content_type = "application/json;charset=UTF-8",
@@ -1806,7 +1806,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     change_hyperinstance_os = {
-      name = "ChangeHyperinstanceOS",
+      sdk_operation = "ChangeHyperinstanceOS",
       method = "POST",
       path = "/v1/{project_id}/dev-servers/hyperinstance/{id}/changeos",
       content_type = "application/json;charset=UTF-8",
@@ -1822,7 +1822,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     change_training_experiment = {
-      name = "ChangeTrainingExperiment",
+      sdk_operation = "ChangeTrainingExperiment",
       method = "PUT",
       path = "/v2/{project_id}/training-experiments/{experiment_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1835,7 +1835,7 @@ return {
       response = { ref = "ChangeTrainingExperimentResponse" },
     },
     change_training_job_description = {
-      name = "ChangeTrainingJobDescription",
+      sdk_operation = "ChangeTrainingJobDescription",
       method = "PUT",
       path = "/v2/{project_id}/training-jobs/{training_job_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1847,7 +1847,7 @@ return {
       response = { ref = "ChangeTrainingJobDescriptionResponse" },
     },
     check_training_experiment = {
-      name = "CheckTrainingExperiment",
+      sdk_operation = "CheckTrainingExperiment",
       method = "GET",
       path = "/v2/{project_id}/training-experiment-names",
       content_type = "application/json",
@@ -1858,7 +1858,7 @@ return {
       response = { ref = "CheckTrainingExperimentResponse" },
     },
     count_infer_services_by_tags = {
-      name = "CountInferServicesByTags",
+      sdk_operation = "CountInferServicesByTags",
       method = "POST",
       path = "/v2/{project_id}/modelarts-service-v2/resource-instances/count",
       content_type = "application/json",
@@ -1872,7 +1872,7 @@ return {
       response = { ref = "CountInferServicesByTagsResponse" },
     },
     create_algorithm = {
-      name = "CreateAlgorithm",
+      sdk_operation = "CreateAlgorithm",
       method = "POST",
       path = "/v2/{project_id}/algorithms",
       content_type = "application/json;charset=UTF-8",
@@ -1886,7 +1886,7 @@ return {
       response = { ref = "CreateAlgorithmResponse" },
     },
     create_algorithm_version_to_gallery = {
-      name = "CreateAlgorithmVersionToGallery",
+      sdk_operation = "CreateAlgorithmVersionToGallery",
       method = "POST",
       path = "/v2/{project_id}/gallery-algorithm-publication",
       content_type = "application/json;charset=UTF-8",
@@ -1899,7 +1899,7 @@ return {
       response = { ref = "CreateAlgorithmVersionToGalleryResponse" },
     },
     create_authorization = {
-      name = "CreateAuthorization",
+      sdk_operation = "CreateAuthorization",
       method = "POST",
       path = "/v2/{project_id}/authorizations",
       content_type = "application/json;charset=UTF-8",
@@ -1915,7 +1915,7 @@ return {
       response = { type = "any" },
     },
     create_dev_server = {
-      name = "CreateDevServer",
+      sdk_operation = "CreateDevServer",
       method = "POST",
       path = "/v1/{project_id}/dev-servers",
       content_type = "application/json;charset=UTF-8",
@@ -1942,7 +1942,7 @@ return {
       response = { ref = "CreateDevServerResponse" },
     },
     create_dev_server_job = {
-      name = "CreateDevServerJob",
+      sdk_operation = "CreateDevServerJob",
       method = "POST",
       path = "/v1/{project_id}/dev-servers/jobs",
       content_type = "application/json;charset=UTF-8",
@@ -1958,7 +1958,7 @@ return {
       response = { ref = "CreateDevServerJobResponse" },
     },
     create_hyper_cluster = {
-      name = "CreateHyperCluster",
+      sdk_operation = "CreateHyperCluster",
       method = "POST",
       path = "/v1/{project_id}/dev-servers/hyper-clusters",
       content_type = "application/json;charset=UTF-8",
@@ -1971,7 +1971,7 @@ return {
       response = { ref = "CreateHyperClusterResponse" },
     },
     create_hyperinstance_tags = {
-      name = "CreateHyperinstanceTags",
+      sdk_operation = "CreateHyperinstanceTags",
       method = "POST",
       path = "/v1/{project_id}/dev-servers/hyperinstance/{id}/tags/create",
       content_type = "application/json",
@@ -1984,7 +1984,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     create_image = {
-      name = "CreateImage",
+      sdk_operation = "CreateImage",
       method = "POST",
       path = "/v1/{project_id}/notebooks/{id}/create-image",
       content_type = "application/json;charset=UTF-8",
@@ -2002,7 +2002,7 @@ return {
       response = { ref = "CreateImageResponse" },
     },
     create_infer_api_key = {
-      name = "CreateInferApiKey",
+      sdk_operation = "CreateInferApiKey",
       method = "POST",
       path = "/v2/{project_id}/services/api-keys",
       content_type = "application/json;charset=UTF-8",
@@ -2016,7 +2016,7 @@ return {
       answer = "bytes",
     },
     create_infer_deployment = {
-      name = "CreateInferDeployment",
+      sdk_operation = "CreateInferDeployment",
       method = "POST",
       path = "/v2/{project_id}/services/{service_id}/deployments",
       content_type = "application/json;charset=UTF-8",
@@ -2052,7 +2052,7 @@ return {
       response = { ref = "CreateInferDeploymentResponse" },
     },
     create_infer_deployment_hpa = {
-      name = "CreateInferDeploymentHpa",
+      sdk_operation = "CreateInferDeploymentHpa",
       method = "POST",
       path = "/v2/{project_id}/services/{service_id}/deployments/{deployment_id}/hpa",
       content_type = "application/json",
@@ -2069,7 +2069,7 @@ return {
       response = { ref = "CreateInferDeploymentHpaResponse" },
     },
     create_infer_hra = {
-      name = "CreateInferHra",
+      sdk_operation = "CreateInferHra",
       method = "POST",
       path = "/v2/{project_id}/services/{service_id}/deployments/{deployment_id}/hra",
       content_type = "application/json",
@@ -2087,7 +2087,7 @@ return {
       response = { ref = "CreateInferHraResponse" },
     },
     create_infer_intranet_connection = {
-      name = "CreateInferIntranetConnection",
+      sdk_operation = "CreateInferIntranetConnection",
       method = "POST",
       path = "/v2/{project_id}/intranet-connection",
       content_type = "application/json;charset=UTF-8",
@@ -2105,7 +2105,7 @@ return {
       response = { ref = "CreateInferIntranetConnectionResponse" },
     },
     create_infer_service = {
-      name = "CreateInferService",
+      sdk_operation = "CreateInferService",
       method = "POST",
       path = "/v2/{project_id}/services",
       content_type = "application/json;charset=UTF-8",
@@ -2133,7 +2133,7 @@ return {
       response = { ref = "CreateInferServiceResponse" },
     },
     create_infer_service_tag = {
-      name = "CreateInferServiceTag",
+      sdk_operation = "CreateInferServiceTag",
       method = "POST",
       path = "/v2/{project_id}/modelarts-service-v2/{resource_id}/tags/create",
       content_type = "application/json",
@@ -2144,7 +2144,7 @@ return {
       response = { ref = "CreateInferServiceTagResponse" },
     },
     create_infer_temp_api_key = {
-      name = "CreateInferTempApiKey",
+      sdk_operation = "CreateInferTempApiKey",
       method = "POST",
       path = "/v2/{project_id}/services/api-keys/temp",
       content_type = "application/json;charset=UTF-8",
@@ -2156,7 +2156,7 @@ return {
       response = { ref = "CreateInferTempApiKeyResponse" },
     },
     create_model_arts_agency = {
-      name = "CreateModelArtsAgency",
+      sdk_operation = "CreateModelArtsAgency",
       method = "POST",
       path = "/v2/{project_id}/agency",
       content_type = "application/json;charset=UTF-8",
@@ -2167,7 +2167,7 @@ return {
       response = { type = "any" },
     },
     create_network = {
-      name = "CreateNetwork",
+      sdk_operation = "CreateNetwork",
       method = "POST",
       path = "/v1/{project_id}/networks",
       content_type = "application/json",
@@ -2181,7 +2181,7 @@ return {
       response = { ref = "CreateNetworkResponse" },
     },
     create_node_pool = {
-      name = "CreateNodePool",
+      sdk_operation = "CreateNodePool",
       method = "POST",
       path = "/v2/{project_id}/pools/{pool_name}/nodepools",
       content_type = "application/json;charset=UTF-8",
@@ -2196,7 +2196,7 @@ return {
       response = { ref = "CreateNodePoolResponse" },
     },
     create_notebook = {
-      name = "CreateNotebook",
+      sdk_operation = "CreateNotebook",
       method = "POST",
       path = "/v1/{project_id}/notebooks",
       content_type = "application/json;charset=UTF-8",
@@ -2223,7 +2223,7 @@ return {
       response = { ref = "CreateNotebookResponse" },
     },
     create_notebook_tags = {
-      name = "CreateNotebookTags",
+      sdk_operation = "CreateNotebookTags",
       method = "POST",
       path = "/v1/{project_id}/notebooks/{resource_id}/tags/create",
       content_type = "application/json;charset=UTF-8",
@@ -2236,7 +2236,7 @@ return {
       response = { ref = "CreateNotebookTagsResponse" },
     },
     create_order_id = {
-      name = "CreateOrderId",
+      sdk_operation = "CreateOrderId",
       method = "POST",
       path = "/v2/{project_id}/pools/{name}/orderid",
       content_type = "application/json",
@@ -2250,7 +2250,7 @@ return {
       response = { ref = "CreateOrderIdResponse" },
     },
     create_pool = {
-      name = "CreatePool",
+      sdk_operation = "CreatePool",
       method = "POST",
       path = "/v2/{project_id}/pools",
       content_type = "application/json",
@@ -2265,7 +2265,7 @@ return {
       response = { ref = "CreatePoolResponse" },
     },
     create_pool_plugin = {
-      name = "CreatePoolPlugin",
+      sdk_operation = "CreatePoolPlugin",
       method = "POST",
       path = "/v2/{project_id}/pools/{pool_name}/plugins",
       content_type = "application/json;charset=UTF-8",
@@ -2279,7 +2279,7 @@ return {
       response = { ref = "CreatePoolPluginResponse" },
     },
     create_roce_network = {
-      name = "CreateRoceNetwork",
+      sdk_operation = "CreateRoceNetwork",
       method = "POST",
       path = "/v1/{project_id}/dev-servers/networks",
       content_type = "application/json;charset=UTF-8",
@@ -2291,7 +2291,7 @@ return {
       response = { ref = "CreateRoceNetworkResponse" },
     },
     create_save_image_job = {
-      name = "CreateSaveImageJob",
+      sdk_operation = "CreateSaveImageJob",
       method = "POST",
       path = "/v2/{project_id}/training-jobs/{training_job_id}/tasks/{task_id}/save-image-job",
       content_type = "application/json;charset=UTF-8",
@@ -2307,7 +2307,7 @@ return {
       response = { ref = "CreateSaveImageJobResponse" },
     },
     create_train_job_tags = {
-      name = "CreateTrainJobTags",
+      sdk_operation = "CreateTrainJobTags",
       method = "POST",
       path = "/v2/{project_id}/modelarts-training-job/{training_job_id}/tags/create",
       content_type = "application/json;charset=UTF-8",
@@ -2319,7 +2319,7 @@ return {
       response = { ref = "CreateTrainJobTagsResponse" },
     },
     create_training_experiment = {
-      name = "CreateTrainingExperiment",
+      sdk_operation = "CreateTrainingExperiment",
       method = "POST",
       path = "/v2/{project_id}/training-experiments",
       content_type = "application/json;charset=UTF-8",
@@ -2330,7 +2330,7 @@ return {
       response = { ref = "CreateTrainingExperimentResponse" },
     },
     create_training_job = {
-      name = "CreateTrainingJob",
+      sdk_operation = "CreateTrainingJob",
       method = "POST",
       path = "/v2/{project_id}/training-jobs",
       content_type = "application/json;charset=UTF-8",
@@ -2348,7 +2348,7 @@ return {
       response = { ref = "CreateTrainingJobResponse" },
     },
     create_workflow = {
-      name = "CreateWorkflow",
+      sdk_operation = "CreateWorkflow",
       method = "POST",
       path = "/v2/{project_id}/workflows",
       content_type = "application/json;charset=UTF-8",
@@ -2384,7 +2384,7 @@ return {
       response = { ref = "CreateWorkflowResponse" },
     },
     create_workflow_execution = {
-      name = "CreateWorkflowExecution",
+      sdk_operation = "CreateWorkflowExecution",
       method = "POST",
       path = "/v2/{project_id}/workflows/{workflow_id}/executions",
       content_type = "application/json;charset=UTF-8",
@@ -2396,7 +2396,7 @@ return {
       response = { ref = "CreateWorkflowExecutionResponse" },
     },
     create_workflow_executions_actions = {
-      name = "CreateWorkflowExecutionsActions",
+      sdk_operation = "CreateWorkflowExecutionsActions",
       method = "POST",
       path = "/v2/{project_id}/workflows/{workflow_id}/executions/{execution_id}/actions",
       content_type = "application/json;charset=UTF-8",
@@ -2412,7 +2412,7 @@ return {
       response = { ref = "CreateWorkflowExecutionsActionsResponse" },
     },
     create_workflow_purchase_pool = {
-      name = "CreateWorkflowPurchasePool",
+      sdk_operation = "CreateWorkflowPurchasePool",
       method = "POST",
       path = "/v2/{project_id}/workflows/{workflow_id}/service/packages",
       content_type = "application/json;charset=UTF-8",
@@ -2424,7 +2424,7 @@ return {
       response = { ref = "CreateWorkflowPurchasePoolResponse" },
     },
     create_workflow_schedule = {
-      name = "CreateWorkflowSchedule",
+      sdk_operation = "CreateWorkflowSchedule",
       method = "POST",
       path = "/v2/{project_id}/workflows/{workflow_id}/schedules",
       content_type = "application/json;charset=UTF-8",
@@ -2436,7 +2436,7 @@ return {
       response = { ref = "CreateWorkflowScheduleResponse" },
     },
     create_workflow_service_auth = {
-      name = "CreateWorkflowServiceAuth",
+      sdk_operation = "CreateWorkflowServiceAuth",
       method = "POST",
       path = "/v2/{project_id}/workflows/service/auth",
       content_type = "application/json;charset=UTF-8",
@@ -2449,7 +2449,7 @@ return {
       response = { ref = "CreateWorkflowServiceAuthResponse" },
     },
     create_workflow_step_executions_actions = {
-      name = "CreateWorkflowStepExecutionsActions",
+      sdk_operation = "CreateWorkflowStepExecutionsActions",
       method = "POST",
       path = "/v2/{project_id}/workflows/{workflow_id}/executions/{execution_id}/step-executions/{step_execution_id}/actions",
       content_type = "application/json;charset=UTF-8",
@@ -2465,7 +2465,7 @@ return {
       response = { ref = "CreateWorkflowStepExecutionsActionsResponse" },
     },
     create_workflow_subscriptions = {
-      name = "CreateWorkflowSubscriptions",
+      sdk_operation = "CreateWorkflowSubscriptions",
       method = "POST",
       path = "/v2/{project_id}/workflows/{workflow_id}/subscriptions",
       content_type = "application/json;charset=UTF-8",
@@ -2481,7 +2481,7 @@ return {
       response = { ref = "CreateWorkflowSubscriptionsResponse" },
     },
     create_workspace = {
-      name = "CreateWorkspace",
+      sdk_operation = "CreateWorkspace",
       method = "POST",
       path = "/v1/{project_id}/workspaces",
       content_type = "application/json;charset=UTF-8",
@@ -2496,7 +2496,7 @@ return {
       response = { ref = "CreateWorkspaceResponse" },
     },
     delete_algorithm = {
-      name = "DeleteAlgorithm",
+      sdk_operation = "DeleteAlgorithm",
       method = "DELETE",
       path = "/v2/{project_id}/algorithms/{algorithm_id}",
       content_type = "application/json",
@@ -2506,7 +2506,7 @@ return {
       response = { ref = "DeleteAlgorithmResponse" },
     },
     delete_authorizations = {
-      name = "DeleteAuthorizations",
+      sdk_operation = "DeleteAuthorizations",
       method = "DELETE",
       path = "/v2/{project_id}/authorizations",
       content_type = "application/json",
@@ -2516,7 +2516,7 @@ return {
       response = { type = "any" },
     },
     delete_dev_server = {
-      name = "DeleteDevServer",
+      sdk_operation = "DeleteDevServer",
       method = "DELETE",
       path = "/v1/{project_id}/dev-servers/{id}",
       content_type = "application/json",
@@ -2526,7 +2526,7 @@ return {
       response = { ref = "DeleteDevServerResponse" },
     },
     delete_dev_server_jobs = {
-      name = "DeleteDevServerJobs",
+      sdk_operation = "DeleteDevServerJobs",
       method = "DELETE",
       path = "/v1/{project_id}/dev-servers/jobs",
       content_type = "application/json;charset=UTF-8",
@@ -2537,7 +2537,7 @@ return {
       response = { ref = "DeleteDevServerJobsResponse" },
     },
     delete_hyper_cluster = {
-      name = "DeleteHyperCluster",
+      sdk_operation = "DeleteHyperCluster",
       method = "DELETE",
       path = "/v1/{project_id}/dev-servers/hyper-clusters/{id}",
       content_type = "application/json",
@@ -2548,7 +2548,7 @@ return {
       response = { type = "any" },
     },
     delete_hyperinstance = {
-      name = "DeleteHyperinstance",
+      sdk_operation = "DeleteHyperinstance",
       method = "DELETE",
       path = "/v1/{project_id}/dev-servers/hyperinstance/{id}",
       content_type = "application/json",
@@ -2559,7 +2559,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_hyperinstance_tags = {
-      name = "DeleteHyperinstanceTags",
+      sdk_operation = "DeleteHyperinstanceTags",
       method = "POST",
       path = "/v1/{project_id}/dev-servers/hyperinstance/{id}/tags/delete",
       content_type = "application/json;charset=UTF-8",
@@ -2572,7 +2572,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     delete_image = {
-      name = "DeleteImage",
+      sdk_operation = "DeleteImage",
       method = "DELETE",
       path = "/v1/{project_id}/images/{id}",
       content_type = "application/json;charset=UTF-8",
@@ -2584,7 +2584,7 @@ return {
       response = { ref = "DeleteImageResponse" },
     },
     delete_image_group = {
-      name = "DeleteImageGroup",
+      sdk_operation = "DeleteImageGroup",
       method = "DELETE",
       path = "/v1/{project_id}/images/group/{id}",
       content_type = "application/json;charset=UTF-8",
@@ -2596,7 +2596,7 @@ return {
       response = { type = "any" },
     },
     delete_infer_api_key = {
-      name = "DeleteInferApiKey",
+      sdk_operation = "DeleteInferApiKey",
       method = "DELETE",
       path = "/v2/{project_id}/services/api-keys/{key_id}",
       content_type = "application/json",
@@ -2606,7 +2606,7 @@ return {
       response = { ref = "DeleteInferApiKeyResponse" },
     },
     delete_infer_deployment = {
-      name = "DeleteInferDeployment",
+      sdk_operation = "DeleteInferDeployment",
       method = "DELETE",
       path = "/v2/{project_id}/services/{service_id}/deployments/{deployment_id}",
       content_type = "application/json",
@@ -2617,7 +2617,7 @@ return {
       response = { ref = "DeleteInferDeploymentResponse" },
     },
     delete_infer_deployment_hpa = {
-      name = "DeleteInferDeploymentHpa",
+      sdk_operation = "DeleteInferDeploymentHpa",
       method = "DELETE",
       path = "/v2/{project_id}/services/{service_id}/deployments/{deployment_id}/hpa",
       content_type = "application/json",
@@ -2628,7 +2628,7 @@ return {
       response = { ref = "DeleteInferDeploymentHpaResponse" },
     },
     delete_infer_deployment_instance = {
-      name = "DeleteInferDeploymentInstance",
+      sdk_operation = "DeleteInferDeploymentInstance",
       method = "DELETE",
       path = "/v2/{project_id}/services/{id}/deployments/{deployment_name}/instances/{name}",
       content_type = "application/json",
@@ -2642,7 +2642,7 @@ return {
       response = { ref = "DeleteInferDeploymentInstanceResponse" },
     },
     delete_infer_deployment_pod = {
-      name = "DeleteInferDeploymentPod",
+      sdk_operation = "DeleteInferDeploymentPod",
       method = "DELETE",
       path = "/v2/{project_id}/services/{id}/deployments/{deployment_name}/instances/{instance_name}/pods/{name}",
       content_type = "application/json",
@@ -2656,7 +2656,7 @@ return {
       response = { ref = "DeleteInferDeploymentPodResponse" },
     },
     delete_infer_deployment_version = {
-      name = "DeleteInferDeploymentVersion",
+      sdk_operation = "DeleteInferDeploymentVersion",
       method = "DELETE",
       path = "/v2/{project_id}/services/{service_id}/deployments/{deployment_id}/versions/{version}",
       content_type = "application/json",
@@ -2668,7 +2668,7 @@ return {
       response = { ref = "DeleteInferDeploymentVersionResponse" },
     },
     delete_infer_service_tag = {
-      name = "DeleteInferServiceTag",
+      sdk_operation = "DeleteInferServiceTag",
       method = "DELETE",
       path = "/v2/{project_id}/modelarts-service-v2/{resource_id}/tags/delete",
       content_type = "application/json",
@@ -2681,7 +2681,7 @@ return {
       response = { ref = "DeleteInferServiceTagResponse" },
     },
     delete_network = {
-      name = "DeleteNetwork",
+      sdk_operation = "DeleteNetwork",
       method = "DELETE",
       path = "/v1/{project_id}/networks/{network_name}",
       content_type = "application/json",
@@ -2691,7 +2691,7 @@ return {
       response = { ref = "DeleteNetworkResponse" },
     },
     delete_node_pool = {
-      name = "DeleteNodePool",
+      sdk_operation = "DeleteNodePool",
       method = "DELETE",
       path = "/v2/{project_id}/pools/{pool_name}/nodepools/{nodepool_name}",
       content_type = "application/json",
@@ -2702,7 +2702,7 @@ return {
       response = { ref = "DeleteNodePoolResponse" },
     },
     delete_notebook = {
-      name = "DeleteNotebook",
+      sdk_operation = "DeleteNotebook",
       method = "DELETE",
       path = "/v1/{project_id}/notebooks/{id}",
       content_type = "application/json",
@@ -2712,7 +2712,7 @@ return {
       response = { ref = "DeleteNotebookResponse" },
     },
     delete_notebook_tags = {
-      name = "DeleteNotebookTags",
+      sdk_operation = "DeleteNotebookTags",
       method = "DELETE",
       path = "/v1/{project_id}/notebooks/{resource_id}/tags/delete",
       content_type = "application/json",
@@ -2725,7 +2725,7 @@ return {
       response = { ref = "DeleteNotebookTagsResponse" },
     },
     delete_pool = {
-      name = "DeletePool",
+      sdk_operation = "DeletePool",
       method = "DELETE",
       path = "/v2/{project_id}/pools/{pool_name}",
       content_type = "application/json",
@@ -2736,7 +2736,7 @@ return {
       response = { ref = "DeletePoolResponse" },
     },
     delete_train_job_tags = {
-      name = "DeleteTrainJobTags",
+      sdk_operation = "DeleteTrainJobTags",
       method = "DELETE",
       path = "/v2/{project_id}/modelarts-training-job/{training_job_id}/tags/delete",
       content_type = "application/json;charset=UTF-8",
@@ -2748,7 +2748,7 @@ return {
       response = { type = "string" },
     },
     delete_training_experiment = {
-      name = "DeleteTrainingExperiment",
+      sdk_operation = "DeleteTrainingExperiment",
       method = "DELETE",
       path = "/v2/{project_id}/training-experiments/{experiment_id}",
       content_type = "application/json",
@@ -2758,7 +2758,7 @@ return {
       response = { ref = "DeleteTrainingExperimentResponse" },
     },
     delete_training_job = {
-      name = "DeleteTrainingJob",
+      sdk_operation = "DeleteTrainingJob",
       method = "DELETE",
       path = "/v2/{project_id}/training-jobs/{training_job_id}",
       content_type = "application/json",
@@ -2768,7 +2768,7 @@ return {
       response = { ref = "DeleteTrainingJobResponse" },
     },
     delete_workflow = {
-      name = "DeleteWorkflow",
+      sdk_operation = "DeleteWorkflow",
       method = "DELETE",
       path = "/v2/{project_id}/workflows/{workflow_id}",
       content_type = "application/json",
@@ -2778,7 +2778,7 @@ return {
       response = { ref = "DeleteWorkflowResponse" },
     },
     delete_workflow_execution = {
-      name = "DeleteWorkflowExecution",
+      sdk_operation = "DeleteWorkflowExecution",
       method = "DELETE",
       path = "/v2/{project_id}/workflows/{workflow_id}/executions/{execution_id}",
       content_type = "application/json",
@@ -2789,7 +2789,7 @@ return {
       response = { ref = "DeleteWorkflowExecutionResponse" },
     },
     delete_workflow_schedule_id = {
-      name = "DeleteWorkflowScheduleId",
+      sdk_operation = "DeleteWorkflowScheduleId",
       method = "DELETE",
       path = "/v2/{project_id}/workflows/{workflow_id}/schedules/{schedule_id}",
       content_type = "application/json",
@@ -2800,7 +2800,7 @@ return {
       response = { ref = "DeleteWorkflowScheduleIdResponse" },
     },
     delete_workflow_subscription = {
-      name = "DeleteWorkflowSubscription",
+      sdk_operation = "DeleteWorkflowSubscription",
       method = "DELETE",
       path = "/v2/{project_id}/workflows/{workflow_id}/subscriptions/{subscription_id}",
       content_type = "application/json",
@@ -2811,7 +2811,7 @@ return {
       response = { ref = "DeleteWorkflowSubscriptionResponse" },
     },
     delete_workspace = {
-      name = "DeleteWorkspace",
+      sdk_operation = "DeleteWorkspace",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}",
       content_type = "application/json",
@@ -2821,7 +2821,7 @@ return {
       response = { ref = "DeleteWorkspaceResponse" },
     },
     detach_dev_server_volume = {
-      name = "DetachDevServerVolume",
+      sdk_operation = "DetachDevServerVolume",
       method = "DELETE",
       path = "/v1/{project_id}/dev-servers/{id}/detachvolume/{volume_id}",
       content_type = "application/json",
@@ -2832,7 +2832,7 @@ return {
       response = { ref = "DetachDevServerVolumeResponse" },
     },
     detach_dynamic_storage = {
-      name = "DetachDynamicStorage",
+      sdk_operation = "DetachDynamicStorage",
       method = "DELETE",
       path = "/v1/{project_id}/notebooks/{instance_id}/storage/{storage_id}",
       content_type = "application/json",
@@ -2843,7 +2843,7 @@ return {
       response = { ref = "DetachDynamicStorageResponse" },
     },
     get_authorizations = {
-      name = "GetAuthorizations",
+      sdk_operation = "GetAuthorizations",
       method = "GET",
       path = "/v2/{project_id}/authorizations",
       content_type = "application/json",
@@ -2856,7 +2856,7 @@ return {
       response = { ref = "GetAuthorizationsResponse" },
     },
     get_dev_server_image = {
-      name = "GetDevServerImage",
+      sdk_operation = "GetDevServerImage",
       method = "GET",
       path = "/v1/{project_id}/dev-servers/images/{id}",
       content_type = "application/json",
@@ -2866,7 +2866,7 @@ return {
       response = { ref = "GetDevServerImageResponse" },
     },
     get_dev_server_job = {
-      name = "GetDevServerJob",
+      sdk_operation = "GetDevServerJob",
       method = "GET",
       path = "/v1/{project_id}/dev-servers/jobs/{id}",
       content_type = "application/json",
@@ -2876,7 +2876,7 @@ return {
       response = { ref = "GetDevServerJobResponse" },
     },
     get_dev_server_job_service = {
-      name = "GetDevServerJobService",
+      sdk_operation = "GetDevServerJobService",
       method = "GET",
       path = "/v1/{project_id}/dev-servers/jobs/services/{id}",
       content_type = "application/json",
@@ -2886,7 +2886,7 @@ return {
       response = { ref = "GetDevServerJobServiceResponse" },
     },
     get_dev_server_job_template = {
-      name = "GetDevServerJobTemplate",
+      sdk_operation = "GetDevServerJobTemplate",
       method = "GET",
       path = "/v1/{project_id}/dev-servers/jobs/templates/{id}",
       content_type = "application/json",
@@ -2896,7 +2896,7 @@ return {
       response = { ref = "GetDevServerJobTemplateResponse" },
     },
     get_dev_server_operation = {
-      name = "GetDevServerOperation",
+      sdk_operation = "GetDevServerOperation",
       method = "GET",
       path = "/v1/{project_id}/dev-servers/{id}/operation/{operation_id}",
       content_type = "application/json",
@@ -2907,7 +2907,7 @@ return {
       response = { ref = "GetDevServerOperationResponse" },
     },
     get_hyper_cluster = {
-      name = "GetHyperCluster",
+      sdk_operation = "GetHyperCluster",
       method = "GET",
       path = "/v1/{project_id}/dev-servers/hyper-clusters/{id}",
       content_type = "application/json",
@@ -2918,7 +2918,7 @@ return {
       response = { ref = "GetHyperClusterResponse" },
     },
     get_hyperinstance = {
-      name = "GetHyperinstance",
+      sdk_operation = "GetHyperinstance",
       method = "GET",
       path = "/v1/{project_id}/dev-servers/hyperinstance/{id}",
       content_type = "application/json",
@@ -2929,7 +2929,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     get_hyperinstance_operation = {
-      name = "GetHyperinstanceOperation",
+      sdk_operation = "GetHyperinstanceOperation",
       method = "GET",
       path = "/v1/{project_id}/dev-servers/hyperinstance/{id}/operation/{operation_id}",
       content_type = "application/json",
@@ -2940,7 +2940,7 @@ return {
       response = { ref = "GetHyperinstanceOperationResponse" },
     },
     get_scale_evaluations_dev_server = {
-      name = "GetScaleEvaluationsDevServer",
+      sdk_operation = "GetScaleEvaluationsDevServer",
       method = "GET",
       path = "/v1/{project_id}/dev-servers/hyperinstance/{id}/scale-evaluations",
       content_type = "application/json",
@@ -2950,7 +2950,7 @@ return {
       response = { ref = "GetScaleEvaluationsDevServerResponse" },
     },
     get_topologies = {
-      name = "GetTopologies",
+      sdk_operation = "GetTopologies",
       method = "GET",
       path = "/v1/{project_id}/dev-servers/instance-physical-topologies",
       content_type = "application/json",
@@ -2961,7 +2961,7 @@ return {
       response = { ref = "GetTopologiesResponse" },
     },
     list_algorithms = {
-      name = "ListAlgorithms",
+      sdk_operation = "ListAlgorithms",
       method = "GET",
       path = "/v2/{project_id}/algorithms",
       content_type = "application/json",
@@ -2978,7 +2978,7 @@ return {
       response = { ref = "ListAlgorithmsResponse" },
     },
     list_all_dev_servers = {
-      name = "ListAllDevServers",
+      sdk_operation = "ListAllDevServers",
       method = "GET",
       path = "/v1/{project_id}/dev-servers/all",
       content_type = "application/json",
@@ -2986,7 +2986,7 @@ return {
       response = { ref = "ListAllDevServersResponse" },
     },
     list_all_hyperinstances = {
-      name = "ListAllHyperinstances",
+      sdk_operation = "ListAllHyperinstances",
       method = "GET",
       path = "/v1/{project_id}/dev-servers/hyperinstance/all",
       content_type = "application/json",
@@ -2994,7 +2994,7 @@ return {
       response = { ref = "ListAllHyperinstancesResponse" },
     },
     list_all_notebooks = {
-      name = "ListAllNotebooks",
+      sdk_operation = "ListAllNotebooks",
       method = "GET",
       path = "/v1/{project_id}/notebooks/all",
       content_type = "application/json",
@@ -3019,7 +3019,7 @@ return {
       response = { ref = "ListAllNotebooksResponse" },
     },
     list_authoring_clusters = {
-      name = "ListAuthoringClusters",
+      sdk_operation = "ListAuthoringClusters",
       method = "GET",
       path = "/v1/{project_id}/authoring/clusters",
       content_type = "application/json",
@@ -3034,7 +3034,7 @@ return {
       response = { ref = "ListAuthoringClustersResponse" },
     },
     list_dev_server_flavors = {
-      name = "ListDevServerFlavors",
+      sdk_operation = "ListDevServerFlavors",
       method = "GET",
       path = "/v1/{project_id}/dev-servers/flavors",
       content_type = "application/json",
@@ -3046,7 +3046,7 @@ return {
       response = { ref = "ListDevServerFlavorsResponse" },
     },
     list_dev_server_images = {
-      name = "ListDevServerImages",
+      sdk_operation = "ListDevServerImages",
       method = "GET",
       path = "/v1/{project_id}/dev-servers/images",
       content_type = "application/json",
@@ -3057,7 +3057,7 @@ return {
       response = { ref = "ListDevServerImagesResponse" },
     },
     list_dev_server_job_templates = {
-      name = "ListDevServerJobTemplates",
+      sdk_operation = "ListDevServerJobTemplates",
       method = "GET",
       path = "/v1/{project_id}/dev-servers/jobs/templates",
       content_type = "application/json",
@@ -3069,7 +3069,7 @@ return {
       response = { ref = "ListDevServerJobTemplatesResponse" },
     },
     list_dev_server_jobs = {
-      name = "ListDevServerJobs",
+      sdk_operation = "ListDevServerJobs",
       method = "GET",
       path = "/v1/{project_id}/dev-servers/jobs",
       content_type = "application/json",
@@ -3083,7 +3083,7 @@ return {
       response = { ref = "ListDevServerJobsResponse" },
     },
     list_dev_server_public_ip = {
-      name = "ListDevServerPublicIP",
+      sdk_operation = "ListDevServerPublicIP",
       method = "GET",
       path = "/v1/{project_id}/dev-servers/{id}/publicips",
       content_type = "application/json",
@@ -3094,7 +3094,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_dev_servers = {
-      name = "ListDevServers",
+      sdk_operation = "ListDevServers",
       method = "GET",
       path = "/v1/{project_id}/dev-servers",
       content_type = "application/json",
@@ -3109,7 +3109,7 @@ return {
       response = { ref = "ListDevServersResponse" },
     },
     list_dynamic_storages = {
-      name = "ListDynamicStorages",
+      sdk_operation = "ListDynamicStorages",
       method = "GET",
       path = "/v1/{project_id}/notebooks/{instance_id}/storage",
       content_type = "application/json",
@@ -3119,7 +3119,7 @@ return {
       response = { ref = "ListDynamicStoragesResponse" },
     },
     list_event_categories = {
-      name = "ListEventCategories",
+      sdk_operation = "ListEventCategories",
       method = "GET",
       path = "/v2/{project_id}/training-event-categories",
       content_type = "application/json",
@@ -3129,7 +3129,7 @@ return {
       response = { ref = "ListEventCategoriesResponse" },
     },
     list_events = {
-      name = "ListEvents",
+      sdk_operation = "ListEvents",
       method = "GET",
       path = "/v1/{project_id}/events",
       content_type = "application/json",
@@ -3145,7 +3145,7 @@ return {
       response = { ref = "ListEventsResponse" },
     },
     list_execution_labels = {
-      name = "ListExecutionLabels",
+      sdk_operation = "ListExecutionLabels",
       method = "GET",
       path = "/v2/{project_id}/workflows/{workflow_id}/executions/labels",
       content_type = "application/json",
@@ -3155,7 +3155,7 @@ return {
       response = { type = "array", items = { type = "string" } },
     },
     list_features = {
-      name = "ListFeatures",
+      sdk_operation = "ListFeatures",
       method = "GET",
       path = "/v1/{project_id}/authoring/features/{feature}",
       content_type = "application/json",
@@ -3165,7 +3165,7 @@ return {
       response = { ref = "ListFeaturesResponse" },
     },
     list_flavors = {
-      name = "ListFlavors",
+      sdk_operation = "ListFlavors",
       method = "GET",
       path = "/v1/{project_id}/notebooks/flavors",
       content_type = "application/json",
@@ -3183,7 +3183,7 @@ return {
       response = { ref = "ListFlavorsResponse" },
     },
     list_hyper_cluster = {
-      name = "ListHyperCluster",
+      sdk_operation = "ListHyperCluster",
       method = "GET",
       path = "/v1/{project_id}/dev-servers/hyper-clusters",
       content_type = "application/json",
@@ -3193,7 +3193,7 @@ return {
       response = { ref = "ListHyperClusterResponse" },
     },
     list_hyperinstance_clusters_capacity = {
-      name = "ListHyperinstanceClustersCapacity",
+      sdk_operation = "ListHyperinstanceClustersCapacity",
       method = "POST",
       path = "/v1/{project_id}/dev-servers/hyperinstance/cluster-capacity-evaluations",
       content_type = "application/json;charset=UTF-8",
@@ -3207,7 +3207,7 @@ return {
       response = { ref = "ListHyperinstanceClustersCapacityResponse" },
     },
     list_hyperinstances = {
-      name = "ListHyperinstances",
+      sdk_operation = "ListHyperinstances",
       method = "GET",
       path = "/v1/{project_id}/dev-servers/hyperinstance",
       content_type = "application/json",
@@ -3222,7 +3222,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     list_image = {
-      name = "ListImage",
+      sdk_operation = "ListImage",
       method = "GET",
       path = "/v1/{project_id}/images",
       content_type = "application/json",
@@ -3244,7 +3244,7 @@ return {
       response = { ref = "ListImageResponse" },
     },
     list_image_group = {
-      name = "ListImageGroup",
+      sdk_operation = "ListImageGroup",
       method = "GET",
       path = "/v1/{project_id}/images/group",
       content_type = "application/json",
@@ -3262,7 +3262,7 @@ return {
       response = { ref = "ListImageGroupResponse" },
     },
     list_infer_api_keys = {
-      name = "ListInferApiKeys",
+      sdk_operation = "ListInferApiKeys",
       method = "GET",
       path = "/v2/{project_id}/services/api-keys",
       content_type = "application/json",
@@ -3281,7 +3281,7 @@ return {
       response = { ref = "ListInferApiKeysResponse" },
     },
     list_infer_cluster_flavors = {
-      name = "ListInferClusterFlavors",
+      sdk_operation = "ListInferClusterFlavors",
       method = "GET",
       path = "/v2/{project_id}/services/flavors",
       content_type = "application/json",
@@ -3294,7 +3294,7 @@ return {
       response = { ref = "ListInferClusterFlavorsResponse" },
     },
     list_infer_deployment_hpa_events = {
-      name = "ListInferDeploymentHpaEvents",
+      sdk_operation = "ListInferDeploymentHpaEvents",
       method = "GET",
       path = "/v2/{project_id}/services/{service_id}/deployments/{deployment_id}/hpa/events",
       content_type = "application/json",
@@ -3310,7 +3310,7 @@ return {
       response = { ref = "ListInferDeploymentHpaEventsResponse" },
     },
     list_infer_deployment_instances = {
-      name = "ListInferDeploymentInstances",
+      sdk_operation = "ListInferDeploymentInstances",
       method = "GET",
       path = "/v2/{project_id}/services/{id}/deployments/{name}/instances",
       content_type = "application/json",
@@ -3326,7 +3326,7 @@ return {
       response = { ref = "ListInferDeploymentInstancesResponse" },
     },
     list_infer_deployment_pod_events = {
-      name = "ListInferDeploymentPodEvents",
+      sdk_operation = "ListInferDeploymentPodEvents",
       method = "GET",
       path = "/v2/{project_id}/services/{id}/deployments/{deployment_name}/instances/{instance_name}/pods/{name}/events",
       content_type = "application/json",
@@ -3341,7 +3341,7 @@ return {
       response = { type = "array", items = { ref = "ServicePodEventResponse" } },
     },
     list_infer_deployment_pods = {
-      name = "ListInferDeploymentPods",
+      sdk_operation = "ListInferDeploymentPods",
       method = "GET",
       path = "/v2/{project_id}/services/{id}/deployments/{deployment_name}/instances/{name}/pods",
       content_type = "application/json",
@@ -3361,7 +3361,7 @@ return {
       response = { ref = "ListInferDeploymentPodsResponse" },
     },
     list_infer_deployment_versions = {
-      name = "ListInferDeploymentVersions",
+      sdk_operation = "ListInferDeploymentVersions",
       method = "GET",
       path = "/v2/{project_id}/services/{service_id}/deployments/{deployment_id}/versions",
       content_type = "application/json",
@@ -3376,7 +3376,7 @@ return {
       response = { ref = "ListInferDeploymentVersionsResponse" },
     },
     list_infer_deployments = {
-      name = "ListInferDeployments",
+      sdk_operation = "ListInferDeployments",
       method = "GET",
       path = "/v2/{project_id}/services/{service_id}/deployments",
       content_type = "application/json",
@@ -3393,7 +3393,7 @@ return {
       response = { ref = "ListInferDeploymentsResponse" },
     },
     list_infer_intranet_connection_applications = {
-      name = "ListInferIntranetConnectionApplications",
+      sdk_operation = "ListInferIntranetConnectionApplications",
       method = "GET",
       path = "/v2/{project_id}/intranet-connection/requests",
       content_type = "application/json",
@@ -3416,7 +3416,7 @@ return {
       response = { ref = "ListInferIntranetConnectionApplicationsResponse" },
     },
     list_infer_intranet_connection_reviews = {
-      name = "ListInferIntranetConnectionReviews",
+      sdk_operation = "ListInferIntranetConnectionReviews",
       method = "GET",
       path = "/v2/{project_id}/intranet-connection/reviews",
       content_type = "application/json",
@@ -3440,7 +3440,7 @@ return {
       response = { ref = "ListInferIntranetConnectionReviewsResponse" },
     },
     list_infer_service_events = {
-      name = "ListInferServiceEvents",
+      sdk_operation = "ListInferServiceEvents",
       method = "GET",
       path = "/v2/{project_id}/services/{service_id}/events",
       content_type = "application/json",
@@ -3459,7 +3459,7 @@ return {
       response = { ref = "ListInferServiceEventsResponse" },
     },
     list_infer_service_tags = {
-      name = "ListInferServiceTags",
+      sdk_operation = "ListInferServiceTags",
       method = "GET",
       path = "/v2/{project_id}/modelarts-service-v2/tags",
       content_type = "application/json",
@@ -3469,7 +3469,7 @@ return {
       response = { ref = "ListInferServiceTagsResponse" },
     },
     list_infer_services = {
-      name = "ListInferServices",
+      sdk_operation = "ListInferServices",
       method = "GET",
       path = "/v2/{project_id}/services",
       content_type = "application/json",
@@ -3496,7 +3496,7 @@ return {
       response = { ref = "ListInferServicesResponse" },
     },
     list_infer_services_by_tags = {
-      name = "ListInferServicesByTags",
+      sdk_operation = "ListInferServicesByTags",
       method = "POST",
       path = "/v2/{project_id}/modelarts-service-v2/resource-instances/filter",
       content_type = "application/json",
@@ -3511,7 +3511,7 @@ return {
       response = { ref = "ListInferServicesByTagsResponse" },
     },
     list_jobs = {
-      name = "ListJobs",
+      sdk_operation = "ListJobs",
       method = "GET",
       path = "/v2/{project_id}/jobs",
       content_type = "application/json",
@@ -3528,7 +3528,7 @@ return {
       response = { ref = "ListJobsResponse" },
     },
     list_networks = {
-      name = "ListNetworks",
+      sdk_operation = "ListNetworks",
       method = "GET",
       path = "/v1/{project_id}/networks",
       content_type = "application/json",
@@ -3540,7 +3540,7 @@ return {
       response = { ref = "ListNetworksResponse" },
     },
     list_node_pool_nodes = {
-      name = "ListNodePoolNodes",
+      sdk_operation = "ListNodePoolNodes",
       method = "GET",
       path = "/v2/{project_id}/pools/{pool_name}/nodepools/{nodepool_name}/nodes",
       content_type = "application/json",
@@ -3553,7 +3553,7 @@ return {
       response = { ref = "ListNodePoolNodesResponse" },
     },
     list_node_pools = {
-      name = "ListNodePools",
+      sdk_operation = "ListNodePools",
       method = "GET",
       path = "/v2/{project_id}/pools/{pool_name}/nodepools",
       content_type = "application/json",
@@ -3563,7 +3563,7 @@ return {
       response = { ref = "ListNodePoolsResponse" },
     },
     list_notebooks = {
-      name = "ListNotebooks",
+      sdk_operation = "ListNotebooks",
       method = "GET",
       path = "/v1/{project_id}/notebooks",
       content_type = "application/json",
@@ -3588,7 +3588,7 @@ return {
       response = { ref = "ListNotebooksResponse" },
     },
     list_plugin_templates = {
-      name = "ListPluginTemplates",
+      sdk_operation = "ListPluginTemplates",
       method = "GET",
       path = "/v2/{project_id}/plugintemplates",
       content_type = "application/json",
@@ -3599,7 +3599,7 @@ return {
       response = { ref = "ListPluginTemplatesResponse" },
     },
     list_pool_nodes = {
-      name = "ListPoolNodes",
+      sdk_operation = "ListPoolNodes",
       method = "GET",
       path = "/v2/{project_id}/pools/{pool_name}/nodes",
       content_type = "application/json",
@@ -3611,7 +3611,7 @@ return {
       response = { ref = "ListPoolNodesResponse" },
     },
     list_pool_plugins = {
-      name = "ListPoolPlugins",
+      sdk_operation = "ListPoolPlugins",
       method = "GET",
       path = "/v2/{project_id}/pools/{pool_name}/plugins",
       content_type = "application/json",
@@ -3621,7 +3621,7 @@ return {
       response = { ref = "ListPoolPluginsResponse" },
     },
     list_pool_tags = {
-      name = "ListPoolTags",
+      sdk_operation = "ListPoolTags",
       method = "GET",
       path = "/v1/{project_id}/pools/tags",
       content_type = "application/json",
@@ -3633,7 +3633,7 @@ return {
       response = { ref = "ListPoolTagsResponse" },
     },
     list_pools = {
-      name = "ListPools",
+      sdk_operation = "ListPools",
       method = "GET",
       path = "/v2/{project_id}/pools",
       content_type = "application/json",
@@ -3645,7 +3645,7 @@ return {
       response = { ref = "ListPoolsResponse" },
     },
     list_resource_flavors = {
-      name = "ListResourceFlavors",
+      sdk_operation = "ListResourceFlavors",
       method = "GET",
       path = "/v1/{project_id}/resourceflavors",
       content_type = "application/json",
@@ -3657,7 +3657,7 @@ return {
       response = { ref = "ListResourceFlavorsResponse" },
     },
     list_scheduled_events = {
-      name = "ListScheduledEvents",
+      sdk_operation = "ListScheduledEvents",
       method = "GET",
       path = "/v1/{project_id}/scheduled-events",
       content_type = "application/json",
@@ -3678,7 +3678,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_training_experiments = {
-      name = "ListTrainingExperiments",
+      sdk_operation = "ListTrainingExperiments",
       method = "GET",
       path = "/v2/{project_id}/training-experiments",
       content_type = "application/json",
@@ -3693,7 +3693,7 @@ return {
       response = { ref = "ListTrainingExperimentsResponse" },
     },
     list_training_job_events = {
-      name = "ListTrainingJobEvents",
+      sdk_operation = "ListTrainingJobEvents",
       method = "GET",
       path = "/v2/{project_id}/training-jobs/{training_job_id}/events",
       content_type = "application/json",
@@ -3712,7 +3712,7 @@ return {
       response = { ref = "ListTrainingJobEventsResponse" },
     },
     list_training_job_stages = {
-      name = "ListTrainingJobStages",
+      sdk_operation = "ListTrainingJobStages",
       method = "GET",
       path = "/v2/{project_id}/training-jobs/{training_job_id}/stages",
       content_type = "application/json",
@@ -3722,7 +3722,7 @@ return {
       response = { ref = "ListTrainingJobStagesResponse" },
     },
     list_training_job_tasks = {
-      name = "ListTrainingJobTasks",
+      sdk_operation = "ListTrainingJobTasks",
       method = "GET",
       path = "/v2/{project_id}/training-jobs/{training_job_id}/tasks",
       content_type = "application/json",
@@ -3733,7 +3733,7 @@ return {
       response = { type = "array", items = { ref = "TaskHistory" } },
     },
     list_training_jobs = {
-      name = "ListTrainingJobs",
+      sdk_operation = "ListTrainingJobs",
       method = "POST",
       path = "/v2/{project_id}/training-job-searches",
       content_type = "application/json;charset=UTF-8",
@@ -3754,7 +3754,7 @@ return {
       response = { ref = "ListTrainingJobsResponse" },
     },
     list_workflow_executions = {
-      name = "ListWorkflowExecutions",
+      sdk_operation = "ListWorkflowExecutions",
       method = "GET",
       path = "/v2/{project_id}/workflows/{workflow_id}/executions",
       content_type = "application/json",
@@ -3773,7 +3773,7 @@ return {
       response = { ref = "ListWorkflowExecutionsResponse" },
     },
     list_workflow_step_execution = {
-      name = "ListWorkflowStepExecution",
+      sdk_operation = "ListWorkflowStepExecution",
       method = "GET",
       path = "/v2/{project_id}/workflows/{workflow_id}/step-executions",
       content_type = "application/json",
@@ -3788,7 +3788,7 @@ return {
       response = { ref = "ListWorkflowStepExecutionResponse" },
     },
     list_workflows = {
-      name = "ListWorkflows",
+      sdk_operation = "ListWorkflows",
       method = "GET",
       path = "/v2/{project_id}/workflows",
       content_type = "application/json",
@@ -3807,7 +3807,7 @@ return {
       response = { ref = "ListWorkflowsResponse" },
     },
     list_workloads = {
-      name = "ListWorkloads",
+      sdk_operation = "ListWorkloads",
       method = "GET",
       path = "/v2/{project_id}/pools/{pool_name}/workloads",
       content_type = "application/json",
@@ -3825,7 +3825,7 @@ return {
       response = { ref = "ListWorkloadsResponse" },
     },
     list_workspace = {
-      name = "ListWorkspace",
+      sdk_operation = "ListWorkspace",
       method = "GET",
       path = "/v1/{project_id}/workspaces",
       content_type = "application/json",
@@ -3842,7 +3842,7 @@ return {
       response = { ref = "ListWorkspaceResponse" },
     },
     modify_infer_intranet_connections = {
-      name = "ModifyInferIntranetConnections",
+      sdk_operation = "ModifyInferIntranetConnections",
       method = "POST",
       path = "/v2/{project_id}/intranet-connection/{id}/modify",
       content_type = "application/json;charset=UTF-8",
@@ -3854,7 +3854,7 @@ return {
       response = { ref = "ModifyInferIntranetConnectionsResponse" },
     },
     notify_training_job_information = {
-      name = "NotifyTrainingJobInformation",
+      sdk_operation = "NotifyTrainingJobInformation",
       method = "POST",
       path = "/v2/{project_id}/training-jobs/{training_job_id}/tasks/{task_id}/reports/{report_type}",
       content_type = "application/json;charset=UTF-8",
@@ -3868,7 +3868,7 @@ return {
       response = { ref = "NotifyTrainingJobInformationResponse" },
     },
     patch_network = {
-      name = "PatchNetwork",
+      sdk_operation = "PatchNetwork",
       method = "PATCH",
       path = "/v1/{project_id}/networks/{network_name}",
       content_type = "application/json",
@@ -3881,7 +3881,7 @@ return {
       response = { ref = "PatchNetworkResponse" },
     },
     patch_node_pool = {
-      name = "PatchNodePool",
+      sdk_operation = "PatchNodePool",
       method = "PATCH",
       path = "/v2/{project_id}/pools/{pool_name}/nodepools/{nodepool_name}",
       content_type = "application/json;charset=UTF-8",
@@ -3895,7 +3895,7 @@ return {
       response = { ref = "PatchNodePoolResponse" },
     },
     patch_pool = {
-      name = "PatchPool",
+      sdk_operation = "PatchPool",
       method = "PATCH",
       path = "/v2/{project_id}/pools/{pool_name}",
       content_type = "application/json",
@@ -3909,7 +3909,7 @@ return {
       response = { ref = "PatchPoolResponse" },
     },
     query_hyperinstance_tags = {
-      name = "QueryHyperinstanceTags",
+      sdk_operation = "QueryHyperinstanceTags",
       method = "GET",
       path = "/v1/{project_id}/dev-servers/hyperinstance/{id}/tags",
       content_type = "application/json",
@@ -3920,7 +3920,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     reboot_dev_server = {
-      name = "RebootDevServer",
+      sdk_operation = "RebootDevServer",
       method = "PUT",
       path = "/v1/{project_id}/dev-servers/{id}/reboot",
       content_type = "application/json",
@@ -3931,7 +3931,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     register_image = {
-      name = "RegisterImage",
+      sdk_operation = "RegisterImage",
       method = "POST",
       path = "/v1/{project_id}/images",
       content_type = "application/json;charset=UTF-8",
@@ -3954,7 +3954,7 @@ return {
       response = { ref = "RegisterImageResponse" },
     },
     reinstall_dev_server_os = {
-      name = "ReinstallDevServerOS",
+      sdk_operation = "ReinstallDevServerOS",
       method = "POST",
       path = "/v1/{project_id}/dev-servers/{id}/reinstallos",
       content_type = "application/json;charset=UTF-8",
@@ -3970,7 +3970,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     renew_lease = {
-      name = "RenewLease",
+      sdk_operation = "RenewLease",
       method = "PATCH",
       path = "/v1/{project_id}/notebooks/{id}/lease",
       content_type = "application/json",
@@ -3983,7 +3983,7 @@ return {
       response = { ref = "RenewLeaseResponse" },
     },
     scale_down_hyperinstance = {
-      name = "ScaleDownHyperinstance",
+      sdk_operation = "ScaleDownHyperinstance",
       method = "POST",
       path = "/v1/{project_id}/dev-servers/hyperinstance/{id}/live-scale-down",
       content_type = "application/json;charset=UTF-8",
@@ -3995,7 +3995,7 @@ return {
       response = { ref = "ScaleDownHyperinstanceResponse" },
     },
     scale_up_hyperinstance = {
-      name = "ScaleUpHyperinstance",
+      sdk_operation = "ScaleUpHyperinstance",
       method = "POST",
       path = "/v1/{project_id}/dev-servers/hyperinstance/{id}/live-scale-up",
       content_type = "application/json;charset=UTF-8",
@@ -4012,7 +4012,7 @@ return {
       response = { ref = "ScaleUpHyperinstanceResponse" },
     },
     show_algorithm_by_uuid = {
-      name = "ShowAlgorithmByUuid",
+      sdk_operation = "ShowAlgorithmByUuid",
       method = "GET",
       path = "/v2/{project_id}/algorithms/{algorithm_id}",
       content_type = "application/json",
@@ -4022,7 +4022,7 @@ return {
       response = { ref = "ShowAlgorithmByUuidResponse" },
     },
     show_authmode_detail = {
-      name = "ShowAuthmodeDetail",
+      sdk_operation = "ShowAuthmodeDetail",
       method = "GET",
       path = "/v1/auth-mode",
       content_type = "application/json",
@@ -4030,7 +4030,7 @@ return {
       response = { ref = "ShowAuthmodeDetailResponse" },
     },
     show_auto_search_param_analysis_result_path = {
-      name = "ShowAutoSearchParamAnalysisResultPath",
+      sdk_operation = "ShowAutoSearchParamAnalysisResultPath",
       method = "GET",
       path = "/v2/{project_id}/training-jobs/{training_job_id}/autosearch-parameter-analysis/{parameter_name}",
       content_type = "application/json",
@@ -4041,7 +4041,7 @@ return {
       response = { ref = "ShowAutoSearchParamAnalysisResultPathResponse" },
     },
     show_auto_search_params_analysis = {
-      name = "ShowAutoSearchParamsAnalysis",
+      sdk_operation = "ShowAutoSearchParamsAnalysis",
       method = "GET",
       path = "/v2/{project_id}/training-jobs/{training_job_id}/autosearch-parameter-analysis",
       content_type = "application/json",
@@ -4051,7 +4051,7 @@ return {
       response = { ref = "ShowAutoSearchParamsAnalysisResponse" },
     },
     show_auto_search_per_trial = {
-      name = "ShowAutoSearchPerTrial",
+      sdk_operation = "ShowAutoSearchPerTrial",
       method = "GET",
       path = "/v2/{project_id}/training-jobs/{training_job_id}/autosearch-trials/{trial_id}",
       content_type = "application/json",
@@ -4062,7 +4062,7 @@ return {
       response = { ref = "ShowAutoSearchPerTrialResponse" },
     },
     show_auto_search_trial_early_stop = {
-      name = "ShowAutoSearchTrialEarlyStop",
+      sdk_operation = "ShowAutoSearchTrialEarlyStop",
       method = "POST",
       path = "/v2/{project_id}/training-jobs/{training_job_id}/autosearch-trial-earlystop/{trial_id}",
       content_type = "application/json",
@@ -4073,7 +4073,7 @@ return {
       response = { ref = "ShowAutoSearchTrialEarlyStopResponse" },
     },
     show_auto_search_trials = {
-      name = "ShowAutoSearchTrials",
+      sdk_operation = "ShowAutoSearchTrials",
       method = "GET",
       path = "/v2/{project_id}/training-jobs/{training_job_id}/autosearch-trials",
       content_type = "application/json",
@@ -4085,7 +4085,7 @@ return {
       response = { ref = "ShowAutoSearchTrialsResponse" },
     },
     show_auto_search_yaml_template_content = {
-      name = "ShowAutoSearchYamlTemplateContent",
+      sdk_operation = "ShowAutoSearchYamlTemplateContent",
       method = "GET",
       path = "/v2/{project_id}/training-jobs/autosearch/yaml-templates/{algorithm_type}/{algorithm_name}",
       content_type = "application/json",
@@ -4096,7 +4096,7 @@ return {
       response = { ref = "ShowAutoSearchYamlTemplateContentResponse" },
     },
     show_auto_search_yaml_templates_info = {
-      name = "ShowAutoSearchYamlTemplatesInfo",
+      sdk_operation = "ShowAutoSearchYamlTemplatesInfo",
       method = "GET",
       path = "/v2/{project_id}/training-jobs/autosearch/yaml-templates",
       content_type = "application/json",
@@ -4104,7 +4104,7 @@ return {
       response = { ref = "ShowAutoSearchYamlTemplatesInfoResponse" },
     },
     show_cluster = {
-      name = "ShowCluster",
+      sdk_operation = "ShowCluster",
       method = "GET",
       path = "/v1/{project_id}/authoring/clusters/{cluster_id}",
       content_type = "application/json",
@@ -4114,7 +4114,7 @@ return {
       response = { ref = "ShowClusterResponse" },
     },
     show_dev_server = {
-      name = "ShowDevServer",
+      sdk_operation = "ShowDevServer",
       method = "GET",
       path = "/v1/{project_id}/dev-servers/{id}",
       content_type = "application/json",
@@ -4124,7 +4124,7 @@ return {
       response = { ref = "ShowDevServerResponse" },
     },
     show_dynamic_storage = {
-      name = "ShowDynamicStorage",
+      sdk_operation = "ShowDynamicStorage",
       method = "GET",
       path = "/v1/{project_id}/notebooks/{instance_id}/storage/{storage_id}",
       content_type = "application/json",
@@ -4135,7 +4135,7 @@ return {
       response = { ref = "ShowDynamicStorageResponse" },
     },
     show_image = {
-      name = "ShowImage",
+      sdk_operation = "ShowImage",
       method = "GET",
       path = "/v1/{project_id}/images/{id}",
       content_type = "application/json",
@@ -4145,7 +4145,7 @@ return {
       response = { ref = "ShowImageResponse" },
     },
     show_infer_deployment = {
-      name = "ShowInferDeployment",
+      sdk_operation = "ShowInferDeployment",
       method = "GET",
       path = "/v2/{project_id}/services/{service_id}/deployments/{deployment_id}",
       content_type = "application/json",
@@ -4156,7 +4156,7 @@ return {
       response = { ref = "ShowInferDeploymentResponse" },
     },
     show_infer_deployment_hpa = {
-      name = "ShowInferDeploymentHpa",
+      sdk_operation = "ShowInferDeploymentHpa",
       method = "GET",
       path = "/v2/{project_id}/services/{service_id}/deployments/{deployment_id}/hpa",
       content_type = "application/json",
@@ -4167,7 +4167,7 @@ return {
       response = { ref = "ShowInferDeploymentHpaResponse" },
     },
     show_infer_deployment_version = {
-      name = "ShowInferDeploymentVersion",
+      sdk_operation = "ShowInferDeploymentVersion",
       method = "GET",
       path = "/v2/{project_id}/services/{service_id}/deployments/{deployment_id}/versions/{version}",
       content_type = "application/json",
@@ -4179,7 +4179,7 @@ return {
       response = { ref = "ShowInferDeploymentVersionResponse" },
     },
     show_infer_hra = {
-      name = "ShowInferHra",
+      sdk_operation = "ShowInferHra",
       method = "GET",
       path = "/v2/{project_id}/services/{service_id}/deployments/{deployment_id}/hra",
       content_type = "application/json",
@@ -4190,7 +4190,7 @@ return {
       response = { ref = "ShowInferHraResponse" },
     },
     show_infer_service = {
-      name = "ShowInferService",
+      sdk_operation = "ShowInferService",
       method = "GET",
       path = "/v2/{project_id}/services/{service_id}",
       content_type = "application/json",
@@ -4200,7 +4200,7 @@ return {
       response = { ref = "ShowInferServiceResponse" },
     },
     show_infer_service_cluster = {
-      name = "ShowInferServiceCluster",
+      sdk_operation = "ShowInferServiceCluster",
       method = "GET",
       path = "/v2/{project_id}/services/clusters/{id}",
       content_type = "application/json",
@@ -4211,7 +4211,7 @@ return {
       response = { ref = "ShowInferServiceClusterResponse" },
     },
     show_infer_service_tags = {
-      name = "ShowInferServiceTags",
+      sdk_operation = "ShowInferServiceTags",
       method = "GET",
       path = "/v2/{project_id}/modelarts-service-v2/{resource_id}/tags",
       content_type = "application/json",
@@ -4222,7 +4222,7 @@ return {
       response = { ref = "ShowInferServiceTagsResponse" },
     },
     show_lease = {
-      name = "ShowLease",
+      sdk_operation = "ShowLease",
       method = "GET",
       path = "/v1/{project_id}/notebooks/{id}/lease",
       content_type = "application/json",
@@ -4232,7 +4232,7 @@ return {
       response = { ref = "ShowLeaseResponse" },
     },
     show_network = {
-      name = "ShowNetwork",
+      sdk_operation = "ShowNetwork",
       method = "GET",
       path = "/v1/{project_id}/networks/{network_name}",
       content_type = "application/json",
@@ -4242,7 +4242,7 @@ return {
       response = { ref = "ShowNetworkResponse" },
     },
     show_network_available_ip = {
-      name = "ShowNetworkAvailableIp",
+      sdk_operation = "ShowNetworkAvailableIp",
       method = "GET",
       path = "/v1/{project_id}/networks/{network_name}/network-ip-availabilities",
       content_type = "application/json",
@@ -4253,7 +4253,7 @@ return {
       response = { ref = "ShowNetworkAvailableIpResponse" },
     },
     show_node_config_template = {
-      name = "ShowNodeConfigTemplate",
+      sdk_operation = "ShowNodeConfigTemplate",
       method = "GET",
       path = "/v1/{project_id}/nodeconfigtemplates/{nodeconfigtemplate_name}",
       content_type = "application/json",
@@ -4263,7 +4263,7 @@ return {
       response = { ref = "ShowNodeConfigTemplateResponse" },
     },
     show_node_pool = {
-      name = "ShowNodePool",
+      sdk_operation = "ShowNodePool",
       method = "GET",
       path = "/v2/{project_id}/pools/{pool_name}/nodepools/{nodepool_name}",
       content_type = "application/json",
@@ -4276,7 +4276,7 @@ return {
       response = { ref = "ShowNodePoolResponse" },
     },
     show_notebook = {
-      name = "ShowNotebook",
+      sdk_operation = "ShowNotebook",
       method = "GET",
       path = "/v1/{project_id}/notebooks/{id}",
       content_type = "application/json",
@@ -4286,7 +4286,7 @@ return {
       response = { ref = "ShowNotebookResponse" },
     },
     show_notebook_tags = {
-      name = "ShowNotebookTags",
+      sdk_operation = "ShowNotebookTags",
       method = "GET",
       path = "/v1/{project_id}/notebooks/tags",
       content_type = "application/json",
@@ -4296,7 +4296,7 @@ return {
       response = { ref = "ShowNotebookTagsResponse" },
     },
     show_obs_url_of_training_job_logs = {
-      name = "ShowObsUrlOfTrainingJobLogs",
+      sdk_operation = "ShowObsUrlOfTrainingJobLogs",
       method = "GET",
       path = "/v2/{project_id}/training-jobs/{training_job_id}/tasks/{task_id}/logs/url",
       content_type = "application/json",
@@ -4307,7 +4307,7 @@ return {
       response = { ref = "ShowObsUrlOfTrainingJobLogsResponse" },
     },
     show_order = {
-      name = "ShowOrder",
+      sdk_operation = "ShowOrder",
       method = "GET",
       path = "/v1/{project_id}/orders/{order_name}",
       content_type = "application/json",
@@ -4317,7 +4317,7 @@ return {
       response = { ref = "ShowOrderResponse" },
     },
     show_os_config = {
-      name = "ShowOsConfig",
+      sdk_operation = "ShowOsConfig",
       method = "GET",
       path = "/v1/{project_id}/os-user-config",
       content_type = "application/json",
@@ -4325,7 +4325,7 @@ return {
       response = { ref = "ShowOsConfigResponse" },
     },
     show_os_quota = {
-      name = "ShowOsQuota",
+      sdk_operation = "ShowOsQuota",
       method = "GET",
       path = "/v1/{project_id}/quotas",
       content_type = "application/json",
@@ -4333,7 +4333,7 @@ return {
       response = { ref = "ShowOsQuotaResponse" },
     },
     show_plugin_template = {
-      name = "ShowPluginTemplate",
+      sdk_operation = "ShowPluginTemplate",
       method = "GET",
       path = "/v1/{project_id}/plugintemplates/{plugintemplate_name}",
       content_type = "application/json",
@@ -4343,7 +4343,7 @@ return {
       response = { ref = "ShowPluginTemplateResponse" },
     },
     show_pool = {
-      name = "ShowPool",
+      sdk_operation = "ShowPool",
       method = "GET",
       path = "/v2/{project_id}/pools/{pool_name}",
       content_type = "application/json",
@@ -4354,7 +4354,7 @@ return {
       response = { ref = "ShowPoolResponse" },
     },
     show_pool_monitor = {
-      name = "ShowPoolMonitor",
+      sdk_operation = "ShowPoolMonitor",
       method = "GET",
       path = "/v2/{project_id}/pools/{pool_name}/monitor",
       content_type = "application/json",
@@ -4367,7 +4367,7 @@ return {
       response = { ref = "ShowPoolMonitorResponse" },
     },
     show_pool_node = {
-      name = "ShowPoolNode",
+      sdk_operation = "ShowPoolNode",
       method = "GET",
       path = "/v2/{project_id}/pools/{pool_name}/nodes/{node_name}",
       content_type = "application/json",
@@ -4378,7 +4378,7 @@ return {
       response = { ref = "ShowPoolNodeResponse" },
     },
     show_pool_node_config = {
-      name = "ShowPoolNodeConfig",
+      sdk_operation = "ShowPoolNodeConfig",
       method = "GET",
       path = "/v2/{project_id}/pools/{pool_name}/node-config",
       content_type = "application/json",
@@ -4389,7 +4389,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_pool_node_config_template = {
-      name = "ShowPoolNodeConfigTemplate",
+      sdk_operation = "ShowPoolNodeConfigTemplate",
       method = "GET",
       path = "/v2/{project_id}/pools/{pool_name}/node-config-template",
       content_type = "application/json",
@@ -4400,7 +4400,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_pool_runtime_metrics = {
-      name = "ShowPoolRuntimeMetrics",
+      sdk_operation = "ShowPoolRuntimeMetrics",
       method = "GET",
       path = "/v2/{project_id}/metrics/runtime/pools",
       content_type = "application/json",
@@ -4408,7 +4408,7 @@ return {
       response = { ref = "ShowPoolRuntimeMetricsResponse" },
     },
     show_pool_statistics = {
-      name = "ShowPoolStatistics",
+      sdk_operation = "ShowPoolStatistics",
       method = "GET",
       path = "/v2/{project_id}/statistics/pools",
       content_type = "application/json",
@@ -4418,7 +4418,7 @@ return {
       response = { ref = "ShowPoolStatisticsResponse" },
     },
     show_pool_tags = {
-      name = "ShowPoolTags",
+      sdk_operation = "ShowPoolTags",
       method = "GET",
       path = "/v1/{project_id}/pools/{pool_name}/tags",
       content_type = "application/json",
@@ -4428,7 +4428,7 @@ return {
       response = { ref = "ShowPoolTagsResponse" },
     },
     show_save_image_job = {
-      name = "ShowSaveImageJob",
+      sdk_operation = "ShowSaveImageJob",
       method = "GET",
       path = "/v2/{project_id}/training-jobs/{training_job_id}/tasks/{task_id}/save-image-job",
       content_type = "application/json",
@@ -4439,7 +4439,7 @@ return {
       response = { ref = "ShowSaveImageJobResponse" },
     },
     show_search_algorithms = {
-      name = "ShowSearchAlgorithms",
+      sdk_operation = "ShowSearchAlgorithms",
       method = "GET",
       path = "/v2/{project_id}/search-algorithms",
       content_type = "application/json",
@@ -4447,7 +4447,7 @@ return {
       response = { ref = "ShowSearchAlgorithmsResponse" },
     },
     show_switchable_flavors = {
-      name = "ShowSwitchableFlavors",
+      sdk_operation = "ShowSwitchableFlavors",
       method = "GET",
       path = "/v1/{project_id}/notebooks/{id}/flavors",
       content_type = "application/json",
@@ -4461,7 +4461,7 @@ return {
       response = { ref = "ShowSwitchableFlavorsResponse" },
     },
     show_train_job_tags = {
-      name = "ShowTrainJobTags",
+      sdk_operation = "ShowTrainJobTags",
       method = "GET",
       path = "/v2/{project_id}/modelarts-training-job/{training_job_id}/tags",
       content_type = "application/json",
@@ -4471,7 +4471,7 @@ return {
       response = { ref = "ShowTrainJobTagsResponse" },
     },
     show_training_experiment_details = {
-      name = "ShowTrainingExperimentDetails",
+      sdk_operation = "ShowTrainingExperimentDetails",
       method = "GET",
       path = "/v2/{project_id}/training-experiments/{experiment_id}",
       content_type = "application/json",
@@ -4481,7 +4481,7 @@ return {
       response = { ref = "ShowTrainingExperimentDetailsResponse" },
     },
     show_training_job_details = {
-      name = "ShowTrainingJobDetails",
+      sdk_operation = "ShowTrainingJobDetails",
       method = "GET",
       path = "/v2/{project_id}/training-jobs/{training_job_id}",
       content_type = "application/json",
@@ -4491,7 +4491,7 @@ return {
       response = { ref = "ShowTrainingJobDetailsResponse" },
     },
     show_training_job_engines = {
-      name = "ShowTrainingJobEngines",
+      sdk_operation = "ShowTrainingJobEngines",
       method = "GET",
       path = "/v2/{project_id}/training-job-engines",
       content_type = "application/json",
@@ -4499,7 +4499,7 @@ return {
       response = { ref = "ShowTrainingJobEnginesResponse" },
     },
     show_training_job_flavors = {
-      name = "ShowTrainingJobFlavors",
+      sdk_operation = "ShowTrainingJobFlavors",
       method = "GET",
       path = "/v2/{project_id}/training-job-flavors",
       content_type = "application/json",
@@ -4509,7 +4509,7 @@ return {
       response = { ref = "ShowTrainingJobFlavorsResponse" },
     },
     show_training_job_logs_preview = {
-      name = "ShowTrainingJobLogsPreview",
+      sdk_operation = "ShowTrainingJobLogsPreview",
       method = "GET",
       path = "/v2/{project_id}/training-jobs/{training_job_id}/tasks/{task_id}/logs/preview",
       content_type = "application/json",
@@ -4520,7 +4520,7 @@ return {
       response = { ref = "ShowTrainingJobLogsPreviewResponse" },
     },
     show_training_job_metrics = {
-      name = "ShowTrainingJobMetrics",
+      sdk_operation = "ShowTrainingJobMetrics",
       method = "GET",
       path = "/v2/{project_id}/training-jobs/{training_job_id}/metrics/{task_id}",
       content_type = "application/json",
@@ -4531,7 +4531,7 @@ return {
       response = { ref = "ShowTrainingJobMetricsResponse" },
     },
     show_training_quotas = {
-      name = "ShowTrainingQuotas",
+      sdk_operation = "ShowTrainingQuotas",
       method = "GET",
       path = "/v2/{project_id}/training-quotas",
       content_type = "application/json",
@@ -4542,7 +4542,7 @@ return {
       response = { ref = "ShowTrainingQuotasResponse" },
     },
     show_workflow = {
-      name = "ShowWorkflow",
+      sdk_operation = "ShowWorkflow",
       method = "GET",
       path = "/v2/{project_id}/workflows/{workflow_id}",
       content_type = "application/json",
@@ -4553,7 +4553,7 @@ return {
       response = { ref = "ShowWorkflowResponse" },
     },
     show_workflow_execution = {
-      name = "ShowWorkflowExecution",
+      sdk_operation = "ShowWorkflowExecution",
       method = "GET",
       path = "/v2/{project_id}/workflows/{workflow_id}/executions/{execution_id}",
       content_type = "application/json",
@@ -4564,7 +4564,7 @@ return {
       response = { ref = "ShowWorkflowExecutionResponse" },
     },
     show_workflow_labels = {
-      name = "ShowWorkflowLabels",
+      sdk_operation = "ShowWorkflowLabels",
       method = "GET",
       path = "/v2/{project_id}/workflows/labels",
       content_type = "application/json",
@@ -4578,7 +4578,7 @@ return {
       response = { type = "array", items = { type = "string" } },
     },
     show_workflow_schedule = {
-      name = "ShowWorkflowSchedule",
+      sdk_operation = "ShowWorkflowSchedule",
       method = "GET",
       path = "/v2/{project_id}/workflows/{workflow_id}/schedules/{schedule_id}",
       content_type = "application/json",
@@ -4589,7 +4589,7 @@ return {
       response = { ref = "ShowWorkflowScheduleResponse" },
     },
     show_workflow_schedule_list = {
-      name = "ShowWorkflowScheduleList",
+      sdk_operation = "ShowWorkflowScheduleList",
       method = "GET",
       path = "/v2/{project_id}/workflows/{workflow_id}/schedules",
       content_type = "application/json",
@@ -4599,7 +4599,7 @@ return {
       response = { ref = "ShowWorkflowScheduleListResponse" },
     },
     show_workflow_step_execution_metrics = {
-      name = "ShowWorkflowStepExecutionMetrics",
+      sdk_operation = "ShowWorkflowStepExecutionMetrics",
       method = "GET",
       path = "/v2/{project_id}/workflows/{workflow_id}/executions/{execution_id}/step-executions/{step_execution_id}/metrics",
       content_type = "application/json",
@@ -4611,7 +4611,7 @@ return {
       response = { type = "array", items = { ref = "WorkflowStepMetric" } },
     },
     show_workflow_subscription = {
-      name = "ShowWorkflowSubscription",
+      sdk_operation = "ShowWorkflowSubscription",
       method = "GET",
       path = "/v2/{project_id}/workflows/{workflow_id}/subscriptions/{subscription_id}",
       content_type = "application/json",
@@ -4622,7 +4622,7 @@ return {
       response = { ref = "ShowWorkflowSubscriptionResponse" },
     },
     show_workflows_overview = {
-      name = "ShowWorkflowsOverview",
+      sdk_operation = "ShowWorkflowsOverview",
       method = "GET",
       path = "/v2/{project_id}/workflows/overview",
       content_type = "application/json",
@@ -4635,7 +4635,7 @@ return {
       response = { ref = "ShowWorkflowsOverviewResponse" },
     },
     show_workflows_todolist = {
-      name = "ShowWorkflowsTodolist",
+      sdk_operation = "ShowWorkflowsTodolist",
       method = "GET",
       path = "/v2/{project_id}/workflows/todolist",
       content_type = "application/json",
@@ -4645,7 +4645,7 @@ return {
       response = { ref = "ShowWorkflowsTodolistResponse" },
     },
     show_workload_statistics = {
-      name = "ShowWorkloadStatistics",
+      sdk_operation = "ShowWorkloadStatistics",
       method = "GET",
       path = "/v2/{project_id}/statistics/pools/{pool_name}/workloads",
       content_type = "application/json",
@@ -4655,7 +4655,7 @@ return {
       response = { ref = "ShowWorkloadStatisticsResponse" },
     },
     show_workspace = {
-      name = "ShowWorkspace",
+      sdk_operation = "ShowWorkspace",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}",
       content_type = "application/json",
@@ -4665,7 +4665,7 @@ return {
       response = { ref = "ShowWorkspaceResponse" },
     },
     show_workspace_quotas = {
-      name = "ShowWorkspaceQuotas",
+      sdk_operation = "ShowWorkspaceQuotas",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/quotas",
       content_type = "application/json",
@@ -4675,7 +4675,7 @@ return {
       response = { ref = "ShowWorkspaceQuotasResponse" },
     },
     start_dev_server = {
-      name = "StartDevServer",
+      sdk_operation = "StartDevServer",
       method = "PUT",
       path = "/v1/{project_id}/dev-servers/{id}/start",
       content_type = "application/json;charset=UTF-8",
@@ -4689,7 +4689,7 @@ return {
       response = { ref = "StartDevServerResponse" },
     },
     start_hyperinstance = {
-      name = "StartHyperinstance",
+      sdk_operation = "StartHyperinstance",
       method = "PUT",
       path = "/v1/{project_id}/dev-servers/hyperinstance/{id}/start",
       content_type = "application/json",
@@ -4700,7 +4700,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     start_infer_deployment = {
-      name = "StartInferDeployment",
+      sdk_operation = "StartInferDeployment",
       method = "POST",
       path = "/v2/{project_id}/services/{service_id}/deployments/{deployment_id}/start",
       content_type = "application/json",
@@ -4711,7 +4711,7 @@ return {
       response = { ref = "StartInferDeploymentResponse" },
     },
     start_infer_service = {
-      name = "StartInferService",
+      sdk_operation = "StartInferService",
       method = "POST",
       path = "/v2/{project_id}/services/{service_id}/start",
       content_type = "application/json",
@@ -4721,7 +4721,7 @@ return {
       response = { ref = "StartInferServiceResponse" },
     },
     start_notebook = {
-      name = "StartNotebook",
+      sdk_operation = "StartNotebook",
       method = "POST",
       path = "/v1/{project_id}/notebooks/{id}/start",
       content_type = "application/json",
@@ -4733,7 +4733,7 @@ return {
       response = { ref = "StartNotebookResponse" },
     },
     stop_dev_server = {
-      name = "StopDevServer",
+      sdk_operation = "StopDevServer",
       method = "PUT",
       path = "/v1/{project_id}/dev-servers/{id}/stop",
       content_type = "application/json",
@@ -4743,7 +4743,7 @@ return {
       response = { ref = "StopDevServerResponse" },
     },
     stop_hyperinstance = {
-      name = "StopHyperinstance",
+      sdk_operation = "StopHyperinstance",
       method = "PUT",
       path = "/v1/{project_id}/dev-servers/hyperinstance/{id}/stop",
       content_type = "application/json",
@@ -4754,7 +4754,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     stop_infer_deployment = {
-      name = "StopInferDeployment",
+      sdk_operation = "StopInferDeployment",
       method = "POST",
       path = "/v2/{project_id}/services/{service_id}/deployments/{deployment_id}/stop",
       content_type = "application/json",
@@ -4765,7 +4765,7 @@ return {
       response = { ref = "StopInferDeploymentResponse" },
     },
     stop_infer_service = {
-      name = "StopInferService",
+      sdk_operation = "StopInferService",
       method = "POST",
       path = "/v2/{project_id}/services/{service_id}/stop",
       content_type = "application/json",
@@ -4775,7 +4775,7 @@ return {
       response = { ref = "StopInferServiceResponse" },
     },
     stop_notebook = {
-      name = "StopNotebook",
+      sdk_operation = "StopNotebook",
       method = "POST",
       path = "/v1/{project_id}/notebooks/{id}/stop",
       content_type = "application/json",
@@ -4785,7 +4785,7 @@ return {
       response = { ref = "StopNotebookResponse" },
     },
     stop_training_job = {
-      name = "StopTrainingJob",
+      sdk_operation = "StopTrainingJob",
       method = "POST",
       path = "/v2/{project_id}/training-jobs/{training_job_id}/actions",
       content_type = "application/json;charset=UTF-8",
@@ -4797,7 +4797,7 @@ return {
       response = { ref = "StopTrainingJobResponse" },
     },
     switch_infer_deployment_version = {
-      name = "SwitchInferDeploymentVersion",
+      sdk_operation = "SwitchInferDeploymentVersion",
       method = "POST",
       path = "/v2/{project_id}/services/{service_id}/deployments/{deployment_id}/versions/{version}/switch",
       content_type = "application/json;charset=UTF-8",
@@ -4811,7 +4811,7 @@ return {
       response = { ref = "SwitchInferDeploymentVersionResponse" },
     },
     sync_dev_servers = {
-      name = "SyncDevServers",
+      sdk_operation = "SyncDevServers",
       method = "PUT",
       path = "/v1/{project_id}/dev-servers/sync",
       content_type = "application/json",
@@ -4825,7 +4825,7 @@ return {
       response = { ref = "SyncDevServersResponse" },
     },
     sync_image = {
-      name = "SyncImage",
+      sdk_operation = "SyncImage",
       method = "POST",
       path = "/v1/{project_id}/images/{image_id}/sync",
       content_type = "application/json",
@@ -4835,7 +4835,7 @@ return {
       response = { ref = "SyncImageResponse" },
     },
     unbind_infer_api_key = {
-      name = "UnbindInferApiKey",
+      sdk_operation = "UnbindInferApiKey",
       method = "POST",
       path = "/v2/{project_id}/services/{service_id}/api-keys/{key_id}/unbind",
       content_type = "application/json",
@@ -4846,7 +4846,7 @@ return {
       response = { ref = "UnbindInferApiKeyResponse" },
     },
     update_auth_mode = {
-      name = "UpdateAuthMode",
+      sdk_operation = "UpdateAuthMode",
       method = "PUT",
       path = "/v1/auth-mode",
       content_type = "application/json;charset=UTF-8",
@@ -4857,7 +4857,7 @@ return {
       response = { ref = "UpdateAuthModeResponse" },
     },
     update_dev_server = {
-      name = "UpdateDevServer",
+      sdk_operation = "UpdateDevServer",
       method = "PUT",
       path = "/v1/{project_id}/dev-servers/{id}",
       content_type = "application/json;charset=UTF-8",
@@ -4869,7 +4869,7 @@ return {
       response = { ref = "UpdateDevServerResponse" },
     },
     update_image_group = {
-      name = "UpdateImageGroup",
+      sdk_operation = "UpdateImageGroup",
       method = "PUT",
       path = "/v1/{project_id}/images/group/{id}",
       content_type = "application/json;charset=UTF-8",
@@ -4882,7 +4882,7 @@ return {
       response = { type = "any" },
     },
     update_infer_deployment = {
-      name = "UpdateInferDeployment",
+      sdk_operation = "UpdateInferDeployment",
       method = "PUT",
       path = "/v2/{project_id}/services/{service_id}/deployments/{deployment_id}",
       content_type = "application/json;charset=UTF-8",
@@ -4915,7 +4915,7 @@ return {
       response = { ref = "UpdateInferDeploymentResponse" },
     },
     update_infer_deployment_hpa = {
-      name = "UpdateInferDeploymentHpa",
+      sdk_operation = "UpdateInferDeploymentHpa",
       method = "PUT",
       path = "/v2/{project_id}/services/{service_id}/deployments/{deployment_id}/hpa",
       content_type = "application/json",
@@ -4930,7 +4930,7 @@ return {
       response = { ref = "UpdateInferDeploymentHpaResponse" },
     },
     update_infer_deployment_scale = {
-      name = "UpdateInferDeploymentScale",
+      sdk_operation = "UpdateInferDeploymentScale",
       method = "PUT",
       path = "/v2/{project_id}/services/{service_id}/deployments/{deployment_name}/scale",
       content_type = "application/json;charset=UTF-8",
@@ -4943,7 +4943,7 @@ return {
       response = { ref = "UpdateInferDeploymentScaleResponse" },
     },
     update_infer_hra = {
-      name = "UpdateInferHra",
+      sdk_operation = "UpdateInferHra",
       method = "PUT",
       path = "/v2/{project_id}/services/{service_id}/deployments/{deployment_id}/hra",
       content_type = "application/json",
@@ -4961,7 +4961,7 @@ return {
       response = { ref = "UpdateInferHraResponse" },
     },
     update_infer_intranet_connection = {
-      name = "UpdateInferIntranetConnection",
+      sdk_operation = "UpdateInferIntranetConnection",
       method = "PUT",
       path = "/v2/{project_id}/intranet-connection/{id}",
       content_type = "application/json;charset=UTF-8",
@@ -4974,7 +4974,7 @@ return {
       response = { ref = "UpdateInferIntranetConnectionResponse" },
     },
     update_infer_service = {
-      name = "UpdateInferService",
+      sdk_operation = "UpdateInferService",
       method = "PUT",
       path = "/v2/{project_id}/services/{service_id}",
       content_type = "application/json;charset=UTF-8",
@@ -5000,7 +5000,7 @@ return {
       response = { ref = "UpdateInferServiceResponse" },
     },
     update_notebook = {
-      name = "UpdateNotebook",
+      sdk_operation = "UpdateNotebook",
       method = "PUT",
       path = "/v1/{project_id}/notebooks/{id}",
       content_type = "application/json;charset=UTF-8",
@@ -5022,7 +5022,7 @@ return {
       response = { ref = "UpdateNotebookResponse" },
     },
     update_workflow = {
-      name = "UpdateWorkflow",
+      sdk_operation = "UpdateWorkflow",
       method = "PUT",
       path = "/v2/{project_id}/workflows/{workflow_id}",
       content_type = "application/json;charset=UTF-8",
@@ -5041,7 +5041,7 @@ return {
       response = { ref = "UpdateWorkflowResponse" },
     },
     update_workflow_execution = {
-      name = "UpdateWorkflowExecution",
+      sdk_operation = "UpdateWorkflowExecution",
       method = "PUT",
       path = "/v2/{project_id}/workflows/{workflow_id}/executions/{execution_id}",
       content_type = "application/json;charset=UTF-8",
@@ -5054,7 +5054,7 @@ return {
       response = { ref = "UpdateWorkflowExecutionResponse" },
     },
     update_workflow_schedule = {
-      name = "UpdateWorkflowSchedule",
+      sdk_operation = "UpdateWorkflowSchedule",
       method = "PUT",
       path = "/v2/{project_id}/workflows/{workflow_id}/schedules/{schedule_id}",
       content_type = "application/json;charset=UTF-8",
@@ -5068,7 +5068,7 @@ return {
       response = { ref = "UpdateWorkflowScheduleResponse" },
     },
     update_workflow_subscription = {
-      name = "UpdateWorkflowSubscription",
+      sdk_operation = "UpdateWorkflowSubscription",
       method = "PUT",
       path = "/v2/{project_id}/workflows/{workflow_id}/subscriptions/{subscription_id}",
       content_type = "application/json;charset=UTF-8",
@@ -5081,7 +5081,7 @@ return {
       response = { ref = "UpdateWorkflowSubscriptionResponse" },
     },
     update_workspace = {
-      name = "UpdateWorkspace",
+      sdk_operation = "UpdateWorkspace",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}",
       content_type = "application/json;charset=UTF-8",
@@ -5096,7 +5096,7 @@ return {
       response = { ref = "UpdateWorkspaceResponse" },
     },
     update_workspace_quotas = {
-      name = "UpdateWorkspaceQuotas",
+      sdk_operation = "UpdateWorkspaceQuotas",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/quotas",
       content_type = "application/json;charset=UTF-8",
@@ -5108,7 +5108,7 @@ return {
       response = { ref = "UpdateWorkspaceQuotasResponse" },
     },
     validate_authorization = {
-      name = "ValidateAuthorization",
+      sdk_operation = "ValidateAuthorization",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/auth",
       content_type = "application/json;charset=UTF-8",

@@ -47,7 +47,7 @@ return {
   },
   operations = {
     batch_check_image_sync = {
-      name = "BatchCheckImageSync",
+      sdk_operation = "BatchCheckImageSync",
       method = "POST",
       path = "/v3/{project_id}/moderation/image/batch",
       content_type = "application/json",
@@ -63,7 +63,7 @@ return {
       response = { ref = "BatchCheckImageSyncResponse" },
     },
     check_image_moderation = {
-      name = "CheckImageModeration",
+      sdk_operation = "CheckImageModeration",
       method = "POST",
       path = "/v3/{project_id}/moderation/image",
       content_type = "application/json",
@@ -81,7 +81,7 @@ return {
       response = { ref = "CheckImageModerationResponse" },
     },
     run_create_audio_moderation_job = {
-      name = "RunCreateAudioModerationJob",
+      sdk_operation = "RunCreateAudioModerationJob",
       method = "POST",
       path = "/v3/{project_id}/moderation/audio/jobs",
       content_type = "application/json",
@@ -97,7 +97,7 @@ return {
       response = { ref = "RunCreateAudioModerationJobResponse" },
     },
     run_create_video_moderation_job = {
-      name = "RunCreateVideoModerationJob",
+      sdk_operation = "RunCreateVideoModerationJob",
       method = "POST",
       path = "/v3/{project_id}/moderation/video/jobs",
       content_type = "application/json",
@@ -114,7 +114,7 @@ return {
       response = { ref = "RunCreateVideoModerationJobResponse" },
     },
     run_query_audio_moderation_job = {
-      name = "RunQueryAudioModerationJob",
+      sdk_operation = "RunQueryAudioModerationJob",
       method = "GET",
       path = "/v3/{project_id}/moderation/audio/jobs/{job_id}",
       content_type = "application/json",
@@ -124,7 +124,7 @@ return {
       response = { ref = "RunQueryAudioModerationJobResponse" },
     },
     run_query_video_moderation_job = {
-      name = "RunQueryVideoModerationJob",
+      sdk_operation = "RunQueryVideoModerationJob",
       method = "GET",
       path = "/v3/{project_id}/moderation/video/jobs/{job_id}",
       content_type = "application/json",
@@ -134,7 +134,7 @@ return {
       response = { ref = "RunQueryVideoModerationJobResponse" },
     },
     run_text_moderation = {
-      name = "RunTextModeration",
+      sdk_operation = "RunTextModeration",
       method = "POST",
       path = "/v3/{project_id}/moderation/text",
       content_type = "application/json",

@@ -447,7 +447,7 @@ return {
   },
   operations = {
     cancel_remux_task = {
-      name = "CancelRemuxTask",
+      sdk_operation = "CancelRemuxTask",
       method = "DELETE",
       path = "/v1/{project_id}/remux",
       content_type = "application/json",
@@ -457,7 +457,7 @@ return {
       response = { ref = "CancelRemuxTaskResponse" },
     },
     create_agencies_task = {
-      name = "CreateAgenciesTask",
+      sdk_operation = "CreateAgenciesTask",
       method = "POST",
       path = "/v1/{project_id}/agencies",
       content_type = "application/json",
@@ -469,7 +469,7 @@ return {
       response = { ref = "CreateAgenciesTaskResponse" },
     },
     create_animated_graphics_task = {
-      name = "CreateAnimatedGraphicsTask",
+      sdk_operation = "CreateAnimatedGraphicsTask",
       method = "POST",
       path = "/v1/{project_id}/animated-graphics",
       content_type = "application/json",
@@ -483,7 +483,7 @@ return {
       response = { ref = "CreateAnimatedGraphicsTaskResponse" },
     },
     create_editing_job = {
-      name = "CreateEditingJob",
+      sdk_operation = "CreateEditingJob",
       method = "POST",
       path = "/v1/{project_id}/editing/jobs",
       content_type = "application/json",
@@ -503,7 +503,7 @@ return {
       response = { ref = "CreateEditingJobResponse" },
     },
     create_extract_task = {
-      name = "CreateExtractTask",
+      sdk_operation = "CreateExtractTask",
       method = "POST",
       path = "/v1/{project_id}/extract-metadata",
       content_type = "application/json",
@@ -518,7 +518,7 @@ return {
       response = { ref = "CreateExtractTaskResponse" },
     },
     create_mb_tasks_report = {
-      name = "CreateMbTasksReport",
+      sdk_operation = "CreateMbTasksReport",
       method = "PUT",
       path = "/v1/mediabox/tasks/report",
       content_type = "application/json",
@@ -533,7 +533,7 @@ return {
       response = { ref = "CreateMbTasksReportResponse" },
     },
     create_media_process_task = {
-      name = "CreateMediaProcessTask",
+      sdk_operation = "CreateMediaProcessTask",
       method = "POST",
       path = "/v1/{project_id}/enhancements",
       content_type = "application/json",
@@ -546,7 +546,7 @@ return {
       response = { ref = "CreateMediaProcessTaskResponse" },
     },
     create_merge_channels_task = {
-      name = "CreateMergeChannelsTask",
+      sdk_operation = "CreateMergeChannelsTask",
       method = "POST",
       path = "/v1/{project_id}/audio/services/merge_channels/task",
       content_type = "application/json",
@@ -557,7 +557,7 @@ return {
       response = { ref = "CreateMergeChannelsTaskResponse" },
     },
     create_mpe_call_back = {
-      name = "CreateMpeCallBack",
+      sdk_operation = "CreateMpeCallBack",
       method = "POST",
       path = "/v1/mpe/notification",
       content_type = "application/json",
@@ -573,7 +573,7 @@ return {
       response = { ref = "CreateMpeCallBackResponse" },
     },
     create_quality_enhance_template = {
-      name = "CreateQualityEnhanceTemplate",
+      sdk_operation = "CreateQualityEnhanceTemplate",
       method = "POST",
       path = "/v1/{project_id}/template/qualityenhance",
       content_type = "application/json",
@@ -586,7 +586,7 @@ return {
       response = { ref = "CreateQualityEnhanceTemplateResponse" },
     },
     create_remux_task = {
-      name = "CreateRemuxTask",
+      sdk_operation = "CreateRemuxTask",
       method = "POST",
       path = "/v1/{project_id}/remux",
       content_type = "application/json",
@@ -600,7 +600,7 @@ return {
       response = { ref = "CreateRemuxTaskResponse" },
     },
     create_reset_tracks_task = {
-      name = "CreateResetTracksTask",
+      sdk_operation = "CreateResetTracksTask",
       method = "POST",
       path = "/v1/{project_id}/audio/services/reset_tracks/task",
       content_type = "application/json",
@@ -611,7 +611,7 @@ return {
       response = { ref = "CreateResetTracksTaskResponse" },
     },
     create_retry_remux_task = {
-      name = "CreateRetryRemuxTask",
+      sdk_operation = "CreateRetryRemuxTask",
       method = "PUT",
       path = "/v1/{project_id}/remux",
       content_type = "application/json",
@@ -622,7 +622,7 @@ return {
       response = { ref = "CreateRetryRemuxTaskResponse" },
     },
     create_template_group = {
-      name = "CreateTemplateGroup",
+      sdk_operation = "CreateTemplateGroup",
       method = "POST",
       path = "/v1/{project_id}/template_group/transcodings",
       content_type = "application/json",
@@ -637,7 +637,7 @@ return {
       response = { ref = "CreateTemplateGroupResponse" },
     },
     create_thumbnails_task = {
-      name = "CreateThumbnailsTask",
+      sdk_operation = "CreateThumbnailsTask",
       method = "POST",
       path = "/v1/{project_id}/thumbnails",
       content_type = "application/json",
@@ -654,7 +654,7 @@ return {
       response = { ref = "CreateThumbnailsTaskResponse" },
     },
     create_trans_template = {
-      name = "CreateTransTemplate",
+      sdk_operation = "CreateTransTemplate",
       method = "POST",
       path = "/v1/{project_id}/template/transcodings",
       content_type = "application/json",
@@ -668,7 +668,7 @@ return {
       response = { ref = "CreateTransTemplateResponse" },
     },
     create_transcoding_task = {
-      name = "CreateTranscodingTask",
+      sdk_operation = "CreateTranscodingTask",
       method = "POST",
       path = "/v1/{project_id}/transcodings",
       content_type = "application/json",
@@ -699,7 +699,7 @@ return {
       response = { ref = "CreateTranscodingTaskResponse" },
     },
     create_watermark_template = {
-      name = "CreateWatermarkTemplate",
+      sdk_operation = "CreateWatermarkTemplate",
       method = "POST",
       path = "/v1/{project_id}/template/watermark",
       content_type = "application/json",
@@ -723,7 +723,7 @@ return {
       response = { ref = "CreateWatermarkTemplateResponse" },
     },
     delete_animated_graphics_task = {
-      name = "DeleteAnimatedGraphicsTask",
+      sdk_operation = "DeleteAnimatedGraphicsTask",
       method = "DELETE",
       path = "/v1/{project_id}/animated-graphics",
       content_type = "application/json",
@@ -733,7 +733,7 @@ return {
       response = { ref = "DeleteAnimatedGraphicsTaskResponse" },
     },
     delete_editing_job = {
-      name = "DeleteEditingJob",
+      sdk_operation = "DeleteEditingJob",
       method = "DELETE",
       path = "/v1/{project_id}/editing/jobs",
       content_type = "application/json",
@@ -743,7 +743,7 @@ return {
       response = { ref = "DeleteEditingJobResponse" },
     },
     delete_extract_task = {
-      name = "DeleteExtractTask",
+      sdk_operation = "DeleteExtractTask",
       method = "DELETE",
       path = "/v1/{project_id}/extract-metadata",
       content_type = "application/json",
@@ -753,7 +753,7 @@ return {
       response = { ref = "DeleteExtractTaskResponse" },
     },
     delete_media_process_task = {
-      name = "DeleteMediaProcessTask",
+      sdk_operation = "DeleteMediaProcessTask",
       method = "DELETE",
       path = "/v1/{project_id}/enhancements",
       content_type = "application/json",
@@ -763,7 +763,7 @@ return {
       response = { ref = "DeleteMediaProcessTaskResponse" },
     },
     delete_merge_channels_task = {
-      name = "DeleteMergeChannelsTask",
+      sdk_operation = "DeleteMergeChannelsTask",
       method = "DELETE",
       path = "/v1/{project_id}/audio/services/merge_channels/task",
       content_type = "application/json",
@@ -773,7 +773,7 @@ return {
       response = { ref = "DeleteMergeChannelsTaskResponse" },
     },
     delete_quality_enhance_template = {
-      name = "DeleteQualityEnhanceTemplate",
+      sdk_operation = "DeleteQualityEnhanceTemplate",
       method = "DELETE",
       path = "/v1/{project_id}/template/qualityenhance",
       content_type = "application/json",
@@ -783,7 +783,7 @@ return {
       response = { ref = "DeleteQualityEnhanceTemplateResponse" },
     },
     delete_remux_task = {
-      name = "DeleteRemuxTask",
+      sdk_operation = "DeleteRemuxTask",
       method = "DELETE",
       path = "/v1/{project_id}/remux/task",
       content_type = "application/json",
@@ -793,7 +793,7 @@ return {
       response = { ref = "DeleteRemuxTaskResponse" },
     },
     delete_reset_tracks_task = {
-      name = "DeleteResetTracksTask",
+      sdk_operation = "DeleteResetTracksTask",
       method = "DELETE",
       path = "/v1/{project_id}/audio/services/reset_tracks/task",
       content_type = "application/json",
@@ -803,7 +803,7 @@ return {
       response = { ref = "DeleteResetTracksTaskResponse" },
     },
     delete_template = {
-      name = "DeleteTemplate",
+      sdk_operation = "DeleteTemplate",
       method = "DELETE",
       path = "/v1/{project_id}/template/transcodings",
       content_type = "application/json",
@@ -813,7 +813,7 @@ return {
       response = { ref = "DeleteTemplateResponse" },
     },
     delete_template_group = {
-      name = "DeleteTemplateGroup",
+      sdk_operation = "DeleteTemplateGroup",
       method = "DELETE",
       path = "/v1/{project_id}/template_group/transcodings",
       content_type = "application/json",
@@ -823,7 +823,7 @@ return {
       response = { ref = "DeleteTemplateGroupResponse" },
     },
     delete_thumbnails_task = {
-      name = "DeleteThumbnailsTask",
+      sdk_operation = "DeleteThumbnailsTask",
       method = "DELETE",
       path = "/v1/{project_id}/thumbnails",
       content_type = "application/json",
@@ -833,7 +833,7 @@ return {
       response = { ref = "DeleteThumbnailsTaskResponse" },
     },
     delete_transcoding_task = {
-      name = "DeleteTranscodingTask",
+      sdk_operation = "DeleteTranscodingTask",
       method = "DELETE",
       path = "/v1/{project_id}/transcodings",
       content_type = "application/json",
@@ -843,7 +843,7 @@ return {
       response = { ref = "DeleteTranscodingTaskResponse" },
     },
     delete_transcoding_task_by_console = {
-      name = "DeleteTranscodingTaskByConsole",
+      sdk_operation = "DeleteTranscodingTaskByConsole",
       method = "DELETE",
       path = "/v1/{project_id}/transcodings/task",
       content_type = "application/json",
@@ -853,7 +853,7 @@ return {
       response = { ref = "DeleteTranscodingTaskByConsoleResponse" },
     },
     delete_watermark_template = {
-      name = "DeleteWatermarkTemplate",
+      sdk_operation = "DeleteWatermarkTemplate",
       method = "DELETE",
       path = "/v1/{project_id}/template/watermark",
       content_type = "application/json",
@@ -863,7 +863,7 @@ return {
       response = { ref = "DeleteWatermarkTemplateResponse" },
     },
     list_all_buckets = {
-      name = "ListAllBuckets",
+      sdk_operation = "ListAllBuckets",
       method = "GET",
       path = "/v1/{project_id}/buckets",
       content_type = "application/json",
@@ -871,7 +871,7 @@ return {
       response = { ref = "ListAllBucketsResponse" },
     },
     list_all_obs_obj_list = {
-      name = "ListAllObsObjList",
+      sdk_operation = "ListAllObsObjList",
       method = "GET",
       path = "/v1.0-ext/{project_id}/objects",
       content_type = "application/json",
@@ -883,7 +883,7 @@ return {
       response = { ref = "ListAllObsObjListResponse" },
     },
     list_animated_graphics_task = {
-      name = "ListAnimatedGraphicsTask",
+      sdk_operation = "ListAnimatedGraphicsTask",
       method = "GET",
       path = "/v1/{project_id}/animated-graphics",
       content_type = "application/json",
@@ -900,7 +900,7 @@ return {
       response = { ref = "ListAnimatedGraphicsTaskResponse" },
     },
     list_editing_job = {
-      name = "ListEditingJob",
+      sdk_operation = "ListEditingJob",
       method = "GET",
       path = "/v1/{project_id}/editing/jobs",
       content_type = "application/json",
@@ -917,7 +917,7 @@ return {
       response = { ref = "ListEditingJobResponse" },
     },
     list_extract_task = {
-      name = "ListExtractTask",
+      sdk_operation = "ListExtractTask",
       method = "GET",
       path = "/v1/{project_id}/extract-metadata",
       content_type = "application/json",
@@ -934,7 +934,7 @@ return {
       response = { ref = "ListExtractTaskResponse" },
     },
     list_media_process_task = {
-      name = "ListMediaProcessTask",
+      sdk_operation = "ListMediaProcessTask",
       method = "GET",
       path = "/v1/{project_id}/enhancements",
       content_type = "application/json",
@@ -950,7 +950,7 @@ return {
       response = { ref = "ListMediaProcessTaskResponse" },
     },
     list_merge_channels_task = {
-      name = "ListMergeChannelsTask",
+      sdk_operation = "ListMergeChannelsTask",
       method = "GET",
       path = "/v1/{project_id}/audio/services/merge_channels/task",
       content_type = "application/json",
@@ -966,7 +966,7 @@ return {
       response = { ref = "ListMergeChannelsTaskResponse" },
     },
     list_notify_event = {
-      name = "ListNotifyEvent",
+      sdk_operation = "ListNotifyEvent",
       method = "GET",
       path = "/v1/{project_id}/notification/event",
       content_type = "application/json",
@@ -974,7 +974,7 @@ return {
       response = { ref = "ListNotifyEventResponse" },
     },
     list_notify_smn_topic_config = {
-      name = "ListNotifySmnTopicConfig",
+      sdk_operation = "ListNotifySmnTopicConfig",
       method = "GET",
       path = "/v1/{project_id}/notification",
       content_type = "application/json",
@@ -982,7 +982,7 @@ return {
       response = { ref = "ListNotifySmnTopicConfigResponse" },
     },
     list_quality_enhance_default_template = {
-      name = "ListQualityEnhanceDefaultTemplate",
+      sdk_operation = "ListQualityEnhanceDefaultTemplate",
       method = "GET",
       path = "/v1/{project_id}/template/qualityenhance/default",
       content_type = "application/json",
@@ -990,7 +990,7 @@ return {
       response = { ref = "ListQualityEnhanceDefaultTemplateResponse" },
     },
     list_remux_task = {
-      name = "ListRemuxTask",
+      sdk_operation = "ListRemuxTask",
       method = "GET",
       path = "/v1/{project_id}/remux",
       content_type = "application/json",
@@ -1008,7 +1008,7 @@ return {
       response = { ref = "ListRemuxTaskResponse" },
     },
     list_reset_tracks_task = {
-      name = "ListResetTracksTask",
+      sdk_operation = "ListResetTracksTask",
       method = "GET",
       path = "/v1/{project_id}/audio/services/reset_tracks/task",
       content_type = "application/json",
@@ -1024,7 +1024,7 @@ return {
       response = { ref = "ListResetTracksTaskResponse" },
     },
     list_stat_summary = {
-      name = "ListStatSummary",
+      sdk_operation = "ListStatSummary",
       method = "GET",
       path = "/v1/{project_id}/transcodings/summaries",
       content_type = "application/json",
@@ -1036,7 +1036,7 @@ return {
       response = { ref = "ListStatSummaryResponse" },
     },
     list_template = {
-      name = "ListTemplate",
+      sdk_operation = "ListTemplate",
       method = "GET",
       path = "/v1/{project_id}/template/transcodings",
       content_type = "application/json",
@@ -1049,7 +1049,7 @@ return {
       response = { ref = "ListTemplateResponse" },
     },
     list_template_group = {
-      name = "ListTemplateGroup",
+      sdk_operation = "ListTemplateGroup",
       method = "GET",
       path = "/v1/{project_id}/template_group/transcodings",
       content_type = "application/json",
@@ -1063,7 +1063,7 @@ return {
       response = { ref = "ListTemplateGroupResponse" },
     },
     list_thumbnails_task = {
-      name = "ListThumbnailsTask",
+      sdk_operation = "ListThumbnailsTask",
       method = "GET",
       path = "/v1/{project_id}/thumbnails",
       content_type = "application/json",
@@ -1080,7 +1080,7 @@ return {
       response = { ref = "ListThumbnailsTaskResponse" },
     },
     list_transcode_detail = {
-      name = "ListTranscodeDetail",
+      sdk_operation = "ListTranscodeDetail",
       method = "GET",
       path = "/v1/{project_id}/transcodings/detail",
       content_type = "application/json",
@@ -1090,7 +1090,7 @@ return {
       response = { ref = "ListTranscodeDetailResponse" },
     },
     list_transcoding_task = {
-      name = "ListTranscodingTask",
+      sdk_operation = "ListTranscodingTask",
       method = "GET",
       path = "/v1/{project_id}/transcodings",
       content_type = "application/json",
@@ -1107,7 +1107,7 @@ return {
       response = { ref = "ListTranscodingTaskResponse" },
     },
     list_watermark_template = {
-      name = "ListWatermarkTemplate",
+      sdk_operation = "ListWatermarkTemplate",
       method = "GET",
       path = "/v1/{project_id}/template/watermark",
       content_type = "application/json",
@@ -1120,7 +1120,7 @@ return {
       response = { ref = "ListWatermarkTemplateResponse" },
     },
     notify_smn_topic_config = {
-      name = "NotifySmnTopicConfig",
+      sdk_operation = "NotifySmnTopicConfig",
       method = "PUT",
       path = "/v1/{project_id}/notification",
       content_type = "application/json",
@@ -1131,7 +1131,7 @@ return {
       response = { ref = "NotifySmnTopicConfigResponse" },
     },
     show_agencies_task = {
-      name = "ShowAgenciesTask",
+      sdk_operation = "ShowAgenciesTask",
       method = "GET",
       path = "/v1/{project_id}/agencies",
       content_type = "application/json",
@@ -1139,7 +1139,7 @@ return {
       response = { ref = "ShowAgenciesTaskResponse" },
     },
     show_tenant_access_info = {
-      name = "ShowTenantAccessInfo",
+      sdk_operation = "ShowTenantAccessInfo",
       method = "GET",
       path = "/v1/{project_id}/tenant/access",
       content_type = "application/json",
@@ -1149,7 +1149,7 @@ return {
       response = { ref = "ShowTenantAccessInfoResponse" },
     },
     update_bucket_authorized = {
-      name = "UpdateBucketAuthorized",
+      sdk_operation = "UpdateBucketAuthorized",
       method = "PUT",
       path = "/v1/{project_id}/authority",
       content_type = "application/json",
@@ -1161,7 +1161,7 @@ return {
       response = { ref = "UpdateBucketAuthorizedResponse" },
     },
     update_quality_enhance_template = {
-      name = "UpdateQualityEnhanceTemplate",
+      sdk_operation = "UpdateQualityEnhanceTemplate",
       method = "PUT",
       path = "/v1/{project_id}/template/qualityenhance",
       content_type = "application/json",
@@ -1173,7 +1173,7 @@ return {
       response = { ref = "UpdateQualityEnhanceTemplateResponse" },
     },
     update_template_group = {
-      name = "UpdateTemplateGroup",
+      sdk_operation = "UpdateTemplateGroup",
       method = "PUT",
       path = "/v1/{project_id}/template_group/transcodings",
       content_type = "application/json",
@@ -1189,7 +1189,7 @@ return {
       response = { ref = "UpdateTemplateGroupResponse" },
     },
     update_tenant_access_info = {
-      name = "UpdateTenantAccessInfo",
+      sdk_operation = "UpdateTenantAccessInfo",
       method = "PUT",
       path = "/v1/{project_id}/tenant/access",
       content_type = "application/json",
@@ -1202,7 +1202,7 @@ return {
       response = { ref = "UpdateTenantAccessInfoResponse" },
     },
     update_trans_template = {
-      name = "UpdateTransTemplate",
+      sdk_operation = "UpdateTransTemplate",
       method = "PUT",
       path = "/v1/{project_id}/template/transcodings",
       content_type = "application/json",
@@ -1217,7 +1217,7 @@ return {
       response = { ref = "UpdateTransTemplateResponse" },
     },
     update_watermark_template = {
-      name = "UpdateWatermarkTemplate",
+      sdk_operation = "UpdateWatermarkTemplate",
       method = "PUT",
       path = "/v1/{project_id}/template/watermark",
       content_type = "application/json",

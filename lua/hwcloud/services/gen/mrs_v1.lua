@@ -165,7 +165,7 @@ return {
   },
   operations = {
     batch_create_cluster_tags = {
-      name = "BatchCreateClusterTags",
+      sdk_operation = "BatchCreateClusterTags",
       method = "POST",
       path = "/v1.1/{project_id}/clusters/{cluster_id}/tags/action",
       content_type = "application/json",
@@ -178,7 +178,7 @@ return {
       response = { ref = "BatchCreateClusterTagsResponse" },
     },
     batch_delete_cluster_tags = {
-      name = "BatchDeleteClusterTags",
+      sdk_operation = "BatchDeleteClusterTags",
       method = "POST",
       path = "/v1.1/{project_id}/clusters/{cluster_id}/tags/action",
       content_type = "application/json",
@@ -191,7 +191,7 @@ return {
       response = { ref = "BatchDeleteClusterTagsResponse" },
     },
     create_and_execute_job = {
-      name = "CreateAndExecuteJob",
+      sdk_operation = "CreateAndExecuteJob",
       method = "POST",
       path = "/v1.1/{project_id}/jobs/submit-job",
       content_type = "application/json",
@@ -212,7 +212,7 @@ return {
       response = { ref = "CreateAndExecuteJobResponse" },
     },
     create_cluster = {
-      name = "CreateCluster",
+      sdk_operation = "CreateCluster",
       method = "POST",
       path = "/v1.1/{project_id}/run-job-flow",
       content_type = "application/json",
@@ -258,7 +258,7 @@ return {
       response = { ref = "CreateClusterResponse" },
     },
     create_cluster_tag = {
-      name = "CreateClusterTag",
+      sdk_operation = "CreateClusterTag",
       method = "POST",
       path = "/v1.1/{project_id}/clusters/{cluster_id}/tags",
       content_type = "application/json",
@@ -270,7 +270,7 @@ return {
       response = { ref = "CreateClusterTagResponse" },
     },
     create_scaling_policy = {
-      name = "CreateScalingPolicy",
+      sdk_operation = "CreateScalingPolicy",
       method = "POST",
       path = "/v1.1/{project_id}/autoscaling-policy/{cluster_id}",
       content_type = "application/json",
@@ -283,7 +283,7 @@ return {
       response = { ref = "CreateScalingPolicyResponse" },
     },
     delete_cluster = {
-      name = "DeleteCluster",
+      sdk_operation = "DeleteCluster",
       method = "DELETE",
       path = "/v1.1/{project_id}/clusters/{cluster_id}",
       content_type = "application/json",
@@ -293,7 +293,7 @@ return {
       response = { type = "string" },
     },
     delete_cluster_tag = {
-      name = "DeleteClusterTag",
+      sdk_operation = "DeleteClusterTag",
       method = "DELETE",
       path = "/v1.1/{project_id}/clusters/{cluster_id}/tags/{key}",
       content_type = "application/json",
@@ -304,7 +304,7 @@ return {
       response = { ref = "DeleteClusterTagResponse" },
     },
     delete_job_execution = {
-      name = "DeleteJobExecution",
+      sdk_operation = "DeleteJobExecution",
       method = "DELETE",
       path = "/v1.1/{project_id}/job-executions/{job_execution_id}",
       content_type = "application/json",
@@ -314,7 +314,7 @@ return {
       response = { ref = "DeleteJobExecutionResponse" },
     },
     list_all_tags = {
-      name = "ListAllTags",
+      sdk_operation = "ListAllTags",
       method = "GET",
       path = "/v1.1/{project_id}/clusters/tags",
       content_type = "application/json",
@@ -322,7 +322,7 @@ return {
       response = { ref = "ListAllTagsResponse" },
     },
     list_async_task_status = {
-      name = "ListAsyncTaskStatus",
+      sdk_operation = "ListAsyncTaskStatus",
       method = "GET",
       path = "/v1/{project_id}/clusters/{cluster_id}/async_task_status/update_ecs_agency",
       content_type = "application/json",
@@ -332,7 +332,7 @@ return {
       response = { ref = "ListAsyncTaskStatusResponse" },
     },
     list_available_zones = {
-      name = "ListAvailableZones",
+      sdk_operation = "ListAvailableZones",
       method = "GET",
       path = "/v1.1/{region_id}/available-zones",
       content_type = "application/json",
@@ -343,7 +343,7 @@ return {
       response = { ref = "ListAvailableZonesResponse" },
     },
     list_cluster_ssh_state = {
-      name = "ListClusterSshState",
+      sdk_operation = "ListClusterSshState",
       method = "GET",
       path = "/v1/cluster/{cluster_id}/ssh",
       content_type = "application/json",
@@ -353,7 +353,7 @@ return {
       response = { ref = "ListClusterSshStateResponse" },
     },
     list_cluster_tags = {
-      name = "ListClusterTags",
+      sdk_operation = "ListClusterTags",
       method = "GET",
       path = "/v1.1/{project_id}/clusters/{cluster_id}/tags",
       content_type = "application/json",
@@ -363,7 +363,7 @@ return {
       response = { ref = "ListClusterTagsResponse" },
     },
     list_clusters = {
-      name = "ListClusters",
+      sdk_operation = "ListClusters",
       method = "GET",
       path = "/v1.1/{project_id}/cluster_infos",
       content_type = "application/json",
@@ -379,7 +379,7 @@ return {
       response = { ref = "ListClustersResponse" },
     },
     list_clusters_by_tags = {
-      name = "ListClustersByTags",
+      sdk_operation = "ListClustersByTags",
       method = "POST",
       path = "/v1.1/{project_id}/clusters/resource_instances/action",
       content_type = "application/json",
@@ -398,7 +398,7 @@ return {
       response = { ref = "ListClustersByTagsResponse" },
     },
     list_execute_job = {
-      name = "ListExecuteJob",
+      sdk_operation = "ListExecuteJob",
       method = "GET",
       path = "/v1.1/{project_id}/job-exes",
       content_type = "application/json",
@@ -414,7 +414,7 @@ return {
       response = { ref = "ListExecuteJobResponse" },
     },
     list_hosts = {
-      name = "ListHosts",
+      sdk_operation = "ListHosts",
       method = "GET",
       path = "/v1.1/{project_id}/clusters/{cluster_id}/hosts",
       content_type = "application/json",
@@ -427,7 +427,7 @@ return {
       response = { ref = "ListHostsResponse" },
     },
     show_cluster_details = {
-      name = "ShowClusterDetails",
+      sdk_operation = "ShowClusterDetails",
       method = "GET",
       path = "/v1.1/{project_id}/cluster_infos/{cluster_id}",
       content_type = "application/json",
@@ -437,7 +437,7 @@ return {
       response = { ref = "ShowClusterDetailsResponse" },
     },
     show_job_exes = {
-      name = "ShowJobExes",
+      sdk_operation = "ShowJobExes",
       method = "GET",
       path = "/v1.1/{project_id}/job-exes/{job_exe_id}",
       content_type = "application/json",
@@ -447,7 +447,7 @@ return {
       response = { ref = "ShowJobExesResponse" },
     },
     show_mrs_version_metadata = {
-      name = "ShowMrsVersionMetadata",
+      sdk_operation = "ShowMrsVersionMetadata",
       method = "GET",
       path = "/v1.1/{project_id}/metadata/versions/{version_name}",
       content_type = "application/json",
@@ -458,7 +458,7 @@ return {
       response = { ref = "ShowMrsVersionMetadataResponse" },
     },
     update_cluster_scaling = {
-      name = "UpdateClusterScaling",
+      sdk_operation = "UpdateClusterScaling",
       method = "PUT",
       path = "/v1.1/{project_id}/cluster_infos/{cluster_id}",
       content_type = "application/json",
@@ -473,7 +473,7 @@ return {
       response = { ref = "UpdateClusterScalingResponse" },
     },
     update_cluster_ssh = {
-      name = "UpdateClusterSsh",
+      sdk_operation = "UpdateClusterSsh",
       method = "PUT",
       path = "/v1/cluster/{cluster_id}/ssh",
       content_type = "application/json",

@@ -200,7 +200,7 @@ return {
   },
   operations = {
     add_component = {
-      name = "AddComponent",
+      sdk_operation = "AddComponent",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/components",
       content_type = "application/json;charset=UTF-8",
@@ -212,7 +212,7 @@ return {
       response = { ref = "AddComponentResponse" },
     },
     batch_delete_jobs = {
-      name = "BatchDeleteJobs",
+      sdk_operation = "BatchDeleteJobs",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/job-executions/batch-delete",
       content_type = "application/json",
@@ -224,7 +224,7 @@ return {
       response = { ref = "BatchDeleteJobsResponse" },
     },
     cancel_sql = {
-      name = "CancelSql",
+      sdk_operation = "CancelSql",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/sql-execution/{sql_id}/cancel",
       content_type = "application/json",
@@ -235,7 +235,7 @@ return {
       response = { ref = "CancelSqlResponse" },
     },
     cancel_sync_iam_user = {
-      name = "CancelSyncIamUser",
+      sdk_operation = "CancelSyncIamUser",
       method = "DELETE",
       path = "/v2/{project_id}/clusters/{cluster_id}/iam-sync-user",
       content_type = "application/json;charset=UTF-8",
@@ -248,7 +248,7 @@ return {
       response = { ref = "CancelSyncIamUserResponse" },
     },
     create_auto_scaling_policy = {
-      name = "CreateAutoScalingPolicy",
+      sdk_operation = "CreateAutoScalingPolicy",
       method = "POST",
       path = "/v2/{project_id}/autoscaling-policy/{cluster_id}",
       content_type = "application/json;charset=UTF-8",
@@ -262,7 +262,7 @@ return {
       response = { ref = "CreateAutoScalingPolicyResponse" },
     },
     create_cluster = {
-      name = "CreateCluster",
+      sdk_operation = "CreateCluster",
       method = "POST",
       path = "/v2/{project_id}/clusters",
       content_type = "application/json",
@@ -304,7 +304,7 @@ return {
       response = { ref = "CreateClusterResponse" },
     },
     create_data_connector = {
-      name = "CreateDataConnector",
+      sdk_operation = "CreateDataConnector",
       method = "POST",
       path = "/v2/{project_id}/data-connectors",
       content_type = "application/json",
@@ -315,7 +315,7 @@ return {
       response = { ref = "CreateDataConnectorResponse" },
     },
     create_execute_job = {
-      name = "CreateExecuteJob",
+      sdk_operation = "CreateExecuteJob",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/job-executions",
       content_type = "application/json",
@@ -330,7 +330,7 @@ return {
       response = { ref = "CreateExecuteJobResponse" },
     },
     delete_auto_scaling_policy = {
-      name = "DeleteAutoScalingPolicy",
+      sdk_operation = "DeleteAutoScalingPolicy",
       method = "DELETE",
       path = "/v2/{project_id}/autoscaling-policy/{cluster_id}",
       content_type = "application/json;charset=UTF-8",
@@ -343,7 +343,7 @@ return {
       response = { ref = "DeleteAutoScalingPolicyResponse" },
     },
     delete_data_connector = {
-      name = "DeleteDataConnector",
+      sdk_operation = "DeleteDataConnector",
       method = "DELETE",
       path = "/v2/{project_id}/data-connectors/{connector_id}",
       content_type = "application/json",
@@ -353,7 +353,7 @@ return {
       response = { ref = "DeleteDataConnectorResponse" },
     },
     execute_sql = {
-      name = "ExecuteSql",
+      sdk_operation = "ExecuteSql",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/sql-execution",
       content_type = "application/json",
@@ -368,7 +368,7 @@ return {
       response = { ref = "ExecuteSqlResponse" },
     },
     expand_cluster = {
-      name = "ExpandCluster",
+      sdk_operation = "ExpandCluster",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/expand",
       content_type = "application/json;charset=UTF-8",
@@ -383,7 +383,7 @@ return {
       response = { ref = "ExpandClusterResponse" },
     },
     list_cluster_manager_auth_state = {
-      name = "ListClusterManagerAuthState",
+      sdk_operation = "ListClusterManagerAuthState",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/manager-auth",
       content_type = "application/json",
@@ -393,7 +393,7 @@ return {
       response = { ref = "ListClusterManagerAuthStateResponse" },
     },
     list_data_connector = {
-      name = "ListDataConnector",
+      sdk_operation = "ListDataConnector",
       method = "GET",
       path = "/v2/{project_id}/data-connectors",
       content_type = "application/json",
@@ -409,7 +409,7 @@ return {
       response = { ref = "ListDataConnectorResponse" },
     },
     list_nodes = {
-      name = "ListNodes",
+      sdk_operation = "ListNodes",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/nodes",
       content_type = "application/json",
@@ -429,7 +429,7 @@ return {
       response = { ref = "ListNodesResponse" },
     },
     list_security_rule_status = {
-      name = "ListSecurityRuleStatus",
+      sdk_operation = "ListSecurityRuleStatus",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/security-rule/status",
       content_type = "application/json",
@@ -439,7 +439,7 @@ return {
       response = { ref = "ListSecurityRuleStatusResponse" },
     },
     list_sync_requirements = {
-      name = "ListSyncRequirements",
+      sdk_operation = "ListSyncRequirements",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/iam-sync/is-synchronous",
       content_type = "application/json",
@@ -449,7 +449,7 @@ return {
       response = { ref = "ListSyncRequirementsResponse" },
     },
     list_sync_status = {
-      name = "ListSyncStatus",
+      sdk_operation = "ListSyncStatus",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/iam-sync",
       content_type = "application/json",
@@ -459,7 +459,7 @@ return {
       response = { ref = "ListSyncStatusResponse" },
     },
     run_job_flow = {
-      name = "RunJobFlow",
+      sdk_operation = "RunJobFlow",
       method = "POST",
       path = "/v2/{project_id}/run-job-flow",
       content_type = "application/json",
@@ -501,7 +501,7 @@ return {
       response = { ref = "RunJobFlowResponse" },
     },
     show_agency_mapping = {
-      name = "ShowAgencyMapping",
+      sdk_operation = "ShowAgencyMapping",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/agency-mapping",
       content_type = "application/json",
@@ -511,7 +511,7 @@ return {
       response = { ref = "ShowAgencyMappingResponse" },
     },
     show_auto_scaling_policy = {
-      name = "ShowAutoScalingPolicy",
+      sdk_operation = "ShowAutoScalingPolicy",
       method = "GET",
       path = "/v2/{project_id}/autoscaling-policy/{cluster_id}",
       content_type = "application/json",
@@ -521,7 +521,7 @@ return {
       response = { type = "array", items = { ref = "AutoScalingPolicyV2" } },
     },
     show_hdfs_file_list = {
-      name = "ShowHdfsFileList",
+      sdk_operation = "ShowHdfsFileList",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/files",
       content_type = "application/json",
@@ -536,7 +536,7 @@ return {
       response = { ref = "ShowHdfsFileListResponse" },
     },
     show_job_exe_list_new = {
-      name = "ShowJobExeListNew",
+      sdk_operation = "ShowJobExeListNew",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/job-executions",
       content_type = "application/json",
@@ -559,7 +559,7 @@ return {
       response = { ref = "ShowJobExeListNewResponse" },
     },
     show_mrs_flavors = {
-      name = "ShowMrsFlavors",
+      sdk_operation = "ShowMrsFlavors",
       method = "GET",
       path = "/v2/{project_id}/metadata/version/{version_name}/available-flavor",
       content_type = "application/json",
@@ -570,7 +570,7 @@ return {
       response = { ref = "ShowMrsFlavorsResponse" },
     },
     show_mrs_version_list = {
-      name = "ShowMrsVersionList",
+      sdk_operation = "ShowMrsVersionList",
       method = "GET",
       path = "/v2/{project_id}/metadata/versions",
       content_type = "application/json",
@@ -578,7 +578,7 @@ return {
       response = { ref = "ShowMrsVersionListResponse" },
     },
     show_single_job_exe = {
-      name = "ShowSingleJobExe",
+      sdk_operation = "ShowSingleJobExe",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/job-executions/{job_execution_id}",
       content_type = "application/json",
@@ -589,7 +589,7 @@ return {
       response = { ref = "ShowSingleJobExeResponse" },
     },
     show_sql_result = {
-      name = "ShowSqlResult",
+      sdk_operation = "ShowSqlResult",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/sql-execution/{sql_id}",
       content_type = "application/json",
@@ -600,7 +600,7 @@ return {
       response = { ref = "ShowSqlResultResponse" },
     },
     show_sql_result_with_job = {
-      name = "ShowSqlResultWithJob",
+      sdk_operation = "ShowSqlResultWithJob",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/job-executions/{job_execution_id}/sql-result",
       content_type = "application/json",
@@ -611,7 +611,7 @@ return {
       response = { ref = "ShowSqlResultWithJobResponse" },
     },
     show_sync_iam_user = {
-      name = "ShowSyncIamUser",
+      sdk_operation = "ShowSyncIamUser",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/iam-sync-user",
       content_type = "application/json",
@@ -621,7 +621,7 @@ return {
       response = { ref = "ShowSyncIamUserResponse" },
     },
     show_tag_quota = {
-      name = "ShowTagQuota",
+      sdk_operation = "ShowTagQuota",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/tags/quota",
       content_type = "application/json",
@@ -632,7 +632,7 @@ return {
       response = { ref = "ShowTagQuotaResponse" },
     },
     show_tag_status = {
-      name = "ShowTagStatus",
+      sdk_operation = "ShowTagStatus",
       method = "GET",
       path = "/v2/{project_id}/clusters/{cluster_id}/tags/status",
       content_type = "application/json",
@@ -642,7 +642,7 @@ return {
       response = { ref = "ShowTagStatusResponse" },
     },
     shrink_cluster = {
-      name = "ShrinkCluster",
+      sdk_operation = "ShrinkCluster",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/shrink",
       content_type = "application/json;charset=UTF-8",
@@ -656,7 +656,7 @@ return {
       response = { ref = "ShrinkClusterResponse" },
     },
     stop_job = {
-      name = "StopJob",
+      sdk_operation = "StopJob",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/job-executions/{job_execution_id}/kill",
       content_type = "application/json",
@@ -667,7 +667,7 @@ return {
       response = { ref = "StopJobResponse" },
     },
     switch_cluster_tags = {
-      name = "SwitchClusterTags",
+      sdk_operation = "SwitchClusterTags",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/tags/switch",
       content_type = "application/json;charset=UTF-8",
@@ -679,7 +679,7 @@ return {
       response = { ref = "SwitchClusterTagsResponse" },
     },
     update_agency_mapping = {
-      name = "UpdateAgencyMapping",
+      sdk_operation = "UpdateAgencyMapping",
       method = "PUT",
       path = "/v2/{project_id}/clusters/{cluster_id}/agency-mapping",
       content_type = "application/json;charset=UTF-8",
@@ -691,7 +691,7 @@ return {
       response = { ref = "UpdateAgencyMappingResponse" },
     },
     update_auto_scaling_policy = {
-      name = "UpdateAutoScalingPolicy",
+      sdk_operation = "UpdateAutoScalingPolicy",
       method = "PUT",
       path = "/v2/{project_id}/autoscaling-policy/{cluster_id}",
       content_type = "application/json;charset=UTF-8",
@@ -705,7 +705,7 @@ return {
       response = { ref = "UpdateAutoScalingPolicyResponse" },
     },
     update_cluster_auth_tros = {
-      name = "UpdateClusterAuthTros",
+      sdk_operation = "UpdateClusterAuthTros",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/manager-auth",
       content_type = "application/json;charset=UTF-8",
@@ -719,7 +719,7 @@ return {
       response = { ref = "UpdateClusterAuthTrosResponse" },
     },
     update_cluster_name = {
-      name = "UpdateClusterName",
+      sdk_operation = "UpdateClusterName",
       method = "PUT",
       path = "/v2/{project_id}/clusters/{cluster_id}/cluster-name",
       content_type = "application/json;charset=UTF-8",
@@ -731,7 +731,7 @@ return {
       response = { ref = "UpdateClusterNameResponse" },
     },
     update_data_connector = {
-      name = "UpdateDataConnector",
+      sdk_operation = "UpdateDataConnector",
       method = "PUT",
       path = "/v2/{project_id}/data-connectors/{connector_id}",
       content_type = "application/json",
@@ -743,7 +743,7 @@ return {
       response = { ref = "UpdateDataConnectorResponse" },
     },
     update_sync_iam_user = {
-      name = "UpdateSyncIamUser",
+      sdk_operation = "UpdateSyncIamUser",
       method = "POST",
       path = "/v2/{project_id}/clusters/{cluster_id}/iam-sync-user",
       content_type = "application/json;charset=UTF-8",

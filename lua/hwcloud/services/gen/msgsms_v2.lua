@@ -24,7 +24,7 @@ return {
   },
   operations = {
     create_app = {
-      name = "CreateApp",
+      sdk_operation = "CreateApp",
       method = "POST",
       path = "/v2/{project_id}/msgsms/apps",
       content_type = "application/json",
@@ -41,7 +41,7 @@ return {
       response = { ref = "CreateAppResponse" },
     },
     create_signature = {
-      name = "CreateSignature",
+      sdk_operation = "CreateSignature",
       method = "POST",
       path = "/v2/{project_id}/msgsms/signatures",
       content_type = "application/json",
@@ -61,7 +61,7 @@ return {
       response = { ref = "CreateSignatureResponse" },
     },
     create_template = {
-      name = "CreateTemplate",
+      sdk_operation = "CreateTemplate",
       method = "POST",
       path = "/v2/{project_id}/msgsms/templates",
       content_type = "application/json",
@@ -83,7 +83,7 @@ return {
       response = { ref = "CreateTemplateResponse" },
     },
     delete_signature = {
-      name = "DeleteSignature",
+      sdk_operation = "DeleteSignature",
       method = "DELETE",
       path = "/v2/{project_id}/msgsms/signatures/{id}",
       content_type = "application/json",
@@ -93,7 +93,7 @@ return {
       response = { ref = "DeleteSignatureResponse" },
     },
     delete_template = {
-      name = "DeleteTemplate",
+      sdk_operation = "DeleteTemplate",
       method = "DELETE",
       path = "/v2/{project_id}/msgsms/templates/{id}",
       content_type = "application/json",
@@ -103,7 +103,7 @@ return {
       response = { ref = "DeleteTemplateResponse" },
     },
     enable_signature = {
-      name = "EnableSignature",
+      sdk_operation = "EnableSignature",
       method = "PUT",
       path = "/v2/{project_id}/msgsms/signatures/{id}/active",
       content_type = "application/json",
@@ -113,7 +113,7 @@ return {
       response = { ref = "EnableSignatureResponse" },
     },
     list_app_details = {
-      name = "ListAppDetails",
+      sdk_operation = "ListAppDetails",
       method = "GET",
       path = "/v2/{project_id}/msgsms/apps",
       content_type = "application/json",
@@ -132,7 +132,7 @@ return {
       response = { ref = "ListAppDetailsResponse" },
     },
     list_send_country_details = {
-      name = "ListSendCountryDetails",
+      sdk_operation = "ListSendCountryDetails",
       method = "GET",
       path = "/v2/{project_id}/msgsms/country",
       content_type = "application/json",
@@ -143,7 +143,7 @@ return {
       response = { type = "array", items = { ref = "SmsCountryResp" } },
     },
     list_signature_details = {
-      name = "ListSignatureDetails",
+      sdk_operation = "ListSignatureDetails",
       method = "GET",
       path = "/v2/{project_id}/msgsms/signatures",
       content_type = "application/json",
@@ -165,7 +165,7 @@ return {
       response = { ref = "ListSignatureDetailsResponse" },
     },
     list_template_details = {
-      name = "ListTemplateDetails",
+      sdk_operation = "ListTemplateDetails",
       method = "GET",
       path = "/v2/{project_id}/msgsms/templates",
       content_type = "application/json",
@@ -190,7 +190,7 @@ return {
       response = { ref = "ListTemplateDetailsResponse" },
     },
     list_template_varilable_details = {
-      name = "ListTemplateVarilableDetails",
+      sdk_operation = "ListTemplateVarilableDetails",
       method = "GET",
       path = "/v2/{project_id}/msgsms/templates/{id}/varilable",
       content_type = "application/json",
@@ -200,7 +200,7 @@ return {
       response = { ref = "ListTemplateVarilableDetailsResponse" },
     },
     show_app = {
-      name = "ShowApp",
+      sdk_operation = "ShowApp",
       method = "GET",
       path = "/v2/{project_id}/msgsms/apps/{id}",
       content_type = "application/json",
@@ -210,7 +210,7 @@ return {
       response = { ref = "ShowAppResponse" },
     },
     show_app_count = {
-      name = "ShowAppCount",
+      sdk_operation = "ShowAppCount",
       method = "GET",
       path = "/v2/{project_id}/msgsms/apps-count",
       content_type = "application/json",
@@ -220,7 +220,7 @@ return {
       response = { ref = "ShowAppCountResponse" },
     },
     show_signature = {
-      name = "ShowSignature",
+      sdk_operation = "ShowSignature",
       method = "GET",
       path = "/v2/{project_id}/msgsms/signatures/{id}",
       content_type = "application/json",
@@ -230,7 +230,7 @@ return {
       response = { ref = "ShowSignatureResponse" },
     },
     show_signature_file = {
-      name = "ShowSignatureFile",
+      sdk_operation = "ShowSignatureFile",
       method = "GET",
       path = "/v2/{project_id}/msgsms/upload-files",
       content_type = "application/json",
@@ -240,7 +240,7 @@ return {
       response = { ref = "ShowSignatureFileResponse" },
     },
     show_template = {
-      name = "ShowTemplate",
+      sdk_operation = "ShowTemplate",
       method = "GET",
       path = "/v2/{project_id}/msgsms/templates/{id}",
       content_type = "application/json",
@@ -250,7 +250,7 @@ return {
       response = { ref = "ShowTemplateResponse" },
     },
     update_app = {
-      name = "UpdateApp",
+      sdk_operation = "UpdateApp",
       method = "PUT",
       path = "/v2/{project_id}/msgsms/apps/{id}",
       content_type = "application/json",
@@ -267,7 +267,7 @@ return {
       response = { ref = "UpdateAppResponse" },
     },
     update_signature = {
-      name = "UpdateSignature",
+      sdk_operation = "UpdateSignature",
       method = "PUT",
       path = "/v2/{project_id}/msgsms/signatures/{id}",
       content_type = "application/json",
@@ -288,7 +288,7 @@ return {
       response = { ref = "UpdateSignatureResponse" },
     },
     update_template = {
-      name = "UpdateTemplate",
+      sdk_operation = "UpdateTemplate",
       method = "PUT",
       path = "/v2/{project_id}/msgsms/templates/{id}",
       content_type = "application/json",
@@ -311,7 +311,7 @@ return {
       response = { ref = "UpdateTemplateResponse" },
     },
     upload_signature_file = {
-      name = "UploadSignatureFile",
+      sdk_operation = "UploadSignatureFile",
       method = "POST",
       path = "/v2/{project_id}/msgsms/upload-files",
       content_type = "multipart/form-data",

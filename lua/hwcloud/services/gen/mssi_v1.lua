@@ -34,7 +34,7 @@ return {
   },
   operations = {
     create_connection_info = {
-      name = "CreateConnectionInfo",
+      sdk_operation = "CreateConnectionInfo",
       method = "POST",
       path = "/v1/{project_id}/connections",
       content_type = "application/json;charset=UTF-8",
@@ -55,7 +55,7 @@ return {
       response = { ref = "CreateConnectionInfoResponse" },
     },
     create_custom_connector_from_openapi = {
-      name = "CreateCustomConnectorFromOpenapi",
+      sdk_operation = "CreateCustomConnectorFromOpenapi",
       method = "POST",
       path = "/v2/{project_id}/connectors/custom-connectors",
       content_type = "application/json;charset=UTF-8",
@@ -71,7 +71,7 @@ return {
       response = { ref = "CreateCustomConnectorFromOpenapiResponse" },
     },
     create_flow = {
-      name = "CreateFlow",
+      sdk_operation = "CreateFlow",
       method = "POST",
       path = "/v1/{project_id}/flows",
       content_type = "application/json;charset=UTF-8",
@@ -117,7 +117,7 @@ return {
       response = { ref = "CreateFlowResponse" },
     },
     create_flow_template_from_flow = {
-      name = "CreateFlowTemplateFromFlow",
+      sdk_operation = "CreateFlowTemplateFromFlow",
       method = "POST",
       path = "/v1/{project_id}/flows/{flow_id}/templates",
       content_type = "application/json;charset=UTF-8",
@@ -131,7 +131,7 @@ return {
       response = { ref = "CreateFlowTemplateFromFlowResponse" },
     },
     delete_connection_info = {
-      name = "DeleteConnectionInfo",
+      sdk_operation = "DeleteConnectionInfo",
       method = "DELETE",
       path = "/v1/{project_id}/connections/{connect_id}",
       content_type = "application/json",
@@ -141,7 +141,7 @@ return {
       response = { ref = "DeleteConnectionInfoResponse" },
     },
     delete_custom_connector = {
-      name = "DeleteCustomConnector",
+      sdk_operation = "DeleteCustomConnector",
       method = "DELETE",
       path = "/v2/{project_id}/connectors/custom-connectors/{connector_id}",
       content_type = "application/json",
@@ -151,7 +151,7 @@ return {
       response = { ref = "DeleteCustomConnectorResponse" },
     },
     delete_flow = {
-      name = "DeleteFlow",
+      sdk_operation = "DeleteFlow",
       method = "DELETE",
       path = "/v1/{project_id}/flows/{flow_id}",
       content_type = "application/json",
@@ -161,7 +161,7 @@ return {
       response = { ref = "DeleteFlowResponse" },
     },
     search_flow_by_id = {
-      name = "SearchFlowById",
+      sdk_operation = "SearchFlowById",
       method = "GET",
       path = "/v2/{project_id}/flows/{flow_id}",
       content_type = "application/json",
@@ -172,7 +172,7 @@ return {
       response = { ref = "SearchFlowByIdResponse" },
     },
     show_all_connections = {
-      name = "ShowAllConnections",
+      sdk_operation = "ShowAllConnections",
       method = "GET",
       path = "/v1/{project_id}/connections",
       content_type = "application/json",
@@ -184,7 +184,7 @@ return {
       response = { ref = "ShowAllConnectionsResponse" },
     },
     show_all_flows = {
-      name = "ShowAllFlows",
+      sdk_operation = "ShowAllFlows",
       method = "GET",
       path = "/v1/{project_id}/flows",
       content_type = "application/json",
@@ -199,7 +199,7 @@ return {
       response = { ref = "ShowAllFlowsResponse" },
     },
     show_connectors = {
-      name = "ShowConnectors",
+      sdk_operation = "ShowConnectors",
       method = "GET",
       path = "/v2/{project_id}/connectors",
       content_type = "application/json",
@@ -214,7 +214,7 @@ return {
       response = { ref = "ShowConnectorsResponse" },
     },
     show_custom_connector = {
-      name = "ShowCustomConnector",
+      sdk_operation = "ShowCustomConnector",
       method = "POST",
       path = "/v2/{project_id}/connectors/custom-connectors/{connector_id}/release",
       content_type = "application/json",
@@ -224,7 +224,7 @@ return {
       response = { ref = "ShowCustomConnectorResponse" },
     },
     show_custom_connectors = {
-      name = "ShowCustomConnectors",
+      sdk_operation = "ShowCustomConnectors",
       method = "GET",
       path = "/v2/{project_id}/connectors/custom-connectors",
       content_type = "application/json",
@@ -236,7 +236,7 @@ return {
       response = { ref = "ShowCustomConnectorsResponse" },
     },
     show_single_connection = {
-      name = "ShowSingleConnection",
+      sdk_operation = "ShowSingleConnection",
       method = "GET",
       path = "/v1/{project_id}/connections/{connect_id}",
       content_type = "application/json",
@@ -246,7 +246,7 @@ return {
       response = { ref = "ShowSingleConnectionResponse" },
     },
     update_connection_info = {
-      name = "UpdateConnectionInfo",
+      sdk_operation = "UpdateConnectionInfo",
       method = "PUT",
       path = "/v1/{project_id}/connections/{connect_id}",
       content_type = "application/json;charset=UTF-8",
@@ -284,7 +284,7 @@ return {
       response = { ref = "UpdateConnectionInfoResponse" },
     },
     update_flow = {
-      name = "UpdateFlow",
+      sdk_operation = "UpdateFlow",
       method = "PUT",
       path = "/v1/{project_id}/flows/{flow_id}",
       content_type = "application/json;charset=UTF-8",

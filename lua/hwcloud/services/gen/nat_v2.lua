@@ -221,7 +221,7 @@ return {
   },
   operations = {
     batch_create_delete_nat_gateway_tag = {
-      name = "BatchCreateDeleteNatGatewayTag",
+      sdk_operation = "BatchCreateDeleteNatGatewayTag",
       method = "POST",
       path = "/v3/{project_id}/nat_gateways/{nat_gateway_id}/tags/action",
       content_type = "application/json",
@@ -234,7 +234,7 @@ return {
       response = { ref = "BatchCreateDeleteNatGatewayTagResponse" },
     },
     batch_create_delete_private_nat_tags = {
-      name = "BatchCreateDeletePrivateNatTags",
+      sdk_operation = "BatchCreateDeletePrivateNatTags",
       method = "POST",
       path = "/v3/{project_id}/private-nat-gateways/{resource_id}/tags/action",
       content_type = "application/json",
@@ -247,7 +247,7 @@ return {
       response = { ref = "BatchCreateDeletePrivateNatTagsResponse" },
     },
     batch_create_delete_transit_ip_tags = {
-      name = "BatchCreateDeleteTransitIpTags",
+      sdk_operation = "BatchCreateDeleteTransitIpTags",
       method = "POST",
       path = "/v3/{project_id}/transit-ips/{resource_id}/tags/action",
       content_type = "application/json",
@@ -260,7 +260,7 @@ return {
       response = { ref = "BatchCreateDeleteTransitIpTagsResponse" },
     },
     batch_create_delete_transit_subnet_tags = {
-      name = "BatchCreateDeleteTransitSubnetTags",
+      sdk_operation = "BatchCreateDeleteTransitSubnetTags",
       method = "POST",
       path = "/v3/{project_id}/transit-subnets/{resource_id}/tags/action",
       content_type = "application/json",
@@ -273,7 +273,7 @@ return {
       response = { ref = "BatchCreateDeleteTransitSubnetTagsResponse" },
     },
     batch_create_nat_gateway_dnat_rules = {
-      name = "BatchCreateNatGatewayDnatRules",
+      sdk_operation = "BatchCreateNatGatewayDnatRules",
       method = "POST",
       path = "/v2/{project_id}/dnat_rules/batch",
       content_type = "application/json",
@@ -284,7 +284,7 @@ return {
       response = { ref = "BatchCreateNatGatewayDnatRulesResponse" },
     },
     create_nat_gateway = {
-      name = "CreateNatGateway",
+      sdk_operation = "CreateNatGateway",
       method = "POST",
       path = "/v2/{project_id}/nat_gateways",
       content_type = "application/json",
@@ -295,7 +295,7 @@ return {
       response = { ref = "CreateNatGatewayResponse" },
     },
     create_nat_gateway_dnat_rule = {
-      name = "CreateNatGatewayDnatRule",
+      sdk_operation = "CreateNatGatewayDnatRule",
       method = "POST",
       path = "/v2/{project_id}/dnat_rules",
       content_type = "application/json",
@@ -306,7 +306,7 @@ return {
       response = { ref = "CreateNatGatewayDnatRuleResponse" },
     },
     create_nat_gateway_snat_rule = {
-      name = "CreateNatGatewaySnatRule",
+      sdk_operation = "CreateNatGatewaySnatRule",
       method = "POST",
       path = "/v2/{project_id}/snat_rules",
       content_type = "application/json",
@@ -317,7 +317,7 @@ return {
       response = { ref = "CreateNatGatewaySnatRuleResponse" },
     },
     create_nat_gateway_tag = {
-      name = "CreateNatGatewayTag",
+      sdk_operation = "CreateNatGatewayTag",
       method = "POST",
       path = "/v3/{project_id}/nat_gateways/{nat_gateway_id}/tags",
       content_type = "application/json",
@@ -329,7 +329,7 @@ return {
       response = { ref = "CreateNatGatewayTagResponse" },
     },
     create_private_dnat = {
-      name = "CreatePrivateDnat",
+      sdk_operation = "CreatePrivateDnat",
       method = "POST",
       path = "/v3/{project_id}/private-nat/dnat-rules",
       content_type = "application/json",
@@ -340,7 +340,7 @@ return {
       response = { ref = "CreatePrivateDnatResponse" },
     },
     create_private_nat = {
-      name = "CreatePrivateNat",
+      sdk_operation = "CreatePrivateNat",
       method = "POST",
       path = "/v3/{project_id}/private-nat/gateways",
       content_type = "application/json",
@@ -351,7 +351,7 @@ return {
       response = { ref = "CreatePrivateNatResponse" },
     },
     create_private_nat_tag = {
-      name = "CreatePrivateNatTag",
+      sdk_operation = "CreatePrivateNatTag",
       method = "POST",
       path = "/v3/{project_id}/private-nat-gateways/{resource_id}/tags",
       content_type = "application/json",
@@ -363,7 +363,7 @@ return {
       response = { ref = "CreatePrivateNatTagResponse" },
     },
     create_private_snat = {
-      name = "CreatePrivateSnat",
+      sdk_operation = "CreatePrivateSnat",
       method = "POST",
       path = "/v3/{project_id}/private-nat/snat-rules",
       content_type = "application/json",
@@ -374,7 +374,7 @@ return {
       response = { ref = "CreatePrivateSnatResponse" },
     },
     create_transit_ip = {
-      name = "CreateTransitIp",
+      sdk_operation = "CreateTransitIp",
       method = "POST",
       path = "/v3/{project_id}/private-nat/transit-ips",
       content_type = "application/json",
@@ -385,7 +385,7 @@ return {
       response = { ref = "CreateTransitIpResponse" },
     },
     create_transit_ip_tag = {
-      name = "CreateTransitIpTag",
+      sdk_operation = "CreateTransitIpTag",
       method = "POST",
       path = "/v3/{project_id}/transit-ips/{resource_id}/tags",
       content_type = "application/json",
@@ -397,7 +397,7 @@ return {
       response = { ref = "CreateTransitIpTagResponse" },
     },
     create_transit_subnet = {
-      name = "CreateTransitSubnet",
+      sdk_operation = "CreateTransitSubnet",
       method = "POST",
       path = "/v3/{project_id}/private-nat/transit-subnets",
       content_type = "application/json",
@@ -408,7 +408,7 @@ return {
       response = { ref = "CreateTransitSubnetResponse" },
     },
     create_transit_subnet_tag = {
-      name = "CreateTransitSubnetTag",
+      sdk_operation = "CreateTransitSubnetTag",
       method = "POST",
       path = "/v3/{project_id}/transit-subnets/{resource_id}/tags",
       content_type = "application/json",
@@ -420,7 +420,7 @@ return {
       response = { ref = "CreateTransitSubnetTagResponse" },
     },
     delete_nat_gateway = {
-      name = "DeleteNatGateway",
+      sdk_operation = "DeleteNatGateway",
       method = "DELETE",
       path = "/v2/{project_id}/nat_gateways/{nat_gateway_id}",
       content_type = "application/json",
@@ -430,7 +430,7 @@ return {
       response = { ref = "DeleteNatGatewayResponse" },
     },
     delete_nat_gateway_dnat_rule = {
-      name = "DeleteNatGatewayDnatRule",
+      sdk_operation = "DeleteNatGatewayDnatRule",
       method = "DELETE",
       path = "/v2/{project_id}/nat_gateways/{nat_gateway_id}/dnat_rules/{dnat_rule_id}",
       content_type = "application/json",
@@ -441,7 +441,7 @@ return {
       response = { ref = "DeleteNatGatewayDnatRuleResponse" },
     },
     delete_nat_gateway_snat_rule = {
-      name = "DeleteNatGatewaySnatRule",
+      sdk_operation = "DeleteNatGatewaySnatRule",
       method = "DELETE",
       path = "/v2/{project_id}/nat_gateways/{nat_gateway_id}/snat_rules/{snat_rule_id}",
       content_type = "application/json",
@@ -452,7 +452,7 @@ return {
       response = { ref = "DeleteNatGatewaySnatRuleResponse" },
     },
     delete_nat_gateway_tag = {
-      name = "DeleteNatGatewayTag",
+      sdk_operation = "DeleteNatGatewayTag",
       method = "DELETE",
       path = "/v3/{project_id}/nat_gateways/{nat_gateway_id}/tags/{key}",
       content_type = "application/json",
@@ -463,7 +463,7 @@ return {
       response = { type = "string" },
     },
     delete_private_dnat = {
-      name = "DeletePrivateDnat",
+      sdk_operation = "DeletePrivateDnat",
       method = "DELETE",
       path = "/v3/{project_id}/private-nat/dnat-rules/{dnat_rule_id}",
       content_type = "application/json",
@@ -473,7 +473,7 @@ return {
       response = { ref = "DeletePrivateDnatResponse" },
     },
     delete_private_nat = {
-      name = "DeletePrivateNat",
+      sdk_operation = "DeletePrivateNat",
       method = "DELETE",
       path = "/v3/{project_id}/private-nat/gateways/{gateway_id}",
       content_type = "application/json",
@@ -483,7 +483,7 @@ return {
       response = { ref = "DeletePrivateNatResponse" },
     },
     delete_private_nat_tag = {
-      name = "DeletePrivateNatTag",
+      sdk_operation = "DeletePrivateNatTag",
       method = "DELETE",
       path = "/v3/{project_id}/private-nat-gateways/{resource_id}/tags/{key}",
       content_type = "application/json",
@@ -494,7 +494,7 @@ return {
       response = { type = "string" },
     },
     delete_private_snat = {
-      name = "DeletePrivateSnat",
+      sdk_operation = "DeletePrivateSnat",
       method = "DELETE",
       path = "/v3/{project_id}/private-nat/snat-rules/{snat_rule_id}",
       content_type = "application/json",
@@ -504,7 +504,7 @@ return {
       response = { ref = "DeletePrivateSnatResponse" },
     },
     delete_transit_ip = {
-      name = "DeleteTransitIp",
+      sdk_operation = "DeleteTransitIp",
       method = "DELETE",
       path = "/v3/{project_id}/private-nat/transit-ips/{transit_ip_id}",
       content_type = "application/json",
@@ -514,7 +514,7 @@ return {
       response = { ref = "DeleteTransitIpResponse" },
     },
     delete_transit_ip_tag = {
-      name = "DeleteTransitIpTag",
+      sdk_operation = "DeleteTransitIpTag",
       method = "DELETE",
       path = "/v3/{project_id}/transit-ips/{resource_id}/tags/{key}",
       content_type = "application/json",
@@ -525,7 +525,7 @@ return {
       response = { type = "string" },
     },
     delete_transit_subnet = {
-      name = "DeleteTransitSubnet",
+      sdk_operation = "DeleteTransitSubnet",
       method = "DELETE",
       path = "/v3/{project_id}/private-nat/transit-subnets/{transit_subnet_id}",
       content_type = "application/json",
@@ -535,7 +535,7 @@ return {
       response = { ref = "DeleteTransitSubnetResponse" },
     },
     delete_transit_subnet_tag = {
-      name = "DeleteTransitSubnetTag",
+      sdk_operation = "DeleteTransitSubnetTag",
       method = "DELETE",
       path = "/v3/{project_id}/transit-subnets/{resource_id}/tags/{key}",
       content_type = "application/json",
@@ -546,7 +546,7 @@ return {
       response = { ref = "DeleteTransitSubnetTagResponse" },
     },
     list_nat_gateway_by_tag = {
-      name = "ListNatGatewayByTag",
+      sdk_operation = "ListNatGatewayByTag",
       method = "POST",
       path = "/v3/{project_id}/nat_gateways/resource_instances/action",
       content_type = "application/json",
@@ -565,7 +565,7 @@ return {
       response = { ref = "ListNatGatewayByTagResponse" },
     },
     list_nat_gateway_dnat_rules = {
-      name = "ListNatGatewayDnatRules",
+      sdk_operation = "ListNatGatewayDnatRules",
       method = "GET",
       path = "/v2/{project_id}/dnat_rules",
       content_type = "application/json",
@@ -592,7 +592,7 @@ return {
       response = { ref = "ListNatGatewayDnatRulesResponse" },
     },
     list_nat_gateway_snat_rules = {
-      name = "ListNatGatewaySnatRules",
+      sdk_operation = "ListNatGatewaySnatRules",
       method = "GET",
       path = "/v2/{project_id}/snat_rules",
       content_type = "application/json",
@@ -617,7 +617,7 @@ return {
       response = { ref = "ListNatGatewaySnatRulesResponse" },
     },
     list_nat_gateway_specs = {
-      name = "ListNatGatewaySpecs",
+      sdk_operation = "ListNatGatewaySpecs",
       method = "GET",
       path = "/v2/{project_id}/nat_gateway_specs",
       content_type = "application/json",
@@ -625,7 +625,7 @@ return {
       response = { ref = "ListNatGatewaySpecsResponse" },
     },
     list_nat_gateway_tag = {
-      name = "ListNatGatewayTag",
+      sdk_operation = "ListNatGatewayTag",
       method = "GET",
       path = "/v3/{project_id}/nat_gateways/tags",
       content_type = "application/json",
@@ -633,7 +633,7 @@ return {
       response = { ref = "ListNatGatewayTagResponse" },
     },
     list_nat_gateways = {
-      name = "ListNatGateways",
+      sdk_operation = "ListNatGateways",
       method = "GET",
       path = "/v2/{project_id}/nat_gateways",
       content_type = "application/json",
@@ -658,7 +658,7 @@ return {
       response = { ref = "ListNatGatewaysResponse" },
     },
     list_private_dnats = {
-      name = "ListPrivateDnats",
+      sdk_operation = "ListPrivateDnats",
       method = "GET",
       path = "/v3/{project_id}/private-nat/dnat-rules",
       content_type = "application/json",
@@ -682,7 +682,7 @@ return {
       response = { ref = "ListPrivateDnatsResponse" },
     },
     list_private_nat_tags = {
-      name = "ListPrivateNatTags",
+      sdk_operation = "ListPrivateNatTags",
       method = "GET",
       path = "/v3/{project_id}/private-nat-gateways/tags",
       content_type = "application/json",
@@ -690,7 +690,7 @@ return {
       response = { ref = "ListPrivateNatTagsResponse" },
     },
     list_private_nats = {
-      name = "ListPrivateNats",
+      sdk_operation = "ListPrivateNats",
       method = "GET",
       path = "/v3/{project_id}/private-nat/gateways",
       content_type = "application/json",
@@ -711,7 +711,7 @@ return {
       response = { ref = "ListPrivateNatsResponse" },
     },
     list_private_nats_by_tags = {
-      name = "ListPrivateNatsByTags",
+      sdk_operation = "ListPrivateNatsByTags",
       method = "POST",
       path = "/v3/{project_id}/private-nat-gateways/resource_instances/action",
       content_type = "application/json",
@@ -730,7 +730,7 @@ return {
       response = { ref = "ListPrivateNatsByTagsResponse" },
     },
     list_private_snats = {
-      name = "ListPrivateSnats",
+      sdk_operation = "ListPrivateSnats",
       method = "GET",
       path = "/v3/{project_id}/private-nat/snat-rules",
       content_type = "application/json",
@@ -751,7 +751,7 @@ return {
       response = { ref = "ListPrivateSnatsResponse" },
     },
     list_specs = {
-      name = "ListSpecs",
+      sdk_operation = "ListSpecs",
       method = "GET",
       path = "/v3/{project_id}/private-nat/specs",
       content_type = "application/json",
@@ -759,7 +759,7 @@ return {
       response = { ref = "ListSpecsResponse" },
     },
     list_transit_ip_tags = {
-      name = "ListTransitIpTags",
+      sdk_operation = "ListTransitIpTags",
       method = "GET",
       path = "/v3/{project_id}/transit-ips/tags",
       content_type = "application/json",
@@ -767,7 +767,7 @@ return {
       response = { ref = "ListTransitIpTagsResponse" },
     },
     list_transit_ips = {
-      name = "ListTransitIps",
+      sdk_operation = "ListTransitIps",
       method = "GET",
       path = "/v3/{project_id}/private-nat/transit-ips",
       content_type = "application/json",
@@ -787,7 +787,7 @@ return {
       response = { ref = "ListTransitIpsResponse" },
     },
     list_transit_ips_by_tags = {
-      name = "ListTransitIpsByTags",
+      sdk_operation = "ListTransitIpsByTags",
       method = "POST",
       path = "/v3/{project_id}/transit-ips/resource_instances/action",
       content_type = "application/json",
@@ -806,7 +806,7 @@ return {
       response = { ref = "ListTransitIpsByTagsResponse" },
     },
     list_transit_subnet = {
-      name = "ListTransitSubnet",
+      sdk_operation = "ListTransitSubnet",
       method = "GET",
       path = "/v3/{project_id}/private-nat/transit-subnets",
       content_type = "application/json",
@@ -826,7 +826,7 @@ return {
       response = { ref = "ListTransitSubnetResponse" },
     },
     list_transit_subnet_tags = {
-      name = "ListTransitSubnetTags",
+      sdk_operation = "ListTransitSubnetTags",
       method = "GET",
       path = "/v3/{project_id}/transit-subnets/tags",
       content_type = "application/json",
@@ -834,7 +834,7 @@ return {
       response = { ref = "ListTransitSubnetTagsResponse" },
     },
     list_transit_subnets_by_tags = {
-      name = "ListTransitSubnetsByTags",
+      sdk_operation = "ListTransitSubnetsByTags",
       method = "POST",
       path = "/v3/{project_id}/transit-subnets/resource_instances/action",
       content_type = "application/json",
@@ -853,7 +853,7 @@ return {
       response = { ref = "ListTransitSubnetsByTagsResponse" },
     },
     show_nat_gateway = {
-      name = "ShowNatGateway",
+      sdk_operation = "ShowNatGateway",
       method = "GET",
       path = "/v2/{project_id}/nat_gateways/{nat_gateway_id}",
       content_type = "application/json",
@@ -863,7 +863,7 @@ return {
       response = { ref = "ShowNatGatewayResponse" },
     },
     show_nat_gateway_dnat_rule = {
-      name = "ShowNatGatewayDnatRule",
+      sdk_operation = "ShowNatGatewayDnatRule",
       method = "GET",
       path = "/v2/{project_id}/dnat_rules/{dnat_rule_id}",
       content_type = "application/json",
@@ -873,7 +873,7 @@ return {
       response = { ref = "ShowNatGatewayDnatRuleResponse" },
     },
     show_nat_gateway_snat_rule = {
-      name = "ShowNatGatewaySnatRule",
+      sdk_operation = "ShowNatGatewaySnatRule",
       method = "GET",
       path = "/v2/{project_id}/snat_rules/{snat_rule_id}",
       content_type = "application/json",
@@ -883,7 +883,7 @@ return {
       response = { ref = "ShowNatGatewaySnatRuleResponse" },
     },
     show_nat_gateway_tag = {
-      name = "ShowNatGatewayTag",
+      sdk_operation = "ShowNatGatewayTag",
       method = "GET",
       path = "/v3/{project_id}/nat_gateways/{nat_gateway_id}/tags",
       content_type = "application/json",
@@ -893,7 +893,7 @@ return {
       response = { ref = "ShowNatGatewayTagResponse" },
     },
     show_private_dnat = {
-      name = "ShowPrivateDnat",
+      sdk_operation = "ShowPrivateDnat",
       method = "GET",
       path = "/v3/{project_id}/private-nat/dnat-rules/{dnat_rule_id}",
       content_type = "application/json",
@@ -903,7 +903,7 @@ return {
       response = { ref = "ShowPrivateDnatResponse" },
     },
     show_private_nat = {
-      name = "ShowPrivateNat",
+      sdk_operation = "ShowPrivateNat",
       method = "GET",
       path = "/v3/{project_id}/private-nat/gateways/{gateway_id}",
       content_type = "application/json",
@@ -913,7 +913,7 @@ return {
       response = { ref = "ShowPrivateNatResponse" },
     },
     show_private_nat_tags = {
-      name = "ShowPrivateNatTags",
+      sdk_operation = "ShowPrivateNatTags",
       method = "GET",
       path = "/v3/{project_id}/private-nat-gateways/{resource_id}/tags",
       content_type = "application/json",
@@ -923,7 +923,7 @@ return {
       response = { ref = "ShowPrivateNatTagsResponse" },
     },
     show_private_snat = {
-      name = "ShowPrivateSnat",
+      sdk_operation = "ShowPrivateSnat",
       method = "GET",
       path = "/v3/{project_id}/private-nat/snat-rules/{snat_rule_id}",
       content_type = "application/json",
@@ -933,7 +933,7 @@ return {
       response = { ref = "ShowPrivateSnatResponse" },
     },
     show_transit_ip = {
-      name = "ShowTransitIp",
+      sdk_operation = "ShowTransitIp",
       method = "GET",
       path = "/v3/{project_id}/private-nat/transit-ips/{transit_ip_id}",
       content_type = "application/json",
@@ -943,7 +943,7 @@ return {
       response = { ref = "ShowTransitIpResponse" },
     },
     show_transit_ip_tags = {
-      name = "ShowTransitIpTags",
+      sdk_operation = "ShowTransitIpTags",
       method = "GET",
       path = "/v3/{project_id}/transit-ips/{resource_id}/tags",
       content_type = "application/json",
@@ -953,7 +953,7 @@ return {
       response = { ref = "ShowTransitIpTagsResponse" },
     },
     show_transit_subnet = {
-      name = "ShowTransitSubnet",
+      sdk_operation = "ShowTransitSubnet",
       method = "GET",
       path = "/v3/{project_id}/private-nat/transit-subnets/{transit_subnet_id}",
       content_type = "application/json",
@@ -963,7 +963,7 @@ return {
       response = { ref = "ShowTransitSubnetResponse" },
     },
     show_transit_subnet_tags = {
-      name = "ShowTransitSubnetTags",
+      sdk_operation = "ShowTransitSubnetTags",
       method = "GET",
       path = "/v3/{project_id}/transit-subnets/{resource_id}/tags",
       content_type = "application/json",
@@ -973,7 +973,7 @@ return {
       response = { ref = "ShowTransitSubnetTagsResponse" },
     },
     update_nat_gateway = {
-      name = "UpdateNatGateway",
+      sdk_operation = "UpdateNatGateway",
       method = "PUT",
       path = "/v2/{project_id}/nat_gateways/{nat_gateway_id}",
       content_type = "application/json",
@@ -985,7 +985,7 @@ return {
       response = { ref = "UpdateNatGatewayResponse" },
     },
     update_nat_gateway_dnat_rule = {
-      name = "UpdateNatGatewayDnatRule",
+      sdk_operation = "UpdateNatGatewayDnatRule",
       method = "PUT",
       path = "/v2/{project_id}/dnat_rules/{dnat_rule_id}",
       content_type = "application/json",
@@ -997,7 +997,7 @@ return {
       response = { ref = "UpdateNatGatewayDnatRuleResponse" },
     },
     update_nat_gateway_snat_rule = {
-      name = "UpdateNatGatewaySnatRule",
+      sdk_operation = "UpdateNatGatewaySnatRule",
       method = "PUT",
       path = "/v2/{project_id}/snat_rules/{snat_rule_id}",
       content_type = "application/json",
@@ -1009,7 +1009,7 @@ return {
       response = { ref = "UpdateNatGatewaySnatRuleResponse" },
     },
     update_nat_gateway_to_period = {
-      name = "UpdateNatGatewayToPeriod",
+      sdk_operation = "UpdateNatGatewayToPeriod",
       method = "POST",
       path = "/v2/{project_id}/nat_gateways/{nat_gateway_id}/change_to_period",
       content_type = "application/json",
@@ -1021,7 +1021,7 @@ return {
       response = { ref = "UpdateNatGatewayToPeriodResponse" },
     },
     update_private_dnat = {
-      name = "UpdatePrivateDnat",
+      sdk_operation = "UpdatePrivateDnat",
       method = "PUT",
       path = "/v3/{project_id}/private-nat/dnat-rules/{dnat_rule_id}",
       content_type = "application/json",
@@ -1033,7 +1033,7 @@ return {
       response = { ref = "UpdatePrivateDnatResponse" },
     },
     update_private_nat = {
-      name = "UpdatePrivateNat",
+      sdk_operation = "UpdatePrivateNat",
       method = "PUT",
       path = "/v3/{project_id}/private-nat/gateways/{gateway_id}",
       content_type = "application/json",
@@ -1045,7 +1045,7 @@ return {
       response = { ref = "UpdatePrivateNatResponse" },
     },
     update_private_snat = {
-      name = "UpdatePrivateSnat",
+      sdk_operation = "UpdatePrivateSnat",
       method = "PUT",
       path = "/v3/{project_id}/private-nat/snat-rules/{snat_rule_id}",
       content_type = "application/json",
@@ -1057,7 +1057,7 @@ return {
       response = { ref = "UpdatePrivateSnatResponse" },
     },
     update_transit_subnet = {
-      name = "UpdateTransitSubnet",
+      sdk_operation = "UpdateTransitSubnet",
       method = "PUT",
       path = "/v3/{project_id}/private-nat/transit-subnets/{transit_subnet_id}",
       content_type = "application/json",

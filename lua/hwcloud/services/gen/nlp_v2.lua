@@ -18,7 +18,7 @@ return {
   },
   operations = {
     run_aspect_sentiment = {
-      name = "RunAspectSentiment",
+      sdk_operation = "RunAspectSentiment",
       method = "POST",
       path = "/v1/{project_id}/nlu/aspect-sentiment",
       content_type = "application/json",
@@ -30,7 +30,7 @@ return {
       response = { ref = "RunAspectSentimentResponse" },
     },
     run_aspect_sentiment_advance = {
-      name = "RunAspectSentimentAdvance",
+      sdk_operation = "RunAspectSentimentAdvance",
       method = "POST",
       path = "/v1/{project_id}/nlu/aspect-sentiment/advance",
       content_type = "application/json",
@@ -42,7 +42,7 @@ return {
       response = { ref = "RunAspectSentimentAdvanceResponse" },
     },
     run_classification = {
-      name = "RunClassification",
+      sdk_operation = "RunClassification",
       method = "POST",
       path = "/v1/{project_id}/nlu/classification",
       content_type = "application/json",
@@ -54,7 +54,7 @@ return {
       response = { ref = "RunClassificationResponse" },
     },
     run_constituency_parser = {
-      name = "RunConstituencyParser",
+      sdk_operation = "RunConstituencyParser",
       method = "POST",
       path = "/v1/{project_id}/nlp-fundamental/constituency-parser",
       content_type = "application/json",
@@ -66,7 +66,7 @@ return {
       response = { ref = "RunConstituencyParserResponse" },
     },
     run_dependency_parser = {
-      name = "RunDependencyParser",
+      sdk_operation = "RunDependencyParser",
       method = "POST",
       path = "/v1/{project_id}/nlp-fundamental/dependency-parser",
       content_type = "application/json",
@@ -78,7 +78,7 @@ return {
       response = { ref = "RunDependencyParserResponse" },
     },
     run_doc_classification = {
-      name = "RunDocClassification",
+      sdk_operation = "RunDocClassification",
       method = "POST",
       path = "/v1/{project_id}/nlu/doc-classification",
       content_type = "application/json",
@@ -90,7 +90,7 @@ return {
       response = { ref = "RunDocClassificationResponse" },
     },
     run_domain_sentiment = {
-      name = "RunDomainSentiment",
+      sdk_operation = "RunDomainSentiment",
       method = "POST",
       path = "/v1/{project_id}/nlu/sentiment/domain",
       content_type = "application/json",
@@ -102,7 +102,7 @@ return {
       response = { ref = "RunDomainSentimentResponse" },
     },
     run_entity_linking = {
-      name = "RunEntityLinking",
+      sdk_operation = "RunEntityLinking",
       method = "POST",
       path = "/v1/{project_id}/nlp-fundamental/entity-linking",
       content_type = "application/json",
@@ -114,7 +114,7 @@ return {
       response = { ref = "RunEntityLinkingResponse" },
     },
     run_entity_sentiment = {
-      name = "RunEntitySentiment",
+      sdk_operation = "RunEntitySentiment",
       method = "POST",
       path = "/v1/{project_id}/nlu/entity-sentiment",
       content_type = "application/json",
@@ -127,7 +127,7 @@ return {
       response = { ref = "RunEntitySentimentResponse" },
     },
     run_event_extraction = {
-      name = "RunEventExtraction",
+      sdk_operation = "RunEventExtraction",
       method = "POST",
       path = "/v1/{project_id}/nlp-fundamental/event-extraction",
       content_type = "application/json",
@@ -138,7 +138,7 @@ return {
       response = { ref = "RunEventExtractionResponse" },
     },
     run_file_translation = {
-      name = "RunFileTranslation",
+      sdk_operation = "RunFileTranslation",
       method = "POST",
       path = "/v1/{project_id}/machine-translation/file-translation/jobs",
       content_type = "application/json",
@@ -152,7 +152,7 @@ return {
       response = { ref = "RunFileTranslationResponse" },
     },
     run_get_file_translation_result = {
-      name = "RunGetFileTranslationResult",
+      sdk_operation = "RunGetFileTranslationResult",
       method = "GET",
       path = "/v1/{project_id}/machine-translation/file-translation/jobs/{job_id}",
       content_type = "application/json",
@@ -162,7 +162,7 @@ return {
       response = { ref = "RunGetFileTranslationResultResponse" },
     },
     run_keyword_extract = {
-      name = "RunKeywordExtract",
+      sdk_operation = "RunKeywordExtract",
       method = "POST",
       path = "/v1/{project_id}/nlp-fundamental/keyword-extraction",
       content_type = "application/json",
@@ -175,7 +175,7 @@ return {
       response = { ref = "RunKeywordExtractResponse" },
     },
     run_language_detection = {
-      name = "RunLanguageDetection",
+      sdk_operation = "RunLanguageDetection",
       method = "POST",
       path = "/v1/{project_id}/machine-translation/language-detection",
       content_type = "application/json",
@@ -186,7 +186,7 @@ return {
       response = { ref = "RunLanguageDetectionResponse" },
     },
     run_multi_grained_segment = {
-      name = "RunMultiGrainedSegment",
+      sdk_operation = "RunMultiGrainedSegment",
       method = "POST",
       path = "/v1/{project_id}/nlp-fundamental/multi-grained-segment",
       content_type = "application/json",
@@ -199,7 +199,7 @@ return {
       response = { ref = "RunMultiGrainedSegmentResponse" },
     },
     run_ner = {
-      name = "RunNer",
+      sdk_operation = "RunNer",
       method = "POST",
       path = "/v1/{project_id}/nlp-fundamental/ner",
       content_type = "application/json",
@@ -211,7 +211,7 @@ return {
       response = { ref = "RunNerResponse" },
     },
     run_ner_domain = {
-      name = "RunNerDomain",
+      sdk_operation = "RunNerDomain",
       method = "POST",
       path = "/v1/{project_id}/nlp-fundamental/ner/domain",
       content_type = "application/json",
@@ -224,7 +224,7 @@ return {
       response = { ref = "RunNerDomainResponse" },
     },
     run_poem = {
-      name = "RunPoem",
+      sdk_operation = "RunPoem",
       method = "POST",
       path = "/v1/{project_id}/nlg/poem",
       content_type = "application/json",
@@ -237,7 +237,7 @@ return {
       response = { ref = "RunPoemResponse" },
     },
     run_segment = {
-      name = "RunSegment",
+      sdk_operation = "RunSegment",
       method = "POST",
       path = "/v1/{project_id}/nlp-fundamental/segment",
       content_type = "application/json",
@@ -251,7 +251,7 @@ return {
       response = { ref = "RunSegmentResponse" },
     },
     run_semantic_parser = {
-      name = "RunSemanticParser",
+      sdk_operation = "RunSemanticParser",
       method = "POST",
       path = "/v1/{project_id}/nlu/semantic-parser",
       content_type = "application/json",
@@ -263,7 +263,7 @@ return {
       response = { ref = "RunSemanticParserResponse" },
     },
     run_sentence_embedding = {
-      name = "RunSentenceEmbedding",
+      sdk_operation = "RunSentenceEmbedding",
       method = "POST",
       path = "/v1/{project_id}/nlp-fundamental/sentence-embedding",
       content_type = "application/json",
@@ -275,7 +275,7 @@ return {
       response = { ref = "RunSentenceEmbeddingResponse" },
     },
     run_sentiment = {
-      name = "RunSentiment",
+      sdk_operation = "RunSentiment",
       method = "POST",
       path = "/v1/{project_id}/nlu/sentiment",
       content_type = "application/json",
@@ -287,7 +287,7 @@ return {
       response = { ref = "RunSentimentResponse" },
     },
     run_summary = {
-      name = "RunSummary",
+      sdk_operation = "RunSummary",
       method = "POST",
       path = "/v1/{project_id}/nlg/summarization",
       content_type = "application/json",
@@ -301,7 +301,7 @@ return {
       response = { ref = "RunSummaryResponse" },
     },
     run_summary_domain = {
-      name = "RunSummaryDomain",
+      sdk_operation = "RunSummaryDomain",
       method = "POST",
       path = "/v1/{project_id}/nlg/summarization/domain",
       content_type = "application/json",
@@ -316,7 +316,7 @@ return {
       response = { ref = "RunSummaryDomainResponse" },
     },
     run_text_similarity = {
-      name = "RunTextSimilarity",
+      sdk_operation = "RunTextSimilarity",
       method = "POST",
       path = "/v1/{project_id}/nlp-fundamental/text-similarity",
       content_type = "application/json",
@@ -329,7 +329,7 @@ return {
       response = { ref = "RunTextSimilarityResponse" },
     },
     run_text_similarity_advance = {
-      name = "RunTextSimilarityAdvance",
+      sdk_operation = "RunTextSimilarityAdvance",
       method = "POST",
       path = "/v1/{project_id}/nlp-fundamental/text-similarity/advance",
       content_type = "application/json",
@@ -342,7 +342,7 @@ return {
       response = { ref = "RunTextSimilarityAdvanceResponse" },
     },
     run_text_translation = {
-      name = "RunTextTranslation",
+      sdk_operation = "RunTextTranslation",
       method = "POST",
       path = "/v1/{project_id}/machine-translation/text-translation",
       content_type = "application/json",

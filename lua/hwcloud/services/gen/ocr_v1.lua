@@ -28,7 +28,7 @@ return {
   },
   operations = {
     recognize_acceptance_bill = {
-      name = "RecognizeAcceptanceBill",
+      sdk_operation = "RecognizeAcceptanceBill",
       method = "POST",
       path = "/v2/{project_id}/ocr/acceptance-bill",
       content_type = "application/json;charset=UTF-8",
@@ -42,7 +42,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_auto_classification = {
-      name = "RecognizeAutoClassification",
+      sdk_operation = "RecognizeAutoClassification",
       method = "POST",
       path = "/v2/{project_id}/ocr/auto-classification",
       content_type = "application/json;charset=UTF-8",
@@ -60,7 +60,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_auto_id_doc_classification = {
-      name = "RecognizeAutoIdDocClassification",
+      sdk_operation = "RecognizeAutoIdDocClassification",
       method = "POST",
       path = "/v2/{project_id}/ocr/auto-id-doc-classification",
       content_type = "application/json;charset=UTF-8",
@@ -75,7 +75,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_bank_receipt = {
-      name = "RecognizeBankReceipt",
+      sdk_operation = "RecognizeBankReceipt",
       method = "POST",
       path = "/v2/{project_id}/ocr/bank-receipt",
       content_type = "application/json;charset=UTF-8",
@@ -92,7 +92,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_bankcard = {
-      name = "RecognizeBankcard",
+      sdk_operation = "RecognizeBankcard",
       method = "POST",
       path = "/v2/{project_id}/ocr/bankcard",
       content_type = "application/json;charset=UTF-8",
@@ -107,7 +107,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_business_card = {
-      name = "RecognizeBusinessCard",
+      sdk_operation = "RecognizeBusinessCard",
       method = "POST",
       path = "/v2/{project_id}/ocr/business-card",
       content_type = "application/json;charset=UTF-8",
@@ -123,7 +123,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_business_license = {
-      name = "RecognizeBusinessLicense",
+      sdk_operation = "RecognizeBusinessLicense",
       method = "POST",
       path = "/v2/{project_id}/ocr/business-license",
       content_type = "application/json;charset=UTF-8",
@@ -137,7 +137,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_cambodian_id_card = {
-      name = "RecognizeCambodianIdCard",
+      sdk_operation = "RecognizeCambodianIdCard",
       method = "POST",
       path = "/v2/{project_id}/ocr/cambodian-idcard",
       content_type = "application/json;charset=UTF-8",
@@ -161,7 +161,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_chile_id_card = {
-      name = "RecognizeChileIdCard",
+      sdk_operation = "RecognizeChileIdCard",
       method = "POST",
       path = "/v2/{project_id}/ocr/chile-id-card",
       content_type = "application/json;charset=UTF-8",
@@ -175,7 +175,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_colombia_id_card = {
-      name = "RecognizeColombiaIdCard",
+      sdk_operation = "RecognizeColombiaIdCard",
       method = "POST",
       path = "/v2/{project_id}/ocr/colombia-id-card",
       content_type = "application/json;charset=UTF-8",
@@ -189,7 +189,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_custom_template = {
-      name = "RecognizeCustomTemplate",
+      sdk_operation = "RecognizeCustomTemplate",
       method = "POST",
       path = "/v2/{project_id}/ocr/custom-template",
       content_type = "application/json;charset=UTF-8",
@@ -206,7 +206,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_driver_license = {
-      name = "RecognizeDriverLicense",
+      sdk_operation = "RecognizeDriverLicense",
       method = "POST",
       path = "/v2/{project_id}/ocr/driver-license",
       content_type = "application/json;charset=UTF-8",
@@ -223,7 +223,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_exit_entry_permit = {
-      name = "RecognizeExitEntryPermit",
+      sdk_operation = "RecognizeExitEntryPermit",
       method = "POST",
       path = "/v2/{project_id}/ocr/exit-entry-permit",
       content_type = "application/json;charset=UTF-8",
@@ -239,7 +239,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_financial_statement = {
-      name = "RecognizeFinancialStatement",
+      sdk_operation = "RecognizeFinancialStatement",
       method = "POST",
       path = "/v2/{project_id}/ocr/financial-statement",
       content_type = "application/json;charset=UTF-8",
@@ -259,7 +259,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_flight_itinerary = {
-      name = "RecognizeFlightItinerary",
+      sdk_operation = "RecognizeFlightItinerary",
       method = "POST",
       path = "/v2/{project_id}/ocr/flight-itinerary",
       content_type = "application/json;charset=UTF-8",
@@ -273,7 +273,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_general_table = {
-      name = "RecognizeGeneralTable",
+      sdk_operation = "RecognizeGeneralTable",
       method = "POST",
       path = "/v2/{project_id}/ocr/general-table",
       content_type = "application/json;charset=UTF-8",
@@ -293,7 +293,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_general_text = {
-      name = "RecognizeGeneralText",
+      sdk_operation = "RecognizeGeneralText",
       method = "POST",
       path = "/v2/{project_id}/ocr/general-text",
       content_type = "application/json;charset=UTF-8",
@@ -314,7 +314,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_handwriting = {
-      name = "RecognizeHandwriting",
+      sdk_operation = "RecognizeHandwriting",
       method = "POST",
       path = "/v2/{project_id}/ocr/handwriting",
       content_type = "application/json;charset=UTF-8",
@@ -331,7 +331,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_health_code = {
-      name = "RecognizeHealthCode",
+      sdk_operation = "RecognizeHealthCode",
       method = "POST",
       path = "/v2/{project_id}/ocr/health-code",
       content_type = "application/json;charset=UTF-8",
@@ -346,7 +346,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_hk_id_card = {
-      name = "RecognizeHkIdCard",
+      sdk_operation = "RecognizeHkIdCard",
       method = "POST",
       path = "/v2/{project_id}/ocr/hk-id-card",
       content_type = "application/json;charset=UTF-8",
@@ -362,7 +362,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_household_register = {
-      name = "RecognizeHouseholdRegister",
+      sdk_operation = "RecognizeHouseholdRegister",
       method = "POST",
       path = "/v2/{project_id}/ocr/household-register",
       content_type = "application/json;charset=UTF-8",
@@ -376,7 +376,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_id_card = {
-      name = "RecognizeIdCard",
+      sdk_operation = "RecognizeIdCard",
       method = "POST",
       path = "/v2/{project_id}/ocr/id-card",
       content_type = "application/json;charset=UTF-8",
@@ -404,7 +404,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_id_document = {
-      name = "RecognizeIdDocument",
+      sdk_operation = "RecognizeIdDocument",
       method = "POST",
       path = "/v2/{project_id}/ocr/id-document",
       content_type = "application/json;charset=UTF-8",
@@ -421,7 +421,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_insurance_policy = {
-      name = "RecognizeInsurancePolicy",
+      sdk_operation = "RecognizeInsurancePolicy",
       method = "POST",
       path = "/v2/{project_id}/ocr/insurance-policy",
       content_type = "application/json;charset=UTF-8",
@@ -436,7 +436,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_invoice_verification = {
-      name = "RecognizeInvoiceVerification",
+      sdk_operation = "RecognizeInvoiceVerification",
       method = "POST",
       path = "/v2/{project_id}/ocr/invoice-verification",
       content_type = "application/json;charset=UTF-8",
@@ -453,7 +453,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_license_plate = {
-      name = "RecognizeLicensePlate",
+      sdk_operation = "RecognizeLicensePlate",
       method = "POST",
       path = "/v2/{project_id}/ocr/license-plate",
       content_type = "application/json;charset=UTF-8",
@@ -467,7 +467,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_macao_id_card = {
-      name = "RecognizeMacaoIdCard",
+      sdk_operation = "RecognizeMacaoIdCard",
       method = "POST",
       path = "/v2/{project_id}/ocr/macao-id-card",
       content_type = "application/json;charset=UTF-8",
@@ -483,7 +483,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_mainland_travel_permit = {
-      name = "RecognizeMainlandTravelPermit",
+      sdk_operation = "RecognizeMainlandTravelPermit",
       method = "POST",
       path = "/v2/{project_id}/ocr/mainland-travel-permit",
       content_type = "application/json;charset=UTF-8",
@@ -499,7 +499,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_mvs_invoice = {
-      name = "RecognizeMvsInvoice",
+      sdk_operation = "RecognizeMvsInvoice",
       method = "POST",
       path = "/v2/{project_id}/ocr/mvs-invoice",
       content_type = "application/json;charset=UTF-8",
@@ -516,7 +516,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_myanmar_driver_license = {
-      name = "RecognizeMyanmarDriverLicense",
+      sdk_operation = "RecognizeMyanmarDriverLicense",
       method = "POST",
       path = "/v2/{project_id}/ocr/myanmar-driver-license",
       content_type = "application/json;charset=UTF-8",
@@ -531,7 +531,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_myanmar_idcard = {
-      name = "RecognizeMyanmarIdcard",
+      sdk_operation = "RecognizeMyanmarIdcard",
       method = "POST",
       path = "/v2/{project_id}/ocr/myanmar-id-card",
       content_type = "application/json;charset=UTF-8",
@@ -551,7 +551,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_passport = {
-      name = "RecognizePassport",
+      sdk_operation = "RecognizePassport",
       method = "POST",
       path = "/v2/{project_id}/ocr/passport",
       content_type = "application/json;charset=UTF-8",
@@ -566,7 +566,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_pcr_test_record = {
-      name = "RecognizePcrTestRecord",
+      sdk_operation = "RecognizePcrTestRecord",
       method = "POST",
       path = "/v2/{project_id}/ocr/pcr-test-record",
       content_type = "application/json;charset=UTF-8",
@@ -581,7 +581,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_peru_id_card = {
-      name = "RecognizePeruIdCard",
+      sdk_operation = "RecognizePeruIdCard",
       method = "POST",
       path = "/v2/{project_id}/ocr/peru-id-card",
       content_type = "application/json;charset=UTF-8",
@@ -597,7 +597,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_qualification_certificate = {
-      name = "RecognizeQualificationCertificate",
+      sdk_operation = "RecognizeQualificationCertificate",
       method = "POST",
       path = "/v2/{project_id}/ocr/transportation-qualification-certificate",
       content_type = "application/json;charset=UTF-8",
@@ -611,7 +611,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_quota_invoice = {
-      name = "RecognizeQuotaInvoice",
+      sdk_operation = "RecognizeQuotaInvoice",
       method = "POST",
       path = "/v2/{project_id}/ocr/quota-invoice",
       content_type = "application/json;charset=UTF-8",
@@ -625,7 +625,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_real_estate_certificate = {
-      name = "RecognizeRealEstateCertificate",
+      sdk_operation = "RecognizeRealEstateCertificate",
       method = "POST",
       path = "/v2/{project_id}/ocr/real-estate-certificate",
       content_type = "application/json;charset=UTF-8",
@@ -639,7 +639,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_seal = {
-      name = "RecognizeSeal",
+      sdk_operation = "RecognizeSeal",
       method = "POST",
       path = "/v2/{project_id}/ocr/seal",
       content_type = "application/json;charset=UTF-8",
@@ -656,7 +656,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_smart_document_recognizer = {
-      name = "RecognizeSmartDocumentRecognizer",
+      sdk_operation = "RecognizeSmartDocumentRecognizer",
       method = "POST",
       path = "/v2/{project_id}/ocr/smart-document-recognizer",
       content_type = "application/json;charset=UTF-8",
@@ -683,7 +683,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_taxi_invoice = {
-      name = "RecognizeTaxiInvoice",
+      sdk_operation = "RecognizeTaxiInvoice",
       method = "POST",
       path = "/v2/{project_id}/ocr/taxi-invoice",
       content_type = "application/json;charset=UTF-8",
@@ -698,7 +698,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_thailand_idcard = {
-      name = "RecognizeThailandIdcard",
+      sdk_operation = "RecognizeThailandIdcard",
       method = "POST",
       path = "/v2/{project_id}/ocr/thailand-id-card",
       content_type = "application/json;charset=UTF-8",
@@ -717,7 +717,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_thailand_license_plate = {
-      name = "RecognizeThailandLicensePlate",
+      sdk_operation = "RecognizeThailandLicensePlate",
       method = "POST",
       path = "/v2/{project_id}/ocr/thailand-license-plate",
       content_type = "application/json;charset=UTF-8",
@@ -731,7 +731,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_toll_invoice = {
-      name = "RecognizeTollInvoice",
+      sdk_operation = "RecognizeTollInvoice",
       method = "POST",
       path = "/v2/{project_id}/ocr/toll-invoice",
       content_type = "application/json;charset=UTF-8",
@@ -746,7 +746,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_train_ticket = {
-      name = "RecognizeTrainTicket",
+      sdk_operation = "RecognizeTrainTicket",
       method = "POST",
       path = "/v2/{project_id}/ocr/train-ticket",
       content_type = "application/json;charset=UTF-8",
@@ -761,7 +761,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_transportation_license = {
-      name = "RecognizeTransportationLicense",
+      sdk_operation = "RecognizeTransportationLicense",
       method = "POST",
       path = "/v2/{project_id}/ocr/transportation-license",
       content_type = "application/json;charset=UTF-8",
@@ -777,7 +777,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_vat_invoice = {
-      name = "RecognizeVatInvoice",
+      sdk_operation = "RecognizeVatInvoice",
       method = "POST",
       path = "/v2/{project_id}/ocr/vat-invoice",
       content_type = "application/json;charset=UTF-8",
@@ -795,7 +795,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_vehicle_certificate = {
-      name = "RecognizeVehicleCertificate",
+      sdk_operation = "RecognizeVehicleCertificate",
       method = "POST",
       path = "/v2/{project_id}/ocr/vehicle-certificate",
       content_type = "application/json;charset=UTF-8",
@@ -810,7 +810,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_vehicle_license = {
-      name = "RecognizeVehicleLicense",
+      sdk_operation = "RecognizeVehicleLicense",
       method = "POST",
       path = "/v2/{project_id}/ocr/vehicle-license",
       content_type = "application/json;charset=UTF-8",
@@ -829,7 +829,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_vietnam_id_card = {
-      name = "RecognizeVietnamIdCard",
+      sdk_operation = "RecognizeVietnamIdCard",
       method = "POST",
       path = "/v2/{project_id}/ocr/vietnam-id-card",
       content_type = "application/json;charset=UTF-8",
@@ -848,7 +848,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_vin = {
-      name = "RecognizeVin",
+      sdk_operation = "RecognizeVin",
       method = "POST",
       path = "/v2/{project_id}/ocr/vin",
       content_type = "application/json;charset=UTF-8",
@@ -862,7 +862,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_waybill_electronic = {
-      name = "RecognizeWaybillElectronic",
+      sdk_operation = "RecognizeWaybillElectronic",
       method = "POST",
       path = "/v2/{project_id}/ocr/waybill-electronic",
       content_type = "application/json;charset=UTF-8",
@@ -876,7 +876,7 @@ return {
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     recognize_web_image = {
-      name = "RecognizeWebImage",
+      sdk_operation = "RecognizeWebImage",
       method = "POST",
       path = "/v2/{project_id}/ocr/web-image",
       content_type = "application/json;charset=UTF-8",

@@ -164,7 +164,7 @@ return {
   },
   operations = {
     create_sim_algorithm_images = {
-      name = "CreateSimAlgorithmImages",
+      sdk_operation = "CreateSimAlgorithmImages",
       method = "POST",
       path = "/v2/{project_id}/sim/pm/algorithm-images",
       content_type = "application/json",
@@ -184,7 +184,7 @@ return {
       response = { ref = "CreateSimAlgorithmImagesResponse" },
     },
     create_sim_algorithms = {
-      name = "CreateSimAlgorithms",
+      sdk_operation = "CreateSimAlgorithms",
       method = "POST",
       path = "/v2/{project_id}/sim/pm/algorithms",
       content_type = "application/json",
@@ -206,7 +206,7 @@ return {
       response = { ref = "CreateSimAlgorithmsResponse" },
     },
     create_sim_batch_configs = {
-      name = "CreateSimBatchConfigs",
+      sdk_operation = "CreateSimBatchConfigs",
       method = "POST",
       path = "/v2/{project_id}/sim/pm/batch-configs",
       content_type = "application/json",
@@ -242,7 +242,7 @@ return {
       response = { ref = "CreateSimBatchConfigsResponse" },
     },
     create_sim_batches = {
-      name = "CreateSimBatches",
+      sdk_operation = "CreateSimBatches",
       method = "POST",
       path = "/v2/{project_id}/sim/pm/batches",
       content_type = "application/json",
@@ -256,7 +256,7 @@ return {
       response = { ref = "CreateSimBatchesResponse" },
     },
     create_sim_extensions = {
-      name = "CreateSimExtensions",
+      sdk_operation = "CreateSimExtensions",
       method = "POST",
       path = "/v2/{project_id}/sim/pm/extensions",
       content_type = "application/json",
@@ -274,7 +274,7 @@ return {
       response = { ref = "CreateSimExtensionsResponse" },
     },
     create_sim_sm_maps = {
-      name = "CreateSimSmMaps",
+      sdk_operation = "CreateSimSmMaps",
       method = "POST",
       path = "/v2/{project_id}/sim/sm/maps",
       content_type = "application/json",
@@ -287,7 +287,7 @@ return {
       response = { ref = "CreateSimSmMapsResponse" },
     },
     create_sim_sm_scenarios = {
-      name = "CreateSimSmScenarios",
+      sdk_operation = "CreateSimSmScenarios",
       method = "POST",
       path = "/v2/{project_id}/sim/sm/scenarios",
       content_type = "application/json",
@@ -310,7 +310,7 @@ return {
       response = { ref = "CreateSimSmScenariosResponse" },
     },
     create_sim_sm_scenarios_files = {
-      name = "CreateSimSmScenariosFiles",
+      sdk_operation = "CreateSimSmScenariosFiles",
       method = "POST",
       path = "/v2/{project_id}/sim/sm/scenarios/{parent_lookup_id}/files",
       content_type = "application/json",
@@ -323,7 +323,7 @@ return {
       response = { ref = "CreateSimSmScenariosFilesResponse" },
     },
     delete_sim_algorithm_images = {
-      name = "DeleteSimAlgorithmImages",
+      sdk_operation = "DeleteSimAlgorithmImages",
       method = "DELETE",
       path = "/v2/{project_id}/sim/pm/algorithm-images/{id}",
       content_type = "application/json",
@@ -333,7 +333,7 @@ return {
       response = { ref = "DeleteSimAlgorithmImagesResponse" },
     },
     delete_sim_algorithms = {
-      name = "DeleteSimAlgorithms",
+      sdk_operation = "DeleteSimAlgorithms",
       method = "DELETE",
       path = "/v2/{project_id}/sim/pm/algorithms/{id}",
       content_type = "application/json",
@@ -343,7 +343,7 @@ return {
       response = { ref = "DeleteSimAlgorithmsResponse" },
     },
     delete_sim_batch_configs = {
-      name = "DeleteSimBatchConfigs",
+      sdk_operation = "DeleteSimBatchConfigs",
       method = "DELETE",
       path = "/v2/{project_id}/sim/pm/batch-configs/{id}",
       content_type = "application/json",
@@ -353,7 +353,7 @@ return {
       response = { ref = "DeleteSimBatchConfigsResponse" },
     },
     delete_sim_batches = {
-      name = "DeleteSimBatches",
+      sdk_operation = "DeleteSimBatches",
       method = "DELETE",
       path = "/v2/{project_id}/sim/pm/batches/{id}",
       content_type = "application/json",
@@ -363,7 +363,7 @@ return {
       response = { ref = "DeleteSimBatchesResponse" },
     },
     delete_sim_extensions = {
-      name = "DeleteSimExtensions",
+      sdk_operation = "DeleteSimExtensions",
       method = "DELETE",
       path = "/v2/{project_id}/sim/pm/extensions/{id}",
       content_type = "application/json",
@@ -373,7 +373,7 @@ return {
       response = { ref = "DeleteSimExtensionsResponse" },
     },
     list_sim_algorithm_images = {
-      name = "ListSimAlgorithmImages",
+      sdk_operation = "ListSimAlgorithmImages",
       method = "GET",
       path = "/v2/{project_id}/sim/pm/algorithm-images",
       content_type = "application/json",
@@ -392,7 +392,7 @@ return {
       response = { ref = "ListSimAlgorithmImagesResponse" },
     },
     list_sim_algorithms = {
-      name = "ListSimAlgorithms",
+      sdk_operation = "ListSimAlgorithms",
       method = "GET",
       path = "/v2/{project_id}/sim/pm/algorithms",
       content_type = "application/json",
@@ -409,7 +409,7 @@ return {
       response = { ref = "ListSimAlgorithmsResponse" },
     },
     list_sim_batch_configs = {
-      name = "ListSimBatchConfigs",
+      sdk_operation = "ListSimBatchConfigs",
       method = "GET",
       path = "/v2/{project_id}/sim/pm/batch-configs",
       content_type = "application/json",
@@ -438,7 +438,7 @@ return {
       response = { ref = "ListSimBatchConfigsResponse" },
     },
     list_sim_batches = {
-      name = "ListSimBatches",
+      sdk_operation = "ListSimBatches",
       method = "GET",
       path = "/v2/{project_id}/sim/pm/batches",
       content_type = "application/json",
@@ -460,7 +460,7 @@ return {
       response = { ref = "ListSimBatchesResponse" },
     },
     list_sim_extensions = {
-      name = "ListSimExtensions",
+      sdk_operation = "ListSimExtensions",
       method = "GET",
       path = "/v2/{project_id}/sim/pm/extensions",
       content_type = "application/json",
@@ -474,7 +474,7 @@ return {
       response = { ref = "ListSimExtensionsResponse" },
     },
     list_sim_simulations = {
-      name = "ListSimSimulations",
+      sdk_operation = "ListSimSimulations",
       method = "GET",
       path = "/v2/{project_id}/sim/pm/simulations",
       content_type = "application/json",
@@ -495,7 +495,7 @@ return {
       response = { ref = "ListSimSimulationsResponse" },
     },
     list_sim_sm_scenarios = {
-      name = "ListSimSmScenarios",
+      sdk_operation = "ListSimSmScenarios",
       method = "GET",
       path = "/v2/{project_id}/sim/sm/scenarios",
       content_type = "application/json",
@@ -522,7 +522,7 @@ return {
       response = { ref = "ListSimSmScenariosResponse" },
     },
     show_sim_algorithm = {
-      name = "ShowSimAlgorithm",
+      sdk_operation = "ShowSimAlgorithm",
       method = "GET",
       path = "/v2/{project_id}/sim/pm/algorithms/{id}",
       content_type = "application/json",
@@ -532,7 +532,7 @@ return {
       response = { ref = "ShowSimAlgorithmResponse" },
     },
     show_sim_algorithm_image = {
-      name = "ShowSimAlgorithmImage",
+      sdk_operation = "ShowSimAlgorithmImage",
       method = "GET",
       path = "/v2/{project_id}/sim/pm/algorithm-images/{id}",
       content_type = "application/json",
@@ -542,7 +542,7 @@ return {
       response = { ref = "ShowSimAlgorithmImageResponse" },
     },
     show_sim_batch_config = {
-      name = "ShowSimBatchConfig",
+      sdk_operation = "ShowSimBatchConfig",
       method = "GET",
       path = "/v2/{project_id}/sim/pm/batch-configs/{id}",
       content_type = "application/json",
@@ -552,7 +552,7 @@ return {
       response = { ref = "ShowSimBatchConfigResponse" },
     },
     show_sim_extension = {
-      name = "ShowSimExtension",
+      sdk_operation = "ShowSimExtension",
       method = "GET",
       path = "/v2/{project_id}/sim/pm/extensions/{id}",
       content_type = "application/json",
@@ -562,7 +562,7 @@ return {
       response = { ref = "ShowSimExtensionResponse" },
     },
     show_sim_simulations_files = {
-      name = "ShowSimSimulationsFiles",
+      sdk_operation = "ShowSimSimulationsFiles",
       method = "GET",
       path = "/v2/{project_id}/sim/pm/simulations/{id}/files",
       content_type = "application/json",
@@ -573,7 +573,7 @@ return {
       response = { ref = "ShowSimSimulationsFilesResponse" },
     },
     update_sim_algorithm_images = {
-      name = "UpdateSimAlgorithmImages",
+      sdk_operation = "UpdateSimAlgorithmImages",
       method = "PATCH",
       path = "/v2/{project_id}/sim/pm/algorithm-images/{id}",
       content_type = "application/json",
@@ -585,7 +585,7 @@ return {
       response = { ref = "UpdateSimAlgorithmImagesResponse" },
     },
     update_sim_algorithms = {
-      name = "UpdateSimAlgorithms",
+      sdk_operation = "UpdateSimAlgorithms",
       method = "PATCH",
       path = "/v2/{project_id}/sim/pm/algorithms/{id}",
       content_type = "application/json",
@@ -597,7 +597,7 @@ return {
       response = { ref = "UpdateSimAlgorithmsResponse" },
     },
     update_sim_batch_configs_extensions = {
-      name = "UpdateSimBatchConfigsExtensions",
+      sdk_operation = "UpdateSimBatchConfigsExtensions",
       method = "PUT",
       path = "/v2/{project_id}/sim/pm/batch-configs/{batch_config_id}/extensions/{id}",
       content_type = "application/json",
@@ -608,7 +608,7 @@ return {
       response = { ref = "UpdateSimBatchConfigsExtensionsResponse" },
     },
     update_sim_extensions = {
-      name = "UpdateSimExtensions",
+      sdk_operation = "UpdateSimExtensions",
       method = "PATCH",
       path = "/v2/{project_id}/sim/pm/extensions/{id}",
       content_type = "application/json",
@@ -620,7 +620,7 @@ return {
       response = { ref = "UpdateSimExtensionsResponse" },
     },
     update_sim_sm_maps_files = {
-      name = "UpdateSimSmMapsFiles",
+      sdk_operation = "UpdateSimSmMapsFiles",
       method = "PATCH",
       path = "/v2/{project_id}/sim/sm/maps/{parent_lookup_id}/files/{sha256}",
       content_type = "application/json",
@@ -634,7 +634,7 @@ return {
       response = { ref = "UpdateSimSmMapsFilesResponse" },
     },
     update_sim_sm_scenarios_files = {
-      name = "UpdateSimSmScenariosFiles",
+      sdk_operation = "UpdateSimSmScenariosFiles",
       method = "PATCH",
       path = "/v2/{project_id}/sim/sm/scenarios/{parent_lookup_id}/files/{sha256}",
       content_type = "application/json",

@@ -114,7 +114,7 @@ return {
   },
   operations = {
     batch_update_tasks = {
-      name = "BatchUpdateTasks",
+      sdk_operation = "BatchUpdateTasks",
       method = "POST",
       path = "/v2/{project_id}/tasks/batch-update",
       content_type = "application/json;charset=UTF-8",
@@ -128,7 +128,7 @@ return {
       response = { ref = "BatchUpdateTasksResponse" },
     },
     check_prefix = {
-      name = "CheckPrefix",
+      sdk_operation = "CheckPrefix",
       method = "POST",
       path = "/v2/{project_id}/objectstorage/buckets/prefix",
       content_type = "application/json;charset=UTF-8",
@@ -148,7 +148,7 @@ return {
       response = { ref = "CheckPrefixResponse" },
     },
     check_url_source_list_file_format = {
-      name = "CheckUrlSourceListFileFormat",
+      sdk_operation = "CheckUrlSourceListFileFormat",
       method = "POST",
       path = "/v2/{project_id}/objectstorage/buckets/url-source-list-file",
       content_type = "application/json;charset=UTF-8",
@@ -163,7 +163,7 @@ return {
       response = { ref = "CheckUrlSourceListFileFormatResponse" },
     },
     create_sync_events = {
-      name = "CreateSyncEvents",
+      sdk_operation = "CreateSyncEvents",
       method = "POST",
       path = "/v2/{project_id}/sync-tasks/{sync_task_id}/events",
       content_type = "application/json;charset=UTF-8",
@@ -175,7 +175,7 @@ return {
       response = { ref = "CreateSyncEventsResponse" },
     },
     create_sync_task = {
-      name = "CreateSyncTask",
+      sdk_operation = "CreateSyncTask",
       method = "POST",
       path = "/v2/{project_id}/sync-tasks",
       content_type = "application/json;charset=UTF-8",
@@ -205,7 +205,7 @@ return {
       response = { ref = "CreateSyncTaskResponse" },
     },
     create_task = {
-      name = "CreateTask",
+      sdk_operation = "CreateTask",
       method = "POST",
       path = "/v2/{project_id}/tasks",
       content_type = "application/json;charset=UTF-8",
@@ -231,7 +231,7 @@ return {
       response = { ref = "CreateTaskResponse" },
     },
     create_task_group = {
-      name = "CreateTaskGroup",
+      sdk_operation = "CreateTaskGroup",
       method = "POST",
       path = "/v2/{project_id}/taskgroups",
       content_type = "application/json;charset=UTF-8",
@@ -256,7 +256,7 @@ return {
       response = { ref = "CreateTaskGroupResponse" },
     },
     delete_sync_task = {
-      name = "DeleteSyncTask",
+      sdk_operation = "DeleteSyncTask",
       method = "DELETE",
       path = "/v2/{project_id}/sync-tasks/{sync_task_id}",
       content_type = "application/json",
@@ -266,7 +266,7 @@ return {
       response = { ref = "DeleteSyncTaskResponse" },
     },
     delete_task = {
-      name = "DeleteTask",
+      sdk_operation = "DeleteTask",
       method = "DELETE",
       path = "/v2/{project_id}/tasks/{task_id}",
       content_type = "application/json",
@@ -276,7 +276,7 @@ return {
       response = { ref = "DeleteTaskResponse" },
     },
     delete_task_group = {
-      name = "DeleteTaskGroup",
+      sdk_operation = "DeleteTaskGroup",
       method = "DELETE",
       path = "/v2/{project_id}/taskgroups/{group_id}",
       content_type = "application/json",
@@ -286,7 +286,7 @@ return {
       response = { ref = "DeleteTaskGroupResponse" },
     },
     list_api_versions = {
-      name = "ListApiVersions",
+      sdk_operation = "ListApiVersions",
       method = "GET",
       path = "/",
       content_type = "application/json",
@@ -294,7 +294,7 @@ return {
       response = { ref = "ListApiVersionsResponse" },
     },
     list_sync_task_statistic = {
-      name = "ListSyncTaskStatistic",
+      sdk_operation = "ListSyncTaskStatistic",
       method = "GET",
       path = "/v2/{project_id}/sync-tasks/{sync_task_id}/statistics",
       content_type = "application/json",
@@ -307,7 +307,7 @@ return {
       response = { ref = "ListSyncTaskStatisticResponse" },
     },
     list_sync_tasks = {
-      name = "ListSyncTasks",
+      sdk_operation = "ListSyncTasks",
       method = "GET",
       path = "/v2/{project_id}/sync-tasks",
       content_type = "application/json",
@@ -320,7 +320,7 @@ return {
       response = { ref = "ListSyncTasksResponse" },
     },
     list_task_group = {
-      name = "ListTaskGroup",
+      sdk_operation = "ListTaskGroup",
       method = "GET",
       path = "/v2/{project_id}/taskgroups",
       content_type = "application/json",
@@ -333,7 +333,7 @@ return {
       response = { ref = "ListTaskGroupResponse" },
     },
     list_tasks = {
-      name = "ListTasks",
+      sdk_operation = "ListTasks",
       method = "GET",
       path = "/v2/{project_id}/tasks",
       content_type = "application/json",
@@ -348,7 +348,7 @@ return {
       response = { ref = "ListTasksResponse" },
     },
     retry_task_group = {
-      name = "RetryTaskGroup",
+      sdk_operation = "RetryTaskGroup",
       method = "PUT",
       path = "/v2/{project_id}/taskgroups/{group_id}/retry",
       content_type = "application/json;charset=UTF-8",
@@ -373,7 +373,7 @@ return {
       response = { ref = "RetryTaskGroupResponse" },
     },
     show_api_info = {
-      name = "ShowApiInfo",
+      sdk_operation = "ShowApiInfo",
       method = "GET",
       path = "/{version}",
       content_type = "application/json",
@@ -383,7 +383,7 @@ return {
       response = { ref = "ShowApiInfoResponse" },
     },
     show_bucket_list = {
-      name = "ShowBucketList",
+      sdk_operation = "ShowBucketList",
       method = "POST",
       path = "/v2/{project_id}/objectstorage/buckets",
       content_type = "application/json;charset=UTF-8",
@@ -399,7 +399,7 @@ return {
       response = { type = "array", items = { type = "string" } },
     },
     show_bucket_objects = {
-      name = "ShowBucketObjects",
+      sdk_operation = "ShowBucketObjects",
       method = "POST",
       path = "/v2/{project_id}/objectstorage/buckets/objects",
       content_type = "application/json;charset=UTF-8",
@@ -420,7 +420,7 @@ return {
       response = { ref = "ShowBucketObjectsResponse" },
     },
     show_bucket_region = {
-      name = "ShowBucketRegion",
+      sdk_operation = "ShowBucketRegion",
       method = "POST",
       path = "/v2/{project_id}/objectstorage/buckets/regions",
       content_type = "application/json;charset=UTF-8",
@@ -437,7 +437,7 @@ return {
       response = { ref = "ShowBucketRegionResponse" },
     },
     show_cdn_info = {
-      name = "ShowCdnInfo",
+      sdk_operation = "ShowCdnInfo",
       method = "POST",
       path = "/v2/{project_id}/objectstorage/buckets/cdn-info",
       content_type = "application/json;charset=UTF-8",
@@ -456,7 +456,7 @@ return {
       response = { ref = "ShowCdnInfoResponse" },
     },
     show_cloud_type = {
-      name = "ShowCloudType",
+      sdk_operation = "ShowCloudType",
       method = "GET",
       path = "/v2/{project_id}/objectstorage/cloud-type",
       content_type = "application/json",
@@ -466,7 +466,7 @@ return {
       response = { type = "array", items = { type = "string" } },
     },
     show_region_info = {
-      name = "ShowRegionInfo",
+      sdk_operation = "ShowRegionInfo",
       method = "GET",
       path = "/v2/{project_id}/objectstorage/data-center",
       content_type = "application/json",
@@ -474,7 +474,7 @@ return {
       response = { type = "array", items = { ref = "ShowRegionInfoResp" } },
     },
     show_sync_task = {
-      name = "ShowSyncTask",
+      sdk_operation = "ShowSyncTask",
       method = "GET",
       path = "/v2/{project_id}/sync-tasks/{sync_task_id}",
       content_type = "application/json",
@@ -485,7 +485,7 @@ return {
       response = { ref = "ShowSyncTaskResponse" },
     },
     show_task = {
-      name = "ShowTask",
+      sdk_operation = "ShowTask",
       method = "GET",
       path = "/v2/{project_id}/tasks/{task_id}",
       content_type = "application/json",
@@ -495,7 +495,7 @@ return {
       response = { ref = "ShowTaskResponse" },
     },
     show_task_group = {
-      name = "ShowTaskGroup",
+      sdk_operation = "ShowTaskGroup",
       method = "GET",
       path = "/v2/{project_id}/taskgroups/{group_id}",
       content_type = "application/json",
@@ -505,7 +505,7 @@ return {
       response = { ref = "ShowTaskGroupResponse" },
     },
     start_sync_task = {
-      name = "StartSyncTask",
+      sdk_operation = "StartSyncTask",
       method = "POST",
       path = "/v2/{project_id}/sync-tasks/{sync_task_id}/start",
       content_type = "application/json;charset=UTF-8",
@@ -527,7 +527,7 @@ return {
       response = { ref = "StartSyncTaskResponse" },
     },
     start_task = {
-      name = "StartTask",
+      sdk_operation = "StartTask",
       method = "POST",
       path = "/v2/{project_id}/tasks/{task_id}/start",
       content_type = "application/json;charset=UTF-8",
@@ -554,7 +554,7 @@ return {
       response = { ref = "StartTaskResponse" },
     },
     start_task_group = {
-      name = "StartTaskGroup",
+      sdk_operation = "StartTaskGroup",
       method = "PUT",
       path = "/v2/{project_id}/taskgroups/{group_id}/start",
       content_type = "application/json;charset=UTF-8",
@@ -578,7 +578,7 @@ return {
       response = { ref = "StartTaskGroupResponse" },
     },
     stop_sync_task = {
-      name = "StopSyncTask",
+      sdk_operation = "StopSyncTask",
       method = "POST",
       path = "/v2/{project_id}/sync-tasks/{sync_task_id}/stop",
       content_type = "application/json",
@@ -588,7 +588,7 @@ return {
       response = { ref = "StopSyncTaskResponse" },
     },
     stop_task = {
-      name = "StopTask",
+      sdk_operation = "StopTask",
       method = "POST",
       path = "/v2/{project_id}/tasks/{task_id}/stop",
       content_type = "application/json",
@@ -598,7 +598,7 @@ return {
       response = { ref = "StopTaskResponse" },
     },
     stop_task_group = {
-      name = "StopTaskGroup",
+      sdk_operation = "StopTaskGroup",
       method = "PUT",
       path = "/v2/{project_id}/taskgroups/{group_id}/stop",
       content_type = "application/json",
@@ -608,7 +608,7 @@ return {
       response = { ref = "StopTaskGroupResponse" },
     },
     update_bandwidth_policy = {
-      name = "UpdateBandwidthPolicy",
+      sdk_operation = "UpdateBandwidthPolicy",
       method = "PUT",
       path = "/v2/{project_id}/tasks/{task_id}/bandwidth-policy",
       content_type = "application/json;charset=UTF-8",
@@ -620,7 +620,7 @@ return {
       response = { ref = "UpdateBandwidthPolicyResponse" },
     },
     update_privacy_agreement_record = {
-      name = "UpdatePrivacyAgreementRecord",
+      sdk_operation = "UpdatePrivacyAgreementRecord",
       method = "POST",
       path = "/v2/{project_id}/privacy-agreements",
       content_type = "application/json",
@@ -628,7 +628,7 @@ return {
       response = { ref = "UpdatePrivacyAgreementRecordResponse" },
     },
     update_task_group = {
-      name = "UpdateTaskGroup",
+      sdk_operation = "UpdateTaskGroup",
       method = "PUT",
       path = "/v2/{project_id}/taskgroups/{group_id}/update",
       content_type = "application/json;charset=UTF-8",

@@ -18,7 +18,7 @@ return {
   },
   operations = {
     create_task = {
-      name = "CreateTask",
+      sdk_operation = "CreateTask",
       method = "POST",
       path = "/v2/{project_id}/optverse/{service_type}/tasks",
       content_type = "application/json",
@@ -30,7 +30,7 @@ return {
       response = { ref = "CreateTaskResponse" },
     },
     delete_task = {
-      name = "DeleteTask",
+      sdk_operation = "DeleteTask",
       method = "DELETE",
       path = "/v2/{project_id}/optverse/{service_type}/tasks/{task_id}",
       content_type = "application/json",
@@ -41,7 +41,7 @@ return {
       response = { ref = "DeleteTaskResponse" },
     },
     list_task = {
-      name = "ListTask",
+      sdk_operation = "ListTask",
       method = "GET",
       path = "/v2/{project_id}/optverse/{service_type}/tasks",
       content_type = "application/json",
@@ -54,7 +54,7 @@ return {
       response = { ref = "ListTaskResponse" },
     },
     show_task = {
-      name = "ShowTask",
+      sdk_operation = "ShowTask",
       method = "GET",
       path = "/v2/{project_id}/optverse/{service_type}/tasks/{task_id}",
       content_type = "application/json",

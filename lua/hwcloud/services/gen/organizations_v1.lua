@@ -35,7 +35,7 @@ return {
   },
   operations = {
     accept_handshake = {
-      name = "AcceptHandshake",
+      sdk_operation = "AcceptHandshake",
       method = "POST",
       path = "/v1/received-handshakes/{handshake_id}/accept",
       content_type = "application/json",
@@ -46,7 +46,7 @@ return {
       response = { ref = "AcceptHandshakeResponse" },
     },
     attach_dry_run_policy = {
-      name = "AttachDryRunPolicy",
+      sdk_operation = "AttachDryRunPolicy",
       method = "POST",
       path = "/v1/organizations/dry-run-policies/{policy_id}/attach",
       content_type = "application/json",
@@ -59,7 +59,7 @@ return {
       response = { ref = "AttachDryRunPolicyResponse" },
     },
     attach_policy = {
-      name = "AttachPolicy",
+      sdk_operation = "AttachPolicy",
       method = "POST",
       path = "/v1/organizations/policies/{policy_id}/attach",
       content_type = "application/json",
@@ -72,7 +72,7 @@ return {
       response = { ref = "AttachPolicyResponse" },
     },
     cancel_handshake = {
-      name = "CancelHandshake",
+      sdk_operation = "CancelHandshake",
       method = "POST",
       path = "/v1/organizations/handshakes/{handshake_id}/cancel",
       content_type = "application/json",
@@ -83,7 +83,7 @@ return {
       response = { ref = "CancelHandshakeResponse" },
     },
     close_account = {
-      name = "CloseAccount",
+      sdk_operation = "CloseAccount",
       method = "POST",
       path = "/v1/organizations/accounts/{account_id}/close",
       content_type = "application/json",
@@ -94,7 +94,7 @@ return {
       response = { ref = "CloseAccountResponse" },
     },
     create_account = {
-      name = "CreateAccount",
+      sdk_operation = "CreateAccount",
       method = "POST",
       path = "/v1/organizations/accounts",
       content_type = "application/json",
@@ -111,7 +111,7 @@ return {
       response = { ref = "CreateAccountResponse" },
     },
     create_dry_run_policy = {
-      name = "CreateDryRunPolicy",
+      sdk_operation = "CreateDryRunPolicy",
       method = "POST",
       path = "/v1/organizations/dry-run-policies",
       content_type = "application/json",
@@ -128,7 +128,7 @@ return {
       response = { ref = "CreateDryRunPolicyResponse" },
     },
     create_organization = {
-      name = "CreateOrganization",
+      sdk_operation = "CreateOrganization",
       method = "POST",
       path = "/v1/organizations",
       content_type = "application/json",
@@ -138,7 +138,7 @@ return {
       response = { ref = "CreateOrganizationResponse" },
     },
     create_organizational_unit = {
-      name = "CreateOrganizationalUnit",
+      sdk_operation = "CreateOrganizationalUnit",
       method = "POST",
       path = "/v1/organizations/organizational-units",
       content_type = "application/json",
@@ -152,7 +152,7 @@ return {
       response = { ref = "CreateOrganizationalUnitResponse" },
     },
     create_policy = {
-      name = "CreatePolicy",
+      sdk_operation = "CreatePolicy",
       method = "POST",
       path = "/v1/organizations/policies",
       content_type = "application/json",
@@ -169,7 +169,7 @@ return {
       response = { ref = "CreatePolicyResponse" },
     },
     create_resource_account = {
-      name = "CreateResourceAccount",
+      sdk_operation = "CreateResourceAccount",
       method = "POST",
       path = "/v2/organizations/accounts",
       content_type = "application/json",
@@ -184,7 +184,7 @@ return {
       response = { ref = "CreateResourceAccountResponse" },
     },
     create_tag_resource = {
-      name = "CreateTagResource",
+      sdk_operation = "CreateTagResource",
       method = "POST",
       path = "/v1/organizations/{resource_type}/{resource_id}/tags/create",
       content_type = "application/json",
@@ -198,7 +198,7 @@ return {
       response = { ref = "CreateTagResourceResponse" },
     },
     decline_handshake = {
-      name = "DeclineHandshake",
+      sdk_operation = "DeclineHandshake",
       method = "POST",
       path = "/v1/received-handshakes/{handshake_id}/decline",
       content_type = "application/json",
@@ -209,7 +209,7 @@ return {
       response = { ref = "DeclineHandshakeResponse" },
     },
     delete_dry_run_policy = {
-      name = "DeleteDryRunPolicy",
+      sdk_operation = "DeleteDryRunPolicy",
       method = "DELETE",
       path = "/v1/organizations/dry-run-policies/{policy_id}",
       content_type = "application/json",
@@ -220,7 +220,7 @@ return {
       response = { ref = "DeleteDryRunPolicyResponse" },
     },
     delete_organization = {
-      name = "DeleteOrganization",
+      sdk_operation = "DeleteOrganization",
       method = "DELETE",
       path = "/v1/organizations",
       content_type = "application/json",
@@ -230,7 +230,7 @@ return {
       response = { ref = "DeleteOrganizationResponse" },
     },
     delete_organizational_unit = {
-      name = "DeleteOrganizationalUnit",
+      sdk_operation = "DeleteOrganizationalUnit",
       method = "DELETE",
       path = "/v1/organizations/organizational-units/{organizational_unit_id}",
       content_type = "application/json",
@@ -241,7 +241,7 @@ return {
       response = { ref = "DeleteOrganizationalUnitResponse" },
     },
     delete_policy = {
-      name = "DeletePolicy",
+      sdk_operation = "DeletePolicy",
       method = "DELETE",
       path = "/v1/organizations/policies/{policy_id}",
       content_type = "application/json",
@@ -252,7 +252,7 @@ return {
       response = { ref = "DeletePolicyResponse" },
     },
     delete_tag_resource = {
-      name = "DeleteTagResource",
+      sdk_operation = "DeleteTagResource",
       method = "POST",
       path = "/v1/organizations/{resource_type}/{resource_id}/tags/delete",
       content_type = "application/json",
@@ -266,7 +266,7 @@ return {
       response = { ref = "DeleteTagResourceResponse" },
     },
     deregister_delegated_administrator = {
-      name = "DeregisterDelegatedAdministrator",
+      sdk_operation = "DeregisterDelegatedAdministrator",
       method = "POST",
       path = "/v1/organizations/delegated-administrators/deregister",
       content_type = "application/json",
@@ -279,7 +279,7 @@ return {
       response = { ref = "DeregisterDelegatedAdministratorResponse" },
     },
     detach_dry_run_policy = {
-      name = "DetachDryRunPolicy",
+      sdk_operation = "DetachDryRunPolicy",
       method = "POST",
       path = "/v1/organizations/dry-run-policies/{policy_id}/detach",
       content_type = "application/json",
@@ -292,7 +292,7 @@ return {
       response = { ref = "DetachDryRunPolicyResponse" },
     },
     detach_policy = {
-      name = "DetachPolicy",
+      sdk_operation = "DetachPolicy",
       method = "POST",
       path = "/v1/organizations/policies/{policy_id}/detach",
       content_type = "application/json",
@@ -305,7 +305,7 @@ return {
       response = { ref = "DetachPolicyResponse" },
     },
     disable_policy_type = {
-      name = "DisablePolicyType",
+      sdk_operation = "DisablePolicyType",
       method = "POST",
       path = "/v1/organizations/policies/disable",
       content_type = "application/json",
@@ -318,7 +318,7 @@ return {
       response = { ref = "DisablePolicyTypeResponse" },
     },
     disable_trusted_service = {
-      name = "DisableTrustedService",
+      sdk_operation = "DisableTrustedService",
       method = "POST",
       path = "/v1/organizations/trusted-services/disable",
       content_type = "application/json",
@@ -330,7 +330,7 @@ return {
       response = { ref = "DisableTrustedServiceResponse" },
     },
     enable_policy_type = {
-      name = "EnablePolicyType",
+      sdk_operation = "EnablePolicyType",
       method = "POST",
       path = "/v1/organizations/policies/enable",
       content_type = "application/json",
@@ -343,7 +343,7 @@ return {
       response = { ref = "EnablePolicyTypeResponse" },
     },
     enable_trusted_service = {
-      name = "EnableTrustedService",
+      sdk_operation = "EnableTrustedService",
       method = "POST",
       path = "/v1/organizations/trusted-services/enable",
       content_type = "application/json",
@@ -355,7 +355,7 @@ return {
       response = { ref = "EnableTrustedServiceResponse" },
     },
     invite_account = {
-      name = "InviteAccount",
+      sdk_operation = "InviteAccount",
       method = "POST",
       path = "/v1/organizations/accounts/invite",
       content_type = "application/json",
@@ -369,7 +369,7 @@ return {
       response = { ref = "InviteAccountResponse" },
     },
     leave_organization = {
-      name = "LeaveOrganization",
+      sdk_operation = "LeaveOrganization",
       method = "POST",
       path = "/v1/organizations/leave",
       content_type = "application/json",
@@ -379,7 +379,7 @@ return {
       response = { ref = "LeaveOrganizationResponse" },
     },
     list_accounts = {
-      name = "ListAccounts",
+      sdk_operation = "ListAccounts",
       method = "GET",
       path = "/v1/organizations/accounts",
       content_type = "application/json",
@@ -394,7 +394,7 @@ return {
       response = { ref = "ListAccountsResponse" },
     },
     list_close_account_statuses = {
-      name = "ListCloseAccountStatuses",
+      sdk_operation = "ListCloseAccountStatuses",
       method = "GET",
       path = "/v1/organizations/close-account-status",
       content_type = "application/json",
@@ -405,7 +405,7 @@ return {
       response = { ref = "ListCloseAccountStatusesResponse" },
     },
     list_create_account_statuses = {
-      name = "ListCreateAccountStatuses",
+      sdk_operation = "ListCreateAccountStatuses",
       method = "GET",
       path = "/v1/organizations/create-account-status",
       content_type = "application/json",
@@ -419,7 +419,7 @@ return {
       response = { ref = "ListCreateAccountStatusesResponse" },
     },
     list_delegated_administrators = {
-      name = "ListDelegatedAdministrators",
+      sdk_operation = "ListDelegatedAdministrators",
       method = "GET",
       path = "/v1/organizations/delegated-administrators",
       content_type = "application/json",
@@ -433,7 +433,7 @@ return {
       response = { ref = "ListDelegatedAdministratorsResponse" },
     },
     list_delegated_services = {
-      name = "ListDelegatedServices",
+      sdk_operation = "ListDelegatedServices",
       method = "GET",
       path = "/v1/organizations/accounts/{account_id}/delegated-services",
       content_type = "application/json",
@@ -447,7 +447,7 @@ return {
       response = { ref = "ListDelegatedServicesResponse" },
     },
     list_dry_run_policies = {
-      name = "ListDryRunPolicies",
+      sdk_operation = "ListDryRunPolicies",
       method = "GET",
       path = "/v1/organizations/dry-run-policies",
       content_type = "application/json",
@@ -462,7 +462,7 @@ return {
       response = { ref = "ListDryRunPoliciesResponse" },
     },
     list_entities = {
-      name = "ListEntities",
+      sdk_operation = "ListEntities",
       method = "GET",
       path = "/v1/organizations/entities",
       content_type = "application/json",
@@ -477,7 +477,7 @@ return {
       response = { ref = "ListEntitiesResponse" },
     },
     list_entities_for_dry_run_policy = {
-      name = "ListEntitiesForDryRunPolicy",
+      sdk_operation = "ListEntitiesForDryRunPolicy",
       method = "GET",
       path = "/v1/organizations/dry-run-policies/{policy_id}/attached-entities",
       content_type = "application/json",
@@ -491,7 +491,7 @@ return {
       response = { ref = "ListEntitiesForDryRunPolicyResponse" },
     },
     list_entities_for_policy = {
-      name = "ListEntitiesForPolicy",
+      sdk_operation = "ListEntitiesForPolicy",
       method = "GET",
       path = "/v1/organizations/policies/{policy_id}/attached-entities",
       content_type = "application/json",
@@ -505,7 +505,7 @@ return {
       response = { ref = "ListEntitiesForPolicyResponse" },
     },
     list_handshakes = {
-      name = "ListHandshakes",
+      sdk_operation = "ListHandshakes",
       method = "GET",
       path = "/v1/organizations/handshakes",
       content_type = "application/json",
@@ -518,7 +518,7 @@ return {
       response = { ref = "ListHandshakesResponse" },
     },
     list_organizational_units = {
-      name = "ListOrganizationalUnits",
+      sdk_operation = "ListOrganizationalUnits",
       method = "GET",
       path = "/v1/organizations/organizational-units",
       content_type = "application/json",
@@ -532,7 +532,7 @@ return {
       response = { ref = "ListOrganizationalUnitsResponse" },
     },
     list_policies = {
-      name = "ListPolicies",
+      sdk_operation = "ListPolicies",
       method = "GET",
       path = "/v1/organizations/policies",
       content_type = "application/json",
@@ -547,7 +547,7 @@ return {
       response = { ref = "ListPoliciesResponse" },
     },
     list_quotas = {
-      name = "ListQuotas",
+      sdk_operation = "ListQuotas",
       method = "GET",
       path = "/v1/organizations/quotas",
       content_type = "application/json",
@@ -557,7 +557,7 @@ return {
       response = { ref = "ListQuotasResponse" },
     },
     list_received_handshakes = {
-      name = "ListReceivedHandshakes",
+      sdk_operation = "ListReceivedHandshakes",
       method = "GET",
       path = "/v1/received-handshakes",
       content_type = "application/json",
@@ -570,7 +570,7 @@ return {
       response = { ref = "ListReceivedHandshakesResponse" },
     },
     list_resource_instances = {
-      name = "ListResourceInstances",
+      sdk_operation = "ListResourceInstances",
       method = "POST",
       path = "/v1/organizations/{resource_type}/resource-instances/filter",
       content_type = "application/json",
@@ -588,7 +588,7 @@ return {
       response = { ref = "ListResourceInstancesResponse" },
     },
     list_resource_tags = {
-      name = "ListResourceTags",
+      sdk_operation = "ListResourceTags",
       method = "GET",
       path = "/v1/organizations/{resource_type}/tags",
       content_type = "application/json",
@@ -599,7 +599,7 @@ return {
       response = { ref = "ListResourceTagsResponse" },
     },
     list_roots = {
-      name = "ListRoots",
+      sdk_operation = "ListRoots",
       method = "GET",
       path = "/v1/organizations/roots",
       content_type = "application/json",
@@ -612,7 +612,7 @@ return {
       response = { ref = "ListRootsResponse" },
     },
     list_services = {
-      name = "ListServices",
+      sdk_operation = "ListServices",
       method = "GET",
       path = "/v1/organizations/services",
       content_type = "application/json",
@@ -622,7 +622,7 @@ return {
       response = { ref = "ListServicesResponse" },
     },
     list_tag_policy_services = {
-      name = "ListTagPolicyServices",
+      sdk_operation = "ListTagPolicyServices",
       method = "GET",
       path = "/v1/organizations/tag-policy-services",
       content_type = "application/json",
@@ -632,7 +632,7 @@ return {
       response = { ref = "ListTagPolicyServicesResponse" },
     },
     list_tag_resources = {
-      name = "ListTagResources",
+      sdk_operation = "ListTagResources",
       method = "GET",
       path = "/v1/organizations/{resource_type}/{resource_id}/tags",
       content_type = "application/json",
@@ -647,7 +647,7 @@ return {
       response = { ref = "ListTagResourcesResponse" },
     },
     list_tags_for_resource = {
-      name = "ListTagsForResource",
+      sdk_operation = "ListTagsForResource",
       method = "GET",
       path = "/v1/organizations/resources/{resource_id}/tags",
       content_type = "application/json",
@@ -661,7 +661,7 @@ return {
       response = { ref = "ListTagsForResourceResponse" },
     },
     list_trusted_services = {
-      name = "ListTrustedServices",
+      sdk_operation = "ListTrustedServices",
       method = "GET",
       path = "/v1/organizations/trusted-services",
       content_type = "application/json",
@@ -674,7 +674,7 @@ return {
       response = { ref = "ListTrustedServicesResponse" },
     },
     move_account = {
-      name = "MoveAccount",
+      sdk_operation = "MoveAccount",
       method = "POST",
       path = "/v1/organizations/accounts/{account_id}/move",
       content_type = "application/json",
@@ -688,7 +688,7 @@ return {
       response = { ref = "MoveAccountResponse" },
     },
     register_delegated_administrator = {
-      name = "RegisterDelegatedAdministrator",
+      sdk_operation = "RegisterDelegatedAdministrator",
       method = "POST",
       path = "/v1/organizations/delegated-administrators/register",
       content_type = "application/json",
@@ -701,7 +701,7 @@ return {
       response = { ref = "RegisterDelegatedAdministratorResponse" },
     },
     remove_account = {
-      name = "RemoveAccount",
+      sdk_operation = "RemoveAccount",
       method = "POST",
       path = "/v1/organizations/accounts/{account_id}/remove",
       content_type = "application/json",
@@ -712,7 +712,7 @@ return {
       response = { ref = "RemoveAccountResponse" },
     },
     show_account = {
-      name = "ShowAccount",
+      sdk_operation = "ShowAccount",
       method = "GET",
       path = "/v1/organizations/accounts/{account_id}",
       content_type = "application/json",
@@ -724,7 +724,7 @@ return {
       response = { ref = "ShowAccountResponse" },
     },
     show_create_account_status = {
-      name = "ShowCreateAccountStatus",
+      sdk_operation = "ShowCreateAccountStatus",
       method = "GET",
       path = "/v1/organizations/create-account-status/{create_account_status_id}",
       content_type = "application/json",
@@ -735,7 +735,7 @@ return {
       response = { ref = "ShowCreateAccountStatusResponse" },
     },
     show_dry_run_config = {
-      name = "ShowDryRunConfig",
+      sdk_operation = "ShowDryRunConfig",
       method = "GET",
       path = "/v1/organizations/dry-run-config",
       content_type = "application/json",
@@ -747,7 +747,7 @@ return {
       response = { ref = "ShowDryRunConfigResponse" },
     },
     show_dry_run_policy = {
-      name = "ShowDryRunPolicy",
+      sdk_operation = "ShowDryRunPolicy",
       method = "GET",
       path = "/v1/organizations/dry-run-policies/{policy_id}",
       content_type = "application/json",
@@ -759,7 +759,7 @@ return {
       response = { ref = "ShowDryRunPolicyResponse" },
     },
     show_effective_policies = {
-      name = "ShowEffectivePolicies",
+      sdk_operation = "ShowEffectivePolicies",
       method = "GET",
       path = "/v1/organizations/entities/effective-policies",
       content_type = "application/json",
@@ -771,7 +771,7 @@ return {
       response = { ref = "ShowEffectivePoliciesResponse" },
     },
     show_handshake = {
-      name = "ShowHandshake",
+      sdk_operation = "ShowHandshake",
       method = "GET",
       path = "/v1/organizations/handshakes/{handshake_id}",
       content_type = "application/json",
@@ -782,7 +782,7 @@ return {
       response = { ref = "ShowHandshakeResponse" },
     },
     show_organization = {
-      name = "ShowOrganization",
+      sdk_operation = "ShowOrganization",
       method = "GET",
       path = "/v1/organizations",
       content_type = "application/json",
@@ -792,7 +792,7 @@ return {
       response = { ref = "ShowOrganizationResponse" },
     },
     show_organizational_unit = {
-      name = "ShowOrganizationalUnit",
+      sdk_operation = "ShowOrganizationalUnit",
       method = "GET",
       path = "/v1/organizations/organizational-units/{organizational_unit_id}",
       content_type = "application/json",
@@ -803,7 +803,7 @@ return {
       response = { ref = "ShowOrganizationalUnitResponse" },
     },
     show_policy = {
-      name = "ShowPolicy",
+      sdk_operation = "ShowPolicy",
       method = "GET",
       path = "/v1/organizations/policies/{policy_id}",
       content_type = "application/json",
@@ -815,7 +815,7 @@ return {
       response = { ref = "ShowPolicyResponse" },
     },
     show_resource_instances_count = {
-      name = "ShowResourceInstancesCount",
+      sdk_operation = "ShowResourceInstancesCount",
       method = "POST",
       path = "/v1/organizations/{resource_type}/resource-instances/count",
       content_type = "application/json",
@@ -830,7 +830,7 @@ return {
       response = { ref = "ShowResourceInstancesCountResponse" },
     },
     tag_resource = {
-      name = "TagResource",
+      sdk_operation = "TagResource",
       method = "POST",
       path = "/v1/organizations/resources/{resource_id}/tag",
       content_type = "application/json",
@@ -843,7 +843,7 @@ return {
       response = { ref = "TagResourceResponse" },
     },
     untag_resource = {
-      name = "UntagResource",
+      sdk_operation = "UntagResource",
       method = "POST",
       path = "/v1/organizations/resources/{resource_id}/untag",
       content_type = "application/json",
@@ -856,7 +856,7 @@ return {
       response = { ref = "UntagResourceResponse" },
     },
     update_account = {
-      name = "UpdateAccount",
+      sdk_operation = "UpdateAccount",
       method = "PATCH",
       path = "/v1/organizations/accounts/{account_id}",
       content_type = "application/json",
@@ -869,7 +869,7 @@ return {
       response = { ref = "UpdateAccountResponse" },
     },
     update_dry_run_config = {
-      name = "UpdateDryRunConfig",
+      sdk_operation = "UpdateDryRunConfig",
       method = "POST",
       path = "/v1/organizations/dry-run-config",
       content_type = "application/json",
@@ -887,7 +887,7 @@ return {
       response = { ref = "UpdateDryRunConfigResponse" },
     },
     update_dry_run_policy = {
-      name = "UpdateDryRunPolicy",
+      sdk_operation = "UpdateDryRunPolicy",
       method = "PATCH",
       path = "/v1/organizations/dry-run-policies/{policy_id}",
       content_type = "application/json",
@@ -903,7 +903,7 @@ return {
       response = { ref = "UpdateDryRunPolicyResponse" },
     },
     update_organizational_unit = {
-      name = "UpdateOrganizationalUnit",
+      sdk_operation = "UpdateOrganizationalUnit",
       method = "PATCH",
       path = "/v1/organizations/organizational-units/{organizational_unit_id}",
       content_type = "application/json",
@@ -916,7 +916,7 @@ return {
       response = { ref = "UpdateOrganizationalUnitResponse" },
     },
     update_policy = {
-      name = "UpdatePolicy",
+      sdk_operation = "UpdatePolicy",
       method = "PATCH",
       path = "/v1/organizations/policies/{policy_id}",
       content_type = "application/json",

@@ -16,7 +16,7 @@ return {
   },
   operations = {
     show_oauth2_token = {
-      name = "ShowOauth2Token",
+      sdk_operation = "ShowOauth2Token",
       method = "POST",
       path = "/orgid/openapi/v1/oauth2/token",
       content_type = "multipart/form-data",
@@ -32,7 +32,7 @@ return {
       response = { ref = "ShowOauth2TokenResponse" },
     },
     show_oauth2_user_info = {
-      name = "ShowOauth2UserInfo",
+      sdk_operation = "ShowOauth2UserInfo",
       method = "GET",
       path = "/orgid/openapi/v1/oauth2/userinfo",
       content_type = "application/json",
@@ -42,7 +42,7 @@ return {
       response = { ref = "ShowOauth2UserInfoResponse" },
     },
     validate_service = {
-      name = "ValidateService",
+      sdk_operation = "ValidateService",
       method = "GET",
       path = "/orgid/openapi/v1/cas/p3/serviceValidate",
       content_type = "application/json",

@@ -18,7 +18,7 @@ return {
   },
   operations = {
     create_task = {
-      name = "CreateTask",
+      sdk_operation = "CreateTask",
       method = "POST",
       path = "/v1/{project_id}/oroas/{service_group}/{service_type}/tasks",
       content_type = "application/json;charset=utf-8",
@@ -34,7 +34,7 @@ return {
       response = { ref = "CreateTaskResponse" },
     },
     delete_task = {
-      name = "DeleteTask",
+      sdk_operation = "DeleteTask",
       method = "DELETE",
       path = "/v1/{project_id}/oroas/{service_group}/{service_type}/tasks/{task_id}",
       content_type = "application/json",
@@ -47,7 +47,7 @@ return {
       response = { ref = "DeleteTaskResponse" },
     },
     list_task = {
-      name = "ListTask",
+      sdk_operation = "ListTask",
       method = "GET",
       path = "/v1/{project_id}/oroas/{service_group}/{service_type}/tasks",
       content_type = "application/json",
@@ -62,7 +62,7 @@ return {
       response = { ref = "ListTaskResponse" },
     },
     show_task = {
-      name = "ShowTask",
+      sdk_operation = "ShowTask",
       method = "GET",
       path = "/v1/{project_id}/oroas/{service_group}/{service_type}/tasks/{task_id}",
       content_type = "application/json",

@@ -55,7 +55,7 @@ return {
   },
   operations = {
     check_hosts = {
-      name = "CheckHosts",
+      sdk_operation = "CheckHosts",
       method = "POST",
       path = "/v2/servicerequest/authorizations/authorization-details/{authorization_detail_id}/verify-host",
       content_type = "application/json",
@@ -73,7 +73,7 @@ return {
       response = { ref = "CheckHostsResponse" },
     },
     check_need_verify = {
-      name = "CheckNeedVerify",
+      sdk_operation = "CheckNeedVerify",
       method = "GET",
       path = "/v2/servicerequest/verifycodes/need-verify",
       content_type = "application/json",
@@ -88,7 +88,7 @@ return {
       response = { ref = "CheckNeedVerifyResponse" },
     },
     check_verify_codes = {
-      name = "CheckVerifyCodes",
+      sdk_operation = "CheckVerifyCodes",
       method = "POST",
       path = "/v2/servicerequest/verifycodes",
       content_type = "application/json",
@@ -107,7 +107,7 @@ return {
       response = { ref = "CheckVerifyCodesResponse" },
     },
     confirm_authorizations = {
-      name = "ConfirmAuthorizations",
+      sdk_operation = "ConfirmAuthorizations",
       method = "PUT",
       path = "/v2/servicerequest/authorizations/{authorization_id}",
       content_type = "application/json",
@@ -126,7 +126,7 @@ return {
       response = { ref = "ConfirmAuthorizationsResponse" },
     },
     create_case_extends_param = {
-      name = "CreateCaseExtendsParam",
+      sdk_operation = "CreateCaseExtendsParam",
       method = "POST",
       path = "/v2/servicerequest/cases/{case_id}/extends-param",
       content_type = "application/json",
@@ -143,7 +143,7 @@ return {
       response = { ref = "CreateCaseExtendsParamResponse" },
     },
     create_case_labels = {
-      name = "CreateCaseLabels",
+      sdk_operation = "CreateCaseLabels",
       method = "POST",
       path = "/v2/servicerequest/cases/{case_id}/labels",
       content_type = "application/json",
@@ -157,7 +157,7 @@ return {
       response = { ref = "CreateCaseLabelsResponse" },
     },
     create_cases = {
-      name = "CreateCases",
+      sdk_operation = "CreateCases",
       method = "POST",
       path = "/v2/servicerequest/cases",
       content_type = "application/json",
@@ -188,7 +188,7 @@ return {
       response = { ref = "CreateCasesResponse" },
     },
     create_diagnose_feedback = {
-      name = "CreateDiagnoseFeedback",
+      sdk_operation = "CreateDiagnoseFeedback",
       method = "POST",
       path = "/v2.0/servicerequest/diagnose/feedback",
       content_type = "application/json",
@@ -201,7 +201,7 @@ return {
       response = { ref = "CreateDiagnoseFeedbackResponse" },
     },
     create_diagnose_job = {
-      name = "CreateDiagnoseJob",
+      sdk_operation = "CreateDiagnoseJob",
       method = "POST",
       path = "/v2.0/servicerequest/diagnose/job/start",
       content_type = "application/json",
@@ -214,7 +214,7 @@ return {
       response = { ref = "CreateDiagnoseJobResponse" },
     },
     create_feedback = {
-      name = "CreateFeedback",
+      sdk_operation = "CreateFeedback",
       method = "POST",
       path = "/v2/servicerequest/feedbacks",
       content_type = "application/json",
@@ -230,7 +230,7 @@ return {
       response = { ref = "CreateFeedbackResponse" },
     },
     create_labels = {
-      name = "CreateLabels",
+      sdk_operation = "CreateLabels",
       method = "POST",
       path = "/v2/servicerequest/labels",
       content_type = "application/json",
@@ -245,7 +245,7 @@ return {
       response = { ref = "CreateLabelsResponse" },
     },
     create_messages = {
-      name = "CreateMessages",
+      sdk_operation = "CreateMessages",
       method = "POST",
       path = "/v2/servicerequest/cases/{case_id}/message",
       content_type = "application/json",
@@ -261,7 +261,7 @@ return {
       response = { ref = "CreateMessagesResponse" },
     },
     create_privileges = {
-      name = "CreatePrivileges",
+      sdk_operation = "CreatePrivileges",
       method = "POST",
       path = "/v2/servicerequest/privileges",
       content_type = "application/json",
@@ -276,7 +276,7 @@ return {
       response = { ref = "CreatePrivilegesResponse" },
     },
     create_relations = {
-      name = "CreateRelations",
+      sdk_operation = "CreateRelations",
       method = "POST",
       path = "/v2/servicerequest/cases/{case_id}/relations",
       content_type = "application/json",
@@ -292,7 +292,7 @@ return {
       response = { ref = "CreateRelationsResponse" },
     },
     create_scores = {
-      name = "CreateScores",
+      sdk_operation = "CreateScores",
       method = "POST",
       path = "/v2/servicerequest/cases/{case_id}/score",
       content_type = "application/json",
@@ -309,7 +309,7 @@ return {
       response = { ref = "CreateScoresResponse" },
     },
     delete_accessories = {
-      name = "DeleteAccessories",
+      sdk_operation = "DeleteAccessories",
       method = "DELETE",
       path = "/v2/servicerequest/accessorys/{accessory_id}",
       content_type = "application/json",
@@ -322,7 +322,7 @@ return {
       response = { ref = "DeleteAccessoriesResponse" },
     },
     delete_case_labels = {
-      name = "DeleteCaseLabels",
+      sdk_operation = "DeleteCaseLabels",
       method = "DELETE",
       path = "/v2/servicerequest/cases/{case_id}/labels",
       content_type = "application/json",
@@ -336,7 +336,7 @@ return {
       response = { ref = "DeleteCaseLabelsResponse" },
     },
     delete_labels = {
-      name = "DeleteLabels",
+      sdk_operation = "DeleteLabels",
       method = "DELETE",
       path = "/v2/servicerequest/labels/{label_id}",
       content_type = "application/json",
@@ -349,7 +349,7 @@ return {
       response = { ref = "DeleteLabelsResponse" },
     },
     delete_relation = {
-      name = "DeleteRelation",
+      sdk_operation = "DeleteRelation",
       method = "DELETE",
       path = "/v2/servicerequest/cases/{case_id}/relations",
       content_type = "application/json",
@@ -365,7 +365,7 @@ return {
       response = { ref = "DeleteRelationResponse" },
     },
     download_accessories = {
-      name = "DownloadAccessories",
+      sdk_operation = "DownloadAccessories",
       method = "GET",
       path = "/v2/servicerequest/accessorys/{accessory_id}",
       content_type = "application/json",
@@ -379,7 +379,7 @@ return {
       response = { ref = "DownloadAccessoriesResponse" },
     },
     download_cases = {
-      name = "DownloadCases",
+      sdk_operation = "DownloadCases",
       method = "GET",
       path = "/v2/servicerequest/cases/export",
       content_type = "application/json",
@@ -404,7 +404,7 @@ return {
       response = { ref = "DownloadCasesResponse" },
     },
     download_images = {
-      name = "DownloadImages",
+      sdk_operation = "DownloadImages",
       method = "GET",
       path = "/v2/servicerequest/accessorys/{accessory_id}/image",
       content_type = "application/json",
@@ -418,7 +418,7 @@ return {
       response = { ref = "DownloadImagesResponse" },
     },
     list_accessory_access_urls = {
-      name = "ListAccessoryAccessUrls",
+      sdk_operation = "ListAccessoryAccessUrls",
       method = "GET",
       path = "/v2/servicerequest/accessorys/access-urls",
       content_type = "application/json",
@@ -432,7 +432,7 @@ return {
       response = { ref = "ListAccessoryAccessUrlsResponse" },
     },
     list_agencies = {
-      name = "ListAgencies",
+      sdk_operation = "ListAgencies",
       method = "GET",
       path = "/v2/servicerequest/agencies",
       content_type = "application/json",
@@ -444,7 +444,7 @@ return {
       response = { ref = "ListAgenciesResponse" },
     },
     list_area_codes = {
-      name = "ListAreaCodes",
+      sdk_operation = "ListAreaCodes",
       method = "GET",
       path = "/v2/servicerequest/config/area-codes",
       content_type = "application/json",
@@ -456,7 +456,7 @@ return {
       response = { ref = "ListAreaCodesResponse" },
     },
     list_authorizations = {
-      name = "ListAuthorizations",
+      sdk_operation = "ListAuthorizations",
       method = "GET",
       path = "/v2/servicerequest/authorizations",
       content_type = "application/json",
@@ -476,7 +476,7 @@ return {
       response = { ref = "ListAuthorizationsResponse" },
     },
     list_case_categories = {
-      name = "ListCaseCategories",
+      sdk_operation = "ListCaseCategories",
       method = "GET",
       path = "/v2/servicerequest/config/categories",
       content_type = "application/json",
@@ -488,7 +488,7 @@ return {
       response = { ref = "ListCaseCategoriesResponse" },
     },
     list_case_cc_emails = {
-      name = "ListCaseCcEmails",
+      sdk_operation = "ListCaseCcEmails",
       method = "GET",
       path = "/v2/servicerequest/carbon-copy-emails",
       content_type = "application/json",
@@ -500,7 +500,7 @@ return {
       response = { ref = "ListCaseCcEmailsResponse" },
     },
     list_case_counts = {
-      name = "ListCaseCounts",
+      sdk_operation = "ListCaseCounts",
       method = "GET",
       path = "/v2/servicerequest/cases/count",
       content_type = "application/json",
@@ -513,7 +513,7 @@ return {
       response = { ref = "ListCaseCountsResponse" },
     },
     list_case_labels = {
-      name = "ListCaseLabels",
+      sdk_operation = "ListCaseLabels",
       method = "GET",
       path = "/v2/servicerequest/cases/{case_id}/labels",
       content_type = "application/json",
@@ -526,7 +526,7 @@ return {
       response = { ref = "ListCaseLabelsResponse" },
     },
     list_case_limits = {
-      name = "ListCaseLimits",
+      sdk_operation = "ListCaseLimits",
       method = "GET",
       path = "/v2/servicerequest/config/limits",
       content_type = "application/json",
@@ -538,7 +538,7 @@ return {
       response = { ref = "ListCaseLimitsResponse" },
     },
     list_case_operate_logs = {
-      name = "ListCaseOperateLogs",
+      sdk_operation = "ListCaseOperateLogs",
       method = "GET",
       path = "/v2/servicerequest/cases/{case_id}/operate-logs",
       content_type = "application/json",
@@ -555,7 +555,7 @@ return {
       response = { ref = "ListCaseOperateLogsResponse" },
     },
     list_case_quotas = {
-      name = "ListCaseQuotas",
+      sdk_operation = "ListCaseQuotas",
       method = "GET",
       path = "/v2/servicerequest/quotas",
       content_type = "application/json",
@@ -569,7 +569,7 @@ return {
       response = { ref = "ListCaseQuotasResponse" },
     },
     list_case_templates = {
-      name = "ListCaseTemplates",
+      sdk_operation = "ListCaseTemplates",
       method = "GET",
       path = "/v2/servicerequest/config/templates",
       content_type = "application/json",
@@ -582,7 +582,7 @@ return {
       response = { ref = "ListCaseTemplatesResponse" },
     },
     list_cases = {
-      name = "ListCases",
+      sdk_operation = "ListCases",
       method = "GET",
       path = "/v2/servicerequest/cases",
       content_type = "application/json",
@@ -608,7 +608,7 @@ return {
       response = { ref = "ListCasesResponse" },
     },
     list_customers_regions = {
-      name = "ListCustomersRegions",
+      sdk_operation = "ListCustomersRegions",
       method = "GET",
       path = "/v2/servicerequest/customers/regions",
       content_type = "application/json",
@@ -620,7 +620,7 @@ return {
       response = { ref = "ListCustomersRegionsResponse" },
     },
     list_diagnose_items = {
-      name = "ListDiagnoseItems",
+      sdk_operation = "ListDiagnoseItems",
       method = "POST",
       path = "/v2.0/servicerequest/diagnose/job/show-items",
       content_type = "application/json",
@@ -632,7 +632,7 @@ return {
       response = { ref = "ListDiagnoseItemsResponse" },
     },
     list_diagnose_job = {
-      name = "ListDiagnoseJob",
+      sdk_operation = "ListDiagnoseJob",
       method = "GET",
       path = "/v2.0/servicerequest/diagnose/job",
       content_type = "application/json",
@@ -642,7 +642,7 @@ return {
       response = { ref = "ListDiagnoseJobResponse" },
     },
     list_diagnose_records = {
-      name = "ListDiagnoseRecords",
+      sdk_operation = "ListDiagnoseRecords",
       method = "GET",
       path = "/v2.0/servicerequest/diagnose/records",
       content_type = "application/json",
@@ -655,7 +655,7 @@ return {
       response = { ref = "ListDiagnoseRecordsResponse" },
     },
     list_diagnose_resources = {
-      name = "ListDiagnoseResources",
+      sdk_operation = "ListDiagnoseResources",
       method = "POST",
       path = "/v2.0/servicerequest/diagnose/job/vm/resources",
       content_type = "application/json",
@@ -667,7 +667,7 @@ return {
       response = { ref = "ListDiagnoseResourcesResponse" },
     },
     list_extends_params = {
-      name = "ListExtendsParams",
+      sdk_operation = "ListExtendsParams",
       method = "GET",
       path = "/v2/servicerequest/config/extends-map",
       content_type = "application/json",
@@ -682,7 +682,7 @@ return {
       response = { ref = "ListExtendsParamsResponse" },
     },
     list_has_verified_contacts = {
-      name = "ListHasVerifiedContacts",
+      sdk_operation = "ListHasVerifiedContacts",
       method = "GET",
       path = "/v2/servicerequest/verifycodes/has-verified",
       content_type = "application/json",
@@ -704,7 +704,7 @@ return {
       response = { ref = "ListHasVerifiedContactsResponse" },
     },
     list_history_operate_logs = {
-      name = "ListHistoryOperateLogs",
+      sdk_operation = "ListHistoryOperateLogs",
       method = "GET",
       path = "/v2/servicerequest/authorizations/{authorization_id}/authorization-details/{authorization_detail_id}/sessions/{session_id}/operation-logs",
       content_type = "application/json",
@@ -724,7 +724,7 @@ return {
       response = { ref = "ListHistoryOperateLogsResponse" },
     },
     list_history_sessions = {
-      name = "ListHistorySessions",
+      sdk_operation = "ListHistorySessions",
       method = "GET",
       path = "/v2/servicerequest/authorizations/{authorization_id}/authorization-details/{authorization_detail_id}/history-sessions",
       content_type = "application/json",
@@ -742,7 +742,7 @@ return {
       response = { ref = "ListHistorySessionsResponse" },
     },
     list_labels = {
-      name = "ListLabels",
+      sdk_operation = "ListLabels",
       method = "GET",
       path = "/v2/servicerequest/labels",
       content_type = "application/json",
@@ -759,7 +759,7 @@ return {
       response = { ref = "ListLabelsResponse" },
     },
     list_messages = {
-      name = "ListMessages",
+      sdk_operation = "ListMessages",
       method = "GET",
       path = "/v2/servicerequest/cases/{case_id}/messages",
       content_type = "application/json",
@@ -776,7 +776,7 @@ return {
       response = { ref = "ListMessagesResponse" },
     },
     list_more_instant_messages = {
-      name = "ListMoreInstantMessages",
+      sdk_operation = "ListMoreInstantMessages",
       method = "GET",
       path = "/v2/servicerequest/cases/{case_id}/instant-messages/more",
       content_type = "application/json",
@@ -793,7 +793,7 @@ return {
       response = { ref = "ListMoreInstantMessagesResponse" },
     },
     list_new_instant_messages = {
-      name = "ListNewInstantMessages",
+      sdk_operation = "ListNewInstantMessages",
       method = "GET",
       path = "/v2/servicerequest/cases/instant-messages",
       content_type = "application/json",
@@ -808,7 +808,7 @@ return {
       response = { ref = "ListNewInstantMessagesResponse" },
     },
     list_order_incident = {
-      name = "ListOrderIncident",
+      sdk_operation = "ListOrderIncident",
       method = "GET",
       path = "/osm/incidentservice/api/v1/queryincident",
       content_type = "application/json",
@@ -834,7 +834,7 @@ return {
       response = { ref = "ListOrderIncidentResponse" },
     },
     list_privileges = {
-      name = "ListPrivileges",
+      sdk_operation = "ListPrivileges",
       method = "GET",
       path = "/v2/servicerequest/privileges",
       content_type = "application/json",
@@ -847,7 +847,7 @@ return {
       response = { ref = "ListPrivilegesResponse" },
     },
     list_problem_types = {
-      name = "ListProblemTypes",
+      sdk_operation = "ListProblemTypes",
       method = "GET",
       path = "/v2/servicerequest/config/problems",
       content_type = "application/json",
@@ -860,7 +860,7 @@ return {
       response = { ref = "ListProblemTypesResponse" },
     },
     list_product_categories = {
-      name = "ListProductCategories",
+      sdk_operation = "ListProductCategories",
       method = "GET",
       path = "/v2/servicerequest/config/product-categories",
       content_type = "application/json",
@@ -873,7 +873,7 @@ return {
       response = { ref = "ListProductCategoriesResponse" },
     },
     list_regions = {
-      name = "ListRegions",
+      sdk_operation = "ListRegions",
       method = "GET",
       path = "/v2/servicerequest/config/regions",
       content_type = "application/json",
@@ -885,7 +885,7 @@ return {
       response = { ref = "ListRegionsResponse" },
     },
     list_relation = {
-      name = "ListRelation",
+      sdk_operation = "ListRelation",
       method = "GET",
       path = "/v2/servicerequest/cases/{case_id}/relations",
       content_type = "application/json",
@@ -898,7 +898,7 @@ return {
       response = { ref = "ListRelationResponse" },
     },
     list_satisfaction_dimensions = {
-      name = "ListSatisfactionDimensions",
+      sdk_operation = "ListSatisfactionDimensions",
       method = "GET",
       path = "/v2/servicerequest/config/satisfaction-dimensions",
       content_type = "application/json",
@@ -910,7 +910,7 @@ return {
       response = { ref = "ListSatisfactionDimensionsResponse" },
     },
     list_severities = {
-      name = "ListSeverities",
+      sdk_operation = "ListSeverities",
       method = "GET",
       path = "/v2/servicerequest/config/severities",
       content_type = "application/json",
@@ -924,7 +924,7 @@ return {
       response = { ref = "ListSeveritiesResponse" },
     },
     list_sub_customers = {
-      name = "ListSubCustomers",
+      sdk_operation = "ListSubCustomers",
       method = "GET",
       path = "/v2/servicerequest/customers/sub-customers",
       content_type = "application/json",
@@ -938,7 +938,7 @@ return {
       response = { ref = "ListSubCustomersResponse" },
     },
     list_transport_histories = {
-      name = "ListTransportHistories",
+      sdk_operation = "ListTransportHistories",
       method = "GET",
       path = "/v2/servicerequest/authorizations/{authorization_id}/authorization-details/{authorization_detail_id}/sessions/{session_id}/operation-file-logs",
       content_type = "application/json",
@@ -958,7 +958,7 @@ return {
       response = { ref = "ListTransportHistoriesResponse" },
     },
     list_unread_new_instant_messages = {
-      name = "ListUnreadNewInstantMessages",
+      sdk_operation = "ListUnreadNewInstantMessages",
       method = "GET",
       path = "/v2/servicerequest/cases/instant-messages/unread",
       content_type = "application/json",
@@ -972,7 +972,7 @@ return {
       response = { ref = "ListUnreadNewInstantMessagesResponse" },
     },
     revoke_message = {
-      name = "RevokeMessage",
+      sdk_operation = "RevokeMessage",
       method = "POST",
       path = "/v2/servicerequest/cases/{case_id}/instant-messages/{message_id}/withdraw",
       content_type = "application/json",
@@ -986,7 +986,7 @@ return {
       response = { ref = "RevokeMessageResponse" },
     },
     send_verify_codes = {
-      name = "SendVerifyCodes",
+      sdk_operation = "SendVerifyCodes",
       method = "POST",
       path = "/v2/servicerequest/verifycodes/send",
       content_type = "application/json",
@@ -1002,7 +1002,7 @@ return {
       response = { ref = "SendVerifyCodesResponse" },
     },
     show_accessory_limits = {
-      name = "ShowAccessoryLimits",
+      sdk_operation = "ShowAccessoryLimits",
       method = "GET",
       path = "/v2/servicerequest/accessorys/limits",
       content_type = "application/json",
@@ -1014,7 +1014,7 @@ return {
       response = { ref = "ShowAccessoryLimitsResponse" },
     },
     show_authorization_detail = {
-      name = "ShowAuthorizationDetail",
+      sdk_operation = "ShowAuthorizationDetail",
       method = "GET",
       path = "/v2/servicerequest/authorizations/{authorization_id}",
       content_type = "application/json",
@@ -1028,7 +1028,7 @@ return {
       response = { ref = "ShowAuthorizationDetailResponse" },
     },
     show_case_detail = {
-      name = "ShowCaseDetail",
+      sdk_operation = "ShowCaseDetail",
       method = "GET",
       path = "/v2/servicerequest/cases/{case_id}",
       content_type = "application/json",
@@ -1042,7 +1042,7 @@ return {
       response = { ref = "ShowCaseDetailResponse" },
     },
     show_case_extends_param = {
-      name = "ShowCaseExtendsParam",
+      sdk_operation = "ShowCaseExtendsParam",
       method = "GET",
       path = "/v2/servicerequest/cases/{case_id}/extends-param",
       content_type = "application/json",
@@ -1056,7 +1056,7 @@ return {
       response = { ref = "ShowCaseExtendsParamResponse" },
     },
     show_case_status = {
-      name = "ShowCaseStatus",
+      sdk_operation = "ShowCaseStatus",
       method = "GET",
       path = "/v2/servicerequest/cases/{case_id}/status",
       content_type = "application/json",
@@ -1069,7 +1069,7 @@ return {
       response = { ref = "ShowCaseStatusResponse" },
     },
     show_configuration = {
-      name = "ShowConfiguration",
+      sdk_operation = "ShowConfiguration",
       method = "GET",
       path = "/v2/servicerequest/configurations/{config_key}",
       content_type = "application/json",
@@ -1079,7 +1079,7 @@ return {
       response = { ref = "ShowConfigurationResponse" },
     },
     show_customer_privilege_policy = {
-      name = "ShowCustomerPrivilegePolicy",
+      sdk_operation = "ShowCustomerPrivilegePolicy",
       method = "GET",
       path = "/v2/servicerequest/privileges/privilege-policy",
       content_type = "application/json",
@@ -1091,7 +1091,7 @@ return {
       response = { ref = "ShowCustomerPrivilegePolicyResponse" },
     },
     show_download_accessory_url = {
-      name = "ShowDownloadAccessoryUrl",
+      sdk_operation = "ShowDownloadAccessoryUrl",
       method = "GET",
       path = "/v2/servicerequest/accessorys/{accessory_id}/access-url",
       content_type = "application/json",
@@ -1104,7 +1104,7 @@ return {
       response = { ref = "ShowDownloadAccessoryUrlResponse" },
     },
     show_latest_published_agreement = {
-      name = "ShowLatestPublishedAgreement",
+      sdk_operation = "ShowLatestPublishedAgreement",
       method = "GET",
       path = "/v2/servicerequest/agreements/published-agreement",
       content_type = "application/json",
@@ -1117,7 +1117,7 @@ return {
       response = { ref = "ShowLatestPublishedAgreementResponse" },
     },
     show_login_type = {
-      name = "ShowLoginType",
+      sdk_operation = "ShowLoginType",
       method = "GET",
       path = "/v2/servicerequest/authorizations/login-type",
       content_type = "application/json",
@@ -1128,7 +1128,7 @@ return {
       response = { ref = "ShowLoginTypeResponse" },
     },
     show_partners_cases_privilege = {
-      name = "ShowPartnersCasesPrivilege",
+      sdk_operation = "ShowPartnersCasesPrivilege",
       method = "GET",
       path = "/v2/servicerequest/cases/partners/privilege/cases-processing",
       content_type = "application/json",
@@ -1140,7 +1140,7 @@ return {
       response = { ref = "ShowPartnersCasesPrivilegeResponse" },
     },
     show_partners_service_info = {
-      name = "ShowPartnersServiceInfo",
+      sdk_operation = "ShowPartnersServiceInfo",
       method = "GET",
       path = "/v2/servicerequest/cases/partners/service-info",
       content_type = "application/json",
@@ -1154,7 +1154,7 @@ return {
       response = { ref = "ShowPartnersServiceInfoResponse" },
     },
     show_signed_latest_published_agreement = {
-      name = "ShowSignedLatestPublishedAgreement",
+      sdk_operation = "ShowSignedLatestPublishedAgreement",
       method = "GET",
       path = "/v2/servicerequest/agreements/signed-latest",
       content_type = "application/json",
@@ -1167,7 +1167,7 @@ return {
       response = { ref = "ShowSignedLatestPublishedAgreementResponse" },
     },
     sign_published_agreement = {
-      name = "SignPublishedAgreement",
+      sdk_operation = "SignPublishedAgreement",
       method = "POST",
       path = "/v2/servicerequest/agreements/{id}/signed",
       content_type = "application/json",
@@ -1182,7 +1182,7 @@ return {
       response = { ref = "SignPublishedAgreementResponse" },
     },
     update_authorizations = {
-      name = "UpdateAuthorizations",
+      sdk_operation = "UpdateAuthorizations",
       method = "PUT",
       path = "/v2/servicerequest/authorizations/{authorization_id}/action",
       content_type = "application/json",
@@ -1199,7 +1199,7 @@ return {
       response = { ref = "UpdateAuthorizationsResponse" },
     },
     update_case_contact_info = {
-      name = "UpdateCaseContactInfo",
+      sdk_operation = "UpdateCaseContactInfo",
       method = "PUT",
       path = "/v2/servicerequest/cases/{case_id}/contact-info",
       content_type = "application/json",
@@ -1219,7 +1219,7 @@ return {
       response = { ref = "UpdateCaseContactInfoResponse" },
     },
     update_cases = {
-      name = "UpdateCases",
+      sdk_operation = "UpdateCases",
       method = "POST",
       path = "/v2/servicerequest/cases/{case_id}/action",
       content_type = "application/json",
@@ -1238,7 +1238,7 @@ return {
       response = { ref = "UpdateCasesResponse" },
     },
     update_labels = {
-      name = "UpdateLabels",
+      sdk_operation = "UpdateLabels",
       method = "PUT",
       path = "/v2/servicerequest/labels/{label_id}",
       content_type = "application/json",
@@ -1254,7 +1254,7 @@ return {
       response = { ref = "UpdateLabelsResponse" },
     },
     update_new_instant_messages_read = {
-      name = "UpdateNewInstantMessagesRead",
+      sdk_operation = "UpdateNewInstantMessagesRead",
       method = "POST",
       path = "/v2/servicerequest/cases/{case_id}/instant-messages/unread",
       content_type = "application/json",
@@ -1269,7 +1269,7 @@ return {
       response = { ref = "UpdateNewInstantMessagesReadResponse" },
     },
     upload_accessory = {
-      name = "UploadAccessory",
+      sdk_operation = "UploadAccessory",
       method = "POST",
       path = "/v2/servicerequest/accessorys",
       content_type = "multipart/form-data",
@@ -1284,7 +1284,7 @@ return {
       response = { ref = "UploadAccessoryResponse" },
     },
     upload_json_accessories = {
-      name = "UploadJsonAccessories",
+      sdk_operation = "UploadJsonAccessories",
       method = "POST",
       path = "/v2/servicerequest/accessorys/json-format-content",
       content_type = "application/json",

@@ -22,7 +22,7 @@ return {
   },
   operations = {
     execute_chat_completion = {
-      name = "ExecuteChatCompletion",
+      sdk_operation = "ExecuteChatCompletion",
       method = "POST",
       path = "/v2/{project_id}/pools/{pool_id}/deployments/{deployment_id}/chat/completions",
       content_type = "application/json",
@@ -43,7 +43,7 @@ return {
       response = { ref = "ExecuteChatCompletionResponse" },
     },
     execute_text_completion = {
-      name = "ExecuteTextCompletion",
+      sdk_operation = "ExecuteTextCompletion",
       method = "POST",
       path = "/v2/{project_id}/pools/{pool_id}/deployments/{deployment_id}/text/completions",
       content_type = "application/json",

@@ -148,7 +148,7 @@ return {
   },
   operations = {
     add_apply_join_project_for_agc = {
-      name = "AddApplyJoinProjectForAgc",
+      sdk_operation = "AddApplyJoinProjectForAgc",
       method = "GET",
       path = "/v4/projects/{project_id}/members/agc-join",
       content_type = "application/json",
@@ -160,7 +160,7 @@ return {
       response = { ref = "AddApplyJoinProjectForAgcResponse" },
     },
     add_issue_work_hours = {
-      name = "AddIssueWorkHours",
+      sdk_operation = "AddIssueWorkHours",
       method = "POST",
       path = "/v4/projects/{project_id}/issues/{issue_id}/work-hours",
       content_type = "application/json",
@@ -176,7 +176,7 @@ return {
       response = { ref = "AddIssueWorkHoursResponse" },
     },
     add_member_v4 = {
-      name = "AddMemberV4",
+      sdk_operation = "AddMemberV4",
       method = "POST",
       path = "/v4/projects/{project_id}/member",
       content_type = "application/json",
@@ -191,7 +191,7 @@ return {
       response = { ref = "AddMemberV4Response" },
     },
     associate_ipd_third_party = {
-      name = "AssociateIpdThirdParty",
+      sdk_operation = "AssociateIpdThirdParty",
       method = "POST",
       path = "/v2/projects/{project_id}/issues/{issue_id}/associate-third-party",
       content_type = "application/json;charset=UTF-8",
@@ -205,7 +205,7 @@ return {
       response = { ref = "AssociateIpdThirdPartyResponse" },
     },
     associate_issues = {
-      name = "AssociateIssues",
+      sdk_operation = "AssociateIssues",
       method = "PUT",
       path = "/v2/ipdprojectservice/projects/{project_id}/issues/{issue_id}/associated-item",
       content_type = "application/json;charset=UTF-8",
@@ -224,7 +224,7 @@ return {
       response = { type = "array", items = { ref = "AssociateIpdIssuesResp" } },
     },
     batch_add_members_v4 = {
-      name = "BatchAddMembersV4",
+      sdk_operation = "BatchAddMembersV4",
       method = "POST",
       path = "/v4/projects/{project_id}/members",
       content_type = "application/json",
@@ -236,7 +236,7 @@ return {
       response = { ref = "BatchAddMembersV4Response" },
     },
     batch_baseline_ipd_issues = {
-      name = "BatchBaselineIpdIssues",
+      sdk_operation = "BatchBaselineIpdIssues",
       method = "PUT",
       path = "/v1/ipdprojectservice/projects/{project_id}/issues/batch-update",
       content_type = "application/json;charset=UTF-8",
@@ -249,7 +249,7 @@ return {
       response = { ref = "BatchBaselineIpdIssuesResponse" },
     },
     batch_create_issue_snapitems = {
-      name = "BatchCreateIssueSnapitems",
+      sdk_operation = "BatchCreateIssueSnapitems",
       method = "POST",
       path = "/v1/ipdprojectservice/projects/{project_id}/baseline-snapshots/create/batch",
       content_type = "application/json;charset=UTF-8",
@@ -261,7 +261,7 @@ return {
       response = { ref = "BatchCreateIssueSnapitemsResponse" },
     },
     batch_delete_issues_v4 = {
-      name = "BatchDeleteIssuesV4",
+      sdk_operation = "BatchDeleteIssuesV4",
       method = "DELETE",
       path = "/v4/projects/{project_id}/issues",
       content_type = "application/json;charset=UTF-8",
@@ -273,7 +273,7 @@ return {
       response = { ref = "BatchDeleteIssuesV4Response" },
     },
     batch_delete_iterations_v4 = {
-      name = "BatchDeleteIterationsV4",
+      sdk_operation = "BatchDeleteIterationsV4",
       method = "DELETE",
       path = "/v4/projects/{project_id}/iterations",
       content_type = "application/json;charset=UTF-8",
@@ -285,7 +285,7 @@ return {
       response = { ref = "BatchDeleteIterationsV4Response" },
     },
     batch_delete_members_v4 = {
-      name = "BatchDeleteMembersV4",
+      sdk_operation = "BatchDeleteMembersV4",
       method = "DELETE",
       path = "/v4/projects/{project_id}/members",
       content_type = "application/json;charset=UTF-8",
@@ -297,7 +297,7 @@ return {
       response = { ref = "BatchDeleteMembersV4Response" },
     },
     batch_delete_snapshots = {
-      name = "BatchDeleteSnapshots",
+      sdk_operation = "BatchDeleteSnapshots",
       method = "DELETE",
       path = "/v1/ipdprojectservice/projects/{project_id}/baseline-snapshots/batch",
       content_type = "application/json;charset=UTF-8",
@@ -309,7 +309,7 @@ return {
       response = { ref = "BatchDeleteSnapshotsResponse" },
     },
     batch_list_associated_issues = {
-      name = "BatchListAssociatedIssues",
+      sdk_operation = "BatchListAssociatedIssues",
       method = "GET",
       path = "/v4/projects/{project_id}/issues/batch-associated-issues",
       content_type = "application/json",
@@ -322,7 +322,7 @@ return {
       response = { ref = "BatchListAssociatedIssuesResponse" },
     },
     batch_update_child_nick_names = {
-      name = "BatchUpdateChildNickNames",
+      sdk_operation = "BatchUpdateChildNickNames",
       method = "PUT",
       path = "/v4/domain/child-users",
       content_type = "application/json",
@@ -333,7 +333,7 @@ return {
       response = { ref = "BatchUpdateChildNickNamesResponse" },
     },
     batch_update_snapshot_deletable_flag = {
-      name = "BatchUpdateSnapshotDeletableFlag",
+      sdk_operation = "BatchUpdateSnapshotDeletableFlag",
       method = "PUT",
       path = "/v1/ipdprojectservice/projects/{project_id}/baseline-snapshots/deletions",
       content_type = "application/json;charset=UTF-8",
@@ -346,7 +346,7 @@ return {
       response = { ref = "BatchUpdateSnapshotDeletableFlagResponse" },
     },
     cancel_project_domain = {
-      name = "CancelProjectDomain",
+      sdk_operation = "CancelProjectDomain",
       method = "DELETE",
       path = "/v4/projects/{project_id}/domains/{domain_id}",
       content_type = "application/json",
@@ -357,7 +357,7 @@ return {
       response = { ref = "CancelProjectDomainResponse" },
     },
     check_project_name_v4 = {
-      name = "CheckProjectNameV4",
+      sdk_operation = "CheckProjectNameV4",
       method = "POST",
       path = "/v4/projects/check-name",
       content_type = "application/json;charset=UTF-8",
@@ -368,7 +368,7 @@ return {
       response = { ref = "CheckProjectNameV4Response" },
     },
     create_customfields = {
-      name = "CreateCustomfields",
+      sdk_operation = "CreateCustomfields",
       method = "POST",
       path = "/v3/{project_id}/custom-fields",
       content_type = "application/json",
@@ -384,7 +384,7 @@ return {
       response = { ref = "CreateCustomfieldsResponse" },
     },
     create_ipd_label = {
-      name = "CreateIpdLabel",
+      sdk_operation = "CreateIpdLabel",
       method = "POST",
       path = "/v1/ipdprojectservice/projects/{project_id}/tags",
       content_type = "application/json;charset=UTF-8",
@@ -399,7 +399,7 @@ return {
       response = { ref = "CreateIpdLabelResponse" },
     },
     create_ipd_process_instance = {
-      name = "CreateIpdProcessInstance",
+      sdk_operation = "CreateIpdProcessInstance",
       method = "POST",
       path = "/v1/ipdprojectservice/projects/{project_id}/process-instances",
       content_type = "application/json;charset=UTF-8",
@@ -426,7 +426,7 @@ return {
       response = { ref = "CreateIpdProcessInstanceResponse" },
     },
     create_ipd_project_issue = {
-      name = "CreateIpdProjectIssue",
+      sdk_operation = "CreateIpdProjectIssue",
       method = "POST",
       path = "/v1/ipdprojectservice/projects/{project_id}/issues",
       content_type = "application/json",
@@ -456,7 +456,7 @@ return {
       response = { ref = "CreateIpdProjectIssueResponse" },
     },
     create_ipd_project_issue_attachment = {
-      name = "CreateIpdProjectIssueAttachment",
+      sdk_operation = "CreateIpdProjectIssueAttachment",
       method = "POST",
       path = "/v1/ipdprojectservice/projects/{project_id}/issues/{issue_id}/attachments/upload",
       content_type = "multipart/form-data",
@@ -469,7 +469,7 @@ return {
       response = { ref = "CreateIpdProjectIssueAttachmentResponse" },
     },
     create_issue_v4 = {
-      name = "CreateIssueV4",
+      sdk_operation = "CreateIssueV4",
       method = "POST",
       path = "/v4/projects/{project_id}/issue",
       content_type = "application/json",
@@ -498,7 +498,7 @@ return {
       response = { ref = "CreateIssueV4Response" },
     },
     create_iteration_v4 = {
-      name = "CreateIterationV4",
+      sdk_operation = "CreateIterationV4",
       method = "POST",
       path = "/v4/projects/{project_id}/iteration",
       content_type = "application/json",
@@ -513,7 +513,7 @@ return {
       response = { ref = "CreateIterationV4Response" },
     },
     create_project_domain = {
-      name = "CreateProjectDomain",
+      sdk_operation = "CreateProjectDomain",
       method = "POST",
       path = "/v4/projects/{project_id}/domain",
       content_type = "application/json",
@@ -525,7 +525,7 @@ return {
       response = { ref = "CreateProjectDomainResponse" },
     },
     create_project_module = {
-      name = "CreateProjectModule",
+      sdk_operation = "CreateProjectModule",
       method = "POST",
       path = "/v4/projects/{project_id}/module",
       content_type = "application/json",
@@ -540,7 +540,7 @@ return {
       response = { ref = "CreateProjectModuleResponse" },
     },
     create_project_v4 = {
-      name = "CreateProjectV4",
+      sdk_operation = "CreateProjectV4",
       method = "POST",
       path = "/v4/project",
       content_type = "application/json",
@@ -556,7 +556,7 @@ return {
       response = { ref = "CreateProjectV4Response" },
     },
     create_scrum_plan_to_project = {
-      name = "CreateScrumPlanToProject",
+      sdk_operation = "CreateScrumPlanToProject",
       method = "POST",
       path = "/v3/plan/{project_id}/management",
       content_type = "application/json;charset=UTF-8",
@@ -567,7 +567,7 @@ return {
       response = { type = "string" },
     },
     create_sprint_snapshots = {
-      name = "CreateSprintSnapshots",
+      sdk_operation = "CreateSprintSnapshots",
       method = "POST",
       path = "/v1/ipdprojectservice/projects/{project_id}/plan/snapshots",
       content_type = "application/json;charset=UTF-8",
@@ -581,7 +581,7 @@ return {
       response = { ref = "CreateSprintSnapshotsResponse" },
     },
     create_system_issue_v4 = {
-      name = "CreateSystemIssueV4",
+      sdk_operation = "CreateSystemIssueV4",
       method = "POST",
       path = "/v4/projects/{project_id}/system/issue",
       content_type = "application/json",
@@ -612,7 +612,7 @@ return {
       response = { ref = "CreateSystemIssueV4Response" },
     },
     delete_attachment = {
-      name = "DeleteAttachment",
+      sdk_operation = "DeleteAttachment",
       method = "DELETE",
       path = "/v4/projects/{project_id}/issues/{issue_id}/attachments/{attachment_id}",
       content_type = "application/json",
@@ -624,7 +624,7 @@ return {
       response = { ref = "DeleteAttachmentResponse" },
     },
     delete_ipd_image_in_issue = {
-      name = "DeleteIpdImageInIssue",
+      sdk_operation = "DeleteIpdImageInIssue",
       method = "DELETE",
       path = "/v2/ipdprojectservice/projects/{project_id}/images",
       content_type = "application/json",
@@ -636,7 +636,7 @@ return {
       response = { ref = "DeleteIpdImageInIssueResponse" },
     },
     delete_ipd_label = {
-      name = "DeleteIpdLabel",
+      sdk_operation = "DeleteIpdLabel",
       method = "DELETE",
       path = "/v1/ipdprojectservice/projects/{project_id}/tags/{label_id}",
       content_type = "application/json",
@@ -647,7 +647,7 @@ return {
       response = { ref = "DeleteIpdLabelResponse" },
     },
     delete_ipd_third_party = {
-      name = "DeleteIpdThirdParty",
+      sdk_operation = "DeleteIpdThirdParty",
       method = "DELETE",
       path = "/v2/projects/{project_id}/issues/{issue_id}/associate-third-party",
       content_type = "application/json;charset=UTF-8",
@@ -660,7 +660,7 @@ return {
       response = { ref = "DeleteIpdThirdPartyResponse" },
     },
     delete_issue_v4 = {
-      name = "DeleteIssueV4",
+      sdk_operation = "DeleteIssueV4",
       method = "DELETE",
       path = "/v4/projects/{project_id}/issues/{issue_id}",
       content_type = "application/json",
@@ -671,7 +671,7 @@ return {
       response = { ref = "DeleteIssueV4Response" },
     },
     delete_iteration_v4 = {
-      name = "DeleteIterationV4",
+      sdk_operation = "DeleteIterationV4",
       method = "DELETE",
       path = "/v4/projects/{project_id}/iterations/{iteration_id}",
       content_type = "application/json",
@@ -682,7 +682,7 @@ return {
       response = { ref = "DeleteIterationV4Response" },
     },
     delete_project_module = {
-      name = "DeleteProjectModule",
+      sdk_operation = "DeleteProjectModule",
       method = "DELETE",
       path = "/v4/projects/{project_id}/modules/{module_id}",
       content_type = "application/json",
@@ -693,7 +693,7 @@ return {
       response = { ref = "DeleteProjectModuleResponse" },
     },
     delete_project_v4 = {
-      name = "DeleteProjectV4",
+      sdk_operation = "DeleteProjectV4",
       method = "DELETE",
       path = "/v4/projects/{project_id}",
       content_type = "application/json",
@@ -703,7 +703,7 @@ return {
       response = { ref = "DeleteProjectV4Response" },
     },
     delete_scrum_plan_in_project = {
-      name = "DeleteScrumPlanInProject",
+      sdk_operation = "DeleteScrumPlanInProject",
       method = "DELETE",
       path = "/v3/plan/{project_id}/management",
       content_type = "application/json",
@@ -713,7 +713,7 @@ return {
       response = { type = "string" },
     },
     download_attachment = {
-      name = "DownloadAttachment",
+      sdk_operation = "DownloadAttachment",
       method = "GET",
       path = "/v4/projects/{project_id}/issues/{issue_id}/attachments/{attachment_id}",
       content_type = "application/json",
@@ -725,7 +725,7 @@ return {
       response = { ref = "DownloadAttachmentResponse" },
     },
     download_image_file = {
-      name = "DownloadImageFile",
+      sdk_operation = "DownloadImageFile",
       method = "GET",
       path = "/v4/projects/{project_id}/image-file",
       content_type = "application/json",
@@ -736,7 +736,7 @@ return {
       response = { ref = "DownloadImageFileResponse" },
     },
     download_ipd_image_in_issue = {
-      name = "DownloadIpdImageInIssue",
+      sdk_operation = "DownloadIpdImageInIssue",
       method = "GET",
       path = "/v2/ipdprojectservice/projects/{project_id}/images",
       content_type = "application/json",
@@ -748,7 +748,7 @@ return {
       response = { ref = "DownloadIpdImageInIssueResponse" },
     },
     download_ipd_issue_attachment = {
-      name = "DownloadIpdIssueAttachment",
+      sdk_operation = "DownloadIpdIssueAttachment",
       method = "GET",
       path = "/v1/ipdprojectservice/projects/{project_id}/attachments/download/{id}",
       content_type = "application/json",
@@ -759,7 +759,7 @@ return {
       response = { ref = "DownloadIpdIssueAttachmentResponse" },
     },
     list_associated_issues = {
-      name = "ListAssociatedIssues",
+      sdk_operation = "ListAssociatedIssues",
       method = "GET",
       path = "/v4/projects/{project_id}/issues/{issue_id}/associated-issues",
       content_type = "application/json",
@@ -773,7 +773,7 @@ return {
       response = { ref = "ListAssociatedIssuesResponse" },
     },
     list_associated_test_cases = {
-      name = "ListAssociatedTestCases",
+      sdk_operation = "ListAssociatedTestCases",
       method = "GET",
       path = "/v4/projects/{project_id}/issues/{issue_id}/associate-test-cases",
       content_type = "application/json",
@@ -787,7 +787,7 @@ return {
       response = { ref = "ListAssociatedTestCasesResponse" },
     },
     list_associated_wikis = {
-      name = "ListAssociatedWikis",
+      sdk_operation = "ListAssociatedWikis",
       method = "GET",
       path = "/v4/projects/{project_id}/issues/{issue_id}/associated-wikis",
       content_type = "application/json",
@@ -801,7 +801,7 @@ return {
       response = { ref = "ListAssociatedWikisResponse" },
     },
     list_child_issues_v4 = {
-      name = "ListChildIssuesV4",
+      sdk_operation = "ListChildIssuesV4",
       method = "GET",
       path = "/v4/projects/{project_id}/issues/{issue_id}/child",
       content_type = "application/json",
@@ -812,7 +812,7 @@ return {
       response = { ref = "ListChildIssuesV4Response" },
     },
     list_domain_not_added_projects_v4 = {
-      name = "ListDomainNotAddedProjectsV4",
+      sdk_operation = "ListDomainNotAddedProjectsV4",
       method = "GET",
       path = "/v4/projects/domain/not-added",
       content_type = "application/json",
@@ -824,7 +824,7 @@ return {
       response = { ref = "ListDomainNotAddedProjectsV4Response" },
     },
     list_ipd_labels = {
-      name = "ListIpdLabels",
+      sdk_operation = "ListIpdLabels",
       method = "GET",
       path = "/v1/ipdprojectservice/projects/{project_id}/tags",
       content_type = "application/json",
@@ -837,7 +837,7 @@ return {
       response = { ref = "ListIpdLabelsResponse" },
     },
     list_ipd_project_issues = {
-      name = "ListIpdProjectIssues",
+      sdk_operation = "ListIpdProjectIssues",
       method = "POST",
       path = "/v1/ipdprojectservice/projects/{project_id}/issues/query",
       content_type = "application/json",
@@ -857,7 +857,7 @@ return {
       response = { ref = "ListIpdProjectIssuesResponse" },
     },
     list_ipd_review_forms_by_issue_id = {
-      name = "ListIpdReviewFormsByIssueId",
+      sdk_operation = "ListIpdReviewFormsByIssueId",
       method = "GET",
       path = "/v1/ipdprojectservice/projects/{project_id}/process-instances/query/{issue_id}",
       content_type = "application/json",
@@ -868,7 +868,7 @@ return {
       response = { ref = "ListIpdReviewFormsByIssueIdResponse" },
     },
     list_issue_associated_commits = {
-      name = "ListIssueAssociatedCommits",
+      sdk_operation = "ListIssueAssociatedCommits",
       method = "GET",
       path = "/v4/projects/{project_id}/issues/{issue_id}/associated-commits",
       content_type = "application/json",
@@ -883,7 +883,7 @@ return {
       response = { ref = "ListIssueAssociatedCommitsResponse" },
     },
     list_issue_by_snap_ids = {
-      name = "ListIssueBySnapIds",
+      sdk_operation = "ListIssueBySnapIds",
       method = "POST",
       path = "/v1/ipdprojectservice/projects/{project_id}/baseline-snapshots/query-with-ids",
       content_type = "application/json;charset=UTF-8",
@@ -896,7 +896,7 @@ return {
       response = { ref = "ListIssueBySnapIdsResponse" },
     },
     list_issue_comments_v4 = {
-      name = "ListIssueCommentsV4",
+      sdk_operation = "ListIssueCommentsV4",
       method = "GET",
       path = "/v4/projects/{project_id}/issues/{issue_id}/comments",
       content_type = "application/json",
@@ -910,7 +910,7 @@ return {
       response = { ref = "ListIssueCommentsV4Response" },
     },
     list_issue_custom_fields = {
-      name = "ListIssueCustomFields",
+      sdk_operation = "ListIssueCustomFields",
       method = "POST",
       path = "/v4/projects/{project_id}/issues/custom-fields",
       content_type = "application/json",
@@ -924,7 +924,7 @@ return {
       response = { ref = "ListIssueCustomFieldsResponse" },
     },
     list_issue_fields = {
-      name = "ListIssueFields",
+      sdk_operation = "ListIssueFields",
       method = "GET",
       path = "/v1/ipdprojectservice/projects/{project_id}/categories/{category_id}/field/templates",
       content_type = "application/json",
@@ -938,7 +938,7 @@ return {
       response = { ref = "ListIssueFieldsResponse" },
     },
     list_issue_records_v4 = {
-      name = "ListIssueRecordsV4",
+      sdk_operation = "ListIssueRecordsV4",
       method = "GET",
       path = "/v4/projects/{project_id}/issue/{issue_id}/records",
       content_type = "application/json",
@@ -952,7 +952,7 @@ return {
       response = { ref = "ListIssueRecordsV4Response" },
     },
     list_issue_sprint_snapshots = {
-      name = "ListIssueSprintSnapshots",
+      sdk_operation = "ListIssueSprintSnapshots",
       method = "GET",
       path = "/v1/ipdprojectservice/projects/{project_id}/plan/snapshots/issues/{issue_id}",
       content_type = "application/json",
@@ -963,7 +963,7 @@ return {
       response = { ref = "ListIssueSprintSnapshotsResponse" },
     },
     list_issue_statues = {
-      name = "ListIssueStatues",
+      sdk_operation = "ListIssueStatues",
       method = "GET",
       path = "/v1/ipdprojectservice/projects/{project_id}/category/{category_id}/statuses",
       content_type = "application/json",
@@ -974,7 +974,7 @@ return {
       response = { ref = "ListIssueStatuesResponse" },
     },
     list_issues_sf_v4 = {
-      name = "ListIssuesSfV4",
+      sdk_operation = "ListIssuesSfV4",
       method = "GET",
       path = "/v4/projects/{project_id}/issues",
       content_type = "application/json",
@@ -990,7 +990,7 @@ return {
       response = { ref = "ListIssuesSfV4Response" },
     },
     list_issues_v4 = {
-      name = "ListIssuesV4",
+      sdk_operation = "ListIssuesV4",
       method = "POST",
       path = "/v4/projects/{project_id}/issues",
       content_type = "application/json",
@@ -1022,7 +1022,7 @@ return {
       response = { ref = "ListIssuesV4Response" },
     },
     list_iteration_histories = {
-      name = "ListIterationHistories",
+      sdk_operation = "ListIterationHistories",
       method = "GET",
       path = "/v4/iterations/{iteration_id}/histories",
       content_type = "application/json",
@@ -1035,7 +1035,7 @@ return {
       response = { ref = "ListIterationHistoriesResponse" },
     },
     list_project_bug_statics_v4 = {
-      name = "ListProjectBugStaticsV4",
+      sdk_operation = "ListProjectBugStaticsV4",
       method = "GET",
       path = "/v4/projects/{project_id}/bug-statistic",
       content_type = "application/json",
@@ -1045,7 +1045,7 @@ return {
       response = { ref = "ListProjectBugStaticsV4Response" },
     },
     list_project_demand_static_v4 = {
-      name = "ListProjectDemandStaticV4",
+      sdk_operation = "ListProjectDemandStaticV4",
       method = "GET",
       path = "/v4/projects/{project_id}/demand-statistic",
       content_type = "application/json",
@@ -1055,7 +1055,7 @@ return {
       response = { ref = "ListProjectDemandStaticV4Response" },
     },
     list_project_domains = {
-      name = "ListProjectDomains",
+      sdk_operation = "ListProjectDomains",
       method = "GET",
       path = "/v4/projects/{project_id}/domains",
       content_type = "application/json",
@@ -1068,7 +1068,7 @@ return {
       response = { ref = "ListProjectDomainsResponse" },
     },
     list_project_issues_records_v4 = {
-      name = "ListProjectIssuesRecordsV4",
+      sdk_operation = "ListProjectIssuesRecordsV4",
       method = "GET",
       path = "/v4/projects/{project_id}/issues/records",
       content_type = "application/json",
@@ -1082,7 +1082,7 @@ return {
       response = { ref = "ListProjectIssuesRecordsV4Response" },
     },
     list_project_iterations_v4 = {
-      name = "ListProjectIterationsV4",
+      sdk_operation = "ListProjectIterationsV4",
       method = "GET",
       path = "/v4/projects/{project_id}/iterations",
       content_type = "application/json",
@@ -1094,7 +1094,7 @@ return {
       response = { ref = "ListProjectIterationsV4Response" },
     },
     list_project_members_v4 = {
-      name = "ListProjectMembersV4",
+      sdk_operation = "ListProjectMembersV4",
       method = "GET",
       path = "/v4/projects/{project_id}/members",
       content_type = "application/json",
@@ -1107,7 +1107,7 @@ return {
       response = { ref = "ListProjectMembersV4Response" },
     },
     list_project_modules = {
-      name = "ListProjectModules",
+      sdk_operation = "ListProjectModules",
       method = "GET",
       path = "/v4/projects/{project_id}/modules",
       content_type = "application/json",
@@ -1120,7 +1120,7 @@ return {
       response = { ref = "ListProjectModulesResponse" },
     },
     list_project_work_hours = {
-      name = "ListProjectWorkHours",
+      sdk_operation = "ListProjectWorkHours",
       method = "POST",
       path = "/v4/projects/work-hours",
       content_type = "application/json",
@@ -1139,7 +1139,7 @@ return {
       response = { ref = "ListProjectWorkHoursResponse" },
     },
     list_project_work_hours_type = {
-      name = "ListProjectWorkHoursType",
+      sdk_operation = "ListProjectWorkHoursType",
       method = "GET",
       path = "/v4/projects/{project_id}/work-hours-type",
       content_type = "application/json",
@@ -1153,7 +1153,7 @@ return {
       response = { ref = "ListProjectWorkHoursTypeResponse" },
     },
     list_projects_v4 = {
-      name = "ListProjectsV4",
+      sdk_operation = "ListProjectsV4",
       method = "GET",
       path = "/v4/projects",
       content_type = "application/json",
@@ -1170,7 +1170,7 @@ return {
       response = { ref = "ListProjectsV4Response" },
     },
     list_scrum_project_statuses = {
-      name = "ListScrumProjectStatuses",
+      sdk_operation = "ListScrumProjectStatuses",
       method = "GET",
       path = "/v4/projects/{project_id}/statuses",
       content_type = "application/json",
@@ -1184,7 +1184,7 @@ return {
       response = { ref = "ListScrumProjectStatusesResponse" },
     },
     list_spec_issue_stay_times = {
-      name = "ListSpecIssueStayTimes",
+      sdk_operation = "ListSpecIssueStayTimes",
       method = "POST",
       path = "/v4/issues/duration",
       content_type = "application/json",
@@ -1196,7 +1196,7 @@ return {
       response = { ref = "ListSpecIssueStayTimesResponse" },
     },
     list_status_statistic = {
-      name = "ListStatusStatistic",
+      sdk_operation = "ListStatusStatistic",
       method = "GET",
       path = "/v4/projects/{project_id}/status-statistic",
       content_type = "application/json",
@@ -1209,7 +1209,7 @@ return {
       response = { type = "array", items = { ref = "UserStatusStatistic" } },
     },
     list_templates = {
-      name = "ListTemplates",
+      sdk_operation = "ListTemplates",
       method = "GET",
       path = "/v4/projects/{project_id}/templates",
       content_type = "application/json",
@@ -1220,7 +1220,7 @@ return {
       response = { ref = "ListTemplatesResponse" },
     },
     list_workitem_status_records_v4 = {
-      name = "ListWorkitemStatusRecordsV4",
+      sdk_operation = "ListWorkitemStatusRecordsV4",
       method = "GET",
       path = "/v4/projects/{project_id}/work-items/status-records",
       content_type = "application/json",
@@ -1233,7 +1233,7 @@ return {
       response = { ref = "ListWorkitemStatusRecordsV4Response" },
     },
     list_workitems = {
-      name = "ListWorkitems",
+      sdk_operation = "ListWorkitems",
       method = "GET",
       path = "/v4/projects/{project_id}/work-items",
       content_type = "application/json",
@@ -1247,7 +1247,7 @@ return {
       response = { ref = "ListWorkitemsResponse" },
     },
     put_ipd_change_review_form_v2 = {
-      name = "PutIpdChangeReviewFormV2",
+      sdk_operation = "PutIpdChangeReviewFormV2",
       method = "PUT",
       path = "/v2/ipdprojectservice/projects/{project_id}/review/{review_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1262,7 +1262,7 @@ return {
       response = { ref = "PutIpdChangeReviewFormV2Response" },
     },
     query_issue_associated_item = {
-      name = "QueryIssueAssociatedItem",
+      sdk_operation = "QueryIssueAssociatedItem",
       method = "POST",
       path = "/v2/ipdprojectservice/projects/{project_id}/issues/{issue_id}/associated-item",
       content_type = "application/json",
@@ -1280,7 +1280,7 @@ return {
       response = { ref = "QueryIssueAssociatedItemResponse" },
     },
     remove_project = {
-      name = "RemoveProject",
+      sdk_operation = "RemoveProject",
       method = "DELETE",
       path = "/v4/projects/{project_id}/quit",
       content_type = "application/json",
@@ -1290,7 +1290,7 @@ return {
       response = { ref = "RemoveProjectResponse" },
     },
     search_issues = {
-      name = "SearchIssues",
+      sdk_operation = "SearchIssues",
       method = "POST",
       path = "/v4/issues",
       content_type = "application/json",
@@ -1314,7 +1314,7 @@ return {
       response = { ref = "SearchIssuesResponse" },
     },
     show_bug_density_v2 = {
-      name = "ShowBugDensityV2",
+      sdk_operation = "ShowBugDensityV2",
       method = "POST",
       path = "/v2/{project_id}/bug-density/query",
       content_type = "application/json",
@@ -1329,7 +1329,7 @@ return {
       response = { ref = "ShowBugDensityV2Response" },
     },
     show_bugs_per_developer = {
-      name = "ShowBugsPerDeveloper",
+      sdk_operation = "ShowBugsPerDeveloper",
       method = "POST",
       path = "/v1/{project_id}/bugs-per-developer/query",
       content_type = "application/json",
@@ -1344,7 +1344,7 @@ return {
       response = { ref = "ShowBugsPerDeveloperResponse" },
     },
     show_completion_rate = {
-      name = "ShowCompletionRate",
+      sdk_operation = "ShowCompletionRate",
       method = "POST",
       path = "/v1/{project_id}/completion-rate/query",
       content_type = "application/json",
@@ -1360,7 +1360,7 @@ return {
       response = { ref = "ShowCompletionRateResponse" },
     },
     show_cur_user_info = {
-      name = "ShowCurUserInfo",
+      sdk_operation = "ShowCurUserInfo",
       method = "GET",
       path = "/v4/user",
       content_type = "application/json",
@@ -1368,7 +1368,7 @@ return {
       response = { ref = "ShowCurUserInfoResponse" },
     },
     show_cur_user_role = {
-      name = "ShowCurUserRole",
+      sdk_operation = "ShowCurUserRole",
       method = "GET",
       path = "/v4/projects/{project_id}/user-role",
       content_type = "application/json",
@@ -1378,7 +1378,7 @@ return {
       response = { ref = "ShowCurUserRoleResponse" },
     },
     show_ipd_attachment_by_work_item_id = {
-      name = "ShowIpdAttachmentByWorkItemId",
+      sdk_operation = "ShowIpdAttachmentByWorkItemId",
       method = "GET",
       path = "/v1/ipdprojectservice/projects/{project_id}/attachments",
       content_type = "application/json",
@@ -1390,7 +1390,7 @@ return {
       response = { ref = "ShowIpdAttachmentByWorkItemIdResponse" },
     },
     show_ipd_fields_v2 = {
-      name = "ShowIpdFieldsV2",
+      sdk_operation = "ShowIpdFieldsV2",
       method = "GET",
       path = "/v1/ipdprojectservice/projects/{project_id}/categories/{category_id}/fields",
       content_type = "application/json",
@@ -1403,7 +1403,7 @@ return {
       response = { ref = "ShowIpdFieldsV2Response" },
     },
     show_ipd_third_party_associated = {
-      name = "ShowIpdThirdPartyAssociated",
+      sdk_operation = "ShowIpdThirdPartyAssociated",
       method = "GET",
       path = "/v2/projects/{project_id}/issues/{issue_id}/associate-third-party",
       content_type = "application/json",
@@ -1414,7 +1414,7 @@ return {
       response = { ref = "ShowIpdThirdPartyAssociatedResponse" },
     },
     show_issue_completion_rate = {
-      name = "ShowIssueCompletionRate",
+      sdk_operation = "ShowIssueCompletionRate",
       method = "GET",
       path = "/v4/projects/{project_id}/issue-completion-rate",
       content_type = "application/json",
@@ -1424,7 +1424,7 @@ return {
       response = { ref = "ShowIssueCompletionRateResponse" },
     },
     show_issue_config_fields = {
-      name = "ShowIssueConfigFields",
+      sdk_operation = "ShowIssueConfigFields",
       method = "GET",
       path = "/v1/ipdprojectservice/projects/{project_id}/workflow-template/issue/fields",
       content_type = "application/json",
@@ -1435,7 +1435,7 @@ return {
       response = { ref = "ShowIssueConfigFieldsResponse" },
     },
     show_issue_detail = {
-      name = "ShowIssueDetail",
+      sdk_operation = "ShowIssueDetail",
       method = "GET",
       path = "/v1/ipdprojectservice/projects/{project_id}/issues/{issue_id}",
       content_type = "application/json",
@@ -1448,7 +1448,7 @@ return {
       response = { ref = "ShowIssueDetailResponse" },
     },
     show_issue_v4 = {
-      name = "ShowIssueV4",
+      sdk_operation = "ShowIssueV4",
       method = "GET",
       path = "/v4/projects/{project_id}/issues/{issue_id}",
       content_type = "application/json",
@@ -1459,7 +1459,7 @@ return {
       response = { ref = "ShowIssueV4Response" },
     },
     show_issues_wrok_flow_config = {
-      name = "ShowIssuesWrokFlowConfig",
+      sdk_operation = "ShowIssuesWrokFlowConfig",
       method = "GET",
       path = "/v4/projects/{project_id}/issues/workflow/config",
       content_type = "application/json",
@@ -1470,7 +1470,7 @@ return {
       response = { ref = "ShowIssuesWrokFlowConfigResponse" },
     },
     show_iteration_v4 = {
-      name = "ShowIterationV4",
+      sdk_operation = "ShowIterationV4",
       method = "GET",
       path = "/v4/iterations/{iteration_id}",
       content_type = "application/json",
@@ -1480,7 +1480,7 @@ return {
       response = { ref = "ShowIterationV4Response" },
     },
     show_project_info_v4 = {
-      name = "ShowProjectInfoV4",
+      sdk_operation = "ShowProjectInfoV4",
       method = "GET",
       path = "/v4/projects/{project_id}",
       content_type = "application/json",
@@ -1490,7 +1490,7 @@ return {
       response = { ref = "ShowProjectInfoV4Response" },
     },
     show_project_summary_v4 = {
-      name = "ShowProjectSummaryV4",
+      sdk_operation = "ShowProjectSummaryV4",
       method = "GET",
       path = "/v4/projects/{project_id}/summary",
       content_type = "application/json",
@@ -1500,7 +1500,7 @@ return {
       response = { ref = "ShowProjectSummaryV4Response" },
     },
     show_project_work_hours = {
-      name = "ShowProjectWorkHours",
+      sdk_operation = "ShowProjectWorkHours",
       method = "POST",
       path = "/v4/projects/{project_id}/work-hours",
       content_type = "application/json",
@@ -1518,7 +1518,7 @@ return {
       response = { ref = "ShowProjectWorkHoursResponse" },
     },
     show_scrum_issue_severities = {
-      name = "ShowScrumIssueSeverities",
+      sdk_operation = "ShowScrumIssueSeverities",
       method = "GET",
       path = "/v2/issue-severity/all",
       content_type = "application/json",
@@ -1526,7 +1526,7 @@ return {
       response = { type = "string" },
     },
     show_scrum_plans_by_condition = {
-      name = "ShowScrumPlansByCondition",
+      sdk_operation = "ShowScrumPlansByCondition",
       method = "POST",
       path = "/v3/plan/{project_id}/managements",
       content_type = "application/json;charset=UTF-8",
@@ -1537,7 +1537,7 @@ return {
       response = { type = "string" },
     },
     show_work_item_wrokflow_config = {
-      name = "ShowWorkItemWrokflowConfig",
+      sdk_operation = "ShowWorkItemWrokflowConfig",
       method = "GET",
       path = "/v4/projects/{project_id}/work-items/workflow/config",
       content_type = "application/json",
@@ -1548,7 +1548,7 @@ return {
       response = { ref = "ShowWorkItemWrokflowConfigResponse" },
     },
     show_workflow_template = {
-      name = "ShowWorkflowTemplate",
+      sdk_operation = "ShowWorkflowTemplate",
       method = "GET",
       path = "/v1/ipdprojectservice/projects/{project_id}/workflow-template",
       content_type = "application/json",
@@ -1559,7 +1559,7 @@ return {
       response = { ref = "ShowWorkflowTemplateResponse" },
     },
     transfer_work_item_flow = {
-      name = "TransferWorkItemFlow",
+      sdk_operation = "TransferWorkItemFlow",
       method = "POST",
       path = "/v1/ipdprojectservice/projects/{project_id}/work-item/flow/transfer",
       content_type = "application/json",
@@ -1573,7 +1573,7 @@ return {
       response = { ref = "TransferWorkItemFlowResponse" },
     },
     update_ipd_label = {
-      name = "UpdateIpdLabel",
+      sdk_operation = "UpdateIpdLabel",
       method = "PUT",
       path = "/v1/ipdprojectservice/projects/{project_id}/tags/{label_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1589,7 +1589,7 @@ return {
       response = { ref = "UpdateIpdLabelResponse" },
     },
     update_ipd_third_party = {
-      name = "UpdateIpdThirdParty",
+      sdk_operation = "UpdateIpdThirdParty",
       method = "PUT",
       path = "/v2/projects/{project_id}/issues/{issue_id}/associate-third-party",
       content_type = "application/json;charset=UTF-8",
@@ -1604,7 +1604,7 @@ return {
       response = { ref = "UpdateIpdThirdPartyResponse" },
     },
     update_issue_v4 = {
-      name = "UpdateIssueV4",
+      sdk_operation = "UpdateIssueV4",
       method = "PUT",
       path = "/v4/projects/{project_id}/issues/{issue_id}",
       content_type = "application/json",
@@ -1634,7 +1634,7 @@ return {
       response = { ref = "UpdateIssueV4Response" },
     },
     update_iteration_v4 = {
-      name = "UpdateIterationV4",
+      sdk_operation = "UpdateIterationV4",
       method = "PUT",
       path = "/v4/projects/{project_id}/iterations/{iteration_id}",
       content_type = "application/json",
@@ -1652,7 +1652,7 @@ return {
       response = { ref = "UpdateIterationV4Response" },
     },
     update_membes_role_v4 = {
-      name = "UpdateMembesRoleV4",
+      sdk_operation = "UpdateMembesRoleV4",
       method = "POST",
       path = "/v4/projects/{project_id}/members/role",
       content_type = "application/json",
@@ -1665,7 +1665,7 @@ return {
       response = { ref = "UpdateMembesRoleV4Response" },
     },
     update_nick_name_v4 = {
-      name = "UpdateNickNameV4",
+      sdk_operation = "UpdateNickNameV4",
       method = "PUT",
       path = "/v4/user",
       content_type = "application/json",
@@ -1676,7 +1676,7 @@ return {
       response = { ref = "UpdateNickNameV4Response" },
     },
     update_project_domain = {
-      name = "UpdateProjectDomain",
+      sdk_operation = "UpdateProjectDomain",
       method = "PUT",
       path = "/v4/projects/{project_id}/domains/{domain_id}",
       content_type = "application/json",
@@ -1689,7 +1689,7 @@ return {
       response = { ref = "UpdateProjectDomainResponse" },
     },
     update_project_module = {
-      name = "UpdateProjectModule",
+      sdk_operation = "UpdateProjectModule",
       method = "PUT",
       path = "/v4/projects/{project_id}/modules/{module_id}",
       content_type = "application/json",
@@ -1704,7 +1704,7 @@ return {
       response = { ref = "UpdateProjectModuleResponse" },
     },
     update_project_v4 = {
-      name = "UpdateProjectV4",
+      sdk_operation = "UpdateProjectV4",
       method = "PUT",
       path = "/v4/projects/{project_id}",
       content_type = "application/json",
@@ -1717,7 +1717,7 @@ return {
       response = { ref = "UpdateProjectV4Response" },
     },
     update_scrum_plan_in_project = {
-      name = "UpdateScrumPlanInProject",
+      sdk_operation = "UpdateScrumPlanInProject",
       method = "PUT",
       path = "/v3/plan/{project_id}/management/{plan_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1729,7 +1729,7 @@ return {
       response = { type = "string" },
     },
     upload_attachments = {
-      name = "UploadAttachments",
+      sdk_operation = "UploadAttachments",
       method = "POST",
       path = "/v4/projects/{project_id}/issues/{issue_id}/attachments/upload",
       content_type = "multipart/form-data",
@@ -1742,7 +1742,7 @@ return {
       response = { ref = "UploadAttachmentsResponse" },
     },
     upload_ipd_image_in_issue = {
-      name = "UploadIpdImageInIssue",
+      sdk_operation = "UploadIpdImageInIssue",
       method = "POST",
       path = "/v2/ipdprojectservice/projects/{project_id}/images",
       content_type = "multipart/form-data",
@@ -1755,7 +1755,7 @@ return {
       response = { ref = "UploadIpdImageInIssueResponse" },
     },
     upload_issue_img = {
-      name = "UploadIssueImg",
+      sdk_operation = "UploadIssueImg",
       method = "POST",
       path = "/v2/{project_id}/img",
       content_type = "multipart/form-data",

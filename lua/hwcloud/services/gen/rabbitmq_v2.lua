@@ -96,7 +96,7 @@ return {
   },
   operations = {
     batch_create_or_delete_rabbit_mq_tag = {
-      name = "BatchCreateOrDeleteRabbitMqTag",
+      sdk_operation = "BatchCreateOrDeleteRabbitMqTag",
       method = "POST",
       path = "/v2/{project_id}/rabbitmq/{instance_id}/tags/action",
       content_type = "application/json",
@@ -109,7 +109,7 @@ return {
       response = { ref = "BatchCreateOrDeleteRabbitMqTagResponse" },
     },
     batch_delete_exchanges = {
-      name = "BatchDeleteExchanges",
+      sdk_operation = "BatchDeleteExchanges",
       method = "POST",
       path = "/v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/exchanges",
       content_type = "application/json",
@@ -122,7 +122,7 @@ return {
       response = { ref = "BatchDeleteExchangesResponse" },
     },
     batch_delete_queues = {
-      name = "BatchDeleteQueues",
+      sdk_operation = "BatchDeleteQueues",
       method = "POST",
       path = "/v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/queues",
       content_type = "application/json",
@@ -135,7 +135,7 @@ return {
       response = { ref = "BatchDeleteQueuesResponse" },
     },
     batch_delete_vhosts = {
-      name = "BatchDeleteVhosts",
+      sdk_operation = "BatchDeleteVhosts",
       method = "POST",
       path = "/v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts",
       content_type = "application/json",
@@ -147,7 +147,7 @@ return {
       response = { ref = "BatchDeleteVhostsResponse" },
     },
     batch_restart_or_delete_instances = {
-      name = "BatchRestartOrDeleteInstances",
+      sdk_operation = "BatchRestartOrDeleteInstances",
       method = "POST",
       path = "/v2/{project_id}/instances/action",
       content_type = "application/json",
@@ -161,7 +161,7 @@ return {
       response = { ref = "BatchRestartOrDeleteInstancesResponse" },
     },
     create_binding = {
-      name = "CreateBinding",
+      sdk_operation = "CreateBinding",
       method = "POST",
       path = "/v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/exchanges/{exchange}/binding",
       content_type = "application/json",
@@ -177,7 +177,7 @@ return {
       response = { ref = "CreateBindingResponse" },
     },
     create_exchange = {
-      name = "CreateExchange",
+      sdk_operation = "CreateExchange",
       method = "PUT",
       path = "/v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/exchanges",
       content_type = "application/json",
@@ -195,7 +195,7 @@ return {
       response = { ref = "CreateExchangeResponse" },
     },
     create_post_paid_instance_by_engine = {
-      name = "CreatePostPaidInstanceByEngine",
+      sdk_operation = "CreatePostPaidInstanceByEngine",
       method = "POST",
       path = "/v2/{engine}/{project_id}/instances",
       content_type = "application/json",
@@ -207,7 +207,7 @@ return {
       response = { ref = "CreatePostPaidInstanceByEngineResponse" },
     },
     create_queue = {
-      name = "CreateQueue",
+      sdk_operation = "CreateQueue",
       method = "PUT",
       path = "/v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/queues",
       content_type = "application/json",
@@ -226,7 +226,7 @@ return {
       response = { ref = "CreateQueueResponse" },
     },
     create_user = {
-      name = "CreateUser",
+      sdk_operation = "CreateUser",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/users",
       content_type = "application/json",
@@ -240,7 +240,7 @@ return {
       response = { ref = "CreateUserResponse" },
     },
     create_vhost = {
-      name = "CreateVhost",
+      sdk_operation = "CreateVhost",
       method = "PUT",
       path = "/v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts",
       content_type = "application/json",
@@ -252,7 +252,7 @@ return {
       response = { ref = "CreateVhostResponse" },
     },
     delete_background_task = {
-      name = "DeleteBackgroundTask",
+      sdk_operation = "DeleteBackgroundTask",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/tasks/{task_id}",
       content_type = "application/json",
@@ -263,7 +263,7 @@ return {
       response = { ref = "DeleteBackgroundTaskResponse" },
     },
     delete_binding = {
-      name = "DeleteBinding",
+      sdk_operation = "DeleteBinding",
       method = "DELETE",
       path = "/v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/exchanges/{exchange}/destination-type/{destination_type}/destination/{destination}/properties-key/{properties_key}/unbinding",
       content_type = "application/json",
@@ -278,7 +278,7 @@ return {
       response = { ref = "DeleteBindingResponse" },
     },
     delete_instance = {
-      name = "DeleteInstance",
+      sdk_operation = "DeleteInstance",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -288,7 +288,7 @@ return {
       response = { ref = "DeleteInstanceResponse" },
     },
     delete_queue_info = {
-      name = "DeleteQueueInfo",
+      sdk_operation = "DeleteQueueInfo",
       method = "DELETE",
       path = "/v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/queues/{queue}/contents",
       content_type = "application/json",
@@ -300,7 +300,7 @@ return {
       response = { ref = "DeleteQueueInfoResponse" },
     },
     delete_scheduled_task = {
-      name = "DeleteScheduledTask",
+      sdk_operation = "DeleteScheduledTask",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/scheduled-tasks/{task_id}",
       content_type = "application/json",
@@ -311,7 +311,7 @@ return {
       response = { ref = "DeleteScheduledTaskResponse" },
     },
     delete_user = {
-      name = "DeleteUser",
+      sdk_operation = "DeleteUser",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/users/{user_name}",
       content_type = "application/json",
@@ -322,7 +322,7 @@ return {
       response = { ref = "DeleteUserResponse" },
     },
     enable_dns = {
-      name = "EnableDns",
+      sdk_operation = "EnableDns",
       method = "POST",
       path = "/v2/{project_id}/rabbitmq/instances/{instance_id}/dns",
       content_type = "application/json",
@@ -332,7 +332,7 @@ return {
       response = { ref = "EnableDnsResponse" },
     },
     list_available_zones = {
-      name = "ListAvailableZones",
+      sdk_operation = "ListAvailableZones",
       method = "GET",
       path = "/v2/available-zones",
       content_type = "application/json",
@@ -340,7 +340,7 @@ return {
       response = { ref = "ListAvailableZonesResponse" },
     },
     list_background_tasks = {
-      name = "ListBackgroundTasks",
+      sdk_operation = "ListBackgroundTasks",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/tasks",
       content_type = "application/json",
@@ -355,7 +355,7 @@ return {
       response = { ref = "ListBackgroundTasksResponse" },
     },
     list_bindings = {
-      name = "ListBindings",
+      sdk_operation = "ListBindings",
       method = "GET",
       path = "/v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/exchanges/{exchange}/binding",
       content_type = "application/json",
@@ -367,7 +367,7 @@ return {
       response = { ref = "ListBindingsResponse" },
     },
     list_config_features = {
-      name = "ListConfigFeatures",
+      sdk_operation = "ListConfigFeatures",
       method = "GET",
       path = "/v2/config/features",
       content_type = "application/json",
@@ -375,7 +375,7 @@ return {
       response = { ref = "ListConfigFeaturesResponse" },
     },
     list_engine_products = {
-      name = "ListEngineProducts",
+      sdk_operation = "ListEngineProducts",
       method = "GET",
       path = "/v2/{engine}/products",
       content_type = "application/json",
@@ -386,7 +386,7 @@ return {
       response = { ref = "ListEngineProductsResponse" },
     },
     list_exchanges = {
-      name = "ListExchanges",
+      sdk_operation = "ListExchanges",
       method = "GET",
       path = "/v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/exchanges",
       content_type = "application/json",
@@ -400,7 +400,7 @@ return {
       response = { ref = "ListExchangesResponse" },
     },
     list_instances_details = {
-      name = "ListInstancesDetails",
+      sdk_operation = "ListInstancesDetails",
       method = "GET",
       path = "/v2/{project_id}/instances",
       content_type = "application/json",
@@ -419,7 +419,7 @@ return {
       response = { ref = "ListInstancesDetailsResponse" },
     },
     list_plugins = {
-      name = "ListPlugins",
+      sdk_operation = "ListPlugins",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/rabbitmq/plugins",
       content_type = "application/json",
@@ -429,7 +429,7 @@ return {
       response = { ref = "ListPluginsResponse" },
     },
     list_products = {
-      name = "ListProducts",
+      sdk_operation = "ListProducts",
       method = "GET",
       path = "/v2/products",
       content_type = "application/json",
@@ -439,7 +439,7 @@ return {
       response = { ref = "ListProductsResponse" },
     },
     list_queues = {
-      name = "ListQueues",
+      sdk_operation = "ListQueues",
       method = "GET",
       path = "/v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/queues",
       content_type = "application/json",
@@ -453,7 +453,7 @@ return {
       response = { ref = "ListQueuesResponse" },
     },
     list_scheduled_tasks = {
-      name = "ListScheduledTasks",
+      sdk_operation = "ListScheduledTasks",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/scheduled-tasks",
       content_type = "application/json",
@@ -468,7 +468,7 @@ return {
       response = { ref = "ListScheduledTasksResponse" },
     },
     list_user = {
-      name = "ListUser",
+      sdk_operation = "ListUser",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/users",
       content_type = "application/json",
@@ -481,7 +481,7 @@ return {
       response = { ref = "ListUserResponse" },
     },
     list_vhosts = {
-      name = "ListVhosts",
+      sdk_operation = "ListVhosts",
       method = "GET",
       path = "/v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts",
       content_type = "application/json",
@@ -494,7 +494,7 @@ return {
       response = { ref = "ListVhostsResponse" },
     },
     modify_recycle_policy = {
-      name = "ModifyRecyclePolicy",
+      sdk_operation = "ModifyRecyclePolicy",
       method = "PUT",
       path = "/v2/{project_id}/recycle",
       content_type = "application/json",
@@ -506,7 +506,7 @@ return {
       response = { ref = "ModifyRecyclePolicyResponse" },
     },
     reset_password = {
-      name = "ResetPassword",
+      sdk_operation = "ResetPassword",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/password",
       content_type = "application/json",
@@ -518,7 +518,7 @@ return {
       response = { ref = "ResetPasswordResponse" },
     },
     resize_engine_instance = {
-      name = "ResizeEngineInstance",
+      sdk_operation = "ResizeEngineInstance",
       method = "POST",
       path = "/v2/{engine}/{project_id}/instances/{instance_id}/extend",
       content_type = "application/json",
@@ -535,7 +535,7 @@ return {
       response = { ref = "ResizeEngineInstanceResponse" },
     },
     restore_recycle_instance = {
-      name = "RestoreRecycleInstance",
+      sdk_operation = "RestoreRecycleInstance",
       method = "POST",
       path = "/v2/{project_id}/recycle",
       content_type = "application/json",
@@ -546,7 +546,7 @@ return {
       response = { ref = "RestoreRecycleInstanceResponse" },
     },
     show_background_task = {
-      name = "ShowBackgroundTask",
+      sdk_operation = "ShowBackgroundTask",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/tasks/{task_id}",
       content_type = "application/json",
@@ -557,7 +557,7 @@ return {
       response = { ref = "ShowBackgroundTaskResponse" },
     },
     show_ces_hierarchy = {
-      name = "ShowCesHierarchy",
+      sdk_operation = "ShowCesHierarchy",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/ces-hierarchy",
       content_type = "application/json",
@@ -567,7 +567,7 @@ return {
       response = { ref = "ShowCesHierarchyResponse" },
     },
     show_engine_instance_extend_product_info = {
-      name = "ShowEngineInstanceExtendProductInfo",
+      sdk_operation = "ShowEngineInstanceExtendProductInfo",
       method = "GET",
       path = "/v2/{engine}/{project_id}/instances/{instance_id}/extend",
       content_type = "application/json",
@@ -579,7 +579,7 @@ return {
       response = { ref = "ShowEngineInstanceExtendProductInfoResponse" },
     },
     show_instance = {
-      name = "ShowInstance",
+      sdk_operation = "ShowInstance",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -589,7 +589,7 @@ return {
       response = { ref = "ShowInstanceResponse" },
     },
     show_maintain_windows = {
-      name = "ShowMaintainWindows",
+      sdk_operation = "ShowMaintainWindows",
       method = "GET",
       path = "/v2/instances/maintain-windows",
       content_type = "application/json",
@@ -597,7 +597,7 @@ return {
       response = { ref = "ShowMaintainWindowsResponse" },
     },
     show_queue_details = {
-      name = "ShowQueueDetails",
+      sdk_operation = "ShowQueueDetails",
       method = "GET",
       path = "/v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/queues/{queue}",
       content_type = "application/json",
@@ -609,7 +609,7 @@ return {
       response = { ref = "ShowQueueDetailsResponse" },
     },
     show_quotas = {
-      name = "ShowQuotas",
+      sdk_operation = "ShowQuotas",
       method = "GET",
       path = "/v2/{project_id}/quotas",
       content_type = "application/json",
@@ -617,7 +617,7 @@ return {
       response = { ref = "ShowQuotasResponse" },
     },
     show_rabbit_mq_product_cores = {
-      name = "ShowRabbitMqProductCores",
+      sdk_operation = "ShowRabbitMqProductCores",
       method = "GET",
       path = "/v2/rabbitmq/products/cores",
       content_type = "application/json",
@@ -629,7 +629,7 @@ return {
       response = { ref = "ShowRabbitMqProductCoresResponse" },
     },
     show_rabbit_mq_project_tags = {
-      name = "ShowRabbitMqProjectTags",
+      sdk_operation = "ShowRabbitMqProjectTags",
       method = "GET",
       path = "/v2/{project_id}/rabbitmq/tags",
       content_type = "application/json",
@@ -637,7 +637,7 @@ return {
       response = { ref = "ShowRabbitMqProjectTagsResponse" },
     },
     show_rabbit_mq_tags = {
-      name = "ShowRabbitMqTags",
+      sdk_operation = "ShowRabbitMqTags",
       method = "GET",
       path = "/v2/{project_id}/rabbitmq/{instance_id}/tags",
       content_type = "application/json",
@@ -647,7 +647,7 @@ return {
       response = { ref = "ShowRabbitMqTagsResponse" },
     },
     show_recycle_instances = {
-      name = "ShowRecycleInstances",
+      sdk_operation = "ShowRecycleInstances",
       method = "GET",
       path = "/v2/{project_id}/recycle",
       content_type = "application/json",
@@ -655,7 +655,7 @@ return {
       response = { ref = "ShowRecycleInstancesResponse" },
     },
     show_volume_expand_config = {
-      name = "ShowVolumeExpandConfig",
+      sdk_operation = "ShowVolumeExpandConfig",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/auto-volume-expand",
       content_type = "application/json",
@@ -665,7 +665,7 @@ return {
       response = { ref = "ShowVolumeExpandConfigResponse" },
     },
     update_instance = {
-      name = "UpdateInstance",
+      sdk_operation = "UpdateInstance",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -685,7 +685,7 @@ return {
       response = { ref = "UpdateInstanceResponse" },
     },
     update_plugins = {
-      name = "UpdatePlugins",
+      sdk_operation = "UpdatePlugins",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/rabbitmq/plugins",
       content_type = "application/json",
@@ -698,7 +698,7 @@ return {
       response = { ref = "UpdatePluginsResponse" },
     },
     update_scheduled_task = {
-      name = "UpdateScheduledTask",
+      sdk_operation = "UpdateScheduledTask",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/scheduled-tasks/{task_id}",
       content_type = "application/json",
@@ -711,7 +711,7 @@ return {
       response = { ref = "UpdateScheduledTaskResponse" },
     },
     update_user = {
-      name = "UpdateUser",
+      sdk_operation = "UpdateUser",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/users/{user_name}",
       content_type = "application/json",
@@ -726,7 +726,7 @@ return {
       response = { ref = "UpdateUserResponse" },
     },
     update_volume_expansion_config = {
-      name = "UpdateVolumeExpansionConfig",
+      sdk_operation = "UpdateVolumeExpansionConfig",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/auto-volume-expand",
       content_type = "application/json",

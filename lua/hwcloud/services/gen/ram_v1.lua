@@ -35,7 +35,7 @@ return {
   },
   operations = {
     accept_resource_share_invitation = {
-      name = "AcceptResourceShareInvitation",
+      sdk_operation = "AcceptResourceShareInvitation",
       method = "POST",
       path = "/v1/resource-share-invitations/{resource_share_invitation_id}/accept",
       content_type = "application/json",
@@ -46,7 +46,7 @@ return {
       response = { ref = "AcceptResourceShareInvitationResponse" },
     },
     associate_resource_share = {
-      name = "AssociateResourceShare",
+      sdk_operation = "AssociateResourceShare",
       method = "POST",
       path = "/v1/resource-shares/{resource_share_id}/associate",
       content_type = "application/json",
@@ -60,7 +60,7 @@ return {
       response = { ref = "AssociateResourceShareResponse" },
     },
     associate_resource_share_permission = {
-      name = "AssociateResourceSharePermission",
+      sdk_operation = "AssociateResourceSharePermission",
       method = "POST",
       path = "/v1/resource-shares/{resource_share_id}/associate-permission",
       content_type = "application/json",
@@ -74,7 +74,7 @@ return {
       response = { ref = "AssociateResourceSharePermissionResponse" },
     },
     batch_create_resource_share_tags = {
-      name = "BatchCreateResourceShareTags",
+      sdk_operation = "BatchCreateResourceShareTags",
       method = "POST",
       path = "/v1/resource-shares/{resource_share_id}/tags/create",
       content_type = "application/json",
@@ -87,7 +87,7 @@ return {
       response = { ref = "BatchCreateResourceShareTagsResponse" },
     },
     batch_delete_resource_share_tags = {
-      name = "BatchDeleteResourceShareTags",
+      sdk_operation = "BatchDeleteResourceShareTags",
       method = "POST",
       path = "/v1/resource-shares/{resource_share_id}/tags/delete",
       content_type = "application/json",
@@ -100,7 +100,7 @@ return {
       response = { ref = "BatchDeleteResourceShareTagsResponse" },
     },
     create_resource_share = {
-      name = "CreateResourceShare",
+      sdk_operation = "CreateResourceShare",
       method = "POST",
       path = "/v1/resource-shares",
       content_type = "application/json",
@@ -118,7 +118,7 @@ return {
       response = { ref = "CreateResourceShareResponse" },
     },
     delete_resource_share = {
-      name = "DeleteResourceShare",
+      sdk_operation = "DeleteResourceShare",
       method = "DELETE",
       path = "/v1/resource-shares/{resource_share_id}",
       content_type = "application/json",
@@ -129,7 +129,7 @@ return {
       response = { ref = "DeleteResourceShareResponse" },
     },
     disable_organization_share = {
-      name = "DisableOrganizationShare",
+      sdk_operation = "DisableOrganizationShare",
       method = "POST",
       path = "/v1/organization-share/disable",
       content_type = "application/json",
@@ -139,7 +139,7 @@ return {
       response = { ref = "DisableOrganizationShareResponse" },
     },
     disassociate_resource_share = {
-      name = "DisassociateResourceShare",
+      sdk_operation = "DisassociateResourceShare",
       method = "POST",
       path = "/v1/resource-shares/{resource_share_id}/disassociate",
       content_type = "application/json",
@@ -153,7 +153,7 @@ return {
       response = { ref = "DisassociateResourceShareResponse" },
     },
     disassociate_resource_share_permission = {
-      name = "DisassociateResourceSharePermission",
+      sdk_operation = "DisassociateResourceSharePermission",
       method = "POST",
       path = "/v1/resource-shares/{resource_share_id}/disassociate-permission",
       content_type = "application/json",
@@ -166,7 +166,7 @@ return {
       response = { ref = "DisassociateResourceSharePermissionResponse" },
     },
     enable_organization_share = {
-      name = "EnableOrganizationShare",
+      sdk_operation = "EnableOrganizationShare",
       method = "POST",
       path = "/v1/organization-share/enable",
       content_type = "application/json",
@@ -176,7 +176,7 @@ return {
       response = { ref = "EnableOrganizationShareResponse" },
     },
     list_permission_versions = {
-      name = "ListPermissionVersions",
+      sdk_operation = "ListPermissionVersions",
       method = "GET",
       path = "/v1/permissions/{permission_id}/versions",
       content_type = "application/json",
@@ -190,7 +190,7 @@ return {
       response = { ref = "ListPermissionVersionsResponse" },
     },
     list_permissions = {
-      name = "ListPermissions",
+      sdk_operation = "ListPermissions",
       method = "GET",
       path = "/v1/permissions",
       content_type = "application/json",
@@ -205,7 +205,7 @@ return {
       response = { ref = "ListPermissionsResponse" },
     },
     list_quota = {
-      name = "ListQuota",
+      sdk_operation = "ListQuota",
       method = "GET",
       path = "/v1/resource-shares/quotas",
       content_type = "application/json",
@@ -215,7 +215,7 @@ return {
       response = { ref = "ListQuotaResponse" },
     },
     list_resource_share_permissions = {
-      name = "ListResourceSharePermissions",
+      sdk_operation = "ListResourceSharePermissions",
       method = "GET",
       path = "/v1/resource-shares/{resource_share_id}/associated-permissions",
       content_type = "application/json",
@@ -230,7 +230,7 @@ return {
       response = { ref = "ListResourceSharePermissionsResponse" },
     },
     list_resource_share_tags = {
-      name = "ListResourceShareTags",
+      sdk_operation = "ListResourceShareTags",
       method = "GET",
       path = "/v1/resource-shares/tags",
       content_type = "application/json",
@@ -243,7 +243,7 @@ return {
       response = { ref = "ListResourceShareTagsResponse" },
     },
     list_resource_shares_by_tags = {
-      name = "ListResourceSharesByTags",
+      sdk_operation = "ListResourceSharesByTags",
       method = "POST",
       path = "/v1/resource-shares/resource-instances/filter",
       content_type = "application/json",
@@ -260,7 +260,7 @@ return {
       response = { ref = "ListResourceSharesByTagsResponse" },
     },
     list_resource_types = {
-      name = "ListResourceTypes",
+      sdk_operation = "ListResourceTypes",
       method = "GET",
       path = "/v1/resource-types",
       content_type = "application/json",
@@ -273,7 +273,7 @@ return {
       response = { ref = "ListResourceTypesResponse" },
     },
     reject_resource_share_invitation = {
-      name = "RejectResourceShareInvitation",
+      sdk_operation = "RejectResourceShareInvitation",
       method = "POST",
       path = "/v1/resource-share-invitations/{resource_share_invitation_id}/reject",
       content_type = "application/json",
@@ -284,7 +284,7 @@ return {
       response = { ref = "RejectResourceShareInvitationResponse" },
     },
     search_distinct_principals = {
-      name = "SearchDistinctPrincipals",
+      sdk_operation = "SearchDistinctPrincipals",
       method = "POST",
       path = "/v1/shared-principals/search-distinct-principal",
       content_type = "application/json",
@@ -301,7 +301,7 @@ return {
       response = { ref = "SearchDistinctPrincipalsResponse" },
     },
     search_distinct_shared_resources = {
-      name = "SearchDistinctSharedResources",
+      sdk_operation = "SearchDistinctSharedResources",
       method = "POST",
       path = "/v1/shared-resources/search-distinct-resource",
       content_type = "application/json",
@@ -320,7 +320,7 @@ return {
       response = { ref = "SearchDistinctSharedResourcesResponse" },
     },
     search_resource_share_associations = {
-      name = "SearchResourceShareAssociations",
+      sdk_operation = "SearchResourceShareAssociations",
       method = "POST",
       path = "/v1/resource-share-associations/search",
       content_type = "application/json",
@@ -340,7 +340,7 @@ return {
       response = { ref = "SearchResourceShareAssociationsResponse" },
     },
     search_resource_share_count_by_tags = {
-      name = "SearchResourceShareCountByTags",
+      sdk_operation = "SearchResourceShareCountByTags",
       method = "POST",
       path = "/v1/resource-shares/resource-instances/count",
       content_type = "application/json",
@@ -354,7 +354,7 @@ return {
       response = { ref = "SearchResourceShareCountByTagsResponse" },
     },
     search_resource_share_invitation = {
-      name = "SearchResourceShareInvitation",
+      sdk_operation = "SearchResourceShareInvitation",
       method = "POST",
       path = "/v1/resource-share-invitations/search",
       content_type = "application/json",
@@ -371,7 +371,7 @@ return {
       response = { ref = "SearchResourceShareInvitationResponse" },
     },
     search_resource_shares = {
-      name = "SearchResourceShares",
+      sdk_operation = "SearchResourceShares",
       method = "POST",
       path = "/v1/resource-shares/search",
       content_type = "application/json",
@@ -391,7 +391,7 @@ return {
       response = { ref = "SearchResourceSharesResponse" },
     },
     search_shared_principals = {
-      name = "SearchSharedPrincipals",
+      sdk_operation = "SearchSharedPrincipals",
       method = "POST",
       path = "/v1/shared-principals/search",
       content_type = "application/json",
@@ -409,7 +409,7 @@ return {
       response = { ref = "SearchSharedPrincipalsResponse" },
     },
     search_shared_resources = {
-      name = "SearchSharedResources",
+      sdk_operation = "SearchSharedResources",
       method = "POST",
       path = "/v1/shared-resources/search",
       content_type = "application/json",
@@ -430,7 +430,7 @@ return {
       response = { ref = "SearchSharedResourcesResponse" },
     },
     show_organization_share = {
-      name = "ShowOrganizationShare",
+      sdk_operation = "ShowOrganizationShare",
       method = "GET",
       path = "/v1/organization-share",
       content_type = "application/json",
@@ -440,7 +440,7 @@ return {
       response = { ref = "ShowOrganizationShareResponse" },
     },
     show_permission = {
-      name = "ShowPermission",
+      sdk_operation = "ShowPermission",
       method = "GET",
       path = "/v1/permissions/{permission_id}",
       content_type = "application/json",
@@ -452,7 +452,7 @@ return {
       response = { ref = "ShowPermissionResponse" },
     },
     update_resource_share = {
-      name = "UpdateResourceShare",
+      sdk_operation = "UpdateResourceShare",
       method = "PUT",
       path = "/v1/resource-shares/{resource_share_id}",
       content_type = "application/json",

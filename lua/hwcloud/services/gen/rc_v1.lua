@@ -16,7 +16,7 @@ return {
   },
   operations = {
     add_resources_to_group = {
-      name = "AddResourcesToGroup",
+      sdk_operation = "AddResourcesToGroup",
       method = "PUT",
       path = "/v1/resource-center/groups/{group_id}/resources",
       content_type = "application/json",
@@ -28,7 +28,7 @@ return {
       response = { ref = "AddResourcesToGroupResponse" },
     },
     collect_all_resources_summary = {
-      name = "CollectAllResourcesSummary",
+      sdk_operation = "CollectAllResourcesSummary",
       method = "GET",
       path = "/v1/resource-center/all-resources/summary",
       content_type = "application/json",
@@ -43,7 +43,7 @@ return {
       response = { type = "array", items = { ref = "ResourceSummaryResponseItem" } },
     },
     count_all_resources = {
-      name = "CountAllResources",
+      sdk_operation = "CountAllResources",
       method = "GET",
       path = "/v1/resource-center/all-resources/count",
       content_type = "application/json",
@@ -59,7 +59,7 @@ return {
       response = { ref = "CountAllResourcesResponse" },
     },
     create_resource_group = {
-      name = "CreateResourceGroup",
+      sdk_operation = "CreateResourceGroup",
       method = "POST",
       path = "/v1/resource-center/groups",
       content_type = "application/json",
@@ -71,7 +71,7 @@ return {
       response = { ref = "CreateResourceGroupResponse" },
     },
     delete_resource_group = {
-      name = "DeleteResourceGroup",
+      sdk_operation = "DeleteResourceGroup",
       method = "DELETE",
       path = "/v1/resource-center/groups/{group_id}",
       content_type = "application/json",
@@ -81,7 +81,7 @@ return {
       response = { ref = "DeleteResourceGroupResponse" },
     },
     list_all_providers = {
-      name = "ListAllProviders",
+      sdk_operation = "ListAllProviders",
       method = "GET",
       path = "/v1/resource-center/all-providers",
       content_type = "application/json",
@@ -94,7 +94,7 @@ return {
       response = { ref = "ListAllProvidersResponse" },
     },
     list_all_resources = {
-      name = "ListAllResources",
+      sdk_operation = "ListAllResources",
       method = "GET",
       path = "/v1/resource-center/all-resources",
       content_type = "application/json",
@@ -115,7 +115,7 @@ return {
       response = { ref = "ListAllResourcesResponse" },
     },
     list_all_tags = {
-      name = "ListAllTags",
+      sdk_operation = "ListAllTags",
       method = "GET",
       path = "/v1/resource-center/all-resources/tags",
       content_type = "application/json",
@@ -128,7 +128,7 @@ return {
       response = { ref = "ListAllTagsResponse" },
     },
     list_resource_groups = {
-      name = "ListResourceGroups",
+      sdk_operation = "ListResourceGroups",
       method = "GET",
       path = "/v1/resource-center/groups",
       content_type = "application/json",
@@ -140,7 +140,7 @@ return {
       response = { ref = "ListResourceGroupsResponse" },
     },
     list_resources = {
-      name = "ListResources",
+      sdk_operation = "ListResources",
       method = "GET",
       path = "/v1/resource-center/provider/{provider}/type/{type}/resources",
       content_type = "application/json",
@@ -157,7 +157,7 @@ return {
       response = { ref = "ListResourcesResponse" },
     },
     remove_resource_from_group = {
-      name = "RemoveResourceFromGroup",
+      sdk_operation = "RemoveResourceFromGroup",
       method = "DELETE",
       path = "/v1/resource-center/groups/{group_id}/resources/{resource_id}",
       content_type = "application/json",
@@ -168,7 +168,7 @@ return {
       response = { ref = "RemoveResourceFromGroupResponse" },
     },
     show_resource_by_id = {
-      name = "ShowResourceById",
+      sdk_operation = "ShowResourceById",
       method = "GET",
       path = "/v1/resource-center/provider/{provider}/type/{type}/resources/{resource_id}",
       content_type = "application/json",
@@ -180,7 +180,7 @@ return {
       response = { ref = "ShowResourceByIdResponse" },
     },
     show_resource_detail = {
-      name = "ShowResourceDetail",
+      sdk_operation = "ShowResourceDetail",
       method = "GET",
       path = "/v1/resource-center/all-resources/{resource_id}",
       content_type = "application/json",
@@ -190,7 +190,7 @@ return {
       response = { ref = "ShowResourceDetailResponse" },
     },
     show_resource_group = {
-      name = "ShowResourceGroup",
+      sdk_operation = "ShowResourceGroup",
       method = "GET",
       path = "/v1/resource-center/groups/{group_id}",
       content_type = "application/json",
@@ -200,7 +200,7 @@ return {
       response = { ref = "ShowResourceGroupResponse" },
     },
     show_resource_relations = {
-      name = "ShowResourceRelations",
+      sdk_operation = "ShowResourceRelations",
       method = "GET",
       path = "/v1/resource-center/resource-relations",
       content_type = "application/json",
@@ -214,7 +214,7 @@ return {
       response = { ref = "ShowResourceRelationsResponse" },
     },
     update_resource_group = {
-      name = "UpdateResourceGroup",
+      sdk_operation = "UpdateResourceGroup",
       method = "PATCH",
       path = "/v1/resource-center/groups/{group_id}",
       content_type = "application/json",

@@ -454,7 +454,7 @@ return {
   },
   operations = {
     add_postgresql_hba_conf = {
-      name = "AddPostgresqlHbaConf",
+      sdk_operation = "AddPostgresqlHbaConf",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/hba-info",
       content_type = "application/json",
@@ -465,7 +465,7 @@ return {
       response = { ref = "AddPostgresqlHbaConfResponse" },
     },
     allow_db_privilege = {
-      name = "AllowDbPrivilege",
+      sdk_operation = "AllowDbPrivilege",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/db_privilege",
       content_type = "application/json",
@@ -479,7 +479,7 @@ return {
       response = { ref = "AllowDbPrivilegeResponse" },
     },
     allow_db_user_privilege = {
-      name = "AllowDbUserPrivilege",
+      sdk_operation = "AllowDbUserPrivilege",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/db_privilege",
       content_type = "application/json",
@@ -493,7 +493,7 @@ return {
       response = { ref = "AllowDbUserPrivilegeResponse" },
     },
     allow_sqlserver_db_user_privilege = {
-      name = "AllowSqlserverDbUserPrivilege",
+      sdk_operation = "AllowSqlserverDbUserPrivilege",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/db_privilege",
       content_type = "application/json",
@@ -507,7 +507,7 @@ return {
       response = { ref = "AllowSqlserverDbUserPrivilegeResponse" },
     },
     apply_configuration_async = {
-      name = "ApplyConfigurationAsync",
+      sdk_operation = "ApplyConfigurationAsync",
       method = "PUT",
       path = "/v3.1/{project_id}/configurations/{config_id}/apply",
       content_type = "application/json",
@@ -520,7 +520,7 @@ return {
       response = { ref = "ApplyConfigurationAsyncResponse" },
     },
     attach_eip = {
-      name = "AttachEip",
+      sdk_operation = "AttachEip",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/public-ip",
       content_type = "application/json",
@@ -535,7 +535,7 @@ return {
       response = { ref = "AttachEipResponse" },
     },
     batch_add_msdtcs = {
-      name = "BatchAddMsdtcs",
+      sdk_operation = "BatchAddMsdtcs",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/msdtc/host",
       content_type = "application/json",
@@ -547,7 +547,7 @@ return {
       response = { ref = "BatchAddMsdtcsResponse" },
     },
     batch_delete_instance = {
-      name = "BatchDeleteInstance",
+      sdk_operation = "BatchDeleteInstance",
       method = "POST",
       path = "/v3/{project_id}/instances/batch-delete",
       content_type = "application/json",
@@ -559,7 +559,7 @@ return {
       response = { ref = "BatchDeleteInstanceResponse" },
     },
     batch_delete_manual_backup = {
-      name = "BatchDeleteManualBackup",
+      sdk_operation = "BatchDeleteManualBackup",
       method = "POST",
       path = "/v3/{project_id}/backups/batch-delete",
       content_type = "application/json",
@@ -571,7 +571,7 @@ return {
       response = { ref = "BatchDeleteManualBackupResponse" },
     },
     batch_execute_events = {
-      name = "BatchExecuteEvents",
+      sdk_operation = "BatchExecuteEvents",
       method = "POST",
       path = "/v3/{project_id}/schedule-events",
       content_type = "application/json",
@@ -585,7 +585,7 @@ return {
       response = { ref = "BatchExecuteEventsResponse" },
     },
     batch_modify_publication = {
-      name = "BatchModifyPublication",
+      sdk_operation = "BatchModifyPublication",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/replication/publications",
       content_type = "application/json",
@@ -598,7 +598,7 @@ return {
       response = { ref = "BatchModifyPublicationResponse" },
     },
     batch_modify_subscription = {
-      name = "BatchModifySubscription",
+      sdk_operation = "BatchModifySubscription",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/replication/subscriptions",
       content_type = "application/json",
@@ -612,7 +612,7 @@ return {
       response = { ref = "BatchModifySubscriptionResponse" },
     },
     batch_resize_flavor = {
-      name = "BatchResizeFlavor",
+      sdk_operation = "BatchResizeFlavor",
       method = "POST",
       path = "/v3/{project_id}/instances/batch/resize",
       content_type = "application/json",
@@ -628,7 +628,7 @@ return {
       response = { ref = "BatchResizeFlavorResponse" },
     },
     batch_restore_database = {
-      name = "BatchRestoreDatabase",
+      sdk_operation = "BatchRestoreDatabase",
       method = "POST",
       path = "/v3/{project_id}/instances/batch/restore/databases",
       content_type = "application/json",
@@ -639,7 +639,7 @@ return {
       response = { ref = "BatchRestoreDatabaseResponse" },
     },
     batch_restore_postgre_sql_tables = {
-      name = "BatchRestorePostgreSqlTables",
+      sdk_operation = "BatchRestorePostgreSqlTables",
       method = "POST",
       path = "/v3/{project_id}/instances/batch/restore/tables",
       content_type = "application/json",
@@ -650,7 +650,7 @@ return {
       response = { ref = "BatchRestorePostgreSqlTablesResponse" },
     },
     batch_stop_instance = {
-      name = "BatchStopInstance",
+      sdk_operation = "BatchStopInstance",
       method = "POST",
       path = "/v3/{project_id}/instances/batch/action/shutdown",
       content_type = "application/json",
@@ -662,7 +662,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     batch_tag_add_action = {
-      name = "BatchTagAddAction",
+      sdk_operation = "BatchTagAddAction",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/tags/action",
       content_type = "application/json",
@@ -676,7 +676,7 @@ return {
       response = { ref = "BatchTagAddActionResponse" },
     },
     batch_tag_del_action = {
-      name = "BatchTagDelAction",
+      sdk_operation = "BatchTagDelAction",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/tags/action",
       content_type = "application/json",
@@ -690,7 +690,7 @@ return {
       response = { ref = "BatchTagDelActionResponse" },
     },
     change_backup_config = {
-      name = "ChangeBackupConfig",
+      sdk_operation = "ChangeBackupConfig",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/backups/config",
       content_type = "application/json",
@@ -703,7 +703,7 @@ return {
       response = { type = "string" },
     },
     change_failover_mode = {
-      name = "ChangeFailoverMode",
+      sdk_operation = "ChangeFailoverMode",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/failover/mode",
       content_type = "application/json",
@@ -716,7 +716,7 @@ return {
       response = { ref = "ChangeFailoverModeResponse" },
     },
     change_failover_strategy = {
-      name = "ChangeFailoverStrategy",
+      sdk_operation = "ChangeFailoverStrategy",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/failover/strategy",
       content_type = "application/json",
@@ -729,7 +729,7 @@ return {
       response = { ref = "ChangeFailoverStrategyResponse" },
     },
     change_ops_window = {
-      name = "ChangeOpsWindow",
+      sdk_operation = "ChangeOpsWindow",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/ops-window",
       content_type = "application/json",
@@ -743,7 +743,7 @@ return {
       response = { ref = "ChangeOpsWindowResponse" },
     },
     change_proxy_scale = {
-      name = "ChangeProxyScale",
+      sdk_operation = "ChangeProxyScale",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/scale",
       content_type = "application/json",
@@ -757,7 +757,7 @@ return {
       response = { ref = "ChangeProxyScaleResponse" },
     },
     change_the_delay_threshold = {
-      name = "ChangeTheDelayThreshold",
+      sdk_operation = "ChangeTheDelayThreshold",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/delay-threshold",
       content_type = "application/json",
@@ -770,7 +770,7 @@ return {
       response = { ref = "ChangeTheDelayThresholdResponse" },
     },
     check_instance_for_upgrade = {
-      name = "CheckInstanceForUpgrade",
+      sdk_operation = "CheckInstanceForUpgrade",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/upgrade-version/precheck",
       content_type = "application/json",
@@ -784,7 +784,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     check_weakpwd = {
-      name = "CheckWeakpwd",
+      sdk_operation = "CheckWeakpwd",
       method = "POST",
       path = "/v3/{project_id}/weakpwd",
       content_type = "application/json",
@@ -797,7 +797,7 @@ return {
       response = { ref = "CheckWeakpwdResponse" },
     },
     collect_publication_monitor = {
-      name = "CollectPublicationMonitor",
+      sdk_operation = "CollectPublicationMonitor",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/replication/publications/{publication_id}/monitor",
       content_type = "application/json",
@@ -809,7 +809,7 @@ return {
       response = { ref = "CollectPublicationMonitorResponse" },
     },
     collect_subscription_monitor = {
-      name = "CollectSubscriptionMonitor",
+      sdk_operation = "CollectSubscriptionMonitor",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/replication/subscriptions/{subscription_id}/monitor",
       content_type = "application/json",
@@ -821,7 +821,7 @@ return {
       response = { ref = "CollectSubscriptionMonitorResponse" },
     },
     compare_configuration = {
-      name = "CompareConfiguration",
+      sdk_operation = "CompareConfiguration",
       method = "PUT",
       path = "/v3/{project_id}/configurations/difference",
       content_type = "application/json",
@@ -834,7 +834,7 @@ return {
       response = { ref = "CompareConfigurationResponse" },
     },
     copy_configuration = {
-      name = "CopyConfiguration",
+      sdk_operation = "CopyConfiguration",
       method = "POST",
       path = "/v3/{project_id}/configurations/{config_id}/copy",
       content_type = "application/json",
@@ -847,7 +847,7 @@ return {
       response = { ref = "CopyConfigurationResponse" },
     },
     copy_database = {
-      name = "CopyDatabase",
+      sdk_operation = "CopyDatabase",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/database/procedure",
       content_type = "application/json",
@@ -860,7 +860,7 @@ return {
       response = { ref = "CopyDatabaseResponse" },
     },
     create_configuration = {
-      name = "CreateConfiguration",
+      sdk_operation = "CreateConfiguration",
       method = "POST",
       path = "/v3/{project_id}/configurations",
       content_type = "application/json",
@@ -875,7 +875,7 @@ return {
       response = { ref = "CreateConfigurationResponse" },
     },
     create_database = {
-      name = "CreateDatabase",
+      sdk_operation = "CreateDatabase",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/database",
       content_type = "application/json",
@@ -890,7 +890,7 @@ return {
       response = { ref = "CreateDatabaseResponse" },
     },
     create_db_user = {
-      name = "CreateDbUser",
+      sdk_operation = "CreateDbUser",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/db_user",
       content_type = "application/json",
@@ -908,7 +908,7 @@ return {
       response = { ref = "CreateDbUserResponse" },
     },
     create_distribution = {
-      name = "CreateDistribution",
+      sdk_operation = "CreateDistribution",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/replication/distribution",
       content_type = "application/json",
@@ -920,7 +920,7 @@ return {
       response = { ref = "CreateDistributionResponse" },
     },
     create_dns_name = {
-      name = "CreateDnsName",
+      sdk_operation = "CreateDnsName",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/create-dns",
       content_type = "application/json",
@@ -933,7 +933,7 @@ return {
       response = { ref = "CreateDnsNameResponse" },
     },
     create_drs_job_task = {
-      name = "CreateDrsJobTask",
+      sdk_operation = "CreateDrsJobTask",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/drs-job/create",
       content_type = "application/json",
@@ -952,7 +952,7 @@ return {
       response = { ref = "CreateDrsJobTaskResponse" },
     },
     create_instance = {
-      name = "CreateInstance",
+      sdk_operation = "CreateInstance",
       method = "POST",
       path = "/v3/{project_id}/instances",
       content_type = "application/json",
@@ -994,7 +994,7 @@ return {
       response = { ref = "CreateInstanceResponse" },
     },
     create_instance_iam5 = {
-      name = "CreateInstanceIam5",
+      sdk_operation = "CreateInstanceIam5",
       method = "POST",
       path = "/v5/{project_id}/instances",
       content_type = "application/json",
@@ -1035,7 +1035,7 @@ return {
       response = { ref = "CreateInstanceIam5Response" },
     },
     create_intelligent_kill_session = {
-      name = "CreateIntelligentKillSession",
+      sdk_operation = "CreateIntelligentKillSession",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/ops/intelligent-kill-session",
       content_type = "application/json",
@@ -1047,7 +1047,7 @@ return {
       response = { ref = "CreateIntelligentKillSessionResponse" },
     },
     create_job_schedule = {
-      name = "CreateJobSchedule",
+      sdk_operation = "CreateJobSchedule",
       method = "POST",
       path = "/v3/{project_id}/db-job/schedules",
       content_type = "application/json",
@@ -1063,7 +1063,7 @@ return {
       response = { ref = "CreateJobScheduleResponse" },
     },
     create_manual_backup = {
-      name = "CreateManualBackup",
+      sdk_operation = "CreateManualBackup",
       method = "POST",
       path = "/v3/{project_id}/backups",
       content_type = "application/json",
@@ -1079,7 +1079,7 @@ return {
       response = { ref = "CreateManualBackupResponse" },
     },
     create_postgresql_database = {
-      name = "CreatePostgresqlDatabase",
+      sdk_operation = "CreatePostgresqlDatabase",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/database",
       content_type = "application/json",
@@ -1099,7 +1099,7 @@ return {
       response = { ref = "CreatePostgresqlDatabaseResponse" },
     },
     create_postgresql_database_schema = {
-      name = "CreatePostgresqlDatabaseSchema",
+      sdk_operation = "CreatePostgresqlDatabaseSchema",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/schema",
       content_type = "application/json",
@@ -1113,7 +1113,7 @@ return {
       response = { ref = "CreatePostgresqlDatabaseSchemaResponse" },
     },
     create_postgresql_db_user = {
-      name = "CreatePostgresqlDbUser",
+      sdk_operation = "CreatePostgresqlDbUser",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/db_user",
       content_type = "application/json",
@@ -1128,7 +1128,7 @@ return {
       response = { ref = "CreatePostgresqlDbUserResponse" },
     },
     create_postgresql_extension = {
-      name = "CreatePostgresqlExtension",
+      sdk_operation = "CreatePostgresqlExtension",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/extensions",
       content_type = "application/json",
@@ -1142,7 +1142,7 @@ return {
       response = { type = "string" },
     },
     create_publication = {
-      name = "CreatePublication",
+      sdk_operation = "CreatePublication",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/replication/publications",
       content_type = "application/json",
@@ -1161,7 +1161,7 @@ return {
       response = { ref = "CreatePublicationResponse" },
     },
     create_rd_sfor_my_sql_proxy = {
-      name = "CreateRdSforMySqlProxy",
+      sdk_operation = "CreateRdSforMySqlProxy",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/open",
       content_type = "application/json",
@@ -1180,7 +1180,7 @@ return {
       response = { ref = "CreateRdSforMySqlProxyResponse" },
     },
     create_rebuild_slave = {
-      name = "CreateRebuildSlave",
+      sdk_operation = "CreateRebuildSlave",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/rebuild",
       content_type = "application/json",
@@ -1190,7 +1190,7 @@ return {
       response = { ref = "CreateRebuildSlaveResponse" },
     },
     create_restore_instance = {
-      name = "CreateRestoreInstance",
+      sdk_operation = "CreateRestoreInstance",
       method = "POST",
       path = "/v3/{project_id}/instances",
       content_type = "application/json",
@@ -1227,7 +1227,7 @@ return {
       response = { ref = "CreateRestoreInstanceResponse" },
     },
     create_sql_limit = {
-      name = "CreateSqlLimit",
+      sdk_operation = "CreateSqlLimit",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/sql-limit",
       content_type = "application/json",
@@ -1244,7 +1244,7 @@ return {
       response = { ref = "CreateSqlLimitResponse" },
     },
     create_sqlserver_database = {
-      name = "CreateSqlserverDatabase",
+      sdk_operation = "CreateSqlserverDatabase",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/database",
       content_type = "application/json",
@@ -1257,7 +1257,7 @@ return {
       response = { ref = "CreateSqlserverDatabaseResponse" },
     },
     create_sqlserver_db_user = {
-      name = "CreateSqlserverDbUser",
+      sdk_operation = "CreateSqlserverDbUser",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/db_user",
       content_type = "application/json",
@@ -1272,7 +1272,7 @@ return {
       response = { ref = "CreateSqlserverDbUserResponse" },
     },
     create_subscription = {
-      name = "CreateSubscription",
+      sdk_operation = "CreateSubscription",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/replication/subscriptions",
       content_type = "application/json",
@@ -1286,7 +1286,7 @@ return {
       response = { ref = "CreateSubscriptionResponse" },
     },
     create_xel_log_download = {
-      name = "CreateXelLogDownload",
+      sdk_operation = "CreateXelLogDownload",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/xellog-download",
       content_type = "application/json",
@@ -1299,7 +1299,7 @@ return {
       response = { ref = "CreateXelLogDownloadResponse" },
     },
     delete_backup_selection = {
-      name = "DeleteBackupSelection",
+      sdk_operation = "DeleteBackupSelection",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/backups/delete-selection",
       content_type = "application/json",
@@ -1312,7 +1312,7 @@ return {
       response = { ref = "DeleteBackupSelectionResponse" },
     },
     delete_configuration = {
-      name = "DeleteConfiguration",
+      sdk_operation = "DeleteConfiguration",
       method = "DELETE",
       path = "/v3/{project_id}/configurations/{config_id}",
       content_type = "application/json",
@@ -1323,7 +1323,7 @@ return {
       response = { ref = "DeleteConfigurationResponse" },
     },
     delete_database = {
-      name = "DeleteDatabase",
+      sdk_operation = "DeleteDatabase",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/database/{db_name}",
       content_type = "application/json",
@@ -1335,7 +1335,7 @@ return {
       response = { ref = "DeleteDatabaseResponse" },
     },
     delete_db_user = {
-      name = "DeleteDbUser",
+      sdk_operation = "DeleteDbUser",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/db_user/{user_name}",
       content_type = "application/json",
@@ -1347,7 +1347,7 @@ return {
       response = { ref = "DeleteDbUserResponse" },
     },
     delete_disaster_recovery = {
-      name = "DeleteDisasterRecovery",
+      sdk_operation = "DeleteDisasterRecovery",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/delete-disaster-recovery",
       content_type = "application/json",
@@ -1364,7 +1364,7 @@ return {
       response = { ref = "DeleteDisasterRecoveryResponse" },
     },
     delete_distribution = {
-      name = "DeleteDistribution",
+      sdk_operation = "DeleteDistribution",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/replication/distribution",
       content_type = "application/json",
@@ -1375,7 +1375,7 @@ return {
       response = { ref = "DeleteDistributionResponse" },
     },
     delete_instance = {
-      name = "DeleteInstance",
+      sdk_operation = "DeleteInstance",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -1386,7 +1386,7 @@ return {
       response = { ref = "DeleteInstanceResponse" },
     },
     delete_job = {
-      name = "DeleteJob",
+      sdk_operation = "DeleteJob",
       method = "DELETE",
       path = "/v3/{project_id}/jobs",
       content_type = "application/json",
@@ -1396,7 +1396,7 @@ return {
       response = { type = "string" },
     },
     delete_job_schedule = {
-      name = "DeleteJobSchedule",
+      sdk_operation = "DeleteJobSchedule",
       method = "DELETE",
       path = "/v3/{project_id}/db-job/schedules/{schedule_id}",
       content_type = "application/json",
@@ -1406,7 +1406,7 @@ return {
       response = { ref = "DeleteJobScheduleResponse" },
     },
     delete_log_lts_configs = {
-      name = "DeleteLogLtsConfigs",
+      sdk_operation = "DeleteLogLtsConfigs",
       method = "DELETE",
       path = "/v3/{project_id}/{engine}/instances/logs/lts-configs",
       content_type = "application/json",
@@ -1419,7 +1419,7 @@ return {
       response = { ref = "DeleteLogLtsConfigsResponse" },
     },
     delete_manual_backup = {
-      name = "DeleteManualBackup",
+      sdk_operation = "DeleteManualBackup",
       method = "DELETE",
       path = "/v3/{project_id}/backups/{backup_id}",
       content_type = "application/json",
@@ -1430,7 +1430,7 @@ return {
       response = { ref = "DeleteManualBackupResponse" },
     },
     delete_msdtc_local_host = {
-      name = "DeleteMsdtcLocalHost",
+      sdk_operation = "DeleteMsdtcLocalHost",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/msdtc/host",
       content_type = "application/json",
@@ -1442,7 +1442,7 @@ return {
       response = { ref = "DeleteMsdtcLocalHostResponse" },
     },
     delete_postgresql_database = {
-      name = "DeletePostgresqlDatabase",
+      sdk_operation = "DeletePostgresqlDatabase",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/database/{db_name}",
       content_type = "application/json",
@@ -1454,7 +1454,7 @@ return {
       response = { ref = "DeletePostgresqlDatabaseResponse" },
     },
     delete_postgresql_db_user = {
-      name = "DeletePostgresqlDbUser",
+      sdk_operation = "DeletePostgresqlDbUser",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/db_user/{user_name}",
       content_type = "application/json",
@@ -1466,7 +1466,7 @@ return {
       response = { ref = "DeletePostgresqlDbUserResponse" },
     },
     delete_postgresql_extension = {
-      name = "DeletePostgresqlExtension",
+      sdk_operation = "DeletePostgresqlExtension",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/extensions",
       content_type = "application/json",
@@ -1480,7 +1480,7 @@ return {
       response = { type = "string" },
     },
     delete_postgresql_hba_conf = {
-      name = "DeletePostgresqlHbaConf",
+      sdk_operation = "DeletePostgresqlHbaConf",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/hba-info",
       content_type = "application/json",
@@ -1491,7 +1491,7 @@ return {
       response = { ref = "DeletePostgresqlHbaConfResponse" },
     },
     delete_publication = {
-      name = "DeletePublication",
+      sdk_operation = "DeletePublication",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/replication/publications",
       content_type = "application/json",
@@ -1504,7 +1504,7 @@ return {
       response = { ref = "DeletePublicationResponse" },
     },
     delete_rd_sfor_my_sql_proxy = {
-      name = "DeleteRdSforMySqlProxy",
+      sdk_operation = "DeleteRdSforMySqlProxy",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/{proxy_id}",
       content_type = "application/json",
@@ -1516,7 +1516,7 @@ return {
       response = { ref = "DeleteRdSforMySqlProxyResponse" },
     },
     delete_sql_limit = {
-      name = "DeleteSqlLimit",
+      sdk_operation = "DeleteSqlLimit",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/sql-limit",
       content_type = "application/json",
@@ -1529,7 +1529,7 @@ return {
       response = { ref = "DeleteSqlLimitResponse" },
     },
     delete_sqlserver_database = {
-      name = "DeleteSqlserverDatabase",
+      sdk_operation = "DeleteSqlserverDatabase",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/database/{db_name}",
       content_type = "application/json",
@@ -1543,7 +1543,7 @@ return {
       response = { ref = "DeleteSqlserverDatabaseResponse" },
     },
     delete_sqlserver_database_ex = {
-      name = "DeleteSqlserverDatabaseEx",
+      sdk_operation = "DeleteSqlserverDatabaseEx",
       method = "DELETE",
       path = "/v3.1/{project_id}/instances/{instance_id}/database/{db_name}",
       content_type = "application/json",
@@ -1557,7 +1557,7 @@ return {
       response = { ref = "DeleteSqlserverDatabaseExResponse" },
     },
     delete_sqlserver_db_user = {
-      name = "DeleteSqlserverDbUser",
+      sdk_operation = "DeleteSqlserverDbUser",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/db_user/{user_name}",
       content_type = "application/json",
@@ -1569,7 +1569,7 @@ return {
       response = { ref = "DeleteSqlserverDbUserResponse" },
     },
     delete_subscription = {
-      name = "DeleteSubscription",
+      sdk_operation = "DeleteSubscription",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/replication/subscriptions",
       content_type = "application/json",
@@ -1583,7 +1583,7 @@ return {
       response = { ref = "DeleteSubscriptionResponse" },
     },
     download_errorlog = {
-      name = "DownloadErrorlog",
+      sdk_operation = "DownloadErrorlog",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/errorlog-download",
       content_type = "application/json",
@@ -1594,7 +1594,7 @@ return {
       response = { ref = "DownloadErrorlogResponse" },
     },
     download_slowlog = {
-      name = "DownloadSlowlog",
+      sdk_operation = "DownloadSlowlog",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/slowlog-download",
       content_type = "application/json",
@@ -1607,7 +1607,7 @@ return {
       response = { ref = "DownloadSlowlogResponse" },
     },
     enable_configuration = {
-      name = "EnableConfiguration",
+      sdk_operation = "EnableConfiguration",
       method = "PUT",
       path = "/v3/{project_id}/configurations/{config_id}/apply",
       content_type = "application/json",
@@ -1620,7 +1620,7 @@ return {
       response = { ref = "EnableConfigurationResponse" },
     },
     execute_privilege_database_user_role = {
-      name = "ExecutePrivilegeDatabaseUserRole",
+      sdk_operation = "ExecutePrivilegeDatabaseUserRole",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/db-user-role",
       content_type = "application/json",
@@ -1633,7 +1633,7 @@ return {
       response = { ref = "ExecutePrivilegeDatabaseUserRoleResponse" },
     },
     execute_revoke_database_user_role = {
-      name = "ExecuteRevokeDatabaseUserRole",
+      sdk_operation = "ExecuteRevokeDatabaseUserRole",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/db-user-role",
       content_type = "application/json",
@@ -1646,7 +1646,7 @@ return {
       response = { ref = "ExecuteRevokeDatabaseUserRoleResponse" },
     },
     get_instances_no_index_tables = {
-      name = "GetInstancesNoIndexTables",
+      sdk_operation = "GetInstancesNoIndexTables",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/no-index-tables",
       content_type = "application/json",
@@ -1660,7 +1660,7 @@ return {
       response = { ref = "GetInstancesNoIndexTablesResponse" },
     },
     list_api_version = {
-      name = "ListApiVersion",
+      sdk_operation = "ListApiVersion",
       method = "GET",
       path = "/rds",
       content_type = "application/json",
@@ -1668,7 +1668,7 @@ return {
       response = { ref = "ListApiVersionResponse" },
     },
     list_api_version_new = {
-      name = "ListApiVersionNew",
+      sdk_operation = "ListApiVersionNew",
       method = "GET",
       path = "/",
       content_type = "application/json",
@@ -1676,7 +1676,7 @@ return {
       response = { ref = "ListApiVersionNewResponse" },
     },
     list_auditlogs = {
-      name = "ListAuditlogs",
+      sdk_operation = "ListAuditlogs",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/auditlog",
       content_type = "application/json",
@@ -1692,7 +1692,7 @@ return {
       response = { ref = "ListAuditlogsResponse" },
     },
     list_authorized_databases = {
-      name = "ListAuthorizedDatabases",
+      sdk_operation = "ListAuthorizedDatabases",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/db_user/database",
       content_type = "application/json",
@@ -1707,7 +1707,7 @@ return {
       response = { ref = "ListAuthorizedDatabasesResponse" },
     },
     list_authorized_db_users = {
-      name = "ListAuthorizedDbUsers",
+      sdk_operation = "ListAuthorizedDbUsers",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/database/db_user",
       content_type = "application/json",
@@ -1722,7 +1722,7 @@ return {
       response = { ref = "ListAuthorizedDbUsersResponse" },
     },
     list_authorized_sqlserver_db_users = {
-      name = "ListAuthorizedSqlserverDbUsers",
+      sdk_operation = "ListAuthorizedSqlserverDbUsers",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/database/db_user",
       content_type = "application/json",
@@ -1737,7 +1737,7 @@ return {
       response = { ref = "ListAuthorizedSqlserverDbUsersResponse" },
     },
     list_auto_scaling_policy = {
-      name = "ListAutoScalingPolicy",
+      sdk_operation = "ListAutoScalingPolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/auto-scaling/policy",
       content_type = "application/json",
@@ -1748,7 +1748,7 @@ return {
       response = { ref = "ListAutoScalingPolicyResponse" },
     },
     list_backup_transfers = {
-      name = "ListBackupTransfers",
+      sdk_operation = "ListBackupTransfers",
       method = "GET",
       path = "/v3/{project_id}/transfer-info",
       content_type = "application/json",
@@ -1768,7 +1768,7 @@ return {
       response = { ref = "ListBackupTransfersResponse" },
     },
     list_backups = {
-      name = "ListBackups",
+      sdk_operation = "ListBackups",
       method = "GET",
       path = "/v3/{project_id}/backups",
       content_type = "application/json",
@@ -1787,7 +1787,7 @@ return {
       response = { ref = "ListBackupsResponse" },
     },
     list_business_partners = {
-      name = "ListBusinessPartners",
+      sdk_operation = "ListBusinessPartners",
       method = "GET",
       path = "/v3/{project_id}/business-partners",
       content_type = "application/json",
@@ -1800,7 +1800,7 @@ return {
       response = { ref = "ListBusinessPartnersResponse" },
     },
     list_collations = {
-      name = "ListCollations",
+      sdk_operation = "ListCollations",
       method = "GET",
       path = "/v3/{project_id}/collations",
       content_type = "application/json",
@@ -1810,7 +1810,7 @@ return {
       response = { ref = "ListCollationsResponse" },
     },
     list_configuration_apply_histories = {
-      name = "ListConfigurationApplyHistories",
+      sdk_operation = "ListConfigurationApplyHistories",
       method = "GET",
       path = "/v3/{project_id}/configurations/{config_id}/apply-histories",
       content_type = "application/json",
@@ -1824,7 +1824,7 @@ return {
       response = { ref = "ListConfigurationApplyHistoriesResponse" },
     },
     list_configurations = {
-      name = "ListConfigurations",
+      sdk_operation = "ListConfigurations",
       method = "GET",
       path = "/v3/{project_id}/configurations",
       content_type = "application/json",
@@ -1834,7 +1834,7 @@ return {
       response = { ref = "ListConfigurationsResponse" },
     },
     list_database_user_role = {
-      name = "ListDatabaseUserRole",
+      sdk_operation = "ListDatabaseUserRole",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/roles",
       content_type = "application/json",
@@ -1845,7 +1845,7 @@ return {
       response = { ref = "ListDatabaseUserRoleResponse" },
     },
     list_databases = {
-      name = "ListDatabases",
+      sdk_operation = "ListDatabases",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/database/detail",
       content_type = "application/json",
@@ -1859,7 +1859,7 @@ return {
       response = { ref = "ListDatabasesResponse" },
     },
     list_datastores = {
-      name = "ListDatastores",
+      sdk_operation = "ListDatastores",
       method = "GET",
       path = "/v3/{project_id}/datastores/{database_name}",
       content_type = "application/json",
@@ -1870,7 +1870,7 @@ return {
       response = { ref = "ListDatastoresResponse" },
     },
     list_db_agent_job_history_steps = {
-      name = "ListDbAgentJobHistorySteps",
+      sdk_operation = "ListDbAgentJobHistorySteps",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/db-jobs/histories/{history_id}/steps",
       content_type = "application/json",
@@ -1885,7 +1885,7 @@ return {
       response = { ref = "ListDbAgentJobHistoryStepsResponse" },
     },
     list_db_agent_job_historys = {
-      name = "ListDbAgentJobHistorys",
+      sdk_operation = "ListDbAgentJobHistorys",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/db-jobs/{job_id}/histories",
       content_type = "application/json",
@@ -1901,7 +1901,7 @@ return {
       response = { ref = "ListDbAgentJobHistorysResponse" },
     },
     list_db_agent_jobs = {
-      name = "ListDbAgentJobs",
+      sdk_operation = "ListDbAgentJobs",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/db-jobs",
       content_type = "application/json",
@@ -1916,7 +1916,7 @@ return {
       response = { ref = "ListDbAgentJobsResponse" },
     },
     list_db_users = {
-      name = "ListDbUsers",
+      sdk_operation = "ListDbUsers",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/db_user/detail",
       content_type = "application/json",
@@ -1930,7 +1930,7 @@ return {
       response = { ref = "ListDbUsersResponse" },
     },
     list_distribution = {
-      name = "ListDistribution",
+      sdk_operation = "ListDistribution",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/replication/distribution",
       content_type = "application/json",
@@ -1941,7 +1941,7 @@ return {
       response = { ref = "ListDistributionResponse" },
     },
     list_distributor_instances = {
-      name = "ListDistributorInstances",
+      sdk_operation = "ListDistributorInstances",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/replication/distributors",
       content_type = "application/json",
@@ -1955,7 +1955,7 @@ return {
       response = { ref = "ListDistributorInstancesResponse" },
     },
     list_dr_infos = {
-      name = "ListDrInfos",
+      sdk_operation = "ListDrInfos",
       method = "POST",
       path = "/v3/{project_id}/instances/disaster-recovery-infos",
       content_type = "application/json",
@@ -1979,7 +1979,7 @@ return {
       response = { ref = "ListDrInfosResponse" },
     },
     list_dr_relations = {
-      name = "ListDrRelations",
+      sdk_operation = "ListDrRelations",
       method = "GET",
       path = "/v3/{project_id}/instances/disaster-recovery-relation",
       content_type = "application/json",
@@ -1989,7 +1989,7 @@ return {
       response = { ref = "ListDrRelationsResponse" },
     },
     list_engine_flavors = {
-      name = "ListEngineFlavors",
+      sdk_operation = "ListEngineFlavors",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/available-flavors",
       content_type = "application/json",
@@ -2007,7 +2007,7 @@ return {
       response = { ref = "ListEngineFlavorsResponse" },
     },
     list_error_logs = {
-      name = "ListErrorLogs",
+      sdk_operation = "ListErrorLogs",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/errorlog",
       content_type = "application/json",
@@ -2024,7 +2024,7 @@ return {
       response = { ref = "ListErrorLogsResponse" },
     },
     list_error_logs_new = {
-      name = "ListErrorLogsNew",
+      sdk_operation = "ListErrorLogsNew",
       method = "GET",
       path = "/v3.1/{project_id}/instances/{instance_id}/errorlog",
       content_type = "application/json",
@@ -2041,7 +2041,7 @@ return {
       response = { ref = "ListErrorLogsNewResponse" },
     },
     list_errorlog_for_lts = {
-      name = "ListErrorlogForLts",
+      sdk_operation = "ListErrorlogForLts",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/error-logs",
       content_type = "application/json",
@@ -2059,7 +2059,7 @@ return {
       response = { ref = "ListErrorlogForLtsResponse" },
     },
     list_flavors = {
-      name = "ListFlavors",
+      sdk_operation = "ListFlavors",
       method = "GET",
       path = "/v3/{project_id}/flavors/{database_name}",
       content_type = "application/json",
@@ -2073,7 +2073,7 @@ return {
       response = { ref = "ListFlavorsResponse" },
     },
     list_flavors_resize = {
-      name = "ListFlavorsResize",
+      sdk_operation = "ListFlavorsResize",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/flavors-resize",
       content_type = "application/json",
@@ -2084,7 +2084,7 @@ return {
       response = { ref = "ListFlavorsResizeResponse" },
     },
     list_history_database = {
-      name = "ListHistoryDatabase",
+      sdk_operation = "ListHistoryDatabase",
       method = "POST",
       path = "/v3/{project_id}/{engine}/instances/history/databases",
       content_type = "application/json",
@@ -2100,7 +2100,7 @@ return {
       response = { ref = "ListHistoryDatabaseResponse" },
     },
     list_history_sessions = {
-      name = "ListHistorySessions",
+      sdk_operation = "ListHistorySessions",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/history-session",
       content_type = "application/json",
@@ -2119,7 +2119,7 @@ return {
       response = { ref = "ListHistorySessionsResponse" },
     },
     list_history_top_sqls = {
-      name = "ListHistoryTopSqls",
+      sdk_operation = "ListHistoryTopSqls",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/history-top-sql",
       content_type = "application/json",
@@ -2137,7 +2137,7 @@ return {
       response = { ref = "ListHistoryTopSqlsResponse" },
     },
     list_history_wait_events = {
-      name = "ListHistoryWaitEvents",
+      sdk_operation = "ListHistoryWaitEvents",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/history-wait-event",
       content_type = "application/json",
@@ -2153,7 +2153,7 @@ return {
       response = { ref = "ListHistoryWaitEventsResponse" },
     },
     list_inspection_histories = {
-      name = "ListInspectionHistories",
+      sdk_operation = "ListInspectionHistories",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/major-version/inspection-histories",
       content_type = "application/json",
@@ -2171,7 +2171,7 @@ return {
       response = { ref = "ListInspectionHistoriesResponse" },
     },
     list_instance_backup_summary = {
-      name = "ListInstanceBackupSummary",
+      sdk_operation = "ListInstanceBackupSummary",
       method = "GET",
       path = "/v3/{project_id}/instances/backups/summary",
       content_type = "application/json",
@@ -2189,7 +2189,7 @@ return {
       response = { ref = "ListInstanceBackupSummaryResponse" },
     },
     list_instance_diagnosis = {
-      name = "ListInstanceDiagnosis",
+      sdk_operation = "ListInstanceDiagnosis",
       method = "GET",
       path = "/v3/{project_id}/instances/diagnosis",
       content_type = "application/json",
@@ -2199,7 +2199,7 @@ return {
       response = { ref = "ListInstanceDiagnosisResponse" },
     },
     list_instance_param_histories = {
-      name = "ListInstanceParamHistories",
+      sdk_operation = "ListInstanceParamHistories",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/configuration-histories",
       content_type = "application/json",
@@ -2215,7 +2215,7 @@ return {
       response = { ref = "ListInstanceParamHistoriesResponse" },
     },
     list_instance_tags = {
-      name = "ListInstanceTags",
+      sdk_operation = "ListInstanceTags",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/tags",
       content_type = "application/json",
@@ -2226,7 +2226,7 @@ return {
       response = { ref = "ListInstanceTagsResponse" },
     },
     list_instances = {
-      name = "ListInstances",
+      sdk_operation = "ListInstances",
       method = "GET",
       path = "/v3/{project_id}/instances",
       content_type = "application/json",
@@ -2248,7 +2248,7 @@ return {
       response = { ref = "ListInstancesResponse" },
     },
     list_instances_configurations = {
-      name = "ListInstancesConfigurations",
+      sdk_operation = "ListInstancesConfigurations",
       method = "GET",
       path = "/v3/{project_id}/configurations/{config_id}/query-instances",
       content_type = "application/json",
@@ -2262,7 +2262,7 @@ return {
       response = { ref = "ListInstancesConfigurationsResponse" },
     },
     list_instances_info_diagnosis = {
-      name = "ListInstancesInfoDiagnosis",
+      sdk_operation = "ListInstancesInfoDiagnosis",
       method = "GET",
       path = "/v3/{project_id}/instances/diagnosis/info",
       content_type = "application/json",
@@ -2276,7 +2276,7 @@ return {
       response = { ref = "ListInstancesInfoDiagnosisResponse" },
     },
     list_instances_support_fast_restore = {
-      name = "ListInstancesSupportFastRestore",
+      sdk_operation = "ListInstancesSupportFastRestore",
       method = "POST",
       path = "/v3/{project_id}/instances/fast-restore",
       content_type = "application/json",
@@ -2289,7 +2289,7 @@ return {
       response = { ref = "ListInstancesSupportFastRestoreResponse" },
     },
     list_job_info = {
-      name = "ListJobInfo",
+      sdk_operation = "ListJobInfo",
       method = "GET",
       path = "/v3/{project_id}/jobs",
       content_type = "application/json",
@@ -2300,7 +2300,7 @@ return {
       response = { ref = "ListJobInfoResponse" },
     },
     list_job_info_detail = {
-      name = "ListJobInfoDetail",
+      sdk_operation = "ListJobInfoDetail",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/tasklist/detail",
       content_type = "application/json",
@@ -2313,7 +2313,7 @@ return {
       response = { ref = "ListJobInfoDetailResponse" },
     },
     list_job_schedules = {
-      name = "ListJobSchedules",
+      sdk_operation = "ListJobSchedules",
       method = "GET",
       path = "/v3/{project_id}/db-job/schedules",
       content_type = "application/json",
@@ -2327,7 +2327,7 @@ return {
       response = { ref = "ListJobSchedulesResponse" },
     },
     list_log_lts_configs = {
-      name = "ListLogLtsConfigs",
+      sdk_operation = "ListLogLtsConfigs",
       method = "GET",
       path = "/v3/{project_id}/{engine}/instances/logs/lts-configs",
       content_type = "application/json",
@@ -2346,7 +2346,7 @@ return {
       response = { ref = "ListLogLtsConfigsResponse" },
     },
     list_major_version_feature = {
-      name = "ListMajorVersionFeature",
+      sdk_operation = "ListMajorVersionFeature",
       method = "GET",
       path = "/v3/{project_id}/major-version-feature",
       content_type = "application/json",
@@ -2358,7 +2358,7 @@ return {
       response = { ref = "ListMajorVersionFeatureResponse" },
     },
     list_marketplace_engine_products = {
-      name = "ListMarketplaceEngineProducts",
+      sdk_operation = "ListMarketplaceEngineProducts",
       method = "GET",
       path = "/v3/{project_id}/business-partner/{bp_domain_id}",
       content_type = "application/json",
@@ -2373,7 +2373,7 @@ return {
       response = { ref = "ListMarketplaceEngineProductsResponse" },
     },
     list_msdtc_hosts = {
-      name = "ListMsdtcHosts",
+      sdk_operation = "ListMsdtcHosts",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/msdtc/hosts",
       content_type = "application/json",
@@ -2386,7 +2386,7 @@ return {
       response = { ref = "ListMsdtcHostsResponse" },
     },
     list_off_site_backups = {
-      name = "ListOffSiteBackups",
+      sdk_operation = "ListOffSiteBackups",
       method = "GET",
       path = "/v3/{project_id}/offsite-backups",
       content_type = "application/json",
@@ -2404,7 +2404,7 @@ return {
       response = { ref = "ListOffSiteBackupsResponse" },
     },
     list_off_site_instances = {
-      name = "ListOffSiteInstances",
+      sdk_operation = "ListOffSiteInstances",
       method = "GET",
       path = "/v3/backups/offsite-backup-instance",
       content_type = "application/json",
@@ -2417,7 +2417,7 @@ return {
       response = { ref = "ListOffSiteInstancesResponse" },
     },
     list_off_site_restore_times = {
-      name = "ListOffSiteRestoreTimes",
+      sdk_operation = "ListOffSiteRestoreTimes",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/offsite-restore-time",
       content_type = "application/json",
@@ -2429,7 +2429,7 @@ return {
       response = { ref = "ListOffSiteRestoreTimesResponse" },
     },
     list_pack_log_infos = {
-      name = "ListPackLogInfos",
+      sdk_operation = "ListPackLogInfos",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/packlog/infos",
       content_type = "application/json",
@@ -2443,7 +2443,7 @@ return {
       response = { ref = "ListPackLogInfosResponse" },
     },
     list_postgresql_database_schemas = {
-      name = "ListPostgresqlDatabaseSchemas",
+      sdk_operation = "ListPostgresqlDatabaseSchemas",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/schema/detail",
       content_type = "application/json",
@@ -2458,7 +2458,7 @@ return {
       response = { ref = "ListPostgresqlDatabaseSchemasResponse" },
     },
     list_postgresql_databases = {
-      name = "ListPostgresqlDatabases",
+      sdk_operation = "ListPostgresqlDatabases",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/database/detail",
       content_type = "application/json",
@@ -2473,7 +2473,7 @@ return {
       response = { ref = "ListPostgresqlDatabasesResponse" },
     },
     list_postgresql_db_user_paginated = {
-      name = "ListPostgresqlDbUserPaginated",
+      sdk_operation = "ListPostgresqlDbUserPaginated",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/db_user/detail",
       content_type = "application/json",
@@ -2487,7 +2487,7 @@ return {
       response = { ref = "ListPostgresqlDbUserPaginatedResponse" },
     },
     list_postgresql_extension = {
-      name = "ListPostgresqlExtension",
+      sdk_operation = "ListPostgresqlExtension",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/extensions",
       content_type = "application/json",
@@ -2502,7 +2502,7 @@ return {
       response = { ref = "ListPostgresqlExtensionResponse" },
     },
     list_postgresql_hba_info = {
-      name = "ListPostgresqlHbaInfo",
+      sdk_operation = "ListPostgresqlHbaInfo",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/hba-info",
       content_type = "application/json",
@@ -2512,7 +2512,7 @@ return {
       response = { type = "array", items = { ref = "PostgresqlHbaConf" } },
     },
     list_postgresql_hba_info_history = {
-      name = "ListPostgresqlHbaInfoHistory",
+      sdk_operation = "ListPostgresqlHbaInfoHistory",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/hba-info/history",
       content_type = "application/json",
@@ -2524,7 +2524,7 @@ return {
       response = { type = "array", items = { ref = "PostgresqlHbaHistory" } },
     },
     list_postgresql_list_history_tables = {
-      name = "ListPostgresqlListHistoryTables",
+      sdk_operation = "ListPostgresqlListHistoryTables",
       method = "POST",
       path = "/v3/{project_id}/{database_name}/instances/history/tables",
       content_type = "application/json",
@@ -2541,7 +2541,7 @@ return {
       response = { ref = "ListPostgresqlListHistoryTablesResponse" },
     },
     list_predefined_tag = {
-      name = "ListPredefinedTag",
+      sdk_operation = "ListPredefinedTag",
       method = "GET",
       path = "/v3/{project_id}/tags/predefined-tag",
       content_type = "application/json",
@@ -2551,7 +2551,7 @@ return {
       response = { ref = "ListPredefinedTagResponse" },
     },
     list_project_tags = {
-      name = "ListProjectTags",
+      sdk_operation = "ListProjectTags",
       method = "GET",
       path = "/v3/{project_id}/tags",
       content_type = "application/json",
@@ -2561,7 +2561,7 @@ return {
       response = { ref = "ListProjectTagsResponse" },
     },
     list_publications = {
-      name = "ListPublications",
+      sdk_operation = "ListPublications",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/replication/publications",
       content_type = "application/json",
@@ -2578,7 +2578,7 @@ return {
       response = { ref = "ListPublicationsResponse" },
     },
     list_publications4_subscription = {
-      name = "ListPublications4Subscription",
+      sdk_operation = "ListPublications4Subscription",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/replication/publication-candidates",
       content_type = "application/json",
@@ -2596,7 +2596,7 @@ return {
       response = { ref = "ListPublications4SubscriptionResponse" },
     },
     list_rd_sfor_my_sql_proxy = {
-      name = "ListRdSforMySqlProxy",
+      sdk_operation = "ListRdSforMySqlProxy",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/proxy-list",
       content_type = "application/json",
@@ -2607,7 +2607,7 @@ return {
       response = { ref = "ListRdSforMySqlProxyResponse" },
     },
     list_rd_sfor_mysql_proxy_flavors = {
-      name = "ListRdSforMysqlProxyFlavors",
+      sdk_operation = "ListRdSforMysqlProxyFlavors",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/flavors",
       content_type = "application/json",
@@ -2621,7 +2621,7 @@ return {
       response = { ref = "ListRdSforMysqlProxyFlavorsResponse" },
     },
     list_read_only_replay_database = {
-      name = "ListReadOnlyReplayDatabase",
+      sdk_operation = "ListReadOnlyReplayDatabase",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/log-replay/database",
       content_type = "application/json",
@@ -2631,7 +2631,7 @@ return {
       response = { ref = "ListReadOnlyReplayDatabaseResponse" },
     },
     list_recycle_instances = {
-      name = "ListRecycleInstances",
+      sdk_operation = "ListRecycleInstances",
       method = "GET",
       path = "/v3/{project_id}/recycle-instances",
       content_type = "application/json",
@@ -2644,7 +2644,7 @@ return {
       response = { ref = "ListRecycleInstancesResponse" },
     },
     list_remote_db = {
-      name = "ListRemoteDb",
+      sdk_operation = "ListRemoteDb",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/replication/remote-databases",
       content_type = "application/json",
@@ -2662,7 +2662,7 @@ return {
       response = { ref = "ListRemoteDbResponse" },
     },
     list_replication_errors = {
-      name = "ListReplicationErrors",
+      sdk_operation = "ListReplicationErrors",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/replication/errors",
       content_type = "application/json",
@@ -2676,7 +2676,7 @@ return {
       response = { ref = "ListReplicationErrorsResponse" },
     },
     list_replication_profiles = {
-      name = "ListReplicationProfiles",
+      sdk_operation = "ListReplicationProfiles",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/replication/profiles",
       content_type = "application/json",
@@ -2691,7 +2691,7 @@ return {
       response = { ref = "ListReplicationProfilesResponse" },
     },
     list_restore_times = {
-      name = "ListRestoreTimes",
+      sdk_operation = "ListRestoreTimes",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/restore-time",
       content_type = "application/json",
@@ -2703,7 +2703,7 @@ return {
       response = { ref = "ListRestoreTimesResponse" },
     },
     list_schedule_events = {
-      name = "ListScheduleEvents",
+      sdk_operation = "ListScheduleEvents",
       method = "GET",
       path = "/v3/{project_id}/schedule-events",
       content_type = "application/json",
@@ -2722,7 +2722,7 @@ return {
       response = { ref = "ListScheduleEventsResponse" },
     },
     list_schedule_tasks = {
-      name = "ListScheduleTasks",
+      sdk_operation = "ListScheduleTasks",
       method = "GET",
       path = "/v3/{project_id}/schedule-tasks",
       content_type = "application/json",
@@ -2739,7 +2739,7 @@ return {
       response = { ref = "ListScheduleTasksResponse" },
     },
     list_share_backups = {
-      name = "ListShareBackups",
+      sdk_operation = "ListShareBackups",
       method = "GET",
       path = "/v3/{project_id}/share-backups",
       content_type = "application/json",
@@ -2754,7 +2754,7 @@ return {
       response = { ref = "ListShareBackupsResponse" },
     },
     list_simplified_instances = {
-      name = "ListSimplifiedInstances",
+      sdk_operation = "ListSimplifiedInstances",
       method = "POST",
       path = "/v3/{project_id}/simplified-instances",
       content_type = "application/json",
@@ -2766,7 +2766,7 @@ return {
       response = { ref = "ListSimplifiedInstancesResponse" },
     },
     list_slow_log_file = {
-      name = "ListSlowLogFile",
+      sdk_operation = "ListSlowLogFile",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/slowlog-files",
       content_type = "application/json",
@@ -2780,7 +2780,7 @@ return {
       response = { ref = "ListSlowLogFileResponse" },
     },
     list_slow_log_statistics_for_lts = {
-      name = "ListSlowLogStatisticsForLts",
+      sdk_operation = "ListSlowLogStatisticsForLts",
       method = "POST",
       path = "/v3.1/{project_id}/instances/{instance_id}/slow-logs/statistics",
       content_type = "application/json",
@@ -2801,7 +2801,7 @@ return {
       response = { ref = "ListSlowLogStatisticsForLtsResponse" },
     },
     list_slow_logs = {
-      name = "ListSlowLogs",
+      sdk_operation = "ListSlowLogs",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/slowlog",
       content_type = "application/json",
@@ -2818,7 +2818,7 @@ return {
       response = { ref = "ListSlowLogsResponse" },
     },
     list_slow_logs_new = {
-      name = "ListSlowLogsNew",
+      sdk_operation = "ListSlowLogsNew",
       method = "GET",
       path = "/v3.1/{project_id}/instances/{instance_id}/slowlog",
       content_type = "application/json",
@@ -2835,7 +2835,7 @@ return {
       response = { ref = "ListSlowLogsNewResponse" },
     },
     list_slowlog_for_lts = {
-      name = "ListSlowlogForLts",
+      sdk_operation = "ListSlowlogForLts",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/slow-logs",
       content_type = "application/json",
@@ -2854,7 +2854,7 @@ return {
       response = { ref = "ListSlowlogForLtsResponse" },
     },
     list_slowlog_statistics = {
-      name = "ListSlowlogStatistics",
+      sdk_operation = "ListSlowlogStatistics",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/slowlog/statistics",
       content_type = "application/json",
@@ -2872,7 +2872,7 @@ return {
       response = { ref = "ListSlowlogStatisticsResponse" },
     },
     list_small_version = {
-      name = "ListSmallVersion",
+      sdk_operation = "ListSmallVersion",
       method = "GET",
       path = "/v3/{project_id}/datastores/{database_name}/small-version",
       content_type = "application/json",
@@ -2886,7 +2886,7 @@ return {
       response = { ref = "ListSmallVersionResponse" },
     },
     list_sparse_backup_policy = {
-      name = "ListSparseBackupPolicy",
+      sdk_operation = "ListSparseBackupPolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/backups/sparse-policy",
       content_type = "application/json",
@@ -2897,7 +2897,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_sql_limit = {
-      name = "ListSqlLimit",
+      sdk_operation = "ListSqlLimit",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/sql-limit",
       content_type = "application/json",
@@ -2911,7 +2911,7 @@ return {
       response = { ref = "ListSqlLimitResponse" },
     },
     list_sql_statistics = {
-      name = "ListSqlStatistics",
+      sdk_operation = "ListSqlStatistics",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/sql-statistics",
       content_type = "application/json",
@@ -2924,7 +2924,7 @@ return {
       response = { ref = "ListSqlStatisticsResponse" },
     },
     list_sqlserver_databases = {
-      name = "ListSqlserverDatabases",
+      sdk_operation = "ListSqlserverDatabases",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/database/detail",
       content_type = "application/json",
@@ -2940,7 +2940,7 @@ return {
       response = { ref = "ListSqlserverDatabasesResponse" },
     },
     list_sqlserver_db_users = {
-      name = "ListSqlserverDbUsers",
+      sdk_operation = "ListSqlserverDbUsers",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/db_user/detail",
       content_type = "application/json",
@@ -2954,7 +2954,7 @@ return {
       response = { ref = "ListSqlserverDbUsersResponse" },
     },
     list_ssl_cert_download_link = {
-      name = "ListSslCertDownloadLink",
+      sdk_operation = "ListSslCertDownloadLink",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/ssl-cert/download-link",
       content_type = "application/json",
@@ -2965,7 +2965,7 @@ return {
       response = { ref = "ListSslCertDownloadLinkResponse" },
     },
     list_storage_types = {
-      name = "ListStorageTypes",
+      sdk_operation = "ListStorageTypes",
       method = "GET",
       path = "/v3/{project_id}/storage-type/{database_name}",
       content_type = "application/json",
@@ -2978,7 +2978,7 @@ return {
       response = { ref = "ListStorageTypesResponse" },
     },
     list_subscriber_instances = {
-      name = "ListSubscriberInstances",
+      sdk_operation = "ListSubscriberInstances",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/replication/subscribers",
       content_type = "application/json",
@@ -2994,7 +2994,7 @@ return {
       response = { ref = "ListSubscriberInstancesResponse" },
     },
     list_subscriptions = {
-      name = "ListSubscriptions",
+      sdk_operation = "ListSubscriptions",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/replication/subscriptions",
       content_type = "application/json",
@@ -3012,7 +3012,7 @@ return {
       response = { ref = "ListSubscriptionsResponse" },
     },
     list_tasks = {
-      name = "ListTasks",
+      sdk_operation = "ListTasks",
       method = "GET",
       path = "/v3/{project_id}/tasklist",
       content_type = "application/json",
@@ -3031,7 +3031,7 @@ return {
       response = { ref = "ListTasksResponse" },
     },
     list_top_sqls = {
-      name = "ListTopSqls",
+      sdk_operation = "ListTopSqls",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/top-sqls",
       content_type = "application/json",
@@ -3048,7 +3048,7 @@ return {
       response = { ref = "ListTopSqlsResponse" },
     },
     list_update_backup_enhance_policy = {
-      name = "ListUpdateBackupEnhancePolicy",
+      sdk_operation = "ListUpdateBackupEnhancePolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/backups/enhance-policy",
       content_type = "application/json",
@@ -3059,7 +3059,7 @@ return {
       response = { ref = "ListUpdateBackupEnhancePolicyResponse" },
     },
     list_upgrade_histories = {
-      name = "ListUpgradeHistories",
+      sdk_operation = "ListUpgradeHistories",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/major-version/upgrade-histories",
       content_type = "application/json",
@@ -3075,7 +3075,7 @@ return {
       response = { ref = "ListUpgradeHistoriesResponse" },
     },
     list_volume_info = {
-      name = "ListVolumeInfo",
+      sdk_operation = "ListVolumeInfo",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/volumes",
       content_type = "application/json",
@@ -3086,7 +3086,7 @@ return {
       response = { type = "string" },
     },
     list_xellog_files = {
-      name = "ListXellogFiles",
+      sdk_operation = "ListXellogFiles",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/xellog-files",
       content_type = "application/json",
@@ -3100,7 +3100,7 @@ return {
       response = { ref = "ListXellogFilesResponse" },
     },
     migrate_follower = {
-      name = "MigrateFollower",
+      sdk_operation = "MigrateFollower",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/migrateslave",
       content_type = "application/json",
@@ -3114,7 +3114,7 @@ return {
       response = { ref = "MigrateFollowerResponse" },
     },
     modify_collation = {
-      name = "ModifyCollation",
+      sdk_operation = "ModifyCollation",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/collations",
       content_type = "application/json",
@@ -3127,7 +3127,7 @@ return {
       response = { ref = "ModifyCollationResponse" },
     },
     modify_db_agent_job = {
-      name = "ModifyDbAgentJob",
+      sdk_operation = "ModifyDbAgentJob",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/db-jobs/{job_id}",
       content_type = "application/json",
@@ -3141,7 +3141,7 @@ return {
       response = { ref = "ModifyDbAgentJobResponse" },
     },
     modify_job_schedule = {
-      name = "ModifyJobSchedule",
+      sdk_operation = "ModifyJobSchedule",
       method = "PUT",
       path = "/v3/{project_id}/db-job/schedules/{schedule_id}",
       content_type = "application/json",
@@ -3157,7 +3157,7 @@ return {
       response = { ref = "ModifyJobScheduleResponse" },
     },
     modify_postgresql_hba_conf = {
-      name = "ModifyPostgresqlHbaConf",
+      sdk_operation = "ModifyPostgresqlHbaConf",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/hba-info",
       content_type = "application/json",
@@ -3168,7 +3168,7 @@ return {
       response = { ref = "ModifyPostgresqlHbaConfResponse" },
     },
     modify_publication = {
-      name = "ModifyPublication",
+      sdk_operation = "ModifyPublication",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/replication/publications/{publication_id}",
       content_type = "application/json",
@@ -3186,7 +3186,7 @@ return {
       response = { ref = "ModifyPublicationResponse" },
     },
     modify_rd_sfor_my_sql_proxy_route_mode = {
-      name = "ModifyRdSforMySqlProxyRouteMode",
+      sdk_operation = "ModifyRdSforMySqlProxyRouteMode",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/{proxy_id}/route-mode",
       content_type = "application/json",
@@ -3202,7 +3202,7 @@ return {
       response = { ref = "ModifyRdSforMySqlProxyRouteModeResponse" },
     },
     notify_replace_node = {
-      name = "NotifyReplaceNode",
+      sdk_operation = "NotifyReplaceNode",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/replace-node",
       content_type = "application/json",
@@ -3215,7 +3215,7 @@ return {
       response = { ref = "NotifyReplaceNodeResponse" },
     },
     refresh_publication_snapshot = {
-      name = "RefreshPublicationSnapshot",
+      sdk_operation = "RefreshPublicationSnapshot",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/replication/publications/{publication_id}/reinitialize",
       content_type = "application/json",
@@ -3227,7 +3227,7 @@ return {
       response = { ref = "RefreshPublicationSnapshotResponse" },
     },
     refresh_subscription = {
-      name = "RefreshSubscription",
+      sdk_operation = "RefreshSubscription",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/replication/subscriptions/{subscription_id}/reinitialize",
       content_type = "application/json",
@@ -3239,7 +3239,7 @@ return {
       response = { ref = "RefreshSubscriptionResponse" },
     },
     reset_configuration = {
-      name = "ResetConfiguration",
+      sdk_operation = "ResetConfiguration",
       method = "PUT",
       path = "/v3/{project_id}/configurations/{config_id}/reset",
       content_type = "application/json",
@@ -3250,7 +3250,7 @@ return {
       response = { ref = "ResetConfigurationResponse" },
     },
     reset_pwd = {
-      name = "ResetPwd",
+      sdk_operation = "ResetPwd",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/password",
       content_type = "application/json",
@@ -3263,7 +3263,7 @@ return {
       response = { ref = "ResetPwdResponse" },
     },
     reset_view_sql_statistics = {
-      name = "ResetViewSqlStatistics",
+      sdk_operation = "ResetViewSqlStatistics",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/sql-statistics/reset",
       content_type = "application/json",
@@ -3273,7 +3273,7 @@ return {
       response = { ref = "ResetViewSqlStatisticsResponse" },
     },
     restart_db_agent_job = {
-      name = "RestartDbAgentJob",
+      sdk_operation = "RestartDbAgentJob",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/db-jobs/{job_id}/restart",
       content_type = "application/json",
@@ -3285,7 +3285,7 @@ return {
       response = { ref = "RestartDbAgentJobResponse" },
     },
     restore_exist_instance = {
-      name = "RestoreExistInstance",
+      sdk_operation = "RestoreExistInstance",
       method = "POST",
       path = "/v3.1/{project_id}/instances/recovery",
       content_type = "application/json",
@@ -3298,7 +3298,7 @@ return {
       response = { ref = "RestoreExistInstanceResponse" },
     },
     restore_log_replay_database = {
-      name = "RestoreLogReplayDatabase",
+      sdk_operation = "RestoreLogReplayDatabase",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/log-replay/database",
       content_type = "application/json",
@@ -3311,7 +3311,7 @@ return {
       response = { ref = "RestoreLogReplayDatabaseResponse" },
     },
     restore_tables = {
-      name = "RestoreTables",
+      sdk_operation = "RestoreTables",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/restore/tables",
       content_type = "application/json",
@@ -3326,7 +3326,7 @@ return {
       response = { ref = "RestoreTablesResponse" },
     },
     restore_tables_new = {
-      name = "RestoreTablesNew",
+      sdk_operation = "RestoreTablesNew",
       method = "POST",
       path = "/v3.1/{project_id}/instances/{instance_id}/restore/tables",
       content_type = "application/json",
@@ -3341,7 +3341,7 @@ return {
       response = { ref = "RestoreTablesNewResponse" },
     },
     restore_to_existing_instance = {
-      name = "RestoreToExistingInstance",
+      sdk_operation = "RestoreToExistingInstance",
       method = "POST",
       path = "/v3/{project_id}/instances/recovery",
       content_type = "application/json",
@@ -3354,7 +3354,7 @@ return {
       response = { ref = "RestoreToExistingInstanceResponse" },
     },
     revoke = {
-      name = "Revoke",
+      sdk_operation = "Revoke",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/db_privilege",
       content_type = "application/json",
@@ -3368,7 +3368,7 @@ return {
       response = { ref = "RevokeResponse" },
     },
     revoke_postgresql_db_privilege = {
-      name = "RevokePostgresqlDbPrivilege",
+      sdk_operation = "RevokePostgresqlDbPrivilege",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/db_privilege",
       content_type = "application/json",
@@ -3381,7 +3381,7 @@ return {
       response = { ref = "RevokePostgresqlDbPrivilegeResponse" },
     },
     revoke_sqlserver_db_user_privilege = {
-      name = "RevokeSqlserverDbUserPrivilege",
+      sdk_operation = "RevokeSqlserverDbUserPrivilege",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/db_privilege",
       content_type = "application/json",
@@ -3395,7 +3395,7 @@ return {
       response = { ref = "RevokeSqlserverDbUserPrivilegeResponse" },
     },
     rotate_audit_log = {
-      name = "RotateAuditLog",
+      sdk_operation = "RotateAuditLog",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/auditlog-rotate",
       content_type = "application/json",
@@ -3408,7 +3408,7 @@ return {
       response = { ref = "RotateAuditLogResponse" },
     },
     search_query_scale_compute_flavors = {
-      name = "SearchQueryScaleComputeFlavors",
+      sdk_operation = "SearchQueryScaleComputeFlavors",
       method = "GET",
       path = "/v3.1/{project_id}/instances/{instance_id}/proxy/scale/flavors",
       content_type = "application/json",
@@ -3422,7 +3422,7 @@ return {
       response = { ref = "SearchQueryScaleComputeFlavorsResponse" },
     },
     search_query_scale_flavors = {
-      name = "SearchQueryScaleFlavors",
+      sdk_operation = "SearchQueryScaleFlavors",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/scale/flavors",
       content_type = "application/json",
@@ -3433,7 +3433,7 @@ return {
       response = { ref = "SearchQueryScaleFlavorsResponse" },
     },
     set_auditlog_policy = {
-      name = "SetAuditlogPolicy",
+      sdk_operation = "SetAuditlogPolicy",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/auditlog-policy",
       content_type = "application/json",
@@ -3449,7 +3449,7 @@ return {
       response = { ref = "SetAuditlogPolicyResponse" },
     },
     set_auto_enlarge_policy = {
-      name = "SetAutoEnlargePolicy",
+      sdk_operation = "SetAutoEnlargePolicy",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/disk-auto-expansion",
       content_type = "application/json",
@@ -3465,7 +3465,7 @@ return {
       response = { type = "string" },
     },
     set_auto_upgrade_policy = {
-      name = "SetAutoUpgradePolicy",
+      sdk_operation = "SetAutoUpgradePolicy",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/db-auto-upgrade",
       content_type = "application/json",
@@ -3478,7 +3478,7 @@ return {
       response = { ref = "SetAutoUpgradePolicyResponse" },
     },
     set_backup_policy = {
-      name = "SetBackupPolicy",
+      sdk_operation = "SetBackupPolicy",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/backups/policy",
       content_type = "application/json",
@@ -3492,7 +3492,7 @@ return {
       response = { ref = "SetBackupPolicyResponse" },
     },
     set_binlog_clear_policy = {
-      name = "SetBinlogClearPolicy",
+      sdk_operation = "SetBinlogClearPolicy",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/binlog/clear-policy",
       content_type = "application/json",
@@ -3505,7 +3505,7 @@ return {
       response = { ref = "SetBinlogClearPolicyResponse" },
     },
     set_database_user_privilege = {
-      name = "SetDatabaseUserPrivilege",
+      sdk_operation = "SetDatabaseUserPrivilege",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/user-privilege",
       content_type = "application/json",
@@ -3520,7 +3520,7 @@ return {
       response = { ref = "SetDatabaseUserPrivilegeResponse" },
     },
     set_db_user_pwd = {
-      name = "SetDbUserPwd",
+      sdk_operation = "SetDbUserPwd",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/db_user/resetpwd",
       content_type = "application/json",
@@ -3534,7 +3534,7 @@ return {
       response = { ref = "SetDbUserPwdResponse" },
     },
     set_instances_db_shrink = {
-      name = "SetInstancesDbShrink",
+      sdk_operation = "SetInstancesDbShrink",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/db_shrink",
       content_type = "application/json",
@@ -3546,7 +3546,7 @@ return {
       response = { ref = "SetInstancesDbShrinkResponse" },
     },
     set_instances_new_db_shrink = {
-      name = "SetInstancesNewDbShrink",
+      sdk_operation = "SetInstancesNewDbShrink",
       method = "POST",
       path = "/v3.1/{project_id}/instances/{instance_id}/db-shrink",
       content_type = "application/json",
@@ -3558,7 +3558,7 @@ return {
       response = { ref = "SetInstancesNewDbShrinkResponse" },
     },
     set_instances_proxy_restart = {
-      name = "SetInstancesProxyRestart",
+      sdk_operation = "SetInstancesProxyRestart",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/{proxy_id}/restart",
       content_type = "application/json",
@@ -3570,7 +3570,7 @@ return {
       response = { ref = "SetInstancesProxyRestartResponse" },
     },
     set_log_lts_configs = {
-      name = "SetLogLtsConfigs",
+      sdk_operation = "SetLogLtsConfigs",
       method = "POST",
       path = "/v3/{project_id}/{engine}/instances/logs/lts-configs",
       content_type = "application/json",
@@ -3583,7 +3583,7 @@ return {
       response = { ref = "SetLogLtsConfigsResponse" },
     },
     set_off_site_backup_policy = {
-      name = "SetOffSiteBackupPolicy",
+      sdk_operation = "SetOffSiteBackupPolicy",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/backups/offsite-policy",
       content_type = "application/json",
@@ -3596,7 +3596,7 @@ return {
       response = { ref = "SetOffSiteBackupPolicyResponse" },
     },
     set_postgresql_db_user_pwd = {
-      name = "SetPostgresqlDbUserPwd",
+      sdk_operation = "SetPostgresqlDbUserPwd",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/db_user/resetpwd",
       content_type = "application/json",
@@ -3610,7 +3610,7 @@ return {
       response = { ref = "SetPostgresqlDbUserPwdResponse" },
     },
     set_read_only_switch = {
-      name = "SetReadOnlySwitch",
+      sdk_operation = "SetReadOnlySwitch",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/readonly-status",
       content_type = "application/json",
@@ -3623,7 +3623,7 @@ return {
       response = { ref = "SetReadOnlySwitchResponse" },
     },
     set_second_level_monitor = {
-      name = "SetSecondLevelMonitor",
+      sdk_operation = "SetSecondLevelMonitor",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/second-level-monitor",
       content_type = "application/json",
@@ -3637,7 +3637,7 @@ return {
       response = { type = "string" },
     },
     set_security_group = {
-      name = "SetSecurityGroup",
+      sdk_operation = "SetSecurityGroup",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/security-group",
       content_type = "application/json",
@@ -3650,7 +3650,7 @@ return {
       response = { ref = "SetSecurityGroupResponse" },
     },
     set_sensitive_slow_log = {
-      name = "SetSensitiveSlowLog",
+      sdk_operation = "SetSensitiveSlowLog",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/slowlog-sensitization/{status}",
       content_type = "application/json",
@@ -3662,7 +3662,7 @@ return {
       response = { ref = "SetSensitiveSlowLogResponse" },
     },
     set_transfer_policy = {
-      name = "SetTransferPolicy",
+      sdk_operation = "SetTransferPolicy",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/backups/transfer/policy",
       content_type = "application/json",
@@ -3674,7 +3674,7 @@ return {
       response = { type = "string" },
     },
     show_api_version = {
-      name = "ShowApiVersion",
+      sdk_operation = "ShowApiVersion",
       method = "GET",
       path = "/rds/{version}",
       content_type = "application/json",
@@ -3684,7 +3684,7 @@ return {
       response = { ref = "ShowApiVersionResponse" },
     },
     show_auditlog_download_link = {
-      name = "ShowAuditlogDownloadLink",
+      sdk_operation = "ShowAuditlogDownloadLink",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/auditlog-links",
       content_type = "application/json",
@@ -3697,7 +3697,7 @@ return {
       response = { ref = "ShowAuditlogDownloadLinkResponse" },
     },
     show_auditlog_policy = {
-      name = "ShowAuditlogPolicy",
+      sdk_operation = "ShowAuditlogPolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/auditlog-policy",
       content_type = "application/json",
@@ -3708,7 +3708,7 @@ return {
       response = { ref = "ShowAuditlogPolicyResponse" },
     },
     show_auto_ces_alarm = {
-      name = "ShowAutoCesAlarm",
+      sdk_operation = "ShowAutoCesAlarm",
       method = "GET",
       path = "/v3/{project_id}/auto-ces-alarm",
       content_type = "application/json",
@@ -3719,7 +3719,7 @@ return {
       response = { ref = "ShowAutoCesAlarmResponse" },
     },
     show_auto_enlarge_policy = {
-      name = "ShowAutoEnlargePolicy",
+      sdk_operation = "ShowAutoEnlargePolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/disk-auto-expansion",
       content_type = "application/json",
@@ -3730,7 +3730,7 @@ return {
       response = { ref = "ShowAutoEnlargePolicyResponse" },
     },
     show_auto_upgrade_policy = {
-      name = "ShowAutoUpgradePolicy",
+      sdk_operation = "ShowAutoUpgradePolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/db-auto-upgrade",
       content_type = "application/json",
@@ -3741,7 +3741,7 @@ return {
       response = { ref = "ShowAutoUpgradePolicyResponse" },
     },
     show_available_build_dr_instance = {
-      name = "ShowAvailableBuildDrInstance",
+      sdk_operation = "ShowAvailableBuildDrInstance",
       method = "GET",
       path = "/v3/{project_id}/instances/disaster-recovery-instance",
       content_type = "application/json",
@@ -3752,7 +3752,7 @@ return {
       response = { ref = "ShowAvailableBuildDrInstanceResponse" },
     },
     show_available_version = {
-      name = "ShowAvailableVersion",
+      sdk_operation = "ShowAvailableVersion",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/major-version/available-version",
       content_type = "application/json",
@@ -3763,7 +3763,7 @@ return {
       response = { ref = "ShowAvailableVersionResponse" },
     },
     show_backup_config = {
-      name = "ShowBackupConfig",
+      sdk_operation = "ShowBackupConfig",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/backups/config",
       content_type = "application/json",
@@ -3774,7 +3774,7 @@ return {
       response = { ref = "ShowBackupConfigResponse" },
     },
     show_backup_download_link = {
-      name = "ShowBackupDownloadLink",
+      sdk_operation = "ShowBackupDownloadLink",
       method = "GET",
       path = "/v3/{project_id}/backup-files",
       content_type = "application/json",
@@ -3785,7 +3785,7 @@ return {
       response = { ref = "ShowBackupDownloadLinkResponse" },
     },
     show_backup_policy = {
-      name = "ShowBackupPolicy",
+      sdk_operation = "ShowBackupPolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/backups/policy",
       content_type = "application/json",
@@ -3796,7 +3796,7 @@ return {
       response = { ref = "ShowBackupPolicyResponse" },
     },
     show_backup_usage = {
-      name = "ShowBackupUsage",
+      sdk_operation = "ShowBackupUsage",
       method = "GET",
       path = "/v3/{project_id}/backups/backup-usage",
       content_type = "application/json",
@@ -3807,7 +3807,7 @@ return {
       response = { ref = "ShowBackupUsageResponse" },
     },
     show_binlog_clear_policy = {
-      name = "ShowBinlogClearPolicy",
+      sdk_operation = "ShowBinlogClearPolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/binlog/clear-policy",
       content_type = "application/json",
@@ -3818,7 +3818,7 @@ return {
       response = { ref = "ShowBinlogClearPolicyResponse" },
     },
     show_configuration = {
-      name = "ShowConfiguration",
+      sdk_operation = "ShowConfiguration",
       method = "GET",
       path = "/v3/{project_id}/configurations/{config_id}",
       content_type = "application/json",
@@ -3829,7 +3829,7 @@ return {
       response = { ref = "ShowConfigurationResponse" },
     },
     show_database_level_database = {
-      name = "ShowDatabaseLevelDatabase",
+      sdk_operation = "ShowDatabaseLevelDatabase",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/database/db-table-name",
       content_type = "application/json",
@@ -3841,7 +3841,7 @@ return {
       response = { ref = "ShowDatabaseLevelDatabaseResponse" },
     },
     show_dns_name = {
-      name = "ShowDnsName",
+      sdk_operation = "ShowDnsName",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/dns-ipv6",
       content_type = "application/json",
@@ -3853,7 +3853,7 @@ return {
       response = { ref = "ShowDnsNameResponse" },
     },
     show_domain_name = {
-      name = "ShowDomainName",
+      sdk_operation = "ShowDomainName",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/dns",
       content_type = "application/json",
@@ -3865,7 +3865,7 @@ return {
       response = { ref = "ShowDomainNameResponse" },
     },
     show_dr_replica_status = {
-      name = "ShowDrReplicaStatus",
+      sdk_operation = "ShowDrReplicaStatus",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/disaster-recovery",
       content_type = "application/json",
@@ -3876,7 +3876,7 @@ return {
       response = { ref = "ShowDrReplicaStatusResponse" },
     },
     show_drs_job_name = {
-      name = "ShowDrsJobName",
+      sdk_operation = "ShowDrsJobName",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/drs-job/name",
       content_type = "application/json",
@@ -3886,7 +3886,7 @@ return {
       response = { ref = "ShowDrsJobNameResponse" },
     },
     show_history_session_analyse_download_info = {
-      name = "ShowHistorySessionAnalyseDownloadInfo",
+      sdk_operation = "ShowHistorySessionAnalyseDownloadInfo",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/history-session-analyse-upload",
       content_type = "application/json",
@@ -3898,7 +3898,7 @@ return {
       response = { ref = "ShowHistorySessionAnalyseDownloadInfoResponse" },
     },
     show_hot_clod_separation_status = {
-      name = "ShowHotClodSeparationStatus",
+      sdk_operation = "ShowHotClodSeparationStatus",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/hot-cold-separation/status",
       content_type = "application/json",
@@ -3909,7 +3909,7 @@ return {
       response = { ref = "ShowHotClodSeparationStatusResponse" },
     },
     show_incre_backup_policy1 = {
-      name = "ShowIncreBackupPolicy1",
+      sdk_operation = "ShowIncreBackupPolicy1",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/incre-backup/policy",
       content_type = "application/json",
@@ -3919,7 +3919,7 @@ return {
       response = { ref = "ShowIncreBackupPolicy1Response" },
     },
     show_information_about_database_proxy = {
-      name = "ShowInformationAboutDatabaseProxy",
+      sdk_operation = "ShowInformationAboutDatabaseProxy",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/proxy",
       content_type = "application/json",
@@ -3930,7 +3930,7 @@ return {
       response = { ref = "ShowInformationAboutDatabaseProxyResponse" },
     },
     show_instance_configuration = {
-      name = "ShowInstanceConfiguration",
+      sdk_operation = "ShowInstanceConfiguration",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/configurations",
       content_type = "application/json",
@@ -3941,7 +3941,7 @@ return {
       response = { ref = "ShowInstanceConfigurationResponse" },
     },
     show_intelligent_kill_session_history = {
-      name = "ShowIntelligentKillSessionHistory",
+      sdk_operation = "ShowIntelligentKillSessionHistory",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/ops/intelligent-kill-session/history",
       content_type = "application/json",
@@ -3955,7 +3955,7 @@ return {
       response = { ref = "ShowIntelligentKillSessionHistoryResponse" },
     },
     show_intelligent_kill_session_statistic = {
-      name = "ShowIntelligentKillSessionStatistic",
+      sdk_operation = "ShowIntelligentKillSessionStatistic",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/ops/intelligent-kill-session/statistic",
       content_type = "application/json",
@@ -3967,7 +3967,7 @@ return {
       response = { ref = "ShowIntelligentKillSessionStatisticResponse" },
     },
     show_msdtc_local_host = {
-      name = "ShowMsdtcLocalHost",
+      sdk_operation = "ShowMsdtcLocalHost",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/msdtc/local-host",
       content_type = "application/json",
@@ -3977,7 +3977,7 @@ return {
       response = { ref = "ShowMsdtcLocalHostResponse" },
     },
     show_off_site_backup_policy = {
-      name = "ShowOffSiteBackupPolicy",
+      sdk_operation = "ShowOffSiteBackupPolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/backups/offsite-policy",
       content_type = "application/json",
@@ -3988,7 +3988,7 @@ return {
       response = { ref = "ShowOffSiteBackupPolicyResponse" },
     },
     show_postgresql_param_value = {
-      name = "ShowPostgresqlParamValue",
+      sdk_operation = "ShowPostgresqlParamValue",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/parameter/{name}",
       content_type = "application/json",
@@ -4000,7 +4000,7 @@ return {
       response = { ref = "ShowPostgresqlParamValueResponse" },
     },
     show_precheck_result = {
-      name = "ShowPrecheckResult",
+      sdk_operation = "ShowPrecheckResult",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/upgrade-version/precheck-result",
       content_type = "application/json",
@@ -4012,7 +4012,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_quotas = {
-      name = "ShowQuotas",
+      sdk_operation = "ShowQuotas",
       method = "GET",
       path = "/v3/{project_id}/quotas",
       content_type = "application/json",
@@ -4022,7 +4022,7 @@ return {
       response = { ref = "ShowQuotasResponse" },
     },
     show_rebuild_slave_status = {
-      name = "ShowRebuildSlaveStatus",
+      sdk_operation = "ShowRebuildSlaveStatus",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/rebuild",
       content_type = "application/json",
@@ -4032,7 +4032,7 @@ return {
       response = { ref = "ShowRebuildSlaveStatusResponse" },
     },
     show_recovery_time_window = {
-      name = "ShowRecoveryTimeWindow",
+      sdk_operation = "ShowRecoveryTimeWindow",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/recovery-time",
       content_type = "application/json",
@@ -4043,7 +4043,7 @@ return {
       response = { ref = "ShowRecoveryTimeWindowResponse" },
     },
     show_recycle_policy = {
-      name = "ShowRecyclePolicy",
+      sdk_operation = "ShowRecyclePolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/recycle-policy",
       content_type = "application/json",
@@ -4053,7 +4053,7 @@ return {
       response = { ref = "ShowRecyclePolicyResponse" },
     },
     show_replay_delay_status = {
-      name = "ShowReplayDelayStatus",
+      sdk_operation = "ShowReplayDelayStatus",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/replay-delay/show",
       content_type = "application/json",
@@ -4064,7 +4064,7 @@ return {
       response = { ref = "ShowReplayDelayStatusResponse" },
     },
     show_replication_status = {
-      name = "ShowReplicationStatus",
+      sdk_operation = "ShowReplicationStatus",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/replication/status",
       content_type = "application/json",
@@ -4075,7 +4075,7 @@ return {
       response = { ref = "ShowReplicationStatusResponse" },
     },
     show_restart_policy = {
-      name = "ShowRestartPolicy",
+      sdk_operation = "ShowRestartPolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/restart-policy",
       content_type = "application/json",
@@ -4086,7 +4086,7 @@ return {
       response = { ref = "ShowRestartPolicyResponse" },
     },
     show_second_level_monitoring = {
-      name = "ShowSecondLevelMonitoring",
+      sdk_operation = "ShowSecondLevelMonitoring",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/second-level-monitor",
       content_type = "application/json",
@@ -4097,7 +4097,7 @@ return {
       response = { ref = "ShowSecondLevelMonitoringResponse" },
     },
     show_storage_used_space = {
-      name = "ShowStorageUsedSpace",
+      sdk_operation = "ShowStorageUsedSpace",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/storage-used-space",
       content_type = "application/json",
@@ -4107,7 +4107,7 @@ return {
       response = { ref = "ShowStorageUsedSpaceResponse" },
     },
     show_task_detail = {
-      name = "ShowTaskDetail",
+      sdk_operation = "ShowTaskDetail",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/task-center-detail",
       content_type = "application/json",
@@ -4121,7 +4121,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_tde_status = {
-      name = "ShowTdeStatus",
+      sdk_operation = "ShowTdeStatus",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/tde-status",
       content_type = "application/json",
@@ -4131,7 +4131,7 @@ return {
       response = { ref = "ShowTdeStatusResponse" },
     },
     show_top_objects = {
-      name = "ShowTopObjects",
+      sdk_operation = "ShowTopObjects",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/ops/top/objects",
       content_type = "application/json",
@@ -4147,7 +4147,7 @@ return {
       response = { ref = "ShowTopObjectsResponse" },
     },
     show_transfer_policy = {
-      name = "ShowTransferPolicy",
+      sdk_operation = "ShowTransferPolicy",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/transfer/policy",
       content_type = "application/json",
@@ -4157,7 +4157,7 @@ return {
       response = { ref = "ShowTransferPolicyResponse" },
     },
     show_upgrade_db_major_version_status = {
-      name = "ShowUpgradeDbMajorVersionStatus",
+      sdk_operation = "ShowUpgradeDbMajorVersionStatus",
       method = "GET",
       path = "/v3/{project_id}/instances/{instance_id}/major-version/status",
       content_type = "application/json",
@@ -4169,7 +4169,7 @@ return {
       response = { ref = "ShowUpgradeDbMajorVersionStatusResponse" },
     },
     start_database_proxy = {
-      name = "StartDatabaseProxy",
+      sdk_operation = "StartDatabaseProxy",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/proxy",
       content_type = "application/json",
@@ -4183,7 +4183,7 @@ return {
       response = { ref = "StartDatabaseProxyResponse" },
     },
     start_failover = {
-      name = "StartFailover",
+      sdk_operation = "StartFailover",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/failover",
       content_type = "application/json",
@@ -4196,7 +4196,7 @@ return {
       response = { ref = "StartFailoverResponse" },
     },
     start_instance_enlarge_volume_action = {
-      name = "StartInstanceEnlargeVolumeAction",
+      sdk_operation = "StartInstanceEnlargeVolumeAction",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/action",
       content_type = "application/json",
@@ -4209,7 +4209,7 @@ return {
       response = { ref = "StartInstanceEnlargeVolumeActionResponse" },
     },
     start_instance_reduce_volume_action = {
-      name = "StartInstanceReduceVolumeAction",
+      sdk_operation = "StartInstanceReduceVolumeAction",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/action",
       content_type = "application/json",
@@ -4222,7 +4222,7 @@ return {
       response = { ref = "StartInstanceReduceVolumeActionResponse" },
     },
     start_instance_restart_action = {
-      name = "StartInstanceRestartAction",
+      sdk_operation = "StartInstanceRestartAction",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/action",
       content_type = "application/json",
@@ -4235,7 +4235,7 @@ return {
       response = { ref = "StartInstanceRestartActionResponse" },
     },
     start_instance_single_to_ha_action = {
-      name = "StartInstanceSingleToHaAction",
+      sdk_operation = "StartInstanceSingleToHaAction",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/action",
       content_type = "application/json",
@@ -4248,7 +4248,7 @@ return {
       response = { ref = "StartInstanceSingleToHaActionResponse" },
     },
     start_recycle_policy = {
-      name = "StartRecyclePolicy",
+      sdk_operation = "StartRecyclePolicy",
       method = "PUT",
       path = "/v3/{project_id}/instances/recycle-policy",
       content_type = "application/json",
@@ -4260,7 +4260,7 @@ return {
       response = { ref = "StartRecyclePolicyResponse" },
     },
     start_resize_flavor_action = {
-      name = "StartResizeFlavorAction",
+      sdk_operation = "StartResizeFlavorAction",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/action",
       content_type = "application/json",
@@ -4273,7 +4273,7 @@ return {
       response = { ref = "StartResizeFlavorActionResponse" },
     },
     startup_instance = {
-      name = "StartupInstance",
+      sdk_operation = "StartupInstance",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/action/startup",
       content_type = "application/json",
@@ -4284,7 +4284,7 @@ return {
       response = { ref = "StartupInstanceResponse" },
     },
     stop_backup = {
-      name = "StopBackup",
+      sdk_operation = "StopBackup",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/backups/stop",
       content_type = "application/json",
@@ -4295,7 +4295,7 @@ return {
       response = { ref = "StopBackupResponse" },
     },
     stop_database_proxy = {
-      name = "StopDatabaseProxy",
+      sdk_operation = "StopDatabaseProxy",
       method = "DELETE",
       path = "/v3/{project_id}/instances/{instance_id}/proxy",
       content_type = "application/json",
@@ -4306,7 +4306,7 @@ return {
       response = { ref = "StopDatabaseProxyResponse" },
     },
     stop_instance = {
-      name = "StopInstance",
+      sdk_operation = "StopInstance",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/action/shutdown",
       content_type = "application/json",
@@ -4317,7 +4317,7 @@ return {
       response = { ref = "StopInstanceResponse" },
     },
     switch_db_agent_job = {
-      name = "SwitchDbAgentJob",
+      sdk_operation = "SwitchDbAgentJob",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/db-jobs/{job_id}/switch",
       content_type = "application/json",
@@ -4329,7 +4329,7 @@ return {
       response = { ref = "SwitchDbAgentJobResponse" },
     },
     switch_log_replay = {
-      name = "SwitchLogReplay",
+      sdk_operation = "SwitchLogReplay",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/log-replay/update",
       content_type = "application/json",
@@ -4342,7 +4342,7 @@ return {
       response = { ref = "SwitchLogReplayResponse" },
     },
     switch_sql_limit = {
-      name = "SwitchSqlLimit",
+      sdk_operation = "SwitchSqlLimit",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/sql-limit/switch",
       content_type = "application/json",
@@ -4356,7 +4356,7 @@ return {
       response = { ref = "SwitchSqlLimitResponse" },
     },
     switch_ssl = {
-      name = "SwitchSsl",
+      sdk_operation = "SwitchSsl",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/ssl",
       content_type = "application/json",
@@ -4369,7 +4369,7 @@ return {
       response = { ref = "SwitchSslResponse" },
     },
     sync_replication_metadata = {
-      name = "SyncReplicationMetadata",
+      sdk_operation = "SyncReplicationMetadata",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/replication/metadata/sync",
       content_type = "application/json",
@@ -4380,7 +4380,7 @@ return {
       response = { ref = "SyncReplicationMetadataResponse" },
     },
     transfer_backup = {
-      name = "TransferBackup",
+      sdk_operation = "TransferBackup",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/backups/transfer",
       content_type = "application/json",
@@ -4393,7 +4393,7 @@ return {
       response = { ref = "TransferBackupResponse" },
     },
     unlock_node_readonly_status = {
-      name = "UnlockNodeReadonlyStatus",
+      sdk_operation = "UnlockNodeReadonlyStatus",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/unlock-node-readonly-status",
       content_type = "application/json",
@@ -4406,7 +4406,7 @@ return {
       response = { ref = "UnlockNodeReadonlyStatusResponse" },
     },
     update_configuration = {
-      name = "UpdateConfiguration",
+      sdk_operation = "UpdateConfiguration",
       method = "PUT",
       path = "/v3/{project_id}/configurations/{config_id}",
       content_type = "application/json",
@@ -4421,7 +4421,7 @@ return {
       response = { ref = "UpdateConfigurationResponse" },
     },
     update_data_ip = {
-      name = "UpdateDataIp",
+      sdk_operation = "UpdateDataIp",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/ip",
       content_type = "application/json",
@@ -4434,7 +4434,7 @@ return {
       response = { ref = "UpdateDataIpResponse" },
     },
     update_database = {
-      name = "UpdateDatabase",
+      sdk_operation = "UpdateDatabase",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/database/update",
       content_type = "application/json",
@@ -4448,7 +4448,7 @@ return {
       response = { ref = "UpdateDatabaseResponse" },
     },
     update_database_owner = {
-      name = "UpdateDatabaseOwner",
+      sdk_operation = "UpdateDatabaseOwner",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/database/owner",
       content_type = "application/json",
@@ -4461,7 +4461,7 @@ return {
       response = { ref = "UpdateDatabaseOwnerResponse" },
     },
     update_db_user_comment = {
-      name = "UpdateDbUserComment",
+      sdk_operation = "UpdateDbUserComment",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/db-users/{user_name}/comment",
       content_type = "application/json",
@@ -4474,7 +4474,7 @@ return {
       response = { ref = "UpdateDbUserCommentResponse" },
     },
     update_db_user_privilege = {
-      name = "UpdateDbUserPrivilege",
+      sdk_operation = "UpdateDbUserPrivilege",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/db-user-privilege",
       content_type = "application/json",
@@ -4488,7 +4488,7 @@ return {
       response = { ref = "UpdateDbUserPrivilegeResponse" },
     },
     update_dns_name = {
-      name = "UpdateDnsName",
+      sdk_operation = "UpdateDnsName",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/modify-dns",
       content_type = "application/json",
@@ -4501,7 +4501,7 @@ return {
       response = { ref = "UpdateDnsNameResponse" },
     },
     update_host_privilege = {
-      name = "UpdateHostPrivilege",
+      sdk_operation = "UpdateHostPrivilege",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/host-privilege",
       content_type = "application/json",
@@ -4514,7 +4514,7 @@ return {
       response = { ref = "UpdateHostPrivilegeResponse" },
     },
     update_incre_backup_policy1 = {
-      name = "UpdateIncreBackupPolicy1",
+      sdk_operation = "UpdateIncreBackupPolicy1",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/incre-backup/policy",
       content_type = "application/json",
@@ -4526,7 +4526,7 @@ return {
       response = { ref = "UpdateIncreBackupPolicy1Response" },
     },
     update_instance_alias = {
-      name = "UpdateInstanceAlias",
+      sdk_operation = "UpdateInstanceAlias",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/alias",
       content_type = "application/json",
@@ -4539,7 +4539,7 @@ return {
       response = { ref = "UpdateInstanceAliasResponse" },
     },
     update_instance_configuration = {
-      name = "UpdateInstanceConfiguration",
+      sdk_operation = "UpdateInstanceConfiguration",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/configurations",
       content_type = "application/json",
@@ -4552,7 +4552,7 @@ return {
       response = { ref = "UpdateInstanceConfigurationResponse" },
     },
     update_instance_configuration_async = {
-      name = "UpdateInstanceConfigurationAsync",
+      sdk_operation = "UpdateInstanceConfigurationAsync",
       method = "PUT",
       path = "/v3.1/{project_id}/instances/{instance_id}/configurations",
       content_type = "application/json",
@@ -4565,7 +4565,7 @@ return {
       response = { ref = "UpdateInstanceConfigurationAsyncResponse" },
     },
     update_instance_name = {
-      name = "UpdateInstanceName",
+      sdk_operation = "UpdateInstanceName",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/name",
       content_type = "application/json",
@@ -4578,7 +4578,7 @@ return {
       response = { ref = "UpdateInstanceNameResponse" },
     },
     update_port = {
-      name = "UpdatePort",
+      sdk_operation = "UpdatePort",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/port",
       content_type = "application/json",
@@ -4591,7 +4591,7 @@ return {
       response = { ref = "UpdatePortResponse" },
     },
     update_postgresql_database = {
-      name = "UpdatePostgresqlDatabase",
+      sdk_operation = "UpdatePostgresqlDatabase",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/database/update",
       content_type = "application/json",
@@ -4605,7 +4605,7 @@ return {
       response = { ref = "UpdatePostgresqlDatabaseResponse" },
     },
     update_postgresql_db_user_comment = {
-      name = "UpdatePostgresqlDbUserComment",
+      sdk_operation = "UpdatePostgresqlDbUserComment",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/db-users/{user_name}/comment",
       content_type = "application/json",
@@ -4618,7 +4618,7 @@ return {
       response = { ref = "UpdatePostgresqlDbUserCommentResponse" },
     },
     update_postgresql_extension = {
-      name = "UpdatePostgresqlExtension",
+      sdk_operation = "UpdatePostgresqlExtension",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/extensions",
       content_type = "application/json",
@@ -4632,7 +4632,7 @@ return {
       response = { type = "string" },
     },
     update_postgresql_parameter_value = {
-      name = "UpdatePostgresqlParameterValue",
+      sdk_operation = "UpdatePostgresqlParameterValue",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/parameter/{name}",
       content_type = "application/json",
@@ -4646,7 +4646,7 @@ return {
       response = { ref = "UpdatePostgresqlParameterValueResponse" },
     },
     update_read_weight = {
-      name = "UpdateReadWeight",
+      sdk_operation = "UpdateReadWeight",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/proxy/weight",
       content_type = "application/json",
@@ -4660,7 +4660,7 @@ return {
       response = { ref = "UpdateReadWeightResponse" },
     },
     update_sparse_backup_policy = {
-      name = "UpdateSparseBackupPolicy",
+      sdk_operation = "UpdateSparseBackupPolicy",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/backups/sparse-policy",
       content_type = "application/json",
@@ -4673,7 +4673,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_sql_limit = {
-      name = "UpdateSqlLimit",
+      sdk_operation = "UpdateSqlLimit",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/sql-limit/update",
       content_type = "application/json",
@@ -4688,7 +4688,7 @@ return {
       response = { ref = "UpdateSqlLimitResponse" },
     },
     update_statistics = {
-      name = "UpdateStatistics",
+      sdk_operation = "UpdateStatistics",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/db-statistics",
       content_type = "application/json",
@@ -4701,7 +4701,7 @@ return {
       response = { ref = "UpdateStatisticsResponse" },
     },
     update_tde_status = {
-      name = "UpdateTdeStatus",
+      sdk_operation = "UpdateTdeStatus",
       method = "PUT",
       path = "/v3/{project_id}/instances/{instance_id}/tde",
       content_type = "application/json",
@@ -4716,7 +4716,7 @@ return {
       response = { ref = "UpdateTdeStatusResponse" },
     },
     update_time_zone = {
-      name = "UpdateTimeZone",
+      sdk_operation = "UpdateTimeZone",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/timezone/modify",
       content_type = "application/json",
@@ -4729,7 +4729,7 @@ return {
       response = { ref = "UpdateTimeZoneResponse" },
     },
     update_to_period = {
-      name = "UpdateToPeriod",
+      sdk_operation = "UpdateToPeriod",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/to-period",
       content_type = "application/json",
@@ -4745,7 +4745,7 @@ return {
       response = { ref = "UpdateToPeriodResponse" },
     },
     upgrade_db_major_version = {
-      name = "UpgradeDbMajorVersion",
+      sdk_operation = "UpgradeDbMajorVersion",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/major-version/upgrade",
       content_type = "application/json",
@@ -4759,7 +4759,7 @@ return {
       response = { ref = "UpgradeDbMajorVersionResponse" },
     },
     upgrade_db_major_version_pre_check = {
-      name = "UpgradeDbMajorVersionPreCheck",
+      sdk_operation = "UpgradeDbMajorVersionPreCheck",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/major-version/inspection",
       content_type = "application/json",
@@ -4772,7 +4772,7 @@ return {
       response = { ref = "UpgradeDbMajorVersionPreCheckResponse" },
     },
     upgrade_db_version = {
-      name = "UpgradeDbVersion",
+      sdk_operation = "UpgradeDbVersion",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/action/db-upgrade",
       content_type = "application/json",
@@ -4785,7 +4785,7 @@ return {
       response = { ref = "UpgradeDbVersionResponse" },
     },
     upgrade_db_version_new = {
-      name = "UpgradeDbVersionNew",
+      sdk_operation = "UpgradeDbVersionNew",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/db-upgrade",
       content_type = "application/json",
@@ -4799,7 +4799,7 @@ return {
       response = { ref = "UpgradeDbVersionNewResponse" },
     },
     upgrade_large_version = {
-      name = "UpgradeLargeVersion",
+      sdk_operation = "UpgradeLargeVersion",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/major-upgrade",
       content_type = "application/json",
@@ -4814,7 +4814,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     upload_history_session_analyase = {
-      name = "UploadHistorySessionAnalyase",
+      sdk_operation = "UploadHistorySessionAnalyase",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/history-session-analyse-upload",
       content_type = "application/json",
@@ -4829,7 +4829,7 @@ return {
       response = { ref = "UploadHistorySessionAnalyaseResponse" },
     },
     validate_instance_connection = {
-      name = "ValidateInstanceConnection",
+      sdk_operation = "ValidateInstanceConnection",
       method = "POST",
       path = "/v3/{project_id}/instances/{instance_id}/replication/login-test",
       content_type = "application/json",

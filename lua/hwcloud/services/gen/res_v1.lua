@@ -302,7 +302,7 @@ return {
   },
   operations = {
     create_res_datasource = {
-      name = "CreateResDatasource",
+      sdk_operation = "CreateResDatasource",
       method = "POST",
       path = "/v2.0/{project_id}/workspaces/{workspace_id}/data-sources",
       content_type = "application/json",
@@ -316,7 +316,7 @@ return {
       response = { ref = "CreateResDatasourceResponse" },
     },
     create_res_intelligent_scene = {
-      name = "CreateResIntelligentScene",
+      sdk_operation = "CreateResIntelligentScene",
       method = "POST",
       path = "/v2.0/{project_id}/workspaces/{workspace_id}/intelligent-scenes",
       content_type = "application/json",
@@ -333,7 +333,7 @@ return {
       response = { ref = "CreateResIntelligentSceneResponse" },
     },
     create_res_job = {
-      name = "CreateResJob",
+      sdk_operation = "CreateResJob",
       method = "POST",
       path = "/v2.0/{project_id}/workspaces/{workspace_id}/resources/{resource_id}/job-instance",
       content_type = "application/json",
@@ -352,7 +352,7 @@ return {
       response = { ref = "CreateResJobResponse" },
     },
     create_res_jobs = {
-      name = "CreateResJobs",
+      sdk_operation = "CreateResJobs",
       method = "POST",
       path = "/v2.0/{project_id}/workspaces/{workspace_id}/resources/{resource_id}/job-instances",
       content_type = "application/json",
@@ -371,7 +371,7 @@ return {
       response = { ref = "CreateResJobsResponse" },
     },
     create_res_online_instance = {
-      name = "CreateResOnlineInstance",
+      sdk_operation = "CreateResOnlineInstance",
       method = "POST",
       path = "/v2.0/{project_id}/workspaces/{workspace_id}/resources/{resource_id}/service-instance",
       content_type = "application/json",
@@ -389,7 +389,7 @@ return {
       response = { ref = "CreateResOnlineInstanceResponse" },
     },
     create_res_scene = {
-      name = "CreateResScene",
+      sdk_operation = "CreateResScene",
       method = "POST",
       path = "/v2.0/{project_id}/workspaces/{workspace_id}/scenes",
       content_type = "application/json",
@@ -407,7 +407,7 @@ return {
       response = { ref = "CreateResSceneResponse" },
     },
     create_res_workspace = {
-      name = "CreateResWorkspace",
+      sdk_operation = "CreateResWorkspace",
       method = "POST",
       path = "/v2.0/{project_id}/workspaces",
       content_type = "application/json",
@@ -420,7 +420,7 @@ return {
       response = { ref = "CreateResWorkspaceResponse" },
     },
     delete_res_datasource = {
-      name = "DeleteResDatasource",
+      sdk_operation = "DeleteResDatasource",
       method = "DELETE",
       path = "/v2.0/{project_id}/workspaces/{workspace_id}/data-sources/{datasource_id}",
       content_type = "application/json",
@@ -431,7 +431,7 @@ return {
       response = { ref = "DeleteResDatasourceResponse" },
     },
     delete_res_job = {
-      name = "DeleteResJob",
+      sdk_operation = "DeleteResJob",
       method = "DELETE",
       path = "/v2.0/{project_id}/workspaces/{workspace_id}/resources/{resource_id}/job-instance/{job_id}",
       content_type = "application/json",
@@ -443,7 +443,7 @@ return {
       response = { ref = "DeleteResJobResponse" },
     },
     delete_res_online_instance = {
-      name = "DeleteResOnlineInstance",
+      sdk_operation = "DeleteResOnlineInstance",
       method = "DELETE",
       path = "/v2.0/{project_id}/workspaces/{workspace_id}/resources/{resource_id}/service-instance/{job_id}",
       content_type = "application/json",
@@ -455,7 +455,7 @@ return {
       response = { ref = "DeleteResOnlineInstanceResponse" },
     },
     delete_res_scene = {
-      name = "DeleteResScene",
+      sdk_operation = "DeleteResScene",
       method = "DELETE",
       path = "/v2.0/{project_id}/workspaces/{workspace_id}/scenes/{scene_id}",
       content_type = "application/json",
@@ -466,7 +466,7 @@ return {
       response = { ref = "DeleteResSceneResponse" },
     },
     delete_res_workspace = {
-      name = "DeleteResWorkspace",
+      sdk_operation = "DeleteResWorkspace",
       method = "DELETE",
       path = "/v2.0/{project_id}/workspaces/{workspace_id}",
       content_type = "application/json",
@@ -476,7 +476,7 @@ return {
       response = { ref = "DeleteResWorkspaceResponse" },
     },
     list_res_datasources = {
-      name = "ListResDatasources",
+      sdk_operation = "ListResDatasources",
       method = "GET",
       path = "/v2.0/{project_id}/workspaces/{workspace_id}/data-sources",
       content_type = "application/json",
@@ -486,7 +486,7 @@ return {
       response = { ref = "ListResDatasourcesResponse" },
     },
     list_res_enterprises = {
-      name = "ListResEnterprises",
+      sdk_operation = "ListResEnterprises",
       method = "GET",
       path = "/v2.0/{project_id}/enterprise-projects",
       content_type = "application/json",
@@ -494,7 +494,7 @@ return {
       response = { ref = "ListResEnterprisesResponse" },
     },
     list_res_online_service_details = {
-      name = "ListResOnlineServiceDetails",
+      sdk_operation = "ListResOnlineServiceDetails",
       method = "GET",
       path = "/v2.0/{project_id}/workspaces/{workspace_id}/resources/{resource_id}/service-instance",
       content_type = "application/json",
@@ -506,7 +506,7 @@ return {
       response = { ref = "ListResOnlineServiceDetailsResponse" },
     },
     list_res_resource_spec = {
-      name = "ListResResourceSpec",
+      sdk_operation = "ListResResourceSpec",
       method = "GET",
       path = "/v2.0/{project_id}/resource-specs",
       content_type = "application/json",
@@ -514,7 +514,7 @@ return {
       response = { ref = "ListResResourceSpecResponse" },
     },
     list_res_scenes = {
-      name = "ListResScenes",
+      sdk_operation = "ListResScenes",
       method = "GET",
       path = "/v2.0/{project_id}/workspaces/{workspace_id}/scenes",
       content_type = "application/json",
@@ -525,7 +525,7 @@ return {
       response = { ref = "ListResScenesResponse" },
     },
     list_res_workspaces = {
-      name = "ListResWorkspaces",
+      sdk_operation = "ListResWorkspaces",
       method = "GET",
       path = "/v2.0/{project_id}/workspaces",
       content_type = "application/json",
@@ -533,7 +533,7 @@ return {
       response = { ref = "ListResWorkspacesResponse" },
     },
     show_res_datasource = {
-      name = "ShowResDatasource",
+      sdk_operation = "ShowResDatasource",
       method = "GET",
       path = "/v2.0/{project_id}/workspaces/{workspace_id}/data-sources/{datasource_id}",
       content_type = "application/json",
@@ -544,7 +544,7 @@ return {
       response = { ref = "ShowResDatasourceResponse" },
     },
     show_res_datasource_work_detail = {
-      name = "ShowResDatasourceWorkDetail",
+      sdk_operation = "ShowResDatasourceWorkDetail",
       method = "GET",
       path = "/v2.0/{project_id}/workspaces/{workspace_id}/data-sources/{resource_id}/detail",
       content_type = "application/json",
@@ -556,7 +556,7 @@ return {
       response = { ref = "ShowResDatasourceWorkDetailResponse" },
     },
     show_res_job = {
-      name = "ShowResJob",
+      sdk_operation = "ShowResJob",
       method = "GET",
       path = "/v2.0/{project_id}/workspaces/{workspace_id}/resources/{resource_id}/job-instance",
       content_type = "application/json",
@@ -568,7 +568,7 @@ return {
       response = { ref = "ShowResJobResponse" },
     },
     show_res_recall_set = {
-      name = "ShowResRecallSet",
+      sdk_operation = "ShowResRecallSet",
       method = "GET",
       path = "/v2.0/{project_id}/workspaces/{workspace_id}/resources/{resource_id}/result-set",
       content_type = "application/json",
@@ -580,7 +580,7 @@ return {
       response = { ref = "ShowResRecallSetResponse" },
     },
     show_res_scene = {
-      name = "ShowResScene",
+      sdk_operation = "ShowResScene",
       method = "GET",
       path = "/v2.0/{project_id}/workspaces/{workspace_id}/scenes/{scene_id}",
       content_type = "application/json",
@@ -591,7 +591,7 @@ return {
       response = { ref = "ShowResSceneResponse" },
     },
     show_res_wrokspace = {
-      name = "ShowResWrokspace",
+      sdk_operation = "ShowResWrokspace",
       method = "GET",
       path = "/v2.0/{project_id}/workspaces/{workspace_id}",
       content_type = "application/json",
@@ -601,7 +601,7 @@ return {
       response = { ref = "ShowResWrokspaceResponse" },
     },
     start_res_job = {
-      name = "StartResJob",
+      sdk_operation = "StartResJob",
       method = "POST",
       path = "/v2.0/{project_id}/workspaces/{workspace_id}/resources/{resource_id}/jobs/{job_id}/schedule-job",
       content_type = "application/json",
@@ -614,7 +614,7 @@ return {
       response = { ref = "StartResJobResponse" },
     },
     start_res_scene_jobs = {
-      name = "StartResSceneJobs",
+      sdk_operation = "StartResSceneJobs",
       method = "POST",
       path = "/v2.0/{project_id}/workspaces/{workspace_id}/resources/{resource_id}/schedule-scene",
       content_type = "application/json",
@@ -626,7 +626,7 @@ return {
       response = { ref = "StartResSceneJobsResponse" },
     },
     update_res_datasource = {
-      name = "UpdateResDatasource",
+      sdk_operation = "UpdateResDatasource",
       method = "PUT",
       path = "/v2.0/{project_id}/workspaces/{workspace_id}/data-sources/{datasource_id}",
       content_type = "application/json",
@@ -641,7 +641,7 @@ return {
       response = { ref = "UpdateResDatasourceResponse" },
     },
     update_res_datastruct = {
-      name = "UpdateResDatastruct",
+      sdk_operation = "UpdateResDatastruct",
       method = "PUT",
       path = "/v2.0/{project_id}/workspaces/{workspace_id}/data-sources/{datasource_id}/data-struct",
       content_type = "application/json",
@@ -656,7 +656,7 @@ return {
       response = { ref = "UpdateResDatastructResponse" },
     },
     update_res_intelligent_scene = {
-      name = "UpdateResIntelligentScene",
+      sdk_operation = "UpdateResIntelligentScene",
       method = "PUT",
       path = "/v2.0/{project_id}/workspaces/{workspace_id}/intelligent-scenes/{scene_id}",
       content_type = "application/json",
@@ -674,7 +674,7 @@ return {
       response = { ref = "UpdateResIntelligentSceneResponse" },
     },
     update_res_job = {
-      name = "UpdateResJob",
+      sdk_operation = "UpdateResJob",
       method = "PUT",
       path = "/v2.0/{project_id}/workspaces/{workspace_id}/resources/{resource_id}/job-instance/{job_id}",
       content_type = "application/json",
@@ -693,7 +693,7 @@ return {
       response = { ref = "UpdateResJobResponse" },
     },
     update_res_online_instance = {
-      name = "UpdateResOnlineInstance",
+      sdk_operation = "UpdateResOnlineInstance",
       method = "PUT",
       path = "/v2.0/{project_id}/workspaces/{workspace_id}/resources/{resource_id}/service-instance/{job_id}",
       content_type = "application/json",
@@ -713,7 +713,7 @@ return {
       response = { ref = "UpdateResOnlineInstanceResponse" },
     },
     update_res_scene = {
-      name = "UpdateResScene",
+      sdk_operation = "UpdateResScene",
       method = "PUT",
       path = "/v2.0/{project_id}/workspaces/{workspace_id}/scenes/{scene_id}",
       content_type = "application/json",
@@ -732,7 +732,7 @@ return {
       response = { ref = "UpdateResSceneResponse" },
     },
     update_res_workspace = {
-      name = "UpdateResWorkspace",
+      sdk_operation = "UpdateResWorkspace",
       method = "PUT",
       path = "/v2.0/{project_id}/workspaces/{workspace_id}",
       content_type = "application/json",

@@ -70,7 +70,7 @@ return {
   },
   operations = {
     check_launch = {
-      name = "CheckLaunch",
+      sdk_operation = "CheckLaunch",
       method = "POST",
       path = "/v1/landing-zone/pre-launch-check",
       content_type = "application/json",
@@ -78,7 +78,7 @@ return {
       response = { ref = "CheckLaunchResponse" },
     },
     create_account = {
-      name = "CreateAccount",
+      sdk_operation = "CreateAccount",
       method = "POST",
       path = "/v1/managed-organization/managed-accounts",
       content_type = "application/json",
@@ -96,7 +96,7 @@ return {
       response = { ref = "CreateAccountResponse" },
     },
     create_best_practice_detect = {
-      name = "CreateBestPracticeDetect",
+      sdk_operation = "CreateBestPracticeDetect",
       method = "POST",
       path = "/v1/best-practice/detect",
       content_type = "application/json",
@@ -104,7 +104,7 @@ return {
       response = { ref = "CreateBestPracticeDetectResponse" },
     },
     create_managed_organizational_unit = {
-      name = "CreateManagedOrganizationalUnit",
+      sdk_operation = "CreateManagedOrganizationalUnit",
       method = "POST",
       path = "/v1/managed-organization/managed-organizational-units",
       content_type = "application/json",
@@ -116,7 +116,7 @@ return {
       response = { ref = "CreateManagedOrganizationalUnitResponse" },
     },
     create_template = {
-      name = "CreateTemplate",
+      sdk_operation = "CreateTemplate",
       method = "POST",
       path = "/v1/rgc/templates",
       content_type = "application/json",
@@ -130,7 +130,7 @@ return {
       response = { ref = "CreateTemplateResponse" },
     },
     delete_landing_zone = {
-      name = "DeleteLandingZone",
+      sdk_operation = "DeleteLandingZone",
       method = "POST",
       path = "/v1/landing-zone/delete",
       content_type = "application/json",
@@ -138,7 +138,7 @@ return {
       response = { ref = "DeleteLandingZoneResponse" },
     },
     delete_managed_organizational_units = {
-      name = "DeleteManagedOrganizationalUnits",
+      sdk_operation = "DeleteManagedOrganizationalUnits",
       method = "DELETE",
       path = "/v1/managed-organization/managed-organizational-units/{managed_organizational_unit_id}",
       content_type = "application/json",
@@ -148,7 +148,7 @@ return {
       response = { ref = "DeleteManagedOrganizationalUnitsResponse" },
     },
     delete_template = {
-      name = "DeleteTemplate",
+      sdk_operation = "DeleteTemplate",
       method = "DELETE",
       path = "/v1/rgc/templates/{template_name}",
       content_type = "application/json",
@@ -158,7 +158,7 @@ return {
       response = { ref = "DeleteTemplateResponse" },
     },
     deregister_organizational_unit = {
-      name = "DeregisterOrganizationalUnit",
+      sdk_operation = "DeregisterOrganizationalUnit",
       method = "POST",
       path = "/v1/managed-organization/managed-organizational-units/{managed_organizational_unit_id}/de-register",
       content_type = "application/json",
@@ -168,7 +168,7 @@ return {
       response = { ref = "DeregisterOrganizationalUnitResponse" },
     },
     disable_control = {
-      name = "DisableControl",
+      sdk_operation = "DisableControl",
       method = "POST",
       path = "/v1/governance/controls/disable",
       content_type = "application/json",
@@ -180,7 +180,7 @@ return {
       response = { ref = "DisableControlResponse" },
     },
     enable_control = {
-      name = "EnableControl",
+      sdk_operation = "EnableControl",
       method = "POST",
       path = "/v1/governance/controls/enable",
       content_type = "application/json",
@@ -193,7 +193,7 @@ return {
       response = { ref = "EnableControlResponse" },
     },
     enroll_account = {
-      name = "EnrollAccount",
+      sdk_operation = "EnrollAccount",
       method = "POST",
       path = "/v1/managed-organization/accounts/{managed_account_id}/enroll",
       content_type = "application/json",
@@ -206,7 +206,7 @@ return {
       response = { ref = "EnrollAccountResponse" },
     },
     list_config_rule_compliances = {
-      name = "ListConfigRuleCompliances",
+      sdk_operation = "ListConfigRuleCompliances",
       method = "GET",
       path = "/v1/governance/managed-accounts/{managed_account_id}/config-rule-compliances",
       content_type = "application/json",
@@ -216,7 +216,7 @@ return {
       response = { ref = "ListConfigRuleCompliancesResponse" },
     },
     list_control_violations = {
-      name = "ListControlViolations",
+      sdk_operation = "ListControlViolations",
       method = "GET",
       path = "/v1/governance/control-violations",
       content_type = "application/json",
@@ -227,7 +227,7 @@ return {
       response = { ref = "ListControlViolationsResponse" },
     },
     list_controls = {
-      name = "ListControls",
+      sdk_operation = "ListControls",
       method = "GET",
       path = "/v1/governance/controls",
       content_type = "application/json",
@@ -239,7 +239,7 @@ return {
       response = { ref = "ListControlsResponse" },
     },
     list_controls_for_account = {
-      name = "ListControlsForAccount",
+      sdk_operation = "ListControlsForAccount",
       method = "GET",
       path = "/v1/governance/managed-accounts/{managed_account_id}/controls",
       content_type = "application/json",
@@ -252,7 +252,7 @@ return {
       response = { ref = "ListControlsForAccountResponse" },
     },
     list_controls_for_organizational_unit = {
-      name = "ListControlsForOrganizationalUnit",
+      sdk_operation = "ListControlsForOrganizationalUnit",
       method = "GET",
       path = "/v1/governance/managed-organizational-units/{managed_organizational_unit_id}/controls",
       content_type = "application/json",
@@ -265,7 +265,7 @@ return {
       response = { ref = "ListControlsForOrganizationalUnitResponse" },
     },
     list_drift_details = {
-      name = "ListDriftDetails",
+      sdk_operation = "ListDriftDetails",
       method = "GET",
       path = "/v1/governance/drift-details",
       content_type = "application/json",
@@ -273,7 +273,7 @@ return {
       response = { ref = "ListDriftDetailsResponse" },
     },
     list_enabled_controls = {
-      name = "ListEnabledControls",
+      sdk_operation = "ListEnabledControls",
       method = "GET",
       path = "/v1/governance/enabled-controls",
       content_type = "application/json",
@@ -285,7 +285,7 @@ return {
       response = { ref = "ListEnabledControlsResponse" },
     },
     list_external_config_rule_compliances = {
-      name = "ListExternalConfigRuleCompliances",
+      sdk_operation = "ListExternalConfigRuleCompliances",
       method = "GET",
       path = "/v1/governance/managed-accounts/{managed_account_id}/external-config-rule-compliances",
       content_type = "application/json",
@@ -295,7 +295,7 @@ return {
       response = { ref = "ListExternalConfigRuleCompliancesResponse" },
     },
     list_managed_accounts = {
-      name = "ListManagedAccounts",
+      sdk_operation = "ListManagedAccounts",
       method = "GET",
       path = "/v1/managed-organization/managed-accounts",
       content_type = "application/json",
@@ -308,7 +308,7 @@ return {
       response = { ref = "ListManagedAccountsResponse" },
     },
     list_managed_accounts_for_parent = {
-      name = "ListManagedAccountsForParent",
+      sdk_operation = "ListManagedAccountsForParent",
       method = "GET",
       path = "/v1/managed-organization/managed-organizational-units/{managed_organizational_unit_id}/managed-accounts",
       content_type = "application/json",
@@ -321,7 +321,7 @@ return {
       response = { ref = "ListManagedAccountsForParentResponse" },
     },
     list_managed_organizational_units = {
-      name = "ListManagedOrganizationalUnits",
+      sdk_operation = "ListManagedOrganizationalUnits",
       method = "GET",
       path = "/v1/managed-organization/managed-organizational-units",
       content_type = "application/json",
@@ -334,7 +334,7 @@ return {
       response = { ref = "ListManagedOrganizationalUnitsResponse" },
     },
     list_operation = {
-      name = "ListOperation",
+      sdk_operation = "ListOperation",
       method = "GET",
       path = "/v1/managed-organization",
       content_type = "application/json",
@@ -345,7 +345,7 @@ return {
       response = { ref = "ListOperationResponse" },
     },
     list_predefined_templates = {
-      name = "ListPredefinedTemplates",
+      sdk_operation = "ListPredefinedTemplates",
       method = "GET",
       path = "/v1/rgc/predefined-templates",
       content_type = "application/json",
@@ -353,7 +353,7 @@ return {
       response = { ref = "ListPredefinedTemplatesResponse" },
     },
     re_register_organizational_unit = {
-      name = "ReRegisterOrganizationalUnit",
+      sdk_operation = "ReRegisterOrganizationalUnit",
       method = "POST",
       path = "/v1/managed-organization/organizational-units/{organizational_unit_id}/re-register",
       content_type = "application/json",
@@ -363,7 +363,7 @@ return {
       response = { ref = "ReRegisterOrganizationalUnitResponse" },
     },
     register_organizational_unit = {
-      name = "RegisterOrganizationalUnit",
+      sdk_operation = "RegisterOrganizationalUnit",
       method = "POST",
       path = "/v1/managed-organization/organizational-units/{organizational_unit_id}/register",
       content_type = "application/json",
@@ -373,7 +373,7 @@ return {
       response = { ref = "RegisterOrganizationalUnitResponse" },
     },
     setup_landing_zone = {
-      name = "SetupLandingZone",
+      sdk_operation = "SetupLandingZone",
       method = "POST",
       path = "/v1/landing-zone/setup",
       content_type = "application/json",
@@ -395,7 +395,7 @@ return {
       response = { ref = "SetupLandingZoneResponse" },
     },
     show_available_updates = {
-      name = "ShowAvailableUpdates",
+      sdk_operation = "ShowAvailableUpdates",
       method = "GET",
       path = "/v1/landing-zone/available-updates",
       content_type = "application/json",
@@ -403,7 +403,7 @@ return {
       response = { ref = "ShowAvailableUpdatesResponse" },
     },
     show_best_practice_account_info = {
-      name = "ShowBestPracticeAccountInfo",
+      sdk_operation = "ShowBestPracticeAccountInfo",
       method = "GET",
       path = "/v1/best-practice/account-info",
       content_type = "application/json",
@@ -411,7 +411,7 @@ return {
       response = { ref = "ShowBestPracticeAccountInfoResponse" },
     },
     show_best_practice_details = {
-      name = "ShowBestPracticeDetails",
+      sdk_operation = "ShowBestPracticeDetails",
       method = "GET",
       path = "/v1/best-practice/detection-details",
       content_type = "application/json",
@@ -419,7 +419,7 @@ return {
       response = { type = "array", items = { ref = "BestPracticeCheckItemDetail" } },
     },
     show_best_practice_overview = {
-      name = "ShowBestPracticeOverview",
+      sdk_operation = "ShowBestPracticeOverview",
       method = "GET",
       path = "/v1/best-practice/detection-overview",
       content_type = "application/json",
@@ -427,7 +427,7 @@ return {
       response = { ref = "ShowBestPracticeOverviewResponse" },
     },
     show_best_practice_status = {
-      name = "ShowBestPracticeStatus",
+      sdk_operation = "ShowBestPracticeStatus",
       method = "GET",
       path = "/v1/best-practice/status",
       content_type = "application/json",
@@ -435,7 +435,7 @@ return {
       response = { ref = "ShowBestPracticeStatusResponse" },
     },
     show_compliance_status_for_account = {
-      name = "ShowComplianceStatusForAccount",
+      sdk_operation = "ShowComplianceStatusForAccount",
       method = "GET",
       path = "/v1/governance/managed-accounts/{managed_account_id}/compliance-status",
       content_type = "application/json",
@@ -446,7 +446,7 @@ return {
       response = { ref = "ShowComplianceStatusForAccountResponse" },
     },
     show_compliance_status_for_organizational_unit = {
-      name = "ShowComplianceStatusForOrganizationalUnit",
+      sdk_operation = "ShowComplianceStatusForOrganizationalUnit",
       method = "GET",
       path = "/v1/governance/managed-organizational-units/{managed_organizational_unit_id}/compliance-status",
       content_type = "application/json",
@@ -457,7 +457,7 @@ return {
       response = { ref = "ShowComplianceStatusForOrganizationalUnitResponse" },
     },
     show_control = {
-      name = "ShowControl",
+      sdk_operation = "ShowControl",
       method = "GET",
       path = "/v1/governance/controls/{control_id}",
       content_type = "application/json",
@@ -467,7 +467,7 @@ return {
       response = { ref = "ShowControlResponse" },
     },
     show_control_operate = {
-      name = "ShowControlOperate",
+      sdk_operation = "ShowControlOperate",
       method = "GET",
       path = "/v1/governance/operation-control-status/{operation_control_status_id}",
       content_type = "application/json",
@@ -477,7 +477,7 @@ return {
       response = { ref = "ShowControlOperateResponse" },
     },
     show_controls_for_account = {
-      name = "ShowControlsForAccount",
+      sdk_operation = "ShowControlsForAccount",
       method = "GET",
       path = "/v1/governance/managed-accounts/{managed_account_id}/controls/{control_id}",
       content_type = "application/json",
@@ -488,7 +488,7 @@ return {
       response = { ref = "ShowControlsForAccountResponse" },
     },
     show_controls_for_organizational_unit = {
-      name = "ShowControlsForOrganizationalUnit",
+      sdk_operation = "ShowControlsForOrganizationalUnit",
       method = "GET",
       path = "/v1/governance/managed-organizational-units/{managed_organizational_unit_id}/controls/{control_id}",
       content_type = "application/json",
@@ -499,7 +499,7 @@ return {
       response = { ref = "ShowControlsForOrganizationalUnitResponse" },
     },
     show_home_region = {
-      name = "ShowHomeRegion",
+      sdk_operation = "ShowHomeRegion",
       method = "GET",
       path = "/v1/landing-zone/home-region",
       content_type = "application/json",
@@ -507,7 +507,7 @@ return {
       response = { ref = "ShowHomeRegionResponse" },
     },
     show_landing_zone_configuration = {
-      name = "ShowLandingZoneConfiguration",
+      sdk_operation = "ShowLandingZoneConfiguration",
       method = "GET",
       path = "/v1/landing-zone/configuration",
       content_type = "application/json",
@@ -515,7 +515,7 @@ return {
       response = { ref = "ShowLandingZoneConfigurationResponse" },
     },
     show_landing_zone_identity_center = {
-      name = "ShowLandingZoneIdentityCenter",
+      sdk_operation = "ShowLandingZoneIdentityCenter",
       method = "GET",
       path = "/v1/landing-zone/identity-center",
       content_type = "application/json",
@@ -523,7 +523,7 @@ return {
       response = { ref = "ShowLandingZoneIdentityCenterResponse" },
     },
     show_landing_zone_status = {
-      name = "ShowLandingZoneStatus",
+      sdk_operation = "ShowLandingZoneStatus",
       method = "GET",
       path = "/v1/landing-zone/status",
       content_type = "application/json",
@@ -531,7 +531,7 @@ return {
       response = { ref = "ShowLandingZoneStatusResponse" },
     },
     show_managed_account = {
-      name = "ShowManagedAccount",
+      sdk_operation = "ShowManagedAccount",
       method = "GET",
       path = "/v1/managed-organization/managed-accounts/{managed_account_id}",
       content_type = "application/json",
@@ -541,7 +541,7 @@ return {
       response = { ref = "ShowManagedAccountResponse" },
     },
     show_managed_account_template = {
-      name = "ShowManagedAccountTemplate",
+      sdk_operation = "ShowManagedAccountTemplate",
       method = "GET",
       path = "/v1/managed-organization/managed-accounts/{managed_account_id}/blueprint",
       content_type = "application/json",
@@ -551,7 +551,7 @@ return {
       response = { ref = "ShowManagedAccountTemplateResponse" },
     },
     show_managed_core_account = {
-      name = "ShowManagedCoreAccount",
+      sdk_operation = "ShowManagedCoreAccount",
       method = "GET",
       path = "/v1/managed-organization/managed-core-accounts",
       content_type = "application/json",
@@ -561,7 +561,7 @@ return {
       response = { ref = "ShowManagedCoreAccountResponse" },
     },
     show_managed_organizational_unit = {
-      name = "ShowManagedOrganizationalUnit",
+      sdk_operation = "ShowManagedOrganizationalUnit",
       method = "GET",
       path = "/v1/managed-organization/managed-organizational-units/{managed_organizational_unit_id}",
       content_type = "application/json",
@@ -571,7 +571,7 @@ return {
       response = { ref = "ShowManagedOrganizationalUnitResponse" },
     },
     show_operation = {
-      name = "ShowOperation",
+      sdk_operation = "ShowOperation",
       method = "GET",
       path = "/v1/managed-organization/{operation_id}",
       content_type = "application/json",
@@ -581,7 +581,7 @@ return {
       response = { ref = "ShowOperationResponse" },
     },
     show_template_deploy_params = {
-      name = "ShowTemplateDeployParams",
+      sdk_operation = "ShowTemplateDeployParams",
       method = "GET",
       path = "/v1/rgc/templates/{template_name}/deploy-params",
       content_type = "application/json",
@@ -593,7 +593,7 @@ return {
       response = { ref = "ShowTemplateDeployParamsResponse" },
     },
     un_enroll_account = {
-      name = "UnEnrollAccount",
+      sdk_operation = "UnEnrollAccount",
       method = "POST",
       path = "/v1/managed-organization/managed-accounts/{managed_account_id}/un-enroll",
       content_type = "application/json",
@@ -603,7 +603,7 @@ return {
       response = { ref = "UnEnrollAccountResponse" },
     },
     update_managed_account = {
-      name = "UpdateManagedAccount",
+      sdk_operation = "UpdateManagedAccount",
       method = "POST",
       path = "/v1/managed-organization/managed-accounts/{managed_account_id}/update",
       content_type = "application/json",

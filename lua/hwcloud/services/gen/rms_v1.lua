@@ -94,7 +94,7 @@ return {
   },
   operations = {
     collect_all_resources_summary = {
-      name = "CollectAllResourcesSummary",
+      sdk_operation = "CollectAllResourcesSummary",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/all-resources/summary",
       content_type = "application/json",
@@ -109,7 +109,7 @@ return {
       response = { type = "array", items = { ref = "ResourceSummaryResponseItem" } },
     },
     count_all_resources = {
-      name = "CountAllResources",
+      sdk_operation = "CountAllResources",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/all-resources/count",
       content_type = "application/json",
@@ -125,7 +125,7 @@ return {
       response = { ref = "CountAllResourcesResponse" },
     },
     create_aggregation_authorization = {
-      name = "CreateAggregationAuthorization",
+      sdk_operation = "CreateAggregationAuthorization",
       method = "PUT",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/aggregation-authorization",
       content_type = "application/json",
@@ -136,7 +136,7 @@ return {
       response = { ref = "CreateAggregationAuthorizationResponse" },
     },
     create_configuration_aggregator = {
-      name = "CreateConfigurationAggregator",
+      sdk_operation = "CreateConfigurationAggregator",
       method = "PUT",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators",
       content_type = "application/json",
@@ -149,7 +149,7 @@ return {
       response = { ref = "CreateConfigurationAggregatorResponse" },
     },
     create_organization_policy_assignment = {
-      name = "CreateOrganizationPolicyAssignment",
+      sdk_operation = "CreateOrganizationPolicyAssignment",
       method = "PUT",
       path = "/v1/resource-manager/organizations/{organization_id}/policy-assignments",
       content_type = "application/json",
@@ -163,7 +163,7 @@ return {
       response = { ref = "CreateOrganizationPolicyAssignmentResponse" },
     },
     create_policy_assignments = {
-      name = "CreatePolicyAssignments",
+      sdk_operation = "CreatePolicyAssignments",
       method = "PUT",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments",
       content_type = "application/json",
@@ -181,7 +181,7 @@ return {
       response = { ref = "CreatePolicyAssignmentsResponse" },
     },
     create_stored_query = {
-      name = "CreateStoredQuery",
+      sdk_operation = "CreateStoredQuery",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/stored-queries",
       content_type = "application/json",
@@ -194,7 +194,7 @@ return {
       response = { ref = "CreateStoredQueryResponse" },
     },
     create_tracker_config = {
-      name = "CreateTrackerConfig",
+      sdk_operation = "CreateTrackerConfig",
       method = "PUT",
       path = "/v1/resource-manager/domains/{domain_id}/tracker-config",
       content_type = "application/json",
@@ -207,7 +207,7 @@ return {
       response = { ref = "CreateTrackerConfigResponse" },
     },
     delete_aggregation_authorization = {
-      name = "DeleteAggregationAuthorization",
+      sdk_operation = "DeleteAggregationAuthorization",
       method = "DELETE",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/aggregation-authorization/{authorized_account_id}",
       content_type = "application/json",
@@ -217,7 +217,7 @@ return {
       response = { ref = "DeleteAggregationAuthorizationResponse" },
     },
     delete_configuration_aggregator = {
-      name = "DeleteConfigurationAggregator",
+      sdk_operation = "DeleteConfigurationAggregator",
       method = "DELETE",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/{aggregator_id}",
       content_type = "application/json",
@@ -227,7 +227,7 @@ return {
       response = { ref = "DeleteConfigurationAggregatorResponse" },
     },
     delete_organization_policy_assignment = {
-      name = "DeleteOrganizationPolicyAssignment",
+      sdk_operation = "DeleteOrganizationPolicyAssignment",
       method = "DELETE",
       path = "/v1/resource-manager/organizations/{organization_id}/policy-assignments/{organization_policy_assignment_id}",
       content_type = "application/json",
@@ -238,7 +238,7 @@ return {
       response = { ref = "DeleteOrganizationPolicyAssignmentResponse" },
     },
     delete_pending_aggregation_request = {
-      name = "DeletePendingAggregationRequest",
+      sdk_operation = "DeletePendingAggregationRequest",
       method = "DELETE",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/pending-aggregation-request/{requester_account_id}",
       content_type = "application/json",
@@ -248,7 +248,7 @@ return {
       response = { ref = "DeletePendingAggregationRequestResponse" },
     },
     delete_policy_assignment = {
-      name = "DeletePolicyAssignment",
+      sdk_operation = "DeletePolicyAssignment",
       method = "DELETE",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments/{policy_assignment_id}",
       content_type = "application/json",
@@ -258,7 +258,7 @@ return {
       response = { ref = "DeletePolicyAssignmentResponse" },
     },
     delete_stored_query = {
-      name = "DeleteStoredQuery",
+      sdk_operation = "DeleteStoredQuery",
       method = "DELETE",
       path = "/v1/resource-manager/domains/{domain_id}/stored-queries/{query_id}",
       content_type = "application/json",
@@ -268,7 +268,7 @@ return {
       response = { ref = "DeleteStoredQueryResponse" },
     },
     delete_tracker_config = {
-      name = "DeleteTrackerConfig",
+      sdk_operation = "DeleteTrackerConfig",
       method = "DELETE",
       path = "/v1/resource-manager/domains/{domain_id}/tracker-config",
       content_type = "application/json",
@@ -276,7 +276,7 @@ return {
       response = { ref = "DeleteTrackerConfigResponse" },
     },
     disable_policy_assignment = {
-      name = "DisablePolicyAssignment",
+      sdk_operation = "DisablePolicyAssignment",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments/{policy_assignment_id}/disable",
       content_type = "application/json",
@@ -286,7 +286,7 @@ return {
       response = { ref = "DisablePolicyAssignmentResponse" },
     },
     enable_policy_assignment = {
-      name = "EnablePolicyAssignment",
+      sdk_operation = "EnablePolicyAssignment",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments/{policy_assignment_id}/enable",
       content_type = "application/json",
@@ -296,7 +296,7 @@ return {
       response = { ref = "EnablePolicyAssignmentResponse" },
     },
     list_aggregate_compliance_by_policy_assignment = {
-      name = "ListAggregateComplianceByPolicyAssignment",
+      sdk_operation = "ListAggregateComplianceByPolicyAssignment",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/aggregate-data/policy-assignments/compliance",
       content_type = "application/json",
@@ -311,7 +311,7 @@ return {
       response = { ref = "ListAggregateComplianceByPolicyAssignmentResponse" },
     },
     list_aggregate_discovered_resources = {
-      name = "ListAggregateDiscoveredResources",
+      sdk_operation = "ListAggregateDiscoveredResources",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/aggregate-data/aggregate-discovered-resources",
       content_type = "application/json",
@@ -328,7 +328,7 @@ return {
       response = { ref = "ListAggregateDiscoveredResourcesResponse" },
     },
     list_aggregation_authorizations = {
-      name = "ListAggregationAuthorizations",
+      sdk_operation = "ListAggregationAuthorizations",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/aggregation-authorization",
       content_type = "application/json",
@@ -341,7 +341,7 @@ return {
       response = { ref = "ListAggregationAuthorizationsResponse" },
     },
     list_all_resources = {
-      name = "ListAllResources",
+      sdk_operation = "ListAllResources",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/all-resources",
       content_type = "application/json",
@@ -359,7 +359,7 @@ return {
       response = { ref = "ListAllResourcesResponse" },
     },
     list_all_tags = {
-      name = "ListAllTags",
+      sdk_operation = "ListAllTags",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/all-resources/tags",
       content_type = "application/json",
@@ -372,7 +372,7 @@ return {
       response = { ref = "ListAllTagsResponse" },
     },
     list_built_in_policy_definitions = {
-      name = "ListBuiltInPolicyDefinitions",
+      sdk_operation = "ListBuiltInPolicyDefinitions",
       method = "GET",
       path = "/v1/resource-manager/policy-definitions",
       content_type = "application/json",
@@ -382,7 +382,7 @@ return {
       response = { ref = "ListBuiltInPolicyDefinitionsResponse" },
     },
     list_configuration_aggregators = {
-      name = "ListConfigurationAggregators",
+      sdk_operation = "ListConfigurationAggregators",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators",
       content_type = "application/json",
@@ -395,7 +395,7 @@ return {
       response = { ref = "ListConfigurationAggregatorsResponse" },
     },
     list_organization_policy_assignments = {
-      name = "ListOrganizationPolicyAssignments",
+      sdk_operation = "ListOrganizationPolicyAssignments",
       method = "GET",
       path = "/v1/resource-manager/organizations/{organization_id}/policy-assignments",
       content_type = "application/json",
@@ -409,7 +409,7 @@ return {
       response = { ref = "ListOrganizationPolicyAssignmentsResponse" },
     },
     list_pending_aggregation_requests = {
-      name = "ListPendingAggregationRequests",
+      sdk_operation = "ListPendingAggregationRequests",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/pending-aggregation-request",
       content_type = "application/json",
@@ -422,7 +422,7 @@ return {
       response = { ref = "ListPendingAggregationRequestsResponse" },
     },
     list_policy_assignments = {
-      name = "ListPolicyAssignments",
+      sdk_operation = "ListPolicyAssignments",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments",
       content_type = "application/json",
@@ -430,7 +430,7 @@ return {
       response = { ref = "ListPolicyAssignmentsResponse" },
     },
     list_policy_states_by_assignment_id = {
-      name = "ListPolicyStatesByAssignmentId",
+      sdk_operation = "ListPolicyStatesByAssignmentId",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments/{policy_assignment_id}/policy-states",
       content_type = "application/json",
@@ -446,7 +446,7 @@ return {
       response = { ref = "ListPolicyStatesByAssignmentIdResponse" },
     },
     list_policy_states_by_domain_id = {
-      name = "ListPolicyStatesByDomainId",
+      sdk_operation = "ListPolicyStatesByDomainId",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/policy-states",
       content_type = "application/json",
@@ -461,7 +461,7 @@ return {
       response = { ref = "ListPolicyStatesByDomainIdResponse" },
     },
     list_policy_states_by_resource_id = {
-      name = "ListPolicyStatesByResourceId",
+      sdk_operation = "ListPolicyStatesByResourceId",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/resources/{resource_id}/policy-states",
       content_type = "application/json",
@@ -475,7 +475,7 @@ return {
       response = { ref = "ListPolicyStatesByResourceIdResponse" },
     },
     list_providers = {
-      name = "ListProviders",
+      sdk_operation = "ListProviders",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/providers",
       content_type = "application/json",
@@ -489,7 +489,7 @@ return {
       response = { ref = "ListProvidersResponse" },
     },
     list_regions = {
-      name = "ListRegions",
+      sdk_operation = "ListRegions",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/regions",
       content_type = "application/json",
@@ -499,7 +499,7 @@ return {
       response = { ref = "ListRegionsResponse" },
     },
     list_resources = {
-      name = "ListResources",
+      sdk_operation = "ListResources",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/provider/{provider}/type/{type}/resources",
       content_type = "application/json",
@@ -516,7 +516,7 @@ return {
       response = { ref = "ListResourcesResponse" },
     },
     list_schemas = {
-      name = "ListSchemas",
+      sdk_operation = "ListSchemas",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/schemas",
       content_type = "application/json",
@@ -528,7 +528,7 @@ return {
       response = { ref = "ListSchemasResponse" },
     },
     list_stored_queries = {
-      name = "ListStoredQueries",
+      sdk_operation = "ListStoredQueries",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/stored-queries",
       content_type = "application/json",
@@ -541,7 +541,7 @@ return {
       response = { ref = "ListStoredQueriesResponse" },
     },
     run_aggregate_resource_query = {
-      name = "RunAggregateResourceQuery",
+      sdk_operation = "RunAggregateResourceQuery",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/{aggregator_id}/run-query",
       content_type = "application/json",
@@ -553,7 +553,7 @@ return {
       response = { ref = "RunAggregateResourceQueryResponse" },
     },
     run_evaluation_by_policy_assignment_id = {
-      name = "RunEvaluationByPolicyAssignmentId",
+      sdk_operation = "RunEvaluationByPolicyAssignmentId",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments/{policy_assignment_id}/policy-states/run-evaluation",
       content_type = "application/json",
@@ -563,7 +563,7 @@ return {
       response = { ref = "RunEvaluationByPolicyAssignmentIdResponse" },
     },
     run_query = {
-      name = "RunQuery",
+      sdk_operation = "RunQuery",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/run-query",
       content_type = "application/json",
@@ -574,7 +574,7 @@ return {
       response = { ref = "RunQueryResponse" },
     },
     show_aggregate_compliance_details_by_policy_assignment = {
-      name = "ShowAggregateComplianceDetailsByPolicyAssignment",
+      sdk_operation = "ShowAggregateComplianceDetailsByPolicyAssignment",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/aggregate-data/policy-states/compliance-details",
       content_type = "application/json",
@@ -592,7 +592,7 @@ return {
       response = { ref = "ShowAggregateComplianceDetailsByPolicyAssignmentResponse" },
     },
     show_aggregate_discovered_resource_counts = {
-      name = "ShowAggregateDiscoveredResourceCounts",
+      sdk_operation = "ShowAggregateDiscoveredResourceCounts",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/aggregate-data/aggregate-discovered-resource-counts",
       content_type = "application/json",
@@ -605,7 +605,7 @@ return {
       response = { ref = "ShowAggregateDiscoveredResourceCountsResponse" },
     },
     show_aggregate_policy_assignment_detail = {
-      name = "ShowAggregatePolicyAssignmentDetail",
+      sdk_operation = "ShowAggregatePolicyAssignmentDetail",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/aggregate-data/policy-assignment/detail",
       content_type = "application/json",
@@ -618,7 +618,7 @@ return {
       response = { ref = "ShowAggregatePolicyAssignmentDetailResponse" },
     },
     show_aggregate_policy_state_compliance_summary = {
-      name = "ShowAggregatePolicyStateComplianceSummary",
+      sdk_operation = "ShowAggregatePolicyStateComplianceSummary",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/aggregate-data/policy-states/compliance-summary",
       content_type = "application/json",
@@ -631,7 +631,7 @@ return {
       response = { ref = "ShowAggregatePolicyStateComplianceSummaryResponse" },
     },
     show_aggregate_resource_config = {
-      name = "ShowAggregateResourceConfig",
+      sdk_operation = "ShowAggregateResourceConfig",
       method = "POST",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/aggregate-resource-config",
       content_type = "application/json",
@@ -643,7 +643,7 @@ return {
       response = { ref = "ShowAggregateResourceConfigResponse" },
     },
     show_built_in_policy_definition = {
-      name = "ShowBuiltInPolicyDefinition",
+      sdk_operation = "ShowBuiltInPolicyDefinition",
       method = "GET",
       path = "/v1/resource-manager/policy-definitions/{policy_definition_id}",
       content_type = "application/json",
@@ -654,7 +654,7 @@ return {
       response = { ref = "ShowBuiltInPolicyDefinitionResponse" },
     },
     show_configuration_aggregator = {
-      name = "ShowConfigurationAggregator",
+      sdk_operation = "ShowConfigurationAggregator",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/{aggregator_id}",
       content_type = "application/json",
@@ -664,7 +664,7 @@ return {
       response = { ref = "ShowConfigurationAggregatorResponse" },
     },
     show_configuration_aggregator_sources_status = {
-      name = "ShowConfigurationAggregatorSourcesStatus",
+      sdk_operation = "ShowConfigurationAggregatorSourcesStatus",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/{aggregator_id}/aggregator-sources-status",
       content_type = "application/json",
@@ -677,7 +677,7 @@ return {
       response = { ref = "ShowConfigurationAggregatorSourcesStatusResponse" },
     },
     show_evaluation_state_by_assignment_id = {
-      name = "ShowEvaluationStateByAssignmentId",
+      sdk_operation = "ShowEvaluationStateByAssignmentId",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments/{policy_assignment_id}/policy-states/evaluation-state",
       content_type = "application/json",
@@ -687,7 +687,7 @@ return {
       response = { ref = "ShowEvaluationStateByAssignmentIdResponse" },
     },
     show_organization_policy_assignment = {
-      name = "ShowOrganizationPolicyAssignment",
+      sdk_operation = "ShowOrganizationPolicyAssignment",
       method = "GET",
       path = "/v1/resource-manager/organizations/{organization_id}/policy-assignments/{organization_policy_assignment_id}",
       content_type = "application/json",
@@ -698,7 +698,7 @@ return {
       response = { ref = "ShowOrganizationPolicyAssignmentResponse" },
     },
     show_organization_policy_assignment_detailed_status = {
-      name = "ShowOrganizationPolicyAssignmentDetailedStatus",
+      sdk_operation = "ShowOrganizationPolicyAssignmentDetailedStatus",
       method = "GET",
       path = "/v1/resource-manager/organizations/{organization_id}/policy-assignment-detailed-status",
       content_type = "application/json",
@@ -712,7 +712,7 @@ return {
       response = { ref = "ShowOrganizationPolicyAssignmentDetailedStatusResponse" },
     },
     show_organization_policy_assignment_statuses = {
-      name = "ShowOrganizationPolicyAssignmentStatuses",
+      sdk_operation = "ShowOrganizationPolicyAssignmentStatuses",
       method = "GET",
       path = "/v1/resource-manager/organizations/{organization_id}/policy-assignment-statuses",
       content_type = "application/json",
@@ -725,7 +725,7 @@ return {
       response = { ref = "ShowOrganizationPolicyAssignmentStatusesResponse" },
     },
     show_policy_assignment = {
-      name = "ShowPolicyAssignment",
+      sdk_operation = "ShowPolicyAssignment",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments/{policy_assignment_id}",
       content_type = "application/json",
@@ -735,7 +735,7 @@ return {
       response = { ref = "ShowPolicyAssignmentResponse" },
     },
     show_resource_by_id = {
-      name = "ShowResourceById",
+      sdk_operation = "ShowResourceById",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/provider/{provider}/type/{type}/resources/{resource_id}",
       content_type = "application/json",
@@ -747,7 +747,7 @@ return {
       response = { ref = "ShowResourceByIdResponse" },
     },
     show_resource_detail = {
-      name = "ShowResourceDetail",
+      sdk_operation = "ShowResourceDetail",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/all-resources/{resource_id}",
       content_type = "application/json",
@@ -757,7 +757,7 @@ return {
       response = { ref = "ShowResourceDetailResponse" },
     },
     show_resource_history = {
-      name = "ShowResourceHistory",
+      sdk_operation = "ShowResourceHistory",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/resources/{resource_id}/history",
       content_type = "application/json",
@@ -772,7 +772,7 @@ return {
       response = { ref = "ShowResourceHistoryResponse" },
     },
     show_resource_relations = {
-      name = "ShowResourceRelations",
+      sdk_operation = "ShowResourceRelations",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/resources/{resource_id}/relations",
       content_type = "application/json",
@@ -785,7 +785,7 @@ return {
       response = { ref = "ShowResourceRelationsResponse" },
     },
     show_resource_relations_detail = {
-      name = "ShowResourceRelationsDetail",
+      sdk_operation = "ShowResourceRelationsDetail",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/all-resources/{resource_id}/relations",
       content_type = "application/json",
@@ -798,7 +798,7 @@ return {
       response = { ref = "ShowResourceRelationsDetailResponse" },
     },
     show_stored_query = {
-      name = "ShowStoredQuery",
+      sdk_operation = "ShowStoredQuery",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/stored-queries/{query_id}",
       content_type = "application/json",
@@ -808,7 +808,7 @@ return {
       response = { ref = "ShowStoredQueryResponse" },
     },
     show_tracker_config = {
-      name = "ShowTrackerConfig",
+      sdk_operation = "ShowTrackerConfig",
       method = "GET",
       path = "/v1/resource-manager/domains/{domain_id}/tracker-config",
       content_type = "application/json",
@@ -816,7 +816,7 @@ return {
       response = { ref = "ShowTrackerConfigResponse" },
     },
     update_configuration_aggregator = {
-      name = "UpdateConfigurationAggregator",
+      sdk_operation = "UpdateConfigurationAggregator",
       method = "PUT",
       path = "/v1/resource-manager/domains/{domain_id}/aggregators/{aggregator_id}",
       content_type = "application/json",
@@ -830,7 +830,7 @@ return {
       response = { ref = "UpdateConfigurationAggregatorResponse" },
     },
     update_policy_assignment = {
-      name = "UpdatePolicyAssignment",
+      sdk_operation = "UpdatePolicyAssignment",
       method = "PUT",
       path = "/v1/resource-manager/domains/{domain_id}/policy-assignments/{policy_assignment_id}",
       content_type = "application/json",
@@ -849,7 +849,7 @@ return {
       response = { ref = "UpdatePolicyAssignmentResponse" },
     },
     update_policy_state = {
-      name = "UpdatePolicyState",
+      sdk_operation = "UpdatePolicyState",
       method = "PUT",
       path = "/v1/resource-manager/domains/{domain_id}/policy-states",
       content_type = "application/json",
@@ -866,7 +866,7 @@ return {
       response = { ref = "UpdatePolicyStateResponse" },
     },
     update_stored_query = {
-      name = "UpdateStoredQuery",
+      sdk_operation = "UpdateStoredQuery",
       method = "PUT",
       path = "/v1/resource-manager/domains/{domain_id}/stored-queries/{query_id}",
       content_type = "application/json",

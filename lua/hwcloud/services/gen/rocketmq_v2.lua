@@ -163,7 +163,7 @@ return {
   },
   operations = {
     batch_create_or_delete_rocketmq_tag = {
-      name = "BatchCreateOrDeleteRocketmqTag",
+      sdk_operation = "BatchCreateOrDeleteRocketmqTag",
       method = "POST",
       path = "/v2/{project_id}/rocketmq/{instance_id}/tags/action",
       content_type = "application/json",
@@ -176,7 +176,7 @@ return {
       response = { ref = "BatchCreateOrDeleteRocketmqTagResponse" },
     },
     batch_delete_diagnosis_records = {
-      name = "BatchDeleteDiagnosisRecords",
+      sdk_operation = "BatchDeleteDiagnosisRecords",
       method = "POST",
       path = "/v2/{project_id}/{engine}/instances/{instance_id}/diagnosis/batch-delete",
       content_type = "application/json",
@@ -189,7 +189,7 @@ return {
       response = { ref = "BatchDeleteDiagnosisRecordsResponse" },
     },
     batch_delete_diagnosis_records_for_rocket_mq = {
-      name = "BatchDeleteDiagnosisRecordsForRocketMq",
+      sdk_operation = "BatchDeleteDiagnosisRecordsForRocketMq",
       method = "POST",
       path = "/v2/{project_id}/rocketmq/instances/{instance_id}/diagnosis/batch-delete",
       content_type = "application/json",
@@ -201,7 +201,7 @@ return {
       response = { ref = "BatchDeleteDiagnosisRecordsForRocketMqResponse" },
     },
     batch_delete_instances = {
-      name = "BatchDeleteInstances",
+      sdk_operation = "BatchDeleteInstances",
       method = "POST",
       path = "/v2/{project_id}/instances/action",
       content_type = "application/json",
@@ -215,7 +215,7 @@ return {
       response = { ref = "BatchDeleteInstancesResponse" },
     },
     batch_delete_rocket_mq_migration_task = {
-      name = "BatchDeleteRocketMqMigrationTask",
+      sdk_operation = "BatchDeleteRocketMqMigrationTask",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/metadata/batch-delete",
       content_type = "application/json",
@@ -227,7 +227,7 @@ return {
       response = { ref = "BatchDeleteRocketMqMigrationTaskResponse" },
     },
     batch_update_consumer_group = {
-      name = "BatchUpdateConsumerGroup",
+      sdk_operation = "BatchUpdateConsumerGroup",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/groups",
       content_type = "application/json",
@@ -239,7 +239,7 @@ return {
       response = { ref = "BatchUpdateConsumerGroupResponse" },
     },
     create_consumer_group_or_batch_delete_consumer_group = {
-      name = "CreateConsumerGroupOrBatchDeleteConsumerGroup",
+      sdk_operation = "CreateConsumerGroupOrBatchDeleteConsumerGroup",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/groups",
       content_type = "application/json",
@@ -259,7 +259,7 @@ return {
       response = { ref = "CreateConsumerGroupOrBatchDeleteConsumerGroupResponse" },
     },
     create_diagnosis_task = {
-      name = "CreateDiagnosisTask",
+      sdk_operation = "CreateDiagnosisTask",
       method = "POST",
       path = "/v2/{engine}/{project_id}/instances/{instance_id}/diagnosis",
       content_type = "application/json",
@@ -273,7 +273,7 @@ return {
       response = { ref = "CreateDiagnosisTaskResponse" },
     },
     create_diagnosis_task_for_rocket_mq = {
-      name = "CreateDiagnosisTaskForRocketMq",
+      sdk_operation = "CreateDiagnosisTaskForRocketMq",
       method = "POST",
       path = "/v2/{project_id}/rocketmq/instances/{instance_id}/diagnosis",
       content_type = "application/json",
@@ -286,7 +286,7 @@ return {
       response = { ref = "CreateDiagnosisTaskForRocketMqResponse" },
     },
     create_instance_by_engine = {
-      name = "CreateInstanceByEngine",
+      sdk_operation = "CreateInstanceByEngine",
       method = "POST",
       path = "/v2/{engine}/{project_id}/instances",
       content_type = "application/json",
@@ -298,7 +298,7 @@ return {
       response = { ref = "CreateInstanceByEngineResponse" },
     },
     create_post_paid_instance = {
-      name = "CreatePostPaidInstance",
+      sdk_operation = "CreatePostPaidInstance",
       method = "POST",
       path = "/v2/{project_id}/instances",
       content_type = "application/json",
@@ -331,7 +331,7 @@ return {
       response = { ref = "CreatePostPaidInstanceResponse" },
     },
     create_post_paid_instance_for_rocket_mq = {
-      name = "CreatePostPaidInstanceForRocketMq",
+      sdk_operation = "CreatePostPaidInstanceForRocketMq",
       method = "POST",
       path = "/v2/{project_id}/rocketmq/instances",
       content_type = "application/json",
@@ -367,7 +367,7 @@ return {
       response = { ref = "CreatePostPaidInstanceForRocketMqResponse" },
     },
     create_rocket_mq_migration_task = {
-      name = "CreateRocketMqMigrationTask",
+      sdk_operation = "CreateRocketMqMigrationTask",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/metadata",
       content_type = "application/json",
@@ -387,7 +387,7 @@ return {
       response = { ref = "CreateRocketMqMigrationTaskResponse" },
     },
     create_topic_or_batch_delete_topic = {
-      name = "CreateTopicOrBatchDeleteTopic",
+      sdk_operation = "CreateTopicOrBatchDeleteTopic",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/topics",
       content_type = "application/json",
@@ -406,7 +406,7 @@ return {
       response = { ref = "CreateTopicOrBatchDeleteTopicResponse" },
     },
     create_user = {
-      name = "CreateUser",
+      sdk_operation = "CreateUser",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/users",
       content_type = "application/json",
@@ -425,7 +425,7 @@ return {
       response = { ref = "CreateUserResponse" },
     },
     delete_background_task = {
-      name = "DeleteBackgroundTask",
+      sdk_operation = "DeleteBackgroundTask",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/tasks/{task_id}",
       content_type = "application/json",
@@ -436,7 +436,7 @@ return {
       response = { ref = "DeleteBackgroundTaskResponse" },
     },
     delete_consumer_group = {
-      name = "DeleteConsumerGroup",
+      sdk_operation = "DeleteConsumerGroup",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/groups/{group}",
       content_type = "application/json",
@@ -447,7 +447,7 @@ return {
       response = { ref = "DeleteConsumerGroupResponse" },
     },
     delete_instance = {
-      name = "DeleteInstance",
+      sdk_operation = "DeleteInstance",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -457,7 +457,7 @@ return {
       response = { ref = "DeleteInstanceResponse" },
     },
     delete_scheduled_task = {
-      name = "DeleteScheduledTask",
+      sdk_operation = "DeleteScheduledTask",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/scheduled-tasks/{task_id}",
       content_type = "application/json",
@@ -468,7 +468,7 @@ return {
       response = { ref = "DeleteScheduledTaskResponse" },
     },
     delete_topic = {
-      name = "DeleteTopic",
+      sdk_operation = "DeleteTopic",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/topics/{topic}",
       content_type = "application/json",
@@ -479,7 +479,7 @@ return {
       response = { ref = "DeleteTopicResponse" },
     },
     delete_user = {
-      name = "DeleteUser",
+      sdk_operation = "DeleteUser",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/users/{user_name}",
       content_type = "application/json",
@@ -490,7 +490,7 @@ return {
       response = { ref = "DeleteUserResponse" },
     },
     enable_dns = {
-      name = "EnableDns",
+      sdk_operation = "EnableDns",
       method = "POST",
       path = "/v2/{project_id}/rocketmq/instances/{instance_id}/dns",
       content_type = "application/json",
@@ -500,7 +500,7 @@ return {
       response = { ref = "EnableDnsResponse" },
     },
     list_available_zones = {
-      name = "ListAvailableZones",
+      sdk_operation = "ListAvailableZones",
       method = "GET",
       path = "/v2/available-zones",
       content_type = "application/json",
@@ -508,7 +508,7 @@ return {
       response = { ref = "ListAvailableZonesResponse" },
     },
     list_background_tasks = {
-      name = "ListBackgroundTasks",
+      sdk_operation = "ListBackgroundTasks",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/tasks",
       content_type = "application/json",
@@ -523,7 +523,7 @@ return {
       response = { ref = "ListBackgroundTasksResponse" },
     },
     list_brokers = {
-      name = "ListBrokers",
+      sdk_operation = "ListBrokers",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/brokers",
       content_type = "application/json",
@@ -536,7 +536,7 @@ return {
       response = { ref = "ListBrokersResponse" },
     },
     list_config_features = {
-      name = "ListConfigFeatures",
+      sdk_operation = "ListConfigFeatures",
       method = "GET",
       path = "/v2/config/features",
       content_type = "application/json",
@@ -544,7 +544,7 @@ return {
       response = { ref = "ListConfigFeaturesResponse" },
     },
     list_consume_group_access_policy = {
-      name = "ListConsumeGroupAccessPolicy",
+      sdk_operation = "ListConsumeGroupAccessPolicy",
       method = "GET",
       path = "/v2/{engine}/{project_id}/instances/{instance_id}/groups/{group}/accesspolicy",
       content_type = "application/json",
@@ -559,7 +559,7 @@ return {
       response = { ref = "ListConsumeGroupAccessPolicyResponse" },
     },
     list_consume_group_access_policy_for_rocket_mq = {
-      name = "ListConsumeGroupAccessPolicyForRocketMq",
+      sdk_operation = "ListConsumeGroupAccessPolicyForRocketMq",
       method = "GET",
       path = "/v2/{project_id}/rocketmq/instances/{instance_id}/groups/{group}/accesspolicy",
       content_type = "application/json",
@@ -573,7 +573,7 @@ return {
       response = { ref = "ListConsumeGroupAccessPolicyForRocketMqResponse" },
     },
     list_consumer_group_of_topic = {
-      name = "ListConsumerGroupOfTopic",
+      sdk_operation = "ListConsumerGroupOfTopic",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/topics/{topic}/groups",
       content_type = "application/json",
@@ -587,7 +587,7 @@ return {
       response = { ref = "ListConsumerGroupOfTopicResponse" },
     },
     list_diagnosis_reports = {
-      name = "ListDiagnosisReports",
+      sdk_operation = "ListDiagnosisReports",
       method = "GET",
       path = "/v2/{engine}/{project_id}/instances/{instance_id}/diagnosis",
       content_type = "application/json",
@@ -601,7 +601,7 @@ return {
       response = { ref = "ListDiagnosisReportsResponse" },
     },
     list_diagnosis_reports_for_rocket_mq = {
-      name = "ListDiagnosisReportsForRocketMq",
+      sdk_operation = "ListDiagnosisReportsForRocketMq",
       method = "GET",
       path = "/v2/{project_id}/rocketmq/instances/{instance_id}/diagnosis",
       content_type = "application/json",
@@ -614,7 +614,7 @@ return {
       response = { ref = "ListDiagnosisReportsForRocketMqResponse" },
     },
     list_engine_products = {
-      name = "ListEngineProducts",
+      sdk_operation = "ListEngineProducts",
       method = "GET",
       path = "/v2/{engine}/products",
       content_type = "application/json",
@@ -629,7 +629,7 @@ return {
       response = { ref = "ListEngineProductsResponse" },
     },
     list_instance_consumer_groups = {
-      name = "ListInstanceConsumerGroups",
+      sdk_operation = "ListInstanceConsumerGroups",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/groups",
       content_type = "application/json",
@@ -643,7 +643,7 @@ return {
       response = { ref = "ListInstanceConsumerGroupsResponse" },
     },
     list_instances = {
-      name = "ListInstances",
+      sdk_operation = "ListInstances",
       method = "GET",
       path = "/v2/{project_id}/instances",
       content_type = "application/json",
@@ -662,7 +662,7 @@ return {
       response = { ref = "ListInstancesResponse" },
     },
     list_message_trace = {
-      name = "ListMessageTrace",
+      sdk_operation = "ListMessageTrace",
       method = "GET",
       path = "/v2/{engine}/{project_id}/instances/{instance_id}/trace",
       content_type = "application/json",
@@ -677,7 +677,7 @@ return {
       response = { ref = "ListMessageTraceResponse" },
     },
     list_message_trace_for_rocket_mq = {
-      name = "ListMessageTraceForRocketMq",
+      sdk_operation = "ListMessageTraceForRocketMq",
       method = "GET",
       path = "/v2/{project_id}/rocketmq/instances/{instance_id}/trace",
       content_type = "application/json",
@@ -691,7 +691,7 @@ return {
       response = { ref = "ListMessageTraceForRocketMqResponse" },
     },
     list_messages = {
-      name = "ListMessages",
+      sdk_operation = "ListMessages",
       method = "GET",
       path = "/v2/{engine}/{project_id}/instances/{instance_id}/messages",
       content_type = "application/json",
@@ -711,7 +711,7 @@ return {
       response = { ref = "ListMessagesResponse" },
     },
     list_messages_for_rocket_mq = {
-      name = "ListMessagesForRocketMq",
+      sdk_operation = "ListMessagesForRocketMq",
       method = "GET",
       path = "/v2/{project_id}/rocketmq/instances/{instance_id}/messages",
       content_type = "application/json",
@@ -730,7 +730,7 @@ return {
       response = { ref = "ListMessagesForRocketMqResponse" },
     },
     list_rocket_instance_topics = {
-      name = "ListRocketInstanceTopics",
+      sdk_operation = "ListRocketInstanceTopics",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/topics",
       content_type = "application/json",
@@ -743,7 +743,7 @@ return {
       response = { ref = "ListRocketInstanceTopicsResponse" },
     },
     list_rocket_mq_migration_task = {
-      name = "ListRocketMqMigrationTask",
+      sdk_operation = "ListRocketMqMigrationTask",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/metadata",
       content_type = "application/json",
@@ -759,7 +759,7 @@ return {
       response = { ref = "ListRocketMqMigrationTaskResponse" },
     },
     list_scheduled_tasks = {
-      name = "ListScheduledTasks",
+      sdk_operation = "ListScheduledTasks",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/scheduled-tasks",
       content_type = "application/json",
@@ -774,7 +774,7 @@ return {
       response = { ref = "ListScheduledTasksResponse" },
     },
     list_topic_access_policy = {
-      name = "ListTopicAccessPolicy",
+      sdk_operation = "ListTopicAccessPolicy",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/topics/{topic}/accesspolicy",
       content_type = "application/json",
@@ -788,7 +788,7 @@ return {
       response = { ref = "ListTopicAccessPolicyResponse" },
     },
     list_user = {
-      name = "ListUser",
+      sdk_operation = "ListUser",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/users",
       content_type = "application/json",
@@ -801,7 +801,7 @@ return {
       response = { ref = "ListUserResponse" },
     },
     modify_instance_ssl_config = {
-      name = "ModifyInstanceSslConfig",
+      sdk_operation = "ModifyInstanceSslConfig",
       method = "POST",
       path = "/v2/{project_id}/{engine}/instances/{instance_id}/plain-ssl-switch",
       content_type = "application/json",
@@ -814,7 +814,7 @@ return {
       response = { ref = "ModifyInstanceSslConfigResponse" },
     },
     modify_recycle_policy = {
-      name = "ModifyRecyclePolicy",
+      sdk_operation = "ModifyRecyclePolicy",
       method = "PUT",
       path = "/v2/{project_id}/recycle",
       content_type = "application/json",
@@ -826,7 +826,7 @@ return {
       response = { ref = "ModifyRecyclePolicyResponse" },
     },
     reset_consume_offset = {
-      name = "ResetConsumeOffset",
+      sdk_operation = "ResetConsumeOffset",
       method = "POST",
       path = "/v2/{engine}/{project_id}/instances/{instance_id}/groups/{group}/reset-message-offset",
       content_type = "application/json",
@@ -841,7 +841,7 @@ return {
       response = { ref = "ResetConsumeOffsetResponse" },
     },
     reset_consume_offset_for_rocket_mq = {
-      name = "ResetConsumeOffsetForRocketMq",
+      sdk_operation = "ResetConsumeOffsetForRocketMq",
       method = "POST",
       path = "/v2/{project_id}/rocketmq/instances/{instance_id}/groups/{group}/reset-message-offset",
       content_type = "application/json",
@@ -855,7 +855,7 @@ return {
       response = { ref = "ResetConsumeOffsetForRocketMqResponse" },
     },
     resize_instance = {
-      name = "ResizeInstance",
+      sdk_operation = "ResizeInstance",
       method = "POST",
       path = "/v2/{engine}/{project_id}/instances/{instance_id}/extend",
       content_type = "application/json",
@@ -872,7 +872,7 @@ return {
       response = { ref = "ResizeInstanceResponse" },
     },
     resize_instance_for_rocket_mq = {
-      name = "ResizeInstanceForRocketMq",
+      sdk_operation = "ResizeInstanceForRocketMq",
       method = "POST",
       path = "/v2/{project_id}/rocketmq/instances/{instance_id}/extend",
       content_type = "application/json",
@@ -888,7 +888,7 @@ return {
       response = { ref = "ResizeInstanceForRocketMqResponse" },
     },
     restart_instance = {
-      name = "RestartInstance",
+      sdk_operation = "RestartInstance",
       method = "POST",
       path = "/v2/{project_id}/{engine}/instances/{instance_id}/restart",
       content_type = "application/json",
@@ -899,7 +899,7 @@ return {
       response = { ref = "RestartInstanceResponse" },
     },
     restore_recycle_instance = {
-      name = "RestoreRecycleInstance",
+      sdk_operation = "RestoreRecycleInstance",
       method = "POST",
       path = "/v2/{project_id}/recycle",
       content_type = "application/json",
@@ -910,7 +910,7 @@ return {
       response = { ref = "RestoreRecycleInstanceResponse" },
     },
     send_dlq_message = {
-      name = "SendDlqMessage",
+      sdk_operation = "SendDlqMessage",
       method = "POST",
       path = "/v2/{engine}/{project_id}/instances/{instance_id}/messages/deadletter-resend",
       content_type = "application/json",
@@ -924,7 +924,7 @@ return {
       response = { ref = "SendDlqMessageResponse" },
     },
     send_dlq_message_for_rocket_mq = {
-      name = "SendDlqMessageForRocketMq",
+      sdk_operation = "SendDlqMessageForRocketMq",
       method = "POST",
       path = "/v2/{project_id}/rocketmq/instances/{instance_id}/messages/deadletter-resend",
       content_type = "application/json",
@@ -937,7 +937,7 @@ return {
       response = { ref = "SendDlqMessageForRocketMqResponse" },
     },
     send_message = {
-      name = "SendMessage",
+      sdk_operation = "SendMessage",
       method = "POST",
       path = "/v2/{engine}/{project_id}/instances/{instance_id}/messages",
       content_type = "application/json",
@@ -952,7 +952,7 @@ return {
       response = { ref = "SendMessageResponse" },
     },
     send_message_for_rocket_mq = {
-      name = "SendMessageForRocketMq",
+      sdk_operation = "SendMessageForRocketMq",
       method = "POST",
       path = "/v2/{project_id}/rocketmq/instances/{instance_id}/messages",
       content_type = "application/json",
@@ -966,7 +966,7 @@ return {
       response = { ref = "SendMessageForRocketMqResponse" },
     },
     show_background_task = {
-      name = "ShowBackgroundTask",
+      sdk_operation = "ShowBackgroundTask",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/tasks/{task_id}",
       content_type = "application/json",
@@ -977,7 +977,7 @@ return {
       response = { ref = "ShowBackgroundTaskResponse" },
     },
     show_background_task_progress = {
-      name = "ShowBackgroundTaskProgress",
+      sdk_operation = "ShowBackgroundTaskProgress",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/tasks/{task_id}/progress",
       content_type = "application/json",
@@ -988,7 +988,7 @@ return {
       response = { ref = "ShowBackgroundTaskProgressResponse" },
     },
     show_ces_hierarchy = {
-      name = "ShowCesHierarchy",
+      sdk_operation = "ShowCesHierarchy",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/ces-hierarchy",
       content_type = "application/json",
@@ -998,7 +998,7 @@ return {
       response = { ref = "ShowCesHierarchyResponse" },
     },
     show_consumer_connections = {
-      name = "ShowConsumerConnections",
+      sdk_operation = "ShowConsumerConnections",
       method = "GET",
       path = "/v2/rocketmq/{project_id}/instances/{instance_id}/groups/{group}/clients",
       content_type = "application/json",
@@ -1012,7 +1012,7 @@ return {
       response = { ref = "ShowConsumerConnectionsResponse" },
     },
     show_consumer_connections_for_rocket_mq = {
-      name = "ShowConsumerConnectionsForRocketMq",
+      sdk_operation = "ShowConsumerConnectionsForRocketMq",
       method = "GET",
       path = "/v2/{project_id}/rocketmq/instances/{instance_id}/groups/{group}/clients",
       content_type = "application/json",
@@ -1026,7 +1026,7 @@ return {
       response = { ref = "ShowConsumerConnectionsForRocketMqResponse" },
     },
     show_consumer_list_or_details = {
-      name = "ShowConsumerListOrDetails",
+      sdk_operation = "ShowConsumerListOrDetails",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/groups/{group}/topics",
       content_type = "application/json",
@@ -1041,7 +1041,7 @@ return {
       response = { ref = "ShowConsumerListOrDetailsResponse" },
     },
     show_diagnosis_report = {
-      name = "ShowDiagnosisReport",
+      sdk_operation = "ShowDiagnosisReport",
       method = "GET",
       path = "/v2/{engine}/{project_id}/diagnosis/{report_id}",
       content_type = "application/json",
@@ -1052,7 +1052,7 @@ return {
       response = { ref = "ShowDiagnosisReportResponse" },
     },
     show_diagnosis_report_for_rocket_mq = {
-      name = "ShowDiagnosisReportForRocketMq",
+      sdk_operation = "ShowDiagnosisReportForRocketMq",
       method = "GET",
       path = "/v2/{project_id}/rocketmq/diagnosis/{report_id}",
       content_type = "application/json",
@@ -1062,7 +1062,7 @@ return {
       response = { ref = "ShowDiagnosisReportForRocketMqResponse" },
     },
     show_diagnosis_stack = {
-      name = "ShowDiagnosisStack",
+      sdk_operation = "ShowDiagnosisStack",
       method = "GET",
       path = "/v2/{engine}/{project_id}/diagnosis/stack/{stack_id}",
       content_type = "application/json",
@@ -1073,7 +1073,7 @@ return {
       response = { ref = "ShowDiagnosisStackResponse" },
     },
     show_diagnosis_stack_for_rocket_mq = {
-      name = "ShowDiagnosisStackForRocketMq",
+      sdk_operation = "ShowDiagnosisStackForRocketMq",
       method = "GET",
       path = "/v2/{project_id}/rocketmq/diagnosis/stack/{stack_id}",
       content_type = "application/json",
@@ -1083,7 +1083,7 @@ return {
       response = { ref = "ShowDiagnosisStackForRocketMqResponse" },
     },
     show_engine_instance_extend_product_info = {
-      name = "ShowEngineInstanceExtendProductInfo",
+      sdk_operation = "ShowEngineInstanceExtendProductInfo",
       method = "GET",
       path = "/v2/{engine}/{project_id}/instances/{instance_id}/extend",
       content_type = "application/json",
@@ -1097,7 +1097,7 @@ return {
       response = { ref = "ShowEngineInstanceExtendProductInfoResponse" },
     },
     show_engine_instance_extend_product_info_for_rocket_mq = {
-      name = "ShowEngineInstanceExtendProductInfoForRocketMq",
+      sdk_operation = "ShowEngineInstanceExtendProductInfoForRocketMq",
       method = "GET",
       path = "/v2/{project_id}/rocketmq/instances/{instance_id}/extend",
       content_type = "application/json",
@@ -1110,7 +1110,7 @@ return {
       response = { ref = "ShowEngineInstanceExtendProductInfoForRocketMqResponse" },
     },
     show_group = {
-      name = "ShowGroup",
+      sdk_operation = "ShowGroup",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/groups/{group}",
       content_type = "application/json",
@@ -1121,7 +1121,7 @@ return {
       response = { ref = "ShowGroupResponse" },
     },
     show_instance = {
-      name = "ShowInstance",
+      sdk_operation = "ShowInstance",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -1131,7 +1131,7 @@ return {
       response = { ref = "ShowInstanceResponse" },
     },
     show_instance_nodes = {
-      name = "ShowInstanceNodes",
+      sdk_operation = "ShowInstanceNodes",
       method = "GET",
       path = "/v2/{project_id}/{engine}/instances/{instance_id}/nodes",
       content_type = "application/json",
@@ -1144,7 +1144,7 @@ return {
       response = { ref = "ShowInstanceNodesResponse" },
     },
     show_one_topic = {
-      name = "ShowOneTopic",
+      sdk_operation = "ShowOneTopic",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/topics/{topic}",
       content_type = "application/json",
@@ -1155,7 +1155,7 @@ return {
       response = { ref = "ShowOneTopicResponse" },
     },
     show_quotas = {
-      name = "ShowQuotas",
+      sdk_operation = "ShowQuotas",
       method = "GET",
       path = "/v2/{project_id}/quotas",
       content_type = "application/json",
@@ -1166,7 +1166,7 @@ return {
       response = { ref = "ShowQuotasResponse" },
     },
     show_recycle_instances = {
-      name = "ShowRecycleInstances",
+      sdk_operation = "ShowRecycleInstances",
       method = "GET",
       path = "/v2/{project_id}/recycle",
       content_type = "application/json",
@@ -1174,7 +1174,7 @@ return {
       response = { ref = "ShowRecycleInstancesResponse" },
     },
     show_rocket_mq_configs = {
-      name = "ShowRocketMqConfigs",
+      sdk_operation = "ShowRocketMqConfigs",
       method = "GET",
       path = "/v2/{project_id}/rocketmq/instances/{instance_id}/configs",
       content_type = "application/json",
@@ -1186,7 +1186,7 @@ return {
       response = { ref = "ShowRocketMqConfigsResponse" },
     },
     show_rocket_mq_product_cores = {
-      name = "ShowRocketMqProductCores",
+      sdk_operation = "ShowRocketMqProductCores",
       method = "GET",
       path = "/v2/rocketmq/products/cores",
       content_type = "application/json",
@@ -1198,7 +1198,7 @@ return {
       response = { ref = "ShowRocketMqProductCoresResponse" },
     },
     show_rocket_mq_scale_pre_check_info = {
-      name = "ShowRocketMqScalePreCheckInfo",
+      sdk_operation = "ShowRocketMqScalePreCheckInfo",
       method = "GET",
       path = "/v2/{project_id}/rocketmq/instances/{instance_id}/extend-check",
       content_type = "application/json",
@@ -1208,7 +1208,7 @@ return {
       response = { ref = "ShowRocketMqScalePreCheckInfoResponse" },
     },
     show_rocketmq_project_tags = {
-      name = "ShowRocketmqProjectTags",
+      sdk_operation = "ShowRocketmqProjectTags",
       method = "GET",
       path = "/v2/{project_id}/rocketmq/tags",
       content_type = "application/json",
@@ -1219,7 +1219,7 @@ return {
       response = { ref = "ShowRocketmqProjectTagsResponse" },
     },
     show_rocketmq_tags = {
-      name = "ShowRocketmqTags",
+      sdk_operation = "ShowRocketmqTags",
       method = "GET",
       path = "/v2/{project_id}/rocketmq/{instance_id}/tags",
       content_type = "application/json",
@@ -1231,7 +1231,7 @@ return {
       response = { ref = "ShowRocketmqTagsResponse" },
     },
     show_topic_status = {
-      name = "ShowTopicStatus",
+      sdk_operation = "ShowTopicStatus",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/topics/{topic}/status",
       content_type = "application/json",
@@ -1242,7 +1242,7 @@ return {
       response = { ref = "ShowTopicStatusResponse" },
     },
     show_user = {
-      name = "ShowUser",
+      sdk_operation = "ShowUser",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/users/{user_name}",
       content_type = "application/json",
@@ -1253,7 +1253,7 @@ return {
       response = { ref = "ShowUserResponse" },
     },
     show_volume_expand_config = {
-      name = "ShowVolumeExpandConfig",
+      sdk_operation = "ShowVolumeExpandConfig",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/auto-volume-expand",
       content_type = "application/json",
@@ -1263,7 +1263,7 @@ return {
       response = { ref = "ShowVolumeExpandConfigResponse" },
     },
     update_consumer_group = {
-      name = "UpdateConsumerGroup",
+      sdk_operation = "UpdateConsumerGroup",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/groups/{group}",
       content_type = "application/json",
@@ -1282,7 +1282,7 @@ return {
       response = { ref = "UpdateConsumerGroupResponse" },
     },
     update_instance = {
-      name = "UpdateInstance",
+      sdk_operation = "UpdateInstance",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -1300,7 +1300,7 @@ return {
       response = { ref = "UpdateInstanceResponse" },
     },
     update_rocket_mq_configs = {
-      name = "UpdateRocketMqConfigs",
+      sdk_operation = "UpdateRocketMqConfigs",
       method = "PUT",
       path = "/v2/{project_id}/rocketmq/instances/{instance_id}/configs",
       content_type = "application/json",
@@ -1312,7 +1312,7 @@ return {
       response = { ref = "UpdateRocketMqConfigsResponse" },
     },
     update_scheduled_task = {
-      name = "UpdateScheduledTask",
+      sdk_operation = "UpdateScheduledTask",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/scheduled-tasks/{task_id}",
       content_type = "application/json",
@@ -1325,7 +1325,7 @@ return {
       response = { ref = "UpdateScheduledTaskResponse" },
     },
     update_topic = {
-      name = "UpdateTopic",
+      sdk_operation = "UpdateTopic",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/topics/{topic}",
       content_type = "application/json",
@@ -1342,7 +1342,7 @@ return {
       response = { ref = "UpdateTopicResponse" },
     },
     update_user = {
-      name = "UpdateUser",
+      sdk_operation = "UpdateUser",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/users/{user_name}",
       content_type = "application/json",
@@ -1362,7 +1362,7 @@ return {
       response = { ref = "UpdateUserResponse" },
     },
     update_volume_expansion_config = {
-      name = "UpdateVolumeExpansionConfig",
+      sdk_operation = "UpdateVolumeExpansionConfig",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/auto-volume-expand",
       content_type = "application/json",
@@ -1377,7 +1377,7 @@ return {
       response = { type = "string" },
     },
     validate_consumed_message = {
-      name = "ValidateConsumedMessage",
+      sdk_operation = "ValidateConsumedMessage",
       method = "POST",
       path = "/v2/{engine}/{project_id}/instances/{instance_id}/messages/resend",
       content_type = "application/json",
@@ -1393,7 +1393,7 @@ return {
       response = { ref = "ValidateConsumedMessageResponse" },
     },
     validate_consumed_message_for_rocket_mq = {
-      name = "ValidateConsumedMessageForRocketMq",
+      sdk_operation = "ValidateConsumedMessageForRocketMq",
       method = "POST",
       path = "/v2/{project_id}/rocketmq/instances/{instance_id}/messages/resend",
       content_type = "application/json",

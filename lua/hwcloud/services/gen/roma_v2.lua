@@ -411,7 +411,7 @@ return {
   },
   operations = {
     add_subsets_to_gateway = {
-      name = "AddSubsetsToGateway",
+      sdk_operation = "AddSubsetsToGateway",
       method = "POST",
       path = "/v2/{project_id}/link/instances/{instance_id}/devices/{device_id}/subsets",
       content_type = "application/json;charset=UTF-8",
@@ -424,7 +424,7 @@ return {
       response = { type = "array", items = { ref = "AddSubsetsToGatewayResponseBody" } },
     },
     add_user_to_app = {
-      name = "AddUserToApp",
+      sdk_operation = "AddUserToApp",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/apps/{app_id}/users",
       content_type = "application/json;charset=UTF-8",
@@ -437,7 +437,7 @@ return {
       response = { ref = "AddUserToAppResponse" },
     },
     adding_backend_instances_v2 = {
-      name = "AddingBackendInstancesV2",
+      sdk_operation = "AddingBackendInstancesV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/vpc-channels/{vpc_channel_id}/members",
       content_type = "application/json;charset=UTF-8",
@@ -450,7 +450,7 @@ return {
       response = { ref = "AddingBackendInstancesV2Response" },
     },
     associate_apps_for_app_quota = {
-      name = "AssociateAppsForAppQuota",
+      sdk_operation = "AssociateAppsForAppQuota",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/app-quotas/{app_quota_id}/binding-apps",
       content_type = "application/json;charset=UTF-8",
@@ -463,7 +463,7 @@ return {
       response = { ref = "AssociateAppsForAppQuotaResponse" },
     },
     associate_certificate_v2 = {
-      name = "AssociateCertificateV2",
+      sdk_operation = "AssociateCertificateV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/api-groups/{group_id}/domains/{domain_id}/certificate",
       content_type = "application/json;charset=UTF-8",
@@ -477,7 +477,7 @@ return {
       response = { ref = "AssociateCertificateV2Response" },
     },
     associate_domain_v2 = {
-      name = "AssociateDomainV2",
+      sdk_operation = "AssociateDomainV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/api-groups/{group_id}/domains",
       content_type = "application/json;charset=UTF-8",
@@ -492,7 +492,7 @@ return {
       response = { ref = "AssociateDomainV2Response" },
     },
     associate_request_throttling_policy_v2 = {
-      name = "AssociateRequestThrottlingPolicyV2",
+      sdk_operation = "AssociateRequestThrottlingPolicyV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/throttle-bindings",
       content_type = "application/json;charset=UTF-8",
@@ -505,7 +505,7 @@ return {
       response = { ref = "AssociateRequestThrottlingPolicyV2Response" },
     },
     associate_signature_key_v2 = {
-      name = "AssociateSignatureKeyV2",
+      sdk_operation = "AssociateSignatureKeyV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/sign-bindings",
       content_type = "application/json;charset=UTF-8",
@@ -518,7 +518,7 @@ return {
       response = { ref = "AssociateSignatureKeyV2Response" },
     },
     attach_api_to_plugin = {
-      name = "AttachApiToPlugin",
+      sdk_operation = "AttachApiToPlugin",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/plugins/{plugin_id}/attach",
       content_type = "application/json;charset=UTF-8",
@@ -532,7 +532,7 @@ return {
       response = { ref = "AttachApiToPluginResponse" },
     },
     attach_plugin_to_api = {
-      name = "AttachPluginToApi",
+      sdk_operation = "AttachPluginToApi",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apis/{api_id}/plugins/attach",
       content_type = "application/json;charset=UTF-8",
@@ -546,7 +546,7 @@ return {
       response = { ref = "AttachPluginToApiResponse" },
     },
     batch_add_device_to_group = {
-      name = "BatchAddDeviceToGroup",
+      sdk_operation = "BatchAddDeviceToGroup",
       method = "POST",
       path = "/v2/{project_id}/link/instances/{instance_id}/device-groups/{group_id}/devices/batch-add",
       content_type = "application/json;charset=UTF-8",
@@ -559,7 +559,7 @@ return {
       response = { ref = "BatchAddDeviceToGroupResponse" },
     },
     batch_associate_certs_v2 = {
-      name = "BatchAssociateCertsV2",
+      sdk_operation = "BatchAssociateCertsV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/api-groups/{group_id}/domains/{domain_id}/certificates/attach",
       content_type = "application/json;charset=UTF-8",
@@ -574,7 +574,7 @@ return {
       response = { ref = "BatchAssociateCertsV2Response" },
     },
     batch_associate_domains_v2 = {
-      name = "BatchAssociateDomainsV2",
+      sdk_operation = "BatchAssociateDomainsV2",
       method = "POST",
       path = "/v2/{project_id}/apic/certificates/{certificate_id}/domains/attach",
       content_type = "application/json;charset=UTF-8",
@@ -586,7 +586,7 @@ return {
       response = { ref = "BatchAssociateDomainsV2Response" },
     },
     batch_delete_acl_v2 = {
-      name = "BatchDeleteAclV2",
+      sdk_operation = "BatchDeleteAclV2",
       method = "PUT",
       path = "/v2/{project_id}/apic/instances/{instance_id}/acls",
       content_type = "application/json;charset=UTF-8",
@@ -599,7 +599,7 @@ return {
       response = { ref = "BatchDeleteAclV2Response" },
     },
     batch_delete_api_acl_binding_v2 = {
-      name = "BatchDeleteApiAclBindingV2",
+      sdk_operation = "BatchDeleteApiAclBindingV2",
       method = "PUT",
       path = "/v2/{project_id}/apic/instances/{instance_id}/acl-bindings",
       content_type = "application/json;charset=UTF-8",
@@ -612,7 +612,7 @@ return {
       response = { ref = "BatchDeleteApiAclBindingV2Response" },
     },
     batch_delete_devices = {
-      name = "BatchDeleteDevices",
+      sdk_operation = "BatchDeleteDevices",
       method = "DELETE",
       path = "/v2/{project_id}/link/instances/{instance_id}/devices",
       content_type = "application/json;charset=UTF-8",
@@ -624,7 +624,7 @@ return {
       response = { ref = "BatchDeleteDevicesResponse" },
     },
     batch_delete_mqs_instance_topic = {
-      name = "BatchDeleteMqsInstanceTopic",
+      sdk_operation = "BatchDeleteMqsInstanceTopic",
       method = "POST",
       path = "/v2/{project_id}/mqs/instances/{instance_id}/topics/delete",
       content_type = "application/json;charset=UTF-8",
@@ -636,7 +636,7 @@ return {
       response = { ref = "BatchDeleteMqsInstanceTopicResponse" },
     },
     batch_delete_rules = {
-      name = "BatchDeleteRules",
+      sdk_operation = "BatchDeleteRules",
       method = "POST",
       path = "/v2/{project_id}/link/instances/{instance_id}/rules/batch-delete",
       content_type = "application/json;charset=UTF-8",
@@ -648,7 +648,7 @@ return {
       response = { ref = "BatchDeleteRulesResponse" },
     },
     batch_disable_members = {
-      name = "BatchDisableMembers",
+      sdk_operation = "BatchDisableMembers",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/vpc-channels/{vpc_channel_id}/members/batch-disable",
       content_type = "application/json;charset=UTF-8",
@@ -661,7 +661,7 @@ return {
       response = { ref = "BatchDisableMembersResponse" },
     },
     batch_disassociate_certs_v2 = {
-      name = "BatchDisassociateCertsV2",
+      sdk_operation = "BatchDisassociateCertsV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/api-groups/{group_id}/domains/{domain_id}/certificates/detach",
       content_type = "application/json;charset=UTF-8",
@@ -676,7 +676,7 @@ return {
       response = { ref = "BatchDisassociateCertsV2Response" },
     },
     batch_disassociate_domains_v2 = {
-      name = "BatchDisassociateDomainsV2",
+      sdk_operation = "BatchDisassociateDomainsV2",
       method = "POST",
       path = "/v2/{project_id}/apic/certificates/{certificate_id}/domains/detach",
       content_type = "application/json;charset=UTF-8",
@@ -688,7 +688,7 @@ return {
       response = { ref = "BatchDisassociateDomainsV2Response" },
     },
     batch_disassociate_throttling_policy_v2 = {
-      name = "BatchDisassociateThrottlingPolicyV2",
+      sdk_operation = "BatchDisassociateThrottlingPolicyV2",
       method = "PUT",
       path = "/v2/{project_id}/apic/instances/{instance_id}/throttle-bindings",
       content_type = "application/json;charset=UTF-8",
@@ -701,7 +701,7 @@ return {
       response = { ref = "BatchDisassociateThrottlingPolicyV2Response" },
     },
     batch_enable_members = {
-      name = "BatchEnableMembers",
+      sdk_operation = "BatchEnableMembers",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/vpc-channels/{vpc_channel_id}/members/batch-enable",
       content_type = "application/json;charset=UTF-8",
@@ -714,7 +714,7 @@ return {
       response = { ref = "BatchEnableMembersResponse" },
     },
     batch_freeze_devices = {
-      name = "BatchFreezeDevices",
+      sdk_operation = "BatchFreezeDevices",
       method = "POST",
       path = "/v2/{project_id}/link/instances/{instance_id}/devices/force-offline",
       content_type = "application/json;charset=UTF-8",
@@ -726,7 +726,7 @@ return {
       response = { ref = "BatchFreezeDevicesResponse" },
     },
     batch_publish_or_offline_api_v2 = {
-      name = "BatchPublishOrOfflineApiV2",
+      sdk_operation = "BatchPublishOrOfflineApiV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apis/publish",
       content_type = "application/json;charset=UTF-8",
@@ -741,7 +741,7 @@ return {
       response = { ref = "BatchPublishOrOfflineApiV2Response" },
     },
     batch_start_or_stop_tasks = {
-      name = "BatchStartOrStopTasks",
+      sdk_operation = "BatchStartOrStopTasks",
       method = "POST",
       path = "/v2/{project_id}/fdi/instances/{instance_id}/batch-operation/tasks",
       content_type = "application/json;charset=UTF-8",
@@ -754,7 +754,7 @@ return {
       response = { ref = "BatchStartOrStopTasksResponse" },
     },
     canceling_authorization_v2 = {
-      name = "CancelingAuthorizationV2",
+      sdk_operation = "CancelingAuthorizationV2",
       method = "DELETE",
       path = "/v2/{project_id}/apic/instances/{instance_id}/app-auths/{app_auth_id}",
       content_type = "application/json",
@@ -765,7 +765,7 @@ return {
       response = { ref = "CancelingAuthorizationV2Response" },
     },
     change_api_version_v2 = {
-      name = "ChangeApiVersionV2",
+      sdk_operation = "ChangeApiVersionV2",
       method = "PUT",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apis/publish/{api_id}",
       content_type = "application/json;charset=UTF-8",
@@ -778,7 +778,7 @@ return {
       response = { ref = "ChangeApiVersionV2Response" },
     },
     check_api_groups_v2 = {
-      name = "CheckApiGroupsV2",
+      sdk_operation = "CheckApiGroupsV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/api-groups/check",
       content_type = "application/json;charset=UTF-8",
@@ -791,7 +791,7 @@ return {
       response = { ref = "CheckApiGroupsV2Response" },
     },
     check_apis_v2 = {
-      name = "CheckApisV2",
+      sdk_operation = "CheckApisV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apis/check",
       content_type = "application/json;charset=UTF-8",
@@ -810,7 +810,7 @@ return {
       response = { ref = "CheckApisV2Response" },
     },
     check_asset_job_status = {
-      name = "CheckAssetJobStatus",
+      sdk_operation = "CheckAssetJobStatus",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/assets/jobs/{job_id}",
       content_type = "application/json",
@@ -821,7 +821,7 @@ return {
       response = { ref = "CheckAssetJobStatusResponse" },
     },
     check_auth_users_of_app = {
-      name = "CheckAuthUsersOfApp",
+      sdk_operation = "CheckAuthUsersOfApp",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/apps/{app_id}/users",
       content_type = "application/json",
@@ -833,7 +833,7 @@ return {
       response = { ref = "CheckAuthUsersOfAppResponse" },
     },
     check_can_auth_users_of_app = {
-      name = "CheckCanAuthUsersOfApp",
+      sdk_operation = "CheckCanAuthUsersOfApp",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/apps/{app_id}/candidates",
       content_type = "application/json",
@@ -845,7 +845,7 @@ return {
       response = { ref = "CheckCanAuthUsersOfAppResponse" },
     },
     check_dictionary = {
-      name = "CheckDictionary",
+      sdk_operation = "CheckDictionary",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/dictionaries/{dict_id}",
       content_type = "application/json",
@@ -856,7 +856,7 @@ return {
       response = { ref = "CheckDictionaryResponse" },
     },
     check_livedata_apis_v2 = {
-      name = "CheckLivedataApisV2",
+      sdk_operation = "CheckLivedataApisV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/livedata-apis/check",
       content_type = "application/json;charset=UTF-8",
@@ -872,7 +872,7 @@ return {
       response = { ref = "CheckLivedataApisV2Response" },
     },
     check_roma_app_details = {
-      name = "CheckRomaAppDetails",
+      sdk_operation = "CheckRomaAppDetails",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/apps/{app_id}",
       content_type = "application/json",
@@ -883,7 +883,7 @@ return {
       response = { ref = "CheckRomaAppDetailsResponse" },
     },
     check_roma_app_secret = {
-      name = "CheckRomaAppSecret",
+      sdk_operation = "CheckRomaAppSecret",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/apps/{app_id}/secret",
       content_type = "application/json",
@@ -894,7 +894,7 @@ return {
       response = { ref = "CheckRomaAppSecretResponse" },
     },
     check_roma_instance_list_v2 = {
-      name = "CheckRomaInstanceListV2",
+      sdk_operation = "CheckRomaInstanceListV2",
       method = "GET",
       path = "/v2/{project_id}/instances",
       content_type = "application/json",
@@ -907,7 +907,7 @@ return {
       response = { ref = "CheckRomaInstanceListV2Response" },
     },
     count_devices = {
-      name = "CountDevices",
+      sdk_operation = "CountDevices",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/statistics/devices-count",
       content_type = "application/json",
@@ -917,7 +917,7 @@ return {
       response = { ref = "CountDevicesResponse" },
     },
     count_tasks = {
-      name = "CountTasks",
+      sdk_operation = "CountTasks",
       method = "GET",
       path = "/v2/{project_id}/fdi/instances/{instance_id}/statistics/tasks",
       content_type = "application/json",
@@ -927,7 +927,7 @@ return {
       response = { ref = "CountTasksResponse" },
     },
     create_acl_strategy_v2 = {
-      name = "CreateAclStrategyV2",
+      sdk_operation = "CreateAclStrategyV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/acls",
       content_type = "application/json;charset=UTF-8",
@@ -942,7 +942,7 @@ return {
       response = { ref = "CreateAclStrategyV2Response" },
     },
     create_api_acl_binding_v2 = {
-      name = "CreateApiAclBindingV2",
+      sdk_operation = "CreateApiAclBindingV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/acl-bindings",
       content_type = "application/json;charset=UTF-8",
@@ -955,7 +955,7 @@ return {
       response = { ref = "CreateApiAclBindingV2Response" },
     },
     create_api_group_v2 = {
-      name = "CreateApiGroupV2",
+      sdk_operation = "CreateApiGroupV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/api-groups",
       content_type = "application/json;charset=UTF-8",
@@ -970,7 +970,7 @@ return {
       response = { ref = "CreateApiGroupV2Response" },
     },
     create_api_v2 = {
-      name = "CreateApiV2",
+      sdk_operation = "CreateApiV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apis",
       content_type = "application/json;charset=UTF-8",
@@ -1012,7 +1012,7 @@ return {
       response = { ref = "CreateApiV2Response" },
     },
     create_app_code_auto_v2 = {
-      name = "CreateAppCodeAutoV2",
+      sdk_operation = "CreateAppCodeAutoV2",
       method = "PUT",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apps/{app_id}/app-codes",
       content_type = "application/json",
@@ -1023,7 +1023,7 @@ return {
       response = { ref = "CreateAppCodeAutoV2Response" },
     },
     create_app_code_v2 = {
-      name = "CreateAppCodeV2",
+      sdk_operation = "CreateAppCodeV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apps/{app_id}/app-codes",
       content_type = "application/json;charset=UTF-8",
@@ -1036,7 +1036,7 @@ return {
       response = { ref = "CreateAppCodeV2Response" },
     },
     create_app_config_v2 = {
-      name = "CreateAppConfigV2",
+      sdk_operation = "CreateAppConfigV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apps/{app_id}/configs",
       content_type = "application/json;charset=UTF-8",
@@ -1052,7 +1052,7 @@ return {
       response = { ref = "CreateAppConfigV2Response" },
     },
     create_app_quota = {
-      name = "CreateAppQuota",
+      sdk_operation = "CreateAppQuota",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/app-quotas",
       content_type = "application/json;charset=UTF-8",
@@ -1069,7 +1069,7 @@ return {
       response = { ref = "CreateAppQuotaResponse" },
     },
     create_authorizing_apps_v2 = {
-      name = "CreateAuthorizingAppsV2",
+      sdk_operation = "CreateAuthorizingAppsV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/app-auths",
       content_type = "application/json;charset=UTF-8",
@@ -1087,7 +1087,7 @@ return {
       response = { ref = "CreateAuthorizingAppsV2Response" },
     },
     create_certificate_v2 = {
-      name = "CreateCertificateV2",
+      sdk_operation = "CreateCertificateV2",
       method = "POST",
       path = "/v2/{project_id}/apic/certificates",
       content_type = "application/json;charset=UTF-8",
@@ -1106,7 +1106,7 @@ return {
       response = { ref = "CreateCertificateV2Response" },
     },
     create_command = {
-      name = "CreateCommand",
+      sdk_operation = "CreateCommand",
       method = "POST",
       path = "/v2/{project_id}/link/instances/{instance_id}/services/{service_id}/commands",
       content_type = "application/json;charset=UTF-8",
@@ -1120,7 +1120,7 @@ return {
       response = { ref = "CreateCommandResponse" },
     },
     create_common_task = {
-      name = "CreateCommonTask",
+      sdk_operation = "CreateCommonTask",
       method = "POST",
       path = "/v2/{project_id}/fdi/instances/{instance_id}/tasks",
       content_type = "application/json;charset=UTF-8",
@@ -1133,7 +1133,7 @@ return {
       response = { ref = "CreateCommonTaskResponse" },
     },
     create_custom_authorizer_v2 = {
-      name = "CreateCustomAuthorizerV2",
+      sdk_operation = "CreateCustomAuthorizerV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/authorizers",
       content_type = "application/json;charset=UTF-8",
@@ -1155,7 +1155,7 @@ return {
       response = { ref = "CreateCustomAuthorizerV2Response" },
     },
     create_datasource_info = {
-      name = "CreateDatasourceInfo",
+      sdk_operation = "CreateDatasourceInfo",
       method = "POST",
       path = "/v2/{project_id}/fdi/instances/{instance_id}/datasources",
       content_type = "application/json;charset=UTF-8",
@@ -1171,7 +1171,7 @@ return {
       response = { ref = "CreateDatasourceInfoResponse" },
     },
     create_destination = {
-      name = "CreateDestination",
+      sdk_operation = "CreateDestination",
       method = "POST",
       path = "/v2/{project_id}/link/instances/{instance_id}/rules/{rule_id}/destinations",
       content_type = "application/json;charset=UTF-8",
@@ -1193,7 +1193,7 @@ return {
       response = { ref = "CreateDestinationResponse" },
     },
     create_device = {
-      name = "CreateDevice",
+      sdk_operation = "CreateDevice",
       method = "POST",
       path = "/v2/{project_id}/link/instances/{instance_id}/devices",
       content_type = "application/json;charset=UTF-8",
@@ -1214,7 +1214,7 @@ return {
       response = { ref = "CreateDeviceResponse" },
     },
     create_device_group = {
-      name = "CreateDeviceGroup",
+      sdk_operation = "CreateDeviceGroup",
       method = "POST",
       path = "/v2/{project_id}/link/instances/{instance_id}/device-groups",
       content_type = "application/json;charset=UTF-8",
@@ -1229,7 +1229,7 @@ return {
       response = { ref = "CreateDeviceGroupResponse" },
     },
     create_dictionary = {
-      name = "CreateDictionary",
+      sdk_operation = "CreateDictionary",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/dictionaries",
       content_type = "application/json;charset=UTF-8",
@@ -1247,7 +1247,7 @@ return {
       response = { ref = "CreateDictionaryResponse" },
     },
     create_dispatches = {
-      name = "CreateDispatches",
+      sdk_operation = "CreateDispatches",
       method = "POST",
       path = "/v2/{project_id}/fdi/instances/{instance_id}/tasks/{task_id}/dispatches",
       content_type = "application/json;charset=UTF-8",
@@ -1265,7 +1265,7 @@ return {
       response = { ref = "CreateDispatchesResponse" },
     },
     create_environment_v2 = {
-      name = "CreateEnvironmentV2",
+      sdk_operation = "CreateEnvironmentV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/envs",
       content_type = "application/json;charset=UTF-8",
@@ -1278,7 +1278,7 @@ return {
       response = { ref = "CreateEnvironmentV2Response" },
     },
     create_environment_variable_v2 = {
-      name = "CreateEnvironmentVariableV2",
+      sdk_operation = "CreateEnvironmentVariableV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/env-variables",
       content_type = "application/json;charset=UTF-8",
@@ -1293,7 +1293,7 @@ return {
       response = { ref = "CreateEnvironmentVariableV2Response" },
     },
     create_feature_v2 = {
-      name = "CreateFeatureV2",
+      sdk_operation = "CreateFeatureV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/features",
       content_type = "application/json;charset=UTF-8",
@@ -1307,7 +1307,7 @@ return {
       response = { ref = "CreateFeatureV2Response" },
     },
     create_live_data_api_script_v2 = {
-      name = "CreateLiveDataApiScriptV2",
+      sdk_operation = "CreateLiveDataApiScriptV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/livedata-apis/{ld_api_id}/scripts",
       content_type = "application/json;charset=UTF-8",
@@ -1321,7 +1321,7 @@ return {
       response = { ref = "CreateLiveDataApiScriptV2Response" },
     },
     create_live_data_api_v2 = {
-      name = "CreateLiveDataApiV2",
+      sdk_operation = "CreateLiveDataApiV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/livedata-apis",
       content_type = "application/json;charset=UTF-8",
@@ -1342,7 +1342,7 @@ return {
       response = { ref = "CreateLiveDataApiV2Response" },
     },
     create_member_group = {
-      name = "CreateMemberGroup",
+      sdk_operation = "CreateMemberGroup",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/vpc-channels/{vpc_channel_id}/member-groups",
       content_type = "application/json;charset=UTF-8",
@@ -1355,7 +1355,7 @@ return {
       response = { ref = "CreateMemberGroupResponse" },
     },
     create_mqs_instance_topic = {
-      name = "CreateMqsInstanceTopic",
+      sdk_operation = "CreateMqsInstanceTopic",
       method = "POST",
       path = "/v2/{project_id}/mqs/instances/{instance_id}/topics",
       content_type = "application/json;charset=UTF-8",
@@ -1377,7 +1377,7 @@ return {
       response = { ref = "CreateMqsInstanceTopicResponse" },
     },
     create_multi_task_mappings = {
-      name = "CreateMultiTaskMappings",
+      sdk_operation = "CreateMultiTaskMappings",
       method = "POST",
       path = "/v2/{project_id}/fdi/instances/{instance_id}/multi-tasks/{task_id}/mappings",
       content_type = "application/json;charset=UTF-8",
@@ -1397,7 +1397,7 @@ return {
       response = { ref = "CreateMultiTaskMappingsResponse" },
     },
     create_multi_tasks = {
-      name = "CreateMultiTasks",
+      sdk_operation = "CreateMultiTasks",
       method = "POST",
       path = "/v2/{project_id}/fdi/instances/{instance_id}/multi-tasks",
       content_type = "application/json;charset=UTF-8",
@@ -1416,7 +1416,7 @@ return {
       response = { ref = "CreateMultiTasksResponse" },
     },
     create_notification = {
-      name = "CreateNotification",
+      sdk_operation = "CreateNotification",
       method = "POST",
       path = "/v2/{project_id}/link/instances/{instance_id}/notifications",
       content_type = "application/json;charset=UTF-8",
@@ -1431,7 +1431,7 @@ return {
       response = { ref = "CreateNotificationResponse" },
     },
     create_or_delete_publish_record_for_api_v2 = {
-      name = "CreateOrDeletePublishRecordForApiV2",
+      sdk_operation = "CreateOrDeletePublishRecordForApiV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apis/action",
       content_type = "application/json;charset=UTF-8",
@@ -1446,7 +1446,7 @@ return {
       response = { ref = "CreateOrDeletePublishRecordForApiV2Response" },
     },
     create_plugin = {
-      name = "CreatePlugin",
+      sdk_operation = "CreatePlugin",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/plugins",
       content_type = "application/json;charset=UTF-8",
@@ -1463,7 +1463,7 @@ return {
       response = { ref = "CreatePluginResponse" },
     },
     create_product = {
-      name = "CreateProduct",
+      sdk_operation = "CreateProduct",
       method = "POST",
       path = "/v2/{project_id}/link/instances/{instance_id}/products",
       content_type = "application/json;charset=UTF-8",
@@ -1486,7 +1486,7 @@ return {
       response = { ref = "CreateProductResponse" },
     },
     create_product_template = {
-      name = "CreateProductTemplate",
+      sdk_operation = "CreateProductTemplate",
       method = "POST",
       path = "/v2/{project_id}/link/instances/{instance_id}/product-templates",
       content_type = "application/json;charset=UTF-8",
@@ -1500,7 +1500,7 @@ return {
       response = { ref = "CreateProductTemplateResponse" },
     },
     create_product_topic = {
-      name = "CreateProductTopic",
+      sdk_operation = "CreateProductTopic",
       method = "POST",
       path = "/v2/{project_id}/link/instances/{instance_id}/products/{product_id}/topics",
       content_type = "application/json;charset=UTF-8",
@@ -1516,7 +1516,7 @@ return {
       response = { ref = "CreateProductTopicResponse" },
     },
     create_project_vpc_channel = {
-      name = "CreateProjectVpcChannel",
+      sdk_operation = "CreateProjectVpcChannel",
       method = "POST",
       path = "/v2/{project_id}/apic/vpc-channels",
       content_type = "application/json;charset=UTF-8",
@@ -1537,7 +1537,7 @@ return {
       response = { ref = "CreateProjectVpcChannelResponse" },
     },
     create_project_vpc_channel_syncs = {
-      name = "CreateProjectVpcChannelSyncs",
+      sdk_operation = "CreateProjectVpcChannelSyncs",
       method = "POST",
       path = "/v2/{project_id}/apic/vpc-channels/syncs",
       content_type = "application/json;charset=UTF-8",
@@ -1550,7 +1550,7 @@ return {
       response = { ref = "CreateProjectVpcChannelSyncsResponse" },
     },
     create_property = {
-      name = "CreateProperty",
+      sdk_operation = "CreateProperty",
       method = "POST",
       path = "/v2/{project_id}/link/instances/{instance_id}/services/{service_id}/properties",
       content_type = "application/json;charset=UTF-8",
@@ -1574,7 +1574,7 @@ return {
       response = { ref = "CreatePropertyResponse" },
     },
     create_request_property = {
-      name = "CreateRequestProperty",
+      sdk_operation = "CreateRequestProperty",
       method = "POST",
       path = "/v2/{project_id}/link/instances/{instance_id}/services/{service_id}/commands/{command_id}/requests",
       content_type = "application/json;charset=UTF-8",
@@ -1599,7 +1599,7 @@ return {
       response = { ref = "CreateRequestPropertyResponse" },
     },
     create_request_throttling_policy_v2 = {
-      name = "CreateRequestThrottlingPolicyV2",
+      sdk_operation = "CreateRequestThrottlingPolicyV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/throttles",
       content_type = "application/json;charset=UTF-8",
@@ -1620,7 +1620,7 @@ return {
       response = { ref = "CreateRequestThrottlingPolicyV2Response" },
     },
     create_response_property = {
-      name = "CreateResponseProperty",
+      sdk_operation = "CreateResponseProperty",
       method = "POST",
       path = "/v2/{project_id}/link/instances/{instance_id}/services/{service_id}/commands/{command_id}/responses",
       content_type = "application/json;charset=UTF-8",
@@ -1645,7 +1645,7 @@ return {
       response = { ref = "CreateResponsePropertyResponse" },
     },
     create_roma_app = {
-      name = "CreateRomaApp",
+      sdk_operation = "CreateRomaApp",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/apps",
       content_type = "application/json;charset=UTF-8",
@@ -1661,7 +1661,7 @@ return {
       response = { ref = "CreateRomaAppResponse" },
     },
     create_rule = {
-      name = "CreateRule",
+      sdk_operation = "CreateRule",
       method = "POST",
       path = "/v2/{project_id}/link/instances/{instance_id}/rules",
       content_type = "application/json;charset=UTF-8",
@@ -1677,7 +1677,7 @@ return {
       response = { ref = "CreateRuleResponse" },
     },
     create_service = {
-      name = "CreateService",
+      sdk_operation = "CreateService",
       method = "POST",
       path = "/v2/{project_id}/link/instances/{instance_id}/services",
       content_type = "application/json;charset=UTF-8",
@@ -1693,7 +1693,7 @@ return {
       response = { ref = "CreateServiceResponse" },
     },
     create_signature_key_v2 = {
-      name = "CreateSignatureKeyV2",
+      sdk_operation = "CreateSignatureKeyV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/signs",
       content_type = "application/json;charset=UTF-8",
@@ -1709,7 +1709,7 @@ return {
       response = { ref = "CreateSignatureKeyV2Response" },
     },
     create_source = {
-      name = "CreateSource",
+      sdk_operation = "CreateSource",
       method = "POST",
       path = "/v2/{project_id}/link/instances/{instance_id}/rules/{rule_id}/sources",
       content_type = "application/json;charset=UTF-8",
@@ -1726,7 +1726,7 @@ return {
       response = { ref = "CreateSourceResponse" },
     },
     create_special_throttling_configuration_v2 = {
-      name = "CreateSpecialThrottlingConfigurationV2",
+      sdk_operation = "CreateSpecialThrottlingConfigurationV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/throttles/{throttle_id}/throttle-specials",
       content_type = "application/json;charset=UTF-8",
@@ -1741,7 +1741,7 @@ return {
       response = { ref = "CreateSpecialThrottlingConfigurationV2Response" },
     },
     create_vpc_channel_v2 = {
-      name = "CreateVpcChannelV2",
+      sdk_operation = "CreateVpcChannelV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/vpc-channels",
       content_type = "application/json;charset=UTF-8",
@@ -1762,7 +1762,7 @@ return {
       response = { ref = "CreateVpcChannelV2Response" },
     },
     debug_api_v2 = {
-      name = "DebugApiV2",
+      sdk_operation = "DebugApiV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apis/debug/{api_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1785,7 +1785,7 @@ return {
       response = { ref = "DebugApiV2Response" },
     },
     debug_live_data_api_v2 = {
-      name = "DebugLiveDataApiV2",
+      sdk_operation = "DebugLiveDataApiV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/livedata-apis/{ld_api_id}/test",
       content_type = "application/json;charset=UTF-8",
@@ -1798,7 +1798,7 @@ return {
       response = { ref = "DebugLiveDataApiV2Response" },
     },
     debug_rule = {
-      name = "DebugRule",
+      sdk_operation = "DebugRule",
       method = "POST",
       path = "/v2/{project_id}/link/instances/{instance_id}/rule-test",
       content_type = "application/json;charset=UTF-8",
@@ -1811,7 +1811,7 @@ return {
       response = { ref = "DebugRuleResponse" },
     },
     delete_acl_v2 = {
-      name = "DeleteAclV2",
+      sdk_operation = "DeleteAclV2",
       method = "DELETE",
       path = "/v2/{project_id}/apic/instances/{instance_id}/acls/{acl_id}",
       content_type = "application/json",
@@ -1822,7 +1822,7 @@ return {
       response = { ref = "DeleteAclV2Response" },
     },
     delete_api_acl_binding_v2 = {
-      name = "DeleteApiAclBindingV2",
+      sdk_operation = "DeleteApiAclBindingV2",
       method = "DELETE",
       path = "/v2/{project_id}/apic/instances/{instance_id}/acl-bindings/{acl_bindings_id}",
       content_type = "application/json",
@@ -1833,7 +1833,7 @@ return {
       response = { ref = "DeleteApiAclBindingV2Response" },
     },
     delete_api_by_version_id_v2 = {
-      name = "DeleteApiByVersionIdV2",
+      sdk_operation = "DeleteApiByVersionIdV2",
       method = "DELETE",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apis/versions/{version_id}",
       content_type = "application/json",
@@ -1844,7 +1844,7 @@ return {
       response = { ref = "DeleteApiByVersionIdV2Response" },
     },
     delete_api_group_v2 = {
-      name = "DeleteApiGroupV2",
+      sdk_operation = "DeleteApiGroupV2",
       method = "DELETE",
       path = "/v2/{project_id}/apic/instances/{instance_id}/api-groups/{group_id}",
       content_type = "application/json",
@@ -1855,7 +1855,7 @@ return {
       response = { ref = "DeleteApiGroupV2Response" },
     },
     delete_api_v2 = {
-      name = "DeleteApiV2",
+      sdk_operation = "DeleteApiV2",
       method = "DELETE",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apis/{api_id}",
       content_type = "application/json",
@@ -1866,7 +1866,7 @@ return {
       response = { ref = "DeleteApiV2Response" },
     },
     delete_app_acl = {
-      name = "DeleteAppAcl",
+      sdk_operation = "DeleteAppAcl",
       method = "DELETE",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apps/{app_id}/app-acl",
       content_type = "application/json",
@@ -1877,7 +1877,7 @@ return {
       response = { ref = "DeleteAppAclResponse" },
     },
     delete_app_code_v2 = {
-      name = "DeleteAppCodeV2",
+      sdk_operation = "DeleteAppCodeV2",
       method = "DELETE",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apps/{app_id}/app-codes/{app_code_id}",
       content_type = "application/json",
@@ -1889,7 +1889,7 @@ return {
       response = { ref = "DeleteAppCodeV2Response" },
     },
     delete_app_config_v2 = {
-      name = "DeleteAppConfigV2",
+      sdk_operation = "DeleteAppConfigV2",
       method = "DELETE",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apps/{app_id}/configs/{app_config_id}",
       content_type = "application/json",
@@ -1901,7 +1901,7 @@ return {
       response = { ref = "DeleteAppConfigV2Response" },
     },
     delete_app_quota = {
-      name = "DeleteAppQuota",
+      sdk_operation = "DeleteAppQuota",
       method = "DELETE",
       path = "/v2/{project_id}/apic/instances/{instance_id}/app-quotas/{app_quota_id}",
       content_type = "application/json",
@@ -1912,7 +1912,7 @@ return {
       response = { ref = "DeleteAppQuotaResponse" },
     },
     delete_asset = {
-      name = "DeleteAsset",
+      sdk_operation = "DeleteAsset",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/assets/delete",
       content_type = "application/json;charset=UTF-8",
@@ -1925,7 +1925,7 @@ return {
       response = { ref = "DeleteAssetResponse" },
     },
     delete_backend_instance_v2 = {
-      name = "DeleteBackendInstanceV2",
+      sdk_operation = "DeleteBackendInstanceV2",
       method = "DELETE",
       path = "/v2/{project_id}/apic/instances/{instance_id}/vpc-channels/{vpc_channel_id}/members/{member_id}",
       content_type = "application/json",
@@ -1937,7 +1937,7 @@ return {
       response = { ref = "DeleteBackendInstanceV2Response" },
     },
     delete_certificate_v2 = {
-      name = "DeleteCertificateV2",
+      sdk_operation = "DeleteCertificateV2",
       method = "DELETE",
       path = "/v2/{project_id}/apic/certificates/{certificate_id}",
       content_type = "application/json",
@@ -1947,7 +1947,7 @@ return {
       response = { ref = "DeleteCertificateV2Response" },
     },
     delete_command = {
-      name = "DeleteCommand",
+      sdk_operation = "DeleteCommand",
       method = "DELETE",
       path = "/v2/{project_id}/link/instances/{instance_id}/services/{service_id}/commands/{command_id}",
       content_type = "application/json",
@@ -1959,7 +1959,7 @@ return {
       response = { ref = "DeleteCommandResponse" },
     },
     delete_custom_authorizer_v2 = {
-      name = "DeleteCustomAuthorizerV2",
+      sdk_operation = "DeleteCustomAuthorizerV2",
       method = "DELETE",
       path = "/v2/{project_id}/apic/instances/{instance_id}/authorizers/{authorizer_id}",
       content_type = "application/json",
@@ -1970,7 +1970,7 @@ return {
       response = { ref = "DeleteCustomAuthorizerV2Response" },
     },
     delete_datasource_info_by_id = {
-      name = "DeleteDatasourceInfoById",
+      sdk_operation = "DeleteDatasourceInfoById",
       method = "DELETE",
       path = "/v2/{project_id}/fdi/instances/{instance_id}/datasources/{datasource_id}",
       content_type = "application/json",
@@ -1981,7 +1981,7 @@ return {
       response = { type = "string" },
     },
     delete_destination = {
-      name = "DeleteDestination",
+      sdk_operation = "DeleteDestination",
       method = "DELETE",
       path = "/v2/{project_id}/link/instances/{instance_id}/rules/{rule_id}/destinations/{destination_id}",
       content_type = "application/json",
@@ -1993,7 +1993,7 @@ return {
       response = { ref = "DeleteDestinationResponse" },
     },
     delete_device = {
-      name = "DeleteDevice",
+      sdk_operation = "DeleteDevice",
       method = "DELETE",
       path = "/v2/{project_id}/link/instances/{instance_id}/devices/{device_id}",
       content_type = "application/json",
@@ -2004,7 +2004,7 @@ return {
       response = { ref = "DeleteDeviceResponse" },
     },
     delete_device_from_group = {
-      name = "DeleteDeviceFromGroup",
+      sdk_operation = "DeleteDeviceFromGroup",
       method = "DELETE",
       path = "/v2/{project_id}/link/instances/{instance_id}/device-groups/{group_id}/devices/{device_id}",
       content_type = "application/json",
@@ -2016,7 +2016,7 @@ return {
       response = { ref = "DeleteDeviceFromGroupResponse" },
     },
     delete_device_group = {
-      name = "DeleteDeviceGroup",
+      sdk_operation = "DeleteDeviceGroup",
       method = "DELETE",
       path = "/v2/{project_id}/link/instances/{instance_id}/device-groups/{group_id}",
       content_type = "application/json",
@@ -2027,7 +2027,7 @@ return {
       response = { ref = "DeleteDeviceGroupResponse" },
     },
     delete_dictionary = {
-      name = "DeleteDictionary",
+      sdk_operation = "DeleteDictionary",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/dictionaries/{dict_id}",
       content_type = "application/json",
@@ -2038,7 +2038,7 @@ return {
       response = { ref = "DeleteDictionaryResponse" },
     },
     delete_environment_v2 = {
-      name = "DeleteEnvironmentV2",
+      sdk_operation = "DeleteEnvironmentV2",
       method = "DELETE",
       path = "/v2/{project_id}/apic/instances/{instance_id}/envs/{env_id}",
       content_type = "application/json",
@@ -2049,7 +2049,7 @@ return {
       response = { ref = "DeleteEnvironmentV2Response" },
     },
     delete_environment_variable_v2 = {
-      name = "DeleteEnvironmentVariableV2",
+      sdk_operation = "DeleteEnvironmentVariableV2",
       method = "DELETE",
       path = "/v2/{project_id}/apic/instances/{instance_id}/env-variables/{env_variable_id}",
       content_type = "application/json",
@@ -2060,7 +2060,7 @@ return {
       response = { ref = "DeleteEnvironmentVariableV2Response" },
     },
     delete_live_data_api_v2 = {
-      name = "DeleteLiveDataApiV2",
+      sdk_operation = "DeleteLiveDataApiV2",
       method = "DELETE",
       path = "/v2/{project_id}/apic/instances/{instance_id}/livedata-apis/{ld_api_id}",
       content_type = "application/json",
@@ -2071,7 +2071,7 @@ return {
       response = { ref = "DeleteLiveDataApiV2Response" },
     },
     delete_member_group = {
-      name = "DeleteMemberGroup",
+      sdk_operation = "DeleteMemberGroup",
       method = "DELETE",
       path = "/v2/{project_id}/apic/instances/{instance_id}/vpc-channels/{vpc_channel_id}/member-groups/{member_group_id}",
       content_type = "application/json",
@@ -2083,7 +2083,7 @@ return {
       response = { ref = "DeleteMemberGroupResponse" },
     },
     delete_mqs_instance_topic = {
-      name = "DeleteMqsInstanceTopic",
+      sdk_operation = "DeleteMqsInstanceTopic",
       method = "DELETE",
       path = "/v2/{project_id}/mqs/instances/{instance_id}/topics",
       content_type = "application/json",
@@ -2094,7 +2094,7 @@ return {
       response = { ref = "DeleteMqsInstanceTopicResponse" },
     },
     delete_multi_task_mapping = {
-      name = "DeleteMultiTaskMapping",
+      sdk_operation = "DeleteMultiTaskMapping",
       method = "DELETE",
       path = "/v2/{project_id}/fdi/instances/{instance_id}/multi-tasks/{task_id}/mappings/{mapping_id}",
       content_type = "application/json",
@@ -2106,7 +2106,7 @@ return {
       response = { ref = "DeleteMultiTaskMappingResponse" },
     },
     delete_notification = {
-      name = "DeleteNotification",
+      sdk_operation = "DeleteNotification",
       method = "DELETE",
       path = "/v2/{project_id}/link/instances/{instance_id}/notifications/{notification_id}",
       content_type = "application/json",
@@ -2117,7 +2117,7 @@ return {
       response = { ref = "DeleteNotificationResponse" },
     },
     delete_plugin = {
-      name = "DeletePlugin",
+      sdk_operation = "DeletePlugin",
       method = "DELETE",
       path = "/v2/{project_id}/apic/instances/{instance_id}/plugins/{plugin_id}",
       content_type = "application/json",
@@ -2128,7 +2128,7 @@ return {
       response = { ref = "DeletePluginResponse" },
     },
     delete_product = {
-      name = "DeleteProduct",
+      sdk_operation = "DeleteProduct",
       method = "DELETE",
       path = "/v2/{project_id}/link/instances/{instance_id}/products/{product_id}",
       content_type = "application/json",
@@ -2139,7 +2139,7 @@ return {
       response = { ref = "DeleteProductResponse" },
     },
     delete_product_template = {
-      name = "DeleteProductTemplate",
+      sdk_operation = "DeleteProductTemplate",
       method = "DELETE",
       path = "/v2/{project_id}/link/instances/{instance_id}/product-templates/{product_template_id}",
       content_type = "application/json",
@@ -2150,7 +2150,7 @@ return {
       response = { ref = "DeleteProductTemplateResponse" },
     },
     delete_product_topic = {
-      name = "DeleteProductTopic",
+      sdk_operation = "DeleteProductTopic",
       method = "DELETE",
       path = "/v2/{project_id}/link/instances/{instance_id}/products/{product_id}/topics/{topic_id}",
       content_type = "application/json",
@@ -2162,7 +2162,7 @@ return {
       response = { ref = "DeleteProductTopicResponse" },
     },
     delete_property = {
-      name = "DeleteProperty",
+      sdk_operation = "DeleteProperty",
       method = "DELETE",
       path = "/v2/{project_id}/link/instances/{instance_id}/services/{service_id}/properties/{property_id}",
       content_type = "application/json",
@@ -2174,7 +2174,7 @@ return {
       response = { ref = "DeletePropertyResponse" },
     },
     delete_request_property = {
-      name = "DeleteRequestProperty",
+      sdk_operation = "DeleteRequestProperty",
       method = "DELETE",
       path = "/v2/{project_id}/link/instances/{instance_id}/services/{service_id}/commands/{command_id}/requests/{property_id}",
       content_type = "application/json",
@@ -2187,7 +2187,7 @@ return {
       response = { ref = "DeleteRequestPropertyResponse" },
     },
     delete_request_throttling_policy_v2 = {
-      name = "DeleteRequestThrottlingPolicyV2",
+      sdk_operation = "DeleteRequestThrottlingPolicyV2",
       method = "DELETE",
       path = "/v2/{project_id}/apic/instances/{instance_id}/throttles/{throttle_id}",
       content_type = "application/json",
@@ -2198,7 +2198,7 @@ return {
       response = { ref = "DeleteRequestThrottlingPolicyV2Response" },
     },
     delete_response_property = {
-      name = "DeleteResponseProperty",
+      sdk_operation = "DeleteResponseProperty",
       method = "DELETE",
       path = "/v2/{project_id}/link/instances/{instance_id}/services/{service_id}/commands/{command_id}/responses/{property_id}",
       content_type = "application/json",
@@ -2211,7 +2211,7 @@ return {
       response = { ref = "DeleteResponsePropertyResponse" },
     },
     delete_roma_app = {
-      name = "DeleteRomaApp",
+      sdk_operation = "DeleteRomaApp",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/apps/{app_id}",
       content_type = "application/json",
@@ -2222,7 +2222,7 @@ return {
       response = { ref = "DeleteRomaAppResponse" },
     },
     delete_rule = {
-      name = "DeleteRule",
+      sdk_operation = "DeleteRule",
       method = "DELETE",
       path = "/v2/{project_id}/link/instances/{instance_id}/rules/{rule_id}",
       content_type = "application/json",
@@ -2233,7 +2233,7 @@ return {
       response = { ref = "DeleteRuleResponse" },
     },
     delete_service = {
-      name = "DeleteService",
+      sdk_operation = "DeleteService",
       method = "DELETE",
       path = "/v2/{project_id}/link/instances/{instance_id}/services/{service_id}",
       content_type = "application/json",
@@ -2244,7 +2244,7 @@ return {
       response = { ref = "DeleteServiceResponse" },
     },
     delete_signature_key_v2 = {
-      name = "DeleteSignatureKeyV2",
+      sdk_operation = "DeleteSignatureKeyV2",
       method = "DELETE",
       path = "/v2/{project_id}/apic/instances/{instance_id}/signs/{sign_id}",
       content_type = "application/json",
@@ -2255,7 +2255,7 @@ return {
       response = { ref = "DeleteSignatureKeyV2Response" },
     },
     delete_source = {
-      name = "DeleteSource",
+      sdk_operation = "DeleteSource",
       method = "DELETE",
       path = "/v2/{project_id}/link/instances/{instance_id}/rules/{rule_id}/sources/{source_id}",
       content_type = "application/json",
@@ -2267,7 +2267,7 @@ return {
       response = { ref = "DeleteSourceResponse" },
     },
     delete_special_throttling_configuration_v2 = {
-      name = "DeleteSpecialThrottlingConfigurationV2",
+      sdk_operation = "DeleteSpecialThrottlingConfigurationV2",
       method = "DELETE",
       path = "/v2/{project_id}/apic/instances/{instance_id}/throttles/{throttle_id}/throttle-specials/{strategy_id}",
       content_type = "application/json",
@@ -2279,7 +2279,7 @@ return {
       response = { ref = "DeleteSpecialThrottlingConfigurationV2Response" },
     },
     delete_task = {
-      name = "DeleteTask",
+      sdk_operation = "DeleteTask",
       method = "DELETE",
       path = "/v2/{project_id}/fdi/instances/{instance_id}/tasks/{task_id}",
       content_type = "application/json",
@@ -2290,7 +2290,7 @@ return {
       response = { ref = "DeleteTaskResponse" },
     },
     delete_vpc_channel_v2 = {
-      name = "DeleteVpcChannelV2",
+      sdk_operation = "DeleteVpcChannelV2",
       method = "DELETE",
       path = "/v2/{project_id}/apic/instances/{instance_id}/vpc-channels/{vpc_channel_id}",
       content_type = "application/json",
@@ -2301,7 +2301,7 @@ return {
       response = { ref = "DeleteVpcChannelV2Response" },
     },
     detach_api_from_plugin = {
-      name = "DetachApiFromPlugin",
+      sdk_operation = "DetachApiFromPlugin",
       method = "PUT",
       path = "/v2/{project_id}/apic/instances/{instance_id}/plugins/{plugin_id}/detach",
       content_type = "application/json;charset=UTF-8",
@@ -2315,7 +2315,7 @@ return {
       response = { ref = "DetachApiFromPluginResponse" },
     },
     detach_plugin_from_api = {
-      name = "DetachPluginFromApi",
+      sdk_operation = "DetachPluginFromApi",
       method = "PUT",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apis/{api_id}/plugins/detach",
       content_type = "application/json;charset=UTF-8",
@@ -2329,7 +2329,7 @@ return {
       response = { ref = "DetachPluginFromApiResponse" },
     },
     disassociate_app_quota_with_app = {
-      name = "DisassociateAppQuotaWithApp",
+      sdk_operation = "DisassociateAppQuotaWithApp",
       method = "DELETE",
       path = "/v2/{project_id}/apic/instances/{instance_id}/app-quotas/{app_quota_id}/bound-apps/{app_id}",
       content_type = "application/json",
@@ -2341,7 +2341,7 @@ return {
       response = { ref = "DisassociateAppQuotaWithAppResponse" },
     },
     disassociate_certificate_v2 = {
-      name = "DisassociateCertificateV2",
+      sdk_operation = "DisassociateCertificateV2",
       method = "DELETE",
       path = "/v2/{project_id}/apic/instances/{instance_id}/api-groups/{group_id}/domains/{domain_id}/certificate/{certificate_id}",
       content_type = "application/json",
@@ -2354,7 +2354,7 @@ return {
       response = { ref = "DisassociateCertificateV2Response" },
     },
     disassociate_domain_v2 = {
-      name = "DisassociateDomainV2",
+      sdk_operation = "DisassociateDomainV2",
       method = "DELETE",
       path = "/v2/{project_id}/apic/instances/{instance_id}/api-groups/{group_id}/domains/{domain_id}",
       content_type = "application/json",
@@ -2366,7 +2366,7 @@ return {
       response = { ref = "DisassociateDomainV2Response" },
     },
     disassociate_request_throttling_policy_v2 = {
-      name = "DisassociateRequestThrottlingPolicyV2",
+      sdk_operation = "DisassociateRequestThrottlingPolicyV2",
       method = "DELETE",
       path = "/v2/{project_id}/apic/instances/{instance_id}/throttle-bindings/{throttle_binding_id}",
       content_type = "application/json",
@@ -2377,7 +2377,7 @@ return {
       response = { ref = "DisassociateRequestThrottlingPolicyV2Response" },
     },
     disassociate_signature_key_v2 = {
-      name = "DisassociateSignatureKeyV2",
+      sdk_operation = "DisassociateSignatureKeyV2",
       method = "DELETE",
       path = "/v2/{project_id}/apic/instances/{instance_id}/sign-bindings/{sign_bindings_id}",
       content_type = "application/json",
@@ -2388,7 +2388,7 @@ return {
       response = { ref = "DisassociateSignatureKeyV2Response" },
     },
     download_asset_archive = {
-      name = "DownloadAssetArchive",
+      sdk_operation = "DownloadAssetArchive",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/assets/archives/{archive_id}",
       content_type = "application/json",
@@ -2399,7 +2399,7 @@ return {
       response = { ref = "DownloadAssetArchiveResponse" },
     },
     download_products = {
-      name = "DownloadProducts",
+      sdk_operation = "DownloadProducts",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/products/export",
       content_type = "application/json",
@@ -2410,7 +2410,7 @@ return {
       response = { ref = "DownloadProductsResponse" },
     },
     export_api_definitions_v2 = {
-      name = "ExportApiDefinitionsV2",
+      sdk_operation = "ExportApiDefinitionsV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/openapi/export",
       content_type = "application/json;charset=UTF-8",
@@ -2427,7 +2427,7 @@ return {
       response = { ref = "ExportApiDefinitionsV2Response" },
     },
     export_asset = {
-      name = "ExportAsset",
+      sdk_operation = "ExportAsset",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/assets/export",
       content_type = "application/json;charset=UTF-8",
@@ -2440,7 +2440,7 @@ return {
       response = { ref = "ExportAssetResponse" },
     },
     export_live_data_api_definitions_v2 = {
-      name = "ExportLiveDataApiDefinitionsV2",
+      sdk_operation = "ExportLiveDataApiDefinitionsV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/openapi/livedata-apis/export",
       content_type = "application/json;charset=UTF-8",
@@ -2455,7 +2455,7 @@ return {
       response = { ref = "ExportLiveDataApiDefinitionsV2Response" },
     },
     export_mqs_instance_topic = {
-      name = "ExportMqsInstanceTopic",
+      sdk_operation = "ExportMqsInstanceTopic",
       method = "GET",
       path = "/v2/{project_id}/mqs/instances/{instance_id}/topics/export",
       content_type = "application/json",
@@ -2466,7 +2466,7 @@ return {
       response = { ref = "ExportMqsInstanceTopicResponse" },
     },
     import_api_definitions_v2 = {
-      name = "ImportApiDefinitionsV2",
+      sdk_operation = "ImportApiDefinitionsV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/openapi/import",
       content_type = "multipart/form-data",
@@ -2485,7 +2485,7 @@ return {
       response = { ref = "ImportApiDefinitionsV2Response" },
     },
     import_asset = {
-      name = "ImportAsset",
+      sdk_operation = "ImportAsset",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/assets/import",
       content_type = "multipart/form-data",
@@ -2497,7 +2497,7 @@ return {
       response = { ref = "ImportAssetResponse" },
     },
     import_live_data_api_definitions_v2 = {
-      name = "ImportLiveDataApiDefinitionsV2",
+      sdk_operation = "ImportLiveDataApiDefinitionsV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/openapi/livedata-apis/import",
       content_type = "multipart/form-data",
@@ -2511,7 +2511,7 @@ return {
       response = { ref = "ImportLiveDataApiDefinitionsV2Response" },
     },
     import_mqs_instance_topic = {
-      name = "ImportMqsInstanceTopic",
+      sdk_operation = "ImportMqsInstanceTopic",
       method = "POST",
       path = "/v2/{project_id}/mqs/instances/{instance_id}/topics/import",
       content_type = "multipart/form-data",
@@ -2525,7 +2525,7 @@ return {
       response = { ref = "ImportMqsInstanceTopicResponse" },
     },
     install_multi_tasks = {
-      name = "InstallMultiTasks",
+      sdk_operation = "InstallMultiTasks",
       method = "POST",
       path = "/v2/{project_id}/fdi/instances/{instance_id}/multi-tasks/init",
       content_type = "application/json;charset=UTF-8",
@@ -2541,7 +2541,7 @@ return {
       response = { type = "array", items = { ref = "MultiTaskInitElement" } },
     },
     list_acl_policy_binded_to_api_v2 = {
-      name = "ListAclPolicyBindedToApiV2",
+      sdk_operation = "ListAclPolicyBindedToApiV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/acl-bindings/binded-acls",
       content_type = "application/json",
@@ -2559,7 +2559,7 @@ return {
       response = { ref = "ListAclPolicyBindedToApiV2Response" },
     },
     list_acl_strategies_v2 = {
-      name = "ListAclStrategiesV2",
+      sdk_operation = "ListAclStrategiesV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/acls",
       content_type = "application/json",
@@ -2577,7 +2577,7 @@ return {
       response = { ref = "ListAclStrategiesV2Response" },
     },
     list_api_attachable_plugins = {
-      name = "ListApiAttachablePlugins",
+      sdk_operation = "ListApiAttachablePlugins",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apis/{api_id}/attachable-plugins",
       content_type = "application/json",
@@ -2597,7 +2597,7 @@ return {
       response = { ref = "ListApiAttachablePluginsResponse" },
     },
     list_api_attached_plugins = {
-      name = "ListApiAttachedPlugins",
+      sdk_operation = "ListApiAttachedPlugins",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apis/{api_id}/attached-plugins",
       content_type = "application/json",
@@ -2618,7 +2618,7 @@ return {
       response = { ref = "ListApiAttachedPluginsResponse" },
     },
     list_api_groups_v2 = {
-      name = "ListApiGroupsV2",
+      sdk_operation = "ListApiGroupsV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/api-groups",
       content_type = "application/json",
@@ -2636,7 +2636,7 @@ return {
       response = { ref = "ListApiGroupsV2Response" },
     },
     list_api_runtime_definition_v2 = {
-      name = "ListApiRuntimeDefinitionV2",
+      sdk_operation = "ListApiRuntimeDefinitionV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apis/runtime/{api_id}",
       content_type = "application/json",
@@ -2648,7 +2648,7 @@ return {
       response = { ref = "ListApiRuntimeDefinitionV2Response" },
     },
     list_api_version_detail_v2 = {
-      name = "ListApiVersionDetailV2",
+      sdk_operation = "ListApiVersionDetailV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apis/versions/{version_id}",
       content_type = "application/json",
@@ -2659,7 +2659,7 @@ return {
       response = { ref = "ListApiVersionDetailV2Response" },
     },
     list_api_versions_v2 = {
-      name = "ListApiVersionsV2",
+      sdk_operation = "ListApiVersionsV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apis/publish/{api_id}",
       content_type = "application/json",
@@ -2675,7 +2675,7 @@ return {
       response = { ref = "ListApiVersionsV2Response" },
     },
     list_apis_binded_to_acl_policy_v2 = {
-      name = "ListApisBindedToAclPolicyV2",
+      sdk_operation = "ListApisBindedToAclPolicyV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/acl-bindings/binded-apis",
       content_type = "application/json",
@@ -2692,7 +2692,7 @@ return {
       response = { ref = "ListApisBindedToAclPolicyV2Response" },
     },
     list_apis_binded_to_app_v2 = {
-      name = "ListApisBindedToAppV2",
+      sdk_operation = "ListApisBindedToAppV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/app-auths/binded-apis",
       content_type = "application/json",
@@ -2711,7 +2711,7 @@ return {
       response = { ref = "ListApisBindedToAppV2Response" },
     },
     list_apis_binded_to_request_throttling_policy_v2 = {
-      name = "ListApisBindedToRequestThrottlingPolicyV2",
+      sdk_operation = "ListApisBindedToRequestThrottlingPolicyV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/throttle-bindings/binded-apis",
       content_type = "application/json",
@@ -2729,7 +2729,7 @@ return {
       response = { ref = "ListApisBindedToRequestThrottlingPolicyV2Response" },
     },
     list_apis_binded_to_signature_key_v2 = {
-      name = "ListApisBindedToSignatureKeyV2",
+      sdk_operation = "ListApisBindedToSignatureKeyV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/sign-bindings/binded-apis",
       content_type = "application/json",
@@ -2747,7 +2747,7 @@ return {
       response = { ref = "ListApisBindedToSignatureKeyV2Response" },
     },
     list_apis_not_bound_with_signature_key_v2 = {
-      name = "ListApisNotBoundWithSignatureKeyV2",
+      sdk_operation = "ListApisNotBoundWithSignatureKeyV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/sign-bindings/unbinded-apis",
       content_type = "application/json",
@@ -2765,7 +2765,7 @@ return {
       response = { ref = "ListApisNotBoundWithSignatureKeyV2Response" },
     },
     list_apis_unbinded_to_acl_policy_v2 = {
-      name = "ListApisUnbindedToAclPolicyV2",
+      sdk_operation = "ListApisUnbindedToAclPolicyV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/acl-bindings/unbinded-apis",
       content_type = "application/json",
@@ -2783,7 +2783,7 @@ return {
       response = { ref = "ListApisUnbindedToAclPolicyV2Response" },
     },
     list_apis_unbinded_to_app_v2 = {
-      name = "ListApisUnbindedToAppV2",
+      sdk_operation = "ListApisUnbindedToAppV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/app-auths/unbinded-apis",
       content_type = "application/json",
@@ -2801,7 +2801,7 @@ return {
       response = { ref = "ListApisUnbindedToAppV2Response" },
     },
     list_apis_unbinded_to_request_throttling_policy_v2 = {
-      name = "ListApisUnbindedToRequestThrottlingPolicyV2",
+      sdk_operation = "ListApisUnbindedToRequestThrottlingPolicyV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/throttle-bindings/unbinded-apis",
       content_type = "application/json",
@@ -2819,7 +2819,7 @@ return {
       response = { ref = "ListApisUnbindedToRequestThrottlingPolicyV2Response" },
     },
     list_apis_v2 = {
-      name = "ListApisV2",
+      sdk_operation = "ListApisV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apis",
       content_type = "application/json",
@@ -2846,7 +2846,7 @@ return {
       response = { ref = "ListApisV2Response" },
     },
     list_app_codes_v2 = {
-      name = "ListAppCodesV2",
+      sdk_operation = "ListAppCodesV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apps/{app_id}/app-codes",
       content_type = "application/json",
@@ -2860,7 +2860,7 @@ return {
       response = { ref = "ListAppCodesV2Response" },
     },
     list_app_configs_v2 = {
-      name = "ListAppConfigsV2",
+      sdk_operation = "ListAppConfigsV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apps/configs",
       content_type = "application/json",
@@ -2876,7 +2876,7 @@ return {
       response = { ref = "ListAppConfigsV2Response" },
     },
     list_app_quota_bindable_apps = {
-      name = "ListAppQuotaBindableApps",
+      sdk_operation = "ListAppQuotaBindableApps",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/app-quotas/{app_quota_id}/bindable-apps",
       content_type = "application/json",
@@ -2891,7 +2891,7 @@ return {
       response = { ref = "ListAppQuotaBindableAppsResponse" },
     },
     list_app_quota_bound_apps = {
-      name = "ListAppQuotaBoundApps",
+      sdk_operation = "ListAppQuotaBoundApps",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/app-quotas/{app_quota_id}/bound-apps",
       content_type = "application/json",
@@ -2906,7 +2906,7 @@ return {
       response = { ref = "ListAppQuotaBoundAppsResponse" },
     },
     list_app_quotas = {
-      name = "ListAppQuotas",
+      sdk_operation = "ListAppQuotas",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/app-quotas",
       content_type = "application/json",
@@ -2920,7 +2920,7 @@ return {
       response = { ref = "ListAppQuotasResponse" },
     },
     list_apps_binded_to_api_v2 = {
-      name = "ListAppsBindedToApiV2",
+      sdk_operation = "ListAppsBindedToApiV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/app-auths/binded-apps",
       content_type = "application/json",
@@ -2937,7 +2937,7 @@ return {
       response = { ref = "ListAppsBindedToApiV2Response" },
     },
     list_apps_v2 = {
-      name = "ListAppsV2",
+      sdk_operation = "ListAppsV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apps",
       content_type = "application/json",
@@ -2955,7 +2955,7 @@ return {
       response = { ref = "ListAppsV2Response" },
     },
     list_attached_domains_v2 = {
-      name = "ListAttachedDomainsV2",
+      sdk_operation = "ListAttachedDomainsV2",
       method = "GET",
       path = "/v2/{project_id}/apic/certificates/{certificate_id}/attached-domains",
       content_type = "application/json",
@@ -2969,7 +2969,7 @@ return {
       response = { ref = "ListAttachedDomainsV2Response" },
     },
     list_backend_instances_v2 = {
-      name = "ListBackendInstancesV2",
+      sdk_operation = "ListBackendInstancesV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/vpc-channels/{vpc_channel_id}/members",
       content_type = "application/json",
@@ -2987,7 +2987,7 @@ return {
       response = { ref = "ListBackendInstancesV2Response" },
     },
     list_certificates_v2 = {
-      name = "ListCertificatesV2",
+      sdk_operation = "ListCertificatesV2",
       method = "GET",
       path = "/v2/{project_id}/apic/certificates",
       content_type = "application/json",
@@ -3005,7 +3005,7 @@ return {
       response = { ref = "ListCertificatesV2Response" },
     },
     list_commands = {
-      name = "ListCommands",
+      sdk_operation = "ListCommands",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/services/{service_id}/commands",
       content_type = "application/json",
@@ -3021,7 +3021,7 @@ return {
       response = { ref = "ListCommandsResponse" },
     },
     list_custom_authorizers_v2 = {
-      name = "ListCustomAuthorizersV2",
+      sdk_operation = "ListCustomAuthorizersV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/authorizers",
       content_type = "application/json",
@@ -3037,7 +3037,7 @@ return {
       response = { ref = "ListCustomAuthorizersV2Response" },
     },
     list_datasource_columns = {
-      name = "ListDatasourceColumns",
+      sdk_operation = "ListDatasourceColumns",
       method = "GET",
       path = "/v2/{project_id}/fdi/instances/{instance_id}/datasources/{datasource_id}/columns",
       content_type = "application/json",
@@ -3051,7 +3051,7 @@ return {
       response = { ref = "ListDatasourceColumnsResponse" },
     },
     list_datasource_tables = {
-      name = "ListDatasourceTables",
+      sdk_operation = "ListDatasourceTables",
       method = "GET",
       path = "/v2/{project_id}/fdi/instances/{instance_id}/datasources/{datasource_id}/tables",
       content_type = "application/json",
@@ -3066,7 +3066,7 @@ return {
       response = { ref = "ListDatasourceTablesResponse" },
     },
     list_datasources = {
-      name = "ListDatasources",
+      sdk_operation = "ListDatasources",
       method = "GET",
       path = "/v2/{project_id}/fdi/instances/{instance_id}/datasources",
       content_type = "application/json",
@@ -3085,7 +3085,7 @@ return {
       response = { ref = "ListDatasourcesResponse" },
     },
     list_destinations = {
-      name = "ListDestinations",
+      sdk_operation = "ListDestinations",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/rules/{rule_id}/destinations",
       content_type = "application/json",
@@ -3099,7 +3099,7 @@ return {
       response = { ref = "ListDestinationsResponse" },
     },
     list_devices = {
-      name = "ListDevices",
+      sdk_operation = "ListDevices",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/devices",
       content_type = "application/json",
@@ -3123,7 +3123,7 @@ return {
       response = { ref = "ListDevicesResponse" },
     },
     list_devices_in_product = {
-      name = "ListDevicesInProduct",
+      sdk_operation = "ListDevicesInProduct",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/products/{product_id}/devices-summary",
       content_type = "application/json",
@@ -3134,7 +3134,7 @@ return {
       response = { ref = "ListDevicesInProductResponse" },
     },
     list_dictionary = {
-      name = "ListDictionary",
+      sdk_operation = "ListDictionary",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/dictionaries",
       content_type = "application/json",
@@ -3150,7 +3150,7 @@ return {
       response = { ref = "ListDictionaryResponse" },
     },
     list_duplicate_apis_for_app_v2 = {
-      name = "ListDuplicateApisForAppV2",
+      sdk_operation = "ListDuplicateApisForAppV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/app-auths/duplicate-apis",
       content_type = "application/json",
@@ -3161,7 +3161,7 @@ return {
       response = { ref = "ListDuplicateApisForAppV2Response" },
     },
     list_environment_variables_v2 = {
-      name = "ListEnvironmentVariablesV2",
+      sdk_operation = "ListEnvironmentVariablesV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/env-variables",
       content_type = "application/json",
@@ -3178,7 +3178,7 @@ return {
       response = { ref = "ListEnvironmentVariablesV2Response" },
     },
     list_environments_v2 = {
-      name = "ListEnvironmentsV2",
+      sdk_operation = "ListEnvironmentsV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/envs",
       content_type = "application/json",
@@ -3192,7 +3192,7 @@ return {
       response = { ref = "ListEnvironmentsV2Response" },
     },
     list_features_v2 = {
-      name = "ListFeaturesV2",
+      sdk_operation = "ListFeaturesV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/features",
       content_type = "application/json",
@@ -3205,7 +3205,7 @@ return {
       response = { ref = "ListFeaturesV2Response" },
     },
     list_lately_api_statistics_v2 = {
-      name = "ListLatelyApiStatisticsV2",
+      sdk_operation = "ListLatelyApiStatisticsV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/statistics/api/latest",
       content_type = "application/json",
@@ -3217,7 +3217,7 @@ return {
       response = { ref = "ListLatelyApiStatisticsV2Response" },
     },
     list_live_data_api_deployment_history_v2 = {
-      name = "ListLiveDataApiDeploymentHistoryV2",
+      sdk_operation = "ListLiveDataApiDeploymentHistoryV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/livedata-apis/{ld_api_id}/deploy",
       content_type = "application/json",
@@ -3228,7 +3228,7 @@ return {
       response = { ref = "ListLiveDataApiDeploymentHistoryV2Response" },
     },
     list_live_data_api_test_history_v2 = {
-      name = "ListLiveDataApiTestHistoryV2",
+      sdk_operation = "ListLiveDataApiTestHistoryV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/livedata-apis/{ld_api_id}/test",
       content_type = "application/json",
@@ -3242,7 +3242,7 @@ return {
       response = { ref = "ListLiveDataApiTestHistoryV2Response" },
     },
     list_live_data_api_v2 = {
-      name = "ListLiveDataApiV2",
+      sdk_operation = "ListLiveDataApiV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/livedata-apis",
       content_type = "application/json",
@@ -3261,7 +3261,7 @@ return {
       response = { ref = "ListLiveDataApiV2Response" },
     },
     list_live_data_data_sources_v2 = {
-      name = "ListLiveDataDataSourcesV2",
+      sdk_operation = "ListLiveDataDataSourcesV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/data-sources",
       content_type = "application/json",
@@ -3276,7 +3276,7 @@ return {
       response = { ref = "ListLiveDataDataSourcesV2Response" },
     },
     list_live_data_quota_v2 = {
-      name = "ListLiveDataQuotaV2",
+      sdk_operation = "ListLiveDataQuotaV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/livedata-quota",
       content_type = "application/json",
@@ -3286,7 +3286,7 @@ return {
       response = { ref = "ListLiveDataQuotaV2Response" },
     },
     list_member_groups = {
-      name = "ListMemberGroups",
+      sdk_operation = "ListMemberGroups",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/vpc-channels/{vpc_channel_id}/member-groups",
       content_type = "application/json",
@@ -3303,7 +3303,7 @@ return {
       response = { ref = "ListMemberGroupsResponse" },
     },
     list_monitor_infos = {
-      name = "ListMonitorInfos",
+      sdk_operation = "ListMonitorInfos",
       method = "GET",
       path = "/v2/{project_id}/fdi/instances/{instance_id}/task-monitors",
       content_type = "application/json",
@@ -3318,7 +3318,7 @@ return {
       response = { ref = "ListMonitorInfosResponse" },
     },
     list_monitor_log = {
-      name = "ListMonitorLog",
+      sdk_operation = "ListMonitorLog",
       method = "GET",
       path = "/v2/{project_id}/fdi/instances/{instance_id}/tasks/{task_id}/monitor-logs",
       content_type = "application/json",
@@ -3334,7 +3334,7 @@ return {
       response = { ref = "ListMonitorLogResponse" },
     },
     list_mqs_instance = {
-      name = "ListMqsInstance",
+      sdk_operation = "ListMqsInstance",
       method = "GET",
       path = "/v2/{project_id}/mqs/instances",
       content_type = "application/json",
@@ -3344,7 +3344,7 @@ return {
       response = { ref = "ListMqsInstanceResponse" },
     },
     list_mqs_instance_topics = {
-      name = "ListMqsInstanceTopics",
+      sdk_operation = "ListMqsInstanceTopics",
       method = "GET",
       path = "/v2/{project_id}/mqs/instances/{instance_id}/topics",
       content_type = "application/json",
@@ -3360,7 +3360,7 @@ return {
       response = { ref = "ListMqsInstanceTopicsResponse" },
     },
     list_notification = {
-      name = "ListNotification",
+      sdk_operation = "ListNotification",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/notifications",
       content_type = "application/json",
@@ -3374,7 +3374,7 @@ return {
       response = { ref = "ListNotificationResponse" },
     },
     list_plugin_attachable_apis = {
-      name = "ListPluginAttachableApis",
+      sdk_operation = "ListPluginAttachableApis",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/plugins/{plugin_id}/attachable-apis",
       content_type = "application/json",
@@ -3394,7 +3394,7 @@ return {
       response = { ref = "ListPluginAttachableApisResponse" },
     },
     list_plugin_attached_apis = {
-      name = "ListPluginAttachedApis",
+      sdk_operation = "ListPluginAttachedApis",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/plugins/{plugin_id}/attached-apis",
       content_type = "application/json",
@@ -3414,7 +3414,7 @@ return {
       response = { ref = "ListPluginAttachedApisResponse" },
     },
     list_plugins = {
-      name = "ListPlugins",
+      sdk_operation = "ListPlugins",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/plugins",
       content_type = "application/json",
@@ -3434,7 +3434,7 @@ return {
       response = { ref = "ListPluginsResponse" },
     },
     list_product_templates = {
-      name = "ListProductTemplates",
+      sdk_operation = "ListProductTemplates",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/product-templates",
       content_type = "application/json",
@@ -3453,7 +3453,7 @@ return {
       response = { ref = "ListProductTemplatesResponse" },
     },
     list_product_topics = {
-      name = "ListProductTopics",
+      sdk_operation = "ListProductTopics",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/products/{product_id}/topics",
       content_type = "application/json",
@@ -3467,7 +3467,7 @@ return {
       response = { ref = "ListProductTopicsResponse" },
     },
     list_products = {
-      name = "ListProducts",
+      sdk_operation = "ListProducts",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/products",
       content_type = "application/json",
@@ -3494,7 +3494,7 @@ return {
       response = { ref = "ListProductsResponse" },
     },
     list_project_cofigs_v2 = {
-      name = "ListProjectCofigsV2",
+      sdk_operation = "ListProjectCofigsV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/project/configs",
       content_type = "application/json",
@@ -3507,7 +3507,7 @@ return {
       response = { ref = "ListProjectCofigsV2Response" },
     },
     list_project_vpc_channels_v2 = {
-      name = "ListProjectVpcChannelsV2",
+      sdk_operation = "ListProjectVpcChannelsV2",
       method = "GET",
       path = "/v2/{project_id}/apic/vpc-channels",
       content_type = "application/json",
@@ -3527,7 +3527,7 @@ return {
       response = { ref = "ListProjectVpcChannelsV2Response" },
     },
     list_properties = {
-      name = "ListProperties",
+      sdk_operation = "ListProperties",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/services/{service_id}/properties",
       content_type = "application/json",
@@ -3543,7 +3543,7 @@ return {
       response = { ref = "ListPropertiesResponse" },
     },
     list_request_properties = {
-      name = "ListRequestProperties",
+      sdk_operation = "ListRequestProperties",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/services/{service_id}/commands/{command_id}/requests",
       content_type = "application/json",
@@ -3560,7 +3560,7 @@ return {
       response = { ref = "ListRequestPropertiesResponse" },
     },
     list_request_throttling_policies_binded_to_api_v2 = {
-      name = "ListRequestThrottlingPoliciesBindedToApiV2",
+      sdk_operation = "ListRequestThrottlingPoliciesBindedToApiV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/throttle-bindings/binded-throttles",
       content_type = "application/json",
@@ -3577,7 +3577,7 @@ return {
       response = { ref = "ListRequestThrottlingPoliciesBindedToApiV2Response" },
     },
     list_request_throttling_policy_v2 = {
-      name = "ListRequestThrottlingPolicyV2",
+      sdk_operation = "ListRequestThrottlingPolicyV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/throttles",
       content_type = "application/json",
@@ -3593,7 +3593,7 @@ return {
       response = { ref = "ListRequestThrottlingPolicyV2Response" },
     },
     list_response_properties = {
-      name = "ListResponseProperties",
+      sdk_operation = "ListResponseProperties",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/services/{service_id}/commands/{command_id}/responses",
       content_type = "application/json",
@@ -3610,7 +3610,7 @@ return {
       response = { ref = "ListResponsePropertiesResponse" },
     },
     list_roma_app = {
-      name = "ListRomaApp",
+      sdk_operation = "ListRomaApp",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/apps",
       content_type = "application/json",
@@ -3628,7 +3628,7 @@ return {
       response = { ref = "ListRomaAppResponse" },
     },
     list_rules = {
-      name = "ListRules",
+      sdk_operation = "ListRules",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/rules",
       content_type = "application/json",
@@ -3643,7 +3643,7 @@ return {
       response = { ref = "ListRulesResponse" },
     },
     list_services = {
-      name = "ListServices",
+      sdk_operation = "ListServices",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/services",
       content_type = "application/json",
@@ -3663,7 +3663,7 @@ return {
       response = { ref = "ListServicesResponse" },
     },
     list_shadows = {
-      name = "ListShadows",
+      sdk_operation = "ListShadows",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/devices/{device_id}/shadow",
       content_type = "application/json",
@@ -3674,7 +3674,7 @@ return {
       response = { type = "array", items = { ref = "ShadowService" } },
     },
     list_signature_keys_binded_to_api_v2 = {
-      name = "ListSignatureKeysBindedToApiV2",
+      sdk_operation = "ListSignatureKeysBindedToApiV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/sign-bindings/binded-signs",
       content_type = "application/json",
@@ -3691,7 +3691,7 @@ return {
       response = { ref = "ListSignatureKeysBindedToApiV2Response" },
     },
     list_signature_keys_v2 = {
-      name = "ListSignatureKeysV2",
+      sdk_operation = "ListSignatureKeysV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/signs",
       content_type = "application/json",
@@ -3707,7 +3707,7 @@ return {
       response = { ref = "ListSignatureKeysV2Response" },
     },
     list_sources = {
-      name = "ListSources",
+      sdk_operation = "ListSources",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/rules/{rule_id}/sources",
       content_type = "application/json",
@@ -3721,7 +3721,7 @@ return {
       response = { ref = "ListSourcesResponse" },
     },
     list_special_throttling_configurations_v2 = {
-      name = "ListSpecialThrottlingConfigurationsV2",
+      sdk_operation = "ListSpecialThrottlingConfigurationsV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/throttles/{throttle_id}/throttle-specials",
       content_type = "application/json",
@@ -3737,7 +3737,7 @@ return {
       response = { ref = "ListSpecialThrottlingConfigurationsV2Response" },
     },
     list_statistics_api = {
-      name = "ListStatisticsApi",
+      sdk_operation = "ListStatisticsApi",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/statistics/api",
       content_type = "application/json",
@@ -3754,7 +3754,7 @@ return {
       response = { ref = "ListStatisticsApiResponse" },
     },
     list_subsets = {
-      name = "ListSubsets",
+      sdk_operation = "ListSubsets",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/devices/{device_id}/subsets",
       content_type = "application/json",
@@ -3771,7 +3771,7 @@ return {
       response = { ref = "ListSubsetsResponse" },
     },
     list_tags_v2 = {
-      name = "ListTagsV2",
+      sdk_operation = "ListTagsV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/tags",
       content_type = "application/json",
@@ -3784,7 +3784,7 @@ return {
       response = { ref = "ListTagsV2Response" },
     },
     list_tasks = {
-      name = "ListTasks",
+      sdk_operation = "ListTasks",
       method = "GET",
       path = "/v2/{project_id}/fdi/instances/{instance_id}/tasks",
       content_type = "application/json",
@@ -3809,7 +3809,7 @@ return {
       response = { ref = "ListTasksResponse" },
     },
     list_topics = {
-      name = "ListTopics",
+      sdk_operation = "ListTopics",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/devices/{device_id}/topics",
       content_type = "application/json",
@@ -3827,7 +3827,7 @@ return {
       response = { ref = "ListTopicsResponse" },
     },
     list_vpc_channels_v2 = {
-      name = "ListVpcChannelsV2",
+      sdk_operation = "ListVpcChannelsV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/vpc-channels",
       content_type = "application/json",
@@ -3848,7 +3848,7 @@ return {
       response = { ref = "ListVpcChannelsV2Response" },
     },
     publish_live_data_api_v2 = {
-      name = "PublishLiveDataApiV2",
+      sdk_operation = "PublishLiveDataApiV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/livedata-apis/{ld_api_id}/deploy",
       content_type = "application/json;charset=UTF-8",
@@ -3861,7 +3861,7 @@ return {
       response = { ref = "PublishLiveDataApiV2Response" },
     },
     reset_authentication = {
-      name = "ResetAuthentication",
+      sdk_operation = "ResetAuthentication",
       method = "PUT",
       path = "/v2/{project_id}/link/instances/{instance_id}/devices/{device_id}/authentication",
       content_type = "application/json;charset=UTF-8",
@@ -3875,7 +3875,7 @@ return {
       response = { ref = "ResetAuthenticationResponse" },
     },
     reset_messages = {
-      name = "ResetMessages",
+      sdk_operation = "ResetMessages",
       method = "POST",
       path = "/v2/{project_id}/mqs/instances/{instance_id}/messages/action",
       content_type = "application/json;charset=UTF-8",
@@ -3891,7 +3891,7 @@ return {
       response = { ref = "ResetMessagesResponse" },
     },
     reset_multi_task_offset = {
-      name = "ResetMultiTaskOffset",
+      sdk_operation = "ResetMultiTaskOffset",
       method = "POST",
       path = "/v2/{project_id}/fdi/instances/{instance_id}/multi-tasks/{task_id}/reset",
       content_type = "application/json;charset=UTF-8",
@@ -3904,7 +3904,7 @@ return {
       response = { ref = "ResetMultiTaskOffsetResponse" },
     },
     reset_product_authentication = {
-      name = "ResetProductAuthentication",
+      sdk_operation = "ResetProductAuthentication",
       method = "PUT",
       path = "/v2/{project_id}/link/instances/{instance_id}/products/{product_id}/authentication",
       content_type = "application/json;charset=UTF-8",
@@ -3918,7 +3918,7 @@ return {
       response = { ref = "ResetProductAuthenticationResponse" },
     },
     reset_roma_app_secret = {
-      name = "ResetRomaAppSecret",
+      sdk_operation = "ResetRomaAppSecret",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/apps/{app_id}/secret",
       content_type = "application/json;charset=UTF-8",
@@ -3931,7 +3931,7 @@ return {
       response = { ref = "ResetRomaAppSecretResponse" },
     },
     run_task = {
-      name = "RunTask",
+      sdk_operation = "RunTask",
       method = "POST",
       path = "/v2/{project_id}/fdi/instances/{instance_id}/tasks/{task_id}/run",
       content_type = "application/json",
@@ -3942,7 +3942,7 @@ return {
       response = { ref = "RunTaskResponse" },
     },
     send_command = {
-      name = "SendCommand",
+      sdk_operation = "SendCommand",
       method = "POST",
       path = "/v2/{project_id}/link/instances/{instance_id}/devices/{device_id}/send-command",
       content_type = "application/json;charset=UTF-8",
@@ -3958,7 +3958,7 @@ return {
       response = { ref = "SendCommandResponse" },
     },
     show_app_bound_app_quota = {
-      name = "ShowAppBoundAppQuota",
+      sdk_operation = "ShowAppBoundAppQuota",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apps/{app_id}/bound-quota",
       content_type = "application/json",
@@ -3969,7 +3969,7 @@ return {
       response = { ref = "ShowAppBoundAppQuotaResponse" },
     },
     show_app_quota = {
-      name = "ShowAppQuota",
+      sdk_operation = "ShowAppQuota",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/app-quotas/{app_quota_id}",
       content_type = "application/json",
@@ -3980,7 +3980,7 @@ return {
       response = { ref = "ShowAppQuotaResponse" },
     },
     show_authentication = {
-      name = "ShowAuthentication",
+      sdk_operation = "ShowAuthentication",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/devices/{device_id}/authentication",
       content_type = "application/json",
@@ -3991,7 +3991,7 @@ return {
       response = { ref = "ShowAuthenticationResponse" },
     },
     show_command = {
-      name = "ShowCommand",
+      sdk_operation = "ShowCommand",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/services/{service_id}/commands/{command_id}",
       content_type = "application/json",
@@ -4003,7 +4003,7 @@ return {
       response = { ref = "ShowCommandResponse" },
     },
     show_dataource_detail = {
-      name = "ShowDataourceDetail",
+      sdk_operation = "ShowDataourceDetail",
       method = "GET",
       path = "/v2/{project_id}/fdi/instances/{instance_id}/datasources/{datasource_id}",
       content_type = "application/json",
@@ -4014,7 +4014,7 @@ return {
       response = { ref = "ShowDataourceDetailResponse" },
     },
     show_details_of_acl_policy_v2 = {
-      name = "ShowDetailsOfAclPolicyV2",
+      sdk_operation = "ShowDetailsOfAclPolicyV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/acls/{acl_id}",
       content_type = "application/json",
@@ -4025,7 +4025,7 @@ return {
       response = { ref = "ShowDetailsOfAclPolicyV2Response" },
     },
     show_details_of_api_group_v2 = {
-      name = "ShowDetailsOfApiGroupV2",
+      sdk_operation = "ShowDetailsOfApiGroupV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/api-groups/{group_id}",
       content_type = "application/json",
@@ -4036,7 +4036,7 @@ return {
       response = { ref = "ShowDetailsOfApiGroupV2Response" },
     },
     show_details_of_api_v2 = {
-      name = "ShowDetailsOfApiV2",
+      sdk_operation = "ShowDetailsOfApiV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apis/{api_id}",
       content_type = "application/json",
@@ -4047,7 +4047,7 @@ return {
       response = { ref = "ShowDetailsOfApiV2Response" },
     },
     show_details_of_app_acl = {
-      name = "ShowDetailsOfAppAcl",
+      sdk_operation = "ShowDetailsOfAppAcl",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apps/{app_id}/app-acl",
       content_type = "application/json",
@@ -4058,7 +4058,7 @@ return {
       response = { ref = "ShowDetailsOfAppAclResponse" },
     },
     show_details_of_app_code_v2 = {
-      name = "ShowDetailsOfAppCodeV2",
+      sdk_operation = "ShowDetailsOfAppCodeV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apps/{app_id}/app-codes/{app_code_id}",
       content_type = "application/json",
@@ -4070,7 +4070,7 @@ return {
       response = { ref = "ShowDetailsOfAppCodeV2Response" },
     },
     show_details_of_app_config_v2 = {
-      name = "ShowDetailsOfAppConfigV2",
+      sdk_operation = "ShowDetailsOfAppConfigV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apps/{app_id}/configs/{app_config_id}",
       content_type = "application/json",
@@ -4082,7 +4082,7 @@ return {
       response = { ref = "ShowDetailsOfAppConfigV2Response" },
     },
     show_details_of_app_v2 = {
-      name = "ShowDetailsOfAppV2",
+      sdk_operation = "ShowDetailsOfAppV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apps/{app_id}",
       content_type = "application/json",
@@ -4093,7 +4093,7 @@ return {
       response = { ref = "ShowDetailsOfAppV2Response" },
     },
     show_details_of_certificate_v2 = {
-      name = "ShowDetailsOfCertificateV2",
+      sdk_operation = "ShowDetailsOfCertificateV2",
       method = "GET",
       path = "/v2/{project_id}/apic/certificates/{certificate_id}",
       content_type = "application/json",
@@ -4103,7 +4103,7 @@ return {
       response = { ref = "ShowDetailsOfCertificateV2Response" },
     },
     show_details_of_custom_authorizers_v2 = {
-      name = "ShowDetailsOfCustomAuthorizersV2",
+      sdk_operation = "ShowDetailsOfCustomAuthorizersV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/authorizers/{authorizer_id}",
       content_type = "application/json",
@@ -4114,7 +4114,7 @@ return {
       response = { ref = "ShowDetailsOfCustomAuthorizersV2Response" },
     },
     show_details_of_domain_name_certificate_v2 = {
-      name = "ShowDetailsOfDomainNameCertificateV2",
+      sdk_operation = "ShowDetailsOfDomainNameCertificateV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/api-groups/{group_id}/domains/{domain_id}/certificate/{certificate_id}",
       content_type = "application/json",
@@ -4127,7 +4127,7 @@ return {
       response = { ref = "ShowDetailsOfDomainNameCertificateV2Response" },
     },
     show_details_of_environment_variable_v2 = {
-      name = "ShowDetailsOfEnvironmentVariableV2",
+      sdk_operation = "ShowDetailsOfEnvironmentVariableV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/env-variables/{env_variable_id}",
       content_type = "application/json",
@@ -4138,7 +4138,7 @@ return {
       response = { ref = "ShowDetailsOfEnvironmentVariableV2Response" },
     },
     show_details_of_instance_v2 = {
-      name = "ShowDetailsOfInstanceV2",
+      sdk_operation = "ShowDetailsOfInstanceV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}",
       content_type = "application/json",
@@ -4148,7 +4148,7 @@ return {
       response = { ref = "ShowDetailsOfInstanceV2Response" },
     },
     show_details_of_member_group = {
-      name = "ShowDetailsOfMemberGroup",
+      sdk_operation = "ShowDetailsOfMemberGroup",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/vpc-channels/{vpc_channel_id}/member-groups/{member_group_id}",
       content_type = "application/json",
@@ -4160,7 +4160,7 @@ return {
       response = { ref = "ShowDetailsOfMemberGroupResponse" },
     },
     show_details_of_request_throttling_policy_v2 = {
-      name = "ShowDetailsOfRequestThrottlingPolicyV2",
+      sdk_operation = "ShowDetailsOfRequestThrottlingPolicyV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/throttles/{throttle_id}",
       content_type = "application/json",
@@ -4171,7 +4171,7 @@ return {
       response = { ref = "ShowDetailsOfRequestThrottlingPolicyV2Response" },
     },
     show_details_of_vpc_channel_v2 = {
-      name = "ShowDetailsOfVpcChannelV2",
+      sdk_operation = "ShowDetailsOfVpcChannelV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/vpc-channels/{vpc_channel_id}",
       content_type = "application/json",
@@ -4182,7 +4182,7 @@ return {
       response = { ref = "ShowDetailsOfVpcChannelV2Response" },
     },
     show_device = {
-      name = "ShowDevice",
+      sdk_operation = "ShowDevice",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/devices/{device_id}",
       content_type = "application/json",
@@ -4193,7 +4193,7 @@ return {
       response = { ref = "ShowDeviceResponse" },
     },
     show_device_group = {
-      name = "ShowDeviceGroup",
+      sdk_operation = "ShowDeviceGroup",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/device-groups/{group_id}",
       content_type = "application/json",
@@ -4204,7 +4204,7 @@ return {
       response = { ref = "ShowDeviceGroupResponse" },
     },
     show_device_group_tree = {
-      name = "ShowDeviceGroupTree",
+      sdk_operation = "ShowDeviceGroupTree",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/device-groups",
       content_type = "application/json",
@@ -4215,7 +4215,7 @@ return {
       response = { ref = "ShowDeviceGroupTreeResponse" },
     },
     show_devices_in_group = {
-      name = "ShowDevicesInGroup",
+      sdk_operation = "ShowDevicesInGroup",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/device-groups/{group_id}/devices",
       content_type = "application/json",
@@ -4230,7 +4230,7 @@ return {
       response = { ref = "ShowDevicesInGroupResponse" },
     },
     show_dispatches = {
-      name = "ShowDispatches",
+      sdk_operation = "ShowDispatches",
       method = "GET",
       path = "/v2/{project_id}/fdi/instances/{instance_id}/tasks/{task_id}/dispatches",
       content_type = "application/json",
@@ -4241,7 +4241,7 @@ return {
       response = { ref = "ShowDispatchesResponse" },
     },
     show_live_data_api_v2 = {
-      name = "ShowLiveDataApiV2",
+      sdk_operation = "ShowLiveDataApiV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/livedata-apis/{ld_api_id}",
       content_type = "application/json",
@@ -4252,7 +4252,7 @@ return {
       response = { ref = "ShowLiveDataApiV2Response" },
     },
     show_mqs_instance = {
-      name = "ShowMqsInstance",
+      sdk_operation = "ShowMqsInstance",
       method = "GET",
       path = "/v2/{project_id}/mqs/instances/{instance_id}",
       content_type = "application/json",
@@ -4262,7 +4262,7 @@ return {
       response = { ref = "ShowMqsInstanceResponse" },
     },
     show_mqs_instance_messages = {
-      name = "ShowMqsInstanceMessages",
+      sdk_operation = "ShowMqsInstanceMessages",
       method = "GET",
       path = "/v2/{project_id}/mqs/instances/{instance_id}/messages",
       content_type = "application/json",
@@ -4284,7 +4284,7 @@ return {
       response = { ref = "ShowMqsInstanceMessagesResponse" },
     },
     show_mqs_instance_topic_access_policy = {
-      name = "ShowMqsInstanceTopicAccessPolicy",
+      sdk_operation = "ShowMqsInstanceTopicAccessPolicy",
       method = "GET",
       path = "/v2/{project_id}/mqs/instances/{instance_id}/topics/{topic_name}/accesspolicy",
       content_type = "application/json",
@@ -4297,7 +4297,7 @@ return {
       response = { ref = "ShowMqsInstanceTopicAccessPolicyResponse" },
     },
     show_plugin = {
-      name = "ShowPlugin",
+      sdk_operation = "ShowPlugin",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/plugins/{plugin_id}",
       content_type = "application/json",
@@ -4308,7 +4308,7 @@ return {
       response = { ref = "ShowPluginResponse" },
     },
     show_product = {
-      name = "ShowProduct",
+      sdk_operation = "ShowProduct",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/products/{product_id}",
       content_type = "application/json",
@@ -4319,7 +4319,7 @@ return {
       response = { ref = "ShowProductResponse" },
     },
     show_product_authentication = {
-      name = "ShowProductAuthentication",
+      sdk_operation = "ShowProductAuthentication",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/products/{product_id}/authentication",
       content_type = "application/json",
@@ -4330,7 +4330,7 @@ return {
       response = { ref = "ShowProductAuthenticationResponse" },
     },
     show_product_template = {
-      name = "ShowProductTemplate",
+      sdk_operation = "ShowProductTemplate",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/product-templates/{product_template_id}",
       content_type = "application/json",
@@ -4341,7 +4341,7 @@ return {
       response = { ref = "ShowProductTemplateResponse" },
     },
     show_property = {
-      name = "ShowProperty",
+      sdk_operation = "ShowProperty",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/services/{service_id}/properties/{property_id}",
       content_type = "application/json",
@@ -4353,7 +4353,7 @@ return {
       response = { ref = "ShowPropertyResponse" },
     },
     show_request_property = {
-      name = "ShowRequestProperty",
+      sdk_operation = "ShowRequestProperty",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/services/{service_id}/commands/{command_id}/requests/{property_id}",
       content_type = "application/json",
@@ -4366,7 +4366,7 @@ return {
       response = { ref = "ShowRequestPropertyResponse" },
     },
     show_response_property = {
-      name = "ShowResponseProperty",
+      sdk_operation = "ShowResponseProperty",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/services/{service_id}/commands/{command_id}/responses/{property_id}",
       content_type = "application/json",
@@ -4379,7 +4379,7 @@ return {
       response = { ref = "ShowResponsePropertyResponse" },
     },
     show_restriction_of_instance_v2 = {
-      name = "ShowRestrictionOfInstanceV2",
+      sdk_operation = "ShowRestrictionOfInstanceV2",
       method = "GET",
       path = "/v2/{project_id}/apic/instances/{instance_id}/restriction",
       content_type = "application/json",
@@ -4389,7 +4389,7 @@ return {
       response = { ref = "ShowRestrictionOfInstanceV2Response" },
     },
     show_rule = {
-      name = "ShowRule",
+      sdk_operation = "ShowRule",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/rules/{rule_id}",
       content_type = "application/json",
@@ -4400,7 +4400,7 @@ return {
       response = { ref = "ShowRuleResponse" },
     },
     show_service = {
-      name = "ShowService",
+      sdk_operation = "ShowService",
       method = "GET",
       path = "/v2/{project_id}/link/instances/{instance_id}/services/{service_id}",
       content_type = "application/json",
@@ -4411,7 +4411,7 @@ return {
       response = { ref = "ShowServiceResponse" },
     },
     show_task = {
-      name = "ShowTask",
+      sdk_operation = "ShowTask",
       method = "GET",
       path = "/v2/{project_id}/fdi/instances/{instance_id}/tasks/{task_id}",
       content_type = "application/json",
@@ -4422,7 +4422,7 @@ return {
       response = { ref = "ShowTaskResponse" },
     },
     start_test_datasource = {
-      name = "StartTestDatasource",
+      sdk_operation = "StartTestDatasource",
       method = "POST",
       path = "/v2/{project_id}/fdi/instances/{instance_id}/datasources/{datasource_id}/test-connect",
       content_type = "application/json;charset=UTF-8",
@@ -4439,7 +4439,7 @@ return {
       response = { ref = "StartTestDatasourceResponse" },
     },
     stop_task = {
-      name = "StopTask",
+      sdk_operation = "StopTask",
       method = "POST",
       path = "/v2/{project_id}/fdi/instances/{instance_id}/tasks/{task_id}/terminate",
       content_type = "application/json",
@@ -4450,7 +4450,7 @@ return {
       response = { ref = "StopTaskResponse" },
     },
     unpublish_live_data_api_v2 = {
-      name = "UnpublishLiveDataApiV2",
+      sdk_operation = "UnpublishLiveDataApiV2",
       method = "POST",
       path = "/v2/{project_id}/apic/instances/{instance_id}/livedata-apis/{ld_api_id}/undeploy",
       content_type = "application/json",
@@ -4461,7 +4461,7 @@ return {
       response = { ref = "UnpublishLiveDataApiV2Response" },
     },
     update_acl_strategy_v2 = {
-      name = "UpdateAclStrategyV2",
+      sdk_operation = "UpdateAclStrategyV2",
       method = "PUT",
       path = "/v2/{project_id}/apic/instances/{instance_id}/acls/{acl_id}",
       content_type = "application/json;charset=UTF-8",
@@ -4477,7 +4477,7 @@ return {
       response = { ref = "UpdateAclStrategyV2Response" },
     },
     update_api_group_v2 = {
-      name = "UpdateApiGroupV2",
+      sdk_operation = "UpdateApiGroupV2",
       method = "PUT",
       path = "/v2/{project_id}/apic/instances/{instance_id}/api-groups/{group_id}",
       content_type = "application/json;charset=UTF-8",
@@ -4491,7 +4491,7 @@ return {
       response = { ref = "UpdateApiGroupV2Response" },
     },
     update_api_v2 = {
-      name = "UpdateApiV2",
+      sdk_operation = "UpdateApiV2",
       method = "PUT",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apis/{api_id}",
       content_type = "application/json;charset=UTF-8",
@@ -4534,7 +4534,7 @@ return {
       response = { ref = "UpdateApiV2Response" },
     },
     update_app_acl = {
-      name = "UpdateAppAcl",
+      sdk_operation = "UpdateAppAcl",
       method = "PUT",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apps/{app_id}/app-acl",
       content_type = "application/json;charset=UTF-8",
@@ -4548,7 +4548,7 @@ return {
       response = { ref = "UpdateAppAclResponse" },
     },
     update_app_config_v2 = {
-      name = "UpdateAppConfigV2",
+      sdk_operation = "UpdateAppConfigV2",
       method = "PUT",
       path = "/v2/{project_id}/apic/instances/{instance_id}/apps/{app_id}/configs/{app_config_id}",
       content_type = "application/json;charset=UTF-8",
@@ -4564,7 +4564,7 @@ return {
       response = { ref = "UpdateAppConfigV2Response" },
     },
     update_app_quota = {
-      name = "UpdateAppQuota",
+      sdk_operation = "UpdateAppQuota",
       method = "PUT",
       path = "/v2/{project_id}/apic/instances/{instance_id}/app-quotas/{app_quota_id}",
       content_type = "application/json;charset=UTF-8",
@@ -4582,7 +4582,7 @@ return {
       response = { ref = "UpdateAppQuotaResponse" },
     },
     update_backend_instances_v2 = {
-      name = "UpdateBackendInstancesV2",
+      sdk_operation = "UpdateBackendInstancesV2",
       method = "PUT",
       path = "/v2/{project_id}/apic/instances/{instance_id}/vpc-channels/{vpc_channel_id}/members",
       content_type = "application/json;charset=UTF-8",
@@ -4596,7 +4596,7 @@ return {
       response = { ref = "UpdateBackendInstancesV2Response" },
     },
     update_certificate_v2 = {
-      name = "UpdateCertificateV2",
+      sdk_operation = "UpdateCertificateV2",
       method = "PUT",
       path = "/v2/{project_id}/apic/certificates/{certificate_id}",
       content_type = "application/json;charset=UTF-8",
@@ -4616,7 +4616,7 @@ return {
       response = { ref = "UpdateCertificateV2Response" },
     },
     update_command = {
-      name = "UpdateCommand",
+      sdk_operation = "UpdateCommand",
       method = "PUT",
       path = "/v2/{project_id}/link/instances/{instance_id}/services/{service_id}/commands/{command_id}",
       content_type = "application/json;charset=UTF-8",
@@ -4631,7 +4631,7 @@ return {
       response = { ref = "UpdateCommandResponse" },
     },
     update_custom_authorizer_v2 = {
-      name = "UpdateCustomAuthorizerV2",
+      sdk_operation = "UpdateCustomAuthorizerV2",
       method = "PUT",
       path = "/v2/{project_id}/apic/instances/{instance_id}/authorizers/{authorizer_id}",
       content_type = "application/json;charset=UTF-8",
@@ -4654,7 +4654,7 @@ return {
       response = { ref = "UpdateCustomAuthorizerV2Response" },
     },
     update_datasource_info = {
-      name = "UpdateDatasourceInfo",
+      sdk_operation = "UpdateDatasourceInfo",
       method = "PUT",
       path = "/v2/{project_id}/fdi/instances/{instance_id}/datasources/{datasource_id}",
       content_type = "application/json;charset=UTF-8",
@@ -4671,7 +4671,7 @@ return {
       response = { ref = "UpdateDatasourceInfoResponse" },
     },
     update_device = {
-      name = "UpdateDevice",
+      sdk_operation = "UpdateDevice",
       method = "PUT",
       path = "/v2/{project_id}/link/instances/{instance_id}/devices/{device_id}",
       content_type = "application/json;charset=UTF-8",
@@ -4687,7 +4687,7 @@ return {
       response = { ref = "UpdateDeviceResponse" },
     },
     update_device_group = {
-      name = "UpdateDeviceGroup",
+      sdk_operation = "UpdateDeviceGroup",
       method = "PUT",
       path = "/v2/{project_id}/link/instances/{instance_id}/device-groups/{group_id}",
       content_type = "application/json;charset=UTF-8",
@@ -4701,7 +4701,7 @@ return {
       response = { ref = "UpdateDeviceGroupResponse" },
     },
     update_dictionary = {
-      name = "UpdateDictionary",
+      sdk_operation = "UpdateDictionary",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/dictionaries/{dict_id}",
       content_type = "application/json;charset=UTF-8",
@@ -4718,7 +4718,7 @@ return {
       response = { ref = "UpdateDictionaryResponse" },
     },
     update_dispatches = {
-      name = "UpdateDispatches",
+      sdk_operation = "UpdateDispatches",
       method = "PUT",
       path = "/v2/{project_id}/fdi/instances/{instance_id}/tasks/{task_id}/dispatches/{dispatch_id}",
       content_type = "application/json;charset=UTF-8",
@@ -4737,7 +4737,7 @@ return {
       response = { ref = "UpdateDispatchesResponse" },
     },
     update_domain_v2 = {
-      name = "UpdateDomainV2",
+      sdk_operation = "UpdateDomainV2",
       method = "PUT",
       path = "/v2/{project_id}/apic/instances/{instance_id}/api-groups/{group_id}/domains/{domain_id}",
       content_type = "application/json;charset=UTF-8",
@@ -4753,7 +4753,7 @@ return {
       response = { ref = "UpdateDomainV2Response" },
     },
     update_environment_v2 = {
-      name = "UpdateEnvironmentV2",
+      sdk_operation = "UpdateEnvironmentV2",
       method = "PUT",
       path = "/v2/{project_id}/apic/instances/{instance_id}/envs/{env_id}",
       content_type = "application/json;charset=UTF-8",
@@ -4767,7 +4767,7 @@ return {
       response = { ref = "UpdateEnvironmentV2Response" },
     },
     update_environment_variable_v2 = {
-      name = "UpdateEnvironmentVariableV2",
+      sdk_operation = "UpdateEnvironmentVariableV2",
       method = "PUT",
       path = "/v2/{project_id}/apic/instances/{instance_id}/env-variables/{env_variable_id}",
       content_type = "application/json;charset=UTF-8",
@@ -4780,7 +4780,7 @@ return {
       response = { ref = "UpdateEnvironmentVariableV2Response" },
     },
     update_health_check = {
-      name = "UpdateHealthCheck",
+      sdk_operation = "UpdateHealthCheck",
       method = "PUT",
       path = "/v2/{project_id}/apic/instances/{instance_id}/vpc-channels/{vpc_channel_id}/health-config",
       content_type = "application/json;charset=UTF-8",
@@ -4803,7 +4803,7 @@ return {
       response = { ref = "UpdateHealthCheckResponse" },
     },
     update_live_data_api_v2 = {
-      name = "UpdateLiveDataApiV2",
+      sdk_operation = "UpdateLiveDataApiV2",
       method = "PUT",
       path = "/v2/{project_id}/apic/instances/{instance_id}/livedata-apis/{ld_api_id}",
       content_type = "application/json;charset=UTF-8",
@@ -4825,7 +4825,7 @@ return {
       response = { ref = "UpdateLiveDataApiV2Response" },
     },
     update_member_group = {
-      name = "UpdateMemberGroup",
+      sdk_operation = "UpdateMemberGroup",
       method = "PUT",
       path = "/v2/{project_id}/apic/instances/{instance_id}/vpc-channels/{vpc_channel_id}/member-groups/{member_group_id}",
       content_type = "application/json;charset=UTF-8",
@@ -4845,7 +4845,7 @@ return {
       response = { ref = "UpdateMemberGroupResponse" },
     },
     update_mqs_instance_topic = {
-      name = "UpdateMqsInstanceTopic",
+      sdk_operation = "UpdateMqsInstanceTopic",
       method = "PUT",
       path = "/v2/{project_id}/mqs/instances/{instance_id}/topics",
       content_type = "application/json;charset=UTF-8",
@@ -4857,7 +4857,7 @@ return {
       response = { ref = "UpdateMqsInstanceTopicResponse" },
     },
     update_multi_tasks = {
-      name = "UpdateMultiTasks",
+      sdk_operation = "UpdateMultiTasks",
       method = "PUT",
       path = "/v2/{project_id}/fdi/instances/{instance_id}/multi-tasks/{task_id}",
       content_type = "application/json;charset=UTF-8",
@@ -4873,7 +4873,7 @@ return {
       response = { ref = "UpdateMultiTasksResponse" },
     },
     update_notification = {
-      name = "UpdateNotification",
+      sdk_operation = "UpdateNotification",
       method = "PUT",
       path = "/v2/{project_id}/link/instances/{instance_id}/notifications/{notification_id}",
       content_type = "application/json;charset=UTF-8",
@@ -4887,7 +4887,7 @@ return {
       response = { ref = "UpdateNotificationResponse" },
     },
     update_plugin = {
-      name = "UpdatePlugin",
+      sdk_operation = "UpdatePlugin",
       method = "PUT",
       path = "/v2/{project_id}/apic/instances/{instance_id}/plugins/{plugin_id}",
       content_type = "application/json;charset=UTF-8",
@@ -4905,7 +4905,7 @@ return {
       response = { ref = "UpdatePluginResponse" },
     },
     update_product = {
-      name = "UpdateProduct",
+      sdk_operation = "UpdateProduct",
       method = "PUT",
       path = "/v2/{project_id}/link/instances/{instance_id}/products/{product_id}",
       content_type = "application/json;charset=UTF-8",
@@ -4924,7 +4924,7 @@ return {
       response = { ref = "UpdateProductResponse" },
     },
     update_product_template = {
-      name = "UpdateProductTemplate",
+      sdk_operation = "UpdateProductTemplate",
       method = "PUT",
       path = "/v2/{project_id}/link/instances/{instance_id}/product-templates/{product_template_id}",
       content_type = "application/json;charset=UTF-8",
@@ -4939,7 +4939,7 @@ return {
       response = { ref = "UpdateProductTemplateResponse" },
     },
     update_product_topic = {
-      name = "UpdateProductTopic",
+      sdk_operation = "UpdateProductTopic",
       method = "PUT",
       path = "/v2/{project_id}/link/instances/{instance_id}/products/{product_id}/topics/{topic_id}",
       content_type = "application/json;charset=UTF-8",
@@ -4956,7 +4956,7 @@ return {
       response = { ref = "UpdateProductTopicResponse" },
     },
     update_project_vpc_channel = {
-      name = "UpdateProjectVpcChannel",
+      sdk_operation = "UpdateProjectVpcChannel",
       method = "PUT",
       path = "/v2/{project_id}/apic/vpc-channels",
       content_type = "application/json;charset=UTF-8",
@@ -4977,7 +4977,7 @@ return {
       response = { ref = "UpdateProjectVpcChannelResponse" },
     },
     update_property = {
-      name = "UpdateProperty",
+      sdk_operation = "UpdateProperty",
       method = "PUT",
       path = "/v2/{project_id}/link/instances/{instance_id}/services/{service_id}/properties/{property_id}",
       content_type = "application/json;charset=UTF-8",
@@ -5001,7 +5001,7 @@ return {
       response = { ref = "UpdatePropertyResponse" },
     },
     update_request_property = {
-      name = "UpdateRequestProperty",
+      sdk_operation = "UpdateRequestProperty",
       method = "PUT",
       path = "/v2/{project_id}/link/instances/{instance_id}/services/{service_id}/commands/{command_id}/requests/{property_id}",
       content_type = "application/json;charset=UTF-8",
@@ -5026,7 +5026,7 @@ return {
       response = { ref = "UpdateRequestPropertyResponse" },
     },
     update_request_throttling_policy_v2 = {
-      name = "UpdateRequestThrottlingPolicyV2",
+      sdk_operation = "UpdateRequestThrottlingPolicyV2",
       method = "PUT",
       path = "/v2/{project_id}/apic/instances/{instance_id}/throttles/{throttle_id}",
       content_type = "application/json;charset=UTF-8",
@@ -5048,7 +5048,7 @@ return {
       response = { ref = "UpdateRequestThrottlingPolicyV2Response" },
     },
     update_response_property = {
-      name = "UpdateResponseProperty",
+      sdk_operation = "UpdateResponseProperty",
       method = "PUT",
       path = "/v2/{project_id}/link/instances/{instance_id}/services/{service_id}/commands/{command_id}/responses/{property_id}",
       content_type = "application/json;charset=UTF-8",
@@ -5073,7 +5073,7 @@ return {
       response = { ref = "UpdateResponsePropertyResponse" },
     },
     update_roma_app = {
-      name = "UpdateRomaApp",
+      sdk_operation = "UpdateRomaApp",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/apps/{app_id}",
       content_type = "application/json;charset=UTF-8",
@@ -5088,7 +5088,7 @@ return {
       response = { ref = "UpdateRomaAppResponse" },
     },
     update_rule = {
-      name = "UpdateRule",
+      sdk_operation = "UpdateRule",
       method = "PUT",
       path = "/v2/{project_id}/link/instances/{instance_id}/rules/{rule_id}",
       content_type = "application/json;charset=UTF-8",
@@ -5106,7 +5106,7 @@ return {
       response = { ref = "UpdateRuleResponse" },
     },
     update_service = {
-      name = "UpdateService",
+      sdk_operation = "UpdateService",
       method = "PUT",
       path = "/v2/{project_id}/link/instances/{instance_id}/services/{service_id}",
       content_type = "application/json;charset=UTF-8",
@@ -5121,7 +5121,7 @@ return {
       response = { ref = "UpdateServiceResponse" },
     },
     update_signature_key_v2 = {
-      name = "UpdateSignatureKeyV2",
+      sdk_operation = "UpdateSignatureKeyV2",
       method = "PUT",
       path = "/v2/{project_id}/apic/instances/{instance_id}/signs/{sign_id}",
       content_type = "application/json;charset=UTF-8",
@@ -5138,7 +5138,7 @@ return {
       response = { ref = "UpdateSignatureKeyV2Response" },
     },
     update_special_throttling_configuration_v2 = {
-      name = "UpdateSpecialThrottlingConfigurationV2",
+      sdk_operation = "UpdateSpecialThrottlingConfigurationV2",
       method = "PUT",
       path = "/v2/{project_id}/apic/instances/{instance_id}/throttles/{throttle_id}/throttle-specials/{strategy_id}",
       content_type = "application/json;charset=UTF-8",
@@ -5152,7 +5152,7 @@ return {
       response = { ref = "UpdateSpecialThrottlingConfigurationV2Response" },
     },
     update_task = {
-      name = "UpdateTask",
+      sdk_operation = "UpdateTask",
       method = "PUT",
       path = "/v2/{project_id}/fdi/instances/{instance_id}/tasks/{task_id}",
       content_type = "application/json;charset=UTF-8",
@@ -5166,7 +5166,7 @@ return {
       response = { ref = "UpdateTaskResponse" },
     },
     update_topic_access_policy = {
-      name = "UpdateTopicAccessPolicy",
+      sdk_operation = "UpdateTopicAccessPolicy",
       method = "POST",
       path = "/v2/{project_id}/mqs/instances/{instance_id}/topics/accesspolicy",
       content_type = "application/json;charset=UTF-8",
@@ -5178,7 +5178,7 @@ return {
       response = { ref = "UpdateTopicAccessPolicyResponse" },
     },
     update_vpc_channel_v2 = {
-      name = "UpdateVpcChannelV2",
+      sdk_operation = "UpdateVpcChannelV2",
       method = "PUT",
       path = "/v2/{project_id}/apic/instances/{instance_id}/vpc-channels/{vpc_channel_id}",
       content_type = "application/json;charset=UTF-8",
@@ -5200,7 +5200,7 @@ return {
       response = { ref = "UpdateVpcChannelV2Response" },
     },
     upload_product = {
-      name = "UploadProduct",
+      sdk_operation = "UploadProduct",
       method = "POST",
       path = "/v2/{project_id}/link/instances/{instance_id}/products/import",
       content_type = "multipart/form-data",
@@ -5212,7 +5212,7 @@ return {
       response = { ref = "UploadProductResponse" },
     },
     validate_dictionary = {
-      name = "ValidateDictionary",
+      sdk_operation = "ValidateDictionary",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/validate-dictionaries",
       content_type = "application/json",
@@ -5224,7 +5224,7 @@ return {
       response = { ref = "ValidateDictionaryResponse" },
     },
     validate_roma_app = {
-      name = "ValidateRomaApp",
+      sdk_operation = "ValidateRomaApp",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/validate-apps",
       content_type = "application/json",

@@ -190,7 +190,7 @@ return {
   },
   operations = {
     check_product_healthy = {
-      name = "CheckProductHealthy",
+      sdk_operation = "CheckProductHealthy",
       method = "POST",
       path = "/v1/{project_id}/products/health-check",
       content_type = "application/json",
@@ -203,7 +203,7 @@ return {
       response = { ref = "CheckProductHealthyResponse" },
     },
     import_events = {
-      name = "ImportEvents",
+      sdk_operation = "ImportEvents",
       method = "POST",
       path = "/v2/{project_id}/events/import",
       content_type = "application/json",

@@ -468,7 +468,7 @@ return {
   },
   operations = {
     change_alert = {
-      name = "ChangeAlert",
+      sdk_operation = "ChangeAlert",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/alerts/{alert_id}",
       content_type = "application/json",
@@ -483,7 +483,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     change_incident = {
-      name = "ChangeIncident",
+      sdk_operation = "ChangeIncident",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/incidents/{incident_id}",
       content_type = "application/json",
@@ -498,7 +498,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     change_playbook_instance = {
-      name = "ChangePlaybookInstance",
+      sdk_operation = "ChangePlaybookInstance",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/instances/{instance_id}/operation",
       content_type = "application/json",
@@ -513,7 +513,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     copy_playbook_version = {
-      name = "CopyPlaybookVersion",
+      sdk_operation = "CopyPlaybookVersion",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/versions/{version_id}/clone",
       content_type = "application/json",
@@ -528,7 +528,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_alert = {
-      name = "CreateAlert",
+      sdk_operation = "CreateAlert",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/alerts",
       content_type = "application/json",
@@ -542,7 +542,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_alert_rule = {
-      name = "CreateAlertRule",
+      sdk_operation = "CreateAlertRule",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/alert-rules",
       content_type = "application/json",
@@ -570,7 +570,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_alert_rule_simulation = {
-      name = "CreateAlertRuleSimulation",
+      sdk_operation = "CreateAlertRuleSimulation",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/alert-rules/simulation",
       content_type = "application/json",
@@ -590,7 +590,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_batch_order_alerts = {
-      name = "CreateBatchOrderAlerts",
+      sdk_operation = "CreateBatchOrderAlerts",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/alerts/batch-order",
       content_type = "application/json",
@@ -608,7 +608,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_dataobject_relation = {
-      name = "CreateDataobjectRelation",
+      sdk_operation = "CreateDataobjectRelation",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/{dataclass_type}/{data_object_id}/{related_dataclass_type}",
       content_type = "application/json",
@@ -625,7 +625,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_incident = {
-      name = "CreateIncident",
+      sdk_operation = "CreateIncident",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/incidents",
       content_type = "application/json",
@@ -639,7 +639,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_indicator = {
-      name = "CreateIndicator",
+      sdk_operation = "CreateIndicator",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/indicators",
       content_type = "application/json",
@@ -657,7 +657,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_playbook = {
-      name = "CreatePlaybook",
+      sdk_operation = "CreatePlaybook",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks",
       content_type = "application/json",
@@ -671,7 +671,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_playbook_action = {
-      name = "CreatePlaybookAction",
+      sdk_operation = "CreatePlaybookAction",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/versions/{version_id}/actions",
       content_type = "application/json",
@@ -685,7 +685,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_playbook_approve = {
-      name = "CreatePlaybookApprove",
+      sdk_operation = "CreatePlaybookApprove",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/versions/{version_id}/approval",
       content_type = "application/json",
@@ -701,7 +701,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_playbook_rule = {
-      name = "CreatePlaybookRule",
+      sdk_operation = "CreatePlaybookRule",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/versions/{version_id}/rules",
       content_type = "application/json",
@@ -716,7 +716,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_playbook_version = {
-      name = "CreatePlaybookVersion",
+      sdk_operation = "CreatePlaybookVersion",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/{playbook_id}/versions",
       content_type = "application/json",
@@ -731,7 +731,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_alert = {
-      name = "DeleteAlert",
+      sdk_operation = "DeleteAlert",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/alerts",
       content_type = "application/json",
@@ -745,7 +745,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_alert_rule = {
-      name = "DeleteAlertRule",
+      sdk_operation = "DeleteAlertRule",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/alert-rules",
       content_type = "application/json",
@@ -758,7 +758,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_dataobject_relation = {
-      name = "DeleteDataobjectRelation",
+      sdk_operation = "DeleteDataobjectRelation",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/{dataclass_type}/{data_object_id}/{related_dataclass_type}",
       content_type = "application/json",
@@ -775,7 +775,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_incident = {
-      name = "DeleteIncident",
+      sdk_operation = "DeleteIncident",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/incidents",
       content_type = "application/json",
@@ -789,7 +789,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_indicator = {
-      name = "DeleteIndicator",
+      sdk_operation = "DeleteIndicator",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/indicators",
       content_type = "application/json",
@@ -803,7 +803,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_playbook = {
-      name = "DeletePlaybook",
+      sdk_operation = "DeletePlaybook",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/{playbook_id}",
       content_type = "application/json",
@@ -816,7 +816,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_playbook_action = {
-      name = "DeletePlaybookAction",
+      sdk_operation = "DeletePlaybookAction",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/versions/{version_id}/actions/{action_id}",
       content_type = "application/json",
@@ -830,7 +830,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_playbook_rule = {
-      name = "DeletePlaybookRule",
+      sdk_operation = "DeletePlaybookRule",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/versions/{version_id}/rules/{rule_id}",
       content_type = "application/json",
@@ -844,7 +844,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_playbook_version = {
-      name = "DeletePlaybookVersion",
+      sdk_operation = "DeletePlaybookVersion",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/versions/{version_id}",
       content_type = "application/json",
@@ -857,7 +857,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     disable_alert_rule = {
-      name = "DisableAlertRule",
+      sdk_operation = "DisableAlertRule",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/alert-rules/disable",
       content_type = "application/json",
@@ -870,7 +870,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     enable_alert_rule = {
-      name = "EnableAlertRule",
+      sdk_operation = "EnableAlertRule",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/alert-rules/enable",
       content_type = "application/json",
@@ -883,7 +883,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_alert_rule_metrics = {
-      name = "ListAlertRuleMetrics",
+      sdk_operation = "ListAlertRuleMetrics",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/alert-rules/metrics",
       content_type = "application/json",
@@ -895,7 +895,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_alert_rule_templates = {
-      name = "ListAlertRuleTemplates",
+      sdk_operation = "ListAlertRuleTemplates",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/alert-rules/templates",
       content_type = "application/json",
@@ -913,7 +913,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_alert_rules = {
-      name = "ListAlertRules",
+      sdk_operation = "ListAlertRules",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/alert-rules",
       content_type = "application/json",
@@ -935,7 +935,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_alerts = {
-      name = "ListAlerts",
+      sdk_operation = "ListAlerts",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/alerts/search",
       content_type = "application/json",
@@ -956,7 +956,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_dataobject_relation = {
-      name = "ListDataobjectRelation",
+      sdk_operation = "ListDataobjectRelation",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/{dataclass_type}/{data_object_id}/{related_dataclass_type}/search",
       content_type = "application/json",
@@ -980,7 +980,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_incident_types = {
-      name = "ListIncidentTypes",
+      sdk_operation = "ListIncidentTypes",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/incidents/types",
       content_type = "application/json",
@@ -1002,7 +1002,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_incidents = {
-      name = "ListIncidents",
+      sdk_operation = "ListIncidents",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/incidents/search",
       content_type = "application/json",
@@ -1023,7 +1023,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_indicators = {
-      name = "ListIndicators",
+      sdk_operation = "ListIndicators",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/indicators/search",
       content_type = "application/json",
@@ -1048,7 +1048,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_playbook_actions = {
-      name = "ListPlaybookActions",
+      sdk_operation = "ListPlaybookActions",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/versions/{version_id}/actions",
       content_type = "application/json",
@@ -1064,7 +1064,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_playbook_approves = {
-      name = "ListPlaybookApproves",
+      sdk_operation = "ListPlaybookApproves",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/versions/approval",
       content_type = "application/json",
@@ -1078,7 +1078,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_playbook_audit_logs = {
-      name = "ListPlaybookAuditLogs",
+      sdk_operation = "ListPlaybookAuditLogs",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/instances/auditlogs",
       content_type = "application/json",
@@ -1109,7 +1109,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_playbook_instances = {
-      name = "ListPlaybookInstances",
+      sdk_operation = "ListPlaybookInstances",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/instances",
       content_type = "application/json",
@@ -1133,7 +1133,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_playbook_versions = {
-      name = "ListPlaybookVersions",
+      sdk_operation = "ListPlaybookVersions",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/{playbook_id}/versions",
       content_type = "application/json",
@@ -1153,7 +1153,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_playbooks = {
-      name = "ListPlaybooks",
+      sdk_operation = "ListPlaybooks",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks",
       content_type = "application/json",
@@ -1174,7 +1174,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_alert = {
-      name = "ShowAlert",
+      sdk_operation = "ShowAlert",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/alerts/{alert_id}",
       content_type = "application/json",
@@ -1187,7 +1187,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_alert_rule = {
-      name = "ShowAlertRule",
+      sdk_operation = "ShowAlertRule",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/alert-rules/{rule_id}",
       content_type = "application/json",
@@ -1200,7 +1200,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_alert_rule_template = {
-      name = "ShowAlertRuleTemplate",
+      sdk_operation = "ShowAlertRuleTemplate",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/alert-rules/templates/{template_id}",
       content_type = "application/json",
@@ -1213,7 +1213,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_incident = {
-      name = "ShowIncident",
+      sdk_operation = "ShowIncident",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/incidents/{incident_id}",
       content_type = "application/json",
@@ -1225,7 +1225,7 @@ return {
       response = { ref = "ShowIncidentResponse" },
     },
     show_indicator_detail = {
-      name = "ShowIndicatorDetail",
+      sdk_operation = "ShowIndicatorDetail",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/indicators/{indicator_id}",
       content_type = "application/json",
@@ -1238,7 +1238,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_playbook = {
-      name = "ShowPlaybook",
+      sdk_operation = "ShowPlaybook",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/{playbook_id}",
       content_type = "application/json",
@@ -1251,7 +1251,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_playbook_instance = {
-      name = "ShowPlaybookInstance",
+      sdk_operation = "ShowPlaybookInstance",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/instances/{instance_id}",
       content_type = "application/json",
@@ -1264,7 +1264,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_playbook_monitors = {
-      name = "ShowPlaybookMonitors",
+      sdk_operation = "ShowPlaybookMonitors",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/{playbook_id}/monitor",
       content_type = "application/json",
@@ -1280,7 +1280,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_playbook_rule = {
-      name = "ShowPlaybookRule",
+      sdk_operation = "ShowPlaybookRule",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/versions/{version_id}/rules/{rule_id}",
       content_type = "application/json",
@@ -1294,7 +1294,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_playbook_statistics = {
-      name = "ShowPlaybookStatistics",
+      sdk_operation = "ShowPlaybookStatistics",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/statistics",
       content_type = "application/json",
@@ -1306,7 +1306,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_playbook_topology = {
-      name = "ShowPlaybookTopology",
+      sdk_operation = "ShowPlaybookTopology",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/instances/{instance_id}/topology",
       content_type = "application/json",
@@ -1319,7 +1319,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_playbook_version = {
-      name = "ShowPlaybookVersion",
+      sdk_operation = "ShowPlaybookVersion",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/versions/{version_id}",
       content_type = "application/json",
@@ -1332,7 +1332,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_alert_rule = {
-      name = "UpdateAlertRule",
+      sdk_operation = "UpdateAlertRule",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/alert-rules/{rule_id}",
       content_type = "application/json",
@@ -1360,7 +1360,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_indicator = {
-      name = "UpdateIndicator",
+      sdk_operation = "UpdateIndicator",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/indicators/{indicator_id}",
       content_type = "application/json",
@@ -1376,7 +1376,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_playbook = {
-      name = "UpdatePlaybook",
+      sdk_operation = "UpdatePlaybook",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/{playbook_id}",
       content_type = "application/json",
@@ -1394,7 +1394,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_playbook_action = {
-      name = "UpdatePlaybookAction",
+      sdk_operation = "UpdatePlaybookAction",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/versions/{version_id}/actions/{action_id}",
       content_type = "application/json",
@@ -1410,7 +1410,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_playbook_rule = {
-      name = "UpdatePlaybookRule",
+      sdk_operation = "UpdatePlaybookRule",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/versions/{version_id}/rules/{rule_id}",
       content_type = "application/json",
@@ -1426,7 +1426,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_playbook_version = {
-      name = "UpdatePlaybookVersion",
+      sdk_operation = "UpdatePlaybookVersion",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/versions/{version_id}",
       content_type = "application/json",

@@ -43,7 +43,7 @@ return {
   },
   operations = {
     apply_certificate = {
-      name = "ApplyCertificate",
+      sdk_operation = "ApplyCertificate",
       method = "POST",
       path = "/v3/scm/certificates/{certificate_id}/apply",
       content_type = "application/json",
@@ -73,7 +73,7 @@ return {
       response = { ref = "ApplyCertificateResponse" },
     },
     batch_create_or_delete_tags = {
-      name = "BatchCreateOrDeleteTags",
+      sdk_operation = "BatchCreateOrDeleteTags",
       method = "POST",
       path = "/v3/scm/{resource_id}/tags/action",
       content_type = "application/json",
@@ -86,7 +86,7 @@ return {
       response = { ref = "BatchCreateOrDeleteTagsResponse" },
     },
     batch_push_certificate = {
-      name = "BatchPushCertificate",
+      sdk_operation = "BatchPushCertificate",
       method = "POST",
       path = "/v3/scm/certificates/{certificate_id}/batch-push",
       content_type = "application/json",
@@ -99,7 +99,7 @@ return {
       response = { ref = "BatchPushCertificateResponse" },
     },
     cancel_certificate_request = {
-      name = "CancelCertificateRequest",
+      sdk_operation = "CancelCertificateRequest",
       method = "POST",
       path = "/v3/scm/certificates/{certificate_id}/cancel-cert",
       content_type = "application/json",
@@ -109,7 +109,7 @@ return {
       response = { ref = "CancelCertificateRequestResponse" },
     },
     create_certificate_tag = {
-      name = "CreateCertificateTag",
+      sdk_operation = "CreateCertificateTag",
       method = "POST",
       path = "/v3/scm/{resource_id}/tags",
       content_type = "application/json",
@@ -121,7 +121,7 @@ return {
       response = { ref = "CreateCertificateTagResponse" },
     },
     create_csr = {
-      name = "CreateCsr",
+      sdk_operation = "CreateCsr",
       method = "POST",
       path = "/v3/scm/csr",
       content_type = "application/json",
@@ -140,7 +140,7 @@ return {
       response = { ref = "CreateCsrResponse" },
     },
     delete_certificate = {
-      name = "DeleteCertificate",
+      sdk_operation = "DeleteCertificate",
       method = "DELETE",
       path = "/v3/scm/certificates/{certificate_id}",
       content_type = "application/json",
@@ -150,7 +150,7 @@ return {
       response = { ref = "DeleteCertificateResponse" },
     },
     delete_csr = {
-      name = "DeleteCsr",
+      sdk_operation = "DeleteCsr",
       method = "DELETE",
       path = "/v3/scm/csr/{id}",
       content_type = "application/json",
@@ -160,7 +160,7 @@ return {
       response = { ref = "DeleteCsrResponse" },
     },
     deploy_certificate = {
-      name = "DeployCertificate",
+      sdk_operation = "DeployCertificate",
       method = "POST",
       path = "/v3/scm/certificates/{certificate_id}/deploy",
       content_type = "application/json",
@@ -174,7 +174,7 @@ return {
       response = { ref = "DeployCertificateResponse" },
     },
     disable_notification = {
-      name = "DisableNotification",
+      sdk_operation = "DisableNotification",
       method = "POST",
       path = "/v3/scm/notification/disable",
       content_type = "application/json",
@@ -184,7 +184,7 @@ return {
       response = { ref = "DisableNotificationResponse" },
     },
     enable_notification = {
-      name = "EnableNotification",
+      sdk_operation = "EnableNotification",
       method = "POST",
       path = "/v3/scm/notification/enable",
       content_type = "application/json",
@@ -194,7 +194,7 @@ return {
       response = { ref = "EnableNotificationResponse" },
     },
     export_certificate = {
-      name = "ExportCertificate",
+      sdk_operation = "ExportCertificate",
       method = "POST",
       path = "/v3/scm/certificates/{certificate_id}/export",
       content_type = "application/json",
@@ -204,7 +204,7 @@ return {
       response = { ref = "ExportCertificateResponse" },
     },
     import_certificate = {
-      name = "ImportCertificate",
+      sdk_operation = "ImportCertificate",
       method = "POST",
       path = "/v3/scm/certificates/import",
       content_type = "application/json",
@@ -222,7 +222,7 @@ return {
       response = { ref = "ImportCertificateResponse" },
     },
     list_all_tags = {
-      name = "ListAllTags",
+      sdk_operation = "ListAllTags",
       method = "GET",
       path = "/v3/scm/tags",
       content_type = "application/json",
@@ -230,7 +230,7 @@ return {
       response = { ref = "ListAllTagsResponse" },
     },
     list_certificates = {
-      name = "ListCertificates",
+      sdk_operation = "ListCertificates",
       method = "GET",
       path = "/v3/scm/certificates",
       content_type = "application/json",
@@ -250,7 +250,7 @@ return {
       response = { ref = "ListCertificatesResponse" },
     },
     list_certificates_by_tag = {
-      name = "ListCertificatesByTag",
+      sdk_operation = "ListCertificatesByTag",
       method = "POST",
       path = "/v3/scm/{resource_instances}/action",
       content_type = "application/json",
@@ -271,7 +271,7 @@ return {
       response = { ref = "ListCertificatesByTagResponse" },
     },
     list_csr = {
-      name = "ListCsr",
+      sdk_operation = "ListCsr",
       method = "GET",
       path = "/v3/scm/csr",
       content_type = "application/json",
@@ -285,7 +285,7 @@ return {
       response = { ref = "ListCsrResponse" },
     },
     list_deployed_resources = {
-      name = "ListDeployedResources",
+      sdk_operation = "ListDeployedResources",
       method = "POST",
       path = "/v3/scm/deployed-resources",
       content_type = "application/json",
@@ -297,7 +297,7 @@ return {
       response = { ref = "ListDeployedResourcesResponse" },
     },
     list_tags_by_certificate = {
-      name = "ListTagsByCertificate",
+      sdk_operation = "ListTagsByCertificate",
       method = "GET",
       path = "/v3/scm/{resource_id}/tags",
       content_type = "application/json",
@@ -307,7 +307,7 @@ return {
       response = { ref = "ListTagsByCertificateResponse" },
     },
     push_certificate = {
-      name = "PushCertificate",
+      sdk_operation = "PushCertificate",
       method = "POST",
       path = "/v3/scm/certificates/{certificate_id}/push",
       content_type = "application/json",
@@ -320,7 +320,7 @@ return {
       response = { ref = "PushCertificateResponse" },
     },
     show_certificate = {
-      name = "ShowCertificate",
+      sdk_operation = "ShowCertificate",
       method = "GET",
       path = "/v3/scm/certificates/{certificate_id}",
       content_type = "application/json",
@@ -330,7 +330,7 @@ return {
       response = { ref = "ShowCertificateResponse" },
     },
     show_csr = {
-      name = "ShowCsr",
+      sdk_operation = "ShowCsr",
       method = "GET",
       path = "/v3/scm/csr/{id}",
       content_type = "application/json",
@@ -340,7 +340,7 @@ return {
       response = { ref = "ShowCsrResponse" },
     },
     show_csr_private_key = {
-      name = "ShowCsrPrivateKey",
+      sdk_operation = "ShowCsrPrivateKey",
       method = "GET",
       path = "/v3/scm/csr/{id}/private-key",
       content_type = "application/json",
@@ -350,7 +350,7 @@ return {
       response = { ref = "ShowCsrPrivateKeyResponse" },
     },
     subscribe_certificate = {
-      name = "SubscribeCertificate",
+      sdk_operation = "SubscribeCertificate",
       method = "POST",
       path = "/v3/scm/certificates/buy",
       content_type = "application/json",
@@ -374,7 +374,7 @@ return {
       response = { ref = "SubscribeCertificateResponse" },
     },
     unsubscribe_certificate = {
-      name = "UnsubscribeCertificate",
+      sdk_operation = "UnsubscribeCertificate",
       method = "DELETE",
       path = "/v3/scm/certificates/{cert_id}/unsubscribe",
       content_type = "application/json",
@@ -384,7 +384,7 @@ return {
       response = { ref = "UnsubscribeCertificateResponse" },
     },
     update_csr = {
-      name = "UpdateCsr",
+      sdk_operation = "UpdateCsr",
       method = "PUT",
       path = "/v3/scm/csr/{id}",
       content_type = "application/json",
@@ -396,7 +396,7 @@ return {
       response = { ref = "UpdateCsrResponse" },
     },
     upload_csr = {
-      name = "UploadCsr",
+      sdk_operation = "UploadCsr",
       method = "POST",
       path = "/v3/scm/csr/upload",
       content_type = "application/json",

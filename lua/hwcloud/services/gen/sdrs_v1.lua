@@ -128,7 +128,7 @@ return {
   },
   operations = {
     add_protected_instance_nic = {
-      name = "AddProtectedInstanceNic",
+      sdk_operation = "AddProtectedInstanceNic",
       method = "POST",
       path = "/v1/{project_id}/protected-instances/{protected_instance_id}/nic",
       content_type = "application/json;charset=UTF-8",
@@ -142,7 +142,7 @@ return {
       response = { ref = "AddProtectedInstanceNicResponse" },
     },
     add_protected_instance_tags = {
-      name = "AddProtectedInstanceTags",
+      sdk_operation = "AddProtectedInstanceTags",
       method = "POST",
       path = "/v1/{project_id}/protected-instances/{protected_instance_id}/tags",
       content_type = "application/json;charset=UTF-8",
@@ -154,7 +154,7 @@ return {
       response = { ref = "AddProtectedInstanceTagsResponse" },
     },
     attach_protected_instance_replication = {
-      name = "AttachProtectedInstanceReplication",
+      sdk_operation = "AttachProtectedInstanceReplication",
       method = "POST",
       path = "/v1/{project_id}/protected-instances/{protected_instance_id}/attachreplication",
       content_type = "application/json;charset=UTF-8",
@@ -166,7 +166,7 @@ return {
       response = { ref = "AttachProtectedInstanceReplicationResponse" },
     },
     batch_add_tags = {
-      name = "BatchAddTags",
+      sdk_operation = "BatchAddTags",
       method = "POST",
       path = "/v1/{project_id}/protected-instances/{protected_instance_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -179,7 +179,7 @@ return {
       response = { ref = "BatchAddTagsResponse" },
     },
     batch_create_protected_instances = {
-      name = "BatchCreateProtectedInstances",
+      sdk_operation = "BatchCreateProtectedInstances",
       method = "POST",
       path = "/v1/{project_id}/protected-instances/batch",
       content_type = "application/json;charset=UTF-8",
@@ -190,7 +190,7 @@ return {
       response = { ref = "BatchCreateProtectedInstancesResponse" },
     },
     batch_delete_protected_instances = {
-      name = "BatchDeleteProtectedInstances",
+      sdk_operation = "BatchDeleteProtectedInstances",
       method = "POST",
       path = "/v1/{project_id}/protected-instances/delete",
       content_type = "application/json;charset=UTF-8",
@@ -203,7 +203,7 @@ return {
       response = { ref = "BatchDeleteProtectedInstancesResponse" },
     },
     batch_delete_tags = {
-      name = "BatchDeleteTags",
+      sdk_operation = "BatchDeleteTags",
       method = "POST",
       path = "/v1/{project_id}/protected-instances/{protected_instance_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -216,7 +216,7 @@ return {
       response = { ref = "BatchDeleteTagsResponse" },
     },
     create_disaster_recovery_drill = {
-      name = "CreateDisasterRecoveryDrill",
+      sdk_operation = "CreateDisasterRecoveryDrill",
       method = "POST",
       path = "/v1/{project_id}/disaster-recovery-drills",
       content_type = "application/json;charset=UTF-8",
@@ -227,7 +227,7 @@ return {
       response = { ref = "CreateDisasterRecoveryDrillResponse" },
     },
     create_protected_instance = {
-      name = "CreateProtectedInstance",
+      sdk_operation = "CreateProtectedInstance",
       method = "POST",
       path = "/v1/{project_id}/protected-instances",
       content_type = "application/json;charset=UTF-8",
@@ -238,7 +238,7 @@ return {
       response = { ref = "CreateProtectedInstanceResponse" },
     },
     create_protection_group = {
-      name = "CreateProtectionGroup",
+      sdk_operation = "CreateProtectionGroup",
       method = "POST",
       path = "/v1/{project_id}/server-groups",
       content_type = "application/json;charset=UTF-8",
@@ -249,7 +249,7 @@ return {
       response = { ref = "CreateProtectionGroupResponse" },
     },
     create_replication = {
-      name = "CreateReplication",
+      sdk_operation = "CreateReplication",
       method = "POST",
       path = "/v1/{project_id}/replications",
       content_type = "application/json;charset=UTF-8",
@@ -260,7 +260,7 @@ return {
       response = { ref = "CreateReplicationResponse" },
     },
     delete_all_server_group_failure_jobs = {
-      name = "DeleteAllServerGroupFailureJobs",
+      sdk_operation = "DeleteAllServerGroupFailureJobs",
       method = "DELETE",
       path = "/v1/{project_id}/task-center/failure-jobs/batch",
       content_type = "application/json",
@@ -268,7 +268,7 @@ return {
       response = { ref = "DeleteAllServerGroupFailureJobsResponse" },
     },
     delete_disaster_recovery_drill = {
-      name = "DeleteDisasterRecoveryDrill",
+      sdk_operation = "DeleteDisasterRecoveryDrill",
       method = "DELETE",
       path = "/v1/{project_id}/disaster-recovery-drills/{disaster_recovery_drill_id}",
       content_type = "application/json",
@@ -278,7 +278,7 @@ return {
       response = { ref = "DeleteDisasterRecoveryDrillResponse" },
     },
     delete_failure_job = {
-      name = "DeleteFailureJob",
+      sdk_operation = "DeleteFailureJob",
       method = "DELETE",
       path = "/v1/{project_id}/task-center/failure-jobs/{failure_job_id}",
       content_type = "application/json",
@@ -288,7 +288,7 @@ return {
       response = { ref = "DeleteFailureJobResponse" },
     },
     delete_protected_instance = {
-      name = "DeleteProtectedInstance",
+      sdk_operation = "DeleteProtectedInstance",
       method = "DELETE",
       path = "/v1/{project_id}/protected-instances/{protected_instance_id}",
       content_type = "application/json;charset=UTF-8",
@@ -301,7 +301,7 @@ return {
       response = { ref = "DeleteProtectedInstanceResponse" },
     },
     delete_protected_instance_nic = {
-      name = "DeleteProtectedInstanceNic",
+      sdk_operation = "DeleteProtectedInstanceNic",
       method = "POST",
       path = "/v1/{project_id}/protected-instances/{protected_instance_id}/nic/delete",
       content_type = "application/json;charset=UTF-8",
@@ -313,7 +313,7 @@ return {
       response = { ref = "DeleteProtectedInstanceNicResponse" },
     },
     delete_protected_instance_tag = {
-      name = "DeleteProtectedInstanceTag",
+      sdk_operation = "DeleteProtectedInstanceTag",
       method = "DELETE",
       path = "/v1/{project_id}/protected-instances/{protected_instance_id}/tags/{key}",
       content_type = "application/json",
@@ -324,7 +324,7 @@ return {
       response = { ref = "DeleteProtectedInstanceTagResponse" },
     },
     delete_protection_group = {
-      name = "DeleteProtectionGroup",
+      sdk_operation = "DeleteProtectionGroup",
       method = "DELETE",
       path = "/v1/{project_id}/server-groups/{server_group_id}",
       content_type = "application/json",
@@ -334,7 +334,7 @@ return {
       response = { ref = "DeleteProtectionGroupResponse" },
     },
     delete_replication = {
-      name = "DeleteReplication",
+      sdk_operation = "DeleteReplication",
       method = "DELETE",
       path = "/v1/{project_id}/replications/{replication_id}",
       content_type = "application/json;charset=UTF-8",
@@ -346,7 +346,7 @@ return {
       response = { ref = "DeleteReplicationResponse" },
     },
     delete_server_group_failure_jobs = {
-      name = "DeleteServerGroupFailureJobs",
+      sdk_operation = "DeleteServerGroupFailureJobs",
       method = "DELETE",
       path = "/v1/{project_id}/task-center/{server_group_id}/failure-jobs/batch",
       content_type = "application/json",
@@ -356,7 +356,7 @@ return {
       response = { ref = "DeleteServerGroupFailureJobsResponse" },
     },
     detach_protected_instance_replication = {
-      name = "DetachProtectedInstanceReplication",
+      sdk_operation = "DetachProtectedInstanceReplication",
       method = "DELETE",
       path = "/v1/{project_id}/protected-instances/{protected_instance_id}/detachreplication/{replication_id}",
       content_type = "application/json",
@@ -367,7 +367,7 @@ return {
       response = { ref = "DetachProtectedInstanceReplicationResponse" },
     },
     expand_replication = {
-      name = "ExpandReplication",
+      sdk_operation = "ExpandReplication",
       method = "POST",
       path = "/v1/{project_id}/replications/{replication_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -379,7 +379,7 @@ return {
       response = { ref = "ExpandReplicationResponse" },
     },
     list_active_active_domains = {
-      name = "ListActiveActiveDomains",
+      sdk_operation = "ListActiveActiveDomains",
       method = "GET",
       path = "/v1/{project_id}/active-domains",
       content_type = "application/json",
@@ -387,7 +387,7 @@ return {
       response = { ref = "ListActiveActiveDomainsResponse" },
     },
     list_api_versions = {
-      name = "ListApiVersions",
+      sdk_operation = "ListApiVersions",
       method = "GET",
       path = "/",
       content_type = "application/json",
@@ -395,7 +395,7 @@ return {
       response = { ref = "ListApiVersionsResponse" },
     },
     list_disaster_recovery_drills = {
-      name = "ListDisasterRecoveryDrills",
+      sdk_operation = "ListDisasterRecoveryDrills",
       method = "GET",
       path = "/v1/{project_id}/disaster-recovery-drills",
       content_type = "application/json",
@@ -411,7 +411,7 @@ return {
       response = { ref = "ListDisasterRecoveryDrillsResponse" },
     },
     list_failure_jobs = {
-      name = "ListFailureJobs",
+      sdk_operation = "ListFailureJobs",
       method = "GET",
       path = "/v1/{project_id}/task-center/failure-jobs",
       content_type = "application/json",
@@ -427,7 +427,7 @@ return {
       response = { ref = "ListFailureJobsResponse" },
     },
     list_protected_instance_tags = {
-      name = "ListProtectedInstanceTags",
+      sdk_operation = "ListProtectedInstanceTags",
       method = "GET",
       path = "/v1/{project_id}/protected-instances/{protected_instance_id}/tags",
       content_type = "application/json",
@@ -437,7 +437,7 @@ return {
       response = { ref = "ListProtectedInstanceTagsResponse" },
     },
     list_protected_instances = {
-      name = "ListProtectedInstances",
+      sdk_operation = "ListProtectedInstances",
       method = "GET",
       path = "/v1/{project_id}/protected-instances",
       content_type = "application/json",
@@ -456,7 +456,7 @@ return {
       response = { ref = "ListProtectedInstancesResponse" },
     },
     list_protected_instances_by_tags = {
-      name = "ListProtectedInstancesByTags",
+      sdk_operation = "ListProtectedInstancesByTags",
       method = "POST",
       path = "/v1/{project_id}/protected-instances/resource_instances/action",
       content_type = "application/json;charset=UTF-8",
@@ -475,7 +475,7 @@ return {
       response = { ref = "ListProtectedInstancesByTagsResponse" },
     },
     list_protected_instances_project_tags = {
-      name = "ListProtectedInstancesProjectTags",
+      sdk_operation = "ListProtectedInstancesProjectTags",
       method = "GET",
       path = "/v1/{project_id}/protected-instances/tags",
       content_type = "application/json",
@@ -483,7 +483,7 @@ return {
       response = { ref = "ListProtectedInstancesProjectTagsResponse" },
     },
     list_protection_groups = {
-      name = "ListProtectionGroups",
+      sdk_operation = "ListProtectionGroups",
       method = "GET",
       path = "/v1/{project_id}/server-groups",
       content_type = "application/json",
@@ -499,7 +499,7 @@ return {
       response = { ref = "ListProtectionGroupsResponse" },
     },
     list_replications = {
-      name = "ListReplications",
+      sdk_operation = "ListReplications",
       method = "GET",
       path = "/v1/{project_id}/replications",
       content_type = "application/json",
@@ -519,7 +519,7 @@ return {
       response = { ref = "ListReplicationsResponse" },
     },
     list_rpo_statistics = {
-      name = "ListRpoStatistics",
+      sdk_operation = "ListRpoStatistics",
       method = "GET",
       path = "/v1/{project_id}/resource/rpo-statistics",
       content_type = "application/json",
@@ -534,7 +534,7 @@ return {
       response = { ref = "ListRpoStatisticsResponse" },
     },
     resize_protected_instance = {
-      name = "ResizeProtectedInstance",
+      sdk_operation = "ResizeProtectedInstance",
       method = "POST",
       path = "/v1/{project_id}/protected-instances/{protected_instance_id}/resize",
       content_type = "application/json;charset=UTF-8",
@@ -546,7 +546,7 @@ return {
       response = { ref = "ResizeProtectedInstanceResponse" },
     },
     show_disaster_recovery_drill = {
-      name = "ShowDisasterRecoveryDrill",
+      sdk_operation = "ShowDisasterRecoveryDrill",
       method = "GET",
       path = "/v1/{project_id}/disaster-recovery-drills/{disaster_recovery_drill_id}",
       content_type = "application/json",
@@ -556,7 +556,7 @@ return {
       response = { ref = "ShowDisasterRecoveryDrillResponse" },
     },
     show_job_status = {
-      name = "ShowJobStatus",
+      sdk_operation = "ShowJobStatus",
       method = "GET",
       path = "/v1/{project_id}/jobs/{job_id}",
       content_type = "application/json",
@@ -566,7 +566,7 @@ return {
       response = { ref = "ShowJobStatusResponse" },
     },
     show_protected_instance = {
-      name = "ShowProtectedInstance",
+      sdk_operation = "ShowProtectedInstance",
       method = "GET",
       path = "/v1/{project_id}/protected-instances/{protected_instance_id}",
       content_type = "application/json",
@@ -576,7 +576,7 @@ return {
       response = { ref = "ShowProtectedInstanceResponse" },
     },
     show_protection_group = {
-      name = "ShowProtectionGroup",
+      sdk_operation = "ShowProtectionGroup",
       method = "GET",
       path = "/v1/{project_id}/server-groups/{server_group_id}",
       content_type = "application/json",
@@ -586,7 +586,7 @@ return {
       response = { ref = "ShowProtectionGroupResponse" },
     },
     show_quota = {
-      name = "ShowQuota",
+      sdk_operation = "ShowQuota",
       method = "GET",
       path = "/v1/{project_id}/sdrs/quotas",
       content_type = "application/json",
@@ -594,7 +594,7 @@ return {
       response = { ref = "ShowQuotaResponse" },
     },
     show_replication = {
-      name = "ShowReplication",
+      sdk_operation = "ShowReplication",
       method = "GET",
       path = "/v1/{project_id}/replications/{replication_id}",
       content_type = "application/json",
@@ -604,7 +604,7 @@ return {
       response = { ref = "ShowReplicationResponse" },
     },
     show_specified_api_version = {
-      name = "ShowSpecifiedApiVersion",
+      sdk_operation = "ShowSpecifiedApiVersion",
       method = "GET",
       path = "/{api_version}",
       content_type = "application/json",
@@ -614,7 +614,7 @@ return {
       response = { ref = "ShowSpecifiedApiVersionResponse" },
     },
     start_failover_protection_group = {
-      name = "StartFailoverProtectionGroup",
+      sdk_operation = "StartFailoverProtectionGroup",
       method = "POST",
       path = "/v1/{project_id}/server-groups/{server_group_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -626,7 +626,7 @@ return {
       response = { ref = "StartFailoverProtectionGroupResponse" },
     },
     start_protection_group = {
-      name = "StartProtectionGroup",
+      sdk_operation = "StartProtectionGroup",
       method = "POST",
       path = "/v1/{project_id}/server-groups/{server_group_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -638,7 +638,7 @@ return {
       response = { ref = "StartProtectionGroupResponse" },
     },
     start_reverse_protection_group = {
-      name = "StartReverseProtectionGroup",
+      sdk_operation = "StartReverseProtectionGroup",
       method = "POST",
       path = "/v1/{project_id}/server-groups/{server_group_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -650,7 +650,7 @@ return {
       response = { ref = "StartReverseProtectionGroupResponse" },
     },
     stop_protection_group = {
-      name = "StopProtectionGroup",
+      sdk_operation = "StopProtectionGroup",
       method = "POST",
       path = "/v1/{project_id}/server-groups/{server_group_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -662,7 +662,7 @@ return {
       response = { ref = "StopProtectionGroupResponse" },
     },
     update_disaster_recovery_drill_name = {
-      name = "UpdateDisasterRecoveryDrillName",
+      sdk_operation = "UpdateDisasterRecoveryDrillName",
       method = "PUT",
       path = "/v1/{project_id}/disaster-recovery-drills/{disaster_recovery_drill_id}",
       content_type = "application/json;charset=UTF-8",
@@ -674,7 +674,7 @@ return {
       response = { ref = "UpdateDisasterRecoveryDrillNameResponse" },
     },
     update_protected_instance_name = {
-      name = "UpdateProtectedInstanceName",
+      sdk_operation = "UpdateProtectedInstanceName",
       method = "PUT",
       path = "/v1/{project_id}/protected-instances/{protected_instance_id}",
       content_type = "application/json;charset=UTF-8",
@@ -686,7 +686,7 @@ return {
       response = { ref = "UpdateProtectedInstanceNameResponse" },
     },
     update_protection_group_name = {
-      name = "UpdateProtectionGroupName",
+      sdk_operation = "UpdateProtectionGroupName",
       method = "PUT",
       path = "/v1/{project_id}/server-groups/{server_group_id}",
       content_type = "application/json;charset=UTF-8",
@@ -698,7 +698,7 @@ return {
       response = { ref = "UpdateProtectionGroupNameResponse" },
     },
     update_replication_name = {
-      name = "UpdateReplicationName",
+      sdk_operation = "UpdateReplicationName",
       method = "PUT",
       path = "/v1/{project_id}/replications/{replication_id}",
       content_type = "application/json;charset=UTF-8",

@@ -1387,7 +1387,7 @@ return {
   },
   operations = {
     batch_create_dataobject_relations = {
-      name = "BatchCreateDataobjectRelations",
+      sdk_operation = "BatchCreateDataobjectRelations",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/{dataclass_type}/{related_dataclass_type}/batch-create",
       content_type = "application/json",
@@ -1403,7 +1403,7 @@ return {
       response = { ref = "BatchCreateDataobjectRelationsResponse" },
     },
     batch_create_datapanel_objects = {
-      name = "BatchCreateDatapanelObjects",
+      sdk_operation = "BatchCreateDatapanelObjects",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/datapanel/{dataclass}/data-objects/batch-create",
       content_type = "application/json",
@@ -1423,7 +1423,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     batch_search_metric_hits = {
-      name = "BatchSearchMetricHits",
+      sdk_operation = "BatchSearchMetricHits",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/sa/metrics/hits",
       content_type = "application/json",
@@ -1442,7 +1442,7 @@ return {
       response = { type = "array", items = { ref = "ShowMetricResultResponseBody" } },
     },
     batch_tag_resources = {
-      name = "BatchTagResources",
+      sdk_operation = "BatchTagResources",
       method = "POST",
       path = "/v1/{project_id}/{resource_type}/{resource_id}/tags/create",
       content_type = "application/json",
@@ -1457,7 +1457,7 @@ return {
       response = { ref = "BatchTagResourcesResponse" },
     },
     batch_untag_resources = {
-      name = "BatchUntagResources",
+      sdk_operation = "BatchUntagResources",
       method = "DELETE",
       path = "/v1/{project_id}/{resource_type}/{resource_id}/tags/delete",
       content_type = "application/json",
@@ -1472,7 +1472,7 @@ return {
       response = { ref = "BatchUntagResourcesResponse" },
     },
     batch_update_catalogue = {
-      name = "BatchUpdateCatalogue",
+      sdk_operation = "BatchUpdateCatalogue",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/catalogues/batch-update",
       content_type = "application/json",
@@ -1492,7 +1492,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     change_alert = {
-      name = "ChangeAlert",
+      sdk_operation = "ChangeAlert",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/alerts/{alert_id}",
       content_type = "application/json",
@@ -1507,7 +1507,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     change_alerts = {
-      name = "ChangeAlerts",
+      sdk_operation = "ChangeAlerts",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/alerts/batch-update",
       content_type = "application/json",
@@ -1521,7 +1521,7 @@ return {
       response = { ref = "ChangeAlertsResponse" },
     },
     change_incident = {
-      name = "ChangeIncident",
+      sdk_operation = "ChangeIncident",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/incidents/{incident_id}",
       content_type = "application/json",
@@ -1537,7 +1537,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     change_incidents = {
-      name = "ChangeIncidents",
+      sdk_operation = "ChangeIncidents",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/incidents/batch-update",
       content_type = "application/json",
@@ -1551,7 +1551,7 @@ return {
       response = { ref = "ChangeIncidentsResponse" },
     },
     change_playbook_instance = {
-      name = "ChangePlaybookInstance",
+      sdk_operation = "ChangePlaybookInstance",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/instances/{instance_id}/operation",
       content_type = "application/json",
@@ -1566,7 +1566,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     change_resource = {
-      name = "ChangeResource",
+      sdk_operation = "ChangeResource",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/sa/resources/{id}",
       content_type = "application/json",
@@ -1581,7 +1581,7 @@ return {
       response = { ref = "ChangeResourceResponse" },
     },
     copy_mapping = {
-      name = "CopyMapping",
+      sdk_operation = "CopyMapping",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/mappings/{mapping_id}/clone",
       content_type = "application/json;charset=utf-8",
@@ -1595,7 +1595,7 @@ return {
       response = { ref = "CopyMappingResponse" },
     },
     copy_playbook_version = {
-      name = "CopyPlaybookVersion",
+      sdk_operation = "CopyPlaybookVersion",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/versions/{version_id}/clone",
       content_type = "application/json",
@@ -1610,7 +1610,7 @@ return {
       response_headers = { ["x-api-deprecation-date"] = "X-API-Deprecation-Date", ["x-api-deprecation-info"] = "X-API-Deprecation-Info", ["x-request-id"] = "X-request-id" },
     },
     count_resource_instance = {
-      name = "CountResourceInstance",
+      sdk_operation = "CountResourceInstance",
       method = "POST",
       path = "/v1/{project_id}/{resource_type}/resource-instances/count",
       content_type = "application/json",
@@ -1626,7 +1626,7 @@ return {
       response = { ref = "CountResourceInstanceResponse" },
     },
     create_alert = {
-      name = "CreateAlert",
+      sdk_operation = "CreateAlert",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/alerts",
       content_type = "application/json",
@@ -1640,7 +1640,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_alert_rule = {
-      name = "CreateAlertRule",
+      sdk_operation = "CreateAlertRule",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/alert-rules",
       content_type = "application/json",
@@ -1672,7 +1672,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_alert_rule_simulation = {
-      name = "CreateAlertRuleSimulation",
+      sdk_operation = "CreateAlertRuleSimulation",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/alert-rules/simulation",
       content_type = "application/json",
@@ -1692,7 +1692,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_aop_workflow = {
-      name = "CreateAopWorkflow",
+      sdk_operation = "CreateAopWorkflow",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/workflows",
       content_type = "application/json",
@@ -1710,7 +1710,7 @@ return {
       response = { ref = "CreateAopWorkflowResponse" },
     },
     create_aop_workflow_version = {
-      name = "CreateAopWorkflowVersion",
+      sdk_operation = "CreateAopWorkflowVersion",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/workflows/{workflow_id}/versions",
       content_type = "application/json",
@@ -1731,7 +1731,7 @@ return {
       response = { ref = "CreateAopWorkflowVersionResponse" },
     },
     create_aop_workflow_version_approvel = {
-      name = "CreateAopWorkflowVersionApprovel",
+      sdk_operation = "CreateAopWorkflowVersionApprovel",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/workflows/versions/{version_id}/approval",
       content_type = "application/json",
@@ -1746,7 +1746,7 @@ return {
       response = { ref = "CreateAopWorkflowVersionApprovelResponse" },
     },
     create_batch_order_alerts = {
-      name = "CreateBatchOrderAlerts",
+      sdk_operation = "CreateBatchOrderAlerts",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/alerts/batch-order",
       content_type = "application/json",
@@ -1761,7 +1761,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_catalogue = {
-      name = "CreateCatalogue",
+      sdk_operation = "CreateCatalogue",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/catalogues",
       content_type = "application/json",
@@ -1785,7 +1785,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_classifier = {
-      name = "CreateClassifier",
+      sdk_operation = "CreateClassifier",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/mappings/classifiers",
       content_type = "application/json;charset=utf-8",
@@ -1798,7 +1798,7 @@ return {
       response = { ref = "CreateClassifierResponse" },
     },
     create_collect_config = {
-      name = "CreateCollectConfig",
+      sdk_operation = "CreateCollectConfig",
       method = "POST",
       path = "/v1/{project_id}/collector/cloudlogs/config",
       content_type = "application/json",
@@ -1816,7 +1816,7 @@ return {
       response = { type = "array", items = { ref = "ConfigResponse" } },
     },
     create_collector_channel = {
-      name = "CreateCollectorChannel",
+      sdk_operation = "CreateCollectorChannel",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/collector/channels",
       content_type = "application/json",
@@ -1836,7 +1836,7 @@ return {
       response = { ref = "CreateCollectorChannelResponse" },
     },
     create_collector_channel_group = {
-      name = "CreateCollectorChannelGroup",
+      sdk_operation = "CreateCollectorChannelGroup",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/collector/channels/groups",
       content_type = "application/json",
@@ -1849,7 +1849,7 @@ return {
       response = { ref = "CreateCollectorChannelGroupResponse" },
     },
     create_collector_channel_operation = {
-      name = "CreateCollectorChannelOperation",
+      sdk_operation = "CreateCollectorChannelOperation",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/collector/channels/{channel_id}/operation",
       content_type = "application/json",
@@ -1863,7 +1863,7 @@ return {
       response = { ref = "CreateCollectorChannelOperationResponse" },
     },
     create_collector_connection = {
-      name = "CreateCollectorConnection",
+      sdk_operation = "CreateCollectorConnection",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/collector/connections",
       content_type = "application/json",
@@ -1880,7 +1880,7 @@ return {
       response = { ref = "CreateCollectorConnectionResponse" },
     },
     create_collector_files = {
-      name = "CreateCollectorFiles",
+      sdk_operation = "CreateCollectorFiles",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/collector/files",
       content_type = "multipart/form-data",
@@ -1893,7 +1893,7 @@ return {
       response = { ref = "CreateCollectorFilesResponse" },
     },
     create_collector_parser = {
-      name = "CreateCollectorParser",
+      sdk_operation = "CreateCollectorParser",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/collector/logstash/parsers",
       content_type = "application/json",
@@ -1909,7 +1909,7 @@ return {
       response = { ref = "CreateCollectorParserResponse" },
     },
     create_component_template = {
-      name = "CreateComponentTemplate",
+      sdk_operation = "CreateComponentTemplate",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/components/template",
       content_type = "application/json",
@@ -1924,7 +1924,7 @@ return {
       response = { ref = "CreateComponentTemplateResponse" },
     },
     create_configuration_application = {
-      name = "CreateConfigurationApplication",
+      sdk_operation = "CreateConfigurationApplication",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/components/{component_id}/configurations/application",
       content_type = "application/json",
@@ -1938,7 +1938,7 @@ return {
       response = { ref = "CreateConfigurationApplicationResponse" },
     },
     create_configuration_dictionaries = {
-      name = "CreateConfigurationDictionaries",
+      sdk_operation = "CreateConfigurationDictionaries",
       method = "POST",
       path = "/v1/{project_id}/configurations/dictionaries",
       content_type = "application/json;charset=utf-8",
@@ -1952,7 +1952,7 @@ return {
       response = { ref = "CreateConfigurationDictionariesResponse" },
     },
     create_connection = {
-      name = "CreateConnection",
+      sdk_operation = "CreateConnection",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/assetcredentials",
       content_type = "application/json",
@@ -1969,7 +1969,7 @@ return {
       response = { ref = "CreateConnectionResponse" },
     },
     create_dataclass_type = {
-      name = "CreateDataclassType",
+      sdk_operation = "CreateDataclassType",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/dataclasses/{dataclass_id}/types",
       content_type = "application/json",
@@ -1993,7 +1993,7 @@ return {
       response = { ref = "CreateDataclassTypeResponse" },
     },
     create_dataobject = {
-      name = "CreateDataobject",
+      sdk_operation = "CreateDataobject",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/{dataclass_name}",
       content_type = "application/json",
@@ -2012,7 +2012,7 @@ return {
       response = { ref = "CreateDataobjectResponse" },
     },
     create_dataobject_relation = {
-      name = "CreateDataobjectRelation",
+      sdk_operation = "CreateDataobjectRelation",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/{dataclass_type}/{data_object_id}/{related_dataclass_type}",
       content_type = "application/json",
@@ -2029,7 +2029,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_dataspace = {
-      name = "CreateDataspace",
+      sdk_operation = "CreateDataspace",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/dataspaces",
       content_type = "application/json",
@@ -2043,7 +2043,7 @@ return {
       response = { ref = "CreateDataspaceResponse" },
     },
     create_incident = {
-      name = "CreateIncident",
+      sdk_operation = "CreateIncident",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/incidents",
       content_type = "application/json",
@@ -2057,7 +2057,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_indicator = {
-      name = "CreateIndicator",
+      sdk_operation = "CreateIndicator",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/indicators",
       content_type = "application/json",
@@ -2071,7 +2071,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_layout = {
-      name = "CreateLayout",
+      sdk_operation = "CreateLayout",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/layouts",
       content_type = "application/json",
@@ -2105,7 +2105,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_layout_wizard = {
-      name = "CreateLayoutWizard",
+      sdk_operation = "CreateLayoutWizard",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/layouts/{layout_id}/wizards",
       content_type = "application/json",
@@ -2120,7 +2120,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_mapper = {
-      name = "CreateMapper",
+      sdk_operation = "CreateMapper",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/mappings/mappers",
       content_type = "application/json;charset=utf-8",
@@ -2133,7 +2133,7 @@ return {
       response = { ref = "CreateMapperResponse" },
     },
     create_metric = {
-      name = "CreateMetric",
+      sdk_operation = "CreateMetric",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/metrics",
       content_type = "application/json",
@@ -2161,7 +2161,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_module = {
-      name = "CreateModule",
+      sdk_operation = "CreateModule",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/modules",
       content_type = "application/json",
@@ -2175,7 +2175,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_note = {
-      name = "CreateNote",
+      sdk_operation = "CreateNote",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/notes",
       content_type = "application/json;charset=utf-8",
@@ -2191,7 +2191,7 @@ return {
       response = { ref = "CreateNoteResponse" },
     },
     create_pipe = {
-      name = "CreatePipe",
+      sdk_operation = "CreatePipe",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/pipes",
       content_type = "application/json",
@@ -2210,7 +2210,7 @@ return {
       response = { ref = "CreatePipeResponse" },
     },
     create_pipe_consumption = {
-      name = "CreatePipeConsumption",
+      sdk_operation = "CreatePipeConsumption",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/pipes/{pipe_id}/consumption",
       content_type = "application/json",
@@ -2224,7 +2224,7 @@ return {
       response = { ref = "CreatePipeConsumptionResponse" },
     },
     create_playbook = {
-      name = "CreatePlaybook",
+      sdk_operation = "CreatePlaybook",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks",
       content_type = "application/json",
@@ -2238,7 +2238,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_playbook_action = {
-      name = "CreatePlaybookAction",
+      sdk_operation = "CreatePlaybookAction",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/versions/{version_id}/actions",
       content_type = "application/json",
@@ -2252,7 +2252,7 @@ return {
       response_headers = { ["x-api-deprecation-date"] = "X-API-Deprecation-Date", ["x-api-deprecation-info"] = "X-API-Deprecation-Info", ["x-request-id"] = "X-request-id" },
     },
     create_playbook_approve = {
-      name = "CreatePlaybookApprove",
+      sdk_operation = "CreatePlaybookApprove",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/versions/{version_id}/approval",
       content_type = "application/json",
@@ -2268,7 +2268,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_playbook_rule = {
-      name = "CreatePlaybookRule",
+      sdk_operation = "CreatePlaybookRule",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/versions/{version_id}/rules",
       content_type = "application/json",
@@ -2283,7 +2283,7 @@ return {
       response_headers = { ["x-api-deprecation-date"] = "X-API-Deprecation-Date", ["x-api-deprecation-info"] = "X-API-Deprecation-Info", ["x-request-id"] = "X-request-id" },
     },
     create_playbook_version = {
-      name = "CreatePlaybookVersion",
+      sdk_operation = "CreatePlaybookVersion",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/{playbook_id}/versions",
       content_type = "application/json",
@@ -2298,7 +2298,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_pre_process_rules = {
-      name = "CreatePreProcessRules",
+      sdk_operation = "CreatePreProcessRules",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/mappings/preprocess-rules",
       content_type = "application/json;charset=utf-8",
@@ -2311,7 +2311,7 @@ return {
       response = { ref = "CreatePreProcessRulesResponse" },
     },
     create_report = {
-      name = "CreateReport",
+      sdk_operation = "CreateReport",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/sa/reports",
       content_type = "application/json",
@@ -2340,7 +2340,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_resource_config = {
-      name = "CreateResourceConfig",
+      sdk_operation = "CreateResourceConfig",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/cloud-logs/resource",
       content_type = "application/json",
@@ -2354,7 +2354,7 @@ return {
       response = { ref = "CreateResourceConfigResponse" },
     },
     create_retry_policy = {
-      name = "CreateRetryPolicy",
+      sdk_operation = "CreateRetryPolicy",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/policys",
       content_type = "application/json",
@@ -2369,7 +2369,7 @@ return {
       response = { ref = "CreateRetryPolicyResponse" },
     },
     create_search_analysis = {
-      name = "CreateSearchAnalysis",
+      sdk_operation = "CreateSearchAnalysis",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/search/analysis",
       content_type = "application/json",
@@ -2389,7 +2389,7 @@ return {
       response = { ref = "CreateSearchAnalysisResponse" },
     },
     create_search_condition = {
-      name = "CreateSearchCondition",
+      sdk_operation = "CreateSearchCondition",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/search/conditions",
       content_type = "application/json",
@@ -2405,7 +2405,7 @@ return {
       response = { ref = "CreateSearchConditionResponse" },
     },
     create_service_agency = {
-      name = "CreateServiceAgency",
+      sdk_operation = "CreateServiceAgency",
       method = "POST",
       path = "/v1/{project_id}/agency",
       content_type = "application/json",
@@ -2419,7 +2419,7 @@ return {
       response = { ref = "CreateServiceAgencyResponse" },
     },
     create_shipper = {
-      name = "CreateShipper",
+      sdk_operation = "CreateShipper",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/shippers",
       content_type = "application/json",
@@ -2432,7 +2432,7 @@ return {
       response = { ref = "CreateShipperResponse" },
     },
     create_shipper_delegate_auth = {
-      name = "CreateShipperDelegateAuth",
+      sdk_operation = "CreateShipperDelegateAuth",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/shippers/delegate/auth/{domain_id}",
       content_type = "application/json",
@@ -2446,7 +2446,7 @@ return {
       response = { ref = "CreateShipperDelegateAuthResponse" },
     },
     create_subscription_order = {
-      name = "CreateSubscriptionOrder",
+      sdk_operation = "CreateSubscriptionOrder",
       method = "POST",
       path = "/v1/{project_id}/subscriptions/orders",
       content_type = "application/json;charset=utf-8",
@@ -2467,7 +2467,7 @@ return {
       response = { ref = "CreateSubscriptionOrderResponse" },
     },
     create_workflow_instance = {
-      name = "CreateWorkflowInstance",
+      sdk_operation = "CreateWorkflowInstance",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/workflows/{workflow_id}/instances",
       content_type = "application/json",
@@ -2485,7 +2485,7 @@ return {
       response = { ref = "CreateWorkflowInstanceResponse" },
     },
     create_workspace = {
-      name = "CreateWorkspace",
+      sdk_operation = "CreateWorkspace",
       method = "POST",
       path = "/v1/{project_id}/workspaces",
       content_type = "application/json",
@@ -2505,7 +2505,7 @@ return {
       response = { ref = "CreateWorkspaceResponse" },
     },
     delete_alert = {
-      name = "DeleteAlert",
+      sdk_operation = "DeleteAlert",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/alerts",
       content_type = "application/json",
@@ -2519,7 +2519,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_alert_rule = {
-      name = "DeleteAlertRule",
+      sdk_operation = "DeleteAlertRule",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/alert-rules",
       content_type = "application/json",
@@ -2532,7 +2532,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_alerts = {
-      name = "DeleteAlerts",
+      sdk_operation = "DeleteAlerts",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/alerts/batch-delete",
       content_type = "application/json",
@@ -2545,7 +2545,7 @@ return {
       response = { ref = "DeleteAlertsResponse" },
     },
     delete_aop_workflow = {
-      name = "DeleteAopWorkflow",
+      sdk_operation = "DeleteAopWorkflow",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/workflows/{workflow_id}",
       content_type = "application/json",
@@ -2557,7 +2557,7 @@ return {
       response = { ref = "DeleteAopWorkflowResponse" },
     },
     delete_aop_workflow_version = {
-      name = "DeleteAopWorkflowVersion",
+      sdk_operation = "DeleteAopWorkflowVersion",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/workflows/versions/{version_id}",
       content_type = "application/json",
@@ -2569,7 +2569,7 @@ return {
       response = { ref = "DeleteAopWorkflowVersionResponse" },
     },
     delete_catalogue = {
-      name = "DeleteCatalogue",
+      sdk_operation = "DeleteCatalogue",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/catalogues",
       content_type = "application/json",
@@ -2584,7 +2584,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_classifier = {
-      name = "DeleteClassifier",
+      sdk_operation = "DeleteClassifier",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/mappings/classifiers/{classifier_id}",
       content_type = "application/json",
@@ -2596,7 +2596,7 @@ return {
       response = { ref = "DeleteClassifierResponse" },
     },
     delete_collector_channel = {
-      name = "DeleteCollectorChannel",
+      sdk_operation = "DeleteCollectorChannel",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/collector/channels/{channel_id}",
       content_type = "application/json",
@@ -2608,7 +2608,7 @@ return {
       response = { ref = "DeleteCollectorChannelResponse" },
     },
     delete_collector_channel_group = {
-      name = "DeleteCollectorChannelGroup",
+      sdk_operation = "DeleteCollectorChannelGroup",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/collector/channels/groups/{group_id}",
       content_type = "application/json",
@@ -2620,7 +2620,7 @@ return {
       response = { ref = "DeleteCollectorChannelGroupResponse" },
     },
     delete_collector_connection = {
-      name = "DeleteCollectorConnection",
+      sdk_operation = "DeleteCollectorConnection",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/collector/connections/{connection_id}",
       content_type = "application/json",
@@ -2632,7 +2632,7 @@ return {
       response = { ref = "DeleteCollectorConnectionResponse" },
     },
     delete_collector_parser = {
-      name = "DeleteCollectorParser",
+      sdk_operation = "DeleteCollectorParser",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/collector/logstash/parsers/{parser_id}",
       content_type = "application/json",
@@ -2644,7 +2644,7 @@ return {
       response = { ref = "DeleteCollectorParserResponse" },
     },
     delete_component_template = {
-      name = "DeleteComponentTemplate",
+      sdk_operation = "DeleteComponentTemplate",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/components/template/{template_id}",
       content_type = "application/json",
@@ -2656,7 +2656,7 @@ return {
       response = { ref = "DeleteComponentTemplateResponse" },
     },
     delete_configuration_dictionaries = {
-      name = "DeleteConfigurationDictionaries",
+      sdk_operation = "DeleteConfigurationDictionaries",
       method = "DELETE",
       path = "/v1/{project_id}/configurations/dictionaries",
       content_type = "application/json;charset=utf-8",
@@ -2670,7 +2670,7 @@ return {
       response = { ref = "DeleteConfigurationDictionariesResponse" },
     },
     delete_connection = {
-      name = "DeleteConnection",
+      sdk_operation = "DeleteConnection",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/assetcredentials/{asset_id}",
       content_type = "application/json",
@@ -2682,7 +2682,7 @@ return {
       response = { ref = "DeleteConnectionResponse" },
     },
     delete_dataclass_type = {
-      name = "DeleteDataclassType",
+      sdk_operation = "DeleteDataclassType",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/dataclasses/{dataclass_id}/types",
       content_type = "application/json",
@@ -2697,7 +2697,7 @@ return {
       response = { type = "array", items = { ref = "DeleteRelationResource" } },
     },
     delete_dataobject_relation = {
-      name = "DeleteDataobjectRelation",
+      sdk_operation = "DeleteDataobjectRelation",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/{dataclass_type}/{data_object_id}/{related_dataclass_type}",
       content_type = "application/json",
@@ -2714,7 +2714,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_dataobjects = {
-      name = "DeleteDataobjects",
+      sdk_operation = "DeleteDataobjects",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/{dataclass_name}",
       content_type = "application/json",
@@ -2728,7 +2728,7 @@ return {
       response = { ref = "DeleteDataobjectsResponse" },
     },
     delete_dataspace = {
-      name = "DeleteDataspace",
+      sdk_operation = "DeleteDataspace",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/dataspaces/{dataspace_id}",
       content_type = "application/json",
@@ -2740,7 +2740,7 @@ return {
       response = { ref = "DeleteDataspaceResponse" },
     },
     delete_incident = {
-      name = "DeleteIncident",
+      sdk_operation = "DeleteIncident",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/incidents",
       content_type = "application/json",
@@ -2754,7 +2754,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_incidents = {
-      name = "DeleteIncidents",
+      sdk_operation = "DeleteIncidents",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/incidents/batch-delete",
       content_type = "application/json",
@@ -2767,7 +2767,7 @@ return {
       response = { ref = "DeleteIncidentsResponse" },
     },
     delete_indicator = {
-      name = "DeleteIndicator",
+      sdk_operation = "DeleteIndicator",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/indicators",
       content_type = "application/json",
@@ -2781,7 +2781,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_layout_wizard = {
-      name = "DeleteLayoutWizard",
+      sdk_operation = "DeleteLayoutWizard",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/layouts/wizards/{wizard_id}",
       content_type = "application/json",
@@ -2794,7 +2794,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_layouts = {
-      name = "DeleteLayouts",
+      sdk_operation = "DeleteLayouts",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/layouts",
       content_type = "application/json",
@@ -2809,7 +2809,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_lts_cloud_log = {
-      name = "DeleteLtsCloudLog",
+      sdk_operation = "DeleteLtsCloudLog",
       method = "DELETE",
       path = "/v1/{project_id}/collector/cloudlogs/config/{csvc}/{source_name}",
       content_type = "application/json",
@@ -2821,7 +2821,7 @@ return {
       response = { ref = "DeleteLtsCloudLogResponse" },
     },
     delete_mapping_info = {
-      name = "DeleteMappingInfo",
+      sdk_operation = "DeleteMappingInfo",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/mappings/{mapping_id}",
       content_type = "application/json",
@@ -2833,7 +2833,7 @@ return {
       response = { ref = "DeleteMappingInfoResponse" },
     },
     delete_metrics = {
-      name = "DeleteMetrics",
+      sdk_operation = "DeleteMetrics",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/metrics/{metric_id}",
       content_type = "application/json",
@@ -2846,7 +2846,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_module = {
-      name = "DeleteModule",
+      sdk_operation = "DeleteModule",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/modules/{module_id}",
       content_type = "application/json",
@@ -2859,7 +2859,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_node = {
-      name = "DeleteNode",
+      sdk_operation = "DeleteNode",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/nodes",
       content_type = "application/json",
@@ -2872,7 +2872,7 @@ return {
       response = { ref = "DeleteNodeResponse" },
     },
     delete_notes = {
-      name = "DeleteNotes",
+      sdk_operation = "DeleteNotes",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/notes",
       content_type = "application/json;charset=utf-8",
@@ -2885,7 +2885,7 @@ return {
       response = { ref = "DeleteNotesResponse" },
     },
     delete_pipe = {
-      name = "DeletePipe",
+      sdk_operation = "DeletePipe",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/pipes/{pipe_id}",
       content_type = "application/json",
@@ -2897,7 +2897,7 @@ return {
       response = { ref = "DeletePipeResponse" },
     },
     delete_pipe_consumption = {
-      name = "DeletePipeConsumption",
+      sdk_operation = "DeletePipeConsumption",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/pipes/{pipe_id}/consumption",
       content_type = "application/json",
@@ -2909,7 +2909,7 @@ return {
       response = { ref = "DeletePipeConsumptionResponse" },
     },
     delete_playbook = {
-      name = "DeletePlaybook",
+      sdk_operation = "DeletePlaybook",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/{playbook_id}",
       content_type = "application/json",
@@ -2922,7 +2922,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_playbook_action = {
-      name = "DeletePlaybookAction",
+      sdk_operation = "DeletePlaybookAction",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/versions/{version_id}/actions/{action_id}",
       content_type = "application/json",
@@ -2936,7 +2936,7 @@ return {
       response_headers = { ["x-api-deprecation-date"] = "X-API-Deprecation-Date", ["x-api-deprecation-info"] = "X-API-Deprecation-Info", ["x-request-id"] = "X-request-id" },
     },
     delete_playbook_rule = {
-      name = "DeletePlaybookRule",
+      sdk_operation = "DeletePlaybookRule",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/versions/{version_id}/rules/{rule_id}",
       content_type = "application/json",
@@ -2950,7 +2950,7 @@ return {
       response_headers = { ["x-api-deprecation-date"] = "X-API-Deprecation-Date", ["x-api-deprecation-info"] = "X-API-Deprecation-Info", ["x-request-id"] = "X-request-id" },
     },
     delete_playbook_version = {
-      name = "DeletePlaybookVersion",
+      sdk_operation = "DeletePlaybookVersion",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/versions/{version_id}",
       content_type = "application/json",
@@ -2963,7 +2963,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_policies = {
-      name = "DeletePolicies",
+      sdk_operation = "DeletePolicies",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/policys/batch-delete",
       content_type = "application/json",
@@ -2977,7 +2977,7 @@ return {
       response = { ref = "DeletePoliciesResponse" },
     },
     delete_report = {
-      name = "DeleteReport",
+      sdk_operation = "DeleteReport",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/sa/reports/{report_id}",
       content_type = "application/json",
@@ -2990,7 +2990,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_resource = {
-      name = "DeleteResource",
+      sdk_operation = "DeleteResource",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/sa/resources",
       content_type = "application/json",
@@ -3004,7 +3004,7 @@ return {
       response = { ref = "DeleteResourceResponse" },
     },
     delete_search_condition = {
-      name = "DeleteSearchCondition",
+      sdk_operation = "DeleteSearchCondition",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/search/conditions/{condition_id}",
       content_type = "application/json",
@@ -3016,7 +3016,7 @@ return {
       response = { ref = "DeleteSearchConditionResponse" },
     },
     delete_shipper = {
-      name = "DeleteShipper",
+      sdk_operation = "DeleteShipper",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/shippers",
       content_type = "application/json",
@@ -3029,7 +3029,7 @@ return {
       response = { ref = "DeleteShipperResponse" },
     },
     delete_single_mapper = {
-      name = "DeleteSingleMapper",
+      sdk_operation = "DeleteSingleMapper",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/mappings/mappers/{mapper_id}",
       content_type = "application/json",
@@ -3041,7 +3041,7 @@ return {
       response = { ref = "DeleteSingleMapperResponse" },
     },
     delete_subscription_order = {
-      name = "DeleteSubscriptionOrder",
+      sdk_operation = "DeleteSubscriptionOrder",
       method = "DELETE",
       path = "/v1/{project_id}/subscriptions/orders",
       content_type = "application/json;charset=utf-8",
@@ -3054,7 +3054,7 @@ return {
       response = { ref = "DeleteSubscriptionOrderResponse" },
     },
     delete_tags = {
-      name = "DeleteTags",
+      sdk_operation = "DeleteTags",
       method = "POST",
       path = "/v1/{project_id}/{resource_type}/{resource_id}/tags/delete",
       content_type = "application/json",
@@ -3069,7 +3069,7 @@ return {
       response = { ref = "DeleteTagsResponse" },
     },
     delete_workspace = {
-      name = "DeleteWorkspace",
+      sdk_operation = "DeleteWorkspace",
       method = "DELETE",
       path = "/v1/{project_id}/workspaces/{workspace_id}",
       content_type = "application/json",
@@ -3081,7 +3081,7 @@ return {
       response = { ref = "DeleteWorkspaceResponse" },
     },
     disable_alert_rule = {
-      name = "DisableAlertRule",
+      sdk_operation = "DisableAlertRule",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/alert-rules/disable",
       content_type = "application/json",
@@ -3094,7 +3094,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     download_alert_template = {
-      name = "DownloadAlertTemplate",
+      sdk_operation = "DownloadAlertTemplate",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/alerts/template/download",
       content_type = "application/json",
@@ -3105,7 +3105,7 @@ return {
       response = { ref = "DownloadAlertTemplateResponse" },
     },
     download_attachment = {
-      name = "DownloadAttachment",
+      sdk_operation = "DownloadAttachment",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/attachment/{attach_id}/download",
       content_type = "application/json",
@@ -3117,7 +3117,7 @@ return {
       response = { ref = "DownloadAttachmentResponse" },
     },
     download_incident_template = {
-      name = "DownloadIncidentTemplate",
+      sdk_operation = "DownloadIncidentTemplate",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/incidents/template/download",
       content_type = "application/json",
@@ -3128,7 +3128,7 @@ return {
       response = { ref = "DownloadIncidentTemplateResponse" },
     },
     download_indicator_template = {
-      name = "DownloadIndicatorTemplate",
+      sdk_operation = "DownloadIndicatorTemplate",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/indicators/template/download",
       content_type = "application/json",
@@ -3139,7 +3139,7 @@ return {
       response = { ref = "DownloadIndicatorTemplateResponse" },
     },
     download_resource_template = {
-      name = "DownloadResourceTemplate",
+      sdk_operation = "DownloadResourceTemplate",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/sa/resources/template/download",
       content_type = "application/json",
@@ -3152,7 +3152,7 @@ return {
       response = { ref = "DownloadResourceTemplateResponse" },
     },
     download_vulnerability_template = {
-      name = "DownloadVulnerabilityTemplate",
+      sdk_operation = "DownloadVulnerabilityTemplate",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/vulnerability/template/download",
       content_type = "application/json",
@@ -3163,7 +3163,7 @@ return {
       response = { ref = "DownloadVulnerabilityTemplateResponse" },
     },
     enable_alert_rule = {
-      name = "EnableAlertRule",
+      sdk_operation = "EnableAlertRule",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/alert-rules/enable",
       content_type = "application/json",
@@ -3176,7 +3176,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     enable_dataclass_type = {
-      name = "EnableDataclassType",
+      sdk_operation = "EnableDataclassType",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/dataclasses/{dataclass_id}/types/enable",
       content_type = "application/json",
@@ -3191,7 +3191,7 @@ return {
       response = { ref = "EnableDataclassTypeResponse" },
     },
     execute_layout = {
-      name = "ExecuteLayout",
+      sdk_operation = "ExecuteLayout",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/layouts/action",
       content_type = "multipart/form-data",
@@ -3207,7 +3207,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     execute_report_action = {
-      name = "ExecuteReportAction",
+      sdk_operation = "ExecuteReportAction",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/sa/reports/{report_id}/action",
       content_type = "application/json",
@@ -3229,7 +3229,7 @@ return {
       response = { ref = "ExecuteReportActionResponse" },
     },
     export_alerts = {
-      name = "ExportAlerts",
+      sdk_operation = "ExportAlerts",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/alerts/export",
       content_type = "application/json",
@@ -3243,7 +3243,7 @@ return {
       response = { ref = "ExportAlertsResponse" },
     },
     export_aopworkflow = {
-      name = "ExportAopworkflow",
+      sdk_operation = "ExportAopworkflow",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/workflows/export",
       content_type = "application/json",
@@ -3256,7 +3256,7 @@ return {
       response = { ref = "ExportAopworkflowResponse" },
     },
     export_collector_parser = {
-      name = "ExportCollectorParser",
+      sdk_operation = "ExportCollectorParser",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/collector/logstash/parsers/export",
       content_type = "application/json",
@@ -3269,7 +3269,7 @@ return {
       response = { ref = "ExportCollectorParserResponse" },
     },
     export_dataobjects = {
-      name = "ExportDataobjects",
+      sdk_operation = "ExportDataobjects",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/{dataclass_name}/export",
       content_type = "application/json",
@@ -3285,7 +3285,7 @@ return {
       response = { ref = "ExportDataobjectsResponse" },
     },
     export_incidents = {
-      name = "ExportIncidents",
+      sdk_operation = "ExportIncidents",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/incidents/export",
       content_type = "application/json",
@@ -3299,7 +3299,7 @@ return {
       response = { ref = "ExportIncidentsResponse" },
     },
     export_indicators = {
-      name = "ExportIndicators",
+      sdk_operation = "ExportIndicators",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/indicators/export",
       content_type = "application/json",
@@ -3313,7 +3313,7 @@ return {
       response = { ref = "ExportIndicatorsResponse" },
     },
     export_playbook = {
-      name = "ExportPlaybook",
+      sdk_operation = "ExportPlaybook",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/export",
       content_type = "application/json",
@@ -3326,7 +3326,7 @@ return {
       response = { ref = "ExportPlaybookResponse" },
     },
     export_resources = {
-      name = "ExportResources",
+      sdk_operation = "ExportResources",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/sa/resources/export",
       content_type = "application/json",
@@ -3343,7 +3343,7 @@ return {
       response = { ref = "ExportResourcesResponse" },
     },
     export_vulnerabilities = {
-      name = "ExportVulnerabilities",
+      sdk_operation = "ExportVulnerabilities",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/vulnerability/export",
       content_type = "application/json",
@@ -3357,7 +3357,7 @@ return {
       response = { ref = "ExportVulnerabilitiesResponse" },
     },
     handle_shipper_authorization = {
-      name = "HandleShipperAuthorization",
+      sdk_operation = "HandleShipperAuthorization",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/shippers/authorizations/handle",
       content_type = "application/json",
@@ -3371,7 +3371,7 @@ return {
       response = { ref = "HandleShipperAuthorizationResponse" },
     },
     import_alerts = {
-      name = "ImportAlerts",
+      sdk_operation = "ImportAlerts",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/alerts/import",
       content_type = "multipart/form-data",
@@ -3384,7 +3384,7 @@ return {
       response = { ref = "ImportAlertsResponse" },
     },
     import_aopworkflow = {
-      name = "ImportAopworkflow",
+      sdk_operation = "ImportAopworkflow",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/workflows/import",
       content_type = "multipart/form-data",
@@ -3397,7 +3397,7 @@ return {
       response = { ref = "ImportAopworkflowResponse" },
     },
     import_collector_parser = {
-      name = "ImportCollectorParser",
+      sdk_operation = "ImportCollectorParser",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/collector/logstash/parsers/import",
       content_type = "multipart/form-data",
@@ -3410,7 +3410,7 @@ return {
       response = { ref = "ImportCollectorParserResponse" },
     },
     import_dataobjects = {
-      name = "ImportDataobjects",
+      sdk_operation = "ImportDataobjects",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/{dataclass_name}/import",
       content_type = "multipart/form-data",
@@ -3424,7 +3424,7 @@ return {
       response = { ref = "ImportDataobjectsResponse" },
     },
     import_incidents = {
-      name = "ImportIncidents",
+      sdk_operation = "ImportIncidents",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/incidents/import",
       content_type = "multipart/form-data",
@@ -3437,7 +3437,7 @@ return {
       response = { ref = "ImportIncidentsResponse" },
     },
     import_indicators = {
-      name = "ImportIndicators",
+      sdk_operation = "ImportIndicators",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/indicators/import",
       content_type = "multipart/form-data",
@@ -3450,7 +3450,7 @@ return {
       response = { ref = "ImportIndicatorsResponse" },
     },
     import_playbook = {
-      name = "ImportPlaybook",
+      sdk_operation = "ImportPlaybook",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/import",
       content_type = "multipart/form-data",
@@ -3464,7 +3464,7 @@ return {
       response = { ref = "ImportPlaybookResponse" },
     },
     import_resource = {
-      name = "ImportResource",
+      sdk_operation = "ImportResource",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/sa/resources/import",
       content_type = "multipart/form-data",
@@ -3480,7 +3480,7 @@ return {
       response = { ref = "ImportResourceResponse" },
     },
     import_vulnerabilities = {
-      name = "ImportVulnerabilities",
+      sdk_operation = "ImportVulnerabilities",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/vulnerability/import",
       content_type = "multipart/form-data",
@@ -3493,7 +3493,7 @@ return {
       response = { ref = "ImportVulnerabilitiesResponse" },
     },
     list_alert_rule_metrics = {
-      name = "ListAlertRuleMetrics",
+      sdk_operation = "ListAlertRuleMetrics",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/alert-rules/metrics",
       content_type = "application/json",
@@ -3505,7 +3505,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_alert_rule_template_metrics = {
-      name = "ListAlertRuleTemplateMetrics",
+      sdk_operation = "ListAlertRuleTemplateMetrics",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/alert-rules/templates/metrics",
       content_type = "application/json",
@@ -3516,7 +3516,7 @@ return {
       response = { ref = "ListAlertRuleTemplateMetricsResponse" },
     },
     list_alert_rule_templates = {
-      name = "ListAlertRuleTemplates",
+      sdk_operation = "ListAlertRuleTemplates",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/alert-rules/templates",
       content_type = "application/json",
@@ -3534,7 +3534,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_alert_rules = {
-      name = "ListAlertRules",
+      sdk_operation = "ListAlertRules",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/alert-rules",
       content_type = "application/json",
@@ -3556,7 +3556,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_alerts = {
-      name = "ListAlerts",
+      sdk_operation = "ListAlerts",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/alerts/search",
       content_type = "application/json",
@@ -3577,7 +3577,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_all_second_catalogue = {
-      name = "ListAllSecondCatalogue",
+      sdk_operation = "ListAllSecondCatalogue",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/catalogues",
       content_type = "application/json",
@@ -3591,7 +3591,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_aop_workflow_instance = {
-      name = "ListAopWorkflowInstance",
+      sdk_operation = "ListAopWorkflowInstance",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/workflows/instances",
       content_type = "application/json",
@@ -3618,7 +3618,7 @@ return {
       response = { ref = "ListAopWorkflowInstanceResponse" },
     },
     list_aop_workflow_versions = {
-      name = "ListAopWorkflowVersions",
+      sdk_operation = "ListAopWorkflowVersions",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/workflows/{workflow_id}/versions",
       content_type = "application/json",
@@ -3631,7 +3631,7 @@ return {
       response = { ref = "ListAopWorkflowVersionsResponse" },
     },
     list_catalogue = {
-      name = "ListCatalogue",
+      sdk_operation = "ListCatalogue",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/catalogues/search",
       content_type = "application/json",
@@ -3654,7 +3654,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_cloud_log_alias = {
-      name = "ListCloudLogAlias",
+      sdk_operation = "ListCloudLogAlias",
       method = "GET",
       path = "/v1/{project_id}/collector/cloudlogs/alias",
       content_type = "application/json",
@@ -3664,7 +3664,7 @@ return {
       response = { type = "string" },
     },
     list_cloud_log_manages = {
-      name = "ListCloudLogManages",
+      sdk_operation = "ListCloudLogManages",
       method = "GET",
       path = "/v1/{project_id}/collector/cloudlogs/managers",
       content_type = "application/json",
@@ -3674,7 +3674,7 @@ return {
       response = { ref = "ListCloudLogManagesResponse" },
     },
     list_cloud_log_platform = {
-      name = "ListCloudLogPlatform",
+      sdk_operation = "ListCloudLogPlatform",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/cloud-logs/platform",
       content_type = "application/json",
@@ -3685,7 +3685,7 @@ return {
       response = { ref = "ListCloudLogPlatformResponse" },
     },
     list_cloud_log_resources = {
-      name = "ListCloudLogResources",
+      sdk_operation = "ListCloudLogResources",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/cloud-logs/resource",
       content_type = "application/json",
@@ -3702,7 +3702,7 @@ return {
       response = { ref = "ListCloudLogResourcesResponse" },
     },
     list_collect_config = {
-      name = "ListCollectConfig",
+      sdk_operation = "ListCollectConfig",
       method = "GET",
       path = "/v1/{project_id}/collector/cloudlogs/config",
       content_type = "application/json",
@@ -3721,7 +3721,7 @@ return {
       response = { ref = "ListCollectConfigResponse" },
     },
     list_collector_channel_group = {
-      name = "ListCollectorChannelGroup",
+      sdk_operation = "ListCollectorChannelGroup",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/collector/channels/groups",
       content_type = "application/json",
@@ -3733,7 +3733,7 @@ return {
       response = { type = "array", items = { ref = "Group" } },
     },
     list_collector_channels = {
-      name = "ListCollectorChannels",
+      sdk_operation = "ListCollectorChannels",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/collector/channels",
       content_type = "application/json",
@@ -3753,7 +3753,7 @@ return {
       response = { ref = "ListCollectorChannelsResponse" },
     },
     list_collector_connections = {
-      name = "ListCollectorConnections",
+      sdk_operation = "ListCollectorConnections",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/collector/connections",
       content_type = "application/json",
@@ -3772,7 +3772,7 @@ return {
       response = { ref = "ListCollectorConnectionsResponse" },
     },
     list_collector_instances = {
-      name = "ListCollectorInstances",
+      sdk_operation = "ListCollectorInstances",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/collector/channels/instances",
       content_type = "application/json",
@@ -3791,7 +3791,7 @@ return {
       response = { ref = "ListCollectorInstancesResponse" },
     },
     list_collector_module_restrictions = {
-      name = "ListCollectorModuleRestrictions",
+      sdk_operation = "ListCollectorModuleRestrictions",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/collector/module-templates/restriction",
       content_type = "application/json",
@@ -3804,7 +3804,7 @@ return {
       response = { type = "array", items = { ref = "ShowTemplateFields" } },
     },
     list_collector_module_template = {
-      name = "ListCollectorModuleTemplate",
+      sdk_operation = "ListCollectorModuleTemplate",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/collector/module-templates",
       content_type = "application/json",
@@ -3816,7 +3816,7 @@ return {
       response = { ref = "ListCollectorModuleTemplateResponse" },
     },
     list_collector_node = {
-      name = "ListCollectorNode",
+      sdk_operation = "ListCollectorNode",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/collector/nodes",
       content_type = "application/json",
@@ -3837,7 +3837,7 @@ return {
       response = { ref = "ListCollectorNodeResponse" },
     },
     list_collector_parser_template = {
-      name = "ListCollectorParserTemplate",
+      sdk_operation = "ListCollectorParserTemplate",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/collector/logstash/parsers/templates",
       content_type = "application/json",
@@ -3855,7 +3855,7 @@ return {
       response = { ref = "ListCollectorParserTemplateResponse" },
     },
     list_collector_parsers = {
-      name = "ListCollectorParsers",
+      sdk_operation = "ListCollectorParsers",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/collector/logstash/parsers",
       content_type = "application/json",
@@ -3874,7 +3874,7 @@ return {
       response = { ref = "ListCollectorParsersResponse" },
     },
     list_component_actions = {
-      name = "ListComponentActions",
+      sdk_operation = "ListComponentActions",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/components/{component_id}/action",
       content_type = "application/json",
@@ -3890,7 +3890,7 @@ return {
       response = { ref = "ListComponentActionsResponse" },
     },
     list_component_configuration = {
-      name = "ListComponentConfiguration",
+      sdk_operation = "ListComponentConfiguration",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/components/{component_id}/configurations",
       content_type = "application/json",
@@ -3907,7 +3907,7 @@ return {
       response = { ref = "ListComponentConfigurationResponse" },
     },
     list_component_template = {
-      name = "ListComponentTemplate",
+      sdk_operation = "ListComponentTemplate",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/components/{component_id}/templates",
       content_type = "application/json",
@@ -3925,7 +3925,7 @@ return {
       response = { ref = "ListComponentTemplateResponse" },
     },
     list_component_templates = {
-      name = "ListComponentTemplates",
+      sdk_operation = "ListComponentTemplates",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/components/template",
       content_type = "application/json",
@@ -3940,7 +3940,7 @@ return {
       response = { ref = "ListComponentTemplatesResponse" },
     },
     list_components = {
-      name = "ListComponents",
+      sdk_operation = "ListComponents",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/components",
       content_type = "application/json",
@@ -3954,7 +3954,7 @@ return {
       response = { ref = "ListComponentsResponse" },
     },
     list_configuration_dictionaries = {
-      name = "ListConfigurationDictionaries",
+      sdk_operation = "ListConfigurationDictionaries",
       method = "GET",
       path = "/v1/{project_id}/configurations/dictionaries",
       content_type = "application/json",
@@ -3973,7 +3973,7 @@ return {
       response = { ref = "ListConfigurationDictionariesResponse" },
     },
     list_connections = {
-      name = "ListConnections",
+      sdk_operation = "ListConnections",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/assetcredentials",
       content_type = "application/json",
@@ -3997,7 +3997,7 @@ return {
       response = { ref = "ListConnectionsResponse" },
     },
     list_dataclass = {
-      name = "ListDataclass",
+      sdk_operation = "ListDataclass",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/dataclasses",
       content_type = "application/json",
@@ -4016,7 +4016,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_dataclass_fields = {
-      name = "ListDataclassFields",
+      sdk_operation = "ListDataclassFields",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/dataclasses/{dataclass_id}/fields",
       content_type = "application/json",
@@ -4036,7 +4036,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_dataobject_relations = {
-      name = "ListDataobjectRelations",
+      sdk_operation = "ListDataobjectRelations",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/{dataclass_type}/{data_object_id}/{related_dataclass_type}/search",
       content_type = "application/json",
@@ -4060,7 +4060,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_dataobjects = {
-      name = "ListDataobjects",
+      sdk_operation = "ListDataobjects",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/{dataclass_name}/search",
       content_type = "application/json",
@@ -4081,7 +4081,7 @@ return {
       response = { ref = "ListDataobjectsResponse" },
     },
     list_datapanel_objects = {
-      name = "ListDatapanelObjects",
+      sdk_operation = "ListDatapanelObjects",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/datapanel/{dataclass}/data-objects/search",
       content_type = "application/json",
@@ -4103,7 +4103,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_dataspaces = {
-      name = "ListDataspaces",
+      sdk_operation = "ListDataspaces",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/dataspaces",
       content_type = "application/json",
@@ -4121,7 +4121,7 @@ return {
       response = { ref = "ListDataspacesResponse" },
     },
     list_history_component_configuration = {
-      name = "ListHistoryComponentConfiguration",
+      sdk_operation = "ListHistoryComponentConfiguration",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/components/{component_id}/configurations/versions",
       content_type = "application/json",
@@ -4138,7 +4138,7 @@ return {
       response = { ref = "ListHistoryComponentConfigurationResponse" },
     },
     list_incidents = {
-      name = "ListIncidents",
+      sdk_operation = "ListIncidents",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/incidents/search",
       content_type = "application/json",
@@ -4159,7 +4159,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_indicators = {
-      name = "ListIndicators",
+      sdk_operation = "ListIndicators",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/indicators/search",
       content_type = "application/json",
@@ -4181,7 +4181,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_installation = {
-      name = "ListInstallation",
+      sdk_operation = "ListInstallation",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/nodes/installation-scripts",
       content_type = "application/json",
@@ -4192,7 +4192,7 @@ return {
       response = { ref = "ListInstallationResponse" },
     },
     list_isap_components = {
-      name = "ListIsapComponents",
+      sdk_operation = "ListIsapComponents",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/components",
       content_type = "application/json",
@@ -4203,7 +4203,7 @@ return {
       response = { ref = "ListIsapComponentsResponse" },
     },
     list_layout = {
-      name = "ListLayout",
+      sdk_operation = "ListLayout",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/layouts/search",
       content_type = "application/json",
@@ -4231,7 +4231,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_layout_wizards = {
-      name = "ListLayoutWizards",
+      sdk_operation = "ListLayoutWizards",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/layouts/{layout_id}/wizards",
       content_type = "application/json",
@@ -4249,7 +4249,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_metrics = {
-      name = "ListMetrics",
+      sdk_operation = "ListMetrics",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/metrics",
       content_type = "application/json",
@@ -4261,7 +4261,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_modules = {
-      name = "ListModules",
+      sdk_operation = "ListModules",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/modules",
       content_type = "application/json",
@@ -4279,7 +4279,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_nodes = {
-      name = "ListNodes",
+      sdk_operation = "ListNodes",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/nodes",
       content_type = "application/json",
@@ -4297,7 +4297,7 @@ return {
       response = { ref = "ListNodesResponse" },
     },
     list_notes = {
-      name = "ListNotes",
+      sdk_operation = "ListNotes",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/notes/search",
       content_type = "application/json;charset=utf-8",
@@ -4317,7 +4317,7 @@ return {
       response = { ref = "ListNotesResponse" },
     },
     list_pipes = {
-      name = "ListPipes",
+      sdk_operation = "ListPipes",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/pipes",
       content_type = "application/json",
@@ -4337,7 +4337,7 @@ return {
       response = { ref = "ListPipesResponse" },
     },
     list_playbook_actions = {
-      name = "ListPlaybookActions",
+      sdk_operation = "ListPlaybookActions",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/versions/{version_id}/actions",
       content_type = "application/json",
@@ -4353,7 +4353,7 @@ return {
       response_headers = { ["x-api-deprecation-date"] = "X-API-Deprecation-Date", ["x-api-deprecation-info"] = "X-API-Deprecation-Info", ["x-request-id"] = "X-request-id" },
     },
     list_playbook_approves = {
-      name = "ListPlaybookApproves",
+      sdk_operation = "ListPlaybookApproves",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/versions/approval",
       content_type = "application/json",
@@ -4367,7 +4367,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_playbook_audit_logs = {
-      name = "ListPlaybookAuditLogs",
+      sdk_operation = "ListPlaybookAuditLogs",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/instances/auditlogs",
       content_type = "application/json",
@@ -4398,7 +4398,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_playbook_instances = {
-      name = "ListPlaybookInstances",
+      sdk_operation = "ListPlaybookInstances",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/instances",
       content_type = "application/json",
@@ -4422,7 +4422,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_playbook_versions = {
-      name = "ListPlaybookVersions",
+      sdk_operation = "ListPlaybookVersions",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/{playbook_id}/versions",
       content_type = "application/json",
@@ -4441,7 +4441,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_playbooks = {
-      name = "ListPlaybooks",
+      sdk_operation = "ListPlaybooks",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks",
       content_type = "application/json",
@@ -4461,7 +4461,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_project_tag = {
-      name = "ListProjectTag",
+      sdk_operation = "ListProjectTag",
       method = "GET",
       path = "/v1/{project_id}/{resource_type}/tags",
       content_type = "application/json",
@@ -4472,7 +4472,7 @@ return {
       response = { ref = "ListProjectTagResponse" },
     },
     list_recipients_status = {
-      name = "ListRecipientsStatus",
+      sdk_operation = "ListRecipientsStatus",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/sa/reports/emails/search",
       content_type = "application/json",
@@ -4486,7 +4486,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_regions = {
-      name = "ListRegions",
+      sdk_operation = "ListRegions",
       method = "GET",
       path = "/v1/{project_id}/collector/cloudlogs/regions",
       content_type = "application/json",
@@ -4496,7 +4496,7 @@ return {
       response = { ref = "ListRegionsResponse" },
     },
     list_reports = {
-      name = "ListReports",
+      sdk_operation = "ListReports",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/sa/reports",
       content_type = "application/json",
@@ -4510,7 +4510,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_resource_instance = {
-      name = "ListResourceInstance",
+      sdk_operation = "ListResourceInstance",
       method = "POST",
       path = "/v1/{project_id}/{resource_type}/resource-instances/filter",
       content_type = "application/json",
@@ -4529,7 +4529,7 @@ return {
       response = { ref = "ListResourceInstanceResponse" },
     },
     list_resource_tag = {
-      name = "ListResourceTag",
+      sdk_operation = "ListResourceTag",
       method = "GET",
       path = "/v1/{project_id}/{resource_type}/{resource_id}/tags",
       content_type = "application/json",
@@ -4541,7 +4541,7 @@ return {
       response = { ref = "ListResourceTagResponse" },
     },
     list_resources = {
-      name = "ListResources",
+      sdk_operation = "ListResources",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/sa/resources/search",
       content_type = "application/json",
@@ -4562,7 +4562,7 @@ return {
       response = { ref = "ListResourcesResponse" },
     },
     list_running_nodes = {
-      name = "ListRunningNodes",
+      sdk_operation = "ListRunningNodes",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/components/{component_id}/running-nodes",
       content_type = "application/json",
@@ -4581,7 +4581,7 @@ return {
       response = { ref = "ListRunningNodesResponse" },
     },
     list_search_conditions = {
-      name = "ListSearchConditions",
+      sdk_operation = "ListSearchConditions",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/search/conditions",
       content_type = "application/json",
@@ -4598,7 +4598,7 @@ return {
       response = { ref = "ListSearchConditionsResponse" },
     },
     list_search_histograms = {
-      name = "ListSearchHistograms",
+      sdk_operation = "ListSearchHistograms",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/search/histograms",
       content_type = "application/json",
@@ -4616,7 +4616,7 @@ return {
       response = { ref = "ListSearchHistogramsResponse" },
     },
     list_search_logs = {
-      name = "ListSearchLogs",
+      sdk_operation = "ListSearchLogs",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/search/logs",
       content_type = "application/json",
@@ -4637,7 +4637,7 @@ return {
       response = { ref = "ListSearchLogsResponse" },
     },
     list_service_agency = {
-      name = "ListServiceAgency",
+      sdk_operation = "ListServiceAgency",
       method = "GET",
       path = "/v1/{project_id}/agency",
       content_type = "application/json",
@@ -4648,7 +4648,7 @@ return {
       response = { ref = "ListServiceAgencyResponse" },
     },
     list_shipper_authorizations = {
-      name = "ListShipperAuthorizations",
+      sdk_operation = "ListShipperAuthorizations",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/shippers/authorizations",
       content_type = "application/json",
@@ -4666,7 +4666,7 @@ return {
       response = { ref = "ListShipperAuthorizationsResponse" },
     },
     list_shippers = {
-      name = "ListShippers",
+      sdk_operation = "ListShippers",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/shippers",
       content_type = "application/json",
@@ -4689,7 +4689,7 @@ return {
       response = { ref = "ListShippersResponse" },
     },
     list_subscription_global_order = {
-      name = "ListSubscriptionGlobalOrder",
+      sdk_operation = "ListSubscriptionGlobalOrder",
       method = "GET",
       path = "/v1/subscriptions/orders",
       content_type = "application/json",
@@ -4699,7 +4699,7 @@ return {
       response = { ref = "ListSubscriptionGlobalOrderResponse" },
     },
     list_subscription_order = {
-      name = "ListSubscriptionOrder",
+      sdk_operation = "ListSubscriptionOrder",
       method = "GET",
       path = "/v1/{project_id}/subscriptions/orders",
       content_type = "application/json",
@@ -4714,7 +4714,7 @@ return {
       response = { ref = "ListSubscriptionOrderResponse" },
     },
     list_subscription_product = {
-      name = "ListSubscriptionProduct",
+      sdk_operation = "ListSubscriptionProduct",
       method = "GET",
       path = "/v1/{project_id}/subscriptions/products",
       content_type = "application/json",
@@ -4725,7 +4725,7 @@ return {
       response = { ref = "ListSubscriptionProductResponse" },
     },
     list_tasks = {
-      name = "ListTasks",
+      sdk_operation = "ListTasks",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/tasks",
       content_type = "application/json",
@@ -4748,7 +4748,7 @@ return {
       response = { ref = "ListTasksResponse" },
     },
     list_vpc_endpoint_service = {
-      name = "ListVpcEndpointService",
+      sdk_operation = "ListVpcEndpointService",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/nodes/vpc-endpoint-services",
       content_type = "application/json",
@@ -4759,7 +4759,7 @@ return {
       response = { ref = "ListVpcEndpointServiceResponse" },
     },
     list_vulnerabilities = {
-      name = "ListVulnerabilities",
+      sdk_operation = "ListVulnerabilities",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/vulnerability/search",
       content_type = "application/json",
@@ -4779,7 +4779,7 @@ return {
       response = { ref = "ListVulnerabilitiesResponse" },
     },
     list_workflows = {
-      name = "ListWorkflows",
+      sdk_operation = "ListWorkflows",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/workflows",
       content_type = "application/json",
@@ -4802,7 +4802,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_workspaces = {
-      name = "ListWorkspaces",
+      sdk_operation = "ListWorkspaces",
       method = "GET",
       path = "/v1/{project_id}/workspaces",
       content_type = "application/json",
@@ -4826,7 +4826,7 @@ return {
       response = { ref = "ListWorkspacesResponse" },
     },
     pause_shipper = {
-      name = "PauseShipper",
+      sdk_operation = "PauseShipper",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/shippers/{shipper_id}/pause",
       content_type = "application/json",
@@ -4838,7 +4838,7 @@ return {
       response = { ref = "PauseShipperResponse" },
     },
     resume_shipper = {
-      name = "ResumeShipper",
+      sdk_operation = "ResumeShipper",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/shippers/{shipper_id}/resume",
       content_type = "application/json",
@@ -4850,7 +4850,7 @@ return {
       response = { ref = "ResumeShipperResponse" },
     },
     retry_shipper = {
-      name = "RetryShipper",
+      sdk_operation = "RetryShipper",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/shippers/{shipper_id}/retry",
       content_type = "application/json",
@@ -4862,7 +4862,7 @@ return {
       response = { ref = "RetryShipperResponse" },
     },
     retry_shipper_authorization = {
-      name = "RetryShipperAuthorization",
+      sdk_operation = "RetryShipperAuthorization",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/shippers/{shipper_id}/authorization/retry",
       content_type = "application/json",
@@ -4875,7 +4875,7 @@ return {
       response = { ref = "RetryShipperAuthorizationResponse" },
     },
     search_policy = {
-      name = "SearchPolicy",
+      sdk_operation = "SearchPolicy",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/policys/search",
       content_type = "application/json",
@@ -4895,7 +4895,7 @@ return {
       response_headers = { ["content-type"] = "content-type" },
     },
     search_policy_record = {
-      name = "SearchPolicyRecord",
+      sdk_operation = "SearchPolicyRecord",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/policy-records/search",
       content_type = "application/json",
@@ -4915,7 +4915,7 @@ return {
       response_headers = { ["content-type"] = "content-type" },
     },
     search_policy_record_by_policy_id = {
-      name = "SearchPolicyRecordByPolicyId",
+      sdk_operation = "SearchPolicyRecordByPolicyId",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/policy-records/{policy_id}/search",
       content_type = "application/json",
@@ -4936,7 +4936,7 @@ return {
       response_headers = { ["content-type"] = "content-type" },
     },
     show_alert = {
-      name = "ShowAlert",
+      sdk_operation = "ShowAlert",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/alerts/{alert_id}",
       content_type = "application/json",
@@ -4949,7 +4949,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_alert_rule = {
-      name = "ShowAlertRule",
+      sdk_operation = "ShowAlertRule",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/alert-rules/{rule_id}",
       content_type = "application/json",
@@ -4962,7 +4962,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_alert_rule_template = {
-      name = "ShowAlertRuleTemplate",
+      sdk_operation = "ShowAlertRuleTemplate",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/alert-rules/templates/{template_id}",
       content_type = "application/json",
@@ -4975,7 +4975,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_aop_workflow = {
-      name = "ShowAopWorkflow",
+      sdk_operation = "ShowAopWorkflow",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/workflows/{workflow_id}",
       content_type = "application/json",
@@ -4987,7 +4987,7 @@ return {
       response = { ref = "ShowAopWorkflowResponse" },
     },
     show_aop_workflow_instance = {
-      name = "ShowAopWorkflowInstance",
+      sdk_operation = "ShowAopWorkflowInstance",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/workflows/instances/{instance_id}",
       content_type = "application/json",
@@ -5000,7 +5000,7 @@ return {
       response = { ref = "ShowAopWorkflowInstanceResponse" },
     },
     show_aop_workflow_version = {
-      name = "ShowAopWorkflowVersion",
+      sdk_operation = "ShowAopWorkflowVersion",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/workflows/versions/{version_id}",
       content_type = "application/json",
@@ -5012,7 +5012,7 @@ return {
       response = { ref = "ShowAopWorkflowVersionResponse" },
     },
     show_attachment = {
-      name = "ShowAttachment",
+      sdk_operation = "ShowAttachment",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/attachment/{attach_id}",
       content_type = "application/json",
@@ -5024,7 +5024,7 @@ return {
       response = { ref = "ShowAttachmentResponse" },
     },
     show_classifier_info = {
-      name = "ShowClassifierInfo",
+      sdk_operation = "ShowClassifierInfo",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/mappings/classifiers/{classifier_id}",
       content_type = "application/json",
@@ -5036,7 +5036,7 @@ return {
       response = { ref = "ShowClassifierInfoResponse" },
     },
     show_cloud_log_tenant_whitelist = {
-      name = "ShowCloudLogTenantWhitelist",
+      sdk_operation = "ShowCloudLogTenantWhitelist",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/cloud-logs/tenant/whitelist",
       content_type = "application/json",
@@ -5052,7 +5052,7 @@ return {
       response = { ref = "ShowCloudLogTenantWhitelistResponse" },
     },
     show_collector_channel = {
-      name = "ShowCollectorChannel",
+      sdk_operation = "ShowCollectorChannel",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/collector/channels/{channel_id}",
       content_type = "application/json",
@@ -5064,7 +5064,7 @@ return {
       response = { ref = "ShowCollectorChannelResponse" },
     },
     show_collector_connection = {
-      name = "ShowCollectorConnection",
+      sdk_operation = "ShowCollectorConnection",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/collector/connections/{connection_id}",
       content_type = "application/json",
@@ -5076,7 +5076,7 @@ return {
       response = { ref = "ShowCollectorConnectionResponse" },
     },
     show_collector_parser = {
-      name = "ShowCollectorParser",
+      sdk_operation = "ShowCollectorParser",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/collector/logstash/parsers/{parser_id}",
       content_type = "application/json",
@@ -5088,7 +5088,7 @@ return {
       response = { ref = "ShowCollectorParserResponse" },
     },
     show_component = {
-      name = "ShowComponent",
+      sdk_operation = "ShowComponent",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/components/{component_id}",
       content_type = "application/json",
@@ -5100,7 +5100,7 @@ return {
       response = { ref = "ShowComponentResponse" },
     },
     show_component_action = {
-      name = "ShowComponentAction",
+      sdk_operation = "ShowComponentAction",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/components/{component_id}/action/{action_id}",
       content_type = "application/json",
@@ -5114,7 +5114,7 @@ return {
       response = { ref = "ShowComponentActionResponse" },
     },
     show_component_template = {
-      name = "ShowComponentTemplate",
+      sdk_operation = "ShowComponentTemplate",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/components/template/{template_id}",
       content_type = "application/json",
@@ -5126,7 +5126,7 @@ return {
       response = { ref = "ShowComponentTemplateResponse" },
     },
     show_connection = {
-      name = "ShowConnection",
+      sdk_operation = "ShowConnection",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/assetcredentials/{asset_id}",
       content_type = "application/json",
@@ -5138,7 +5138,7 @@ return {
       response = { ref = "ShowConnectionResponse" },
     },
     show_data_class_info = {
-      name = "ShowDataClassInfo",
+      sdk_operation = "ShowDataClassInfo",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/dataclasses/{dataclass_id}",
       content_type = "application/json",
@@ -5150,7 +5150,7 @@ return {
       response = { ref = "ShowDataClassInfoResponse" },
     },
     show_dataobject = {
-      name = "ShowDataobject",
+      sdk_operation = "ShowDataobject",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/{dataclass_name}/{data_object_id}",
       content_type = "application/json",
@@ -5163,7 +5163,7 @@ return {
       response = { ref = "ShowDataobjectResponse" },
     },
     show_datapanel_object = {
-      name = "ShowDatapanelObject",
+      sdk_operation = "ShowDatapanelObject",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/datapanel/{dataclass}/data-objects/{dataobject_id}",
       content_type = "application/json",
@@ -5177,7 +5177,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_dataspace = {
-      name = "ShowDataspace",
+      sdk_operation = "ShowDataspace",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/dataspaces/{dataspace_id}",
       content_type = "application/json",
@@ -5189,7 +5189,7 @@ return {
       response = { ref = "ShowDataspaceResponse" },
     },
     show_incident = {
-      name = "ShowIncident",
+      sdk_operation = "ShowIncident",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/incidents/{incident_id}",
       content_type = "application/json",
@@ -5201,7 +5201,7 @@ return {
       response = { ref = "ShowIncidentResponse" },
     },
     show_indicator_detail = {
-      name = "ShowIndicatorDetail",
+      sdk_operation = "ShowIndicatorDetail",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/indicators/{indicator_id}",
       content_type = "application/json",
@@ -5214,7 +5214,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_isap_component = {
-      name = "ShowIsapComponent",
+      sdk_operation = "ShowIsapComponent",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/components/{component_id}",
       content_type = "application/json",
@@ -5230,7 +5230,7 @@ return {
       response = { ref = "ShowIsapComponentResponse" },
     },
     show_layout = {
-      name = "ShowLayout",
+      sdk_operation = "ShowLayout",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/layouts/{layout_id}",
       content_type = "application/json",
@@ -5243,7 +5243,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_layout_wizard = {
-      name = "ShowLayoutWizard",
+      sdk_operation = "ShowLayoutWizard",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/layouts/wizards/{wizard_id}",
       content_type = "application/json",
@@ -5256,7 +5256,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_layout_wizard_by_field = {
-      name = "ShowLayoutWizardByField",
+      sdk_operation = "ShowLayoutWizardByField",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/layouts/wizards",
       content_type = "application/json",
@@ -5270,7 +5270,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_mapper_detail = {
-      name = "ShowMapperDetail",
+      sdk_operation = "ShowMapperDetail",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/mappings/mappers/{mapper_id}",
       content_type = "application/json",
@@ -5282,7 +5282,7 @@ return {
       response = { ref = "ShowMapperDetailResponse" },
     },
     show_mapper_list = {
-      name = "ShowMapperList",
+      sdk_operation = "ShowMapperList",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/mappings/mappers/search",
       content_type = "application/json;charset=utf-8",
@@ -5295,7 +5295,7 @@ return {
       response = { ref = "ShowMapperListResponse" },
     },
     show_mapping_function = {
-      name = "ShowMappingFunction",
+      sdk_operation = "ShowMappingFunction",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/mappings/functions",
       content_type = "application/json",
@@ -5306,7 +5306,7 @@ return {
       response = { ref = "ShowMappingFunctionResponse" },
     },
     show_mapping_info_list = {
-      name = "ShowMappingInfoList",
+      sdk_operation = "ShowMappingInfoList",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/mappings/search",
       content_type = "application/json;charset=utf-8",
@@ -5324,7 +5324,7 @@ return {
       response = { ref = "ShowMappingInfoListResponse" },
     },
     show_metric_meta_data = {
-      name = "ShowMetricMetaData",
+      sdk_operation = "ShowMetricMetaData",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/metrics/{metric_id}",
       content_type = "application/json",
@@ -5337,7 +5337,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_module = {
-      name = "ShowModule",
+      sdk_operation = "ShowModule",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/modules/{module_id}",
       content_type = "application/json",
@@ -5350,7 +5350,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_moniter_metric_stats = {
-      name = "ShowMoniterMetricStats",
+      sdk_operation = "ShowMoniterMetricStats",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/moniter/metric/statistics",
       content_type = "application/json",
@@ -5366,7 +5366,7 @@ return {
       response = { ref = "ShowMoniterMetricStatsResponse" },
     },
     show_pipe = {
-      name = "ShowPipe",
+      sdk_operation = "ShowPipe",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/pipes/{pipe_id}",
       content_type = "application/json",
@@ -5378,7 +5378,7 @@ return {
       response = { ref = "ShowPipeResponse" },
     },
     show_pipe_consumption = {
-      name = "ShowPipeConsumption",
+      sdk_operation = "ShowPipeConsumption",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/pipes/{pipe_id}/consumption",
       content_type = "application/json",
@@ -5390,7 +5390,7 @@ return {
       response = { ref = "ShowPipeConsumptionResponse" },
     },
     show_pipe_index = {
-      name = "ShowPipeIndex",
+      sdk_operation = "ShowPipeIndex",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/pipes/{pipe_id}/index",
       content_type = "application/json",
@@ -5402,7 +5402,7 @@ return {
       response = { ref = "ShowPipeIndexResponse" },
     },
     show_platform_managed = {
-      name = "ShowPlatformManaged",
+      sdk_operation = "ShowPlatformManaged",
       method = "GET",
       path = "/v1/{project_id}/siem/cloud-logs/managers",
       content_type = "application/json",
@@ -5412,7 +5412,7 @@ return {
       response = { ref = "ShowPlatformManagedResponse" },
     },
     show_playbook = {
-      name = "ShowPlaybook",
+      sdk_operation = "ShowPlaybook",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/{playbook_id}",
       content_type = "application/json",
@@ -5425,7 +5425,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_playbook_instance = {
-      name = "ShowPlaybookInstance",
+      sdk_operation = "ShowPlaybookInstance",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/instances/{instance_id}",
       content_type = "application/json",
@@ -5438,7 +5438,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_playbook_monitors = {
-      name = "ShowPlaybookMonitors",
+      sdk_operation = "ShowPlaybookMonitors",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/{playbook_id}/monitor",
       content_type = "application/json",
@@ -5454,7 +5454,7 @@ return {
       response_headers = { ["x-api-deprecation-date"] = "X-API-Deprecation-Date", ["x-api-deprecation-info"] = "X-API-Deprecation-Info", ["x-request-id"] = "X-request-id" },
     },
     show_playbook_rule = {
-      name = "ShowPlaybookRule",
+      sdk_operation = "ShowPlaybookRule",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/versions/{version_id}/rules/{rule_id}",
       content_type = "application/json",
@@ -5468,7 +5468,7 @@ return {
       response_headers = { ["x-api-deprecation-date"] = "X-API-Deprecation-Date", ["x-api-deprecation-info"] = "X-API-Deprecation-Info", ["x-request-id"] = "X-request-id" },
     },
     show_playbook_statistics = {
-      name = "ShowPlaybookStatistics",
+      sdk_operation = "ShowPlaybookStatistics",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/statistics",
       content_type = "application/json",
@@ -5480,7 +5480,7 @@ return {
       response_headers = { ["x-api-deprecation-date"] = "X-API-Deprecation-Date", ["x-api-deprecation-info"] = "X-API-Deprecation-Info", ["x-request-id"] = "X-request-id" },
     },
     show_playbook_topology = {
-      name = "ShowPlaybookTopology",
+      sdk_operation = "ShowPlaybookTopology",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/instances/{instance_id}/topology",
       content_type = "application/json",
@@ -5493,7 +5493,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_playbook_version = {
-      name = "ShowPlaybookVersion",
+      sdk_operation = "ShowPlaybookVersion",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/versions/{version_id}",
       content_type = "application/json",
@@ -5506,7 +5506,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_policy = {
-      name = "ShowPolicy",
+      sdk_operation = "ShowPolicy",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/policys/{policy_id}",
       content_type = "application/json",
@@ -5519,7 +5519,7 @@ return {
       response = { ref = "ShowPolicyResponse" },
     },
     show_pre_process_rules_list = {
-      name = "ShowPreProcessRulesList",
+      sdk_operation = "ShowPreProcessRulesList",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/mappings/preprocess-rules/search",
       content_type = "application/json;charset=utf-8",
@@ -5538,7 +5538,7 @@ return {
       response = { ref = "ShowPreProcessRulesListResponse" },
     },
     show_report_info = {
-      name = "ShowReportInfo",
+      sdk_operation = "ShowReportInfo",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/sa/reports/{report_id}",
       content_type = "application/json",
@@ -5551,7 +5551,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_resource = {
-      name = "ShowResource",
+      sdk_operation = "ShowResource",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/sa/resources/{id}",
       content_type = "application/json",
@@ -5564,7 +5564,7 @@ return {
       response = { ref = "ShowResourceResponse" },
     },
     show_search_condition = {
-      name = "ShowSearchCondition",
+      sdk_operation = "ShowSearchCondition",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/search/conditions/{condition_id}",
       content_type = "application/json",
@@ -5576,7 +5576,7 @@ return {
       response = { ref = "ShowSearchConditionResponse" },
     },
     show_shipper = {
-      name = "ShowShipper",
+      sdk_operation = "ShowShipper",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/shippers/{shipper_id}",
       content_type = "application/json",
@@ -5588,7 +5588,7 @@ return {
       response = { ref = "ShowShipperResponse" },
     },
     show_shipper_delegate_auth = {
-      name = "ShowShipperDelegateAuth",
+      sdk_operation = "ShowShipperDelegateAuth",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/shippers/delegate/auth/{domain_id}",
       content_type = "application/json",
@@ -5601,7 +5601,7 @@ return {
       response = { ref = "ShowShipperDelegateAuthResponse" },
     },
     show_shipper_param = {
-      name = "ShowShipperParam",
+      sdk_operation = "ShowShipperParam",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/shippers/params/{param_type}",
       content_type = "application/json",
@@ -5614,7 +5614,7 @@ return {
       response = { ref = "ShowShipperParamResponse" },
     },
     show_task = {
-      name = "ShowTask",
+      sdk_operation = "ShowTask",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/tasks/{task_id}",
       content_type = "application/json",
@@ -5626,7 +5626,7 @@ return {
       response = { ref = "ShowTaskResponse" },
     },
     show_vulnerability = {
-      name = "ShowVulnerability",
+      sdk_operation = "ShowVulnerability",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/vulnerability/{vul_id}",
       content_type = "application/json",
@@ -5638,7 +5638,7 @@ return {
       response = { ref = "ShowVulnerabilityResponse" },
     },
     show_workspace = {
-      name = "ShowWorkspace",
+      sdk_operation = "ShowWorkspace",
       method = "GET",
       path = "/v1/{project_id}/workspaces/{workspace_id}",
       content_type = "application/json",
@@ -5649,7 +5649,7 @@ return {
       response = { ref = "ShowWorkspaceResponse" },
     },
     update_alert_rule = {
-      name = "UpdateAlertRule",
+      sdk_operation = "UpdateAlertRule",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/alert-rules/{rule_id}",
       content_type = "application/json",
@@ -5676,7 +5676,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_aop_workflow = {
-      name = "UpdateAopWorkflow",
+      sdk_operation = "UpdateAopWorkflow",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/workflows/{workflow_id}",
       content_type = "application/json",
@@ -5694,7 +5694,7 @@ return {
       response = { ref = "UpdateAopWorkflowResponse" },
     },
     update_aop_workflow_version = {
-      name = "UpdateAopWorkflowVersion",
+      sdk_operation = "UpdateAopWorkflowVersion",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/workflows/versions/{version_id}",
       content_type = "application/json",
@@ -5716,7 +5716,7 @@ return {
       response = { ref = "UpdateAopWorkflowVersionResponse" },
     },
     update_catalogue = {
-      name = "UpdateCatalogue",
+      sdk_operation = "UpdateCatalogue",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/catalogues/{catalogue_id}",
       content_type = "application/json",
@@ -5739,7 +5739,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_classifier = {
-      name = "UpdateClassifier",
+      sdk_operation = "UpdateClassifier",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/mappings/classifiers/{classifier_id}",
       content_type = "application/json;charset=utf-8",
@@ -5753,7 +5753,7 @@ return {
       response = { ref = "UpdateClassifierResponse" },
     },
     update_collector_channel = {
-      name = "UpdateCollectorChannel",
+      sdk_operation = "UpdateCollectorChannel",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/collector/channels/{channel_id}",
       content_type = "application/json",
@@ -5774,7 +5774,7 @@ return {
       response = { ref = "UpdateCollectorChannelResponse" },
     },
     update_collector_channel_group = {
-      name = "UpdateCollectorChannelGroup",
+      sdk_operation = "UpdateCollectorChannelGroup",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/collector/channels/groups/{group_id}",
       content_type = "application/json",
@@ -5788,7 +5788,7 @@ return {
       response = { ref = "UpdateCollectorChannelGroupResponse" },
     },
     update_collector_connection = {
-      name = "UpdateCollectorConnection",
+      sdk_operation = "UpdateCollectorConnection",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/collector/connections/{connection_id}",
       content_type = "application/json",
@@ -5807,7 +5807,7 @@ return {
       response = { ref = "UpdateCollectorConnectionResponse" },
     },
     update_component_configuration = {
-      name = "UpdateComponentConfiguration",
+      sdk_operation = "UpdateComponentConfiguration",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/components/{component_id}/configurations",
       content_type = "application/json",
@@ -5821,7 +5821,7 @@ return {
       response = { ref = "UpdateComponentConfigurationResponse" },
     },
     update_component_template = {
-      name = "UpdateComponentTemplate",
+      sdk_operation = "UpdateComponentTemplate",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/components/template/{template_id}",
       content_type = "application/json",
@@ -5837,7 +5837,7 @@ return {
       response = { ref = "UpdateComponentTemplateResponse" },
     },
     update_configuration_dictionaries = {
-      name = "UpdateConfigurationDictionaries",
+      sdk_operation = "UpdateConfigurationDictionaries",
       method = "PUT",
       path = "/v1/{project_id}/configurations/dictionaries",
       content_type = "application/json;charset=utf-8",
@@ -5851,7 +5851,7 @@ return {
       response = { ref = "UpdateConfigurationDictionariesResponse" },
     },
     update_connection = {
-      name = "UpdateConnection",
+      sdk_operation = "UpdateConnection",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/assetcredentials/{asset_id}",
       content_type = "application/json",
@@ -5869,7 +5869,7 @@ return {
       response = { ref = "UpdateConnectionResponse" },
     },
     update_dataobject = {
-      name = "UpdateDataobject",
+      sdk_operation = "UpdateDataobject",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/{dataclass_name}/{data_object_id}",
       content_type = "application/json",
@@ -5886,7 +5886,7 @@ return {
       response = { ref = "UpdateDataobjectResponse" },
     },
     update_dataspace = {
-      name = "UpdateDataspace",
+      sdk_operation = "UpdateDataspace",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/dataspaces/{dataspace_id}",
       content_type = "application/json",
@@ -5900,7 +5900,7 @@ return {
       response = { ref = "UpdateDataspaceResponse" },
     },
     update_indicator = {
-      name = "UpdateIndicator",
+      sdk_operation = "UpdateIndicator",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/indicators/{indicator_id}",
       content_type = "application/json",
@@ -5915,7 +5915,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_layout = {
-      name = "UpdateLayout",
+      sdk_operation = "UpdateLayout",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/layouts/{layout_id}",
       content_type = "application/json",
@@ -5942,7 +5942,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_layout_wizards = {
-      name = "UpdateLayoutWizards",
+      sdk_operation = "UpdateLayoutWizards",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/layouts/wizards",
       content_type = "application/json",
@@ -5956,7 +5956,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_mapper = {
-      name = "UpdateMapper",
+      sdk_operation = "UpdateMapper",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/mappings/mappers/{mapper_id}",
       content_type = "application/json;charset=utf-8",
@@ -5970,7 +5970,7 @@ return {
       response = { ref = "UpdateMapperResponse" },
     },
     update_mapping_info_status = {
-      name = "UpdateMappingInfoStatus",
+      sdk_operation = "UpdateMappingInfoStatus",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/mappings/{mapping_id}/status",
       content_type = "application/json;charset=utf-8",
@@ -5984,7 +5984,7 @@ return {
       response = { ref = "UpdateMappingInfoStatusResponse" },
     },
     update_metrics = {
-      name = "UpdateMetrics",
+      sdk_operation = "UpdateMetrics",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/metrics/{metric_id}",
       content_type = "application/json",
@@ -6013,7 +6013,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_module = {
-      name = "UpdateModule",
+      sdk_operation = "UpdateModule",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/modules/{module_id}",
       content_type = "application/json",
@@ -6039,7 +6039,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_node = {
-      name = "UpdateNode",
+      sdk_operation = "UpdateNode",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/nodes/{node_id}",
       content_type = "application/json",
@@ -6057,7 +6057,7 @@ return {
       response = { ref = "UpdateNodeResponse" },
     },
     update_pipe = {
-      name = "UpdatePipe",
+      sdk_operation = "UpdatePipe",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/pipes/{pipe_id}",
       content_type = "application/json",
@@ -6073,7 +6073,7 @@ return {
       response = { ref = "UpdatePipeResponse" },
     },
     update_pipe_index = {
-      name = "UpdatePipeIndex",
+      sdk_operation = "UpdatePipeIndex",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/pipes/{pipe_id}/index",
       content_type = "application/json",
@@ -6087,7 +6087,7 @@ return {
       response = { ref = "UpdatePipeIndexResponse" },
     },
     update_playbook = {
-      name = "UpdatePlaybook",
+      sdk_operation = "UpdatePlaybook",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/{playbook_id}",
       content_type = "application/json",
@@ -6105,7 +6105,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_playbook_action = {
-      name = "UpdatePlaybookAction",
+      sdk_operation = "UpdatePlaybookAction",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/versions/{version_id}/actions/{action_id}",
       content_type = "application/json",
@@ -6121,7 +6121,7 @@ return {
       response_headers = { ["x-api-deprecation-date"] = "X-API-Deprecation-Date", ["x-api-deprecation-info"] = "X-API-Deprecation-Info", ["x-request-id"] = "X-request-id" },
     },
     update_playbook_rule = {
-      name = "UpdatePlaybookRule",
+      sdk_operation = "UpdatePlaybookRule",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/versions/{version_id}/rules/{rule_id}",
       content_type = "application/json",
@@ -6137,7 +6137,7 @@ return {
       response_headers = { ["x-api-deprecation-date"] = "X-API-Deprecation-Date", ["x-api-deprecation-info"] = "X-API-Deprecation-Info", ["x-request-id"] = "X-request-id" },
     },
     update_playbook_version = {
-      name = "UpdatePlaybookVersion",
+      sdk_operation = "UpdatePlaybookVersion",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/playbooks/versions/{version_id}",
       content_type = "application/json",
@@ -6152,7 +6152,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_recipients_email_status = {
-      name = "UpdateRecipientsEmailStatus",
+      sdk_operation = "UpdateRecipientsEmailStatus",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/sa/reports/emails",
       content_type = "application/json",
@@ -6166,7 +6166,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_report = {
-      name = "UpdateReport",
+      sdk_operation = "UpdateReport",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/sa/reports/{report_id}",
       content_type = "application/json",
@@ -6181,7 +6181,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_search_condition = {
-      name = "UpdateSearchCondition",
+      sdk_operation = "UpdateSearchCondition",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/siem/search/conditions/{condition_id}",
       content_type = "application/json",
@@ -6196,7 +6196,7 @@ return {
       response = { ref = "UpdateSearchConditionResponse" },
     },
     update_subscription_order = {
-      name = "UpdateSubscriptionOrder",
+      sdk_operation = "UpdateSubscriptionOrder",
       method = "PUT",
       path = "/v1/{project_id}/subscriptions/orders",
       content_type = "application/json;charset=utf-8",
@@ -6213,7 +6213,7 @@ return {
       response = { ref = "UpdateSubscriptionOrderResponse" },
     },
     update_tag_value = {
-      name = "UpdateTagValue",
+      sdk_operation = "UpdateTagValue",
       method = "PUT",
       path = "/v1/{project_id}/{resource_type}/{resource_id}/{key}/tags/update",
       content_type = "application/json",
@@ -6229,7 +6229,7 @@ return {
       response = { ref = "UpdateTagValueResponse" },
     },
     update_task = {
-      name = "UpdateTask",
+      sdk_operation = "UpdateTask",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/tasks/{task_id}",
       content_type = "application/json",
@@ -6246,7 +6246,7 @@ return {
       response = { ref = "UpdateTaskResponse" },
     },
     update_vpc_endpoint_service = {
-      name = "UpdateVpcEndpointService",
+      sdk_operation = "UpdateVpcEndpointService",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/nodes/vpc-endpoint-services",
       content_type = "application/json",
@@ -6261,7 +6261,7 @@ return {
       response = { ref = "UpdateVpcEndpointServiceResponse" },
     },
     update_workflow_instance = {
-      name = "UpdateWorkflowInstance",
+      sdk_operation = "UpdateWorkflowInstance",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/workflows/instances/{instance_id}",
       content_type = "application/json",
@@ -6277,7 +6277,7 @@ return {
       response = { ref = "UpdateWorkflowInstanceResponse" },
     },
     update_workspace = {
-      name = "UpdateWorkspace",
+      sdk_operation = "UpdateWorkspace",
       method = "PUT",
       path = "/v1/{project_id}/workspaces/{workspace_id}",
       content_type = "application/json",
@@ -6292,7 +6292,7 @@ return {
       response = { ref = "UpdateWorkspaceResponse" },
     },
     upload_attachment = {
-      name = "UploadAttachment",
+      sdk_operation = "UploadAttachment",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/attachment/upload",
       content_type = "multipart/form-data",
@@ -6306,7 +6306,7 @@ return {
       response = { ref = "UploadAttachmentResponse" },
     },
     validate_aop_workflow_version = {
-      name = "ValidateAopWorkflowVersion",
+      sdk_operation = "ValidateAopWorkflowVersion",
       method = "POST",
       path = "/v1/{project_id}/workspaces/{workspace_id}/soc/workflows/validation",
       content_type = "application/json",

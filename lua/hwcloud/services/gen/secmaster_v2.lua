@@ -291,7 +291,7 @@ return {
   },
   operations = {
     create_adhoc_query = {
-      name = "CreateAdhocQuery",
+      sdk_operation = "CreateAdhocQuery",
       method = "POST",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/ad-hoc-queries",
       content_type = "application/json",
@@ -313,7 +313,7 @@ return {
       response = { ref = "CreateAdhocQueryResponse" },
     },
     create_alert_rule = {
-      name = "CreateAlertRule",
+      sdk_operation = "CreateAlertRule",
       method = "POST",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/alert-rules",
       content_type = "application/json",
@@ -339,7 +339,7 @@ return {
       response = { ref = "CreateAlertRuleResponse" },
     },
     create_analysis_script = {
-      name = "CreateAnalysisScript",
+      sdk_operation = "CreateAnalysisScript",
       method = "POST",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/analysis-scripts",
       content_type = "application/json",
@@ -361,7 +361,7 @@ return {
       response = { ref = "CreateAnalysisScriptResponse" },
     },
     create_code_segment = {
-      name = "CreateCodeSegment",
+      sdk_operation = "CreateCodeSegment",
       method = "POST",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/code-segments",
       content_type = "application/json",
@@ -376,7 +376,7 @@ return {
       response = { ref = "CreateCodeSegmentResponse" },
     },
     create_collect_config = {
-      name = "CreateCollectConfig",
+      sdk_operation = "CreateCollectConfig",
       method = "POST",
       path = "/v2/{project_id}/collector/cloudlogs/config",
       content_type = "application/json",
@@ -394,7 +394,7 @@ return {
       response = { ref = "CreateCollectConfigResponse" },
     },
     create_customized_checkitem = {
-      name = "CreateCustomizedCheckitem",
+      sdk_operation = "CreateCustomizedCheckitem",
       method = "POST",
       path = "/v2/{project_id}/workspaces/{workspace_id}/sa/baseline/checkitems",
       content_type = "application/json",
@@ -419,7 +419,7 @@ return {
       response = { ref = "CreateCustomizedCheckitemResponse" },
     },
     create_customized_compliance_package = {
-      name = "CreateCustomizedCompliancePackage",
+      sdk_operation = "CreateCustomizedCompliancePackage",
       method = "POST",
       path = "/v2/{project_id}/workspaces/{workspace_id}/sa/baseline/compliance-packages",
       content_type = "application/json",
@@ -445,7 +445,7 @@ return {
       response = { ref = "CreateCustomizedCompliancePackageResponse" },
     },
     create_data_transformation = {
-      name = "CreateDataTransformation",
+      sdk_operation = "CreateDataTransformation",
       method = "POST",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/data-transformations",
       content_type = "application/json",
@@ -472,7 +472,7 @@ return {
       response = { ref = "CreateDataTransformationResponse" },
     },
     create_layout_field = {
-      name = "CreateLayoutField",
+      sdk_operation = "CreateLayoutField",
       method = "POST",
       path = "/v2/{project_id}/workspaces/{workspace_id}/soc/layouts/fields",
       content_type = "application/json",
@@ -508,7 +508,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_pipe = {
-      name = "CreatePipe",
+      sdk_operation = "CreatePipe",
       method = "POST",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/pipes",
       content_type = "application/json",
@@ -528,7 +528,7 @@ return {
       response = { ref = "CreatePipeResponse" },
     },
     create_retrieve_script = {
-      name = "CreateRetrieveScript",
+      sdk_operation = "CreateRetrieveScript",
       method = "POST",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/retrieve-scripts",
       content_type = "application/json",
@@ -546,7 +546,7 @@ return {
       response = { ref = "CreateRetrieveScriptResponse" },
     },
     create_sql_render = {
-      name = "CreateSqlRender",
+      sdk_operation = "CreateSqlRender",
       method = "POST",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/ad-hoc-queries/sql-render",
       content_type = "application/json",
@@ -566,7 +566,7 @@ return {
       response = { ref = "CreateSqlRenderResponse" },
     },
     create_sql_validation = {
-      name = "CreateSqlValidation",
+      sdk_operation = "CreateSqlValidation",
       method = "POST",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/sql/validation",
       content_type = "application/json",
@@ -579,7 +579,7 @@ return {
       response = { ref = "CreateSqlValidationResponse" },
     },
     create_table = {
-      name = "CreateTable",
+      sdk_operation = "CreateTable",
       method = "POST",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/tables",
       content_type = "application/json",
@@ -608,7 +608,7 @@ return {
       response = { ref = "CreateTableResponse" },
     },
     create_table_analysis = {
-      name = "CreateTableAnalysis",
+      sdk_operation = "CreateTableAnalysis",
       method = "POST",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/tables/{table_id}/analysis",
       content_type = "application/json",
@@ -627,7 +627,7 @@ return {
       response = { ref = "CreateTableAnalysisResponse" },
     },
     delete_adhoc_query = {
-      name = "DeleteAdhocQuery",
+      sdk_operation = "DeleteAdhocQuery",
       method = "DELETE",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/ad-hoc-queries/{query_id}",
       content_type = "application/json",
@@ -639,7 +639,7 @@ return {
       response = { ref = "DeleteAdhocQueryResponse" },
     },
     delete_alert_rule = {
-      name = "DeleteAlertRule",
+      sdk_operation = "DeleteAlertRule",
       method = "DELETE",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/alert-rules/{alert_rule_id}",
       content_type = "application/json",
@@ -651,7 +651,7 @@ return {
       response = { ref = "DeleteAlertRuleResponse" },
     },
     delete_analysis_script = {
-      name = "DeleteAnalysisScript",
+      sdk_operation = "DeleteAnalysisScript",
       method = "DELETE",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/analysis-scripts/{analysis_script_id}",
       content_type = "application/json",
@@ -663,7 +663,7 @@ return {
       response = { ref = "DeleteAnalysisScriptResponse" },
     },
     delete_code_segment = {
-      name = "DeleteCodeSegment",
+      sdk_operation = "DeleteCodeSegment",
       method = "DELETE",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/code-segments/{code_segment_id}",
       content_type = "application/json",
@@ -675,7 +675,7 @@ return {
       response = { ref = "DeleteCodeSegmentResponse" },
     },
     delete_customized_checkitems = {
-      name = "DeleteCustomizedCheckitems",
+      sdk_operation = "DeleteCustomizedCheckitems",
       method = "DELETE",
       path = "/v2/{project_id}/workspaces/{workspace_id}/sa/baseline/checkitems",
       content_type = "application/json",
@@ -689,7 +689,7 @@ return {
       response = { ref = "DeleteCustomizedCheckitemsResponse" },
     },
     delete_customized_compliance_packages = {
-      name = "DeleteCustomizedCompliancePackages",
+      sdk_operation = "DeleteCustomizedCompliancePackages",
       method = "DELETE",
       path = "/v2/{project_id}/workspaces/{workspace_id}/sa/baseline/compliance-packages",
       content_type = "application/json",
@@ -702,7 +702,7 @@ return {
       response = { ref = "DeleteCustomizedCompliancePackagesResponse" },
     },
     delete_data_transformation = {
-      name = "DeleteDataTransformation",
+      sdk_operation = "DeleteDataTransformation",
       method = "DELETE",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/data-transformations/{data_transformation_id}",
       content_type = "application/json",
@@ -714,7 +714,7 @@ return {
       response = { ref = "DeleteDataTransformationResponse" },
     },
     delete_layout_field = {
-      name = "DeleteLayoutField",
+      sdk_operation = "DeleteLayoutField",
       method = "DELETE",
       path = "/v2/{project_id}/workspaces/{workspace_id}/soc/layouts/fields",
       content_type = "application/json",
@@ -727,7 +727,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_pipe = {
-      name = "DeletePipe",
+      sdk_operation = "DeletePipe",
       method = "DELETE",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/pipes/{pipe_id}",
       content_type = "application/json",
@@ -739,7 +739,7 @@ return {
       response = { ref = "DeletePipeResponse" },
     },
     delete_retrieve_script = {
-      name = "DeleteRetrieveScript",
+      sdk_operation = "DeleteRetrieveScript",
       method = "DELETE",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/retrieve-scripts/{retrieve_script_id}",
       content_type = "application/json",
@@ -751,7 +751,7 @@ return {
       response = { ref = "DeleteRetrieveScriptResponse" },
     },
     delete_table = {
-      name = "DeleteTable",
+      sdk_operation = "DeleteTable",
       method = "DELETE",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/tables/{table_id}",
       content_type = "application/json",
@@ -763,7 +763,7 @@ return {
       response = { ref = "DeleteTableResponse" },
     },
     disable_alert_rule = {
-      name = "DisableAlertRule",
+      sdk_operation = "DisableAlertRule",
       method = "POST",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/alert-rules/{alert_rule_id}/disable",
       content_type = "application/json",
@@ -775,7 +775,7 @@ return {
       response = { ref = "DisableAlertRuleResponse" },
     },
     disable_data_consumption = {
-      name = "DisableDataConsumption",
+      sdk_operation = "DisableDataConsumption",
       method = "DELETE",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/tables/{table_id}/consumption",
       content_type = "application/json",
@@ -789,7 +789,7 @@ return {
       response = { ref = "DisableDataConsumptionResponse" },
     },
     disable_data_transformation = {
-      name = "DisableDataTransformation",
+      sdk_operation = "DisableDataTransformation",
       method = "POST",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/data-transformations/{data_transformation_id}/disable",
       content_type = "application/json",
@@ -801,7 +801,7 @@ return {
       response = { ref = "DisableDataTransformationResponse" },
     },
     enable_alert_rule = {
-      name = "EnableAlertRule",
+      sdk_operation = "EnableAlertRule",
       method = "POST",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/alert-rules/{alert_rule_id}/enable",
       content_type = "application/json",
@@ -813,7 +813,7 @@ return {
       response = { ref = "EnableAlertRuleResponse" },
     },
     enable_data_consumption = {
-      name = "EnableDataConsumption",
+      sdk_operation = "EnableDataConsumption",
       method = "POST",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/tables/{table_id}/consumption",
       content_type = "application/json",
@@ -825,7 +825,7 @@ return {
       response = { ref = "EnableDataConsumptionResponse" },
     },
     enable_data_transformation = {
-      name = "EnableDataTransformation",
+      sdk_operation = "EnableDataTransformation",
       method = "POST",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/data-transformations/{data_transformation_id}/enable",
       content_type = "application/json",
@@ -837,7 +837,7 @@ return {
       response = { ref = "EnableDataTransformationResponse" },
     },
     list_alert_rule_metrics = {
-      name = "ListAlertRuleMetrics",
+      sdk_operation = "ListAlertRuleMetrics",
       method = "GET",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/alert-rules/metrics",
       content_type = "application/json",
@@ -848,7 +848,7 @@ return {
       response = { ref = "ListAlertRuleMetricsResponse" },
     },
     list_alert_rule_template_metrics = {
-      name = "ListAlertRuleTemplateMetrics",
+      sdk_operation = "ListAlertRuleTemplateMetrics",
       method = "GET",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/alert-rules/templates/metrics",
       content_type = "application/json",
@@ -859,7 +859,7 @@ return {
       response = { ref = "ListAlertRuleTemplateMetricsResponse" },
     },
     list_alert_rule_templates = {
-      name = "ListAlertRuleTemplates",
+      sdk_operation = "ListAlertRuleTemplates",
       method = "GET",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/alert-rules/templates",
       content_type = "application/json",
@@ -878,7 +878,7 @@ return {
       response = { ref = "ListAlertRuleTemplatesResponse" },
     },
     list_alert_rules = {
-      name = "ListAlertRules",
+      sdk_operation = "ListAlertRules",
       method = "GET",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/alert-rules",
       content_type = "application/json",
@@ -897,7 +897,7 @@ return {
       response = { ref = "ListAlertRulesResponse" },
     },
     list_analysis_scripts = {
-      name = "ListAnalysisScripts",
+      sdk_operation = "ListAnalysisScripts",
       method = "GET",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/analysis-scripts",
       content_type = "application/json",
@@ -913,7 +913,7 @@ return {
       response = { ref = "ListAnalysisScriptsResponse" },
     },
     list_code_segments = {
-      name = "ListCodeSegments",
+      sdk_operation = "ListCodeSegments",
       method = "GET",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/code-segments",
       content_type = "application/json",
@@ -931,7 +931,7 @@ return {
       response = { ref = "ListCodeSegmentsResponse" },
     },
     list_collect_config = {
-      name = "ListCollectConfig",
+      sdk_operation = "ListCollectConfig",
       method = "GET",
       path = "/v2/{project_id}/collector/cloudlogs/config",
       content_type = "application/json",
@@ -950,7 +950,7 @@ return {
       response = { ref = "ListCollectConfigResponse" },
     },
     list_data_transformation_metrics = {
-      name = "ListDataTransformationMetrics",
+      sdk_operation = "ListDataTransformationMetrics",
       method = "GET",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/data-transformations/metrics",
       content_type = "application/json",
@@ -961,7 +961,7 @@ return {
       response = { ref = "ListDataTransformationMetricsResponse" },
     },
     list_data_transformations = {
-      name = "ListDataTransformations",
+      sdk_operation = "ListDataTransformations",
       method = "GET",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/data-transformations",
       content_type = "application/json",
@@ -980,7 +980,7 @@ return {
       response = { ref = "ListDataTransformationsResponse" },
     },
     list_directories = {
-      name = "ListDirectories",
+      sdk_operation = "ListDirectories",
       method = "GET",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/directories",
       content_type = "application/json",
@@ -992,7 +992,7 @@ return {
       response = { ref = "ListDirectoriesResponse" },
     },
     list_layout_field_all = {
-      name = "ListLayoutFieldAll",
+      sdk_operation = "ListLayoutFieldAll",
       method = "GET",
       path = "/v2/{project_id}/workspaces/{workspace_id}/soc/layouts/fields",
       content_type = "application/json",
@@ -1008,7 +1008,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_pipes = {
-      name = "ListPipes",
+      sdk_operation = "ListPipes",
       method = "GET",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/pipes",
       content_type = "application/json",
@@ -1026,7 +1026,7 @@ return {
       response = { ref = "ListPipesResponse" },
     },
     list_retrieve_scripts = {
-      name = "ListRetrieveScripts",
+      sdk_operation = "ListRetrieveScripts",
       method = "GET",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/retrieve-scripts",
       content_type = "application/json",
@@ -1044,7 +1044,7 @@ return {
       response = { ref = "ListRetrieveScriptsResponse" },
     },
     list_table_histograms = {
-      name = "ListTableHistograms",
+      sdk_operation = "ListTableHistograms",
       method = "POST",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/tables/{table_id}/histograms",
       content_type = "application/json",
@@ -1061,7 +1061,7 @@ return {
       response = { ref = "ListTableHistogramsResponse" },
     },
     list_table_logs = {
-      name = "ListTableLogs",
+      sdk_operation = "ListTableLogs",
       method = "POST",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/tables/{table_id}/logs",
       content_type = "application/json",
@@ -1081,7 +1081,7 @@ return {
       response = { ref = "ListTableLogsResponse" },
     },
     list_tables = {
-      name = "ListTables",
+      sdk_operation = "ListTables",
       method = "GET",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/tables",
       content_type = "application/json",
@@ -1102,7 +1102,7 @@ return {
       response = { ref = "ListTablesResponse" },
     },
     search_baseline = {
-      name = "SearchBaseline",
+      sdk_operation = "SearchBaseline",
       method = "POST",
       path = "/v2/{project_id}/workspaces/{workspace_id}/sa/baseline/search",
       content_type = "application/json",
@@ -1123,7 +1123,7 @@ return {
       response = { ref = "SearchBaselineResponse" },
     },
     search_checkitems = {
-      name = "SearchCheckitems",
+      sdk_operation = "SearchCheckitems",
       method = "POST",
       path = "/v2/{project_id}/workspaces/{workspace_id}/sa/baseline/checkitems/search",
       content_type = "application/json",
@@ -1150,7 +1150,7 @@ return {
       response = { ref = "SearchCheckitemsResponse" },
     },
     search_compliance_packages = {
-      name = "SearchCompliancePackages",
+      sdk_operation = "SearchCompliancePackages",
       method = "POST",
       path = "/v2/{project_id}/workspaces/{workspace_id}/sa/baseline/compliance-packages/search",
       content_type = "application/json",
@@ -1170,7 +1170,7 @@ return {
       response = { ref = "SearchCompliancePackagesResponse" },
     },
     show_adhoc_result = {
-      name = "ShowAdhocResult",
+      sdk_operation = "ShowAdhocResult",
       method = "GET",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/ad-hoc-queries/{query_id}",
       content_type = "application/json",
@@ -1183,7 +1183,7 @@ return {
       response = { ref = "ShowAdhocResultResponse" },
     },
     show_alert_rule = {
-      name = "ShowAlertRule",
+      sdk_operation = "ShowAlertRule",
       method = "GET",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/alert-rules/{alert_rule_id}",
       content_type = "application/json",
@@ -1195,7 +1195,7 @@ return {
       response = { ref = "ShowAlertRuleResponse" },
     },
     show_alert_rule_template = {
-      name = "ShowAlertRuleTemplate",
+      sdk_operation = "ShowAlertRuleTemplate",
       method = "GET",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/alert-rules/templates/{template_id}",
       content_type = "application/json",
@@ -1207,7 +1207,7 @@ return {
       response = { ref = "ShowAlertRuleTemplateResponse" },
     },
     show_analysis_script = {
-      name = "ShowAnalysisScript",
+      sdk_operation = "ShowAnalysisScript",
       method = "GET",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/analysis-scripts/{analysis_script_id}",
       content_type = "application/json",
@@ -1219,7 +1219,7 @@ return {
       response = { ref = "ShowAnalysisScriptResponse" },
     },
     show_checkitem_detail = {
-      name = "ShowCheckitemDetail",
+      sdk_operation = "ShowCheckitemDetail",
       method = "GET",
       path = "/v2/{project_id}/workspaces/{workspace_id}/sa/baseline/checkitems/{checkitem_id}",
       content_type = "application/json",
@@ -1232,7 +1232,7 @@ return {
       response = { ref = "ShowCheckitemDetailResponse" },
     },
     show_code_segment = {
-      name = "ShowCodeSegment",
+      sdk_operation = "ShowCodeSegment",
       method = "GET",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/code-segments/{code_segment_id}",
       content_type = "application/json",
@@ -1244,7 +1244,7 @@ return {
       response = { ref = "ShowCodeSegmentResponse" },
     },
     show_compliance_package_detail = {
-      name = "ShowCompliancePackageDetail",
+      sdk_operation = "ShowCompliancePackageDetail",
       method = "GET",
       path = "/v2/{project_id}/workspaces/{workspace_id}/sa/baseline/compliance-packages/{compliance_packages_id}",
       content_type = "application/json",
@@ -1257,7 +1257,7 @@ return {
       response = { ref = "ShowCompliancePackageDetailResponse" },
     },
     show_data_consumption = {
-      name = "ShowDataConsumption",
+      sdk_operation = "ShowDataConsumption",
       method = "GET",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/tables/{table_id}/consumption",
       content_type = "application/json",
@@ -1269,7 +1269,7 @@ return {
       response = { ref = "ShowDataConsumptionResponse" },
     },
     show_data_transformation = {
-      name = "ShowDataTransformation",
+      sdk_operation = "ShowDataTransformation",
       method = "GET",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/data-transformations/{data_transformation_id}",
       content_type = "application/json",
@@ -1281,7 +1281,7 @@ return {
       response = { ref = "ShowDataTransformationResponse" },
     },
     show_layout_field_info = {
-      name = "ShowLayoutFieldInfo",
+      sdk_operation = "ShowLayoutFieldInfo",
       method = "GET",
       path = "/v2/{project_id}/workspaces/{workspace_id}/soc/layouts/fields/{field_id}",
       content_type = "application/json",
@@ -1295,7 +1295,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_monitor_stats = {
-      name = "ShowMonitorStats",
+      sdk_operation = "ShowMonitorStats",
       method = "POST",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/tables/{table_id}/statistics",
       content_type = "application/json",
@@ -1310,7 +1310,7 @@ return {
       response = { ref = "ShowMonitorStatsResponse" },
     },
     show_pipe = {
-      name = "ShowPipe",
+      sdk_operation = "ShowPipe",
       method = "GET",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/pipes/{pipe_id}",
       content_type = "application/json",
@@ -1322,7 +1322,7 @@ return {
       response = { ref = "ShowPipeResponse" },
     },
     show_retrieve_script = {
-      name = "ShowRetrieveScript",
+      sdk_operation = "ShowRetrieveScript",
       method = "GET",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/retrieve-scripts/{retrieve_script_id}",
       content_type = "application/json",
@@ -1334,7 +1334,7 @@ return {
       response = { ref = "ShowRetrieveScriptResponse" },
     },
     show_subscription_resources = {
-      name = "ShowSubscriptionResources",
+      sdk_operation = "ShowSubscriptionResources",
       method = "GET",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/subscription/resource",
       content_type = "application/json",
@@ -1346,7 +1346,7 @@ return {
       response = { ref = "ShowSubscriptionResourcesResponse" },
     },
     show_table = {
-      name = "ShowTable",
+      sdk_operation = "ShowTable",
       method = "GET",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/tables/{table_id}",
       content_type = "application/json",
@@ -1358,7 +1358,7 @@ return {
       response = { ref = "ShowTableResponse" },
     },
     show_version = {
-      name = "ShowVersion",
+      sdk_operation = "ShowVersion",
       method = "GET",
       path = "/v2/{project_id}/siem/upgradation/version",
       content_type = "application/json",
@@ -1368,7 +1368,7 @@ return {
       response = { ref = "ShowVersionResponse" },
     },
     update_alert_rule = {
-      name = "UpdateAlertRule",
+      sdk_operation = "UpdateAlertRule",
       method = "PUT",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/alert-rules/{alert_rule_id}",
       content_type = "application/json",
@@ -1393,7 +1393,7 @@ return {
       response = { ref = "UpdateAlertRuleResponse" },
     },
     update_analysis_script = {
-      name = "UpdateAnalysisScript",
+      sdk_operation = "UpdateAnalysisScript",
       method = "PUT",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/analysis-scripts/{analysis_script_id}",
       content_type = "application/json",
@@ -1414,7 +1414,7 @@ return {
       response = { ref = "UpdateAnalysisScriptResponse" },
     },
     update_checkitem = {
-      name = "UpdateCheckitem",
+      sdk_operation = "UpdateCheckitem",
       method = "PUT",
       path = "/v2/{project_id}/workspaces/{workspace_id}/sa/baseline/checkitems/{checkitem_id}",
       content_type = "application/json",
@@ -1440,7 +1440,7 @@ return {
       response = { ref = "UpdateCheckitemResponse" },
     },
     update_code_segment = {
-      name = "UpdateCodeSegment",
+      sdk_operation = "UpdateCodeSegment",
       method = "PUT",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/code-segments/{code_segment_id}",
       content_type = "application/json",
@@ -1456,7 +1456,7 @@ return {
       response = { ref = "UpdateCodeSegmentResponse" },
     },
     update_compliance_package = {
-      name = "UpdateCompliancePackage",
+      sdk_operation = "UpdateCompliancePackage",
       method = "PUT",
       path = "/v2/{project_id}/workspaces/{workspace_id}/sa/baseline/compliance-packages/{compliance_packages_id}",
       content_type = "application/json",
@@ -1483,7 +1483,7 @@ return {
       response = { ref = "UpdateCompliancePackageResponse" },
     },
     update_data_transformation = {
-      name = "UpdateDataTransformation",
+      sdk_operation = "UpdateDataTransformation",
       method = "PUT",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/data-transformations/{data_transformation_id}",
       content_type = "application/json",
@@ -1509,7 +1509,7 @@ return {
       response = { ref = "UpdateDataTransformationResponse" },
     },
     update_layout_field = {
-      name = "UpdateLayoutField",
+      sdk_operation = "UpdateLayoutField",
       method = "PUT",
       path = "/v2/{project_id}/workspaces/{workspace_id}/soc/layouts/fields/{field_id}",
       content_type = "application/json",
@@ -1545,7 +1545,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_pipe = {
-      name = "UpdatePipe",
+      sdk_operation = "UpdatePipe",
       method = "PUT",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/pipes/{pipe_id}",
       content_type = "application/json",
@@ -1562,7 +1562,7 @@ return {
       response = { ref = "UpdatePipeResponse" },
     },
     update_pipe_schema = {
-      name = "UpdatePipeSchema",
+      sdk_operation = "UpdatePipeSchema",
       method = "PUT",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/pipes/{pipe_id}/schema",
       content_type = "application/json",
@@ -1579,7 +1579,7 @@ return {
       response = { ref = "UpdatePipeSchemaResponse" },
     },
     update_retrieve_script = {
-      name = "UpdateRetrieveScript",
+      sdk_operation = "UpdateRetrieveScript",
       method = "PUT",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/retrieve-scripts/{retrieve_script_id}",
       content_type = "application/json",
@@ -1596,7 +1596,7 @@ return {
       response = { ref = "UpdateRetrieveScriptResponse" },
     },
     update_table = {
-      name = "UpdateTable",
+      sdk_operation = "UpdateTable",
       method = "PUT",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/tables/{table_id}",
       content_type = "application/json",
@@ -1620,7 +1620,7 @@ return {
       response = { ref = "UpdateTableResponse" },
     },
     update_table_schema = {
-      name = "UpdateTableSchema",
+      sdk_operation = "UpdateTableSchema",
       method = "PUT",
       path = "/v2/{project_id}/workspaces/{workspace_id}/siem/tables/{table_id}/schema",
       content_type = "application/json",

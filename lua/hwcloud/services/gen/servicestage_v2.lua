@@ -200,7 +200,7 @@ return {
   },
   operations = {
     change_application = {
-      name = "ChangeApplication",
+      sdk_operation = "ChangeApplication",
       method = "PUT",
       path = "/v2/{project_id}/cas/applications/{application_id}",
       content_type = "application/json",
@@ -213,7 +213,7 @@ return {
       response = { ref = "ChangeApplicationResponse" },
     },
     change_application_configuration = {
-      name = "ChangeApplicationConfiguration",
+      sdk_operation = "ChangeApplicationConfiguration",
       method = "PUT",
       path = "/v2/{project_id}/cas/applications/{application_id}/configuration",
       content_type = "application/json",
@@ -226,7 +226,7 @@ return {
       response = { ref = "ChangeApplicationConfigurationResponse" },
     },
     change_component = {
-      name = "ChangeComponent",
+      sdk_operation = "ChangeComponent",
       method = "PUT",
       path = "/v2/{project_id}/cas/applications/{application_id}/components/{component_id}",
       content_type = "application/json",
@@ -242,7 +242,7 @@ return {
       response = { ref = "ChangeComponentResponse" },
     },
     change_environment = {
-      name = "ChangeEnvironment",
+      sdk_operation = "ChangeEnvironment",
       method = "PUT",
       path = "/v2/{project_id}/cas/environments/{environment_id}",
       content_type = "application/json",
@@ -256,7 +256,7 @@ return {
       response = { ref = "ChangeEnvironmentResponse" },
     },
     change_instance = {
-      name = "ChangeInstance",
+      sdk_operation = "ChangeInstance",
       method = "PUT",
       path = "/v2/{project_id}/cas/applications/{application_id}/components/{component_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -276,7 +276,7 @@ return {
       response = { ref = "ChangeInstanceResponse" },
     },
     change_resource_in_environment = {
-      name = "ChangeResourceInEnvironment",
+      sdk_operation = "ChangeResourceInEnvironment",
       method = "PATCH",
       path = "/v2/{project_id}/cas/environments/{environment_id}/resources",
       content_type = "application/json",
@@ -290,7 +290,7 @@ return {
       response = { ref = "ChangeResourceInEnvironmentResponse" },
     },
     create_application = {
-      name = "CreateApplication",
+      sdk_operation = "CreateApplication",
       method = "POST",
       path = "/v2/{project_id}/cas/applications",
       content_type = "application/json",
@@ -303,7 +303,7 @@ return {
       response = { ref = "CreateApplicationResponse" },
     },
     create_component = {
-      name = "CreateComponent",
+      sdk_operation = "CreateComponent",
       method = "POST",
       path = "/v2/{project_id}/cas/applications/{application_id}/components",
       content_type = "application/json",
@@ -321,7 +321,7 @@ return {
       response = { ref = "CreateComponentResponse" },
     },
     create_environment = {
-      name = "CreateEnvironment",
+      sdk_operation = "CreateEnvironment",
       method = "POST",
       path = "/v2/{project_id}/cas/environments",
       content_type = "application/json",
@@ -340,7 +340,7 @@ return {
       response = { ref = "CreateEnvironmentResponse" },
     },
     create_file = {
-      name = "CreateFile",
+      sdk_operation = "CreateFile",
       method = "POST",
       path = "/v1/{project_id}/git/files/{namespace}/{project}/{path}",
       content_type = "application/json",
@@ -357,7 +357,7 @@ return {
       response = { ref = "CreateFileResponse" },
     },
     create_hook = {
-      name = "CreateHook",
+      sdk_operation = "CreateHook",
       method = "POST",
       path = "/v1/{project_id}/git/repos/{namespace}/{project}/hooks",
       content_type = "application/json",
@@ -372,7 +372,7 @@ return {
       response = { ref = "CreateHookResponse" },
     },
     create_instance = {
-      name = "CreateInstance",
+      sdk_operation = "CreateInstance",
       method = "POST",
       path = "/v2/{project_id}/cas/applications/{application_id}/components/{component_id}/instances",
       content_type = "application/json",
@@ -394,7 +394,7 @@ return {
       response = { ref = "CreateInstanceResponse" },
     },
     create_o_auth = {
-      name = "CreateOAuth",
+      sdk_operation = "CreateOAuth",
       method = "POST",
       path = "/v1/{project_id}/git/auths/{repo_type}/oauth",
       content_type = "application/json",
@@ -409,7 +409,7 @@ return {
       response = { ref = "CreateOAuthResponse" },
     },
     create_password_auth = {
-      name = "CreatePasswordAuth",
+      sdk_operation = "CreatePasswordAuth",
       method = "POST",
       path = "/v1/{project_id}/git/auths/{repo_type}/password",
       content_type = "application/json",
@@ -423,7 +423,7 @@ return {
       response = { ref = "CreatePasswordAuthResponse" },
     },
     create_personal_auth = {
-      name = "CreatePersonalAuth",
+      sdk_operation = "CreatePersonalAuth",
       method = "POST",
       path = "/v1/{project_id}/git/auths/{repo_type}/personal",
       content_type = "application/json",
@@ -437,7 +437,7 @@ return {
       response = { ref = "CreatePersonalAuthResponse" },
     },
     create_project = {
-      name = "CreateProject",
+      sdk_operation = "CreateProject",
       method = "POST",
       path = "/v1/{project_id}/git/repos/{namespace}/projects",
       content_type = "application/json",
@@ -450,7 +450,7 @@ return {
       response = { ref = "CreateProjectResponse" },
     },
     create_tag = {
-      name = "CreateTag",
+      sdk_operation = "CreateTag",
       method = "POST",
       path = "/v1/{project_id}/git/repos/{namespace}/{project}/tags",
       content_type = "application/json",
@@ -466,7 +466,7 @@ return {
       response = { ref = "CreateTagResponse" },
     },
     delete_application = {
-      name = "DeleteApplication",
+      sdk_operation = "DeleteApplication",
       method = "DELETE",
       path = "/v2/{project_id}/cas/applications/{application_id}",
       content_type = "application/json",
@@ -476,7 +476,7 @@ return {
       response = { ref = "DeleteApplicationResponse" },
     },
     delete_application_configuration = {
-      name = "DeleteApplicationConfiguration",
+      sdk_operation = "DeleteApplicationConfiguration",
       method = "DELETE",
       path = "/v2/{project_id}/cas/applications/{application_id}/configuration",
       content_type = "application/json",
@@ -487,7 +487,7 @@ return {
       response = { ref = "DeleteApplicationConfigurationResponse" },
     },
     delete_authorize = {
-      name = "DeleteAuthorize",
+      sdk_operation = "DeleteAuthorize",
       method = "DELETE",
       path = "/v1/{project_id}/git/auths/{name}",
       content_type = "application/json",
@@ -497,7 +497,7 @@ return {
       response = { ref = "DeleteAuthorizeResponse" },
     },
     delete_component = {
-      name = "DeleteComponent",
+      sdk_operation = "DeleteComponent",
       method = "DELETE",
       path = "/v2/{project_id}/cas/applications/{application_id}/components/{component_id}",
       content_type = "application/json",
@@ -509,7 +509,7 @@ return {
       response = { ref = "DeleteComponentResponse" },
     },
     delete_environment = {
-      name = "DeleteEnvironment",
+      sdk_operation = "DeleteEnvironment",
       method = "DELETE",
       path = "/v2/{project_id}/cas/environments/{environment_id}",
       content_type = "application/json",
@@ -519,7 +519,7 @@ return {
       response = { ref = "DeleteEnvironmentResponse" },
     },
     delete_file = {
-      name = "DeleteFile",
+      sdk_operation = "DeleteFile",
       method = "DELETE",
       path = "/v1/{project_id}/git/files/{namespace}/{project}/{path}",
       content_type = "application/json",
@@ -535,7 +535,7 @@ return {
       response = { ref = "DeleteFileResponse" },
     },
     delete_hook = {
-      name = "DeleteHook",
+      sdk_operation = "DeleteHook",
       method = "DELETE",
       path = "/v1/{project_id}/git/repos/{namespace}/{project}/hooks/{hook_id}",
       content_type = "application/json",
@@ -548,7 +548,7 @@ return {
       response = { ref = "DeleteHookResponse" },
     },
     delete_instance = {
-      name = "DeleteInstance",
+      sdk_operation = "DeleteInstance",
       method = "DELETE",
       path = "/v2/{project_id}/cas/applications/{application_id}/components/{component_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -561,7 +561,7 @@ return {
       response = { ref = "DeleteInstanceResponse" },
     },
     delete_tag = {
-      name = "DeleteTag",
+      sdk_operation = "DeleteTag",
       method = "DELETE",
       path = "/v1/{project_id}/git/repos/{namespace}/{project}/tags/{tag_name}",
       content_type = "application/json",
@@ -574,7 +574,7 @@ return {
       response = { ref = "DeleteTagResponse" },
     },
     list_applications = {
-      name = "ListApplications",
+      sdk_operation = "ListApplications",
       method = "GET",
       path = "/v2/{project_id}/cas/applications",
       content_type = "application/json",
@@ -588,7 +588,7 @@ return {
       response = { ref = "ListApplicationsResponse" },
     },
     list_authorizations = {
-      name = "ListAuthorizations",
+      sdk_operation = "ListAuthorizations",
       method = "GET",
       path = "/v1/{project_id}/git/auths",
       content_type = "application/json",
@@ -596,7 +596,7 @@ return {
       response = { ref = "ListAuthorizationsResponse" },
     },
     list_branches = {
-      name = "ListBranches",
+      sdk_operation = "ListBranches",
       method = "GET",
       path = "/v1/{project_id}/git/repos/{namespace}/{project}/branches",
       content_type = "application/json",
@@ -608,7 +608,7 @@ return {
       response = { ref = "ListBranchesResponse" },
     },
     list_commits = {
-      name = "ListCommits",
+      sdk_operation = "ListCommits",
       method = "GET",
       path = "/v1/{project_id}/git/repos/{namespace}/{project}/commits",
       content_type = "application/json",
@@ -621,7 +621,7 @@ return {
       response = { ref = "ListCommitsResponse" },
     },
     list_component_overviews = {
-      name = "ListComponentOverviews",
+      sdk_operation = "ListComponentOverviews",
       method = "GET",
       path = "/v2/{project_id}/cas/applications/{application_id}/components/overviews",
       content_type = "application/json",
@@ -636,7 +636,7 @@ return {
       response = { ref = "ListComponentOverviewsResponse" },
     },
     list_components = {
-      name = "ListComponents",
+      sdk_operation = "ListComponents",
       method = "GET",
       path = "/v2/{project_id}/cas/applications/{application_id}/components",
       content_type = "application/json",
@@ -651,7 +651,7 @@ return {
       response = { ref = "ListComponentsResponse" },
     },
     list_environments = {
-      name = "ListEnvironments",
+      sdk_operation = "ListEnvironments",
       method = "GET",
       path = "/v2/{project_id}/cas/environments",
       content_type = "application/json",
@@ -665,7 +665,7 @@ return {
       response = { ref = "ListEnvironmentsResponse" },
     },
     list_flavors = {
-      name = "ListFlavors",
+      sdk_operation = "ListFlavors",
       method = "GET",
       path = "/v2/{project_id}/cas/metadata/flavors",
       content_type = "application/json",
@@ -673,7 +673,7 @@ return {
       response = { ref = "ListFlavorsResponse" },
     },
     list_hooks = {
-      name = "ListHooks",
+      sdk_operation = "ListHooks",
       method = "GET",
       path = "/v1/{project_id}/git/repos/{namespace}/{project}/hooks",
       content_type = "application/json",
@@ -685,7 +685,7 @@ return {
       response = { ref = "ListHooksResponse" },
     },
     list_instance_snapshots = {
-      name = "ListInstanceSnapshots",
+      sdk_operation = "ListInstanceSnapshots",
       method = "GET",
       path = "/v2/{project_id}/cas/applications/{application_id}/components/{component_id}/instances/{instance_id}/snapshots",
       content_type = "application/json",
@@ -702,7 +702,7 @@ return {
       response = { ref = "ListInstanceSnapshotsResponse" },
     },
     list_instances = {
-      name = "ListInstances",
+      sdk_operation = "ListInstances",
       method = "GET",
       path = "/v2/{project_id}/cas/applications/{application_id}/components/{component_id}/instances",
       content_type = "application/json",
@@ -718,7 +718,7 @@ return {
       response = { ref = "ListInstancesResponse" },
     },
     list_namespaces = {
-      name = "ListNamespaces",
+      sdk_operation = "ListNamespaces",
       method = "GET",
       path = "/v1/{project_id}/git/repos/namespaces",
       content_type = "application/json",
@@ -728,7 +728,7 @@ return {
       response = { ref = "ListNamespacesResponse" },
     },
     list_projects = {
-      name = "ListProjects",
+      sdk_operation = "ListProjects",
       method = "GET",
       path = "/v1/{project_id}/git/repos/{namespace}/projects",
       content_type = "application/json",
@@ -739,7 +739,7 @@ return {
       response = { ref = "ListProjectsResponse" },
     },
     list_runtimes = {
-      name = "ListRuntimes",
+      sdk_operation = "ListRuntimes",
       method = "GET",
       path = "/v2/{project_id}/cas/metadata/runtimes",
       content_type = "application/json",
@@ -747,7 +747,7 @@ return {
       response = { ref = "ListRuntimesResponse" },
     },
     list_tags = {
-      name = "ListTags",
+      sdk_operation = "ListTags",
       method = "GET",
       path = "/v1/{project_id}/git/repos/{namespace}/{project}/tags",
       content_type = "application/json",
@@ -759,7 +759,7 @@ return {
       response = { ref = "ListTagsResponse" },
     },
     list_templates = {
-      name = "ListTemplates",
+      sdk_operation = "ListTemplates",
       method = "GET",
       path = "/v2/{project_id}/cas/metadata/templates",
       content_type = "application/json",
@@ -767,7 +767,7 @@ return {
       response = { ref = "ListTemplatesResponse" },
     },
     list_trees = {
-      name = "ListTrees",
+      sdk_operation = "ListTrees",
       method = "GET",
       path = "/v1/{project_id}/git/files/{namespace}/{project}/trees",
       content_type = "application/json",
@@ -780,7 +780,7 @@ return {
       response = { ref = "ListTreesResponse" },
     },
     show_application_configuration = {
-      name = "ShowApplicationConfiguration",
+      sdk_operation = "ShowApplicationConfiguration",
       method = "GET",
       path = "/v2/{project_id}/cas/applications/{application_id}/configuration",
       content_type = "application/json",
@@ -791,7 +791,7 @@ return {
       response = { ref = "ShowApplicationConfigurationResponse" },
     },
     show_application_detail = {
-      name = "ShowApplicationDetail",
+      sdk_operation = "ShowApplicationDetail",
       method = "GET",
       path = "/v2/{project_id}/cas/applications/{application_id}",
       content_type = "application/json",
@@ -801,7 +801,7 @@ return {
       response = { ref = "ShowApplicationDetailResponse" },
     },
     show_component_detail = {
-      name = "ShowComponentDetail",
+      sdk_operation = "ShowComponentDetail",
       method = "GET",
       path = "/v2/{project_id}/cas/applications/{application_id}/components/{component_id}",
       content_type = "application/json",
@@ -812,7 +812,7 @@ return {
       response = { ref = "ShowComponentDetailResponse" },
     },
     show_content = {
-      name = "ShowContent",
+      sdk_operation = "ShowContent",
       method = "GET",
       path = "/v1/{project_id}/git/files/{namespace}/{project}/{path}",
       content_type = "application/json",
@@ -826,7 +826,7 @@ return {
       response = { ref = "ShowContentResponse" },
     },
     show_environment_detail = {
-      name = "ShowEnvironmentDetail",
+      sdk_operation = "ShowEnvironmentDetail",
       method = "GET",
       path = "/v2/{project_id}/cas/environments/{environment_id}",
       content_type = "application/json",
@@ -836,7 +836,7 @@ return {
       response = { ref = "ShowEnvironmentDetailResponse" },
     },
     show_instance_detail = {
-      name = "ShowInstanceDetail",
+      sdk_operation = "ShowInstanceDetail",
       method = "GET",
       path = "/v2/{project_id}/cas/applications/{application_id}/components/{component_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -848,7 +848,7 @@ return {
       response = { ref = "ShowInstanceDetailResponse" },
     },
     show_job_detail = {
-      name = "ShowJobDetail",
+      sdk_operation = "ShowJobDetail",
       method = "GET",
       path = "/v2/{project_id}/cas/jobs/{job_id}",
       content_type = "application/json",
@@ -862,7 +862,7 @@ return {
       response = { ref = "ShowJobDetailResponse" },
     },
     show_project_detail = {
-      name = "ShowProjectDetail",
+      sdk_operation = "ShowProjectDetail",
       method = "GET",
       path = "/v1/{project_id}/git/repos/project-info",
       content_type = "application/json",
@@ -873,7 +873,7 @@ return {
       response = { ref = "ShowProjectDetailResponse" },
     },
     show_redirect_url = {
-      name = "ShowRedirectUrl",
+      sdk_operation = "ShowRedirectUrl",
       method = "GET",
       path = "/v1/{project_id}/git/auths/{repo_type}/redirect",
       content_type = "application/json",
@@ -884,7 +884,7 @@ return {
       response = { ref = "ShowRedirectUrlResponse" },
     },
     update_file = {
-      name = "UpdateFile",
+      sdk_operation = "UpdateFile",
       method = "PUT",
       path = "/v1/{project_id}/git/files/{namespace}/{project}/{path}",
       content_type = "application/json",
@@ -902,7 +902,7 @@ return {
       response = { ref = "UpdateFileResponse" },
     },
     update_instance_action = {
-      name = "UpdateInstanceAction",
+      sdk_operation = "UpdateInstanceAction",
       method = "POST",
       path = "/v2/{project_id}/cas/applications/{application_id}/components/{component_id}/instances/{instance_id}/action",
       content_type = "application/json",

@@ -204,7 +204,7 @@ return {
   },
   operations = {
     create_application = {
-      name = "CreateApplication",
+      sdk_operation = "CreateApplication",
       method = "POST",
       path = "/v3/{project_id}/cas/applications",
       content_type = "application/json",
@@ -218,7 +218,7 @@ return {
       response = { ref = "CreateApplicationResponse" },
     },
     create_component = {
-      name = "CreateComponent",
+      sdk_operation = "CreateComponent",
       method = "POST",
       path = "/v3/{project_id}/cas/applications/{application_id}/components",
       content_type = "application/json",
@@ -261,7 +261,7 @@ return {
       response = { ref = "CreateComponentResponse" },
     },
     create_environment = {
-      name = "CreateEnvironment",
+      sdk_operation = "CreateEnvironment",
       method = "POST",
       path = "/v3/{project_id}/cas/environments",
       content_type = "application/json",
@@ -277,7 +277,7 @@ return {
       response = { ref = "CreateEnvironmentResponse" },
     },
     delete_application = {
-      name = "DeleteApplication",
+      sdk_operation = "DeleteApplication",
       method = "DELETE",
       path = "/v3/{project_id}/cas/applications/{application_id}",
       content_type = "application/json",
@@ -287,7 +287,7 @@ return {
       response = { ref = "DeleteApplicationResponse" },
     },
     delete_application_configuration = {
-      name = "DeleteApplicationConfiguration",
+      sdk_operation = "DeleteApplicationConfiguration",
       method = "DELETE",
       path = "/v3/{project_id}/cas/applications/{application_id}/configuration",
       content_type = "application/json",
@@ -298,7 +298,7 @@ return {
       response = { ref = "DeleteApplicationConfigurationResponse" },
     },
     delete_component = {
-      name = "DeleteComponent",
+      sdk_operation = "DeleteComponent",
       method = "DELETE",
       path = "/v3/{project_id}/cas/applications/{application_id}/components/{component_id}",
       content_type = "application/json",
@@ -309,7 +309,7 @@ return {
       response = { ref = "DeleteComponentResponse" },
     },
     delete_environment = {
-      name = "DeleteEnvironment",
+      sdk_operation = "DeleteEnvironment",
       method = "DELETE",
       path = "/v3/{project_id}/cas/environments/{environment_id}",
       content_type = "application/json",
@@ -319,7 +319,7 @@ return {
       response = { ref = "DeleteEnvironmentResponse" },
     },
     modify_application = {
-      name = "ModifyApplication",
+      sdk_operation = "ModifyApplication",
       method = "PUT",
       path = "/v3/{project_id}/cas/applications/{application_id}",
       content_type = "application/json",
@@ -334,7 +334,7 @@ return {
       response = { ref = "ModifyApplicationResponse" },
     },
     modify_application_configuration = {
-      name = "ModifyApplicationConfiguration",
+      sdk_operation = "ModifyApplicationConfiguration",
       method = "PUT",
       path = "/v3/{project_id}/cas/applications/{application_id}/configuration",
       content_type = "application/json",
@@ -347,7 +347,7 @@ return {
       response = { ref = "ModifyApplicationConfigurationResponse" },
     },
     modify_component = {
-      name = "ModifyComponent",
+      sdk_operation = "ModifyComponent",
       method = "PUT",
       path = "/v3/{project_id}/cas/applications/{application_id}/components/{component_id}",
       content_type = "application/json",
@@ -390,7 +390,7 @@ return {
       response = { ref = "ModifyComponentResponse" },
     },
     modify_environment = {
-      name = "ModifyEnvironment",
+      sdk_operation = "ModifyEnvironment",
       method = "PUT",
       path = "/v3/{project_id}/cas/environments/{environment_id}",
       content_type = "application/json",
@@ -404,7 +404,7 @@ return {
       response = { ref = "ModifyEnvironmentResponse" },
     },
     modify_resource_in_environment = {
-      name = "ModifyResourceInEnvironment",
+      sdk_operation = "ModifyResourceInEnvironment",
       method = "PUT",
       path = "/v3/{project_id}/cas/environments/{environment_id}/resources",
       content_type = "application/json",
@@ -416,7 +416,7 @@ return {
       response = { ref = "ModifyResourceInEnvironmentResponse" },
     },
     show_application_configuration = {
-      name = "ShowApplicationConfiguration",
+      sdk_operation = "ShowApplicationConfiguration",
       method = "GET",
       path = "/v3/{project_id}/cas/applications/{application_id}/configuration",
       content_type = "application/json",
@@ -427,7 +427,7 @@ return {
       response = { ref = "ShowApplicationConfigurationResponse" },
     },
     show_application_info = {
-      name = "ShowApplicationInfo",
+      sdk_operation = "ShowApplicationInfo",
       method = "GET",
       path = "/v3/{project_id}/cas/applications/{application_id}",
       content_type = "application/json",
@@ -437,7 +437,7 @@ return {
       response = { ref = "ShowApplicationInfoResponse" },
     },
     show_applications = {
-      name = "ShowApplications",
+      sdk_operation = "ShowApplications",
       method = "GET",
       path = "/v3/{project_id}/cas/applications",
       content_type = "application/json",
@@ -450,7 +450,7 @@ return {
       response = { ref = "ShowApplicationsResponse" },
     },
     show_component_info = {
-      name = "ShowComponentInfo",
+      sdk_operation = "ShowComponentInfo",
       method = "GET",
       path = "/v3/{project_id}/cas/applications/{application_id}/components/{component_id}",
       content_type = "application/json",
@@ -462,7 +462,7 @@ return {
       response = { ref = "ShowComponentInfoResponse" },
     },
     show_component_records = {
-      name = "ShowComponentRecords",
+      sdk_operation = "ShowComponentRecords",
       method = "GET",
       path = "/v3/{project_id}/cas/applications/{application_id}/components/{component_id}/records",
       content_type = "application/json",
@@ -477,7 +477,7 @@ return {
       response = { ref = "ShowComponentRecordsResponse" },
     },
     show_components = {
-      name = "ShowComponents",
+      sdk_operation = "ShowComponents",
       method = "GET",
       path = "/v3/{project_id}/cas/components",
       content_type = "application/json",
@@ -492,7 +492,7 @@ return {
       response = { ref = "ShowComponentsResponse" },
     },
     show_components_in_application = {
-      name = "ShowComponentsInApplication",
+      sdk_operation = "ShowComponentsInApplication",
       method = "GET",
       path = "/v3/{project_id}/cas/applications/{application_id}/components",
       content_type = "application/json",
@@ -506,7 +506,7 @@ return {
       response = { ref = "ShowComponentsInApplicationResponse" },
     },
     show_environment_info = {
-      name = "ShowEnvironmentInfo",
+      sdk_operation = "ShowEnvironmentInfo",
       method = "GET",
       path = "/v3/{project_id}/cas/environments/{environment_id}",
       content_type = "application/json",
@@ -516,7 +516,7 @@ return {
       response = { ref = "ShowEnvironmentInfoResponse" },
     },
     show_environment_resources = {
-      name = "ShowEnvironmentResources",
+      sdk_operation = "ShowEnvironmentResources",
       method = "GET",
       path = "/v3/{project_id}/cas/environments/{environment_id}/resources",
       content_type = "application/json",
@@ -526,7 +526,7 @@ return {
       response = { ref = "ShowEnvironmentResourcesResponse" },
     },
     show_environments = {
-      name = "ShowEnvironments",
+      sdk_operation = "ShowEnvironments",
       method = "GET",
       path = "/v3/{project_id}/cas/environments",
       content_type = "application/json",
@@ -542,7 +542,7 @@ return {
       response = { ref = "ShowEnvironmentsResponse" },
     },
     show_job_info = {
-      name = "ShowJobInfo",
+      sdk_operation = "ShowJobInfo",
       method = "GET",
       path = "/v3/{project_id}/cas/jobs/{job_id}",
       content_type = "application/json",
@@ -556,7 +556,7 @@ return {
       response = { ref = "ShowJobInfoResponse" },
     },
     show_runtime_stacks = {
-      name = "ShowRuntimeStacks",
+      sdk_operation = "ShowRuntimeStacks",
       method = "GET",
       path = "/v3/{project_id}/cas/runtimestacks",
       content_type = "application/json",
@@ -564,7 +564,7 @@ return {
       response = { ref = "ShowRuntimeStacksResponse" },
     },
     update_component_action = {
-      name = "UpdateComponentAction",
+      sdk_operation = "UpdateComponentAction",
       method = "POST",
       path = "/v3/{project_id}/cas/applications/{application_id}/components/{component_id}/action",
       content_type = "application/json",

@@ -143,7 +143,7 @@ return {
   },
   operations = {
     add_active_directory_domain = {
-      name = "AddActiveDirectoryDomain",
+      sdk_operation = "AddActiveDirectoryDomain",
       method = "POST",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/fs/active-directory-domain",
       content_type = "application/json;charset=UTF-8",
@@ -163,7 +163,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     batch_add_shared_tags = {
-      name = "BatchAddSharedTags",
+      sdk_operation = "BatchAddSharedTags",
       method = "POST",
       path = "/v1/{project_id}/sfs-turbo/{share_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -176,7 +176,7 @@ return {
       response = { ref = "BatchAddSharedTagsResponse" },
     },
     change_security_group = {
-      name = "ChangeSecurityGroup",
+      sdk_operation = "ChangeSecurityGroup",
       method = "POST",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -188,7 +188,7 @@ return {
       response = { ref = "ChangeSecurityGroupResponse" },
     },
     change_share_charge_mode_v2 = {
-      name = "ChangeShareChargeModeV2",
+      sdk_operation = "ChangeShareChargeModeV2",
       method = "POST",
       path = "/v2/{project_id}/sfs-turbo/shares/{share_id}/change-charge-mode",
       content_type = "application/json;charset=UTF-8",
@@ -201,7 +201,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     change_share_name = {
-      name = "ChangeShareName",
+      sdk_operation = "ChangeShareName",
       method = "POST",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -213,7 +213,7 @@ return {
       response = { ref = "ChangeShareNameResponse" },
     },
     create_backend_target = {
-      name = "CreateBackendTarget",
+      sdk_operation = "CreateBackendTarget",
       method = "POST",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/targets",
       content_type = "application/json;charset=UTF-8",
@@ -227,7 +227,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_fs_dir = {
-      name = "CreateFsDir",
+      sdk_operation = "CreateFsDir",
       method = "POST",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/fs/dir",
       content_type = "application/json;charset=UTF-8",
@@ -242,7 +242,7 @@ return {
       response = { ref = "CreateFsDirResponse" },
     },
     create_fs_dir_quota = {
-      name = "CreateFsDirQuota",
+      sdk_operation = "CreateFsDirQuota",
       method = "POST",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/fs/dir-quota",
       content_type = "application/json;charset=UTF-8",
@@ -256,7 +256,7 @@ return {
       response = { ref = "CreateFsDirQuotaResponse" },
     },
     create_fs_task = {
-      name = "CreateFsTask",
+      sdk_operation = "CreateFsTask",
       method = "POST",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/fs/{feature}/tasks",
       content_type = "application/json;charset=UTF-8",
@@ -270,7 +270,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_hpc_cache_task = {
-      name = "CreateHpcCacheTask",
+      sdk_operation = "CreateHpcCacheTask",
       method = "POST",
       path = "/v1/{project_id}/sfs-turbo/{share_id}/hpc-cache/task",
       content_type = "application/json;charset=UTF-8",
@@ -288,7 +288,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_ldap_config = {
-      name = "CreateLdapConfig",
+      sdk_operation = "CreateLdapConfig",
       method = "POST",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/fs/ldap",
       content_type = "application/json;charset=UTF-8",
@@ -309,7 +309,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     create_perm_rule = {
-      name = "CreatePermRule",
+      sdk_operation = "CreatePermRule",
       method = "POST",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/fs/perm-rules",
       content_type = "application/json;charset=UTF-8",
@@ -321,7 +321,7 @@ return {
       response = { ref = "CreatePermRuleResponse" },
     },
     create_share = {
-      name = "CreateShare",
+      sdk_operation = "CreateShare",
       method = "POST",
       path = "/v1/{project_id}/sfs-turbo/shares",
       content_type = "application/json;charset=UTF-8",
@@ -333,7 +333,7 @@ return {
       response = { ref = "CreateShareResponse" },
     },
     create_shared_tag = {
-      name = "CreateSharedTag",
+      sdk_operation = "CreateSharedTag",
       method = "POST",
       path = "/v1/{project_id}/sfs-turbo/{share_id}/tags",
       content_type = "application/json;charset=UTF-8",
@@ -345,7 +345,7 @@ return {
       response = { ref = "CreateSharedTagResponse" },
     },
     delete_active_directory_domain = {
-      name = "DeleteActiveDirectoryDomain",
+      sdk_operation = "DeleteActiveDirectoryDomain",
       method = "DELETE",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/fs/active-directory-domain",
       content_type = "application/json;charset=UTF-8",
@@ -359,7 +359,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_backend_target = {
-      name = "DeleteBackendTarget",
+      sdk_operation = "DeleteBackendTarget",
       method = "DELETE",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/targets/{target_id}",
       content_type = "application/json",
@@ -372,7 +372,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_fs_dir = {
-      name = "DeleteFsDir",
+      sdk_operation = "DeleteFsDir",
       method = "DELETE",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/fs/dir",
       content_type = "application/json;charset=UTF-8",
@@ -384,7 +384,7 @@ return {
       response = { ref = "DeleteFsDirResponse" },
     },
     delete_fs_dir_quota = {
-      name = "DeleteFsDirQuota",
+      sdk_operation = "DeleteFsDirQuota",
       method = "DELETE",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/fs/dir-quota",
       content_type = "application/json;charset=UTF-8",
@@ -396,7 +396,7 @@ return {
       response = { ref = "DeleteFsDirQuotaResponse" },
     },
     delete_fs_task = {
-      name = "DeleteFsTask",
+      sdk_operation = "DeleteFsTask",
       method = "DELETE",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/fs/{feature}/tasks/{task_id}",
       content_type = "application/json",
@@ -409,7 +409,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_hpc_cache_task = {
-      name = "DeleteHpcCacheTask",
+      sdk_operation = "DeleteHpcCacheTask",
       method = "DELETE",
       path = "/v1/{project_id}/sfs-turbo/{share_id}/hpc-cache/task/{task_id}",
       content_type = "application/json",
@@ -421,7 +421,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_ldap_config = {
-      name = "DeleteLdapConfig",
+      sdk_operation = "DeleteLdapConfig",
       method = "DELETE",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/fs/ldap",
       content_type = "application/json",
@@ -432,7 +432,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     delete_perm_rule = {
-      name = "DeletePermRule",
+      sdk_operation = "DeletePermRule",
       method = "DELETE",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/fs/perm-rules/{rule_id}",
       content_type = "application/json",
@@ -443,7 +443,7 @@ return {
       response = { ref = "DeletePermRuleResponse" },
     },
     delete_share = {
-      name = "DeleteShare",
+      sdk_operation = "DeleteShare",
       method = "DELETE",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}",
       content_type = "application/json",
@@ -453,7 +453,7 @@ return {
       response = { ref = "DeleteShareResponse" },
     },
     delete_shared_tag = {
-      name = "DeleteSharedTag",
+      sdk_operation = "DeleteSharedTag",
       method = "DELETE",
       path = "/v1/{project_id}/sfs-turbo/{share_id}/tags/{key}",
       content_type = "application/json",
@@ -464,7 +464,7 @@ return {
       response = { ref = "DeleteSharedTagResponse" },
     },
     expand_share = {
-      name = "ExpandShare",
+      sdk_operation = "ExpandShare",
       method = "POST",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -476,7 +476,7 @@ return {
       response = { ref = "ExpandShareResponse" },
     },
     list_backend_targets = {
-      name = "ListBackendTargets",
+      sdk_operation = "ListBackendTargets",
       method = "GET",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/targets",
       content_type = "application/json",
@@ -490,7 +490,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_fs_tasks = {
-      name = "ListFsTasks",
+      sdk_operation = "ListFsTasks",
       method = "GET",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/fs/{feature}/tasks",
       content_type = "application/json",
@@ -505,7 +505,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_hpc_cache_tasks = {
-      name = "ListHpcCacheTasks",
+      sdk_operation = "ListHpcCacheTasks",
       method = "GET",
       path = "/v1/{project_id}/sfs-turbo/{share_id}/hpc-cache/tasks",
       content_type = "application/json",
@@ -523,7 +523,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_perm_rules = {
-      name = "ListPermRules",
+      sdk_operation = "ListPermRules",
       method = "GET",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/fs/perm-rules",
       content_type = "application/json",
@@ -536,7 +536,7 @@ return {
       response = { ref = "ListPermRulesResponse" },
     },
     list_share_types = {
-      name = "ListShareTypes",
+      sdk_operation = "ListShareTypes",
       method = "GET",
       path = "/v1/{project_id}/sfs-turbo/share-types",
       content_type = "application/json",
@@ -549,7 +549,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     list_shared_tags = {
-      name = "ListSharedTags",
+      sdk_operation = "ListSharedTags",
       method = "GET",
       path = "/v1/{project_id}/sfs-turbo/tags",
       content_type = "application/json",
@@ -561,7 +561,7 @@ return {
       response = { ref = "ListSharedTagsResponse" },
     },
     list_shares = {
-      name = "ListShares",
+      sdk_operation = "ListShares",
       method = "GET",
       path = "/v1/{project_id}/sfs-turbo/shares/detail",
       content_type = "application/json",
@@ -573,7 +573,7 @@ return {
       response = { ref = "ListSharesResponse" },
     },
     list_shares_by_tag = {
-      name = "ListSharesByTag",
+      sdk_operation = "ListSharesByTag",
       method = "POST",
       path = "/v1/{project_id}/sfs-turbo/resource_instances/action",
       content_type = "application/json;charset=UTF-8",
@@ -591,7 +591,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     set_hpc_cache_backend = {
-      name = "SetHpcCacheBackend",
+      sdk_operation = "SetHpcCacheBackend",
       method = "POST",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -604,7 +604,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_active_directory_domain = {
-      name = "ShowActiveDirectoryDomain",
+      sdk_operation = "ShowActiveDirectoryDomain",
       method = "GET",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/fs/active-directory-domain",
       content_type = "application/json",
@@ -615,7 +615,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_backend_target_info = {
-      name = "ShowBackendTargetInfo",
+      sdk_operation = "ShowBackendTargetInfo",
       method = "GET",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/targets/{target_id}",
       content_type = "application/json",
@@ -627,7 +627,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_client_ip_info = {
-      name = "ShowClientIpInfo",
+      sdk_operation = "ShowClientIpInfo",
       method = "POST",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -640,7 +640,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_fs_dir = {
-      name = "ShowFsDir",
+      sdk_operation = "ShowFsDir",
       method = "GET",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/fs/dir",
       content_type = "application/json",
@@ -651,7 +651,7 @@ return {
       response = { ref = "ShowFsDirResponse" },
     },
     show_fs_dir_quota = {
-      name = "ShowFsDirQuota",
+      sdk_operation = "ShowFsDirQuota",
       method = "GET",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/fs/dir-quota",
       content_type = "application/json",
@@ -662,7 +662,7 @@ return {
       response = { ref = "ShowFsDirQuotaResponse" },
     },
     show_fs_dir_usage = {
-      name = "ShowFsDirUsage",
+      sdk_operation = "ShowFsDirUsage",
       method = "GET",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/fs/dir-usage",
       content_type = "application/json",
@@ -674,7 +674,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_fs_task = {
-      name = "ShowFsTask",
+      sdk_operation = "ShowFsTask",
       method = "GET",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/fs/{feature}/tasks/{task_id}",
       content_type = "application/json",
@@ -687,7 +687,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_hpc_cache_task = {
-      name = "ShowHpcCacheTask",
+      sdk_operation = "ShowHpcCacheTask",
       method = "GET",
       path = "/v1/{project_id}/sfs-turbo/{share_id}/hpc-cache/task/{task_id}",
       content_type = "application/json",
@@ -699,7 +699,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_job_detail = {
-      name = "ShowJobDetail",
+      sdk_operation = "ShowJobDetail",
       method = "GET",
       path = "/v1/{project_id}/sfs-turbo/jobs/{job_id}",
       content_type = "application/json",
@@ -710,7 +710,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_ldap_config = {
-      name = "ShowLdapConfig",
+      sdk_operation = "ShowLdapConfig",
       method = "GET",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/fs/ldap",
       content_type = "application/json",
@@ -721,7 +721,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_perm_rule = {
-      name = "ShowPermRule",
+      sdk_operation = "ShowPermRule",
       method = "GET",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/fs/perm-rules/{rule_id}",
       content_type = "application/json",
@@ -732,7 +732,7 @@ return {
       response = { ref = "ShowPermRuleResponse" },
     },
     show_quota = {
-      name = "ShowQuota",
+      sdk_operation = "ShowQuota",
       method = "GET",
       path = "/v1/{project_id}/sfs-turbo/quotas",
       content_type = "application/json",
@@ -741,7 +741,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     show_share = {
-      name = "ShowShare",
+      sdk_operation = "ShowShare",
       method = "GET",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}",
       content_type = "application/json",
@@ -751,7 +751,7 @@ return {
       response = { ref = "ShowShareResponse" },
     },
     show_shared_tags = {
-      name = "ShowSharedTags",
+      sdk_operation = "ShowSharedTags",
       method = "GET",
       path = "/v1/{project_id}/sfs-turbo/{share_id}/tags",
       content_type = "application/json",
@@ -761,7 +761,7 @@ return {
       response = { ref = "ShowSharedTagsResponse" },
     },
     update_active_directory_domain = {
-      name = "UpdateActiveDirectoryDomain",
+      sdk_operation = "UpdateActiveDirectoryDomain",
       method = "PUT",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/fs/active-directory-domain",
       content_type = "application/json;charset=UTF-8",
@@ -781,7 +781,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_fs_dir_quota = {
-      name = "UpdateFsDirQuota",
+      sdk_operation = "UpdateFsDirQuota",
       method = "PUT",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/fs/dir-quota",
       content_type = "application/json;charset=UTF-8",
@@ -795,7 +795,7 @@ return {
       response = { ref = "UpdateFsDirQuotaResponse" },
     },
     update_hpc_share = {
-      name = "UpdateHpcShare",
+      sdk_operation = "UpdateHpcShare",
       method = "PUT",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}",
       content_type = "application/json;charset=UTF-8",
@@ -809,7 +809,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_ldap_config = {
-      name = "UpdateLdapConfig",
+      sdk_operation = "UpdateLdapConfig",
       method = "PUT",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/fs/ldap",
       content_type = "application/json;charset=UTF-8",
@@ -830,7 +830,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_obs_target_attributes = {
-      name = "UpdateObsTargetAttributes",
+      sdk_operation = "UpdateObsTargetAttributes",
       method = "PUT",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/targets/{target_id}/attributes",
       content_type = "application/json;charset=UTF-8",
@@ -844,7 +844,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_obs_target_policy = {
-      name = "UpdateObsTargetPolicy",
+      sdk_operation = "UpdateObsTargetPolicy",
       method = "PUT",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/targets/{target_id}/policy",
       content_type = "application/json;charset=UTF-8",
@@ -858,7 +858,7 @@ return {
       response_headers = { ["x-request-id"] = "X-request-id" },
     },
     update_perm_rule = {
-      name = "UpdatePermRule",
+      sdk_operation = "UpdatePermRule",
       method = "PUT",
       path = "/v1/{project_id}/sfs-turbo/shares/{share_id}/fs/perm-rules/{rule_id}",
       content_type = "application/json;charset=UTF-8",

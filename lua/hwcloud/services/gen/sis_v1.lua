@@ -66,7 +66,7 @@ return {
   },
   operations = {
     collect_transcriber_job = {
-      name = "CollectTranscriberJob",
+      sdk_operation = "CollectTranscriberJob",
       method = "GET",
       path = "/v1/{project_id}/asr/transcriber/jobs/{job_id}",
       content_type = "application/json",
@@ -76,7 +76,7 @@ return {
       response = { ref = "CollectTranscriberJobResponse" },
     },
     create_vocabulary = {
-      name = "CreateVocabulary",
+      sdk_operation = "CreateVocabulary",
       method = "POST",
       path = "/v1/{project_id}/asr/vocabularies",
       content_type = "application/json;charset=UTF-8",
@@ -90,7 +90,7 @@ return {
       response = { ref = "CreateVocabularyResponse" },
     },
     create_voice = {
-      name = "CreateVoice",
+      sdk_operation = "CreateVoice",
       method = "POST",
       path = "/v1/{project_id}/vcs/voices",
       content_type = "application/json;charset=UTF-8",
@@ -102,7 +102,7 @@ return {
       response = { ref = "CreateVoiceResponse" },
     },
     delete_vocabulary = {
-      name = "DeleteVocabulary",
+      sdk_operation = "DeleteVocabulary",
       method = "DELETE",
       path = "/v1/{project_id}/asr/vocabularies/{vocabulary_id}",
       content_type = "application/json",
@@ -112,7 +112,7 @@ return {
       response = { ref = "DeleteVocabularyResponse" },
     },
     generate_speech = {
-      name = "GenerateSpeech",
+      sdk_operation = "GenerateSpeech",
       method = "POST",
       path = "/v1/{project_id}/vcs/voices/clone",
       content_type = "application/json;charset=UTF-8",
@@ -124,7 +124,7 @@ return {
       response = { ref = "GenerateSpeechResponse" },
     },
     list_voices = {
-      name = "ListVoices",
+      sdk_operation = "ListVoices",
       method = "GET",
       path = "/v1/{project_id}/vcs/voices",
       content_type = "application/json",
@@ -136,7 +136,7 @@ return {
       response = { ref = "ListVoicesResponse" },
     },
     push_transcriber_jobs = {
-      name = "PushTranscriberJobs",
+      sdk_operation = "PushTranscriberJobs",
       method = "POST",
       path = "/v1/{project_id}/asr/transcriber/jobs",
       content_type = "application/json;charset=UTF-8",
@@ -149,7 +149,7 @@ return {
       response = { ref = "PushTranscriberJobsResponse" },
     },
     recognize_flash_asr = {
-      name = "RecognizeFlashAsr",
+      sdk_operation = "RecognizeFlashAsr",
       method = "POST",
       path = "/v1/{project_id}/asr/flash",
       content_type = "application/json",
@@ -167,7 +167,7 @@ return {
       response = { ref = "RecognizeFlashAsrResponse" },
     },
     recognize_short_audio = {
-      name = "RecognizeShortAudio",
+      sdk_operation = "RecognizeShortAudio",
       method = "POST",
       path = "/v1/{project_id}/asr/short-audio",
       content_type = "application/json;charset=UTF-8",
@@ -179,7 +179,7 @@ return {
       response = { ref = "RecognizeShortAudioResponse" },
     },
     run_tts = {
-      name = "RunTts",
+      sdk_operation = "RunTts",
       method = "POST",
       path = "/v1/{project_id}/tts",
       content_type = "application/json;charset=UTF-8",
@@ -191,7 +191,7 @@ return {
       response = { ref = "RunTtsResponse" },
     },
     show_vocabularies = {
-      name = "ShowVocabularies",
+      sdk_operation = "ShowVocabularies",
       method = "GET",
       path = "/v1/{project_id}/asr/vocabularies",
       content_type = "application/json;charset=UTF-8",
@@ -204,7 +204,7 @@ return {
       response = { ref = "ShowVocabulariesResponse" },
     },
     show_vocabulary = {
-      name = "ShowVocabulary",
+      sdk_operation = "ShowVocabulary",
       method = "GET",
       path = "/v1/{project_id}/asr/vocabularies/{vocabulary_id}",
       content_type = "application/json",
@@ -214,7 +214,7 @@ return {
       response = { ref = "ShowVocabularyResponse" },
     },
     update_vocabulary = {
-      name = "UpdateVocabulary",
+      sdk_operation = "UpdateVocabulary",
       method = "PUT",
       path = "/v1/{project_id}/asr/vocabularies/{vocabulary_id}",
       content_type = "application/json;charset=UTF-8",

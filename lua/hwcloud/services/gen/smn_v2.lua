@@ -101,7 +101,7 @@ return {
   },
   operations = {
     add_subscription = {
-      name = "AddSubscription",
+      sdk_operation = "AddSubscription",
       method = "POST",
       path = "/v2/{project_id}/notifications/topics/{topic_urn}/subscriptions",
       content_type = "application/json;charset=UTF-8",
@@ -117,7 +117,7 @@ return {
       response = { ref = "AddSubscriptionResponse" },
     },
     add_subscription_from_subscription_user = {
-      name = "AddSubscriptionFromSubscriptionUser",
+      sdk_operation = "AddSubscriptionFromSubscriptionUser",
       method = "POST",
       path = "/v2/{project_id}/notifications/topics/{topic_urn}/subscriptions/from-subscription-users",
       content_type = "application/json;charset=UTF-8",
@@ -129,7 +129,7 @@ return {
       response = { ref = "AddSubscriptionFromSubscriptionUserResponse" },
     },
     batch_create_or_delete_resource_tags = {
-      name = "BatchCreateOrDeleteResourceTags",
+      sdk_operation = "BatchCreateOrDeleteResourceTags",
       method = "POST",
       path = "/v2/{project_id}/{resource_type}/{resource_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -143,7 +143,7 @@ return {
       response = { ref = "BatchCreateOrDeleteResourceTagsResponse" },
     },
     batch_create_subscriptions_filter_polices = {
-      name = "BatchCreateSubscriptionsFilterPolices",
+      sdk_operation = "BatchCreateSubscriptionsFilterPolices",
       method = "POST",
       path = "/v2/{project_id}/notifications/subscriptions/filter_polices",
       content_type = "application/json;charset=UTF-8",
@@ -154,7 +154,7 @@ return {
       response = { ref = "BatchCreateSubscriptionsFilterPolicesResponse" },
     },
     batch_delete_subscriptions = {
-      name = "BatchDeleteSubscriptions",
+      sdk_operation = "BatchDeleteSubscriptions",
       method = "DELETE",
       path = "/v2/{project_id}/notifications/subscriptions",
       content_type = "application/json;charset=UTF-8",
@@ -165,7 +165,7 @@ return {
       response = { ref = "BatchDeleteSubscriptionsResponse" },
     },
     batch_delete_subscriptions_by_topic = {
-      name = "BatchDeleteSubscriptionsByTopic",
+      sdk_operation = "BatchDeleteSubscriptionsByTopic",
       method = "DELETE",
       path = "/v2/{project_id}/notifications/topics/{topic_urn}/subscriptions",
       content_type = "application/json;charset=UTF-8",
@@ -177,7 +177,7 @@ return {
       response = { ref = "BatchDeleteSubscriptionsByTopicResponse" },
     },
     batch_delete_subscriptions_filter_polices = {
-      name = "BatchDeleteSubscriptionsFilterPolices",
+      sdk_operation = "BatchDeleteSubscriptionsFilterPolices",
       method = "DELETE",
       path = "/v2/{project_id}/notifications/subscriptions/filter_polices",
       content_type = "application/json;charset=UTF-8",
@@ -188,7 +188,7 @@ return {
       response = { ref = "BatchDeleteSubscriptionsFilterPolicesResponse" },
     },
     batch_update_subscriptions_filter_polices = {
-      name = "BatchUpdateSubscriptionsFilterPolices",
+      sdk_operation = "BatchUpdateSubscriptionsFilterPolices",
       method = "PUT",
       path = "/v2/{project_id}/notifications/subscriptions/filter_polices",
       content_type = "application/json;charset=UTF-8",
@@ -199,7 +199,7 @@ return {
       response = { ref = "BatchUpdateSubscriptionsFilterPolicesResponse" },
     },
     cancel_subscription = {
-      name = "CancelSubscription",
+      sdk_operation = "CancelSubscription",
       method = "DELETE",
       path = "/v2/{project_id}/notifications/subscriptions/{subscription_urn}",
       content_type = "application/json",
@@ -209,7 +209,7 @@ return {
       response = { ref = "CancelSubscriptionResponse" },
     },
     confirm_subscription = {
-      name = "ConfirmSubscription",
+      sdk_operation = "ConfirmSubscription",
       method = "GET",
       path = "/rest/v2/notifications/subscription/confirm",
       content_type = "application/json",
@@ -221,7 +221,7 @@ return {
       response = { ref = "ConfirmSubscriptionResponse" },
     },
     create_application = {
-      name = "CreateApplication",
+      sdk_operation = "CreateApplication",
       method = "POST",
       path = "/v2/{project_id}/notifications/applications",
       content_type = "application/json;charset=UTF-8",
@@ -235,7 +235,7 @@ return {
       response = { ref = "CreateApplicationResponse" },
     },
     create_application_endpoint = {
-      name = "CreateApplicationEndpoint",
+      sdk_operation = "CreateApplicationEndpoint",
       method = "POST",
       path = "/v2/{project_id}/notifications/applications/{application_urn}/endpoints",
       content_type = "application/json;charset=UTF-8",
@@ -248,7 +248,7 @@ return {
       response = { ref = "CreateApplicationEndpointResponse" },
     },
     create_kms_key = {
-      name = "CreateKmsKey",
+      sdk_operation = "CreateKmsKey",
       method = "POST",
       path = "/v2/{project_id}/notifications/topics/{topic_urn}/kms",
       content_type = "application/json;charset=UTF-8",
@@ -260,7 +260,7 @@ return {
       response = { ref = "CreateKmsKeyResponse" },
     },
     create_logtank = {
-      name = "CreateLogtank",
+      sdk_operation = "CreateLogtank",
       method = "POST",
       path = "/v2/{project_id}/notifications/topics/{topic_urn}/logtanks",
       content_type = "application/json;charset=UTF-8",
@@ -273,7 +273,7 @@ return {
       response = { ref = "CreateLogtankResponse" },
     },
     create_message_template = {
-      name = "CreateMessageTemplate",
+      sdk_operation = "CreateMessageTemplate",
       method = "POST",
       path = "/v2/{project_id}/notifications/message_template",
       content_type = "application/json;charset=UTF-8",
@@ -286,7 +286,7 @@ return {
       response = { ref = "CreateMessageTemplateResponse" },
     },
     create_notify_policy = {
-      name = "CreateNotifyPolicy",
+      sdk_operation = "CreateNotifyPolicy",
       method = "POST",
       path = "/v2/{project_id}/notifications/topics/{topic_urn}/notify-policy",
       content_type = "application/json;charset=UTF-8",
@@ -299,7 +299,7 @@ return {
       response = { ref = "CreateNotifyPolicyResponse" },
     },
     create_resource_tag = {
-      name = "CreateResourceTag",
+      sdk_operation = "CreateResourceTag",
       method = "POST",
       path = "/v2/{project_id}/{resource_type}/{resource_id}/tags",
       content_type = "application/json;charset=UTF-8",
@@ -312,7 +312,7 @@ return {
       response = { ref = "CreateResourceTagResponse" },
     },
     create_topic = {
-      name = "CreateTopic",
+      sdk_operation = "CreateTopic",
       method = "POST",
       path = "/v2/{project_id}/notifications/topics",
       content_type = "application/json;charset=UTF-8",
@@ -325,7 +325,7 @@ return {
       response = { ref = "CreateTopicResponse" },
     },
     delete_application = {
-      name = "DeleteApplication",
+      sdk_operation = "DeleteApplication",
       method = "DELETE",
       path = "/v2/{project_id}/notifications/applications/{application_urn}",
       content_type = "application/json",
@@ -335,7 +335,7 @@ return {
       response = { ref = "DeleteApplicationResponse" },
     },
     delete_application_endpoint = {
-      name = "DeleteApplicationEndpoint",
+      sdk_operation = "DeleteApplicationEndpoint",
       method = "DELETE",
       path = "/v2/{project_id}/notifications/endpoints/{endpoint_urn}",
       content_type = "application/json",
@@ -345,7 +345,7 @@ return {
       response = { ref = "DeleteApplicationEndpointResponse" },
     },
     delete_kms_key = {
-      name = "DeleteKmsKey",
+      sdk_operation = "DeleteKmsKey",
       method = "DELETE",
       path = "/v2/{project_id}/notifications/topics/{topic_urn}/kms/{id}",
       content_type = "application/json",
@@ -356,7 +356,7 @@ return {
       response = { ref = "DeleteKmsKeyResponse" },
     },
     delete_logtank = {
-      name = "DeleteLogtank",
+      sdk_operation = "DeleteLogtank",
       method = "DELETE",
       path = "/v2/{project_id}/notifications/topics/{topic_urn}/logtanks/{logtank_id}",
       content_type = "application/json",
@@ -367,7 +367,7 @@ return {
       response = { ref = "DeleteLogtankResponse" },
     },
     delete_message_template = {
-      name = "DeleteMessageTemplate",
+      sdk_operation = "DeleteMessageTemplate",
       method = "DELETE",
       path = "/v2/{project_id}/notifications/message_template/{message_template_id}",
       content_type = "application/json",
@@ -377,7 +377,7 @@ return {
       response = { ref = "DeleteMessageTemplateResponse" },
     },
     delete_notify_policy = {
-      name = "DeleteNotifyPolicy",
+      sdk_operation = "DeleteNotifyPolicy",
       method = "DELETE",
       path = "/v2/{project_id}/notifications/topics/{topic_urn}/notify-policy/{notify_policy_id}",
       content_type = "application/json",
@@ -388,7 +388,7 @@ return {
       response = { ref = "DeleteNotifyPolicyResponse" },
     },
     delete_resource_tag = {
-      name = "DeleteResourceTag",
+      sdk_operation = "DeleteResourceTag",
       method = "DELETE",
       path = "/v2/{project_id}/{resource_type}/{resource_id}/tags/{key}",
       content_type = "application/json",
@@ -400,7 +400,7 @@ return {
       response = { ref = "DeleteResourceTagResponse" },
     },
     delete_subscriptions_by_topic = {
-      name = "DeleteSubscriptionsByTopic",
+      sdk_operation = "DeleteSubscriptionsByTopic",
       method = "DELETE",
       path = "/v2/{project_id}/notifications/topics/{topic_urn}/subscriptions/{subscription_urn}",
       content_type = "application/json",
@@ -411,7 +411,7 @@ return {
       response = { ref = "DeleteSubscriptionsByTopicResponse" },
     },
     delete_topic = {
-      name = "DeleteTopic",
+      sdk_operation = "DeleteTopic",
       method = "DELETE",
       path = "/v2/{project_id}/notifications/topics/{topic_urn}",
       content_type = "application/json",
@@ -421,7 +421,7 @@ return {
       response = { ref = "DeleteTopicResponse" },
     },
     delete_topic_attribute_by_name = {
-      name = "DeleteTopicAttributeByName",
+      sdk_operation = "DeleteTopicAttributeByName",
       method = "DELETE",
       path = "/v2/{project_id}/notifications/topics/{topic_urn}/attributes/{name}",
       content_type = "application/json",
@@ -432,7 +432,7 @@ return {
       response = { ref = "DeleteTopicAttributeByNameResponse" },
     },
     delete_topic_attributes = {
-      name = "DeleteTopicAttributes",
+      sdk_operation = "DeleteTopicAttributes",
       method = "DELETE",
       path = "/v2/{project_id}/notifications/topics/{topic_urn}/attributes",
       content_type = "application/json",
@@ -442,7 +442,7 @@ return {
       response = { ref = "DeleteTopicAttributesResponse" },
     },
     download_http_cert = {
-      name = "DownloadHttpCert",
+      sdk_operation = "DownloadHttpCert",
       method = "GET",
       path = "/smn/{certificate_id}",
       content_type = "application/json",
@@ -453,7 +453,7 @@ return {
       response_headers = { ["content-type"] = "content-type" },
     },
     download_http_sign_cert = {
-      name = "DownloadHttpSignCert",
+      sdk_operation = "DownloadHttpSignCert",
       method = "GET",
       path = "/v2/notifications/certifications/download/{certificate_id}",
       content_type = "application/json",
@@ -464,7 +464,7 @@ return {
       response_headers = { ["content-type"] = "content-type" },
     },
     list_application_attributes = {
-      name = "ListApplicationAttributes",
+      sdk_operation = "ListApplicationAttributes",
       method = "GET",
       path = "/v2/{project_id}/notifications/applications/{application_urn}",
       content_type = "application/json",
@@ -474,7 +474,7 @@ return {
       response = { ref = "ListApplicationAttributesResponse" },
     },
     list_application_endpoint_attributes = {
-      name = "ListApplicationEndpointAttributes",
+      sdk_operation = "ListApplicationEndpointAttributes",
       method = "GET",
       path = "/v2/{project_id}/notifications/endpoints/{endpoint_urn}",
       content_type = "application/json",
@@ -484,7 +484,7 @@ return {
       response = { ref = "ListApplicationEndpointAttributesResponse" },
     },
     list_application_endpoints = {
-      name = "ListApplicationEndpoints",
+      sdk_operation = "ListApplicationEndpoints",
       method = "GET",
       path = "/v2/{project_id}/notifications/applications/{application_urn}/endpoints",
       content_type = "application/json",
@@ -500,7 +500,7 @@ return {
       response = { ref = "ListApplicationEndpointsResponse" },
     },
     list_applications = {
-      name = "ListApplications",
+      sdk_operation = "ListApplications",
       method = "GET",
       path = "/v2/{project_id}/notifications/applications",
       content_type = "application/json",
@@ -514,7 +514,7 @@ return {
       response = { ref = "ListApplicationsResponse" },
     },
     list_cloud_service = {
-      name = "ListCloudService",
+      sdk_operation = "ListCloudService",
       method = "GET",
       path = "/v2/notifications/cloud_service",
       content_type = "application/json",
@@ -522,7 +522,7 @@ return {
       response = { ref = "ListCloudServiceResponse" },
     },
     list_cloud_services = {
-      name = "ListCloudServices",
+      sdk_operation = "ListCloudServices",
       method = "GET",
       path = "/v2/notifications/cloud-services",
       content_type = "application/json",
@@ -530,7 +530,7 @@ return {
       response = { ref = "ListCloudServicesResponse" },
     },
     list_logtank = {
-      name = "ListLogtank",
+      sdk_operation = "ListLogtank",
       method = "GET",
       path = "/v2/{project_id}/notifications/topics/{topic_urn}/logtanks",
       content_type = "application/json",
@@ -540,7 +540,7 @@ return {
       response = { ref = "ListLogtankResponse" },
     },
     list_message_template_details = {
-      name = "ListMessageTemplateDetails",
+      sdk_operation = "ListMessageTemplateDetails",
       method = "GET",
       path = "/v2/{project_id}/notifications/message_template/{message_template_id}",
       content_type = "application/json",
@@ -550,7 +550,7 @@ return {
       response = { ref = "ListMessageTemplateDetailsResponse" },
     },
     list_message_templates = {
-      name = "ListMessageTemplates",
+      sdk_operation = "ListMessageTemplates",
       method = "GET",
       path = "/v2/{project_id}/notifications/message_template",
       content_type = "application/json",
@@ -564,7 +564,7 @@ return {
       response = { ref = "ListMessageTemplatesResponse" },
     },
     list_project_tags = {
-      name = "ListProjectTags",
+      sdk_operation = "ListProjectTags",
       method = "GET",
       path = "/v2/{project_id}/{resource_type}/tags",
       content_type = "application/json",
@@ -574,7 +574,7 @@ return {
       response = { ref = "ListProjectTagsResponse" },
     },
     list_protocols = {
-      name = "ListProtocols",
+      sdk_operation = "ListProtocols",
       method = "GET",
       path = "/v2/notifications/protocols",
       content_type = "application/json",
@@ -582,7 +582,7 @@ return {
       response = { ref = "ListProtocolsResponse" },
     },
     list_resource_instances = {
-      name = "ListResourceInstances",
+      sdk_operation = "ListResourceInstances",
       method = "POST",
       path = "/v2/{project_id}/{resource_type}/resource_instances/action",
       content_type = "application/json;charset=UTF-8",
@@ -603,7 +603,7 @@ return {
       response = { ref = "ListResourceInstancesResponse" },
     },
     list_resource_tags = {
-      name = "ListResourceTags",
+      sdk_operation = "ListResourceTags",
       method = "GET",
       path = "/v2/{project_id}/{resource_type}/{resource_id}/tags",
       content_type = "application/json",
@@ -614,7 +614,7 @@ return {
       response = { ref = "ListResourceTagsResponse" },
     },
     list_subscriptions = {
-      name = "ListSubscriptions",
+      sdk_operation = "ListSubscriptions",
       method = "GET",
       path = "/v2/{project_id}/notifications/subscriptions",
       content_type = "application/json",
@@ -630,7 +630,7 @@ return {
       response = { ref = "ListSubscriptionsResponse" },
     },
     list_subscriptions_by_topic = {
-      name = "ListSubscriptionsByTopic",
+      sdk_operation = "ListSubscriptionsByTopic",
       method = "GET",
       path = "/v2/{project_id}/notifications/topics/{topic_urn}/subscriptions",
       content_type = "application/json",
@@ -644,7 +644,7 @@ return {
       response = { ref = "ListSubscriptionsByTopicResponse" },
     },
     list_topic_attributes = {
-      name = "ListTopicAttributes",
+      sdk_operation = "ListTopicAttributes",
       method = "GET",
       path = "/v2/{project_id}/notifications/topics/{topic_urn}/attributes",
       content_type = "application/json",
@@ -655,7 +655,7 @@ return {
       response = { ref = "ListTopicAttributesResponse" },
     },
     list_topic_details = {
-      name = "ListTopicDetails",
+      sdk_operation = "ListTopicDetails",
       method = "GET",
       path = "/v2/{project_id}/notifications/topics/{topic_urn}",
       content_type = "application/json",
@@ -665,7 +665,7 @@ return {
       response = { ref = "ListTopicDetailsResponse" },
     },
     list_topic_message_statistics = {
-      name = "ListTopicMessageStatistics",
+      sdk_operation = "ListTopicMessageStatistics",
       method = "GET",
       path = "/v2/{project_id}/notifications/topics/{topic_urn}/statistics",
       content_type = "application/json",
@@ -677,7 +677,7 @@ return {
       response = { ref = "ListTopicMessageStatisticsResponse" },
     },
     list_topics = {
-      name = "ListTopics",
+      sdk_operation = "ListTopics",
       method = "GET",
       path = "/v2/{project_id}/notifications/topics",
       content_type = "application/json",
@@ -694,7 +694,7 @@ return {
       response = { ref = "ListTopicsResponse" },
     },
     list_topics_with_associated_resources = {
-      name = "ListTopicsWithAssociatedResources",
+      sdk_operation = "ListTopicsWithAssociatedResources",
       method = "GET",
       path = "/v2/{project_id}/notifications/topics-with-associated-resources",
       content_type = "application/json",
@@ -711,7 +711,7 @@ return {
       response = { ref = "ListTopicsWithAssociatedResourcesResponse" },
     },
     list_version = {
-      name = "ListVersion",
+      sdk_operation = "ListVersion",
       method = "GET",
       path = "/v2",
       content_type = "application/json",
@@ -719,7 +719,7 @@ return {
       response = { ref = "ListVersionResponse" },
     },
     list_versions = {
-      name = "ListVersions",
+      sdk_operation = "ListVersions",
       method = "GET",
       path = "/",
       content_type = "application/json",
@@ -727,7 +727,7 @@ return {
       response = { ref = "ListVersionsResponse" },
     },
     publish_app_message = {
-      name = "PublishAppMessage",
+      sdk_operation = "PublishAppMessage",
       method = "POST",
       path = "/v2/{project_id}/notifications/endpoints/{endpoint_urn}/publish",
       content_type = "application/json;charset=UTF-8",
@@ -741,7 +741,7 @@ return {
       response = { ref = "PublishAppMessageResponse" },
     },
     publish_http_detect = {
-      name = "PublishHttpDetect",
+      sdk_operation = "PublishHttpDetect",
       method = "POST",
       path = "/v2/{project_id}/notifications/topics/{topic_urn}/detection",
       content_type = "application/json;charset=UTF-8",
@@ -755,7 +755,7 @@ return {
       response = { ref = "PublishHttpDetectResponse" },
     },
     publish_message = {
-      name = "PublishMessage",
+      sdk_operation = "PublishMessage",
       method = "POST",
       path = "/v2/{project_id}/notifications/topics/{topic_urn}/publish",
       content_type = "application/json;charset=UTF-8",
@@ -774,7 +774,7 @@ return {
       response = { ref = "PublishMessageResponse" },
     },
     show_http_detect_result = {
-      name = "ShowHttpDetectResult",
+      sdk_operation = "ShowHttpDetectResult",
       method = "GET",
       path = "/v2/{project_id}/notifications/topics/{topic_urn}/detection/{task_id}",
       content_type = "application/json",
@@ -785,7 +785,7 @@ return {
       response = { ref = "ShowHttpDetectResultResponse" },
     },
     show_kms_key = {
-      name = "ShowKmsKey",
+      sdk_operation = "ShowKmsKey",
       method = "GET",
       path = "/v2/{project_id}/notifications/topics/{topic_urn}/kms",
       content_type = "application/json",
@@ -795,7 +795,7 @@ return {
       response = { ref = "ShowKmsKeyResponse" },
     },
     show_notify_policy = {
-      name = "ShowNotifyPolicy",
+      sdk_operation = "ShowNotifyPolicy",
       method = "GET",
       path = "/v2/{project_id}/notifications/topics/{topic_urn}/notify-policy",
       content_type = "application/json",
@@ -805,7 +805,7 @@ return {
       response = { ref = "ShowNotifyPolicyResponse" },
     },
     subscribe_topic = {
-      name = "SubscribeTopic",
+      sdk_operation = "SubscribeTopic",
       method = "GET",
       path = "/v2/notifications/subscriptions/subscribe",
       content_type = "application/json",
@@ -817,7 +817,7 @@ return {
       response = { ref = "SubscribeTopicResponse" },
     },
     unsubscribe_subscription = {
-      name = "UnsubscribeSubscription",
+      sdk_operation = "UnsubscribeSubscription",
       method = "GET",
       path = "/rest/v2/notifications/subscription/unsubscribe",
       content_type = "application/json",
@@ -827,7 +827,7 @@ return {
       response = { ref = "UnsubscribeSubscriptionResponse" },
     },
     unsubscribe_topic = {
-      name = "UnsubscribeTopic",
+      sdk_operation = "UnsubscribeTopic",
       method = "GET",
       path = "/v2/notifications/subscriptions/unsubscribe",
       content_type = "application/json",
@@ -837,7 +837,7 @@ return {
       response = { ref = "UnsubscribeTopicResponse" },
     },
     update_application = {
-      name = "UpdateApplication",
+      sdk_operation = "UpdateApplication",
       method = "PUT",
       path = "/v2/{project_id}/notifications/applications/{application_urn}",
       content_type = "application/json;charset=UTF-8",
@@ -850,7 +850,7 @@ return {
       response = { ref = "UpdateApplicationResponse" },
     },
     update_application_endpoint = {
-      name = "UpdateApplicationEndpoint",
+      sdk_operation = "UpdateApplicationEndpoint",
       method = "PUT",
       path = "/v2/{project_id}/notifications/endpoints/{endpoint_urn}",
       content_type = "application/json;charset=UTF-8",
@@ -863,7 +863,7 @@ return {
       response = { ref = "UpdateApplicationEndpointResponse" },
     },
     update_kms_key = {
-      name = "UpdateKmsKey",
+      sdk_operation = "UpdateKmsKey",
       method = "PUT",
       path = "/v2/{project_id}/notifications/topics/{topic_urn}/kms/{id}",
       content_type = "application/json;charset=UTF-8",
@@ -876,7 +876,7 @@ return {
       response = { ref = "UpdateKmsKeyResponse" },
     },
     update_logtank = {
-      name = "UpdateLogtank",
+      sdk_operation = "UpdateLogtank",
       method = "PUT",
       path = "/v2/{project_id}/notifications/topics/{topic_urn}/logtanks/{logtank_id}",
       content_type = "application/json;charset=UTF-8",
@@ -890,7 +890,7 @@ return {
       response = { ref = "UpdateLogtankResponse" },
     },
     update_message_template = {
-      name = "UpdateMessageTemplate",
+      sdk_operation = "UpdateMessageTemplate",
       method = "PUT",
       path = "/v2/{project_id}/notifications/message_template/{message_template_id}",
       content_type = "application/json;charset=UTF-8",
@@ -902,7 +902,7 @@ return {
       response = { ref = "UpdateMessageTemplateResponse" },
     },
     update_notify_policy = {
-      name = "UpdateNotifyPolicy",
+      sdk_operation = "UpdateNotifyPolicy",
       method = "PUT",
       path = "/v2/{project_id}/notifications/topics/{topic_urn}/notify-policy/{notify_policy_id}",
       content_type = "application/json;charset=UTF-8",
@@ -916,7 +916,7 @@ return {
       response = { ref = "UpdateNotifyPolicyResponse" },
     },
     update_subscription = {
-      name = "UpdateSubscription",
+      sdk_operation = "UpdateSubscription",
       method = "PUT",
       path = "/v2/{project_id}/notifications/topics/{topic_urn}/subscriptions/{subscription_urn}",
       content_type = "application/json;charset=UTF-8",
@@ -929,7 +929,7 @@ return {
       response = { ref = "UpdateSubscriptionResponse" },
     },
     update_topic = {
-      name = "UpdateTopic",
+      sdk_operation = "UpdateTopic",
       method = "PUT",
       path = "/v2/{project_id}/notifications/topics/{topic_urn}",
       content_type = "application/json;charset=UTF-8",
@@ -941,7 +941,7 @@ return {
       response = { ref = "UpdateTopicResponse" },
     },
     update_topic_attribute = {
-      name = "UpdateTopicAttribute",
+      sdk_operation = "UpdateTopicAttribute",
       method = "PUT",
       path = "/v2/{project_id}/notifications/topics/{topic_urn}/attributes/{name}",
       content_type = "application/json;charset=UTF-8",

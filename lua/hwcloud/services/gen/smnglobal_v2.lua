@@ -33,7 +33,7 @@ return {
   },
   operations = {
     create_subscription_user = {
-      name = "CreateSubscriptionUser",
+      sdk_operation = "CreateSubscriptionUser",
       method = "POST",
       path = "/v2/{domain_id}/subscription-users",
       content_type = "application/json;charset=UTF-8",
@@ -49,7 +49,7 @@ return {
       response = { ref = "CreateSubscriptionUserResponse" },
     },
     delete_subscription_user = {
-      name = "DeleteSubscriptionUser",
+      sdk_operation = "DeleteSubscriptionUser",
       method = "DELETE",
       path = "/v2/{domain_id}/subscription-users/{id}",
       content_type = "application/json",
@@ -59,7 +59,7 @@ return {
       response = { ref = "DeleteSubscriptionUserResponse" },
     },
     list_subscription_user = {
-      name = "ListSubscriptionUser",
+      sdk_operation = "ListSubscriptionUser",
       method = "GET",
       path = "/v2/{domain_id}/subscription-users",
       content_type = "application/json",
@@ -75,7 +75,7 @@ return {
       response = { ref = "ListSubscriptionUserResponse" },
     },
     update_subscription_user = {
-      name = "UpdateSubscriptionUser",
+      sdk_operation = "UpdateSubscriptionUser",
       method = "PUT",
       path = "/v2/{domain_id}/subscription-users/{id}",
       content_type = "application/json;charset=UTF-8",

@@ -283,7 +283,7 @@ return {
   },
   operations = {
     collect_log = {
-      name = "CollectLog",
+      sdk_operation = "CollectLog",
       method = "POST",
       path = "/v3/tasks/{task_id}/log",
       content_type = "application/json",
@@ -295,7 +295,7 @@ return {
       response = { type = "string" },
     },
     create_migproject = {
-      name = "CreateMigproject",
+      sdk_operation = "CreateMigproject",
       method = "POST",
       path = "/v3/migprojects",
       content_type = "application/json",
@@ -317,7 +317,7 @@ return {
       response = { ref = "CreateMigprojectResponse" },
     },
     create_privacy_agreements = {
-      name = "CreatePrivacyAgreements",
+      sdk_operation = "CreatePrivacyAgreements",
       method = "POST",
       path = "/v3/privacy-agreements",
       content_type = "application/json",
@@ -325,7 +325,7 @@ return {
       response = { type = "string" },
     },
     create_task = {
-      name = "CreateTask",
+      sdk_operation = "CreateTask",
       method = "POST",
       path = "/v3/tasks",
       content_type = "application/json",
@@ -359,7 +359,7 @@ return {
       response = { ref = "CreateTaskResponse" },
     },
     create_template = {
-      name = "CreateTemplate",
+      sdk_operation = "CreateTemplate",
       method = "POST",
       path = "/v3/vm/templates",
       content_type = "application/json",
@@ -370,7 +370,7 @@ return {
       response = { ref = "CreateTemplateResponse" },
     },
     delete_migproject = {
-      name = "DeleteMigproject",
+      sdk_operation = "DeleteMigproject",
       method = "DELETE",
       path = "/v3/migprojects/{mig_project_id}",
       content_type = "application/json",
@@ -380,7 +380,7 @@ return {
       response = { type = "string" },
     },
     delete_server = {
-      name = "DeleteServer",
+      sdk_operation = "DeleteServer",
       method = "DELETE",
       path = "/v3/sources/{source_id}",
       content_type = "application/json",
@@ -390,7 +390,7 @@ return {
       response = { type = "string" },
     },
     delete_servers = {
-      name = "DeleteServers",
+      sdk_operation = "DeleteServers",
       method = "POST",
       path = "/v3/sources/delete",
       content_type = "application/json",
@@ -401,7 +401,7 @@ return {
       response = { type = "string" },
     },
     delete_task = {
-      name = "DeleteTask",
+      sdk_operation = "DeleteTask",
       method = "DELETE",
       path = "/v3/tasks/{task_id}",
       content_type = "application/json",
@@ -411,7 +411,7 @@ return {
       response = { type = "string" },
     },
     delete_tasks = {
-      name = "DeleteTasks",
+      sdk_operation = "DeleteTasks",
       method = "POST",
       path = "/v3/tasks/delete",
       content_type = "application/json",
@@ -422,7 +422,7 @@ return {
       response = { type = "string" },
     },
     delete_template = {
-      name = "DeleteTemplate",
+      sdk_operation = "DeleteTemplate",
       method = "DELETE",
       path = "/v3/vm/templates/{id}",
       content_type = "application/json",
@@ -432,7 +432,7 @@ return {
       response = { type = "string" },
     },
     delete_templates = {
-      name = "DeleteTemplates",
+      sdk_operation = "DeleteTemplates",
       method = "POST",
       path = "/v3/vm/templates/delete",
       content_type = "application/json",
@@ -443,7 +443,7 @@ return {
       response = { type = "string" },
     },
     export_consistency_results = {
-      name = "ExportConsistencyResults",
+      sdk_operation = "ExportConsistencyResults",
       method = "POST",
       path = "/v3/tasks/consistency-results/export",
       content_type = "application/json;charset=UTF-8",
@@ -455,7 +455,7 @@ return {
       response = { ref = "ExportConsistencyResultsResponse" },
     },
     list_api_version = {
-      name = "ListApiVersion",
+      sdk_operation = "ListApiVersion",
       method = "GET",
       path = "/",
       content_type = "application/json",
@@ -463,7 +463,7 @@ return {
       response = { ref = "ListApiVersionResponse" },
     },
     list_error_servers = {
-      name = "ListErrorServers",
+      sdk_operation = "ListErrorServers",
       method = "GET",
       path = "/v3/errors",
       content_type = "application/json",
@@ -476,7 +476,7 @@ return {
       response = { ref = "ListErrorServersResponse" },
     },
     list_migprojects = {
-      name = "ListMigprojects",
+      sdk_operation = "ListMigprojects",
       method = "GET",
       path = "/v3/migprojects",
       content_type = "application/json",
@@ -488,7 +488,7 @@ return {
       response = { ref = "ListMigprojectsResponse" },
     },
     list_servers = {
-      name = "ListServers",
+      sdk_operation = "ListServers",
       method = "GET",
       path = "/v3/sources",
       content_type = "application/json",
@@ -511,7 +511,7 @@ return {
       response = { ref = "ListServersResponse" },
     },
     list_tasks = {
-      name = "ListTasks",
+      sdk_operation = "ListTasks",
       method = "GET",
       path = "/v3/tasks",
       content_type = "application/json",
@@ -528,7 +528,7 @@ return {
       response = { ref = "ListTasksResponse" },
     },
     list_templates = {
-      name = "ListTemplates",
+      sdk_operation = "ListTemplates",
       method = "GET",
       path = "/v3/vm/templates",
       content_type = "application/json",
@@ -544,7 +544,7 @@ return {
       response = { ref = "ListTemplatesResponse" },
     },
     register_server = {
-      name = "RegisterServer",
+      sdk_operation = "RegisterServer",
       method = "POST",
       path = "/v3/sources",
       content_type = "application/json",
@@ -587,7 +587,7 @@ return {
       response = { ref = "RegisterServerResponse" },
     },
     show_api_version = {
-      name = "ShowApiVersion",
+      sdk_operation = "ShowApiVersion",
       method = "GET",
       path = "/{version}",
       content_type = "application/json",
@@ -597,7 +597,7 @@ return {
       response = { ref = "ShowApiVersionResponse" },
     },
     show_cert_key = {
-      name = "ShowCertKey",
+      sdk_operation = "ShowCertKey",
       method = "GET",
       path = "/v3/tasks/{task_id}/certkey",
       content_type = "application/json",
@@ -608,7 +608,7 @@ return {
       response = { ref = "ShowCertKeyResponse" },
     },
     show_command = {
-      name = "ShowCommand",
+      sdk_operation = "ShowCommand",
       method = "GET",
       path = "/v3/sources/{server_id}/command",
       content_type = "application/json",
@@ -618,7 +618,7 @@ return {
       response = { ref = "ShowCommandResponse" },
     },
     show_config = {
-      name = "ShowConfig",
+      sdk_operation = "ShowConfig",
       method = "GET",
       path = "/v3/config",
       content_type = "application/json",
@@ -626,7 +626,7 @@ return {
       response = { ref = "ShowConfigResponse" },
     },
     show_config_setting = {
-      name = "ShowConfigSetting",
+      sdk_operation = "ShowConfigSetting",
       method = "GET",
       path = "/v3/tasks/{task_id}/configuration-setting",
       content_type = "application/json",
@@ -637,7 +637,7 @@ return {
       response = { ref = "ShowConfigSettingResponse" },
     },
     show_consistency_result = {
-      name = "ShowConsistencyResult",
+      sdk_operation = "ShowConsistencyResult",
       method = "GET",
       path = "/v3/tasks/{task_id}/consistency-result",
       content_type = "application/json",
@@ -647,7 +647,7 @@ return {
       response = { ref = "ShowConsistencyResultResponse" },
     },
     show_migproject = {
-      name = "ShowMigproject",
+      sdk_operation = "ShowMigproject",
       method = "GET",
       path = "/v3/migprojects/{mig_project_id}",
       content_type = "application/json",
@@ -657,7 +657,7 @@ return {
       response = { ref = "ShowMigprojectResponse" },
     },
     show_overview = {
-      name = "ShowOverview",
+      sdk_operation = "ShowOverview",
       method = "GET",
       path = "/v3/sources/overview",
       content_type = "application/json",
@@ -665,7 +665,7 @@ return {
       response = { ref = "ShowOverviewResponse" },
     },
     show_passphrase = {
-      name = "ShowPassphrase",
+      sdk_operation = "ShowPassphrase",
       method = "GET",
       path = "/v3/tasks/{task_id}/passphrase",
       content_type = "application/json",
@@ -675,7 +675,7 @@ return {
       response = { ref = "ShowPassphraseResponse" },
     },
     show_privacy_agreements = {
-      name = "ShowPrivacyAgreements",
+      sdk_operation = "ShowPrivacyAgreements",
       method = "GET",
       path = "/v3/privacy-agreements",
       content_type = "application/json",
@@ -683,7 +683,7 @@ return {
       response = { ref = "ShowPrivacyAgreementsResponse" },
     },
     show_server = {
-      name = "ShowServer",
+      sdk_operation = "ShowServer",
       method = "GET",
       path = "/v3/sources/{source_id}",
       content_type = "application/json",
@@ -693,7 +693,7 @@ return {
       response = { ref = "ShowServerResponse" },
     },
     show_target_password = {
-      name = "ShowTargetPassword",
+      sdk_operation = "ShowTargetPassword",
       method = "GET",
       path = "/v3/vm/templates/{id}/target-password",
       content_type = "application/json",
@@ -703,7 +703,7 @@ return {
       response = { ref = "ShowTargetPasswordResponse" },
     },
     show_task = {
-      name = "ShowTask",
+      sdk_operation = "ShowTask",
       method = "GET",
       path = "/v3/tasks/{task_id}",
       content_type = "application/json",
@@ -713,7 +713,7 @@ return {
       response = { ref = "ShowTaskResponse" },
     },
     show_template = {
-      name = "ShowTemplate",
+      sdk_operation = "ShowTemplate",
       method = "GET",
       path = "/v3/vm/templates/{id}",
       content_type = "application/json",
@@ -723,7 +723,7 @@ return {
       response = { ref = "ShowTemplateResponse" },
     },
     shows_speed_limits = {
-      name = "ShowsSpeedLimits",
+      sdk_operation = "ShowsSpeedLimits",
       method = "GET",
       path = "/v3/tasks/{task_id}/speed-limit",
       content_type = "application/json",
@@ -733,7 +733,7 @@ return {
       response = { ref = "ShowsSpeedLimitsResponse" },
     },
     update_command_result = {
-      name = "UpdateCommandResult",
+      sdk_operation = "UpdateCommandResult",
       method = "POST",
       path = "/v3/sources/{server_id}/command_result",
       content_type = "application/json",
@@ -747,7 +747,7 @@ return {
       response = { type = "string" },
     },
     update_consistency_result = {
-      name = "UpdateConsistencyResult",
+      sdk_operation = "UpdateConsistencyResult",
       method = "POST",
       path = "/v3/tasks/{task_id}/consistency-result",
       content_type = "application/json;charset=UTF-8",
@@ -759,7 +759,7 @@ return {
       response = { type = "string" },
     },
     update_copy_state = {
-      name = "UpdateCopyState",
+      sdk_operation = "UpdateCopyState",
       method = "PUT",
       path = "/v3/sources/{source_id}/changestate",
       content_type = "application/json",
@@ -772,7 +772,7 @@ return {
       response = { type = "string" },
     },
     update_default_migproject = {
-      name = "UpdateDefaultMigproject",
+      sdk_operation = "UpdateDefaultMigproject",
       method = "PUT",
       path = "/v3/migprojects/{mig_project_id}/default",
       content_type = "application/json",
@@ -782,7 +782,7 @@ return {
       response = { type = "string" },
     },
     update_disk_info = {
-      name = "UpdateDiskInfo",
+      sdk_operation = "UpdateDiskInfo",
       method = "PUT",
       path = "/v3/sources/{source_id}/diskinfo",
       content_type = "application/json",
@@ -796,7 +796,7 @@ return {
       response = { type = "string" },
     },
     update_migproject = {
-      name = "UpdateMigproject",
+      sdk_operation = "UpdateMigproject",
       method = "PUT",
       path = "/v3/migprojects/{mig_project_id}",
       content_type = "application/json",
@@ -819,7 +819,7 @@ return {
       response = { type = "string" },
     },
     update_network_check_info = {
-      name = "UpdateNetworkCheckInfo",
+      sdk_operation = "UpdateNetworkCheckInfo",
       method = "POST",
       path = "/v3/{task_id}/update-network-check-info",
       content_type = "application/json;charset=UTF-8",
@@ -839,7 +839,7 @@ return {
       response = { ref = "UpdateNetworkCheckInfoResponse" },
     },
     update_server_name = {
-      name = "UpdateServerName",
+      sdk_operation = "UpdateServerName",
       method = "PUT",
       path = "/v3/sources/{source_id}",
       content_type = "application/json",
@@ -854,7 +854,7 @@ return {
       response = { type = "string" },
     },
     update_speed = {
-      name = "UpdateSpeed",
+      sdk_operation = "UpdateSpeed",
       method = "POST",
       path = "/v3/tasks/{task_id}/speed-limit",
       content_type = "application/json",
@@ -866,7 +866,7 @@ return {
       response = { type = "string" },
     },
     update_task = {
-      name = "UpdateTask",
+      sdk_operation = "UpdateTask",
       method = "PUT",
       path = "/v3/tasks/{task_id}",
       content_type = "application/json",
@@ -896,7 +896,7 @@ return {
       response = { ref = "UpdateTaskResponse" },
     },
     update_task_speed = {
-      name = "UpdateTaskSpeed",
+      sdk_operation = "UpdateTaskSpeed",
       method = "PUT",
       path = "/v3/tasks/{task_id}/progress",
       content_type = "application/json",
@@ -923,7 +923,7 @@ return {
       response = { type = "string" },
     },
     update_task_status = {
-      name = "UpdateTaskStatus",
+      sdk_operation = "UpdateTaskStatus",
       method = "POST",
       path = "/v3/tasks/{task_id}/action",
       content_type = "application/json",
@@ -938,7 +938,7 @@ return {
       response = { type = "string" },
     },
     update_template = {
-      name = "UpdateTemplate",
+      sdk_operation = "UpdateTemplate",
       method = "PUT",
       path = "/v3/vm/templates/{id}",
       content_type = "application/json",
@@ -950,7 +950,7 @@ return {
       response = { type = "string" },
     },
     upload_special_configuration_setting = {
-      name = "UploadSpecialConfigurationSetting",
+      sdk_operation = "UploadSpecialConfigurationSetting",
       method = "POST",
       path = "/v3/tasks/{task_id}/configuration-setting",
       content_type = "application/json;charset=UTF-8",

@@ -25,7 +25,7 @@ return {
   },
   operations = {
     batch_send_diff_sms = {
-      name = "BatchSendDiffSms",
+      sdk_operation = "BatchSendDiffSms",
       method = "POST",
       path = "/sms/batchSendDiffSms/v1",
       content_type = "application/json",
@@ -39,7 +39,7 @@ return {
       response = { ref = "BatchSendDiffSmsResponse" },
     },
     batch_send_sms = {
-      name = "BatchSendSms",
+      sdk_operation = "BatchSendSms",
       method = "POST",
       path = "/sms/batchSendSms/v1",
       content_type = "application/x-www-form-urlencoded",

@@ -33,7 +33,7 @@ return {
   },
   operations = {
     assume_agency = {
-      name = "AssumeAgency",
+      sdk_operation = "AssumeAgency",
       method = "POST",
       path = "/v5/agencies/assume",
       content_type = "application/json",
@@ -55,7 +55,7 @@ return {
       response = { ref = "AssumeAgencyResponse" },
     },
     assume_agency_with_oidc = {
-      name = "AssumeAgencyWithOIDC",
+      sdk_operation = "AssumeAgencyWithOIDC",
       method = "POST",
       path = "/v5/agencies/assume-with-oidc",
       content_type = "application/json",
@@ -72,7 +72,7 @@ return {
       response = { ref = "AssumeAgencyWithOIDCResponse" },
     },
     assume_agency_with_saml = {
-      name = "AssumeAgencyWithSAML",
+      sdk_operation = "AssumeAgencyWithSAML",
       method = "POST",
       path = "/v5/agencies/assume-with-saml",
       content_type = "application/json",
@@ -88,7 +88,7 @@ return {
       response = { ref = "AssumeAgencyWithSAMLResponse" },
     },
     decode_authorization_message = {
-      name = "DecodeAuthorizationMessage",
+      sdk_operation = "DecodeAuthorizationMessage",
       method = "POST",
       path = "/v5/decode-authorization-message",
       content_type = "application/json",
@@ -100,7 +100,7 @@ return {
       response = { ref = "DecodeAuthorizationMessageResponse" },
     },
     get_caller_identity = {
-      name = "GetCallerIdentity",
+      sdk_operation = "GetCallerIdentity",
       method = "GET",
       path = "/v5/caller-identity",
       content_type = "application/json",

@@ -200,7 +200,7 @@ return {
   },
   operations = {
     add_domain_name = {
-      name = "AddDomainName",
+      sdk_operation = "AddDomainName",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/domainname",
       content_type = "application/json",
@@ -213,7 +213,7 @@ return {
       response = { ref = "AddDomainNameResponse" },
     },
     check_agency = {
-      name = "CheckAgency",
+      sdk_operation = "CheckAgency",
       method = "GET",
       path = "/v2/manage/agency",
       content_type = "application/json",
@@ -221,7 +221,7 @@ return {
       response = { ref = "CheckAgencyResponse" },
     },
     create_agency = {
-      name = "CreateAgency",
+      sdk_operation = "CreateAgency",
       method = "POST",
       path = "/v2/manage/agency",
       content_type = "application/json",
@@ -229,7 +229,7 @@ return {
       response = { ref = "CreateAgencyResponse" },
     },
     create_authorization_token = {
-      name = "CreateAuthorizationToken",
+      sdk_operation = "CreateAuthorizationToken",
       method = "POST",
       path = "/v2/manage/utils/authorizationtoken",
       content_type = "application/json",
@@ -238,7 +238,7 @@ return {
       response_headers = { ["x-swr-dockerlogin"] = "X-Swr-Dockerlogin", ["x-swr-expireat"] = "x-swr-expireat" },
     },
     create_image_sync_repo = {
-      name = "CreateImageSyncRepo",
+      sdk_operation = "CreateImageSyncRepo",
       method = "POST",
       path = "/v2/manage/namespaces/{namespace}/repos/{repository}/sync_repo",
       content_type = "application/json",
@@ -254,7 +254,7 @@ return {
       response = { ref = "CreateImageSyncRepoResponse" },
     },
     create_immutable_rule = {
-      name = "CreateImmutableRule",
+      sdk_operation = "CreateImmutableRule",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/immutabletagrules",
       content_type = "application/json",
@@ -272,7 +272,7 @@ return {
       response = { ref = "CreateImmutableRuleResponse" },
     },
     create_instance = {
-      name = "CreateInstance",
+      sdk_operation = "CreateInstance",
       method = "POST",
       path = "/v2/{project_id}/instances",
       content_type = "application/json",
@@ -296,7 +296,7 @@ return {
       response = { ref = "CreateInstanceResponse" },
     },
     create_instance_endpoint_policy = {
-      name = "CreateInstanceEndpointPolicy",
+      sdk_operation = "CreateInstanceEndpointPolicy",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/endpoint-policy",
       content_type = "application/json",
@@ -308,7 +308,7 @@ return {
       response = { ref = "CreateInstanceEndpointPolicyResponse" },
     },
     create_instance_internal_endpoint = {
-      name = "CreateInstanceInternalEndpoint",
+      sdk_operation = "CreateInstanceInternalEndpoint",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/internal-endpoints",
       content_type = "application/json",
@@ -323,7 +323,7 @@ return {
       response = { ref = "CreateInstanceInternalEndpointResponse" },
     },
     create_instance_lt_credential = {
-      name = "CreateInstanceLtCredential",
+      sdk_operation = "CreateInstanceLtCredential",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/long-term-credential",
       content_type = "application/json",
@@ -335,7 +335,7 @@ return {
       response = { ref = "CreateInstanceLtCredentialResponse" },
     },
     create_instance_namespace = {
-      name = "CreateInstanceNamespace",
+      sdk_operation = "CreateInstanceNamespace",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces",
       content_type = "application/json",
@@ -348,7 +348,7 @@ return {
       response = { ref = "CreateInstanceNamespaceResponse" },
     },
     create_instance_registry = {
-      name = "CreateInstanceRegistry",
+      sdk_operation = "CreateInstanceRegistry",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/registries",
       content_type = "application/json",
@@ -360,7 +360,7 @@ return {
       response = { ref = "CreateInstanceRegistryResponse" },
     },
     create_instance_replication_policy = {
-      name = "CreateInstanceReplicationPolicy",
+      sdk_operation = "CreateInstanceReplicationPolicy",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/replication/policies",
       content_type = "application/json",
@@ -381,7 +381,7 @@ return {
       response = { ref = "CreateInstanceReplicationPolicyResponse" },
     },
     create_instance_resource_tags = {
-      name = "CreateInstanceResourceTags",
+      sdk_operation = "CreateInstanceResourceTags",
       method = "POST",
       path = "/v2/{project_id}/{resource_type}/{resource_id}/tags/create",
       content_type = "application/json",
@@ -394,7 +394,7 @@ return {
       response = { ref = "CreateInstanceResourceTagsResponse" },
     },
     create_instance_retention_policy = {
-      name = "CreateInstanceRetentionPolicy",
+      sdk_operation = "CreateInstanceRetentionPolicy",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/retention/policies",
       content_type = "application/json",
@@ -411,7 +411,7 @@ return {
       response = { ref = "CreateInstanceRetentionPolicyResponse" },
     },
     create_instance_sign_policy = {
-      name = "CreateInstanceSignPolicy",
+      sdk_operation = "CreateInstanceSignPolicy",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/signature/policies",
       content_type = "application/json",
@@ -431,7 +431,7 @@ return {
       response = { ref = "CreateInstanceSignPolicyResponse" },
     },
     create_instance_temp_credential = {
-      name = "CreateInstanceTempCredential",
+      sdk_operation = "CreateInstanceTempCredential",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/temp-credential",
       content_type = "application/json",
@@ -441,7 +441,7 @@ return {
       response = { ref = "CreateInstanceTempCredentialResponse" },
     },
     create_instance_webhook = {
-      name = "CreateInstanceWebhook",
+      sdk_operation = "CreateInstanceWebhook",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/webhook/policies",
       content_type = "application/json",
@@ -459,7 +459,7 @@ return {
       response = { ref = "CreateInstanceWebhookResponse" },
     },
     create_manual_image_sync_repo = {
-      name = "CreateManualImageSyncRepo",
+      sdk_operation = "CreateManualImageSyncRepo",
       method = "POST",
       path = "/v2/manage/namespaces/{namespace}/repos/{repository}/sync_images",
       content_type = "application/json",
@@ -475,7 +475,7 @@ return {
       response = { type = "array", items = { type = "string" } },
     },
     create_namespace = {
-      name = "CreateNamespace",
+      sdk_operation = "CreateNamespace",
       method = "POST",
       path = "/v2/manage/namespaces",
       content_type = "application/json",
@@ -486,7 +486,7 @@ return {
       response = { ref = "CreateNamespaceResponse" },
     },
     create_namespace_auth = {
-      name = "CreateNamespaceAuth",
+      sdk_operation = "CreateNamespaceAuth",
       method = "POST",
       path = "/v2/manage/namespaces/{namespace}/access",
       content_type = "application/json",
@@ -497,7 +497,7 @@ return {
       response = { ref = "CreateNamespaceAuthResponse" },
     },
     create_repo = {
-      name = "CreateRepo",
+      sdk_operation = "CreateRepo",
       method = "POST",
       path = "/v2/manage/namespaces/{namespace}/repos",
       content_type = "application/json",
@@ -512,7 +512,7 @@ return {
       response = { ref = "CreateRepoResponse" },
     },
     create_repo_domains = {
-      name = "CreateRepoDomains",
+      sdk_operation = "CreateRepoDomains",
       method = "POST",
       path = "/v2/manage/namespaces/{namespace}/repositories/{repository}/access-domains",
       content_type = "application/json",
@@ -528,7 +528,7 @@ return {
       response = { ref = "CreateRepoDomainsResponse" },
     },
     create_repo_tag = {
-      name = "CreateRepoTag",
+      sdk_operation = "CreateRepoTag",
       method = "POST",
       path = "/v2/manage/namespaces/{namespace}/repos/{repository}/tags",
       content_type = "application/json",
@@ -543,7 +543,7 @@ return {
       response = { ref = "CreateRepoTagResponse" },
     },
     create_retention = {
-      name = "CreateRetention",
+      sdk_operation = "CreateRetention",
       method = "POST",
       path = "/v2/manage/namespaces/{namespace}/repos/{repository}/retentions",
       content_type = "application/json",
@@ -557,7 +557,7 @@ return {
       response = { ref = "CreateRetentionResponse" },
     },
     create_secret = {
-      name = "CreateSecret",
+      sdk_operation = "CreateSecret",
       method = "POST",
       path = "/v2/manage/utils/secret",
       content_type = "application/json",
@@ -568,7 +568,7 @@ return {
       response_headers = { ["x-swr-dockerlogin"] = "X-Swr-Dockerlogin", ["x-swr-expireat"] = "X-Swr-Expireat" },
     },
     create_sub_resource_tags = {
-      name = "CreateSubResourceTags",
+      sdk_operation = "CreateSubResourceTags",
       method = "POST",
       path = "/v2/{project_id}/{resource_type}/{resource_id}/{sub_resource_type}/{sub_resource_id}/tags/create",
       content_type = "application/json",
@@ -583,7 +583,7 @@ return {
       response = { ref = "CreateSubResourceTagsResponse" },
     },
     create_trigger = {
-      name = "CreateTrigger",
+      sdk_operation = "CreateTrigger",
       method = "POST",
       path = "/v2/manage/namespaces/{namespace}/repos/{repository}/triggers",
       content_type = "application/json",
@@ -607,7 +607,7 @@ return {
       response = { ref = "CreateTriggerResponse" },
     },
     create_user_repository_auth = {
-      name = "CreateUserRepositoryAuth",
+      sdk_operation = "CreateUserRepositoryAuth",
       method = "POST",
       path = "/v2/manage/namespaces/{namespace}/repos/{repository}/access",
       content_type = "application/json",
@@ -619,7 +619,7 @@ return {
       response = { ref = "CreateUserRepositoryAuthResponse" },
     },
     delete_domain_name = {
-      name = "DeleteDomainName",
+      sdk_operation = "DeleteDomainName",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/domainname/{domainname_id}",
       content_type = "application/json",
@@ -630,7 +630,7 @@ return {
       response = { ref = "DeleteDomainNameResponse" },
     },
     delete_image_sync_repo = {
-      name = "DeleteImageSyncRepo",
+      sdk_operation = "DeleteImageSyncRepo",
       method = "DELETE",
       path = "/v2/manage/namespaces/{namespace}/repos/{repository}/sync_repo",
       content_type = "application/json",
@@ -644,7 +644,7 @@ return {
       response = { ref = "DeleteImageSyncRepoResponse" },
     },
     delete_immutable_rule = {
-      name = "DeleteImmutableRule",
+      sdk_operation = "DeleteImmutableRule",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/immutabletagrules/{immutable_rule_id}",
       content_type = "application/json",
@@ -656,7 +656,7 @@ return {
       response = { ref = "DeleteImmutableRuleResponse" },
     },
     delete_instance = {
-      name = "DeleteInstance",
+      sdk_operation = "DeleteInstance",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -669,7 +669,7 @@ return {
       response = { ref = "DeleteInstanceResponse" },
     },
     delete_instance_artifact = {
-      name = "DeleteInstanceArtifact",
+      sdk_operation = "DeleteInstanceArtifact",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/repositories/{repository_name}/artifacts/{reference}",
       content_type = "application/json",
@@ -682,7 +682,7 @@ return {
       response = { ref = "DeleteInstanceArtifactResponse" },
     },
     delete_instance_internal_endpoint = {
-      name = "DeleteInstanceInternalEndpoint",
+      sdk_operation = "DeleteInstanceInternalEndpoint",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/internal-endpoints/{internal_endpoints_id}",
       content_type = "application/json",
@@ -693,7 +693,7 @@ return {
       response = { ref = "DeleteInstanceInternalEndpointResponse" },
     },
     delete_instance_job = {
-      name = "DeleteInstanceJob",
+      sdk_operation = "DeleteInstanceJob",
       method = "DELETE",
       path = "/v2/{project_id}/jobs/{job_id}",
       content_type = "application/json",
@@ -703,7 +703,7 @@ return {
       response = { ref = "DeleteInstanceJobResponse" },
     },
     delete_instance_lt_credential = {
-      name = "DeleteInstanceLtCredential",
+      sdk_operation = "DeleteInstanceLtCredential",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/long-term-credentials/{credential_id}",
       content_type = "application/json",
@@ -714,7 +714,7 @@ return {
       response = { ref = "DeleteInstanceLtCredentialResponse" },
     },
     delete_instance_namespace = {
-      name = "DeleteInstanceNamespace",
+      sdk_operation = "DeleteInstanceNamespace",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}",
       content_type = "application/json",
@@ -725,7 +725,7 @@ return {
       response = { ref = "DeleteInstanceNamespaceResponse" },
     },
     delete_instance_registry = {
-      name = "DeleteInstanceRegistry",
+      sdk_operation = "DeleteInstanceRegistry",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/registries/{registry_id}",
       content_type = "application/json",
@@ -736,7 +736,7 @@ return {
       response = { ref = "DeleteInstanceRegistryResponse" },
     },
     delete_instance_replication_policy = {
-      name = "DeleteInstanceReplicationPolicy",
+      sdk_operation = "DeleteInstanceReplicationPolicy",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/replication/policies/{policy_id}",
       content_type = "application/json",
@@ -747,7 +747,7 @@ return {
       response = { ref = "DeleteInstanceReplicationPolicyResponse" },
     },
     delete_instance_repository = {
-      name = "DeleteInstanceRepository",
+      sdk_operation = "DeleteInstanceRepository",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/repositories/{repository_name}",
       content_type = "application/json",
@@ -759,7 +759,7 @@ return {
       response = { ref = "DeleteInstanceRepositoryResponse" },
     },
     delete_instance_resource_tags = {
-      name = "DeleteInstanceResourceTags",
+      sdk_operation = "DeleteInstanceResourceTags",
       method = "DELETE",
       path = "/v2/{project_id}/{resource_type}/{resource_id}/tags/delete",
       content_type = "application/json",
@@ -772,7 +772,7 @@ return {
       response = { ref = "DeleteInstanceResourceTagsResponse" },
     },
     delete_instance_retention_policy = {
-      name = "DeleteInstanceRetentionPolicy",
+      sdk_operation = "DeleteInstanceRetentionPolicy",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/retention/policies/{policy_id}",
       content_type = "application/json",
@@ -784,7 +784,7 @@ return {
       response = { ref = "DeleteInstanceRetentionPolicyResponse" },
     },
     delete_instance_sign_policy = {
-      name = "DeleteInstanceSignPolicy",
+      sdk_operation = "DeleteInstanceSignPolicy",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/signature/policies/{policy_id}",
       content_type = "application/json",
@@ -796,7 +796,7 @@ return {
       response = { ref = "DeleteInstanceSignPolicyResponse" },
     },
     delete_instance_tag = {
-      name = "DeleteInstanceTag",
+      sdk_operation = "DeleteInstanceTag",
       method = "DELETE",
       path = "/v2/instances/{instance_id}/namespaces/{namespace_name}/repositories/{repository_name}/tags/{tag_name}",
       content_type = "application/json",
@@ -809,7 +809,7 @@ return {
       response = { ref = "DeleteInstanceTagResponse" },
     },
     delete_instance_webhook = {
-      name = "DeleteInstanceWebhook",
+      sdk_operation = "DeleteInstanceWebhook",
       method = "DELETE",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/webhook/policies/{policy_id}",
       content_type = "application/json",
@@ -821,7 +821,7 @@ return {
       response = { ref = "DeleteInstanceWebhookResponse" },
     },
     delete_namespace_auth = {
-      name = "DeleteNamespaceAuth",
+      sdk_operation = "DeleteNamespaceAuth",
       method = "DELETE",
       path = "/v2/manage/namespaces/{namespace}/access",
       content_type = "application/json",
@@ -832,7 +832,7 @@ return {
       response = { ref = "DeleteNamespaceAuthResponse" },
     },
     delete_namespaces = {
-      name = "DeleteNamespaces",
+      sdk_operation = "DeleteNamespaces",
       method = "DELETE",
       path = "/v2/manage/namespaces/{namespace}",
       content_type = "application/json",
@@ -842,7 +842,7 @@ return {
       response = { ref = "DeleteNamespacesResponse" },
     },
     delete_repo = {
-      name = "DeleteRepo",
+      sdk_operation = "DeleteRepo",
       method = "DELETE",
       path = "/v2/manage/namespaces/{namespace}/repos/{repository}",
       content_type = "application/json",
@@ -853,7 +853,7 @@ return {
       response = { ref = "DeleteRepoResponse" },
     },
     delete_repo_domains = {
-      name = "DeleteRepoDomains",
+      sdk_operation = "DeleteRepoDomains",
       method = "DELETE",
       path = "/v2/manage/namespaces/{namespace}/repositories/{repository}/access-domains/{access_domain}",
       content_type = "application/json",
@@ -865,7 +865,7 @@ return {
       response = { ref = "DeleteRepoDomainsResponse" },
     },
     delete_repo_tag = {
-      name = "DeleteRepoTag",
+      sdk_operation = "DeleteRepoTag",
       method = "DELETE",
       path = "/v2/manage/namespaces/{namespace}/repos/{repository}/tags/{tag}",
       content_type = "application/json",
@@ -877,7 +877,7 @@ return {
       response = { ref = "DeleteRepoTagResponse" },
     },
     delete_retention = {
-      name = "DeleteRetention",
+      sdk_operation = "DeleteRetention",
       method = "DELETE",
       path = "/v2/manage/namespaces/{namespace}/repos/{repository}/retentions/{retention_id}",
       content_type = "application/json",
@@ -889,7 +889,7 @@ return {
       response = { ref = "DeleteRetentionResponse" },
     },
     delete_sub_resource_tags = {
-      name = "DeleteSubResourceTags",
+      sdk_operation = "DeleteSubResourceTags",
       method = "DELETE",
       path = "/v2/{project_id}/{resource_type}/{resource_id}/{sub_resource_type}/{sub_resource_id}/tags/delete",
       content_type = "application/json",
@@ -904,7 +904,7 @@ return {
       response = { ref = "DeleteSubResourceTagsResponse" },
     },
     delete_trigger = {
-      name = "DeleteTrigger",
+      sdk_operation = "DeleteTrigger",
       method = "DELETE",
       path = "/v2/manage/namespaces/{namespace}/repos/{repository}/triggers/{trigger}",
       content_type = "application/json",
@@ -916,7 +916,7 @@ return {
       response = { ref = "DeleteTriggerResponse" },
     },
     delete_user_repository_auth = {
-      name = "DeleteUserRepositoryAuth",
+      sdk_operation = "DeleteUserRepositoryAuth",
       method = "DELETE",
       path = "/v2/manage/namespaces/{namespace}/repos/{repository}/access",
       content_type = "application/json",
@@ -928,7 +928,7 @@ return {
       response = { ref = "DeleteUserRepositoryAuthResponse" },
     },
     execute_gc_schedule = {
-      name = "ExecuteGcSchedule",
+      sdk_operation = "ExecuteGcSchedule",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/system/gc/schedule",
       content_type = "application/json",
@@ -941,7 +941,7 @@ return {
       response = { ref = "ExecuteGcScheduleResponse" },
     },
     execute_instance_replication_policy = {
-      name = "ExecuteInstanceReplicationPolicy",
+      sdk_operation = "ExecuteInstanceReplicationPolicy",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/replication/executions",
       content_type = "application/json",
@@ -953,7 +953,7 @@ return {
       response = { ref = "ExecuteInstanceReplicationPolicyResponse" },
     },
     execute_instance_retention_policy = {
-      name = "ExecuteInstanceRetentionPolicy",
+      sdk_operation = "ExecuteInstanceRetentionPolicy",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/retention/policies/{policy_id}/executions",
       content_type = "application/json",
@@ -967,7 +967,7 @@ return {
       response = { ref = "ExecuteInstanceRetentionPolicyResponse" },
     },
     execute_instance_sign_policy = {
-      name = "ExecuteInstanceSignPolicy",
+      sdk_operation = "ExecuteInstanceSignPolicy",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/signature/policies/{policy_id}/executions",
       content_type = "application/json",
@@ -979,7 +979,7 @@ return {
       response = { ref = "ExecuteInstanceSignPolicyResponse" },
     },
     list_all_instance_repositories = {
-      name = "ListAllInstanceRepositories",
+      sdk_operation = "ListAllInstanceRepositories",
       method = "GET",
       path = "/v2/{project_id}/repositories",
       content_type = "application/json",
@@ -992,7 +992,7 @@ return {
       response = { ref = "ListAllInstanceRepositoriesResponse" },
     },
     list_api_versions = {
-      name = "ListApiVersions",
+      sdk_operation = "ListApiVersions",
       method = "GET",
       path = "/",
       content_type = "application/json",
@@ -1000,7 +1000,7 @@ return {
       response = { ref = "ListApiVersionsResponse" },
     },
     list_audit_logs = {
-      name = "ListAuditLogs",
+      sdk_operation = "ListAuditLogs",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/audit-logs",
       content_type = "application/json",
@@ -1014,7 +1014,7 @@ return {
       response = { ref = "ListAuditLogsResponse" },
     },
     list_domain_names = {
-      name = "ListDomainNames",
+      sdk_operation = "ListDomainNames",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/domainname",
       content_type = "application/json",
@@ -1026,7 +1026,7 @@ return {
       response = { ref = "ListDomainNamesResponse" },
     },
     list_feature_gates = {
-      name = "ListFeatureGates",
+      sdk_operation = "ListFeatureGates",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/feature-gates",
       content_type = "application/json",
@@ -1036,7 +1036,7 @@ return {
       response = { ref = "ListFeatureGatesResponse" },
     },
     list_gc_tasks = {
-      name = "ListGcTasks",
+      sdk_operation = "ListGcTasks",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/system/gc",
       content_type = "application/json",
@@ -1050,7 +1050,7 @@ return {
       response = { ref = "ListGcTasksResponse" },
     },
     list_global_feature_gates = {
-      name = "ListGlobalFeatureGates",
+      sdk_operation = "ListGlobalFeatureGates",
       method = "GET",
       path = "/v2/{project_id}/feature-gates",
       content_type = "application/json",
@@ -1058,7 +1058,7 @@ return {
       response = { ref = "ListGlobalFeatureGatesResponse" },
     },
     list_image_auto_sync_repos_details = {
-      name = "ListImageAutoSyncReposDetails",
+      sdk_operation = "ListImageAutoSyncReposDetails",
       method = "GET",
       path = "/v2/manage/namespaces/{namespace}/repos/{repository}/sync_repo",
       content_type = "application/json",
@@ -1069,7 +1069,7 @@ return {
       response = { type = "array", items = { ref = "SyncRepo" } },
     },
     list_immutable_rules = {
-      name = "ListImmutableRules",
+      sdk_operation = "ListImmutableRules",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/immutabletagrules",
       content_type = "application/json",
@@ -1083,7 +1083,7 @@ return {
       response = { ref = "ListImmutableRulesResponse" },
     },
     list_instance = {
-      name = "ListInstance",
+      sdk_operation = "ListInstance",
       method = "GET",
       path = "/v2/{project_id}/instances",
       content_type = "application/json",
@@ -1097,7 +1097,7 @@ return {
       response = { ref = "ListInstanceResponse" },
     },
     list_instance_accessories = {
-      name = "ListInstanceAccessories",
+      sdk_operation = "ListInstanceAccessories",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/repositories/{repository_name}/artifacts/{reference}/accessories",
       content_type = "application/json",
@@ -1114,7 +1114,7 @@ return {
       response = { ref = "ListInstanceAccessoriesResponse" },
     },
     list_instance_all_artifacts = {
-      name = "ListInstanceAllArtifacts",
+      sdk_operation = "ListInstanceAllArtifacts",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/artifacts",
       content_type = "application/json",
@@ -1127,7 +1127,7 @@ return {
       response = { ref = "ListInstanceAllArtifactsResponse" },
     },
     list_instance_artifact_vulnerabilities = {
-      name = "ListInstanceArtifactVulnerabilities",
+      sdk_operation = "ListInstanceArtifactVulnerabilities",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/repositories/{repository_name}/artifacts/{reference}/vulnerabilities",
       content_type = "application/json",
@@ -1140,7 +1140,7 @@ return {
       response = { type = "map", values = { ref = "VulnerabilityReports" } },
     },
     list_instance_artifacts = {
-      name = "ListInstanceArtifacts",
+      sdk_operation = "ListInstanceArtifacts",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/repositories/{repository_name}/artifacts",
       content_type = "application/json",
@@ -1157,7 +1157,7 @@ return {
       response = { ref = "ListInstanceArtifactsResponse" },
     },
     list_instance_internal_endpoints = {
-      name = "ListInstanceInternalEndpoints",
+      sdk_operation = "ListInstanceInternalEndpoints",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/internal-endpoints",
       content_type = "application/json",
@@ -1170,7 +1170,7 @@ return {
       response = { ref = "ListInstanceInternalEndpointsResponse" },
     },
     list_instance_jobs = {
-      name = "ListInstanceJobs",
+      sdk_operation = "ListInstanceJobs",
       method = "GET",
       path = "/v2/{project_id}/jobs",
       content_type = "application/json",
@@ -1183,7 +1183,7 @@ return {
       response = { ref = "ListInstanceJobsResponse" },
     },
     list_instance_lt_credentials = {
-      name = "ListInstanceLtCredentials",
+      sdk_operation = "ListInstanceLtCredentials",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/long-term-credentials",
       content_type = "application/json",
@@ -1197,7 +1197,7 @@ return {
       response = { ref = "ListInstanceLtCredentialsResponse" },
     },
     list_instance_namespaces = {
-      name = "ListInstanceNamespaces",
+      sdk_operation = "ListInstanceNamespaces",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces",
       content_type = "application/json",
@@ -1214,7 +1214,7 @@ return {
       response = { ref = "ListInstanceNamespacesResponse" },
     },
     list_instance_project_tags = {
-      name = "ListInstanceProjectTags",
+      sdk_operation = "ListInstanceProjectTags",
       method = "GET",
       path = "/v2/{project_id}/instances/tags",
       content_type = "application/json",
@@ -1222,7 +1222,7 @@ return {
       response = { ref = "ListInstanceProjectTagsResponse" },
     },
     list_instance_registries = {
-      name = "ListInstanceRegistries",
+      sdk_operation = "ListInstanceRegistries",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/registries",
       content_type = "application/json",
@@ -1239,7 +1239,7 @@ return {
       response = { ref = "ListInstanceRegistriesResponse" },
     },
     list_instance_replication_policies = {
-      name = "ListInstanceReplicationPolicies",
+      sdk_operation = "ListInstanceReplicationPolicies",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/replication/policies",
       content_type = "application/json",
@@ -1256,7 +1256,7 @@ return {
       response = { ref = "ListInstanceReplicationPoliciesResponse" },
     },
     list_instance_replication_policy_exec_sub_tasks = {
-      name = "ListInstanceReplicationPolicyExecSubTasks",
+      sdk_operation = "ListInstanceReplicationPolicyExecSubTasks",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/replication/executions/{execution_id}/tasks/{task_id}/subtasks",
       content_type = "application/json",
@@ -1272,7 +1272,7 @@ return {
       response = { ref = "ListInstanceReplicationPolicyExecSubTasksResponse" },
     },
     list_instance_replication_policy_exec_tasks = {
-      name = "ListInstanceReplicationPolicyExecTasks",
+      sdk_operation = "ListInstanceReplicationPolicyExecTasks",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/replication/executions/{execution_id}/tasks",
       content_type = "application/json",
@@ -1286,7 +1286,7 @@ return {
       response = { ref = "ListInstanceReplicationPolicyExecTasksResponse" },
     },
     list_instance_replication_policy_executions = {
-      name = "ListInstanceReplicationPolicyExecutions",
+      sdk_operation = "ListInstanceReplicationPolicyExecutions",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/replication/executions",
       content_type = "application/json",
@@ -1300,7 +1300,7 @@ return {
       response = { ref = "ListInstanceReplicationPolicyExecutionsResponse" },
     },
     list_instance_repositories = {
-      name = "ListInstanceRepositories",
+      sdk_operation = "ListInstanceRepositories",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/repositories",
       content_type = "application/json",
@@ -1316,7 +1316,7 @@ return {
       response = { ref = "ListInstanceRepositoriesResponse" },
     },
     list_instance_resource_instances = {
-      name = "ListInstanceResourceInstances",
+      sdk_operation = "ListInstanceResourceInstances",
       method = "POST",
       path = "/v2/{project_id}/{resource_type}/resource-instances/filter",
       content_type = "application/json",
@@ -1331,7 +1331,7 @@ return {
       response = { ref = "ListInstanceResourceInstancesResponse" },
     },
     list_instance_resource_tags = {
-      name = "ListInstanceResourceTags",
+      sdk_operation = "ListInstanceResourceTags",
       method = "GET",
       path = "/v2/{project_id}/{resource_type}/{resource_id}/tags",
       content_type = "application/json",
@@ -1342,7 +1342,7 @@ return {
       response = { ref = "ListInstanceResourceTagsResponse" },
     },
     list_instance_retention_policies = {
-      name = "ListInstanceRetentionPolicies",
+      sdk_operation = "ListInstanceRetentionPolicies",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/retention/policies",
       content_type = "application/json",
@@ -1357,7 +1357,7 @@ return {
       response = { ref = "ListInstanceRetentionPoliciesResponse" },
     },
     list_instance_retention_policy_exec_sub_tasks = {
-      name = "ListInstanceRetentionPolicyExecSubTasks",
+      sdk_operation = "ListInstanceRetentionPolicyExecSubTasks",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/retention/policies/{policy_id}/executions/{execution_id}/tasks/{task_id}/subtasks",
       content_type = "application/json",
@@ -1375,7 +1375,7 @@ return {
       response = { ref = "ListInstanceRetentionPolicyExecSubTasksResponse" },
     },
     list_instance_retention_policy_exec_tasks = {
-      name = "ListInstanceRetentionPolicyExecTasks",
+      sdk_operation = "ListInstanceRetentionPolicyExecTasks",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/retention/policies/{policy_id}/executions/{execution_id}/tasks",
       content_type = "application/json",
@@ -1392,7 +1392,7 @@ return {
       response = { ref = "ListInstanceRetentionPolicyExecTasksResponse" },
     },
     list_instance_retention_policy_executions = {
-      name = "ListInstanceRetentionPolicyExecutions",
+      sdk_operation = "ListInstanceRetentionPolicyExecutions",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/retention/policies/{policy_id}/executions",
       content_type = "application/json",
@@ -1407,7 +1407,7 @@ return {
       response = { ref = "ListInstanceRetentionPolicyExecutionsResponse" },
     },
     list_instance_sign_policies = {
-      name = "ListInstanceSignPolicies",
+      sdk_operation = "ListInstanceSignPolicies",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/signature/policies",
       content_type = "application/json",
@@ -1420,7 +1420,7 @@ return {
       response = { ref = "ListInstanceSignPoliciesResponse" },
     },
     list_instance_sign_policy_exec_tasks = {
-      name = "ListInstanceSignPolicyExecTasks",
+      sdk_operation = "ListInstanceSignPolicyExecTasks",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/signature/policies/{policy_id}/executions/{execution_id}/tasks",
       content_type = "application/json",
@@ -1436,7 +1436,7 @@ return {
       response = { ref = "ListInstanceSignPolicyExecTasksResponse" },
     },
     list_instance_sign_policy_executions = {
-      name = "ListInstanceSignPolicyExecutions",
+      sdk_operation = "ListInstanceSignPolicyExecutions",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/signature/policies/{policy_id}/executions",
       content_type = "application/json",
@@ -1451,7 +1451,7 @@ return {
       response = { ref = "ListInstanceSignPolicyExecutionsResponse" },
     },
     list_instance_signature_execution_subtasks = {
-      name = "ListInstanceSignatureExecutionSubtasks",
+      sdk_operation = "ListInstanceSignatureExecutionSubtasks",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/signature/policies/{policy_id}/executions/{execution_id}/tasks/{task_id}/subtasks",
       content_type = "application/json",
@@ -1469,7 +1469,7 @@ return {
       response = { ref = "ListInstanceSignatureExecutionSubtasksResponse" },
     },
     list_instance_statistics = {
-      name = "ListInstanceStatistics",
+      sdk_operation = "ListInstanceStatistics",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/statistics",
       content_type = "application/json",
@@ -1479,7 +1479,7 @@ return {
       response = { ref = "ListInstanceStatisticsResponse" },
     },
     list_instance_tags = {
-      name = "ListInstanceTags",
+      sdk_operation = "ListInstanceTags",
       method = "GET",
       path = "/v2/instances/{instance_id}/namespaces/{namespace_name}/repositories/{repository_name}/tags",
       content_type = "application/json",
@@ -1495,7 +1495,7 @@ return {
       response = { ref = "ListInstanceTagsResponse" },
     },
     list_instance_webhook_jobs = {
-      name = "ListInstanceWebhookJobs",
+      sdk_operation = "ListInstanceWebhookJobs",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/webhook/policies/{policy_id}/jobs",
       content_type = "application/json",
@@ -1511,7 +1511,7 @@ return {
       response = { ref = "ListInstanceWebhookJobsResponse" },
     },
     list_instance_webhooks = {
-      name = "ListInstanceWebhooks",
+      sdk_operation = "ListInstanceWebhooks",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/webhook/policies",
       content_type = "application/json",
@@ -1528,7 +1528,7 @@ return {
       response = { ref = "ListInstanceWebhooksResponse" },
     },
     list_namespace_repositories = {
-      name = "ListNamespaceRepositories",
+      sdk_operation = "ListNamespaceRepositories",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/repositories",
       content_type = "application/json",
@@ -1544,7 +1544,7 @@ return {
       response = { ref = "ListNamespaceRepositoriesResponse" },
     },
     list_namespace_tags = {
-      name = "ListNamespaceTags",
+      sdk_operation = "ListNamespaceTags",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces-tags",
       content_type = "application/json",
@@ -1554,7 +1554,7 @@ return {
       response = { ref = "ListNamespaceTagsResponse" },
     },
     list_namespaces = {
-      name = "ListNamespaces",
+      sdk_operation = "ListNamespaces",
       method = "GET",
       path = "/v2/manage/namespaces",
       content_type = "application/json",
@@ -1565,7 +1565,7 @@ return {
       response = { ref = "ListNamespacesResponse" },
     },
     list_quotas = {
-      name = "ListQuotas",
+      sdk_operation = "ListQuotas",
       method = "GET",
       path = "/v2/manage/projects/{project_id}/quotas",
       content_type = "application/json",
@@ -1573,7 +1573,7 @@ return {
       response = { ref = "ListQuotasResponse" },
     },
     list_references = {
-      name = "ListReferences",
+      sdk_operation = "ListReferences",
       method = "GET",
       path = "/v2/manage/namespaces/{namespace}/repos/{repository}/{tag}/references",
       content_type = "application/json",
@@ -1588,7 +1588,7 @@ return {
       response = { ref = "ListReferencesResponse" },
     },
     list_repo_accessories = {
-      name = "ListRepoAccessories",
+      sdk_operation = "ListRepoAccessories",
       method = "GET",
       path = "/v2/manage/namespaces/{namespace}/repos/{repository}/{tag}/accessories",
       content_type = "application/json",
@@ -1603,7 +1603,7 @@ return {
       response = { ref = "ListRepoAccessoriesResponse" },
     },
     list_repo_details = {
-      name = "ListRepoDetails",
+      sdk_operation = "ListRepoDetails",
       method = "GET",
       path = "/v3/manage/repos",
       content_type = "application/json",
@@ -1619,7 +1619,7 @@ return {
       response = { ref = "ListRepoDetailsResponse" },
     },
     list_repo_domains = {
-      name = "ListRepoDomains",
+      sdk_operation = "ListRepoDomains",
       method = "GET",
       path = "/v2/manage/namespaces/{namespace}/repositories/{repository}/access-domains",
       content_type = "application/json",
@@ -1630,7 +1630,7 @@ return {
       response = { type = "array", items = { ref = "ShowRepoDomainsResponse" } },
     },
     list_repos_details = {
-      name = "ListReposDetails",
+      sdk_operation = "ListReposDetails",
       method = "GET",
       path = "/v2/manage/repos",
       content_type = "application/json",
@@ -1649,7 +1649,7 @@ return {
       response_headers = { ["content-range"] = "Content-Range" },
     },
     list_repository_tag = {
-      name = "ListRepositoryTag",
+      sdk_operation = "ListRepositoryTag",
       method = "GET",
       path = "/v3/manage/namespaces/{namespace}/repos/{repository}/tags",
       content_type = "application/json",
@@ -1667,7 +1667,7 @@ return {
       response = { ref = "ListRepositoryTagResponse" },
     },
     list_repository_tags = {
-      name = "ListRepositoryTags",
+      sdk_operation = "ListRepositoryTags",
       method = "GET",
       path = "/v2/manage/namespaces/{namespace}/repos/{repository}/tags",
       content_type = "application/json",
@@ -1686,7 +1686,7 @@ return {
       response_headers = { ["content-range"] = "Content-Range" },
     },
     list_retention_histories = {
-      name = "ListRetentionHistories",
+      sdk_operation = "ListRetentionHistories",
       method = "GET",
       path = "/v2/manage/namespaces/{namespace}/repos/{repository}/retentions/histories",
       content_type = "application/json",
@@ -1702,7 +1702,7 @@ return {
       response_headers = { ["content-range"] = "Content-Range" },
     },
     list_retentions = {
-      name = "ListRetentions",
+      sdk_operation = "ListRetentions",
       method = "GET",
       path = "/v2/manage/namespaces/{namespace}/repos/{repository}/retentions",
       content_type = "application/json",
@@ -1713,7 +1713,7 @@ return {
       response = { type = "array", items = { ref = "Retention" } },
     },
     list_shared_repo_details = {
-      name = "ListSharedRepoDetails",
+      sdk_operation = "ListSharedRepoDetails",
       method = "GET",
       path = "/v3/manage/shared-repositories",
       content_type = "application/json",
@@ -1729,7 +1729,7 @@ return {
       response = { ref = "ListSharedRepoDetailsResponse" },
     },
     list_shared_repos_details = {
-      name = "ListSharedReposDetails",
+      sdk_operation = "ListSharedReposDetails",
       method = "GET",
       path = "/v2/manage/shared-repositories",
       content_type = "application/json",
@@ -1748,7 +1748,7 @@ return {
       response_headers = { ["content-range"] = "Content-Range" },
     },
     list_sub_resource_instances = {
-      name = "ListSubResourceInstances",
+      sdk_operation = "ListSubResourceInstances",
       method = "POST",
       path = "/v2/{project_id}/{resource_type}/{resource_id}/{sub_resource_type}/resource-instances/filter",
       content_type = "application/json",
@@ -1765,7 +1765,7 @@ return {
       response = { ref = "ListSubResourceInstancesResponse" },
     },
     list_sub_resource_tags = {
-      name = "ListSubResourceTags",
+      sdk_operation = "ListSubResourceTags",
       method = "GET",
       path = "/v2/{project_id}/{resource_type}/{resource_id}/{sub_resource_type}/{sub_resource_id}/tags",
       content_type = "application/json",
@@ -1778,7 +1778,7 @@ return {
       response = { ref = "ListSubResourceTagsResponse" },
     },
     list_sync_regions = {
-      name = "ListSyncRegions",
+      sdk_operation = "ListSyncRegions",
       method = "GET",
       path = "/v2/manage/regions",
       content_type = "application/json",
@@ -1786,7 +1786,7 @@ return {
       response = { type = "array", items = { ref = "RegionInfo" } },
     },
     list_triggers_details = {
-      name = "ListTriggersDetails",
+      sdk_operation = "ListTriggersDetails",
       method = "GET",
       path = "/v2/manage/namespaces/{namespace}/repos/{repository}/triggers",
       content_type = "application/json",
@@ -1797,7 +1797,7 @@ return {
       response = { type = "array", items = { ref = "Trigger" } },
     },
     show_access_domain = {
-      name = "ShowAccessDomain",
+      sdk_operation = "ShowAccessDomain",
       method = "GET",
       path = "/v2/manage/namespaces/{namespace}/repositories/{repository}/access-domains/{access_domain}",
       content_type = "application/json",
@@ -1809,7 +1809,7 @@ return {
       response = { ref = "ShowAccessDomainResponse" },
     },
     show_api_version = {
-      name = "ShowApiVersion",
+      sdk_operation = "ShowApiVersion",
       method = "GET",
       path = "/{api_version}",
       content_type = "application/json",
@@ -1819,7 +1819,7 @@ return {
       response = { ref = "ShowApiVersionResponse" },
     },
     show_domain_overview = {
-      name = "ShowDomainOverview",
+      sdk_operation = "ShowDomainOverview",
       method = "GET",
       path = "/v2/manage/overview",
       content_type = "application/json",
@@ -1827,7 +1827,7 @@ return {
       response = { ref = "ShowDomainOverviewResponse" },
     },
     show_domain_resource_reports = {
-      name = "ShowDomainResourceReports",
+      sdk_operation = "ShowDomainResourceReports",
       method = "GET",
       path = "/v2/manage/reports/{resource_type}/{frequency}",
       content_type = "application/json",
@@ -1838,7 +1838,7 @@ return {
       response = { type = "array", items = { ref = "ReportData" } },
     },
     show_gc_schedule = {
-      name = "ShowGcSchedule",
+      sdk_operation = "ShowGcSchedule",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/system/gc/schedule",
       content_type = "application/json",
@@ -1848,7 +1848,7 @@ return {
       response = { ref = "ShowGcScheduleResponse" },
     },
     show_gc_task = {
-      name = "ShowGcTask",
+      sdk_operation = "ShowGcTask",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/system/gc/{gc_id}",
       content_type = "application/json",
@@ -1859,7 +1859,7 @@ return {
       response = { ref = "ShowGcTaskResponse" },
     },
     show_instance = {
-      name = "ShowInstance",
+      sdk_operation = "ShowInstance",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}",
       content_type = "application/json",
@@ -1869,7 +1869,7 @@ return {
       response = { ref = "ShowInstanceResponse" },
     },
     show_instance_artifact = {
-      name = "ShowInstanceArtifact",
+      sdk_operation = "ShowInstanceArtifact",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/repositories/{repository_name}/artifacts/{reference}",
       content_type = "application/json",
@@ -1883,7 +1883,7 @@ return {
       response = { ref = "ShowInstanceArtifactResponse" },
     },
     show_instance_artifact_addition = {
-      name = "ShowInstanceArtifactAddition",
+      sdk_operation = "ShowInstanceArtifactAddition",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/repositories/{repository_name}/artifacts/{reference}/additions/{addition}",
       content_type = "application/json",
@@ -1897,7 +1897,7 @@ return {
       response = { ref = "ShowInstanceArtifactAdditionResponse" },
     },
     show_instance_configuration = {
-      name = "ShowInstanceConfiguration",
+      sdk_operation = "ShowInstanceConfiguration",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/configurations",
       content_type = "application/json",
@@ -1907,7 +1907,7 @@ return {
       response = { ref = "ShowInstanceConfigurationResponse" },
     },
     show_instance_endpoint_policy = {
-      name = "ShowInstanceEndpointPolicy",
+      sdk_operation = "ShowInstanceEndpointPolicy",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/endpoint-policy",
       content_type = "application/json",
@@ -1917,7 +1917,7 @@ return {
       response = { ref = "ShowInstanceEndpointPolicyResponse" },
     },
     show_instance_internal_endpoint = {
-      name = "ShowInstanceInternalEndpoint",
+      sdk_operation = "ShowInstanceInternalEndpoint",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/internal-endpoints/{internal_endpoints_id}",
       content_type = "application/json",
@@ -1928,7 +1928,7 @@ return {
       response = { ref = "ShowInstanceInternalEndpointResponse" },
     },
     show_instance_job = {
-      name = "ShowInstanceJob",
+      sdk_operation = "ShowInstanceJob",
       method = "GET",
       path = "/v2/{project_id}/jobs/{job_id}",
       content_type = "application/json",
@@ -1938,7 +1938,7 @@ return {
       response = { ref = "ShowInstanceJobResponse" },
     },
     show_instance_namespace = {
-      name = "ShowInstanceNamespace",
+      sdk_operation = "ShowInstanceNamespace",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}",
       content_type = "application/json",
@@ -1949,7 +1949,7 @@ return {
       response = { ref = "ShowInstanceNamespaceResponse" },
     },
     show_instance_registry = {
-      name = "ShowInstanceRegistry",
+      sdk_operation = "ShowInstanceRegistry",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/registries/{registry_id}",
       content_type = "application/json",
@@ -1960,7 +1960,7 @@ return {
       response = { ref = "ShowInstanceRegistryResponse" },
     },
     show_instance_replication_policy = {
-      name = "ShowInstanceReplicationPolicy",
+      sdk_operation = "ShowInstanceReplicationPolicy",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/replication/policies/{policy_id}",
       content_type = "application/json",
@@ -1971,7 +1971,7 @@ return {
       response = { ref = "ShowInstanceReplicationPolicyResponse" },
     },
     show_instance_repository = {
-      name = "ShowInstanceRepository",
+      sdk_operation = "ShowInstanceRepository",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/repositories/{repository_name}",
       content_type = "application/json",
@@ -1983,7 +1983,7 @@ return {
       response = { ref = "ShowInstanceRepositoryResponse" },
     },
     show_instance_resource_instances_count = {
-      name = "ShowInstanceResourceInstancesCount",
+      sdk_operation = "ShowInstanceResourceInstancesCount",
       method = "POST",
       path = "/v2/{project_id}/{resource_type}/resource-instances/count",
       content_type = "application/json",
@@ -1995,7 +1995,7 @@ return {
       response = { ref = "ShowInstanceResourceInstancesCountResponse" },
     },
     show_instance_retention_policy = {
-      name = "ShowInstanceRetentionPolicy",
+      sdk_operation = "ShowInstanceRetentionPolicy",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/retention/policies/{policy_id}",
       content_type = "application/json",
@@ -2007,7 +2007,7 @@ return {
       response = { ref = "ShowInstanceRetentionPolicyResponse" },
     },
     show_instance_sign_policy = {
-      name = "ShowInstanceSignPolicy",
+      sdk_operation = "ShowInstanceSignPolicy",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/signature/policies/{policy_id}",
       content_type = "application/json",
@@ -2019,7 +2019,7 @@ return {
       response = { ref = "ShowInstanceSignPolicyResponse" },
     },
     show_instance_webhook = {
-      name = "ShowInstanceWebhook",
+      sdk_operation = "ShowInstanceWebhook",
       method = "GET",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/webhook/policies/{policy_id}",
       content_type = "application/json",
@@ -2031,7 +2031,7 @@ return {
       response = { ref = "ShowInstanceWebhookResponse" },
     },
     show_namespace = {
-      name = "ShowNamespace",
+      sdk_operation = "ShowNamespace",
       method = "GET",
       path = "/v2/manage/namespaces/{namespace}",
       content_type = "application/json",
@@ -2041,7 +2041,7 @@ return {
       response = { ref = "ShowNamespaceResponse" },
     },
     show_namespace_auth = {
-      name = "ShowNamespaceAuth",
+      sdk_operation = "ShowNamespaceAuth",
       method = "GET",
       path = "/v2/manage/namespaces/{namespace}/access",
       content_type = "application/json",
@@ -2051,7 +2051,7 @@ return {
       response = { ref = "ShowNamespaceAuthResponse" },
     },
     show_repo_tag = {
-      name = "ShowRepoTag",
+      sdk_operation = "ShowRepoTag",
       method = "GET",
       path = "/v2/manage/namespaces/{namespace}/repos/{repository}/tags/{tag}",
       content_type = "application/json",
@@ -2063,7 +2063,7 @@ return {
       response = { ref = "ShowRepoTagResponse" },
     },
     show_repository = {
-      name = "ShowRepository",
+      sdk_operation = "ShowRepository",
       method = "GET",
       path = "/v2/manage/namespaces/{namespace}/repos/{repository}",
       content_type = "application/json",
@@ -2074,7 +2074,7 @@ return {
       response = { ref = "ShowRepositoryResponse" },
     },
     show_retention = {
-      name = "ShowRetention",
+      sdk_operation = "ShowRetention",
       method = "GET",
       path = "/v2/manage/namespaces/{namespace}/repos/{repository}/retentions/{retention_id}",
       content_type = "application/json",
@@ -2086,7 +2086,7 @@ return {
       response = { ref = "ShowRetentionResponse" },
     },
     show_share_feature_gates = {
-      name = "ShowShareFeatureGates",
+      sdk_operation = "ShowShareFeatureGates",
       method = "GET",
       path = "/v2/manage/projects/{project_id}/feature-gates",
       content_type = "application/json",
@@ -2094,7 +2094,7 @@ return {
       response = { ref = "ShowShareFeatureGatesResponse" },
     },
     show_sub_resource_instances_count = {
-      name = "ShowSubResourceInstancesCount",
+      sdk_operation = "ShowSubResourceInstancesCount",
       method = "POST",
       path = "/v2/{project_id}/{resource_type}/{resource_id}/{sub_resource_type}/resource-instances/count",
       content_type = "application/json",
@@ -2108,7 +2108,7 @@ return {
       response = { ref = "ShowSubResourceInstancesCountResponse" },
     },
     show_sync_job = {
-      name = "ShowSyncJob",
+      sdk_operation = "ShowSyncJob",
       method = "GET",
       path = "/v2/manage/namespaces/{namespace}/repos/{repository}/sync_job",
       content_type = "application/json",
@@ -2121,7 +2121,7 @@ return {
       response_headers = { ["content-range"] = "Content-Range" },
     },
     show_trigger = {
-      name = "ShowTrigger",
+      sdk_operation = "ShowTrigger",
       method = "GET",
       path = "/v2/manage/namespaces/{namespace}/repos/{repository}/triggers/{trigger}",
       content_type = "application/json",
@@ -2133,7 +2133,7 @@ return {
       response = { ref = "ShowTriggerResponse" },
     },
     show_user_repository_auth = {
-      name = "ShowUserRepositoryAuth",
+      sdk_operation = "ShowUserRepositoryAuth",
       method = "GET",
       path = "/v2/manage/namespaces/{namespace}/repos/{repository}/access",
       content_type = "application/json",
@@ -2144,7 +2144,7 @@ return {
       response = { ref = "ShowUserRepositoryAuthResponse" },
     },
     start_manual_scanning = {
-      name = "StartManualScanning",
+      sdk_operation = "StartManualScanning",
       method = "POST",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/repositories/{repository_name}/artifacts/{reference}/scan",
       content_type = "application/json",
@@ -2157,7 +2157,7 @@ return {
       response = { ref = "StartManualScanningResponse" },
     },
     stop_gc_task = {
-      name = "StopGcTask",
+      sdk_operation = "StopGcTask",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/system/gc/{gc_id}",
       content_type = "application/json",
@@ -2168,7 +2168,7 @@ return {
       response = { ref = "StopGcTaskResponse" },
     },
     stop_instance_replication_policy_execution = {
-      name = "StopInstanceReplicationPolicyExecution",
+      sdk_operation = "StopInstanceReplicationPolicyExecution",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/replication/executions/{execution_id}",
       content_type = "application/json",
@@ -2179,7 +2179,7 @@ return {
       response = { ref = "StopInstanceReplicationPolicyExecutionResponse" },
     },
     update_domain_name = {
-      name = "UpdateDomainName",
+      sdk_operation = "UpdateDomainName",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/domainname/{domainname_id}",
       content_type = "application/json",
@@ -2192,7 +2192,7 @@ return {
       response = { ref = "UpdateDomainNameResponse" },
     },
     update_gc_schedule = {
-      name = "UpdateGcSchedule",
+      sdk_operation = "UpdateGcSchedule",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/system/gc/schedule",
       content_type = "application/json",
@@ -2205,7 +2205,7 @@ return {
       response = { ref = "UpdateGcScheduleResponse" },
     },
     update_immutable_rule = {
-      name = "UpdateImmutableRule",
+      sdk_operation = "UpdateImmutableRule",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/immutabletagrules/{immutable_rule_id}",
       content_type = "application/json",
@@ -2224,7 +2224,7 @@ return {
       response = { ref = "UpdateImmutableRuleResponse" },
     },
     update_instance_configuration = {
-      name = "UpdateInstanceConfiguration",
+      sdk_operation = "UpdateInstanceConfiguration",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/configurations",
       content_type = "application/json",
@@ -2236,7 +2236,7 @@ return {
       response = { ref = "UpdateInstanceConfigurationResponse" },
     },
     update_instance_endpoint_policy = {
-      name = "UpdateInstanceEndpointPolicy",
+      sdk_operation = "UpdateInstanceEndpointPolicy",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/endpoint-policy",
       content_type = "application/json",
@@ -2248,7 +2248,7 @@ return {
       response = { ref = "UpdateInstanceEndpointPolicyResponse" },
     },
     update_instance_lt_credential = {
-      name = "UpdateInstanceLtCredential",
+      sdk_operation = "UpdateInstanceLtCredential",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/long-term-credentials/{credential_id}",
       content_type = "application/json",
@@ -2261,7 +2261,7 @@ return {
       response = { ref = "UpdateInstanceLtCredentialResponse" },
     },
     update_instance_namespace = {
-      name = "UpdateInstanceNamespace",
+      sdk_operation = "UpdateInstanceNamespace",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}",
       content_type = "application/json",
@@ -2275,7 +2275,7 @@ return {
       response = { ref = "UpdateInstanceNamespaceResponse" },
     },
     update_instance_registry = {
-      name = "UpdateInstanceRegistry",
+      sdk_operation = "UpdateInstanceRegistry",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/registries/{registry_id}",
       content_type = "application/json",
@@ -2288,7 +2288,7 @@ return {
       response = { ref = "UpdateInstanceRegistryResponse" },
     },
     update_instance_replication_policy = {
-      name = "UpdateInstanceReplicationPolicy",
+      sdk_operation = "UpdateInstanceReplicationPolicy",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/replication/policies/{policy_id}",
       content_type = "application/json",
@@ -2310,7 +2310,7 @@ return {
       response = { ref = "UpdateInstanceReplicationPolicyResponse" },
     },
     update_instance_repository = {
-      name = "UpdateInstanceRepository",
+      sdk_operation = "UpdateInstanceRepository",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/repositories/{repository_name}",
       content_type = "application/json",
@@ -2324,7 +2324,7 @@ return {
       response = { ref = "UpdateInstanceRepositoryResponse" },
     },
     update_instance_retention_policy = {
-      name = "UpdateInstanceRetentionPolicy",
+      sdk_operation = "UpdateInstanceRetentionPolicy",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/retention/policies/{policy_id}",
       content_type = "application/json",
@@ -2342,7 +2342,7 @@ return {
       response = { ref = "UpdateInstanceRetentionPolicyResponse" },
     },
     update_instance_sign_policy = {
-      name = "UpdateInstanceSignPolicy",
+      sdk_operation = "UpdateInstanceSignPolicy",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/signature/policies/{policy_id}",
       content_type = "application/json",
@@ -2363,7 +2363,7 @@ return {
       response = { ref = "UpdateInstanceSignPolicyResponse" },
     },
     update_instance_webhook = {
-      name = "UpdateInstanceWebhook",
+      sdk_operation = "UpdateInstanceWebhook",
       method = "PUT",
       path = "/v2/{project_id}/instances/{instance_id}/namespaces/{namespace_name}/webhook/policies/{policy_id}",
       content_type = "application/json",
@@ -2382,7 +2382,7 @@ return {
       response = { ref = "UpdateInstanceWebhookResponse" },
     },
     update_namespace_auth = {
-      name = "UpdateNamespaceAuth",
+      sdk_operation = "UpdateNamespaceAuth",
       method = "PATCH",
       path = "/v2/manage/namespaces/{namespace}/access",
       content_type = "application/json",
@@ -2393,7 +2393,7 @@ return {
       response = { ref = "UpdateNamespaceAuthResponse" },
     },
     update_repo = {
-      name = "UpdateRepo",
+      sdk_operation = "UpdateRepo",
       method = "PATCH",
       path = "/v2/manage/namespaces/{namespace}/repos/{repository}",
       content_type = "application/json",
@@ -2408,7 +2408,7 @@ return {
       response = { ref = "UpdateRepoResponse" },
     },
     update_repo_domains = {
-      name = "UpdateRepoDomains",
+      sdk_operation = "UpdateRepoDomains",
       method = "PATCH",
       path = "/v2/manage/namespaces/{namespace}/repositories/{repository}/access-domains/{access_domain}",
       content_type = "application/json",
@@ -2424,7 +2424,7 @@ return {
       response = { ref = "UpdateRepoDomainsResponse" },
     },
     update_retention = {
-      name = "UpdateRetention",
+      sdk_operation = "UpdateRetention",
       method = "PATCH",
       path = "/v2/manage/namespaces/{namespace}/repos/{repository}/retentions/{retention_id}",
       content_type = "application/json",
@@ -2439,7 +2439,7 @@ return {
       response = { ref = "UpdateRetentionResponse" },
     },
     update_trigger = {
-      name = "UpdateTrigger",
+      sdk_operation = "UpdateTrigger",
       method = "PATCH",
       path = "/v2/manage/namespaces/{namespace}/repos/{repository}/triggers/{trigger}",
       content_type = "application/json",
@@ -2453,7 +2453,7 @@ return {
       response = { ref = "UpdateTriggerResponse" },
     },
     update_user_repository_auth = {
-      name = "UpdateUserRepositoryAuth",
+      sdk_operation = "UpdateUserRepositoryAuth",
       method = "PATCH",
       path = "/v2/manage/namespaces/{namespace}/repos/{repository}/access",
       content_type = "application/json",

@@ -16,7 +16,7 @@ return {
   },
   operations = {
     list_agents = {
-      name = "ListAgents",
+      sdk_operation = "ListAgents",
       method = "GET",
       path = "/v1/{project_id}/agents",
       content_type = "application/json",
@@ -30,7 +30,7 @@ return {
       response = { ref = "ListAgentsResponse" },
     },
     list_audit_info = {
-      name = "ListAuditInfo",
+      sdk_operation = "ListAuditInfo",
       method = "GET",
       path = "/v1/{project_id}/leagues/{league_id}/audit-info",
       content_type = "application/json",
@@ -43,7 +43,7 @@ return {
       response = { ref = "ListAuditInfoResponse" },
     },
     list_fl_job = {
-      name = "ListFlJob",
+      sdk_operation = "ListFlJob",
       method = "GET",
       path = "/v1/{project_id}/leagues/{league_id}/fl-jobs",
       content_type = "application/json",
@@ -56,7 +56,7 @@ return {
       response = { ref = "ListFlJobResponse" },
     },
     list_instance_history = {
-      name = "ListInstanceHistory",
+      sdk_operation = "ListInstanceHistory",
       method = "GET",
       path = "/v1/{project_id}/leagues/{league_id}/job-instances",
       content_type = "application/json",
@@ -70,7 +70,7 @@ return {
       response = { ref = "ListInstanceHistoryResponse" },
     },
     list_league_datasets = {
-      name = "ListLeagueDatasets",
+      sdk_operation = "ListLeagueDatasets",
       method = "GET",
       path = "/v1/{project_id}/leagues/{league_id}/datasets",
       content_type = "application/json",
@@ -85,7 +85,7 @@ return {
       response = { ref = "ListLeagueDatasetsResponse" },
     },
     list_leagues = {
-      name = "ListLeagues",
+      sdk_operation = "ListLeagues",
       method = "GET",
       path = "/v1/{project_id}/league-info",
       content_type = "application/json",
@@ -98,7 +98,7 @@ return {
       response = { ref = "ListLeaguesResponse" },
     },
     list_nodes = {
-      name = "ListNodes",
+      sdk_operation = "ListNodes",
       method = "GET",
       path = "/v1/{project_id}/leagues/{league_id}/nodes",
       content_type = "application/json",
@@ -111,7 +111,7 @@ return {
       response = { ref = "ListNodesResponse" },
     },
     list_notices = {
-      name = "ListNotices",
+      sdk_operation = "ListNotices",
       method = "GET",
       path = "/v1/{project_id}/notices",
       content_type = "application/json",
@@ -123,7 +123,7 @@ return {
       response = { ref = "ListNoticesResponse" },
     },
     list_partners = {
-      name = "ListPartners",
+      sdk_operation = "ListPartners",
       method = "GET",
       path = "/v1/{project_id}/leagues/{league_id}/partners",
       content_type = "application/json",
@@ -136,7 +136,7 @@ return {
       response = { ref = "ListPartnersResponse" },
     },
     list_sql_job = {
-      name = "ListSqlJob",
+      sdk_operation = "ListSqlJob",
       method = "GET",
       path = "/v1/{project_id}/leagues/{league_id}/sql-jobs",
       content_type = "application/json",
@@ -149,7 +149,7 @@ return {
       response = { ref = "ListSqlJobResponse" },
     },
     show_agent_detail = {
-      name = "ShowAgentDetail",
+      sdk_operation = "ShowAgentDetail",
       method = "GET",
       path = "/v1/{project_id}/agents/{agent_id}",
       content_type = "application/json",
@@ -159,7 +159,7 @@ return {
       response = { ref = "ShowAgentDetailResponse" },
     },
     show_dataset_statistics = {
-      name = "ShowDatasetStatistics",
+      sdk_operation = "ShowDatasetStatistics",
       method = "GET",
       path = "/v1/{project_id}/leagues/{league_id}/datasets-statistics",
       content_type = "application/json",
@@ -171,7 +171,7 @@ return {
       response = { type = "array", items = { ref = "LeagueDatasetStatisticsVo" } },
     },
     show_instance_report = {
-      name = "ShowInstanceReport",
+      sdk_operation = "ShowInstanceReport",
       method = "GET",
       path = "/v1/{project_id}/leagues/{league_id}/job-instances/{instance_id}/report",
       content_type = "application/json",
@@ -182,7 +182,7 @@ return {
       response = { ref = "ShowInstanceReportResponse" },
     },
     show_job_instance_dag = {
-      name = "ShowJobInstanceDag",
+      sdk_operation = "ShowJobInstanceDag",
       method = "GET",
       path = "/v1/{project_id}/leagues/{league_id}/job-instances/{instance_id}/dag",
       content_type = "application/json",
@@ -194,7 +194,7 @@ return {
       response = { type = "array", items = { ref = "DeployVo" } },
     },
     show_job_statistics = {
-      name = "ShowJobStatistics",
+      sdk_operation = "ShowJobStatistics",
       method = "GET",
       path = "/v1/{project_id}/leagues/{league_id}/jobs-statistics",
       content_type = "application/json",
@@ -206,7 +206,7 @@ return {
       response = { ref = "ShowJobStatisticsResponse" },
     },
     show_league = {
-      name = "ShowLeague",
+      sdk_operation = "ShowLeague",
       method = "GET",
       path = "/v1/{project_id}/leagues/{league_id}",
       content_type = "application/json",
@@ -216,7 +216,7 @@ return {
       response = { ref = "ShowLeagueResponse" },
     },
     show_overview = {
-      name = "ShowOverview",
+      sdk_operation = "ShowOverview",
       method = "GET",
       path = "/v1/{project_id}/overview/statistics",
       content_type = "application/json",
@@ -224,7 +224,7 @@ return {
       response = { ref = "ShowOverviewResponse" },
     },
     show_partner_statistics = {
-      name = "ShowPartnerStatistics",
+      sdk_operation = "ShowPartnerStatistics",
       method = "GET",
       path = "/v1/{project_id}/leagues/{league_id}/partners-statistics",
       content_type = "application/json",
@@ -236,7 +236,7 @@ return {
       response = { type = "array", items = { ref = "LeaguePartnerStatisticsVo" } },
     },
     update_league = {
-      name = "UpdateLeague",
+      sdk_operation = "UpdateLeague",
       method = "PUT",
       path = "/v1/{project_id}/leagues/{league_id}",
       content_type = "application/json",

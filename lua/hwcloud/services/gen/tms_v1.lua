@@ -50,7 +50,7 @@ return {
   },
   operations = {
     change_associated_resource_open_status = {
-      name = "ChangeAssociatedResourceOpenStatus",
+      sdk_operation = "ChangeAssociatedResourceOpenStatus",
       method = "PUT",
       path = "/v2/tms/associated-resources/status",
       content_type = "application/json;charset=UTF-8",
@@ -61,7 +61,7 @@ return {
       response = { ref = "ChangeAssociatedResourceOpenStatusResponse" },
     },
     create_associated_resource_rules = {
-      name = "CreateAssociatedResourceRules",
+      sdk_operation = "CreateAssociatedResourceRules",
       method = "POST",
       path = "/v2/tms/associated-resources/rules/batch-create",
       content_type = "application/json;charset=UTF-8",
@@ -72,7 +72,7 @@ return {
       response = { ref = "CreateAssociatedResourceRulesResponse" },
     },
     create_predefine_tags = {
-      name = "CreatePredefineTags",
+      sdk_operation = "CreatePredefineTags",
       method = "POST",
       path = "/v1.0/predefine_tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -84,7 +84,7 @@ return {
       response = { ref = "CreatePredefineTagsResponse" },
     },
     create_resource_tag = {
-      name = "CreateResourceTag",
+      sdk_operation = "CreateResourceTag",
       method = "POST",
       path = "/v1.0/resource-tags/batch-create",
       content_type = "application/json;charset=UTF-8",
@@ -97,7 +97,7 @@ return {
       response = { ref = "CreateResourceTagResponse" },
     },
     delete_associated_resource_rule = {
-      name = "DeleteAssociatedResourceRule",
+      sdk_operation = "DeleteAssociatedResourceRule",
       method = "DELETE",
       path = "/v2/tms/associated-resources/rules/{setting_name}",
       content_type = "application/json",
@@ -108,7 +108,7 @@ return {
       response = { ref = "DeleteAssociatedResourceRuleResponse" },
     },
     delete_predefine_tags = {
-      name = "DeletePredefineTags",
+      sdk_operation = "DeletePredefineTags",
       method = "POST",
       path = "/v1.0/predefine_tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -120,7 +120,7 @@ return {
       response = { ref = "DeletePredefineTagsResponse" },
     },
     delete_resource_tag = {
-      name = "DeleteResourceTag",
+      sdk_operation = "DeleteResourceTag",
       method = "POST",
       path = "/v1.0/resource-tags/batch-delete",
       content_type = "application/json;charset=UTF-8",
@@ -133,7 +133,7 @@ return {
       response = { ref = "DeleteResourceTagResponse" },
     },
     list_api_versions = {
-      name = "ListApiVersions",
+      sdk_operation = "ListApiVersions",
       method = "GET",
       path = "/",
       content_type = "application/json",
@@ -141,7 +141,7 @@ return {
       response = { ref = "ListApiVersionsResponse" },
     },
     list_associated_resource_rules = {
-      name = "ListAssociatedResourceRules",
+      sdk_operation = "ListAssociatedResourceRules",
       method = "GET",
       path = "/v2/tms/associated-resources/rules",
       content_type = "application/json",
@@ -155,7 +155,7 @@ return {
       response = { ref = "ListAssociatedResourceRulesResponse" },
     },
     list_associated_resource_settings = {
-      name = "ListAssociatedResourceSettings",
+      sdk_operation = "ListAssociatedResourceSettings",
       method = "GET",
       path = "/v2/tms/associated-resources/settings",
       content_type = "application/json",
@@ -168,7 +168,7 @@ return {
       response = { ref = "ListAssociatedResourceSettingsResponse" },
     },
     list_predefine_tags = {
-      name = "ListPredefineTags",
+      sdk_operation = "ListPredefineTags",
       method = "GET",
       path = "/v1.0/predefine_tags",
       content_type = "application/json",
@@ -184,7 +184,7 @@ return {
       response = { ref = "ListPredefineTagsResponse" },
     },
     list_providers = {
-      name = "ListProviders",
+      sdk_operation = "ListProviders",
       method = "GET",
       path = "/v1.0/tms/providers",
       content_type = "application/json",
@@ -198,7 +198,7 @@ return {
       response = { ref = "ListProvidersResponse" },
     },
     list_resource = {
-      name = "ListResource",
+      sdk_operation = "ListResource",
       method = "POST",
       path = "/v1.0/resource-instances/filter",
       content_type = "application/json;charset=UTF-8",
@@ -215,7 +215,7 @@ return {
       response = { ref = "ListResourceResponse" },
     },
     list_tag_keys = {
-      name = "ListTagKeys",
+      sdk_operation = "ListTagKeys",
       method = "GET",
       path = "/v1.0/tag-keys",
       content_type = "application/json",
@@ -228,7 +228,7 @@ return {
       response = { ref = "ListTagKeysResponse" },
     },
     list_tag_values = {
-      name = "ListTagValues",
+      sdk_operation = "ListTagValues",
       method = "GET",
       path = "/v1.0/tag-values",
       content_type = "application/json",
@@ -242,7 +242,7 @@ return {
       response = { ref = "ListTagValuesResponse" },
     },
     list_tags = {
-      name = "ListTags",
+      sdk_operation = "ListTags",
       method = "GET",
       path = "/v1.0/tags",
       content_type = "application/json",
@@ -254,7 +254,7 @@ return {
       response = { ref = "ListTagsResponse" },
     },
     show_api_version = {
-      name = "ShowApiVersion",
+      sdk_operation = "ShowApiVersion",
       method = "GET",
       path = "/{api_version}",
       content_type = "application/json",
@@ -264,7 +264,7 @@ return {
       response = { ref = "ShowApiVersionResponse" },
     },
     show_associated_resource_open_status = {
-      name = "ShowAssociatedResourceOpenStatus",
+      sdk_operation = "ShowAssociatedResourceOpenStatus",
       method = "GET",
       path = "/v2/tms/associated-resources/status",
       content_type = "application/json",
@@ -272,7 +272,7 @@ return {
       response = { ref = "ShowAssociatedResourceOpenStatusResponse" },
     },
     show_resource_tag = {
-      name = "ShowResourceTag",
+      sdk_operation = "ShowResourceTag",
       method = "GET",
       path = "/v2.0/resources/{resource_id}/tags",
       content_type = "application/json",
@@ -284,7 +284,7 @@ return {
       response = { ref = "ShowResourceTagResponse" },
     },
     show_tag_quota = {
-      name = "ShowTagQuota",
+      sdk_operation = "ShowTagQuota",
       method = "GET",
       path = "/v1.0/tms/quotas",
       content_type = "application/json",
@@ -292,7 +292,7 @@ return {
       response = { ref = "ShowTagQuotaResponse" },
     },
     update_associated_resource_rules = {
-      name = "UpdateAssociatedResourceRules",
+      sdk_operation = "UpdateAssociatedResourceRules",
       method = "PUT",
       path = "/v2/tms/associated-resources/rules/batch-update",
       content_type = "application/json;charset=UTF-8",
@@ -303,7 +303,7 @@ return {
       response = { ref = "UpdateAssociatedResourceRulesResponse" },
     },
     update_predefine_tags = {
-      name = "UpdatePredefineTags",
+      sdk_operation = "UpdatePredefineTags",
       method = "PUT",
       path = "/v1.0/predefine_tags",
       content_type = "application/json;charset=UTF-8",

@@ -258,7 +258,7 @@ return {
   },
   operations = {
     create_addon_instance = {
-      name = "CreateAddonInstance",
+      sdk_operation = "CreateAddonInstance",
       method = "POST",
       path = "/v1/addons",
       content_type = "application/json",
@@ -273,7 +273,7 @@ return {
       response = { ref = "CreateAddonInstanceResponse" },
     },
     create_cluster_conf = {
-      name = "CreateClusterConf",
+      sdk_operation = "CreateClusterConf",
       method = "POST",
       path = "/v1/clusters/{clusterid}/clusterconf",
       content_type = "application/json",
@@ -294,7 +294,7 @@ return {
       response = { type = "map", values = { type = "any" } },
     },
     create_cluster_group_policy_instance = {
-      name = "CreateClusterGroupPolicyInstance",
+      sdk_operation = "CreateClusterGroupPolicyInstance",
       method = "POST",
       path = "/v1/clustergroups/{clustergroupid}/policyinstance",
       content_type = "application/json",
@@ -309,7 +309,7 @@ return {
       response = { ref = "CreateClusterGroupPolicyInstanceResponse" },
     },
     create_cluster_kubeconfig = {
-      name = "CreateClusterKubeconfig",
+      sdk_operation = "CreateClusterKubeconfig",
       method = "POST",
       path = "/v1/clusters/{clusterid}/kubeconfig",
       content_type = "application/json",
@@ -319,7 +319,7 @@ return {
       response = { ref = "CreateClusterKubeconfigResponse" },
     },
     create_cluster_policy_instance = {
-      name = "CreateClusterPolicyInstance",
+      sdk_operation = "CreateClusterPolicyInstance",
       method = "POST",
       path = "/v1/clusters/{clusterid}/policyinstance",
       content_type = "application/json",
@@ -334,7 +334,7 @@ return {
       response = { ref = "CreateClusterPolicyInstanceResponse" },
     },
     create_config_set = {
-      name = "CreateConfigSet",
+      sdk_operation = "CreateConfigSet",
       method = "POST",
       path = "/v1/configsets",
       content_type = "application/json",
@@ -355,7 +355,7 @@ return {
       response = { ref = "CreateConfigSetResponse" },
     },
     create_federation_cert = {
-      name = "CreateFederationCert",
+      sdk_operation = "CreateFederationCert",
       method = "POST",
       path = "/v1/clustergroups/{clustergroupid}/cert",
       content_type = "application/json",
@@ -370,7 +370,7 @@ return {
       response = { ref = "CreateFederationCertResponse" },
     },
     create_federation_connection = {
-      name = "CreateFederationConnection",
+      sdk_operation = "CreateFederationConnection",
       method = "POST",
       path = "/v1/clustergroups/{clustergroupid}/connection",
       content_type = "application/json",
@@ -384,7 +384,7 @@ return {
       response = { ref = "CreateFederationConnectionResponse" },
     },
     create_proxy_united_workload = {
-      name = "CreateProxyUnitedWorkload",
+      sdk_operation = "CreateProxyUnitedWorkload",
       method = "POST",
       path = "/v1/clustergroups/{clustergroupid}/unitedworkload",
       content_type = "application/json",
@@ -402,7 +402,7 @@ return {
       response = { ref = "CreateProxyUnitedWorkloadResponse" },
     },
     create_record_set = {
-      name = "CreateRecordSet",
+      sdk_operation = "CreateRecordSet",
       method = "POST",
       path = "/v1/traffic/recordsets",
       content_type = "application/json",
@@ -414,7 +414,7 @@ return {
       response = { type = "array", items = { ref = "RecordSet" } },
     },
     create_repo = {
-      name = "CreateRepo",
+      sdk_operation = "CreateRepo",
       method = "POST",
       path = "/v1/configsets/repos",
       content_type = "application/json",
@@ -429,7 +429,7 @@ return {
       response = { ref = "CreateRepoResponse" },
     },
     create_rule = {
-      name = "CreateRule",
+      sdk_operation = "CreateRule",
       method = "POST",
       path = "/v1/permissions/rules",
       content_type = "application/x-www-form-urlencoded",
@@ -441,7 +441,7 @@ return {
       response = { ref = "CreateRuleResponse" },
     },
     delete_addon_instance = {
-      name = "DeleteAddonInstance",
+      sdk_operation = "DeleteAddonInstance",
       method = "DELETE",
       path = "/v1/addons/{id}",
       content_type = "application/json",
@@ -452,7 +452,7 @@ return {
       response = { type = "string" },
     },
     delete_cluster = {
-      name = "DeleteCluster",
+      sdk_operation = "DeleteCluster",
       method = "DELETE",
       path = "/v1/clusters/{clusterid}",
       content_type = "application/json",
@@ -462,7 +462,7 @@ return {
       response = { type = "string" },
     },
     delete_cluster_group = {
-      name = "DeleteClusterGroup",
+      sdk_operation = "DeleteClusterGroup",
       method = "DELETE",
       path = "/v1/clustergroups/{clustergroupid}",
       content_type = "application/json",
@@ -472,7 +472,7 @@ return {
       response = { type = "string" },
     },
     delete_config_set = {
-      name = "DeleteConfigSet",
+      sdk_operation = "DeleteConfigSet",
       method = "DELETE",
       path = "/v1/configsets/{configsetid}",
       content_type = "application/json",
@@ -482,7 +482,7 @@ return {
       response = { type = "any" },
     },
     delete_policy_instance = {
-      name = "DeletePolicyInstance",
+      sdk_operation = "DeletePolicyInstance",
       method = "DELETE",
       path = "/v1/policyinstances/{policyinstanceid}",
       content_type = "application/json",
@@ -492,7 +492,7 @@ return {
       response = { ref = "DeletePolicyInstanceResponse" },
     },
     delete_proxy_united_workload = {
-      name = "DeleteProxyUnitedWorkload",
+      sdk_operation = "DeleteProxyUnitedWorkload",
       method = "DELETE",
       path = "/v1/clustergroups/{clustergroupid}/unitedworkload",
       content_type = "application/json",
@@ -505,7 +505,7 @@ return {
       response = { ref = "DeleteProxyUnitedWorkloadResponse" },
     },
     delete_repo = {
-      name = "DeleteRepo",
+      sdk_operation = "DeleteRepo",
       method = "DELETE",
       path = "/v1/configsets/repos/{repoid}",
       content_type = "application/json",
@@ -515,7 +515,7 @@ return {
       response = { type = "string" },
     },
     delete_rule = {
-      name = "DeleteRule",
+      sdk_operation = "DeleteRule",
       method = "DELETE",
       path = "/v1/permissions/rules/{ruleid}",
       content_type = "application/json",
@@ -525,7 +525,7 @@ return {
       response = { type = "string" },
     },
     disable_cluster_group_policy = {
-      name = "DisableClusterGroupPolicy",
+      sdk_operation = "DisableClusterGroupPolicy",
       method = "DELETE",
       path = "/v1/clustergroups/{clustergroupid}/policy",
       content_type = "application/json",
@@ -535,7 +535,7 @@ return {
       response = { ref = "DisableClusterGroupPolicyResponse" },
     },
     disable_cluster_policy = {
-      name = "DisableClusterPolicy",
+      sdk_operation = "DisableClusterPolicy",
       method = "DELETE",
       path = "/v1/clusters/{clusterid}/policy",
       content_type = "application/json",
@@ -545,7 +545,7 @@ return {
       response = { ref = "DisableClusterPolicyResponse" },
     },
     disable_federation = {
-      name = "DisableFederation",
+      sdk_operation = "DisableFederation",
       method = "DELETE",
       path = "/v1/clustergroups/{clustergroupid}/federations",
       content_type = "application/json",
@@ -555,7 +555,7 @@ return {
       response = { type = "string" },
     },
     disable_git_ops = {
-      name = "DisableGitOps",
+      sdk_operation = "DisableGitOps",
       method = "DELETE",
       path = "/v1/clusters/{clusterid}/gitops",
       content_type = "application/json",
@@ -565,7 +565,7 @@ return {
       response = { ref = "DisableGitOpsResponse" },
     },
     download_federation_kubeconfig = {
-      name = "DownloadFederationKubeconfig",
+      sdk_operation = "DownloadFederationKubeconfig",
       method = "POST",
       path = "/v1/clustergroups/{clustergroupid}/kubeconfig",
       content_type = "application/json",
@@ -577,7 +577,7 @@ return {
       response = { ref = "DownloadFederationKubeconfigResponse" },
     },
     enable_cluster_group_policy = {
-      name = "EnableClusterGroupPolicy",
+      sdk_operation = "EnableClusterGroupPolicy",
       method = "POST",
       path = "/v1/clustergroups/{clustergroupid}/policy",
       content_type = "application/json",
@@ -588,7 +588,7 @@ return {
       response = { ref = "EnableClusterGroupPolicyResponse" },
     },
     enable_cluster_policy = {
-      name = "EnableClusterPolicy",
+      sdk_operation = "EnableClusterPolicy",
       method = "POST",
       path = "/v1/clusters/{clusterid}/policy",
       content_type = "application/json",
@@ -599,7 +599,7 @@ return {
       response = { ref = "EnableClusterPolicyResponse" },
     },
     enable_federation = {
-      name = "EnableFederation",
+      sdk_operation = "EnableFederation",
       method = "POST",
       path = "/v1/clustergroups/{clustergroupid}/federations",
       content_type = "application/json",
@@ -610,7 +610,7 @@ return {
       response = { type = "any" },
     },
     enable_git_ops = {
-      name = "EnableGitOps",
+      sdk_operation = "EnableGitOps",
       method = "POST",
       path = "/v1/clusters/{clusterid}/gitops",
       content_type = "application/json",
@@ -621,7 +621,7 @@ return {
       response = { ref = "EnableGitOpsResponse" },
     },
     join_group = {
-      name = "JoinGroup",
+      sdk_operation = "JoinGroup",
       method = "POST",
       path = "/v1/clusters/{clusterid}/join",
       content_type = "application/x-www-form-urlencoded",
@@ -633,7 +633,7 @@ return {
       response = { type = "any" },
     },
     leave_group = {
-      name = "LeaveGroup",
+      sdk_operation = "LeaveGroup",
       method = "POST",
       path = "/v1/clusters/{clusterid}/unjoin",
       content_type = "application/json",
@@ -643,7 +643,7 @@ return {
       response = { type = "any" },
     },
     list_addon_instances = {
-      name = "ListAddonInstances",
+      sdk_operation = "ListAddonInstances",
       method = "GET",
       path = "/v1/addons",
       content_type = "application/json",
@@ -655,7 +655,7 @@ return {
       response = { ref = "ListAddonInstancesResponse" },
     },
     list_addon_templates = {
-      name = "ListAddonTemplates",
+      sdk_operation = "ListAddonTemplates",
       method = "GET",
       path = "/v1/addontemplates",
       content_type = "application/json",
@@ -669,7 +669,7 @@ return {
       response = { ref = "ListAddonTemplatesResponse" },
     },
     list_cluster_group = {
-      name = "ListClusterGroup",
+      sdk_operation = "ListClusterGroup",
       method = "GET",
       path = "/v1/clustergroups",
       content_type = "application/json",
@@ -683,7 +683,7 @@ return {
       response = { ref = "ListClusterGroupResponse" },
     },
     list_config_sets = {
-      name = "ListConfigSets",
+      sdk_operation = "ListConfigSets",
       method = "GET",
       path = "/v1/configsets",
       content_type = "application/json",
@@ -698,7 +698,7 @@ return {
       response = { ref = "ListConfigSetsResponse" },
     },
     list_managed_clusters = {
-      name = "ListManagedClusters",
+      sdk_operation = "ListManagedClusters",
       method = "GET",
       path = "/v1/managedclusters",
       content_type = "application/json",
@@ -711,7 +711,7 @@ return {
       response = { type = "array", items = { ref = "Cluster" } },
     },
     list_policy_definitions = {
-      name = "ListPolicyDefinitions",
+      sdk_operation = "ListPolicyDefinitions",
       method = "GET",
       path = "/v1/policydefinitions",
       content_type = "application/json",
@@ -719,7 +719,7 @@ return {
       response = { ref = "ListPolicyDefinitionsResponse" },
     },
     list_policy_instances = {
-      name = "ListPolicyInstances",
+      sdk_operation = "ListPolicyInstances",
       method = "GET",
       path = "/v1/policyinstances",
       content_type = "application/json",
@@ -727,7 +727,7 @@ return {
       response = { ref = "ListPolicyInstancesResponse" },
     },
     list_policy_jobs = {
-      name = "ListPolicyJobs",
+      sdk_operation = "ListPolicyJobs",
       method = "GET",
       path = "/v1/policy/jobs",
       content_type = "application/json",
@@ -737,7 +737,7 @@ return {
       response = { ref = "ListPolicyJobsResponse" },
     },
     list_record_sets = {
-      name = "ListRecordSets",
+      sdk_operation = "ListRecordSets",
       method = "GET",
       path = "/v1/traffic/recordsets",
       content_type = "application/json",
@@ -745,7 +745,7 @@ return {
       response = { ref = "ListRecordSetsResponse" },
     },
     list_registered_cluster_versions = {
-      name = "ListRegisteredClusterVersions",
+      sdk_operation = "ListRegisteredClusterVersions",
       method = "GET",
       path = "/v1/config/registeredclusterversions",
       content_type = "application/json",
@@ -753,7 +753,7 @@ return {
       response = { ref = "ListRegisteredClusterVersionsResponse" },
     },
     list_repos = {
-      name = "ListRepos",
+      sdk_operation = "ListRepos",
       method = "GET",
       path = "/v1/configsets/repos",
       content_type = "application/json",
@@ -768,7 +768,7 @@ return {
       response = { ref = "ListReposResponse" },
     },
     list_rule = {
-      name = "ListRule",
+      sdk_operation = "ListRule",
       method = "GET",
       path = "/v1/permissions/rules",
       content_type = "application/json",
@@ -782,7 +782,7 @@ return {
       response = { ref = "ListRuleResponse" },
     },
     list_server_configs = {
-      name = "ListServerConfigs",
+      sdk_operation = "ListServerConfigs",
       method = "GET",
       path = "/v1/serverconfig",
       content_type = "application/json",
@@ -790,7 +790,7 @@ return {
       response = { ref = "ListServerConfigsResponse" },
     },
     register_cluster = {
-      name = "RegisterCluster",
+      sdk_operation = "RegisterCluster",
       method = "POST",
       path = "/v1/clusters",
       content_type = "application/x-www-form-urlencoded",
@@ -804,7 +804,7 @@ return {
       response = { ref = "RegisterClusterResponse" },
     },
     register_cluster_group = {
-      name = "RegisterClusterGroup",
+      sdk_operation = "RegisterClusterGroup",
       method = "POST",
       path = "/v1/clustergroups",
       content_type = "application/x-www-form-urlencoded",
@@ -816,7 +816,7 @@ return {
       response = { ref = "RegisterClusterGroupResponse" },
     },
     retry_cluster_activation = {
-      name = "RetryClusterActivation",
+      sdk_operation = "RetryClusterActivation",
       method = "PUT",
       path = "/v1/clusters/{clusterid}/activation",
       content_type = "application/json",
@@ -826,7 +826,7 @@ return {
       response = { type = "any" },
     },
     show_addon_instance = {
-      name = "ShowAddonInstance",
+      sdk_operation = "ShowAddonInstance",
       method = "GET",
       path = "/v1/addons/{id}",
       content_type = "application/json",
@@ -838,7 +838,7 @@ return {
       response = { ref = "ShowAddonInstanceResponse" },
     },
     show_cluster = {
-      name = "ShowCluster",
+      sdk_operation = "ShowCluster",
       method = "GET",
       path = "/v1/clusters/{clusterid}",
       content_type = "application/json",
@@ -848,7 +848,7 @@ return {
       response = { ref = "ShowClusterResponse" },
     },
     show_cluster_access_info = {
-      name = "ShowClusterAccessInfo",
+      sdk_operation = "ShowClusterAccessInfo",
       method = "GET",
       path = "/v1/clusters/{clusterid}/accessinfo",
       content_type = "application/json",
@@ -860,7 +860,7 @@ return {
       response = { type = "array", items = { type = "string" } },
     },
     show_cluster_group = {
-      name = "ShowClusterGroup",
+      sdk_operation = "ShowClusterGroup",
       method = "GET",
       path = "/v1/clustergroups/{clustergroupid}",
       content_type = "application/json",
@@ -870,7 +870,7 @@ return {
       response = { ref = "ShowClusterGroupResponse" },
     },
     show_cluster_list = {
-      name = "ShowClusterList",
+      sdk_operation = "ShowClusterList",
       method = "GET",
       path = "/v1/clusters",
       content_type = "application/json",
@@ -888,7 +888,7 @@ return {
       response = { ref = "ShowClusterListResponse" },
     },
     show_config_set = {
-      name = "ShowConfigSet",
+      sdk_operation = "ShowConfigSet",
       method = "GET",
       path = "/v1/configsets/{configsetid}",
       content_type = "application/json",
@@ -898,7 +898,7 @@ return {
       response = { ref = "ShowConfigSetResponse" },
     },
     show_federation_progress = {
-      name = "ShowFederationProgress",
+      sdk_operation = "ShowFederationProgress",
       method = "GET",
       path = "/v1/clustergroups/{clustergroupid}/federations/progress",
       content_type = "application/json",
@@ -908,7 +908,7 @@ return {
       response = { ref = "ShowFederationProgressResponse" },
     },
     show_git_ops_status = {
-      name = "ShowGitOpsStatus",
+      sdk_operation = "ShowGitOpsStatus",
       method = "GET",
       path = "/v1/clusters/{clusterid}/gitops",
       content_type = "application/json",
@@ -918,7 +918,7 @@ return {
       response = { ref = "ShowGitOpsStatusResponse" },
     },
     show_gitops_statistics = {
-      name = "ShowGitopsStatistics",
+      sdk_operation = "ShowGitopsStatistics",
       method = "GET",
       path = "/v1/configsets/statistics",
       content_type = "application/json",
@@ -931,7 +931,7 @@ return {
       response = { ref = "ShowGitopsStatisticsResponse" },
     },
     show_policy_definition = {
-      name = "ShowPolicyDefinition",
+      sdk_operation = "ShowPolicyDefinition",
       method = "GET",
       path = "/v1/policydefinitions/{policydefinitionid}",
       content_type = "application/json",
@@ -941,7 +941,7 @@ return {
       response = { ref = "ShowPolicyDefinitionResponse" },
     },
     show_policy_instance = {
-      name = "ShowPolicyInstance",
+      sdk_operation = "ShowPolicyInstance",
       method = "GET",
       path = "/v1/policyinstances/{policyinstanceid}",
       content_type = "application/json",
@@ -951,7 +951,7 @@ return {
       response = { ref = "ShowPolicyInstanceResponse" },
     },
     show_policy_job = {
-      name = "ShowPolicyJob",
+      sdk_operation = "ShowPolicyJob",
       method = "GET",
       path = "/v1/policy/jobs/{jobid}",
       content_type = "application/json",
@@ -961,7 +961,7 @@ return {
       response = { ref = "ShowPolicyJobResponse" },
     },
     show_proxy_united_workload = {
-      name = "ShowProxyUnitedWorkload",
+      sdk_operation = "ShowProxyUnitedWorkload",
       method = "GET",
       path = "/v1/clustergroups/{clustergroupid}/unitedworkload",
       content_type = "application/json",
@@ -974,7 +974,7 @@ return {
       response = { ref = "ShowProxyUnitedWorkloadResponse" },
     },
     show_quota = {
-      name = "ShowQuota",
+      sdk_operation = "ShowQuota",
       method = "GET",
       path = "/v1/maintenance/quota/{domainid}",
       content_type = "application/json",
@@ -984,7 +984,7 @@ return {
       response = { ref = "ShowQuotaResponse" },
     },
     update_addon_instance = {
-      name = "UpdateAddonInstance",
+      sdk_operation = "UpdateAddonInstance",
       method = "PUT",
       path = "/v1/addons/{id}",
       content_type = "application/json",
@@ -1000,7 +1000,7 @@ return {
       response = { ref = "UpdateAddonInstanceResponse" },
     },
     update_cluster = {
-      name = "UpdateCluster",
+      sdk_operation = "UpdateCluster",
       method = "PUT",
       path = "/v1/clusters/{clusterid}",
       content_type = "application/json",
@@ -1015,7 +1015,7 @@ return {
       response = { type = "any" },
     },
     update_cluster_group = {
-      name = "UpdateClusterGroup",
+      sdk_operation = "UpdateClusterGroup",
       method = "PUT",
       path = "/v1/clustergroups/{clustergroupid}/description",
       content_type = "application/json",
@@ -1027,7 +1027,7 @@ return {
       response = { type = "any" },
     },
     update_cluster_group_associated_clusters = {
-      name = "UpdateClusterGroupAssociatedClusters",
+      sdk_operation = "UpdateClusterGroupAssociatedClusters",
       method = "PUT",
       path = "/v1/clustergroups/{clustergroupid}/associatedclusters",
       content_type = "application/json",
@@ -1039,7 +1039,7 @@ return {
       response = { type = "any" },
     },
     update_cluster_group_associated_rules = {
-      name = "UpdateClusterGroupAssociatedRules",
+      sdk_operation = "UpdateClusterGroupAssociatedRules",
       method = "PUT",
       path = "/v1/clustergroups/{clustergroupid}/associatedrules",
       content_type = "application/json",
@@ -1051,7 +1051,7 @@ return {
       response = { type = "any" },
     },
     update_cluster_group_associated_zones = {
-      name = "UpdateClusterGroupAssociatedZones",
+      sdk_operation = "UpdateClusterGroupAssociatedZones",
       method = "PUT",
       path = "/v1/clustergroups/{clustergroupid}/associatedzones",
       content_type = "application/json",
@@ -1063,7 +1063,7 @@ return {
       response = { type = "any" },
     },
     update_cluster_rules = {
-      name = "UpdateClusterRules",
+      sdk_operation = "UpdateClusterRules",
       method = "PUT",
       path = "/v1/clusters/{clusterid}/associatedrules",
       content_type = "application/json",
@@ -1075,7 +1075,7 @@ return {
       response = { type = "any" },
     },
     update_config_set = {
-      name = "UpdateConfigSet",
+      sdk_operation = "UpdateConfigSet",
       method = "PUT",
       path = "/v1/configsets/{configsetid}",
       content_type = "application/json",
@@ -1090,7 +1090,7 @@ return {
       response = { type = "any" },
     },
     update_policy_defination = {
-      name = "UpdatePolicyDefination",
+      sdk_operation = "UpdatePolicyDefination",
       method = "PUT",
       path = "/v1/policydefinitions/{policydefinitionid}",
       content_type = "application/json",
@@ -1102,7 +1102,7 @@ return {
       response = { type = "any" },
     },
     update_policy_instance = {
-      name = "UpdatePolicyInstance",
+      sdk_operation = "UpdatePolicyInstance",
       method = "PUT",
       path = "/v1/policyinstances/{policyinstanceid}",
       content_type = "application/json",
@@ -1117,7 +1117,7 @@ return {
       response = { ref = "UpdatePolicyInstanceResponse" },
     },
     update_proxy_united_workload = {
-      name = "UpdateProxyUnitedWorkload",
+      sdk_operation = "UpdateProxyUnitedWorkload",
       method = "PUT",
       path = "/v1/clustergroups/{clustergroupid}/unitedworkload",
       content_type = "application/json",
@@ -1135,7 +1135,7 @@ return {
       response = { ref = "UpdateProxyUnitedWorkloadResponse" },
     },
     update_repo = {
-      name = "UpdateRepo",
+      sdk_operation = "UpdateRepo",
       method = "PUT",
       path = "/v1/configsets/repos/{repoid}",
       content_type = "application/json",
@@ -1151,7 +1151,7 @@ return {
       response = { type = "any" },
     },
     update_rule = {
-      name = "UpdateRule",
+      sdk_operation = "UpdateRule",
       method = "PUT",
       path = "/v1/permissions/rules/{ruleid}",
       content_type = "application/json",
@@ -1163,7 +1163,7 @@ return {
       response = { type = "any" },
     },
     upgrade_federation = {
-      name = "UpgradeFederation",
+      sdk_operation = "UpgradeFederation",
       method = "POST",
       path = "/v1/clustergroups/{clustergroupid}/federations/upgrade",
       content_type = "application/json",

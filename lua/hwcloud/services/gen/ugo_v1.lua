@@ -43,7 +43,7 @@ return {
   },
   operations = {
     check_permission = {
-      name = "CheckPermission",
+      sdk_operation = "CheckPermission",
       method = "POST",
       path = "/v1/{project_id}/migration-projects/{migration_project_id}/permission-check",
       content_type = "application/json",
@@ -53,7 +53,7 @@ return {
       response = { ref = "CheckPermissionResponse" },
     },
     commit_syntax_conversion = {
-      name = "CommitSyntaxConversion",
+      sdk_operation = "CommitSyntaxConversion",
       method = "POST",
       path = "/v1/{project_id}/migration-projects/{migration_project_id}/syntax-conversion",
       content_type = "application/json",
@@ -63,7 +63,7 @@ return {
       response = { ref = "CommitSyntaxConversionResponse" },
     },
     commit_verification = {
-      name = "CommitVerification",
+      sdk_operation = "CommitVerification",
       method = "POST",
       path = "/v1/{project_id}/migration-projects/{migration_project_id}/verification",
       content_type = "application/json",
@@ -73,7 +73,7 @@ return {
       response = { ref = "CommitVerificationResponse" },
     },
     confirm_target_db_type = {
-      name = "ConfirmTargetDbType",
+      sdk_operation = "ConfirmTargetDbType",
       method = "POST",
       path = "/v1/{project_id}/evaluation-projects/target-confirmation",
       content_type = "application/json",
@@ -86,7 +86,7 @@ return {
       response = { ref = "ConfirmTargetDbTypeResponse" },
     },
     create_evaluation_project = {
-      name = "CreateEvaluationProject",
+      sdk_operation = "CreateEvaluationProject",
       method = "POST",
       path = "/v1/{project_id}/evaluation-projects",
       content_type = "application/json",
@@ -100,7 +100,7 @@ return {
       response = { ref = "CreateEvaluationProjectResponse" },
     },
     create_migration_project = {
-      name = "CreateMigrationProject",
+      sdk_operation = "CreateMigrationProject",
       method = "POST",
       path = "/v1/{project_id}/migration-projects",
       content_type = "application/json",
@@ -114,7 +114,7 @@ return {
       response = { ref = "CreateMigrationProjectResponse" },
     },
     delete_evaluation_project = {
-      name = "DeleteEvaluationProject",
+      sdk_operation = "DeleteEvaluationProject",
       method = "DELETE",
       path = "/v1/{project_id}/evaluation-projects/{evaluation_project_id}",
       content_type = "application/json",
@@ -124,7 +124,7 @@ return {
       response = { ref = "DeleteEvaluationProjectResponse" },
     },
     delete_migration_project = {
-      name = "DeleteMigrationProject",
+      sdk_operation = "DeleteMigrationProject",
       method = "DELETE",
       path = "/v1/{project_id}/migration-projects/{migration_project_id}",
       content_type = "application/json",
@@ -134,7 +134,7 @@ return {
       response = { ref = "DeleteMigrationProjectResponse" },
     },
     download_failure_report = {
-      name = "DownloadFailureReport",
+      sdk_operation = "DownloadFailureReport",
       method = "GET",
       path = "/v1/{project_id}/migration-projects/{migration_project_id}/download-failure-report",
       content_type = "application/json",
@@ -144,7 +144,7 @@ return {
       response = { ref = "DownloadFailureReportResponse" },
     },
     list_api_versions = {
-      name = "ListApiVersions",
+      sdk_operation = "ListApiVersions",
       method = "GET",
       path = "/",
       content_type = "application/json",
@@ -152,7 +152,7 @@ return {
       response = { ref = "ListApiVersionsResponse" },
     },
     list_evaluation_projects = {
-      name = "ListEvaluationProjects",
+      sdk_operation = "ListEvaluationProjects",
       method = "GET",
       path = "/v1/{project_id}/evaluation-projects",
       content_type = "application/json",
@@ -166,7 +166,7 @@ return {
       response = { ref = "ListEvaluationProjectsResponse" },
     },
     list_migration_projects = {
-      name = "ListMigrationProjects",
+      sdk_operation = "ListMigrationProjects",
       method = "GET",
       path = "/v1/{project_id}/migration-projects",
       content_type = "application/json",
@@ -178,7 +178,7 @@ return {
       response = { ref = "ListMigrationProjectsResponse" },
     },
     list_permission_check_result = {
-      name = "ListPermissionCheckResult",
+      sdk_operation = "ListPermissionCheckResult",
       method = "GET",
       path = "/v1/{project_id}/migration-projects/{migration_project_id}/permission-result",
       content_type = "application/json",
@@ -191,7 +191,7 @@ return {
       response = { ref = "ListPermissionCheckResultResponse" },
     },
     list_quotas = {
-      name = "ListQuotas",
+      sdk_operation = "ListQuotas",
       method = "GET",
       path = "/v1/{project_id}/quotas",
       content_type = "application/json",
@@ -199,7 +199,7 @@ return {
       response = { ref = "ListQuotasResponse" },
     },
     list_syntax_conversion_progress = {
-      name = "ListSyntaxConversionProgress",
+      sdk_operation = "ListSyntaxConversionProgress",
       method = "GET",
       path = "/v1/{project_id}/migration-projects/{migration_project_id}/syntax-conversion-progress",
       content_type = "application/json",
@@ -209,7 +209,7 @@ return {
       response = { ref = "ListSyntaxConversionProgressResponse" },
     },
     list_verification_progress = {
-      name = "ListVerificationProgress",
+      sdk_operation = "ListVerificationProgress",
       method = "GET",
       path = "/v1/{project_id}/migration-projects/{migration_project_id}/verification-progress",
       content_type = "application/json",
@@ -219,7 +219,7 @@ return {
       response = { ref = "ListVerificationProgressResponse" },
     },
     run_sql_conversion = {
-      name = "RunSqlConversion",
+      sdk_operation = "RunSqlConversion",
       method = "POST",
       path = "/v1/{project_id}/sql-conversion",
       content_type = "application/json",
@@ -233,7 +233,7 @@ return {
       response = { ref = "RunSqlConversionResponse" },
     },
     show_api_version_info = {
-      name = "ShowApiVersionInfo",
+      sdk_operation = "ShowApiVersionInfo",
       method = "GET",
       path = "/{api_version}",
       content_type = "application/json",
@@ -243,7 +243,7 @@ return {
       response = { ref = "ShowApiVersionInfoResponse" },
     },
     show_evaluation_project_detail = {
-      name = "ShowEvaluationProjectDetail",
+      sdk_operation = "ShowEvaluationProjectDetail",
       method = "GET",
       path = "/v1/{project_id}/evaluation-projects/{evaluation_project_id}/detail",
       content_type = "application/json",
@@ -253,7 +253,7 @@ return {
       response = { ref = "ShowEvaluationProjectDetailResponse" },
     },
     show_evaluation_project_status = {
-      name = "ShowEvaluationProjectStatus",
+      sdk_operation = "ShowEvaluationProjectStatus",
       method = "GET",
       path = "/v1/{project_id}/evaluation-projects/{evaluation_project_id}/status",
       content_type = "application/json",
@@ -263,7 +263,7 @@ return {
       response = { ref = "ShowEvaluationProjectStatusResponse" },
     },
     show_migration_project_detail = {
-      name = "ShowMigrationProjectDetail",
+      sdk_operation = "ShowMigrationProjectDetail",
       method = "GET",
       path = "/v1/{project_id}/migration-projects/{migration_project_id}/detail",
       content_type = "application/json",
@@ -273,7 +273,7 @@ return {
       response = { ref = "ShowMigrationProjectDetailResponse" },
     },
     show_migration_project_status = {
-      name = "ShowMigrationProjectStatus",
+      sdk_operation = "ShowMigrationProjectStatus",
       method = "GET",
       path = "/v1/{project_id}/migration-projects/{migration_project_id}/status",
       content_type = "application/json",

@@ -99,7 +99,7 @@ return {
   },
   operations = {
     create_tasks = {
-      name = "CreateTasks",
+      sdk_operation = "CreateTasks",
       method = "POST",
       path = "/v2/{project_id}/services/{service_name}/tasks",
       content_type = "application/json",
@@ -119,7 +119,7 @@ return {
       response = { type = "array", items = { ref = "CreateResponseBody" } },
     },
     delete_task = {
-      name = "DeleteTask",
+      sdk_operation = "DeleteTask",
       method = "DELETE",
       path = "/v2/{project_id}/services/{service_name}/tasks/{task_id}",
       content_type = "application/json",
@@ -130,7 +130,7 @@ return {
       response = { ref = "DeleteTaskResponse" },
     },
     list_tasks_details = {
-      name = "ListTasksDetails",
+      sdk_operation = "ListTasksDetails",
       method = "GET",
       path = "/v2/{project_id}/services/{service_name}/tasks",
       content_type = "application/json",
@@ -150,7 +150,7 @@ return {
       response = { ref = "ListTasksDetailsResponse" },
     },
     show_task = {
-      name = "ShowTask",
+      sdk_operation = "ShowTask",
       method = "GET",
       path = "/v2/{project_id}/services/{service_name}/tasks/{task_id}",
       content_type = "application/json",
@@ -161,7 +161,7 @@ return {
       response = { ref = "ShowTaskResponse" },
     },
     start_task = {
-      name = "StartTask",
+      sdk_operation = "StartTask",
       method = "POST",
       path = "/v2/{project_id}/services/{service_name}/tasks/{task_id}/start",
       content_type = "application/json",
@@ -172,7 +172,7 @@ return {
       response = { ref = "StartTaskResponse" },
     },
     stop_task = {
-      name = "StopTask",
+      sdk_operation = "StopTask",
       method = "POST",
       path = "/v2/{project_id}/services/{service_name}/tasks/{task_id}/stop",
       content_type = "application/json",
@@ -183,7 +183,7 @@ return {
       response = { ref = "StopTaskResponse" },
     },
     update_task = {
-      name = "UpdateTask",
+      sdk_operation = "UpdateTask",
       method = "PUT",
       path = "/v2/{project_id}/services/{service_name}/tasks/{task_id}",
       content_type = "application/json",

@@ -113,7 +113,7 @@ return {
   },
   operations = {
     check_audio_job = {
-      name = "CheckAudioJob",
+      sdk_operation = "CheckAudioJob",
       method = "GET",
       path = "/v2/{project_id}/services/audio-moderation/tasks/{task_id}",
       content_type = "application/json",
@@ -123,7 +123,7 @@ return {
       response = { ref = "CheckAudioJobResponse" },
     },
     check_video_job = {
-      name = "CheckVideoJob",
+      sdk_operation = "CheckVideoJob",
       method = "GET",
       path = "/v2/{project_id}/services/video-moderation/tasks/{task_id}",
       content_type = "application/json",
@@ -133,7 +133,7 @@ return {
       response = { ref = "CheckVideoJobResponse" },
     },
     create_audio_job = {
-      name = "CreateAudioJob",
+      sdk_operation = "CreateAudioJob",
       method = "POST",
       path = "/v2/{project_id}/services/audio-moderation/tasks",
       content_type = "application/json;charset=UTF-8",
@@ -149,7 +149,7 @@ return {
       response = { type = "array", items = { ref = "CreateAudioJobResponseBody" } },
     },
     create_video_job = {
-      name = "CreateVideoJob",
+      sdk_operation = "CreateVideoJob",
       method = "POST",
       path = "/v2/{project_id}/services/video-moderation/tasks",
       content_type = "application/json;charset=UTF-8",
@@ -165,7 +165,7 @@ return {
       response = { type = "array", items = { ref = "CreateVideoJobResponseBody" } },
     },
     delete_demo_info = {
-      name = "DeleteDemoInfo",
+      sdk_operation = "DeleteDemoInfo",
       method = "DELETE",
       path = "/v2/{project_id}/services/audio-moderation/tasks/{task_id}",
       content_type = "application/json",
@@ -175,7 +175,7 @@ return {
       response = { ref = "DeleteDemoInfoResponse" },
     },
     delete_video_job = {
-      name = "DeleteVideoJob",
+      sdk_operation = "DeleteVideoJob",
       method = "DELETE",
       path = "/v2/{project_id}/services/video-moderation/tasks/{task_id}",
       content_type = "application/json",
@@ -185,7 +185,7 @@ return {
       response = { ref = "DeleteVideoJobResponse" },
     },
     list_audio_jobs = {
-      name = "ListAudioJobs",
+      sdk_operation = "ListAudioJobs",
       method = "GET",
       path = "/v2/{project_id}/services/audio-moderation/tasks",
       content_type = "application/json",
@@ -193,7 +193,7 @@ return {
       response = { ref = "ListAudioJobsResponse" },
     },
     list_video_jobs = {
-      name = "ListVideoJobs",
+      sdk_operation = "ListVideoJobs",
       method = "GET",
       path = "/v2/{project_id}/services/video-moderation/tasks",
       content_type = "application/json",

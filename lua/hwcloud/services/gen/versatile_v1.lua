@@ -63,7 +63,7 @@ return {
   },
   operations = {
     run_agent = {
-      name = "RunAgent",
+      sdk_operation = "RunAgent",
       method = "POST",
       path = "/v1/{project_id}/agents/{agent_id}/conversations/{conversation_id}",
       content_type = "application/json",
@@ -87,7 +87,7 @@ return {
       response = { ref = "RunAgentResponse" },
     },
     run_workflow = {
-      name = "RunWorkflow",
+      sdk_operation = "RunWorkflow",
       method = "POST",
       path = "/v1/{project_id}/workflows/{workflow_id}/conversations/{conversation_id}",
       content_type = "application/json",
@@ -103,7 +103,7 @@ return {
       response = { ref = "RunWorkflowResponse" },
     },
     search_knowledge_base = {
-      name = "SearchKnowledgeBase",
+      sdk_operation = "SearchKnowledgeBase",
       method = "POST",
       path = "/v2/{project_id}/knowledge-bases/retrieve",
       content_type = "application/json",
@@ -119,7 +119,7 @@ return {
       response = { ref = "SearchKnowledgeBaseResponse" },
     },
     upload_agent_file = {
-      name = "UploadAgentFile",
+      sdk_operation = "UploadAgentFile",
       method = "POST",
       path = "/v1/{project_id}/agent-runtime/upload-file",
       content_type = "multipart/form-data",

@@ -267,7 +267,7 @@ return {
   },
   operations = {
     cancel_asset_transcode_task = {
-      name = "CancelAssetTranscodeTask",
+      sdk_operation = "CancelAssetTranscodeTask",
       method = "DELETE",
       path = "/v1.0/{project_id}/asset/process",
       content_type = "application/json",
@@ -277,7 +277,7 @@ return {
       response = { ref = "CancelAssetTranscodeTaskResponse" },
     },
     cancel_extract_audio_task = {
-      name = "CancelExtractAudioTask",
+      sdk_operation = "CancelExtractAudioTask",
       method = "DELETE",
       path = "/v1.0/{project_id}/asset/extract_audio",
       content_type = "application/json",
@@ -287,7 +287,7 @@ return {
       response = { ref = "CancelExtractAudioTaskResponse" },
     },
     check_md5_duplication = {
-      name = "CheckMd5Duplication",
+      sdk_operation = "CheckMd5Duplication",
       method = "GET",
       path = "/v1.0/{project_id}/asset/duplication",
       content_type = "application/json",
@@ -298,7 +298,7 @@ return {
       response = { ref = "CheckMd5DuplicationResponse" },
     },
     confirm_asset_upload = {
-      name = "ConfirmAssetUpload",
+      sdk_operation = "ConfirmAssetUpload",
       method = "POST",
       path = "/v1.0/{project_id}/asset/status/uploaded",
       content_type = "application/json",
@@ -310,7 +310,7 @@ return {
       response = { ref = "ConfirmAssetUploadResponse" },
     },
     confirm_image_upload = {
-      name = "ConfirmImageUpload",
+      sdk_operation = "ConfirmImageUpload",
       method = "POST",
       path = "/v1.0/{project_id}/watermark/status/uploaded",
       content_type = "application/json",
@@ -322,7 +322,7 @@ return {
       response = { ref = "ConfirmImageUploadResponse" },
     },
     create_asset_by_file_upload = {
-      name = "CreateAssetByFileUpload",
+      sdk_operation = "CreateAssetByFileUpload",
       method = "POST",
       path = "/v1.0/{project_id}/asset",
       content_type = "application/json",
@@ -349,7 +349,7 @@ return {
       response = { ref = "CreateAssetByFileUploadResponse" },
     },
     create_asset_category = {
-      name = "CreateAssetCategory",
+      sdk_operation = "CreateAssetCategory",
       method = "POST",
       path = "/v1.0/{project_id}/asset/category",
       content_type = "application/json",
@@ -361,7 +361,7 @@ return {
       response = { ref = "CreateAssetCategoryResponse" },
     },
     create_asset_edit_task = {
-      name = "CreateAssetEditTask",
+      sdk_operation = "CreateAssetEditTask",
       method = "POST",
       path = "/v1/{project_id}/asset/editing/tasks",
       content_type = "application/json",
@@ -373,7 +373,7 @@ return {
       response = { ref = "CreateAssetEditTaskResponse" },
     },
     create_asset_process_task = {
-      name = "CreateAssetProcessTask",
+      sdk_operation = "CreateAssetProcessTask",
       method = "POST",
       path = "/v1.0/{project_id}/asset/process",
       content_type = "application/json",
@@ -388,7 +388,7 @@ return {
       response = { ref = "CreateAssetProcessTaskResponse" },
     },
     create_asset_review_task = {
-      name = "CreateAssetReviewTask",
+      sdk_operation = "CreateAssetReviewTask",
       method = "POST",
       path = "/v1.0/{project_id}/asset/review",
       content_type = "application/json",
@@ -400,7 +400,7 @@ return {
       response = { ref = "CreateAssetReviewTaskResponse" },
     },
     create_edit_task = {
-      name = "CreateEditTask",
+      sdk_operation = "CreateEditTask",
       method = "POST",
       path = "/v1/{project_id}/asset/customization/edit",
       content_type = "application/json",
@@ -417,7 +417,7 @@ return {
       response = { ref = "CreateEditTaskResponse" },
     },
     create_extract_audio_task = {
-      name = "CreateExtractAudioTask",
+      sdk_operation = "CreateExtractAudioTask",
       method = "POST",
       path = "/v1.0/{project_id}/asset/extract_audio",
       content_type = "application/json",
@@ -429,7 +429,7 @@ return {
       response = { ref = "CreateExtractAudioTaskResponse" },
     },
     create_object_process_task = {
-      name = "CreateObjectProcessTask",
+      sdk_operation = "CreateObjectProcessTask",
       method = "POST",
       path = "/v1/{project_id}/asset/customization/process",
       content_type = "application/json",
@@ -448,7 +448,7 @@ return {
       response = { ref = "CreateObjectProcessTaskResponse" },
     },
     create_object_replication = {
-      name = "CreateObjectReplication",
+      sdk_operation = "CreateObjectReplication",
       method = "POST",
       path = "/v1/{project_id}/asset/customization/object-replication",
       content_type = "application/json",
@@ -464,7 +464,7 @@ return {
       response = { ref = "CreateObjectReplicationResponse" },
     },
     create_object_retrieval = {
-      name = "CreateObjectRetrieval",
+      sdk_operation = "CreateObjectRetrieval",
       method = "POST",
       path = "/v1/{project_id}/asset/customization/object-retrieval",
       content_type = "application/json",
@@ -478,7 +478,7 @@ return {
       response = { ref = "CreateObjectRetrievalResponse" },
     },
     create_preheating_asset = {
-      name = "CreatePreheatingAsset",
+      sdk_operation = "CreatePreheatingAsset",
       method = "POST",
       path = "/v1.0/{project_id}/asset/preheating",
       content_type = "application/json",
@@ -490,7 +490,7 @@ return {
       response = { ref = "CreatePreheatingAssetResponse" },
     },
     create_real_time_clip = {
-      name = "CreateRealTimeClip",
+      sdk_operation = "CreateRealTimeClip",
       method = "POST",
       path = "/v1/{project_id}/asset/customization/realtime-clip",
       content_type = "application/json",
@@ -512,7 +512,7 @@ return {
       response = { ref = "CreateRealTimeClipResponse" },
     },
     create_take_over_task = {
-      name = "CreateTakeOverTask",
+      sdk_operation = "CreateTakeOverTask",
       method = "POST",
       path = "/v1.0/{project_id}/asset/obs/host/stock/task",
       content_type = "application/json",
@@ -530,7 +530,7 @@ return {
       response = { ref = "CreateTakeOverTaskResponse" },
     },
     create_template_group = {
-      name = "CreateTemplateGroup",
+      sdk_operation = "CreateTemplateGroup",
       method = "POST",
       path = "/v1.0/{project_id}/asset/template_group/transcodings",
       content_type = "application/json",
@@ -548,7 +548,7 @@ return {
       response = { ref = "CreateTemplateGroupResponse" },
     },
     create_template_group_collection = {
-      name = "CreateTemplateGroupCollection",
+      sdk_operation = "CreateTemplateGroupCollection",
       method = "POST",
       path = "/v1.0/{project_id}/asset/template-collection/transcodings",
       content_type = "application/json",
@@ -561,7 +561,7 @@ return {
       response = { ref = "CreateTemplateGroupCollectionResponse" },
     },
     create_transcode_template = {
-      name = "CreateTranscodeTemplate",
+      sdk_operation = "CreateTranscodeTemplate",
       method = "POST",
       path = "/v2/{project_id}/asset/template/transcodings",
       content_type = "application/json",
@@ -579,7 +579,7 @@ return {
       response = { ref = "CreateTranscodeTemplateResponse" },
     },
     create_upload_by_url = {
-      name = "CreateUploadByUrl",
+      sdk_operation = "CreateUploadByUrl",
       method = "POST",
       path = "/v1/{project_id}/asset/customization/upload-by-url",
       content_type = "application/json",
@@ -596,7 +596,7 @@ return {
       response = { ref = "CreateUploadByUrlResponse" },
     },
     create_watermark_template = {
-      name = "CreateWatermarkTemplate",
+      sdk_operation = "CreateWatermarkTemplate",
       method = "POST",
       path = "/v1.0/{project_id}/template/watermark",
       content_type = "application/json",
@@ -618,7 +618,7 @@ return {
       response = { ref = "CreateWatermarkTemplateResponse" },
     },
     delete_asset_category = {
-      name = "DeleteAssetCategory",
+      sdk_operation = "DeleteAssetCategory",
       method = "DELETE",
       path = "/v1.0/{project_id}/asset/category",
       content_type = "application/json",
@@ -628,7 +628,7 @@ return {
       response = { ref = "DeleteAssetCategoryResponse" },
     },
     delete_asset_edit_task = {
-      name = "DeleteAssetEditTask",
+      sdk_operation = "DeleteAssetEditTask",
       method = "DELETE",
       path = "/v1/{project_id}/asset/editing/tasks",
       content_type = "application/json",
@@ -638,7 +638,7 @@ return {
       response = { ref = "DeleteAssetEditTaskResponse" },
     },
     delete_assets = {
-      name = "DeleteAssets",
+      sdk_operation = "DeleteAssets",
       method = "DELETE",
       path = "/v1.0/{project_id}/asset",
       content_type = "application/json",
@@ -649,7 +649,7 @@ return {
       response = { ref = "DeleteAssetsResponse" },
     },
     delete_dy_asset = {
-      name = "DeleteDyAsset",
+      sdk_operation = "DeleteDyAsset",
       method = "DELETE",
       path = "/v1/{project_id}/asset/customization/object",
       content_type = "application/json",
@@ -662,7 +662,7 @@ return {
       response = { ref = "DeleteDyAssetResponse" },
     },
     delete_template_group = {
-      name = "DeleteTemplateGroup",
+      sdk_operation = "DeleteTemplateGroup",
       method = "DELETE",
       path = "/v1.0/{project_id}/asset/template_group/transcodings",
       content_type = "application/json",
@@ -672,7 +672,7 @@ return {
       response = { ref = "DeleteTemplateGroupResponse" },
     },
     delete_template_group_collection = {
-      name = "DeleteTemplateGroupCollection",
+      sdk_operation = "DeleteTemplateGroupCollection",
       method = "DELETE",
       path = "/v1.0/{project_id}/asset/template-collection/transcodings",
       content_type = "application/json",
@@ -682,7 +682,7 @@ return {
       response = { ref = "DeleteTemplateGroupCollectionResponse" },
     },
     delete_thumbnails = {
-      name = "DeleteThumbnails",
+      sdk_operation = "DeleteThumbnails",
       method = "DELETE",
       path = "/v1/{project_id}/asset/thumbnails",
       content_type = "application/json",
@@ -693,7 +693,7 @@ return {
       response = { ref = "DeleteThumbnailsResponse" },
     },
     delete_transcode_product = {
-      name = "DeleteTranscodeProduct",
+      sdk_operation = "DeleteTranscodeProduct",
       method = "DELETE",
       path = "/v1/{project_id}/asset/transcode-product",
       content_type = "application/json",
@@ -706,7 +706,7 @@ return {
       response = { ref = "DeleteTranscodeProductResponse" },
     },
     delete_transcode_template = {
-      name = "DeleteTranscodeTemplate",
+      sdk_operation = "DeleteTranscodeTemplate",
       method = "DELETE",
       path = "/v2/{project_id}/asset/template/transcodings",
       content_type = "application/json",
@@ -716,7 +716,7 @@ return {
       response = { ref = "DeleteTranscodeTemplateResponse" },
     },
     delete_watermark_template = {
-      name = "DeleteWatermarkTemplate",
+      sdk_operation = "DeleteWatermarkTemplate",
       method = "DELETE",
       path = "/v1.0/{project_id}/template/watermark",
       content_type = "application/json",
@@ -726,7 +726,7 @@ return {
       response = { ref = "DeleteWatermarkTemplateResponse" },
     },
     list_asset_category = {
-      name = "ListAssetCategory",
+      sdk_operation = "ListAssetCategory",
       method = "GET",
       path = "/v1.0/{project_id}/asset/category",
       content_type = "application/json",
@@ -736,7 +736,7 @@ return {
       response = { type = "array", items = { ref = "QueryCategoryRsp" } },
     },
     list_asset_daily_summary_log = {
-      name = "ListAssetDailySummaryLog",
+      sdk_operation = "ListAssetDailySummaryLog",
       method = "GET",
       path = "/v1/{project_id}/asset/daily-summary",
       content_type = "application/json",
@@ -750,7 +750,7 @@ return {
       response = { ref = "ListAssetDailySummaryLogResponse" },
     },
     list_asset_edit_task = {
-      name = "ListAssetEditTask",
+      sdk_operation = "ListAssetEditTask",
       method = "GET",
       path = "/v1/{project_id}/asset/editing/tasks",
       content_type = "application/json",
@@ -763,7 +763,7 @@ return {
       response = { ref = "ListAssetEditTaskResponse" },
     },
     list_asset_list = {
-      name = "ListAssetList",
+      sdk_operation = "ListAssetList",
       method = "GET",
       path = "/v1.0/{project_id}/asset/list",
       content_type = "application/json",
@@ -784,7 +784,7 @@ return {
       response = { ref = "ListAssetListResponse" },
     },
     list_asset_task_info = {
-      name = "ListAssetTaskInfo",
+      sdk_operation = "ListAssetTaskInfo",
       method = "GET",
       path = "/v1/{project_id}/asset/tasks",
       content_type = "application/json",
@@ -803,7 +803,7 @@ return {
       response = { ref = "ListAssetTaskInfoResponse" },
     },
     list_category_info = {
-      name = "ListCategoryInfo",
+      sdk_operation = "ListCategoryInfo",
       method = "GET",
       path = "/v2/{project_id}/asset/categories",
       content_type = "application/json",
@@ -813,7 +813,7 @@ return {
       response = { type = "array", items = { ref = "QueryCategoryInfoRsp" } },
     },
     list_cdn_statistics = {
-      name = "ListCdnStatistics",
+      sdk_operation = "ListCdnStatistics",
       method = "GET",
       path = "/v2/{project_id}/asset/cdn-statistics",
       content_type = "application/json",
@@ -827,7 +827,7 @@ return {
       response = { ref = "ListCdnStatisticsResponse" },
     },
     list_domain_logs = {
-      name = "ListDomainLogs",
+      sdk_operation = "ListDomainLogs",
       method = "GET",
       path = "/v1.0/{project_id}/vod/cdn/logs",
       content_type = "application/json",
@@ -840,7 +840,7 @@ return {
       response = { ref = "ListDomainLogsResponse" },
     },
     list_take_over_task = {
-      name = "ListTakeOverTask",
+      sdk_operation = "ListTakeOverTask",
       method = "GET",
       path = "/v1.0/{project_id}/asset/obs/host/stock/task",
       content_type = "application/json",
@@ -854,7 +854,7 @@ return {
       response = { ref = "ListTakeOverTaskResponse" },
     },
     list_template_group = {
-      name = "ListTemplateGroup",
+      sdk_operation = "ListTemplateGroup",
       method = "GET",
       path = "/v1.0/{project_id}/asset/template_group/transcodings",
       content_type = "application/json",
@@ -868,7 +868,7 @@ return {
       response = { ref = "ListTemplateGroupResponse" },
     },
     list_template_group_collection = {
-      name = "ListTemplateGroupCollection",
+      sdk_operation = "ListTemplateGroupCollection",
       method = "GET",
       path = "/v1.0/{project_id}/asset/template-collection/transcodings",
       content_type = "application/json",
@@ -881,7 +881,7 @@ return {
       response = { ref = "ListTemplateGroupCollectionResponse" },
     },
     list_thumbnail_details = {
-      name = "ListThumbnailDetails",
+      sdk_operation = "ListThumbnailDetails",
       method = "GET",
       path = "/v1/{project_id}/asset/thumbnail/details",
       content_type = "application/json",
@@ -894,7 +894,7 @@ return {
       response = { ref = "ListThumbnailDetailsResponse" },
     },
     list_thumbnail_info = {
-      name = "ListThumbnailInfo",
+      sdk_operation = "ListThumbnailInfo",
       method = "GET",
       path = "/v1/{project_id}/asset/thumbnails",
       content_type = "application/json",
@@ -908,7 +908,7 @@ return {
       response = { ref = "ListThumbnailInfoResponse" },
     },
     list_top_statistics = {
-      name = "ListTopStatistics",
+      sdk_operation = "ListTopStatistics",
       method = "GET",
       path = "/v1.0/{project_id}/asset/top-statistics",
       content_type = "application/json",
@@ -919,7 +919,7 @@ return {
       response = { ref = "ListTopStatisticsResponse" },
     },
     list_transcode_template = {
-      name = "ListTranscodeTemplate",
+      sdk_operation = "ListTranscodeTemplate",
       method = "GET",
       path = "/v2/{project_id}/asset/template/transcodings",
       content_type = "application/json",
@@ -934,7 +934,7 @@ return {
       response = { ref = "ListTranscodeTemplateResponse" },
     },
     list_watermark_template = {
-      name = "ListWatermarkTemplate",
+      sdk_operation = "ListWatermarkTemplate",
       method = "GET",
       path = "/v1.0/{project_id}/template/watermark",
       content_type = "application/json",
@@ -947,7 +947,7 @@ return {
       response = { ref = "ListWatermarkTemplateResponse" },
     },
     modify_subtitle = {
-      name = "ModifySubtitle",
+      sdk_operation = "ModifySubtitle",
       method = "PUT",
       path = "/v1/{project_id}/asset/subtitles",
       content_type = "application/json",
@@ -963,7 +963,7 @@ return {
       response = { ref = "ModifySubtitleResponse" },
     },
     publish_asset_from_obs = {
-      name = "PublishAssetFromObs",
+      sdk_operation = "PublishAssetFromObs",
       method = "POST",
       path = "/v1.0/{project_id}/asset/reproduction",
       content_type = "application/json",
@@ -989,7 +989,7 @@ return {
       response = { ref = "PublishAssetFromObsResponse" },
     },
     publish_assets = {
-      name = "PublishAssets",
+      sdk_operation = "PublishAssets",
       method = "POST",
       path = "/v1.0/{project_id}/asset/status/publish",
       content_type = "application/json",
@@ -1000,7 +1000,7 @@ return {
       response = { ref = "PublishAssetsResponse" },
     },
     refresh_asset = {
-      name = "RefreshAsset",
+      sdk_operation = "RefreshAsset",
       method = "POST",
       path = "/v1/{project_id}/asset/refresh",
       content_type = "application/json",
@@ -1012,7 +1012,7 @@ return {
       response = { ref = "RefreshAssetResponse" },
     },
     show_asset_cipher = {
-      name = "ShowAssetCipher",
+      sdk_operation = "ShowAssetCipher",
       method = "GET",
       path = "/v1.0/{project_id}/asset/ciphers",
       content_type = "application/json",
@@ -1022,7 +1022,7 @@ return {
       response = { ref = "ShowAssetCipherResponse" },
     },
     show_asset_detail = {
-      name = "ShowAssetDetail",
+      sdk_operation = "ShowAssetDetail",
       method = "GET",
       path = "/v1.0/{project_id}/asset/details",
       content_type = "application/json",
@@ -1033,7 +1033,7 @@ return {
       response = { ref = "ShowAssetDetailResponse" },
     },
     show_asset_meta = {
-      name = "ShowAssetMeta",
+      sdk_operation = "ShowAssetMeta",
       method = "GET",
       path = "/v1.0/{project_id}/asset/info",
       content_type = "application/json",
@@ -1053,7 +1053,7 @@ return {
       response = { ref = "ShowAssetMetaResponse" },
     },
     show_asset_temp_authority = {
-      name = "ShowAssetTempAuthority",
+      sdk_operation = "ShowAssetTempAuthority",
       method = "GET",
       path = "/v1.1/{project_id}/asset/authority",
       content_type = "application/json",
@@ -1069,7 +1069,7 @@ return {
       response = { ref = "ShowAssetTempAuthorityResponse" },
     },
     show_cdn_statistics = {
-      name = "ShowCdnStatistics",
+      sdk_operation = "ShowCdnStatistics",
       method = "GET",
       path = "/v1.0/{project_id}/asset/cdn-statistics",
       content_type = "application/json",
@@ -1083,7 +1083,7 @@ return {
       response = { ref = "ShowCdnStatisticsResponse" },
     },
     show_https_config = {
-      name = "ShowHttpsConfig",
+      sdk_operation = "ShowHttpsConfig",
       method = "GET",
       path = "/v1.0/{project_id}/asset/domain/https",
       content_type = "application/json",
@@ -1093,7 +1093,7 @@ return {
       response = { ref = "ShowHttpsConfigResponse" },
     },
     show_object_meta_data = {
-      name = "ShowObjectMetaData",
+      sdk_operation = "ShowObjectMetaData",
       method = "GET",
       path = "/v1/{project_id}/asset/customization/meta-data",
       content_type = "application/json",
@@ -1106,7 +1106,7 @@ return {
       response = { ref = "ShowObjectMetaDataResponse" },
     },
     show_preheating_asset = {
-      name = "ShowPreheatingAsset",
+      sdk_operation = "ShowPreheatingAsset",
       method = "GET",
       path = "/v1.0/{project_id}/asset/preheating",
       content_type = "application/json",
@@ -1116,7 +1116,7 @@ return {
       response = { ref = "ShowPreheatingAssetResponse" },
     },
     show_refresh_result = {
-      name = "ShowRefreshResult",
+      sdk_operation = "ShowRefreshResult",
       method = "GET",
       path = "/v1/{project_id}/asset/refresh",
       content_type = "application/json",
@@ -1126,7 +1126,7 @@ return {
       response = { ref = "ShowRefreshResultResponse" },
     },
     show_storage_mode_type = {
-      name = "ShowStorageModeType",
+      sdk_operation = "ShowStorageModeType",
       method = "GET",
       path = "/v1/{project_id}/asset/storage-mode-type",
       content_type = "application/json",
@@ -1134,7 +1134,7 @@ return {
       response = { ref = "ShowStorageModeTypeResponse" },
     },
     show_take_over_asset_details = {
-      name = "ShowTakeOverAssetDetails",
+      sdk_operation = "ShowTakeOverAssetDetails",
       method = "GET",
       path = "/v1.0/{project_id}/asset/obs/host/task/details",
       content_type = "application/json",
@@ -1145,7 +1145,7 @@ return {
       response = { ref = "ShowTakeOverAssetDetailsResponse" },
     },
     show_take_over_task_details = {
-      name = "ShowTakeOverTaskDetails",
+      sdk_operation = "ShowTakeOverTaskDetails",
       method = "GET",
       path = "/v1.0/{project_id}/asset/obs/host/stock/task/details",
       content_type = "application/json",
@@ -1157,7 +1157,7 @@ return {
       response = { ref = "ShowTakeOverTaskDetailsResponse" },
     },
     show_task_detail = {
-      name = "ShowTaskDetail",
+      sdk_operation = "ShowTaskDetail",
       method = "GET",
       path = "/v1/{project_id}/asset/customization/task/detail",
       content_type = "application/json",
@@ -1167,7 +1167,7 @@ return {
       response = { ref = "ShowTaskDetailResponse" },
     },
     show_vod_retrieval = {
-      name = "ShowVodRetrieval",
+      sdk_operation = "ShowVodRetrieval",
       method = "GET",
       path = "/v1/{project_id}/asset/vod-retrieval",
       content_type = "application/json",
@@ -1179,7 +1179,7 @@ return {
       response = { ref = "ShowVodRetrievalResponse" },
     },
     show_vod_statistics = {
-      name = "ShowVodStatistics",
+      sdk_operation = "ShowVodStatistics",
       method = "GET",
       path = "/v1.0/{project_id}/asset/vod-statistics",
       content_type = "application/json",
@@ -1191,7 +1191,7 @@ return {
       response = { ref = "ShowVodStatisticsResponse" },
     },
     unpublish_assets = {
-      name = "UnpublishAssets",
+      sdk_operation = "UnpublishAssets",
       method = "POST",
       path = "/v1.0/{project_id}/asset/status/unpublish",
       content_type = "application/json",
@@ -1202,7 +1202,7 @@ return {
       response = { ref = "UnpublishAssetsResponse" },
     },
     update_asset = {
-      name = "UpdateAsset",
+      sdk_operation = "UpdateAsset",
       method = "PUT",
       path = "/v1.0/{project_id}/asset",
       content_type = "application/json",
@@ -1220,7 +1220,7 @@ return {
       response = { ref = "UpdateAssetResponse" },
     },
     update_asset_category = {
-      name = "UpdateAssetCategory",
+      sdk_operation = "UpdateAssetCategory",
       method = "PUT",
       path = "/v1.0/{project_id}/asset/category",
       content_type = "application/json",
@@ -1232,7 +1232,7 @@ return {
       response = { ref = "UpdateAssetCategoryResponse" },
     },
     update_asset_meta = {
-      name = "UpdateAssetMeta",
+      sdk_operation = "UpdateAssetMeta",
       method = "PUT",
       path = "/v1.0/{project_id}/asset/info",
       content_type = "application/json",
@@ -1247,7 +1247,7 @@ return {
       response = { ref = "UpdateAssetMetaResponse" },
     },
     update_bucket_authorized = {
-      name = "UpdateBucketAuthorized",
+      sdk_operation = "UpdateBucketAuthorized",
       method = "PUT",
       path = "/v1.0/{project_id}/asset/authority",
       content_type = "application/json",
@@ -1259,7 +1259,7 @@ return {
       response = { ref = "UpdateBucketAuthorizedResponse" },
     },
     update_cover_by_thumbnail = {
-      name = "UpdateCoverByThumbnail",
+      sdk_operation = "UpdateCoverByThumbnail",
       method = "PUT",
       path = "/v1.0/{project_id}/asset/cover",
       content_type = "application/json",
@@ -1270,7 +1270,7 @@ return {
       response = { ref = "UpdateCoverByThumbnailResponse" },
     },
     update_https_config = {
-      name = "UpdateHttpsConfig",
+      sdk_operation = "UpdateHttpsConfig",
       method = "PUT",
       path = "/v1.0/{project_id}/asset/domain/https",
       content_type = "application/json",
@@ -1289,7 +1289,7 @@ return {
       response = { ref = "UpdateHttpsConfigResponse" },
     },
     update_storage_mode = {
-      name = "UpdateStorageMode",
+      sdk_operation = "UpdateStorageMode",
       method = "PUT",
       path = "/v1/{project_id}/asset/storage-mode",
       content_type = "application/json",
@@ -1304,7 +1304,7 @@ return {
       response = { ref = "UpdateStorageModeResponse" },
     },
     update_storage_mode_type = {
-      name = "UpdateStorageModeType",
+      sdk_operation = "UpdateStorageModeType",
       method = "PUT",
       path = "/v1/{project_id}/asset/storage-mode-type",
       content_type = "application/json",
@@ -1315,7 +1315,7 @@ return {
       response = { ref = "UpdateStorageModeTypeResponse" },
     },
     update_template_group = {
-      name = "UpdateTemplateGroup",
+      sdk_operation = "UpdateTemplateGroup",
       method = "PUT",
       path = "/v1.0/{project_id}/asset/template_group/transcodings",
       content_type = "application/json",
@@ -1333,7 +1333,7 @@ return {
       response = { ref = "UpdateTemplateGroupResponse" },
     },
     update_template_group_collection = {
-      name = "UpdateTemplateGroupCollection",
+      sdk_operation = "UpdateTemplateGroupCollection",
       method = "PUT",
       path = "/v1.0/{project_id}/asset/template-collection/transcodings",
       content_type = "application/json",
@@ -1347,7 +1347,7 @@ return {
       response = { ref = "UpdateTemplateGroupCollectionResponse" },
     },
     update_transcode_template = {
-      name = "UpdateTranscodeTemplate",
+      sdk_operation = "UpdateTranscodeTemplate",
       method = "PUT",
       path = "/v2/{project_id}/asset/template/transcodings",
       content_type = "application/json",
@@ -1366,7 +1366,7 @@ return {
       response = { ref = "UpdateTranscodeTemplateResponse" },
     },
     update_watermark_template = {
-      name = "UpdateWatermarkTemplate",
+      sdk_operation = "UpdateWatermarkTemplate",
       method = "PUT",
       path = "/v1.0/{project_id}/template/watermark",
       content_type = "application/json",
@@ -1387,7 +1387,7 @@ return {
       response = { ref = "UpdateWatermarkTemplateResponse" },
     },
     upload_meta_data_by_url = {
-      name = "UploadMetaDataByUrl",
+      sdk_operation = "UploadMetaDataByUrl",
       method = "POST",
       path = "/v1.0/{project_id}/asset/upload_by_url",
       content_type = "application/json",

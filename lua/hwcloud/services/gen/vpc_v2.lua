@@ -394,7 +394,7 @@ return {
   },
   operations = {
     accept_vpc_peering = {
-      name = "AcceptVpcPeering",
+      sdk_operation = "AcceptVpcPeering",
       method = "PUT",
       path = "/v2.0/vpc/peerings/{peering_id}/accept",
       content_type = "application/json",
@@ -404,7 +404,7 @@ return {
       response = { ref = "AcceptVpcPeeringResponse" },
     },
     associate_route_table = {
-      name = "AssociateRouteTable",
+      sdk_operation = "AssociateRouteTable",
       method = "POST",
       path = "/v1/{project_id}/routetables/{routetable_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -416,7 +416,7 @@ return {
       response = { ref = "AssociateRouteTableResponse" },
     },
     batch_create_security_group_tags = {
-      name = "BatchCreateSecurityGroupTags",
+      sdk_operation = "BatchCreateSecurityGroupTags",
       method = "POST",
       path = "/v2.0/{project_id}/security-groups/{security_group_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -429,7 +429,7 @@ return {
       response = { ref = "BatchCreateSecurityGroupTagsResponse" },
     },
     batch_create_subnet_tags = {
-      name = "BatchCreateSubnetTags",
+      sdk_operation = "BatchCreateSubnetTags",
       method = "POST",
       path = "/v2.0/{project_id}/subnets/{subnet_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -442,7 +442,7 @@ return {
       response = { ref = "BatchCreateSubnetTagsResponse" },
     },
     batch_create_vpc_tags = {
-      name = "BatchCreateVpcTags",
+      sdk_operation = "BatchCreateVpcTags",
       method = "POST",
       path = "/v2.0/{project_id}/vpcs/{vpc_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -455,7 +455,7 @@ return {
       response = { ref = "BatchCreateVpcTagsResponse" },
     },
     batch_delete_security_group_tags = {
-      name = "BatchDeleteSecurityGroupTags",
+      sdk_operation = "BatchDeleteSecurityGroupTags",
       method = "POST",
       path = "/v2.0/{project_id}/security-groups/{security_group_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -468,7 +468,7 @@ return {
       response = { ref = "BatchDeleteSecurityGroupTagsResponse" },
     },
     batch_delete_subnet_tags = {
-      name = "BatchDeleteSubnetTags",
+      sdk_operation = "BatchDeleteSubnetTags",
       method = "POST",
       path = "/v2.0/{project_id}/subnets/{subnet_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -481,7 +481,7 @@ return {
       response = { ref = "BatchDeleteSubnetTagsResponse" },
     },
     batch_delete_vpc_tags = {
-      name = "BatchDeleteVpcTags",
+      sdk_operation = "BatchDeleteVpcTags",
       method = "POST",
       path = "/v2.0/{project_id}/vpcs/{vpc_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -494,7 +494,7 @@ return {
       response = { ref = "BatchDeleteVpcTagsResponse" },
     },
     create_flow_log = {
-      name = "CreateFlowLog",
+      sdk_operation = "CreateFlowLog",
       method = "POST",
       path = "/v1/{project_id}/fl/flow_logs",
       content_type = "application/json;charset=UTF-8",
@@ -505,7 +505,7 @@ return {
       response = { ref = "CreateFlowLogResponse" },
     },
     create_port = {
-      name = "CreatePort",
+      sdk_operation = "CreatePort",
       method = "POST",
       path = "/v1/{project_id}/ports",
       content_type = "application/json;charset=UTF-8",
@@ -516,7 +516,7 @@ return {
       response = { ref = "CreatePortResponse" },
     },
     create_privateip = {
-      name = "CreatePrivateip",
+      sdk_operation = "CreatePrivateip",
       method = "POST",
       path = "/v1/{project_id}/privateips",
       content_type = "application/json;charset=UTF-8",
@@ -527,7 +527,7 @@ return {
       response = { ref = "CreatePrivateipResponse" },
     },
     create_route_table = {
-      name = "CreateRouteTable",
+      sdk_operation = "CreateRouteTable",
       method = "POST",
       path = "/v1/{project_id}/routetables",
       content_type = "application/json;charset=UTF-8",
@@ -538,7 +538,7 @@ return {
       response = { ref = "CreateRouteTableResponse" },
     },
     create_security_group = {
-      name = "CreateSecurityGroup",
+      sdk_operation = "CreateSecurityGroup",
       method = "POST",
       path = "/v1/{project_id}/security-groups",
       content_type = "application/json;charset=UTF-8",
@@ -549,7 +549,7 @@ return {
       response = { ref = "CreateSecurityGroupResponse" },
     },
     create_security_group_rule = {
-      name = "CreateSecurityGroupRule",
+      sdk_operation = "CreateSecurityGroupRule",
       method = "POST",
       path = "/v1/{project_id}/security-group-rules",
       content_type = "application/json;charset=UTF-8",
@@ -560,7 +560,7 @@ return {
       response = { ref = "CreateSecurityGroupRuleResponse" },
     },
     create_security_group_tag = {
-      name = "CreateSecurityGroupTag",
+      sdk_operation = "CreateSecurityGroupTag",
       method = "POST",
       path = "/v2.0/{project_id}/security-groups/{security_group_id}/tags",
       content_type = "application/json;charset=UTF-8",
@@ -572,7 +572,7 @@ return {
       response = { ref = "CreateSecurityGroupTagResponse" },
     },
     create_subnet = {
-      name = "CreateSubnet",
+      sdk_operation = "CreateSubnet",
       method = "POST",
       path = "/v1/{project_id}/subnets",
       content_type = "application/json;charset=UTF-8",
@@ -583,7 +583,7 @@ return {
       response = { ref = "CreateSubnetResponse" },
     },
     create_subnet_tag = {
-      name = "CreateSubnetTag",
+      sdk_operation = "CreateSubnetTag",
       method = "POST",
       path = "/v2.0/{project_id}/subnets/{subnet_id}/tags",
       content_type = "application/json;charset=UTF-8",
@@ -595,7 +595,7 @@ return {
       response = { ref = "CreateSubnetTagResponse" },
     },
     create_vpc = {
-      name = "CreateVpc",
+      sdk_operation = "CreateVpc",
       method = "POST",
       path = "/v1/{project_id}/vpcs",
       content_type = "application/json;charset=UTF-8",
@@ -606,7 +606,7 @@ return {
       response = { ref = "CreateVpcResponse" },
     },
     create_vpc_peering = {
-      name = "CreateVpcPeering",
+      sdk_operation = "CreateVpcPeering",
       method = "POST",
       path = "/v2.0/vpc/peerings",
       content_type = "application/json;charset=UTF-8",
@@ -617,7 +617,7 @@ return {
       response = { ref = "CreateVpcPeeringResponse" },
     },
     create_vpc_resource_tag = {
-      name = "CreateVpcResourceTag",
+      sdk_operation = "CreateVpcResourceTag",
       method = "POST",
       path = "/v2.0/{project_id}/vpcs/{vpc_id}/tags",
       content_type = "application/json;charset=UTF-8",
@@ -629,7 +629,7 @@ return {
       response = { ref = "CreateVpcResourceTagResponse" },
     },
     create_vpc_route = {
-      name = "CreateVpcRoute",
+      sdk_operation = "CreateVpcRoute",
       method = "POST",
       path = "/v2.0/vpc/routes",
       content_type = "application/json;charset=UTF-8",
@@ -640,7 +640,7 @@ return {
       response = { ref = "CreateVpcRouteResponse" },
     },
     delete_flow_log = {
-      name = "DeleteFlowLog",
+      sdk_operation = "DeleteFlowLog",
       method = "DELETE",
       path = "/v1/{project_id}/fl/flow_logs/{flowlog_id}",
       content_type = "application/json",
@@ -650,7 +650,7 @@ return {
       response = { ref = "DeleteFlowLogResponse" },
     },
     delete_port = {
-      name = "DeletePort",
+      sdk_operation = "DeletePort",
       method = "DELETE",
       path = "/v1/{project_id}/ports/{port_id}",
       content_type = "application/json",
@@ -660,7 +660,7 @@ return {
       response = { ref = "DeletePortResponse" },
     },
     delete_privateip = {
-      name = "DeletePrivateip",
+      sdk_operation = "DeletePrivateip",
       method = "DELETE",
       path = "/v1/{project_id}/privateips/{privateip_id}",
       content_type = "application/json",
@@ -670,7 +670,7 @@ return {
       response = { ref = "DeletePrivateipResponse" },
     },
     delete_route_table = {
-      name = "DeleteRouteTable",
+      sdk_operation = "DeleteRouteTable",
       method = "DELETE",
       path = "/v1/{project_id}/routetables/{routetable_id}",
       content_type = "application/json",
@@ -680,7 +680,7 @@ return {
       response = { ref = "DeleteRouteTableResponse" },
     },
     delete_security_group = {
-      name = "DeleteSecurityGroup",
+      sdk_operation = "DeleteSecurityGroup",
       method = "DELETE",
       path = "/v1/{project_id}/security-groups/{security_group_id}",
       content_type = "application/json",
@@ -690,7 +690,7 @@ return {
       response = { ref = "DeleteSecurityGroupResponse" },
     },
     delete_security_group_rule = {
-      name = "DeleteSecurityGroupRule",
+      sdk_operation = "DeleteSecurityGroupRule",
       method = "DELETE",
       path = "/v1/{project_id}/security-group-rules/{security_group_rule_id}",
       content_type = "application/json",
@@ -700,7 +700,7 @@ return {
       response = { ref = "DeleteSecurityGroupRuleResponse" },
     },
     delete_security_group_tag = {
-      name = "DeleteSecurityGroupTag",
+      sdk_operation = "DeleteSecurityGroupTag",
       method = "DELETE",
       path = "/v2.0/{project_id}/security-groups/{security_group_id}/tags/{key}",
       content_type = "application/json",
@@ -711,7 +711,7 @@ return {
       response = { ref = "DeleteSecurityGroupTagResponse" },
     },
     delete_subnet = {
-      name = "DeleteSubnet",
+      sdk_operation = "DeleteSubnet",
       method = "DELETE",
       path = "/v1/{project_id}/vpcs/{vpc_id}/subnets/{subnet_id}",
       content_type = "application/json",
@@ -722,7 +722,7 @@ return {
       response = { ref = "DeleteSubnetResponse" },
     },
     delete_subnet_tag = {
-      name = "DeleteSubnetTag",
+      sdk_operation = "DeleteSubnetTag",
       method = "DELETE",
       path = "/v2.0/{project_id}/subnets/{subnet_id}/tags/{key}",
       content_type = "application/json",
@@ -733,7 +733,7 @@ return {
       response = { ref = "DeleteSubnetTagResponse" },
     },
     delete_vpc = {
-      name = "DeleteVpc",
+      sdk_operation = "DeleteVpc",
       method = "DELETE",
       path = "/v1/{project_id}/vpcs/{vpc_id}",
       content_type = "application/json",
@@ -743,7 +743,7 @@ return {
       response = { ref = "DeleteVpcResponse" },
     },
     delete_vpc_peering = {
-      name = "DeleteVpcPeering",
+      sdk_operation = "DeleteVpcPeering",
       method = "DELETE",
       path = "/v2.0/vpc/peerings/{peering_id}",
       content_type = "application/json",
@@ -753,7 +753,7 @@ return {
       response = { ref = "DeleteVpcPeeringResponse" },
     },
     delete_vpc_route = {
-      name = "DeleteVpcRoute",
+      sdk_operation = "DeleteVpcRoute",
       method = "DELETE",
       path = "/v2.0/vpc/routes/{route_id}",
       content_type = "application/json",
@@ -763,7 +763,7 @@ return {
       response = { ref = "DeleteVpcRouteResponse" },
     },
     delete_vpc_tag = {
-      name = "DeleteVpcTag",
+      sdk_operation = "DeleteVpcTag",
       method = "DELETE",
       path = "/v2.0/{project_id}/vpcs/{vpc_id}/tags/{key}",
       content_type = "application/json",
@@ -774,7 +774,7 @@ return {
       response = { ref = "DeleteVpcTagResponse" },
     },
     disassociate_route_table = {
-      name = "DisassociateRouteTable",
+      sdk_operation = "DisassociateRouteTable",
       method = "POST",
       path = "/v1/{project_id}/routetables/{routetable_id}/action",
       content_type = "application/json;charset=UTF-8",
@@ -786,7 +786,7 @@ return {
       response = { ref = "DisassociateRouteTableResponse" },
     },
     list_api_version = {
-      name = "ListApiVersion",
+      sdk_operation = "ListApiVersion",
       method = "GET",
       path = "/",
       content_type = "application/json",
@@ -794,7 +794,7 @@ return {
       response = { ref = "ListApiVersionResponse" },
     },
     list_flow_logs = {
-      name = "ListFlowLogs",
+      sdk_operation = "ListFlowLogs",
       method = "GET",
       path = "/v1/{project_id}/fl/flow_logs",
       content_type = "application/json",
@@ -817,7 +817,7 @@ return {
       response = { ref = "ListFlowLogsResponse" },
     },
     list_ports = {
-      name = "ListPorts",
+      sdk_operation = "ListPorts",
       method = "GET",
       path = "/v1/{project_id}/ports",
       content_type = "application/json",
@@ -841,7 +841,7 @@ return {
       response = { ref = "ListPortsResponse" },
     },
     list_privateips = {
-      name = "ListPrivateips",
+      sdk_operation = "ListPrivateips",
       method = "GET",
       path = "/v1/{project_id}/subnets/{subnet_id}/privateips",
       content_type = "application/json",
@@ -854,7 +854,7 @@ return {
       response = { ref = "ListPrivateipsResponse" },
     },
     list_route_tables = {
-      name = "ListRouteTables",
+      sdk_operation = "ListRouteTables",
       method = "GET",
       path = "/v1/{project_id}/routetables",
       content_type = "application/json",
@@ -869,7 +869,7 @@ return {
       response = { ref = "ListRouteTablesResponse" },
     },
     list_security_group_rules = {
-      name = "ListSecurityGroupRules",
+      sdk_operation = "ListSecurityGroupRules",
       method = "GET",
       path = "/v1/{project_id}/security-group-rules",
       content_type = "application/json",
@@ -883,7 +883,7 @@ return {
       response = { ref = "ListSecurityGroupRulesResponse" },
     },
     list_security_group_tags = {
-      name = "ListSecurityGroupTags",
+      sdk_operation = "ListSecurityGroupTags",
       method = "GET",
       path = "/v2.0/{project_id}/security-groups/tags",
       content_type = "application/json",
@@ -891,7 +891,7 @@ return {
       response = { ref = "ListSecurityGroupTagsResponse" },
     },
     list_security_groups = {
-      name = "ListSecurityGroups",
+      sdk_operation = "ListSecurityGroups",
       method = "GET",
       path = "/v1/{project_id}/security-groups",
       content_type = "application/json",
@@ -905,7 +905,7 @@ return {
       response = { ref = "ListSecurityGroupsResponse" },
     },
     list_security_groups_by_tags = {
-      name = "ListSecurityGroupsByTags",
+      sdk_operation = "ListSecurityGroupsByTags",
       method = "POST",
       path = "/v2.0/{project_id}/security-groups/resource_instances/action",
       content_type = "application/json;charset=UTF-8",
@@ -921,7 +921,7 @@ return {
       response = { ref = "ListSecurityGroupsByTagsResponse" },
     },
     list_subnet_tags = {
-      name = "ListSubnetTags",
+      sdk_operation = "ListSubnetTags",
       method = "GET",
       path = "/v2.0/{project_id}/subnets/tags",
       content_type = "application/json",
@@ -929,7 +929,7 @@ return {
       response = { ref = "ListSubnetTagsResponse" },
     },
     list_subnets = {
-      name = "ListSubnets",
+      sdk_operation = "ListSubnets",
       method = "GET",
       path = "/v1/{project_id}/subnets",
       content_type = "application/json",
@@ -942,7 +942,7 @@ return {
       response = { ref = "ListSubnetsResponse" },
     },
     list_subnets_by_tags = {
-      name = "ListSubnetsByTags",
+      sdk_operation = "ListSubnetsByTags",
       method = "POST",
       path = "/v2.0/{project_id}/subnets/resource_instances/action",
       content_type = "application/json;charset=UTF-8",
@@ -958,7 +958,7 @@ return {
       response = { ref = "ListSubnetsByTagsResponse" },
     },
     list_vpc_peerings = {
-      name = "ListVpcPeerings",
+      sdk_operation = "ListVpcPeerings",
       method = "GET",
       path = "/v2.0/vpc/peerings",
       content_type = "application/json",
@@ -975,7 +975,7 @@ return {
       response = { ref = "ListVpcPeeringsResponse" },
     },
     list_vpc_routes = {
-      name = "ListVpcRoutes",
+      sdk_operation = "ListVpcRoutes",
       method = "GET",
       path = "/v2.0/vpc/routes",
       content_type = "application/json",
@@ -992,7 +992,7 @@ return {
       response = { ref = "ListVpcRoutesResponse" },
     },
     list_vpc_tags = {
-      name = "ListVpcTags",
+      sdk_operation = "ListVpcTags",
       method = "GET",
       path = "/v2.0/{project_id}/vpcs/tags",
       content_type = "application/json",
@@ -1000,7 +1000,7 @@ return {
       response = { ref = "ListVpcTagsResponse" },
     },
     list_vpcs = {
-      name = "ListVpcs",
+      sdk_operation = "ListVpcs",
       method = "GET",
       path = "/v1/{project_id}/vpcs",
       content_type = "application/json",
@@ -1014,7 +1014,7 @@ return {
       response = { ref = "ListVpcsResponse" },
     },
     list_vpcs_by_tags = {
-      name = "ListVpcsByTags",
+      sdk_operation = "ListVpcsByTags",
       method = "POST",
       path = "/v2.0/{project_id}/vpcs/resource_instances/action",
       content_type = "application/json;charset=UTF-8",
@@ -1030,7 +1030,7 @@ return {
       response = { ref = "ListVpcsByTagsResponse" },
     },
     neutron_add_firewall_rule = {
-      name = "NeutronAddFirewallRule",
+      sdk_operation = "NeutronAddFirewallRule",
       method = "PUT",
       path = "/v2.0/fwaas/firewall_policies/{firewall_policy_id}/insert_rule",
       content_type = "application/json;charset=UTF-8",
@@ -1044,7 +1044,7 @@ return {
       response = { ref = "NeutronAddFirewallRuleResponse" },
     },
     neutron_add_router_interface = {
-      name = "NeutronAddRouterInterface",
+      sdk_operation = "NeutronAddRouterInterface",
       method = "PUT",
       path = "/v2.0/routers/{router_id}/add_router_interface",
       content_type = "application/json;charset=UTF-8",
@@ -1057,7 +1057,7 @@ return {
       response = { ref = "NeutronAddRouterInterfaceResponse" },
     },
     neutron_create_firewall_group = {
-      name = "NeutronCreateFirewallGroup",
+      sdk_operation = "NeutronCreateFirewallGroup",
       method = "POST",
       path = "/v2.0/fwaas/firewall_groups",
       content_type = "application/json;charset=UTF-8",
@@ -1068,7 +1068,7 @@ return {
       response = { ref = "NeutronCreateFirewallGroupResponse" },
     },
     neutron_create_firewall_policy = {
-      name = "NeutronCreateFirewallPolicy",
+      sdk_operation = "NeutronCreateFirewallPolicy",
       method = "POST",
       path = "/v2.0/fwaas/firewall_policies",
       content_type = "application/json;charset=UTF-8",
@@ -1079,7 +1079,7 @@ return {
       response = { ref = "NeutronCreateFirewallPolicyResponse" },
     },
     neutron_create_firewall_rule = {
-      name = "NeutronCreateFirewallRule",
+      sdk_operation = "NeutronCreateFirewallRule",
       method = "POST",
       path = "/v2.0/fwaas/firewall_rules",
       content_type = "application/json;charset=UTF-8",
@@ -1090,7 +1090,7 @@ return {
       response = { ref = "NeutronCreateFirewallRuleResponse" },
     },
     neutron_create_network = {
-      name = "NeutronCreateNetwork",
+      sdk_operation = "NeutronCreateNetwork",
       method = "POST",
       path = "/v2.0/networks",
       content_type = "application/json;charset=UTF-8",
@@ -1101,7 +1101,7 @@ return {
       response = { ref = "NeutronCreateNetworkResponse" },
     },
     neutron_create_port = {
-      name = "NeutronCreatePort",
+      sdk_operation = "NeutronCreatePort",
       method = "POST",
       path = "/v2.0/ports",
       content_type = "application/json;charset=UTF-8",
@@ -1112,7 +1112,7 @@ return {
       response = { ref = "NeutronCreatePortResponse" },
     },
     neutron_create_router = {
-      name = "NeutronCreateRouter",
+      sdk_operation = "NeutronCreateRouter",
       method = "POST",
       path = "/v2.0/routers",
       content_type = "application/json;charset=UTF-8",
@@ -1123,7 +1123,7 @@ return {
       response = { ref = "NeutronCreateRouterResponse" },
     },
     neutron_create_security_group = {
-      name = "NeutronCreateSecurityGroup",
+      sdk_operation = "NeutronCreateSecurityGroup",
       method = "POST",
       path = "/v2.0/security-groups",
       content_type = "application/json;charset=UTF-8",
@@ -1134,7 +1134,7 @@ return {
       response = { ref = "NeutronCreateSecurityGroupResponse" },
     },
     neutron_create_security_group_rule = {
-      name = "NeutronCreateSecurityGroupRule",
+      sdk_operation = "NeutronCreateSecurityGroupRule",
       method = "POST",
       path = "/v2.0/security-group-rules",
       content_type = "application/json;charset=UTF-8",
@@ -1145,7 +1145,7 @@ return {
       response = { ref = "NeutronCreateSecurityGroupRuleResponse" },
     },
     neutron_create_subnet = {
-      name = "NeutronCreateSubnet",
+      sdk_operation = "NeutronCreateSubnet",
       method = "POST",
       path = "/v2.0/subnets",
       content_type = "application/json;charset=UTF-8",
@@ -1156,7 +1156,7 @@ return {
       response = { ref = "NeutronCreateSubnetResponse" },
     },
     neutron_delete_firewall_group = {
-      name = "NeutronDeleteFirewallGroup",
+      sdk_operation = "NeutronDeleteFirewallGroup",
       method = "DELETE",
       path = "/v2.0/fwaas/firewall_groups/{firewall_group_id}",
       content_type = "application/json",
@@ -1166,7 +1166,7 @@ return {
       response = { ref = "NeutronDeleteFirewallGroupResponse" },
     },
     neutron_delete_firewall_policy = {
-      name = "NeutronDeleteFirewallPolicy",
+      sdk_operation = "NeutronDeleteFirewallPolicy",
       method = "DELETE",
       path = "/v2.0/fwaas/firewall_policies/{firewall_policy_id}",
       content_type = "application/json",
@@ -1176,7 +1176,7 @@ return {
       response = { ref = "NeutronDeleteFirewallPolicyResponse" },
     },
     neutron_delete_firewall_rule = {
-      name = "NeutronDeleteFirewallRule",
+      sdk_operation = "NeutronDeleteFirewallRule",
       method = "DELETE",
       path = "/v2.0/fwaas/firewall_rules/{firewall_rule_id}",
       content_type = "application/json",
@@ -1186,7 +1186,7 @@ return {
       response = { ref = "NeutronDeleteFirewallRuleResponse" },
     },
     neutron_delete_network = {
-      name = "NeutronDeleteNetwork",
+      sdk_operation = "NeutronDeleteNetwork",
       method = "DELETE",
       path = "/v2.0/networks/{network_id}",
       content_type = "application/json",
@@ -1196,7 +1196,7 @@ return {
       response = { ref = "NeutronDeleteNetworkResponse" },
     },
     neutron_delete_port = {
-      name = "NeutronDeletePort",
+      sdk_operation = "NeutronDeletePort",
       method = "DELETE",
       path = "/v2.0/ports/{port_id}",
       content_type = "application/json",
@@ -1206,7 +1206,7 @@ return {
       response = { ref = "NeutronDeletePortResponse" },
     },
     neutron_delete_router = {
-      name = "NeutronDeleteRouter",
+      sdk_operation = "NeutronDeleteRouter",
       method = "DELETE",
       path = "/v2.0/routers/{router_id}",
       content_type = "application/json",
@@ -1216,7 +1216,7 @@ return {
       response = { ref = "NeutronDeleteRouterResponse" },
     },
     neutron_delete_security_group = {
-      name = "NeutronDeleteSecurityGroup",
+      sdk_operation = "NeutronDeleteSecurityGroup",
       method = "DELETE",
       path = "/v2.0/security-groups/{security_group_id}",
       content_type = "application/json",
@@ -1226,7 +1226,7 @@ return {
       response = { ref = "NeutronDeleteSecurityGroupResponse" },
     },
     neutron_delete_security_group_rule = {
-      name = "NeutronDeleteSecurityGroupRule",
+      sdk_operation = "NeutronDeleteSecurityGroupRule",
       method = "DELETE",
       path = "/v2.0/security-group-rules/{security_group_rule_id}",
       content_type = "application/json",
@@ -1236,7 +1236,7 @@ return {
       response = { ref = "NeutronDeleteSecurityGroupRuleResponse" },
     },
     neutron_delete_subnet = {
-      name = "NeutronDeleteSubnet",
+      sdk_operation = "NeutronDeleteSubnet",
       method = "DELETE",
       path = "/v2.0/subnets/{subnet_id}",
       content_type = "application/json",
@@ -1246,7 +1246,7 @@ return {
       response = { ref = "NeutronDeleteSubnetResponse" },
     },
     neutron_list_firewall_groups = {
-      name = "NeutronListFirewallGroups",
+      sdk_operation = "NeutronListFirewallGroups",
       method = "GET",
       path = "/v2.0/fwaas/firewall_groups",
       content_type = "application/json",
@@ -1263,7 +1263,7 @@ return {
       response = { ref = "NeutronListFirewallGroupsResponse" },
     },
     neutron_list_firewall_policies = {
-      name = "NeutronListFirewallPolicies",
+      sdk_operation = "NeutronListFirewallPolicies",
       method = "GET",
       path = "/v2.0/fwaas/firewall_policies",
       content_type = "application/json",
@@ -1279,7 +1279,7 @@ return {
       response = { ref = "NeutronListFirewallPoliciesResponse" },
     },
     neutron_list_firewall_rules = {
-      name = "NeutronListFirewallRules",
+      sdk_operation = "NeutronListFirewallRules",
       method = "GET",
       path = "/v2.0/fwaas/firewall_rules",
       content_type = "application/json",
@@ -1296,7 +1296,7 @@ return {
       response = { ref = "NeutronListFirewallRulesResponse" },
     },
     neutron_list_networks = {
-      name = "NeutronListNetworks",
+      sdk_operation = "NeutronListNetworks",
       method = "GET",
       path = "/v2.0/networks",
       content_type = "application/json",
@@ -1316,7 +1316,7 @@ return {
       response = { ref = "NeutronListNetworksResponse" },
     },
     neutron_list_ports = {
-      name = "NeutronListPorts",
+      sdk_operation = "NeutronListPorts",
       method = "GET",
       path = "/v2.0/ports",
       content_type = "application/json",
@@ -1339,7 +1339,7 @@ return {
       response = { ref = "NeutronListPortsResponse" },
     },
     neutron_list_routers = {
-      name = "NeutronListRouters",
+      sdk_operation = "NeutronListRouters",
       method = "GET",
       path = "/v2.0/routers",
       content_type = "application/json",
@@ -1355,7 +1355,7 @@ return {
       response = { ref = "NeutronListRoutersResponse" },
     },
     neutron_list_security_group_rules = {
-      name = "NeutronListSecurityGroupRules",
+      sdk_operation = "NeutronListSecurityGroupRules",
       method = "GET",
       path = "/v2.0/security-group-rules",
       content_type = "application/json",
@@ -1378,7 +1378,7 @@ return {
       response = { ref = "NeutronListSecurityGroupRulesResponse" },
     },
     neutron_list_security_groups = {
-      name = "NeutronListSecurityGroups",
+      sdk_operation = "NeutronListSecurityGroups",
       method = "GET",
       path = "/v2.0/security-groups",
       content_type = "application/json",
@@ -1394,7 +1394,7 @@ return {
       response = { ref = "NeutronListSecurityGroupsResponse" },
     },
     neutron_list_subnets = {
-      name = "NeutronListSubnets",
+      sdk_operation = "NeutronListSubnets",
       method = "GET",
       path = "/v2.0/subnets",
       content_type = "application/json",
@@ -1414,7 +1414,7 @@ return {
       response = { ref = "NeutronListSubnetsResponse" },
     },
     neutron_remove_firewall_rule = {
-      name = "NeutronRemoveFirewallRule",
+      sdk_operation = "NeutronRemoveFirewallRule",
       method = "PUT",
       path = "/v2.0/fwaas/firewall_policies/{firewall_policy_id}/remove_rule",
       content_type = "application/json;charset=UTF-8",
@@ -1426,7 +1426,7 @@ return {
       response = { ref = "NeutronRemoveFirewallRuleResponse" },
     },
     neutron_remove_router_interface = {
-      name = "NeutronRemoveRouterInterface",
+      sdk_operation = "NeutronRemoveRouterInterface",
       method = "PUT",
       path = "/v2.0/routers/{router_id}/remove_router_interface",
       content_type = "application/json;charset=UTF-8",
@@ -1439,7 +1439,7 @@ return {
       response = { ref = "NeutronRemoveRouterInterfaceResponse" },
     },
     neutron_show_firewall_group = {
-      name = "NeutronShowFirewallGroup",
+      sdk_operation = "NeutronShowFirewallGroup",
       method = "GET",
       path = "/v2.0/fwaas/firewall_groups/{firewall_group_id}",
       content_type = "application/json",
@@ -1449,7 +1449,7 @@ return {
       response = { ref = "NeutronShowFirewallGroupResponse" },
     },
     neutron_show_firewall_policy = {
-      name = "NeutronShowFirewallPolicy",
+      sdk_operation = "NeutronShowFirewallPolicy",
       method = "GET",
       path = "/v2.0/fwaas/firewall_policies/{firewall_policy_id}",
       content_type = "application/json",
@@ -1459,7 +1459,7 @@ return {
       response = { ref = "NeutronShowFirewallPolicyResponse" },
     },
     neutron_show_firewall_rule = {
-      name = "NeutronShowFirewallRule",
+      sdk_operation = "NeutronShowFirewallRule",
       method = "GET",
       path = "/v2.0/fwaas/firewall_rules/{firewall_rule_id}",
       content_type = "application/json",
@@ -1469,7 +1469,7 @@ return {
       response = { ref = "NeutronShowFirewallRuleResponse" },
     },
     neutron_show_network = {
-      name = "NeutronShowNetwork",
+      sdk_operation = "NeutronShowNetwork",
       method = "GET",
       path = "/v2.0/networks/{network_id}",
       content_type = "application/json",
@@ -1479,7 +1479,7 @@ return {
       response = { ref = "NeutronShowNetworkResponse" },
     },
     neutron_show_port = {
-      name = "NeutronShowPort",
+      sdk_operation = "NeutronShowPort",
       method = "GET",
       path = "/v2.0/ports/{port_id}",
       content_type = "application/json",
@@ -1489,7 +1489,7 @@ return {
       response = { ref = "NeutronShowPortResponse" },
     },
     neutron_show_router = {
-      name = "NeutronShowRouter",
+      sdk_operation = "NeutronShowRouter",
       method = "GET",
       path = "/v2.0/routers/{router_id}",
       content_type = "application/json",
@@ -1499,7 +1499,7 @@ return {
       response = { ref = "NeutronShowRouterResponse" },
     },
     neutron_show_security_group = {
-      name = "NeutronShowSecurityGroup",
+      sdk_operation = "NeutronShowSecurityGroup",
       method = "GET",
       path = "/v2.0/security-groups/{security_group_id}",
       content_type = "application/json",
@@ -1509,7 +1509,7 @@ return {
       response = { ref = "NeutronShowSecurityGroupResponse" },
     },
     neutron_show_security_group_rule = {
-      name = "NeutronShowSecurityGroupRule",
+      sdk_operation = "NeutronShowSecurityGroupRule",
       method = "GET",
       path = "/v2.0/security-group-rules/{security_group_rule_id}",
       content_type = "application/json",
@@ -1519,7 +1519,7 @@ return {
       response = { ref = "NeutronShowSecurityGroupRuleResponse" },
     },
     neutron_show_subnet = {
-      name = "NeutronShowSubnet",
+      sdk_operation = "NeutronShowSubnet",
       method = "GET",
       path = "/v2.0/subnets/{subnet_id}",
       content_type = "application/json",
@@ -1529,7 +1529,7 @@ return {
       response = { ref = "NeutronShowSubnetResponse" },
     },
     neutron_update_firewall_group = {
-      name = "NeutronUpdateFirewallGroup",
+      sdk_operation = "NeutronUpdateFirewallGroup",
       method = "PUT",
       path = "/v2.0/fwaas/firewall_groups/{firewall_group_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1541,7 +1541,7 @@ return {
       response = { ref = "NeutronUpdateFirewallGroupResponse" },
     },
     neutron_update_firewall_policy = {
-      name = "NeutronUpdateFirewallPolicy",
+      sdk_operation = "NeutronUpdateFirewallPolicy",
       method = "PUT",
       path = "/v2.0/fwaas/firewall_policies/{firewall_policy_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1553,7 +1553,7 @@ return {
       response = { ref = "NeutronUpdateFirewallPolicyResponse" },
     },
     neutron_update_firewall_rule = {
-      name = "NeutronUpdateFirewallRule",
+      sdk_operation = "NeutronUpdateFirewallRule",
       method = "PUT",
       path = "/v2.0/fwaas/firewall_rules/{firewall_rule_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1565,7 +1565,7 @@ return {
       response = { ref = "NeutronUpdateFirewallRuleResponse" },
     },
     neutron_update_network = {
-      name = "NeutronUpdateNetwork",
+      sdk_operation = "NeutronUpdateNetwork",
       method = "PUT",
       path = "/v2.0/networks/{network_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1577,7 +1577,7 @@ return {
       response = { ref = "NeutronUpdateNetworkResponse" },
     },
     neutron_update_port = {
-      name = "NeutronUpdatePort",
+      sdk_operation = "NeutronUpdatePort",
       method = "PUT",
       path = "/v2.0/ports/{port_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1589,7 +1589,7 @@ return {
       response = { ref = "NeutronUpdatePortResponse" },
     },
     neutron_update_router = {
-      name = "NeutronUpdateRouter",
+      sdk_operation = "NeutronUpdateRouter",
       method = "PUT",
       path = "/v2.0/routers/{router_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1601,7 +1601,7 @@ return {
       response = { ref = "NeutronUpdateRouterResponse" },
     },
     neutron_update_security_group = {
-      name = "NeutronUpdateSecurityGroup",
+      sdk_operation = "NeutronUpdateSecurityGroup",
       method = "PUT",
       path = "/v2.0/security-groups/{security_group_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1613,7 +1613,7 @@ return {
       response = { ref = "NeutronUpdateSecurityGroupResponse" },
     },
     neutron_update_subnet = {
-      name = "NeutronUpdateSubnet",
+      sdk_operation = "NeutronUpdateSubnet",
       method = "PUT",
       path = "/v2.0/subnets/{subnet_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1625,7 +1625,7 @@ return {
       response = { ref = "NeutronUpdateSubnetResponse" },
     },
     reject_vpc_peering = {
-      name = "RejectVpcPeering",
+      sdk_operation = "RejectVpcPeering",
       method = "PUT",
       path = "/v2.0/vpc/peerings/{peering_id}/reject",
       content_type = "application/json",
@@ -1635,7 +1635,7 @@ return {
       response = { ref = "RejectVpcPeeringResponse" },
     },
     show_flow_log = {
-      name = "ShowFlowLog",
+      sdk_operation = "ShowFlowLog",
       method = "GET",
       path = "/v1/{project_id}/fl/flow_logs/{flowlog_id}",
       content_type = "application/json",
@@ -1645,7 +1645,7 @@ return {
       response = { ref = "ShowFlowLogResponse" },
     },
     show_network_ip_availabilities = {
-      name = "ShowNetworkIpAvailabilities",
+      sdk_operation = "ShowNetworkIpAvailabilities",
       method = "GET",
       path = "/v2.0/network-ip-availabilities/{network_id}",
       content_type = "application/json",
@@ -1655,7 +1655,7 @@ return {
       response = { ref = "ShowNetworkIpAvailabilitiesResponse" },
     },
     show_port = {
-      name = "ShowPort",
+      sdk_operation = "ShowPort",
       method = "GET",
       path = "/v1/{project_id}/ports/{port_id}",
       content_type = "application/json",
@@ -1665,7 +1665,7 @@ return {
       response = { ref = "ShowPortResponse" },
     },
     show_privateip = {
-      name = "ShowPrivateip",
+      sdk_operation = "ShowPrivateip",
       method = "GET",
       path = "/v1/{project_id}/privateips/{privateip_id}",
       content_type = "application/json",
@@ -1675,7 +1675,7 @@ return {
       response = { ref = "ShowPrivateipResponse" },
     },
     show_quota = {
-      name = "ShowQuota",
+      sdk_operation = "ShowQuota",
       method = "GET",
       path = "/v1/{project_id}/quotas",
       content_type = "application/json",
@@ -1685,7 +1685,7 @@ return {
       response = { ref = "ShowQuotaResponse" },
     },
     show_route_table = {
-      name = "ShowRouteTable",
+      sdk_operation = "ShowRouteTable",
       method = "GET",
       path = "/v1/{project_id}/routetables/{routetable_id}",
       content_type = "application/json",
@@ -1695,7 +1695,7 @@ return {
       response = { ref = "ShowRouteTableResponse" },
     },
     show_security_group = {
-      name = "ShowSecurityGroup",
+      sdk_operation = "ShowSecurityGroup",
       method = "GET",
       path = "/v1/{project_id}/security-groups/{security_group_id}",
       content_type = "application/json",
@@ -1705,7 +1705,7 @@ return {
       response = { ref = "ShowSecurityGroupResponse" },
     },
     show_security_group_rule = {
-      name = "ShowSecurityGroupRule",
+      sdk_operation = "ShowSecurityGroupRule",
       method = "GET",
       path = "/v1/{project_id}/security-group-rules/{security_group_rule_id}",
       content_type = "application/json",
@@ -1715,7 +1715,7 @@ return {
       response = { ref = "ShowSecurityGroupRuleResponse" },
     },
     show_security_group_tags = {
-      name = "ShowSecurityGroupTags",
+      sdk_operation = "ShowSecurityGroupTags",
       method = "GET",
       path = "/v2.0/{project_id}/security-groups/{security_group_id}/tags",
       content_type = "application/json",
@@ -1725,7 +1725,7 @@ return {
       response = { ref = "ShowSecurityGroupTagsResponse" },
     },
     show_subnet = {
-      name = "ShowSubnet",
+      sdk_operation = "ShowSubnet",
       method = "GET",
       path = "/v1/{project_id}/subnets/{subnet_id}",
       content_type = "application/json",
@@ -1735,7 +1735,7 @@ return {
       response = { ref = "ShowSubnetResponse" },
     },
     show_subnet_tags = {
-      name = "ShowSubnetTags",
+      sdk_operation = "ShowSubnetTags",
       method = "GET",
       path = "/v2.0/{project_id}/subnets/{subnet_id}/tags",
       content_type = "application/json",
@@ -1745,7 +1745,7 @@ return {
       response = { ref = "ShowSubnetTagsResponse" },
     },
     show_vpc = {
-      name = "ShowVpc",
+      sdk_operation = "ShowVpc",
       method = "GET",
       path = "/v1/{project_id}/vpcs/{vpc_id}",
       content_type = "application/json",
@@ -1755,7 +1755,7 @@ return {
       response = { ref = "ShowVpcResponse" },
     },
     show_vpc_peering = {
-      name = "ShowVpcPeering",
+      sdk_operation = "ShowVpcPeering",
       method = "GET",
       path = "/v2.0/vpc/peerings/{peering_id}",
       content_type = "application/json",
@@ -1765,7 +1765,7 @@ return {
       response = { ref = "ShowVpcPeeringResponse" },
     },
     show_vpc_route = {
-      name = "ShowVpcRoute",
+      sdk_operation = "ShowVpcRoute",
       method = "GET",
       path = "/v2.0/vpc/routes/{route_id}",
       content_type = "application/json",
@@ -1775,7 +1775,7 @@ return {
       response = { ref = "ShowVpcRouteResponse" },
     },
     show_vpc_tags = {
-      name = "ShowVpcTags",
+      sdk_operation = "ShowVpcTags",
       method = "GET",
       path = "/v2.0/{project_id}/vpcs/{vpc_id}/tags",
       content_type = "application/json",
@@ -1785,7 +1785,7 @@ return {
       response = { ref = "ShowVpcTagsResponse" },
     },
     update_flow_log = {
-      name = "UpdateFlowLog",
+      sdk_operation = "UpdateFlowLog",
       method = "PUT",
       path = "/v1/{project_id}/fl/flow_logs/{flowlog_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1797,7 +1797,7 @@ return {
       response = { ref = "UpdateFlowLogResponse" },
     },
     update_port = {
-      name = "UpdatePort",
+      sdk_operation = "UpdatePort",
       method = "PUT",
       path = "/v1/{project_id}/ports/{port_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1809,7 +1809,7 @@ return {
       response = { ref = "UpdatePortResponse" },
     },
     update_route_table = {
-      name = "UpdateRouteTable",
+      sdk_operation = "UpdateRouteTable",
       method = "PUT",
       path = "/v1/{project_id}/routetables/{routetable_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1821,7 +1821,7 @@ return {
       response = { ref = "UpdateRouteTableResponse" },
     },
     update_subnet = {
-      name = "UpdateSubnet",
+      sdk_operation = "UpdateSubnet",
       method = "PUT",
       path = "/v1/{project_id}/vpcs/{vpc_id}/subnets/{subnet_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1834,7 +1834,7 @@ return {
       response = { ref = "UpdateSubnetResponse" },
     },
     update_vpc = {
-      name = "UpdateVpc",
+      sdk_operation = "UpdateVpc",
       method = "PUT",
       path = "/v1/{project_id}/vpcs/{vpc_id}",
       content_type = "application/json;charset=UTF-8",
@@ -1846,7 +1846,7 @@ return {
       response = { ref = "UpdateVpcResponse" },
     },
     update_vpc_peering = {
-      name = "UpdateVpcPeering",
+      sdk_operation = "UpdateVpcPeering",
       method = "PUT",
       path = "/v2.0/vpc/peerings/{peering_id}",
       content_type = "application/json;charset=UTF-8",

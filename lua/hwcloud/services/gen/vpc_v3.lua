@@ -360,7 +360,7 @@ return {
   },
   operations = {
     add_clouddcn_subnets_tags = {
-      name = "AddClouddcnSubnetsTags",
+      sdk_operation = "AddClouddcnSubnetsTags",
       method = "POST",
       path = "/v3/{project_id}/clouddcn-subnets/{resource_id}/tags",
       content_type = "application/json",
@@ -372,7 +372,7 @@ return {
       response = { ref = "AddClouddcnSubnetsTagsResponse" },
     },
     add_firewall_rules = {
-      name = "AddFirewallRules",
+      sdk_operation = "AddFirewallRules",
       method = "PUT",
       path = "/v3/{project_id}/vpc/firewalls/{firewall_id}/insert-rules",
       content_type = "application/json",
@@ -385,7 +385,7 @@ return {
       response = { ref = "AddFirewallRulesResponse" },
     },
     add_security_groups = {
-      name = "AddSecurityGroups",
+      sdk_operation = "AddSecurityGroups",
       method = "PUT",
       path = "/v3/{project_id}/ports/{port_id}/insert-security-groups",
       content_type = "application/json",
@@ -398,7 +398,7 @@ return {
       response = { ref = "AddSecurityGroupsResponse" },
     },
     add_sources_to_traffic_mirror_session = {
-      name = "AddSourcesToTrafficMirrorSession",
+      sdk_operation = "AddSourcesToTrafficMirrorSession",
       method = "PUT",
       path = "/v3/{project_id}/vpc/traffic-mirror-sessions/{traffic_mirror_session_id}/add-sources",
       content_type = "application/json",
@@ -410,7 +410,7 @@ return {
       response = { ref = "AddSourcesToTrafficMirrorSessionResponse" },
     },
     add_vpc_extend_cidr = {
-      name = "AddVpcExtendCidr",
+      sdk_operation = "AddVpcExtendCidr",
       method = "PUT",
       path = "/v3/{project_id}/vpc/vpcs/{vpc_id}/add-extend-cidr",
       content_type = "application/json",
@@ -423,7 +423,7 @@ return {
       response = { ref = "AddVpcExtendCidrResponse" },
     },
     associate_subnet_firewall = {
-      name = "AssociateSubnetFirewall",
+      sdk_operation = "AssociateSubnetFirewall",
       method = "PUT",
       path = "/v3/{project_id}/vpc/firewalls/{firewall_id}/associate-subnets",
       content_type = "application/json",
@@ -436,7 +436,7 @@ return {
       response = { ref = "AssociateSubnetFirewallResponse" },
     },
     batch_create_clouddcn_subnets_tags = {
-      name = "BatchCreateClouddcnSubnetsTags",
+      sdk_operation = "BatchCreateClouddcnSubnetsTags",
       method = "POST",
       path = "/v3/{project_id}/clouddcn-subnets/{resource_id}/tags/create",
       content_type = "application/json",
@@ -449,7 +449,7 @@ return {
       response = { ref = "BatchCreateClouddcnSubnetsTagsResponse" },
     },
     batch_create_firewall_tags = {
-      name = "BatchCreateFirewallTags",
+      sdk_operation = "BatchCreateFirewallTags",
       method = "POST",
       path = "/v3/{project_id}/firewalls/{firewall_id}/tags/create",
       content_type = "application/json",
@@ -461,7 +461,7 @@ return {
       response = { ref = "BatchCreateFirewallTagsResponse" },
     },
     batch_create_port_tags = {
-      name = "BatchCreatePortTags",
+      sdk_operation = "BatchCreatePortTags",
       method = "POST",
       path = "/v3/{project_id}/ports/{port_id}/tags/create",
       content_type = "application/json",
@@ -473,7 +473,7 @@ return {
       response = { ref = "BatchCreatePortTagsResponse" },
     },
     batch_create_security_group_rules = {
-      name = "BatchCreateSecurityGroupRules",
+      sdk_operation = "BatchCreateSecurityGroupRules",
       method = "POST",
       path = "/v3/{project_id}/vpc/security-groups/{security_group_id}/security-group-rules/batch-create",
       content_type = "application/json",
@@ -487,7 +487,7 @@ return {
       response = { ref = "BatchCreateSecurityGroupRulesResponse" },
     },
     batch_create_sub_network_interface = {
-      name = "BatchCreateSubNetworkInterface",
+      sdk_operation = "BatchCreateSubNetworkInterface",
       method = "POST",
       path = "/v3/{project_id}/vpc/sub-network-interfaces/batch-create",
       content_type = "application/json",
@@ -500,7 +500,7 @@ return {
       response = { ref = "BatchCreateSubNetworkInterfaceResponse" },
     },
     batch_delete_clouddcn_subnets_tags = {
-      name = "BatchDeleteClouddcnSubnetsTags",
+      sdk_operation = "BatchDeleteClouddcnSubnetsTags",
       method = "POST",
       path = "/v3/{project_id}/clouddcn-subnets/{resource_id}/tags/delete",
       content_type = "application/json",
@@ -513,7 +513,7 @@ return {
       response = { ref = "BatchDeleteClouddcnSubnetsTagsResponse" },
     },
     batch_delete_firewall_tags = {
-      name = "BatchDeleteFirewallTags",
+      sdk_operation = "BatchDeleteFirewallTags",
       method = "POST",
       path = "/v3/{project_id}/firewalls/{firewall_id}/tags/delete",
       content_type = "application/json",
@@ -525,7 +525,7 @@ return {
       response = { ref = "BatchDeleteFirewallTagsResponse" },
     },
     batch_delete_port_tags = {
-      name = "BatchDeletePortTags",
+      sdk_operation = "BatchDeletePortTags",
       method = "POST",
       path = "/v3/{project_id}/ports/{port_id}/tags/delete",
       content_type = "application/json",
@@ -537,7 +537,7 @@ return {
       response = { ref = "BatchDeletePortTagsResponse" },
     },
     count_firewalls_by_tags = {
-      name = "CountFirewallsByTags",
+      sdk_operation = "CountFirewallsByTags",
       method = "POST",
       path = "/v3/{project_id}/firewalls/resource-instances/count",
       content_type = "application/json",
@@ -549,7 +549,7 @@ return {
       response = { ref = "CountFirewallsByTagsResponse" },
     },
     count_ports_by_tags = {
-      name = "CountPortsByTags",
+      sdk_operation = "CountPortsByTags",
       method = "POST",
       path = "/v3/{project_id}/ports/resource-instances/count",
       content_type = "application/json",
@@ -561,7 +561,7 @@ return {
       response = { ref = "CountPortsByTagsResponse" },
     },
     create_address_group = {
-      name = "CreateAddressGroup",
+      sdk_operation = "CreateAddressGroup",
       method = "POST",
       path = "/v3/{project_id}/vpc/address-groups",
       content_type = "application/json",
@@ -573,7 +573,7 @@ return {
       response = { ref = "CreateAddressGroupResponse" },
     },
     create_clouddcn_subnet = {
-      name = "CreateClouddcnSubnet",
+      sdk_operation = "CreateClouddcnSubnet",
       method = "POST",
       path = "/v3/{project_id}/vpc/clouddcn-subnets",
       content_type = "application/json",
@@ -584,7 +584,7 @@ return {
       response = { ref = "CreateClouddcnSubnetResponse" },
     },
     create_firewall = {
-      name = "CreateFirewall",
+      sdk_operation = "CreateFirewall",
       method = "POST",
       path = "/v3/{project_id}/vpc/firewalls",
       content_type = "application/json",
@@ -596,7 +596,7 @@ return {
       response = { ref = "CreateFirewallResponse" },
     },
     create_firewall_tag = {
-      name = "CreateFirewallTag",
+      sdk_operation = "CreateFirewallTag",
       method = "POST",
       path = "/v3/{project_id}/firewalls/{firewall_id}/tags",
       content_type = "application/json",
@@ -608,7 +608,7 @@ return {
       response = { ref = "CreateFirewallTagResponse" },
     },
     create_port_tag = {
-      name = "CreatePortTag",
+      sdk_operation = "CreatePortTag",
       method = "POST",
       path = "/v3/{project_id}/ports/{port_id}/tags",
       content_type = "application/json",
@@ -620,7 +620,7 @@ return {
       response = { ref = "CreatePortTagResponse" },
     },
     create_security_group = {
-      name = "CreateSecurityGroup",
+      sdk_operation = "CreateSecurityGroup",
       method = "POST",
       path = "/v3/{project_id}/vpc/security-groups",
       content_type = "application/json",
@@ -632,7 +632,7 @@ return {
       response = { ref = "CreateSecurityGroupResponse" },
     },
     create_security_group_rule = {
-      name = "CreateSecurityGroupRule",
+      sdk_operation = "CreateSecurityGroupRule",
       method = "POST",
       path = "/v3/{project_id}/vpc/security-group-rules",
       content_type = "application/json",
@@ -644,7 +644,7 @@ return {
       response = { ref = "CreateSecurityGroupRuleResponse" },
     },
     create_sub_network_interface = {
-      name = "CreateSubNetworkInterface",
+      sdk_operation = "CreateSubNetworkInterface",
       method = "POST",
       path = "/v3/{project_id}/vpc/sub-network-interfaces",
       content_type = "application/json",
@@ -656,7 +656,7 @@ return {
       response = { ref = "CreateSubNetworkInterfaceResponse" },
     },
     create_traffic_mirror_filter = {
-      name = "CreateTrafficMirrorFilter",
+      sdk_operation = "CreateTrafficMirrorFilter",
       method = "POST",
       path = "/v3/{project_id}/vpc/traffic-mirror-filters",
       content_type = "application/json",
@@ -667,7 +667,7 @@ return {
       response = { ref = "CreateTrafficMirrorFilterResponse" },
     },
     create_traffic_mirror_filter_rule = {
-      name = "CreateTrafficMirrorFilterRule",
+      sdk_operation = "CreateTrafficMirrorFilterRule",
       method = "POST",
       path = "/v3/{project_id}/vpc/traffic-mirror-filter-rules",
       content_type = "application/json",
@@ -678,7 +678,7 @@ return {
       response = { ref = "CreateTrafficMirrorFilterRuleResponse" },
     },
     create_traffic_mirror_session = {
-      name = "CreateTrafficMirrorSession",
+      sdk_operation = "CreateTrafficMirrorSession",
       method = "POST",
       path = "/v3/{project_id}/vpc/traffic-mirror-sessions",
       content_type = "application/json",
@@ -689,7 +689,7 @@ return {
       response = { ref = "CreateTrafficMirrorSessionResponse" },
     },
     create_virsubnet_cidr_reservation = {
-      name = "CreateVirsubnetCidrReservation",
+      sdk_operation = "CreateVirsubnetCidrReservation",
       method = "POST",
       path = "/v3/{project_id}/vpc/virsubnet-cidr-reservations",
       content_type = "application/json",
@@ -701,7 +701,7 @@ return {
       response = { ref = "CreateVirsubnetCidrReservationResponse" },
     },
     create_vpc = {
-      name = "CreateVpc",
+      sdk_operation = "CreateVpc",
       method = "POST",
       path = "/v3/{project_id}/vpc/vpcs",
       content_type = "application/json",
@@ -713,7 +713,7 @@ return {
       response = { ref = "CreateVpcResponse" },
     },
     delete_address_group = {
-      name = "DeleteAddressGroup",
+      sdk_operation = "DeleteAddressGroup",
       method = "DELETE",
       path = "/v3/{project_id}/vpc/address-groups/{address_group_id}",
       content_type = "application/json",
@@ -723,7 +723,7 @@ return {
       response = { ref = "DeleteAddressGroupResponse" },
     },
     delete_clouddcn_subnet = {
-      name = "DeleteClouddcnSubnet",
+      sdk_operation = "DeleteClouddcnSubnet",
       method = "DELETE",
       path = "/v3/{project_id}/vpc/clouddcn-subnets/{clouddcn_subnet_id}",
       content_type = "application/json",
@@ -733,7 +733,7 @@ return {
       response = { ref = "DeleteClouddcnSubnetResponse" },
     },
     delete_clouddcn_subnets_tag = {
-      name = "DeleteClouddcnSubnetsTag",
+      sdk_operation = "DeleteClouddcnSubnetsTag",
       method = "DELETE",
       path = "/v3/{project_id}/clouddcn-subnets/{resource_id}/tags/{tag_key}",
       content_type = "application/json",
@@ -744,7 +744,7 @@ return {
       response = { ref = "DeleteClouddcnSubnetsTagResponse" },
     },
     delete_firewall = {
-      name = "DeleteFirewall",
+      sdk_operation = "DeleteFirewall",
       method = "DELETE",
       path = "/v3/{project_id}/vpc/firewalls/{firewall_id}",
       content_type = "application/json",
@@ -754,7 +754,7 @@ return {
       response = { ref = "DeleteFirewallResponse" },
     },
     delete_firewall_tag = {
-      name = "DeleteFirewallTag",
+      sdk_operation = "DeleteFirewallTag",
       method = "DELETE",
       path = "/v3/{project_id}/firewalls/{firewall_id}/tags/{tag_key}",
       content_type = "application/json",
@@ -765,7 +765,7 @@ return {
       response = { ref = "DeleteFirewallTagResponse" },
     },
     delete_ip_address_group_force = {
-      name = "DeleteIpAddressGroupForce",
+      sdk_operation = "DeleteIpAddressGroupForce",
       method = "DELETE",
       path = "/v3/{project_id}/vpc/address-groups/{address_group_id}/force",
       content_type = "application/json",
@@ -775,7 +775,7 @@ return {
       response = { ref = "DeleteIpAddressGroupForceResponse" },
     },
     delete_port_tag = {
-      name = "DeletePortTag",
+      sdk_operation = "DeletePortTag",
       method = "DELETE",
       path = "/v3/{project_id}/ports/{port_id}/tags/{tag_key}",
       content_type = "application/json",
@@ -786,7 +786,7 @@ return {
       response = { ref = "DeletePortTagResponse" },
     },
     delete_security_group = {
-      name = "DeleteSecurityGroup",
+      sdk_operation = "DeleteSecurityGroup",
       method = "DELETE",
       path = "/v3/{project_id}/vpc/security-groups/{security_group_id}",
       content_type = "application/json",
@@ -796,7 +796,7 @@ return {
       response = { ref = "DeleteSecurityGroupResponse" },
     },
     delete_security_group_rule = {
-      name = "DeleteSecurityGroupRule",
+      sdk_operation = "DeleteSecurityGroupRule",
       method = "DELETE",
       path = "/v3/{project_id}/vpc/security-group-rules/{security_group_rule_id}",
       content_type = "application/json",
@@ -806,7 +806,7 @@ return {
       response = { ref = "DeleteSecurityGroupRuleResponse" },
     },
     delete_sub_network_interface = {
-      name = "DeleteSubNetworkInterface",
+      sdk_operation = "DeleteSubNetworkInterface",
       method = "DELETE",
       path = "/v3/{project_id}/vpc/sub-network-interfaces/{sub_network_interface_id}",
       content_type = "application/json",
@@ -816,7 +816,7 @@ return {
       response = { ref = "DeleteSubNetworkInterfaceResponse" },
     },
     delete_traffic_mirror_filter = {
-      name = "DeleteTrafficMirrorFilter",
+      sdk_operation = "DeleteTrafficMirrorFilter",
       method = "DELETE",
       path = "/v3/{project_id}/vpc/traffic-mirror-filters/{traffic_mirror_filter_id}",
       content_type = "application/json",
@@ -826,7 +826,7 @@ return {
       response = { ref = "DeleteTrafficMirrorFilterResponse" },
     },
     delete_traffic_mirror_filter_rule = {
-      name = "DeleteTrafficMirrorFilterRule",
+      sdk_operation = "DeleteTrafficMirrorFilterRule",
       method = "DELETE",
       path = "/v3/{project_id}/vpc/traffic-mirror-filter-rules/{traffic_mirror_filter_rule_id}",
       content_type = "application/json",
@@ -836,7 +836,7 @@ return {
       response = { ref = "DeleteTrafficMirrorFilterRuleResponse" },
     },
     delete_traffic_mirror_session = {
-      name = "DeleteTrafficMirrorSession",
+      sdk_operation = "DeleteTrafficMirrorSession",
       method = "DELETE",
       path = "/v3/{project_id}/vpc/traffic-mirror-sessions/{traffic_mirror_session_id}",
       content_type = "application/json",
@@ -846,7 +846,7 @@ return {
       response = { ref = "DeleteTrafficMirrorSessionResponse" },
     },
     delete_virsubnet_cidr_reservation = {
-      name = "DeleteVirsubnetCidrReservation",
+      sdk_operation = "DeleteVirsubnetCidrReservation",
       method = "DELETE",
       path = "/v3/{project_id}/vpc/virsubnet-cidr-reservations/{virsubnet_cidr_reservation_id}",
       content_type = "application/json",
@@ -856,7 +856,7 @@ return {
       response = { ref = "DeleteVirsubnetCidrReservationResponse" },
     },
     delete_vpc = {
-      name = "DeleteVpc",
+      sdk_operation = "DeleteVpc",
       method = "DELETE",
       path = "/v3/{project_id}/vpc/vpcs/{vpc_id}",
       content_type = "application/json",
@@ -866,7 +866,7 @@ return {
       response = { ref = "DeleteVpcResponse" },
     },
     disassociate_subnet_firewall = {
-      name = "DisassociateSubnetFirewall",
+      sdk_operation = "DisassociateSubnetFirewall",
       method = "PUT",
       path = "/v3/{project_id}/vpc/firewalls/{firewall_id}/disassociate-subnets",
       content_type = "application/json",
@@ -879,7 +879,7 @@ return {
       response = { ref = "DisassociateSubnetFirewallResponse" },
     },
     list_address_group = {
-      name = "ListAddressGroup",
+      sdk_operation = "ListAddressGroup",
       method = "GET",
       path = "/v3/{project_id}/vpc/address-groups",
       content_type = "application/json",
@@ -896,7 +896,7 @@ return {
       response = { ref = "ListAddressGroupResponse" },
     },
     list_address_groups_dependency = {
-      name = "ListAddressGroupsDependency",
+      sdk_operation = "ListAddressGroupsDependency",
       method = "GET",
       path = "/v3/{project_id}/vpc/list-address-groups-dependency",
       content_type = "application/json",
@@ -907,7 +907,7 @@ return {
       response = { ref = "ListAddressGroupsDependencyResponse" },
     },
     list_clouddcn_subnets = {
-      name = "ListClouddcnSubnets",
+      sdk_operation = "ListClouddcnSubnets",
       method = "GET",
       path = "/v3/{project_id}/vpc/clouddcn-subnets",
       content_type = "application/json",
@@ -920,7 +920,7 @@ return {
       response = { ref = "ListClouddcnSubnetsResponse" },
     },
     list_clouddcn_subnets_count_filter_tags = {
-      name = "ListClouddcnSubnetsCountFilterTags",
+      sdk_operation = "ListClouddcnSubnetsCountFilterTags",
       method = "POST",
       path = "/v3/{project_id}/clouddcn-subnets/resource-instances/count",
       content_type = "application/json",
@@ -931,7 +931,7 @@ return {
       response = { ref = "ListClouddcnSubnetsCountFilterTagsResponse" },
     },
     list_clouddcn_subnets_filter_tags = {
-      name = "ListClouddcnSubnetsFilterTags",
+      sdk_operation = "ListClouddcnSubnetsFilterTags",
       method = "POST",
       path = "/v3/{project_id}/clouddcn-subnets/resource-instances/filter",
       content_type = "application/json",
@@ -945,7 +945,7 @@ return {
       response = { ref = "ListClouddcnSubnetsFilterTagsResponse" },
     },
     list_clouddcn_subnets_tags = {
-      name = "ListClouddcnSubnetsTags",
+      sdk_operation = "ListClouddcnSubnetsTags",
       method = "GET",
       path = "/v3/{project_id}/clouddcn-subnets/tags",
       content_type = "application/json",
@@ -953,7 +953,7 @@ return {
       response = { ref = "ListClouddcnSubnetsTagsResponse" },
     },
     list_firewall = {
-      name = "ListFirewall",
+      sdk_operation = "ListFirewall",
       method = "GET",
       path = "/v3/{project_id}/vpc/firewalls",
       content_type = "application/json",
@@ -970,7 +970,7 @@ return {
       response = { ref = "ListFirewallResponse" },
     },
     list_firewall_tags = {
-      name = "ListFirewallTags",
+      sdk_operation = "ListFirewallTags",
       method = "GET",
       path = "/v3/{project_id}/firewalls/tags",
       content_type = "application/json",
@@ -982,7 +982,7 @@ return {
       response = { ref = "ListFirewallTagsResponse" },
     },
     list_firewalls_by_tags = {
-      name = "ListFirewallsByTags",
+      sdk_operation = "ListFirewallsByTags",
       method = "POST",
       path = "/v3/{project_id}/firewalls/resource-instances/filter",
       content_type = "application/json",
@@ -997,7 +997,7 @@ return {
       response = { ref = "ListFirewallsByTagsResponse" },
     },
     list_port_tags = {
-      name = "ListPortTags",
+      sdk_operation = "ListPortTags",
       method = "GET",
       path = "/v3/{project_id}/ports/tags",
       content_type = "application/json",
@@ -1009,7 +1009,7 @@ return {
       response = { ref = "ListPortTagsResponse" },
     },
     list_ports = {
-      name = "ListPorts",
+      sdk_operation = "ListPorts",
       method = "GET",
       path = "/v3/{project_id}/ports",
       content_type = "application/json",
@@ -1038,7 +1038,7 @@ return {
       response = { ref = "ListPortsResponse" },
     },
     list_ports_by_tags = {
-      name = "ListPortsByTags",
+      sdk_operation = "ListPortsByTags",
       method = "POST",
       path = "/v3/{project_id}/ports/resource-instances/filter",
       content_type = "application/json",
@@ -1053,7 +1053,7 @@ return {
       response = { ref = "ListPortsByTagsResponse" },
     },
     list_security_group_rules = {
-      name = "ListSecurityGroupRules",
+      sdk_operation = "ListSecurityGroupRules",
       method = "GET",
       path = "/v3/{project_id}/vpc/security-group-rules",
       content_type = "application/json",
@@ -1077,7 +1077,7 @@ return {
       response = { ref = "ListSecurityGroupRulesResponse" },
     },
     list_security_groups = {
-      name = "ListSecurityGroups",
+      sdk_operation = "ListSecurityGroups",
       method = "GET",
       path = "/v3/{project_id}/vpc/security-groups",
       content_type = "application/json",
@@ -1093,7 +1093,7 @@ return {
       response = { ref = "ListSecurityGroupsResponse" },
     },
     list_sub_network_interfaces = {
-      name = "ListSubNetworkInterfaces",
+      sdk_operation = "ListSubNetworkInterfaces",
       method = "GET",
       path = "/v3/{project_id}/vpc/sub-network-interfaces",
       content_type = "application/json",
@@ -1112,7 +1112,7 @@ return {
       response = { ref = "ListSubNetworkInterfacesResponse" },
     },
     list_traffic_mirror_filter_rules = {
-      name = "ListTrafficMirrorFilterRules",
+      sdk_operation = "ListTrafficMirrorFilterRules",
       method = "GET",
       path = "/v3/{project_id}/vpc/traffic-mirror-filter-rules",
       content_type = "application/json",
@@ -1135,7 +1135,7 @@ return {
       response = { ref = "ListTrafficMirrorFilterRulesResponse" },
     },
     list_traffic_mirror_filters = {
-      name = "ListTrafficMirrorFilters",
+      sdk_operation = "ListTrafficMirrorFilters",
       method = "GET",
       path = "/v3/{project_id}/vpc/traffic-mirror-filters",
       content_type = "application/json",
@@ -1152,7 +1152,7 @@ return {
       response = { ref = "ListTrafficMirrorFiltersResponse" },
     },
     list_traffic_mirror_sessions = {
-      name = "ListTrafficMirrorSessions",
+      sdk_operation = "ListTrafficMirrorSessions",
       method = "GET",
       path = "/v3/{project_id}/vpc/traffic-mirror-sessions",
       content_type = "application/json",
@@ -1177,7 +1177,7 @@ return {
       response = { ref = "ListTrafficMirrorSessionsResponse" },
     },
     list_virsubnet_cidr_reservations = {
-      name = "ListVirsubnetCidrReservations",
+      sdk_operation = "ListVirsubnetCidrReservations",
       method = "GET",
       path = "/v3/{project_id}/vpc/virsubnet-cidr-reservations",
       content_type = "application/json",
@@ -1196,7 +1196,7 @@ return {
       response = { ref = "ListVirsubnetCidrReservationsResponse" },
     },
     list_virsubnets = {
-      name = "ListVirsubnets",
+      sdk_operation = "ListVirsubnets",
       method = "GET",
       path = "/v3/{project_id}/vpc/virsubnets",
       content_type = "application/json",
@@ -1215,7 +1215,7 @@ return {
       response = { ref = "ListVirsubnetsResponse" },
     },
     list_vpcs = {
-      name = "ListVpcs",
+      sdk_operation = "ListVpcs",
       method = "GET",
       path = "/v3/{project_id}/vpc/vpcs",
       content_type = "application/json",
@@ -1232,7 +1232,7 @@ return {
       response = { ref = "ListVpcsResponse" },
     },
     migrate_sub_network_interface = {
-      name = "MigrateSubNetworkInterface",
+      sdk_operation = "MigrateSubNetworkInterface",
       method = "PUT",
       path = "/v3/{project_id}/vpc/sub-network-interfaces/migrate",
       content_type = "application/json",
@@ -1244,7 +1244,7 @@ return {
       response = { ref = "MigrateSubNetworkInterfaceResponse" },
     },
     remove_firewall_rules = {
-      name = "RemoveFirewallRules",
+      sdk_operation = "RemoveFirewallRules",
       method = "PUT",
       path = "/v3/{project_id}/vpc/firewalls/{firewall_id}/remove-rules",
       content_type = "application/json",
@@ -1257,7 +1257,7 @@ return {
       response = { ref = "RemoveFirewallRulesResponse" },
     },
     remove_security_groups = {
-      name = "RemoveSecurityGroups",
+      sdk_operation = "RemoveSecurityGroups",
       method = "PUT",
       path = "/v3/{project_id}/ports/{port_id}/remove-security-groups",
       content_type = "application/json",
@@ -1270,7 +1270,7 @@ return {
       response = { ref = "RemoveSecurityGroupsResponse" },
     },
     remove_sources_from_traffic_mirror_session = {
-      name = "RemoveSourcesFromTrafficMirrorSession",
+      sdk_operation = "RemoveSourcesFromTrafficMirrorSession",
       method = "PUT",
       path = "/v3/{project_id}/vpc/traffic-mirror-sessions/{traffic_mirror_session_id}/remove-sources",
       content_type = "application/json",
@@ -1282,7 +1282,7 @@ return {
       response = { ref = "RemoveSourcesFromTrafficMirrorSessionResponse" },
     },
     remove_vpc_extend_cidr = {
-      name = "RemoveVpcExtendCidr",
+      sdk_operation = "RemoveVpcExtendCidr",
       method = "PUT",
       path = "/v3/{project_id}/vpc/vpcs/{vpc_id}/remove-extend-cidr",
       content_type = "application/json",
@@ -1295,7 +1295,7 @@ return {
       response = { ref = "RemoveVpcExtendCidrResponse" },
     },
     show_address_group = {
-      name = "ShowAddressGroup",
+      sdk_operation = "ShowAddressGroup",
       method = "GET",
       path = "/v3/{project_id}/vpc/address-groups/{address_group_id}",
       content_type = "application/json",
@@ -1305,7 +1305,7 @@ return {
       response = { ref = "ShowAddressGroupResponse" },
     },
     show_clouddcn_subnet = {
-      name = "ShowClouddcnSubnet",
+      sdk_operation = "ShowClouddcnSubnet",
       method = "GET",
       path = "/v3/{project_id}/vpc/clouddcn-subnets/{clouddcn_subnet_id}",
       content_type = "application/json",
@@ -1315,7 +1315,7 @@ return {
       response = { ref = "ShowClouddcnSubnetResponse" },
     },
     show_clouddcn_subnets_tags = {
-      name = "ShowClouddcnSubnetsTags",
+      sdk_operation = "ShowClouddcnSubnetsTags",
       method = "GET",
       path = "/v3/{project_id}/clouddcn-subnets/{resource_id}/tags",
       content_type = "application/json",
@@ -1325,7 +1325,7 @@ return {
       response = { ref = "ShowClouddcnSubnetsTagsResponse" },
     },
     show_firewall = {
-      name = "ShowFirewall",
+      sdk_operation = "ShowFirewall",
       method = "GET",
       path = "/v3/{project_id}/vpc/firewalls/{firewall_id}",
       content_type = "application/json",
@@ -1335,7 +1335,7 @@ return {
       response = { ref = "ShowFirewallResponse" },
     },
     show_firewall_tags = {
-      name = "ShowFirewallTags",
+      sdk_operation = "ShowFirewallTags",
       method = "GET",
       path = "/v3/{project_id}/firewalls/{firewall_id}/tags",
       content_type = "application/json",
@@ -1345,7 +1345,7 @@ return {
       response = { ref = "ShowFirewallTagsResponse" },
     },
     show_port = {
-      name = "ShowPort",
+      sdk_operation = "ShowPort",
       method = "GET",
       path = "/v3/{project_id}/ports/{port_id}",
       content_type = "application/json",
@@ -1355,7 +1355,7 @@ return {
       response = { ref = "ShowPortResponse" },
     },
     show_port_tags = {
-      name = "ShowPortTags",
+      sdk_operation = "ShowPortTags",
       method = "GET",
       path = "/v3/{project_id}/ports/{port_id}/tags",
       content_type = "application/json",
@@ -1365,7 +1365,7 @@ return {
       response = { ref = "ShowPortTagsResponse" },
     },
     show_quota = {
-      name = "ShowQuota",
+      sdk_operation = "ShowQuota",
       method = "GET",
       path = "/v3/{project_id}/vpc/quotas",
       content_type = "application/json",
@@ -1373,7 +1373,7 @@ return {
       response = { ref = "ShowQuotaResponse" },
     },
     show_security_group = {
-      name = "ShowSecurityGroup",
+      sdk_operation = "ShowSecurityGroup",
       method = "GET",
       path = "/v3/{project_id}/vpc/security-groups/{security_group_id}",
       content_type = "application/json",
@@ -1383,7 +1383,7 @@ return {
       response = { ref = "ShowSecurityGroupResponse" },
     },
     show_security_group_rule = {
-      name = "ShowSecurityGroupRule",
+      sdk_operation = "ShowSecurityGroupRule",
       method = "GET",
       path = "/v3/{project_id}/vpc/security-group-rules/{security_group_rule_id}",
       content_type = "application/json",
@@ -1393,7 +1393,7 @@ return {
       response = { ref = "ShowSecurityGroupRuleResponse" },
     },
     show_sub_network_interface = {
-      name = "ShowSubNetworkInterface",
+      sdk_operation = "ShowSubNetworkInterface",
       method = "GET",
       path = "/v3/{project_id}/vpc/sub-network-interfaces/{sub_network_interface_id}",
       content_type = "application/json",
@@ -1403,7 +1403,7 @@ return {
       response = { ref = "ShowSubNetworkInterfaceResponse" },
     },
     show_sub_network_interfaces_quantity = {
-      name = "ShowSubNetworkInterfacesQuantity",
+      sdk_operation = "ShowSubNetworkInterfacesQuantity",
       method = "GET",
       path = "/v3/{project_id}/vpc/sub-network-interfaces/count",
       content_type = "application/json",
@@ -1411,7 +1411,7 @@ return {
       response = { ref = "ShowSubNetworkInterfacesQuantityResponse" },
     },
     show_traffic_mirror_filter = {
-      name = "ShowTrafficMirrorFilter",
+      sdk_operation = "ShowTrafficMirrorFilter",
       method = "GET",
       path = "/v3/{project_id}/vpc/traffic-mirror-filters/{traffic_mirror_filter_id}",
       content_type = "application/json",
@@ -1421,7 +1421,7 @@ return {
       response = { ref = "ShowTrafficMirrorFilterResponse" },
     },
     show_traffic_mirror_filter_rule = {
-      name = "ShowTrafficMirrorFilterRule",
+      sdk_operation = "ShowTrafficMirrorFilterRule",
       method = "GET",
       path = "/v3/{project_id}/vpc/traffic-mirror-filter-rules/{traffic_mirror_filter_rule_id}",
       content_type = "application/json",
@@ -1431,7 +1431,7 @@ return {
       response = { ref = "ShowTrafficMirrorFilterRuleResponse" },
     },
     show_traffic_mirror_session = {
-      name = "ShowTrafficMirrorSession",
+      sdk_operation = "ShowTrafficMirrorSession",
       method = "GET",
       path = "/v3/{project_id}/vpc/traffic-mirror-sessions/{traffic_mirror_session_id}",
       content_type = "application/json",
@@ -1441,7 +1441,7 @@ return {
       response = { ref = "ShowTrafficMirrorSessionResponse" },
     },
     show_virsubnet = {
-      name = "ShowVirsubnet",
+      sdk_operation = "ShowVirsubnet",
       method = "GET",
       path = "/v3/{project_id}/vpc/virsubnets/{virsubnet_id}",
       content_type = "application/json",
@@ -1451,7 +1451,7 @@ return {
       response = { ref = "ShowVirsubnetResponse" },
     },
     show_virsubnet_cidr_reservation = {
-      name = "ShowVirsubnetCidrReservation",
+      sdk_operation = "ShowVirsubnetCidrReservation",
       method = "GET",
       path = "/v3/{project_id}/vpc/virsubnet-cidr-reservations/{virsubnet_cidr_reservation_id}",
       content_type = "application/json",
@@ -1461,7 +1461,7 @@ return {
       response = { ref = "ShowVirsubnetCidrReservationResponse" },
     },
     show_vpc = {
-      name = "ShowVpc",
+      sdk_operation = "ShowVpc",
       method = "GET",
       path = "/v3/{project_id}/vpc/vpcs/{vpc_id}",
       content_type = "application/json",
@@ -1471,7 +1471,7 @@ return {
       response = { ref = "ShowVpcResponse" },
     },
     update_address_group = {
-      name = "UpdateAddressGroup",
+      sdk_operation = "UpdateAddressGroup",
       method = "PUT",
       path = "/v3/{project_id}/vpc/address-groups/{address_group_id}",
       content_type = "application/json",
@@ -1484,7 +1484,7 @@ return {
       response = { ref = "UpdateAddressGroupResponse" },
     },
     update_clouddcn_subnet = {
-      name = "UpdateClouddcnSubnet",
+      sdk_operation = "UpdateClouddcnSubnet",
       method = "PUT",
       path = "/v3/{project_id}/vpc/clouddcn-subnets/{clouddcn_subnet_id}",
       content_type = "application/json",
@@ -1496,7 +1496,7 @@ return {
       response = { ref = "UpdateClouddcnSubnetResponse" },
     },
     update_firewall = {
-      name = "UpdateFirewall",
+      sdk_operation = "UpdateFirewall",
       method = "PUT",
       path = "/v3/{project_id}/vpc/firewalls/{firewall_id}",
       content_type = "application/json",
@@ -1509,7 +1509,7 @@ return {
       response = { ref = "UpdateFirewallResponse" },
     },
     update_firewall_rules = {
-      name = "UpdateFirewallRules",
+      sdk_operation = "UpdateFirewallRules",
       method = "PUT",
       path = "/v3/{project_id}/vpc/firewalls/{firewall_id}/update-rules",
       content_type = "application/json",
@@ -1522,7 +1522,7 @@ return {
       response = { ref = "UpdateFirewallRulesResponse" },
     },
     update_security_group = {
-      name = "UpdateSecurityGroup",
+      sdk_operation = "UpdateSecurityGroup",
       method = "PUT",
       path = "/v3/{project_id}/vpc/security-groups/{security_group_id}",
       content_type = "application/json",
@@ -1535,7 +1535,7 @@ return {
       response = { ref = "UpdateSecurityGroupResponse" },
     },
     update_sub_network_interface = {
-      name = "UpdateSubNetworkInterface",
+      sdk_operation = "UpdateSubNetworkInterface",
       method = "PUT",
       path = "/v3/{project_id}/vpc/sub-network-interfaces/{sub_network_interface_id}",
       content_type = "application/json",
@@ -1548,7 +1548,7 @@ return {
       response = { ref = "UpdateSubNetworkInterfaceResponse" },
     },
     update_traffic_mirror_filter = {
-      name = "UpdateTrafficMirrorFilter",
+      sdk_operation = "UpdateTrafficMirrorFilter",
       method = "PUT",
       path = "/v3/{project_id}/vpc/traffic-mirror-filters/{traffic_mirror_filter_id}",
       content_type = "application/json",
@@ -1560,7 +1560,7 @@ return {
       response = { ref = "UpdateTrafficMirrorFilterResponse" },
     },
     update_traffic_mirror_filter_rule = {
-      name = "UpdateTrafficMirrorFilterRule",
+      sdk_operation = "UpdateTrafficMirrorFilterRule",
       method = "PUT",
       path = "/v3/{project_id}/vpc/traffic-mirror-filter-rules/{traffic_mirror_filter_rule_id}",
       content_type = "application/json",
@@ -1572,7 +1572,7 @@ return {
       response = { ref = "UpdateTrafficMirrorFilterRuleResponse" },
     },
     update_traffic_mirror_session = {
-      name = "UpdateTrafficMirrorSession",
+      sdk_operation = "UpdateTrafficMirrorSession",
       method = "PUT",
       path = "/v3/{project_id}/vpc/traffic-mirror-sessions/{traffic_mirror_session_id}",
       content_type = "application/json",
@@ -1584,7 +1584,7 @@ return {
       response = { ref = "UpdateTrafficMirrorSessionResponse" },
     },
     update_virsubnet_cidr_reservation = {
-      name = "UpdateVirsubnetCidrReservation",
+      sdk_operation = "UpdateVirsubnetCidrReservation",
       method = "PUT",
       path = "/v3/{project_id}/vpc/virsubnet-cidr-reservations/{virsubnet_cidr_reservation_id}",
       content_type = "application/json",
@@ -1597,7 +1597,7 @@ return {
       response = { ref = "UpdateVirsubnetCidrReservationResponse" },
     },
     update_vpc = {
-      name = "UpdateVpc",
+      sdk_operation = "UpdateVpc",
       method = "PUT",
       path = "/v3/{project_id}/vpc/vpcs/{vpc_id}",
       content_type = "application/json",

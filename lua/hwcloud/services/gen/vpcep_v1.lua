@@ -97,7 +97,7 @@ return {
   },
   operations = {
     accept_or_reject_endpoint = {
-      name = "AcceptOrRejectEndpoint",
+      sdk_operation = "AcceptOrRejectEndpoint",
       method = "POST",
       path = "/v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}/connections/action",
       content_type = "application/json;charset=UTF-8",
@@ -110,7 +110,7 @@ return {
       response = { ref = "AcceptOrRejectEndpointResponse" },
     },
     add_endpoint_service_server_resource = {
-      name = "AddEndpointServiceServerResource",
+      sdk_operation = "AddEndpointServiceServerResource",
       method = "POST",
       path = "/v2/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}/add-server-resources",
       content_type = "application/json;charset=UTF-8",
@@ -122,7 +122,7 @@ return {
       response = { ref = "AddEndpointServiceServerResourceResponse" },
     },
     add_or_remove_service_permissions = {
-      name = "AddOrRemoveServicePermissions",
+      sdk_operation = "AddOrRemoveServicePermissions",
       method = "POST",
       path = "/v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}/permissions/action",
       content_type = "application/json;charset=UTF-8",
@@ -136,7 +136,7 @@ return {
       response = { ref = "AddOrRemoveServicePermissionsResponse" },
     },
     batch_add_endpoint_service_permissions = {
-      name = "BatchAddEndpointServicePermissions",
+      sdk_operation = "BatchAddEndpointServicePermissions",
       method = "POST",
       path = "/v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}/permissions/batch-create",
       content_type = "application/json;charset=UTF-8",
@@ -149,7 +149,7 @@ return {
       response = { ref = "BatchAddEndpointServicePermissionsResponse" },
     },
     batch_add_or_remove_resource_instance = {
-      name = "BatchAddOrRemoveResourceInstance",
+      sdk_operation = "BatchAddOrRemoveResourceInstance",
       method = "POST",
       path = "/v1/{project_id}/{resource_type}/{resource_id}/tags/action",
       content_type = "application/json;charset=UTF-8",
@@ -163,7 +163,7 @@ return {
       response = { ref = "BatchAddOrRemoveResourceInstanceResponse" },
     },
     batch_remove_endpoint_service_permissions = {
-      name = "BatchRemoveEndpointServicePermissions",
+      sdk_operation = "BatchRemoveEndpointServicePermissions",
       method = "POST",
       path = "/v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}/permissions/batch-delete",
       content_type = "application/json;charset=UTF-8",
@@ -175,7 +175,7 @@ return {
       response = { ref = "BatchRemoveEndpointServicePermissionsResponse" },
     },
     create_endpoint = {
-      name = "CreateEndpoint",
+      sdk_operation = "CreateEndpoint",
       method = "POST",
       path = "/v1/{project_id}/vpc-endpoints",
       content_type = "application/json;charset=UTF-8",
@@ -199,7 +199,7 @@ return {
       response = { ref = "CreateEndpointResponse" },
     },
     create_endpoint_service = {
-      name = "CreateEndpointService",
+      sdk_operation = "CreateEndpointService",
       method = "POST",
       path = "/v1/{project_id}/vpc-endpoint-services",
       content_type = "application/json;charset=UTF-8",
@@ -222,7 +222,7 @@ return {
       response = { ref = "CreateEndpointServiceResponse" },
     },
     delete_endpoint = {
-      name = "DeleteEndpoint",
+      sdk_operation = "DeleteEndpoint",
       method = "DELETE",
       path = "/v1/{project_id}/vpc-endpoints/{vpc_endpoint_id}",
       content_type = "application/json",
@@ -232,7 +232,7 @@ return {
       response = { ref = "DeleteEndpointResponse" },
     },
     delete_endpoint_policy = {
-      name = "DeleteEndpointPolicy",
+      sdk_operation = "DeleteEndpointPolicy",
       method = "DELETE",
       path = "/v1/{project_id}/vpc-endpoints/{vpc_endpoint_id}/policy",
       content_type = "application/json",
@@ -242,7 +242,7 @@ return {
       response = { ref = "DeleteEndpointPolicyResponse" },
     },
     delete_endpoint_service = {
-      name = "DeleteEndpointService",
+      sdk_operation = "DeleteEndpointService",
       method = "DELETE",
       path = "/v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}",
       content_type = "application/json",
@@ -252,7 +252,7 @@ return {
       response = { ref = "DeleteEndpointServiceResponse" },
     },
     list_endpoint_info_details = {
-      name = "ListEndpointInfoDetails",
+      sdk_operation = "ListEndpointInfoDetails",
       method = "GET",
       path = "/v1/{project_id}/vpc-endpoints/{vpc_endpoint_id}",
       content_type = "application/json",
@@ -262,7 +262,7 @@ return {
       response = { ref = "ListEndpointInfoDetailsResponse" },
     },
     list_endpoint_service = {
-      name = "ListEndpointService",
+      sdk_operation = "ListEndpointService",
       method = "GET",
       path = "/v1/{project_id}/vpc-endpoint-services",
       content_type = "application/json",
@@ -281,7 +281,7 @@ return {
       response = { ref = "ListEndpointServiceResponse" },
     },
     list_endpoints = {
-      name = "ListEndpoints",
+      sdk_operation = "ListEndpoints",
       method = "GET",
       path = "/v1/{project_id}/vpc-endpoints",
       content_type = "application/json",
@@ -298,7 +298,7 @@ return {
       response = { ref = "ListEndpointsResponse" },
     },
     list_query_project_resource_tags = {
-      name = "ListQueryProjectResourceTags",
+      sdk_operation = "ListQueryProjectResourceTags",
       method = "GET",
       path = "/v1/{project_id}/{resource_type}/tags",
       content_type = "application/json",
@@ -308,7 +308,7 @@ return {
       response = { ref = "ListQueryProjectResourceTagsResponse" },
     },
     list_quota_details = {
-      name = "ListQuotaDetails",
+      sdk_operation = "ListQuotaDetails",
       method = "GET",
       path = "/v1/{project_id}/quotas",
       content_type = "application/json",
@@ -318,7 +318,7 @@ return {
       response = { ref = "ListQuotaDetailsResponse" },
     },
     list_resource_instances = {
-      name = "ListResourceInstances",
+      sdk_operation = "ListResourceInstances",
       method = "POST",
       path = "/v1/{project_id}/{resource_type}/resource_instances/action",
       content_type = "application/json;charset=UTF-8",
@@ -340,7 +340,7 @@ return {
       response = { ref = "ListResourceInstancesResponse" },
     },
     list_service_connections = {
-      name = "ListServiceConnections",
+      sdk_operation = "ListServiceConnections",
       method = "GET",
       path = "/v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}/connections",
       content_type = "application/json",
@@ -358,7 +358,7 @@ return {
       response = { ref = "ListServiceConnectionsResponse" },
     },
     list_service_describe_details = {
-      name = "ListServiceDescribeDetails",
+      sdk_operation = "ListServiceDescribeDetails",
       method = "GET",
       path = "/v1/{project_id}/vpc-endpoint-services/describe",
       content_type = "application/json",
@@ -369,7 +369,7 @@ return {
       response = { ref = "ListServiceDescribeDetailsResponse" },
     },
     list_service_details = {
-      name = "ListServiceDetails",
+      sdk_operation = "ListServiceDetails",
       method = "GET",
       path = "/v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}",
       content_type = "application/json",
@@ -379,7 +379,7 @@ return {
       response = { ref = "ListServiceDetailsResponse" },
     },
     list_service_permissions_details = {
-      name = "ListServicePermissionsDetails",
+      sdk_operation = "ListServicePermissionsDetails",
       method = "GET",
       path = "/v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}/permissions",
       content_type = "application/json",
@@ -395,7 +395,7 @@ return {
       response = { ref = "ListServicePermissionsDetailsResponse" },
     },
     list_service_public_details = {
-      name = "ListServicePublicDetails",
+      sdk_operation = "ListServicePublicDetails",
       method = "GET",
       path = "/v1/{project_id}/vpc-endpoint-services/public",
       content_type = "application/json",
@@ -411,7 +411,7 @@ return {
       response = { ref = "ListServicePublicDetailsResponse" },
     },
     list_specified_version_details = {
-      name = "ListSpecifiedVersionDetails",
+      sdk_operation = "ListSpecifiedVersionDetails",
       method = "GET",
       path = "/{version}",
       content_type = "application/json",
@@ -421,7 +421,7 @@ return {
       response = { ref = "ListSpecifiedVersionDetailsResponse" },
     },
     list_version_details = {
-      name = "ListVersionDetails",
+      sdk_operation = "ListVersionDetails",
       method = "GET",
       path = "/",
       content_type = "application/json",
@@ -429,7 +429,7 @@ return {
       response = { ref = "ListVersionDetailsResponse" },
     },
     update_endpoint_connections_desc = {
-      name = "UpdateEndpointConnectionsDesc",
+      sdk_operation = "UpdateEndpointConnectionsDesc",
       method = "PUT",
       path = "/v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}/connections/description",
       content_type = "application/json;charset=UTF-8",
@@ -441,7 +441,7 @@ return {
       response = { ref = "UpdateEndpointConnectionsDescResponse" },
     },
     update_endpoint_policy = {
-      name = "UpdateEndpointPolicy",
+      sdk_operation = "UpdateEndpointPolicy",
       method = "PUT",
       path = "/v1/{project_id}/vpc-endpoints/{vpc_endpoint_id}/policy",
       content_type = "application/json;charset=UTF-8",
@@ -454,7 +454,7 @@ return {
       response = { ref = "UpdateEndpointPolicyResponse" },
     },
     update_endpoint_routetable = {
-      name = "UpdateEndpointRoutetable",
+      sdk_operation = "UpdateEndpointRoutetable",
       method = "PUT",
       path = "/v1/{project_id}/vpc-endpoints/{vpc_endpoint_id}/routetables",
       content_type = "application/json;charset=UTF-8",
@@ -466,7 +466,7 @@ return {
       response = { ref = "UpdateEndpointRoutetableResponse" },
     },
     update_endpoint_service = {
-      name = "UpdateEndpointService",
+      sdk_operation = "UpdateEndpointService",
       method = "PUT",
       path = "/v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}",
       content_type = "application/json;charset=UTF-8",
@@ -484,7 +484,7 @@ return {
       response = { ref = "UpdateEndpointServiceResponse" },
     },
     update_endpoint_service_name = {
-      name = "UpdateEndpointServiceName",
+      sdk_operation = "UpdateEndpointServiceName",
       method = "PUT",
       path = "/v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}/name",
       content_type = "application/json;charset=UTF-8",
@@ -496,7 +496,7 @@ return {
       response = { ref = "UpdateEndpointServiceNameResponse" },
     },
     update_endpoint_service_permission_desc = {
-      name = "UpdateEndpointServicePermissionDesc",
+      sdk_operation = "UpdateEndpointServicePermissionDesc",
       method = "PUT",
       path = "/v1/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}/permissions/{permission_id}",
       content_type = "application/json;charset=UTF-8",
@@ -509,7 +509,7 @@ return {
       response = { ref = "UpdateEndpointServicePermissionDescResponse" },
     },
     update_endpoint_white = {
-      name = "UpdateEndpointWhite",
+      sdk_operation = "UpdateEndpointWhite",
       method = "PUT",
       path = "/v1/{project_id}/vpc-endpoints/{vpc_endpoint_id}",
       content_type = "application/json;charset=UTF-8",
@@ -522,7 +522,7 @@ return {
       response = { ref = "UpdateEndpointWhiteResponse" },
     },
     upgrade_endpoint = {
-      name = "UpgradeEndpoint",
+      sdk_operation = "UpgradeEndpoint",
       method = "POST",
       path = "/v2/{project_id}/vpc-endpoints/{vpc_endpoint_id}/upgrade",
       content_type = "application/json;charset=UTF-8",
@@ -534,7 +534,7 @@ return {
       response = { ref = "UpgradeEndpointResponse" },
     },
     upgrade_endpoint_service = {
-      name = "UpgradeEndpointService",
+      sdk_operation = "UpgradeEndpointService",
       method = "POST",
       path = "/v2/{project_id}/vpc-endpoint-services/{vpc_endpoint_service_id}/upgrade",
       content_type = "application/json",

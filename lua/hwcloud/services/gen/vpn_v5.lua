@@ -367,7 +367,7 @@ return {
   },
   operations = {
     add_vpn_users_to_group = {
-      name = "AddVpnUsersToGroup",
+      sdk_operation = "AddVpnUsersToGroup",
       method = "POST",
       path = "/v5/{project_id}/p2c-vpn-gateways/vpn-servers/{vpn_server_id}/groups/{group_id}/add-users",
       content_type = "application/json",
@@ -381,7 +381,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     batch_create_resource_tags = {
-      name = "BatchCreateResourceTags",
+      sdk_operation = "BatchCreateResourceTags",
       method = "POST",
       path = "/v5/{project_id}/{resource_type}/{resource_id}/tags/create",
       content_type = "application/json",
@@ -394,7 +394,7 @@ return {
       response = { ref = "BatchCreateResourceTagsResponse" },
     },
     batch_create_vpn_connection = {
-      name = "BatchCreateVpnConnection",
+      sdk_operation = "BatchCreateVpnConnection",
       method = "POST",
       path = "/v5/{project_id}/vpn-connections/batch-create",
       content_type = "application/json",
@@ -405,7 +405,7 @@ return {
       response = { ref = "BatchCreateVpnConnectionResponse" },
     },
     batch_create_vpn_users = {
-      name = "BatchCreateVpnUsers",
+      sdk_operation = "BatchCreateVpnUsers",
       method = "POST",
       path = "/v5/{project_id}/p2c-vpn-gateways/vpn-servers/{vpn_server_id}/users/batch-create",
       content_type = "application/json",
@@ -419,7 +419,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     batch_delete_resource_tags = {
-      name = "BatchDeleteResourceTags",
+      sdk_operation = "BatchDeleteResourceTags",
       method = "POST",
       path = "/v5/{project_id}/{resource_type}/{resource_id}/tags/delete",
       content_type = "application/json",
@@ -432,7 +432,7 @@ return {
       response = { ref = "BatchDeleteResourceTagsResponse" },
     },
     batch_delete_vpn_users = {
-      name = "BatchDeleteVpnUsers",
+      sdk_operation = "BatchDeleteVpnUsers",
       method = "POST",
       path = "/v5/{project_id}/p2c-vpn-gateways/vpn-servers/{vpn_server_id}/users/batch-delete",
       content_type = "application/json",
@@ -445,7 +445,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     check_client_ca_certificate = {
-      name = "CheckClientCaCertificate",
+      sdk_operation = "CheckClientCaCertificate",
       method = "POST",
       path = "/v5/{project_id}/p2c-vpn-gateways/vpn-servers/client-ca-certificates/check",
       content_type = "application/json",
@@ -456,7 +456,7 @@ return {
       response = { ref = "CheckClientCaCertificateResponse" },
     },
     count_resources_by_tags = {
-      name = "CountResourcesByTags",
+      sdk_operation = "CountResourcesByTags",
       method = "POST",
       path = "/v5/{project_id}/{resource_type}/resource-instances/count",
       content_type = "application/json",
@@ -470,7 +470,7 @@ return {
       response = { ref = "CountResourcesByTagsResponse" },
     },
     create_cgw = {
-      name = "CreateCgw",
+      sdk_operation = "CreateCgw",
       method = "POST",
       path = "/v5/{project_id}/customer-gateways",
       content_type = "application/json",
@@ -482,7 +482,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     create_connection_monitor = {
-      name = "CreateConnectionMonitor",
+      sdk_operation = "CreateConnectionMonitor",
       method = "POST",
       path = "/v5/{project_id}/connection-monitors",
       content_type = "application/json",
@@ -494,7 +494,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     create_p2c_vgw = {
-      name = "CreateP2cVgw",
+      sdk_operation = "CreateP2cVgw",
       method = "POST",
       path = "/v5/{project_id}/p2c-vpn-gateways",
       content_type = "application/json",
@@ -507,7 +507,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     create_vgw = {
-      name = "CreateVgw",
+      sdk_operation = "CreateVgw",
       method = "POST",
       path = "/v5/{project_id}/vpn-gateways",
       content_type = "application/json",
@@ -519,7 +519,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     create_vgw_certificate = {
-      name = "CreateVgwCertificate",
+      sdk_operation = "CreateVgwCertificate",
       method = "POST",
       path = "/v5/{project_id}/vpn-gateways/{vgw_id}/certificate",
       content_type = "application/json",
@@ -532,7 +532,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     create_vpn_access_policy = {
-      name = "CreateVpnAccessPolicy",
+      sdk_operation = "CreateVpnAccessPolicy",
       method = "POST",
       path = "/v5/{project_id}/p2c-vpn-gateways/vpn-servers/{vpn_server_id}/access-policies",
       content_type = "application/json",
@@ -546,7 +546,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     create_vpn_connection = {
-      name = "CreateVpnConnection",
+      sdk_operation = "CreateVpnConnection",
       method = "POST",
       path = "/v5/{project_id}/vpn-connection",
       content_type = "application/json",
@@ -558,7 +558,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     create_vpn_server = {
-      name = "CreateVpnServer",
+      sdk_operation = "CreateVpnServer",
       method = "POST",
       path = "/v5/{project_id}/p2c-vpn-gateways/{p2c_vgw_id}/vpn-servers",
       content_type = "application/json",
@@ -572,7 +572,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     create_vpn_user = {
-      name = "CreateVpnUser",
+      sdk_operation = "CreateVpnUser",
       method = "POST",
       path = "/v5/{project_id}/p2c-vpn-gateways/vpn-servers/{vpn_server_id}/users",
       content_type = "application/json",
@@ -586,7 +586,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     create_vpn_user_group = {
-      name = "CreateVpnUserGroup",
+      sdk_operation = "CreateVpnUserGroup",
       method = "POST",
       path = "/v5/{project_id}/p2c-vpn-gateways/vpn-servers/{vpn_server_id}/groups",
       content_type = "application/json",
@@ -600,7 +600,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     delete_cgw = {
-      name = "DeleteCgw",
+      sdk_operation = "DeleteCgw",
       method = "DELETE",
       path = "/v5/{project_id}/customer-gateways/{customer_gateway_id}",
       content_type = "application/json",
@@ -610,7 +610,7 @@ return {
       response = { ref = "DeleteCgwResponse" },
     },
     delete_client_ca = {
-      name = "DeleteClientCa",
+      sdk_operation = "DeleteClientCa",
       method = "DELETE",
       path = "/v5/{project_id}/p2c-vpn-gateways/vpn-servers/{vpn_server_id}/client-ca-certificates/{client_ca_certificate_id}",
       content_type = "application/json",
@@ -621,7 +621,7 @@ return {
       response = { ref = "DeleteClientCaResponse" },
     },
     delete_connection_monitor = {
-      name = "DeleteConnectionMonitor",
+      sdk_operation = "DeleteConnectionMonitor",
       method = "DELETE",
       path = "/v5/{project_id}/connection-monitors/{connection_monitor_id}",
       content_type = "application/json",
@@ -631,7 +631,7 @@ return {
       response = { ref = "DeleteConnectionMonitorResponse" },
     },
     delete_p2c_vgw = {
-      name = "DeleteP2cVgw",
+      sdk_operation = "DeleteP2cVgw",
       method = "DELETE",
       path = "/v5/{project_id}/p2c-vpn-gateways/{p2c_vgw_id}",
       content_type = "application/json",
@@ -641,7 +641,7 @@ return {
       response = { ref = "DeleteP2cVgwResponse" },
     },
     delete_p2c_vgw_connection = {
-      name = "DeleteP2cVgwConnection",
+      sdk_operation = "DeleteP2cVgwConnection",
       method = "POST",
       path = "/v5/{project_id}/p2c-vpn-gateways/{p2c_vgw_id}/connections/{connection_id}/disconnect",
       content_type = "application/json",
@@ -653,7 +653,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     delete_p2c_vpn_gateway_job = {
-      name = "DeleteP2cVpnGatewayJob",
+      sdk_operation = "DeleteP2cVpnGatewayJob",
       method = "DELETE",
       path = "/v5/{project_id}/p2c-vpn-gateways/jobs/{job_id}",
       content_type = "application/json",
@@ -663,7 +663,7 @@ return {
       response = { ref = "DeleteP2cVpnGatewayJobResponse" },
     },
     delete_vgw = {
-      name = "DeleteVgw",
+      sdk_operation = "DeleteVgw",
       method = "DELETE",
       path = "/v5/{project_id}/vpn-gateways/{vgw_id}",
       content_type = "application/json",
@@ -673,7 +673,7 @@ return {
       response = { ref = "DeleteVgwResponse" },
     },
     delete_vpn_access_policy = {
-      name = "DeleteVpnAccessPolicy",
+      sdk_operation = "DeleteVpnAccessPolicy",
       method = "DELETE",
       path = "/v5/{project_id}/p2c-vpn-gateways/vpn-servers/{vpn_server_id}/access-policies/{policy_id}",
       content_type = "application/json",
@@ -684,7 +684,7 @@ return {
       response = { ref = "DeleteVpnAccessPolicyResponse" },
     },
     delete_vpn_connection = {
-      name = "DeleteVpnConnection",
+      sdk_operation = "DeleteVpnConnection",
       method = "DELETE",
       path = "/v5/{project_id}/vpn-connection/{vpn_connection_id}",
       content_type = "application/json",
@@ -694,7 +694,7 @@ return {
       response = { ref = "DeleteVpnConnectionResponse" },
     },
     delete_vpn_connections_log_config = {
-      name = "DeleteVpnConnectionsLogConfig",
+      sdk_operation = "DeleteVpnConnectionsLogConfig",
       method = "DELETE",
       path = "/v5/{project_id}/p2c-vpn-gateways/{p2c_vgw_id}/log-config",
       content_type = "application/json",
@@ -704,7 +704,7 @@ return {
       response = { ref = "DeleteVpnConnectionsLogConfigResponse" },
     },
     delete_vpn_gateway_job = {
-      name = "DeleteVpnGatewayJob",
+      sdk_operation = "DeleteVpnGatewayJob",
       method = "DELETE",
       path = "/v5/{project_id}/vpn-gateways/jobs/{job_id}",
       content_type = "application/json",
@@ -714,7 +714,7 @@ return {
       response = { ref = "DeleteVpnGatewayJobResponse" },
     },
     delete_vpn_user = {
-      name = "DeleteVpnUser",
+      sdk_operation = "DeleteVpnUser",
       method = "DELETE",
       path = "/v5/{project_id}/p2c-vpn-gateways/vpn-servers/{vpn_server_id}/users/{user_id}",
       content_type = "application/json",
@@ -725,7 +725,7 @@ return {
       response = { ref = "DeleteVpnUserResponse" },
     },
     delete_vpn_user_group = {
-      name = "DeleteVpnUserGroup",
+      sdk_operation = "DeleteVpnUserGroup",
       method = "DELETE",
       path = "/v5/{project_id}/p2c-vpn-gateways/vpn-servers/{vpn_server_id}/groups/{group_id}",
       content_type = "application/json",
@@ -736,7 +736,7 @@ return {
       response = { ref = "DeleteVpnUserGroupResponse" },
     },
     export_client_config = {
-      name = "ExportClientConfig",
+      sdk_operation = "ExportClientConfig",
       method = "POST",
       path = "/v5/{project_id}/p2c-vpn-gateways/vpn-servers/{vpn_server_id}/client-config/export",
       content_type = "application/json",
@@ -749,7 +749,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     export_vpn_connection_peer_configuration = {
-      name = "ExportVpnConnectionPeerConfiguration",
+      sdk_operation = "ExportVpnConnectionPeerConfiguration",
       method = "POST",
       path = "/v5/{project_id}/vpn-connection/{vpn_connection_id}/peer-configuration/export",
       content_type = "application/json",
@@ -765,7 +765,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     import_client_ca = {
-      name = "ImportClientCa",
+      sdk_operation = "ImportClientCa",
       method = "POST",
       path = "/v5/{project_id}/p2c-vpn-gateways/vpn-servers/{vpn_server_id}/client-ca-certificates",
       content_type = "application/json",
@@ -779,7 +779,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     list_availability_zones = {
-      name = "ListAvailabilityZones",
+      sdk_operation = "ListAvailabilityZones",
       method = "GET",
       path = "/v5/{project_id}/vpn-gateways/availability-zones",
       content_type = "application/json",
@@ -787,7 +787,7 @@ return {
       response = { ref = "ListAvailabilityZonesResponse" },
     },
     list_cgws = {
-      name = "ListCgws",
+      sdk_operation = "ListCgws",
       method = "GET",
       path = "/v5/{project_id}/customer-gateways",
       content_type = "application/json",
@@ -800,7 +800,7 @@ return {
       response = { ref = "ListCgwsResponse" },
     },
     list_connection_ipsec_sa = {
-      name = "ListConnectionIpsecSa",
+      sdk_operation = "ListConnectionIpsecSa",
       method = "GET",
       path = "/v5/{project_id}/vpn-connection/{vpn_connection_id}/ipsec-sa",
       content_type = "application/json",
@@ -811,7 +811,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     list_connection_monitors = {
-      name = "ListConnectionMonitors",
+      sdk_operation = "ListConnectionMonitors",
       method = "GET",
       path = "/v5/{project_id}/connection-monitors",
       content_type = "application/json",
@@ -822,7 +822,7 @@ return {
       response = { ref = "ListConnectionMonitorsResponse" },
     },
     list_extended_availability_zones = {
-      name = "ListExtendedAvailabilityZones",
+      sdk_operation = "ListExtendedAvailabilityZones",
       method = "GET",
       path = "/v5.1/{project_id}/vpn-gateways/availability-zones",
       content_type = "application/json",
@@ -830,7 +830,7 @@ return {
       response = { ref = "ListExtendedAvailabilityZonesResponse" },
     },
     list_p2c_vgw_availability_zones = {
-      name = "ListP2cVgwAvailabilityZones",
+      sdk_operation = "ListP2cVgwAvailabilityZones",
       method = "GET",
       path = "/v5/{project_id}/p2c-vpn-gateways/availability-zones",
       content_type = "application/json",
@@ -840,7 +840,7 @@ return {
       response = { ref = "ListP2cVgwAvailabilityZonesResponse" },
     },
     list_p2c_vgw_connections = {
-      name = "ListP2cVgwConnections",
+      sdk_operation = "ListP2cVgwConnections",
       method = "GET",
       path = "/v5/{project_id}/p2c-vpn-gateways/{p2c_vgw_id}/connections",
       content_type = "application/json",
@@ -853,7 +853,7 @@ return {
       response = { ref = "ListP2cVgwConnectionsResponse" },
     },
     list_p2c_vgws = {
-      name = "ListP2cVgws",
+      sdk_operation = "ListP2cVgws",
       method = "GET",
       path = "/v5/{project_id}/p2c-vpn-gateways",
       content_type = "application/json",
@@ -865,7 +865,7 @@ return {
       response = { ref = "ListP2cVgwsResponse" },
     },
     list_p2c_vpn_gateway_jobs = {
-      name = "ListP2cVpnGatewayJobs",
+      sdk_operation = "ListP2cVpnGatewayJobs",
       method = "GET",
       path = "/v5/{project_id}/p2c-vpn-gateways/jobs",
       content_type = "application/json",
@@ -878,7 +878,7 @@ return {
       response = { ref = "ListP2cVpnGatewayJobsResponse" },
     },
     list_peer_configuration_supported_devices = {
-      name = "ListPeerConfigurationSupportedDevices",
+      sdk_operation = "ListPeerConfigurationSupportedDevices",
       method = "GET",
       path = "/v5/{project_id}/peer-configuration/supported-devices",
       content_type = "application/json",
@@ -887,7 +887,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     list_project_tags = {
-      name = "ListProjectTags",
+      sdk_operation = "ListProjectTags",
       method = "GET",
       path = "/v5/{project_id}/{resource_type}/tags",
       content_type = "application/json",
@@ -897,7 +897,7 @@ return {
       response = { ref = "ListProjectTagsResponse" },
     },
     list_resources_by_tags = {
-      name = "ListResourcesByTags",
+      sdk_operation = "ListResourcesByTags",
       method = "POST",
       path = "/v5/{project_id}/{resource_type}/resource-instances/filter",
       content_type = "application/json",
@@ -914,7 +914,7 @@ return {
       response = { ref = "ListResourcesByTagsResponse" },
     },
     list_vgws = {
-      name = "ListVgws",
+      sdk_operation = "ListVgws",
       method = "GET",
       path = "/v5/{project_id}/vpn-gateways",
       content_type = "application/json",
@@ -925,7 +925,7 @@ return {
       response = { ref = "ListVgwsResponse" },
     },
     list_vpn_access_policies = {
-      name = "ListVpnAccessPolicies",
+      sdk_operation = "ListVpnAccessPolicies",
       method = "GET",
       path = "/v5/{project_id}/p2c-vpn-gateways/vpn-servers/{vpn_server_id}/access-policies",
       content_type = "application/json",
@@ -938,7 +938,7 @@ return {
       response = { ref = "ListVpnAccessPoliciesResponse" },
     },
     list_vpn_connections = {
-      name = "ListVpnConnections",
+      sdk_operation = "ListVpnConnections",
       method = "GET",
       path = "/v5/{project_id}/vpn-connection",
       content_type = "application/json",
@@ -956,7 +956,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     list_vpn_gateway_certificates = {
-      name = "ListVpnGatewayCertificates",
+      sdk_operation = "ListVpnGatewayCertificates",
       method = "GET",
       path = "/v5/{project_id}/vpn-gateway-certificates",
       content_type = "application/json",
@@ -969,7 +969,7 @@ return {
       response = { ref = "ListVpnGatewayCertificatesResponse" },
     },
     list_vpn_gateway_jobs = {
-      name = "ListVpnGatewayJobs",
+      sdk_operation = "ListVpnGatewayJobs",
       method = "GET",
       path = "/v5/{project_id}/vpn-gateways/jobs",
       content_type = "application/json",
@@ -982,7 +982,7 @@ return {
       response = { ref = "ListVpnGatewayJobsResponse" },
     },
     list_vpn_servers_by_project = {
-      name = "ListVpnServersByProject",
+      sdk_operation = "ListVpnServersByProject",
       method = "GET",
       path = "/v5/{project_id}/vpn-servers",
       content_type = "application/json",
@@ -995,7 +995,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     list_vpn_servers_by_vgw = {
-      name = "ListVpnServersByVgw",
+      sdk_operation = "ListVpnServersByVgw",
       method = "GET",
       path = "/v5/{project_id}/p2c-vpn-gateways/{p2c_vgw_id}/vpn-servers",
       content_type = "application/json",
@@ -1006,7 +1006,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     list_vpn_user_groups = {
-      name = "ListVpnUserGroups",
+      sdk_operation = "ListVpnUserGroups",
       method = "GET",
       path = "/v5/{project_id}/p2c-vpn-gateways/vpn-servers/{vpn_server_id}/groups",
       content_type = "application/json",
@@ -1019,7 +1019,7 @@ return {
       response = { ref = "ListVpnUserGroupsResponse" },
     },
     list_vpn_users = {
-      name = "ListVpnUsers",
+      sdk_operation = "ListVpnUsers",
       method = "GET",
       path = "/v5/{project_id}/p2c-vpn-gateways/vpn-servers/{vpn_server_id}/users",
       content_type = "application/json",
@@ -1032,7 +1032,7 @@ return {
       response = { ref = "ListVpnUsersResponse" },
     },
     list_vpn_users_in_group = {
-      name = "ListVpnUsersInGroup",
+      sdk_operation = "ListVpnUsersInGroup",
       method = "GET",
       path = "/v5/{project_id}/p2c-vpn-gateways/vpn-servers/{vpn_server_id}/groups/{group_id}/users",
       content_type = "application/json",
@@ -1047,7 +1047,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     remove_vpn_users_from_group = {
-      name = "RemoveVpnUsersFromGroup",
+      sdk_operation = "RemoveVpnUsersFromGroup",
       method = "POST",
       path = "/v5/{project_id}/p2c-vpn-gateways/vpn-servers/{vpn_server_id}/groups/{group_id}/remove-users",
       content_type = "application/json",
@@ -1061,7 +1061,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     reset_vpn_connection = {
-      name = "ResetVpnConnection",
+      sdk_operation = "ResetVpnConnection",
       method = "POST",
       path = "/v5/{project_id}/vpn-connection/{vpn_connection_id}/reset",
       content_type = "application/json",
@@ -1072,7 +1072,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     reset_vpn_user_password = {
-      name = "ResetVpnUserPassword",
+      sdk_operation = "ResetVpnUserPassword",
       method = "POST",
       path = "/v5/{project_id}/p2c-vpn-gateways/vpn-servers/{vpn_server_id}/users/{user_id}/reset-password",
       content_type = "application/json",
@@ -1086,7 +1086,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     show_cgw = {
-      name = "ShowCgw",
+      sdk_operation = "ShowCgw",
       method = "GET",
       path = "/v5/{project_id}/customer-gateways/{customer_gateway_id}",
       content_type = "application/json",
@@ -1096,7 +1096,7 @@ return {
       response = { ref = "ShowCgwResponse" },
     },
     show_client_ca = {
-      name = "ShowClientCa",
+      sdk_operation = "ShowClientCa",
       method = "GET",
       path = "/v5/{project_id}/p2c-vpn-gateways/vpn-servers/{vpn_server_id}/client-ca-certificates/{client_ca_certificate_id}",
       content_type = "application/json",
@@ -1108,7 +1108,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     show_connection_monitor = {
-      name = "ShowConnectionMonitor",
+      sdk_operation = "ShowConnectionMonitor",
       method = "GET",
       path = "/v5/{project_id}/connection-monitors/{connection_monitor_id}",
       content_type = "application/json",
@@ -1118,7 +1118,7 @@ return {
       response = { ref = "ShowConnectionMonitorResponse" },
     },
     show_p2c_vgw = {
-      name = "ShowP2cVgw",
+      sdk_operation = "ShowP2cVgw",
       method = "GET",
       path = "/v5/{project_id}/p2c-vpn-gateways/{p2c_vgw_id}",
       content_type = "application/json",
@@ -1128,7 +1128,7 @@ return {
       response = { ref = "ShowP2cVgwResponse" },
     },
     show_quotas_info = {
-      name = "ShowQuotasInfo",
+      sdk_operation = "ShowQuotasInfo",
       method = "GET",
       path = "/v5/{project_id}/vpn/quotas",
       content_type = "application/json",
@@ -1136,7 +1136,7 @@ return {
       response = { ref = "ShowQuotasInfoResponse" },
     },
     show_resource_tags = {
-      name = "ShowResourceTags",
+      sdk_operation = "ShowResourceTags",
       method = "GET",
       path = "/v5/{project_id}/{resource_type}/{resource_id}/tags",
       content_type = "application/json",
@@ -1147,7 +1147,7 @@ return {
       response = { ref = "ShowResourceTagsResponse" },
     },
     show_vgw = {
-      name = "ShowVgw",
+      sdk_operation = "ShowVgw",
       method = "GET",
       path = "/v5/{project_id}/vpn-gateways/{vgw_id}",
       content_type = "application/json",
@@ -1157,7 +1157,7 @@ return {
       response = { ref = "ShowVgwResponse" },
     },
     show_vpn_access_policy = {
-      name = "ShowVpnAccessPolicy",
+      sdk_operation = "ShowVpnAccessPolicy",
       method = "GET",
       path = "/v5/{project_id}/p2c-vpn-gateways/vpn-servers/{vpn_server_id}/access-policies/{policy_id}",
       content_type = "application/json",
@@ -1169,7 +1169,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     show_vpn_connection = {
-      name = "ShowVpnConnection",
+      sdk_operation = "ShowVpnConnection",
       method = "GET",
       path = "/v5/{project_id}/vpn-connection/{vpn_connection_id}",
       content_type = "application/json",
@@ -1180,7 +1180,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     show_vpn_connection_log = {
-      name = "ShowVpnConnectionLog",
+      sdk_operation = "ShowVpnConnectionLog",
       method = "GET",
       path = "/v5/{project_id}/vpn-connection/{vpn_connection_id}/log",
       content_type = "application/json",
@@ -1191,7 +1191,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     show_vpn_connections_log_config = {
-      name = "ShowVpnConnectionsLogConfig",
+      sdk_operation = "ShowVpnConnectionsLogConfig",
       method = "GET",
       path = "/v5/{project_id}/p2c-vpn-gateways/{p2c_vgw_id}/log-config",
       content_type = "application/json",
@@ -1202,7 +1202,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     show_vpn_gateway_certificate = {
-      name = "ShowVpnGatewayCertificate",
+      sdk_operation = "ShowVpnGatewayCertificate",
       method = "GET",
       path = "/v5/{project_id}/vpn-gateways/{vgw_id}/certificate",
       content_type = "application/json",
@@ -1212,7 +1212,7 @@ return {
       response = { ref = "ShowVpnGatewayCertificateResponse" },
     },
     show_vpn_gateway_routing_table = {
-      name = "ShowVpnGatewayRoutingTable",
+      sdk_operation = "ShowVpnGatewayRoutingTable",
       method = "GET",
       path = "/v5/{project_id}/vpn-gateways/{vgw_id}/routing-table",
       content_type = "application/json",
@@ -1226,7 +1226,7 @@ return {
       response = { ref = "ShowVpnGatewayRoutingTableResponse" },
     },
     show_vpn_user = {
-      name = "ShowVpnUser",
+      sdk_operation = "ShowVpnUser",
       method = "GET",
       path = "/v5/{project_id}/p2c-vpn-gateways/vpn-servers/{vpn_server_id}/users/{user_id}",
       content_type = "application/json",
@@ -1238,7 +1238,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     show_vpn_user_group = {
-      name = "ShowVpnUserGroup",
+      sdk_operation = "ShowVpnUserGroup",
       method = "GET",
       path = "/v5/{project_id}/p2c-vpn-gateways/vpn-servers/{vpn_server_id}/groups/{group_id}",
       content_type = "application/json",
@@ -1250,7 +1250,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     update_cgw = {
-      name = "UpdateCgw",
+      sdk_operation = "UpdateCgw",
       method = "PUT",
       path = "/v5/{project_id}/customer-gateways/{customer_gateway_id}",
       content_type = "application/json",
@@ -1262,7 +1262,7 @@ return {
       response = { ref = "UpdateCgwResponse" },
     },
     update_client_ca = {
-      name = "UpdateClientCa",
+      sdk_operation = "UpdateClientCa",
       method = "PUT",
       path = "/v5/{project_id}/p2c-vpn-gateways/vpn-servers/{vpn_server_id}/client-ca-certificates/{client_ca_certificate_id}",
       content_type = "application/json",
@@ -1276,7 +1276,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     update_p2c_vgw = {
-      name = "UpdateP2cVgw",
+      sdk_operation = "UpdateP2cVgw",
       method = "PUT",
       path = "/v5/{project_id}/p2c-vpn-gateways/{p2c_vgw_id}",
       content_type = "application/json",
@@ -1289,7 +1289,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     update_postpaid_vgw_specification = {
-      name = "UpdatePostpaidVgwSpecification",
+      sdk_operation = "UpdatePostpaidVgwSpecification",
       method = "POST",
       path = "/v5/{project_id}/vpn-gateways/{vgw_id}/update-specification",
       content_type = "application/json",
@@ -1302,7 +1302,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     update_vgw = {
-      name = "UpdateVgw",
+      sdk_operation = "UpdateVgw",
       method = "PUT",
       path = "/v5/{project_id}/vpn-gateways/{vgw_id}",
       content_type = "application/json",
@@ -1315,7 +1315,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     update_vgw_certificate = {
-      name = "UpdateVgwCertificate",
+      sdk_operation = "UpdateVgwCertificate",
       method = "PUT",
       path = "/v5/{project_id}/vpn-gateways/{vgw_id}/certificate/{certificate_id}",
       content_type = "application/json",
@@ -1329,7 +1329,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     update_vpn_access_policy = {
-      name = "UpdateVpnAccessPolicy",
+      sdk_operation = "UpdateVpnAccessPolicy",
       method = "PUT",
       path = "/v5/{project_id}/p2c-vpn-gateways/vpn-servers/{vpn_server_id}/access-policies/{policy_id}",
       content_type = "application/json",
@@ -1343,7 +1343,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     update_vpn_connection = {
-      name = "UpdateVpnConnection",
+      sdk_operation = "UpdateVpnConnection",
       method = "PUT",
       path = "/v5/{project_id}/vpn-connection/{vpn_connection_id}",
       content_type = "application/json",
@@ -1356,7 +1356,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     update_vpn_connections_log_config = {
-      name = "UpdateVpnConnectionsLogConfig",
+      sdk_operation = "UpdateVpnConnectionsLogConfig",
       method = "PUT",
       path = "/v5/{project_id}/p2c-vpn-gateways/{p2c_vgw_id}/log-config",
       content_type = "application/json",
@@ -1369,7 +1369,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     update_vpn_server = {
-      name = "UpdateVpnServer",
+      sdk_operation = "UpdateVpnServer",
       method = "PUT",
       path = "/v5/{project_id}/p2c-vpn-gateways/vpn-servers/{vpn_server_id}",
       content_type = "application/json",
@@ -1382,7 +1382,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     update_vpn_user = {
-      name = "UpdateVpnUser",
+      sdk_operation = "UpdateVpnUser",
       method = "PUT",
       path = "/v5/{project_id}/p2c-vpn-gateways/vpn-servers/{vpn_server_id}/users/{user_id}",
       content_type = "application/json",
@@ -1396,7 +1396,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     update_vpn_user_group = {
-      name = "UpdateVpnUserGroup",
+      sdk_operation = "UpdateVpnUserGroup",
       method = "PUT",
       path = "/v5/{project_id}/p2c-vpn-gateways/vpn-servers/{vpn_server_id}/groups/{group_id}",
       content_type = "application/json",
@@ -1410,7 +1410,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     update_vpn_user_password = {
-      name = "UpdateVpnUserPassword",
+      sdk_operation = "UpdateVpnUserPassword",
       method = "PUT",
       path = "/v5/{project_id}/p2c-vpn-gateways/vpn-servers/{vpn_server_id}/users/{user_id}/password",
       content_type = "application/json",
@@ -1425,7 +1425,7 @@ return {
       response_headers = { ["header-response-token"] = "header-response-token" },
     },
     upgrade_p2c_vpn_gateway = {
-      name = "UpgradeP2cVpnGateway",
+      sdk_operation = "UpgradeP2cVpnGateway",
       method = "POST",
       path = "/v5/{project_id}/p2c-vpn-gateways/{p2c_vgw_id}/upgrade",
       content_type = "application/json",
@@ -1437,7 +1437,7 @@ return {
       response = { ref = "UpgradeP2cVpnGatewayResponse" },
     },
     upgrade_vpn_gateway = {
-      name = "UpgradeVpnGateway",
+      sdk_operation = "UpgradeVpnGateway",
       method = "POST",
       path = "/v5/{project_id}/vpn-gateways/{vgw_id}/upgrade",
       content_type = "application/json",

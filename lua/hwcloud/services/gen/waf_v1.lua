@@ -306,7 +306,7 @@ return {
   },
   operations = {
     apply_certificate_to_host = {
-      name = "ApplyCertificateToHost",
+      sdk_operation = "ApplyCertificateToHost",
       method = "POST",
       path = "/v1/{project_id}/waf/certificate/{certificate_id}/apply-to-hosts",
       content_type = "application/json",
@@ -320,7 +320,7 @@ return {
       response = { ref = "ApplyCertificateToHostResponse" },
     },
     batch_create_anti_tamper_rule = {
-      name = "BatchCreateAntiTamperRule",
+      sdk_operation = "BatchCreateAntiTamperRule",
       method = "POST",
       path = "/v1/{project_id}/waf/rule/antitamper",
       content_type = "application/json",
@@ -336,7 +336,7 @@ return {
       response = { ref = "BatchCreateAntiTamperRuleResponse" },
     },
     batch_create_antileakage_rule = {
-      name = "BatchCreateAntileakageRule",
+      sdk_operation = "BatchCreateAntileakageRule",
       method = "POST",
       path = "/v1/{project_id}/waf/rule/antileakage",
       content_type = "application/json",
@@ -354,7 +354,7 @@ return {
       response = { ref = "BatchCreateAntileakageRuleResponse" },
     },
     batch_create_cc_rule = {
-      name = "BatchCreateCcRule",
+      sdk_operation = "BatchCreateCcRule",
       method = "POST",
       path = "/v1/{project_id}/waf/rule/cc",
       content_type = "application/json",
@@ -383,7 +383,7 @@ return {
       response = { ref = "BatchCreateCcRuleResponse" },
     },
     batch_create_custom_rule = {
-      name = "BatchCreateCustomRule",
+      sdk_operation = "BatchCreateCustomRule",
       method = "POST",
       path = "/v1/{project_id}/waf/rule/custom",
       content_type = "application/json",
@@ -404,7 +404,7 @@ return {
       response = { ref = "BatchCreateCustomRuleResponse" },
     },
     batch_create_geo_ip_rule = {
-      name = "BatchCreateGeoIpRule",
+      sdk_operation = "BatchCreateGeoIpRule",
       method = "POST",
       path = "/v1/{project_id}/waf/rule/geoip",
       content_type = "application/json",
@@ -421,7 +421,7 @@ return {
       response = { ref = "BatchCreateGeoIpRuleResponse" },
     },
     batch_create_ignore_rule = {
-      name = "BatchCreateIgnoreRule",
+      sdk_operation = "BatchCreateIgnoreRule",
       method = "POST",
       path = "/v1/{project_id}/waf/rule/ignore",
       content_type = "application/json",
@@ -440,7 +440,7 @@ return {
       response = { ref = "BatchCreateIgnoreRuleResponse" },
     },
     batch_create_ip_reputation_rule = {
-      name = "BatchCreateIpReputationRule",
+      sdk_operation = "BatchCreateIpReputationRule",
       method = "POST",
       path = "/v1/{project_id}/waf/rule/ip-reputation",
       content_type = "application/json",
@@ -458,7 +458,7 @@ return {
       response = { ref = "BatchCreateIpReputationRuleResponse" },
     },
     batch_create_privacy_rule = {
-      name = "BatchCreatePrivacyRule",
+      sdk_operation = "BatchCreatePrivacyRule",
       method = "POST",
       path = "/v1/{project_id}/waf/rule/privacy",
       content_type = "application/json",
@@ -475,7 +475,7 @@ return {
       response = { ref = "BatchCreatePrivacyRuleResponse" },
     },
     batch_create_whiteblackip_rule = {
-      name = "BatchCreateWhiteblackipRule",
+      sdk_operation = "BatchCreateWhiteblackipRule",
       method = "POST",
       path = "/v1/{project_id}/waf/rule/whiteblackip",
       content_type = "application/json",
@@ -496,7 +496,7 @@ return {
       response = { ref = "BatchCreateWhiteblackipRuleResponse" },
     },
     batch_delete_alert_notice_config = {
-      name = "BatchDeleteAlertNoticeConfig",
+      sdk_operation = "BatchDeleteAlertNoticeConfig",
       method = "POST",
       path = "/v2/{project_id}/waf/alert/batch-delete",
       content_type = "application/json",
@@ -509,7 +509,7 @@ return {
       response = { ref = "BatchDeleteAlertNoticeConfigResponse" },
     },
     batch_delete_composite_hosts = {
-      name = "BatchDeleteCompositeHosts",
+      sdk_operation = "BatchDeleteCompositeHosts",
       method = "POST",
       path = "/v1/{project_id}/composite-waf/hosts/batch-delete",
       content_type = "application/json",
@@ -522,7 +522,7 @@ return {
       response = { ref = "BatchDeleteCompositeHostsResponse" },
     },
     batch_delete_policies = {
-      name = "BatchDeletePolicies",
+      sdk_operation = "BatchDeletePolicies",
       method = "POST",
       path = "/v1/{project_id}/waf/policies/batch-delete",
       content_type = "application/json",
@@ -534,7 +534,7 @@ return {
       response = { ref = "BatchDeletePoliciesResponse" },
     },
     batch_delete_rules = {
-      name = "BatchDeleteRules",
+      sdk_operation = "BatchDeleteRules",
       method = "POST",
       path = "/v1/{project_id}/waf/rule/{rule_type}/batch-delete",
       content_type = "application/json",
@@ -546,7 +546,7 @@ return {
       response = { ref = "BatchDeleteRulesResponse" },
     },
     batch_update_antileakage_rules = {
-      name = "BatchUpdateAntileakageRules",
+      sdk_operation = "BatchUpdateAntileakageRules",
       method = "POST",
       path = "/v1/{project_id}/waf/rule/antileakage/batch-update",
       content_type = "application/json",
@@ -563,7 +563,7 @@ return {
       response = { ref = "BatchUpdateAntileakageRulesResponse" },
     },
     batch_update_antitamper_rules = {
-      name = "BatchUpdateAntitamperRules",
+      sdk_operation = "BatchUpdateAntitamperRules",
       method = "POST",
       path = "/v1/{project_id}/waf/rule/antitamper/batch-update",
       content_type = "application/json",
@@ -579,7 +579,7 @@ return {
       response = { ref = "BatchUpdateAntitamperRulesResponse" },
     },
     batch_update_cc_rules = {
-      name = "BatchUpdateCcRules",
+      sdk_operation = "BatchUpdateCcRules",
       method = "POST",
       path = "/v1/{project_id}/waf/rule/cc/batch-update",
       content_type = "application/json",
@@ -608,7 +608,7 @@ return {
       response = { ref = "BatchUpdateCcRulesResponse" },
     },
     batch_update_custom_rules = {
-      name = "BatchUpdateCustomRules",
+      sdk_operation = "BatchUpdateCustomRules",
       method = "POST",
       path = "/v1/{project_id}/waf/rule/custom/batch-update",
       content_type = "application/json",
@@ -631,7 +631,7 @@ return {
       response = { ref = "BatchUpdateCustomRulesResponse" },
     },
     batch_update_geoip_rules = {
-      name = "BatchUpdateGeoipRules",
+      sdk_operation = "BatchUpdateGeoipRules",
       method = "POST",
       path = "/v1/{project_id}/waf/rule/geoip/batch-update",
       content_type = "application/json",
@@ -647,7 +647,7 @@ return {
       response = { ref = "BatchUpdateGeoipRulesResponse" },
     },
     batch_update_ignore_rules = {
-      name = "BatchUpdateIgnoreRules",
+      sdk_operation = "BatchUpdateIgnoreRules",
       method = "POST",
       path = "/v1/{project_id}/waf/rule/ignore/batch-update",
       content_type = "application/json",
@@ -664,7 +664,7 @@ return {
       response = { ref = "BatchUpdateIgnoreRulesResponse" },
     },
     batch_update_ip_reputation_rules = {
-      name = "BatchUpdateIpReputationRules",
+      sdk_operation = "BatchUpdateIpReputationRules",
       method = "POST",
       path = "/v1/{project_id}/waf/rule/ip-reputation/batch-update",
       content_type = "application/json",
@@ -680,7 +680,7 @@ return {
       response = { ref = "BatchUpdateIpReputationRulesResponse" },
     },
     batch_update_privacy_rules = {
-      name = "BatchUpdatePrivacyRules",
+      sdk_operation = "BatchUpdatePrivacyRules",
       method = "POST",
       path = "/v1/{project_id}/waf/rule/privacy/batch-update",
       content_type = "application/json",
@@ -695,7 +695,7 @@ return {
       response = { ref = "BatchUpdatePrivacyRulesResponse" },
     },
     batch_update_whiteblackip_rules = {
-      name = "BatchUpdateWhiteblackipRules",
+      sdk_operation = "BatchUpdateWhiteblackipRules",
       method = "POST",
       path = "/v1/{project_id}/waf/rule/whiteblackip/batch-update",
       content_type = "application/json",
@@ -715,7 +715,7 @@ return {
       response = { ref = "BatchUpdateWhiteblackipRulesResponse" },
     },
     change_prepaid_cloud_waf = {
-      name = "ChangePrepaidCloudWaf",
+      sdk_operation = "ChangePrepaidCloudWaf",
       method = "POST",
       path = "/v1/{project_id}/waf/subscription/batchalter/prepaid-cloud-waf",
       content_type = "application/json",
@@ -732,7 +732,7 @@ return {
       response = { ref = "ChangePrepaidCloudWafResponse" },
     },
     check_agency = {
-      name = "CheckAgency",
+      sdk_operation = "CheckAgency",
       method = "GET",
       path = "/v1/{project_id}/premium-waf/agency",
       content_type = "application/json",
@@ -740,7 +740,7 @@ return {
       response = { ref = "CheckAgencyResponse" },
     },
     confirm_application_types = {
-      name = "ConfirmApplicationTypes",
+      sdk_operation = "ConfirmApplicationTypes",
       method = "GET",
       path = "/v1/{project_id}/waf/rules/application-types",
       content_type = "application/json",
@@ -751,7 +751,7 @@ return {
       response = { ref = "ConfirmApplicationTypesResponse" },
     },
     confirm_async_job = {
-      name = "ConfirmAsyncJob",
+      sdk_operation = "ConfirmAsyncJob",
       method = "GET",
       path = "/v1/{project_id}/waf/async-job/{job_id}",
       content_type = "application/json",
@@ -762,7 +762,7 @@ return {
       response = { ref = "ConfirmAsyncJobResponse" },
     },
     confirm_dns_domain = {
-      name = "ConfirmDnsDomain",
+      sdk_operation = "ConfirmDnsDomain",
       method = "GET",
       path = "/v1/{project_id}/waf/dns-domain",
       content_type = "application/json",
@@ -772,7 +772,7 @@ return {
       response = { ref = "ConfirmDnsDomainResponse" },
     },
     confirm_ip_reputation_rule = {
-      name = "ConfirmIpReputationRule",
+      sdk_operation = "ConfirmIpReputationRule",
       method = "GET",
       path = "/v1/{project_id}/waf/policy/{policy_id}/ip-reputation/{rule_id}",
       content_type = "application/json",
@@ -783,7 +783,7 @@ return {
       response = { ref = "ConfirmIpReputationRuleResponse" },
     },
     confirm_policy_antileakage_map = {
-      name = "ConfirmPolicyAntileakageMap",
+      sdk_operation = "ConfirmPolicyAntileakageMap",
       method = "GET",
       path = "/v1/{project_id}/waf/tag/antileakage/map",
       content_type = "application/json",
@@ -794,7 +794,7 @@ return {
       response = { ref = "ConfirmPolicyAntileakageMapResponse" },
     },
     confirm_policy_ip_reputation_map = {
-      name = "ConfirmPolicyIpReputationMap",
+      sdk_operation = "ConfirmPolicyIpReputationMap",
       method = "GET",
       path = "/v1/{project_id}/waf/tag/ip-reputation/map",
       content_type = "application/json",
@@ -805,7 +805,7 @@ return {
       response = { ref = "ConfirmPolicyIpReputationMapResponse" },
     },
     confirm_protection_types = {
-      name = "ConfirmProtectionTypes",
+      sdk_operation = "ConfirmProtectionTypes",
       method = "GET",
       path = "/v1/{project_id}/waf/rules/protection-types",
       content_type = "application/json",
@@ -816,7 +816,7 @@ return {
       response = { ref = "ConfirmProtectionTypesResponse" },
     },
     confirm_threat_map = {
-      name = "ConfirmThreatMap",
+      sdk_operation = "ConfirmThreatMap",
       method = "GET",
       path = "/v1/{project_id}/waf/tag/threat/map",
       content_type = "application/json",
@@ -824,7 +824,7 @@ return {
       response = { ref = "ConfirmThreatMapResponse" },
     },
     confirm_tms_resource_instances = {
-      name = "ConfirmTmsResourceInstances",
+      sdk_operation = "ConfirmTmsResourceInstances",
       method = "POST",
       path = "/v1/{project_id}/waf/{resource_type}/resource-instances/action",
       content_type = "application/json",
@@ -845,7 +845,7 @@ return {
       response = { ref = "ConfirmTmsResourceInstancesResponse" },
     },
     confirm_user_bundle = {
-      name = "ConfirmUserBundle",
+      sdk_operation = "ConfirmUserBundle",
       method = "GET",
       path = "/v1/{project_id}/waf/bundle",
       content_type = "application/json",
@@ -855,7 +855,7 @@ return {
       response = { ref = "ConfirmUserBundleResponse" },
     },
     copy_policy_by_id = {
-      name = "CopyPolicyById",
+      sdk_operation = "CopyPolicyById",
       method = "POST",
       path = "/v1/{project_id}/waf/policies/{src_policy_id}/copy",
       content_type = "application/json",
@@ -867,7 +867,7 @@ return {
       response = { ref = "CopyPolicyByIdResponse" },
     },
     create_agency = {
-      name = "CreateAgency",
+      sdk_operation = "CreateAgency",
       method = "POST",
       path = "/v1/{project_id}/premium-waf/agency",
       content_type = "application/json",
@@ -878,7 +878,7 @@ return {
       response = { ref = "CreateAgencyResponse" },
     },
     create_alert_notice_config = {
-      name = "CreateAlertNoticeConfig",
+      sdk_operation = "CreateAlertNoticeConfig",
       method = "POST",
       path = "/v2/{project_id}/waf/alert",
       content_type = "application/json",
@@ -903,7 +903,7 @@ return {
       response = { ref = "CreateAlertNoticeConfigResponse" },
     },
     create_anti_tamper_rule = {
-      name = "CreateAntiTamperRule",
+      sdk_operation = "CreateAntiTamperRule",
       method = "POST",
       path = "/v1/{project_id}/waf/policy/{policy_id}/antitamper",
       content_type = "application/json",
@@ -918,7 +918,7 @@ return {
       response = { ref = "CreateAntiTamperRuleResponse" },
     },
     create_anticrawler_rule = {
-      name = "CreateAnticrawlerRule",
+      sdk_operation = "CreateAnticrawlerRule",
       method = "POST",
       path = "/v1/{project_id}/waf/policy/{policy_id}/anticrawler",
       content_type = "application/json",
@@ -934,7 +934,7 @@ return {
       response = { ref = "CreateAnticrawlerRuleResponse" },
     },
     create_antileakage_rule = {
-      name = "CreateAntileakageRule",
+      sdk_operation = "CreateAntileakageRule",
       method = "POST",
       path = "/v1/{project_id}/waf/policy/{policy_id}/antileakage",
       content_type = "application/json",
@@ -951,7 +951,7 @@ return {
       response = { ref = "CreateAntileakageRuleResponse" },
     },
     create_cc_rule = {
-      name = "CreateCcRule",
+      sdk_operation = "CreateCcRule",
       method = "POST",
       path = "/v1/{project_id}/waf/policy/{policy_id}/cc",
       content_type = "application/json",
@@ -979,7 +979,7 @@ return {
       response = { ref = "CreateCcRuleResponse" },
     },
     create_certificate = {
-      name = "CreateCertificate",
+      sdk_operation = "CreateCertificate",
       method = "POST",
       path = "/v1/{project_id}/waf/certificate",
       content_type = "application/json",
@@ -994,7 +994,7 @@ return {
       response = { ref = "CreateCertificateResponse" },
     },
     create_cloud_waf_post_paid_resource = {
-      name = "CreateCloudWafPostPaidResource",
+      sdk_operation = "CreateCloudWafPostPaidResource",
       method = "POST",
       path = "/v1/{project_id}/waf/postpaid",
       content_type = "application/json",
@@ -1009,7 +1009,7 @@ return {
       response = { ref = "CreateCloudWafPostPaidResourceResponse" },
     },
     create_custom_rule = {
-      name = "CreateCustomRule",
+      sdk_operation = "CreateCustomRule",
       method = "POST",
       path = "/v1/{project_id}/waf/policy/{policy_id}/custom",
       content_type = "application/json",
@@ -1029,7 +1029,7 @@ return {
       response = { ref = "CreateCustomRuleResponse" },
     },
     create_event_export_job = {
-      name = "CreateEventExportJob",
+      sdk_operation = "CreateEventExportJob",
       method = "POST",
       path = "/v1/{project_id}/waf/event/job/export",
       content_type = "application/json",
@@ -1057,7 +1057,7 @@ return {
       response = { ref = "CreateEventExportJobResponse" },
     },
     create_geoip_rule = {
-      name = "CreateGeoipRule",
+      sdk_operation = "CreateGeoipRule",
       method = "POST",
       path = "/v1/{project_id}/waf/policy/{policy_id}/geoip",
       content_type = "application/json",
@@ -1074,7 +1074,7 @@ return {
       response = { ref = "CreateGeoipRuleResponse" },
     },
     create_host = {
-      name = "CreateHost",
+      sdk_operation = "CreateHost",
       method = "POST",
       path = "/v1/{project_id}/waf/instance",
       content_type = "application/json",
@@ -1097,7 +1097,7 @@ return {
       response = { ref = "CreateHostResponse" },
     },
     create_ignore_rule = {
-      name = "CreateIgnoreRule",
+      sdk_operation = "CreateIgnoreRule",
       method = "POST",
       path = "/v1/{project_id}/waf/policy/{policy_id}/ignore",
       content_type = "application/json",
@@ -1115,7 +1115,7 @@ return {
       response = { ref = "CreateIgnoreRuleResponse" },
     },
     create_instance = {
-      name = "CreateInstance",
+      sdk_operation = "CreateInstance",
       method = "POST",
       path = "/v1/{project_id}/premium-waf/instance",
       content_type = "application/json",
@@ -1140,7 +1140,7 @@ return {
       response = { ref = "CreateInstanceResponse" },
     },
     create_ip_group = {
-      name = "CreateIpGroup",
+      sdk_operation = "CreateIpGroup",
       method = "POST",
       path = "/v1/{project_id}/waf/ip-groups",
       content_type = "application/json",
@@ -1155,7 +1155,7 @@ return {
       response = { ref = "CreateIpGroupResponse" },
     },
     create_ip_reputation_rule = {
-      name = "CreateIpReputationRule",
+      sdk_operation = "CreateIpReputationRule",
       method = "POST",
       path = "/v1/{project_id}/waf/policy/{policy_id}/ip-reputation",
       content_type = "application/json",
@@ -1172,7 +1172,7 @@ return {
       response = { ref = "CreateIpReputationRuleResponse" },
     },
     create_policy = {
-      name = "CreatePolicy",
+      sdk_operation = "CreatePolicy",
       method = "POST",
       path = "/v1/{project_id}/waf/policy",
       content_type = "application/json",
@@ -1185,7 +1185,7 @@ return {
       response = { ref = "CreatePolicyResponse" },
     },
     create_pool = {
-      name = "CreatePool",
+      sdk_operation = "CreatePool",
       method = "POST",
       path = "/v1/{project_id}/premium-waf/pool",
       content_type = "application/json",
@@ -1201,7 +1201,7 @@ return {
       response = { ref = "CreatePoolResponse" },
     },
     create_premium_host = {
-      name = "CreatePremiumHost",
+      sdk_operation = "CreatePremiumHost",
       method = "POST",
       path = "/v1/{project_id}/premium-waf/host",
       content_type = "application/json",
@@ -1226,7 +1226,7 @@ return {
       response = { ref = "CreatePremiumHostResponse" },
     },
     create_prepaid_cloud_waf = {
-      name = "CreatePrepaidCloudWaf",
+      sdk_operation = "CreatePrepaidCloudWaf",
       method = "POST",
       path = "/v1/{project_id}/waf/subscription/purchase/prepaid-cloud-waf",
       content_type = "application/json",
@@ -1245,7 +1245,7 @@ return {
       response = { ref = "CreatePrepaidCloudWafResponse" },
     },
     create_privacy_rule = {
-      name = "CreatePrivacyRule",
+      sdk_operation = "CreatePrivacyRule",
       method = "POST",
       path = "/v1/{project_id}/waf/policy/{policy_id}/privacy",
       content_type = "application/json",
@@ -1261,7 +1261,7 @@ return {
       response = { ref = "CreatePrivacyRuleResponse" },
     },
     create_punishment_rule = {
-      name = "CreatePunishmentRule",
+      sdk_operation = "CreatePunishmentRule",
       method = "POST",
       path = "/v1/{project_id}/waf/policy/{policy_id}/punishment",
       content_type = "application/json",
@@ -1277,7 +1277,7 @@ return {
       response = { ref = "CreatePunishmentRuleResponse" },
     },
     create_quick_access_domain = {
-      name = "CreateQuickAccessDomain",
+      sdk_operation = "CreateQuickAccessDomain",
       method = "POST",
       path = "/v1/{projectid}/waf/dns-domain/{instanceid}/access",
       content_type = "application/json",
@@ -1289,7 +1289,7 @@ return {
       response = { ref = "CreateQuickAccessDomainResponse" },
     },
     create_security_report_subscription = {
-      name = "CreateSecurityReportSubscription",
+      sdk_operation = "CreateSecurityReportSubscription",
       method = "POST",
       path = "/v1/{project_id}/waf/security-report/subscriptions",
       content_type = "application/json",
@@ -1307,7 +1307,7 @@ return {
       response = { ref = "CreateSecurityReportSubscriptionResponse" },
     },
     create_value_list = {
-      name = "CreateValueList",
+      sdk_operation = "CreateValueList",
       method = "POST",
       path = "/v1/{project_id}/waf/valuelist",
       content_type = "application/json",
@@ -1322,7 +1322,7 @@ return {
       response = { ref = "CreateValueListResponse" },
     },
     create_whiteblackip_rule = {
-      name = "CreateWhiteblackipRule",
+      sdk_operation = "CreateWhiteblackipRule",
       method = "POST",
       path = "/v1/{project_id}/waf/policy/{policy_id}/whiteblackip",
       content_type = "application/json",
@@ -1342,7 +1342,7 @@ return {
       response = { ref = "CreateWhiteblackipRuleResponse" },
     },
     delete_agency = {
-      name = "DeleteAgency",
+      sdk_operation = "DeleteAgency",
       method = "DELETE",
       path = "/v1/{project_id}/premium-waf/agency",
       content_type = "application/json",
@@ -1353,7 +1353,7 @@ return {
       response = { ref = "DeleteAgencyResponse" },
     },
     delete_alert_notice_config = {
-      name = "DeleteAlertNoticeConfig",
+      sdk_operation = "DeleteAlertNoticeConfig",
       method = "DELETE",
       path = "/v2/{project_id}/waf/alert/{alert_id}",
       content_type = "application/json",
@@ -1364,7 +1364,7 @@ return {
       response = { ref = "DeleteAlertNoticeConfigResponse" },
     },
     delete_anticrawler_rule = {
-      name = "DeleteAnticrawlerRule",
+      sdk_operation = "DeleteAnticrawlerRule",
       method = "DELETE",
       path = "/v1/{project_id}/waf/policy/{policy_id}/anticrawler/{rule_id}",
       content_type = "application/json",
@@ -1376,7 +1376,7 @@ return {
       response = { ref = "DeleteAnticrawlerRuleResponse" },
     },
     delete_antileakage_rule = {
-      name = "DeleteAntileakageRule",
+      sdk_operation = "DeleteAntileakageRule",
       method = "DELETE",
       path = "/v1/{project_id}/waf/policy/{policy_id}/antileakage/{rule_id}",
       content_type = "application/json",
@@ -1388,7 +1388,7 @@ return {
       response = { ref = "DeleteAntileakageRuleResponse" },
     },
     delete_antitamper_rule = {
-      name = "DeleteAntitamperRule",
+      sdk_operation = "DeleteAntitamperRule",
       method = "DELETE",
       path = "/v1/{project_id}/waf/policy/{policy_id}/antitamper/{rule_id}",
       content_type = "application/json",
@@ -1400,7 +1400,7 @@ return {
       response = { ref = "DeleteAntitamperRuleResponse" },
     },
     delete_cc_rule = {
-      name = "DeleteCcRule",
+      sdk_operation = "DeleteCcRule",
       method = "DELETE",
       path = "/v1/{project_id}/waf/policy/{policy_id}/cc/{rule_id}",
       content_type = "application/json",
@@ -1412,7 +1412,7 @@ return {
       response = { ref = "DeleteCcRuleResponse" },
     },
     delete_certificate = {
-      name = "DeleteCertificate",
+      sdk_operation = "DeleteCertificate",
       method = "DELETE",
       path = "/v1/{project_id}/waf/certificate/{certificate_id}",
       content_type = "application/json",
@@ -1423,7 +1423,7 @@ return {
       response = { ref = "DeleteCertificateResponse" },
     },
     delete_cloud_waf_post_paid_resource = {
-      name = "DeleteCloudWafPostPaidResource",
+      sdk_operation = "DeleteCloudWafPostPaidResource",
       method = "DELETE",
       path = "/v1/{project_id}/waf/postpaid",
       content_type = "application/json",
@@ -1434,7 +1434,7 @@ return {
       response = { ref = "DeleteCloudWafPostPaidResourceResponse" },
     },
     delete_custom_rule = {
-      name = "DeleteCustomRule",
+      sdk_operation = "DeleteCustomRule",
       method = "DELETE",
       path = "/v1/{project_id}/waf/policy/{policy_id}/custom/{rule_id}",
       content_type = "application/json",
@@ -1446,7 +1446,7 @@ return {
       response = { ref = "DeleteCustomRuleResponse" },
     },
     delete_geoip_rule = {
-      name = "DeleteGeoipRule",
+      sdk_operation = "DeleteGeoipRule",
       method = "DELETE",
       path = "/v1/{project_id}/waf/policy/{policy_id}/geoip/{rule_id}",
       content_type = "application/json",
@@ -1458,7 +1458,7 @@ return {
       response = { ref = "DeleteGeoipRuleResponse" },
     },
     delete_host = {
-      name = "DeleteHost",
+      sdk_operation = "DeleteHost",
       method = "DELETE",
       path = "/v1/{project_id}/waf/instance/{instance_id}",
       content_type = "application/json",
@@ -1469,7 +1469,7 @@ return {
       response = { ref = "DeleteHostResponse" },
     },
     delete_ignore_rule = {
-      name = "DeleteIgnoreRule",
+      sdk_operation = "DeleteIgnoreRule",
       method = "DELETE",
       path = "/v1/{project_id}/waf/policy/{policy_id}/ignore/{rule_id}",
       content_type = "application/json",
@@ -1481,7 +1481,7 @@ return {
       response = { ref = "DeleteIgnoreRuleResponse" },
     },
     delete_instance = {
-      name = "DeleteInstance",
+      sdk_operation = "DeleteInstance",
       method = "DELETE",
       path = "/v1/{project_id}/premium-waf/instance/{instance_id}",
       content_type = "application/json",
@@ -1492,7 +1492,7 @@ return {
       response = { ref = "DeleteInstanceResponse" },
     },
     delete_ip_group = {
-      name = "DeleteIpGroup",
+      sdk_operation = "DeleteIpGroup",
       method = "DELETE",
       path = "/v1/{project_id}/waf/ip-group/{id}",
       content_type = "application/json",
@@ -1503,7 +1503,7 @@ return {
       response = { ref = "DeleteIpGroupResponse" },
     },
     delete_ip_reputation_rule = {
-      name = "DeleteIpReputationRule",
+      sdk_operation = "DeleteIpReputationRule",
       method = "DELETE",
       path = "/v1/{project_id}/waf/policy/{policy_id}/ip-reputation/{rule_id}",
       content_type = "application/json",
@@ -1515,7 +1515,7 @@ return {
       response = { ref = "DeleteIpReputationRuleResponse" },
     },
     delete_policy = {
-      name = "DeletePolicy",
+      sdk_operation = "DeletePolicy",
       method = "DELETE",
       path = "/v1/{project_id}/waf/policy/{policy_id}",
       content_type = "application/json",
@@ -1526,7 +1526,7 @@ return {
       response = { ref = "DeletePolicyResponse" },
     },
     delete_pool = {
-      name = "DeletePool",
+      sdk_operation = "DeletePool",
       method = "DELETE",
       path = "/v1/{project_id}/premium-waf/pool/{pool_id}",
       content_type = "application/json",
@@ -1537,7 +1537,7 @@ return {
       response = { ref = "DeletePoolResponse" },
     },
     delete_premium_host = {
-      name = "DeletePremiumHost",
+      sdk_operation = "DeletePremiumHost",
       method = "DELETE",
       path = "/v1/{project_id}/premium-waf/host/{host_id}",
       content_type = "application/json",
@@ -1549,7 +1549,7 @@ return {
       response = { ref = "DeletePremiumHostResponse" },
     },
     delete_privacy_rule = {
-      name = "DeletePrivacyRule",
+      sdk_operation = "DeletePrivacyRule",
       method = "DELETE",
       path = "/v1/{project_id}/waf/policy/{policy_id}/privacy/{rule_id}",
       content_type = "application/json",
@@ -1561,7 +1561,7 @@ return {
       response = { ref = "DeletePrivacyRuleResponse" },
     },
     delete_punishment_rule = {
-      name = "DeletePunishmentRule",
+      sdk_operation = "DeletePunishmentRule",
       method = "DELETE",
       path = "/v1/{project_id}/waf/policy/{policy_id}/punishment/{rule_id}",
       content_type = "application/json",
@@ -1573,7 +1573,7 @@ return {
       response = { ref = "DeletePunishmentRuleResponse" },
     },
     delete_security_report_subscription = {
-      name = "DeleteSecurityReportSubscription",
+      sdk_operation = "DeleteSecurityReportSubscription",
       method = "DELETE",
       path = "/v1/{project_id}/waf/security-report/subscriptions/{subscription_id}",
       content_type = "application/json",
@@ -1583,7 +1583,7 @@ return {
       response = { ref = "DeleteSecurityReportSubscriptionResponse" },
     },
     delete_value_list = {
-      name = "DeleteValueList",
+      sdk_operation = "DeleteValueList",
       method = "DELETE",
       path = "/v1/{project_id}/waf/valuelist/{valuelistid}",
       content_type = "application/json",
@@ -1594,7 +1594,7 @@ return {
       response = { ref = "DeleteValueListResponse" },
     },
     delete_white_black_ip_rule = {
-      name = "DeleteWhiteBlackIpRule",
+      sdk_operation = "DeleteWhiteBlackIpRule",
       method = "DELETE",
       path = "/v1/{project_id}/waf/policy/{policy_id}/whiteblackip/{rule_id}",
       content_type = "application/json",
@@ -1606,7 +1606,7 @@ return {
       response = { ref = "DeleteWhiteBlackIpRuleResponse" },
     },
     list_anti_tamper_policy_rules = {
-      name = "ListAntiTamperPolicyRules",
+      sdk_operation = "ListAntiTamperPolicyRules",
       method = "GET",
       path = "/v1/{project_id}/waf/rule/antitamper",
       content_type = "application/json",
@@ -1620,7 +1620,7 @@ return {
       response = { ref = "ListAntiTamperPolicyRulesResponse" },
     },
     list_anticrawler_rules = {
-      name = "ListAnticrawlerRules",
+      sdk_operation = "ListAnticrawlerRules",
       method = "GET",
       path = "/v1/{project_id}/waf/policy/{policy_id}/anticrawler",
       content_type = "application/json",
@@ -1637,7 +1637,7 @@ return {
       response = { ref = "ListAnticrawlerRulesResponse" },
     },
     list_antileakage_policy_rules = {
-      name = "ListAntileakagePolicyRules",
+      sdk_operation = "ListAntileakagePolicyRules",
       method = "GET",
       path = "/v1/{project_id}/waf/rule/antileakage",
       content_type = "application/json",
@@ -1651,7 +1651,7 @@ return {
       response = { ref = "ListAntileakagePolicyRulesResponse" },
     },
     list_antileakage_rules = {
-      name = "ListAntileakageRules",
+      sdk_operation = "ListAntileakageRules",
       method = "GET",
       path = "/v1/{project_id}/waf/policy/{policy_id}/antileakage",
       content_type = "application/json",
@@ -1667,7 +1667,7 @@ return {
       response = { ref = "ListAntileakageRulesResponse" },
     },
     list_antitamper_rule = {
-      name = "ListAntitamperRule",
+      sdk_operation = "ListAntitamperRule",
       method = "GET",
       path = "/v1/{project_id}/waf/policy/{policy_id}/antitamper",
       content_type = "application/json",
@@ -1681,7 +1681,7 @@ return {
       response = { ref = "ListAntitamperRuleResponse" },
     },
     list_attack_action_types = {
-      name = "ListAttackActionTypes",
+      sdk_operation = "ListAttackActionTypes",
       method = "GET",
       path = "/v1/{project_id}/waf/overviews/attack/action-types",
       content_type = "application/json",
@@ -1694,7 +1694,7 @@ return {
       response = { ref = "ListAttackActionTypesResponse" },
     },
     list_bandwidth_timeline = {
-      name = "ListBandwidthTimeline",
+      sdk_operation = "ListBandwidthTimeline",
       method = "GET",
       path = "/v1/{project_id}/waf/overviews/bandwidth/timeline",
       content_type = "application/json",
@@ -1711,7 +1711,7 @@ return {
       response = { type = "array", items = { ref = "BandwidthStatisticsTimelineItem" } },
     },
     list_cc_policy_rules = {
-      name = "ListCcPolicyRules",
+      sdk_operation = "ListCcPolicyRules",
       method = "GET",
       path = "/v1/{project_id}/waf/rule/cc",
       content_type = "application/json",
@@ -1725,7 +1725,7 @@ return {
       response = { ref = "ListCcPolicyRulesResponse" },
     },
     list_cc_rules = {
-      name = "ListCcRules",
+      sdk_operation = "ListCcRules",
       method = "GET",
       path = "/v1/{project_id}/waf/policy/{policy_id}/cc",
       content_type = "application/json",
@@ -1745,7 +1745,7 @@ return {
       response = { ref = "ListCcRulesResponse" },
     },
     list_certificates = {
-      name = "ListCertificates",
+      sdk_operation = "ListCertificates",
       method = "GET",
       path = "/v1/{project_id}/waf/certificate",
       content_type = "application/json",
@@ -1762,7 +1762,7 @@ return {
       response = { ref = "ListCertificatesResponse" },
     },
     list_composite_hosts = {
-      name = "ListCompositeHosts",
+      sdk_operation = "ListCompositeHosts",
       method = "GET",
       path = "/v1/{project_id}/composite-waf/host",
       content_type = "application/json",
@@ -1780,7 +1780,7 @@ return {
       response = { ref = "ListCompositeHostsResponse" },
     },
     list_custom_policy_rules = {
-      name = "ListCustomPolicyRules",
+      sdk_operation = "ListCustomPolicyRules",
       method = "GET",
       path = "/v1/{project_id}/waf/rule/custom",
       content_type = "application/json",
@@ -1794,7 +1794,7 @@ return {
       response = { ref = "ListCustomPolicyRulesResponse" },
     },
     list_custom_rules = {
-      name = "ListCustomRules",
+      sdk_operation = "ListCustomRules",
       method = "GET",
       path = "/v1/{project_id}/waf/policy/{policy_id}/custom",
       content_type = "application/json",
@@ -1810,7 +1810,7 @@ return {
       response = { ref = "ListCustomRulesResponse" },
     },
     list_event = {
-      name = "ListEvent",
+      sdk_operation = "ListEvent",
       method = "GET",
       path = "/v1/{project_id}/waf/event",
       content_type = "application/json",
@@ -1855,7 +1855,7 @@ return {
       response = { ref = "ListEventResponse" },
     },
     list_event_log = {
-      name = "ListEventLog",
+      sdk_operation = "ListEventLog",
       method = "GET",
       path = "/v1/{project_id}/waf/event/dump",
       content_type = "application/json",
@@ -1867,7 +1867,7 @@ return {
       response = { ref = "ListEventLogResponse" },
     },
     list_geo_ip_policy_rules = {
-      name = "ListGeoIpPolicyRules",
+      sdk_operation = "ListGeoIpPolicyRules",
       method = "GET",
       path = "/v1/{project_id}/waf/rule/geoip",
       content_type = "application/json",
@@ -1881,7 +1881,7 @@ return {
       response = { ref = "ListGeoIpPolicyRulesResponse" },
     },
     list_geoip_rule = {
-      name = "ListGeoipRule",
+      sdk_operation = "ListGeoipRule",
       method = "GET",
       path = "/v1/{project_id}/waf/policy/{policy_id}/geoip",
       content_type = "application/json",
@@ -1895,7 +1895,7 @@ return {
       response = { ref = "ListGeoipRuleResponse" },
     },
     list_host = {
-      name = "ListHost",
+      sdk_operation = "ListHost",
       method = "GET",
       path = "/v1/{project_id}/waf/instance",
       content_type = "application/json",
@@ -1910,7 +1910,7 @@ return {
       response = { ref = "ListHostResponse" },
     },
     list_host_route = {
-      name = "ListHostRoute",
+      sdk_operation = "ListHostRoute",
       method = "GET",
       path = "/v1/{project_id}/waf/instance/{instance_id}/route",
       content_type = "application/json",
@@ -1921,7 +1921,7 @@ return {
       response = { ref = "ListHostRouteResponse" },
     },
     list_ignore_policy_rules = {
-      name = "ListIgnorePolicyRules",
+      sdk_operation = "ListIgnorePolicyRules",
       method = "GET",
       path = "/v1/{project_id}/waf/rule/ignore",
       content_type = "application/json",
@@ -1935,7 +1935,7 @@ return {
       response = { ref = "ListIgnorePolicyRulesResponse" },
     },
     list_ignore_rule = {
-      name = "ListIgnoreRule",
+      sdk_operation = "ListIgnoreRule",
       method = "GET",
       path = "/v1/{project_id}/waf/policy/{policy_id}/ignore",
       content_type = "application/json",
@@ -1949,7 +1949,7 @@ return {
       response = { ref = "ListIgnoreRuleResponse" },
     },
     list_instance = {
-      name = "ListInstance",
+      sdk_operation = "ListInstance",
       method = "GET",
       path = "/v1/{project_id}/premium-waf/instance",
       content_type = "application/json",
@@ -1963,7 +1963,7 @@ return {
       response = { ref = "ListInstanceResponse" },
     },
     list_instance_pools = {
-      name = "ListInstancePools",
+      sdk_operation = "ListInstancePools",
       method = "GET",
       path = "/v1/{project_id}/premium-waf/pools",
       content_type = "application/json",
@@ -1980,7 +1980,7 @@ return {
       response = { ref = "ListInstancePoolsResponse" },
     },
     list_instance_status = {
-      name = "ListInstanceStatus",
+      sdk_operation = "ListInstanceStatus",
       method = "GET",
       path = "/v1/{project_id}/premium-waf/instance/status",
       content_type = "application/json",
@@ -1995,7 +1995,7 @@ return {
       response = { ref = "ListInstanceStatusResponse" },
     },
     list_instance_tags = {
-      name = "ListInstanceTags",
+      sdk_operation = "ListInstanceTags",
       method = "GET",
       path = "/v1/{project_id}/waf/{resource_type}/{resourceid}/tags",
       content_type = "application/json",
@@ -2007,7 +2007,7 @@ return {
       response = { ref = "ListInstanceTagsResponse" },
     },
     list_ip_group = {
-      name = "ListIpGroup",
+      sdk_operation = "ListIpGroup",
       method = "GET",
       path = "/v1/{project_id}/waf/ip-groups",
       content_type = "application/json",
@@ -2022,7 +2022,7 @@ return {
       response = { ref = "ListIpGroupResponse" },
     },
     list_ip_reputation_policy_rules = {
-      name = "ListIpReputationPolicyRules",
+      sdk_operation = "ListIpReputationPolicyRules",
       method = "GET",
       path = "/v1/{project_id}/waf/rule/ip-reputation",
       content_type = "application/json",
@@ -2036,7 +2036,7 @@ return {
       response = { ref = "ListIpReputationPolicyRulesResponse" },
     },
     list_ip_reputation_rules = {
-      name = "ListIpReputationRules",
+      sdk_operation = "ListIpReputationRules",
       method = "GET",
       path = "/v1/{project_id}/waf/policy/{policy_id}/ip-reputation",
       content_type = "application/json",
@@ -2052,7 +2052,7 @@ return {
       response = { ref = "ListIpReputationRulesResponse" },
     },
     list_notice_configs = {
-      name = "ListNoticeConfigs",
+      sdk_operation = "ListNoticeConfigs",
       method = "GET",
       path = "/v2/{project_id}/waf/alerts",
       content_type = "application/json",
@@ -2062,7 +2062,7 @@ return {
       response = { ref = "ListNoticeConfigsResponse" },
     },
     list_overviews_classification = {
-      name = "ListOverviewsClassification",
+      sdk_operation = "ListOverviewsClassification",
       method = "GET",
       path = "/v1/{project_id}/waf/overviews/classification",
       content_type = "application/json",
@@ -2079,7 +2079,7 @@ return {
       response = { ref = "ListOverviewsClassificationResponse" },
     },
     list_overviews_host_domains = {
-      name = "ListOverviewsHostDomains",
+      sdk_operation = "ListOverviewsHostDomains",
       method = "GET",
       path = "/v1/{project_id}/waf/overviews/{host_id}/domains",
       content_type = "application/json",
@@ -2093,7 +2093,7 @@ return {
       response = { ref = "ListOverviewsHostDomainsResponse" },
     },
     list_policy = {
-      name = "ListPolicy",
+      sdk_operation = "ListPolicy",
       method = "GET",
       path = "/v1/{project_id}/waf/policy",
       content_type = "application/json",
@@ -2107,7 +2107,7 @@ return {
       response = { ref = "ListPolicyResponse" },
     },
     list_policy_protect_rules = {
-      name = "ListPolicyProtectRules",
+      sdk_operation = "ListPolicyProtectRules",
       method = "GET",
       path = "/v1/{project_id}/waf/policy/{rule_type}/rules",
       content_type = "application/json",
@@ -2122,7 +2122,7 @@ return {
       response = { ref = "ListPolicyProtectRulesResponse" },
     },
     list_premium_host = {
-      name = "ListPremiumHost",
+      sdk_operation = "ListPremiumHost",
       method = "GET",
       path = "/v1/{project_id}/premium-waf/host",
       content_type = "application/json",
@@ -2138,7 +2138,7 @@ return {
       response = { ref = "ListPremiumHostResponse" },
     },
     list_privacy_policy_rules = {
-      name = "ListPrivacyPolicyRules",
+      sdk_operation = "ListPrivacyPolicyRules",
       method = "GET",
       path = "/v1/{project_id}/waf/rule/privacy",
       content_type = "application/json",
@@ -2152,7 +2152,7 @@ return {
       response = { ref = "ListPrivacyPolicyRulesResponse" },
     },
     list_privacy_rule = {
-      name = "ListPrivacyRule",
+      sdk_operation = "ListPrivacyRule",
       method = "GET",
       path = "/v1/{project_id}/waf/policy/{policy_id}/privacy",
       content_type = "application/json",
@@ -2166,7 +2166,7 @@ return {
       response = { ref = "ListPrivacyRuleResponse" },
     },
     list_protectable_resources = {
-      name = "ListProtectableResources",
+      sdk_operation = "ListProtectableResources",
       method = "GET",
       path = "/v1/{project_id}/premium-waf/host/protectable-resources/{resource_type}",
       content_type = "application/json",
@@ -2178,7 +2178,7 @@ return {
       response = { ref = "ListProtectableResourcesResponse" },
     },
     list_punishment_rules = {
-      name = "ListPunishmentRules",
+      sdk_operation = "ListPunishmentRules",
       method = "GET",
       path = "/v1/{project_id}/waf/policy/{policy_id}/punishment",
       content_type = "application/json",
@@ -2194,7 +2194,7 @@ return {
       response = { ref = "ListPunishmentRulesResponse" },
     },
     list_qps_timeline = {
-      name = "ListQpsTimeline",
+      sdk_operation = "ListQpsTimeline",
       method = "GET",
       path = "/v1/{project_id}/waf/overviews/qps/timeline",
       content_type = "application/json",
@@ -2210,7 +2210,7 @@ return {
       response = { type = "array", items = { ref = "StatisticsTimelineItem" } },
     },
     list_request_timeline = {
-      name = "ListRequestTimeline",
+      sdk_operation = "ListRequestTimeline",
       method = "GET",
       path = "/v1/{project_id}/waf/overviews/request/timeline",
       content_type = "application/json",
@@ -2226,7 +2226,7 @@ return {
       response = { type = "array", items = { ref = "StatisticsTimelineItem" } },
     },
     list_response_code_timeline = {
-      name = "ListResponseCodeTimeline",
+      sdk_operation = "ListResponseCodeTimeline",
       method = "GET",
       path = "/v1/{project_id}/waf/overviews/response-code/timeline",
       content_type = "application/json",
@@ -2243,7 +2243,7 @@ return {
       response = { type = "array", items = { ref = "StatisticsTimelineItem" } },
     },
     list_security_report_history_periods = {
-      name = "ListSecurityReportHistoryPeriods",
+      sdk_operation = "ListSecurityReportHistoryPeriods",
       method = "GET",
       path = "/v1/{project_id}/waf/security-report/history-periods",
       content_type = "application/json",
@@ -2256,7 +2256,7 @@ return {
       response = { ref = "ListSecurityReportHistoryPeriodsResponse" },
     },
     list_security_report_sending_records = {
-      name = "ListSecurityReportSendingRecords",
+      sdk_operation = "ListSecurityReportSendingRecords",
       method = "GET",
       path = "/v1/{project_id}/waf/security-report/sending-records",
       content_type = "application/json",
@@ -2270,7 +2270,7 @@ return {
       response = { ref = "ListSecurityReportSendingRecordsResponse" },
     },
     list_security_report_subscriptions = {
-      name = "ListSecurityReportSubscriptions",
+      sdk_operation = "ListSecurityReportSubscriptions",
       method = "GET",
       path = "/v1/{project_id}/waf/security-report/subscriptions",
       content_type = "application/json",
@@ -2286,7 +2286,7 @@ return {
       response = { ref = "ListSecurityReportSubscriptionsResponse" },
     },
     list_source_ip_top5 = {
-      name = "ListSourceIpTop5",
+      sdk_operation = "ListSourceIpTop5",
       method = "GET",
       path = "/v1/{project_id}/waf/event/attack/source",
       content_type = "application/json",
@@ -2302,7 +2302,7 @@ return {
       response = { ref = "ListSourceIpTop5Response" },
     },
     list_statistics = {
-      name = "ListStatistics",
+      sdk_operation = "ListStatistics",
       method = "GET",
       path = "/v1/{project_id}/waf/overviews/statistics",
       content_type = "application/json",
@@ -2317,7 +2317,7 @@ return {
       response = { type = "array", items = { ref = "CountItem" } },
     },
     list_threats = {
-      name = "ListThreats",
+      sdk_operation = "ListThreats",
       method = "GET",
       path = "/v1/{project_id}/waf/event/attack/type",
       content_type = "application/json",
@@ -2332,7 +2332,7 @@ return {
       response = { ref = "ListThreatsResponse" },
     },
     list_top_abnormal = {
-      name = "ListTopAbnormal",
+      sdk_operation = "ListTopAbnormal",
       method = "GET",
       path = "/v1/{project_id}/waf/overviews/abnormal",
       content_type = "application/json",
@@ -2349,7 +2349,7 @@ return {
       response = { ref = "ListTopAbnormalResponse" },
     },
     list_top_domains = {
-      name = "ListTopDomains",
+      sdk_operation = "ListTopDomains",
       method = "GET",
       path = "/v1/{project_id}/waf/overviews/attack/top-domains",
       content_type = "application/json",
@@ -2364,7 +2364,7 @@ return {
       response = { ref = "ListTopDomainsResponse" },
     },
     list_top_ip = {
-      name = "ListTopIp",
+      sdk_operation = "ListTopIp",
       method = "GET",
       path = "/v1/{project_id}/waf/overviews/attack/ip",
       content_type = "application/json",
@@ -2380,7 +2380,7 @@ return {
       response = { ref = "ListTopIpResponse" },
     },
     list_top_url = {
-      name = "ListTopUrl",
+      sdk_operation = "ListTopUrl",
       method = "GET",
       path = "/v1/{project_id}/waf/overviews/attack/url",
       content_type = "application/json",
@@ -2396,7 +2396,7 @@ return {
       response = { ref = "ListTopUrlResponse" },
     },
     list_url = {
-      name = "ListUrl",
+      sdk_operation = "ListUrl",
       method = "GET",
       path = "/v1/{project_id}/waf/event/url",
       content_type = "application/json",
@@ -2412,7 +2412,7 @@ return {
       response = { ref = "ListUrlResponse" },
     },
     list_value_list = {
-      name = "ListValueList",
+      sdk_operation = "ListValueList",
       method = "GET",
       path = "/v1/{project_id}/waf/valuelist",
       content_type = "application/json",
@@ -2425,7 +2425,7 @@ return {
       response = { ref = "ListValueListResponse" },
     },
     list_vuln_rules = {
-      name = "ListVulnRules",
+      sdk_operation = "ListVulnRules",
       method = "GET",
       path = "/v1/{project_id}/waf/vulnerability/notification",
       content_type = "application/json",
@@ -2441,7 +2441,7 @@ return {
       response = { type = "array", items = { ref = "VulnDto" } },
     },
     list_web_basic_protection_rules = {
-      name = "ListWebBasicProtectionRules",
+      sdk_operation = "ListWebBasicProtectionRules",
       method = "GET",
       path = "/v1/{project_id}/waf/policy/basic-protection/default-rules",
       content_type = "application/json",
@@ -2464,7 +2464,7 @@ return {
       response = { ref = "ListWebBasicProtectionRulesResponse" },
     },
     list_whiteblackip_policy_rules = {
-      name = "ListWhiteblackipPolicyRules",
+      sdk_operation = "ListWhiteblackipPolicyRules",
       method = "GET",
       path = "/v1/{project_id}/waf/rule/whiteblackip",
       content_type = "application/json",
@@ -2478,7 +2478,7 @@ return {
       response = { ref = "ListWhiteblackipPolicyRulesResponse" },
     },
     list_whiteblackip_rule = {
-      name = "ListWhiteblackipRule",
+      sdk_operation = "ListWhiteblackipRule",
       method = "GET",
       path = "/v1/{project_id}/waf/policy/{policy_id}/whiteblackip",
       content_type = "application/json",
@@ -2493,7 +2493,7 @@ return {
       response = { ref = "ListWhiteblackipRuleResponse" },
     },
     migrate_composite_hosts = {
-      name = "MigrateCompositeHosts",
+      sdk_operation = "MigrateCompositeHosts",
       method = "POST",
       path = "/v1/{project_id}/composite-waf/hosts/migration",
       content_type = "application/json",
@@ -2508,7 +2508,7 @@ return {
       response = { ref = "MigrateCompositeHostsResponse" },
     },
     rename_instance = {
-      name = "RenameInstance",
+      sdk_operation = "RenameInstance",
       method = "PUT",
       path = "/v1/{project_id}/premium-waf/instance/{instance_id}",
       content_type = "application/json",
@@ -2521,7 +2521,7 @@ return {
       response = { ref = "RenameInstanceResponse" },
     },
     show_anticrawler_rule = {
-      name = "ShowAnticrawlerRule",
+      sdk_operation = "ShowAnticrawlerRule",
       method = "GET",
       path = "/v1/{project_id}/waf/policy/{policy_id}/anticrawler/{rule_id}",
       content_type = "application/json",
@@ -2533,7 +2533,7 @@ return {
       response = { ref = "ShowAnticrawlerRuleResponse" },
     },
     show_antileakage_rule = {
-      name = "ShowAntileakageRule",
+      sdk_operation = "ShowAntileakageRule",
       method = "GET",
       path = "/v1/{project_id}/waf/policy/{policy_id}/antileakage/{rule_id}",
       content_type = "application/json",
@@ -2545,7 +2545,7 @@ return {
       response = { ref = "ShowAntileakageRuleResponse" },
     },
     show_antitamper_rule = {
-      name = "ShowAntitamperRule",
+      sdk_operation = "ShowAntitamperRule",
       method = "GET",
       path = "/v1/{project_id}/waf/policy/{policy_id}/antitamper/{rule_id}",
       content_type = "application/json",
@@ -2557,7 +2557,7 @@ return {
       response = { ref = "ShowAntitamperRuleResponse" },
     },
     show_cc_rule = {
-      name = "ShowCcRule",
+      sdk_operation = "ShowCcRule",
       method = "GET",
       path = "/v1/{project_id}/waf/policy/{policy_id}/cc/{rule_id}",
       content_type = "application/json",
@@ -2569,7 +2569,7 @@ return {
       response = { ref = "ShowCcRuleResponse" },
     },
     show_certificate = {
-      name = "ShowCertificate",
+      sdk_operation = "ShowCertificate",
       method = "GET",
       path = "/v1/{project_id}/waf/certificate/{certificate_id}",
       content_type = "application/json",
@@ -2580,7 +2580,7 @@ return {
       response = { ref = "ShowCertificateResponse" },
     },
     show_composite_host = {
-      name = "ShowCompositeHost",
+      sdk_operation = "ShowCompositeHost",
       method = "GET",
       path = "/v1/{project_id}/composite-waf/host/{host_id}",
       content_type = "application/json",
@@ -2591,7 +2591,7 @@ return {
       response = { ref = "ShowCompositeHostResponse" },
     },
     show_console_config = {
-      name = "ShowConsoleConfig",
+      sdk_operation = "ShowConsoleConfig",
       method = "GET",
       path = "/v1/{project_id}/waf/config/console",
       content_type = "application/json",
@@ -2601,7 +2601,7 @@ return {
       response = { ref = "ShowConsoleConfigResponse" },
     },
     show_custom_rule = {
-      name = "ShowCustomRule",
+      sdk_operation = "ShowCustomRule",
       method = "GET",
       path = "/v1/{project_id}/waf/policy/{policy_id}/custom/{rule_id}",
       content_type = "application/json",
@@ -2613,7 +2613,7 @@ return {
       response = { ref = "ShowCustomRuleResponse" },
     },
     show_event = {
-      name = "ShowEvent",
+      sdk_operation = "ShowEvent",
       method = "GET",
       path = "/v1/{project_id}/waf/event/{eventid}",
       content_type = "application/json",
@@ -2625,7 +2625,7 @@ return {
       response = { ref = "ShowEventResponse" },
     },
     show_geoip_rule = {
-      name = "ShowGeoipRule",
+      sdk_operation = "ShowGeoipRule",
       method = "GET",
       path = "/v1/{project_id}/waf/policy/{policy_id}/geoip/{rule_id}",
       content_type = "application/json",
@@ -2637,7 +2637,7 @@ return {
       response = { ref = "ShowGeoipRuleResponse" },
     },
     show_host = {
-      name = "ShowHost",
+      sdk_operation = "ShowHost",
       method = "GET",
       path = "/v1/{project_id}/waf/instance/{instance_id}",
       content_type = "application/json",
@@ -2648,7 +2648,7 @@ return {
       response = { ref = "ShowHostResponse" },
     },
     show_host_status = {
-      name = "ShowHostStatus",
+      sdk_operation = "ShowHostStatus",
       method = "GET",
       path = "/v1/{project_id}/waf/instance/{host_id}/host-status",
       content_type = "application/json",
@@ -2658,7 +2658,7 @@ return {
       response = { ref = "ShowHostStatusResponse" },
     },
     show_ignore_rule = {
-      name = "ShowIgnoreRule",
+      sdk_operation = "ShowIgnoreRule",
       method = "GET",
       path = "/v1/{project_id}/waf/policy/{policy_id}/ignore/{rule_id}",
       content_type = "application/json",
@@ -2670,7 +2670,7 @@ return {
       response = { ref = "ShowIgnoreRuleResponse" },
     },
     show_instance = {
-      name = "ShowInstance",
+      sdk_operation = "ShowInstance",
       method = "GET",
       path = "/v1/{project_id}/premium-waf/instance/{instance_id}",
       content_type = "application/json",
@@ -2681,7 +2681,7 @@ return {
       response = { ref = "ShowInstanceResponse" },
     },
     show_ip_group = {
-      name = "ShowIpGroup",
+      sdk_operation = "ShowIpGroup",
       method = "GET",
       path = "/v1/{project_id}/waf/ip-group/{id}",
       content_type = "application/json",
@@ -2692,7 +2692,7 @@ return {
       response = { ref = "ShowIpGroupResponse" },
     },
     show_lts_info_config = {
-      name = "ShowLtsInfoConfig",
+      sdk_operation = "ShowLtsInfoConfig",
       method = "GET",
       path = "/v1/{project_id}/waf/config/lts",
       content_type = "application/json",
@@ -2702,7 +2702,7 @@ return {
       response = { ref = "ShowLtsInfoConfigResponse" },
     },
     show_policy = {
-      name = "ShowPolicy",
+      sdk_operation = "ShowPolicy",
       method = "GET",
       path = "/v1/{project_id}/waf/policy/{policy_id}",
       content_type = "application/json",
@@ -2713,7 +2713,7 @@ return {
       response = { ref = "ShowPolicyResponse" },
     },
     show_policy_geoip_map = {
-      name = "ShowPolicyGeoipMap",
+      sdk_operation = "ShowPolicyGeoipMap",
       method = "GET",
       path = "/v1/{project_id}/waf/tag/geoip/map",
       content_type = "application/json",
@@ -2723,7 +2723,7 @@ return {
       response = { ref = "ShowPolicyGeoipMapResponse" },
     },
     show_pool = {
-      name = "ShowPool",
+      sdk_operation = "ShowPool",
       method = "GET",
       path = "/v1/{project_id}/premium-waf/pool/{pool_id}",
       content_type = "application/json",
@@ -2734,7 +2734,7 @@ return {
       response = { ref = "ShowPoolResponse" },
     },
     show_premium_host = {
-      name = "ShowPremiumHost",
+      sdk_operation = "ShowPremiumHost",
       method = "GET",
       path = "/v1/{project_id}/premium-waf/host/{host_id}",
       content_type = "application/json",
@@ -2745,7 +2745,7 @@ return {
       response = { ref = "ShowPremiumHostResponse" },
     },
     show_privacy_rule = {
-      name = "ShowPrivacyRule",
+      sdk_operation = "ShowPrivacyRule",
       method = "GET",
       path = "/v1/{project_id}/waf/policy/{policy_id}/privacy/{rule_id}",
       content_type = "application/json",
@@ -2757,7 +2757,7 @@ return {
       response = { ref = "ShowPrivacyRuleResponse" },
     },
     show_punishment_rule = {
-      name = "ShowPunishmentRule",
+      sdk_operation = "ShowPunishmentRule",
       method = "GET",
       path = "/v1/{project_id}/waf/policy/{policy_id}/punishment/{rule_id}",
       content_type = "application/json",
@@ -2769,7 +2769,7 @@ return {
       response = { ref = "ShowPunishmentRuleResponse" },
     },
     show_security_report_content = {
-      name = "ShowSecurityReportContent",
+      sdk_operation = "ShowSecurityReportContent",
       method = "GET",
       path = "/v1/{project_id}/waf/security-reports/{report_id}",
       content_type = "application/json",
@@ -2780,7 +2780,7 @@ return {
       response = { ref = "ShowSecurityReportContentResponse" },
     },
     show_security_report_subscription = {
-      name = "ShowSecurityReportSubscription",
+      sdk_operation = "ShowSecurityReportSubscription",
       method = "GET",
       path = "/v1/{project_id}/waf/security-report/subscriptions/{subscription_id}",
       content_type = "application/json",
@@ -2790,7 +2790,7 @@ return {
       response = { ref = "ShowSecurityReportSubscriptionResponse" },
     },
     show_source_ip = {
-      name = "ShowSourceIp",
+      sdk_operation = "ShowSourceIp",
       method = "GET",
       path = "/v1/{project_id}/waf/config/source-ip",
       content_type = "application/json",
@@ -2798,7 +2798,7 @@ return {
       response = { ref = "ShowSourceIpResponse" },
     },
     show_subscription_info = {
-      name = "ShowSubscriptionInfo",
+      sdk_operation = "ShowSubscriptionInfo",
       method = "GET",
       path = "/v1/{project_id}/waf/subscription",
       content_type = "application/json",
@@ -2806,7 +2806,7 @@ return {
       response = { ref = "ShowSubscriptionInfoResponse" },
     },
     show_value_list = {
-      name = "ShowValueList",
+      sdk_operation = "ShowValueList",
       method = "GET",
       path = "/v1/{project_id}/waf/valuelist/{valuelistid}",
       content_type = "application/json",
@@ -2817,7 +2817,7 @@ return {
       response = { ref = "ShowValueListResponse" },
     },
     show_web_protection_rule = {
-      name = "ShowWebProtectionRule",
+      sdk_operation = "ShowWebProtectionRule",
       method = "GET",
       path = "/v1/{project_id}/waf/web-protection-rules/{rule_id}",
       content_type = "application/json",
@@ -2829,7 +2829,7 @@ return {
       response = { ref = "ShowWebProtectionRuleResponse" },
     },
     show_white_black_ip_rule = {
-      name = "ShowWhiteBlackIpRule",
+      sdk_operation = "ShowWhiteBlackIpRule",
       method = "GET",
       path = "/v1/{project_id}/waf/policy/{policy_id}/whiteblackip/{rule_id}",
       content_type = "application/json",
@@ -2841,7 +2841,7 @@ return {
       response = { ref = "ShowWhiteBlackIpRuleResponse" },
     },
     update_access_progress = {
-      name = "UpdateAccessProgress",
+      sdk_operation = "UpdateAccessProgress",
       method = "PUT",
       path = "/v1/{project_id}/waf/instance/{instance_id}/access-progress",
       content_type = "application/json",
@@ -2854,7 +2854,7 @@ return {
       response = { ref = "UpdateAccessProgressResponse" },
     },
     update_alert_notice_config = {
-      name = "UpdateAlertNoticeConfig",
+      sdk_operation = "UpdateAlertNoticeConfig",
       method = "PUT",
       path = "/v2/{project_id}/waf/alert/{alert_id}",
       content_type = "application/json",
@@ -2876,7 +2876,7 @@ return {
       response = { ref = "UpdateAlertNoticeConfigResponse" },
     },
     update_anti_tamper_rule_refresh = {
-      name = "UpdateAntiTamperRuleRefresh",
+      sdk_operation = "UpdateAntiTamperRuleRefresh",
       method = "POST",
       path = "/v1/{project_id}/waf/policy/{policy_id}/antitamper/{rule_id}/refresh",
       content_type = "application/json",
@@ -2888,7 +2888,7 @@ return {
       response = { ref = "UpdateAntiTamperRuleRefreshResponse" },
     },
     update_anticrawler_rule = {
-      name = "UpdateAnticrawlerRule",
+      sdk_operation = "UpdateAnticrawlerRule",
       method = "PUT",
       path = "/v1/{project_id}/waf/policy/{policy_id}/anticrawler/{rule_id}",
       content_type = "application/json",
@@ -2905,7 +2905,7 @@ return {
       response = { ref = "UpdateAnticrawlerRuleResponse" },
     },
     update_anticrawler_rule_type = {
-      name = "UpdateAnticrawlerRuleType",
+      sdk_operation = "UpdateAnticrawlerRuleType",
       method = "PUT",
       path = "/v1/{project_id}/waf/policy/{policy_id}/anticrawler",
       content_type = "application/json",
@@ -2918,7 +2918,7 @@ return {
       response = { ref = "UpdateAnticrawlerRuleTypeResponse" },
     },
     update_antileakage_rule = {
-      name = "UpdateAntileakageRule",
+      sdk_operation = "UpdateAntileakageRule",
       method = "PUT",
       path = "/v1/{project_id}/waf/policy/{policy_id}/antileakage/{rule_id}",
       content_type = "application/json",
@@ -2936,7 +2936,7 @@ return {
       response = { ref = "UpdateAntileakageRuleResponse" },
     },
     update_cc_rule = {
-      name = "UpdateCcRule",
+      sdk_operation = "UpdateCcRule",
       method = "PUT",
       path = "/v1/{project_id}/waf/policy/{policy_id}/cc/{rule_id}",
       content_type = "application/json",
@@ -2966,7 +2966,7 @@ return {
       response = { ref = "UpdateCcRuleResponse" },
     },
     update_certificate = {
-      name = "UpdateCertificate",
+      sdk_operation = "UpdateCertificate",
       method = "PUT",
       path = "/v1/{project_id}/waf/certificate/{certificate_id}",
       content_type = "application/json",
@@ -2981,7 +2981,7 @@ return {
       response = { ref = "UpdateCertificateResponse" },
     },
     update_custom_rule = {
-      name = "UpdateCustomRule",
+      sdk_operation = "UpdateCustomRule",
       method = "PUT",
       path = "/v1/{project_id}/waf/policy/{policy_id}/custom/{rule_id}",
       content_type = "application/json",
@@ -3002,7 +3002,7 @@ return {
       response = { ref = "UpdateCustomRuleResponse" },
     },
     update_geoip_rule = {
-      name = "UpdateGeoipRule",
+      sdk_operation = "UpdateGeoipRule",
       method = "PUT",
       path = "/v1/{project_id}/waf/policy/{policy_id}/geoip/{rule_id}",
       content_type = "application/json",
@@ -3019,7 +3019,7 @@ return {
       response = { ref = "UpdateGeoipRuleResponse" },
     },
     update_host = {
-      name = "UpdateHost",
+      sdk_operation = "UpdateHost",
       method = "PATCH",
       path = "/v1/{project_id}/waf/instance/{instance_id}",
       content_type = "application/json",
@@ -3049,7 +3049,7 @@ return {
       response = { ref = "UpdateHostResponse" },
     },
     update_host_access_status_of_underline = {
-      name = "UpdateHostAccessStatusOfUnderline",
+      sdk_operation = "UpdateHostAccessStatusOfUnderline",
       method = "PUT",
       path = "/v1/{project_id}/waf/instance/{instance_id}/access-status",
       content_type = "application/json",
@@ -3061,7 +3061,7 @@ return {
       response = { ref = "UpdateHostAccessStatusOfUnderlineResponse" },
     },
     update_host_protect_status = {
-      name = "UpdateHostProtectStatus",
+      sdk_operation = "UpdateHostProtectStatus",
       method = "PUT",
       path = "/v1/{project_id}/waf/instance/{instance_id}/protect-status",
       content_type = "application/json",
@@ -3074,7 +3074,7 @@ return {
       response = { ref = "UpdateHostProtectStatusResponse" },
     },
     update_ignore_rule = {
-      name = "UpdateIgnoreRule",
+      sdk_operation = "UpdateIgnoreRule",
       method = "PUT",
       path = "/v1/{project_id}/waf/policy/{policy_id}/ignore/{rule_id}",
       content_type = "application/json",
@@ -3093,7 +3093,7 @@ return {
       response = { ref = "UpdateIgnoreRuleResponse" },
     },
     update_ignore_rule_hit_num = {
-      name = "UpdateIgnoreRuleHitNum",
+      sdk_operation = "UpdateIgnoreRuleHitNum",
       method = "POST",
       path = "/v1/{project_id}/waf/policy/{policy_id}/ignore/{rule_id}/recount",
       content_type = "application/json",
@@ -3105,7 +3105,7 @@ return {
       response = { ref = "UpdateIgnoreRuleHitNumResponse" },
     },
     update_instance_route = {
-      name = "UpdateInstanceRoute",
+      sdk_operation = "UpdateInstanceRoute",
       method = "PUT",
       path = "/v1/{project_id}/waf/instance/{instance_id}/route",
       content_type = "application/json",
@@ -3116,7 +3116,7 @@ return {
       response = { type = "array", items = { ref = "RouteBody" } },
     },
     update_ip_group = {
-      name = "UpdateIpGroup",
+      sdk_operation = "UpdateIpGroup",
       method = "PUT",
       path = "/v1/{project_id}/waf/ip-group/{id}",
       content_type = "application/json",
@@ -3133,7 +3133,7 @@ return {
       response = { ref = "UpdateIpGroupResponse" },
     },
     update_ip_reputation_rule = {
-      name = "UpdateIpReputationRule",
+      sdk_operation = "UpdateIpReputationRule",
       method = "PUT",
       path = "/v1/{project_id}/waf/policy/{policy_id}/ip-reputation/{rule_id}",
       content_type = "application/json",
@@ -3151,7 +3151,7 @@ return {
       response = { ref = "UpdateIpReputationRuleResponse" },
     },
     update_lts_info_config = {
-      name = "UpdateLtsInfoConfig",
+      sdk_operation = "UpdateLtsInfoConfig",
       method = "PUT",
       path = "/v1/{project_id}/waf/config/lts/{ltsconfig_id}",
       content_type = "application/json",
@@ -3165,7 +3165,7 @@ return {
       response = { ref = "UpdateLtsInfoConfigResponse" },
     },
     update_policy = {
-      name = "UpdatePolicy",
+      sdk_operation = "UpdatePolicy",
       method = "PATCH",
       path = "/v1/{project_id}/waf/policy/{policy_id}",
       content_type = "application/json",
@@ -3187,7 +3187,7 @@ return {
       response = { ref = "UpdatePolicyResponse" },
     },
     update_policy_protect_host = {
-      name = "UpdatePolicyProtectHost",
+      sdk_operation = "UpdatePolicyProtectHost",
       method = "PUT",
       path = "/v1/{project_id}/waf/policy/{policy_id}",
       content_type = "application/json",
@@ -3199,7 +3199,7 @@ return {
       response = { ref = "UpdatePolicyProtectHostResponse" },
     },
     update_policy_rule_status = {
-      name = "UpdatePolicyRuleStatus",
+      sdk_operation = "UpdatePolicyRuleStatus",
       method = "PUT",
       path = "/v1/{project_id}/waf/policy/{policy_id}/{rule_type}/{rule_id}/status",
       content_type = "application/json",
@@ -3214,7 +3214,7 @@ return {
       response = { ref = "UpdatePolicyRuleStatusResponse" },
     },
     update_premium_host = {
-      name = "UpdatePremiumHost",
+      sdk_operation = "UpdatePremiumHost",
       method = "PUT",
       path = "/v1/{project_id}/premium-waf/host/{host_id}",
       content_type = "application/json",
@@ -3244,7 +3244,7 @@ return {
       response = { ref = "UpdatePremiumHostResponse" },
     },
     update_premium_host_access_status = {
-      name = "UpdatePremiumHostAccessStatus",
+      sdk_operation = "UpdatePremiumHostAccessStatus",
       method = "PUT",
       path = "/v1/{project_id}/premium-waf/host/{host_id}/access-status",
       content_type = "application/json",
@@ -3257,7 +3257,7 @@ return {
       response = { ref = "UpdatePremiumHostAccessStatusResponse" },
     },
     update_premium_host_protect_status = {
-      name = "UpdatePremiumHostProtectStatus",
+      sdk_operation = "UpdatePremiumHostProtectStatus",
       method = "PUT",
       path = "/v1/{project_id}/premium-waf/host/{host_id}/protect-status",
       content_type = "application/json",
@@ -3270,7 +3270,7 @@ return {
       response = { ref = "UpdatePremiumHostProtectStatusResponse" },
     },
     update_premium_instance = {
-      name = "UpdatePremiumInstance",
+      sdk_operation = "UpdatePremiumInstance",
       method = "POST",
       path = "/v1/{project_id}/premium-waf/instance/{instance_id}/action",
       content_type = "application/json",
@@ -3283,7 +3283,7 @@ return {
       response = { ref = "UpdatePremiumInstanceResponse" },
     },
     update_premium_instance_progress = {
-      name = "UpdatePremiumInstanceProgress",
+      sdk_operation = "UpdatePremiumInstanceProgress",
       method = "PUT",
       path = "/v1/{project_id}/premium-waf/host/{host_id}/access-progress",
       content_type = "application/json",
@@ -3297,7 +3297,7 @@ return {
       response = { ref = "UpdatePremiumInstanceProgressResponse" },
     },
     update_privacy_rule = {
-      name = "UpdatePrivacyRule",
+      sdk_operation = "UpdatePrivacyRule",
       method = "PUT",
       path = "/v1/{project_id}/waf/policy/{policy_id}/privacy/{rule_id}",
       content_type = "application/json",
@@ -3314,7 +3314,7 @@ return {
       response = { ref = "UpdatePrivacyRuleResponse" },
     },
     update_punishment_rule = {
-      name = "UpdatePunishmentRule",
+      sdk_operation = "UpdatePunishmentRule",
       method = "PUT",
       path = "/v1/{project_id}/waf/policy/{policy_id}/punishment/{rule_id}",
       content_type = "application/json",
@@ -3331,7 +3331,7 @@ return {
       response = { ref = "UpdatePunishmentRuleResponse" },
     },
     update_security_report_subscription = {
-      name = "UpdateSecurityReportSubscription",
+      sdk_operation = "UpdateSecurityReportSubscription",
       method = "PUT",
       path = "/v1/{project_id}/waf/security-report/subscriptions/{subscription_id}",
       content_type = "application/json",
@@ -3352,7 +3352,7 @@ return {
       response = { ref = "UpdateSecurityReportSubscriptionResponse" },
     },
     update_value_list = {
-      name = "UpdateValueList",
+      sdk_operation = "UpdateValueList",
       method = "PUT",
       path = "/v1/{project_id}/waf/valuelist/{valuelistid}",
       content_type = "application/json",
@@ -3368,7 +3368,7 @@ return {
       response = { ref = "UpdateValueListResponse" },
     },
     update_whiteblackip_rule = {
-      name = "UpdateWhiteblackipRule",
+      sdk_operation = "UpdateWhiteblackipRule",
       method = "PUT",
       path = "/v1/{project_id}/waf/policy/{policy_id}/whiteblackip/{rule_id}",
       content_type = "application/json",

@@ -1280,7 +1280,7 @@ return {
   },
   operations = {
     add_desktop_pool_volumes = {
-      name = "AddDesktopPoolVolumes",
+      sdk_operation = "AddDesktopPoolVolumes",
       method = "POST",
       path = "/v2/{project_id}/desktop-pools/{pool_id}/volumes/batch-add",
       content_type = "application/json",
@@ -1294,7 +1294,7 @@ return {
       response = { ref = "AddDesktopPoolVolumesResponse" },
     },
     add_desktop_sub_resources = {
-      name = "AddDesktopSubResources",
+      sdk_operation = "AddDesktopSubResources",
       method = "POST",
       path = "/v2/{project_id}/desktop/sub-resources",
       content_type = "application/json",
@@ -1307,7 +1307,7 @@ return {
       response = { ref = "AddDesktopSubResourcesResponse" },
     },
     add_desktop_volumes = {
-      name = "AddDesktopVolumes",
+      sdk_operation = "AddDesktopVolumes",
       method = "POST",
       path = "/v2/{project_id}/desktops/{desktop_id}/volumes",
       content_type = "application/json",
@@ -1320,7 +1320,7 @@ return {
       response = { ref = "AddDesktopVolumesResponse" },
     },
     add_metric_notify_rule = {
-      name = "AddMetricNotifyRule",
+      sdk_operation = "AddMetricNotifyRule",
       method = "POST",
       path = "/v2/{project_id}/statistics/notify-rules",
       content_type = "application/json;charset=UTF-8",
@@ -1336,7 +1336,7 @@ return {
       response = { ref = "AddMetricNotifyRuleResponse" },
     },
     add_ou = {
-      name = "AddOu",
+      sdk_operation = "AddOu",
       method = "POST",
       path = "/v2/{project_id}/ous",
       content_type = "application/json",
@@ -1349,7 +1349,7 @@ return {
       response = { ref = "AddOuResponse" },
     },
     add_restricted_rule = {
-      name = "AddRestrictedRule",
+      sdk_operation = "AddRestrictedRule",
       method = "POST",
       path = "/v1/{project_id}/app-center/app-restricted-rules",
       content_type = "application/json",
@@ -1360,7 +1360,7 @@ return {
       response = { ref = "AddRestrictedRuleResponse" },
     },
     add_site = {
-      name = "AddSite",
+      sdk_operation = "AddSite",
       method = "POST",
       path = "/v2/{project_id}/sites",
       content_type = "application/json",
@@ -1371,7 +1371,7 @@ return {
       response = { ref = "AddSiteResponse" },
     },
     add_volumes = {
-      name = "AddVolumes",
+      sdk_operation = "AddVolumes",
       method = "POST",
       path = "/v2/{project_id}/volumes",
       content_type = "application/json",
@@ -1382,7 +1382,7 @@ return {
       response = { ref = "AddVolumesResponse" },
     },
     apply_desktops_internet = {
-      name = "ApplyDesktopsInternet",
+      sdk_operation = "ApplyDesktopsInternet",
       method = "POST",
       path = "/v2/{project_id}/eips",
       content_type = "application/json",
@@ -1398,7 +1398,7 @@ return {
       response = { ref = "ApplyDesktopsInternetResponse" },
     },
     apply_internet = {
-      name = "ApplyInternet",
+      sdk_operation = "ApplyInternet",
       method = "POST",
       path = "/v2/{project_id}/internet",
       content_type = "application/json",
@@ -1418,7 +1418,7 @@ return {
       response = { ref = "ApplyInternetResponse" },
     },
     apply_subnet_bandwidth = {
-      name = "ApplySubnetBandwidth",
+      sdk_operation = "ApplySubnetBandwidth",
       method = "POST",
       path = "/v2/{project_id}/bandwidths",
       content_type = "application/json",
@@ -1433,7 +1433,7 @@ return {
       response = { ref = "ApplySubnetBandwidthResponse" },
     },
     apply_workspace = {
-      name = "ApplyWorkspace",
+      sdk_operation = "ApplyWorkspace",
       method = "POST",
       path = "/v2/{project_id}/workspaces",
       content_type = "application/json",
@@ -1452,7 +1452,7 @@ return {
       response = { ref = "ApplyWorkspaceResponse" },
     },
     associate_desktops_eip = {
-      name = "AssociateDesktopsEip",
+      sdk_operation = "AssociateDesktopsEip",
       method = "POST",
       path = "/v2/{project_id}/eips/binding",
       content_type = "application/json",
@@ -1464,7 +1464,7 @@ return {
       response = { ref = "AssociateDesktopsEipResponse" },
     },
     attach_instances = {
-      name = "AttachInstances",
+      sdk_operation = "AttachInstances",
       method = "POST",
       path = "/v2/{project_id}/desktops/attach",
       content_type = "application/json",
@@ -1480,7 +1480,7 @@ return {
       response = { ref = "AttachInstancesResponse" },
     },
     batch_add_desktops_tags = {
-      name = "BatchAddDesktopsTags",
+      sdk_operation = "BatchAddDesktopsTags",
       method = "POST",
       path = "/v2/{project_id}/desktops/batch-tags",
       content_type = "application/json",
@@ -1491,7 +1491,7 @@ return {
       response = { ref = "BatchAddDesktopsTagsResponse" },
     },
     batch_associate_instances = {
-      name = "BatchAssociateInstances",
+      sdk_operation = "BatchAssociateInstances",
       method = "POST",
       path = "/v2/{project_id}/desktops/pre-batch-attach",
       content_type = "application/json",
@@ -1504,7 +1504,7 @@ return {
       response = { ref = "BatchAssociateInstancesResponse" },
     },
     batch_attach_instances = {
-      name = "BatchAttachInstances",
+      sdk_operation = "BatchAttachInstances",
       method = "POST",
       path = "/v2/{project_id}/desktops/batch-attach",
       content_type = "application/json",
@@ -1517,7 +1517,7 @@ return {
       response = { ref = "BatchAttachInstancesResponse" },
     },
     batch_change_desktop_network = {
-      name = "BatchChangeDesktopNetwork",
+      sdk_operation = "BatchChangeDesktopNetwork",
       method = "POST",
       path = "/v2/{project_id}/desktops/networks/batch-change",
       content_type = "application/json",
@@ -1531,7 +1531,7 @@ return {
       response = { ref = "BatchChangeDesktopNetworkResponse" },
     },
     batch_change_tags = {
-      name = "BatchChangeTags",
+      sdk_operation = "BatchChangeTags",
       method = "POST",
       path = "/v2/{project_id}/desktops/{desktop_id}/tags/action",
       content_type = "application/json",
@@ -1545,7 +1545,7 @@ return {
       response = { ref = "BatchChangeTagsResponse" },
     },
     batch_create_desktop_snapshot = {
-      name = "BatchCreateDesktopSnapshot",
+      sdk_operation = "BatchCreateDesktopSnapshot",
       method = "POST",
       path = "/v2/{project_id}/snapshots/batch-create",
       content_type = "application/json",
@@ -1559,7 +1559,7 @@ return {
       response = { ref = "BatchCreateDesktopSnapshotResponse" },
     },
     batch_create_users = {
-      name = "BatchCreateUsers",
+      sdk_operation = "BatchCreateUsers",
       method = "POST",
       path = "/v2/{project_id}/users/batch-create",
       content_type = "application/json",
@@ -1570,7 +1570,7 @@ return {
       response = { ref = "BatchCreateUsersResponse" },
     },
     batch_delete_access_policies = {
-      name = "BatchDeleteAccessPolicies",
+      sdk_operation = "BatchDeleteAccessPolicies",
       method = "DELETE",
       path = "/v2/{project_id}/access-policy",
       content_type = "application/json",
@@ -1581,7 +1581,7 @@ return {
       response = { ref = "BatchDeleteAccessPoliciesResponse" },
     },
     batch_delete_app_rules = {
-      name = "BatchDeleteAppRules",
+      sdk_operation = "BatchDeleteAppRules",
       method = "POST",
       path = "/v1/{project_id}/app-center/app-rules/batch-delete",
       content_type = "application/json",
@@ -1592,7 +1592,7 @@ return {
       response = { ref = "BatchDeleteAppRulesResponse" },
     },
     batch_delete_apps = {
-      name = "BatchDeleteApps",
+      sdk_operation = "BatchDeleteApps",
       method = "POST",
       path = "/v1/{project_id}/app-center/apps/actions/batch-delete",
       content_type = "application/json",
@@ -1604,7 +1604,7 @@ return {
       response = { ref = "BatchDeleteAppsResponse" },
     },
     batch_delete_desktop_name_policy = {
-      name = "BatchDeleteDesktopNamePolicy",
+      sdk_operation = "BatchDeleteDesktopNamePolicy",
       method = "POST",
       path = "/v2/{project_id}/desktop-name-policies/batch-delete",
       content_type = "application/json",
@@ -1615,7 +1615,7 @@ return {
       response = { ref = "BatchDeleteDesktopNamePolicyResponse" },
     },
     batch_delete_desktop_snapshot = {
-      name = "BatchDeleteDesktopSnapshot",
+      sdk_operation = "BatchDeleteDesktopSnapshot",
       method = "POST",
       path = "/v2/{project_id}/snapshots/batch-delete",
       content_type = "application/json",
@@ -1626,7 +1626,7 @@ return {
       response = { ref = "BatchDeleteDesktopSnapshotResponse" },
     },
     batch_delete_desktops = {
-      name = "BatchDeleteDesktops",
+      sdk_operation = "BatchDeleteDesktops",
       method = "POST",
       path = "/v2/{project_id}/desktops/batch-delete",
       content_type = "application/json",
@@ -1640,7 +1640,7 @@ return {
       response = { ref = "BatchDeleteDesktopsResponse" },
     },
     batch_delete_desktops_tags = {
-      name = "BatchDeleteDesktopsTags",
+      sdk_operation = "BatchDeleteDesktopsTags",
       method = "DELETE",
       path = "/v2/{project_id}/desktops/batch-tags",
       content_type = "application/json",
@@ -1651,7 +1651,7 @@ return {
       response = { ref = "BatchDeleteDesktopsTagsResponse" },
     },
     batch_delete_jobs = {
-      name = "BatchDeleteJobs",
+      sdk_operation = "BatchDeleteJobs",
       method = "POST",
       path = "/v1/{project_id}/app-center/jobs/actions/batch-delete",
       content_type = "application/json",
@@ -1662,7 +1662,7 @@ return {
       response = { ref = "BatchDeleteJobsResponse" },
     },
     batch_delete_otp_devices = {
-      name = "BatchDeleteOtpDevices",
+      sdk_operation = "BatchDeleteOtpDevices",
       method = "DELETE",
       path = "/v2/{project_id}/users/{user_id}/otp-devices",
       content_type = "application/json",
@@ -1674,7 +1674,7 @@ return {
       response = { ref = "BatchDeleteOtpDevicesResponse" },
     },
     batch_delete_scheduled_tasks = {
-      name = "BatchDeleteScheduledTasks",
+      sdk_operation = "BatchDeleteScheduledTasks",
       method = "POST",
       path = "/v2/{project_id}/scheduled-tasks/batch-delete",
       content_type = "application/json",
@@ -1685,7 +1685,7 @@ return {
       response = { ref = "BatchDeleteScheduledTasksResponse" },
     },
     batch_delete_screen_records = {
-      name = "BatchDeleteScreenRecords",
+      sdk_operation = "BatchDeleteScreenRecords",
       method = "POST",
       path = "/v2/{project_id}/screen-records/batch-delete",
       content_type = "application/json;charset=utf-8",
@@ -1696,7 +1696,7 @@ return {
       response = { ref = "BatchDeleteScreenRecordsResponse" },
     },
     batch_delete_sub_jobs = {
-      name = "BatchDeleteSubJobs",
+      sdk_operation = "BatchDeleteSubJobs",
       method = "POST",
       path = "/v2/{project_id}/workspace-sub-jobs/batch-delete",
       content_type = "application/json",
@@ -1708,7 +1708,7 @@ return {
       response = { ref = "BatchDeleteSubJobsResponse" },
     },
     batch_delete_user = {
-      name = "BatchDeleteUser",
+      sdk_operation = "BatchDeleteUser",
       method = "POST",
       path = "/v2/{project_id}/users/batch-delete",
       content_type = "application/json",
@@ -1719,7 +1719,7 @@ return {
       response = { ref = "BatchDeleteUserResponse" },
     },
     batch_delete_user_groups = {
-      name = "BatchDeleteUserGroups",
+      sdk_operation = "BatchDeleteUserGroups",
       method = "POST",
       path = "/v2/{project_id}/groups/batch-delete",
       content_type = "application/json",
@@ -1730,7 +1730,7 @@ return {
       response = { ref = "BatchDeleteUserGroupsResponse" },
     },
     batch_detach_instances = {
-      name = "BatchDetachInstances",
+      sdk_operation = "BatchDetachInstances",
       method = "POST",
       path = "/v2/{project_id}/desktops/batch-detach",
       content_type = "application/json",
@@ -1741,7 +1741,7 @@ return {
       response = { ref = "BatchDetachInstancesResponse" },
     },
     batch_disable_apps = {
-      name = "BatchDisableApps",
+      sdk_operation = "BatchDisableApps",
       method = "POST",
       path = "/v1/{project_id}/app-center/apps/actions/batch-disable",
       content_type = "application/json",
@@ -1752,7 +1752,7 @@ return {
       response = { ref = "BatchDisableAppsResponse" },
     },
     batch_disassociate_desktops_eip = {
-      name = "BatchDisassociateDesktopsEip",
+      sdk_operation = "BatchDisassociateDesktopsEip",
       method = "POST",
       path = "/v2/{project_id}/eips/unbinding",
       content_type = "application/json",
@@ -1763,7 +1763,7 @@ return {
       response = { ref = "BatchDisassociateDesktopsEipResponse" },
     },
     batch_enable_apps = {
-      name = "BatchEnableApps",
+      sdk_operation = "BatchEnableApps",
       method = "POST",
       path = "/v1/{project_id}/app-center/apps/actions/batch-enable",
       content_type = "application/json",
@@ -1774,7 +1774,7 @@ return {
       response = { ref = "BatchEnableAppsResponse" },
     },
     batch_install_agent = {
-      name = "BatchInstallAgent",
+      sdk_operation = "BatchInstallAgent",
       method = "POST",
       path = "/v2/{project_id}/desktops/agents",
       content_type = "application/json",
@@ -1785,7 +1785,7 @@ return {
       response = { ref = "BatchInstallAgentResponse" },
     },
     batch_install_apps = {
-      name = "BatchInstallApps",
+      sdk_operation = "BatchInstallApps",
       method = "POST",
       path = "/v1/{project_id}/app-center/apps/actions/batch-auto-install",
       content_type = "application/json",
@@ -1798,7 +1798,7 @@ return {
       response = { ref = "BatchInstallAppsResponse" },
     },
     batch_logoff_desktops = {
-      name = "BatchLogoffDesktops",
+      sdk_operation = "BatchLogoffDesktops",
       method = "POST",
       path = "/v2/{project_id}/desktops/logoff",
       content_type = "application/json",
@@ -1810,7 +1810,7 @@ return {
       response = { ref = "BatchLogoffDesktopsResponse" },
     },
     batch_modify_qos_volumes = {
-      name = "BatchModifyQosVolumes",
+      sdk_operation = "BatchModifyQosVolumes",
       method = "PUT",
       path = "/v2/{project_id}/volumes/batch-modify-qos",
       content_type = "application/json",
@@ -1822,7 +1822,7 @@ return {
       response = { ref = "BatchModifyQosVolumesResponse" },
     },
     batch_rebuild_desktops_system_disk = {
-      name = "BatchRebuildDesktopsSystemDisk",
+      sdk_operation = "BatchRebuildDesktopsSystemDisk",
       method = "POST",
       path = "/v2/{project_id}/desktops/rebuild",
       content_type = "application/json",
@@ -1843,7 +1843,7 @@ return {
       response = { ref = "BatchRebuildDesktopsSystemDiskResponse" },
     },
     batch_restore_desktop_snapshot = {
-      name = "BatchRestoreDesktopSnapshot",
+      sdk_operation = "BatchRestoreDesktopSnapshot",
       method = "POST",
       path = "/v2/{project_id}/snapshots/batch-restore",
       content_type = "application/json",
@@ -1854,7 +1854,7 @@ return {
       response = { ref = "BatchRestoreDesktopSnapshotResponse" },
     },
     batch_run_desktops = {
-      name = "BatchRunDesktops",
+      sdk_operation = "BatchRunDesktops",
       method = "POST",
       path = "/v2/{project_id}/desktops/action",
       content_type = "application/json",
@@ -1867,7 +1867,7 @@ return {
       response = { ref = "BatchRunDesktopsResponse" },
     },
     batch_update_app_authorizations = {
-      name = "BatchUpdateAppAuthorizations",
+      sdk_operation = "BatchUpdateAppAuthorizations",
       method = "POST",
       path = "/v1/{project_id}/app-center/apps/actions/batch-assign-authorization",
       content_type = "application/json",
@@ -1881,7 +1881,7 @@ return {
       response = { ref = "BatchUpdateAppAuthorizationsResponse" },
     },
     batch_update_target_of_policy_group = {
-      name = "BatchUpdateTargetOfPolicyGroup",
+      sdk_operation = "BatchUpdateTargetOfPolicyGroup",
       method = "PUT",
       path = "/v2/{project_id}/policy-groups/{policy_group_id}/targets",
       content_type = "application/json",
@@ -1894,7 +1894,7 @@ return {
       response = { ref = "BatchUpdateTargetOfPolicyGroupResponse" },
     },
     cancel_remote_assistance = {
-      name = "CancelRemoteAssistance",
+      sdk_operation = "CancelRemoteAssistance",
       method = "DELETE",
       path = "/v2/{project_id}/desktops/{desktop_id}/remote-assistance",
       content_type = "application/json",
@@ -1904,7 +1904,7 @@ return {
       response = { ref = "CancelRemoteAssistanceResponse" },
     },
     cancel_workspace = {
-      name = "CancelWorkspace",
+      sdk_operation = "CancelWorkspace",
       method = "DELETE",
       path = "/v2/{project_id}/workspaces",
       content_type = "application/json",
@@ -1912,7 +1912,7 @@ return {
       response = { ref = "CancelWorkspaceResponse" },
     },
     change_desktop_network = {
-      name = "ChangeDesktopNetwork",
+      sdk_operation = "ChangeDesktopNetwork",
       method = "PUT",
       path = "/v2/{project_id}/desktops/{desktop_id}/networks",
       content_type = "application/json",
@@ -1927,7 +1927,7 @@ return {
       response = { ref = "ChangeDesktopNetworkResponse" },
     },
     change_desktop_to_image = {
-      name = "ChangeDesktopToImage",
+      sdk_operation = "ChangeDesktopToImage",
       method = "POST",
       path = "/v2/{project_id}/desktops/desktop-to-image",
       content_type = "application/json",
@@ -1946,7 +1946,7 @@ return {
       response = { ref = "ChangeDesktopToImageResponse" },
     },
     change_user_privilege_group = {
-      name = "ChangeUserPrivilegeGroup",
+      sdk_operation = "ChangeUserPrivilegeGroup",
       method = "POST",
       path = "/v2/{project_id}/desktops/change-user-privilege-group",
       content_type = "application/json",
@@ -1958,7 +1958,7 @@ return {
       response = { ref = "ChangeUserPrivilegeGroupResponse" },
     },
     change_user_status = {
-      name = "ChangeUserStatus",
+      sdk_operation = "ChangeUserStatus",
       method = "POST",
       path = "/v2/{project_id}/users/{user_id}/actions",
       content_type = "application/json",
@@ -1970,7 +1970,7 @@ return {
       response = { ref = "ChangeUserStatusResponse" },
     },
     check_cidr = {
-      name = "CheckCidr",
+      sdk_operation = "CheckCidr",
       method = "POST",
       path = "/v2/{project_id}/check-cidr",
       content_type = "application/json",
@@ -1982,7 +1982,7 @@ return {
       response = { ref = "CheckCidrResponse" },
     },
     check_desktop_images = {
-      name = "CheckDesktopImages",
+      sdk_operation = "CheckDesktopImages",
       method = "POST",
       path = "/v2/{project_id}/desktops/check-images",
       content_type = "application/json",
@@ -1993,7 +1993,7 @@ return {
       response = { ref = "CheckDesktopImagesResponse" },
     },
     check_edge_site_resources = {
-      name = "CheckEdgeSiteResources",
+      sdk_operation = "CheckEdgeSiteResources",
       method = "POST",
       path = "/v2/{project_id}/check-edge-site-resources",
       content_type = "application/json",
@@ -2007,7 +2007,7 @@ return {
       response = { ref = "CheckEdgeSiteResourcesResponse" },
     },
     check_enterprise_id = {
-      name = "CheckEnterpriseId",
+      sdk_operation = "CheckEnterpriseId",
       method = "POST",
       path = "/v2/{project_id}/workspaces/enterprise-ids/check",
       content_type = "application/json",
@@ -2018,7 +2018,7 @@ return {
       response = { ref = "CheckEnterpriseIdResponse" },
     },
     check_sysprep_info = {
-      name = "CheckSysprepInfo",
+      sdk_operation = "CheckSysprepInfo",
       method = "POST",
       path = "/v2/{project_id}/sysprep",
       content_type = "application/json",
@@ -2029,7 +2029,7 @@ return {
       response = { ref = "CheckSysprepInfoResponse" },
     },
     close_domain_new = {
-      name = "CloseDomainNew",
+      sdk_operation = "CloseDomainNew",
       method = "DELETE",
       path = "/v3/{project_id}/domains",
       content_type = "application/json",
@@ -2041,7 +2041,7 @@ return {
       response = { ref = "CloseDomainNewResponse" },
     },
     create_access_policy = {
-      name = "CreateAccessPolicy",
+      sdk_operation = "CreateAccessPolicy",
       method = "POST",
       path = "/v2/{project_id}/access-policy",
       content_type = "application/json",
@@ -2053,7 +2053,7 @@ return {
       response = { ref = "CreateAccessPolicyResponse" },
     },
     create_agencies = {
-      name = "CreateAgencies",
+      sdk_operation = "CreateAgencies",
       method = "POST",
       path = "/v2/{project_id}/agencies",
       content_type = "application/json",
@@ -2065,7 +2065,7 @@ return {
       response = { ref = "CreateAgenciesResponse" },
     },
     create_and_authorize_bucket = {
-      name = "CreateAndAuthorizeBucket",
+      sdk_operation = "CreateAndAuthorizeBucket",
       method = "POST",
       path = "/v1/{project_id}/app-center/buckets",
       content_type = "application/json",
@@ -2073,7 +2073,7 @@ return {
       response = { ref = "CreateAndAuthorizeBucketResponse" },
     },
     create_app_rule = {
-      name = "CreateAppRule",
+      sdk_operation = "CreateAppRule",
       method = "POST",
       path = "/v1/{project_id}/app-center/app-rules",
       content_type = "application/json",
@@ -2086,7 +2086,7 @@ return {
       response = { ref = "CreateAppRuleResponse" },
     },
     create_bucket_credential = {
-      name = "CreateBucketCredential",
+      sdk_operation = "CreateBucketCredential",
       method = "POST",
       path = "/v1/{project_id}/app-center/buckets/actions/create-credential",
       content_type = "application/json",
@@ -2097,7 +2097,7 @@ return {
       response = { ref = "CreateBucketCredentialResponse" },
     },
     create_cert = {
-      name = "CreateCert",
+      sdk_operation = "CreateCert",
       method = "POST",
       path = "/v2/{project_id}/certmanager/private-certificate-authorities",
       content_type = "application/json",
@@ -2112,7 +2112,7 @@ return {
       response = { ref = "CreateCertResponse" },
     },
     create_change_order = {
-      name = "CreateChangeOrder",
+      sdk_operation = "CreateChangeOrder",
       method = "POST",
       path = "/v2/{project_id}/periodic/{desktop_id}/change/order",
       content_type = "application/json",
@@ -2134,7 +2134,7 @@ return {
       response = { ref = "CreateChangeOrderResponse" },
     },
     create_desktop = {
-      name = "CreateDesktop",
+      sdk_operation = "CreateDesktop",
       method = "POST",
       path = "/v2/{project_id}/desktops",
       content_type = "application/json",
@@ -2169,7 +2169,7 @@ return {
       response = { ref = "CreateDesktopResponse" },
     },
     create_desktop_batch_order = {
-      name = "CreateDesktopBatchOrder",
+      sdk_operation = "CreateDesktopBatchOrder",
       method = "POST",
       path = "/v2/{project_id}/periodic/change/batch-order",
       content_type = "application/json",
@@ -2187,7 +2187,7 @@ return {
       response = { ref = "CreateDesktopBatchOrderResponse" },
     },
     create_desktop_name_policy = {
-      name = "CreateDesktopNamePolicy",
+      sdk_operation = "CreateDesktopNamePolicy",
       method = "POST",
       path = "/v2/{project_id}/desktop-name-policies",
       content_type = "application/json",
@@ -2204,7 +2204,7 @@ return {
       response = { ref = "CreateDesktopNamePolicyResponse" },
     },
     create_desktop_order = {
-      name = "CreateDesktopOrder",
+      sdk_operation = "CreateDesktopOrder",
       method = "POST",
       path = "/v2/{project_id}/desktops/orders/subscribe",
       content_type = "application/json",
@@ -2218,7 +2218,7 @@ return {
       response = { ref = "CreateDesktopOrderResponse" },
     },
     create_desktop_pool = {
-      name = "CreateDesktopPool",
+      sdk_operation = "CreateDesktopPool",
       method = "POST",
       path = "/v2/{project_id}/desktop-pools",
       content_type = "application/json",
@@ -2252,7 +2252,7 @@ return {
       response = { ref = "CreateDesktopPoolResponse" },
     },
     create_desktop_pool_authorized_objects = {
-      name = "CreateDesktopPoolAuthorizedObjects",
+      sdk_operation = "CreateDesktopPoolAuthorizedObjects",
       method = "POST",
       path = "/v2/{project_id}/desktop-pools/{pool_id}/users",
       content_type = "application/json",
@@ -2265,7 +2265,7 @@ return {
       response = { ref = "CreateDesktopPoolAuthorizedObjectsResponse" },
     },
     create_desktop_pool_change_order = {
-      name = "CreateDesktopPoolChangeOrder",
+      sdk_operation = "CreateDesktopPoolChangeOrder",
       method = "POST",
       path = "/v2/{project_id}/desktop-pool/periodic/change/order",
       content_type = "application/json",
@@ -2283,7 +2283,7 @@ return {
       response = { ref = "CreateDesktopPoolChangeOrderResponse" },
     },
     create_desktop_user = {
-      name = "CreateDesktopUser",
+      sdk_operation = "CreateDesktopUser",
       method = "POST",
       path = "/v2/{project_id}/users",
       content_type = "application/json",
@@ -2307,7 +2307,7 @@ return {
       response = { ref = "CreateDesktopUserResponse" },
     },
     create_domain_new = {
-      name = "CreateDomainNew",
+      sdk_operation = "CreateDomainNew",
       method = "POST",
       path = "/v3/{project_id}/domains",
       content_type = "application/json",
@@ -2320,7 +2320,7 @@ return {
       response = { ref = "CreateDomainNewResponse" },
     },
     create_order = {
-      name = "CreateOrder",
+      sdk_operation = "CreateOrder",
       method = "POST",
       path = "/v2/{project_id}/periodic/subscribe/order",
       content_type = "application/json",
@@ -2335,7 +2335,7 @@ return {
       response = { ref = "CreateOrderResponse" },
     },
     create_policy_group = {
-      name = "CreatePolicyGroup",
+      sdk_operation = "CreatePolicyGroup",
       method = "POST",
       path = "/v2/{project_id}/policy-groups",
       content_type = "application/json",
@@ -2346,7 +2346,7 @@ return {
       response = { ref = "CreatePolicyGroupResponse" },
     },
     create_policy_template = {
-      name = "CreatePolicyTemplate",
+      sdk_operation = "CreatePolicyTemplate",
       method = "POST",
       path = "/v2/{project_id}/policy-groups/policy-template",
       content_type = "application/json",
@@ -2357,7 +2357,7 @@ return {
       response = { ref = "CreatePolicyTemplateResponse" },
     },
     create_remote_assistance = {
-      name = "CreateRemoteAssistance",
+      sdk_operation = "CreateRemoteAssistance",
       method = "POST",
       path = "/v2/{project_id}/desktops/{desktop_id}/remote-assistance",
       content_type = "application/json",
@@ -2367,7 +2367,7 @@ return {
       response = { ref = "CreateRemoteAssistanceResponse" },
     },
     create_resource_packages_order = {
-      name = "CreateResourcePackagesOrder",
+      sdk_operation = "CreateResourcePackagesOrder",
       method = "POST",
       path = "/v2/{project_id}/resource-packages/order",
       content_type = "application/json",
@@ -2381,7 +2381,7 @@ return {
       response = { ref = "CreateResourcePackagesOrderResponse" },
     },
     create_scheduled_tasks = {
-      name = "CreateScheduledTasks",
+      sdk_operation = "CreateScheduledTasks",
       method = "POST",
       path = "/v2/{project_id}/scheduled-tasks",
       content_type = "application/json",
@@ -2412,7 +2412,7 @@ return {
       response = { ref = "CreateScheduledTasksResponse" },
     },
     create_script = {
-      name = "CreateScript",
+      sdk_operation = "CreateScript",
       method = "POST",
       path = "/v2/{project_id}/scripts",
       content_type = "application/json",
@@ -2427,7 +2427,7 @@ return {
       response = { ref = "CreateScriptResponse" },
     },
     create_subnet_bandwidth_change_order = {
-      name = "CreateSubnetBandwidthChangeOrder",
+      sdk_operation = "CreateSubnetBandwidthChangeOrder",
       method = "POST",
       path = "/v2/{project_id}/bandwidths/{bandwidth_id}/periodic/change/order",
       content_type = "application/json",
@@ -2442,7 +2442,7 @@ return {
       response = { ref = "CreateSubnetBandwidthChangeOrderResponse" },
     },
     create_tag = {
-      name = "CreateTag",
+      sdk_operation = "CreateTag",
       method = "POST",
       path = "/v2/{project_id}/desktops/{desktop_id}/tags",
       content_type = "application/json",
@@ -2454,7 +2454,7 @@ return {
       response = { ref = "CreateTagResponse" },
     },
     create_terminals_binding_desktops = {
-      name = "CreateTerminalsBindingDesktops",
+      sdk_operation = "CreateTerminalsBindingDesktops",
       method = "POST",
       path = "/v2/{project_id}/terminals/binding-desktops",
       content_type = "application/json",
@@ -2465,7 +2465,7 @@ return {
       response = { ref = "CreateTerminalsBindingDesktopsResponse" },
     },
     create_user_group = {
-      name = "CreateUserGroup",
+      sdk_operation = "CreateUserGroup",
       method = "POST",
       path = "/v2/{project_id}/groups",
       content_type = "application/json",
@@ -2478,7 +2478,7 @@ return {
       response = { ref = "CreateUserGroupResponse" },
     },
     delete_app = {
-      name = "DeleteApp",
+      sdk_operation = "DeleteApp",
       method = "DELETE",
       path = "/v1/{project_id}/app-center/apps/{app_id}",
       content_type = "application/json",
@@ -2489,7 +2489,7 @@ return {
       response = { ref = "DeleteAppResponse" },
     },
     delete_app_rule = {
-      name = "DeleteAppRule",
+      sdk_operation = "DeleteAppRule",
       method = "DELETE",
       path = "/v1/{project_id}/app-center/app-rules/{rule_id}",
       content_type = "application/json",
@@ -2499,7 +2499,7 @@ return {
       response = { ref = "DeleteAppRuleResponse" },
     },
     delete_cert = {
-      name = "DeleteCert",
+      sdk_operation = "DeleteCert",
       method = "DELETE",
       path = "/v2/{project_id}/certmanager/private-certificate-authorities/{cert_id}",
       content_type = "application/json",
@@ -2509,7 +2509,7 @@ return {
       response = { ref = "DeleteCertResponse" },
     },
     delete_desktop = {
-      name = "DeleteDesktop",
+      sdk_operation = "DeleteDesktop",
       method = "DELETE",
       path = "/v2/{project_id}/desktops/{desktop_id}",
       content_type = "application/json",
@@ -2522,7 +2522,7 @@ return {
       response = { ref = "DeleteDesktopResponse" },
     },
     delete_desktop_pool = {
-      name = "DeleteDesktopPool",
+      sdk_operation = "DeleteDesktopPool",
       method = "DELETE",
       path = "/v2/{project_id}/desktop-pools/{pool_id}",
       content_type = "application/json",
@@ -2532,7 +2532,7 @@ return {
       response = { ref = "DeleteDesktopPoolResponse" },
     },
     delete_desktop_pool_volumes = {
-      name = "DeleteDesktopPoolVolumes",
+      sdk_operation = "DeleteDesktopPoolVolumes",
       method = "POST",
       path = "/v2/{project_id}/desktop-pools/{pool_id}/volumes/batch-delete",
       content_type = "application/json",
@@ -2546,7 +2546,7 @@ return {
       response = { ref = "DeleteDesktopPoolVolumesResponse" },
     },
     delete_desktop_sub_resources = {
-      name = "DeleteDesktopSubResources",
+      sdk_operation = "DeleteDesktopSubResources",
       method = "POST",
       path = "/v2/{project_id}/desktop/delete-sub-resources",
       content_type = "application/json",
@@ -2559,7 +2559,7 @@ return {
       response = { ref = "DeleteDesktopSubResourcesResponse" },
     },
     delete_desktop_volumes = {
-      name = "DeleteDesktopVolumes",
+      sdk_operation = "DeleteDesktopVolumes",
       method = "POST",
       path = "/v2/{project_id}/desktops/{desktop_id}/volumes/batch-delete",
       content_type = "application/json",
@@ -2571,7 +2571,7 @@ return {
       response = { ref = "DeleteDesktopVolumesResponse" },
     },
     delete_export_tasks = {
-      name = "DeleteExportTasks",
+      sdk_operation = "DeleteExportTasks",
       method = "POST",
       path = "/v2/{project_id}/export-tasks/batch-delete",
       content_type = "application/json;charset=UTF-8",
@@ -2582,7 +2582,7 @@ return {
       response = { ref = "DeleteExportTasksResponse" },
     },
     delete_metric_notify_rule = {
-      name = "DeleteMetricNotifyRule",
+      sdk_operation = "DeleteMetricNotifyRule",
       method = "DELETE",
       path = "/v2/{project_id}/statistics/notify-rules/{rule_id}",
       content_type = "application/json",
@@ -2592,7 +2592,7 @@ return {
       response = { ref = "DeleteMetricNotifyRuleResponse" },
     },
     delete_ou = {
-      name = "DeleteOu",
+      sdk_operation = "DeleteOu",
       method = "DELETE",
       path = "/v2/{project_id}/ous/{ou_id}",
       content_type = "application/json",
@@ -2602,7 +2602,7 @@ return {
       response = { ref = "DeleteOuResponse" },
     },
     delete_policy_group = {
-      name = "DeletePolicyGroup",
+      sdk_operation = "DeletePolicyGroup",
       method = "DELETE",
       path = "/v2/{project_id}/policy-groups/{policy_group_id}",
       content_type = "application/json",
@@ -2612,7 +2612,7 @@ return {
       response = { ref = "DeletePolicyGroupResponse" },
     },
     delete_restricted_rule = {
-      name = "DeleteRestrictedRule",
+      sdk_operation = "DeleteRestrictedRule",
       method = "POST",
       path = "/v1/{project_id}/app-center/app-restricted-rules/actions/batch-delete",
       content_type = "application/json",
@@ -2623,7 +2623,7 @@ return {
       response = { ref = "DeleteRestrictedRuleResponse" },
     },
     delete_scheduled_tasks = {
-      name = "DeleteScheduledTasks",
+      sdk_operation = "DeleteScheduledTasks",
       method = "DELETE",
       path = "/v2/{project_id}/scheduled-tasks/{task_id}",
       content_type = "application/json",
@@ -2633,7 +2633,7 @@ return {
       response = { ref = "DeleteScheduledTasksResponse" },
     },
     delete_script = {
-      name = "DeleteScript",
+      sdk_operation = "DeleteScript",
       method = "DELETE",
       path = "/v2/{project_id}/scripts/{script_id}",
       content_type = "application/json",
@@ -2643,7 +2643,7 @@ return {
       response = { ref = "DeleteScriptResponse" },
     },
     delete_site = {
-      name = "DeleteSite",
+      sdk_operation = "DeleteSite",
       method = "DELETE",
       path = "/v2/{project_id}/sites/{site_id}",
       content_type = "application/json",
@@ -2653,7 +2653,7 @@ return {
       response = { ref = "DeleteSiteResponse" },
     },
     delete_subnet_bandwidth = {
-      name = "DeleteSubnetBandwidth",
+      sdk_operation = "DeleteSubnetBandwidth",
       method = "DELETE",
       path = "/v2/{project_id}/bandwidths/{bandwidth_id}",
       content_type = "application/json",
@@ -2663,7 +2663,7 @@ return {
       response = { ref = "DeleteSubnetBandwidthResponse" },
     },
     delete_tag = {
-      name = "DeleteTag",
+      sdk_operation = "DeleteTag",
       method = "DELETE",
       path = "/v2/{project_id}/desktops/{desktop_id}/tags/{key}",
       content_type = "application/json",
@@ -2674,7 +2674,7 @@ return {
       response = { ref = "DeleteTagResponse" },
     },
     delete_terminals_binding_desktops = {
-      name = "DeleteTerminalsBindingDesktops",
+      sdk_operation = "DeleteTerminalsBindingDesktops",
       method = "POST",
       path = "/v2/{project_id}/terminals/binding-desktops/batch-delete",
       content_type = "application/json",
@@ -2685,7 +2685,7 @@ return {
       response = { ref = "DeleteTerminalsBindingDesktopsResponse" },
     },
     delete_user = {
-      name = "DeleteUser",
+      sdk_operation = "DeleteUser",
       method = "DELETE",
       path = "/v2/{project_id}/users/{user_id}",
       content_type = "application/json",
@@ -2695,7 +2695,7 @@ return {
       response = { ref = "DeleteUserResponse" },
     },
     delete_user_group = {
-      name = "DeleteUserGroup",
+      sdk_operation = "DeleteUserGroup",
       method = "DELETE",
       path = "/v2/{project_id}/groups/{group_id}",
       content_type = "application/json",
@@ -2705,7 +2705,7 @@ return {
       response = { ref = "DeleteUserGroupResponse" },
     },
     detach_instances = {
-      name = "DetachInstances",
+      sdk_operation = "DetachInstances",
       method = "POST",
       path = "/v2/{project_id}/desktops/detach",
       content_type = "application/json",
@@ -2717,7 +2717,7 @@ return {
       response = { ref = "DetachInstancesResponse" },
     },
     disable_rule_restriction = {
-      name = "DisableRuleRestriction",
+      sdk_operation = "DisableRuleRestriction",
       method = "POST",
       path = "/v1/{project_id}/app-center/app-rules/actions/disable-rule-restriction",
       content_type = "application/json",
@@ -2725,7 +2725,7 @@ return {
       response = { ref = "DisableRuleRestrictionResponse" },
     },
     download_export_file = {
-      name = "DownloadExportFile",
+      sdk_operation = "DownloadExportFile",
       method = "GET",
       path = "/v2/{project_id}/export-tasks/{task_id}/download",
       content_type = "application/json",
@@ -2735,7 +2735,7 @@ return {
       response = { ref = "DownloadExportFileResponse" },
     },
     download_metadata = {
-      name = "DownloadMetadata",
+      sdk_operation = "DownloadMetadata",
       method = "GET",
       path = "/v2/{project_id}/auth-config/saml2/metadata",
       content_type = "application/json",
@@ -2746,7 +2746,7 @@ return {
       response = { ref = "DownloadMetadataResponse" },
     },
     download_sp_metadata = {
-      name = "DownloadSpMetadata",
+      sdk_operation = "DownloadSpMetadata",
       method = "GET",
       path = "/v2/{project_id}/auth-config/saml2/sp/metadata",
       content_type = "application/json",
@@ -2757,7 +2757,7 @@ return {
       response = { ref = "DownloadSpMetadataResponse" },
     },
     enable_rule_restriction = {
-      name = "EnableRuleRestriction",
+      sdk_operation = "EnableRuleRestriction",
       method = "POST",
       path = "/v1/{project_id}/app-center/app-rules/actions/enable-rule-restriction",
       content_type = "application/json",
@@ -2765,7 +2765,7 @@ return {
       response = { ref = "EnableRuleRestrictionResponse" },
     },
     estimate_add_resources = {
-      name = "EstimateAddResources",
+      sdk_operation = "EstimateAddResources",
       method = "POST",
       path = "/v2/{project_id}/periodic/inquiry/add-resources",
       content_type = "application/json",
@@ -2779,7 +2779,7 @@ return {
       response = { ref = "EstimateAddResourcesResponse" },
     },
     estimate_change_images = {
-      name = "EstimateChangeImages",
+      sdk_operation = "EstimateChangeImages",
       method = "POST",
       path = "/v2/{project_id}/periodic/inquiry/change-image",
       content_type = "application/json",
@@ -2796,7 +2796,7 @@ return {
       response = { ref = "EstimateChangeImagesResponse" },
     },
     estimate_desktop_pool_add_volume = {
-      name = "EstimateDesktopPoolAddVolume",
+      sdk_operation = "EstimateDesktopPoolAddVolume",
       method = "POST",
       path = "/v2/{project_id}/desktop-pool/periodic/inquiry/add-volume",
       content_type = "application/json",
@@ -2810,7 +2810,7 @@ return {
       response = { ref = "EstimateDesktopPoolAddVolumeResponse" },
     },
     estimate_desktop_pool_change_image = {
-      name = "EstimateDesktopPoolChangeImage",
+      sdk_operation = "EstimateDesktopPoolChangeImage",
       method = "POST",
       path = "/v2/{project_id}/desktop-pool/periodic/inquiry/change-image",
       content_type = "application/json",
@@ -2827,7 +2827,7 @@ return {
       response = { ref = "EstimateDesktopPoolChangeImageResponse" },
     },
     estimate_desktop_pool_extend_volume = {
-      name = "EstimateDesktopPoolExtendVolume",
+      sdk_operation = "EstimateDesktopPoolExtendVolume",
       method = "POST",
       path = "/v2/{project_id}/desktop-pool/periodic/inquiry/extend-volume",
       content_type = "application/json",
@@ -2841,7 +2841,7 @@ return {
       response = { ref = "EstimateDesktopPoolExtendVolumeResponse" },
     },
     estimate_desktop_pool_resize = {
-      name = "EstimateDesktopPoolResize",
+      sdk_operation = "EstimateDesktopPoolResize",
       method = "POST",
       path = "/v2/{project_id}/desktop-pool/periodic/inquiry/resize",
       content_type = "application/json",
@@ -2855,7 +2855,7 @@ return {
       response = { ref = "EstimateDesktopPoolResizeResponse" },
     },
     execute_desktop_pool_action = {
-      name = "ExecuteDesktopPoolAction",
+      sdk_operation = "ExecuteDesktopPoolAction",
       method = "POST",
       path = "/v2/{project_id}/desktop-pools/{pool_id}/action",
       content_type = "application/json",
@@ -2868,7 +2868,7 @@ return {
       response = { ref = "ExecuteDesktopPoolActionResponse" },
     },
     execute_desktop_pool_script = {
-      name = "ExecuteDesktopPoolScript",
+      sdk_operation = "ExecuteDesktopPoolScript",
       method = "POST",
       path = "/v2/{project_id}/desktop-pools/{pool_id}/script-executions",
       content_type = "application/json",
@@ -2889,7 +2889,7 @@ return {
       response = { ref = "ExecuteDesktopPoolScriptResponse" },
     },
     execute_script_by_desktop_tag = {
-      name = "ExecuteScriptByDesktopTag",
+      sdk_operation = "ExecuteScriptByDesktopTag",
       method = "POST",
       path = "/v2/{project_id}/script-executions/by-desktop-tag",
       content_type = "application/json",
@@ -2909,7 +2909,7 @@ return {
       response = { ref = "ExecuteScriptByDesktopTagResponse" },
     },
     execute_script_or_command = {
-      name = "ExecuteScriptOrCommand",
+      sdk_operation = "ExecuteScriptOrCommand",
       method = "POST",
       path = "/v2/{project_id}/script-executions",
       content_type = "application/json",
@@ -2926,7 +2926,7 @@ return {
       response = { ref = "ExecuteScriptOrCommandResponse" },
     },
     expand_desktop_pool = {
-      name = "ExpandDesktopPool",
+      sdk_operation = "ExpandDesktopPool",
       method = "POST",
       path = "/v2/{project_id}/desktop-pools/{pool_id}/expand",
       content_type = "application/json",
@@ -2938,7 +2938,7 @@ return {
       response = { ref = "ExpandDesktopPoolResponse" },
     },
     expand_desktop_pool_volumes = {
-      name = "ExpandDesktopPoolVolumes",
+      sdk_operation = "ExpandDesktopPoolVolumes",
       method = "POST",
       path = "/v2/{project_id}/desktop-pools/{pool_id}/volumes/batch-expand",
       content_type = "application/json",
@@ -2952,7 +2952,7 @@ return {
       response = { ref = "ExpandDesktopPoolVolumesResponse" },
     },
     expand_desktop_volume = {
-      name = "ExpandDesktopVolume",
+      sdk_operation = "ExpandDesktopVolume",
       method = "POST",
       path = "/v2/{project_id}/desktops/{desktop_id}/volumes/{volume_id}/expand",
       content_type = "application/json",
@@ -2965,7 +2965,7 @@ return {
       response = { ref = "ExpandDesktopVolumeResponse" },
     },
     expand_volumes = {
-      name = "ExpandVolumes",
+      sdk_operation = "ExpandVolumes",
       method = "POST",
       path = "/v2/{project_id}/volumes/expand",
       content_type = "application/json",
@@ -2976,7 +2976,7 @@ return {
       response = { ref = "ExpandVolumesResponse" },
     },
     export_app_user_access_data = {
-      name = "ExportAppUserAccessData",
+      sdk_operation = "ExportAppUserAccessData",
       method = "POST",
       path = "/v2/{project_id}/statistics/metrics/app-user-access/export",
       content_type = "application/json;charset=UTF-8",
@@ -2991,7 +2991,7 @@ return {
       response = { ref = "ExportAppUserAccessDataResponse" },
     },
     export_cert_crl_file = {
-      name = "ExportCertCrlFile",
+      sdk_operation = "ExportCertCrlFile",
       method = "POST",
       path = "/v2/{project_id}/certmanager/private-certificate-authorities/{cert_id}/crl",
       content_type = "application/json",
@@ -3001,7 +3001,7 @@ return {
       response = { ref = "ExportCertCrlFileResponse" },
     },
     export_cert_csr_file = {
-      name = "ExportCertCsrFile",
+      sdk_operation = "ExportCertCsrFile",
       method = "POST",
       path = "/v2/{project_id}/certmanager/private-certificate-authorities/csr",
       content_type = "application/json",
@@ -3014,7 +3014,7 @@ return {
       response = { ref = "ExportCertCsrFileResponse" },
     },
     export_cert_pem_file = {
-      name = "ExportCertPemFile",
+      sdk_operation = "ExportCertPemFile",
       method = "POST",
       path = "/v2/{project_id}/certmanager/private-certificate-authorities/{cert_id}/export",
       content_type = "application/json",
@@ -3024,7 +3024,7 @@ return {
       response = { ref = "ExportCertPemFileResponse" },
     },
     export_desktop_list_new = {
-      name = "ExportDesktopListNew",
+      sdk_operation = "ExportDesktopListNew",
       method = "GET",
       path = "/v3/{project_id}/desktops/export",
       content_type = "application/json",
@@ -3051,7 +3051,7 @@ return {
       response = { ref = "ExportDesktopListNewResponse" },
     },
     export_desktop_usage_metric_new = {
-      name = "ExportDesktopUsageMetricNew",
+      sdk_operation = "ExportDesktopUsageMetricNew",
       method = "GET",
       path = "/v3/{project_id}/statistics/metrics/desktops/export",
       content_type = "application/json",
@@ -3070,7 +3070,7 @@ return {
       response = { ref = "ExportDesktopUsageMetricNewResponse" },
     },
     export_ip_template = {
-      name = "ExportIpTemplate",
+      sdk_operation = "ExportIpTemplate",
       method = "GET",
       path = "/v2/{project_id}/ip/template/download",
       content_type = "application/json",
@@ -3080,7 +3080,7 @@ return {
       response = { ref = "ExportIpTemplateResponse" },
     },
     export_policy_groups = {
-      name = "ExportPolicyGroups",
+      sdk_operation = "ExportPolicyGroups",
       method = "POST",
       path = "/v2/{project_id}/policy-groups/export",
       content_type = "application/json",
@@ -3091,7 +3091,7 @@ return {
       response = { ref = "ExportPolicyGroupsResponse" },
     },
     export_scheduled_tasks_records = {
-      name = "ExportScheduledTasksRecords",
+      sdk_operation = "ExportScheduledTasksRecords",
       method = "POST",
       path = "/v2/{project_id}/scheduled-tasks/{task_id}/records/export",
       content_type = "application/json",
@@ -3103,7 +3103,7 @@ return {
       response = { ref = "ExportScheduledTasksRecordsResponse" },
     },
     export_terminals_binding_desktops_info_new = {
-      name = "ExportTerminalsBindingDesktopsInfoNew",
+      sdk_operation = "ExportTerminalsBindingDesktopsInfoNew",
       method = "GET",
       path = "/v3/{project_id}/terminals/binding-desktops/template/export",
       content_type = "application/json",
@@ -3115,7 +3115,7 @@ return {
       response = { ref = "ExportTerminalsBindingDesktopsInfoNewResponse" },
     },
     export_terminals_binding_desktops_template = {
-      name = "ExportTerminalsBindingDesktopsTemplate",
+      sdk_operation = "ExportTerminalsBindingDesktopsTemplate",
       method = "GET",
       path = "/v2/{project_id}/terminals/binding-desktops/template",
       content_type = "application/json",
@@ -3125,7 +3125,7 @@ return {
       response = { ref = "ExportTerminalsBindingDesktopsTemplateResponse" },
     },
     export_user_connection_new = {
-      name = "ExportUserConnectionNew",
+      sdk_operation = "ExportUserConnectionNew",
       method = "GET",
       path = "/v3/{project_id}/desktops/connections/export",
       content_type = "application/json",
@@ -3145,7 +3145,7 @@ return {
       response = { ref = "ExportUserConnectionNewResponse" },
     },
     export_user_group_users_new = {
-      name = "ExportUserGroupUsersNew",
+      sdk_operation = "ExportUserGroupUsersNew",
       method = "GET",
       path = "/v3/{project_id}/groups/{group_id}/users/export",
       content_type = "application/json",
@@ -3161,7 +3161,7 @@ return {
       response = { ref = "ExportUserGroupUsersNewResponse" },
     },
     export_user_groups = {
-      name = "ExportUserGroups",
+      sdk_operation = "ExportUserGroups",
       method = "GET",
       path = "/v2/{project_id}/groups/export",
       content_type = "application/json",
@@ -3174,7 +3174,7 @@ return {
       response = { ref = "ExportUserGroupsResponse" },
     },
     export_user_list_template = {
-      name = "ExportUserListTemplate",
+      sdk_operation = "ExportUserListTemplate",
       method = "GET",
       path = "/v2/{project_id}/users/desktop-users/template",
       content_type = "application/json",
@@ -3185,7 +3185,7 @@ return {
       response = { ref = "ExportUserListTemplateResponse" },
     },
     export_user_login_info_new = {
-      name = "ExportUserLoginInfoNew",
+      sdk_operation = "ExportUserLoginInfoNew",
       method = "GET",
       path = "/v2/{project_id}/connections/desktops/export",
       content_type = "application/json",
@@ -3200,7 +3200,7 @@ return {
       response = { ref = "ExportUserLoginInfoNewResponse" },
     },
     export_user_usage_metric_new = {
-      name = "ExportUserUsageMetricNew",
+      sdk_operation = "ExportUserUsageMetricNew",
       method = "GET",
       path = "/v3/{project_id}/statistics/metrics/users/export",
       content_type = "application/json",
@@ -3217,7 +3217,7 @@ return {
       response = { ref = "ExportUserUsageMetricNewResponse" },
     },
     export_users_new = {
-      name = "ExportUsersNew",
+      sdk_operation = "ExportUsersNew",
       method = "POST",
       path = "/v3/{project_id}/users/export",
       content_type = "application/json",
@@ -3233,7 +3233,7 @@ return {
       response = { ref = "ExportUsersNewResponse" },
     },
     export_users_template = {
-      name = "ExportUsersTemplate",
+      sdk_operation = "ExportUsersTemplate",
       method = "GET",
       path = "/v2/{project_id}/users/template/download",
       content_type = "application/json",
@@ -3244,7 +3244,7 @@ return {
       response = { ref = "ExportUsersTemplateResponse" },
     },
     import_cert = {
-      name = "ImportCert",
+      sdk_operation = "ImportCert",
       method = "POST",
       path = "/v2/{project_id}/certmanager/private-certificate-authorities/import",
       content_type = "application/json",
@@ -3259,7 +3259,7 @@ return {
       response = { ref = "ImportCertResponse" },
     },
     import_ip = {
-      name = "ImportIp",
+      sdk_operation = "ImportIp",
       method = "POST",
       path = "/v2/{project_id}/ip/import",
       content_type = "multipart/form-data",
@@ -3270,7 +3270,7 @@ return {
       response = { ref = "ImportIpResponse" },
     },
     import_policy_groups = {
-      name = "ImportPolicyGroups",
+      sdk_operation = "ImportPolicyGroups",
       method = "POST",
       path = "/v2/{project_id}/policy-groups/import",
       content_type = "multipart/form-data",
@@ -3281,7 +3281,7 @@ return {
       response = { ref = "ImportPolicyGroupsResponse" },
     },
     import_user_list = {
-      name = "ImportUserList",
+      sdk_operation = "ImportUserList",
       method = "POST",
       path = "/v2/{project_id}/users/desktop-users/action/import",
       content_type = "multipart/form-data",
@@ -3294,7 +3294,7 @@ return {
       response = { ref = "ImportUserListResponse" },
     },
     install_app = {
-      name = "InstallApp",
+      sdk_operation = "InstallApp",
       method = "POST",
       path = "/v1/{project_id}/app-center/apps/{app_id}/actions/auto-install",
       content_type = "application/json",
@@ -3308,7 +3308,7 @@ return {
       response = { ref = "InstallAppResponse" },
     },
     list_access_address_backup_config = {
-      name = "ListAccessAddressBackupConfig",
+      sdk_operation = "ListAccessAddressBackupConfig",
       method = "GET",
       path = "/v2/{project_id}/access-config/address-backup",
       content_type = "application/json",
@@ -3316,7 +3316,7 @@ return {
       response = { ref = "ListAccessAddressBackupConfigResponse" },
     },
     list_access_policies = {
-      name = "ListAccessPolicies",
+      sdk_operation = "ListAccessPolicies",
       method = "GET",
       path = "/v2/{project_id}/access-policy",
       content_type = "application/json",
@@ -3329,7 +3329,7 @@ return {
       response = { ref = "ListAccessPoliciesResponse" },
     },
     list_access_policy_objects = {
-      name = "ListAccessPolicyObjects",
+      sdk_operation = "ListAccessPolicyObjects",
       method = "GET",
       path = "/v2/{project_id}/access-policy/{access_policy_id}/objects",
       content_type = "application/json",
@@ -3342,7 +3342,7 @@ return {
       response = { ref = "ListAccessPolicyObjectsResponse" },
     },
     list_ad_ou_users = {
-      name = "ListAdOuUsers",
+      sdk_operation = "ListAdOuUsers",
       method = "GET",
       path = "/v2/{project_id}/ou-users",
       content_type = "application/json",
@@ -3357,7 +3357,7 @@ return {
       response = { ref = "ListAdOuUsersResponse" },
     },
     list_ad_ous = {
-      name = "ListAdOus",
+      sdk_operation = "ListAdOus",
       method = "GET",
       path = "/v2/{project_id}/ad-ous",
       content_type = "application/json",
@@ -3370,7 +3370,7 @@ return {
       response = { ref = "ListAdOusResponse" },
     },
     list_agencies = {
-      name = "ListAgencies",
+      sdk_operation = "ListAgencies",
       method = "GET",
       path = "/v2/{project_id}/agencies",
       content_type = "application/json",
@@ -3381,7 +3381,7 @@ return {
       response = { ref = "ListAgenciesResponse" },
     },
     list_agents_install_condition = {
-      name = "ListAgentsInstallCondition",
+      sdk_operation = "ListAgentsInstallCondition",
       method = "GET",
       path = "/v2/{project_id}/desktops/agents",
       content_type = "application/json",
@@ -3400,7 +3400,7 @@ return {
       response = { ref = "ListAgentsInstallConditionResponse" },
     },
     list_alarm_statistics = {
-      name = "ListAlarmStatistics",
+      sdk_operation = "ListAlarmStatistics",
       method = "GET",
       path = "/v2/{project_id}/statistics/alarms",
       content_type = "application/json",
@@ -3408,7 +3408,7 @@ return {
       response = { ref = "ListAlarmStatisticsResponse" },
     },
     list_alarms = {
-      name = "ListAlarms",
+      sdk_operation = "ListAlarms",
       method = "GET",
       path = "/v2/{project_id}/alarms",
       content_type = "application/json",
@@ -3421,7 +3421,7 @@ return {
       response = { ref = "ListAlarmsResponse" },
     },
     list_app_authorizations = {
-      name = "ListAppAuthorizations",
+      sdk_operation = "ListAppAuthorizations",
       method = "GET",
       path = "/v1/{project_id}/app-center/apps/{app_id}/authorizations",
       content_type = "application/json",
@@ -3437,7 +3437,7 @@ return {
       response = { ref = "ListAppAuthorizationsResponse" },
     },
     list_app_catalogs = {
-      name = "ListAppCatalogs",
+      sdk_operation = "ListAppCatalogs",
       method = "GET",
       path = "/v1/{project_id}/app-center/app-catalogs",
       content_type = "application/json",
@@ -3445,7 +3445,7 @@ return {
       response = { ref = "ListAppCatalogsResponse" },
     },
     list_app_rule = {
-      name = "ListAppRule",
+      sdk_operation = "ListAppRule",
       method = "GET",
       path = "/v1/{project_id}/app-center/app-rules",
       content_type = "application/json",
@@ -3458,7 +3458,7 @@ return {
       response = { ref = "ListAppRuleResponse" },
     },
     list_app_user_access_data = {
-      name = "ListAppUserAccessData",
+      sdk_operation = "ListAppUserAccessData",
       method = "GET",
       path = "/v2/{project_id}/statistics/metrics/app-user-access",
       content_type = "application/json",
@@ -3475,7 +3475,7 @@ return {
       response = { ref = "ListAppUserAccessDataResponse" },
     },
     list_apps = {
-      name = "ListApps",
+      sdk_operation = "ListApps",
       method = "GET",
       path = "/v1/{project_id}/app-center/apps",
       content_type = "application/json",
@@ -3488,7 +3488,7 @@ return {
       response = { ref = "ListAppsResponse" },
     },
     list_availability_zones = {
-      name = "ListAvailabilityZones",
+      sdk_operation = "ListAvailabilityZones",
       method = "GET",
       path = "/v2/{project_id}/availability-zones",
       content_type = "application/json",
@@ -3496,7 +3496,7 @@ return {
       response = { ref = "ListAvailabilityZonesResponse" },
     },
     list_azs = {
-      name = "ListAzs",
+      sdk_operation = "ListAzs",
       method = "GET",
       path = "/v2/{project_id}/availability-zones/summary",
       content_type = "application/json",
@@ -3504,7 +3504,7 @@ return {
       response = { ref = "ListAzsResponse" },
     },
     list_certs = {
-      name = "ListCerts",
+      sdk_operation = "ListCerts",
       method = "GET",
       path = "/v2/{project_id}/certmanager/private-certificate-authorities",
       content_type = "application/json",
@@ -3512,7 +3512,7 @@ return {
       response = { ref = "ListCertsResponse" },
     },
     list_desktop_actions = {
-      name = "ListDesktopActions",
+      sdk_operation = "ListDesktopActions",
       method = "GET",
       path = "/v2/{project_id}/desktops/{desktop_id}/actions",
       content_type = "application/json",
@@ -3525,7 +3525,7 @@ return {
       response = { ref = "ListDesktopActionsResponse" },
     },
     list_desktop_by_tags = {
-      name = "ListDesktopByTags",
+      sdk_operation = "ListDesktopByTags",
       method = "POST",
       path = "/v2/{project_id}/desktops/resource_instances/action",
       content_type = "application/json",
@@ -3545,7 +3545,7 @@ return {
       response = { ref = "ListDesktopByTagsResponse" },
     },
     list_desktop_detach_info = {
-      name = "ListDesktopDetachInfo",
+      sdk_operation = "ListDesktopDetachInfo",
       method = "GET",
       path = "/v2/{project_id}/desktops/{desktop_id}/detach-info",
       content_type = "application/json",
@@ -3555,7 +3555,7 @@ return {
       response = { ref = "ListDesktopDetachInfoResponse" },
     },
     list_desktop_name_policy = {
-      name = "ListDesktopNamePolicy",
+      sdk_operation = "ListDesktopNamePolicy",
       method = "GET",
       path = "/v2/{project_id}/desktop-name-policies",
       content_type = "application/json",
@@ -3570,7 +3570,7 @@ return {
       response = { ref = "ListDesktopNamePolicyResponse" },
     },
     list_desktop_operations = {
-      name = "ListDesktopOperations",
+      sdk_operation = "ListDesktopOperations",
       method = "GET",
       path = "/v2/{project_id}/screen-records/{record_id}/os-operations",
       content_type = "application/json",
@@ -3587,7 +3587,7 @@ return {
       response = { ref = "ListDesktopOperationsResponse" },
     },
     list_desktop_pool_authorized_objects = {
-      name = "ListDesktopPoolAuthorizedObjects",
+      sdk_operation = "ListDesktopPoolAuthorizedObjects",
       method = "GET",
       path = "/v2/{project_id}/desktop-pools/{pool_id}/users",
       content_type = "application/json",
@@ -3600,7 +3600,7 @@ return {
       response = { ref = "ListDesktopPoolAuthorizedObjectsResponse" },
     },
     list_desktop_pools = {
-      name = "ListDesktopPools",
+      sdk_operation = "ListDesktopPools",
       method = "GET",
       path = "/v2/{project_id}/desktop-pools",
       content_type = "application/json",
@@ -3616,7 +3616,7 @@ return {
       response = { ref = "ListDesktopPoolsResponse" },
     },
     list_desktop_pools_by_users = {
-      name = "ListDesktopPoolsByUsers",
+      sdk_operation = "ListDesktopPoolsByUsers",
       method = "GET",
       path = "/v2/{project_id}/desktop-pools/statistics/by-users",
       content_type = "application/json",
@@ -3629,7 +3629,7 @@ return {
       response = { ref = "ListDesktopPoolsByUsersResponse" },
     },
     list_desktop_snapshot = {
-      name = "ListDesktopSnapshot",
+      sdk_operation = "ListDesktopSnapshot",
       method = "GET",
       path = "/v2/{project_id}/snapshots",
       content_type = "application/json",
@@ -3652,7 +3652,7 @@ return {
       response = { ref = "ListDesktopSnapshotResponse" },
     },
     list_desktop_usage_metric = {
-      name = "ListDesktopUsageMetric",
+      sdk_operation = "ListDesktopUsageMetric",
       method = "GET",
       path = "/v2/{project_id}/statistics/metrics/desktops",
       content_type = "application/json",
@@ -3674,7 +3674,7 @@ return {
       response = { ref = "ListDesktopUsageMetricResponse" },
     },
     list_desktops = {
-      name = "ListDesktops",
+      sdk_operation = "ListDesktops",
       method = "GET",
       path = "/v2/{project_id}/desktops",
       content_type = "application/json",
@@ -3697,7 +3697,7 @@ return {
       response = { ref = "ListDesktopsResponse" },
     },
     list_desktops_by_tags = {
-      name = "ListDesktopsByTags",
+      sdk_operation = "ListDesktopsByTags",
       method = "POST",
       path = "/v2/{project_id}/desktops/resource-instances/action",
       content_type = "application/json",
@@ -3717,7 +3717,7 @@ return {
       response = { ref = "ListDesktopsByTagsResponse" },
     },
     list_desktops_connect_status = {
-      name = "ListDesktopsConnectStatus",
+      sdk_operation = "ListDesktopsConnectStatus",
       method = "GET",
       path = "/v2/{project_id}/connect-desktops",
       content_type = "application/json",
@@ -3731,7 +3731,7 @@ return {
       response = { ref = "ListDesktopsConnectStatusResponse" },
     },
     list_desktops_detail = {
-      name = "ListDesktopsDetail",
+      sdk_operation = "ListDesktopsDetail",
       method = "GET",
       path = "/v2/{project_id}/desktops/detail",
       content_type = "application/json",
@@ -3764,7 +3764,7 @@ return {
       response = { ref = "ListDesktopsDetailResponse" },
     },
     list_desktops_eips = {
-      name = "ListDesktopsEips",
+      sdk_operation = "ListDesktopsEips",
       method = "GET",
       path = "/v2/{project_id}/eips",
       content_type = "application/json",
@@ -3782,7 +3782,7 @@ return {
       response = { ref = "ListDesktopsEipsResponse" },
     },
     list_desktops_statistics = {
-      name = "ListDesktopsStatistics",
+      sdk_operation = "ListDesktopsStatistics",
       method = "GET",
       path = "/v2/{project_id}/statistics",
       content_type = "application/json",
@@ -3794,7 +3794,7 @@ return {
       response = { ref = "ListDesktopsStatisticsResponse" },
     },
     list_download_address = {
-      name = "ListDownloadAddress",
+      sdk_operation = "ListDownloadAddress",
       method = "POST",
       path = "/v2/{project_id}/screen-records/download-address",
       content_type = "application/json;charset=utf-8",
@@ -3805,7 +3805,7 @@ return {
       response = { ref = "ListDownloadAddressResponse" },
     },
     list_export_tasks = {
-      name = "ListExportTasks",
+      sdk_operation = "ListExportTasks",
       method = "GET",
       path = "/v2/{project_id}/export-tasks",
       content_type = "application/json",
@@ -3823,7 +3823,7 @@ return {
       response = { ref = "ListExportTasksResponse" },
     },
     list_future_executions = {
-      name = "ListFutureExecutions",
+      sdk_operation = "ListFutureExecutions",
       method = "POST",
       path = "/v2/{project_id}/scheduled-tasks/future-executions",
       content_type = "application/json",
@@ -3846,7 +3846,7 @@ return {
       response = { ref = "ListFutureExecutionsResponse" },
     },
     list_history_online_info_new = {
-      name = "ListHistoryOnlineInfoNew",
+      sdk_operation = "ListHistoryOnlineInfoNew",
       method = "GET",
       path = "/v2/{project_id}/connections/online-users",
       content_type = "application/json",
@@ -3858,7 +3858,7 @@ return {
       response = { ref = "ListHistoryOnlineInfoNewResponse" },
     },
     list_hosts_detail = {
-      name = "ListHostsDetail",
+      sdk_operation = "ListHostsDetail",
       method = "GET",
       path = "/v2/{project_id}/hosts",
       content_type = "application/json",
@@ -3879,7 +3879,7 @@ return {
       response = { ref = "ListHostsDetailResponse" },
     },
     list_hour_packages_type = {
-      name = "ListHourPackagesType",
+      sdk_operation = "ListHourPackagesType",
       method = "GET",
       path = "/v2/{project_id}/products/hour-packages",
       content_type = "application/json",
@@ -3893,7 +3893,7 @@ return {
       response = { ref = "ListHourPackagesTypeResponse" },
     },
     list_images = {
-      name = "ListImages",
+      sdk_operation = "ListImages",
       method = "GET",
       path = "/v2/{project_id}/images",
       content_type = "application/json",
@@ -3913,7 +3913,7 @@ return {
       response = { ref = "ListImagesResponse" },
     },
     list_inconsistent_statics = {
-      name = "ListInconsistentStatics",
+      sdk_operation = "ListInconsistentStatics",
       method = "GET",
       path = "/v2/{project_id}/desktop-pools/{pool_id}/inconsistent-statics",
       content_type = "application/json",
@@ -3923,7 +3923,7 @@ return {
       response = { ref = "ListInconsistentStaticsResponse" },
     },
     list_instances_status = {
-      name = "ListInstancesStatus",
+      sdk_operation = "ListInstancesStatus",
       method = "GET",
       path = "/v2/{project_id}/connections/status",
       content_type = "application/json",
@@ -3931,7 +3931,7 @@ return {
       response = { ref = "ListInstancesStatusResponse" },
     },
     list_internet = {
-      name = "ListInternet",
+      sdk_operation = "ListInternet",
       method = "GET",
       path = "/v2/{project_id}/internet",
       content_type = "application/json",
@@ -3943,7 +3943,7 @@ return {
       response = { ref = "ListInternetResponse" },
     },
     list_ita_sub_jobs = {
-      name = "ListItaSubJobs",
+      sdk_operation = "ListItaSubJobs",
       method = "GET",
       path = "/v2/{project_id}/workspace-sub-jobs",
       content_type = "application/json",
@@ -3959,7 +3959,7 @@ return {
       response = { ref = "ListItaSubJobsResponse" },
     },
     list_jobs = {
-      name = "ListJobs",
+      sdk_operation = "ListJobs",
       method = "GET",
       path = "/v1/{project_id}/app-center/jobs",
       content_type = "application/json",
@@ -3975,7 +3975,7 @@ return {
       response = { ref = "ListJobsResponse" },
     },
     list_life_cycle_type_configurations = {
-      name = "ListLifeCycleTypeConfigurations",
+      sdk_operation = "ListLifeCycleTypeConfigurations",
       method = "GET",
       path = "/v2/{project_id}/scheduled-tasks/life-cycle-type/configurations",
       content_type = "application/json",
@@ -3985,7 +3985,7 @@ return {
       response = { type = "map", values = { ref = "LifeCycleTypeConfigRsp" } },
     },
     list_login_records_new = {
-      name = "ListLoginRecordsNew",
+      sdk_operation = "ListLoginRecordsNew",
       method = "GET",
       path = "/v2/{project_id}/connections/desktops",
       content_type = "application/json",
@@ -4006,7 +4006,7 @@ return {
       response = { ref = "ListLoginRecordsNewResponse" },
     },
     list_login_state = {
-      name = "ListLoginState",
+      sdk_operation = "ListLoginState",
       method = "GET",
       path = "/v2/{project_id}/desktops/statistics/login-state",
       content_type = "application/json",
@@ -4014,7 +4014,7 @@ return {
       response = { ref = "ListLoginStateResponse" },
     },
     list_market_images = {
-      name = "ListMarketImages",
+      sdk_operation = "ListMarketImages",
       method = "GET",
       path = "/v2/{project_id}/market-images",
       content_type = "application/json",
@@ -4024,7 +4024,7 @@ return {
       response = { ref = "ListMarketImagesResponse" },
     },
     list_metric_notify_record = {
-      name = "ListMetricNotifyRecord",
+      sdk_operation = "ListMetricNotifyRecord",
       method = "GET",
       path = "/v2/{project_id}/statistics/notification-records",
       content_type = "application/json",
@@ -4038,7 +4038,7 @@ return {
       response = { ref = "ListMetricNotifyRecordResponse" },
     },
     list_metric_notify_rule = {
-      name = "ListMetricNotifyRule",
+      sdk_operation = "ListMetricNotifyRule",
       method = "GET",
       path = "/v2/{project_id}/statistics/notify-rules",
       content_type = "application/json",
@@ -4052,7 +4052,7 @@ return {
       response = { ref = "ListMetricNotifyRuleResponse" },
     },
     list_metrics = {
-      name = "ListMetrics",
+      sdk_operation = "ListMetrics",
       method = "GET",
       path = "/v2/{project_id}/statistics/metrics",
       content_type = "application/json",
@@ -4066,7 +4066,7 @@ return {
       response = { type = "array", items = { ref = "Metric" } },
     },
     list_metrics_trend = {
-      name = "ListMetricsTrend",
+      sdk_operation = "ListMetricsTrend",
       method = "GET",
       path = "/v2/{project_id}/statistics/metrics/trend",
       content_type = "application/json",
@@ -4080,7 +4080,7 @@ return {
       response = { type = "array", items = { ref = "MetricsWithTime" } },
     },
     list_nat_gateways = {
-      name = "ListNatGateways",
+      sdk_operation = "ListNatGateways",
       method = "GET",
       path = "/v2/{project_id}/nat-gateways",
       content_type = "application/json",
@@ -4100,7 +4100,7 @@ return {
       response = { ref = "ListNatGatewaysResponse" },
     },
     list_nat_mapping_configs = {
-      name = "ListNatMappingConfigs",
+      sdk_operation = "ListNatMappingConfigs",
       method = "GET",
       path = "/v2/{project_id}/nat-mapping-configs",
       content_type = "application/json",
@@ -4110,7 +4110,7 @@ return {
       response = { ref = "ListNatMappingConfigsResponse" },
     },
     list_notification_records = {
-      name = "ListNotificationRecords",
+      sdk_operation = "ListNotificationRecords",
       method = "GET",
       path = "/v2/{project_id}/users/notification-records",
       content_type = "application/json",
@@ -4129,7 +4129,7 @@ return {
       response = { ref = "ListNotificationRecordsResponse" },
     },
     list_original_policy_info = {
-      name = "ListOriginalPolicyInfo",
+      sdk_operation = "ListOriginalPolicyInfo",
       method = "GET",
       path = "/v2/{project_id}/policy-groups/original-policies",
       content_type = "application/json",
@@ -4137,7 +4137,7 @@ return {
       response = { ref = "ListOriginalPolicyInfoResponse" },
     },
     list_otp_devices_by_user_id = {
-      name = "ListOtpDevicesByUserId",
+      sdk_operation = "ListOtpDevicesByUserId",
       method = "GET",
       path = "/v2/{project_id}/users/{user_id}/otp-devices",
       content_type = "application/json",
@@ -4147,7 +4147,7 @@ return {
       response = { ref = "ListOtpDevicesByUserIdResponse" },
     },
     list_ou_details = {
-      name = "ListOuDetails",
+      sdk_operation = "ListOuDetails",
       method = "GET",
       path = "/v2/{project_id}/ous",
       content_type = "application/json",
@@ -4160,7 +4160,7 @@ return {
       response = { ref = "ListOuDetailsResponse" },
     },
     list_policies_of_policy_group = {
-      name = "ListPoliciesOfPolicyGroup",
+      sdk_operation = "ListPoliciesOfPolicyGroup",
       method = "GET",
       path = "/v2/{project_id}/policy-groups/{policy_group_id}/policies",
       content_type = "application/json",
@@ -4171,7 +4171,7 @@ return {
       response = { ref = "ListPoliciesOfPolicyGroupResponse" },
     },
     list_policy_detail_info_by_id = {
-      name = "ListPolicyDetailInfoById",
+      sdk_operation = "ListPolicyDetailInfoById",
       method = "GET",
       path = "/v2/{project_id}/policy-groups/{policy_group_id}",
       content_type = "application/json",
@@ -4181,7 +4181,7 @@ return {
       response = { ref = "ListPolicyDetailInfoByIdResponse" },
     },
     list_policy_group = {
-      name = "ListPolicyGroup",
+      sdk_operation = "ListPolicyGroup",
       method = "GET",
       path = "/v2/{project_id}/policy-groups",
       content_type = "application/json",
@@ -4199,7 +4199,7 @@ return {
       response = { ref = "ListPolicyGroupResponse" },
     },
     list_policy_group_info = {
-      name = "ListPolicyGroupInfo",
+      sdk_operation = "ListPolicyGroupInfo",
       method = "GET",
       path = "/v2/{project_id}/policy-groups/detail",
       content_type = "application/json",
@@ -4217,7 +4217,7 @@ return {
       response = { ref = "ListPolicyGroupInfoResponse" },
     },
     list_pool_desktops_detail = {
-      name = "ListPoolDesktopsDetail",
+      sdk_operation = "ListPoolDesktopsDetail",
       method = "GET",
       path = "/v2/{project_id}/desktop-pools/{pool_id}/desktops",
       content_type = "application/json",
@@ -4252,7 +4252,7 @@ return {
       response = { ref = "ListPoolDesktopsDetailResponse" },
     },
     list_ports = {
-      name = "ListPorts",
+      sdk_operation = "ListPorts",
       method = "GET",
       path = "/v2/{project_id}/ports",
       content_type = "application/json",
@@ -4267,7 +4267,7 @@ return {
       response = { ref = "ListPortsResponse" },
     },
     list_products = {
-      name = "ListProducts",
+      sdk_operation = "ListProducts",
       method = "GET",
       path = "/v2/{project_id}/products",
       content_type = "application/json",
@@ -4285,7 +4285,7 @@ return {
       response = { ref = "ListProductsResponse" },
     },
     list_project_tags = {
-      name = "ListProjectTags",
+      sdk_operation = "ListProjectTags",
       method = "GET",
       path = "/v2/{project_id}/desktops/tags",
       content_type = "application/json",
@@ -4299,7 +4299,7 @@ return {
       response = { ref = "ListProjectTagsResponse" },
     },
     list_resource_packages = {
-      name = "ListResourcePackages",
+      sdk_operation = "ListResourcePackages",
       method = "GET",
       path = "/v2/{project_id}/products/resource-packages",
       content_type = "application/json",
@@ -4309,7 +4309,7 @@ return {
       response = { ref = "ListResourcePackagesResponse" },
     },
     list_restricted_rule = {
-      name = "ListRestrictedRule",
+      sdk_operation = "ListRestrictedRule",
       method = "GET",
       path = "/v1/{project_id}/app-center/app-restricted-rules",
       content_type = "application/json",
@@ -4322,7 +4322,7 @@ return {
       response = { ref = "ListRestrictedRuleResponse" },
     },
     list_run_state = {
-      name = "ListRunState",
+      sdk_operation = "ListRunState",
       method = "GET",
       path = "/v2/{project_id}/desktops/statistics/run-state",
       content_type = "application/json",
@@ -4330,7 +4330,7 @@ return {
       response = { ref = "ListRunStateResponse" },
     },
     list_scheduled_tasks = {
-      name = "ListScheduledTasks",
+      sdk_operation = "ListScheduledTasks",
       method = "GET",
       path = "/v2/{project_id}/scheduled-tasks",
       content_type = "application/json",
@@ -4347,7 +4347,7 @@ return {
       response = { ref = "ListScheduledTasksResponse" },
     },
     list_scheduled_tasks_records = {
-      name = "ListScheduledTasksRecords",
+      sdk_operation = "ListScheduledTasksRecords",
       method = "GET",
       path = "/v2/{project_id}/scheduled-tasks/{task_id}/records",
       content_type = "application/json",
@@ -4360,7 +4360,7 @@ return {
       response = { ref = "ListScheduledTasksRecordsResponse" },
     },
     list_scheduled_tasks_records_details = {
-      name = "ListScheduledTasksRecordsDetails",
+      sdk_operation = "ListScheduledTasksRecordsDetails",
       method = "GET",
       path = "/v2/{project_id}/scheduled-tasks/{task_id}/records/{record_id}",
       content_type = "application/json",
@@ -4374,7 +4374,7 @@ return {
       response = { ref = "ListScheduledTasksRecordsDetailsResponse" },
     },
     list_screen_records = {
-      name = "ListScreenRecords",
+      sdk_operation = "ListScreenRecords",
       method = "GET",
       path = "/v2/{project_id}/screen-records",
       content_type = "application/json",
@@ -4394,7 +4394,7 @@ return {
       response = { ref = "ListScreenRecordsResponse" },
     },
     list_screen_records_traffic_limit_config = {
-      name = "ListScreenRecordsTrafficLimitConfig",
+      sdk_operation = "ListScreenRecordsTrafficLimitConfig",
       method = "GET",
       path = "/v2/{project_id}/screen-records/traffic-limit/configurations",
       content_type = "application/json",
@@ -4407,7 +4407,7 @@ return {
       response = { ref = "ListScreenRecordsTrafficLimitConfigResponse" },
     },
     list_script_records = {
-      name = "ListScriptRecords",
+      sdk_operation = "ListScriptRecords",
       method = "GET",
       path = "/v2/{project_id}/script-execution-records",
       content_type = "application/json",
@@ -4430,7 +4430,7 @@ return {
       response = { ref = "ListScriptRecordsResponse" },
     },
     list_script_tasks = {
-      name = "ListScriptTasks",
+      sdk_operation = "ListScriptTasks",
       method = "GET",
       path = "/v2/{project_id}/script-execution-tasks",
       content_type = "application/json",
@@ -4451,7 +4451,7 @@ return {
       response = { ref = "ListScriptTasksResponse" },
     },
     list_scripts = {
-      name = "ListScripts",
+      sdk_operation = "ListScripts",
       method = "GET",
       path = "/v2/{project_id}/scripts",
       content_type = "application/json",
@@ -4466,7 +4466,7 @@ return {
       response = { ref = "ListScriptsResponse" },
     },
     list_security_groups = {
-      name = "ListSecurityGroups",
+      sdk_operation = "ListSecurityGroups",
       method = "GET",
       path = "/v2/{project_id}/security-groups",
       content_type = "application/json",
@@ -4474,7 +4474,7 @@ return {
       response = { ref = "ListSecurityGroupsResponse" },
     },
     list_servers_by_host_id = {
-      name = "ListServersByHostId",
+      sdk_operation = "ListServersByHostId",
       method = "GET",
       path = "/v2/{project_id}/hosts/{host_id}/servers",
       content_type = "application/json",
@@ -4484,7 +4484,7 @@ return {
       response = { ref = "ListServersByHostIdResponse" },
     },
     list_sharer_products = {
-      name = "ListSharerProducts",
+      sdk_operation = "ListSharerProducts",
       method = "GET",
       path = "/v2/{project_id}/products/sharer",
       content_type = "application/json",
@@ -4501,7 +4501,7 @@ return {
       response = { ref = "ListSharerProductsResponse" },
     },
     list_site_configs = {
-      name = "ListSiteConfigs",
+      sdk_operation = "ListSiteConfigs",
       method = "GET",
       path = "/v2/{project_id}/sites",
       content_type = "application/json",
@@ -4512,7 +4512,7 @@ return {
       response = { ref = "ListSiteConfigsResponse" },
     },
     list_subnet_bandwidths = {
-      name = "ListSubnetBandwidths",
+      sdk_operation = "ListSubnetBandwidths",
       method = "GET",
       path = "/v2/{project_id}/bandwidths",
       content_type = "application/json",
@@ -4529,7 +4529,7 @@ return {
       response = { ref = "ListSubnetBandwidthsResponse" },
     },
     list_subnets = {
-      name = "ListSubnets",
+      sdk_operation = "ListSubnets",
       method = "GET",
       path = "/v2/{project_id}/subnets",
       content_type = "application/json",
@@ -4540,7 +4540,7 @@ return {
       response = { ref = "ListSubnetsResponse" },
     },
     list_subscribe_ai_assistant_users = {
-      name = "ListSubscribeAiAssistantUsers",
+      sdk_operation = "ListSubscribeAiAssistantUsers",
       method = "GET",
       path = "/v3/users/ai-assistant/subscribe",
       content_type = "application/json",
@@ -4552,7 +4552,7 @@ return {
       response = { ref = "ListSubscribeAiAssistantUsersResponse" },
     },
     list_target_of_policy_group = {
-      name = "ListTargetOfPolicyGroup",
+      sdk_operation = "ListTargetOfPolicyGroup",
       method = "GET",
       path = "/v2/{project_id}/policy-groups/{policy_group_id}/targets",
       content_type = "application/json",
@@ -4567,7 +4567,7 @@ return {
       response = { ref = "ListTargetOfPolicyGroupResponse" },
     },
     list_tenant_configs = {
-      name = "ListTenantConfigs",
+      sdk_operation = "ListTenantConfigs",
       method = "GET",
       path = "/v2/{project_id}/tenant-configs",
       content_type = "application/json",
@@ -4577,7 +4577,7 @@ return {
       response = { ref = "ListTenantConfigsResponse" },
     },
     list_tenant_profiles = {
-      name = "ListTenantProfiles",
+      sdk_operation = "ListTenantProfiles",
       method = "GET",
       path = "/v1/{project_id}/app-center/profiles",
       content_type = "application/json",
@@ -4585,7 +4585,7 @@ return {
       response = { type = "map", values = { type = "boolean" } },
     },
     list_terminals_binding_desktops = {
-      name = "ListTerminalsBindingDesktops",
+      sdk_operation = "ListTerminalsBindingDesktops",
       method = "GET",
       path = "/v2/{project_id}/terminals/binding-desktops",
       content_type = "application/json",
@@ -4602,7 +4602,7 @@ return {
       response = { ref = "ListTerminalsBindingDesktopsResponse" },
     },
     list_terminals_binding_desktops_config = {
-      name = "ListTerminalsBindingDesktopsConfig",
+      sdk_operation = "ListTerminalsBindingDesktopsConfig",
       method = "GET",
       path = "/v2/{project_id}/terminals/binding-desktops/config",
       content_type = "application/json",
@@ -4610,7 +4610,7 @@ return {
       response = { ref = "ListTerminalsBindingDesktopsConfigResponse" },
     },
     list_time_zones = {
-      name = "ListTimeZones",
+      sdk_operation = "ListTimeZones",
       method = "GET",
       path = "/v2/{project_id}/common/timezones",
       content_type = "application/json",
@@ -4620,7 +4620,7 @@ return {
       response = { ref = "ListTimeZonesResponse" },
     },
     list_unused_desktops = {
-      name = "ListUnusedDesktops",
+      sdk_operation = "ListUnusedDesktops",
       method = "GET",
       path = "/v2/{project_id}/desktops/statistics/unused",
       content_type = "application/json",
@@ -4634,7 +4634,7 @@ return {
       response = { ref = "ListUnusedDesktopsResponse" },
     },
     list_used_desktop_info = {
-      name = "ListUsedDesktopInfo",
+      sdk_operation = "ListUsedDesktopInfo",
       method = "POST",
       path = "/v2/{project_id}/desktops/statistics/used",
       content_type = "application/json",
@@ -4653,7 +4653,7 @@ return {
       response = { ref = "ListUsedDesktopInfoResponse" },
     },
     list_user_detail = {
-      name = "ListUserDetail",
+      sdk_operation = "ListUserDetail",
       method = "GET",
       path = "/v2/{project_id}/users/{user_id}",
       content_type = "application/json",
@@ -4663,7 +4663,7 @@ return {
       response = { ref = "ListUserDetailResponse" },
     },
     list_user_events = {
-      name = "ListUserEvents",
+      sdk_operation = "ListUserEvents",
       method = "GET",
       path = "/v2/{project_id}/user-events",
       content_type = "application/json",
@@ -4682,7 +4682,7 @@ return {
       response = { ref = "ListUserEventsResponse" },
     },
     list_user_events_lts_configurations = {
-      name = "ListUserEventsLtsConfigurations",
+      sdk_operation = "ListUserEventsLtsConfigurations",
       method = "GET",
       path = "/v2/{project_id}/user-events/lts-configurations",
       content_type = "application/json",
@@ -4690,7 +4690,7 @@ return {
       response = { ref = "ListUserEventsLtsConfigurationsResponse" },
     },
     list_user_groups = {
-      name = "ListUserGroups",
+      sdk_operation = "ListUserGroups",
       method = "GET",
       path = "/v2/{project_id}/groups",
       content_type = "application/json",
@@ -4705,7 +4705,7 @@ return {
       response = { ref = "ListUserGroupsResponse" },
     },
     list_user_usage_metric = {
-      name = "ListUserUsageMetric",
+      sdk_operation = "ListUserUsageMetric",
       method = "GET",
       path = "/v2/{project_id}/statistics/metrics/users",
       content_type = "application/json",
@@ -4726,7 +4726,7 @@ return {
       response = { ref = "ListUserUsageMetricResponse" },
     },
     list_users = {
-      name = "ListUsers",
+      sdk_operation = "ListUsers",
       method = "GET",
       path = "/v2/{project_id}/users",
       content_type = "application/json",
@@ -4750,7 +4750,7 @@ return {
       response = { ref = "ListUsersResponse" },
     },
     list_users_of_group = {
-      name = "ListUsersOfGroup",
+      sdk_operation = "ListUsersOfGroup",
       method = "GET",
       path = "/v2/{project_id}/groups/{group_id}/users",
       content_type = "application/json",
@@ -4767,7 +4767,7 @@ return {
       response = { ref = "ListUsersOfGroupResponse" },
     },
     list_volume_product_info = {
-      name = "ListVolumeProductInfo",
+      sdk_operation = "ListVolumeProductInfo",
       method = "GET",
       path = "/v2/{project_id}/volume/products",
       content_type = "application/json",
@@ -4778,7 +4778,7 @@ return {
       response = { ref = "ListVolumeProductInfoResponse" },
     },
     list_vpc_info = {
-      name = "ListVpcInfo",
+      sdk_operation = "ListVpcInfo",
       method = "GET",
       path = "/v2/{project_id}/vpcs",
       content_type = "application/json",
@@ -4786,7 +4786,7 @@ return {
       response = { ref = "ListVpcInfoResponse" },
     },
     list_wks_edge_sites = {
-      name = "ListWksEdgeSites",
+      sdk_operation = "ListWksEdgeSites",
       method = "GET",
       path = "/v2/{project_id}/wks-edge-sites",
       content_type = "application/json",
@@ -4801,7 +4801,7 @@ return {
       response = { ref = "ListWksEdgeSitesResponse" },
     },
     list_workspaces = {
-      name = "ListWorkspaces",
+      sdk_operation = "ListWorkspaces",
       method = "GET",
       path = "/v2/{project_id}/workspaces",
       content_type = "application/json",
@@ -4809,7 +4809,7 @@ return {
       response = { ref = "ListWorkspacesResponse" },
     },
     rebuild_desktop_pool = {
-      name = "RebuildDesktopPool",
+      sdk_operation = "RebuildDesktopPool",
       method = "POST",
       path = "/v2/{project_id}/desktop-pools/{pool_id}/rebuild",
       content_type = "application/json",
@@ -4830,7 +4830,7 @@ return {
       response = { ref = "RebuildDesktopPoolResponse" },
     },
     register_domain = {
-      name = "RegisterDomain",
+      sdk_operation = "RegisterDomain",
       method = "POST",
       path = "/v2/{project_id}/desktops/{desktop_id}/rejoin-domain",
       content_type = "application/json",
@@ -4840,7 +4840,7 @@ return {
       response = { ref = "RegisterDomainResponse" },
     },
     reset_random_password = {
-      name = "ResetRandomPassword",
+      sdk_operation = "ResetRandomPassword",
       method = "GET",
       path = "/v2/{project_id}/users/{user_id}/random-password",
       content_type = "application/json",
@@ -4851,7 +4851,7 @@ return {
       response = { ref = "ResetRandomPasswordResponse" },
     },
     resize_desktop = {
-      name = "ResizeDesktop",
+      sdk_operation = "ResizeDesktop",
       method = "POST",
       path = "/v2/{project_id}/desktops/resize",
       content_type = "application/json",
@@ -4866,7 +4866,7 @@ return {
       response = { ref = "ResizeDesktopResponse" },
     },
     resize_desktop_pool = {
-      name = "ResizeDesktopPool",
+      sdk_operation = "ResizeDesktopPool",
       method = "POST",
       path = "/v2/{project_id}/desktop-pools/{pool_id}/resize",
       content_type = "application/json",
@@ -4882,7 +4882,7 @@ return {
       response = { ref = "ResizeDesktopPoolResponse" },
     },
     retry_jobs = {
-      name = "RetryJobs",
+      sdk_operation = "RetryJobs",
       method = "POST",
       path = "/v1/{project_id}/app-center/jobs/actions/retry",
       content_type = "application/json",
@@ -4893,7 +4893,7 @@ return {
       response = { ref = "RetryJobsResponse" },
     },
     retry_script_execution = {
-      name = "RetryScriptExecution",
+      sdk_operation = "RetryScriptExecution",
       method = "POST",
       path = "/v2/{project_id}/script-executions/retry",
       content_type = "application/json",
@@ -4905,7 +4905,7 @@ return {
       response = { ref = "RetryScriptExecutionResponse" },
     },
     run_actions_on_group = {
-      name = "RunActionsOnGroup",
+      sdk_operation = "RunActionsOnGroup",
       method = "POST",
       path = "/v2/{project_id}/groups/{group_id}/actions",
       content_type = "application/json",
@@ -4918,7 +4918,7 @@ return {
       response = { ref = "RunActionsOnGroupResponse" },
     },
     run_actions_on_workspace_job = {
-      name = "RunActionsOnWorkspaceJob",
+      sdk_operation = "RunActionsOnWorkspaceJob",
       method = "POST",
       path = "/v2/{project_id}/workspace-jobs/{job_id}/actions",
       content_type = "application/json",
@@ -4930,7 +4930,7 @@ return {
       response = { ref = "RunActionsOnWorkspaceJobResponse" },
     },
     send_desktop_pool_notifications = {
-      name = "SendDesktopPoolNotifications",
+      sdk_operation = "SendDesktopPoolNotifications",
       method = "POST",
       path = "/v2/{project_id}/desktop-pools/{pool_id}/notifications",
       content_type = "application/json",
@@ -4942,7 +4942,7 @@ return {
       response = { ref = "SendDesktopPoolNotificationsResponse" },
     },
     send_email = {
-      name = "SendEmail",
+      sdk_operation = "SendEmail",
       method = "POST",
       path = "/v2/{project_id}/users/{user_id}/resend-email",
       content_type = "application/json",
@@ -4955,7 +4955,7 @@ return {
       response = { ref = "SendEmailResponse" },
     },
     send_notifications = {
-      name = "SendNotifications",
+      sdk_operation = "SendNotifications",
       method = "POST",
       path = "/v2/{project_id}/desktops/notifications",
       content_type = "application/json",
@@ -4967,7 +4967,7 @@ return {
       response = { ref = "SendNotificationsResponse" },
     },
     set_cert_status = {
-      name = "SetCertStatus",
+      sdk_operation = "SetCertStatus",
       method = "POST",
       path = "/v2/{project_id}/certmanager/private-certificate-authorities/{cert_id}/status/{status}",
       content_type = "application/json",
@@ -4978,7 +4978,7 @@ return {
       response = { ref = "SetCertStatusResponse" },
     },
     set_maintenance_mode = {
-      name = "SetMaintenanceMode",
+      sdk_operation = "SetMaintenanceMode",
       method = "PUT",
       path = "/v2/{project_id}/desktops/maintenance-mode",
       content_type = "application/json",
@@ -4990,7 +4990,7 @@ return {
       response = { ref = "SetMaintenanceModeResponse" },
     },
     set_rule_restriction = {
-      name = "SetRuleRestriction",
+      sdk_operation = "SetRuleRestriction",
       method = "POST",
       path = "/v1/{project_id}/app-center/app-rules/actions/set-rule-restriction",
       content_type = "application/json",
@@ -5005,7 +5005,7 @@ return {
       response = { ref = "SetRuleRestrictionResponse" },
     },
     set_user_events_lts_configurations = {
-      name = "SetUserEventsLtsConfigurations",
+      sdk_operation = "SetUserEventsLtsConfigurations",
       method = "POST",
       path = "/v2/{project_id}/user-events/lts-configurations",
       content_type = "application/json;charset=UTF-8",
@@ -5018,7 +5018,7 @@ return {
       response = { ref = "SetUserEventsLtsConfigurationsResponse" },
     },
     show_ai_assistant_usage_frequency = {
-      name = "ShowAiAssistantUsageFrequency",
+      sdk_operation = "ShowAiAssistantUsageFrequency",
       method = "GET",
       path = "/v3/users/ai-assistant/statistics/usage-frequency",
       content_type = "application/json",
@@ -5030,7 +5030,7 @@ return {
       response = { ref = "ShowAiAssistantUsageFrequencyResponse" },
     },
     show_assist_auth_config = {
-      name = "ShowAssistAuthConfig",
+      sdk_operation = "ShowAssistAuthConfig",
       method = "GET",
       path = "/v2/{project_id}/assist-auth-config/method-config",
       content_type = "application/json",
@@ -5040,7 +5040,7 @@ return {
       response = { ref = "ShowAssistAuthConfigResponse" },
     },
     show_assist_auth_config_apply_objects = {
-      name = "ShowAssistAuthConfigApplyObjects",
+      sdk_operation = "ShowAssistAuthConfigApplyObjects",
       method = "GET",
       path = "/v2/{project_id}/assist-auth-config/apply-objects",
       content_type = "application/json",
@@ -5053,7 +5053,7 @@ return {
       response = { ref = "ShowAssistAuthConfigApplyObjectsResponse" },
     },
     show_auth_config = {
-      name = "ShowAuthConfig",
+      sdk_operation = "ShowAuthConfig",
       method = "GET",
       path = "/v2/{project_id}/auth-config/method-config",
       content_type = "application/json",
@@ -5063,7 +5063,7 @@ return {
       response = { ref = "ShowAuthConfigResponse" },
     },
     show_available_ip = {
-      name = "ShowAvailableIp",
+      sdk_operation = "ShowAvailableIp",
       method = "GET",
       path = "/v2/{project_id}/subnets/{subnet_id}/available-ip",
       content_type = "application/json",
@@ -5073,7 +5073,7 @@ return {
       response = { ref = "ShowAvailableIpResponse" },
     },
     show_az_details = {
-      name = "ShowAzDetails",
+      sdk_operation = "ShowAzDetails",
       method = "GET",
       path = "/v2/{project_id}/availability-zones/detail",
       content_type = "application/json",
@@ -5083,7 +5083,7 @@ return {
       response = { ref = "ShowAzDetailsResponse" },
     },
     show_cert_detail = {
-      name = "ShowCertDetail",
+      sdk_operation = "ShowCertDetail",
       method = "GET",
       path = "/v2/{project_id}/certmanager/private-certificate-authorities/{cert_id}",
       content_type = "application/json",
@@ -5093,7 +5093,7 @@ return {
       response = { ref = "ShowCertDetailResponse" },
     },
     show_desktop_detail = {
-      name = "ShowDesktopDetail",
+      sdk_operation = "ShowDesktopDetail",
       method = "GET",
       path = "/v2/{project_id}/desktops/{desktop_id}",
       content_type = "application/json",
@@ -5103,7 +5103,7 @@ return {
       response = { ref = "ShowDesktopDetailResponse" },
     },
     show_desktop_monitor_data = {
-      name = "ShowDesktopMonitorData",
+      sdk_operation = "ShowDesktopMonitorData",
       method = "GET",
       path = "/v2/{project_id}/desktop-monitor/{desktop_id}",
       content_type = "application/json",
@@ -5116,7 +5116,7 @@ return {
       response = { ref = "ShowDesktopMonitorDataResponse" },
     },
     show_desktop_network = {
-      name = "ShowDesktopNetwork",
+      sdk_operation = "ShowDesktopNetwork",
       method = "GET",
       path = "/v2/{project_id}/desktops/{desktop_id}/networks",
       content_type = "application/json",
@@ -5126,7 +5126,7 @@ return {
       response = { ref = "ShowDesktopNetworkResponse" },
     },
     show_desktop_networks = {
-      name = "ShowDesktopNetworks",
+      sdk_operation = "ShowDesktopNetworks",
       method = "GET",
       path = "/v2/{project_id}/desktops/networks",
       content_type = "application/json",
@@ -5136,7 +5136,7 @@ return {
       response = { ref = "ShowDesktopNetworksResponse" },
     },
     show_desktop_pool_detail = {
-      name = "ShowDesktopPoolDetail",
+      sdk_operation = "ShowDesktopPoolDetail",
       method = "GET",
       path = "/v2/{project_id}/desktop-pools/{pool_id}",
       content_type = "application/json",
@@ -5146,7 +5146,7 @@ return {
       response = { ref = "ShowDesktopPoolDetailResponse" },
     },
     show_desktop_pools_script_exec_tasks = {
-      name = "ShowDesktopPoolsScriptExecTasks",
+      sdk_operation = "ShowDesktopPoolsScriptExecTasks",
       method = "GET",
       path = "/v2/{project_id}/desktop-pools/script-execution-tasks/detail",
       content_type = "application/json",
@@ -5165,7 +5165,7 @@ return {
       response = { ref = "ShowDesktopPoolsScriptExecTasksResponse" },
     },
     show_desktop_remote_assistance_info = {
-      name = "ShowDesktopRemoteAssistanceInfo",
+      sdk_operation = "ShowDesktopRemoteAssistanceInfo",
       method = "GET",
       path = "/v2/{project_id}/desktops/{desktop_id}/remote-assistance",
       content_type = "application/json",
@@ -5175,7 +5175,7 @@ return {
       response = { ref = "ShowDesktopRemoteAssistanceInfoResponse" },
     },
     show_domains_new = {
-      name = "ShowDomainsNew",
+      sdk_operation = "ShowDomainsNew",
       method = "GET",
       path = "/v3/{project_id}/domains",
       content_type = "application/json",
@@ -5185,7 +5185,7 @@ return {
       response = { ref = "ShowDomainsNewResponse" },
     },
     show_growth_rate = {
-      name = "ShowGrowthRate",
+      sdk_operation = "ShowGrowthRate",
       method = "GET",
       path = "/v2/{project_id}/statistics/growth-rate",
       content_type = "application/json",
@@ -5197,7 +5197,7 @@ return {
       response = { ref = "ShowGrowthRateResponse" },
     },
     show_hibernate_type = {
-      name = "ShowHibernateType",
+      sdk_operation = "ShowHibernateType",
       method = "GET",
       path = "/v2/{project_id}/hibernate-type",
       content_type = "application/json",
@@ -5205,7 +5205,7 @@ return {
       response = { ref = "ShowHibernateTypeResponse" },
     },
     show_job = {
-      name = "ShowJob",
+      sdk_operation = "ShowJob",
       method = "GET",
       path = "/v2/{project_id}/workspace-jobs/{job_id}",
       content_type = "application/json",
@@ -5215,7 +5215,7 @@ return {
       response = { ref = "ShowJobResponse" },
     },
     show_quota_details = {
-      name = "ShowQuotaDetails",
+      sdk_operation = "ShowQuotaDetails",
       method = "GET",
       path = "/v2/{project_id}/quotas/detail",
       content_type = "application/json",
@@ -5226,7 +5226,7 @@ return {
       response = { ref = "ShowQuotaDetailsResponse" },
     },
     show_quotas = {
-      name = "ShowQuotas",
+      sdk_operation = "ShowQuotas",
       method = "GET",
       path = "/v2/{project_id}/quotas",
       content_type = "application/json",
@@ -5234,7 +5234,7 @@ return {
       response = { ref = "ShowQuotasResponse" },
     },
     show_remote_console_address = {
-      name = "ShowRemoteConsoleAddress",
+      sdk_operation = "ShowRemoteConsoleAddress",
       method = "GET",
       path = "/v2/{project_id}/desktops/{desktop_id}/remote-consoles",
       content_type = "application/json",
@@ -5244,7 +5244,7 @@ return {
       response = { ref = "ShowRemoteConsoleAddressResponse" },
     },
     show_rule_restriction = {
-      name = "ShowRuleRestriction",
+      sdk_operation = "ShowRuleRestriction",
       method = "GET",
       path = "/v1/{project_id}/app-center/app-rules/actions/get-rule-restriction",
       content_type = "application/json",
@@ -5252,7 +5252,7 @@ return {
       response = { ref = "ShowRuleRestrictionResponse" },
     },
     show_scheduled_tasks = {
-      name = "ShowScheduledTasks",
+      sdk_operation = "ShowScheduledTasks",
       method = "GET",
       path = "/v2/{project_id}/scheduled-tasks/{task_id}",
       content_type = "application/json",
@@ -5262,7 +5262,7 @@ return {
       response = { ref = "ShowScheduledTasksResponse" },
     },
     show_screen_record = {
-      name = "ShowScreenRecord",
+      sdk_operation = "ShowScreenRecord",
       method = "GET",
       path = "/v2/{project_id}/screen-records/{record_id}",
       content_type = "application/json",
@@ -5272,7 +5272,7 @@ return {
       response = { ref = "ShowScreenRecordResponse" },
     },
     show_script_detail = {
-      name = "ShowScriptDetail",
+      sdk_operation = "ShowScriptDetail",
       method = "GET",
       path = "/v2/{project_id}/scripts/{script_id}",
       content_type = "application/json",
@@ -5283,7 +5283,7 @@ return {
       response = { ref = "ShowScriptDetailResponse" },
     },
     show_script_record_detail = {
-      name = "ShowScriptRecordDetail",
+      sdk_operation = "ShowScriptRecordDetail",
       method = "GET",
       path = "/v2/{project_id}/script-execution-records/{record_id}",
       content_type = "application/json",
@@ -5293,7 +5293,7 @@ return {
       response = { ref = "ShowScriptRecordDetailResponse" },
     },
     show_share_space_config = {
-      name = "ShowShareSpaceConfig",
+      sdk_operation = "ShowShareSpaceConfig",
       method = "GET",
       path = "/v2/{project_id}/share-space/configuration",
       content_type = "application/json",
@@ -5303,7 +5303,7 @@ return {
       response = { ref = "ShowShareSpaceConfigResponse" },
     },
     show_subnet_bandwidth_control_list = {
-      name = "ShowSubnetBandwidthControlList",
+      sdk_operation = "ShowSubnetBandwidthControlList",
       method = "GET",
       path = "/v2/{project_id}/bandwidths/{bandwidth_id}/control-list",
       content_type = "application/json",
@@ -5319,7 +5319,7 @@ return {
       response = { ref = "ShowSubnetBandwidthControlListResponse" },
     },
     show_sysprep_info = {
-      name = "ShowSysprepInfo",
+      sdk_operation = "ShowSysprepInfo",
       method = "GET",
       path = "/v2/{project_id}/desktops/{desktop_id}/sysprep",
       content_type = "application/json",
@@ -5329,7 +5329,7 @@ return {
       response = { ref = "ShowSysprepInfoResponse" },
     },
     show_tag_by_desktop_id = {
-      name = "ShowTagByDesktopId",
+      sdk_operation = "ShowTagByDesktopId",
       method = "GET",
       path = "/v2/{project_id}/desktops/{desktop_id}/tags",
       content_type = "application/json",
@@ -5339,7 +5339,7 @@ return {
       response = { ref = "ShowTagByDesktopIdResponse" },
     },
     show_user_access_stages = {
-      name = "ShowUserAccessStages",
+      sdk_operation = "ShowUserAccessStages",
       method = "GET",
       path = "/v2/{project_id}/statistics/metrics/access-stages",
       content_type = "application/json",
@@ -5349,7 +5349,7 @@ return {
       response = { ref = "ShowUserAccessStagesResponse" },
     },
     show_using_subnets = {
-      name = "ShowUsingSubnets",
+      sdk_operation = "ShowUsingSubnets",
       method = "GET",
       path = "/v2/{project_id}/subnets/using-subnets",
       content_type = "application/json",
@@ -5359,7 +5359,7 @@ return {
       response = { ref = "ShowUsingSubnetsResponse" },
     },
     show_workspace_lock = {
-      name = "ShowWorkspaceLock",
+      sdk_operation = "ShowWorkspaceLock",
       method = "GET",
       path = "/v2/{project_id}/workspaces/lock-status",
       content_type = "application/json",
@@ -5367,7 +5367,7 @@ return {
       response = { ref = "ShowWorkspaceLockResponse" },
     },
     stop_script_execution = {
-      name = "StopScriptExecution",
+      sdk_operation = "StopScriptExecution",
       method = "POST",
       path = "/v2/{project_id}/script-executions/stop",
       content_type = "application/json",
@@ -5379,7 +5379,7 @@ return {
       response = { ref = "StopScriptExecutionResponse" },
     },
     subscribe_ai_assistant = {
-      name = "SubscribeAiAssistant",
+      sdk_operation = "SubscribeAiAssistant",
       method = "POST",
       path = "/v3/users/ai-assistant/subscribe",
       content_type = "application/json",
@@ -5391,7 +5391,7 @@ return {
       response = { ref = "SubscribeAiAssistantResponse" },
     },
     sync_external_user = {
-      name = "SyncExternalUser",
+      sdk_operation = "SyncExternalUser",
       method = "GET",
       path = "/v3/{project_id}/domains/sync-external-user",
       content_type = "application/json",
@@ -5403,7 +5403,7 @@ return {
       response = { ref = "SyncExternalUserResponse" },
     },
     unlock_workspace = {
-      name = "UnlockWorkspace",
+      sdk_operation = "UnlockWorkspace",
       method = "PUT",
       path = "/v2/{project_id}/workspaces/lock-status",
       content_type = "application/json",
@@ -5414,7 +5414,7 @@ return {
       response = { ref = "UnlockWorkspaceResponse" },
     },
     update_access_address_backup_config = {
-      name = "UpdateAccessAddressBackupConfig",
+      sdk_operation = "UpdateAccessAddressBackupConfig",
       method = "POST",
       path = "/v2/{project_id}/access-config/address-backup",
       content_type = "application/json",
@@ -5425,7 +5425,7 @@ return {
       response = { ref = "UpdateAccessAddressBackupConfigResponse" },
     },
     update_access_mode = {
-      name = "UpdateAccessMode",
+      sdk_operation = "UpdateAccessMode",
       method = "PUT",
       path = "/v2/{project_id}/sites/{site_id}/access-mode",
       content_type = "application/json",
@@ -5439,7 +5439,7 @@ return {
       response = { ref = "UpdateAccessModeResponse" },
     },
     update_access_policy = {
-      name = "UpdateAccessPolicy",
+      sdk_operation = "UpdateAccessPolicy",
       method = "PUT",
       path = "/v2/{project_id}/access-policy/{access_policy_id}",
       content_type = "application/json",
@@ -5454,7 +5454,7 @@ return {
       response = { ref = "UpdateAccessPolicyResponse" },
     },
     update_access_policy_objects = {
-      name = "UpdateAccessPolicyObjects",
+      sdk_operation = "UpdateAccessPolicyObjects",
       method = "PUT",
       path = "/v2/{project_id}/access-policy/{access_policy_id}/objects",
       content_type = "application/json",
@@ -5466,7 +5466,7 @@ return {
       response = { ref = "UpdateAccessPolicyObjectsResponse" },
     },
     update_app_authorizations = {
-      name = "UpdateAppAuthorizations",
+      sdk_operation = "UpdateAppAuthorizations",
       method = "POST",
       path = "/v1/{project_id}/app-center/apps/{app_id}/actions/assign-authorizations",
       content_type = "application/json",
@@ -5480,7 +5480,7 @@ return {
       response = { ref = "UpdateAppAuthorizationsResponse" },
     },
     update_app_rule = {
-      name = "UpdateAppRule",
+      sdk_operation = "UpdateAppRule",
       method = "PATCH",
       path = "/v1/{project_id}/app-center/app-rules/{rule_id}",
       content_type = "application/json",
@@ -5494,7 +5494,7 @@ return {
       response = { ref = "UpdateAppRuleResponse" },
     },
     update_assist_auth_config_apply_objects = {
-      name = "UpdateAssistAuthConfigApplyObjects",
+      sdk_operation = "UpdateAssistAuthConfigApplyObjects",
       method = "POST",
       path = "/v2/{project_id}/assist-auth-config/apply-objects",
       content_type = "application/json",
@@ -5506,7 +5506,7 @@ return {
       response = { ref = "UpdateAssistAuthConfigApplyObjectsResponse" },
     },
     update_assist_auth_method_config = {
-      name = "UpdateAssistAuthMethodConfig",
+      sdk_operation = "UpdateAssistAuthMethodConfig",
       method = "PUT",
       path = "/v2/{project_id}/assist-auth-config/method-config",
       content_type = "application/json",
@@ -5518,7 +5518,7 @@ return {
       response = { ref = "UpdateAssistAuthMethodConfigResponse" },
     },
     update_auth_config = {
-      name = "UpdateAuthConfig",
+      sdk_operation = "UpdateAuthConfig",
       method = "PUT",
       path = "/v2/{project_id}/auth-configs/{auth_config_id}",
       content_type = "application/json",
@@ -5530,7 +5530,7 @@ return {
       response = { ref = "UpdateAuthConfigResponse" },
     },
     update_auth_method_config = {
-      name = "UpdateAuthMethodConfig",
+      sdk_operation = "UpdateAuthMethodConfig",
       method = "PUT",
       path = "/v2/{project_id}/auth-config/method-config",
       content_type = "application/json",
@@ -5548,7 +5548,7 @@ return {
       response = { ref = "UpdateAuthMethodConfigResponse" },
     },
     update_dc_vnc = {
-      name = "UpdateDcVnc",
+      sdk_operation = "UpdateDcVnc",
       method = "PUT",
       path = "/v2/{project_id}/sites/{site_id}/dc-vnc",
       content_type = "application/json",
@@ -5561,7 +5561,7 @@ return {
       response = { ref = "UpdateDcVncResponse" },
     },
     update_desktop = {
-      name = "UpdateDesktop",
+      sdk_operation = "UpdateDesktop",
       method = "PUT",
       path = "/v2/{project_id}/desktops/{desktop_id}",
       content_type = "application/json",
@@ -5573,7 +5573,7 @@ return {
       response = { ref = "UpdateDesktopResponse" },
     },
     update_desktop_name_policy = {
-      name = "UpdateDesktopNamePolicy",
+      sdk_operation = "UpdateDesktopNamePolicy",
       method = "PUT",
       path = "/v2/{project_id}/desktop-name-policies/{policy_id}",
       content_type = "application/json",
@@ -5591,7 +5591,7 @@ return {
       response = { ref = "UpdateDesktopNamePolicyResponse" },
     },
     update_desktop_pool = {
-      name = "UpdateDesktopPool",
+      sdk_operation = "UpdateDesktopPool",
       method = "PUT",
       path = "/v2/{project_id}/desktop-pools/{pool_id}",
       content_type = "application/json",
@@ -5619,7 +5619,7 @@ return {
       response = { ref = "UpdateDesktopPoolResponse" },
     },
     update_desktop_sids = {
-      name = "UpdateDesktopSids",
+      sdk_operation = "UpdateDesktopSids",
       method = "PUT",
       path = "/v2/{project_id}/desktops/sids",
       content_type = "application/json",
@@ -5630,7 +5630,7 @@ return {
       response = { ref = "UpdateDesktopSidsResponse" },
     },
     update_desktop_username = {
-      name = "UpdateDesktopUsername",
+      sdk_operation = "UpdateDesktopUsername",
       method = "PUT",
       path = "/v2/{project_id}/desktops/change-username",
       content_type = "application/json",
@@ -5645,7 +5645,7 @@ return {
       response = { ref = "UpdateDesktopUsernameResponse" },
     },
     update_domain_new = {
-      name = "UpdateDomainNew",
+      sdk_operation = "UpdateDomainNew",
       method = "PUT",
       path = "/v3/{project_id}/domains",
       content_type = "application/json",
@@ -5659,7 +5659,7 @@ return {
       response = { ref = "UpdateDomainNewResponse" },
     },
     update_enterprise_id = {
-      name = "UpdateEnterpriseId",
+      sdk_operation = "UpdateEnterpriseId",
       method = "PUT",
       path = "/v2/{project_id}/workspaces/enterprise-id",
       content_type = "application/json",
@@ -5670,7 +5670,7 @@ return {
       response = { ref = "UpdateEnterpriseIdResponse" },
     },
     update_hosts = {
-      name = "UpdateHosts",
+      sdk_operation = "UpdateHosts",
       method = "PUT",
       path = "/v2/{project_id}/hosts",
       content_type = "application/json",
@@ -5681,7 +5681,7 @@ return {
       response = { ref = "UpdateHostsResponse" },
     },
     update_metric_notify_rule = {
-      name = "UpdateMetricNotifyRule",
+      sdk_operation = "UpdateMetricNotifyRule",
       method = "PUT",
       path = "/v2/{project_id}/statistics/notify-rules/{rule_id}",
       content_type = "application/json;charset=UTF-8",
@@ -5698,7 +5698,7 @@ return {
       response = { ref = "UpdateMetricNotifyRuleResponse" },
     },
     update_nat_mapping_configs = {
-      name = "UpdateNatMappingConfigs",
+      sdk_operation = "UpdateNatMappingConfigs",
       method = "PUT",
       path = "/v2/{project_id}/nat-mapping-configs",
       content_type = "application/json",
@@ -5711,7 +5711,7 @@ return {
       response = { ref = "UpdateNatMappingConfigsResponse" },
     },
     update_ou_info = {
-      name = "UpdateOuInfo",
+      sdk_operation = "UpdateOuInfo",
       method = "PUT",
       path = "/v2/{project_id}/ous/{ou_id}",
       content_type = "application/json",
@@ -5725,7 +5725,7 @@ return {
       response = { ref = "UpdateOuInfoResponse" },
     },
     update_policies_of_policy_group = {
-      name = "UpdatePoliciesOfPolicyGroup",
+      sdk_operation = "UpdatePoliciesOfPolicyGroup",
       method = "PUT",
       path = "/v2/{project_id}/policy-groups/{policy_group_id}/policies",
       content_type = "application/json",
@@ -5737,7 +5737,7 @@ return {
       response = { ref = "UpdatePoliciesOfPolicyGroupResponse" },
     },
     update_policy_group = {
-      name = "UpdatePolicyGroup",
+      sdk_operation = "UpdatePolicyGroup",
       method = "PUT",
       path = "/v2/{project_id}/policy-groups/{policy_group_id}",
       content_type = "application/json",
@@ -5749,7 +5749,7 @@ return {
       response = { ref = "UpdatePolicyGroupResponse" },
     },
     update_scheduled_tasks = {
-      name = "UpdateScheduledTasks",
+      sdk_operation = "UpdateScheduledTasks",
       method = "PUT",
       path = "/v2/{project_id}/scheduled-tasks/{task_id}",
       content_type = "application/json",
@@ -5784,7 +5784,7 @@ return {
       response = { ref = "UpdateScheduledTasksResponse" },
     },
     update_screen_records = {
-      name = "UpdateScreenRecords",
+      sdk_operation = "UpdateScreenRecords",
       method = "PUT",
       path = "/v2/{project_id}/screen-records/{record_id}",
       content_type = "application/json",
@@ -5796,7 +5796,7 @@ return {
       response = { ref = "UpdateScreenRecordsResponse" },
     },
     update_screen_records_traffic_limit_config = {
-      name = "UpdateScreenRecordsTrafficLimitConfig",
+      sdk_operation = "UpdateScreenRecordsTrafficLimitConfig",
       method = "POST",
       path = "/v2/{project_id}/screen-records/traffic-limit/configurations",
       content_type = "application/json;charset=utf-8",
@@ -5807,7 +5807,7 @@ return {
       response = { ref = "UpdateScreenRecordsTrafficLimitConfigResponse" },
     },
     update_script = {
-      name = "UpdateScript",
+      sdk_operation = "UpdateScript",
       method = "PUT",
       path = "/v2/{project_id}/scripts/{script_id}",
       content_type = "application/json",
@@ -5822,7 +5822,7 @@ return {
       response = { ref = "UpdateScriptResponse" },
     },
     update_share_space_config = {
-      name = "UpdateShareSpaceConfig",
+      sdk_operation = "UpdateShareSpaceConfig",
       method = "PUT",
       path = "/v2/{project_id}/share-space/configuration",
       content_type = "application/json",
@@ -5834,7 +5834,7 @@ return {
       response = { ref = "UpdateShareSpaceConfigResponse" },
     },
     update_subnet_bandwidth = {
-      name = "UpdateSubnetBandwidth",
+      sdk_operation = "UpdateSubnetBandwidth",
       method = "POST",
       path = "/v2/{project_id}/bandwidths/{bandwidth_id}/update",
       content_type = "application/json",
@@ -5849,7 +5849,7 @@ return {
       response = { ref = "UpdateSubnetBandwidthResponse" },
     },
     update_subnet_bandwidth_control_list = {
-      name = "UpdateSubnetBandwidthControlList",
+      sdk_operation = "UpdateSubnetBandwidthControlList",
       method = "PUT",
       path = "/v2/{project_id}/bandwidths/{bandwidth_id}/control-list",
       content_type = "application/json",
@@ -5863,7 +5863,7 @@ return {
       response = { ref = "UpdateSubnetBandwidthControlListResponse" },
     },
     update_subnet_ids = {
-      name = "UpdateSubnetIds",
+      sdk_operation = "UpdateSubnetIds",
       method = "PUT",
       path = "/v2/{project_id}/sites/{site_id}/subnet-ids",
       content_type = "application/json",
@@ -5876,7 +5876,7 @@ return {
       response = { ref = "UpdateSubnetIdsResponse" },
     },
     update_tenant_config = {
-      name = "UpdateTenantConfig",
+      sdk_operation = "UpdateTenantConfig",
       method = "PUT",
       path = "/v2/{project_id}/tenant-configs",
       content_type = "application/json",
@@ -5887,7 +5887,7 @@ return {
       response = { ref = "UpdateTenantConfigResponse" },
     },
     update_tenant_profile = {
-      name = "UpdateTenantProfile",
+      sdk_operation = "UpdateTenantProfile",
       method = "PATCH",
       path = "/v1/{project_id}/app-center/profiles",
       content_type = "application/json",
@@ -5897,7 +5897,7 @@ return {
       response = { ref = "UpdateTenantProfileResponse" },
     },
     update_terminals_binding_desktops = {
-      name = "UpdateTerminalsBindingDesktops",
+      sdk_operation = "UpdateTerminalsBindingDesktops",
       method = "PUT",
       path = "/v2/{project_id}/terminals/binding-desktops",
       content_type = "application/json",
@@ -5911,7 +5911,7 @@ return {
       response = { ref = "UpdateTerminalsBindingDesktopsResponse" },
     },
     update_terminals_binding_desktops_config = {
-      name = "UpdateTerminalsBindingDesktopsConfig",
+      sdk_operation = "UpdateTerminalsBindingDesktopsConfig",
       method = "POST",
       path = "/v2/{project_id}/terminals/binding-desktops/config",
       content_type = "application/json",
@@ -5924,7 +5924,7 @@ return {
       response = { ref = "UpdateTerminalsBindingDesktopsConfigResponse" },
     },
     update_uploaded_app = {
-      name = "UpdateUploadedApp",
+      sdk_operation = "UpdateUploadedApp",
       method = "PATCH",
       path = "/v1/{project_id}/app-center/apps/{app_id}",
       content_type = "application/json",
@@ -5948,7 +5948,7 @@ return {
       response = { ref = "UpdateUploadedAppResponse" },
     },
     update_user_group = {
-      name = "UpdateUserGroup",
+      sdk_operation = "UpdateUserGroup",
       method = "PUT",
       path = "/v2/{project_id}/groups/{group_id}",
       content_type = "application/json",
@@ -5961,7 +5961,7 @@ return {
       response = { ref = "UpdateUserGroupResponse" },
     },
     update_user_info = {
-      name = "UpdateUserInfo",
+      sdk_operation = "UpdateUserInfo",
       method = "PUT",
       path = "/v2/{project_id}/users/{user_id}",
       content_type = "application/json",
@@ -5982,7 +5982,7 @@ return {
       response = { ref = "UpdateUserInfoResponse" },
     },
     update_workspace = {
-      name = "UpdateWorkspace",
+      sdk_operation = "UpdateWorkspace",
       method = "PUT",
       path = "/v2/{project_id}/workspaces",
       content_type = "application/json",
@@ -6008,7 +6008,7 @@ return {
       response = { ref = "UpdateWorkspaceResponse" },
     },
     upload_app = {
-      name = "UploadApp",
+      sdk_operation = "UploadApp",
       method = "POST",
       path = "/v1/{project_id}/app-center/apps",
       content_type = "application/json",
@@ -6030,7 +6030,7 @@ return {
       response = { ref = "UploadAppResponse" },
     },
     validate_config = {
-      name = "ValidateConfig",
+      sdk_operation = "ValidateConfig",
       method = "POST",
       path = "/v2/{project_id}/auth-config/validate-config",
       content_type = "application/json",
@@ -6048,7 +6048,7 @@ return {
       response = { ref = "ValidateConfigResponse" },
     },
     validate_domain_controller = {
-      name = "ValidateDomainController",
+      sdk_operation = "ValidateDomainController",
       method = "POST",
       path = "/v2/{project_id}/domain-controllers/validation",
       content_type = "application/json",

@@ -804,7 +804,7 @@ return {
   },
   operations = {
     add_app_group_authorization = {
-      name = "AddAppGroupAuthorization",
+      sdk_operation = "AddAppGroupAuthorization",
       method = "POST",
       path = "/v1/{project_id}/app-groups/authorizations",
       content_type = "application/json",
@@ -817,7 +817,7 @@ return {
       response = { ref = "AddAppGroupAuthorizationResponse" },
     },
     attach_image_server_app = {
-      name = "AttachImageServerApp",
+      sdk_operation = "AttachImageServerApp",
       method = "POST",
       path = "/v1/{project_id}/image-servers/{server_id}/actions/attach-app",
       content_type = "application/json",
@@ -829,7 +829,7 @@ return {
       response = { ref = "AttachImageServerAppResponse" },
     },
     authorize_obs = {
-      name = "AuthorizeObs",
+      sdk_operation = "AuthorizeObs",
       method = "POST",
       path = "/v1/{project_id}/app-warehouse/action/authorize",
       content_type = "application/json",
@@ -840,7 +840,7 @@ return {
       response = { ref = "AuthorizeObsResponse" },
     },
     batch_change_server_image = {
-      name = "BatchChangeServerImage",
+      sdk_operation = "BatchChangeServerImage",
       method = "POST",
       path = "/v1/{project_id}/app-servers/actions/batch-change-image",
       content_type = "application/json",
@@ -856,7 +856,7 @@ return {
       response = { ref = "BatchChangeServerImageResponse" },
     },
     batch_change_server_maintain_mode = {
-      name = "BatchChangeServerMaintainMode",
+      sdk_operation = "BatchChangeServerMaintainMode",
       method = "PATCH",
       path = "/v1/{project_id}/app-servers/actions/batch-maint",
       content_type = "application/json",
@@ -868,7 +868,7 @@ return {
       response = { ref = "BatchChangeServerMaintainModeResponse" },
     },
     batch_create_server_group_tags = {
-      name = "BatchCreateServerGroupTags",
+      sdk_operation = "BatchCreateServerGroupTags",
       method = "POST",
       path = "/v1/{project_id}/server-group/tags/batch-create",
       content_type = "application/json",
@@ -879,7 +879,7 @@ return {
       response = { ref = "BatchCreateServerGroupTagsResponse" },
     },
     batch_delete_app_group = {
-      name = "BatchDeleteAppGroup",
+      sdk_operation = "BatchDeleteAppGroup",
       method = "POST",
       path = "/v1/{project_id}/app-groups/batch-delete",
       content_type = "application/json",
@@ -890,7 +890,7 @@ return {
       response = { ref = "BatchDeleteAppGroupResponse" },
     },
     batch_delete_app_group_authorization = {
-      name = "BatchDeleteAppGroupAuthorization",
+      sdk_operation = "BatchDeleteAppGroupAuthorization",
       method = "POST",
       path = "/v1/{project_id}/app-groups/actions/batch-delete-authorization",
       content_type = "application/json",
@@ -903,7 +903,7 @@ return {
       response = { ref = "BatchDeleteAppGroupAuthorizationResponse" },
     },
     batch_delete_app_sub_jobs = {
-      name = "BatchDeleteAppSubJobs",
+      sdk_operation = "BatchDeleteAppSubJobs",
       method = "POST",
       path = "/v1/{project_id}/app-server-sub-jobs/actions/batch-delete",
       content_type = "application/json",
@@ -914,7 +914,7 @@ return {
       response = { ref = "BatchDeleteAppSubJobsResponse" },
     },
     batch_delete_cloud_storage = {
-      name = "BatchDeleteCloudStorage",
+      sdk_operation = "BatchDeleteCloudStorage",
       method = "POST",
       path = "/v1/{project_id}/cloud-storages/actions/batch-delete-cloud-storages",
       content_type = "application/json",
@@ -925,7 +925,7 @@ return {
       response = { ref = "BatchDeleteCloudStorageResponse" },
     },
     batch_delete_image_server = {
-      name = "BatchDeleteImageServer",
+      sdk_operation = "BatchDeleteImageServer",
       method = "PATCH",
       path = "/v1/{project_id}/image-servers/actions/batch-delete",
       content_type = "application/json",
@@ -937,7 +937,7 @@ return {
       response = { ref = "BatchDeleteImageServerResponse" },
     },
     batch_delete_image_sub_jobs = {
-      name = "BatchDeleteImageSubJobs",
+      sdk_operation = "BatchDeleteImageSubJobs",
       method = "PATCH",
       path = "/v1/{project_id}/image-server-sub-jobs/actions/batch-delete",
       content_type = "application/json",
@@ -948,7 +948,7 @@ return {
       response = { ref = "BatchDeleteImageSubJobsResponse" },
     },
     batch_delete_persistent_storage = {
-      name = "BatchDeletePersistentStorage",
+      sdk_operation = "BatchDeletePersistentStorage",
       method = "POST",
       path = "/v1/{project_id}/persistent-storages/actions/batch-delete",
       content_type = "application/json",
@@ -959,7 +959,7 @@ return {
       response = { ref = "BatchDeletePersistentStorageResponse" },
     },
     batch_delete_schedule_task = {
-      name = "BatchDeleteScheduleTask",
+      sdk_operation = "BatchDeleteScheduleTask",
       method = "POST",
       path = "/v1/{project_id}/schedule-task/actions/batch-delete",
       content_type = "application/json",
@@ -970,7 +970,7 @@ return {
       response = { ref = "BatchDeleteScheduleTaskResponse" },
     },
     batch_delete_server = {
-      name = "BatchDeleteServer",
+      sdk_operation = "BatchDeleteServer",
       method = "POST",
       path = "/v1/{project_id}/app-servers/actions/batch-delete",
       content_type = "application/json",
@@ -981,7 +981,7 @@ return {
       response = { ref = "BatchDeleteServerResponse" },
     },
     batch_delete_server_group_tags = {
-      name = "BatchDeleteServerGroupTags",
+      sdk_operation = "BatchDeleteServerGroupTags",
       method = "DELETE",
       path = "/v1/{project_id}/server-group/tags/batch-delete",
       content_type = "application/json",
@@ -992,7 +992,7 @@ return {
       response = { ref = "BatchDeleteServerGroupTagsResponse" },
     },
     batch_delete_warehouse_app = {
-      name = "BatchDeleteWarehouseApp",
+      sdk_operation = "BatchDeleteWarehouseApp",
       method = "POST",
       path = "/v1/{project_id}/app-warehouse/actions/batch-delete",
       content_type = "application/json",
@@ -1003,7 +1003,7 @@ return {
       response = { ref = "BatchDeleteWarehouseAppResponse" },
     },
     batch_disable_app = {
-      name = "BatchDisableApp",
+      sdk_operation = "BatchDisableApp",
       method = "POST",
       path = "/v1/{project_id}/app-groups/{app_group_id}/apps/actions/disable",
       content_type = "application/json",
@@ -1015,7 +1015,7 @@ return {
       response = { ref = "BatchDisableAppResponse" },
     },
     batch_enable_app = {
-      name = "BatchEnableApp",
+      sdk_operation = "BatchEnableApp",
       method = "POST",
       path = "/v1/{project_id}/app-groups/{app_group_id}/apps/actions/enable",
       content_type = "application/json",
@@ -1027,7 +1027,7 @@ return {
       response = { ref = "BatchEnableAppResponse" },
     },
     batch_migrate_hosts_server = {
-      name = "BatchMigrateHostsServer",
+      sdk_operation = "BatchMigrateHostsServer",
       method = "PATCH",
       path = "/v1/{project_id}/app-servers/hosts/batch-migrate",
       content_type = "application/json",
@@ -1039,7 +1039,7 @@ return {
       response = { ref = "BatchMigrateHostsServerResponse" },
     },
     batch_reboot_server = {
-      name = "BatchRebootServer",
+      sdk_operation = "BatchRebootServer",
       method = "PATCH",
       path = "/v1/{project_id}/app-servers/actions/batch-reboot",
       content_type = "application/json",
@@ -1051,7 +1051,7 @@ return {
       response = { ref = "BatchRebootServerResponse" },
     },
     batch_reinstall_server = {
-      name = "BatchReinstallServer",
+      sdk_operation = "BatchReinstallServer",
       method = "POST",
       path = "/v1/{project_id}/app-servers/actions/batch-reinstall",
       content_type = "application/json",
@@ -1063,7 +1063,7 @@ return {
       response = { ref = "BatchReinstallServerResponse" },
     },
     batch_rejoin_domain = {
-      name = "BatchRejoinDomain",
+      sdk_operation = "BatchRejoinDomain",
       method = "PATCH",
       path = "/v1/{project_id}/app-servers/actions/batch-rejoin-domain",
       content_type = "application/json",
@@ -1074,7 +1074,7 @@ return {
       response = { ref = "BatchRejoinDomainResponse" },
     },
     batch_start_server = {
-      name = "BatchStartServer",
+      sdk_operation = "BatchStartServer",
       method = "PATCH",
       path = "/v1/{project_id}/app-servers/actions/batch-start",
       content_type = "application/json",
@@ -1085,7 +1085,7 @@ return {
       response = { ref = "BatchStartServerResponse" },
     },
     batch_stop_server = {
-      name = "BatchStopServer",
+      sdk_operation = "BatchStopServer",
       method = "PATCH",
       path = "/v1/{project_id}/app-servers/actions/batch-stop",
       content_type = "application/json",
@@ -1097,7 +1097,7 @@ return {
       response = { ref = "BatchStopServerResponse" },
     },
     batch_update_tsvi = {
-      name = "BatchUpdateTsvi",
+      sdk_operation = "BatchUpdateTsvi",
       method = "PATCH",
       path = "/v1/{project_id}/app-servers/actions/batch-update-tsvi",
       content_type = "application/json",
@@ -1108,7 +1108,7 @@ return {
       response = { ref = "BatchUpdateTsviResponse" },
     },
     batch_upgrade_hda_version = {
-      name = "BatchUpgradeHdaVersion",
+      sdk_operation = "BatchUpgradeHdaVersion",
       method = "PATCH",
       path = "/v1/{project_id}/app-servers/access-agent/actions/upgrade",
       content_type = "application/json",
@@ -1119,7 +1119,7 @@ return {
       response = { ref = "BatchUpgradeHdaVersionResponse" },
     },
     bind_app_warehouse_bucket = {
-      name = "BindAppWarehouseBucket",
+      sdk_operation = "BindAppWarehouseBucket",
       method = "POST",
       path = "/v1/{project_id}/app-warehouse/bucket",
       content_type = "application/json",
@@ -1130,7 +1130,7 @@ return {
       response = { ref = "BindAppWarehouseBucketResponse" },
     },
     change_cluster = {
-      name = "ChangeCluster",
+      sdk_operation = "ChangeCluster",
       method = "POST",
       path = "/v1/{project_id}/cloud-storages/{storage_id}/actions/change-cluster",
       content_type = "application/json",
@@ -1144,7 +1144,7 @@ return {
       response = { ref = "ChangeClusterResponse" },
     },
     change_server_image = {
-      name = "ChangeServerImage",
+      sdk_operation = "ChangeServerImage",
       method = "POST",
       path = "/v1/{project_id}/app-servers/{server_id}/actions/change-image",
       content_type = "application/json",
@@ -1160,7 +1160,7 @@ return {
       response = { ref = "ChangeServerImageResponse" },
     },
     check_app_group = {
-      name = "CheckAppGroup",
+      sdk_operation = "CheckAppGroup",
       method = "POST",
       path = "/v1/{project_id}/app-groups/rules/validate",
       content_type = "application/json",
@@ -1171,7 +1171,7 @@ return {
       response = { ref = "CheckAppGroupResponse" },
     },
     check_publish_app = {
-      name = "CheckPublishApp",
+      sdk_operation = "CheckPublishApp",
       method = "POST",
       path = "/v1/{project_id}/app-groups/{app_group_id}/apps/actions/check",
       content_type = "application/json",
@@ -1183,7 +1183,7 @@ return {
       response = { ref = "CheckPublishAppResponse" },
     },
     check_quota = {
-      name = "CheckQuota",
+      sdk_operation = "CheckQuota",
       method = "GET",
       path = "/v1/{project_id}/check/quota",
       content_type = "application/json",
@@ -1200,7 +1200,7 @@ return {
       response = { ref = "CheckQuotaResponse" },
     },
     count_image_sub_jobs = {
-      name = "CountImageSubJobs",
+      sdk_operation = "CountImageSubJobs",
       method = "GET",
       path = "/v1/{project_id}/image-server-sub-jobs/actions/count",
       content_type = "application/json",
@@ -1212,7 +1212,7 @@ return {
       response = { ref = "CountImageSubJobsResponse" },
     },
     count_sub_jobs = {
-      name = "CountSubJobs",
+      sdk_operation = "CountSubJobs",
       method = "GET",
       path = "/v1/{project_id}/app-server-sub-jobs/actions/count",
       content_type = "application/json",
@@ -1224,7 +1224,7 @@ return {
       response = { ref = "CountSubJobsResponse" },
     },
     create_app_group = {
-      name = "CreateAppGroup",
+      sdk_operation = "CreateAppGroup",
       method = "POST",
       path = "/v1/{project_id}/app-groups",
       content_type = "application/json",
@@ -1239,7 +1239,7 @@ return {
       response = { ref = "CreateAppGroupResponse" },
     },
     create_app_servers = {
-      name = "CreateAppServers",
+      sdk_operation = "CreateAppServers",
       method = "POST",
       path = "/v1/{project_id}/app-servers/actions/create",
       content_type = "application/json",
@@ -1266,7 +1266,7 @@ return {
       response = { ref = "CreateAppServersResponse" },
     },
     create_bucket_or_acl = {
-      name = "CreateBucketOrAcl",
+      sdk_operation = "CreateBucketOrAcl",
       method = "POST",
       path = "/v1/{project_id}/app-warehouse/bucket-and-acl/create",
       content_type = "application/json",
@@ -1274,7 +1274,7 @@ return {
       response = { ref = "CreateBucketOrAclResponse" },
     },
     create_cloud_storage = {
-      name = "CreateCloudStorage",
+      sdk_operation = "CreateCloudStorage",
       method = "POST",
       path = "/v1/{project_id}/cloud-storages",
       content_type = "application/json",
@@ -1285,7 +1285,7 @@ return {
       response = { ref = "CreateCloudStorageResponse" },
     },
     create_hotspot_session_config = {
-      name = "CreateHotspotSessionConfig",
+      sdk_operation = "CreateHotspotSessionConfig",
       method = "POST",
       path = "/v1/{project_id}/hotspot-session-config",
       content_type = "application/json",
@@ -1298,7 +1298,7 @@ return {
       response = { ref = "CreateHotspotSessionConfigResponse" },
     },
     create_image_server = {
-      name = "CreateImageServer",
+      sdk_operation = "CreateImageServer",
       method = "POST",
       path = "/v1/{project_id}/image-servers",
       content_type = "application/json",
@@ -1329,7 +1329,7 @@ return {
       response = { ref = "CreateImageServerResponse" },
     },
     create_or_update_scaling_policy = {
-      name = "CreateOrUpdateScalingPolicy",
+      sdk_operation = "CreateOrUpdateScalingPolicy",
       method = "PUT",
       path = "/v1/{project_id}/scaling-policy",
       content_type = "application/json",
@@ -1345,7 +1345,7 @@ return {
       response = { ref = "CreateOrUpdateScalingPolicyResponse" },
     },
     create_or_update_storage_policy_statement = {
-      name = "CreateOrUpdateStoragePolicyStatement",
+      sdk_operation = "CreateOrUpdateStoragePolicyStatement",
       method = "PUT",
       path = "/v1/{project_id}/storages-policy/actions/create-statements",
       content_type = "application/json",
@@ -1357,7 +1357,7 @@ return {
       response = { ref = "CreateOrUpdateStoragePolicyStatementResponse" },
     },
     create_order = {
-      name = "CreateOrder",
+      sdk_operation = "CreateOrder",
       method = "POST",
       path = "/v1/{project_id}/bundles/subscribe/order",
       content_type = "application/json",
@@ -1369,7 +1369,7 @@ return {
       response = { ref = "CreateOrderResponse" },
     },
     create_persistent_storage = {
-      name = "CreatePersistentStorage",
+      sdk_operation = "CreatePersistentStorage",
       method = "POST",
       path = "/v1/{project_id}/persistent-storages",
       content_type = "application/json",
@@ -1381,7 +1381,7 @@ return {
       response = { ref = "CreatePersistentStorageResponse" },
     },
     create_policy_group = {
-      name = "CreatePolicyGroup",
+      sdk_operation = "CreatePolicyGroup",
       method = "POST",
       path = "/v1/{project_id}/policy-groups",
       content_type = "application/json",
@@ -1392,7 +1392,7 @@ return {
       response = { ref = "CreatePolicyGroupResponse" },
     },
     create_policy_template = {
-      name = "CreatePolicyTemplate",
+      sdk_operation = "CreatePolicyTemplate",
       method = "POST",
       path = "/v1/{project_id}/policy-templates",
       content_type = "application/json",
@@ -1403,7 +1403,7 @@ return {
       response = { ref = "CreatePolicyTemplateResponse" },
     },
     create_schedule_task = {
-      name = "CreateScheduleTask",
+      sdk_operation = "CreateScheduleTask",
       method = "POST",
       path = "/v1/{project_id}/schedule-task",
       content_type = "application/json",
@@ -1422,7 +1422,7 @@ return {
       response = { ref = "CreateScheduleTaskResponse" },
     },
     create_server_group = {
-      name = "CreateServerGroup",
+      sdk_operation = "CreateServerGroup",
       method = "POST",
       path = "/v1/{project_id}/app-server-groups",
       content_type = "application/json",
@@ -1457,7 +1457,7 @@ return {
       response = { ref = "CreateServerGroupResponse" },
     },
     create_server_group_tags = {
-      name = "CreateServerGroupTags",
+      sdk_operation = "CreateServerGroupTags",
       method = "POST",
       path = "/v1/{project_id}/server-group/{server_group_id}/tags/create",
       content_type = "application/json",
@@ -1469,7 +1469,7 @@ return {
       response = { ref = "CreateServerGroupTagsResponse" },
     },
     create_share_folder = {
-      name = "CreateShareFolder",
+      sdk_operation = "CreateShareFolder",
       method = "POST",
       path = "/v1/{project_id}/persistent-storages/{storage_id}/actions/create-share-folder",
       content_type = "application/json",
@@ -1481,7 +1481,7 @@ return {
       response = { ref = "CreateShareFolderResponse" },
     },
     create_user_folder_assignment = {
-      name = "CreateUserFolderAssignment",
+      sdk_operation = "CreateUserFolderAssignment",
       method = "POST",
       path = "/v1/{project_id}/cloud-storages/{storage_id}/actions/create-folder",
       content_type = "application/json",
@@ -1493,7 +1493,7 @@ return {
       response = { ref = "CreateUserFolderAssignmentResponse" },
     },
     create_warehouse_app = {
-      name = "CreateWarehouseApp",
+      sdk_operation = "CreateWarehouseApp",
       method = "POST",
       path = "/v1/{project_id}/app-warehouse/apps",
       content_type = "application/json",
@@ -1513,7 +1513,7 @@ return {
       response = { ref = "CreateWarehouseAppResponse" },
     },
     delete_app_group = {
-      name = "DeleteAppGroup",
+      sdk_operation = "DeleteAppGroup",
       method = "DELETE",
       path = "/v1/{project_id}/app-groups/{app_group_id}",
       content_type = "application/json",
@@ -1523,7 +1523,7 @@ return {
       response = { ref = "DeleteAppGroupResponse" },
     },
     delete_app_icon = {
-      name = "DeleteAppIcon",
+      sdk_operation = "DeleteAppIcon",
       method = "DELETE",
       path = "/v1/{project_id}/app-groups/{app_group_id}/apps/{app_id}/icon",
       content_type = "application/json",
@@ -1534,7 +1534,7 @@ return {
       response = { ref = "DeleteAppIconResponse" },
     },
     delete_cloud_storage = {
-      name = "DeleteCloudStorage",
+      sdk_operation = "DeleteCloudStorage",
       method = "DELETE",
       path = "/v1/{project_id}/cloud-storages/{storage_id}",
       content_type = "application/json",
@@ -1544,7 +1544,7 @@ return {
       response = { ref = "DeleteCloudStorageResponse" },
     },
     delete_cloud_storage_attachment = {
-      name = "DeleteCloudStorageAttachment",
+      sdk_operation = "DeleteCloudStorageAttachment",
       method = "POST",
       path = "/v1/{project_id}/cloud-storages/{storage_id}/actions/delete-folder",
       content_type = "application/json",
@@ -1556,7 +1556,7 @@ return {
       response = { ref = "DeleteCloudStorageAttachmentResponse" },
     },
     delete_persistent_storage = {
-      name = "DeletePersistentStorage",
+      sdk_operation = "DeletePersistentStorage",
       method = "DELETE",
       path = "/v1/{project_id}/persistent-storages/{storage_id}",
       content_type = "application/json",
@@ -1566,7 +1566,7 @@ return {
       response = { ref = "DeletePersistentStorageResponse" },
     },
     delete_policy_group = {
-      name = "DeletePolicyGroup",
+      sdk_operation = "DeletePolicyGroup",
       method = "DELETE",
       path = "/v1/{project_id}/policy-groups/{policy_group_id}",
       content_type = "application/json",
@@ -1576,7 +1576,7 @@ return {
       response = { ref = "DeletePolicyGroupResponse" },
     },
     delete_policy_template = {
-      name = "DeletePolicyTemplate",
+      sdk_operation = "DeletePolicyTemplate",
       method = "DELETE",
       path = "/v1/{project_id}/policy-templates/{policy_template_id}",
       content_type = "application/json",
@@ -1586,7 +1586,7 @@ return {
       response = { ref = "DeletePolicyTemplateResponse" },
     },
     delete_scaling_policy = {
-      name = "DeleteScalingPolicy",
+      sdk_operation = "DeleteScalingPolicy",
       method = "DELETE",
       path = "/v1/{project_id}/scaling-policy",
       content_type = "application/json",
@@ -1596,7 +1596,7 @@ return {
       response = { ref = "DeleteScalingPolicyResponse" },
     },
     delete_schedule_task = {
-      name = "DeleteScheduleTask",
+      sdk_operation = "DeleteScheduleTask",
       method = "DELETE",
       path = "/v1/{project_id}/schedule-task/{task_id}",
       content_type = "application/json",
@@ -1606,7 +1606,7 @@ return {
       response = { ref = "DeleteScheduleTaskResponse" },
     },
     delete_server = {
-      name = "DeleteServer",
+      sdk_operation = "DeleteServer",
       method = "DELETE",
       path = "/v1/{project_id}/app-servers/{server_id}",
       content_type = "application/json",
@@ -1616,7 +1616,7 @@ return {
       response = { ref = "DeleteServerResponse" },
     },
     delete_server_group_tags = {
-      name = "DeleteServerGroupTags",
+      sdk_operation = "DeleteServerGroupTags",
       method = "DELETE",
       path = "/v1/{project_id}/server-group/{server_group_id}/tags/delete",
       content_type = "application/json",
@@ -1628,7 +1628,7 @@ return {
       response = { ref = "DeleteServerGroupTagsResponse" },
     },
     delete_server_groups = {
-      name = "DeleteServerGroups",
+      sdk_operation = "DeleteServerGroups",
       method = "DELETE",
       path = "/v1/{project_id}/app-server-groups/{server_group_id}",
       content_type = "application/json",
@@ -1638,7 +1638,7 @@ return {
       response = { ref = "DeleteServerGroupsResponse" },
     },
     delete_storage_claim = {
-      name = "DeleteStorageClaim",
+      sdk_operation = "DeleteStorageClaim",
       method = "POST",
       path = "/v1/{project_id}/persistent-storages/{storage_id}/actions/delete-storage-claim",
       content_type = "application/json",
@@ -1650,7 +1650,7 @@ return {
       response = { ref = "DeleteStorageClaimResponse" },
     },
     delete_user_storage_attachment = {
-      name = "DeleteUserStorageAttachment",
+      sdk_operation = "DeleteUserStorageAttachment",
       method = "POST",
       path = "/v1/{project_id}/persistent-storages/{storage_id}/actions/delete-user-attachment",
       content_type = "application/json",
@@ -1662,7 +1662,7 @@ return {
       response = { ref = "DeleteUserStorageAttachmentResponse" },
     },
     delete_warehouse_app = {
-      name = "DeleteWarehouseApp",
+      sdk_operation = "DeleteWarehouseApp",
       method = "DELETE",
       path = "/v1/{project_id}/app-warehouse/apps/{id}",
       content_type = "application/json",
@@ -1672,7 +1672,7 @@ return {
       response = { ref = "DeleteWarehouseAppResponse" },
     },
     disassociate_app_group = {
-      name = "DisassociateAppGroup",
+      sdk_operation = "DisassociateAppGroup",
       method = "POST",
       path = "/v1/{project_id}/app-groups/actions/disassociate-app-group",
       content_type = "application/json",
@@ -1682,7 +1682,7 @@ return {
       response = { ref = "DisassociateAppGroupResponse" },
     },
     export_app_connection = {
-      name = "ExportAppConnection",
+      sdk_operation = "ExportAppConnection",
       method = "POST",
       path = "/v1/{project_id}/session/app-connection/export",
       content_type = "application/json",
@@ -1712,7 +1712,7 @@ return {
       response = { ref = "ExportAppConnectionResponse" },
     },
     export_sessions = {
-      name = "ExportSessions",
+      sdk_operation = "ExportSessions",
       method = "POST",
       path = "/v1/{project_id}/session/list-sessions/export",
       content_type = "application/json",
@@ -1731,7 +1731,7 @@ return {
       response = { ref = "ExportSessionsResponse" },
     },
     export_user_connection = {
-      name = "ExportUserConnection",
+      sdk_operation = "ExportUserConnection",
       method = "POST",
       path = "/v1/{project_id}/session/user-connection/export",
       content_type = "application/json",
@@ -1761,7 +1761,7 @@ return {
       response = { ref = "ExportUserConnectionResponse" },
     },
     initialize_tenant = {
-      name = "InitializeTenant",
+      sdk_operation = "InitializeTenant",
       method = "POST",
       path = "/v1/{project_id}/tenant/action/active",
       content_type = "application/json",
@@ -1772,7 +1772,7 @@ return {
       response = { ref = "InitializeTenantResponse" },
     },
     list_access_agent_latest_version = {
-      name = "ListAccessAgentLatestVersion",
+      sdk_operation = "ListAccessAgentLatestVersion",
       method = "GET",
       path = "/v1/{project_id}/app-servers/access-agent/actions/show-latest-version",
       content_type = "application/json",
@@ -1780,7 +1780,7 @@ return {
       response = { ref = "ListAccessAgentLatestVersionResponse" },
     },
     list_app_connection = {
-      name = "ListAppConnection",
+      sdk_operation = "ListAppConnection",
       method = "POST",
       path = "/v1/{project_id}/session/app-connection",
       content_type = "application/json",
@@ -1813,7 +1813,7 @@ return {
       response = { ref = "ListAppConnectionResponse" },
     },
     list_app_group = {
-      name = "ListAppGroup",
+      sdk_operation = "ListAppGroup",
       method = "GET",
       path = "/v1/{project_id}/app-groups",
       content_type = "application/json",
@@ -1830,7 +1830,7 @@ return {
       response = { ref = "ListAppGroupResponse" },
     },
     list_app_group_authorization = {
-      name = "ListAppGroupAuthorization",
+      sdk_operation = "ListAppGroupAuthorization",
       method = "GET",
       path = "/v1/{project_id}/app-groups/actions/list-authorizations",
       content_type = "application/json",
@@ -1846,7 +1846,7 @@ return {
       response = { ref = "ListAppGroupAuthorizationResponse" },
     },
     list_authorization_mail_record = {
-      name = "ListAuthorizationMailRecord",
+      sdk_operation = "ListAuthorizationMailRecord",
       method = "GET",
       path = "/v1/{project_id}/mails",
       content_type = "application/json",
@@ -1862,7 +1862,7 @@ return {
       response = { ref = "ListAuthorizationMailRecordResponse" },
     },
     list_availability_zone = {
-      name = "ListAvailabilityZone",
+      sdk_operation = "ListAvailabilityZone",
       method = "GET",
       path = "/v1/{project_id}/availability-zone",
       content_type = "application/json",
@@ -1870,7 +1870,7 @@ return {
       response = { ref = "ListAvailabilityZoneResponse" },
     },
     list_az = {
-      name = "ListAz",
+      sdk_operation = "ListAz",
       method = "GET",
       path = "/v1/{project_id}/availability-zone/summary",
       content_type = "application/json",
@@ -1878,7 +1878,7 @@ return {
       response = { ref = "ListAzResponse" },
     },
     list_cloud_storage = {
-      name = "ListCloudStorage",
+      sdk_operation = "ListCloudStorage",
       method = "GET",
       path = "/v1/{project_id}/cloud-storages",
       content_type = "application/json",
@@ -1892,7 +1892,7 @@ return {
       response = { ref = "ListCloudStorageResponse" },
     },
     list_cloud_storage_assignment = {
-      name = "ListCloudStorageAssignment",
+      sdk_operation = "ListCloudStorageAssignment",
       method = "GET",
       path = "/v1/{project_id}/cloud-storages/actions/list-folders",
       content_type = "application/json",
@@ -1909,7 +1909,7 @@ return {
       response = { ref = "ListCloudStorageAssignmentResponse" },
     },
     list_corp_config_info = {
-      name = "ListCorpConfigInfo",
+      sdk_operation = "ListCorpConfigInfo",
       method = "POST",
       path = "/v1/{project_id}/bundles/batch-query-config-info",
       content_type = "application/json",
@@ -1920,7 +1920,7 @@ return {
       response = { ref = "ListCorpConfigInfoResponse" },
     },
     list_folders_and_files = {
-      name = "ListFoldersAndFiles",
+      sdk_operation = "ListFoldersAndFiles",
       method = "GET",
       path = "/v1/{project_id}/cloud-storages/actions/list-folder-files",
       content_type = "application/json",
@@ -1935,7 +1935,7 @@ return {
       response = { ref = "ListFoldersAndFilesResponse" },
     },
     list_future_executions = {
-      name = "ListFutureExecutions",
+      sdk_operation = "ListFutureExecutions",
       method = "POST",
       path = "/v1/{project_id}/schedule-task/future-executions",
       content_type = "application/json",
@@ -1954,7 +1954,7 @@ return {
       response = { ref = "ListFutureExecutionsResponse" },
     },
     list_hotspot_session_config = {
-      name = "ListHotspotSessionConfig",
+      sdk_operation = "ListHotspotSessionConfig",
       method = "GET",
       path = "/v1/{project_id}/hotspot-session-config",
       content_type = "application/json",
@@ -1966,7 +1966,7 @@ return {
       response = { ref = "ListHotspotSessionConfigResponse" },
     },
     list_image_jobs = {
-      name = "ListImageJobs",
+      sdk_operation = "ListImageJobs",
       method = "GET",
       path = "/v1/{project_id}/image-server-jobs",
       content_type = "application/json",
@@ -1980,7 +1980,7 @@ return {
       response = { ref = "ListImageJobsResponse" },
     },
     list_image_servers = {
-      name = "ListImageServers",
+      sdk_operation = "ListImageServers",
       method = "GET",
       path = "/v1/{project_id}/image-servers",
       content_type = "application/json",
@@ -1995,7 +1995,7 @@ return {
       response = { ref = "ListImageServersResponse" },
     },
     list_image_sub_jobs = {
-      name = "ListImageSubJobs",
+      sdk_operation = "ListImageSubJobs",
       method = "GET",
       path = "/v1/{project_id}/image-server-sub-jobs",
       content_type = "application/json",
@@ -2010,7 +2010,7 @@ return {
       response = { ref = "ListImageSubJobsResponse" },
     },
     list_latest_attached_server_app = {
-      name = "ListLatestAttachedServerApp",
+      sdk_operation = "ListLatestAttachedServerApp",
       method = "GET",
       path = "/v1/{project_id}/image-servers/{server_id}/actions/latest-attached-app",
       content_type = "application/json",
@@ -2020,7 +2020,7 @@ return {
       response = { ref = "ListLatestAttachedServerAppResponse" },
     },
     list_non_migration_users = {
-      name = "ListNonMigrationUsers",
+      sdk_operation = "ListNonMigrationUsers",
       method = "GET",
       path = "/v1/{project_id}/hotspot-session-config/{config_id}/non-migration-users",
       content_type = "application/json",
@@ -2034,7 +2034,7 @@ return {
       response = { ref = "ListNonMigrationUsersResponse" },
     },
     list_persistent_storage = {
-      name = "ListPersistentStorage",
+      sdk_operation = "ListPersistentStorage",
       method = "GET",
       path = "/v1/{project_id}/persistent-storages",
       content_type = "application/json",
@@ -2048,7 +2048,7 @@ return {
       response = { ref = "ListPersistentStorageResponse" },
     },
     list_policy_group = {
-      name = "ListPolicyGroup",
+      sdk_operation = "ListPolicyGroup",
       method = "GET",
       path = "/v1/{project_id}/policy-groups",
       content_type = "application/json",
@@ -2062,7 +2062,7 @@ return {
       response = { ref = "ListPolicyGroupResponse" },
     },
     list_policy_group_detail_info = {
-      name = "ListPolicyGroupDetailInfo",
+      sdk_operation = "ListPolicyGroupDetailInfo",
       method = "GET",
       path = "/v1/{project_id}/policy-groups/show/detail",
       content_type = "application/json",
@@ -2076,7 +2076,7 @@ return {
       response = { ref = "ListPolicyGroupDetailInfoResponse" },
     },
     list_policy_of_policy_group = {
-      name = "ListPolicyOfPolicyGroup",
+      sdk_operation = "ListPolicyOfPolicyGroup",
       method = "GET",
       path = "/v1/{project_id}/policy-groups/{policy_group_id}/policy",
       content_type = "application/json",
@@ -2087,7 +2087,7 @@ return {
       response = { ref = "ListPolicyOfPolicyGroupResponse" },
     },
     list_policy_template = {
-      name = "ListPolicyTemplate",
+      sdk_operation = "ListPolicyTemplate",
       method = "GET",
       path = "/v1/{project_id}/policy-templates",
       content_type = "application/json",
@@ -2100,7 +2100,7 @@ return {
       response = { ref = "ListPolicyTemplateResponse" },
     },
     list_product = {
-      name = "ListProduct",
+      sdk_operation = "ListProduct",
       method = "GET",
       path = "/v1/{project_id}/product",
       content_type = "application/json",
@@ -2116,7 +2116,7 @@ return {
       response = { ref = "ListProductResponse" },
     },
     list_project_configs = {
-      name = "ListProjectConfigs",
+      sdk_operation = "ListProjectConfigs",
       method = "GET",
       path = "/v1/{project_id}/cloud-storages/actions/list-project-configs",
       content_type = "application/json",
@@ -2129,7 +2129,7 @@ return {
       response = { ref = "ListProjectConfigsResponse" },
     },
     list_published_app = {
-      name = "ListPublishedApp",
+      sdk_operation = "ListPublishedApp",
       method = "GET",
       path = "/v1/{project_id}/app-groups/{app_group_id}/apps",
       content_type = "application/json",
@@ -2145,7 +2145,7 @@ return {
       response = { ref = "ListPublishedAppResponse" },
     },
     list_schedule_tasks = {
-      name = "ListScheduleTasks",
+      sdk_operation = "ListScheduleTasks",
       method = "GET",
       path = "/v1/{project_id}/schedule-task",
       content_type = "application/json",
@@ -2159,7 +2159,7 @@ return {
       response = { ref = "ListScheduleTasksResponse" },
     },
     list_server_group_tag = {
-      name = "ListServerGroupTag",
+      sdk_operation = "ListServerGroupTag",
       method = "GET",
       path = "/v1/{project_id}/server-group/tags",
       content_type = "application/json",
@@ -2167,7 +2167,7 @@ return {
       response = { ref = "ListServerGroupTagResponse" },
     },
     list_server_groups = {
-      name = "ListServerGroups",
+      sdk_operation = "ListServerGroups",
       method = "GET",
       path = "/v1/{project_id}/app-server-groups",
       content_type = "application/json",
@@ -2185,7 +2185,7 @@ return {
       response = { ref = "ListServerGroupsResponse" },
     },
     list_server_hda_details = {
-      name = "ListServerHdaDetails",
+      sdk_operation = "ListServerHdaDetails",
       method = "GET",
       path = "/v1/{project_id}/app-servers/access-agent/list",
       content_type = "application/json",
@@ -2199,7 +2199,7 @@ return {
       response = { ref = "ListServerHdaDetailsResponse" },
     },
     list_server_hda_upgrade_records = {
-      name = "ListServerHdaUpgradeRecords",
+      sdk_operation = "ListServerHdaUpgradeRecords",
       method = "GET",
       path = "/v1/{project_id}/app-servers/access-agent/upgrade-record",
       content_type = "application/json",
@@ -2211,7 +2211,7 @@ return {
       response = { ref = "ListServerHdaUpgradeRecordsResponse" },
     },
     list_server_metric_data = {
-      name = "ListServerMetricData",
+      sdk_operation = "ListServerMetricData",
       method = "GET",
       path = "/v1/{project_id}/app-servers/server-metric-data/{server_id}",
       content_type = "application/json",
@@ -2228,7 +2228,7 @@ return {
       response = { ref = "ListServerMetricDataResponse" },
     },
     list_servers = {
-      name = "ListServers",
+      sdk_operation = "ListServers",
       method = "GET",
       path = "/v1/{project_id}/app-servers",
       content_type = "application/json",
@@ -2247,7 +2247,7 @@ return {
       response = { ref = "ListServersResponse" },
     },
     list_session_by_user_name = {
-      name = "ListSessionByUserName",
+      sdk_operation = "ListSessionByUserName",
       method = "GET",
       path = "/v1/{project_id}/session/user-session-info",
       content_type = "application/json",
@@ -2257,7 +2257,7 @@ return {
       response = { ref = "ListSessionByUserNameResponse" },
     },
     list_session_type = {
-      name = "ListSessionType",
+      sdk_operation = "ListSessionType",
       method = "GET",
       path = "/v1/{project_id}/session-type",
       content_type = "application/json",
@@ -2265,7 +2265,7 @@ return {
       response = { ref = "ListSessionTypeResponse" },
     },
     list_sessions = {
-      name = "ListSessions",
+      sdk_operation = "ListSessions",
       method = "GET",
       path = "/v1/{project_id}/session/list-sessions",
       content_type = "application/json",
@@ -2286,7 +2286,7 @@ return {
       response = { ref = "ListSessionsResponse" },
     },
     list_sfs3_storage = {
-      name = "ListSfs3Storage",
+      sdk_operation = "ListSfs3Storage",
       method = "GET",
       path = "/v1/persistent-storages/actions/list-sfs-storages",
       content_type = "application/json",
@@ -2299,7 +2299,7 @@ return {
       response = { ref = "ListSfs3StorageResponse" },
     },
     list_share_folder = {
-      name = "ListShareFolder",
+      sdk_operation = "ListShareFolder",
       method = "GET",
       path = "/v1/{project_id}/persistent-storages/actions/list-share-folders",
       content_type = "application/json",
@@ -2314,7 +2314,7 @@ return {
       response = { ref = "ListShareFolderResponse" },
     },
     list_storage_assignment = {
-      name = "ListStorageAssignment",
+      sdk_operation = "ListStorageAssignment",
       method = "GET",
       path = "/v1/{project_id}/persistent-storages/actions/list-attachments",
       content_type = "application/json",
@@ -2331,7 +2331,7 @@ return {
       response = { ref = "ListStorageAssignmentResponse" },
     },
     list_storage_policy_statement = {
-      name = "ListStoragePolicyStatement",
+      sdk_operation = "ListStoragePolicyStatement",
       method = "GET",
       path = "/v1/{project_id}/storages-policy/actions/list-statements",
       content_type = "application/json",
@@ -2343,7 +2343,7 @@ return {
       response = { ref = "ListStoragePolicyStatementResponse" },
     },
     list_sub_jobs = {
-      name = "ListSubJobs",
+      sdk_operation = "ListSubJobs",
       method = "GET",
       path = "/v1/{project_id}/app-server-sub-jobs",
       content_type = "application/json",
@@ -2358,7 +2358,7 @@ return {
       response = { ref = "ListSubJobsResponse" },
     },
     list_targets_of_policy_group = {
-      name = "ListTargetsOfPolicyGroup",
+      sdk_operation = "ListTargetsOfPolicyGroup",
       method = "GET",
       path = "/v1/{project_id}/policy-groups/{policy_group_id}/target",
       content_type = "application/json",
@@ -2369,7 +2369,7 @@ return {
       response = { ref = "ListTargetsOfPolicyGroupResponse" },
     },
     list_task_execute_detail = {
-      name = "ListTaskExecuteDetail",
+      sdk_operation = "ListTaskExecuteDetail",
       method = "GET",
       path = "/v1/{project_id}/schedule-task/{execute_history_id}/execute-detail",
       content_type = "application/json",
@@ -2382,7 +2382,7 @@ return {
       response = { ref = "ListTaskExecuteDetailResponse" },
     },
     list_task_execute_history = {
-      name = "ListTaskExecuteHistory",
+      sdk_operation = "ListTaskExecuteHistory",
       method = "GET",
       path = "/v1/{project_id}/schedule-task/{task_id}/execute-history",
       content_type = "application/json",
@@ -2395,7 +2395,7 @@ return {
       response = { ref = "ListTaskExecuteHistoryResponse" },
     },
     list_tenant_profile = {
-      name = "ListTenantProfile",
+      sdk_operation = "ListTenantProfile",
       method = "GET",
       path = "/v1/{project_id}/tenant/profile",
       content_type = "application/json",
@@ -2403,7 +2403,7 @@ return {
       response = { ref = "ListTenantProfileResponse" },
     },
     list_tenant_server_groups = {
-      name = "ListTenantServerGroups",
+      sdk_operation = "ListTenantServerGroups",
       method = "GET",
       path = "/v1/{project_id}/app-server-groups/actions/list",
       content_type = "application/json",
@@ -2418,7 +2418,7 @@ return {
       response = { ref = "ListTenantServerGroupsResponse" },
     },
     list_user_connection = {
-      name = "ListUserConnection",
+      sdk_operation = "ListUserConnection",
       method = "POST",
       path = "/v1/{project_id}/session/user-connection",
       content_type = "application/json",
@@ -2451,7 +2451,7 @@ return {
       response = { ref = "ListUserConnectionResponse" },
     },
     list_volume_type = {
-      name = "ListVolumeType",
+      sdk_operation = "ListVolumeType",
       method = "GET",
       path = "/v1/{project_id}/volume-type",
       content_type = "application/json",
@@ -2459,7 +2459,7 @@ return {
       response = { ref = "ListVolumeTypeResponse" },
     },
     list_warehouse_apps = {
-      name = "ListWarehouseApps",
+      sdk_operation = "ListWarehouseApps",
       method = "GET",
       path = "/v1/{project_id}/app-warehouse/apps",
       content_type = "application/json",
@@ -2475,7 +2475,7 @@ return {
       response = { ref = "ListWarehouseAppsResponse" },
     },
     logoff_user_session = {
-      name = "LogoffUserSession",
+      sdk_operation = "LogoffUserSession",
       method = "POST",
       path = "/v1/{project_id}/session/logoff",
       content_type = "application/json",
@@ -2491,7 +2491,7 @@ return {
       response = { ref = "LogoffUserSessionResponse" },
     },
     publish_app = {
-      name = "PublishApp",
+      sdk_operation = "PublishApp",
       method = "POST",
       path = "/v1/{project_id}/app-groups/{app_group_id}/apps",
       content_type = "application/json",
@@ -2503,7 +2503,7 @@ return {
       response = { ref = "PublishAppResponse" },
     },
     recreate_server_image = {
-      name = "RecreateServerImage",
+      sdk_operation = "RecreateServerImage",
       method = "POST",
       path = "/v1/{project_id}/image-servers/{server_id}/actions/recreate-image",
       content_type = "application/json",
@@ -2518,7 +2518,7 @@ return {
       response = { ref = "RecreateServerImageResponse" },
     },
     reinstall_server = {
-      name = "ReinstallServer",
+      sdk_operation = "ReinstallServer",
       method = "POST",
       path = "/v1/{project_id}/app-servers/{server_id}/actions/reinstall",
       content_type = "application/json",
@@ -2530,7 +2530,7 @@ return {
       response = { ref = "ReinstallServerResponse" },
     },
     reset_user_profile = {
-      name = "ResetUserProfile",
+      sdk_operation = "ResetUserProfile",
       method = "POST",
       path = "/v1/{project_id}/cloud-storages/actions/reset-userprofile",
       content_type = "application/json",
@@ -2542,7 +2542,7 @@ return {
       response = { ref = "ResetUserProfileResponse" },
     },
     send_authorization_mail = {
-      name = "SendAuthorizationMail",
+      sdk_operation = "SendAuthorizationMail",
       method = "POST",
       path = "/v1/{project_id}/mails/actions/send",
       content_type = "application/json",
@@ -2554,7 +2554,7 @@ return {
       response = { ref = "SendAuthorizationMailResponse" },
     },
     send_authorized_mail = {
-      name = "SendAuthorizedMail",
+      sdk_operation = "SendAuthorizedMail",
       method = "POST",
       path = "/v1/{project_id}/mails/actions/send-by-authorization",
       content_type = "application/json",
@@ -2566,7 +2566,7 @@ return {
       response = { ref = "SendAuthorizedMailResponse" },
     },
     show_access_agent_latest_version = {
-      name = "ShowAccessAgentLatestVersion",
+      sdk_operation = "ShowAccessAgentLatestVersion",
       method = "GET",
       path = "/v1/{project_id}/app-servers/access-agent/latest-version",
       content_type = "application/json",
@@ -2574,7 +2574,7 @@ return {
       response = { ref = "ShowAccessAgentLatestVersionResponse" },
     },
     show_app_detail = {
-      name = "ShowAppDetail",
+      sdk_operation = "ShowAppDetail",
       method = "GET",
       path = "/v1/{project_id}/app-groups/{app_group_id}/apps/{app_id}",
       content_type = "application/json",
@@ -2585,7 +2585,7 @@ return {
       response = { ref = "ShowAppDetailResponse" },
     },
     show_app_group_detail = {
-      name = "ShowAppGroupDetail",
+      sdk_operation = "ShowAppGroupDetail",
       method = "GET",
       path = "/v1/{project_id}/app-groups/{app_group_id}",
       content_type = "application/json",
@@ -2595,7 +2595,7 @@ return {
       response = { ref = "ShowAppGroupDetailResponse" },
     },
     show_app_warehouse_bucket = {
-      name = "ShowAppWarehouseBucket",
+      sdk_operation = "ShowAppWarehouseBucket",
       method = "GET",
       path = "/v1/{project_id}/app-warehouse/bucket",
       content_type = "application/json",
@@ -2603,7 +2603,7 @@ return {
       response = { ref = "ShowAppWarehouseBucketResponse" },
     },
     show_hda_upgrade_flag = {
-      name = "ShowHdaUpgradeFlag",
+      sdk_operation = "ShowHdaUpgradeFlag",
       method = "GET",
       path = "/v1/{project_id}/app-servers/access-agent/upgrade-flag",
       content_type = "application/json",
@@ -2611,7 +2611,7 @@ return {
       response = { ref = "ShowHdaUpgradeFlagResponse" },
     },
     show_image_job = {
-      name = "ShowImageJob",
+      sdk_operation = "ShowImageJob",
       method = "GET",
       path = "/v1/{project_id}/image-server-jobs/{job_id}",
       content_type = "application/json",
@@ -2621,7 +2621,7 @@ return {
       response = { ref = "ShowImageJobResponse" },
     },
     show_image_server = {
-      name = "ShowImageServer",
+      sdk_operation = "ShowImageServer",
       method = "GET",
       path = "/v1/{project_id}/image-servers/{server_id}",
       content_type = "application/json",
@@ -2631,7 +2631,7 @@ return {
       response = { ref = "ShowImageServerResponse" },
     },
     show_job = {
-      name = "ShowJob",
+      sdk_operation = "ShowJob",
       method = "GET",
       path = "/v1/{project_id}/job/{job_id}",
       content_type = "application/json",
@@ -2641,7 +2641,7 @@ return {
       response = { ref = "ShowJobResponse" },
     },
     show_job_detail = {
-      name = "ShowJobDetail",
+      sdk_operation = "ShowJobDetail",
       method = "GET",
       path = "/v2/{project_id}/job/{job_id}",
       content_type = "application/json",
@@ -2651,7 +2651,7 @@ return {
       response = { ref = "ShowJobDetailResponse" },
     },
     show_original_policy_info = {
-      name = "ShowOriginalPolicyInfo",
+      sdk_operation = "ShowOriginalPolicyInfo",
       method = "GET",
       path = "/v1/{project_id}/policy-groups/actions/list-original-policy",
       content_type = "application/json",
@@ -2659,7 +2659,7 @@ return {
       response = { ref = "ShowOriginalPolicyInfoResponse" },
     },
     show_policy_group = {
-      name = "ShowPolicyGroup",
+      sdk_operation = "ShowPolicyGroup",
       method = "GET",
       path = "/v1/{project_id}/policy-groups/{policy_group_id}",
       content_type = "application/json",
@@ -2669,7 +2669,7 @@ return {
       response = { ref = "ShowPolicyGroupResponse" },
     },
     show_project_config = {
-      name = "ShowProjectConfig",
+      sdk_operation = "ShowProjectConfig",
       method = "GET",
       path = "/v1/{project_id}/cloud-storages/actions/project-config/{cloud_storage_id}",
       content_type = "application/json",
@@ -2679,7 +2679,7 @@ return {
       response = { ref = "ShowProjectConfigResponse" },
     },
     show_publishable_app = {
-      name = "ShowPublishableApp",
+      sdk_operation = "ShowPublishableApp",
       method = "GET",
       path = "/v1/{project_id}/app-groups/{app_group_id}/publishable-app",
       content_type = "application/json",
@@ -2689,7 +2689,7 @@ return {
       response = { ref = "ShowPublishableAppResponse" },
     },
     show_scaling_policy = {
-      name = "ShowScalingPolicy",
+      sdk_operation = "ShowScalingPolicy",
       method = "GET",
       path = "/v1/{project_id}/scaling-policy",
       content_type = "application/json",
@@ -2699,7 +2699,7 @@ return {
       response = { ref = "ShowScalingPolicyResponse" },
     },
     show_schedule_task = {
-      name = "ShowScheduleTask",
+      sdk_operation = "ShowScheduleTask",
       method = "GET",
       path = "/v1/{project_id}/schedule-task/{task_id}",
       content_type = "application/json",
@@ -2709,7 +2709,7 @@ return {
       response = { ref = "ShowScheduleTaskResponse" },
     },
     show_server = {
-      name = "ShowServer",
+      sdk_operation = "ShowServer",
       method = "GET",
       path = "/v1/{project_id}/app-servers/{server_id}",
       content_type = "application/json",
@@ -2719,7 +2719,7 @@ return {
       response = { ref = "ShowServerResponse" },
     },
     show_server_group = {
-      name = "ShowServerGroup",
+      sdk_operation = "ShowServerGroup",
       method = "GET",
       path = "/v1/{project_id}/app-server-groups/{server_group_id}",
       content_type = "application/json",
@@ -2729,7 +2729,7 @@ return {
       response = { ref = "ShowServerGroupResponse" },
     },
     show_server_group_restrict = {
-      name = "ShowServerGroupRestrict",
+      sdk_operation = "ShowServerGroupRestrict",
       method = "GET",
       path = "/v1/{project_id}/app-server-groups/resources/restrict",
       content_type = "application/json",
@@ -2737,7 +2737,7 @@ return {
       response = { ref = "ShowServerGroupRestrictResponse" },
     },
     show_server_group_state = {
-      name = "ShowServerGroupState",
+      sdk_operation = "ShowServerGroupState",
       method = "GET",
       path = "/v1/{project_id}/app-server-groups/{server_group_id}/state",
       content_type = "application/json",
@@ -2747,7 +2747,7 @@ return {
       response = { ref = "ShowServerGroupStateResponse" },
     },
     show_server_group_tag = {
-      name = "ShowServerGroupTag",
+      sdk_operation = "ShowServerGroupTag",
       method = "GET",
       path = "/v1/{project_id}/server-group/{server_group_id}/tags",
       content_type = "application/json",
@@ -2757,7 +2757,7 @@ return {
       response = { ref = "ShowServerGroupTagResponse" },
     },
     show_server_metric_data = {
-      name = "ShowServerMetricData",
+      sdk_operation = "ShowServerMetricData",
       method = "GET",
       path = "/v1/{project_id}/app-servers/metric-data/{server_id}",
       content_type = "application/json",
@@ -2770,7 +2770,7 @@ return {
       response = { ref = "ShowServerMetricDataResponse" },
     },
     show_server_vnc = {
-      name = "ShowServerVnc",
+      sdk_operation = "ShowServerVnc",
       method = "GET",
       path = "/v1/{project_id}/app-servers/{server_id}/actions/vnc",
       content_type = "application/json",
@@ -2780,7 +2780,7 @@ return {
       response = { ref = "ShowServerVncResponse" },
     },
     show_session_types = {
-      name = "ShowSessionTypes",
+      sdk_operation = "ShowSessionTypes",
       method = "POST",
       path = "/v1/{project_id}/session-type",
       content_type = "application/json",
@@ -2794,7 +2794,7 @@ return {
       response = { ref = "ShowSessionTypesResponse" },
     },
     transfer_file = {
-      name = "TransferFile",
+      sdk_operation = "TransferFile",
       method = "POST",
       path = "/v1/{project_id}/cloud-storages/actions/transfer-file",
       content_type = "application/json",
@@ -2811,7 +2811,7 @@ return {
       response = { ref = "TransferFileResponse" },
     },
     transfer_file_pre = {
-      name = "TransferFilePre",
+      sdk_operation = "TransferFilePre",
       method = "POST",
       path = "/v1/{project_id}/cloud-storages/actions/pre-transfer-file",
       content_type = "application/json",
@@ -2826,7 +2826,7 @@ return {
       response = { ref = "TransferFilePreResponse" },
     },
     unpublish_app = {
-      name = "UnpublishApp",
+      sdk_operation = "UnpublishApp",
       method = "POST",
       path = "/v1/{project_id}/app-groups/{app_group_id}/apps/batch-unpublish",
       content_type = "application/json",
@@ -2838,7 +2838,7 @@ return {
       response = { ref = "UnpublishAppResponse" },
     },
     update_app = {
-      name = "UpdateApp",
+      sdk_operation = "UpdateApp",
       method = "PATCH",
       path = "/v1/{project_id}/app-groups/{app_group_id}/apps/{app_id}",
       content_type = "application/json",
@@ -2859,7 +2859,7 @@ return {
       response = { ref = "UpdateAppResponse" },
     },
     update_app_group = {
-      name = "UpdateAppGroup",
+      sdk_operation = "UpdateAppGroup",
       method = "PATCH",
       path = "/v1/{project_id}/app-groups/{app_group_id}",
       content_type = "application/json",
@@ -2873,7 +2873,7 @@ return {
       response = { ref = "UpdateAppGroupResponse" },
     },
     update_cloud_user_folder_assignment = {
-      name = "UpdateCloudUserFolderAssignment",
+      sdk_operation = "UpdateCloudUserFolderAssignment",
       method = "PATCH",
       path = "/v1/{project_id}/cloud-storages/{storage_id}/actions/update-folder/{cloud_assignment_id}",
       content_type = "application/json",
@@ -2886,7 +2886,7 @@ return {
       response = { ref = "UpdateCloudUserFolderAssignmentResponse" },
     },
     update_hotspot_session_config = {
-      name = "UpdateHotspotSessionConfig",
+      sdk_operation = "UpdateHotspotSessionConfig",
       method = "PATCH",
       path = "/v1/{project_id}/hotspot-session-config/{config_id}",
       content_type = "application/json",
@@ -2899,7 +2899,7 @@ return {
       response = { ref = "UpdateHotspotSessionConfigResponse" },
     },
     update_image_server = {
-      name = "UpdateImageServer",
+      sdk_operation = "UpdateImageServer",
       method = "PATCH",
       path = "/v1/{project_id}/image-servers/{server_id}",
       content_type = "application/json",
@@ -2912,7 +2912,7 @@ return {
       response = { ref = "UpdateImageServerResponse" },
     },
     update_non_migration_users = {
-      name = "UpdateNonMigrationUsers",
+      sdk_operation = "UpdateNonMigrationUsers",
       method = "PATCH",
       path = "/v1/{project_id}/hotspot-session-config/{config_id}/non-migration-users",
       content_type = "application/json",
@@ -2925,7 +2925,7 @@ return {
       response = { ref = "UpdateNonMigrationUsersResponse" },
     },
     update_policy_group = {
-      name = "UpdatePolicyGroup",
+      sdk_operation = "UpdatePolicyGroup",
       method = "PATCH",
       path = "/v1/{project_id}/policy-groups/{policy_group_id}",
       content_type = "application/json",
@@ -2937,7 +2937,7 @@ return {
       response = { ref = "UpdatePolicyGroupResponse" },
     },
     update_policy_template = {
-      name = "UpdatePolicyTemplate",
+      sdk_operation = "UpdatePolicyTemplate",
       method = "PATCH",
       path = "/v1/{project_id}/policy-templates/{policy_template_id}",
       content_type = "application/json",
@@ -2949,7 +2949,7 @@ return {
       response = { ref = "UpdatePolicyTemplateResponse" },
     },
     update_pre_boot_policy = {
-      name = "UpdatePreBootPolicy",
+      sdk_operation = "UpdatePreBootPolicy",
       method = "POST",
       path = "/v1/{project_id}/app-groups/{app_group_id}/apps/pre-boot-policy",
       content_type = "application/json",
@@ -2962,7 +2962,7 @@ return {
       response = { ref = "UpdatePreBootPolicyResponse" },
     },
     update_schedule_task = {
-      name = "UpdateScheduleTask",
+      sdk_operation = "UpdateScheduleTask",
       method = "PATCH",
       path = "/v1/{project_id}/schedule-task/{task_id}",
       content_type = "application/json",
@@ -2988,7 +2988,7 @@ return {
       response = { ref = "UpdateScheduleTaskResponse" },
     },
     update_server = {
-      name = "UpdateServer",
+      sdk_operation = "UpdateServer",
       method = "PATCH",
       path = "/v1/{project_id}/app-servers/{server_id}",
       content_type = "application/json",
@@ -3002,7 +3002,7 @@ return {
       response = { ref = "UpdateServerResponse" },
     },
     update_server_group = {
-      name = "UpdateServerGroup",
+      sdk_operation = "UpdateServerGroup",
       method = "PATCH",
       path = "/v1/{project_id}/app-server-groups/{server_group_id}",
       content_type = "application/json",
@@ -3025,7 +3025,7 @@ return {
       response = { ref = "UpdateServerGroupResponse" },
     },
     update_share_folder_assignment = {
-      name = "UpdateShareFolderAssignment",
+      sdk_operation = "UpdateShareFolderAssignment",
       method = "POST",
       path = "/v1/{project_id}/persistent-storages/{storage_id}/actions/assign-share-folder",
       content_type = "application/json",
@@ -3039,7 +3039,7 @@ return {
       response = { ref = "UpdateShareFolderAssignmentResponse" },
     },
     update_user_folder_assignment = {
-      name = "UpdateUserFolderAssignment",
+      sdk_operation = "UpdateUserFolderAssignment",
       method = "POST",
       path = "/v1/{project_id}/persistent-storages/{storage_id}/actions/assign-folder",
       content_type = "application/json",
@@ -3051,7 +3051,7 @@ return {
       response = { ref = "UpdateUserFolderAssignmentResponse" },
     },
     update_warehouse_app = {
-      name = "UpdateWarehouseApp",
+      sdk_operation = "UpdateWarehouseApp",
       method = "PATCH",
       path = "/v1/{project_id}/app-warehouse/apps/{id}",
       content_type = "application/json",
@@ -3070,7 +3070,7 @@ return {
       response = { ref = "UpdateWarehouseAppResponse" },
     },
     upload_app_icon = {
-      name = "UploadAppIcon",
+      sdk_operation = "UploadAppIcon",
       method = "POST",
       path = "/v1/{project_id}/app-groups/{app_group_id}/apps/{app_id}/icon",
       content_type = "multipart/form-data",
@@ -3084,7 +3084,7 @@ return {
       response = { ref = "UploadAppIconResponse" },
     },
     upload_app_icon_raw = {
-      name = "UploadAppIconRaw",
+      sdk_operation = "UploadAppIconRaw",
       method = "PUT",
       path = "/v1/{project_id}/app-groups/{app_group_id}/apps/{app_id}/raw-icon",
       content_type = "application/json",
@@ -3097,7 +3097,7 @@ return {
       response = { ref = "UploadAppIconRawResponse" },
     },
     upload_warehouse_app_icon = {
-      name = "UploadWarehouseAppIcon",
+      sdk_operation = "UploadWarehouseAppIcon",
       method = "POST",
       path = "/v1/{project_id}/app-warehouse/apps/icon",
       content_type = "multipart/form-data",
@@ -3108,7 +3108,7 @@ return {
       response = { ref = "UploadWarehouseAppIconResponse" },
     },
     validate_server_group = {
-      name = "ValidateServerGroup",
+      sdk_operation = "ValidateServerGroup",
       method = "POST",
       path = "/v1/{project_id}/app-server-groups/rules/validate",
       content_type = "application/json",
