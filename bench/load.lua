@@ -47,10 +47,14 @@ if mode == "one" then
   return
 end
 
--- the description as JSON, for the peer: the generated data itself
+-- the description as JSON, for the peer: the generated data itself (the
+-- field's generated files, as the catalog names them)
 local function to_json(name)
   local cjson = require "cjson"
-  local data = dofile("lua/hwcloud/services/gen/" .. name .. ".lua")
+  local data = {}
+  for i, file in ipairs(require("hwcloud.services").entry(name).files) do
+    data[i] = dofile("lua/hwcloud/services/gen/" .. file .. ".lua")
+  end
   local path = os.tmpname()
   local f = assert(io.open(path, "wb"))
   f:write(cjson.encode(data))
@@ -74,7 +78,11 @@ local function median(t)
 end
 
 local rounds = tonumber(mode) or 5
-for _, name in ipairs { "workspaceapp", "iam", "codeartsbuild" } do
+-- the seeds' goal is on the load alone; the largest service's (HSS) on its
+-- whole first use: the load and the first operation made ready
+local GOAL = { hss = { ms = 25, kb = 8192, first = true } }
+for _, name in ipairs { "workspaceapp", "iam", "codeartsbuild", "hss" } do
+  local goal = GOAL[name] or { ms = 5, kb = 1024 }
   local json = to_json(name)
   local ratios, ours_ms, ours_kb, peer_ms, first = {}, {}, {}, {}, {}
   for _ = 1, rounds do
@@ -88,9 +96,11 @@ for _, name in ipairs { "workspaceapp", "iam", "codeartsbuild" } do
   local r = {}
   for i, v in ipairs(ratios) do r[i] = v end
   table.sort(r)
-  local med_ms, med_kb = median(ours_ms), median(ours_kb)
+  local med_ms, med_kb, med_first = median(ours_ms), median(ours_kb), median(first)
+  local judged = med_ms + (goal.first and med_first or 0)
   print(("bench: load-%s ours=%.2fms,%dKB peer(cjson.decode)=%.2fms ratio=ours/peer median=%.2f "
-    .. "spread=%.2f..%.2f goal<=5ms,<=1024KB %s; first operation +%.2fms"):format(name, med_ms,
-    med_kb, median(peer_ms), median(ratios), r[1], r[#r],
-    (med_ms <= 5 and med_kb <= 1024) and "met" or "MISSED", median(first)))
+    .. "spread=%.2f..%.2f goal<=%dms%s,<=%dKB %s; first operation +%.2fms"):format(name, med_ms,
+    med_kb, median(peer_ms), median(ratios), r[1], r[#r], goal.ms,
+    goal.first and "(with the first operation)" or "", goal.kb,
+    (judged <= goal.ms and med_kb <= goal.kb) and "met" or "MISSED", med_first))
 end

@@ -27,7 +27,7 @@ node_dir=$root/bench/.work/node
 export HWCLOUD_NODE_SDK="$node_dir/node_modules"
 
 # BENCH_ONLY="handler bigbody": only those sections (sign call fanout journal
-# memory core emulator load body handler bigbody obs multipart); all when unset
+# memory core emulator startup load body handler bigbody obs multipart); all when unset
 want() {
   [ -z "${BENCH_ONLY:-}" ] && return 0
   case " $BENCH_ONLY " in *" $1 "*) return 0 ;; esac
@@ -365,6 +365,13 @@ awk -F= '{ v[$1] = $2 } END {
   printf "bench: emulator-rss index=%dKB all-%d-versions-loaded=%dKB goal<=153600KB %s\n",
     v["rss_index_kb"], v["versions"], v["rss_all_kb"], (v["rss_all_kb"] <= 153600) ? "met" : "MISSED"
 }' "$run/emu.out"
+fi
+
+# ---- require and a client, with the whole catalog -----------------------------
+if want startup; then
+# require "hwcloud" + hwcloud.client{} in a fresh interpreter vs a bare
+# require of lua-cjson and the C core; the ratio taken within each round
+lua5.4 bench/startup.lua "${BENCH_ROUNDS:-5}" || die "the startup benchmark failed"
 fi
 
 # ---- loading a service description ------------------------------------------
