@@ -1,0 +1,47 @@
+-- No path loads every service: listing, completion, suggestions and error
+-- messages read the catalog (lua/hwcloud/services/index.lua) alone, and a
+-- service's description loads only when that service is named. Each path
+-- runs in a fresh interpreter (spec/helpers/loaded_after.lua), which then
+-- lists the generated descriptions it loaded.
+
+local util = require "spec.helpers.util"
+
+local function loaded_after(mode, ...)
+  local words = {}
+  for i, a in ipairs { ... } do words[i] = util.quote(a) end
+  local ok, out = util.run("cd " .. util.quote(util.root) .. " && " .. util.clean_env(util.root)
+    .. " lua5.4 spec/helpers/loaded_after.lua " .. mode .. " " .. table.concat(words, " "))
+  assert(ok, out)
+  local list = {}
+  for f in out:gmatch("[^\n]+") do list[#list + 1] = f end
+  return list
+end
+
+describe("the catalog's cost", function()
+  it("listing services, completing and the help load no service description", function()
+    assert.are.same({}, loaded_after("cli", "ops"))
+    assert.are.same({}, loaded_after("cli", "--help"))
+    assert.are.same({}, loaded_after("cli", "completion", "--words", ""))
+    assert.are.same({}, loaded_after("cli", "completion", "--words", "call", ""))
+    assert.are.same({}, loaded_after("cli", "completion", "--words", "call", "ec"))
+    assert.are.same({}, loaded_after("lua", "assert(#hwcloud.services() > 200)"))
+  end)
+
+  it("an unknown service is suggested from the catalog alone", function()
+    assert.are.same({}, loaded_after("cli", "ops", "ecz"))
+    assert.are.same({}, loaded_after("cli", "describe", "hsz", "list_hosts"))
+    assert.are.same({}, loaded_after("lua", [[
+      local ok = pcall(function() return c.ecz end)
+      local _, err = c:request { service = "nosuch", method = "GET", path = "/x" }
+      assert(err and tostring(err):find("nosuch", 1, true))]]))
+  end)
+
+  it("a named service loads its own versions and nothing else", function()
+    assert.are.same({ "ecs_v2" }, loaded_after("cli", "describe", "ecs_v2", "list_serverz"))
+    assert.are.same({ "ecs_v2" },
+      loaded_after("cli", "completion", "--words", "call", "ecs_v2", "list_"))
+    local hss = loaded_after("lua", "local _ = c.hss.list_anti_virus_host")
+    for _, f in ipairs(hss) do assert.truthy(f:find("^hss_v%d+"), f) end
+    assert.is_true(#hss >= 1 and #hss <= 4)
+  end)
+end)
