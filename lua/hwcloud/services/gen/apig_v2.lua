@@ -1696,7 +1696,8 @@ return {
         type = { type = "string", enum = { "json", "yaml", "yml" } },
         version = { type = "string" },
       } },
-      response = { ref = "ExportApiDefinitionsV2Response" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     import_api_definitions_async = {
       sdk_operation = "ImportApiDefinitionsAsync",
@@ -1707,7 +1708,7 @@ return {
       request = { type = "object", fields = {
         api_mode = { type = "string" },
         extend_mode = { type = "string" },
-        file_name = { type = "string", required = true },
+        file_name = { type = "file", required = true },
         group_id = { type = "string" },
         instance_id = { type = "string", required = true, location = "path" },
         is_create_group = { type = "boolean" },
@@ -1725,7 +1726,7 @@ return {
       request = { type = "object", fields = {
         api_mode = { type = "string" },
         extend_mode = { type = "string" },
-        file_name = { type = "string", required = true },
+        file_name = { type = "file", required = true },
         group_id = { type = "string" },
         instance_id = { type = "string", required = true, location = "path" },
         is_create_group = { type = "boolean" },

@@ -1183,7 +1183,6 @@ return {
     ExportApiDefinitionsAsyncResponse = { type = "object", fields = {
       task_id = { type = "string" },
     } },
-    ExportApiDefinitionsV2Response = { type = "object" },
     ExportOpenApiReq = { type = "object", fields = {
       apis = { type = "array", items = { type = "string" } },
       define = { type = "string", enum = { "spec", "proxy", "all", "dev" } },

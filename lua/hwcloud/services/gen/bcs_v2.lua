@@ -199,7 +199,8 @@ return {
         security_mode = { type = "boolean" },
         user_name = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "CreateBlockchainCertByUserNameResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     create_new_blockchain = {
       sdk_operation = "CreateNewBlockchain",
@@ -292,7 +293,8 @@ return {
         cert_type = { type = "string", required = true, location = "query", enum = { "admin", "user", "ca" } },
         org_name = { type = "string", required = true, location = "query" },
       } },
-      response = { ref = "DownloadBlockchainCertResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     download_blockchain_sdk_config = {
       sdk_operation = "DownloadBlockchainSdkConfig",
@@ -310,7 +312,8 @@ return {
         peer_orgs = { type = "map", required = true, values = { type = "array", items = { type = "string" } } },
         union_info = { type = "map", values = { type = "array", items = { type = "string" } } },
       } },
-      response = { ref = "DownloadBlockchainSdkConfigResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     freeze_cert = {
       sdk_operation = "FreezeCert",
@@ -320,7 +323,7 @@ return {
       body_model = "FreezeCertRequestBody",
       request = { type = "object", fields = {
         blockchain_id = { type = "string", required = true, location = "path" },
-        file = { type = "string" },
+        file = { type = "file" },
         org_name = { type = "string", required = true, location = "path" },
         user_name = { type = "string", required = true, location = "path" },
       } },
@@ -537,7 +540,7 @@ return {
       body_model = "UnfreezeCertRequestBody",
       request = { type = "object", fields = {
         blockchain_id = { type = "string", required = true, location = "path" },
-        file = { type = "string" },
+        file = { type = "file" },
         org_name = { type = "string", required = true, location = "path" },
         user_name = { type = "string", required = true, location = "path" },
       } },

@@ -113,7 +113,6 @@ return {
     CreateBlockchainCertByUserNameRequestBody = { type = "object", fields = {
       security_mode = { type = "boolean" },
     } },
-    CreateBlockchainCertByUserNameResponse = { type = "object" },
     CreateNewBlockchainResponse = { type = "object", fields = {
       blockchain_id = { type = "string" },
       blockchain_name = { type = "string" },
@@ -184,8 +183,6 @@ return {
       status = { type = "string" },
       status_detail = { type = "string" },
     } },
-    DownloadBlockchainCertResponse = { type = "object" },
-    DownloadBlockchainSdkConfigResponse = { type = "object" },
     EntityMetricList = { type = "object", fields = {
       dimensions = { type = "array", items = { ref = "Dimension" } },
       values = { type = "array", items = { ref = "EntityMetricListItem" } },

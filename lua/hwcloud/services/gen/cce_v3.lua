@@ -1683,7 +1683,8 @@ return {
       request = { type = "object", fields = {
         chart_id = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "DownloadAutopilotChartResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     download_chart = {
       sdk_operation = "DownloadChart",
@@ -1693,7 +1694,8 @@ return {
       request = { type = "object", fields = {
         chart_id = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "DownloadChartResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     get_access_policy = {
       sdk_operation = "GetAccessPolicy",
@@ -2834,7 +2836,7 @@ return {
       body_model = "UpdateAutopilotChartRequestBody",
       request = { type = "object", fields = {
         chart_id = { type = "string", required = true, location = "path" },
-        content = { type = "string", required = true },
+        content = { type = "file", required = true },
         parameters = { type = "string" },
       } },
       response = { ref = "UpdateAutopilotChartResponse" },
@@ -2918,7 +2920,7 @@ return {
       body_model = "UpdateChartRequestBody",
       request = { type = "object", fields = {
         chart_id = { type = "string", required = true, location = "path" },
-        content = { type = "string", required = true },
+        content = { type = "file", required = true },
         parameters = { type = "string" },
       } },
       response = { ref = "UpdateChartResponse" },
@@ -3149,7 +3151,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "UploadAutopilotChartRequestBody",
       request = { type = "object", fields = {
-        content = { type = "string", required = true },
+        content = { type = "file", required = true },
         parameters = { type = "string" },
       } },
       response = { ref = "UploadAutopilotChartResponse" },
@@ -3161,7 +3163,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "UploadChartRequestBody",
       request = { type = "object", fields = {
-        content = { type = "string", required = true },
+        content = { type = "file", required = true },
         parameters = { type = "string" },
       } },
       response = { ref = "UploadChartResponse" },

@@ -609,8 +609,6 @@ return {
       url = { type = "string" },
       userAgent = { type = "string" },
     } },
-    DownloadAutopilotChartResponse = { type = "object" },
-    DownloadChartResponse = { type = "object" },
     EipSpec = { type = "object", fields = {
       bandwidth = { ref = "EipSpecBandwidth" },
     } },

@@ -1089,7 +1089,8 @@ return {
       request = { type = "object", fields = {
         object_id = { type = "string", required = true, location = "query" },
       } },
-      response = { ref = "DownloadExportResultResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     download_import_result = {
       sdk_operation = "DownloadImportResult",
@@ -1099,7 +1100,8 @@ return {
       request = { type = "object", fields = {
         object_id = { type = "string", required = true, location = "query" },
       } },
-      response = { ref = "DownloadImportResultResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     download_import_template = {
       sdk_operation = "DownloadImportTemplate",
@@ -1109,7 +1111,8 @@ return {
       request = { type = "object", fields = {
         object_id = { type = "string", required = true, location = "query" },
       } },
-      response = { ref = "DownloadImportTemplateResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     enable_ip_blacklist = {
       sdk_operation = "EnableIpBlacklist",
@@ -1160,7 +1163,8 @@ return {
         time_zone = { type = "string" },
         type = { type = "string", required = true, enum = { "attack", "acl", "flow", "url" } },
       } },
-      response = { ref = "ExportLogsResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     export_rule_acl = {
       sdk_operation = "ExportRuleAcl",
@@ -1194,7 +1198,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "ImportRuleAclRequestBody",
       request = { type = "object", fields = {
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         object_id = { type = "string", required = true, location = "query" },
       } },
       response = { ref = "ImportRuleAclResponse" },

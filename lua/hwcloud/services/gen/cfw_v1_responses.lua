@@ -799,9 +799,6 @@ return {
       rules = { type = "array", items = { ref = "UseRuleVO" } },
       set_id = { type = "string" },
     } },
-    DownloadExportResultResponse = { type = "object" },
-    DownloadImportResultResponse = { type = "object" },
-    DownloadImportTemplateResponse = { type = "object" },
     EIPSwitchStatusVO = { type = "object", fields = {
       fail_eip_id_list = { type = "array", items = { type = "string" } },
       fail_eip_list = { type = "array", items = { ref = "FailedEipInfo" } },
@@ -893,7 +890,6 @@ return {
       time_zone = { type = "string" },
       type = { type = "string", required = true, enum = { "attack", "acl", "flow", "url" } },
     } },
-    ExportLogsResponse = { type = "object" },
     ExportRuleAclRequestBody = { type = "object", fields = {
       object_id = { type = "string", required = true },
     } },

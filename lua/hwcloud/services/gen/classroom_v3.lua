@@ -245,7 +245,8 @@ return {
       request = { type = "object", fields = {
         file_id = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "ShowJudgementFileResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     show_package_detail = {
       sdk_operation = "ShowPackageDetail",

@@ -250,7 +250,6 @@ return {
       status = { type = "string" },
       task_status = { type = "string" },
     } },
-    ShowJudgementFileResponse = { type = "object" },
     ShowPackageDetailResponse = { type = "object", fields = {
       description = { type = "string" },
       exercise_cnt = { type = "integer" },

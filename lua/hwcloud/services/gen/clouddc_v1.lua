@@ -163,7 +163,8 @@ return {
         export_id = { type = "string", required = true, location = "path" },
         id = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "DownloadServerLogsResponse" },
+      response = { type = "string" },
+      answer = "bytes",
       response_headers = { ["content-disposition"] = "Content-Disposition", ["content-transfer-encoding"] = "Content-Transfer-Encoding", ["content-type"] = "Content-Type" },
     },
     export_server_logs = {

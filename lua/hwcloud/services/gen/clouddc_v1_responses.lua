@@ -84,7 +84,6 @@ return {
       name = { type = "string" },
       value = { type = "string" },
     } },
-    DownloadServerLogsResponse = { type = "object" },
     Drive = { type = "object", fields = {
       associated_resource = { type = "string" },
       capable_speed_gbs = { type = "integer" },

@@ -584,7 +584,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "UploadExtensionFileRequestBody",
       request = { type = "object", fields = {
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         official = { type = "string", required = true, location = "query" },
       } },
       response = { ref = "UploadExtensionFileResponse" },
@@ -598,7 +598,7 @@ return {
       request = { type = "object", fields = {
         chunk_index = { type = "integer", required = true },
         chunk_md5 = { type = "string", required = true },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         merge = { type = "boolean", required = true },
         override = { type = "boolean", required = true },
         parent_file_name = { type = "string", required = true },

@@ -597,7 +597,7 @@ return {
       status = { type = "string" },
     } },
     UploadExtensionFileRequestBody = { type = "object", fields = {
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
     } },
     UploadExtensionFileResponse = { type = "object", fields = {
       error = { ref = "Error" },
@@ -607,7 +607,7 @@ return {
     UploadFilePublisherRequestBody = { type = "object", fields = {
       chunk_index = { type = "integer", required = true },
       chunk_md5 = { type = "string", required = true },
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
       merge = { type = "boolean", required = true },
       override = { type = "boolean", required = true },
       parent_file_name = { type = "string", required = true },

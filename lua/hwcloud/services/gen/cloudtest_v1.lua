@@ -1713,7 +1713,8 @@ return {
         project_id = { type = "string", required = true, location = "path" },
         sub = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "DownloadStepImageNewResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     export_factor = {
       sdk_operation = "ExportFactor",
@@ -1735,7 +1736,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "ImportAssetRequestBody",
       request = { type = "object", fields = {
-        excel_file = { type = "string", required = true },
+        excel_file = { type = "file", required = true },
         project_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "ImportAssetResponse" },
@@ -1748,7 +1749,7 @@ return {
       body_model = "ImportFactorRequestBody",
       request = { type = "object", fields = {
         asset_id = { type = "string", required = true, location = "path" },
-        excel_file = { type = "string", required = true },
+        excel_file = { type = "file", required = true },
         project_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "ImportFactorResponse" },
@@ -3683,7 +3684,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "UploadCacheFileRequestBody",
       request = { type = "object", fields = {
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         override = { type = "boolean", location = "query" },
         parent_type = { type = "string", location = "query" },
         parent_uri = { type = "string", location = "query" },
@@ -3698,7 +3699,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "UploadStepImgRequestBody",
       request = { type = "object", fields = {
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         project_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "UploadStepImgResponse" },

@@ -941,7 +941,6 @@ return {
       data = { type = "any" },
       message = { type = "string" },
     } },
-    DownloadStepImageNewResponse = { type = "object" },
     ElementResourceChangeExternalVo = { type = "object", fields = {
       board_info = { type = "array", items = { type = "any" } },
       key = { type = "string" },

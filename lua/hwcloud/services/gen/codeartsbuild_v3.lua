@@ -521,7 +521,8 @@ return {
         log_level = { type = "string", location = "query" },
         record_id = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "DownloadBuildFullLogResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     download_build_log = {
       sdk_operation = "DownloadBuildLog",
@@ -532,7 +533,8 @@ return {
         log_level = { type = "string", location = "query" },
         record_id = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "DownloadBuildLogResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     download_build_real_time_log = {
       sdk_operation = "DownloadBuildRealTimeLog",
@@ -559,7 +561,8 @@ return {
         job_id = { type = "string", required = true, location = "query" },
         root_id = { type = "string", required = true, location = "query" },
       } },
-      response = { ref = "DownloadJunitCoverageZipResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     download_keystore = {
       sdk_operation = "DownloadKeystore",
@@ -570,7 +573,8 @@ return {
         domain_id = { type = "string", required = true, location = "query" },
         file_name = { type = "string", required = true, location = "query" },
       } },
-      response = { ref = "DownloadKeystoreResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     download_keystore_by_name = {
       sdk_operation = "DownloadKeystoreByName",
@@ -582,7 +586,8 @@ return {
         id = { type = "string", required = true, location = "query" },
         name = { type = "string", required = true, location = "query" },
       } },
-      response = { ref = "DownloadKeystoreByNameResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     download_log_by_record_id = {
       sdk_operation = "DownloadLogByRecordId",
@@ -592,7 +597,8 @@ return {
       request = { type = "object", fields = {
         record_id = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "DownloadLogByRecordIdResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     download_real_time_log = {
       sdk_operation = "DownloadRealTimeLog",
@@ -617,7 +623,8 @@ return {
         record_id = { type = "string", required = true, location = "path" },
         task_name = { type = "string", required = true, location = "query" },
       } },
-      response = { ref = "DownloadTaskLogResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     enable_build_job = {
       sdk_operation = "EnableBuildJob",
@@ -1172,7 +1179,8 @@ return {
       request = { type = "object", fields = {
         image_id = { type = "string", required = true, location = "query" },
       } },
-      response = { ref = "ShowDockerfileTemplateResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     show_domain_status = {
       sdk_operation = "ShowDomainStatus",
@@ -1754,7 +1762,7 @@ return {
       body_model = "UploadKeystoreRequestBody",
       request = { type = "object", fields = {
         description = { type = "string" },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         privacy = { type = "string", required = true },
       } },
       response = { ref = "UploadKeystoreResponse" },

@@ -399,23 +399,16 @@ return {
     DomainsStatusesRequestBody = { type = "object", fields = {
       domain_ids = { type = "string" },
     } },
-    DownloadBuildFullLogResponse = { type = "object" },
-    DownloadBuildLogResponse = { type = "object" },
     DownloadBuildRealTimeLogResponse = { type = "object", fields = {
       error = { type = "string" },
       result = { ref = "OctopusV3LogResponseBodyResult" },
       status = { type = "string" },
     } },
-    DownloadJunitCoverageZipResponse = { type = "object" },
-    DownloadKeystoreByNameResponse = { type = "object" },
-    DownloadKeystoreResponse = { type = "object" },
-    DownloadLogByRecordIdResponse = { type = "object" },
     DownloadRealTimeLogResponse = { type = "object", fields = {
       error = { type = "string" },
       result = { ref = "RealTimeLogResponseBodyResult" },
       status = { type = "string" },
     } },
-    DownloadTaskLogResponse = { type = "object" },
     EnableBuildJobResponse = { type = "object", fields = {
       status = { type = "string" },
     } },
@@ -1161,7 +1154,6 @@ return {
       result = { ref = "IsDisableResult" },
       status = { type = "string" },
     } },
-    ShowDockerfileTemplateResponse = { type = "object" },
     ShowDomainStatusResponse = { type = "object", fields = {
       error = { type = "string" },
       result = { ref = "ShowDomainStatusResult" },

@@ -162,7 +162,8 @@ return {
       request = { type = "object", fields = {
         task_id = { type = "string", required = true, location = "query" },
       } },
-      response = { ref = "DownloadTaskReportResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     execute_generate_report = {
       sdk_operation = "ExecuteGenerateReport",

@@ -103,7 +103,6 @@ return {
       protocol_type = { type = "string", enum = { "http://", "https://" } },
       top_level_domain_id = { type = "string" },
     } },
-    DownloadTaskReportResponse = { type = "object" },
     ExecuteGenerateReportRequestBody = { type = "object", fields = {
       task_id = { type = "string", required = true },
     } },

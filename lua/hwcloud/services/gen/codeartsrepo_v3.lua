@@ -878,7 +878,8 @@ return {
         repository_uuid = { type = "string", required = true, location = "path" },
         sha = { type = "string", required = true, location = "query" },
       } },
-      response = { ref = "ShowRepositoryArchiveResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     show_repository_by_uuid = {
       sdk_operation = "ShowRepositoryByUuid",

@@ -1073,7 +1073,6 @@ return {
       result = { type = "integer" },
       status = { type = "string" },
     } },
-    ShowRepositoryArchiveResponse = { type = "object" },
     ShowRepositoryByUuidResponse = { type = "object", fields = {
       error = { ref = "Error" },
       result = { ref = "RepoInfoV2" },

@@ -1194,7 +1194,8 @@ return {
         repository_id = { type = "integer", required = true, location = "path" },
         sha = { type = "string", location = "query" },
       } },
-      response = { ref = "DownloadArchiveResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     download_blobs_raw = {
       sdk_operation = "DownloadBlobsRaw",
@@ -1207,7 +1208,8 @@ return {
         file_path = { type = "string", required = true, location = "query" },
         repository_id = { type = "integer", required = true, location = "path" },
       } },
-      response = { ref = "DownloadBlobsRawResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     execute_repository_statistics = {
       sdk_operation = "ExecuteRepositoryStatistics",
@@ -1230,7 +1232,8 @@ return {
       request = { type = "object", fields = {
         repository_ids = { type = "array", items = { type = "integer" } },
       } },
-      response = { ref = "ExportTenantRepositoriesResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     import_merge_request = {
       sdk_operation = "ImportMergeRequest",
@@ -3196,7 +3199,8 @@ return {
         repository_id = { type = "integer", required = true, location = "path" },
         sha = { type = "string", required = true, location = "query" },
       } },
-      response = { ref = "ShowFileContentResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     show_file_raw = {
       sdk_operation = "ShowFileRaw",
@@ -3208,7 +3212,8 @@ return {
         ref = { type = "string", location = "query" },
         repository_id = { type = "integer", required = true, location = "path" },
       } },
-      response = { ref = "ShowFileRawResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     show_group = {
       sdk_operation = "ShowGroup",

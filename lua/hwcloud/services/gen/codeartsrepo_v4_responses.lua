@@ -1158,8 +1158,6 @@ return {
       ahead = { type = "integer" },
       behind = { type = "integer" },
     } },
-    DownloadArchiveResponse = { type = "object" },
-    DownloadBlobsRawResponse = { type = "object" },
     E2ePolicyDto = { type = "object", fields = {
       auto_extract = { type = "boolean" },
       prefix_symbol = { type = "string" },
@@ -1171,7 +1169,6 @@ return {
       name = { type = "string" },
     } },
     ExecuteRepositoryStatisticsResponse = { type = "object" },
-    ExportTenantRepositoriesResponse = { type = "object" },
     ExportTenantRepositoryBody = { type = "object", fields = {
       repository_ids = { type = "array", items = { type = "integer" } },
     } },
@@ -2931,8 +2928,6 @@ return {
     ShowDiffLinesResponse = { type = "object", fields = {
       text = { type = "string" },
     } },
-    ShowFileContentResponse = { type = "object" },
-    ShowFileRawResponse = { type = "object" },
     ShowFileResponse = { type = "object", fields = {
       blob_id = { type = "string" },
       commit = { ref = "RepositoryCommitDto" },

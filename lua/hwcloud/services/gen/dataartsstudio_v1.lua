@@ -3526,7 +3526,8 @@ return {
         body = { type = "array", location = "whole_body", items = { type = "string" } },
         workspace = { type = "string", required = true, location = "header" },
       } },
-      response = { ref = "ExportDataServiceExcelResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     export_data_service_excel_template = {
       sdk_operation = "ExportDataServiceExcelTemplate",
@@ -3537,7 +3538,8 @@ return {
         ["Dlm-Type"] = { type = "string", location = "header", enum = { "SHARED", "EXCLUSIVE" } },
         workspace = { type = "string", required = true, location = "header" },
       } },
-      response = { ref = "ExportDataServiceExcelTemplateResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     export_data_service_zip = {
       sdk_operation = "ExportDataServiceZip",
@@ -3559,7 +3561,8 @@ return {
         tags = { type = "array", items = { type = "string" } },
         workspace = { type = "string", required = true, location = "header" },
       } },
-      response = { ref = "ExportDataServiceZipResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     export_design_model_table_ddl = {
       sdk_operation = "ExportDesignModelTableDdl",
@@ -3615,7 +3618,7 @@ return {
       request = { type = "object", fields = {
         ["X-Project-Id"] = { type = "string", location = "header" },
         ["action-id"] = { type = "string", required = true, location = "query" },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         ["skip-exist"] = { type = "boolean", location = "query" },
         workspace = { type = "string", required = true, location = "header" },
       } },
@@ -3643,7 +3646,7 @@ return {
       body_model = "ImportDataServiceExcelRequestBody",
       request = { type = "object", fields = {
         ["Dlm-Type"] = { type = "string", location = "header", enum = { "SHARED", "EXCLUSIVE" } },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         workspace = { type = "string", required = true, location = "header" },
       } },
       response = { ref = "ImportDataServiceExcelResponse" },
@@ -3670,7 +3673,7 @@ return {
         ["X-Project-Id"] = { type = "string", location = "header" },
         ["action-id"] = { type = "string", required = true, location = "query", enum = { "import_relation", "import_dimension", "import_codetable", "import_datastandard", "import_bizmetric", "import_bizcatalog", "import_atomic", "import_derivative", "import_compound", "import_aggregation" } },
         directory_id = { type = "string", location = "query" },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         model_id = { type = "string", location = "query" },
         ["skip-exist"] = { type = "boolean", location = "query" },
         workspace = { type = "string", required = true, location = "header" },

@@ -1973,9 +1973,6 @@ return {
     ExecuteApiToInstanceResponse = { type = "object" },
     ExecuteSecurityDiagnoseResponse = { type = "object" },
     ExecuteTaskActionResponse = { type = "object" },
-    ExportDataServiceExcelResponse = { type = "object" },
-    ExportDataServiceExcelTemplateResponse = { type = "object" },
-    ExportDataServiceZipResponse = { type = "object" },
     ExportDesignModelTableDDLResultData = { type = "object", fields = {
       value = { type = "string" },
     } },

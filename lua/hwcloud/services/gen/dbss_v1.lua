@@ -990,7 +990,8 @@ return {
         agent_id = { type = "string", required = true, location = "path" },
         instance_id = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "DownloadAuditAgentNewResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     download_audit_report = {
       sdk_operation = "DownloadAuditReport",
@@ -1002,7 +1003,8 @@ return {
         instance_id = { type = "string", required = true, location = "path" },
         ["local"] = { type = "string", location = "query" },
       } },
-      response = { ref = "DownloadAuditReportResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     list_alarm_topic_config_info = {
       sdk_operation = "ListAlarmTopicConfigInfo",

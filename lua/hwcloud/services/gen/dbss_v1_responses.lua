@@ -673,11 +673,9 @@ return {
       system_use_percent = { type = "integer" },
       time = { type = "string" },
     } },
-    DownloadAuditAgentNewResponse = { type = "object" },
     DownloadAuditAgentResponse = { type = "object", fields = {
       result = { type = "string" },
     } },
-    DownloadAuditReportResponse = { type = "object" },
     EcsSpecificationBean = { type = "object", fields = {
       az_type = { type = "string" },
       azs = { type = "array", required = true, items = { type = "string" } },

@@ -611,7 +611,8 @@ return {
         instance_id = { type = "string", required = true, location = "path" },
         task_id = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "DownloadHotKeyResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     download_ssl_cert = {
       sdk_operation = "DownloadSslCert",

@@ -482,7 +482,6 @@ return {
     DownloadBackupFilesReq = { type = "object", fields = {
       expiration = { type = "integer", required = true },
     } },
-    DownloadHotKeyResponse = { type = "object" },
     DownloadSslCertResponse = { type = "object", fields = {
       bucket_name = { type = "string" },
       file_name = { type = "string" },

@@ -112,7 +112,8 @@ return {
         ["X-Language"] = { type = "string", location = "header", enum = { "zh-cn", "en-us" } },
         job_id = { type = "string", required = true, location = "query" },
       } },
-      response = { ref = "DownloadApplicationCodeResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     list_applications_v6 = {
       sdk_operation = "ListApplicationsV6",

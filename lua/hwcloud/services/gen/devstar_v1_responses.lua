@@ -73,7 +73,6 @@ return {
     DeploymentJobConfirmType = { type = "object", fields = {
       type = { type = "string", enum = { "stop", "continue" } },
     } },
-    DownloadApplicationCodeResponse = { type = "object" },
     FileTreeNode = { type = "object", fields = {
       file_name = { type = "string" },
       file_path = { type = "string" },

@@ -801,7 +801,8 @@ return {
         compare_type = { type = "string", location = "query" },
         job_id = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "DownloadCompareResultFileResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     list_available_node_types = {
       sdk_operation = "ListAvailableNodeTypes",

@@ -384,7 +384,6 @@ return {
       id = { type = "string" },
       status = { type = "string", enum = { "success", "failed" } },
     } },
-    DownloadCompareResultFileResponse = { type = "object" },
     EndpointVO = { type = "object", fields = {
       az_code = { type = "string" },
       cluster_mode = { type = "string" },

@@ -877,7 +877,8 @@ return {
         ["X-Language"] = { type = "string", location = "header", enum = { "en-us", "zh-cn" } },
         files = { type = "array", required = true, items = { type = "string" } },
       } },
-      response = { ref = "DownloadCreateTemplateResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     download_db_object_template = {
       sdk_operation = "DownloadDbObjectTemplate",
@@ -889,7 +890,8 @@ return {
         file_import_db_level = { type = "string", location = "query", enum = { "database", "table", "column", "partition" } },
         job_id = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "DownloadDbObjectTemplateResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     execute_job_action = {
       sdk_operation = "ExecuteJobAction",
@@ -951,7 +953,7 @@ return {
       body_model = "ImportBatchCreateJobsRequestBody",
       request = { type = "object", fields = {
         ["X-Language"] = { type = "string", location = "header", enum = { "en-us", "zh-cn" } },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         type = { type = "string" },
       } },
       response = { ref = "ImportBatchCreateJobsResponse" },
@@ -1506,7 +1508,8 @@ return {
         job_id = { type = "string", required = true, location = "path" },
         type = { type = "string", required = true, location = "query", enum = { "detail", "synchronized", "change" } },
       } },
-      response = { ref = "ShowDbObjectTemplateResultResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     show_db_objects_list = {
       sdk_operation = "ShowDbObjectsList",
@@ -2030,7 +2033,7 @@ return {
       body_model = "UploadDbObjectTemplateRequestBody",
       request = { type = "object", fields = {
         ["X-Language"] = { type = "string", location = "header", enum = { "en-us", "zh-cn" } },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         file_import_db_level = { type = "string", location = "query", enum = { "database", "table", "column", "partition" } },
         file_import_mapping_type = { type = "string", location = "query" },
         job_id = { type = "string", required = true, location = "path" },
@@ -2045,7 +2048,7 @@ return {
       body_model = "UploadJdbcDriverRequestBody",
       request = { type = "object", fields = {
         ["X-Language"] = { type = "string", location = "header", enum = { "en-us", "zh-cn" } },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
       } },
       response = { type = "any" },
     },
@@ -2058,7 +2061,7 @@ return {
       request = { type = "object", fields = {
         ["X-Language"] = { type = "string", location = "header", enum = { "en-us", "zh-cn" } },
         driver_type = { type = "string", required = true, location = "query", enum = { "db2", "informix" } },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
       } },
       response = { type = "any" },
     },

@@ -371,8 +371,6 @@ return {
       error_code = { type = "string" },
       error_msg = { type = "string" },
     } },
-    DownloadCreateTemplateResponse = { type = "object" },
-    DownloadDbObjectTemplateResponse = { type = "object" },
     DriverInfo = { type = "object", fields = {
       driver_name = { type = "string" },
       last_modified = { type = "string" },
@@ -1094,7 +1092,6 @@ return {
       process_status = { type = "string" },
       send_success = { type = "boolean" },
     } },
-    ShowDbObjectTemplateResultResponse = { type = "object" },
     ShowDbObjectsListResponse = { type = "object", fields = {
       id = { type = "string" },
       max_table_num = { type = "integer" },

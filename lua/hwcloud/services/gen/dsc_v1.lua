@@ -195,10 +195,10 @@ return {
       request = { type = "object", fields = {
         blind_watermark = { type = "string" },
         doc_type = { type = "string", required = true },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         file_password = { type = "string" },
         font_size = { type = "string" },
-        image_mark = { type = "string" },
+        image_mark = { type = "file" },
         marked_file_password = { type = "string" },
         opacity = { type = "string" },
         readonly_password = { type = "string" },
@@ -206,7 +206,8 @@ return {
         visible_type = { type = "string" },
         visible_watermark = { type = "string" },
       } },
-      response = { ref = "CreateDocWatermarkResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     create_doc_watermark_by_address = {
       sdk_operation = "CreateDocWatermarkByAddress",
@@ -240,10 +241,11 @@ return {
       body_model = "CreateImageWatermarkRequestBody",
       request = { type = "object", fields = {
         blind_watermark = { type = "string" },
-        file = { type = "string", required = true },
-        image_watermark = { type = "string" },
+        file = { type = "file", required = true },
+        image_watermark = { type = "file" },
       } },
-      response = { ref = "CreateImageWatermarkResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     create_image_watermark_by_address = {
       sdk_operation = "CreateImageWatermarkByAddress",
@@ -382,7 +384,7 @@ return {
       body_model = "ShowDocWatermarkRequestBody",
       request = { type = "object", fields = {
         doc_type = { type = "string", required = true },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         file_password = { type = "string" },
       } },
       response = { ref = "ShowDocWatermarkResponse" },
@@ -408,7 +410,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "ShowImageWatermarkRequestBody",
       request = { type = "object", fields = {
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         mark_len = { type = "string" },
       } },
       response = { ref = "ShowImageWatermarkResponse" },
@@ -433,9 +435,10 @@ return {
       content_type = "multipart/form-data",
       body_model = "ShowImageWatermarkWithImageRequestBody",
       request = { type = "object", fields = {
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
       } },
-      response = { ref = "ShowImageWatermarkWithImageResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     show_image_watermark_with_image_by_address = {
       sdk_operation = "ShowImageWatermarkWithImageByAddress",

@@ -88,7 +88,6 @@ return {
       visible_type = { type = "string" },
       visible_watermark = { type = "string" },
     } },
-    CreateDocWatermarkResponse = { type = "object" },
     CreateImageWatermarkByAddressRequestBody = { type = "object", fields = {
       blind_watermark = { type = "string" },
       dst_file = { type = "string" },
@@ -105,7 +104,6 @@ return {
       file = { type = "file", required = true },
       image_watermark = { type = "file" },
     } },
-    CreateImageWatermarkResponse = { type = "object" },
     CreateProductOrderResponse = { type = "object", fields = {
       order_id = { type = "string" },
     } },
@@ -398,7 +396,6 @@ return {
     ShowImageWatermarkWithImageRequestBody = { type = "object", fields = {
       file = { type = "file", required = true },
     } },
-    ShowImageWatermarkWithImageResponse = { type = "object" },
     ShowOpenApiCalledRecordsResponse = { type = "object", fields = {
       failed = { type = "integer" },
       next_marker = { type = "string" },

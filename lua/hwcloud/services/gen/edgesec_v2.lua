@@ -421,7 +421,8 @@ return {
         offset = { type = "integer", location = "query" },
         start_time = { type = "integer", required = true, location = "query" },
       } },
-      response = { ref = "DownloadDdosAttackLogsResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     reset_http_ignore_rule = {
       sdk_operation = "ResetHttpIgnoreRule",

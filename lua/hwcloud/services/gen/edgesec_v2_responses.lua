@@ -286,7 +286,6 @@ return {
       num = { type = "integer" },
       web_tag = { type = "string" },
     } },
-    DownloadDdosAttackLogsResponse = { type = "object" },
     GeoClassificationItem = { type = "object", fields = {
       items = { type = "array", items = { ref = "GeoItem" } },
       total = { type = "integer" },

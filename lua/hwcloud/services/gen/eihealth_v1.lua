@@ -716,7 +716,8 @@ return {
         name = { type = "string" },
         receptor_file = { ref = "ReceptorDrugFileReq", required = true },
       } },
-      response = { ref = "CreateDrugLigandInteraction2dSvgResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     create_drug_ligand_preview_task = {
       sdk_operation = "CreateDrugLigandPreviewTask",
@@ -1368,7 +1369,8 @@ return {
         type = { type = "string", enum = { "PRIVATE", "PUBLIC" } },
         url = { type = "string" },
       } },
-      response = { ref = "DownloadDataResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     download_public_data = {
       sdk_operation = "DownloadPublicData",
@@ -3105,7 +3107,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "UpdateVendorRequestBody",
       request = { type = "object", fields = {
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         name = { type = "string", required = true },
       } },
       response = { ref = "UpdateVendorResponse" },
@@ -3138,7 +3140,7 @@ return {
       body_model = "UploadDataRequestBody",
       request = { type = "object", fields = {
         eihealth_project_id = { type = "string", required = true, location = "path" },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         file_name = { type = "string" },
         md5 = { type = "string" },
         multipart_id = { type = "string" },

@@ -342,7 +342,6 @@ return {
       name = { type = "string" },
       receptor_file = { ref = "ReceptorDrugFileReq", required = true },
     } },
-    CreateDrugLigandInteraction2dSvgResponse = { type = "object" },
     CreateDrugLigandPreviewTaskResponse = { type = "object", fields = {
       id = { type = "string" },
     } },
@@ -659,7 +658,6 @@ return {
       type = { type = "string", enum = { "PRIVATE", "PUBLIC" } },
       url = { type = "string" },
     } },
-    DownloadDataResponse = { type = "object" },
     DownloadPublicDataReq = { type = "object", fields = {
       type = { type = "string", enum = { "PUBLIC", "EXTRANET" } },
       url = { type = "string" },

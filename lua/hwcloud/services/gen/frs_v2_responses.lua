@@ -26,7 +26,7 @@ return {
     AddFacesByFileRequestBody = { type = "object", fields = {
       external_fields = { type = "string" },
       external_image_id = { type = "string" },
-      image_file = { type = "string", required = true },
+      image_file = { type = "file", required = true },
       single = { type = "boolean" },
     } },
     AddFacesByFileResponse = { type = "object", fields = {
@@ -83,8 +83,8 @@ return {
       similarity = { type = "number" },
     } },
     CompareFaceByFileRequestBody = { type = "object", fields = {
-      image1_file = { type = "string", required = true },
-      image2_file = { type = "string", required = true },
+      image1_file = { type = "file", required = true },
+      image2_file = { type = "file", required = true },
     } },
     CompareFaceByFileResponse = { type = "object", fields = {
       image1_face = { ref = "CompareFace" },
@@ -131,14 +131,14 @@ return {
       faces = { type = "array", items = { ref = "DetectFace" } },
     } },
     DetectFaceByFileIntlRequestBody = { type = "object", fields = {
-      image_file = { type = "string", required = true },
+      image_file = { type = "file", required = true },
     } },
     DetectFaceByFileIntlResponse = { type = "object", fields = {
       faces = { type = "array", items = { ref = "DetectFace" } },
     } },
     DetectFaceByFileRequestBody = { type = "object", fields = {
       attributes = { type = "string" },
-      image_file = { type = "string", required = true },
+      image_file = { type = "file", required = true },
     } },
     DetectFaceByFileResponse = { type = "object", fields = {
       faces = { type = "array", items = { ref = "DetectFace" } },
@@ -161,7 +161,7 @@ return {
       action_time = { type = "string" },
       actions = { type = "string", required = true },
       nod_threshold = { type = "number" },
-      video_file = { type = "string", required = true },
+      video_file = { type = "file", required = true },
     } },
     DetectLiveByFileIntlResponse = { type = "object", fields = {
       ["video-result"] = { ref = "LiveDetectRespVideoresult" },
@@ -171,7 +171,7 @@ return {
       action_time = { type = "string" },
       actions = { type = "string", required = true },
       nod_threshold = { type = "number" },
-      video_file = { type = "string", required = true },
+      video_file = { type = "file", required = true },
     } },
     DetectLiveByFileResponse = { type = "object", fields = {
       ["video-result"] = { ref = "LiveDetectRespVideoresult" },
@@ -190,7 +190,7 @@ return {
       ["warning-list"] = { type = "array", items = { ref = "WarningList" } },
     } },
     DetectLiveFaceByFileRequestBody = { type = "object", fields = {
-      image_file = { type = "string", required = true },
+      image_file = { type = "file", required = true },
     } },
     DetectLiveFaceByFileResponse = { type = "object", fields = {
       result = { ref = "LiveDetectFaceRespResult" },
@@ -308,7 +308,7 @@ return {
     } },
     SearchFaceByFileRequestBody = { type = "object", fields = {
       filter = { type = "string" },
-      image_file = { type = "string", required = true },
+      image_file = { type = "file", required = true },
       return_fields = { type = "string" },
       sort = { type = "string" },
       threshold = { type = "number" },

@@ -1376,7 +1376,8 @@ return {
         instance_id = { type = "string", required = true, location = "path" },
         template_type = { type = "string", required = true, location = "query" },
       } },
-      response = { ref = "DownloadImportExcelTemplateResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     download_realtime_session = {
       sdk_operation = "DownloadRealtimeSession",
@@ -1389,7 +1390,8 @@ return {
         node_id = { type = "string", required = true, location = "path" },
         request_id = { type = "string", required = true, location = "query" },
       } },
-      response = { ref = "DownloadRealtimeSessionResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     download_slow_log_file = {
       sdk_operation = "DownloadSlowLogFile",
@@ -4171,7 +4173,7 @@ return {
       request = { type = "object", fields = {
         ["X-Language"] = { type = "string", location = "header" },
         database_scope = { type = "string" },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         instance_id = { type = "string", required = true, location = "path" },
         is_instance_level = { type = "string" },
         is_support_regexp = { type = "string" },

@@ -828,8 +828,6 @@ return {
     DownloadDdlLogsResponse = { type = "object", fields = {
       download_files = { type = "array", items = { ref = "DownLoadFileInfoItem" } },
     } },
-    DownloadImportExcelTemplateResponse = { type = "object" },
-    DownloadRealtimeSessionResponse = { type = "object" },
     DownloadSlowLogFileItem = { type = "object", fields = {
       create_at = { type = "integer" },
       file_link = { type = "string" },
@@ -3094,7 +3092,7 @@ return {
     } },
     UploadImportExcelTemplateRequestBody = { type = "object", fields = {
       database_scope = { type = "string" },
-      file = { type = "string", required = true },
+      file = { type = "file", required = true },
       is_instance_level = { type = "string" },
       is_support_regexp = { type = "string" },
       selected_dbs = { type = "string", required = true },

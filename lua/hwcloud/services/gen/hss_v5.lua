@@ -4148,7 +4148,8 @@ return {
         file_id = { type = "string", required = true, location = "path" },
         region = { type = "string", location = "header" },
       } },
-      response = { ref = "ListDownloadExportedFileResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     list_event_att_ck = {
       sdk_operation = "ListEventAttCk",
@@ -8763,7 +8764,8 @@ return {
         enterprise_project_id = { type = "string", location = "query" },
         type = { type = "string", required = true, location = "query", enum = { "agent_batch_install_windows", "agent_single_install_windows", "agent_third_party_cloud_batch_install_windows", "agent_third_party_cloud_single_install_windows", "agent_other_accounts_batch_install_windows", "agent_other_accounts_single_install_windows" } },
       } },
-      response = { ref = "ShowScriptFileResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     show_security_check_cluster_report = {
       sdk_operation = "ShowSecurityCheckClusterReport",
@@ -9765,7 +9767,7 @@ return {
       body_model = "UploadReportLogoRequestBody",
       request = { type = "object", fields = {
         enterprise_project_id = { type = "string", location = "query" },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
       } },
       response = { ref = "UploadReportLogoResponse" },
     },

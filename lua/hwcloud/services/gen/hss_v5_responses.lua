@@ -3731,7 +3731,6 @@ return {
       data_list = { type = "array", items = { ref = "PluginResponseInfo" } },
       total_num = { type = "integer" },
     } },
-    ListDownloadExportedFileResponse = { type = "object" },
     ListEventAttCkResponse = { type = "object", fields = {
       data_list = { type = "array", items = { ref = "EventAttCkDetailResponseInfo" } },
     } },
@@ -6514,7 +6513,6 @@ return {
       scan_status = { type = "string" },
       scaned_time = { type = "integer" },
     } },
-    ShowScriptFileResponse = { type = "object" },
     ShowSecurityCheckClusterReportResponse = { type = "object", fields = {
       app_list = { type = "array", items = { ref = "ClusterSecurityCheckAppInfo" } },
       app_num = { type = "integer" },

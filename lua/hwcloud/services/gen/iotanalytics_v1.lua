@@ -631,7 +631,8 @@ return {
         job_id = { type = "string", required = true, location = "path" },
         run_id = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "ExportDatasetResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     import_data = {
       sdk_operation = "ImportData",

@@ -301,7 +301,6 @@ return {
       products = { type = "array", required = true, items = { type = "string" } },
       rule_actions = { type = "array", required = true, items = { ref = "IotdaRuleAction" } },
     } },
-    ExportDatasetResponse = { type = "object" },
     FunctionGraphContentRsp = { type = "object", fields = {
       ak = { type = "string" },
       finalUrl = { type = "string" },

@@ -816,7 +816,7 @@ return {
       request = { type = "object", fields = {
         ds_id = { type = "string", required = true, location = "path" },
         edge_node_id = { type = "string", required = true, location = "path" },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         update_type = { type = "string", required = true, location = "query", enum = { "PARTIAL", "COMPLETE" } },
       } },
       response = { type = "string" },
@@ -1094,7 +1094,8 @@ return {
         ds_id = { type = "string", required = true, location = "path" },
         edge_node_id = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "ShowPointTemplateResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     show_points = {
       sdk_operation = "ShowPoints",
@@ -1105,7 +1106,8 @@ return {
         ds_id = { type = "string", required = true, location = "path" },
         edge_node_id = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "ShowPointsResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     show_product_config = {
       sdk_operation = "ShowProductConfig",

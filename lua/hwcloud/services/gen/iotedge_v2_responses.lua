@@ -776,8 +776,6 @@ return {
       tpl_id = { type = "string" },
       update_time = { type = "string" },
     } },
-    ShowPointTemplateResponse = { type = "object" },
-    ShowPointsResponse = { type = "object" },
     ShowProductConfigResponse = { type = "object", fields = {
       description = { type = "string" },
       properties = { type = "array", items = { type = "any" } },

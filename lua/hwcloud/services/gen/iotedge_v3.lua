@@ -66,7 +66,7 @@ return {
       body_model = "CreateAppVersionRequestBody",
       request = { type = "object", fields = {
         app_id = { type = "string", required = true, location = "path" },
-        chart = { type = "string", required = true },
+        chart = { type = "file", required = true },
         images = { type = "string" },
         version = { type = "string", required = true, location = "query" },
       } },
@@ -149,7 +149,8 @@ return {
         app_id = { type = "string", required = true, location = "path" },
         version = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "DownloadAppVersionResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     list_app_image = {
       sdk_operation = "ListAppImage",

@@ -70,7 +70,6 @@ return {
       update_time = { type = "string" },
       version = { type = "string" },
     } },
-    DownloadAppVersionResponse = { type = "object" },
     ListAppImageResponse = { type = "object", fields = {
       app_images = { type = "array", items = { ref = "QueryAppImageResponseDTO" } },
       count = { type = "integer" },

@@ -1069,7 +1069,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "UploadAimMsgSignatureFileRequestBody",
       request = { type = "object", fields = {
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         file_desc = { type = "string", location = "query" },
       } },
       response = { ref = "UploadAimMsgSignatureFileResponse" },
@@ -1099,7 +1099,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "UploadMediaRequestBody",
       request = { type = "object", fields = {
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         file_type = { type = "string", required = true },
       } },
       response = { ref = "UploadMediaResponse" },

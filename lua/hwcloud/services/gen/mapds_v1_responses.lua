@@ -37,6 +37,5 @@ return {
     ShowCredentialResponse = { type = "object", fields = {
       credentials = { type = "array", items = { ref = "CredentialsRespCredentials" } },
     } },
-    ShowMapTileResponse = { type = "object" },
   },
 }

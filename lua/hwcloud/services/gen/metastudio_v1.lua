@@ -1131,7 +1131,7 @@ return {
       body_model = "CreateDocumentRequestBody",
       request = { type = "object", fields = {
         ["X-App-UserId"] = { type = "string", location = "header" },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         knowledge_library_id = { type = "string", required = true, location = "query" },
       } },
       response = { ref = "CreateDocumentResponse" },
@@ -1505,7 +1505,7 @@ return {
       body_model = "CreatePictureModelingJobRequestBody",
       request = { type = "object", fields = {
         ["X-App-UserId"] = { type = "string", location = "header" },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         name = { type = "string", required = true },
         notify_url = { type = "string" },
         style_id = { type = "string", required = true },
@@ -2375,7 +2375,8 @@ return {
         once_token = { type = "string", required = true, location = "query" },
         tenant_id = { type = "string", required = true, location = "query" },
       } },
-      response = { ref = "Download2dModelTraningEncryptFileResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     download_document = {
       sdk_operation = "DownloadDocument",
@@ -2386,7 +2387,8 @@ return {
         ["X-App-UserId"] = { type = "string", location = "header" },
         document_id = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "DownloadDocumentResponse" },
+      response = { type = "string" },
+      answer = "bytes",
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     download_result_file = {
@@ -2397,7 +2399,8 @@ return {
       request = { type = "object", fields = {
         id = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "DownloadResultFileResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     download_template = {
       sdk_operation = "DownloadTemplate",
@@ -2407,7 +2410,8 @@ return {
       request = { type = "object", fields = {
         resource = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "DownloadTemplateResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     execute2d_model_training_command_by_user = {
       sdk_operation = "Execute2dModelTrainingCommandByUser",
@@ -2468,7 +2472,8 @@ return {
         export_type = { type = "integer", required = true, location = "query" },
         skill_id = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "ExportKnowledgeSkillResponse" },
+      response = { type = "string" },
+      answer = "bytes",
       response_headers = { ["x-request-id"] = "X-Request-Id" },
     },
     export_resource = {
@@ -2490,7 +2495,7 @@ return {
       body_model = "ImportResourceRequestBody",
       request = { type = "object", fields = {
         business_id = { type = "string", location = "query" },
-        file = { type = "string" },
+        file = { type = "file" },
         resource = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "ImportResourceResponse" },
@@ -3656,7 +3661,8 @@ return {
         once_token = { type = "string", required = true, location = "query" },
         tenant_id = { type = "string", required = true, location = "query" },
       } },
-      response = { ref = "ShowEncryptFileResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     show_hot_question = {
       sdk_operation = "ShowHotQuestion",
@@ -4622,7 +4628,7 @@ return {
       request = { type = "object", fields = {
         ["X-App-UserId"] = { type = "string", location = "header" },
         document_id = { type = "string", required = true, location = "path" },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
       } },
       response = { ref = "UpdateDocumentResponse" },
       response_headers = { ["x-request-id"] = "X-Request-Id" },

@@ -972,10 +972,6 @@ return {
       task_status = { type = "string" },
       update_time = { type = "string" },
     } },
-    Download2dModelTraningEncryptFileResponse = { type = "object" },
-    DownloadDocumentResponse = { type = "object" },
-    DownloadResultFileResponse = { type = "object" },
-    DownloadTemplateResponse = { type = "object" },
     Execute2dModelTrainingCommandByUserReq = { type = "object", fields = {
       command = { type = "string", required = true, enum = { "SUBMITVERIFYING", "CONFIRM_ACCEPT", "CONFIRM_REJECT", "CONFIRM_ANSWER", "CONFIRM_PENDING", "CONFIRM_ACTIVE", "GET_MULTIPART_UPLOADED", "CONFIRM_REPAIR", "CONFIRM_MULTIPART_UPLOADED", "GET_ACTION_VIDEO_MULTIPART_UPLOADED", "CONFIRM_ACTION_VIDEO_MULTIPART_UPLOADED", "CONFIRM_AUTHORIZATION_LETTER", "DELETE_JOB_VIDEO" } },
       command_message = { type = "string", enum = { "UPDATE_VIDEO", "UPLOAD_VIDEO", "CONFIRM_ACTION_VIDEO", "GET_ACTION_VIDEO_MULTIPART" } },
@@ -997,7 +993,6 @@ return {
     ExecuteTransferAssetActionResponse = { type = "object", fields = {
       accept_respone = { ref = "TransAcceptResponse" },
     } },
-    ExportKnowledgeSkillResponse = { type = "object" },
     ExportResourceResponse = { type = "object", fields = {
       value = { type = "string" },
     } },
@@ -1985,7 +1980,6 @@ return {
       split_type = { type = "integer" },
       update_time = { type = "string" },
     } },
-    ShowEncryptFileResponse = { type = "object" },
     ShowHotQuestionResponse = { type = "object", fields = {
       create_time = { type = "string" },
       hot_question = { type = "string" },

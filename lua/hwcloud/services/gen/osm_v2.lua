@@ -376,7 +376,8 @@ return {
         accessory_id = { type = "string", required = true, location = "path" },
         group_id = { type = "string", location = "query" },
       } },
-      response = { ref = "DownloadAccessoriesResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     download_cases = {
       sdk_operation = "DownloadCases",
@@ -401,7 +402,8 @@ return {
         timezone = { type = "string", required = true, location = "query" },
         x_customer_name = { type = "string", location = "query" },
       } },
-      response = { ref = "DownloadCasesResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     download_images = {
       sdk_operation = "DownloadImages",
@@ -415,7 +417,8 @@ return {
         accessory_id = { type = "string", required = true, location = "path" },
         group_id = { type = "string", location = "query" },
       } },
-      response = { ref = "DownloadImagesResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     list_accessory_access_urls = {
       sdk_operation = "ListAccessoryAccessUrls",
@@ -1278,7 +1281,7 @@ return {
         ["X-Language"] = { type = "string", location = "header" },
         ["X-Site"] = { type = "integer", location = "header" },
         ["X-Time-Zone"] = { type = "string", location = "header" },
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         form_data = { type = "string", required = true },
       } },
       response = { ref = "UploadAccessoryResponse" },

@@ -242,9 +242,6 @@ return {
       tenantId = { type = "string" },
       userId = { type = "string" },
     } },
-    DownloadAccessoriesResponse = { type = "object" },
-    DownloadCasesResponse = { type = "object" },
-    DownloadImagesResponse = { type = "object" },
     ExtendsParamV2 = { type = "object", fields = {
       default_value = { type = "string" },
       is_sensitive = { type = "integer" },

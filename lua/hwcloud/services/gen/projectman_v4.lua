@@ -462,7 +462,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "CreateIpdProjectIssueAttachmentRequestBody",
       request = { type = "object", fields = {
-        attachment = { type = "string", required = true },
+        attachment = { type = "file", required = true },
         issue_id = { type = "string", required = true, location = "path" },
         project_id = { type = "string", required = true, location = "path" },
       } },
@@ -722,7 +722,8 @@ return {
         issue_id = { type = "string", required = true, location = "path" },
         project_id = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "DownloadAttachmentResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     download_image_file = {
       sdk_operation = "DownloadImageFile",
@@ -733,7 +734,8 @@ return {
         image_uri = { type = "string", required = true, location = "query" },
         project_id = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "DownloadImageFileResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     download_ipd_image_in_issue = {
       sdk_operation = "DownloadIpdImageInIssue",
@@ -745,7 +747,8 @@ return {
         issue_id = { type = "string", required = true, location = "query" },
         project_id = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "DownloadIpdImageInIssueResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     download_ipd_issue_attachment = {
       sdk_operation = "DownloadIpdIssueAttachment",
@@ -1735,7 +1738,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "UploadAttachmentsRequestBody",
       request = { type = "object", fields = {
-        attachment = { type = "string", required = true },
+        attachment = { type = "file", required = true },
         issue_id = { type = "string", required = true, location = "path" },
         project_id = { type = "string", required = true, location = "path" },
       } },
@@ -1748,7 +1751,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "UploadIpdImageInIssueRequestBody",
       request = { type = "object", fields = {
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         issue_id = { type = "string", required = true, location = "query" },
         project_id = { type = "string", required = true, location = "path" },
       } },
@@ -1761,7 +1764,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "UploadIssueImgRequestBody",
       request = { type = "object", fields = {
-        file = { type = "string", required = true },
+        file = { type = "file", required = true },
         project_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "UploadIssueImgResponse" },

@@ -608,9 +608,6 @@ return {
       project_id = { type = "string" },
       title = { type = "string" },
     } },
-    DownloadAttachmentResponse = { type = "object" },
-    DownloadImageFileResponse = { type = "object" },
-    DownloadIpdImageInIssueResponse = { type = "object" },
     DownloadIpdIssueAttachmentResponse = { type = "object" },
     FailureDetail = { type = "object", fields = {
       error_code = { type = "string" },

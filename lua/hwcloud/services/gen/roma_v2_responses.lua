@@ -1769,8 +1769,6 @@ return {
     DisassociateDomainV2Response = { type = "object" },
     DisassociateRequestThrottlingPolicyV2Response = { type = "object" },
     DisassociateSignatureKeyV2Response = { type = "object" },
-    DownloadAssetArchiveResponse = { type = "object" },
-    DownloadProductsResponse = { type = "object" },
     DuplicateApiInfo = { type = "object", fields = {
       api_id = { type = "string" },
       api_name = { type = "string" },
@@ -1805,12 +1803,9 @@ return {
       variable_name = { type = "string" },
       variable_value = { type = "string", required = true },
     } },
-    ExportApiDefinitionsV2Response = { type = "object" },
     ExportAssetResponse = { type = "object", fields = {
       job_id = { type = "string" },
     } },
-    ExportLiveDataApiDefinitionsV2Response = { type = "object" },
-    ExportMqsInstanceTopicResponse = { type = "object" },
     ExportOpenApiReq = { type = "object", fields = {
       apis = { type = "array", items = { type = "string" } },
       define = { type = "string", enum = { "spec", "proxy", "all", "dev" } },

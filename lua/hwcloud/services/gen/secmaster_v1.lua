@@ -1886,7 +1886,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "CreateCollectorFilesRequestBody",
       request = { type = "object", fields = {
-        file = { type = "string" },
+        file = { type = "file" },
         project_id = { type = "string", required = true, location = "path" },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
@@ -3149,7 +3149,8 @@ return {
         type = { type = "string", required = true, location = "query" },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "DownloadResourceTemplateResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     download_vulnerability_template = {
       sdk_operation = "DownloadVulnerabilityTemplate",
@@ -3160,7 +3161,8 @@ return {
         project_id = { type = "string", required = true, location = "path" },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "DownloadVulnerabilityTemplateResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     enable_alert_rule = {
       sdk_operation = "EnableAlertRule",
@@ -3200,7 +3202,7 @@ return {
         action = { type = "string", required = true },
         ids = { type = "string" },
         project_id = { type = "string", required = true, location = "path" },
-        uploadFile = { type = "string" },
+        uploadFile = { type = "file" },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "ExecuteLayoutResponse" },
@@ -3253,7 +3255,8 @@ return {
         project_id = { type = "string", required = true, location = "path" },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "ExportAopworkflowResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     export_collector_parser = {
       sdk_operation = "ExportCollectorParser",
@@ -3266,7 +3269,8 @@ return {
         project_id = { type = "string", required = true, location = "path" },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "ExportCollectorParserResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     export_dataobjects = {
       sdk_operation = "ExportDataobjects",
@@ -3340,7 +3344,8 @@ return {
         type = { type = "string", required = true, location = "query" },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "ExportResourcesResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     export_vulnerabilities = {
       sdk_operation = "ExportVulnerabilities",
@@ -3354,7 +3359,8 @@ return {
         title = { type = "array", items = { type = "string" } },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "ExportVulnerabilitiesResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     handle_shipper_authorization = {
       sdk_operation = "HandleShipperAuthorization",
@@ -3378,7 +3384,7 @@ return {
       body_model = "ImportAlertsRequestBody",
       request = { type = "object", fields = {
         project_id = { type = "string", required = true, location = "path" },
-        uploadFile = { type = "string", required = true },
+        uploadFile = { type = "file", required = true },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "ImportAlertsResponse" },
@@ -3391,7 +3397,7 @@ return {
       body_model = "ImportAopworkflowRequestBody",
       request = { type = "object", fields = {
         project_id = { type = "string", required = true, location = "path" },
-        uploadFile = { type = "string", required = true },
+        uploadFile = { type = "file", required = true },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "ImportAopworkflowResponse" },
@@ -3403,7 +3409,7 @@ return {
       content_type = "multipart/form-data",
       body_model = "ImportCollectorParserRequestBody",
       request = { type = "object", fields = {
-        files = { type = "string", required = true },
+        files = { type = "file", required = true },
         project_id = { type = "string", required = true, location = "path" },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
@@ -3418,7 +3424,7 @@ return {
       request = { type = "object", fields = {
         dataclass_name = { type = "string", required = true, location = "path" },
         project_id = { type = "string", required = true, location = "path" },
-        uploadFile = { type = "string" },
+        uploadFile = { type = "file" },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "ImportDataobjectsResponse" },
@@ -3431,7 +3437,7 @@ return {
       body_model = "ImportIncidentsRequestBody",
       request = { type = "object", fields = {
         project_id = { type = "string", required = true, location = "path" },
-        uploadFile = { type = "string", required = true },
+        uploadFile = { type = "file", required = true },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "ImportIncidentsResponse" },
@@ -3444,7 +3450,7 @@ return {
       body_model = "ImportIndicatorsRequestBody",
       request = { type = "object", fields = {
         project_id = { type = "string", required = true, location = "path" },
-        uploadFile = { type = "string", required = true },
+        uploadFile = { type = "file", required = true },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "ImportIndicatorsResponse" },
@@ -3457,7 +3463,7 @@ return {
       body_model = "ImportPlaybookRequestBody",
       request = { type = "object", fields = {
         project_id = { type = "string", required = true, location = "path" },
-        uploadFile = { type = "string", required = true },
+        uploadFile = { type = "file", required = true },
         upload_model = { type = "string" },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
@@ -3474,7 +3480,7 @@ return {
         project_id = { type = "string", required = true, location = "path" },
         provider = { type = "string", required = true, location = "query" },
         type = { type = "string", required = true, location = "query" },
-        uploadFile = { type = "string", required = true },
+        uploadFile = { type = "file", required = true },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "ImportResourceResponse" },
@@ -3487,7 +3493,7 @@ return {
       body_model = "ImportVulnerabilitiesRequestBody",
       request = { type = "object", fields = {
         project_id = { type = "string", required = true, location = "path" },
-        uploadFile = { type = "string", required = true },
+        uploadFile = { type = "file", required = true },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "ImportVulnerabilitiesResponse" },
@@ -6300,7 +6306,7 @@ return {
       request = { type = "object", fields = {
         fileType = { type = "string" },
         project_id = { type = "string", required = true, location = "path" },
-        uploadFile = { type = "string", required = true },
+        uploadFile = { type = "file", required = true },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "UploadAttachmentResponse" },

@@ -1660,8 +1660,6 @@ return {
     } },
     DownloadIncidentTemplateResponse = { type = "object" },
     DownloadIndicatorTemplateResponse = { type = "object" },
-    DownloadResourceTemplateResponse = { type = "object" },
-    DownloadVulnerabilityTemplateResponse = { type = "object" },
     DpeClassifyDetail = { type = "object", fields = {
       classifier_item_list = { type = "array", items = { ref = "DpeClassifyItemDetail" } },
       create_time = { type = "string" },
@@ -1747,8 +1745,6 @@ return {
     ExportAopworkflowInfo = { type = "object", fields = {
       id = { type = "array", required = true, items = { type = "string" } },
     } },
-    ExportAopworkflowResponse = { type = "object" },
-    ExportCollectorParserResponse = { type = "object" },
     ExportDataobjectsResponse = { type = "object" },
     ExportIncidentsRequestBody = { type = "object", fields = {
       data_object_filters_form = { ref = "DataobjectSearch" },
@@ -1771,12 +1767,10 @@ return {
       data_object_filters_form = { ref = "ResourceDataobjectSearch", required = true },
       title = { type = "array", required = true, items = { type = "string" } },
     } },
-    ExportResourcesResponse = { type = "object" },
     ExportVulnerabilitiesRequestBody = { type = "object", fields = {
       data_object_filters_form = { ref = "VulnerabilityDataObjectSearch" },
       title = { type = "array", items = { type = "string" } },
     } },
-    ExportVulnerabilitiesResponse = { type = "object" },
     FieldResponseBody = { type = "object", fields = {
       business_code = { type = "string" },
       business_id = { type = "string" },

@@ -452,7 +452,8 @@ return {
         ["X-Language"] = { type = "string", location = "header" },
         task_info = { type = "array", required = true, items = { ref = "BatchConsistencyReq" } },
       } },
-      response = { ref = "ExportConsistencyResultsResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     list_api_version = {
       sdk_operation = "ListApiVersion",

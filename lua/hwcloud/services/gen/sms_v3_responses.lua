@@ -64,7 +64,6 @@ return {
       params = { type = "array", items = { type = "string" } },
       result = { type = "string", required = true, enum = { "OK", "WARN", "ERROR" } },
     } },
-    ExportConsistencyResultsResponse = { type = "object" },
     InitTargetServer = { type = "object", fields = {
       disks = { type = "array", required = true, items = { ref = "DiskIntargetServer" } },
       volume_groups = { type = "array", items = { ref = "VolumeGroups" } },

@@ -141,7 +141,8 @@ return {
       request = { type = "object", fields = {
         migration_project_id = { type = "string", required = true, location = "path" },
       } },
-      response = { ref = "DownloadFailureReportResponse" },
+      response = { type = "string" },
+      answer = "bytes",
     },
     list_api_versions = {
       sdk_operation = "ListApiVersions",

@@ -62,7 +62,6 @@ return {
     DeleteMigrationProjectResponse = { type = "object", fields = {
       migration_project_id = { type = "string" },
     } },
-    DownloadFailureReportResponse = { type = "object" },
     EvaluationProject = { type = "object", fields = {
       collect_size = { type = "integer" },
       created_time = { type = "string", required = true },
