@@ -1018,6 +1018,22 @@ def python_with_go_enums(go_desc, py_desc):
         if name in gops:
             enrich(op["request"], gops[name]["request"])
     desc = dict(py_desc)
+    # A form body (urlencoded or multipart): Go describes its parts as they
+    # go on the wire (strings, files), Python as the JSON models it would be;
+    # the Python SDK sends what it is given, so Go's parts are the facts
+    form = re.compile(r"(multipart/|application/x-www-form-urlencoded)", re.I)
+    ops, models = dict(pops), dict(py_desc["models"])
+    for name in sorted(set(pops) & set(gops)):
+        if form.match(gops[name].get("content_type") or ""):
+            ops[name] = gops[name]
+            todo = set()
+            _refs(gops[name]["request"], todo)
+            while todo:
+                m = todo.pop()
+                if m not in models and m in go_desc["models"]:
+                    models[m] = go_desc["models"][m]
+                    _refs(models[m], todo)
+    desc["operations"], desc["models"] = ops, models
     desc["enums"] = go_desc["source"]
     return desc, sorted(set(pops) - set(gops)), sorted(set(gops) - set(pops))
 

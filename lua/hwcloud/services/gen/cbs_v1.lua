@@ -291,8 +291,8 @@ return {
       request = { type = "object", fields = {
         file = { type = "file", required = true },
         name = { type = "string", required = true },
-        resolution_type = { type = "integer" },
-        type = { type = "integer", required = true },
+        resolution_type = { type = "string" },
+        type = { type = "string", required = true },
       } },
       response = { ref = "ExecutePostCreateImagesResponse" },
     },

@@ -27,7 +27,7 @@ return {
         file = { type = "file", required = true },
         personal_info_share_url = { type = "string" },
         privacy_statement_url = { type = "string" },
-        version = { type = "integer", required = true },
+        version = { type = "string", required = true },
       } },
       response = { ref = "CreateSecAppTaskResponse" },
     },

@@ -4172,7 +4172,6 @@ return {
       body_model = "UploadImportExcelTemplateRequestBody",
       request = { type = "object", fields = {
         ["X-Language"] = { type = "string", location = "header" },
-        database_scope = { type = "string" },
         file = { type = "file", required = true },
         instance_id = { type = "string", required = true, location = "path" },
         is_instance_level = { type = "string" },

@@ -1130,7 +1130,10 @@ return {
       content_type = "multipart/form-data",
       body_model = "CreateDocumentRequestBody",
       request = { type = "object", fields = {
+        Authorization = { type = "string", location = "header" },
         ["X-App-UserId"] = { type = "string", location = "header" },
+        ["X-Project-Id"] = { type = "string", location = "header" },
+        ["X-Sdk-Date"] = { type = "string", location = "header" },
         file = { type = "file", required = true },
         knowledge_library_id = { type = "string", required = true, location = "query" },
       } },
@@ -1504,7 +1507,10 @@ return {
       content_type = "multipart/form-data",
       body_model = "CreatePictureModelingJobRequestBody",
       request = { type = "object", fields = {
+        Authorization = { type = "string", location = "header" },
         ["X-App-UserId"] = { type = "string", location = "header" },
+        ["X-Project-Id"] = { type = "string", location = "header" },
+        ["X-Sdk-Date"] = { type = "string", location = "header" },
         file = { type = "file", required = true },
         name = { type = "string", required = true },
         notify_url = { type = "string" },
@@ -2494,6 +2500,9 @@ return {
       content_type = "multipart/form-data",
       body_model = "ImportResourceRequestBody",
       request = { type = "object", fields = {
+        Authorization = { type = "string", location = "header" },
+        ["X-Project-Id"] = { type = "string", location = "header" },
+        ["X-Sdk-Date"] = { type = "string", location = "header" },
         business_id = { type = "string", location = "query" },
         file = { type = "file" },
         resource = { type = "string", required = true, location = "path" },
@@ -4626,7 +4635,10 @@ return {
       content_type = "multipart/form-data",
       body_model = "UpdateDocumentRequestBody",
       request = { type = "object", fields = {
+        Authorization = { type = "string", location = "header" },
         ["X-App-UserId"] = { type = "string", location = "header" },
+        ["X-Project-Id"] = { type = "string", location = "header" },
+        ["X-Sdk-Date"] = { type = "string", location = "header" },
         document_id = { type = "string", required = true, location = "path" },
         file = { type = "file", required = true },
       } },

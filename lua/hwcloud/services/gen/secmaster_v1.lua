@@ -1887,7 +1887,6 @@ return {
       body_model = "CreateCollectorFilesRequestBody",
       request = { type = "object", fields = {
         file = { type = "file" },
-        project_id = { type = "string", required = true, location = "path" },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "CreateCollectorFilesResponse" },
@@ -3201,7 +3200,6 @@ return {
       request = { type = "object", fields = {
         action = { type = "string", required = true },
         ids = { type = "string" },
-        project_id = { type = "string", required = true, location = "path" },
         uploadFile = { type = "file" },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
@@ -3383,7 +3381,6 @@ return {
       content_type = "multipart/form-data",
       body_model = "ImportAlertsRequestBody",
       request = { type = "object", fields = {
-        project_id = { type = "string", required = true, location = "path" },
         uploadFile = { type = "file", required = true },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
@@ -3396,7 +3393,6 @@ return {
       content_type = "multipart/form-data",
       body_model = "ImportAopworkflowRequestBody",
       request = { type = "object", fields = {
-        project_id = { type = "string", required = true, location = "path" },
         uploadFile = { type = "file", required = true },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
@@ -3410,7 +3406,6 @@ return {
       body_model = "ImportCollectorParserRequestBody",
       request = { type = "object", fields = {
         files = { type = "file", required = true },
-        project_id = { type = "string", required = true, location = "path" },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
       response = { ref = "ImportCollectorParserResponse" },
@@ -3423,7 +3418,6 @@ return {
       body_model = "ImportDataobjectsRequestBody",
       request = { type = "object", fields = {
         dataclass_name = { type = "string", required = true, location = "path" },
-        project_id = { type = "string", required = true, location = "path" },
         uploadFile = { type = "file" },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
@@ -3436,7 +3430,6 @@ return {
       content_type = "multipart/form-data",
       body_model = "ImportIncidentsRequestBody",
       request = { type = "object", fields = {
-        project_id = { type = "string", required = true, location = "path" },
         uploadFile = { type = "file", required = true },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
@@ -3449,7 +3442,6 @@ return {
       content_type = "multipart/form-data",
       body_model = "ImportIndicatorsRequestBody",
       request = { type = "object", fields = {
-        project_id = { type = "string", required = true, location = "path" },
         uploadFile = { type = "file", required = true },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
@@ -3462,7 +3454,6 @@ return {
       content_type = "multipart/form-data",
       body_model = "ImportPlaybookRequestBody",
       request = { type = "object", fields = {
-        project_id = { type = "string", required = true, location = "path" },
         uploadFile = { type = "file", required = true },
         upload_model = { type = "string" },
         workspace_id = { type = "string", required = true, location = "path" },
@@ -3477,7 +3468,6 @@ return {
       body_model = "ImportResourceRequestBody",
       request = { type = "object", fields = {
         ["X-Language"] = { type = "string", required = true, location = "header" },
-        project_id = { type = "string", required = true, location = "path" },
         provider = { type = "string", required = true, location = "query" },
         type = { type = "string", required = true, location = "query" },
         uploadFile = { type = "file", required = true },
@@ -3492,7 +3482,6 @@ return {
       content_type = "multipart/form-data",
       body_model = "ImportVulnerabilitiesRequestBody",
       request = { type = "object", fields = {
-        project_id = { type = "string", required = true, location = "path" },
         uploadFile = { type = "file", required = true },
         workspace_id = { type = "string", required = true, location = "path" },
       } },
@@ -6305,7 +6294,6 @@ return {
       body_model = "UploadAttachmentRequestBody",
       request = { type = "object", fields = {
         fileType = { type = "string" },
-        project_id = { type = "string", required = true, location = "path" },
         uploadFile = { type = "file", required = true },
         workspace_id = { type = "string", required = true, location = "path" },
       } },

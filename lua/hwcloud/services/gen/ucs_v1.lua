@@ -74,9 +74,6 @@ return {
       type = { type = "string" },
       weight = { type = "integer" },
     } },
-    CreateRuleObjectMeta = { type = "object", fields = {
-      name = { type = "string", required = true },
-    } },
     GitRepositoryRef = { type = "object", fields = {
       branch = { type = "string" },
     } },
@@ -154,13 +151,6 @@ return {
       propagateDeps = { type = "boolean" },
       resourceSelectors = { type = "array", items = { ref = "ResourceSelector" } },
       schedulerName = { type = "string" },
-    } },
-    RegisterClusterGroupObjectMeta = { type = "object", fields = {
-      name = { type = "string", required = true },
-    } },
-    RegisterClusterGroupSpec = { type = "object", fields = {
-      clusterIds = { type = "array", items = { type = "string" } },
-      description = { type = "string" },
     } },
     RegisterClusterMetadata = { type = "object", fields = {
       annotations = { type = "map", values = { type = "string" } },
@@ -435,8 +425,8 @@ return {
       content_type = "application/x-www-form-urlencoded",
       body_model = "CreateRuleRequestBody",
       request = { type = "object", fields = {
-        metadata = { ref = "CreateRuleObjectMeta", required = true },
-        spec = { ref = "RuleSpec", required = true },
+        metadata = { type = "string", required = true },
+        spec = { type = "string", required = true },
       } },
       response = { ref = "CreateRuleResponse" },
     },
@@ -810,8 +800,8 @@ return {
       content_type = "application/x-www-form-urlencoded",
       body_model = "RegisterClusterGroup",
       request = { type = "object", fields = {
-        metadata = { ref = "RegisterClusterGroupObjectMeta", required = true },
-        spec = { ref = "RegisterClusterGroupSpec" },
+        metadata = { type = "string", required = true },
+        spec = { type = "string" },
       } },
       response = { ref = "RegisterClusterGroupResponse" },
     },

@@ -270,6 +270,9 @@ return {
     CreateRepoResponse = { type = "object", fields = {
       uid = { type = "string" },
     } },
+    CreateRuleObjectMeta = { type = "object", fields = {
+      name = { type = "string", required = true },
+    } },
     CreateRuleRequestBody = { type = "object", fields = {
       metadata = { ref = "CreateRuleObjectMeta", required = true },
       spec = { ref = "RuleSpec", required = true },
@@ -562,8 +565,15 @@ return {
       metadata = { ref = "RegisterClusterGroupObjectMeta", required = true },
       spec = { ref = "RegisterClusterGroupSpec" },
     } },
+    RegisterClusterGroupObjectMeta = { type = "object", fields = {
+      name = { type = "string", required = true },
+    } },
     RegisterClusterGroupResponse = { type = "object", fields = {
       uid = { type = "string" },
+    } },
+    RegisterClusterGroupSpec = { type = "object", fields = {
+      clusterIds = { type = "array", items = { type = "string" } },
+      description = { type = "string" },
     } },
     RegisterClusterResponse = { type = "object", fields = {
       uid = { type = "string" },
