@@ -1,6 +1,6 @@
 -- The C core's shared primitives: the one URL parser (core.parse_url, also
 -- the signer's), the one "did you mean" measure (core.closest, also the
--- marshaller's and hwcloud.suggest's), and the one version.
+-- marshaller's and hwcloud.suggest's), base64, and the one version.
 
 local core = require "hwcloud.core"
 local suggest = require "hwcloud.suggest"
@@ -61,6 +61,27 @@ describe("core.closest", function()
     assert.are.equal("endpoint", suggest.closest("endpiont", { "region", "endpoint" }))
     assert.are.equal(" (did you mean 'endpoint'?)", suggest.hint("endpiont", { "endpoint" }))
     assert.are.equal("", suggest.hint("zzzz", { "endpoint" }))
+  end)
+end)
+
+describe("core.base64", function()
+  it("encodes the RFC 4648 vectors, padding included", function()
+    local vectors = { [""] = "", f = "Zg==", fo = "Zm8=", foo = "Zm9v", foob = "Zm9vYg==",
+      fooba = "Zm9vYmE=", foobar = "Zm9vYmFy" }
+    for plain, encoded in pairs(vectors) do
+      assert.are.equal(encoded, core.base64(plain))
+    end
+    assert.are.equal("/+8A", core.base64("\255\239\0"))
+  end)
+
+  it("encodes input longer than one 3 KB piece with the padding only at the end", function()
+    for _, n in ipairs({ 3071, 3072, 3073, 6146 }) do
+      local s = string.rep("\1\2\3", math.floor(n / 3) + 1):sub(1, n)
+      local e = core.base64(s)
+      assert.are.equal(math.floor((n + 2) / 3) * 4, #e)
+      assert.are.equal(string.rep("AQID", math.floor(n / 3) + 1):sub(1, math.floor(n / 3) * 4), e:sub(1, math.floor(n / 3) * 4))
+      assert.is_nil(e:sub(1, -3):find("=", 1, true))
+    end
   end)
 end)
 

@@ -1,8 +1,8 @@
 /*
-** digest.c -- core.digest, core.hmac, core.hasher, core.file_digest,
-** core.base64, core.unbase64: the hash, MAC and encoding primitives the object-storage
-** signers (hwcloud.obs.sign) are written over. MD5, SHA-1 and SHA-256;
-** raw digests (callers encode them as the signature needs).
+** digest.c -- core.digest, core.hmac, core.file_digest, core.base64: the
+** hash, MAC and encoding primitives the object-storage signers
+** (hwcloud.obs.sign) are written over. MD5, SHA-1 and SHA-256; raw digests
+** (callers encode them as the signature needs).
 */
 #include <errno.h>
 #include <stdio.h>
@@ -12,8 +12,6 @@
 #include <openssl/hmac.h>
 
 #include "hwcloud.h"
-
-#define HASHER_MT "hwcloud.hasher"
 
 static const EVP_MD *md_of(lua_State *L, int idx) {
   static const char *const names[] = {"md5", "sha1", "sha256", NULL};
@@ -86,148 +84,28 @@ static int l_file_digest(lua_State *L) {
   return 1;
 }
 
-/* ----------------------------------------------------------- hasher */
-
-/* A digest taken piece by piece (a file read in chunks): the context is
-** owned by the userdata, freed by __gc or final. */
-typedef struct hasher {
-  EVP_MD_CTX *ctx;
-} hasher;
-
-static hasher *check_hasher(lua_State *L) {
-  hasher *h = luaL_checkudata(L, 1, HASHER_MT);
-  if (h->ctx == NULL) luaL_error(L, "hwcloud.core: hasher already finished");
-  return h;
-}
-
-static int hasher_gc(lua_State *L) {
-  hasher *h = luaL_checkudata(L, 1, HASHER_MT);
-  if (h->ctx != NULL) EVP_MD_CTX_free(h->ctx);
-  h->ctx = NULL;
-  return 0;
-}
-
-/* core.hasher(alg) -> h; h:update(s) -> h; h:final() -> raw digest */
-static int l_hasher(lua_State *L) {
-  const EVP_MD *md = md_of(L, 1);
-  hasher *h = lua_newuserdatauv(L, sizeof *h, 0);
-  h->ctx = NULL;
-  luaL_getmetatable(L, HASHER_MT);
-  lua_setmetatable(L, -2);
-  h->ctx = EVP_MD_CTX_new();
-  if (h->ctx == NULL || EVP_DigestInit_ex(h->ctx, md, NULL) != 1)
-    return luaL_error(L, "hwcloud.core: cannot start a digest");
-  return 1;
-}
-
-static int hasher_update(lua_State *L) {
-  hasher *h = check_hasher(L);
-  size_t n;
-  const char *p = luaL_checklstring(L, 2, &n);
-  if (EVP_DigestUpdate(h->ctx, p, n) != 1)
-    return luaL_error(L, "hwcloud.core: digest update failed");
-  lua_settop(L, 1);
-  return 1;
-}
-
-static int hasher_final(lua_State *L) {
-  hasher *h = check_hasher(L);
-  unsigned char d[EVP_MAX_MD_SIZE];
-  unsigned int dn = 0;
-  int ok = EVP_DigestFinal_ex(h->ctx, d, &dn);
-  EVP_MD_CTX_free(h->ctx);
-  h->ctx = NULL;
-  if (ok != 1) return luaL_error(L, "hwcloud.core: digest failed");
-  lua_pushlstring(L, (const char *)d, dn);
-  return 1;
-}
-
-/* ----------------------------------------------------------- base64 */
-
-static const char B64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* core.base64(data) -> standard base64 with padding */
+/* core.base64(data) -> standard base64 with padding: OpenSSL's encoder,
+** 3 KB of input at a time (whole groups, so padding comes only at the end) */
 static int l_base64(lua_State *L) {
-  size_t n, i;
+  size_t n, i, k;
   const unsigned char *p = (const unsigned char *)luaL_checklstring(L, 1, &n);
+  unsigned char out[4 * 1024 + 1];
   luaL_Buffer b;
   luaL_buffinit(L, &b);
-  for (i = 0; i + 2 < n; i += 3) {
-    unsigned v = ((unsigned)p[i] << 16) | ((unsigned)p[i + 1] << 8) | p[i + 2];
-    char out[4] = {B64[v >> 18], B64[(v >> 12) & 63], B64[(v >> 6) & 63],
-                   B64[v & 63]};
-    luaL_addlstring(&b, out, 4);
-  }
-  if (i < n) {
-    unsigned v = (unsigned)p[i] << 16;
-    char out[4];
-    if (i + 1 < n) v |= (unsigned)p[i + 1] << 8;
-    out[0] = B64[v >> 18];
-    out[1] = B64[(v >> 12) & 63];
-    out[2] = i + 1 < n ? B64[(v >> 6) & 63] : '=';
-    out[3] = '=';
-    luaL_addlstring(&b, out, 4);
-  }
-  luaL_pushresult(&b);
-  return 1;
-}
-
-static int b64val(unsigned char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-/* core.unbase64(s) -> bytes | nil when s is not padded base64 */
-static int l_unbase64(lua_State *L) {
-  size_t n, i;
-  const unsigned char *p = (const unsigned char *)luaL_checklstring(L, 1, &n);
-  luaL_Buffer b;
-  if (n % 4 != 0) {
-    lua_pushnil(L);
-    return 1;
-  }
-  luaL_buffinit(L, &b);
-  for (i = 0; i < n; i += 4) {
-    int a = b64val(p[i]), c = b64val(p[i + 1]), d, e;
-    int last = i + 4 == n;
-    int pad2 = last && p[i + 2] == '=' && p[i + 3] == '=';
-    int pad1 = last && !pad2 && p[i + 3] == '=';
-    d = pad2 ? 0 : b64val(p[i + 2]);
-    e = (pad1 || pad2) ? 0 : b64val(p[i + 3]);
-    if (a < 0 || c < 0 || d < 0 || e < 0) {
-      lua_pushnil(L);
-      return 1;
-    }
-    {
-      unsigned v = ((unsigned)a << 18) | ((unsigned)c << 12) |
-                   ((unsigned)d << 6) | (unsigned)e;
-      char out[3] = {(char)(v >> 16), (char)((v >> 8) & 255), (char)(v & 255)};
-      luaL_addlstring(&b, out, pad2 ? 1 : pad1 ? 2 : 3);
-    }
+  for (i = 0; i < n; i += k) {
+    k = n - i < 3 * 1024 ? n - i : 3 * 1024;
+    luaL_addlstring(&b, (const char *)out,
+                    (size_t)EVP_EncodeBlock(out, p + i, (int)k));
   }
   luaL_pushresult(&b);
   return 1;
 }
 
 void hwc_open_digest(lua_State *L) {
-  static const luaL_Reg funcs[] = {{"digest", l_digest},   {"hmac", l_hmac},
-                                   {"hasher", l_hasher},   {"base64", l_base64},
+  static const luaL_Reg funcs[] = {{"digest", l_digest},
+                                   {"hmac", l_hmac},
+                                   {"base64", l_base64},
                                    {"file_digest", l_file_digest},
-                                   {"unbase64", l_unbase64}, {NULL, NULL}};
-  static const luaL_Reg methods[] = {
-      {"update", hasher_update}, {"final", hasher_final}, {NULL, NULL}};
-  if (luaL_newmetatable(L, HASHER_MT)) {
-    lua_pushcfunction(L, hasher_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_newtable(L);
-    luaL_setfuncs(L, methods, 0);
-    lua_setfield(L, -2, "__index");
-  }
-  lua_pop(L, 1);
+                                   {NULL, NULL}};
   luaL_setfuncs(L, funcs, 0);
 }
