@@ -362,6 +362,58 @@ describe("core.transport", function()
     end)
   end)
 
+  describe("response headers as sent by a raw server", function()
+    -- one answer written byte for byte by a socket of this process, served
+    -- between polls: what nginx would never send (a 1xx first, a repeated
+    -- name, an obsolete folded line)
+    local function answer_with(head)
+      local l = assert(socket.bind("127.0.0.1", 0))
+      local _, port = l:getsockname()
+      l:settimeout(0)
+      local tr = core.transport{ timeout = 10 }
+      assert(tr:submit(1, "GET", "http://127.0.0.1:" .. port .. "/", {}, nil))
+      local c, got, deadline = nil, nil, now() + 10
+      while not got do
+        assert(now() < deadline, "no answer in time")
+        for _, x in ipairs(tr:poll(10)) do got = x end
+        if not c then
+          c = l:accept()
+          if c then
+            c:settimeout(5)
+            repeat local line = assert(c:receive("*l")) until line == ""
+            assert(c:send(head .. "Content-Length: 2\r\n\r\nok"))
+          end
+        end
+      end
+      if c then c:close() end
+      l:close()
+      tr:close()
+      return got
+    end
+
+    it("keeps the final response's headers, names lower-cased, a repeated one joined", function()
+      local got = answer_with("HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\n"
+        .. "HTTP/1.1 200 OK\r\nX-Rep: a\r\nX-Trim:  \t padded \t \r\nx-rep: b\r\n"
+        .. "X-REP: c\r\n")
+      assert.are.equal(200, got.status)
+      assert.are.equal("ok", got.body)
+      assert.is_nil(got.headers["x-interim"])
+      assert.are.equal("a, b, c", got.headers["x-rep"])
+      assert.are.equal("padded", got.headers["x-trim"])
+      assert.are.equal("2", got.headers["content-length"])
+    end)
+
+    it("joins an obsolete folded line to the one before with a space", function()
+      local got = assert(answer_with("HTTP/1.1 200 OK\r\nX-Fold: one\r\n \t two\r\n"))
+      if got.status then
+        assert.are.equal("one two", got.headers["x-fold"])
+      else
+        -- a libcurl that refuses folded lines fails the transfer instead
+        assert.are.equal("transport", got.error)
+      end
+    end)
+  end)
+
   describe("polling with nothing in flight", function()
     it("polls to an empty array when nothing is done", function()
       assert.same({}, t:poll(0))

@@ -222,59 +222,36 @@ static int on_prereq(void *ud, char *remote_ip, char *local_ip,
 
 static int is_ows(char c) { return c == ' ' || c == '\t'; }
 
-/* Header lines arrive one at a time, CRLF included. A status line starts
-** a new response (1xx, proxy CONNECT, the final one), so it discards what
-** was collected; only the final response's headers survive. */
+/* Header lines arrive one at a time, CRLF included, and are kept as they
+** came ("Name: value\0"...), read into a table by push_headers. A status
+** line starts a new response (1xx, proxy CONNECT, the final one), so it
+** discards what was collected; only the final response's headers survive. */
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
   hwc_req *r = ud;
-  size_t n = size * nmemb, len = n, i, colon;
-  const char *v, *end;
+  hwc_buf *h = &r->hdrs;
+  size_t n = size * nmemb, len = n;
   while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == '\n')) len--;
   if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
-    hwc_buf_reset(&r->hdrs);
+    hwc_buf_reset(h);
     r->hdr_lines = 0;
     return n;
   }
-  if (len == 0) return n; /* the blank line ending a header block */
+  if (len == 0 || (is_ows(p[0]) && h->len == 0)) return n;
   if (++r->hdr_lines > MAX_HEADER_LINES ||
-      r->hdrs.len + len > (size_t)MAX_HEADER_BYTES) {
+      h->len + len > (size_t)MAX_HEADER_BYTES) {
     r->hdr_too_big = 1;
     return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
   }
   if (is_ows(p[0])) {
-    /* obsolete line folding: continue the previous value */
-    if (r->hdrs.len == 0) return n;
-    v = p;
-    end = p + len;
-    while (v < end && is_ows(*v)) v++;
-    while (end > v && is_ows(end[-1])) end--;
-    r->hdrs.len--; /* drop the previous value's terminator */
-    if (hwc_buf_addc(&r->hdrs, ' ') != 0 ||
-        hwc_buf_add(&r->hdrs, v, (size_t)(end - v)) != 0 ||
-        hwc_buf_addc(&r->hdrs, '\0') != 0)
-      goto oom;
-    return n;
+    /* obsolete line folding: the previous line goes on after one space */
+    while (len > 0 && is_ows(p[0])) p++, len--;
+    h->data[h->len - 1] = ' ';
   }
-  for (colon = 0; colon < len && p[colon] != ':'; colon++) {}
-  if (colon == len || colon == 0) return n; /* not a header; ignore it */
-  if (hwc_buf_reserve(&r->hdrs, len + 2) != 0) goto oom;
-  for (i = 0; i < colon && !is_ows(p[i]); i++) {
-    char c = p[i];
-    if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
-    r->hdrs.data[r->hdrs.len++] = c;
+  if (hwc_buf_add(h, p, len) != 0 || hwc_buf_addc(h, '\0') != 0) {
+    r->oom = 1;
+    return 0;
   }
-  r->hdrs.data[r->hdrs.len++] = '\0';
-  v = p + colon + 1;
-  end = p + len;
-  while (v < end && is_ows(*v)) v++;
-  while (end > v && is_ows(end[-1])) end--;
-  memcpy(r->hdrs.data + r->hdrs.len, v, (size_t)(end - v));
-  r->hdrs.len += (size_t)(end - v);
-  r->hdrs.data[r->hdrs.len++] = '\0';
   return n;
-oom:
-  r->oom = 1;
-  return 0;
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -952,57 +929,20 @@ static int maybe_sent(CURLcode rc, const hwc_req *r) {
   return reqsize != 0;
 }
 
-/* Fills the table on top with the final response's headers. A repeated
-** name first collects its values in a list, joined with ", " once at the
-** end: joining as they come would copy the growing value each time. */
+/* Fills the table on top with the final response's headers. */
 static void push_headers(lua_State *L, const hwc_req *r) {
-  int tbl = lua_gettop(L), repeated = 0;
+  int tbl = lua_gettop(L), lists = 0;
   size_t off = 0;
+  luaL_checkstack(L, 8, "hwcloud.transport: headers");
   while (off < r->hdrs.len) {
-    const char *name = r->hdrs.data + off;
-    size_t nlen = strlen(name);
-    const char *value = name + nlen + 1;
-    size_t vlen = strlen(value);
-    off += nlen + vlen + 2;
-    lua_pushlstring(L, name, nlen);
-    lua_pushvalue(L, -1);
-    lua_rawget(L, tbl);
-    if (lua_isnil(L, -1)) {
-      lua_pop(L, 1);
-      lua_pushlstring(L, value, vlen);
-    } else if (lua_type(L, -1) == LUA_TSTRING) {
-      lua_createtable(L, 4, 0);
-      lua_insert(L, -2);
-      lua_rawseti(L, -2, 1);
-      lua_pushlstring(L, value, vlen);
-      lua_rawseti(L, -2, 2);
-      repeated = 1;
-    } else {
-      lua_pushlstring(L, value, vlen);
-      lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
-    }
-    lua_rawset(L, tbl);
+    const char *line = r->hdrs.data + off;
+    size_t n = strlen(line);
+    hwc_head_add(L, tbl, &lists, line, n);
+    off += n + 1;
   }
-  if (!repeated) return;
-  lua_pushnil(L);
-  while (lua_next(L, tbl) != 0) {
-    if (lua_type(L, -1) == LUA_TTABLE) {
-      luaL_Buffer b;
-      size_t i, k = lua_rawlen(L, -1);
-      int list = lua_gettop(L);
-      luaL_buffinit(L, &b);
-      for (i = 1; i <= k; i++) {
-        if (i > 1) luaL_addstring(&b, ", ");
-        lua_rawgeti(L, list, (lua_Integer)i);
-        luaL_addvalue(&b);
-      }
-      luaL_pushresult(&b);
-      /* key, list, joined: replace the list under the same key */
-      lua_pushvalue(L, -3);
-      lua_insert(L, -2);
-      lua_rawset(L, tbl);
-    }
-    lua_pop(L, 1);
+  if (lists != 0) {
+    hwc_head_join(L, tbl, lists);
+    lua_settop(L, tbl);
   }
 }
 

@@ -1,7 +1,8 @@
 /*
 ** http_head.c -- core.parse_head: an HTTP/1.x response head (status line
 ** and header lines up to the empty line) as Lua values, for the cosocket
-** transport inside nginx (libcurl parses its own).
+** transport inside nginx; the curl transport's header lines go through
+** the same hwc_head_add.
 **
 ** Why in C: the head was split into lines, trimmed and lower-cased in Lua,
 ** a dozen string operations per header, several microseconds of a
@@ -49,8 +50,9 @@ static int status_of(const unsigned char *l, size_t n) {
 }
 
 /* the header line l (n bytes, no line end) into the table at t; a repeated
-** name's values go to the list at lists (made on first need, at top) */
-static void add_header(lua_State *L, int t, int *lists, const char *l, size_t n) {
+** name's values go to the list at lists (made on first need, at top).
+** The curl transport's headers come this way too. */
+void hwc_head_add(lua_State *L, int t, int *lists, const char *l, size_t n) {
   const char *colon = memchr(l, ':', n);
   char name[64];
   size_t nl, i, j;
@@ -102,7 +104,7 @@ static void add_header(lua_State *L, int t, int *lists, const char *l, size_t n)
 }
 
 /* each list of values becomes the header's value, joined with ", " */
-static void join_lists(lua_State *L, int t, int lists) {
+void hwc_head_join(lua_State *L, int t, int lists) {
   lua_pushnil(L);
   while (lua_next(L, lists) != 0) {
     luaL_Buffer b;
@@ -177,11 +179,11 @@ static int l_parse_head(lua_State *L) {
       lua_pushliteral(L, "too many response header lines");
       return 2;
     }
-    add_header(L, t, &lists, s + p, ln);
+    hwc_head_add(L, t, &lists, s + p, ln);
     p = (size_t)(nl - s) + 1;
   }
   if (lists != 0) {
-    join_lists(L, t, lists);
+    hwc_head_join(L, t, lists);
     lua_settop(L, t);
   }
   lua_pushinteger(L, (lua_Integer)end + 1);

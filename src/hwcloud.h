@@ -245,6 +245,16 @@ void hwc_signer_done(hwc_signer *s);
 int hwc_closest(lua_State *L, const char *name, size_t n, int idx);
 
 /*
+** Response headers as a Lua table (http_head.c), for both transports:
+** hwc_head_add reads one "Name: value" line (no line end) into the table at
+** t, lower-casing the name and trimming the value; a repeated name's values
+** collect in a table of lists it pushes on first need (*lists, 0 before),
+** which hwc_head_join then joins with ", " into t.
+*/
+void hwc_head_add(lua_State *L, int t, int *lists, const char *l, size_t n);
+void hwc_head_join(lua_State *L, int t, int lists);
+
+/*
 ** Registration: each file adds its functions to the module table on top
 ** of the stack. Called once from luaopen_hwcloud_core.
 */
