@@ -29,10 +29,11 @@
 ** body does not pin memory for the life of the process */
 #define KEEP_CAP (64 * 1024)
 
+/* build's buffers: the outputs, then the error when there is one */
+enum { B_PATH, B_QUERY, B_BODY, B_FIELD, B_MSG, B_COUNT };
 typedef struct mstate {
-  hwc_buf path, query, body; /* outputs */
-  hwc_buf field, msg;        /* the error, when there is one */
-  int busy;                  /* a build is using these buffers */
+  hwc_buf b[B_COUNT];
+  int busy; /* a build is using these buffers */
 } mstate;
 
 /* schema types */
@@ -216,9 +217,9 @@ static void seg_push_idx(ctx *c, long long idx) {
 }
 
 /* records the current path as the error's field; the message is whatever
-** was written to st->msg. Always returns -1 so callers can `return fail(c)`. */
+** was written to the message buffer. Always returns -1 so callers can `return fail(c)`. */
 static int fail(ctx *c) {
-  hwc_buf *f = &c->st->field;
+  hwc_buf *f = &c->st->b[B_FIELD];
   int i;
   hwc_buf_reset(f);
   if (c->nseg == 0) puts_(c, f, "request");
@@ -237,8 +238,8 @@ static int fail(ctx *c) {
 }
 
 static int fail_msg(ctx *c, const char *msg) {
-  hwc_buf_reset(&c->st->msg);
-  puts_(c, &c->st->msg, msg);
+  hwc_buf_reset(&c->st->b[B_MSG]);
+  puts_(c, &c->st->b[B_MSG], msg);
   return fail(c);
 }
 
@@ -275,7 +276,7 @@ static int table_class(lua_State *L, int t) {
 /* "got ..." for a type error; integer checks show the offending number */
 static int type_error(ctx *c, const char *expected, int v) {
   lua_State *L = c->L;
-  hwc_buf *m = &c->st->msg;
+  hwc_buf *m = &c->st->b[B_MSG];
   const char *got;
   hwc_buf_reset(m);
   puts_(c, m, "expected ");
@@ -331,7 +332,7 @@ static int check_enum(ctx *c, int s, const char *str, size_t n) {
     }
     lua_pop(L, 1);
   }
-  m = &c->st->msg;
+  m = &c->st->b[B_MSG];
   hwc_buf_reset(m);
   puts_(c, m, "must be one of ");
   for (i = 1; i <= len; i++) {
@@ -354,7 +355,7 @@ static int check_enum(ctx *c, int s, const char *str, size_t n) {
 /* "unknown field", with the closest known name when it is close enough */
 static int unknown_field(ctx *c, int order, const char *key, size_t klen) {
   lua_State *L = c->L;
-  hwc_buf *m = &c->st->msg;
+  hwc_buf *m = &c->st->b[B_MSG];
   int best = hwc_closest(L, key, klen, order);
   hwc_buf_reset(m);
   puts_(c, m, "unknown field");
@@ -424,6 +425,70 @@ static int check_keys(ctx *c, int fields, int order, int v) {
 
 static int emit_kind(ctx *c, int s, int kind, int v, hwc_buf *out);
 
+/* one level down: refused past MAX_DEPTH (also stops cycles) */
+static int deeper(ctx *c) {
+  if (c->nseg > MAX_DEPTH) return fail_msg(c, "nested too deep");
+  luaL_checkstack(c->L, 12, "hwcloud.core.build: nesting");
+  return 0;
+}
+
+/* v must be a table and not a sequence */
+static int check_object(ctx *c, int v) {
+  if (lua_type(c->L, v) != LUA_TTABLE) return type_error(c, "object", v);
+  if (deeper(c) != 0) return -1;
+  if (lua_rawlen(c->L, v) > 0 && table_class(c->L, v) == TC_ARRAY)
+    return fail_msg(c, "expected object, got array");
+  return 0;
+}
+
+/* "name": inside an object, after a comma unless it is the first */
+static void member_key(ctx *c, hwc_buf *out, int *count, const char *k,
+                       size_t kl) {
+  if ((*count)++ > 0) putc_(c, out, ',');
+  json_string(c, out, k, kl);
+  putc_(c, out, ':');
+}
+
+/* v[1..n], each checked against the schema at is (of kind ikind) */
+static int emit_items(ctx *c, int is, int ikind, int v, int n, hwc_buf *out) {
+  lua_State *L = c->L;
+  int i, rc = 0;
+  if (out) putc_(c, out, '[');
+  for (i = 1; i <= n && rc == 0; i++) {
+    if (out && i > 1) putc_(c, out, ',');
+    lua_rawgeti(L, v, i);
+    seg_push_idx(c, i);
+    rc = emit_kind(c, is, ikind, lua_gettop(L), out);
+    c->nseg--;
+    lua_pop(L, 1);
+  }
+  if (rc == 0 && out) putc_(c, out, ']');
+  return rc;
+}
+
+/* the members of an object: string keys in UTF-8, each value checked
+** against the schema at vs (of kind vkind) */
+static int emit_members(ctx *c, int vs, int vkind, int v, hwc_buf *out) {
+  lua_State *L = c->L;
+  int count = 0;
+  if (out) putc_(c, out, '{');
+  lua_pushnil(L);
+  while (lua_next(L, v) != 0) {
+    size_t kl;
+    const char *k;
+    if (lua_type(L, -2) != LUA_TSTRING) return fail_msg(c, "keys must be strings");
+    k = lua_tolstring(L, -2, &kl);
+    if (!hwc_utf8_valid(k, kl)) return fail_msg(c, "keys must be valid UTF-8");
+    if (out) member_key(c, out, &count, k, kl);
+    seg_push_key(c, k, kl);
+    if (emit_kind(c, vs, vkind, lua_gettop(L), out) != 0) return -1;
+    c->nseg--;
+    lua_pop(L, 1);
+  }
+  if (out) putc_(c, out, '}');
+  return 0;
+}
+
 /* any JSON value; used by free-form objects and `any`. A non-empty sequence
 ** is an array, an empty table {} (the schema said nothing more). */
 static int emit_any(ctx *c, int v, hwc_buf *out) {
@@ -456,55 +521,14 @@ static int emit_any(ctx *c, int v, hwc_buf *out) {
       }
       break;
     case LUA_TTABLE: {
-      int cls, rc = 0;
-      if (c->nseg > MAX_DEPTH) return fail_msg(c, "nested too deep");
-      luaL_checkstack(L, 8, "hwcloud.core.build: nesting");
+      int n = (int)lua_rawlen(L, v);
+      if (deeper(c) != 0) return -1;
       /* no array part means no sequence: skip the classifying pass */
-      cls = lua_rawlen(L, v) > 0 ? table_class(L, v) : TC_OBJECT;
-      if (cls == TC_MIXED) return fail_msg(c, "keys must be strings");
-      if (cls == TC_ARRAY) {
-        int i, n = (int)lua_rawlen(L, v);
-        if (out) putc_(c, out, '[');
-        for (i = 1; i <= n && rc == 0; i++) {
-          if (out && i > 1) putc_(c, out, ',');
-          lua_rawgeti(L, v, i);
-          seg_push_idx(c, i);
-          rc = emit_any(c, lua_gettop(L), out);
-          c->nseg--;
-          lua_pop(L, 1);
-        }
-        if (rc == 0 && out) putc_(c, out, ']');
-        return rc;
+      switch (n > 0 ? table_class(L, v) : TC_OBJECT) {
+        case TC_ARRAY: return emit_items(c, 0, K_ANY, v, n, out);
+        case TC_MIXED: return fail_msg(c, "keys must be strings");
+        default: return emit_members(c, 0, K_ANY, v, out);
       }
-      if (out) putc_(c, out, '{');
-      lua_pushnil(L);
-      while (lua_next(L, v) != 0) {
-        size_t kl;
-        const char *k;
-        if (lua_type(L, -2) != LUA_TSTRING) {
-          lua_pop(L, 2);
-          return fail_msg(c, "keys must be strings");
-        }
-        k = lua_tolstring(L, -2, &kl);
-        if (!hwc_utf8_valid(k, kl)) {
-          lua_pop(L, 2);
-          return fail_msg(c, "keys must be valid UTF-8");
-        }
-        if (out) {
-          if (rc++ > 0) putc_(c, out, ',');
-          json_string(c, out, k, kl);
-          putc_(c, out, ':');
-        }
-        seg_push_key(c, k, kl);
-        if (emit_any(c, lua_gettop(L), out) != 0) {
-          lua_pop(L, 2);
-          return -1;
-        }
-        c->nseg--;
-        lua_pop(L, 1);
-      }
-      if (out) putc_(c, out, '}');
-      return 0;
     }
     default:
       break;
@@ -516,78 +540,35 @@ static int emit_any(ctx *c, int v, hwc_buf *out) {
 ** schema names none); an empty table is {} */
 static int emit_map(ctx *c, int s, int v, hwc_buf *out) {
   lua_State *L = c->L;
-  int values, vkind = K_ANY, count = 0;
-  if (lua_type(L, v) != LUA_TTABLE) return type_error(c, "object", v);
-  if (c->nseg > MAX_DEPTH) return fail_msg(c, "nested too deep");
-  luaL_checkstack(L, 8, "hwcloud.core.build: nesting");
-  if (lua_rawlen(L, v) > 0 && table_class(L, v) == TC_ARRAY)
-    return fail_msg(c, "expected object, got array");
+  int values, rc;
+  if (check_object(c, v) != 0) return -1;
   rawgetk(L, s, KEY_VALUES);
   values = lua_gettop(L);
-  if (!lua_isnil(L, values)) vkind = kind_of(L, values, 1);
-  if (out) putc_(c, out, '{');
-  lua_pushnil(L);
-  while (lua_next(L, v) != 0) {
-    size_t kl;
-    const char *k;
-    if (lua_type(L, -2) != LUA_TSTRING) {
-      lua_settop(L, values - 1);
-      return fail_msg(c, "keys must be strings");
-    }
-    k = lua_tolstring(L, -2, &kl);
-    seg_push_key(c, k, kl);
-    if (!hwc_utf8_valid(k, kl)) {
-      lua_settop(L, values - 1);
-      return fail_msg(c, "keys must be valid UTF-8");
-    }
-    if (out) {
-      if (count++ > 0) putc_(c, out, ',');
-      json_string(c, out, k, kl);
-      putc_(c, out, ':');
-    }
-    if (emit_kind(c, values, vkind, lua_gettop(L), out) != 0) {
-      lua_settop(L, values - 1);
-      return -1;
-    }
-    c->nseg--;
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
-  if (out) putc_(c, out, '}');
-  return 0;
+  rc = emit_members(c, values, lua_isnil(L, values) ? K_ANY : kind_of(L, values, 1),
+                    v, out);
+  lua_settop(L, values - 1);
+  return rc;
 }
 
 static int emit_array(ctx *c, int s, int v, hwc_buf *out) {
   lua_State *L = c->L;
-  int i, n, items, ikind = K_ANY, rc = 0, cls;
+  int items, rc, cls;
   if (lua_type(L, v) != LUA_TTABLE) return type_error(c, "array", v);
-  if (c->nseg > MAX_DEPTH) return fail_msg(c, "nested too deep");
-  luaL_checkstack(L, 8, "hwcloud.core.build: nesting");
+  if (deeper(c) != 0) return -1;
   cls = table_class(L, v);
   if (cls != TC_EMPTY && cls != TC_ARRAY)
     return fail_msg(c, "expected array, got object");
   rawgetk(L, s, KEY_ITEMS);
   items = lua_gettop(L);
-  if (!lua_isnil(L, items)) ikind = kind_of(L, items, 1);
-  n = (int)lua_rawlen(L, v);
-  if (cls == TC_EMPTY) n = 0;
-  if (out) putc_(c, out, '[');
-  for (i = 1; i <= n && rc == 0; i++) {
-    if (out && i > 1) putc_(c, out, ',');
-    lua_rawgeti(L, v, i);
-    seg_push_idx(c, i);
-    rc = emit_kind(c, items, ikind, lua_gettop(L), out);
-    c->nseg--;
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
-  if (rc == 0 && out) putc_(c, out, ']');
+  rc = emit_items(c, items, lua_isnil(L, items) ? K_ANY : kind_of(L, items, 1), v,
+                  cls == TC_EMPTY ? 0 : (int)lua_rawlen(L, v), out);
+  lua_settop(L, items - 1);
   return rc;
 }
 
 /* writes "name": into the top-level body, opening it on the first field */
 static void body_key(ctx *c, const char *name, size_t n) {
-  hwc_buf *b = &c->st->body;
+  hwc_buf *b = &c->st->b[B_BODY];
   putc_(c, b, c->nbody++ == 0 ? '{' : ',');
   json_string(c, b, name, n);
   putc_(c, b, ':');
@@ -639,7 +620,7 @@ static int header_field(ctx *c, int fs, int kind, int v) {
 static int query_pair(ctx *c, const char *name, size_t nlen, int kind,
                       int v) {
   lua_State *L = c->L;
-  hwc_buf *q = &c->st->query;
+  hwc_buf *q = &c->st->b[B_QUERY];
   long long i;
   if (is_null(L, v)) return 0;
   if (lua_type(L, v) == LUA_TTABLE)
@@ -706,11 +687,7 @@ static int top_location(ctx *c, int i) {
 static int emit_object(ctx *c, int s, int v, hwc_buf *out, int top) {
   lua_State *L = c->L;
   int fields, order, i, n, count = 0;
-  if (lua_type(L, v) != LUA_TTABLE) return type_error(c, "object", v);
-  if (c->nseg > MAX_DEPTH) return fail_msg(c, "nested too deep");
-  luaL_checkstack(L, 12, "hwcloud.core.build: nesting");
-  if (lua_rawlen(L, v) > 0 && table_class(L, v) == TC_ARRAY)
-    return fail_msg(c, "expected object, got array");
+  if (check_object(c, v) != 0) return -1;
   rawgetk(L, s, KEY_FIELDS);
   fields = lua_gettop(L);
   if (rawgetk(L, s, KEY_ORDER) != LUA_TTABLE)
@@ -747,11 +724,10 @@ static int emit_object(ctx *c, int s, int v, hwc_buf *out, int top) {
       } else if (vt != LUA_TNIL && loc == LOC_BODY) {
         if (top) {
           body_key(c, name, nlen);
-          puts_(c, &c->st->body, "null");
+          puts_(c, &c->st->b[B_BODY], "null");
         } else if (out) {
-          if (count++ > 0) putc_(c, out, ',');
-          json_string(c, out, name, nlen);
-          puts_(c, out, ":null");
+          member_key(c, out, &count, name, nlen);
+          puts_(c, out, "null");
         }
       }
     } else if (top) {
@@ -765,18 +741,14 @@ static int emit_object(ctx *c, int s, int v, hwc_buf *out, int top) {
       else if (loc == LOC_WHOLE) {
         if (c->nbody > 0) misuse(L, "a whole_body field beside body fields");
         c->whole = 1;
-        rc = emit_kind(c, fs, kind, val, &c->st->body);
+        rc = emit_kind(c, fs, kind, val, &c->st->b[B_BODY]);
       } else {
         if (c->whole) misuse(L, "a whole_body field beside body fields");
         body_key(c, name, nlen);
-        rc = emit_kind(c, fs, kind, val, &c->st->body);
+        rc = emit_kind(c, fs, kind, val, &c->st->b[B_BODY]);
       }
     } else {
-      if (out) {
-        if (count++ > 0) putc_(c, out, ',');
-        json_string(c, out, name, nlen);
-        putc_(c, out, ':');
-      }
+      if (out) member_key(c, out, &count, name, nlen);
       rc = emit_kind(c, fs, kind_of(L, fs, 1), val, out);
     }
     if (rc != 0) return -1; /* the caller's stack is reset on return */
@@ -824,10 +796,7 @@ static int emit_kind(ctx *c, int s, int kind, int v, hwc_buf *out) {
       return rc;
     }
     case K_FREE:
-      if (lua_type(L, v) != LUA_TTABLE) return type_error(c, "object", v);
-      if (lua_rawlen(L, v) > 0 && table_class(L, v) == TC_ARRAY)
-        return fail_msg(c, "expected object, got array");
-      return emit_any(c, v, out);
+      return check_object(c, v) != 0 ? -1 : emit_any(c, v, out);
     default:
       return emit_any(c, v, out);
   }
@@ -964,7 +933,7 @@ static int plan_of(ctx *c) {
 ** Fields were validated by then. */
 static int fill_path(ctx *c, int pieces, int req) {
   lua_State *L = c->L;
-  hwc_buf *out = &c->st->path;
+  hwc_buf *out = &c->st->b[B_PATH];
   int i, n = (int)lua_rawlen(L, pieces);
   for (i = 1; i <= n; i++) {
     size_t len = 0;
@@ -999,7 +968,7 @@ static int fill_path(ctx *c, int pieces, int req) {
     }
     lua_pop(L, 1);
   }
-  put(c, out, c->st->query.data, c->st->query.len);
+  put(c, out, c->st->b[B_QUERY].data, c->st->b[B_QUERY].len);
   return 0;
 }
 
@@ -1023,7 +992,7 @@ static int build(ctx *c) {
   if (c->whole) {
     /* the body was written whole */
   } else if (c->nbody > 0) {
-    putc_(c, &c->st->body, '}');
+    putc_(c, &c->st->b[B_BODY], '}');
   } else {
     return 1; /* no body fields given: no body, as the official SDKs */
   }
@@ -1031,17 +1000,15 @@ static int build(ctx *c) {
 }
 
 static void trim(mstate *st) {
-  hwc_buf *all[5];
-  size_t i;
-  all[0] = &st->path;
-  all[1] = &st->query;
-  all[2] = &st->body;
-  all[3] = &st->field;
-  all[4] = &st->msg;
-  for (i = 0; i < 5; i++) {
-    if (all[i]->cap > KEEP_CAP) hwc_buf_free(all[i]);
-    else hwc_buf_reset(all[i]);
+  int i;
+  for (i = 0; i < B_COUNT; i++) {
+    if (st->b[i].cap > KEEP_CAP) hwc_buf_free(&st->b[i]);
+    else hwc_buf_reset(&st->b[i]);
   }
+}
+
+static void push_buf(lua_State *L, const hwc_buf *b) {
+  lua_pushlstring(L, b->len > 0 ? b->data : "", b->len);
 }
 
 /* the body of build, run under lua_pcall by l_build: 1 op, 2 req,
@@ -1060,35 +1027,29 @@ static int l_build_body(lua_State *L) {
   rc = build(&c);
   if (rc < 0) {
     lua_pushnil(L);
-    lua_pushlstring(L, st->field.data ? st->field.data : "", st->field.len);
-    lua_pushlstring(L, st->msg.data ? st->msg.data : "", st->msg.len);
+    push_buf(L, &st->b[B_FIELD]);
+    push_buf(L, &st->b[B_MSG]);
     return 3;
   }
-  lua_pushlstring(L, st->path.data ? st->path.data : "", st->path.len);
+  push_buf(L, &st->b[B_PATH]);
   if (rc != 0) {
     lua_pushnil(L);
     return 2;
   }
-  lua_pushlstring(L, st->body.data, st->body.len);
+  push_buf(L, &st->b[B_BODY]);
   return 2;
 }
 
 static void state_init(mstate *st) {
-  hwc_buf_init(&st->path);
-  hwc_buf_init(&st->query);
-  hwc_buf_init(&st->body);
-  hwc_buf_init(&st->field);
-  hwc_buf_init(&st->msg);
+  int i;
+  for (i = 0; i < B_COUNT; i++) hwc_buf_init(&st->b[i]);
   st->busy = 0;
 }
 
+/* hwc_buf_free leaves an empty buffer: a second call is harmless */
 static void state_free(mstate *st) {
-  /* hwc_buf_free leaves an empty buffer: a second call is harmless */
-  hwc_buf_free(&st->path);
-  hwc_buf_free(&st->query);
-  hwc_buf_free(&st->body);
-  hwc_buf_free(&st->field);
-  hwc_buf_free(&st->msg);
+  int i;
+  for (i = 0; i < B_COUNT; i++) hwc_buf_free(&st->b[i]);
 }
 
 /* core.build(op, req, project_id) -> path, body | nil, field, message.
