@@ -292,3 +292,48 @@ describe("the identity state's steps", function()
     assert.is_nil(joined:find("X-Project-Id", 1, true))
   end)
 end)
+
+describe("client:request's id header", function()
+  -- the index's global flag picks it, whatever the service's name
+  local function sent(service)
+    local client, sends = assert(require("hwcloud.client").recording {
+      endpoint = ENDPOINT, ak = "CALLSPECAK", sk = "call-spec-secret", region = REGION,
+      project_id = helper.PID, domain_id = "d-given", progress = false })
+    local _, err = client:request { service = service, method = "GET", path = "/v1/things" }
+    assert.is_nil(err)
+    assert.equal(1, #sends)
+    local h = {}
+    for _, line in ipairs(sends[1].headers) do
+      local k, v = line:match("^([^:]+): (.*)$")
+      h[k:lower()] = v
+    end
+    assert.truthy(h.authorization:find("SignedHeaders=", 1, true))
+    return h
+  end
+
+  it("is X-Domain-Id, signed, for a global service (IAM, BSS)", function()
+    for _, service in ipairs { "iam", "bss" } do
+      local h = sent(service)
+      assert.equal("d-given", h["x-domain-id"], service)
+      assert.is_nil(h["x-project-id"], service)
+      assert.truthy(h.authorization:find("x-domain-id", 1, true), service)
+    end
+  end)
+
+  it("is X-Project-Id, signed, for a regional service and for one the catalog lacks", function()
+    for _, service in ipairs { "ecs", "notdescribed" } do
+      local h = sent(service)
+      assert.equal(helper.PID, h["x-project-id"], service)
+      assert.is_nil(h["x-domain-id"], service)
+      assert.truthy(h.authorization:find("x-project-id", 1, true), service)
+    end
+  end)
+
+  it("comes from the service's flag, not its name", function()
+    local auth = require "hwcloud.identity.auth"
+    assert.is_false(auth.is_global { name = "iam" })
+    assert.is_true(auth.is_global(require("hwcloud.generic").service("iam")))
+    assert.is_false(auth.is_global(require("hwcloud.generic").service("ecs")))
+    assert.is_false(auth.is_global(require("hwcloud.generic").service("notdescribed")))
+  end)
+end)

@@ -28,12 +28,13 @@ end
 
 -- a service that is not described: its host is its name
 local function undescribed(name)
-  return { name = name, host = name, content_type = "application/json", regions = {},
+  return { name = name, host = name, global = false, content_type = "application/json", regions = {},
            operations = {}, aliases = {}, sdk_name = name }
 end
 
--- service(name) -> the service a generic request goes to: the catalog's,
--- or for a name it lacks one whose host is that name
+-- service(name) -> the service a generic request goes to: the catalog's
+-- (with the index's global flag, which picks X-Domain-Id or X-Project-Id),
+-- or for a name it lacks a regional one whose host is that name
 function _M.service(name)
   return services.known(name) and services.load(name) or undescribed(name)
 end

@@ -96,8 +96,7 @@ end
 _M.public_host = public_host
 
 local function is_global(svc)
-  if svc.global ~= nil then return svc.global == true end
-  return svc.name == "iam"
+  return svc.global == true
 end
 _M.is_global = is_global
 

@@ -174,7 +174,7 @@ local function service_of(name, entry, desc, parts)
     sdk_name = entry.service,
     host = entry.host,
     host_intl = desc.host_intl,
-    global = entry.global,
+    global = entry.global == true,
     -- the SDKs sign this service's requests V11-HMAC-SHA256 under this name
     -- when they go to an instance's own host (IoTDA: "iotdm")
     derived_auth_service_name = first.derived_auth_service_name or desc.derived_auth_service_name,
