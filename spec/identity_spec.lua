@@ -337,3 +337,69 @@ describe("client:request's id header", function()
     assert.is_false(auth.is_global(require("hwcloud.generic").service("notdescribed")))
   end)
 end)
+
+describe("a host without a metadata service", function()
+  it("is one quick try at the address, then 'no credentials found: tried ...'", function()
+    local seen, hooks = recorder()
+    local run, tr = pipeline({
+      { error = "transport", code = 7, sent = false,
+        message = "Failed to connect to 169.254.169.254 port 80: Connection timed out" },
+      { status = 200, body = "SESSION-TOKEN-0001\n" },
+    }, with(hooks, { retries = 3 }), { kind = "metadata", endpoint = "http://169.254.169.254",
+      tried = { "the constructor (no ak/sk)" }, project_id = helper.PID })
+    local res, err = run("workspaceapp", "reinstall_server", { server_id = "s-9" })
+    assert.is_nil(res)
+    assert.equal(1, #tr.sends)
+    assert.is_true(tr.sends[1].opts.connect_timeout <= 1)
+    assert.equal("validation", err.kind)
+    local line = tostring(err)
+    assert.truthy(line:find("no credentials found: tried the constructor (no ak/sk), and the ECS "
+      .. "metadata service at http://169.254.169.254 (", 1, true), line)
+    assert.is_nil(line:find("attempts", 1, true), line)
+    assert.same({}, ops(seen, "retry"))
+  end)
+end)
+
+describe("a configuration error", function()
+  it("a host that does not resolve is reported once, as the configuration's", function()
+    local seen, hooks = recorder()
+    local run, tr = pipeline({
+      { error = "transport", code = 6, sent = false,
+        message = "Could not resolve host: workspace.sa-peru-9.myhuaweicloud.com" },
+      { status = 200, body = '{"job_id":"j-1"}' },
+    }, with(hooks, { retries = 3 }))
+    local res, err = run("workspaceapp", "reinstall_server", { server_id = "s-1" })
+    assert.is_nil(res)
+    assert.equal(1, #tr.sends)
+    assert.is_false(err.retryable)
+    local line = tostring(err)
+    assert.truthy(line:find("Could not resolve host: workspace.sa-peru-9.myhuaweicloud.com "
+      .. "(a configuration error: check the region and endpoint)", 1, true), line)
+    assert.is_nil(line:find("attempts", 1, true), line)
+    assert.same({}, ops(seen, "retry"))
+  end)
+
+  it("a host that does not resolve still fails over to the region's next endpoint", function()
+    local run, tr, _, env = pipeline({
+      { error = "transport", code = 6, sent = false, message = "Could not resolve host: a.test" },
+      { status = 200, body = '{"job_id":"j-1"}' },
+    })
+    -- the failover list a region's HUAWEICLOUD_SDK_REGION_* variable gives
+    env.cfg.alternates.workspaceapp = { "https://b.test" }
+    local res, err = run("workspaceapp", "reinstall_server", { server_id = "s-1" })
+    assert.is_nil(err)
+    assert.equal("j-1", res.job_id)
+    assert.equal(2, #tr.sends)
+    assert.truthy(tr.sends[2].url:find("^https://b%.test/"), tr.sends[2].url)
+  end)
+
+  it("the nginx resolver's words are the configuration's too; a refused connection is not", function()
+    local retry = require "hwcloud.retry"
+    assert.is_true(retry.misconfigured { error = "transport", sent = false,
+      message = "failed to connect: ecs.x.test could not be resolved (3: Host not found)" })
+    assert.is_true(retry.misconfigured { kind = "transport", code = "CURLE_6" })
+    assert.is_false(retry.misconfigured { kind = "transport", code = "CURLE_7" })
+    assert.is_false(retry.misconfigured { error = "transport", message = "connection refused" })
+    assert.is_false(retry.misconfigured { kind = "http", status = 404 })
+  end)
+end)

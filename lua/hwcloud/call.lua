@@ -502,7 +502,8 @@ end
 -- were checked by the client (hwcloud.options, with the client's rules), or
 -- are an identity request's: `identity` (signed with the client's keys or
 -- token, without X-Project-Id/X-Domain-Id, needing no project or domain
--- id) and `endpoint` (where it goes).
+-- id), `endpoint` (where it goes) and `probe` (a source that may not be
+-- there: a try that never reached it is not made again).
 function _M.invoke(env, engine, svc, op, req, opts)
   local cfg = env.cfg
   local asked = env.now()
@@ -556,6 +557,18 @@ function _M.invoke(env, engine, svc, op, req, opts)
     local nxt = alternates and c.sent == false and alternates[t.attempt]
     if nxt then t.url = nxt .. path end
     err.attempts = t.attempt
+    -- a host that does not resolve is the configuration's, and an address
+    -- a probe never reached (the metadata service off an ECS host) is the
+    -- source's absence: either is the answer at once, unless a failover
+    -- endpoint is left to try
+    if not nxt and (opts.probe and err.sent == false or retry.misconfigured(err)) then
+      if retry.misconfigured(err) then
+        err.message = tostring(err.message or "no such host")
+          .. " (a configuration error: check the region and endpoint)"
+      end
+      err.retryable = false
+      return nil, err
+    end
     local delay, renew = after_failure(env, t, err, ctx, opts)
     if not delay then
       return nil, err

@@ -42,6 +42,27 @@ local HOPELESS = {
   [91] = true,   -- CURLE_SSL_INVALIDCERTSTATUS
 }
 
+-- libcurl results of a URL that leads nowhere: the host (or the proxy's)
+-- does not resolve, or the URL is malformed.
+local NOWHERE = {
+  [3] = true,    -- CURLE_URL_MALFORMAT
+  [5] = true,    -- CURLE_COULDNT_RESOLVE_PROXY
+  [6] = true,    -- CURLE_COULDNT_RESOLVE_HOST
+}
+
+-- misconfigured(e) -> boolean: whether the transport error `e` is the
+-- configuration's (a region the service has no host in, a mistyped
+-- endpoint or proxy), which the same request meets again: nginx's
+-- resolver says "could not be resolved" or "no resolver defined".
+function _M.misconfigured(e)
+  if type(e) ~= "table" or (e.kind or e.error) ~= "transport" then return false end
+  local code = e.code
+  if type(code) == "string" then code = tonumber(code:match("^CURLE_(%d+)$")) end
+  if code then return NOWHERE[code] or false end
+  local m = type(e.message) == "string" and e.message or ""
+  return (m:find("could not be resolved", 1, true) or m:find("no resolver defined", 1, true)) ~= nil
+end
+
 -- repeatable(e, safe) -> boolean: whether the error `e` (an hwcloud error
 -- or a transport completion: kind/error, status, code, sent, too_big)
 -- allows another try of a request that is (or is not) safe to repeat.

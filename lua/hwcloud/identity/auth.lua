@@ -39,6 +39,7 @@ local _M = {}
 -- official SDKs do for metadata and federated keys).
 local MARGIN = 40 * 60
 local METADATA_TIMEOUT = 3
+local METADATA_CONNECT = 1
 local METADATA_TTL = 21600
 local AGENCY_MISSING = "Please configure Cloud Service Agency first"
 -- while one task fetches, the others poll at this interval, up to the
@@ -253,10 +254,12 @@ local function metadata()
   return require "hwcloud.identity.metadata"
 end
 
+-- a probe: off an ECS host nothing answers the address, so a try that
+-- never reached it ends the look-up at once, after a short connect
 local function metadata_opts(self)
   local ct = self.cfg.connect_timeout
-  return { endpoint = self.metadata_endpoint, timeout = METADATA_TIMEOUT,
-           connect_timeout = ct < METADATA_TIMEOUT and ct or METADATA_TIMEOUT }
+  return { endpoint = self.metadata_endpoint, timeout = METADATA_TIMEOUT, probe = true,
+           connect_timeout = ct < METADATA_CONNECT and ct or METADATA_CONNECT }
 end
 
 -- the session token: a string, false when the service has none (404/405),
