@@ -8,6 +8,7 @@
 ** at any point leaves nothing behind that __gc cannot free. libcurl never
 ** calls into Lua: the write and header callbacks only fill C buffers.
 */
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -260,41 +261,49 @@ static hwc_transport *check_transport(lua_State *L) {
   return luaL_checkudata(L, 1, HWC_TRANSPORT_MT);
 }
 
-/* Seconds (a Lua number) to milliseconds for libcurl: positive and
-** finite; at least 1 ms because 0 would mean "no timeout" to libcurl. */
-static long opt_seconds(lua_State *L, int idx, const char *name, long dflt) {
-  int ty = hwc_getfield(L, idx, name);
-  lua_Number s, ms;
-  if (ty == LUA_TNIL) {
+/* Pushes option `name` of the table at idx and returns 1 when it is set
+** (raising, the option named, when it is not a `ty`); 0 when absent. */
+static int opt(lua_State *L, int idx, const char *name, int ty,
+               const char *what) {
+  if (hwc_getfield(L, idx, name) == LUA_TNIL) {
     lua_pop(L, 1);
-    return dflt;
+    return 0;
   }
-  if (ty != LUA_TNUMBER)
-    luaL_error(L, "hwcloud.transport: option '%s' must be a number (seconds), "
-                  "got %s", name, luaL_typename(L, -1));
-  s = lua_tonumber(L, -1);
+  if (lua_type(L, -1) != ty)
+    luaL_error(L, "hwcloud.transport: option '%s' must be %s, got %s", name,
+               what, luaL_typename(L, -1));
+  return 1;
+}
+
+/* A number option from lo to hi (whole: an integer), else raises with
+** `rule`; dflt when absent. */
+static lua_Number opt_number(lua_State *L, int idx, const char *name,
+                             const char *what, lua_Number lo, lua_Number hi,
+                             int whole, const char *rule, lua_Number dflt) {
+  lua_Number n;
+  if (!opt(L, idx, name, LUA_TNUMBER, what)) return dflt;
+  n = lua_tonumber(L, -1);
   lua_pop(L, 1);
-  if (!(s > 0) || s != s || s == HUGE_VAL)
-    luaL_error(L, "hwcloud.transport: option '%s' must be a positive, finite "
-                  "number of seconds", name);
-  ms = s * 1000;
-  if (ms < 1) ms = 1;
-  if (ms > (lua_Number)INT_MAX) ms = (lua_Number)INT_MAX; /* ~24 days */
-  return (long)ms;
+  if (!(n >= lo && n <= hi) || (whole && n != floor(n)))
+    luaL_error(L, "hwcloud.transport: option '%s' must be %s", name, rule);
+  return n;
+}
+
+/* Seconds to milliseconds for libcurl: positive and finite; at least 1 ms
+** because 0 would mean "no timeout" to libcurl, at most INT_MAX (~24 days). */
+static long opt_seconds(lua_State *L, int idx, const char *name, long dflt) {
+  lua_Number ms = 1000 * opt_number(L, idx, name, "a number (seconds)",
+                                    DBL_MIN, DBL_MAX, 0,
+                                    "a positive, finite number of seconds",
+                                    (lua_Number)dflt / 1000);
+  return ms < 1 ? 1 : ms > (lua_Number)INT_MAX ? INT_MAX : (long)ms;
 }
 
 /* An optional string option, copied into malloc'd memory at *dst. */
 static void opt_string(lua_State *L, int idx, const char *name, char **dst) {
-  int ty = hwc_getfield(L, idx, name);
   size_t len;
   const char *s;
-  if (ty == LUA_TNIL) {
-    lua_pop(L, 1);
-    return;
-  }
-  if (ty != LUA_TSTRING)
-    luaL_error(L, "hwcloud.transport: option '%s' must be a string, got %s",
-               name, luaL_typename(L, -1));
+  if (!opt(L, idx, name, LUA_TSTRING, "a string")) return;
   s = lua_tolstring(L, -1, &len);
   if (strlen(s) != len)
     luaL_error(L, "hwcloud.transport: option '%s' contains a NUL byte", name);
@@ -305,36 +314,11 @@ static void opt_string(lua_State *L, int idx, const char *name, char **dst) {
 }
 
 static int opt_boolean(lua_State *L, int idx, const char *name, int dflt) {
-  int ty = hwc_getfield(L, idx, name), b;
-  if (ty == LUA_TNIL) {
-    lua_pop(L, 1);
-    return dflt;
-  }
-  if (ty != LUA_TBOOLEAN)
-    luaL_error(L, "hwcloud.transport: option '%s' must be a boolean, got %s",
-               name, luaL_typename(L, -1));
+  int b;
+  if (!opt(L, idx, name, LUA_TBOOLEAN, "a boolean")) return dflt;
   b = lua_toboolean(L, -1);
   lua_pop(L, 1);
   return b;
-}
-
-/* An optional whole number >= 1 (0 when absent). */
-static long opt_count(lua_State *L, int idx, const char *name) {
-  int ty = hwc_getfield(L, idx, name);
-  lua_Number n;
-  if (ty == LUA_TNIL) {
-    lua_pop(L, 1);
-    return 0;
-  }
-  if (ty != LUA_TNUMBER)
-    luaL_error(L, "hwcloud.transport: option '%s' must be a number, got %s",
-               name, luaL_typename(L, -1));
-  n = lua_tonumber(L, -1);
-  lua_pop(L, 1);
-  if (!(n >= 1) || n > SIZE_MAX_CONNECTIONS || n != floor(n))
-    luaL_error(L, "hwcloud.transport: option '%s' must be a whole number "
-                  "from 1 to %d", name, SIZE_MAX_CONNECTIONS);
-  return (long)n;
 }
 
 static int ascii_ieq(const char *a, const char *b, size_t n) {
@@ -417,23 +401,15 @@ static int l_transport(lua_State *L) {
   t->timeout_ms = opt_seconds(L, 1, "timeout", DEFAULT_TIMEOUT_MS);
   t->verify_tls = opt_boolean(L, 1, "verify_tls", 1);
   t->http2 = opt_boolean(L, 1, "http2", 1);
-  t->max_response = DEFAULT_MAX_RESPONSE;
-  if (hwc_getfield(L, 1, "max_response") != LUA_TNIL) {
-    lua_Number n;
-    if (lua_type(L, -1) != LUA_TNUMBER)
-      return luaL_error(L, "hwcloud.transport: option 'max_response' must be "
-                           "a number (bytes), got %s", luaL_typename(L, -1));
-    n = lua_tonumber(L, -1);
-    if (!(n >= 0) || n > 9.0e15)
-      return luaL_error(L, "hwcloud.transport: option 'max_response' must be "
-                           "a non-negative number of bytes");
-    t->max_response = (curl_off_t)n;
-  }
-  lua_pop(L, 1);
+  t->max_response = (curl_off_t)opt_number(
+      L, 1, "max_response", "a number (bytes)", 0, 9.0e15, 0,
+      "a non-negative number of bytes", (lua_Number)DEFAULT_MAX_RESPONSE);
   opt_string(L, 1, "ca_file", &t->ca_file);
   opt_string(L, 1, "proxy", &t->proxy);
   opt_string(L, 1, "user_agent", &t->user_agent);
-  t->max_connections = opt_count(L, 1, "max_connections");
+  t->max_connections = (long)opt_number(
+      L, 1, "max_connections", "a number", 1, SIZE_MAX_CONNECTIONS, 1,
+      "a whole number from 1 to 100000", 0);
   t->pool_max = POOL_MAX;
   if (t->max_connections > 0 && t->max_connections < t->pool_max)
     t->pool_max = t->max_connections;
