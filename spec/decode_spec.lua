@@ -68,7 +68,7 @@ describe("core.decode", function()
     assert.equal(math.maxinteger, v[9])
     assert.equal(math.mininteger, v[10])
     assert.equal(2 ^ 63, v[11])
-    -- 600.0 and 1e3 are whole floats (what core.conform may turn into
+    -- 600.0 and 1e3 are whole floats (what services.conform may turn into
     -- integers); 2.5 and the two beyond 64 bits are not counted
     assert.equal(2, whole)
   end)

@@ -1,9 +1,10 @@
--- core.build and core.conform: how a request table becomes "path?query" and a
+-- core.build and services.conform: how a request table becomes "path?query" and a
 -- JSON body, what is refused and how the refusal names the field; and how a
 -- decoded response gets its integers back.
 
 local core = require "hwcloud.core"
 local prepare = require("hwcloud.services").prepare
+local conform = require("hwcloud.services").conform
 local cjson = require "cjson"
 local null = cjson.null
 local compat = require "spec.helpers.compat"
@@ -610,7 +611,7 @@ describe("core.build", function()
   end)
 end)
 
-describe("core.conform", function()
+describe("services.conform", function()
   local RESPONSE = prepare {
     type = "object", fields = {
       count = { type = "integer" },
@@ -626,7 +627,7 @@ describe("core.conform", function()
     local v = cjson.decode('{"count":3,"ratio":2,"job":{"progress":50,"name":"x"},'
       .. '"items":[{"size":1},{"size":2.5},{"other":4}],"codes":[200,404],'
       .. '"extra":{"n":7},"unknown":9}')
-    local out = core.conform(RESPONSE, v)
+    local out = conform(RESPONSE, v)
     assert.are.equal(v, out)
     assert.are.equal("integer", math.type(v.count))
     assert.are.equal("float", math.type(v.ratio))
@@ -642,28 +643,28 @@ describe("core.conform", function()
   end)
 
   it_int("converts a bare integer and an array response", function()
-    assert.are.equal("integer", math.type(core.conform({ type = "integer" }, 5.0)))
-    assert.are.equal("float", math.type(core.conform({ type = "integer" }, 5.5)))
-    local arr = core.conform(prepare { type = "array", items = { type = "integer" } }, cjson.decode("[1,2]"))
+    assert.are.equal("integer", math.type(conform({ type = "integer" }, 5.0)))
+    assert.are.equal("float", math.type(conform({ type = "integer" }, 5.5)))
+    local arr = conform(prepare { type = "array", items = { type = "integer" } }, cjson.decode("[1,2]"))
     assert.are.equal("integer", math.type(arr[2]))
   end)
 
   it_int("skips shapes that do not match, without raising", function()
     local v = cjson.decode('{"count":"3","job":[1],"items":{"size":1},"codes":[null,"x",1e300]}')
-    assert.are.equal(v, core.conform(RESPONSE, v))
+    assert.are.equal(v, conform(RESPONSE, v))
     assert.are.equal("3", v.count)
     assert.are.equal(null, v.codes[1])
     assert.are.equal("float", math.type(v.codes[3]))
-    assert.are.equal("x", core.conform(RESPONSE, "x"))
-    assert.is_nil(core.conform(RESPONSE, nil))
-    assert.are.equal(null, core.conform(RESPONSE, null))
-    assert.are.equal(v, core.conform(nil, v))
-    assert.are.equal(v, core.conform({ type = "mystery" }, v))
+    assert.are.equal("x", conform(RESPONSE, "x"))
+    assert.is_nil(conform(RESPONSE, nil))
+    assert.are.equal(null, conform(RESPONSE, null))
+    assert.are.equal(v, conform(nil, v))
+    assert.are.equal(v, conform({ type = "mystery" }, v))
     local cyc = { count = 1.0 }
     cyc.job = cyc
     local CYC = prepare { type = "object", fields = { count = { type = "integer" } } }
     CYC.fields.job = CYC
-    core.conform(CYC, cyc)
+    conform(CYC, cyc)
     assert.are.equal("integer", math.type(cyc.count))
   end)
 end)
@@ -727,7 +728,7 @@ describe("core.build: what generated descriptions add", function()
   it("gives integers back inside maps of a response", function()
     local s = prepare { type = "object", fields = {
       counts = { type = "map", values = { type = "integer" } } } }
-    local r = core.conform(s, { counts = { a = 1.0, b = 2.0 } })
+    local r = conform(s, { counts = { a = 1.0, b = 2.0 } })
     if math.type then
       assert.are.equal("integer", math.type(r.counts.a))
       assert.are.equal("integer", math.type(r.counts.b))

@@ -1,7 +1,6 @@
 /*
 ** marshal.c -- core.build: validate a request against its operation schema,
-** then produce "path?query" and the JSON body; core.conform: give back the
-** integers that lua-cjson decoded as floats.
+** then produce "path?query" and the JSON body.
 **
 ** Memory: build's output buffers live in a userdata held as its upvalue.
 ** An error raised anywhere (out of memory, a malformed schema) therefore
@@ -91,7 +90,7 @@ static void put_urlenc(ctx *c, hwc_buf *b, const char *s, size_t n) {
   need(c->L, hwc_buf_add_urlenc(b, s, n));
 }
 
-/* Schema keys, kept as upvalues 2.. of build's body and of conform:
+/* Schema keys, kept as upvalues 2.. of build's body:
 ** pushing an upvalue is cheaper than interning the C string again on every
 ** lookup (LuaJIT hashes it each time). */
 enum { KEY_TYPE, KEY_FIELDS, KEY_ORDER, KEY_LOCATION, KEY_REQUIRED, KEY_ENUM,
@@ -147,15 +146,11 @@ static void put_double(ctx *c, hwc_buf *b, double d) {
 
 /* ----------------------------------------------------------------- schema */
 
-/* the schema's type; strict raises on a malformed schema (build), lenient
-** returns -1 (conform must never raise on shapes) */
-static int kind_of(lua_State *L, int s, int strict) {
+/* the schema's type; raises on a malformed schema */
+static int kind_of(lua_State *L, int s) {
   const char *t;
   int k = -1;
-  if (lua_type(L, s) != LUA_TTABLE) {
-    if (strict) misuse(L, "schema is not a table");
-    return -1;
-  }
+  if (lua_type(L, s) != LUA_TTABLE) misuse(L, "schema is not a table");
   if (rawgetk(L, s, KEY_TYPE) == LUA_TSTRING) {
     t = lua_tostring(L, -1);
     if (strcmp(t, "string") == 0) k = K_STRING;
@@ -172,7 +167,7 @@ static int kind_of(lua_State *L, int s, int strict) {
     if (rawgetk(L, s, KEY_FIELDS) == LUA_TTABLE) k = K_OBJECT;
     lua_pop(L, 1);
   }
-  if (k < 0 && strict) misuse(L, "schema has a missing or unknown type");
+  if (k < 0) misuse(L, "schema has a missing or unknown type");
   return k;
 }
 
@@ -544,7 +539,7 @@ static int emit_map(ctx *c, int s, int v, hwc_buf *out) {
   if (check_object(c, v) != 0) return -1;
   rawgetk(L, s, KEY_VALUES);
   values = lua_gettop(L);
-  rc = emit_members(c, values, lua_isnil(L, values) ? K_ANY : kind_of(L, values, 1),
+  rc = emit_members(c, values, lua_isnil(L, values) ? K_ANY : kind_of(L, values),
                     v, out);
   lua_settop(L, values - 1);
   return rc;
@@ -560,7 +555,7 @@ static int emit_array(ctx *c, int s, int v, hwc_buf *out) {
     return fail_msg(c, "expected array, got object");
   rawgetk(L, s, KEY_ITEMS);
   items = lua_gettop(L);
-  rc = emit_items(c, items, lua_isnil(L, items) ? K_ANY : kind_of(L, items, 1), v,
+  rc = emit_items(c, items, lua_isnil(L, items) ? K_ANY : kind_of(L, items), v,
                   cls == TC_EMPTY ? 0 : (int)lua_rawlen(L, v), out);
   lua_settop(L, items - 1);
   return rc;
@@ -659,7 +654,7 @@ static int query_field(ctx *c, int fs, int kind, int v, const char *name,
   if (emit_kind(c, fs, kind, v, NULL) != 0) return -1;
   if (kind != K_ARRAY) return query_pair(c, name, nlen, kind, v);
   if (rawgetk(L, fs, KEY_ITEMS) == LUA_TTABLE)
-    ikind = kind_of(L, lua_gettop(L), 1);
+    ikind = kind_of(L, lua_gettop(L));
   lua_pop(L, 1);
   n = table_class(L, v) == TC_ARRAY ? (int)lua_rawlen(L, v) : 0;
   for (i = 1; i <= n; i++) {
@@ -731,7 +726,7 @@ static int emit_object(ctx *c, int s, int v, hwc_buf *out, int top) {
         }
       }
     } else if (top) {
-      int loc = top_location(c, i), kind = kind_of(L, fs, 1);
+      int loc = top_location(c, i), kind = kind_of(L, fs);
       if (loc == LOC_PATH)
         rc = check_path_value(c, fs, kind, val);
       else if (loc == LOC_QUERY)
@@ -749,7 +744,7 @@ static int emit_object(ctx *c, int s, int v, hwc_buf *out, int top) {
       }
     } else {
       if (out) member_key(c, out, &count, name, nlen);
-      rc = emit_kind(c, fs, kind_of(L, fs, 1), val, out);
+      rc = emit_kind(c, fs, kind_of(L, fs), val, out);
     }
     if (rc != 0) return -1; /* the caller's stack is reset on return */
     c->nseg--;
@@ -913,7 +908,7 @@ static int plan_of(ctx *c) {
     lua_newtable(L);
     lua_setfield(L, -2, "order");
   }
-  if (kind_of(L, plan + 3, 1) != K_OBJECT)
+  if (kind_of(L, plan + 3) != K_OBJECT)
     misuse(L, "op.request must be an object schema with fields");
   compile_locations(L, plan + 3);
   lua_rawseti(L, plan, PLAN_LOCS);
@@ -1094,93 +1089,6 @@ static int state_gc(lua_State *L) {
   return 0;
 }
 
-/* ---------------------------------------------------------------- conform */
-
-#if LUA_VERSION_NUM >= 503
-/* if the value on top is an integral float and s says integer, replaces
-** it by an integer; returns 1 when it did */
-static int conform_number(lua_State *L, int s) {
-  long long i;
-  if (lua_type(L, -1) != LUA_TNUMBER || lua_isinteger(L, -1)) return 0;
-  if (kind_of(L, s, 0) != K_INTEGER || !as_integer(L, -1, &i)) return 0;
-  lua_pop(L, 1);
-  lua_pushinteger(L, (lua_Integer)i);
-  return 1;
-}
-
-static void conform_table(lua_State *L, int s, int v, int depth) {
-  int sub;
-  if (depth > MAX_DEPTH || lua_type(L, s) != LUA_TTABLE ||
-      lua_type(L, v) != LUA_TTABLE)
-    return;
-  luaL_checkstack(L, 8, "hwcloud.core.conform: nesting");
-  if (rawgetk(L, s, KEY_FIELDS) == LUA_TTABLE) {
-    int fields = lua_gettop(L);
-    lua_pushnil(L);
-    while (lua_next(L, fields) != 0) {
-      sub = lua_gettop(L);
-      if (lua_type(L, -2) == LUA_TSTRING) {
-        lua_pushvalue(L, -2);
-        lua_rawget(L, v);
-        if (conform_number(L, sub)) {
-          lua_pushvalue(L, sub - 1);
-          lua_insert(L, -2);
-          lua_rawset(L, v);
-        } else {
-          conform_table(L, sub, lua_gettop(L), depth + 1);
-          lua_pop(L, 1);
-        }
-      }
-      lua_pop(L, 1);
-    }
-  }
-  lua_pop(L, 1);
-  if (rawgetk(L, s, KEY_VALUES) == LUA_TTABLE) {
-    sub = lua_gettop(L);
-    lua_pushnil(L);
-    while (lua_next(L, v) != 0) {
-      if (conform_number(L, sub)) {
-        lua_pushvalue(L, -2);
-        lua_insert(L, -2);
-        lua_rawset(L, v); /* assigning an existing key keeps next valid */
-      } else {
-        conform_table(L, sub, lua_gettop(L), depth + 1);
-        lua_pop(L, 1);
-      }
-    }
-  }
-  lua_pop(L, 1);
-  if (rawgetk(L, s, KEY_ITEMS) == LUA_TTABLE) {
-    int i, n = (int)lua_rawlen(L, v);
-    sub = lua_gettop(L);
-    for (i = 1; i <= n; i++) {
-      lua_rawgeti(L, v, i);
-      if (conform_number(L, sub)) {
-        lua_rawseti(L, v, i);
-      } else {
-        conform_table(L, sub, lua_gettop(L), depth + 1);
-        lua_pop(L, 1);
-      }
-    }
-  }
-  lua_pop(L, 1);
-}
-#endif
-
-static int l_conform(lua_State *L) {
-  lua_settop(L, 2);
-#if LUA_VERSION_NUM >= 503
-  /* LuaJIT has no integer subtype: nothing to restore there */
-  if (lua_type(L, 1) == LUA_TTABLE) {
-    lua_pushvalue(L, 2);
-    if (conform_number(L, 1)) return 1;
-    lua_pop(L, 1);
-    conform_table(L, 1, 2, 0);
-  }
-#endif
-  return 1;
-}
-
 void hwc_open_marshal(lua_State *L) {
   int i;
   mstate *st = (mstate *)lua_newuserdatauv(L, sizeof *st, 0);
@@ -1201,9 +1109,4 @@ void hwc_open_marshal(lua_State *L) {
   lua_pushcclosure(L, l_build_body, 1 + KEY_COUNT);
   lua_pushcclosure(L, l_build, 2); /* upvalues: the state, the body */
   lua_setfield(L, -2, "build");
-  /* conform shares the layout; its upvalue 1 is unused */
-  lua_pushboolean(L, 0);
-  for (i = 0; i < KEY_COUNT; i++) lua_pushstring(L, key_names[i]);
-  lua_pushcclosure(L, l_conform, 1 + KEY_COUNT);
-  lua_setfield(L, -2, "conform");
 }

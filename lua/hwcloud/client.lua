@@ -431,7 +431,7 @@ function _M.new(opts)
     cfg = cfg,
     user_agent = user_agent,
     build = core.build,
-    conform = core.conform,
+    conform = services.conform,
     json_decode = core.decode,
     now = core.now,
   }

@@ -1,6 +1,6 @@
 -- Drives every path of the C core once or more, for valgrind to watch:
 -- signing (good and misused), marshaling and validation (good and bad),
--- conform, the JSON reader, and the transport against the emulator
+-- the JSON reader, and the transport against the emulator
 -- (answers, service errors, refused connections, timeouts, dropped and
 -- truncated answers, oversized bodies, a fan-out, and transports collected
 -- or closed with requests still in flight).
@@ -74,8 +74,6 @@ assert(core.build(rts, { config_id = "c", server_id = "s", input_values = deep }
 assert(core.build(rts, { config_id = "c", server_id = "s",
   input_values = { a = { 1, 2, { b = hwcloud.null } }, s = "\xff" } }, "p") == nil)
 assert(not pcall(core.build, "not a table", {}, "p"))
-local resp = core.conform(ws.response, { spec = { ingress = { port = 80.0 } } })
-assert(math.type(resp.spec.ingress.port) == "integer")
 -- the JSON reader: values of every kind, escapes, a table past the first
 -- batch, and refusals at every stage (a string, a nested container)
 local function reader()

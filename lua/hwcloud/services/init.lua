@@ -10,8 +10,8 @@
 -- references resolved (shared, never copied), every object given its field
 -- `order`.
 
-local pairs, ipairs, type, require, pcall, tostring, next, setmetatable =
-  pairs, ipairs, type, require, pcall, tostring, next, setmetatable
+local pairs, ipairs, type, require, pcall, tostring, next, setmetatable, rawget, rawset =
+  pairs, ipairs, type, require, pcall, tostring, next, setmetatable, rawget, rawset
 local sort = table.sort
 local format = string.format
 
@@ -47,6 +47,37 @@ local function prepare(schema, seen)
   return schema
 end
 _M.prepare = prepare
+
+-- conform(schema, value) -> value: an answer's floats with an integral
+-- value (8080.0) become integers where the schema says integer, in place;
+-- anything the schema does not describe, or describes otherwise, is left
+-- alone. The call path runs it only when core.decode counted such a float.
+-- Lua 5.1 and LuaJIT have no integers: there it changes nothing.
+local math_type, tointeger = math.type, math.tointeger
+local function conform(s, v, depth)
+  depth = depth or 0
+  if type(s) ~= "table" or depth > 64 then return v end
+  if math_type and math_type(v) == "float" then
+    return rawget(s, "type") == "integer" and tointeger(v) or v
+  end
+  if type(v) ~= "table" then return v end
+  local fields, values, items = rawget(s, "fields"), rawget(s, "values"), rawget(s, "items")
+  if type(fields) == "table" then
+    for k, fs in next, fields do
+      local x = type(k) == "string" and rawget(v, k)
+      if x then rawset(v, k, conform(fs, x, depth + 1)) end
+    end
+  end
+  -- assigning to a key that exists keeps the traversal valid
+  if type(values) == "table" then
+    for k, x in next, v do rawset(v, k, conform(values, x, depth + 1)) end
+  end
+  if type(items) == "table" then
+    for i = 1, #v do rawset(v, i, conform(items, rawget(v, i), depth + 1)) end
+  end
+  return v
+end
+_M.conform = function(s, v) return conform(s, v) end
 
 -- Replaces every {ref = "Model"} node by the model's own table, so models
 -- are shared by reference. A node that adds keys to its ref (required,
