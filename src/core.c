@@ -61,6 +61,5 @@ int luaopen_hwcloud_core(lua_State *L) {
   hwc_open_http(L);
   hwc_open_fileio(L);
   hwc_open_digest(L);
-  hwc_open_fileinfo(L);
   return 1;
 }

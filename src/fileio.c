@@ -1,6 +1,8 @@
 /*
-** fileio.c -- the two file primitives a journal needs that Lua's io lacks,
-** on an open Lua file handle (io.open's):
+** fileio.c -- the file primitives Lua's io lacks. core.file_info(path) ->
+** {size, mtime, kind} | nil, message: what a resumable upload's checkpoint
+** records of its file, so a changed file is never spliced with parts of the
+** old one. The journal's two, on an open Lua file handle (io.open's):
 **   core.fsync(fh) -> true | nil, message   fflush, then fsync: the records
 **                                           are on the disk, not only in the
 **                                           kernel
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hwcloud.h"
@@ -67,10 +70,31 @@ static int core_lock(lua_State *L) {
   return 1;
 }
 
+static int core_file_info(lua_State *L) {
+  struct stat st;
+  if (stat(luaL_checkstring(L, 1), &st) != 0) {
+    lua_pushnil(L);
+    lua_pushstring(L, strerror(errno));
+    return 2;
+  }
+  lua_createtable(L, 0, 3);
+  lua_pushnumber(L, (lua_Number)st.st_size);
+  lua_setfield(L, -2, "size");
+  lua_pushnumber(L, (lua_Number)st.st_mtim.tv_sec +
+                        (lua_Number)st.st_mtim.tv_nsec / 1e9);
+  lua_setfield(L, -2, "mtime");
+  lua_pushstring(L, S_ISREG(st.st_mode)   ? "file"
+                    : S_ISDIR(st.st_mode) ? "directory"
+                                          : "other");
+  lua_setfield(L, -2, "kind");
+  return 1;
+}
+
 void hwc_open_fileio(lua_State *L) {
   static const luaL_Reg fns[] = {
       {"fsync", core_fsync},
       {"lock", core_lock},
+      {"file_info", core_file_info},
       {NULL, NULL},
   };
   luaL_setfuncs(L, fns, 0);

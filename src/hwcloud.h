@@ -312,6 +312,5 @@ void hwc_open_head(lua_State *L);
 void hwc_open_http(lua_State *L);
 void hwc_open_fileio(lua_State *L);
 void hwc_open_digest(lua_State *L);
-void hwc_open_fileinfo(lua_State *L);
 
 #endif
