@@ -24,13 +24,17 @@ void hwc_compat_setfuncs(lua_State *L, const luaL_Reg *l, int nup) {
 }
 #endif
 
-/* core.now(): monotonic seconds, for deadlines and backoff that must not
-** jump with the wall clock. */
-static int core_now(lua_State *L) {
+/* monotonic seconds, for deadlines and backoff that must not jump with
+** the wall clock (0 if the clock cannot be read, which POSIX rules out) */
+double hwc_now(void) {
   struct timespec ts;
-  if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-    return luaL_error(L, "hwcloud.core: clock_gettime failed");
-  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+  if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return 0;
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* core.now() */
+static int core_now(lua_State *L) {
+  lua_pushnumber(L, (lua_Number)hwc_now());
   return 1;
 }
 

@@ -321,17 +321,6 @@ static int opt_boolean(lua_State *L, int idx, const char *name, int dflt) {
   return b;
 }
 
-static int ascii_ieq(const char *a, const char *b, size_t n) {
-  size_t i;
-  for (i = 0; i < n; i++) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = (char)(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = (char)(y - 'A' + 'a');
-    if (x != y) return 0;
-  }
-  return 1;
-}
-
 /* RFC 9110 token characters: what a method or a header name may hold. */
 static int is_tchar(unsigned char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -501,7 +490,7 @@ static const char *add_header(hwc_transport *t, hwc_req *r, const char *s,
   for (i = colon; i < len; i++)
     if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0')
       return "contains CR, LF or NUL";
-  if (colon == 12 && ascii_ieq(s, "content-type", 12)) *has_ctype = 1;
+  if (colon == 12 && hwc_ieq(s, "content-type", 12)) *has_ctype = 1;
   for (v = colon + 1; v < len && is_ows(s[v]); v++) {}
   if (v == len) {
     hwc_buf_reset(&t->scratch);
@@ -616,7 +605,7 @@ static int prepare(lua_State *L, hwc_transport *t, hwc_req *r,
       SETOPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     /* over TLS, wait for a connection that may multiplex rather than
     ** open many; plain http never multiplexes, so waiting would only delay */
-    if (strlen(url) > 8 && ascii_ieq(url, "https://", 8))
+    if (strlen(url) > 8 && hwc_ieq(url, "https://", 8))
       SETOPT(CURLOPT_PIPEWAIT, 1L);
   } else {
     SETOPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
@@ -1020,12 +1009,6 @@ static void push_completion(lua_State *L, hwc_req *r) {
   }
 }
 
-static double now_ms(void) {
-  struct timespec ts;
-  if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return 0;
-  return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1.0e6;
-}
-
 static int l_poll(lua_State *L) {
   hwc_transport *t = check_transport(L);
   lua_Number w = luaL_optnumber(L, 2, 0);
@@ -1040,7 +1023,7 @@ static int l_poll(lua_State *L) {
   if (err == NULL && t->done.n == 0 && w > 0) {
     /* wait until something completes or wait_ms is spent; with nothing
     ** in flight curl_multi_poll simply sleeps the whole time */
-    double deadline = now_ms() + (double)w, left = (double)w;
+    double deadline = 1000 * hwc_now() + (double)w, left = (double)w;
     while (err == NULL && t->done.n == 0 && left >= 1) {
       CURLMcode mc = curl_multi_poll(t->multi, NULL, 0, (int)left, NULL);
       if (mc != CURLM_OK) {
@@ -1048,7 +1031,7 @@ static int l_poll(lua_State *L) {
         break;
       }
       err = drive(t);
-      left = deadline - now_ms();
+      left = deadline - 1000 * hwc_now();
     }
   }
   if (err != NULL) return luaL_error(L, "hwcloud.transport: %s", err);

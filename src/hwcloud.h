@@ -83,8 +83,19 @@ static inline unsigned char hwc_upper(unsigned char c) {
   return (c >= 'a' && c <= 'z') ? (unsigned char)(c - 32) : c;
 }
 
+/* whether a and b (n bytes each) are equal but for ASCII case */
+static inline int hwc_ieq(const char *a, const char *b, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (hwc_lower((unsigned char)a[i]) != hwc_lower((unsigned char)b[i])) return 0;
+  return 1;
+}
+
 /* an ASCII digit (the C locale's isdigit, without the locale) */
 static inline int hwc_is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+
+/* monotonic seconds (core.c) */
+double hwc_now(void);
 
 /* n bytes as 2n lower-case hex digits (digests); no terminator (buf.c) */
 void hwc_hex(const unsigned char *d, size_t n, char *out);

@@ -211,12 +211,7 @@ static hwc_slice trim(const char *p, size_t n) {
 }
 
 static int name_is(hwc_slice name, const char *lower_lit) {
-  size_t i, n = strlen(lower_lit);
-  if (name.n != n) return 0;
-  for (i = 0; i < n; i++)
-    if (hwc_lower((unsigned char)name.p[i]) != (unsigned char)lower_lit[i])
-      return 0;
-  return 1;
+  return name.n == strlen(lower_lit) && hwc_ieq(name.p, lower_lit, name.n);
 }
 
 static hwc_slice lit(const char *s) {

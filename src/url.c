@@ -9,17 +9,15 @@
 #include "hwcloud.h"
 
 static int is_alpha(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+  return hwc_lower(c) >= 'a' && hwc_lower(c) <= 'z';
 }
-
-static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 
 /* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986 3.1) */
 static size_t scheme_len(const char *s, size_t n) {
   size_t i = 1;
   if (n == 0 || !is_alpha((unsigned char)s[0])) return 0;
   while (i < n && (is_alpha((unsigned char)s[i]) ||
-                   is_digit((unsigned char)s[i]) || s[i] == '+' ||
+                   hwc_is_digit((unsigned char)s[i]) || s[i] == '+' ||
                    s[i] == '-' || s[i] == '.'))
     i++;
   return i;
@@ -59,7 +57,7 @@ static const char *parse_hostport(const char *p, size_t n, hwc_url *u) {
     return NULL;
   }
   for (i++; i < n; i++) {
-    if (!is_digit((unsigned char)p[i])) return "has an invalid port";
+    if (!hwc_is_digit((unsigned char)p[i])) return "has an invalid port";
     port = port * 10 + (p[i] - '0');
     if (port > 65535) return "has an invalid port";
   }
