@@ -79,7 +79,8 @@ describe("core.base64", function()
       local s = string.rep("\1\2\3", math.floor(n / 3) + 1):sub(1, n)
       local e = core.base64(s)
       assert.are.equal(math.floor((n + 2) / 3) * 4, #e)
-      assert.are.equal(string.rep("AQID", math.floor(n / 3) + 1):sub(1, math.floor(n / 3) * 4), e:sub(1, math.floor(n / 3) * 4))
+      local whole = math.floor(n / 3) * 4
+      assert.are.equal(string.rep("AQID", math.floor(n / 3) + 1):sub(1, whole), e:sub(1, whole))
       assert.is_nil(e:sub(1, -3):find("=", 1, true))
     end
   end)

@@ -495,6 +495,22 @@ local function is_json_type(ct)
   return ct == nil or ct:find("^application/json") ~= nil or ct:find("^application/bson") ~= nil
 end
 
+-- final(err, opts) -> whether a failure is the answer at once, before the
+-- retry policy: a host that does not resolve is the configuration's (said
+-- so in the message), and an address a probe never reached (the metadata
+-- service off an ECS host) is the source's absence. The caller asks only
+-- when no failover endpoint is left to try.
+local function final(err, opts)
+  if retry.misconfigured(err) then
+    err.message = tostring(err.message or "no such host")
+      .. " (a configuration error: check the region and endpoint)"
+  elseif not (opts.probe and err.sent == false) then
+    return false
+  end
+  err.retryable = false
+  return true
+end
+
 -- invoke(env, engine, svc, op, req, opts) -> result | nil, err
 -- env: the client's private parts (cfg, auth, endpoint(), build, conform,
 -- json_decode, now). Runs inside an engine task; the identity requests the
@@ -557,18 +573,7 @@ function _M.invoke(env, engine, svc, op, req, opts)
     local nxt = alternates and c.sent == false and alternates[t.attempt]
     if nxt then t.url = nxt .. path end
     err.attempts = t.attempt
-    -- a host that does not resolve is the configuration's, and an address
-    -- a probe never reached (the metadata service off an ECS host) is the
-    -- source's absence: either is the answer at once, unless a failover
-    -- endpoint is left to try
-    if not nxt and (opts.probe and err.sent == false or retry.misconfigured(err)) then
-      if retry.misconfigured(err) then
-        err.message = tostring(err.message or "no such host")
-          .. " (a configuration error: check the region and endpoint)"
-      end
-      err.retryable = false
-      return nil, err
-    end
+    if not nxt and final(err, opts) then return nil, err end
     local delay, renew = after_failure(env, t, err, ctx, opts)
     if not delay then
       return nil, err
