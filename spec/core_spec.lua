@@ -86,6 +86,20 @@ describe("core.base64", function()
   end)
 end)
 
+describe("core.hasher", function()
+  -- the cosocket transport's MD5 of a file streamed piece by piece
+  it("gives the digest of the pieces fed to it, once", function()
+    for _, alg in ipairs({ "md5", "sha1", "sha256" }) do
+      local h = core.hasher(alg)
+      assert.are.equal(h, h:update("ab"):update(""):update("c"))
+      assert.are.equal(core.digest(alg, "abc"), h:final())
+      assert.has_error(function() h:final() end)
+      assert.has_error(function() h:update("x") end)
+    end
+    assert.has_error(function() core.hasher("md4") end)
+  end)
+end)
+
 describe("the version", function()
   it("is the same in the C core, the Lua module and the emulator, and says it is unreleased", function()
     local util = require "spec.helpers.util"

@@ -1,8 +1,9 @@
 /*
-** digest.c -- core.digest, core.hmac, core.file_digest, core.base64: the
-** hash, MAC and encoding primitives the object-storage signers
-** (hwcloud.obs.sign) are written over. MD5, SHA-1 and SHA-256; raw digests
-** (callers encode them as the signature needs).
+** digest.c -- core.digest, core.hmac, core.hasher, core.file_digest,
+** core.base64: the hash, MAC and encoding primitives the object-storage
+** signers (hwcloud.obs.sign) and the cosocket transport's file streams are
+** written over. MD5, SHA-1 and SHA-256; raw digests (callers encode them
+** as the signature needs).
 */
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +13,8 @@
 #include <openssl/hmac.h>
 
 #include "hwcloud.h"
+
+#define HASHER_MT "hwcloud.hasher"
 
 static const EVP_MD *md_of(lua_State *L, int idx) {
   static const char *const names[] = {"md5", "sha1", "sha256", NULL};
@@ -84,6 +87,62 @@ static int l_file_digest(lua_State *L) {
   return 1;
 }
 
+/* ----------------------------------------------------------- hasher */
+
+/* A digest taken piece by piece (a file read in chunks): the context is
+** owned by the userdata, freed by __gc or final. */
+typedef struct hasher {
+  EVP_MD_CTX *ctx;
+} hasher;
+
+static hasher *check_hasher(lua_State *L) {
+  hasher *h = luaL_checkudata(L, 1, HASHER_MT);
+  if (h->ctx == NULL) luaL_error(L, "hwcloud.core: hasher already finished");
+  return h;
+}
+
+static int hasher_gc(lua_State *L) {
+  hasher *h = luaL_checkudata(L, 1, HASHER_MT);
+  if (h->ctx != NULL) EVP_MD_CTX_free(h->ctx);
+  h->ctx = NULL;
+  return 0;
+}
+
+/* core.hasher(alg) -> h; h:update(s) -> h; h:final() -> raw digest */
+static int l_hasher(lua_State *L) {
+  const EVP_MD *md = md_of(L, 1);
+  hasher *h = lua_newuserdatauv(L, sizeof *h, 0);
+  h->ctx = NULL;
+  luaL_getmetatable(L, HASHER_MT);
+  lua_setmetatable(L, -2);
+  h->ctx = EVP_MD_CTX_new();
+  if (h->ctx == NULL || EVP_DigestInit_ex(h->ctx, md, NULL) != 1)
+    return luaL_error(L, "hwcloud.core: cannot start a digest");
+  return 1;
+}
+
+static int hasher_update(lua_State *L) {
+  hasher *h = check_hasher(L);
+  size_t n;
+  const char *p = luaL_checklstring(L, 2, &n);
+  if (EVP_DigestUpdate(h->ctx, p, n) != 1)
+    return luaL_error(L, "hwcloud.core: digest update failed");
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int hasher_final(lua_State *L) {
+  hasher *h = check_hasher(L);
+  unsigned char d[EVP_MAX_MD_SIZE];
+  unsigned int dn = 0;
+  int ok = EVP_DigestFinal_ex(h->ctx, d, &dn);
+  EVP_MD_CTX_free(h->ctx);
+  h->ctx = NULL;
+  if (ok != 1) return luaL_error(L, "hwcloud.core: digest failed");
+  lua_pushlstring(L, (const char *)d, dn);
+  return 1;
+}
+
 /* core.base64(data) -> standard base64 with padding: OpenSSL's encoder,
 ** 3 KB of input at a time (whole groups, so padding comes only at the end) */
 static int l_base64(lua_State *L) {
@@ -104,8 +163,19 @@ static int l_base64(lua_State *L) {
 void hwc_open_digest(lua_State *L) {
   static const luaL_Reg funcs[] = {{"digest", l_digest},
                                    {"hmac", l_hmac},
+                                   {"hasher", l_hasher},
                                    {"base64", l_base64},
                                    {"file_digest", l_file_digest},
                                    {NULL, NULL}};
+  static const luaL_Reg methods[] = {
+      {"update", hasher_update}, {"final", hasher_final}, {NULL, NULL}};
+  if (luaL_newmetatable(L, HASHER_MT)) {
+    lua_pushcfunction(L, hasher_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_newtable(L);
+    luaL_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "__index");
+  }
+  lua_pop(L, 1);
   luaL_setfuncs(L, funcs, 0);
 }
