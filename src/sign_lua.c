@@ -279,11 +279,25 @@ static int add_own_headers(hwc_signer *s, call *c) {
 
 /* ---- the result ----------------------------------------------------- */
 
-/* one "Name: value" line as entry *n + 1 of the list at out: both are
-** NUL-terminated and hold no NUL (checked, or made here) */
+/* one "Name: value" line as entry *n + 1 of the list at out (short lines,
+** most of them, are put together on the C stack) */
 static void add_line(lua_State *L, int out, int *n, const char *name,
-                     const char *v) {
-  lua_pushfstring(L, "%s: %s", name, v);
+                     size_t nl, const char *v, size_t vl) {
+  char tmp[256];
+  if (nl + vl + 2 <= sizeof tmp) {
+    memcpy(tmp, name, nl);
+    tmp[nl] = ':';
+    tmp[nl + 1] = ' ';
+    memcpy(tmp + nl + 2, v, vl);
+    lua_pushlstring(L, tmp, nl + 2 + vl);
+  } else {
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addlstring(&b, name, nl);
+    luaL_addlstring(&b, ": ", 2);
+    luaL_addlstring(&b, v, vl);
+    luaL_pushresult(&b);
+  }
   lua_rawseti(L, out, ++*n);
 }
 
@@ -294,7 +308,8 @@ static void add_line(lua_State *L, int out, int *n, const char *name,
 static void push_lines(lua_State *L, const call *c, int prefix) {
   int auth = lua_gettop(L), out, n = 0, i;
   int np = prefix != 0 ? (int)lua_rawlen(L, prefix) : 0;
-  size_t kn;
+  size_t kn, vn;
+  const char *v;
   lua_createtable(L, np + c->nheaders + 4, 0);
   out = lua_gettop(L);
   for (i = 1; i <= np; i++) {
@@ -305,20 +320,22 @@ static void push_lines(lua_State *L, const call *c, int prefix) {
     lua_pushnil(L);
     while (lua_next(L, 3) != 0) {
       const char *k = lua_tolstring(L, -2, &kn);
+      v = lua_tolstring(L, -1, &vn);
       if (c->token.p == NULL || kn != sizeof(TOKEN_HEADER) - 1 ||
           memcmp(k, TOKEN_HEADER, kn) != 0)
-        add_line(L, out, &n, k, lua_tostring(L, -1));
+        add_line(L, out, &n, k, kn, v, vn);
       lua_pop(L, 1);
     }
   }
-  if (!c->has_host) {
-    lua_pushlstring(L, c->url.hostport.p, c->url.hostport.n);
-    add_line(L, out, &n, "Host", lua_tostring(L, -1));
-    lua_pop(L, 1);
-  }
-  if (c->date_generated) add_line(L, out, &n, "X-Sdk-Date", c->date_buf);
-  if (c->token.p != NULL) add_line(L, out, &n, TOKEN_HEADER, c->token.p);
-  add_line(L, out, &n, "Authorization", lua_tostring(L, auth));
+  if (!c->has_host)
+    add_line(L, out, &n, "Host", 4, c->url.hostport.p, c->url.hostport.n);
+  if (c->date_generated)
+    add_line(L, out, &n, "X-Sdk-Date", 10, c->req.date.p, c->req.date.n);
+  if (c->token.p != NULL)
+    add_line(L, out, &n, TOKEN_HEADER, sizeof(TOKEN_HEADER) - 1, c->token.p,
+             c->token.n);
+  v = lua_tolstring(L, auth, &vn);
+  add_line(L, out, &n, "Authorization", 13, v, vn);
 }
 
 /* core.sign(method, url, headers, body, ak, sk[, security_token[, prefix
