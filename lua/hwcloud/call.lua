@@ -511,6 +511,19 @@ local function final(err, opts)
   return true
 end
 
+-- failover(t, c, alternates, path, err, opts) -> whether the failure is
+-- the answer at once. An endpoint never reached sends the next try to the
+-- next one of the region's failover list (as the official SDKs fail over);
+-- with none left, `final` decides.
+local function failover(t, c, alternates, path, err, opts)
+  local nxt = alternates and c.sent == false and alternates[t.attempt]
+  if nxt then
+    t.url = nxt .. path
+    return false
+  end
+  return final(err, opts)
+end
+
 -- invoke(env, engine, svc, op, req, opts) -> result | nil, err
 -- env: the client's private parts (cfg, auth, endpoint(), build, conform,
 -- json_decode, now). Runs inside an engine task; the identity requests the
@@ -568,12 +581,8 @@ function _M.invoke(env, engine, svc, op, req, opts)
     if result ~= nil then
       return result
     end
-    -- an endpoint never reached: the next try goes to the next one of the
-    -- region's failover list (as the official SDKs fail over)
-    local nxt = alternates and c.sent == false and alternates[t.attempt]
-    if nxt then t.url = nxt .. path end
     err.attempts = t.attempt
-    if not nxt and final(err, opts) then return nil, err end
+    if failover(t, c, alternates, path, err, opts) then return nil, err end
     local delay, renew = after_failure(env, t, err, ctx, opts)
     if not delay then
       return nil, err
