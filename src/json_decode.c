@@ -19,7 +19,7 @@
 ** no schema says which: the one shared marker is the decoder's upvalue.
 **
 ** It also counts the numbers written as floats with an integral value
-** (8080.0): only those can be an integer field core.conform must change.
+** (8080.0): only those can be an integer field services.conform must change.
 **
 ** Errors: text that is not JSON returns nil and what was wrong at which
 ** byte; only running out of memory raises. No C heap is used (escaped
@@ -205,7 +205,7 @@ static const char *floating(reader *r, const char *s, const char *p) {
     v = strtod(buf, NULL);
     if (buf != tmp) lua_pop(r->L, 1);
   }
-  /* what core.conform may make an integer where the schema says so */
+  /* what services.conform may make an integer where the schema says so */
   if (v == floor(v) && v >= -9223372036854775808.0 && v < 9223372036854775808.0)
     r->whole++;
   lua_pushnumber(r->L, (lua_Number)v);
@@ -372,7 +372,7 @@ static const char *value(reader *r, const char *p, int depth) {
 }
 
 /* core.decode(text) -> value, whole | nil, "what at byte N"; whole: how
-** many numbers were floats with an integral value (for core.conform) */
+** many numbers were floats with an integral value (for services.conform) */
 static int l_decode(lua_State *L) {
   size_t n;
   const char *p;
