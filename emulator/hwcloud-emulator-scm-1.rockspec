@@ -62,6 +62,7 @@ build = {
       ["hwcloud.emulator.services.servicestage"] = "emulator/lua/hwcloud/emulator/services/servicestage.lua",
       ["hwcloud.emulator.services.swr"] = "emulator/lua/hwcloud/emulator/services/swr.lua",
       ["hwcloud.emulator.services.workspaceapp"] = "emulator/lua/hwcloud/emulator/services/workspaceapp.lua",
+      ["hwcloud.emulator.shapes"] = "emulator/lua/hwcloud/emulator/shapes.lua",
       ["hwcloud.emulator.state"] = "emulator/lua/hwcloud/emulator/state.lua",
       ["hwcloud.emulator.testing"] = "emulator/lua/hwcloud/emulator/testing.lua",
       ["hwcloud.emulator.util"] = "emulator/lua/hwcloud/emulator/util.lua",
