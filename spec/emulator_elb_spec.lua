@@ -27,6 +27,16 @@ local function math_type(v)
   return v % 1 == 0 and "integer" or "float"
 end
 
+-- Why a scalar `v` is not of type `t`, or nil.
+local function scalar_misfit(t, v)
+  if t == "string" and type(v) ~= "string" then return "not a string" end
+  if t == "boolean" and type(v) ~= "boolean" then return "not a boolean" end
+  if t == "integer" and (type(v) ~= "number" or math_type(v) ~= "integer" and v % 1 ~= 0) then
+    return "not an integer"
+  end
+  return nil
+end
+
 -- The fields `schema` requires that `v` lacks or has of another type, as
 -- "path: why" lines (empty when `v` is what the description says).
 local function misfits(schema, v, path, out)
@@ -50,14 +60,9 @@ local function misfits(schema, v, path, out)
     for i, x in ipairs(v) do
       if type(schema.items) == "table" then misfits(schema.items, x, path .. "[" .. i .. "]", out) end
     end
-  elseif t == "string" then
-    if type(v) ~= "string" then out[#out + 1] = path .. ": not a string" end
-  elseif t == "integer" then
-    if type(v) ~= "number" or math_type(v) ~= "integer" and v % 1 ~= 0 then
-      out[#out + 1] = path .. ": not an integer"
-    end
-  elseif t == "boolean" then
-    if type(v) ~= "boolean" then out[#out + 1] = path .. ": not a boolean" end
+  else
+    local why = scalar_misfit(t, v)
+    if why then out[#out + 1] = path .. ": " .. why end
   end
   return out
 end

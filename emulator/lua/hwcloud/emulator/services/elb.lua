@@ -82,7 +82,9 @@ end
 -- (on the fail list then) ERROR, settled the first time it is seen.
 local function settle_lb(lb, now)
   if lb.provisioning_status ~= "PENDING_CREATE" then return end
-  local born = lb._created or now
+  -- an inventory's PENDING_CREATE starts its time when first seen
+  if not lb._created then lb._created = now end
+  local born = lb._created
   if now - born < state.config.job_seconds then return end
   lb.provisioning_status = state.should_fail(lb.id, lb.name) and "ERROR" or "ACTIVE"
   lb.operating_status = lb.provisioning_status == "ACTIVE" and "ONLINE" or "OFFLINE"
@@ -444,16 +446,24 @@ local function path_pool(ctx)
   return nil, not_found("pools", ctx.params.pool_id)
 end
 
-local function create_member(ctx)
-  local m = ctx.body.member
-  if type(m) ~= "table" then return bad("Invalid parameter member: is required") end
+-- The broken rule of a create_member body's member, or nil.
+local function member_error(m)
+  if type(m) ~= "table" then return "Invalid parameter member: is required" end
   if type(m.address) ~= "string" or m.address == "" then
-    return bad("Invalid parameter member.address: is required")
+    return "Invalid parameter member.address: is required"
   end
   local port = m.protocol_port
   if port ~= nil and (type(port) ~= "number" or port < 1 or port > 65535 or port % 1 ~= 0) then
-    return bad("Invalid parameter member.protocol_port: must be a whole number from 1 to 65535")
+    return "Invalid parameter member.protocol_port: must be a whole number from 1 to 65535"
   end
+  return nil
+end
+
+local function create_member(ctx)
+  local m = ctx.body.member
+  local why = member_error(m)
+  if why then return bad(why) end
+  local port = m.protocol_port
   local p, s, e = path_pool(ctx)
   if not p then return s, e end
   for _, other in ipairs(list_of(ctx, "members")) do
