@@ -29,6 +29,8 @@
 --             pools = [{id, loadbalancer_id, listener_id?, lb_algorithm, protocol}],
 --             healthmonitors = [{id, pool_id, type, delay, timeout, max_retries}],
 --             members = [{id, pool_id, address, protocol_port, weight?}] },
+--     evs = { volumes = [{id, name, size, volume_type, status, attachments?}] },
+--     ims = { images = [{id, name, status, __imagetype, min_disk, ...}] },
 --     generic = { <service> = { <collection> = [{id, ...}] } } }
 --
 -- generic: the items of the services answered generically (see
@@ -135,6 +137,8 @@ local function default()
     codeartspipeline = { pipelines = {}, runs = {} },
     codeartsdeploy = { tasks = {}, records = {} },
     elb = { loadbalancers = {}, listeners = {}, pools = {}, healthmonitors = {}, members = {} },
+    evs = { volumes = {} },
+    ims = { images = {} },
   }
 end
 
@@ -188,6 +192,8 @@ local SECTIONS = {
   codeartspipeline = { "pipelines", "runs" },
   codeartsdeploy = { "tasks", "records" },
   elb = { "loadbalancers", "listeners", "pools", "healthmonitors", "members" },
+  evs = { "volumes" },
+  ims = { "images" },
 }
 
 -- Replaces the inventory after checking its shape; returns true or nil,

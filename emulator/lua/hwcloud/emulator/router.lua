@@ -42,7 +42,7 @@ local pairs, ipairs, type, pcall, select, setmetatable, sort =
 local _M = {}
 
 local SERVICES = { "iam", "servicestage", "codeartsbuild", "asm", "rts", "workspaceapp",
-                   "metadata", "ecs", "elb",
+                   "metadata", "ecs", "elb", "evs", "ims",
                    "swr", "functiongraph", "codeartspipeline", "codeartsdeploy" }
 _M.SERVICES = SERVICES
 

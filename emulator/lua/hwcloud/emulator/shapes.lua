@@ -2,15 +2,16 @@
 -- their operations' descriptions give. A handler keeps a resource as a
 -- plain record; its view is the description's object (every required
 -- field present and typed, as hwcloud.emulator.generic synthesizes it)
--- with the record's fields in place. Fields whose name starts with "_"
--- are the emulator's own and never shown.
+-- with the record's fields in place. Fields named "_" and a letter
+-- (_job, _created) are the emulator's own and never shown (IMS's own
+-- fields start with two: __imagetype).
 
 local services = require "hwcloud.services"
 local util = require "hwcloud.emulator.util"
 local generic = require "hwcloud.emulator.generic"
 local inventory = require "hwcloud.emulator.inventory"
 
-local pairs, ipairs, type, tostring, sub, gmatch = pairs, ipairs, type, tostring, string.sub,
+local pairs, ipairs, type, tostring, find, gmatch = pairs, ipairs, type, tostring, string.find,
   string.gmatch
 
 local _M = {}
@@ -57,7 +58,7 @@ function _M.view(schema, rec)
   local v = generic.synth(schema, 1)
   if type(v) ~= "table" then v = {} end
   for k, x in pairs(rec) do
-    if type(k) ~= "string" or sub(k, 1, 1) ~= "_" then v[k] = util.copy(x) end
+    if type(k) ~= "string" or not find(k, "^_%a") then v[k] = util.copy(x) end
   end
   return arrays(v, schema)
 end

@@ -143,7 +143,7 @@ end
 local function merge(rec, given, ctx)
   if type(given) ~= "table" then return end
   for k, v in pairs(given) do
-    if type(k) == "string" and k ~= "id" and k:sub(1, 1) ~= "_" then rec[k] = v end
+    if type(k) == "string" and k ~= "id" and not k:find("^_%a") then rec[k] = v end
   end
   rec.updated_at = stamp(ctx)
 end
