@@ -385,3 +385,43 @@ describe("emulator ELB inventory and state #server", function()
     assert.truthy(body.error_msg:find("elb.pools[1].id", 1, true), body.error_msg)
   end)
 end)
+
+describe("emulator ELB jobs #server", function()
+  it("batch_delete_loadbalancers: PENDING_DELETE until its job ends, then gone", function()
+    local a, b = new_lb("a"), new_lb("b")
+    local res = assert(client.elb:batch_delete_loadbalancers { loadbalancer_ids = { a.id, b.id } })
+    conforms("batch_delete_loadbalancers", res)
+    assert.is_string(res.job_id)
+    assert.are.equal("PENDING_DELETE", assert(client.elb:show_load_balancer {
+      loadbalancer_id = a.id }).loadbalancer.provisioning_status)
+    local job = conforms("show_job", assert(client.elb:show_job { job_id = res.job_id }))
+    assert.truthy(job.job.status == "INIT" or job.job.status == "RUNNING", job.job.status)
+    local done = assert(client:wait(res, FAST))
+    assert.are.equal("SUCCESS", done.job.status)
+    assert.are.equal(2, #done.job.sub_jobs)
+    for _, id in ipairs { a.id, b.id } do
+      local _, err = client.elb:show_load_balancer { loadbalancer_id = id }
+      assert.are.equal(404, err.status)
+    end
+    local _, err = client.elb:show_job { job_id = "no-such-job" }
+    assert.are.equal(404, err.status)
+  end)
+
+  it("a failed batch delete leaves the load balancers; one with a listener is refused", function()
+    local lb = new_lb()
+    assert(client:wait_for("elb", "load_balancer_active", { loadbalancer_id = lb.id }, FAST))
+    local res = assert(client.elb:batch_delete_loadbalancers { loadbalancer_ids = { lb.id } })
+    emu:fail { res.job_id }
+    local _, err = client:wait(res, FAST)
+    assert.is_table(err)
+    assert.truthy(tostring(err.message):find("injected failure", 1, true), tostring(err.message))
+    assert.are.equal("ACTIVE", assert(client.elb:show_load_balancer {
+      loadbalancer_id = lb.id }).loadbalancer.provisioning_status)
+    assert(client.elb:create_listener { listener = { loadbalancer_id = lb.id, protocol = "TCP",
+      protocol_port = 443 } })
+    _, err = client.elb:batch_delete_loadbalancers { loadbalancer_ids = { lb.id } }
+    assert.are.equal(409, err.status)
+    _, err = client.elb:batch_delete_loadbalancers { loadbalancer_ids = { "no-lb" } }
+    assert.are.equal(404, err.status)
+  end)
+end)

@@ -5,6 +5,8 @@
 --
 -- A load balancer is PENDING_CREATE until --job-seconds have passed since
 -- its creation, then ACTIVE (ERROR when its id was on the fail list then);
+-- batch_delete_loadbalancers makes them PENDING_DELETE until its job
+-- (show_job) ends, then takes them away;
 -- one that still has listeners or pools is not deleted (409), nor a pool
 -- that still has members or a health monitor (the *_cascade operations
 -- are for those).
@@ -21,6 +23,7 @@ local inventory = require "hwcloud.emulator.inventory"
 local state = require "hwcloud.emulator.state"
 local shapes = require "hwcloud.emulator.shapes"
 local ecs = require "hwcloud.emulator.services.ecs"
+local jobs = require "hwcloud.emulator.jobs"
 
 local type, ipairs, pairs, tostring, remove, format, floor = type, ipairs, pairs, tostring,
   table.remove, string.format, math.floor
@@ -49,7 +52,10 @@ local function list_of(ctx, kind)
   return inventory.of(ctx.store).elb[kind]
 end
 
+local settle_jobs -- (below) batch deletes that ended
+
 local function find(ctx, kind, id)
+  if kind == "loadbalancers" then settle_jobs(ctx) end
   return inventory.find(list_of(ctx, kind), id)
 end
 
@@ -168,6 +174,7 @@ local function delete_lb(ctx)
 end
 
 local function list_view(ctx, kind, view, field)
+  settle_jobs(ctx)
   local views, recs = {}, list_of(ctx, kind)
   for i, r in ipairs(recs) do views[i] = view(ctx, r) end
   local page, info = shapes.page(views, ctx.args, recs)
@@ -532,6 +539,103 @@ local function list_members(ctx)
   return 200, { members = page, page_info = info, request_id = ctx.request_id }
 end
 
+-- Jobs ---------------------------------------------------------------------
+
+-- The project's ELB jobs: { id, job_type, ids (its load balancers),
+-- created, settled, failed }.
+local function jobs_of(ctx)
+  local all = ctx.store.elb_jobs
+  if not all then all = {} ctx.store.elb_jobs = all end
+  return all
+end
+
+-- Settles the jobs that ended: a batch delete takes its load balancers
+-- away, or (failed: the job's or a load balancer's id on the fail list)
+-- leaves them as they were.
+settle_jobs = function(ctx)
+  for _, job in pairs(jobs_of(ctx)) do
+    if not job.settled and jobs.phase(job.created, ctx.now) == "done" then
+      job.settled = true
+      job.failed = state.should_fail(job.id) or false
+      for _, id in ipairs(job.ids) do
+        job.failed = job.failed or state.should_fail(id)
+      end
+      local list = list_of(ctx, "loadbalancers")
+      for _, id in ipairs(job.ids) do
+        local lb, i = inventory.find(list, id)
+        if lb and job.failed then
+          lb.provisioning_status = lb._was
+        elseif lb then
+          remove(list, i)
+        end
+      end
+    end
+  end
+end
+
+-- batch_delete_loadbalancers: every load balancer must exist and have no
+-- listener; they are PENDING_DELETE until the job ends, then gone.
+local function batch_delete_lbs(ctx)
+  settle_jobs(ctx)
+  local ids = ctx.body.loadbalancer_ids
+  if type(ids) ~= "table" or not ids[1] then
+    return bad("Invalid parameter loadbalancer_ids: must be a non-empty array")
+  end
+  for _, id in ipairs(ids) do
+    local lb = find(ctx, "loadbalancers", id)
+    if not lb then return not_found("loadbalancers", id) end
+    if lb.provisioning_status == "PENDING_DELETE" then
+      return conflict(format("Loadbalancer %s is being deleted.", id))
+    end
+    if ids_where(ctx, "listeners", function(l) return l.loadbalancer_id == id end)[1] then
+      return conflict(format("Loadbalancer %s still has listeners.", id))
+    end
+  end
+  local all = jobs_of(ctx)
+  local job_id
+  repeat job_id = util.uuid4() until not all[job_id]
+  all[job_id] = { id = job_id, job_type = "batchDeleteLoadbalancers", ids = ids,
+                  created = ctx.now }
+  for _, id in ipairs(ids) do
+    local lb = find(ctx, "loadbalancers", id)
+    settle_lb(lb, ctx.now)
+    lb._was, lb.provisioning_status = lb.provisioning_status, "PENDING_DELETE"
+  end
+  return 200, { job_id = job_id, loadbalancer_ids = ids, request_id = ctx.request_id }
+end
+
+local JOB_STATUS = { waiting = "INIT", running = "RUNNING" }
+
+-- show_job: {job = {job_id, job_type, status, begin_time, end_time,
+-- resource_id, error_code, error_msg, sub_jobs (one per load balancer)}}
+local function show_job(ctx)
+  settle_jobs(ctx)
+  local job = jobs_of(ctx)[ctx.params.job_id]
+  if not job then
+    return 404, errors.body("elb", 404, "Job " .. tostring(ctx.params.job_id)
+                            .. " could not be found.", "ELB.8904")
+  end
+  local phase = jobs.phase(job.created, ctx.now)
+  local status = JOB_STATUS[phase] or (job.failed and "FAIL" or "SUCCESS")
+  local begin_time = util.iso8601(job.created)
+  local end_time = phase == "done" and util.iso8601(job.created + state.config.job_seconds) or ""
+  local subs = {}
+  for i, id in ipairs(job.ids) do
+    subs[i] = { job_id = job.id .. "-" .. i, job_type = "deleteLoadbalancer", status = status,
+                resource_id = id, begin_time = begin_time, end_time = end_time,
+                project_id = ctx.project_id, entities = util.array({}) }
+  end
+  local out = { job_id = job.id, job_type = job.job_type, status = status,
+                resource_id = job.ids[1], begin_time = begin_time, end_time = end_time,
+                project_id = ctx.project_id, sub_jobs = subs }
+  if status == "FAIL" then
+    out.error_code = "ELB.9000"
+    out.error_msg = "deleting loadbalancers " .. table.concat(job.ids, ", ")
+      .. " failed (injected failure)"
+  end
+  return 200, { job = out, request_id = ctx.request_id }
+end
+
 local function lister(kind, view, field)
   return function(ctx) return list_view(ctx, kind, view, field) end
 end
@@ -549,6 +653,9 @@ _M.routes = {
     full_request = true, handler = update_lb },
   { op = "delete_load_balancer", method = "DELETE",
     path = V3 .. "/loadbalancers/{loadbalancer_id}", handler = delete_lb },
+  { op = "batch_delete_loadbalancers", method = "POST", path = V3 .. "/loadbalancers/batch-delete",
+    full_request = true, handler = batch_delete_lbs },
+  { op = "show_job", method = "GET", path = V3 .. "/jobs/{job_id}", handler = show_job },
 
   { op = "create_listener", method = "POST", path = V3 .. "/listeners",
     full_request = true, handler = create_listener },
