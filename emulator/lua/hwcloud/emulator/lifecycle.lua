@@ -19,6 +19,7 @@ local catalog = require "hwcloud.emulator.catalog"
 local described = require "hwcloud.emulator.described"
 local generic = require "hwcloud.emulator.generic"
 local state = require "hwcloud.emulator.state"
+local shapes = require "hwcloud.emulator.shapes"
 
 local type, pairs, ipairs, pcall, setmetatable, tostring = type, pairs, ipairs, pcall,
   setmetatable, tostring
@@ -57,9 +58,10 @@ local function status_of(ctx, spec, item, rec)
   return spec[rec.phase] or rec.phase
 end
 
--- The item as answered: a copy (the stored item keeps no version's
--- words: v2 and v3 show the same VPC), its status in place.
-local function fix(ctx, spec, item)
+-- The item as answered: a copy in the shape of `schema` (the stored item
+-- keeps no version's words: v2 and v3 show the same VPC; and a generic
+-- item has the fields its create gave), its status in place.
+local function fix(ctx, spec, item, schema)
   if type(item) ~= "table" or type(item.id) ~= "string" then return item end
   local all = records(ctx)
   local rec = all[item.id]
@@ -71,8 +73,10 @@ local function fix(ctx, spec, item)
     rec = spec.after(ctx, item, rec) or rec
     all[item.id] = rec
   end
-  local out = {}
-  for k, v in pairs(item) do out[k] = v end
+  local out = schema and shapes.view(schema, item) or {}
+  if not schema then
+    for k, v in pairs(item) do out[k] = v end
+  end
   out.status = status_of(ctx, spec, item, rec)
   return out
 end
@@ -85,10 +89,14 @@ function _M.handler(spec)
     local ok, status, out, extra = pcall(generic.handle, view)
     if not ok then error("generic answer of " .. spec.entry .. ": " .. tostring(status)) end
     if type(out) == "table" and status < 300 then
-      if spec.wrapper then out[spec.wrapper] = fix(ctx, spec, out[spec.wrapper]) end
+      local fields = type(view.route.response) == "table" and view.route.response.fields or {}
+      if spec.wrapper then
+        out[spec.wrapper] = fix(ctx, spec, out[spec.wrapper], fields[spec.wrapper])
+      end
       local list = spec.list and out[spec.list]
       if type(list) == "table" then
-        for i, item in ipairs(list) do list[i] = fix(ctx, spec, item) end
+        local items = fields[spec.list] and fields[spec.list].items
+        for i, item in ipairs(list) do list[i] = fix(ctx, spec, item, items) end
       end
     end
     return status, out, extra
