@@ -574,6 +574,8 @@ build = {
     -- (luarocks show --rock-dir hwcloud): conf/contrib/, conf/examples/
     conf = {
       ["contrib/hwcloud.bash"] = "contrib/hwcloud.bash",
+      ["examples/blue_green.json"] = "examples/blue_green.json",
+      ["examples/blue_green.lua"] = "examples/blue_green.lua",
       ["examples/build_and_wait.lua"] = "examples/build_and_wait.lua",
       ["examples/deploy_workflow.lua"] = "examples/deploy_workflow.lua",
       ["examples/fleet_rollout.lua"] = "examples/fleet_rollout.lua",

@@ -186,7 +186,12 @@ describe("emulator ELB members follow their ECS servers #server", function()
     local made = create(1)
     local id = made.serverIds[1]
     local ip = assert(client.ecs:show_server { server_id = id }).server.addresses["vpc-1"][1].addr
-    local pool = "pool-web"
+    local lb = assert(client.elb:create_load_balancer { loadbalancer = {
+      name = "web", availability_zone_list = { "az1" }, vip_subnet_cidr_id = "subnet-1" } })
+    local pool = assert(client.elb:create_pool { pool = { loadbalancer_id = lb.loadbalancer.id,
+      lb_algorithm = "ROUND_ROBIN", protocol = "HTTP" } }).pool.id
+    assert(client.elb:create_health_monitor { healthmonitor = { pool_id = pool, type = "HTTP",
+      delay = 5, timeout = 3, max_retries = 3 } })
     local m = assert(client.elb:create_member { pool_id = pool, member = {
       address = ip, protocol_port = 80, subnet_cidr_id = "subnet-1" } }).member
     local stray = assert(client.elb:create_member { pool_id = pool, member = {

@@ -287,6 +287,117 @@ describe("examples #server", function()
   end)
 end)
 
+-- The blue/green rollout, run as its header says: an emulator started with
+-- the inventory next to it (--job-seconds 1), the example with the
+-- variables of its header.
+describe("blue_green #server", function()
+  local PROJECT = "0b7d4b9c1f2e4d6a8e3f5a7c9d1b3e5f"
+  local HEADER_EMULATOR = "--   bin/hwcloud-emulator --port 8080 --job-seconds 1 --inventory "
+    .. "examples/blue_green.json &\n"
+  local HEADER_RUN = "--   HWCLOUD_ENDPOINT=http://127.0.0.1:8080 HWCLOUD_POOL_ID=pool-app "
+    .. "HWCLOUD_SUBNET_ID=subnet-app \\\n--     HWCLOUD_DRAIN_SECONDS=1 lua5.4 examples/blue_green.lua\n"
+  local emu, c
+  setup(function()
+    emu = emulator.start { job_seconds = 1, inventory = emulator.root .. "/examples/blue_green.json" }
+    c = emu:client(PROJECT)
+  end)
+  teardown(function()
+    if c then c:close() end
+    if emu then emu:stop() end
+  end)
+  before_each(function() emu:reset() end)
+
+  -- the example with the header's variables (and `vars`): stdout, stderr, exit code
+  local function run(vars)
+    local errfile = os.tmpname()
+    local parts = { "cd " .. q(emulator.root) .. " &&",
+                    "env -u HUAWEICLOUD_SDK_AK -u HUAWEICLOUD_SDK_SK -u HUAWEICLOUD_SDK_PROJECT_ID",
+                    "-u HWCLOUD_RELEASE -u HWCLOUD_IMAGE_ID -u HWCLOUD_FLAVOR",
+                    "LUA_PATH=" .. q("lua/?.lua;lua/?/init.lua;;"),
+                    "LUA_CPATH=" .. q("build/5.4/?.so;;"),
+                    "LUA_INIT=" .. q(compat.lua_init),
+                    "HWCLOUD_ENDPOINT=" .. q(emu.url), "HWCLOUD_POOL_ID=pool-app",
+                    "HWCLOUD_SUBNET_ID=subnet-app", "HWCLOUD_DRAIN_SECONDS=1" }
+    for k, v in pairs(vars or {}) do parts[#parts + 1] = k .. "=" .. q(v) end
+    parts[#parts + 1] = "lua5.4 examples/blue_green.lua 2>" .. q(errfile)
+    local p = io.popen(table.concat(parts, " "))
+    local out = p:read("*a")
+    local _, _, code = p:close()
+    local err = emulator.read_file(errfile) or ""
+    os.remove(errfile)
+    return out, err, code
+  end
+
+  local function members()
+    local out = {}
+    for m in c:each("elb", "list_members", { pool_id = "pool-app" }) do out[#out + 1] = m end
+    return out
+  end
+
+  it("replaces the blue servers behind the pool with healthy green ones", function()
+    local header = emulator.read_file(emulator.root .. "/examples/blue_green.lua")
+    assert.truthy(header:find(HEADER_EMULATOR, 1, true), "the header's emulator line")
+    assert.truthy(header:find(HEADER_RUN, 1, true), "the header's run line")
+    local out, err, code = run()
+    assert.equal(0, code, out .. err)
+    assert.truthy(out:find("1. blue: 2 members (app-blue-1, app-blue-2)", 1, true), out)
+    assert.truthy(out:find("green servers active: 2/2", 1, true), out)
+    assert.truthy(out:find("healthy: app-%S+-0002 [%d.]+ %(2/2%)"), out)
+    assert.truthy(out:find("from 2 green servers", 1, true), out)
+    -- the pool holds the green members only, each ONLINE at a green server
+    local now = members()
+    assert.equal(2, #now)
+    for _, m in ipairs(now) do
+      assert.equal("ONLINE", m.operating_status)
+      assert.equal(8080, m.protocol_port)
+      local s = assert(c.ecs:list_servers_details { ip_eq = m.address })
+      assert.equal(1, s.count)
+      assert.truthy(s.servers[1].name:find("^app%-"), s.servers[1].name)
+      assert.is_nil(s.servers[1].name:find("blue", 1, true))
+      assert.equal("ACTIVE", s.servers[1].status)
+    end
+    local _, gone = c.ecs:show_server { server_id = "8c1f6a2e-3b4d-4e5f-9a0b-1c2d3e4f5a61" }
+    assert.equal(404, gone.status)
+    assert.equal(2, assert(c.ecs:list_servers_details {}).count)
+    -- blue was drained (weight 0) before it was removed
+    local counts = emu:counts()
+    assert.equal(2, counts["elb.update_member"])
+    assert.equal(2, counts["elb.delete_member"])
+  end)
+
+  it("rolls back when a green member is not healthy: blue keeps serving, exit 1", function()
+    emu:fault { operation = "elb.show_member", status = 404, count = 1 }
+    local out, err, code = run { HWCLOUD_RELEASE = "2026.12" }
+    assert.equal(1, code, out .. err)
+    assert.truthy(out:find("is not healthy", 1, true), out)
+    assert.truthy(out:find("rolling back: blue keeps serving", 1, true), out)
+    local now = members()
+    assert.equal(2, #now)
+    assert.same({ "mem-blue-1", "mem-blue-2" }, { now[1].id, now[2].id })
+    assert.equal(10, now[1].weight)
+    assert.equal("ONLINE", now[1].operating_status)
+    -- the green servers went again
+    local left = assert(c.ecs:list_servers_details {})
+    assert.equal(2, left.count)
+    for _, s in ipairs(left.servers) do assert.truthy(s.name:find("blue", 1, true), s.name) end
+  end)
+
+  it("refuses a pool without a health monitor before creating anything", function()
+    assert(c.elb:delete_health_monitor { healthmonitor_id = "hm-app" })
+    local out, err, code = run()
+    assert.equal(1, code, out .. err)
+    assert.truthy(err:find("pool pool-app has no health monitor", 1, true), err)
+    assert.is_nil(emu:counts()["ecs.create_post_paid_servers"])
+  end)
+
+  it("says which variables it needs", function()
+    local out, err, code = run { HWCLOUD_POOL_ID = "" }
+    assert.equal(0, #out)
+    assert.equal(2, code, err)
+    assert.truthy(err:find("set HWCLOUD_POOL_ID", 1, true), err)
+  end)
+end)
+
 -- The README's sample output of `make demo` is what it prints: every line
 -- shown there appears in the demo's output, in order, once ids, times, the
 -- port and job numbers are set aside.

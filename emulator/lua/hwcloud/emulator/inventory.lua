@@ -24,6 +24,13 @@
 --                       runtime, handler, versions = [...], aliases = [...]}] },
 --     codeartspipeline = { pipelines = [{id, name}], runs = [{id, pipeline_id, status}] },
 --     codeartsdeploy = { tasks = [{id, name, app_id?}], records = [{id, task_id, state}] },
+--     elb = { loadbalancers = [{id, name, provisioning_status, vip_address, ...}],
+--             listeners = [{id, loadbalancer_id, protocol, protocol_port, default_pool_id}],
+--             pools = [{id, loadbalancer_id, listener_id?, lb_algorithm, protocol}],
+--             healthmonitors = [{id, pool_id, type, delay, timeout, max_retries}],
+--             members = [{id, pool_id, address, protocol_port, weight?}] },
+--     evs = { volumes = [{id, name, size, volume_type, status, attachments?}] },
+--     ims = { images = [{id, name, status, __imagetype, min_disk, ...}] },
 --     generic = { <service> = { <collection> = [{id, ...}] } } }
 --
 -- generic: the items of the services answered generically (see
@@ -129,6 +136,9 @@ local function default()
     functiongraph = { functions = {} },
     codeartspipeline = { pipelines = {}, runs = {} },
     codeartsdeploy = { tasks = {}, records = {} },
+    elb = { loadbalancers = {}, listeners = {}, pools = {}, healthmonitors = {}, members = {} },
+    evs = { volumes = {} },
+    ims = { images = {} },
   }
 end
 
@@ -181,6 +191,9 @@ local SECTIONS = {
   functiongraph = { "functions" },
   codeartspipeline = { "pipelines", "runs" },
   codeartsdeploy = { "tasks", "records" },
+  elb = { "loadbalancers", "listeners", "pools", "healthmonitors", "members" },
+  evs = { "volumes" },
+  ims = { "images" },
 }
 
 -- Replaces the inventory after checking its shape; returns true or nil,

@@ -5,6 +5,7 @@
 --
 --   return { name = "<client field>",            -- "ecs", "servicestage", ...
 --            routes = { { op = "<operation>",     -- the catalog's name or alias
+--                         field = "<client field>"?, -- another version's (vpc_v2)
 --                         method = "POST", path = "/v1/{project_id}/cloudservers",
 --                         auth = nil | "none" | "global" | "iam",
 --                         body = <validate schema>?, full_request = true?,
@@ -42,8 +43,8 @@ local pairs, ipairs, type, pcall, select, setmetatable, sort =
 local _M = {}
 
 local SERVICES = { "iam", "servicestage", "codeartsbuild", "asm", "rts", "workspaceapp",
-                   "metadata", "ecs", "elb",
-                   "swr", "functiongraph", "codeartspipeline", "codeartsdeploy" }
+                   "metadata", "ecs", "elb", "evs", "ims",
+                   "swr", "functiongraph", "codeartspipeline", "codeartsdeploy", "vpc", "eip" }
 _M.SERVICES = SERVICES
 
 local own_by_length = {}  -- segment count -> list of own routes
@@ -84,7 +85,8 @@ for i = 1, #SERVICES do
   for j = 1, #svc.routes do
     local r = svc.routes[j]
     r.service = svc.name
-    r.name = svc.name .. "." .. r.op
+    -- a route may name another client field of its service (vpc_v2)
+    r.name = (r.field or svc.name) .. "." .. r.op
     r.sdk_service = services.known(svc.name) and services.entry(svc.name).service or svc.name
     add_own(r)
   end
@@ -102,8 +104,9 @@ end
 local function ready_own(r)
   if r.ready then return r end
   r.ready = true
-  if not services.known(r.service) then return r end
-  local ok, svc = pcall(services.load, r.service)
+  local field = r.field or r.service
+  if not services.known(field) then return r end
+  local ok, svc = pcall(services.load, field)
   local op = ok and svc and services.operation(svc, r.op)
   if not op then return r end
   if r.full_request and not r.request then

@@ -10,6 +10,7 @@ local jobs = require "hwcloud.emulator.jobs"
 local errors = require "hwcloud.emulator.errors"
 local state = require "hwcloud.emulator.state"
 local inventory = require "hwcloud.emulator.inventory"
+local evs = require "hwcloud.emulator.services.evs"
 
 local null = util.null
 local pairs, ipairs, type, tostring, tonumber, format, find, remove, floor =
@@ -31,6 +32,9 @@ local ACTIONS = {
              task = "rebooting", final = "ACTIVE" },
   delete = { job_type = "deleteServers", sub_type = "deleteServer", task = "deleting",
              final = false },
+  -- the server's status stays; its EVS volume moves (see volume_settled)
+  attach = { job_type = "attachVolume", sub_type = "attachVolume", task = "attaching_volume" },
+  detach = { job_type = "detachVolume", sub_type = "detachVolume", task = "detaching_volume" },
 }
 
 local PHASE_STATUS = { waiting = "INIT", running = "RUNNING" }
@@ -63,7 +67,7 @@ local function settle(store, job, now)
   local a = ACTIONS[job.action]
   local servers = servers_of(store)
   for _, sub in ipairs(job.subs) do
-    sub.failed = state.should_fail(job.id, sub.id, sub.server_id) and true or false
+    sub.failed = state.should_fail(job.id, sub.id, sub.server_id, job.volume_id) and true or false
     local s, i = inventory.find(servers, sub.server_id)
     if s and s.pending_job == job.id then
       s.pending_job = nil
@@ -71,11 +75,12 @@ local function settle(store, job, now)
         if a.failed then s.status = a.failed end
       elseif a.final == false then
         remove(servers, i)
-      else
+      elseif a.final then
         s.status = a.final
         s.updated = util.iso8601(job.created + state.config.job_seconds)
       end
     end
+    if job.volume_id then evs.attach_settled(store, job, sub.server_id, sub.failed) end
   end
 end
 
@@ -298,6 +303,44 @@ local function delete_servers(ctx)
   return act(ctx, "delete", ctx.body.servers, "servers")
 end
 
+-- attach_server_volume: the volume (available, in the project) becomes
+-- attaching, then in-use on this server when the job ends.
+local function attach_volume(ctx)
+  local o = ctx.body.volumeAttachment
+  local v = evs.volume(ctx.store, o.volumeId, ctx.now)
+  if not v then
+    return 404, errors.body("ecs", 404, "The volume " .. tostring(o.volumeId) .. " does not exist",
+                            "Ecs.0060")
+  end
+  if v.status ~= "available" then
+    return 409, errors.body("ecs", 409, "The volume " .. o.volumeId .. " is " .. tostring(v.status)
+                            .. ", not available", "Ecs.0061")
+  end
+  local status, body = act(ctx, "attach", { { id = ctx.params.server_id } }, "server_id")
+  if status ~= 200 then return status, body end
+  local job = jobs_of(ctx.store)[body.job_id]
+  job.volume_id, job.device = o.volumeId, type(o.device) == "string" and o.device or nil
+  evs.attach_started(ctx.store, job, ctx.params.server_id)
+  return 200, body
+end
+
+-- detach_server_volume: a volume attached to this server becomes
+-- detaching, then available when the job ends.
+local function detach_volume(ctx)
+  local v = evs.volume(ctx.store, ctx.params.volume_id, ctx.now)
+  if not v or not evs.attached_to(v, ctx.params.server_id) then
+    return 404, errors.body("ecs", 404, "The volume " .. tostring(ctx.params.volume_id)
+                            .. " is not attached to server " .. tostring(ctx.params.server_id),
+                            "Ecs.0060")
+  end
+  local status, body = act(ctx, "detach", { { id = ctx.params.server_id } }, "server_id")
+  if status ~= 200 then return status, body end
+  local job = jobs_of(ctx.store)[body.job_id]
+  job.volume_id, job.detach = ctx.params.volume_id, true
+  evs.attach_started(ctx.store, job, ctx.params.server_id)
+  return 200, body
+end
+
 local function show_job(ctx)
   local id = ctx.params.job_id
   local job = jobs_of(ctx.store)[id]
@@ -352,6 +395,12 @@ _M.routes = {
     full_request = true, handler = delete_servers },
   { op = "show_job", method = "GET", path = "/v1/{project_id}/jobs/{job_id}",
     handler = show_job },
+  { op = "attach_server_volume", method = "POST",
+    path = "/v1/{project_id}/cloudservers/{server_id}/attachvolume", full_request = true,
+    handler = attach_volume },
+  { op = "detach_server_volume", method = "DELETE",
+    path = "/v1/{project_id}/cloudservers/{server_id}/detachvolume/{volume_id}",
+    handler = detach_volume },
 }
 
 return _M
