@@ -52,6 +52,7 @@ build = {
       ["hwcloud.emulator.obs"] = "emulator/lua/hwcloud/emulator/obs.lua",
       ["hwcloud.emulator.router"] = "emulator/lua/hwcloud/emulator/router.lua",
       ["hwcloud.emulator.services.asm"] = "emulator/lua/hwcloud/emulator/services/asm.lua",
+      ["hwcloud.emulator.services.cce"] = "emulator/lua/hwcloud/emulator/services/cce.lua",
       ["hwcloud.emulator.services.codeartsbuild"] = "emulator/lua/hwcloud/emulator/services/codeartsbuild.lua",
       ["hwcloud.emulator.services.codeartsdeploy"] = "emulator/lua/hwcloud/emulator/services/codeartsdeploy.lua",
       ["hwcloud.emulator.services.codeartspipeline"] = "emulator/lua/hwcloud/emulator/services/codeartspipeline.lua",

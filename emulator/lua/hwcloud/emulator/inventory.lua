@@ -31,6 +31,11 @@
 --             members = [{id, pool_id, address, protocol_port, weight?}] },
 --     evs = { volumes = [{id, name, size, volume_type, status, attachments?}] },
 --     ims = { images = [{id, name, status, __imagetype, min_disk, ...}] },
+--     cce = { clusters = [{id, name, phase, spec = {flavor, version, ...}}],
+--             node_pools = [{id, cluster_id, name, spec = {initialNodeCount,
+--                                                          nodeTemplate}}],
+--             nodes = [{id, cluster_id, node_pool_id, name, phase, private_ip,
+--                       spec = {flavor, az, ...}}] },
 --     generic = { <service> = { <collection> = [{id, ...}] } } }
 --
 -- generic: the items of the services answered generically (see
@@ -139,6 +144,7 @@ local function default()
     elb = { loadbalancers = {}, listeners = {}, pools = {}, healthmonitors = {}, members = {} },
     evs = { volumes = {} },
     ims = { images = {} },
+    cce = { clusters = {}, node_pools = {}, nodes = {} },
   }
 end
 
@@ -194,6 +200,7 @@ local SECTIONS = {
   elb = { "loadbalancers", "listeners", "pools", "healthmonitors", "members" },
   evs = { "volumes" },
   ims = { "images" },
+  cce = { "clusters", "node_pools", "nodes" },
 }
 
 -- Replaces the inventory after checking its shape; returns true or nil,

@@ -44,7 +44,8 @@ local _M = {}
 
 local SERVICES = { "iam", "servicestage", "codeartsbuild", "asm", "rts", "workspaceapp",
                    "metadata", "ecs", "elb", "evs", "ims",
-                   "swr", "functiongraph", "codeartspipeline", "codeartsdeploy", "vpc", "eip" }
+                   "swr", "functiongraph", "codeartspipeline", "codeartsdeploy", "vpc", "eip",
+                   "cce" }
 _M.SERVICES = SERVICES
 
 local own_by_length = {}  -- segment count -> list of own routes
