@@ -129,6 +129,63 @@ describe("examples #server", function()
     assert.equal(1, emu:counts()["rts.create_software_config"])
   end)
 
+  -- An emulator started as examples/cce_nodepool_scale.lua's header says
+  -- (--inventory examples/cce_nodepool_inventory.json); f(cce_emu) runs
+  -- against it, and it stops whatever f does.
+  local function with_cce_emulator(f)
+    local cce_emu = emulator.start { job_seconds = 1,
+      inventory = emulator.root .. "/examples/cce_nodepool_inventory.json" }
+    local ok, why = pcall(f, cce_emu)
+    cce_emu:stop()
+    assert(ok, why)
+  end
+
+  it("cce_nodepool_scale runs as its header says: the pool scaled out, nodes Active", function()
+    local header = emulator.read_file(emulator.root .. "/examples/cce_nodepool_scale.lua")
+    assert.truthy(header:find("--   bin/hwcloud-emulator --port 8080 --inventory "
+      .. "examples/cce_nodepool_inventory.json\n", 1, true))
+    assert.truthy(header:find("--   HWCLOUD_ENDPOINT=http://127.0.0.1:8080 lua5.4 "
+      .. "examples/cce_nodepool_scale.lua prod web 2\n", 1, true))
+    with_cce_emulator(function(cce_emu)
+      local out, err, code = run("examples/cce_nodepool_scale.lua",
+        { HWCLOUD_ENDPOINT = cce_emu.url }, "prod web 2")
+      assert.equal(0, code, out .. err)
+      assert.truthy(out:find("cluster prod (4d1c7a52-0b8e-11ef-9a51-0255ac100b0a): Available, "
+        .. "v1.28", 1, true), out)
+      assert.truthy(out:find("node pool web (web-k3v9q2xz8a): 2 nodes, scaling out to 4", 1,
+        true), out)
+      assert.truthy(out:find("scale%-out job [%x%-]+: Success %(2 nodes%)"), out)
+      local _, active = out:gsub("\n  node web%-%w+ 10%.[%d.]+ Active", "")
+      assert.equal(2, active, out)
+      assert.truthy(out:find("node pool web: Synchronized, 4 nodes", 1, true), out)
+      -- the emulator holds what the summary says
+      local st = cce_emu:admin("GET", "/_emulator/state")
+      local _, project = next(st.projects)
+      assert.equal(4, #project.inventory.cce.nodes)
+      assert.equal(4, project.inventory.cce.node_pools[1].spec.initialNodeCount)
+      assert.equal(1, cce_emu:counts()["cce.update_node_pool"])
+    end)
+  end)
+
+  it("cce_nodepool_scale exits 1 when the scale-out fails, or the pool is not there", function()
+    with_cce_emulator(function(cce_emu)
+      cce_emu:fail { "web-k3v9q2xz8a" }
+      local out, err, code = run("examples/cce_nodepool_scale.lua",
+        { HWCLOUD_ENDPOINT = cce_emu.url, HWCLOUD_WAIT_TIMEOUT = "30" }, "prod web 1")
+      assert.equal(1, code, out .. err)
+      assert.truthy(out:find("Failed", 1, true), out)
+      assert.truthy(err:find("cce scale: node pool web did not synchronize", 1, true), err)
+      out, err, code = run("examples/cce_nodepool_scale.lua", { HWCLOUD_ENDPOINT = cce_emu.url },
+        "prod batch 1")
+      assert.equal(1, code, out .. err)
+      assert.truthy(err:find("cluster prod has no node pool named batch (pools: web)", 1, true), err)
+      out, err, code = run("examples/cce_nodepool_scale.lua", { HWCLOUD_ENDPOINT = cce_emu.url },
+        "staging web 1")
+      assert.equal(1, code, out .. err)
+      assert.truthy(err:find("no cluster named staging (clusters: prod)", 1, true), err)
+    end)
+  end)
+
   it("fleet_rollout fails when the servers cannot be listed", function()
     local out, err, code = run("examples/fleet_rollout.lua", { HWCLOUD_ENDPOINT = "http://127.0.0.1:1" })
     assert.equal(1, code, out .. err)

@@ -48,6 +48,22 @@ local function check_fields(schema, v, path)
   return nil
 end
 
+-- the items of an array, the values of a map
+local function check_members(schema, v, path, got)
+  if schema.type == "array" and schema.items and got == "array" then
+    for i = 1, #v do
+      local why = check(schema.items, v[i], path .. "[" .. i .. "]")
+      if why then return why end
+    end
+  elseif schema.type == "map" and schema.values and got == "object" then
+    for k, x in pairs(v) do
+      local why = check(schema.values, x, path .. "." .. tostring(k))
+      if why then return why end
+    end
+  end
+  return nil
+end
+
 check = function(schema, v, path)
   if type(schema) ~= "table" then return nil end
   local got = kind(v)
@@ -63,19 +79,7 @@ check = function(schema, v, path)
   if schema.type == "object" and schema.fields and got == "object" then
     return check_fields(schema, v, path)
   end
-  if schema.type == "array" and schema.items and got == "array" then
-    for i = 1, #v do
-      local why = check(schema.items, v[i], path .. "[" .. i .. "]")
-      if why then return why end
-    end
-  end
-  if schema.type == "map" and schema.values and got == "object" then
-    for k, x in pairs(v) do
-      local why = check(schema.values, x, path .. "." .. tostring(k))
-      if why then return why end
-    end
-  end
-  return nil
+  return check_members(schema, v, path, got)
 end
 
 -- conform(service, operation, answer) -> true | nil, what breaks the description
