@@ -64,6 +64,7 @@ build = {
       ["hwcloud.emulator.services.iam"] = "emulator/lua/hwcloud/emulator/services/iam.lua",
       ["hwcloud.emulator.services.ims"] = "emulator/lua/hwcloud/emulator/services/ims.lua",
       ["hwcloud.emulator.services.metadata"] = "emulator/lua/hwcloud/emulator/services/metadata.lua",
+      ["hwcloud.emulator.services.rds"] = "emulator/lua/hwcloud/emulator/services/rds.lua",
       ["hwcloud.emulator.services.rts"] = "emulator/lua/hwcloud/emulator/services/rts.lua",
       ["hwcloud.emulator.services.servicestage"] = "emulator/lua/hwcloud/emulator/services/servicestage.lua",
       ["hwcloud.emulator.services.swr"] = "emulator/lua/hwcloud/emulator/services/swr.lua",

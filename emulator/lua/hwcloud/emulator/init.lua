@@ -331,7 +331,10 @@ function pick_twin(route, params, twins)
   for i = 1, #rest do all[#all + 1] = rest[i] end
   for i = 1, #all do
     r.params = all[i].params
-    if not described.check(all[i].route.request, r) then return all[i].route, all[i].params end
+    local rt = all[i].route
+    -- a handler that checks its body itself: its path, query and headers
+    local schema = rt.request or rt.params_request
+    if not described.check(schema, r, rt.request == nil) then return rt, all[i].params end
   end
   return route, params
 end

@@ -36,6 +36,8 @@
 --                                                          nodeTemplate}}],
 --             nodes = [{id, cluster_id, node_pool_id, name, phase, private_ip,
 --                       spec = {flavor, az, ...}}] },
+--     rds = { instances = [{id, name, status, datastore = {type, version},
+--                           flavor_ref, volume = {type, size}, private_ips, ...}] },
 --     generic = { <service> = { <collection> = [{id, ...}] } } }
 --
 -- generic: the items of the services answered generically (see
@@ -145,6 +147,7 @@ local function default()
     evs = { volumes = {} },
     ims = { images = {} },
     cce = { clusters = {}, node_pools = {}, nodes = {} },
+    rds = { instances = {} },
   }
 end
 
@@ -201,6 +204,7 @@ local SECTIONS = {
   evs = { "volumes" },
   ims = { "images" },
   cce = { "clusters", "node_pools", "nodes" },
+  rds = { "instances" },
 }
 
 -- Replaces the inventory after checking its shape; returns true or nil,

@@ -45,7 +45,7 @@ local _M = {}
 local SERVICES = { "iam", "servicestage", "codeartsbuild", "asm", "rts", "workspaceapp",
                    "metadata", "ecs", "elb", "evs", "ims",
                    "swr", "functiongraph", "codeartspipeline", "codeartsdeploy", "vpc", "eip",
-                   "cce" }
+                   "cce", "rds" }
 _M.SERVICES = SERVICES
 
 local own_by_length = {}  -- segment count -> list of own routes
@@ -220,6 +220,42 @@ local function best(found)
   return out
 end
 
+-- The other operations a handler shares its method and path with (RDS's
+-- create_instance and DDS's, GaussDB's...; RDS's jobs and CodeArts
+-- Build's): twins, so the first whose description the request fits
+-- answers, the handler first. Its own service's other operations there
+-- answer generically.
+local generic_of = {}
+local function handler_twins(pick, top, segs, n)
+  local twins
+  for i = 1, #top do
+    local e = top[i]
+    local r
+    if e.handler then
+      r = e ~= pick and ready_own(e) or nil
+    else
+      r = route_of(e)
+      if r == pick and e.op ~= pick.op then
+        r = generic_of[e] or described.route(e)
+        generic_of[e] = r
+      end
+    end
+    if r and r ~= pick then
+      local params = {}
+      if r.handler then
+        for k = 1, n do
+          if r.pnames[k] then params[r.pnames[k]] = segs[k] end
+        end
+      else
+        params = params_of(e.path, segs, n)
+      end
+      twins = twins or {}
+      twins[#twins + 1] = { route = r, params = params }
+    end
+  end
+  return twins
+end
+
 -- Returns route, params for `method`, the raw `path` and the Host header;
 -- or nil, info where info = { service =, methods = {...} } when the path
 -- exists for other methods (405), or nil when it does not exist (404).
@@ -265,7 +301,7 @@ function _M.match(method, path, host)
     for k = 1, n do
       if pick.pnames[k] then params[pick.pnames[k]] = segs[k] end
     end
-    return pick, params
+    return pick, params, handler_twins(pick, top, segs, n)
   end
   -- operations at one method and path with nothing else to tell them
   -- apart (DNS's public and private zones; a path two services have, no
