@@ -56,6 +56,7 @@ build = {
       ["hwcloud.emulator.services.codeartsbuild"] = "emulator/lua/hwcloud/emulator/services/codeartsbuild.lua",
       ["hwcloud.emulator.services.codeartsdeploy"] = "emulator/lua/hwcloud/emulator/services/codeartsdeploy.lua",
       ["hwcloud.emulator.services.codeartspipeline"] = "emulator/lua/hwcloud/emulator/services/codeartspipeline.lua",
+      ["hwcloud.emulator.services.dcs"] = "emulator/lua/hwcloud/emulator/services/dcs.lua",
       ["hwcloud.emulator.services.ecs"] = "emulator/lua/hwcloud/emulator/services/ecs.lua",
       ["hwcloud.emulator.services.eip"] = "emulator/lua/hwcloud/emulator/services/eip.lua",
       ["hwcloud.emulator.services.elb"] = "emulator/lua/hwcloud/emulator/services/elb.lua",

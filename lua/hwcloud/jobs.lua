@@ -13,7 +13,10 @@
 --                error = "error_message", code = "error_code" }
 --   params     poll request fields taken from the starting request (same
 --              name) or else from the answer: { engine_id = "id" }
---   status     path of the state in the poll's answer; success, failure
+--   status     path of the state in the poll's answer; success, failure.
+--              Through a list ("step_details[].step_status"): failed when
+--              one item's state is a failure, done when every item's is a
+--              success, else the first item's still running
 --   reason     where a failed job says why: paths ("fail_reason",
 --              "stages[].jobs[].message"), or a named strategy below
 --   sub_jobs   path of sub-jobs whose own `sub_reason` paths say why
@@ -201,6 +204,37 @@ local function id_paths(j, id_key)
   return ids, started, batch
 end
 
+-- every value at a path through lists (dig's walk, each item kept)
+local function dig_all(t, path, from, out)
+  for i = from, #path do
+    local list_key = path[i]:match("^(.-)%[%]$")
+    if list_key then
+      local list = list_key == "" and t or ci(t, list_key)
+      if type(list) == "table" then
+        for j = 1, #list do dig_all(list[j], path, i + 1, out) end
+      end
+      return out
+    end
+    t = ci(t, path[i])
+  end
+  if t ~= nil and type(t) ~= "userdata" then out[#out + 1] = t end
+  return out
+end
+
+-- the state of a job whose status path goes through a list: a failure
+-- when one item's is, a success when every item's is, else the first
+-- that is neither
+local function list_status(r, k)
+  local all = dig_all(r, k.status_path, 1, {})
+  local running
+  for _, v in ipairs(all) do
+    if k.failure[v] then return v end
+    if not k.success[v] and running == nil then running = v end
+  end
+  if running ~= nil then return running end
+  return all[1]
+end
+
 local DEFAULT_SUB_REASON = { "fail_reason", "error_message", "error_msg" }
 
 -- a kind from an overlay entry of service `name`
@@ -226,6 +260,12 @@ local function kind_of(name, j, i)
     marks = j.marks ~= false,
   }
   k.status = function(r) return dig(r, k.status_path) end
+  for _, key in ipairs(k.status_path) do
+    if key:find("[]", 1, true) then
+      k.status = function(r) return list_status(r, k) end
+      break
+    end
+  end
   k.reason = type(j.reason) == "string" and REASONS[j.reason] or path_reason(k)
   return k
 end
@@ -412,15 +452,25 @@ local function field_names(t)
   return concat(names, ", ")
 end
 
+-- whether kind k may hold the job: the kind a hand-named job names, and
+-- a kind that names its starters takes only their answers
+local function takes(k, want, operation)
+  if want ~= nil and want ~= k.name and want ~= k.poll_service then return false end
+  return not (operation and k.operations and not k.operations[operation])
+end
+
 -- the plan of the first kind whose id (or batch) `job` holds: nil when
 -- none does; nil, err when its poll lacks a field. `want`: a hand-named
--- job's kind (answers have a `kind` of their own)
-local function find(kinds, service, job, req, want)
+-- job's kind (answers have a `kind` of their own); `mark`: a starter's
+-- answer's metatable (its operation and request)
+local function find(kinds, service, job, mark, want)
+  local req = mark and (mark.__hwcloud_request or {}) or nil
+  local operation = mark and mark.__hwcloud_op or nil
   -- a number is an id only in an answer whose model says so (CSE's jobId);
   -- a hand-named job gives text
   local id_of = req and idstr or str
   for _, k in ipairs(kinds) do
-    if want == nil or want == k.name or want == k.poll_service then
+    if takes(k, want, operation) then
       for _, p in ipairs(k.ids) do
         local id = id_of(dig(job, p))
         if id then
@@ -495,7 +545,7 @@ function _M.resolve(job)
       .. "'" .. (type(service) == "string" and suggest.hint(service, services.names()) or "")
       .. " (services with jobs: " .. job_services() .. ")")
   end
-  local plan, err = find(kinds, service, job, marked and (mt.__hwcloud_request or {}) or nil,
+  local plan, err = find(kinds, service, job, marked and mt or nil,
     not marked and type(job.kind) == "string" and job.kind or nil)
   if plan or err then return plan, err end
   return nil, not_a_job(kinds, service, job, marked and mt.__hwcloud_op or nil)

@@ -45,7 +45,7 @@ local _M = {}
 local SERVICES = { "iam", "servicestage", "codeartsbuild", "asm", "rts", "workspaceapp",
                    "metadata", "ecs", "elb", "evs", "ims",
                    "swr", "functiongraph", "codeartspipeline", "codeartsdeploy", "vpc", "eip",
-                   "cce", "rds" }
+                   "cce", "rds", "dcs" }
 _M.SERVICES = SERVICES
 
 local own_by_length = {}  -- segment count -> list of own routes
