@@ -312,11 +312,25 @@ end
 -- the request fits (else the first, to report why it does not). The id
 -- header says which kind the client meant: X-Domain-Id a global service's
 -- operation (IAM's GET /), X-Project-Id a regional one's; those go first.
+-- A handler's request fits the checks it makes first: its whole request,
+-- or its path, query and headers when it checks its body itself.
+local function fits(rt, r)
+  return not described.check(rt.request or rt.params_request, r, rt.request == nil)
+end
+
 function pick_twin(route, params, twins)
   local body = util.decode(util.request_body())
   if body == util.null then body = nil end
   local headers = ngx.req.get_headers(200)
   local r = { args = ngx.req.get_uri_args(100), body = body, header = header_reader(headers) }
+  if twins.lazy then
+    -- a handler, first: the operations it shares its path with only when
+    -- the request does not fit it
+    r.params = params
+    if fits(route, r) then return route, params end
+    twins = twins.lazy()
+    if not twins then return route, params end
+  end
   local global
   if headers["x-domain-id"] and not headers["x-project-id"] then global = true
   elseif headers["x-project-id"] then global = false end
@@ -331,10 +345,7 @@ function pick_twin(route, params, twins)
   for i = 1, #rest do all[#all + 1] = rest[i] end
   for i = 1, #all do
     r.params = all[i].params
-    local rt = all[i].route
-    -- a handler that checks its body itself: its path, query and headers
-    local schema = rt.request or rt.params_request
-    if not described.check(schema, r, rt.request == nil) then return rt, all[i].params end
+    if fits(all[i].route, r) then return all[i].route, all[i].params end
   end
   return route, params
 end

@@ -256,7 +256,22 @@ local function handler_twins(pick, top, segs, n)
   return twins
 end
 
--- Returns route, params for `method`, the raw `path` and the Host header;
+-- A handler's route and params, and its lazy twins when it has any: the
+-- others are looked at (their descriptions loaded) only when the request
+-- does not fit the handler's own.
+local function handler_match(pick, top, segs, n)
+  ready_own(pick)
+  local params = {}
+  for k = 1, n do
+    if pick.pnames[k] then params[pick.pnames[k]] = segs[k] end
+  end
+  if #top == 1 then return pick, params end
+  return pick, params, { lazy = function() return handler_twins(pick, top, segs, n) end }
+end
+
+-- Returns route, params for `method`, the raw `path` and the Host header
+-- (and the twins of the same path when there are: a list, or for a
+-- handler { lazy = function() -> list | nil end });
 -- or nil, info where info = { service =, methods = {...} } when the path
 -- exists for other methods (405), or nil when it does not exist (404).
 function _M.match(method, path, host)
@@ -295,14 +310,7 @@ function _M.match(method, path, host)
     return a.order < b.order
   end)
   local pick, decided = choose(top, segs, n)
-  if pick.handler then
-    ready_own(pick)
-    local params = {}
-    for k = 1, n do
-      if pick.pnames[k] then params[pick.pnames[k]] = segs[k] end
-    end
-    return pick, params, handler_twins(pick, top, segs, n)
-  end
+  if pick.handler then return handler_match(pick, top, segs, n) end
   -- operations at one method and path with nothing else to tell them
   -- apart (DNS's public and private zones; a path two services have, no
   -- Host): the first whose description the request fits
