@@ -28,6 +28,7 @@ files["emulator/lua/hwcloud/emulator/testing.lua"] = { std = "max" }
 files["examples/openresty_handler.lua"] = { std = "ngx_lua" }
 files["bench/ngx"] = { std = "ngx_lua" }
 files["spec"] = { std = "max+busted" }
+files["emulator/spec"] = { std = "max+busted" }
 -- a busted test of a user's script, as the README offers it
 files["examples/test_with_emulator.lua"] = { std = "max+busted" }
 files["spec/fixtures"] = { std = "ngx_lua" }

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 SPECS="spec/sign_spec.lua spec/public_sign_spec.lua spec/marshal_spec.lua spec/errors_spec.lua
 spec/config_spec.lua spec/client_spec.lua spec/retry_spec.lua spec/parallel_spec.lua
 spec/transport_spec.lua spec/credentials_spec.lua spec/workflow_spec.lua spec/progress_spec.lua
-spec/messages_spec.lua spec/hooks_spec.lua spec/emulator_testing_spec.lua spec/options_spec.lua spec/call_spec.lua spec/retry_policy_spec.lua
+spec/messages_spec.lua spec/hooks_spec.lua emulator/spec/emulator_testing_spec.lua spec/options_spec.lua spec/call_spec.lua spec/retry_policy_spec.lua
 spec/decode_spec.lua spec/head_spec.lua spec/throttle_spec.lua spec/engine_spec.lua
 spec/journal_file_spec.lua"
 [ $# -gt 0 ] && SPECS="$*"

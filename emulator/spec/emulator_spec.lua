@@ -2,7 +2,7 @@
 -- signed by the official Huawei Cloud Node.js SDK core (spec/fixtures/node_sign.js)
 -- or sent with the curl CLI, never with the hwcloud client.
 --
--- Run: LUA_PATH="lua/?.lua;lua/?/init.lua;;" lua5.4 /usr/bin/busted spec/emulator_spec.lua
+-- Run: LUA_PATH="lua/?.lua;lua/?/init.lua;;" lua5.4 /usr/bin/busted emulator/spec/emulator_spec.lua
 
 package.path = "./?.lua;" .. package.path
 
