@@ -75,4 +75,25 @@ describe("the catalog's cost", function()
     for _, f in ipairs(hss) do assert.truthy(f:find("^hss_v%d+"), f) end
     assert.is_true(#hss >= 1 and #hss <= 4)
   end)
+
+  it("an operation made ready reads the models only answers use when its answer schema is read", function()
+    -- HSS's companion of answer models (hss_v5_responses, 358 KB) is not
+    -- read to make an operation ready, only when an answer needs its schema
+    local function responses(list)
+      local n = 0
+      for _, f in ipairs(list) do if f:find("_responses$") then n = n + 1 end end
+      return n
+    end
+    local ready = loaded_after("lua", [[
+      local op = require("hwcloud.services").operation(require("hwcloud.services").load("hss"),
+        "list_anti_virus_host")
+      assert(op and op.request and op.ready)]])
+    assert.is_true(#ready >= 1)
+    assert.are.equal(0, responses(ready))
+    local read = loaded_after("lua", [[
+      local op = require("hwcloud.services").operation(require("hwcloud.services").load("hss"),
+        "list_anti_virus_host")
+      assert(op.response.fields.data_list.items.fields.host_id.type == "string")]])
+    assert.is_true(responses(read) >= 1)
+  end)
 end)

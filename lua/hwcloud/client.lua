@@ -6,8 +6,8 @@
 -- The client table holds no secrets: credentials live in hwcloud.identity.auth,
 -- the rest of the private state in a weak table keyed by the client.
 
-local type, pairs, ipairs, tostring, setmetatable, rawget, rawset, require, error =
-  type, pairs, ipairs, tostring, setmetatable, rawget, rawset, require, error
+local type, pairs, ipairs, tostring, setmetatable, getmetatable, rawget, rawset, require, error =
+  type, pairs, ipairs, tostring, setmetatable, getmetatable, rawget, rawset, require, error
 local format = string.format
 
 -- lazy(name): a stand-in for a module that loads it on first access. What
@@ -101,6 +101,8 @@ local function find_op(svc, opname)
     if not a then
       a = {}
       for k, v in pairs(op) do a[k] = v end
+      -- (an answer schema not yet resolved resolves as the op's would)
+      setmetatable(a, getmetatable(op))
       a.name = opname
       svc.alias_ops[opname] = a
     end
