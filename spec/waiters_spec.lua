@@ -593,4 +593,19 @@ describe("waiting across the cloud #server", function()
       assert.truthy(err2:find("did you mean 'server_active'", 1, true), err2)
     end)
   end)
+
+  -- an answer schema is resolved when an answer first needs it (not when
+  -- the operation is made ready): a number written 3.0 where the schema
+  -- says integer still becomes one, called by the name or by an alias
+  it("conforms an answer by its schema, by an operation's name and by its alias", function()
+    local job = { job_id = "job-1" }
+    control("/_script/set", { [route("servicestage", "show_job_info", job)] = {
+      { status = 200, body = '{"task_count":3.0,"job_id":"job-1"}' } } })
+    for _, name in ipairs { "show_job", "show_job_info" } do
+      local svc = client.servicestage
+      local res = assert(svc[name](svc, job))
+      assert.equal(3, res.task_count)
+      if math.type then assert.equal("integer", math.type(res.task_count)) end
+    end
+  end)
 end)

@@ -6,23 +6,35 @@
 -- The client table holds no secrets: credentials live in hwcloud.identity.auth,
 -- the rest of the private state in a weak table keyed by the client.
 
-local type, pairs, ipairs, tostring, setmetatable, rawget, rawset, require, error =
-  type, pairs, ipairs, tostring, setmetatable, rawget, rawset, require, error
+local type, pairs, ipairs, tostring, setmetatable, getmetatable, rawget, rawset, require, error =
+  type, pairs, ipairs, tostring, setmetatable, getmetatable, rawget, rawset, require, error
 local format = string.format
+
+-- lazy(name): a stand-in for a module that loads it on first access. What
+-- a client's making does not need (the call path, jobs and waiters, pages,
+-- the journal, the generic request, progress) loads when first used, so
+-- `hwcloud.client{}` costs little more than the C core
+local function lazy(name)
+  return setmetatable({}, { __index = function(t, k)
+    local m = require(name)
+    setmetatable(t, { __index = m })
+    return m[k]
+  end })
+end
 
 local core = require "hwcloud.core"
 local errors = require "hwcloud.errors"
 local services = require "hwcloud.services"
 local config = require "hwcloud.config"
 local auth = require "hwcloud.identity.auth"
-local call = require "hwcloud.call"
-local jobs = require "hwcloud.jobs"
+local call = lazy "hwcloud.call"
+local jobs = lazy "hwcloud.jobs"
 local engine_mod = require "hwcloud.engine"
-local progress = require "hwcloud.progress"
-local generic = require "hwcloud.generic"
-local pager = require "hwcloud.pager"
+local progress = lazy "hwcloud.progress"
+local generic = lazy "hwcloud.generic"
+local pager = lazy "hwcloud.pager"
 local options = require "hwcloud.options"
-local journal = require "hwcloud.journal"
+local journal = lazy "hwcloud.journal"
 
 local _M = {}
 
@@ -58,7 +70,8 @@ local FAN_OUT_OPTIONS = options.declare {
   concurrency = options.count, progress = client_rules.progress, label = options.string,
   journal = options.string, journal_sync = options.boolean,
 }
-local WAIT_ALL_OPTIONS = options.merge(FAN_OUT_OPTIONS, jobs.OPTIONS)
+-- wait_all's: parallel's and a wait's (made on first use: jobs loads then)
+local WAIT_ALL_OPTIONS
 
 local OPTS_AT = { prefix = "opts.", field = "opts" }
 
@@ -88,6 +101,8 @@ local function find_op(svc, opname)
     if not a then
       a = {}
       for k, v in pairs(op) do a[k] = v end
+      -- (an answer schema not yet resolved resolves as the op's would)
+      setmetatable(a, getmetatable(op))
       a.name = opname
       svc.alias_ops[opname] = a
     end
@@ -346,6 +361,7 @@ end
 function Client.wait_all(self, list, opts)
   local env = env_of(self, "wait_all")
   local oerr
+  if not WAIT_ALL_OPTIONS then WAIT_ALL_OPTIONS = options.merge(FAN_OUT_OPTIONS, jobs.OPTIONS) end
   opts, oerr = options.check(WAIT_ALL_OPTIONS, opts, OPTS_AT)
   if not opts then return nil, oerr end
   local wopts = options.pick(jobs.OPTIONS, opts)

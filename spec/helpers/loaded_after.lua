@@ -4,6 +4,8 @@
 --
 --   lua5.4 spec/helpers/loaded_after.lua cli ARG...   hwcloud.cli.main(ARG...)
 --   lua5.4 spec/helpers/loaded_after.lua lua CODE     CODE, with `hwcloud` and a client `c`
+--   lua5.4 spec/helpers/loaded_after.lua modules CODE as lua, then every hwcloud module
+--                                                     loaded (not only the descriptions)
 
 local mode = arg[1]
 local rest = {}
@@ -20,7 +22,7 @@ else
 end
 local list = {}
 for k in pairs(package.loaded) do
-  local f = k:match("^hwcloud%.services%.gen%.(.+)$")
+  local f = mode == "modules" and k:match("^hwcloud%.?.*$") or k:match("^hwcloud%.services%.gen%.(.+)$")
   if f then list[#list + 1] = f end
 end
 table.sort(list)

@@ -30,7 +30,12 @@ local co_create, co_resume, co_status = coroutine.create, coroutine.resume, coro
 local wall = os.time
 local errors = require "hwcloud.errors"
 local credentials = require "hwcloud.identity.credentials"
-local call = require "hwcloud.call"
+-- the call path loads with the first request (a client is made without it)
+local call = setmetatable({}, { __index = function(t, k)
+  local m = require "hwcloud.call"
+  setmetatable(t, { __index = m })
+  return m[k]
+end })
 local core_sign = require("hwcloud.core").sign
 
 local _M = {}

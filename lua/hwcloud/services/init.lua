@@ -268,6 +268,29 @@ local function readier(name, desc, svc, parts, part_of)
   for i, part in ipairs(parts) do nodes[i] = resolver(part.models, name) end
   local own = resolver(svc.models, name)
   local seen = {}
+  -- An operation's answer schema is resolved when op.response is first
+  -- read (by an answer to conform, pages, jobs, describe), not when the
+  -- operation is made ready: resolving it reads the models only answers
+  -- use, a companion file (HSS's is 358 KB) that most first calls never
+  -- need. The schema as generated waits in op.response_raw; a copy of the
+  -- op made with pairs (an alias) takes it and this metatable along.
+  local lazy = {}
+  local function lazy_response(node)
+    local mt = lazy[node]
+    if not mt then
+      mt = { __index = function(o, k)
+        if k ~= "response" then return nil end
+        local raw = rawget(o, "response_raw")
+        if raw == nil then return nil end
+        local r = prepare(node(raw), seen)
+        rawset(o, "response", r)
+        rawset(o, "response_raw", nil)
+        return r
+      end }
+      lazy[node] = mt
+    end
+    return mt
+  end
   return function(op)
     local node = nodes[part_of[op]] or own
     local req = op.request
@@ -276,7 +299,10 @@ local function readier(name, desc, svc, parts, part_of)
       req = { type = "object", fields = {} }
     end
     op.request = prepare(node(req), seen)
-    if op.response then op.response = prepare(node(op.response), seen) end
+    if op.response ~= nil then
+      op.response_raw, op.response = op.response, nil
+      setmetatable(op, lazy_response(node))
+    end
     -- a service-wide rule (CodeArts Build's 200 with status "fail") for
     -- the operations whose answer has the fields it reads
     local f = desc.failure
