@@ -1,7 +1,9 @@
 -- Large transfers with client.obs against the emulator, each in a child
 -- process: a file streamed up and down with the resident memory bounded,
 -- and upload_file killed (SIGKILL) half-way then resumed from its
--- checkpoint, each acknowledged part sent once.
+-- checkpoint, each acknowledged part sent once; an object corrupted at
+-- rest in the emulator's folder caught by the MD5 check, or let through
+-- with the check turned off.
 local emulator = require "spec.helpers.emulator"
 local util = require "spec.helpers.util"
 local cjson = require "cjson"
@@ -26,8 +28,9 @@ end
 
 describe("obs transfers #server", function()
   setup(function()
-    emu = emulator.start{ latency_ms = 0 }
     dir = util.tmpdir("obs-transfer")
+    -- objects over 1 MiB are files here, where a spec can damage one
+    emu = emulator.start{ latency_ms = 0, obs_dir = dir }
   end)
   teardown(function()
     emu:stop()
@@ -147,5 +150,59 @@ print(res and "done" or tostring(err))
       concurrency = 3 })
     assert.equal(3, res.parts)
     assert.truthy(res.etag:find("%-3$"))
+  end)
+
+  it("reports an object whose bytes do not match its ETag, unless the check is off", function()
+    local c = emu:client(PID)
+    assert(c.obs:create_bucket{ bucket = "pkgs" })
+    local src, dst = dir .. "/good.bin", dir .. "/got.bin"
+    local data = ("0123456789abcdef"):rep(2 * 65536) -- 2 MiB: stored as a file
+    util.write_file(src, data)
+    local before = util.capture("ls " .. util.quote(dir))
+    assert(c.obs:put_object{ bucket = "pkgs", key = "pkg", file = src })
+    local stored
+    for name in util.capture("ls " .. util.quote(dir)):gmatch("object%-[%d%-]+") do
+      if not before:find(name, 1, true) then stored = dir .. "/" .. name end
+    end
+    assert.is_string(stored)
+    -- one byte changed in place: the size and the ETag stay as they were
+    local f = assert(io.open(stored, "r+b"))
+    f:seek("set", 1000000)
+    f:write("X")
+    f:close()
+    local bad = data:sub(1, 1000000) .. "X" .. data:sub(1000002)
+
+    -- checked by default: to a file, to memory, in ranges
+    local _, err = c.obs:get_object{ bucket = "pkgs", key = "pkg", file = dst }
+    assert.equal("decode", err.kind)
+    assert.truthy(tostring(err):find("do not match its ETag", 1, true), tostring(err))
+    _, err = c.obs:get_object{ bucket = "pkgs", key = "pkg" }
+    assert.truthy(tostring(err):find("do not match its ETag", 1, true), tostring(err))
+    _, err = c.obs:download_file{ bucket = "pkgs", key = "pkg", file = dst, part_size = 1048576 }
+    assert.truthy(tostring(err):find("do not match", 1, true), tostring(err))
+
+    -- checksum = false: the bytes as they came, not reported
+    local got = assert(c.obs:get_object{ bucket = "pkgs", key = "pkg", file = dst, checksum = false })
+    assert.equal(#data, got.size)
+    assert.equal(bad, util.read_file(dst))
+    got = assert(c.obs:get_object{ bucket = "pkgs", key = "pkg", checksum = false })
+    assert.equal(bad, got.body)
+    assert(c.obs:download_file{ bucket = "pkgs", key = "pkg", file = dst, part_size = 1048576,
+      checksum = false })
+    assert.equal(bad, util.read_file(dst))
+
+    -- the client's obs_checksum = false, and a call that asks for the check anyway
+    local off = emu:client(PID, { obs_checksum = false })
+    assert(off.obs:get_object{ bucket = "pkgs", key = "pkg", file = dst })
+    _, err = off.obs:get_object{ bucket = "pkgs", key = "pkg", file = dst, checksum = true }
+    assert.truthy(tostring(err):find("do not match its ETag", 1, true), tostring(err))
+    -- uploads without the check still arrive whole
+    assert(off.obs:put_object{ bucket = "pkgs", key = "again", file = src })
+    assert(off.obs:upload_file{ bucket = "pkgs", key = "parts", file = src, part_size = 1048576 })
+    assert.equal(data, assert(c.obs:get_object{ bucket = "pkgs", key = "parts" }).body)
+
+    _, err = c.obs:get_object{ bucket = "pkgs", key = "pkg", checksum = "no" }
+    assert.equal("checksum", err.field)
+    os.remove(src) os.remove(dst)
   end)
 end)

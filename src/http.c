@@ -679,9 +679,14 @@ static int prepare(lua_State *L, hwc_transport *t, hwc_req *r,
 
 /* opts.upload_file (with upload_offset, upload_length) and
 ** opts.download_file (with download_offset): the files are opened now, so one that cannot be is
-** nil, message before anything is sent. Returns 0, or 2 pushed. */
+** nil, message before anything is sent. opts.file_md5: the file's bytes are hashed (the
+** completion's file_md5), for a caller that compares them with an ETag. Returns 0, or 2 pushed. */
 static int open_streams(lua_State *L, hwc_req *r, int opts) {
   const char *why = NULL, *path = NULL, *what = NULL;
+  int md5;
+  hwc_getfield(L, opts, "file_md5");
+  md5 = lua_toboolean(L, -1);
+  lua_pop(L, 1);
   if (hwc_getfield(L, opts, "upload_file") == LUA_TSTRING) {
     lua_Number off = 0, len = -1;
     path = lua_tostring(L, -1);
@@ -689,7 +694,7 @@ static int open_streams(lua_State *L, hwc_req *r, int opts) {
     if (hwc_getfield(L, opts, "upload_length") == LUA_TNUMBER) len = lua_tonumber(L, -1);
     lua_pop(L, 2);
     what = "cannot read ";
-    why = hwc_stream_open_read(&r->up, path, (int64_t)off, (int64_t)len);
+    why = hwc_stream_open_read(&r->up, path, (int64_t)off, (int64_t)len, md5);
   } else {
     /* a body in pieces (a multipart form): strings and spans of files */
     lua_pop(L, 1);
@@ -706,7 +711,7 @@ static int open_streams(lua_State *L, hwc_req *r, int opts) {
       if (hwc_getfield(L, opts, "download_offset") == LUA_TNUMBER) off = lua_tonumber(L, -1);
       lua_pop(L, 1);
       what = "cannot write ";
-      why = hwc_stream_open_write(&r->down, path, (int64_t)off);
+      why = hwc_stream_open_write(&r->down, path, (int64_t)off, md5);
     }
   }
   if (why == NULL) {

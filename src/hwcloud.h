@@ -289,7 +289,7 @@ typedef struct hwc_stream {
   int64_t left; /* upload: bytes still to send */
   int64_t done; /* bytes moved so far */
   int err;      /* errno of the first failed read or write, else 0 */
-  struct evp_md_ctx_st *md5; /* MD5 of the bytes moved, checked with ETag */
+  struct evp_md_ctx_st *md5; /* MD5 of the bytes moved, when asked for */
   unsigned char digest[16];  /* set by close when md5 was running */
   int has_digest;
   hwc_piece *pieces; /* upload: a body in pieces (owned), else NULL */
@@ -297,11 +297,13 @@ typedef struct hwc_stream {
   size_t at;         /* the piece being read */
   int64_t pos;       /* bytes of it read so far */
 } hwc_stream;
+/* md5: take the MD5 of the bytes moved (digest, set by close); a body in
+** pieces never does */
 const char *hwc_stream_open_read(hwc_stream *s, const char *path,
-                                 int64_t offset, int64_t length);
+                                 int64_t offset, int64_t length, int md5);
 /* offset < 0: the file is made anew; else written from offset on */
 const char *hwc_stream_open_write(hwc_stream *s, const char *path,
-                                  int64_t offset);
+                                  int64_t offset, int md5);
 /* takes the n pieces (freed by close, even on failure); *bad: the piece
 ** whose file cannot be read */
 const char *hwc_stream_open_pieces(hwc_stream *s, hwc_piece *pieces, size_t n,

@@ -16,8 +16,10 @@
 
 #include "hwcloud.h"
 
-/* every stream takes the MD5 of what it moves, for the ETag check */
-static const char *start_md5(hwc_stream *s) {
+/* the MD5 of what a stream moves, only when its caller compares it with
+** an ETag: hashing costs more than the copy itself */
+static const char *start_md5(hwc_stream *s, int md5) {
+  if (!md5) return NULL;
   s->md5 = EVP_MD_CTX_new();
   if (s->md5 == NULL || EVP_DigestInit_ex(s->md5, EVP_md5(), NULL) != 1) {
     EVP_MD_CTX_free(s->md5);
@@ -30,7 +32,7 @@ static const char *start_md5(hwc_stream *s) {
 }
 
 const char *hwc_stream_open_read(hwc_stream *s, const char *path,
-                                 int64_t offset, int64_t length) {
+                                 int64_t offset, int64_t length, int md5) {
   struct stat st;
   memset(s, 0, sizeof *s);
   s->f = fopen(path, "rb");
@@ -51,11 +53,11 @@ const char *hwc_stream_open_read(hwc_stream *s, const char *path,
     return strerror(e);
   }
   s->left = length;
-  return start_md5(s);
+  return start_md5(s, md5);
 }
 
 const char *hwc_stream_open_write(hwc_stream *s, const char *path,
-                                  int64_t offset) {
+                                  int64_t offset, int md5) {
   memset(s, 0, sizeof *s);
   /* at an offset: a part of a file written by several transfers */
   s->f = fopen(path, offset >= 0 ? "r+b" : "wb");
@@ -66,7 +68,7 @@ const char *hwc_stream_open_write(hwc_stream *s, const char *path,
     s->f = NULL;
     return strerror(e);
   }
-  return start_md5(s);
+  return start_md5(s, md5);
 }
 
 const char *hwc_stream_open_pieces(hwc_stream *s, hwc_piece *pieces, size_t n,
@@ -170,7 +172,7 @@ size_t hwc_stream_read(char *p, size_t size, size_t nmemb, void *ud) {
     s->err = EIO;
     return CURL_READFUNC_ABORT;
   }
-  if (EVP_DigestUpdate(s->md5, p, got) != 1) {
+  if (s->md5 != NULL && EVP_DigestUpdate(s->md5, p, got) != 1) {
     s->err = EIO;
     return CURL_READFUNC_ABORT;
   }
@@ -181,7 +183,8 @@ size_t hwc_stream_read(char *p, size_t size, size_t nmemb, void *ud) {
 
 size_t hwc_stream_write(const char *p, size_t n, hwc_stream *s) {
   if (n == 0) return 0;
-  if (fwrite(p, 1, n, s->f) != n || EVP_DigestUpdate(s->md5, p, n) != 1) {
+  if (fwrite(p, 1, n, s->f) != n ||
+      (s->md5 != NULL && EVP_DigestUpdate(s->md5, p, n) != 1)) {
     s->err = errno ? errno : EIO;
     return 0;
   }

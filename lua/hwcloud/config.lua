@@ -43,6 +43,9 @@ local OPTIONS = o.declare {
   sign_algorithm = o.one_of("string", { "SDK-HMAC-SHA256", "SDK-HMAC-SM3" }),
   -- object storage's signature (hwcloud.obs)
   obs_signature = o.one_of("string", { "obs", "v2", "v4" }),
+  -- false: OBS transfers skip the MD5 check of their bytes against ETag
+  -- and Content-MD5 (a call's `checksum` overrides it)
+  obs_checksum = o.boolean,
   progress = o.rule("any", function(v) return require("hwcloud.progress").check(v) end),
   on_retry = o.func, on_request = o.func, on_response = o.func,
   -- a source object or function, checked by hwcloud.credentials

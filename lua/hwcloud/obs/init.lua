@@ -5,6 +5,11 @@
 --   client.obs:get_object{ bucket =, key =, file? = PATH, range? = "bytes=0-9" }
 --   client.obs:upload_file{ bucket =, key =, file =, part_size?, concurrency?, checkpoint? }
 --
+-- A transfer's bytes are checked by default: their MD5 against the ETag
+-- OBS answers (and sent as Content-MD5 with a string body). `checksum =
+-- false` in a call, or the client's `obs_checksum = false`, skips the
+-- hashing and the check, for files whose integrity is checked elsewhere.
+--
 -- Requests are signed by hwcloud.obs.sign (obs_signature: "obs", "v2",
 -- "v4"), sent through the client's engine (libcurl, or cosockets inside
 -- nginx) with the client's retry policy. A file's bytes stream between the
@@ -145,6 +150,8 @@ local function transport_opts(cfg, t, safe)
       t.upload.file, t.upload.offset, t.upload.length
   end
   if t.download then topts.download_file, topts.download_offset = t.download, t.download_offset end
+  -- the core hashes a file's bytes only for a caller that compares them
+  topts.file_md5 = t.checksum or nil
   return topts
 end
 
@@ -259,6 +266,18 @@ local function writable(op, field, path)
   f:close()
   if not info then os.remove(path) end
   return true
+end
+
+-- checksum(self, op, req) -> true | false | nil, err: whether the call
+-- checks its bytes' MD5 (req.checksum, else the client's obs_checksum)
+local function checksum(self, op, req)
+  local v = req.checksum
+  if v == nil then v = self.env.cfg.obs_checksum end
+  if v == nil then return true end
+  if type(v) ~= "boolean" then
+    return invalid(op, "checksum", "expected true or false, got " .. type(v))
+  end
+  return v
 end
 
 local function md5_b64(s) return core.base64(core.digest("md5", s)) end
@@ -456,6 +475,9 @@ function Obs.put_object(self, req)
   req = req or {}
   local ok, err = check_put("put_object", req)
   if not ok then return nil, err end
+  local check
+  check, err = checksum(self, "put_object", req)
+  if check == nil then return nil, err end
   local info
   if req.file ~= nil then
     info, err = readable("put_object", "file", req.file)
@@ -463,20 +485,23 @@ function Obs.put_object(self, req)
   end
   return run(self, function(s, e)
     local h = put_headers(s, req)
-    local t = { op = "put_object", method = "PUT", bucket = req.bucket, key = req.key, headers = h }
+    local t = { op = "put_object", method = "PUT", bucket = req.bucket, key = req.key, headers = h,
+                checksum = check }
     local md5hex
     if req.file then
       t.upload = { file = req.file, offset = 0, length = info.size }
     else
       t.body = req.body or ""
-      h["Content-MD5"] = md5_b64(t.body)
-      md5hex = sign.hex(core.digest("md5", t.body))
+      if check then
+        h["Content-MD5"] = md5_b64(t.body)
+        md5hex = sign.hex(core.digest("md5", t.body))
+      end
     end
     local c, serr = send(s, e, t)
     if not c then return nil, serr end
     local res = object_result(s, c)
     md5hex = md5hex or c.file_md5
-    if not etag_matches(res.etag, md5hex) then
+    if check and not etag_matches(res.etag, md5hex) then
       return nil, errors.new("decode", { message = "ETag " .. tostring(res.etag) .. " does not "
         .. "match the MD5 of what was sent", service = SERVICE, operation = "put_object" })
     end
@@ -491,6 +516,9 @@ function Obs.get_object(self, req, opts)
   local op = (opts and opts.op) or "get_object"
   local ok, err = check_key(op, req)
   if not ok then return nil, err end
+  local check
+  check, err = checksum(self, op, req)
+  if check == nil then return nil, err end
   if req.file ~= nil then
     ok, err = writable(op, "file", req.file)
     if not ok then return nil, err end
@@ -500,7 +528,9 @@ function Obs.get_object(self, req, opts)
   end
   return run(self, function(s, e)
     local c, serr = send(s, e, { op = op, method = "GET", bucket = req.bucket, key = req.key,
-      headers = req.range and { Range = req.range } or nil, download = req.file })
+      headers = req.range and { Range = req.range } or nil, download = req.file,
+      -- a range's bytes are a part of the object: nothing to compare them with
+      checksum = check and not req.range })
     if not c then return nil, serr end
     local res = object_result(s, c)
     res.content_range = c.headers["content-range"]
@@ -510,10 +540,10 @@ function Obs.get_object(self, req, opts)
       md5hex = c.file_md5
     else
       res.body = c.body
-      md5hex = sign.hex(core.digest("md5", c.body or ""))
+      if check then md5hex = sign.hex(core.digest("md5", c.body or "")) end
     end
     -- a whole object's MD5 ETag is checked; a range's bytes are a part of it
-    if not req.range and c.status == 200 and not etag_matches(res.etag, md5hex) then
+    if check and not req.range and c.status == 200 and not etag_matches(res.etag, md5hex) then
       return nil, errors.new("decode", { message = "the object's bytes do not match its ETag",
         service = SERVICE, operation = op, request_id = res.request_id })
     end
@@ -632,7 +662,7 @@ end
 _M.send, _M.run, _M.check_key, _M.readable, _M.invalid = send, run, check_key, readable, invalid
 _M.unquote, _M.meta_prefix, _M.put_headers = unquote, meta_prefix, put_headers
 _M.http_error, _M.request_id = http_error, request_id
-_M.writable, _M.etag_matches = writable, etag_matches
+_M.writable, _M.etag_matches, _M.checksum = writable, etag_matches, checksum
 
 Obs.__tostring = function() return "hwcloud service obs" end
 

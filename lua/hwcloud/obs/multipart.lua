@@ -107,7 +107,8 @@ local function upload_part(o, s, e, cp, n)
   if length > cp.part_size then length = cp.part_size end
   local c, err = o.send(s, e, { op = "upload_file", method = "PUT", bucket = cp.bucket,
     key = cp.key, query = { partNumber = tostring(n), uploadId = cp.upload_id },
-    upload = { file = cp.file, offset = offset, length = length }, idempotent = true })
+    upload = { file = cp.file, offset = offset, length = length }, idempotent = true,
+    checksum = cp.checksum })
   if not c then return nil, err end
   local etag = o.unquote(c.headers.etag)
   if etag and c.file_md5 and etag:match("^%x+$") and #etag == 32 and etag:lower() ~= c.file_md5 then
@@ -162,7 +163,7 @@ local function resume_from(o, req, want)
   return cp
 end
 
-local function check(o, req)
+local function check(o, s, req)
   local op = "upload_file"
   local ok, err = o.check_key(op, req)
   if not ok then return nil, err end
@@ -177,20 +178,23 @@ local function check(o, req)
   if req.checkpoint ~= nil and (type(req.checkpoint) ~= "string" or req.checkpoint == "") then
     return o.invalid(op, "checkpoint", "must be a path")
   end
+  local ck
+  ck, err = o.checksum(s, op, req)
+  if ck == nil then return nil, err end
   local info
   info, err = o.readable(op, "file", req.file)
   if not info then return nil, err end
   if part_count(info.size, ps) > MAX_PARTS then
     return o.invalid(op, "part_size", "makes more than 10000 parts of this file: choose a larger one")
   end
-  return info, ps, conc
+  return info, ps, conc, ck
 end
 
 -- upload_file(self, req, opts) -> {etag, parts, upload_id, ...} | nil, err
 function _M.upload_file(s, req, opts)
   req = req or {}
   local o = obs()
-  local info, ps, conc = check(o, req)
+  local info, ps, conc, ck = check(o, s, req)
   if not info then return nil, ps end
   -- the modification time as text: a JSON number would round it
   local want = { bucket = req.bucket, key = req.key, file = absolute(req.file), size = info.size,
@@ -215,6 +219,8 @@ function _M.upload_file(s, req, opts)
     end
   end
 
+  -- in memory only: a resumed upload checks as its own call says
+  cp.checksum = ck
   local total = part_count(cp.size, ps)
   local ok, err = send_parts(o, s, engine, req, cp, total, conc, opts)
   if not ok then return nil, err end
@@ -299,9 +305,11 @@ local function get_range(o, s, e, req, tmp, first, last, etag)
   return true
 end
 
-local function check_download(o, req)
+local function check_download(o, s, req)
   local ok, err = o.check_key("download_file", req)
   if not ok then return nil, err end
+  ok, err = o.checksum(s, "download_file", req)
+  if ok == nil then return nil, err end
   ok, err = o.writable("download_file", "file", req.file)
   if not ok then return nil, err end
   local ps = req.part_size or DEFAULT_PART
@@ -345,7 +353,7 @@ end
 function _M.download_file(s, req, opts)
   req = req or {}
   local o = obs()
-  local ps, conc = check_download(o, req)
+  local ps, conc = check_download(o, s, req)
   if not ps then return nil, conc end
   local engine = s.engine_for(s.env)
   local tmp = req.file .. ".part"
@@ -354,7 +362,8 @@ function _M.download_file(s, req, opts)
   local size = meta.content_length or 0
   local res
   if size <= ps or engine:inside() then
-    res, err = s:get_object({ bucket = req.bucket, key = req.key, file = tmp }, { op = "download_file" })
+    res, err = s:get_object({ bucket = req.bucket, key = req.key, file = tmp, checksum = req.checksum },
+      { op = "download_file" })
     if not res then
       os.remove(tmp)
       return nil, err
@@ -363,7 +372,7 @@ function _M.download_file(s, req, opts)
     local ok
     ok, err = get_ranges(o, s, engine, req, tmp, size, ps, conc, meta.etag, opts)
     -- a whole object's MD5 ETag, checked over the file the ranges made
-    if ok and not o.etag_matches(meta.etag, file_md5(tmp)) then
+    if ok and o.checksum(s, "download_file", req) and not o.etag_matches(meta.etag, file_md5(tmp)) then
       ok, err = nil, errors.new("decode", { message = "the downloaded bytes do not match the "
         .. "object's ETag", service = "obs", operation = "download_file" })
     end

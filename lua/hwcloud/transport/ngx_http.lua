@@ -461,7 +461,7 @@ local function write_request(r, ep, req, target, reused, cfg)
       return nil, fail("transport", "cannot read the file: " .. tostring(err), true)
     end
   elseif not failed and req.upload then
-    -- the file's bytes, a piece at a time, hashed as they go
+    -- the file's bytes, a piece at a time, hashed as they go when asked
     local up = req.upload
     local left = up.length
     while left > 0 and not failed do
@@ -469,7 +469,7 @@ local function write_request(r, ep, req, target, reused, cfg)
       if not piece then
         return nil, fail("transport", "cannot read the file: it ended early", true)
       end
-      up.md5:update(piece)
+      if up.md5 then up.md5:update(piece) end
       left = left - #piece
       up.since = up.since + #piece
       if up.since >= GC_EVERY then
@@ -654,7 +654,7 @@ end
 -- updated it when the request started).
 -- The files of a streamed transfer (opts.upload_file, upload_offset,
 -- upload_length; opts.download_file), as the C core takes them: opened
--- before anything is sent. Returns true, upload, sink | false, completion.
+-- before anything is sent; hashed only with opts.file_md5. Returns true, upload, sink | false, completion.
 local function open_files(req)
   local o = req.opts
   if not o then return true end
@@ -667,7 +667,7 @@ local function open_files(req)
     local length = o.upload_length or (size - offset)
     if offset + length > size then length = size - offset end
     f:seek("set", offset)
-    up = { f = f, length = length, md5 = core_hasher("md5"), since = 0 }
+    up = { f = f, length = length, md5 = o.file_md5 and core_hasher("md5") or nil, since = 0 }
   elseif o.upload_pieces then
     -- a body in pieces: every file looked at before anything is sent
     local length, pieces = 0, o.upload_pieces
@@ -691,7 +691,7 @@ local function open_files(req)
   end
   if o.download_file then
     local path = o.download_file
-    local md5 = core_hasher("md5")
+    local md5 = o.file_md5 and core_hasher("md5") or nil
     local state = { bytes = 0, md5 = md5, since = 0 }
     sink = setmetatable(state, { __call = function(self, data)
       if not self.f then
@@ -703,7 +703,7 @@ local function open_files(req)
       end
       local ok, err = self.f:write(data)
       if not ok then self.why = err return false end
-      self.md5:update(data)
+      if self.md5 then self.md5:update(data) end
       self.bytes = self.bytes + #data
       self.since = self.since + #data
       if self.since >= GC_EVERY then
@@ -728,7 +728,7 @@ function _M.exchange(cfg, ep, req, target)
   req.upload = nil
   if up and up.f then
     up.f:close()
-    if c.status then c.file_md5 = hex(up.md5:final()) end
+    if c.status and up.md5 then c.file_md5 = hex(up.md5:final()) end
   end
   if sink then
     if sink.f then
@@ -741,7 +741,7 @@ function _M.exchange(cfg, ep, req, target)
     end
     if c.status and c.status < 300 then
       c.file_bytes = sink.bytes
-      c.file_md5 = hex(sink.md5:final())
+      if sink.md5 then c.file_md5 = hex(sink.md5:final()) end
     end
   end
   return c

@@ -219,6 +219,7 @@ local function command_line(bin, o, port)
   if o.sk then args[#args + 1] = "--sk " .. q(o.sk) end
   if o.tls then args[#args + 1] = "--tls " .. q(o.tls.cert) .. " " .. q(o.tls.key) end
   if o.inventory_file then args[#args + 1] = "--inventory " .. q(o.inventory_file) end
+  if o.obs_dir then args[#args + 1] = "--obs-dir " .. q(o.obs_dir) end
   -- the launcher looks for its Lua code (and the client's service
   -- descriptions) on the Lua path when it is not in a checkout
   local root = lua_root()
