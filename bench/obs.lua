@@ -5,9 +5,10 @@
 --       writes DIR/obs.bin (MB MiB of random bytes), makes the bucket, and
 --       writes DIR/put.url and DIR/get.url: signed URLs for curl(1) to
 --       make the same transfers to the same server
---   lua5.4 bench/obs.lua put ENDPOINT FILE
---   lua5.4 bench/obs.lua get ENDPOINT FILE
+--   lua5.4 bench/obs.lua put ENDPOINT FILE [nocheck]
+--   lua5.4 bench/obs.lua get ENDPOINT FILE [nocheck]
 --       -> seconds=<the transfer> vmhwm_kib=<the process's peak resident memory>
+--       (nocheck: checksum = false, no MD5 taken or compared with the ETag)
 --   lua5.4 bench/obs.lua prepare-upload ENDPOINT DIR MB PART_MB
 --       writes DIR/big.bin (MB MiB of random bytes) cut into DIR/parts/
 --       (PART_MB MiB each)
@@ -91,11 +92,12 @@ elseif mode == "upload" then
   print(("seconds=%.6f"):format(core.now() - t0))
   print(("vmhwm_kib=%d"):format(peak()))
 elseif mode == "put" or mode == "get" then
+  local check = b ~= "nocheck"
   local t0 = core.now()
   if mode == "put" then
-    assert(client.obs:put_object{ bucket = BUCKET, key = KEY, file = a })
+    assert(client.obs:put_object{ bucket = BUCKET, key = KEY, file = a, checksum = check })
   else
-    assert(client.obs:get_object{ bucket = BUCKET, key = KEY, file = a })
+    assert(client.obs:get_object{ bucket = BUCKET, key = KEY, file = a, checksum = check })
   end
   print(("seconds=%.6f"):format(core.now() - t0))
   print(("vmhwm_kib=%d"):format(peak()))

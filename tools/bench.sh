@@ -551,12 +551,13 @@ if want obs; then
 # BENCH_OBS_MB MiB (default 256) put from a file with put_object and got to
 # a file with get_object (each in a fresh process, its peak resident memory
 # taken), vs curl(1) making the same transfers to the same emulator with
-# signed URLs (its time_total). Seconds per transfer.
+# signed URLs (its time_total). Seconds per transfer. The -nocheck lines are
+# the same transfers with checksum = false (no MD5 against the ETag).
 start_emulator obs 0
 obs_url=${obs_url:?}
 mb=${BENCH_OBS_MB:-256}
 lua5.4 bench/obs.lua prepare "$obs_url" "$run" "$mb" || die "bench/obs.lua prepare failed"
-for f in oput oget cput cget omem; do : >"$run/$f"; done
+for f in oput oget oputn ogetn cput cget omem; do : >"$run/$f"; done
 curl_obs() {
   out=$(curl -sS -H 'Expect:' -w '%{http_code} %{time_total}' "$@") || die "curl could not transfer"
   [ "${out%% *}" = 200 ] || die "curl: answer ${out%% *} to the object transfer"
@@ -573,10 +574,17 @@ while [ $r -lt "$ROUNDS" ]; do
   val "$run/o.out" vmhwm_kib >>"$run/omem"
   curl_obs -o "$run/obs.back" "$(cat "$run/get.url")" >>"$run/cget"
   rm -f "$run/obs.back"
+  lua5.4 bench/obs.lua put "$obs_url" "$run/obs.bin" nocheck >"$run/o.out" || die "put_object failed"
+  val "$run/o.out" seconds >>"$run/oputn"
+  lua5.4 bench/obs.lua get "$obs_url" "$run/obs.back" nocheck >"$run/o.out" || die "get_object failed"
+  val "$run/o.out" seconds >>"$run/ogetn"
+  rm -f "$run/obs.back"
   r=$((r + 1))
 done
 rline "obs-put-${mb}mb" hwcloud "$run/oput" curl "$run/cput" s "<=" 1.2
 rline "obs-get-${mb}mb" hwcloud "$run/oget" curl "$run/cget" s "<=" 1.2
+rline "obs-put-${mb}mb-nocheck" hwcloud "$run/oputn" curl "$run/cput" s "<=" 1.2
+rline "obs-get-${mb}mb-nocheck" hwcloud "$run/ogetn" curl "$run/cget" s "<=" 1.2
 awk -v m="$(best "$run/omem")" 'BEGIN {
   printf "bench: obs-memory peak-rss=%.1fMiB goal<48MiB %s\n", m / 1024, (m < 48 * 1024) ? "met" : "MISSED" }'
 

@@ -452,6 +452,27 @@ end
 
 -- Writes the request: true | nil, completion (or {retry_fresh = true} when
 -- a pooled connection was found dead before any byte went out).
+-- the file's bytes, a piece at a time, hashed as they go when asked:
+-- nil | "read" (the file ended early) | 2, err (past the head: the
+-- request was under way)
+local function send_file(r, up)
+  local left = up.length
+  while left > 0 do
+    local piece = up.f:read(left > SEND_PIECE and SEND_PIECE or left)
+    if not piece then return "read" end
+    if up.md5 then up.md5:update(piece) end
+    left = left - #piece
+    up.since = up.since + #piece
+    if up.since >= GC_EVERY then
+      up.since = 0
+      collectgarbage("step", 0)
+    end
+    local failed, err = r:send(piece)
+    if failed then return 2, err end
+  end
+  return nil
+end
+
 local function write_request(r, ep, req, target, reused, cfg)
   stats.requests = stats.requests + 1
   local failed, err = r:send(request_bytes(ep, req, target))
@@ -461,23 +482,9 @@ local function write_request(r, ep, req, target, reused, cfg)
       return nil, fail("transport", "cannot read the file: " .. tostring(err), true)
     end
   elseif not failed and req.upload then
-    -- the file's bytes, a piece at a time, hashed as they go when asked
-    local up = req.upload
-    local left = up.length
-    while left > 0 and not failed do
-      local piece = up.f:read(left > SEND_PIECE and SEND_PIECE or left)
-      if not piece then
-        return nil, fail("transport", "cannot read the file: it ended early", true)
-      end
-      if up.md5 then up.md5:update(piece) end
-      left = left - #piece
-      up.since = up.since + #piece
-      if up.since >= GC_EVERY then
-        up.since = 0
-        collectgarbage("step", 0)
-      end
-      failed, err = r:send(piece)
-      if failed then failed = 2 end -- past the head: the request was under way
+    failed, err = send_file(r, req.upload)
+    if failed == "read" then
+      return nil, fail("transport", "cannot read the file: it ended early", true)
     end
   end
   if not failed then return true end
