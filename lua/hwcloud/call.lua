@@ -26,9 +26,7 @@ local PROJECT_STANDIN = "00000000000000000000000000000000"
 _M.backoff = retry.backoff
 
 -- The request's header fields (location "header", checked by build) as
--- "Name: value" lines; they are sent as given, unsigned. A Content-Type
--- field (SWR's, FunctionGraph's) is not among them: it is the request's
--- one content type (content_type_of), sent once and signed.
+-- "Name: value" lines; add_fields decides which of them a try sends.
 local NO_LINES = setmetatable({}, { __newindex = function() error("read-only", 2) end })
 
 local function header_fields(op, req)
@@ -37,7 +35,7 @@ local function header_fields(op, req)
     names = {}
     local fields = op.request and op.request.fields or {}
     for name, f in pairs(fields) do
-      if f.location == "header" and name:lower() ~= "content-type" then
+      if f.location == "header" then
         names[#names + 1] = name
       end
     end
@@ -478,12 +476,8 @@ local function after_failure(env, t, err, ctx, opts)
 end
 
 -- the official SDKs send the operation's Content-Type on every request,
--- bodiless ones included (the request's Content-Type field when it has
--- one); false: none (the metadata service)
-local function content_type_of(op, svc, req)
-  local f = op.request and op.request.fields and op.request.fields["Content-Type"]
-  local given = f and f.location == "header" and req["Content-Type"]
-  if type(given) == "string" and given ~= "" then return given end
+-- bodiless ones included; false: none (the metadata service)
+local function content_type_of(op, svc)
   local ct = op.content_type
   if ct == nil then ct = svc.content_type or "application/json" end
   return ct or nil
@@ -545,7 +539,7 @@ function _M.invoke(env, engine, svc, op, req, opts)
   ctx.safe = safe_to_repeat(op, opts, cfg)
   local t = {
     svc = svc, op = op, method = op.method, url = base .. path, base = base,
-    content_type = form_ct or content_type_of(op, svc, req),
+    content_type = form_ct or content_type_of(op, svc),
     identity = opts.identity,
     extra = header_fields(op, req), rate = opts.rate or cfg.rate, attempt = 0,
     timeout = opts.timeout or cfg.timeout, asked = asked,
