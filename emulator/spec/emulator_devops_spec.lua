@@ -10,7 +10,7 @@
 package.path = "./?.lua;" .. package.path
 
 local emulator = require "spec.helpers.emulator"
-local services = require "hwcloud.services"
+local answers = require "spec.helpers.answers"
 local cjson = require "cjson"
 
 local PID = "6a6b6c6d6e6f70717273747576777879"
@@ -24,68 +24,8 @@ lazy_teardown(function() session.stop() end)
 
 before_each(function() session.restore() end)
 
--- An answer against its operation's response description: every field
--- of the described type (and of its enum), every required one present.
-local function resolve(svc, s)
-  local n = 0
-  while type(s) == "table" and s.ref and n < 20 do s, n = svc.models[s.ref], n + 1 end
-  return s
-end
-
-local check
-
-local SCALAR = {
-  string = function(v) return type(v) == "string" end,
-  integer = function(v) return math.type(v) == "integer" end,
-  number = function(v) return type(v) == "number" end,
-  boolean = function(v) return type(v) == "boolean" end,
-}
-
-local WALK = {
-  array = function(svc, schema, v, path, depth)
-    for i, x in ipairs(v) do check(svc, schema.items, x, path .. "[" .. i .. "]", depth + 1) end
-  end,
-  map = function(svc, schema, v, path, depth)
-    for k, x in pairs(v) do check(svc, schema.values, x, path .. "." .. k, depth + 1) end
-  end,
-  object = function(svc, schema, v, path, depth)
-    for name, f in pairs(schema.fields or {}) do
-      if f.location == nil or f.location == "body" then
-        assert(not f.required or v[name] ~= nil, path .. "." .. name .. " is required")
-        check(svc, f, v[name], path .. "." .. name, depth + 1)
-      end
-    end
-  end,
-}
-
-local function in_enum(enum, v)
-  for _, e in ipairs(enum) do if e == v then return true end end
-  return false
-end
-
-check = function(svc, schema, v, path, depth)
-  schema = resolve(svc, schema)
-  if type(schema) ~= "table" or v == nil or v == cjson.null or depth > 12 then return end
-  local t = schema.type
-  if SCALAR[t] then
-    assert(SCALAR[t](v), path .. " should be of type " .. t .. ", is " .. tostring(v))
-  elseif WALK[t] then
-    assert(type(v) == "table", path .. " should be of type " .. t)
-    WALK[t](svc, schema, v, path, depth)
-  end
-  if schema.enum and type(v) ~= "table" then
-    assert(in_enum(schema.enum, v), path .. " = " .. tostring(v) .. " is not one of its enum")
-  end
-end
-
 -- conforms(service, operation, answer) -> answer
-local function conforms(service, operation, answer)
-  assert(answer ~= nil, service .. "." .. operation .. " gave no answer")
-  local svc = services.load(service)
-  local op = assert(services.operation(svc, operation))
-  check(svc, op.response, answer, service .. "." .. operation, 0)
-  return answer
-end
+local conforms = answers.conforms
 
 local function call(service, operation, req)
   local res, err = client[service][operation](client[service], req)

@@ -4,91 +4,81 @@
 --
 --   local answers = require "spec.helpers.answers"
 --   assert(answers.conform("cce", "show_cluster", res))
+--   local res = answers.conforms("swr", "show_namespace", res) -- asserts; returns res
 
 local services = require "hwcloud.services"
+local cjson = require "cjson"
 
-local type, pairs, next, tostring, floor = type, pairs, next, tostring, math.floor
+local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
 
 local _M = {}
 
-local function kind(v)
-  local t = type(v)
-  if t == "number" then return v == floor(v) and "integer" or "number" end
-  if t == "table" then
-    if next(v) == nil then return "empty" end
-    if v[1] ~= nil then return "array" end
-    return "object"
-  end
-  if t == "userdata" then return "null" end -- the decoder's JSON null
-  return t
-end
-
-local function fits(want, got)
-  if want == nil or want == "any" or want == got then return true end
-  if want == "number" and got == "integer" then return true end
-  if got == "empty" then return want == "array" or want == "object" or want == "map" end
-  return want == "map" and got == "object"
+local function resolve(svc, s)
+  local n = 0
+  while type(s) == "table" and s.ref and n < 20 do s, n = svc.models[s.ref], n + 1 end
+  return s
 end
 
 local check
 
-local function check_fields(schema, v, path)
-  for name, f in pairs(schema.fields) do
-    local x = v[name]
-    local p = path == "" and name or (path .. "." .. name)
-    if f.location and f.location ~= "body" then -- luacheck: ignore 542
-      -- a header or the like: not in the body
-    elseif x == nil or kind(x) == "null" then
-      if f.required then return p .. " is required" end
-    else
-      local why = check(f, x, p)
-      if why then return why end
+local SCALAR = {
+  string = function(v) return type(v) == "string" end,
+  integer = function(v) return math.type(v) == "integer" end,
+  number = function(v) return type(v) == "number" end,
+  boolean = function(v) return type(v) == "boolean" end,
+}
+
+local WALK = {
+  array = function(svc, schema, v, path, depth)
+    for i, x in ipairs(v) do check(svc, schema.items, x, path .. "[" .. i .. "]", depth + 1) end
+  end,
+  map = function(svc, schema, v, path, depth)
+    for k, x in pairs(v) do check(svc, schema.values, x, path .. "." .. k, depth + 1) end
+  end,
+  object = function(svc, schema, v, path, depth)
+    for name, f in pairs(schema.fields or {}) do
+      if f.location == nil or f.location == "body" then
+        assert(not f.required or v[name] ~= nil, path .. "." .. name .. " is required")
+        check(svc, f, v[name], path .. "." .. name, depth + 1)
+      end
     end
-  end
-  return nil
+  end,
+}
+
+local function in_enum(enum, v)
+  for _, e in ipairs(enum) do if e == v then return true end end
+  return false
 end
 
--- the items of an array, the values of a map
-local function check_members(schema, v, path, got)
-  if schema.type == "array" and schema.items and got == "array" then
-    for i = 1, #v do
-      local why = check(schema.items, v[i], path .. "[" .. i .. "]")
-      if why then return why end
-    end
-  elseif schema.type == "map" and schema.values and got == "object" then
-    for k, x in pairs(v) do
-      local why = check(schema.values, x, path .. "." .. tostring(k))
-      if why then return why end
-    end
+check = function(svc, schema, v, path, depth)
+  schema = resolve(svc, schema)
+  if type(schema) ~= "table" or v == nil or v == cjson.null or depth > 12 then return end
+  local t = schema.type
+  if SCALAR[t] then
+    assert(SCALAR[t](v), path .. " should be of type " .. t .. ", is " .. tostring(v))
+  elseif WALK[t] then
+    assert(type(v) == "table", path .. " should be of type " .. t)
+    WALK[t](svc, schema, v, path, depth)
   end
-  return nil
-end
-
-check = function(schema, v, path)
-  if type(schema) ~= "table" then return nil end
-  local got = kind(v)
-  if not fits(schema.type, got) then
-    return (path == "" and "the answer" or path) .. ": expected " .. tostring(schema.type)
-      .. ", got " .. got
+  if schema.enum and type(v) ~= "table" then
+    assert(in_enum(schema.enum, v), path .. " = " .. tostring(v) .. " is not one of its enum")
   end
-  if schema.enum then
-    local ok = false
-    for i = 1, #schema.enum do if schema.enum[i] == v then ok = true end end
-    if not ok then return path .. ": " .. tostring(v) .. " is not in its enum" end
-  end
-  if schema.type == "object" and schema.fields and got == "object" then
-    return check_fields(schema, v, path)
-  end
-  return check_members(schema, v, path, got)
 end
 
 -- conform(service, operation, answer) -> true | nil, what breaks the description
 function _M.conform(service, operation, answer)
   local svc = assert(services.load(service))
   local op = assert(services.operation(svc, operation), operation)
-  local why = check(op.response, answer, "")
-  if why then return nil, service .. "." .. operation .. ": " .. why end
+  local ok, why = pcall(check, svc, op.response, answer, service .. "." .. operation, 0)
+  if not ok then return nil, why end
   return true
+end
+
+-- conforms(service, operation, answer) -> answer, asserting it conforms
+function _M.conforms(service, operation, answer)
+  assert(answer ~= nil, service .. "." .. operation .. " gave no answer")
+  assert(_M.conform(service, operation, answer))
+  return answer
 end
 
 -- has(service, operation, path) -> whether the answer's description has
