@@ -53,17 +53,24 @@ local function arrays(v, schema)
   return v
 end
 
--- The view of record `rec` as `schema`'s object.
+local matches
+
+-- The view of record `rec` as `schema`'s object. A record value outside
+-- its field's enum in this schema (another version's word: EIP v2's type
+-- "5_bgp" where v3's is "EIP") keeps the synthesized one.
 function _M.view(schema, rec)
   local v = generic.synth(schema, 1)
   if type(v) ~= "table" then v = {} end
+  local fields = type(schema) == "table" and schema.fields or {}
   for k, x in pairs(rec) do
-    if type(k) ~= "string" or not find(k, "^_%a") then v[k] = util.copy(x) end
+    local f = fields[k]
+    local foreign = f and f.enum and type(x) ~= "table" and not matches(x, f.enum)
+    if (type(k) ~= "string" or not find(k, "^_%a")) and not foreign then v[k] = util.copy(x) end
   end
   return arrays(v, schema)
 end
 
-local function matches(v, want)
+matches = function(v, want)
   local got = v
   if type(got) == "table" or got == nil then return false end
   got = tostring(got)
