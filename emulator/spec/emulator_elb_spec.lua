@@ -9,7 +9,7 @@
 package.path = "./?.lua;" .. package.path
 
 local emulator = require "spec.helpers.emulator"
-local described = require "spec.helpers.described"
+local answers = require "spec.helpers.answers"
 
 local PID = "7a6b6c6d6e6f70717273747576777880"
 local FAST = { interval = 0.1, max_interval = 0.3, timeout = 20 }
@@ -24,7 +24,7 @@ before_each(function() session.restore() end)
 
 -- Asserts that `res` is what operation `op`'s description answers.
 local function conforms(op, res)
-  return described.conforms("elb", op, res)
+  return answers.conforms("elb", op, res)
 end
 
 local function new_lb(name)

@@ -8,7 +8,7 @@
 package.path = "./?.lua;" .. package.path
 
 local emulator = require "spec.helpers.emulator"
-local described = require "spec.helpers.described"
+local answers = require "spec.helpers.answers"
 
 local PID = "8a6b6c6d6e6f70717273747576777881"
 local FAST = { interval = 0.1, max_interval = 0.3, timeout = 20 }
@@ -22,7 +22,7 @@ lazy_teardown(function() session.stop() end)
 before_each(function() session.restore() end)
 
 local function volume(id)
-  return described.conforms("evs", "show_volume",
+  return answers.conforms("evs", "show_volume",
                             assert(client.evs:show_volume { volume_id = id })).volume
 end
 
@@ -54,13 +54,13 @@ describe("emulator EVS volumes #server", function()
     assert.are.equal("data-0001", v.name)
     assert.are.equal(20, v.size)
     assert.are.same({}, v.attachments)
-    local job = described.conforms("evs", "show_job",
+    local job = answers.conforms("evs", "show_job",
                                    assert(client.evs:show_job { job_id = made.job_id }))
     assert.truthy(job.status == "INIT" or job.status == "RUNNING", job.status)
     assert.are.equal("evs.show_job", last_operation())
     local final = assert(client:wait(made, FAST))
     assert.are.equal("SUCCESS", final.status)
-    described.conforms("evs", "show_job", final)
+    answers.conforms("evs", "show_job", final)
     assert.are.equal(made.volume_ids[2], final.entities.sub_jobs[2].entities.volume_id)
     assert.are.equal("available", volume(made.volume_ids[2]).status)
     -- one volume: its id in entities.volume_id
@@ -73,7 +73,7 @@ describe("emulator EVS volumes #server", function()
   it("lists, filters, updates and deletes a volume by its job", function()
     local made = new_volumes(3)
     assert(client:wait(made, FAST))
-    local all = described.conforms("evs", "list_volumes", assert(client.evs:list_volumes {}))
+    local all = answers.conforms("evs", "list_volumes", assert(client.evs:list_volumes {}))
     assert.are.equal(3, all.count)
     local page = assert(client.evs:list_volumes { limit = 2 })
     assert.are.equal(2, #page.volumes)
@@ -179,18 +179,18 @@ describe("emulator IMS images #server", function()
     assert.are.equal("ims.show_job", last_operation())
     local iid = job.entities.image_id
     assert.is_string(iid)
-    local img = described.conforms("ims", "glance_show_image",
+    local img = answers.conforms("ims", "glance_show_image",
                                    assert(client.ims:glance_show_image { image_id = iid }))
     assert.are.equal("saving", img.status)
     assert.are.equal("app-2026.12", img.name)
     -- the ECS client asking for IMS's job: IMS answers
     assert(client.ecs:show_job { job_id = made.job_id })
     assert.are.equal("ims.show_job", last_operation())
-    local final = described.conforms("ims", "show_job", assert(client:wait(made, FAST)))
+    local final = answers.conforms("ims", "show_job", assert(client:wait(made, FAST)))
     assert.are.equal("SUCCESS", final.status)
     assert.are.equal(iid, final.entities.image_id)
     assert.are.equal("active", assert(client.ims:glance_show_image { image_id = iid }).status)
-    local list = described.conforms("ims", "list_images",
+    local list = answers.conforms("ims", "list_images",
                                     assert(client.ims:list_images { __imagetype = "private" }))
     assert.are.equal(1, #list.images)
     assert.are.equal(iid, list.images[1].id)

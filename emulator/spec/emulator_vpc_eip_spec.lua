@@ -8,7 +8,7 @@
 package.path = "./?.lua;" .. package.path
 
 local emulator = require "spec.helpers.emulator"
-local described = require "spec.helpers.described"
+local answers = require "spec.helpers.answers"
 local cjson = require "cjson"
 
 local PID = "9a6b6c6d6e6f70717273747576777882"
@@ -29,7 +29,7 @@ describe("emulator VPC #server", function()
     assert.is_string(id)
     assert.are.equal("PENDING", made.vpc.status)
     assert.are.equal("PENDING", assert(client.vpc:show_vpc { vpc_id = id }).vpc.status)
-    local ready = described.conforms("vpc", "show_vpc",
+    local ready = answers.conforms("vpc", "show_vpc",
       assert(client:wait_for("vpc", "vpc_ready", { vpc_id = id }, FAST)))
     assert.are.equal("ACTIVE", ready.vpc.status)
     assert.are.equal("prod", ready.vpc.name)
@@ -98,7 +98,7 @@ describe("emulator EIP #server", function()
   it("is PENDING_CREATE, then DOWN; binds to a port (ACTIVE) and unbinds (DOWN)", function()
     local ip = create()
     assert.are.equal("PENDING_CREATE", ip.status)
-    local ready = described.conforms("eip", "show_publicip",
+    local ready = answers.conforms("eip", "show_publicip",
       assert(client:wait_for("eip", "publicip_ready", { publicip_id = ip.id }, FAST)))
     assert.are.equal("DOWN", ready.publicip.status)
     assert.are.equal("DOWN", assert(client.eip_v2:show_publicip { publicip_id = ip.id })
