@@ -614,7 +614,7 @@ describe("examples/nginx.conf #server", function()
     local cmds = header_commands()
     assert.are.equal(4, #cmds)
     local start = cmds[4]
-    local tail = "nginx -p /tmp/hwcloud-nginx -c hwcloud/examples/nginx.conf"
+    local tail = 'nginx -g "user $(id -un);" -p /tmp/hwcloud-nginx -c hwcloud/examples/nginx.conf'
     assert.are.equal(tail, start:sub(-#tail))
     -- the example, with only its port changed
     local conf = read_file("examples/nginx.conf")
