@@ -8,8 +8,9 @@ local PID = "0123456789abcdef0123456789abcdef"
 describe("hwcloud obs #server", function()
   local emu, dir
   setup(function()
-    emu = emulator.start{}
     dir = util.tmpdir("obs-cli")
+    -- objects over 1 MiB are files here, where a spec can damage one
+    emu = emulator.start{ obs_dir = dir }
   end)
   teardown(function()
     emu:stop()
@@ -55,6 +56,52 @@ describe("hwcloud obs #server", function()
     out, err, code = hw("obs ls")
     assert.equal(0, code, err)
     assert.truthy(out:find("pkgs", 1, true), out)
+  end)
+
+  it("cp checks the MD5 against the ETag, unless --no-checksum", function()
+    local _, err, code = hw("obs mb obs://pkgs")
+    assert.equal(0, code, err)
+    local src, dst = dir .. "/pkg.bin", dir .. "/got.bin"
+    local data = ("0123456789abcdef"):rep(2 * 65536) -- 2 MiB: stored as a file
+    util.write_file(src, data)
+    local before = util.capture("ls " .. q(dir))
+    _, err, code = hw("obs cp " .. q(src) .. " obs://pkgs/pkg")
+    assert.equal(0, code, err)
+    local stored
+    for name in util.capture("ls " .. q(dir)):gmatch("object%-[%d%-]+") do
+      if not before:find(name, 1, true) then stored = dir .. "/" .. name end
+    end
+    assert.is_string(stored)
+    assert.equal(data, util.read_file(stored))
+    -- one byte changed at rest: the size and the ETag stay as they were
+    local f = assert(io.open(stored, "r+b"))
+    f:seek("set", 1000000)
+    f:write("X")
+    f:close()
+    local bad = data:sub(1, 1000000) .. "X" .. data:sub(1000002)
+
+    _, err, code = hw("obs cp obs://pkgs/pkg " .. q(dst))
+    assert.equal(1, code, err)
+    assert.truthy(err:find("do not match", 1, true), err)
+    local out
+    out, err, code = hw("obs cp --no-checksum obs://pkgs/pkg " .. q(dst))
+    assert.equal(0, code, err)
+    assert.truthy(out:find("download: obs://pkgs/pkg", 1, true), out)
+    assert.equal(bad, util.read_file(dst))
+    -- after the words too; an upload without the check arrives whole
+    _, err, code = hw("obs cp " .. q(src) .. " obs://pkgs/again --no-checksum")
+    assert.equal(0, code, err)
+    _, err, code = hw("obs cp obs://pkgs/again " .. q(dst))
+    assert.equal(0, code, err)
+    assert.equal(data, util.read_file(dst))
+    -- only cp takes it
+    _, err, code = hw("obs ls obs://pkgs --no-checksum")
+    assert.equal(2, code)
+    assert.truthy(err:find("--no-checksum goes with obs cp", 1, true), err)
+    _, err, code = hw("call ecs list_servers_details --no-checksum")
+    assert.equal(2, code)
+    assert.truthy(err:find("--no-checksum", 1, true), err)
+    os.remove(src) os.remove(dst)
   end)
 
   it("fails with the cloud's code, or a usage error", function()

@@ -55,6 +55,7 @@ local OPTS = {
             multi = set("request"), help = "select from the answer (request: k=v)" },
   output = { arg = "FORMAT", commands = set("call", "wait", "wait-for", "request"),
              help = "json, table or tsv" },
+  ["no-checksum"] = { commands = set("obs"), help = "cp: no MD5 check against the ETag" },
 }
 _M.OPTIONS = OPTS
 

@@ -42,8 +42,8 @@ Commands:
                                       a request to any path of a service
   endpoints SERVICE ...               the URL each service is reached at
   run SCRIPT.lua [ARGS ...]           run a workflow script with a ready client
-  obs cp SRC DST | obs ls [obs://BUCKET[/PREFIX]] | obs mb obs://BUCKET
-                                      copy files to and from object storage, list it
+  obs cp SRC DST [--no-checksum] | obs ls [obs://BUCKET[/PREFIX]] |
+      obs mb obs://BUCKET             copy files to and from object storage, list it
   completion bash|zsh|fish            print a shell's completion script
 
 `hwcloud COMMAND --help` says more about each.]=],
@@ -134,13 +134,21 @@ crash resumes where it was (each fan-out keyed apart by its label).]=],
   obs = [=[
 usage: hwcloud obs cp FILE obs://BUCKET/KEY      upload (in parts when large)
        hwcloud obs cp obs://BUCKET/KEY FILE      download
+       hwcloud obs cp SRC DST --no-checksum      either, without the MD5 check
        hwcloud obs ls [obs://BUCKET[/PREFIX]]    the buckets, or a bucket's keys
        hwcloud obs mb obs://BUCKET               make a bucket
 
 Files stream from and to disk; a file over 64 MiB goes up, and an object
 over 16 MiB comes down, in parts of 16 MiB, four at a time, with progress
 on stderr. ls prints one line per key (size, date, key) and
-one per common prefix ("PRE prefix/"), as far as the next "/".]=],
+one per common prefix ("PRE prefix/"), as far as the next "/".
+
+cp checks the bytes it moves: their MD5 against the ETag OBS answers (the
+object's, or each part's); bytes that do not match are an error (exit 1).
+
+  --no-checksum   cp: neither hash the bytes nor compare them with the ETag
+                  (for large files checked another way: the MD5 is most of
+                  the CPU time of a transfer)]=],
   completion = [=[
 usage: hwcloud completion bash|zsh|fish
 

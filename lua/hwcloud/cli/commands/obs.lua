@@ -22,15 +22,24 @@ local function parts_progress(ctx)
   return ctx.err_tty and "live" or "plain"
 end
 
+-- --no-checksum: checksum = false (the bytes not hashed nor compared with
+-- the ETag); otherwise the client's obs_checksum decides
+local function checksum(ctx)
+  if ctx.opts["no-checksum"] then return false end
+  return nil
+end
+
 local function upload(ctx, client, file, bucket, key)
   if key == "" or key:sub(-1) == "/" then key = key .. (file:match("([^/]+)$") or file) end
   local info = require("hwcloud.core").file_info(file)
   local res, err
   if info and info.size > PART_THRESHOLD then
     res, err = client.obs:upload_file({ bucket = bucket, key = key, file = file,
-      part_size = PART_SIZE, concurrency = 4 }, { progress = parts_progress(ctx) })
+      part_size = PART_SIZE, concurrency = 4, checksum = checksum(ctx) },
+      { progress = parts_progress(ctx) })
   else
-    res, err = client.obs:put_object{ bucket = bucket, key = key, file = file }
+    res, err = client.obs:put_object{ bucket = bucket, key = key, file = file,
+      checksum = checksum(ctx) }
   end
   if not res then return fail(ctx, err) end
   ctx.out(format("upload: %s -> obs://%s/%s (%.0f bytes)\n", file, bucket, key,
@@ -47,7 +56,8 @@ local function cp(ctx, client, a, b)
   end
   if sk == "" then usage("obs cp: %s names no key", a) end
   local res, err = client.obs:download_file({ bucket = sb, key = sk, file = b,
-    part_size = PART_SIZE, concurrency = 4 }, { progress = parts_progress(ctx) })
+    part_size = PART_SIZE, concurrency = 4, checksum = checksum(ctx) },
+    { progress = parts_progress(ctx) })
   if not res then return fail(ctx, err) end
   ctx.out(format("download: %s -> %s (%.0f bytes)\n", a, b, res.size or 0))
   return 0
@@ -77,6 +87,9 @@ end
 
 return function(ctx, pos)
   local what, a, b = pos[1], pos[2], pos[3]
+  if ctx.opts["no-checksum"] and what ~= "cp" then
+    usage("option --no-checksum goes with obs cp")
+  end
   if what == "cp" then
     if not a or not b or pos[4] then usage("obs cp takes a source and a destination") end
     return cp(ctx, ctx.client_factory(), a, b)
