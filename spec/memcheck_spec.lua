@@ -1,8 +1,10 @@
--- The C core under valgrind: signing, marshaling, validation and the
--- transport (against the emulator, with its faults) leak nothing and make
--- no invalid memory access.
+-- The C core under valgrind: signing, marshaling, validation, the
+-- transport (against the emulator, with its faults) and its file streams
+-- (object storage up and down, a multipart form) leak nothing and make no
+-- invalid memory access.
 
 local emulator = require "spec.helpers.emulator"
+local util = require "spec.helpers.util"
 
 local function valgrind_present()
   local p = io.popen("command -v valgrind")
@@ -33,13 +35,19 @@ local function clean_under_valgrind(tool_args, cmd, done)
 end
 
 describe("the C core under valgrind #server", function()
-  local emu
-  setup(function() emu = emulator.start { job_seconds = 1, inventory = require "spec.fixtures.inventory" } end)
-  teardown(function() if emu then emu:stop() end end)
+  local emu, dir
+  setup(function()
+    emu = emulator.start { job_seconds = 1, inventory = require "spec.fixtures.inventory" }
+    dir = util.tmpdir("memcheck") -- the driver's files
+  end)
+  teardown(function()
+    if emu then emu:stop() end
+    util.rmdir(dir)
+  end)
 
   it("has no memory errors and no leaks on any path", function()
     clean_under_valgrind(LEAKS, table.concat({ "lua5.4 spec/helpers/memcheck_driver.lua",
-                                               emu.url, emu.ak, emu.sk }, " "),
+                                               emu.url, emu.ak, emu.sk, util.quote(dir) }, " "),
                          "memcheck driver: done")
   end)
 end)

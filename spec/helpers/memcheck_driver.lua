@@ -3,11 +3,14 @@
 -- the JSON reader, and the transport against the emulator
 -- (answers, service errors, refused connections, timeouts, dropped and
 -- truncated answers, oversized bodies, a fan-out, and transports collected
--- or closed with requests still in flight).
---   lua5.4 spec/helpers/memcheck_driver.lua <emulator url> <ak> <sk>
+-- or closed with requests still in flight), and the file streams of object
+-- storage (put from a file, get to a file, ranges, parts at offsets, the
+-- MD5 on and off, a multipart form from a file, files refused before
+-- sending, a file that shrinks while it is sent, a disk that is full).
+--   lua5.4 spec/helpers/memcheck_driver.lua <emulator url> <ak> <sk> <scratch dir>
 
-local url, ak, sk = arg[1], arg[2], arg[3]
-assert(url and ak and sk, "usage: memcheck_driver.lua URL AK SK")
+local url, ak, sk, dir = arg[1], arg[2], arg[3], arg[4]
+assert(url and ak and sk and dir, "usage: memcheck_driver.lua URL AK SK DIR")
 
 local core = require "hwcloud.core"
 local hwcloud = require "hwcloud"
@@ -142,6 +145,139 @@ for _, close in ipairs { true, false } do
   tr = nil -- luacheck: ignore
   collectgarbage()
 end
+-- object storage: every stream of the transport (stream.c, pieces.c)
+local function write(path, data)
+  local f = assert(io.open(path, "wb"))
+  assert(f:write(data))
+  assert(f:close())
+end
+local function read(path)
+  local f = assert(io.open(path, "rb"))
+  local data = f:read("a")
+  f:close()
+  return data
+end
+local chunks = {}
+for i = 1, 600 do chunks[i] = string.format("%07d", i * 7919) .. string.rep(string.char(i % 256), 993) end
+local data = table.concat(chunks) -- 600,000 bytes, not one repeated block
+local src, got, cp = dir .. "/src.bin", dir .. "/got.bin", dir .. "/upload.checkpoint"
+local B = "memcheck"
+
+-- through client.obs, the MD5 taken and not
+local function obs_library()
+  write(src, data)
+  assert(core.file_digest("md5", src) == core.digest("md5", data))
+  assert(core.hasher("sha256"):update(data):update(""):final() == core.digest("sha256", data))
+  assert(core.file_digest("md5", dir .. "/missing") == nil)
+  assert(c.obs:create_bucket { bucket = B })
+  for _, check in ipairs { true, false } do
+    -- put from a file, get to a file and to memory
+    assert(c.obs:put_object { bucket = B, key = "whole", file = src, checksum = check })
+    local res = assert(c.obs:get_object { bucket = B, key = "whole", file = got, checksum = check })
+    assert(res.size == #data and read(got) == data)
+    assert(assert(c.obs:get_object { bucket = B, key = "whole", checksum = check }).body == data)
+    -- ranges, to a file and to memory
+    assert(c.obs:get_object { bucket = B, key = "whole", file = got, range = "bytes=1000-299999",
+      checksum = check })
+    assert(read(got) == data:sub(1001, 300000))
+    assert(assert(c.obs:get_object { bucket = B, key = "whole", range = "bytes=-5" }).body == data:sub(-5))
+    -- parts read from offsets of the file, with a checkpoint; parts
+    -- written at offsets of one file
+    os.remove(cp)
+    assert(c.obs:upload_file { bucket = B, key = "parts", file = src, part_size = 102400,
+      concurrency = 3, checkpoint = cp, checksum = check })
+    os.remove(got)
+    assert(c.obs:download_file { bucket = B, key = "parts", file = got, part_size = 102400,
+      concurrency = 3, checksum = check })
+    assert(read(got) == data)
+  end
+  assert(c.obs:put_object { bucket = B, key = "small", body = "bytes" }) -- Content-MD5
+  -- an error's body goes to memory, not to the file
+  local _, nerr = c.obs:get_object { bucket = B, key = "missing", file = got }
+  assert(nerr and nerr.code == "NoSuchKey", tostring(nerr))
+  -- files refused before anything is sent
+  assert(c.obs:put_object { bucket = B, key = "x", file = dir .. "/missing" } == nil)
+  assert(c.obs:put_object { bucket = B, key = "x", file = dir } == nil)
+  assert(c.obs:get_object { bucket = B, key = "whole", file = dir .. "/no/such/dir/f" } == nil)
+  -- a multipart form with a file in it (CCE upload_chart)
+  assert(c.cce:upload_chart { content = { path = src }, parameters = "{}" })
+  assert(c.cce:upload_chart { content = { path = dir .. "/missing" } } == nil)
+end
+
+-- the transport's own refusals, below the library's checks: nil, message
+-- before anything is sent
+local function obs_refused(tr, put_url)
+  for id, opts in ipairs {
+    { upload_file = dir .. "/missing" },
+    { upload_file = dir },
+    { upload_file = "/dev/null" },
+    { download_file = dir .. "/no/such/dir/f" },
+    { upload_pieces = { "a", { path = dir .. "/missing", offset = 0, length = 1 } } },
+    { upload_pieces = { "a", { path = dir } } },
+    { upload_pieces = { "a", { path = dir, offset = 0, length = 1 } } },
+    { upload_pieces = { { path = src, offset = 0, length = #data + 1 } } },
+    { upload_pieces = { 42 } },
+    { upload_pieces = { {} } },
+  } do
+    local ok, why = tr:submit(id, "PUT", put_url, {}, nil, opts)
+    assert(ok == nil and why:find("hwcloud.transport", 1, true), tostring(why))
+  end
+end
+
+-- the transport's streams failing part-way, at offsets, and torn down
+local function obs_transport()
+  local put_url = assert(c.obs:create_signed_url { method = "PUT", bucket = B, key = "raw", expires = 600 })
+  local get_url = assert(c.obs:create_signed_url { method = "GET", bucket = B, key = "whole", expires = 600 })
+  local tr = core.transport { timeout = 10 }
+  local function one(id, method, u, opts)
+    assert(tr:submit(id, method, u, {}, nil, opts))
+    local done
+    repeat done = tr:poll(1000) until done[1]
+    return done[1]
+  end
+  obs_refused(tr, put_url)
+  -- a span of a file, hashed, and one past its end (clamped to nothing)
+  local r = one(2, "PUT", put_url, { upload_file = src, upload_offset = 5000, upload_length = 7000,
+    file_md5 = true })
+  assert(r.status == 200 and r.file_md5, r.message)
+  r = one(3, "PUT", put_url, { upload_file = src, upload_offset = #data + 10, upload_length = 10 })
+  assert(r.status == 200, r.message)
+  -- a disk that is full: the write fails part-way, the answer says so
+  r = one(4, "GET", get_url, { download_file = "/dev/full", file_md5 = true })
+  assert(r.error and r.message:find("cannot write", 1, true), tostring(r.message))
+  -- at an offset of an existing file
+  write(got, string.rep("\0", #data))
+  r = one(5, "GET", get_url, { download_file = got, download_offset = 100 })
+  assert(r.status == 200 and read(got):sub(101, 200) == data:sub(1, 100))
+  -- a file that shrinks after it was opened (the length sent was a
+  -- promise), and a form's file gone before its turn
+  local shrink = dir .. "/shrink.bin"
+  for id, case in ipairs {
+    { { upload_file = shrink, file_md5 = true }, "" },
+    { { upload_pieces = { "head", { path = shrink, offset = 0, length = #data }, "tail" } }, "" },
+    { { upload_pieces = { "head", { path = shrink, offset = 0, length = #data }, "tail" } } },
+  } do
+    write(shrink, data)
+    assert(tr:submit(10 + id, "PUT", put_url, {}, nil, case[1]))
+    -- before libcurl reads a byte
+    if case[2] then write(shrink, case[2]) else os.remove(shrink) end
+    local done
+    repeat done = tr:poll(1000) until done[1]
+    assert(done[1].error and done[1].message:find("cannot read", 1, true), tostring(done[1].message))
+  end
+  os.remove(shrink)
+  -- closed with streamed transfers in flight
+  assert(tr:submit(20, "PUT", put_url, {}, nil, { upload_file = src, file_md5 = true }))
+  assert(tr:submit(21, "GET", get_url, {}, nil, { download_file = got, file_md5 = true }))
+  tr:poll(1)
+  tr:close()
+end
+
+obs_library()
+obs_transport()
+collectgarbage()
+os.remove(src) os.remove(got) os.remove(cp)
+
 c:close()
 small, refused, c = nil, nil, nil -- luacheck: ignore (dropped so GC collects them)
 collectgarbage()
