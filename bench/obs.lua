@@ -9,6 +9,9 @@
 --   lua5.4 bench/obs.lua get ENDPOINT FILE [nocheck]
 --       -> seconds=<the transfer> vmhwm_kib=<the process's peak resident memory>
 --       (nocheck: checksum = false, no MD5 taken or compared with the ETag)
+--   lua5.4 bench/obs.lua md5 ENDPOINT FILE
+--       -> seconds=<core.file_digest("md5", FILE) alone>: what the check
+--       adds to a transfer at the least, the bound printed beside it
 --   lua5.4 bench/obs.lua prepare-upload ENDPOINT DIR MB PART_MB
 --       writes DIR/big.bin (MB MiB of random bytes) cut into DIR/parts/
 --       (PART_MB MiB each)
@@ -101,8 +104,12 @@ elseif mode == "put" or mode == "get" then
   end
   print(("seconds=%.6f"):format(core.now() - t0))
   print(("vmhwm_kib=%d"):format(peak()))
+elseif mode == "md5" then
+  local t0 = core.now()
+  assert(core.file_digest("md5", a))
+  print(("seconds=%.6f"):format(core.now() - t0))
 else
-  io.stderr:write("usage: bench/obs.lua prepare|put|get|prepare-upload|plan-upload|upload ENDPOINT ...\n")
+  io.stderr:write("usage: bench/obs.lua prepare|put|get|md5|prepare-upload|plan-upload|upload ENDPOINT ...\n")
   os.exit(2)
 end
 client:close()
