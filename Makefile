@@ -70,7 +70,9 @@ dev-deps:
 
 # The fast tier: luacheck and the specs that need no server (a few
 # seconds; describes tagged #server or #slow are left to make test).
+# messages_spec compares the LuaJIT build's messages with 5.4's
 check: all
+	$(MAKE) LUA=luajit
 	@sh tools/check.sh
 
 test: dev-deps
