@@ -1,9 +1,7 @@
 -- The C core's shared primitives: the one URL parser (core.parse_url, also
--- the signer's), the one "did you mean" measure (core.closest, also the
--- marshaller's and hwcloud.suggest's), base64, and the one version.
+-- the signer's), base64, and the one version.
 
 local core = require "hwcloud.core"
-local suggest = require "hwcloud.suggest"
 
 describe("core.parse_url", function()
   it("splits scheme, userinfo, host, port, path and query", function()
@@ -38,29 +36,6 @@ describe("core.parse_url", function()
   it("never puts the URL (which may hold a password) in the message", function()
     local _, err = core.parse_url("https://user:SECRET@h:99999/")
     assert.is_nil(err:find("SECRET", 1, true))
-  end)
-end)
-
-describe("core.closest", function()
-  it("gives the nearest name (case-insensitive) when it is close enough", function()
-    assert.are.equal("region", core.closest("Regoin", { "project_id", "region" }))
-    assert.is_nil(core.closest("zzzzzz", { "region" }))
-    assert.is_nil(core.closest(string.rep("a", 65), { string.rep("a", 65) }))
-  end)
-
-  it("takes a limit and gives the distance", function()
-    local best, d = core.closest("kitten", { "sitting" }, math.huge)
-    assert.are.equal("sitting", best)
-    assert.are.equal(3, d)
-    assert.is_nil(core.closest("kitten", { "sitting" }, 2))
-  end)
-
-  it("is what hwcloud.suggest measures with", function()
-    assert.are.equal(3, suggest.distance("kitten", "sitting"))
-    assert.are.equal(0, suggest.distance("ABC", "abc"))
-    assert.are.equal("endpoint", suggest.closest("endpiont", { "region", "endpoint" }))
-    assert.are.equal(" (did you mean 'endpoint'?)", suggest.hint("endpiont", { "endpoint" }))
-    assert.are.equal("", suggest.hint("zzzz", { "endpoint" }))
   end)
 end)
 

@@ -1,8 +1,9 @@
--- core.build and services.conform: how a request table becomes "path?query" and a
--- JSON body, what is refused and how the refusal names the field; and how a
+-- core.build (through hwcloud.marshal, which words its refusals) and
+-- services.conform: how a request table becomes "path?query" and a JSON
+-- body, what is refused and how the refusal names the field; and how a
 -- decoded response gets its integers back.
 
-local core = require "hwcloud.core"
+local marshal = require "hwcloud.marshal"
 local prepare = require("hwcloud.services").prepare
 local conform = require("hwcloud.services").conform
 local cjson = require "cjson"
@@ -96,7 +97,7 @@ local KINDS = op("POST", "/kinds", {
 })
 
 local function build(o, req, pid)
-  return core.build(o, req, pid)
+  return marshal.build(o, req, pid)
 end
 
 -- asserts a refusal: nil, field, message
@@ -107,7 +108,7 @@ local function refuses(o, req, field, message, pid)
   assert.are.equal(message, m)
 end
 
-describe("core.build", function()
+describe("marshal.build", function()
 
   describe("path", function()
     it("fills {project_id} and the path parameters", function()
@@ -572,18 +573,18 @@ describe("core.build", function()
     end)
 
     it("raises only for the library's own misuse", function()
-      assert.has_error(function() core.build("op", {}, "p") end)
-      assert.has_error(function() core.build(REINSTALL, { server_id = "s" }, 12) end)
+      assert.has_error(function() marshal.build("op", {}, "p") end)
+      assert.has_error(function() marshal.build(REINSTALL, { server_id = "s" }, 12) end)
       assert.has_error(function()
-        core.build({ method = "POST", path = "/x", request = { type = "object", fields = { a = S } } }, {})
+        marshal.build({ method = "POST", path = "/x", request = { type = "object", fields = { a = S } } }, {})
       end, "bad argument #1 to 'build' (object schema without `order` (not prepared))")
-      assert.has_error(function() core.build(op("POST", "/x", { a = { type = "str" } }), { a = 1 }) end)
-      assert.has_error(function() core.build(op("POST", "/x/{b}", { a = S }), {}) end)
+      assert.has_error(function() marshal.build(op("POST", "/x", { a = { type = "str" } }), { a = 1 }) end)
+      assert.has_error(function() marshal.build(op("POST", "/x/{b}", { a = S }), {}) end)
       assert.has_error(function()
-        core.build({ path = "/x", request = prepare { type = "object", fields = {} } }, {})
+        marshal.build({ path = "/x", request = prepare { type = "object", fields = {} } }, {})
       end)
       assert.has_error(function()
-        core.build(op("POST", "/x", { a = { type = "string", location = "cookie" } }), { a = "1" })
+        marshal.build(op("POST", "/x", { a = { type = "string", location = "cookie" } }), { a = "1" })
       end)
     end)
 
@@ -592,19 +593,19 @@ describe("core.build", function()
       -- print-out of the value; this is the caller's nil, err, not a raise
       local q = op("GET", "/x", { q = { type = "object", location = "query" },
                                   m = { type = "map", location = "query", values = { type = "array", items = S } } })
-      local ok, field, msg = core.build(q, { q = { a = 1 } })
+      local ok, field, msg = marshal.build(q, { q = { a = 1 } })
       assert.are.same({ nil, "q", "cannot be sent in a query (only scalars and arrays of scalars can)" },
         { ok, field, msg })
-      ok, field = core.build(q, { m = { k = { "v" } } })
+      ok, field = marshal.build(q, { m = { k = { "v" } } })
       assert.are.same({ nil, "m" }, { ok, field })
-      assert.are.equal("/x", (core.build(q, {})))
+      assert.are.equal("/x", (marshal.build(q, {})))
       local p = op("GET", "/x/{id}", { id = { type = "any", required = true, location = "path" } })
-      assert.are.equal("/x/a%20b", (core.build(p, { id = "a b" })))
-      assert.are.equal("/x/7", (core.build(p, { id = 7 })))
-      ok, field = core.build(p, { id = { k = 1 } })
+      assert.are.equal("/x/a%20b", (marshal.build(p, { id = "a b" })))
+      assert.are.equal("/x/7", (marshal.build(p, { id = 7 })))
+      ok, field = marshal.build(p, { id = { k = 1 } })
       assert.are.same({ nil, "id" }, { ok, field })
       local b = op("GET", "/x/{on}", { on = { type = "boolean", required = true, location = "path" } })
-      ok, field, msg = core.build(b, { on = true })
+      ok, field, msg = marshal.build(b, { on = true })
       assert.are.same({ nil, "on", "cannot be sent in a path (only a string or an integer can)" },
         { ok, field, msg })
     end)
@@ -669,17 +670,17 @@ describe("services.conform", function()
   end)
 end)
 
-describe("core.build: what generated descriptions add", function()
+describe("marshal.build: what generated descriptions add", function()
   it("checks header fields and leaves them out of path, query and body", function()
     local o = op("POST", "/x", { ["X-Language"] = { type = "string", location = "header" },
                                  a = S })
-    local path, body = core.build(o, { ["X-Language"] = "en-us", a = "1" }, "p")
+    local path, body = marshal.build(o, { ["X-Language"] = "en-us", a = "1" }, "p")
     assert.are.equal("/x", path)
     assert.are.equal('{"a":"1"}', body)
-    local _, field, msg = core.build(o, { ["X-Language"] = "en\r\nX-Evil: 1" }, "p")
+    local _, field, msg = marshal.build(o, { ["X-Language"] = "en\r\nX-Evil: 1" }, "p")
     assert.are.equal("X-Language", field)
     assert.are.equal("must not contain CR, LF or NUL", msg)
-    _, field, msg = core.build(o, { ["X-Language"] = { "x" } }, "p")
+    _, field, msg = marshal.build(o, { ["X-Language"] = { "x" } }, "p")
     assert.are.equal("X-Language", field)
     assert.matches("expected string", msg)
   end)
@@ -689,27 +690,27 @@ describe("core.build: what generated descriptions add", function()
       body = { type = "array", required = true, location = "whole_body",
                items = { type = "object", fields = { id = { type = "string", required = true } } } },
     })
-    local path, body = core.build(o, { body = { { id = "a" }, { id = "b" } } }, "p1")
+    local path, body = marshal.build(o, { body = { { id = "a" }, { id = "b" } } }, "p1")
     assert.are.equal("/v1/p1/batch", path)
     assert.are.equal('[{"id":"a"},{"id":"b"}]', body)
-    local _, field, msg = core.build(o, { body = { { name = "a" } } }, "p1")
+    local _, field, msg = marshal.build(o, { body = { { name = "a" } } }, "p1")
     assert.are.equal("body[1].name", field)
     assert.are.equal("unknown field", msg)
-    _, field, msg = core.build(o, {}, "p1")
+    _, field, msg = marshal.build(o, {}, "p1")
     assert.are.equal("body", field)
     assert.are.equal("is required", msg)
   end)
 
   it("validates maps value by value, keeping integers", function()
     local o = op("POST", "/x", { tags = { type = "map", values = { type = "integer" } } })
-    local _, body = core.build(o, { tags = { a = 1 } }, "p")
+    local _, body = marshal.build(o, { tags = { a = 1 } }, "p")
     assert.are.equal('{"tags":{"a":1}}', body)
-    _, body = core.build(o, { tags = {} }, "p")
+    _, body = marshal.build(o, { tags = {} }, "p")
     assert.are.equal('{"tags":{}}', body)
-    local _, field, msg = core.build(o, { tags = { a = "x" } }, "p")
+    local _, field, msg = marshal.build(o, { tags = { a = "x" } }, "p")
     assert.are.equal("tags.a", field)
     assert.are.equal("expected integer, got string", msg)
-    _, field, msg = core.build(o, { tags = { 1, 2 } }, "p")
+    _, field, msg = marshal.build(o, { tags = { 1, 2 } }, "p")
     assert.are.equal("tags", field)
     assert.are.equal("expected object, got array", msg)
   end)
@@ -719,8 +720,8 @@ describe("core.build: what generated descriptions add", function()
       project_id = { type = "string", required = true, location = "path" },
     })
     assert.are.equal("/v3/codearts-project/jobs",
-      (core.build(o, { project_id = "codearts-project" }, "client-project")))
-    local _, field, msg = core.build(o, {}, "client-project")
+      (marshal.build(o, { project_id = "codearts-project" }, "client-project")))
+    local _, field, msg = marshal.build(o, {}, "client-project")
     assert.are.equal("project_id", field)
     assert.are.equal("is required", msg)
   end)
@@ -744,18 +745,18 @@ describe("core.build: what generated descriptions add", function()
       })
       for _ = 1, 3 do
         assert.are.equal("/v1/p1/items/a%2Fb/x?limit=5",
-          (core.build(o, { item_id = "a/b", limit = 5 }, "p1")))
+          (marshal.build(o, { item_id = "a/b", limit = 5 }, "p1")))
       end
       -- the client's project is read per call, not kept in the plan
-      assert.are.equal("/v1/p2/items/i/x", (core.build(o, { item_id = "i" }, "p2")))
-      local _, field = core.build(o, { item_id = "i" })
+      assert.are.equal("/v1/p2/items/i/x", (marshal.build(o, { item_id = "i" }, "p2")))
+      local _, field = marshal.build(o, { item_id = "i" })
       assert.are.equal("project_id", field)
     end)
 
     it("refuses a malformed operation every time, not only the first", function()
       local o = op("GET", "/v1/{undeclared}", {})
       for _ = 1, 2 do
-        local ok, err = pcall(core.build, o, {}, "p")
+        local ok, err = pcall(marshal.build, o, {}, "p")
         assert.is_false(ok)
         assert.is_truthy(tostring(err):find("does not declare", 1, true))
       end
@@ -764,7 +765,7 @@ describe("core.build: what generated descriptions add", function()
     it("goes with its operation (the plans do not pin operations)", function()
       local function churn(n)
         for i = 1, n do
-          core.build({ method = "GET", path = "/v1/x/" .. i .. "/{id}",
+          marshal.build({ method = "GET", path = "/v1/x/" .. i .. "/{id}",
                        request = prepare({ type = "object", fields = {
                          id = { type = "string", required = true, location = "path" } } }) },
                      { id = "a" })
@@ -795,7 +796,7 @@ describe("core.build: what generated descriptions add", function()
         parts[#parts + 1] = ({ '"', "\\", "\n", "\t", "\1", "\31", "/", "é", "€", "𝄞", "\127" })[i % 11 + 1]
       end
       local text = table.concat(parts) .. string.rep("x", 1024 * 1024) .. table.concat(parts)
-      local _, body = assert(core.build(o, { content = text }))
+      local _, body = assert(marshal.build(o, { content = text }))
       assert.are.equal(text, cjson.decode(body).content)
       assert.is_nil(body:find("[%z\1-\31]"))
     end)
@@ -828,7 +829,7 @@ describe("core.build: what generated descriptions add", function()
         end
       end
       local text = table.concat(parts)
-      local _, body = assert(core.build(o, { content = text }))
+      local _, body = assert(marshal.build(o, { content = text }))
       assert.are.equal('{"content":"' .. reference(text) .. '"}', body)
     end)
 
@@ -836,11 +837,11 @@ describe("core.build: what generated descriptions add", function()
       for _, at in ipairs({ 0, 1, 7, 8, 9, 4095, 65536 }) do
         for _, bad in ipairs({ "\255", "\192\175", "\237\160\128", "\244\144\128\128", "\226\130" }) do
           local text = string.rep("a", at) .. bad .. string.rep("b", 9)
-          local _, field, msg = core.build(o, { content = text })
+          local _, field, msg = marshal.build(o, { content = text })
           assert.are.equal("content", field, at)
           assert.are.equal("must be valid UTF-8", msg)
           -- cut short by the end of the string
-          _, field, msg = core.build(o, { content = string.rep("a", at) .. bad:sub(1, -2) })
+          _, field, msg = marshal.build(o, { content = string.rep("a", at) .. bad:sub(1, -2) })
           if #bad > 1 then
             assert.are.equal("content", field, at)
             assert.are.equal("must be valid UTF-8", msg, at)
@@ -863,7 +864,7 @@ describe("core.build: what generated descriptions add", function()
       it("come back as strings, with small fields between and after them", function()
         local req = { name = "n", content = string.rep('a"é\n', MB / 2), count = 3,
                       extra = { notes = { "short", string.rep("€b", MB), "end" }, size = 7 } }
-        local _, body = assert(core.build(two, req))
+        local _, body = assert(marshal.build(two, req))
         assert.are.equal("string", type(body))
         local back = cjson.decode(body)
         assert.are.equal(req.content, back.content)
@@ -873,7 +874,7 @@ describe("core.build: what generated descriptions add", function()
 
       it("stay right when the text escapes to six times its length", function()
         local text = string.rep("\1\2\"\\", MB / 2)
-        local _, body = assert(core.build(o, { content = text }))
+        local _, body = assert(marshal.build(o, { content = text }))
         assert.are.equal(text, cjson.decode(body).content)
         assert.is_true(#body > 3 * #text)
       end)
@@ -882,23 +883,23 @@ describe("core.build: what generated descriptions add", function()
         for _, at in ipairs({ 0, 65535, 65536, MB + 5 }) do
           for _, bad in ipairs({ "\255", "\226\130", "\128\128\128\128", "\237\160\128" }) do
             local text = string.rep("a", at) .. bad .. string.rep("b", MB)
-            local _, field, msg = core.build(o, { content = text })
+            local _, field, msg = marshal.build(o, { content = text })
             assert.are.equal("content", field, at)
             assert.are.equal("must be valid UTF-8", msg)
           end
         end
-        local _, body = assert(core.build(o, { content = string.rep("c", MB) }))
+        local _, body = assert(marshal.build(o, { content = string.rep("c", MB) }))
         assert.are.equal('{"content":"' .. string.rep("c", MB) .. '"}', body)
-        _, body = assert(core.build(o, { content = "small" }))
+        _, body = assert(marshal.build(o, { content = "small" }))
         assert.are.equal('{"content":"small"}', body)
       end)
 
       it("recover from a request refused after its large string was written", function()
-        local _, field, msg = core.build(two, { name = "n", content = string.rep("z", 2 * MB),
+        local _, field, msg = marshal.build(two, { name = "n", content = string.rep("z", 2 * MB),
                                                 count = "three" })
         assert.are.equal("count", field)
         assert.truthy(msg)
-        local _, body = assert(core.build(two, { name = "n", content = string.rep("y", 2 * MB),
+        local _, body = assert(marshal.build(two, { name = "n", content = string.rep("y", 2 * MB),
                                                  count = 1 }))
         assert.are.equal(2 * MB, #cjson.decode(body).content)
       end)
@@ -908,9 +909,9 @@ describe("core.build: what generated descriptions add", function()
       for _, at in ipairs({ 4090, 4093, 4094, 4095, 4096, 8189, 8190, 8191, 8192 }) do
         for _, seq in ipairs({ "é", "€", "𝄞", "\244\143\191\191" }) do
           local text = string.rep("a", at) .. seq .. string.rep("b", 5) .. seq .. '"'
-          local _, body = assert(core.build(o, { content = text }))
+          local _, body = assert(marshal.build(o, { content = text }))
           assert.are.equal('{"content":"' .. text:sub(1, -2) .. '\\""}', body)
-          local _, field, msg = core.build(o, { content = string.rep("a", at) .. seq:sub(1, 1)
+          local _, field, msg = marshal.build(o, { content = string.rep("a", at) .. seq:sub(1, 1)
             .. "x" .. seq:sub(2) })
           assert.are.equal("content", field, at)
           assert.are.equal("must be valid UTF-8", msg)

@@ -58,7 +58,6 @@ int luaopen_hwcloud_core(lua_State *L) {
   lua_setfield(L, -2, "isatty");
   hwc_open_sign(L);
   hwc_open_url(L);
-  hwc_open_suggest(L);
   hwc_open_marshal(L);
   hwc_open_decode(L);
   hwc_open_head(L);

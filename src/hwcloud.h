@@ -247,15 +247,6 @@ int hwc_sign(hwc_signer *s, const hwc_sign_req *r, hwc_slice *auth,
 void hwc_signer_done(hwc_signer *s);
 
 /*
-** "Did you mean" (suggest.c): index (1-based) of the entry of the list at
-** idx closest to name by case-insensitive Levenshtein distance, when that
-** distance is at most max(2, len/3); 0 when none is close enough. Names
-** longer than HWC_SUGGEST_MAX are not compared (bounds the work).
-*/
-#define HWC_SUGGEST_MAX 64
-int hwc_closest(lua_State *L, const char *name, size_t n, int idx);
-
-/*
 ** Response headers as a Lua table (http_head.c), for both transports:
 ** hwc_head_add reads one "Name: value" line (no line end) into the table at
 ** t, lower-casing the name and trimming the value; a repeated name's values
@@ -318,7 +309,6 @@ int hwc_stream_close(hwc_stream *s);
 
 void hwc_open_sign(lua_State *L);
 void hwc_open_url(lua_State *L);
-void hwc_open_suggest(lua_State *L);
 void hwc_open_marshal(lua_State *L);
 void hwc_open_decode(lua_State *L);
 void hwc_open_head(lua_State *L);

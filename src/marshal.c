@@ -11,8 +11,10 @@
 **
 ** The JSON writer's pieces (escaping, UTF-8, numbers) are in json.c.
 **
-** Errors: a request that breaks the schema returns nil, field, message;
-** only the library's own misuse (op not a table, malformed schema) raises.
+** Errors: a request that breaks the schema returns nil, field, rule and,
+** for three rules, what lua/hwcloud/marshal.lua words the message from
+** (an error path: the wording is not C's business); only the library's
+** own misuse (op not a table, malformed schema) raises.
 */
 #include <math.h>
 #include <stdlib.h>
@@ -28,8 +30,10 @@
 ** body does not pin memory for the life of the process */
 #define KEEP_CAP (64 * 1024)
 
-/* build's buffers: the outputs, then the error when there is one */
-enum { B_PATH, B_QUERY, B_BODY, B_FIELD, B_MSG, B_COUNT };
+/* build's buffers: the outputs, then the error's field path */
+enum { B_PATH, B_QUERY, B_BODY, B_FIELD, B_COUNT };
+/* l_build_body's stack slots for what an error's wording needs */
+enum { ERR_DETAIL = 5, ERR_VALUE = 6 };
 typedef struct mstate {
   hwc_buf b[B_COUNT];
   int busy; /* a build is using these buffers */
@@ -57,6 +61,7 @@ typedef struct ctx {
   int nbody; /* body fields written so far */
   int whole; /* the body was given whole (location "whole_body") */
   int locs;  /* stack index of the plan's top-level locations */
+  const char *rule; /* the rule broken, a literal */
   int nseg;
   seg segs[MAX_DEPTH + 2];
 } ctx;
@@ -197,25 +202,20 @@ static int is_required(lua_State *L, int fs) {
 
 /* ----------------------------------------------------------------- errors */
 
-static void seg_push_key(ctx *c, const char *key, size_t len) {
+/* one step down the field path: a key, or the index idx when key is NULL */
+static void seg_push(ctx *c, const char *key, size_t len, long long idx) {
   seg *g = &c->segs[c->nseg++];
   g->key = key;
   g->len = len;
-  g->idx = 0;
-}
-
-static void seg_push_idx(ctx *c, long long idx) {
-  seg *g = &c->segs[c->nseg++];
-  g->key = NULL;
-  g->len = 0;
   g->idx = idx;
 }
 
-/* records the current path as the error's field; the message is whatever
-** was written to the message buffer. Always returns -1 so callers can `return fail(c)`. */
-static int fail(ctx *c) {
+/* records the current path as the error's field and the rule it broke.
+** Always returns -1 so callers can `return fail(c, rule)`. */
+static int fail(ctx *c, const char *rule) {
   hwc_buf *f = &c->st->b[B_FIELD];
   int i;
+  c->rule = rule;
   hwc_buf_reset(f);
   if (c->nseg == 0) puts_(c, f, "request");
   for (i = 0; i < c->nseg; i++) {
@@ -232,10 +232,25 @@ static int fail(ctx *c) {
   return -1;
 }
 
-static int fail_msg(ctx *c, const char *msg) {
-  hwc_buf_reset(&c->st->b[B_MSG]);
-  puts_(c, &c->st->b[B_MSG], msg);
-  return fail(c);
+/* a rule whose message names more than the field: the values at detail
+** and v go back with it (0: none) */
+static int fail_with(ctx *c, const char *rule, int detail, int v) {
+  lua_State *L = c->L;
+  if (detail != 0) {
+    lua_pushvalue(L, detail);
+    lua_replace(L, ERR_DETAIL);
+  }
+  if (v != 0) {
+    lua_pushvalue(L, v);
+    lua_replace(L, ERR_VALUE);
+  }
+  return fail(c, rule);
+}
+
+/* "expected <what>, got ...", worded from the value */
+static int type_error(ctx *c, const char *expected, int v) {
+  lua_pushstring(c->L, expected);
+  return fail_with(c, "expected", lua_gettop(c->L), v);
 }
 
 /* a string value: checked as UTF-8 and, with an output, written in the
@@ -244,7 +259,7 @@ static int string_value(ctx *c, hwc_buf *out, const char *s, size_t n) {
   int rc = out == NULL ? (hwc_utf8_valid(s, n) ? 0 : -2)
                        : hwc_json_string(out, s, n);
   need(c->L, rc == -1);
-  return rc == 0 ? 0 : fail_msg(c, "must be valid UTF-8");
+  return rc == 0 ? 0 : fail(c, "must be valid UTF-8");
 }
 
 /* a table's JSON shape: keys exactly 1..n is an array, all-string keys an
@@ -268,47 +283,9 @@ static int table_class(lua_State *L, int t) {
   return TC_MIXED;
 }
 
-/* "got ..." for a type error; integer checks show the offending number */
-static int type_error(ctx *c, const char *expected, int v) {
-  lua_State *L = c->L;
-  hwc_buf *m = &c->st->b[B_MSG];
-  const char *got;
-  hwc_buf_reset(m);
-  puts_(c, m, "expected ");
-  puts_(c, m, expected);
-  puts_(c, m, ", got ");
-  switch (lua_type(L, v)) {
-    case LUA_TNUMBER:
-      puts_(c, m, "number");
-      if (strcmp(expected, "integer") == 0) {
-        double d = (double)lua_tonumber(L, v);
-        putc_(c, m, ' ');
-        if (isnan(d)) puts_(c, m, "nan");
-        else if (isinf(d)) puts_(c, m, d < 0 ? "-inf" : "inf");
-        else put_double(c, m, d);
-      }
-      return fail(c);
-    case LUA_TTABLE:
-      switch (table_class(L, v)) {
-        case TC_EMPTY: got = "table"; break;
-        case TC_ARRAY: got = "array"; break;
-        default: got = "object"; break;
-      }
-      break;
-    case LUA_TLIGHTUSERDATA:
-      got = is_null(L, v) ? "null" : "userdata";
-      break;
-    default:
-      got = lua_typename(L, lua_type(L, v));
-  }
-  puts_(c, m, got);
-  return fail(c);
-}
-
 static int check_enum(ctx *c, int s, const char *str, size_t n) {
   lua_State *L = c->L;
   int e, i, len;
-  hwc_buf *m;
   if (rawgetk(L, s, KEY_ENUM) != LUA_TTABLE) {
     lua_pop(L, 1);
     return 0;
@@ -327,45 +304,7 @@ static int check_enum(ctx *c, int s, const char *str, size_t n) {
     }
     lua_pop(L, 1);
   }
-  m = &c->st->b[B_MSG];
-  hwc_buf_reset(m);
-  puts_(c, m, "must be one of ");
-  for (i = 1; i <= len; i++) {
-    size_t en;
-    const char *es;
-    lua_rawgeti(L, e, i);
-    if (lua_type(L, -1) == LUA_TSTRING) {
-      es = lua_tolstring(L, -1, &en);
-      if (i > 1) puts_(c, m, ", ");
-      putc_(c, m, '"');
-      put(c, m, es, en);
-      putc_(c, m, '"');
-    }
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
-  return fail(c);
-}
-
-/* "unknown field", with the closest known name when it is close enough */
-static int unknown_field(ctx *c, int order, const char *key, size_t klen) {
-  lua_State *L = c->L;
-  hwc_buf *m = &c->st->b[B_MSG];
-  int best = hwc_closest(L, key, klen, order);
-  hwc_buf_reset(m);
-  puts_(c, m, "unknown field");
-  if (best > 0) {
-    size_t nlen;
-    const char *name;
-    lua_rawgeti(L, order, best);
-    name = lua_tolstring(L, -1, &nlen);
-    puts_(c, m, " (did you mean \"");
-    put(c, m, name, nlen);
-    puts_(c, m, "\"?)");
-    lua_pop(L, 1);
-  }
-  seg_push_key(c, key, klen);
-  return fail(c);
+  return fail_with(c, "must be one of", e, 0);
 }
 
 /* every key of a closed object must be a declared field. Runs before the
@@ -382,7 +321,7 @@ static int check_keys(ctx *c, int fields, int order, int v) {
     lua_pop(L, 1);
     if (lua_type(L, -1) != LUA_TSTRING) {
       lua_pop(L, 2);
-      return fail_msg(c, "keys must be strings");
+      return fail(c, "keys must be strings");
     }
     lua_pushvalue(L, -1);
     lua_rawget(L, fields);
@@ -406,11 +345,8 @@ static int check_keys(ctx *c, int fields, int order, int v) {
   if (lua_type(L, best) == LUA_TSTRING) {
     size_t kl;
     const char *k = lua_tolstring(L, best, &kl);
-    /* the key stays on the stack while the error is formatted */
-    int rc = unknown_field(c, order, k, kl);
-    c->nseg--;
-    lua_pop(L, 1);
-    return rc;
+    seg_push(c, k, kl, 0); /* the known names go back for "did you mean" */
+    return fail_with(c, "unknown field", order, best);
   }
   lua_pop(L, 1);
   return 0;
@@ -422,7 +358,7 @@ static int emit_kind(ctx *c, int s, int kind, int v, hwc_buf *out);
 
 /* one level down: refused past MAX_DEPTH (also stops cycles) */
 static int deeper(ctx *c) {
-  if (c->nseg > MAX_DEPTH) return fail_msg(c, "nested too deep");
+  if (c->nseg > MAX_DEPTH) return fail(c, "nested too deep");
   luaL_checkstack(c->L, 12, "hwcloud.core.build: nesting");
   return 0;
 }
@@ -432,7 +368,7 @@ static int check_object(ctx *c, int v) {
   if (lua_type(c->L, v) != LUA_TTABLE) return type_error(c, "object", v);
   if (deeper(c) != 0) return -1;
   if (lua_rawlen(c->L, v) > 0 && table_class(c->L, v) == TC_ARRAY)
-    return fail_msg(c, "expected object, got array");
+    return fail(c, "expected object, got array");
   return 0;
 }
 
@@ -452,7 +388,7 @@ static int emit_items(ctx *c, int is, int ikind, int v, int n, hwc_buf *out) {
   for (i = 1; i <= n && rc == 0; i++) {
     if (out && i > 1) putc_(c, out, ',');
     lua_rawgeti(L, v, i);
-    seg_push_idx(c, i);
+    seg_push(c, NULL, 0, i);
     rc = emit_kind(c, is, ikind, lua_gettop(L), out);
     c->nseg--;
     lua_pop(L, 1);
@@ -471,11 +407,11 @@ static int emit_members(ctx *c, int vs, int vkind, int v, hwc_buf *out) {
   while (lua_next(L, v) != 0) {
     size_t kl;
     const char *k;
-    if (lua_type(L, -2) != LUA_TSTRING) return fail_msg(c, "keys must be strings");
+    if (lua_type(L, -2) != LUA_TSTRING) return fail(c, "keys must be strings");
     k = lua_tolstring(L, -2, &kl);
-    if (!hwc_utf8_valid(k, kl)) return fail_msg(c, "keys must be valid UTF-8");
+    if (!hwc_utf8_valid(k, kl)) return fail(c, "keys must be valid UTF-8");
     if (out) member_key(c, out, &count, k, kl);
-    seg_push_key(c, k, kl);
+    seg_push(c, k, kl, 0);
     if (emit_kind(c, vs, vkind, lua_gettop(L), out) != 0) return -1;
     c->nseg--;
     lua_pop(L, 1);
@@ -505,7 +441,7 @@ static int emit_any(ctx *c, int v, hwc_buf *out) {
         return 0;
       }
       d = (double)lua_tonumber(L, v);
-      if (!isfinite(d)) return fail_msg(c, "must be a finite number");
+      if (!isfinite(d)) return fail(c, "must be a finite number");
       if (out) put_double(c, out, d);
       return 0;
     }
@@ -521,7 +457,7 @@ static int emit_any(ctx *c, int v, hwc_buf *out) {
       /* no array part means no sequence: skip the classifying pass */
       switch (n > 0 ? table_class(L, v) : TC_OBJECT) {
         case TC_ARRAY: return emit_items(c, 0, K_ANY, v, n, out);
-        case TC_MIXED: return fail_msg(c, "keys must be strings");
+        case TC_MIXED: return fail(c, "keys must be strings");
         default: return emit_members(c, 0, K_ANY, v, out);
       }
     }
@@ -552,7 +488,7 @@ static int emit_array(ctx *c, int s, int v, hwc_buf *out) {
   if (deeper(c) != 0) return -1;
   cls = table_class(L, v);
   if (cls != TC_EMPTY && cls != TC_ARRAY)
-    return fail_msg(c, "expected array, got object");
+    return fail(c, "expected array, got object");
   rawgetk(L, s, KEY_ITEMS);
   items = lua_gettop(L);
   rc = emit_items(c, items, lua_isnil(L, items) ? K_ANY : kind_of(L, items), v,
@@ -576,15 +512,15 @@ static int check_path_value(ctx *c, int fs, int kind, int v) {
   long long i;
   if (kind == K_ANY) kind = lua_type(L, v) == LUA_TSTRING ? K_STRING : K_INTEGER;
   if (kind != K_STRING && kind != K_INTEGER)
-    return fail_msg(c, "cannot be sent in a path (only a string or an integer can)");
+    return fail(c, "cannot be sent in a path (only a string or an integer can)");
   if (lua_type(L, v) == LUA_TSTRING) {
     size_t n;
     const char *s = lua_tolstring(L, v, &n);
     if (kind == K_INTEGER) return type_error(c, "integer", v);
-    if (!hwc_utf8_valid(s, n)) return fail_msg(c, "must be valid UTF-8");
-    if (n == 0) return fail_msg(c, "must not be empty");
+    if (!hwc_utf8_valid(s, n)) return fail(c, "must be valid UTF-8");
+    if (n == 0) return fail(c, "must not be empty");
     if (s[0] == '.' && (n == 1 || (n == 2 && s[1] == '.')))
-      return fail_msg(c, "must not be '.' or '..'");
+      return fail(c, "must not be '.' or '..'");
     return check_enum(c, fs, s, n);
   }
   if (as_integer(L, v, &i)) return 0;
@@ -604,7 +540,7 @@ static int header_field(ctx *c, int fs, int kind, int v) {
     const char *s = lua_tolstring(L, v, &n);
     for (i = 0; i < n; i++)
       if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0')
-        return fail_msg(c, "must not contain CR, LF or NUL");
+        return fail(c, "must not contain CR, LF or NUL");
   }
   return 0;
 }
@@ -619,7 +555,7 @@ static int query_pair(ctx *c, const char *name, size_t nlen, int kind,
   long long i;
   if (is_null(L, v)) return 0;
   if (lua_type(L, v) == LUA_TTABLE)
-    return fail_msg(c, "cannot be sent in a query (only scalars and arrays of scalars can)");
+    return fail(c, "cannot be sent in a query (only scalars and arrays of scalars can)");
   putc_(c, q, q->len == 0 ? '?' : '&');
   put_urlenc(c, q, name, nlen);
   putc_(c, q, '=');
@@ -711,11 +647,11 @@ static int emit_object(ctx *c, int s, int v, hwc_buf *out, int top) {
     lua_rawget(L, v);
     val = fs + 1;
     vt = lua_type(L, val);
-    seg_push_key(c, name, nlen);
+    seg_push(c, name, nlen, 0);
     if (vt == LUA_TNIL || is_null(L, val)) {
       int loc = top ? top_location(c, i) : LOC_BODY;
       if (loc == LOC_PATH || is_required(L, fs)) {
-        rc = fail_msg(c, "is required");
+        rc = fail(c, "is required");
       } else if (vt != LUA_TNIL && loc == LOC_BODY) {
         if (top) {
           body_key(c, name, nlen);
@@ -942,8 +878,8 @@ static int fill_path(ctx *c, int pieces, int req) {
     } else if (t == LUA_TBOOLEAN) {
       s = lua_tolstring(L, 3, &len);
       if (s == NULL || len == 0) {
-        seg_push_key(c, "project_id", 10);
-        return fail_msg(c, "is required (set project_id on the client or "
+        seg_push(c, "project_id", 10, 0);
+        return fail(c, "is required (set project_id on the client or "
                            "HUAWEICLOUD_SDK_PROJECT_ID)");
       }
       put_urlenc(c, out, s, len);
@@ -1007,7 +943,7 @@ static void push_buf(lua_State *L, const hwc_buf *b) {
 }
 
 /* the body of build, run under lua_pcall by l_build: 1 op, 2 req,
-** 3 project_id, 4 the state whose buffers to use */
+** 3 project_id, 4 the state whose buffers to use, 5-6 ERR_* */
 static int l_build_body(lua_State *L) {
   mstate *st = (mstate *)lua_touserdata(L, 4);
   ctx c;
@@ -1017,14 +953,18 @@ static int l_build_body(lua_State *L) {
   c.nbody = 0;
   c.whole = 0;
   c.locs = 0;
+  c.rule = NULL;
   c.nseg = 0;
+  lua_settop(L, ERR_VALUE); /* the error's slots */
   trim(st); /* a previous call may have raised with data still here */
   rc = build(&c);
   if (rc < 0) {
     lua_pushnil(L);
     push_buf(L, &st->b[B_FIELD]);
-    push_buf(L, &st->b[B_MSG]);
-    return 3;
+    lua_pushstring(L, c.rule);
+    lua_pushvalue(L, ERR_DETAIL);
+    lua_pushvalue(L, ERR_VALUE);
+    return 5;
   }
   push_buf(L, &st->b[B_PATH]);
   if (rc != 0) {

@@ -28,6 +28,7 @@ local cjson = require "cjson.safe"
 local null = cjson.null
 -- the sorted field names the C core wants on every object schema
 local prepare_schema = require("hwcloud.services").prepare
+local refusal = require("hwcloud.marshal").message
 
 local _M = {}
 
@@ -223,8 +224,8 @@ function _M.urlencoded(st, req, build, pid)
     local v = req[l.texts[i]]
     if v ~= nil and v ~= null then vals[l.texts[i]] = text(v) end
   end
-  local path, field, msg = build(l.query, vals, pid)
-  if not path then return nil, field, msg end
+  local path, field, rule, detail, value = build(l.query, vals, pid)
+  if not path then return nil, field, refusal(rule, detail, value) end
   -- a space is "+" in a form (as the official SDK writes it)
   return (gsub(match(path, "^/%?(.*)$") or "", "%%20", "+"))
 end

@@ -15,6 +15,7 @@ local null = require("cjson").null
 local retry = require "hwcloud.retry"
 local limits_mod = require "hwcloud.engine.limits"
 local body_mod = require "hwcloud.body"
+local refusal = require("hwcloud.marshal").message
 local services_prepare = require("hwcloud.services").prepare
 
 local _M = {}
@@ -337,9 +338,9 @@ local function prepare(env, engine, svc, op, req, opts)
   if rfield then return nil, errors.validation(rfield, rmsg, svc.name, op.name) end
   local auth = env.auth
   local pid = auth:project()
-  local path, body_or_field, msg = env.build(bop, breq, pid or PROJECT_STANDIN)
+  local path, body_or_field, msg, detail, value = env.build(bop, breq, pid or PROJECT_STANDIN)
   if not path then
-    return nil, errors.validation(body_or_field, msg, svc.name, op.name)
+    return nil, errors.validation(body_or_field, refusal(msg, detail, value), svc.name, op.name)
   end
   if not op.unauthenticated then
     local ok, aerr = auth:prepare(engine, svc, opts.identity)
@@ -357,9 +358,9 @@ local function prepare(env, engine, svc, op, req, opts)
   end
   if pid == nil then
     pid = auth:project()
-    path, body_or_field, msg = env.build(bop, breq, pid)
+    path, body_or_field, msg, detail, value = env.build(bop, breq, pid)
     if not path then
-      return nil, errors.validation(body_or_field, msg, svc.name, op.name)
+      return nil, errors.validation(body_or_field, refusal(msg, detail, value), svc.name, op.name)
     end
   end
   local body = body_or_field
