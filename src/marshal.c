@@ -5,8 +5,9 @@
 ** Memory: build's output buffers live in a userdata held as its upvalue.
 ** An error raised anywhere (out of memory, a malformed schema) therefore
 ** cannot leak them, and a warm call allocates nothing on the C heap. build
-** reads tables with raw accesses only; the one way back into Lua is a
-** finalizer run by an allocation, which l_build handles (see there). No
+** reads tables with raw accesses only; the ways back into Lua are an
+** operation's first build (its plan, see plan_of) and a finalizer run by
+** an allocation, which l_build handles (see there). No
 ** global state: each lua_State that loads the module gets its own buffers.
 **
 ** The JSON writer's pieces (escaping, UTF-8, numbers) are in json.c.
@@ -43,7 +44,8 @@ typedef struct mstate {
 enum { K_STRING, K_INTEGER, K_NUMBER, K_BOOLEAN, K_ARRAY, K_OBJECT, K_FREE,
        K_MAP, K_ANY };
 /* field locations: a body field, the query, the path, a request header
-** (validated here, sent by the caller), or the whole body itself */
+** (validated here, sent by the caller), or the whole body itself; the
+** numbers of hwcloud.marshal's LOCATIONS */
 enum { LOC_BODY, LOC_QUERY, LOC_PATH, LOC_HEADER, LOC_WHOLE };
 /* shapes of a Lua table seen as JSON */
 enum { TC_EMPTY, TC_ARRAY, TC_OBJECT, TC_MIXED };
@@ -98,11 +100,10 @@ static void put_urlenc(ctx *c, hwc_buf *b, const char *s, size_t n) {
 /* Schema keys, kept as upvalues 2.. of build's body:
 ** pushing an upvalue is cheaper than interning the C string again on every
 ** lookup (LuaJIT hashes it each time). */
-enum { KEY_TYPE, KEY_FIELDS, KEY_ORDER, KEY_LOCATION, KEY_REQUIRED, KEY_ENUM,
-       KEY_ITEMS, KEY_VALUES, KEY_METHOD, KEY_PATH, KEY_REQUEST, KEY_COUNT };
+enum { KEY_TYPE, KEY_FIELDS, KEY_ORDER, KEY_REQUIRED, KEY_ENUM, KEY_ITEMS,
+       KEY_VALUES, KEY_COUNT };
 static const char *const key_names[KEY_COUNT] = {
-    "type", "fields", "order", "location", "required", "enum", "items",
-    "values", "method", "path", "request"};
+    "type", "fields", "order", "required", "enum", "items", "values"};
 
 /* pushes t[key] without metamethods; returns its type. t must be an
 ** absolute index. */
@@ -174,22 +175,6 @@ static int kind_of(lua_State *L, int s) {
   }
   if (k < 0) misuse(L, "schema has a missing or unknown type");
   return k;
-}
-
-static int location_of(lua_State *L, int fs) {
-  int loc = LOC_BODY;
-  if (rawgetk(L, fs, KEY_LOCATION) == LUA_TSTRING) {
-    const char *s = lua_tostring(L, -1);
-    if (strcmp(s, "path") == 0) loc = LOC_PATH;
-    else if (strcmp(s, "query") == 0) loc = LOC_QUERY;
-    else if (strcmp(s, "header") == 0) loc = LOC_HEADER;
-    else if (strcmp(s, "whole_body") == 0) loc = LOC_WHOLE;
-    else if (strcmp(s, "body") != 0)
-      misuse(L, "field location must be path, query, header, whole_body "
-                "or body");
-  }
-  lua_pop(L, 1);
-  return loc;
 }
 
 static int is_required(lua_State *L, int fs) {
@@ -735,16 +720,6 @@ static int emit_kind(ctx *c, int s, int kind, int v, hwc_buf *out) {
 
 /* ------------------------------------------------------------------ build */
 
-static int declares_path_field(lua_State *L, int fields, const char *name,
-                               size_t n) {
-  int r;
-  lua_pushlstring(L, name, n);
-  lua_rawget(L, fields);
-  r = lua_type(L, -1) == LUA_TTABLE && location_of(L, lua_gettop(L)) == LOC_PATH;
-  lua_pop(L, 1);
-  return r;
-}
-
 /*
 ** Plans: what build learns about an operation once, the first time it
 ** builds it, kept in a weak-keyed table (build's upvalue) so a plan goes
@@ -752,112 +727,28 @@ static int declares_path_field(lua_State *L, int fields, const char *name,
 ** {request schema, path pieces, locations}: a piece is a literal string,
 ** {name} for a {name} the request fills in, or false for the client's
 ** {project_id}; locations[i] is where the i-th field of the request's
-** `order` goes (LOC_*), its location string checked once.
+** `order` goes (LOC_*). hwcloud.marshal.plan makes and checks it: a
+** set-up path, once an operation.
 */
 enum { PLAN_SCHEMA = 1, PLAN_PIECES = 2, PLAN_LOCS = 3 };
 
-/* the locations of the fields of the object schema at s, in `order` */
-static void compile_locations(lua_State *L, int s) {
-  int i, n, fields, order;
-  lua_newtable(L);
-  rawgetk(L, s, KEY_FIELDS);
-  fields = lua_gettop(L);
-  if (rawgetk(L, s, KEY_ORDER) != LUA_TTABLE)
-    misuse(L, "object schema without `order` (not prepared)");
-  order = lua_gettop(L);
-  n = (int)lua_rawlen(L, order);
-  for (i = 1; i <= n; i++) {
-    lua_rawgeti(L, order, i);
-    lua_rawget(L, fields);
-    if (lua_type(L, -1) != LUA_TTABLE)
-      misuse(L, "`order` names a field that is not in `fields`");
-    lua_pushinteger(L, location_of(L, lua_gettop(L)));
-    lua_rawseti(L, fields - 1, i);
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 2);
-}
-
-/* op.path split into pieces; raises when it names a parameter the request
-** does not declare with location "path" */
-static void compile_path(lua_State *L, const char *p, int fields) {
-  int n = 0;
-  lua_newtable(L);
-  for (;;) {
-    const char *open = strchr(p, '{'), *name, *close;
-    size_t nlen;
-    if (open == NULL) {
-      if (*p != '\0') {
-        lua_pushstring(L, p);
-        lua_rawseti(L, -2, ++n);
-      }
-      return;
-    }
-    if (open > p) {
-      lua_pushlstring(L, p, (size_t)(open - p));
-      lua_rawseti(L, -2, ++n);
-    }
-    name = open + 1;
-    close = strchr(name, '}');
-    if (close == NULL) misuse(L, "op.path has an unclosed '{'");
-    nlen = (size_t)(close - name);
-    p = close + 1;
-    /* {project_id} is the client's, unless the operation declares a
-    ** project_id of its own (CodeArts Build's project, say) */
-    if (nlen == 10 && memcmp(name, "project_id", 10) == 0 &&
-        !declares_path_field(L, fields, name, nlen)) {
-      lua_pushboolean(L, 0);
-    } else if (declares_path_field(L, fields, name, nlen)) {
-      lua_createtable(L, 1, 0);
-      lua_pushlstring(L, name, nlen);
-      lua_rawseti(L, -2, 1);
-    } else {
-      misuse(L, "op.path names a parameter that op.request does "
-                "not declare with location = \"path\"");
-    }
-    lua_rawseti(L, -2, ++n);
-  }
-}
-
-/* pushes the plan of the op at index 1, made and checked on first use */
+/* pushes the plan of the op at index 1, made on first use */
 static int plan_of(ctx *c) {
   lua_State *L = c->L;
-  int plan;
   lua_pushvalue(L, 1);
   lua_rawget(L, lua_upvalueindex(1));
   if (lua_istable(L, -1)) return lua_gettop(L);
   lua_pop(L, 1);
-  lua_createtable(L, 2, 0);
-  plan = lua_gettop(L);
-  if (rawgetk(L, 1, KEY_METHOD) != LUA_TSTRING)
-    misuse(L, "op.method must be a string");
-  if (rawgetk(L, 1, KEY_PATH) != LUA_TSTRING)
-    misuse(L, "op.path must be a string");
-  if (rawgetk(L, 1, KEY_REQUEST) == LUA_TNIL) {
-    /* an operation without parameters: an empty closed object */
-    lua_pop(L, 1);
-    lua_createtable(L, 0, 3);
-    lua_pushliteral(L, "object");
-    lua_setfield(L, -2, "type");
-    lua_newtable(L);
-    lua_setfield(L, -2, "fields");
-    lua_newtable(L);
-    lua_setfield(L, -2, "order");
-  }
-  if (kind_of(L, plan + 3) != K_OBJECT)
-    misuse(L, "op.request must be an object schema with fields");
-  compile_locations(L, plan + 3);
-  lua_rawseti(L, plan, PLAN_LOCS);
-  rawgetk(L, plan + 3, KEY_FIELDS);
-  compile_path(L, lua_tostring(L, plan + 2), plan + 4);
-  lua_rawseti(L, plan, PLAN_PIECES);
-  lua_pop(L, 1);
-  lua_rawseti(L, plan, PLAN_SCHEMA);
-  lua_settop(L, plan);
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "hwcloud.marshal");
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "plan");
   lua_pushvalue(L, 1);
-  lua_pushvalue(L, plan);
+  lua_call(L, 1, 1);
+  lua_pushvalue(L, 1);
+  lua_pushvalue(L, -2);
   lua_rawset(L, lua_upvalueindex(1));
-  return plan;
+  return lua_gettop(L);
 }
 
 /* the path from the plan's pieces, percent-encoded; then the query.

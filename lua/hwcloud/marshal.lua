@@ -6,9 +6,11 @@
 --   must be one of the enum's strings
 --   unknown field  with the closest declared name, when one is close
 -- build(op, req, project_id) -> path, body | nil, field, message
+-- An operation's first build also makes its plan here (plan below).
 
-local type, next, format, concat = type, next, string.format, table.concat
-local tonumber, gsub, floor, huge = tonumber, string.gsub, math.floor, math.huge
+local type, next, error, format, concat = type, next, error, string.format, table.concat
+local tonumber, gsub, find, sub = tonumber, string.gsub, string.find, string.sub
+local floor, huge = math.floor, math.huge
 local core_build = require("hwcloud.core").build
 local closest = require("hwcloud.suggest").closest
 local null = require("cjson").null
@@ -62,6 +64,63 @@ function _M.message(rule, detail, value)
     return best and format('unknown field (did you mean "%s"?)', best) or rule
   end
   return rule
+end
+
+-- where a field goes: the numbers of marshal.c's LOC_*
+local LOCATIONS = { body = 0, query = 1, path = 2, header = 3, whole_body = 4 }
+-- an operation without parameters: an empty closed object
+local NO_REQUEST = { type = "object", fields = {}, order = {} }
+
+-- the library's own bug (a malformed op or schema): raised, as core.build
+-- raises it
+local function misuse(msg)
+  error("bad argument #1 to 'build' (" .. msg .. ")", 0)
+end
+
+-- plan(op) -> { request schema, path pieces, locations }, what core.build
+-- keeps of an operation after its first build (marshal.c: "Plans"):
+-- op.path split into literal strings, { name } for a parameter the request
+-- declares with location "path", false for the client's {project_id}
+-- (unless the request declares a project_id of its own); locations[i]
+-- where the i-th field of the request's `order` goes
+function _M.plan(op)
+  if type(op.method) ~= "string" then misuse("op.method must be a string") end
+  local path = op.path
+  if type(path) ~= "string" then misuse("op.path must be a string") end
+  local schema = op.request or NO_REQUEST
+  if type(schema) ~= "table" or schema.type ~= "object" or type(schema.fields) ~= "table" then
+    misuse("op.request must be an object schema with fields")
+  end
+  local fields, order = schema.fields, schema.order
+  if type(order) ~= "table" then misuse("object schema without `order` (not prepared)") end
+  local locs = {}
+  for i = 1, #order do
+    local f = fields[order[i]]
+    if type(f) ~= "table" then misuse("`order` names a field that is not in `fields`") end
+    local loc = f.location
+    locs[i] = LOCATIONS[type(loc) == "string" and loc or "body"]
+      or misuse("field location must be path, query, header, whole_body or body")
+  end
+  local pieces, at = {}, 1
+  while true do
+    local open = find(path, "{", at, true)
+    if not open then
+      if at <= #path then pieces[#pieces + 1] = sub(path, at) end
+      return { schema, pieces, locs }
+    end
+    if open > at then pieces[#pieces + 1] = sub(path, at, open - 1) end
+    local close = find(path, "}", open + 1, true) or misuse("op.path has an unclosed '{'")
+    local name = sub(path, open + 1, close - 1)
+    local f = fields[name]
+    if type(f) == "table" and f.location == "path" then
+      pieces[#pieces + 1] = { name }
+    elseif name == "project_id" then
+      pieces[#pieces + 1] = false
+    else
+      misuse('op.path names a parameter that op.request does not declare with location = "path"')
+    end
+    at = close + 1
+  end
 end
 
 function _M.build(op, req, pid)
