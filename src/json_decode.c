@@ -259,20 +259,17 @@ static const char *number(reader *r, const char *p) {
   return p;
 }
 
-/* the n members above base become a table at base + 1 */
-static void make_array(lua_State *L, int base, int n, int cap) {
-  int i;
-  lua_createtable(L, cap, 0);
-  lua_insert(L, base + 1);
-  for (i = n; i >= 1; i--) lua_rawseti(L, base + 1, i);
-}
-
-/* the n pairs above base become a table at base + 1; set in order, so the
-** last of two equal keys wins, as in the official SDKs' decoders */
-static void make_object(lua_State *L, int base, int n, int cap) {
+/* the n members above base (key-value pairs for an object) become a
+** table at base + 1; pairs are set in order, so the last of two equal keys
+** wins, as in the official SDKs' decoders */
+static void make_table(lua_State *L, int base, int n, int cap, int obj) {
   int i, t = base + 1;
-  lua_createtable(L, 0, cap);
+  lua_createtable(L, obj ? 0 : cap, obj ? cap : 0);
   lua_insert(L, t);
+  if (!obj) {
+    for (i = n; i >= 1; i--) lua_rawseti(L, t, i);
+    return;
+  }
   for (i = 0; i < n; i++) {
     lua_pushvalue(L, t + 1 + 2 * i);
     lua_pushvalue(L, t + 2 + 2 * i);
@@ -281,65 +278,45 @@ static void make_object(lua_State *L, int base, int n, int cap) {
   lua_settop(L, t);
 }
 
-/* p: after '[' and its whitespace */
-static const char *array(reader *r, const char *p, int depth) {
+/* an array, or an object (obj); p: after its '[' or '{' and whitespace */
+static const char *container(reader *r, const char *p, int depth, int obj) {
   lua_State *L = r->L;
   int base = lua_gettop(L), n = 0, made = 0;
   int batch = depth <= BATCH_DEPTH ? BATCH : 0;
-  luaL_checkstack(L, batch + 8, "hwcloud.core.decode: nesting");
-  if (*p == ']') {
+  char close = obj ? '}' : ']';
+  luaL_checkstack(L, 2 * batch + 8, "hwcloud.core.decode: nesting");
+  if (*p == close) {
     lua_createtable(L, 0, 0);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_setmetatable(L, -2);
+    if (!obj) {
+      lua_pushvalue(L, lua_upvalueindex(1));
+      lua_setmetatable(L, -2);
+    }
     return p + 1;
   }
   for (;;) {
+    if (obj) {
+      if (*p != '"') return fail(r, p, "expected a string key");
+      if ((p = string(r, p + 1)) == NULL) return NULL;
+      p = ws(p);
+      if (*p != ':') return fail(r, p, "expected ':'");
+      p = ws(p + 1);
+    }
     if ((p = value(r, p, depth + 1)) == NULL) return NULL;
     n++;
-    if (made) {
+    if (made && obj) {
+      lua_rawset(L, base + 1);
+    } else if (made) {
       lua_rawseti(L, base + 1, n);
     } else if (n > batch) {
-      make_array(L, base, n, n * 2);
+      make_table(L, base, n, n * 2, obj);
       made = 1;
     }
     p = ws(p);
-    if (*p == ']') break;
-    if (*p != ',') return fail(r, p, "expected ',' or ']'");
+    if (*p == close) break;
+    if (*p != ',') return fail(r, p, obj ? "expected ',' or '}'" : "expected ',' or ']'");
     p = ws(p + 1);
   }
-  if (!made) make_array(L, base, n, n);
-  return p + 1;
-}
-
-/* p: after '{' and its whitespace */
-static const char *object(reader *r, const char *p, int depth) {
-  lua_State *L = r->L;
-  int base = lua_gettop(L), n = 0, made = 0;
-  int batch = depth <= BATCH_DEPTH ? BATCH : 0;
-  luaL_checkstack(L, 2 * batch + 8, "hwcloud.core.decode: nesting");
-  if (*p == '}') {
-    lua_createtable(L, 0, 0);
-    return p + 1;
-  }
-  for (;;) {
-    if (*p != '"') return fail(r, p, "expected a string key");
-    if ((p = string(r, p + 1)) == NULL) return NULL;
-    p = ws(p);
-    if (*p != ':') return fail(r, p, "expected ':'");
-    if ((p = value(r, ws(p + 1), depth + 1)) == NULL) return NULL;
-    n++;
-    if (made) {
-      lua_rawset(L, base + 1);
-    } else if (n > batch) {
-      make_object(L, base, n, n * 2);
-      made = 1;
-    }
-    p = ws(p);
-    if (*p == '}') break;
-    if (*p != ',') return fail(r, p, "expected ',' or '}'");
-    p = ws(p + 1);
-  }
-  if (!made) make_object(L, base, n, n);
+  if (!made) make_table(L, base, n, n, obj);
   return p + 1;
 }
 
@@ -350,7 +327,7 @@ static const char *value(reader *r, const char *p, int depth) {
   case '{':
   case '[':
     if (depth > MAX_DEPTH) return fail(r, p, "nested too deep");
-    return *p == '{' ? object(r, ws(p + 1), depth) : array(r, ws(p + 1), depth);
+    return container(r, ws(p + 1), depth, *p == '{');
   case 't':
     if (strncmp(p, "true", 4) != 0) break;
     lua_pushboolean(r->L, 1);
