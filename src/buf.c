@@ -27,13 +27,7 @@ int hwc_buf_reserve(hwc_buf *b, size_t extra) {
   need = b->len + extra + 1; /* room for a terminator */
   if (need <= b->cap) return 0;
   cap = b->cap ? b->cap : 64;
-  while (cap < need) {
-    if (cap > SIZE_MAX / 2) {
-      cap = need;
-      break;
-    }
-    cap *= 2;
-  }
+  while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
   p = realloc(b->data, cap);
   if (p == NULL) return -1;
   b->data = p;
@@ -46,12 +40,6 @@ int hwc_buf_add_slow(hwc_buf *b, const void *p, size_t n) {
   if (hwc_buf_reserve(b, n) != 0) return -1;
   memcpy(b->data + b->len, p, n);
   b->len += n;
-  return 0;
-}
-
-int hwc_buf_addc_slow(hwc_buf *b, char c) {
-  if (hwc_buf_reserve(b, 1) != 0) return -1;
-  b->data[b->len++] = c;
   return 0;
 }
 

@@ -123,7 +123,6 @@ void hwc_buf_free(hwc_buf *b);
 void hwc_buf_reset(hwc_buf *b);
 int hwc_buf_reserve(hwc_buf *b, size_t extra);
 int hwc_buf_add_slow(hwc_buf *b, const void *p, size_t n);
-int hwc_buf_addc_slow(hwc_buf *b, char c);
 /* inline: the signer and the JSON writer add short pieces all the time */
 static inline int hwc_buf_add(hwc_buf *b, const void *p, size_t n) {
   if (n == 0) return 0;
@@ -134,7 +133,7 @@ static inline int hwc_buf_add(hwc_buf *b, const void *p, size_t n) {
 }
 
 static inline int hwc_buf_addc(hwc_buf *b, char c) {
-  if (b->len + 1 >= b->cap) return hwc_buf_addc_slow(b, c);
+  if (b->len + 1 >= b->cap) return hwc_buf_add_slow(b, &c, 1);
   b->data[b->len++] = c;
   return 0;
 }

@@ -821,10 +821,11 @@ static int build(ctx *c) {
   return 0;
 }
 
-static void trim(mstate *st) {
+/* empties the buffers, releasing those grown past keep bytes */
+static void trim(mstate *st, size_t keep) {
   int i;
   for (i = 0; i < B_COUNT; i++) {
-    if (st->b[i].cap > KEEP_CAP) hwc_buf_free(&st->b[i]);
+    if (st->b[i].cap > keep) hwc_buf_free(&st->b[i]);
     else hwc_buf_reset(&st->b[i]);
   }
 }
@@ -847,7 +848,7 @@ static int l_build_body(lua_State *L) {
   c.rule = NULL;
   c.nseg = 0;
   lua_settop(L, ERR_VALUE); /* the error's slots */
-  trim(st); /* a previous call may have raised with data still here */
+  trim(st, KEEP_CAP); /* a previous call may have raised with data still here */
   rc = build(&c);
   if (rc < 0) {
     lua_pushnil(L);
@@ -870,12 +871,6 @@ static void state_init(mstate *st) {
   int i;
   for (i = 0; i < B_COUNT; i++) hwc_buf_init(&st->b[i]);
   st->busy = 0;
-}
-
-/* hwc_buf_free leaves an empty buffer: a second call is harmless */
-static void state_free(mstate *st) {
-  int i;
-  for (i = 0; i < B_COUNT; i++) hwc_buf_free(&st->b[i]);
 }
 
 /* core.build(op, req, project_id) -> path, body | nil, field, message.
@@ -909,14 +904,14 @@ static int l_build(lua_State *L) {
   lua_pushvalue(L, base);
   rc = lua_pcall(L, 4, LUA_MULTRET, 0);
   st->busy = 0;
-  if (shared) trim(st);
-  else state_free(st);
+  trim(st, shared ? KEEP_CAP : 0);
   if (rc != 0) return lua_error(L);
   return lua_gettop(L) - base;
 }
 
 static int state_gc(lua_State *L) {
-  state_free((mstate *)luaL_checkudata(L, 1, MARSHAL_STATE_MT));
+  /* hwc_buf_free leaves an empty buffer: a second call is harmless */
+  trim((mstate *)luaL_checkudata(L, 1, MARSHAL_STATE_MT), 0);
   return 0;
 }
 
