@@ -92,6 +92,7 @@ build = {
     ["hwcloud.jobs"] = "lua/hwcloud/jobs.lua",
     ["hwcloud.journal"] = "lua/hwcloud/journal.lua",
     ["hwcloud.json"] = "lua/hwcloud/json.lua",
+    ["hwcloud.marshal"] = "lua/hwcloud/marshal.lua",
     ["hwcloud.obs"] = "lua/hwcloud/obs/init.lua",
     ["hwcloud.obs.multipart"] = "lua/hwcloud/obs/multipart.lua",
     ["hwcloud.obs.sign"] = "lua/hwcloud/obs/sign.lua",

@@ -77,22 +77,8 @@ local function misuse(msg)
   error("bad argument #1 to 'build' (" .. msg .. ")", 0)
 end
 
--- plan(op) -> { request schema, path pieces, locations }, what core.build
--- keeps of an operation after its first build (marshal.c: "Plans"):
--- op.path split into literal strings, { name } for a parameter the request
--- declares with location "path", false for the client's {project_id}
--- (unless the request declares a project_id of its own); locations[i]
--- where the i-th field of the request's `order` goes
-function _M.plan(op)
-  if type(op.method) ~= "string" then misuse("op.method must be a string") end
-  local path = op.path
-  if type(path) ~= "string" then misuse("op.path must be a string") end
-  local schema = op.request or NO_REQUEST
-  if type(schema) ~= "table" or schema.type ~= "object" or type(schema.fields) ~= "table" then
-    misuse("op.request must be an object schema with fields")
-  end
-  local fields, order = schema.fields, schema.order
-  if type(order) ~= "table" then misuse("object schema without `order` (not prepared)") end
+-- where each field of the request's `order` goes (LOCATIONS)
+local function locations(fields, order)
   local locs = {}
   for i = 1, #order do
     local f = fields[order[i]]
@@ -101,12 +87,19 @@ function _M.plan(op)
     locs[i] = LOCATIONS[type(loc) == "string" and loc or "body"]
       or misuse("field location must be path, query, header, whole_body or body")
   end
+  return locs
+end
+
+-- op.path split: literal strings, { name } for a parameter the request
+-- declares with location "path", false for the client's {project_id}
+-- (unless the request declares a project_id of its own)
+local function pieces_of(path, fields)
   local pieces, at = {}, 1
   while true do
     local open = find(path, "{", at, true)
     if not open then
       if at <= #path then pieces[#pieces + 1] = sub(path, at) end
-      return { schema, pieces, locs }
+      return pieces
     end
     if open > at then pieces[#pieces + 1] = sub(path, at, open - 1) end
     local close = find(path, "}", open + 1, true) or misuse("op.path has an unclosed '{'")
@@ -121,6 +114,21 @@ function _M.plan(op)
     end
     at = close + 1
   end
+end
+
+-- plan(op) -> { request schema, path pieces, locations }, what core.build
+-- keeps of an operation after its first build (marshal.c: "Plans"),
+-- the operation checked on the way
+function _M.plan(op)
+  if type(op.method) ~= "string" then misuse("op.method must be a string") end
+  if type(op.path) ~= "string" then misuse("op.path must be a string") end
+  local schema = op.request or NO_REQUEST
+  if type(schema) ~= "table" or schema.type ~= "object" or type(schema.fields) ~= "table" then
+    misuse("op.request must be an object schema with fields")
+  end
+  if type(schema.order) ~= "table" then misuse("object schema without `order` (not prepared)") end
+  local locs = locations(schema.fields, schema.order)
+  return { schema, pieces_of(op.path, schema.fields), locs }
 end
 
 function _M.build(op, req, pid)
