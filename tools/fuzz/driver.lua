@@ -14,6 +14,7 @@
 
 local core = require "hwcloud.core"
 local prepare = require("hwcloud.services").prepare
+local marshal_build = require("hwcloud.marshal").build
 local cjson = require("cjson.safe").new()
 cjson.decode_max_depth(1000)
 
@@ -172,6 +173,11 @@ local GC_MODES = {
   function() collectgarbage("stop") end,
 }
 
+-- a refusal names a field and a rule in words
+local function refused(field, msg)
+  check(type(field) == "string" and type(msg) == "string", "a refusal without field or message")
+end
+
 local function build_case(r)
   local fields, path = {}, { "/v1" }
   local n = r(5) + 1
@@ -194,9 +200,10 @@ local function build_case(r)
   local req = gen_value(r, op.request, 0)
   if type(req) ~= "table" then req = {} end
   local pid = (r(4) == 0) and gen_string(r) or "p1"
-  local ok, p, body = pcall(core.build, op, req, pid)
+  -- through hwcloud.marshal, so a refusal is worded as a call words it
+  local ok, p, body, msg = pcall(marshal_build, op, req, pid)
   if not ok then return end -- a refusal by raising is fine; no crash is the point
-  if p == nil then return end -- a validation error (field, message)
+  if p == nil then return refused(body, msg) end -- a validation error
   check(type(p) == "string" and p:sub(1, 1) == "/", "path is not origin-form", p)
   check(not p:find("[%s%c#]"), "path has raw bytes", p)
   if body ~= nil then
