@@ -72,46 +72,18 @@ static int bad_line(const char *k, size_t kn, const char *v, size_t vn) {
          memchr(v, '\r', vn) || memchr(v, '\n', vn) || memchr(v, '\0', vn);
 }
 
-/* the number values of the headers table at idx as strings, in a copy
-** that replaces it (the caller's table is left alone) */
-static void numbers_to_strings(lua_State *L, int idx) {
+/* the number values of the headers table at 3 as strings, in a copy that
+** replaces it (the caller's table is left alone) */
+static void numbers_to_strings(lua_State *L) {
   lua_newtable(L);
   lua_pushnil(L);
-  while (lua_next(L, idx) != 0) {
+  while (lua_next(L, 3) != 0) {
     if (lua_type(L, -1) == LUA_TNUMBER) lua_tolstring(L, -1, NULL);
     lua_pushvalue(L, -2);
     lua_insert(L, -2);
     lua_rawset(L, -4);
   }
-  lua_replace(L, idx);
-}
-
-/* the headers table at idx: string names, string values (or, with
-** numbers_ok, numbers, signed as tostring gives them), nothing that would
-** break a header line. 0 when good, else 3 (nil, field, message). */
-static int check_headers(lua_State *L, int idx, int numbers_ok) {
-  int numbers = 0;
-  if (lua_isnil(L, idx)) return 0;
-  if (!lua_istable(L, idx)) return input_error(L, "headers", "expected a table");
-  lua_pushnil(L);
-  while (lua_next(L, idx) != 0) {
-    int vt = lua_type(L, -1);
-    size_t kn, vn;
-    const char *k, *v;
-    if (lua_type(L, -2) != LUA_TSTRING)
-      return input_error(L, "headers", "names must be strings");
-    if (vt != LUA_TSTRING && (vt != LUA_TNUMBER || !numbers_ok))
-      return bad_header(L, -2, numbers_ok ? "' must be a string or a number"
-                                          : "' must be a string");
-    numbers |= vt == LUA_TNUMBER;
-    k = lua_tolstring(L, -2, &kn);
-    v = lua_tolstring(L, -1, &vn); /* converts the stack copy only */
-    if (bad_line(k, kn, v, vn))
-      return bad_header(L, -2, "' has a bad name or value");
-    lua_pop(L, 1);
-  }
-  if (numbers) numbers_to_strings(L, idx);
-  return 0;
+  lua_replace(L, 3);
 }
 
 /* ak or sk at idx: a non-empty string without control characters */
@@ -125,36 +97,85 @@ static int check_key(lua_State *L, int idx, const char *field,
   return 0;
 }
 
-/* the algorithm (10) by its Authorization name, nil for SDK-HMAC-SHA256;
-** V11-HMAC-SHA256 wants its scope (11), "region/service" */
-static int read_algorithm(lua_State *L, hwc_sign_req *r) {
+/* the algorithm (10) by its Authorization name, HWC_ALG_SHA256 for nil, 3
+** for none of them */
+static int algorithm_of(lua_State *L) {
   size_t n = 0;
   const char *a;
-  if (lua_isnil(L, 10)) return 0;
+  int alg;
+  if (lua_isnil(L, 10)) return HWC_ALG_SHA256;
   a = lua_type(L, 10) == LUA_TSTRING ? lua_tolstring(L, 10, &n) : "";
-  for (r->alg = 0; r->alg < 3; r->alg++)
-    if (n == strlen(hwc_alg_names[r->alg]) &&
-        memcmp(a, hwc_alg_names[r->alg], n) == 0)
+  for (alg = 0; alg < 3; alg++)
+    if (n == strlen(hwc_alg_names[alg]) && memcmp(a, hwc_alg_names[alg], n) == 0)
       break;
-  if (r->alg == 3)
-    return input_error(L, "sign_algorithm",
-                       "must be SDK-HMAC-SHA256, SDK-HMAC-SM3 or "
-                       "V11-HMAC-SHA256");
-  if (r->alg != HWC_ALG_V11) return 0;
-  if (lua_type(L, 11) == LUA_TSTRING)
-    r->scope.p = lua_tolstring(L, 11, &r->scope.n);
-  if (r->scope.n == 0 || r->scope.n > HWC_SCOPE_MAX ||
-      hwc_has_ctl(r->scope.p, r->scope.n, 1))
-    return input_error(L, "sign_scope",
-                       "V11-HMAC-SHA256 needs \"region/service\" (at most "
-                       "200 bytes, no spaces or control characters)");
+  return alg;
+}
+
+static int is_space(unsigned char ch) {
+  return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == '\v' ||
+         ch == '\f';
+}
+
+static hwc_slice trim(const char *p, size_t n) {
+  hwc_slice s;
+  while (n > 0 && is_space((unsigned char)p[0])) p++, n--;
+  while (n > 0 && is_space((unsigned char)p[n - 1])) n--;
+  s.p = p;
+  s.n = n;
+  return s;
+}
+
+static int name_is(hwc_slice name, const char *lower_lit) {
+  return name.n == strlen(lower_lit) && hwc_ieq(name.p, lower_lit, name.n);
+}
+
+#define NUMBERS 4 /* add_headers met a number value the call may sign */
+
+/* the caller's headers (3) checked and added to the signer in one pass:
+** string names, string values (or, checked, numbers: NUMBERS, to be
+** turned into strings first), nothing that would break a header line.
+** Host, X-Sdk-Date and X-Sdk-Content-Sha256 (-Sm3) are noted; with a
+** security token, an X-Security-Token entry is left out (the token
+** replaces it). 0, 3 (nil, field, message), NUMBERS, or -1 when out of
+** memory. */
+static int add_headers(lua_State *L, hwc_signer *s, call *c) {
+  int numbers_ok = c->req.upper_method;
+  lua_pushnil(L);
+  while (lua_next(L, 3) != 0) {
+    int vt = lua_type(L, -1);
+    hwc_slice name, value;
+    if (lua_type(L, -2) != LUA_TSTRING)
+      return input_error(L, "headers", "names must be strings");
+    if (vt == LUA_TNUMBER && numbers_ok) return NUMBERS;
+    if (vt != LUA_TSTRING)
+      return bad_header(L, -2, numbers_ok ? "' must be a string or a number"
+                                          : "' must be a string");
+    name.p = lua_tolstring(L, -2, &name.n);
+    value.p = lua_tolstring(L, -1, &value.n);
+    if (bad_line(name.p, name.n, value.p, value.n))
+      return bad_header(L, -2, "' has a bad name or value");
+    lua_pop(L, 1);
+    if (c->token.p != NULL && name.n == sizeof(TOKEN_HEADER) - 1 &&
+        memcmp(name.p, TOKEN_HEADER, name.n) == 0)
+      continue;
+    value = trim(value.p, value.n);
+    c->nheaders++;
+    if (hwc_signer_add(s, name, value) != 0) return -1;
+    if (name_is(name, "host")) c->has_host = 1;
+    else if (name_is(name, "x-sdk-date")) c->req.date = value;
+    else if (name_is(name, c->req.alg == HWC_ALG_SM3 ? "x-sdk-content-sm3"
+                                                      : "x-sdk-content-sha256"))
+      c->req.content_hash = value;
+  }
   return 0;
 }
 
-/* method, url, headers, body, ak, sk[, security_token]: checked in the
-** order the public API has always checked them (number header values
-** only in the checked form); 0 when good, else 3 (nil, field, message) */
-static int read_call(lua_State *L, call *c, int url_flags) {
+/* method, url, headers, body, ak, sk, headers' entries, algorithm and
+** scope, security_token: checked in the order the public API has always
+** checked them, the headers added to the signer on the way (number values
+** only in the checked form). 0 when good, 3 (nil, field, message) when
+** not, -1 when out of memory. */
+static int read_call(lua_State *L, hwc_signer *s, call *c, int url_flags) {
   hwc_sign_req *r = &c->req;
   const char *msg, *url;
   size_t n;
@@ -179,39 +200,40 @@ static int read_call(lua_State *L, call *c, int url_flags) {
     r->body.p = lua_tolstring(L, 4, &r->body.n);
   }
   if ((rc = check_key(L, 5, "ak", &r->ak)) != 0 ||
-      (rc = check_key(L, 6, "sk", &r->sk)) != 0 ||
-      (rc = check_headers(L, 3, r->upper_method)) != 0)
+      (rc = check_key(L, 6, "sk", &r->sk)) != 0)
     return rc;
-  if ((rc = read_algorithm(L, r)) != 0) return rc;
-  if (!lua_isnil(L, 7)) {
-    if (lua_type(L, 7) != LUA_TSTRING)
-      return input_error(L, "security_token", "expected a string");
+  /* what the headers' pass needs; their errors come after its own */
+  r->alg = algorithm_of(L);
+  if (lua_type(L, 7) == LUA_TSTRING)
     c->token.p = lua_tolstring(L, 7, &c->token.n);
-    if (hwc_has_ctl(c->token.p, c->token.n, 0))
-      return input_error(L, "security_token",
-                         "must not contain control characters");
+  if (!lua_isnil(L, 3))
+    while ((rc = add_headers(L, s, c)) == NUMBERS) {
+      lua_pop(L, 2);
+      numbers_to_strings(L);
+      s->nhdrs = 0;
+      c->nheaders = c->has_host = 0;
+      r->date.p = r->content_hash.p = NULL;
+    }
+  if (rc != 0) return rc;
+  if (r->alg == 3)
+    return input_error(L, "sign_algorithm",
+                       "must be SDK-HMAC-SHA256, SDK-HMAC-SM3 or "
+                       "V11-HMAC-SHA256");
+  if (r->alg == HWC_ALG_V11) {
+    if (lua_type(L, 11) == LUA_TSTRING)
+      r->scope.p = lua_tolstring(L, 11, &r->scope.n);
+    if (r->scope.n == 0 || r->scope.n > HWC_SCOPE_MAX ||
+        hwc_has_ctl(r->scope.p, r->scope.n, 1))
+      return input_error(L, "sign_scope",
+                         "V11-HMAC-SHA256 needs \"region/service\" (at most "
+                         "200 bytes, no spaces or control characters)");
   }
+  if (!lua_isnil(L, 7) && c->token.p == NULL)
+    return input_error(L, "security_token", "expected a string");
+  if (c->token.p != NULL && hwc_has_ctl(c->token.p, c->token.n, 0))
+    return input_error(L, "security_token",
+                       "must not contain control characters");
   return 0;
-}
-
-/* ---- the headers to sign -------------------------------------------- */
-
-static int is_space(unsigned char ch) {
-  return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == '\v' ||
-         ch == '\f';
-}
-
-static hwc_slice trim(const char *p, size_t n) {
-  hwc_slice s;
-  while (n > 0 && is_space((unsigned char)p[0])) p++, n--;
-  while (n > 0 && is_space((unsigned char)p[n - 1])) n--;
-  s.p = p;
-  s.n = n;
-  return s;
-}
-
-static int name_is(hwc_slice name, const char *lower_lit) {
-  return name.n == strlen(lower_lit) && hwc_ieq(name.p, lower_lit, name.n);
 }
 
 static hwc_slice lit(const char *s) {
@@ -228,35 +250,6 @@ static int utc_now(char out[DATE_LEN + 1]) {
   if (t == (time_t)-1 || gmtime_r(&t, &tm) == NULL) return -1;
   return strftime(out, DATE_LEN + 1, "%Y%m%dT%H%M%SZ", &tm) == DATE_LEN ? 0
                                                                          : -1;
-}
-
-/* the caller's headers (already checked), noting Host, X-Sdk-Date and
-** X-Sdk-Content-Sha256; with a security token, an X-Security-Token entry
-** is left out (the token replaces it) */
-static int collect_headers(lua_State *L, hwc_signer *s, int idx, call *c) {
-  if (lua_isnil(L, idx)) return 0;
-  lua_pushnil(L);
-  while (lua_next(L, idx) != 0) {
-    hwc_slice name, value;
-    name.p = lua_tolstring(L, -2, &name.n);
-    value.p = lua_tolstring(L, -1, &value.n);
-    lua_pop(L, 1);
-    if (c->token.p != NULL && name.n == sizeof(TOKEN_HEADER) - 1 &&
-        memcmp(name.p, TOKEN_HEADER, name.n) == 0)
-      continue;
-    value = trim(value.p, value.n);
-    c->nheaders++;
-    if (hwc_signer_add(s, name, value) != 0) {
-      lua_pop(L, 1);
-      return -1;
-    }
-    if (name_is(name, "host")) c->has_host = 1;
-    else if (name_is(name, "x-sdk-date")) c->req.date = value;
-    else if (name_is(name, c->req.alg == HWC_ALG_SM3 ? "x-sdk-content-sm3"
-                                                      : "x-sdk-content-sha256"))
-      c->req.content_hash = value;
-  }
-  return 0;
 }
 
 /* Host, X-Sdk-Date and X-Security-Token when the caller did not give them
@@ -360,9 +353,10 @@ static int l_sign(lua_State *L) {
   memset(&c, 0, sizeof c);
   c.req.upper_method = checked;
   s->nhdrs = 0; /* a call cut short by an error left nothing to reuse */
-  if ((rc = read_call(L, &c, checked ? 0 : HWC_URL_LAX)) != 0) return rc;
-  /* from here to the pushes below no Lua allocation happens */
-  rc = collect_headers(L, s, 3, &c);
+  /* from the headers' pass to the pushes below no Lua allocation happens
+  ** but for an error's message, which ends the call */
+  rc = read_call(L, s, &c, checked ? 0 : HWC_URL_LAX);
+  if (rc > 0) return rc;
   if (rc == 0) rc = add_own_headers(s, &c);
   if (rc == 0) rc = hwc_sign(s, &c.req, &auth, &dup);
   if (rc == HWC_SIGN_TWICE) {
