@@ -232,7 +232,6 @@ typedef struct hwc_sign_req {
 ** frees what was); free is idempotent */
 int hwc_signer_init(hwc_signer *s);
 void hwc_signer_free(hwc_signer *s);
-int hwc_signer_ready(const hwc_signer *s);
 /* appends a header to sign (-1 when out of memory) */
 int hwc_signer_add(hwc_signer *s, hwc_slice name, hwc_slice value);
 /* signs the headers added since the last call: 0 with the Authorization

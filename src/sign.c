@@ -42,11 +42,7 @@ int hwc_signer_init(hwc_signer *s) {
   s->md[HWC_ALG_SHA256] = (struct evp_md_st *)EVP_sha256();
   s->md[HWC_ALG_SM3] = (struct evp_md_st *)EVP_sm3();
 #endif
-  return hwc_signer_ready(s) ? 0 : -1;
-}
-
-int hwc_signer_ready(const hwc_signer *s) {
-  return s->ctx != NULL && s->md[HWC_ALG_SHA256] != NULL;
+  return s->ctx != NULL && s->md[HWC_ALG_SHA256] != NULL ? 0 : -1;
 }
 
 /* each pointer is cleared as it is freed, so a second call is harmless.
@@ -107,12 +103,13 @@ void hwc_signer_done(hwc_signer *s) {
 
 /* ---- digests -------------------------------------------------------- */
 
-/* SHA-256 and SM3 both give 32 bytes */
-static int digest(hwc_signer *s, const EVP_MD *md, const char *p, size_t n,
-                  unsigned char out[DIGEST_LEN]) {
+/* digest of a then b (SHA-256 and SM3 both give 32 bytes) */
+static int digest2(hwc_signer *s, const EVP_MD *md, const void *a, size_t an,
+                   const void *b, size_t bn, unsigned char out[DIGEST_LEN]) {
   unsigned int len = 0;
   return md != NULL && EVP_DigestInit_ex(s->ctx, md, NULL) == 1 &&
-                 EVP_DigestUpdate(s->ctx, p, n) == 1 &&
+                 EVP_DigestUpdate(s->ctx, a, an) == 1 &&
+                 EVP_DigestUpdate(s->ctx, b, bn) == 1 &&
                  EVP_DigestFinal_ex(s->ctx, out, &len) == 1 &&
                  len == DIGEST_LEN
              ? 0
@@ -126,28 +123,18 @@ static int digest(hwc_signer *s, const EVP_MD *md, const char *p, size_t n,
 static int hmac(hwc_signer *s, const EVP_MD *md, hwc_slice key,
                 const char *msg, size_t n, unsigned char out[DIGEST_LEN]) {
   unsigned char k[BLOCK_LEN], inner[DIGEST_LEN];
-  unsigned int len = 0;
   size_t i;
-  int ok;
+  int rc = 0;
   memset(k, 0, sizeof k);
-  if (key.n > BLOCK_LEN) {
-    if (digest(s, md, key.p, key.n, k) != 0) return -1;
-  } else if (key.n > 0) {
-    memcpy(k, key.p, key.n);
-  }
+  if (key.n > BLOCK_LEN) rc = digest2(s, md, key.p, key.n, "", 0, k);
+  else if (key.n > 0) memcpy(k, key.p, key.n);
   for (i = 0; i < BLOCK_LEN; i++) k[i] ^= 0x36;
-  ok = md != NULL && EVP_DigestInit_ex(s->ctx, md, NULL) == 1 &&
-       EVP_DigestUpdate(s->ctx, k, BLOCK_LEN) == 1 &&
-       EVP_DigestUpdate(s->ctx, msg, n) == 1 &&
-       EVP_DigestFinal_ex(s->ctx, inner, &len) == 1 && len == DIGEST_LEN;
+  if (rc == 0) rc = digest2(s, md, k, BLOCK_LEN, msg, n, inner);
   for (i = 0; i < BLOCK_LEN; i++) k[i] ^= 0x36 ^ 0x5c;
-  ok = ok && EVP_DigestInit_ex(s->ctx, md, NULL) == 1 &&
-       EVP_DigestUpdate(s->ctx, k, BLOCK_LEN) == 1 &&
-       EVP_DigestUpdate(s->ctx, inner, DIGEST_LEN) == 1 &&
-       EVP_DigestFinal_ex(s->ctx, out, &len) == 1 && len == DIGEST_LEN;
+  if (rc == 0) rc = digest2(s, md, k, BLOCK_LEN, inner, DIGEST_LEN, out);
   OPENSSL_cleanse(k, sizeof k);
   OPENSSL_cleanse(inner, sizeof inner);
-  return ok ? 0 : -1;
+  return rc;
 }
 
 /* ---- orders and pieces ---------------------------------------------- */
@@ -304,7 +291,7 @@ static int canonical_request(hwc_signer *s, const hwc_sign_req *r,
     payload = r->content_hash.p;
     payload_n = r->content_hash.n;
   } else {
-    if (digest(s, s->md[r->alg == HWC_ALG_SM3], r->body.p, r->body.n, d) != 0)
+    if (digest2(s, s->md[r->alg == HWC_ALG_SM3], r->body.p, r->body.n, "", 0, d))
       return -1;
     hwc_hex(d, DIGEST_LEN, body_hex);
   }
@@ -356,7 +343,7 @@ static int authorization(hwc_signer *s, const hwc_sign_req *r,
   hwc_slice key = r->sk;
   size_t sn = 0, day = r->date.n < 8 ? r->date.n : 8;
   int rc = 0;
-  if (digest(s, md, s->canon.data, s->canon.len, d) != 0) return -1;
+  if (digest2(s, md, s->canon.data, s->canon.len, "", 0, d)) return -1;
   if (r->alg == HWC_ALG_V11) {
     if (r->scope.n > HWC_SCOPE_MAX) return -1;
     memcpy(scope, r->date.p, day);

@@ -38,7 +38,7 @@ static int signer_gc(lua_State *L) {
 static hwc_signer *signer_of(lua_State *L) {
   hwc_signer *s = (hwc_signer *)lua_touserdata(L, lua_upvalueindex(1));
   /* a finalizer run at lua_close may call us after our own __gc */
-  if (s == NULL || !hwc_signer_ready(s))
+  if (s == NULL || s->ctx == NULL)
     luaL_error(L, "hwcloud.core: signer state is closed");
   return s;
 }
