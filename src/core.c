@@ -45,6 +45,8 @@ static int core_isatty(lua_State *L) {
 }
 
 int luaopen_hwcloud_core(lua_State *L) {
+  static const luaL_Reg funcs[] = {
+      {"now", core_now}, {"isatty", core_isatty}, {NULL, NULL}};
   /* curl_global_init is reference-counted since 7.84 and thread-safe;
   ** calling it per load keeps no state of our own. */
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -52,10 +54,7 @@ int luaopen_hwcloud_core(lua_State *L) {
   lua_newtable(L);
   lua_pushliteral(L, HWC_VERSION);
   lua_setfield(L, -2, "version");
-  lua_pushcfunction(L, core_now);
-  lua_setfield(L, -2, "now");
-  lua_pushcfunction(L, core_isatty);
-  lua_setfield(L, -2, "isatty");
+  luaL_setfuncs(L, funcs, 0);
   hwc_open_sign(L);
   hwc_open_url(L);
   hwc_open_marshal(L);

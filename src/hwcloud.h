@@ -18,7 +18,6 @@
 
 /* metatable names */
 #define HWC_TRANSPORT_MT "hwcloud.transport"
-#define HWC_CORE_STATE_MT "hwcloud.core.state"
 
 /*
 ** Compat: the module builds against Lua 5.4 and against LuaJIT (5.1 ABI).
@@ -179,42 +178,30 @@ const char *hwc_url_parse(const char *s, size_t n, int flags, hwc_url *u);
 
 /*
 ** The signer (sign.c): SDK-HMAC-SHA256, SDK-HMAC-SM3 and the derived
-** V11-HMAC-SHA256 over spans, no Lua. Its state
-** (the digest context, scratch buffers, the header and parameter arrays)
-** is reused from call to call; sign_lua.c keeps one in a userdata and reads
-** the Lua arguments into it.
+** V11-HMAC-SHA256 over spans, no Lua; sign_lua.c keeps one in a userdata
+** and reads the Lua arguments into it. Its state is reused from call to
+** call. OpenSSL's own struct tags, so this header need not include it.
 */
 typedef struct hwc_header {
   hwc_slice name;  /* as given; lower-cased on output */
   hwc_slice value; /* trimmed */
 } hwc_header;
 
-typedef struct hwc_param { /* a query parameter, percent-decoded */
-  hwc_slice key;
-  hwc_slice value;
-} hwc_param;
-
 typedef struct hwc_signer {
-  /* OpenSSL's own struct tags, so this header need not include it. The
-  ** digests are fetched once and the context reused: OpenSSL 3's one-shot
-  ** calls fetch and allocate each time. md[HWC_ALG_SM3] is NULL where
-  ** OpenSSL has no SM3. */
-  struct evp_md_st *md[2];
+  struct evp_md_st *md[2]; /* by HWC_ALG_*; SM3's NULL where OpenSSL lacks it */
   struct evp_md_ctx_st *ctx;
   hwc_buf canon;   /* the canonical request */
   hwc_buf scratch; /* decoded path and query, then Authorization */
   hwc_header *hdrs; /* the headers to sign, hwc_signer_add appends */
   size_t nhdrs, hdr_cap;
-  hwc_param *params;
+  struct hwc_param *params; /* the query's, sorted */
   size_t param_cap;
 } hwc_signer;
 
-/* the signing algorithms; the first two index hwc_signer.md */
 #define HWC_ALG_SHA256 0 /* SDK-HMAC-SHA256 */
 #define HWC_ALG_SM3 1    /* SDK-HMAC-SM3 */
 #define HWC_ALG_V11 2    /* V11-HMAC-SHA256: a key derived per day and scope */
-/* by HWC_ALG_*, as Authorization names them */
-extern const char *const hwc_alg_names[];
+extern const char *const hwc_alg_names[]; /* by HWC_ALG_* */
 #define HWC_SCOPE_MAX 200 /* V11's "region/service", at most */
 
 /* one request: spans into strings the caller keeps alive */
@@ -228,20 +215,11 @@ typedef struct hwc_sign_req {
   int upper_method;
 } hwc_sign_req;
 
-/* 0, or -1 when OpenSSL could not be set up (hwc_signer_free still
-** frees what was); free is idempotent */
 int hwc_signer_init(hwc_signer *s);
 void hwc_signer_free(hwc_signer *s);
-/* appends a header to sign (-1 when out of memory) */
 int hwc_signer_add(hwc_signer *s, hwc_slice name, hwc_slice value);
-/* signs the headers added since the last call: 0 with the Authorization
-** value in *auth (valid until hwc_signer_done), HWC_SIGN_TWICE with the
-** index of a header named twice in *dup, -1 on a memory or digest error
-** (or SM3 asked of an OpenSSL without it) */
 #define HWC_SIGN_TWICE 1
-int hwc_sign(hwc_signer *s, const hwc_sign_req *r, hwc_slice *auth,
-             size_t *dup);
-/* ends a call: forgets the headers, releases outsized scratch buffers */
+int hwc_sign(hwc_signer *s, const hwc_sign_req *r, hwc_slice *auth);
 void hwc_signer_done(hwc_signer *s);
 
 /*

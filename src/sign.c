@@ -7,8 +7,9 @@
 ** No Lua here: sign_lua.c reads the arguments into a request and the
 ** headers into the signer, and pushes the result.
 **
-** The digest context is kept from call to call (fetched and allocated
-** once); everything else is plain.
+** The digests are fetched and the context allocated once, then kept from
+** call to call (OpenSSL 3's one-shot calls fetch and allocate each time);
+** everything else is plain.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +28,15 @@ const char *const hwc_alg_names[] = {"SDK-HMAC-SHA256", "SDK-HMAC-SM3",
 ** URL does not pin memory for the life of the signer */
 #define SCRATCH_KEEP (64 * 1024)
 
+typedef struct hwc_param { /* a query parameter, percent-decoded */
+  hwc_slice key;
+  hwc_slice value;
+} hwc_param;
+
 
 /* ---- the signer's state --------------------------------------------- */
 
+/* 0, or -1 when OpenSSL could not be set up */
 int hwc_signer_init(hwc_signer *s) {
   memset(s, 0, sizeof *s);
   hwc_buf_init(&s->canon);
@@ -45,8 +52,9 @@ int hwc_signer_init(hwc_signer *s) {
   return s->ctx != NULL && s->md[HWC_ALG_SHA256] != NULL ? 0 : -1;
 }
 
-/* each pointer is cleared as it is freed, so a second call is harmless.
-** Freeing a digest context clears its state. */
+/* each pointer is cleared as it is freed, so a second call is harmless
+** (and frees what a failed init set up). Freeing a digest context clears
+** its state. */
 void hwc_signer_free(hwc_signer *s) {
   EVP_MD_CTX_free(s->ctx);
   s->ctx = NULL;
@@ -82,6 +90,7 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem) {
   return 0;
 }
 
+/* appends a header to sign (-1 when out of memory) */
 int hwc_signer_add(hwc_signer *s, hwc_slice name, hwc_slice value) {
   hwc_header *h;
   if (grow((void **)&s->hdrs, &s->hdr_cap, s->nhdrs + 1, sizeof *h)) return -1;
@@ -95,6 +104,7 @@ static void trim_scratch(hwc_buf *b) {
   if (b->cap > SCRATCH_KEEP) hwc_buf_free(b);
 }
 
+/* ends a call: forgets the headers, releases outsized scratch buffers */
 void hwc_signer_done(hwc_signer *s) {
   s->nhdrs = 0;
   trim_scratch(&s->canon);
@@ -379,15 +389,18 @@ static int authorization(hwc_signer *s, const hwc_sign_req *r,
   return rc;
 }
 
-int hwc_sign(hwc_signer *s, const hwc_sign_req *r, hwc_slice *auth,
-             size_t *dup) {
+/* signs the headers added since the last call: 0 with the Authorization
+** value in *auth (valid until hwc_signer_done), HWC_SIGN_TWICE with the
+** name of a header given twice in *auth, -1 on a memory or digest error
+** (or SM3 asked of an OpenSSL without it) */
+int hwc_sign(hwc_signer *s, const hwc_sign_req *r, hwc_slice *auth) {
   size_t k, signed_at = 0, signed_len = 0;
   /* qsort: 5,000 headers take milliseconds, not the seconds of a
   ** quadratic sort */
   qsort(s->hdrs, s->nhdrs, sizeof *s->hdrs, cmp_header);
   for (k = 1; k < s->nhdrs; k++)
     if (cmp_header(&s->hdrs[k - 1], &s->hdrs[k]) == 0) {
-      *dup = k;
+      *auth = s->hdrs[k].name;
       return HWC_SIGN_TWICE;
     }
   if (canonical_request(s, r, &signed_at, &signed_len) != 0 ||

@@ -346,7 +346,6 @@ static int l_sign(lua_State *L) {
   int checked = lua_toboolean(L, 9);
   call c;
   hwc_slice auth;
-  size_t dup = 0;
   int rc;
   lua_settop(L, 11);
   if (!lua_isnil(L, 8)) luaL_checktype(L, 8, LUA_TTABLE);
@@ -358,14 +357,14 @@ static int l_sign(lua_State *L) {
   rc = read_call(L, s, &c, checked ? 0 : HWC_URL_LAX);
   if (rc > 0) return rc;
   if (rc == 0) rc = add_own_headers(s, &c);
-  if (rc == 0) rc = hwc_sign(s, &c.req, &auth, &dup);
+  if (rc == 0) rc = hwc_sign(s, &c.req, &auth);
   if (rc == HWC_SIGN_TWICE) {
-    hwc_slice name = s->hdrs[dup].name;
     hwc_signer_done(s);
     lua_pushnil(L);
     lua_pushliteral(L, "headers");
+    /* the name is a Lua string or a literal: NUL-terminated */
     lua_pushfstring(L, "header '%s' given twice (names are case-insensitive)",
-                    name.p);
+                    auth.p);
     return 3;
   }
   if (rc == 0) lua_pushlstring(L, auth.p, auth.n);
