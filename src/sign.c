@@ -38,9 +38,7 @@ typedef struct hwc_param { /* a query parameter, percent-decoded */
 
 /* 0, or -1 when OpenSSL could not be set up */
 int hwc_signer_init(hwc_signer *s) {
-  memset(s, 0, sizeof *s);
-  hwc_buf_init(&s->canon);
-  hwc_buf_init(&s->scratch);
+  memset(s, 0, sizeof *s); /* empty buffers and arrays */
   s->ctx = EVP_MD_CTX_new();
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
   s->md[HWC_ALG_SHA256] = EVP_MD_fetch(NULL, "SHA256", NULL);
@@ -52,25 +50,19 @@ int hwc_signer_init(hwc_signer *s) {
   return s->ctx != NULL && s->md[HWC_ALG_SHA256] != NULL ? 0 : -1;
 }
 
-/* each pointer is cleared as it is freed, so a second call is harmless
-** (and frees what a failed init set up). Freeing a digest context clears
-** its state. */
+/* frees what init set up, even in part; cleared after, so a second call is
+** harmless. Freeing a digest context clears its state. */
 void hwc_signer_free(hwc_signer *s) {
   EVP_MD_CTX_free(s->ctx);
-  s->ctx = NULL;
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
   EVP_MD_free(s->md[0]);
   EVP_MD_free(s->md[1]);
 #endif
-  s->md[0] = s->md[1] = NULL;
   hwc_buf_free(&s->canon);
   hwc_buf_free(&s->scratch);
   free(s->hdrs);
-  s->hdrs = NULL;
-  s->nhdrs = s->hdr_cap = 0;
   free(s->params);
-  s->params = NULL;
-  s->param_cap = 0;
+  memset(s, 0, sizeof *s);
 }
 
 /* makes room for need elements of an array; -1 when out of memory (the

@@ -24,14 +24,12 @@ typedef struct call {
   hwc_sign_req req;
   hwc_url url;
   hwc_slice token; /* p == NULL: none */
-  int has_host, date_generated;
-  int nheaders; /* the caller's, as signed */
-  char date_buf[DATE_LEN + 1];
+  int has_host;
+  char date_buf[DATE_LEN + 1]; /* X-Sdk-Date when made here */
 } call;
 
 static int signer_gc(lua_State *L) {
-  hwc_signer *s = (hwc_signer *)lua_touserdata(L, 1);
-  if (s != NULL) hwc_signer_free(s);
+  hwc_signer_free((hwc_signer *)lua_touserdata(L, 1));
   return 0;
 }
 
@@ -159,7 +157,6 @@ static int add_headers(lua_State *L, hwc_signer *s, call *c) {
         memcmp(name.p, TOKEN_HEADER, name.n) == 0)
       continue;
     value = trim(value.p, value.n);
-    c->nheaders++;
     if (hwc_signer_add(s, name, value) != 0) return -1;
     if (name_is(name, "host")) c->has_host = 1;
     else if (name_is(name, "x-sdk-date")) c->req.date = value;
@@ -211,7 +208,7 @@ static int read_call(lua_State *L, hwc_signer *s, call *c, int url_flags) {
       lua_pop(L, 2);
       numbers_to_strings(L);
       s->nhdrs = 0;
-      c->nheaders = c->has_host = 0;
+      c->has_host = 0;
       r->date.p = r->content_hash.p = NULL;
     }
   if (rc != 0) return rc;
@@ -264,7 +261,6 @@ static int add_own_headers(hwc_signer *s, call *c) {
     if (utc_now(c->date_buf) != 0) return -2;
     c->req.date.p = c->date_buf;
     c->req.date.n = DATE_LEN;
-    c->date_generated = 1;
     if (hwc_signer_add(s, lit("x-sdk-date"), c->req.date) != 0) return -1;
   }
   return 0;
@@ -297,13 +293,14 @@ static void add_line(lua_State *L, int out, int *n, const char *name,
 /* the caller's headers (but an X-Security-Token the token replaces), then
 ** Host, X-Sdk-Date (when made here), X-Security-Token and Authorization, as
 ** "Name: value" lines in a new list that starts with the entries of the
-** list at prefix (0: none); the Authorization value is on top of the stack */
-static void push_lines(lua_State *L, const call *c, int prefix) {
+** list at prefix (0: none), room made for nh more; the Authorization value
+** is on top of the stack */
+static void push_lines(lua_State *L, const call *c, int prefix, int nh) {
   int auth = lua_gettop(L), out, n = 0, i;
   int np = prefix != 0 ? (int)lua_rawlen(L, prefix) : 0;
   size_t kn, vn;
   const char *v;
-  lua_createtable(L, np + c->nheaders + 4, 0);
+  lua_createtable(L, np + nh, 0);
   out = lua_gettop(L);
   for (i = 1; i <= np; i++) {
     lua_rawgeti(L, prefix, i);
@@ -322,7 +319,7 @@ static void push_lines(lua_State *L, const call *c, int prefix) {
   }
   if (!c->has_host)
     add_line(L, out, &n, "Host", 4, c->url.hostport.p, c->url.hostport.n);
-  if (c->date_generated)
+  if (c->req.date.p == c->date_buf)
     add_line(L, out, &n, "X-Sdk-Date", 10, c->req.date.p, c->req.date.n);
   if (c->token.p != NULL)
     add_line(L, out, &n, TOKEN_HEADER, sizeof(TOKEN_HEADER) - 1, c->token.p,
@@ -346,7 +343,7 @@ static int l_sign(lua_State *L) {
   int checked = lua_toboolean(L, 9);
   call c;
   hwc_slice auth;
-  int rc;
+  int rc, nh;
   lua_settop(L, 11);
   if (!lua_isnil(L, 8)) luaL_checktype(L, 8, LUA_TTABLE);
   memset(&c, 0, sizeof c);
@@ -368,16 +365,17 @@ static int l_sign(lua_State *L) {
     return 3;
   }
   if (rc == 0) lua_pushlstring(L, auth.p, auth.n);
+  nh = (int)s->nhdrs + 1;
   hwc_signer_done(s);
   if (rc == -2) return luaL_error(L, "hwcloud.core: cannot read the UTC time");
   if (rc != 0)
     return luaL_error(L, "hwcloud.core: signing failed (out of memory or "
                          "digest error)");
   if (!checked) {
-    push_lines(L, &c, lua_isnil(L, 8) ? 0 : 8);
+    push_lines(L, &c, lua_isnil(L, 8) ? 0 : 8, nh);
     return 1;
   }
-  if (c.date_generated) lua_pushlstring(L, c.req.date.p, c.req.date.n);
+  if (c.req.date.p == c.date_buf) lua_pushlstring(L, c.req.date.p, c.req.date.n);
   else lua_pushnil(L);
   if (!c.has_host) lua_pushlstring(L, c.url.hostport.p, c.url.hostport.n);
   else lua_pushnil(L);
