@@ -53,55 +53,51 @@ static int l_hmac(lua_State *L) {
 
 /* ----------------------------------------------------------- hasher */
 
-/* A digest taken piece by piece (a file read in chunks): the context is
-** owned by the userdata, freed by __gc or final. */
-typedef struct hasher {
-  EVP_MD_CTX *ctx;
-} hasher;
-
-static hasher *check_hasher(lua_State *L) {
-  hasher *h = luaL_checkudata(L, 1, HASHER_MT);
-  if (h->ctx == NULL) luaL_error(L, "hwcloud.core: hasher already finished");
+/* A digest taken piece by piece (a file read in chunks): the userdata
+** holds the context, freed by __gc or final. */
+static EVP_MD_CTX **check_hasher(lua_State *L) {
+  EVP_MD_CTX **h = luaL_checkudata(L, 1, HASHER_MT);
+  if (*h == NULL) luaL_error(L, "hwcloud.core: hasher already finished");
   return h;
 }
 
 static int hasher_gc(lua_State *L) {
-  hasher *h = luaL_checkudata(L, 1, HASHER_MT);
-  if (h->ctx != NULL) EVP_MD_CTX_free(h->ctx);
-  h->ctx = NULL;
+  EVP_MD_CTX **h = luaL_checkudata(L, 1, HASHER_MT);
+  EVP_MD_CTX_free(*h);
+  *h = NULL;
   return 0;
 }
 
 /* core.hasher(alg) -> h; h:update(s) -> h; h:final() -> raw digest */
 static int l_hasher(lua_State *L) {
   const EVP_MD *md = md_of(L, 1);
-  hasher *h = lua_newuserdatauv(L, sizeof *h, 0);
-  h->ctx = NULL;
+  EVP_MD_CTX **h = lua_newuserdatauv(L, sizeof *h, 0);
+  *h = NULL;
   luaL_getmetatable(L, HASHER_MT);
   lua_setmetatable(L, -2);
-  h->ctx = EVP_MD_CTX_new();
-  if (h->ctx == NULL || EVP_DigestInit_ex(h->ctx, md, NULL) != 1)
+  *h = EVP_MD_CTX_new();
+  if (*h == NULL || EVP_DigestInit_ex(*h, md, NULL) != 1)
     return luaL_error(L, "hwcloud.core: cannot start a digest");
   return 1;
 }
 
 static int hasher_update(lua_State *L) {
-  hasher *h = check_hasher(L);
+  EVP_MD_CTX **h = check_hasher(L);
   size_t n;
   const char *p = luaL_checklstring(L, 2, &n);
-  if (EVP_DigestUpdate(h->ctx, p, n) != 1)
+  if (EVP_DigestUpdate(*h, p, n) != 1)
     return luaL_error(L, "hwcloud.core: digest update failed");
   lua_settop(L, 1);
   return 1;
 }
 
 static int hasher_final(lua_State *L) {
-  hasher *h = check_hasher(L);
+  EVP_MD_CTX **h = check_hasher(L);
   unsigned char d[EVP_MAX_MD_SIZE];
   unsigned int dn = 0;
-  int ok = EVP_DigestFinal_ex(h->ctx, d, &dn);
-  EVP_MD_CTX_free(h->ctx);
-  h->ctx = NULL;
+  int ok = EVP_DigestFinal_ex(*h, d, &dn);
+  EVP_MD_CTX_free(*h);
+  *h = NULL;
   if (ok != 1) return luaL_error(L, "hwcloud.core: digest failed");
   lua_pushlstring(L, (const char *)d, dn);
   return 1;
