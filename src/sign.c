@@ -180,12 +180,14 @@ static hwc_slice decoded(hwc_buf *scratch, const char *p, size_t n) {
   return d;
 }
 
-static int add_lower(hwc_buf *b, hwc_slice s) {
+/* s with each byte mapped (hwc_lower, hwc_upper) */
+static int add_mapped(hwc_buf *b, hwc_slice s,
+                      unsigned char (*map)(unsigned char)) {
   size_t i;
   char *o;
   if (hwc_buf_reserve(b, s.n) != 0) return -1;
   o = b->data + b->len; /* a local cursor: stores could alias b->len */
-  for (i = 0; i < s.n; i++) o[i] = (char)hwc_lower((unsigned char)s.p[i]);
+  for (i = 0; i < s.n; i++) o[i] = (char)map((unsigned char)s.p[i]);
   b->len += s.n;
   return 0;
 }
@@ -256,7 +258,7 @@ static int canonical_headers(hwc_signer *s, hwc_buf *b, size_t *signed_at) {
   size_t k;
   int rc = 0;
   for (k = 0; k < s->nhdrs; k++) {
-    rc |= add_lower(b, s->hdrs[k].name);
+    rc |= add_mapped(b, s->hdrs[k].name, hwc_lower);
     rc |= hwc_buf_addc(b, ':');
     rc |= hwc_buf_add(b, s->hdrs[k].value.p, s->hdrs[k].value.n);
     rc |= hwc_buf_addc(b, '\n');
@@ -265,18 +267,9 @@ static int canonical_headers(hwc_signer *s, hwc_buf *b, size_t *signed_at) {
   *signed_at = b->len;
   for (k = 0; k < s->nhdrs; k++) {
     if (k > 0) rc |= hwc_buf_addc(b, ';');
-    rc |= add_lower(b, s->hdrs[k].name);
+    rc |= add_mapped(b, s->hdrs[k].name, hwc_lower);
   }
   return rc;
-}
-
-static int add_method(hwc_buf *b, const hwc_sign_req *r) {
-  size_t k;
-  if (!r->upper_method) return hwc_buf_add(b, r->method.p, r->method.n);
-  if (hwc_buf_reserve(b, r->method.n) != 0) return -1;
-  for (k = 0; k < r->method.n; k++)
-    b->data[b->len++] = (char)hwc_upper((unsigned char)r->method.p[k]);
-  return 0;
 }
 
 /* METHOD \n URI \n query \n headers \n signed \n payload hash */
@@ -297,7 +290,8 @@ static int canonical_request(hwc_signer *s, const hwc_sign_req *r,
       return -1;
     hwc_hex(d, DIGEST_LEN, body_hex);
   }
-  rc |= add_method(b, r);
+  rc |= r->upper_method ? add_mapped(b, r->method, hwc_upper)
+                         : hwc_buf_add(b, r->method.p, r->method.n);
   rc |= hwc_buf_addc(b, '\n');
   rc |= canonical_uri(s, b, r->path);
   rc |= hwc_buf_addc(b, '\n');

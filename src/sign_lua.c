@@ -18,6 +18,7 @@
 #define SIGNER_MT "hwcloud.signer"
 #define DATE_LEN 16 /* YYYYMMDDTHHMMSSZ */
 #define TOKEN_HEADER "X-Security-Token"
+#define LIT(s) ((hwc_slice){(s), sizeof(s) - 1})
 
 /* one call: the request for sign.c and what only this side needs */
 typedef struct call {
@@ -127,6 +128,12 @@ static int name_is(hwc_slice name, const char *lower_lit) {
   return name.n == strlen(lower_lit) && hwc_ieq(name.p, lower_lit, name.n);
 }
 
+/* whether name is the caller's X-Security-Token, which the token replaces */
+static int replaced(const call *c, hwc_slice name) {
+  return c->token.p != NULL && name.n == sizeof(TOKEN_HEADER) - 1 &&
+         memcmp(name.p, TOKEN_HEADER, name.n) == 0;
+}
+
 #define NUMBERS 4 /* add_headers met a number value the call may sign */
 
 /* the caller's headers (3) checked and added to the signer in one pass:
@@ -153,9 +160,7 @@ static int add_headers(lua_State *L, hwc_signer *s, call *c) {
     if (bad_line(name.p, name.n, value.p, value.n))
       return bad_header(L, -2, "' has a bad name or value");
     lua_pop(L, 1);
-    if (c->token.p != NULL && name.n == sizeof(TOKEN_HEADER) - 1 &&
-        memcmp(name.p, TOKEN_HEADER, name.n) == 0)
-      continue;
+    if (replaced(c, name)) continue;
     value = trim(value.p, value.n);
     if (hwc_signer_add(s, name, value) != 0) return -1;
     if (name_is(name, "host")) c->has_host = 1;
@@ -233,13 +238,6 @@ static int read_call(lua_State *L, hwc_signer *s, call *c, int url_flags) {
   return 0;
 }
 
-static hwc_slice lit(const char *s) {
-  hwc_slice x;
-  x.p = s;
-  x.n = strlen(s);
-  return x;
-}
-
 /* UTC now as YYYYMMDDTHHMMSSZ */
 static int utc_now(char out[DATE_LEN + 1]) {
   struct tm tm;
@@ -253,15 +251,15 @@ static int utc_now(char out[DATE_LEN + 1]) {
 ** (-1 when out of memory, -2 when the clock cannot be read) */
 static int add_own_headers(hwc_signer *s, call *c) {
   if (c->token.p != NULL &&
-      hwc_signer_add(s, lit(TOKEN_HEADER), trim(c->token.p, c->token.n)) != 0)
+      hwc_signer_add(s, LIT(TOKEN_HEADER), trim(c->token.p, c->token.n)) != 0)
     return -1;
-  if (!c->has_host && hwc_signer_add(s, lit("host"), c->url.hostport) != 0)
+  if (!c->has_host && hwc_signer_add(s, LIT("host"), c->url.hostport) != 0)
     return -1;
   if (c->req.date.p == NULL) {
     if (utc_now(c->date_buf) != 0) return -2;
     c->req.date.p = c->date_buf;
     c->req.date.n = DATE_LEN;
-    if (hwc_signer_add(s, lit("x-sdk-date"), c->req.date) != 0) return -1;
+    if (hwc_signer_add(s, LIT("x-sdk-date"), c->req.date) != 0) return -1;
   }
   return 0;
 }
@@ -270,21 +268,21 @@ static int add_own_headers(hwc_signer *s, call *c) {
 
 /* one "Name: value" line as entry *n + 1 of the list at out (short lines,
 ** most of them, are put together on the C stack) */
-static void add_line(lua_State *L, int out, int *n, const char *name,
-                     size_t nl, const char *v, size_t vl) {
+static void add_line(lua_State *L, int out, int *n, hwc_slice name,
+                     hwc_slice v) {
   char tmp[256];
-  if (nl + vl + 2 <= sizeof tmp) {
-    memcpy(tmp, name, nl);
-    tmp[nl] = ':';
-    tmp[nl + 1] = ' ';
-    memcpy(tmp + nl + 2, v, vl);
-    lua_pushlstring(L, tmp, nl + 2 + vl);
+  if (name.n + v.n + 2 <= sizeof tmp) {
+    memcpy(tmp, name.p, name.n);
+    tmp[name.n] = ':';
+    tmp[name.n + 1] = ' ';
+    memcpy(tmp + name.n + 2, v.p, v.n);
+    lua_pushlstring(L, tmp, name.n + 2 + v.n);
   } else {
     luaL_Buffer b;
     luaL_buffinit(L, &b);
-    luaL_addlstring(&b, name, nl);
+    luaL_addlstring(&b, name.p, name.n);
     luaL_addlstring(&b, ": ", 2);
-    luaL_addlstring(&b, v, vl);
+    luaL_addlstring(&b, v.p, v.n);
     luaL_pushresult(&b);
   }
   lua_rawseti(L, out, ++*n);
@@ -298,8 +296,7 @@ static void add_line(lua_State *L, int out, int *n, const char *name,
 static void push_lines(lua_State *L, const call *c, int prefix, int nh) {
   int auth = lua_gettop(L), out, n = 0, i;
   int np = prefix != 0 ? (int)lua_rawlen(L, prefix) : 0;
-  size_t kn, vn;
-  const char *v;
+  hwc_slice k, v;
   lua_createtable(L, np + nh, 0);
   out = lua_gettop(L);
   for (i = 1; i <= np; i++) {
@@ -309,23 +306,18 @@ static void push_lines(lua_State *L, const call *c, int prefix, int nh) {
   if (!lua_isnil(L, 3)) {
     lua_pushnil(L);
     while (lua_next(L, 3) != 0) {
-      const char *k = lua_tolstring(L, -2, &kn);
-      v = lua_tolstring(L, -1, &vn);
-      if (c->token.p == NULL || kn != sizeof(TOKEN_HEADER) - 1 ||
-          memcmp(k, TOKEN_HEADER, kn) != 0)
-        add_line(L, out, &n, k, kn, v, vn);
+      k.p = lua_tolstring(L, -2, &k.n);
+      v.p = lua_tolstring(L, -1, &v.n);
+      if (!replaced(c, k)) add_line(L, out, &n, k, v);
       lua_pop(L, 1);
     }
   }
-  if (!c->has_host)
-    add_line(L, out, &n, "Host", 4, c->url.hostport.p, c->url.hostport.n);
+  if (!c->has_host) add_line(L, out, &n, LIT("Host"), c->url.hostport);
   if (c->req.date.p == c->date_buf)
-    add_line(L, out, &n, "X-Sdk-Date", 10, c->req.date.p, c->req.date.n);
-  if (c->token.p != NULL)
-    add_line(L, out, &n, TOKEN_HEADER, sizeof(TOKEN_HEADER) - 1, c->token.p,
-             c->token.n);
-  v = lua_tolstring(L, auth, &vn);
-  add_line(L, out, &n, "Authorization", 13, v, vn);
+    add_line(L, out, &n, LIT("X-Sdk-Date"), c->req.date);
+  if (c->token.p != NULL) add_line(L, out, &n, LIT(TOKEN_HEADER), c->token);
+  v.p = lua_tolstring(L, auth, &v.n);
+  add_line(L, out, &n, LIT("Authorization"), v);
 }
 
 /* core.sign(method, url, headers, body, ak, sk[, security_token[, prefix
