@@ -15,11 +15,8 @@
 
 static const EVP_MD *md_of(lua_State *L, int idx) {
   static const char *const names[] = {"md5", "sha1", "sha256", NULL};
-  switch (luaL_checkoption(L, idx, NULL, names)) {
-    case 0: return EVP_md5();
-    case 1: return EVP_sha1();
-    default: return EVP_sha256();
-  }
+  static const EVP_MD *(*const mds[])(void) = {EVP_md5, EVP_sha1, EVP_sha256};
+  return mds[luaL_checkoption(L, idx, NULL, names)]();
 }
 
 /* core.digest(alg, data) -> raw digest */

@@ -92,15 +92,11 @@ int hwc_signer_add(hwc_signer *s, hwc_slice name, hwc_slice value) {
   return 0;
 }
 
-static void trim_scratch(hwc_buf *b) {
-  if (b->cap > SCRATCH_KEEP) hwc_buf_free(b);
-}
-
 /* ends a call: forgets the headers, releases outsized scratch buffers */
 void hwc_signer_done(hwc_signer *s) {
   s->nhdrs = 0;
-  trim_scratch(&s->canon);
-  trim_scratch(&s->scratch);
+  if (s->canon.cap > SCRATCH_KEEP) hwc_buf_free(&s->canon);
+  if (s->scratch.cap > SCRATCH_KEEP) hwc_buf_free(&s->scratch);
 }
 
 /* ---- digests -------------------------------------------------------- */
@@ -277,18 +273,16 @@ static int canonical_request(hwc_signer *s, const hwc_sign_req *r,
                              size_t *signed_at, size_t *signed_len) {
   hwc_buf *b = &s->canon;
   char body_hex[HEX_LEN];
-  const char *payload = body_hex;
-  size_t payload_n = HEX_LEN;
+  hwc_slice payload = r->content_hash; /* given, else the body's digest */
   unsigned char d[DIGEST_LEN];
   int rc = 0;
   hwc_buf_reset(b);
-  if (r->content_hash.p != NULL) {
-    payload = r->content_hash.p;
-    payload_n = r->content_hash.n;
-  } else {
-    if (digest2(s, s->md[r->alg == HWC_ALG_SM3], r->body.p, r->body.n, "", 0, d))
+  if (payload.p == NULL) {
+    if (digest2(s, s->md[r->alg == HWC_ALG_SM3], r->body.p, r->body.n, "",
+                0, d) != 0)
       return -1;
     hwc_hex(d, DIGEST_LEN, body_hex);
+    payload = (hwc_slice){body_hex, HEX_LEN};
   }
   rc |= r->upper_method ? add_mapped(b, r->method, hwc_upper)
                          : hwc_buf_add(b, r->method.p, r->method.n);
@@ -300,7 +294,7 @@ static int canonical_request(hwc_signer *s, const hwc_sign_req *r,
   rc |= canonical_headers(s, b, signed_at);
   *signed_len = b->len - *signed_at;
   rc |= hwc_buf_addc(b, '\n');
-  rc |= hwc_buf_add(b, payload, payload_n);
+  rc |= hwc_buf_add(b, payload.p, payload.n);
   return rc;
 }
 
@@ -313,10 +307,8 @@ static int derive_key(hwc_signer *s, const hwc_sign_req *r, char *info,
                       size_t n, char key[HEX_LEN]) {
   const EVP_MD *md = s->md[HWC_ALG_SHA256];
   unsigned char prk[DIGEST_LEN], okm[DIGEST_LEN];
-  hwc_slice k;
+  hwc_slice k = {(const char *)prk, DIGEST_LEN};
   int rc;
-  k.p = (const char *)prk;
-  k.n = DIGEST_LEN;
   info[n] = 1;
   rc = hmac(s, md, r->ak, r->sk.p, r->sk.n, prk);
   if (rc == 0) rc = hmac(s, md, k, info, n + 1, okm);
@@ -347,8 +339,7 @@ static int authorization(hwc_signer *s, const hwc_sign_req *r,
     memcpy(scope + day + 1, r->scope.p, r->scope.n);
     sn = day + 1 + r->scope.n;
     if (derive_key(s, r, scope, sn, dkey) != 0) return -1;
-    key.p = dkey;
-    key.n = HEX_LEN;
+    key = (hwc_slice){dkey, HEX_LEN};
   }
   hwc_buf_reset(a); /* the string to sign, then the Authorization value */
   rc |= hwc_buf_adds(a, hwc_alg_names[r->alg]);
@@ -392,7 +383,6 @@ int hwc_sign(hwc_signer *s, const hwc_sign_req *r, hwc_slice *auth) {
   if (canonical_request(s, r, &signed_at, &signed_len) != 0 ||
       authorization(s, r, signed_at, signed_len) != 0)
     return -1;
-  auth->p = s->scratch.data;
-  auth->n = s->scratch.len;
+  *auth = (hwc_slice){s->scratch.data, s->scratch.len};
   return 0;
 }

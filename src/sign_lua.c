@@ -105,7 +105,8 @@ static int algorithm_of(lua_State *L) {
   if (lua_isnil(L, 10)) return HWC_ALG_SHA256;
   a = lua_type(L, 10) == LUA_TSTRING ? lua_tolstring(L, 10, &n) : "";
   for (alg = 0; alg < 3; alg++)
-    if (n == strlen(hwc_alg_names[alg]) && memcmp(a, hwc_alg_names[alg], n) == 0)
+    if (n == strlen(hwc_alg_names[alg]) &&
+        memcmp(a, hwc_alg_names[alg], n) == 0)
       break;
   return alg;
 }
@@ -116,12 +117,9 @@ static int is_space(unsigned char ch) {
 }
 
 static hwc_slice trim(const char *p, size_t n) {
-  hwc_slice s;
   while (n > 0 && is_space((unsigned char)p[0])) p++, n--;
   while (n > 0 && is_space((unsigned char)p[n - 1])) n--;
-  s.p = p;
-  s.n = n;
-  return s;
+  return (hwc_slice){p, n};
 }
 
 static int name_is(hwc_slice name, const char *lower_lit) {
@@ -367,7 +365,8 @@ static int l_sign(lua_State *L) {
     push_lines(L, &c, lua_isnil(L, 8) ? 0 : 8, nh);
     return 1;
   }
-  if (c.req.date.p == c.date_buf) lua_pushlstring(L, c.req.date.p, c.req.date.n);
+  if (c.req.date.p == c.date_buf)
+    lua_pushlstring(L, c.req.date.p, c.req.date.n);
   else lua_pushnil(L);
   if (!c.has_host) lua_pushlstring(L, c.url.hostport.p, c.url.hostport.n);
   else lua_pushnil(L);
