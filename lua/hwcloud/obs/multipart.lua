@@ -284,21 +284,10 @@ end
 
 ------------------------------------------------------------ download_file
 
--- the MD5 (hex) of a file, read 64 KB at a time; nil when it cannot be read
+-- the MD5 (hex) of a file, hashed in the core through a fixed buffer
 local function file_md5(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local h = core.hasher("md5")
-  repeat
-    local piece, err = f:read(65536)
-    if err then
-      f:close()
-      return nil
-    end
-    if piece then h:update(piece) end
-  until not piece
-  f:close()
-  return (h:final():gsub(".", function(c) return string.format("%02x", c:byte()) end))
+  local d = core.file_digest("md5", path)
+  return d and (d:gsub(".", function(c) return string.format("%02x", c:byte()) end)) or nil
 end
 
 -- one range of the object into its place in `tmp`
