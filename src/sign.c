@@ -4,8 +4,6 @@
 ** SDK-HMAC-SHA256 and SDK-HMAC-SM3 differ in the digest only; the derived
 ** V11-HMAC-SHA256 adds a scope to the string to sign and signs with a key
 ** derived (HKDF-SHA256) from the AK, SK and that scope.
-** No Lua here: sign_lua.c reads the arguments into a request and the
-** headers into the signer, and pushes the result.
 **
 ** The digests are fetched and the context allocated once, then kept from
 ** call to call (OpenSSL 3's one-shot calls fetch and allocate each time);
@@ -32,7 +30,6 @@ typedef struct hwc_param { /* a query parameter, percent-decoded */
   hwc_slice key;
   hwc_slice value;
 } hwc_param;
-
 
 /* ---- the signer's state --------------------------------------------- */
 

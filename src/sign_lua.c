@@ -34,14 +34,6 @@ static int signer_gc(lua_State *L) {
   return 0;
 }
 
-static hwc_signer *signer_of(lua_State *L) {
-  hwc_signer *s = (hwc_signer *)lua_touserdata(L, lua_upvalueindex(1));
-  /* a finalizer run at lua_close may call us after our own __gc */
-  if (s == NULL || s->ctx == NULL)
-    luaL_error(L, "hwcloud.core: signer state is closed");
-  return s;
-}
-
 /* ---- checking the arguments ----------------------------------------- */
 
 static int input_error(lua_State *L, const char *field, const char *msg) {
@@ -53,12 +45,11 @@ static int input_error(lua_State *L, const char *field, const char *msg) {
 
 /* the message names a bad header: "header 'name" then what is wrong (the
 ** name may hold any byte, so it is concatenated, not formatted) */
-static int bad_header(lua_State *L, int key, const char *what) {
-  key = lua_absindex(L, key);
+static int bad_header(lua_State *L, hwc_slice name, const char *what) {
   lua_pushnil(L);
   lua_pushliteral(L, "headers");
   lua_pushliteral(L, "header '");
-  lua_pushvalue(L, key);
+  lua_pushlstring(L, name.p, name.n);
   lua_pushstring(L, what);
   lua_concat(L, 3);
   return 3;
@@ -150,13 +141,13 @@ static int add_headers(lua_State *L, hwc_signer *s, call *c) {
     if (lua_type(L, -2) != LUA_TSTRING)
       return input_error(L, "headers", "names must be strings");
     if (vt == LUA_TNUMBER && numbers_ok) return NUMBERS;
-    if (vt != LUA_TSTRING)
-      return bad_header(L, -2, numbers_ok ? "' must be a string or a number"
-                                          : "' must be a string");
     name.p = lua_tolstring(L, -2, &name.n);
+    if (vt != LUA_TSTRING)
+      return bad_header(L, name, numbers_ok ? "' must be a string or a number"
+                                            : "' must be a string");
     value.p = lua_tolstring(L, -1, &value.n);
     if (bad_line(name.p, name.n, value.p, value.n))
-      return bad_header(L, -2, "' has a bad name or value");
+      return bad_header(L, name, "' has a bad name or value");
     lua_pop(L, 1);
     if (replaced(c, name)) continue;
     value = trim(value.p, value.n);
@@ -329,11 +320,14 @@ static void push_lines(lua_State *L, const call *c, int prefix, int nh) {
 ** headers, the values of Authorization and of the X-Sdk-Date and Host added
 ** here (nil when given) instead of the list. */
 static int l_sign(lua_State *L) {
-  hwc_signer *s = signer_of(L);
+  hwc_signer *s = (hwc_signer *)lua_touserdata(L, lua_upvalueindex(1));
   int checked = lua_toboolean(L, 9);
   call c;
   hwc_slice auth;
   int rc, nh;
+  /* a finalizer run at lua_close may call us after our own __gc */
+  if (s->ctx == NULL)
+    return luaL_error(L, "hwcloud.core: signer state is closed");
   lua_settop(L, 11);
   if (!lua_isnil(L, 8)) luaL_checktype(L, 8, LUA_TTABLE);
   memset(&c, 0, sizeof c);
