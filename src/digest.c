@@ -55,26 +55,19 @@ static int l_hmac(lua_State *L) {
 ** through a fixed buffer, so hashing a large download makes no garbage */
 static int l_file_digest(lua_State *L) {
   const EVP_MD *md = md_of(L, 1);
-  const char *path = luaL_checkstring(L, 2);
+  FILE *f = fopen(luaL_checkstring(L, 2), "rb");
+  int err = f == NULL ? errno : 0, ok;
+  EVP_MD_CTX *ctx = f != NULL ? EVP_MD_CTX_new() : NULL;
   unsigned char d[EVP_MAX_MD_SIZE], buf[65536];
   unsigned int dn = 0;
   size_t n;
-  int ok, err = 0;
-  EVP_MD_CTX *ctx;
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) {
-    lua_pushnil(L);
-    lua_pushstring(L, strerror(errno));
-    return 2;
-  }
-  ctx = EVP_MD_CTX_new();
   ok = ctx != NULL && EVP_DigestInit_ex(ctx, md, NULL) == 1;
   while (ok && (n = fread(buf, 1, sizeof buf, f)) > 0)
     ok = EVP_DigestUpdate(ctx, buf, n) == 1;
-  if (ferror(f)) err = errno ? errno : EIO;
+  if (f != NULL && ferror(f)) err = errno ? errno : EIO;
   ok = ok && err == 0 && EVP_DigestFinal_ex(ctx, d, &dn) == 1;
   EVP_MD_CTX_free(ctx);
-  fclose(f);
+  if (f != NULL) fclose(f);
   if (!ok) {
     lua_pushnil(L);
     lua_pushstring(L, err ? strerror(err) : "digest failed");

@@ -62,16 +62,13 @@ void hwc_signer_free(hwc_signer *s) {
   memset(s, 0, sizeof *s);
 }
 
-/* makes room for need elements of an array; -1 when out of memory (the
-** old block is then untouched) */
+/* makes room for need elements of an array, twice that (16 at first);
+** -1 when out of memory (the old block is then untouched) */
 static int grow(void **arr, size_t *cap, size_t need, size_t elem) {
-  size_t ncap = *cap ? *cap : 16;
+  size_t ncap = need < 8 ? 16 : need * 2;
   void *p;
   if (need <= *cap) return 0;
-  while (ncap < need) {
-    if (ncap > ((size_t)-1) / 2 / elem) return -1;
-    ncap *= 2;
-  }
+  if (need > ((size_t)-1) / 2 / elem) return -1;
   p = realloc(*arr, ncap * elem);
   if (p == NULL) return -1;
   *arr = p;

@@ -246,8 +246,7 @@ static int add_own_headers(hwc_signer *s, call *c) {
     return -1;
   if (c->req.date.p == NULL) {
     if (utc_now(c->date_buf) != 0) return -2;
-    c->req.date.p = c->date_buf;
-    c->req.date.n = DATE_LEN;
+    c->req.date = (hwc_slice){c->date_buf, DATE_LEN};
     if (hwc_signer_add(s, LIT("x-sdk-date"), c->req.date) != 0) return -1;
   }
   return 0;
