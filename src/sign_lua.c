@@ -6,9 +6,9 @@
 ** Ownership: the signer lives in one userdata shared by the functions as
 ** an upvalue, so a Lua error raised at any point leaks nothing. Spans
 ** point into the Lua argument strings, which stay on the stack for the
-** whole call. Between collecting the headers and pushing the results no
-** Lua allocation happens, so no finalizer can re-enter the signer while
-** its buffers are in use.
+** whole call. From the headers' pass to pushing the results no Lua
+** allocation happens (but for an error's message, which ends the call), so
+** no finalizer can re-enter the signer while its buffers are in use.
 */
 #include <string.h>
 #include <time.h>
@@ -227,17 +227,8 @@ static int read_call(lua_State *L, hwc_signer *s, call *c, int url_flags) {
   return 0;
 }
 
-/* UTC now as YYYYMMDDTHHMMSSZ */
-static int utc_now(char out[DATE_LEN + 1]) {
-  struct tm tm;
-  time_t t = time(NULL);
-  if (t == (time_t)-1 || gmtime_r(&t, &tm) == NULL) return -1;
-  return strftime(out, DATE_LEN + 1, "%Y%m%dT%H%M%SZ", &tm) == DATE_LEN ? 0
-                                                                         : -1;
-}
-
-/* Host, X-Sdk-Date and X-Security-Token when the caller did not give them
-** (-1 when out of memory, -2 when the clock cannot be read) */
+/* Host, X-Sdk-Date (UTC now) and X-Security-Token when the caller did not
+** give them (-1 when out of memory, -2 when the clock cannot be read) */
 static int add_own_headers(hwc_signer *s, call *c) {
   if (c->token.p != NULL &&
       hwc_signer_add(s, LIT(TOKEN_HEADER), trim(c->token.p, c->token.n)) != 0)
@@ -245,7 +236,12 @@ static int add_own_headers(hwc_signer *s, call *c) {
   if (!c->has_host && hwc_signer_add(s, LIT("host"), c->url.hostport) != 0)
     return -1;
   if (c->req.date.p == NULL) {
-    if (utc_now(c->date_buf) != 0) return -2;
+    struct tm tm;
+    time_t t = time(NULL);
+    if (t == (time_t)-1 || gmtime_r(&t, &tm) == NULL ||
+        strftime(c->date_buf, sizeof c->date_buf, "%Y%m%dT%H%M%SZ", &tm) !=
+            DATE_LEN)
+      return -2;
     c->req.date = (hwc_slice){c->date_buf, DATE_LEN};
     if (hwc_signer_add(s, LIT("x-sdk-date"), c->req.date) != 0) return -1;
   }
@@ -310,14 +306,13 @@ static void push_lines(lua_State *L, const call *c, int prefix, int nh) {
 
 /* core.sign(method, url, headers, body, ak, sk[, security_token[, prefix
 ** [, checked[, algorithm[, scope]]]]]) -> list | nil, field, message: the
-** one entry point. The
-** list is prefix's entries (the lines every request starts with), then the
-** signed headers as "Name: value" lines: what a transport sends. checked
-** is hwcloud.sign's form: the method upper-cased, number header values
-** signed as tostring gives them, spaces and control characters in the URL
-** refused; it gives, for the map hwcloud.sign makes of the caller's
-** headers, the values of Authorization and of the X-Sdk-Date and Host added
-** here (nil when given) instead of the list. */
+** one entry point. The list is prefix's entries (the lines every request
+** starts with), then the signed headers as "Name: value" lines: what a
+** transport sends. checked is hwcloud.sign's form: the method upper-cased,
+** number header values signed as tostring gives them, spaces and control
+** characters in the URL refused; it gives, for the map hwcloud.sign makes
+** of the caller's headers, the values of Authorization and of the
+** X-Sdk-Date and Host added here (nil when given) instead of the list. */
 static int l_sign(lua_State *L) {
   hwc_signer *s = (hwc_signer *)lua_touserdata(L, lua_upvalueindex(1));
   int checked = lua_toboolean(L, 9);
@@ -332,8 +327,6 @@ static int l_sign(lua_State *L) {
   memset(&c, 0, sizeof c);
   c.req.upper_method = checked;
   s->nhdrs = 0; /* a call cut short by an error left nothing to reuse */
-  /* from the headers' pass to the pushes below no Lua allocation happens
-  ** but for an error's message, which ends the call */
   rc = read_call(L, s, &c, checked ? 0 : HWC_URL_LAX);
   if (rc > 0) return rc;
   if (rc == 0) rc = add_own_headers(s, &c);
