@@ -181,19 +181,20 @@ const char *hwc_url_parse(const char *s, size_t n, int flags, hwc_url *u);
 ** and reads the Lua arguments into it. Its state is reused from call to
 ** call. OpenSSL's own struct tags, so this header need not include it.
 */
-typedef struct hwc_header {
-  hwc_slice name;  /* as given; lower-cased on output */
-  hwc_slice value; /* trimmed */
-} hwc_header;
+/* a header (name as given, value trimmed) or a query parameter (both
+** percent-decoded) */
+typedef struct hwc_pair {
+  hwc_slice name, value;
+} hwc_pair;
 
 typedef struct hwc_signer {
   struct evp_md_st *md[2]; /* by HWC_ALG_*; SM3's NULL where OpenSSL lacks it */
   struct evp_md_ctx_st *ctx;
   hwc_buf canon;   /* the canonical request */
   hwc_buf scratch; /* decoded path and query, then Authorization */
-  hwc_header *hdrs; /* the headers to sign, hwc_signer_add appends */
+  hwc_pair *hdrs; /* the headers to sign, hwc_signer_add appends */
   size_t nhdrs, hdr_cap;
-  struct hwc_param *params; /* the query's, sorted */
+  hwc_pair *params; /* the query's, sorted */
   size_t param_cap;
 } hwc_signer;
 

@@ -26,11 +26,6 @@ const char *const hwc_alg_names[] = {"SDK-HMAC-SHA256", "SDK-HMAC-SM3",
 ** URL does not pin memory for the life of the signer */
 #define SCRATCH_KEEP (64 * 1024)
 
-typedef struct hwc_param { /* a query parameter, percent-decoded */
-  hwc_slice key;
-  hwc_slice value;
-} hwc_param;
-
 /* ---- the signer's state --------------------------------------------- */
 
 /* 0, or -1 when OpenSSL could not be set up */
@@ -78,7 +73,7 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem) {
 
 /* appends a header to sign (-1 when out of memory) */
 int hwc_signer_add(hwc_signer *s, hwc_slice name, hwc_slice value) {
-  hwc_header *h;
+  hwc_pair *h;
   if (grow((void **)&s->hdrs, &s->hdr_cap, s->nhdrs + 1, sizeof *h)) return -1;
   h = &s->hdrs[s->nhdrs++];
   h->name = name;
@@ -138,26 +133,22 @@ static int cmp_bytes(hwc_slice a, hwc_slice b) {
   return c != 0 ? c : (a.n > b.n) - (a.n < b.n);
 }
 
-/* bytewise order of the lower-cased strings */
-static int cmp_lower(hwc_slice a, hwc_slice b) {
-  size_t i, n = a.n < b.n ? a.n : b.n;
-  for (i = 0; i < n; i++) {
-    unsigned char x = hwc_lower((unsigned char)a.p[i]);
-    unsigned char y = hwc_lower((unsigned char)b.p[i]);
-    if (x != y) return x < y ? -1 : 1;
-  }
-  return (a.n > b.n) - (a.n < b.n);
-}
-
 static int cmp_param(const void *a, const void *b) {
-  const hwc_param *x = (const hwc_param *)a, *y = (const hwc_param *)b;
-  int c = cmp_bytes(x->key, y->key);
+  const hwc_pair *x = (const hwc_pair *)a, *y = (const hwc_pair *)b;
+  int c = cmp_bytes(x->name, y->name);
   return c != 0 ? c : cmp_bytes(x->value, y->value);
 }
 
+/* headers by the bytewise order of their lower-cased names */
 static int cmp_header(const void *a, const void *b) {
-  return cmp_lower(((const hwc_header *)a)->name,
-                   ((const hwc_header *)b)->name);
+  hwc_slice x = ((const hwc_pair *)a)->name, y = ((const hwc_pair *)b)->name;
+  size_t i, n = x.n < y.n ? x.n : y.n;
+  for (i = 0; i < n; i++) {
+    unsigned char l = hwc_lower((unsigned char)x.p[i]);
+    unsigned char r = hwc_lower((unsigned char)y.p[i]);
+    if (l != r) return l < r ? -1 : 1;
+  }
+  return (x.n > y.n) - (x.n < y.n);
 }
 
 /* a key or value of the query, decoded into the scratch buffer (reserved
@@ -218,7 +209,7 @@ static int canonical_query(hwc_signer *s, hwc_buf *b, hwc_slice q) {
   if (hwc_buf_reserve(&s->scratch, q.n) != 0) return -1;
   while (i <= q.n) {
     size_t start = i, eq;
-    hwc_param *pr;
+    hwc_pair *pr;
     while (i < q.n && q.p[i] != '&') i++;
     if (i > start) {
       if (grow((void **)&s->params, &s->param_cap, count + 1, sizeof *pr))
@@ -226,16 +217,16 @@ static int canonical_query(hwc_signer *s, hwc_buf *b, hwc_slice q) {
       pr = &s->params[count++];
       for (eq = start; eq < i && q.p[eq] != '='; eq++) {
       }
-      pr->key = decoded(&s->scratch, q.p + start, eq - start);
+      pr->name = decoded(&s->scratch, q.p + start, eq - start);
       pr->value = decoded(&s->scratch, q.p + eq + (eq < i), i - eq - (eq < i));
     }
     i++;
   }
   qsort(s->params, count, sizeof *s->params, cmp_param);
   for (k = 0; k < count; k++) {
-    const hwc_param *pr = &s->params[k];
+    const hwc_pair *pr = &s->params[k];
     if (k > 0) rc |= hwc_buf_addc(b, '&');
-    rc |= hwc_buf_add_urlenc(b, pr->key.p, pr->key.n);
+    rc |= hwc_buf_add_urlenc(b, pr->name.p, pr->name.n);
     rc |= hwc_buf_addc(b, '=');
     rc |= hwc_buf_add_urlenc(b, pr->value.p, pr->value.n);
   }

@@ -333,12 +333,9 @@ static int l_sign(lua_State *L) {
   if (rc == 0) rc = hwc_sign(s, &c.req, &auth);
   if (rc == HWC_SIGN_TWICE) {
     hwc_signer_done(s);
-    lua_pushnil(L);
-    lua_pushliteral(L, "headers");
     /* the name is a Lua string or a literal: NUL-terminated */
-    lua_pushfstring(L, "header '%s' given twice (names are case-insensitive)",
-                    auth.p);
-    return 3;
+    return input_error(L, "headers", lua_pushfstring(L, "header '%s' given "
+                       "twice (names are case-insensitive)", auth.p));
   }
   if (rc == 0) lua_pushlstring(L, auth.p, auth.n);
   nh = (int)s->nhdrs + 1;
