@@ -25,8 +25,6 @@
 */
 #if LUA_VERSION_NUM < 502
 #define lua_rawlen(L, i) lua_objlen((L), (i))
-#define lua_absindex(L, i) \
-  (((i) > 0 || (i) <= LUA_REGISTRYINDEX) ? (i) : lua_gettop(L) + (i) + 1)
 #define lua_newuserdatauv(L, sz, nuv) lua_newuserdata((L), (sz))
 #define luaL_setfuncs(L, l, nup) hwc_compat_setfuncs((L), (l), (nup))
 void hwc_compat_setfuncs(lua_State *L, const luaL_Reg *l, int nup);
