@@ -624,8 +624,8 @@ static int prepare(lua_State *L, hwc_transport *t, hwc_req *r,
 
   if (is_head) {
     SETOPT(CURLOPT_NOBODY, 1L);
-  } else if (r->up.f != NULL || r->up.pieces != NULL) {
-    /* the body streams from the file, read as libcurl sends */
+  } else if (r->up.pieces != NULL) {
+    /* the body streams from its pieces, read as libcurl sends */
     SETOPT(CURLOPT_UPLOAD, 1L);
     SETOPT(CURLOPT_READFUNCTION, hwc_stream_read);
     SETOPT(CURLOPT_READDATA, (void *)&r->up);
@@ -664,8 +664,7 @@ static int prepare(lua_State *L, hwc_transport *t, hwc_req *r,
   /* a file transfer moves in large pieces: fewer callbacks and writes */
   if (r->down.f != NULL) SETOPT(CURLOPT_BUFFERSIZE, STREAM_BUFFER);
 #if LIBCURL_VERSION_NUM >= 0x073E00
-  if (r->up.f != NULL || r->up.pieces != NULL)
-    SETOPT(CURLOPT_UPLOAD_BUFFERSIZE, STREAM_BUFFER);
+  if (r->up.pieces != NULL) SETOPT(CURLOPT_UPLOAD_BUFFERSIZE, STREAM_BUFFER);
 #endif
 #if LIBCURL_VERSION_NUM >= 0x075000
   SETOPT(CURLOPT_PREREQFUNCTION, on_prereq);
@@ -677,45 +676,28 @@ static int prepare(lua_State *L, hwc_transport *t, hwc_req *r,
   return 0;
 }
 
-/* opts.upload_file (with upload_offset, upload_length) and
-** opts.download_file (with download_offset): the files are opened now, so one that cannot be is
-** nil, message before anything is sent. opts.file_md5: the file's bytes are hashed (the
-** completion's file_md5), for a caller that compares them with an ETag. Returns 0, or 2 pushed. */
+/* opts.upload_pieces (strings and {path, offset, length} spans of files)
+** and opts.download_file (with download_offset): the files are looked at
+** or opened now, so one that cannot be is nil, message before anything is
+** sent. opts.file_md5: the bytes sent or received are hashed (the
+** completion's file_md5), for a caller that compares them with an ETag.
+** Returns 0, or 2 pushed. */
 static int open_streams(lua_State *L, hwc_req *r, int opts) {
-  const char *why = NULL, *path = NULL, *what = NULL;
+  const char *why = NULL, *path = NULL, *what = "cannot read ";
   int md5;
   hwc_getfield(L, opts, "file_md5");
   md5 = lua_toboolean(L, -1);
-  lua_pop(L, 1);
-  if (hwc_getfield(L, opts, "upload_file") == LUA_TSTRING) {
-    lua_Number off = 0, len = -1;
+  if (hwc_getfield(L, opts, "upload_pieces") == LUA_TTABLE)
+    why = hwc_stream_open_read(L, lua_gettop(L), &r->up, md5, &path);
+  if (why == NULL && hwc_getfield(L, opts, "download_file") == LUA_TSTRING) {
+    lua_Number off = -1;
     path = lua_tostring(L, -1);
-    if (hwc_getfield(L, opts, "upload_offset") == LUA_TNUMBER) off = lua_tonumber(L, -1);
-    if (hwc_getfield(L, opts, "upload_length") == LUA_TNUMBER) len = lua_tonumber(L, -1);
-    lua_pop(L, 2);
-    what = "cannot read ";
-    why = hwc_stream_open_read(&r->up, path, (int64_t)off, (int64_t)len, md5);
-  } else {
-    /* a body in pieces (a multipart form): strings and spans of files */
-    lua_pop(L, 1);
-    if (hwc_getfield(L, opts, "upload_pieces") == LUA_TTABLE) {
-      what = "cannot read ";
-      why = hwc_pieces_open(L, lua_gettop(L), &r->up, &path);
-    }
+    if (hwc_getfield(L, opts, "download_offset") == LUA_TNUMBER) off = lua_tonumber(L, -1);
+    what = "cannot write ";
+    why = hwc_stream_open_write(&r->down, path, (int64_t)off, md5);
   }
   if (why == NULL) {
-    lua_pop(L, 1);
-    if (hwc_getfield(L, opts, "download_file") == LUA_TSTRING) {
-      lua_Number off = -1;
-      path = lua_tostring(L, -1);
-      if (hwc_getfield(L, opts, "download_offset") == LUA_TNUMBER) off = lua_tonumber(L, -1);
-      lua_pop(L, 1);
-      what = "cannot write ";
-      why = hwc_stream_open_write(&r->down, path, (int64_t)off, md5);
-    }
-  }
-  if (why == NULL) {
-    lua_pop(L, 1);
+    lua_settop(L, opts);
     return 0;
   }
   lua_pushnil(L);

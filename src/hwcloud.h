@@ -235,11 +235,12 @@ void hwc_head_join(lua_State *L, int t, int lists);
 ** of the stack. Called once from luaopen_hwcloud_core.
 */
 /*
-** File streams of one transfer (stream.c): an upload read from a span of
-** a file, a download written to one, so neither passes through memory
-** whole. open_* return NULL or a message (strerror's); read and write
-** have libcurl's callback shapes (ud: the stream). close returns 0, or -1
-** when the file could not be flushed. A stream with f == NULL is unused.
+** File streams of one transfer (stream.c): an upload's body in pieces (a
+** file or a span of one, a multipart form), a download written to a file,
+** so neither passes through memory whole. open_* return NULL or a message
+** (strerror's); after a failure hwc_stream_close still frees what was
+** opened. read and write have libcurl's callback shapes (ud: the stream);
+** close returns 0, or -1 when the file could not be flushed.
 */
 /* a piece of a body sent in pieces: bytes, or a span of a file */
 typedef struct hwc_piece {
@@ -250,33 +251,25 @@ typedef struct hwc_piece {
 } hwc_piece;
 
 typedef struct hwc_stream {
-  FILE *f;
+  FILE *f;      /* download: the file; upload: the piece's file being read */
   int64_t left; /* upload: bytes still to send */
   int64_t done; /* bytes moved so far */
   int err;      /* errno of the first failed read or write, else 0 */
   struct evp_md_ctx_st *md5; /* MD5 of the bytes moved, when asked for */
   unsigned char digest[16];  /* set by close when md5 was running */
   int has_digest;
-  hwc_piece *pieces; /* upload: a body in pieces (owned), else NULL */
+  hwc_piece *pieces; /* upload: the body's pieces (owned), else NULL */
   size_t npieces;
   size_t at;         /* the piece being read */
   int64_t pos;       /* bytes of it read so far */
 } hwc_stream;
-/* md5: take the MD5 of the bytes moved (digest, set by close); a body in
-** pieces never does */
-const char *hwc_stream_open_read(hwc_stream *s, const char *path,
-                                 int64_t offset, int64_t length, int md5);
+/* the list of pieces at idx; md5: take the MD5 of the bytes moved (digest,
+** set by close); *path: the file a failure is about, else "the body" */
+const char *hwc_stream_open_read(lua_State *L, int idx, hwc_stream *s, int md5,
+                                 const char **path);
 /* offset < 0: the file is made anew; else written from offset on */
 const char *hwc_stream_open_write(hwc_stream *s, const char *path,
                                   int64_t offset, int md5);
-/* takes the n pieces (freed by close, even on failure); *bad: the piece
-** whose file cannot be read */
-const char *hwc_stream_open_pieces(hwc_stream *s, hwc_piece *pieces, size_t n,
-                                   size_t *bad);
-/* upload_pieces of a request's options (the table at idx) opened into s;
-** *path: the file that cannot be read */
-const char *hwc_pieces_open(lua_State *L, int idx, hwc_stream *s,
-                            const char **path);
 size_t hwc_stream_read(char *p, size_t size, size_t nmemb, void *ud);
 size_t hwc_stream_write(const char *p, size_t n, hwc_stream *s);
 int hwc_stream_close(hwc_stream *s);

@@ -558,7 +558,7 @@ function _M.invoke(env, engine, svc, op, req, opts)
   }
   if type(body) == "table" then
     -- a multipart body: sent in pieces, its files read as it goes
-    t.topts.upload_pieces, t.topts.upload_length = body.pieces, body.length
+    t.topts.upload_pieces = body.pieces
     t.sign_body = nil
   else
     t.sign_body, t.wire_body = body, body

@@ -146,8 +146,9 @@ local function transport_opts(cfg, t, safe)
   local topts = { timeout = t.timeout or cfg.timeout, connect_timeout = cfg.connect_timeout,
                   once = retry.once(safe) }
   if t.upload then
-    topts.upload_file, topts.upload_offset, topts.upload_length =
-      t.upload.file, t.upload.offset, t.upload.length
+    -- a file or a span of it: a body of one piece
+    topts.upload_pieces = { { path = t.upload.file, offset = t.upload.offset,
+                              length = t.upload.length } }
   end
   if t.download then topts.download_file, topts.download_offset = t.download, t.download_offset end
   -- the core hashes a file's bytes only for a caller that compares them

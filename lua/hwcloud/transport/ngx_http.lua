@@ -411,14 +411,15 @@ local function request_bytes(ep, req, target)
 end
 
 -- A body in pieces (opts.upload_pieces: strings and {path, offset,
--- length} spans of files, a multipart form) after the head: each file
--- read a piece at a time as it is sent. -> nil | 2, err (past the head)
--- | "read", why
+-- length} spans of files: a file or a part of one, a multipart form) after
+-- the head: each file read a piece at a time as it is sent, hashed as it
+-- goes when asked. -> nil | 2, err (past the head) | "read", why
 local function send_pieces(r, up)
   local pieces = up.pieces
   for i = 1, #pieces do
     local p = pieces[i]
     if type(p) == "string" then
+      if up.md5 then up.md5:update(p) end
       local failed, err = r:send(p)
       if failed then return 2, err end
     else
@@ -432,6 +433,7 @@ local function send_pieces(r, up)
           f:close()
           return "read", p.path .. " ended early"
         end
+        if up.md5 then up.md5:update(piece) end
         left = left - #piece
         up.since = up.since + #piece
         if up.since >= GC_EVERY then
@@ -452,39 +454,13 @@ end
 
 -- Writes the request: true | nil, completion (or {retry_fresh = true} when
 -- a pooled connection was found dead before any byte went out).
--- the file's bytes, a piece at a time, hashed as they go when asked:
--- nil | "read" (the file ended early) | 2, err (past the head: the
--- request was under way)
-local function send_file(r, up)
-  local left = up.length
-  while left > 0 do
-    local piece = up.f:read(left > SEND_PIECE and SEND_PIECE or left)
-    if not piece then return "read" end
-    if up.md5 then up.md5:update(piece) end
-    left = left - #piece
-    up.since = up.since + #piece
-    if up.since >= GC_EVERY then
-      up.since = 0
-      collectgarbage("step", 0)
-    end
-    local failed, err = r:send(piece)
-    if failed then return 2, err end
-  end
-  return nil
-end
-
 local function write_request(r, ep, req, target, reused, cfg)
   stats.requests = stats.requests + 1
   local failed, err = r:send(request_bytes(ep, req, target))
-  if not failed and req.upload and req.upload.pieces then
+  if not failed and req.upload then
     failed, err = send_pieces(r, req.upload)
     if failed == "read" then
       return nil, fail("transport", "cannot read the file: " .. tostring(err), true)
-    end
-  elseif not failed and req.upload then
-    failed, err = send_file(r, req.upload)
-    if failed == "read" then
-      return nil, fail("transport", "cannot read the file: it ended early", true)
     end
   end
   if not failed then return true end
@@ -659,23 +635,14 @@ end
 -- or {retry_fresh = true} when a pooled connection turned out to be dead
 -- before any answer came back. The clock is read once here (the engine
 -- updated it when the request started).
--- The files of a streamed transfer (opts.upload_file, upload_offset,
--- upload_length; opts.download_file), as the C core takes them: opened
--- before anything is sent; hashed only with opts.file_md5. Returns true, upload, sink | false, completion.
+-- The files of a streamed transfer (opts.upload_pieces, opts.download_file),
+-- as the C core takes them: looked at or opened before anything is sent;
+-- hashed only with opts.file_md5. Returns true, upload, sink | false, completion.
 local function open_files(req)
   local o = req.opts
   if not o then return true end
   local up, sink
-  if o.upload_file then
-    local f, err = io.open(o.upload_file, "rb")
-    if not f then return false, fail("transport", "cannot read " .. tostring(err), false) end
-    local size = f:seek("end")
-    local offset = o.upload_offset or 0
-    local length = o.upload_length or (size - offset)
-    if offset + length > size then length = size - offset end
-    f:seek("set", offset)
-    up = { f = f, length = length, md5 = o.file_md5 and core_hasher("md5") or nil, since = 0 }
-  elseif o.upload_pieces then
+  if o.upload_pieces then
     -- a body in pieces: every file looked at before anything is sent
     local length, pieces = 0, o.upload_pieces
     for i = 1, #pieces do
@@ -694,7 +661,8 @@ local function open_files(req)
         length = length + p.length
       end
     end
-    up = { pieces = pieces, length = length, since = 0 }
+    up = { pieces = pieces, length = length, md5 = o.file_md5 and core_hasher("md5") or nil,
+           since = 0 }
   end
   if o.download_file then
     local path = o.download_file
@@ -733,10 +701,7 @@ function _M.exchange(cfg, ep, req, target)
   req.upload = up
   local c = _M.exchange_open(cfg, ep, req, target, sink)
   req.upload = nil
-  if up and up.f then
-    up.f:close()
-    if c.status and up.md5 then c.file_md5 = hex(up.md5:final()) end
-  end
+  if up and up.md5 and c.status then c.file_md5 = hex(up.md5:final()) end
   if sink then
     if sink.f then
       local closed, cerr = sink.f:close()
