@@ -52,7 +52,7 @@ typedef struct hwc_req {
   int body_ref;      /* a large body: the Lua string itself, held in the
                      ** registry until the request is released (LUA_NOREF) */
   hwc_buf resp;      /* response body */
-  hwc_buf hdrs;      /* final response's headers: "name\0value\0"... */
+  hwc_buf hdrs;      /* final response's header lines, each ending in \n */
   curl_off_t max_response;
   CURLcode result;   /* set when the transfer is done */
   int too_big;       /* write callback refused: body over max_response */
@@ -224,7 +224,8 @@ static int on_prereq(void *ud, char *remote_ip, char *local_ip,
 static int is_ows(char c) { return c == ' ' || c == '\t'; }
 
 /* Header lines arrive one at a time, CRLF included, and are kept as they
-** came ("Name: value\0"...), read into a table by push_headers. A status
+** came ("Name: value\n"...), read into a table by hwc_head_push, the
+** cosocket transport's parser of a head. A status
 ** line starts a new response (1xx, proxy CONNECT, the final one), so it
 ** discards what was collected; only the final response's headers survive. */
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
@@ -248,7 +249,7 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
     while (len > 0 && is_ows(p[0])) p++, len--;
     h->data[h->len - 1] = ' ';
   }
-  if (hwc_buf_add(h, p, len) != 0 || hwc_buf_addc(h, '\0') != 0) {
+  if (hwc_buf_add(h, p, len) != 0 || hwc_buf_addc(h, '\n') != 0) {
     r->oom = 1;
     return 0;
   }
@@ -881,23 +882,6 @@ static int maybe_sent(CURLcode rc, const hwc_req *r) {
   return reqsize != 0;
 }
 
-/* Fills the table on top with the final response's headers. */
-static void push_headers(lua_State *L, const hwc_req *r) {
-  int tbl = lua_gettop(L), lists = 0;
-  size_t off = 0;
-  luaL_checkstack(L, 8, "hwcloud.transport: headers");
-  while (off < r->hdrs.len) {
-    const char *line = r->hdrs.data + off;
-    size_t n = strlen(line);
-    hwc_head_add(L, tbl, &lists, line, n);
-    off += n + 1;
-  }
-  if (lists != 0) {
-    hwc_head_join(L, tbl, lists);
-    lua_settop(L, tbl);
-  }
-}
-
 /* Sets c.http_version of the completion on top: "1.0", "1.1", "2", "3". */
 static void push_http_version(lua_State *L, const hwc_req *r) {
   long v = 0;
@@ -937,8 +921,7 @@ static void push_completion(lua_State *L, hwc_req *r) {
     push_http_version(L, r);
     lua_pushlstring(L, r->resp.data ? r->resp.data : "", r->resp.len);
     lua_setfield(L, -2, "body");
-    lua_newtable(L);
-    push_headers(L, r);
+    hwc_head_push(L, r->hdrs.data, r->hdrs.len, MAX_HEADER_LINES);
     lua_setfield(L, -2, "headers");
     if (r->down.done > 0 || r->down.err != 0) {
       lua_pushnumber(L, (lua_Number)r->down.done);

@@ -2,7 +2,7 @@
 ** http_head.c -- core.parse_head: an HTTP/1.x response head (status line
 ** and header lines up to the empty line) as Lua values, for the cosocket
 ** transport inside nginx; the curl transport's header lines go through
-** the same hwc_head_add.
+** the same hwc_head_push.
 **
 ** Why in C: the head was split into lines, trimmed and lower-cased in Lua,
 ** a dozen string operations per header, several microseconds of a
@@ -50,9 +50,8 @@ static int status_of(const unsigned char *l, size_t n) {
 }
 
 /* the header line l (n bytes, no line end) into the table at t; a repeated
-** name's values go to the list at lists (made on first need, at top).
-** The curl transport's headers come this way too. */
-void hwc_head_add(lua_State *L, int t, int *lists, const char *l, size_t n) {
+** name's values go to the list at lists (made on first need, at top) */
+static void head_add(lua_State *L, int t, int *lists, const char *l, size_t n) {
   const char *colon = memchr(l, ':', n);
   char name[64];
   size_t nl, i, j;
@@ -104,7 +103,7 @@ void hwc_head_add(lua_State *L, int t, int *lists, const char *l, size_t n) {
 }
 
 /* each list of values becomes the header's value, joined with ", " */
-void hwc_head_join(lua_State *L, int t, int lists) {
+static void head_join(lua_State *L, int t, int lists) {
   lua_pushnil(L);
   while (lua_next(L, lists) != 0) {
     luaL_Buffer b;
@@ -122,16 +121,45 @@ void hwc_head_join(lua_State *L, int t, int lists) {
   }
 }
 
+/* the lines up to the empty line or the end, as hwcloud.h says */
+int hwc_head_push(lua_State *L, const char *s, size_t n, lua_Integer max_lines) {
+  size_t p, next;
+  lua_Integer lines = 0;
+  int t, lists = 0;
+  lua_createtable(L, 0, 8);
+  t = lua_gettop(L);
+  luaL_checkstack(L, 8, "hwcloud.core: headers");
+  for (p = 0; p < n; p = next) {
+    const char *nl = memchr(s + p, '\n', n - p);
+    size_t ln = nl != NULL ? (size_t)(nl - (s + p)) : n - p;
+    next = p + ln + 1;
+    if (ln > 0 && s[p + ln - 1] == '\r') ln--;
+    if (ln == 0) break; /* the empty line */
+    if (++lines > max_lines) break;
+    head_add(L, t, &lists, s + p, ln);
+  }
+  if (lists != 0) head_join(L, t, lists);
+  lua_settop(L, t);
+  return lines > max_lines ? -1 : 0;
+}
+
+/* false, msg: a head that is refused */
+static int refuse(lua_State *L, const char *msg) {
+  lua_settop(L, 1);
+  lua_pushboolean(L, 0);
+  lua_pushstring(L, msg);
+  return 2;
+}
+
 /* core.parse_head(s, init, max_status, max_bytes, max_lines) ->
 **   status, version, headers, next  (next: the index after the head)
 **   | nil                            (no empty line yet)
 **   | false, message                 (a bad status line; over a limit) */
 static int l_parse_head(lua_State *L) {
-  size_t n, p, end, max_status, max_bytes, lines = 0;
+  size_t n, p, end, max_status, max_bytes;
   const char *s = luaL_checklstring(L, 1, &n);
   lua_Integer init = luaL_optinteger(L, 2, 1);
   lua_Integer max_lines;
-  int t, lists = 0;
   max_status = (size_t)luaL_checkinteger(L, 3);
   max_bytes = (size_t)luaL_checkinteger(L, 4);
   max_lines = luaL_checkinteger(L, 5);
@@ -149,43 +177,15 @@ static int l_parse_head(lua_State *L) {
     int status;
     if (ln > 0 && s[p + ln - 1] == '\r') ln--;
     status = ln <= max_status ? status_of((const unsigned char *)s + p, ln) : 0;
-    if (status == 0) {
-      lua_pushboolean(L, 0);
-      lua_pushliteral(L, "bad status line");
-      return 2;
-    }
+    if (status == 0) return refuse(L, "bad status line");
     lua_pushinteger(L, status);
     lua_pushlstring(L, s + p + 5, 3);
     p = (size_t)(nl - s) + 1;
   }
   /* the header lines and the empty line that ends them */
-  if (end - p > max_bytes + 2) {
-    lua_settop(L, 1);
-    lua_pushboolean(L, 0);
-    lua_pushliteral(L, "response headers too large");
-    return 2;
-  }
-  lua_createtable(L, 0, 8);
-  t = lua_gettop(L);
-  luaL_checkstack(L, 8, "hwcloud.core.parse_head");
-  for (;;) {
-    const char *nl = memchr(s + p, '\n', end - p);
-    size_t ln = (size_t)(nl - (s + p));
-    if (ln > 0 && s[p + ln - 1] == '\r') ln--;
-    if (ln == 0) break; /* the empty line */
-    if ((lua_Integer)++lines > max_lines) {
-      lua_settop(L, 1);
-      lua_pushboolean(L, 0);
-      lua_pushliteral(L, "too many response header lines");
-      return 2;
-    }
-    hwc_head_add(L, t, &lists, s + p, ln);
-    p = (size_t)(nl - s) + 1;
-  }
-  if (lists != 0) {
-    hwc_head_join(L, t, lists);
-    lua_settop(L, t);
-  }
+  if (end - p > max_bytes + 2) return refuse(L, "response headers too large");
+  if (hwc_head_push(L, s + p, end - p, max_lines) != 0)
+    return refuse(L, "too many response header lines");
   lua_pushinteger(L, (lua_Integer)end + 1);
   return 4;
 }

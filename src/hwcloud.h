@@ -222,13 +222,12 @@ void hwc_signer_done(hwc_signer *s);
 
 /*
 ** Response headers as a Lua table (http_head.c), for both transports:
-** hwc_head_add reads one "Name: value" line (no line end) into the table at
-** t, lower-casing the name and trimming the value; a repeated name's values
-** collect in a table of lists it pushes on first need (*lists, 0 before),
-** which hwc_head_join then joins with ", " into t.
+** hwc_head_push pushes the table of the "Name: value" lines in s (each
+** ending in LF or CRLF, up to an empty line or the end), names lower-cased,
+** values trimmed, a repeated name's values joined with ", " in order.
+** Returns 0, or -1 (the table holding the first max_lines) past max_lines.
 */
-void hwc_head_add(lua_State *L, int t, int *lists, const char *l, size_t n);
-void hwc_head_join(lua_State *L, int t, int lists);
+int hwc_head_push(lua_State *L, const char *s, size_t n, lua_Integer max_lines);
 
 /*
 ** Registration: each file adds its functions to the module table on top
