@@ -48,8 +48,7 @@ typedef struct hwc_req {
   CURL *easy;
   lua_Integer id;
   struct curl_slist *headers;
-  hwc_buf body;      /* copy of a small request body (POSTFIELDS points here) */
-  int body_ref;      /* a large body: the Lua string itself, held in the
+  int body_ref;      /* the body: the Lua string itself, held in the
                      ** registry until the request is released (LUA_NOREF) */
   hwc_buf resp;      /* response body */
   hwc_buf hdrs;      /* final response's header lines, each ending in \n */
@@ -112,7 +111,7 @@ static void list_unlink(hwc_list *l, hwc_req *r) {
 
 /* ------------------------------------------------------------ requests */
 
-/* lets go of a large body's string */
+/* lets go of the body's string */
 static void req_unref(lua_State *L, hwc_req *r) {
   if (r->body_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, r->body_ref);
   r->body_ref = LUA_NOREF;
@@ -124,7 +123,6 @@ static void req_free(lua_State *L, hwc_req *r) {
   (void)hwc_stream_close(&r->down);
   if (r->easy) curl_easy_cleanup(r->easy);
   curl_slist_free_all(r->headers);
-  hwc_buf_free(&r->body);
   hwc_buf_free(&r->resp);
   hwc_buf_free(&r->hdrs);
   free(r);
@@ -140,10 +138,8 @@ static void req_clear(lua_State *L, hwc_req *r) {
   memset(&r->down, 0, sizeof r->down);
   curl_slist_free_all(r->headers);
   r->headers = NULL;
-  if (r->body.cap > KEEP_BUF_MAX) hwc_buf_free(&r->body);
   if (r->resp.cap > KEEP_BUF_MAX) hwc_buf_free(&r->resp);
   if (r->hdrs.cap > KEEP_BUF_MAX) hwc_buf_free(&r->hdrs);
-  hwc_buf_reset(&r->body);
   hwc_buf_reset(&r->resp);
   hwc_buf_reset(&r->hdrs);
   r->result = CURLE_OK;
@@ -635,22 +631,13 @@ static int prepare(lua_State *L, hwc_transport *t, hwc_req *r,
   } else if (wants_body) {
     size_t blen = 0;
     const char *b = "";
-    if (!lua_isnil(L, body_idx)) b = lua_tolstring(L, body_idx, &blen);
-    if (blen > KEEP_BUF_MAX) {
-      /* a large body is not copied (10 MB would cost a malloc, its page
-      ** faults and a memcpy): the string is kept in the registry, so it
-      ** outlives the transfer; it never moves */
+    if (!lua_isnil(L, body_idx)) {
+      /* the body is not copied (10 MB would cost a malloc, its page faults
+      ** and a memcpy): the string is kept in the registry, so it outlives
+      ** the transfer; it never moves */
+      b = lua_tolstring(L, body_idx, &blen);
       lua_pushvalue(L, body_idx);
       r->body_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    } else if (hwc_buf_add(&r->body, b, blen) != 0 ||
-               hwc_buf_cstr(&r->body) != 0) {
-      /* a small one is copied into a reused buffer, allocation-free most
-      ** times, and needs no registry traffic */
-      lua_pushnil(L);
-      lua_pushliteral(L, "hwcloud.transport: out of memory");
-      return 2;
-    } else {
-      b = r->body.data;
     }
     SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
     /* one buffer: headers and a small body leave in one send() */
@@ -752,7 +739,6 @@ static int l_submit(lua_State *L) {
   if (r == NULL) {
     r = calloc(1, sizeof *r);
     if (r == NULL) goto oom;
-    hwc_buf_init(&r->body);
     hwc_buf_init(&r->resp);
     hwc_buf_init(&r->hdrs);
     r->body_ref = LUA_NOREF;
