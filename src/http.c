@@ -11,10 +11,10 @@
 #include <float.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <curl/curl.h>
 
@@ -46,12 +46,13 @@
 typedef struct hwc_req {
   struct hwc_req *prev, *next; /* on exactly one list of the transport */
   CURL *easy;
-  lua_Integer id;
   struct curl_slist *headers;
   int body_ref;      /* the body: the Lua string itself, held in the
                      ** registry until the request is released (LUA_NOREF) */
   hwc_buf resp;      /* response body */
   hwc_buf hdrs;      /* final response's header lines, each ending in \n */
+  /* from here on, one request's state: zeroed when it is released */
+  lua_Integer id;
   curl_off_t max_response;
   CURLcode result;   /* set when the transfer is done */
   int too_big;       /* write callback refused: body over max_response */
@@ -65,6 +66,7 @@ typedef struct hwc_req {
   hwc_stream down;   /* a 2xx body written to a file (opts.download_file) */
   char errbuf[CURL_ERROR_SIZE];
 } hwc_req;
+#define REQ_STATE offsetof(hwc_req, id)
 
 typedef struct hwc_list {
   hwc_req *head;
@@ -111,46 +113,28 @@ static void list_unlink(hwc_list *l, hwc_req *r) {
 
 /* ------------------------------------------------------------ requests */
 
-/* lets go of the body's string */
-static void req_unref(lua_State *L, hwc_req *r) {
-  if (r->body_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, r->body_ref);
-  r->body_ref = LUA_NOREF;
-}
-
-static void req_free(lua_State *L, hwc_req *r) {
-  req_unref(L, r);
-  (void)hwc_stream_close(&r->up);
-  (void)hwc_stream_close(&r->down);
-  if (r->easy) curl_easy_cleanup(r->easy);
-  curl_slist_free_all(r->headers);
-  hwc_buf_free(&r->resp);
-  hwc_buf_free(&r->hdrs);
-  free(r);
-}
-
 /* Forget everything about the last request but keep the easy handle and
 ** small buffers, so the next request allocates nothing. */
 static void req_clear(lua_State *L, hwc_req *r) {
-  req_unref(L, r);
+  if (r->body_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, r->body_ref);
+  r->body_ref = LUA_NOREF;
   (void)hwc_stream_close(&r->up);
   (void)hwc_stream_close(&r->down);
-  memset(&r->up, 0, sizeof r->up);
-  memset(&r->down, 0, sizeof r->down);
   curl_slist_free_all(r->headers);
   r->headers = NULL;
   if (r->resp.cap > KEEP_BUF_MAX) hwc_buf_free(&r->resp);
   if (r->hdrs.cap > KEEP_BUF_MAX) hwc_buf_free(&r->hdrs);
   hwc_buf_reset(&r->resp);
   hwc_buf_reset(&r->hdrs);
-  r->result = CURLE_OK;
-  r->too_big = 0;
-  r->oom = 0;
-  r->once = 0;
-  r->starts = 0;
-  r->resend_refused = 0;
-  r->hdr_lines = 0;
-  r->hdr_too_big = 0;
-  r->errbuf[0] = '\0';
+  memset((char *)r + REQ_STATE, 0, sizeof *r - REQ_STATE);
+}
+
+static void req_free(lua_State *L, hwc_req *r) {
+  req_clear(L, r);
+  if (r->easy) curl_easy_cleanup(r->easy);
+  hwc_buf_free(&r->resp);
+  hwc_buf_free(&r->hdrs);
+  free(r);
 }
 
 /* A finished request goes back to the pool (or away when the pool is full). */
@@ -260,25 +244,24 @@ static hwc_transport *check_transport(lua_State *L) {
 
 /* Pushes option `name` of the table at idx and returns 1 when it is set
 ** (raising, the option named, when it is not a `ty`); 0 when absent. */
-static int opt(lua_State *L, int idx, const char *name, int ty,
-               const char *what) {
+static int opt(lua_State *L, int idx, const char *name, int ty) {
   if (hwc_getfield(L, idx, name) == LUA_TNIL) {
     lua_pop(L, 1);
     return 0;
   }
   if (lua_type(L, -1) != ty)
-    luaL_error(L, "hwcloud.transport: option '%s' must be %s, got %s", name,
-               what, luaL_typename(L, -1));
+    luaL_error(L, "hwcloud.transport: option '%s' must be a %s, got %s", name,
+               lua_typename(L, ty), luaL_typename(L, -1));
   return 1;
 }
 
 /* A number option from lo to hi (whole: an integer), else raises with
 ** `rule`; dflt when absent. */
 static lua_Number opt_number(lua_State *L, int idx, const char *name,
-                             const char *what, lua_Number lo, lua_Number hi,
-                             int whole, const char *rule, lua_Number dflt) {
+                             lua_Number lo, lua_Number hi, int whole,
+                             const char *rule, lua_Number dflt) {
   lua_Number n;
-  if (!opt(L, idx, name, LUA_TNUMBER, what)) return dflt;
+  if (!opt(L, idx, name, LUA_TNUMBER)) return dflt;
   n = lua_tonumber(L, -1);
   lua_pop(L, 1);
   if (!(n >= lo && n <= hi) || (whole && n != floor(n)))
@@ -289,8 +272,7 @@ static lua_Number opt_number(lua_State *L, int idx, const char *name,
 /* Seconds to milliseconds for libcurl: positive and finite; at least 1 ms
 ** because 0 would mean "no timeout" to libcurl, at most INT_MAX (~24 days). */
 static long opt_seconds(lua_State *L, int idx, const char *name, long dflt) {
-  lua_Number ms = 1000 * opt_number(L, idx, name, "a number (seconds)",
-                                    DBL_MIN, DBL_MAX, 0,
+  lua_Number ms = 1000 * opt_number(L, idx, name, DBL_MIN, DBL_MAX, 0,
                                     "a positive, finite number of seconds",
                                     (lua_Number)dflt / 1000);
   return ms < 1 ? 1 : ms > (lua_Number)INT_MAX ? INT_MAX : (long)ms;
@@ -299,23 +281,26 @@ static long opt_seconds(lua_State *L, int idx, const char *name, long dflt) {
 /* An optional string option, copied into malloc'd memory at *dst. */
 static void opt_string(lua_State *L, int idx, const char *name, char **dst) {
   size_t len;
-  const char *s;
-  if (!opt(L, idx, name, LUA_TSTRING, "a string")) return;
-  s = lua_tolstring(L, -1, &len);
-  if (strlen(s) != len)
+  if (!opt(L, idx, name, LUA_TSTRING)) return;
+  if (strlen(lua_tolstring(L, -1, &len)) != len)
     luaL_error(L, "hwcloud.transport: option '%s' contains a NUL byte", name);
-  *dst = malloc(len + 1);
+  *dst = strdup(lua_tostring(L, -1));
   if (*dst == NULL) luaL_error(L, "hwcloud.transport: out of memory");
-  memcpy(*dst, s, len + 1);
   lua_pop(L, 1);
 }
 
 static int opt_boolean(lua_State *L, int idx, const char *name, int dflt) {
-  int b;
-  if (!opt(L, idx, name, LUA_TBOOLEAN, "a boolean")) return dflt;
-  b = lua_toboolean(L, -1);
+  if (!opt(L, idx, name, LUA_TBOOLEAN)) return dflt;
+  dflt = lua_toboolean(L, -1);
   lua_pop(L, 1);
-  return b;
+  return dflt;
+}
+
+/* nil, "hwcloud.transport: <why>": what a request that is not sent gets */
+static int fail(lua_State *L, const char *why) {
+  lua_pushnil(L);
+  lua_pushfstring(L, "hwcloud.transport: %s", why);
+  return 2;
 }
 
 /* RFC 9110 token characters: what a method or a header name may hold. */
@@ -331,21 +316,16 @@ static int is_tchar(unsigned char c) {
 /* Frees everything the userdata owns. Each step is idempotent, so it also
 ** serves a half-built transport whose constructor raised. */
 static void transport_close(lua_State *L, hwc_transport *t) {
+  hwc_list *lists[] = {&t->active, &t->done, &t->idle};
   hwc_req *r;
-  while ((r = t->active.head) != NULL) {
-    /* ignoring the result: the handle is destroyed right after anyway */
-    (void)curl_multi_remove_handle(t->multi, r->easy);
-    list_unlink(&t->active, r);
-    req_free(L, r);
-  }
-  while ((r = t->done.head) != NULL) {
-    list_unlink(&t->done, r);
-    req_free(L, r);
-  }
-  while ((r = t->idle.head) != NULL) {
-    list_unlink(&t->idle, r);
-    req_free(L, r);
-  }
+  int i;
+  for (i = 0; i < 3; i++)
+    while ((r = lists[i]->head) != NULL) {
+      /* ignoring the result: the handle is destroyed right after anyway */
+      if (lists[i] == &t->active) (void)curl_multi_remove_handle(t->multi, r->easy);
+      list_unlink(lists[i], r);
+      req_free(L, r);
+    }
   if (t->multi != NULL) (void)curl_multi_cleanup(t->multi);
   t->multi = NULL;
   /* after every easy handle that used it */
@@ -388,13 +368,13 @@ static int l_transport(lua_State *L) {
   t->verify_tls = opt_boolean(L, 1, "verify_tls", 1);
   t->http2 = opt_boolean(L, 1, "http2", 1);
   t->max_response = (curl_off_t)opt_number(
-      L, 1, "max_response", "a number (bytes)", 0, 9.0e15, 0,
-      "a non-negative number of bytes", (lua_Number)DEFAULT_MAX_RESPONSE);
+      L, 1, "max_response", 0, 9.0e15, 0, "a non-negative number of bytes",
+      (lua_Number)DEFAULT_MAX_RESPONSE);
   opt_string(L, 1, "ca_file", &t->ca_file);
   opt_string(L, 1, "proxy", &t->proxy);
   opt_string(L, 1, "user_agent", &t->user_agent);
   t->max_connections = (long)opt_number(
-      L, 1, "max_connections", "a number", 1, SIZE_MAX_CONNECTIONS, 1,
+      L, 1, "max_connections", 1, SIZE_MAX_CONNECTIONS, 1,
       "a whole number from 1 to 100000", 0);
   t->pool_max = POOL_MAX;
   if (t->max_connections > 0 && t->max_connections < t->pool_max)
@@ -403,10 +383,8 @@ static int l_transport(lua_State *L) {
   /* a connection to a host the transport has met resumes its TLS session
   ** (an abbreviated handshake) instead of a full one */
   t->share = curl_share_init();
-  if (t->share == NULL)
-    return luaL_error(L, "hwcloud.transport: curl_share_init failed");
-  if (curl_share_setopt(t->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) !=
-      CURLSHE_OK)
+  if (t->share == NULL || curl_share_setopt(t->share, CURLSHOPT_SHARE,
+                                            CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)
     return luaL_error(L, "hwcloud.transport: cannot share TLS sessions");
 
   t->multi = curl_multi_init();
@@ -415,25 +393,19 @@ static int l_transport(lua_State *L) {
   /* HTTP/2 multiplexing lets many requests to one host share a connection */
   mc = curl_multi_setopt(t->multi, CURLMOPT_PIPELINING,
                          (long)(t->http2 ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING));
-  if (mc != CURLM_OK)
-    return luaL_error(L, "hwcloud.transport: CURLMOPT_PIPELINING: %s",
-                      curl_multi_strerror(mc));
-  mc = curl_multi_setopt(t->multi, CURLMOPT_MAXCONNECTS, t->pool_max);
-  if (mc != CURLM_OK)
-    return luaL_error(L, "hwcloud.transport: CURLMOPT_MAXCONNECTS: %s",
-                      curl_multi_strerror(mc));
-  if (t->max_connections > 0) {
-    /* the cap holds per host and in all: beyond it transfers queue inside
-    ** libcurl for a connection rather than open another */
+  if (mc == CURLM_OK)
+    mc = curl_multi_setopt(t->multi, CURLMOPT_MAXCONNECTS, t->pool_max);
+  /* the cap holds per host and in all: beyond it transfers queue inside
+  ** libcurl for a connection rather than open another */
+  if (mc == CURLM_OK && t->max_connections > 0)
     mc = curl_multi_setopt(t->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
                            t->max_connections);
-    if (mc == CURLM_OK)
-      mc = curl_multi_setopt(t->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-                             t->max_connections);
-    if (mc != CURLM_OK)
-      return luaL_error(L, "hwcloud.transport: connection limits: %s",
-                        curl_multi_strerror(mc));
-  }
+  if (mc == CURLM_OK && t->max_connections > 0)
+    mc = curl_multi_setopt(t->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+                           t->max_connections);
+  if (mc != CURLM_OK)
+    return luaL_error(L, "hwcloud.transport: curl_multi_setopt: %s",
+                      curl_multi_strerror(mc));
   return 1;
 }
 
@@ -444,11 +416,8 @@ static int l_transport(lua_State *L) {
 static int l_size(lua_State *L) {
   hwc_transport *t = check_transport(L);
   lua_Number n = luaL_checknumber(L, 2);
-  long want;
+  long want = n >= SIZE_MAX_CONNECTIONS ? SIZE_MAX_CONNECTIONS : n >= 1 ? (long)n : 1;
   if (t->multi == NULL) return luaL_error(L, "hwcloud.transport: closed");
-  if (!(n >= 1)) n = 1;
-  if (n > SIZE_MAX_CONNECTIONS) n = SIZE_MAX_CONNECTIONS;
-  want = (long)n;
   if (t->max_connections > 0 && want > t->max_connections)
     want = t->max_connections;
   if (want > t->pool_max) {
@@ -473,6 +442,14 @@ static int l_stats(lua_State *L) {
 
 /* -------------------------------------------------------------- submit */
 
+/* Appends a line to r->headers: 0, or -1 when out of memory. */
+static int append(hwc_req *r, const char *line) {
+  struct curl_slist *l = curl_slist_append(r->headers, line);
+  if (l == NULL) return -1;
+  r->headers = l;
+  return 0;
+}
+
 /* Checks one "Name: value" header and appends it to r->headers. An empty
 ** value becomes "Name;", libcurl's spelling for "send it empty" ("Name:"
 ** would remove the header instead). Returns NULL or an error message that
@@ -480,7 +457,6 @@ static int l_stats(lua_State *L) {
 static const char *add_header(hwc_transport *t, hwc_req *r, const char *s,
                               size_t len, int *has_ctype) {
   size_t i, colon, v;
-  struct curl_slist *l;
   for (colon = 0; colon < len && is_tchar((unsigned char)s[colon]); colon++) {}
   if (colon == 0 || colon == len || s[colon] != ':')
     return "is not a \"Name: value\" line";
@@ -496,10 +472,7 @@ static const char *add_header(hwc_transport *t, hwc_req *r, const char *s,
       return "out of memory";
     s = t->scratch.data;
   }
-  l = curl_slist_append(r->headers, s);
-  if (l == NULL) return "out of memory";
-  r->headers = l;
-  return NULL;
+  return append(r, s) != 0 ? "out of memory" : NULL;
 }
 
 #define SETOPT(opt, val)                                     \
@@ -521,26 +494,18 @@ static int prepare(lua_State *L, hwc_transport *t, hwc_req *r,
   CURL *e = r->easy;
   size_t i, n = lua_rawlen(L, 4);
   int has_ctype = 0, is_head = 0, is_get = 0, is_post = 0, wants_body = 0;
-  const char *why;
 
   for (i = 1; i <= n; i++) {
-    size_t hlen;
-    const char *h;
+    size_t hlen = 0;
+    const char *h, *why;
     lua_rawgeti(L, 4, (lua_Integer)i);
-    if (lua_type(L, -1) != LUA_TSTRING) {
-      lua_pushnil(L);
-      lua_pushfstring(L, "hwcloud.transport: header #%d is a %s, not a string",
-                      (int)i, luaL_typename(L, -2));
-      return 2;
-    }
-    h = lua_tolstring(L, -1, &hlen);
-    why = add_header(t, r, h, hlen, &has_ctype);
+    h = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &hlen) : NULL;
+    if (h == NULL)
+      why = lua_pushfstring(L, "is a %s, not a string", luaL_typename(L, -1));
+    else
+      why = add_header(t, r, h, hlen, &has_ctype);
+    if (why != NULL) return fail(L, lua_pushfstring(L, "header #%d %s", (int)i, why));
     lua_pop(L, 1);
-    if (why != NULL) {
-      lua_pushnil(L);
-      lua_pushfstring(L, "hwcloud.transport: header #%d %s", (int)i, why);
-      return 2;
-    }
   }
 
   if (mlen == 4 && memcmp(method, "HEAD", 4) == 0) is_head = 1;
@@ -552,22 +517,9 @@ static int prepare(lua_State *L, hwc_transport *t, hwc_req *r,
   if (!is_head && !lua_isnil(L, body_idx)) wants_body = 1;
 
   /* libcurl adds these on its own; an empty "Name:" suppresses them */
-  why = NULL;
-  {
-    struct curl_slist *l = curl_slist_append(r->headers, "Expect:");
-    if (l == NULL) why = "out of memory";
-    else r->headers = l;
-    if (why == NULL && wants_body && !has_ctype) {
-      l = curl_slist_append(r->headers, "Content-Type:");
-      if (l == NULL) why = "out of memory";
-      else r->headers = l;
-    }
-  }
-  if (why != NULL) {
-    lua_pushnil(L);
-    lua_pushfstring(L, "hwcloud.transport: %s", why);
-    return 2;
-  }
+  if (append(r, "Expect:") != 0 ||
+      (wants_body && !has_ctype && append(r, "Content-Type:") != 0))
+    return fail(L, "out of memory");
 
   SETOPT(CURLOPT_PRIVATE, (void *)r);
   SETOPT(CURLOPT_SHARE, t->share);
@@ -688,9 +640,7 @@ static int open_streams(lua_State *L, hwc_req *r, int opts) {
     lua_settop(L, opts);
     return 0;
   }
-  lua_pushnil(L);
-  lua_pushfstring(L, "hwcloud.transport: %s%s: %s", what, path, why);
-  return 2;
+  return fail(L, lua_pushfstring(L, "%s%s: %s", what, path, why));
 }
 
 static int l_submit(lua_State *L) {
@@ -719,74 +669,44 @@ static int l_submit(lua_State *L) {
     total_ms = opt_seconds(L, 7, "timeout", total_ms);
     once = opt_boolean(L, 7, "once", 0);
   }
-  if (t->multi == NULL) {
-    lua_pushnil(L);
-    lua_pushliteral(L, "hwcloud.transport: closed");
-    return 2;
-  }
-  if (mlen == 0 || mlen > 32) goto bad_method;
+  if (t->multi == NULL) return fail(L, "closed");
+  if (mlen == 0 || mlen > 32) return fail(L, "method must be an HTTP token");
   for (i = 0; i < mlen; i++)
-    if (!is_tchar((unsigned char)method[i])) goto bad_method;
-  if (strlen(url) != ulen) {
-    lua_pushnil(L);
-    lua_pushliteral(L, "hwcloud.transport: URL contains a NUL byte");
-    return 2;
-  }
+    if (!is_tchar((unsigned char)method[i])) return fail(L, "method must be an HTTP token");
+  if (strlen(url) != ulen) return fail(L, "URL contains a NUL byte");
 
-  /* Take a pooled handle, or make one. It stays on the idle list while it
-  ** is being prepared, so an error below leaves it owned by the pool. */
+  /* Take a pooled handle (cleared when it was released), or make one. It
+  ** stays on the idle list while it is being prepared, so an error below
+  ** leaves it owned by the pool. */
   r = t->idle.head;
   if (r == NULL) {
     r = calloc(1, sizeof *r);
-    if (r == NULL) goto oom;
+    if (r == NULL) return fail(L, "out of memory");
     hwc_buf_init(&r->resp);
     hwc_buf_init(&r->hdrs);
     r->body_ref = LUA_NOREF;
     list_push(&t->idle, r);
     r->easy = curl_easy_init();
-    if (r->easy == NULL) goto oom;
+    if (r->easy == NULL) return fail(L, "out of memory");
   } else {
-    req_clear(L, r);
     curl_easy_reset(r->easy);
   }
   r->id = id;
   r->max_response = t->max_response;
   r->once = once;
-  if (!lua_isnil(L, 7)) {
-    nret = open_streams(L, r, 7);
-    if (nret != 0) {
-      req_clear(L, r);
-      return nret;
-    }
-  }
-
+  nret = lua_isnil(L, 7) ? 0 : open_streams(L, r, 7);
   lua_remove(L, 1); /* prepare() reads headers at 4 and the body at 5 */
-  nret = prepare(L, t, r, method, mlen, url, 5, connect_ms, total_ms);
+  if (nret == 0) nret = prepare(L, t, r, method, mlen, url, 5, connect_ms, total_ms);
+  if (nret == 0 && (mc = curl_multi_add_handle(t->multi, r->easy)) != CURLM_OK)
+    nret = fail(L, lua_pushfstring(L, "curl_multi_add_handle: %s", curl_multi_strerror(mc)));
   if (nret != 0) {
     req_clear(L, r);
     return nret;
-  }
-  mc = curl_multi_add_handle(t->multi, r->easy);
-  if (mc != CURLM_OK) {
-    req_clear(L, r);
-    lua_pushnil(L);
-    lua_pushfstring(L, "hwcloud.transport: curl_multi_add_handle: %s",
-                    curl_multi_strerror(mc));
-    return 2;
   }
   list_unlink(&t->idle, r);
   list_push(&t->active, r);
   lua_pushboolean(L, 1);
   return 1;
-
-bad_method:
-  lua_pushnil(L);
-  lua_pushliteral(L, "hwcloud.transport: method must be an HTTP token");
-  return 2;
-oom:
-  lua_pushnil(L);
-  lua_pushliteral(L, "hwcloud.transport: out of memory");
-  return 2;
 }
 
 /* ---------------------------------------------------------------- poll */
@@ -799,6 +719,7 @@ static void collect(hwc_transport *t) {
   while ((m = curl_multi_info_read(t->multi, &left)) != NULL) {
     hwc_req *r;
     char *priv = NULL;
+    long nc = 0;
     if (m->msg != CURLMSG_DONE) continue;
     if (curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv) !=
             CURLE_OK ||
@@ -809,12 +730,8 @@ static void collect(hwc_transport *t) {
     /* the file is complete (flushed) before Lua hears of it */
     (void)hwc_stream_close(&r->down);
     (void)hwc_stream_close(&r->up);
-    {
-      long nc = 0;
-      if (curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &nc) == CURLE_OK &&
-          nc > 0)
-        t->connects += nc;
-    }
+    if (curl_easy_getinfo(r->easy, CURLINFO_NUM_CONNECTS, &nc) == CURLE_OK && nc > 0)
+      t->connects += nc;
     /* done with it either way; m is invalid after remove_handle */
     (void)curl_multi_remove_handle(t->multi, r->easy);
     list_unlink(&t->active, r);
@@ -871,18 +788,12 @@ static int maybe_sent(CURLcode rc, const hwc_req *r) {
 /* Sets c.http_version of the completion on top: "1.0", "1.1", "2", "3". */
 static void push_http_version(lua_State *L, const hwc_req *r) {
   long v = 0;
-  const char *s = NULL;
   if (curl_easy_getinfo(r->easy, CURLINFO_HTTP_VERSION, &v) != CURLE_OK) return;
-  switch (v) {
-    case CURL_HTTP_VERSION_1_0: s = "1.0"; break;
-    case CURL_HTTP_VERSION_1_1: s = "1.1"; break;
-    case CURL_HTTP_VERSION_2_0: s = "2"; break;
-#if LIBCURL_VERSION_NUM >= 0x074200
-    case CURL_HTTP_VERSION_3: s = "3"; break;
-#endif
-    default: return;
-  }
-  lua_pushstring(L, s);
+  if (v == CURL_HTTP_VERSION_1_0) lua_pushliteral(L, "1.0");
+  else if (v == CURL_HTTP_VERSION_1_1) lua_pushliteral(L, "1.1");
+  else if (v == CURL_HTTP_VERSION_2_0) lua_pushliteral(L, "2");
+  else if (v == 30) lua_pushliteral(L, "3"); /* CURL_HTTP_VERSION_3, libcurl 7.66 */
+  else return;
   lua_setfield(L, -2, "http_version");
 }
 
