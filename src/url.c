@@ -116,7 +116,7 @@ static void set_slice(lua_State *L, const char *k, hwc_slice v) {
 static int l_parse_url(lua_State *L) {
   size_t n, k;
   const char *s = luaL_checklstring(L, 1, &n);
-  char scheme[16]; /* longer schemes are kept as written */
+  luaL_Buffer b;
   hwc_url u;
   const char *msg = hwc_url_parse(s, n, 0, &u);
   if (msg != NULL) {
@@ -124,23 +124,14 @@ static int l_parse_url(lua_State *L) {
     lua_pushfstring(L, "url %s", msg);
     return 2;
   }
+  if (u.port == 0 && u.scheme.n == 5 && hwc_ieq(u.scheme.p, "https", 5)) u.port = 443;
+  if (u.port == 0 && u.scheme.n == 4 && hwc_ieq(u.scheme.p, "http", 4)) u.port = 80;
   lua_createtable(L, 0, 6);
-  if (u.scheme.n < sizeof scheme) {
-    for (k = 0; k < u.scheme.n; k++)
-      scheme[k] = (char)hwc_lower((unsigned char)u.scheme.p[k]);
-    lua_pushlstring(L, scheme, u.scheme.n);
-  } else {
-    lua_pushlstring(L, u.scheme.p, u.scheme.n);
-  }
+  luaL_buffinit(L, &b);
+  for (k = 0; k < u.scheme.n; k++) luaL_addchar(&b, (char)hwc_lower((unsigned char)u.scheme.p[k]));
+  luaL_pushresult(&b);
   lua_setfield(L, -2, "scheme");
   set_slice(L, "host", u.host);
-  lua_getfield(L, -1, "scheme");
-  if (u.port == 0) {
-    const char *sc = lua_tostring(L, -1);
-    if (strcmp(sc, "https") == 0) u.port = 443;
-    else if (strcmp(sc, "http") == 0) u.port = 80;
-  }
-  lua_pop(L, 1);
   if (u.port != 0) {
     lua_pushinteger(L, u.port);
     lua_setfield(L, -2, "port");
