@@ -55,12 +55,8 @@ static int core_fsync(lua_State *L) {
 }
 
 static int core_lock(lua_State *L) {
-  FILE *f = open_file(L);
-  int rc;
-  do {
-    rc = flock(fileno(f), LOCK_EX | LOCK_NB);
-  } while (rc != 0 && errno == EINTR);
-  if (rc != 0) {
+  /* not waiting, so no signal can interrupt it (EINTR) */
+  if (flock(fileno(open_file(L)), LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
     fail(L, "lock", err);
     lua_pushstring(L, err == EWOULDBLOCK ? "busy" : "error");
