@@ -62,7 +62,7 @@ typedef struct hwc_req {
   int resend_refused; /* libcurl wanted to send it again and was stopped */
   int hdr_lines;     /* header lines of the current response */
   int hdr_too_big;   /* header callback refused: over the limits below */
-  hwc_stream up;     /* a body read from a file (opts.upload_file) */
+  hwc_stream up;     /* a body sent in pieces (opts.upload_pieces) */
   hwc_stream down;   /* a 2xx body written to a file (opts.download_file) */
   char errbuf[CURL_ERROR_SIZE];
 } hwc_req;
