@@ -206,9 +206,10 @@ end
 -- before anything is sent
 local function obs_refused(tr, put_url)
   for id, opts in ipairs {
-    { upload_file = dir .. "/missing" },
-    { upload_file = dir },
-    { upload_file = "/dev/null" },
+    { upload_pieces = { { path = dir .. "/missing", offset = 0, length = 0 } } },
+    { upload_pieces = { { path = dir, offset = 0, length = 0 } } },
+    { upload_pieces = { { path = "/dev/null", offset = 0, length = 0 } } },
+    { upload_pieces = { { path = src, offset = #data + 10, length = 10 } } },
     { download_file = dir .. "/no/such/dir/f" },
     { upload_pieces = { "a", { path = dir .. "/missing", offset = 0, length = 1 } } },
     { upload_pieces = { "a", { path = dir } } },
@@ -234,11 +235,11 @@ local function obs_transport()
     return done[1]
   end
   obs_refused(tr, put_url)
-  -- a span of a file, hashed, and one past its end (clamped to nothing)
-  local r = one(2, "PUT", put_url, { upload_file = src, upload_offset = 5000, upload_length = 7000,
+  -- a span of a file, hashed, and an empty one at its end
+  local r = one(2, "PUT", put_url, { upload_pieces = { { path = src, offset = 5000, length = 7000 } },
     file_md5 = true })
   assert(r.status == 200 and r.file_md5, r.message)
-  r = one(3, "PUT", put_url, { upload_file = src, upload_offset = #data + 10, upload_length = 10 })
+  r = one(3, "PUT", put_url, { upload_pieces = { { path = src, offset = #data, length = 0 } } })
   assert(r.status == 200, r.message)
   -- a disk that is full: the write fails part-way, the answer says so
   r = one(4, "GET", get_url, { download_file = "/dev/full", file_md5 = true })
@@ -251,7 +252,7 @@ local function obs_transport()
   -- promise), and a form's file gone before its turn
   local shrink = dir .. "/shrink.bin"
   for id, case in ipairs {
-    { { upload_file = shrink, file_md5 = true }, "" },
+    { { upload_pieces = { { path = shrink, offset = 0, length = #data } }, file_md5 = true }, "" },
     { { upload_pieces = { "head", { path = shrink, offset = 0, length = #data }, "tail" } }, "" },
     { { upload_pieces = { "head", { path = shrink, offset = 0, length = #data }, "tail" } } },
   } do
@@ -265,7 +266,8 @@ local function obs_transport()
   end
   os.remove(shrink)
   -- closed with streamed transfers in flight
-  assert(tr:submit(20, "PUT", put_url, {}, nil, { upload_file = src, file_md5 = true }))
+  assert(tr:submit(20, "PUT", put_url, {}, nil,
+    { upload_pieces = { { path = src, offset = 0, length = #data } }, file_md5 = true }))
   assert(tr:submit(21, "GET", get_url, {}, nil, { download_file = got, file_md5 = true }))
   tr:poll(1)
   tr:close()
