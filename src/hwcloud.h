@@ -194,6 +194,9 @@ typedef struct hwc_signer {
   size_t nhdrs, hdr_cap;
   hwc_pair *params; /* the query's, sorted */
   size_t param_cap;
+  long long date_at; /* the second date was made for (strftime per call
+                     ** was 4% of a signature) */
+  char date[17];     /* X-Sdk-Date, YYYYMMDDTHHMMSSZ */
 } hwc_signer;
 
 #define HWC_ALG_SHA256 0 /* SDK-HMAC-SHA256 */

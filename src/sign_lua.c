@@ -238,10 +238,15 @@ static int add_own_headers(hwc_signer *s, call *c) {
   if (c->req.date.p == NULL) {
     struct tm tm;
     time_t t = time(NULL);
-    if (t == (time_t)-1 || gmtime_r(&t, &tm) == NULL ||
-        strftime(c->date_buf, sizeof c->date_buf, "%Y%m%dT%H%M%SZ", &tm) !=
-            DATE_LEN)
-      return -2;
+    if (t == (time_t)-1) return -2;
+    if (s->date[0] == '\0' || (long long)t != s->date_at) {
+      if (gmtime_r(&t, &tm) == NULL ||
+          strftime(s->date, sizeof s->date, "%Y%m%dT%H%M%SZ", &tm) != DATE_LEN)
+        return -2;
+      s->date_at = (long long)t;
+    }
+    /* a copy: a finalizer run while the lines are pushed may sign again */
+    memcpy(c->date_buf, s->date, DATE_LEN);
     c->req.date = (hwc_slice){c->date_buf, DATE_LEN};
     if (hwc_signer_add(s, LIT("x-sdk-date"), c->req.date) != 0) return -1;
   }
