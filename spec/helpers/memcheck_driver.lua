@@ -143,18 +143,9 @@ for _, close in ipairs { true, false } do
   tr = nil -- luacheck: ignore
   collectgarbage()
 end
--- object storage: every stream of the transport (stream.c, pieces.c)
-local function write(path, data)
-  local f = assert(io.open(path, "wb"))
-  assert(f:write(data))
-  assert(f:close())
-end
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local data = f:read("a")
-  f:close()
-  return data
-end
+-- object storage: every stream of the transport (stream.c)
+local util = require "spec.helpers.util"
+local write, read = util.write_file, util.read_file
 local chunks = {}
 for i = 1, 600 do chunks[i] = string.format("%07d", i * 7919) .. string.rep(string.char(i % 256), 993) end
 local data = table.concat(chunks) -- 600,000 bytes, not one repeated block
