@@ -28,7 +28,6 @@ local cjson = require "cjson.safe"
 local null = cjson.null
 -- the sorted field names the C core wants on every object schema
 local prepare_schema = require("hwcloud.services").prepare
-local refusal = require("hwcloud.marshal").message
 
 local _M = {}
 
@@ -216,7 +215,8 @@ function _M.multipart(st, req, b)
   return pieces, length, "multipart/form-data; boundary=" .. b
 end
 
--- urlencoded(state, req, build, pid) -> body | nil, field, rule
+-- urlencoded(state, req, build, pid) -> body | nil, field, message
+-- (build: hwcloud.marshal.build)
 function _M.urlencoded(st, req, build, pid)
   local l = st.layout
   local vals = {}
@@ -224,8 +224,8 @@ function _M.urlencoded(st, req, build, pid)
     local v = req[l.texts[i]]
     if v ~= nil and v ~= null then vals[l.texts[i]] = text(v) end
   end
-  local path, field, rule, detail, value = build(l.query, vals, pid)
-  if not path then return nil, field, refusal(rule, detail, value) end
+  local path, field, msg = build(l.query, vals, pid)
+  if not path then return nil, field, msg end
   -- a space is "+" in a form (as the official SDK writes it)
   return (gsub(match(path, "^/%?(.*)$") or "", "%%20", "+"))
 end

@@ -15,7 +15,8 @@ local null = require("cjson").null
 local retry = require "hwcloud.retry"
 local limits_mod = require "hwcloud.engine.limits"
 local body_mod = require "hwcloud.body"
-local refusal = require("hwcloud.marshal").message
+-- core.build with its refusals worded
+local build = require("hwcloud.marshal").build
 local services_prepare = require("hwcloud.services").prepare
 
 local _M = {}
@@ -264,12 +265,12 @@ local function unfillable(op)
 end
 
 -- a form operation's body: { pieces, length } (multipart) or a string
-local function form_body(env, kind, st, req, pid)
+local function form_body(kind, st, req, pid)
   if kind == "multipart" then
     local pieces, length, ct = body_mod.multipart(st, req)
     return { pieces = pieces, length = length }, ct
   end
-  local b, field, msg = body_mod.urlencoded(st, req, env.build, pid)
+  local b, field, msg = body_mod.urlencoded(st, req, build, pid)
   if not b then return nil, field, msg end
   return b
 end
@@ -338,9 +339,9 @@ local function prepare(env, engine, svc, op, req, opts)
   if rfield then return nil, errors.validation(rfield, rmsg, svc.name, op.name) end
   local auth = env.auth
   local pid = auth:project()
-  local path, body_or_field, msg, detail, value = env.build(bop, breq, pid or PROJECT_STANDIN)
+  local path, body_or_field, msg = build(bop, breq, pid or PROJECT_STANDIN)
   if not path then
-    return nil, errors.validation(body_or_field, refusal(msg, detail, value), svc.name, op.name)
+    return nil, errors.validation(body_or_field, msg, svc.name, op.name)
   end
   if not op.unauthenticated then
     local ok, aerr = auth:prepare(engine, svc, opts.identity)
@@ -358,16 +359,16 @@ local function prepare(env, engine, svc, op, req, opts)
   end
   if pid == nil then
     pid = auth:project()
-    path, body_or_field, msg, detail, value = env.build(bop, breq, pid)
+    path, body_or_field, msg = build(bop, breq, pid)
     if not path then
-      return nil, errors.validation(body_or_field, refusal(msg, detail, value), svc.name, op.name)
+      return nil, errors.validation(body_or_field, msg, svc.name, op.name)
     end
   end
   local body = body_or_field
   if op.raw_body then body = op.raw_body end -- the generic call's string body
   local form_ct
   if kind then
-    body, form_ct, msg = form_body(env, kind, st, req, pid)
+    body, form_ct, msg = form_body(kind, st, req, pid)
     if not body then return nil, errors.validation(form_ct, msg, svc.name, op.name) end
   end
   -- (an identity request names its endpoint: IAM's, or the metadata service)
@@ -520,7 +521,7 @@ local function failover(t, c, alternates, path, err, opts)
 end
 
 -- invoke(env, engine, svc, op, req, opts) -> result | nil, err
--- env: the client's private parts (cfg, auth, endpoint(), build, conform,
+-- env: the client's private parts (cfg, auth, endpoint(), conform,
 -- json_decode, now). Runs inside an engine task; the identity requests the
 -- call needs (hwcloud.identity.auth) are calls of this same function. opts
 -- were checked by the client (hwcloud.options, with the client's rules), or

@@ -446,7 +446,6 @@ function _M.new(opts)
   local env = {
     cfg = cfg,
     user_agent = user_agent,
-    build = core.build,
     conform = services.conform,
     json_decode = core.decode,
     now = core.now,

@@ -38,7 +38,7 @@ function M.new(answers, extra, group)
   local tr, clock = fake.new { answers = answers, latency = 0.01 }
   local env = {
     cfg = cfg, user_agent = "hwcloud-spec",
-    build = core.build, conform = services.conform, json_decode = core.decode,
+    conform = services.conform, json_decode = core.decode,
     now = clock.now,
   }
   env.endpoint = function(svc) return config.endpoint(cfg, svc) end

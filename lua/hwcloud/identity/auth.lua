@@ -179,7 +179,7 @@ State.__index = State
 
 -- new(group, env) -> state. group: the source from
 -- hwcloud.identity.credentials; env: the client's private parts, as
--- hwcloud.call takes them (cfg, user_agent, endpoint(), build, ...), whose
+-- hwcloud.call takes them (cfg, user_agent, endpoint(), conform, ...), whose
 -- `auth` this state becomes.
 function _M.new(group, env)
   local kind = group.kind
